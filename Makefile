@@ -1,0 +1,46 @@
+# OctoStore. `make test` is what CI runs (.ci/run).
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+run:
+	$(GO) run ./cmd/octostore-lock
+
+# Regenerate gen/ and sdk/go from openapi.yaml. Commit the result.
+generate:
+	cd gen && $(GO) generate .
+
+# Fails when the committed generated code differs from what openapi.yaml produces.
+check-generated: generate
+	@git diff --exit-code -- gen sdk/go || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen sdk/go)" || { git status --porcelain -- gen sdk/go; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
+
+fmt-check:
+	@out="$$(gofmt -l . )"; test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+	cd sdk/go && $(GO) vet ./...
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+test-sdk-go:
+	cd sdk/go && $(GO) test -race -count=1 ./...
+
+# Short fuzz runs; FUZZTIME=5m make fuzz for longer ones.
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzLockName$$' -fuzztime=$(FUZZTIME) ./impl/
+	$(GO) test -run='^$$' -fuzz='^FuzzAcquireBody$$' -fuzztime=$(FUZZTIME) ./impl/
+	$(GO) test -run='^$$' -fuzz='^FuzzRenewReleaseBody$$' -fuzztime=$(FUZZTIME) ./impl/
+
+test: check-generated fmt-check vet test-go test-sdk-go fuzz
+
+clean:
+	rm -rf bin

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// config is every setting of octostore-lock. Each is a flag with an environment
+// fallback; a .env file in the working directory fills in what the environment lacks.
+type config struct {
+	BindAddr           string
+	DatabaseURL        string
+	AdminKey           string
+	MaxLocksPerAccount int
+	MaxBodyBytes       int64
+	LogLevel           slog.Level
+	LogFormat          string
+	ShutdownTimeout    time.Duration
+	EnvFile            string
+}
+
+// setting describes one flag and the environment variable behind it.
+type setting struct {
+	flag, env, usage string
+}
+
+var settings = []setting{
+	{"bind-addr", "BIND_ADDR", "address to listen on"},
+	{"database-url", "DATABASE_URL", "path of the SQLite database file"},
+	{"admin-key", "ADMIN_KEY", "enables the admin API (X-Admin-Key header); prefer the environment variable, flags show in ps"},
+	{"max-locks-per-account", "MAX_LOCKS_PER_ACCOUNT", "active locks an account may hold"},
+	{"max-body-bytes", "MAX_BODY_BYTES", "largest accepted request body in bytes"},
+	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
+	{"log-format", "LOG_FORMAT", "text or json"},
+	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
+	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
+}
+
+// parseConfig reads flags, then the environment, then the env file, then defaults.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
+	flags := flag.NewFlagSet("octostore-lock", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var (
+		c        config
+		logLevel string
+		maxLocks int
+		maxBody  int64
+		shutdown time.Duration
+	)
+	flags.StringVar(&c.BindAddr, "bind-addr", "127.0.0.1:3000", "")
+	flags.StringVar(&c.DatabaseURL, "database-url", "./octostore.db", "")
+	flags.StringVar(&c.AdminKey, "admin-key", "", "")
+	flags.IntVar(&maxLocks, "max-locks-per-account", 100, "")
+	flags.Int64Var(&maxBody, "max-body-bytes", 16384, "")
+	flags.StringVar(&logLevel, "log-level", "info", "")
+	flags.StringVar(&c.LogFormat, "log-format", "text", "")
+	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
+	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
+	for _, s := range settings {
+		f := flags.Lookup(s.flag)
+		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
+	}
+	flags.Usage = func() {
+		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\n\n")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		return config{}, err
+	}
+	if flags.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+	set := map[string]bool{}
+	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// The default .env may be absent; one named explicitly must exist.
+	envFile, named := c.EnvFile, set["env-file"]
+	if v, ok := lookupEnv("ENV_FILE"); ok && !named {
+		envFile, named = v, true
+	}
+	dotenv, err := godotenv.Read(envFile)
+	if err != nil && (named || !errors.Is(err, fs.ErrNotExist)) {
+		return config{}, fmt.Errorf("read env file %s: %w", envFile, err)
+	}
+	for _, s := range settings {
+		if set[s.flag] || s.flag == "env-file" {
+			continue
+		}
+		v, ok := lookupEnv(s.env)
+		if !ok {
+			if v, ok = dotenv[s.env]; !ok {
+				continue
+			}
+		}
+		if err := flags.Set(s.flag, v); err != nil {
+			return config{}, fmt.Errorf("%s=%q: %w", s.env, v, err)
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return config{}, fmt.Errorf("log level %q: want debug, info, warn or error", logLevel)
+	}
+	switch {
+	case maxLocks < 1:
+		return config{}, fmt.Errorf("max locks per account %d: want at least 1", maxLocks)
+	case maxBody < 256:
+		return config{}, fmt.Errorf("max body bytes %d: want at least 256", maxBody)
+	case shutdown < 0:
+		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return config{}, fmt.Errorf("log format %q: want text or json", c.LogFormat)
+	case strings.TrimSpace(c.DatabaseURL) == "":
+		return config{}, errors.New("database url is empty")
+	case c.AdminKey != "" && len(c.AdminKey) < 16:
+		return config{}, errors.New("admin key is shorter than 16 characters")
+	}
+	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
+	return c, nil
+}

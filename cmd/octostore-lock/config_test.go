@@ -1,0 +1,55 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BindAddr != "127.0.0.1:3000" || c.DatabaseURL != "./octostore.db" || c.AdminKey != "" || c.MaxLocksPerAccount != 100 || c.ShutdownTimeout != 30*time.Second {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestFlagsBeatEnvironmentWhichBeatsEnvFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	os.WriteFile(filepath.Join(dir, ".env"), []byte("BIND_ADDR=0.0.0.0:1\nMAX_LOCKS_PER_ACCOUNT=7\nDATABASE_URL=from-file.db\n"), 0o600)
+	c, err := parseConfig([]string{"--database-url", "from-flag.db"}, env(map[string]string{"BIND_ADDR": "127.0.0.1:9"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "from-flag.db" || c.BindAddr != "127.0.0.1:9" || c.MaxLocksPerAccount != 7 {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestBadValuesAreRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, e := range []map[string]string{
+		{"MAX_LOCKS_PER_ACCOUNT": "-1"},
+		{"MAX_BODY_BYTES": "10"},
+		{"LOG_FORMAT": "xml"},
+		{"SHUTDOWN_TIMEOUT": "soon"},
+		{"DATABASE_URL": " "},
+	} {
+		if _, err := parseConfig(nil, env(e), io.Discard); err == nil {
+			t.Errorf("%v accepted", e)
+		}
+	}
+	if _, err := parseConfig([]string{"extra"}, env(nil), io.Discard); err == nil {
+		t.Error("stray argument accepted")
+	}
+}

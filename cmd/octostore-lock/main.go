@@ -1,0 +1,139 @@
+// Command octostore-lock is the OctoStore lock server: the whole API in one binary,
+// its state in one SQLite file.
+//
+// With no configuration it listens on 127.0.0.1:3000, keeps its data in ./octostore.db
+// and, on the first run, creates an account named "local" and prints its token to stderr
+// as one line, "export OCTOSTORE_TOKEN=…". Logs go to stdout. Run with --help for every
+// setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/octostore/octostore/impl"
+	"github.com/octostore/octostore/impl/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+// run starts the server and blocks until ctx ends (a signal) or it fails. It returns the
+// process exit code: 0 after a clean shutdown, 1 on failure, 2 for bad configuration.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, lookupEnv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "octostore-lock: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stdout)
+	if err := serve(ctx, cfg, log, stderr); err != nil {
+		log.Error("server stopped", "err", err)
+		fmt.Fprintf(stderr, "octostore-lock: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	srv, err := impl.New(ctx, st, impl.Config{
+		MaxLocksPerAccount: cfg.MaxLocksPerAccount,
+		AdminKey:           cfg.AdminKey,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		Logger:             log,
+	})
+	if err != nil {
+		return err
+	}
+	handler, err := srv.Handler()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.BindAddr)
+	if err != nil {
+		return err
+	}
+	issued, created, err := srv.Bootstrap(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if created {
+		fmt.Fprintf(stderr, "export OCTOSTORE_TOKEN=%s\n", issued.Token)
+	}
+
+	// The committer and sweeper outlive the HTTP server: in-flight requests wait for
+	// their commits while the server drains.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	bgDone := make(chan error, 1)
+	go func() { bgDone <- srv.Run(bgCtx) }()
+
+	httpServer := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- httpServer.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "")
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-serveDone:
+		runErr = fmt.Errorf("http server: %w", err)
+	case err := <-bgDone:
+		runErr = err
+		bgDone <- err // Run has returned; let the wait below see it
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		log.Warn("in-flight requests did not finish in time", "err", err)
+		httpServer.Close()
+	}
+	stopBackground()
+	if err := <-bgDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil {
+		log.Info("stopped cleanly")
+	}
+	return runErr
+}

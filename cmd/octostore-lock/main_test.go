@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "octostore-lock-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "octostore-lock")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running octostore-lock.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	token  string // printed on first start
+	stdout *bytes.Buffer
+	stderr *bytes.Buffer
+	exited chan error
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// start runs the binary in dir with env and waits until it listens.
+func start(t *testing.T, dir string, env ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, "--bind-addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	outPipe, _ := cmd.StdoutPipe()
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.exited })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(outPipe)
+		for sc.Scan() {
+			line := sc.Text()
+			p.stdout.WriteString(line + "\n")
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+		p.exited <- cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server did not start: %s %s", p.stdout, p.stderr)
+	}
+	if m := regexp.MustCompile(`(?m)^export OCTOSTORE_TOKEN=(\S+)$`).FindStringSubmatch(p.stderr.String()); m != nil {
+		p.token = m[1]
+	}
+	return p
+}
+
+func (p *proc) call(t *testing.T, method, path, token string, body any) map[string]any {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, p.url+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	out["http_status"] = float64(res.StatusCode)
+	return out
+}
+
+func TestFirstRunPrintsExactlyOneTokenLine(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+	if len(lines) != 1 || p.token == "" {
+		t.Fatalf("stderr: %q", p.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "octostore.db")); err != nil {
+		t.Fatalf("default database: %v", err)
+	}
+	r := p.call(t, "POST", "/locks/my-service/acquire", p.token, map[string]any{"ttl_seconds": 60})
+	if r["status"] != "acquired" || r["fencing_token"] != float64(1) {
+		t.Fatalf("%v", r)
+	}
+}
+
+func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	tok := p.token
+	held := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600})
+	var maxToken float64
+	for i := 0; i < 20; i++ {
+		r := p.call(t, "POST", "/locks/churn/acquire", tok, map[string]any{"ttl_seconds": 60})
+		maxToken = max(maxToken, r["fencing_token"].(float64))
+		p.call(t, "POST", "/locks/churn/release", tok, map[string]any{"lease_id": r["lease_id"]})
+	}
+	released := p.call(t, "POST", "/locks/released/acquire", tok, map[string]any{"ttl_seconds": 3600})
+	p.call(t, "POST", "/locks/released/release", tok, map[string]any{"lease_id": released["lease_id"]})
+
+	for round := 0; round < 3; round++ {
+		p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+		p = start(t, dir)
+		if p.token != "" {
+			t.Fatal("restart minted a new local token")
+		}
+		s := p.call(t, "GET", "/locks/held", tok, nil)
+		if s["status"] != "held" || s["fencing_token"] != held["fencing_token"] {
+			t.Fatalf("round %d: held lock after SIGKILL: %v", round, s)
+		}
+		again := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600})
+		if again["lease_id"] != held["lease_id"] {
+			t.Fatalf("round %d: holder lost its lease: %v", round, again)
+		}
+		if s := p.call(t, "GET", "/locks/released", tok, nil); s["status"] != "free" {
+			t.Fatalf("round %d: released lock came back: %v", round, s)
+		}
+		r := p.call(t, "POST", "/locks/churn/acquire", tok, map[string]any{"ttl_seconds": 60})
+		if r["fencing_token"].(float64) <= maxToken {
+			t.Fatalf("round %d: token %v after %v", round, r["fencing_token"], maxToken)
+		}
+		maxToken = r["fencing_token"].(float64)
+		p.call(t, "POST", "/locks/churn/release", tok, map[string]any{"lease_id": r["lease_id"]})
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	db, err := sql.Open("sqlite", filepath.Join(dir, "octostore.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var verdict string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&verdict); err != nil || verdict != "ok" {
+		t.Fatalf("integrity_check: %q %v", verdict, err)
+	}
+}
+
+func TestSecondServerOnTheSameDatabaseRefusesToStart(t *testing.T) {
+	dir := t.TempDir()
+	start(t, dir)
+	cmd := exec.Command(binary, "--bind-addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if code := exitCode(err); code != 1 || !strings.Contains(stderr.String(), "in use by another octostore-lock process") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir)
+	p.call(t, "POST", "/locks/x/acquire", p.token, map[string]any{"ttl_seconds": 60})
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, p.stdout)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if !strings.Contains(p.stdout.String(), "stopped cleanly") {
+		t.Fatalf("stdout: %s", p.stdout)
+	}
+	// The WAL was checkpointed and closed: only the database file remains.
+	if _, err := os.Stat(filepath.Join(dir, "octostore.db-wal")); !os.IsNotExist(err) {
+		t.Fatalf("WAL left behind: %v", err)
+	}
+}
+
+func TestBadConfigurationExits2WithAClearMessage(t *testing.T) {
+	cases := map[string][]string{
+		"MAX_LOCKS_PER_ACCOUNT=abc": {"MAX_LOCKS_PER_ACCOUNT=abc"},
+		"MAX_LOCKS_PER_ACCOUNT=0":   {"MAX_LOCKS_PER_ACCOUNT=0"},
+		"LOG_LEVEL=loud":            {"LOG_LEVEL=loud"},
+		"ADMIN_KEY too short":       {"ADMIN_KEY=short"},
+		"missing env file":          {"ENV_FILE=does-not-exist.env"},
+	}
+	for name, env := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(binary)
+			cmd.Dir = t.TempDir()
+			cmd.Env = env
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if code := exitCode(cmd.Run()); code != 2 || !strings.HasPrefix(stderr.String(), "octostore-lock: ") {
+				t.Fatalf("exit %d, stderr %q", code, stderr.String())
+			}
+		})
+	}
+}
+
+func exitCode(err error) int {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+

@@ -1,0 +1,52 @@
+package impl
+
+import (
+	"context"
+
+	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/lease"
+)
+
+// CreateAccount creates an account and its first token.
+func (s *Server) CreateAccount(ctx context.Context, req gen.CreateAccountRequestObject) (gen.CreateAccountResponseObject, error) {
+	acc, issued, err := s.auth.CreateAccount(ctx, req.Body.Name)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("account created", "account_id", acc.ID, "name", acc.Name)
+	return gen.CreateAccount201JSONResponse{AccountId: acc.ID, Name: acc.Name, TokenId: issued.TokenID, Token: issued.Token}, nil
+}
+
+// ListAccounts lists every account with its number of active locks.
+func (s *Server) ListAccounts(ctx context.Context, _ gen.ListAccountsRequestObject) (gen.ListAccountsResponseObject, error) {
+	accounts, err := s.auth.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListAccounts200JSONResponse{Accounts: make([]gen.Account, len(accounts))}
+	err = s.read(ctx, func(e *lease.Engine) uint64 {
+		for i, a := range accounts {
+			out.Accounts[i] = gen.Account{
+				AccountId:   a.ID,
+				Name:        a.Name,
+				CreatedAt:   timestamp(a.CreatedAt),
+				ActiveLocks: int32(e.Count(a.ID)),
+			}
+		}
+		return e.Rev()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateToken issues another token for an account.
+func (s *Server) CreateToken(ctx context.Context, req gen.CreateTokenRequestObject) (gen.CreateTokenResponseObject, error) {
+	issued, err := s.auth.IssueToken(ctx, req.AccountId)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("token issued", "account_id", issued.AccountID, "token_id", issued.TokenID)
+	return gen.CreateToken201JSONResponse{AccountId: issued.AccountID, TokenId: issued.TokenID, Token: issued.Token}, nil
+}

@@ -1,0 +1,183 @@
+package impl
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	middleware "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/lease"
+	"github.com/octostore/octostore/impl/store"
+)
+
+// This file is the one place where errors become HTTP responses. Every error response is
+// application/problem+json with a stable code; no Go error text reaches a client.
+
+// problem is an error response before it is written.
+type problem struct {
+	status int
+	code   gen.ProblemCode
+	detail string
+}
+
+var titles = map[gen.ProblemCode]string{
+	gen.ProblemCodeInvalidRequest:       "Invalid request",
+	gen.ProblemCodeInvalidLockName:      "Invalid lock name",
+	gen.ProblemCodeInvalidTtl:           "Invalid TTL",
+	gen.ProblemCodeUnauthorized:         "Unauthorized",
+	gen.ProblemCodeLeaseNotCurrent:      "Lease not current",
+	gen.ProblemCodeLockLimitExceeded:    "Lock limit exceeded",
+	gen.ProblemCodeAccountExists:        "Account exists",
+	gen.ProblemCodeAccountNotFound:      "Account not found",
+	gen.ProblemCodeAdminDisabled:        "Admin API disabled",
+	gen.ProblemCodeNotFound:             "Not found",
+	gen.ProblemCodeMethodNotAllowed:     "Method not allowed",
+	gen.ProblemCodePayloadTooLarge:      "Payload too large",
+	gen.ProblemCodeUnsupportedMediaType: "Unsupported media type",
+	gen.ProblemCodeRateLimited:          "Rate limited",
+	gen.ProblemCodeUnavailable:          "Service unavailable",
+	gen.ProblemCodeInternal:             "Internal server error",
+}
+
+// Errors raised while authenticating, before any handler runs.
+var (
+	errNoBearer       = errors.New("no bearer token")
+	errAdminDisabled  = errors.New("admin API disabled")
+	errAdminForbidden = errors.New("wrong admin key")
+)
+
+// problemFor maps a domain error to its response.
+func (s *Server) problemFor(err error) problem {
+	switch {
+	case errors.Is(err, lease.ErrNotCurrent):
+		return problem{http.StatusConflict, gen.ProblemCodeLeaseNotCurrent,
+			"The lease is not this lock's current lease: it is unknown, released, expired, or another lock's. Acquire the lock again."}
+	case errors.Is(err, lease.ErrLimitExceeded):
+		return problem{http.StatusConflict, gen.ProblemCodeLockLimitExceeded,
+			fmt.Sprintf("This account holds %d active locks, its limit. Release or let some expire first.", s.cfg.MaxLocksPerAccount)}
+	case errors.Is(err, lease.ErrInvalid):
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request is not valid."}
+	case errors.Is(err, auth.ErrUnauthorized):
+		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send a valid token as Authorization: Bearer <token>."}
+	case errors.Is(err, auth.ErrAccountExists):
+		return problem{http.StatusConflict, gen.ProblemCodeAccountExists, "An account with that name exists already."}
+	case errors.Is(err, auth.ErrAccountNotFound):
+		return problem{http.StatusNotFound, gen.ProblemCodeAccountNotFound, "No account has that id."}
+	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "The server is shutting down or cannot write to its database. Retry shortly."}
+	case errors.Is(err, lease.ErrTokensExhausted):
+		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "Fencing tokens are exhausted."}
+	}
+	return problem{http.StatusInternalServerError, gen.ProblemCodeInternal, "The server failed to handle the request; it has been logged."}
+}
+
+// writeError writes err as a problem response, logging it when it is the server's fault.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.problemFor(err)
+	if p.status >= 500 && !errors.Is(err, context.Canceled) {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "err", err)
+	}
+	s.writeProblem(w, r, p)
+}
+
+// writeProblem writes a problem+json response.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	switch p.status {
+	case http.StatusUnauthorized:
+		if p.code == gen.ProblemCodeUnauthorized && !strings.HasPrefix(r.URL.Path, "/admin/") {
+			h.Set("WWW-Authenticate", `Bearer realm="octostore"`)
+		}
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+		h.Set("Retry-After", "1")
+	}
+	w.WriteHeader(p.status)
+	json.NewEncoder(w).Encode(gen.Problem{
+		Type:      "urn:octostore:problem:" + string(p.code),
+		Title:     titles[p.code],
+		Status:    int32(p.status),
+		Code:      p.code,
+		Detail:    &p.detail,
+		RequestId: requestID(r.Context()),
+	})
+}
+
+// validationError is the request validator's error handler: it turns kin-openapi's
+// findings into problems.
+func (s *Server) validationError(_ context.Context, err error, w http.ResponseWriter, r *http.Request, opts middleware.ErrorHandlerOpts) {
+	s.writeProblem(w, r, validationProblem(err, opts))
+}
+
+func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
+	if opts.MatchedRoute == nil {
+		if errors.Is(err, routers.ErrMethodNotAllowed) {
+			return problem{http.StatusMethodNotAllowed, gen.ProblemCodeMethodNotAllowed, "This path does not support that method."}
+		}
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "No such endpoint. The API reference is at /docs."}
+	}
+	// The body limit can trip while the validator reads the body, even during
+	// authentication.
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
+			fmt.Sprintf("Request bodies are limited to %d bytes.", tooLarge.Limit)}
+	}
+	var secErr *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &secErr) {
+		for _, e := range secErr.Errors {
+			if errors.Is(e, errAdminDisabled) {
+				return problem{http.StatusNotFound, gen.ProblemCodeAdminDisabled, "The admin API is off: the server has no ADMIN_KEY."}
+			}
+		}
+		for _, e := range secErr.Errors {
+			if errors.Is(e, errAdminForbidden) {
+				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send the operator's key in the X-Admin-Key header."}
+			}
+		}
+		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send a valid token as Authorization: Bearer <token>."}
+	}
+	var reqErr *openapi3filter.RequestError
+	if !errors.As(err, &reqErr) {
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request does not match the API."}
+	}
+	if reqErr.Parameter != nil {
+		if reqErr.Parameter.Name == "name" && reqErr.Parameter.In == openapi3.ParameterInPath {
+			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidLockName, "Lock names match ^[A-Za-z0-9.-]{1,128}$."}
+		}
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
+			fmt.Sprintf("Parameter %q (in %s) is not valid.", reqErr.Parameter.Name, reqErr.Parameter.In)}
+	}
+	if reqErr.RequestBody == nil {
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "This endpoint takes no request body."}
+	}
+	if strings.HasPrefix(reqErr.Reason, "header Content-Type has unexpected value") ||
+		strings.Contains(reqErr.Error(), "unsupported content type") {
+		return problem{http.StatusUnsupportedMediaType, gen.ProblemCodeUnsupportedMediaType, "Send the request body as application/json."}
+	}
+	if errors.Is(err, openapi3filter.ErrInvalidRequired) || errors.Is(err, openapi3filter.ErrInvalidEmptyValue) {
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "A JSON request body is required."}
+	}
+	var schemaErr *openapi3.SchemaError
+	if errors.As(err, &schemaErr) {
+		field := strings.Join(schemaErr.JSONPointer(), "/")
+		if field == "ttl_seconds" {
+			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidTtl, "ttl_seconds must be an integer from 1 to 3600."}
+		}
+		if field == "" {
+			field = "body"
+		}
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, fmt.Sprintf("%s: %s", field, schemaErr.Reason)}
+	}
+	return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body is not valid JSON for this endpoint."}
+}

@@ -1,0 +1,246 @@
+package impl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	middleware "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
+)
+
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/json", decodeJSONBody)
+}
+
+// decodeJSONBody is the validator's JSON decoder: kin-openapi's own, plus a refusal of
+// anything after the first JSON value, so `{"ttl_seconds":1}{…}` is not half-read.
+func decodeJSONBody(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	dec := json.NewDecoder(body)
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errors.New("data after the JSON value")}
+	}
+	return v, nil
+}
+
+// Handler returns the server's HTTP handler: request ids and logging, panic recovery,
+// the body limit, spec validation with authentication, then the strict handlers.
+func (s *Server) Handler() (http.Handler, error) {
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("load embedded spec: %w", err)
+	}
+	spec.Servers = nil
+	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, _ error) {
+			s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be decoded."})
+		},
+		ResponseErrorHandlerFunc: s.writeError,
+	})
+	mux := http.NewServeMux()
+	api := gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{
+		BaseRouter: mux,
+		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, _ error) {
+			s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "A path or query parameter is not valid."})
+		},
+	})
+	validate := middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc:                s.authenticate,
+			RejectWhenRequestBodyNotSpecified: true,
+		},
+		ErrorHandlerWithOpts:  s.validationError,
+		DoNotValidateServers:  true,
+		SilenceServersWarning: true,
+	})
+	return s.observe(s.recoverPanics(s.limitBody(validate(api)))), nil
+}
+
+// authenticate is the validator's AuthenticationFunc: it checks the credentials an
+// operation's security requirement names and records the caller in the request.
+func (s *Server) authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	r := in.RequestValidationInput.Request
+	switch in.SecuritySchemeName {
+	case "BearerAuth":
+		token, ok := auth.ParseBearer(r.Header.Get("Authorization"))
+		if !ok {
+			return errNoBearer
+		}
+		p, err := s.auth.Authenticate(token)
+		if err != nil {
+			return err
+		}
+		if info := infoFrom(r.Context()); info != nil {
+			info.principal = p
+		}
+		return nil
+	case "AdminKey":
+		if s.cfg.AdminKey == "" {
+			return errAdminDisabled
+		}
+		if !auth.KeyMatches(r.Header.Get("X-Admin-Key"), s.cfg.AdminKey) {
+			return errAdminForbidden
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
+}
+
+// requestInfo travels with each request.
+type requestInfo struct {
+	id        string
+	principal auth.Principal
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+// principal returns the authenticated caller of a request.
+func principal(ctx context.Context) auth.Principal {
+	if info := infoFrom(ctx); info != nil {
+		return info.principal
+	}
+	return auth.Principal{}
+}
+
+// requestID returns the request's id, or "" outside a request.
+func requestID(ctx context.Context) string {
+	if info := infoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+var (
+	requestPrefix  = newRequestPrefix()
+	requestCounter atomic.Uint64
+)
+
+func newRequestPrefix() string {
+	var b [5]byte
+	rand.Read(b[:])
+	return base32.StdEncoding.EncodeToString(b[:])
+}
+
+// validRequestID accepts a caller's X-Request-Id when it is short and plain, so it is
+// safe to log and echo.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives every request an id (echoed in X-Request-Id and problem bodies) and logs
+// it: server errors at error level, the rest at debug. Bodies and headers are never
+// logged, so neither tokens nor lease ids reach the log.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
+		}
+		info := &requestInfo{id: id}
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelError
+		}
+		if s.log.Enabled(r.Context(), level) {
+			s.log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", id),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status),
+				slog.Duration("took", time.Since(start)),
+				slog.String("account_id", info.principal.AccountID),
+			)
+		}
+	})
+}
+
+// recoverPanics turns a panicking handler into a 500 problem and a logged stack.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "request_id", requestID(r.Context()), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.writeProblem(w, r, problem{http.StatusInternalServerError, gen.ProblemCodeInternal, "The server failed to handle the request; it has been logged."})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses bodies over MaxBodyBytes: at once when Content-Length says so, and
+// while reading otherwise.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			s.writeProblem(w, r, problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
+				fmt.Sprintf("Request bodies are limited to %d bytes.", s.cfg.MaxBodyBytes)})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}

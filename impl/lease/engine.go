@@ -1,0 +1,455 @@
+// Package lease is OctoStore's lock engine: a deterministic state machine over fenced,
+// time-limited leases.
+//
+// Every mutation is a Command given to Engine.Apply together with the current time. The
+// engine reads no clock, draws no random numbers and does no I/O: the same commands at the
+// same instants always produce the same results and the same Changes. The caller persists
+// the Changes (or, one day, replicates them through a log) before it reports the Result.
+package lease
+
+import (
+	"container/heap"
+	"errors"
+	"sort"
+	"time"
+)
+
+// MaxFencingToken is the largest fencing token the engine issues: 2^53-1, so every
+// client language reads tokens exactly.
+const MaxFencingToken = 1<<53 - 1
+
+// DefaultReserveBlock is how many fencing tokens one durable reservation covers.
+const DefaultReserveBlock = 1024
+
+// Errors returned by Apply. The Result that comes with them is still meaningful: its Rev
+// says which state the refusal was decided on.
+var (
+	// ErrNotCurrent means the lease named by a renew or release is not the lock's
+	// current lease: it is unknown, expired, released, or belongs to another lock.
+	ErrNotCurrent = errors.New("lease is not the lock's current lease")
+	// ErrLimitExceeded means the account already holds its maximum number of locks.
+	ErrLimitExceeded = errors.New("account holds its maximum number of active locks")
+	// ErrInvalid means a command is malformed (non-positive TTL, empty name or holder).
+	ErrInvalid = errors.New("invalid command")
+	// ErrTokensExhausted means the fencing counter reached MaxFencingToken.
+	ErrTokensExhausted = errors.New("fencing tokens exhausted")
+)
+
+// Instant is a point in server time. Expiry is decided on Mono alone, a monotonic clock
+// reading, so wall-clock jumps never move a deadline; Wall is only reported and stored.
+type Instant struct {
+	Mono time.Duration // monotonic reading since an arbitrary origin
+	Wall time.Time     // wall clock at the same moment
+}
+
+// Add returns the instant d later.
+func (i Instant) Add(d time.Duration) Instant {
+	return Instant{Mono: i.Mono + d, Wall: i.Wall.Add(d)}
+}
+
+// Key names a lock: a name inside one account.
+type Key struct {
+	Account string
+	Name    string
+}
+
+// Holder identifies who holds a lease: a token and an optional owner chosen by the
+// client. Two requests with equal Holders are the same holder.
+type Holder struct {
+	TokenID string
+	Owner   string
+}
+
+// String renders the holder as it is shown to other clients: the token id, then
+// "/owner" when an owner was given.
+func (h Holder) String() string {
+	if h.Owner == "" {
+		return h.TokenID
+	}
+	return h.TokenID + "/" + h.Owner
+}
+
+// Lease is one grant of a lock.
+type Lease struct {
+	Key
+	ID         string        // chosen by the caller of Apply, unique per grant
+	Holder     Holder        //
+	Token      int64         // the fencing token
+	TTL        time.Duration // the length of the lease, restored in full after a restart
+	Deadline   time.Duration // monotonic instant at which the lease ends
+	ExpiresAt  time.Time     // wall-clock rendering of Deadline
+	AcquiredAt time.Time     // wall clock of the grant
+	ModRev     uint64        // revision of the last durable change to this lease
+}
+
+// Command is a mutation of the engine: Acquire, Renew, Release or Sweep.
+type Command interface{ isCommand() }
+
+// Acquire grants Key to Holder for TTL when the lock is free, or reports who holds it.
+// LeaseID is the id the new lease gets; it must be unique and is chosen by the caller so
+// that Apply stays deterministic.
+type Acquire struct {
+	Key     Key
+	Holder  Holder
+	TTL     time.Duration
+	LeaseID string
+}
+
+// Renew extends the current lease of Key to now+TTL (never shortening it).
+type Renew struct {
+	Key     Key
+	LeaseID string
+	TTL     time.Duration
+}
+
+// Release ends the current lease of Key.
+type Release struct {
+	Key     Key
+	LeaseID string
+}
+
+// Sweep only expires leases whose deadline has passed. Every command sweeps first; Sweep
+// exists so that idle expiries are noticed and persisted too.
+type Sweep struct{}
+
+func (Acquire) isCommand() {}
+func (Renew) isCommand()   {}
+func (Release) isCommand() {}
+func (Sweep) isCommand()   {}
+
+// Outcome says what a command did.
+type Outcome int
+
+// The outcomes of Apply.
+const (
+	Swept    Outcome = iota // a Sweep
+	Acquired                // the caller holds the lease in Result.Lease (new or idempotent re-acquire)
+	Held                    // someone else holds Result.Lease
+	Renewed                 // Result.Lease was extended
+	Released                // Result.Lease ended
+)
+
+// ChangeKind says what a Change does to durable state.
+type ChangeKind int
+
+// The kinds of Change.
+const (
+	PutLease     ChangeKind = iota + 1 // store Lease (insert or replace the lock's row)
+	DeleteLease                        // remove Lease (released or expired)
+	ReserveToken                       // tokens up to Reserve may be issued
+)
+
+// Change is one durable effect of a command. Persisting every Change of a Result, in
+// order and atomically, keeps storage equal to what Restore needs.
+type Change struct {
+	Kind    ChangeKind
+	Lease   Lease
+	Reserve int64
+}
+
+// Result is what Apply decided.
+type Result struct {
+	Outcome Outcome
+	Lease   Lease
+	// Rev is the revision of the state this result was decided on. The result must not
+	// be reported before every change up to Rev is durable.
+	Rev uint64
+	// Changes must be persisted, at revision Rev, before the result is reported.
+	Changes []Change
+}
+
+// Config holds the engine's limits. Zero values mean defaults.
+type Config struct {
+	MaxLocksPerAccount int   // 0 means 100
+	ReserveBlock       int64 // 0 means DefaultReserveBlock
+}
+
+// Engine is the lock state machine. It is not safe for concurrent use: its owner
+// serialises Apply calls and passes non-decreasing instants.
+type Engine struct {
+	cfg       Config
+	accounts  map[string]map[string]*entry
+	expiry    expiryHeap
+	count     int
+	rev       uint64 // last revision that produced changes
+	freedRev  uint64 // last revision at which any lease ended
+	lastToken int64
+	reserved  int64
+}
+
+type entry struct {
+	lease Lease
+	index int // position in the expiry heap
+}
+
+// New returns an empty engine.
+func New(cfg Config) *Engine {
+	if cfg.MaxLocksPerAccount <= 0 {
+		cfg.MaxLocksPerAccount = 100
+	}
+	if cfg.ReserveBlock <= 0 {
+		cfg.ReserveBlock = DefaultReserveBlock
+	}
+	return &Engine{cfg: cfg, accounts: make(map[string]map[string]*entry)}
+}
+
+// Restore rebuilds an engine from durable state: the leases that were not released and
+// the fencing reservation. Every lease gets a fresh full TTL from now, because the time
+// the server was down cannot be measured on its monotonic clock; a lease therefore never
+// ends earlier than its holder was promised. Fencing continues above every token that
+// may have been issued.
+func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
+	e := New(cfg)
+	e.lastToken = reserved
+	for _, l := range leases {
+		if l.Token > e.lastToken {
+			e.lastToken = l.Token
+		}
+		l.Deadline = now.Mono + l.TTL
+		l.ExpiresAt = now.Wall.Add(l.TTL)
+		l.ModRev = 0
+		e.insert(l)
+	}
+	e.reserved = e.lastToken
+	return e
+}
+
+// Apply executes cmd at now. It first expires every lease whose deadline is not after
+// now, then runs the command.
+func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
+	var changes []Change
+	changes = e.expire(now, changes)
+	var (
+		res Result
+		err error
+	)
+	switch c := cmd.(type) {
+	case Acquire:
+		res, changes, err = e.acquire(c, now, changes)
+	case Renew:
+		res, changes, err = e.renew(c, now, changes)
+	case Release:
+		res, changes, err = e.release(c, changes)
+	case Sweep:
+		res.Outcome = Swept
+	default:
+		err = ErrInvalid
+	}
+	if len(changes) > 0 {
+		e.rev++
+		for i := range changes {
+			changes[i].Lease.ModRev = e.rev
+		}
+		e.stamp(changes)
+		res.Changes = changes
+		res.Rev = e.rev
+		if res.Lease.ID != "" && touches(changes, res.Lease.Key) {
+			res.Lease.ModRev = e.rev
+		}
+	}
+	return res, err
+}
+
+func touches(changes []Change, k Key) bool {
+	for _, c := range changes {
+		if c.Kind != ReserveToken && c.Lease.Key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// stamp records the new revision on the live entries and the freed revision.
+func (e *Engine) stamp(changes []Change) {
+	for _, c := range changes {
+		switch c.Kind {
+		case PutLease:
+			if en := e.lookup(c.Lease.Key); en != nil && en.lease.ID == c.Lease.ID {
+				en.lease.ModRev = e.rev
+			}
+		case DeleteLease:
+			e.freedRev = e.rev
+		}
+	}
+}
+
+func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Change, error) {
+	if c.TTL <= 0 || c.Key.Name == "" || c.Key.Account == "" || c.Holder.TokenID == "" || c.LeaseID == "" {
+		return Result{}, changes, ErrInvalid
+	}
+	if en := e.lookup(c.Key); en != nil {
+		if en.lease.Holder != c.Holder {
+			return Result{Outcome: Held, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
+		}
+		// The same holder asks again: the same lease comes back, extended.
+		changes = e.extend(en, c.TTL, now, changes)
+		return Result{Outcome: Acquired, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
+	}
+	if len(e.accounts[c.Key.Account]) >= e.cfg.MaxLocksPerAccount {
+		return Result{Rev: e.freedRev}, changes, ErrLimitExceeded
+	}
+	if e.lastToken >= MaxFencingToken {
+		return Result{Rev: e.freedRev}, changes, ErrTokensExhausted
+	}
+	e.lastToken++
+	if e.lastToken > e.reserved {
+		e.reserved = min(e.lastToken+e.cfg.ReserveBlock-1, MaxFencingToken)
+		changes = append(changes, Change{Kind: ReserveToken, Reserve: e.reserved})
+	}
+	l := Lease{
+		Key:        c.Key,
+		ID:         c.LeaseID,
+		Holder:     c.Holder,
+		Token:      e.lastToken,
+		TTL:        c.TTL,
+		Deadline:   now.Mono + c.TTL,
+		ExpiresAt:  now.Wall.Add(c.TTL),
+		AcquiredAt: now.Wall,
+	}
+	e.insert(l)
+	changes = append(changes, Change{Kind: PutLease, Lease: l})
+	return Result{Outcome: Acquired, Lease: l}, changes, nil
+}
+
+func (e *Engine) renew(c Renew, now Instant, changes []Change) (Result, []Change, error) {
+	if c.TTL <= 0 {
+		return Result{}, changes, ErrInvalid
+	}
+	en := e.lookup(c.Key)
+	if en == nil || en.lease.ID != c.LeaseID {
+		return Result{Rev: e.observed(en)}, changes, ErrNotCurrent
+	}
+	changes = e.extend(en, c.TTL, now, changes)
+	return Result{Outcome: Renewed, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
+}
+
+// extend moves a lease's deadline to now+ttl when that is later. The deadline itself is
+// not persisted (a restart restores a full TTL); a changed TTL is, so that the restored
+// lease is never shorter than the last promise.
+func (e *Engine) extend(en *entry, ttl time.Duration, now Instant, changes []Change) []Change {
+	if d := now.Mono + ttl; d > en.lease.Deadline {
+		en.lease.Deadline = d
+		en.lease.ExpiresAt = now.Wall.Add(ttl)
+		heap.Fix(&e.expiry, en.index)
+	}
+	if ttl > en.lease.TTL {
+		en.lease.TTL = ttl
+		changes = append(changes, Change{Kind: PutLease, Lease: en.lease})
+	}
+	return changes
+}
+
+func (e *Engine) release(c Release, changes []Change) (Result, []Change, error) {
+	en := e.lookup(c.Key)
+	if en == nil || en.lease.ID != c.LeaseID {
+		return Result{Rev: e.observed(en)}, changes, ErrNotCurrent
+	}
+	e.remove(en)
+	changes = append(changes, Change{Kind: DeleteLease, Lease: en.lease})
+	return Result{Outcome: Released, Lease: en.lease}, changes, nil
+}
+
+// observed is the revision a refusal was decided on: the live lease's, or the last time
+// a lease ended when the lock is free.
+func (e *Engine) observed(en *entry) uint64 {
+	if en == nil {
+		return e.freedRev
+	}
+	return en.lease.ModRev
+}
+
+// expire removes every lease whose deadline is at or before now.
+func (e *Engine) expire(now Instant, changes []Change) []Change {
+	for len(e.expiry) > 0 && e.expiry[0].lease.Deadline <= now.Mono {
+		en := e.expiry[0]
+		e.remove(en)
+		changes = append(changes, Change{Kind: DeleteLease, Lease: en.lease})
+	}
+	return changes
+}
+
+// Get returns the live lease of k, if any, and the revision the answer depends on. Call
+// it after an Apply at the current instant so that expired leases are gone.
+func (e *Engine) Get(k Key) (Lease, bool, uint64) {
+	en := e.lookup(k)
+	if en == nil {
+		return Lease{}, false, e.freedRev
+	}
+	return en.lease, true, en.lease.ModRev
+}
+
+// List returns the live leases of an account ordered by name, and the revision the
+// answer depends on.
+func (e *Engine) List(account string) ([]Lease, uint64) {
+	locks := e.accounts[account]
+	out := make([]Lease, 0, len(locks))
+	rev := e.freedRev
+	for _, en := range locks {
+		out = append(out, en.lease)
+		rev = max(rev, en.lease.ModRev)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, rev
+}
+
+// Count returns the number of live leases of an account.
+func (e *Engine) Count(account string) int { return len(e.accounts[account]) }
+
+// Len returns the number of live leases.
+func (e *Engine) Len() int { return e.count }
+
+// LastToken returns the last fencing token issued (or skipped over after a restart).
+func (e *Engine) LastToken() int64 { return e.lastToken }
+
+// Rev returns the engine's current revision.
+func (e *Engine) Rev() uint64 { return e.rev }
+
+func (e *Engine) lookup(k Key) *entry {
+	return e.accounts[k.Account][k.Name]
+}
+
+func (e *Engine) insert(l Lease) {
+	locks := e.accounts[l.Account]
+	if locks == nil {
+		locks = make(map[string]*entry)
+		e.accounts[l.Account] = locks
+	}
+	en := &entry{lease: l}
+	locks[l.Name] = en
+	heap.Push(&e.expiry, en)
+	e.count++
+}
+
+func (e *Engine) remove(en *entry) {
+	heap.Remove(&e.expiry, en.index)
+	locks := e.accounts[en.lease.Account]
+	delete(locks, en.lease.Name)
+	if len(locks) == 0 {
+		delete(e.accounts, en.lease.Account)
+	}
+	e.count--
+}
+
+// expiryHeap orders live leases by deadline.
+type expiryHeap []*entry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].lease.Deadline < h[j].lease.Deadline }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *expiryHeap) Push(x any) {
+	en := x.(*entry)
+	en.index = len(*h)
+	*h = append(*h, en)
+}
+func (h *expiryHeap) Pop() any {
+	old := *h
+	n := len(old)
+	en := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return en
+}

@@ -1,0 +1,172 @@
+// Package impl is OctoStore's HTTP server: it fulfils the strict server interface
+// generated from openapi.yaml with the lease engine, the SQLite store and the account
+// service. Handlers are thin translators; errors.go is the one place that maps domain
+// errors to HTTP.
+package impl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/lease"
+	"github.com/octostore/octostore/impl/store"
+)
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// Clock gives the server's notion of now. Expiry runs on Instant.Mono.
+type Clock interface {
+	Now() lease.Instant
+}
+
+// SystemClock reads the process's monotonic and wall clocks.
+type SystemClock struct{ origin time.Time }
+
+// NewSystemClock returns a clock whose monotonic origin is now.
+func NewSystemClock() *SystemClock { return &SystemClock{origin: time.Now()} }
+
+// Now returns the current instant. Mono comes from Go's monotonic clock reading, so
+// wall-clock steps (NTP, an operator's date command) never move it.
+func (c *SystemClock) Now() lease.Instant {
+	t := time.Now()
+	return lease.Instant{Mono: t.Sub(c.origin), Wall: t.Round(0).UTC()}
+}
+
+// Config is the server's configuration. Zero values mean defaults.
+type Config struct {
+	// MaxLocksPerAccount caps an account's active locks (default 100).
+	MaxLocksPerAccount int
+	// AdminKey enables the admin API when non-empty.
+	AdminKey string
+	// MaxBodyBytes caps request bodies (default 16 KiB).
+	MaxBodyBytes int64
+	// SweepInterval is how often idle expiries are swept and persisted (default 250 ms).
+	SweepInterval time.Duration
+	// Logger receives structured logs (default slog.Default()).
+	Logger *slog.Logger
+	// Clock is the time source (default NewSystemClock()).
+	Clock Clock
+}
+
+// Server serves the OctoStore API.
+type Server struct {
+	cfg   Config
+	log   *slog.Logger
+	store *store.Store
+	auth  *auth.Service
+
+	mu     sync.Mutex // serialises the engine and the order of submitted revisions
+	engine *lease.Engine
+}
+
+// New restores the engine from st and returns a server. Start Run before serving.
+func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
+	if cfg.MaxLocksPerAccount <= 0 {
+		cfg.MaxLocksPerAccount = 100
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 16 << 10
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = 250 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewSystemClock()
+	}
+	leases, reserved, err := st.Leases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := auth.NewService(ctx, st, func() time.Time { return cfg.Clock.Now().Wall })
+	if err != nil {
+		return nil, err
+	}
+	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
+	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
+	return &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}, nil
+}
+
+// Run commits lease changes and sweeps expiries until ctx ends; then it commits what was
+// accepted and returns. Stop serving requests before cancelling ctx.
+func (s *Server) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.store.Run(gctx) })
+	g.Go(func() error { s.sweep(gctx); return nil })
+	return g.Wait()
+}
+
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.apply(ctx, lease.Sweep{}); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+				s.log.Error("expiry sweep", "err", err)
+			}
+		}
+	}
+}
+
+// Bootstrap gives a newcomer a working token: when the admin API is off and no account
+// exists, it creates the account "local" and returns its token.
+func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
+	if s.cfg.AdminKey != "" {
+		return auth.Issued{}, false, nil
+	}
+	accounts, err := s.auth.Accounts(ctx)
+	if err != nil || len(accounts) > 0 {
+		return auth.Issued{}, false, err
+	}
+	_, issued, err := s.auth.CreateAccount(ctx, "local")
+	if err != nil {
+		return auth.Issued{}, false, fmt.Errorf("create local account: %w", err)
+	}
+	return issued, true, nil
+}
+
+// apply runs one command on the engine and waits until the state it reports is durable.
+func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, error) {
+	s.mu.Lock()
+	res, err := s.engine.Apply(cmd, s.cfg.Clock.Now())
+	if len(res.Changes) > 0 {
+		if serr := s.store.Submit(res.Rev, res.Changes); serr != nil {
+			s.mu.Unlock()
+			return lease.Result{}, serr
+		}
+	}
+	s.mu.Unlock()
+	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
+		return lease.Result{}, werr
+	}
+	return res, err
+}
+
+// read sweeps, runs fn on the engine and waits until the revision fn's answer depends
+// on is durable, so a reader never sees state that a crash could take back.
+func (s *Server) read(ctx context.Context, fn func(*lease.Engine) uint64) error {
+	s.mu.Lock()
+	res, _ := s.engine.Apply(lease.Sweep{}, s.cfg.Clock.Now())
+	if len(res.Changes) > 0 {
+		if err := s.store.Submit(res.Rev, res.Changes); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	rev := fn(s.engine)
+	s.mu.Unlock()
+	return s.store.WaitDurable(ctx, rev)
+}

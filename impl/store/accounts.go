@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"github.com/octostore/octostore/impl/auth"
+)
+
+var _ auth.Store = (*Store)(nil)
+
+// CreateAccount stores an account and its first token in one transaction.
+func (s *Store) CreateAccount(ctx context.Context, a auth.Account, t auth.TokenRecord) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		acc := accountRow{ID: a.ID, Name: a.Name, CreatedMs: a.CreatedAt.UnixMilli()}
+		if _, err := tx.NewInsert().Model(&acc).Exec(ctx); err != nil {
+			return err
+		}
+		tok := tokenRow{ID: t.ID, AccountID: t.AccountID, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
+		_, err := tx.NewInsert().Model(&tok).Exec(ctx)
+		return err
+	})
+	if err = translate(err); errors.Is(err, ErrConflict) {
+		return fmt.Errorf("create account %q: %w", a.Name, auth.ErrAccountExists)
+	}
+	return err
+}
+
+// AddToken stores another token of an existing account.
+func (s *Store) AddToken(ctx context.Context, t auth.TokenRecord) error {
+	tok := tokenRow{ID: t.ID, AccountID: t.AccountID, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
+	_, err := s.db.NewInsert().Model(&tok).Exec(ctx)
+	if err = translate(err); errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("add token: %w", auth.ErrAccountNotFound)
+	}
+	return err
+}
+
+// SetTokenHash replaces a token's hash (rotation).
+func (s *Store) SetTokenHash(ctx context.Context, tokenID string, hash []byte) error {
+	res, err := s.db.NewUpdate().Model((*tokenRow)(nil)).Set("hash = ?", hash).Where("id = ?", tokenID).Exec(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("rotate token: %w", auth.ErrUnauthorized)
+	}
+	return nil
+}
+
+// Accounts lists every account, oldest first.
+func (s *Store) Accounts(ctx context.Context) ([]auth.Account, error) {
+	var rows []accountRow
+	if err := s.db.NewSelect().Model(&rows).Order("created_ms", "id").Scan(ctx); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]auth.Account, len(rows))
+	for i, r := range rows {
+		out[i] = r.account()
+	}
+	return out, nil
+}
+
+// Tokens lists every stored token hash.
+func (s *Store) Tokens(ctx context.Context) ([]auth.TokenRecord, error) {
+	var rows []tokenRow
+	if err := s.db.NewSelect().Model(&rows).Scan(ctx); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]auth.TokenRecord, len(rows))
+	for i, r := range rows {
+		out[i] = r.record()
+	}
+	return out, nil
+}

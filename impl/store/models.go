@@ -1,0 +1,86 @@
+package store
+
+import (
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/lease"
+)
+
+// The rows, unexported: callers see lease and auth types only.
+
+type accountRow struct {
+	bun.BaseModel `bun:"table:accounts"`
+
+	ID        string `bun:"id,pk"`
+	Name      string `bun:"name"`
+	CreatedMs int64  `bun:"created_ms"`
+}
+
+type tokenRow struct {
+	bun.BaseModel `bun:"table:tokens"`
+
+	ID        string `bun:"id,pk"`
+	AccountID string `bun:"account_id"`
+	Hash      []byte `bun:"hash"`
+	CreatedMs int64  `bun:"created_ms"`
+}
+
+type leaseRow struct {
+	bun.BaseModel `bun:"table:leases"`
+
+	AccountID    string `bun:"account_id,pk"`
+	Name         string `bun:"name,pk"`
+	LeaseID      string `bun:"lease_id"`
+	TokenID      string `bun:"token_id"`
+	Owner        string `bun:"owner"`
+	FencingToken int64  `bun:"fencing_token"`
+	TTLMs        int64  `bun:"ttl_ms"`
+	AcquiredMs   int64  `bun:"acquired_ms"`
+	ExpiresMs    int64  `bun:"expires_ms"`
+}
+
+type metaRow struct {
+	bun.BaseModel `bun:"table:meta"`
+
+	Key   string `bun:"key,pk"`
+	Value int64  `bun:"value"`
+}
+
+const metaFencingReserved = "fencing_reserved"
+
+func toLeaseRow(l lease.Lease) leaseRow {
+	return leaseRow{
+		AccountID:    l.Account,
+		Name:         l.Name,
+		LeaseID:      l.ID,
+		TokenID:      l.Holder.TokenID,
+		Owner:        l.Holder.Owner,
+		FencingToken: l.Token,
+		TTLMs:        l.TTL.Milliseconds(),
+		AcquiredMs:   l.AcquiredAt.UnixMilli(),
+		ExpiresMs:    l.ExpiresAt.UnixMilli(),
+	}
+}
+
+func (r leaseRow) lease() lease.Lease {
+	return lease.Lease{
+		Key:        lease.Key{Account: r.AccountID, Name: r.Name},
+		ID:         r.LeaseID,
+		Holder:     lease.Holder{TokenID: r.TokenID, Owner: r.Owner},
+		Token:      r.FencingToken,
+		TTL:        time.Duration(r.TTLMs) * time.Millisecond,
+		AcquiredAt: time.UnixMilli(r.AcquiredMs).UTC(),
+		ExpiresAt:  time.UnixMilli(r.ExpiresMs).UTC(),
+	}
+}
+
+func (r accountRow) account() auth.Account {
+	return auth.Account{ID: r.ID, Name: r.Name, CreatedAt: time.UnixMilli(r.CreatedMs).UTC()}
+}
+
+func (r tokenRow) record() auth.TokenRecord {
+	return auth.TokenRecord{ID: r.ID, AccountID: r.AccountID, Hash: r.Hash, CreatedAt: time.UnixMilli(r.CreatedMs).UTC()}
+}
