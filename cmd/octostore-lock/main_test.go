@@ -43,9 +43,16 @@ type proc struct {
 	cmd    *exec.Cmd
 	url    string
 	token  string // printed on first start
-	stdout *bytes.Buffer
-	stderr *bytes.Buffer
-	exited chan error
+	stdout  *bytes.Buffer
+	stderr  *bytes.Buffer
+	exited  chan struct{} // closed when the process has exited
+	waitErr error         // its exit status, set before exited is closed
+}
+
+// kill sends sig and waits for the process to exit.
+func (p *proc) kill(sig syscall.Signal) {
+	p.cmd.Process.Signal(sig)
+	<-p.exited
 }
 
 var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -56,13 +63,13 @@ func start(t *testing.T, dir string, env ...string) *proc {
 	cmd := exec.Command(binary, "--bind-addr", "127.0.0.1:0")
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
-	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, exited: make(chan error, 1)}
+	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
 	outPipe, _ := cmd.StdoutPipe()
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.exited })
+	t.Cleanup(func() { p.kill(syscall.SIGKILL) })
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(outPipe)
@@ -73,11 +80,14 @@ func start(t *testing.T, dir string, env ...string) *proc {
 				addr <- m[1]
 			}
 		}
-		p.exited <- cmd.Wait()
+		p.waitErr = cmd.Wait()
+		close(p.exited)
 	}()
 	select {
 	case a := <-addr:
 		p.url = "http://" + a
+	case <-p.exited:
+		t.Fatalf("server exited: %v %s %s", p.waitErr, p.stdout, p.stderr)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("server did not start: %s %s", p.stdout, p.stderr)
 	}
@@ -139,8 +149,7 @@ func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 	p.call(t, "POST", "/locks/released/release", tok, map[string]any{"lease_id": released["lease_id"]})
 
 	for round := 0; round < 3; round++ {
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.exited
+		p.kill(syscall.SIGKILL)
 		p = start(t, dir)
 		if p.token != "" {
 			t.Fatal("restart minted a new local token")
@@ -163,8 +172,7 @@ func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 		maxToken = r["fencing_token"].(float64)
 		p.call(t, "POST", "/locks/churn/release", tok, map[string]any{"lease_id": r["lease_id"]})
 	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
+	p.kill(syscall.SIGKILL)
 	db, err := sql.Open("sqlite", filepath.Join(dir, "octostore.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -195,10 +203,9 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	p.call(t, "POST", "/locks/x/acquire", p.token, map[string]any{"ttl_seconds": 60})
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.exited:
-		p.exited <- err
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, p.stdout)
+	case <-p.exited:
+		if p.waitErr != nil {
+			t.Fatalf("exit: %v\n%s", p.waitErr, p.stdout)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit after SIGTERM")
