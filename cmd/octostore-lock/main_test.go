@@ -40,9 +40,9 @@ func TestMain(m *testing.M) {
 
 // proc is a running octostore-lock.
 type proc struct {
-	cmd    *exec.Cmd
-	url    string
-	token  string // printed on first start
+	cmd     *exec.Cmd
+	url     string
+	token   string // printed on first start
 	stdout  *bytes.Buffer
 	stderr  *bytes.Buffer
 	exited  chan struct{} // closed when the process has exited
@@ -250,4 +250,3 @@ func exitCode(err error) int {
 	}
 	return 0
 }
-
