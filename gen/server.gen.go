@@ -168,16 +168,16 @@ func (e RenewResultStatus) Valid() bool {
 // Account defines model for Account.
 type Account struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
-	AccountId   AccountID `json:"account_id"`
-	ActiveLocks int32     `json:"active_locks"`
+	AccountId AccountID `json:"account_id"`
+
+	// Name Example: ci
+	Name AccountName `json:"name"`
 
 	// CreatedAt RFC 3339, UTC, millisecond precision.
 	//
 	// Example: 2026-02-12T01:00:00Z
-	CreatedAt Timestamp `json:"created_at"`
-
-	// Name Example: ci
-	Name AccountName `json:"name"`
+	CreatedAt   Timestamp `json:"created_at"`
+	ActiveLocks int32     `json:"active_locks"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -210,10 +210,12 @@ type AcquireRequest struct {
 // `fencing_token` and `expires_at` are set. `held`: someone else does; `holder_id`
 // and `expires_at` (the current lease's end) are set.
 type AcquireResult struct {
-	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	Status AcquireResultStatus `json:"status"`
+
+	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
 	//
-	// Example: 2026-02-12T01:00:00Z
-	ExpiresAt Timestamp `json:"expires_at"`
+	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
+	LeaseId *LeaseID `json:"lease_id,omitempty"`
 
 	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 	//
@@ -227,11 +229,10 @@ type AcquireResult struct {
 	// Example: tok_8f3a1c9d2e7b/worker-7
 	HolderId *HolderID `json:"holder_id,omitempty"`
 
-	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
 	//
-	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
-	LeaseId *LeaseID            `json:"lease_id,omitempty"`
-	Status  AcquireResultStatus `json:"status"`
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -251,11 +252,11 @@ type CreatedAccount struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
 
-	// Token The account's first bearer token. Shown once.
-	Token string `json:"token"`
-
 	// TokenId Example: tok_8f3a1c9d2e7b
 	TokenId TokenID `json:"token_id"`
+
+	// Token The account's first bearer token. Shown once.
+	Token string `json:"token"`
 }
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
@@ -282,11 +283,11 @@ type IssuedToken struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
 	AccountId AccountID `json:"account_id"`
 
-	// Token The bearer token. Shown once; the server keeps only its SHA-256 hash.
-	Token string `json:"token"`
-
 	// TokenId Example: tok_8f3a1c9d2e7b
 	TokenId TokenID `json:"token_id"`
+
+	// Token The bearer token. Shown once; the server keeps only its SHA-256 hash.
+	Token string `json:"token"`
 }
 
 // LeaseID Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -304,15 +305,9 @@ type LockName = string
 
 // LockStatus `free` locks carry only `name` and `status`.
 type LockStatus struct {
-	// ExpiresAt RFC 3339, UTC, millisecond precision.
-	//
-	// Example: 2026-02-12T01:00:00Z
-	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
-
-	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
-	//
-	// Example: 42
-	FencingToken *FencingToken `json:"fencing_token,omitempty"`
+	// Name Example: my-service
+	Name   LockName         `json:"name"`
+	Status LockStatusStatus `json:"status"`
 
 	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
 	// an `owner`. Contains no secret.
@@ -321,9 +316,15 @@ type LockStatus struct {
 	// Example: tok_8f3a1c9d2e7b/worker-7
 	HolderId *HolderID `json:"holder_id,omitempty"`
 
-	// Name Example: my-service
-	Name   LockName         `json:"name"`
-	Status LockStatusStatus `json:"status"`
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken *FencingToken `json:"fencing_token,omitempty"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
@@ -337,17 +338,17 @@ type Owner = string
 
 // Problem An RFC 9457 problem document with a stable machine-readable `code`.
 type Problem struct {
+	// Type A URI naming the problem type; `urn:octostore:problem:<code>`.
+	Type   string  `json:"type"`
+	Title  string  `json:"title"`
+	Status int32   `json:"status"`
+	Detail *string `json:"detail,omitempty"`
+
 	// Code Stable machine-readable error code.
-	Code   ProblemCode `json:"code"`
-	Detail *string     `json:"detail,omitempty"`
+	Code ProblemCode `json:"code"`
 
 	// RequestId The request's id, also in the `X-Request-Id` response header.
 	RequestId string `json:"request_id"`
-	Status    int32  `json:"status"`
-	Title     string `json:"title"`
-
-	// Type A URI naming the problem type; `urn:octostore:problem:<code>`.
-	Type string `json:"type"`
 }
 
 // ProblemCode Stable machine-readable error code.
@@ -363,16 +364,17 @@ type ReleaseRequest struct {
 
 // ReleaseResult defines model for ReleaseResult.
 type ReleaseResult struct {
-	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
-	//
-	// Example: 42
-	FencingToken FencingToken `json:"fencing_token"`
+	Status ReleaseResultStatus `json:"status"`
 
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
 	//
 	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
-	LeaseId LeaseID             `json:"lease_id"`
-	Status  ReleaseResultStatus `json:"status"`
+	LeaseId LeaseID `json:"lease_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
 }
 
 // ReleaseResultStatus defines model for ReleaseResult.Status.
@@ -393,21 +395,22 @@ type RenewRequest struct {
 
 // RenewResult defines model for RenewResult.
 type RenewResult struct {
-	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	Status RenewResultStatus `json:"status"`
+
+	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
 	//
-	// Example: 2026-02-12T01:00:00Z
-	ExpiresAt Timestamp `json:"expires_at"`
+	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
+	LeaseId LeaseID `json:"lease_id"`
 
 	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 	//
 	// Example: 42
 	FencingToken FencingToken `json:"fencing_token"`
 
-	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
 	//
-	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
-	LeaseId LeaseID           `json:"lease_id"`
-	Status  RenewResultStatus `json:"status"`
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
 }
 
 // RenewResultStatus defines model for RenewResult.Status.
@@ -2294,90 +2297,91 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7HzrUhvHtvCrdM2XKl/2SEgCYyP/Io4ds0NsB/B2diwHtWaWUG9mupXuHoRCqep7mvNg50lOrdU9N2kE",
-	"AoNzUnV+WRZ9Wfd76yqIVDpVEqQ1Qf8qmHLNU7Cg6X+HKjp/x1PAzzGYSIupFUoG/eBkAixR0fkjwyRP",
-	"gc2EnQjJ7ARYxJME9CPDeBSpTNp2EAYC90y5nQRhIOlA908YaPgjExrioG91BmFgogmkHC/8TsM46Af/",
-	"b6uEcMv91WwVgC0WCzzDTJU0QDDvu1tfXwrjUIqUtCAtfuTTaSIijjhsTbUaJZD+4z8GEbra8OIPbpe7",
-	"t06SfZljTNRgdsKtIw4QLIwnGng8Z4+Hft2p+8PwSTtYhDng75R9ozIZf0vQ36kC9Ak3DnIRVwCVyp6O",
-	"Earhk5ApTXzmcSok2/9wwIRhajzG5fjVaSwMHyUQ53jhlz/4774lVidNQI4g4pkBwsCAvgBNKEvFhvs/",
-	"/Hzw7vSn1/8eXovKR8kzO1Fa/Plt0flZGCPkGZJ/ppU8Y8NfWwRQ6yeYI8hZBTAP8Pc8PoI/MjD2FpDC",
-	"JU+nCbgdMeqqkBc8EfEpavypV9wYLBdJ0CcjQXJuWMptNGG/f95v/cZbf3Zae+3Wl6tu2O29WHzX9soO",
-	"xp6KOOgHne7b337d/ueLX3qfdl7vHr046fy793HnYPf9iyAMjOU2M0F/p9MJAyssghMcODDI8DAPhp1P",
-	"8U+Zln0VWWWs0tD3GPVX4V6E9yNXHhOUqpQnY6VTiJEzIw383DDOYhVlKUgLMYuUNFZzIS17PFwBaRgO",
-	"ZPGttckwZMV//S3DJ232TqGBPWPRhMsziNsDibgcAjfwTtlXmdaes3dmcoJnkaZH/rQKk8ne4wLEWCrL",
-	"7ESY3AP49W7BSyYsS/mcTfgFmr4pWve7Mn+vZD6hSleX4F3L/FV87ov5S4SARjr0WSbPpZrJMCdCyDTQ",
-	"n2KyoVwqOwE9kH734+EKxNcwXkXnhyIV9vVlBBDfyhI1sB6FMcHjTiE/r8Z8YUoHoZLYsG6nw3hkxYVD",
-	"3oRMWMPoiPvgNSo4HcYq8FzP7QYU7ovfddQR0ZRfijRLmczSEWimxjViICtXwfEm+QOfJ4rHJ0odcn0G",
-	"39oh5oZrpOI5inCCQKBD57LqE3kUwdQiJlMH76lV6pQWezzu6AZXha/qtqpSdwwyZpw5k2/VOUjGDdv3",
-	"a+n0PvseuAbNBlmnsx3RIvoIdxXCbimEH+twXSt9NRzuQ+y8sw/r3sVbFDZyWDuirDr+MJgAj30M/+nT",
-	"pxYSDaRFnjTE8vvJjM8NGzpaDnF/Cb9H21gt5BlC6lh/wUWCkdG3Fl8vnsIwM8msRcMYI0WUZhGXaI9n",
-	"WlhgVpGextzyERprIlIO9AqNjsDqeWt/bEGvkucYIiVjg0fOuLBsBGOlUZGsngt51kguIS2cgS7oZbLp",
-	"VGkL8c8QC35Ci/5avUdSDau34m0uiiyAPU0R2lPEiZS+EOxqokVZo1ZT0Fa4DCxPGkR8E8z+iIMfUGec",
-	"BaXAiI5BsefWEXO7F4RBKiQa3aDfCVfoHAaRBo4wc3vTrSciBWN5OsVt0qe3G4DpE85qzvq5imyY57QV",
-	"UJbQ+lJArkb/gchW8r6DH2rmEQ8+3T7/Y+/i+WUv3Zn+GYSYQFvQyNHf8a+fXYz95arbW3xXWqhcVYuT",
-	"D4VZzyX6LCykZkMq4MH+Jq41n6+jyLXI5kWFEt1I1BGs5BCnlETs7qxDkq6upDk8jgWKNE8+VDAe88RA",
-	"uEQENZNO5a9D/D0tQrRtcmqcNbhRxk4Ovd1YoU/1lGYSeYRMlthVczR0zmrILCSJIZ+tMhupFNpsyN3e",
-	"eNhnc5VRwFIEqC+ZDzBFTDnHGGQk5NkpeZEh4zJmQxepmlNuh4xrNLe2zYYTSPBEo1JQEhgkBliswLxk",
-	"Q7wBNB45kCsnPKZyUDUofmQYyPhJcfZABsssKQ+4lR7XsLlp5xu3+ITWLsKgwOKmjW9pobNXOTFvrFXh",
-	"OrcljzOuApBoyFBZvGCgP0riikAUHrcuPf6IsEqnJil6RTbIq9vdlONrTSPtXw9bfN8O5NbwhkEhLWuD",
-	"/keGjYVGx1mJudrseEJRh4wo0lwxSrRqA/hJAhH6DbxKcWYOdhNpa5K9GspYLSKbzGtRP1yAnvtYUhiT",
-	"QZyHOMKGjEdaGZNnrsYnswIMGQyNCqitaZNAelu+0wtrznt3B523y5iC/l6n87y7t9d7tvN8p7O31634",
-	"9W6TX38LPLGTVSFZ1SV1vrH6NJGu0O0Vsn2aKJ/75ba0T5/wO4xAiXaPDBNxyMYqSdQMaThnwy3yL0M2",
-	"m4AsdoBmBqRFe8mGbkGbvVLSciGpEGkg0rltLB2kVeenL8bbvBvtxT14PtqaKX0OuvW8Sf4OiI+FFNyL",
-	"el2jK+t042U1pTwHmBqmZDKn0Pz47X6r92yXTbiZPLwObaQ8uaVewfEgxuxpjFKPDvBMc2kp6SdhaLOf",
-	"AKZMWEwRNEiYYTriNYbKYZSuOKIkqGoVWahpTrA77kY9vgOtF/z5qLUTd6LW3vgZtHqj7Wgnfga74+ed",
-	"oKJdWSbiJtq58lBT2FeE1xvFfHjOsVOZm8K+9QFutYtUoprOWygYIgJnHQ5BnqGed3svyCQU/18XFpal",
-	"5XUUOC5MxFIINdYAQ1+ribjWc8eYIdVjXSTko6z23zc+2cQdln20puCEIpIwQGrdbFm9l7rGwL7Pg+06",
-	"N95PXTySG0dqmY2VZlOtIjAGfEPKTDBqRP3zdQ/OJsq4FlvIOJuqmD4/aQ/kBy2kxVSf7R+/OjighpzK",
-	"LDNTHoFZNq0VS7q5IA4Gl71uazC4fP76WkHM8/LVsotkR29esb2dZ8+ZT/mLroHrIHJmHBIpjyZCQksD",
-	"j+mLYaRiaBBOV1JbdfvNp4DWSjPcQ1bIc32p+UDd29X2T6VjEYTLNbymVkJzjbneCa18UXQc8btaLw4j",
-	"osofU7ATFdN67lwvJZJLRUuCsamwEYSB5hYcZLS3UigiPJHjPGlQgLJWebX6p2rx8Wp9PcZHDTwxivn+",
-	"+fDXlo/XWwfxkOXNbebqVY2uslTdlaLJakDl65sNMFtfl1qSU/bx6AA1i0KdCRTCistfsmFzRdRVZFG2",
-	"XEF22AD4cmLs2OHgC8tMh4S6RtEm63Lk/O3dUp1b53LLzi/ffy1keUJfv/urPMO9JKF5W+oW2Wdx77Jn",
-	"ayaAhNk3Ysx9VWkqCN5UsPHoNXP3rwgX7kkoJMzuRyZuLFZU+LBiflzfNyEnjCbScyJkKXCTaZdplWnG",
-	"I8NSJZVVUkQsovC86ut3O2FDYTnPTbd3O52b8tGSTSugojvf3t7eC9nHk1chS0WSCAcum2qIhBFK1uP9",
-	"Xqe32+r0Wt3eSafb73T6nc5v1fg+5hZaVlQnHUpznSc+tbB6OU2sV1XxrzeUjVEYIMq0sPNjlBM/VYUu",
-	"+CeYNzszFHhuFRL/HOZhnR3VuRoD1LNps3dQdhkhZtwwXs8i86Ex5/XKsbHKzEsJO58K/P8iDFwPaz9z",
-	"FYO1A1p0R58Nm7uJKrKn//3//6vshOEdDrryzom1U9dsEXKsGuUWo1lIIMJvKKuIBVJ5lCHKKJroUQl1",
-	"nwm1B3Ig9918i8Dvnz4lpXr6tO/TyLnKtGGZtCKhLPrk5JDpTBqG0a2SdcqT+IcskwkY2jqQLj0V1hW1",
-	"2uw1FX9cQouZEBV22NOnXoEdoZ4+9SNhhpm1FaSBbC4hvWRTbozPji1FPkZlOgKqUE+1shBZok4C1t1T",
-	"rNCAFmIgqafnUzWiGTMpTRnmJYcTD94M/035OWHhxjQMH1M7MDPgaE02AQldGVxKxAWwNfOLfco5csmJ",
-	"uGSShNcAhK7CrjQbEc+KkY6yeEhJZpt9cvORvBDBkIRByMgLo2GPcwmhL31liF3wJANDFSNKCgayyIBc",
-	"Gb3Y4dInnyy51mLs8gjg0YQRZIT398pO8p6BoTIGQkUGPay0EFweTLX/kG56e3LygfU6HXcoguEcCS3k",
-	"A1l0JmKBipAKiTahzV5jmmHoiOG6PueQPc6ToSf15Gcg12Q/dK2tzmLFjq0YyZt+bSRt2Fw4GL4kBRKG",
-	"ddttNP65d3lZ4ZQv/XE7kCnmm8ujL7l+2YohRPqPxRm5Jy8UfjiGFf6DKDKQudNA8ft48soh3+w62Juq",
-	"VjqKes9k2AgSNWO9359tu/Q2ERFIA2UhP/j54KQS/wfvI6uOMWYPwuACtHFmq9Putju4TE1B8qkI+sF2",
-	"u9Pedn5kQs5gixKyrWoH8QwovnH4CyUPYjSBwtj9fNHSmG6v07mmBd4wLVLe9rlewmzqlNZ7ydv17nDN",
-	"63ZKr+vJFIlg8WXjGY5qj7VpKDhJcjkyIUMNNbntRSLvdLrrLiiotbU6dUo7dzbcWYzeLsLgWWf75l3V",
-	"8Y5qOECULwOBz18WX8LAZGnK9dxzu8AV/SQ/M1SHxR0BUnSqTIOU1DpVZZ73vYrnt5OQCv825V5jl2xR",
-	"j3CtzmCxIr3dO0nvWoEtYS8K7QGGIcvh3OmndO/il/TN/Jf0ze7HX/+18/HXf3Xh9buLKI2To+1/TuJP",
-	"l52j3pt59OPls2rduyEyvCWVin7dmgkTDCxyk4mmGcMT1zojIMKiBB6Bl/3OzbJYGWD+C9Rlp7O3wa7a",
-	"gwPc1d1AyZbHAGnfs02Us2GW6IE12/G/6hIb+Nug8Ytw2VVsXZWKsNhybmz52cnn67uxIl7zoKTW77nb",
-	"s5JKvwspkNurOjivMZrKY12iAoq1L14L6hTZeciMYgbjRJ7k0T3FWrVY0gVpA7kUpVH129awdmEkOfYm",
-	"63niOfCwRmrZMHVHvWg73oFn411+uolByo3XqmGqHrW5Yaq2Oa+xSn8b+7P0AuiB1ZqoV4SnTqLHNJie",
-	"C946nc7sxCnvllbWz5Q2KwvdgVkX8sE1tgvpxkSriGadSXFNBW7Bh9NJnG/i1nFuIJGrbovrKKMG5mrH",
-	"Hg9zwRo+IR10IbrIo3hj+bzQWcpb5ECKGNKpQiVhGlo+AcofcUEVdA0209IBZ3jqnwJg/lmRNCbMQJqN",
-	"muDU/G7Q6iMi6xqt7jysVv/l4cZttHrzKHpFI+/ope+mkYXSHcE04RHUKw0rDjSzE69rsYqqCdZKRevt",
-	"yc+HbMrPvLxKxTSMQYOMqOrB5RxTfSNioG5pe0XUfgT7A95xo5hZuLRbE5sm9ZnklQHxJn7tfziowIXg",
-	"Lk1gv3L3tI696Wp9UImIGsqNxzyFltLiTLhpClJyJOZIq5lBD2wNJGO8LTM0pVQSYAw2mrSvjQ5Wx93r",
-	"9rRmQOtYPT6OeMI1mh3U9ZiNtUodaELihpK/KVju+TspxpsaU+gfwfoBqK81A3mFP1Dnm6uiv/vGYfxs",
-	"2g6uo9ShuAAJxrBoAtF5MyWKyZRGUXeFykz6t1T5G6zmkl3IlI7B9wYwPFwVe8xWD+nGryWsh/tzvdez",
-	"trRfb+zs9GrTHU3lex/e1uZlCmbSiMYtyhXFYFBTraJS1Lq7Xf1K+3jSwE76VMJWER8/dFTKz9YVkmux",
-	"3mK64jrVSGfc+FKu5RQg4hd5L5Qp9zA4lzdhmBsbarSgSNavEiTXCdZAEkU130pFo5n1tBoxJxmobvvL",
-	"5HBxKznMB8vWPLJ0ryLdDQ8asN+zBDu08lwvUTV7lwtsuJzyNt1WLqkMan1ZlvUtH7A25NGbH7ou2f1R",
-	"c2nLuVc3yepaUSh/7HFNgWrvW73mPPGDwi5wpkRgIJ319nX+Wq+p1lhC513rJ7XZJwSg9hIhf5UZDmR+",
-	"i+talBG8T84REI+A8Q4EqNg/UghIpcVBjYSjPBdwLSfCf66y4nccqPfzmNKAPMPEz75z84SqA0VmQRPD",
-	"A1kmDQRNHfVIpcBGPDoPi94GEXHOUnUB9AJNqhn7BxtWRhKGAynGRX8u4RZ0m+3T8zQBcfWhOqZ5ritn",
-	"+Bia0g7/9KSwZncoxLrZbJE7x8Im1aYydjuoMsieYiawWOif5FSH8mp7tzu3MDNLj4M2quze1moXTzju",
-	"wQSXkxubjgIXFrgA484u4Tr7X502v7PRr79saoxAHA5kP/B0jN+qyv5N/cBG1d/Vh/h/rwpwGXhpN5nO",
-	"z8Ebuw3irC1v8R/E97yW+YsLZy99BYi9pyH65adl6HCLH6WgNv0ICofUpzrP6g8y5Ka8GvX5bq0LP9zR",
-	"Z2ANa/h5Bvfmzf0yAz2pnQh51ljPced/jWGtT8NtZh421syl4cn7tpMNY45fae2KkcXbo7jO+PgF8f9C",
-	"G7P0Ky9/UwvzI2ZwPo7CKGcz+yJh9iDW5Rhsxbo8Mnmo1Rxk5YEucJ2IPDwVtjAgM26e+Nq0r0zEDQEe",
-	"VZ/z2jFGaW4tBW/VZNP/lMEI/MAWGTBfli5CcX7Ghathn4H1Ffbadc2GSMLsW5uhcCX621xpK5PDD2GV",
-	"rouLug8Sp+VztbelwXqzRef9n9V6IKv1+tK6H6JxgU6zzfLDUu05d+XxdbXc91OQ+x8Oblcqyg+9Zc3d",
-	"31W8Kbq+Qku/8ZQvDdlobt0jLPrATbWHNeOGjTKRWFfhFrahnrvchazO5bo+pN9x1ZwChO4hZVFS8O1B",
-	"M4XIx3v05tjXpBwrFuHyYd9XJoqr66m/srr8fT69t//hIGRnGddxOV5e/7U917p4ST8p6Of/qnPOwtDP",
-	"G1RupPbp6pWuwO4mpuvtBFcBqDClchpRefFl8T8BAAD//w==",
+	"7Fzvctu2sn8VDO+ZyZ9DyZIsO7HyyU2TxqdpktrOSU+j1ILIlYVjElAB0LLq0cx9mvtg90nu7AKkSImS",
+	"ZcdOT2fupygyCewudn/7F7oOIpVOlARpTdC7DiZc8xQsaPrfWxVdvOMp4OcYTKTFxAolg15wOgaWqOji",
+	"kWGSp8Cmwo6FZHYMLOJJAvqRYTyKVCZtMwgDge9MuB0HYSBpQfdPGGj4PRMa4qBndQZhYKIxpBw3/JuG",
+	"UdAL/mtnQeGO+6vZKQibz+e4hpkoaYBoPnS7vroSxrEUKWlBWvzIJ5NERBx52JloNUwg/fu/DTJ0veXG",
+	"H9xbbt+qSA5lzjFJg9kxt044QLQwnmjg8Yw9HvjnztwfBk+awTzMCX+n7GuVyfhbkv5OFaSPuXGUi7hE",
+	"qFT2bIRUDZ6ETGk6Zx6nQrLDD0dMGKZGI3wcvzqLheHDBOKcL/zye//dt+TqtI7IIUQ8M0AcGNCXoIll",
+	"qdjg8Pufjt6d/fjqX4ONrHyUPLNjpcUf35adn4QxQp6j+KdayXM2+KVBBDV+hBmSnJUI8wR/x+Nj+D0D",
+	"Y29BKVzxdJKAeyNGWxXykiciPkOLP/OGG4PlIgl6BBKk54al3EZj9tvnw8avvPFHq3HQbHy5boftzvP5",
+	"35re2MHYMxEHvaDVfvPrL7v/eP5z51P31f7x89PWvzofu0f7758HYWAst5kJet1WKwyssEhOcOTIIOBh",
+	"ngw7m+CfMi17KrLKWKWh5znqrdI9D+9HrzwnqFUpT0ZKpxDjyQw18AvDOItVlKUgLcQsUtJYzYW07PFg",
+	"haRB2JfFt9Ymg5AV//W7DJ402TuFAHvOojGX5xA3+xJ5eQvcwDtlX2Za+5O98yEnuBZZeuRXKx0y4T0+",
+	"gBxLZZkdC5N7AP+8e+AFE5alfMbG/BKhb4LoftfDP1gcPrFKWy/I23j4q/zc1+EvCQJq5dBjmbyQairD",
+	"XAgh00B/iglDuVR2DLov/duPBysUbzh4FV28Famwr64igPhWSFRz9KiMCS53Bvl6lcMXZuEgVBIb1m61",
+	"GI+suHTMm5AJaxgtcR9njQZOi7ESPZtPu4aF+zrvKuvIaMqvRJqlTGbpEDRTo4ow8ChXyfGQ/IHPEsXj",
+	"U6Xecn0O39oh5sA1VPEMVThBItChc1n2iTyKYGKRk4mj98wqdUYPez7u6AZXla/stspadwIyZpw5yLfq",
+	"AiTjhh36Z2n1HvsOuAbN+lmrtRvRQ/QR7qqE7YUSfqzStVH7Kjzch9p5Zx9WvYtHFDZ0XDuhrDr+MBgD",
+	"j30M/+nTpwYKDaTFM6mJ5Q+TKZ8ZNnCyHOD7C/o928ZqIc+RUnf0l1wkGBl9a/X16ikMM+PMWgTGGCWi",
+	"NIu4RDyeamGBWUV2GnPLhwjWJKSc6BUZHYPVs8bhyIJeFc8JRErGBpeccmHZEEZKoyFZPRPyvFZcQlo4",
+	"B13Iy2STidIW4p8gFvyUHvpz7R5FNSjviru5KLIg9ixFas+QJzL6QrHLiRZljVpNQFvhMrA8aRDxTTT7",
+	"JY6+D8LgqqF0jPJvz8PAoSkFSbQkmgC3TrC7nSAMUiERgINeK1yWeWmp7jwMIg0ceeH2JmpORQrG8nRS",
+	"XmJ3nmesW7HyzkWlxesdl5/mOe7nsnDCPAcukbjE+peCOzX8N0S2lCcefV+BU1z4bPfi94PLZ1edtDv5",
+	"Iwgx4bagUQN+w79+djH5l+t2Z/63BaLlpl2s/FaY9adKn4WF1GwpEVzY78S15rNgjUQ2MpsXIRbsRqLK",
+	"YCnnOKOkY7+7jknaupQW8TgWaAI8+VDieMQTA+GSENRUOojYxPh7egjZtsmZcehxo+6dvvU4syKf8ir1",
+	"IvIMmSyxq/A1cM5twCwkiSEfrzIbqRSabMDdu/Ggx2YqowCnCGhfMB+QiphylBHISMjzM/I6A8ZlzAYu",
+	"sjVn3A4Y1wjPtskGY0hwRaNSUBIYJAZYrMC8YAPcATQu2ZcrKzym8lE5iH5kGMj4SbF2XwbLR7JY4E72",
+	"vTcPgwpnN63y2j18Ss8uAUXB3U2LvKEHq7iHYJUL/Mb6Fz5Xfb0zX8Qx1wFIBEc0Lq9I6O+SuKRA3iIq",
+	"wLukeX65sCzjOg18SfjlTfVuhnVbiF0mld5fT1v8kM7qq9xDGBRatzbxeGTYSGh03qW4r8lOxhT5yIii",
+	"3bXH2s332IJH0uoqh7vbeLBi/ZyduqOoWM5qmGW1iGwyq2QkcAl65uNcYUwGcR5+CRsyHmllTJ5VG59o",
+	"CzAEThqNXVvTJAX2fqPbCSvBxH4XgwmXzQW9g1brWfvgoLPXfdZtHRy0S3FGeyXOmIfBG+CJHa8q1aod",
+	"qotV01tjbnWiK/BiRWyfxsrnpTlu9+gTfofRMcnukWEiDtlIJYmaogxnbLBDvmzApmOQxRugmQFpEZvZ",
+	"wD3QZC+VtFxIKpIaiHSOwwtnbNXF2fPRLm9HB3EHng13pkpfgG48q3PAR3SOhRbcuzlusKd19vOinPpe",
+	"AEwMUzKZUQpx8uaw0dnbZ2NuxhvtbPfr7GxzpLiVgeVeYYX3oxizvxFaBjrkc82lpaIFKUyT/QgwYcJi",
+	"iqNBwhTTKW9VVM6jdMsJK0FzLOlLxbqC/VE76vAuNJ7zZ8NGN25FjYPRHjQ6w92oG+/B/uhZKyhZYJaJ",
+	"uE5HXHmrLgwtUoKtYlBc58SZ1U1h6PqAu9wFW7CazhqoMCIChyBvQZ4jFrQ7zwk2iv+vC1MXpfF1Ejgp",
+	"YGQppBtpgIGvNUVc65k7mAHVk11k5qO+5n9svNT92nhp28ysOL4lnFgFaYqQwgCluzFQ6tRGH+EmAH+f",
+	"Jw7Vk3w/cfFRDr7ULhwpzSZaRWAM+GacGWMEjLbraz6cjZVx7cWQcTZRMX1+0uzLD1pIy4cJsMOTl0dH",
+	"1IxUmWVmwiMwy9BdQurtlbjfv+q0G/3+1bNXG5U4r0mslpwkO379kh10954xX+4oOiaue8qZcUykPBoL",
+	"CQ0NPKYvBpGKoUaxXTlxNayoXwW0VprhO4RgXgOWGi/UuV5tfZW6NUG4XL+sa6PU19erXeDSF0W3Fb+r",
+	"9CEx4ir9MQU7VjE9z51rp6R4qWBLNNYVdYIw0NyCo4zeLRXJiE88cZ5sNIa9+aJme705Ci0XZK/X16h8",
+	"tMITo5ifKRj80vB5ReMoHrC84c9cDW+jW96vmPpKIWl98Yj8uasFX2/CgnyNFR1nH4+P0CopDBtDoej4",
+	"+As2qK8ku0o26qUrZA82MreSsvljdXSHiwyOjKNyAnUodex8/t1SuNvmrisOOH9/I2V5kaO6971l8Pee",
+	"gOctvztm3gU9y163XkgSpt/o8O6rulVi8KZCl2evXgO+Mqzp3mcZ6AGUSML0/nXoxsJO6dxW4M314xMK",
+	"EBCm/cmFLAVuMu2yzEVa9ciwVElllRQRiyjtKMch+62wpsif5+W7+63WTbn44lhXSMVQY3d39yBkH09f",
+	"hiwVSSIcuWyiIRJGKFnNYzqtzn6j1Wm0O6etdq/V6rVav5bzlphbaFhRnkBZRD15cldJF5ZT5Gr1Gv96",
+	"Q3keFQOiTAs7O0H98dNuGB78CLN6h4oGwq1C4V/ALKweR3neyQD10prsHSy6vxAzbhivZs35MJ/zvItx",
+	"vtIs0oJ2PhH4/3kYuN7iYeaqJWsH52iPHhvUd3lVZM/+97//Z9GhxD0cdYs9x9ZOXBNMyJGq1VuMtCGB",
+	"CL+hbCkWKOVhhiyjaqLHJtZ9htfsy748dHNHAr9/+pSM6unTnk+PZyrThmXSioSqBqenb5nOpGEYeStZ",
+	"lTypf8gymYChV/vSpd3CukJfk72iwpdL1DHDo6IWe/rUG7AT1NOnflTPMLO2etaX9eWzF2zCjfFZv6Xo",
+	"y6hMR0CdgIlWFiJL0knAun2KJzQgQvQl9Vp9CkoyYyal6c+8xHLqyZvivym/IC7c+IzhI2rTZgacrAkT",
+	"UNClgbJEXAJbM1fao3wo15yISyZJeQ1A6DoZSrMhnVkxarMoqFLy3GSf3NwqL1QwJGUQMvLKaNjjXEPo",
+	"S18VY5c8ycBQtYwSlr4ssjPXrijecKmdT+Rcyzd2OQ7waMyIMuL7O2XHeW/GUHkGqSJAD0utGpffU48l",
+	"pJ3enJ5+YJ1Wyy2KZDgHQw/yviw6QLFAQ0iFRExosleYAhlaYrCu/zxgj/NE7Uk1MevLNZkZbWvLM3Kx",
+	"O1bMMkyvMio4qC+IDF6QAQnD2s0mgn/uXV6UTsqXPbntyxRz4eWRpNy+bAkIUf4jcU7uySuFH1pihf8g",
+	"ifRl7jRQ/T6evnTM17sO9rpslU6i3jMZNoRETVnnt71dl3onIgJpYNH0CH46Og0WuUbwPrLqBHOCIAwu",
+	"QRsHW61mu9nCx9QEJJ+IoBfsNlvNXedHxuQMdihZ3Cl3as+B4iHHv1DyKEYIFMYe5g8tjU93Wq0Nowk1",
+	"UzyL3T5Xy7d1HelqX3+32p2veN3Wwut6MUUimH/Zeram3MuuG9ZOklyPTMjQQk2OvSjkbqu9boNCWjur",
+	"08D0ZnfLN4uR6HkY7LV2b36rPHZTDgdI8otA4POX+ZcwMFmacj3zp13win6SnxuqL+MbAUp0okyNllS6",
+	"eovc8TsVz26nIaXz2/b0ajuK82qEa3UG8xXtbd9Je9cq7IL2orEQYBiyHM6dfUoPLn9OX89+Tl/vf/zl",
+	"n92Pv/yzDa/eXUZpnBzv/mMcf7pqHXdez6IfrvbK9fyayPCWUip6m2smfzCwyCEToRnDE9dOJCLCorQf",
+	"gdf91s26WBos/xPMpds62OKtykUQfKu9hZEtj2fSe3vbGGfNjNcDW7Y7/7JLrDnfGoufh8uuYud6YQjz",
+	"HefGlq8Dfd7coRbxmos+lT7W3a77LHp9c5RAjldVcl5hNJXHuiQFVGtfWBfUAbOzkBnFDMaJPMmje4q1",
+	"KrGkC9L6cilKo8q8rXDtwkhy7HXomZcHHhakloGpPexEu3EX9kb7/GwbQMrBaxWYykttD0zlFu8GVPrL",
+	"4M/SzawHNmuSXhGeOo0e0YWBXPHW2XRmx854d7Syfta33lhoD8y68BxcU7/Qbky0imjWQYpreHALPpxO",
+	"4vwlbt3J9SWeqnvFddDRAnOzY48HuWINnpANuhBd5FG8sXxW2CzlLbIvRQzpRKGRMA0NnwDll+ugTLoG",
+	"m2npiDM89Vc0MP8saRoTpi/NVk1/avbXWPUxiXWNVbce1qr/9HDjNla9fRS9YpF39NJ3s8jC6I5hkvAI",
+	"qpWGFQea2bG3tVhF5QRrpaL15vSnt2zCz72+SsU0jECDjKjqweUMU30jYqBObnNF1X4A+z3ucaOaWbiy",
+	"O2ObJtVZ8ZXB/brzOvxwVKILyV2ajH/p9mmceOhqfFCJiGrKjSc8hYbS4ly4KREychTmUKupQQ9sDSQj",
+	"3C0zNKG1EMAIbDRubowOVq8hVPG0AqBVrh6fRDzhGmEHbT1mI61SR5qQ+MLifFOw3J/vuBjtqk2hfwDr",
+	"h7++Fgbyan+gLrY3Rb/3jZckskkz2CSpt+ISJBjDojFEF/WSKCZualXdFSoz6e+45Xfj6kt2IaNmhesN",
+	"YHi4qvaYrb6lHb9WsJ7uz9Xe0NrSfrX50+1UplPqyvc+vK3MARWHSaMktyhXFANPdbWKUlHr7rj6lfh4",
+	"WnOc9GlBW0l9/DDVQn92rlFc8/WI6YrrVCOdcuNLuZZTgIhf5H1UptyF7VzfhGFuHKoWQVGsX6VIrrus",
+	"gTSKar6likb90dPTyDnpQPm1P00P57fSw3xgbs3lV3db1e3woAH7PWuwYyvP9RJVwbtcYcPllLdut8Uj",
+	"pR+i+LKs6zs+YK3Jo7dfdF2y+4Pm0i5mft0Ur2tFof6xxxUDqtw79pbzxA9Ju8CZEoG+dOjt6/yVXlOl",
+	"sYTOu9JParJPSEDlxkd+Wzbsy3wX17VYRPA+OUdCPAPGOxCgYv9QISGlFgc1Eo7zXMC1nIj/mcqK39eg",
+	"3s9jSgPyDBM/+87NE6oOFJkFTUv35SJpIGqqrEcqBTbk0UVY9DZIiDOWqkugm4FSTdnf2aA0wjDoSzEq",
+	"+nMJt6Cb7JCuDQqIyz8ggGme68oZPoK6tMNf8SnQ7A6FWDeXLnLnWGBSZYpjv4Umg8dTzCsWD/qrT+WB",
+	"wcq7u61bwMzSJaytKru3Re3i6ss9QPBiomPbEecCgQsy7uwSNuF/edL+zqBfvUFWG4E4Hgg/cHWM38rG",
+	"/k39wFbV39UfSPhrVYAXgZd2E/f8AjzYbRFn7XjEfxDf80rmt00cXvoKEHtPlwOWr/Chwy1+LITa9EMo",
+	"HFKP6jyrP5SRQ3k56vPdWhd+uKXPwRpW87MZ7m6h+8UMuuo8FvK8tp7j1v8aYK1Oz20HD1tb5tJA5n3j",
+	"ZM3o5FeiXTHueHsW14GPfyD+D8SYpV/f+YsizA+Ywfk4CqOc7fBFwvRB0OUEbAldHpk81KoPsvJAF7hO",
+	"RB6eClsAyJSbJ7427SsTcU2AR9XnvHaMUZp7loK3crLpf2JiCH5giwDMl6WLUJyfc+Fq2OdgfYW9sl09",
+	"EEmYfmsYCleiv+2NtjRp/BCotCkuaj9InJbP2N5WButhi9b7f9R6INR6dWXdDwS5QKces/ywVHPGXXl8",
+	"XS33/QTk4Yej25WK8kVvWXP3exX3nTZXaOm3t/JHQzacWXdBjD5wU+5hTblhw0wk1lW4ha2p5y53Ictz",
+	"ua4P6d+4rk8BQndBtCgp+PagmUDk4z26b+1rUu4o5uHyYt+VJorLz1N/ZfXx9/n03uGHo5CdZ1zHi/Hy",
+	"6q8gutbFC/qpRz//V55zFoZ+RqK0I7VPV7d0BXY3MV1tJ7gKQOlQSquRlOdf5v8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -1,6 +1,7 @@
 package impl
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -29,6 +30,10 @@ func TestAcquireReturnsTheDocumentedShape(t *testing.T) {
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(r.str("lease_id")) {
 		t.Fatalf("lease id %q", r.str("lease_id"))
+	}
+	// Keys in the documented order: {"status","lease_id","fencing_token","expires_at"}.
+	if !regexp.MustCompile(`^\{"status":"acquired","lease_id":"[^"]+","fencing_token":1,"expires_at":"[^"]+"\}$`).Match(bytes.TrimSpace(r.raw)) {
+		t.Fatalf("body %s", r.raw)
 	}
 	want := ts.clock.Now().Wall.Add(time.Minute).Format(time.RFC3339Nano)
 	if r.str("expires_at") != want {

@@ -164,16 +164,16 @@ func (e RenewResultStatus) Valid() bool {
 // Account defines model for Account.
 type Account struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
-	AccountId   AccountID `json:"account_id"`
-	ActiveLocks int32     `json:"active_locks"`
+	AccountId AccountID `json:"account_id"`
+
+	// Name Example: ci
+	Name AccountName `json:"name"`
 
 	// CreatedAt RFC 3339, UTC, millisecond precision.
 	//
 	// Example: 2026-02-12T01:00:00Z
-	CreatedAt Timestamp `json:"created_at"`
-
-	// Name Example: ci
-	Name AccountName `json:"name"`
+	CreatedAt   Timestamp `json:"created_at"`
+	ActiveLocks int32     `json:"active_locks"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -206,10 +206,12 @@ type AcquireRequest struct {
 // `fencing_token` and `expires_at` are set. `held`: someone else does; `holder_id`
 // and `expires_at` (the current lease's end) are set.
 type AcquireResult struct {
-	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	Status AcquireResultStatus `json:"status"`
+
+	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
 	//
-	// Example: 2026-02-12T01:00:00Z
-	ExpiresAt Timestamp `json:"expires_at"`
+	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
+	LeaseId *LeaseID `json:"lease_id,omitempty"`
 
 	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 	//
@@ -223,11 +225,10 @@ type AcquireResult struct {
 	// Example: tok_8f3a1c9d2e7b/worker-7
 	HolderId *HolderID `json:"holder_id,omitempty"`
 
-	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
 	//
-	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
-	LeaseId *LeaseID            `json:"lease_id,omitempty"`
-	Status  AcquireResultStatus `json:"status"`
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -247,11 +248,11 @@ type CreatedAccount struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
 
-	// Token The account's first bearer token. Shown once.
-	Token string `json:"token"`
-
 	// TokenId Example: tok_8f3a1c9d2e7b
 	TokenId TokenID `json:"token_id"`
+
+	// Token The account's first bearer token. Shown once.
+	Token string `json:"token"`
 }
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
@@ -278,11 +279,11 @@ type IssuedToken struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
 	AccountId AccountID `json:"account_id"`
 
-	// Token The bearer token. Shown once; the server keeps only its SHA-256 hash.
-	Token string `json:"token"`
-
 	// TokenId Example: tok_8f3a1c9d2e7b
 	TokenId TokenID `json:"token_id"`
+
+	// Token The bearer token. Shown once; the server keeps only its SHA-256 hash.
+	Token string `json:"token"`
 }
 
 // LeaseID Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -300,15 +301,9 @@ type LockName = string
 
 // LockStatus `free` locks carry only `name` and `status`.
 type LockStatus struct {
-	// ExpiresAt RFC 3339, UTC, millisecond precision.
-	//
-	// Example: 2026-02-12T01:00:00Z
-	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
-
-	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
-	//
-	// Example: 42
-	FencingToken *FencingToken `json:"fencing_token,omitempty"`
+	// Name Example: my-service
+	Name   LockName         `json:"name"`
+	Status LockStatusStatus `json:"status"`
 
 	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
 	// an `owner`. Contains no secret.
@@ -317,9 +312,15 @@ type LockStatus struct {
 	// Example: tok_8f3a1c9d2e7b/worker-7
 	HolderId *HolderID `json:"holder_id,omitempty"`
 
-	// Name Example: my-service
-	Name   LockName         `json:"name"`
-	Status LockStatusStatus `json:"status"`
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken *FencingToken `json:"fencing_token,omitempty"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
@@ -333,17 +334,17 @@ type Owner = string
 
 // Problem An RFC 9457 problem document with a stable machine-readable `code`.
 type Problem struct {
+	// Type A URI naming the problem type; `urn:octostore:problem:<code>`.
+	Type   string  `json:"type"`
+	Title  string  `json:"title"`
+	Status int32   `json:"status"`
+	Detail *string `json:"detail,omitempty"`
+
 	// Code Stable machine-readable error code.
-	Code   ProblemCode `json:"code"`
-	Detail *string     `json:"detail,omitempty"`
+	Code ProblemCode `json:"code"`
 
 	// RequestId The request's id, also in the `X-Request-Id` response header.
 	RequestId string `json:"request_id"`
-	Status    int32  `json:"status"`
-	Title     string `json:"title"`
-
-	// Type A URI naming the problem type; `urn:octostore:problem:<code>`.
-	Type string `json:"type"`
 }
 
 // ProblemCode Stable machine-readable error code.
@@ -359,16 +360,17 @@ type ReleaseRequest struct {
 
 // ReleaseResult defines model for ReleaseResult.
 type ReleaseResult struct {
-	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
-	//
-	// Example: 42
-	FencingToken FencingToken `json:"fencing_token"`
+	Status ReleaseResultStatus `json:"status"`
 
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
 	//
 	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
-	LeaseId LeaseID             `json:"lease_id"`
-	Status  ReleaseResultStatus `json:"status"`
+	LeaseId LeaseID `json:"lease_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
 }
 
 // ReleaseResultStatus defines model for ReleaseResult.Status.
@@ -389,21 +391,22 @@ type RenewRequest struct {
 
 // RenewResult defines model for RenewResult.
 type RenewResult struct {
-	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	Status RenewResultStatus `json:"status"`
+
+	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
 	//
-	// Example: 2026-02-12T01:00:00Z
-	ExpiresAt Timestamp `json:"expires_at"`
+	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
+	LeaseId LeaseID `json:"lease_id"`
 
 	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 	//
 	// Example: 42
 	FencingToken FencingToken `json:"fencing_token"`
 
-	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
 	//
-	// Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
-	LeaseId LeaseID           `json:"lease_id"`
-	Status  RenewResultStatus `json:"status"`
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
 }
 
 // RenewResultStatus defines model for RenewResult.Status.
