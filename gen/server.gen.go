@@ -453,6 +453,9 @@ type LockLimitExceeded = Problem
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
+// RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
+type RateLimited = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -903,6 +906,15 @@ type LockLimitExceededApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
+type RateLimitedResponseHeaders struct {
+	RetryAfter int
+}
+type RateLimitedApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers RateLimitedResponseHeaders
+}
+
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
 }
@@ -1277,6 +1289,23 @@ func (response RotateToken413ApplicationProblemPlusJSONResponse) VisitRotateToke
 	return err
 }
 
+type RotateToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken429ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1390,6 +1419,23 @@ func (response ListLocks401ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks429ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1462,6 +1508,23 @@ func (response GetLock401ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock429ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1591,6 +1654,23 @@ func (response AcquireLock415ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock429ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1716,6 +1796,23 @@ func (response ReleaseLock415ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	return err
 }
 
+type ReleaseLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseLock429ApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReleaseLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1837,6 +1934,23 @@ func (response RenewLock415ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewLock429ApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2297,91 +2411,93 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzvctu2sn8VDO+ZyZ9DyZIsO7HyyU2TxqdpktrOSU+j1ILIlYVjElAB0LLq0cx9mvtg90nu7AKkSImS",
-	"ZcdOT2fupygyCewudn/7F7oOIpVOlARpTdC7DiZc8xQsaPrfWxVdvOMp4OcYTKTFxAolg15wOgaWqOji",
-	"kWGSp8Cmwo6FZHYMLOJJAvqRYTyKVCZtMwgDge9MuB0HYSBpQfdPGGj4PRMa4qBndQZhYKIxpBw3/JuG",
-	"UdAL/mtnQeGO+6vZKQibz+e4hpkoaYBoPnS7vroSxrEUKWlBWvzIJ5NERBx52JloNUwg/fu/DTJ0veXG",
-	"H9xbbt+qSA5lzjFJg9kxt044QLQwnmjg8Yw9HvjnztwfBk+awTzMCX+n7GuVyfhbkv5OFaSPuXGUi7hE",
-	"qFT2bIRUDZ6ETGk6Zx6nQrLDD0dMGKZGI3wcvzqLheHDBOKcL/zye//dt+TqtI7IIUQ8M0AcGNCXoIll",
-	"qdjg8Pufjt6d/fjqX4ONrHyUPLNjpcUf35adn4QxQp6j+KdayXM2+KVBBDV+hBmSnJUI8wR/x+Nj+D0D",
-	"Y29BKVzxdJKAeyNGWxXykiciPkOLP/OGG4PlIgl6BBKk54al3EZj9tvnw8avvPFHq3HQbHy5boftzvP5",
-	"35re2MHYMxEHvaDVfvPrL7v/eP5z51P31f7x89PWvzofu0f7758HYWAst5kJet1WKwyssEhOcOTIIOBh",
-	"ngw7m+CfMi17KrLKWKWh5znqrdI9D+9HrzwnqFUpT0ZKpxDjyQw18AvDOItVlKUgLcQsUtJYzYW07PFg",
-	"haRB2JfFt9Ymg5AV//W7DJ402TuFAHvOojGX5xA3+xJ5eQvcwDtlX2Za+5O98yEnuBZZeuRXKx0y4T0+",
-	"gBxLZZkdC5N7AP+8e+AFE5alfMbG/BKhb4LoftfDP1gcPrFKWy/I23j4q/zc1+EvCQJq5dBjmbyQairD",
-	"XAgh00B/iglDuVR2DLov/duPBysUbzh4FV28Famwr64igPhWSFRz9KiMCS53Bvl6lcMXZuEgVBIb1m61",
-	"GI+suHTMm5AJaxgtcR9njQZOi7ESPZtPu4aF+zrvKuvIaMqvRJqlTGbpEDRTo4ow8ChXyfGQ/IHPEsXj",
-	"U6Xecn0O39oh5sA1VPEMVThBItChc1n2iTyKYGKRk4mj98wqdUYPez7u6AZXla/stspadwIyZpw5yLfq",
-	"AiTjhh36Z2n1HvsOuAbN+lmrtRvRQ/QR7qqE7YUSfqzStVH7Kjzch9p5Zx9WvYtHFDZ0XDuhrDr+MBgD",
-	"j30M/+nTpwYKDaTFM6mJ5Q+TKZ8ZNnCyHOD7C/o928ZqIc+RUnf0l1wkGBl9a/X16ikMM+PMWgTGGCWi",
-	"NIu4RDyeamGBWUV2GnPLhwjWJKSc6BUZHYPVs8bhyIJeFc8JRErGBpeccmHZEEZKoyFZPRPyvFZcQlo4",
-	"B13Iy2STidIW4p8gFvyUHvpz7R5FNSjviru5KLIg9ixFas+QJzL6QrHLiRZljVpNQFvhMrA8aRDxTTT7",
-	"JY6+D8LgqqF0jPJvz8PAoSkFSbQkmgC3TrC7nSAMUiERgINeK1yWeWmp7jwMIg0ceeH2JmpORQrG8nRS",
-	"XmJ3nmesW7HyzkWlxesdl5/mOe7nsnDCPAcukbjE+peCOzX8N0S2lCcefV+BU1z4bPfi94PLZ1edtDv5",
-	"Iwgx4bagUQN+w79+djH5l+t2Z/63BaLlpl2s/FaY9adKn4WF1GwpEVzY78S15rNgjUQ2MpsXIRbsRqLK",
-	"YCnnOKOkY7+7jknaupQW8TgWaAI8+VDieMQTA+GSENRUOojYxPh7egjZtsmZcehxo+6dvvU4syKf8ir1",
-	"IvIMmSyxq/A1cM5twCwkiSEfrzIbqRSabMDdu/Ggx2YqowCnCGhfMB+QiphylBHISMjzM/I6A8ZlzAYu",
-	"sjVn3A4Y1wjPtskGY0hwRaNSUBIYJAZYrMC8YAPcATQu2ZcrKzym8lE5iH5kGMj4SbF2XwbLR7JY4E72",
-	"vTcPgwpnN63y2j18Ss8uAUXB3U2LvKEHq7iHYJUL/Mb6Fz5Xfb0zX8Qx1wFIBEc0Lq9I6O+SuKRA3iIq",
-	"wLukeX65sCzjOg18SfjlTfVuhnVbiF0mld5fT1v8kM7qq9xDGBRatzbxeGTYSGh03qW4r8lOxhT5yIii",
-	"3bXH2s332IJH0uoqh7vbeLBi/ZyduqOoWM5qmGW1iGwyq2QkcAl65uNcYUwGcR5+CRsyHmllTJ5VG59o",
-	"CzAEThqNXVvTJAX2fqPbCSvBxH4XgwmXzQW9g1brWfvgoLPXfdZtHRy0S3FGeyXOmIfBG+CJHa8q1aod",
-	"qotV01tjbnWiK/BiRWyfxsrnpTlu9+gTfofRMcnukWEiDtlIJYmaogxnbLBDvmzApmOQxRugmQFpEZvZ",
-	"wD3QZC+VtFxIKpIaiHSOwwtnbNXF2fPRLm9HB3EHng13pkpfgG48q3PAR3SOhRbcuzlusKd19vOinPpe",
-	"AEwMUzKZUQpx8uaw0dnbZ2NuxhvtbPfr7GxzpLiVgeVeYYX3oxizvxFaBjrkc82lpaIFKUyT/QgwYcJi",
-	"iqNBwhTTKW9VVM6jdMsJK0FzLOlLxbqC/VE76vAuNJ7zZ8NGN25FjYPRHjQ6w92oG+/B/uhZKyhZYJaJ",
-	"uE5HXHmrLgwtUoKtYlBc58SZ1U1h6PqAu9wFW7CazhqoMCIChyBvQZ4jFrQ7zwk2iv+vC1MXpfF1Ejgp",
-	"YGQppBtpgIGvNUVc65k7mAHVk11k5qO+5n9svNT92nhp28ysOL4lnFgFaYqQwgCluzFQ6tRGH+EmAH+f",
-	"Jw7Vk3w/cfFRDr7ULhwpzSZaRWAM+GacGWMEjLbraz6cjZVx7cWQcTZRMX1+0uzLD1pIy4cJsMOTl0dH",
-	"1IxUmWVmwiMwy9BdQurtlbjfv+q0G/3+1bNXG5U4r0mslpwkO379kh10954xX+4oOiaue8qZcUykPBoL",
-	"CQ0NPKYvBpGKoUaxXTlxNayoXwW0VprhO4RgXgOWGi/UuV5tfZW6NUG4XL+sa6PU19erXeDSF0W3Fb+r",
-	"9CEx4ir9MQU7VjE9z51rp6R4qWBLNNYVdYIw0NyCo4zeLRXJiE88cZ5sNIa9+aJme705Ci0XZK/X16h8",
-	"tMITo5ifKRj80vB5ReMoHrC84c9cDW+jW96vmPpKIWl98Yj8uasFX2/CgnyNFR1nH4+P0CopDBtDoej4",
-	"+As2qK8ku0o26qUrZA82MreSsvljdXSHiwyOjKNyAnUodex8/t1SuNvmrisOOH9/I2V5kaO6971l8Pee",
-	"gOctvztm3gU9y163XkgSpt/o8O6rulVi8KZCl2evXgO+Mqzp3mcZ6AGUSML0/nXoxsJO6dxW4M314xMK",
-	"EBCm/cmFLAVuMu2yzEVa9ciwVElllRQRiyjtKMch+62wpsif5+W7+63WTbn44lhXSMVQY3d39yBkH09f",
-	"hiwVSSIcuWyiIRJGKFnNYzqtzn6j1Wm0O6etdq/V6rVav5bzlphbaFhRnkBZRD15cldJF5ZT5Gr1Gv96",
-	"Q3keFQOiTAs7O0H98dNuGB78CLN6h4oGwq1C4V/ALKweR3neyQD10prsHSy6vxAzbhivZs35MJ/zvItx",
-	"vtIs0oJ2PhH4/3kYuN7iYeaqJWsH52iPHhvUd3lVZM/+97//Z9GhxD0cdYs9x9ZOXBNMyJGq1VuMtCGB",
-	"CL+hbCkWKOVhhiyjaqLHJtZ9htfsy748dHNHAr9/+pSM6unTnk+PZyrThmXSioSqBqenb5nOpGEYeStZ",
-	"lTypf8gymYChV/vSpd3CukJfk72iwpdL1DHDo6IWe/rUG7AT1NOnflTPMLO2etaX9eWzF2zCjfFZv6Xo",
-	"y6hMR0CdgIlWFiJL0knAun2KJzQgQvQl9Vp9CkoyYyal6c+8xHLqyZvivym/IC7c+IzhI2rTZgacrAkT",
-	"UNClgbJEXAJbM1fao3wo15yISyZJeQ1A6DoZSrMhnVkxarMoqFLy3GSf3NwqL1QwJGUQMvLKaNjjXEPo",
-	"S18VY5c8ycBQtYwSlr4ssjPXrijecKmdT+Rcyzd2OQ7waMyIMuL7O2XHeW/GUHkGqSJAD0utGpffU48l",
-	"pJ3enJ5+YJ1Wyy2KZDgHQw/yviw6QLFAQ0iFRExosleYAhlaYrCu/zxgj/NE7Uk1MevLNZkZbWvLM3Kx",
-	"O1bMMkyvMio4qC+IDF6QAQnD2s0mgn/uXV6UTsqXPbntyxRz4eWRpNy+bAkIUf4jcU7uySuFH1pihf8g",
-	"ifRl7jRQ/T6evnTM17sO9rpslU6i3jMZNoRETVnnt71dl3onIgJpYNH0CH46Og0WuUbwPrLqBHOCIAwu",
-	"QRsHW61mu9nCx9QEJJ+IoBfsNlvNXedHxuQMdihZ3Cl3as+B4iHHv1DyKEYIFMYe5g8tjU93Wq0Nowk1",
-	"UzyL3T5Xy7d1HelqX3+32p2veN3Wwut6MUUimH/Zeram3MuuG9ZOklyPTMjQQk2OvSjkbqu9boNCWjur",
-	"08D0ZnfLN4uR6HkY7LV2b36rPHZTDgdI8otA4POX+ZcwMFmacj3zp13win6SnxuqL+MbAUp0okyNllS6",
-	"eovc8TsVz26nIaXz2/b0ajuK82qEa3UG8xXtbd9Je9cq7IL2orEQYBiyHM6dfUoPLn9OX89+Tl/vf/zl",
-	"n92Pv/yzDa/eXUZpnBzv/mMcf7pqHXdez6IfrvbK9fyayPCWUip6m2smfzCwyCEToRnDE9dOJCLCorQf",
-	"gdf91s26WBos/xPMpds62OKtykUQfKu9hZEtj2fSe3vbGGfNjNcDW7Y7/7JLrDnfGoufh8uuYud6YQjz",
-	"HefGlq8Dfd7coRbxmos+lT7W3a77LHp9c5RAjldVcl5hNJXHuiQFVGtfWBfUAbOzkBnFDMaJPMmje4q1",
-	"KrGkC9L6cilKo8q8rXDtwkhy7HXomZcHHhakloGpPexEu3EX9kb7/GwbQMrBaxWYykttD0zlFu8GVPrL",
-	"4M/SzawHNmuSXhGeOo0e0YWBXPHW2XRmx854d7Syfta33lhoD8y68BxcU7/Qbky0imjWQYpreHALPpxO",
-	"4vwlbt3J9SWeqnvFddDRAnOzY48HuWINnpANuhBd5FG8sXxW2CzlLbIvRQzpRKGRMA0NnwDll+ugTLoG",
-	"m2npiDM89Vc0MP8saRoTpi/NVk1/avbXWPUxiXWNVbce1qr/9HDjNla9fRS9YpF39NJ3s8jC6I5hkvAI",
-	"qpWGFQea2bG3tVhF5QRrpaL15vSnt2zCz72+SsU0jECDjKjqweUMU30jYqBObnNF1X4A+z3ucaOaWbiy",
-	"O2ObJtVZ8ZXB/brzOvxwVKILyV2ajH/p9mmceOhqfFCJiGrKjSc8hYbS4ly4KREychTmUKupQQ9sDSQj",
-	"3C0zNKG1EMAIbDRubowOVq8hVPG0AqBVrh6fRDzhGmEHbT1mI61SR5qQ+MLifFOw3J/vuBjtqk2hfwDr",
-	"h7++Fgbyan+gLrY3Rb/3jZckskkz2CSpt+ISJBjDojFEF/WSKCZualXdFSoz6e+45Xfj6kt2IaNmhesN",
-	"YHi4qvaYrb6lHb9WsJ7uz9Xe0NrSfrX50+1UplPqyvc+vK3MARWHSaMktyhXFANPdbWKUlHr7rj6lfh4",
-	"WnOc9GlBW0l9/DDVQn92rlFc8/WI6YrrVCOdcuNLuZZTgIhf5H1UptyF7VzfhGFuHKoWQVGsX6VIrrus",
-	"gTSKar6likb90dPTyDnpQPm1P00P57fSw3xgbs3lV3db1e3woAH7PWuwYyvP9RJVwbtcYcPllLdut8Uj",
-	"pR+i+LKs6zs+YK3Jo7dfdF2y+4Pm0i5mft0Ur2tFof6xxxUDqtw79pbzxA9Ju8CZEoG+dOjt6/yVXlOl",
-	"sYTOu9JParJPSEDlxkd+Wzbsy3wX17VYRPA+OUdCPAPGOxCgYv9QISGlFgc1Eo7zXMC1nIj/mcqK39eg",
-	"3s9jSgPyDBM/+87NE6oOFJkFTUv35SJpIGqqrEcqBTbk0UVY9DZIiDOWqkugm4FSTdnf2aA0wjDoSzEq",
-	"+nMJt6Cb7JCuDQqIyz8ggGme68oZPoK6tMNf8SnQ7A6FWDeXLnLnWGBSZYpjv4Umg8dTzCsWD/qrT+WB",
-	"wcq7u61bwMzSJaytKru3Re3i6ss9QPBiomPbEecCgQsy7uwSNuF/edL+zqBfvUFWG4E4Hgg/cHWM38rG",
-	"/k39wFbV39UfSPhrVYAXgZd2E/f8AjzYbRFn7XjEfxDf80rmt00cXvoKEHtPlwOWr/Chwy1+LITa9EMo",
-	"HFKP6jyrP5SRQ3k56vPdWhd+uKXPwRpW87MZ7m6h+8UMuuo8FvK8tp7j1v8aYK1Oz20HD1tb5tJA5n3j",
-	"ZM3o5FeiXTHueHsW14GPfyD+D8SYpV/f+YsizA+Ywfk4CqOc7fBFwvRB0OUEbAldHpk81KoPsvJAF7hO",
-	"RB6eClsAyJSbJ7427SsTcU2AR9XnvHaMUZp7loK3crLpf2JiCH5giwDMl6WLUJyfc+Fq2OdgfYW9sl09",
-	"EEmYfmsYCleiv+2NtjRp/BCotCkuaj9InJbP2N5WButhi9b7f9R6INR6dWXdDwS5QKces/ywVHPGXXl8",
-	"XS33/QTk4Yej25WK8kVvWXP3exX3nTZXaOm3t/JHQzacWXdBjD5wU+5hTblhw0wk1lW4ha2p5y53Ictz",
-	"ua4P6d+4rk8BQndBtCgp+PagmUDk4z26b+1rUu4o5uHyYt+VJorLz1N/ZfXx9/n03uGHo5CdZ1zHi/Hy",
-	"6q8gutbFC/qpRz//V55zFoZ+RqK0I7VPV7d0BXY3MV1tJ7gKQOlQSquRlOdf5v8XAAD//w==",
+	"7DzrctrImq/SpT1VuRyBAV8Sk1+ejDPxGecytnMyZ0IGGunD9LHUzXS3bDMuqvZp9sH2Sba+r1tCAoGx",
+	"4ySztfsrBPflu9+bmyBS6URJkNYE3ZtgwjVPwYKm/x2r6OItTwE/x2AiLSZWKBl0g7MxsERFF48MkzwF",
+	"diXsWEhmx8AiniSgHxnGo0hl0jaDMBC4Z8LtOAgDSQe6f8JAwx+Z0BAHXaszCAMTjSHleOHfNIyCbvAf",
+	"W3MIt9xfzVYB2Gw2wzPMREkDBPOBu/XwWhiHUqSkBWnxI59MEhFxxGFrotUwgfTv/zaI0M2GF793u9y9",
+	"VZIcyBxjogazY24dcYBgYTzRwOMpezzw6/ruD4MnzWAW5oC/VfaVymT8LUF/qwrQx9w4yEVcAlQq2x8h",
+	"VIMnIVOa+MzjVEh28P6ICcPUaITL8at+LAwfJhDneOGXP/rvviVWZ3VADiHimQHCwIC+BE0oS8UGBz++",
+	"OXrb//nwX4O1qHyQPLNjpcWf3xadN8IYIc+R/FdayXM2+LVBADV+himCnJUA8wD/wOMT+CMDY+8AKVzz",
+	"dJKA2xGjrgp5yRMR91Hj+15xY7BcJEGXjATJuWEpt9GY/f7poPEbb/zZauw3G59v2mG783z2t6ZXdjC2",
+	"L+KgG7Tar3/7dfsfz3/pfNw53Dt5ftb6V+fDztHeu+dBGBjLbWaC7k6rFQZWWAQnOHJgkOFhHgw7neCf",
+	"Mi27KrLKWKWh6zHqLsM9Cx9GrjwmKFUpT0ZKpxAjZ4Ya+IVhnMUqylKQFmIWKWms5kJa9niwBNIg7Mni",
+	"W2uTQciK//pbBk+a7K1CA3vOojGX5xA3exJxOQZu4K2yLzOtPWfvzeQEzyJNj/xpJSaTvccFiLFUltmx",
+	"MLkH8OvdghdMWJbyKRvzSzR9E7Tu92X+/pz5hCpdPQdvLfOX8Xko5i8QAmrp0GWZvJDqSoY5EUKmgf4U",
+	"kw3lUtkx6J70ux8PliBew3gVXRyLVNjD6wggvpMlqmE9CmOCx/UhP6/CfGHmDkIlsWHtVovxyIpLh7wJ",
+	"mbCG0REPwWtUcDqMleBZz+0aFB6K31XUEdGUX4s0S5nM0iFopkYVYiArl8HxJvk9nyaKx2dKHXN9Dt/a",
+	"IeaGa6jiKYpwgkCgQ+ey7BN5FMHEIiYTB2/fKtWnxR6PE26BJPA7OHXPD4PKlipdYGUW8Xhk2AR0I9+g",
+	"uQUnVz35eHBycHbYPz56c3TWP3l/OnjCeJKoK8QZ1znuEdvqdDAMxsBjHyefgNXTxsHIgl4OlU8hUjI2",
+	"zCp2xYVlQxg5kK2eCnneXBsEe5kX0sI5aCTILAzuGYEs6305Yigr/CnImHHmvK1VFyAZN+zAr6XTu+wH",
+	"4Bo062Wt1nZEi+gj3Ff/23P9/1CFa63iV3B4CI33cVZYdezemLOhw9oRZTnmqojFx48fG0g0kBZ5UpNG",
+	"HSRXfGrYwNFygPuXeG+sFvJ8zvpLLhIMSr+11nnLIAwz48xa1IcYKaI0i7hEV3ilhQWUczSRMbd8iH6S",
+	"iJQDvUSjL1WdW1XFZJOJ0hbiNxALfkaLvq/JRVINyrfibS6AL4DtpwhtH3Eie1sIdjnHpYRdqwloK1zy",
+	"m+drIr4NZn/E0Y9BGFw3lI6R/u1ZGDhHRvEpHYkqwK0j7HYnCINUSPR9QbcVLtK8dNTOLAwiDRxx4fY2",
+	"aM5ECsbydFI+YnuWFws2QuWtSwiK7R1XGsgt66cyccK8/FACcQH1zwV2avhviGwpRT/6sWJO8eD+9sUf",
+	"+5fPrjvpzuTPIAwm3FrQKAG/418/uXTo8027M/vb3KLlql2cfCzMaq7SZ2EhNRtSBA/2N3Gt+TRYQZG1",
+	"yOb1nzm6kagiWEr3+pTv7e2sQpKuLmWkPI4FqgBP3pcwHvHEQLhABHUlnYlYh/g7WoRo26RvnPW4VfbO",
+	"jr2dWaJP+ZR6EnmETJbYZfM1cM5twCwkiaGwRGU2Uik02YC7vfGgy6Yqo9iyyCVeMJ8LiJjSwxHISMjz",
+	"PnmdAeMyZgOXVJg+twPGNZpn22SDMSR4olEpKAkMEgMsVmBesAHeABqP7MmlEx5T5a6cvzwyDGT8pDib",
+	"Yp4qS+YH3Eu/d2dhUMHstlNeucVntHbBUBTY3XbIa1pYtXtorHKC31p6xHXV7Z3ZPI65CUCicUTl8oKE",
+	"/i6JSwLkNaJieBckzx8XlmlcJ4EvyX55Vb2fYt3VxC6CSvtXwxZ/TWf1Re4hDAqpW5ljPDJsJDQ671Lc",
+	"12SnY4p8ZETR7kq27uR3bIAjSXUVw+1NPFhxfo5OHSsqmrMcZlktIptMK8kgXIKe+jhXGJNBnIdfwoaM",
+	"R1oZkxc0jK9xCDBknDQqu7amSQLs/cZOJ6wEE3s7GEy4RDro7rdaz9r7+53dnWc7rf39dinOaC/FGbMw",
+	"eA08seNloVrWQ3WxrHor1K2OdIW9WCLbx7HyJYHcbnfpE36H0THR7pFhIg7ZSGFuiTScssEW+bIBuxqD",
+	"LHaApnwWbTMbuAVN9lJJy4Wk+rSBSOd2eO6MrbroPx9t83a0H3fg2XDrSukL0I1ndQ74iPhYSMGDq+Ma",
+	"fVqlPy/KVYcLgIlhSiZTSiFOXx80Ort7bMzNeK2ebX+Znq2PFDdSsNwrLOF+FGP2N0LNQId8rrm0VC8i",
+	"gWmynwEmTFhMcTRIuMJ0ymsVVVIp3XLESlAdS/JS0a5gb9SOOnwHGs/5s2FjJ25Fjf3RLjQ6w+1oJ96F",
+	"vdGzVlDSwCwTcZ2MuMpiXRhapAQbxaB4zqlTq9vC0NUBd7kBOUc1nTZQYEQEzoIcgzxHW9DuPCezUfx/",
+	"VZg670qsosBpYUYWQrqRBhj4Ml/EtZ46xgyolO8iMx/1Nf+y8dLOl8ZLm2ZmBfsW7MSykaYIKQyQumsD",
+	"pU5t9BGuM+Dv8sShysl3Excf5caXOrUjpdlEqwiMAd8HNWOMgFF3fc2Hs7EyrrMbMs4mKqbPT5o9+V4L",
+	"afkwAXZw+vLoiPrAKrPMTHgEZtF0lyz15kLc61132o1e7/rZ4VohzmsSyyUnyU5evWT7O7vPmC93FM0q",
+	"17jmzDgkUh6NhYSGBh7TF4NIxVAj2K6cuBxW1J8CWivNcA9ZMC8BCz0vGhpY7jqWGmVBuFi/rOtg1bc2",
+	"qg340hdFoxu/q7SAMeIq/TEFO1YxrefOtVNSvFArJxjrijpBGJSLzA6XorIXUqSjJU/WKsPubF6zvVkf",
+	"hZYLsjera1Q+WuGJUcyPcwx+bfi8onEUD1g+a8FcDW+tW96rqPpSIWl18Yj8uasF36yzBfkZSzLOPpwc",
+	"oVZSGDaGQtBx+Qs2qK8ku0o2yqUrZA/WIreUsnm2OrjDeQZHylHhQJ2VOnE+/34p3F1z1yUHnO9fC1le",
+	"5Kje/WAZ/IMn4Hm39Z6ZdwHPotetJ5KEq2/EvIeqbpUQvK3Q5dGrl4AvDGt2HrIM9BWESMLVw8vQrYWd",
+	"Et+WzJsbhUgoQEAz7TkXshS4ybTLMitN0FRJZZUUEYso7SjHIXutsKbIn+fl23ut1m25+JytS6BiqLG9",
+	"vb0fsg9nL0OWiiQRDlw20RAJI5Ss5jGdVmev0eo02p2zVrvbanVbrd/KeUvMLTSsKA//zKOePLmrpAuL",
+	"KXK1eo1/vaU8j4IBUaaFnZ6i/PhBQwwPfoZpvUNFBeFWIfEvYBpW2VEeNTNAvbQmewvzxjvEjBvGq1lz",
+	"PkfpPO98krI0BjaHnU8E/n8WBq63eJC5asnKmUW6o8sG9V1eFdn+f//nf807lHiHg25+59jaiWuCCTlS",
+	"tXKLkTYkEOE3lC3FAqk8zBBlFE302IS6z/CaPdmTB27kS+D3T5+SUj192vXp8VRl2rBMWpFQ1eDs7Jjp",
+	"TBqGkbdamAYg8Q9ZJhMwtLUnXdotrCv0NdkhFb5coo4ZHhW12NOnXoEdoZ4+9VOShpmV1bOerC+fvWAT",
+	"bozP+i1FX0ZlOgLqBEy0shBZok4C1t1TrNCAFqInqdfqU1CiGTMpDd7mJZYzD94V/pvyC8LCTS4ZPqI2",
+	"bWbA0ZpsAhK6NMuXiEtgK0Z6u5QP5ZITcckkCa8BCF0nQ2k2JJ4VU07zgiolz0320Y0M80IEQxIGISMv",
+	"jIY9ziWEvvRVMXbJkwyMm/7AhKUni+zMtSuKHS6184mca/nGLscBHo0ZQUZ4/6DsOO/NGCrPIFRk0MNS",
+	"q8bl99RjCemm12dn71mn1XKHIhjOwdBC3pNFBygWqAipkGgTmuwQUyBDRwxW9Z8H7HGeqD2pJmY9uSIz",
+	"o2tteTwxdmzFLMN0K1Oag/qCyOAFKZAwrN1sovHPvcuLEqd82ZPbnkwxF16cBsv1y5YMIdJ/JM7JPXmh",
+	"8PNirPAfRJGezJ0Git+Hs5cO+XrXwV6VtdJR1Hsmw4aQqCvW+X1326XeiYhAGpg3PYI3R2fBPNcI3kVW",
+	"nWJOEITBJWjjzFar2W62cJmagOQTEXSD7Warue38yJicwRYli1vlTu05UDzk8BdKHsVoAoWxB/mihcn1",
+	"Tqu1ZjShZopnftunavm2riNd7etvV7vzFa/bmntdT6ZIBLPPG8/WlHvZdXPySZLLkQkZaqjJbS8SeafV",
+	"XnVBQa2t5UFs2rmz4c5iGn0WBrut7dt3lcduyuEAUX4eCHz6PPscBiZLU66nntsFrugn+bmh+jLuCJCi",
+	"E2VqpKTS1Zvnjj+oeHo3CSnxb1Pu1XYUZ9UI1+oMZkvS276X9K4U2DnsRWMhwDBkMZzrf0z3L39JX01/",
+	"SV/tffj1nzsffv1nGw7fXkZpnJxs/2Mcf7xunXReTaOfrnfL9fyayPCOVCp6mysmfzCwyE0mmmYMT1w7",
+	"kYAIi9J+BF72W7fLYmmm/zuoy05rf4NdlTc4uKu9gZItTsbSvt1NlLNmxusra7bjf9kl1vC3RuNn4aKr",
+	"2LqZK8Jsy7mxxZdYn9Z3qEW84o1VpY91v5dW817fDCmQ26sqOIcYTeWxLlEBxdoX1gV1wOw0ZEYxg3Ei",
+	"T/LonmKtSizpgrSeXIjSqDJvK1i7MJIce531zMsDX9dILRqm9rATbcc7sDva4/1NDFJuvJYNU/mozQ1T",
+	"ucW7xir9r7E/C4/ivrJaE/WK8NRJ9IjeauSCt0qnMzt2yrullfWzvvXKQndg1oV8cE39Qrox0SqiWWdS",
+	"XMODW/DhdBLnm7h1nOtJ5Krb4jroqIG52rHHg1ywBk9IB12ILvIo3lg+LXSW8hbZkyKGdKJQSZiGhk+A",
+	"8neNUAZdg820dMAZnvrXMZh/liSNCdOTZqOmPzX7a7T6hMi6QqtbX1erv3u4cRet3jyKXtLI+3rpzgYx",
+	"Qfm9yL21uFDUE5gkPIJqdWLJ6WZ27PUzVlE5KVuqgr0+e3PMJvzcy7hUTMMINMiIKiVcTpnKrBExUPe3",
+	"uSSeP4H9Ee+4VTQtXNutsU2T6nz50rB/HY8P3h+V4EJwF6bpX7p7Gqfe3DXeq0RENSXKU55CQ2lxLtxk",
+	"CRkGJOZQqyuDXtsaSEZ4W2ZoqmtOgBHYaLzRs5XS04WqDa4Y3SpWj08jnnCNpgrtQ8xGWqUONCFxw5y/",
+	"KVju+TsuxsFq0+6fwPqBsS81HXmHIFAXm6uvv/vWhxXZpBmso9SxuAQJxrBoDNFFPSWKKZ1aUXfFzUz6",
+	"J4n5U8b6Ml/IqMHh+gkYUi6LPWa4x3TjlxLWw/2p2k9a2Q6oNox2OpWJlrqSvw+JK7NDBTNp/OQOJY5i",
+	"SKquvlEqhH2BLf72NvWsRgTo0xyfksj5oa25zG3dIIlnq62sK+JTLfaKG18ytpwCUfwi79cy5d7k5zIq",
+	"DHNjV7VWF1nxRcLnutgaSAqptlyqnNSLC61GzEluytu+m+zO7iS7+WDeivfN7kGyu+GrJgZ/Aal3pMjz",
+	"0ERV7Gou5OFiOl5323xJ6fdJPi/qx5YPpmty/M0PXZWI/6S5tPN5ZDdh7NpkKLPscUXpKs/RvbY98QPc",
+	"LqinJKUnnZfwPYhKH6zS9MIgodLrarKPCEDlNUr+iDrsyfwW11GZZxe+cICAeASMd1RAjYihQkBK7Rdq",
+	"cpzkeYprhxH+U5UVP7tCfanHlKLk2S9+9l2lJ1S5KLIemuTuyXlCQ9BUUY9UCmzIo4uw6LsQEacsVZdA",
+	"rxalumJ/Z4PSeMWgJ8Wo6B0m3IJusgN60iggLv+uBKagrmNo+AjqUiL//KiwgPcoEruZeZE74cKOVSZM",
+	"9lqoMsieYpayWOifZZWHGSt7t1t3ME0LD8Q2qjrf1dIXz3IewGzPp002Hb8urHYBxr3dyDqfUX4FcG9H",
+	"UX3dVhvpOBzIfuDpGCeWlf3b+o5NKtPLv5vxvarT3yPA0+4FAb8AbyA3iOe2vJf4Kv7qUOavZ5yN9RUt",
+	"9o4eOyw+SUQnXfzuDI0dDKFwYl2qWy3/5kpu/svRpe8+uzDHHX0O1rCaX2BxbyXdDz/Q0+2xkOe19Sl3",
+	"/pcY4+o04GYmZWNtXhgwfWjbWjMK+oUWshjfvDuKqwyWXxD/Be3Swg85/R+ySj9hdunjNYymNrNJEq6+",
+	"ikU6BVuySI9MHtLVB3N5QA1cJyIPg4UtjM4VN098fd5XWuKaQJIq8Hn9HKNBt5aCxHIi7H9mYwh+aI2M",
+	"ni/NFyE/P+fC1fHPwfouQ+W6euMl4epbm65wKcrcXNFL09Zfw5Kti7/aXyUezOeM70qD1aaOzvt/S/cX",
+	"snSH19b9sJILqOrtnB8ya065axGsqme/m4A8eH90t9JXfugd+w7+ruKd2PoqNf1cXL40ZMOpdQ/r6AM3",
+	"5d7fFTdsmInEuiq/sDU17cXubXme2fVv/Y6b+vQkdA9ri3KHb6uaCUQ+rqR36r7G5lgxCxcP+6E0iV1e",
+	"Tz2m5eXv8qnHg/dHITvPuI7nY/nVH+507ZsX9Oukfm6yPB8uDP38RulGajsvX+maDG7SvNpScdWJElNK",
+	"pxGVZ59n/xMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

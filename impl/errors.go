@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -58,6 +60,9 @@ var (
 // problemFor maps a domain error to its response.
 func (s *Server) problemFor(err error) problem {
 	switch {
+	case errors.As(err, new(rateLimitedError)):
+		return problem{http.StatusTooManyRequests, gen.ProblemCodeRateLimited,
+			"This account is over its request rate limit. Retry after the time in Retry-After."}
 	case errors.Is(err, lease.ErrNotCurrent):
 		return problem{http.StatusConflict, gen.ProblemCodeLeaseNotCurrent,
 			"The lease is not this lock's current lease: it is unknown, released, expired, or another lock's. Acquire the lock again."}
@@ -83,6 +88,9 @@ func (s *Server) problemFor(err error) problem {
 // writeError writes err as a problem response, logging it when it is the server's fault.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := s.problemFor(err)
+	if limited := (rateLimitedError{}); errors.As(err, &limited) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.retryAfter.Seconds()))))
+	}
 	if p.status >= 500 && !errors.Is(err, context.Canceled) {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "err", err)
 	}
@@ -100,7 +108,9 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p problem)
 			h.Set("WWW-Authenticate", `Bearer realm="octostore"`)
 		}
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
-		h.Set("Retry-After", "1")
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", "1")
+		}
 	}
 	w.WriteHeader(p.status)
 	json.NewEncoder(w).Encode(gen.Problem{

@@ -50,7 +50,11 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
 	spec.Servers = nil
-	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
+	var middlewares []gen.StrictMiddlewareFunc
+	if s.limiter != nil {
+		middlewares = append(middlewares, s.rateLimit)
+	}
+	strict := gen.NewStrictHandlerWithOptions(s, middlewares, gen.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, _ error) {
 			s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be decoded."})
 		},

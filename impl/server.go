@@ -54,14 +54,18 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time source (default NewSystemClock()).
 	Clock Clock
+	// RateLimitRPS caps each account's requests per second, with bursts of twice that;
+	// 0 means no limit.
+	RateLimitRPS float64
 }
 
 // Server serves the OctoStore API.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	store *store.Store
-	auth  *auth.Service
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	auth    *auth.Service
+	limiter *accountLimiter // nil when unlimited
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -94,7 +98,11 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	}
 	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
-	return &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}, nil
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}
+	if cfg.RateLimitRPS > 0 {
+		s.limiter = newAccountLimiter(cfg.RateLimitRPS)
+	}
+	return s, nil
 }
 
 // Run commits lease changes and sweeps expiries until ctx ends; then it commits what was

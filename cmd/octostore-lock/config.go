@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ type config struct {
 	AdminKey           string
 	MaxLocksPerAccount int
 	MaxBodyBytes       int64
+	RateLimitRPS       float64
 	LogLevel           slog.Level
 	LogFormat          string
 	ShutdownTimeout    time.Duration
@@ -38,6 +40,7 @@ var settings = []setting{
 	{"admin-key", "ADMIN_KEY", "enables the admin API (X-Admin-Key header); prefer the environment variable, flags show in ps"},
 	{"max-locks-per-account", "MAX_LOCKS_PER_ACCOUNT", "active locks an account may hold"},
 	{"max-body-bytes", "MAX_BODY_BYTES", "largest accepted request body in bytes"},
+	{"rate-limit-rps", "RATE_LIMIT_RPS", "requests per second per account, bursts of twice that; 0 = unlimited"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
@@ -60,6 +63,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.AdminKey, "admin-key", "", "")
 	flags.IntVar(&maxLocks, "max-locks-per-account", 100, "")
 	flags.Int64Var(&maxBody, "max-body-bytes", 16384, "")
+	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 0, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
@@ -112,6 +116,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max locks per account %d: want at least 1", maxLocks)
 	case maxBody < 256:
 		return config{}, fmt.Errorf("max body bytes %d: want at least 256", maxBody)
+	case c.RateLimitRPS < 0 || math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0):
+		return config{}, fmt.Errorf("rate limit %v: want 0 (unlimited) or a positive number", c.RateLimitRPS)
 	case shutdown < 0:
 		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":

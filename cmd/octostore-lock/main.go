@@ -70,6 +70,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		MaxLocksPerAccount: cfg.MaxLocksPerAccount,
 		AdminKey:           cfg.AdminKey,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
+		RateLimitRPS:       cfg.RateLimitRPS,
 		Logger:             log,
 	})
 	if err != nil {
