@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,6 +81,8 @@ const (
 	ProblemCodeAccountExists        ProblemCode = "account_exists"
 	ProblemCodeAccountNotFound      ProblemCode = "account_not_found"
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
+	ProblemCodeForbidden            ProblemCode = "forbidden"
+	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
@@ -90,6 +93,8 @@ const (
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
+	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
 	ProblemCodeUnsupportedMediaType ProblemCode = "unsupported_media_type"
@@ -103,6 +108,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeAccountNotFound:
 		return true
 	case ProblemCodeAdminDisabled:
+		return true
+	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -123,6 +132,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSigninFailed:
+		return true
+	case ProblemCodeSigninNotConfigured:
 		return true
 	case ProblemCodeUnauthorized:
 		return true
@@ -257,6 +270,33 @@ type CreatedAccount struct {
 
 	// Token The account's first bearer token. Shown once.
 	Token string `json:"token"`
+}
+
+// DashboardSession defines model for DashboardSession.
+type DashboardSession struct {
+	// Login The GitHub login as of this sign-in.
+	Login string `json:"login"`
+
+	// GithubUserId GitHub's numeric user id, which the account is keyed by.
+	GithubUserId int64 `json:"github_user_id"`
+
+	// AccountId Example: acc_3kq9v7x2m4pz
+	AccountId AccountID `json:"account_id"`
+
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// AvatarUrl Same-origin URL of the user's avatar.
+	AvatarUrl string `json:"avatar_url"`
+
+	// CsrfToken Send as `X-CSRF-Token` with dashboard requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp    `json:"expires_at"`
+	NewToken  *IssuedToken `json:"new_token,omitempty"`
 }
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
@@ -429,6 +469,9 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// CSRFToken defines model for CSRFToken.
+type CSRFToken = string
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -444,6 +487,12 @@ type AdminUnauthorized = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
+type Forbidden = Problem
+
+// GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
+type GitHubUnavailable = Problem
+
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
@@ -453,6 +502,15 @@ type LockLimitExceeded = Problem
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
+// SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionUnauthorized = Problem
+
+// SignInFailed An RFC 9457 problem document with a stable machine-readable `code`.
+type SignInFailed = Problem
+
+// SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
+type SignInNotConfigured = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -461,6 +519,39 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
+
+// FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
+type FinishGitHubSignInParams struct {
+	// Code The authorization code GitHub issued.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state sent to GitHub by `/auth/github`.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error Set by GitHub instead of `code` when the user declined, for example `access_denied`.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription GitHub's explanation of `error`.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+
+	// ErrorUri GitHub's link about `error`.
+	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
+
+	// StateCookie Set by `/auth/github`; must equal `state`.
+	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// SignOutParams defines parameters for SignOut.
+type SignOutParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// RotateDashboardTokenParams defines parameters for RotateDashboardToken.
+type RotateDashboardTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -485,9 +576,33 @@ type ServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	// StartGitHubSignIn Start signing in with GitHub
+	// (GET /auth/github)
+	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
+	// FinishGitHubSignIn Finish signing in with GitHub
+	// (GET /auth/github/callback)
+	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
+	// GetDashboard The dashboard page, served from the binary
+	// (GET /dashboard)
+	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// GetDashboardAvatar The signed-in user's GitHub avatar
+	// (GET /dashboard/avatar)
+	GetDashboardAvatar(w http.ResponseWriter, r *http.Request)
+	// ListDashboardLocks The signed-in account's active locks
+	// (GET /dashboard/locks)
+	ListDashboardLocks(w http.ResponseWriter, r *http.Request)
+	// GetDashboardSession Who is signed in
+	// (GET /dashboard/session)
+	GetDashboardSession(w http.ResponseWriter, r *http.Request)
+	// SignOut End the dashboard session
+	// (POST /dashboard/sign-out)
+	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// RotateDashboardToken Replace the account's token from the dashboard
+	// (POST /dashboard/token/rotate)
+	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
@@ -577,11 +692,271 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// StartGitHubSignIn operation middleware
+func (siw *ServerInterfaceWrapper) StartGitHubSignIn(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.StartGitHubSignIn(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// FinishGitHubSignIn operation middleware
+func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FinishGitHubSignInParams
+
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", r.URL.Query(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "code"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "code", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", r.URL.Query(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "state"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "state", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", r.URL.Query(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "error"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "error", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", r.URL.Query(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "error_description"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "error_description", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "error_uri" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_uri", r.URL.Query(), &params.ErrorUri, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "error_uri"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "error_uri", Err: err})
+		}
+		return
+	}
+
+	{
+		var cookie *http.Cookie
+
+		if cookie, err = r.Cookie("__Host-octostore_oauth"); err == nil {
+			var value string
+			err = runtime.BindStyledParameterWithOptions("simple", "__Host-octostore_oauth", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+			if err != nil {
+				siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "__Host-octostore_oauth", Err: err})
+				return
+			}
+			params.StateCookie = &value
+
+		}
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.FinishGitHubSignIn(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RotateToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboard operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboard(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardAvatar operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardAvatar(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListDashboardLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListDashboardLocks(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListDashboardLocks(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardSession operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOut operation middleware
+func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOut(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateDashboardToken operation middleware
+func (siw *ServerInterfaceWrapper) RotateDashboardToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateDashboardTokenParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateDashboardToken(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -875,6 +1250,14 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard", wrapper.GetDashboard)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/session", wrapper.GetDashboardSession)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/avatar", wrapper.GetDashboardAvatar)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -897,11 +1280,21 @@ type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ForbiddenApplicationProblemPlusJSONResponse Problem
+
+type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
+
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
 type LockLimitExceededApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
+
+type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
+
+type SignInFailedApplicationProblemPlusJSONResponse Problem
+
+type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -1221,6 +1614,136 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type StartGitHubSignInRequestObject struct {
+}
+
+type StartGitHubSignInResponseObject interface {
+	VisitStartGitHubSignInResponse(w http.ResponseWriter) error
+}
+
+type StartGitHubSignIn302ResponseHeaders struct {
+	Location  string
+	SetCookie string
+}
+
+type StartGitHubSignIn302Response struct {
+	Headers StartGitHubSignIn302ResponseHeaders
+}
+
+func (response StartGitHubSignIn302Response) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignInRequestObject struct {
+	Params FinishGitHubSignInParams
+}
+
+type FinishGitHubSignInResponseObject interface {
+	VisitFinishGitHubSignInResponse(w http.ResponseWriter) error
+}
+
+type FinishGitHubSignIn302ResponseHeaders struct {
+	Location  string
+	SetCookie string
+}
+
+type FinishGitHubSignIn302Response struct {
+	Headers FinishGitHubSignIn302ResponseHeaders
+}
+
+func (response FinishGitHubSignIn302Response) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(302)
+	return nil
+}
+
+type FinishGitHubSignIn400ApplicationProblemPlusJSONResponse struct {
+	SignInFailedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn400ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn502ApplicationProblemPlusJSONResponse struct {
+	GitHubUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn502ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateTokenRequestObject struct {
 }
 
@@ -1282,6 +1805,526 @@ type RotateToken503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardRequestObject struct {
+}
+
+type GetDashboardResponseObject interface {
+	VisitGetDashboardResponse(w http.ResponseWriter) error
+}
+
+type GetDashboard200ResponseHeaders struct {
+	ContentSecurityPolicy string
+}
+
+type GetDashboard200TexthtmlResponse struct {
+	Body          io.Reader
+	Headers       GetDashboard200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDashboard404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatarRequestObject struct {
+}
+
+type GetDashboardAvatarResponseObject interface {
+	VisitGetDashboardAvatarResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardAvatar200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetDashboardAvatar200ImageResponse struct {
+	Body          io.Reader
+	Headers       GetDashboardAvatar200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetDashboardAvatar200ImageResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDashboardAvatar401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar401ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar502ApplicationProblemPlusJSONResponse struct {
+	GitHubUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar502ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocksRequestObject struct {
+}
+
+type ListDashboardLocksResponseObject interface {
+	VisitListDashboardLocksResponse(w http.ResponseWriter) error
+}
+
+type ListDashboardLocks200JSONResponse LockList
+
+func (response ListDashboardLocks200JSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSessionRequestObject struct {
+}
+
+type GetDashboardSessionResponseObject interface {
+	VisitGetDashboardSessionResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardSession200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetDashboardSession200JSONResponse struct {
+	Body    DashboardSession
+	Headers GetDashboardSession200ResponseHeaders
+}
+
+func (response GetDashboardSession200JSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutRequestObject struct {
+	Params SignOutParams
+}
+
+type SignOutResponseObject interface {
+	VisitSignOutResponse(w http.ResponseWriter) error
+}
+
+type SignOut204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOut204Response struct {
+	Headers SignOut204ResponseHeaders
+}
+
+func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOut401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut401ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut403ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut404ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut413ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardTokenRequestObject struct {
+	Params RotateDashboardTokenParams
+}
+
+type RotateDashboardTokenResponseObject interface {
+	VisitRotateDashboardTokenResponse(w http.ResponseWriter) error
+}
+
+type RotateDashboardToken200ResponseHeaders struct {
+	CacheControl string
+}
+
+type RotateDashboardToken200JSONResponse struct {
+	Body    IssuedToken
+	Headers RotateDashboardToken200ResponseHeaders
+}
+
+func (response RotateDashboardToken200JSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken401ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken403ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken404ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken413ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1898,9 +2941,33 @@ type StrictServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// StartGitHubSignIn Start signing in with GitHub
+	// (GET /auth/github)
+	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
+	// FinishGitHubSignIn Finish signing in with GitHub
+	// (GET /auth/github/callback)
+	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
+	// GetDashboard The dashboard page, served from the binary
+	// (GET /dashboard)
+	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// GetDashboardAvatar The signed-in user's GitHub avatar
+	// (GET /dashboard/avatar)
+	GetDashboardAvatar(ctx context.Context, request GetDashboardAvatarRequestObject) (GetDashboardAvatarResponseObject, error)
+	// ListDashboardLocks The signed-in account's active locks
+	// (GET /dashboard/locks)
+	ListDashboardLocks(ctx context.Context, request ListDashboardLocksRequestObject) (ListDashboardLocksResponseObject, error)
+	// GetDashboardSession Who is signed in
+	// (GET /dashboard/session)
+	GetDashboardSession(ctx context.Context, request GetDashboardSessionRequestObject) (GetDashboardSessionResponseObject, error)
+	// SignOut End the dashboard session
+	// (POST /dashboard/sign-out)
+	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// RotateDashboardToken Replace the account's token from the dashboard
+	// (POST /dashboard/token/rotate)
+	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
@@ -2047,6 +3114,56 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 	}
 }
 
+// StartGitHubSignIn operation middleware
+func (sh *strictHandler) StartGitHubSignIn(w http.ResponseWriter, r *http.Request) {
+	var request StartGitHubSignInRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.StartGitHubSignIn(ctx, request.(StartGitHubSignInRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartGitHubSignIn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(StartGitHubSignInResponseObject); ok {
+		if err := validResponse.VisitStartGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// FinishGitHubSignIn operation middleware
+func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams) {
+	var request FinishGitHubSignInRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishGitHubSignIn(ctx, request.(FinishGitHubSignInRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishGitHubSignIn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(FinishGitHubSignInResponseObject); ok {
+		if err := validResponse.VisitFinishGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // RotateToken operation middleware
 func (sh *strictHandler) RotateToken(w http.ResponseWriter, r *http.Request) {
 	var request RotateTokenRequestObject
@@ -2064,6 +3181,154 @@ func (sh *strictHandler) RotateToken(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RotateTokenResponseObject); ok {
 		if err := validResponse.VisitRotateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboard operation middleware
+func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboard(ctx, request.(GetDashboardRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboard")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardResponseObject); ok {
+		if err := validResponse.VisitGetDashboardResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardAvatar operation middleware
+func (sh *strictHandler) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardAvatarRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardAvatar(ctx, request.(GetDashboardAvatarRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardAvatar")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardAvatarResponseObject); ok {
+		if err := validResponse.VisitGetDashboardAvatarResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListDashboardLocks operation middleware
+func (sh *strictHandler) ListDashboardLocks(w http.ResponseWriter, r *http.Request) {
+	var request ListDashboardLocksRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDashboardLocks(ctx, request.(ListDashboardLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDashboardLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListDashboardLocksResponseObject); ok {
+		if err := validResponse.VisitListDashboardLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardSession operation middleware
+func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardSessionRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardSession(ctx, request.(GetDashboardSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardSessionResponseObject); ok {
+		if err := validResponse.VisitGetDashboardSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOut operation middleware
+func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams) {
+	var request SignOutRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOut(ctx, request.(SignOutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOut")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutResponseObject); ok {
+		if err := validResponse.VisitSignOutResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateDashboardToken operation middleware
+func (sh *strictHandler) RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams) {
+	var request RotateDashboardTokenRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateDashboardToken(ctx, request.(RotateDashboardTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateDashboardToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateDashboardTokenResponseObject); ok {
+		if err := validResponse.VisitRotateDashboardTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2297,91 +3562,133 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzvctu2sn8VDO+ZyZ9DyZIsO7HyyU2TxqdpktrOSU+j1ILIlYVjElAB0LLq0cx9mvtg90nu7AKkSImS",
-	"ZcdOT2fupygyCewudn/7F7oOIpVOlARpTdC7DiZc8xQsaPrfWxVdvOMp4OcYTKTFxAolg15wOgaWqOji",
-	"kWGSp8Cmwo6FZHYMLOJJAvqRYTyKVCZtMwgDge9MuB0HYSBpQfdPGGj4PRMa4qBndQZhYKIxpBw3/JuG",
-	"UdAL/mtnQeGO+6vZKQibz+e4hpkoaYBoPnS7vroSxrEUKWlBWvzIJ5NERBx52JloNUwg/fu/DTJ0veXG",
-	"H9xbbt+qSA5lzjFJg9kxt044QLQwnmjg8Yw9HvjnztwfBk+awTzMCX+n7GuVyfhbkv5OFaSPuXGUi7hE",
-	"qFT2bIRUDZ6ETGk6Zx6nQrLDD0dMGKZGI3wcvzqLheHDBOKcL/zye//dt+TqtI7IIUQ8M0AcGNCXoIll",
-	"qdjg8Pufjt6d/fjqX4ONrHyUPLNjpcUf35adn4QxQp6j+KdayXM2+KVBBDV+hBmSnJUI8wR/x+Nj+D0D",
-	"Y29BKVzxdJKAeyNGWxXykiciPkOLP/OGG4PlIgl6BBKk54al3EZj9tvnw8avvPFHq3HQbHy5boftzvP5",
-	"35re2MHYMxEHvaDVfvPrL7v/eP5z51P31f7x89PWvzofu0f7758HYWAst5kJet1WKwyssEhOcOTIIOBh",
-	"ngw7m+CfMi17KrLKWKWh5znqrdI9D+9HrzwnqFUpT0ZKpxDjyQw18AvDOItVlKUgLcQsUtJYzYW07PFg",
-	"haRB2JfFt9Ymg5AV//W7DJ402TuFAHvOojGX5xA3+xJ5eQvcwDtlX2Za+5O98yEnuBZZeuRXKx0y4T0+",
-	"gBxLZZkdC5N7AP+8e+AFE5alfMbG/BKhb4LoftfDP1gcPrFKWy/I23j4q/zc1+EvCQJq5dBjmbyQairD",
-	"XAgh00B/iglDuVR2DLov/duPBysUbzh4FV28Famwr64igPhWSFRz9KiMCS53Bvl6lcMXZuEgVBIb1m61",
-	"GI+suHTMm5AJaxgtcR9njQZOi7ESPZtPu4aF+zrvKuvIaMqvRJqlTGbpEDRTo4ow8ChXyfGQ/IHPEsXj",
-	"U6Xecn0O39oh5sA1VPEMVThBItChc1n2iTyKYGKRk4mj98wqdUYPez7u6AZXla/stspadwIyZpw5yLfq",
-	"AiTjhh36Z2n1HvsOuAbN+lmrtRvRQ/QR7qqE7YUSfqzStVH7Kjzch9p5Zx9WvYtHFDZ0XDuhrDr+MBgD",
-	"j30M/+nTpwYKDaTFM6mJ5Q+TKZ8ZNnCyHOD7C/o928ZqIc+RUnf0l1wkGBl9a/X16ikMM+PMWgTGGCWi",
-	"NIu4RDyeamGBWUV2GnPLhwjWJKSc6BUZHYPVs8bhyIJeFc8JRErGBpeccmHZEEZKoyFZPRPyvFZcQlo4",
-	"B13Iy2STidIW4p8gFvyUHvpz7R5FNSjviru5KLIg9ixFas+QJzL6QrHLiRZljVpNQFvhMrA8aRDxTTT7",
-	"JY6+D8LgqqF0jPJvz8PAoSkFSbQkmgC3TrC7nSAMUiERgINeK1yWeWmp7jwMIg0ceeH2JmpORQrG8nRS",
-	"XmJ3nmesW7HyzkWlxesdl5/mOe7nsnDCPAcukbjE+peCOzX8N0S2lCcefV+BU1z4bPfi94PLZ1edtDv5",
-	"Iwgx4bagUQN+w79+djH5l+t2Z/63BaLlpl2s/FaY9adKn4WF1GwpEVzY78S15rNgjUQ2MpsXIRbsRqLK",
-	"YCnnOKOkY7+7jknaupQW8TgWaAI8+VDieMQTA+GSENRUOojYxPh7egjZtsmZcehxo+6dvvU4syKf8ir1",
-	"IvIMmSyxq/A1cM5twCwkiSEfrzIbqRSabMDdu/Ggx2YqowCnCGhfMB+QiphylBHISMjzM/I6A8ZlzAYu",
-	"sjVn3A4Y1wjPtskGY0hwRaNSUBIYJAZYrMC8YAPcATQu2ZcrKzym8lE5iH5kGMj4SbF2XwbLR7JY4E72",
-	"vTcPgwpnN63y2j18Ss8uAUXB3U2LvKEHq7iHYJUL/Mb6Fz5Xfb0zX8Qx1wFIBEc0Lq9I6O+SuKRA3iIq",
-	"wLukeX65sCzjOg18SfjlTfVuhnVbiF0mld5fT1v8kM7qq9xDGBRatzbxeGTYSGh03qW4r8lOxhT5yIii",
-	"3bXH2s332IJH0uoqh7vbeLBi/ZyduqOoWM5qmGW1iGwyq2QkcAl65uNcYUwGcR5+CRsyHmllTJ5VG59o",
-	"CzAEThqNXVvTJAX2fqPbCSvBxH4XgwmXzQW9g1brWfvgoLPXfdZtHRy0S3FGeyXOmIfBG+CJHa8q1aod",
-	"qotV01tjbnWiK/BiRWyfxsrnpTlu9+gTfofRMcnukWEiDtlIJYmaogxnbLBDvmzApmOQxRugmQFpEZvZ",
-	"wD3QZC+VtFxIKpIaiHSOwwtnbNXF2fPRLm9HB3EHng13pkpfgG48q3PAR3SOhRbcuzlusKd19vOinPpe",
-	"AEwMUzKZUQpx8uaw0dnbZ2NuxhvtbPfr7GxzpLiVgeVeYYX3oxizvxFaBjrkc82lpaIFKUyT/QgwYcJi",
-	"iqNBwhTTKW9VVM6jdMsJK0FzLOlLxbqC/VE76vAuNJ7zZ8NGN25FjYPRHjQ6w92oG+/B/uhZKyhZYJaJ",
-	"uE5HXHmrLgwtUoKtYlBc58SZ1U1h6PqAu9wFW7CazhqoMCIChyBvQZ4jFrQ7zwk2iv+vC1MXpfF1Ejgp",
-	"YGQppBtpgIGvNUVc65k7mAHVk11k5qO+5n9svNT92nhp28ysOL4lnFgFaYqQwgCluzFQ6tRGH+EmAH+f",
-	"Jw7Vk3w/cfFRDr7ULhwpzSZaRWAM+GacGWMEjLbraz6cjZVx7cWQcTZRMX1+0uzLD1pIy4cJsMOTl0dH",
-	"1IxUmWVmwiMwy9BdQurtlbjfv+q0G/3+1bNXG5U4r0mslpwkO379kh10954xX+4oOiaue8qZcUykPBoL",
-	"CQ0NPKYvBpGKoUaxXTlxNayoXwW0VprhO4RgXgOWGi/UuV5tfZW6NUG4XL+sa6PU19erXeDSF0W3Fb+r",
-	"9CEx4ir9MQU7VjE9z51rp6R4qWBLNNYVdYIw0NyCo4zeLRXJiE88cZ5sNIa9+aJme705Ci0XZK/X16h8",
-	"tMITo5ifKRj80vB5ReMoHrC84c9cDW+jW96vmPpKIWl98Yj8uasFX2/CgnyNFR1nH4+P0CopDBtDoej4",
-	"+As2qK8ku0o26qUrZA82MreSsvljdXSHiwyOjKNyAnUodex8/t1SuNvmrisOOH9/I2V5kaO6971l8Pee",
-	"gOctvztm3gU9y163XkgSpt/o8O6rulVi8KZCl2evXgO+Mqzp3mcZ6AGUSML0/nXoxsJO6dxW4M314xMK",
-	"EBCm/cmFLAVuMu2yzEVa9ciwVElllRQRiyjtKMch+62wpsif5+W7+63WTbn44lhXSMVQY3d39yBkH09f",
-	"hiwVSSIcuWyiIRJGKFnNYzqtzn6j1Wm0O6etdq/V6rVav5bzlphbaFhRnkBZRD15cldJF5ZT5Gr1Gv96",
-	"Q3keFQOiTAs7O0H98dNuGB78CLN6h4oGwq1C4V/ALKweR3neyQD10prsHSy6vxAzbhivZs35MJ/zvItx",
-	"vtIs0oJ2PhH4/3kYuN7iYeaqJWsH52iPHhvUd3lVZM/+97//Z9GhxD0cdYs9x9ZOXBNMyJGq1VuMtCGB",
-	"CL+hbCkWKOVhhiyjaqLHJtZ9htfsy748dHNHAr9/+pSM6unTnk+PZyrThmXSioSqBqenb5nOpGEYeStZ",
-	"lTypf8gymYChV/vSpd3CukJfk72iwpdL1DHDo6IWe/rUG7AT1NOnflTPMLO2etaX9eWzF2zCjfFZv6Xo",
-	"y6hMR0CdgIlWFiJL0knAun2KJzQgQvQl9Vp9CkoyYyal6c+8xHLqyZvivym/IC7c+IzhI2rTZgacrAkT",
-	"UNClgbJEXAJbM1fao3wo15yISyZJeQ1A6DoZSrMhnVkxarMoqFLy3GSf3NwqL1QwJGUQMvLKaNjjXEPo",
-	"S18VY5c8ycBQtYwSlr4ssjPXrijecKmdT+Rcyzd2OQ7waMyIMuL7O2XHeW/GUHkGqSJAD0utGpffU48l",
-	"pJ3enJ5+YJ1Wyy2KZDgHQw/yviw6QLFAQ0iFRExosleYAhlaYrCu/zxgj/NE7Uk1MevLNZkZbWvLM3Kx",
-	"O1bMMkyvMio4qC+IDF6QAQnD2s0mgn/uXV6UTsqXPbntyxRz4eWRpNy+bAkIUf4jcU7uySuFH1pihf8g",
-	"ifRl7jRQ/T6evnTM17sO9rpslU6i3jMZNoRETVnnt71dl3onIgJpYNH0CH46Og0WuUbwPrLqBHOCIAwu",
-	"QRsHW61mu9nCx9QEJJ+IoBfsNlvNXedHxuQMdihZ3Cl3as+B4iHHv1DyKEYIFMYe5g8tjU93Wq0Nowk1",
-	"UzyL3T5Xy7d1HelqX3+32p2veN3Wwut6MUUimH/Zeram3MuuG9ZOklyPTMjQQk2OvSjkbqu9boNCWjur",
-	"08D0ZnfLN4uR6HkY7LV2b36rPHZTDgdI8otA4POX+ZcwMFmacj3zp13win6SnxuqL+MbAUp0okyNllS6",
-	"eovc8TsVz26nIaXz2/b0ajuK82qEa3UG8xXtbd9Je9cq7IL2orEQYBiyHM6dfUoPLn9OX89+Tl/vf/zl",
-	"n92Pv/yzDa/eXUZpnBzv/mMcf7pqHXdez6IfrvbK9fyayPCWUip6m2smfzCwyCEToRnDE9dOJCLCorQf",
-	"gdf91s26WBos/xPMpds62OKtykUQfKu9hZEtj2fSe3vbGGfNjNcDW7Y7/7JLrDnfGoufh8uuYud6YQjz",
-	"HefGlq8Dfd7coRbxmos+lT7W3a77LHp9c5RAjldVcl5hNJXHuiQFVGtfWBfUAbOzkBnFDMaJPMmje4q1",
-	"KrGkC9L6cilKo8q8rXDtwkhy7HXomZcHHhakloGpPexEu3EX9kb7/GwbQMrBaxWYykttD0zlFu8GVPrL",
-	"4M/SzawHNmuSXhGeOo0e0YWBXPHW2XRmx854d7Syfta33lhoD8y68BxcU7/Qbky0imjWQYpreHALPpxO",
-	"4vwlbt3J9SWeqnvFddDRAnOzY48HuWINnpANuhBd5FG8sXxW2CzlLbIvRQzpRKGRMA0NnwDll+ugTLoG",
-	"m2npiDM89Vc0MP8saRoTpi/NVk1/avbXWPUxiXWNVbce1qr/9HDjNla9fRS9YpF39NJ3s8jC6I5hkvAI",
-	"qpWGFQea2bG3tVhF5QRrpaL15vSnt2zCz72+SsU0jECDjKjqweUMU30jYqBObnNF1X4A+z3ucaOaWbiy",
-	"O2ObJtVZ8ZXB/brzOvxwVKILyV2ajH/p9mmceOhqfFCJiGrKjSc8hYbS4ly4KREychTmUKupQQ9sDSQj",
-	"3C0zNKG1EMAIbDRubowOVq8hVPG0AqBVrh6fRDzhGmEHbT1mI61SR5qQ+MLifFOw3J/vuBjtqk2hfwDr",
-	"h7++Fgbyan+gLrY3Rb/3jZckskkz2CSpt+ISJBjDojFEF/WSKCZualXdFSoz6e+45Xfj6kt2IaNmhesN",
-	"YHi4qvaYrb6lHb9WsJ7uz9Xe0NrSfrX50+1UplPqyvc+vK3MARWHSaMktyhXFANPdbWKUlHr7rj6lfh4",
-	"WnOc9GlBW0l9/DDVQn92rlFc8/WI6YrrVCOdcuNLuZZTgIhf5H1UptyF7VzfhGFuHKoWQVGsX6VIrrus",
-	"gTSKar6likb90dPTyDnpQPm1P00P57fSw3xgbs3lV3db1e3woAH7PWuwYyvP9RJVwbtcYcPllLdut8Uj",
-	"pR+i+LKs6zs+YK3Jo7dfdF2y+4Pm0i5mft0Ur2tFof6xxxUDqtw79pbzxA9Ju8CZEoG+dOjt6/yVXlOl",
-	"sYTOu9JParJPSEDlxkd+Wzbsy3wX17VYRPA+OUdCPAPGOxCgYv9QISGlFgc1Eo7zXMC1nIj/mcqK39eg",
-	"3s9jSgPyDBM/+87NE6oOFJkFTUv35SJpIGqqrEcqBTbk0UVY9DZIiDOWqkugm4FSTdnf2aA0wjDoSzEq",
-	"+nMJt6Cb7JCuDQqIyz8ggGme68oZPoK6tMNf8SnQ7A6FWDeXLnLnWGBSZYpjv4Umg8dTzCsWD/qrT+WB",
-	"wcq7u61bwMzSJaytKru3Re3i6ss9QPBiomPbEecCgQsy7uwSNuF/edL+zqBfvUFWG4E4Hgg/cHWM38rG",
-	"/k39wFbV39UfSPhrVYAXgZd2E/f8AjzYbRFn7XjEfxDf80rmt00cXvoKEHtPlwOWr/Chwy1+LITa9EMo",
-	"HFKP6jyrP5SRQ3k56vPdWhd+uKXPwRpW87MZ7m6h+8UMuuo8FvK8tp7j1v8aYK1Oz20HD1tb5tJA5n3j",
-	"ZM3o5FeiXTHueHsW14GPfyD+D8SYpV/f+YsizA+Ywfk4CqOc7fBFwvRB0OUEbAldHpk81KoPsvJAF7hO",
-	"RB6eClsAyJSbJ7427SsTcU2AR9XnvHaMUZp7loK3crLpf2JiCH5giwDMl6WLUJyfc+Fq2OdgfYW9sl09",
-	"EEmYfmsYCleiv+2NtjRp/BCotCkuaj9InJbP2N5WButhi9b7f9R6INR6dWXdDwS5QKces/ywVHPGXXl8",
-	"XS33/QTk4Yej25WK8kVvWXP3exX3nTZXaOm3t/JHQzacWXdBjD5wU+5hTblhw0wk1lW4ha2p5y53Ictz",
-	"ua4P6d+4rk8BQndBtCgp+PagmUDk4z26b+1rUu4o5uHyYt+VJorLz1N/ZfXx9/n03uGHo5CdZ1zHi/Hy",
-	"6q8gutbFC/qpRz//V55zFoZ+RqK0I7VPV7d0BXY3MV1tJ7gKQOlQSquRlOdf5v8XAAD//w==",
+	"7H3rcts48u+roHi2Knb+lCzLl8R2nQ+ejJN4xpNkLWczu6OsCJEtCWsK0ACgbW3KVedpzoOdJzmFBkiC",
+	"IiXLt8xO1X6KY5O4NPr6627wWxCL6Uxw4FoFh9+CGZV0Chok/u9N7/zthbgEbv6TgIolm2kmeHAYXEyA",
+	"KFCKCf5CkShWcjTQ5tGIjKSYkujdyQXZSqiaDAWVyZZ7NmoHYcDMABOgCcggDDidQnAY/Noys7XsdGEg",
+	"4feMSUiCQy0zCAMVT2BKzTqm9OYM+FhPgsPt7usw0POZeV9pyfg4uL0NgzMRX37AUZtWnYr48oUiZlpy",
+	"zfSEcaInQGKapiBfKELjWGRcFwudUT0pl4n/rFreXySMgsPgf22VhN2yf1VbxcJuzTIlqJngCpDUx3bW",
+	"kxum7EnEgmvg2vxIZ7OUxdTsYWsmxTCF6f/8Swk8lfUm/mTfsvNWSXLM8x0jNYieUG2JA7gWQlMJNJmT",
+	"jcg9N7B/iDbbwW2YL/yD0G9FxpPvufQPolj6hCq7cpZ4C+VCD0ZmVdFmSITEc6bJlHFy/OmUMEXEaGQe",
+	"N78aJEzRYQpJvi/zyx/d777nri6aFjmEmGYKcAcK5BVI3DIXJDr+8ZfTD4OfT/4erdzKZ04zPRGS/fv7",
+	"bucXphTjY0P+ayn4mES/tnBBrZ9hbpaceQtzC/6BJufwewZK32OlcEOnsxTsG4mRVcavaMqSgZH4gRPc",
+	"BDRlaXCISgL5XJEp1fGE/PO349Y/aOvfndZBu/X123a43X19+5e2E3ZQesCS4DDobL//x687P73+a/fL",
+	"7sn++euLzt+7n3dP9z++DsJAaaozFRzudjphoJk2ywlO7TJQ8RC3DKe0MskPRayF0kLCodvRYX3dt+HT",
+	"8JXbieGqKU1HQk4hMSczlEAvFaEkEXE2Ba4hIbHgSkvKuCYbUW1JUdjnxW+1TqOQFP91s0SbbfJBGAU7",
+	"JvGE8jEk7T43e3kr5JAlibUr303RkVgKpVqK6YIQqBUomTbwaGmNDJOO8hV7m+rz6q7eMf0+G37m9Iqy",
+	"1Mjf99ydnZzEIksTwoUmQ7NJGk/sAVOurkFCYnU85QSkFJJsRGOmJ9lwkJWrdjJ4BlTBB6HfZFK6DTxY",
+	"EFMzFmrj2I3mCSLaZPOA4Uqzcj1hKrfS7nn7wBFhmkzpnEzolTFPM2OBHyqgB6WA4lZx6nJ5KwW0vp+n",
+	"EtAFQkAjHQ5Jxi+5uOZhToSQSMA/JZajudATkH3u3t6IaiteLpxGMZ6xKdMnNzFAci9r0XD0RmGkZrgB",
+	"5ONVDp+p0oiLNFFku9MhNNbsym5ehYRpRXCIpzhro4RxMOKtZ/VpN2zhqc67unWz0Sm9YdNsSng2HYIk",
+	"YlQhhjnK+nKcyH6i81TQ5EKIMyrH8L2dlty4DEUyNyycmkUYp4ty32+hcQwzbXYys+sdaCEG+LDbR8/G",
+	"Cn+Ux/JBkCJuyWMcFCvkGZQ3tBRUEcXG3Pwv082OTI+N+Sl/S1n6SDEyEzE+GNmRFgXI/LXFOEkZv0S/",
+	"cGGZmYIk9+PbpKep1ISOKeOEarJlVr1l7cATeDs9t5ZiqStlq7qvp5KqnB4x5c4UjhhnytjCjagyZbR5",
+	"aHlTU41617kCYaFi+7zQsT4ZDWkLYzWU4lqZ4PEIB8sUSJJAnDJkDk6scT4y79gf+1zCCIfD0FMkUNPG",
+	"R2ZN/jlF/kFFTllbBjNmWvARG2fyafgMDUU5osdvzs/IKewsVfms2S7SxEn7Bhfk3enF+88/DN6cnZ58",
+	"uBic/rj5UDbbrbNZdfY12W1he0/BdnW63BG2LRIl6vOCN6vrizbdYT9QIdZP2ddU/uH2gCeEEhuuIJpD",
+	"qCLH7lkc/ZD8AFSCJP2s09mJ8SH8ER56qNvloX6urmvlUVb28BQn+Esu+ZXIyKkBMrS7tkSp6/rQ4VkI",
+	"3Xz58qVliAZcmzNpwKGO02s6VySytERQrFz/IqB1a4/+j4gqLkq+NSI9ybQ2KioxFBEy16/X0oRUWqD/",
+	"klBNh8aJRSL5QUWFRueg5bx1PNIg6+TpQSx4osyQ15QZBT4S0jgYWs4ZHzeSi3ENY5AFvVQ2mwmpIfkF",
+	"EkYv8KE/1h8ypIr8Wc1sFgEpFjuYmtUOzJ7QhSgY2wcJEaiVYgZSM4se5oAXS+5asxvi9McgDG5aQiaG",
+	"/tu3YWC9TAzwcUgjAlRbwu50gzCYMm4c0+CwEy7S3Btq9zYMYgnU7IXqu1ZzwaagNJ3O/CF2bnO0da2t",
+	"fLCISvF612KrOT77m0+cMMdvvSUubP1rsTsx/BfE2sM4T3+sqFMz8GDn8veDq1c33enu7N9BGMyo1iAN",
+	"B/zT/PU3iyd9/bbdvf1LUMOqi5HPmFp+qvgz0zBVa1LEDOxmolLSebCEIis3mwPo5XZjVt2gh5cNEDDb",
+	"3122SZzag/RokjAjAjT95O14RFMF4QIRxDW3KmLVxj/iQ2bbOh0oqz3u5L2LM6dnavTxR2kmkduQylJd",
+	"V1+RNW4R0ZCmCo2/yHQsptAmEbXvJtEhmYsMA78i0D8iLlBnCeJrI+Ax4+M8sUJ5QiLrjaoB1RGh0qhn",
+	"3SbRBFIzohJTEBwIpApIIkAdkcjMANIM2ee1ETbQ//TBhReKAE82i7H7PFg8knKAB8n33m0YVHZ21yhv",
+	"7cN5aqiiKIrd3TXIe3ywqveMssoJfmfuxjxXfb17W/ox3wLgRjka4XKMZOxdmngM5CSiongXOM8NF/o0",
+	"buLAN6i/nKg+TLDuq2IXl4rvL19b8pzG6lHmIQz08pymW9wLRUZMGuPt+X1t0pug58Nj9HaXHutuPsca",
+	"e0Suru5wZx0LVoyfb6fpKH7McQwHqTz5YRgRpFdUUznIZNrgydEptIRkY8bJ5/MzIkZFhPxCEfvmSlIa",
+	"ZVEml5tcRROyqEXEHmHuEsVxrpjLEdoIG5UlhtwrF7B/Gz5W4b26DYMcZ1eFsmqKH18owrMpSBZbEIEl",
+	"IbmesHhiU5cOLGSKXMIcEjKcm6X7ntr+brDKOzPMn4oxW8L8LojFJwxR8bRKfGklnVAs4Xo9jX6qVAZJ",
+	"TaG/fpzc7C7Kjd1qjfhhVaA8SfJYucJ2d+rjiomqM6mWLNbpvAKJwhXIuQsoGdIjj3OYDgnFZFUO6yuH",
+	"9DNQ6AVIQHBItXFlzkHb7TbwgoOTg8ODTufV9sFBd2/31W7n4GDbc+i3ayxzGwbvgaZ6UlcYdYMnLus2",
+	"boldayJdYZhrZPsyEQ4Yzx0kC9aZ35kwFGn3QqGUjESaimuUCRJtodMYkesJ8OINkEQB18YJIpF9oE3e",
+	"CK4p4wjJKIhl7vCUXq8Wl4PXox26HR8kXXg13LoW8hJk61WTp+vz9XPYvRWGa5mhOvLBp0uAmSKCp3OM",
+	"1Xvvj1vdvX0yoWqyUrh3HieYq0OytSxZ7n7V9n6aANdsZCTDeL5jSbnGrAkyTJv8DDAjTBMtiAQO10TI",
+	"XKown4i4hiVWasTR45eKdAX7o+24S3eh9Zq+GrZ2k07cOhjtQas73Il3kz3YH73q+No4y1jSxCM2v9YU",
+	"7xWx91rBnhmnZ8XqrnhveWTrl0qVW53OW4ZhWAxWg1TqraaMF/9fFg+W9RPLKNAr1MhC7DSSAJFLdsVU",
+	"yrk9mAiLDmwI5MKr9n9sYLL72MBkXQikOL4FPVFX0hiKhIGh7sqIpNvo5oerFPjHPEKvnuTHmQ1EcuWL",
+	"NWUjIclMihiUAueNqYkJNY3sOnCVkolQtgYtJJTMRII/b7b7/JNkXNNhCuS49+b0FN08kWmiZjQGtai6",
+	"PU29PhP3+zfd7Va/f/PqZCUT5+BfHdvl5PztG3Kwu/eKOFyxKKtx5RdE2U1MaTxhHFoSaIK/iGKRQANj",
+	"W9y+7lY0j2JrOzCrZOjhOGChOgfLG+v1UV5JTxAuJgqa6jiaE/zVUkHvF0VJnvldpVjNhDbeH41vLhJ8",
+	"nlrTjujTQsYY19iEngZhIKkGuzJ810OjcZ/mxKnZ5LKc12LOtV4qY9W9K2X6ekcUk2dZvq2OG/0Uyrfl",
+	"qLJze2iqBHEVrNGvLYcEtE6TiOTlpcSi7ncGOaXOqEG/ywMKdAxs9ubbKqWSj1ETFvL5/NSIN/pzEygk",
+	"xjx+RKLm3I/NPRkGt6mn6I7IZBHes/xh1x2WmAtKWeUEmtTduXUeHga63Bdtqlny/P2VK8thyercT4a5",
+	"PTlklhcvPRArK9azaL6bicTh+jsd3lPh0d4G74Km3faaOeCR/tHuUwK3z8BEHK6fnofuDP29c6upN1tZ",
+	"mKKnYdS0O7mQTIEqLJcYzr347IUiU8GFFpzFJMb4xXdo9jthQ1ouD/B39judu4L68lhrSzU+y87OzkFI",
+	"Pl+8CcmUpSmzyyUzCTFTTPBqQNTtdPdbnW5ru3vR2T7sdA47nX/4AVBCNbQ08+udS/cpjxIrccdirF3N",
+	"N5m/3pFQM4wBcSaZnvcM/7jeCuNn/AzzZoNqBIRqYYh/CfOwehx+db0CzH63yQco69gA0UdaDb+X97gU",
+	"le/l2umMmf/fhoGtBjjOLOyytE0D5zgkUXNdhoj14P/9n/9b1hSYOezqyjknWs+8Srs3QlyyJe0yDaVw",
+	"CrSFWbyCpK2YpumQxpfRIXmv9ewjT+ch6ZnDgLDPe3QKPabhf5/Rm5C8IgmdqzbxygvQwC+DJtCvR4rG",
+	"dqUFRQeD90LpVuEiDNwi6+Q1vMH4SDQKqYlPIIXY/AZjzIQZlhpm5nyNHBr3BM/ZxcXtPu/zY1vSz8zv",
+	"X75EDfLy5aEDFeYik4pkXLMUN3RxcUZkxhUWCwpeZTOU9ZBkPAWFr/a5BSuYtnmINjlBuNDCGyYuRiiQ",
+	"vHzptJXlipcvXReMImop5tjnzaDjEZlRpRxWotHVVCKTMWCiciaFhlgjdVLQdp7iCQlGHfY5loK4wB1p",
+	"RtQUG6tyYOrCLe/a/Dull7gLW/Ws6AirSDIFltaoAA2hvV6NlF0BWdKydYhRZC4mMeWEo6QqgNAmWoUk",
+	"QzyzokK6zPcg5NAmX2xLGC3kLURmYDx2kqfIRs4h+EuHJZIrmmagEGPEMK/Pi5jWZlOLN2xAnCcjsCLF",
+	"FeYDjScEV4b7/kHoSZ46RjQeV4XWK/QyyRYVwRRwiDO9v7j4RLqdjh3ULMNaU3yQ9nmRoE6YEYQp40YB",
+	"tsmJCRwVDhEtK4+JyEYe3m5Ww9k+XxLP4rTabz9J7LGa2EwdVrpwomYYKTpCAWKKbLfbxtLlpvTIOykH",
+	"FlPd51OhdK2SPJcv7Wl9v3TRMYWrNSeFsUSK9HluIQ37fb54YzffbCfJW18qLUWdGVZkCKm4Jt1/7u1Y",
+	"xZayGLiCMicb/HJ6EZSBVfAx1qJntFsQBlcgbSIv6LS32x3zmJgBpzMWHAY77U57xxrNCVq+LQyxt/xC",
+	"kjGg82f3zwQ/TYwKZEof5w8tdCZ2O50VlVMNRYblbL9VQe+mgplq2dFOtXio4mJ0ShfDkSlmwe3XtUv/",
+	"/FKbpvagNM35SIXESKjKda8h8m5ne9kEBbW26o12+Obumm8W3Ya3YbDX2bn7Lb8q0Pd9kPKl1/Pb19uv",
+	"YaCy6ZTKuTvtYq/GUtKxQlTevBEYis6EauCSStFBGSj/IJL5/TjEO791T6+x4OG26s5rmcFtjXu3H8S9",
+	"Sxm2XHuRjgmMz7Xouw6+TA+u/jp9O//r9O3+51//tvv5179tw8mHq3iapOc7P02SLzed8+7befzuZs/P",
+	"gjS4wfekUlF6saQw0TgWuco0qtm4J7baARcRFgmRGBzvd+7mRa9n8w8Ql93OwRpvVXqszVvbawjZYlcN",
+	"vre3jnA2lKA+s2Tb8/dNYsP5Nkj8bbhoKra+lYJwu2XN2OIFAb+tLqBhyZIe+kr272Gd9GWG9NZQINdX",
+	"1eWcGG8q93WRCoatXTqCYd5Qz0OiBFHGT6Rp7t2jr1XxJa2T1ucLXhrmM3Rl19aNRMPepD3L+w2eU0kt",
+	"KqbtYTfeSXZhb7RPB+sopFx51RWTP9T6islPjK/QSn8a/bNw6cEzizVSr3BPLUePsM8zZ7xlMl0G6J7v",
+	"twD8QMIkxNr6xa6VycRhRUlSQSAyo2MgG3nvyg/HvZPB5/OzLayz2RI4W/FwtOnExbY4FV423FATNUk3",
+	"7SCTzIQtZCRBTYhifJxCy8SAGKVARDa6e/tEUp6IKRkyrcK+a6g3JNgjU8YzDWrTBjfk089vTkjPvILB",
+	"xyCemCiRjyFyeEPe6TU0J2dDXab6PN+4A+SiGrKA24uIRSDIRg3kID7GsYllF32Oq7kCyUYMpAtHU6BX",
+	"oDwAoE0+CKJiMcN1Oa8KElvsMsuGKYtN+D1iqXmgz2makiImICbYalQ42OdnD9G2iS2qnZ1OtwHzWXrw",
+	"Cx0cZ8LqpxW1bOX7n8/P2iuVfR3I64FuLQOmlp2O18wXVtnjfrPfrqsImvrvFgS7Ism299JmFscmkEQJ",
+	"sQTzZTjTk7oIFxjbUlnOu9CAJ1VxnoAEy/+5VE0zpQn8ntHUf/CF6vO7WN/I2dBl7P3+IESTXIBNeUl6",
+	"QsfClp7b3jdNFAAnZiNkDppsUCeU10JeKlT7m3atRoCNSMCNa4okhUIxgtXnuWRZ1NbtHisnNyKWRCGJ",
+	"UDWZH8rSvmjTihlN8KqiPs/12fGnU1RnZgCjknjiiUIc485yb0JPgJNEitkMkjDHmQyxLLRxUS3XxKR2",
+	"rlq8ZXr1niwxhLCllzHleZHqhPJE4e01fe5CY0uEBafOEiw/7jFovM1jEbv1jzA1IxPB+zwq72mK8npT",
+	"Y4LNEF6s8CLfPhrmBoXzFptsFzTO3Q6jD2PbI3cUsixVOJG/ZyDnXgRms7WNF0PtbXcbcgONd1gh5yFo",
+	"V5i8GrgdLVsDvv24RfQsmJ5vmSttGFOMcuysqGGsdBVb7eY8QhJZ7hwkwBkkS1eLdSGPW20hD3AzSym3",
+	"Z2YWi2OvnnngD7VkFd3O7uv7LAM73ulQZHq9JWSSPXLqXkPyIzry1anTsO21cxaoXu9zLmFw0xqLlhuv",
+	"Z6ZzltL4jXfb+J69toDxI8P0vvivbeMXX3o+y57fHHeXy5WnlTbDHG/ucyvdTunFKVCrnx/gC3TW9QXe",
+	"FlcZPNyBMNFE9+536xcOPUEcUnFXrEa/v7+CdmJLCu26n5vjcwxrciNjq6+LgNq4OgWAblEM6/VT7Xxn",
+	"kSb5S1TnNsmodPuKLXU2VjKP9MlGlMey0SaG/TYrwPLEgdJ0XsAEGE3wPmcJTGfCxOVEQsvlXEo/xFu6",
+	"BJ1J7hx7OnWX+VjDXAS36MCrtaqzy9Rn1cyeI1mXAAmd5wUS/nCE8z5AwvrAfQ0EeCAw+DDhK8TtHGYp",
+	"jaGa3KxhdqWsFSp4aUDwkQN5f/HLmYvcDVu96fWQuX+iV7SHjxLGjVMREi6IyLRiCWAJbn43ClqLFuPo",
+	"goR9Tj12Nkwckig2frWxxqBCYuU+XADGKpk4CRjum4CBXUHY52YSM3mb9Io7dUIjmmI0AqlIH43Wggbq",
+	"B03y8Q500fd2t4BouNFbEz1Nq33/NSsQrqyNaIiP39g5Wj2nW1ufRMri+eoeOSP8R+YcRhJrIv9Dwtb6",
+	"ZkOrtGwIZSNIxik6XDmjlty5wK1bNhZbyrRvQeO9dTh06ZKXmhKVt66tyWhNSEdE0/QSL48w/IyQmeFm",
+	"G4K64RIBRShKrieCiBlwYwra5FgTmz0mv7Af7uKvY7uTO7mMTekYtl5WeayolCpJtw7XWeoRHHKR52g8",
+	"gZbhPCkaujE/SXZVQCOUk4nI5EM4bA2N2nSH15/WJ/q2WCi1CNBe1NTkC5WzGs1Z5G65KBqAGsXiovAr",
+	"MH+r3B3L+FIUFp5TeStzfpMxeiAoIDORpsjlNaY+Y6rk6jNcx4N8i/UvQl6aiPfsxPoW/Fn47btyTbOl",
+	"XItvVNndvZxziok8/AltNJOVbKFzU5MijCJveudv3a+1QHCRUNXnTS3Xtqm11njt910rr/GanLPxRBM6",
+	"0iAJtV5AC6u7zOMO7vLciJBERY9xVJTBGa/Gr788JPkQgkOfF40QAmPHhju51nS8fcXfK+oMn9cB95vr",
+	"G0xotTk+6P5tsj3djf8xfK06f/9956fLg1+vz+TeBX/1CfY/0+13Sect674Xu71/VQubvVKbg0qpzWLf",
+	"+t7rne7OdtFFbgIDEeMtOk/i3tfou/RSKpUXJK9v/iIuWogpRH8mo/fMSujLRBBW3GTJ+HoKx8ipyPTy",
+	"2P5HSEEXWS4LPovqPaA8sZCMFWAL0rTJRVkxZ/wzOhpBrC0KvJDeYmP+MdN1iLmJVuUjW+VHDWpgWdce",
+	"VCNYZmKTKretgrE8HnU7Cwv86Tvz3hr8U97H/Uhu/b5x8z24/MSZslpGZC12Xw/OsriMZXlnLb0s0Fho",
+	"i+UzjXeyOusW2nx4Oicpu4Q+jz597F2QOooWeV9ncEZuAQTDnJa9VLSIyaZiilce4C0eDp+qA1LWXOIT",
+	"nqVcDj0VSjrHoJ5QAJ/Ox7wfUvTnsCP/leUFlGwxNVlwfuIhQEsFXMTLo61j7gFnKHtcGAEDCTzGPgXK",
+	"5xW4rN3oMJo5nhWEOv506q3rKYGoAmbJ08oOX7FqRlUIMAIdT+4rDisQp+quNnoxTancXAN1moKm7nwn",
+	"xRU2jUXv70C7S24e68TnzYiBuFzf1XVz33nrajZrr8TmztgVcFCKxBOIL5spsRpYsK1FWX7Rdf4RguYm",
+	"m5BgL6VtXeR0Cs1YwiMgBI+wbt2/fVsSqyx0HlZ7U3e7lVs4mroLXQa1ct9JcZh4ZcY9GgyeHtRYNACP",
+	"TC9cNBzncrjBXRpT8s/WN0Ou2+Ua07bDoYtiPBxbFKMplnSaX+Rt3kTIyi31TBF77UujBjVkfRQj2eZ3",
+	"CchR2KXl9SA0Hz0+bXaOPOC/9ofx4e29+DC/GGjJV0bsZ0HsDM9aYvvEHGy3lVdnp6Ki73KGva8/Wn6V",
+	"7esir2+5fG9D5fv6gy4rT38nKdfl3WZFdMAUMfxHNioCVPnAi5OcTXcZnM07Y1quz632dp15le7QSiuo",
+	"Md6VDtA2+WIWULlCNv8sSdjn+Sy2z7BMgLtyerMQtwHlDAhge95QmIV4TYlYH3eep9Jtkyjufy6y4usK",
+	"2K25gWh3XhNufna9lljAVybmD12xR5Fzx9VUtx6LKWDJYQlrIhHnZCqwGlcQLq7J/5DIu2Eh6nM2Kjpq",
+	"U6pBtskx3kPOIPG/pqUnIG0fraKjxuI4d2dwoc0e0Dpl799juXEsdFLlkon9jhEZczzFvUzFg+4uZf9i",
+	"pMq7O517qJmFW53X6sW6r9Yu7tJ9AhVcXjix7lVuhQYulvFgk7BK//s3Cj5Y6VevpG70QOweUH+Y0Y3/",
+	"5gv7d7UDa/Vr1b9E9efq2SodL2lvFqSX4JTdGn7WltP4z2J7TvICcacvXQEV+YiXIC7eCV5cBIt6Oqbc",
+	"fl3OGqRDLJOqf5EsV+W+1+f6q637YYfGUuWG75PZdH2eMuL24ziNmJQd/zGKtXq5z3rqYW3JXLgv6qn1",
+	"ZMPNTo/UdsVtTPff4jLl4x5I/gN1zMJnDv+kGuadieCcH4UdImvpFw7Xz6JdeqA97fJC5a5Ws5OVO7pA",
+	"Zcpy95TpQoFcU7XpSjsdMpE0OHhYvJmXXhovzT6LzpsfbBbfBHNXrKACc1WdhSvuPrrFE6OeXIFqZbpm",
+	"RcTh+nurobDm/a0vtN5FaM+hlVb5RdvP4qflV4DdlwbL1RaO91+t9Uxa6+RG2y+OWUenWWe5603ac2rh",
+	"8WVY7scZ8ONPp/eDivJB74m5u7mKe13bd1RPMlU8GpLhXNuLcPEH6neCIkw2zFiqLcLNdAOeu5gu8a8N",
+	"s7kS98a35hAgtBdhF5CCq65XM4idv4fdkg6TskdR74P5wSu4UTaobm4T8MbC0uXmPqxrGHrJ2TxEx8uj",
+	"yE+9jx/sx9C1svmYmKapTWRanGEmGEIpxsFGLKAY6oVa7H3bcNeXea14ruxoM7QlB5VioqPi4xF93vj1",
+	"CHsHKwdXqVSW3y3UR9n2ZFXmWIqe4zb5OBqFlmZLPgEY+ncXeV8SpPkW4pQZd5259hZH8DLjVaf6x/wG",
+	"pONPpyEZZ1Qm5X2E1Y+022TSEX7S0K3DvxgPv/ao/XPGFvT6lDblYQvDqwkee+CemHijId/ffr39/wEA",
+	"AP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -54,6 +54,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time source (default NewSystemClock()).
 	Clock Clock
+	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
+	// ClientID is empty.
+	GitHub auth.GitHubConfig
 }
 
 // Server serves the OctoStore API.
@@ -62,6 +65,8 @@ type Server struct {
 	log   *slog.Logger
 	store *store.Store
 	auth  *auth.Service
+	// signin is GitHub sign-in and the dashboard (signin.go).
+	signin signIn
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -92,9 +97,13 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	signin, err := newSignIn(cfg.GitHub, svc, st, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
 	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
-	return &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}, nil
+	return &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, signin: signin, engine: engine}, nil
 }
 
 // Run commits lease changes and sweeps expiries until ctx ends; then it commits what was
