@@ -130,10 +130,11 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 }
 
-// Bootstrap gives a newcomer a working token: when the admin API is off and no account
-// exists, it creates the account "local" and returns its token.
+// Bootstrap gives a newcomer a working token: when neither the admin API nor GitHub
+// sign-in is on and no account exists, it creates the account "local" and returns its
+// token.
 func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
-	if s.cfg.AdminKey != "" {
+	if s.cfg.AdminKey != "" || s.signin.configured() {
 		return auth.Issued{}, false, nil
 	}
 	accounts, err := s.auth.Accounts(ctx)

@@ -71,6 +71,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		AdminKey:           cfg.AdminKey,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		Logger:             log,
+		GitHub:             cfg.GitHub,
 	})
 	if err != nil {
 		return err
@@ -110,7 +111,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- httpServer.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "")
+	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "")
 
 	var runErr error
 	select {
