@@ -111,7 +111,7 @@
       tr.append(
         cell(l.name, "name"),
         cell(l.holder_id || "", "holder"),
-        cell(String(l.fencing_token ?? ""), "num", "fencing"),
+        cell(String(l.fencing_token ?? ""), "num fencing", "fencing"),
         cell(remaining(l.expires_at), "num expiry", "expires in"),
       );
       body.append(tr);
@@ -141,6 +141,7 @@
     pollTimer = setTimeout(poll, document.hidden ? POLL_MS * 5 : POLL_MS);
   }
 
+  $("avatar").addEventListener("load", () => { show("avatar", true); show("initials", false); });
   $("avatar").addEventListener("error", () => { show("avatar", false); show("initials", true); });
 
   $("rotate").addEventListener("click", async (ev) => {

@@ -5,7 +5,7 @@
 // and the user's GitHub avatar is relayed by the server at /dashboard/avatar. Its
 // script talks to the server with fetch only. The style and script are inlined and
 // allowed by their SHA-256 hashes in the Content-Security-Policy, which permits
-// same-origin images and requests and nothing else.
+// same-origin requests and images (and data: images, for the icon) and nothing else.
 package dashboard
 
 import (
@@ -29,7 +29,7 @@ var build = sync.OnceValues(func() ([]byte, string) {
 	page := strings.Replace(pageHTML, "/*STYLE*/", appCSS, 1)
 	page = strings.Replace(page, "/*SCRIPT*/", appJS, 1)
 	csp := "default-src 'none'; script-src " + hash(appJS) + "; style-src " + hash(appCSS) +
-		"; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+		"; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 	return []byte(page), csp
 })
 
