@@ -2,6 +2,9 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -64,6 +67,18 @@ func TestBadGitHubSettingsAreRefused(t *testing.T) {
 	for _, loopback := range []string{"http://127.0.0.1:3000/auth/github/callback", "http://localhost:3000/auth/github/callback", "http://[::1]:3000/auth/github/callback"} {
 		if _, err := parseConfig(nil, env(with("GITHUB_REDIRECT_URI", loopback)), io.Discard); err != nil {
 			t.Errorf("%s refused: %v", loopback, err)
+		}
+	}
+}
+
+func TestEnvExampleDocumentsTheGitHubSettings(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if strings.HasPrefix(s.env, "GITHUB_") && !strings.Contains(string(example), s.env+"=") {
+			t.Errorf(".env.example lacks %s", s.env)
 		}
 	}
 }
