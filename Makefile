@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz clean
+.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz test-e2e e2e-deps clean
 
 all: build
 
@@ -40,7 +40,24 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzAcquireBody$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzRenewReleaseBody$$' -fuzztime=$(FUZZTIME) ./impl/
 
-test: check-generated fmt-check vet test-go test-sdk-go fuzz
+E2E_DIR := impl/dashboard/e2e
+
+# The dashboard in a real browser (Debian's chromium driven by playwright-core) against
+# the real binary and a stand-in GitHub. Screenshots land in $(E2E_DIR)/screenshots/.
+test-e2e: e2e-deps
+	OCTOSTORE_E2E=1 $(GO) test -count=1 -run '^TestDashboardInChromium$$' ./$(E2E_DIR)/
+
+# Installs what test-e2e needs: chromium from apt (once, as root), playwright-core from npm.
+e2e-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "test-e2e needs Debian's chromium: run 'apt-get install -y chromium' as root"; exit 1; fi; \
+		echo "installing chromium (apt)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+test: check-generated fmt-check vet test-go test-sdk-go fuzz test-e2e
 
 clean:
 	rm -rf bin

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,6 +81,8 @@ const (
 	ProblemCodeAccountExists        ProblemCode = "account_exists"
 	ProblemCodeAccountNotFound      ProblemCode = "account_not_found"
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
+	ProblemCodeForbidden            ProblemCode = "forbidden"
+	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
@@ -90,6 +93,8 @@ const (
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
+	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
 	ProblemCodeUnsupportedMediaType ProblemCode = "unsupported_media_type"
@@ -103,6 +108,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeAccountNotFound:
 		return true
 	case ProblemCodeAdminDisabled:
+		return true
+	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -123,6 +132,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSigninFailed:
+		return true
+	case ProblemCodeSigninNotConfigured:
 		return true
 	case ProblemCodeUnauthorized:
 		return true
@@ -257,6 +270,33 @@ type CreatedAccount struct {
 
 	// Token The account's first bearer token. Shown once.
 	Token string `json:"token"`
+}
+
+// DashboardSession defines model for DashboardSession.
+type DashboardSession struct {
+	// Login The GitHub login as of this sign-in.
+	Login string `json:"login"`
+
+	// GithubUserId GitHub's numeric user id, which the account is keyed by.
+	GithubUserId int64 `json:"github_user_id"`
+
+	// AccountId Example: acc_3kq9v7x2m4pz
+	AccountId AccountID `json:"account_id"`
+
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// AvatarUrl Same-origin URL of the user's avatar.
+	AvatarUrl string `json:"avatar_url"`
+
+	// CsrfToken Send as `X-CSRF-Token` with dashboard requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp    `json:"expires_at"`
+	NewToken  *IssuedToken `json:"new_token,omitempty"`
 }
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
@@ -429,6 +469,9 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// CSRFToken defines model for CSRFToken.
+type CSRFToken = string
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -444,6 +487,12 @@ type AdminUnauthorized = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
+type Forbidden = Problem
+
+// GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
+type GitHubUnavailable = Problem
+
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
@@ -456,6 +505,15 @@ type PayloadTooLarge = Problem
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
 
+// SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionUnauthorized = Problem
+
+// SignInFailed An RFC 9457 problem document with a stable machine-readable `code`.
+type SignInFailed = Problem
+
+// SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
+type SignInNotConfigured = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -464,6 +522,39 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
+
+// FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
+type FinishGitHubSignInParams struct {
+	// Code The authorization code GitHub issued.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state sent to GitHub by `/auth/github`.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error Set by GitHub instead of `code` when the user declined, for example `access_denied`.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription GitHub's explanation of `error`.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+
+	// ErrorUri GitHub's link about `error`.
+	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
+
+	// StateCookie Set by `/auth/github`; must equal `state`.
+	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// SignOutParams defines parameters for SignOut.
+type SignOutParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// RotateDashboardTokenParams defines parameters for RotateDashboardToken.
+type RotateDashboardTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -488,9 +579,33 @@ type ServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	// StartGitHubSignIn Start signing in with GitHub
+	// (GET /auth/github)
+	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
+	// FinishGitHubSignIn Finish signing in with GitHub
+	// (GET /auth/github/callback)
+	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
+	// GetDashboard The dashboard page, served from the binary
+	// (GET /dashboard)
+	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// GetDashboardAvatar The signed-in user's GitHub avatar
+	// (GET /dashboard/avatar)
+	GetDashboardAvatar(w http.ResponseWriter, r *http.Request)
+	// ListDashboardLocks The signed-in account's active locks
+	// (GET /dashboard/locks)
+	ListDashboardLocks(w http.ResponseWriter, r *http.Request)
+	// GetDashboardSession Who is signed in
+	// (GET /dashboard/session)
+	GetDashboardSession(w http.ResponseWriter, r *http.Request)
+	// SignOut End the dashboard session
+	// (POST /dashboard/sign-out)
+	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// RotateDashboardToken Replace the account's token from the dashboard
+	// (POST /dashboard/token/rotate)
+	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
@@ -580,11 +695,271 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// StartGitHubSignIn operation middleware
+func (siw *ServerInterfaceWrapper) StartGitHubSignIn(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.StartGitHubSignIn(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// FinishGitHubSignIn operation middleware
+func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params FinishGitHubSignInParams
+
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", r.URL.Query(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "code"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "code", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", r.URL.Query(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "state"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "state", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", r.URL.Query(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "error"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "error", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", r.URL.Query(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "error_description"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "error_description", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "error_uri" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_uri", r.URL.Query(), &params.ErrorUri, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "error_uri"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "error_uri", Err: err})
+		}
+		return
+	}
+
+	{
+		var cookie *http.Cookie
+
+		if cookie, err = r.Cookie("__Host-octostore_oauth"); err == nil {
+			var value string
+			err = runtime.BindStyledParameterWithOptions("simple", "__Host-octostore_oauth", cookie.Value, &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationCookie, Explode: true, Required: false, Type: "string", Format: ""})
+			if err != nil {
+				siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "__Host-octostore_oauth", Err: err})
+				return
+			}
+			params.StateCookie = &value
+
+		}
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.FinishGitHubSignIn(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RotateToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboard operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboard(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardAvatar operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardAvatar(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListDashboardLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListDashboardLocks(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListDashboardLocks(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardSession operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOut operation middleware
+func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOut(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RotateDashboardToken operation middleware
+func (siw *ServerInterfaceWrapper) RotateDashboardToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RotateDashboardTokenParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RotateDashboardToken(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -878,6 +1253,14 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard", wrapper.GetDashboard)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/session", wrapper.GetDashboardSession)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/avatar", wrapper.GetDashboardAvatar)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -900,6 +1283,10 @@ type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ForbiddenApplicationProblemPlusJSONResponse Problem
+
+type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
+
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
 type LockLimitExceededApplicationProblemPlusJSONResponse Problem
@@ -914,6 +1301,12 @@ type RateLimitedApplicationProblemPlusJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
+
+type SignInFailedApplicationProblemPlusJSONResponse Problem
+
+type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -1233,6 +1626,136 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type StartGitHubSignInRequestObject struct {
+}
+
+type StartGitHubSignInResponseObject interface {
+	VisitStartGitHubSignInResponse(w http.ResponseWriter) error
+}
+
+type StartGitHubSignIn302ResponseHeaders struct {
+	Location  string
+	SetCookie string
+}
+
+type StartGitHubSignIn302Response struct {
+	Headers StartGitHubSignIn302ResponseHeaders
+}
+
+func (response StartGitHubSignIn302Response) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(302)
+	return nil
+}
+
+type StartGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignInRequestObject struct {
+	Params FinishGitHubSignInParams
+}
+
+type FinishGitHubSignInResponseObject interface {
+	VisitFinishGitHubSignInResponse(w http.ResponseWriter) error
+}
+
+type FinishGitHubSignIn302ResponseHeaders struct {
+	Location  string
+	SetCookie string
+}
+
+type FinishGitHubSignIn302Response struct {
+	Headers FinishGitHubSignIn302ResponseHeaders
+}
+
+func (response FinishGitHubSignIn302Response) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+	w.Header().Set("Location", fmt.Sprint(response.Headers.Location))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(302)
+	return nil
+}
+
+type FinishGitHubSignIn400ApplicationProblemPlusJSONResponse struct {
+	SignInFailedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn400ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn502ApplicationProblemPlusJSONResponse struct {
+	GitHubUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn502ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateTokenRequestObject struct {
 }
 
@@ -1311,6 +1834,526 @@ type RotateToken503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardRequestObject struct {
+}
+
+type GetDashboardResponseObject interface {
+	VisitGetDashboardResponse(w http.ResponseWriter) error
+}
+
+type GetDashboard200ResponseHeaders struct {
+	ContentSecurityPolicy string
+}
+
+type GetDashboard200TexthtmlResponse struct {
+	Body          io.Reader
+	Headers       GetDashboard200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/html")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDashboard404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatarRequestObject struct {
+}
+
+type GetDashboardAvatarResponseObject interface {
+	VisitGetDashboardAvatarResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardAvatar200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetDashboardAvatar200ImageResponse struct {
+	Body          io.Reader
+	Headers       GetDashboardAvatar200ResponseHeaders
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetDashboardAvatar200ImageResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDashboardAvatar401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar401ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar502ApplicationProblemPlusJSONResponse struct {
+	GitHubUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar502ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocksRequestObject struct {
+}
+
+type ListDashboardLocksResponseObject interface {
+	VisitListDashboardLocksResponse(w http.ResponseWriter) error
+}
+
+type ListDashboardLocks200JSONResponse LockList
+
+func (response ListDashboardLocks200JSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSessionRequestObject struct {
+}
+
+type GetDashboardSessionResponseObject interface {
+	VisitGetDashboardSessionResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardSession200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetDashboardSession200JSONResponse struct {
+	Body    DashboardSession
+	Headers GetDashboardSession200ResponseHeaders
+}
+
+func (response GetDashboardSession200JSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutRequestObject struct {
+	Params SignOutParams
+}
+
+type SignOutResponseObject interface {
+	VisitSignOutResponse(w http.ResponseWriter) error
+}
+
+type SignOut204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOut204Response struct {
+	Headers SignOut204ResponseHeaders
+}
+
+func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOut401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut401ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut403ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut404ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut413ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardTokenRequestObject struct {
+	Params RotateDashboardTokenParams
+}
+
+type RotateDashboardTokenResponseObject interface {
+	VisitRotateDashboardTokenResponse(w http.ResponseWriter) error
+}
+
+type RotateDashboardToken200ResponseHeaders struct {
+	CacheControl string
+}
+
+type RotateDashboardToken200JSONResponse struct {
+	Body    IssuedToken
+	Headers RotateDashboardToken200ResponseHeaders
+}
+
+func (response RotateDashboardToken200JSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken401ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken403ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken404ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken413ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2012,9 +3055,33 @@ type StrictServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// StartGitHubSignIn Start signing in with GitHub
+	// (GET /auth/github)
+	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
+	// FinishGitHubSignIn Finish signing in with GitHub
+	// (GET /auth/github/callback)
+	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
+	// GetDashboard The dashboard page, served from the binary
+	// (GET /dashboard)
+	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// GetDashboardAvatar The signed-in user's GitHub avatar
+	// (GET /dashboard/avatar)
+	GetDashboardAvatar(ctx context.Context, request GetDashboardAvatarRequestObject) (GetDashboardAvatarResponseObject, error)
+	// ListDashboardLocks The signed-in account's active locks
+	// (GET /dashboard/locks)
+	ListDashboardLocks(ctx context.Context, request ListDashboardLocksRequestObject) (ListDashboardLocksResponseObject, error)
+	// GetDashboardSession Who is signed in
+	// (GET /dashboard/session)
+	GetDashboardSession(ctx context.Context, request GetDashboardSessionRequestObject) (GetDashboardSessionResponseObject, error)
+	// SignOut End the dashboard session
+	// (POST /dashboard/sign-out)
+	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// RotateDashboardToken Replace the account's token from the dashboard
+	// (POST /dashboard/token/rotate)
+	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
@@ -2161,6 +3228,56 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 	}
 }
 
+// StartGitHubSignIn operation middleware
+func (sh *strictHandler) StartGitHubSignIn(w http.ResponseWriter, r *http.Request) {
+	var request StartGitHubSignInRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.StartGitHubSignIn(ctx, request.(StartGitHubSignInRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartGitHubSignIn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(StartGitHubSignInResponseObject); ok {
+		if err := validResponse.VisitStartGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// FinishGitHubSignIn operation middleware
+func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams) {
+	var request FinishGitHubSignInRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.FinishGitHubSignIn(ctx, request.(FinishGitHubSignInRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FinishGitHubSignIn")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(FinishGitHubSignInResponseObject); ok {
+		if err := validResponse.VisitFinishGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // RotateToken operation middleware
 func (sh *strictHandler) RotateToken(w http.ResponseWriter, r *http.Request) {
 	var request RotateTokenRequestObject
@@ -2178,6 +3295,154 @@ func (sh *strictHandler) RotateToken(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RotateTokenResponseObject); ok {
 		if err := validResponse.VisitRotateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboard operation middleware
+func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboard(ctx, request.(GetDashboardRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboard")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardResponseObject); ok {
+		if err := validResponse.VisitGetDashboardResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardAvatar operation middleware
+func (sh *strictHandler) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardAvatarRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardAvatar(ctx, request.(GetDashboardAvatarRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardAvatar")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardAvatarResponseObject); ok {
+		if err := validResponse.VisitGetDashboardAvatarResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListDashboardLocks operation middleware
+func (sh *strictHandler) ListDashboardLocks(w http.ResponseWriter, r *http.Request) {
+	var request ListDashboardLocksRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDashboardLocks(ctx, request.(ListDashboardLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDashboardLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListDashboardLocksResponseObject); ok {
+		if err := validResponse.VisitListDashboardLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardSession operation middleware
+func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardSessionRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardSession(ctx, request.(GetDashboardSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardSessionResponseObject); ok {
+		if err := validResponse.VisitGetDashboardSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOut operation middleware
+func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams) {
+	var request SignOutRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOut(ctx, request.(SignOutRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOut")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutResponseObject); ok {
+		if err := validResponse.VisitSignOutResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RotateDashboardToken operation middleware
+func (sh *strictHandler) RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams) {
+	var request RotateDashboardTokenRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateDashboardToken(ctx, request.(RotateDashboardTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateDashboardToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RotateDashboardTokenResponseObject); ok {
+		if err := validResponse.VisitRotateDashboardTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2411,93 +3676,134 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7DzrctrImq/SpT1VuRyBAV8Sk1+ejDPxGecytnMyZ0IGGunD9LHUzXS3bDMuqvZp9sH2Sba+r1tCAoGx",
-	"4ySztfsrBPflu9+bmyBS6URJkNYE3ZtgwjVPwYKm/x2r6OItTwE/x2AiLSZWKBl0g7MxsERFF48MkzwF",
-	"diXsWEhmx8AiniSgHxnGo0hl0jaDMBC4Z8LtOAgDSQe6f8JAwx+Z0BAHXaszCAMTjSHleOHfNIyCbvAf",
-	"W3MIt9xfzVYB2Gw2wzPMREkDBPOBu/XwWhiHUqSkBWnxI59MEhFxxGFrotUwgfTv/zaI0M2GF793u9y9",
-	"VZIcyBxjogazY24dcYBgYTzRwOMpezzw6/ruD4MnzWAW5oC/VfaVymT8LUF/qwrQx9w4yEVcAlQq2x8h",
-	"VIMnIVOa+MzjVEh28P6ICcPUaITL8at+LAwfJhDneOGXP/rvviVWZ3VADiHimQHCwIC+BE0oS8UGBz++",
-	"OXrb//nwX4O1qHyQPLNjpcWf3xadN8IYIc+R/FdayXM2+LVBADV+himCnJUA8wD/wOMT+CMDY+8AKVzz",
-	"dJKA2xGjrgp5yRMR91Hj+15xY7BcJEGXjATJuWEpt9GY/f7poPEbb/zZauw3G59v2mG783z2t6ZXdjC2",
-	"L+KgG7Tar3/7dfsfz3/pfNw53Dt5ftb6V+fDztHeu+dBGBjLbWaC7k6rFQZWWAQnOHJgkOFhHgw7neCf",
-	"Mi27KrLKWKWh6zHqLsM9Cx9GrjwmKFUpT0ZKpxAjZ4Ya+IVhnMUqylKQFmIWKWms5kJa9niwBNIg7Mni",
-	"W2uTQciK//pbBk+a7K1CA3vOojGX5xA3exJxOQZu4K2yLzOtPWfvzeQEzyJNj/xpJSaTvccFiLFUltmx",
-	"MLkH8OvdghdMWJbyKRvzSzR9E7Tu92X+/pz5hCpdPQdvLfOX8Xko5i8QAmrp0GWZvJDqSoY5EUKmgf4U",
-	"kw3lUtkx6J70ux8PliBew3gVXRyLVNjD6wggvpMlqmE9CmOCx/UhP6/CfGHmDkIlsWHtVovxyIpLh7wJ",
-	"mbCG0REPwWtUcDqMleBZz+0aFB6K31XUEdGUX4s0S5nM0iFopkYVYiArl8HxJvk9nyaKx2dKHXN9Dt/a",
-	"IeaGa6jiKYpwgkCgQ+ey7BN5FMHEIiYTB2/fKtWnxR6PE26BJPA7OHXPD4PKlipdYGUW8Xhk2AR0I9+g",
-	"uQUnVz35eHBycHbYPz56c3TWP3l/OnjCeJKoK8QZ1znuEdvqdDAMxsBjHyefgNXTxsHIgl4OlU8hUjI2",
-	"zCp2xYVlQxg5kK2eCnneXBsEe5kX0sI5aCTILAzuGYEs6305Yigr/CnImHHmvK1VFyAZN+zAr6XTu+wH",
-	"4Bo062Wt1nZEi+gj3Ff/23P9/1CFa63iV3B4CI33cVZYdezemLOhw9oRZTnmqojFx48fG0g0kBZ5UpNG",
-	"HSRXfGrYwNFygPuXeG+sFvJ8zvpLLhIMSr+11nnLIAwz48xa1IcYKaI0i7hEV3ilhQWUczSRMbd8iH6S",
-	"iJQDvUSjL1WdW1XFZJOJ0hbiNxALfkaLvq/JRVINyrfibS6AL4DtpwhtH3Eie1sIdjnHpYRdqwloK1zy",
-	"m+drIr4NZn/E0Y9BGFw3lI6R/u1ZGDhHRvEpHYkqwK0j7HYnCINUSPR9QbcVLtK8dNTOLAwiDRxx4fY2",
-	"aM5ECsbydFI+YnuWFws2QuWtSwiK7R1XGsgt66cyccK8/FACcQH1zwV2avhviGwpRT/6sWJO8eD+9sUf",
-	"+5fPrjvpzuTPIAwm3FrQKAG/418/uXTo8027M/vb3KLlql2cfCzMaq7SZ2EhNRtSBA/2N3Gt+TRYQZG1",
-	"yOb1nzm6kagiWEr3+pTv7e2sQpKuLmWkPI4FqgBP3pcwHvHEQLhABHUlnYlYh/g7WoRo26RvnPW4VfbO",
-	"jr2dWaJP+ZR6EnmETJbYZfM1cM5twCwkiaGwRGU2Uik02YC7vfGgy6Yqo9iyyCVeMJ8LiJjSwxHISMjz",
-	"PnmdAeMyZgOXVJg+twPGNZpn22SDMSR4olEpKAkMEgMsVmBesAHeABqP7MmlEx5T5a6cvzwyDGT8pDib",
-	"Yp4qS+YH3Eu/d2dhUMHstlNeucVntHbBUBTY3XbIa1pYtXtorHKC31p6xHXV7Z3ZPI65CUCicUTl8oKE",
-	"/i6JSwLkNaJieBckzx8XlmlcJ4EvyX55Vb2fYt3VxC6CSvtXwxZ/TWf1Re4hDAqpW5ljPDJsJDQ671Lc",
-	"12SnY4p8ZETR7kq27uR3bIAjSXUVw+1NPFhxfo5OHSsqmrMcZlktIptMK8kgXIKe+jhXGJNBnIdfwoaM",
-	"R1oZkxc0jK9xCDBknDQqu7amSQLs/cZOJ6wEE3s7GEy4RDro7rdaz9r7+53dnWc7rf39dinOaC/FGbMw",
-	"eA08seNloVrWQ3WxrHor1K2OdIW9WCLbx7HyJYHcbnfpE36H0THR7pFhIg7ZSGFuiTScssEW+bIBuxqD",
-	"LHaApnwWbTMbuAVN9lJJy4Wk+rSBSOd2eO6MrbroPx9t83a0H3fg2XDrSukL0I1ndQ74iPhYSMGDq+Ma",
-	"fVqlPy/KVYcLgIlhSiZTSiFOXx80Ort7bMzNeK2ebX+Znq2PFDdSsNwrLOF+FGP2N0LNQId8rrm0VC8i",
-	"gWmynwEmTFhMcTRIuMJ0ymsVVVIp3XLESlAdS/JS0a5gb9SOOnwHGs/5s2FjJ25Fjf3RLjQ6w+1oJ96F",
-	"vdGzVlDSwCwTcZ2MuMpiXRhapAQbxaB4zqlTq9vC0NUBd7kBOUc1nTZQYEQEzoIcgzxHW9DuPCezUfx/",
-	"VZg670qsosBpYUYWQrqRBhj4Ml/EtZ46xgyolO8iMx/1Nf+y8dLOl8ZLm2ZmBfsW7MSykaYIKQyQumsD",
-	"pU5t9BGuM+Dv8sShysl3Excf5caXOrUjpdlEqwiMAd8HNWOMgFF3fc2Hs7EyrrMbMs4mKqbPT5o9+V4L",
-	"afkwAXZw+vLoiPrAKrPMTHgEZtF0lyz15kLc61132o1e7/rZ4VohzmsSyyUnyU5evWT7O7vPmC93FM0q",
-	"17jmzDgkUh6NhYSGBh7TF4NIxVAj2K6cuBxW1J8CWivNcA9ZMC8BCz0vGhpY7jqWGmVBuFi/rOtg1bc2",
-	"qg340hdFoxu/q7SAMeIq/TEFO1YxrefOtVNSvFArJxjrijpBGJSLzA6XorIXUqSjJU/WKsPubF6zvVkf",
-	"hZYLsjera1Q+WuGJUcyPcwx+bfi8onEUD1g+a8FcDW+tW96rqPpSIWl18Yj8uasF36yzBfkZSzLOPpwc",
-	"oVZSGDaGQtBx+Qs2qK8ku0o2yqUrZA/WIreUsnm2OrjDeQZHylHhQJ2VOnE+/34p3F1z1yUHnO9fC1le",
-	"5Kje/WAZ/IMn4Hm39Z6ZdwHPotetJ5KEq2/EvIeqbpUQvK3Q5dGrl4AvDGt2HrIM9BWESMLVw8vQrYWd",
-	"Et+WzJsbhUgoQEAz7TkXshS4ybTLMitN0FRJZZUUEYso7SjHIXutsKbIn+fl23ut1m25+JytS6BiqLG9",
-	"vb0fsg9nL0OWiiQRDlw20RAJI5Ss5jGdVmev0eo02p2zVrvbanVbrd/KeUvMLTSsKA//zKOePLmrpAuL",
-	"KXK1eo1/vaU8j4IBUaaFnZ6i/PhBQwwPfoZpvUNFBeFWIfEvYBpW2VEeNTNAvbQmewvzxjvEjBvGq1lz",
-	"PkfpPO98krI0BjaHnU8E/n8WBq63eJC5asnKmUW6o8sG9V1eFdn+f//nf807lHiHg25+59jaiWuCCTlS",
-	"tXKLkTYkEOE3lC3FAqk8zBBlFE302IS6z/CaPdmTB27kS+D3T5+SUj192vXp8VRl2rBMWpFQ1eDs7Jjp",
-	"TBqGkbdamAYg8Q9ZJhMwtLUnXdotrCv0NdkhFb5coo4ZHhW12NOnXoEdoZ4+9VOShpmV1bOerC+fvWAT",
-	"bozP+i1FX0ZlOgLqBEy0shBZok4C1t1TrNCAFqInqdfqU1CiGTMpDd7mJZYzD94V/pvyC8LCTS4ZPqI2",
-	"bWbA0ZpsAhK6NMuXiEtgK0Z6u5QP5ZITcckkCa8BCF0nQ2k2JJ4VU07zgiolz0320Y0M80IEQxIGISMv",
-	"jIY9ziWEvvRVMXbJkwyMm/7AhKUni+zMtSuKHS6184mca/nGLscBHo0ZQUZ4/6DsOO/NGCrPIFRk0MNS",
-	"q8bl99RjCemm12dn71mn1XKHIhjOwdBC3pNFBygWqAipkGgTmuwQUyBDRwxW9Z8H7HGeqD2pJmY9uSIz",
-	"o2tteTwxdmzFLMN0K1Oag/qCyOAFKZAwrN1sovHPvcuLEqd82ZPbnkwxF16cBsv1y5YMIdJ/JM7JPXmh",
-	"8PNirPAfRJGezJ0Git+Hs5cO+XrXwV6VtdJR1Hsmw4aQqCvW+X1326XeiYhAGpg3PYI3R2fBPNcI3kVW",
-	"nWJOEITBJWjjzFar2W62cJmagOQTEXSD7Warue38yJicwRYli1vlTu05UDzk8BdKHsVoAoWxB/mihcn1",
-	"Tqu1ZjShZopnftunavm2riNd7etvV7vzFa/bmntdT6ZIBLPPG8/WlHvZdXPySZLLkQkZaqjJbS8SeafV",
-	"XnVBQa2t5UFs2rmz4c5iGn0WBrut7dt3lcduyuEAUX4eCHz6PPscBiZLU66nntsFrugn+bmh+jLuCJCi",
-	"E2VqpKTS1Zvnjj+oeHo3CSnxb1Pu1XYUZ9UI1+oMZkvS276X9K4U2DnsRWMhwDBkMZzrf0z3L39JX01/",
-	"SV/tffj1nzsffv1nGw7fXkZpnJxs/2Mcf7xunXReTaOfrnfL9fyayPCOVCp6mysmfzCwyE0mmmYMT1w7",
-	"kYAIi9J+BF72W7fLYmmm/zuoy05rf4NdlTc4uKu9gZItTsbSvt1NlLNmxusra7bjf9kl1vC3RuNn4aKr",
-	"2LqZK8Jsy7mxxZdYn9Z3qEW84o1VpY91v5dW817fDCmQ26sqOIcYTeWxLlEBxdoX1gV1wOw0ZEYxg3Ei",
-	"T/LonmKtSizpgrSeXIjSqDJvK1i7MJIce531zMsDX9dILRqm9rATbcc7sDva4/1NDFJuvJYNU/mozQ1T",
-	"ucW7xir9r7E/C4/ivrJaE/WK8NRJ9IjeauSCt0qnMzt2yrullfWzvvXKQndg1oV8cE39Qrox0SqiWWdS",
-	"XMODW/DhdBLnm7h1nOtJ5Krb4jroqIG52rHHg1ywBk9IB12ILvIo3lg+LXSW8hbZkyKGdKJQSZiGhk+A",
-	"8neNUAZdg820dMAZnvrXMZh/liSNCdOTZqOmPzX7a7T6hMi6QqtbX1erv3u4cRet3jyKXtLI+3rpzgYx",
-	"Qfm9yL21uFDUE5gkPIJqdWLJ6WZ27PUzVlE5KVuqgr0+e3PMJvzcy7hUTMMINMiIKiVcTpnKrBExUPe3",
-	"uSSeP4H9Ee+4VTQtXNutsU2T6nz50rB/HY8P3h+V4EJwF6bpX7p7Gqfe3DXeq0RENSXKU55CQ2lxLtxk",
-	"CRkGJOZQqyuDXtsaSEZ4W2ZoqmtOgBHYaLzRs5XS04WqDa4Y3SpWj08jnnCNpgrtQ8xGWqUONCFxw5y/",
-	"KVju+TsuxsFq0+6fwPqBsS81HXmHIFAXm6uvv/vWhxXZpBmso9SxuAQJxrBoDNFFPSWKKZ1aUXfFzUz6",
-	"J4n5U8b6Ml/IqMHh+gkYUi6LPWa4x3TjlxLWw/2p2k9a2Q6oNox2OpWJlrqSvw+JK7NDBTNp/OQOJY5i",
-	"SKquvlEqhH2BLf72NvWsRgTo0xyfksj5oa25zG3dIIlnq62sK+JTLfaKG18ytpwCUfwi79cy5d7k5zIq",
-	"DHNjV7VWF1nxRcLnutgaSAqptlyqnNSLC61GzEluytu+m+zO7iS7+WDeivfN7kGyu+GrJgZ/Aal3pMjz",
-	"0ERV7Gou5OFiOl5323xJ6fdJPi/qx5YPpmty/M0PXZWI/6S5tPN5ZDdh7NpkKLPscUXpKs/RvbY98QPc",
-	"LqinJKUnnZfwPYhKH6zS9MIgodLrarKPCEDlNUr+iDrsyfwW11GZZxe+cICAeASMd1RAjYihQkBK7Rdq",
-	"cpzkeYprhxH+U5UVP7tCfanHlKLk2S9+9l2lJ1S5KLIemuTuyXlCQ9BUUY9UCmzIo4uw6LsQEacsVZdA",
-	"rxalumJ/Z4PSeMWgJ8Wo6B0m3IJusgN60iggLv+uBKagrmNo+AjqUiL//KiwgPcoEruZeZE74cKOVSZM",
-	"9lqoMsieYpayWOifZZWHGSt7t1t3ME0LD8Q2qjrf1dIXz3IewGzPp002Hb8urHYBxr3dyDqfUX4FcG9H",
-	"UX3dVhvpOBzIfuDpGCeWlf3b+o5NKtPLv5vxvarT3yPA0+4FAb8AbyA3iOe2vJf4Kv7qUOavZ5yN9RUt",
-	"9o4eOyw+SUQnXfzuDI0dDKFwYl2qWy3/5kpu/svRpe8+uzDHHX0O1rCaX2BxbyXdDz/Q0+2xkOe19Sl3",
-	"/pcY4+o04GYmZWNtXhgwfWjbWjMK+oUWshjfvDuKqwyWXxD/Be3Swg85/R+ySj9hdunjNYymNrNJEq6+",
-	"ikU6BVuySI9MHtLVB3N5QA1cJyIPg4UtjM4VN098fd5XWuKaQJIq8Hn9HKNBt5aCxHIi7H9mYwh+aI2M",
-	"ni/NFyE/P+fC1fHPwfouQ+W6euMl4epbm65wKcrcXNFL09Zfw5Kti7/aXyUezOeM70qD1aaOzvt/S/cX",
-	"snSH19b9sJILqOrtnB8ya065axGsqme/m4A8eH90t9JXfugd+w7+ruKd2PoqNf1cXL40ZMOpdQ/r6AM3",
-	"5d7fFTdsmInEuiq/sDU17cXubXme2fVv/Y6b+vQkdA9ri3KHb6uaCUQ+rqR36r7G5lgxCxcP+6E0iV1e",
-	"Tz2m5eXv8qnHg/dHITvPuI7nY/nVH+507ZsX9Oukfm6yPB8uDP38RulGajsvX+maDG7SvNpScdWJElNK",
-	"pxGVZ59n/xMAAP//",
+	"7H3rcts41uCroLhTFTsfJcuyc7Fd+8OddhJ3O4nHciY908qIEHkkYUwBagC0rUm5ap9mH2yfZAsHIAmK",
+	"lCzfkp76vl9xbBI4ODj3G78FsZjOBAeuVbD/LZhRSaegQeL/3vTO3p6LC+DmPwmoWLKZZoIH+8H5BIgC",
+	"pZjgzxSJYiVHA20ejchIiimJ3h2dk62EqslQUJlsuWejdhAGzCwwAZqADMKA0ykE+8FvLbNby24XBhL+",
+	"yJiEJNjXMoMwUPEEptTAMaXXJ8DHehLsb3dfh4Gez8z7SkvGx8HNTRiciPjiI67aBHUq4otniphtyRXT",
+	"E8aJngCJaZqCfKYIjWORcV0AOqN6UoKJ/6wC7y8SRsF+8L+2SsRu2b+qrQKwGwOmBDUTXAGi+tDuenTN",
+	"lL2JWHANXJsf6WyWspiaM2zNpBimMP2vfymBt7Lexqf2LbtvFSWHPD8xYoPoCdUWOYCwEJpKoMmcbETu",
+	"uYH9Q7TZDm7CHPCPQr8VGU++J+gfRQH6hCoLOUs8QLnQg5GBKtoMiZB4zzSZMk4OT48JU0SMRuZx86tB",
+	"whQdppDk5zK//Nn97nue6rwJyCHENFOAJ1AgL0Hikbkg0eHPH44/Dn49+nu08iifOc30REj27+97nA9M",
+	"KcbHBv1XUvAxiX5rIUCtX2FuQM48wBzAP9HkDP7IQOk7QArXdDpLwb6RGF5l/JKmLBkYjh84xk1AU5YG",
+	"+ygkkM4VmVIdT8g/fz9s/YO2/t1p7bVbX79th9vd1zd/aTtmB6UHLAn2g872+3/8tvPL6792v+wevTx7",
+	"fd75e/fz7vHLT6+DMFCa6kwF+7udThhopg04wbEFAwUPcWA4oZVJvi9iLZQWEvbdifbrcN+Ej0NX7iSG",
+	"qqY0HQk5hcTczFACvVCEkkTE2RS4hoTEgistKeOabEQ1kKKwz4vfap1GISn+63aJNtvkozACdkziCeVj",
+	"SNp9bs7yVsghSxKrV76boCOxFEq1FNMFIlAqUDJtoNFSGxkiHeUQe4fq8+qp3jH9Pht+5vSSstTw3/c8",
+	"nd2cxCJLE8KFJkNzSBpP7AVTrq5AQmJlPOUEpBSSbERjpifZcJCVUDsePAGq4KPQbzIp3QHuzYipWQul",
+	"cexW8xgRdbJ5wFClgVxPmMq1tHvePnBAmCZTOicTemnU08xo4Psy6F7JoHhU3LoEbyWD1s/zWAy6gAho",
+	"xMM+yfgFF1c8zJEQEgn4p8RSNBd6ArLP3dsbUQ3i5cxpBOMJmzJ9dB0DJHfSFg1XbwRGapYbQL5e5fKZ",
+	"KpW4SBNFtjsdQmPNLu3hVUiYVgSXeIy7NkIYFyMePKtvu+EIj3Xf1aObg07pNZtmU8Kz6RAkEaMKMsxV",
+	"1sFxLHtK56mgybkQJ1SO4XsbLblyGYpkbkg4NUAYo4ty326hcQwzbU4ys/AOtBADfNid44xqQAr8AYaX",
+	"uw9lmG0qZHEqtXiOZ4rMQLbyFyTVYOmqzzeis8Pzo8HJ8Yfj88HZaS/aJDRNxZU5s3nO3h5eWxMPhs43",
+	"QjfgDLSctw5HGmTdnelBLHiiiBbkijIj80cWZC3njI/bKx0VR/OMaxiDNAi5CYOeddN+lLH4UZDCZczd",
+	"S5RoyK4o6lBJU0UUG3Pzv0w325A9NubH/C1l6QMlmNmI8cHIrrQou8xfW4yTlPELNMkXwMwUJLkL1SY9",
+	"TaUmdEwZJ1STLQP1llXBj2Bo9hwsBagrxVr1XI8l0HJ8xJQ7K2TEOFPGDNmIKltGm/uWnbRhHWORWiss",
+	"LLRbnxfqzUejQW1hJwyluFKGGw9wsUyBJAnEKUPi4MTaRQfmHftjn0sY4XLo9YsEakx4YGDy7ynyLypy",
+	"etISmLGQBB+xcSYfh85QR5crevTmTLwcw85IKJ81x0WcOEG7wQV5d3z+/vNPgzcnx0cfzwfHP2/el8x2",
+	"62RW3X1Ncls43mOQXR0vt3jMi0iJjMhuhC/adJd9T4FYv2VfUvmX2wOeEEqsp4iBNEIVOXTP4ur75Ceg",
+	"EiTpZ53OTowP4Y9w30vdLi/1cxWulVdZOcNj3OCHnPMrTqkTA2RoT22RUpf1FXX55cuXlkEacG3upCEE",
+	"eJhe0bkikcUlxiNrOrGIJd7Yq/8RDt15SbeGpSeZ1kZEJQYjQuby9Uoab1YLNB0TqunQ+A+IJN+fe1ST",
+	"4hYT4jNX2WwmpIbkAySMnuNDP9YUNaiK/F3Nbjb4VAA7mBpoB+ZMaEIUhO3HZzFGLsUMpGY2cJvHGlly",
+	"G8xuieOfgzC4bgmZGPxv34SBNfAxtoJLGhag2iJ2pxuEwZRx4xME+51wEefeUrs3YRBLoOYsVN8GzTmb",
+	"gtJ0OvOX2LnJA91rHeWjDWYVr3dtWDu3OH/3kRPmoXMPxIWjfy1OJ4b/glh74eXjnyvi1Cw82Ln4Y+/y",
+	"1XV3ujv7dxAGM6o1SEMB/zR//d2G8r5+2+7e/CWopQmKlU+YWn6r+DPTMFVrYsQs7HaiUtJ5sAQjKw+b",
+	"5y7K48asekAvVDnAWOXL3WWHxK29aCpNEmZYgKan3olHNFUQLiBBXHErIlYd/BM+ZI6t04Gy0uNW2js/",
+	"cXKmhh9/lWYUuQOpLNV18RVZ5RYRDWmqUPmLTMdiCm0SUftuEu2TucjQ5y5iLAfExUhYgqHNEfCY8XGe",
+	"06I8IZG1RtWA6ohQacSzbpNoAqlZUYkpCA4EUgUkEaAOSGR2AGmW7PPaChtof/pxnWeKAE82i7XRF6xe",
+	"SbnAvfj7xU0YVE522ypv7cN5Vq4iKIrT3bbIe3ywKveMsMoRfmvazDxXfb17U9ox3wLgRjga5nKEZPRd",
+	"mngE5DiiIngXKM8tF/o4bqLANyi/HKvej7HuKmIXQcX3l8OWPKWyepB6CAO9PJ3sgHumyIhJo7w9u69N",
+	"ehO0fHiM1u7Sa93N91jjjEjV1RPurKPBivXz4zRdxc95HMOFVB79MgwL0kuqqRxkMm2w5OgUWkKyMePk",
+	"89kJEaPCQ36miH1zJSqNsCjz+k2monFZ1GKyBDMMZRTHj59p52GjsESXeyUAL2/Chwq8VzdhkKc4VCGs",
+	"mvzHZ4rwbAqSxTaIwJKQXE1YPLFZYxfmY4pcwBwSMpwb0H1L7eVusMo6M8SfijFbQvzOicUnDFLxtsr4",
+	"0ko8IVvC1XoS/VipDJKaQH/9ML7ZXeQbe9Qa8sMqQ3mc5JFyhexulccVFVUnUi1ZrNN5JRoNlyDnzqFk",
+	"iI/cz2E6JBTzhHlGRbkkCwOFVoAEDA6pNkLmDLTdbgMtuEh+sL/X6bza3tvrvth9tdvZ29v2DPrtGsnc",
+	"hMF7oKme1AVGXeGJi7qOW6LXmlBXKOYa2r5MhMtJ5AaSDdaZ3xk3FHH3TCGXjESaiivkCRJtodEYkasJ",
+	"8OINkBhQN0YQiewDbfJGcE0Zx5CMgljmBk9p9WpxMXg92qHb8V7ShVfDrSshL0C2XjVZuj5dP4XeW6G4",
+	"limqAz/4dAEwU0TwdI6+eu/9Yav74iWZUDVZydw7D2PM1S7ZWposN79qZz9OgGs2MpxhLN+xpFxjwgoJ",
+	"pk1+BZgRpokWRAKHKyJkzlWYysW4hkVWatjRo5cKdwUvR9txl+5C6zV9NWztJp24tTd6Aa3ucCfeTV7A",
+	"y9Grji+Ns4wlTTRiU5tN/l7he6/l7Jl1epatbvP3lnu2fpVaedTpvGUIhsVgJUil1G3KePH/Zf5gWbqy",
+	"DAO9Qows+E4jCRC5PGNMpZzbi4mw3sO6QM69av9pHZPdhzom64ZAiutbkBN1IY2uSBgY7K70SLqNZn64",
+	"SoB/yj306k1+mllHJBe+WM43EpLMpIhBKXDWmJoYV9PwrguuUjIRypb/hYSSmUjw5812n59KxjUdpkAO",
+	"e2+Oj9HME5kmakZjUIui25PU6xNxv3/d3W71+9evjlYScR78q8d2OTl7+4bs7b54RVxcsahocpUvRNlD",
+	"TGk8YRxaEmiCv4hikUADYdu4fd2saF7FltVgVsngw1HAQmEUVpbWS9O8aqogXEwUNJXQNNdWVKs0vV8U",
+	"1ZDmd5U6QePaeH80trlI8HlqVTtGnxaS9QhjU/Q0CAM/y23PUoTQQ7R0JKfmkMtyXos513qVkhX3rors",
+	"6y1eTJ5l+bbab/RTKN+WR5Wd2UNTJYgrHo5+a7lIQOs4iUhe2Uts1P1WJ6eUGbXQ73KHAg0Dm735tkqo",
+	"5GvUmIV8Pjs27I323AQKjjGPH5CoOfdjc0+GwG3qKbrFM1kM71n6sHCHZcwFuaxyA03i7swaD/cLutw1",
+	"2lTT5Pn7KyHLw5LVvR8t5vboIbO8buyesbICnkX13YwkDlff6fIeKx7tHfC20LQ7XjMFPNA+2n3MwO0T",
+	"EBGHq8enoVtdf+/eauLNFnWmaGkYMe1uLiRToArLJYbzajnXVHChBWcxidF/8Q2al52wIS2XO/g7Lzud",
+	"25z68lproBqbZWdnZy8kn8/fhGTK0pRZcMlMQswUE7zqEHU73ZetTre13T3vbO93Ovudzj98ByihGlqa",
+	"+aXmpfmUe4kVv2PR167mm8xfb0moGcKAOJNMz3uGflxbi7EzfoV5s0I1DEK1MMi/gHlYvQ6/sUEBZr/b",
+	"5COUJYSA0Udadb+XtxcVTQcl7HTGzP9vwsBWAxxmNuyytEMG99gnUXNdhoj14P/9n/9b1hSYPSx05Z4T",
+	"rWdBWWn3RogLtqRTqaEUToG2YRavIGkrpmk6pPFFtE/eaz37xNN5SHrmMiDs8x6dQo9p+N8n9Dokr0hC",
+	"56pNvPICVPDLQhNo1yNGYwtpgdHB4L1QulWYCAMHZB29hjYYH4lGJjX+CaQQm9+gj5kwQ1LDzNyv4UNj",
+	"nuA9O7+43ed9fmi7KZj5/fPnKEGeP993QYW5yKQiGdcsxQOdn58QmXGFxYJioYgTeT0kGU9B4at9boMV",
+	"TNs8RJscYbjQhjeMX4yhQPL8uZNWliqeP3cNSIqopTHHPm8OOh6QGVXKxUo0mppKZDIGTFTOpNAQa8RO",
+	"CtruUzwhwYjDPsdSEOe4I86ImmJPWx6YOnfgXZl/p/QCT2ELzhUdYRVJpsDiGgWgQbTXJpOySyBLuuX2",
+	"0YvM2SSmnHDkVAUQ2kSrkGSId1YUp5f5Hgw5tMkX241HC34LkRgYjx3nKbKRUwj+0sUSySVNM1C2aNe4",
+	"eX1e+LQ2m1q8YR3iPBmBFSmuJwJoPCEIGZ77J6EneeoYo/EIFWqv0Msk26gIpoBD3On9+fkp6XY6dlED",
+	"htWm+CDt8yJBnTDDCFPGjQBskyPjOCpcIlpWHhORjdy93ay6s32+xJ/FbbXf+ZPYazW+mdqvNEBFzWGk",
+	"6AAZiCmy3W4bTZer0gPvplywmOo+nwqla0X8OX9pT+r7pYuOKFyZPymUJWKkz3MNacjv8/kbe/hmPUne",
+	"+lxpMerUsCJDSMUV6f7zxY4VbCmLgSsoc7LBh+PzoHSsgk+xFj0j3YIwuARpE3lBp73d7pjHxAw4nbFg",
+	"P9hpd9o7VmlOUPNtoYu95ReSjAGNP3t+JvhxYkQgU/owf2ihKbTb6ayonGooMix3+70a9G4qmKmWHe1U",
+	"i4cqJkanNDEcmmIW3Hxdu/TPL7Vp6sxK05yOVEgMh6pc9hok73a2l21QYGur3uOIb+6u+WbR6HkTBi86",
+	"O7e/5VcF+rYPYr60en7/evM1DFQ2nVI5d7ddnNVoSjpWGJU3bwQGozOhGqikUnRQOso/iWR+Nwrx7m/d",
+	"22sseLipmvNaZnBTo97te1HvUoItYS/SMYGxuRZt18GX6d7lX6dv53+dvn35+be/7X7+7W/bcPTxMp4m",
+	"6dnOL5Pky3XnrPt2Hr+7fuFnQRrM4DtiqSi9WFKYaAyLXGQa0WzME1vtgECERUIkBkf7ndtp0WuX/QHs",
+	"stvZW+OtSnu7eWt7DSZbbGjC916sw5wNJahPzNn2/n2V2HC/DRx/Ey6qiq1vJSPcbFk1tjib4ffVBTQs",
+	"WTK+oJL9u98QgzJDemMwkMurKjhHxprKbV3EgiFrl45gmDfU85AoQZSxE2maW/doa1VsSWuk9fmClYb5",
+	"DF05tTUjUbE3Sc9ytMRTCqlFwbQ97MY7yS68GL2kg3UEUi686oLJX2p9weQnxldIpf8Y+bMwb+KJ2Rqx",
+	"V5inlqJH2GKbE94yni4ddM/2Wwj8QMIkxNraxa6VyfhhRUlSgSAyo2MgG3nvyk+HvaPB57OTLayz2RK4",
+	"W/FwtOnYxbY4FVY2XFPjNUm37SCTzLgtZCRBTYhifJxCy/iA6KVARDa6L14SSXkipmTItAr7bpaBQcEL",
+	"MmU806A2rXNDTn99c0R65hV0PgbxxHiJfAyRizfknV5Dc3PW1WWqz/ODu4BcVIss4PEiYiMQZKMW5CB+",
+	"jGMTyy76HKG5BMlGDKRzR1Ogl6C8AECbfBRExWKGcDmrChJb7DLLhimLjfs9Yql5oM9pmpLCJyDG2WoU",
+	"ONjnZy/Rtoktip2dTrch5rP04hc6OE6ElU8ratnK9z+fnazVCOoF8nqgW8sCU8tux2vmC6vkcbfdb9YV",
+	"BE39dwuMXeFk23tpM4tj40gih1iE+Tyc6UmdhYsY21JezrvQgCdVdp6ABEv/OVdNM6UJ/JHR1H/wmerz",
+	"20jf8NnQZez9/iCMJjkHm/IS9YSOhS09t71vmigATsxByBw02aCOKa+EvFAo9jctrIaBDUvAtWuKJIVA",
+	"MYzV5zln2aitOz1WTm5ELIlCEqFoMj+UpX3RpmUzmuCUqD7P5dnh6TGKM7OAEUk88VghjvFkuTWhJ8BJ",
+	"IsVsBkmYx5kMsmxo47xarolJ7Vy0eGB69Z4sMYiwpZcx5XmR6oTyROHgoD53rrFFwoJRZxGWX/cYNA5S",
+	"WYzd+leYmpWJ4H0elSOyorze1Khgs4TnKzzLj4+KuUHgvMUm2wWJc7vB6Iex7ZU7DFmSKozIPzKQc88D",
+	"s9naxplcL7a7DbmBxvFhSHkYtCtUXi24HS2DAd9+GBA9G0zPj8yVNoQpRnnsrKhhrHQVW+nmLEISWeoc",
+	"JMAZJEuhxbqQh0Fb8ANcz1LK7Z0ZYHHt1TsP/KWWQNHt7L6+CxjY8U6HItPrgZBJ9sCtew3Jj+jAF6dO",
+	"wrbXzlmgeL3LvYTBdWssWm69ntnOaUpjN96u43t2bAHjB4boffZfW8cvvvR0mj0f2nebyZWnlTbDPN7c",
+	"55a7ndCLU6Ayn25xV1ugs64t8LYYZXB/A8J4E93b363PenoEP6RirliJfnd7BfXElhTadT83++fo1uRK",
+	"xlZfFw61MXWKALqNYlirn2pnO4s0yV+iOtdJRqTbV2yps9GSuadPNqLcl4020e23WQGWJw6UpvMiTIDe",
+	"BO9zlsB0JoxfTiS0XM6ltEM80CXoTHJn2NOpm6NkFXPh3KIBr9aqzi5Tn1U1e4ZoXRJI6DxtIOGHRzjv",
+	"EkhYP3BfCwLcNzDYXSMM6U8WujfDFix6BrOUxlBNiNbifCV/FmJ7qRPxiQN5f/7hxHn7hhTf9HrIEL/Q",
+	"S9rDRwnjxhAJCRdEZFqxBLBsN5+nghqmxTiaLWGfU48FDOGHJIqNLW40OKiQWFkRLgTTKtk7CRgiME4G",
+	"u4Swz80mZvM26RVzeELDzmI0AqlIHxXdgtTqB0089Q500St3O1NpuNZbEz1Nq7MCapojXFlP0eBTv7F7",
+	"tHpOHrdORcri+eq+OiMwDsw9jCTWUf5JXN36YUMr6KzbZb1OxikaaTmhltS5QK1b1n9bSrRvQeOYQVy6",
+	"NONL6YoCX9dgMpIW0hHRNL3AgROGnjHMZqjZuq1uuURA4b6Sq4kgYgbcqI82OdTEZpzJB/bTbfR1aE9y",
+	"K5WxKR3D1vMqjRXVVSXq1qE6iz2CSy7SHI0n0DKUJ0VDB+epZJdFOIVyMhGZvA+FrSGFm+Z+/cfaUd8W",
+	"i6sWg7rnNTH5TOWkRnMSuZ0viqahRrY4L2wRzPkqNxIbX4rCwtoqh2jng6fRakEGmYk0RSqvEfUJUyVV",
+	"nyAc97JH1p9bvTR57+mJ9bX+k9Dbd6WaZk25Ft2osiN8OeUUG3kxK9TRTFYyjM60TQrXi7zpnb11v9YC",
+	"A5KEqj5vatO2jbC1Zm2/V1t5zdrkjI0nmtCRBkmotQJaWBFmHnchMs+MCElU9CVHRemcsWr8ms19ki8h",
+	"OPR50Twh0N9smOO1prHuC/5eUZv4tEa735DfoEKrDfVB92+T7elu/I/ha9X5+x87v1zs/XZ1Il+c81en",
+	"8PIz3X6XdN6y7nux2/tXtRjaK8/Zq5TnLPa6v3i9093ZLjrPjTMhYpy88yguQQ2/SwdZqbyIeX31F3HR",
+	"wjhE9J+k9J5YCH2ZCMKK6ZeMrydwDJ+KTC+PB/wMKegiM2YD1qI6tpUnNoxjGdgGdtrkvKyyM/YZHY0g",
+	"1jZyvJASY2P+KdP1sHQTrspHtspvUNQCbF17UY0BNuObVKltVejLo1F3srCIWX1n2luDfsrx6Q+k1vv6",
+	"2k9O5UdOldWyKGuR+3ohMBvLsSTvtKWXORoLbeP/TOMcV6fdQptDT+ckZRfQ59Hpp945qUfeIu9jGk7J",
+	"LQTOMA9mB5EWPtlUTHFMAk7+cDGtehDLqkt8wtOUy8NVhZDO41aPyICPZ2PeLbr0n6FH/oeXF6Jki+nM",
+	"gvITLwK0lMFFvNzbOuRe4Ax5jwvDYCCBx9jbQPm8Ei5rNxqMZo8nDUIdnh57cD1mIKoIs+SpaBdfsWJG",
+	"VRAwAh1P7soOKyJO1VNt9GKaUrm5RtRpCpq6+50UY28aC+XfgXaDcR5qxOcNjIG4WN/UdXvfOqk1m7VX",
+	"xuZO2CVwUIrEE4gvmjGxOrBg25GyfDh2/s2I5sackGD/pW135HQKzbGEB4QQPMQ6uH//tsRXWehWrPaz",
+	"7nYrkzuaOhJd1rUyI6W4TByzcYemhMcPatQUwPdPSZw3kMDyEIUbTlPS3NY3g+Kb5VLWtt2hWWOsIlt8",
+	"oymWjppf5O3kRMjKNHymiB0v0yh1zVU8iPhsk70EpELsBvN6HZrJBZ82J0e68V/7YbR7cyfazQcQLfmQ",
+	"jP3yi93hSUt5/wRUb1GRV46noiJXcyK/q91bfqzv6yJ/bLlcdENV/vqLLiudfycp1+XctcILYYoYmiUb",
+	"FaarfPfHcdumG1Rnc+KY/utzqyVc12Clc7XSpmqMhEp3apt8MQBUxtvmX6sJ+zzfxfZAlsl5V+pvAHEH",
+	"UE5RAbYODoUBxGuYxNq9szzNbxtY8fxzkRVffsBO0g2Mquf16uZn1weKxYVl0cC+K0Qp6gEQmurRYzEF",
+	"LIcsw6eIxDmZCqwUFoSLK/JfJPKmP0R9zkZFt29KNcg2OcQZ6QwS/yNregLS9vgqOmos3HPzjAsJeI+2",
+	"LjsbkOVKuJBjlQEYLzuGZcz1FDOjigfdnGd/aFPl3Z3OHUTTwsTptfrE7irpizm/jyC2y2EY646ZK6R2",
+	"Aca91cgqneFPO7y3oqiOy260dOwZUH6Y1Y2d6DP799Ud6/SS1T9Q9qP6yX6EgSftpER6AU5ArmHPbTkt",
+	"8ST66igveHcy1hWEkU841HFxxnkx2BZle0y5/VChVWL7WPZV/7hdLv5969L1i1szxy6NpdcNn7qzpQR5",
+	"Oovbj/00xsvs+g8RxtVhReuJlLW5eWH+1WPL1oZJVQ+UkMV0qbsfcZnAcg8kf0K5tPDFzP9GUumd8S6d",
+	"vYZdMmvJJA5XTyKReqA9ifRM5SZdszGXG9RAZcpyM5jpQuhcUbXpyltdpCVpMCSxgDUvPzXWoH0WjUTf",
+	"ES6+i+bGzKDQc5WthcnvPjzGEyPSXJFuZbtm4cXh6nuLrrBmZa7P6N4wuKeQZKvsr+0nsQfzMWh3xcFy",
+	"UYfr/Y+k+xNJuqNrbb/UZg2qZjnnxsK059SmCJbFsz/NgB+eHt8t9JUvese8g9urmIfbvqWClKni0ZAM",
+	"59oOEMYfqN9Bi2G/YcZSbaP8TDfEtBdTRv64NZsvcm98a3ZPQjtAvAh3uK4ENYPY2ZXYZepibPYq6v1D",
+	"P3lFR8o6/M3tFd5aWL7d3L92BUMvQZ2HD3DoFvml9+mj/X6/VjYnFdM0tclcGwOZCYZhHmPIY5yiWOqZ",
+	"WuwZ3HBj37wWRld6tRnasotKQdVB8dGNPm/86oadXcvBVWuVJYgLNWK2rVuVeaaiV7tNPo1GocXZkk8n",
+	"hv7MJ+8LjDQ/Qpwy4xYw1xbkEF5m/epY/5RPjjo8PQ7JOKMyKec4Rt6Iv8hN3j3AT0E6OPyBgviVTO3f",
+	"M7bu17e0aR9bHF9NctkL99jEWw3p/ubrzf8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

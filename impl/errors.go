@@ -48,6 +48,10 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeRateLimited:          "Rate limited",
 	gen.ProblemCodeUnavailable:          "Service unavailable",
 	gen.ProblemCodeInternal:             "Internal server error",
+	gen.ProblemCodeSigninNotConfigured:  "Sign-in not configured",
+	gen.ProblemCodeSigninFailed:         "Sign-in failed",
+	gen.ProblemCodeGithubUnavailable:    "GitHub unavailable",
+	gen.ProblemCodeForbidden:            "Forbidden",
 }
 
 // Errors raised while authenticating, before any handler runs.
@@ -55,7 +59,13 @@ var (
 	errNoBearer       = errors.New("no bearer token")
 	errAdminDisabled  = errors.New("admin API disabled")
 	errAdminForbidden = errors.New("wrong admin key")
+	errSignInOff      = errors.New("github sign-in not configured")
+	errNoSession      = errors.New("no dashboard session")
+	errCrossSite      = errors.New("cross-site request or wrong csrf token")
 )
+
+var problemSignInOff = problem{http.StatusNotFound, gen.ProblemCodeSigninNotConfigured,
+	"GitHub sign-in is not configured on this server: set GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and GITHUB_REDIRECT_URI."}
 
 // problemFor maps a domain error to its response.
 func (s *Server) problemFor(err error) problem {
@@ -77,6 +87,17 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusConflict, gen.ProblemCodeAccountExists, "An account with that name exists already."}
 	case errors.Is(err, auth.ErrAccountNotFound):
 		return problem{http.StatusNotFound, gen.ProblemCodeAccountNotFound, "No account has that id."}
+	case errors.Is(err, errSignInOff):
+		return problemSignInOff
+	case errors.Is(err, auth.ErrStateInvalid):
+		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed,
+			"This sign-in is not valid for this browser, took longer than 5 minutes, or was used already. Start again at /auth/github."}
+	case errors.Is(err, auth.ErrSignInDenied):
+		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed, "GitHub did not authorize the sign-in. Start again at /auth/github."}
+	case errors.Is(err, auth.ErrCodeRejected):
+		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed, "GitHub refused the sign-in code. Start again at /auth/github."}
+	case errors.Is(err, auth.ErrGitHubUnavailable):
+		return problem{http.StatusBadGateway, gen.ProblemCodeGithubUnavailable, "GitHub could not be reached or answered unexpectedly. Try again shortly."}
 	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "The server is shutting down or cannot write to its database. Retry shortly."}
 	case errors.Is(err, lease.ErrTokensExhausted):
@@ -148,6 +169,17 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 		for _, e := range secErr.Errors {
 			if errors.Is(e, errAdminDisabled) {
 				return problem{http.StatusNotFound, gen.ProblemCodeAdminDisabled, "The admin API is off: the server has no ADMIN_KEY."}
+			}
+		}
+		for _, e := range secErr.Errors {
+			switch {
+			case errors.Is(e, errSignInOff):
+				return problemSignInOff
+			case errors.Is(e, errNoSession):
+				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Not signed in, or the session ended. Sign in at /auth/github."}
+			case errors.Is(e, errCrossSite):
+				return problem{http.StatusForbidden, gen.ProblemCodeForbidden,
+					"Dashboard changes need a same-origin request carrying the session's X-CSRF-Token."}
 			}
 		}
 		for _, e := range secErr.Errors {

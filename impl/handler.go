@@ -105,6 +105,16 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 			return errAdminForbidden
 		}
 		return nil
+	case "SessionCookie":
+		sess, err := s.authenticateSession(r)
+		if err != nil {
+			return err
+		}
+		if info := infoFrom(r.Context()); info != nil {
+			info.principal = auth.Principal{AccountID: sess.Link.AccountID, TokenID: sess.Link.TokenID}
+			info.session = sess
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
 }
@@ -113,6 +123,7 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 type requestInfo struct {
 	id        string
 	principal auth.Principal
+	session   auth.Session // dashboard requests only
 }
 
 type infoKey struct{}

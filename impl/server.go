@@ -57,6 +57,9 @@ type Config struct {
 	// RateLimitRPS caps each account's requests per second, with bursts of twice that;
 	// 0 means no limit.
 	RateLimitRPS float64
+	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
+	// ClientID is empty.
+	GitHub auth.GitHubConfig
 }
 
 // Server serves the OctoStore API.
@@ -66,6 +69,8 @@ type Server struct {
 	store   *store.Store
 	auth    *auth.Service
 	limiter *accountLimiter // nil when unlimited
+	// signin is GitHub sign-in and the dashboard (signin.go).
+	signin signIn
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -96,9 +101,13 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	signin, err := newSignIn(cfg.GitHub, svc, st, cfg.Clock)
+	if err != nil {
+		return nil, err
+	}
 	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, signin: signin, engine: engine}
 	if cfg.RateLimitRPS > 0 {
 		s.limiter = newAccountLimiter(cfg.RateLimitRPS)
 	}
@@ -129,10 +138,11 @@ func (s *Server) sweep(ctx context.Context) {
 	}
 }
 
-// Bootstrap gives a newcomer a working token: when the admin API is off and no account
-// exists, it creates the account "local" and returns its token.
+// Bootstrap gives a newcomer a working token: when neither the admin API nor GitHub
+// sign-in is on and no account exists, it creates the account "local" and returns its
+// token.
 func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
-	if s.cfg.AdminKey != "" {
+	if s.cfg.AdminKey != "" || s.signin.configured() {
 		return auth.Issued{}, false, nil
 	}
 	accounts, err := s.auth.Accounts(ctx)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/octostore/octostore/impl/auth"
 )
 
 // config is every setting of octostore-lock. Each is a flag with an environment
@@ -27,6 +29,7 @@ type config struct {
 	LogFormat          string
 	ShutdownTimeout    time.Duration
 	EnvFile            string
+	GitHub             auth.GitHubConfig
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -44,6 +47,11 @@ var settings = []setting{
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
+	{"github-client-id", "GITHUB_CLIENT_ID", "GitHub OAuth app's client id; enables sign-in with GitHub and /dashboard"},
+	{"github-client-secret", "GITHUB_CLIENT_SECRET", "GitHub OAuth app's client secret; prefer the environment variable, flags show in ps"},
+	{"github-redirect-uri", "GITHUB_REDIRECT_URI", "the OAuth app's exact callback URL, https://<your host>/auth/github/callback"},
+	{"github-base-url", "GITHUB_BASE_URL", "GitHub's web root, serving /login/oauth/ (GitHub Enterprise: https://<host>)"},
+	{"github-api-url", "GITHUB_API_URL", "GitHub's REST API root (GitHub Enterprise: https://<host>/api/v3)"},
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
 }
 
@@ -67,6 +75,11 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
+	flags.StringVar(&c.GitHub.ClientID, "github-client-id", "", "")
+	flags.StringVar(&c.GitHub.ClientSecret, "github-client-secret", "", "")
+	flags.StringVar(&c.GitHub.RedirectURL, "github-redirect-uri", "", "")
+	flags.StringVar(&c.GitHub.BaseURL, "github-base-url", "https://github.com", "")
+	flags.StringVar(&c.GitHub.APIURL, "github-api-url", "https://api.github.com", "")
 	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
@@ -126,6 +139,13 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("database url is empty")
 	case c.AdminKey != "" && len(c.AdminKey) < 16:
 		return config{}, errors.New("admin key is shorter than 16 characters")
+	}
+	if c.GitHub.ClientID != "" {
+		if _, err := auth.NewGitHub(c.GitHub); err != nil {
+			return config{}, err
+		}
+	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {
+		return config{}, errors.New("github client secret or redirect uri set without GITHUB_CLIENT_ID")
 	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
 	return c, nil

@@ -72,6 +72,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		RateLimitRPS:       cfg.RateLimitRPS,
 		Logger:             log,
+		GitHub:             cfg.GitHub,
 	})
 	if err != nil {
 		return err
@@ -111,7 +112,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- httpServer.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "")
+	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "")
 
 	var runErr error
 	select {

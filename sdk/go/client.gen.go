@@ -76,6 +76,8 @@ const (
 	ProblemCodeAccountExists        ProblemCode = "account_exists"
 	ProblemCodeAccountNotFound      ProblemCode = "account_not_found"
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
+	ProblemCodeForbidden            ProblemCode = "forbidden"
+	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
@@ -86,6 +88,8 @@ const (
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
+	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
 	ProblemCodeUnsupportedMediaType ProblemCode = "unsupported_media_type"
@@ -99,6 +103,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeAccountNotFound:
 		return true
 	case ProblemCodeAdminDisabled:
+		return true
+	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -119,6 +127,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSigninFailed:
+		return true
+	case ProblemCodeSigninNotConfigured:
 		return true
 	case ProblemCodeUnauthorized:
 		return true
@@ -253,6 +265,33 @@ type CreatedAccount struct {
 
 	// Token The account's first bearer token. Shown once.
 	Token string `json:"token"`
+}
+
+// DashboardSession defines model for DashboardSession.
+type DashboardSession struct {
+	// Login The GitHub login as of this sign-in.
+	Login string `json:"login"`
+
+	// GithubUserId GitHub's numeric user id, which the account is keyed by.
+	GithubUserId int64 `json:"github_user_id"`
+
+	// AccountId Example: acc_3kq9v7x2m4pz
+	AccountId AccountID `json:"account_id"`
+
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// AvatarUrl Same-origin URL of the user's avatar.
+	AvatarUrl string `json:"avatar_url"`
+
+	// CsrfToken Send as `X-CSRF-Token` with dashboard requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp    `json:"expires_at"`
+	NewToken  *IssuedToken `json:"new_token,omitempty"`
 }
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
@@ -425,6 +464,9 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// CSRFToken defines model for CSRFToken.
+type CSRFToken = string
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -440,6 +482,12 @@ type AdminUnauthorized = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
+type Forbidden = Problem
+
+// GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
+type GitHubUnavailable = Problem
+
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
@@ -452,6 +500,15 @@ type PayloadTooLarge = Problem
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
 
+// SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionUnauthorized = Problem
+
+// SignInFailed An RFC 9457 problem document with a stable machine-readable `code`.
+type SignInFailed = Problem
+
+// SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
+type SignInNotConfigured = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -460,6 +517,39 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
+
+// FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
+type FinishGitHubSignInParams struct {
+	// Code The authorization code GitHub issued.
+	Code *string `form:"code,omitempty" json:"code,omitempty"`
+
+	// State The state sent to GitHub by `/auth/github`.
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Error Set by GitHub instead of `code` when the user declined, for example `access_denied`.
+	Error *string `form:"error,omitempty" json:"error,omitempty"`
+
+	// ErrorDescription GitHub's explanation of `error`.
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+
+	// ErrorUri GitHub's link about `error`.
+	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
+
+	// StateCookie Set by `/auth/github`; must equal `state`.
+	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// SignOutParams defines parameters for SignOut.
+type SignOutParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// RotateDashboardTokenParams defines parameters for RotateDashboardToken.
+type RotateDashboardTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -574,6 +664,33 @@ type ClientInterface interface {
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 	CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StartGitHubSignIn Start signing in with GitHub
+	//
+	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+	// PKCE verifier never leaves the server. No scope is requested: the public profile is
+	// all OctoStore reads.
+	//
+	// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
+	StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FinishGitHubSignIn Finish signing in with GitHub
+	//
+	// GitHub sends the browser here. The `state` must equal the browser's
+	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
+	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
+	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
+	//
+	// The account is found by the GitHub user's numeric id (a login can change hands), or
+	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// `/dashboard`, which shows a new account's token once.
+	//
+	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
+	FinishGitHubSignIn(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateToken Replace the caller's token
 	//
 	// Issues a new secret for the calling token and invalidates the old secret at once.
@@ -583,6 +700,56 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /auth/token/rotate (the `RotateToken` operationId).
 	RotateToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboard The dashboard page, served from the binary
+	//
+	// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
+	// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
+	// sign out. Signed out, it offers "Sign in with GitHub".
+	//
+	// Corresponds with GET /dashboard (the `GetDashboard` operationId).
+	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboardAvatar The signed-in user's GitHub avatar
+	//
+	// Fetched from GitHub by the server, so the dashboard page itself talks to no other host
+	// and GitHub does not see who opens it. At most 1 MiB.
+	//
+	// Corresponds with GET /dashboard/avatar (the `GetDashboardAvatar` operationId).
+	GetDashboardAvatar(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDashboardLocks The signed-in account's active locks
+	//
+	// The same list as `GET /locks`, for the session's account. The page polls it.
+	//
+	// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
+	ListDashboardLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboardSession Who is signed in
+	//
+	// The signed-in GitHub user, their account and token id, and the CSRF token to send as
+	// `X-CSRF-Token` with every dashboard request that changes something. Right after a
+	// sign-in that created the account, `new_token` carries its bearer token: in that one
+	// response only, because the server keeps only its hash.
+	//
+	// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
+	GetDashboardSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignOut End the dashboard session
+	//
+	// Deletes the session on the server and clears its cookie. Tokens are not affected.
+	//
+	// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
+	SignOut(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateDashboardToken Replace the account's token from the dashboard
+	//
+	// Rotates the token the account got when it was created, exactly like
+	// `POST /auth/token/rotate` with that token: the old secret is refused from the moment
+	// this returns. The new token is in this response only.
+	//
+	// Corresponds with POST /dashboard/token/rotate (the `RotateDashboardToken` operationId).
+	RotateDashboardToken(ctx context.Context, params *RotateDashboardTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocs API reference (Scalar), served from the binary
 	//
@@ -757,6 +924,53 @@ func (c *RawClient) CreateToken(ctx context.Context, accountId AccountID, reqEdi
 	return c.Client.Do(req)
 }
 
+// StartGitHubSignIn Start signing in with GitHub
+//
+// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+// PKCE verifier never leaves the server. No scope is requested: the public profile is
+// all OctoStore reads.
+//
+// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
+func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartGitHubSignInRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FinishGitHubSignIn Finish signing in with GitHub
+//
+// GitHub sends the browser here. The `state` must equal the browser's
+// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
+// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
+// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
+//
+// The account is found by the GitHub user's numeric id (a login can change hands), or
+// created with its first token. The browser gets a dashboard session cookie and lands on
+// `/dashboard`, which shows a new account's token once.
+//
+// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
+func (c *RawClient) FinishGitHubSignIn(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFinishGitHubSignInRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RotateToken Replace the caller's token
 //
 // Issues a new secret for the calling token and invalidates the old secret at once.
@@ -767,6 +981,116 @@ func (c *RawClient) CreateToken(ctx context.Context, accountId AccountID, reqEdi
 // Corresponds with POST /auth/token/rotate (the `RotateToken` operationId).
 func (c *RawClient) RotateToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotateTokenRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboard The dashboard page, served from the binary
+//
+// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
+// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
+// sign out. Signed out, it offers "Sign in with GitHub".
+//
+// Corresponds with GET /dashboard (the `GetDashboard` operationId).
+func (c *RawClient) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboardAvatar The signed-in user's GitHub avatar
+//
+// Fetched from GitHub by the server, so the dashboard page itself talks to no other host
+// and GitHub does not see who opens it. At most 1 MiB.
+//
+// Corresponds with GET /dashboard/avatar (the `GetDashboardAvatar` operationId).
+func (c *RawClient) GetDashboardAvatar(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardAvatarRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDashboardLocks The signed-in account's active locks
+//
+// The same list as `GET /locks`, for the session's account. The page polls it.
+//
+// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
+func (c *RawClient) ListDashboardLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDashboardLocksRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboardSession Who is signed in
+//
+// The signed-in GitHub user, their account and token id, and the CSRF token to send as
+// `X-CSRF-Token` with every dashboard request that changes something. Right after a
+// sign-in that created the account, `new_token` carries its bearer token: in that one
+// response only, because the server keeps only its hash.
+//
+// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
+func (c *RawClient) GetDashboardSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardSessionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignOut End the dashboard session
+//
+// Deletes the session on the server and clears its cookie. Tokens are not affected.
+//
+// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
+func (c *RawClient) SignOut(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignOutRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateDashboardToken Replace the account's token from the dashboard
+//
+// Rotates the token the account got when it was created, exactly like
+// `POST /auth/token/rotate` with that token: the old secret is refused from the moment
+// this returns. The new token is in this response only.
+//
+// Corresponds with POST /dashboard/token/rotate (the `RotateDashboardToken` operationId).
+func (c *RawClient) RotateDashboardToken(ctx context.Context, params *RotateDashboardTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateDashboardTokenRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1093,6 +1417,152 @@ func NewCreateTokenRequest(server string, accountId AccountID) (*http.Request, e
 	return req, nil
 }
 
+// NewStartGitHubSignInRequest constructs an http.Request for the StartGitHubSignIn method
+func NewStartGitHubSignInRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/github")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFinishGitHubSignInRequest constructs an http.Request for the FinishGitHubSignIn method
+func NewFinishGitHubSignInRequest(server string, params *FinishGitHubSignInParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/github/callback")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorUri != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_uri", *params.ErrorUri, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.StateCookie != nil {
+			var cookieParam0 string
+
+			cookieParam0, err = runtime.StyleParamWithOptions("simple", true, "__Host-octostore_oauth", *params.StateCookie, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationCookie, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			cookie0 := &http.Cookie{
+				Name:  "__Host-octostore_oauth",
+				Value: cookieParam0,
+			}
+			req.AddCookie(cookie0)
+		}
+	}
+	return req, nil
+}
+
 // NewRotateTokenRequest constructs an http.Request for the RotateToken method
 func NewRotateTokenRequest(server string) (*http.Request, error) {
 	var err error
@@ -1115,6 +1585,194 @@ func NewRotateTokenRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDashboardRequest constructs an http.Request for the GetDashboard method
+func NewGetDashboardRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDashboardAvatarRequest constructs an http.Request for the GetDashboardAvatar method
+func NewGetDashboardAvatarRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/avatar")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListDashboardLocksRequest constructs an http.Request for the ListDashboardLocks method
+func NewListDashboardLocksRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/locks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDashboardSessionRequest constructs an http.Request for the GetDashboardSession method
+func NewGetDashboardSessionRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/session")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSignOutRequest constructs an http.Request for the SignOut method
+func NewSignOutRequest(server string, params *SignOutParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/sign-out")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewRotateDashboardTokenRequest constructs an http.Request for the RotateDashboardToken method
+func NewRotateDashboardTokenRequest(server string, params *RotateDashboardTokenParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/token/rotate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
 	}
 
 	return req, nil
@@ -1478,6 +2136,37 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 	CreateTokenWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
 
+	// StartGitHubSignInWithResponse Start signing in with GitHub
+	//
+	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+	// PKCE verifier never leaves the server. No scope is requested: the public profile is
+	// all OctoStore reads.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
+	StartGitHubSignInWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StartGitHubSignInResponse, error)
+
+	// FinishGitHubSignInWithResponse Finish signing in with GitHub
+	//
+	// GitHub sends the browser here. The `state` must equal the browser's
+	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
+	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
+	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
+	//
+	// The account is found by the GitHub user's numeric id (a login can change hands), or
+	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// `/dashboard`, which shows a new account's token once.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
+	FinishGitHubSignInWithResponse(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*FinishGitHubSignInResponse, error)
+
 	// RotateTokenWithResponse Replace the caller's token
 	//
 	// Issues a new secret for the calling token and invalidates the old secret at once.
@@ -1489,6 +2178,68 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /auth/token/rotate (the `RotateToken` operationId).
 	RotateTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateTokenResponse, error)
+
+	// GetDashboardWithResponse The dashboard page, served from the binary
+	//
+	// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
+	// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
+	// sign out. Signed out, it offers "Sign in with GitHub".
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard (the `GetDashboard` operationId).
+	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
+
+	// GetDashboardAvatarWithResponse The signed-in user's GitHub avatar
+	//
+	// Fetched from GitHub by the server, so the dashboard page itself talks to no other host
+	// and GitHub does not see who opens it. At most 1 MiB.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/avatar (the `GetDashboardAvatar` operationId).
+	GetDashboardAvatarWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardAvatarResponse, error)
+
+	// ListDashboardLocksWithResponse The signed-in account's active locks
+	//
+	// The same list as `GET /locks`, for the session's account. The page polls it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
+	ListDashboardLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDashboardLocksResponse, error)
+
+	// GetDashboardSessionWithResponse Who is signed in
+	//
+	// The signed-in GitHub user, their account and token id, and the CSRF token to send as
+	// `X-CSRF-Token` with every dashboard request that changes something. Right after a
+	// sign-in that created the account, `new_token` carries its bearer token: in that one
+	// response only, because the server keeps only its hash.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
+	GetDashboardSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardSessionResponse, error)
+
+	// SignOutWithResponse End the dashboard session
+	//
+	// Deletes the session on the server and clears its cookie. Tokens are not affected.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
+	SignOutWithResponse(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*SignOutResponse, error)
+
+	// RotateDashboardTokenWithResponse Replace the account's token from the dashboard
+	//
+	// Rotates the token the account got when it was created, exactly like
+	// `POST /auth/token/rotate` with that token: the old secret is refused from the moment
+	// this returns. The new token is in this response only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/token/rotate (the `RotateDashboardToken` operationId).
+	RotateDashboardTokenWithResponse(ctx context.Context, params *RotateDashboardTokenParams, reqEditors ...RequestEditorFn) (*RotateDashboardTokenResponse, error)
 
 	// GetDocsWithResponse API reference (Scalar), served from the binary
 	//
@@ -1848,6 +2599,132 @@ func (r CreateTokenResponse) ContentType() string {
 	return ""
 }
 
+// StartGitHubSignInResponse302Headers the declared response headers of an HTTP 302 response for StartGitHubSignIn
+type StartGitHubSignInResponse302Headers struct {
+	Location  string
+	SetCookie string
+}
+
+type StartGitHubSignInResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *StartGitHubSignInResponse302Headers
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartGitHubSignInResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r StartGitHubSignInResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartGitHubSignInResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartGitHubSignInResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartGitHubSignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FinishGitHubSignInResponse302Headers the declared response headers of an HTTP 302 response for FinishGitHubSignIn
+type FinishGitHubSignInResponse302Headers struct {
+	Location  string
+	SetCookie string
+}
+
+// FinishGitHubSignInResponse503Headers the declared response headers of an HTTP 503 response for FinishGitHubSignIn
+type FinishGitHubSignInResponse503Headers struct {
+	RetryAfter *int
+}
+
+type FinishGitHubSignInResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *SignInFailed
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *GitHubUnavailable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *FinishGitHubSignInResponse302Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *FinishGitHubSignInResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FinishGitHubSignInResponse) GetApplicationproblemJSON400() *SignInFailed {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r FinishGitHubSignInResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r FinishGitHubSignInResponse) GetApplicationproblemJSON502() *GitHubUnavailable {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r FinishGitHubSignInResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r FinishGitHubSignInResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FinishGitHubSignInResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FinishGitHubSignInResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FinishGitHubSignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RotateTokenResponse401Headers the declared response headers of an HTTP 401 response for RotateToken
 type RotateTokenResponse401Headers struct {
 	WWWAuthenticate *string
@@ -1932,6 +2809,448 @@ func (r RotateTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RotateTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDashboardResponse200Headers the declared response headers of an HTTP 200 response for GetDashboard
+type GetDashboardResponse200Headers struct {
+	ContentSecurityPolicy string
+}
+
+type GetDashboardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDashboardResponse200Headers
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDashboardResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDashboardAvatarResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardAvatar
+type GetDashboardAvatarResponse200Headers struct {
+	CacheControl string
+}
+
+// GetDashboardAvatarResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardAvatar
+type GetDashboardAvatarResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetDashboardAvatarResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *GitHubUnavailable
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDashboardAvatarResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDashboardAvatarResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDashboardAvatarResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDashboardAvatarResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r GetDashboardAvatarResponse) GetApplicationproblemJSON502() *GitHubUnavailable {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDashboardAvatarResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardAvatarResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardAvatarResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardAvatarResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardAvatarResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListDashboardLocksResponse503Headers the declared response headers of an HTTP 503 response for ListDashboardLocks
+type ListDashboardLocksResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListDashboardLocksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LockList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListDashboardLocksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDashboardLocksResponse) GetJSON200() *LockList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDashboardLocksResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDashboardLocksResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDashboardLocksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDashboardLocksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDashboardLocksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDashboardLocksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDashboardLocksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDashboardSessionResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardSession
+type GetDashboardSessionResponse200Headers struct {
+	CacheControl string
+}
+
+// GetDashboardSessionResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardSession
+type GetDashboardSessionResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetDashboardSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DashboardSession
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetDashboardSessionResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDashboardSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDashboardSessionResponse) GetJSON200() *DashboardSession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDashboardSessionResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDashboardSessionResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDashboardSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SignOutResponse204Headers the declared response headers of an HTTP 204 response for SignOut
+type SignOutResponse204Headers struct {
+	SetCookie string
+}
+
+// SignOutResponse503Headers the declared response headers of an HTTP 503 response for SignOut
+type SignOutResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SignOutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignOutResponse204Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignOutResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignOutResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignOutResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignOutResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignOutResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignOutResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SignOutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignOutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignOutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignOutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateDashboardTokenResponse200Headers the declared response headers of an HTTP 200 response for RotateDashboardToken
+type RotateDashboardTokenResponse200Headers struct {
+	CacheControl string
+}
+
+// RotateDashboardTokenResponse503Headers the declared response headers of an HTTP 503 response for RotateDashboardToken
+type RotateDashboardTokenResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RotateDashboardTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IssuedToken
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateDashboardTokenResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateDashboardTokenResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateDashboardTokenResponse) GetJSON200() *IssuedToken {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateDashboardTokenResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateDashboardTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateDashboardTokenResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RotateDashboardTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateDashboardTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateDashboardTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateDashboardTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateDashboardTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateDashboardTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2622,6 +3941,49 @@ func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, accou
 	return ParseCreateTokenResponse(rsp)
 }
 
+// StartGitHubSignInWithResponse Start signing in with GitHub
+//
+// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+// PKCE verifier never leaves the server. No scope is requested: the public profile is
+// all OctoStore reads.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
+func (c *ClientWithResponses) StartGitHubSignInWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*StartGitHubSignInResponse, error) {
+	rsp, err := c.StartGitHubSignIn(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartGitHubSignInResponse(rsp)
+}
+
+// FinishGitHubSignInWithResponse Finish signing in with GitHub
+//
+// GitHub sends the browser here. The `state` must equal the browser's
+// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
+// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
+// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
+//
+// The account is found by the GitHub user's numeric id (a login can change hands), or
+// created with its first token. The browser gets a dashboard session cookie and lands on
+// `/dashboard`, which shows a new account's token once.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
+func (c *ClientWithResponses) FinishGitHubSignInWithResponse(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*FinishGitHubSignInResponse, error) {
+	rsp, err := c.FinishGitHubSignIn(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFinishGitHubSignInResponse(rsp)
+}
+
 // RotateTokenWithResponse Replace the caller's token
 //
 // Issues a new secret for the calling token and invalidates the old secret at once.
@@ -2638,6 +4000,104 @@ func (c *ClientWithResponses) RotateTokenWithResponse(ctx context.Context, reqEd
 		return nil, err
 	}
 	return ParseRotateTokenResponse(rsp)
+}
+
+// GetDashboardWithResponse The dashboard page, served from the binary
+//
+// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
+// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
+// sign out. Signed out, it offers "Sign in with GitHub".
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard (the `GetDashboard` operationId).
+func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error) {
+	rsp, err := c.GetDashboard(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardResponse(rsp)
+}
+
+// GetDashboardAvatarWithResponse The signed-in user's GitHub avatar
+//
+// Fetched from GitHub by the server, so the dashboard page itself talks to no other host
+// and GitHub does not see who opens it. At most 1 MiB.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/avatar (the `GetDashboardAvatar` operationId).
+func (c *ClientWithResponses) GetDashboardAvatarWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardAvatarResponse, error) {
+	rsp, err := c.GetDashboardAvatar(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardAvatarResponse(rsp)
+}
+
+// ListDashboardLocksWithResponse The signed-in account's active locks
+//
+// The same list as `GET /locks`, for the session's account. The page polls it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
+func (c *ClientWithResponses) ListDashboardLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDashboardLocksResponse, error) {
+	rsp, err := c.ListDashboardLocks(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDashboardLocksResponse(rsp)
+}
+
+// GetDashboardSessionWithResponse Who is signed in
+//
+// The signed-in GitHub user, their account and token id, and the CSRF token to send as
+// `X-CSRF-Token` with every dashboard request that changes something. Right after a
+// sign-in that created the account, `new_token` carries its bearer token: in that one
+// response only, because the server keeps only its hash.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
+func (c *ClientWithResponses) GetDashboardSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardSessionResponse, error) {
+	rsp, err := c.GetDashboardSession(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardSessionResponse(rsp)
+}
+
+// SignOutWithResponse End the dashboard session
+//
+// Deletes the session on the server and clears its cookie. Tokens are not affected.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
+func (c *ClientWithResponses) SignOutWithResponse(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*SignOutResponse, error) {
+	rsp, err := c.SignOut(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignOutResponse(rsp)
+}
+
+// RotateDashboardTokenWithResponse Replace the account's token from the dashboard
+//
+// Rotates the token the account got when it was created, exactly like
+// `POST /auth/token/rotate` with that token: the old secret is refused from the moment
+// this returns. The new token is in this response only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/token/rotate (the `RotateDashboardToken` operationId).
+func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Context, params *RotateDashboardTokenParams, reqEditors ...RequestEditorFn) (*RotateDashboardTokenResponse, error) {
+	rsp, err := c.RotateDashboardToken(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateDashboardTokenResponse(rsp)
 }
 
 // GetDocsWithResponse API reference (Scalar), served from the binary
@@ -3036,6 +4496,135 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 	return response, nil
 }
 
+// ParseStartGitHubSignInResponse parses an HTTP response from a StartGitHubSignInWithResponse call
+func ParseStartGitHubSignInResponse(rsp *http.Response) (*StartGitHubSignInResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartGitHubSignInResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers StartGitHubSignInResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers302 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFinishGitHubSignInResponse parses an HTTP response from a FinishGitHubSignInWithResponse call
+func ParseFinishGitHubSignInResponse(rsp *http.Response) (*FinishGitHubSignInResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FinishGitHubSignInResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest SignInFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest GitHubUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers FinishGitHubSignInResponse302Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 503:
+		var headers FinishGitHubSignInResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRotateTokenResponse parses an HTTP response from a RotateTokenWithResponse call
 func ParseRotateTokenResponse(rsp *http.Response) (*RotateTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3110,6 +4699,409 @@ func ParseRotateTokenResponse(rsp *http.Response) (*RotateTokenResponse, error) 
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RotateTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardResponse parses an HTTP response from a GetDashboardWithResponse call
+func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDashboardResponse200Headers
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardAvatarResponse parses an HTTP response from a GetDashboardAvatarWithResponse call
+func ParseGetDashboardAvatarResponse(rsp *http.Response) (*GetDashboardAvatarResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardAvatarResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest GitHubUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDashboardAvatarResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetDashboardAvatarResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDashboardLocksResponse parses an HTTP response from a ListDashboardLocksWithResponse call
+func ParseListDashboardLocksResponse(rsp *http.Response) (*ListDashboardLocksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDashboardLocksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LockList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListDashboardLocksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardSessionResponse parses an HTTP response from a GetDashboardSessionWithResponse call
+func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DashboardSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetDashboardSessionResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetDashboardSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSignOutResponse parses an HTTP response from a SignOutWithResponse call
+func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignOutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignOutResponse204Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignOutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateDashboardTokenResponse parses an HTTP response from a RotateDashboardTokenWithResponse call
+func ParseRotateDashboardTokenResponse(rsp *http.Response) (*RotateDashboardTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateDashboardTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IssuedToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateDashboardTokenResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers RotateDashboardTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

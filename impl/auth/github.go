@@ -1,0 +1,335 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Sign-in errors. Each tells the user something different, so each is its own sentinel.
+var (
+	// ErrStateInvalid means the callback's state is missing, unknown, expired, used
+	// already, or not the one this browser's cookie holds.
+	ErrStateInvalid = errors.New("sign-in state is missing, unknown, expired, used or not this browser's")
+	// ErrSignInDenied means GitHub sent the user back with an error, usually because they
+	// declined.
+	ErrSignInDenied = errors.New("github sign-in was declined")
+	// ErrCodeRejected means GitHub refused to exchange the code (wrong, used or expired
+	// code, or a PKCE verifier that does not match).
+	ErrCodeRejected = errors.New("github refused the authorization code")
+	// ErrGitHubUnavailable means GitHub could not be reached or answered with something
+	// other than what its API documents.
+	ErrGitHubUnavailable = errors.New("github is unavailable")
+)
+
+const (
+	// StateLifetime is how long a sign-in started at /auth/github may take to come back.
+	StateLifetime = 5 * time.Minute
+	// maxPendingStates bounds the memory kept for sign-ins in progress; when full, the
+	// oldest is dropped.
+	maxPendingStates = 1 << 16
+	// maxGitHubResponse bounds what is read from GitHub's API.
+	maxGitHubResponse = 1 << 20
+	// CallbackPath is the only path GitHub may send the browser back to.
+	CallbackPath = "/auth/github/callback"
+)
+
+// GitHubConfig configures sign-in with GitHub (or GitHub Enterprise Server).
+type GitHubConfig struct {
+	ClientID     string
+	ClientSecret string
+	// RedirectURL is the OAuth app's exact callback URL, ending in /auth/github/callback.
+	// It must be https, or http on a loopback host (browsers keep Secure cookies there).
+	RedirectURL string
+	// BaseURL holds the OAuth pages under /login/oauth/ (default https://github.com).
+	BaseURL string
+	// APIURL is the REST API root that serves /user (default https://api.github.com).
+	APIURL string
+	// HTTPClient talks to GitHub (default: a client with a 10 s timeout).
+	HTTPClient *http.Client
+}
+
+// GitHubUser is what OctoStore reads of a GitHub user. ID is the key: logins can be
+// renamed and then taken by someone else.
+type GitHubUser struct {
+	ID        int64
+	Login     string
+	AvatarURL string
+}
+
+// GitHub runs GitHub's OAuth web flow with PKCE. A state is single-use: it is forgotten
+// the moment a callback presents it, whatever the outcome. States and verifiers live in
+// memory only, so a restart cancels the sign-ins in flight (users simply start again).
+type GitHub struct {
+	oauth  oauth2.Config
+	apiURL string
+	client *http.Client
+
+	mu      sync.Mutex
+	pending map[string]pendingSignIn // by state
+	order   []string                 // states by age, for eviction when full
+}
+
+type pendingSignIn struct {
+	verifier string
+	expires  time.Time
+}
+
+// NewGitHub checks cfg and returns the sign-in flow.
+func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("github sign-in needs both a client id and a client secret")
+	}
+	if err := CheckRedirectURL(cfg.RedirectURL); err != nil {
+		return nil, err
+	}
+	base, err := rootURL(cfg.BaseURL, "https://github.com", "github base url")
+	if err != nil {
+		return nil, err
+	}
+	api, err := rootURL(cfg.APIURL, "https://api.github.com", "github api url")
+	if err != nil {
+		return nil, err
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return &GitHub{
+		oauth: oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			RedirectURL:  cfg.RedirectURL,
+			Endpoint: oauth2.Endpoint{
+				AuthURL:   base + "/login/oauth/authorize",
+				TokenURL:  base + "/login/oauth/access_token",
+				AuthStyle: oauth2.AuthStyleInParams,
+			},
+		},
+		apiURL:  api,
+		client:  client,
+		pending: make(map[string]pendingSignIn),
+	}, nil
+}
+
+// CheckRedirectURL reports whether u can be the OAuth callback URL: absolute, https or
+// loopback http, with the path /auth/github/callback and no query or fragment.
+func CheckRedirectURL(u string) error {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" {
+		return fmt.Errorf("github redirect uri %q: want an absolute URL like https://locks.example.com%s", u, CallbackPath)
+	}
+	if p.Path != CallbackPath {
+		return fmt.Errorf("github redirect uri %q: its path must be %s", u, CallbackPath)
+	}
+	switch {
+	case p.Scheme == "https":
+	case p.Scheme == "http" && isLoopback(p.Hostname()):
+	default:
+		return fmt.Errorf("github redirect uri %q: want https (plain http only on localhost, 127.0.0.1 or [::1]): the sign-in cookies are Secure", u)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func rootURL(u, def, what string) (string, error) {
+	if u == "" {
+		u = def
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
+		return "", fmt.Errorf("%s %q: want an http(s) URL", what, u)
+	}
+	return strings.TrimSuffix(u, "/"), nil
+}
+
+// Begin starts a sign-in at time now. It returns GitHub's authorize URL to send the
+// browser to, and the state, which the caller binds to the browser with a cookie.
+func (g *GitHub) Begin(now time.Time) (authorizeURL, state string) {
+	state = randomString(32)
+	verifier := oauth2.GenerateVerifier()
+	g.mu.Lock()
+	g.prune(now)
+	if len(g.order) >= maxPendingStates {
+		delete(g.pending, g.order[0])
+		g.order = g.order[1:]
+	}
+	g.pending[state] = pendingSignIn{verifier: verifier, expires: now.Add(StateLifetime)}
+	g.order = append(g.order, state)
+	g.mu.Unlock()
+	return g.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), state
+}
+
+// prune drops expired states; g.mu is held. States expire in the order they were made.
+func (g *GitHub) prune(now time.Time) {
+	n := 0
+	for n < len(g.order) {
+		p, ok := g.pending[g.order[n]]
+		if ok && now.Before(p.expires) {
+			break
+		}
+		delete(g.pending, g.order[n])
+		n++
+	}
+	g.order = g.order[n:]
+}
+
+// take removes state from the pending sign-ins and returns its verifier if it was issued
+// less than StateLifetime before now.
+func (g *GitHub) take(state string, now time.Time) (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	p, ok := g.pending[state]
+	if !ok {
+		return "", false
+	}
+	delete(g.pending, state) // single use, whatever happens next
+	return p.verifier, now.Before(p.expires)
+}
+
+// Finish completes a sign-in. state and code come from GitHub's redirect, cookie from
+// the browser. It exchanges the code with the PKCE verifier, reads the user and drops
+// GitHub's access token.
+func (g *GitHub) Finish(ctx context.Context, now time.Time, state, cookie, code string) (GitHubUser, error) {
+	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
+		return GitHubUser{}, ErrStateInvalid
+	}
+	verifier, ok := g.take(state, now)
+	if !ok {
+		return GitHubUser{}, ErrStateInvalid
+	}
+	if code == "" {
+		return GitHubUser{}, fmt.Errorf("callback without a code: %w", ErrCodeRejected)
+	}
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, g.client)
+	tok, err := g.oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && (re.ErrorCode != "" || re.Response.StatusCode/100 == 4) {
+			return GitHubUser{}, fmt.Errorf("exchange code (%s): %w", re.ErrorCode, ErrCodeRejected)
+		}
+		return GitHubUser{}, fmt.Errorf("exchange code: %w: %w", ErrGitHubUnavailable, err)
+	}
+	return g.user(ctx, tok.AccessToken)
+}
+
+// Deny consumes state after GitHub reported an error instead of a code, so the state
+// cannot be used again, and returns ErrSignInDenied (or ErrStateInvalid when the state
+// was not this browser's).
+func (g *GitHub) Deny(now time.Time, state, cookie string) error {
+	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
+		return ErrStateInvalid
+	}
+	if _, ok := g.take(state, now); !ok {
+		return ErrStateInvalid
+	}
+	return ErrSignInDenied
+}
+
+// user reads the signed-in user from GET {api}/user.
+func (g *GitHub) user(ctx context.Context, accessToken string) (GitHubUser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.apiURL+"/user", nil)
+	if err != nil {
+		return GitHubUser{}, fmt.Errorf("read github user: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	res, err := g.client.Do(req)
+	if err != nil {
+		return GitHubUser{}, fmt.Errorf("read github user: %w: %w", ErrGitHubUnavailable, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxGitHubResponse))
+	if err != nil {
+		return GitHubUser{}, fmt.Errorf("read github user: %w: %w", ErrGitHubUnavailable, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return GitHubUser{}, fmt.Errorf("read github user: status %d: %w", res.StatusCode, ErrGitHubUnavailable)
+	}
+	var u struct {
+		ID        int64  `json:"id"`
+		Login     string `json:"login"`
+		AvatarURL string `json:"avatar_url"`
+	}
+	if err := json.Unmarshal(body, &u); err != nil {
+		return GitHubUser{}, fmt.Errorf("read github user: %w: %w", ErrGitHubUnavailable, err)
+	}
+	if u.ID <= 0 || !validLogin(u.Login) {
+		return GitHubUser{}, fmt.Errorf("read github user: no id or login: %w", ErrGitHubUnavailable)
+	}
+	if a, err := url.Parse(u.AvatarURL); err != nil || (a.Scheme != "https" && a.Scheme != "http") || a.Host == "" {
+		u.AvatarURL = "" // the dashboard shows initials instead
+	}
+	return GitHubUser{ID: u.ID, Login: u.Login, AvatarURL: u.AvatarURL}, nil
+}
+
+// validLogin accepts GitHub logins, including Enterprise managed users' underscores.
+func validLogin(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// randomString returns n random bytes in unpadded base64url.
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var rasterTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// Avatar fetches a user's avatar image from GitHub, at most 1 MiB, and returns its
+// content type and bytes.
+func (g *GitHub) Avatar(ctx context.Context, avatarURL string) (string, []byte, error) {
+	if avatarURL == "" {
+		return "", nil, fmt.Errorf("no avatar: %w", ErrGitHubUnavailable)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, avatarURL, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
+	}
+	res, err := g.client.Do(req)
+	if err != nil {
+		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxGitHubResponse+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
+	}
+	// Raster images only: an SVG served from this origin could carry script.
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if res.StatusCode != http.StatusOK || len(body) > maxGitHubResponse || !rasterTypes[ct] {
+		return "", nil, fmt.Errorf("fetch avatar: status %d, %q, %d bytes: %w", res.StatusCode, ct, len(body), ErrGitHubUnavailable)
+	}
+	return ct, body, nil
+}

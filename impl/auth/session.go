@@ -1,0 +1,204 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// ErrNotLinked means no account is linked to that GitHub user yet.
+var ErrNotLinked = errors.New("github user has no account")
+
+const (
+	// SessionLifetime is how long a dashboard session lasts after sign-in.
+	SessionLifetime = 7 * 24 * time.Hour
+	// revealWindow is how long a new account's token waits in memory to be shown once.
+	revealWindow = 10 * time.Minute
+)
+
+// GitHubLink ties a GitHub user to the account their first sign-in created, and to the
+// token that sign-in issued (the one the dashboard rotates).
+type GitHubLink struct {
+	GitHubID  int64
+	AccountID string
+	TokenID   string
+	Login     string
+	AvatarURL string
+}
+
+// Session is a dashboard session. The store keeps only Hash, the SHA-256 of the id in
+// the browser's cookie.
+type Session struct {
+	Hash      []byte
+	GitHubID  int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Link is the signed-in user's account, filled in by the store on lookup.
+	Link GitHubLink
+	// CSRF is the token the session's state-changing requests must carry; derived from
+	// the session id, so it is not stored. Filled in by Lookup.
+	CSRF string
+}
+
+// SessionStore persists GitHub links and dashboard sessions. Every method is durable
+// when it returns.
+type SessionStore interface {
+	// GitHubLink returns the link of a GitHub user, or ErrNotLinked.
+	GitHubLink(ctx context.Context, githubID int64) (GitHubLink, error)
+	// CreateGitHubAccount stores a new account, its first token and its link in one
+	// transaction; ErrAccountExists when the GitHub user is linked already.
+	CreateGitHubAccount(ctx context.Context, a Account, t TokenRecord, l GitHubLink) error
+	// UpdateGitHubProfile records the user's current login and avatar.
+	UpdateGitHubProfile(ctx context.Context, githubID int64, login, avatarURL string) error
+	// CreateSession stores a session and deletes the sessions expired before now.
+	CreateSession(ctx context.Context, s Session, now time.Time) error
+	// Session returns the session with that hash and its link, or ErrUnauthorized.
+	Session(ctx context.Context, hash []byte) (Session, error)
+	// DeleteSession removes a session; removing a missing one is not an error.
+	DeleteSession(ctx context.Context, hash []byte) error
+}
+
+// Sessions signs GitHub users in to their accounts and keeps their dashboard sessions.
+type Sessions struct {
+	accounts *Service
+	store    SessionStore
+	now      func() time.Time
+
+	mu     sync.Mutex
+	reveal map[string]revealed // new tokens to show once, by session hash
+}
+
+type revealed struct {
+	issued Issued
+	until  time.Time
+}
+
+// NewSessions returns the session keeper. accounts must use the same database as store.
+func NewSessions(accounts *Service, store SessionStore, now func() time.Time) *Sessions {
+	return &Sessions{accounts: accounts, store: store, now: now, reveal: make(map[string]revealed)}
+}
+
+// SignIn finds the account of GitHub user u, creating it with its first token on the
+// first sign-in, and starts a session. It returns the session id for the browser's
+// cookie. A new account's token waits to be shown once by TakeNewToken.
+func (m *Sessions) SignIn(ctx context.Context, u GitHubUser) (string, Session, error) {
+	link, issued, err := m.findOrCreate(ctx, u)
+	if err != nil {
+		return "", Session{}, err
+	}
+	now := m.now().UTC()
+	id := randomString(32)
+	s := Session{Hash: Hash(id), GitHubID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), Link: link, CSRF: csrfToken(id)}
+	if err := m.store.CreateSession(ctx, s, now); err != nil {
+		return "", Session{}, fmt.Errorf("create session: %w", err)
+	}
+	if issued != nil {
+		m.mu.Lock()
+		for k, r := range m.reveal {
+			if !now.Before(r.until) {
+				delete(m.reveal, k)
+			}
+		}
+		m.reveal[string(s.Hash)] = revealed{issued: *issued, until: now.Add(revealWindow)}
+		m.mu.Unlock()
+	}
+	return id, s, nil
+}
+
+// findOrCreate returns the GitHub user's link, and the token issued when this call
+// created the account.
+func (m *Sessions) findOrCreate(ctx context.Context, u GitHubUser) (GitHubLink, *Issued, error) {
+	link, err := m.store.GitHubLink(ctx, u.ID)
+	if err == nil {
+		if link.Login != u.Login || link.AvatarURL != u.AvatarURL {
+			if err := m.store.UpdateGitHubProfile(ctx, u.ID, u.Login, u.AvatarURL); err != nil {
+				return GitHubLink{}, nil, fmt.Errorf("update github profile: %w", err)
+			}
+			link.Login, link.AvatarURL = u.Login, u.AvatarURL
+		}
+		return link, nil, nil
+	}
+	if !errors.Is(err, ErrNotLinked) {
+		return GitHubLink{}, nil, fmt.Errorf("find github account: %w", err)
+	}
+	a := m.accounts
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	now := a.now().UTC()
+	acc := Account{ID: NewAccountID(), Name: "github-" + strconv.FormatInt(u.ID, 10), CreatedAt: now}
+	tokID := NewTokenID()
+	token, hash := Mint(tokID)
+	rec := TokenRecord{ID: tokID, AccountID: acc.ID, Hash: hash, CreatedAt: now}
+	link = GitHubLink{GitHubID: u.ID, AccountID: acc.ID, TokenID: tokID, Login: u.Login, AvatarURL: u.AvatarURL}
+	err = m.store.CreateGitHubAccount(ctx, acc, rec, link)
+	if errors.Is(err, ErrAccountExists) {
+		// A concurrent first sign-in of the same user won the race: use its account.
+		if link, lerr := m.store.GitHubLink(ctx, u.ID); lerr == nil {
+			return link, nil, nil
+		}
+	}
+	if err != nil {
+		return GitHubLink{}, nil, fmt.Errorf("create github account: %w", err)
+	}
+	a.put(rec)
+	return link, &Issued{AccountID: acc.ID, TokenID: tokID, Token: token}, nil
+}
+
+// Lookup returns the unexpired session with id sid, or ErrUnauthorized.
+func (m *Sessions) Lookup(ctx context.Context, sid string) (Session, error) {
+	if sid == "" || len(sid) > 128 {
+		return Session{}, ErrUnauthorized
+	}
+	s, err := m.store.Session(ctx, Hash(sid))
+	if err != nil {
+		return Session{}, err
+	}
+	if !m.now().Before(s.ExpiresAt) {
+		return Session{}, ErrUnauthorized
+	}
+	s.CSRF = csrfToken(sid)
+	return s, nil
+}
+
+// CSRFMatches reports, in constant time, whether token is the CSRF token of session s.
+func CSRFMatches(s Session, token string) bool {
+	return s.CSRF != "" && KeyMatches(token, s.CSRF)
+}
+
+// TakeNewToken returns, once, the token that the sign-in starting session s issued.
+func (m *Sessions) TakeNewToken(s Session) (Issued, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.reveal[string(s.Hash)]
+	delete(m.reveal, string(s.Hash))
+	if !ok || !m.now().Before(r.until) {
+		return Issued{}, false
+	}
+	return r.issued, true
+}
+
+// Rotate replaces the secret of the token the account's first sign-in issued; the old
+// secret stops working at once.
+func (m *Sessions) Rotate(ctx context.Context, s Session) (Issued, error) {
+	return m.accounts.Rotate(ctx, Principal{AccountID: s.Link.AccountID, TokenID: s.Link.TokenID})
+}
+
+// SignOut ends session s.
+func (m *Sessions) SignOut(ctx context.Context, s Session) error {
+	m.mu.Lock()
+	delete(m.reveal, string(s.Hash))
+	m.mu.Unlock()
+	return m.store.DeleteSession(ctx, s.Hash)
+}
+
+// csrfToken derives a session's CSRF token from its id. It is not the stored hash (a
+// different input), so the database alone does not give it away.
+func csrfToken(sid string) string {
+	sum := sha256.Sum256([]byte("octostore csrf\x00" + sid))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

@@ -1,0 +1,105 @@
+package impl
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
+)
+
+// Cookie names. The __Host- prefix makes the browser insist on Secure, Path=/ and no
+// Domain, so no other host or path can plant or read them. Browsers keep Secure cookies
+// over plain http only on loopback hosts, which is why auth.CheckRedirectURL wants https
+// elsewhere.
+const (
+	stateCookie   = "__Host-octostore_oauth"
+	sessionCookie = "__Host-octostore_session"
+)
+
+// signIn is GitHub sign-in and the dashboard; the zero value means not configured.
+type signIn struct {
+	github      *auth.GitHub
+	sessions    *auth.Sessions
+	crossOrigin *http.CrossOriginProtection
+}
+
+func (si signIn) configured() bool { return si.github != nil }
+
+// newSignIn wires GitHub sign-in when cfg names a client id.
+func newSignIn(cfg auth.GitHubConfig, svc *auth.Service, st auth.SessionStore, clock Clock) (signIn, error) {
+	if cfg.ClientID == "" {
+		return signIn{}, nil
+	}
+	gh, err := auth.NewGitHub(cfg)
+	if err != nil {
+		return signIn{}, err
+	}
+	// The public origin (behind a proxy, Host may differ) is trusted besides Host itself.
+	cop := http.NewCrossOriginProtection()
+	u, _ := url.Parse(cfg.RedirectURL)
+	if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+		return signIn{}, fmt.Errorf("github redirect uri: %w", err)
+	}
+	return signIn{
+		github:      gh,
+		sessions:    auth.NewSessions(svc, st, func() time.Time { return clock.Now().Wall }),
+		crossOrigin: cop,
+	}, nil
+}
+
+func cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode}
+}
+
+// StartGitHubSignIn sends the browser to GitHub with a fresh state and PKCE challenge.
+func (s *Server) StartGitHubSignIn(context.Context, gen.StartGitHubSignInRequestObject) (gen.StartGitHubSignInResponseObject, error) {
+	if !s.signin.configured() {
+		return nil, errSignInOff
+	}
+	to, state := s.signin.github.Begin(s.cfg.Clock.Now().Wall)
+	return gen.StartGitHubSignIn302Response{Headers: gen.StartGitHubSignIn302ResponseHeaders{
+		Location:  to,
+		SetCookie: cookie(stateCookie, state, int(auth.StateLifetime.Seconds())).String(),
+	}}, nil
+}
+
+// FinishGitHubSignIn checks the state, exchanges the code, signs the user in to their
+// account (created on their first visit) and sends the browser to the dashboard.
+func (s *Server) FinishGitHubSignIn(ctx context.Context, req gen.FinishGitHubSignInRequestObject) (gen.FinishGitHubSignInResponseObject, error) {
+	if !s.signin.configured() {
+		return nil, errSignInOff
+	}
+	p, now := req.Params, s.cfg.Clock.Now().Wall
+	state, browser := deref(p.State), deref(p.StateCookie)
+	if p.Error != nil {
+		return nil, s.signin.github.Deny(now, state, browser)
+	}
+	user, err := s.signin.github.Finish(ctx, now, state, browser, deref(p.Code))
+	if err != nil {
+		return nil, err
+	}
+	sid, sess, err := s.signin.sessions.SignIn(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "signed in with github", "request_id", requestID(ctx), "github_id", user.ID, "account_id", sess.Link.AccountID)
+	return signedIn{session: cookie(sessionCookie, sid, int(auth.SessionLifetime.Seconds()))}, nil
+}
+
+// signedIn is the callback's success: the dashboard's session cookie, the state cookie
+// cleared, and off to /dashboard. (The generated response sets one cookie only.)
+type signedIn struct{ session *http.Cookie }
+
+func (r signedIn) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+	h := w.Header()
+	h.Add("Set-Cookie", r.session.String())
+	h.Add("Set-Cookie", cookie(stateCookie, "", -1).String())
+	h.Set("Cache-Control", "no-store")
+	h.Set("Location", "/dashboard")
+	w.WriteHeader(http.StatusFound)
+	return nil
+}

@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/octostore/octostore/impl/auth"
+)
+
+var _ auth.SessionStore = (*Store)(nil)
+
+type githubUserRow struct {
+	bun.BaseModel `bun:"table:github_users"`
+
+	GitHubID  int64  `bun:"github_id,pk"`
+	AccountID string `bun:"account_id"`
+	TokenID   string `bun:"token_id"`
+	Login     string `bun:"login"`
+	AvatarURL string `bun:"avatar_url"`
+	CreatedMs int64  `bun:"created_ms"`
+}
+
+type sessionRow struct {
+	bun.BaseModel `bun:"table:sessions"`
+
+	IDHash    []byte `bun:"id_hash,pk"`
+	GitHubID  int64  `bun:"github_id"`
+	CreatedMs int64  `bun:"created_ms"`
+	ExpiresMs int64  `bun:"expires_ms"`
+}
+
+func (r githubUserRow) link() auth.GitHubLink {
+	return auth.GitHubLink{GitHubID: r.GitHubID, AccountID: r.AccountID, TokenID: r.TokenID, Login: r.Login, AvatarURL: r.AvatarURL}
+}
+
+// GitHubLink returns the account linked to a GitHub user.
+func (s *Store) GitHubLink(ctx context.Context, githubID int64) (auth.GitHubLink, error) {
+	var row githubUserRow
+	err := translate(s.db.NewSelect().Model(&row).Where("github_id = ?", githubID).Scan(ctx))
+	if errors.Is(err, ErrNotFound) {
+		return auth.GitHubLink{}, auth.ErrNotLinked
+	}
+	if err != nil {
+		return auth.GitHubLink{}, err
+	}
+	return row.link(), nil
+}
+
+// CreateGitHubAccount stores an account, its first token and its GitHub link in one
+// transaction.
+func (s *Store) CreateGitHubAccount(ctx context.Context, a auth.Account, t auth.TokenRecord, l auth.GitHubLink) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		acc := accountRow{ID: a.ID, Name: a.Name, CreatedMs: a.CreatedAt.UnixMilli()}
+		if _, err := tx.NewInsert().Model(&acc).Exec(ctx); err != nil {
+			return err
+		}
+		tok := tokenRow{ID: t.ID, AccountID: t.AccountID, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
+		if _, err := tx.NewInsert().Model(&tok).Exec(ctx); err != nil {
+			return err
+		}
+		gh := githubUserRow{GitHubID: l.GitHubID, AccountID: l.AccountID, TokenID: l.TokenID, Login: l.Login, AvatarURL: l.AvatarURL, CreatedMs: a.CreatedAt.UnixMilli()}
+		_, err := tx.NewInsert().Model(&gh).Exec(ctx)
+		return err
+	})
+	if err = translate(err); errors.Is(err, ErrConflict) {
+		return fmt.Errorf("create account for github user %d: %w", l.GitHubID, auth.ErrAccountExists)
+	}
+	return err
+}
+
+// UpdateGitHubProfile records a GitHub user's current login and avatar.
+func (s *Store) UpdateGitHubProfile(ctx context.Context, githubID int64, login, avatarURL string) error {
+	_, err := s.db.NewUpdate().Model((*githubUserRow)(nil)).
+		Set("login = ?", login).Set("avatar_url = ?", avatarURL).
+		Where("github_id = ?", githubID).Exec(ctx)
+	return translate(err)
+}
+
+// CreateSession stores a dashboard session and deletes those expired before now.
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, now time.Time) error {
+	return translate(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("expires_ms <= ?", now.UnixMilli()).Exec(ctx); err != nil {
+			return err
+		}
+		row := sessionRow{IDHash: sess.Hash, GitHubID: sess.GitHubID, CreatedMs: sess.CreatedAt.UnixMilli(), ExpiresMs: sess.ExpiresAt.UnixMilli()}
+		_, err := tx.NewInsert().Model(&row).Exec(ctx)
+		return err
+	}))
+}
+
+// Session returns a dashboard session by the hash of its id, with its GitHub link.
+func (s *Store) Session(ctx context.Context, hash []byte) (auth.Session, error) {
+	var row sessionRow
+	err := translate(s.db.NewSelect().Model(&row).Where("id_hash = ?", hash).Scan(ctx))
+	if errors.Is(err, ErrNotFound) {
+		return auth.Session{}, auth.ErrUnauthorized
+	}
+	if err != nil {
+		return auth.Session{}, err
+	}
+	var gh githubUserRow
+	if err := translate(s.db.NewSelect().Model(&gh).Where("github_id = ?", row.GitHubID).Scan(ctx)); err != nil {
+		return auth.Session{}, fmt.Errorf("session's github user: %w", err)
+	}
+	return auth.Session{
+		Hash:      row.IDHash,
+		GitHubID:  row.GitHubID,
+		CreatedAt: time.UnixMilli(row.CreatedMs).UTC(),
+		ExpiresAt: time.UnixMilli(row.ExpiresMs).UTC(),
+		Link:      gh.link(),
+	}, nil
+}
+
+// DeleteSession removes a dashboard session.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("id_hash = ?", hash).Exec(ctx)
+	return translate(err)
+}
