@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -193,6 +194,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+
 	// Owner Optional holder name for processes that share one token (a host name, a pod name).
 	// Printable ASCII without spaces.
 	//
@@ -204,11 +210,17 @@ type AcquireRequest struct {
 	//
 	// Example: 60
 	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
+	//
+	// Example: 30
+	WaitSeconds *WaitSeconds `json:"wait_seconds,omitempty"`
 }
 
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
-// `fencing_token` and `expires_at` are set. `held`: someone else does; `holder_id`
-// and `expires_at` (the current lease's end) are set.
+// `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
+// does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
+// set.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -233,6 +245,16 @@ type AcquireResult struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs *RenewAfterMs `json:"renew_after_ms,omitempty"`
+
+	// RetryAfterMs When trying again is worthwhile, in milliseconds from now.
+	//
+	// Example: 1000
+	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -303,7 +325,7 @@ type LockList struct {
 // LockName Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name` and `status`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
 	// Name Example: my-service
 	Name   LockName         `json:"name"`
@@ -325,10 +347,27 @@ type LockStatus struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// Revision Increases whenever the lock is granted, released or expires, or its metadata
+	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+	//
+	//
+	// Example: 17
+	Revision Revision `json:"revision"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+//
+// Example: 10.0.0.7:8080
+type Metadata = string
 
 // Owner Optional holder name for processes that share one token (a host name, a pod name).
 // Printable ASCII without spaces.
@@ -380,6 +419,11 @@ type ReleaseResult struct {
 // ReleaseResultStatus defines model for ReleaseResult.Status.
 type ReleaseResultStatus string
 
+// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+//
+// Example: 20000
+type RenewAfterMs = int64
+
 // RenewRequest defines model for RenewRequest.
 type RenewRequest struct {
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -411,10 +455,26 @@ type RenewResult struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
 }
 
 // RenewResultStatus defines model for RenewResult.Status.
 type RenewResultStatus string
+
+// RetryAfterMs When trying again is worthwhile, in milliseconds from now.
+//
+// Example: 1000
+type RetryAfterMs = int64
+
+// Revision Increases whenever the lock is granted, released or expires, or its metadata
+// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+//
+// Example: 17
+type Revision = int64
 
 // TTLSeconds Lease length in seconds, measured by the server's monotonic clock.
 //
@@ -428,6 +488,11 @@ type Timestamp = time.Time
 
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
+
+// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
+//
+// Example: 30
+type WaitSeconds = int32
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -461,6 +526,15 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
+
+// GetLockParams defines parameters for GetLock.
+type GetLockParams struct {
+	// Index Return once the lock's `revision` is greater than this.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+}
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -497,9 +571,9 @@ type ServerInterface interface {
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
 	ListLocks(w http.ResponseWriter, r *http.Request)
-	// GetLock Status of one lock
+	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
-	GetLock(w http.ResponseWriter, r *http.Request, name LockName)
+	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
 	// AcquireLock Try to take a lock
 	// (POST /locks/{name}/acquire)
 	AcquireLock(w http.ResponseWriter, r *http.Request, name LockName)
@@ -648,8 +722,37 @@ func (siw *ServerInterfaceWrapper) GetLock(w http.ResponseWriter, r *http.Reques
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLockParams
+
+	// ------------- Optional query parameter "index" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "index", r.URL.Query(), &params.Index, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "index"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "index", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait_seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait_seconds", r.URL.Query(), &params.WaitSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetLock(w, r, name)
+		siw.Handler.GetLock(w, r, name, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1410,7 +1513,8 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 }
 
 type GetLockRequestObject struct {
-	Name LockName `json:"name"`
+	Name   LockName `json:"name"`
+	Params GetLockParams
 }
 
 type GetLockResponseObject interface {
@@ -1910,7 +2014,7 @@ type StrictServerInterface interface {
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
 	ListLocks(ctx context.Context, request ListLocksRequestObject) (ListLocksResponseObject, error)
-	// GetLock Status of one lock
+	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(ctx context.Context, request GetLockRequestObject) (GetLockResponseObject, error)
 	// AcquireLock Try to take a lock
@@ -2144,10 +2248,11 @@ func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
 }
 
 // GetLock operation middleware
-func (sh *strictHandler) GetLock(w http.ResponseWriter, r *http.Request, name LockName) {
+func (sh *strictHandler) GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams) {
 	var request GetLockRequestObject
 
 	request.Name = name
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetLock(ctx, request.(GetLockRequestObject))
@@ -2297,91 +2402,107 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fzvctu2sn8VDO+ZyZ9DyZIsO7HyyU2TxqdpktrOSU+j1ILIlYVjElAB0LLq0cx9mvtg90nu7AKkSImS",
-	"ZcdOT2fupygyCewudn/7F7oOIpVOlARpTdC7DiZc8xQsaPrfWxVdvOMp4OcYTKTFxAolg15wOgaWqOji",
-	"kWGSp8Cmwo6FZHYMLOJJAvqRYTyKVCZtMwgDge9MuB0HYSBpQfdPGGj4PRMa4qBndQZhYKIxpBw3/JuG",
-	"UdAL/mtnQeGO+6vZKQibz+e4hpkoaYBoPnS7vroSxrEUKWlBWvzIJ5NERBx52JloNUwg/fu/DTJ0veXG",
-	"H9xbbt+qSA5lzjFJg9kxt044QLQwnmjg8Yw9HvjnztwfBk+awTzMCX+n7GuVyfhbkv5OFaSPuXGUi7hE",
-	"qFT2bIRUDZ6ETGk6Zx6nQrLDD0dMGKZGI3wcvzqLheHDBOKcL/zye//dt+TqtI7IIUQ8M0AcGNCXoIll",
-	"qdjg8Pufjt6d/fjqX4ONrHyUPLNjpcUf35adn4QxQp6j+KdayXM2+KVBBDV+hBmSnJUI8wR/x+Nj+D0D",
-	"Y29BKVzxdJKAeyNGWxXykiciPkOLP/OGG4PlIgl6BBKk54al3EZj9tvnw8avvPFHq3HQbHy5boftzvP5",
-	"35re2MHYMxEHvaDVfvPrL7v/eP5z51P31f7x89PWvzofu0f7758HYWAst5kJet1WKwyssEhOcOTIIOBh",
-	"ngw7m+CfMi17KrLKWKWh5znqrdI9D+9HrzwnqFUpT0ZKpxDjyQw18AvDOItVlKUgLcQsUtJYzYW07PFg",
-	"haRB2JfFt9Ymg5AV//W7DJ402TuFAHvOojGX5xA3+xJ5eQvcwDtlX2Za+5O98yEnuBZZeuRXKx0y4T0+",
-	"gBxLZZkdC5N7AP+8e+AFE5alfMbG/BKhb4LoftfDP1gcPrFKWy/I23j4q/zc1+EvCQJq5dBjmbyQairD",
-	"XAgh00B/iglDuVR2DLov/duPBysUbzh4FV28Famwr64igPhWSFRz9KiMCS53Bvl6lcMXZuEgVBIb1m61",
-	"GI+suHTMm5AJaxgtcR9njQZOi7ESPZtPu4aF+zrvKuvIaMqvRJqlTGbpEDRTo4ow8ChXyfGQ/IHPEsXj",
-	"U6Xecn0O39oh5sA1VPEMVThBItChc1n2iTyKYGKRk4mj98wqdUYPez7u6AZXla/stspadwIyZpw5yLfq",
-	"AiTjhh36Z2n1HvsOuAbN+lmrtRvRQ/QR7qqE7YUSfqzStVH7Kjzch9p5Zx9WvYtHFDZ0XDuhrDr+MBgD",
-	"j30M/+nTpwYKDaTFM6mJ5Q+TKZ8ZNnCyHOD7C/o928ZqIc+RUnf0l1wkGBl9a/X16ikMM+PMWgTGGCWi",
-	"NIu4RDyeamGBWUV2GnPLhwjWJKSc6BUZHYPVs8bhyIJeFc8JRErGBpeccmHZEEZKoyFZPRPyvFZcQlo4",
-	"B13Iy2STidIW4p8gFvyUHvpz7R5FNSjviru5KLIg9ixFas+QJzL6QrHLiRZljVpNQFvhMrA8aRDxTTT7",
-	"JY6+D8LgqqF0jPJvz8PAoSkFSbQkmgC3TrC7nSAMUiERgINeK1yWeWmp7jwMIg0ceeH2JmpORQrG8nRS",
-	"XmJ3nmesW7HyzkWlxesdl5/mOe7nsnDCPAcukbjE+peCOzX8N0S2lCcefV+BU1z4bPfi94PLZ1edtDv5",
-	"Iwgx4bagUQN+w79+djH5l+t2Z/63BaLlpl2s/FaY9adKn4WF1GwpEVzY78S15rNgjUQ2MpsXIRbsRqLK",
-	"YCnnOKOkY7+7jknaupQW8TgWaAI8+VDieMQTA+GSENRUOojYxPh7egjZtsmZcehxo+6dvvU4syKf8ir1",
-	"IvIMmSyxq/A1cM5twCwkiSEfrzIbqRSabMDdu/Ggx2YqowCnCGhfMB+QiphylBHISMjzM/I6A8ZlzAYu",
-	"sjVn3A4Y1wjPtskGY0hwRaNSUBIYJAZYrMC8YAPcATQu2ZcrKzym8lE5iH5kGMj4SbF2XwbLR7JY4E72",
-	"vTcPgwpnN63y2j18Ss8uAUXB3U2LvKEHq7iHYJUL/Mb6Fz5Xfb0zX8Qx1wFIBEc0Lq9I6O+SuKRA3iIq",
-	"wLukeX65sCzjOg18SfjlTfVuhnVbiF0mld5fT1v8kM7qq9xDGBRatzbxeGTYSGh03qW4r8lOxhT5yIii",
-	"3bXH2s332IJH0uoqh7vbeLBi/ZyduqOoWM5qmGW1iGwyq2QkcAl65uNcYUwGcR5+CRsyHmllTJ5VG59o",
-	"CzAEThqNXVvTJAX2fqPbCSvBxH4XgwmXzQW9g1brWfvgoLPXfdZtHRy0S3FGeyXOmIfBG+CJHa8q1aod",
-	"qotV01tjbnWiK/BiRWyfxsrnpTlu9+gTfofRMcnukWEiDtlIJYmaogxnbLBDvmzApmOQxRugmQFpEZvZ",
-	"wD3QZC+VtFxIKpIaiHSOwwtnbNXF2fPRLm9HB3EHng13pkpfgG48q3PAR3SOhRbcuzlusKd19vOinPpe",
-	"AEwMUzKZUQpx8uaw0dnbZ2NuxhvtbPfr7GxzpLiVgeVeYYX3oxizvxFaBjrkc82lpaIFKUyT/QgwYcJi",
-	"iqNBwhTTKW9VVM6jdMsJK0FzLOlLxbqC/VE76vAuNJ7zZ8NGN25FjYPRHjQ6w92oG+/B/uhZKyhZYJaJ",
-	"uE5HXHmrLgwtUoKtYlBc58SZ1U1h6PqAu9wFW7CazhqoMCIChyBvQZ4jFrQ7zwk2iv+vC1MXpfF1Ejgp",
-	"YGQppBtpgIGvNUVc65k7mAHVk11k5qO+5n9svNT92nhp28ysOL4lnFgFaYqQwgCluzFQ6tRGH+EmAH+f",
-	"Jw7Vk3w/cfFRDr7ULhwpzSZaRWAM+GacGWMEjLbraz6cjZVx7cWQcTZRMX1+0uzLD1pIy4cJsMOTl0dH",
-	"1IxUmWVmwiMwy9BdQurtlbjfv+q0G/3+1bNXG5U4r0mslpwkO379kh10954xX+4oOiaue8qZcUykPBoL",
-	"CQ0NPKYvBpGKoUaxXTlxNayoXwW0VprhO4RgXgOWGi/UuV5tfZW6NUG4XL+sa6PU19erXeDSF0W3Fb+r",
-	"9CEx4ir9MQU7VjE9z51rp6R4qWBLNNYVdYIw0NyCo4zeLRXJiE88cZ5sNIa9+aJme705Ci0XZK/X16h8",
-	"tMITo5ifKRj80vB5ReMoHrC84c9cDW+jW96vmPpKIWl98Yj8uasFX2/CgnyNFR1nH4+P0CopDBtDoej4",
-	"+As2qK8ku0o26qUrZA82MreSsvljdXSHiwyOjKNyAnUodex8/t1SuNvmrisOOH9/I2V5kaO6971l8Pee",
-	"gOctvztm3gU9y163XkgSpt/o8O6rulVi8KZCl2evXgO+Mqzp3mcZ6AGUSML0/nXoxsJO6dxW4M314xMK",
-	"EBCm/cmFLAVuMu2yzEVa9ciwVElllRQRiyjtKMch+62wpsif5+W7+63WTbn44lhXSMVQY3d39yBkH09f",
-	"hiwVSSIcuWyiIRJGKFnNYzqtzn6j1Wm0O6etdq/V6rVav5bzlphbaFhRnkBZRD15cldJF5ZT5Gr1Gv96",
-	"Q3keFQOiTAs7O0H98dNuGB78CLN6h4oGwq1C4V/ALKweR3neyQD10prsHSy6vxAzbhivZs35MJ/zvItx",
-	"vtIs0oJ2PhH4/3kYuN7iYeaqJWsH52iPHhvUd3lVZM/+97//Z9GhxD0cdYs9x9ZOXBNMyJGq1VuMtCGB",
-	"CL+hbCkWKOVhhiyjaqLHJtZ9htfsy748dHNHAr9/+pSM6unTnk+PZyrThmXSioSqBqenb5nOpGEYeStZ",
-	"lTypf8gymYChV/vSpd3CukJfk72iwpdL1DHDo6IWe/rUG7AT1NOnflTPMLO2etaX9eWzF2zCjfFZv6Xo",
-	"y6hMR0CdgIlWFiJL0knAun2KJzQgQvQl9Vp9CkoyYyal6c+8xHLqyZvivym/IC7c+IzhI2rTZgacrAkT",
-	"UNClgbJEXAJbM1fao3wo15yISyZJeQ1A6DoZSrMhnVkxarMoqFLy3GSf3NwqL1QwJGUQMvLKaNjjXEPo",
-	"S18VY5c8ycBQtYwSlr4ssjPXrijecKmdT+Rcyzd2OQ7waMyIMuL7O2XHeW/GUHkGqSJAD0utGpffU48l",
-	"pJ3enJ5+YJ1Wyy2KZDgHQw/yviw6QLFAQ0iFRExosleYAhlaYrCu/zxgj/NE7Uk1MevLNZkZbWvLM3Kx",
-	"O1bMMkyvMio4qC+IDF6QAQnD2s0mgn/uXV6UTsqXPbntyxRz4eWRpNy+bAkIUf4jcU7uySuFH1pihf8g",
-	"ifRl7jRQ/T6evnTM17sO9rpslU6i3jMZNoRETVnnt71dl3onIgJpYNH0CH46Og0WuUbwPrLqBHOCIAwu",
-	"QRsHW61mu9nCx9QEJJ+IoBfsNlvNXedHxuQMdihZ3Cl3as+B4iHHv1DyKEYIFMYe5g8tjU93Wq0Nowk1",
-	"UzyL3T5Xy7d1HelqX3+32p2veN3Wwut6MUUimH/Zeram3MuuG9ZOklyPTMjQQk2OvSjkbqu9boNCWjur",
-	"08D0ZnfLN4uR6HkY7LV2b36rPHZTDgdI8otA4POX+ZcwMFmacj3zp13win6SnxuqL+MbAUp0okyNllS6",
-	"eovc8TsVz26nIaXz2/b0ajuK82qEa3UG8xXtbd9Je9cq7IL2orEQYBiyHM6dfUoPLn9OX89+Tl/vf/zl",
-	"n92Pv/yzDa/eXUZpnBzv/mMcf7pqHXdez6IfrvbK9fyayPCWUip6m2smfzCwyCEToRnDE9dOJCLCorQf",
-	"gdf91s26WBos/xPMpds62OKtykUQfKu9hZEtj2fSe3vbGGfNjNcDW7Y7/7JLrDnfGoufh8uuYud6YQjz",
-	"HefGlq8Dfd7coRbxmos+lT7W3a77LHp9c5RAjldVcl5hNJXHuiQFVGtfWBfUAbOzkBnFDMaJPMmje4q1",
-	"KrGkC9L6cilKo8q8rXDtwkhy7HXomZcHHhakloGpPexEu3EX9kb7/GwbQMrBaxWYykttD0zlFu8GVPrL",
-	"4M/SzawHNmuSXhGeOo0e0YWBXPHW2XRmx854d7Syfta33lhoD8y68BxcU7/Qbky0imjWQYpreHALPpxO",
-	"4vwlbt3J9SWeqnvFddDRAnOzY48HuWINnpANuhBd5FG8sXxW2CzlLbIvRQzpRKGRMA0NnwDll+ugTLoG",
-	"m2npiDM89Vc0MP8saRoTpi/NVk1/avbXWPUxiXWNVbce1qr/9HDjNla9fRS9YpF39NJ3s8jC6I5hkvAI",
-	"qpWGFQea2bG3tVhF5QRrpaL15vSnt2zCz72+SsU0jECDjKjqweUMU30jYqBObnNF1X4A+z3ucaOaWbiy",
-	"O2ObJtVZ8ZXB/brzOvxwVKILyV2ajH/p9mmceOhqfFCJiGrKjSc8hYbS4ly4KREychTmUKupQQ9sDSQj",
-	"3C0zNKG1EMAIbDRubowOVq8hVPG0AqBVrh6fRDzhGmEHbT1mI61SR5qQ+MLifFOw3J/vuBjtqk2hfwDr",
-	"h7++Fgbyan+gLrY3Rb/3jZckskkz2CSpt+ISJBjDojFEF/WSKCZualXdFSoz6e+45Xfj6kt2IaNmhesN",
-	"YHi4qvaYrb6lHb9WsJ7uz9Xe0NrSfrX50+1UplPqyvc+vK3MARWHSaMktyhXFANPdbWKUlHr7rj6lfh4",
-	"WnOc9GlBW0l9/DDVQn92rlFc8/WI6YrrVCOdcuNLuZZTgIhf5H1UptyF7VzfhGFuHKoWQVGsX6VIrrus",
-	"gTSKar6likb90dPTyDnpQPm1P00P57fSw3xgbs3lV3db1e3woAH7PWuwYyvP9RJVwbtcYcPllLdut8Uj",
-	"pR+i+LKs6zs+YK3Jo7dfdF2y+4Pm0i5mft0Ur2tFof6xxxUDqtw79pbzxA9Ju8CZEoG+dOjt6/yVXlOl",
-	"sYTOu9JParJPSEDlxkd+Wzbsy3wX17VYRPA+OUdCPAPGOxCgYv9QISGlFgc1Eo7zXMC1nIj/mcqK39eg",
-	"3s9jSgPyDBM/+87NE6oOFJkFTUv35SJpIGqqrEcqBTbk0UVY9DZIiDOWqkugm4FSTdnf2aA0wjDoSzEq",
-	"+nMJt6Cb7JCuDQqIyz8ggGme68oZPoK6tMNf8SnQ7A6FWDeXLnLnWGBSZYpjv4Umg8dTzCsWD/qrT+WB",
-	"wcq7u61bwMzSJaytKru3Re3i6ss9QPBiomPbEecCgQsy7uwSNuF/edL+zqBfvUFWG4E4Hgg/cHWM38rG",
-	"/k39wFbV39UfSPhrVYAXgZd2E/f8AjzYbRFn7XjEfxDf80rmt00cXvoKEHtPlwOWr/Chwy1+LITa9EMo",
-	"HFKP6jyrP5SRQ3k56vPdWhd+uKXPwRpW87MZ7m6h+8UMuuo8FvK8tp7j1v8aYK1Oz20HD1tb5tJA5n3j",
-	"ZM3o5FeiXTHueHsW14GPfyD+D8SYpV/f+YsizA+Ywfk4CqOc7fBFwvRB0OUEbAldHpk81KoPsvJAF7hO",
-	"RB6eClsAyJSbJ7427SsTcU2AR9XnvHaMUZp7loK3crLpf2JiCH5giwDMl6WLUJyfc+Fq2OdgfYW9sl09",
-	"EEmYfmsYCleiv+2NtjRp/BCotCkuaj9InJbP2N5WButhi9b7f9R6INR6dWXdDwS5QKces/ywVHPGXXl8",
-	"XS33/QTk4Yej25WK8kVvWXP3exX3nTZXaOm3t/JHQzacWXdBjD5wU+5hTblhw0wk1lW4ha2p5y53Ictz",
-	"ua4P6d+4rk8BQndBtCgp+PagmUDk4z26b+1rUu4o5uHyYt+VJorLz1N/ZfXx9/n03uGHo5CdZ1zHi/Hy",
-	"6q8gutbFC/qpRz//V55zFoZ+RqK0I7VPV7d0BXY3MV1tJ7gKQOlQSquRlOdf5v8XAAD//w==",
+	"7Hzrchu58e+roOakypIypEhKli26zget114r61tsOd7EdERopikimgG4ACiKcbHqPM15sPMkp7oBzIUc",
+	"UpR82aTqX/5gihwAjUZffn3BfIkSlU+UBGlN1P8STbjmOVjQ9NdLlVy95jng5xRMosXECiWjfnQ2Bpap",
+	"5OqBYZLnwGbCjoVkdgws4VkG+oFhPEnUVNp2FEcCx0y4HUdxJGlC918cafh9KjSkUd/qKcSRScaQc1zw",
+	"TxpGUT/6X/slhfvuV7NfELZYLHAOM1HSANF84lZ9diOM21KipAVp8SOfTDKRcNzD/kSriwzyP//L4Ia+",
+	"bLnwWzfKrVtnyYkMOyZuMDvm1jEHiBbGMw08nbOdoX/u3P0w3G1HizgQ/lrZ52oq0x9J+mtVkD7mxlEu",
+	"0gqhUtnzEVI13I2Z0nTOPM2FZCdvT5kwTI1G+Dh+dZ4Kwy8ySMO+8Muf/Xc/cldnTUReQMKnBmgHBvQ1",
+	"aNqyVGx48vOr09fnvz77+3DjVj5IPrVjpcW/f+x2XgljhLxE9s+0kpds+FuLCGr9CnMkeVohzBP8E0/f",
+	"we9TMPYOlMINzycZuBEp6qqQ1zwT6Tlq/LlX3BQsF1nUJyNBcm5Yzm0yZv/8dNL6B2/9u9M6brc+f+nG",
+	"3d7jxZ/aXtnB2HORRv2o033xj98O/vL4r72Ph8+O3j0+6/y99+Hw9OjN4yiOjOV2aqL+YacTR1ZYJCc6",
+	"dWSQ4WGeDDuf4E9TLfsqscpYpaHvd9RfpXsRfxu58jtBqcp5NlI6hxRP5kIDvzKMs1Ql0xykhZQlShqr",
+	"uZCW7QxXSBrGA1l8a202jFnxp19luNtmrxUa2EuWjLm8hLQ9kLiXl8ANvFb26VRrf7L3PuQM5yJNT/xs",
+	"lUMme48P4I6lssyOhQkewD/vHnjChGU5n7Mxv0bTN0Hrft/DPy4Pn7ZKS5fkbTz81f18q8NfYgQ08qHP",
+	"pvJKqpmMAxNipoF+SsmGcqnsGPRA+tE7wxWKNxy8Sq5eilzYZzcJQHonS9Rw9CiMGU53DmG+2uELUzoI",
+	"laWGdTsdxhMrrt3mTcyENYym+BZnjQpOk7EKPZtPu2EL3+q861vHjeb8RuTTnMlpfgGaqVGNGXiUq+R4",
+	"k/yWzzPF0zOlXnJ9CT/aIQbDdaHSOYpwhkSgQ+ey6hN5ksDE4k4mjt5zq9Q5Pez3cU83uCp8VbdVlbr3",
+	"IFPGmTP5Vl2BZNywE/8szd5nPwHXoNlg2ukcJPQQfYT7CmG3FMIPdbo2Sl9tD99C7Lyzj+vexVsUduF2",
+	"7Ziy6vjjaAw89Rj+48ePLWQaSItn0oDlT7IZnxs2dLwc4viSfr9tY7WQl0ipO/prLjJERj9afL14CsPM",
+	"eGotGsYUOaI0S7hEezzTwgKzivQ05ZZfoLEmJgWiV3j0Dqyet05GFvQqe95DomRqcMoZF5ZdwEhpVCSr",
+	"50JeNrJLSAuXoAt+melkorSF9BWkgp/RQ3+s3iOrhtVVcTWHIgtiz3Ok9hz3REpfCHY10KKoUasJaCtc",
+	"BBaCBpHeRrOf4vTnKI5uWkqnyP/uIo6cNSWQRFOiCnDrGHvQi+IoFxINcNTvxMs8r0x1uIijRAPHvXB7",
+	"GzVnIgdjeT6pTnGwCBHrVlt57VBpMbzn4tMQ436qMicOMXCFxKWtfy52py7+BYmtxImnP9fMKU58fnD1",
+	"+/H1o5tefjj5dxRjwG1BowT8E3/95DD55y/d3uJPpUULql3M/FKY9adKn4WF3GzJEZzYr8S15vNoDUc2",
+	"bjYkIcrtJqK+wUrMcU5Bx9Hhuk3S0pWwiKepQBXg2dvKjkc8MxAvMSEHy9Gm3Lb3V+G5RRypmXRmZdOA",
+	"N/QQsspm58ZZnFvl9eylt004EG3TtiM/cmGLoUvHUSWg+UQ8/8w0s6vWcuh86ZBZyDJDkEJNbaJyaLMh",
+	"d2PTYZ/N1ZTwVIGfnzCPf0VKIdEIZCLk5Tk5OQyKHIo259wOGZcpG2qQMDvnaLXPczNkXKN/sG02HEOG",
+	"axiVg5LAIDMwkKkC84QNcVHQtEp9zh1KXlUh/APDQKa7YTWr5/XVBhKXG8hoWUzKae9lcx4u4qi2/dtm",
+	"ee4ePqNnl4xXsd/bJnlBD9ZtMRrQcCq35uTwufrwHslW9ZRum+QdPk2O+BVJdZ3rt4+2el4ZHXDdlwgk",
+	"Ogs0Nl7S0f9naUXCvYWoOaIl1fDTxdXzbVKRp2TPvem6n6G5q8tZJpXGr6ct/Z7O+6vcZRwVEr82EHtg",
+	"2EhoBDMVHNxm78eEBGVC6H/tsR6GNbbYI2lUfYcH23j0Yv6wnaajqGntKuy0WiQ2m9ciNLgGPfe4Xxgz",
+	"hTTAUWFjxhOtjAlZBuMTDwIMWTCNhkZb0yYB9n70sBfXwNXRIYIrF91G/eNO51H3+Lj38PDRYef4uFvB",
+	"Xd0V3LWIoxfAMzteFapVPVRXq6q3Rt2aWFfYqhW2fRwrH6cHx9KnT/gdRgvEuweGiTRmI5VlaoY8nLPh",
+	"PvnpIZuNQRYjQDMD0g4kl2zoHmizp0paLiQljQ0kOviAEpxYdXX+eHTAu8lx2oNHF/szpa9Atx41AZJT",
+	"OsdCCr65Om7Qp3X686SaCrgCmBimZDankOr9i5NW7+ERG3Mz3qhnB1+nZ5uR81YKFjzSyt5PU4yGR6gZ",
+	"iA8uNZeWkjgkMG32K8CECYshH7kvDC+9VlF6k8JPx6wM1bEiLzXtio5G3aTHD6H1mD+6aB2mnaR1PHoI",
+	"rd7FQXKYPoSj0aNOVNHA6VSkTTLi0n1NsLwIkbbC5DjPe6dWt8Hy9QFItSpYbjWft1BgRALOgrwEeYm2",
+	"oNt7TGaj+HsdbC9LBes48L4wI0uYc6QBhj73lnCt5+5ghi6/zgpM6oHctTBCSUp0/GfitsOvxW2oe/eJ",
+	"VbZx3cXxL9mZwNfbQZp/rhGgESqLIzzRjeCs14h44hKjFeQ0ifCrCm+WkmHM5DzL2DXPpsAoy5eGem7I",
+	"/KMYOf23yrlktCK+/O3NVMzMNBkzbtCoUKbpgWE8TTWYugeOup02/nvUf9x53FnSnU7vsEEX3oSIsk76",
+	"m4kDl8FzUe15pDSbaJWAMeAru2aMkRKS7BOInI2VcbXqmHE2USl93m0P5FstpOUXGbCT909PT4kTamqZ",
+	"mfAEzLLfq7i57S3AYHDT67YGg5tHzzZagJDgWj0yyd49f8qODx8+Yj53VpTf3NFxZtwmcp6MhYSWBp7S",
+	"F8NEpdBgCVxuehWTNc8CWivNcAwdrRflpSoetUGs1lErpb8oXk6GN9Xkmos19ZaCyhdF6R6/qxW1Ea5W",
+	"fszBjlVKz3OHiyjDspT9JxqbMoSoctyCo4zGVjKutE88cZ5t1OqHi7IA8GUzhK9m97+sT3h6qMczo4KG",
+	"Dn9r+aCsdZoOWegeYS4hvBHTHNVs1kpWcn0mksCQKyx82WTUwhyrZunDu1PUSsKwYygEHR9/wobNZQlX",
+	"FkG5dFWR4cbNrcS7/lgd3RXTSspRO4EmG/vOAab7xb93TTqsoJcwfiNlIYVVX/ubpV6+MnOy6hxD/fie",
+	"aYuCnmWY0sykSiamIcwCWcDjGDUrF1kmfOKQjbTKmVQztsMv0F1wZsdCp4ixUXjPzl7uxswoxt0E6LO4",
+	"YVbk4Ca1eh4C29LtgkzrrrPX6XQ6TfHr+uJA2NgPksp753PXiXN8a37Wb69ZtL8S4B5+y8TkH5pXbNIt",
+	"CbNvr1q1ZOEK1c0HWElirlE8qjwyfsmFxGB0prQdz8Yig/WqWNOc7v0UpwT4S/G0TDSlnCh7goi4yL4g",
+	"eRRfV/tfMJ72bKFWGGqp8JB8IF2ni2E73jYYlirX+EM/MGF32+wtNwZDcW7YUMgUboauQGuTMWFeXF/C",
+	"TRi0hFS7j+6Z9mpkTEVxV1jj2pYygr54Nv5YYpYDN1Ptkk9ltuWBYbmSyiopEpZQNqJK99HSqblaaKD7",
+	"4AhPdXOKrtTrFVIRRB8cHBzH7MPZ07gqRWyiIaGzr4cuvU7vqNXptbq9s0633+n0O51/VNMZKbfQQqve",
+	"hOdDzqeWRVjOnNWLfPjrrVXManFrZY8v1IxlymMon+CiZrVQigp1cjUBSfV+VLSdDvvfjEszA824pRTZ",
+	"bo0TBxvP5aizWYLQHkEy1cLO36O98o3MCNZ/hXkzvEWrzq1CgbmCeVwXoWorqwFqk2iz11A29kDqItNa",
+	"AjD0aTscXHZqV9pMS37zicC/F3Hk2kZOpi7xu7Ynmtbos2FzA49K7Pn/+z//t2w+wTUcdeWaY2snrr9B",
+	"yJFq1DWMeyGDBL+hOD0VKBkXU9wyqhPZTdy6T1a1B3IgTwpTxdneHtmovb2+z/TN1VQbNpVWZGSozs5e",
+	"Mj2VhiGwUbLOeVLZmE1lBoaGDqTLIArrahZt9oxy+C7nmHDt8vNsb8/7DceovT3fhW2YWVsIGMjmSsAT",
+	"NvHW0acmNRg11QlQ1XWilYXEEncysG6d4gkN6IcGktpofDaNeObyImW2+MyTN8P/c34FPtNhgBk+Ihw3",
+	"NeATIGjHkNGVXuFMXBc5k+UrA33KTgTJSbhkzqkYgNipqtLsgs6s6KIsa0OUB2yzj+5KApdlSgaFQcjE",
+	"C6NhO0FC6Euf4HepH0OJf0ofDGSRK9mlInMxwiVafFrFdfP4ZBHwZMyIMtr3T8qOQx3cUKYZqSIcEVfK",
+	"4i5BSdXrmFZ6cXb2lvU6HTcpkuEADT3IB7LIbKYCFSEXEm1Cmz3TWmlDUwzXtRYN2U5Im+zW0yQDuSZP",
+	"QstWraRI3bFizG/6tS7wYXNud/iEFEgY1m230WEFj/ikclK+gsPtQObK2JVu06BftmIIkf8jcUku1QuF",
+	"70dlhc8zrmofHB2K34ezp27zze6OPa9qpeOot9uGXUCmZqz3z4cHDl5kIgFpoKzfRq9Oz6Iy8o/eJFa9",
+	"xwg9iqNr0A5MRZ12t92hTpEJSD4RUT86aHfaB873jckZ7FPqZr/ahHMJBOLd/oWSpymaQGHsSXho6WZM",
+	"r9PZ0HXW0KBZrvapXolqajaqt2wd1BuvakihUyIFz6ZERIvPW7dNVtuUmu7hZFmQI0SXWYqC6mwvMvmw",
+	"0123QMGt/dWLHjTycMuRxW2XRRw97BzcPqraUVmFA8T5Egh8+rz4HEdmmudcz/1pF3tFP8kvDZXKcESE",
+	"HJ0o0yAltQaFMpPzk0rnd5OQyvlte3qNzRGLemBl9RQWK9LbvZf0rhXYkvaiRhohDFmGoOcf8+Prv+bP",
+	"53/Nnx99+O1vhx9++1sXnr2+TvI0e3fwl3H68abzrvd8nvxy87BammxAs3fkUtGmsaapE4FFMJlomhGe",
+	"uM4IIiIuqpQJeNnv3C6LlTtDf4C6HHaOtxhVu+OHo7pbKNly5z2Ne7iNcja0735nzXbnX3WJDefboPGL",
+	"eNlV7H8pFWGx79zY8k3PT5ubbUS65g5nrSR/v5ucZdvCAjkQ7FWdnGeIpgLWJS6gWPsyl6Bivp1TQtEg",
+	"TuRZQPeEtWpY0oG0gVxCaUXOYBlGkmNvsp4hp/V9jdSyYepe9JKD9BAejo74+TYGKRivVcNUnWp7w1Tt",
+	"Vtlglf5r7M/SpdvvrNbEvQKeOoke0V2wIHjrdHpqx05597Wy/hpHs7LQGhh14Tm4/qRCujHQKtCsMymu",
+	"/MgteDidpWGQz3S0BxJP1Q1xzUCogUHt2M4wCNbQJfUdRBcBxRvL54XOUtwiB1KkkE8UKgnT0PIBUFln",
+	"r5CuwU61dMQZnvtiAMafFUljwgyk2ap/ifqWGrT6HbF1jVZ3vq9W/+Fw4y5avT2KXtHIe3rp+2lkoXTv",
+	"YJLxBOqZhhUHOrVjr2upSqoB1kpG68XZq5dswi+9vErFNIxAg0wo68HlHEN9I1Kgvor2iqj9AvZnXONW",
+	"MbNwY/fHNs/q14BW7mQ1ndfJ29MKXUju0qWnp26d1ntvulpvVSaShnTje55DS2lxKVzDGyk5MvNCq5kB",
+	"St9DNsLVpoaaTUsGjMAm4/ZGdLB6w6xuT2sGtL6rnfcJz7hGs4O6nrpiB5EmJA4ozzcHy/35josu1cYQ",
+	"+hewvo/1a81AKDJF6mp7VfRr33r/bTppR5s49VJcgwRjWDKG5KqZE0XzYKOou0TlVPrry+Hac3PKLmZU",
+	"I3P1DISHq2KP0epLWvFrGevp/lQvaK4tR9Qrloe9WnNdU8nBw9taS2PZ3tZ9VNYPXb/aHZIXRSdnU+ai",
+	"kuK6v5X9Smt51nC49KmkrSJMvku0lKb9L8i8xXr76VLtlDGdceMTu5YTXMQvqjXCMTfh8jyKvOvzpIzj",
+	"3t5HbpPx3h7b4VTQaU1UlgXhNHaeAUL/p0qaafbAuGQxIp/fp6AFmN2+y5HbMQxk2RJKCfKMG8sMn1Vr",
+	"i4Rb2LB6yWroMEhIhQacwg0zSsmB5Kb6boCwhKuHYgDhM/l+BaqDFr3ndNEUZGroVpIsgNFATn15NEVc",
+	"ZWG3zU5c1dPNhxFODoZd8OSq0rbIicBAgdsdcX4gc0GdgdwXSvtMjMribVhLSHYBdgZ4SEH7yx07nFgh",
+	"MtyiIhKbwNYvQJaAMpwbwtB3tIKbvcLLynktc9OOhSmCVTzreanOxOjabd1vVQJexOvrjP7WMKH8UMGm",
+	"cw6ihVtAW812UhjxaWZZJ0aeUub7qLO7bju1C3/bmp/6zb/PX2OIXa+UBrLIVDOpZATXmc7HFdNJY9Fy",
+	"kA2tTvJ9rHrZEL3Sc3tng7+4k8EPLfdrXifipNqt8F3j5G/sKty2QorFVT7RilH9R9gGN7Gi701Ll49U",
+	"3vP1ednD7PugsSGXtf2k6xJOv2gubWm/ncK6cjBKLdupua3aa128v9r1d668icTwaSAdgvK1tlq9t1bc",
+	"RQBdq+m2GbX9VO+zFi8jiQcyrOIqh6XZ9wkyJMRvwFRa6Z6wC4WEVMqM5FrfhXjclX1p/+gWw+vLqP66",
+	"Q6F4yPLgZ1893aUMXRHd951DKAN3oqa+dfRY5LDior5ITJyzXF0DvXhBqhn7MxtWet+GA0mOyhWhM/IA",
+	"O5wNg5IPy/otHpx2MaBPI7iufiWd+9RgtYAU+Vi81MmOQbtyuuEj8JDjp6KBwIne3l7fLVDHBe5tJMA6",
+	"tVIpPmLQkWZCgm8nIN4sdUm5V1eEl6wtAwFKjqDXyvxp77YZ2nTw1V4XBw2kyxIjZ2OfMXa/9Knl0p1E",
+	"ENY5G3NZuTAXugaofWpGkw9kKjQkFoO/cAVgxq9CMzKls4yDIsIGJJIKkygpIXFid+25T/vnMh1IEeBf",
+	"sXVPQRNk8PfOPWy4V8XKdfbzfMLFpaw5nA2uodbA2X24fNH+qEM2UYTQpJiyNs49hZwr7m4UD/r3A1Qv",
+	"T9TGHnTu4G2W3m6wVV3trj6/uEP9DVx22QS67V255b5P3wRc+OeCunsji00wonqTc/luerdOyF2BQv3F",
+	"Co3hodsZuRmcHUPtqk/4odhhq0Ld6mvK/ruKdWVUrN09T34F3iduEQTve0v7XSDKs8JkO7fqk/XsDV1J",
+	"XX6Vheu896/so46qCyhwS59S8quvqwsevxqS+8YaB1nd1JdgDWt4ed1AojsP3bzSvceuMfXu5v8a017v",
+	"zt/OlmytmUs3Wb61UW24c3I/01iYnuKeyN23uM74+AfS/0Abs/QOzP9SC/OLuA6mhcDwdvZFwuy7WJf3",
+	"YCvW5YEJSLEZi4d4CLjORIhihC0MyIybXV9G9EnktCEOoEJhKPMhmHTPEpasZgL9i94uwPfWkgHzFcQC",
+	"w7q7EbjIJVhfDK0t12yIJMx+tBmKV6Di9kpbucn0PazSJrTU/ZGgLlzOuStr1lszmu9/jNl3MmbPbqx7",
+	"e6fDP82mzLe7tufcFTjXVePeTECevD29W9UoTHrHqqlfq7g/vrnGRi/GDY/G7GJu3YV7+uDz/75iN+OG",
+	"XUxFZl2NspYdCxW55T6S6s0K10niR3xpjgzicB0zRPiuwcNMIPEwkHLjPtnpjmI1df1T5U5I9XmqkK8+",
+	"/ib0X5+8PY3Z5ZTrtLzUVH9FuSs+P6H3sPsO7upNFWHo9W2VFakBpiG5TiVSV4moF4Rd/qhyKJXZiMuL",
+	"z4v/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
