@@ -194,7 +194,7 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -331,6 +331,13 @@ type LockStatus struct {
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
+	// Revision Increases whenever the lock is granted, released or expires, or its metadata
+	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+	//
+	//
+	// Example: 17
+	Revision Revision `json:"revision"`
+
 	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
 	// an `owner`. Contains no secret.
 	//
@@ -348,23 +355,16 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
-
-	// Revision Increases whenever the lock is granted, released or expires, or its metadata
-	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
-	//
-	//
-	// Example: 17
-	Revision Revision `json:"revision"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
@@ -2402,107 +2402,109 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Hzrchu58e+roOakypIypEhKli26zget114r61tsOd7EdERopikimgG4ACiKcbHqPM15sPMkp7oBzIUc",
-	"UpR82aTqX/5gihwAjUZffn3BfIkSlU+UBGlN1P8STbjmOVjQ9NdLlVy95jng5xRMosXECiWjfnQ2Bpap",
-	"5OqBYZLnwGbCjoVkdgws4VkG+oFhPEnUVNp2FEcCx0y4HUdxJGlC918cafh9KjSkUd/qKcSRScaQc1zw",
-	"TxpGUT/6X/slhfvuV7NfELZYLHAOM1HSANF84lZ9diOM21KipAVp8SOfTDKRcNzD/kSriwzyP//L4Ia+",
-	"bLnwWzfKrVtnyYkMOyZuMDvm1jEHiBbGMw08nbOdoX/u3P0w3G1HizgQ/lrZ52oq0x9J+mtVkD7mxlEu",
-	"0gqhUtnzEVI13I2Z0nTOPM2FZCdvT5kwTI1G+Dh+dZ4Kwy8ySMO+8Muf/Xc/cldnTUReQMKnBmgHBvQ1",
-	"aNqyVGx48vOr09fnvz77+3DjVj5IPrVjpcW/f+x2XgljhLxE9s+0kpds+FuLCGr9CnMkeVohzBP8E0/f",
-	"we9TMPYOlMINzycZuBEp6qqQ1zwT6Tlq/LlX3BQsF1nUJyNBcm5Yzm0yZv/8dNL6B2/9u9M6brc+f+nG",
-	"3d7jxZ/aXtnB2HORRv2o033xj98O/vL4r72Ph8+O3j0+6/y99+Hw9OjN4yiOjOV2aqL+YacTR1ZYJCc6",
-	"dWSQ4WGeDDuf4E9TLfsqscpYpaHvd9RfpXsRfxu58jtBqcp5NlI6hxRP5kIDvzKMs1Ql0xykhZQlShqr",
-	"uZCW7QxXSBrGA1l8a202jFnxp19luNtmrxUa2EuWjLm8hLQ9kLiXl8ANvFb26VRrf7L3PuQM5yJNT/xs",
-	"lUMme48P4I6lssyOhQkewD/vHnjChGU5n7Mxv0bTN0Hrft/DPy4Pn7ZKS5fkbTz81f18q8NfYgQ08qHP",
-	"pvJKqpmMAxNipoF+SsmGcqnsGPRA+tE7wxWKNxy8Sq5eilzYZzcJQHonS9Rw9CiMGU53DmG+2uELUzoI",
-	"laWGdTsdxhMrrt3mTcyENYym+BZnjQpOk7EKPZtPu2EL3+q861vHjeb8RuTTnMlpfgGaqVGNGXiUq+R4",
-	"k/yWzzPF0zOlXnJ9CT/aIQbDdaHSOYpwhkSgQ+ey6hN5ksDE4k4mjt5zq9Q5Pez3cU83uCp8VbdVlbr3",
-	"IFPGmTP5Vl2BZNywE/8szd5nPwHXoNlg2ukcJPQQfYT7CmG3FMIPdbo2Sl9tD99C7Lyzj+vexVsUduF2",
-	"7Ziy6vjjaAw89Rj+48ePLWQaSItn0oDlT7IZnxs2dLwc4viSfr9tY7WQl0ipO/prLjJERj9afL14CsPM",
-	"eGotGsYUOaI0S7hEezzTwgKzivQ05ZZfoLEmJgWiV3j0Dqyet05GFvQqe95DomRqcMoZF5ZdwEhpVCSr",
-	"50JeNrJLSAuXoAt+melkorSF9BWkgp/RQ3+s3iOrhtVVcTWHIgtiz3Ok9hz3REpfCHY10KKoUasJaCtc",
-	"BBaCBpHeRrOf4vTnKI5uWkqnyP/uIo6cNSWQRFOiCnDrGHvQi+IoFxINcNTvxMs8r0x1uIijRAPHvXB7",
-	"GzVnIgdjeT6pTnGwCBHrVlt57VBpMbzn4tMQ436qMicOMXCFxKWtfy52py7+BYmtxImnP9fMKU58fnD1",
-	"+/H1o5tefjj5dxRjwG1BowT8E3/95DD55y/d3uJPpUULql3M/FKY9adKn4WF3GzJEZzYr8S15vNoDUc2",
-	"bjYkIcrtJqK+wUrMcU5Bx9Hhuk3S0pWwiKepQBXg2dvKjkc8MxAvMSEHy9Gm3Lb3V+G5RRypmXRmZdOA",
-	"N/QQsspm58ZZnFvl9eylt004EG3TtiM/cmGLoUvHUSWg+UQ8/8w0s6vWcuh86ZBZyDJDkEJNbaJyaLMh",
-	"d2PTYZ/N1ZTwVIGfnzCPf0VKIdEIZCLk5Tk5OQyKHIo259wOGZcpG2qQMDvnaLXPczNkXKN/sG02HEOG",
-	"axiVg5LAIDMwkKkC84QNcVHQtEp9zh1KXlUh/APDQKa7YTWr5/XVBhKXG8hoWUzKae9lcx4u4qi2/dtm",
-	"ee4ePqNnl4xXsd/bJnlBD9ZtMRrQcCq35uTwufrwHslW9ZRum+QdPk2O+BVJdZ3rt4+2el4ZHXDdlwgk",
-	"Ogs0Nl7S0f9naUXCvYWoOaIl1fDTxdXzbVKRp2TPvem6n6G5q8tZJpXGr6ct/Z7O+6vcZRwVEr82EHtg",
-	"2EhoBDMVHNxm78eEBGVC6H/tsR6GNbbYI2lUfYcH23j0Yv6wnaajqGntKuy0WiQ2m9ciNLgGPfe4Xxgz",
-	"hTTAUWFjxhOtjAlZBuMTDwIMWTCNhkZb0yYB9n70sBfXwNXRIYIrF91G/eNO51H3+Lj38PDRYef4uFvB",
-	"Xd0V3LWIoxfAMzteFapVPVRXq6q3Rt2aWFfYqhW2fRwrH6cHx9KnT/gdRgvEuweGiTRmI5VlaoY8nLPh",
-	"PvnpIZuNQRYjQDMD0g4kl2zoHmizp0paLiQljQ0kOviAEpxYdXX+eHTAu8lx2oNHF/szpa9Atx41AZJT",
-	"OsdCCr65Om7Qp3X686SaCrgCmBimZDankOr9i5NW7+ERG3Mz3qhnB1+nZ5uR81YKFjzSyt5PU4yGR6gZ",
-	"iA8uNZeWkjgkMG32K8CECYshH7kvDC+9VlF6k8JPx6wM1bEiLzXtio5G3aTHD6H1mD+6aB2mnaR1PHoI",
-	"rd7FQXKYPoSj0aNOVNHA6VSkTTLi0n1NsLwIkbbC5DjPe6dWt8Hy9QFItSpYbjWft1BgRALOgrwEeYm2",
-	"oNt7TGaj+HsdbC9LBes48L4wI0uYc6QBhj73lnCt5+5ghi6/zgpM6oHctTBCSUp0/GfitsOvxW2oe/eJ",
-	"VbZx3cXxL9mZwNfbQZp/rhGgESqLIzzRjeCs14h44hKjFeQ0ifCrCm+WkmHM5DzL2DXPpsAoy5eGem7I",
-	"/KMYOf23yrlktCK+/O3NVMzMNBkzbtCoUKbpgWE8TTWYugeOup02/nvUf9x53FnSnU7vsEEX3oSIsk76",
-	"m4kDl8FzUe15pDSbaJWAMeAru2aMkRKS7BOInI2VcbXqmHE2USl93m0P5FstpOUXGbCT909PT4kTamqZ",
-	"mfAEzLLfq7i57S3AYHDT67YGg5tHzzZagJDgWj0yyd49f8qODx8+Yj53VpTf3NFxZtwmcp6MhYSWBp7S",
-	"F8NEpdBgCVxuehWTNc8CWivNcAwdrRflpSoetUGs1lErpb8oXk6GN9Xkmos19ZaCyhdF6R6/qxW1Ea5W",
-	"fszBjlVKz3OHiyjDspT9JxqbMoSoctyCo4zGVjKutE88cZ5t1OqHi7IA8GUzhK9m97+sT3h6qMczo4KG",
-	"Dn9r+aCsdZoOWegeYS4hvBHTHNVs1kpWcn0mksCQKyx82WTUwhyrZunDu1PUSsKwYygEHR9/wobNZQlX",
-	"FkG5dFWR4cbNrcS7/lgd3RXTSspRO4EmG/vOAab7xb93TTqsoJcwfiNlIYVVX/ubpV6+MnOy6hxD/fie",
-	"aYuCnmWY0sykSiamIcwCWcDjGDUrF1kmfOKQjbTKmVQztsMv0F1wZsdCp4ixUXjPzl7uxswoxt0E6LO4",
-	"YVbk4Ca1eh4C29LtgkzrrrPX6XQ6TfHr+uJA2NgPksp753PXiXN8a37Wb69ZtL8S4B5+y8TkH5pXbNIt",
-	"CbNvr1q1ZOEK1c0HWElirlE8qjwyfsmFxGB0prQdz8Yig/WqWNOc7v0UpwT4S/G0TDSlnCh7goi4yL4g",
-	"eRRfV/tfMJ72bKFWGGqp8JB8IF2ni2E73jYYlirX+EM/MGF32+wtNwZDcW7YUMgUboauQGuTMWFeXF/C",
-	"TRi0hFS7j+6Z9mpkTEVxV1jj2pYygr54Nv5YYpYDN1Ptkk9ltuWBYbmSyiopEpZQNqJK99HSqblaaKD7",
-	"4AhPdXOKrtTrFVIRRB8cHBzH7MPZ07gqRWyiIaGzr4cuvU7vqNXptbq9s0633+n0O51/VNMZKbfQQqve",
-	"hOdDzqeWRVjOnNWLfPjrrVXManFrZY8v1IxlymMon+CiZrVQigp1cjUBSfV+VLSdDvvfjEszA824pRTZ",
-	"bo0TBxvP5aizWYLQHkEy1cLO36O98o3MCNZ/hXkzvEWrzq1CgbmCeVwXoWorqwFqk2iz11A29kDqItNa",
-	"AjD0aTscXHZqV9pMS37zicC/F3Hk2kZOpi7xu7Ynmtbos2FzA49K7Pn/+z//t2w+wTUcdeWaY2snrr9B",
-	"yJFq1DWMeyGDBL+hOD0VKBkXU9wyqhPZTdy6T1a1B3IgTwpTxdneHtmovb2+z/TN1VQbNpVWZGSozs5e",
-	"Mj2VhiGwUbLOeVLZmE1lBoaGDqTLIArrahZt9oxy+C7nmHDt8vNsb8/7DceovT3fhW2YWVsIGMjmSsAT",
-	"NvHW0acmNRg11QlQ1XWilYXEEncysG6d4gkN6IcGktpofDaNeObyImW2+MyTN8P/c34FPtNhgBk+Ihw3",
-	"NeATIGjHkNGVXuFMXBc5k+UrA33KTgTJSbhkzqkYgNipqtLsgs6s6KIsa0OUB2yzj+5KApdlSgaFQcjE",
-	"C6NhO0FC6Euf4HepH0OJf0ofDGSRK9mlInMxwiVafFrFdfP4ZBHwZMyIMtr3T8qOQx3cUKYZqSIcEVfK",
-	"4i5BSdXrmFZ6cXb2lvU6HTcpkuEADT3IB7LIbKYCFSEXEm1Cmz3TWmlDUwzXtRYN2U5Im+zW0yQDuSZP",
-	"QstWraRI3bFizG/6tS7wYXNud/iEFEgY1m230WEFj/ikclK+gsPtQObK2JVu06BftmIIkf8jcUku1QuF",
-	"70dlhc8zrmofHB2K34ezp27zze6OPa9qpeOot9uGXUCmZqz3z4cHDl5kIgFpoKzfRq9Oz6Iy8o/eJFa9",
-	"xwg9iqNr0A5MRZ12t92hTpEJSD4RUT86aHfaB873jckZ7FPqZr/ahHMJBOLd/oWSpymaQGHsSXho6WZM",
-	"r9PZ0HXW0KBZrvapXolqajaqt2wd1BuvakihUyIFz6ZERIvPW7dNVtuUmu7hZFmQI0SXWYqC6mwvMvmw",
-	"0123QMGt/dWLHjTycMuRxW2XRRw97BzcPqraUVmFA8T5Egh8+rz4HEdmmudcz/1pF3tFP8kvDZXKcESE",
-	"HJ0o0yAltQaFMpPzk0rnd5OQyvlte3qNzRGLemBl9RQWK9LbvZf0rhXYkvaiRhohDFmGoOcf8+Prv+bP",
-	"53/Nnx99+O1vhx9++1sXnr2+TvI0e3fwl3H68abzrvd8nvxy87BammxAs3fkUtGmsaapE4FFMJlomhGe",
-	"uM4IIiIuqpQJeNnv3C6LlTtDf4C6HHaOtxhVu+OHo7pbKNly5z2Ne7iNcja0735nzXbnX3WJDefboPGL",
-	"eNlV7H8pFWGx79zY8k3PT5ubbUS65g5nrSR/v5ucZdvCAjkQ7FWdnGeIpgLWJS6gWPsyl6Bivp1TQtEg",
-	"TuRZQPeEtWpY0oG0gVxCaUXOYBlGkmNvsp4hp/V9jdSyYepe9JKD9BAejo74+TYGKRivVcNUnWp7w1Tt",
-	"Vtlglf5r7M/SpdvvrNbEvQKeOoke0V2wIHjrdHpqx05597Wy/hpHs7LQGhh14Tm4/qRCujHQKtCsMymu",
-	"/MgteDidpWGQz3S0BxJP1Q1xzUCogUHt2M4wCNbQJfUdRBcBxRvL54XOUtwiB1KkkE8UKgnT0PIBUFln",
-	"r5CuwU61dMQZnvtiAMafFUljwgyk2ap/ifqWGrT6HbF1jVZ3vq9W/+Fw4y5avT2KXtHIe3rp+2lkoXTv",
-	"YJLxBOqZhhUHOrVjr2upSqoB1kpG68XZq5dswi+9vErFNIxAg0wo68HlHEN9I1Kgvor2iqj9AvZnXONW",
-	"MbNwY/fHNs/q14BW7mQ1ndfJ29MKXUju0qWnp26d1ntvulpvVSaShnTje55DS2lxKVzDGyk5MvNCq5kB",
-	"St9DNsLVpoaaTUsGjMAm4/ZGdLB6w6xuT2sGtL6rnfcJz7hGs4O6nrpiB5EmJA4ozzcHy/35josu1cYQ",
-	"+hewvo/1a81AKDJF6mp7VfRr33r/bTppR5s49VJcgwRjWDKG5KqZE0XzYKOou0TlVPrry+Hac3PKLmZU",
-	"I3P1DISHq2KP0epLWvFrGevp/lQvaK4tR9Qrloe9WnNdU8nBw9taS2PZ3tZ9VNYPXb/aHZIXRSdnU+ai",
-	"kuK6v5X9Smt51nC49KmkrSJMvku0lKb9L8i8xXr76VLtlDGdceMTu5YTXMQvqjXCMTfh8jyKvOvzpIzj",
-	"3t5HbpPx3h7b4VTQaU1UlgXhNHaeAUL/p0qaafbAuGQxIp/fp6AFmN2+y5HbMQxk2RJKCfKMG8sMn1Vr",
-	"i4Rb2LB6yWroMEhIhQacwg0zSsmB5Kb6boCwhKuHYgDhM/l+BaqDFr3ndNEUZGroVpIsgNFATn15NEVc",
-	"ZWG3zU5c1dPNhxFODoZd8OSq0rbIicBAgdsdcX4gc0GdgdwXSvtMjMribVhLSHYBdgZ4SEH7yx07nFgh",
-	"MtyiIhKbwNYvQJaAMpwbwtB3tIKbvcLLynktc9OOhSmCVTzreanOxOjabd1vVQJexOvrjP7WMKH8UMGm",
-	"cw6ihVtAW812UhjxaWZZJ0aeUub7qLO7bju1C3/bmp/6zb/PX2OIXa+UBrLIVDOpZATXmc7HFdNJY9Fy",
-	"kA2tTvJ9rHrZEL3Sc3tng7+4k8EPLfdrXifipNqt8F3j5G/sKty2QorFVT7RilH9R9gGN7Gi701Ll49U",
-	"3vP1ednD7PugsSGXtf2k6xJOv2gubWm/ncK6cjBKLdupua3aa128v9r1d668icTwaSAdgvK1tlq9t1bc",
-	"RQBdq+m2GbX9VO+zFi8jiQcyrOIqh6XZ9wkyJMRvwFRa6Z6wC4WEVMqM5FrfhXjclX1p/+gWw+vLqP66",
-	"Q6F4yPLgZ1893aUMXRHd951DKAN3oqa+dfRY5LDior5ITJyzXF0DvXhBqhn7MxtWet+GA0mOyhWhM/IA",
-	"O5wNg5IPy/otHpx2MaBPI7iufiWd+9RgtYAU+Vi81MmOQbtyuuEj8JDjp6KBwIne3l7fLVDHBe5tJMA6",
-	"tVIpPmLQkWZCgm8nIN4sdUm5V1eEl6wtAwFKjqDXyvxp77YZ2nTw1V4XBw2kyxIjZ2OfMXa/9Knl0p1E",
-	"ENY5G3NZuTAXugaofWpGkw9kKjQkFoO/cAVgxq9CMzKls4yDIsIGJJIKkygpIXFid+25T/vnMh1IEeBf",
-	"sXVPQRNk8PfOPWy4V8XKdfbzfMLFpaw5nA2uodbA2X24fNH+qEM2UYTQpJiyNs49hZwr7m4UD/r3A1Qv",
-	"T9TGHnTu4G2W3m6wVV3trj6/uEP9DVx22QS67V255b5P3wRc+OeCunsji00wonqTc/luerdOyF2BQv3F",
-	"Co3hodsZuRmcHUPtqk/4odhhq0Ld6mvK/ruKdWVUrN09T34F3iduEQTve0v7XSDKs8JkO7fqk/XsDV1J",
-	"XX6Vheu896/so46qCyhwS59S8quvqwsevxqS+8YaB1nd1JdgDWt4ed1AojsP3bzSvceuMfXu5v8a017v",
-	"zt/OlmytmUs3Wb61UW24c3I/01iYnuKeyN23uM74+AfS/0Abs/QOzP9SC/OLuA6mhcDwdvZFwuy7WJf3",
-	"YCvW5YEJSLEZi4d4CLjORIhihC0MyIybXV9G9EnktCEOoEJhKPMhmHTPEpasZgL9i94uwPfWkgHzFcQC",
-	"w7q7EbjIJVhfDK0t12yIJMx+tBmKV6Di9kpbucn0PazSJrTU/ZGgLlzOuStr1lszmu9/jNl3MmbPbqx7",
-	"e6fDP82mzLe7tufcFTjXVePeTECevD29W9UoTHrHqqlfq7g/vrnGRi/GDY/G7GJu3YV7+uDz/75iN+OG",
-	"XUxFZl2NspYdCxW55T6S6s0K10niR3xpjgzicB0zRPiuwcNMIPEwkHLjPtnpjmI1df1T5U5I9XmqkK8+",
-	"/ib0X5+8PY3Z5ZTrtLzUVH9FuSs+P6H3sPsO7upNFWHo9W2VFakBpiG5TiVSV4moF4Rd/qhyKJXZiMuL",
-	"z4v/HwAA//8=",
+	"7Hzrchu5sf+roOafKkvKkCKpiy26/h+0XnutrG+x5XgT0xHBmaaIaAbgAhhRjItV52nOg50nOdUNzI0c",
+	"UpQsO0nVqf2wsjQDdDf68usL5msQqXSqJEhrgv7XYMo1T8GCpn+9UtHVG54C/hyDibSYWqFk0A/OJ8AS",
+	"FV09MkzyFNhM2ImQzE6ARTxJQD8yjEeRyqRtB2Eg8J0pt5MgDCQt6P4XBhp+z4SGOOhbnUEYmGgCKccN",
+	"/6BhHPSD/7dfUrjv/mr2C8IWiwWuYaZKGiCaT92uz2+EcSxFSlqQFn/k02kiIo487E+1GiWQ/vEfBhn6",
+	"uuXG79xbbt+6SE5lzjFJg9kJt044QLQwnmjg8ZztDP1zF+4Pw912sAhzwt8o+0JlMv6RpL9RBekTbhzl",
+	"Iq4QKpW9GCNVw92QKU3nzONUSHb67owJw9R4jI/jry5iYfgogTjnC3/5s//dj+TqvInIEUQ8M0AcGNDX",
+	"oIllqdjw9OfXZ28ufn3+1+FGVj5KntmJ0uKfP5ad18IYIS9R/DOt5CUb/tYiglq/whxJziqEeYJ/4vF7",
+	"+D0DY+9AKdzwdJqAeyNGWxXymicivkCLv/CGG4PlIgn65CRIzw1LuY0m7O+fT1t/461/dlon7daXr92w",
+	"23uy+EPbGzsYeyHioB90ui//9tvBn578uffp8Pnx+yfnnb/2Ph6eHb99EoSBsdxmJugfdjphYIVFcoIz",
+	"RwY5HubJsPMp/inTsq8iq4xVGvqeo/4q3YvwYfTKc4JalfJkrHQKMZ7MSAO/MoyzWEVZCtJCzCIljdVc",
+	"SMt2hiskDcOBLH5rbTIMWfFPv8twt83eKHSwlyyacHkJcXsgkZdXwA28UfZZprU/2XsfcoJrkaVHfrXK",
+	"IZO/xweQY6kssxNh8gjgn3cPPGXCspTP2YRfo+ubone/7+GflIdPrNLWJXkbD3+Vn4c6/CVBQKMc+iyT",
+	"V1LNZJgLIWQa6E8x+VAulZ2AHkj/9s5wheINB6+iq1ciFfb5TQQQ38kTNRw9KmOCy11Avl7t8IUpA4RK",
+	"YsO6nQ7jkRXXjnkTMmENoyUe4qzRwGkxVqFn82k3sPBQ511nHRlN+Y1Is5TJLB2BZmpcEwYe5So53iW/",
+	"4/NE8fhcqVdcX8KPDoi54xqpeI4qnCARGNC5rMZEHkUwtcjJ1NF7YZW6oIc9H/cMg6vKVw1bVa37ADJm",
+	"nDmXb9UVSMYNO/XP0up99hNwDZoNsk7nIKKH6Ee4rxJ2SyX8WKdro/bVeHgItfPBPqxHF+9R2Mhx7YSy",
+	"GvjDYAI89hj+06dPLRQaSItn0oDlT5MZnxs2dLIc4vsl/Z5tY7WQl0ipO/prLhJERj9afb16CsPMJLMW",
+	"HWOMElGaRVyiP55pYYFZRXYac8tH6KxJSDnRKzJ6D1bPW6djC3pVPB8gUjI2uOSMC8tGMFYaDcnquZCX",
+	"jeIS0sIl6EJeJptOlbYQv4ZY8HN66F9r9yiqYXVX3M2hyILYixSpvUCeyOgLxa4mWpQ1ajUFbYXLwPKk",
+	"QcS30eyXOPs5CIObltIxyr+7CAPnTQkk0ZJoAtw6wR70gjBIhUQHHPQ74bLMK0sdLsIg0sCRF25vo+Zc",
+	"pGAsT6fVJQ4Weca6FStvHCotXu+5/DTPcT9XhRPmOXCFxCXWvxTcqdE/ILKVPPHs55o7xYUvDq5+P7l+",
+	"fNNLD6f/DEJMuC1o1IC/418/O0z+5Wu3t/hD6dFy0y5WfiXM+lOln4WF1GwpEVzY78S15vNgjUQ2MpsX",
+	"IUp2I1FnsJJzXFDScXy4jknaupIW8TgWaAI8eVfheMwTA+GSEFKwHH3Kbby/zp9bhIGaSedWNr3wlh5C",
+	"UdnkwjiPc6u+nr/yvglfRN+07ZufuLDFq0vHUSWg+US8/EyW2FVvOXSxdMgsJIkhSKEyG6kU2mzI3bvx",
+	"sM/mKiM8VeDnp8zjXxFTSjQGGQl5eUFBDpMih6LNBbdDxmXMhhokzC44eu2L1AwZ1xgfbJsNJ5DgHkal",
+	"oCQwSAwMZKzAPGVD3BQ07VJfc4eKV1UI/8gwkPFuvpvV8/puA4nbDWSwrCblsvfyOUeLMKixf9sqL9zD",
+	"5/TskvMq+L1tkZf0YN0XowPNT+XWmhw+V3+9R7pVPaXbFnmPT1Mgfm2qKx3TStUTuH0lq+cNKz1elHjv",
+	"awASgwg6IW8BiAuSuKL53nPUAtSSyfjlwuq5N5nOM/Lz3qXdzwHdNRQtk0rvr6ct/p5B/ZvCaBgUlrA2",
+	"QXtk2FhoBDkVfNxmHyaEEGVEWcHaYz3M99iCR7K0OocH20T6Yv2cnaajqFnzKhy1WkQ2mdcyN7gGPff5",
+	"gDAmgziHqcKGjEdaGZNXH4wvSAgw5Nk0OiBtTZsU2MfXw15YA13Hhwi6XNYb9E86ncfdk5Pe0eHjw87J",
+	"SbeCx7oreGwRBi+BJ3ayqlSrdqiuVk1vjbk1ia7wYSti+zRRPn/PA06ffsLfYRZBsntkmIhDNlZJomYo",
+	"wzkb7lP8HrLZBGTxBmhmQNqB5JIN3QNt9kxJy4WkYrKBSOexoQQtVl1dPBkf8G50Evfg8Wh/pvQV6Nbj",
+	"JqByRudYaMGDm+MGe1pnP0+rJYIrgKlhSiZzSrU+vDxt9Y6O2YSbyUY7O/g2O9uMqLcysDxSrfB+FmOW",
+	"PEbLQNxwqbm0VNwhhWmzXwGmTFhMBSmsYdrprYrKnpSWOmElaI4VfalZV3A87kY9fgitJ/zxqHUYd6LW",
+	"yfgIWr3RQXQYH8Hx+HEnqFhglom4SUdcGbAJrhep01ZYHdf54MzqNri+PjGpdgtLVtN5CxVGROA8yCuQ",
+	"l+gLur0n5DaKf6+D82ULYZ0EPhRuZAmLjjXA0NfkIq713B3M0NXdWYFVPcC7FkYoSQWQB8Vzxw+F544e",
+	"As/dOYdZAk/bhPFCFZZ8Ti7j28Gbf27Jb6wGDEJrYYAnvRG09RqRUFhit4K0JtV+XZHZUvGMmZQnCbvm",
+	"SQaMqoJx3v/NOwWoXs4vWOVCNXoX3y737itkJosmjBt0NlSZemQYj2MNxrTZqWWpMpZ1O71DNppbMPj6",
+	"x/MXrSd1x9LttPG/x/0nnSedJYPr9A4bDOhtnp7W+Xo7dYg0D3fUyB4rzaZaRWAM+DaxmWDahfz4aiRn",
+	"E6QUnw8ZZ1MV08+77YF8p4W0fJQAO/3w7OyMxKQyy8yUR2CWg2UlNm7vNgaDm163NRjcPH6+0W3k1bLV",
+	"85Ts/Ytn7OTw6DHzhbiil+fOlTPjmEh5NBESWhp4TL8YRiqGBvfhCt2rQK55FdBaaYbv0NF6PV9qCdJM",
+	"xWpTttJHDMLlynpTg6+581OfT6j8opgDwN/VOuSIcSt/TMFOVEzPcwemqFyz1EogGpvKjWiP3IKjjN6t",
+	"lG+JTzxxnmw0+aNF2U34uhn3V1sFX9dXTz0+5IlRufkOf2v5TK51Fg9ZPorCXHV5IxA6rjm0lRLn+rIm",
+	"ISjXpfi6yePla6z6rI/vz9AqCfhOoFB0fPwpGzb3OFyPBfXStViGG5lbSZL9sTq6K36XjKN2Ak0O+L1D",
+	"WfdLmu9awViBPPn7GynL62H1vR+sjvONZZjVyJk3o+9Z6yjoWcY2zUKqlHUacjOQBaYO0bJSkSTCVyHZ",
+	"WKuUSTVjO3yE4YIzOxE6RmCOynt+/mo3ZEYx7hbAmMUNsyIFt6jV8zwbLmMyyLie8fY6nU6nKeld32nI",
+	"GftBWnnv4vA6dQ5vLfZ69ppV+xtR8eFDVjn/LYqUR2vsTMLs4c2sVm1c4aD5MCsV0TVGSC1Nxi+5kJjN",
+	"zpS2k9lEJLDeLGtW1L2fEZVZwVJCLiNNNSsqvyB0Lso3SB4l6NXBGkzIvVhoxoZmNTx2H0g3QmPYjvcT",
+	"hsXKTRTRH5iwu232jhuDuTw3bChkDDdD1/m10YTwL+4v4SZ/aQm1dh/fs27WKJiKEa+Ixs1DJQSD8Wz8",
+	"sYQsBW4y7apXZbnmkWGpksoqKSIWUTmjSvfx0qm5JmtO98ExnurmGl9p4yukIqA+ODg4CdnH82dhVYvY",
+	"VENEZ19PY3qd3nGr02t1e+edbr/T6Xc6f6vWQ2JuoYUevgnb50WjWhliufRW7x7iX29tj1a7Zis8vlQz",
+	"liiPp3yFjKbg8h5X3oBXU5A0SICGttNh/59xaWagGbdUY9utSeJg47kcdzZrEPojiDIt7PwD+i4/IY3A",
+	"/VeYN0Nd9PDcKlSYK5iHdRWqzsgaoPmLNnsD5cQQxC6FrVUQ8wFwh4nLEfDK/Gopbz4V+O9FGLh5lNPM",
+	"VY7XDlvTHn02bJ4MUpG9+J//+u9yqgX3cNSVe06snbrBCSHHqtHWMAeGBCL8DSX0sUDNGGXIMpoT+U1k",
+	"3Ve72gM5kKeFq+Jsb4981N5e35cK5yrThmXSioQc1fn5K6YzaRiCHCXrkieTDVkmEzD06kC6EqSwrunR",
+	"Zs+pCeCKlhHXrsDP9vZ83HCC2tvz492GmbWdhIFsbiU8ZVPvHX1tU4NRmY6A2rlTrSxElqSTgHX7FE9o",
+	"wDg0kDSf48txJDNXQCnLzeeevBn+P+VX4EsiBpjhY8J0mQFfKUE/hoKuDCEn4roorizfRehTpSLXnIhL",
+	"5oKKAQidqSrNRnRmxXhm2VyiQmKbfXJ3HbgsazeoDEJGXhkN28k1hH7pOwSuRmSoc0ClhIEs6ia71L0u",
+	"3nBFF19icWNCvqoEPJowooz4/knZSd5gN1SqRqoIR4SVfrurcFJbPKSdXp6fv2O9TsctimQ4cEMP8oEs",
+	"SqOxQENIhUSf0GbPtVba0BLDdTNLQ7aTl1B26yWTgVxTM6Ftq15SxO5YMf83/dp4+bC5ODx8SgYkDOu2",
+	"2xiw8oj4tHJSvgXE7UD6elp9jDW3L1txhCj/sbikkOqVwg+6siLmGTcOkAc6V5x75phvDnfsRdUqnUS9",
+	"3zZsBImasd7fjw4cvEhEBNJA2QAOXp+dB2UVIHgbWfUBs/UgDK5BOzAVdNrddodGUKYg+VQE/eCg3Wkf",
+	"uNg3oWCwT2Wc/ep0zyUQoHf8CyXPYnSBwtjT/KGlKze9TmfDOFvD5Ge52+d6K6tpiqk+C3ZQn+iqIYVO",
+	"iRS8mCIRLL5sPY9ZnX9quuCTJLkeIbpMYlRU53tRyIed7roNCmntr94goTcPt3yzuEazCIOjzsHtb1VH",
+	"NatwgCRfAoHPXxZfwsBkacr13J92wSvGSX5pqNeGbwQo0akyDVpSm3Aoqzo/qXh+Nw2pnN+2p9c4XbGo",
+	"J1ZWZ7BY0d7uvbR3rcKWtBdN1gBhyDIEvfiUnlz/OX0x/3P64vjjb385/PjbX7rw/M11lMbJ+4M/TeJP",
+	"N533vRfz6Jebo2pvswHN3lFKxZzHmmlRBBa5y0TXjPDEjVYQEWHR5ozA637ndl2sXEb6F5jLYedki7dq",
+	"lwfxre4WRrY80k/vHW1jnA1zwd/Zst35V0Niw/k2WPwiXA4V+19LQ1jsuzC2fIX08+ZpHRGvuRxa6+nf",
+	"74poOfewQAnk/qpOznNEUznWJSmgWvuWl6BpADun4qJBnMiTHN0T1qphSQfSBnIJpRU1g2UYSYG9yXvm",
+	"9a3v66SWHVN31IsO4kM4Gh/zi20cUu68Vh1TdantHVN13GWDV/qP8T9Lt3m/s1mT9Ap46jR6TJfMcsVb",
+	"Z9OZnTjj3dfK+vshzcZCe2DWhefgBpwK7cZEq0CzzqW4ViS34OF0Eucv+UpHeyDxVN0rbpoILTA3O7Yz",
+	"zBVr6Ar8DqKLHMUby+eFzVLeIgdSxJBOFRoJ09DyCVDZkK+QrsFmWjriDE99YwDzz4qmMWEG0mw1AEWD",
+	"Tw1W/Z7EusaqO9/Xqv/lcOMuVr09il6xyHtG6ftZZGF072Ga8AjqlYaVAJrZibe1WEXVBGulovXy/PUr",
+	"NuWXXl+lYhrGoEFGVPXgco6pvhEx0IxFe0XVfgH7M+5xq5pZuLH7E5sm9ftFK5e9ms7r9N1ZhS4kd+k2",
+	"1TO3T+uDd12tdyoRUUO58QNPoaW0uBRuYo6MHIU50mpmgMr3kIxxt8zQtGopgDHYaNLeiA5Wr67V/WnN",
+	"gda52vkQ8YRrdDto67FrdhBpQuIL5fmmYLk/30kx5tqYQv8C1g/CfqsbyJtMgbra3hT93rderMum7WCT",
+	"pF6Ja5BgDIsmEF01S6KYPmxUdVeozKS/F53fp24u2YWMemSun4HwcFXtMVt9RTt+q2A93Z/rzc217Yh6",
+	"9/KwV5vOa2o5eHhbm4ksZ+K6j8v+oRtsu0PxohgFbapcVEpc9/ey3+gtzxsOl34qaasokx8zLbVp/ysK",
+	"b7Hef7pSO1VMZ9z4wq7lBBfxF9Ue4YSb/FY+qrwbFKWK497eJ26jyd4e2+HU0GlNVZLkymnsPAGE/s+U",
+	"NFnyyLhiMSKf3zPQAsxu39XI7QQGspwppQJ5wo1lhs+qvUXCLWxYvb01dBgkL4XmOIUbZpSSA8lN9aMD",
+	"+RauH4oJhK/k+x2oD1oMr9MNVpCxoetOsgBGA5n59miMuMrCbpuduq6nWw8znBQMG/HoqjLfyInAnALH",
+	"HUl+IFNBU4LcN0r7TIzL5m2+l5BsBHYGeEi59ZccO5xYITK/nkUkNoGtX4A8AVU4N6Sh72kHt3pFlpXz",
+	"WpamnQhTJKt41vPSnEnQtWvAD9UCXoTr+4z+OjKh/LyDTeecqxaygL6a7cQw5lliWSdEmVLl+7izu46d",
+	"2k3Cbd1P/Urhl29xxG5uSgN5ZOqZVCqC61znk4rrpHfRc5APrS7yfbx6OVG9Mn97Z4e/uJPDz2f213yn",
+	"xGm12+G75skPHCocW3mJxXU+0YtR/0fYhjCxYu9NW5ePVD4g9mU5wuz7pLGhlrX9ousKTr9oLm3pv53B",
+	"unYwai3bqYWt2vdifLza9Ze2vIvE9GkgHYLyvbZav7fW3EUAXevpthmN/VQvyhZfOQkHMt/FdQ5Lt+8L",
+	"ZEiIZ8BUxuqespFCQiptRgqt7/N83LV9iX8Mi/l30aj/ukOpeF7lwZ9993SXKnRFdt93AaFM3ImaOusY",
+	"sShghUV/kYQ4Z6m6Bvqig1Qz9kc2rMzBDQeSApVrQicUAXY4G+ZGPiz7t3hw2uWAvozgxv+VdOFTg9UC",
+	"YpRj8bUoOwHt2umGj8FDjp+KAQKnent7fbdBHRe4z5wA69RapfgIXQdIhAQ/TkCyWZqSct/EyL/etgwE",
+	"qDiCUSvxp73bZujTwXd7XR40kK5KjJINfcXY/aVP45fuJHJlnbMJl5Ubd/nUAI1PzWjxgYyFhshi8pdf",
+	"B5jxq3wwmcpZxkERYXMkEgsTKSkhcmp37aVP/HMZD6TI4V/BuqfA8USr02CBdEUl9DRzlWn2e6YspzsM",
+	"XMYtNR4X5zuQblAaroXKvLYX+WqJZl0xOFbgvrBxqdVs18E5oi4R1+7qhlPeYjILUqXnBULyuVh+MTMs",
+	"xoX8kdO1dFLpKBHohNyQaxMe8rf1PSa6VzvOXWHg6ZSLS1mLphviXm1StXu0/HmC4w45fJHnXcWStffc",
+	"U6gWxSWV4kH/VYXqLZHauwedO4TSpW9CbNU0vCugKW6YPwAeKaddt71JuDzg6qedC/BRUHdv2LQJI1Xv",
+	"uS7f4u/WCbkrCqp/jqIx93WcUQzF1dloXgt4PxQYbdWFXP24239WJ7JM+bW7BcuvwAf8LTL8fR9Gvgv+",
+	"el7EI4cZfCeCvaULu8sfAHFXDPyHDmlcbAQFKOtTv2H1I385nKnWG/zUkMPjbulLsIY1fPJvIMmx+1Fl",
+	"6b7+19hXcOt/i2uvX0PYzpdsbZlLV3Ye2qk2XK65n2ssXE9xIebuLK5zPv6B+N/Qxyx9OfQ/1MP8Iq5z",
+	"10JIfzv/ImH2XbzLB7AV7/LI5DC4OdHIkz3gOhF5iiZs4UBm3Oz6HqmvkMcNSQ51QfMeJiJl9ywB5WqZ",
+	"038ebwR+cJgcmG+PFgDdXfzATS7B+k5vbbtmRyRh9qPdULgCFbc32sqVre/hlTahpe6PBHX5zaO7ima9",
+	"N6P1/s+ZfSdn9vzGum+eOvzT7Mr8LG97zl33dl2r8e0U5Om7s7u1xPJF79gS9nsVF+U3NxDpc8L5oyF9",
+	"zoCq2PSDb274FHjGDRtlIrGuAVsr/eXtxuUhmeq1ETcm49/42pwZhPm907x84aZXzBQiDwOp8O8rue4o",
+	"VuvyP1UuvFSfp/b/6uNv8+Hy03dnIbvMuI7LG1v1D7u7zvpT+nq9H0+vXsMRhj56V9mRpnsaOgfU/3Vt",
+	"lnq32xXHKodSWY2kvPiy+N8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -189,7 +189,7 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -326,6 +326,13 @@ type LockStatus struct {
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
+	// Revision Increases whenever the lock is granted, released or expires, or its metadata
+	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+	//
+	//
+	// Example: 17
+	Revision Revision `json:"revision"`
+
 	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
 	// an `owner`. Contains no secret.
 	//
@@ -343,23 +350,16 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
-
-	// Revision Increases whenever the lock is granted, released or expires, or its metadata
-	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
-	//
-	//
-	// Example: 17
-	Revision Revision `json:"revision"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
@@ -702,7 +702,9 @@ type ClientInterface interface {
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 	// first come, first served: a release or expiry hands the lock to the next waiter
 	// directly, without waking the others. A waiter that disconnects leaves the line and
-	// is never granted the lock.
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -724,7 +726,9 @@ type ClientInterface interface {
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 	// first come, first served: a release or expiry hands the lock to the next waiter
 	// directly, without waking the others. A waiter that disconnects leaves the line and
-	// is never granted the lock.
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -956,7 +960,9 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockP
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 // first come, first served: a release or expiry hands the lock to the next waiter
 // directly, without waking the others. A waiter that disconnects leaves the line and
-// is never granted the lock.
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
 //
 // Takes any type of body and a specified content type.
 //
@@ -988,7 +994,9 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 // first come, first served: a release or expiry hands the lock to the next waiter
 // directly, without waking the others. A waiter that disconnects leaves the line and
-// is never granted the lock.
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1697,7 +1705,9 @@ type ClientWithResponsesInterface interface {
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 	// first come, first served: a release or expiry hands the lock to the next waiter
 	// directly, without waking the others. A waiter that disconnects leaves the line and
-	// is never granted the lock.
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1719,7 +1729,9 @@ type ClientWithResponsesInterface interface {
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 	// first come, first served: a release or expiry hands the lock to the next waiter
 	// directly, without waking the others. A waiter that disconnects leaves the line and
-	// is never granted the lock.
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2808,7 +2820,9 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 // first come, first served: a release or expiry hands the lock to the next waiter
 // directly, without waking the others. A waiter that disconnects leaves the line and
-// is never granted the lock.
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2836,7 +2850,9 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
 // first come, first served: a release or expiry hands the lock to the next waiter
 // directly, without waking the others. A waiter that disconnects leaves the line and
-// is never granted the lock.
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
