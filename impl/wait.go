@@ -116,13 +116,15 @@ func (s *Server) acquire(ctx context.Context, cmd lease.Acquire, wait time.Durat
 	if wait <= 0 || s.draining() {
 		return s.apply(ctx, cmd)
 	}
+	// The wait starts before the caller is in line, so whoever sees it there knows its
+	// end is scheduled.
+	ended := make(chan struct{})
+	stop := s.afterFunc(wait, func() { close(ended) })
+	defer stop()
 	w, res, err := s.enqueue(ctx, cmd)
 	if w == nil {
 		return res, err
 	}
-	ended := make(chan struct{})
-	stop := s.afterFunc(wait, func() { close(ended) })
-	defer stop()
 	select {
 	case <-w.granted:
 		return s.claim(ctx, w)
@@ -263,11 +265,12 @@ type lockState struct {
 // revision to pass index: watchers are woken by every change to the lock and look again,
 // and the state they report is durable like every read's.
 func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait time.Duration) (lockState, error) {
-	var (
-		ended chan struct{}
-		stop  = func() bool { return false }
-	)
-	defer func() { stop() }()
+	var ended chan struct{}
+	if index != nil && wait > 0 {
+		ended = make(chan struct{})
+		stop := s.afterFunc(wait, func() { close(ended) })
+		defer stop()
+	}
 	for {
 		s.mu.Lock()
 		if _, err := s.applyLocked(lease.Sweep{}); err != nil {
@@ -289,10 +292,6 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		}
 		ws.refs++
 		s.mu.Unlock()
-		if ended == nil {
-			ended = make(chan struct{})
-			stop = s.afterFunc(wait, func() { close(ended) })
-		}
 		var err error
 		select {
 		case <-ws.ch:
