@@ -463,3 +463,28 @@ func queryRow(ts *testServer, q string, dest ...any) error {
 	defer db.Close()
 	return db.QueryRow(q).Scan(dest...)
 }
+
+func TestMetadataAndRevisionsSurviveARestart(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	ts.do("POST", "/locks/leader/acquire", ts.token, map[string]any{"ttl_seconds": 60, "metadata": "10.0.0.7:8080"})
+	gone := ts.acquire(ts.token, "gone", 60, "")
+	ts.do("POST", "/locks/gone/release", ts.token, map[string]any{"lease_id": gone.str("lease_id")})
+	leader := ts.do("GET", "/locks/leader", ts.token, nil)
+	free := ts.do("GET", "/locks/gone", ts.token, nil)
+
+	ts.restart()
+	after := ts.do("GET", "/locks/leader", ts.token, nil)
+	if after.str("metadata") != "10.0.0.7:8080" || after.num("revision") != leader.num("revision") {
+		t.Fatalf("before %s\nafter %s", leader.raw, after.raw)
+	}
+	// A free lock's revision may move forward across a restart (a watcher wakes once for
+	// nothing), never back; and the next change is above everything seen before.
+	freeAfter := ts.do("GET", "/locks/gone", ts.token, nil)
+	if freeAfter.num("revision") < free.num("revision") {
+		t.Fatalf("free lock went back: %s -> %s", free.raw, freeAfter.raw)
+	}
+	next := ts.acquire(ts.token, "gone", 60, "")
+	if s := ts.do("GET", "/locks/gone", ts.token, nil); s.num("revision") <= freeAfter.num("revision") || next.str("status") != "acquired" {
+		t.Fatalf("after restart: %s", s.raw)
+	}
+}
