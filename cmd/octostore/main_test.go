@@ -393,4 +393,3 @@ func TestTheTokenComesFromTheEnvironmentOrAFile(t *testing.T) {
 		t.Fatalf("wrong token: %s", out)
 	}
 }
-
