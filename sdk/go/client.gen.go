@@ -705,6 +705,7 @@ type ClientInterface interface {
 	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -729,6 +730,7 @@ type ClientInterface interface {
 	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -963,6 +965,7 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockP
 // is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes any type of body and a specified content type.
 //
@@ -997,6 +1000,7 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 // is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1708,6 +1712,7 @@ type ClientWithResponsesInterface interface {
 	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -1732,6 +1737,7 @@ type ClientWithResponsesInterface interface {
 	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2823,6 +2829,7 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 // is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -2853,6 +2860,7 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 // is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
