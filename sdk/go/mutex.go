@@ -31,7 +31,8 @@ func NewMutex(c *ClientWithResponses, name string, opts ...Option) (*Mutex, erro
 }
 
 // Lock blocks until the lock is granted or ctx ends (then it returns ctx's error and is
-// not in line any more). Locking a Mutex that holds its lock returns at once.
+// not in line any more). It waits out 429 and 503 answers and returns other failures,
+// such as an unreachable server. Locking a Mutex that holds its lock returns at once.
 func (m *Mutex) Lock(ctx context.Context) error { return m.h.acquire(ctx, m.h.opts.metadata, true) }
 
 // TryLock takes the lock if it is free and returns an error wrapping ErrLocked if
