@@ -206,6 +206,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+
 	// Owner Optional holder name for processes that share one token (a host name, a pod name).
 	// Printable ASCII without spaces.
 	//
@@ -217,11 +222,17 @@ type AcquireRequest struct {
 	//
 	// Example: 60
 	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
+	//
+	// Example: 30
+	WaitSeconds *WaitSeconds `json:"wait_seconds,omitempty"`
 }
 
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
-// `fencing_token` and `expires_at` are set. `held`: someone else does; `holder_id`
-// and `expires_at` (the current lease's end) are set.
+// `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
+// does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
+// set.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -246,6 +257,16 @@ type AcquireResult struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs *RenewAfterMs `json:"renew_after_ms,omitempty"`
+
+	// RetryAfterMs When trying again is worthwhile, in milliseconds from now.
+	//
+	// Example: 1000
+	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -343,11 +364,18 @@ type LockList struct {
 // LockName Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name` and `status`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
 	// Name Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
+
+	// Revision Increases whenever the lock is granted, released or expires, or its metadata
+	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+	//
+	//
+	// Example: 17
+	Revision Revision `json:"revision"`
 
 	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
 	// an `owner`. Contains no secret.
@@ -365,10 +393,20 @@ type LockStatus struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+//
+// Example: 10.0.0.7:8080
+type Metadata = string
 
 // Owner Optional holder name for processes that share one token (a host name, a pod name).
 // Printable ASCII without spaces.
@@ -420,6 +458,11 @@ type ReleaseResult struct {
 // ReleaseResultStatus defines model for ReleaseResult.Status.
 type ReleaseResultStatus string
 
+// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+//
+// Example: 20000
+type RenewAfterMs = int64
+
 // RenewRequest defines model for RenewRequest.
 type RenewRequest struct {
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -451,10 +494,26 @@ type RenewResult struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
 }
 
 // RenewResultStatus defines model for RenewResult.Status.
 type RenewResultStatus string
+
+// RetryAfterMs When trying again is worthwhile, in milliseconds from now.
+//
+// Example: 1000
+type RetryAfterMs = int64
+
+// Revision Increases whenever the lock is granted, released or expires, or its metadata
+// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+//
+// Example: 17
+type Revision = int64
 
 // TTLSeconds Lease length in seconds, measured by the server's monotonic clock.
 //
@@ -468,6 +527,11 @@ type Timestamp = time.Time
 
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
+
+// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
+//
+// Example: 30
+type WaitSeconds = int32
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -556,6 +620,15 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// GetLockParams defines parameters for GetLock.
+type GetLockParams struct {
+	// Index Return once the lock's `revision` is greater than this.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+}
+
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
@@ -615,9 +688,9 @@ type ServerInterface interface {
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
 	ListLocks(w http.ResponseWriter, r *http.Request)
-	// GetLock Status of one lock
+	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
-	GetLock(w http.ResponseWriter, r *http.Request, name LockName)
+	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
 	// AcquireLock Try to take a lock
 	// (POST /locks/{name}/acquire)
 	AcquireLock(w http.ResponseWriter, r *http.Request, name LockName)
@@ -1026,8 +1099,37 @@ func (siw *ServerInterfaceWrapper) GetLock(w http.ResponseWriter, r *http.Reques
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLockParams
+
+	// ------------- Optional query parameter "index" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "index", r.URL.Query(), &params.Index, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "index"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "index", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait_seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait_seconds", r.URL.Query(), &params.WaitSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetLock(w, r, name)
+		siw.Handler.GetLock(w, r, name, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2499,7 +2601,8 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 }
 
 type GetLockRequestObject struct {
-	Name LockName `json:"name"`
+	Name   LockName `json:"name"`
+	Params GetLockParams
 }
 
 type GetLockResponseObject interface {
@@ -3091,7 +3194,7 @@ type StrictServerInterface interface {
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
 	ListLocks(ctx context.Context, request ListLocksRequestObject) (ListLocksResponseObject, error)
-	// GetLock Status of one lock
+	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(ctx context.Context, request GetLockRequestObject) (GetLockResponseObject, error)
 	// AcquireLock Try to take a lock
@@ -3523,10 +3626,11 @@ func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
 }
 
 // GetLock operation middleware
-func (sh *strictHandler) GetLock(w http.ResponseWriter, r *http.Request, name LockName) {
+func (sh *strictHandler) GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams) {
 	var request GetLockRequestObject
 
 	request.Name = name
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetLock(ctx, request.(GetLockRequestObject))
@@ -3676,134 +3780,152 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts41uCroLhTFTsfJcuyc7Fd+8OddhJ3O4nHciY908qIEHkkYUwBagC0rUm5ap9mH2yfZAsHIAmK",
-	"lCzfkp76vl9xbBI4ODj3G78FsZjOBAeuVbD/LZhRSaegQeL/3vTO3p6LC+DmPwmoWLKZZoIH+8H5BIgC",
-	"pZjgzxSJYiVHA20ejchIiimJ3h2dk62EqslQUJlsuWejdhAGzCwwAZqADMKA0ykE+8FvLbNby24XBhL+",
-	"yJiEJNjXMoMwUPEEptTAMaXXJ8DHehLsb3dfh4Gez8z7SkvGx8HNTRiciPjiI67aBHUq4otniphtyRXT",
-	"E8aJngCJaZqCfKYIjWORcV0AOqN6UoKJ/6wC7y8SRsF+8L+2SsRu2b+qrQKwGwOmBDUTXAGi+tDuenTN",
-	"lL2JWHANXJsf6WyWspiaM2zNpBimMP2vfymBt7Lexqf2LbtvFSWHPD8xYoPoCdUWOYCwEJpKoMmcbETu",
-	"uYH9Q7TZDm7CHPCPQr8VGU++J+gfRQH6hCoLOUs8QLnQg5GBKtoMiZB4zzSZMk4OT48JU0SMRuZx86tB",
-	"whQdppDk5zK//Nn97nue6rwJyCHENFOAJ1AgL0Hikbkg0eHPH44/Dn49+nu08iifOc30REj27+97nA9M",
-	"KcbHBv1XUvAxiX5rIUCtX2FuQM48wBzAP9HkDP7IQOk7QArXdDpLwb6RGF5l/JKmLBkYjh84xk1AU5YG",
-	"+ygkkM4VmVIdT8g/fz9s/YO2/t1p7bVbX79th9vd1zd/aTtmB6UHLAn2g872+3/8tvPL6792v+wevTx7",
-	"fd75e/fz7vHLT6+DMFCa6kwF+7udThhopg04wbEFAwUPcWA4oZVJvi9iLZQWEvbdifbrcN+Ej0NX7iSG",
-	"qqY0HQk5hcTczFACvVCEkkTE2RS4hoTEgistKeOabEQ1kKKwz4vfap1GISn+63aJNtvkozACdkziCeVj",
-	"SNp9bs7yVsghSxKrV76boCOxFEq1FNMFIlAqUDJtoNFSGxkiHeUQe4fq8+qp3jH9Pht+5vSSstTw3/c8",
-	"nd2cxCJLE8KFJkNzSBpP7AVTrq5AQmJlPOUEpBSSbERjpifZcJCVUDsePAGq4KPQbzIp3QHuzYipWQul",
-	"cexW8xgRdbJ5wFClgVxPmMq1tHvePnBAmCZTOicTemnU08xo4Psy6F7JoHhU3LoEbyWD1s/zWAy6gAho",
-	"xMM+yfgFF1c8zJEQEgn4p8RSNBd6ArLP3dsbUQ3i5cxpBOMJmzJ9dB0DJHfSFg1XbwRGapYbQL5e5fKZ",
-	"KpW4SBNFtjsdQmPNLu3hVUiYVgSXeIy7NkIYFyMePKtvu+EIj3Xf1aObg07pNZtmU8Kz6RAkEaMKMsxV",
-	"1sFxLHtK56mgybkQJ1SO4XsbLblyGYpkbkg4NUAYo4ty326hcQwzbU4ys/AOtBADfNid44xqQAr8AYaX",
-	"uw9lmG0qZHEqtXiOZ4rMQLbyFyTVYOmqzzeis8Pzo8HJ8Yfj88HZaS/aJDRNxZU5s3nO3h5eWxMPhs43",
-	"QjfgDLSctw5HGmTdnelBLHiiiBbkijIj80cWZC3njI/bKx0VR/OMaxiDNAi5CYOeddN+lLH4UZDCZczd",
-	"S5RoyK4o6lBJU0UUG3Pzv0w325A9NubH/C1l6QMlmNmI8cHIrrQou8xfW4yTlPELNMkXwMwUJLkL1SY9",
-	"TaUmdEwZJ1STLQP1llXBj2Bo9hwsBagrxVr1XI8l0HJ8xJQ7K2TEOFPGDNmIKltGm/uWnbRhHWORWiss",
-	"LLRbnxfqzUejQW1hJwyluFKGGw9wsUyBJAnEKUPi4MTaRQfmHftjn0sY4XLo9YsEakx4YGDy7ynyLypy",
-	"etISmLGQBB+xcSYfh85QR5crevTmTLwcw85IKJ81x0WcOEG7wQV5d3z+/vNPgzcnx0cfzwfHP2/el8x2",
-	"62RW3X1Ncls43mOQXR0vt3jMi0iJjMhuhC/adJd9T4FYv2VfUvmX2wOeEEqsp4iBNEIVOXTP4ur75Ceg",
-	"EiTpZ53OTowP4Y9w30vdLi/1cxWulVdZOcNj3OCHnPMrTqkTA2RoT22RUpf1FXX55cuXlkEacG3upCEE",
-	"eJhe0bkikcUlxiNrOrGIJd7Yq/8RDt15SbeGpSeZ1kZEJQYjQuby9Uoab1YLNB0TqunQ+A+IJN+fe1ST",
-	"4hYT4jNX2WwmpIbkAySMnuNDP9YUNaiK/F3Nbjb4VAA7mBpoB+ZMaEIUhO3HZzFGLsUMpGY2cJvHGlly",
-	"G8xuieOfgzC4bgmZGPxv34SBNfAxtoJLGhag2iJ2pxuEwZRx4xME+51wEefeUrs3YRBLoOYsVN8GzTmb",
-	"gtJ0OvOX2LnJA91rHeWjDWYVr3dtWDu3OH/3kRPmoXMPxIWjfy1OJ4b/glh74eXjnyvi1Cw82Ln4Y+/y",
-	"1XV3ujv7dxAGM6o1SEMB/zR//d2G8r5+2+7e/CWopQmKlU+YWn6r+DPTMFVrYsQs7HaiUtJ5sAQjKw+b",
-	"5y7K48asekAvVDnAWOXL3WWHxK29aCpNEmZYgKan3olHNFUQLiBBXHErIlYd/BM+ZI6t04Gy0uNW2js/",
-	"cXKmhh9/lWYUuQOpLNV18RVZ5RYRDWmqUPmLTMdiCm0SUftuEu2TucjQ5y5iLAfExUhYgqHNEfCY8XGe",
-	"06I8IZG1RtWA6ohQacSzbpNoAqlZUYkpCA4EUgUkEaAOSGR2AGmW7PPaChtof/pxnWeKAE82i7XRF6xe",
-	"SbnAvfj7xU0YVE522ypv7cN5Vq4iKIrT3bbIe3ywKveMsMoRfmvazDxXfb17U9ox3wLgRjga5nKEZPRd",
-	"mngE5DiiIngXKM8tF/o4bqLANyi/HKvej7HuKmIXQcX3l8OWPKWyepB6CAO9PJ3sgHumyIhJo7w9u69N",
-	"ehO0fHiM1u7Sa93N91jjjEjV1RPurKPBivXz4zRdxc95HMOFVB79MgwL0kuqqRxkMm2w5OgUWkKyMePk",
-	"89kJEaPCQ36miH1zJSqNsCjz+k2monFZ1GKyBDMMZRTHj59p52GjsESXeyUAL2/Chwq8VzdhkKc4VCGs",
-	"mvzHZ4rwbAqSxTaIwJKQXE1YPLFZYxfmY4pcwBwSMpwb0H1L7eVusMo6M8SfijFbQvzOicUnDFLxtsr4",
-	"0ko8IVvC1XoS/VipDJKaQH/9ML7ZXeQbe9Qa8sMqQ3mc5JFyhexulccVFVUnUi1ZrNN5JRoNlyDnzqFk",
-	"iI/cz2E6JBTzhHlGRbkkCwOFVoAEDA6pNkLmDLTdbgMtuEh+sL/X6bza3tvrvth9tdvZ29v2DPrtGsnc",
-	"hMF7oKme1AVGXeGJi7qOW6LXmlBXKOYa2r5MhMtJ5AaSDdaZ3xk3FHH3TCGXjESaiivkCRJtodEYkasJ",
-	"8OINkBhQN0YQiewDbfJGcE0Zx5CMgljmBk9p9WpxMXg92qHb8V7ShVfDrSshL0C2XjVZuj5dP4XeW6G4",
-	"limqAz/4dAEwU0TwdI6+eu/9Yav74iWZUDVZydw7D2PM1S7ZWposN79qZz9OgGs2MpxhLN+xpFxjwgoJ",
-	"pk1+BZgRpokWRAKHKyJkzlWYysW4hkVWatjRo5cKdwUvR9txl+5C6zV9NWztJp24tTd6Aa3ucCfeTV7A",
-	"y9Grji+Ns4wlTTRiU5tN/l7he6/l7Jl1epatbvP3lnu2fpVaedTpvGUIhsVgJUil1G3KePH/Zf5gWbqy",
-	"DAO9Qows+E4jCRC5PGNMpZzbi4mw3sO6QM69av9pHZPdhzom64ZAiutbkBN1IY2uSBgY7K70SLqNZn64",
-	"SoB/yj306k1+mllHJBe+WM43EpLMpIhBKXDWmJoYV9PwrguuUjIRypb/hYSSmUjw5812n59KxjUdpkAO",
-	"e2+Oj9HME5kmakZjUIui25PU6xNxv3/d3W71+9evjlYScR78q8d2OTl7+4bs7b54RVxcsahocpUvRNlD",
-	"TGk8YRxaEmiCv4hikUADYdu4fd2saF7FltVgVsngw1HAQmEUVpbWS9O8aqogXEwUNJXQNNdWVKs0vV8U",
-	"1ZDmd5U6QePaeH80trlI8HlqVTtGnxaS9QhjU/Q0CAM/y23PUoTQQ7R0JKfmkMtyXos513qVkhX3rors",
-	"6y1eTJ5l+bbab/RTKN+WR5Wd2UNTJYgrHo5+a7lIQOs4iUhe2Uts1P1WJ6eUGbXQ73KHAg0Dm735tkqo",
-	"5GvUmIV8Pjs27I323AQKjjGPH5CoOfdjc0+GwG3qKbrFM1kM71n6sHCHZcwFuaxyA03i7swaD/cLutw1",
-	"2lTT5Pn7KyHLw5LVvR8t5vboIbO8buyesbICnkX13YwkDlff6fIeKx7tHfC20LQ7XjMFPNA+2n3MwO0T",
-	"EBGHq8enoVtdf+/eauLNFnWmaGkYMe1uLiRToArLJYbzajnXVHChBWcxidF/8Q2al52wIS2XO/g7Lzud",
-	"25z68lproBqbZWdnZy8kn8/fhGTK0pRZcMlMQswUE7zqEHU73ZetTre13T3vbO93Ovudzj98ByihGlqa",
-	"+aXmpfmUe4kVv2PR167mm8xfb0moGcKAOJNMz3uGflxbi7EzfoV5s0I1DEK1MMi/gHlYvQ6/sUEBZr/b",
-	"5COUJYSA0Udadb+XtxcVTQcl7HTGzP9vwsBWAxxmNuyytEMG99gnUXNdhoj14P/9n/9b1hSYPSx05Z4T",
-	"rWdBWWn3RogLtqRTqaEUToG2YRavIGkrpmk6pPFFtE/eaz37xNN5SHrmMiDs8x6dQo9p+N8n9Dokr0hC",
-	"56pNvPICVPDLQhNo1yNGYwtpgdHB4L1QulWYCAMHZB29hjYYH4lGJjX+CaQQm9+gj5kwQ1LDzNyv4UNj",
-	"nuA9O7+43ed9fmi7KZj5/fPnKEGeP993QYW5yKQiGdcsxQOdn58QmXGFxYJioYgTeT0kGU9B4at9boMV",
-	"TNs8RJscYbjQhjeMX4yhQPL8uZNWliqeP3cNSIqopTHHPm8OOh6QGVXKxUo0mppKZDIGTFTOpNAQa8RO",
-	"CtruUzwhwYjDPsdSEOe4I86ImmJPWx6YOnfgXZl/p/QCT2ELzhUdYRVJpsDiGgWgQbTXJpOySyBLuuX2",
-	"0YvM2SSmnHDkVAUQ2kSrkGSId1YUp5f5Hgw5tMkX241HC34LkRgYjx3nKbKRUwj+0sUSySVNM1C2aNe4",
-	"eX1e+LQ2m1q8YR3iPBmBFSmuJwJoPCEIGZ77J6EneeoYo/EIFWqv0Msk26gIpoBD3On9+fkp6XY6dlED",
-	"htWm+CDt8yJBnTDDCFPGjQBskyPjOCpcIlpWHhORjdy93ay6s32+xJ/FbbXf+ZPYazW+mdqvNEBFzWGk",
-	"6AAZiCmy3W4bTZer0gPvplywmOo+nwqla0X8OX9pT+r7pYuOKFyZPymUJWKkz3MNacjv8/kbe/hmPUne",
-	"+lxpMerUsCJDSMUV6f7zxY4VbCmLgSsoc7LBh+PzoHSsgk+xFj0j3YIwuARpE3lBp73d7pjHxAw4nbFg",
-	"P9hpd9o7VmlOUPNtoYu95ReSjAGNP3t+JvhxYkQgU/owf2ihKbTb6ayonGooMix3+70a9G4qmKmWHe1U",
-	"i4cqJkanNDEcmmIW3Hxdu/TPL7Vp6sxK05yOVEgMh6pc9hok73a2l21QYGur3uOIb+6u+WbR6HkTBi86",
-	"O7e/5VcF+rYPYr60en7/evM1DFQ2nVI5d7ddnNVoSjpWGJU3bwQGozOhGqikUnRQOso/iWR+Nwrx7m/d",
-	"22sseLipmvNaZnBTo97te1HvUoItYS/SMYGxuRZt18GX6d7lX6dv53+dvn35+be/7X7+7W/bcPTxMp4m",
-	"6dnOL5Pky3XnrPt2Hr+7fuFnQRrM4DtiqSi9WFKYaAyLXGQa0WzME1vtgECERUIkBkf7ndtp0WuX/QHs",
-	"stvZW+OtSnu7eWt7DSZbbGjC916sw5wNJahPzNn2/n2V2HC/DRx/Ey6qiq1vJSPcbFk1tjib4ffVBTQs",
-	"WTK+oJL9u98QgzJDemMwkMurKjhHxprKbV3EgiFrl45gmDfU85AoQZSxE2maW/doa1VsSWuk9fmClYb5",
-	"DF05tTUjUbE3Sc9ytMRTCqlFwbQ97MY7yS68GL2kg3UEUi686oLJX2p9weQnxldIpf8Y+bMwb+KJ2Rqx",
-	"V5inlqJH2GKbE94yni4ddM/2Wwj8QMIkxNraxa6VyfhhRUlSgSAyo2MgG3nvyk+HvaPB57OTLayz2RK4",
-	"W/FwtOnYxbY4FVY2XFPjNUm37SCTzLgtZCRBTYhifJxCy/iA6KVARDa6L14SSXkipmTItAr7bpaBQcEL",
-	"MmU806A2rXNDTn99c0R65hV0PgbxxHiJfAyRizfknV5Dc3PW1WWqz/ODu4BcVIss4PEiYiMQZKMW5CB+",
-	"jGMTyy76HKG5BMlGDKRzR1Ogl6C8AECbfBRExWKGcDmrChJb7DLLhimLjfs9Yql5oM9pmpLCJyDG2WoU",
-	"ONjnZy/Rtoktip2dTrch5rP04hc6OE6ElU8ratnK9z+fnazVCOoF8nqgW8sCU8tux2vmC6vkcbfdb9YV",
-	"BE39dwuMXeFk23tpM4tj40gih1iE+Tyc6UmdhYsY21JezrvQgCdVdp6ABEv/OVdNM6UJ/JHR1H/wmerz",
-	"20jf8NnQZez9/iCMJjkHm/IS9YSOhS09t71vmigATsxByBw02aCOKa+EvFAo9jctrIaBDUvAtWuKJIVA",
-	"MYzV5zln2aitOz1WTm5ELIlCEqFoMj+UpX3RpmUzmuCUqD7P5dnh6TGKM7OAEUk88VghjvFkuTWhJ8BJ",
-	"IsVsBkmYx5kMsmxo47xarolJ7Vy0eGB69Z4sMYiwpZcx5XmR6oTyROHgoD53rrFFwoJRZxGWX/cYNA5S",
-	"WYzd+leYmpWJ4H0elSOyorze1Khgs4TnKzzLj4+KuUHgvMUm2wWJc7vB6Iex7ZU7DFmSKozIPzKQc88D",
-	"s9naxplcL7a7DbmBxvFhSHkYtCtUXi24HS2DAd9+GBA9G0zPj8yVNoQpRnnsrKhhrHQVW+nmLEISWeoc",
-	"JMAZJEuhxbqQh0Fb8ANcz1LK7Z0ZYHHt1TsP/KWWQNHt7L6+CxjY8U6HItPrgZBJ9sCtew3Jj+jAF6dO",
-	"wrbXzlmgeL3LvYTBdWssWm69ntnOaUpjN96u43t2bAHjB4boffZfW8cvvvR0mj0f2nebyZWnlTbDPN7c",
-	"55a7ndCLU6Ayn25xV1ugs64t8LYYZXB/A8J4E93b363PenoEP6RirliJfnd7BfXElhTadT83++fo1uRK",
-	"xlZfFw61MXWKALqNYlirn2pnO4s0yV+iOtdJRqTbV2yps9GSuadPNqLcl4020e23WQGWJw6UpvMiTIDe",
-	"BO9zlsB0JoxfTiS0XM6ltEM80CXoTHJn2NOpm6NkFXPh3KIBr9aqzi5Tn1U1e4ZoXRJI6DxtIOGHRzjv",
-	"EkhYP3BfCwLcNzDYXSMM6U8WujfDFix6BrOUxlBNiNbifCV/FmJ7qRPxiQN5f/7hxHn7hhTf9HrIEL/Q",
-	"S9rDRwnjxhAJCRdEZFqxBLBsN5+nghqmxTiaLWGfU48FDOGHJIqNLW40OKiQWFkRLgTTKtk7CRgiME4G",
-	"u4Swz80mZvM26RVzeELDzmI0AqlIHxXdgtTqB0089Q500St3O1NpuNZbEz1Nq7MCapojXFlP0eBTv7F7",
-	"tHpOHrdORcri+eq+OiMwDsw9jCTWUf5JXN36YUMr6KzbZb1OxikaaTmhltS5QK1b1n9bSrRvQeOYQVy6",
-	"NONL6YoCX9dgMpIW0hHRNL3AgROGnjHMZqjZuq1uuURA4b6Sq4kgYgbcqI82OdTEZpzJB/bTbfR1aE9y",
-	"K5WxKR3D1vMqjRXVVSXq1qE6iz2CSy7SHI0n0DKUJ0VDB+epZJdFOIVyMhGZvA+FrSGFm+Z+/cfaUd8W",
-	"i6sWg7rnNTH5TOWkRnMSuZ0viqahRrY4L2wRzPkqNxIbX4rCwtoqh2jng6fRakEGmYk0RSqvEfUJUyVV",
-	"nyAc97JH1p9bvTR57+mJ9bX+k9Dbd6WaZk25Ft2osiN8OeUUG3kxK9TRTFYyjM60TQrXi7zpnb11v9YC",
-	"A5KEqj5vatO2jbC1Zm2/V1t5zdrkjI0nmtCRBkmotQJaWBFmHnchMs+MCElU9CVHRemcsWr8ms19ki8h",
-	"OPR50Twh0N9smOO1prHuC/5eUZv4tEa735DfoEKrDfVB92+T7elu/I/ha9X5+x87v1zs/XZ1Il+c81en",
-	"8PIz3X6XdN6y7nux2/tXtRjaK8/Zq5TnLPa6v3i9093ZLjrPjTMhYpy88yguQQ2/SwdZqbyIeX31F3HR",
-	"wjhE9J+k9J5YCH2ZCMKK6ZeMrydwDJ+KTC+PB/wMKegiM2YD1qI6tpUnNoxjGdgGdtrkvKyyM/YZHY0g",
-	"1jZyvJASY2P+KdP1sHQTrspHtspvUNQCbF17UY0BNuObVKltVejLo1F3srCIWX1n2luDfsrx6Q+k1vv6",
-	"2k9O5UdOldWyKGuR+3ohMBvLsSTvtKWXORoLbeP/TOMcV6fdQptDT+ckZRfQ59Hpp945qUfeIu9jGk7J",
-	"LQTOMA9mB5EWPtlUTHFMAk7+cDGtehDLqkt8wtOUy8NVhZDO41aPyICPZ2PeLbr0n6FH/oeXF6Jki+nM",
-	"gvITLwK0lMFFvNzbOuRe4Ax5jwvDYCCBx9jbQPm8Ei5rNxqMZo8nDUIdnh57cD1mIKoIs+SpaBdfsWJG",
-	"VRAwAh1P7soOKyJO1VNt9GKaUrm5RtRpCpq6+50UY28aC+XfgXaDcR5qxOcNjIG4WN/UdXvfOqk1m7VX",
-	"xuZO2CVwUIrEE4gvmjGxOrBg25GyfDh2/s2I5sackGD/pW135HQKzbGEB4QQPMQ6uH//tsRXWehWrPaz",
-	"7nYrkzuaOhJd1rUyI6W4TByzcYemhMcPatQUwPdPSZw3kMDyEIUbTlPS3NY3g+Kb5VLWtt2hWWOsIlt8",
-	"oymWjppf5O3kRMjKNHymiB0v0yh1zVU8iPhsk70EpELsBvN6HZrJBZ82J0e68V/7YbR7cyfazQcQLfmQ",
-	"jP3yi93hSUt5/wRUb1GRV46noiJXcyK/q91bfqzv6yJ/bLlcdENV/vqLLiudfycp1+XctcILYYoYmiUb",
-	"FaarfPfHcdumG1Rnc+KY/utzqyVc12Clc7XSpmqMhEp3apt8MQBUxtvmX6sJ+zzfxfZAlsl5V+pvAHEH",
-	"UE5RAbYODoUBxGuYxNq9szzNbxtY8fxzkRVffsBO0g2Mquf16uZn1weKxYVl0cC+K0Qp6gEQmurRYzEF",
-	"LIcsw6eIxDmZCqwUFoSLK/JfJPKmP0R9zkZFt29KNcg2OcQZ6QwS/yNregLS9vgqOmos3HPzjAsJeI+2",
-	"LjsbkOVKuJBjlQEYLzuGZcz1FDOjigfdnGd/aFPl3Z3OHUTTwsTptfrE7irpizm/jyC2y2EY646ZK6R2",
-	"Aca91cgqneFPO7y3oqiOy260dOwZUH6Y1Y2d6DP799Ud6/SS1T9Q9qP6yX6EgSftpER6AU5ArmHPbTkt",
-	"8ST66igveHcy1hWEkU841HFxxnkx2BZle0y5/VChVWL7WPZV/7hdLv5969L1i1szxy6NpdcNn7qzpQR5",
-	"Oovbj/00xsvs+g8RxtVhReuJlLW5eWH+1WPL1oZJVQ+UkMV0qbsfcZnAcg8kf0K5tPDFzP9GUumd8S6d",
-	"vYZdMmvJJA5XTyKReqA9ifRM5SZdszGXG9RAZcpyM5jpQuhcUbXpyltdpCVpMCSxgDUvPzXWoH0WjUTf",
-	"ES6+i+bGzKDQc5WthcnvPjzGEyPSXJFuZbtm4cXh6nuLrrBmZa7P6N4wuKeQZKvsr+0nsQfzMWh3xcFy",
-	"UYfr/Y+k+xNJuqNrbb/UZg2qZjnnxsK059SmCJbFsz/NgB+eHt8t9JUvese8g9urmIfbvqWClKni0ZAM",
-	"59oOEMYfqN9Bi2G/YcZSbaP8TDfEtBdTRv64NZsvcm98a3ZPQjtAvAh3uK4ENYPY2ZXYZepibPYq6v1D",
-	"P3lFR8o6/M3tFd5aWL7d3L92BUMvQZ2HD3DoFvml9+mj/X6/VjYnFdM0tclcGwOZCYZhHmPIY5yiWOqZ",
-	"WuwZ3HBj37wWRld6tRnasotKQdVB8dGNPm/86oadXcvBVWuVJYgLNWK2rVuVeaaiV7tNPo1GocXZkk8n",
-	"hv7MJ+8LjDQ/Qpwy4xYw1xbkEF5m/epY/5RPjjo8PQ7JOKMyKec4Rt6Iv8hN3j3AT0E6OPyBgviVTO3f",
-	"M7bu17e0aR9bHF9NctkL99jEWw3p/ubrzf8PAAD//w==",
+	"7H35cts4uu+roHinKnYOJUvyksSp84eTzuJuZxnLmfRMKyNCJCRhTAJqALSsSbnqPs19sPskt/ABIMFF",
+	"suw46Z66p/qPdmwS67f+voVfg5hnC84IUzI4/hossMAZUUTAv14Oz19f8EvC9D8SImNBF4pyFhwHF3OC",
+	"JJGScvZIoiiWYjpW+tEITQXPUPTm1QXaS7CcTzgWyZ59NuoGYUD1AHOCEyKCMGA4I8Fx8GtHz9Yx04WB",
+	"IL/nVJAkOFYiJ2Eg4znJsF5Hhq/PCJupeXDcHzwNA7Va6PelEpTNgpubMDjj8eV7GLVt1SmPLx9JpKdF",
+	"S6rmlCE1JyjGaUrEI4lwHPOcqWKhC6zm5TLhf5uW9xdBpsFx8L/2yoPdM3+Ve8XCbvQyBZELziSBoz4x",
+	"s766ptLcRMyZIkzpH/FikdIY6z3sLQSfpCT7r39JDrey3cQfzVtm3uqRnDC3YzgNpOZYmcMhsBaEU0Fw",
+	"skI7kX1ubP4Q7XaDm9At/D1Xr3nOkh+59Pe8WPocS7NymngLZVyNp3pV0W6IuIB7xklGGTr5eIqoRHw6",
+	"1Y/rX40TKvEkJYnbl/7lT/Z3P3JXF22LnJAY55LADiQRV0TAlhlH0clP707fj3959fdo41Y+MZyrORf0",
+	"3z92O++olJTN9PEvBWczFP3agQV1fiErveTcW5hd8AucnJPfcyLVHVZKrnG2SIl5I9G8StkVTmky1hw/",
+	"toybEIVpGhyDkAA6lyjDKp6jf/520vkH7vy713nW7Xz52g/7g6c3f+laZidSjWkSHAe9/tt//Lr/89O/",
+	"Dj4fvDo6f3rR+/vg08Hp0YenQRhIhVUug+ODXi8MFFV6OcGpWQYIHmSXYYVWLtgxjxWXigtybHd03Fz3",
+	"TfgwdGV3oqkqw+mUi4wk+mYmguBLiTBKeJxnhCmSoJgzqQSmTKGdqLGkKByx4rdKpVGIin/aWaLdLnrP",
+	"tYCdoXiO2Ywk3RHTe3nNxYQmidErP0zQoVhwKTuSquIgQCpglLXQaKmNNJFO3Yq9TY1YdVdvqHqbTz4x",
+	"fIVpqvnvR+7OTI5inqcJYlyhid4kjufmgjGTSyJIYmQ8ZogIwQXaiWZUzfPJOC9XbXnwjGBJ3nP1MhfC",
+	"buDejJjqsUAax3Y0jxFBJ+sHNFXqlas5lU5L2+fNA88RVSjDKzTHV1o9LbQGvi+DPisZFLYKU5fL28ig",
+	"zf08FIPWDoK0nsMxytkl40sWukMIkSDwp8RQNONqTsSI2bd3osaK1zOnFoxnNKPq1XVMSHInbdFy9Vpg",
+	"pHq4MXHjVS6fylKJ8zSRqN/rIRwremU2L0NElUQwxEPctRbCMBjy1rP5tlu28FD3Xd263miGr2mWZ4jl",
+	"2YQIxKeVw9BX2VyOZdmPeJVynFxwfobFjPxoo8UplwlPVpqEU70IbXRh5tstOI7JQumdLMx6x4rzMTxs",
+	"93GOFQEK/AMML3sfUjNbxkWxK1nfxyOJFkR03AsCK2LoasR2ovOTi1fjs9N3pxfj84/DaBfhNOVLvWf9",
+	"nLk9uLY2HgytbwRuwDlRYtU5mSoimu7MkMScJRIpjpaYapk/NUtWYkXZrLvRUbE0T5kiMyL0gdyEwdC4",
+	"aX+Usfieo8JldO4lSDRgVxB1oKSxRJLOmP5XrtptyCGdsVP2GtP0GyWYnoiy8dSMVJdd+q8dylBK2SWY",
+	"5LVl5pIkzoXqoqHCQiE8w5QhrNCeXvWeUcEPYGgO7VqKpW4Ua9V9PZRAc+cRY2atkCllVGozZCeqTBnt",
+	"Hht2Upp1tEVqrLCw0G4jVqg3/xj10RZ2wkTwpdTc+BwGyyURKCFxSoE4GDJ20XP9jvlxxASZwnDg9fOE",
+	"NJjwuV6Tf0+Rf1GR1ZOGwLSFxNmUznLxMHQGOroc0aM3a+K5E7ZGQvms3i6ciRW0O4yjN6cXbz+9GL88",
+	"O331/mJ8+tPufcnsoElm1dm3JLfa9h6C7JrncovHXD+USIvs1vVFu/ay7ykQm7fsSyr/coeEJQgj4ykC",
+	"kIawRCf2WRj9GL0gWBCBRnmvtx/DQ/Ajue+l9stL/VRd18arrOzhIW7wneP8ilNqxQCamF2bQ2nK+oq6",
+	"/Pz5c0cfGmFK30kLBHiSLvFKosicJeCRDZ1YYIk35ur/CIfuoqRbzdLzXCktohJ9Ilw4+boU2ptVHEzH",
+	"BCs80f4DHJLvzz2oSXGLCfGJyXyx4EKR5B1JKL6Ah/5YU1QfVeTPqmcz4FOx2HGmVzvWewIToiBsH58F",
+	"jFzwBRGKGuDWYY00uW3NdojTn4IwuO5wkejz79+EgTHwAVuBITULYGUOdn8QhEFGmfYJguNeWD9zb6iD",
+	"mzCIBcF6L1jdtpoLmhGpcLbwh9i/cUD3Vlt5b8Cs4vWBgbWdxfmbfzihg869Jda2/qXYHZ/8i8TKg5dP",
+	"f6qIUz3weP/y92dXT64H2cHi30EYLLBSRGgK+Kf+628GyvvytT+4+UvQCBMUI59Ruf5W4WeqSCa3PBE9",
+	"sJ0JC4FXwZoT2bhZF7sotxvT6gY9qHIMWOXRwbpNwtQemoqThGoWwOlHb8dTnEoS1g4hIwprmXLb3t+5",
+	"527CgC+ZESubXvgAD+mjUulYGolzK71enFnZpF/UsmnbNz9jqopXa9fhL6D9Ruz5yTxVTWkZGV0aIUXS",
+	"VIKtwXMV84x0UYTNu0l0jFY8Bxe/gHSeIwvJ0ASQ1ClhMWUzG0ILUWQsXznGKkKYJSgShJHlGGupPc5k",
+	"hLDQ+kF1UTQnqZ5D8oxwRhBJJRmxhBP5HEV6UiJgluqYO2D9+qjSI4kIS3bdbEqsqrONmJ4O/NMqmZTD",
+	"3kvmHN6EQWX7t43y2jzsIoUV4VXs97ZB3sKDVVmsBai7lVtDefq56usDoC3/lm4b5Fw/DYr4nfRHOoKR",
+	"/Bu4fSQlVi0jPbkp7b2vAWFaiWghZDlA2wVp4lG+lRwVBVVjGTtc6N97G+u8BDlvRdr9BNBdVVF9qfD+",
+	"+rUl31Opf5MaDQO1PuxuF/dIoikV2sjx7OMuGs7BQmQxeAVrr/XAzbHFHoHTqjvc30bTF+O77bRdxU8O",
+	"77HQ04NfhhYL+AorLMa5SFssXpyRDhd0Rhn6dH6G+LRAEh5JZN7ceJRagJX5D20mtXbtZD2oBJGYEu3y",
+	"cUZlkQiQ6QBNbFyAFhffKIS1nHChIFkI0DY/+5FELM+IoLEBW2gSouWcxnMTXbdwKJXokqxIgiYrvXTf",
+	"oj06CDZZsZr4Uz6ja4jfOvvwhD5UuK0Sh9t4TsCWZLmdljmVMidJQ8k8/Ta+Oajzjdlq4/DDKkN5nOSR",
+	"coXsbpXHFbXZJFIlaKzSVQW1J1dErKzjTeE8nD9IVYgwxFNd5EnaYBQlEkwIQQBEk11YmTVkDwYttGAj",
+	"HsHxs17vSf/Zs8HhwZOD3rNnfc/x6TdI5iYM3hKcqnlTYDQVHr9s6rg1eq3t6ApjoXFsn+fcxm6cZWdA",
+	"Tf077a7D2T2SwCVTnqZ8CTyBoj0wlCO0nBNWvEEEBB5GDDMUmQe66CVnClMG0JUksXBGWOkdKH45fjrd",
+	"x/34WTIgTyZ7Sy4uieg8afMIfLr+Hnpvg+Jap6ie+yDdJSELiThLV4BpDN+edAaHR2iO5Xwjc+9/G2Nu",
+	"dl230mTOJGzs/TQhTNGp5gxtoM8EZgoCe0AwXfQLIQtEFVIcgf2IuHBcBSFvwH/MYaWaHT16qXBXcDTt",
+	"xwN8QDpP8ZNJ5yDpxZ1n00PSGUz244PkkBxNn/R8aZznNGmjERMCbvOLC4xiK6dYjzM0bHWbX7weAfCz",
+	"+cqtZquOJhgaEyNBKimBGWXFv9f5zWWKz7oTGBZipOb0TQUhkY3HxliIlbmYyOTFoMIptJ7UFS0yHx/U",
+	"cTp6KMfp8CEcpzuDBTXrYxt7uSCFmsxxZ3y7l2Sfq8mNpsIAtygM9E1v9I4GrS5HWDpJxdLaSPudd2b1",
+	"ZCWZ4TRFVzjNCQL4PXH5mS5LRJOXkQuKG1WtpYtNZ7XiK0Qyj+faUML6rcTYtEkiiJRddKJQxqVC/d7g",
+	"AE1Wikj9+qeL152nVcHS73X1f0+On/ae9moM1xsctDDQB4cDVff1YWFcP6fuINF0ygVaCB4TKYm1f+Uc",
+	"CwLS0sL+GM31SvXzIcJowRP4ebc7Yh8FZQpPUoJOhi9PT+GYeK6QXOCYyLqy9HTj9mJjNLoe9Duj0fWT",
+	"VxvFhoOlm/fJ0Pnrl+jZweETZBHvItfO5mQhaTaR4XhOGekIghP4RRTzhLSIDxNRahpy7aOYhC+Id+rz",
+	"sHReS9mDnOdm0qSX5xeE9RBWW3JXe9ZPNX/Y+0WRp6t/V8lg1c6k90ftDfEEnsfGmAJctJZGAmtsw/U1",
+	"P3r5F2YvRXAnBNtSMKw3uS4aW88GaObPGQVr8xu/3OI3uvjf182euh/c+7o+3mENTZxK7uRA9GvHYi+d",
+	"0yRCLuccmXjQrW5lKRkbQYn1LhyYYiau+HWT6HRjNIXfp/NTzd5gQc9JwTH68ecoao9KmqioJnATFI1u",
+	"8QXrSLChD7NuT4ADl1VuoE2Snxtz7X4w110xx4bt5N7fuDKHYFfnfjDk9RuB06YKdhmN90Qni/XUjaT2",
+	"Q/KA2BYnj7DCOA81Z2U0TamNG5h6F8aXaAdPtN7BSM2pSByQdHFxthsiyRE2A2jlhyVSNCNmUCVWzq0u",
+	"lTthSdV1HvR6vV6b97w+Nug29oOo8t7hnHXkHN4anrHbayftbzSvDx4yLvGnCCscruEzRpYPz2YVPKqx",
+	"g/bL9GIYa5gQkhBsYhaVaMmFmi/nNCXr2bLCRf37MVHpXtQ8exYLAL8Ax9E2eIED6eWBp+9nZ2vP3h6L",
+	"TWuUyDlOrpxAoh0rJyRKuMmyMmgwVbtd9BFLiagCQJmyhFxHJldDxXMwpPX8jFy7l2rmb//JPQG41oPx",
+	"mLhxNCapPgV7Wt+NvZYQZQRLSFebrKrptBlnXHFGYxQDLuKv+6h2ayYtwq17/0jf6mawsOTxxlK1Zb6/",
+	"v/8sRJ8uXoY+FaGFIDHcfdUfGvQGR53eoNMfXPT6x73eca/3Dx9YSbAiHS3h25wEhz5V8Iw6hleN9+u/",
+	"3prQ4Me5G3t8y5co5daeslAblFK4qLRLmeELwiD1RzPaTg/9t60dQVgBWLdbOYn9jfdy1NtMQVoekTgX",
+	"VK2GWnbZUkjtAfxCVu2mrpbwWHFNMJdkFVZJyC+GkwQyprroPSnTzklifOEKFLm+JLUoVCvPGy+o/vdN",
+	"GJgMspPcQNBrqyphjmMUtefy8ViN/+///j9lHpqew6yunHOu1CIos7Nfcn5J11S3tqRPS6IM5Owlse7F",
+	"OE0nOL6MjtFbpRYfWLoK0VBfBglHbIgzMqSK/PcZvg7RE5TglewiLyUNTO91MC2IHDjR2Ky0ONHx+C2X",
+	"qlMY72O7yObxatqgbMpbBUtCBCIpifVvAAZJqGaDSa7vV8sOUBL6ni1G2B2xETsp5DJGjx+DQH78+NgC",
+	"rCueC4lypmgKG7q4OEMiZxISzHkt8R/kU4hylhIJr46YAW6pMjHZLnoFoRMD9cZYmLAIevzYKklDFY8f",
+	"26JVieTa+MuItQdgnqOFVQUWERZE8lzEBLJNFoIrEis4nZQoM0/xhCBa6Y4YpA9aEBPOzMBOJUh/YZe3",
+	"1P/P8CWxQJIkSOIpGLC5JBZf0kJbH7RXWpnSqwKSqldYHwO+49gkxgwZDSoJCY1c4gJN4M6KgqYy9g3w",
+	"axd9NhXcmJWIlyYGymLLeRLtOAqBX9q4ikHWpCn0WFI1H7ECbdqF5JriDQNVucAsZDFaLI7geI5gZbDv",
+	"F1zNXf4PRCZhVWA0hV46kMGFIWsnhJneXlx8RINezwyql2EsOXgQj1gBKCdUM0JGmRaAXfRKCC4kDBGt",
+	"S6mM0I4DnnarQNOIrUGaYFpfJdDEXCvNqJLHlaLZqB1Sj54DA1GJ+t2u1s5O/T/3bsoGzrAaMYtCVgu/",
+	"HH8pT+r76e6WKGxpGCoUvDTZSk6rG0jzpdl8u25Hr32uNCdqlZREE5LyJRr883DfCLaUxoRJUuanBO9O",
+	"L4IS8gg+xIoPtXQLwuCKCGM5Br1uv9uDDLkFYXhBg+Ngv9vr7htFPwfNtwfg156ffDgj4L2Y/VPOThMt",
+	"AqlUJ+6hWiOBQa+3Idu2JTG9nO23agCwLcmymqq6X004rZhFvdIssscU0+Dmy9bp4n56Zls1b5o6OtKm",
+	"dJpoQjWyVx/yQa+/boLitPaadfHw5sGWbxbNAW7C4LC3f/tbfia5b/vAyZdWz29fbr6EgcyzDIuVve1i",
+	"r1pT4pmECKV+I9AnuuCyhUoqCVglhPWCJ6u7UYh3f9veXmvy103Vi1QiJzcN6u3fi3rXEmy59iI0HWib",
+	"q25vjz9nz67+mr1e/TV7ffTp178dfPr1b33y6v1VnCXp+f7P8+Tzde988HoVv7k+9CPCLab7HU+pSENb",
+	"k8yuDQsnMrVo1uaJyfyCRYRFcDgmlvZ7t9Oi12LhD2CXg96zLd6qtETRb/W3YLJ6ESy8d7gNc7aULXxn",
+	"zjb376vElvtt4fibsK4q9r6WjHCzZ9RYvZ/Pb5uTCWmypuVNJRPifo1vymyRG30CTl5Vl/NKW1PO1oVT",
+	"0GRtA4UUcijUCpBUqe1EnDrrHmytii1pjLQRq1lpBUBSNyNBsbdJz7Id0fcUUnXB1J8M4v3kgBxOj/B4",
+	"G4HkhFdTMPlDbS+Y/CShDVLpP0b+1HoUfWe2htMrzFND0VNoy+AIbx1Plw66Z/vVwCqSUEFiZexiW/6q",
+	"/bAiPbM4ILTAM4J2XL3ji5Phq/Gn87M9yDnc4zBb8XC0a9nFlMUWVja5xtprEnbacS6odlvQVBA5R5Ky",
+	"WUo62gcEL4VEaGdweIQEZgnP0IQqGY5s/xt9BIcooyxXRJo6A4w+/vLyFRrqV8D5GMdz7SWyGYks3uCq",
+	"gyf65oyrS+WIuY1bEDFqIAuwvQgZBALtNEAO5GMcu5CCNmKwmisi6JQSYd3RlOArIj0AoIvecyRjvoB1",
+	"WauKJCbxb5FPUhpr93tKU/3AiOE0RYVPgLSz1SpwoDbcXKIpLa6Lnf3eoAXzWXvxtaq/M27k04a83vL9",
+	"T+dnWzUP8FIph0R11gFT627HKwAPq+Rxt9lvthUEbTXbNcaucLKp1zcx/5l2JIFDzIH5PJyreZOFC4xt",
+	"LS+7ymXCkio7z4kghv4dV2W5VIj8nuPUf/CRHLHbSF/z2cTm0vg1pYAmWQcbs/LoEZ7xEdNvmXpphSQh",
+	"DOmNoBVRaAdbplxycSktJgxr1QysWYJc20L6MmNJM9aIOc4yqK3dPWSR70SmRAlEk/6hTHOOdg2b4QRC",
+	"OiPm5NnJx1MQZ3oALZJY4rFCHMPOnDWh5oShRPDFgiShw5kgqwqgjYtq6jqkmzjR4i3Ty32niT4Ik4Ye",
+	"Y+ZCNHPMEgnN5kbMusbmEGpGnTkwd90zoqD5Vh279a8w1SMjzkYsKtsqRi73XqtgPYTnKzxy2wfF3CJw",
+	"XkNjhprEud1g9GFsc+X2hAxJFUbk7zkRK88DM3kUrX0cD/uDluzs1paTQHkA2hUqrwFuR+vWAG9/2yKG",
+	"Bkx3W2ZSacLkU4edFfnclU4URrpZixBFhjrHCWGUJGtXCxlb37bagh/I9SLFzNyZXiyMvXnmsT/UmlUM",
+	"egdP77IM6JJisiS2WkIu6DdOPWwJfkTPfXFqJWx365gFiNe73EsYXHdmvGPHG+rprKbUduPtOn5oWt1Q",
+	"9lwTvc/+W+v4+kvfT7O7Rq+3mVwurLQbOrx5xAx3W6EXpwQL1xHprrZAb1tb4HXR/ub+BoT2Jga3v9vs",
+	"D/gAfkjFXDES/e72CuiJPcGV7ZjR7p+DW+OUjKlEKRxqbeoUALpBMYzVj5W1nXmauJdsJLlr9K55xZR9",
+	"aC3pPH20EzlfNjIJVCYqQF3gQCq8KmAC8CbYiNGEZAuu/XIkSMfGXEo7xFu6ICoXzBr2OLOJV0YxF84t",
+	"GPByq0qVMvRZVbPncKxrgITe9wUS/nCE8y5AwvbAfQMEuC8wONgChvS70d2bYQsWPSeLFMekGhBt4Hwl",
+	"fxZie60T8YER9Pbi3Zn19jUpvhwOgSF+xld4CI8iyrQhEiLGEc+VpAmBhHrXgws0TIcyMFvCEcMeC2jC",
+	"D1EUa1tca3AiQ2RkRVgD0yrRO0EAItBOBr0i4YjpSfTkXTQsereFmp35dEqERCNQdDWpNQraeOoNUUXd",
+	"8O1Mpci12purLK32l2lojnBjPkWLT/3SzNEZWnnc+chTGq821xhrgfFc38NUQIbzn8TVbW42NILOuF3G",
+	"66QMg5HmCLWkzhq17hn/bS3RviYKWtPC0KUZX0pXEPiqsSYtaUk6RQqnl9CkSNMzwGyamo3baodLOCnc",
+	"V7Scc8hs0urDq3tB7+iL2+jrxOzkViqjGZ6RvcdVGityo8qj24bqzOkhGLJOcziek46mPMFbqtk/CnpV",
+	"wCmYoTnPxX0obAsp3NYr8j/WjvpaT66qg7oXDTH5SDpSw45EbueLooCylS0uClsEYr7SfkYBXorCwtoq",
+	"P7zgPlYAVgswyIKnKVB5g6jPqCyp+gzWcS97ZPtvHawN3nt6Ynut/13o7YdSTbum3IpuZNkdYz3lFBN5",
+	"mBXoaCoqEUZr2iaF64VeDs9f218rDoAkwnLE2lpWmKYAjcYVft8K6TWuQOd0NlcIMr8RNlZABzLC9OMW",
+	"IqtULEZFj4aoSJ3TVo2fs3mM3BCckRErypo4+JstvR+3NNZ9wT8schO/r9HuNydpUaHV5iLB4G/zfnYQ",
+	"/2PyVPb+/vv+z5fPfl2eicML9uQjOfqE+2+S3ms6eMsPhv+q5uB76TnPKuk59b4fh0/3B/v9oguHdiZ4",
+	"DEn8D+ISNM53bfND6RKvt1d/EeMdwCGi/ySl952F0Oc5R7TomEzZdgJH8ynP1Xo84CeSElVExgxgzaut",
+	"vlliYBzDwAbY6aKLMstO22d4OiWxMshxLSRGZ+xDrpqwdNtZlY/sld8tagBsA3NRrQCb9k2q1LYJ+vJo",
+	"1O4sLDCrH0x7W9BP+cmNb6TW+/ra353KX1lV1oiibEXu20FgBssxJG+1pRc5mnFl8H+qoPe31W6hiaGn",
+	"K5TSSzJi0ccPwwvURN4i7wNMVsnVgDOIg5nm1YVPlvEMWsZAFySLaTVBLKMu4QlPU66Hqwoh7XCrB2TA",
+	"h7Mx74Yu/Wfokf/h5RpKVg9nFpSfeAjQWgbn8Xpv64R5wBnwHuOawYggLIbaBsxWFbis22ow6jm+Kwh1",
+	"8vHUW9dDAlEFzOJC0RZfMWJGVg5gSlQ8vys7bECcqrvaGcY4xWJ3C9QpIwrb+50XLcBaE+XfEGWbhH2r",
+	"Ee/qZgN+ub2pa+e+tbt3vuhuxObO6BVhREoUz0l82X4Sm4EFU46Uuw8quO8MtRfmhAjKfk2JJsMZaccS",
+	"vgFC8A7Wrvu3r2t8lVqFZbUg+2BQ6VzUVkVpo66VflFlv6D+k7Ik2jT9uUOJwsNDHA118OMDFBctBLEe",
+	"sLBtu0oK3PuqD/xmvcw1RXhg5GgbyRZNY0gk1b/wS6X976lQiUzjLUjYefz4M1bx/PFjk4XDZp0FT1NH",
+	"0FKtUoL4FL3kTObpI2nKyCibod9zIiiRu8emeg7CzmWPLiidS7FUSOKlX2JtkhUjv+20TVB08IcLJ2KJ",
+	"JOdsxLD0P+DlpjBl4doutDV+dgYoBy+SR6D1PmSF7UDmkotfjljuPjpnUmF2u+jEFH+b8RQyxWeQrVX2",
+	"i8KwQLcCszs4+RHLKHRdwha6OUZ0Wtawu7koQxOilkRfkpMY5Y5NONdbpOsrDUtcA7No5rkt3+gcZjCj",
+	"e2fp3Vf9NLWNuy6lBA66krfxUJXwzbSTstzafkcB4HiXJQb37EhLb0HLd7STkCnOU4V6oT5TiFAc9XbX",
+	"bafSAn1bkVXthf7lW4S3aR8jCEhxqKb0aoXWidunnriFd7XkALnrD/J9NEHZoa7Rz+zOSuLmTkrC9UBc",
+	"880/Q9Vmhu+aQf8nUC/mKFzBhqmjhk9lqXiOqGpRLXf1PcuPLH+pa6U9mw/SUhmz/aDrylfeCMxUKfML",
+	"JIBKpCkd7VRUXeV7jVbH7drGuVasat91xIylZit3K9XjlVJxbahXKsS7CDqm+F8FKL4yGI6Ym8XUIZeq",
+	"wpbb6IXYDUivI9FzNOF6IV7RMqjjc5dqY4rIYf9albovdkE19w5EtlzNiP7Z1mJDgm+ZuHNsk8GKnBxY",
+	"TXXrWsuBkitDGHCIK5RxyNbn0JHpv1DktRCKRgyUmylpT0Fr7GAUOcEQldXg+uKEcUItwGlaMHJmVK4g",
+	"SlCS6HMsvqir5kSY4nyJp8SaKS+KdgSG9B4/PjYTVG0J800ngnqVwmv9CEA3KWXENieAs6k1mDEfAHJf",
+	"uK4bD5D3pDVdam97t4u0HiC2dtz4WyNm0pP1yYY2Vdn85Rg6V5mbcMS6MpnOJbXbHgTQeWYJg4+YqRjR",
+	"TqZrybjEl66nG0TtpTFfqHLWS0JlzBmD+hav8AL2j1kyYtSZjMXW7QrMnmB0aFPATL6YljQrngv0e84V",
+	"hj6SmCUdPp0W9ztipsccuaI8t9Re+MWlBWwwviKrYCb40ua9w+pSekUszAafynBNbUjGxaqwqqzP55pj",
+	"h0WnlaL9O4TeADenWgiZ/mBd6F6hp3E1817jTnN+EvpB2DAcLsZ1GXCmiUvB72UKXsM2s588sfbZvYqG",
+	"TXtKnC0wnbGKZt+ggyvNw/qH9W+8HPVAkVDnNxZDVt4zT2lyKxqQFg/aT9P4HUAr7+737qDWax/W2aq0",
+	"+a7GVfGZjgewjcoGZNt2ia73HLMN6ApDqFjdvU24Tfaa38O8/imUfnUhd7XIqt/0afXdzc5AN+vR0WRV",
+	"UaQ/1kjbpla6+dHmP6pe+o+ALITpio4viTU+tkAo9qxK+y624KtCNxr7xUpb9AEauNe/vFR8xML43JiZ",
+	"j7cbA/EY0pqbH/x2ppWPl9h+KMafMENDaVHL579NqpxL12DmA6it8SAz/reog2o3ye3kz9bcXOu8+tCC",
+	"uKVH6v3EaSGuir6md9/iOoFlH0j+hHJJr+s9Vy/L7+T//yKV3tArJ47AU9lOJjGy/C4SaUiUJ5EeSWfG",
+	"tztKzlklWKTUuZhUFUJnieWuLd+wkYSkxUmDAg1XXqEtffMsWKg+tFt8K9q2UQOhZ+3WwsGwH2NmiRZp",
+	"tgilMl278GJk+aNFV9gwSbdndK9b7/eQZJussv6PNB5d09m7Hs16CQjj/Y8A/BMJwFfXynzU2thZ7eLP",
+	"dkPrrrCJjK8L435YEHby8fRu4UY36B3D7Xau4gMN3VsKJ6gsHg3hMxqA9sMP2G8cAfGtSU5TZYLbFbjT",
+	"hXLrmRJ+l1GTJmHf+NrutYSuTbmDbEwxnlyQ2JqbECCxiLe5imb84oWXaysNxtZeVeiNBVVL7WXbSzLx",
+	"8rIcYmc+cfLz8MN7yHCgSppUjBinqclhMrDjglNAVrV9D+hKMdQjWS+V37HdTr3KfZtxvBuabMNKHvHz",
+	"AngZsdYP75mPKTBikaYy876WGm0ChLJMryhalHTRh+k0tKBf+1fmQ7/Vofexeuy2YMAg04ixPPAy2aV5",
+	"6h9cw8STj6chmuVYJGXL5cjrbBvZT0E8h6/m23X4fXSphO/MevcMHWtaYl6Q7WAChNXcDnPhHpt4owHd",
+	"33y5+X8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -79,6 +79,9 @@ func (s *Server) problemFor(err error) problem {
 	case errors.Is(err, lease.ErrLimitExceeded):
 		return problem{http.StatusConflict, gen.ProblemCodeLockLimitExceeded,
 			fmt.Sprintf("This account holds %d active locks, its limit. Release or let some expire first.", s.cfg.MaxLocksPerAccount)}
+	case errors.Is(err, lease.ErrMetadataTooLarge):
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
+			fmt.Sprintf("metadata is limited to %d bytes (UTF-8).", lease.MaxMetadataBytes)}
 	case errors.Is(err, lease.ErrInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request is not valid."}
 	case errors.Is(err, auth.ErrUnauthorized):

@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/octostore/octostore/impl/store"
 )
@@ -31,7 +33,7 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv, err := New(ctx, st, Config{Clock: newFakeClock(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxLocksPerAccount: 1 << 20})
+	srv, err := New(ctx, st, Config{Clock: instantWaits{newFakeClock()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxLocksPerAccount: 1 << 20})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -52,6 +54,15 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 		st.Close()
 	})
 	return &fuzzServer{h: h, token: issued.Token}
+}
+
+// instantWaits is a fake clock on which every wait ends at once, so that a fuzzed
+// blocking acquire or watch exercises the waiting paths without hanging.
+type instantWaits struct{ *fakeClock }
+
+func (instantWaits) AfterFunc(_ time.Duration, f func()) func() bool {
+	go f()
+	return func() bool { return false }
 }
 
 func (fs *fuzzServer) do(method, target string, body []byte, auth string) *httptest.ResponseRecorder {
@@ -108,7 +119,7 @@ func FuzzLockName(f *testing.F) {
 // body is one the spec allows.
 func FuzzAcquireBody(f *testing.F) {
 	fs := newFuzzServer(f)
-	for _, s := range []string{`{"ttl_seconds":60}`, `{"ttl_seconds":60,"owner":"w"}`, `{}`, `{"ttl_seconds":0}`, `{"ttl_seconds":1e3}`, `{"ttl_seconds":60,"x":1}`, `[`, `null`, `"s"`, `{"ttl_seconds":60}{}`, `{"ttl_seconds":60,"ttl_seconds":0}`} {
+	for _, s := range []string{`{"ttl_seconds":60}`, `{"ttl_seconds":60,"owner":"w"}`, `{"ttl_seconds":60,"owner":"v","wait_seconds":5}`, `{"ttl_seconds":60,"metadata":"m","wait_seconds":0}`, `{"ttl_seconds":60,"wait_seconds":61}`, `{}`, `{"ttl_seconds":0}`, `{"ttl_seconds":1e3}`, `{"ttl_seconds":60,"x":1}`, `[`, `null`, `"s"`, `{"ttl_seconds":60}{}`, `{"ttl_seconds":60,"ttl_seconds":0}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -123,8 +134,18 @@ func FuzzAcquireBody(f *testing.F) {
 			if !ok || ttl < 1 || ttl > 3600 || ttl != float64(int64(ttl)) {
 				t.Fatalf("accepted ttl %v in %q", req["ttl_seconds"], body)
 			}
-			for k := range req {
-				if k != "ttl_seconds" && k != "owner" {
+			for k, v := range req {
+				switch k {
+				case "ttl_seconds", "owner":
+				case "wait_seconds":
+					if w, ok := v.(float64); !ok || w < 0 || w > 60 || w != float64(int64(w)) {
+						t.Fatalf("accepted wait_seconds %v in %q", v, body)
+					}
+				case "metadata":
+					if m, ok := v.(string); !ok || len(m) > 1024 || !utf8.ValidString(m) {
+						t.Fatalf("accepted metadata %q", v)
+					}
+				default:
 					t.Fatalf("accepted unknown field %q", k)
 				}
 			}

@@ -10,26 +10,28 @@ import (
 	"github.com/octostore/octostore/impl/lease"
 )
 
-// AcquireLock grants a lock or reports its holder; both are 200.
+// AcquireLock grants a lock or reports its holder; both are 200. With wait_seconds it
+// waits in the lock's line first.
 func (s *Server) AcquireLock(ctx context.Context, req gen.AcquireLockRequestObject) (gen.AcquireLockResponseObject, error) {
 	p := principal(ctx)
 	cmd := lease.Acquire{
-		Key:     lease.Key{Account: p.AccountID, Name: req.Name},
-		Holder:  lease.Holder{TokenID: p.TokenID, Owner: deref(req.Body.Owner)},
-		TTL:     seconds(req.Body.TtlSeconds),
-		LeaseID: uuid.NewString(),
+		Key:      lease.Key{Account: p.AccountID, Name: req.Name},
+		Holder:   lease.Holder{TokenID: p.TokenID, Owner: deref(req.Body.Owner)},
+		TTL:      seconds(req.Body.TtlSeconds),
+		LeaseID:  uuid.NewString(),
+		Metadata: req.Body.Metadata,
 	}
-	res, err := s.apply(ctx, cmd)
+	res, err := s.acquire(ctx, cmd, seconds(deref(req.Body.WaitSeconds)))
 	if err != nil {
 		return nil, err
 	}
-	l := res.Lease
+	l, now := res.Lease, s.cfg.Clock.Now()
 	if res.Outcome == lease.Held {
-		holder := l.Holder.String()
-		return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusHeld, HolderId: &holder, ExpiresAt: timestamp(l.ExpiresAt)}, nil
+		holder, retry := l.Holder.String(), retryAfter(l, now)
+		return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusHeld, HolderId: &holder, ExpiresAt: timestamp(l.ExpiresAt), RetryAfterMs: &retry}, nil
 	}
-	id := uuid.MustParse(l.ID)
-	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusAcquired, LeaseId: &id, FencingToken: &l.Token, ExpiresAt: timestamp(l.ExpiresAt)}, nil
+	id, renew := uuid.MustParse(l.ID), renewAfter(l, now)
+	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusAcquired, LeaseId: &id, FencingToken: &l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: &renew}, nil
 }
 
 // RenewLock extends the caller's current lease.
@@ -44,7 +46,7 @@ func (s *Server) RenewLock(ctx context.Context, req gen.RenewLockRequestObject) 
 		return nil, err
 	}
 	l := res.Lease
-	return gen.RenewLock200JSONResponse{Status: gen.Renewed, LeaseId: req.Body.LeaseId, FencingToken: l.Token, ExpiresAt: timestamp(l.ExpiresAt)}, nil
+	return gen.RenewLock200JSONResponse{Status: gen.Renewed, LeaseId: req.Body.LeaseId, FencingToken: l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: renewAfter(l, s.cfg.Clock.Now())}, nil
 }
 
 // ReleaseLock ends the caller's current lease.
@@ -60,25 +62,18 @@ func (s *Server) ReleaseLock(ctx context.Context, req gen.ReleaseLockRequestObje
 	return gen.ReleaseLock200JSONResponse{Status: gen.Released, LeaseId: req.Body.LeaseId, FencingToken: res.Lease.Token}, nil
 }
 
-// GetLock reports one lock of the caller's account.
+// GetLock reports one lock of the caller's account; with index and wait_seconds it is a
+// watch that returns once the lock's revision passes index.
 func (s *Server) GetLock(ctx context.Context, req gen.GetLockRequestObject) (gen.GetLockResponseObject, error) {
 	p := principal(ctx)
-	var (
-		l    lease.Lease
-		held bool
-	)
-	err := s.read(ctx, func(e *lease.Engine) uint64 {
-		var rev uint64
-		l, held, rev = e.Get(lease.Key{Account: p.AccountID, Name: req.Name})
-		return rev
-	})
+	st, err := s.status(ctx, lease.Key{Account: p.AccountID, Name: req.Name}, req.Params.Index, seconds(deref(req.Params.WaitSeconds)))
 	if err != nil {
 		return nil, err
 	}
-	if !held {
-		return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusFree}, nil
+	if !st.held {
+		return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusFree, Revision: st.revision}, nil
 	}
-	return gen.GetLock200JSONResponse(lockStatus(l)), nil
+	return gen.GetLock200JSONResponse(lockStatus(st.lease)), nil
 }
 
 // ListLocks reports the active locks of the caller's account.
@@ -103,13 +98,35 @@ func (s *Server) ListLocks(ctx context.Context, _ gen.ListLocksRequestObject) (g
 func lockStatus(l lease.Lease) gen.LockStatus {
 	holder := l.Holder.String()
 	expires := timestamp(l.ExpiresAt)
-	return gen.LockStatus{
+	st := gen.LockStatus{
 		Name:         l.Name,
 		Status:       gen.LockStatusStatusHeld,
+		Revision:     l.Revision,
 		HolderId:     &holder,
 		FencingToken: &l.Token,
 		ExpiresAt:    &expires,
 	}
+	if l.Metadata != "" {
+		st.Metadata = &l.Metadata
+	}
+	return st
+}
+
+// renewAfter is when a holder should renew: a third of the lease's remaining time, so
+// that two more tries fit before it ends.
+func renewAfter(l lease.Lease, now lease.Instant) int64 {
+	return max(l.Deadline-now.Mono, 0).Milliseconds() / 3
+}
+
+// maxRetryAfter caps retry_after_ms: a holder may release at any moment, and a client
+// that wants the lock as soon as it is free waits in line (wait_seconds) instead.
+const maxRetryAfter = time.Second
+
+// retryAfter is when trying again for a held lock is worthwhile: when the current lease
+// ends, or sooner.
+func retryAfter(l lease.Lease, now lease.Instant) int64 {
+	d := min(max(l.Deadline-now.Mono, 0), maxRetryAfter)
+	return (d + time.Millisecond - 1).Milliseconds()
 }
 
 // timestamp renders a wall-clock time as the API reports it: UTC, millisecond precision.

@@ -25,14 +25,15 @@ func TestAcquireReturnsTheDocumentedShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if fmt.Sprint(keys) != "[expires_at fencing_token lease_id status]" || r.str("status") != "acquired" || r.num("fencing_token") != 1 {
+	if fmt.Sprint(keys) != "[expires_at fencing_token lease_id renew_after_ms status]" || r.str("status") != "acquired" || r.num("fencing_token") != 1 {
 		t.Fatalf("body %s", r.raw)
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(r.str("lease_id")) {
 		t.Fatalf("lease id %q", r.str("lease_id"))
 	}
-	// Keys in the documented order: {"status","lease_id","fencing_token","expires_at"}.
-	if !regexp.MustCompile(`^\{"status":"acquired","lease_id":"[^"]+","fencing_token":1,"expires_at":"[^"]+"\}$`).Match(bytes.TrimSpace(r.raw)) {
+	// Keys in the documented order: {"status","lease_id","fencing_token","expires_at"},
+	// then the renewal hint (a third of the TTL).
+	if !regexp.MustCompile(`^\{"status":"acquired","lease_id":"[^"]+","fencing_token":1,"expires_at":"[^"]+","renew_after_ms":20000\}$`).Match(bytes.TrimSpace(r.raw)) {
 		t.Fatalf("body %s", r.raw)
 	}
 	want := ts.clock.Now().Wall.Add(time.Minute).Format(time.RFC3339Nano)
@@ -103,7 +104,7 @@ func TestRenewAndRelease(t *testing.T) {
 	if r.status != 200 || r.str("status") != "released" || r.num("fencing_token") != got.num("fencing_token") {
 		t.Fatalf("release %d %s", r.status, r.raw)
 	}
-	if s := ts.do("GET", "/locks/job", ts.token, nil); s.str("status") != "free" || len(s.body) != 2 {
+	if s := ts.do("GET", "/locks/job", ts.token, nil); s.str("status") != "free" || len(s.body) != 3 || s.num("revision") <= 0 {
 		t.Fatalf("released lock %s", s.raw)
 	}
 	next := ts.acquire(ts.token, "job", 10, "")

@@ -48,7 +48,9 @@ type Config struct {
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
 	MaxBodyBytes int64
-	// SweepInterval is how often idle expiries are swept and persisted (default 250 ms).
+	// SweepInterval is the longest the expiry sweeper sleeps (default 250 ms). It wakes
+	// at the next lease's deadline anyway, so an expiry hands a lock to its next waiter
+	// at once.
 	SweepInterval time.Duration
 	// Logger receives structured logs (default slog.Default()).
 	Logger *slog.Logger
@@ -74,6 +76,7 @@ type Server struct {
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
+	co     coordination // waiting acquires and watches; guarded by mu
 }
 
 // New restores the engine from st and returns a server. Start Run before serving.
@@ -108,32 +111,55 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, signin: signin, engine: engine}
+	s.co.init()
 	if cfg.RateLimitRPS > 0 {
 		s.limiter = newAccountLimiter(cfg.RateLimitRPS)
 	}
 	return s, nil
 }
 
-// Run commits lease changes and sweeps expiries until ctx ends; then it commits what was
-// accepted and returns. Stop serving requests before cancelling ctx.
+// Run commits lease changes and sweeps expiries until ctx ends; then it ends every
+// waiting request (Drain), commits what was accepted and returns. Stop serving requests
+// before cancelling ctx.
 func (s *Server) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.store.Run(gctx) })
 	g.Go(func() error { s.sweep(gctx); return nil })
+	g.Go(func() error { <-gctx.Done(); s.Drain(); return nil })
 	return g.Wait()
 }
 
+// sweep expires leases as their deadlines pass: it sleeps until the engine's next
+// deadline (at most SweepInterval), and is woken early when a command brings that
+// deadline forward.
 func (s *Server) sweep(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
+	fire := make(chan struct{}, 1)
 	for {
+		s.mu.Lock()
+		now := s.cfg.Clock.Now()
+		wake := now.Mono + s.cfg.SweepInterval
+		if d, ok := s.engine.NextDeadline(); ok && d < wake {
+			wake = d
+		}
+		s.co.armed = wake
+		s.mu.Unlock()
+		stop := s.afterFunc(wake-now.Mono, func() {
+			select {
+			case fire <- struct{}{}:
+			default:
+			}
+		})
 		select {
 		case <-ctx.Done():
+			stop()
 			return
-		case <-t.C:
-			if _, err := s.apply(ctx, lease.Sweep{}); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
-				s.log.Error("expiry sweep", "err", err)
-			}
+		case <-s.co.rearm:
+			stop()
+			continue
+		case <-fire:
+		}
+		if _, err := s.apply(ctx, lease.Sweep{}); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+			s.log.Error("expiry sweep", "err", err)
 		}
 	}
 }
@@ -159,16 +185,28 @@ func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
 // apply runs one command on the engine and waits until the state it reports is durable.
 func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, error) {
 	s.mu.Lock()
-	res, err := s.engine.Apply(cmd, s.cfg.Clock.Now())
-	if len(res.Changes) > 0 {
-		if serr := s.store.Submit(res.Rev, res.Changes); serr != nil {
-			s.mu.Unlock()
-			return lease.Result{}, serr
-		}
-	}
+	res, err := s.applyLocked(cmd)
 	s.mu.Unlock()
+	if errors.Is(err, store.ErrClosed) {
+		return lease.Result{}, err
+	}
 	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
+	}
+	return res, err
+}
+
+// applyLocked runs cmd on the engine, queues its changes for the group commit, and hands
+// its grants to waiting requests (which answer once the grant is durable). s.mu is held.
+func (s *Server) applyLocked(cmd lease.Command) (lease.Result, error) {
+	res, err := s.engine.Apply(cmd, s.cfg.Clock.Now())
+	var serr error
+	if len(res.Changes) > 0 {
+		serr = s.store.Submit(res.Rev, res.Changes)
+	}
+	s.dispatch(res)
+	if serr != nil {
+		return lease.Result{}, serr
 	}
 	return res, err
 }
@@ -177,12 +215,9 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 // on is durable, so a reader never sees state that a crash could take back.
 func (s *Server) read(ctx context.Context, fn func(*lease.Engine) uint64) error {
 	s.mu.Lock()
-	res, _ := s.engine.Apply(lease.Sweep{}, s.cfg.Clock.Now())
-	if len(res.Changes) > 0 {
-		if err := s.store.Submit(res.Rev, res.Changes); err != nil {
-			s.mu.Unlock()
-			return err
-		}
+	if _, err := s.applyLocked(lease.Sweep{}); err != nil {
+		s.mu.Unlock()
+		return err
 	}
 	rev := fn(s.engine)
 	s.mu.Unlock()

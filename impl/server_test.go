@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +19,16 @@ import (
 	"github.com/octostore/octostore/impl/store"
 )
 
-// fakeClock is a settable Clock for tests.
+// fakeClock is a settable TimerClock for tests: its timers fire as it is advanced.
 type fakeClock struct {
-	mu  sync.Mutex
-	now lease.Instant
+	mu     sync.Mutex
+	now    lease.Instant
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at time.Duration
+	f  func()
 }
 
 func newFakeClock() *fakeClock {
@@ -34,10 +41,54 @@ func (c *fakeClock) Now() lease.Instant {
 	return c.now
 }
 
+// Advance moves the clock on and runs the timers that became due, in order.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
+	var due, rest []*fakeTimer
+	for _, t := range c.timers {
+		if t.at <= c.now.Mono {
+			due = append(due, t)
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	c.timers = rest
 	c.mu.Unlock()
+	sort.SliceStable(due, func(i, j int) bool { return due[i].at < due[j].at })
+	for _, t := range due {
+		t.f()
+	}
+}
+
+// AfterFunc runs f once the clock has been advanced by d.
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	if d <= 0 {
+		go f()
+		return func() bool { return false }
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Mono + d, f: f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, x := range c.timers {
+			if x == t {
+				c.timers = append(c.timers[:i], c.timers[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// pendingTimers counts the timers waiting to fire.
+func (c *fakeClock) pendingTimers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
 }
 
 // testServer is a real server stack (handlers, validator, engine, group committer) on a
@@ -117,6 +168,7 @@ func (ts *testServer) stop() {
 	if ts.http == nil {
 		return
 	}
+	ts.srv.Drain()
 	ts.http.Close()
 	ts.cancel()
 	if err := <-ts.done; err != nil {

@@ -105,11 +105,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// Above the longest wait a request may ask for (60 s, blocking acquire and
+		// watch) plus its commit.
+		WriteTimeout:   90 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 16 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for active requests: end the long-polls at once instead of after
+	// their wait.
+	httpServer.RegisterOnShutdown(srv.Drain)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- httpServer.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "")

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -287,4 +289,79 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// Long-polls must not hold up a shutdown: SIGTERM answers a 60-second watch and a
+// 60-second waiting acquire at once (with the current state), then the server stops
+// cleanly, well within the 30-second shutdown timeout.
+func TestSIGTERMEndsLongPollsAndShutsDownCleanly(t *testing.T) {
+	dir := t.TempDir()
+	p := start(t, dir, true)
+	p.call(t, "POST", "/locks/x/acquire", p.token, map[string]any{"ttl_seconds": 3600, "owner": "a"})
+	rev := p.call(t, "GET", "/locks/x", p.token, nil)["revision"].(float64)
+	type answer struct {
+		body map[string]any
+		err  error
+	}
+	// Fresh connections: a request written on an idle keep-alive connection could meet
+	// the shutdown before the server reads it.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	written := make(chan struct{}, 2)
+	poll := func(method, path string, body any) <-chan answer {
+		out := make(chan answer, 1)
+		go func() {
+			var rd io.Reader
+			if body != nil {
+				b, _ := json.Marshal(body)
+				rd = bytes.NewReader(b)
+			}
+			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { written <- struct{}{} }}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), method, p.url+path, rd)
+			req.Header.Set("Authorization", "Bearer "+p.token)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := fresh.Do(req)
+			if err != nil {
+				out <- answer{err: err}
+				return
+			}
+			defer res.Body.Close()
+			var m map[string]any
+			err = json.NewDecoder(res.Body).Decode(&m)
+			out <- answer{m, err}
+		}()
+		return out
+	}
+	watch := poll("GET", fmt.Sprintf("/locks/x?index=%d&wait_seconds=60", int64(rev)), nil)
+	wait := poll("POST", "/locks/x/acquire", map[string]any{"ttl_seconds": 60, "owner": "b", "wait_seconds": 60})
+	// Once both requests are written and a later connection has been answered, the
+	// server has accepted their connections (it accepts in order), and Shutdown waits
+	// for them rather than dropping them.
+	for range 2 {
+		<-written
+	}
+	req, _ := http.NewRequest("GET", p.url+"/health", nil)
+	if res, err := fresh.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		res.Body.Close()
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	for name, ch := range map[string]<-chan answer{"watch": watch, "acquire": wait} {
+		select {
+		case a := <-ch:
+			if a.err != nil || a.body["status"] != "held" {
+				t.Fatalf("%s: %v %v", name, a.body, a.err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s still waiting after SIGTERM", name)
+		}
+	}
+	select {
+	case <-p.exited:
+		if p.waitErr != nil || !strings.Contains(p.stdout.String(), "stopped cleanly") {
+			t.Fatalf("exit: %v\n%s", p.waitErr, p.stdout)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
 }

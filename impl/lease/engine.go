@@ -33,7 +33,12 @@ var (
 	ErrInvalid = errors.New("invalid command")
 	// ErrTokensExhausted means the fencing counter reached MaxFencingToken.
 	ErrTokensExhausted = errors.New("fencing tokens exhausted")
+	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataBytes.
+	ErrMetadataTooLarge = errors.New("metadata is too large")
 )
+
+// MaxMetadataBytes is the largest metadata value a lease carries.
+const MaxMetadataBytes = 1024
 
 // Instant is a point in server time. Expiry is decided on Mono alone, a monotonic clock
 // reading, so wall-clock jumps never move a deadline; Wall is only reported and stored.
@@ -80,18 +85,40 @@ type Lease struct {
 	ExpiresAt  time.Time     // wall-clock rendering of Deadline
 	AcquiredAt time.Time     // wall clock of the grant
 	ModRev     uint64        // revision of the last durable change to this lease
+	Metadata   string        // the holder's small public value (a leader's address)
+	// Revision is the lock's revision as clients see it: it was drawn when the lease was
+	// granted or its metadata last changed. Unlike ModRev it survives restarts and does
+	// not move on renewals.
+	Revision int64
 }
 
-// Command is a mutation of the engine: Acquire, Renew, Release or Sweep.
+// Command is a mutation of the engine: Acquire, Renew, Release, CancelWait or Sweep.
 type Command interface{ isCommand() }
 
 // Acquire grants Key to Holder for TTL when the lock is free, or reports who holds it.
 // LeaseID is the id the new lease gets; it must be unique and is chosen by the caller so
 // that Apply stays deterministic.
+//
+// With Wait, a lock held by someone else puts Holder in the lock's line instead (outcome
+// Queued): a later release or expiry grants the lease LeaseID to the head of the line in
+// the same Apply and reports it in Result.Handoffs. LeaseID also names the waiter, for
+// CancelWait. A holder already in the line keeps its place (and its LeaseID); its TTL and
+// metadata are updated.
 type Acquire struct {
 	Key     Key
 	Holder  Holder
 	TTL     time.Duration
+	LeaseID string
+	// Metadata, when not nil, is stored with the lease (it replaces the stored value on a
+	// re-acquire). At most MaxMetadataBytes.
+	Metadata *string
+	Wait     bool
+}
+
+// CancelWait takes the waiter LeaseID out of Key's line. It fails with ErrNotCurrent
+// when no such waiter is in line (it was granted the lock, or never queued).
+type CancelWait struct {
+	Key     Key
 	LeaseID string
 }
 
@@ -117,16 +144,20 @@ func (Renew) isCommand()   {}
 func (Release) isCommand() {}
 func (Sweep) isCommand()   {}
 
+func (CancelWait) isCommand() {}
+
 // Outcome says what a command did.
 type Outcome int
 
 // The outcomes of Apply.
 const (
-	Swept    Outcome = iota // a Sweep
-	Acquired                // the caller holds the lease in Result.Lease (new or idempotent re-acquire)
-	Held                    // someone else holds Result.Lease
-	Renewed                 // Result.Lease was extended
-	Released                // Result.Lease ended
+	Swept     Outcome = iota // a Sweep
+	Acquired                 // the caller holds the lease in Result.Lease (new or idempotent re-acquire)
+	Held                     // someone else holds Result.Lease
+	Renewed                  // Result.Lease was extended
+	Released                 // Result.Lease ended
+	Queued                   // the caller waits in line (Result.Waiting) behind Result.Lease
+	Cancelled                // a waiter left the line
 )
 
 // ChangeKind says what a Change does to durable state.
@@ -136,7 +167,7 @@ type ChangeKind int
 const (
 	PutLease     ChangeKind = iota + 1 // store Lease (insert or replace the lock's row)
 	DeleteLease                        // remove Lease (released or expired)
-	ReserveToken                       // tokens up to Reserve may be issued
+	ReserveToken                       // fencing tokens and revisions up to Reserve may be issued
 )
 
 // Change is one durable effect of a command. Persisting every Change of a Result, in
@@ -156,12 +187,30 @@ type Result struct {
 	Rev uint64
 	// Changes must be persisted, at revision Rev, before the result is reported.
 	Changes []Change
+	// Waiting is the queued waiter's LeaseID when Outcome is Queued.
+	Waiting string
+	// Handoffs are the waiters this Apply granted a lock to (or refused), in order. A
+	// grant is part of Changes and must not be reported before Rev is durable.
+	Handoffs []Handoff
+}
+
+// Handoff is what a release or expiry did for the head of a lock's line.
+type Handoff struct {
+	// Waiter is the waiter's LeaseID.
+	Waiter string
+	// Lease is the granted lease when Err is nil.
+	Lease Lease
+	// Err is ErrLimitExceeded or ErrTokensExhausted when the waiter could not be granted
+	// the lock; it has left the line.
+	Err error
 }
 
 // Config holds the engine's limits. Zero values mean defaults.
 type Config struct {
 	MaxLocksPerAccount int   // 0 means 100
 	ReserveBlock       int64 // 0 means DefaultReserveBlock
+	MaxWaitersPerLock  int   // 0 means DefaultMaxWaiters
+	MaxTombstones      int   // 0 means DefaultMaxTombstones
 }
 
 // Engine is the lock state machine. It is not safe for concurrent use: its owner
@@ -174,7 +223,13 @@ type Engine struct {
 	rev       uint64 // last revision that produced changes
 	freedRev  uint64 // last revision at which any lease ended
 	lastToken int64
-	reserved  int64
+	reserved  int64 // fencing tokens and revisions up to this may have been issued
+
+	lastRevision int64
+	lines        map[Key]*line // waiters of held locks
+	tombs        map[Key]int64 // revisions at which free locks became free
+	floor        int64         // the revision of a free lock without a tombstone
+	handoffs     []Handoff     // collected during one Apply
 }
 
 type entry struct {
@@ -190,24 +245,42 @@ func New(cfg Config) *Engine {
 	if cfg.ReserveBlock <= 0 {
 		cfg.ReserveBlock = DefaultReserveBlock
 	}
-	return &Engine{cfg: cfg, accounts: make(map[string]map[string]*entry)}
+	if cfg.MaxWaitersPerLock <= 0 {
+		cfg.MaxWaitersPerLock = DefaultMaxWaiters
+	}
+	if cfg.MaxTombstones <= 0 {
+		cfg.MaxTombstones = DefaultMaxTombstones
+	}
+	return &Engine{
+		cfg:      cfg,
+		accounts: make(map[string]map[string]*entry),
+		lines:    make(map[Key]*line),
+		tombs:    make(map[Key]int64),
+	}
 }
 
 // Restore rebuilds an engine from durable state: the leases that were not released and
 // the fencing reservation. Every lease gets a fresh full TTL from now, because the time
 // the server was down cannot be measured on its monotonic clock; a lease therefore never
-// ends earlier than its holder was promised. Fencing continues above every token that
-// may have been issued.
+// ends earlier than its holder was promised. Fencing tokens and revisions continue above
+// every value that may have been issued, so a watcher from before the restart misses no
+// change (free locks report the restored floor, which may wake it once for nothing).
+// Waiters are not durable: they ended with the process that held them.
 func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 	e := New(cfg)
 	e.lastToken = reserved
 	for _, l := range leases {
-		if l.Token > e.lastToken {
-			e.lastToken = l.Token
-		}
+		e.lastToken = max(e.lastToken, l.Token, l.Revision)
+	}
+	e.lastRevision = e.lastToken
+	e.floor = e.lastRevision
+	for _, l := range leases {
 		l.Deadline = now.Mono + l.TTL
 		l.ExpiresAt = now.Wall.Add(l.TTL)
 		l.ModRev = 0
+		if l.Revision == 0 {
+			l.Revision = e.floor // a lease stored before revisions existed
+		}
 		e.insert(l)
 	}
 	e.reserved = e.lastToken
@@ -218,6 +291,7 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 // now, then runs the command.
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
+	e.handoffs = nil
 	changes = e.expire(now, changes)
 	var (
 		res Result
@@ -229,7 +303,9 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	case Renew:
 		res, changes, err = e.renew(c, now, changes)
 	case Release:
-		res, changes, err = e.release(c, changes)
+		res, changes, err = e.release(c, now, changes)
+	case CancelWait:
+		res, err = e.cancelWait(c)
 	case Sweep:
 		res.Outcome = Swept
 	default:
@@ -246,7 +322,13 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		if res.Lease.ID != "" && touches(changes, res.Lease.Key) {
 			res.Lease.ModRev = e.rev
 		}
+		for i := range e.handoffs {
+			if e.handoffs[i].Err == nil {
+				e.handoffs[i].Lease.ModRev = e.rev
+			}
+		}
 	}
+	res.Handoffs, e.handoffs = e.handoffs, nil
 	return res, err
 }
 
@@ -277,38 +359,74 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 	if c.TTL <= 0 || c.Key.Name == "" || c.Key.Account == "" || c.Holder.TokenID == "" || c.LeaseID == "" {
 		return Result{}, changes, ErrInvalid
 	}
+	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataBytes {
+		return Result{}, changes, ErrMetadataTooLarge
+	}
 	if en := e.lookup(c.Key); en != nil {
 		if en.lease.Holder != c.Holder {
+			if c.Wait {
+				return e.enqueue(c, en), changes, nil
+			}
 			return Result{Outcome: Held, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
 		}
-		// The same holder asks again: the same lease comes back, extended.
-		changes = e.extend(en, c.TTL, now, changes)
+		// The same holder asks again: the same lease comes back, extended, with the
+		// metadata it sent.
+		changed := false
+		if c.Metadata != nil && *c.Metadata != en.lease.Metadata {
+			en.lease.Metadata = *c.Metadata
+			en.lease.Revision, changes = e.nextRevision(changes)
+			changed = true
+		}
+		changes = e.extend(en, c.TTL, now, changes, changed)
 		return Result{Outcome: Acquired, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
 	}
-	if len(e.accounts[c.Key.Account]) >= e.cfg.MaxLocksPerAccount {
-		return Result{Rev: e.freedRev}, changes, ErrLimitExceeded
+	l, changes, err := e.grant(c.Key, c.Holder, c.TTL, c.Metadata, c.LeaseID, now, changes)
+	if err != nil {
+		return Result{Rev: e.freedRev}, changes, err
+	}
+	return Result{Outcome: Acquired, Lease: l}, changes, nil
+}
+
+// grant gives a free lock to holder, within the account's quota.
+func (e *Engine) grant(k Key, holder Holder, ttl time.Duration, metadata *string, leaseID string, now Instant, changes []Change) (Lease, []Change, error) {
+	if len(e.accounts[k.Account]) >= e.cfg.MaxLocksPerAccount {
+		return Lease{}, changes, ErrLimitExceeded
 	}
 	if e.lastToken >= MaxFencingToken {
-		return Result{Rev: e.freedRev}, changes, ErrTokensExhausted
+		return Lease{}, changes, ErrTokensExhausted
 	}
 	e.lastToken++
-	if e.lastToken > e.reserved {
-		e.reserved = min(e.lastToken+e.cfg.ReserveBlock-1, MaxFencingToken)
-		changes = append(changes, Change{Kind: ReserveToken, Reserve: e.reserved})
-	}
+	changes = e.reserve(e.lastToken, changes)
 	l := Lease{
-		Key:        c.Key,
-		ID:         c.LeaseID,
-		Holder:     c.Holder,
+		Key:        k,
+		ID:         leaseID,
+		Holder:     holder,
 		Token:      e.lastToken,
-		TTL:        c.TTL,
-		Deadline:   now.Mono + c.TTL,
-		ExpiresAt:  now.Wall.Add(c.TTL),
+		TTL:        ttl,
+		Deadline:   now.Mono + ttl,
+		ExpiresAt:  now.Wall.Add(ttl),
 		AcquiredAt: now.Wall,
 	}
+	if metadata != nil {
+		l.Metadata = *metadata
+	}
+	l.Revision, changes = e.nextRevision(changes)
+	delete(e.tombs, k)
 	e.insert(l)
 	changes = append(changes, Change{Kind: PutLease, Lease: l})
-	return Result{Outcome: Acquired, Lease: l}, changes, nil
+	return l, changes, nil
+}
+
+// reserve makes sure a durable reservation covers v, a fencing token or a revision.
+func (e *Engine) reserve(v int64, changes []Change) []Change {
+	if v <= e.reserved {
+		return changes
+	}
+	e.reserved = v + e.cfg.ReserveBlock - 1
+	if v <= MaxFencingToken {
+		e.reserved = min(e.reserved, MaxFencingToken)
+	}
+	return append(changes, Change{Kind: ReserveToken, Reserve: e.reserved})
 }
 
 func (e *Engine) renew(c Renew, now Instant, changes []Change) (Result, []Change, error) {
@@ -319,14 +437,15 @@ func (e *Engine) renew(c Renew, now Instant, changes []Change) (Result, []Change
 	if en == nil || en.lease.ID != c.LeaseID {
 		return Result{Rev: e.observed(en)}, changes, ErrNotCurrent
 	}
-	changes = e.extend(en, c.TTL, now, changes)
+	changes = e.extend(en, c.TTL, now, changes, false)
 	return Result{Outcome: Renewed, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
 }
 
 // extend moves a lease's deadline to now+ttl when that is later. The deadline itself is
 // not persisted (a restart restores a full TTL); a changed TTL is, so that the restored
-// lease is never shorter than the last promise.
-func (e *Engine) extend(en *entry, ttl time.Duration, now Instant, changes []Change) []Change {
+// lease is never shorter than the last promise. put asks for the lease to be persisted
+// anyway (its metadata changed).
+func (e *Engine) extend(en *entry, ttl time.Duration, now Instant, changes []Change, put bool) []Change {
 	if d := now.Mono + ttl; d > en.lease.Deadline {
 		en.lease.Deadline = d
 		en.lease.ExpiresAt = now.Wall.Add(ttl)
@@ -334,19 +453,31 @@ func (e *Engine) extend(en *entry, ttl time.Duration, now Instant, changes []Cha
 	}
 	if ttl > en.lease.TTL {
 		en.lease.TTL = ttl
+		put = true
+	}
+	if put {
 		changes = append(changes, Change{Kind: PutLease, Lease: en.lease})
 	}
 	return changes
 }
 
-func (e *Engine) release(c Release, changes []Change) (Result, []Change, error) {
+func (e *Engine) release(c Release, now Instant, changes []Change) (Result, []Change, error) {
 	en := e.lookup(c.Key)
 	if en == nil || en.lease.ID != c.LeaseID {
 		return Result{Rev: e.observed(en)}, changes, ErrNotCurrent
 	}
+	changes = e.end(en, now, changes)
+	return Result{Outcome: Released, Lease: en.lease}, changes, nil
+}
+
+// end removes a released or expired lease, and hands the lock to the head of its line.
+func (e *Engine) end(en *entry, now Instant, changes []Change) []Change {
 	e.remove(en)
 	changes = append(changes, Change{Kind: DeleteLease, Lease: en.lease})
-	return Result{Outcome: Released, Lease: en.lease}, changes, nil
+	var rev int64
+	rev, changes = e.nextRevision(changes)
+	e.bury(en.lease.Key, rev)
+	return e.handoff(en.lease.Key, now, changes)
 }
 
 // observed is the revision a refusal was decided on: the live lease's, or the last time
@@ -360,12 +491,20 @@ func (e *Engine) observed(en *entry) uint64 {
 
 // expire removes every lease whose deadline is at or before now.
 func (e *Engine) expire(now Instant, changes []Change) []Change {
+	// A hand-off inserts a lease with a deadline after now, so this ends.
 	for len(e.expiry) > 0 && e.expiry[0].lease.Deadline <= now.Mono {
-		en := e.expiry[0]
-		e.remove(en)
-		changes = append(changes, Change{Kind: DeleteLease, Lease: en.lease})
+		changes = e.end(e.expiry[0], now, changes)
 	}
 	return changes
+}
+
+// NextDeadline returns the monotonic instant at which the next lease expires, if any: the
+// moment a Sweep has something to do.
+func (e *Engine) NextDeadline() (time.Duration, bool) {
+	if len(e.expiry) == 0 {
+		return 0, false
+	}
+	return e.expiry[0].lease.Deadline, true
 }
 
 // Get returns the live lease of k, if any, and the revision the answer depends on. Call

@@ -146,12 +146,13 @@ func (s *Store) flush(ctx context.Context) error {
 }
 
 const upsertLease = `INSERT INTO leases
-	(account_id, name, lease_id, token_id, owner, fencing_token, ttl_ms, acquired_ms, expires_ms)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	(account_id, name, lease_id, token_id, owner, fencing_token, ttl_ms, acquired_ms, expires_ms, metadata, revision)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (account_id, name) DO UPDATE SET
 	lease_id = excluded.lease_id, token_id = excluded.token_id, owner = excluded.owner,
 	fencing_token = excluded.fencing_token, ttl_ms = excluded.ttl_ms,
-	acquired_ms = excluded.acquired_ms, expires_ms = excluded.expires_ms`
+	acquired_ms = excluded.acquired_ms, expires_ms = excluded.expires_ms,
+	metadata = excluded.metadata, revision = excluded.revision`
 
 // write applies a batch in one transaction and returns how many changes it held.
 func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
@@ -176,7 +177,7 @@ func applyChange(ctx context.Context, tx bun.Tx, ch lease.Change) error {
 	case lease.PutLease:
 		r := toLeaseRow(ch.Lease)
 		_, err = tx.ExecContext(ctx, upsertLease, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
-			r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs)
+			r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision)
 	case lease.DeleteLease:
 		_, err = tx.NewDelete().Model((*leaseRow)(nil)).
 			Where("account_id = ? AND name = ? AND lease_id = ?", ch.Lease.Account, ch.Lease.Name, ch.Lease.ID).

@@ -40,6 +40,8 @@ type leaseRow struct {
 	TTLMs        int64  `bun:"ttl_ms"`
 	AcquiredMs   int64  `bun:"acquired_ms"`
 	ExpiresMs    int64  `bun:"expires_ms"`
+	Metadata     string `bun:"metadata"`
+	Revision     int64  `bun:"revision"`
 }
 
 type metaRow struct {
@@ -62,6 +64,8 @@ func toLeaseRow(l lease.Lease) leaseRow {
 		TTLMs:        l.TTL.Milliseconds(),
 		AcquiredMs:   l.AcquiredAt.UnixMilli(),
 		ExpiresMs:    l.ExpiresAt.UnixMilli(),
+		Metadata:     l.Metadata,
+		Revision:     l.Revision,
 	}
 }
 
@@ -74,6 +78,8 @@ func (r leaseRow) lease() lease.Lease {
 		TTL:        time.Duration(r.TTLMs) * time.Millisecond,
 		AcquiredAt: time.UnixMilli(r.AcquiredMs).UTC(),
 		ExpiresAt:  time.UnixMilli(r.ExpiresMs).UTC(),
+		Metadata:   r.Metadata,
+		Revision:   r.Revision,
 	}
 }
 

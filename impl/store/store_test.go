@@ -46,6 +46,8 @@ func testLease(name string, token int64) lease.Lease {
 		TTL:        30 * time.Second,
 		AcquiredAt: time.UnixMilli(1_700_000_000_000).UTC(),
 		ExpiresAt:  time.UnixMilli(1_700_000_030_000).UTC(),
+		Metadata:   "10.0.0.7:8080 " + name,
+		Revision:   token + 100,
 	}
 }
 
@@ -87,7 +89,8 @@ func TestCommittedChangesAreWhatReopenReturns(t *testing.T) {
 	}
 	want := testLease("a", 1)
 	if got := leases[0]; got.Key != want.Key || got.ID != want.ID || got.Holder != want.Holder || got.Token != 1 ||
-		got.TTL != want.TTL || !got.ExpiresAt.Equal(want.ExpiresAt) || !got.AcquiredAt.Equal(want.AcquiredAt) {
+		got.TTL != want.TTL || !got.ExpiresAt.Equal(want.ExpiresAt) || !got.AcquiredAt.Equal(want.AcquiredAt) ||
+		got.Metadata != want.Metadata || got.Revision != want.Revision {
 		t.Fatalf("got %+v", got)
 	}
 	if v, err := s.IntegrityCheck(ctx); err != nil || v != "ok" {

@@ -201,6 +201,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+
 	// Owner Optional holder name for processes that share one token (a host name, a pod name).
 	// Printable ASCII without spaces.
 	//
@@ -212,11 +217,17 @@ type AcquireRequest struct {
 	//
 	// Example: 60
 	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
+	//
+	// Example: 30
+	WaitSeconds *WaitSeconds `json:"wait_seconds,omitempty"`
 }
 
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
-// `fencing_token` and `expires_at` are set. `held`: someone else does; `holder_id`
-// and `expires_at` (the current lease's end) are set.
+// `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
+// does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
+// set.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -241,6 +252,16 @@ type AcquireResult struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs *RenewAfterMs `json:"renew_after_ms,omitempty"`
+
+	// RetryAfterMs When trying again is worthwhile, in milliseconds from now.
+	//
+	// Example: 1000
+	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -338,11 +359,18 @@ type LockList struct {
 // LockName Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name` and `status`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
 	// Name Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
+
+	// Revision Increases whenever the lock is granted, released or expires, or its metadata
+	// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+	//
+	//
+	// Example: 17
+	Revision Revision `json:"revision"`
 
 	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
 	// an `owner`. Contains no secret.
@@ -360,10 +388,20 @@ type LockStatus struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+//
+// Example: 10.0.0.7:8080
+type Metadata = string
 
 // Owner Optional holder name for processes that share one token (a host name, a pod name).
 // Printable ASCII without spaces.
@@ -415,6 +453,11 @@ type ReleaseResult struct {
 // ReleaseResultStatus defines model for ReleaseResult.Status.
 type ReleaseResultStatus string
 
+// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+//
+// Example: 20000
+type RenewAfterMs = int64
+
 // RenewRequest defines model for RenewRequest.
 type RenewRequest struct {
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -446,10 +489,26 @@ type RenewResult struct {
 	//
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
 }
 
 // RenewResultStatus defines model for RenewResult.Status.
 type RenewResultStatus string
+
+// RetryAfterMs When trying again is worthwhile, in milliseconds from now.
+//
+// Example: 1000
+type RetryAfterMs = int64
+
+// Revision Increases whenever the lock is granted, released or expires, or its metadata
+// changes (renewals do not change it). Pass it as `index` to watch for the next change.
+//
+// Example: 17
+type Revision = int64
 
 // TTLSeconds Lease length in seconds, measured by the server's monotonic clock.
 //
@@ -463,6 +522,11 @@ type Timestamp = time.Time
 
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
+
+// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
+//
+// Example: 30
+type WaitSeconds = int32
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -549,6 +613,15 @@ type SignOutParams struct {
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// GetLockParams defines parameters for GetLock.
+type GetLockParams struct {
+	// Index Return once the lock's `revision` is greater than this.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
 }
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
@@ -770,12 +843,19 @@ type ClientInterface interface {
 	// Corresponds with GET /locks (the `ListLocks` operationId).
 	ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetLock Status of one lock
+	// GetLock Status of one lock, or watch it
 	//
 	// A lock that was never taken, was released or has expired is `free`.
 	//
+	// **Watch** (a long-poll in the style of Consul's blocking queries): pass the
+	// `revision` you last saw as `index` and a `wait_seconds`. The request returns as soon
+	// as the lock's revision is greater than `index`, or when the wait ends (then with the
+	// unchanged state). A watcher that comes back with the last revision it saw never
+	// misses a change: if the lock changed in between, the call returns at once with the
+	// current state.
+	//
 	// Corresponds with GET /locks/{name} (the `GetLock` operationId).
-	GetLock(ctx context.Context, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetLock(ctx context.Context, name LockName, params *GetLockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcquireLockWithBody Try to take a lock
 	//
@@ -785,7 +865,17 @@ type ClientInterface interface {
 	//
 	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later. A retried request is therefore safe.
+	// if that is later (a `metadata` sent with it replaces the stored one). A retried
+	// request is therefore safe.
+	//
+	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+	// first come, first served: a release or expiry hands the lock to the next waiter
+	// directly, without waking the others. A waiter that disconnects leaves the line and
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -800,7 +890,17 @@ type ClientInterface interface {
 	//
 	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later. A retried request is therefore safe.
+	// if that is later (a `metadata` sent with it replaces the stored one). A retried
+	// request is therefore safe.
+	//
+	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+	// first come, first served: a release or expiry hands the lock to the next waiter
+	// directly, without waking the others. A waiter that disconnects leaves the line and
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1150,13 +1250,20 @@ func (c *RawClient) ListLocks(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// GetLock Status of one lock
+// GetLock Status of one lock, or watch it
 //
 // A lock that was never taken, was released or has expired is `free`.
 //
+// **Watch** (a long-poll in the style of Consul's blocking queries): pass the
+// `revision` you last saw as `index` and a `wait_seconds`. The request returns as soon
+// as the lock's revision is greater than `index`, or when the wait ends (then with the
+// unchanged state). A watcher that comes back with the last revision it saw never
+// misses a change: if the lock changed in between, the call returns at once with the
+// current state.
+//
 // Corresponds with GET /locks/{name} (the `GetLock` operationId).
-func (c *RawClient) GetLock(ctx context.Context, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetLockRequest(c.Server, name)
+func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLockRequest(c.Server, name, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1175,7 +1282,17 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, reqEditors ...Re
 //
 // Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 // same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later. A retried request is therefore safe.
+// if that is later (a `metadata` sent with it replaces the stored one). A retried
+// request is therefore safe.
+//
+// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+// first come, first served: a release or expiry hands the lock to the next waiter
+// directly, without waking the others. A waiter that disconnects leaves the line and
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1200,7 +1317,17 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 //
 // Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 // same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later. A retried request is therefore safe.
+// if that is later (a `metadata` sent with it replaces the stored one). A retried
+// request is therefore safe.
+//
+// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+// first come, first served: a release or expiry hands the lock to the next waiter
+// directly, without waking the others. A waiter that disconnects leaves the line and
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1860,7 +1987,7 @@ func NewListLocksRequest(server string) (*http.Request, error) {
 }
 
 // NewGetLockRequest constructs an http.Request for the GetLock method
-func NewGetLockRequest(server string, name LockName) (*http.Request, error) {
+func NewGetLockRequest(server string, name LockName, params *GetLockParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1883,6 +2010,45 @@ func NewGetLockRequest(server string, name LockName) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Index != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "index", *params.Index, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WaitSeconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait_seconds", *params.WaitSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2266,14 +2432,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /locks (the `ListLocks` operationId).
 	ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
 
-	// GetLockWithResponse Status of one lock
+	// GetLockWithResponse Status of one lock, or watch it
 	//
 	// A lock that was never taken, was released or has expired is `free`.
+	//
+	// **Watch** (a long-poll in the style of Consul's blocking queries): pass the
+	// `revision` you last saw as `index` and a `wait_seconds`. The request returns as soon
+	// as the lock's revision is greater than `index`, or when the wait ends (then with the
+	// unchanged state). A watcher that comes back with the last revision it saw never
+	// misses a change: if the lock changed in between, the call returns at once with the
+	// current state.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /locks/{name} (the `GetLock` operationId).
-	GetLockWithResponse(ctx context.Context, name LockName, reqEditors ...RequestEditorFn) (*GetLockResponse, error)
+	GetLockWithResponse(ctx context.Context, name LockName, params *GetLockParams, reqEditors ...RequestEditorFn) (*GetLockResponse, error)
 
 	// AcquireLockWithBodyWithResponse Try to take a lock
 	//
@@ -2283,7 +2456,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later. A retried request is therefore safe.
+	// if that is later (a `metadata` sent with it replaces the stored one). A retried
+	// request is therefore safe.
+	//
+	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+	// first come, first served: a release or expiry hands the lock to the next waiter
+	// directly, without waking the others. A waiter that disconnects leaves the line and
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2298,7 +2481,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later. A retried request is therefore safe.
+	// if that is later (a `metadata` sent with it replaces the stored one). A retried
+	// request is therefore safe.
+	//
+	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+	// first come, first served: a release or expiry hands the lock to the next waiter
+	// directly, without waking the others. A waiter that disconnects leaves the line and
+	// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+	// the previous lease, so the account's count does not grow). The line lives in the
+	// server's memory: if the server restarts, waiting requests end and clients retry.
+	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4143,15 +4336,22 @@ func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, reqEdit
 	return ParseListLocksResponse(rsp)
 }
 
-// GetLockWithResponse Status of one lock
+// GetLockWithResponse Status of one lock, or watch it
 //
 // A lock that was never taken, was released or has expired is `free`.
+//
+// **Watch** (a long-poll in the style of Consul's blocking queries): pass the
+// `revision` you last saw as `index` and a `wait_seconds`. The request returns as soon
+// as the lock's revision is greater than `index`, or when the wait ends (then with the
+// unchanged state). A watcher that comes back with the last revision it saw never
+// misses a change: if the lock changed in between, the call returns at once with the
+// current state.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /locks/{name} (the `GetLock` operationId).
-func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name LockName, reqEditors ...RequestEditorFn) (*GetLockResponse, error) {
-	rsp, err := c.GetLock(ctx, name, reqEditors...)
+func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name LockName, params *GetLockParams, reqEditors ...RequestEditorFn) (*GetLockResponse, error) {
+	rsp, err := c.GetLock(ctx, name, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4166,7 +4366,17 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 //
 // Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 // same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later. A retried request is therefore safe.
+// if that is later (a `metadata` sent with it replaces the stored one). A retried
+// request is therefore safe.
+//
+// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+// first come, first served: a release or expiry hands the lock to the next waiter
+// directly, without waking the others. A waiter that disconnects leaves the line and
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4187,7 +4397,17 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 //
 // Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
 // same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later. A retried request is therefore safe.
+// if that is later (a `metadata` sent with it replaces the stored one). A retried
+// request is therefore safe.
+//
+// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+// first come, first served: a release or expiry hands the lock to the next waiter
+// directly, without waking the others. A waiter that disconnects leaves the line and
+// is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+// the previous lease, so the account's count does not grow). The line lives in the
+// server's memory: if the server restarts, waiting requests end and clients retry.
+// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

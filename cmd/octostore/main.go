@@ -1,0 +1,150 @@
+// Command octostore is the OctoStore command-line client: run a command only while
+// holding a lock, and look at or release locks.
+//
+//	octostore run <lock> [--ttl 30s] [--wait 1m] [--grace 10s] [--owner o] [--metadata m] -- <command…>
+//	octostore acquire <lock> [--ttl 30s] [--wait 0s] [--owner o] [--metadata m]
+//	octostore release <lock> <lease-id>
+//	octostore status <lock>
+//	octostore list
+//
+// The server is OCTOSTORE_URL (default http://127.0.0.1:3000); the token is
+// OCTOSTORE_TOKEN, or the first line of the file named by OCTOSTORE_TOKEN_FILE. Both can
+// be given as flags (--url, --token-file) before the subcommand.
+//
+// Exit codes: 0 success; 1 an error (server unreachable, refused request); 2 bad usage;
+// 75 the lock was not acquired (held by someone else, within --wait); 76 the lock was lost
+// while the command ran, and the command was stopped. `run` otherwise exits with the
+// command's own code, 128+N when a signal N ended it, 126 when it cannot be executed and
+// 127 when it is not found.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	octostore "github.com/octostore/octostore/sdk/go"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitNotAcquired = 75 // EX_TEMPFAIL: try again later
+	exitLockLost    = 76
+	exitCannotExec  = 126
+	exitNotFound    = 127
+)
+
+const usage = `Usage: octostore [--url URL] [--token-file FILE] <command> [arguments]
+
+Commands:
+  run <lock> [flags] -- <command…>   run a command only while holding the lock
+  acquire <lock> [flags]             take the lock once and print the lease (JSON)
+  release <lock> <lease-id>          release a lease
+  status <lock>                      show one lock (JSON)
+  list                               show the account's active locks (JSON)
+
+Environment: OCTOSTORE_URL (default http://127.0.0.1:3000), OCTOSTORE_TOKEN or
+OCTOSTORE_TOKEN_FILE.
+
+Exit codes: 0 ok, 1 error, 2 usage, 75 lock not acquired, 76 lock lost (run stopped
+the command); run otherwise exits with the command's own code (128+N for signal N).
+`
+
+func main() {
+	os.Exit(cli(os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// env is what the subcommands share.
+type env struct {
+	client *octostore.ClientWithResponses
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// cli runs one command line and returns the exit code.
+func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("octostore", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() { fmt.Fprint(stderr, usage) }
+	url := flags.String("url", getenv(lookupEnv, "OCTOSTORE_URL", "http://127.0.0.1:3000"), "server URL (env OCTOSTORE_URL)")
+	tokenFile := flags.String("token-file", getenv(lookupEnv, "OCTOSTORE_TOKEN_FILE", ""), "file holding the token (env OCTOSTORE_TOKEN_FILE)")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if flags.NArg() == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	if flags.Arg(0) == "help" {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	token, err := readToken(lookupEnv, *tokenFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "octostore: %v\n", err)
+		return exitUsage
+	}
+	c, err := octostore.New(*url, token)
+	if err != nil {
+		fmt.Fprintf(stderr, "octostore: %v\n", err)
+		return exitUsage
+	}
+	e := env{client: c, stdin: stdin, stdout: stdout, stderr: stderr}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	sub, rest := flags.Arg(0), flags.Args()[1:]
+	switch sub {
+	case "run":
+		stop() // run forwards signals to its command itself
+		return e.run(rest)
+	case "acquire":
+		return e.acquire(ctx, rest)
+	case "release":
+		return e.release(ctx, rest)
+	case "status":
+		return e.status(ctx, rest)
+	case "list":
+		return e.list(ctx, rest)
+	}
+	fmt.Fprintf(stderr, "octostore: unknown command %q\n\n%s", sub, usage)
+	return exitUsage
+}
+
+func getenv(lookupEnv func(string) (string, bool), key, def string) string {
+	if v, ok := lookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// readToken takes the token from OCTOSTORE_TOKEN, or else from the token file.
+func readToken(lookupEnv func(string) (string, bool), file string) (string, error) {
+	if t, ok := lookupEnv("OCTOSTORE_TOKEN"); ok && strings.TrimSpace(t) != "" {
+		return strings.TrimSpace(t), nil
+	}
+	if file == "" {
+		return "", errors.New("no token: set OCTOSTORE_TOKEN or OCTOSTORE_TOKEN_FILE")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read token file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	if t := strings.TrimSpace(line); t != "" {
+		return t, nil
+	}
+	return "", fmt.Errorf("token file %s is empty", file)
+}

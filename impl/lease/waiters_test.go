@@ -1,0 +1,305 @@
+package lease
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+var carol = Holder{TokenID: "tok_carol"}
+
+func (h *harness) wait(k Key, who Holder, ttl time.Duration, id string) Result {
+	h.t.Helper()
+	res, err := h.e.Apply(Acquire{Key: k, Holder: who, TTL: ttl, LeaseID: id, Wait: true}, h.c.now)
+	if err != nil {
+		h.t.Fatalf("wait %v by %v: %v", k, who, err)
+	}
+	return res
+}
+
+func TestWaitersAreGrantedFirstComeFirstServedOnRelease(t *testing.T) {
+	h := newHarness(t, Config{})
+	first := h.acquire(lockA, alice, time.Minute)
+	if q := h.wait(lockA, bob, 10*time.Second, "w-bob"); q.Outcome != Queued || q.Waiting != "w-bob" || q.Lease.ID != first.Lease.ID || len(q.Changes) != 0 {
+		t.Fatalf("bob: %+v", q)
+	}
+	h.wait(lockA, carol, 20*time.Second, "w-carol")
+	// A plain acquire does not jump the line: the lock is held.
+	if r := h.acquire(lockA, Holder{TokenID: "tok_dave"}, time.Second); r.Outcome != Held {
+		t.Fatalf("dave: %+v", r)
+	}
+	res, err := h.apply(Release{Key: lockA, LeaseID: first.Lease.ID})
+	if err != nil || res.Outcome != Released {
+		t.Fatalf("release: %+v %v", res, err)
+	}
+	if len(res.Handoffs) != 1 || res.Handoffs[0].Waiter != "w-bob" || res.Handoffs[0].Err != nil {
+		t.Fatalf("handoffs %+v", res.Handoffs)
+	}
+	got := res.Handoffs[0].Lease
+	if got.ID != "w-bob" || got.Holder != bob || got.Token <= first.Lease.Token || got.TTL != 10*time.Second || got.ModRev != res.Rev {
+		t.Fatalf("bob's lease %+v", got)
+	}
+	// Release and grant are one atomic change set: the lock is never seen free.
+	kinds := fmt.Sprint(kindsOf(res.Changes))
+	if kinds != "[DeleteLease PutLease]" {
+		t.Fatalf("changes %s", kinds)
+	}
+	if l, ok, _ := h.e.Get(lockA); !ok || l.ID != "w-bob" {
+		t.Fatalf("holder %+v", l)
+	}
+	res, _ = h.apply(Release{Key: lockA, LeaseID: "w-bob"})
+	if len(res.Handoffs) != 1 || res.Handoffs[0].Lease.Holder != carol || res.Handoffs[0].Lease.Token <= got.Token {
+		t.Fatalf("second hand-off %+v", res.Handoffs)
+	}
+	res, _ = h.apply(Release{Key: lockA, LeaseID: "w-carol"})
+	if len(res.Handoffs) != 0 || h.e.Waiters(lockA) != 0 {
+		t.Fatalf("empty line handed off: %+v", res)
+	}
+	if _, ok, _ := h.e.Get(lockA); ok {
+		t.Fatal("lock still held")
+	}
+}
+
+func kindsOf(changes []Change) []string {
+	var out []string
+	for _, c := range changes {
+		switch c.Kind {
+		case PutLease:
+			out = append(out, "PutLease")
+		case DeleteLease:
+			out = append(out, "DeleteLease")
+		case ReserveToken:
+			out = append(out, "ReserveToken")
+		}
+	}
+	return out
+}
+
+func TestExpiryHandsTheLockToTheHeadWaiter(t *testing.T) {
+	h := newHarness(t, Config{})
+	first := h.acquire(lockA, alice, 5*time.Second)
+	h.wait(lockA, bob, time.Minute, "w-bob")
+	if d, ok := h.e.NextDeadline(); !ok || d != h.c.now.Mono+5*time.Second {
+		t.Fatalf("next deadline %v %v", d, ok)
+	}
+	h.c.advance(5*time.Second - time.Nanosecond)
+	if res, _ := h.apply(Sweep{}); len(res.Handoffs) != 0 {
+		t.Fatalf("handed off before expiry: %+v", res)
+	}
+	h.c.advance(time.Nanosecond)
+	res, err := h.apply(Sweep{})
+	if err != nil || len(res.Handoffs) != 1 || res.Handoffs[0].Lease.Holder != bob || res.Handoffs[0].Lease.Token <= first.Lease.Token {
+		t.Fatalf("sweep: %+v %v", res, err)
+	}
+	if d, _ := h.e.NextDeadline(); d != h.c.now.Mono+time.Minute {
+		t.Fatalf("next deadline %v", d)
+	}
+}
+
+func TestCancelledWaiterIsNeverGranted(t *testing.T) {
+	h := newHarness(t, Config{})
+	first := h.acquire(lockA, alice, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w-bob")
+	h.wait(lockA, carol, time.Minute, "w-carol")
+	if res, err := h.apply(CancelWait{Key: lockA, LeaseID: "w-bob"}); err != nil || res.Outcome != Cancelled || len(res.Changes) != 0 {
+		t.Fatalf("cancel: %+v %v", res, err)
+	}
+	if _, err := h.apply(CancelWait{Key: lockA, LeaseID: "w-bob"}); !errors.Is(err, ErrNotCurrent) {
+		t.Fatalf("second cancel: %v", err)
+	}
+	res, _ := h.apply(Release{Key: lockA, LeaseID: first.Lease.ID})
+	if len(res.Handoffs) != 1 || res.Handoffs[0].Waiter != "w-carol" {
+		t.Fatalf("handoffs %+v", res.Handoffs)
+	}
+	// Once granted, a waiter is no longer in line.
+	if _, err := h.apply(CancelWait{Key: lockA, LeaseID: "w-carol"}); !errors.Is(err, ErrNotCurrent) {
+		t.Fatalf("cancel after grant: %v", err)
+	}
+}
+
+func TestWaitingTwiceKeepsThePlaceAndTheLeaseID(t *testing.T) {
+	h := newHarness(t, Config{})
+	first := h.acquire(lockA, alice, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w-bob")
+	h.wait(lockA, carol, time.Minute, "w-carol")
+	meta := "10.0.0.2:80"
+	res, err := h.e.Apply(Acquire{Key: lockA, Holder: bob, TTL: 2 * time.Minute, LeaseID: "w-bob-again", Metadata: &meta, Wait: true}, h.c.now)
+	if err != nil || res.Outcome != Queued || res.Waiting != "w-bob" || h.e.Waiters(lockA) != 2 {
+		t.Fatalf("again: %+v %v (%d waiting)", res, err, h.e.Waiters(lockA))
+	}
+	// The holder waiting for its own lock gets it back at once.
+	if r := h.wait(lockA, alice, time.Minute, "w-alice"); r.Outcome != Acquired || r.Lease.ID != first.Lease.ID {
+		t.Fatalf("holder waiting: %+v", r)
+	}
+	res, _ = h.apply(Release{Key: lockA, LeaseID: first.Lease.ID})
+	l := res.Handoffs[0].Lease
+	if l.ID != "w-bob" || l.TTL != 2*time.Minute || l.Metadata != meta {
+		t.Fatalf("granted %+v", l)
+	}
+}
+
+func TestALongLineAnswersHeld(t *testing.T) {
+	h := newHarness(t, Config{MaxWaitersPerLock: 2})
+	h.acquire(lockA, alice, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w1")
+	h.wait(lockA, carol, time.Minute, "w2")
+	if r := h.wait(lockA, Holder{TokenID: "tok_dave"}, time.Minute, "w3"); r.Outcome != Held {
+		t.Fatalf("third waiter: %+v", r)
+	}
+}
+
+func TestHandoffRespectsTheQuotaAtGrantTime(t *testing.T) {
+	h := newHarness(t, Config{MaxLocksPerAccount: 2})
+	a := h.acquire(lockA, alice, time.Minute)
+	h.acquire(Key{Account: acct, Name: "b"}, alice, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w-bob")
+	// A hand-off replaces a lease of the same account: the count does not grow.
+	res, _ := h.apply(Release{Key: lockA, LeaseID: a.Lease.ID})
+	if len(res.Handoffs) != 1 || res.Handoffs[0].Err != nil || h.e.Count(acct) != 2 {
+		t.Fatalf("hand-off at the limit: %+v", res.Handoffs)
+	}
+	// Restored above a lowered limit, the account is over it: the waiters are refused.
+	e := Restore(Config{MaxLocksPerAccount: 1}, []Lease{res.Handoffs[0].Lease, {Key: Key{Account: acct, Name: "b"}, ID: "lb", Holder: alice, Token: 9, TTL: time.Minute}}, 0, h.c.now)
+	for i, who := range []Holder{carol, alice} {
+		if r, err := e.Apply(Acquire{Key: lockA, Holder: who, TTL: time.Minute, LeaseID: fmt.Sprint("w", i), Wait: true}, h.c.now); err != nil || r.Outcome != Queued {
+			t.Fatalf("queue: %+v %v", r, err)
+		}
+	}
+	res, _ = e.Apply(Release{Key: lockA, LeaseID: "w-bob"}, h.c.now)
+	if len(res.Handoffs) != 2 || !errors.Is(res.Handoffs[0].Err, ErrLimitExceeded) || !errors.Is(res.Handoffs[1].Err, ErrLimitExceeded) || e.Waiters(lockA) != 0 {
+		t.Fatalf("over the limit: %+v", res.Handoffs)
+	}
+}
+
+func TestRevisionsGrowOnEveryVisibleChangeOnly(t *testing.T) {
+	h := newHarness(t, Config{})
+	never := Key{Account: acct, Name: "never"}
+	r0 := h.e.Revision(lockA)
+	if r0 != 0 || h.e.Revision(never) != 0 {
+		t.Fatalf("empty engine revision %d", r0)
+	}
+	l := h.acquire(lockA, alice, time.Minute).Lease
+	r1 := h.e.Revision(lockA)
+	if r1 <= r0 || l.Revision != r1 {
+		t.Fatalf("grant: %d -> %d (lease %d)", r0, r1, l.Revision)
+	}
+	h.apply(Renew{Key: lockA, LeaseID: l.ID, TTL: time.Hour})
+	h.acquire(lockA, alice, time.Minute) // idempotent re-acquire without metadata
+	if r := h.e.Revision(lockA); r != r1 {
+		t.Fatalf("renewal moved the revision %d -> %d", r1, r)
+	}
+	meta := "leader-1"
+	res, _ := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Minute, LeaseID: "x", Metadata: &meta}, h.c.now)
+	r2 := h.e.Revision(lockA)
+	if r2 <= r1 || res.Lease.Metadata != meta || len(res.Changes) != 1 || res.Changes[0].Lease.Metadata != meta {
+		t.Fatalf("metadata change: rev %d %+v", r2, res)
+	}
+	res, _ = h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Minute, LeaseID: "x", Metadata: &meta}, h.c.now)
+	if h.e.Revision(lockA) != r2 || len(res.Changes) != 0 {
+		t.Fatalf("same metadata: %+v", res)
+	}
+	h.apply(Release{Key: lockA, LeaseID: l.ID})
+	r3 := h.e.Revision(lockA)
+	if r3 <= r2 {
+		t.Fatalf("release: %d -> %d", r2, r3)
+	}
+	if h.e.Revision(never) != 0 {
+		t.Fatal("a change to one lock moved another's revision")
+	}
+	h.acquire(lockA, bob, time.Second)
+	h.c.advance(time.Second)
+	h.apply(Sweep{})
+	if r := h.e.Revision(lockA); r <= r3+1 {
+		t.Fatalf("grant and expiry: %d after %d", r, r3)
+	}
+}
+
+func TestTombstoneCompactionNeverHidesAChange(t *testing.T) {
+	h := newHarness(t, Config{MaxTombstones: 4})
+	rng := rand.New(rand.NewPCG(1, 2))
+	keys := make([]Key, 20)
+	for i := range keys {
+		keys[i] = Key{Account: acct, Name: fmt.Sprint(i)}
+	}
+	type seen struct {
+		rev  int64
+		held bool
+		id   string
+	}
+	last := map[Key]seen{}
+	observe := func(k Key) seen {
+		l, ok, _ := h.e.Get(k)
+		return seen{h.e.Revision(k), ok, l.ID}
+	}
+	for step := 0; step < 5000; step++ {
+		k := keys[rng.IntN(len(keys))]
+		if l, ok, _ := h.e.Get(k); ok && rng.IntN(2) == 0 {
+			h.apply(Release{Key: k, LeaseID: l.ID})
+		} else {
+			h.apply(Acquire{Key: k, Holder: alice, TTL: time.Duration(1+rng.IntN(3)) * time.Second})
+		}
+		h.c.advance(time.Duration(rng.IntN(1500)) * time.Millisecond)
+		h.apply(Sweep{})
+		if len(h.e.tombs) > 8 {
+			t.Fatalf("step %d: %d tombstones", step, len(h.e.tombs))
+		}
+		for _, k := range keys {
+			now, before := observe(k), last[k]
+			if now.rev < before.rev {
+				t.Fatalf("step %d: %v went back from %d to %d", step, k, before.rev, now.rev)
+			}
+			if (now.held != before.held || now.id != before.id) && now.rev == before.rev {
+				t.Fatalf("step %d: %v changed (%+v -> %+v) at the same revision", step, k, before, now)
+			}
+			last[k] = now
+		}
+	}
+	if h.e.floor == 0 {
+		t.Fatal("compaction never ran")
+	}
+}
+
+func TestRevisionsContinueAboveTheReservationAfterRestore(t *testing.T) {
+	h := newHarness(t, Config{ReserveBlock: 4})
+	meta := "m"
+	held, _ := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Minute, LeaseID: "a", Metadata: &meta}, h.c.now)
+	b := h.acquire(Key{Account: acct, Name: "b"}, alice, time.Minute).Lease
+	h.apply(Release{Key: b.Key, LeaseID: b.ID})
+	freed := h.e.Revision(b.Key)
+	var reserved int64
+	for _, name := range []string{"c", "d", "e"} {
+		res := h.acquire(Key{Account: acct, Name: name}, alice, time.Minute)
+		for _, c := range res.Changes {
+			if c.Kind == ReserveToken {
+				reserved = c.Reserve
+			}
+		}
+	}
+	if reserved < h.e.LastRevision() || reserved < h.e.LastToken() {
+		t.Fatalf("reservation %d below revision %d or token %d", reserved, h.e.LastRevision(), h.e.LastToken())
+	}
+	e := Restore(Config{}, []Lease{held.Lease}, reserved, h.c.now)
+	if l, _, _ := e.Get(lockA); l.Revision != held.Lease.Revision || l.Metadata != meta {
+		t.Fatalf("restored %+v", l)
+	}
+	if r := e.Revision(b.Key); r < freed {
+		t.Fatalf("free lock went back from %d to %d", freed, r)
+	}
+	res, _ := e.Apply(Acquire{Key: b.Key, Holder: bob, TTL: time.Minute, LeaseID: "n"}, h.c.now)
+	if res.Lease.Revision <= reserved {
+		t.Fatalf("revision %d after restore, reservation %d", res.Lease.Revision, reserved)
+	}
+}
+
+func TestMetadataIsBounded(t *testing.T) {
+	h := newHarness(t, Config{})
+	big := string(make([]byte, MaxMetadataBytes+1))
+	if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
+		t.Fatalf("oversized metadata: %v", err)
+	}
+	if h.e.Len() != 0 {
+		t.Fatal("refused acquire changed state")
+	}
+}

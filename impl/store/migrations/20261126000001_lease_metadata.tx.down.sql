@@ -1,0 +1,3 @@
+ALTER TABLE leases DROP COLUMN revision;
+--bun:split
+ALTER TABLE leases DROP COLUMN metadata;

@@ -1,0 +1,73 @@
+package octostore
+
+import (
+	"context"
+)
+
+// Mutex is a distributed lock on one lock name, modelled on etcd's concurrency.Mutex.
+// Lock waits in the server's first-come-first-served line (wait_seconds), so a release
+// hands the lock straight to the next waiter. While it is held, a goroutine renews the
+// lease every renew_after_ms; Done is closed when the lease ends.
+//
+// A lease is not a mutex. A holder can stall (GC, swap, a paused VM) past its TTL, or lose
+// its network, and keep running while the server gives the lock to someone else; Done
+// tells it so only when it next runs. Pass Token, the fencing token, with every write to
+// the resource you protect, and have the resource refuse a token smaller than the
+// largest it has seen.
+//
+// A Mutex is safe for concurrent use, but it is one holder: two goroutines locking the
+// same Mutex share the lock. Use one Mutex per contender.
+type Mutex struct {
+	h holder
+}
+
+// NewMutex returns a Mutex for the lock name in the account of c's token.
+func NewMutex(c *ClientWithResponses, name string, opts ...Option) (*Mutex, error) {
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Mutex{h: holder{c: c, name: name, opts: o}}, nil
+}
+
+// Lock blocks until the lock is granted or ctx ends (then it returns ctx's error and is
+// not in line any more). It waits out 429 and 503 answers and returns other failures,
+// such as an unreachable server. Locking a Mutex that holds its lock returns at once.
+func (m *Mutex) Lock(ctx context.Context) error { return m.h.acquire(ctx, m.h.opts.metadata, true) }
+
+// TryLock takes the lock if it is free and returns an error wrapping ErrLocked if
+// someone else holds it.
+func (m *Mutex) TryLock(ctx context.Context) error {
+	return m.h.acquire(ctx, m.h.opts.metadata, false)
+}
+
+// Unlock stops the renewals and releases the lease; the next waiter gets the lock at
+// once. It returns an error wrapping ErrNotHeld when the lock was not held (or was lost).
+func (m *Mutex) Unlock(ctx context.Context) error { return m.h.release(ctx) }
+
+// Token returns the fencing token of the current lease, or 0 when the lock is not held.
+func (m *Mutex) Token() int64 {
+	if k := m.h.current(); k != nil {
+		return k.token
+	}
+	return 0
+}
+
+// Done returns a channel closed when the current lease ends: lost (Err says why) or
+// released by Unlock. It is closed already when the lock is not held.
+func (m *Mutex) Done() <-chan struct{} { return m.h.done() }
+
+// Err returns ErrLost once the current lease was lost, and nil while it is held or after
+// Unlock.
+func (m *Mutex) Err() error {
+	if k := m.h.current(); k != nil {
+		return k.err()
+	}
+	return nil
+}
+
+// Name returns the lock name.
+func (m *Mutex) Name() string { return m.h.name }
+
+// Owner returns the owner this Mutex sends, part of its holder_id.
+func (m *Mutex) Owner() string { return m.h.opts.owner }
