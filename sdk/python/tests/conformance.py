@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from harness import Server, Servers
 
 import octostore
-from harness import Server, Servers
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance"
 REF = re.compile(r"\$\{([a-z][a-z0-9_]*)\.([a-z_]+)\}")
@@ -112,7 +112,11 @@ def matches(actual: Any, matcher: Any) -> bool:
     if not present:
         return False
     a, e = comparable(actual, v)
-    if isinstance(a, bool) or type(a) is not type(e) and not (isinstance(a, (int, float)) and isinstance(e, (int, float))):
+    if (
+        isinstance(a, bool)
+        or type(a) is not type(e)
+        and not (isinstance(a, (int, float)) and isinstance(e, (int, float)))
+    ):
         return False
     return {"gt": a > e, "ge": a >= e, "lt": a < e, "le": a <= e}[op]
 
@@ -172,7 +176,9 @@ class Runner:
                 token, token_id, account_id = None, None, None
             holder = None if token_id is None else (f"{token_id}/{owner}" if owner else token_id)
             client = None if token is None else octostore.Client(self.server.url, token, owner=owner)
-            self.actors[name] = Actor(client, token, {"token_id": token_id, "account_id": account_id, "holder_id": holder})
+            self.actors[name] = Actor(
+                client, token, {"token_id": token_id, "account_id": account_id, "holder_id": holder}
+            )
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -295,7 +301,10 @@ class Runner:
 
     def _op_lock(self, step: dict[str, Any]) -> dict[str, Any]:
         lease = self.client(step).lock(
-            step["lock"], step["ttl"], wait=step["wait"], metadata=step.get("metadata"),
+            step["lock"],
+            step["ttl"],
+            wait=step["wait"],
+            metadata=step.get("metadata"),
             auto_renew=step.get("auto_renew", True),
         )
         self.all_leases.append(lease)
@@ -316,7 +325,12 @@ class Runner:
 
     def _op_lease_state(self, step: dict[str, Any]) -> dict[str, Any]:
         lease = self.lease(step)
-        return {"lost": lease.lost.is_set(), "lease_id": lease.lease_id, "fencing_token": lease.fencing_token, "expires_at": lease.expires_at}
+        return {
+            "lost": lease.lost.is_set(),
+            "lease_id": lease.lease_id,
+            "fencing_token": lease.fencing_token,
+            "expires_at": lease.expires_at,
+        }
 
     def _op_wait_lost(self, step: dict[str, Any]) -> dict[str, Any]:
         if not self.lease(step).lost.wait(step["timeout_ms"] / 1000):
@@ -350,7 +364,12 @@ class Runner:
         lease = election.campaign(step["value"], wait=step["wait"])
         self.all_leases.append(lease)
         self.elections[step.get("save") or step.get("background") or f"_{len(self.elections)}"] = election
-        return {"lease_id": lease.lease_id, "fencing_token": lease.fencing_token, "expires_at": lease.expires_at, "value": lease.metadata}
+        return {
+            "lease_id": lease.lease_id,
+            "fencing_token": lease.fencing_token,
+            "expires_at": lease.expires_at,
+            "value": lease.metadata,
+        }
 
     def _op_leader(self, step: dict[str, Any]) -> dict[str, Any]:
         return flat_leader(self.client(step).election(step["election"]).leader())

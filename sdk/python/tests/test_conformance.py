@@ -8,7 +8,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from conformance import CONFORMANCE, Runner, scenario_files
 from harness import Servers
 

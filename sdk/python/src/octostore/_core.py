@@ -143,7 +143,8 @@ def retry_delay(retry_after_ms: int | None) -> float:
 
 
 def wait_chunk(remaining: float | None) -> int:
-    """The wait_seconds for the next blocking request: whole seconds, at most 60."""
+    """The wait_seconds for the next blocking request: whole seconds (rounded down,
+    with 100 ms of tolerance for the time spent before asking), at most 60."""
     if remaining is None:
         return MAX_WAIT_SECONDS
-    return max(0, min(MAX_WAIT_SECONDS, int(remaining)))
+    return max(0, min(MAX_WAIT_SECONDS, int(remaining + 0.1)))

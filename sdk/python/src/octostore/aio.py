@@ -1,8 +1,8 @@
 """The asyncio client: the same helpers as `octostore.Client`, awaitable.
 
-    async with AsyncClient(url, token) as client:
-        async with client.lock("nightly-report", ttl=30) as lease:
-            await write(report, fencing_token=lease.fencing_token)
+async with AsyncClient(url, token) as client:
+    async with client.lock("nightly-report", ttl=30) as lease:
+        await write(report, fencing_token=lease.fencing_token)
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class AsyncClient:
         """The generated client (`octostore.openapi`), for calls the helpers do not cover."""
         return self._api
 
-    async def try_lock(self, name: str, ttl: int = 30, *, metadata: str | None = None, auto_renew: bool = True) -> AsyncLease:
+    async def try_lock(
+        self, name: str, ttl: int = 30, *, metadata: str | None = None, auto_renew: bool = True
+    ) -> AsyncLease:
         """One attempt; raises LockHeld when someone else has the lock."""
         got = await self._acquire(name, ttl, 0, metadata, auto_renew)
         if isinstance(got, errors.LockHeld):
@@ -84,7 +86,9 @@ class AsyncClient:
 
     async def watch(self, name: str, index: int, wait: int = 30) -> LockState:
         """Returns once the lock's revision exceeds `index`, or after `wait` seconds."""
-        s = await _core.acall(get_lock.asyncio_detailed, LockStatus, name, client=self._poll, index=index, wait_seconds=wait)
+        s = await _core.acall(
+            get_lock.asyncio_detailed, LockStatus, name, client=self._poll, index=index, wait_seconds=wait
+        )
         return _core.to_state(s)
 
     async def list(self) -> list[LockState]:
@@ -107,7 +111,9 @@ class AsyncClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _lock(self, name: str, ttl: int, wait: float | None, metadata: str | None, auto_renew: bool) -> AsyncLease:
+    async def _lock(
+        self, name: str, ttl: int, wait: float | None, metadata: str | None, auto_renew: bool
+    ) -> AsyncLease:
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -120,10 +126,14 @@ class AsyncClient:
             delay = _core.retry_delay(got.retry_after_ms)
             await asyncio.sleep(delay if left is None else min(delay, left))
 
-    async def _acquire(self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool) -> AsyncLease | errors.LockHeld:
+    async def _acquire(
+        self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool
+    ) -> AsyncLease | errors.LockHeld:
         sent = time.monotonic()
         body = _core.acquire_body(ttl, self.owner, wait, metadata)
-        res = await _core.acall(acquire_lock.asyncio_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body)
+        res = await _core.acall(
+            acquire_lock.asyncio_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body
+        )
         if res.status == AcquireResultStatus.ACQUIRED:
             return AsyncLease(self, name, ttl, res, metadata, sent, auto_renew)
         return errors.LockHeld(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))

@@ -134,10 +134,14 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _acquire(self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool) -> Lease | errors.LockHeld:
+    def _acquire(
+        self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool
+    ) -> Lease | errors.LockHeld:
         sent = time.monotonic()
         body = _core.acquire_body(ttl, self.owner, wait, metadata)
-        res = _core.call(acquire_lock.sync_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body)
+        res = _core.call(
+            acquire_lock.sync_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body
+        )
         if res.status == AcquireResultStatus.ACQUIRED:
             return Lease(self, name, ttl, res, metadata, sent, auto_renew)
         return errors.LockHeld(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))

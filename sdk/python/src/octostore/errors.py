@@ -140,7 +140,9 @@ def problem_error(status: int, body: bytes, headers: Any = None) -> ProblemError
     except ValueError:
         doc = {}
     if not isinstance(doc, dict) or not isinstance(doc.get("code"), str):
-        return ServerError("unexpected_response", status, detail=f"HTTP {status} without a problem document", retry_after=retry_after)
+        return ServerError(
+            "unexpected_response", status, detail=f"HTTP {status} without a problem document", retry_after=retry_after
+        )
     code = doc["code"]
     cls = _BY_CODE.get(code, ProblemError)
     return cls(
@@ -174,7 +176,9 @@ class LockHeld(OctoStoreError):
 
     code = "held"
 
-    def __init__(self, name: str, holder_id: str | None, expires_at: datetime.datetime | None, retry_after_ms: int | None) -> None:
+    def __init__(
+        self, name: str, holder_id: str | None, expires_at: datetime.datetime | None, retry_after_ms: int | None
+    ) -> None:
         self.name = name
         self.holder_id = holder_id
         self.expires_at = expires_at
