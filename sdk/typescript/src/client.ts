@@ -88,9 +88,11 @@ function toLeader(s: LockState): Leader | null {
   return { value: s.metadata, holderId: s.holderId, fencingToken: s.fencingToken, revision: s.revision };
 }
 
+/** The wait_seconds for the next blocking request: whole seconds (rounded down, with
+ * 100 ms of tolerance for the time spent before asking), at most 60. */
 function waitChunk(remainingMs: number | undefined): number {
   if (remainingMs === undefined) return MAX_WAIT_SECONDS;
-  return Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(remainingMs / 1000)));
+  return Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor((remainingMs + 100) / 1000)));
 }
 
 function retryDelay(retryAfterMs: number | undefined): number {
