@@ -44,7 +44,7 @@ check-generated: generate
 $(PYSTAMP): sdk/python/requirements-dev.txt sdk/python/pyproject.toml
 	$(PYTHON) -m venv $(PYVENV)
 	$(PYVENV)/bin/pip install -q --disable-pip-version-check -r sdk/python/requirements-dev.txt
-	$(PYVENV)/bin/pip install -q --disable-pip-version-check --no-deps -e sdk/python
+	$(PYVENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation --no-index -e sdk/python
 	touch $@
 
 $(TSSTAMP): sdk/typescript/package.json sdk/typescript/package-lock.json

@@ -10,7 +10,8 @@ import { Servers } from './harness.js';
 const servers = new Servers();
 after(() => servers.stopAll());
 
-describe('conformance', () => {
+// Scenarios are independent (each has its own accounts), so they run side by side.
+describe('conformance', { concurrency: 4 }, () => {
   test('there are scenarios', () => {
     assert.ok(scenarioFiles().length >= 20);
   });
