@@ -246,14 +246,17 @@ def test_async_lock_election_and_observe(server: Server, tokens: tuple[str, str]
             assert leader is not None and leader.value == "a:1" and leader.fencing_token == first.fencing_token
 
             seen: list[str | None] = []
+            first_seen = asyncio.Event()
 
             async def watch() -> None:
                 async for leader in eb.observe(timeout=20, poll_wait=5):
                     seen.append(None if leader is None else leader.value)
+                    first_seen.set()
                     if seen[-1] == "b:1":
                         return
 
             observer = asyncio.create_task(watch())
+            await asyncio.wait_for(first_seen.wait(), 10)
             campaign = asyncio.create_task(eb.campaign("b:1", wait=20))
             await ea.resign()
             second = await asyncio.wait_for(campaign, 25)

@@ -203,12 +203,16 @@ describe('against a live server', () => {
     const first = await ea.campaign('a:1', { wait: 5 });
     assert.deepEqual((await eb.leader())?.value, 'a:1');
     const seen: (string | undefined | null)[] = [];
+    let firstSeen: () => void = () => {};
+    const first = new Promise<void>((resolve) => (firstSeen = resolve));
     const observer = (async () => {
       for await (const leader of eb.observe({ timeoutMs: 20_000, pollWait: 5 })) {
         seen.push(leader === null ? null : leader.value);
+        firstSeen();
         if (seen.at(-1) === 'b:1') return;
       }
     })();
+    await first; // the observer has seen the first leader before it changes
     const campaign = eb.campaign('b:1', { wait: 20 });
     await ea.resign();
     const second = await campaign;
