@@ -204,7 +204,7 @@ describe('against a live server', () => {
     assert.deepEqual((await eb.leader())?.value, 'a:1');
     const seen: (string | undefined | null)[] = [];
     let firstSeen: () => void = () => {};
-    const first = new Promise<void>((resolve) => (firstSeen = resolve));
+    const observed = new Promise<void>((resolve) => (firstSeen = resolve));
     const observer = (async () => {
       for await (const leader of eb.observe({ timeoutMs: 20_000, pollWait: 5 })) {
         seen.push(leader === null ? null : leader.value);
@@ -212,7 +212,7 @@ describe('against a live server', () => {
         if (seen.at(-1) === 'b:1') return;
       }
     })();
-    await first; // the observer has seen the first leader before it changes
+    await observed; // the observer has seen the first leader before it changes
     const campaign = eb.campaign('b:1', { wait: 20 });
     await ea.resign();
     const second = await campaign;
