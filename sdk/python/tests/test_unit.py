@@ -121,6 +121,9 @@ def test_a_success_that_does_not_match_the_api_is_a_protocol_error() -> None:
     client = mocked(lambda req: httpx.Response(200, json={"status": "acquired"}))
     with pytest.raises(octostore.ProtocolError):
         client.try_lock("job")
+    client = mocked(lambda req: httpx.Response(200, json={"status": "acquired", "expires_at": EXPIRES}))
+    with pytest.raises(octostore.ProtocolError):
+        client.try_lock("job")
 
 
 def test_request_bodies_carry_owner_wait_and_metadata_only_when_set() -> None:

@@ -135,6 +135,8 @@ class AsyncClient:
             acquire_lock.asyncio_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body
         )
         if res.status == AcquireResultStatus.ACQUIRED:
+            if _core.opt(res.lease_id) is None or _core.opt(res.fencing_token) is None:
+                raise errors.ProtocolError("acquired without lease_id or fencing_token")
             return AsyncLease(self, name, ttl, res, metadata, sent, auto_renew)
         return errors.LockHeld(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))
 
