@@ -1,8 +1,17 @@
 # OctoStore. `make test` is what CI runs (.ci/run).
 GO       ?= go
 FUZZTIME ?= 10s
+PYTHON   ?= python3
+NPM      ?= npm
+# The server the SDK conformance suites run against (see sdk/conformance/README.md).
+OCTOSTORE_BIN ?= $(CURDIR)/bin/octostore-lock
+# Generator and test tools for the SDKs live here (git-ignored).
+PYVENV   := .tools/py
+PYSTAMP  := $(PYVENV)/.installed
+TSSTAMP  := sdk/typescript/node_modules/.installed
+GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen
 
-.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz test-e2e e2e-deps clean
+.PHONY: all build run generate generate-go generate-python generate-typescript check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript server-bin fuzz clean test-e2e e2e-deps
 
 all: build
 
@@ -12,14 +21,35 @@ build:
 run:
 	$(GO) run ./cmd/octostore-lock
 
-# Regenerate gen/ and sdk/go from openapi.yaml. Commit the result.
-generate:
+# Regenerate gen/, sdk/go and every other SDK's generated code from openapi.yaml. Commit the result.
+generate: generate-go generate-python generate-typescript
+
+generate-go:
 	cd gen && $(GO) generate .
+
+generate-python: $(PYSTAMP)
+	rm -rf sdk/python/src/octostore/openapi
+	PATH="$(CURDIR)/$(PYVENV)/bin:$$PATH" $(PYVENV)/bin/openapi-python-client generate --path openapi.yaml \
+		--meta none --output-path sdk/python/src/octostore/openapi --config sdk/python/openapi-python-client.yaml >/dev/null
+
+generate-typescript: $(TSSTAMP)
+	cd sdk/typescript && ./node_modules/.bin/openapi-ts >/dev/null
 
 # Fails when the committed generated code differs from what openapi.yaml produces.
 check-generated: generate
-	@git diff --exit-code -- gen sdk/go || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- gen sdk/go)" || { git status --porcelain -- gen sdk/go; echo "untracked generated files: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code -- $(GENERATED) || { echo "generated code is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GENERATED))" || { git status --porcelain -- $(GENERATED); echo "untracked generated files: run 'make generate' and commit"; exit 1; }
+
+# SDK tool chains, installed once per checkout (re-installed when their pins change).
+$(PYSTAMP): sdk/python/requirements-dev.txt sdk/python/pyproject.toml
+	$(PYTHON) -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install -q --disable-pip-version-check -r sdk/python/requirements-dev.txt
+	$(PYVENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation --no-index -e sdk/python
+	touch $@
+
+$(TSSTAMP): sdk/typescript/package.json sdk/typescript/package-lock.json
+	cd sdk/typescript && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 fmt-check:
 	@out="$$(gofmt -l . )"; test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
@@ -33,6 +63,18 @@ test-go:
 
 test-sdk-go:
 	cd sdk/go && $(GO) test -race -count=1 ./...
+
+server-bin:
+	$(GO) build -o bin/ ./cmd/octostore-lock
+
+# Each SDK's unit tests and the shared conformance suite against a live server.
+test-sdks: test-sdk-python test-sdk-typescript
+
+test-sdk-python: server-bin $(PYSTAMP)
+	cd sdk/python && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CURDIR)/$(PYVENV)/bin/python -m pytest -q -p no:cacheprovider
+
+test-sdk-typescript: server-bin $(TSSTAMP)
+	cd sdk/typescript && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(NPM) test --silent
 
 # Short fuzz runs; FUZZTIME=5m make fuzz for longer ones.
 fuzz:
@@ -57,7 +99,7 @@ e2e-deps:
 	fi
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
-test: check-generated fmt-check vet test-go test-sdk-go fuzz test-e2e
+test: check-generated fmt-check vet test-go test-sdk-go test-sdks fuzz test-e2e
 
 clean:
-	rm -rf bin
+	rm -rf bin .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test

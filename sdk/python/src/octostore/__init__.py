@@ -1,0 +1,74 @@
+"""OctoStore: leader election and distributed locking as a service.
+
+    from octostore import Client
+
+    client = Client("http://127.0.0.1:3000", token)
+    with client.lock("nightly-report", ttl=30) as lease:
+        storage.write(report, fencing_token=lease.fencing_token)
+
+`Client` and `Election` are synchronous (a thread renews each lease); `AsyncClient` and
+`AsyncElection` are their asyncio counterparts. The wire client generated from the
+OpenAPI document is `octostore.openapi`. Errors are the typed exceptions in
+`octostore.errors`, re-exported here.
+"""
+
+from ._core import Leader, LockState
+from ._version import __version__
+from .aio import AsyncClient, AsyncElection, AsyncLease
+from .client import Client, Election, Lease
+from .errors import (
+    AccountExists,
+    Conflict,
+    InvalidLockName,
+    InvalidRequest,
+    InvalidTTL,
+    LeaseNotCurrent,
+    LockHeld,
+    LockLimitExceeded,
+    LockTimeout,
+    MethodNotAllowed,
+    NotFound,
+    OctoStoreError,
+    PayloadTooLarge,
+    ProblemError,
+    ProtocolError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+)
+
+__all__ = [
+    "AccountExists",
+    "AsyncClient",
+    "AsyncElection",
+    "AsyncLease",
+    "Client",
+    "Conflict",
+    "Election",
+    "InvalidLockName",
+    "InvalidRequest",
+    "InvalidTTL",
+    "Leader",
+    "Lease",
+    "LeaseNotCurrent",
+    "LockHeld",
+    "LockLimitExceeded",
+    "LockState",
+    "LockTimeout",
+    "MethodNotAllowed",
+    "NotFound",
+    "OctoStoreError",
+    "PayloadTooLarge",
+    "ProblemError",
+    "ProtocolError",
+    "RateLimited",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "Unavailable",
+    "UnsupportedMediaType",
+    "__version__",
+]

@@ -1,0 +1,150 @@
+"""What the sync and async helpers share: result types, error translation, request bodies.
+
+Every request goes through the generated client in `octostore.openapi`; this module only
+turns its responses into the helper's types and exceptions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from . import errors
+from .openapi.models.acquire_request import AcquireRequest
+from .openapi.models.lock_status import LockStatus
+from .openapi.models.problem import Problem
+from .openapi.types import UNSET, Response
+
+T = TypeVar("T")
+
+#: Longest wait the server accepts for one blocking request (seconds).
+MAX_WAIT_SECONDS = 60
+#: Extra read time allowed on top of a long-poll's wait.
+POLL_SLACK_SECONDS = 15.0
+#: Back-off between attempts when the server answers `held` before the wait is over
+#: and sends no retry hint (a server without blocking acquire, or a lost hand-off).
+DEFAULT_RETRY_SECONDS = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class LockState:
+    """A lock as `status`, `watch` and `list` report it. Only `name`, `status` and
+    `revision` are set when the lock is free."""
+
+    name: str
+    status: str
+    revision: int
+    holder_id: str | None = None
+    fencing_token: int | None = None
+    expires_at: datetime.datetime | None = None
+    metadata: str | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether someone holds the lock."""
+        return self.status == "held"
+
+
+@dataclasses.dataclass(frozen=True)
+class Leader:
+    """The current leader of an election: its published `value` and its lease's token."""
+
+    value: str | None
+    holder_id: str | None
+    fencing_token: int | None
+    revision: int
+
+
+def opt(value: Any) -> Any:
+    """The generated models' UNSET as None."""
+    return None if value is UNSET else value
+
+
+def to_state(s: LockStatus) -> LockState:
+    """Converts the generated LockStatus."""
+    return LockState(
+        name=s.name,
+        status=str(s.status),
+        revision=int(opt(s.revision) or 0),
+        holder_id=opt(s.holder_id),
+        fencing_token=opt(s.fencing_token),
+        expires_at=opt(s.expires_at),
+        metadata=opt(s.metadata),
+    )
+
+
+def to_leader(s: LockState) -> Leader | None:
+    """The election's view of a lock state: None when nobody leads."""
+    if not s.held:
+        return None
+    return Leader(value=s.metadata, holder_id=s.holder_id, fencing_token=s.fencing_token, revision=s.revision)
+
+
+def acquire_body(ttl: int, owner: str | None, wait: int, metadata: str | None) -> AcquireRequest:
+    """The acquire request; optional fields are left out unless given."""
+    return AcquireRequest(
+        ttl_seconds=ttl,
+        owner=UNSET if owner is None else owner,
+        wait_seconds=UNSET if wait == 0 else wait,
+        metadata=UNSET if metadata is None else metadata,
+    )
+
+
+def result(response: Response[Any], expected: type[T]) -> T:
+    """The parsed success body, or the typed exception for an error response."""
+    parsed = response.parsed
+    if 200 <= response.status_code < 300:
+        if isinstance(parsed, expected):
+            return parsed
+        raise errors.ProtocolError(f"HTTP {int(response.status_code)}: unexpected body")
+    if isinstance(parsed, Problem) or parsed is None:
+        raise errors.problem_error(int(response.status_code), response.content, response.headers)
+    raise errors.ProtocolError(f"HTTP {int(response.status_code)}: unexpected body")
+
+
+def call(fn: Callable[..., Response[Any]], expected: type[T], *args: Any, **kwargs: Any) -> T:
+    """Runs one generated `sync_detailed` call and translates its outcome."""
+    try:
+        response = fn(*args, **kwargs)
+    except httpx.HTTPError as e:
+        raise errors.TransportError(str(e) or type(e).__name__) from e
+    except (KeyError, ValueError, TypeError) as e:
+        raise errors.ProtocolError(f"response does not match the API: {e!r}") from e
+    return result(response, expected)
+
+
+async def acall(fn: Callable[..., Awaitable[Response[Any]]], expected: type[T], *args: Any, **kwargs: Any) -> T:
+    """Runs one generated `asyncio_detailed` call and translates its outcome."""
+    try:
+        response = await fn(*args, **kwargs)
+    except httpx.HTTPError as e:
+        raise errors.TransportError(str(e) or type(e).__name__) from e
+    except (KeyError, ValueError, TypeError) as e:
+        raise errors.ProtocolError(f"response does not match the API: {e!r}") from e
+    return result(response, expected)
+
+
+def renew_delay(renew_after_ms: int | None, ttl: int) -> float:
+    """Seconds until the next renewal: the server's hint, else a third of the TTL."""
+    if renew_after_ms is not None:
+        return max(renew_after_ms / 1000.0, 0.05)
+    return max(ttl / 3.0, 0.05)
+
+
+def retry_delay(retry_after_ms: int | None) -> float:
+    """Seconds to back off after an early `held`, bounded to [50 ms, 1 s]."""
+    if retry_after_ms is None:
+        return DEFAULT_RETRY_SECONDS
+    return min(max(retry_after_ms / 1000.0, 0.05), 1.0)
+
+
+def wait_chunk(remaining: float | None) -> int:
+    """The wait_seconds for the next blocking request: whole seconds (rounded down,
+    with 100 ms of tolerance for the time spent before asking), at most 60."""
+    if remaining is None:
+        return MAX_WAIT_SECONDS
+    return max(0, min(MAX_WAIT_SECONDS, int(remaining + 0.1)))

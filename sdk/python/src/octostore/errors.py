@@ -1,0 +1,197 @@
+"""Typed exceptions. Every server error is a ProblemError subclass chosen by its stable
+problem `code`; client-side outcomes (held, timeout) have their own classes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+
+class OctoStoreError(Exception):
+    """Base class of every exception this package raises. `code` is machine-readable."""
+
+    code: str = "error"
+
+
+class ProblemError(OctoStoreError):
+    """The server answered with an RFC 9457 problem document.
+
+    Attributes mirror the document: `code` (stable), `status` (HTTP), `title`, `detail`
+    and `request_id` (quote it when reporting a problem). `retry_after` is the
+    Retry-After header in seconds, when the server sent one.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        title: str = "",
+        detail: str = "",
+        request_id: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        self.code = code
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.request_id = request_id
+        self.retry_after = retry_after
+        text = f"{status} {code}"
+        if detail:
+            text += f": {detail}"
+        if request_id:
+            text += f" (request {request_id})"
+        super().__init__(text)
+
+
+class InvalidRequest(ProblemError):
+    """400 `invalid_request`: malformed body, unknown field or bad parameter."""
+
+
+class InvalidLockName(InvalidRequest):
+    """400 `invalid_lock_name`: names match ^[A-Za-z0-9.-]{1,128}$."""
+
+
+class InvalidTTL(InvalidRequest):
+    """400 `invalid_ttl`: TTLs are whole seconds from 1 to 3600."""
+
+
+class Unauthorized(ProblemError):
+    """401 `unauthorized`: missing, unknown or rotated-away token."""
+
+
+class NotFound(ProblemError):
+    """404 `not_found` (and the admin API's `account_not_found`, `admin_disabled`)."""
+
+
+class MethodNotAllowed(ProblemError):
+    """405 `method_not_allowed`."""
+
+
+class Conflict(ProblemError):
+    """409: the request conflicts with the lock's or account's state."""
+
+
+class LeaseNotCurrent(Conflict):
+    """409 `lease_not_current`: the lease expired, was released, or is another lock's."""
+
+
+class LockLimitExceeded(Conflict):
+    """409 `lock_limit_exceeded`: the account holds its maximum of active locks."""
+
+
+class AccountExists(Conflict):
+    """409 `account_exists` (admin API)."""
+
+
+class PayloadTooLarge(ProblemError):
+    """413 `payload_too_large`."""
+
+
+class UnsupportedMediaType(ProblemError):
+    """415 `unsupported_media_type`."""
+
+
+class RateLimited(ProblemError):
+    """429 `rate_limited`; see `retry_after`."""
+
+
+class Unavailable(ProblemError):
+    """503 `unavailable`: shutting down or cannot write; see `retry_after`."""
+
+
+class ServerError(ProblemError):
+    """500 `internal`, or any answer that is not a documented problem."""
+
+
+_BY_CODE: dict[str, type[ProblemError]] = {
+    "invalid_request": InvalidRequest,
+    "invalid_lock_name": InvalidLockName,
+    "invalid_ttl": InvalidTTL,
+    "unauthorized": Unauthorized,
+    "not_found": NotFound,
+    "account_not_found": NotFound,
+    "admin_disabled": NotFound,
+    "method_not_allowed": MethodNotAllowed,
+    "lease_not_current": LeaseNotCurrent,
+    "lock_limit_exceeded": LockLimitExceeded,
+    "account_exists": AccountExists,
+    "payload_too_large": PayloadTooLarge,
+    "unsupported_media_type": UnsupportedMediaType,
+    "rate_limited": RateLimited,
+    "unavailable": Unavailable,
+    "internal": ServerError,
+}
+
+
+def problem_error(status: int, body: bytes, headers: Any = None) -> ProblemError:
+    """Builds the typed exception for an error response (status, raw body, headers)."""
+    retry_after = None
+    if headers is not None:
+        value = headers.get("retry-after")
+        if value is not None:
+            try:
+                retry_after = float(value)
+            except ValueError:
+                retry_after = None
+    try:
+        doc = json.loads(body) if body else {}
+    except ValueError:
+        doc = {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("code"), str):
+        return ServerError(
+            "unexpected_response", status, detail=f"HTTP {status} without a problem document", retry_after=retry_after
+        )
+    code = doc["code"]
+    cls = _BY_CODE.get(code, ProblemError)
+    return cls(
+        code,
+        int(doc.get("status", status)),
+        str(doc.get("title", "")),
+        str(doc.get("detail", "")),
+        str(doc.get("request_id", "")),
+        retry_after,
+    )
+
+
+class ProtocolError(OctoStoreError):
+    """A success response that does not match the API (a server of another version?)."""
+
+    code = "protocol"
+
+
+class TransportError(OctoStoreError):
+    """The request did not complete: connection refused, reset, or timed out."""
+
+    code = "transport"
+
+
+class LockHeld(OctoStoreError):
+    """`try_lock` found the lock held by someone else (not a failure of the server).
+
+    `holder_id`, `expires_at` (when that lease ends unless renewed) and
+    `retry_after_ms` (when trying again is worthwhile) come from the server.
+    """
+
+    code = "held"
+
+    def __init__(
+        self, name: str, holder_id: str | None, expires_at: datetime.datetime | None, retry_after_ms: int | None
+    ) -> None:
+        self.name = name
+        self.holder_id = holder_id
+        self.expires_at = expires_at
+        self.retry_after_ms = retry_after_ms
+        super().__init__(f"lock {name!r} is held by {holder_id} until {expires_at}")
+
+
+class LockTimeout(OctoStoreError, TimeoutError):
+    """A blocking `lock` or `campaign` ran out of its `wait` before getting the lock."""
+
+    code = "timeout"
+
+    def __init__(self, name: str, waited: float) -> None:
+        self.name = name
+        self.waited = waited
+        super().__init__(f"lock {name!r} not acquired within {waited:g}s")

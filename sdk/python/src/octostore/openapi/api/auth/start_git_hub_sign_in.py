@@ -1,0 +1,160 @@
+from http import HTTPStatus
+from typing import Any, cast
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs() -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/auth/github",
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | Problem | None:
+    if response.status_code == 302:
+        response_302 = cast(Any, None)
+        return response_302
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Any | Problem]:
+    """Start signing in with GitHub
+
+     Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+    with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+    PKCE verifier never leaves the server. No scope is requested: the public profile is
+    all OctoStore reads.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs()
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Any | Problem | None:
+    """Start signing in with GitHub
+
+     Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+    with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+    PKCE verifier never leaves the server. No scope is requested: the public profile is
+    all OctoStore reads.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Any | Problem]:
+    """Start signing in with GitHub
+
+     Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+    with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+    PKCE verifier never leaves the server. No scope is requested: the public profile is
+    all OctoStore reads.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs()
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Any | Problem | None:
+    """Start signing in with GitHub
+
+     Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
+    with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
+    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
+    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
+    PKCE verifier never leaves the server. No scope is requested: the public profile is
+    all OctoStore reads.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,284 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.acquire_request import AcquireRequest
+from ...models.acquire_result import AcquireResult
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    name: str,
+    *,
+    body: AcquireRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/locks/{name}/acquire".format(
+            name=quote(str(name), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> AcquireResult | Problem | None:
+    if response.status_code == 200:
+        response_200 = AcquireResult.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[AcquireResult | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AcquireRequest,
+) -> Response[AcquireResult | Problem]:
+    """Try to take a lock
+
+     Grants the lock when it is free (never taken, released, or expired) and returns a new
+    lease with a fencing token larger than any issued before. When someone else holds it,
+    returns `held` with the holder and when its lease ends; both are HTTP 200.
+
+    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
+    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
+    if that is later (a `metadata` sent with it replaces the stored one). A retried
+    request is therefore safe.
+
+    **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+    lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+    first come, first served: a release or expiry hands the lock to the next waiter
+    directly, without waking the others. A waiter that disconnects leaves the line and
+    is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+    the previous lease, so the account's count does not grow). The line lives in the
+    server's memory: if the server restarts, waiting requests end and clients retry.
+    A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+
+    Args:
+        name (str):  Example: my-service.
+        body (AcquireRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AcquireResult | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        name=name,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AcquireRequest,
+) -> AcquireResult | Problem | None:
+    """Try to take a lock
+
+     Grants the lock when it is free (never taken, released, or expired) and returns a new
+    lease with a fencing token larger than any issued before. When someone else holds it,
+    returns `held` with the holder and when its lease ends; both are HTTP 200.
+
+    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
+    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
+    if that is later (a `metadata` sent with it replaces the stored one). A retried
+    request is therefore safe.
+
+    **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+    lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+    first come, first served: a release or expiry hands the lock to the next waiter
+    directly, without waking the others. A waiter that disconnects leaves the line and
+    is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+    the previous lease, so the account's count does not grow). The line lives in the
+    server's memory: if the server restarts, waiting requests end and clients retry.
+    A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+
+    Args:
+        name (str):  Example: my-service.
+        body (AcquireRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AcquireResult | Problem
+    """
+
+    return sync_detailed(
+        name=name,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AcquireRequest,
+) -> Response[AcquireResult | Problem]:
+    """Try to take a lock
+
+     Grants the lock when it is free (never taken, released, or expired) and returns a new
+    lease with a fencing token larger than any issued before. When someone else holds it,
+    returns `held` with the holder and when its lease ends; both are HTTP 200.
+
+    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
+    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
+    if that is later (a `metadata` sent with it replaces the stored one). A retried
+    request is therefore safe.
+
+    **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+    lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+    first come, first served: a release or expiry hands the lock to the next waiter
+    directly, without waking the others. A waiter that disconnects leaves the line and
+    is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+    the previous lease, so the account's count does not grow). The line lives in the
+    server's memory: if the server restarts, waiting requests end and clients retry.
+    A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+
+    Args:
+        name (str):  Example: my-service.
+        body (AcquireRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AcquireResult | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        name=name,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    name: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: AcquireRequest,
+) -> AcquireResult | Problem | None:
+    """Try to take a lock
+
+     Grants the lock when it is free (never taken, released, or expired) and returns a new
+    lease with a fencing token larger than any issued before. When someone else holds it,
+    returns `held` with the holder and when its lease ends; both are HTTP 200.
+
+    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
+    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
+    if that is later (a `metadata` sent with it replaces the stored one). A retried
+    request is therefore safe.
+
+    **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
+    lock is granted to it or the wait ends (then the normal `held`). Waiters are served
+    first come, first served: a release or expiry hands the lock to the next waiter
+    directly, without waking the others. A waiter that disconnects leaves the line and
+    is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces
+    the previous lease, so the account's count does not grow). The line lives in the
+    server's memory: if the server restarts, waiting requests end and clients retry.
+    A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+
+    Args:
+        name (str):  Example: my-service.
+        body (AcquireRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AcquireResult | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            name=name,
+            client=client,
+            body=body,
+        )
+    ).parsed

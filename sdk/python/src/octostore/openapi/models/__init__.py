@@ -1,0 +1,49 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .account import Account
+from .account_list import AccountList
+from .acquire_request import AcquireRequest
+from .acquire_result import AcquireResult
+from .acquire_result_status import AcquireResultStatus
+from .create_account_request import CreateAccountRequest
+from .created_account import CreatedAccount
+from .dashboard_session import DashboardSession
+from .health import Health
+from .health_status import HealthStatus
+from .issued_token import IssuedToken
+from .lock_list import LockList
+from .lock_status import LockStatus
+from .lock_status_status import LockStatusStatus
+from .problem import Problem
+from .problem_code import ProblemCode
+from .release_request import ReleaseRequest
+from .release_result import ReleaseResult
+from .release_result_status import ReleaseResultStatus
+from .renew_request import RenewRequest
+from .renew_result import RenewResult
+from .renew_result_status import RenewResultStatus
+
+__all__ = (
+    "Account",
+    "AccountList",
+    "AcquireRequest",
+    "AcquireResult",
+    "AcquireResultStatus",
+    "CreateAccountRequest",
+    "CreatedAccount",
+    "DashboardSession",
+    "Health",
+    "HealthStatus",
+    "IssuedToken",
+    "LockList",
+    "LockStatus",
+    "LockStatusStatus",
+    "Problem",
+    "ProblemCode",
+    "ReleaseRequest",
+    "ReleaseResult",
+    "ReleaseResultStatus",
+    "RenewRequest",
+    "RenewResult",
+    "RenewResultStatus",
+)

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.lock_status_status import LockStatusStatus
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="LockStatus")
+
+
+@_attrs_define
+class LockStatus:
+    """`free` locks carry only `name`, `status` and `revision`.
+
+    Attributes:
+        name (str):  Example: my-service.
+        status (LockStatusStatus):
+        revision (int): Increases whenever the lock is granted, released or expires, or its metadata
+            changes (renewals do not change it). Pass it as `index` to watch for the next change.
+             Example: 17.
+        holder_id (str | Unset): Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+            an `owner`. Contains no secret.
+             Example: tok_8f3a1c9d2e7b/worker-7.
+        fencing_token (int | Unset): Strictly larger than every token issued before it, across releases, expiries and
+            restarts. Example: 42.
+        expires_at (datetime.datetime | Unset): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
+        metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
+            leader's address. At most 1024 bytes in UTF-8. Example: 10.0.0.7:8080.
+    """
+
+    name: str
+    status: LockStatusStatus
+    revision: int
+    holder_id: str | Unset = UNSET
+    fencing_token: int | Unset = UNSET
+    expires_at: datetime.datetime | Unset = UNSET
+    metadata: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        status = self.status.value
+
+        revision = self.revision
+
+        holder_id = self.holder_id
+
+        fencing_token = self.fencing_token
+
+        expires_at: str | Unset = UNSET
+        if not isinstance(self.expires_at, Unset):
+            expires_at = self.expires_at.isoformat()
+
+        metadata = self.metadata
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "name": name,
+                "status": status,
+                "revision": revision,
+            }
+        )
+        if holder_id is not UNSET:
+            field_dict["holder_id"] = holder_id
+        if fencing_token is not UNSET:
+            field_dict["fencing_token"] = fencing_token
+        if expires_at is not UNSET:
+            field_dict["expires_at"] = expires_at
+        if metadata is not UNSET:
+            field_dict["metadata"] = metadata
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        name = d.pop("name")
+
+        status = LockStatusStatus(d.pop("status"))
+
+        revision = d.pop("revision")
+
+        holder_id = d.pop("holder_id", UNSET)
+
+        fencing_token = d.pop("fencing_token", UNSET)
+
+        _expires_at = d.pop("expires_at", UNSET)
+        expires_at: datetime.datetime | Unset
+        if isinstance(_expires_at, Unset):
+            expires_at = UNSET
+        else:
+            expires_at = datetime.datetime.fromisoformat(_expires_at)
+
+        metadata = d.pop("metadata", UNSET)
+
+        lock_status = cls(
+            name=name,
+            status=status,
+            revision=revision,
+            holder_id=holder_id,
+            fencing_token=fencing_token,
+            expires_at=expires_at,
+            metadata=metadata,
+        )
+
+        lock_status.additional_properties = d
+        return lock_status
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,27 @@
+from enum import StrEnum
+
+
+class ProblemCode(StrEnum):
+    ACCOUNT_EXISTS = "account_exists"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    ADMIN_DISABLED = "admin_disabled"
+    FORBIDDEN = "forbidden"
+    GITHUB_UNAVAILABLE = "github_unavailable"
+    INTERNAL = "internal"
+    INVALID_LOCK_NAME = "invalid_lock_name"
+    INVALID_REQUEST = "invalid_request"
+    INVALID_TTL = "invalid_ttl"
+    LEASE_NOT_CURRENT = "lease_not_current"
+    LOCK_LIMIT_EXCEEDED = "lock_limit_exceeded"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_FOUND = "not_found"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    RATE_LIMITED = "rate_limited"
+    SIGNIN_FAILED = "signin_failed"
+    SIGNIN_NOT_CONFIGURED = "signin_not_configured"
+    UNAUTHORIZED = "unauthorized"
+    UNAVAILABLE = "unavailable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+
+    def __str__(self) -> str:
+        return str(self.value)

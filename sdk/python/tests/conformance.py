@@ -1,0 +1,426 @@
+"""Executes one sdk/conformance scenario through the Python helpers.
+
+The table in `Runner._op_*` is the mapping from the suite's operations to this SDK's
+helper calls; `flat_*` turn helper results into the suite's flat results.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from harness import Server, Servers
+
+import octostore
+
+CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance"
+REF = re.compile(r"\$\{([a-z][a-z0-9_]*)\.([a-z_]+)\}")
+MISSING = object()
+
+
+def scenario_files() -> list[Path]:
+    return sorted((CONFORMANCE / "scenarios").glob("*.json"))
+
+
+class StepFailed(AssertionError):
+    pass
+
+
+# ---- flat results -------------------------------------------------------------------
+
+
+def flat_lease(lease: octostore.Lease) -> dict[str, Any]:
+    return {
+        "acquired": True,
+        "lease_id": lease.lease_id,
+        "fencing_token": lease.fencing_token,
+        "expires_at": lease.expires_at,
+        "renew_after_ms": lease.renew_after_ms,
+    }
+
+
+def flat_held(e: octostore.LockHeld) -> dict[str, Any]:
+    return {"acquired": False, "holder_id": e.holder_id, "expires_at": e.expires_at, "retry_after_ms": e.retry_after_ms}
+
+
+def flat_state(s: octostore.LockState) -> dict[str, Any]:
+    return dataclasses.asdict(s)
+
+
+def flat_leader(leader: octostore.Leader | None) -> dict[str, Any]:
+    if leader is None:
+        return {"elected": False, "value": None, "holder_id": None, "fencing_token": None, "revision": None}
+    return {"elected": True, **dataclasses.asdict(leader)}
+
+
+# ---- matching -----------------------------------------------------------------------
+
+
+def as_instant(v: Any) -> datetime.datetime | None:
+    if isinstance(v, datetime.datetime):
+        return v
+    if isinstance(v, str):
+        try:
+            d = datetime.datetime.fromisoformat(v)
+        except ValueError:
+            return None
+        return d if d.tzinfo is not None else None
+    return None
+
+
+def comparable(a: Any, b: Any) -> tuple[Any, Any]:
+    """Timestamps (native or RFC 3339 text) as instants, the rest as they are."""
+    ia, ib = as_instant(a), as_instant(b)
+    if ia is not None and ib is not None:
+        return ia, ib
+    return a, b
+
+
+def equal(actual: Any, expected: Any) -> bool:
+    if expected is None:
+        return actual is None or actual is MISSING
+    if actual is MISSING:
+        return False
+    if isinstance(expected, list):
+        return isinstance(actual, list) and len(actual) == len(expected) and all(map(equal, actual, expected))
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected
+    a, e = comparable(actual, expected)
+    return a == e
+
+
+def matches(actual: Any, matcher: Any) -> bool:
+    if not isinstance(matcher, dict):
+        return equal(actual, matcher)
+    ((op, v),) = matcher.items()
+    present = actual is not MISSING and actual is not None
+    if op == "eq":
+        return equal(actual, v)
+    if op == "ne":
+        return not equal(actual, v)
+    if op == "present":
+        return present == v
+    if op == "matches":
+        return isinstance(actual, str) and re.search(v, actual) is not None
+    if not present:
+        return False
+    a, e = comparable(actual, v)
+    if (
+        isinstance(a, bool)
+        or type(a) is not type(e)
+        and not (isinstance(a, (int, float)) and isinstance(e, (int, float)))
+    ):
+        return False
+    return {"gt": a > e, "ge": a >= e, "lt": a < e, "le": a <= e}[op]
+
+
+def mismatches(result: dict[str, Any], expect: dict[str, Any]) -> list[str]:
+    return [
+        f"{k}: got {result.get(k, MISSING)!r}, want {m!r}"
+        for k, m in expect.items()
+        if not matches(result.get(k, MISSING), m)
+    ]
+
+
+# ---- the runner ---------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Actor:
+    client: octostore.Client | None
+    token: str | None
+    values: dict[str, Any]
+
+
+class Runner:
+    def __init__(self, scenario: dict[str, Any], servers: Servers) -> None:
+        self.sc = scenario
+        self.server: Server = servers.get(scenario.get("server", {}).get("env"))
+        self.actors: dict[str, Actor] = {}
+        self.saved: dict[str, dict[str, Any]] = {}
+        self.leases: dict[str, octostore.Lease] = {}
+        self.elections: dict[str, octostore.Election] = {}
+        self.all_leases: list[octostore.Lease] = []
+        self.tasks: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="conformance")
+        self.http = httpx.Client(base_url=self.server.url, timeout=30)
+
+    # -- set-up and tear-down
+    def make_actors(self) -> None:
+        accounts: dict[str, str] = {}
+        for name, spec in self.sc["actors"].items():
+            owner = spec.get("owner")
+            if "account" in spec:
+                label = spec["account"]
+                if label not in accounts:
+                    acc = self.server.create_account(label)
+                    accounts[label] = acc.account_id
+                    token, token_id = acc.token, acc.token_id
+                else:
+                    t = self.server.create_token(accounts[label])
+                    token, token_id = t.token, t.token_id
+                account_id = accounts[label]
+            elif "same_token_as" in spec:
+                other = self.actors[spec["same_token_as"]]
+                token, token_id, account_id = other.token, other.values["token_id"], other.values["account_id"]
+            elif "token" in spec:
+                token, token_id, account_id = spec["token"], None, None
+            else:
+                token, token_id, account_id = None, None, None
+            holder = None if token_id is None else (f"{token_id}/{owner}" if owner else token_id)
+            client = None if token is None else octostore.Client(self.server.url, token, owner=owner)
+            self.actors[name] = Actor(
+                client, token, {"token_id": token_id, "account_id": account_id, "holder_id": holder}
+            )
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for e in self.elections.values():
+            try:
+                e.resign()
+            except octostore.OctoStoreError:
+                pass
+        for lease in self.all_leases:
+            if not lease.lost.is_set():
+                try:
+                    lease.release()
+                except octostore.OctoStoreError:
+                    pass
+        for a in self.actors.values():
+            if a.client is not None:
+                a.client.close()
+        self.http.close()
+
+    # -- references
+    def resolve(self, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: self.resolve(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [self.resolve(x) for x in v]
+        if not isinstance(v, str):
+            return v
+        m = REF.fullmatch(v)
+        if m:
+            return self.lookup(m.group(1), m.group(2))
+        return REF.sub(lambda m: text(self.lookup(m.group(1), m.group(2))), v)
+
+    def lookup(self, name: str, field: str) -> Any:
+        if name in self.actors:
+            src = self.actors[name].values
+        elif name in self.saved:
+            src = self.saved[name]
+        else:
+            raise StepFailed(f"unknown reference ${{{name}.{field}}}")
+        if field not in src:
+            raise StepFailed(f"reference ${{{name}.{field}}}: no such field in {sorted(src)}")
+        return src[field]
+
+    def client(self, step: dict[str, Any]) -> octostore.Client:
+        a = self.actors[step["actor"]]
+        if a.client is None:
+            raise StepFailed(f"actor {step['actor']} has no token; use it in raw steps only")
+        return a.client
+
+    # -- execution
+    def run(self) -> None:
+        self.make_actors()
+        for i, raw_step in enumerate(self.sc["steps"]):
+            step = self.resolve(raw_step)
+            try:
+                self.step(step)
+            except StepFailed as e:
+                raise StepFailed(f"{self.sc['name']} step {i} {json.dumps(raw_step)}: {e}") from None
+
+    def step(self, step: dict[str, Any]) -> None:
+        op = step["op"]
+        fn = getattr(self, "_op_" + op)
+        if "background" in step:
+            self.tasks[step["background"]] = self.pool.submit(fn, step)
+            return
+        if op == "await":
+            task = step["task"]
+            fut = self.tasks.pop(task)
+            try:
+                fut.result(timeout=step["timeout_ms"] / 1000)
+            except concurrent.futures.TimeoutError:
+                raise StepFailed(f"task {step['task']} still running after {step['timeout_ms']} ms") from None
+            except Exception:  # checked below
+                pass
+            self.check(step, fut.result)
+            # The handle a background lock or campaign made is known by its task name.
+            for handles in (self.leases, self.elections):
+                if task in handles and "save" in step:
+                    handles[step["save"]] = handles[task]
+            return
+        self.check(step, lambda: fn(step))
+
+    def check(self, step: dict[str, Any], call: Any) -> None:
+        want_err = step.get("expect_error")
+        try:
+            result = call()
+        except octostore.OctoStoreError as e:
+            if want_err is None:
+                raise StepFailed(f"unexpected error {type(e).__name__} code={e.code}: {e}") from e
+            status = getattr(e, "status", None)
+            if e.code != want_err["code"] or ("status" in want_err and status != want_err["status"]):
+                raise StepFailed(f"got error code={e.code} status={status}, want {want_err}") from e
+            return
+        if want_err is not None:
+            raise StepFailed(f"succeeded with {result!r}, want error {want_err}")
+        bad = mismatches(result, step.get("expect", {}))
+        if bad:
+            raise StepFailed("; ".join(bad) + f"  (result {result!r})")
+        if "save" in step:
+            self.saved[step["save"]] = result
+
+    def keep_lease(self, step: dict[str, Any], lease: octostore.Lease) -> None:
+        self.all_leases.append(lease)
+        if "save" in step:
+            self.leases[step["save"]] = lease
+
+    def lease(self, step: dict[str, Any]) -> octostore.Lease:
+        return self.leases[step["lease"]]
+
+    # -- operations
+    def _op_try_lock(self, step: dict[str, Any]) -> dict[str, Any]:
+        try:
+            lease = self.client(step).try_lock(
+                step["lock"], step["ttl"], metadata=step.get("metadata"), auto_renew=step.get("auto_renew", True)
+            )
+        except octostore.LockHeld as e:
+            return flat_held(e)
+        self.keep_lease(step, lease)
+        return flat_lease(lease)
+
+    def _op_lock(self, step: dict[str, Any]) -> dict[str, Any]:
+        lease = self.client(step).lock(
+            step["lock"],
+            step["ttl"],
+            wait=step["wait"],
+            metadata=step.get("metadata"),
+            auto_renew=step.get("auto_renew", True),
+        )
+        self.all_leases.append(lease)
+        # A background lock is saved by its await step; remember it by task name too.
+        self.leases[step.get("save") or step.get("background") or f"_{len(self.all_leases)}"] = lease
+        return flat_lease(lease)
+
+    def _op_renew(self, step: dict[str, Any]) -> dict[str, Any]:
+        lease = self.lease(step).renew(step.get("ttl"))
+        f = flat_lease(lease)
+        del f["acquired"]
+        return f
+
+    def _op_release(self, step: dict[str, Any]) -> dict[str, Any]:
+        lease = self.lease(step)
+        lease.release()
+        return {"lease_id": lease.lease_id, "fencing_token": lease.fencing_token}
+
+    def _op_lease_state(self, step: dict[str, Any]) -> dict[str, Any]:
+        lease = self.lease(step)
+        return {
+            "lost": lease.lost.is_set(),
+            "lease_id": lease.lease_id,
+            "fencing_token": lease.fencing_token,
+            "expires_at": lease.expires_at,
+        }
+
+    def _op_wait_lost(self, step: dict[str, Any]) -> dict[str, Any]:
+        if not self.lease(step).lost.wait(step["timeout_ms"] / 1000):
+            raise octostore.LockTimeout(step["lease"], step["timeout_ms"] / 1000)
+        return {"lost": True}
+
+    def _op_status(self, step: dict[str, Any]) -> dict[str, Any]:
+        return flat_state(self.client(step).status(step["lock"]))
+
+    def _op_wait_until(self, step: dict[str, Any]) -> dict[str, Any]:
+        deadline = time.monotonic() + step["timeout_ms"] / 1000
+        delay = 0.05
+        while True:
+            result = flat_state(self.client(step).status(step["lock"]))
+            if not mismatches(result, step["until"]):
+                return result
+            if time.monotonic() >= deadline:
+                raise StepFailed(f"condition {step['until']} not reached in {step['timeout_ms']} ms; last {result!r}")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.2)
+
+    def _op_watch(self, step: dict[str, Any]) -> dict[str, Any]:
+        return flat_state(self.client(step).watch(step["lock"], int(step["index"]), step["wait"]))
+
+    def _op_list(self, step: dict[str, Any]) -> dict[str, Any]:
+        names = [s.name for s in self.client(step).list()]
+        return {"names": names, "count": len(names)}
+
+    def _op_campaign(self, step: dict[str, Any]) -> dict[str, Any]:
+        election = self.client(step).election(step["election"], step["ttl"])
+        lease = election.campaign(step["value"], wait=step["wait"])
+        self.all_leases.append(lease)
+        self.elections[step.get("save") or step.get("background") or f"_{len(self.elections)}"] = election
+        return {
+            "lease_id": lease.lease_id,
+            "fencing_token": lease.fencing_token,
+            "expires_at": lease.expires_at,
+            "value": lease.metadata,
+        }
+
+    def _op_leader(self, step: dict[str, Any]) -> dict[str, Any]:
+        return flat_leader(self.client(step).election(step["election"]).leader())
+
+    def _op_observe(self, step: dict[str, Any]) -> dict[str, Any]:
+        timeout = step["timeout_ms"] / 1000
+        election = self.client(step).election(step["election"])
+        for leader in election.observe(timeout=timeout, poll_wait=5):
+            value = None if leader is None else leader.value
+            if value == step["until_value"] and (leader is not None or step["until_value"] is None):
+                return flat_leader(leader)
+        raise octostore.LockTimeout(step["election"], timeout)
+
+    def _op_resign(self, step: dict[str, Any]) -> dict[str, Any]:
+        self.elections.pop(step["campaign"]).resign()
+        return {}
+
+    def _op_await(self, step: dict[str, Any]) -> dict[str, Any]:  # handled in step()
+        raise AssertionError("unreachable")
+
+    def _op_raw(self, step: dict[str, Any]) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        if "actor" in step and self.actors[step["actor"]].token is not None:
+            headers["Authorization"] = "Bearer " + self.actors[step["actor"]].token
+        content: bytes | None = None
+        if "body" in step:
+            content = json.dumps(step["body"]).encode()
+        elif "body_text" in step:
+            content = step["body_text"].encode()
+        if content is not None:
+            headers["Content-Type"] = step.get("content_type", "application/json")
+        query = {k: str(v) for k, v in step.get("query", {}).items()}
+        url = httpx.URL(self.server.url + step["path"], params=query or None)
+        r = self.http.request(step["method"], url, headers=headers, content=content)
+        result: dict[str, Any] = {
+            "http_status": r.status_code,
+            "content_type": r.headers.get("content-type", "").split(";")[0].strip() or None,
+            "www_authenticate": r.headers.get("www-authenticate"),
+            "x_request_id": r.headers.get("x-request-id"),
+        }
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            for k, v in body.items():
+                result.setdefault(k, v)
+        return result
+
+
+def text(v: Any) -> str:
+    if isinstance(v, datetime.datetime):
+        return v.isoformat()
+    return str(v)

@@ -1,0 +1,475 @@
+import './dispose.js';
+import { type Client, createClient, createConfig } from './gen/client/index.js';
+import { acquireLock, getLock, listLocks, releaseLock, renewLock } from './gen/sdk.gen.js';
+import type { AcquireRequest, AcquireResult, LockStatus } from './gen/types.gen.js';
+import {
+  LeaseNotCurrentError,
+  LockHeldError,
+  LockTimeoutError,
+  OctoStoreError,
+  ProblemError,
+  ProtocolError,
+  RateLimitedError,
+  ServerError,
+  TransportError,
+  UnavailableError,
+  problemError,
+} from './errors.js';
+
+/** Longest wait the server accepts for one blocking request, in seconds. */
+const MAX_WAIT_SECONDS = 60;
+/** Extra time a long-poll request may take beyond its wait. */
+const POLL_SLACK_MS = 15_000;
+/** Back-off after an early `held` when the server sends no hint. */
+const DEFAULT_RETRY_MS = 250;
+
+/** Options of {@link OctoStore}. */
+export interface OctoStoreOptions {
+  /** The server, e.g. `http://127.0.0.1:3000`. */
+  baseUrl: string;
+  /** The bearer token (one token is one holder). */
+  token: string;
+  /** Names this process among others sharing the token; each owner is its own holder. */
+  owner?: string;
+  /** Bound on ordinary requests in milliseconds (default 10 000); long-polls get their wait on top. */
+  timeoutMs?: number;
+  /** A fetch implementation (default: the global fetch). */
+  fetch?: typeof fetch;
+}
+
+/** A lock as `status`, `watch` and `list` report it; free locks carry only name, status, revision. */
+export interface LockState {
+  name: string;
+  status: 'held' | 'free';
+  revision: number;
+  holderId?: string;
+  fencingToken?: number;
+  expiresAt?: string;
+  metadata?: string;
+}
+
+/** The current leader of an election. */
+export interface Leader {
+  value: string | undefined;
+  holderId: string | undefined;
+  fencingToken: number | undefined;
+  revision: number;
+}
+
+/** Options of {@link OctoStore.tryLock}. */
+export interface TryLockOptions {
+  /** Lease length in seconds (1..3600, default 30). */
+  ttl?: number;
+  /** A small value stored with the lease and visible to the account (≤ 1024 bytes). */
+  metadata?: string;
+  /** Renew in the background at the server's `renew_after_ms` (default true). */
+  autoRenew?: boolean;
+}
+
+/** Options of {@link OctoStore.lock}. */
+export interface LockOptions extends TryLockOptions {
+  /** Longest wait in seconds (default: for ever; 0 is a single attempt). */
+  wait?: number;
+  /** Aborts the wait. */
+  signal?: AbortSignal;
+}
+
+function toState(s: LockStatus): LockState {
+  const out: LockState = { name: s.name, status: s.status, revision: s.revision ?? 0 };
+  if (s.holder_id !== undefined) out.holderId = s.holder_id;
+  if (s.fencing_token !== undefined) out.fencingToken = s.fencing_token;
+  if (s.expires_at !== undefined) out.expiresAt = s.expires_at;
+  if (s.metadata !== undefined) out.metadata = s.metadata;
+  return out;
+}
+
+function toLeader(s: LockState): Leader | null {
+  if (s.status !== 'held') return null;
+  return { value: s.metadata, holderId: s.holderId, fencingToken: s.fencingToken, revision: s.revision };
+}
+
+/** The wait_seconds for the next blocking request: whole seconds (rounded down, with
+ * 100 ms of tolerance for the time spent before asking), at most 60. */
+function waitChunk(remainingMs: number | undefined): number {
+  if (remainingMs === undefined) return MAX_WAIT_SECONDS;
+  return Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor((remainingMs + 100) / 1000)));
+}
+
+function retryDelay(retryAfterMs: number | undefined): number {
+  if (retryAfterMs === undefined) return DEFAULT_RETRY_MS;
+  return Math.min(Math.max(retryAfterMs, 50), 1000);
+}
+
+function renewDelay(renewAfterMs: number | undefined, ttl: number): number {
+  return Math.max(renewAfterMs ?? (ttl * 1000) / 3, 50);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface Outcome<T> {
+  data?: T;
+  error?: unknown;
+  response?: Response;
+}
+
+/** Turns a generated call's outcome into its data or a typed error. */
+async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
+  let out: Outcome<T>;
+  try {
+    out = await call;
+  } catch (e) {
+    throw new TransportError(e);
+  }
+  if (out.response === undefined) throw new TransportError(out.error);
+  if (!out.response.ok) throw problemError(out.response, out.error);
+  if (out.data === undefined || out.data === null) throw new ProtocolError(`HTTP ${out.response.status}: empty body`);
+  return out.data;
+}
+
+/**
+ * An OctoStore client for one token (one holder): locks that renew themselves and
+ * report their loss, and leader election. The generated client is {@link OctoStore.raw}.
+ */
+export class OctoStore {
+  /** The generated client (see the `api` export), for calls the helpers do not cover. */
+  readonly raw: Client;
+  readonly owner: string | undefined;
+  readonly timeoutMs: number;
+
+  constructor(options: OctoStoreOptions) {
+    this.owner = options.owner;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.raw = createClient(
+      createConfig({
+        baseUrl: options.baseUrl.replace(/\/+$/, ''),
+        auth: options.token,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }),
+    );
+  }
+
+  /**
+   * Takes the lock if it is free (one attempt). Throws {@link LockHeldError} with the
+   * holder when someone else has it. Taking a lock this holder already holds returns the
+   * same lease and fencing token.
+   */
+  async tryLock(name: string, options: TryLockOptions = {}): Promise<Lease> {
+    const got = await this.acquire(name, options.ttl ?? 30, 0, options.metadata, options.autoRenew ?? true);
+    if (got instanceof LockHeldError) throw got;
+    return got;
+  }
+
+  /**
+   * Waits in line for the lock (at most `wait` seconds; default for ever) and returns the
+   * lease, renewing itself in the background. With `await using` it is released when the
+   * scope ends:
+   *
+   * ```ts
+   * await using lease = await client.lock('nightly-report', { ttl: 30 });
+   * await write(report, { fencingToken: lease.fencingToken, signal: lease.signal });
+   * ```
+   *
+   * Throws {@link LockTimeoutError} when the wait ends first.
+   */
+  async lock(name: string, options: LockOptions = {}): Promise<Lease> {
+    const ttl = options.ttl ?? 30;
+    const deadline = options.wait === undefined ? undefined : Date.now() + options.wait * 1000;
+    for (;;) {
+      const remaining = deadline === undefined ? undefined : deadline - Date.now();
+      const got = await this.acquire(name, ttl, waitChunk(remaining), options.metadata, options.autoRenew ?? true, options.signal);
+      if (got instanceof Lease) return got;
+      const left = deadline === undefined ? undefined : deadline - Date.now();
+      if (left !== undefined && left <= 0) throw new LockTimeoutError(name, options.wait ?? 0);
+      // Held before the wait was over (a server without blocking acquire, or a shorter
+      // chunk): back off as the server suggests, then ask again.
+      const delay = retryDelay(got.retryAfterMs);
+      await sleep(left === undefined ? delay : Math.min(delay, left), options.signal);
+    }
+  }
+
+  /** The lock's current state. */
+  async status(name: string): Promise<LockState> {
+    return toState(await unwrap(getLock({ client: this.raw, path: { name }, signal: AbortSignal.timeout(this.timeoutMs) })));
+  }
+
+  /**
+   * Waits (at most `waitSeconds`, up to 60) until the lock's revision exceeds `index` and
+   * returns the state then; after the wait, the unchanged state. Pass the last revision
+   * you saw and no change is ever missed.
+   */
+  async watch(name: string, index: number, waitSeconds = 30, signal?: AbortSignal): Promise<LockState> {
+    const s = await unwrap(
+      getLock({
+        client: this.raw,
+        path: { name },
+        query: { index, wait_seconds: waitSeconds },
+        signal: this.signal(waitSeconds, signal),
+      }),
+    );
+    return toState(s);
+  }
+
+  /** The account's active locks, by name. */
+  async list(): Promise<LockState[]> {
+    const res = await unwrap(listLocks({ client: this.raw, signal: AbortSignal.timeout(this.timeoutMs) }));
+    return res.locks.map(toState);
+  }
+
+  /** An election on the lock `name`; the leader holds it with a `ttl`-second lease. */
+  election(name: string, options: { ttl?: number } = {}): Election {
+    return new Election(this, name, options.ttl ?? 15);
+  }
+
+  /** @internal */
+  signal(waitSeconds: number, user?: AbortSignal): AbortSignal {
+    const t = AbortSignal.timeout(this.timeoutMs + (waitSeconds > 0 ? waitSeconds * 1000 + POLL_SLACK_MS : 0));
+    return user ? AbortSignal.any([t, user]) : t;
+  }
+
+  private async acquire(
+    name: string,
+    ttl: number,
+    wait: number,
+    metadata: string | undefined,
+    autoRenew: boolean,
+    signal?: AbortSignal,
+  ): Promise<Lease | LockHeldError> {
+    const body: AcquireRequest = { ttl_seconds: ttl };
+    if (this.owner !== undefined) body.owner = this.owner;
+    if (wait > 0) body.wait_seconds = wait;
+    if (metadata !== undefined) body.metadata = metadata;
+    const sent = Date.now();
+    const res: AcquireResult = await unwrap(acquireLock({ client: this.raw, path: { name }, body, signal: this.signal(wait, signal) }));
+    if (res.status === 'acquired') {
+      if (res.lease_id === undefined || res.fencing_token === undefined) throw new ProtocolError('acquired without lease_id or fencing_token');
+      return new Lease(this, name, ttl, res, metadata, sent, autoRenew);
+    }
+    return new LockHeldError(name, res.holder_id, res.expires_at, res.retry_after_ms);
+  }
+}
+
+/** Renewal errors retried until the lease's own end. */
+function transient(e: unknown): boolean {
+  return (
+    e instanceof TransportError ||
+    e instanceof UnavailableError ||
+    e instanceof RateLimitedError ||
+    e instanceof ServerError ||
+    e instanceof ProtocolError
+  );
+}
+
+/**
+ * A held lock. It renews itself (unless `autoRenew: false`) at the server's
+ * `renew_after_ms`, and {@link Lease.signal} aborts when the lease is lost.
+ *
+ * A lease is not a guarantee: a process can stall past its TTL and still believe it
+ * holds the lock. Send {@link Lease.fencingToken} with every write to the resource you
+ * protect and have it refuse tokens smaller than the largest it has seen.
+ */
+export class Lease implements AsyncDisposable {
+  readonly name: string;
+  readonly ttl: number;
+  readonly leaseId: string;
+  readonly fencingToken: number;
+  readonly metadata: string | undefined;
+  /** When the lease ends unless renewed, as the server last reported (RFC 3339). */
+  expiresAt: string;
+  /** The server's latest hint for the next renewal. */
+  renewAfterMs: number | undefined;
+  readonly #client: OctoStore;
+  readonly #lost = new AbortController();
+  #deadline: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  /** @internal */
+  constructor(client: OctoStore, name: string, ttl: number, res: AcquireResult, metadata: string | undefined, sent: number, autoRenew: boolean) {
+    this.#client = client;
+    this.name = name;
+    this.ttl = ttl;
+    this.leaseId = res.lease_id!;
+    this.fencingToken = res.fencing_token!;
+    this.metadata = metadata;
+    this.expiresAt = res.expires_at;
+    this.renewAfterMs = res.renew_after_ms;
+    this.#deadline = sent + ttl * 1000;
+    if (autoRenew) this.#schedule(renewDelay(this.renewAfterMs, ttl));
+  }
+
+  /** Aborts (with the cause as its reason) when the lease is lost. Pass it to your work. */
+  get signal(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  /** Whether the lease was lost (ended without being released). */
+  get lost(): boolean {
+    return this.#lost.signal.aborted;
+  }
+
+  /** Renews now (default: the lease's TTL). Throws LeaseNotCurrentError (and aborts `signal`) when it has ended. */
+  async renew(ttl?: number): Promise<this> {
+    try {
+      await this.#renewNow(ttl ?? this.ttl);
+    } catch (e) {
+      if (e instanceof LeaseNotCurrentError) this.#markLost(e);
+      throw e;
+    }
+    return this;
+  }
+
+  /** Stops renewing and gives the lock back. Throws LeaseNotCurrentError when it had already ended. */
+  async release(): Promise<void> {
+    this.#stop();
+    await unwrap(
+      releaseLock({
+        client: this.#client.raw,
+        path: { name: this.name },
+        body: { lease_id: this.leaseId },
+        signal: AbortSignal.timeout(this.#client.timeoutMs),
+      }),
+    );
+  }
+
+  /** Releases the lease; a lease that already ended is not an error here. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    try {
+      await this.release();
+    } catch (e) {
+      if (!(e instanceof LeaseNotCurrentError)) throw e;
+    }
+  }
+
+  async #renewNow(ttl: number): Promise<void> {
+    const sent = Date.now();
+    const res = await unwrap(
+      renewLock({
+        client: this.#client.raw,
+        path: { name: this.name },
+        body: { lease_id: this.leaseId, ttl_seconds: ttl },
+        signal: AbortSignal.timeout(this.#client.timeoutMs),
+      }),
+    );
+    if (Date.parse(res.expires_at) > Date.parse(this.expiresAt)) this.expiresAt = res.expires_at;
+    this.renewAfterMs = res.renew_after_ms;
+    this.#deadline = Math.max(this.#deadline, sent + ttl * 1000);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => void this.#tick(), ms);
+    // A forgotten lease must not keep the process alive.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  async #tick(): Promise<void> {
+    try {
+      await this.#renewNow(this.ttl);
+      this.#schedule(renewDelay(this.renewAfterMs, this.ttl));
+    } catch (e) {
+      if (this.#stopped) return;
+      if (transient(e)) {
+        const left = this.#deadline - Date.now();
+        if (left <= 0) return this.#markLost(e);
+        return this.#schedule(Math.min(1000, left / 2));
+      }
+      this.#markLost(e);
+    }
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+  }
+
+  #markLost(reason: unknown): void {
+    this.#stop();
+    if (!this.#lost.signal.aborted) this.#lost.abort(reason instanceof OctoStoreError ? reason : new OctoStoreError('lost', String(reason)));
+  }
+}
+
+/**
+ * Leader election on one lock, modelled on etcd's `concurrency.Election`: the leader
+ * holds the lock and publishes a value (its address, say) as the lock's metadata.
+ */
+export class Election {
+  readonly name: string;
+  readonly ttl: number;
+  /** The leadership lease while this election leads. */
+  lease: Lease | undefined;
+  readonly #client: OctoStore;
+
+  constructor(client: OctoStore, name: string, ttl = 15) {
+    this.#client = client;
+    this.name = name;
+    this.ttl = ttl;
+  }
+
+  /** Waits (at most `wait` seconds; default for ever) to lead with `value`; returns the leadership lease. */
+  async campaign(value: string, options: { wait?: number; signal?: AbortSignal } = {}): Promise<Lease> {
+    this.lease = await this.#client.lock(this.name, { ttl: this.ttl, metadata: value, ...options });
+    return this.lease;
+  }
+
+  /** The current leader, or null. */
+  async leader(): Promise<Leader | null> {
+    return toLeader(await this.#client.status(this.name));
+  }
+
+  /**
+   * Yields the current leader (or null), then each change of leader or value, until
+   * `timeoutMs` passes or `signal` aborts. Built on watch: nothing is missed between
+   * two yields, though several changes may arrive as one.
+   */
+  async *observe(options: { timeoutMs?: number; signal?: AbortSignal; pollWait?: number } = {}): AsyncGenerator<Leader | null> {
+    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+    let state = await this.#client.status(this.name);
+    const key = (s: LockState) => `${s.status}|${s.fencingToken}|${s.metadata}`;
+    let last = key(state);
+    yield toLeader(state);
+    let index = state.revision;
+    for (;;) {
+      if (options.signal?.aborted) return;
+      const remaining = deadline === undefined ? undefined : deadline - Date.now();
+      if (remaining !== undefined && remaining <= 0) return;
+      const wait = Math.max(1, Math.min(options.pollWait ?? 30, waitChunk(remaining)));
+      const started = Date.now();
+      try {
+        state = await this.#client.watch(this.name, index, wait, options.signal);
+      } catch (e) {
+        if (options.signal?.aborted) return;
+        throw e;
+      }
+      if (state.revision <= index && Date.now() - started < wait * 900) {
+        await sleep(DEFAULT_RETRY_MS); // a server without watch: poll gently
+      }
+      index = Math.max(index, state.revision);
+      if (key(state) !== last) {
+        last = key(state);
+        yield toLeader(state);
+      }
+    }
+  }
+
+  /** Gives up leadership if this election holds it. */
+  async resign(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease !== undefined) await lease.release();
+  }
+}
+
+export { ProblemError };

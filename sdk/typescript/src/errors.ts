@@ -1,0 +1,140 @@
+/** Base class of every error this package throws; `code` is machine-readable. */
+export class OctoStoreError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The fields of the server's RFC 9457 problem document. */
+export interface ProblemFields {
+  code: string;
+  status: number;
+  title?: string;
+  detail?: string;
+  request_id?: string;
+}
+
+/**
+ * The server answered with a problem document. `code` is stable; `status` is the HTTP
+ * status; quote `requestId` when reporting a problem. `retryAfter` is the Retry-After
+ * header in seconds, when sent.
+ */
+export class ProblemError extends OctoStoreError {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly requestId: string;
+  readonly retryAfter: number | undefined;
+  constructor(p: ProblemFields, retryAfter?: number) {
+    let text = `${p.status} ${p.code}`;
+    if (p.detail) text += `: ${p.detail}`;
+    if (p.request_id) text += ` (request ${p.request_id})`;
+    super(p.code, text);
+    this.status = p.status;
+    this.title = p.title ?? '';
+    this.detail = p.detail ?? '';
+    this.requestId = p.request_id ?? '';
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** 400 `invalid_request`: malformed body, unknown field or bad parameter. */
+export class InvalidRequestError extends ProblemError {}
+/** 400 `invalid_lock_name`: names match ^[A-Za-z0-9.-]{1,128}$. */
+export class InvalidLockNameError extends InvalidRequestError {}
+/** 400 `invalid_ttl`: TTLs are whole seconds from 1 to 3600. */
+export class InvalidTtlError extends InvalidRequestError {}
+/** 401 `unauthorized`: missing, unknown or rotated-away token. */
+export class UnauthorizedError extends ProblemError {}
+/** 404 `not_found`, `account_not_found`, `admin_disabled`. */
+export class NotFoundError extends ProblemError {}
+/** 405 `method_not_allowed`. */
+export class MethodNotAllowedError extends ProblemError {}
+/** 409: conflicts with the lock's or account's state. */
+export class ConflictError extends ProblemError {}
+/** 409 `lease_not_current`: the lease expired, was released, or is another lock's. */
+export class LeaseNotCurrentError extends ConflictError {}
+/** 409 `lock_limit_exceeded`: the account holds its maximum of active locks. */
+export class LockLimitExceededError extends ConflictError {}
+/** 409 `account_exists` (admin API). */
+export class AccountExistsError extends ConflictError {}
+/** 413 `payload_too_large`. */
+export class PayloadTooLargeError extends ProblemError {}
+/** 415 `unsupported_media_type`. */
+export class UnsupportedMediaTypeError extends ProblemError {}
+/** 429 `rate_limited`; see `retryAfter`. */
+export class RateLimitedError extends ProblemError {}
+/** 503 `unavailable`; see `retryAfter`. */
+export class UnavailableError extends ProblemError {}
+/** 500 `internal`, or an error answer that is not a problem document. */
+export class ServerError extends ProblemError {}
+
+const byCode: Record<string, new (p: ProblemFields, retryAfter?: number) => ProblemError> = {
+  invalid_request: InvalidRequestError,
+  invalid_lock_name: InvalidLockNameError,
+  invalid_ttl: InvalidTtlError,
+  unauthorized: UnauthorizedError,
+  not_found: NotFoundError,
+  account_not_found: NotFoundError,
+  admin_disabled: NotFoundError,
+  method_not_allowed: MethodNotAllowedError,
+  lease_not_current: LeaseNotCurrentError,
+  lock_limit_exceeded: LockLimitExceededError,
+  account_exists: AccountExistsError,
+  payload_too_large: PayloadTooLargeError,
+  unsupported_media_type: UnsupportedMediaTypeError,
+  rate_limited: RateLimitedError,
+  unavailable: UnavailableError,
+  internal: ServerError,
+};
+
+/** The typed error for an error response and its (parsed) body. */
+export function problemError(response: Response, body: unknown): ProblemError {
+  const header = response.headers.get('retry-after');
+  const retryAfter = header !== null && !Number.isNaN(Number(header)) ? Number(header) : undefined;
+  if (typeof body === 'object' && body !== null && typeof (body as ProblemFields).code === 'string') {
+    const p = body as ProblemFields;
+    const Cls = byCode[p.code] ?? ProblemError;
+    return new Cls({ ...p, status: typeof p.status === 'number' ? p.status : response.status }, retryAfter);
+  }
+  return new ServerError({ code: 'unexpected_response', status: response.status, detail: `HTTP ${response.status} without a problem document` }, retryAfter);
+}
+
+/** The request did not complete: connection refused, reset, aborted or timed out. */
+export class TransportError extends OctoStoreError {
+  constructor(cause: unknown) {
+    super('transport', `request failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A success response that does not match the API. */
+export class ProtocolError extends OctoStoreError {
+  constructor(message: string) {
+    super('protocol', message);
+  }
+}
+
+/** `tryLock` found the lock held by someone else. */
+export class LockHeldError extends OctoStoreError {
+  constructor(
+    readonly lock: string,
+    readonly holderId: string | undefined,
+    readonly expiresAt: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super('held', `lock ${JSON.stringify(lock)} is held by ${holderId} until ${expiresAt}`);
+  }
+}
+
+/** A blocking `lock` or `campaign` ran out of its wait before getting the lock. */
+export class LockTimeoutError extends OctoStoreError {
+  constructor(
+    readonly lock: string,
+    readonly waitedSeconds: number,
+  ) {
+    super('timeout', `lock ${JSON.stringify(lock)} not acquired within ${waitedSeconds}s`);
+  }
+}

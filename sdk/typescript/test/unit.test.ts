@@ -1,0 +1,226 @@
+// Unit tests of the helpers: error mapping and retry logic with a stubbed fetch, and
+// `await using`, loss signalling and elections against a live server.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  InvalidLockNameError,
+  LeaseNotCurrentError,
+  LockHeldError,
+  LockLimitExceededError,
+  LockTimeoutError,
+  OctoStore,
+  OctoStoreError,
+  ProtocolError,
+  ServerError,
+  TransportError,
+  UnavailableError,
+  VERSION,
+  api,
+  problemError,
+} from '../src/index.js';
+import { Server } from './harness.js';
+
+const LEASE = '6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70';
+const EXPIRES = '2026-02-12T01:00:00Z';
+
+function json(status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': type, ...headers } });
+}
+const problem = (code: string, status: number, headers: Record<string, string> = {}) =>
+  json(status, { type: `urn:octostore:problem:${code}`, title: code, status, code, request_id: 'r-1' }, 'application/problem+json', headers);
+const acquired = (token = 7, renewAfterMs = 10_000) =>
+  json(200, { status: 'acquired', lease_id: LEASE, fencing_token: token, expires_at: EXPIRES, renew_after_ms: renewAfterMs });
+const held = (retryAfterMs = 50) => json(200, { status: 'held', holder_id: 'tok_aaaaaaaaaaaa', expires_at: EXPIRES, retry_after_ms: retryAfterMs });
+
+function stubbed(handler: (req: Request) => Response | Promise<Response>, owner?: string): OctoStore {
+  const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => handler(new Request(input, init))) as typeof fetch;
+  return new OctoStore({ baseUrl: 'http://octostore.invalid', token: 'tok', fetch: fetchStub, ...(owner ? { owner } : {}) });
+}
+
+describe('errors', () => {
+  const cases: [string, number][] = [
+    ['invalid_request', 400],
+    ['invalid_lock_name', 400],
+    ['invalid_ttl', 400],
+    ['unauthorized', 401],
+    ['lease_not_current', 409],
+    ['lock_limit_exceeded', 409],
+    ['payload_too_large', 413],
+    ['unavailable', 503],
+  ];
+  for (const [code, status] of cases) {
+    test(`${code} maps to its typed error`, async () => {
+      const r = problem(code, status, { 'retry-after': '3' });
+      const e = problemError(r, await r.json());
+      assert.equal(e.code, code);
+      assert.equal(e.status, status);
+      assert.equal(e.requestId, 'r-1');
+      assert.equal(e.retryAfter, 3);
+      assert.ok(e instanceof OctoStoreError);
+    });
+  }
+
+  test('an answer without a problem document is a ServerError', () => {
+    const e = problemError(new Response('bad gateway', { status: 502 }), 'bad gateway');
+    assert.ok(e instanceof ServerError);
+    assert.equal(e.code, 'unexpected_response');
+  });
+
+  test('helpers throw typed errors', async () => {
+    await assert.rejects(stubbed(() => problem('lock_limit_exceeded', 409)).tryLock('job'), LockLimitExceededError);
+    await assert.rejects(stubbed(() => problem('invalid_lock_name', 400)).status('a b'), InvalidLockNameError);
+  });
+
+  test('held is thrown by tryLock with the holder', async () => {
+    const err = await stubbed(() => held()).tryLock('job').then(
+      () => assert.fail('acquired'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof LockHeldError);
+    assert.equal(err.holderId, 'tok_aaaaaaaaaaaa');
+    assert.equal(err.code, 'held');
+  });
+
+  test('a connection failure is a TransportError', async () => {
+    await assert.rejects(stubbed(() => Promise.reject(new TypeError('fetch failed'))).status('job'), TransportError);
+  });
+
+  test('a success that does not match the API is a ProtocolError', async () => {
+    await assert.rejects(stubbed(() => json(200, { status: 'acquired', expires_at: EXPIRES })).tryLock('job'), ProtocolError);
+  });
+});
+
+describe('requests', () => {
+  test('bodies carry owner, wait and metadata only when set', async () => {
+    const bodies: unknown[] = [];
+    const handler = async (req: Request) => {
+      bodies.push(await req.json());
+      return acquired();
+    };
+    await stubbed(handler).tryLock('job', { ttl: 10, autoRenew: false });
+    await stubbed(handler, 'w-1').lock('job', { ttl: 10, wait: 5, metadata: 'm', autoRenew: false });
+    assert.deepEqual(bodies, [{ ttl_seconds: 10 }, { ttl_seconds: 10, owner: 'w-1', wait_seconds: 5, metadata: 'm' }]);
+  });
+
+  test('lock names are path-encoded', async () => {
+    const paths: string[] = [];
+    await assert.rejects(
+      stubbed((req) => {
+        paths.push(new URL(req.url).pathname);
+        return problem('invalid_lock_name', 400);
+      }).tryLock('a b/c'),
+      InvalidLockNameError,
+    );
+    assert.deepEqual(paths, ['/locks/a%20b%2Fc/acquire']);
+  });
+
+  test('lock retries an early held until granted', async () => {
+    const answers = [held(), held(), acquired(9)];
+    const lease = await stubbed(() => answers.shift()!).lock('job', { wait: 30, autoRenew: false });
+    assert.equal(lease.fencingToken, 9);
+  });
+
+  test('lock with no wait is one attempt', async () => {
+    let calls = 0;
+    await assert.rejects(
+      stubbed(() => {
+        calls++;
+        return held();
+      }).lock('job', { wait: 0 }),
+      LockTimeoutError,
+    );
+    assert.equal(calls, 1);
+  });
+
+  test('renewals failing until the lease ends abort its signal', async () => {
+    const client = stubbed((req) => (req.url.endsWith('/acquire') ? acquired(3, 50) : problem('unavailable', 503)));
+    const lease = await client.tryLock('job', { ttl: 1 });
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('lease not lost within 10 s')), 10_000);
+      lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
+    });
+    assert.ok(lease.lost);
+    assert.ok(lease.signal.reason instanceof UnavailableError);
+  });
+});
+
+test('VERSION has one source (package.json)', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  assert.equal(VERSION, pkg.version);
+});
+
+test('Symbol.asyncDispose is defined', () => {
+  assert.equal(typeof Symbol.asyncDispose, 'symbol');
+});
+
+describe('against a live server', () => {
+  const server = new Server();
+  let a: OctoStore;
+  let b: OctoStore;
+  before(async () => {
+    await server.start();
+    const acc = await server.createAccount('unit');
+    const other = await server.createToken(acc.account_id);
+    a = new OctoStore({ baseUrl: server.url, token: acc.token });
+    b = new OctoStore({ baseUrl: server.url, token: other.token });
+  });
+  after(() => server.stop());
+
+  test('await using holds the lock for the scope and releases it', async () => {
+    {
+      await using lease = await a.lock('report', { ttl: 5, wait: 5 });
+      assert.equal((await b.status('report')).fencingToken, lease.fencingToken);
+      await assert.rejects(b.tryLock('report'), LockHeldError);
+    }
+    assert.equal((await b.status('report')).status, 'free');
+  });
+
+  test('await using releases when the scope throws', async () => {
+    await assert.rejects(async () => {
+      await using _lease = await a.lock('crashy', { ttl: 5, wait: 5 });
+      throw new Error('boom');
+    }, /boom/);
+    assert.equal((await b.status('crashy')).status, 'free');
+  });
+
+  test('the signal aborts when the lease is taken away', async () => {
+    const lease = await a.lock('victim', { ttl: 2, wait: 0 });
+    assert.equal(lease.lost, false);
+    const res = await api.releaseLock({ client: a.raw, path: { name: 'victim' }, body: { lease_id: lease.leaseId } });
+    assert.equal(res.response.status, 200);
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('lease not lost within 10 s')), 10_000);
+      lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
+    });
+    assert.ok(lease.signal.reason instanceof LeaseNotCurrentError);
+  });
+
+  test('election: campaign, leader, observe, resign', async () => {
+    const ea = a.election('leader');
+    const eb = b.election('leader');
+    const first = await ea.campaign('a:1', { wait: 5 });
+    assert.deepEqual((await eb.leader())?.value, 'a:1');
+    const seen: (string | undefined | null)[] = [];
+    let firstSeen: () => void = () => {};
+    const observed = new Promise<void>((resolve) => (firstSeen = resolve));
+    const observer = (async () => {
+      for await (const leader of eb.observe({ timeoutMs: 20_000, pollWait: 5 })) {
+        seen.push(leader === null ? null : leader.value);
+        firstSeen();
+        if (seen.at(-1) === 'b:1') return;
+      }
+    })();
+    await observed; // the observer has seen the first leader before it changes
+    const campaign = eb.campaign('b:1', { wait: 20 });
+    await ea.resign();
+    const second = await campaign;
+    await observer;
+    assert.ok(second.fencingToken > first.fencingToken);
+    assert.equal(seen[0], 'a:1');
+    assert.equal(seen.at(-1), 'b:1');
+    await eb.resign();
+    assert.equal(await eb.leader(), null);
+  });
+});
