@@ -32,7 +32,7 @@ module OctoStore
       @lost_reason = nil
       @on_lost = []
       @thread = auto_renew ? Thread.new { renew_loop } : nil
-      @thread&.name = "octostore-renew-#{name}" if @thread.respond_to?(:name=)
+      @thread.name = "octostore-renew-#{name}" if @thread
     end
 
     # When the lease ends unless renewed, as the server last reported.
