@@ -9,9 +9,11 @@ OCTOSTORE_BIN ?= $(CURDIR)/bin/octostore-lock
 PYVENV   := .tools/py
 PYSTAMP  := $(PYVENV)/.installed
 TSSTAMP  := sdk/typescript/node_modules/.installed
-GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen
+GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen \
+	sdk/ruby/lib/octostore/generated sdk/ruby/lib/octostore/generated.rb sdk/php/generated \
+	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
-.PHONY: all build run generate generate-go generate-python generate-typescript check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript server-bin fuzz clean test-e2e e2e-deps
+.PHONY: all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps
 
 all: build
 
@@ -22,7 +24,7 @@ run:
 	$(GO) run ./cmd/octostore-lock
 
 # Regenerate gen/, sdk/go and every other SDK's generated code from openapi.yaml. Commit the result.
-generate: generate-go generate-python generate-typescript
+generate: generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp
 
 generate-go:
 	cd gen && $(GO) generate .
@@ -34,6 +36,17 @@ generate-python: $(PYSTAMP)
 
 generate-typescript: $(TSSTAMP)
 	cd sdk/typescript && ./node_modules/.bin/openapi-ts >/dev/null
+
+# openapi-generator (pinned in sdk/openapi-generator-cli.sh): ruby/typhoeus and php-nextgen.
+generate-ruby: debian-deps
+	sdk/ruby/generate.sh
+
+generate-php: debian-deps
+	sdk/php/generate.sh
+
+# The C# client comes from this repository's own generator.
+generate-csharp:
+	$(GO) run ./cmd/octostore-csharpgen -spec openapi.yaml -out sdk/csharp/src/OctoStore
 
 # Fails when the committed generated code differs from what openapi.yaml produces.
 check-generated: generate
@@ -50,6 +63,10 @@ $(PYSTAMP): sdk/python/requirements-dev.txt sdk/python/pyproject.toml
 $(TSSTAMP): sdk/typescript/package.json sdk/typescript/package-lock.json
 	cd sdk/typescript && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The Ruby, PHP and C# SDKs build and test with Debian's packages only; installs missing ones (as root).
+debian-deps:
+	sdk/debian-deps.sh
 
 fmt-check:
 	@out="$$(gofmt -l . )"; test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
@@ -68,13 +85,22 @@ server-bin:
 	$(GO) build -o bin/ ./cmd/octostore-lock
 
 # Each SDK's unit tests and the shared conformance suite against a live server.
-test-sdks: test-sdk-python test-sdk-typescript
+test-sdks: test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp
 
 test-sdk-python: server-bin $(PYSTAMP)
 	cd sdk/python && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CURDIR)/$(PYVENV)/bin/python -m pytest -q -p no:cacheprovider
 
 test-sdk-typescript: server-bin $(TSSTAMP)
 	cd sdk/typescript && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(NPM) test --silent
+
+test-sdk-ruby: server-bin debian-deps
+	cd sdk/ruby && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" ruby -Ilib -Itest -e 'Dir["./test/*_test.rb"].sort.each { |f| require f }'
+
+test-sdk-php: server-bin debian-deps
+	cd sdk/php && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" phpunit
+
+test-sdk-csharp: server-bin debian-deps
+	$(MAKE) -C sdk/csharp test OCTOSTORE_BIN="$(OCTOSTORE_BIN)"
 
 # Short fuzz runs; FUZZTIME=5m make fuzz for longer ones.
 fuzz:
@@ -102,4 +128,4 @@ e2e-deps:
 test: check-generated fmt-check vet test-go test-sdk-go test-sdks fuzz test-e2e
 
 clean:
-	rm -rf bin .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test
+	rm -rf bin .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test sdk/csharp/build

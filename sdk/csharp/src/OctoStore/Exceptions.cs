@@ -1,0 +1,105 @@
+using System;
+using System.Globalization;
+
+namespace OctoStore
+{
+    public partial class ApiException
+    {
+        /// <summary>The problem's stable machine-readable code (such as <c>lease_not_current</c>), or null when the body was not a problem document.</summary>
+        public string Code
+        {
+            get { return Problem == null ? null : Problem.Code; }
+        }
+
+        /// <summary>The request id to quote when reporting a problem (also in the X-Request-Id header).</summary>
+        public string RequestId
+        {
+            get { return Problem == null ? null : Problem.RequestId; }
+        }
+
+        /// <summary>"409 lease_not_current: detail (request id)".</summary>
+        public override string Message
+        {
+            get
+            {
+                if (Problem == null) return base.Message;
+                var text = StatusCode.ToString(CultureInfo.InvariantCulture) + " " + Problem.Code;
+                if (!string.IsNullOrEmpty(Problem.Detail)) text += ": " + Problem.Detail;
+                if (!string.IsNullOrEmpty(Problem.RequestId)) text += " (request " + Problem.RequestId + ")";
+                return text;
+            }
+        }
+    }
+
+    /// <summary>Base class of the helpers' own outcomes: <see cref="LockHeldException"/> and <see cref="LockTimeoutException"/>. Server errors are <see cref="ApiException"/>.</summary>
+    public abstract class OctoStoreException : Exception
+    {
+        /// <summary>Creates the exception.</summary>
+        protected OctoStoreException(string message) : base(message)
+        {
+        }
+
+        /// <summary>A machine-readable code: <c>held</c> or <c>timeout</c>.</summary>
+        public abstract string Code { get; }
+    }
+
+    /// <summary>
+    /// <see cref="OctoStoreClient.TryLockAsync"/> found the lock held by someone else:
+    /// <see cref="HolderId"/>, <see cref="ExpiresAt"/> (when that lease ends unless renewed)
+    /// and <see cref="RetryAfterMs"/> (when trying again is worthwhile).
+    /// </summary>
+    public sealed class LockHeldException : OctoStoreException
+    {
+        /// <summary>Creates the exception.</summary>
+        public LockHeldException(string name, string holderId, DateTimeOffset expiresAt, long? retryAfterMs)
+            : base("lock '" + name + "' is held by " + holderId + " until " + expiresAt.ToString("o", CultureInfo.InvariantCulture))
+        {
+            Name = name;
+            HolderId = holderId;
+            ExpiresAt = expiresAt;
+            RetryAfterMs = retryAfterMs;
+        }
+
+        /// <summary>The lock's name.</summary>
+        public string Name { get; private set; }
+
+        /// <summary>Who holds it.</summary>
+        public string HolderId { get; private set; }
+
+        /// <summary>When the holder's lease ends unless renewed.</summary>
+        public DateTimeOffset ExpiresAt { get; private set; }
+
+        /// <summary>When trying again is worthwhile, in milliseconds.</summary>
+        public long? RetryAfterMs { get; private set; }
+
+        /// <summary><c>held</c>.</summary>
+        public override string Code
+        {
+            get { return "held"; }
+        }
+    }
+
+    /// <summary>A blocking <see cref="OctoStoreClient.LockAsync"/> or <see cref="Election.CampaignAsync"/> ran out of its wait before getting the lock.</summary>
+    public sealed class LockTimeoutException : OctoStoreException
+    {
+        /// <summary>Creates the exception.</summary>
+        public LockTimeoutException(string name, TimeSpan waited)
+            : base("lock '" + name + "' not acquired within " + waited.TotalSeconds.ToString(CultureInfo.InvariantCulture) + "s")
+        {
+            Name = name;
+            Waited = waited;
+        }
+
+        /// <summary>The lock's name.</summary>
+        public string Name { get; private set; }
+
+        /// <summary>How long the call waited.</summary>
+        public TimeSpan Waited { get; private set; }
+
+        /// <summary><c>timeout</c>.</summary>
+        public override string Code
+        {
+            get { return "timeout"; }
+        }
+    }
+}

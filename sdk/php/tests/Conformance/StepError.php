@@ -1,0 +1,24 @@
+<?php
+
+declare(strict_types=1);
+
+namespace OctoStore\Tests\Conformance;
+
+use OctoStore\Exception\OctoStoreException;
+
+/**
+ * A typed outcome the runner itself produces: the client-side timeout of wait_lost and
+ * observe, or an error a background step's child process reported.
+ */
+final class StepError extends OctoStoreException
+{
+    public function __construct(private readonly string $errorCode, public readonly ?int $status, string $message)
+    {
+        parent::__construct($message);
+    }
+
+    public function getErrorCode(): string
+    {
+        return $this->errorCode;
+    }
+}

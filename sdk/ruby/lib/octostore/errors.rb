@@ -1,0 +1,158 @@
+# frozen_string_literal: true
+
+require 'json'
+
+module OctoStore
+  # Base class of every error the helpers raise. #code is machine-readable: a problem code
+  # from the API (ProblemError) or "held", "timeout", "transport", "protocol".
+  class Error < StandardError
+    # @return [String]
+    def code
+      'error'
+    end
+  end
+
+  # The server answered with an RFC 9457 problem document. #code is its stable code,
+  # #status the HTTP status, #request_id the id to quote when reporting a problem, and
+  # #retry_after the Retry-After header in seconds when the server sent one.
+  class ProblemError < Error
+    attr_reader :code, :status, :title, :detail, :request_id, :retry_after
+
+    def initialize(code:, status:, title: nil, detail: nil, request_id: nil, retry_after: nil)
+      @code = code
+      @status = status
+      @title = title
+      @detail = detail
+      @request_id = request_id
+      @retry_after = retry_after
+      text = "#{status} #{code}"
+      text += ": #{detail}" if detail && !detail.empty?
+      text += " (request #{request_id})" if request_id && !request_id.empty?
+      super(text)
+    end
+  end
+
+  # 400 invalid_request, invalid_lock_name or invalid_ttl.
+  class InvalidRequest < ProblemError; end
+  # 400 invalid_lock_name: names match ^[A-Za-z0-9.-]{1,128}$.
+  class InvalidLockName < InvalidRequest; end
+  # 400 invalid_ttl: TTLs are whole seconds from 1 to 3600.
+  class InvalidTTL < InvalidRequest; end
+  # 401 unauthorized: missing, unknown or rotated-away token.
+  class Unauthorized < ProblemError; end
+  # 404 not_found (and the admin API's account_not_found, admin_disabled).
+  class NotFound < ProblemError; end
+  # 409: the request conflicts with the lock's or the account's state.
+  class Conflict < ProblemError; end
+  # 409 lease_not_current: the lease expired, was released, or is another lock's.
+  class LeaseNotCurrent < Conflict; end
+  # 409 lock_limit_exceeded: the account holds its maximum of active locks.
+  class LockLimitExceeded < Conflict; end
+  # 413 payload_too_large.
+  class PayloadTooLarge < ProblemError; end
+  # 415 unsupported_media_type.
+  class UnsupportedMediaType < ProblemError; end
+  # 429 rate_limited; see #retry_after.
+  class RateLimited < ProblemError; end
+  # 503 unavailable: shutting down or cannot write; see #retry_after.
+  class Unavailable < ProblemError; end
+  # Any other 5xx.
+  class ServerError < ProblemError; end
+
+  # The request did not complete: connection refused or reset, or it timed out.
+  class TransportError < Error
+    def code
+      'transport'
+    end
+  end
+
+  # A response that does not match the API (a server of another version?).
+  class ProtocolError < Error
+    def code
+      'protocol'
+    end
+  end
+
+  # #try_lock found the lock held by someone else: #holder_id, #expires_at (when that
+  # lease ends unless renewed) and #retry_after_ms (when trying again is worthwhile).
+  class LockHeld < Error
+    attr_reader :name, :holder_id, :expires_at, :retry_after_ms
+
+    def initialize(name, holder_id, expires_at, retry_after_ms)
+      @name = name
+      @holder_id = holder_id
+      @expires_at = expires_at
+      @retry_after_ms = retry_after_ms
+      super("lock #{name.inspect} is held by #{holder_id} until #{expires_at}")
+    end
+
+    def code
+      'held'
+    end
+  end
+
+  # A blocking #lock or Election#campaign ran out of its wait before getting the lock.
+  class LockTimeout < Error
+    attr_reader :name, :waited
+
+    def initialize(name, waited)
+      @name = name
+      @waited = waited
+      super("lock #{name.inspect} not acquired within #{waited}s")
+    end
+
+    def code
+      'timeout'
+    end
+  end
+
+  # Turns the generated client's errors into the helpers' typed ones.
+  module Errors
+    PROBLEM_CLASSES = {
+      'invalid_request' => InvalidRequest, 'invalid_lock_name' => InvalidLockName,
+      'invalid_ttl' => InvalidTTL, 'unauthorized' => Unauthorized, 'not_found' => NotFound,
+      'account_not_found' => NotFound, 'admin_disabled' => NotFound,
+      'lease_not_current' => LeaseNotCurrent, 'lock_limit_exceeded' => LockLimitExceeded,
+      'account_exists' => Conflict, 'payload_too_large' => PayloadTooLarge,
+      'unsupported_media_type' => UnsupportedMediaType, 'rate_limited' => RateLimited,
+      'unavailable' => Unavailable
+    }.freeze
+
+    module_function
+
+    # Runs the block (one generated API call) and translates what it raises.
+    def translate
+      yield
+    rescue OctoStore::ApiError => e
+      raise from_api_error(e)
+    rescue ArgumentError, TypeError, JSON::ParserError => e
+      raise ProtocolError, "response does not match the API: #{e.message}"
+    end
+
+    # @param e [OctoStore::ApiError]
+    # @return [Error]
+    def from_api_error(e)
+      status = e.code.to_i
+      return TransportError.new(e.message.lines.first.to_s.strip) if status.zero?
+
+      doc = begin
+        JSON.parse(e.response_body.to_s)
+      rescue JSON::ParserError
+        nil
+      end
+      doc = {} unless doc.is_a?(Hash)
+      code = doc['code'].is_a?(String) ? doc['code'] : (status >= 500 ? 'internal' : 'error')
+      klass = PROBLEM_CLASSES.fetch(code) { status >= 500 ? ServerError : ProblemError }
+      klass.new(code: code, status: status, title: doc['title'], detail: doc['detail'],
+                request_id: doc['request_id'], retry_after: retry_after(e.response_headers))
+    end
+
+    def retry_after(headers)
+      return nil unless headers
+
+      value = headers['Retry-After'] || headers['retry-after']
+      value = value.first if value.is_a?(Array)
+      Float(value) if value && value.to_s =~ /\A\d+(\.\d+)?\z/
+    end
+  end
+end

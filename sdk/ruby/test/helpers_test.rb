@@ -1,0 +1,63 @@
+# frozen_string_literal: true
+
+# The helper's own promises beyond the shared scenarios: with_lock's block semantics and
+# the on_lost callback, against a live octostore-lock from OCTOSTORE_BIN.
+require 'minitest/autorun'
+require 'securerandom'
+require_relative 'conformance/runner'
+
+class HelpersTest < Minitest::Test
+  def setup
+    server = Conformance::Servers.for({})
+    issued = server.admin_post('/admin/accounts', { 'name' => "helpers-#{SecureRandom.hex(6)}" })
+    @client = OctoStore::Client.new(server.base_url, token: issued['token'])
+    @other = OctoStore::Client.new(server.base_url,
+                                   token: server.admin_post("/admin/accounts/#{issued['account_id']}/tokens", nil)['token'])
+  end
+
+  def test_with_lock_holds_the_lock_for_the_block_and_returns_its_value
+    seen = nil
+    value = @client.with_lock('report', ttl: 30) do |lease|
+      seen = lease
+      assert_operator lease.fencing_token, :>=, 1
+      assert_raises(OctoStore::LockHeld) { @other.try_lock('report', ttl: 30) }
+      :done
+    end
+    assert_equal :done, value
+    assert_equal 'free', @client.status('report').status
+    refute seen.lost?
+  end
+
+  def test_with_lock_releases_when_the_block_raises
+    assert_raises(RuntimeError) { @client.with_lock('report', ttl: 30) { raise 'boom' } }
+    assert_equal 'free', @client.status('report').status
+  end
+
+  def test_with_lock_waits_for_the_holder_and_times_out
+    holder = @other.try_lock('report', ttl: 30, auto_renew: false)
+    err = assert_raises(OctoStore::LockTimeout) { @client.with_lock('report', ttl: 30, wait: 1) { flunk 'ran without the lock' } }
+    assert_equal 'timeout', err.code
+    holder.release
+  end
+
+  def test_on_lost_fires_once_with_the_reason
+    lease = @client.lock('job', ttl: 1, wait: 0)
+    reasons = Queue.new
+    lease.on_lost { |reason| reasons << reason }
+    @client.locks.release_lock('job', { lease_id: lease.lease_id })
+    assert lease.wait_lost(10), 'lease not reported lost'
+    assert_instance_of OctoStore::LeaseNotCurrent, reasons.pop
+    assert_equal 0, reasons.size
+    late = nil
+    lease.on_lost { |reason| late = reason }
+    assert_instance_of OctoStore::LeaseNotCurrent, late
+  end
+
+  def test_problem_errors_carry_code_status_and_request_id
+    err = assert_raises(OctoStore::InvalidLockName) { @client.status('bad name') }
+    assert_equal ['invalid_lock_name', 400], [err.code, err.status]
+    refute_empty err.request_id
+  end
+end
+
+Minitest.after_run { Conformance::Servers.stop_all }
