@@ -8,7 +8,9 @@ root="$(cd "$here/../.." && pwd)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 version="$(sed -n 's/^  version: *//p' "$root/openapi.yaml" | head -n 1)"
-"$root/sdk/openapi-generator-cli.sh" generate -i "$root/openapi.yaml" -o "$tmp" \
+# API operations only: see tools/generator-input.rb.
+ruby "$here/tools/generator-input.rb" "$root/openapi.yaml" > "$tmp/openapi.json"
+"$root/sdk/openapi-generator-cli.sh" generate -i "$tmp/openapi.json" -o "$tmp" \
 	-c "$here/openapi-generator.yaml" --additional-properties "gemVersion=$version" >/dev/null
 rm -rf "$here/lib/octostore/generated" "$here/lib/octostore/generated.rb"
 mkdir -p "$here/lib/octostore"

@@ -42,6 +42,24 @@ $loosen = function (array $param) use ($schemaType): array {
     return $param;
 };
 
+// Browser-only operations (GitHub sign-in, the dashboard: pages and calls authenticated by
+// a session cookie) are not part of an API client; nor is the cookie scheme only they use.
+foreach ($spec['paths'] as $path => $item) {
+    foreach ($item as $method => $op) {
+        if (is_array($op) && ($op['x-browser-only'] ?? false) === true) {
+            unset($spec['paths'][$path][$method]);
+        }
+    }
+    if (!array_intersect(array_keys($spec['paths'][$path]), ['get', 'put', 'post', 'delete', 'patch'])) {
+        unset($spec['paths'][$path]);
+    }
+}
+foreach ($spec['components']['securitySchemes'] ?? [] as $name => $scheme) {
+    if (($scheme['in'] ?? '') === 'cookie') {
+        unset($spec['components']['securitySchemes'][$name]);
+    }
+}
+
 foreach ($spec['components']['parameters'] ?? [] as $name => $param) {
     $spec['components']['parameters'][$name] = $loosen($param);
 }

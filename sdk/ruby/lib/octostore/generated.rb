@@ -38,7 +38,6 @@ require 'octostore/generated/models/renew_result'
 # APIs
 require 'octostore/generated/api/admin_api'
 require 'octostore/generated/api/auth_api'
-require 'octostore/generated/api/dashboard_api'
 require 'octostore/generated/api/locks_api'
 require 'octostore/generated/api/meta_api'
 

@@ -258,13 +258,6 @@ module OctoStore
             key: 'X-Admin-Key',
             value: api_key_with_prefix('X-Admin-Key')
           },
-        'SessionCookie' =>
-          {
-            type: 'api_key',
-            in: ,
-            key: '__Host-octostore_session',
-            value: api_key_with_prefix('__Host-octostore_session')
-          },
       }
     end
 
