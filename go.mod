@@ -3,6 +3,7 @@ module github.com/octostore/octostore
 go 1.26.8
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/google/uuid v1.6.0
 	github.com/joho/godotenv v1.5.1
