@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -324,10 +325,32 @@ func checkHistory(history []porcupine.Operation, timeout time.Duration) verdict 
 		}
 	}
 	// First grant of each lease, in call order; compare with every earlier-returned one.
+	// A lease first seen through a re-acquire may have been granted by an earlier
+	// request of the same holder whose outcome is unknown: its call counts then.
 	first := map[string]grant{}
 	for _, g := range grants {
 		if f, ok := first[g.lease]; !ok || g.call < f.call {
 			first[g.lease] = g
+		}
+	}
+	type nameHolder struct{ name, holder string }
+	unknownSince := map[nameHolder]int64{}
+	for _, op := range history {
+		in, out := op.Input.(lockInput), op.Output.(lockOutput)
+		k := nameHolder{in.Name, in.Holder}
+		if in.Kind == opAcquire && out.Result == outUnknown {
+			if c, ok := unknownSince[k]; !ok || in.Call < c {
+				unknownSince[k] = in.Call
+			}
+		}
+	}
+	for _, op := range history {
+		in, out := op.Input.(lockInput), op.Output.(lockOutput)
+		if g, ok := first[out.Lease]; ok && in.Kind == opAcquire && out.Result == outAcquired && g.call == in.Call {
+			if c, ok := unknownSince[nameHolder{in.Name, in.Holder}]; ok && c < g.call {
+				g.call = c
+				first[out.Lease] = g
+			}
 		}
 	}
 	byCall := make([]grant, 0, len(first))
@@ -377,6 +400,15 @@ func requireLinearizable(t *testing.T, label string, history []porcupine.Operati
 			t.Logf("visualization: %s", path)
 		}
 		t.Errorf("history is not linearizable against the fenced lease model: %s", v.result)
+		for _, part := range lockModel.Partition(history) {
+			if porcupine.CheckOperations(lockModel.ToModel(), part) {
+				continue
+			}
+			path := filepath.Join(os.TempDir(), fmt.Sprintf("octostore-%s-%d.txt", label, time.Now().UnixNano()))
+			dumpHistory(path, part)
+			t.Logf("failing partition %q (%d operations) written to %s", part[0].Input.(lockInput).Name, len(part), path)
+			break
+		}
 	}
 	return v
 }
@@ -388,4 +420,22 @@ const checkTimeout = 5 * time.Minute
 func summary(t *testing.T, label string, ops, restarts, violations int) {
 	t.Helper()
 	t.Logf("SUMMARY %s ops=%d restarts=%d violations=%d", label, ops, restarts, violations)
+}
+
+// dumpHistory writes a partition's operations in call order, for a human to read.
+func dumpHistory(path string, ops []porcupine.Operation) {
+	ops = append([]porcupine.Operation(nil), ops...)
+	sort.Slice(ops, func(i, j int) bool { return ops[i].Call < ops[j].Call })
+	var b strings.Builder
+	for _, op := range ops {
+		in, out := op.Input.(lockInput), op.Output.(lockOutput)
+		ret := "never"
+		if op.Return != never {
+			ret = fmt.Sprintf("%.3fms", float64(op.Return)/1e6)
+		}
+		fmt.Fprintf(&b, "%.3fms..%s c%d %s %s holder=%s lease=%s ttl=%s -> %s %d lease=%s token=%d holder=%s\n",
+			float64(op.Call)/1e6, ret, op.ClientId, in.Kind, in.Name, in.Holder, in.Lease, time.Duration(in.TTL),
+			out.Result, out.Status, out.Lease, out.Token, out.Holder)
+	}
+	os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -31,13 +31,11 @@ func size(ci, long int) int {
 	return ci
 }
 
-// tokenID returns the public id inside a bearer token ("oct_" + id + "_" + secret).
+// tokenID returns the public id inside a bearer token: "oct_" + "tok_" and 12
+// characters + "_" + a base64url secret (which may itself contain "_").
 func tokenID(token string) string {
 	rest := strings.TrimPrefix(token, "oct_")
-	if i := strings.LastIndex(rest, "_"); i > 0 {
-		return rest[:i]
-	}
-	return rest
+	return rest[:min(len(rest), len("tok_")+12)]
 }
 
 // workload is a set of clients that acquire, renew, re-acquire, read and release a few
