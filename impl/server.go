@@ -114,8 +114,12 @@ func (s *Server) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.apply(ctx, lease.Sweep{}); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+			res, err := s.apply(ctx, lease.Sweep{})
+			if err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
 				s.log.Error("expiry sweep", "err", err)
+			}
+			if err == nil && len(res.Changes) > 0 {
+				store.Failpoint("sweep/committed")
 			}
 		}
 	}
@@ -149,9 +153,11 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 		}
 	}
 	s.mu.Unlock()
+	store.Failpoint("apply/submitted")
 	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
 	}
+	store.Failpoint("apply/durable")
 	return res, err
 }
 
