@@ -184,8 +184,8 @@ type brokenServer struct {
 	bug    string
 	origin time.Time
 
-	mu     sync.Mutex
-	e      *lease.Engine
+	mu       sync.Mutex
+	e        *lease.Engine
 	n        int
 	releases int
 }
