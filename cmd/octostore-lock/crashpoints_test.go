@@ -127,7 +127,7 @@ func testCrashPoint(t *testing.T, bin string, cp crashPoint, rounds int) {
 	cancel()
 	<-loadDone
 	history := rec.history()
-	v := requireLinearizable(t, "crash-point "+cp.name, history, 2*rounds)
+	v := requireLinearizable(t, "crash-point:"+cp.name, history, 2*rounds)
 	t.Logf("%s: %d crashes, each restart applied-or-not for %d interrupted requests, %d integrity checks ok",
 		cp.name, rounds, v.unknown, rounds)
 }

@@ -288,8 +288,12 @@ func TestEngineAndStoreMatchAReferenceModel(t *testing.T) {
 			"": func(rt *rapid.T) { compare(rt, s, m) },
 		})
 	})
-	t.Logf("%d cases, %d commands, %d restarts, %d crashes before the reply: engine and store matched the model after every step",
-		cases, steps, restarts, crashes)
+	violations := 0
+	if t.Failed() {
+		violations = 1
+	}
+	t.Logf("%d cases, %d commands, %d restarts, %d crashes before the reply, %d violations", cases, steps, restarts, crashes, violations)
+	t.Logf("SUMMARY model-based ops=%d restarts=%d violations=%d", steps, restarts, violations)
 }
 
 // compare checks the engine's whole state against the model's.
