@@ -81,6 +81,7 @@ func (s *sentinels) verify(t *testing.T, round int) {
 // clients hammer it, restarts it on the same address and database, and checks the
 // whole history across every restart with the same model as the linearizability test.
 func TestCrashLoopUnderLoad(t *testing.T) {
+	t.Parallel()
 	restarts, clients := size(20, 300), 8
 	t.Run(fmt.Sprintf("%drestarts_%dclients", restarts, clients), func(t *testing.T) {
 		dir := t.TempDir()

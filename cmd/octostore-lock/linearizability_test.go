@@ -22,6 +22,7 @@ import (
 // lease model. Then it proves the checker can fail: forged double grants and token
 // regressions in that same history are flagged.
 func TestLinearizableUnderConcurrentClients(t *testing.T) {
+	t.Parallel()
 	ops, clients, names := size(20000, 200000), 16, 8
 	t.Run(fmt.Sprintf("%dops_%dclients_%dnames", ops, clients, names), func(t *testing.T) {
 		p := start(t, t.TempDir(), true)
@@ -152,6 +153,7 @@ func forgeTokenRegression(t *testing.T, history []porcupine.Operation) []porcupi
 // the real engine: a correct one, which must pass, and deliberately broken ones, which
 // the checker must reject.
 func TestCheckerCatchesBrokenEngines(t *testing.T) {
+	t.Parallel()
 	for _, bug := range []string{"none", "double-grant", "token-regression"} {
 		t.Run(bug, func(t *testing.T) {
 			b := &brokenServer{bug: bug, origin: time.Now(), e: lease.New(lease.Config{MaxLocksPerAccount: 1 << 20})}

@@ -125,7 +125,7 @@ func TestSlowHeaderClientIsCutOff(t *testing.T) {
 		closed <- err
 	}()
 	header := []byte("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-	start := time.Now()
+	began := time.Now()
 	sent := 0
 	for i := 0; i < 600; i++ { // at most 60 s of trickling
 		select {
@@ -133,7 +133,7 @@ func TestSlowHeaderClientIsCutOff(t *testing.T) {
 			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatalf("read: %v", err)
 			}
-			t.Logf("slow-header client cut off after %d header bytes in %s", sent, time.Since(start).Round(100*time.Millisecond))
+			t.Logf("slow-header client cut off after %d header bytes in %s", sent, time.Since(began).Round(100*time.Millisecond))
 			if r := p.call(t, "GET", "/health", "", nil); r["status"] != "ok" {
 				t.Fatalf("health after the slow client: %v", r)
 			}
