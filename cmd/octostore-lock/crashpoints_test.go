@@ -74,12 +74,12 @@ func TestCrashPointsLeaveAppliedOrNotApplied(t *testing.T) {
 		}
 		t.Run(fmt.Sprintf("%s/%dcrashes", label, rounds), func(t *testing.T) {
 			t.Parallel()
-			testCrashPoint(t, bin, cp, rounds)
+			testCrashPoint(t, bin, cp, label, rounds)
 		})
 	}
 }
 
-func testCrashPoint(t *testing.T, bin string, cp crashPoint, rounds int) {
+func testCrashPoint(t *testing.T, bin string, cp crashPoint, label string, rounds int) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "octostore.db")
 	addr := freePort(t)
@@ -127,7 +127,7 @@ func testCrashPoint(t *testing.T, bin string, cp crashPoint, rounds int) {
 	cancel()
 	<-loadDone
 	history := rec.history()
-	v := requireLinearizable(t, "crash-point:"+cp.name, history, 2*rounds)
+	v := requireLinearizable(t, "crash-point:"+label, history, 2*rounds)
 	t.Logf("%s: %d crashes, each restart applied-or-not for %d interrupted requests, %d integrity checks ok",
 		cp.name, rounds, v.unknown, rounds)
 }
