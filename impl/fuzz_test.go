@@ -28,12 +28,19 @@ type fuzzServer struct {
 
 func newFuzzServer(f *testing.F) *fuzzServer {
 	f.Helper()
+	return newFuzzServerWith(f, "")
+}
+
+// newFuzzServerWith starts a fuzz server; with an admin key it has the admin API and an
+// account made through it.
+func newFuzzServerWith(f *testing.F, adminKey string) *fuzzServer {
+	f.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"), store.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv, err := New(ctx, st, Config{Clock: instantWaits{newFakeClock()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxLocksPerAccount: 1 << 20})
+	srv, err := New(ctx, st, Config{Clock: instantWaits{newFakeClock()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxLocksPerAccount: 1 << 20, AdminKey: adminKey})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -43,6 +50,12 @@ func newFuzzServer(f *testing.F) *fuzzServer {
 	issued, _, err := srv.Bootstrap(ctx)
 	if err != nil {
 		f.Fatal(err)
+	}
+	if adminKey != "" {
+		_, issued, err = srv.auth.CreateAccount(ctx, "fuzz")
+		if err != nil {
+			f.Fatal(err)
+		}
 	}
 	h, err := srv.Handler()
 	if err != nil {
@@ -63,6 +76,22 @@ type instantWaits struct{ *fakeClock }
 func (instantWaits) AfterFunc(_ time.Duration, f func()) func() bool {
 	go f()
 	return func() bool { return false }
+}
+
+// doHeader sends a request with a raw Authorization header (none when empty) and extra
+// header pairs.
+func (fs *fuzzServer) doHeader(method, target string, body []byte, authorization string, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if authorization != "" {
+		req.Header["Authorization"] = []string{authorization}
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	fs.h.ServeHTTP(rec, req)
+	return rec
 }
 
 func (fs *fuzzServer) do(method, target string, body []byte, auth string) *httptest.ResponseRecorder {

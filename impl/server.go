@@ -158,7 +158,11 @@ func (s *Server) sweep(ctx context.Context) {
 			continue
 		case <-fire:
 		}
-		if _, err := s.apply(ctx, lease.Sweep{}); err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+		res, err := s.apply(ctx, lease.Sweep{})
+		if err == nil && len(res.Changes) > 0 {
+			store.Failpoint("sweep/committed")
+		}
+		if err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
 			s.log.Error("expiry sweep", "err", err)
 		}
 	}
@@ -190,9 +194,11 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 	if errors.Is(err, store.ErrClosed) {
 		return lease.Result{}, err
 	}
+	store.Failpoint("apply/submitted")
 	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
 	}
+	store.Failpoint("apply/durable")
 	return res, err
 }
 

@@ -84,7 +84,13 @@ func (b *lockedBuffer) String() string {
 // start runs the binary in dir with env and waits until it listens.
 func start(t *testing.T, dir string, wantToken bool, env ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, "--bind-addr", "127.0.0.1:0")
+	return startBinary(t, binary, dir, "127.0.0.1:0", wantToken, env...)
+}
+
+// startBinary runs bin in dir on addr with env and waits until it listens.
+func startBinary(t *testing.T, bin, dir, bindAddr string, wantToken bool, env ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin, "--bind-addr", bindAddr)
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
 	p := &proc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}

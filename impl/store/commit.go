@@ -124,6 +124,7 @@ func (s *Store) flush(ctx context.Context) error {
 			return nil
 		}
 		start := time.Now()
+		Failpoint("commit/before")
 		changes, err := s.write(ctx, batch)
 		if err != nil {
 			err = fmt.Errorf("%w: group commit failed: %w", ErrClosed, translate(err))
@@ -134,6 +135,7 @@ func (s *Store) flush(ctx context.Context) error {
 			c.mu.Unlock()
 			return err
 		}
+		Failpoint("commit/after")
 		if h := s.opts.Hooks; h != nil && h.Committed != nil {
 			h.Committed(n, changes, time.Since(start))
 		}
@@ -178,13 +180,16 @@ func applyChange(ctx context.Context, tx bun.Tx, ch lease.Change) error {
 		r := toLeaseRow(ch.Lease)
 		_, err = tx.ExecContext(ctx, upsertLease, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
 			r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision)
+		Failpoint("commit/lease-written")
 	case lease.DeleteLease:
 		_, err = tx.NewDelete().Model((*leaseRow)(nil)).
 			Where("account_id = ? AND name = ? AND lease_id = ?", ch.Lease.Account, ch.Lease.Name, ch.Lease.ID).
 			Exec(ctx)
+		Failpoint("commit/delete-written")
 	case lease.ReserveToken:
 		_, err = tx.NewUpdate().Model((*metaRow)(nil)).Set("value = ?", ch.Reserve).
 			Where("key = ? AND value < ?", metaFencingReserved, ch.Reserve).Exec(ctx)
+		Failpoint("commit/reserve-written")
 	default:
 		err = fmt.Errorf("unknown change kind %d", ch.Kind)
 	}
