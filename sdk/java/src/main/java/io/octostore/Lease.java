@@ -145,7 +145,15 @@ public final class Lease implements AutoCloseable {
    * completing it does not affect the lease.
    */
   public CompletableFuture<LossReason> lost() {
-    return lost.copy();
+    CompletableFuture<LossReason> view = new CompletableFuture<>();
+    lost.whenComplete((reason, released) -> {
+      if (released == null) {
+        view.complete(reason);
+      } else {
+        view.cancel(false);
+      }
+    });
+    return view;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.octostore;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.octostore.client.ApiException;
 import io.octostore.client.model.Problem;
 import java.util.Optional;
@@ -28,10 +29,10 @@ public class OctoStoreException extends RuntimeException {
     this.problem = null;
   }
 
-  private OctoStoreException(String message, int status, Problem problem, Throwable cause) {
+  private OctoStoreException(String message, int status, String code, Problem problem, Throwable cause) {
     super(message, cause);
     this.status = status;
-    this.code = problem == null || problem.getCode() == null ? null : problem.getCode().getValue();
+    this.code = code;
     this.problem = problem;
   }
 
@@ -60,28 +61,35 @@ public class OctoStoreException extends RuntimeException {
    * these until the lease's time runs out.
    */
   public boolean isTransient() {
-    return status == 0 || status == 429 || status == 503 || status >= 500;
+    return status == 0 || status == 429 || status >= 500;
   }
 
   /** Translates a generated client's exception, reading the problem document it carries. */
   static OctoStoreException from(ApiException e, io.octostore.client.ApiClient api) {
     if (e.getCode() == 0 || e.getResponseHeaders() == null) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
-      return new OctoStoreException("octostore: no answer: " + cause, 0, (Problem) null, cause);
+      return new OctoStoreException("octostore: no answer: " + cause, 0, null, null, cause);
     }
     Problem problem = null;
+    String code = null;
     String body = e.getResponseBody();
     if (body != null && !body.isBlank()) {
       try {
         problem = api.getObjectMapper().readValue(body, Problem.class);
+        code = problem.getCode() == null ? null : problem.getCode().getValue();
       } catch (Exception unreadable) {
-        // Not a problem document (a proxy's error page, say): keep the status, no code.
+        // A code this client's spec does not list yet is still a code; anything else (a
+        // proxy's error page, say) keeps the status and no code.
+        try {
+          JsonNode c = api.getObjectMapper().readTree(body).get("code");
+          code = c != null && c.isTextual() ? c.asText() : null;
+        } catch (Exception notJson) {
+          code = null;
+        }
       }
     }
-    String message = problem != null
-        ? "octostore: " + e.getCode() + " " + problem.getCode() + ": "
-            + (problem.getDetail() != null ? problem.getDetail() : problem.getTitle())
-        : "octostore: HTTP " + e.getCode();
-    return new OctoStoreException(message, e.getCode(), problem, e);
+    String message = "octostore: HTTP " + e.getCode() + (code != null ? " " + code : "")
+        + (problem != null && problem.getDetail() != null ? ": " + problem.getDetail() : "");
+    return new OctoStoreException(message, e.getCode(), code, problem, e);
   }
 }
