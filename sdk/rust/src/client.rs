@@ -39,7 +39,10 @@ struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &progenitor_client::ClientInfo::baseurl(&self.inner.api))
+            .field(
+                "base_url",
+                &progenitor_client::ClientInfo::baseurl(&self.inner.api),
+            )
             .field("owner", &self.inner.owner)
             .finish_non_exhaustive()
     }
@@ -276,9 +279,9 @@ impl Client {
             let early = now.duration_since(sent) + Duration::from_millis(100)
                 < Duration::from_secs(wait_secs.into());
             if wait_secs == 0 || early {
-                let hint = r
-                    .retry_after_ms
-                    .map_or(DEFAULT_RETRY, |ms| Duration::from_millis(ms.0.max(10) as u64));
+                let hint = r.retry_after_ms.map_or(DEFAULT_RETRY, |ms| {
+                    Duration::from_millis(ms.0.max(10) as u64)
+                });
                 let until = match deadline {
                     Some(d) => d.min(now + hint),
                     None => now + hint,
@@ -300,32 +303,53 @@ impl Client {
         let sent = Instant::now();
         let r = self.acquire(name, &options, 0).await?;
         if r.status == types::AcquireResultStatus::Acquired {
-            return Ok(Attempt::Acquired(Lease::granted(self.clone(), name, r, &options, sent)?));
+            return Ok(Attempt::Acquired(Lease::granted(
+                self.clone(),
+                name,
+                r,
+                &options,
+                sent,
+            )?));
         }
         Ok(Attempt::Held(Held {
             holder_id: r.holder_id.map(|h| h.0).unwrap_or_default(),
             expires_at: r.expires_at.0,
-            retry_after: r.retry_after_ms.map(|ms| Duration::from_millis(ms.0.max(0) as u64)),
+            retry_after: r
+                .retry_after_ms
+                .map(|ms| Duration::from_millis(ms.0.max(0) as u64)),
         }))
     }
 
     /// The lock's state: `held` (holder, fencing token, expiry, metadata) or `free`.
     pub async fn status(&self, name: &str) -> Result<types::LockStatus, Error> {
         let name = name.to_owned();
-        self.call(self.inner.request_timeout, self.inner.api.get_lock(&name, None, None))
-            .await
+        self.call(
+            self.inner.request_timeout,
+            self.inner.api.get_lock(&name, None, None),
+        )
+        .await
     }
 
     /// Waits until the lock's revision is greater than `index`, or `wait` (at most 60 s)
     /// passes, and returns its state then. Pass the `revision` you last saw: a change in
     /// between returns at once, so no change is ever missed.
-    pub async fn watch(&self, name: &str, index: u64, wait: Duration) -> Result<types::LockStatus, Error> {
+    pub async fn watch(
+        &self,
+        name: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<types::LockStatus, Error> {
         let name = name.to_owned();
         let wait_secs = wait.min(MAX_WAIT).as_secs() as u32;
         let index = i64::try_from(index).unwrap_or(i64::MAX);
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
-        self.call(timeout, self.inner.api.get_lock(&name, Some(index), Some(&wait_secs)))
-            .await
+        self.call(
+            timeout,
+            self.inner
+                .api
+                .get_lock(&name, Some(index), Some(&wait_secs)),
+        )
+        .await
     }
 
     /// The account's active locks, ordered by name.
@@ -355,26 +379,42 @@ impl Client {
         };
         let name = name.to_owned();
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
-        self.call(timeout, self.inner.api.acquire_lock(&name, &body)).await
+        self.call(timeout, self.inner.api.acquire_lock(&name, &body))
+            .await
     }
 
-    pub(crate) async fn renew(&self, name: &str, lease_id: uuid::Uuid, ttl_secs: u32) -> Result<types::RenewResult, Error> {
+    pub(crate) async fn renew(
+        &self,
+        name: &str,
+        lease_id: uuid::Uuid,
+        ttl_secs: u32,
+    ) -> Result<types::RenewResult, Error> {
         let body = types::RenewRequest {
             lease_id: types::LeaseId(lease_id),
             ttl_seconds: ttl_secs,
         };
         let name = name.to_owned();
-        self.call(self.inner.request_timeout, self.inner.api.renew_lock(&name, &body))
-            .await
+        self.call(
+            self.inner.request_timeout,
+            self.inner.api.renew_lock(&name, &body),
+        )
+        .await
     }
 
-    pub(crate) async fn release(&self, name: &str, lease_id: uuid::Uuid) -> Result<types::ReleaseResult, Error> {
+    pub(crate) async fn release(
+        &self,
+        name: &str,
+        lease_id: uuid::Uuid,
+    ) -> Result<types::ReleaseResult, Error> {
         let body = types::ReleaseRequest {
             lease_id: types::LeaseId(lease_id),
         };
         let name = name.to_owned();
-        self.call(self.inner.request_timeout, self.inner.api.release_lock(&name, &body))
-            .await
+        self.call(
+            self.inner.request_timeout,
+            self.inner.api.release_lock(&name, &body),
+        )
+        .await
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {
@@ -385,7 +425,12 @@ impl Client {
     async fn call<T>(
         &self,
         timeout: Duration,
-        fut: impl Future<Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<progenitor_client::ByteStream>>>,
+        fut: impl Future<
+            Output = Result<
+                progenitor_client::ResponseValue<T>,
+                progenitor_client::Error<progenitor_client::ByteStream>,
+            >,
+        >,
     ) -> Result<T, Error> {
         match tokio::time::timeout(timeout, fut).await {
             Err(_) => Err(Error::transport(format!("no answer within {timeout:?}"))),

@@ -70,7 +70,9 @@ impl Election {
     /// Waits in line until elected or the options' `max_wait` passes
     /// ([`Error::Timeout`]), with `value` published as the leader value.
     pub async fn campaign_with(&self, value: &str, options: LockOptions) -> Result<Lease, Error> {
-        self.client.lock_with(&self.name, options.metadata(value)).await
+        self.client
+            .lock_with(&self.name, options.metadata(value))
+            .await
     }
 
     /// The current leader, or `None` when nobody leads.

@@ -132,7 +132,9 @@ impl fmt::Display for Error {
             Error::Timeout { holder_id: Some(h) } => {
                 write!(f, "octostore: wait ended with the lock held by {h}")
             }
-            Error::Timeout { holder_id: None } => write!(f, "octostore: wait ended without the lock"),
+            Error::Timeout { holder_id: None } => {
+                write!(f, "octostore: wait ended without the lock")
+            }
             Error::Transport(e) => write!(f, "octostore: no answer: {e}"),
         }
     }
@@ -144,5 +146,56 @@ impl std::error::Error for Error {
             Error::Transport(e) => Some(e.as_ref()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn reads_the_problem_document() {
+        let body = br#"{"type":"urn:octostore:problem:lease_not_current","title":"Lease not current","status":409,
+            "detail":"The lease is not this lock's current lease.","code":"lease_not_current","request_id":"r1"}"#;
+        let e = Error::from_body(409, body);
+        assert_eq!(e.status(), Some(409));
+        assert_eq!(e.code(), Some("lease_not_current"));
+        assert!(e.is_lease_not_current());
+        assert!(!e.is_transient());
+        let Error::Api {
+            problem: Some(p), ..
+        } = &e
+        else {
+            panic!("no problem: {e:?}");
+        };
+        assert_eq!(p.request_id, "r1");
+        assert!(e.to_string().contains("lease_not_current"), "{e}");
+    }
+
+    #[test]
+    fn keeps_a_code_this_spec_does_not_list_yet() {
+        let e = Error::from_body(400, br#"{"code":"brand_new_code","status":400}"#);
+        assert_eq!(e.code(), Some("brand_new_code"));
+        assert!(matches!(e, Error::Api { problem: None, .. }));
+    }
+
+    #[test]
+    fn a_body_that_is_no_problem_keeps_only_the_status() {
+        let e = Error::from_body(502, b"<html>bad gateway</html>");
+        assert_eq!(e.status(), Some(502));
+        assert_eq!(e.code(), None);
+        assert!(e.is_transient());
+    }
+
+    #[test]
+    fn timeout_and_transport_codes() {
+        let t = Error::Timeout {
+            holder_id: Some("tok_x".into()),
+        };
+        assert_eq!(t.code(), Some("timeout"));
+        assert_eq!(t.status(), None);
+        let n = Error::transport("refused");
+        assert_eq!(n.code(), None);
+        assert!(n.is_transient());
     }
 }

@@ -140,7 +140,9 @@ impl Lease {
         sent: Instant,
     ) -> Result<Lease, Error> {
         let (Some(id), Some(token)) = (r.lease_id, r.fencing_token) else {
-            return Err(Error::transport("acquired answer without lease_id or fencing_token"));
+            return Err(Error::transport(
+                "acquired answer without lease_id or fencing_token",
+            ));
         };
         let ttl_secs = options.ttl_secs();
         let deadline = sent + Duration::from_secs(ttl_secs.into());
@@ -246,7 +248,11 @@ impl Lease {
     pub async fn renew_for(&self, ttl: Duration) -> Result<DateTime<Utc>, Error> {
         let ttl_secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
         let sent = Instant::now();
-        match self.client.renew(&self.shared.name, self.shared.id, ttl_secs).await {
+        match self
+            .client
+            .renew(&self.shared.name, self.shared.id, ttl_secs)
+            .await
+        {
             Ok(r) => {
                 let held = {
                     let mut s = self.shared.state();
@@ -254,7 +260,8 @@ impl Lease {
                     s.phase == Phase::Held
                 };
                 if held {
-                    self.shared.update(r.expires_at.0, Some(r.renew_after_ms.0), sent);
+                    self.shared
+                        .update(r.expires_at.0, Some(r.renew_after_ms.0), sent);
                 } else {
                     self.shared.state().expires_at = r.expires_at.0;
                 }
@@ -337,7 +344,11 @@ async fn renew_loop(client: Client, shared: Arc<Shared>) {
             shared.mark_lost(LossReason::Expired);
             return;
         }
-        let wake = if auto_renew { next_renew.min(deadline) } else { deadline };
+        let wake = if auto_renew {
+            next_renew.min(deadline)
+        } else {
+            deadline
+        };
         if now < wake {
             tokio::select! {
                 _ = tokio::time::sleep_until(wake) => {}
@@ -347,7 +358,8 @@ async fn renew_loop(client: Client, shared: Arc<Shared>) {
         }
         let sent = Instant::now();
         let timeout = client.request_timeout().min(deadline - sent);
-        let result = tokio::time::timeout(timeout, client.renew(&shared.name, shared.id, ttl_secs)).await;
+        let result =
+            tokio::time::timeout(timeout, client.renew(&shared.name, shared.id, ttl_secs)).await;
         match result {
             Ok(Ok(r)) => {
                 if shared.state().phase == Phase::Held {

@@ -10,11 +10,12 @@ mod support {
 }
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
-use support::server::{suite_dir, Server};
+use support::server::Server;
 
 /// One server per distinct `server.env`, started on first use, stopped after the run.
 #[derive(Default)]
@@ -44,7 +45,9 @@ fn main() {
     );
     let dir = suite_dir().join("scenarios");
     let trials = match scenario_files(&dir) {
-        Err(e) => vec![Trial::test("conformance-suite", move || Err(Failed::from(e)))],
+        Err(e) => vec![Trial::test("conformance-suite", move || {
+            Err(Failed::from(e))
+        })],
         Ok(files) => files
             .into_iter()
             .map(|(name, path)| {
@@ -80,16 +83,34 @@ fn scenario_files(dir: &std::path::Path) -> Result<Vec<(String, std::path::PathB
     Ok(files)
 }
 
-fn run_file(name: &str, path: &std::path::Path, servers: &Servers, runtime: &tokio::runtime::Runtime) -> Result<(), String> {
+fn run_file(
+    name: &str,
+    path: &std::path::Path,
+    servers: &Servers,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let scenario: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let scenario: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     if scenario["name"].as_str() != Some(name) {
         return Err(format!("{}: name must equal the file name", path.display()));
     }
     let env: BTreeMap<String, String> = scenario["server"]["env"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
         .unwrap_or_default();
     let server = servers.get(env)?;
     runtime.block_on(support::runner::run(&scenario, server))
+}
+
+/// The suite directory: OCTOSTORE_CONFORMANCE_DIR, else ../conformance beside this SDK.
+fn suite_dir() -> PathBuf {
+    match std::env::var_os("OCTOSTORE_CONFORMANCE_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance"),
+    }
 }

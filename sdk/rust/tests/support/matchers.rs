@@ -19,7 +19,9 @@ fn holds(actual: &Value, matcher: &Value) -> Result<bool, String> {
         return Ok(equal(actual, matcher));
     };
     if m.len() != 1 {
-        return Err(format!("a matcher object has exactly one operator: {matcher}"));
+        return Err(format!(
+            "a matcher object has exactly one operator: {matcher}"
+        ));
     }
     let (op, v) = m.iter().next().expect("one entry");
     let present = !actual.is_null();
@@ -64,8 +66,13 @@ fn compare(a: &Value, v: &Value) -> Result<std::cmp::Ordering, String> {
         if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
             return Ok(x.cmp(&y));
         }
-        let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
-        return x.partial_cmp(&y).ok_or_else(|| format!("cannot order {a} and {v}"));
+        let (x, y) = (
+            x.as_f64().unwrap_or(f64::NAN),
+            y.as_f64().unwrap_or(f64::NAN),
+        );
+        return x
+            .partial_cmp(&y)
+            .ok_or_else(|| format!("cannot order {a} and {v}"));
     }
     match (a.as_str().and_then(instant), v.as_str().and_then(instant)) {
         (Some(x), Some(y)) => Ok(x.cmp(&y)),
@@ -74,6 +81,7 @@ fn compare(a: &Value, v: &Value) -> Result<std::cmp::Ordering, String> {
 }
 
 fn instant(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
-

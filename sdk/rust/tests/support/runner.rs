@@ -91,7 +91,9 @@ impl Outcome {
     }
 
     fn err(e: impl Into<StepError>) -> Outcome {
-        Outcome { result: Err(e.into()) }
+        Outcome {
+            result: Err(e.into()),
+        }
     }
 }
 
@@ -106,7 +108,9 @@ struct Env {
 impl Env {
     fn actor(&self, s: &Map<String, Value>) -> Result<&Actor, String> {
         let name = str_field(s, "actor")?;
-        self.actors.get(name).ok_or_else(|| format!("unknown actor {name}"))
+        self.actors
+            .get(name)
+            .ok_or_else(|| format!("unknown actor {name}"))
     }
 
     fn track(&self, lease: Lease) -> Arc<Lease> {
@@ -119,7 +123,12 @@ impl Env {
 /// Runs `scenario` against `server`; the error names the failing step.
 pub async fn run(scenario: &Value, server: Arc<Server>) -> Result<(), String> {
     let name = scenario["name"].as_str().unwrap_or("?").to_owned();
-    let actors = create_actors(&name, scenario["actors"].as_object().ok_or("no actors")?, &server).await?;
+    let actors = create_actors(
+        &name,
+        scenario["actors"].as_object().ok_or("no actors")?,
+        &server,
+    )
+    .await?;
     let env = Arc::new(Env {
         server,
         actors,
@@ -157,17 +166,26 @@ async fn run_steps(
     for (i, raw) in steps.iter().enumerate() {
         let where_ = |msg: String| format!("{name}: step {i} {}: {msg}", short(raw));
         let step = resolve(raw, &env.actors, &saved).map_err(where_)?;
-        let s = step.as_object().ok_or_else(|| where_("a step is an object".into()))?;
+        let s = step
+            .as_object()
+            .ok_or_else(|| where_("a step is an object".into()))?;
         let op = str_field(s, "op").map_err(where_)?.to_owned();
         if let Some(task) = s.get("background") {
-            let task = task.as_str().ok_or_else(|| where_("background is a name".into()))?;
+            let task = task
+                .as_str()
+                .ok_or_else(|| where_("background is a name".into()))?;
             let (env, s, op) = (Arc::clone(env), s.clone(), op.clone());
-            tasks.insert(task.to_owned(), tokio::spawn(async move { execute_actor_op(&env, &op, &s).await }));
+            tasks.insert(
+                task.to_owned(),
+                tokio::spawn(async move { execute_actor_op(&env, &op, &s).await }),
+            );
             continue;
         }
         let outcome = if op == "await" {
             let task = str_field(s, "task").map_err(where_)?;
-            let mut handle = tasks.remove(task).ok_or_else(|| where_(format!("no background task {task}")))?;
+            let mut handle = tasks
+                .remove(task)
+                .ok_or_else(|| where_(format!("no background task {task}")))?;
             let ms = num_field(s, "timeout_ms").map_err(where_)?;
             match tokio::time::timeout(Duration::from_millis(ms), &mut handle).await {
                 Err(_) => {
@@ -209,10 +227,14 @@ fn check(s: &Map<String, Value>, outcome: Outcome) -> Result<(Map<String, Value>
             }
         }
         (Err(e), None) => Err(format!("failed: {}", e.message)),
-        (Ok((result, _)), Some(want)) => Err(format!("succeeded, want error {want}; result {}", Value::Object(result))),
+        (Ok((result, _)), Some(want)) => Err(format!(
+            "succeeded, want error {want}; result {}",
+            Value::Object(result)
+        )),
         (Ok((result, handle)), None) => {
             if let Some(expect) = s.get("expect").and_then(Value::as_object) {
-                matchers::check(&result, expect).map_err(|m| format!("{m}; result {}", Value::Object(result.clone())))?;
+                matchers::check(&result, expect)
+                    .map_err(|m| format!("{m}; result {}", Value::Object(result.clone())))?;
             }
             Ok((result, handle))
         }
@@ -243,7 +265,10 @@ async fn execute_handle_op(
                 Ok(expires) => {
                     let mut r = lease_fields(&l);
                     r.insert("expires_at".into(), time(expires));
-                    r.insert("renew_after_ms".into(), json!(l.renew_after().map(|d| d.as_millis() as u64)));
+                    r.insert(
+                        "renew_after_ms".into(),
+                        json!(l.renew_after().map(|d| d.as_millis() as u64)),
+                    );
                     Outcome::ok(r)
                 }
                 Err(e) => Outcome::err(e),
@@ -294,7 +319,11 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
     Ok(match op {
         "try_lock" => {
             let a = env.actor(s)?;
-            match a.client.try_lock_with(str_field(s, "lock")?, lock_options(s)?).await {
+            match a
+                .client
+                .try_lock_with(str_field(s, "lock")?, lock_options(s)?)
+                .await
+            {
                 Ok(Attempt::Acquired(l)) => {
                     let l = env.track(l);
                     Outcome::with(grant(&l), Handle::Lease(l))
@@ -304,7 +333,10 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
                     r.insert("acquired".into(), json!(false));
                     r.insert("holder_id".into(), json!(h.holder_id));
                     r.insert("expires_at".into(), time(h.expires_at));
-                    r.insert("retry_after_ms".into(), json!(h.retry_after.map(|d| d.as_millis() as u64)));
+                    r.insert(
+                        "retry_after_ms".into(),
+                        json!(h.retry_after.map(|d| d.as_millis() as u64)),
+                    );
                     Outcome::ok(r)
                 }
                 Err(e) => Outcome::err(e),
@@ -327,7 +359,10 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
         },
         "wait_until" => {
             let a = env.actor(s)?;
-            let until = s.get("until").and_then(Value::as_object).ok_or("until is an object")?;
+            let until = s
+                .get("until")
+                .and_then(Value::as_object)
+                .ok_or("until is an object")?;
             let ms = num_field(s, "timeout_ms")?;
             let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
             loop {
@@ -350,7 +385,10 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
         }
         "watch" => {
             let a = env.actor(s)?;
-            let index = s.get("index").and_then(Value::as_u64).ok_or("index is an integer")?;
+            let index = s
+                .get("index")
+                .and_then(Value::as_u64)
+                .ok_or("index is an integer")?;
             let wait = Duration::from_secs(num_field(s, "wait")?);
             match a.client.watch(str_field(s, "lock")?, index, wait).await {
                 Ok(st) => Outcome::ok(status(&st)),
@@ -380,13 +418,23 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
                 Err(e) => Outcome::err(e),
             }
         }
-        "leader" => match env.actor(s)?.client.election(str_field(s, "election")?).leader().await {
+        "leader" => match env
+            .actor(s)?
+            .client
+            .election(str_field(s, "election")?)
+            .leader()
+            .await
+        {
             Ok(l) => Outcome::ok(leader(l.as_ref())),
             Err(e) => Outcome::err(e),
         },
         "observe" => {
             let a = env.actor(s)?;
-            let want = s.get("until_value").ok_or("until_value is required")?.as_str().map(str::to_owned);
+            let want = s
+                .get("until_value")
+                .ok_or("until_value is required")?
+                .as_str()
+                .map(str::to_owned);
             let ms = num_field(s, "timeout_ms")?;
             let mut observer = a.client.election(str_field(s, "election")?).observe();
             let follow = async {
@@ -403,7 +451,9 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
                 }
             };
             match tokio::time::timeout(Duration::from_millis(ms), follow).await {
-                Err(_) => Outcome::err(timeout(format!("no leader with value {want:?} within {ms} ms"))),
+                Err(_) => Outcome::err(timeout(format!(
+                    "no leader with value {want:?} within {ms} ms"
+                ))),
                 Ok(Err(e)) => Outcome::err(e),
                 Ok(Ok(l)) => Outcome::ok(leader(l.as_ref())),
             }
@@ -435,7 +485,10 @@ fn lease_fields(l: &Lease) -> Map<String, Value> {
 fn grant(l: &Lease) -> Map<String, Value> {
     let mut r = lease_fields(l);
     r.insert("acquired".into(), json!(true));
-    r.insert("renew_after_ms".into(), json!(l.renew_after().map(|d| d.as_millis() as u64)));
+    r.insert(
+        "renew_after_ms".into(),
+        json!(l.renew_after().map(|d| d.as_millis() as u64)),
+    );
     r
 }
 
@@ -444,9 +497,18 @@ fn status(st: &types::LockStatus) -> Map<String, Value> {
     r.insert("name".into(), json!(st.name));
     r.insert("status".into(), json!(st.status.to_string()));
     r.insert("revision".into(), json!(st.revision.0));
-    r.insert("holder_id".into(), json!(st.holder_id.as_ref().map(|h| h.0.clone())));
-    r.insert("fencing_token".into(), json!(st.fencing_token.as_ref().map(|t| t.0.get())));
-    r.insert("expires_at".into(), st.expires_at.as_ref().map_or(Value::Null, |t| time(t.0)));
+    r.insert(
+        "holder_id".into(),
+        json!(st.holder_id.as_ref().map(|h| h.0.clone())),
+    );
+    r.insert(
+        "fencing_token".into(),
+        json!(st.fencing_token.as_ref().map(|t| t.0.get())),
+    );
+    r.insert(
+        "expires_at".into(),
+        st.expires_at.as_ref().map_or(Value::Null, |t| time(t.0)),
+    );
     r.insert("metadata".into(), json!(st.metadata));
     r
 }
@@ -462,12 +524,18 @@ fn leader(l: Option<&Leader>) -> Map<String, Value> {
 }
 
 async fn raw(env: &Env, s: &Map<String, Value>) -> Result<Map<String, Value>, String> {
-    let method = reqwest::Method::from_bytes(str_field(s, "method")?.as_bytes()).map_err(|e| e.to_string())?;
+    let method = reqwest::Method::from_bytes(str_field(s, "method")?.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut url = format!("{}{}", env.server.base_url(), str_field(s, "path")?);
     if let Some(q) = s.get("query").and_then(Value::as_object) {
         let pairs: Vec<(String, String)> = q
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
             .collect();
         url.push('?');
         url.push_str(&serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?);
@@ -479,7 +547,10 @@ async fn raw(env: &Env, s: &Map<String, Value>) -> Result<Map<String, Value>, St
         (None, None) => None,
     };
     if let Some(body) = body {
-        let ct = s.get("content_type").and_then(Value::as_str).unwrap_or("application/json");
+        let ct = s
+            .get("content_type")
+            .and_then(Value::as_str)
+            .unwrap_or("application/json");
         req = req.header("Content-Type", ct).body(body);
     }
     if s.contains_key("actor") {
@@ -488,12 +559,25 @@ async fn raw(env: &Env, s: &Map<String, Value>) -> Result<Map<String, Value>, St
         }
     }
     let resp = req.send().await.map_err(|e| format!("raw request: {e}"))?;
-    let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let media = header("content-type").map(|ct| ct.split(';').next().unwrap_or("").trim().to_owned());
-    let (www, rid, code) = (header("www-authenticate"), header("x-request-id"), resp.status().as_u16());
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let media =
+        header("content-type").map(|ct| ct.split(';').next().unwrap_or("").trim().to_owned());
+    let (www, rid, code) = (
+        header("www-authenticate"),
+        header("x-request-id"),
+        resp.status().as_u16(),
+    );
     let text = resp.text().await.map_err(|e| format!("raw body: {e}"))?;
     let mut r = Map::new();
-    if media.as_deref().is_some_and(|m| m == "application/json" || m.ends_with("+json")) {
+    if media
+        .as_deref()
+        .is_some_and(|m| m == "application/json" || m.ends_with("+json"))
+    {
         if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&text) {
             r.extend(m);
         }
@@ -505,36 +589,47 @@ async fn raw(env: &Env, s: &Map<String, Value>) -> Result<Map<String, Value>, St
     Ok(r)
 }
 
-async fn create_actors(name: &str, defs: &Map<String, Value>, server: &Server) -> Result<HashMap<String, Actor>, String> {
+async fn create_actors(
+    name: &str,
+    defs: &Map<String, Value>,
+    server: &Server,
+) -> Result<HashMap<String, Actor>, String> {
     let mut actors: HashMap<String, Actor> = HashMap::new();
     let mut accounts: HashMap<String, types::AccountId> = HashMap::new();
     for (label, def) in defs {
         let owner = def.get("owner").and_then(Value::as_str).map(str::to_owned);
-        let (token, token_id, account_id) = if let Some(acc) = def.get("account").and_then(Value::as_str) {
-            let (token, token_id, account_id) = match accounts.get(acc) {
-                Some(id) => {
-                    let t = server.create_token(id).await?;
-                    (t.token, t.token_id, t.account_id)
-                }
-                None => {
-                    let a = server.create_account(&format!("{acc}-{}", random_hex(12))).await?;
-                    accounts.insert(acc.to_owned(), a.account_id.clone());
-                    (a.token, a.token_id, a.account_id)
-                }
+        let (token, token_id, account_id) =
+            if let Some(acc) = def.get("account").and_then(Value::as_str) {
+                let (token, token_id, account_id) = match accounts.get(acc) {
+                    Some(id) => {
+                        let t = server.create_token(id).await?;
+                        (t.token, t.token_id, t.account_id)
+                    }
+                    None => {
+                        let a = server
+                            .create_account(&format!("{acc}-{}", random_hex(12)))
+                            .await?;
+                        accounts.insert(acc.to_owned(), a.account_id.clone());
+                        (a.token, a.token_id, a.account_id)
+                    }
+                };
+                (
+                    Some(token),
+                    Some(token_id.to_string()),
+                    Some(account_id.to_string()),
+                )
+            } else if let Some(other) = def.get("same_token_as").and_then(Value::as_str) {
+                let o = actors.get(other).ok_or_else(|| {
+                    format!("{name}: actor {label} refers to unknown actor {other}")
+                })?;
+                (o.token.clone(), o.token_id.clone(), o.account_id.clone())
+            } else if let Some(t) = def.get("token").and_then(Value::as_str) {
+                (Some(t.to_owned()), None, None)
+            } else if def.get("anonymous") == Some(&Value::Bool(true)) {
+                (None, None, None)
+            } else {
+                return Err(format!("{name}: actor {label} has no identity: {def}"));
             };
-            (Some(token), Some(token_id.to_string()), Some(account_id.to_string()))
-        } else if let Some(other) = def.get("same_token_as").and_then(Value::as_str) {
-            let o = actors
-                .get(other)
-                .ok_or_else(|| format!("{name}: actor {label} refers to unknown actor {other}"))?;
-            (o.token.clone(), o.token_id.clone(), o.account_id.clone())
-        } else if let Some(t) = def.get("token").and_then(Value::as_str) {
-            (Some(t.to_owned()), None, None)
-        } else if def.get("anonymous") == Some(&Value::Bool(true)) {
-            (None, None, None)
-        } else {
-            return Err(format!("{name}: actor {label} has no identity: {def}"));
-        };
         let mut b = Client::builder(server.base_url());
         if let Some(t) = &token {
             b = b.token(t);
@@ -558,7 +653,11 @@ async fn create_actors(name: &str, defs: &Map<String, Value>, server: &Server) -
 }
 
 /// Replaces `${x.f}` references; an exact reference keeps the value's type.
-fn resolve(v: &Value, actors: &HashMap<String, Actor>, saved: &HashMap<String, (Map<String, Value>, Handle)>) -> Result<Value, String> {
+fn resolve(
+    v: &Value,
+    actors: &HashMap<String, Actor>,
+    saved: &HashMap<String, (Map<String, Value>, Handle)>,
+) -> Result<Value, String> {
     let re = reference_pattern();
     Ok(match v {
         Value::String(s) => {
@@ -568,12 +667,14 @@ fn resolve(v: &Value, actors: &HashMap<String, Actor>, saved: &HashMap<String, (
                 }
             }
             let mut err = None;
-            let out = re.replace_all(s, |c: &regex::Captures| match lookup(&c[1], &c[2], actors, saved) {
-                Ok(Value::String(x)) => x,
-                Ok(x) => x.to_string(),
-                Err(e) => {
-                    err = Some(e);
-                    String::new()
+            let out = re.replace_all(s, |c: &regex::Captures| {
+                match lookup(&c[1], &c[2], actors, saved) {
+                    Ok(Value::String(x)) => x,
+                    Ok(x) => x.to_string(),
+                    Err(e) => {
+                        err = Some(e);
+                        String::new()
+                    }
                 }
             });
             if let Some(e) = err {
@@ -581,7 +682,11 @@ fn resolve(v: &Value, actors: &HashMap<String, Actor>, saved: &HashMap<String, (
             }
             Value::String(out.into_owned())
         }
-        Value::Array(a) => Value::Array(a.iter().map(|x| resolve(x, actors, saved)).collect::<Result<_, _>>()?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| resolve(x, actors, saved))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Object(m) => Value::Object(
             m.iter()
                 .map(|(k, x)| Ok((k.clone(), resolve(x, actors, saved)?)))
@@ -596,24 +701,35 @@ fn reference_pattern() -> &'static regex::Regex {
     RE.get_or_init(|| regex::Regex::new(r"\$\{([a-z][a-z0-9_]*)\.([a-z_]+)\}").expect("pattern"))
 }
 
-fn lookup(x: &str, f: &str, actors: &HashMap<String, Actor>, saved: &HashMap<String, (Map<String, Value>, Handle)>) -> Result<Value, String> {
+fn lookup(
+    x: &str,
+    f: &str,
+    actors: &HashMap<String, Actor>,
+    saved: &HashMap<String, (Map<String, Value>, Handle)>,
+) -> Result<Value, String> {
     let fields = match (actors.get(x), saved.get(x)) {
         (Some(a), _) => a.fields(),
         (None, Some((r, _))) => r.clone(),
         _ => return Err(format!("unknown reference ${{{x}.{f}}}")),
     };
-    fields
-        .get(f)
-        .cloned()
-        .ok_or_else(|| format!("unknown reference ${{{x}.{f}}}: {x} has {:?}", fields.keys().collect::<Vec<_>>()))
+    fields.get(f).cloned().ok_or_else(|| {
+        format!(
+            "unknown reference ${{{x}.{f}}}: {x} has {:?}",
+            fields.keys().collect::<Vec<_>>()
+        )
+    })
 }
 
 fn str_field<'a>(s: &'a Map<String, Value>, k: &str) -> Result<&'a str, String> {
-    s.get(k).and_then(Value::as_str).ok_or_else(|| format!("{k} is a string"))
+    s.get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{k} is a string"))
 }
 
 fn num_field(s: &Map<String, Value>, k: &str) -> Result<u64, String> {
-    s.get(k).and_then(Value::as_u64).ok_or_else(|| format!("{k} is a non-negative integer"))
+    s.get(k)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("{k} is a non-negative integer"))
 }
 
 fn time(t: DateTime<Utc>) -> Value {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,9 +28,12 @@ pub fn binary() -> Result<PathBuf, String> {
     let meta = fs::metadata(&path).map_err(|e| format!("OCTOSTORE_BIN={}: {e}", path.display()))?;
     use std::os::unix::fs::PermissionsExt;
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-        return Err(format!("OCTOSTORE_BIN={} is not an executable file", path.display()));
+        return Err(format!(
+            "OCTOSTORE_BIN={} is not an executable file",
+            path.display()
+        ));
     }
-    Ok(fs::canonicalize(path).map_err(|e| e.to_string())?)
+    fs::canonicalize(path).map_err(|e| e.to_string())
 }
 
 /// `n` random lowercase hex digits.
@@ -47,7 +50,11 @@ impl Server {
     /// Starts a server with `env` added to its settings and waits until it listens.
     pub fn start(env: &BTreeMap<String, String>) -> Result<Server, String> {
         let bin = binary()?;
-        let dir = std::env::temp_dir().join(format!("octostore-rust-{}-{}", std::process::id(), random_hex(8)));
+        let dir = std::env::temp_dir().join(format!(
+            "octostore-rust-{}-{}",
+            std::process::id(),
+            random_hex(8)
+        ));
         fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let empty_env = dir.join("empty.env");
         fs::write(&empty_env, "").map_err(|e| e.to_string())?;
@@ -71,7 +78,9 @@ impl Server {
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
-        let mut child = cmd.spawn().map_err(|e| format!("start {}: {e}", bin.display()))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("start {}: {e}", bin.display()))?;
 
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut exited = false;
@@ -112,7 +121,10 @@ impl Server {
 
     fn admin(&self) -> generated::Client {
         let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("X-Admin-Key", self.admin_key.parse().expect("hex is a header value"));
+        headers.insert(
+            "X-Admin-Key",
+            self.admin_key.parse().expect("hex is a header value"),
+        );
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(Duration::from_secs(30))
@@ -124,15 +136,28 @@ impl Server {
     /// POST /admin/accounts: a new account with its first token.
     pub async fn create_account(&self, name: &str) -> Result<types::CreatedAccount, String> {
         let body = types::CreateAccountRequest {
-            name: name.try_into().map_err(|e| format!("account name {name}: {e}"))?,
+            name: name
+                .try_into()
+                .map_err(|e| format!("account name {name}: {e}"))?,
         };
-        let r = self.admin().create_account(&body).await.map_err(|e| format!("create account: {e}"))?;
+        let r = self
+            .admin()
+            .create_account(&body)
+            .await
+            .map_err(|e| format!("create account: {e}"))?;
         Ok(r.into_inner())
     }
 
     /// POST /admin/accounts/{id}/tokens: another token (another holder) in the account.
-    pub async fn create_token(&self, account_id: &types::AccountId) -> Result<types::IssuedToken, String> {
-        let r = self.admin().create_token(account_id).await.map_err(|e| format!("create token: {e}"))?;
+    pub async fn create_token(
+        &self,
+        account_id: &types::AccountId,
+    ) -> Result<types::IssuedToken, String> {
+        let r = self
+            .admin()
+            .create_token(account_id)
+            .await
+            .map_err(|e| format!("create token: {e}"))?;
         Ok(r.into_inner())
     }
 }
@@ -163,13 +188,5 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// The suite directory: OCTOSTORE_CONFORMANCE_DIR, else ../conformance beside this SDK.
-pub fn suite_dir() -> PathBuf {
-    match std::env::var_os("OCTOSTORE_CONFORMANCE_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance"),
     }
 }
