@@ -2,7 +2,7 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go test-sdk-java test-sdk-rust server-bin fuzz clean
+.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go test-sdk-java test-sdk-rust package-sdk-rust server-bin fuzz clean
 
 all: build
 
@@ -56,6 +56,11 @@ test-sdk-java: server-bin
 
 test-sdk-rust: server-bin
 	cd sdk/rust && OCTOSTORE_BIN=$(OCTOSTORE_BIN) $(CARGO) test --locked --no-default-features
+
+# The crate generates its client from the spec, so its package carries a copy of it.
+package-sdk-rust:
+	cp openapi.yaml LICENSE sdk/rust/
+	cd sdk/rust && $(CARGO) package --locked
 
 clean:
 	rm -rf bin sdk/java/target sdk/rust/target

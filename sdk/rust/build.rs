@@ -34,11 +34,17 @@ fn main() {
     fs::write(&out, prettyplease::unparse(&file)).expect("write generated client");
 }
 
-/// The spec: `OCTOSTORE_SPEC` when set, else the repository's `openapi.yaml` two levels up.
+/// The spec: `OCTOSTORE_SPEC` when set, else the repository's `openapi.yaml` two levels
+/// up, else (in a published crate, which has no repository around it) the copy packaged
+/// beside this file.
 fn spec_path() -> PathBuf {
     if let Some(p) = env::var_os("OCTOSTORE_SPEC") {
         return PathBuf::from(p);
     }
     let dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    dir.join("../../openapi.yaml")
+    let repo = dir.join("../../openapi.yaml");
+    if repo.exists() {
+        return repo;
+    }
+    dir.join("openapi.yaml")
 }
