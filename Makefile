@@ -46,12 +46,13 @@ test: check-generated fmt-check vet test-go test-sdk-go test-sdk-java test-sdk-r
 # running the conformance suite in sdk/conformance against the server built here.
 OCTOSTORE_BIN ?= $(CURDIR)/bin/octostore-lock
 MVN   ?= mvn
-CARGO ?= cargo
+CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 
 server-bin:
 	$(GO) build -o bin/ ./cmd/octostore-lock
 
 test-sdk-java: server-bin
+	@command -v $(firstword $(MVN)) >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends maven; }
 	cd sdk/java && OCTOSTORE_BIN=$(OCTOSTORE_BIN) $(MVN) -B -ntp test
 
 test-sdk-rust: server-bin
