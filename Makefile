@@ -1,8 +1,12 @@
 # OctoStore. `make test` is what CI runs (.ci/run).
 GO       ?= go
 FUZZTIME ?= 10s
+MVN      ?= mvn
+CARGO    ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
+# The server the SDK conformance suites run against (see sdk/conformance/README.md).
+OCTOSTORE_BIN ?= $(CURDIR)/bin/octostore-lock
 
-.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go test-sdk-java test-sdk-rust package-sdk-rust server-bin fuzz clean
+.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-java test-sdk-rust package-sdk-rust server-bin fuzz clean
 
 all: build
 
@@ -34,34 +38,32 @@ test-go:
 test-sdk-go:
 	cd sdk/go && $(GO) test -race -count=1 ./...
 
+server-bin:
+	$(GO) build -o bin/ ./cmd/octostore-lock
+
+# Each SDK's unit tests and the shared conformance suite against a live server. The Java
+# and Rust clients are generated from openapi.yaml at build time (nothing to commit).
+test-sdks: test-sdk-java test-sdk-rust
+
+test-sdk-java: server-bin
+	@command -v $(firstword $(MVN)) >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends maven; }
+	cd sdk/java && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(MVN) -B -ntp test
+
+test-sdk-rust: server-bin
+	cd sdk/rust && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CARGO) test --locked --no-default-features
+
+# The crate generates its client from the spec, so its package carries a copy of it.
+package-sdk-rust:
+	cp openapi.yaml LICENSE sdk/rust/
+	cd sdk/rust && $(CARGO) package --locked
+
 # Short fuzz runs; FUZZTIME=5m make fuzz for longer ones.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzLockName$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzAcquireBody$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzRenewReleaseBody$$' -fuzztime=$(FUZZTIME) ./impl/
 
-test: check-generated fmt-check vet test-go test-sdk-go test-sdk-java test-sdk-rust fuzz
-
-# SDKs generated at build time from openapi.yaml (nothing generated is committed), each
-# running the conformance suite in sdk/conformance against the server built here.
-OCTOSTORE_BIN ?= $(CURDIR)/bin/octostore-lock
-MVN   ?= mvn
-CARGO ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
-
-server-bin:
-	$(GO) build -o bin/ ./cmd/octostore-lock
-
-test-sdk-java: server-bin
-	@command -v $(firstword $(MVN)) >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends maven; }
-	cd sdk/java && OCTOSTORE_BIN=$(OCTOSTORE_BIN) $(MVN) -B -ntp test
-
-test-sdk-rust: server-bin
-	cd sdk/rust && OCTOSTORE_BIN=$(OCTOSTORE_BIN) $(CARGO) test --locked --no-default-features
-
-# The crate generates its client from the spec, so its package carries a copy of it.
-package-sdk-rust:
-	cp openapi.yaml LICENSE sdk/rust/
-	cd sdk/rust && $(CARGO) package --locked
+test: check-generated fmt-check vet test-go test-sdk-go test-sdks fuzz
 
 clean:
 	rm -rf bin sdk/java/target sdk/rust/target
