@@ -50,7 +50,7 @@ test-sdk-java: server-bin
 	cd sdk/java && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(MVN) -B -ntp test
 
 test-sdk-rust: server-bin
-	cd sdk/rust && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CARGO) test --locked --no-default-features
+	cd sdk/rust && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CARGO) test --locked --no-fail-fast --no-default-features
 
 # The crate generates its client from the spec, so its package carries a copy of it.
 package-sdk-rust:
