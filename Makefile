@@ -52,10 +52,11 @@ test-sdk-java: server-bin
 test-sdk-rust: server-bin
 	cd sdk/rust && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CARGO) test --locked --no-fail-fast --no-default-features
 
-# The crate generates its client from the spec, so its package carries a copy of it.
+# The crate generates its client from the spec, so its package carries a copy of it (the
+# copies are git-ignored, which cargo counts as uncommitted: hence --allow-dirty).
 package-sdk-rust:
 	cp openapi.yaml LICENSE sdk/rust/
-	cd sdk/rust && $(CARGO) package --locked
+	cd sdk/rust && $(CARGO) package --locked --allow-dirty
 
 # Short fuzz runs; FUZZTIME=5m make fuzz for longer ones.
 fuzz:
