@@ -3,6 +3,8 @@ GO       ?= go
 FUZZTIME ?= 10s
 PYTHON   ?= python3
 NPM      ?= npm
+MVN      ?= mvn
+CARGO    ?= $(shell command -v cargo 2>/dev/null || echo $(HOME)/.cargo/bin/cargo)
 # The server the SDK conformance suites run against (see sdk/conformance/README.md).
 OCTOSTORE_BIN ?= $(CURDIR)/bin/octostore-lock
 # Generator and test tools for the SDKs live here (git-ignored).
@@ -13,7 +15,7 @@ GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen 
 	sdk/ruby/lib/octostore/generated sdk/ruby/lib/octostore/generated.rb sdk/php/generated \
 	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
-.PHONY: all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak
+.PHONY: all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak test-sdk-java test-sdk-rust package-sdk-rust
 
 all: build
 
@@ -90,7 +92,7 @@ server-bin:
 	$(GO) build -o bin/ ./cmd/octostore-lock
 
 # Each SDK's unit tests and the shared conformance suite against a live server.
-test-sdks: test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp
+test-sdks: test-sdk-python test-sdk-typescript test-sdk-java test-sdk-rust test-sdk-ruby test-sdk-php test-sdk-csharp
 
 test-sdk-python: server-bin $(PYSTAMP)
 	cd sdk/python && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CURDIR)/$(PYVENV)/bin/python -m pytest -q -p no:cacheprovider
@@ -106,6 +108,19 @@ test-sdk-php: server-bin debian-deps
 
 test-sdk-csharp: server-bin debian-deps
 	$(MAKE) -C sdk/csharp test OCTOSTORE_BIN="$(OCTOSTORE_BIN)"
+
+test-sdk-java: server-bin
+	@command -v $(firstword $(MVN)) >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends maven; }
+	cd sdk/java && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(MVN) -B -ntp test
+
+test-sdk-rust: server-bin
+	cd sdk/rust && OCTOSTORE_BIN="$(OCTOSTORE_BIN)" $(CARGO) test --locked --no-fail-fast --no-default-features
+
+# The crate generates its client from the spec, so its package carries a copy of it (the
+# copies are git-ignored, which cargo counts as uncommitted: hence --allow-dirty).
+package-sdk-rust:
+	cp openapi.yaml LICENSE sdk/rust/
+	cd sdk/rust && $(CARGO) package --locked --allow-dirty
 
 # Short fuzz runs; FUZZTIME=5m make fuzz for longer ones.
 fuzz:
@@ -149,4 +164,4 @@ soak:
 	exit $$status
 
 clean:
-	rm -rf bin .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test sdk/csharp/build
+	rm -rf bin .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test sdk/csharp/build sdk/java/target sdk/rust/target

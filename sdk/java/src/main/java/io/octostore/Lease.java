@@ -1,0 +1,394 @@
+package io.octostore;
+
+import io.octostore.client.ApiException;
+import io.octostore.client.model.AcquireResult;
+import io.octostore.client.model.ReleaseRequest;
+import io.octostore.client.model.RenewRequest;
+import io.octostore.client.model.RenewResult;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A held lock: renewed in the background at the server's {@code renew_after_ms} until
+ * {@link #close()} releases it, and reported lost (once, to every {@link LossListener} and
+ * through {@link #lost()}) when a renewal finds it gone or its TTL runs out unrenewed.
+ *
+ * <pre>{@code
+ * try (Lease lease = client.lock("nightly-report")) {
+ *   lease.onLost((l, why) -> worker.cancel());
+ *   storage.write(report, lease.fencingToken());
+ * }
+ * }</pre>
+ *
+ * <p>The client's view of the deadline is conservative: it counts the TTL from the moment
+ * the request that granted or renewed the lease was sent, on the local monotonic clock.
+ * Thread-safe.
+ */
+public final class Lease implements AutoCloseable {
+  /** The shortest pause between two renewal attempts after a failure. */
+  private static final long MIN_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  /** The longest pause between two renewal attempts after a failure. */
+  private static final long MAX_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private enum State { HELD, RELEASED, LOST }
+
+  private final OctoStore client;
+  private final String name;
+  private final UUID id;
+  private final long fencingToken;
+  private final String metadata;
+  private final List<LossListener> listeners = new CopyOnWriteArrayList<>();
+  private final CompletableFuture<LossReason> lost = new CompletableFuture<>();
+
+  private final Object mu = new Object();
+  private State state = State.HELD;
+  private boolean autoRenew;
+  private int ttlSeconds;
+  private Instant expiresAt;
+  private long deadlineNanos;
+  private long renewAfterNanos;
+  private Long renewAfterHintMs;
+  private ScheduledFuture<?> next;
+
+  Lease(OctoStore client, String name, AcquireResult granted, LockOptions options, long sentNanos) {
+    this.client = client;
+    this.name = name;
+    this.id = granted.getLeaseId();
+    this.fencingToken = granted.getFencingToken();
+    this.metadata = options.metadata();
+    this.autoRenew = options.autoRenew();
+    this.ttlSeconds = Math.toIntExact(options.ttl().toSeconds());
+    synchronized (mu) {
+      deadlineNanos = sentNanos + TimeUnit.SECONDS.toNanos(ttlSeconds);
+      update(granted.getExpiresAt(), granted.getRenewAfterMs(), sentNanos);
+      schedule(renewAfterNanos);
+    }
+  }
+
+  /** The lock's name. */
+  public String name() {
+    return name;
+  }
+
+  /** The lease id; only the holder knows it. */
+  public UUID id() {
+    return id;
+  }
+
+  /**
+   * The fencing token of this grant: larger than every token issued before it. Send it with
+   * every write to the resource the lock protects.
+   */
+  public long fencingToken() {
+    return fencingToken;
+  }
+
+  /** The metadata published with the lease, or {@code null}. */
+  public String metadata() {
+    return metadata;
+  }
+
+  /** When the lease ends unless renewed, as the server last reported it. */
+  public Instant expiresAt() {
+    synchronized (mu) {
+      return expiresAt;
+    }
+  }
+
+  /**
+   * When the server last suggested renewing, counted from its last grant or renewal; empty
+   * when it gave no hint (the client then renews at a third of the TTL).
+   */
+  public Optional<Duration> renewAfter() {
+    synchronized (mu) {
+      return Optional.ofNullable(renewAfterHintMs).map(Duration::ofMillis);
+    }
+  }
+
+  /** The TTL the lease is renewed with, in whole seconds. */
+  public Duration ttl() {
+    synchronized (mu) {
+      return Duration.ofSeconds(ttlSeconds);
+    }
+  }
+
+  /** Whether the lease is still believed held: not released, not lost. */
+  public boolean isHeld() {
+    synchronized (mu) {
+      return state == State.HELD;
+    }
+  }
+
+  /** Whether the lease was lost (not released by this handle). */
+  public boolean isLost() {
+    synchronized (mu) {
+      return state == State.LOST;
+    }
+  }
+
+  /** Why the lease was lost, if it was. */
+  public Optional<LossReason> lossReason() {
+    return Optional.ofNullable(lost.getNow(null));
+  }
+
+  /**
+   * Completes with the reason when the lease is lost; cancelled when it is released. A copy:
+   * completing it does not affect the lease.
+   */
+  public CompletableFuture<LossReason> lost() {
+    CompletableFuture<LossReason> view = new CompletableFuture<>();
+    lost.whenComplete((reason, released) -> {
+      if (released == null) {
+        view.complete(reason);
+      } else {
+        view.cancel(false);
+      }
+    });
+    return view;
+  }
+
+  /**
+   * Registers a listener told once when the lease is lost, on the renewer thread. A lease
+   * lost already tells it at once, on the calling thread.
+   */
+  public Lease onLost(LossListener listener) {
+    listeners.add(listener);
+    LossReason reason = lost.getNow(null);
+    if (reason != null && listeners.remove(listener)) {
+      listener.onLost(this, reason);
+    }
+    return this;
+  }
+
+  /** Renews the lease now for its TTL and returns its new expiry. */
+  public Instant renew() {
+    int ttl;
+    synchronized (mu) {
+      ttl = ttlSeconds;
+    }
+    return renew(Duration.ofSeconds(ttl));
+  }
+
+  /**
+   * Renews the lease now: it ends {@code ttl} from now (never earlier than it already
+   * would), and later background renewals use this TTL. Returns the new expiry.
+   *
+   * @throws OctoStoreException with code {@code lease_not_current} when the lease is gone
+   *     (the lease is then lost)
+   */
+  public Instant renew(Duration ttl) {
+    int seconds = Math.toIntExact(ttl.toSeconds());
+    long sent = System.nanoTime();
+    RenewResult r;
+    try {
+      r = client.locks().renewLock(name, new RenewRequest().leaseId(id).ttlSeconds(seconds));
+    } catch (ApiException e) {
+      OctoStoreException ex = OctoStoreException.from(e, client.apiClient());
+      if (ex.is("lease_not_current")) {
+        markLost(LossReason.NOT_CURRENT);
+      }
+      throw ex;
+    }
+    synchronized (mu) {
+      ttlSeconds = seconds;
+      if (state == State.HELD) {
+        update(r.getExpiresAt(), r.getRenewAfterMs(), sent);
+        schedule(renewAfterNanos);
+      } else {
+        expiresAt = r.getExpiresAt().toInstant();
+      }
+      return expiresAt;
+    }
+  }
+
+  /**
+   * Gives the lock back now and stops renewing. Always asks the server: releasing twice
+   * gets {@code lease_not_current}.
+   *
+   * @throws OctoStoreException with code {@code lease_not_current} when the lease had
+   *     already ended (it is then lost), or when the server cannot be reached (the lease then
+   *     ends by its TTL)
+   */
+  public void release() {
+    synchronized (mu) {
+      autoRenew = false;
+      cancelNext();
+    }
+    try {
+      client.locks().releaseLock(name, new ReleaseRequest().leaseId(id));
+    } catch (ApiException e) {
+      OctoStoreException ex = OctoStoreException.from(e, client.apiClient());
+      if (ex.is("lease_not_current")) {
+        markLost(LossReason.NOT_CURRENT);
+      } else {
+        synchronized (mu) {
+          // Unreleased: nothing renews it now, so it ends at its deadline.
+          if (state == State.HELD) {
+            schedule(deadlineNanos - System.nanoTime());
+          }
+        }
+      }
+      throw ex;
+    }
+    synchronized (mu) {
+      if (state != State.HELD) {
+        return;
+      }
+      state = State.RELEASED;
+    }
+    lost.cancel(false);
+  }
+
+  /**
+   * Releases the lease unless it was released or lost already. A lease that turns out to
+   * have ended already is not an error here: the lock is not held either way.
+   *
+   * @throws OctoStoreException when the server cannot be reached or refuses otherwise
+   */
+  @Override
+  public void close() {
+    synchronized (mu) {
+      if (state != State.HELD) {
+        return;
+      }
+    }
+    try {
+      release();
+    } catch (OctoStoreException e) {
+      if (!e.is("lease_not_current")) {
+        throw e;
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    synchronized (mu) {
+      return "Lease{name=" + name + ", fencingToken=" + fencingToken + ", state=" + state + "}";
+    }
+  }
+
+  /** Records a grant or renewal; the caller holds mu. */
+  private void update(OffsetDateTime expires, Long renewAfterMs, long sentNanos) {
+    expiresAt = expires.toInstant();
+    long deadline = sentNanos + TimeUnit.SECONDS.toNanos(ttlSeconds);
+    if (deadline - deadlineNanos > 0) {
+      deadlineNanos = deadline;
+    }
+    renewAfterHintMs = renewAfterMs;
+    renewAfterNanos = renewAfterMs != null
+        ? TimeUnit.MILLISECONDS.toNanos(renewAfterMs)
+        : TimeUnit.SECONDS.toNanos(ttlSeconds) / 3;
+  }
+
+  /**
+   * Runs {@link #tick()} after delay, or at the deadline if that comes first; the caller
+   * holds mu.
+   */
+  private void schedule(long delayNanos) {
+    cancelNext();
+    long untilDeadline = deadlineNanos - System.nanoTime();
+    long delay = Math.max(0, autoRenew ? Math.min(delayNanos, untilDeadline) : untilDeadline);
+    try {
+      next = client.scheduler().schedule(this::tick, delay, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException closed) {
+      next = null; // The client was closed: nothing renews or watches this lease any more.
+    }
+  }
+
+  private void cancelNext() {
+    if (next != null) {
+      next.cancel(false);
+      next = null;
+    }
+  }
+
+  /** Renews when it is time, or declares the lease lost when its deadline has passed. */
+  private void tick() {
+    long sent = System.nanoTime();
+    int ttl;
+    synchronized (mu) {
+      if (state != State.HELD) {
+        return;
+      }
+      if (!autoRenew && sent - deadlineNanos < 0) {
+        schedule(deadlineNanos - sent);
+        return;
+      }
+      ttl = ttlSeconds;
+    }
+    if (sent - deadlineNanos() >= 0) {
+      // Not renewed in time: the server may have handed the lock on already.
+      markLost(LossReason.EXPIRED);
+      return;
+    }
+    try {
+      RenewResult r = client.locks().renewLock(name, new RenewRequest().leaseId(id).ttlSeconds(ttl));
+      synchronized (mu) {
+        if (state == State.HELD) {
+          update(r.getExpiresAt(), r.getRenewAfterMs(), sent);
+          schedule(renewAfterNanos);
+        }
+      }
+    } catch (ApiException e) {
+      OctoStoreException ex = OctoStoreException.from(e, client.apiClient());
+      if (ex.is("lease_not_current")) {
+        markLost(LossReason.NOT_CURRENT);
+        return;
+      }
+      // Anything else (no answer, 503, 429, even a rejected token) is retried until the
+      // deadline: only the server can say the lease is gone before then.
+      synchronized (mu) {
+        if (state == State.HELD) {
+          long left = deadlineNanos - System.nanoTime();
+          schedule(Math.max(MIN_RETRY_NANOS, Math.min(MAX_RETRY_NANOS, left / 3)));
+        }
+      }
+    } catch (RuntimeException e) {
+      synchronized (mu) {
+        if (state == State.HELD) {
+          schedule(MAX_RETRY_NANOS);
+        }
+      }
+    }
+  }
+
+  private long deadlineNanos() {
+    synchronized (mu) {
+      return deadlineNanos;
+    }
+  }
+
+  private void markLost(LossReason reason) {
+    synchronized (mu) {
+      if (state != State.HELD) {
+        return;
+      }
+      state = State.LOST;
+      cancelNext();
+    }
+    announce(reason);
+  }
+
+  private void announce(LossReason reason) {
+    lost.complete(reason);
+    for (LossListener l : listeners) {
+      if (listeners.remove(l)) {
+        try {
+          l.onLost(this, reason);
+        } catch (RuntimeException e) {
+          // A listener's failure must not stop the others from being told.
+        }
+      }
+    }
+  }
+}

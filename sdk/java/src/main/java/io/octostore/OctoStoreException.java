@@ -1,0 +1,95 @@
+package io.octostore;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.octostore.client.ApiException;
+import io.octostore.client.model.Problem;
+import java.util.Optional;
+
+/**
+ * A request the server refused, or one that never got an answer.
+ *
+ * <p>When the server answered with a problem document (RFC 9457), {@link #code()} is its
+ * stable machine-readable code, such as {@code lease_not_current} or
+ * {@code lock_limit_exceeded}, and {@link #status()} its HTTP status. When no answer came
+ * (connection refused, timeout), {@link #status()} is 0, {@link #code()} is {@code null}
+ * and the cause says why.
+ */
+public class OctoStoreException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  private final int status;
+  private final String code;
+  private final transient Problem problem;
+
+  /** Creates an exception with an explicit status and code, for client-side failures. */
+  protected OctoStoreException(String message, int status, String code, Throwable cause) {
+    super(message, cause);
+    this.status = status;
+    this.code = code;
+    this.problem = null;
+  }
+
+  private OctoStoreException(String message, int status, String code, Problem problem, Throwable cause) {
+    super(message, cause);
+    this.status = status;
+    this.code = code;
+    this.problem = problem;
+  }
+
+  /** The HTTP status of the refusal, or 0 when the server gave no answer. */
+  public int status() {
+    return status;
+  }
+
+  /** The problem's stable code (e.g. {@code lease_not_current}), or {@code null}. */
+  public String code() {
+    return code;
+  }
+
+  /** The server's problem document, when it sent one the client could read. */
+  public Optional<Problem> problem() {
+    return Optional.ofNullable(problem);
+  }
+
+  /** Whether the problem's code is {@code code}. */
+  public boolean is(String code) {
+    return code.equals(this.code);
+  }
+
+  /**
+   * Whether trying again later can succeed: no answer at all, 429 or 503. Renewals retry
+   * these until the lease's time runs out.
+   */
+  public boolean isTransient() {
+    return status == 0 || status == 429 || status >= 500;
+  }
+
+  /** Translates a generated client's exception, reading the problem document it carries. */
+  static OctoStoreException from(ApiException e, io.octostore.client.ApiClient api) {
+    if (e.getCode() == 0 || e.getResponseHeaders() == null) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      return new OctoStoreException("octostore: no answer: " + cause, 0, null, null, cause);
+    }
+    Problem problem = null;
+    String code = null;
+    String body = e.getResponseBody();
+    if (body != null && !body.isBlank()) {
+      try {
+        problem = api.getObjectMapper().readValue(body, Problem.class);
+        code = problem.getCode() == null ? null : problem.getCode().getValue();
+      } catch (Exception unreadable) {
+        // A code this client's spec does not list yet is still a code; anything else (a
+        // proxy's error page, say) keeps the status and no code.
+        try {
+          JsonNode c = api.getObjectMapper().readTree(body).get("code");
+          code = c != null && c.isTextual() ? c.asText() : null;
+        } catch (Exception notJson) {
+          code = null;
+        }
+      }
+    }
+    String message = "octostore: HTTP " + e.getCode() + (code != null ? " " + code : "")
+        + (problem != null && problem.getDetail() != null ? ": " + problem.getDetail() : "");
+    return new OctoStoreException(message, e.getCode(), code, problem, e);
+  }
+}

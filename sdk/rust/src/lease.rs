@@ -1,0 +1,382 @@
+//! The lease guard: renews itself in a task, releases on drop, tells when it is lost.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::client::LockOptions;
+use crate::generated::types;
+use crate::{Client, Error};
+
+/// The shortest pause between two renewal attempts after a failure.
+const MIN_RETRY: Duration = Duration::from_millis(50);
+/// The longest pause between two renewal attempts after a failure.
+const MAX_RETRY: Duration = Duration::from_secs(1);
+
+/// Why a [`Lease`] was lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LossReason {
+    /// The server says the lease is no longer the lock's current one: it expired (the
+    /// process stalled past its TTL) or was released through another handle.
+    NotCurrent,
+    /// Renewals failed (no answer, the server unavailable) until the TTL ran out on the
+    /// client's clock, or the lease was not renewed at all; it must be assumed gone.
+    Expired,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Held,
+    Released,
+    Lost,
+}
+
+struct State {
+    phase: Phase,
+    auto_renew: bool,
+    ttl_secs: u32,
+    expires_at: DateTime<Utc>,
+    renew_after_hint: Option<Duration>,
+    /// The client's conservative end of the lease: TTL counted from when the request that
+    /// granted or last renewed it was sent.
+    deadline: Instant,
+    /// When the renewer next asks the server.
+    next_renew: Instant,
+}
+
+struct Shared {
+    name: String,
+    id: Uuid,
+    fencing_token: u64,
+    metadata: Option<String>,
+    state: Mutex<State>,
+    lost: watch::Sender<Option<LossReason>>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a grant or renewal sent at `sent`.
+    fn update(&self, expires_at: DateTime<Utc>, renew_after_ms: Option<i64>, sent: Instant) {
+        let mut s = self.state();
+        s.expires_at = expires_at;
+        let deadline = sent + Duration::from_secs(s.ttl_secs.into());
+        if deadline > s.deadline {
+            s.deadline = deadline;
+        }
+        s.renew_after_hint = renew_after_ms.map(|ms| Duration::from_millis(ms.max(0) as u64));
+        let after = s
+            .renew_after_hint
+            .unwrap_or(Duration::from_secs(s.ttl_secs.into()) / 3);
+        s.next_renew = sent + after;
+        drop(s);
+        self.changed.notify_one();
+    }
+
+    /// Marks the lease lost once and tells everyone waiting on [`Lease::lost`].
+    fn mark_lost(&self, reason: LossReason) {
+        let mut s = self.state();
+        if s.phase != Phase::Held {
+            return;
+        }
+        s.phase = Phase::Lost;
+        drop(s);
+        self.lost.send_replace(Some(reason));
+        self.changed.notify_one();
+    }
+}
+
+/// A held lock. It renews itself in a background task at the server's `renew_after_ms`,
+/// is released by [`Lease::release`] or, in the background, when dropped, and reports its
+/// loss through [`Lease::lost`] when a renewal finds it gone or its TTL runs out
+/// unrenewed.
+///
+/// ```no_run
+/// # async fn run(client: octostore::Client) -> Result<(), octostore::Error> {
+/// let lease = client.lock("nightly-report").await?;
+/// tokio::select! {
+///     reason = lease.lost() => eprintln!("lock lost: {reason:?}"),
+///     _ = write_report(lease.fencing_token()) => {}
+/// }
+/// lease.release().await?;
+/// # Ok(()) }
+/// # async fn write_report(_token: u64) {}
+/// ```
+///
+/// The renewer and the release on drop are spawned on the Tokio runtime the lease was
+/// created in; a lease dropped outside a runtime, or while it shuts down, ends by its TTL.
+pub struct Lease {
+    client: Client,
+    shared: Arc<Shared>,
+    renewer: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("name", &self.shared.name)
+            .field("fencing_token", &self.shared.fencing_token)
+            .field("phase", &self.shared.state().phase)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lease {
+    pub(crate) fn granted(
+        client: Client,
+        name: &str,
+        r: types::AcquireResult,
+        options: &LockOptions,
+        sent: Instant,
+    ) -> Result<Lease, Error> {
+        let (Some(id), Some(token)) = (r.lease_id, r.fencing_token) else {
+            return Err(Error::transport(
+                "acquired answer without lease_id or fencing_token",
+            ));
+        };
+        let ttl_secs = options.ttl_secs();
+        let deadline = sent + Duration::from_secs(ttl_secs.into());
+        let shared = Arc::new(Shared {
+            name: name.to_owned(),
+            id: id.0,
+            fencing_token: token.0.get(),
+            metadata: options.metadata_value().map(str::to_owned),
+            state: Mutex::new(State {
+                phase: Phase::Held,
+                auto_renew: options.renews(),
+                ttl_secs,
+                expires_at: r.expires_at.0,
+                renew_after_hint: None,
+                deadline,
+                next_renew: deadline,
+            }),
+            lost: watch::Sender::new(None),
+            changed: Notify::new(),
+        });
+        shared.update(r.expires_at.0, r.renew_after_ms.map(|m| m.0), sent);
+        let renewer = tokio::spawn(renew_loop(client.clone(), Arc::clone(&shared)));
+        Ok(Lease {
+            client,
+            shared,
+            renewer: Some(renewer),
+        })
+    }
+
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The lease id; only the holder knows it.
+    pub fn lease_id(&self) -> Uuid {
+        self.shared.id
+    }
+
+    /// The fencing token of this grant, larger than every token issued before it. Send it
+    /// with every write to the resource the lock protects.
+    pub fn fencing_token(&self) -> u64 {
+        self.shared.fencing_token
+    }
+
+    /// The metadata published with the lease.
+    pub fn metadata(&self) -> Option<&str> {
+        self.shared.metadata.as_deref()
+    }
+
+    /// When the lease ends unless renewed, as the server last reported it.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.shared.state().expires_at
+    }
+
+    /// The server's last renewal hint, counted from its last grant or renewal (the client
+    /// renews at a third of the TTL when there is none).
+    pub fn renew_after(&self) -> Option<Duration> {
+        self.shared.state().renew_after_hint
+    }
+
+    /// The TTL the lease is renewed with.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.shared.state().ttl_secs.into())
+    }
+
+    /// Whether the lease is still believed held: not released, not lost.
+    pub fn is_held(&self) -> bool {
+        self.shared.state().phase == Phase::Held
+    }
+
+    /// Why the lease was lost, if it was.
+    pub fn loss_reason(&self) -> Option<LossReason> {
+        *self.shared.lost.borrow()
+    }
+
+    /// Resolves when the lease is lost, with the reason; never resolves for a lease that
+    /// is released. Independent of the lease's lifetime, so it can be moved into a task.
+    pub fn lost(&self) -> impl Future<Output = LossReason> + Send + 'static {
+        let mut rx = self.shared.lost.subscribe();
+        async move {
+            let reason = match rx.wait_for(Option::is_some).await {
+                Ok(reason) => *reason,
+                Err(_) => None,
+            };
+            match reason {
+                Some(reason) => reason,
+                // The lease is gone without being lost: released.
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Renews the lease now for its TTL; returns the new expiry.
+    pub async fn renew(&self) -> Result<DateTime<Utc>, Error> {
+        let ttl = self.shared.state().ttl_secs;
+        self.renew_for(Duration::from_secs(ttl.into())).await
+    }
+
+    /// Renews the lease now: it ends `ttl` from now (never earlier than it already would),
+    /// and later background renewals use this TTL. A `lease_not_current` answer marks the
+    /// lease lost.
+    pub async fn renew_for(&self, ttl: Duration) -> Result<DateTime<Utc>, Error> {
+        let ttl_secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
+        let sent = Instant::now();
+        match self
+            .client
+            .renew(&self.shared.name, self.shared.id, ttl_secs)
+            .await
+        {
+            Ok(r) => {
+                let held = {
+                    let mut s = self.shared.state();
+                    s.ttl_secs = ttl_secs;
+                    s.phase == Phase::Held
+                };
+                if held {
+                    self.shared
+                        .update(r.expires_at.0, Some(r.renew_after_ms.0), sent);
+                } else {
+                    self.shared.state().expires_at = r.expires_at.0;
+                }
+                Ok(r.expires_at.0)
+            }
+            Err(e) => {
+                if e.is_lease_not_current() {
+                    self.shared.mark_lost(LossReason::NotCurrent);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives the lock back now and stops renewing. Always asks the server: a lease that
+    /// already ended gets `lease_not_current` (and is then lost); after a transport error
+    /// the lease ends by its TTL.
+    pub async fn release(&self) -> Result<(), Error> {
+        self.shared.state().auto_renew = false;
+        self.shared.changed.notify_one();
+        match self.client.release(&self.shared.name, self.shared.id).await {
+            Ok(_) => {
+                let mut s = self.shared.state();
+                if s.phase == Phase::Held {
+                    s.phase = Phase::Released;
+                }
+                drop(s);
+                self.shared.changed.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                if e.is_lease_not_current() {
+                    self.shared.mark_lost(LossReason::NotCurrent);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    /// Stops renewing and, when the lease is still held, releases it in the background.
+    fn drop(&mut self) {
+        if let Some(r) = self.renewer.take() {
+            r.abort();
+        }
+        let held = {
+            let mut s = self.shared.state();
+            let held = s.phase == Phase::Held;
+            s.phase = Phase::Released;
+            held
+        };
+        if !held {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let client = self.client.clone();
+            let (name, id) = (self.shared.name.clone(), self.shared.id);
+            rt.spawn(async move {
+                // Best effort: if this fails the lease ends by its TTL.
+                let _ = client.release(&name, id).await;
+            });
+        }
+    }
+}
+
+/// Renews at the hint until released or lost; declares the lease lost at its deadline.
+async fn renew_loop(client: Client, shared: Arc<Shared>) {
+    loop {
+        let (phase, auto_renew, deadline, next_renew, ttl_secs) = {
+            let s = shared.state();
+            (s.phase, s.auto_renew, s.deadline, s.next_renew, s.ttl_secs)
+        };
+        if phase != Phase::Held {
+            return;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            // Not renewed in time: the server may have handed the lock on already.
+            shared.mark_lost(LossReason::Expired);
+            return;
+        }
+        let wake = if auto_renew {
+            next_renew.min(deadline)
+        } else {
+            deadline
+        };
+        if now < wake {
+            tokio::select! {
+                _ = tokio::time::sleep_until(wake) => {}
+                _ = shared.changed.notified() => {}
+            }
+            continue;
+        }
+        let sent = Instant::now();
+        let timeout = client.request_timeout().min(deadline - sent);
+        let result =
+            tokio::time::timeout(timeout, client.renew(&shared.name, shared.id, ttl_secs)).await;
+        match result {
+            Ok(Ok(r)) => {
+                if shared.state().phase == Phase::Held {
+                    shared.update(r.expires_at.0, Some(r.renew_after_ms.0), sent);
+                }
+            }
+            Ok(Err(e)) if e.is_lease_not_current() => {
+                shared.mark_lost(LossReason::NotCurrent);
+                return;
+            }
+            // Anything else (no answer, 503, 429, even a refused token) is retried until
+            // the deadline: only the server can say the lease is gone before then.
+            _ => {
+                let mut s = shared.state();
+                let left = s.deadline.saturating_duration_since(Instant::now());
+                s.next_renew = Instant::now() + (left / 3).clamp(MIN_RETRY, MAX_RETRY);
+            }
+        }
+    }
+}

@@ -1,0 +1,757 @@
+//! Runs one conformance scenario through the Rust helper. `execute_actor_op` and
+//! `execute_handle_op` are the translation table: each op is one helper call, and its
+//! result becomes the flat map the scenario's matchers read.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use octostore::{types, Attempt, Client, Election, Leader, Lease, LockOptions};
+use serde_json::{json, Map, Value};
+use tokio::task::JoinHandle;
+
+use super::matchers;
+use super::server::{random_hex, Server};
+
+/// A holder: one helper client with its identity.
+#[derive(Clone)]
+struct Actor {
+    client: Client,
+    token: Option<String>,
+    token_id: Option<String>,
+    account_id: Option<String>,
+    owner: Option<String>,
+}
+
+impl Actor {
+    fn fields(&self) -> Map<String, Value> {
+        let holder = self.token_id.as_ref().map(|t| match &self.owner {
+            Some(o) => format!("{t}/{o}"),
+            None => t.clone(),
+        });
+        let mut m = Map::new();
+        m.insert("token_id".into(), json!(self.token_id));
+        m.insert("account_id".into(), json!(self.account_id));
+        m.insert("holder_id".into(), json!(holder));
+        m
+    }
+}
+
+/// The native handle a step produced, for later steps.
+#[derive(Clone)]
+enum Handle {
+    None,
+    Lease(Arc<Lease>),
+    Campaign(Election, Arc<Lease>),
+}
+
+/// A typed SDK error, or a client-side wait that ended (`timeout`).
+#[derive(Debug)]
+struct StepError {
+    code: Option<String>,
+    status: Option<u16>,
+    message: String,
+}
+
+impl From<octostore::Error> for StepError {
+    fn from(e: octostore::Error) -> Self {
+        StepError {
+            code: e.code().map(str::to_owned),
+            status: e.status(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn timeout(message: String) -> StepError {
+    StepError {
+        code: Some("timeout".into()),
+        status: None,
+        message,
+    }
+}
+
+/// What a step produced: a result and a handle, or an SDK error.
+struct Outcome {
+    result: Result<(Map<String, Value>, Handle), StepError>,
+}
+
+impl Outcome {
+    fn ok(result: Map<String, Value>) -> Outcome {
+        Outcome {
+            result: Ok((result, Handle::None)),
+        }
+    }
+
+    fn with(result: Map<String, Value>, handle: Handle) -> Outcome {
+        Outcome {
+            result: Ok((result, handle)),
+        }
+    }
+
+    fn err(e: impl Into<StepError>) -> Outcome {
+        Outcome {
+            result: Err(e.into()),
+        }
+    }
+}
+
+/// What every op may use: the server, the actors, and the leases to clean up.
+struct Env {
+    server: Arc<Server>,
+    actors: HashMap<String, Actor>,
+    leases: Mutex<Vec<Arc<Lease>>>,
+    raw: reqwest::Client,
+}
+
+impl Env {
+    fn actor(&self, s: &Map<String, Value>) -> Result<&Actor, String> {
+        let name = str_field(s, "actor")?;
+        self.actors
+            .get(name)
+            .ok_or_else(|| format!("unknown actor {name}"))
+    }
+
+    fn track(&self, lease: Lease) -> Arc<Lease> {
+        let lease = Arc::new(lease);
+        self.leases.lock().unwrap().push(Arc::clone(&lease));
+        lease
+    }
+}
+
+/// Runs `scenario` against `server`; the error names the failing step.
+pub async fn run(scenario: &Value, server: Arc<Server>) -> Result<(), String> {
+    let name = scenario["name"].as_str().unwrap_or("?").to_owned();
+    let actors = create_actors(
+        &name,
+        scenario["actors"].as_object().ok_or("no actors")?,
+        &server,
+    )
+    .await?;
+    let env = Arc::new(Env {
+        server,
+        actors,
+        leases: Mutex::new(Vec::new()),
+        raw: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?,
+    });
+    let mut tasks: HashMap<String, JoinHandle<Result<Outcome, String>>> = HashMap::new();
+    let result = run_steps(&name, scenario, &env, &mut tasks).await;
+
+    // Cleanup, also after a failure: tasks, leases and leaderships, clients.
+    for (_, t) in tasks.drain() {
+        t.abort();
+        let _ = t.await;
+    }
+    let leases: Vec<Arc<Lease>> = env.leases.lock().unwrap().drain(..).collect();
+    for l in leases {
+        if l.is_held() {
+            let _ = l.release().await;
+        }
+    }
+    result
+}
+
+async fn run_steps(
+    name: &str,
+    scenario: &Value,
+    env: &Arc<Env>,
+    tasks: &mut HashMap<String, JoinHandle<Result<Outcome, String>>>,
+) -> Result<(), String> {
+    let steps = scenario["steps"].as_array().ok_or("no steps")?;
+    let mut saved: HashMap<String, (Map<String, Value>, Handle)> = HashMap::new();
+    for (i, raw) in steps.iter().enumerate() {
+        let where_ = |msg: String| format!("{name}: step {i} {}: {msg}", short(raw));
+        let step = resolve(raw, &env.actors, &saved).map_err(where_)?;
+        let s = step
+            .as_object()
+            .ok_or_else(|| where_("a step is an object".into()))?;
+        let op = str_field(s, "op").map_err(where_)?.to_owned();
+        if let Some(task) = s.get("background") {
+            let task = task
+                .as_str()
+                .ok_or_else(|| where_("background is a name".into()))?;
+            let (env, s, op) = (Arc::clone(env), s.clone(), op.clone());
+            tasks.insert(
+                task.to_owned(),
+                tokio::spawn(async move { execute_actor_op(&env, &op, &s).await }),
+            );
+            continue;
+        }
+        let outcome = if op == "await" {
+            let task = str_field(s, "task").map_err(where_)?;
+            let mut handle = tasks
+                .remove(task)
+                .ok_or_else(|| where_(format!("no background task {task}")))?;
+            let ms = num_field(s, "timeout_ms").map_err(where_)?;
+            match tokio::time::timeout(Duration::from_millis(ms), &mut handle).await {
+                Err(_) => {
+                    handle.abort();
+                    return Err(where_("task still running at the deadline".into()));
+                }
+                Ok(Err(join)) => return Err(where_(format!("task failed: {join}"))),
+                Ok(Ok(o)) => o.map_err(where_)?,
+            }
+        } else if let Some(o) = execute_handle_op(&op, s, &saved).await.map_err(where_)? {
+            o
+        } else {
+            execute_actor_op(env, &op, s).await.map_err(where_)?
+        };
+        let (result, handle) = check(s, outcome).map_err(where_)?;
+        if let Some(save) = s.get("save").and_then(Value::as_str) {
+            saved.insert(save.to_owned(), (result, handle));
+        }
+    }
+    Ok(())
+}
+
+/// Holds the step's expectations against what it produced.
+fn check(s: &Map<String, Value>, outcome: Outcome) -> Result<(Map<String, Value>, Handle), String> {
+    match (outcome.result, s.get("expect_error")) {
+        (Err(e), Some(want)) => {
+            let code_ok = want.get("code").and_then(Value::as_str) == e.code.as_deref();
+            let status_ok = match want.get("status") {
+                Some(st) => st.as_u64() == e.status.map(u64::from),
+                None => true,
+            };
+            if code_ok && status_ok {
+                Ok((Map::new(), Handle::None))
+            } else {
+                Err(format!(
+                    "error code={:?} status={:?} ({}), want {want}",
+                    e.code, e.status, e.message
+                ))
+            }
+        }
+        (Err(e), None) => Err(format!("failed: {}", e.message)),
+        (Ok((result, _)), Some(want)) => Err(format!(
+            "succeeded, want error {want}; result {}",
+            Value::Object(result)
+        )),
+        (Ok((result, handle)), None) => {
+            if let Some(expect) = s.get("expect").and_then(Value::as_object) {
+                matchers::check(&result, expect)
+                    .map_err(|m| format!("{m}; result {}", Value::Object(result.clone())))?;
+            }
+            Ok((result, handle))
+        }
+    }
+}
+
+/// Ops on a saved handle; `None` for ops that are not.
+async fn execute_handle_op(
+    op: &str,
+    s: &Map<String, Value>,
+    saved: &HashMap<String, (Map<String, Value>, Handle)>,
+) -> Result<Option<Outcome>, String> {
+    let lease = || -> Result<Arc<Lease>, String> {
+        let name = str_field(s, "lease")?;
+        match saved.get(name) {
+            Some((_, Handle::Lease(l))) | Some((_, Handle::Campaign(_, l))) => Ok(Arc::clone(l)),
+            _ => Err(format!("{name} is not a saved lease")),
+        }
+    };
+    Ok(Some(match op {
+        "renew" => {
+            let l = lease()?;
+            let renewed = match s.get("ttl") {
+                Some(_) => l.renew_for(Duration::from_secs(num_field(s, "ttl")?)).await,
+                None => l.renew().await,
+            };
+            match renewed {
+                Ok(expires) => {
+                    let mut r = lease_fields(&l);
+                    r.insert("expires_at".into(), time(expires));
+                    r.insert(
+                        "renew_after_ms".into(),
+                        json!(l.renew_after().map(|d| d.as_millis() as u64)),
+                    );
+                    Outcome::ok(r)
+                }
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "release" => {
+            let l = lease()?;
+            match l.release().await {
+                Ok(()) => {
+                    let mut r = Map::new();
+                    r.insert("lease_id".into(), json!(l.lease_id().to_string()));
+                    r.insert("fencing_token".into(), json!(l.fencing_token()));
+                    Outcome::ok(r)
+                }
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "lease_state" => {
+            let l = lease()?;
+            let mut r = lease_fields(&l);
+            r.insert("lost".into(), json!(l.loss_reason().is_some()));
+            Outcome::ok(r)
+        }
+        "wait_lost" => {
+            let l = lease()?;
+            let ms = num_field(s, "timeout_ms")?;
+            match tokio::time::timeout(Duration::from_millis(ms), l.lost()).await {
+                Ok(_) => Outcome::ok(obj(json!({"lost": true}))),
+                Err(_) => Outcome::err(timeout(format!("lease not lost within {ms} ms"))),
+            }
+        }
+        "resign" => {
+            let name = str_field(s, "campaign")?;
+            let Some((_, Handle::Campaign(election, l))) = saved.get(name) else {
+                return Err(format!("{name} is not a saved campaign"));
+            };
+            match election.resign(l).await {
+                Ok(()) => Outcome::ok(Map::new()),
+                Err(e) => Outcome::err(e),
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Ops on an actor's client; these may also run in the background.
+async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result<Outcome, String> {
+    Ok(match op {
+        "try_lock" => {
+            let a = env.actor(s)?;
+            match a
+                .client
+                .try_lock_with(str_field(s, "lock")?, lock_options(s)?)
+                .await
+            {
+                Ok(Attempt::Acquired(l)) => {
+                    let l = env.track(l);
+                    Outcome::with(grant(&l), Handle::Lease(l))
+                }
+                Ok(Attempt::Held(h)) => {
+                    let mut r = Map::new();
+                    r.insert("acquired".into(), json!(false));
+                    r.insert("holder_id".into(), json!(h.holder_id));
+                    r.insert("expires_at".into(), time(h.expires_at));
+                    r.insert(
+                        "retry_after_ms".into(),
+                        json!(h.retry_after.map(|d| d.as_millis() as u64)),
+                    );
+                    Outcome::ok(r)
+                }
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "lock" => {
+            let a = env.actor(s)?;
+            let o = lock_options(s)?.max_wait(Duration::from_secs(num_field(s, "wait")?));
+            match a.client.lock_with(str_field(s, "lock")?, o).await {
+                Ok(l) => {
+                    let l = env.track(l);
+                    Outcome::with(grant(&l), Handle::Lease(l))
+                }
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "status" => match env.actor(s)?.client.status(str_field(s, "lock")?).await {
+            Ok(st) => Outcome::ok(status(&st)),
+            Err(e) => Outcome::err(e),
+        },
+        "wait_until" => {
+            let a = env.actor(s)?;
+            let until = s
+                .get("until")
+                .and_then(Value::as_object)
+                .ok_or("until is an object")?;
+            let ms = num_field(s, "timeout_ms")?;
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(ms);
+            loop {
+                let last = match a.client.status(str_field(s, "lock")?).await {
+                    Ok(st) => status(&st),
+                    Err(e) => return Ok(Outcome::err(e)),
+                };
+                if matchers::check(&last, until).is_ok() {
+                    break Outcome::ok(last);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(format!(
+                        "wait_until {} not reached within {ms} ms; last status {}",
+                        Value::Object(until.clone()),
+                        Value::Object(last)
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        "watch" => {
+            let a = env.actor(s)?;
+            let index = s
+                .get("index")
+                .and_then(Value::as_u64)
+                .ok_or("index is an integer")?;
+            let wait = Duration::from_secs(num_field(s, "wait")?);
+            match a.client.watch(str_field(s, "lock")?, index, wait).await {
+                Ok(st) => Outcome::ok(status(&st)),
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "list" => match env.actor(s)?.client.list().await {
+            Ok(locks) => {
+                let names: Vec<Value> = locks.iter().map(|l| json!(l.name)).collect();
+                Outcome::ok(obj(json!({"count": names.len(), "names": names})))
+            }
+            Err(e) => Outcome::err(e),
+        },
+        "campaign" => {
+            let a = env.actor(s)?;
+            let election = a.client.election(str_field(s, "election")?);
+            let o = LockOptions::new()
+                .ttl(Duration::from_secs(num_field(s, "ttl")?))
+                .max_wait(Duration::from_secs(num_field(s, "wait")?));
+            match election.campaign_with(str_field(s, "value")?, o).await {
+                Ok(l) => {
+                    let l = env.track(l);
+                    let mut r = lease_fields(&l);
+                    r.insert("value".into(), json!(l.metadata()));
+                    Outcome::with(r, Handle::Campaign(election, l))
+                }
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "leader" => match env
+            .actor(s)?
+            .client
+            .election(str_field(s, "election")?)
+            .leader()
+            .await
+        {
+            Ok(l) => Outcome::ok(leader(l.as_ref())),
+            Err(e) => Outcome::err(e),
+        },
+        "observe" => {
+            let a = env.actor(s)?;
+            let want = s
+                .get("until_value")
+                .ok_or("until_value is required")?
+                .as_str()
+                .map(str::to_owned);
+            let ms = num_field(s, "timeout_ms")?;
+            let mut observer = a.client.election(str_field(s, "election")?).observe();
+            let follow = async {
+                loop {
+                    let l = observer.next().await?;
+                    let value = l.as_ref().and_then(|l| l.value.clone());
+                    let matched = match &want {
+                        None => l.is_none(),
+                        Some(w) => l.is_some() && value.as_deref() == Some(w.as_str()),
+                    };
+                    if matched {
+                        return Ok::<_, octostore::Error>(l);
+                    }
+                }
+            };
+            match tokio::time::timeout(Duration::from_millis(ms), follow).await {
+                Err(_) => Outcome::err(timeout(format!(
+                    "no leader with value {want:?} within {ms} ms"
+                ))),
+                Ok(Err(e)) => Outcome::err(e),
+                Ok(Ok(l)) => Outcome::ok(leader(l.as_ref())),
+            }
+        }
+        "raw" => Outcome::ok(raw(env, s).await?),
+        other => return Err(format!("the Rust runner does not know op {other}")),
+    })
+}
+
+fn lock_options(s: &Map<String, Value>) -> Result<LockOptions, String> {
+    let mut o = LockOptions::new().ttl(Duration::from_secs(num_field(s, "ttl")?));
+    if let Some(m) = s.get("metadata") {
+        o = o.metadata(m.as_str().ok_or("metadata is a string")?);
+    }
+    if let Some(r) = s.get("auto_renew") {
+        o = o.auto_renew(r.as_bool().ok_or("auto_renew is a boolean")?);
+    }
+    Ok(o)
+}
+
+fn lease_fields(l: &Lease) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("lease_id".into(), json!(l.lease_id().to_string()));
+    r.insert("fencing_token".into(), json!(l.fencing_token()));
+    r.insert("expires_at".into(), time(l.expires_at()));
+    r
+}
+
+fn grant(l: &Lease) -> Map<String, Value> {
+    let mut r = lease_fields(l);
+    r.insert("acquired".into(), json!(true));
+    r.insert(
+        "renew_after_ms".into(),
+        json!(l.renew_after().map(|d| d.as_millis() as u64)),
+    );
+    r
+}
+
+fn status(st: &types::LockStatus) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("name".into(), json!(st.name));
+    r.insert("status".into(), json!(st.status.to_string()));
+    r.insert("revision".into(), json!(st.revision.0));
+    r.insert(
+        "holder_id".into(),
+        json!(st.holder_id.as_ref().map(|h| h.0.clone())),
+    );
+    r.insert(
+        "fencing_token".into(),
+        json!(st.fencing_token.as_ref().map(|t| t.0.get())),
+    );
+    r.insert(
+        "expires_at".into(),
+        st.expires_at.as_ref().map_or(Value::Null, |t| time(t.0)),
+    );
+    r.insert("metadata".into(), json!(st.metadata));
+    r
+}
+
+fn leader(l: Option<&Leader>) -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert("elected".into(), json!(l.is_some()));
+    r.insert("value".into(), json!(l.and_then(|l| l.value.clone())));
+    r.insert("holder_id".into(), json!(l.map(|l| l.holder_id.clone())));
+    r.insert("fencing_token".into(), json!(l.map(|l| l.fencing_token)));
+    r.insert("revision".into(), json!(l.map(|l| l.revision)));
+    r
+}
+
+async fn raw(env: &Env, s: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let method = reqwest::Method::from_bytes(str_field(s, "method")?.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut url = format!("{}{}", env.server.base_url(), str_field(s, "path")?);
+    if let Some(q) = s.get("query").and_then(Value::as_object) {
+        let pairs: Vec<(String, String)> = q
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                )
+            })
+            .collect();
+        url.push('?');
+        url.push_str(&serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?);
+    }
+    let mut req = env.raw.request(method, url);
+    let body = match (s.get("body"), s.get("body_text")) {
+        (Some(b), _) => Some(b.to_string()),
+        (None, Some(t)) => Some(t.as_str().ok_or("body_text is a string")?.to_owned()),
+        (None, None) => None,
+    };
+    if let Some(body) = body {
+        let ct = s
+            .get("content_type")
+            .and_then(Value::as_str)
+            .unwrap_or("application/json");
+        req = req.header("Content-Type", ct).body(body);
+    }
+    if s.contains_key("actor") {
+        if let Some(token) = &env.actor(s)?.token {
+            req = req.bearer_auth(token);
+        }
+    }
+    let resp = req.send().await.map_err(|e| format!("raw request: {e}"))?;
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let media =
+        header("content-type").map(|ct| ct.split(';').next().unwrap_or("").trim().to_owned());
+    let (www, rid, code) = (
+        header("www-authenticate"),
+        header("x-request-id"),
+        resp.status().as_u16(),
+    );
+    let text = resp.text().await.map_err(|e| format!("raw body: {e}"))?;
+    let mut r = Map::new();
+    if media
+        .as_deref()
+        .is_some_and(|m| m == "application/json" || m.ends_with("+json"))
+    {
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&text) {
+            r.extend(m);
+        }
+    }
+    r.insert("http_status".into(), json!(code));
+    r.insert("content_type".into(), json!(media));
+    r.insert("www_authenticate".into(), json!(www));
+    r.insert("x_request_id".into(), json!(rid));
+    Ok(r)
+}
+
+async fn create_actors(
+    name: &str,
+    defs: &Map<String, Value>,
+    server: &Server,
+) -> Result<HashMap<String, Actor>, String> {
+    let mut actors: HashMap<String, Actor> = HashMap::new();
+    let mut accounts: HashMap<String, types::AccountId> = HashMap::new();
+    for (label, def) in defs {
+        let owner = def.get("owner").and_then(Value::as_str).map(str::to_owned);
+        let (token, token_id, account_id) =
+            if let Some(acc) = def.get("account").and_then(Value::as_str) {
+                let (token, token_id, account_id) = match accounts.get(acc) {
+                    Some(id) => {
+                        let t = server.create_token(id).await?;
+                        (t.token, t.token_id, t.account_id)
+                    }
+                    None => {
+                        let a = server
+                            .create_account(&format!("{acc}-{}", random_hex(12)))
+                            .await?;
+                        accounts.insert(acc.to_owned(), a.account_id.clone());
+                        (a.token, a.token_id, a.account_id)
+                    }
+                };
+                (
+                    Some(token),
+                    Some(token_id.to_string()),
+                    Some(account_id.to_string()),
+                )
+            } else if let Some(other) = def.get("same_token_as").and_then(Value::as_str) {
+                let o = actors.get(other).ok_or_else(|| {
+                    format!("{name}: actor {label} refers to unknown actor {other}")
+                })?;
+                (o.token.clone(), o.token_id.clone(), o.account_id.clone())
+            } else if let Some(t) = def.get("token").and_then(Value::as_str) {
+                (Some(t.to_owned()), None, None)
+            } else if def.get("anonymous") == Some(&Value::Bool(true)) {
+                (None, None, None)
+            } else {
+                return Err(format!("{name}: actor {label} has no identity: {def}"));
+            };
+        let mut b = Client::builder(server.base_url());
+        if let Some(t) = &token {
+            b = b.token(t);
+        }
+        if let Some(o) = &owner {
+            b = b.owner(o);
+        }
+        let client = b.build().map_err(|e| e.to_string())?;
+        actors.insert(
+            label.clone(),
+            Actor {
+                client,
+                token,
+                token_id,
+                account_id,
+                owner,
+            },
+        );
+    }
+    Ok(actors)
+}
+
+/// Replaces `${x.f}` references; an exact reference keeps the value's type.
+fn resolve(
+    v: &Value,
+    actors: &HashMap<String, Actor>,
+    saved: &HashMap<String, (Map<String, Value>, Handle)>,
+) -> Result<Value, String> {
+    let re = reference_pattern();
+    Ok(match v {
+        Value::String(s) => {
+            if let Some(c) = re.captures(s) {
+                if c.get(0).map(|m| m.as_str().len()) == Some(s.len()) {
+                    return lookup(&c[1], &c[2], actors, saved);
+                }
+            }
+            let mut err = None;
+            let out = re.replace_all(s, |c: &regex::Captures| {
+                match lookup(&c[1], &c[2], actors, saved) {
+                    Ok(Value::String(x)) => x,
+                    Ok(x) => x.to_string(),
+                    Err(e) => {
+                        err = Some(e);
+                        String::new()
+                    }
+                }
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            Value::String(out.into_owned())
+        }
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| resolve(x, actors, saved))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), resolve(x, actors, saved)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn reference_pattern() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"\$\{([a-z][a-z0-9_]*)\.([a-z_]+)\}").expect("pattern"))
+}
+
+fn lookup(
+    x: &str,
+    f: &str,
+    actors: &HashMap<String, Actor>,
+    saved: &HashMap<String, (Map<String, Value>, Handle)>,
+) -> Result<Value, String> {
+    let fields = match (actors.get(x), saved.get(x)) {
+        (Some(a), _) => a.fields(),
+        (None, Some((r, _))) => r.clone(),
+        _ => return Err(format!("unknown reference ${{{x}.{f}}}")),
+    };
+    fields.get(f).cloned().ok_or_else(|| {
+        format!(
+            "unknown reference ${{{x}.{f}}}: {x} has {:?}",
+            fields.keys().collect::<Vec<_>>()
+        )
+    })
+}
+
+fn str_field<'a>(s: &'a Map<String, Value>, k: &str) -> Result<&'a str, String> {
+    s.get(k)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{k} is a string"))
+}
+
+fn num_field(s: &Map<String, Value>, k: &str) -> Result<u64, String> {
+    s.get(k)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("{k} is a non-negative integer"))
+}
+
+fn time(t: DateTime<Utc>) -> Value {
+    json!(t.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn short(step: &Value) -> String {
+    let mut t = step.to_string();
+    if t.len() > 600 {
+        let mut cut = 600;
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        t.truncate(cut);
+        t.push('…');
+    }
+    t
+}
