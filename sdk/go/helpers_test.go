@@ -280,13 +280,27 @@ func TestElectionCampaignObserveProclaimResign(t *testing.T) {
 
 func TestOptionsAreChecked(t *testing.T) {
 	c := sharedClient(t)
-	for _, ttl := range []time.Duration{0, 500 * time.Millisecond, 1500 * time.Millisecond, 2 * time.Hour} {
+	for _, ttl := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, -time.Millisecond} {
 		if _, err := octostore.NewMutex(c, "x", octostore.WithTTL(ttl)); err == nil {
 			t.Fatalf("TTL %v accepted", ttl)
+		}
+	}
+	// The range is the server's to check, as in every SDK: invalid_ttl, nothing taken.
+	ctx := ctxFor(t, 30*time.Second)
+	for _, ttl := range []time.Duration{0, 2 * time.Hour} {
+		m := newMutex(t, c, "sdk-bad-ttl", octostore.WithTTL(ttl))
+		if err := m.TryLock(ctx); !octostore.HasCode(err, octostore.ProblemCodeInvalidTtl) {
+			t.Fatalf("TryLock with TTL %v: %v", ttl, err)
+		}
+		if _, ok := m.Lease(); ok || m.Token() != 0 {
+			t.Fatalf("TTL %v: a lease was recorded", ttl)
 		}
 	}
 	m1, m2 := newMutex(t, c, "x"), newMutex(t, c, "x")
 	if m1.Owner() == m2.Owner() {
 		t.Fatal("two mutexes share an owner: they would both hold the lock")
+	}
+	if m := newMutex(t, c, "x", octostore.WithOwner("w"), octostore.WithoutOwner()); m.Owner() != "" {
+		t.Fatalf("WithoutOwner: owner %q", m.Owner())
 	}
 }
