@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/google/uuid"
@@ -289,4 +290,92 @@ func resolve(v any, lookup func(name, field string) (any, error)) (any, error) {
 		return out, err
 	}
 	return v, nil
+}
+
+func TestConformanceMatchers(t *testing.T) {
+	at := time.Date(2026, 2, 12, 1, 0, 0, 0, time.UTC)
+	num := func(s string) json.Number { return json.Number(s) }
+	cases := []struct {
+		actual, matcher any
+		want            bool
+	}{
+		{nil, nil, true},
+		{absent, nil, true},
+		{"x", nil, false},
+		{absent, "x", false},
+		{int64(3), num("3"), true},
+		{int64(3), num("3.0"), true},
+		{int64(3), num("4"), false},
+		{true, true, true},
+		{true, num("1"), false},
+		{"1", num("1"), false},
+		{at, "2026-02-12T01:00:00Z", true},
+		{at, "2026-02-12T02:00:00+01:00", true},
+		{at, "2026-02-12T01:00:00.001Z", false},
+		{[]any{"a", "b"}, []any{"a", "b"}, true},
+		{[]any{"a", "b"}, []any{"b", "a"}, false},
+		{[]any{}, []any{}, true},
+		{[]any{"a"}, []any{}, false},
+		{int64(5), map[string]any{"gt": num("4")}, true},
+		{int64(4), map[string]any{"gt": num("4")}, false},
+		{int64(4), map[string]any{"ge": num("4")}, true},
+		{int64(4), map[string]any{"lt": num("4.5")}, true},
+		{absent, map[string]any{"le": num("4")}, false},
+		{at, map[string]any{"gt": "2026-02-12T00:59:59.999Z"}, true},
+		{at, map[string]any{"le": at}, true},
+		{"b", map[string]any{"gt": num("1")}, false},
+		{int64(1), map[string]any{"ne": num("2")}, true},
+		{absent, map[string]any{"ne": nil}, false},
+		{absent, map[string]any{"eq": nil}, true},
+		{"v", map[string]any{"present": true}, true},
+		{nil, map[string]any{"present": true}, false},
+		{absent, map[string]any{"present": false}, true},
+		{"tok_1/w", map[string]any{"matches": "^tok_"}, true},
+		{"x-tok_1", map[string]any{"matches": "^tok_"}, false},
+		{int64(1), map[string]any{"matches": "1"}, false},
+	}
+	for _, c := range cases {
+		got, err := matches(c.actual, c.matcher)
+		if err != nil || got != c.want {
+			t.Errorf("matches(%s, %s) = %v, %v; want %v", show(c.actual), show(c.matcher), got, err, c.want)
+		}
+	}
+	if _, err := matches("x", map[string]any{"between": num("1")}); err == nil {
+		t.Error("an unknown operator was accepted")
+	}
+}
+
+func TestConformanceReferences(t *testing.T) {
+	at := time.Date(2026, 2, 12, 1, 0, 0, 0, time.UTC)
+	saved := map[string]result{"l1": {"fencing_token": int64(7), "expires_at": at, "holder_id": nil}}
+	lookup := func(name, field string) (any, error) {
+		r, ok := saved[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown %s", name)
+		}
+		v, ok := r[field]
+		if !ok {
+			return nil, fmt.Errorf("no field %s", field)
+		}
+		return v, nil
+	}
+	got, err := resolve(map[string]any{
+		"whole": "${l1.fencing_token}", "null": "${l1.holder_id}", "time": "${l1.expires_at}",
+		"inside": "t=${l1.fencing_token}/${l1.expires_at}", "list": []any{"${l1.fencing_token}"},
+	}, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"whole": int64(7), "null": nil, "time": at,
+		"inside": "t=7/2026-02-12T01:00:00Z", "list": []any{int64(7)},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("resolved %v, want %v", got, want)
+	}
+	for _, bad := range []string{"${l2.fencing_token}", "x ${l1.nothing}"} {
+		if _, err := resolve(bad, lookup); err == nil {
+			t.Errorf("%s resolved", bad)
+		}
+	}
 }

@@ -270,7 +270,26 @@ func (h *holder) renew(ctx context.Context, ttl time.Duration) (Lease, error) {
 	if err := k.renew(ctx, secs); err != nil {
 		return Lease{}, err
 	}
+	if k.lost() {
+		k = h.revive(k)
+	}
 	return k.lease(), nil
+}
+
+// revive holds again a lease that the helper had given up (its estimate ran out, or a
+// release failed on the way) but that the server has just renewed: the server decides.
+func (h *holder) revive(old *keeper) *keeper {
+	l := old.lease()
+	k := newKeeper(h.c, h.name, old.id, old.token, old.ttl, old.currentDeadline())
+	k.auto, k.expiresAt, k.renewAfter = old.auto, l.ExpiresAt, l.RenewAfter
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last != old {
+		return old // granted a newer lease meanwhile
+	}
+	k.start()
+	h.held, h.last = k, k
+	return k
 }
 
 // lease returns the lease last granted, false when there was none.

@@ -54,9 +54,11 @@ func (m *Mutex) Unlock(ctx context.Context) error { return m.h.release(ctx) }
 // server accepts 1 s to 1 h), and returns it as the server reports it. A renewal never
 // moves the expiry earlier, and the background renewals keep to the Mutex's TTL; with
 // WithoutAutoRenew, Renew is how the lease is kept. Renew asks the server even when the
-// helper counts the lease as lost or released: a lease the server no longer has gets an
-// error wrapping ErrLost and its *ProblemError (lease_not_current), and Done is closed.
-// Renew returns ErrNotHeld when the Mutex was never granted a lease.
+// helper counts the lease as lost or released, and the server decides: a lease it no
+// longer has gets an error wrapping ErrLost and its *ProblemError (lease_not_current),
+// and Done is closed; a lease it still has (the helper's estimate ran out early, or a
+// release failed on the way) is renewed and held again, with a new Done. Renew returns
+// ErrNotHeld when the Mutex was never granted a lease.
 func (m *Mutex) Renew(ctx context.Context, ttl time.Duration) (Lease, error) {
 	return m.h.renew(ctx, ttl)
 }
@@ -77,7 +79,8 @@ func (m *Mutex) Token() int64 {
 // released by Unlock. It is closed already when the lock is not held.
 func (m *Mutex) Done() <-chan struct{} { return m.h.done() }
 
-// Err returns ErrLost once the current lease was lost, and nil while it is held or after
+// Err returns an error wrapping ErrLost once the current lease was lost (and the
+// server's *ProblemError when the server refused it), and nil while it is held or after
 // Unlock.
 func (m *Mutex) Err() error {
 	if k := m.h.current(); k != nil {
