@@ -335,6 +335,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"run", "codes"},
 		{"run", "codes", "--"},
 		{"run", "codes", "--ttl", "1500ms", "--", "true"},
+		{"run", "codes", "--ttl", "2h", "--", "true"},
 		{"run", "codes", "--ttl", "3s", "--grace", "2s", "--", "true"},
 		{"nonsense"},
 		{"release", "codes", "not-a-uuid"},

@@ -43,8 +43,8 @@ func (e env) run(args []string) int {
 	if *grace == 0 {
 		*grace = *ttl / 3
 	}
-	if *wait < 0 || *grace <= 0 || *grace > *ttl/3 {
-		fmt.Fprintln(e.stderr, "octostore: --wait must not be negative, and --grace must be positive and at most a third of --ttl")
+	if *ttl < time.Second || *ttl > time.Hour || *wait < 0 || *grace <= 0 || *grace > *ttl/3 {
+		fmt.Fprintln(e.stderr, "octostore: --ttl is whole seconds from 1s to 1h, --wait must not be negative, and --grace must be positive and at most a third of --ttl")
 		return exitUsage
 	}
 	opts := []octostore.Option{octostore.WithTTL(*ttl)}

@@ -73,6 +73,10 @@ func (e *Election) Token() int64 {
 	return 0
 }
 
+// Lease returns the lease of this candidate's latest leadership, as of its latest
+// renewal, and false when it never led.
+func (e *Election) Lease() (Lease, bool) { return e.h.lease() }
+
 // Leader returns the current leader, or ErrNoLeader.
 func (e *Election) Leader(ctx context.Context) (Leader, error) {
 	l, _, err := e.status(ctx, nil, 0)

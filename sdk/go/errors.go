@@ -23,6 +23,22 @@ var (
 	ErrNoLeader = errors.New("octostore: election has no leader")
 )
 
+// LockedError is the error of a TryLock that found the lock held by someone else;
+// errors.Is(err, ErrLocked) holds for it.
+type LockedError struct {
+	// HolderID identifies the holder: its token id, and /owner when it sent one.
+	HolderID string
+	// ExpiresAt is when the holder's lease ends unless it is renewed.
+	ExpiresAt time.Time
+	// RetryAfter is the server's hint for when trying again is worthwhile.
+	RetryAfter time.Duration
+}
+
+func (e *LockedError) Error() string { return fmt.Sprintf("%v (holder %s)", ErrLocked, e.HolderID) }
+
+// Unwrap returns ErrLocked.
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
 // ProblemError is an error response of the API (application/problem+json).
 type ProblemError struct {
 	// StatusCode is the HTTP status.

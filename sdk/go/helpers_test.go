@@ -3,8 +3,11 @@ package octostore_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,13 +283,155 @@ func TestElectionCampaignObserveProclaimResign(t *testing.T) {
 
 func TestOptionsAreChecked(t *testing.T) {
 	c := sharedClient(t)
-	for _, ttl := range []time.Duration{0, 500 * time.Millisecond, 1500 * time.Millisecond, 2 * time.Hour} {
+	for _, ttl := range []time.Duration{500 * time.Millisecond, 1500 * time.Millisecond, -time.Millisecond} {
 		if _, err := octostore.NewMutex(c, "x", octostore.WithTTL(ttl)); err == nil {
 			t.Fatalf("TTL %v accepted", ttl)
+		}
+	}
+	// The range is the server's to check, as in every SDK: invalid_ttl, nothing taken.
+	ctx := ctxFor(t, 30*time.Second)
+	for _, ttl := range []time.Duration{0, 2 * time.Hour} {
+		m := newMutex(t, c, "sdk-bad-ttl", octostore.WithTTL(ttl))
+		if err := m.TryLock(ctx); !octostore.HasCode(err, octostore.ProblemCodeInvalidTtl) {
+			t.Fatalf("TryLock with TTL %v: %v", ttl, err)
+		}
+		if _, ok := m.Lease(); ok || m.Token() != 0 {
+			t.Fatalf("TTL %v: a lease was recorded", ttl)
 		}
 	}
 	m1, m2 := newMutex(t, c, "x"), newMutex(t, c, "x")
 	if m1.Owner() == m2.Owner() {
 		t.Fatal("two mutexes share an owner: they would both hold the lock")
+	}
+	if m := newMutex(t, c, "x", octostore.WithOwner("w"), octostore.WithoutOwner()); m.Owner() != "" {
+		t.Fatalf("WithoutOwner: owner %q", m.Owner())
+	}
+}
+
+// failingDoer fails the first request whose path ends with suffix, as a network would.
+type failingDoer struct {
+	suffix string
+	failed atomic.Bool
+}
+
+func (d *failingDoer) Do(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, d.suffix) && d.failed.CompareAndSwap(false, true) {
+		return nil, errors.New("connection reset (test)")
+	}
+	return http.DefaultClient.Do(req)
+}
+
+func TestUnlockCanBeRetriedAfterAFailedRelease(t *testing.T) {
+	doer := &failingDoer{suffix: "/release"}
+	c, err := octostore.New(os.Getenv("OCTOSTORE_URL"), os.Getenv("OCTOSTORE_TOKEN"), octostore.WithHTTPClient(doer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t, 30*time.Second)
+	m := newMutex(t, c, "sdk-unlock-retry")
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Unlock(ctx); err == nil || errors.Is(err, octostore.ErrNotHeld) {
+		t.Fatalf("Unlock through a failing network: %v", err)
+	}
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatalf("retried Unlock: %v", err)
+	}
+	res, err := c.GetLockWithResponse(ctx, "sdk-unlock-retry", nil)
+	if err != nil || res.JSON200 == nil || res.JSON200.Status != octostore.LockStatusStatusFree {
+		t.Fatalf("after the retried Unlock: %+v %v", res.JSON200, err)
+	}
+	// The server says so when there is nothing left to release.
+	err = m.Unlock(ctx)
+	if !errors.Is(err, octostore.ErrNotHeld) || !octostore.HasCode(err, octostore.ProblemCodeLeaseNotCurrent) {
+		t.Fatalf("third Unlock: %v", err)
+	}
+}
+
+func TestWithoutAutoRenewTheLeaseRunsOut(t *testing.T) {
+	c := sharedClient(t)
+	ctx := ctxFor(t, 30*time.Second)
+	m := newMutex(t, c, "sdk-manual", octostore.WithTTL(time.Second), octostore.WithoutAutoRenew())
+	if err := m.TryLock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, ok := m.Lease()
+	if !ok || first.FencingToken != m.Token() || first.ExpiresAt.IsZero() {
+		t.Fatalf("Lease %+v %v", first, ok)
+	}
+	renewed, err := m.Renew(ctx, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if renewed.ID != first.ID || !renewed.ExpiresAt.After(first.ExpiresAt) {
+		t.Fatalf("Renew: %+v after %+v", renewed, first)
+	}
+	select {
+	case <-m.Done():
+	case <-ctx.Done():
+		t.Fatal("Done not closed although nothing renews the lease")
+	}
+	if !errors.Is(m.Err(), octostore.ErrLost) {
+		t.Fatalf("Err %v", m.Err())
+	}
+	// The helper's estimate is never later than the server's expiry; once the server has
+	// expired the lease too, a Renew is refused with lease_not_current.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := c.GetLockWithResponse(ctx, "sdk-manual", nil)
+		if err != nil || res.JSON200 == nil {
+			t.Fatalf("status: %v", err)
+		}
+		if res.JSON200.Status == octostore.LockStatusStatusFree {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never expired the lease: %+v", res.JSON200)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := m.Renew(ctx, 30*time.Second); !octostore.HasCode(err, octostore.ProblemCodeLeaseNotCurrent) || !errors.Is(err, octostore.ErrLost) {
+		t.Fatalf("Renew of an expired lease: %v", err)
+	}
+	if err := m.Unlock(ctx); !errors.Is(err, octostore.ErrNotHeld) || !octostore.HasCode(err, octostore.ProblemCodeLeaseNotCurrent) {
+		t.Fatalf("Unlock of the refused lease: %v", err)
+	}
+}
+
+// A lease the helper gave up although the server still has it (here: a release that
+// failed on the way) is held again when a Renew succeeds.
+func TestRenewHoldsAgainWhatTheServerStillHas(t *testing.T) {
+	doer := &failingDoer{suffix: "/release"}
+	c, err := octostore.New(os.Getenv("OCTOSTORE_URL"), os.Getenv("OCTOSTORE_TOKEN"), octostore.WithHTTPClient(doer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t, 30*time.Second)
+	m := newMutex(t, c, "sdk-revive", octostore.WithTTL(5*time.Second))
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	token := m.Token()
+	if err := m.Unlock(ctx); err == nil {
+		t.Fatal("Unlock through a failing network succeeded")
+	}
+	if m.Token() != 0 {
+		t.Fatal("still held after Unlock")
+	}
+	l, err := m.Renew(ctx, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.FencingToken != token || m.Token() != token {
+		t.Fatalf("Renew: %+v, Token %d, want token %d", l, m.Token(), token)
+	}
+	select {
+	case <-m.Done():
+		t.Fatalf("Done closed after the lease was held again: %v", m.Err())
+	default:
+	}
+	if err := m.Unlock(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -22,18 +22,33 @@ type Option func(*options)
 type options struct {
 	ttl      time.Duration
 	owner    string
+	noOwner  bool
 	metadata *string
+	manual   bool
 }
 
-// WithTTL sets the lease length (whole seconds, 1 s to 1 h; default 15 s). The lease is
-// renewed in the background, so the TTL is how long the lock outlives a crashed holder.
+// WithTTL sets the lease length in whole seconds (default 15 s). The server accepts 1 s
+// to 1 h and refuses other TTLs with invalid_ttl. The lease is renewed in the
+// background, so the TTL is how long the lock outlives a crashed holder.
 func WithTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
 // WithOwner sets the holder name sent as `owner` (printable ASCII, no spaces, at most 128
 // bytes). Two helpers with the same token and owner are the same holder to the server
 // and would both "hold" the lock, so the default is unique to each helper: the host name,
 // the process id and a random suffix.
-func WithOwner(owner string) Option { return func(o *options) { o.owner = owner } }
+func WithOwner(owner string) Option { return func(o *options) { o.owner, o.noOwner = owner, false } }
+
+// WithoutOwner sends no owner: the holder is the token itself and its holder_id is the
+// token id, as with the octostore CLI and the other SDKs' defaults. Use it when each
+// process has a token of its own. Helpers that share a token and send no owner are one
+// holder: acquiring again returns the same lease, so a retried acquire is safe, but each
+// of them "holds" the lock.
+func WithoutOwner() Option { return func(o *options) { o.owner, o.noOwner = "", true } }
+
+// WithoutAutoRenew turns the background renewals off: the lease ends at its expiry unless
+// Renew extends it in time. Done is still closed when the lease runs out (by the helper's
+// estimate, which is never later than the server's) or when the server refuses a Renew.
+func WithoutAutoRenew() Option { return func(o *options) { o.manual = true } }
 
 // WithMetadata sets the metadata a Mutex stores with its lease (at most 1024 bytes),
 // shown to everyone in the account. An Election stores its Campaign value instead.
@@ -44,13 +59,47 @@ func newOptions(opts []Option) (options, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	if o.ttl < time.Second || o.ttl > time.Hour || o.ttl%time.Second != 0 {
-		return o, fmt.Errorf("octostore: TTL %v: want whole seconds from 1s to 1h", o.ttl)
+	if _, err := ttlSeconds(o.ttl); err != nil {
+		return o, err
 	}
-	if o.owner == "" {
+	if o.owner == "" && !o.noOwner {
 		o.owner = defaultOwner()
 	}
 	return o, nil
+}
+
+// ttlSeconds is d as the API's ttl_seconds. The range (1 s to 1 h) is the server's to
+// check, so that every SDK reports a bad TTL alike (invalid_ttl); only a TTL the API
+// cannot express is refused here.
+func ttlSeconds(d time.Duration) (int32, error) {
+	s := d / time.Second
+	if d%time.Second != 0 || s != time.Duration(int32(s)) {
+		return 0, fmt.Errorf("octostore: TTL %v: want whole seconds", d)
+	}
+	return int32(s), nil
+}
+
+// ownerParam is the owner to send, nil for none.
+func (o *options) ownerParam() *string {
+	if o.noOwner {
+		return nil
+	}
+	return &o.owner
+}
+
+// Lease is one grant of a lock as the server last reported it: granted by Lock, TryLock
+// or Campaign, and updated by every renewal.
+type Lease struct {
+	// ID identifies the grant; renewals and the release name it. Keep it out of logs.
+	ID LeaseID
+	// FencingToken is the grant's fencing token.
+	FencingToken int64
+	// ExpiresAt is when the server ends the lease unless it is renewed, as of the latest
+	// grant or renewal.
+	ExpiresAt time.Time
+	// RenewAfter is the server's hint, with the latest grant or renewal, for when to
+	// renew next.
+	RenewAfter time.Duration
 }
 
 func defaultOwner() string {
@@ -80,8 +129,9 @@ type holder struct {
 	opts options
 
 	acq  sync.Mutex // one acquire at a time
-	mu   sync.Mutex // guards held, never held across a request
+	mu   sync.Mutex // guards held and last, never held across a request
 	held *keeper    // nil when not held
+	last *keeper    // the lease last granted, kept after a release or a loss; nil before
 }
 
 // acquire takes the lock: once (wait false) or waiting in line until ctx ends.
@@ -93,6 +143,10 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 	if k := h.current(); k != nil && !k.lost() && metadata == nil {
 		return nil
 	}
+	ttl, err := ttlSeconds(h.opts.ttl)
+	if err != nil {
+		return err
+	}
 	for {
 		waitSeconds := int32(0)
 		if wait {
@@ -103,9 +157,8 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			}
 		}
 		sent := time.Now()
-		ttl := int32(h.opts.ttl / time.Second)
 		res, err := h.c.AcquireLockWithResponse(ctx, h.name, AcquireRequest{
-			TtlSeconds: ttl, Owner: &h.opts.owner, WaitSeconds: &waitSeconds, Metadata: metadata,
+			TtlSeconds: ttl, Owner: h.opts.ownerParam(), WaitSeconds: &waitSeconds, Metadata: metadata,
 		})
 		if err == nil && res.JSON200 == nil {
 			err = problemFrom(res.HTTPResponse, res.Body)
@@ -123,14 +176,21 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			return err
 		}
 		r := res.JSON200
-		if r.Status == AcquireResultStatusAcquired && r.LeaseId != nil && r.FencingToken != nil && r.RenewAfterMs != nil {
+		if r.Status == AcquireResultStatusAcquired {
+			if r.LeaseId == nil || r.FencingToken == nil || r.RenewAfterMs == nil {
+				return errors.New("octostore: acquired answer without lease_id, fencing_token or renew_after_ms")
+			}
 			if k := h.current(); k != nil && k.id == *r.LeaseId {
+				k.record(sent, r.ExpiresAt, *r.RenewAfterMs)
 				return nil // the same lease, its metadata updated
 			}
 			// The server's deadline is at least the time it answered plus three renewal
 			// intervals, and it answered after the request was sent.
-			remaining := 3 * time.Duration(*r.RenewAfterMs) * time.Millisecond
+			renewAfter := time.Duration(*r.RenewAfterMs) * time.Millisecond
+			remaining := 3 * renewAfter
 			k := newKeeper(h.c, h.name, *r.LeaseId, *r.FencingToken, h.opts.ttl, sent.Add(remaining))
+			k.auto = !h.opts.manual
+			k.expiresAt, k.renewAfter = r.ExpiresAt, renewAfter
 			if time.Since(sent) > h.opts.ttl/3 {
 				// A long wait leaves the estimate short: renew now to know the real one.
 				// The lease has about `remaining` left from now.
@@ -140,26 +200,22 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			}
 			k.start()
 			h.mu.Lock()
-			h.held = k
+			h.held, h.last = k, k
 			h.mu.Unlock()
 			return nil
 		}
+		if r.HolderId == nil || r.RetryAfterMs == nil {
+			return errors.New("octostore: held answer without holder_id or retry_after_ms")
+		}
+		retry := time.Duration(*r.RetryAfterMs) * time.Millisecond
 		if !wait {
-			holder := ""
-			if r.HolderId != nil {
-				holder = *r.HolderId
-			}
-			return fmt.Errorf("%w (holder %s)", ErrLocked, holder)
+			return &LockedError{HolderID: *r.HolderId, ExpiresAt: r.ExpiresAt, RetryAfter: retry}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if waitSeconds == 0 {
 			// Less than a second left: wait out the server's hint or the context.
-			retry := time.Second
-			if r.RetryAfterMs != nil {
-				retry = time.Duration(*r.RetryAfterMs) * time.Millisecond
-			}
 			if err := sleep(ctx, max(retry, 10*time.Millisecond)); err != nil {
 				return err
 			}
@@ -167,28 +223,84 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 	}
 }
 
-// release ends the lease; the lock is free (or handed to the next waiter) at once.
+// release ends the lease last granted; the lock is free (or handed to the next waiter)
+// at once. A lease released before is released again: the server is asked, so a release
+// that failed on the way can be retried.
 func (h *holder) release(ctx context.Context) error {
 	h.mu.Lock()
-	k := h.held
+	k, held := h.held, h.held != nil
 	h.held = nil
+	if !held {
+		k = h.last
+	}
 	h.mu.Unlock()
 	if k == nil {
 		return ErrNotHeld
 	}
-	lost := k.lost()
 	k.stop()
-	if lost {
-		return fmt.Errorf("%w: %w", ErrNotHeld, k.err())
+	if why := k.err(); why != nil {
+		return fmt.Errorf("%w: %w", ErrNotHeld, why) // lost before: nothing to release
 	}
 	res, err := h.c.ReleaseLockWithResponse(ctx, h.name, ReleaseRequest{LeaseId: k.id})
 	if err == nil && res.JSON200 == nil {
 		err = problemFrom(res.HTTPResponse, res.Body)
 	}
-	if HasCode(err, ProblemCodeLeaseNotCurrent) {
-		return fmt.Errorf("%w: %w", ErrNotHeld, ErrLost)
+	switch {
+	case HasCode(err, ProblemCodeLeaseNotCurrent) && held:
+		return fmt.Errorf("%w: %w: %w", ErrNotHeld, ErrLost, err)
+	case HasCode(err, ProblemCodeLeaseNotCurrent):
+		return fmt.Errorf("%w: %w", ErrNotHeld, err)
 	}
 	return err
+}
+
+// renew renews the lease last granted for ttl, asking the server even when the lease is
+// counted as lost or released.
+func (h *holder) renew(ctx context.Context, ttl time.Duration) (Lease, error) {
+	secs, err := ttlSeconds(ttl)
+	if err != nil {
+		return Lease{}, err
+	}
+	h.mu.Lock()
+	k := h.last
+	h.mu.Unlock()
+	if k == nil {
+		return Lease{}, ErrNotHeld
+	}
+	if err := k.renew(ctx, secs); err != nil {
+		return Lease{}, err
+	}
+	if k.lost() {
+		k = h.revive(k)
+	}
+	return k.lease(), nil
+}
+
+// revive holds again a lease that the helper had given up (its estimate ran out, or a
+// release failed on the way) but that the server has just renewed: the server decides.
+func (h *holder) revive(old *keeper) *keeper {
+	l := old.lease()
+	k := newKeeper(h.c, h.name, old.id, old.token, old.ttl, old.currentDeadline())
+	k.auto, k.expiresAt, k.renewAfter = old.auto, l.ExpiresAt, l.RenewAfter
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.last != old {
+		return old // granted a newer lease meanwhile
+	}
+	k.start()
+	h.held, h.last = k, k
+	return k
+}
+
+// lease returns the lease last granted, false when there was none.
+func (h *holder) lease() (Lease, bool) {
+	h.mu.Lock()
+	k := h.last
+	h.mu.Unlock()
+	if k == nil {
+		return Lease{}, false
+	}
+	return k.lease(), true
 }
 
 func (h *holder) current() *keeper {
@@ -211,21 +323,24 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// keeper renews one lease in the background until it is released or lost.
+// keeper renews one lease in the background until it is released or lost; with auto
+// off it only watches the deadline, which explicit renewals move.
 type keeper struct {
 	c     *ClientWithResponses
 	name  string
 	id    LeaseID
 	token int64
 	ttl   time.Duration
+	auto  bool // renew in the background
 
 	done    chan struct{} // closed when the lease ends (lost or released)
-	stopped chan struct{} // closed when the renewal goroutine has returned
+	stopped chan struct{} // closed when the goroutine has returned
 	cancel  context.CancelFunc
 	ctx     context.Context
 
 	mu         sync.Mutex
 	deadline   time.Time // local estimate, never later than the server's
+	expiresAt  time.Time // the server's, as of the latest grant or renewal
 	renewAfter time.Duration
 	why        error
 	running    bool
@@ -234,7 +349,7 @@ type keeper struct {
 func newKeeper(c *ClientWithResponses, name string, id LeaseID, token int64, ttl time.Duration, deadline time.Time) *keeper {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &keeper{
-		c: c, name: name, id: id, token: token, ttl: ttl,
+		c: c, name: name, id: id, token: token, ttl: ttl, auto: true,
 		done: make(chan struct{}), stopped: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
 		deadline: deadline, renewAfter: time.Until(deadline) / 3,
@@ -260,12 +375,17 @@ func (k *keeper) stop() {
 	k.end(nil)
 }
 
-// end closes done once, recording why.
+// end closes done once, recording why (nil: released). A lease counted as lost by the
+// local estimate alone takes the server's refusal, which comes later, as the better
+// reason.
 func (k *keeper) end(why error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	select {
 	case <-k.done:
+		if k.why == ErrLost && why != nil {
+			k.why = why
+		}
 	default:
 		k.why = why
 		close(k.done)
@@ -287,31 +407,63 @@ func (k *keeper) err() error {
 	return k.why
 }
 
-// renewOnce renews the lease and moves the local deadline. The request gives up at
-// deadline, when the lease would be over anyway.
+func (k *keeper) lease() Lease {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return Lease{ID: k.id, FencingToken: k.token, ExpiresAt: k.expiresAt, RenewAfter: k.renewAfter}
+}
+
+// record takes in a grant or renewal that the server answered after sent. The server
+// never moves an expiry earlier, so neither do the estimates here.
+func (k *keeper) record(sent, expiresAt time.Time, renewAfterMs int64) {
+	renewAfter := time.Duration(renewAfterMs) * time.Millisecond
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if d := sent.Add(3 * renewAfter); d.After(k.deadline) {
+		k.deadline = d
+	}
+	if expiresAt.After(k.expiresAt) {
+		k.expiresAt = expiresAt
+	}
+	k.renewAfter = renewAfter
+}
+
+// renew sends one renewal for ttl seconds and records the answer. When the server no
+// longer knows the lease, the lease ends with an error wrapping ErrLost and the
+// server's problem.
+func (k *keeper) renew(ctx context.Context, ttl int32) error {
+	sent := time.Now()
+	res, err := k.c.RenewLockWithResponse(ctx, k.name, RenewRequest{LeaseId: k.id, TtlSeconds: ttl})
+	if err == nil && res.JSON200 == nil {
+		err = problemFrom(res.HTTPResponse, res.Body)
+	}
+	if HasCode(err, ProblemCodeLeaseNotCurrent) {
+		err = fmt.Errorf("%w: %w", ErrLost, err)
+		k.end(err)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	k.record(sent, res.JSON200.ExpiresAt, res.JSON200.RenewAfterMs)
+	return nil
+}
+
+// renewOnce renews the lease for its TTL. The request gives up at deadline, when the
+// lease would be over anyway.
 func (k *keeper) renewOnce(ctx context.Context, deadline time.Time) error {
 	if !time.Now().Before(deadline) {
 		return ErrLost
 	}
 	rctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	sent := time.Now()
-	res, err := k.c.RenewLockWithResponse(rctx, k.name, RenewRequest{LeaseId: k.id, TtlSeconds: int32(k.ttl / time.Second)})
-	if err == nil && res.JSON200 == nil {
-		err = problemFrom(res.HTTPResponse, res.Body)
-	}
-	if err != nil {
-		if HasCode(err, ProblemCodeLeaseNotCurrent) {
-			return ErrLost
-		}
-		return err
-	}
-	remaining := 3 * time.Duration(res.JSON200.RenewAfterMs) * time.Millisecond
+	return k.renew(rctx, int32(k.ttl/time.Second))
+}
+
+func (k *keeper) currentDeadline() time.Time {
 	k.mu.Lock()
-	k.deadline = sent.Add(remaining)
-	k.renewAfter = max(time.Duration(res.JSON200.RenewAfterMs)*time.Millisecond, 10*time.Millisecond)
-	k.mu.Unlock()
-	return nil
+	defer k.mu.Unlock()
+	return k.deadline
 }
 
 // run renews at the server's renew_after_ms. A failed renewal is retried sooner; the
@@ -320,24 +472,32 @@ func (k *keeper) renewOnce(ctx context.Context, deadline time.Time) error {
 func (k *keeper) run() {
 	defer close(k.stopped)
 	k.mu.Lock()
-	next := max(k.renewAfter, 0)
+	next := max(k.renewAfter, 10*time.Millisecond)
 	k.mu.Unlock()
 	for {
-		k.mu.Lock()
-		deadline := k.deadline
-		k.mu.Unlock()
-		untilDeadline := time.Until(deadline)
+		untilDeadline := time.Until(k.currentDeadline())
 		if untilDeadline <= 0 {
 			k.end(ErrLost)
 			return
 		}
-		t := time.NewTimer(min(next, untilDeadline))
+		wait := untilDeadline
+		if k.auto {
+			wait = min(next, untilDeadline)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-k.ctx.Done():
 			t.Stop()
 			return
+		case <-k.done: // an explicit renewal was refused
+			t.Stop()
+			return
 		case <-t.C:
 		}
+		if !k.auto {
+			continue // an explicit renewal may have moved the deadline
+		}
+		deadline := k.currentDeadline()
 		if !time.Now().Before(deadline) {
 			k.end(ErrLost)
 			return
@@ -347,7 +507,7 @@ func (k *keeper) run() {
 		case k.ctx.Err() != nil:
 			return
 		case errors.Is(err, ErrLost):
-			k.end(ErrLost)
+			k.end(err)
 			return
 		case err != nil:
 			// Try again soon, a few times before the deadline.
@@ -357,7 +517,7 @@ func (k *keeper) run() {
 			}
 		default:
 			k.mu.Lock()
-			next = k.renewAfter
+			next = max(k.renewAfter, 10*time.Millisecond)
 			k.mu.Unlock()
 		}
 	}

@@ -2,6 +2,7 @@ package octostore
 
 import (
 	"context"
+	"time"
 )
 
 // Mutex is a distributed lock on one lock name, modelled on etcd's concurrency.Mutex.
@@ -35,15 +36,36 @@ func NewMutex(c *ClientWithResponses, name string, opts ...Option) (*Mutex, erro
 // such as an unreachable server. Locking a Mutex that holds its lock returns at once.
 func (m *Mutex) Lock(ctx context.Context) error { return m.h.acquire(ctx, m.h.opts.metadata, true) }
 
-// TryLock takes the lock if it is free and returns an error wrapping ErrLocked if
-// someone else holds it.
+// TryLock takes the lock if it is free and returns a *LockedError (errors.Is(err,
+// ErrLocked)) if someone else holds it.
 func (m *Mutex) TryLock(ctx context.Context) error {
 	return m.h.acquire(ctx, m.h.opts.metadata, false)
 }
 
 // Unlock stops the renewals and releases the lease; the next waiter gets the lock at
-// once. It returns an error wrapping ErrNotHeld when the lock was not held (or was lost).
+// once. It returns an error wrapping ErrNotHeld when the lock was not held: never
+// locked, or lost (wrapping ErrLost, and the server's *ProblemError when the server
+// refused the lease). Unlock after Unlock asks the server again, so an Unlock whose
+// release failed on the way (say, the network) can be retried; when the first one had
+// gone through, the error wraps ErrNotHeld and the server's lease_not_current.
 func (m *Mutex) Unlock(ctx context.Context) error { return m.h.release(ctx) }
+
+// Renew renews the lease this Mutex was last granted now, for ttl (whole seconds; the
+// server accepts 1 s to 1 h), and returns it as the server reports it. A renewal never
+// moves the expiry earlier, and the background renewals keep to the Mutex's TTL; with
+// WithoutAutoRenew, Renew is how the lease is kept. Renew asks the server even when the
+// helper counts the lease as lost or released, and the server decides: a lease it no
+// longer has gets an error wrapping ErrLost and its *ProblemError (lease_not_current),
+// and Done is closed; a lease it still has (the helper's estimate ran out early, or a
+// release failed on the way) is renewed and held again, with a new Done. Renew returns
+// ErrNotHeld when the Mutex was never granted a lease.
+func (m *Mutex) Renew(ctx context.Context, ttl time.Duration) (Lease, error) {
+	return m.h.renew(ctx, ttl)
+}
+
+// Lease returns the lease this Mutex was last granted, as of its latest renewal, and
+// false when it was never granted one. It stays readable after Unlock and after a loss.
+func (m *Mutex) Lease() (Lease, bool) { return m.h.lease() }
 
 // Token returns the fencing token of the current lease, or 0 when the lock is not held.
 func (m *Mutex) Token() int64 {
@@ -57,7 +79,8 @@ func (m *Mutex) Token() int64 {
 // released by Unlock. It is closed already when the lock is not held.
 func (m *Mutex) Done() <-chan struct{} { return m.h.done() }
 
-// Err returns ErrLost once the current lease was lost, and nil while it is held or after
+// Err returns an error wrapping ErrLost once the current lease was lost (and the
+// server's *ProblemError when the server refused it), and nil while it is held or after
 // Unlock.
 func (m *Mutex) Err() error {
 	if k := m.h.current(); k != nil {
@@ -69,5 +92,5 @@ func (m *Mutex) Err() error {
 // Name returns the lock name.
 func (m *Mutex) Name() string { return m.h.name }
 
-// Owner returns the owner this Mutex sends, part of its holder_id.
+// Owner returns the owner this Mutex sends, part of its holder_id ("" with WithoutOwner).
 func (m *Mutex) Owner() string { return m.h.opts.owner }
