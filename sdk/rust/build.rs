@@ -10,8 +10,9 @@ fn main() {
 
     let text = fs::read_to_string(&spec_path)
         .unwrap_or_else(|e| panic!("read {}: {e}", spec_path.display()));
-    let spec: openapiv3::OpenAPI = serde_yaml_ng::from_str(&text)
+    let mut spec: openapiv3::OpenAPI = serde_yaml_ng::from_str(&text)
         .unwrap_or_else(|e| panic!("parse {}: {e}", spec_path.display()));
+    api_operations_only(&mut spec);
 
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Positional);
@@ -32,6 +33,35 @@ fn main() {
     let file: syn::File = syn::parse2(tokens).expect("generated code parses");
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("client.rs");
     fs::write(&out, prettyplease::unparse(&file)).expect("write generated client");
+}
+
+/// Drops the operations marked `x-browser-only` (GitHub sign-in and the dashboard: pages
+/// and calls authenticated by a browser session cookie, not part of an API client), and
+/// paths left with no operation.
+fn api_operations_only(spec: &mut openapiv3::OpenAPI) {
+    let browser_only = |op: &Option<openapiv3::Operation>| {
+        op.as_ref()
+            .and_then(|op| op.extensions.get("x-browser-only"))
+            .and_then(|v| v.as_bool())
+            == Some(true)
+    };
+    spec.paths.paths.retain(|_, item| {
+        let openapiv3::ReferenceOr::Item(item) = item else {
+            return true;
+        };
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ] {
+            if browser_only(op) {
+                *op = None;
+            }
+        }
+        item.iter().next().is_some()
+    });
 }
 
 /// The spec: `OCTOSTORE_SPEC` when set, else the repository's `openapi.yaml` two levels
