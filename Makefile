@@ -2,7 +2,8 @@
 GO       ?= go
 FUZZTIME ?= 10s
 
-.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz clean
+.PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz clean \
+	bench bench-go profile bench-compare
 
 all: build
 
@@ -44,3 +45,34 @@ test: check-generated fmt-check vet test-go test-sdk-go fuzz
 
 clean:
 	rm -rf bin
+
+# --- Benchmarks (none of this is part of `make test`) ---------------------------------
+BENCH_SCENARIO    ?= cycle
+BENCH_CONCURRENCY ?= 64
+BENCH_DURATION    ?= 10s
+PROFILE_DIR       ?= profiles
+
+# Go benchmarks of the engine and the store, with allocations.
+bench-go:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./impl/lease/ ./impl/store/
+
+# CPU and allocation profiles of octostore-lock under an octostore-bench run: a fresh
+# server on loopback (temporary database, metrics and pprof on a second port), the bench
+# for BENCH_DURATION, the profiles written to $(PROFILE_DIR). Stops the server at the end.
+profile: build
+	@set -eu; mkdir -p $(PROFILE_DIR); tmp=$$(mktemp -d); \
+	key=profile-$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
+	ADMIN_KEY=$$key ./bin/octostore-lock --bind-addr 127.0.0.1:3471 --metrics-addr 127.0.0.1:3472 --pprof \
+	  --database-url $$tmp/octostore.db --log-level warn >$$tmp/server.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
+	for i in $$(seq 50); do curl -sf http://127.0.0.1:3471/health >/dev/null && break; sleep 0.1; done; \
+	secs=$$(echo $(BENCH_DURATION) | tr -d s); \
+	curl -sf -o $(PROFILE_DIR)/cpu.pprof "http://127.0.0.1:3472/debug/pprof/profile?seconds=$$secs" & cpid=$$!; \
+	curl -sf -o $(PROFILE_DIR)/allocs-before.pprof http://127.0.0.1:3472/debug/pprof/allocs; \
+	ADMIN_KEY=$$key ./bin/octostore-bench --url http://127.0.0.1:3471 --scenario $(BENCH_SCENARIO) \
+	  --concurrency $(BENCH_CONCURRENCY) --duration $(BENCH_DURATION) --warmup 0 --quiet; \
+	wait $$cpid; \
+	curl -sf -o $(PROFILE_DIR)/allocs.pprof http://127.0.0.1:3472/debug/pprof/allocs; \
+	curl -sf -o $(PROFILE_DIR)/metrics.txt http://127.0.0.1:3472/metrics; \
+	echo "profiles in $(PROFILE_DIR)/: go tool pprof -top bin/octostore-lock $(PROFILE_DIR)/cpu.pprof;"; \
+	echo "  allocations of the run: go tool pprof -sample_index=alloc_space -base $(PROFILE_DIR)/allocs-before.pprof bin/octostore-lock $(PROFILE_DIR)/allocs.pprof"

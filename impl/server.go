@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -54,6 +55,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock is the time source (default NewSystemClock()).
 	Clock Clock
+	// Metrics, when set, are fed by the server (see NewMetrics).
+	Metrics *Metrics
 }
 
 // Server serves the OctoStore API.
@@ -62,6 +65,8 @@ type Server struct {
 	log   *slog.Logger
 	store *store.Store
 	auth  *auth.Service
+
+	routes *http.ServeMux // the API's routes, to label metrics; set by Handler
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -94,7 +99,11 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	}
 	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
-	return &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}, nil
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, engine: engine}
+	if cfg.Metrics != nil {
+		cfg.Metrics.watchEngine(s)
+	}
+	return s, nil
 }
 
 // Run commits lease changes and sweeps expiries until ctx ends; then it commits what was
@@ -142,6 +151,9 @@ func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
 func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, error) {
 	s.mu.Lock()
 	res, err := s.engine.Apply(cmd, s.cfg.Clock.Now())
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.applied(cmd, res)
+	}
 	if len(res.Changes) > 0 {
 		if serr := s.store.Submit(res.Rev, res.Changes); serr != nil {
 			s.mu.Unlock()
@@ -160,6 +172,9 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 func (s *Server) read(ctx context.Context, fn func(*lease.Engine) uint64) error {
 	s.mu.Lock()
 	res, _ := s.engine.Apply(lease.Sweep{}, s.cfg.Clock.Now())
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.applied(lease.Sweep{}, res)
+	}
 	if len(res.Changes) > 0 {
 		if err := s.store.Submit(res.Rev, res.Changes); err != nil {
 			s.mu.Unlock()

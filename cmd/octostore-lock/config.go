@@ -25,6 +25,8 @@ type config struct {
 	LogFormat          string
 	ShutdownTimeout    time.Duration
 	EnvFile            string
+	MetricsAddr        string
+	Pprof              bool
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -42,6 +44,8 @@ var settings = []setting{
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
+	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
+	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
 }
 
 // parseConfig reads flags, then the environment, then the env file, then defaults.
@@ -64,6 +68,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
 	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
+	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
+	flags.BoolVar(&c.Pprof, "pprof", false, "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
@@ -120,6 +126,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("database url is empty")
 	case c.AdminKey != "" && len(c.AdminKey) < 16:
 		return config{}, errors.New("admin key is shorter than 16 characters")
+	case c.Pprof && c.MetricsAddr == "":
+		return config{}, errors.New("pprof needs a metrics address (METRICS_ADDR)")
+	case c.MetricsAddr != "" && c.MetricsAddr == c.BindAddr:
+		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
 	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
 	return c, nil
