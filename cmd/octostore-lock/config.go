@@ -128,7 +128,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("admin key is shorter than 16 characters")
 	case c.Pprof && c.MetricsAddr == "":
 		return config{}, errors.New("pprof needs a metrics address (METRICS_ADDR)")
-	case c.MetricsAddr != "" && c.MetricsAddr == c.BindAddr:
+	case c.MetricsAddr != "" && c.MetricsAddr == c.BindAddr && !strings.HasSuffix(c.BindAddr, ":0"):
 		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
 	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
