@@ -44,6 +44,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return 2
 	}
 	log := newLogger(cfg, stdout)
+	tuneGC()
 	if err := serve(ctx, cfg, log, stderr); err != nil {
 		log.Error("server stopped", "err", err)
 		fmt.Fprintf(stderr, "octostore-lock: %v\n", err)

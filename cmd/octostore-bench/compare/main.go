@@ -121,6 +121,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 
 	systems, procs, err := startAll(ctx, o, dir, stderr)
+	pids := map[string]int{}
+	for _, p := range procs {
+		pids[p.name] = p.cmd.Process.Pid
+	}
 	defer func() {
 		for _, p := range procs {
 			p.stop()
@@ -130,7 +134,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	var results []bench.Result
+	var (
+		results []bench.Result
+		cpu     []float64 // server CPU µs per op of each result, -1 when unknown
+	)
 	progress := stderr
 	if o.quiet {
 		progress = nil
@@ -151,11 +158,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
+					before, cpuOK := cpuTime(pids[name])
 					res, err := bench.Run(ctx, sys, bench.Config{Scenario: sc, Concurrency: n, Duration: o.duration, Warmup: o.warmup})
 					if err != nil {
 						return fmt.Errorf("%s %s c=%d: %w", name, sc, n, err)
 					}
+					after, _ := cpuTime(pids[name])
+					perOp := -1.0
+					if cpuOK && res.Ops > 0 {
+						// The server's CPU over warm-up, run and set-up, per measured op: an
+						// upper bound, comparable between systems, that other load on the
+						// machine does not inflate the way it inflates latency.
+						perOp = float64((after - before).Microseconds()) / float64(res.Ops) * res.Seconds / (res.Seconds + o.warmup.Seconds())
+					}
 					results = append(results, res)
+					cpu = append(cpu, perOp)
 					if progress != nil {
 						fmt.Fprintf(progress, "%-13s %-9s c=%-3d run %d/%d: %9.0f ops/s  p99 %7.2f ms  errors %d%s\n",
 							name, sc, n, rep+1, o.repeats, res.OpsPerSec, res.LatencyMs.P99, res.ErrorCount(), unsupported(res))
@@ -165,12 +182,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if o.jsonOut != "" {
-		data, _ := json.MarshalIndent(results, "", "  ")
+		type row struct {
+			bench.Result
+			ServerCPUMicrosPerOp float64 `json:"server_cpu_us_per_op"`
+		}
+		rows := make([]row, len(results))
+		for i, r := range results {
+			rows[i] = row{r, cpu[i]}
+		}
+		data, _ := json.MarshalIndent(rows, "", "  ")
 		if err := os.WriteFile(o.jsonOut, data, 0o644); err != nil {
 			return err
 		}
 	}
-	writeReport(stdout, o, results)
+	writeReport(stdout, o, results, cpu)
 	return nil
 }
 

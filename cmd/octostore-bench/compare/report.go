@@ -13,6 +13,20 @@ import (
 // cell is the runs of one system, scenario and client count.
 type cell struct {
 	runs []bench.Result
+	cpu  []float64 // server CPU µs per op, -1 unknown
+}
+
+func (c cell) cpuPerOp() float64 {
+	var known []float64
+	for _, v := range c.cpu {
+		if v >= 0 {
+			known = append(known, v)
+		}
+	}
+	if len(known) == 0 {
+		return -1
+	}
+	return median(known)
 }
 
 func median(xs []float64) float64 {
@@ -90,14 +104,15 @@ type cellKey struct {
 
 // writeReport prints the table of medians, the notes on errors and safety, and the
 // issue's targets checked against this run.
-func writeReport(w io.Writer, o options, results []bench.Result) {
+func writeReport(w io.Writer, o options, results []bench.Result, cpu []float64) {
 	cells := map[cellKey]*cell{}
-	for _, r := range results {
+	for i, r := range results {
 		k := cellKey{r.System, r.Scenario, r.Concurrency}
 		if cells[k] == nil {
 			cells[k] = &cell{}
 		}
 		cells[k].runs = append(cells[k].runs, r)
+		cells[k].cpu = append(cells[k].cpu, cpu[i])
 	}
 	get := func(sys, sc string, n int) *cell { return cells[cellKey{sys, sc, n}] }
 
@@ -145,6 +160,27 @@ func writeReport(w io.Writer, o options, results []bench.Result) {
 					ratio = "∞"
 				}
 				row = append(row, fmt.Sprintf("%.0f", c.rate()), fmt.Sprintf("%.2f", c.p99()), ratio)
+			}
+			if any {
+				fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+			}
+		}
+	}
+
+	fmt.Fprintf(w, "\nServer CPU per operation, µs (median; the server process's user+system time over the run\nincluding warm-up, divided by measured ops, so a slight overestimate alike for all):\n\n")
+	fmt.Fprintf(w, "| scenario | clients | %s |\n|%s\n", strings.Join(o.systems, " | "), strings.Repeat("---|", len(o.systems)+2))
+	for _, sc := range o.scenarios {
+		for _, n := range o.clients {
+			row := []string{sc, fmt.Sprint(n)}
+			any := false
+			for _, s := range o.systems {
+				c := get(s, sc, n)
+				if c == nil || !c.supported() || c.cpuPerOp() < 0 {
+					row = append(row, "")
+					continue
+				}
+				any = true
+				row = append(row, fmt.Sprintf("%.1f", c.cpuPerOp()))
 			}
 			if any {
 				fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
