@@ -49,7 +49,7 @@ func TestUsageListsEveryScenario(t *testing.T) {
 	if code := run(t.Context(), []string{"--help"}, noEnv, io.Discard, &out); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, s := range []string{"cycle", "contended", "renew", "handoff", "mixed", "--admin-key", "--json", "serve-noop"} {
+	for _, s := range []string{"cycle", "contended", "renew", "handoff", "mixed", "-admin-key", "-json", "serve-noop"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("usage lacks %q", s)
 		}
