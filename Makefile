@@ -76,3 +76,20 @@ profile: build
 	curl -sf -o $(PROFILE_DIR)/metrics.txt http://127.0.0.1:3472/metrics; \
 	echo "profiles in $(PROFILE_DIR)/: go tool pprof -top bin/octostore-lock $(PROFILE_DIR)/cpu.pprof;"; \
 	echo "  allocations of the run: go tool pprof -sample_index=alloc_space -base $(PROFILE_DIR)/allocs-before.pprof bin/octostore-lock $(PROFILE_DIR)/allocs.pprof"
+
+# OctoStore next to etcd and Redis on this machine: installs etcd-server and redis-server
+# from Debian's packages when missing (as root), starts every server on loopback (see
+# cmd/octostore-bench/compare), runs the scenarios at each client count COMPARE_REPEATS
+# times and prints one table of medians. Every server it started is stopped at the end.
+COMPARE_CLIENTS   ?= 1,16,64
+COMPARE_REPEATS   ?= 3
+COMPARE_DURATION  ?= 5s
+COMPARE_SCENARIOS ?= cycle,contended,renew,status,tryheld,handoff
+bench-compare: build
+	@if ! command -v etcd >/dev/null || ! command -v redis-server >/dev/null; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server redis-server || exit 1; \
+	  for s in etcd redis-server; do service $$s stop >/dev/null 2>&1 || true; done; \
+	fi
+	cd cmd/octostore-bench/compare && $(GO) build -o ../../../bin/octostore-compare .
+	./bin/octostore-compare --clients $(COMPARE_CLIENTS) --repeats $(COMPARE_REPEATS) \
+	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --json bin/compare.json
