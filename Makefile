@@ -3,7 +3,7 @@ GO       ?= go
 FUZZTIME ?= 10s
 
 .PHONY: all build run generate check-generated fmt-check vet test test-go test-sdk-go fuzz clean \
-	bench bench-go profile bench-compare
+	bench-go profile bench-compare bench-soak
 
 all: build
 
@@ -93,3 +93,21 @@ bench-compare: build
 	cd cmd/octostore-bench/compare && $(GO) build -o ../../../bin/octostore-compare .
 	./bin/octostore-compare --clients $(COMPARE_CLIENTS) --repeats $(COMPARE_REPEATS) \
 	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --json bin/compare.json
+
+# Memory over a long mixed run: a fresh server on loopback, octostore-bench --scenario
+# mixed for SOAK_DURATION, the server's resident memory (VmRSS) printed every
+# SOAK_EVERY seconds. Stops the server at the end.
+SOAK_DURATION ?= 600
+SOAK_EVERY    ?= 30
+SOAK_CLIENTS  ?= 16
+bench-soak: build
+	@set -eu; tmp=$$(mktemp -d); \
+	key=soak-$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
+	ADMIN_KEY=$$key ./bin/octostore-lock --bind-addr 127.0.0.1:3473 --database-url $$tmp/octostore.db --log-level warn >$$tmp/server.log 2>&1 & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
+	for i in $$(seq 50); do curl -sf http://127.0.0.1:3473/health >/dev/null && break; sleep 0.1; done; \
+	ADMIN_KEY=$$key ./bin/octostore-bench --url http://127.0.0.1:3473 --scenario mixed --concurrency $(SOAK_CLIENTS) \
+	  --duration $(SOAK_DURATION) --warmup 0 --quiet > $$tmp/result.txt & bpid=$$!; \
+	t=0; while kill -0 $$bpid 2>/dev/null; do \
+	  echo "t=$${t}s rss_kib=$$(awk '/^VmRSS/{print $$2}' /proc/$$pid/status)"; sleep $(SOAK_EVERY); t=$$((t+$(SOAK_EVERY))); done; \
+	wait $$bpid; echo "end rss_kib=$$(awk '/^VmRSS/{print $$2}' /proc/$$pid/status)"; cat $$tmp/result.txt
