@@ -76,6 +76,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		DoNotValidateServers:  true,
 		SilenceServersWarning: true,
 	})
+	s.routes = mux
 	return s.observe(s.recoverPanics(s.limitBody(validate(api)))), nil
 }
 
@@ -211,6 +212,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+		if m := s.cfg.Metrics; m != nil {
+			m.request(s.route(r), sw.status, time.Since(start))
+		}
 		level := slog.LevelDebug
 		if sw.status >= 500 {
 			level = slog.LevelError

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -62,6 +63,8 @@ type Config struct {
 	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
 	// ClientID is empty.
 	GitHub auth.GitHubConfig
+	// Metrics, when set, are fed by the server (see NewMetrics).
+	Metrics *Metrics
 }
 
 // Server serves the OctoStore API.
@@ -73,6 +76,8 @@ type Server struct {
 	limiter *accountLimiter // nil when unlimited
 	// signin is GitHub sign-in and the dashboard (signin.go).
 	signin signIn
+
+	routes *http.ServeMux // the API's routes, to label metrics; set by Handler
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -112,6 +117,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, signin: signin, engine: engine}
 	s.co.init()
+	if cfg.Metrics != nil {
+		cfg.Metrics.watchEngine(s)
+	}
 	if cfg.RateLimitRPS > 0 {
 		s.limiter = newAccountLimiter(cfg.RateLimitRPS)
 	}
@@ -206,6 +214,9 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 // its grants to waiting requests (which answer once the grant is durable). s.mu is held.
 func (s *Server) applyLocked(cmd lease.Command) (lease.Result, error) {
 	res, err := s.engine.Apply(cmd, s.cfg.Clock.Now())
+	if s.cfg.Metrics != nil {
+		s.cfg.Metrics.applied(cmd, res)
+	}
 	var serr error
 	if len(res.Changes) > 0 {
 		serr = s.store.Submit(res.Rev, res.Changes)

@@ -30,6 +30,8 @@ type config struct {
 	ShutdownTimeout    time.Duration
 	EnvFile            string
 	GitHub             auth.GitHubConfig
+	MetricsAddr        string
+	Pprof              bool
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -53,6 +55,8 @@ var settings = []setting{
 	{"github-base-url", "GITHUB_BASE_URL", "GitHub's web root, serving /login/oauth/ (GitHub Enterprise: https://<host>)"},
 	{"github-api-url", "GITHUB_API_URL", "GitHub's REST API root (GitHub Enterprise: https://<host>/api/v3)"},
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
+	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
+	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
 }
 
 // parseConfig reads flags, then the environment, then the env file, then defaults.
@@ -81,6 +85,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.GitHub.BaseURL, "github-base-url", "https://github.com", "")
 	flags.StringVar(&c.GitHub.APIURL, "github-api-url", "https://api.github.com", "")
 	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
+	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
+	flags.BoolVar(&c.Pprof, "pprof", false, "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
@@ -139,6 +145,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("database url is empty")
 	case c.AdminKey != "" && len(c.AdminKey) < 16:
 		return config{}, errors.New("admin key is shorter than 16 characters")
+	case c.Pprof && c.MetricsAddr == "":
+		return config{}, errors.New("pprof needs a metrics address (METRICS_ADDR)")
+	case c.MetricsAddr != "" && c.MetricsAddr == c.BindAddr && !strings.HasSuffix(c.BindAddr, ":0"):
+		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
 	}
 	if c.GitHub.ClientID != "" {
 		if _, err := auth.NewGitHub(c.GitHub); err != nil {

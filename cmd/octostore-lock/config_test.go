@@ -53,3 +53,20 @@ func TestBadValuesAreRefused(t *testing.T) {
 		t.Error("stray argument accepted")
 	}
 }
+
+func TestMetricsSettings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := parseConfig(nil, env(map[string]string{"METRICS_ADDR": "127.0.0.1:9100", "PPROF": "true"}), io.Discard)
+	if err != nil || c.MetricsAddr != "127.0.0.1:9100" || !c.Pprof {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for _, e := range []map[string]string{
+		{"PPROF": "true"}, // profiles need the metrics listener
+		{"METRICS_ADDR": "127.0.0.1:3000"},
+		{"PPROF": "maybe", "METRICS_ADDR": "127.0.0.1:9100"},
+	} {
+		if _, err := parseConfig(nil, env(e), io.Discard); err == nil {
+			t.Errorf("%v accepted", e)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,6 +44,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return 2
 	}
 	log := newLogger(cfg, stdout)
+	tuneGC()
 	if err := serve(ctx, cfg, log, stderr); err != nil {
 		log.Error("server stopped", "err", err)
 		fmt.Fprintf(stderr, "octostore-lock: %v\n", err)
@@ -60,7 +62,15 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) error {
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
+	var (
+		metrics   *impl.Metrics
+		storeOpts store.Options
+	)
+	if cfg.MetricsAddr != "" {
+		metrics = impl.NewMetrics()
+		storeOpts.Hooks = metrics.StoreHooks()
+	}
+	st, err := store.Open(ctx, cfg.DatabaseURL, storeOpts)
 	if err != nil {
 		return err
 	}
@@ -73,6 +83,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		RateLimitRPS:       cfg.RateLimitRPS,
 		Logger:             log,
 		GitHub:             cfg.GitHub,
+		Metrics:            metrics,
 	})
 	if err != nil {
 		return err
@@ -85,9 +96,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	var metricsLn net.Listener
+	if metrics != nil {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
 	issued, created, err := srv.Bootstrap(ctx)
 	if err != nil {
 		ln.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return err
 	}
 	if created {
@@ -118,6 +139,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- httpServer.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "")
+	if metricsLn != nil {
+		metricsServer := &http.Server{
+			Handler:           metricsHandler(metrics, cfg.Pprof),
+			ReadHeaderTimeout: 5 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		go metricsServer.Serve(metricsLn)
+		defer metricsServer.Close()
+		log.Info("metrics", "addr", metricsLn.Addr().String(), "pprof", cfg.Pprof)
+	}
 
 	var runErr error
 	select {
@@ -143,4 +174,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		log.Info("stopped cleanly")
 	}
 	return runErr
+}
+
+// metricsHandler serves /metrics and, when asked, the Go profiles; it runs on its own
+// listener so that the API's routes stay exactly those of openapi.yaml.
+func metricsHandler(m *impl.Metrics, profiles bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	if profiles {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	return mux
 }

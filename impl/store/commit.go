@@ -2,11 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/octostore/octostore/impl/lease"
 )
@@ -147,7 +146,8 @@ func (s *Store) flush(ctx context.Context) error {
 	}
 }
 
-const upsertLease = `INSERT INTO leases
+const (
+	upsertLease = `INSERT INTO leases
 	(account_id, name, lease_id, token_id, owner, fencing_token, ttl_ms, acquired_ms, expires_ms, metadata, revision)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (account_id, name) DO UPDATE SET
@@ -155,43 +155,78 @@ const upsertLease = `INSERT INTO leases
 	fencing_token = excluded.fencing_token, ttl_ms = excluded.ttl_ms,
 	acquired_ms = excluded.acquired_ms, expires_ms = excluded.expires_ms,
 	metadata = excluded.metadata, revision = excluded.revision`
+	deleteLease   = `DELETE FROM leases WHERE account_id = ? AND name = ? AND lease_id = ?`
+	reserveTokens = `UPDATE meta SET value = ? WHERE key = '` + metaFencingReserved + `' AND value < ?`
+)
 
-// write applies a batch in one transaction and returns how many changes it held.
-func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
-	n := 0
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, p := range batch {
-			for _, ch := range p.changes {
-				n++
-				if err := applyChange(ctx, tx, ch); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return n, err
+// statements are the group committer's statements, prepared once on the store's one
+// connection: SQLite parses them at Open instead of for every change.
+type statements struct {
+	upsert, delete, reserve *sql.Stmt
 }
 
-func applyChange(ctx context.Context, tx bun.Tx, ch lease.Change) error {
+func (s *Store) prepare(ctx context.Context) error {
 	var err error
-	switch ch.Kind {
-	case lease.PutLease:
-		r := toLeaseRow(ch.Lease)
-		_, err = tx.ExecContext(ctx, upsertLease, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
-			r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision)
-		Failpoint("commit/lease-written")
-	case lease.DeleteLease:
-		_, err = tx.NewDelete().Model((*leaseRow)(nil)).
-			Where("account_id = ? AND name = ? AND lease_id = ?", ch.Lease.Account, ch.Lease.Name, ch.Lease.ID).
-			Exec(ctx)
-		Failpoint("commit/delete-written")
-	case lease.ReserveToken:
-		_, err = tx.NewUpdate().Model((*metaRow)(nil)).Set("value = ?", ch.Reserve).
-			Where("key = ? AND value < ?", metaFencingReserved, ch.Reserve).Exec(ctx)
-		Failpoint("commit/reserve-written")
-	default:
-		err = fmt.Errorf("unknown change kind %d", ch.Kind)
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{{&s.stmts.upsert, upsertLease}, {&s.stmts.delete, deleteLease}, {&s.stmts.reserve, reserveTokens}} {
+		if *p.stmt, err = s.db.DB.PrepareContext(ctx, p.sql); err != nil {
+			return fmt.Errorf("prepare statement: %w", translate(err))
+		}
 	}
-	return err
+	return nil
+}
+
+func (st *statements) close() {
+	for _, stmt := range []*sql.Stmt{st.upsert, st.delete, st.reserve} {
+		if stmt != nil {
+			stmt.Close()
+		}
+	}
+}
+
+// write applies a batch in one transaction and returns how many changes it held. The
+// fencing reservations of the batch collapse into one update of the highest.
+func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
+	n := 0
+	tx, err := s.db.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var (
+		upsert  = tx.StmtContext(ctx, s.stmts.upsert)
+		del     = tx.StmtContext(ctx, s.stmts.delete)
+		reserve int64
+	)
+	for _, p := range batch {
+		for _, ch := range p.changes {
+			n++
+			switch ch.Kind {
+			case lease.PutLease:
+				r := toLeaseRow(ch.Lease)
+				_, err = upsert.ExecContext(ctx, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
+					r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision)
+				Failpoint("commit/lease-written")
+			case lease.DeleteLease:
+				_, err = del.ExecContext(ctx, ch.Lease.Account, ch.Lease.Name, ch.Lease.ID)
+				Failpoint("commit/delete-written")
+			case lease.ReserveToken:
+				reserve = max(reserve, ch.Reserve)
+			default:
+				err = fmt.Errorf("unknown change kind %d", ch.Kind)
+			}
+			if err != nil {
+				return n, err
+			}
+		}
+	}
+	if reserve > 0 {
+		if _, err := tx.StmtContext(ctx, s.stmts.reserve).ExecContext(ctx, reserve, reserve); err != nil {
+			return n, err
+		}
+		Failpoint("commit/reserve-written")
+	}
+	return n, tx.Commit()
 }

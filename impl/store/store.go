@@ -43,6 +43,7 @@ type Store struct {
 	opts Options
 
 	commit committer
+	stmts  statements
 }
 
 // Open opens (creating if needed) the database at path, takes its process lock and
@@ -79,6 +80,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -99,6 +104,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database and releases the process lock. Call it after Run returned.
 func (s *Store) Close() error {
+	s.stmts.close()
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()

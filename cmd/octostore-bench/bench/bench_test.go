@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/octostore/octostore/impl"
+	"github.com/octostore/octostore/impl/noop"
+	"github.com/octostore/octostore/impl/store"
+)
+
+func TestCheckerSeesDoubleGrantsAndFencingRegressions(t *testing.T) {
+	c := newChecker()
+	c.granted("a", 1, 10)
+	c.granted("a", 1, 10) // the same holder again: an idempotent re-acquire
+	c.releasing("a", 1)
+	c.granted("a", 2, 11)
+	if s := c.safety(); !s.OK {
+		t.Fatalf("a correct history flagged: %+v", s)
+	}
+	c.granted("a", 3, 12) // 2 has not begun to release
+	if s := c.safety(); s.DoubleGrants != 1 || s.OK {
+		t.Fatalf("double grant missed: %+v", s)
+	}
+	c.releasing("a", 3)
+	c.granted("a", 4, 12) // not larger than 12
+	if s := c.safety(); s.FencingRegressions != 1 {
+		t.Fatalf("regression missed: %+v", s)
+	}
+}
+
+// startServer runs the real server stack on loopback with an admin key.
+func startServer(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "bench.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := impl.New(ctx, st, impl.Config{AdminKey: "bench-test-admin-key", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := srv.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	hs := httptest.NewServer(h)
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		st.Close()
+	})
+	return hs.URL
+}
+
+// TestEveryScenarioRunsCleanAgainstTheServer: each scenario, with fresh accounts made
+// through the admin API, sees no error and passes the safety check. handoff is either
+// measured or, on a server without blocking acquire, reported unsupported.
+func TestEveryScenarioRunsCleanAgainstTheServer(t *testing.T) {
+	sys := &OctoStore{URL: startServer(t), AdminKey: "bench-test-admin-key"}
+	for _, sc := range Scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			var progress bytes.Buffer
+			res, err := Run(context.Background(), sys, Config{Scenario: sc.Name, Concurrency: 3, Duration: 300 * time.Millisecond, Warmup: -1, Wait: time.Second, Progress: &progress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Safety.OK {
+				t.Fatalf("safety: %+v", res.Safety)
+			}
+			if res.Unsupported != "" {
+				if sc.Name != "handoff" || !strings.Contains(res.Unsupported, "wait_seconds") {
+					t.Fatalf("unsupported: %s", res.Unsupported)
+				}
+				return
+			}
+			if len(res.Errors) > 0 || res.Ops == 0 {
+				t.Fatalf("ops %d, errors %v", res.Ops, res.Errors)
+			}
+			if res.LatencyMs.P50 <= 0 || res.LatencyMs.P99 < res.LatencyMs.P50 || res.LatencyMs.P999 < res.LatencyMs.P99 {
+				t.Fatalf("latency %+v", res.LatencyMs)
+			}
+			var table bytes.Buffer
+			if err := WriteTable(&table, []Result{res}); err != nil || !strings.Contains(table.String(), sc.Name) {
+				t.Fatalf("table %q: %v", table.String(), err)
+			}
+		})
+	}
+}
+
+// TestTheNoopCeilingAnswersTheReadScenarios: the ceiling server serves status and
+// try-acquire (always "held") without auth, so the same command measures it.
+func TestTheNoopCeilingAnswersTheReadScenarios(t *testing.T) {
+	hs := httptest.NewServer(noop.Handler())
+	defer hs.Close()
+	sys := &OctoStore{URL: hs.URL, Token: "unused"}
+	for _, sc := range []string{"status", "tryheld"} {
+		res, err := Run(context.Background(), sys, Config{Scenario: sc, Concurrency: 2, Duration: 200 * time.Millisecond, Warmup: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Errors) > 0 || res.Ops == 0 || !res.Safety.OK {
+			t.Fatalf("%s: %+v", sc, res)
+		}
+	}
+}
+
+// brokenSystem grants every acquire with the same fencing token: a lock service that
+// is wrong in both ways the safety check looks for.
+type brokenSystem struct{}
+
+func (brokenSystem) Name() string { return "broken" }
+
+func (brokenSystem) Clients(_ context.Context, n int, _ bool) ([]Client, error) {
+	out := make([]Client, n)
+	for i := range out {
+		out[i] = &brokenClient{}
+	}
+	return out, nil
+}
+
+type brokenClient struct{}
+
+func (c *brokenClient) Acquire(context.Context, string) (Grant, error) {
+	return Grant{Acquired: true, Lease: "l", Token: 7}, nil
+}
+
+func (c *brokenClient) AcquireWait(ctx context.Context, name string, _ time.Duration) (Grant, error) {
+	return c.Acquire(ctx, name)
+}
+func (c *brokenClient) Renew(context.Context, string, string) error   { return nil }
+func (c *brokenClient) Release(context.Context, string, string) error { return nil }
+func (c *brokenClient) Status(context.Context, string) error          { return nil }
+func (c *brokenClient) Close() error                                  { return nil }
+
+func TestABrokenLockServiceFailsTheSafetyCheck(t *testing.T) {
+	res, err := Run(context.Background(), brokenSystem{}, Config{Scenario: "contended", Concurrency: 4, Duration: 100 * time.Millisecond, Warmup: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Safety.OK || res.Safety.FencingRegressions == 0 {
+		t.Fatalf("broken service passed: %+v", res.Safety)
+	}
+}

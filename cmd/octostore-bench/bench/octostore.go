@@ -1,0 +1,281 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// OctoStore is a System that speaks OctoStore's HTTP API with plain net/http, one kept-
+// alive connection per client.
+type OctoStore struct {
+	// URL is the server's base URL, e.g. http://127.0.0.1:3000.
+	URL string
+	// Token is every client's bearer token when AdminKey is empty; the clients then tell
+	// themselves apart with distinct owner values.
+	Token string
+	// AdminKey, when set, is used to create fresh accounts and tokens for each run
+	// (POST /admin/accounts), so that the per-account lock limit never caps a run.
+	AdminKey string
+	// TTL is every lease's length (default 60s). Scenarios assume no lease expires
+	// during a run.
+	TTL time.Duration
+	// Label names the system in results (default "octostore").
+	Label string
+
+	runs atomic.Int64
+}
+
+// Name returns the label of the system.
+func (o *OctoStore) Name() string {
+	if o.Label != "" {
+		return o.Label
+	}
+	return "octostore"
+}
+
+// Clients returns n clients. With an admin key each gets its own token: in a fresh
+// account of its own, or, when shared, all in one fresh account.
+func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, error) {
+	base, err := url.Parse(strings.TrimRight(o.URL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("server url %q: want http://host:port", o.URL)
+	}
+	ttl := o.TTL
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	hc := &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        n + 8,
+		MaxIdleConnsPerHost: n + 8,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
+	}}
+	run := strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.FormatInt(o.runs.Add(1), 10)
+	tokens := make([]string, n)
+	owners := make([]string, n)
+	switch {
+	case o.AdminKey == "" && o.Token == "":
+		return nil, errors.New("give a token (--token) or an admin key (--admin-key)")
+	case o.AdminKey == "":
+		for i := range tokens {
+			tokens[i] = o.Token
+			owners[i] = "bench-" + run + "-" + strconv.Itoa(i)
+		}
+	case shared:
+		acc, tok, err := o.createAccount(ctx, hc, base.String(), "bench-"+run)
+		if err != nil {
+			return nil, err
+		}
+		tokens[0] = tok
+		for i := 1; i < n; i++ {
+			if tokens[i], err = o.createToken(ctx, hc, base.String(), acc); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		for i := range tokens {
+			var err error
+			if _, tokens[i], err = o.createAccount(ctx, hc, base.String(), "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	clients := make([]Client, n)
+	secs := int(math.Ceil(ttl.Seconds()))
+	for i := range clients {
+		c := &octoClient{hc: hc, base: base.String(), auth: "Bearer " + tokens[i], ttl: secs, owner: owners[i]}
+		c.acquireBody = c.body(-1)
+		clients[i] = c
+	}
+	return clients, nil
+}
+
+func (o *OctoStore) createAccount(ctx context.Context, hc *http.Client, base, name string) (account, token string, err error) {
+	var out struct {
+		AccountID string `json:"account_id"`
+		Token     string `json:"token"`
+	}
+	body, _ := json.Marshal(map[string]string{"name": name})
+	if err := o.admin(ctx, hc, base+"/admin/accounts", body, &out); err != nil {
+		return "", "", fmt.Errorf("create account: %w", err)
+	}
+	return out.AccountID, out.Token, nil
+}
+
+func (o *OctoStore) createToken(ctx context.Context, hc *http.Client, base, account string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := o.admin(ctx, hc, base+"/admin/accounts/"+url.PathEscape(account)+"/tokens", nil, &out); err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return out.Token, nil
+}
+
+func (o *OctoStore) admin(ctx context.Context, hc *http.Client, url string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-Admin-Key", o.AdminKey)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return problemError(resp.StatusCode, data)
+	}
+	return json.Unmarshal(data, out)
+}
+
+// octoClient is one holder: a token (and owner) with its own kept-alive connection.
+type octoClient struct {
+	hc          *http.Client
+	base        string
+	auth        string
+	owner       string
+	ttl         int
+	acquireBody []byte
+	buf         bytes.Buffer
+}
+
+var jsonHeader = []string{"application/json"}
+
+// body renders an acquire body; wait < 0 leaves wait_seconds out.
+func (c *octoClient) body(wait int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"ttl_seconds":`)
+	b.WriteString(strconv.Itoa(c.ttl))
+	if c.owner != "" {
+		b.WriteString(`,"owner":"`)
+		b.WriteString(c.owner)
+		b.WriteString(`"`)
+	}
+	if wait >= 0 {
+		b.WriteString(`,"wait_seconds":`)
+		b.WriteString(strconv.Itoa(wait))
+	}
+	b.WriteString("}")
+	return []byte(b.String())
+}
+
+// do sends one request and decodes a 200 answer into out (when not nil).
+func (c *octoClient) do(ctx context.Context, method, path string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header["Authorization"] = []string{c.auth}
+	if body != nil {
+		req.Header["Content-Type"] = jsonHeader
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	c.buf.Reset()
+	_, err = c.buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return problemError(resp.StatusCode, c.buf.Bytes())
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(c.buf.Bytes(), out)
+}
+
+func problemError(status int, body []byte) error {
+	var p struct {
+		Code string `json:"code"`
+	}
+	if json.Unmarshal(body, &p) != nil || p.Code == "" {
+		p.Code = "http_" + strconv.Itoa(status)
+	}
+	return &CodeError{Code: p.Code, Status: status}
+}
+
+type acquireResult struct {
+	Status       string `json:"status"`
+	LeaseID      string `json:"lease_id"`
+	FencingToken int64  `json:"fencing_token"`
+}
+
+func (c *octoClient) acquire(ctx context.Context, name string, body []byte) (Grant, error) {
+	var out acquireResult
+	if err := c.do(ctx, http.MethodPost, "/locks/"+name+"/acquire", body, &out); err != nil {
+		return Grant{}, err
+	}
+	switch out.Status {
+	case "acquired":
+		return Grant{Acquired: true, Lease: out.LeaseID, Token: out.FencingToken}, nil
+	case "held":
+		return Grant{}, nil
+	}
+	return Grant{}, &CodeError{Code: "bad_response"}
+}
+
+func (c *octoClient) Acquire(ctx context.Context, name string) (Grant, error) {
+	return c.acquire(ctx, name, c.acquireBody)
+}
+
+// AcquireWait sends wait_seconds (0..60). A server that refuses the field with
+// invalid_request has no blocking acquire: that is ErrUnsupported, not an error to
+// count.
+func (c *octoClient) AcquireWait(ctx context.Context, name string, wait time.Duration) (Grant, error) {
+	secs := min(max(int(math.Ceil(wait.Seconds())), 0), 60)
+	g, err := c.acquire(ctx, name, c.body(secs))
+	var ce *CodeError
+	if errors.As(err, &ce) && ce.Code == "invalid_request" {
+		return Grant{}, fmt.Errorf("%w: the server answered invalid_request to wait_seconds (no blocking acquire)", ErrUnsupported)
+	}
+	return g, err
+}
+
+func (c *octoClient) Renew(ctx context.Context, name, lease string) error {
+	body := `{"lease_id":"` + lease + `","ttl_seconds":` + strconv.Itoa(c.ttl) + `}`
+	return c.do(ctx, http.MethodPost, "/locks/"+name+"/renew", []byte(body), nil)
+}
+
+func (c *octoClient) Release(ctx context.Context, name, lease string) error {
+	return c.do(ctx, http.MethodPost, "/locks/"+name+"/release", []byte(`{"lease_id":"`+lease+`"}`), nil)
+}
+
+func (c *octoClient) Status(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodGet, "/locks/"+name, nil, nil)
+}
+
+func (c *octoClient) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
+}

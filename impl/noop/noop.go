@@ -1,0 +1,134 @@
+// Package noop is the benchmark ceiling: OctoStore's routes served by the same generated
+// router and strict server, with handlers that answer a constant and do nothing else —
+// no authentication, no validation, no engine, no disk. octostore-bench measured against
+// it tells what this machine's HTTP stack can do at all, so the real server's overhead
+// (auth, validation, engine, group commit) can be stated as a fraction of it.
+//
+// Never use it for anything but measurement: it grants nothing and checks nothing.
+package noop
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/octostore/octostore/gen"
+)
+
+// Handler returns the no-op API handler.
+func Handler() http.Handler {
+	strict := gen.NewStrictHandlerWithOptions(server{}, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			http.Error(w, `{"code":"invalid_request"}`, http.StatusBadRequest)
+		},
+		ResponseErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			http.Error(w, `{"code":"internal"}`, http.StatusInternalServerError)
+		},
+	})
+	return gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{BaseRouter: http.NewServeMux()})
+}
+
+var _ gen.StrictServerInterface = server{}
+
+// server answers every operation with a fixed, well-formed response. Acquire always
+// reports "held", so a try-acquire of a held lock is what it costs.
+type server struct{}
+
+var (
+	leaseID  = uuid.MustParse("6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70")
+	token    = int64(42)
+	holder   = "tok_8f3a1c9d2e7b"
+	expires  = time.Date(2026, 2, 12, 1, 0, 0, 0, time.UTC)
+	account  = "acc_3kq9v7x2m4pz"
+	tokenID  = "tok_8f3a1c9d2e7b"
+	newToken = "oct_tok_8f3a1c9d2e7b_Wm9vQmFyQmF6UXV4UXV1eENvcmdlR3JhdWx0R2FycGx5"
+)
+
+func (server) ListAccounts(context.Context, gen.ListAccountsRequestObject) (gen.ListAccountsResponseObject, error) {
+	return gen.ListAccounts200JSONResponse{Accounts: []gen.Account{}}, nil
+}
+
+func (server) CreateAccount(_ context.Context, req gen.CreateAccountRequestObject) (gen.CreateAccountResponseObject, error) {
+	return gen.CreateAccount201JSONResponse{AccountId: account, Name: req.Body.Name, TokenId: tokenID, Token: newToken}, nil
+}
+
+func (server) CreateToken(context.Context, gen.CreateTokenRequestObject) (gen.CreateTokenResponseObject, error) {
+	return gen.CreateToken201JSONResponse{AccountId: account, TokenId: tokenID, Token: newToken}, nil
+}
+
+func (server) RotateToken(context.Context, gen.RotateTokenRequestObject) (gen.RotateTokenResponseObject, error) {
+	return gen.RotateToken200JSONResponse{AccountId: account, TokenId: tokenID, Token: newToken}, nil
+}
+
+func (server) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
+	return gen.GetDocs200TexthtmlResponse{Body: bytes.NewReader(nil)}, nil
+}
+
+func (server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
+	return gen.GetHealth200JSONResponse{Status: gen.Ok}, nil
+}
+
+func (server) ListLocks(context.Context, gen.ListLocksRequestObject) (gen.ListLocksResponseObject, error) {
+	return gen.ListLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
+}
+
+func (server) GetLock(_ context.Context, req gen.GetLockRequestObject) (gen.GetLockResponseObject, error) {
+	return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusHeld, HolderId: &holder, FencingToken: &token, ExpiresAt: &expires}, nil
+}
+
+func (server) AcquireLock(context.Context, gen.AcquireLockRequestObject) (gen.AcquireLockResponseObject, error) {
+	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusHeld, HolderId: &holder, ExpiresAt: expires}, nil
+}
+
+func (server) ReleaseLock(context.Context, gen.ReleaseLockRequestObject) (gen.ReleaseLockResponseObject, error) {
+	return gen.ReleaseLock200JSONResponse{Status: gen.Released, LeaseId: leaseID, FencingToken: token}, nil
+}
+
+func (server) RenewLock(context.Context, gen.RenewLockRequestObject) (gen.RenewLockResponseObject, error) {
+	return gen.RenewLock200JSONResponse{Status: gen.Renewed, LeaseId: leaseID, FencingToken: token, ExpiresAt: expires}, nil
+}
+
+func (server) GetOpenAPI(context.Context, gen.GetOpenAPIRequestObject) (gen.GetOpenAPIResponseObject, error) {
+	return gen.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(gen.SpecYAML), ContentLength: int64(len(gen.SpecYAML))}, nil
+}
+
+// Sign-in and the dashboard answer as a server without GitHub sign-in does.
+var notConfigured = gen.SignInNotConfiguredApplicationProblemPlusJSONResponse{
+	Type: "urn:octostore:problem:signin_not_configured", Title: "Sign-in not configured",
+	Status: http.StatusNotFound, Code: gen.ProblemCodeSigninNotConfigured,
+}
+
+func (server) StartGitHubSignIn(context.Context, gen.StartGitHubSignInRequestObject) (gen.StartGitHubSignInResponseObject, error) {
+	return gen.StartGitHubSignIn404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) FinishGitHubSignIn(context.Context, gen.FinishGitHubSignInRequestObject) (gen.FinishGitHubSignInResponseObject, error) {
+	return gen.FinishGitHubSignIn404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) GetDashboard(context.Context, gen.GetDashboardRequestObject) (gen.GetDashboardResponseObject, error) {
+	return gen.GetDashboard404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) GetDashboardAvatar(context.Context, gen.GetDashboardAvatarRequestObject) (gen.GetDashboardAvatarResponseObject, error) {
+	return gen.GetDashboardAvatar404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) ListDashboardLocks(context.Context, gen.ListDashboardLocksRequestObject) (gen.ListDashboardLocksResponseObject, error) {
+	return gen.ListDashboardLocks404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) GetDashboardSession(context.Context, gen.GetDashboardSessionRequestObject) (gen.GetDashboardSessionResponseObject, error) {
+	return gen.GetDashboardSession404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) SignOut(context.Context, gen.SignOutRequestObject) (gen.SignOutResponseObject, error) {
+	return gen.SignOut404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) RotateDashboardToken(context.Context, gen.RotateDashboardTokenRequestObject) (gen.RotateDashboardTokenResponseObject, error) {
+	return gen.RotateDashboardToken404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
