@@ -31,7 +31,7 @@ func TestNoBootstrapWhenAdminKeyIsSet(t *testing.T) {
 func TestRotationInvalidatesTheOldTokenAtOnce(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	old := ts.token
-	held := ts.acquire(old, "job", 60, "")
+	held := ts.acquire(old, "job", 60, "w1")
 	r := ts.do("POST", "/auth/token/rotate", old, nil)
 	if r.status != http.StatusOK || r.str("token") == "" || r.str("token") == old {
 		t.Fatalf("rotate: %d %s", r.status, r.raw)
@@ -49,7 +49,7 @@ func TestRotationInvalidatesTheOldTokenAtOnce(t *testing.T) {
 	}
 	wantProblem(t, ts.do("POST", "/auth/token/rotate", old, nil), 401, "unauthorized")
 	// The new secret is the same holder: its re-acquire returns the same lease.
-	if again := ts.acquire(fresh, "job", 60, ""); again.str("lease_id") != held.str("lease_id") {
+	if again := ts.acquire(fresh, "job", 60, "w1"); again.str("lease_id") != held.str("lease_id") {
 		t.Fatalf("after rotation: %s", again.raw)
 	}
 	ts.restart()

@@ -170,7 +170,9 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			// locks in one does not disturb another.
 			token, account := ts.newAccountWithID(fmt.Sprintf("conformance-%d", i))
 			name := fmt.Sprintf("conf-%d", i)
-			lease := ts.acquire(token, name, 60, "").str("lease_id")
+			// The lock is held by the holder "conformance", so an acquire through the
+			// operation with that owner is its idempotent re-acquire.
+			lease := ts.acquire(token, name, 60, "conformance").str("lease_id")
 			values := map[string]string{"name": name, "account_id": account}
 			path := pathParam.ReplaceAllStringFunc(o.path, func(m string) string { return values[m[1:len(m)-1]] })
 			var creds []string
@@ -191,6 +193,9 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 				if _, ok := example["lease_id"]; ok {
 					example["lease_id"] = lease
 				}
+				if strings.EqualFold(o.op.OperationID, "acquireLock") {
+					example["owner"] = "conformance"
+				}
 				if _, ok := example["name"]; ok && o.path == "/admin/accounts" {
 					example["name"] = fmt.Sprintf("conformance-new-%d", i)
 				}
@@ -208,7 +213,7 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			}
 
 			// Invalid requests are refused with a documented 4xx and change nothing.
-			lease = ts.acquire(token, name, 60, "").str("lease_id")
+			lease = ts.acquire(token, name, 60, "conformance").str("lease_id")
 			if body != nil && strings.Contains(string(body), "lease_id") {
 				var m map[string]any
 				json.Unmarshal(body, &m)
@@ -274,7 +279,8 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 					reject("wrong type for "+k, c.call(o, path, wrong, ctype, creds...), 400)
 				}
 				reject("trailing data", c.call(o, path, append(append([]byte{}, body...), '{', '}'), ctype, creds...), 400)
-				reject("form body", c.call(o, path, []byte("a=b"), "application/x-www-form-urlencoded", creds...), 415)
+				reject("form body", c.call(o, path, []byte("a=b"), "application/x-www-form-urlencoded", creds...), 400)
+				reject("text body", c.call(o, path, body, "text/plain", creds...), 415)
 				big := fmt.Sprintf(`{"pad":%q}`, strings.Repeat("x", 2048))
 				reject("oversized body", c.call(o, path, []byte(big), ctype, creds...), 413)
 			}

@@ -76,9 +76,9 @@ func TestSecondHolderSeesHeldWith200(t *testing.T) {
 
 func TestReacquireBySameHolderReturnsSameLease(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	first := ts.acquire(ts.token, "job", 30, "")
+	first := ts.acquire(ts.token, "job", 30, "w1")
 	ts.clock.Advance(10 * time.Second)
-	again := ts.acquire(ts.token, "job", 30, "")
+	again := ts.acquire(ts.token, "job", 30, "w1")
 	if again.str("status") != "acquired" || again.str("lease_id") != first.str("lease_id") || again.num("fencing_token") != first.num("fencing_token") {
 		t.Fatalf("first %s again %s", first.raw, again.raw)
 	}
@@ -163,7 +163,7 @@ func TestListShowsOnlyTheCallersAccount(t *testing.T) {
 	ts := newTestServer(t, Config{AdminKey: testAdminKey})
 	a, b := ts.newAccount("a"), ts.newAccount("b")
 	for _, n := range []string{"zeta", "alpha", "mid"} {
-		ts.acquire(a, n, 60, "")
+		ts.acquire(a, n, 60, "w1")
 	}
 	ts.acquire(b, "bravo", 60, "")
 	r := ts.do("GET", "/locks", a, nil)
@@ -182,7 +182,7 @@ func TestListShowsOnlyTheCallersAccount(t *testing.T) {
 		t.Fatalf("b sees a's lock: %s", s.raw)
 	}
 	// b cannot release a's lease even knowing its id.
-	lease := ts.acquire(a, "alpha", 60, "").str("lease_id")
+	lease := ts.acquire(a, "alpha", 60, "w1").str("lease_id")
 	wantProblem(t, ts.do("POST", "/locks/alpha/release", b, map[string]any{"lease_id": lease}), 409, "lease_not_current")
 	if s := ts.do("GET", "/locks/alpha", a, nil); s.str("status") != "held" {
 		t.Fatal("b's release changed a's lock")
@@ -193,7 +193,7 @@ func TestQuotaIs100ActiveLocksPerAccount(t *testing.T) {
 	ts := newTestServer(t, Config{AdminKey: testAdminKey})
 	a, b := ts.newAccount("a"), ts.newAccount("b")
 	for i := 0; i < 100; i++ {
-		if r := ts.acquire(a, fmt.Sprintf("l%d", i), 1+i%3, ""); r.str("status") != "acquired" {
+		if r := ts.acquire(a, fmt.Sprintf("l%d", i), 1+i%3, "w1"); r.str("status") != "acquired" {
 			t.Fatalf("lock %d: %s", i, r.raw)
 		}
 	}
@@ -202,7 +202,7 @@ func TestQuotaIs100ActiveLocksPerAccount(t *testing.T) {
 		t.Fatal("quota is not per account")
 	}
 	// Re-acquiring a held lock at the limit is fine.
-	if r := ts.acquire(a, "l5", 60, ""); r.str("status") != "acquired" {
+	if r := ts.acquire(a, "l5", 60, "w1"); r.str("status") != "acquired" {
 		t.Fatalf("re-acquire at limit: %s", r.raw)
 	}
 	ts.clock.Advance(time.Second) // the 34 with ttl 1 expire: 66 left, +1 below

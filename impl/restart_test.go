@@ -12,7 +12,7 @@ import (
 
 func TestHeldLocksSurviveARestartWithAFullTTL(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	held := ts.acquire(ts.token, "keep", 60, "")
+	held := ts.acquire(ts.token, "keep", 60, "w1")
 	gone := ts.acquire(ts.token, "gone", 60, "")
 	ts.do("POST", "/locks/gone/release", ts.token, map[string]any{"lease_id": gone.str("lease_id")})
 	ts.clock.Advance(50 * time.Second)
@@ -23,7 +23,7 @@ func TestHeldLocksSurviveARestartWithAFullTTL(t *testing.T) {
 	if s.str("status") != "held" || s.num("fencing_token") != held.num("fencing_token") {
 		t.Fatalf("after restart: %s", s.raw)
 	}
-	if again := ts.acquire(ts.token, "keep", 60, ""); again.str("lease_id") != held.str("lease_id") {
+	if again := ts.acquire(ts.token, "keep", 60, "w1"); again.str("lease_id") != held.str("lease_id") {
 		t.Fatalf("holder lost its lease: %s", again.raw)
 	}
 	if s := ts.do("GET", "/locks/gone", ts.token, nil); s.str("status") != "free" {

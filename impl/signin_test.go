@@ -446,7 +446,7 @@ func TestDashboardRotationInvalidatesTheOldTokenAtOnce(t *testing.T) {
 	b.signIn()
 	s := b.session()
 	old := s.body["new_token"].(map[string]any)["token"].(string)
-	held := ts.acquire(old, "job", 60, "")
+	held := ts.acquire(old, "job", 60, "w1")
 	csrf := s.str("csrf_token")
 
 	// Refused without the CSRF token, with a wrong one, or from another site; nothing changes.
@@ -465,7 +465,7 @@ func TestDashboardRotationInvalidatesTheOldTokenAtOnce(t *testing.T) {
 		t.Fatalf("rotate: %d %s", r.status, r.raw)
 	}
 	wantProblem(t, ts.do("GET", "/locks", old, nil), 401, "unauthorized")
-	if again := ts.acquire(fresh, "job", 60, ""); again.str("lease_id") != held.str("lease_id") {
+	if again := ts.acquire(fresh, "job", 60, "w1"); again.str("lease_id") != held.str("lease_id") {
 		t.Fatalf("the rotated token is not the same holder: %s", again.raw)
 	}
 	// The public origin from the redirect URI is trusted too (a proxy may rewrite Host).

@@ -57,9 +57,9 @@ func TestSpecValidationRejectsBadInputWithProblems(t *testing.T) {
 
 func TestWrongContentTypeIs415(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	req, _ := http.NewRequest("POST", ts.http.URL+"/locks/a/acquire", strings.NewReader("ttl_seconds=60"))
+	req, _ := http.NewRequest("POST", ts.http.URL+"/locks/a/acquire", strings.NewReader(`{"ttl_seconds":60}`))
 	req.Header.Set("Authorization", "Bearer "+ts.token)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", "text/plain")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -291,8 +291,8 @@ func TestTheSameHolderWaitingTwiceIsOneWaiter(t *testing.T) {
 
 func TestTheHolderWaitingForItsOwnLockGetsItAtOnce(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	held := ts.acquire(ts.token, "job", 60, "")
-	got := ts.do("POST", "/locks/job/acquire", ts.token, map[string]any{"ttl_seconds": 60, "wait_seconds": 60})
+	held := ts.acquire(ts.token, "job", 60, "w1")
+	got := ts.do("POST", "/locks/job/acquire", ts.token, map[string]any{"ttl_seconds": 60, "owner": "w1", "wait_seconds": 60})
 	if got.str("status") != "acquired" || got.str("lease_id") != held.str("lease_id") {
 		t.Fatalf("%s", got.raw)
 	}
@@ -338,7 +338,7 @@ func TestWatchReturnsOnceTheRevisionPassesTheIndex(t *testing.T) {
 	ch := watch(free.num("revision"))
 	eventually(t, "the watch waits", func() bool { return ts.watchersOf(k) == 1 })
 	meta := "10.0.0.7:8080"
-	got := ts.do("POST", "/locks/svc/acquire", ts.token, map[string]any{"ttl_seconds": 30, "metadata": meta})
+	got := ts.do("POST", "/locks/svc/acquire", ts.token, map[string]any{"ttl_seconds": 30, "owner": "w1", "metadata": meta})
 	held := receive(t, ch)
 	if held.str("status") != "held" || held.num("revision") <= free.num("revision") || held.str("metadata") != meta || held.num("fencing_token") != got.num("fencing_token") {
 		t.Fatalf("watch: %s", held.raw)
@@ -347,11 +347,11 @@ func TestWatchReturnsOnceTheRevisionPassesTheIndex(t *testing.T) {
 	ch = watch(held.num("revision"))
 	eventually(t, "the watch waits", func() bool { return ts.watchersOf(k) == 1 })
 	ts.do("POST", "/locks/svc/renew", ts.token, map[string]any{"lease_id": got.str("lease_id"), "ttl_seconds": 60})
-	ts.acquire(ts.token, "svc", 60, "")
+	ts.acquire(ts.token, "svc", 60, "w1")
 	eventually(t, "the watch waits again after a renewal woke it", func() bool { return ts.watchersOf(k) == 1 })
 	pending(ch)
 	// A metadata change is a change.
-	ts.do("POST", "/locks/svc/acquire", ts.token, map[string]any{"ttl_seconds": 30, "metadata": "10.0.0.8:8080"})
+	ts.do("POST", "/locks/svc/acquire", ts.token, map[string]any{"ttl_seconds": 30, "owner": "w1", "metadata": "10.0.0.8:8080"})
 	changed := receive(t, ch)
 	if changed.num("revision") <= held.num("revision") || changed.str("metadata") != "10.0.0.8:8080" {
 		t.Fatalf("metadata change: %s", changed.raw)

@@ -187,7 +187,7 @@ func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 	dir := t.TempDir()
 	p := start(t, dir, true)
 	tok := p.token
-	held := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600})
+	held := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600, "owner": "holder-1"})
 	var maxToken float64
 	for i := 0; i < 20; i++ {
 		r := p.call(t, "POST", "/locks/churn/acquire", tok, map[string]any{"ttl_seconds": 60})
@@ -204,7 +204,7 @@ func TestSIGKILLKeepsHeldLocksAndFencingGoesOn(t *testing.T) {
 		if s["status"] != "held" || s["fencing_token"] != held["fencing_token"] {
 			t.Fatalf("round %d: held lock after SIGKILL: %v", round, s)
 		}
-		again := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600})
+		again := p.call(t, "POST", "/locks/held/acquire", tok, map[string]any{"ttl_seconds": 3600, "owner": "holder-1"})
 		if again["lease_id"] != held["lease_id"] {
 			t.Fatalf("round %d: holder lost its lease: %v", round, again)
 		}

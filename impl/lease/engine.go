@@ -59,11 +59,17 @@ type Key struct {
 }
 
 // Holder identifies who holds a lease: a token and an optional owner chosen by the
-// client. Two requests with equal Holders are the same holder.
+// client. Two requests are the same holder only when both name the same token and the
+// same non-empty owner: a holder without an owner is a holder of its own and never
+// matches another request, so two owner-less clients sharing a token exclude each other.
 type Holder struct {
 	TokenID string
 	Owner   string
 }
+
+// Same reports whether h and o are provably the same holder: the same token and the
+// same non-empty owner.
+func (h Holder) Same(o Holder) bool { return h.Owner != "" && h == o }
 
 // String renders the holder as it is shown to other clients: the token id, then
 // "/owner" when an owner was given.
@@ -102,7 +108,7 @@ type Command interface{ isCommand() }
 // With Wait, a lock held by someone else puts Holder in the lock's line instead (outcome
 // Queued): a later release or expiry grants the lease LeaseID to the head of the line in
 // the same Apply and reports it in Result.Handoffs. LeaseID also names the waiter, for
-// CancelWait. A holder already in the line keeps its place (and its LeaseID); its TTL and
+// CancelWait. A holder already in the line (Holder.Same) keeps its place (and its LeaseID); its TTL and
 // metadata are updated.
 type Acquire struct {
 	Key     Key
@@ -363,7 +369,7 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 		return Result{}, changes, ErrMetadataTooLarge
 	}
 	if en := e.lookup(c.Key); en != nil {
-		if en.lease.Holder != c.Holder {
+		if !en.lease.Holder.Same(c.Holder) {
 			if c.Wait {
 				return e.enqueue(c, en), changes, nil
 			}

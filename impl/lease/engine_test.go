@@ -20,8 +20,8 @@ func (c *clock) advance(d time.Duration) { c.now = c.now.Add(d) }
 var (
 	acct  = "acc_a"
 	lockA = Key{Account: acct, Name: "a"}
-	alice = Holder{TokenID: "tok_alice"}
-	bob   = Holder{TokenID: "tok_bob"}
+	alice = Holder{TokenID: "tok_alice", Owner: "alice-1"}
+	bob   = Holder{TokenID: "tok_bob", Owner: "bob-1"}
 )
 
 type harness struct {
@@ -98,6 +98,44 @@ func TestReacquireBySameHolderIsIdempotent(t *testing.T) {
 	other := h.acquire(lockA, Holder{TokenID: alice.TokenID, Owner: "w2"}, time.Minute)
 	if other.Outcome != Held {
 		t.Fatalf("owner w2 got %v", other.Outcome)
+	}
+}
+
+func TestHolderWithoutOwnerNeverMatchesAnEarlierLease(t *testing.T) {
+	h := newHarness(t, Config{})
+	anon := Holder{TokenID: "tok_shared"}
+	first := h.acquire(lockA, anon, time.Minute)
+	if first.Outcome != Acquired {
+		t.Fatalf("first owner-less acquire got %v", first.Outcome)
+	}
+	// The same token with no owner again: another process sharing the token, or the
+	// same one; it cannot prove which, so it is another holder.
+	again := h.acquire(lockA, anon, time.Minute)
+	if again.Outcome != Held || again.Lease.ID != first.Lease.ID || len(again.Changes) != 0 {
+		t.Fatalf("second owner-less acquire got %+v, want held by the first lease, nothing changed", again)
+	}
+	// Nor does an owner match an owner-less lease of the same token, or the reverse.
+	if r := h.acquire(lockA, Holder{TokenID: "tok_shared", Owner: "w1"}, time.Minute); r.Outcome != Held {
+		t.Fatalf("owner w1 got %v", r.Outcome)
+	}
+	h.c.advance(2 * time.Minute)
+	owned := h.acquire(lockA, Holder{TokenID: "tok_shared", Owner: "w1"}, time.Minute)
+	if owned.Outcome != Acquired {
+		t.Fatalf("w1 after expiry got %v", owned.Outcome)
+	}
+	if r := h.acquire(lockA, anon, time.Minute); r.Outcome != Held {
+		t.Fatalf("owner-less acquire of w1's lock got %v", r.Outcome)
+	}
+}
+
+func TestOwnerlessWaitersAreEachTheirOwn(t *testing.T) {
+	h := newHarness(t, Config{})
+	anon := Holder{TokenID: "tok_shared"}
+	h.acquire(lockA, alice, time.Minute)
+	r1 := h.wait(lockA, anon, time.Minute, "w1")
+	r2 := h.wait(lockA, anon, time.Minute, "w2")
+	if r1.Outcome != Queued || r2.Outcome != Queued || r1.Waiting != "w1" || r2.Waiting != "w2" {
+		t.Fatalf("owner-less waiters: %+v / %+v, want two places in line", r1, r2)
 	}
 }
 

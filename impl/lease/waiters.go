@@ -28,7 +28,7 @@ func (e *Engine) enqueue(c Acquire, en *entry) Result {
 		e.lines[c.Key] = q
 	}
 	for i := range q.waiters {
-		if w := &q.waiters[i]; w.holder == c.Holder {
+		if w := &q.waiters[i]; w.holder.Same(c.Holder) {
 			w.ttl = c.TTL
 			if c.Metadata != nil {
 				w.metadata = c.Metadata

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-var carol = Holder{TokenID: "tok_carol"}
+var carol = Holder{TokenID: "tok_carol", Owner: "carol-1"}
 
 func (h *harness) wait(k Key, who Holder, ttl time.Duration, id string) Result {
 	h.t.Helper()

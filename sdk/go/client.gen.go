@@ -206,8 +206,10 @@ type AcquireRequest struct {
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
 
-	// Owner Optional holder name for processes that share one token (a host name, a pod name).
-	// Printable ASCII without spaces.
+	// Owner Holder name for processes that share one token (a host name, a pod name plus a
+	// random suffix). The same token with the same owner is the same holder: re-acquiring
+	// returns the same lease. Without an owner an acquire is a holder of its own and never
+	// re-acquires. Printable ASCII without spaces.
 	//
 	//
 	// Example: worker-7
@@ -403,8 +405,10 @@ type LockStatusStatus string
 // Example: 10.0.0.7:8080
 type Metadata = string
 
-// Owner Optional holder name for processes that share one token (a host name, a pod name).
-// Printable ASCII without spaces.
+// Owner Holder name for processes that share one token (a host name, a pod name plus a
+// random suffix). The same token with the same owner is the same holder: re-acquiring
+// returns the same lease. Without an owner an acquire is a holder of its own and never
+// re-acquires. Printable ASCII without spaces.
 //
 // Example: worker-7
 type Owner = string
@@ -732,7 +736,8 @@ type ClientInterface interface {
 	// CreateToken Issue another token for an account
 	//
 	// Each token is its own holder identity, so several services of one account contend
-	// with each other for the account's locks.
+	// with each other for the account's locks. Takes no body: an empty body or `{}` is
+	// accepted.
 	//
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 	CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -767,6 +772,7 @@ type ClientInterface interface {
 	// RotateToken Replace the caller's token
 	//
 	// Issues a new secret for the calling token and invalidates the old secret at once.
+	// Takes no body: an empty body or `{}` is accepted.
 	// The token keeps its identity (`token_id`), so locks it holds stay its own and an
 	// idempotent re-acquire with the new secret returns the same lease. The new token is
 	// shown once; the server keeps only its hash.
@@ -863,10 +869,15 @@ type ClientInterface interface {
 	// lease with a fencing token larger than any issued before. When someone else holds it,
 	// returns `held` with the holder and when its lease ends; both are HTTP 200.
 	//
-	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later (a `metadata` sent with it replaces the stored one). A retried
-	// request is therefore safe.
+	// Re-acquiring a lock you already hold (same token **and** the same non-empty
+	// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+	// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+	// stored one). A retried request with an `owner` is therefore safe. An acquire without
+	// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+	// with the same token, so a second owner-less acquire of a held lock gets `held`.
+	//
+	// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+	// `invalid_lock_name`.
 	//
 	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -888,10 +899,15 @@ type ClientInterface interface {
 	// lease with a fencing token larger than any issued before. When someone else holds it,
 	// returns `held` with the holder and when its lease ends; both are HTTP 200.
 	//
-	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later (a `metadata` sent with it replaces the stored one). A retried
-	// request is therefore safe.
+	// Re-acquiring a lock you already hold (same token **and** the same non-empty
+	// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+	// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+	// stored one). A retried request with an `owner` is therefore safe. An acquire without
+	// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+	// with the same token, so a second owner-less acquire of a held lock gets `held`.
+	//
+	// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+	// `invalid_lock_name`.
 	//
 	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -1009,7 +1025,8 @@ func (c *RawClient) CreateAccount(ctx context.Context, body CreateAccountJSONReq
 // CreateToken Issue another token for an account
 //
 // Each token is its own holder identity, so several services of one account contend
-// with each other for the account's locks.
+// with each other for the account's locks. Takes no body: an empty body or `{}` is
+// accepted.
 //
 // Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 func (c *RawClient) CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1074,6 +1091,7 @@ func (c *RawClient) FinishGitHubSignIn(ctx context.Context, params *FinishGitHub
 // RotateToken Replace the caller's token
 //
 // Issues a new secret for the calling token and invalidates the old secret at once.
+// Takes no body: an empty body or `{}` is accepted.
 // The token keeps its identity (`token_id`), so locks it holds stay its own and an
 // idempotent re-acquire with the new secret returns the same lease. The new token is
 // shown once; the server keeps only its hash.
@@ -1280,10 +1298,15 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockP
 // lease with a fencing token larger than any issued before. When someone else holds it,
 // returns `held` with the holder and when its lease ends; both are HTTP 200.
 //
-// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later (a `metadata` sent with it replaces the stored one). A retried
-// request is therefore safe.
+// Re-acquiring a lock you already hold (same token **and** the same non-empty
+// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+// stored one). A retried request with an `owner` is therefore safe. An acquire without
+// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+// with the same token, so a second owner-less acquire of a held lock gets `held`.
+//
+// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+// `invalid_lock_name`.
 //
 // **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -1315,10 +1338,15 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 // lease with a fencing token larger than any issued before. When someone else holds it,
 // returns `held` with the holder and when its lease ends; both are HTTP 200.
 //
-// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later (a `metadata` sent with it replaces the stored one). A retried
-// request is therefore safe.
+// Re-acquiring a lock you already hold (same token **and** the same non-empty
+// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+// stored one). A retried request with an `owner` is therefore safe. An acquire without
+// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+// with the same token, so a second owner-less acquire of a held lock gets `held`.
+//
+// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+// `invalid_lock_name`.
 //
 // **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -2295,7 +2323,8 @@ type ClientWithResponsesInterface interface {
 	// CreateTokenWithResponse Issue another token for an account
 	//
 	// Each token is its own holder identity, so several services of one account contend
-	// with each other for the account's locks.
+	// with each other for the account's locks. Takes no body: an empty body or `{}` is
+	// accepted.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2336,6 +2365,7 @@ type ClientWithResponsesInterface interface {
 	// RotateTokenWithResponse Replace the caller's token
 	//
 	// Issues a new secret for the calling token and invalidates the old secret at once.
+	// Takes no body: an empty body or `{}` is accepted.
 	// The token keeps its identity (`token_id`), so locks it holds stay its own and an
 	// idempotent re-acquire with the new secret returns the same lease. The new token is
 	// shown once; the server keeps only its hash.
@@ -2454,10 +2484,15 @@ type ClientWithResponsesInterface interface {
 	// lease with a fencing token larger than any issued before. When someone else holds it,
 	// returns `held` with the holder and when its lease ends; both are HTTP 200.
 	//
-	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later (a `metadata` sent with it replaces the stored one). A retried
-	// request is therefore safe.
+	// Re-acquiring a lock you already hold (same token **and** the same non-empty
+	// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+	// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+	// stored one). A retried request with an `owner` is therefore safe. An acquire without
+	// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+	// with the same token, so a second owner-less acquire of a held lock gets `held`.
+	//
+	// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+	// `invalid_lock_name`.
 	//
 	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -2479,10 +2514,15 @@ type ClientWithResponsesInterface interface {
 	// lease with a fencing token larger than any issued before. When someone else holds it,
 	// returns `held` with the holder and when its lease ends; both are HTTP 200.
 	//
-	// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-	// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-	// if that is later (a `metadata` sent with it replaces the stored one). A retried
-	// request is therefore safe.
+	// Re-acquiring a lock you already hold (same token **and** the same non-empty
+	// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+	// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+	// stored one). A retried request with an `owner` is therefore safe. An acquire without
+	// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+	// with the same token, so a second owner-less acquire of a held lock gets `held`.
+	//
+	// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+	// `invalid_lock_name`.
 	//
 	// **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 	// lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -4121,7 +4161,8 @@ func (c *ClientWithResponses) CreateAccountWithResponse(ctx context.Context, bod
 // CreateTokenWithResponse Issue another token for an account
 //
 // Each token is its own holder identity, so several services of one account contend
-// with each other for the account's locks.
+// with each other for the account's locks. Takes no body: an empty body or `{}` is
+// accepted.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4180,6 +4221,7 @@ func (c *ClientWithResponses) FinishGitHubSignInWithResponse(ctx context.Context
 // RotateTokenWithResponse Replace the caller's token
 //
 // Issues a new secret for the calling token and invalidates the old secret at once.
+// Takes no body: an empty body or `{}` is accepted.
 // The token keeps its identity (`token_id`), so locks it holds stay its own and an
 // idempotent re-acquire with the new secret returns the same lease. The new token is
 // shown once; the server keeps only its hash.
@@ -4364,10 +4406,15 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 // lease with a fencing token larger than any issued before. When someone else holds it,
 // returns `held` with the holder and when its lease ends; both are HTTP 200.
 //
-// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later (a `metadata` sent with it replaces the stored one). A retried
-// request is therefore safe.
+// Re-acquiring a lock you already hold (same token **and** the same non-empty
+// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+// stored one). A retried request with an `owner` is therefore safe. An acquire without
+// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+// with the same token, so a second owner-less acquire of a held lock gets `held`.
+//
+// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+// `invalid_lock_name`.
 //
 // **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -4395,10 +4442,15 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 // lease with a fencing token larger than any issued before. When someone else holds it,
 // returns `held` with the holder and when its lease ends; both are HTTP 200.
 //
-// Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-// same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-// if that is later (a `metadata` sent with it replaces the stored one). A retried
-// request is therefore safe.
+// Re-acquiring a lock you already hold (same token **and** the same non-empty
+// `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+// moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+// stored one). A retried request with an `owner` is therefore safe. An acquire without
+// an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+// with the same token, so a second owner-less acquire of a held lock gets `held`.
+//
+// A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+// `invalid_lock_name`.
 //
 // **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
 // lock is granted to it or the wait ends (then the normal `held`). Waiters are served

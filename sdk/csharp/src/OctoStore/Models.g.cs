@@ -53,8 +53,10 @@ namespace OctoStore
         public string Metadata { get; set; }
 
         /// <summary>
-        /// Optional holder name for processes that share one token (a host name, a pod name).
-        /// Printable ASCII without spaces.
+        /// Holder name for processes that share one token (a host name, a pod name plus a
+        /// random suffix). The same token with the same owner is the same holder: re-acquiring
+        /// returns the same lease. Without an owner an acquire is a holder of its own and never
+        /// re-acquires. Printable ASCII without spaces.
         /// </summary>
         [DataMember(Name = "owner", EmitDefaultValue = false)]
         public string Owner { get; set; }

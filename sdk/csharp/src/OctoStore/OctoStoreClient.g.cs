@@ -77,10 +77,15 @@ namespace OctoStore
         /// lease with a fencing token larger than any issued before. When someone else holds it,
         /// returns <c>held</c> with the holder and when its lease ends; both are HTTP 200.
         /// <para/>
-        /// Re-acquiring a lock you already hold (same token, same <c>owner</c>) is idempotent: the
-        /// same lease and fencing token come back, and the expiry moves to now + <c>ttl_seconds</c>
-        /// if that is later (a <c>metadata</c> sent with it replaces the stored one). A retried
-        /// request is therefore safe.
+        /// Re-acquiring a lock you already hold (same token and the same non-empty
+        /// <c>owner</c>) is idempotent: the same lease and fencing token come back, and the expiry
+        /// moves to now + <c>ttl_seconds</c> if that is later (a <c>metadata</c> sent with it replaces the
+        /// stored one). A retried request with an <c>owner</c> is therefore safe. An acquire without
+        /// an <c>owner</c> is a holder of its own: it never matches an earlier lease, even one taken
+        /// with the same token, so a second owner-less acquire of a held lock gets <c>held</c>.
+        /// <para/>
+        /// A lock name is 1 to 128 characters; an empty name (<c>/locks//acquire</c>) is 400
+        /// <c>invalid_lock_name</c>.
         /// <para/>
         /// Blocking acquire: with <c>wait_seconds</c> &gt; 0 the request waits in line until the
         /// lock is granted to it or the wait ends (then the normal <c>held</c>). Waiters are served
@@ -137,7 +142,8 @@ namespace OctoStore
         /// <summary>Issue another token for an account</summary>
         /// <remarks>
         /// Each token is its own holder identity, so several services of one account contend
-        /// with each other for the account's locks.
+        /// with each other for the account's locks. Takes no body: an empty body or <c>{}</c> is
+        /// accepted.
         /// </remarks>
         /// <param name="accountId">The account's id.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
@@ -347,6 +353,7 @@ namespace OctoStore
         /// <summary>Replace the caller's token</summary>
         /// <remarks>
         /// Issues a new secret for the calling token and invalidates the old secret at once.
+        /// Takes no body: an empty body or <c>{}</c> is accepted.
         /// The token keeps its identity (<c>token_id</c>), so locks it holds stay its own and an
         /// idempotent re-acquire with the new secret returns the same lease. The new token is
         /// shown once; the server keeps only its hash.

@@ -39,6 +39,7 @@ export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Optio
  * Replace the caller's token
  *
  * Issues a new secret for the calling token and invalidates the old secret at once.
+ * Takes no body: an empty body or `{}` is accepted.
  * The token keeps its identity (`token_id`), so locks it holds stay its own and an
  * idempotent re-acquire with the new secret returns the same lease. The new token is
  * shown once; the server keeps only its hash.
@@ -210,10 +211,15 @@ export const getLock = <ThrowOnError extends boolean = false>(options: Options<G
  * lease with a fencing token larger than any issued before. When someone else holds it,
  * returns `held` with the holder and when its lease ends; both are HTTP 200.
  *
- * Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
- * same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
- * if that is later (a `metadata` sent with it replaces the stored one). A retried
- * request is therefore safe.
+ * Re-acquiring a lock you already hold (same token **and** the same non-empty
+ * `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+ * moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+ * stored one). A retried request with an `owner` is therefore safe. An acquire without
+ * an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+ * with the same token, so a second owner-less acquire of a held lock gets `held`.
+ *
+ * A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+ * `invalid_lock_name`.
  *
  * **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
  * lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -297,7 +303,8 @@ export const createAccount = <ThrowOnError extends boolean = false>(options: Opt
  * Issue another token for an account
  *
  * Each token is its own holder identity, so several services of one account contend
- * with each other for the account's locks.
+ * with each other for the account's locks. Takes no body: an empty body or `{}` is
+ * accepted.
  *
  */
 export const createToken = <ThrowOnError extends boolean = false>(options: Options<CreateTokenData, ThrowOnError>) => (options.client ?? client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({

@@ -61,8 +61,10 @@ export type Timestamp = string;
 export type HolderId = string;
 
 /**
- * Optional holder name for processes that share one token (a host name, a pod name).
- * Printable ASCII without spaces.
+ * Holder name for processes that share one token (a host name, a pod name plus a
+ * random suffix). The same token with the same owner is the same holder: re-acquiring
+ * returns the same lease. Without an owner an acquire is a holder of its own and never
+ * re-acquires. Printable ASCII without spaces.
  *
  */
 export type Owner = string;

@@ -15,8 +15,10 @@ class AcquireRequest:
     """
     Attributes:
         ttl_seconds (int): Lease length in seconds, measured by the server's monotonic clock. Example: 60.
-        owner (str | Unset): Optional holder name for processes that share one token (a host name, a pod name).
-            Printable ASCII without spaces.
+        owner (str | Unset): Holder name for processes that share one token (a host name, a pod name plus a
+            random suffix). The same token with the same owner is the same holder: re-acquiring
+            returns the same lease. Without an owner an acquire is a holder of its own and never
+            re-acquires. Printable ASCII without spaces.
              Example: worker-7.
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 = answer at once). Example:
             30.

@@ -78,7 +78,8 @@ def sync_detailed(
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks.
+    with each other for the account's locks. Takes no body: an empty body or `{}` is
+    accepted.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
@@ -110,7 +111,8 @@ def sync(
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks.
+    with each other for the account's locks. Takes no body: an empty body or `{}` is
+    accepted.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
@@ -137,7 +139,8 @@ async def asyncio_detailed(
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks.
+    with each other for the account's locks. Takes no body: an empty body or `{}` is
+    accepted.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
@@ -167,7 +170,8 @@ async def asyncio(
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks.
+    with each other for the account's locks. Takes no body: an empty body or `{}` is
+    accepted.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.

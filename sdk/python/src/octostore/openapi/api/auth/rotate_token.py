@@ -72,6 +72,7 @@ def sync_detailed(
     """Replace the caller's token
 
      Issues a new secret for the calling token and invalidates the old secret at once.
+    Takes no body: an empty body or `{}` is accepted.
     The token keeps its identity (`token_id`), so locks it holds stay its own and an
     idempotent re-acquire with the new secret returns the same lease. The new token is
     shown once; the server keeps only its hash.
@@ -100,6 +101,7 @@ def sync(
     """Replace the caller's token
 
      Issues a new secret for the calling token and invalidates the old secret at once.
+    Takes no body: an empty body or `{}` is accepted.
     The token keeps its identity (`token_id`), so locks it holds stay its own and an
     idempotent re-acquire with the new secret returns the same lease. The new token is
     shown once; the server keeps only its hash.
@@ -124,6 +126,7 @@ async def asyncio_detailed(
     """Replace the caller's token
 
      Issues a new secret for the calling token and invalidates the old secret at once.
+    Takes no body: an empty body or `{}` is accepted.
     The token keeps its identity (`token_id`), so locks it holds stay its own and an
     idempotent re-acquire with the new secret returns the same lease. The new token is
     shown once; the server keeps only its hash.
@@ -150,6 +153,7 @@ async def asyncio(
     """Replace the caller's token
 
      Issues a new secret for the calling token and invalidates the old secret at once.
+    Takes no body: an empty body or `{}` is accepted.
     The token keeps its identity (`token_id`), so locks it holds stay its own and an
     idempotent re-acquire with the new secret returns the same lease. The new token is
     shown once; the server keeps only its hash.

@@ -106,10 +106,15 @@ def sync_detailed(
     lease with a fencing token larger than any issued before. When someone else holds it,
     returns `held` with the holder and when its lease ends; both are HTTP 200.
 
-    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-    if that is later (a `metadata` sent with it replaces the stored one). A retried
-    request is therefore safe.
+    Re-acquiring a lock you already hold (same token **and** the same non-empty
+    `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+    moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+    stored one). A retried request with an `owner` is therefore safe. An acquire without
+    an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+    with the same token, so a second owner-less acquire of a held lock gets `held`.
+
+    A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+    `invalid_lock_name`.
 
     **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
     lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -156,10 +161,15 @@ def sync(
     lease with a fencing token larger than any issued before. When someone else holds it,
     returns `held` with the holder and when its lease ends; both are HTTP 200.
 
-    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-    if that is later (a `metadata` sent with it replaces the stored one). A retried
-    request is therefore safe.
+    Re-acquiring a lock you already hold (same token **and** the same non-empty
+    `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+    moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+    stored one). A retried request with an `owner` is therefore safe. An acquire without
+    an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+    with the same token, so a second owner-less acquire of a held lock gets `held`.
+
+    A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+    `invalid_lock_name`.
 
     **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
     lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -201,10 +211,15 @@ async def asyncio_detailed(
     lease with a fencing token larger than any issued before. When someone else holds it,
     returns `held` with the holder and when its lease ends; both are HTTP 200.
 
-    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-    if that is later (a `metadata` sent with it replaces the stored one). A retried
-    request is therefore safe.
+    Re-acquiring a lock you already hold (same token **and** the same non-empty
+    `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+    moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+    stored one). A retried request with an `owner` is therefore safe. An acquire without
+    an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+    with the same token, so a second owner-less acquire of a held lock gets `held`.
+
+    A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+    `invalid_lock_name`.
 
     **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
     lock is granted to it or the wait ends (then the normal `held`). Waiters are served
@@ -249,10 +264,15 @@ async def asyncio(
     lease with a fencing token larger than any issued before. When someone else holds it,
     returns `held` with the holder and when its lease ends; both are HTTP 200.
 
-    Re-acquiring a lock you already hold (same token, same `owner`) is idempotent: the
-    same lease and fencing token come back, and the expiry moves to now + `ttl_seconds`
-    if that is later (a `metadata` sent with it replaces the stored one). A retried
-    request is therefore safe.
+    Re-acquiring a lock you already hold (same token **and** the same non-empty
+    `owner`) is idempotent: the same lease and fencing token come back, and the expiry
+    moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the
+    stored one). A retried request with an `owner` is therefore safe. An acquire without
+    an `owner` is a holder of its own: it never matches an earlier lease, even one taken
+    with the same token, so a second owner-less acquire of a held lock gets `held`.
+
+    A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400
+    `invalid_lock_name`.
 
     **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the
     lock is granted to it or the wait ends (then the normal `held`). Waiters are served
