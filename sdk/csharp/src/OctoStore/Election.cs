@@ -48,7 +48,7 @@ namespace OctoStore
         private readonly OctoStoreClient client;
 
         /// <summary>Creates an election on the lock <paramref name="name"/>.</summary>
-        public Election(OctoStoreClient client, string name, int ttlSeconds = 15)
+        public Election(OctoStoreClient client, string name, int ttlSeconds = OctoStoreClient.DefaultElectionTtlSeconds)
         {
             if (client == null) throw new ArgumentNullException("client");
             this.client = client;
@@ -77,7 +77,7 @@ namespace OctoStore
         /// <summary>The current leader, or null.</summary>
         public async Task<Leader> LeaderAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            return Leader.From(await client.GetLockAsync(Name, null, null, cancellationToken).ConfigureAwait(false));
+            return Leader.From(await client.StatusAsync(Name, cancellationToken).ConfigureAwait(false));
         }
 
         /// <summary>
@@ -89,7 +89,7 @@ namespace OctoStore
         /// </summary>
         public async Task ObserveAsync(Func<Leader, bool> onLeader, CancellationToken cancellationToken = default(CancellationToken), int pollWaitSeconds = 30)
         {
-            var state = await client.GetLockAsync(Name, null, null, cancellationToken).ConfigureAwait(false);
+            var state = await client.StatusAsync(Name, cancellationToken).ConfigureAwait(false);
             var last = Key(state);
             if (!onLeader(Leader.From(state))) return;
             var index = state.Revision;

@@ -1,5 +1,8 @@
 using System;
 using System.Globalization;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace OctoStore
 {
@@ -39,7 +42,7 @@ namespace OctoStore
         {
         }
 
-        /// <summary>A machine-readable code: <c>held</c> or <c>timeout</c>.</summary>
+        /// <summary>A machine-readable code: <c>held</c>, <c>timeout</c> or <c>lock_lost</c>.</summary>
         public abstract string Code { get; }
     }
 
@@ -100,6 +103,61 @@ namespace OctoStore
         public override string Code
         {
             get { return "timeout"; }
+        }
+    }
+
+    /// <summary>
+    /// A scoped block (<see cref="OctoStoreClient.WithLockAsync(string, Func{Lease, Task}, int, TimeSpan?, string, CancellationToken)"/>)
+    /// returned normally but its lock was lost while it ran: the work may have overlapped another holder's.
+    /// </summary>
+    public sealed class LockLostException : OctoStoreException
+    {
+        /// <summary>Creates the exception.</summary>
+        public LockLostException(string name, Exception reason)
+            : base("lock '" + name + "' was lost while the block ran" + (reason == null ? "" : ": " + reason.Message))
+        {
+            Name = name;
+            Reason = reason;
+        }
+
+        /// <summary>The lock's name.</summary>
+        public string Name { get; private set; }
+
+        /// <summary>Why the lease was lost (the refused renewal, say), or null.</summary>
+        public Exception Reason { get; private set; }
+
+        /// <summary><c>lock_lost</c>.</summary>
+        public override string Code
+        {
+            get { return "lock_lost"; }
+        }
+    }
+
+    /// <summary>
+    /// No base URL could be reached (connection refused, reset, a timeout, or 503 from every one).
+    /// The message names the URL and the cause. Derives from HttpRequestException, which is what
+    /// HttpClient throws for the same failures.
+    /// </summary>
+    public sealed class TransportException : HttpRequestException
+    {
+        /// <summary>Creates the exception.</summary>
+        public TransportException(string url, string cause, Exception inner)
+            : base(url + ": " + cause, inner)
+        {
+            Url = url;
+            Cause = cause;
+        }
+
+        /// <summary>The URL last tried.</summary>
+        public string Url { get; private set; }
+
+        /// <summary>What went wrong, such as "connection refused".</summary>
+        public string Cause { get; private set; }
+
+        /// <summary><c>transport</c>.</summary>
+        public string Code
+        {
+            get { return "transport"; }
         }
     }
 }

@@ -24,15 +24,15 @@ namespace OctoStore
         private readonly object gate = new object();
         private readonly CancellationTokenSource stop = new CancellationTokenSource();
         private readonly CancellationTokenSource lost = new CancellationTokenSource();
-        private readonly Stopwatch clock;
-        private readonly Task renewer;
+        private readonly Stopwatch clock = Stopwatch.StartNew(); // started when the grant arrived
         private DateTimeOffset expiresAt;
         private long? renewAfterMs;
         private TimeSpan deadline; // on clock: the lease surely ends by then unless renewed
         private Exception lostReason;
+        private volatile bool isLost;
         private int disposed;
 
-        internal Lease(OctoStoreClient client, string name, int ttlSeconds, string metadata, AcquireResult result, Stopwatch sent, bool autoRenew)
+        internal Lease(OctoStoreClient client, string name, int ttlSeconds, string metadata, AcquireResult result, bool autoRenew)
         {
             this.client = client;
             Name = name;
@@ -40,11 +40,12 @@ namespace OctoStore
             Metadata = metadata;
             LeaseId = result.LeaseId;
             FencingToken = result.FencingToken.GetValueOrDefault();
+            HolderId = result.HolderId;
+            Owner = client.Owner;
             expiresAt = result.ExpiresAt;
             renewAfterMs = result.RenewAfterMs;
-            clock = sent;
-            deadline = TimeSpan.FromSeconds(ttlSeconds);
-            renewer = autoRenew ? Task.Run(() => RenewLoopAsync()) : null;
+            deadline = Remaining(ttlSeconds, result.RenewAfterMs);
+            if (autoRenew) OctoStoreClient.Observe(Task.Run(() => RenewLoopAsync()));
         }
 
         /// <summary>The lock's name.</summary>
@@ -55,6 +56,12 @@ namespace OctoStore
 
         /// <summary>The fencing token: strictly larger than every token issued before this grant.</summary>
         public long FencingToken { get; private set; }
+
+        /// <summary>Who holds the lock, as the server reports it: <c>token_id/owner</c>.</summary>
+        public string HolderId { get; private set; }
+
+        /// <summary>The owner the acquire was sent with.</summary>
+        public string Owner { get; private set; }
 
         /// <summary>The TTL each renewal asks for.</summary>
         public int TtlSeconds { get; private set; }
@@ -74,7 +81,10 @@ namespace OctoStore
             get { lock (gate) return renewAfterMs; }
         }
 
-        /// <summary>Cancelled when the lease is lost (it ended without a release).</summary>
+        /// <summary>
+        /// Cancelled when the lease is lost (it ended without a release). Its callbacks run on a
+        /// thread pool thread, never inside the renewer, so they may dispose the lease.
+        /// </summary>
         public CancellationToken Lost
         {
             get { return lost.Token; }
@@ -83,7 +93,7 @@ namespace OctoStore
         /// <summary>Whether the lease is lost.</summary>
         public bool IsLost
         {
-            get { return lost.IsCancellationRequested; }
+            get { return isLost; }
         }
 
         /// <summary>Why the lease was lost, or null.</summary>
@@ -98,7 +108,7 @@ namespace OctoStore
         {
             try
             {
-                await RenewNowAsync(ttlSeconds ?? TtlSeconds, cancellationToken).ConfigureAwait(false);
+                await RenewNowAsync(ttlSeconds ?? TtlSeconds, client.RequestTimeout, cancellationToken).ConfigureAwait(false);
             }
             catch (ApiException e) when (e.Code == ProblemCode.LeaseNotCurrent)
             {
@@ -108,59 +118,83 @@ namespace OctoStore
             return this;
         }
 
-        /// <summary>Stops renewing and gives the lock back; returns the server's answer.</summary>
+        /// <summary>
+        /// Stops renewing and gives the lock back; returns the server's answer. Always asks the
+        /// server, also after a loss.
+        /// </summary>
         /// <exception cref="ApiException">With code <c>lease_not_current</c> when the lease had already ended.</exception>
         public async Task<ReleaseResult> ReleaseAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
-            await StopRenewingAsync().ConfigureAwait(false);
-            return await client.ReleaseLockAsync(Name, new ReleaseRequest { LeaseId = LeaseId }, cancellationToken).ConfigureAwait(false);
+            StopRenewing();
+            client.Forget(this);
+            return await client.CallAsync(ct => client.ReleaseLockAsync(Name, new ReleaseRequest { LeaseId = LeaseId }, ct),
+                client.RequestTimeout, cancellationToken).ConfigureAwait(false);
         }
 
         /// <summary>
-        /// Stops renewing and releases the lock. Never throws: a lease that had ended already
-        /// needs no release, and one that cannot be released now runs out at its TTL. Call
-        /// <see cref="ReleaseAsync"/> to see errors.
+        /// Stops renewing and releases the lock if it is still held. Never throws and never
+        /// waits for the renewer: after a loss it returns at once; otherwise the release is
+        /// bounded by the client's <see cref="OctoStoreClient.RequestTimeout"/>, and a lease that
+        /// cannot be released now runs out at its TTL. Call <see cref="ReleaseAsync"/> to see errors.
         /// </summary>
         public void Dispose()
         {
             if (Interlocked.Exchange(ref disposed, 1) == 1) return;
-            try
-            {
-                ReleaseAsync().GetAwaiter().GetResult();
-            }
-            catch (ApiException)
-            {
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            StopRenewing();
+            client.Forget(this);
+            if (isLost) return;
+            var release = Task.Run(() => TryReleaseAsync());
+            release.Wait(client.RequestTimeout + TimeSpan.FromSeconds(1));
+            OctoStoreClient.Observe(release);
         }
 
-        private async Task StopRenewingAsync()
+        /// <summary>Releases and returns the error instead of throwing it (null: released, or already lost and nothing to do).</summary>
+        internal async Task<Exception> TryReleaseAsync()
         {
-            stop.Cancel();
-            if (renewer == null) return;
+            Interlocked.Exchange(ref disposed, 1);
+            StopRenewing();
+            client.Forget(this);
             try
             {
-                await renewer.ConfigureAwait(false);
+                await ReleaseAsync().ConfigureAwait(false);
+                return null;
             }
-            catch (OperationCanceledException)
+            catch (Exception e)
+            {
+                return e;
+            }
+        }
+
+        private void StopRenewing()
+        {
+            try
+            {
+                stop.Cancel();
+            }
+            catch (AggregateException)
             {
             }
         }
 
-        private async Task RenewNowAsync(int ttlSeconds, CancellationToken cancellationToken)
+        private static TimeSpan Remaining(int ttlSeconds, long? renewAfterMs)
+        {
+            // The server's renew_after_ms is a third of the time the lease has left as it counts.
+            var ttl = TimeSpan.FromSeconds(ttlSeconds);
+            if (!renewAfterMs.HasValue || renewAfterMs.Value <= 0) return ttl;
+            var left = TimeSpan.FromMilliseconds(renewAfterMs.Value * 3);
+            return left < ttl ? left : ttl;
+        }
+
+        private async Task RenewNowAsync(int ttlSeconds, TimeSpan timeout, CancellationToken cancellationToken)
         {
             var sent = clock.Elapsed;
-            var res = await client.RenewLockAsync(Name, new RenewRequest { LeaseId = LeaseId, TtlSeconds = ttlSeconds }, cancellationToken).ConfigureAwait(false);
+            var res = await client.CallAsync(ct => client.RenewLockAsync(Name, new RenewRequest { LeaseId = LeaseId, TtlSeconds = ttlSeconds }, ct),
+                timeout, cancellationToken).ConfigureAwait(false);
             lock (gate)
             {
                 if (res.ExpiresAt > expiresAt) expiresAt = res.ExpiresAt;
                 renewAfterMs = res.RenewAfterMs;
-                var until = sent + TimeSpan.FromSeconds(ttlSeconds);
+                var until = sent + Remaining(ttlSeconds, res.RenewAfterMs);
                 if (until > deadline) deadline = until;
             }
         }
@@ -172,8 +206,26 @@ namespace OctoStore
                 if (lostReason != null) return;
                 lostReason = reason;
             }
-            stop.Cancel();
-            lost.Cancel();
+            isLost = true;
+            StopRenewing();
+            client.Forget(this);
+            // Callbacks on Lost run elsewhere: one that disposes the lease (or a using block whose
+            // continuation runs synchronously on cancellation) must not run inside the renewer.
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    lost.Cancel();
+                }
+                catch (AggregateException)
+                {
+                }
+            });
+        }
+
+        private TimeSpan Left()
+        {
+            lock (gate) return deadline - clock.Elapsed;
         }
 
         private TimeSpan RenewDelay()
@@ -195,6 +247,13 @@ namespace OctoStore
             var delay = RenewDelay();
             while (true)
             {
+                var left = Left();
+                if (left <= TimeSpan.Zero)
+                {
+                    MarkLost(new TimeoutException("lease '" + LeaseId + "' ran out before a renewal got through"));
+                    return;
+                }
+                if (delay > left) delay = left;
                 try
                 {
                     await Task.Delay(delay, stop.Token).ConfigureAwait(false);
@@ -203,21 +262,24 @@ namespace OctoStore
                 {
                     return;
                 }
+                left = Left();
+                if (left <= TimeSpan.Zero) continue;
                 try
                 {
-                    await RenewNowAsync(TtlSeconds, stop.Token).ConfigureAwait(false);
+                    // Bounded by what is left of the lease: a stalled server cannot delay the loss signal.
+                    var bound = left < client.RequestTimeout ? left : client.RequestTimeout;
+                    await RenewNowAsync(TtlSeconds, bound, stop.Token).ConfigureAwait(false);
                     delay = RenewDelay();
                 }
                 catch (Exception e) when (!stop.IsCancellationRequested && Transient(e))
                 {
-                    TimeSpan left;
-                    lock (gate) left = deadline - clock.Elapsed;
+                    left = Left();
                     if (left <= TimeSpan.Zero)
                     {
                         MarkLost(e);
                         return;
                     }
-                    delay = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, left.Ticks / 2));
+                    delay = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(1).Ticks, Math.Max(TimeSpan.FromMilliseconds(20).Ticks, left.Ticks / 2)));
                 }
                 catch (Exception e)
                 {
