@@ -57,7 +57,7 @@ namespace OctoStore
         /// <summary>The fencing token: strictly larger than every token issued before this grant.</summary>
         public long FencingToken { get; private set; }
 
-        /// <summary>Who holds the lock, as the server reports it: <c>token_id/owner</c>.</summary>
+        /// <summary>Who holds the lock (<c>token_id/owner</c>) when the server's grant says so, else null; <see cref="Owner"/> is always known.</summary>
         public string HolderId { get; private set; }
 
         /// <summary>The owner the acquire was sent with.</summary>

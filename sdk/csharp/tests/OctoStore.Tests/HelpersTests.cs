@@ -40,8 +40,10 @@ namespace OctoStore.Tests
             {
                 Assert.That(lease.FencingToken, Is.GreaterThanOrEqualTo(1));
                 Assert.IsFalse(lease.Lost.IsCancellationRequested);
-                var held = Assert.Throws<LockHeldException>(async () => await other.TryLockAsync("report"));
-                Assert.AreEqual("held", held.Code);
+                Assert.IsNull(other.TryLockAsync("report").Result, "try-lock of a held lock is null, not an exception");
+                var attempt = other.TryAcquireAsync("report").Result;
+                Assert.IsFalse(attempt.Acquired);
+                StringAssert.EndsWith("/" + client.Owner, attempt.HolderId);
             }
             Assert.AreEqual(LockStatusStatus.Free, (await client.GetLockAsync("report")).Status);
         }
@@ -66,6 +68,36 @@ namespace OctoStore.Tests
                 Assert.IsTrue(lease.IsLost);
                 Assert.AreEqual(ProblemCode.LeaseNotCurrent, ((ApiException)lease.LostReason).Code);
             }
+        }
+
+        [Test]
+        public async Task DisposeInsideAUsingBlockAfterALossReturnsAtOnce()
+        {
+            // Issue 11: the README's own pattern, awaiting the Lost token inside using, deadlocked.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using (var lease = await client.LockAsync("job", 2, TimeSpan.Zero))
+            {
+                await client.ReleaseLockAsync("job", new ReleaseRequest { LeaseId = lease.LeaseId });
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(10), lease.Lost);
+                }
+                catch (TaskCanceledException)
+                {
+                }
+                Assert.IsTrue(lease.IsLost);
+            }
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)));
+        }
+
+        [Test]
+        public void DefaultOwnerIsUniqueAndOverridable()
+        {
+            StringAssert.IsMatch("^.+-[0-9]+-[0-9a-f]{8}$", client.Owner);
+            Assert.AreNotEqual(client.Owner, other.Owner);
+            client.Owner = "pod-7";
+            Assert.AreEqual("pod-7", client.Owner);
+            Assert.AreEqual(TimeSpan.FromSeconds(10), client.RequestTimeout);
         }
 
         [Test]

@@ -36,6 +36,14 @@ namespace OctoStore.Tests
     /// Runs one scenario through the C# helpers. The translation table of the suite's
     /// operations to the helper is <see cref="ExecuteAsync"/>; the rest is the harness.
     /// </summary>
+    /// <summary>The error a with_lock body raises: the user's own exception.</summary>
+    public sealed class UserBlockError : Exception
+    {
+        public UserBlockError(string message) : base(message)
+        {
+        }
+    }
+
     public sealed class Runner
     {
         private static readonly string[] Common = { "op", "comment", "save", "expect", "expect_error", "background" };
@@ -56,6 +64,10 @@ namespace OctoStore.Tests
             { "observe", new[] { "actor", "election", "until_value", "timeout_ms" } },
             { "resign", new[] { "campaign" } },
             { "await", new[] { "task", "timeout_ms" } },
+            { "with_lock", new[] { "actor", "lock", "ttl", "wait", "body" } },
+            { "close", new[] { "lease", "timeout_ms" } },
+            { "server_pause", new string[0] },
+            { "server_resume", new string[0] },
             { "raw", new[] { "actor", "method", "path", "query", "body", "body_text", "content_type" } },
         };
         private static readonly Regex Ref = new Regex(@"\$\{([a-z][a-z0-9_]*)\.([a-z_]+)\}");
@@ -63,6 +75,7 @@ namespace OctoStore.Tests
 
         private readonly JsonObject scenario;
         private readonly Server server;
+        private readonly bool dedicated;
         private readonly Dictionary<string, Actor> actors = new Dictionary<string, Actor>();
         private readonly Dictionary<string, string> accounts = new Dictionary<string, string>();
         private readonly Dictionary<string, Outcome> saved = new Dictionary<string, Outcome>();
@@ -77,7 +90,8 @@ namespace OctoStore.Tests
             var s = scenario["server"] as JsonObject;
             var e = s == null ? null : s["env"] as JsonObject;
             if (e != null) foreach (var kv in e) env[kv.Key] = (string)kv.Value;
-            server = Server.For(env);
+            dedicated = s != null && s.Has("dedicated") && (bool)s["dedicated"];
+            server = dedicated ? Server.Dedicated(env) : Server.For(env);
         }
 
         public async Task RunAsync()
@@ -132,16 +146,16 @@ namespace OctoStore.Tests
                     issued = server.AdminPost("/admin/accounts", body);
                     accounts[label] = (string)issued["account_id"];
                 }
-                return NewActor((string)issued["token"], (string)issued["token_id"], (string)issued["account_id"], spec["owner"] as string);
+                return NewActor((string)issued["token"], (string)issued["token_id"], (string)issued["account_id"], spec["owner"] as string, spec["urls"] as string);
             }
             if (spec.Has("same_token_as"))
             {
                 Actor b;
                 if (!actors.TryGetValue((string)spec["same_token_as"], out b)) throw new StepFailure("unknown actor " + spec["same_token_as"]);
-                return NewActor(b.Token, (string)b.Fields["token_id"], (string)b.Fields["account_id"], (string)spec["owner"]);
+                return NewActor(b.Token, (string)b.Fields["token_id"], (string)b.Fields["account_id"], spec["owner"] as string, spec["urls"] as string);
             }
             var a = new Actor();
-            foreach (var f in new[] { "token_id", "account_id", "holder_id" }) a.Fields[f] = null;
+            foreach (var f in new[] { "token_id", "account_id", "holder_id", "owner" }) a.Fields[f] = null;
             if (spec.Has("token"))
             {
                 a.Token = (string)spec["token"];
@@ -152,13 +166,34 @@ namespace OctoStore.Tests
             throw new StepFailure("unknown actor form " + Json.Write(spec));
         }
 
-        private Actor NewActor(string token, string tokenId, string accountId, string owner)
+        private Actor NewActor(string token, string tokenId, string accountId, string owner, string urls)
         {
-            var a = new Actor { Client = new OctoStoreClient(server.BaseUrl, token) { Owner = owner }, Token = token };
+            List<string> list;
+            switch (urls)
+            {
+                case null: list = new List<string> { server.BaseUrl }; break;
+                case "dead_first": list = new List<string> { DeadUrl(), server.BaseUrl }; break;
+                case "dead_only": list = new List<string> { DeadUrl() }; break;
+                default: throw new StepFailure("unknown urls " + urls);
+            }
+            var client = new OctoStoreClient(list, token);
+            if (owner != null) client.Owner = owner;
+            var a = new Actor { Client = client, Token = token };
             a.Fields["token_id"] = tokenId;
             a.Fields["account_id"] = accountId;
-            a.Fields["holder_id"] = owner == null ? tokenId : tokenId + "/" + owner;
+            a.Fields["owner"] = client.Owner;
+            a.Fields["holder_id"] = tokenId + "/" + client.Owner;
             return a;
+        }
+
+        /// <summary>http://127.0.0.1:P for a port that was bound and closed again: nothing listens there.</summary>
+        private static string DeadUrl()
+        {
+            var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            l.Start();
+            var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            return "http://127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture);
         }
 
         // --- steps --------------------------------------------------------------------
@@ -202,6 +237,26 @@ namespace OctoStore.Tests
             {
                 return new Outcome { Error = e };
             }
+            catch (TransportException e)
+            {
+                return new Outcome { Error = e };
+            }
+            catch (UserBlockError e)
+            {
+                return new Outcome { Error = e };
+            }
+        }
+
+        private static string CodeOf(Exception e)
+        {
+            var api = e as ApiException;
+            if (api != null) return api.Code;
+            var own = e as OctoStoreException;
+            if (own != null) return own.Code;
+            var transport = e as TransportException;
+            if (transport != null) return transport.Code;
+            if (e is UserBlockError) return "user_error";
+            return null;
         }
 
         private void Check(JsonObject step, Outcome outcome)
@@ -211,10 +266,14 @@ namespace OctoStore.Tests
             {
                 if (want == null) throw new StepFailure("threw " + outcome.Error.GetType().Name + ": " + outcome.Error.Message);
                 var api = outcome.Error as ApiException;
-                var code = api != null ? api.Code : ((OctoStoreException)outcome.Error).Code;
+                var code = CodeOf(outcome.Error);
                 long? status = api != null ? api.StatusCode : (long?)null;
                 if (code != (string)want["code"]) throw new StepFailure("error code " + code + ", want " + want["code"] + " (" + outcome.Error.Message + ")");
                 if (want.Has("status") && status != (long)want["status"]) throw new StepFailure("error status " + status + ", want " + want["status"]);
+                if (want.Has("message_matches") && !Regex.IsMatch(outcome.Error.Message ?? "", (string)want["message_matches"]))
+                {
+                    throw new StepFailure("error message '" + outcome.Error.Message + "' does not match " + want["message_matches"]);
+                }
                 return;
             }
             if (want != null) throw new StepFailure("succeeded with " + Json.Write(outcome.Result) + ", want error " + want["code"]);
@@ -251,23 +310,16 @@ namespace OctoStore.Tests
             {
                 case "try_lock":
                 {
-                    Lease lease;
-                    try
-                    {
-                        lease = await Client(s).TryLockAsync((string)s["lock"], Int(s["ttl"]), s["metadata"] as string, AutoRenew(s), cancel.Token).ConfigureAwait(false);
-                    }
-                    catch (LockHeldException e)
-                    {
-                        return Result(null, "acquired", false, "holder_id", e.HolderId, "expires_at", e.ExpiresAt, "retry_after_ms", e.RetryAfterMs);
-                    }
-                    Track(lease);
-                    return Acquired(lease);
+                    var attempt = await Client(s).TryAcquireAsync((string)s["lock"], Int(s["ttl"]), s["metadata"] as string, AutoRenew(s), cancel.Token).ConfigureAwait(false);
+                    if (!attempt.Acquired) return Result(null, "acquired", false, "holder_id", attempt.HolderId, "expires_at", attempt.ExpiresAt, "retry_after_ms", attempt.RetryAfterMs);
+                    Track(attempt.Lease);
+                    return Acquired(attempt.Lease, ActorOf(s));
                 }
                 case "lock":
                 {
                     var lease = await Client(s).LockAsync((string)s["lock"], Int(s["ttl"]), TimeSpan.FromSeconds((long)s["wait"]), s["metadata"] as string, AutoRenew(s), cancel.Token).ConfigureAwait(false);
                     Track(lease);
-                    return Acquired(lease);
+                    return Acquired(lease, ActorOf(s));
                 }
                 case "renew":
                 {
@@ -298,7 +350,26 @@ namespace OctoStore.Tests
                     throw new StepTimeout("lease not lost in time");
                 }
                 case "status":
-                    return State(await Client(s).GetLockAsync((string)s["lock"], null, null, cancel.Token).ConfigureAwait(false));
+                    return State(await Client(s).StatusAsync((string)s["lock"], cancel.Token).ConfigureAwait(false));
+                case "with_lock":
+                    return await WithLockAsync(s).ConfigureAwait(false);
+                case "close":
+                {
+                    var lease = LeaseOf(s);
+                    var dispose = Task.Run(() => lease.Dispose());
+                    if (await Task.WhenAny(dispose, Task.Delay(TimeSpan.FromMilliseconds((long)s["timeout_ms"]))).ConfigureAwait(false) != dispose)
+                    {
+                        throw new StepTimeout("Dispose did not return within " + s["timeout_ms"] + " ms");
+                    }
+                    await dispose.ConfigureAwait(false);
+                    return Result(null);
+                }
+                case "server_pause":
+                    server.Signal("STOP");
+                    return Result(null);
+                case "server_resume":
+                    server.Signal("CONT");
+                    return Result(null);
                 case "wait_until":
                     return await WaitUntilAsync(s).ConfigureAwait(false);
                 case "watch":
@@ -350,9 +421,62 @@ namespace OctoStore.Tests
             return v;
         }
 
-        private static Outcome Acquired(Lease l)
+        private static Outcome Acquired(Lease l, Actor a)
         {
-            return Result(l, "acquired", true, "lease_id", l.LeaseId, "fencing_token", l.FencingToken, "expires_at", l.ExpiresAt, "renew_after_ms", l.RenewAfterMs);
+            // The grant does not repeat the holder id; it is the token's id and the owner the lease was taken with.
+            var holder = l.HolderId ?? ((string)a.Fields["token_id"] + "/" + l.Owner);
+            return Result(l, "acquired", true, "lease_id", l.LeaseId, "fencing_token", l.FencingToken, "expires_at", l.ExpiresAt, "renew_after_ms", l.RenewAfterMs, "holder_id", holder);
+        }
+
+        /// <summary>with_lock: the helper's scoped form, WithLockAsync, around the body the step names.</summary>
+        private async Task<Outcome> WithLockAsync(JsonObject s)
+        {
+            var body = (string)s["body"];
+            var wait = s.Has("wait") ? TimeSpan.FromSeconds((long)s["wait"]) : TimeSpan.Zero;
+            Lease held = null;
+            await Client(s).WithLockAsync((string)s["lock"], async lease =>
+            {
+                held = lease;
+                Track(lease);
+                switch (body)
+                {
+                    case "return":
+                        return;
+                    case "raise":
+                        throw new UserBlockError("the block failed");
+                    case "release_behind_then_raise":
+                        await ReleaseBehindAsync(s, lease).ConfigureAwait(false);
+                        throw new UserBlockError("the block failed after its lock was released behind its back");
+                    case "release_behind_then_wait_lost":
+                        await ReleaseBehindAsync(s, lease).ConfigureAwait(false);
+                        try
+                        {
+                            await Task.Delay(TimeSpan.FromSeconds(10), lease.Lost).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                        }
+                        return;
+                    default:
+                        throw new StepFailure("unknown with_lock body " + body);
+                }
+            }, Int(s["ttl"]), wait, null, cancel.Token).ConfigureAwait(false);
+            return Result(null, "ran", true, "lease_id", held.LeaseId, "fencing_token", held.FencingToken);
+        }
+
+        /// <summary>Releases the lease with a plain HTTP request, behind the helper's back.</summary>
+        private async Task ReleaseBehindAsync(JsonObject s, Lease lease)
+        {
+            var req = new JsonObject();
+            req["op"] = "raw";
+            req["actor"] = s["actor"];
+            req["method"] = "POST";
+            req["path"] = "/locks/" + Uri.EscapeDataString(lease.Name) + "/release";
+            var b = new JsonObject();
+            b["lease_id"] = lease.LeaseId;
+            req["body"] = b;
+            var res = await RawAsync(req).ConfigureAwait(false);
+            if ((long)res.Result["http_status"] != 200) throw new StepFailure("release behind the helper's back: " + Json.Write(res.Result));
         }
 
         private static Outcome State(LockStatus s)
@@ -373,7 +497,7 @@ namespace OctoStore.Tests
             var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds((long)s["timeout_ms"]);
             while (true)
             {
-                var last = State(await Client(s).GetLockAsync((string)s["lock"], null, null, cancel.Token).ConfigureAwait(false));
+                var last = State(await Client(s).StatusAsync((string)s["lock"], cancel.Token).ConfigureAwait(false));
                 if (until.All(kv => Matcher.Holds(kv.Value, last.Result[kv.Key]))) return last;
                 if (DateTime.UtcNow > deadline) throw new StepFailure("wait_until: deadline passed; last status " + Json.Write(last.Result));
                 await Task.Delay(100, cancel.Token).ConfigureAwait(false);
@@ -558,6 +682,7 @@ namespace OctoStore.Tests
                 }
             }
             foreach (var a in actors.Values) if (a.Client != null) a.Client.Dispose();
+            if (dedicated) server.Stop();
         }
     }
 

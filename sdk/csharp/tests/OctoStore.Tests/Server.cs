@@ -72,6 +72,23 @@ namespace OctoStore.Tests
             }
         }
 
+        /// <summary>A server of the scenario's own (server.dedicated), shared with no other; the scenario stops it.</summary>
+        public static Server Dedicated(IDictionary<string, string> env)
+        {
+            return new Server(env);
+        }
+
+        /// <summary>Sends SIGSTOP or SIGCONT (or any signal name) to the server's PID.</summary>
+        public void Signal(string name)
+        {
+            if (process == null) throw new InvalidOperationException("the server is not running");
+            using (var kill = Process.Start(new ProcessStartInfo("kill", "-" + name + " " + process.Id) { UseShellExecute = false }))
+            {
+                kill.WaitForExit();
+                if (kill.ExitCode != 0) throw new InvalidOperationException("kill -" + name + " " + process.Id + " failed");
+            }
+        }
+
         public static void StopAll()
         {
             lock (Gate)
@@ -98,13 +115,18 @@ namespace OctoStore.Tests
             }
         }
 
-        private void Stop()
+        public void Stop()
         {
             if (process == null) return;
             try
             {
                 if (!process.HasExited)
                 {
+                    // In case a scenario left it paused.
+                    using (var cont = Process.Start(new ProcessStartInfo("kill", "-CONT " + process.Id) { UseShellExecute = false }))
+                    {
+                        cont.WaitForExit();
+                    }
                     using (var kill = Process.Start(new ProcessStartInfo("kill", "-TERM " + process.Id) { UseShellExecute = false }))
                     {
                         kill.WaitForExit();
