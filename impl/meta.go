@@ -8,9 +8,24 @@ import (
 	"github.com/octostore/octostore/impl/docs"
 )
 
-// GetHealth reports that the server is up.
+// GetHealth reports that the server is up (liveness) and whether its storage accepts
+// writes.
 func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
-	return gen.GetHealth200JSONResponse{Status: gen.Ok}, nil
+	out := gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}}
+	if h := s.store.Health(); h.Degraded != nil {
+		reason, since := h.Degraded.Error(), timestamp(h.Since)
+		out.Storage = gen.StorageState{State: gen.StorageStateStateDegraded, Reason: &reason, Since: &since}
+	}
+	return out, nil
+}
+
+// GetReady answers 200 when this process serves writes, and 503 with the reason when its
+// storage refuses them.
+func (s *Server) GetReady(context.Context, gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
+	if err := s.store.Writable(); err != nil {
+		return nil, err
+	}
+	return gen.GetReady200JSONResponse{Status: gen.ReadyStatusReady}, nil
 }
 
 // GetDocs serves the Scalar API reference from the binary.

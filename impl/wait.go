@@ -273,7 +273,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 	}
 	for {
 		s.mu.Lock()
-		if _, err := s.applyLocked(lease.Sweep{}); err != nil {
+		if err := s.sweepLocked(lease.Sweep{Key: &k}); err != nil {
 			s.mu.Unlock()
 			return lockState{}, err
 		}

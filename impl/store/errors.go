@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -16,6 +17,13 @@ var (
 	// ErrClosed means the committer has stopped (shutdown) or failed; nothing more is
 	// accepted.
 	ErrClosed = errors.New("store is closed")
+	// ErrUnavailable means the database does not accept writes now: the disk is full,
+	// read-only or failing, or the file was replaced or removed under the running
+	// process. Nothing was written; the server recovers when the disk does.
+	ErrUnavailable = errors.New("database does not accept writes")
+	// ErrMissing means the database file is missing or empty although a marker says a
+	// database existed there: it is not silently started afresh.
+	ErrMissing = errors.New("database is missing or empty but existed before")
 )
 
 // translate maps driver errors to the store's errors, keeping the original wrapped.
@@ -36,6 +44,10 @@ func translate(err error) error {
 			return errors.Join(ErrConflict, err)
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return errors.Join(ErrNotFound, err)
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	return err
