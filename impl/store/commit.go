@@ -200,7 +200,11 @@ func (s *Store) Resume(last uint64) {
 		return
 	}
 	if n := len(c.lost); n > 0 && c.lost[n-1].hi == 0 {
-		c.lost[n-1].hi = max(last, c.lost[n-1].lo)
+		if last < c.lost[n-1].lo {
+			c.lost = c.lost[:n-1] // nothing was lost
+		} else {
+			c.lost[n-1].hi = last
+		}
 	}
 	c.durable = max(c.durable, last)
 	c.degraded = nil
