@@ -189,11 +189,15 @@ func (s *Store) Probe(ctx context.Context) error {
 	if err := s.checkIdentity(); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(s.path), ".octostore-probe-*")
+	// Move the WAL into the database first (best effort): a WAL grown to fill the disk
+	// otherwise keeps it full.
+	s.db.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	probe := filepath.Join(filepath.Dir(s.path), ".octostore-probe")
+	f, err := os.OpenFile(probe, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("probe: %w", err)
 	}
-	defer os.Remove(f.Name())
+	defer os.Remove(probe)
 	_, err = f.Write(make([]byte, 256<<10))
 	if err == nil {
 		err = f.Sync()
