@@ -224,7 +224,7 @@ type Config struct {
 }
 
 // DefaultMaxExpiries bounds the expiries of one Apply.
-const DefaultMaxExpiries = 1024
+const DefaultMaxExpiries = 512
 
 // Engine is the lock state machine. It is not safe for concurrent use: its owner
 // serialises Apply calls and passes non-decreasing instants.
