@@ -43,6 +43,8 @@ type committer struct {
 	// degraded.
 	lost []span
 	wake chan struct{}
+	// degrade carries Degrade's cause to Run, so that it takes effect between commits.
+	degrade chan error
 }
 
 // span is a closed range of revisions; hi 0 means "and every later one".
@@ -52,6 +54,7 @@ func (c *committer) init() {
 	c.advanced = make(chan struct{})
 	c.failed = make(chan struct{})
 	c.wake = make(chan struct{}, 1)
+	c.degrade = make(chan error, 1)
 }
 
 // lostLocked reports whether revision rev belongs to a failed commit. c.mu is held.
@@ -180,13 +183,14 @@ func (s *Store) Failed() <-chan struct{} {
 	return s.commit.failed
 }
 
-// Degrade makes the store refuse writes with cause (wrapped in ErrUnavailable) until
-// Resume. Revisions submitted and not yet durable are lost.
+// Degrade makes the running store refuse writes with cause (wrapped in ErrUnavailable)
+// until Resume, as a failed commit does. Run applies it between two commits: revisions
+// submitted and not yet committed then are lost.
 func (s *Store) Degrade(cause error) {
-	c := &s.commit
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.degradeLocked(fmt.Errorf("%w: %w", ErrUnavailable, cause), c.durable+1)
+	select {
+	case s.commit.degrade <- cause:
+	default: // one is pending already
+	}
 }
 
 // Resume accepts writes again after Probe succeeded and the caller rebuilt its state
@@ -227,9 +231,12 @@ func (s *Store) Run(ctx context.Context) error {
 		case <-check.C:
 			if s.Writable() == nil {
 				if err := s.checkIdentity(); err != nil {
-					s.Degrade(err)
+					s.degradeNow(err)
 				}
 			}
+			continue
+		case cause := <-c.degrade:
+			s.degradeNow(cause)
 			continue
 		case <-ctx.Done():
 			c.mu.Lock()
@@ -367,4 +374,12 @@ func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
 		Failpoint("commit/reserve-written")
 	}
 	return n, tx.Commit()
+}
+
+// degradeNow degrades the store between commits (Run's goroutine): what is queued is lost.
+func (s *Store) degradeNow(cause error) {
+	c := &s.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.degradeLocked(fmt.Errorf("%w: %w", ErrUnavailable, cause), c.durable+1)
 }
