@@ -346,7 +346,71 @@ func TestFaultDiskFullDegradesAndRecoversWithoutRestart(t *testing.T) {
 	os.Mkdir(mnt, 0o700)
 	mount(t, "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt)
 	unmountAtCleanup(t, mnt)
-	db := "DATABASE_URL=" + filepath.Join(mnt, "octostore.db")
+	var filler string
+	degradeAndRecover(t, dir, mnt, "a full disk",
+		func() { filler = fill(t, mnt) },
+		func() { os.Remove(filler) })
+}
+
+// TestFaultReadOnlyExt4DegradesAndRecoversWithoutRestart makes an ext4 file system on a
+// loop device refuse every write. `mount -o remount,ro` is refused by the kernel (EBUSY)
+// while the server holds its files open for writing, so the files and their directory
+// are made immutable instead (chattr +i): every write to the open files then fails
+// (EPERM), as on a file system gone read-only, until chattr -i.
+func TestFaultReadOnlyExt4DegradesAndRecoversWithoutRestart(t *testing.T) {
+	needRoot(t, "the read-only ext4 fault (loop device)")
+	for _, tool := range []string{"mkfs.ext4", "losetup", "chattr"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping the read-only ext4 fault: %s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	img, mnt := filepath.Join(dir, "ext4.img"), filepath.Join(dir, "mnt")
+	os.Mkdir(mnt, 0o700)
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v %s", err, out)
+	}
+	out, err := exec.Command("losetup", "--find", "--show", img).Output()
+	if err != nil {
+		t.Fatalf("losetup: %v", err)
+	}
+	loop := strings.TrimSpace(string(out))
+	t.Cleanup(func() {
+		if out, err := exec.Command("losetup", "-d", loop).CombinedOutput(); err != nil {
+			t.Errorf("losetup -d %s: %v %s", loop, err, out)
+		}
+	})
+	mount(t, loop, mnt)
+	unmountAtCleanup(t, mnt)
+	data := filepath.Join(mnt, "data")
+	os.Mkdir(data, 0o700)
+	immutable := func(flag string) {
+		paths, _ := filepath.Glob(filepath.Join(data, "*"))
+		for _, p := range append(paths, data) {
+			if out, err := exec.Command("chattr", flag, p).CombinedOutput(); err != nil {
+				t.Fatalf("chattr %s %s: %v %s", flag, p, err, out)
+			}
+		}
+	}
+	t.Cleanup(func() { immutable("-i") })
+	degradeAndRecover(t, dir, data, "a read-only file system",
+		func() { immutable("+i") },
+		func() { immutable("-i") })
+}
+
+// degradeAndRecover runs the server with its database in dbDir under load, and three
+// times injects a fault (inject) that makes the disk refuse writes, checks the answers
+// while it lasts, heals it and checks that the server recovers by itself; then it
+// restarts the server and checks the whole history.
+func degradeAndRecover(t *testing.T, dir, dbDir, what string, inject, heal func()) {
+	t.Helper()
+	db := "DATABASE_URL=" + filepath.Join(dbDir, "octostore.db")
 	p := startFault(t, dir, true, db)
 	t.Cleanup(func() { p.kill(syscall.SIGKILL) })
 	l := newLedger(t, p.token)
@@ -356,7 +420,7 @@ func TestFaultDiskFullDegradesAndRecoversWithoutRestart(t *testing.T) {
 	for round := 0; round < 3; round++ {
 		l.run(p.url, 4, 50)
 		from := len(l.ops)
-		filler := fill(t, mnt)
+		inject()
 		f.faults++
 		refused := f.seen503
 		// Keep writing until the server has refused some writes (a full disk may still
@@ -367,25 +431,26 @@ func TestFaultDiskFullDegradesAndRecoversWithoutRestart(t *testing.T) {
 		}
 		l.run(p.url, 4, 20)
 		if !alive(p) {
-			f.violate(t, "round %d: the server died on a full disk: %v\n%s", round, p.waitErr, p.stdout)
+			heal()
+			f.violate(t, "round %d: the server died on %s: %v\n%s", round, what, p.waitErr, p.stdout)
 			return
 		}
 		f.seen503 = refused // counted again by the check of the whole round
 		l.checkAnswers(t, &f, from)
 		if f.seen503 == refused {
-			f.violate(t, "round %d: a full disk never refused a write", round)
+			f.violate(t, "round %d: %s never refused a write", round, what)
 		}
 		if code, body := get(t, p.url+"/ready"); code != 503 {
-			f.violate(t, "round %d: /ready answered %d %s on a full disk", round, code, body)
+			f.violate(t, "round %d: /ready answered %d %s on %s", round, code, body, what)
 		}
 		if _, body := get(t, p.url+"/health"); !strings.Contains(body, `"degraded"`) {
 			f.violate(t, "round %d: /health does not say degraded: %s", round, body)
 		}
 		// Reads of durable state keep working.
 		l.checkState(t, &f, p, time.Time{})
-		os.Remove(filler)
+		heal()
 		if !untilReady(t, p) {
-			f.violate(t, "round %d: no recovery within a minute after the disk had room again:\n%s", round, serverLog(p))
+			f.violate(t, "round %d: no recovery within a minute after %s was healed:\n%s", round, what, serverLog(p))
 			return
 		}
 		f.recoveries++
@@ -398,7 +463,7 @@ func TestFaultDiskFullDegradesAndRecoversWithoutRestart(t *testing.T) {
 	l.checkState(t, &f, p, time.Time{})
 	l.checkFencing(t, &f)
 	f.ops += len(l.ops)
-	checkIntegrity(t, filepath.Join(mnt, "octostore.db"))
+	checkIntegrity(t, filepath.Join(dbDir, "octostore.db"))
 }
 
 func TestFaultDatabaseRemovedUnderRunningServerThenRestoredFromBackup(t *testing.T) {
