@@ -446,6 +446,10 @@ func degradeAndRecover(t *testing.T, dir, dbDir, what string, inject, heal func(
 		if _, body := get(t, p.url+"/health"); !strings.Contains(body, `"degraded"`) {
 			f.violate(t, "round %d: /health does not say degraded: %s", round, body)
 		}
+		// Token writes are refused the same way, not with a 500.
+		if r := p.call(t, "POST", "/auth/token/rotate", l.token, nil); r["http_status"] != float64(503) || r["code"] != "unavailable" {
+			f.violate(t, "round %d: token rotation on %s: %v", round, what, r)
+		}
 		// Reads of durable state keep working.
 		l.checkState(t, &f, p, time.Time{})
 		heal()
