@@ -214,6 +214,12 @@ func (l *ledger) checkFencing(t *testing.T, f *figures) {
 // acknowledged release is free, an acquire that was refused is free. acked limits the
 // names touched at or after it "unknown" (the state of a backup taken at acked).
 func (l *ledger) checkState(t *testing.T, f *figures, p *proc, acked time.Time) {
+	l.checkStateWhile(t, f, p, acked, false)
+}
+
+// checkStateWhile is checkState; during a fault a read whose answer depends on a change
+// that was not made durable may answer 503, otherwise every read must answer 200.
+func (l *ledger) checkStateWhile(t *testing.T, f *figures, p *proc, acked time.Time, fault bool) {
 	t.Helper()
 	l.mu.Lock()
 	ops := append([]ledgerOp(nil), l.ops...)
@@ -251,6 +257,8 @@ func (l *ledger) checkState(t *testing.T, f *figures, p *proc, acked time.Time) 
 		held := s["status"] == "held"
 		tok, _ := s["fencing_token"].(float64)
 		switch {
+		case s["http_status"] != float64(200) && !(fault && s["http_status"] == float64(503)):
+			f.violate(t, "%s: read answered %v", name, s)
 		case w.unknown:
 		case w.released && held:
 			f.violate(t, "%s: acknowledged release undone: %v", name, s)
@@ -451,7 +459,7 @@ func degradeAndRecover(t *testing.T, dir, dbDir, what string, inject, heal func(
 			f.violate(t, "round %d: token rotation on %s: %v", round, what, r)
 		}
 		// Reads of durable state keep working.
-		l.checkState(t, &f, p, time.Time{})
+		l.checkStateWhile(t, &f, p, time.Time{}, true)
 		heal()
 		if !untilReady(t, p) {
 			f.violate(t, "round %d: no recovery within a minute after %s was healed:\n%s", round, what, serverLog(p))
