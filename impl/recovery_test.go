@@ -2,6 +2,8 @@ package impl
 
 import (
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,10 +30,17 @@ func TestDegradedStorageRefusesWritesKeepsReadsAndRecoversByItself(t *testing.T)
 	if r.header.Get("Retry-After") == "" {
 		t.Fatal("503 without Retry-After")
 	}
-	wantProblem(t, ts.do("GET", "/ready", "", nil), 503, "unavailable")
+	ready := ts.do("GET", "/ready", "", nil)
+	wantProblem(t, ready, 503, "unavailable")
+	if ready.header.Get("Retry-After") == "" || !strings.Contains(ready.str("detail"), "does not accept writes") {
+		t.Fatalf("ready: %s", ready.raw)
+	}
 	h := ts.do("GET", "/health", "", nil)
 	if h.status != 200 || h.body["storage"].(map[string]any)["state"] != "degraded" || h.body["storage"].(map[string]any)["reason"] == "" {
 		t.Fatalf("health: %s", h.raw)
+	}
+	if strings.Contains(string(h.raw), filepath.Dir(ts.dbPath)) {
+		t.Fatalf("the public health check shows the database's path: %s", h.raw)
 	}
 	// A read of durable state still works.
 	if s := ts.do("GET", "/locks/held", ts.token, nil); s.status != 200 || s.num("fencing_token") != before {

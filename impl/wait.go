@@ -236,7 +236,7 @@ func (s *Server) abandon(ctx context.Context, w *waitEntry) {
 		return
 	}
 	_, err := s.apply(context.WithoutCancel(ctx), lease.Release{Key: w.key, LeaseID: w.res.Lease.ID})
-	if err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) {
+	if err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) && !errors.Is(err, store.ErrUnavailable) {
 		s.log.Error("release of an undelivered grant", "lock", w.key.Name, "err", err)
 	}
 }

@@ -151,8 +151,13 @@ func (s *Store) Durable() uint64 {
 
 // Health is whether the store accepts writes and, when not, why and since when.
 type Health struct {
+	// Degraded is the error that stopped writes (nil when they are accepted); it may name
+	// files, so it is for logs.
 	Degraded error
-	Since    time.Time
+	// Reason says why in words safe to show anyone (no paths): "disk full",
+	// "read-only file system", "i/o error", ….
+	Reason string
+	Since  time.Time
 }
 
 // Health reports the store's state.
@@ -160,7 +165,10 @@ func (s *Store) Health() Health {
 	c := &s.commit
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return Health{Degraded: c.degraded, Since: c.since}
+	if c.degraded == nil {
+		return Health{}
+	}
+	return Health{Degraded: c.degraded, Reason: reason(c.degraded), Since: c.since}
 }
 
 // Writable returns nil when the store accepts writes, or the error wrapping

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"syscall"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -51,4 +52,26 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// reason names the cause of a refused write in words safe for a public health check.
+func reason(err error) string {
+	var se *sqlite.Error
+	code := 0
+	if errors.As(err, &se) {
+		code = se.Code() & 0xff
+	}
+	switch {
+	case errors.Is(err, errReplaced):
+		return "the database file or its WAL was removed or replaced under the running server; restart it"
+	case code == sqlite3.SQLITE_FULL || errors.Is(err, syscall.ENOSPC):
+		return "disk full"
+	case code == sqlite3.SQLITE_READONLY || errors.Is(err, syscall.EROFS):
+		return "read-only file system"
+	case errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES):
+		return "permission denied"
+	case code == sqlite3.SQLITE_IOERR || errors.Is(err, syscall.EIO):
+		return "i/o error"
+	}
+	return "the database does not accept writes"
 }

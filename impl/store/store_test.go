@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -352,5 +353,18 @@ func TestAccountsAndTokens(t *testing.T) {
 	accs, _ := s.Accounts(ctx)
 	if len(toks) != 1 || toks[0].Hash[0] != 9 || len(accs) != 1 || accs[0] != a {
 		t.Fatalf("tokens %+v accounts %+v", toks, accs)
+	}
+}
+
+func TestHealthReasonNamesTheCauseWithoutPaths(t *testing.T) {
+	s, path := openTemp(t, Options{CheckInterval: time.Hour})
+	stop := running(t, s)
+	defer stop()
+	os.Remove(path + "-wal")
+	s.Submit(1, []lease.Change{{Kind: lease.ReserveToken, Reserve: 10}})
+	s.WaitDurable(context.Background(), 1)
+	h := s.Health()
+	if h.Degraded == nil || !strings.Contains(h.Reason, "removed or replaced") || strings.Contains(h.Reason, path) {
+		t.Fatalf("health %+v", h)
 	}
 }
