@@ -303,8 +303,10 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 	return e
 }
 
-// Apply executes cmd at now. It first expires every lease whose deadline is not after
-// now, then runs the command.
+// Apply executes cmd at now. It first expires leases whose deadline is not after now, the
+// earliest first and at most Config.MaxExpiries of them, and always the lease of the lock
+// the command names; then it runs the command. When more are due, NextDeadline is not
+// after now and the next Sweep goes on.
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
 	e.handoffs = nil
