@@ -535,6 +535,14 @@ func TestFaultDatabaseRemovedUnderRunningServerThenRestoredFromBackup(t *testing
 	if err == nil || !strings.Contains(out, "missing or empty") {
 		f.violate(t, "a start without the database did not refuse: %v %s", err, out)
 	}
+	// Nor with an empty file in its place.
+	os.Remove(path)
+	os.WriteFile(path, nil, 0o600)
+	cmd = exec.Command(faultBinary(), "--bind-addr", "127.0.0.1:0")
+	cmd.Dir, cmd.Env = dir, append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+	if out, err := runBounded(cmd); err == nil || !strings.Contains(out, "missing or empty") {
+		f.violate(t, "a start on an empty database file did not refuse: %v %s", err, out)
+	}
 
 	if !backedUp {
 		return
