@@ -23,7 +23,7 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 // GetReady answers 200 when this process serves writes, and 503 with the reason when its
 // storage refuses them (or it is shutting down).
 func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
-	if err := s.store.Writable(); err != nil {
+	if err := s.commits.Writable(); err != nil {
 		detail := "The server is shutting down."
 		if h := s.store.Health(); h.Degraded != nil {
 			detail = "The database does not accept writes: " + h.Reason + ". Reads of durable state are served; the server recovers by itself when the disk accepts writes again."

@@ -45,7 +45,7 @@ func (s *Server) recoverStorage(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.store.Failed():
+		case <-s.commits.Failed():
 		}
 		s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", s.store.Health().Degraded)
 		var last string
@@ -58,7 +58,7 @@ func (s *Server) recoverStorage(ctx context.Context) {
 				return
 			case <-tick:
 			}
-			err := s.store.Probe(ctx)
+			err := s.commits.Probe(ctx)
 			if err == nil {
 				err = s.rebuild(ctx)
 			}
@@ -80,7 +80,7 @@ func (s *Server) recoverStorage(ctx context.Context) {
 func (s *Server) rebuild(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	leases, reserved, err := s.store.Leases(ctx)
+	leases, reserved, err := s.commits.Leases(ctx)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (s *Server) rebuild(ctx context.Context) error {
 	e := lease.Restore(lease.Config{MaxLocksPerAccount: s.cfg.MaxLocksPerAccount}, leases, floor, now)
 	e.Resume(old.Rev())
 	s.engine = e
-	s.store.Resume(old.Rev())
+	s.commits.Resume(old.Rev())
 	for id, w := range s.co.waiters {
 		delete(s.co.waiters, id)
 		w.res = lease.Handoff{Waiter: id, Err: errRebuilt}

@@ -75,6 +75,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *store.Store
+	commits Commits // the commit path; the store itself, which also keeps accounts
 	auth    *auth.Service
 	limiter *accountLimiter // nil when unlimited
 	// signin is GitHub sign-in and the dashboard (signin.go).
@@ -125,7 +126,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	now := cfg.Clock.Now()
 	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, fencingFloor(reserved, now), now)
 	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken(), "stored_high_water_mark", reserved)
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{})}
 	s.co.init()
 	if cfg.Metrics != nil {
 		cfg.Metrics.watchEngine(s)
@@ -216,7 +217,7 @@ func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
 
 // apply runs one command on the engine and waits until the state it reports is durable.
 func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, error) {
-	if err := s.store.Writable(); err != nil {
+	if err := s.commits.Writable(); err != nil {
 		return lease.Result{}, err
 	}
 	s.mu.Lock()
@@ -226,7 +227,7 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 		return lease.Result{}, err
 	}
 	store.Failpoint("apply/submitted")
-	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
+	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
 	}
 	store.Failpoint("apply/durable")
@@ -242,7 +243,7 @@ func (s *Server) applyLocked(cmd lease.Command) (lease.Result, error) {
 	}
 	var serr error
 	if len(res.Changes) > 0 {
-		serr = s.store.Submit(res.Rev, res.Changes)
+		serr = s.commits.Submit(res.Rev, res.Changes)
 	}
 	s.dispatch(res)
 	if serr != nil {
@@ -261,14 +262,14 @@ func (s *Server) read(ctx context.Context, fn func(*lease.Engine) uint64) error 
 	}
 	rev := fn(s.engine)
 	s.mu.Unlock()
-	return s.store.WaitDurable(ctx, rev)
+	return s.commits.WaitDurable(ctx, rev)
 }
 
 // sweepLocked expires what is due before a read. While the storage refuses writes the
 // expiries cannot be persisted and the read goes on: what it reports depends on
 // revisions that are durable, or it fails when they are not. s.mu is held.
 func (s *Server) sweepLocked(sw lease.Sweep) error {
-	if s.store.Writable() != nil {
+	if s.commits.Writable() != nil {
 		return nil
 	}
 	_, err := s.applyLocked(sw)
