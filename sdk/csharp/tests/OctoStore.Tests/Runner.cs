@@ -352,7 +352,12 @@ namespace OctoStore.Tests
                 case "status":
                     return State(await Client(s).StatusAsync((string)s["lock"], cancel.Token).ConfigureAwait(false));
                 case "with_lock":
-                    return await WithLockAsync(s).ConfigureAwait(false);
+                {
+                    // A scoped block that never returns (the old Dispose deadlock) fails the step instead of hanging the suite.
+                    var run = WithLockAsync(s);
+                    if (await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(60))).ConfigureAwait(false) != run) throw new StepFailure("with_lock did not return within 60 s");
+                    return await run.ConfigureAwait(false);
+                }
                 case "close":
                 {
                     var lease = LeaseOf(s);
