@@ -275,8 +275,9 @@ namespace OctoStore
         }
 
         /// <summary>
-        /// Opt-in: on Ctrl-C (SIGINT, <see cref="Console.CancelKeyPress"/>) and when the process
-        /// exits (<see cref="AppDomain.ProcessExit"/>, which .NET raises on SIGTERM), release every
+        /// Opt-in: on Ctrl-C (SIGINT, <see cref="Console.CancelKeyPress"/>), when the process
+        /// exits (<see cref="AppDomain.ProcessExit"/>, which .NET raises on SIGTERM) and, on Mono,
+        /// on SIGTERM (watched with Mono.Posix's UnixSignal; the process then exits with 143), release every
         /// lock and resign every election this client still holds, so others need not wait for
         /// the TTL. Ctrl-C still ends the process. Calling it again does nothing.
         /// </summary>
@@ -285,6 +286,49 @@ namespace OctoStore
             if (Interlocked.Exchange(ref shutdownHooked, 1) == 1) return;
             Console.CancelKeyPress += (s, e) => ReleaseAll();
             AppDomain.CurrentDomain.ProcessExit += (s, e) => ReleaseAll();
+            lock (Hooked)
+            {
+                Hooked.Add(this);
+                if (!sigtermWatched) sigtermWatched = WatchSigtermOnMono();
+            }
+        }
+
+        private static readonly List<OctoStoreClient> Hooked = new List<OctoStoreClient>();
+        private static bool sigtermWatched;
+
+        /// <summary>
+        /// Mono raises no ProcessExit on SIGTERM: there, a background thread waits for SIGTERM with
+        /// Mono.Posix's UnixSignal (loaded by reflection, so the SDK needs no reference to it),
+        /// releases every hooked client's leases and exits with 143, as the default action would.
+        /// </summary>
+        private static bool WatchSigtermOnMono()
+        {
+            if (Type.GetType("Mono.Runtime") == null) return true;
+            const string posix = ", Mono.Posix, Version=4.0.0.0, Culture=neutral, PublicKeyToken=0738eb9f132ed756";
+            try
+            {
+                var signalType = Type.GetType("Mono.Unix.UnixSignal" + posix);
+                var signumType = Type.GetType("Mono.Unix.Native.Signum" + posix);
+                if (signalType == null || signumType == null) return true;
+                var signals = Array.CreateInstance(signalType, 1);
+                signals.SetValue(Activator.CreateInstance(signalType, Enum.Parse(signumType, "SIGTERM")), 0);
+                var waitAny = signalType.GetMethod("WaitAny", new[] { signals.GetType() });
+                if (waitAny == null) return true;
+                var watcher = new Thread(() =>
+                {
+                    waitAny.Invoke(null, new object[] { signals });
+                    List<OctoStoreClient> clients;
+                    lock (Hooked) clients = new List<OctoStoreClient>(Hooked);
+                    foreach (var c in clients) c.ReleaseAll();
+                    Environment.Exit(143);
+                }) { IsBackground = true, Name = "OctoStore SIGTERM" };
+                watcher.Start();
+            }
+            catch (Exception e)
+            {
+                Trace.TraceWarning("OctoStore: cannot watch SIGTERM: {0}", e.Message);
+            }
+            return true;
         }
 
         /// <summary>Releases every lease this client still holds (each bounded by <see cref="RequestTimeout"/>); never throws.</summary>

@@ -28,6 +28,51 @@ namespace OctoStore.Tests
             Run("election");
         }
 
+        [Test]
+        public void SigtermReleasesTheLocksWithTheShutdownHook()
+        {
+            var server = Server.For(new System.Collections.Generic.Dictionary<string, string>());
+            var body = new JsonObject();
+            body["name"] = "shutdown-" + Guid.NewGuid().ToString("N").Substring(0, 12);
+            var token = (string)server.AdminPost("/admin/accounts", body)["token"];
+            var worker = Path.Combine(Path.GetDirectoryName(typeof(TwoProcessTests).Assembly.Location), "OctoStore.Worker.exe");
+            var ready = Path.GetTempFileName();
+            File.Delete(ready);
+            var child = Process.Start(new ProcessStartInfo("mono", "\"" + worker + "\" hold " + server.BaseUrl + " " + token + " \"" + ready + "\"") { UseShellExecute = false });
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                while (!File.Exists(ready))
+                {
+                    Assert.IsFalse(child.HasExited, "the worker exited before holding the lock");
+                    Assert.Less(clock.ElapsedMilliseconds, 15000, "the worker did not take the lock within 15 s");
+                    System.Threading.Thread.Sleep(50);
+                }
+                using (var kill = Process.Start(new ProcessStartInfo("kill", "-TERM " + child.Id) { UseShellExecute = false }))
+                {
+                    kill.WaitForExit();
+                }
+                Assert.IsTrue(child.WaitForExit(15000), "the worker did not exit on SIGTERM");
+                using (var client = new OctoStoreClient(server.BaseUrl, token))
+                {
+                    // Released, not left to its 60 s TTL.
+                    Assert.AreEqual(LockStatusStatus.Free, client.StatusAsync("shutdown-lock").Result.Status);
+                }
+            }
+            finally
+            {
+                try
+                {
+                    if (!child.HasExited) child.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                }
+                child.Dispose();
+                File.Delete(ready);
+            }
+        }
+
         private static void Run(string mode)
         {
             var server = Server.For(new System.Collections.Generic.Dictionary<string, string>());

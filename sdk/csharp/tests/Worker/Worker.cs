@@ -9,12 +9,21 @@ namespace OctoStore.Worker
     /// <summary>
     /// The child process of the two-process test: N cycles of lock (or campaign) → read the
     /// counter file → short sleep → write counter+1 → unlock (or resign), with no owner set.
-    /// Usage: worker lock|election BASE_URL TOKEN COUNTER_FILE N
+    /// Usage: worker lock|election BASE_URL TOKEN COUNTER_FILE N, or worker hold BASE_URL TOKEN READY_FILE
     /// </summary>
     public static class Program
     {
         public static int Main(string[] args)
         {
+            if (args.Length == 4 && args[0] == "hold")
+            {
+                // Holds a lock with the shutdown hook on and waits to be killed with SIGTERM.
+                var holder = new OctoStoreClient(new[] { args[1] }, args[2]);
+                holder.ReleaseOnShutdown();
+                holder.LockAsync("shutdown-lock", 60, TimeSpan.Zero).GetAwaiter().GetResult();
+                File.WriteAllText(args[3], "held");
+                Thread.Sleep(Timeout.Infinite);
+            }
             if (args.Length != 5)
             {
                 Console.Error.WriteLine("usage: worker lock|election BASE_URL TOKEN COUNTER_FILE N");
