@@ -34,7 +34,7 @@ namespace OctoStore
         }
     }
 
-    /// <summary>Base class of the helpers' own outcomes: <see cref="LockHeldException"/> and <see cref="LockTimeoutException"/>. Server errors are <see cref="ApiException"/>.</summary>
+    /// <summary>Base class of the helpers' own outcomes: <see cref="LockTimeoutException"/>, <see cref="LockLostException"/> (and the legacy <see cref="LockHeldException"/>). Server errors are <see cref="ApiException"/>; unreachable servers <see cref="TransportException"/>.</summary>
     public abstract class OctoStoreException : Exception
     {
         /// <summary>Creates the exception.</summary>
@@ -47,9 +47,10 @@ namespace OctoStore
     }
 
     /// <summary>
-    /// <see cref="OctoStoreClient.TryLockAsync"/> found the lock held by someone else:
-    /// <see cref="HolderId"/>, <see cref="ExpiresAt"/> (when that lease ends unless renewed)
-    /// and <see cref="RetryAfterMs"/> (when trying again is worthwhile).
+    /// Someone else holds the lock: <see cref="HolderId"/>, <see cref="ExpiresAt"/> and
+    /// <see cref="RetryAfterMs"/>. Kept for callers that throw it themselves; the helpers no
+    /// longer do: <see cref="OctoStoreClient.TryLockAsync"/> returns null when the lock is held
+    /// and <see cref="OctoStoreClient.TryAcquireAsync"/> says who holds it.
     /// </summary>
     public sealed class LockHeldException : OctoStoreException
     {
