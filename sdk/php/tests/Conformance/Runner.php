@@ -246,8 +246,13 @@ final class Runner
                 return ['result' => ['lost' => $lease->isLost(), 'lease_id' => $lease->leaseId,
                     'fencing_token' => $lease->fencingToken, 'expires_at' => $lease->expiresAt()], 'handle' => null];
             case 'wait_lost':
-                if (!$this->lease($s)->waitLost($s['timeout_ms'] / 1000)) {
-                    throw new StepError('timeout', null, 'lease not lost in time');
+                // waitLost() runs in this process (renewing as it waits): its answer only
+                // counts if it came by the step's deadline.
+                $start = Client::now();
+                $lost = $this->lease($s)->waitLost($s['timeout_ms'] / 1000);
+                $took = Client::now() - $start;
+                if (!$lost || $took > $s['timeout_ms'] / 1000 + 0.25) {
+                    throw new StepError('timeout', null, sprintf('lease not lost in time (%s after %.2f s)', $lost ? 'lost' : 'not lost', $took));
                 }
                 return ['result' => ['lost' => true], 'handle' => null];
             case 'status':
