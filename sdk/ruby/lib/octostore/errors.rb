@@ -75,8 +75,9 @@ module OctoStore
     end
   end
 
-  # #try_lock found the lock held by someone else: #holder_id, #expires_at (when that
-  # lease ends unless renewed) and #retry_after_ms (when trying again is worthwhile).
+  # Client#try_acquire found the lock held by someone else (returned as a value, not
+  # raised; Client#try_lock returns nil instead): #holder_id, #expires_at (when that lease
+  # ends unless renewed) and #retry_after_ms (when trying again is worthwhile).
   class LockHeld < Error
     attr_reader :name, :holder_id, :expires_at, :retry_after_ms
 
