@@ -9,9 +9,11 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { OctoStore } from '../src/index.js';
 import { Server } from './harness.js';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'counter-worker.js');
+const SIGNAL_WORKER = join(dirname(fileURLToPath(import.meta.url)), 'signal-worker.js');
 const CYCLES = 30;
 const DEADLINE_MS = 20_000;
 
@@ -55,6 +57,39 @@ describe('two processes sharing one token', () => {
       const failed = results.filter((r) => r.code !== 0).map((r) => r.stderr.trim().split('\n').find((l) => /Error/.test(l)));
       assert.equal(Number(readFileSync(file, 'utf8')), 2 * CYCLES, `counter; worker errors: ${JSON.stringify(failed)}`);
       for (const r of results) assert.equal(r.code, 0, `worker failed: ${r.stderr}`);
+    });
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`releaseOnSignals: ${signal} releases the lock and resigns the election`, async () => {
+      const child = spawn(process.execPath, [SIGNAL_WORKER], {
+        env: { PATH: process.env.PATH ?? '', OCTOSTORE_URL: server.url, OCTOSTORE_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stderr!.on('data', (d) => (err += d));
+      const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, sig) => resolve(sig ?? code)));
+      const killer = setTimeout(() => child.kill('SIGKILL'), DEADLINE_MS);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout!.on('data', (d) => {
+            out += d;
+            if (out.includes('ready')) resolve();
+          });
+          void exited.then(() => reject(new Error(`worker exited before ready: ${err}`)));
+        });
+        const observer = new OctoStore({ baseUrl: server.url, token });
+        assert.equal((await observer.status('held-at-exit')).status, 'held');
+        assert.equal((await observer.status('led-at-exit')).status, 'held');
+        child.kill(signal);
+        assert.equal(await exited, signal, 'the signal still ends the process');
+        assert.equal((await observer.status('held-at-exit')).status, 'free');
+        assert.equal((await observer.status('led-at-exit')).status, 'free');
+      } finally {
+        clearTimeout(killer);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
     });
   }
 });
