@@ -185,6 +185,48 @@ describe('requests', () => {
   });
 });
 
+describe('lease deadline', () => {
+  test('a hung renewal is bounded by the lease: the loss fires at its end, not after the request timeout', async () => {
+    const hang = (req: Request) =>
+      new Promise<Response>((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }));
+    const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      return req.url.endsWith('/acquire') ? acquired(3, 200) : hang(req); // 600 ms left at the grant
+    }) as typeof fetch;
+    const client = new OctoStore({ baseUrl: 'http://octostore.invalid', token: 't', timeoutMs: 10_000, fetch: fetchStub });
+    const started = Date.now();
+    const lease = (await client.tryLock('job', { ttl: 1 }))!;
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('lease not lost within 5 s')), 5_000);
+      lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
+    });
+    const took = Date.now() - started;
+    assert.ok(took < 1_600, `lost after ${took} ms; the lease had 600 ms`);
+    assert.ok(lease.signal.reason instanceof TransportError);
+  });
+
+  test('the deadline counts from the grant, not from when a blocking acquire was sent', async () => {
+    let renewals = 0;
+    const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      if (req.url.endsWith('/acquire')) {
+        await new Promise((r) => setTimeout(r, 1_200)); // granted after longer than the TTL
+        return acquired(4, 300);
+      }
+      renewals++;
+      if (renewals === 1) return problem('unavailable', 503); // one transient failure: retried
+      return json(200, { status: 'renewed', lease_id: LEASE, fencing_token: 4, expires_at: EXPIRES, renew_after_ms: 300 });
+    }) as typeof fetch;
+    const client = new OctoStore({ baseUrl: 'http://octostore.invalid', token: 't', fetch: fetchStub });
+    const lease = await client.lock('job', { ttl: 1, wait: 5 });
+    const deadline = Date.now() + 5_000;
+    while (renewals < 3 && Date.now() < deadline && !lease.lost) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lease.lost, false, `lost: ${String(lease.signal.reason)}`);
+    assert.ok(renewals >= 3);
+    lease.stop();
+  });
+});
+
 test('VERSION has one source (package.json)', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   assert.equal(VERSION, pkg.version);
