@@ -318,23 +318,18 @@ export class Runner {
     return l;
   }
 
-  /** An acquired result: the helper's lease, and the holder it holds as (token_id/owner). */
-  acquired(s: Step, lease: Lease): Result {
-    return { ...flatLease(lease), holder_id: this.actors.get(s.actor)?.values.holder_id ?? null };
-  }
-
   ops: Record<string, (step: Step) => Promise<Result>> = {
     try_lock: async (s) => {
       // tryAcquire is tryLock with the holder's details instead of null when held.
       const got = await this.client(s).tryAcquire(s.lock, { ttl: s.ttl, metadata: s.metadata, autoRenew: s.auto_renew ?? true });
       if (got instanceof LockHeldError) return flatHeld(got);
       this.keep(s, got);
-      return this.acquired(s, got);
+      return flatLease(got);
     },
     lock: async (s) => {
       const lease = await this.client(s).lock(s.lock, { ttl: s.ttl, wait: s.wait, metadata: s.metadata, autoRenew: s.auto_renew ?? true, signal: this.aborts.signal });
       this.keep(s, lease);
-      return this.acquired(s, lease);
+      return flatLease(lease);
     },
     with_lock: async (s) => {
       let held: Lease | undefined;
