@@ -45,13 +45,13 @@ func (e AcquireResultStatus) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -148,6 +148,21 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ReadyStatus.
+const (
+	ReadyStatusReady ReadyStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the ReadyStatus enum.
+func (e ReadyStatus) Valid() bool {
+	switch e {
+	case ReadyStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleaseResultStatus.
 const (
 	Released ReleaseResultStatus = "released"
@@ -172,6 +187,24 @@ const (
 func (e RenewResultStatus) Valid() bool {
 	switch e {
 	case Renewed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StorageStateState.
+const (
+	StorageStateStateDegraded StorageStateState = "degraded"
+	StorageStateStateOk       StorageStateState = "ok"
+)
+
+// Valid indicates whether the value is a known member of the StorageStateState enum.
+func (e StorageStateState) Valid() bool {
+	switch e {
+	case StorageStateStateDegraded:
+		return true
+	case StorageStateStateOk:
 		return true
 	default:
 		return false
@@ -330,6 +363,9 @@ type FencingToken = int64
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
+
+	// Storage Whether the database accepts writes.
+	Storage StorageState `json:"storage"`
 }
 
 // HealthStatus defines model for Health.Status.
@@ -436,6 +472,14 @@ type Problem struct {
 // ProblemCode Stable machine-readable error code.
 type ProblemCode string
 
+// Ready defines model for Ready.
+type Ready struct {
+	Status ReadyStatus `json:"status"`
+}
+
+// ReadyStatus defines model for Ready.Status.
+type ReadyStatus string
+
 // ReleaseRequest defines model for ReleaseRequest.
 type ReleaseRequest struct {
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -518,6 +562,21 @@ type RetryAfterMs = int64
 //
 // Example: 17
 type Revision = int64
+
+// StorageState Whether the database accepts writes.
+type StorageState struct {
+	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
+	State StorageStateState `json:"state"`
+
+	// Reason Why writes are refused, when degraded.
+	Reason *string `json:"reason,omitempty"`
+
+	// Since When the storage became degraded.
+	Since *time.Time `json:"since,omitempty"`
+}
+
+// StorageStateState `degraded`: writes answer 503 `unavailable` until the disk recovers.
+type StorageStateState string
 
 // TTLSeconds Lease length in seconds, measured by the server's monotonic clock.
 //
@@ -656,6 +715,9 @@ type ServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	// GetBackup A consistent copy of the database, taken online
+	// (GET /admin/backup)
+	GetBackup(w http.ResponseWriter, r *http.Request)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
@@ -686,7 +748,7 @@ type ServerInterface interface {
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
-	// GetHealth Liveness check
+	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
@@ -707,6 +769,9 @@ type ServerInterface interface {
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	// (GET /openapi.yaml)
 	GetOpenAPI(w http.ResponseWriter, r *http.Request)
+	// GetReady Readiness check
+	// (GET /ready)
+	GetReady(w http.ResponseWriter, r *http.Request)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -763,6 +828,20 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetBackup operation middleware
+func (siw *ServerInterfaceWrapper) GetBackup(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetBackup(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1235,6 +1314,20 @@ func (siw *ServerInterfaceWrapper) GetOpenAPI(w http.ResponseWriter, r *http.Req
 	handler.ServeHTTP(w, r)
 }
 
+// GetReady operation middleware
+func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetReady(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -1356,6 +1449,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	}
 
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/health", wrapper.GetHealth)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
@@ -1374,6 +1468,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/renew", wrapper.RenewLock)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 
 	return m
@@ -1424,7 +1519,7 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 }
 
 type UnavailableResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter int
 }
 type UnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -1498,9 +1593,7 @@ func (response ListAccounts503ApplicationProblemPlusJSONResponse) VisitListAccou
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1635,9 +1728,7 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1724,9 +1815,89 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackupRequestObject struct {
+}
+
+type GetBackupResponseObject interface {
+	VisitGetBackupResponse(w http.ResponseWriter) error
+}
+
+type GetBackup200ResponseHeaders struct {
+	ContentDisposition string
+}
+
+type GetBackup200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	Headers       GetBackup200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetBackup200ApplicationoctetStreamResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetBackup401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup401ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup404ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1854,9 +2025,7 @@ func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFin
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1946,9 +2115,7 @@ func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateToke
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2096,9 +2263,7 @@ func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2168,9 +2333,7 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2248,9 +2411,7 @@ func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2353,9 +2514,7 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2466,9 +2625,7 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2596,9 +2753,7 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2690,9 +2845,7 @@ func (response GetLock503ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2832,9 +2985,7 @@ func (response AcquireLock503ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2974,9 +3125,7 @@ func (response ReleaseLock503ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3116,9 +3265,7 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3151,6 +3298,44 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	return err
 }
 
+type GetReadyRequestObject struct {
+}
+
+type GetReadyResponseObject interface {
+	VisitGetReadyResponse(w http.ResponseWriter) error
+}
+
+type GetReady200JSONResponse Ready
+
+func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAccounts List accounts
@@ -3162,6 +3347,9 @@ type StrictServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// GetBackup A consistent copy of the database, taken online
+	// (GET /admin/backup)
+	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
@@ -3192,7 +3380,7 @@ type StrictServerInterface interface {
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
-	// GetHealth Liveness check
+	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
 	// ListLocks The caller's account's active locks
@@ -3213,6 +3401,9 @@ type StrictServerInterface interface {
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
+	// GetReady Readiness check
+	// (GET /ready)
+	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -3328,6 +3519,30 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetBackup operation middleware
+func (sh *strictHandler) GetBackup(w http.ResponseWriter, r *http.Request) {
+	var request GetBackupRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBackup(ctx, request.(GetBackupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBackup")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetBackupResponseObject); ok {
+		if err := validResponse.VisitGetBackupResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3779,165 +3994,205 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// GetReady operation middleware
+func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
+	var request GetReadyRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReady(ctx, request.(GetReadyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReady")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetReadyResponseObject); ok {
+		if err := validResponse.VisitGetReadyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts41ueroLRTFTsfJcvyJYld3x/udNJxt3MZy5n0TCsjQiRkYUwBagC0rEm5ap9mH2yfZAvnACRI",
-	"UbLsOOme2q/6j45tEsTlXH/ngi+tRE5nUjBhdOvoS2tGFZ0ywxT89LJ//vpCXjFhf0iZThSfGS5F66h1",
-	"MWFEM625FE80iROtxkNjH43JWMkpiX96dUF2UqonI0lVuuOejTutqMXtABNGU6ZaUUvQKWsdtX5t26+1",
-	"8XNRS7Hfc65Y2joyKmdRSycTNqV2HlN6c8bEpZm0jnZ7z6OWWczs+9ooLi5bt7dR60wmV+9g1KZZZzK5",
-	"eqKJ/SyZczPhgpgJIwnNMqaeaEKTRObCFBOdUTMppwn/Wze9vyg2bh21/tdOubE7+Fe9U0zs1k5TMT2T",
-	"QjPY6hP86qsbrvEkEikME8b+k85mGU+oXcPOTMlRxqb/9S8t4VQ2+/AHfAu/W92SE+FXDLtBzIQa3BwG",
-	"cyE0U4ymC7IVu+eG+Id4u9O6jfzE30nzWuYi/Z5TfyeLqU+oxpnzNJiokGY4trOKtyMiFZwzTadckJMP",
-	"p4RrIsdj+7j91TDlmo4ylvp12V/+6H73PVd10TTJEUtorhmsQDN1zRQsWUgSn/z49vTd8JdXf4/XLuWj",
-	"oLmZSMX//X2X85ZrzcWl3f65kuKSxL+2YULtX9jCTjkPJuYm/ANNz9nvOdPmHjNlN3Q6yxi+kVpe5eKa",
-	"ZjwdWo4fOsZNmaE8ax2BkAA612RKTTIh//ztpP0P2v53t/2i0/78ZTfa7T2//UvHMTvTZsjT1lGru/vm",
-	"H7/u/fz8r71P+68Oz59fdP/e+7h/evj+eStqaUNNrltH+91u1DLc2Om0TnEaIHiIm4YTWrkSRzIxUhup",
-	"2JFb0dHyvG+jx6ErtxJLVVOajaWastSezEgxeqUJJalM8ikThqUkkUIbRbkwZCtemlIcDUTxW2OyOCLF",
-	"j+4r8XaHvJNWwF6SZELFJUs7A2HX8lqqEU9T1CvfTdCRREmt25qbYiNAKlAybaDRUhtZIh37GQeLGojq",
-	"qn7i5k0++ijoNeWZ5b/vuTr8OElknqVESENGdpE0meABU6HnTLEUZTwVhCklFdmKL7mZ5KNhXs7a8eAZ",
-	"o5q9k+ZlrpRbwIMZMbNjgTRO3GgBI4JOtg9YqrQzNxOuvZZ2z+MDx4QbMqULMqHXVj3NrAZ+KIO+KBkU",
-	"lgqfLqe3lkGX1/NYDFrbCNa4D0ckF1dCzkXkNyEiisGfUqRoIc2EqYFwb2/FSzNezZxWMJ7xKTevbhLG",
-	"0ntpi4ajtwIjs8MNmR+vcvhcl0pcZqkmu90uoYnh17h4HRFuNIEhHuOsrRCGwUgwn/Wn3bCExzrv6tLt",
-	"Qqf0hk/zKRH5dMQUkePKZtijXJ6OY9kPdJFJml5IeUbVJfveRotXLiOZLiwJZ3YS1uiiIrRbaJKwmbEr",
-	"meF8h0bKITzs1nFODQMK/AMML3ce2jLbVKpiVbq+jieazJhq+xcUNQzpaiC24vOTi1fDs9O3pxfD8w/9",
-	"eJvQLJNzu2b7HJ4eHFsTD0bONwI34JwZtWifjA1Ty+5MnyVSpJoYSeaUW5k/xikbteDisrPWUXE0z4Vh",
-	"l0zZDbmNWn100/4oY/GdJIXL6N1LkGjAriDqQElTTTS/FPan3DTbkH1+KU7Fa8qzr5Rg9kNcDMc4Ul12",
-	"2b+2uSAZF1dgktemmWuWeheqQ/qGKkPoJeWCUEN27Kx3UAU/gqHZd3MpprpWrFXX9VgCze9HQoWzQsZc",
-	"cG3NkK248sl4+wjZyVjWsRYpWmFRod0GolBv4TbarS3shJGSc2258RgGyzVTJGVJxoE4BEG76Ni+g/8c",
-	"CMXGMBx4/TJlS0x4bOcUnlMcHlTs9CQSmLWQpBjzy1w9Dp2Bji5HDOjNmXh+h52RUD5rlwt74gTtlpDk",
-	"p9OLNx9/GL48O3317mJ4+uP2Q8lsf5nMql/fkNxqy3sMslvelzs85vqmxFZkN84v3naH/UCBuHzKoaQK",
-	"D7fPREooQU8RgDRCNTlxz8LoR+QHRhVTZJB3u3sJPAT/ZA891N3yUD9W57X2KCtreIwTfOs5v+KUOjFA",
-	"Rrhq3JRlWV9Rl58+fWrbTWPC2DNpgABPsjldaBLjXgIeuaQTCyzxFo/+j3DoLkq6tSw9yY2xIiq1OyKV",
-	"l69zZb1ZI8F0TKmhI+s/wCaF/tyjmhR3mBAfhc5nM6kMS9+ylNMLeOiPNUXtVsXhV+3XEHwqJjuc2tkO",
-	"7ZrAhCgIO8RnASNXcsaU4QjceqyRp3fN2Q1x+mMrat20pUrt/u/eRi008AFbgSEtC1CDG7vXa0WtKRfW",
-	"J2gddaP6ngdD7d9GrUQxatdCzV2zueBTpg2dzsIh9m490L3RUt4hmFW83kNY21ucv4WbE3noPJhibemf",
-	"i9XJ0b9YYgJ4+fTHiji1Aw/3rn5/cf3spjfdn/27FbVm1BimLAX80/71N4TyPn/Z7d3+pbUUJihGPuN6",
-	"9anCv7lhU73hjtiB3ZeoUnTRWrEjaxfrYxflchNeXWAAVQ4BqzzcX7VI+HSAptI05ZYFaPYhWPGYZppF",
-	"tU2YMkOtTLlr7W/9c7dRS84FipV1L7yHh+xWmWyoUeLcSa8XZ0422RetbNr0zU+Um+LV2nGEE2g+Ebd/",
-	"Os/MsrSMUZfGxLAs02BryNwkcso6JKb4bhofkYXMwcUvIJ1j4iAZngKSOmYi4eLShdAiEqPlq4fUxISK",
-	"lMSKCTYfUiu1h1MdE6qsfjAdEk9YZr+h5ZRJwQjLNBuIVDJ9TGL7UabgK9Uxt8D6DVGlJ5owkW77rxm1",
-	"qH5tIOznwD+tkkk57INkzsFt1Kos/65RXuPDPlJYEV7Feu8a5A08WJXFVoD6U7kzlGefq77eA9oKT+mu",
-	"Qc7t06CI3+pwpEMYKTyBu0cyatEw0rPb0t770mLCKhErhBwHWLsgSwPKd5KjoqBqLOOGi8Jzb2KdlyDn",
-	"nUh7mAC6ryqqTxXeXz239Fsq9a9So1HLrA67u8k90WTMlTVyAvu4Q/oTsBBFAl7BymPd99/YYI3AadUV",
-	"7m2i6Yvx/XKajuJHj/c46OnRD8OKBXpNDVXDXGUNFi+dsrZU/JIL8vH8jMhxgSQ80QTfXLuVVoCV+Q9N",
-	"JrV17XQ9qASRmBLtCnFG45AIkOkATaydgBUXXymErZzwoSBdCNAmP/uJJiKfMsUTBFt4GpH5hCcTjK47",
-	"OJRrcsUWLCWjhZ16aNEe7rfWWbGW+DN5yVcQv3P24Qm7qXBaJQ63dp+ALdl8My1zqnXO0iUl8/zr+Ga/",
-	"zje41KXNj6oMFXBSQMoVsrtTHlfU5jKRGsUTky0qqD27ZmrhHG8O++H9QW4iQiGe6iNP2gWjONNgQigG",
-	"IJruwMycIbvfa6AFF/FoHb3odp/tvnjRO9h/tt998WI3cHx2l0jmNmq9YTQzk2WBsazw5NWyjluh15q2",
-	"rjAWlrbt00S62I237BDUtL+z7jrs3RMNXDKWWSbnwBMk3gFDOSbzCRPFG0xB4GEgqCAxPtAhL6UwlAuA",
-	"rjRLlDfCSu/AyKvh8/Ee3U1epD32bLQzl+qKqfazJo8gpOtvoffWKK5Viuo4BOmuGJtpIkW2AEyj/+ak",
-	"3Ts4JBOqJ2uZe+/rGHO967qRJvMm4dLaT1MmDB9bzrAG+qWiwkBgDwimQ35hbEa4IUYSsB+JVJ6rIOQN",
-	"+A9uVmbZMaCXCne1Dse7SY/us/Zz+mzU3k+7SfvF+IC1e6O9ZD89YIfjZ91QGuc5T5toBEPATX5xgVFs",
-	"5BTbcfrIVnf5xasRgDCbr1zqdNG2BMMThhKkkhI45aL4eZXfXKb4rNqBfiFGak7fWDEWu3hsQpVa4MHE",
-	"mBdDCqfQeVLXvMh8fFTH6fCxHKeDx3Cc7g0W1KyPTezlghRqMsfv8d1eknuuJjeWFQa4RVHLnvRa76jX",
-	"6HJEpZNUTK2JtN8Ge1ZPVtJTmmXkmmY5IwC/pz4/02eJWPJCuWAkqmorXVw6qxNfEdF5MrGGErVvpWjT",
-	"pqliWnfIiSFTqQ3Z7fb2yWhhmLavf7x43X5eFSy73Y7979nR8+7zbo3hur39BgZ673Gg6rqQejC/dCwV",
-	"mSmZMK2ZM3v1hCoGQtKh/ZRM7ATt8xGhZCZTfHeW5ZrQgVBUpHJKdD4e85vtDgHU3D6A7xc7Br8DjWql",
-	"afEbpPojolgbfWJI61LM5EoEj8F+d8gnbiYyN4QKNxQVxLnSdlTqdbgcg+qyJ2PPSNizsaO6bzDdIR8U",
-	"F4aOMkZO+i9PT2Gidmg9ownTdQUf6PPNRd1gcNPbbQ8GN89erRV1HkpfpkFBzl+/JC/2D54Rh9IX+YEu",
-	"j4xoXMSUJhMuWFsxmsIv4kSmrEHkYRRs2fhsHgWT1CBGa/fD8WYtzRDytJcTPYPcxFZUD7s1JaQ1ZypV",
-	"c56DXxS5xfZ3laxb6wAHf7QenEzheYoGIGC5tdQXmGNTLMLKkCBnBNdSBKQisIeVoHaRqyLI9QyG5Zw/",
-	"NApcTubnO3xdH7P8sh5dCAOSX1bHaJxxTDMtveyKf207vKh9msbE58kTjGHd6QqX0nwpkLLa7QTzEWOh",
-	"X9aJez/GssD+eH5qZRNY/RNWcIx9/JjEzZFUjORaAsdAbnyH/1pHr5E+cN6B0gEuq5xAk/Y5RxPzYdDc",
-	"fXHSJXvPv792Zh51r3770dDirwR7l80Gn4X5QES1mE/dsGvepAA8bnBMmSgcishy1pRnGXexDqzREXJO",
-	"tugIVBoxE65SD35dXJxtR0RLQnEAmmGFBQfNitFgDwWUBgkTadXd73W73W6Tx786nukX9p2o8sEhqFXk",
-	"HN0ZUnLLaybtr3QJ9h8zlvKnCIUcrOAzweaPz2YVDG1pBc2HGcRdVjAhJE64ZDKuyVwqM5lPeMZWs2WF",
-	"i3YfxkSlS1RDI0SiALAD7MnapgV2ZacH6ESYUU6kckmN2qViauKdPV8CocmWkxOapBIzwxDB5ma7Qz5Q",
-	"rQk3AIJzkbKbGPNLTDIBL8B+X7Ab/1LN/N199kDQsHFjAiZe2hosBMjAnrZn444lIlNGNaTYjRbVFOCp",
-	"FNJIwROSAJYTzvuwdmqYyuHnvXdoT3U9wFny+NJUrWW+t7f3IiIfL15GIRWRmWIJnH3Vh+t1e4ftbq+9",
-	"27vo7h51u0fd7j9CMCilhrWthG9yEjxiVsFg6rhjNUfB/vXOJIwwNt/gLM5JJp095eBBKP/wkXSf5iNn",
-	"1tejHDKktrrkv129C6EGAMbtyk7srT2Xw+56CrLyiCW54mbRt7LLlW9aD+AXtmg2da2Ep0Zagrlii6hK",
-	"QmEBn2aQ5dUh71iZKs9S9N8r8OnqMtqiuK7cbzrj9ufbqIVZbyc5wuYrK0HhG0ckbs4/lIkZ/t///X/K",
-	"3Dn7DZxd+c2JMbNWmVH+UsorvqIityHlWzODMHmQeLuT0Cwb0eQqPiJvjJm9F9kiIn17GCwaiD6dsj43",
-	"7L/P6E1EnpGULrQDBJB0wPReBS2DyIEdTXCmxY4Oh2+kNu3CeB+6SS5vr6UNLsayUbCkTBGWscT+BmCB",
-	"lFs2GOX2fK3sACVhz9nhmp2BGIiTQi5T8vQpCOSnT48cKLyQudIkF4ZnsKCLizOicqEhKV7WihVAPkUk",
-	"FxnT8OpAINjMDcaRO+QVhHsQnk6owlAOefrUKUmkiqdPXaGtJnplzGggmoNGx2TmVIFDsRXTMlcJgwyZ",
-	"mZKGJQZ2J2MGv1M8oZhVugMBKY8OeIU9Q6isDCxcuOnN7f+n9Io58EszoukYDNhcM4eJWaFtNzooB834",
-	"dQGj1avCjwCc8mySUIHoDtGMRSiXpCIjOLOiCKuM1wNkjDgSF4geOZTOEgMXiSFJxq1dRDBb0mF+jCYT",
-	"AqN1yIlDmQYCiAL3GeGwImh0hEROCwFZxcHwnadP7T4XvxRStNl0ZhYD4UZ5+rQBKyNbVBCesulMGiZM",
-	"iZyx7Q45KfGweYmVueEI1wOxFiPDQlyIHxJGVcaZwnMDV8TMZQAX6glVULIpmCc2dpNkecqC3bLEKAgf",
-	"E8E4/Kyti1Lgdx3Sp2NmFu7rKZvBn6WAIQbCfY1M6LX9lJ8vfO0YxgqX57FKqWowZRHEH4hc8N9ztm1J",
-	"0BImOFKWy8oN9VzY//EXMmHZzM5LAiI4EEmuMms+XmlC8WCcTsP4EOEGg48oits0yINOyc/99++cIuJS",
-	"aKIYTQkdCEiR1QWkF8NH2mlMtl5iwm77YjFj1ezZm/Z8Pm9bHdrOVcZEIqEIDWpe7CBCDkTlbarh+8fu",
-	"WADdAmREk0tmyP7uQYd8eN+/CCfoKahsSQGsxGZAVECqmN8rFYm/3MawRT9IM/EpeJAcUEK0UZCRh6EZ",
-	"SJyLIJPuzcXFB9LrdnH+lsfRMYEH6UAUMZ2UW7k+5cLq8w55pZRUGoaIV2U1x2TL46jbVdx0IFYAp8Sz",
-	"ZlGwnaKU4lNu9FGlbj1ujmrFx6APuCa7nY41Nr01exwIHhe7pmYgXCCgWnvp1YUJjJiw4sTJOFedSQp7",
-	"VWPCoDdSMarwEhffbKqS16GSwR11NpcmI5bJOen982AP9XTGEyY0K1PEWm9PL1olgtd6nxjZt8q6FbWu",
-	"mUJHqNXt7Ha6kKQ6Y4LOeOuotdfpdvbQbp2AIbcDWO5OmP97ycAZL0jzNLUanWtz4h+q9fLodbtrEt4b",
-	"akPKr/1WjcE35TlXs8X3qjnfFSu/W1r5bpsS3rr9vHHFRpgh3VRQn2WejqxnmKWWUNGUsJu8391d9YFi",
-	"t3aWW1PAm/sbvln057iNWgfdvbvfCos5QlMedr404n/7fPs5aul8OqVq4U67WKs1/OilhiQB+0bL7uhM",
-	"6gYqqeRAlojsDzJd3I9CgvPb9PQa8y9vq6CIUTm7XaLe3QdR70qCLedeZIe0rAtRdx+Hn6Yvrv86fb34",
-	"6/T14cdf/7b/8de/7bJX766TaZqd7/08ST/ddM97rxfJTzcHYVJGgyd6z10qMkFX1JNYO9mLTCuarSmA",
-	"yZcwiajIz0iYo/3u3bQYdDn5A9hlv/tig7cqXYnsW7sbMFm9Dh3eO9iEORsqh74xZ+P5hyqx4XwbOP42",
-	"qquKnS8lI9zuoBqrt9T6bX0+L09XdJ2qJCM9rPdUmbB1a3fAy6vqdF5Z09m7boXB60x2DmlMZgHWuLYm",
-	"M828swq2VsU1Qv9lIGoOTIH3LXlFF+CpCQlG3VGzjYc+hENF0BZoErhlE7FvKdfqsmx31Ev20n12MD6k",
-	"w01kmJd3y7IsHGpzWRam9q0RZP8xIqvWWewbSwLYvcKiRSYYSxWIhlVioISoAnOxBteylCuWGDSlXdG6",
-	"dQOLpOpig8iMXjKy5auUfzjpvxp+PD/bgUzhHQlfKx6Otx2HYTF7YZizG5oYEiv32WGuuPV0yFgxPSGa",
-	"i8uMtXPNMFmNxWSrd3BIXDbNiBsdDVzXKrsFB2TKRW6YxuogSj788vIV6dtXwF8ZJhOaZUxcstghbr6m",
-	"f2RPDsEey7p+4Q5Gj5ewNVheTBCDI1tLMB8JUb5tSBwdCJjNNVN8zJlyznzG6DXTAQTWIe8k0Ymcwbyc",
-	"IcZS9Jhn+SjjCZkpOeYZQymTZaRwI8Bb1k0CBzo64CFiQ4C62Nnr9hpQz5UHX6vVPZMon9Zk45fvfzw/",
-	"26jlR5AA3WemvQqaXXU6QduGqEoe9/v67aaCoKnTQo2xK5yMXTYw6+XS+p7AIbhhIQ/nZtL6HLVu2o4s",
-	"21JkC2cU1xi7wJ5XcrjvQgAQUsjkE6YYcoXntWmuDWG/5zQLH3yiB+IuhrDcN3IJcmF9OKCszlOnojwQ",
-	"Qi/lQNi3sPeBIZoxQexCyIIZskUdqyKqhLESmKtla8so7MY1xSgxRMtuA+H5DaMZbvVQEbIVY7khCCz7",
-	"j7JkId5G5qMphDoHwku5kw+nIOTsAFZQiTRgkARQuMIsMRMmSKrkbMbSyOOvkCEJGMlFtQwF0rC8wAmm",
-	"GdSx8NRuBJaUJFT40OWEilRD48iBcD42bkLNOsQN88d9yQw00qvHNMIjzCjijAMRly1SY19HYxWzHSJw",
-	"Op745YO6bhBDr6HJSk0O3W15huEdPHK3Q0hShTX6e87UInDlML+osSfrwW6vodKisX0sUB5Aj4UiXAr6",
-	"xKvmAG9/3ST6GGTySxbaWMKUYw/CFbUZla4yKPOcnUhipM5hygRn6crZQibj18224Ad2M8uowDOzk4Wx",
-	"1395GA61Yha97v7z+0wDOh5h9tBGU8gV/8pP9xuCgvFxKE6dhO1sHMsD8Xqfc7Hq4lK23Xh9+zmnP601",
-	"ebfm72PbKi6OLdGH7L+x5q+/9O30vW/afJch5sOt25EHrgcCudsJvSRjVHmP7b4WQndTC+F10crq4WaF",
-	"9TF6d7+73OvzEbyTihGDEv2xrBjQHjtKGtcTp9n9BxfIqx6sNSv8dWsAFfg8giToIVDj7GyZpf4ll3fR",
-	"GYgNvXoSOPVWN+BXsBbMqluPPZCt2LvKMWYoYpyC+1CGNnRRiSxSMRCN8crSoAlWuyr1v+I7g3+gNypf",
-	"K3MLqvr6HE5iBU7R/bY4xR+Oud4Hp9g8lLCEMTwUquxtAIyGLSofzPkFr5+zWUYTVs04WEIegdGBpQv5",
-	"v9IbeS8YeXPx9syBCZYUX/b7wBA/02vah0cJF9aiiSx7ytxonjIIYfvGfKCq2lyA/RMNBA1YwBJ+hNHi",
-	"2JoCTEcExUtUg/cq8UTFAIGw3gq/ZtFA2I/Yj3dIv2joGFl2luMxU5oMQGPWxN+g1cRTPzFTNBO4m6kM",
-	"uzE7EzPNqk2nllRQtDZhqcFl94HvvhPs7Q8y48lifeMBKzCO7TmMFZQQ/Ek86eXFRijo0H9D95ULCtae",
-	"J9SSOteppfJqCHQPV5Lya2agizV8sPQSSpmL2SFLM7Xyl2VjYmh2Bf3MLJUDtmdpHL1iN1wqWeEdk/lE",
-	"QkKhVSpBiRx5y3+4i+pOcCV30h6f0ku287RKeUVKYrmhm9Ai7h6BIeuUSJMJa1t6VLKh8cUHxa8LDIcK",
-	"MpG5egjdbSCbm9rK/seaaV/qOY11JPliSXg+0Z7UqCeRh3JLUYHdyCxF/WMGEWvt7mGBl+KoMObKm1v8",
-	"bSdg4QDbzGSWAe0vkfoZ1yWtn8E8HmS7bH5ZysrUg0CnbG4hfBMq/K601KxVv4KadNl0ZzU9FZ8P4DPQ",
-	"8lxVoqbOOE4LL5C87J+/dr820mXM6YFo6oSDvUaW+uGE7XCCVLoOOeeXE0OgOINQtCPakLRpH3doXaUQ",
-	"Oi5av8RFdqu1i8K06iPih4C8wqLyUILr29BSdkNzP1QS/SJ9+Nua/WHPowZ1W+1Z1Or9bbI73U/+MXqu",
-	"u3//fe/nqxe/zs/UwYV49oEdfqS7P6Xd17z3Ru73/1UtkwlSjl5UUo7q7YQOnu/19naL5j7WHZEJ1Nk8",
-	"ilOxtL8re6pqXxuxuaqMhWwDJBL/JynIbyyaPk0k4UUjdi6+RgxZ7pW5WQ1N/MgyZoqAHiLqsnqvgEgR",
-	"Z0K2RuSpQy7KfEJr4dHxmCUGoe1aJI9five5WcbNm3awfGSnvCRtCQHs4fE1IoDW56nS4DpsLqBct7Ko",
-	"ANW+M0VuQFXl/T5fScMP9eG/Oe2/cgpuKczzFUywGUaHyBEygtOsQcDrUhoMW3AD1w84TRhhQkC2IBm/",
-	"YgMRQ7L1MjQYB3fAOYVYQ/YgfIf98wsPcCqn0LUKGrE5BG0ZMkPVCk8EWnU1OFYIdI+SPSJbPp6Vej8s",
-	"6z9D5/wPh9cwuXoUtqD8NMCb7sn2MlntxZ2IALxzFRWW7ZhiIoECJioWFciu02hy2m98UyDs5MNpMK/H",
-	"BMMKUMfH1R2ag8JHVzZgzEwyuS+TrEG9qqva6ic0o2p7A+Rrygx1EO2k6E3YWD7wEzOue+HXugG+OL4l",
-	"rzY3lt2377x2IJ911uKDZ/yaCaY1SSYsuWreifWABVY75f6mF38BWnP1XUSgth/rsAWdsmaM4iugiWBj",
-	"3bx/+7LC26mVUVe7Luz3Ki3VmkqlXQi50siubGS2+6zse4DdyO5RuPH40MmSkvj+QZKLBoJYDYS4foIl",
-	"Be58sRt+u1rmYqUtmD7WcnKdESjkytpfhP0QwoueuCbYERCyj54+/URNMnn6FFOKxGV7JrPME7Q2i4wR",
-	"OSYvpdB59kRjrSgXl+T3nCnO9PYRlshCDL1sHgj1sRnVhmg6D/soYD5mHPbDdzmYHkDxIU2qiZZSDATV",
-	"4c2C/hPY+8Fai66Q130Bej4UmTBwJwikuG1BGpaPoQ5E7m/DxLye7Q45wQ4POJ4hWJIHqWdlIzsKE/Qz",
-	"wNW5fmlTDoWe1IE/R4SPy0YV/ltckBEzc2YPyUuMcsUYhQ4m6RvewxRXADWWee5KnjqHL+DowV4G51Xf",
-	"TWv5rsqPgY2uJKE8VruL5RyasqeCu+AFwH+f8gbn7EnLLsHKd7KVsjHNM0O6kd1TiIccdrdXLadyN8Om",
-	"Iqt6ScPnrxHe2CNKMZDi0EAxqKBaJW6fB+IW3rWSA+RuOMi30QRl68ylRov3VhK391ISvjnristIkarx",
-	"C9+0SOBPoF5wK3wZCzZLgDv8TDIh3DSolvt6pOXt75/rWmnH5aQ01AttPuiqop6fFBWmlPkFPsA1sZRO",
-	"tiqqrnKRrNNx266jtxOr1qMdCLTUXD1zpUVEpR+ENdQrbSA6BNoihdeVFNefRmXzTazOLlWFK0KyE3EL",
-	"0EHbsWMyknYiQSk3qOPzoLGna/cAqtRfJQgtG7bqXRGgx8XKvgiQw1ymFB3VkoVgitX9sKoPNF8ZGYGd",
-	"XQzEVEKZgoRmbP9F4qB7WIwaD5tZZKBKtiiJvbSIg6p9brUo+KvaZ99JvBEQFTH2GUir/SAqrRnsawrb",
-	"dGg6Zk29HMK25Cv6nUJnkrt6OUBTBkhhtxQX1K+Ux+B6z7kqcfhkG9Lb/ZSge7alEDxSSLpGignbpkAP",
-	"Bq7Jrt3g3d5zq+YUTSzjHJepaPDUVuwY0rMiHvN+txvcc17efu5svR+Kxi340tOnR66NQsUgwxv7GOlW",
-	"avrtI4CKZVww18YFDq/WiguvdyMudFu3wCCBzZoLmduA7Q6xypS5tgTotA4EJqxbSoxc8jr+5QjahCDl",
-	"eo5fYO57KTJctxbo0TWHwQcCK4usp+47Nczple9+CYkWGm1AbrwJmHKdSCGgDioo0IH1U5FCSxOknmLp",
-	"bga4JhjdJxTCxOQYuuCQ33NpKLTgoCJty/G44IeBwG6c7JrLXIf9RCrADsKnRSLIpZJzVwkBs8v4NXMI",
-	"JlyE5Nt/salUi8I0dY6zv/ogKnpSFZd7YM+QtGjzAp0UO0Cw9jO+HUPQlhn3T0PnHBcNpcW4nh2w3VUh",
-	"NMv0yyUD111o5YzcB9WjYyNfOp1Rfikq5tEaQ6bSZnH3oH6D12EXtDH3zncxZOU9fMqSW9FeunjQXTwW",
-	"9kquvLvXvYdtVLs2baOq+ftaqMUlTI9gYJatGje9A6DendG16iysyWJ2D7aD1xm94Q0V9YuudqsTua9Z",
-	"W72xrREAwZWBgQMqZLSoWCPf19LdpAx/+Ur+P6oU/4/AfRTeeUGvmLPgNoB5dpxK+yYG9atCN6K956Qt",
-	"eQ/Xc9Tv1SuuKELgggoyYoWVfQT56f7Ca1Lcd+3t0xB0cq120CnDodHuWepmHmN2o8+aEXi9dWOoDcf/",
-	"GnVQ7bu7mfzZmJtrPaofWxA3dJN+mDgtxFXRAfr+S1wlsNwD6Z9QLtl5vZPmpWui//+RVPqJX3txBJ7d",
-	"ZjJJsPk3kUh9ZgKJ9ER7M36FX+k8fu+XgZ/OTSF05lRvuzocF45JG5xaqLTxbpu19PFZsFBDfNzdVD1i",
-	"ruEkCD1ntxYOhrtqX6TQDw4LDSqfaxZegs2/t+iKlkzSzRk96Gv+LSTZOqts93saj7499323ZrUEhPH+",
-	"RwD+iQTgqxvoT+o6q64Qf67RXmdBMb1gVSz8/YyJkw+n94vZ+kHvmbPgvlVcZdO5owKG6+LRCC5JgpAJ",
-	"/IOGDUYgSDjKeWYwQ6CCGft4eD0JJezHjBko7o0vzV5L5C908JANFmLqGUucuQlRJhc2wKNYDgL9EKQ8",
-	"a8Qkm+tMg7Gg/Ky5kH/ORkEiXNFVFi6wgrajdru50ZjPktAsw/QwxG5nkgM8be17QFeKoZ7oevOELdcX",
-	"Oujl4BK/tyNM76ykcx8XwMtANF6ritfOCOaQprIsopahjlFWXeaoFK1sOuT9eBw50K/xAp44CrtoOlqZ",
-	"QPdhtwQEg7DHZ7nhZR7R8q6/9704Tz6cRuQypyotm9PHQQ/w2F2ac0zkeOznEXYc5xpuEQ/OGTobNQQO",
-	"IWUEo6zVBBk88IBNgtGA7m8/3/6/AAAA//8=",
+	"7H37chs31ueroLhTZclfk6IoyRep5g/FsRNN5MtI8jgzYUYNdoMkRk2AAdCiOC5V7dPsg+2TbOEcAI0m",
+	"mxQly05mv6/yR2y6G43Luf7OBZ9bmZxMpWDC6Nbh59aUKjphhin426vzszcX8ooJ+5ec6UzxqeFStA5b",
+	"F2NGNNOaS/FEkzTTanhp7KMpGSo5IekPry/ITk71eCCpynfcs2mnlbS4HWDMaM5UK2kJOmGtw9bPbfu1",
+	"Nn4uaSn2W8kVy1uHRpUsaelszCbUzmNCb06ZGJlx63C39yJpmfnUvq+N4mLUur1NWqcyu3oHozbNupDZ",
+	"1RNN7GfJjJsxF8SMGcloUTD1RBOaZbIUJkx0Ss24mib8b930/qTYsHXY+l871cbu4L/qnTCxWztNxfRU",
+	"Cs1gq4/xq69vuMaTyKQwTBj7RzqdFjyjdg07UyUHBZv817+0hFPZ7MMf8C38bn1LjoVfMewGMWNqcHMY",
+	"zIXQQjGaz8lW6p67xH9Itzut28RP/J00b2Qp8m859XcyTH1MNc6c59FEhTSXQzurdDshUsE503zCBTn+",
+	"cEK4JnI4tI/bny5zrumgYLlfl/3xe/fbt1zVRdMkByyjpWawAs3UNVOwZCFJevz925N3lz+9/nu6dikf",
+	"BS3NWCr+72+7nLdcay5GdvtnSooRSX9uw4TaP7G5nXIZTcxN+Duan7HfSqbNPWbKbuhkWjB8I7e8ysU1",
+	"LXh+aTn+0jFuzgzlResQhATQuSYTarIx+ecvx+1/0Pa/u+2Xnfavn3eT3d6L2z91HLMzbS553jpsdXd/",
+	"/MfPe3958dfep/3Xz85eXHT/3vu4f/Ls/YtW0tKGmlK3Dve73aRluLHTaZ3gNEDwEDcNJ7RKJQ5lZqQ2",
+	"UrFDt6LD5XnfJo9DV24llqomtBhKNWG5PZmBYvRKE0pymZUTJgzLSSaFNopyYchWujSlNOmL8KsxRZqQ",
+	"8Ff3lXS7Q95JK2BHJBtTMWJ5py/sWt5INeB5jnrlmwk6kimpdVtzEzYCpAIlkwYarbSRJdKhn3G0qL6o",
+	"r+oHbn4sBx8Fvaa8sPz3LVeHHyeZLIucCGnIwC6SZmM8YCr0jCmWo4yngjClpCJb6YibcTm4LKtZOx48",
+	"ZVSzd9K8KpVyC3gwIxZ2LJDGmRstYkTQyfYBS5V25mbMtdfS7nl84IhwQyZ0Tsb02qqnqdXAD2XQlxWD",
+	"wlLh09X01jLo8noei0EXNoI17sMhKcWVkDOR+E1IiGLwTzlStJBmzFRfuLe30qUZr2ZOKxhP+YSb1zcZ",
+	"Y/m9tEXD0VuBUdjhLpkfr3b4XFdKXBa5JrvdLqGZ4de4eJ0QbjSBIR7jrK0QhsFINJ/1p92whMc67/rS",
+	"7UIn9IZPygkR5WTAFJHD2mbYo1yejmPZD3ReSJpfSHlK1Yh9a6PFK5eBzOeWhAs7CWt0URHbLTTL2NTY",
+	"lUxxvpdGykt42K3jjBoGFPg7GF7uPLRltolUYVV6cR1PNJky1fYvKGoY0lVfbKVnxxevL09P3p5cXJ59",
+	"OE+3CS0KObNrts/h6cGxNfFg4nwjcAPOmFHz9vHQMLXszpyzTIpcEyPJjHIr84c4ZaPmXIw6ax0VR/Nc",
+	"GDZiym7IbdI6Rzft9zIW30kSXEbvXoJEA3YFUQdKmmqi+UjYv5Wm2YY85yNxIt5QXnyhBLMf4uJyiCMt",
+	"yi77r20uSMHFFZjkC9MsNcu9C9Uh54YqQ+iIckGoITt21juogh/B0Dx3cwlTXSvW6ut6LIHm9yOjwlkh",
+	"Qy64tmbIVlr7ZLp9iOxkLOtYixStsCRot74I6i3eRru1wU4YKDnTlhuPYLBSM0VylhUciEMQtIuO7Dv4",
+	"x75QbAjDgdcvc7bEhEd2TvE5pfFBpU5PIoFZC0mKIR+V6nHoDHR0NWJEb87E8zvsjITqWbtc2BMnaLeE",
+	"JD+cXPz48bvLV6cnr99dXJ58v/1QMttfJrP61zckt4XlPQbZLe/LHR7z4qakVmQ3zi/ddof9QIG4fMqx",
+	"pIoP95yJnFCCniIAaYRqcuyehdEPyXeMKqZIv+x29zJ4CP7IHnqou9WhfqzPa+1R1tbwGCf41nN+zSl1",
+	"YoAMcNW4KcuyvqYuP3361LabxoSxZ9IAAR4XMzrXJMW9BDxySScGLPEWj/4BDp07eZhUzvWV/f81LcoF",
+	"WggjLzhEOTV0YF2BXDLkczSbyExxA7/MyJYdlwzLorDmP83bUhQgHK185WK0fWRfBMFmNZG3MMhFxRGK",
+	"ZfKaKU0Gc2t8smJ4hNYDodbiIJH18TAaO+juRYKDqWueMVJf912kFh61h6HHpcnlTNxzO91yrWwcl8bY",
+	"LbGjdHCBRI+lMsX8j7DER9PDzSt2xpTehMCsVKzhAqivgeq4XkN4AWsNHxnyglkitMp3WtAMGVyxibxm",
+	"OSlFzvAFVQphp4qzrxRzRL+WVE3lbXT6IlquNpa3yymhIm8gbjIbM1Etwnsibsmg7o/sFCsGSCMOSH9v",
+	"4/yj0OV0KpVh+VuWc3oBD/2+Tp6lnDT+qv0awrphspcTO9tLuyYwzgONx5EPiD4pOWXKcBSbHsXn+V1z",
+	"dkOcfN9KWjdtqXJ7Hru3SQtdZ0AtYUirXKjBjd3rtZLWhAvrbbcOu8ninkdD7d8mrUwxatdCzV2zueAT",
+	"pg2dTOMh9m59CGmjpbxDmDi83sOAkSeXX+LNSXxQKpriwtJ/DauTg3+xzESBm5Pva4aKHfhy7+q3l9fP",
+	"b3qT/em/W0lrSo1hylLAP+2//oIg+a+fd3u3f2otBeDCyKdcrz5V+DM3bKI33BE7sPsSVYrOWyt2ZO1i",
+	"fVSwWm7G6wuMggCXEAV4tr9qkfDpKE5B85xbFqDFh2jFQ1polixswoQZaoXjXWt/65+7TVpyJlDMrHvh",
+	"PTxkt8oUlxol0J30enHqZJV90cqqTd/8RLkJry4cRzyB5hNx+6fLwixLzxTVa0oMKwoNMluWJpMT1iEp",
+	"xXfz9JDMZQngWQBLj4gDO3kOMYohExkXIxecTkiKPqW+pCYFNZEqJtjsEuT95USnhCqrT0yHpGNW2G9o",
+	"OWFSMMIKzfrCKswjktqPMgVfqY+5BX5ljNc+0YSJfNt/zah5/Wt9YT8HyqVOJtWwD5I5B7dJq7b8u0Z5",
+	"gw/7GHxNeIX13jXIj/BgXRZbAepP5c4guX2u/noPaCs+pbsGObNPg2J+q+ORnsFI8QncPZJR84aRnt9W",
+	"JuDnFhNWiVgh5DjA2glFHlG+kxw1BbXAMm64JD73JtZ5BXLeibSHCaD7qqLFqcL7q+eWf02l/kVqNGmZ",
+	"1QktbnJPNBlyZY2cyPPskPOx9UalyMDfXnms+/4bG6wROK2+wr1NNH0Y3y+n6Si+90iqA3Uf/TCsWKDX",
+	"1FB1WaqiwQKmE9aWio+4IB/PTokcBozuiSb45tqttAKsyixqMrFFTqheDNdCjLPCkWME3zg3AmQ6+BZr",
+	"J2DFxRcKYSsnfJBVBwHahGA90USUE6Z4hjAmzxMyG/NsjHkrLtDANblic/CD7NRji/bZfmudFWuJv5Aj",
+	"voL4HYwGT9hNhdOqEO61+wRsyWabaZkTrUuWLymZF1/GN/uLfINLXdr8pM5QESdFpFwjuzvlcU1tLhOp",
+	"UTwzxbwWD2PXTM0dpMVhP7x/yE1CKGQq+JiudmFebn1U8GsBntYdmJkzZPd7DbTgYomtw5fd7vPdly97",
+	"B/vP97svX+5Gjs/uEsncJq0fGS3MeFlgLCs8eXWHjrNaUio6ulNkn+Nj54aa9a5PUJN+4KYzCVbI0nl8",
+	"GksXbvUmI+Ia9jcuRngoTzSw31AWhZwh6JDugAWeViACmkQQK+wLKkiKD3TIKykM5QLQZs0y5a27yu0w",
+	"8uryxXCP7mYv8x57PtiZSXXFVPt5k6sRM8zXUKhrNOIqDXgU4+pXjE01ARCIG03Ofzxu9w6ekTHV47VS",
+	"Y+/LOH69T7yRivS25tLaT3ImDB9alrOW/0hRYSAWDwTTIT8xNiXcECMJGKYIZ1VZKoC74WYVls8jeqmx",
+	"bevZcDfr0X3WfkGfD9r7eTdrvxwesHZvsJft5wfs2fB5NxbzZcnzJhrBrI0mhzuAHxt523acc2Swuxzu",
+	"1dBCnIBbLXUyb2uER1E01bJ4J1yEv69yyKusvFU7cB7k04I3OVSMpS6FIqNKzfFgUkxlI8HbdC7aNQ/J",
+	"yo/qkT17LI/s4DE8snujEAtmzSaGeCCFBZnj9/hu98s9tyA3ljUR+FtJy570WpXUa/RlkkqthKk1kfbb",
+	"aM8W8wv1hBYFgbAEAYw/9ynVPrHLkhfKBSPRBrDSxWWgO/GVEF1mY2uBUftWjsZyniumdYccGzKR2pDd",
+	"bm+fDOaGafv6x4s37Rd1wbLb7dj/nh++6L7oLjBct7ffwEDvPcBUXxdSD6aED6UiUyUzpjVz9rQeU8VA",
+	"SLoAHSVjO0H7fEIomcoc350WpSa0LxQVuZwQXQ6H/GbbhaPsA/h+2DH4DTSqlabhF6T6Q6JYG51tyMRU",
+	"zJRKRI/BfnfIJ27GsjSECjcUFcT56HZU6nW4HILqsidjz0jYs7Gjum8w3SEfFBeGDgpGjs9fnZzARO3Q",
+	"ekozphcVfKTPNxd1/f5Nb7fd7988f71W1HmMfpkGBTl784q83D94Thz8H1J6Xeon0biICc3GXLC2YjSH",
+	"H9JM5qxB5GF0bdmqbR4F80ohrcLuh+PNhcxgKK1Yzs2O0olbyWKkvCmHtDm5sF6mEP0QygHsb7VEeetZ",
+	"R/9oXUOZw/MUDUAAiRey1WCOTUEOK0OiNC9cSxQOtIa2EtQuclXSx2LS0XKaLhoFLo361zucaB8M/bwe",
+	"toiDn59XB3+ccUwLLb3sSn9uOyCqfZKnxJe2EAyW3eljV9J8KUKz2p8F8xHjrp/XiXs/xrLA/nh2YmUT",
+	"WP1jFjjGPn5E0uZwLSZfWALH3Iv0Dsd4ERZH+sB5R0oHuKx2Ak3a54zRfL6JWwaJUstkscKVav4UcNzD",
+	"4MX7Yr1LpqV/f+3MfOSg/u1HQ7y/ELBuOhTM0X4gKhzms2hDNm9SBIA3+MBMBN8lsUw84UXBXbwGK/gg",
+	"xYQOQHsSM+Yq9wDexcXpdkK0JBQHoAXWX3FQ4i6BxMEZle3DRF6HLHrdbrfbhFqsjsn6hX0jqnxwGG0V",
+	"OSd3hsXc8ppJ+wu9j/3HjAf9IcI5Byv4TLDZ47NZDQdcWkHzYUaxoxVMCMkgLtWUazKTyoxnY16w1WxZ",
+	"46LdhzFR5X0tAB8iUwA6AsxlzeAAk9npARAS15sQqVzKsw65Rd6v9AVSmmw5OaFJLjFvFFF4brY75APV",
+	"mnADQD4XObtJMWfGZGNwOOz3BbvxLy1Y2rvPHwh8Nm5MDYRsOjEzZgu5TfUsomX72W5n005/Gs9D5hHk",
+	"BUFWcoLwYs5GiuZY3bTWtNFcZGwVbY3RD6UjBumwE1YbN+xaTg1rW+l9F1inm7cl9aOmh2FFUG9GDrp7",
+	"pJZDRkpheFGlYPkcrdhZkFeQvodD3p+Jm/HgSDovzR/rvwrwySzTOX5LyIRRDZnVLucsVH5MpJBGCp6R",
+	"DPDAmCCfLbAj5hl5gtx7Ztl1PfpeCe+lqVrvbm9v72VCPl68SmLxQKaKZcDUdRyg1+09a3d77d3eRXf3",
+	"sNs97Hb/sdnh25k41LWG4y1i1/UEGvuvd2YIxYkjDYDDjBTS2eQOYoaqP5/m4XPQ5JQJyK2zEnSrS/7s",
+	"yY4aAKm3azuxt/ZcnnXXiwZL/SwrFTfzc6uUXNW+9SJ/YvNmd8lKAWqkJZgrNk/qJBTXbWsGGZod8o5V",
+	"FVIsRwyoBsGv7p4Qaqqr/aZTbv9+m7Qw2fm4xJjOygYA8I1DkjanncvMXP7f//1/qpRp+w2cXfXNsTHT",
+	"VlVI9ErKK76iEUNDpY9mBkMtUb3FTkaLYkCzq/SQ/GjM9L0o5gk5t4fBkr44pxN2zg378ym9SchzktO5",
+	"ruU4g/u2KjwBugR2NMOZhh29vPxRatMODuClm+Ty9lra4GIoGwVLzhRhBcvsLwAt5dyywaC052tlB2h/",
+	"e84OG+/0RV8cB4VLydOnoGmfPj10gYW5LJV2gtQu6OLilKhSaKiFkgs1aiCfElKKgml4tS8wYMENJjl0",
+	"yGuIRWKII6MK44zk6VNn/SBVPH3q+itoolcGNPuiOaJ5RKZOx7tIiGJalipjkL41VdKwzMDuFMzgd8IT",
+	"ilkR3hdOsQB4D3uGcGsVnLpw05vZ/0/oFXMAqmZE0yF4JqVV19oHcexGR10ACn4doNjFZiCHAHB6Nsmo",
+	"QISQaMYSlEtSkQGcWai9rZJJIOyAWCQXiEA6pNcSAxeZIVnBrcFLMJXX4caMZmMCo3XIsUMq+wKIAvcZ",
+	"IdUQeDxEIqdBQNaxVHzn6VO7z+FHIUWbTaZm3hdulKdPG/BWskUF4TmbTKVhwlToK9vukOMKU51VeKsb",
+	"jnDdF2txVuy/AEYDYVQVnCk8N/AxzUxGkLMeUwWV+oJ5YmM3WVHmLNotS4yC8CERjMPftfU9AwbcIed0",
+	"yMzcfT1nU/hnKWCIvnBfI2N6bT/l5wtfO4Kx4uV5vFuqBag7ZJj0RSn4byXbtiRoCRM8ZMtl1YZ6Ljz/",
+	"/icyZsXUzksCqtwXWakK6xdcaULxYHxxCcQSCDcYwEZR3KZR+UtO/nL+/p1TRFwKDfn6hPYF5G/rAAun",
+	"8JF2npKtV5hN3r6YT1k9tfumPZvN2laHtktVMJFJqD2GUkc7iJB9UXubavj+kTsWQEgBXdNkxAzZ3z3o",
+	"kA/vzy/iCXoKqjoRASuxKRAVkComn0tF0s+3KWzRd9KMfX4oZK5UMH8SpYtieA+yOhMwun+8uPhAet0u",
+	"zt/yOHqc8CDtixAXzLmV6xMurD7vkNdKSYV2e7oq5T4lWx6L365j732xAnwnnjVDn44cpRSfcKMPa+1K",
+	"0ubIaHoE+oBrstvpWGPTW7NHkeBx+Q/U9IULJtVL7r26MJERExcaOhnnivJJsFc1ZrN6IxUjU69w8c2m",
+	"KnkTKxncUWdzaTJghZyR3j8P9lBPFzxjQrMqf7H19uSiVaHArfeZkdaDs2rcehWohbud3U4XMqinTNAp",
+	"bx229jrdzh7arWMw5HYgHrATJ6ePGKAsgTRPcqvRuTbH/qGFFk69bndNNUZDSWD1tV/qeRxNSfj1Uoa9",
+	"ekFCzcrvVla+26aMt25/3biyKE7fb+qjUhSejqzLX+SWUNGUsJu8391d9YGwWzvLHYngzf0N3wxtmW6T",
+	"1kF37+63Pi6WkTlTHna+MuJ/+fX216Sly8mEqrk77bBWa/jRkYZEE/tGy+7oVOoGKqkl6Fao/ncSwfvN",
+	"KSQ6v01PrzE5+LbuKBtVstsl6t19EPWuJNhq7iHDqGVdiEX38fLT5OX1Xydv5n+dvHn28ee/7X/8+W+7",
+	"7PW762ySF2d7fxnnn266Z7038+yHm4M4safBE73nLoU05RXFTtZO9iLTimZrCmBmMEwiCTk+GXO0372b",
+	"FqPmVr8Du+x3X27wVq0ZnX1rdwMmW2w/Au8dbMKcDWVtX5mz8fxjldhwvg0cf5ssqoqdzxUj3O6gGlvs",
+	"pPjL+mRznq9oNlhLaHtYy8Eq6e/W7oCXV/XpvLams3fdgsHrTHYOqXBmDta4tiYzLbyzCrZWzTVC/6Uv",
+	"FhyYAOQueUUX4KkJCUbdYbONhz6EQ0XQFmgSuFXvyK8p1xZl2e6gl+3l++xg+IxebiLDvLxblmXxUJvL",
+	"sjg9dI0g+48RWQsNJb+yJIDdCxYtMsFQqkg0rBUDA5pdldPIXlxK/mZ0Yj32TArNNTjP53895cYVRbuQ",
+	"6mwsC98KZauyrnA6Y6rHTCfWjwxhF58Zbl/2QM2Yj8btGTXgUqur7QTQeOOTqtK/Hb/6+PEtOXl38T4l",
+	"EGOyr/dFLY0XOFuMOuSMAe5FOEBy2sjplNdA2YRgMbf/tVbt3RdbmKs+kcGLTtszWjgnrK3HkxSe1FgY",
+	"Bznt+KSrxCY1AEr3hYOVsDLbwUgwRUz+WZtUj2V5fsRhIaXabpIkPzDzHR7pvax7mRlm2hpOu15rHSDn",
+	"AReW4pZTMho51tFIbU8Xel14V/t7rqdSc9MYz0upMTQbT5gwRzCIVS1/7rcCrtl23UT4xCW0dPJBv5Vu",
+	"VJ5e65Px/5Phfxyzayanc8+n/jwSYqglMykKLtgqCVGB2CsFxBnLuWKZQWfbdTMiRpJQExT2ikzpiJEt",
+	"377mu+Pz15cfz053oNBlR8LXwsPpttPB2OUouO7shmaGpMp99rJUPE0IJUPF9JhoLkYFa5eaYUo0S8lW",
+	"7+AZcTmbA26sGMImNVZIHpAJF6XxPEzJh59evSbn9hVANC6zMS0KJkYsdZi8b/Y0sLId4WCr3P3CXaAt",
+	"XULfYXkpQZSebC0FAkgcB9g+QsEGs7lmig85Uw7uKxi9ZjoSYx3yThKdySnMy7lqLEdMbVoOCp6RqZIg",
+	"rcEOKQoSgAbA03STIIFWX3iI2ClqUaDsdXsNcZGVB7/A/KcSJc+aYrLq/Y9np/fj56R1zkx7VfBm1elE",
+	"/bySOnk8RJpsIBOaWnAtcHmNrbH9GuZWjgh3ehE3LObh0oxbvyatm7YjS2hw4tzmBcYO0amVHO7bUwHI",
+	"HDP5mCmGXOF5bVJqQ9hvJS3iB5/ovriLISz3DVwadtz9BZSgw/KoqA6E0JHsC/sWNsUyRDMmiF0ImTND",
+	"tqhjVcSdMZoKc7VsbRmF3fiGLEHMWHbrC89vaJu41UNB41aK1fIgsOwfqoq7dBuZj+aQ5dIXXsodfzgB",
+	"IWcHsIJK5BGDZIDTB8fFQOaEktMpyxMfoYE8fEBRL+pVlJDs6wVONM2oDJPndiOwIjKjwmetjKnINXQU",
+	"7wuHwuEmLPiPuGH+uEfMQIflxahnfIQFxUhEX6RV7/zUl4Fa090OEcEST/zywaBvEENvoPveghy62zeN",
+	"A8B45G6HkKSCv/pbycCm8WAPZrE2Nus/2O01pKM23isAlAfBiaAIl8LC6ao5aFdA+AWTOMcwtF+y0MYS",
+	"phx6mD5UANbaDaLMc54kSZE6L3MmOMtXzhby5b9stoEf2M20oALPzE4Wxl7/5ct4qBWz6HX3X9xnGtAK",
+	"ExNHN5pCqfgXfvq8IW0gPYrFqZOwnY2j/SBe73MuVl2MZNuNBwlkTn9a0/JuzX+O/Uyt32Mkidl/Y82/",
+	"+NLX0/f+No+7DDGfkLGd+NBWXyB3O6GXFYwqj+nc10LobmohvAk9Th9uVliHo3f3u8tN4B/BVakZMSjR",
+	"H8uKAe2xo6TP7GsGCAEk8aoHK5oDomcNoOClI4yKHgI1zs6WRe5fcplZnb7YEPcjEexndQN+BaEKq249",
+	"Okm2Ug+mpZicjpFM7oOd2tB5LfeAir5ozGioDJpotasKzGroGvgHeqMi6Sr7qK6vz+AkViCZ3a+LZP7u",
+	"UZn7IJmbBxuX4IaHBjN6G4RO4t7lD+b8wOtn2C2xnpO0FJsARgeWDvJ/pTfyXjDy48XbUwcmWFJ8dX4O",
+	"DPEXek3P4VHCAdZILHvK0mieM0hy8R2bQVW1uQD7J+kLGrGAJfwE80lSawownRAUL8lCAKCWcaAYIBDW",
+	"W+HXLOkL+xH78Q45D52+E8vOcjhkSpM+aMwF8ddvrcD0Qi+cu5nKsBuzMzaToo7jbYTaVcZ9g8vu8bpz",
+	"J9jbH2TBs/n6vjlWYBzZcxgqKFT7g3jSy4tNUNCh/4buawA8HaFW1LlOLVV3hqF7uJKU3zAD15vABysv",
+	"IQaotXSoXTxT3wzU0OIK2nNaKgf039I4esVuuNAcVTPA6CHl2CqVqBCbvOXf3UV1x7iSO2mPT+iI7Tx9",
+	"FAQZd4/AkIuUSLMxa1t6VLKhb9MHxa8DhkMFGctSfSU8uOm+gf9YM+3zYtbzIqx8sSQ8n2hPatSTyEO5",
+	"JfT5aGSWUGVfQE6Ldhf0wUtpEoy56ko/fw0eWDjANlNZFED7S6R+ynVF66cwjwfZLpvforcyOSnSKZtb",
+	"CF+FCr8pLTVr1S+gJl31jFtNT+HzEXwGWp6rWl6FM47z4AWSV+dnb9zPRrqcWt0XTY3cMKq31M4t7uYW",
+	"Jdt2yBkfjY0LElK0I9qQ1m0fd2hdrd1GGjqXpSH/3dpFceHFIfFDQOZxqG+X4Po23DWwobkfK4nzUGDw",
+	"dc3+uGVfg7qtt9xr9f423p3sZ/8YvNDdv/+295erlz/PTtXBhXj+gT37SHd/yLtveO9HuX/+r3qFZJSU",
+	"+LKWlLjYDe/gxV5vbzf0poPQZAYllo/iVCzt78qO6dpXT22uKlMh2wCJpP9JCvIri6ZPY0l4uKGHiy8R",
+	"Q5Z7ZWlWQxPfs4KZENBDRF3WL5wSOeJMyNaIPHXIRZVxDO3vh0OWGYS2FyJ5fCTel2YZN2/aweqRner2",
+	"3CUEsIfH14gAWp+nToPrsLmIct3KkgCqfWOK3ICqqosfv5CGH+rDf3Xaf+0U3FKY5wuYYDOMDpEjZASn",
+	"WaOA10gaDFtwg7cpoCZMMCGgmJOCX7G+SKEcYxkaTKPLgZ1CXED2IHyHFysFD3AiJ9AbEfqIOgRtGTJD",
+	"1QpPRFp1NTgWBLpHyR6RLR/PSr0flvWfoXP+h8MXMLnFKGyg/DzCm+7J9jJb7cUdiwi8czVXlu2YYiKD",
+	"Ekcq5jXIrtNoctpvfFUg7PjDSTSvxwTDAqjj4+oOzUHho2sbMGQmG9+XSdagXvVVbZ1ntKBqewPka8IM",
+	"dRDtOLTWbTxhKEaLO2/4akQsbdeEGkKLgmwV/JoJpvV2h6SuyUNKNJ1D4w7fpaIvVrSpIELOjoJC8DBX",
+	"QlLsVhFGmpMtCjf9QLJDddlPzvWV9ebIyc577PmWQG5DfN/PRlf9+OzT7Q45YzTndkmARrh5co9UQEer",
+	"dIUP5foVf4nn5BoRuK4T8fVSvsEMNqaIuhn7zh6tkZLllGRyMuHG3b54WG2GVLU7k8jW7t52K3TuaGrQ",
+	"0Omip+T6bVTTAuqUV5tNz78tr5zw30xxub28816pctpZCxGfOgIl2ZhlV0lUjAwBYJdQ6efbyCvrIS2s",
+	"mC39JZH+7uTmCu6EQM8Q7OUh6IQ1o1hfAF5FHrib9y+fV/jDC6046i2Z9nu11q5N7TZckkGtoW7VUHX3",
+	"edUUCbui3qP47/HBtSUz4tuH0S4aCGI1VOb6GlcUuPPZbvjtaq2M3RrAOLa2tRPeFOot7A9xs6T4jlgr",
+	"3KAzMeSnPX36iZps/PQpJp2JUXsqi8ITtDZzLBd4JYUuiyca+w1wMSK/lUxxprcPsc0CyP2qiTH0WCio",
+	"NkTTWdxkCTN20/jCH5el6yE2H/SmmmgpRV9QHV9K7j+BjaEYNb4ZhPsCNIQKuVJwCRokQW5Bop6XB31R",
+	"+ov0UTRsd8gxtn/C8QzBsm5ITqwa6lKYoJ8Brs71bZ1waBZAHTx4SPiw6mLlv8UFGTAzY/aQvMSoVox5",
+	"CtEk/Y0+MMUVasgyz13pdWfwBRw92svovBZ30/pGqzKoYKNraUqP1QtrOcuq6svjbrSD8JBPioRz9qRl",
+	"l2DFP9nK2ZCWhSHdxO4pRMyedbdXLad2+dSmIqt+C9WvX2wEQAfpWMPeIW5fROIW3rWSA+RuPMjX0QRV",
+	"C++lhs/3VhK391ISvkl8s5ngqBq/8FULzf4A6gW3wpdCYsMduP7bZGPCTYNquS9mEbqogyavaaUdl7XU",
+	"UHO6+aCrCkN/UFSYSuYHh8GasooxslVTdV7NJVVTQHfrWRCrRLBZX6Cl5npi1Kq8aj2FrCtXq+PqEOhr",
+	"F9/H5rK7uEmqJuDY4aNSFa6Q1U7ELUBHPUmPyEDaiUTtQEAdn0UNxl3LIFCl/hZyaPuztdhZB/okreyt",
+	"A1nuVdLZ4UI6GUyxvh9W9YHmq2JnsLPzvrAelctfmJH/ImnUWjRFjYcNkQpQJVuUpF5apFHnF268o6Z9",
+	"fqbEy8RREWOvmrzeU6jW3se+prDOTtMha+oHFF+PsqLvOnS3uqsfEDT2gSIHS3FRhVN1DK4xres0Ap9s",
+	"QwGEnxLc4mEpBI8U0vKRYuLWW9DHh2uyazd4t/fCqjlFM8s4R1WyIjy1lTqG9KyIx7zf7fZFutTn3Nt6",
+	"34XmX/jS06eHrkyzZpDhZd+MdGt9YewjgJsWXLCqp2JfLPTptJPnxl/Hu2iBQYqjNRcKtwHbHWKVKXOt",
+	"bRDW6AssabCUmLjyBvyXQ2g1hZTrOX6O1RGVyHAdv6CB5wwG7wusPSvmSej2M6NXvowUUnE02oDceBMw",
+	"5zqTQkClXFTCBeunIoe2WEg9YeluBrgmGN2nnMLE5BA6qZHfSmkotHGiIm/L4TDwQ18gAMOuuSx13JOq",
+	"Bv0hwB5ShUZKzlytDMyu4NfMYdyh1vaJJhM2kWoeTNNwITfe7ZSEvobh9jLsO5WHVmHQZrkDBGs/41v6",
+	"RNdD4P5p6L7m4uU0jOvZweNKTmhWCbpLBq67sdMZuQ/qaYIXCtDJlPJR/Q7vNYZMrQfz7sHiFaXPuqCN",
+	"uXe+w5C19/ApS27hmovwoLtZNb6zofbuXvcettHCvbAbdV65r4Uabpl8BAOz6uO86V1Ei62bXR/vYE2G",
+	"2T3YDl5n9MY3ZS3e5Llbn8h9zdr6lbSNAAiuDAwcUCGDec0a+baW7iatXBDPmXDz2l+Q8Xu1c/k9cB+F",
+	"d2/RK+YsuA1gnh2n0r6KQf066Ea095y0Je/hmrDFi4PDHYwIXFBBBixY2YdQwVCKKwH3+jt7Own2aQw6",
+	"uXZt6JTh0Gj3LN2qkmL+q8+rEngBf2MwFsf/EnVQb8q/mfzZmJsXLrB4bEHccNXEw8RpEFfheoj7L3GV",
+	"wHIP5H9AuWTn9U6aV+4yn/9GUukHfu3FEXh2m8kkwWZfRSKdMxNJpCfam/Er/Ern8Xu/DPx0boLQmVG9",
+	"7Sq1XDgmb3BqoRbLu23W0sdnwUKN8fGMCmtRD5hrWgxCz9mtwcHAqxPsR0bMuBK12ueahZdgs28tupIl",
+	"k3RzRo8uPfkakmydVbb7LY1Hf3fHfbdmtQSE8f5HAP6BBODrG+hx7bpzrxB/rllrZ04xAaWxHesPzLyf",
+	"MnH84eR+MVs/6D2zWty3wpV6nTtqpLgOjyZwWSOETOAPNG5BA0HCQckLgzkkNcw4iocrf/3X2tQRNBl9",
+	"3oi1GuErLqPiEAC3pbQQTF7AC6a5QwKx5Q3es8DyTsNtHgF/w1QItDNnXDOyBY1xUKQLxnJvSfYF3JYr",
+	"MCVCG15gb2syYVRAT7LtWvd+f0GI9bRcpk8IndkhfF/AkNgC6mBFfA6vT/tSWRnJKjvcPSQVPL5MWp+q",
+	"W2AQWOs8etF4lVsD2RgN5LWYBRdfGYEpcO6Nz81OceIvE/OIIFaC6ynLnDcDQUwXlUJOX44xfhfVXGiE",
+	"vJsL3aOxoP61uZPIjA2iTNzQ+B7uaYXO6JabLdlDQl1GiwLzUzE0MJUcoh/WfXTJVG6oJ3qxe8uWu7oi",
+	"aibjKk+2E8wvr9WTHAVcry+iQpaqjgVvVwTOqddlLZTIYBBfV0lyoZdWh7wfDl3aTdp4z2SaxI2+HcON",
+	"4YIEtwTEGrENebXhVSLj8q6/9+3Cjz+cJGRUUpVX9+ek0TUlqbsb8ojI4dDPI74Uhds9NvE5Q2u1hrg0",
+	"JCxhEL+eoYcHHknhaDSg+9tfb/9fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

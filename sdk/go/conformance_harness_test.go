@@ -201,6 +201,7 @@ func (s *confServer) stop() error {
 		return nil
 	default:
 	}
+	s.cmd.Process.Signal(syscall.SIGCONT) // a scenario may have left it paused
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	t := time.NewTimer(10 * time.Second)
 	defer t.Stop()

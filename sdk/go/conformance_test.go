@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,7 +81,19 @@ func TestConformance(t *testing.T) {
 			if sc.Name != name {
 				t.Fatalf("%s: name %q differs from the file name", file, sc.Name)
 			}
-			srv, err := srvs.get(sc.Server.Env)
+			var srv *confServer
+			if sc.Server.Dedicated {
+				srv, err = startConfServer(bin, sc.Server.Env)
+				if srv != nil {
+					t.Cleanup(func() {
+						if err := srv.stop(); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+			} else {
+				srv, err = srvs.get(sc.Server.Env)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +113,8 @@ func selectsSubtests() bool {
 type scenario struct {
 	Name   string `json:"name"`
 	Server struct {
-		Env map[string]string `json:"env"`
+		Env       map[string]string `json:"env"`
+		Dedicated bool              `json:"dedicated"`
 	} `json:"server"`
 	Actors orderedActors    `json:"actors"`
 	Steps  []map[string]any `json:"steps"`
@@ -110,6 +126,7 @@ type actorSpec struct {
 	Owner       *string `json:"owner"`
 	Token       string  `json:"token"`
 	Anonymous   bool    `json:"anonymous"`
+	URLs        string  `json:"urls"`
 }
 
 type namedActor struct {
@@ -174,8 +191,9 @@ type step struct {
 	Background  string         `json:"background"`
 	Expect      map[string]any `json:"expect"`
 	ExpectError *struct {
-		Code   string `json:"code"`
-		Status *int   `json:"status"`
+		Code           string `json:"code"`
+		Status         *int   `json:"status"`
+		MessageMatches string `json:"message_matches"`
 	} `json:"expect_error"`
 
 	Actor      string          `json:"actor"`
@@ -272,7 +290,7 @@ func runScenario(t *testing.T, sc *scenario, srv *confServer) {
 func (r *run) makeActors(actors orderedActors) error {
 	accounts := map[string]string{} // label → account id
 	for _, a := range actors {
-		act := &actor{owner: octostore.WithoutOwner()}
+		act := &actor{}
 		var tokenID, accountID any
 		switch s := a.spec; {
 		case s.Account != "":
@@ -300,19 +318,30 @@ func (r *run) makeActors(actors orderedActors) error {
 			act.token = s.Token
 		case s.Anonymous:
 		}
-		holderID := tokenID
+		// One helper client per actor: its owner is the scenario's, or one default owner
+		// drawn the way every helper draws its own.
+		owner := octostore.NewOwner()
 		if o := a.spec.Owner; o != nil {
 			if *o == "" {
 				return fmt.Errorf("actor %s: the Go helpers cannot send an empty owner", a.name)
 			}
-			act.owner = octostore.WithOwner(*o)
-			if tokenID != nil {
-				holderID = fmt.Sprintf("%s/%s", tokenID, *o)
-			}
+			owner = *o
 		}
-		act.values = result{"token_id": tokenID, "account_id": accountID, "holder_id": holderID}
+		act.owner = octostore.WithOwner(owner)
+		var holderID, ownerValue any
+		if tokenID != nil {
+			holderID, ownerValue = fmt.Sprintf("%s/%s", tokenID, owner), owner
+		}
+		act.values = result{"token_id": tokenID, "account_id": accountID, "holder_id": holderID, "owner": ownerValue}
 		if act.token != "" {
-			c, err := octostore.New(r.srv.url, act.token)
+			urls := []string{r.srv.url}
+			switch a.spec.URLs {
+			case "dead_first":
+				urls = []string{deadURL(), r.srv.url}
+			case "dead_only":
+				urls = []string{deadURL()}
+			}
+			c, err := octostore.NewWithEndpoints(urls, act.token)
 			if err != nil {
 				return err
 			}
@@ -431,6 +460,15 @@ func (r *run) check(s *step, res result, err error) error {
 		if code != want.Code || (want.Status != nil && status != *want.Status) {
 			return fmt.Errorf("got error code=%s status=%d (%v), want %s", code, status, err, show(want))
 		}
+		if re := want.MessageMatches; re != "" {
+			ok, rerr := regexp.MatchString(re, err.Error())
+			if rerr != nil {
+				return fmt.Errorf("message_matches %q: %w", re, rerr)
+			}
+			if !ok {
+				return fmt.Errorf("error message %q does not match %q", err.Error(), re)
+			}
+		}
 		return nil
 	}
 	if err != nil {
@@ -451,6 +489,9 @@ func (r *run) check(s *step, res result, err error) error {
 
 // errorCode is the suite's code and HTTP status (0: none) of a typed SDK error.
 func errorCode(err error) (code string, status int, typed bool) {
+	if errors.Is(err, errUser) {
+		return "user_error", 0, true
+	}
 	var p *octostore.ProblemError
 	if errors.As(err, &p) {
 		return string(p.Problem.Code), p.StatusCode, true
@@ -458,7 +499,28 @@ func errorCode(err error) (code string, status int, typed bool) {
 	if errors.Is(err, errTimeout) {
 		return "timeout", 0, true
 	}
+	if errors.Is(err, octostore.ErrLost) {
+		return "lock_lost", 0, true
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return "transport", 0, true
+	}
 	return "", 0, false
+}
+
+// errUser is the user's own error, raised inside a with_lock block.
+var errUser = errors.New("the block's own error")
+
+// deadURL is a loopback URL nothing listens on: a port bound and closed again.
+func deadURL() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
 }
 
 // ---- the translation table: suite operation → Go helper call ---------------------------
@@ -689,10 +751,107 @@ func (r *run) do(ctx context.Context, s *step, key string) (result, error) {
 		}
 		return result{}, nil
 
+	case "with_lock": // Mutex.Do around a block that does what body says
+		return r.withLock(ctx, s)
+
+	case "close": // the end of a scope in Go: Unlock, its error ignored, in time
+		l, err := r.lease(s.Lease)
+		if err != nil {
+			return nil, err
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			l.m.Unlock(ctx)
+		}()
+		timer := time.NewTimer(s.timeout())
+		defer timer.Stop()
+		select {
+		case <-done:
+			return result{}, nil
+		case <-timer.C:
+			return nil, fmt.Errorf("%w: Unlock did not return in %v", errTimeout, s.timeout())
+		}
+
+	case "server_pause": // SIGSTOP the scenario's own server
+		return result{}, r.srv.cmd.Process.Signal(syscall.SIGSTOP)
+
+	case "server_resume":
+		return result{}, r.srv.cmd.Process.Signal(syscall.SIGCONT)
+
 	case "raw": // net/http, not the SDK
 		return r.raw(ctx, s)
 	}
 	return nil, fmt.Errorf("unknown op %q", s.Op)
+}
+
+// withLock runs Mutex.Do with the block the step's body names.
+func (r *run) withLock(ctx context.Context, s *step) (result, error) {
+	var body string
+	if err := json.Unmarshal(s.Body, &body); err != nil {
+		return nil, fmt.Errorf("with_lock body: %w", err)
+	}
+	m, ttl, err := r.newMutex(s)
+	if err != nil {
+		return nil, err
+	}
+	r.keepLease("", m, ttl)
+	if s.Wait > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(s.Wait)*time.Second)
+		defer cancel()
+	}
+	var held octostore.Lease
+	err = m.Do(ctx, func(bctx context.Context) error {
+		held, _ = m.Lease()
+		switch body {
+		case "return":
+			return nil
+		case "raise":
+			return errUser
+		case "release_behind_then_raise", "release_behind_then_wait_lost":
+			if err := r.releaseBehind(ctx, s.Actor, m.Name(), held.ID.String()); err != nil {
+				return fmt.Errorf("release behind the helper's back: %w", err)
+			}
+			if body == "release_behind_then_raise" {
+				return errUser
+			}
+			select {
+			case <-m.Done():
+			case <-time.After(10 * time.Second):
+			}
+			return nil
+		}
+		return fmt.Errorf("unknown with_lock body %q", body)
+	})
+	if errors.Is(err, octostore.ErrLocked) && s.Wait == 0 {
+		return nil, fmt.Errorf("%w: %w", errTimeout, err)
+	}
+	if err != nil {
+		return nil, waitEnded(ctx, err)
+	}
+	return result{"ran": true, "lease_id": held.ID, "fencing_token": held.FencingToken}, nil
+}
+
+// releaseBehind releases a lease with a plain request, as another process could.
+func (r *run) releaseBehind(ctx context.Context, actor, name, leaseID string) error {
+	body, _ := json.Marshal(map[string]string{"lease_id": leaseID})
+	req, err := http.NewRequestWithContext(ctx, "POST", r.srv.url+"/locks/"+url.PathEscape(name)+"/release", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.actors[actor].token)
+	res, err := r.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return nil
 }
 
 // waitEnded turns the end of a step's own wait into the suite's timeout.

@@ -102,6 +102,12 @@ type Lease struct {
 	RenewAfter time.Duration
 }
 
+// NewOwner returns a fresh owner of the form every helper sends by default:
+// "<host>-<pid>-<8 random hex digits>". Helpers made with WithOwner(NewOwner()) are one
+// holder (an idempotent re-acquire returns the same lease); without WithOwner each
+// helper draws its own.
+func NewOwner() string { return defaultOwner() }
+
 func defaultOwner() string {
 	host, _ := os.Hostname()
 	host = strings.Map(func(r rune) rune {
@@ -238,18 +244,20 @@ func (h *holder) release(ctx context.Context) error {
 		return ErrNotHeld
 	}
 	k.stop()
-	if why := k.err(); why != nil {
-		return fmt.Errorf("%w: %w", ErrNotHeld, why) // lost before: nothing to release
-	}
+	lost := k.err() // nil unless the lease was lost before
+	// Ask the server even after a loss: the server decides, and a lease the helper gave
+	// up on (its estimate ran out while the server stalled) may still be there to end.
 	res, err := h.c.ReleaseLockWithResponse(ctx, h.name, ReleaseRequest{LeaseId: k.id})
 	if err == nil && res.JSON200 == nil {
 		err = problemFrom(res.HTTPResponse, res.Body)
 	}
 	switch {
-	case HasCode(err, ProblemCodeLeaseNotCurrent) && held:
+	case HasCode(err, ProblemCodeLeaseNotCurrent) && (held || lost != nil):
 		return fmt.Errorf("%w: %w: %w", ErrNotHeld, ErrLost, err)
 	case HasCode(err, ProblemCodeLeaseNotCurrent):
 		return fmt.Errorf("%w: %w", ErrNotHeld, err)
+	case err != nil && lost != nil:
+		return fmt.Errorf("%w: %w; releasing it failed too: %w", ErrNotHeld, lost, err)
 	}
 	return err
 }

@@ -2,6 +2,8 @@ package octostore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -49,6 +51,46 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 // release failed on the way (say, the network) can be retried; when the first one had
 // gone through, the error wraps ErrNotHeld and the server's lease_not_current.
 func (m *Mutex) Unlock(ctx context.Context) error { return m.h.release(ctx) }
+
+// Do runs fn while holding the lock: it locks (waiting in line as Lock does), runs fn
+// with a context that ends when the lease is lost or ctx ends, and unlocks. fn's own
+// error always comes back (joined with an unlock failure, if any, for errors.Is and
+// errors.As); when fn returns nil but the lease was lost while it ran, Do returns an
+// error wrapping ErrLost, so a loss inside the block is never silent. To release on
+// SIGTERM/SIGINT, pass a context from signal.NotifyContext: fn's context ends, and Do
+// unlocks when fn returns.
+func (m *Mutex) Do(ctx context.Context, fn func(ctx context.Context) error) error {
+	if err := m.Lock(ctx); err != nil {
+		return err
+	}
+	done := m.Done()
+	fctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-fctx.Done():
+		}
+	}()
+	ferr := fn(fctx)
+	cancel()
+	lost := m.Err()
+	uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultRequestTimeout)
+	defer ucancel()
+	uerr := m.Unlock(uctx)
+	switch {
+	case ferr != nil && uerr != nil:
+		return errors.Join(ferr, uerr)
+	case ferr != nil:
+		return ferr
+	case errors.Is(lost, ErrLost):
+		// ErrLost alone, the server's refusal as text: the block's outcome is the loss.
+		return fmt.Errorf("%w: lock %q was lost while the block ran (%v)", ErrLost, m.h.name, lost)
+	case errors.Is(uerr, ErrLost):
+		return fmt.Errorf("%w: lock %q was lost while the block ran (%v)", ErrLost, m.h.name, uerr)
+	}
+	return nil
+}
 
 // Renew renews the lease this Mutex was last granted now, for ttl (whole seconds; the
 // server accepts 1 s to 1 h), and returns it as the server reports it. A renewal never

@@ -198,6 +198,29 @@ export type DashboardSession = {
 
 export type Health = {
     status: 'ok';
+    storage: StorageState;
+};
+
+/**
+ * Whether the database accepts writes.
+ */
+export type StorageState = {
+    /**
+     * `degraded`: writes answer 503 `unavailable` until the disk recovers.
+     */
+    state: 'ok' | 'degraded';
+    /**
+     * Why writes are refused, when degraded.
+     */
+    reason?: string;
+    /**
+     * When the storage became degraded.
+     */
+    since?: string;
+};
+
+export type Ready = {
+    status: 'ready';
 };
 
 /**
@@ -246,6 +269,36 @@ export type GetHealthResponses = {
 };
 
 export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
+
+export type GetReadyData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/ready';
+};
+
+export type GetReadyErrors = {
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type GetReadyError = GetReadyErrors[keyof GetReadyErrors];
+
+export type GetReadyResponses = {
+    /**
+     * Writes are served.
+     */
+    200: Ready;
+};
+
+export type GetReadyResponse = GetReadyResponses[keyof GetReadyResponses];
 
 export type GetDocsData = {
     body?: never;
@@ -302,7 +355,12 @@ export type RotateTokenErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -383,7 +441,12 @@ export type FinishGitHubSignInErrors = {
      */
     502: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -436,7 +499,12 @@ export type GetDashboardSessionErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -475,7 +543,12 @@ export type GetDashboardAvatarErrors = {
      */
     502: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -510,7 +583,12 @@ export type ListDashboardLocksErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -561,7 +639,12 @@ export type RotateDashboardTokenErrors = {
      */
     413: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -612,7 +695,12 @@ export type SignOutErrors = {
      */
     413: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -647,7 +735,12 @@ export type ListLocksErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -702,7 +795,12 @@ export type GetLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -760,7 +858,12 @@ export type AcquireLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -820,7 +923,12 @@ export type ReleaseLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -880,7 +988,12 @@ export type RenewLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -913,7 +1026,12 @@ export type ListAccountsErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -964,7 +1082,12 @@ export type CreateAccountErrors = {
      */
     415: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -979,6 +1102,44 @@ export type CreateAccountResponses = {
 };
 
 export type CreateAccountResponse = CreateAccountResponses[keyof CreateAccountResponses];
+
+export type GetBackupData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/backup';
+};
+
+export type GetBackupErrors = {
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type GetBackupError = GetBackupErrors[keyof GetBackupErrors];
+
+export type GetBackupResponses = {
+    /**
+     * The SQLite database file.
+     */
+    200: Blob | File;
+};
+
+export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
 
 export type CreateTokenData = {
     body?: never;
@@ -1008,7 +1169,12 @@ export type CreateTokenErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
