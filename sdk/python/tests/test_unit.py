@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -345,3 +346,26 @@ def test_async_lock_election_and_observe(server: Server, tokens: tuple[str, str]
             await eb.resign()
 
     asyncio.run(main())
+
+
+def test_release_on_signals_releases_held_leases_then_chains(server: Server, tokens: tuple[str, str]) -> None:
+    import signal
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: seen.append(signum))
+    try:
+        with octostore.Client(server.url, tokens[0]) as client:
+            lease = client.lock("on-signal", wait=5)
+            leader = client.election("on-signal-e").campaign("me", wait=5)
+            octostore.release_on_signals((signal.SIGUSR1,))
+            os.kill(os.getpid(), signal.SIGUSR1)
+            deadline = time.monotonic() + 5
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.01)  # the handler runs on the main thread between bytecodes
+            assert seen == [signal.SIGUSR1]  # the previous handler still ran
+            assert client.status("on-signal").status == "free"
+            assert client.status("on-signal-e").status == "free"
+            lease.close()
+            leader.close()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
