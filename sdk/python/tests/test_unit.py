@@ -108,7 +108,7 @@ def test_try_lock_when_held_returns_none_and_acquire_says_who() -> None:
 def test_default_owner_is_unique_and_overridable() -> None:
     a, b = mocked(lambda req: held()), mocked(lambda req: held())
     assert a.owner != b.owner
-    assert re.fullmatch(r"[A-Za-z0-9._-]+-%d-[0-9a-f]{8}" % os.getpid(), a.owner)
+    assert re.fullmatch(rf"[A-Za-z0-9._-]+-{os.getpid()}-[0-9a-f]{{8}}", a.owner)
     assert mocked(lambda req: held(), owner="w-1").owner == "w-1"
 
 
@@ -316,8 +316,7 @@ def test_async_lock_election_and_observe(server: Server, tokens: tuple[str, str]
         async with octostore.AsyncClient(server.url, tokens[0]) as a, octostore.AsyncClient(server.url, tokens[1]) as b:
             async with a.lock("async-job", ttl=5, wait=5) as lease:
                 assert not lease.lost.is_set()
-                with pytest.raises(octostore.LockHeld):
-                    await b.try_lock("async-job")
+                assert await b.try_lock("async-job") is None
             assert (await b.status("async-job")).status == "free"
 
             ea, eb = a.election("async-leader"), b.election("async-leader")
@@ -344,6 +343,45 @@ def test_async_lock_election_and_observe(server: Server, tokens: tuple[str, str]
             assert second.fencing_token > first.fencing_token
             assert seen[0] == "a:1" and seen[-1] == "b:1"
             await eb.resign()
+
+    asyncio.run(main())
+
+
+def test_async_shared_token_scoped_errors_and_close_after_loss(server: Server, tokens: tuple[str, str]) -> None:
+    async def main() -> None:
+        async with octostore.AsyncClient(server.url, tokens[0]) as a, octostore.AsyncClient(server.url, tokens[0]) as b:
+            assert a.owner != b.owner
+            lease = await a.try_lock("async-shared", auto_renew=False)
+            assert lease is not None
+            held = await b.acquire("async-shared")
+            assert isinstance(held, octostore.Held) and held.holder_id is not None
+            assert held.holder_id.endswith("/" + a.owner)
+            await lease.release()
+            with pytest.raises(octostore.LeaseNotCurrent):
+                await lease.release()  # asks the server again
+            await lease.close()  # returns at once, no error
+            with pytest.raises(octostore.InvalidLockName):
+                await a.try_lock("")
+
+            with pytest.raises(RuntimeError) as info:
+                async with a.lock("async-scoped", wait=5) as scoped:
+                    release_lock.sync_detailed(
+                        "async-scoped",
+                        client=octostore.Client(server.url, tokens[0]).raw,
+                        body=ReleaseRequest(lease_id=uuid.UUID(scoped.lease_id)),
+                    )
+                    raise RuntimeError("boom")
+            assert any("lease_not_current" in n for n in getattr(info.value, "__notes__", []))
+
+            with pytest.raises(octostore.LockLost):
+                async with a.lock("async-lossy", ttl=2, wait=5) as lossy:
+                    release_lock.sync_detailed(
+                        "async-lossy",
+                        client=octostore.Client(server.url, tokens[0]).raw,
+                        body=ReleaseRequest(lease_id=uuid.UUID(lossy.lease_id)),
+                    )
+                    await asyncio.wait_for(lossy.lost.wait(), 10)
+            assert (await a.status("async-lossy")).status == "free"
 
     asyncio.run(main())
 

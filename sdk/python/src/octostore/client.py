@@ -17,7 +17,13 @@ import httpx
 
 from . import _core, errors
 from ._core import Held, Leader, LockState
-from .openapi.api.locks import acquire_lock, get_lock, list_locks, release_lock, renew_lock
+from .openapi.api.locks import (
+    acquire_lock,
+    get_lock,
+    list_locks,
+    release_lock,
+    renew_lock,
+)
 from .openapi.client import AuthenticatedClient
 from .openapi.models.acquire_result import AcquireResult
 from .openapi.models.acquire_result_status import AcquireResultStatus
