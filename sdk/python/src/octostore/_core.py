@@ -191,7 +191,7 @@ def lease_left(renew_after_ms: int | None, ttl: int) -> float:
 
 def _transport(url: str, e: BaseException) -> errors.TransportError:
     cause = str(e) or type(e).__name__
-    if isinstance(e, httpx.TimeoutException):
+    if isinstance(e, httpx.TimeoutException) and "timed out" not in cause:
         cause = f"timed out ({cause})"
     return errors.TransportError(f"{url}: {cause}")
 
