@@ -219,16 +219,18 @@ class Runner:
                 e.resign()
             except octostore.OctoStoreError:
                 pass
-        if self.dedicated:
-            os.kill(self.server.proc.pid, signal.SIGCONT)
-        for lease in self.all_leases:
-            lease.close()
-        for a in self.actors.values():
-            if a.client is not None:
-                a.client.close()
-        self.http.close()
-        if self.dedicated:
-            self.server.stop()
+        try:
+            if self.dedicated:
+                os.kill(self.server.proc.pid, signal.SIGCONT)
+            for lease in self.all_leases:
+                lease.close()
+            for a in self.actors.values():
+                if a.client is not None:
+                    a.client.close()
+            self.http.close()
+        finally:
+            if self.dedicated:
+                self.server.stop()  # also when a close above raised
 
     # -- references
     def resolve(self, v: Any) -> Any:
