@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  *
  * <p>The client's view of the deadline is counted from the grant as the server reported it:
- * the time the server said was left ({@code renew_after_ms} is a third of it, else the TTL),
+ * the TTL asked for, or longer when the server says so ({@code renew_after_ms} is a third of the time left),
  * from the moment the request was sent (or, for a blocking acquire, answered), on the local
  * monotonic clock. Every request made for the lease is bounded by what is left of it, so a
  * stalled server makes the loss signal fire when the lease ends. Thread-safe.
@@ -318,10 +318,13 @@ public final class Lease implements AutoCloseable {
    */
   private void update(OffsetDateTime expires, Long renewAfterMs, long baseNanos) {
     expiresAt = expires.toInstant();
-    // renew_after_ms is a third of the time the server says is left (rounded down).
-    long left = renewAfterMs != null
-        ? TimeUnit.MILLISECONDS.toNanos(renewAfterMs * 3)
-        : TimeUnit.SECONDS.toNanos(ttlSeconds);
+    // A grant or renewal lasts at least the TTL asked for (the server never shortens a
+    // lease), and longer when the server says so: renew_after_ms is a third of the time it
+    // says is left (a re-acquire with a shorter TTL keeps the longer expiry).
+    long left = TimeUnit.SECONDS.toNanos(ttlSeconds);
+    if (renewAfterMs != null) {
+      left = Math.max(left, TimeUnit.MILLISECONDS.toNanos(renewAfterMs * 3));
+    }
     long deadline = baseNanos + left;
     if (deadline - deadlineNanos > 0) {
       deadlineNanos = deadline;
@@ -341,7 +344,7 @@ public final class Lease implements AutoCloseable {
     long untilDeadline = deadlineNanos - System.nanoTime();
     long delay = Math.max(0, autoRenew ? Math.min(delayNanos, untilDeadline) : untilDeadline);
     try {
-      next = client.scheduler().schedule(this::tick, delay, TimeUnit.NANOSECONDS);
+      next = client.scheduleRenewal(this::tick, delay);
     } catch (RejectedExecutionException closed) {
       next = null; // The client was closed: nothing renews or watches this lease any more.
     }

@@ -67,6 +67,12 @@ public final class OctoStore implements AutoCloseable {
   private final String owner;
   private final ScheduledExecutorService scheduler;
   private final boolean ownsScheduler;
+  /** Runs renewals, so a renewal stuck on one lease's stalled server delays no other lease. */
+  private final java.util.concurrent.ExecutorService renewers = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "octostore-renew");
+    t.setDaemon(true);
+    return t;
+  });
   private final Set<Lease> held = ConcurrentHashMap.newKeySet();
   private volatile Thread shutdownHook;
 
@@ -338,6 +344,7 @@ public final class OctoStore implements AutoCloseable {
     if (ownsScheduler) {
       scheduler.shutdownNow();
     }
+    renewers.shutdownNow();
     Thread hook = shutdownHook;
     if (hook != null) {
       try {
@@ -436,6 +443,17 @@ public final class OctoStore implements AutoCloseable {
 
   ScheduledExecutorService scheduler() {
     return scheduler;
+  }
+
+  /** Runs {@code task} on a renewal thread after {@code delayNanos}. */
+  java.util.concurrent.ScheduledFuture<?> scheduleRenewal(Runnable task, long delayNanos) {
+    return scheduler.schedule(() -> {
+      try {
+        renewers.execute(task);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // The client was closed: nothing renews or watches its leases any more.
+      }
+    }, delayNanos, TimeUnit.NANOSECONDS);
   }
 
   private static ApiClient newApiClient(Builder b, String baseUrl) {
