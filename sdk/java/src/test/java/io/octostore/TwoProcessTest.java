@@ -59,7 +59,7 @@ class TwoProcessTest {
     List<Path> logs = new ArrayList<>();
     try {
       for (int i = 0; i < 2; i++) {
-        List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
             TwoProcessWorker.class.getName(), mode, server.baseUrl(), token, name,
             counter.toString(), Integer.toString(N)));
         if (SHARED_OWNER != null && !SHARED_OWNER.isEmpty()) {
