@@ -36,8 +36,10 @@ mod election;
 mod error;
 mod lease;
 
-pub use client::{Attempt, Client, ClientBuilder, Held, LockOptions};
+pub use client::{
+    Attempt, Client, ClientBuilder, Held, LockOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL_SECS,
+};
 pub use election::{Election, Leader, Observer};
-pub use error::Error;
+pub use error::{Error, ScopedError};
 pub use generated::types;
-pub use lease::{Lease, LossReason};
+pub use lease::{Lease, LeaseView, LossReason};
