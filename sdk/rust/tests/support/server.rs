@@ -115,6 +115,7 @@ impl Server {
     }
 
     /// Sends `sig` (SIGSTOP, SIGCONT) to the server process.
+    #[allow(dead_code)] // used by the conformance runner only
     pub fn signal(&self, sig: i32) -> Result<(), String> {
         let pid = i32::try_from(self.child.id()).map_err(|e| e.to_string())?;
         // SAFETY: kill(2) on our own child, which is not reaped before Drop.
@@ -122,11 +123,6 @@ impl Server {
             return Err(format!("kill({pid}, {sig}): {}", std::io::Error::last_os_error()));
         }
         Ok(())
-    }
-
-    /// The server's PID.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// The server's base URL, http://127.0.0.1:PORT.
@@ -164,6 +160,7 @@ impl Server {
     }
 
     /// POST /admin/accounts/{id}/tokens: another token (another holder) in the account.
+    #[allow(dead_code)] // not every test binary makes a second token
     pub async fn create_token(
         &self,
         account_id: &types::AccountId,
