@@ -245,6 +245,7 @@ impl Lease {
         });
         shared.update(r.expires_at.0, r.renew_after_ms.map(|m| m.0), sent, received);
         let renewer = tokio::spawn(renew_loop(client.clone(), Arc::clone(&shared)));
+        register(&shared, &client);
         Ok(Lease {
             client,
             shared,
@@ -418,25 +419,12 @@ impl Lease {
             return;
         }
         let timeout = self.client.request_timeout().min(left);
-        let client = self.client.clone();
-        let (name, id) = (self.shared.name.clone(), self.shared.id);
-        let release = move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                if let Ok(c) = client.detached() {
-                    let _ = tokio::time::timeout(timeout, c.release(&name, id)).await;
-                }
-            });
-        };
-        let Ok(thread) = std::thread::Builder::new()
-            .name("octostore-release".into())
-            .spawn(release)
-        else {
+        let Some(thread) = release_detached(
+            self.client.clone(),
+            self.shared.name.clone(),
+            self.shared.id,
+            timeout,
+        ) else {
             return;
         };
         let multi_thread = tokio::runtime::Handle::try_current()
@@ -449,6 +437,74 @@ impl Lease {
         } else {
             let _ = thread.join();
         }
+    }
+}
+
+/// Releases a lease on a thread of its own, with its own runtime and connections: works
+/// while the lease's runtime shuts down, outside any runtime, or from a signal thread.
+fn release_detached(
+    client: Client,
+    name: String,
+    id: Uuid,
+    timeout: Duration,
+) -> Option<std::thread::JoinHandle<()>> {
+    let release = move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(c) = client.detached() {
+                let _ = tokio::time::timeout(timeout, c.release(&name, id)).await;
+            }
+        });
+    };
+    std::thread::Builder::new()
+        .name("octostore-release".into())
+        .spawn(release)
+        .ok()
+}
+
+/// Every lease granted in this process (weakly), for [`release_all_held`].
+static REGISTRY: Mutex<Vec<(std::sync::Weak<Shared>, Client)>> = Mutex::new(Vec::new());
+
+fn register(shared: &Arc<Shared>, client: &Client) {
+    let mut r = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    r.retain(|(w, _)| w.strong_count() > 0);
+    r.push((Arc::downgrade(shared), client.clone()));
+}
+
+/// Releases every lease of this process that is still held, in parallel, each bounded by
+/// its client's request timeout and what is left of it; returns when all are done.
+pub(crate) fn release_all_held() {
+    let entries: Vec<_> = REGISTRY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(w, c)| Some((w.upgrade()?, c.clone())))
+        .collect();
+    let mut threads = Vec::new();
+    for (shared, client) in entries {
+        let deadline = {
+            let mut s = shared.state();
+            if s.phase != Phase::Held {
+                continue;
+            }
+            s.phase = Phase::Released;
+            s.deadline
+        };
+        shared.changed.notify_one();
+        let left = deadline.into_std().saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            continue;
+        }
+        let timeout = client.request_timeout().min(left);
+        threads.extend(release_detached(client, shared.name.clone(), shared.id, timeout));
+    }
+    for t in threads {
+        let _ = t.join();
     }
 }
 

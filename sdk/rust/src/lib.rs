@@ -35,6 +35,7 @@ mod client;
 mod election;
 mod error;
 mod lease;
+mod shutdown;
 
 pub use client::{
     Attempt, Client, ClientBuilder, Held, LockOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL_SECS,
@@ -43,3 +44,5 @@ pub use election::{Election, Leader, Observer};
 pub use error::{Error, ScopedError};
 pub use generated::types;
 pub use lease::{Lease, LeaseView, LossReason};
+#[cfg(unix)]
+pub use shutdown::release_on_shutdown;

@@ -30,6 +30,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         println!("two_processes_lock: test");
         println!("two_processes_election: test");
+        println!("sigterm_releases_with_the_shutdown_hook: test");
         return;
     }
     let filter: Vec<String> = std::env::args()
@@ -55,6 +56,16 @@ fn main() {
             continue;
         }
         match run(server.base_url(), &account.token, mode) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(e) => {
+                println!("test {name} ... FAILED\n{e}");
+                failed += 1;
+            }
+        }
+    }
+    let name = "sigterm_releases_with_the_shutdown_hook";
+    if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+        match runtime.block_on(sigterm(server.base_url(), &account.token)) {
             Ok(()) => println!("test {name} ... ok"),
             Err(e) => {
                 println!("test {name} ... FAILED\n{e}");
@@ -141,6 +152,55 @@ fn run(url: &str, token: &str, mode: &str) -> Result<(), String> {
     result
 }
 
+/// A worker holding a 30 s lock with `release_on_shutdown` installed gets SIGTERM: the
+/// lock is free long before its TTL.
+async fn sigterm(url: &str, token: &str) -> Result<(), String> {
+    let lock = format!("sigterm-{}", support::server::random_hex(8));
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(&exe)
+        .env("OCTOSTORE_TWO_PROCESS_WORKER", "1")
+        .env("OCTOSTORE_URL", url)
+        .env("OCTOSTORE_TOKEN", token)
+        .env("WORKER_MODE", "hold")
+        .env("WORKER_LOCK", &lock)
+        .env("WORKER_COUNTER", "-")
+        .env("WORKER_CYCLES", "1")
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn worker: {e}"))?;
+    let client = Client::new(url, token).map_err(|e| e.to_string())?;
+    let result = async {
+        let until = |want: &'static str, secs: u64| {
+            let client = client.clone();
+            let lock = lock.clone();
+            async move {
+                let deadline = Instant::now() + Duration::from_secs(secs);
+                loop {
+                    let st = client.status(&lock).await.map_err(|e| e.to_string())?;
+                    if st.status.to_string() == want {
+                        return Ok::<(), String>(());
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(format!("lock not {want} within {secs} s"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        until("held", 10).await?;
+        let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+        // SAFETY: kill(2) on our own child, not reaped yet.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        until("free", 5).await
+    }
+    .await;
+    let _ = child.kill(); // by our own child's PID, in case it is still running
+    let _ = child.wait();
+    result
+}
+
 fn read_counter(path: &Path) -> Result<u32, String> {
     let t = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     t.trim()
@@ -162,6 +222,19 @@ fn worker() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    if mode == "hold" {
+        octostore::release_on_shutdown().map_err(|e| e.to_string())?;
+        return rt.block_on(async {
+            let client = Client::from_env().map_err(|e| e.to_string())?;
+            let _lease = client
+                .lock_with(&lock, LockOptions::new().ttl(Duration::from_secs(30)))
+                .await
+                .map_err(|e| e.to_string())?;
+            // Held until the parent's SIGTERM ends the process (bounded for safety).
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        });
+    }
     rt.block_on(async {
         let mut b = Client::builder(&std::env::var("OCTOSTORE_URL").map_err(|e| e.to_string())?)
             .token(std::env::var("OCTOSTORE_TOKEN").map_err(|e| e.to_string())?);
