@@ -31,6 +31,7 @@ fn main() {
         println!("two_processes_lock: test");
         println!("two_processes_election: test");
         println!("sigterm_releases_with_the_shutdown_hook: test");
+        println!("a_guard_dropped_at_the_end_of_main_is_released: test");
         return;
     }
     let filter: Vec<String> = std::env::args()
@@ -66,6 +67,16 @@ fn main() {
     let name = "sigterm_releases_with_the_shutdown_hook";
     if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
         match runtime.block_on(sigterm(server.base_url(), &account.token)) {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(e) => {
+                println!("test {name} ... FAILED\n{e}");
+                failed += 1;
+            }
+        }
+    }
+    let name = "a_guard_dropped_at_the_end_of_main_is_released";
+    if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
+        match runtime.block_on(end_of_main(server.base_url(), &account.token)) {
             Ok(()) => println!("test {name} ... ok"),
             Err(e) => {
                 println!("test {name} ... FAILED\n{e}");
@@ -201,6 +212,51 @@ async fn sigterm(url: &str, token: &str) -> Result<(), String> {
     result
 }
 
+/// A worker takes a 30 s lock in `#[tokio::main]` style and lets the guard drop as `main`
+/// returns; once the process has exited the lock is free.
+async fn end_of_main(url: &str, token: &str) -> Result<(), String> {
+    let lock = format!("end-of-main-{}", support::server::random_hex(8));
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(&exe)
+        .env("OCTOSTORE_TWO_PROCESS_WORKER", "1")
+        .env("OCTOSTORE_URL", url)
+        .env("OCTOSTORE_TOKEN", token)
+        .env("WORKER_MODE", "end_of_main")
+        .env("WORKER_LOCK", &lock)
+        .env("WORKER_COUNTER", "-")
+        .env("WORKER_CYCLES", "1")
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn worker: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(c) = child.try_wait().map_err(|e| e.to_string())? {
+            break Some(c);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let Some(code) = code else {
+        let _ = child.kill(); // by our own child's PID
+        let _ = child.wait();
+        return Err("the worker did not exit within 20 s".into());
+    };
+    if !code.success() {
+        return Err(format!("the worker failed: {code}"));
+    }
+    let client = Client::new(url, token).map_err(|e| e.to_string())?;
+    let st = client.status(&lock).await.map_err(|e| e.to_string())?;
+    match st.status.to_string().as_str() {
+        "free" => Ok(()),
+        other => Err(format!(
+            "the lock is {other} after the process exited (held by {:?})",
+            st.holder_id
+        )),
+    }
+}
+
 fn read_counter(path: &Path) -> Result<u32, String> {
     let t = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     t.trim()
@@ -222,6 +278,27 @@ fn worker() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    if mode == "end_of_main" {
+        // What #[tokio::main(flavor = "current_thread")] expands to: the guard drops as the
+        // async block ends, then the runtime shuts down and the process exits. (A release
+        // spawned as a task, the old behaviour, never runs here; on a multi-thread runtime
+        // it races the shutdown.)
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let r = rt.block_on(async {
+            let client = Client::from_env().map_err(|e| e.to_string())?;
+            let lease = client
+                .lock_with(&lock, LockOptions::new().ttl(Duration::from_secs(30)))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("holding {}", lease.fencing_token());
+            Ok::<(), String>(())
+        });
+        drop(rt);
+        return r;
+    }
     if mode == "hold" {
         octostore::release_on_shutdown().map_err(|e| e.to_string())?;
         return rt.block_on(async {
