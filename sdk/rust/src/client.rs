@@ -615,3 +615,57 @@ fn default_owner() -> String {
     let hex = uuid::Uuid::new_v4().simple().to_string();
     format!("{host}-{}-{}", std::process::id(), &hex[..8])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_owner_is_host_pid_and_8_hex_digits_and_unique() {
+        let a = Client::builder("http://127.0.0.1:1").build().unwrap();
+        let b = Client::builder("http://127.0.0.1:1").build().unwrap();
+        let pid = format!("-{}-", std::process::id());
+        assert!(a.owner().contains(&pid), "{}", a.owner());
+        let hex = a.owner().rsplit('-').next().unwrap();
+        assert_eq!(hex.len(), 8, "{}", a.owner());
+        assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{}", a.owner());
+        assert!(a.owner().chars().all(|c| c.is_ascii_graphic()));
+        assert_ne!(a.owner(), b.owner());
+        let c = Client::builder("http://127.0.0.1:1")
+            .owner("worker-7")
+            .build()
+            .unwrap();
+        assert_eq!(c.owner(), "worker-7");
+    }
+
+    #[test]
+    fn defaults_are_15_s_ttl_and_10_s_requests() {
+        let o = LockOptions::new();
+        assert_eq!(o.ttl_secs(), 15);
+        let c = Client::builder("http://127.0.0.1:1").build().unwrap();
+        assert_eq!(c.request_timeout(), Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn an_empty_lock_name_is_invalid_without_a_request() {
+        let c = Client::builder("http://127.0.0.1:1").build().unwrap();
+        let e = c.try_lock("").await.unwrap_err();
+        assert_eq!(e.code(), Some("invalid_lock_name"));
+        assert_eq!(e.status(), Some(400));
+    }
+
+    #[tokio::test]
+    async fn a_dead_url_is_named_with_its_cause() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let c = Client::builder(&format!("http://127.0.0.1:{port}"))
+            .build()
+            .unwrap();
+        let e = c.status("job").await.unwrap_err();
+        assert!(e.is_transport());
+        let m = e.to_string();
+        assert!(m.contains(&format!("127.0.0.1:{port}")), "{m}");
+        assert!(m.to_lowercase().contains("refused"), "{m}");
+    }
+}
