@@ -309,7 +309,8 @@ impl Client {
     /// `http://127.0.0.1:3000`; several base URLs separated by commas) and
     /// `OCTOSTORE_TOKEN`.
     pub fn from_env() -> Result<Client, Error> {
-        let urls = std::env::var("OCTOSTORE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
+        let urls =
+            std::env::var("OCTOSTORE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
         let mut b = Client::with_urls(urls.split(',').map(str::trim).filter(|u| !u.is_empty()));
         if let Ok(token) = std::env::var("OCTOSTORE_TOKEN") {
             b = b.token(token);
@@ -331,7 +332,10 @@ impl Client {
         S: AsRef<str>,
     {
         ClientBuilder {
-            base_urls: base_urls.into_iter().map(|u| u.as_ref().to_owned()).collect(),
+            base_urls: base_urls
+                .into_iter()
+                .map(|u| u.as_ref().to_owned())
+                .collect(),
             token: None,
             owner: None,
             connect_timeout: Duration::from_secs(10),
@@ -354,7 +358,11 @@ impl Client {
     /// A client with the same settings and owner but connections of its own, for a
     /// request made outside this client's runtime (a lease dropped at the end of `main`).
     pub(crate) fn detached(&self) -> Result<Client, Error> {
-        self.inner.config.clone().owner(self.inner.owner.clone()).build()
+        self.inner
+            .config
+            .clone()
+            .owner(self.inner.owner.clone())
+            .build()
     }
 
     /// Takes the lock, waiting in line as long as it takes, as a 15-second lease renewed in

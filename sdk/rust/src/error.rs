@@ -292,7 +292,10 @@ impl<E: fmt::Display> fmt::Display for ScopedError<E> {
                 release: Some(r),
             } => write!(f, "{error} (and releasing the lock failed: {r})"),
             ScopedError::LockLost(reason) => {
-                write!(f, "octostore: the lock was lost while the block ran ({reason:?})")
+                write!(
+                    f,
+                    "octostore: the lock was lost while the block ran ({reason:?})"
+                )
             }
             ScopedError::Release(e) => write!(f, "octostore: releasing the lock failed: {e}"),
         }

@@ -243,7 +243,12 @@ impl Lease {
             lost: watch::Sender::new(None),
             changed: Notify::new(),
         });
-        shared.update(r.expires_at.0, r.renew_after_ms.map(|m| m.0), sent, received);
+        shared.update(
+            r.expires_at.0,
+            r.renew_after_ms.map(|m| m.0),
+            sent,
+            received,
+        );
         let renewer = tokio::spawn(renew_loop(client.clone(), Arc::clone(&shared)));
         register(&shared, &client);
         Ok(Lease {
@@ -414,7 +419,9 @@ impl Lease {
             s.deadline
         };
         self.shared.changed.notify_one();
-        let left = deadline.into_std().saturating_duration_since(std::time::Instant::now());
+        let left = deadline
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             return;
         }
@@ -496,12 +503,19 @@ pub(crate) fn release_all_held() {
             s.deadline
         };
         shared.changed.notify_one();
-        let left = deadline.into_std().saturating_duration_since(std::time::Instant::now());
+        let left = deadline
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             continue;
         }
         let timeout = client.request_timeout().min(left);
-        threads.extend(release_detached(client, shared.name.clone(), shared.id, timeout));
+        threads.extend(release_detached(
+            client,
+            shared.name.clone(),
+            shared.id,
+            timeout,
+        ));
     }
     for t in threads {
         let _ = t.join();

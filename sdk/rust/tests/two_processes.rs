@@ -45,10 +45,7 @@ fn main() {
         .expect("runtime");
     let server = support::server::Server::start(&BTreeMap::new()).expect("server");
     let account = runtime
-        .block_on(server.create_account(&format!(
-            "two-{}",
-            support::server::random_hex(12)
-        )))
+        .block_on(server.create_account(&format!("two-{}", support::server::random_hex(12))))
         .expect("account");
     let mut failed = 0;
     for mode in ["lock", "election"] {
@@ -112,14 +109,18 @@ fn run(url: &str, token: &str, mode: &str) -> Result<(), String> {
             .env("WORKER_COUNTER", &counter)
             .env("WORKER_CYCLES", CYCLES.to_string())
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.join(format!("w{i}.out"))).map_err(|e| e.to_string())?)
-            .stderr(std::fs::File::create(dir.join(format!("w{i}.err"))).map_err(|e| e.to_string())?)
+            .stdout(
+                std::fs::File::create(dir.join(format!("w{i}.out"))).map_err(|e| e.to_string())?,
+            )
+            .stderr(
+                std::fs::File::create(dir.join(format!("w{i}.err"))).map_err(|e| e.to_string())?,
+            )
             .spawn()
             .map_err(|e| format!("spawn worker: {e}"))
     };
-    let mut children = vec![spawn(0)?, spawn(1)?];
+    let mut children = [spawn(0)?, spawn(1)?];
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut codes = vec![None, None];
+    let mut codes = [None, None];
     while codes.iter().any(Option::is_none) && Instant::now() < deadline {
         for (c, code) in children.iter_mut().zip(codes.iter_mut()) {
             if code.is_none() {
@@ -136,9 +137,7 @@ fn run(url: &str, token: &str, mode: &str) -> Result<(), String> {
     }
     let logs = || {
         (0..2)
-            .map(|i| {
-                std::fs::read_to_string(dir.join(format!("w{i}.err"))).unwrap_or_default()
-            })
+            .map(|i| std::fs::read_to_string(dir.join(format!("w{i}.err"))).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -259,9 +258,7 @@ async fn end_of_main(url: &str, token: &str) -> Result<(), String> {
 
 fn read_counter(path: &Path) -> Result<u32, String> {
     let t = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    t.trim()
-        .parse()
-        .map_err(|e| format!("counter {t:?}: {e}"))
+    t.trim().parse().map_err(|e| format!("counter {t:?}: {e}"))
 }
 
 /// One worker: `WORKER_CYCLES` times lock (or campaign), read, sleep, write +1, unlock

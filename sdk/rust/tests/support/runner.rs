@@ -26,7 +26,9 @@ struct Actor {
 impl Actor {
     /// The owner the helper sends: the scenario's, or the client's own default.
     fn owner(&self) -> Option<String> {
-        self.token_id.as_ref().map(|_| self.client.owner().to_owned())
+        self.token_id
+            .as_ref()
+            .map(|_| self.client.owner().to_owned())
     }
 
     fn holder_id(&self) -> Option<String> {

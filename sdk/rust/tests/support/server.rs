@@ -120,7 +120,10 @@ impl Server {
         let pid = i32::try_from(self.child.id()).map_err(|e| e.to_string())?;
         // SAFETY: kill(2) on our own child, which is not reaped before Drop.
         if unsafe { libc::kill(pid, sig) } != 0 {
-            return Err(format!("kill({pid}, {sig}): {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "kill({pid}, {sig}): {}",
+                std::io::Error::last_os_error()
+            ));
         }
         Ok(())
     }
