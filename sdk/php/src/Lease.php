@@ -37,6 +37,7 @@ final class Lease
     private float $deadline;
     private bool $released = false;
     private ?\Throwable $lostReason = null;
+    private ?\Throwable $releaseError = null;
 
     private function __construct(
         private readonly Client $client,
@@ -47,16 +48,26 @@ final class Lease
         public readonly ?string $metadata,
         \DateTimeImmutable $expiresAt,
         ?int $renewAfterMs,
-        float $sent,
+        float $granted,
+        ?float $deadline = null,
     ) {
         $this->expiresAt = $expiresAt;
         $this->renewAfterMs = $renewAfterMs;
-        $this->deadline = $sent + $ttl;
-        $this->renewDue = $sent + $this->renewDelay();
+        $this->deadline = $deadline ?? $granted + self::remaining($ttl, $renewAfterMs);
+        $this->renewDue = $granted + $this->renewDelay();
     }
 
-    /** @internal leases come from Client::tryLock(), lock() and Election::campaign() */
-    public static function fromAcquire(Client $client, string $name, int $ttl, ?string $metadata, float $sent, AcquireResult $res): self
+    /** Seconds the lease runs after a grant: three times the server's renew_after_ms (a third of it), at most the TTL. */
+    private static function remaining(int $ttl, ?int $renewAfterMs): float
+    {
+        return $renewAfterMs === null ? (float) $ttl : min((float) $ttl, $renewAfterMs * 3 / 1000.0);
+    }
+
+    /**
+     * @internal leases come from Client::tryLock(), lock() and Election::campaign();
+     * $granted is when the answer arrived (monotonic seconds)
+     */
+    public static function fromAcquire(Client $client, string $name, int $ttl, ?string $metadata, float $granted, AcquireResult $res): self
     {
         return new self(
             $client,
@@ -67,7 +78,7 @@ final class Lease
             $metadata,
             \DateTimeImmutable::createFromInterface($res->getExpiresAt()),
             $res->getRenewAfterMs(),
-            $sent,
+            $granted,
         );
     }
 
@@ -92,7 +103,8 @@ final class Lease
             $data['metadata'] ?? null,
             $expires,
             $data['renew_after_ms'] ?? null,
-            $now - ($data['ttl'] - min((float) $data['ttl'], $left)),
+            $now,
+            $now + min((float) $data['ttl'], $left),
         );
     }
 
@@ -123,8 +135,8 @@ final class Lease
     }
 
     /**
-     * Whether the lease is lost: a renewal was refused, or its TTL ran out (counted from
-     * before the last successful acquire or renewal was sent) without one.
+     * Whether the lease is lost: a renewal was refused, or it ran out (counted from the
+     * grant or the last renewal's answer, as the server reported it) without one.
      */
     public function isLost(): bool
     {
@@ -157,7 +169,9 @@ final class Lease
             return true;
         }
         try {
-            $this->renewNow($this->ttl);
+            // Bounded by what is left of the lease: a stalled server makes the lease end
+            // on time, not after an HTTP timeout.
+            $this->renewNow($this->ttl, max(0.05, min($this->deadline - $now, $this->client->timeout)));
             return true;
         } catch (TransportException | UnavailableException | RateLimitedException | ServerErrorException | ProtocolException $e) {
             $left = $this->deadline - Client::now();
@@ -189,7 +203,7 @@ final class Lease
             if ($end !== null && $now >= $end) {
                 return false;
             }
-            $until = $end === null ? $this->renewDue : min($this->renewDue, $end);
+            $until = min($end === null ? $this->renewDue : min($this->renewDue, $end), $this->deadline);
             usleep((int) max(1000, 1e6 * ($until - $now)));
         }
     }
@@ -219,8 +233,39 @@ final class Lease
     public function release(): array
     {
         $this->released = true;
+        $this->client->forget($this);
         $res = $this->client->releaseLease($this->name, $this->leaseId);
         return ['lease_id' => (string) $res->getLeaseId(), 'fencing_token' => (int) $res->getFencingToken()];
+    }
+
+    /**
+     * End of use: releases the lease if it may still be held. Never throws, and returns at
+     * once when the lease was already lost or released.
+     */
+    public function close(): void
+    {
+        $this->client->forget($this);
+        if ($this->released || $this->isLost()) {
+            $this->released = true;
+            return;
+        }
+        $this->released = true;
+        try {
+            $this->client->releaseLease($this->name, $this->leaseId, max(0.5, min($this->deadline - Client::now(), $this->client->timeout)));
+        } catch (\Throwable) {
+        }
+    }
+
+    /** The failed release withLock() met after its callback threw, or null. */
+    public function releaseError(): ?\Throwable
+    {
+        return $this->releaseError;
+    }
+
+    /** @internal */
+    public function noteReleaseError(\Throwable $e): void
+    {
+        $this->releaseError = $e;
     }
 
     /** release(), ignoring a lease that had already ended (isLost() tells). */
@@ -232,17 +277,17 @@ final class Lease
         }
     }
 
-    private function renewNow(int $ttl): void
+    private function renewNow(int $ttl, ?float $timeout = null): void
     {
         $sent = Client::now();
-        $res = $this->client->renewLease($this->name, $this->leaseId, $ttl);
+        $res = $this->client->renewLease($this->name, $this->leaseId, $ttl, $timeout);
         $expires = \DateTimeImmutable::createFromInterface($res->getExpiresAt());
         if ($expires > $this->expiresAt) {
             $this->expiresAt = $expires;
         }
         $this->renewAfterMs = $res->getRenewAfterMs();
-        $this->deadline = max($this->deadline, $sent + $ttl);
-        $this->renewDue = $sent + $this->renewDelay();
+        $this->deadline = max($this->deadline, $sent + self::remaining($ttl, $this->renewAfterMs));
+        $this->renewDue = Client::now() + $this->renewDelay();
     }
 
     private function renewDelay(): float

@@ -36,17 +36,84 @@ final class HelpersTest extends TestCase
     {
         $value = $this->client->withLock('report', function (Lease $lease): string {
             self::assertGreaterThanOrEqual(1, $lease->fencingToken);
-            try {
-                $this->other->tryLock('report');
-                self::fail('a second holder got the lock');
-            } catch (LockHeldException $e) {
-                self::assertNotNull($e->holderId);
-            }
+            self::assertNull($this->other->tryLock('report'), 'a second holder got the lock');
+            $held = $this->other->tryAcquire('report');
+            self::assertInstanceOf(LockHeldException::class, $held);
+            self::assertNotNull($held->holderId);
             self::assertTrue($lease->keepAlive());
             return 'done';
         }, 30);
         self::assertSame('done', $value);
         self::assertSame('free', $this->client->status('report')->status);
+    }
+
+    public function testWithLockKeepsTheUsersExceptionWhenTheReleaseFailsToo(): void
+    {
+        $stack = \GuzzleHttp\HandlerStack::create();
+        $stack->push(static fn (callable $next) => static function ($request, array $options) use ($next) {
+            if (str_ends_with($request->getUri()->getPath(), '/release')) {
+                return \GuzzleHttp\Promise\Create::rejectionFor(new \GuzzleHttp\Exception\ConnectException('connection refused', $request));
+            }
+            return $next($request, $options);
+        });
+        $server = Server::for([]);
+        $issued = $server->adminPost('/admin/accounts', ['name' => 'release-fails-' . bin2hex(random_bytes(6))]);
+        $client = new Client($server->baseUrl, $issued['token'], guzzleOptions: ['handler' => $stack]);
+        $seen = null;
+        try {
+            $client->withLock('report', function (Lease $lease) use (&$seen): void {
+                $seen = $lease;
+                throw new \DomainException('mine');
+            });
+            self::fail('the exception was swallowed');
+        } catch (\DomainException $e) {
+            self::assertSame('mine', $e->getMessage());
+        }
+        self::assertInstanceOf(\OctoStore\Exception\TransportException::class, $seen->releaseError());
+    }
+
+    public function testDefaultsOwnerAndEmptyName(): void
+    {
+        self::assertMatchesRegularExpression('/^.+-' . getmypid() . '-[0-9a-f]{8}$/', $this->client->owner);
+        self::assertNotSame($this->client->owner, $this->other->owner);
+        $lease = $this->client->tryLock('defaults');
+        self::assertSame(15, $lease->ttl);
+        $lease->release();
+        self::assertSame(15, $this->client->election('e')->ttl);
+        $this->expectException(InvalidLockNameException::class);
+        $this->client->tryLock('');
+    }
+
+    public function testReleaseOnShutdownReleasesHeldLocksOnSigterm(): void
+    {
+        $server = Server::for([]);
+        $token = $server->adminPost('/admin/accounts', ['name' => 'shutdown-' . bin2hex(random_bytes(6))])['token'];
+        $script = 'require $argv[1] . "/autoload.php";'
+            . '$c = (new OctoStore\Client($argv[2], $argv[3]))->releaseOnShutdown();'
+            . '$c->lock("svc", 60, 5.0); echo "held\n"; fflush(STDOUT);'
+            . 'for ($i = 0; $i < 300; $i++) { usleep(100000); } exit(3);';
+        $proc = proc_open([PHP_BINARY, '-r', $script, dirname(__DIR__), $server->baseUrl, $token],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['file', '/dev/null', 'w']], $pipes);
+        try {
+            self::assertSame("held\n", fgets($pipes[1]));
+            $watcher = new Client($server->baseUrl, $token);
+            self::assertSame('held', $watcher->status('svc')->status);
+            posix_kill(proc_get_status($proc)['pid'], SIGTERM);
+            $deadline = hrtime(true) / 1e9 + 10;
+            while (($st = proc_get_status($proc))['running'] && hrtime(true) / 1e9 < $deadline) {
+                usleep(20000);
+            }
+            self::assertFalse($st['running'], 'still running 10 s after SIGTERM');
+            self::assertSame(128 + SIGTERM, $st['exitcode']);
+            self::assertSame('free', $watcher->status('svc')->status);
+        } finally {
+            fclose($pipes[1]);
+            $st = proc_get_status($proc);
+            if ($st['running']) {
+                posix_kill($st['pid'], SIGKILL);
+            }
+            proc_close($proc);
+        }
     }
 
     public function testWithLockReleasesWhenTheCallbackThrows(): void

@@ -10,8 +10,13 @@ import concurrent.futures
 import dataclasses
 import datetime
 import json
+import os
 import re
+import signal
+import socket
+import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +38,27 @@ class StepFailed(AssertionError):
     pass
 
 
+class UserError(Exception):
+    """The error a `with_lock` body raises (the user's own exception)."""
+
+    code = "user_error"
+
+
+def dead_url() -> str:
+    """A base URL nobody listens on: a port bound and closed again."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
 # ---- flat results -------------------------------------------------------------------
 
 
-def flat_lease(lease: octostore.Lease) -> dict[str, Any]:
+def flat_lease(lease: octostore.Lease, holder_id: str | None = None) -> dict[str, Any]:
     return {
         "acquired": True,
+        "holder_id": holder_id,
         "lease_id": lease.lease_id,
         "fencing_token": lease.fencing_token,
         "expires_at": lease.expires_at,
@@ -46,7 +66,7 @@ def flat_lease(lease: octostore.Lease) -> dict[str, Any]:
     }
 
 
-def flat_held(e: octostore.LockHeld) -> dict[str, Any]:
+def flat_held(e: octostore.Held) -> dict[str, Any]:
     return {"acquired": False, "holder_id": e.holder_id, "expires_at": e.expires_at, "retry_after_ms": e.retry_after_ms}
 
 
@@ -142,7 +162,9 @@ class Actor:
 class Runner:
     def __init__(self, scenario: dict[str, Any], servers: Servers) -> None:
         self.sc = scenario
-        self.server: Server = servers.get(scenario.get("server", {}).get("env"))
+        server = scenario.get("server", {})
+        self.dedicated = bool(server.get("dedicated"))
+        self.server: Server = Server(server.get("env")) if self.dedicated else servers.get(server.get("env"))
         self.actors: dict[str, Actor] = {}
         self.saved: dict[str, dict[str, Any]] = {}
         self.leases: dict[str, octostore.Lease] = {}
@@ -174,10 +196,20 @@ class Runner:
                 token, token_id, account_id = spec["token"], None, None
             else:
                 token, token_id, account_id = None, None, None
-            holder = None if token_id is None else (f"{token_id}/{owner}" if owner else token_id)
-            client = None if token is None else octostore.Client(self.server.url, token, owner=owner)
+            client = None
+            if token is not None:
+                urls: list[str] = {
+                    None: [self.server.url],
+                    "dead_first": [dead_url(), self.server.url],
+                    "dead_only": [dead_url()],
+                }[spec.get("urls")]
+                client = octostore.Client(urls, token, owner=owner)
+            owner = None if client is None else client.owner
+            holder = None if token_id is None else f"{token_id}/{owner}"
             self.actors[name] = Actor(
-                client, token, {"token_id": token_id, "account_id": account_id, "holder_id": holder}
+                client,
+                token,
+                {"token_id": token_id, "account_id": account_id, "owner": owner, "holder_id": holder},
             )
 
     def close(self) -> None:
@@ -187,16 +219,18 @@ class Runner:
                 e.resign()
             except octostore.OctoStoreError:
                 pass
-        for lease in self.all_leases:
-            if not lease.lost.is_set():
-                try:
-                    lease.release()
-                except octostore.OctoStoreError:
-                    pass
-        for a in self.actors.values():
-            if a.client is not None:
-                a.client.close()
-        self.http.close()
+        try:
+            if self.dedicated:
+                os.kill(self.server.proc.pid, signal.SIGCONT)
+            for lease in self.all_leases:
+                lease.close()
+            for a in self.actors.values():
+                if a.client is not None:
+                    a.client.close()
+            self.http.close()
+        finally:
+            if self.dedicated:
+                self.server.stop()  # also when a close above raised
 
     # -- references
     def resolve(self, v: Any) -> Any:
@@ -265,12 +299,14 @@ class Runner:
         want_err = step.get("expect_error")
         try:
             result = call()
-        except octostore.OctoStoreError as e:
+        except (octostore.OctoStoreError, UserError) as e:
             if want_err is None:
                 raise StepFailed(f"unexpected error {type(e).__name__} code={e.code}: {e}") from e
             status = getattr(e, "status", None)
             if e.code != want_err["code"] or ("status" in want_err and status != want_err["status"]):
-                raise StepFailed(f"got error code={e.code} status={status}, want {want_err}") from e
+                raise StepFailed(f"got error code={e.code} status={status} ({e}), want {want_err}") from e
+            if "message_matches" in want_err and not re.search(want_err["message_matches"], str(e)):
+                raise StepFailed(f"error message {str(e)!r} does not match {want_err['message_matches']!r}") from e
             return
         if want_err is not None:
             raise StepFailed(f"succeeded with {result!r}, want error {want_err}")
@@ -289,15 +325,17 @@ class Runner:
         return self.leases[step["lease"]]
 
     # -- operations
+    def holder(self, step: dict[str, Any]) -> Any:
+        return self.actors[step["actor"]].values["holder_id"]
+
     def _op_try_lock(self, step: dict[str, Any]) -> dict[str, Any]:
-        try:
-            lease = self.client(step).try_lock(
-                step["lock"], step["ttl"], metadata=step.get("metadata"), auto_renew=step.get("auto_renew", True)
-            )
-        except octostore.LockHeld as e:
-            return flat_held(e)
-        self.keep_lease(step, lease)
-        return flat_lease(lease)
+        got = self.client(step).acquire(
+            step["lock"], step["ttl"], metadata=step.get("metadata"), auto_renew=step.get("auto_renew", True)
+        )
+        if isinstance(got, octostore.Held):
+            return flat_held(got)
+        self.keep_lease(step, got)
+        return flat_lease(got, self.holder(step))
 
     def _op_lock(self, step: dict[str, Any]) -> dict[str, Any]:
         lease = self.client(step).lock(
@@ -310,7 +348,7 @@ class Runner:
         self.all_leases.append(lease)
         # A background lock is saved by its await step; remember it by task name too.
         self.leases[step.get("save") or step.get("background") or f"_{len(self.all_leases)}"] = lease
-        return flat_lease(lease)
+        return flat_lease(lease, self.holder(step))
 
     def _op_renew(self, step: dict[str, Any]) -> dict[str, Any]:
         lease = self.lease(step).renew(step.get("ttl"))
@@ -386,6 +424,61 @@ class Runner:
     def _op_resign(self, step: dict[str, Any]) -> dict[str, Any]:
         self.elections.pop(step["campaign"]).resign()
         return {}
+
+    def _op_with_lock(self, step: dict[str, Any]) -> dict[str, Any]:
+        name, body = step["lock"], step["body"]
+        with self.client(step).lock(name, step["ttl"], wait=step.get("wait", 0)) as lease:
+            self.all_leases.append(lease)
+            out = {"ran": True, "lease_id": lease.lease_id, "fencing_token": lease.fencing_token}
+            if body == "raise":
+                raise UserError("the block failed")
+            if body.startswith("release_behind_then_"):
+                r = self.http.post(
+                    f"/locks/{urllib.parse.quote(name, safe='')}/release",
+                    json={"lease_id": lease.lease_id},
+                    headers={"Authorization": "Bearer " + str(self.actors[step["actor"]].token)},
+                )
+                if r.status_code != 200:
+                    raise StepFailed(f"release behind the helper: HTTP {r.status_code} {r.text}")
+                if body == "release_behind_then_raise":
+                    raise UserError("the block failed after its lease was released behind it")
+                if not lease.lost.wait(10):
+                    raise StepFailed("no loss signal within 10 s of the release behind the helper")
+            elif body != "return":
+                raise StepFailed(f"unknown with_lock body {body!r}")
+        return out
+
+    def _op_close(self, step: dict[str, Any]) -> dict[str, Any]:
+        lease = self.lease(step)
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                lease.close()
+            except BaseException as e:  # close must not raise
+                failure.append(e)
+            finally:
+                done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        if not done.wait(step["timeout_ms"] / 1000):
+            raise octostore.LockTimeout(lease.name, step["timeout_ms"] / 1000)
+        if failure:
+            raise StepFailed(f"close raised {failure[0]!r}")
+        return {}
+
+    def _server_signal(self, sig: int) -> dict[str, Any]:
+        if not self.dedicated:
+            raise StepFailed("server_pause/server_resume need a dedicated server")
+        os.kill(self.server.proc.pid, sig)
+        return {}
+
+    def _op_server_pause(self, step: dict[str, Any]) -> dict[str, Any]:
+        return self._server_signal(signal.SIGSTOP)
+
+    def _op_server_resume(self, step: dict[str, Any]) -> dict[str, Any]:
+        return self._server_signal(signal.SIGCONT)
 
     def _op_await(self, step: dict[str, Any]) -> dict[str, Any]:  # handled in step()
         raise AssertionError("unreachable")

@@ -88,8 +88,9 @@ class Server:
         return res.parsed
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 10 s; removes the temp dir."""
+        """SIGCONT, SIGTERM, then SIGKILL after 10 s; removes the temp dir."""
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # in case a scenario left it paused
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=10)

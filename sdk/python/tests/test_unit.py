@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import json
+import os
+import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -93,12 +96,69 @@ def test_answer_without_problem_document_is_a_server_error() -> None:
     assert (e.code, e.status) == ("unexpected_response", 502)
 
 
-def test_held_is_raised_by_try_lock_with_the_holder() -> None:
+def test_try_lock_when_held_returns_none_and_acquire_says_who() -> None:
     client = mocked(lambda req: held())
-    with pytest.raises(octostore.LockHeld) as info:
-        client.try_lock("job")
-    assert info.value.holder_id == "tok_aaaaaaaaaaaa"
-    assert info.value.retry_after_ms == 100
+    assert client.try_lock("job") is None
+    got = client.acquire("job")
+    assert isinstance(got, octostore.Held)
+    assert got.holder_id == "tok_aaaaaaaaaaaa"
+    assert got.retry_after_ms == 100
+
+
+def test_default_owner_is_unique_and_overridable() -> None:
+    a, b = mocked(lambda req: held()), mocked(lambda req: held())
+    assert a.owner != b.owner
+    assert re.fullmatch(rf"[A-Za-z0-9._-]+-{os.getpid()}-[0-9a-f]{{8}}", a.owner)
+    assert mocked(lambda req: held(), owner="w-1").owner == "w-1"
+
+
+def test_defaults_ttl_15_and_timeout_10() -> None:
+    bodies: list[dict[str, object]] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(req.content))
+        return held()
+
+    client = mocked(handler)
+    assert client.timeout == 10.0
+    client.try_lock("job")
+    assert bodies[0]["ttl_seconds"] == 15
+    assert client.election("e").ttl == 15
+
+
+def test_empty_lock_name_is_invalid_lock_name() -> None:
+    with pytest.raises(octostore.InvalidLockName):
+        mocked(lambda req: held()).try_lock("")
+
+
+def test_several_base_urls_move_on_after_transport_error_or_503() -> None:
+    seen: list[str] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req.url.host)
+        if req.url.host == "a.invalid":
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=req)
+        if req.url.host == "b.invalid":
+            return problem("unavailable", 503)
+        return held()
+
+    client = octostore.Client(
+        ["http://a.invalid", "http://b.invalid", "http://c.invalid"],
+        "tok",
+        httpx_args={"transport": httpx.MockTransport(handler)},
+    )
+    assert client.try_lock("job") is None
+    assert seen == ["a.invalid", "b.invalid", "c.invalid"]
+    client.try_lock("job")
+    assert seen[-1] == "c.invalid"  # it stays on the one that answered
+
+
+def test_transport_errors_name_the_url_and_the_cause() -> None:
+    def fail(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=req)
+
+    with pytest.raises(octostore.TransportError, match=r"http://octostore\.invalid: .*refused"):
+        mocked(fail).status("job")
 
 
 def test_error_responses_raise_typed_errors_through_the_helpers() -> None:
@@ -135,7 +195,7 @@ def test_request_bodies_carry_owner_wait_and_metadata_only_when_set() -> None:
 
     mocked(handler).try_lock("job", 10, auto_renew=False)
     mocked(handler, owner="w-1").lock("job", 10, wait=5, metadata="m", auto_renew=False)
-    assert bodies[0] == {"ttl_seconds": 10}
+    assert set(bodies[0]) == {"ttl_seconds", "owner"}  # the default owner is always sent
     assert bodies[1] == {"ttl_seconds": 10, "owner": "w-1", "wait_seconds": 5, "metadata": "m"}
 
 
@@ -206,8 +266,7 @@ def test_with_block_holds_then_releases(server: Server, tokens: tuple[str, str])
     a, b = (octostore.Client(server.url, t) for t in tokens)
     with a.lock("report", ttl=5, wait=5) as lease:
         assert b.status("report").fencing_token == lease.fencing_token
-        with pytest.raises(octostore.LockHeld):
-            b.try_lock("report")
+        assert b.try_lock("report") is None
     assert b.status("report").status == "free"
     assert lease._stop.is_set()  # the renew thread was told to stop
     a.close()
@@ -219,6 +278,24 @@ def test_with_block_releases_when_the_body_raises(server: Server, tokens: tuple[
         with pytest.raises(RuntimeError), client.lock("crashy", ttl=5, wait=5):
             raise RuntimeError("boom")
         assert client.status("crashy").status == "free"
+
+
+def test_with_block_user_error_surfaces_with_the_failed_release_as_a_note(
+    server: Server, tokens: tuple[str, str]
+) -> None:
+    with octostore.Client(server.url, tokens[0]) as client:
+        with pytest.raises(RuntimeError) as info, client.lock("noted", ttl=5, wait=5) as lease:
+            release_lock.sync_detailed("noted", client=client.raw, body=ReleaseRequest(lease_id=uuid.UUID(lease.lease_id)))
+            raise RuntimeError("boom")
+        assert any("lease_not_current" in n for n in getattr(info.value, "__notes__", []))
+
+
+def test_with_block_that_lost_its_lock_raises_lock_lost(server: Server, tokens: tuple[str, str]) -> None:
+    with octostore.Client(server.url, tokens[0]) as client:
+        with pytest.raises(octostore.LockLost), client.lock("lossy", ttl=2, wait=0) as lease:
+            release_lock.sync_detailed("lossy", client=client.raw, body=ReleaseRequest(lease_id=uuid.UUID(lease.lease_id)))
+            assert lease.lost.wait(10)
+        lease.close()  # after a loss: returns at once, no error
 
 
 def test_lost_is_set_when_the_lease_is_taken_away(server: Server, tokens: tuple[str, str]) -> None:
@@ -239,8 +316,7 @@ def test_async_lock_election_and_observe(server: Server, tokens: tuple[str, str]
         async with octostore.AsyncClient(server.url, tokens[0]) as a, octostore.AsyncClient(server.url, tokens[1]) as b:
             async with a.lock("async-job", ttl=5, wait=5) as lease:
                 assert not lease.lost.is_set()
-                with pytest.raises(octostore.LockHeld):
-                    await b.try_lock("async-job")
+                assert await b.try_lock("async-job") is None
             assert (await b.status("async-job")).status == "free"
 
             ea, eb = a.election("async-leader"), b.election("async-leader")
@@ -269,3 +345,65 @@ def test_async_lock_election_and_observe(server: Server, tokens: tuple[str, str]
             await eb.resign()
 
     asyncio.run(main())
+
+
+def test_async_shared_token_scoped_errors_and_close_after_loss(server: Server, tokens: tuple[str, str]) -> None:
+    async def main() -> None:
+        async with octostore.AsyncClient(server.url, tokens[0]) as a, octostore.AsyncClient(server.url, tokens[0]) as b:
+            assert a.owner != b.owner
+            lease = await a.try_lock("async-shared", auto_renew=False)
+            assert lease is not None
+            held = await b.acquire("async-shared")
+            assert isinstance(held, octostore.Held) and held.holder_id is not None
+            assert held.holder_id.endswith("/" + a.owner)
+            await lease.release()
+            with pytest.raises(octostore.LeaseNotCurrent):
+                await lease.release()  # asks the server again
+            await lease.close()  # returns at once, no error
+            with pytest.raises(octostore.InvalidLockName):
+                await a.try_lock("")
+
+            with pytest.raises(RuntimeError) as info:
+                async with a.lock("async-scoped", wait=5) as scoped:
+                    release_lock.sync_detailed(
+                        "async-scoped",
+                        client=octostore.Client(server.url, tokens[0]).raw,
+                        body=ReleaseRequest(lease_id=uuid.UUID(scoped.lease_id)),
+                    )
+                    raise RuntimeError("boom")
+            assert any("lease_not_current" in n for n in getattr(info.value, "__notes__", []))
+
+            with pytest.raises(octostore.LockLost):
+                async with a.lock("async-lossy", ttl=2, wait=5) as lossy:
+                    release_lock.sync_detailed(
+                        "async-lossy",
+                        client=octostore.Client(server.url, tokens[0]).raw,
+                        body=ReleaseRequest(lease_id=uuid.UUID(lossy.lease_id)),
+                    )
+                    await asyncio.wait_for(lossy.lost.wait(), 10)
+            assert (await a.status("async-lossy")).status == "free"
+
+    asyncio.run(main())
+
+
+def test_release_on_signals_releases_held_leases_then_chains(server: Server, tokens: tuple[str, str]) -> None:
+    import signal
+
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGUSR1, lambda signum, frame: seen.append(signum))
+    try:
+        with octostore.Client(server.url, tokens[0]) as client:
+            lease = client.lock("on-signal", wait=5)
+            leader = client.election("on-signal-e").campaign("me", wait=5)
+            octostore.release_on_signals((signal.SIGUSR1,))
+            os.kill(os.getpid(), signal.SIGUSR1)
+            deadline = time.monotonic() + 5
+            while not seen and time.monotonic() < deadline:
+                time.sleep(0.01)  # the handler runs on the main thread between bytecodes
+            assert seen == [signal.SIGUSR1]  # the previous handler still ran
+            assert client.status("on-signal").status == "free"
+            assert client.status("on-signal-e").status == "free"
+            lease.close()
+            leader.close()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)

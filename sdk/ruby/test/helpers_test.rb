@@ -3,6 +3,7 @@
 # The helper's own promises beyond the shared scenarios: with_lock's block semantics and
 # the on_lost callback, against a live octostore-lock from OCTOSTORE_BIN.
 require 'minitest/autorun'
+require 'rbconfig'
 require 'securerandom'
 require_relative 'conformance/runner'
 
@@ -20,7 +21,7 @@ class HelpersTest < Minitest::Test
     value = @client.with_lock('report', ttl: 30) do |lease|
       seen = lease
       assert_operator lease.fencing_token, :>=, 1
-      assert_raises(OctoStore::LockHeld) { @other.try_lock('report', ttl: 30) }
+      assert_nil @other.try_lock('report', ttl: 30)
       :done
     end
     assert_equal :done, value
@@ -51,6 +52,63 @@ class HelpersTest < Minitest::Test
     late = nil
     lease.on_lost { |reason| late = reason }
     assert_instance_of OctoStore::LeaseNotCurrent, late
+  end
+
+  def test_with_lock_keeps_the_users_exception_when_the_release_fails_too
+    failing = @client
+    def failing.release_lease(*)
+      raise OctoStore::TransportError, 'http://127.0.0.1:1: connection refused'
+    end
+    err = assert_raises(ArgumentError) do
+      _, stderr = capture_io { failing.with_lock('report', ttl: 30) { raise ArgumentError, 'mine' } }
+      flunk "no error; stderr #{stderr}"
+    end
+    assert_equal 'mine', err.message
+    assert_instance_of OctoStore::TransportError, err.release_error
+  end
+
+  def test_defaults_owner_and_empty_name
+    assert_match(/\A.+-#{Process.pid}-[0-9a-f]{8}\z/, @client.owner)
+    refute_equal @client.owner, @other.owner
+    lease = @client.try_lock('defaults')
+    assert_equal 15, lease.ttl
+    lease.release
+    assert_equal 15, @client.election('e').ttl
+    assert_raises(OctoStore::InvalidLockName) { @client.try_lock('') }
+  end
+
+  def test_release_on_shutdown_releases_held_locks_on_sigterm
+    server = Conformance::Servers.for({})
+    token = server.admin_post('/admin/accounts', { 'name' => "shutdown-#{SecureRandom.hex(6)}" })['token']
+    script = <<~RUBY
+      require 'octostore'
+      client = OctoStore::Client.new(ARGV[0], token: ARGV[1]).release_on_shutdown
+      client.lock('svc', ttl: 60, wait: 5)
+      $stdout.puts 'held'
+      $stdout.flush
+      sleep 30
+      exit 3
+    RUBY
+    reader, writer = IO.pipe
+    pid = Process.spawn(RbConfig.ruby, '-I', File.expand_path('../lib', __dir__), '-e', script, server.base_url, token,
+                        out: writer)
+    writer.close
+    begin
+      assert_equal "held\n", reader.gets
+      watcher = OctoStore::Client.new(server.base_url, token: token)
+      assert_equal 'held', watcher.status('svc').status
+      Process.kill('TERM', pid)
+      _, status = Process.waitpid2(pid)
+      pid = nil
+      assert status.signaled? && status.termsig == Signal.list['TERM'], "exit #{status.inspect}"
+      assert_equal 'free', watcher.status('svc').status
+    ensure
+      reader.close
+      if pid
+        Process.kill('KILL', pid)
+        Process.waitpid(pid)
+      end
+    end
   end
 
   def test_problem_errors_carry_code_status_and_request_id

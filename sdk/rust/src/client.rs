@@ -1,6 +1,7 @@
 //! The client: lock, try_lock, status, watch, list, election.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,8 +11,15 @@ use tokio::time::Instant;
 
 use crate::election::Election;
 use crate::generated::{self, types};
-use crate::lease::Lease;
-use crate::Error;
+use crate::lease::{Lease, LeaseView, LossReason};
+use crate::{Error, ScopedError};
+
+/// The default TTL of a lock and of a leadership, in seconds: a crashed holder's lock (or
+/// a dead leader's leadership) passes on about this long after it stopped renewing.
+pub const DEFAULT_TTL_SECS: u64 = 15;
+
+/// The default bound on every request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The longest a server holds a blocking request (the spec's `wait_seconds` maximum).
 pub(crate) const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -31,42 +39,64 @@ pub struct Client {
 }
 
 struct Inner {
-    api: generated::Client,
-    owner: Option<String>,
+    /// One generated client per base URL, in the order given; they share connections.
+    apis: Vec<generated::Client>,
+    /// The index of the URL that answered last: requests start there.
+    current: AtomicUsize,
+    owner: String,
     request_timeout: Duration,
+    /// How the client was built, for the detached release of a dropped lease.
+    config: ClientBuilder,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field(
-                "base_url",
-                &progenitor_client::ClientInfo::baseurl(&self.inner.api),
-            )
+            .field("base_urls", &self.inner.config.base_urls)
             .field("owner", &self.inner.owner)
             .finish_non_exhaustive()
     }
 }
 
 /// Configures a [`Client`].
-#[derive(Debug)]
+#[derive(Clone)]
 pub struct ClientBuilder {
-    base_url: String,
+    base_urls: Vec<String>,
     token: Option<String>,
     owner: Option<String>,
     connect_timeout: Duration,
     request_timeout: Duration,
 }
 
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_urls", &self.base_urls)
+            .field("owner", &self.owner)
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ClientBuilder {
+    /// Another base URL, tried after the ones before it when they give a transport error
+    /// or answer 503 (a server starting, stopping or not the active one).
+    pub fn fallback_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_urls.push(base_url.into());
+        self
+    }
+
     /// The bearer token (an account token, `oct_…`).
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
     }
 
-    /// The holder name sent with every acquire, for processes sharing one token (a host or
-    /// pod name): printable ASCII without spaces, up to 128 characters.
+    /// The holder name sent with every acquire (printable ASCII without spaces, up to 128
+    /// characters). By default each client makes its own unique one,
+    /// `<host>-<pid>-<8 random hex digits>` (see [`Client::owner`]), so two processes or
+    /// two clients sharing one token exclude each other. Set it to let a restarted process
+    /// take back its own lease (the same owner with the same token is the same holder).
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = Some(owner.into());
         self
@@ -78,8 +108,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long to wait for an answer (default 30 s); requests the server holds open
-    /// (blocking acquire, watch) get their wait on top.
+    /// How long to wait for an answer (default 10 s), for every request; requests the
+    /// server holds open (blocking acquire, watch) get their wait on top, and a lease's
+    /// renewals are also bounded by what is left of the lease.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
@@ -87,6 +118,9 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
+        if self.base_urls.is_empty() {
+            return Err(Error::transport("no base URL given"));
+        }
         let mut headers = HeaderMap::new();
         if let Some(token) = &self.token {
             let mut v = HeaderValue::from_str(&format!("Bearer {token}"))
@@ -99,12 +133,19 @@ impl ClientBuilder {
             .default_headers(headers)
             .build()
             .map_err(Error::transport)?;
-        let base = self.base_url.trim_end_matches('/');
+        let apis = self
+            .base_urls
+            .iter()
+            .map(|u| generated::Client::new_with_client(u.trim_end_matches('/'), http.clone()))
+            .collect();
+        let owner = self.owner.clone().unwrap_or_else(default_owner);
         Ok(Client {
             inner: Arc::new(Inner {
-                api: generated::Client::new_with_client(base, http),
-                owner: self.owner,
+                apis,
+                current: AtomicUsize::new(0),
+                owner,
                 request_timeout: self.request_timeout,
+                config: self,
             }),
         })
     }
@@ -122,10 +163,10 @@ pub struct LockOptions {
 }
 
 impl Default for LockOptions {
-    /// A 30-second lease, waiting without limit, renewed in the background.
+    /// A 15-second lease, waiting without limit, renewed in the background.
     fn default() -> Self {
         LockOptions {
-            ttl: Duration::from_secs(30),
+            ttl: Duration::from_secs(DEFAULT_TTL_SECS),
             max_wait: None,
             metadata: None,
             owner: None,
@@ -135,7 +176,7 @@ impl Default for LockOptions {
 }
 
 impl LockOptions {
-    /// The defaults: a 30-second lease, waiting without limit, renewed in the background.
+    /// The defaults: a 15-second lease, waiting without limit, renewed in the background.
     pub fn new() -> Self {
         Self::default()
     }
@@ -216,6 +257,48 @@ pub struct Held {
     pub retry_after: Option<Duration>,
 }
 
+/// Runs one generated call (`api => api.method(..)`) within `timeout` in all, starting at
+/// the base URL that answered last and moving on to the next on a transport error or a
+/// 503; the error of the last URL tried comes back, naming every URL that failed.
+macro_rules! call {
+    ($self:expr, $timeout:expr, $api:ident => $call:expr) => {{
+        let client: &Client = &$self;
+        let timeout: Duration = $timeout;
+        let deadline = Instant::now() + timeout;
+        let apis = client.apis();
+        let n = apis.len();
+        let start = client.start_index();
+        let mut failed: Vec<String> = Vec::new();
+        let mut out = None;
+        for k in 0..n {
+            let i = (start + k) % n;
+            let $api = &apis[i];
+            let url = progenitor_client::ClientInfo::baseurl($api).to_owned();
+            let left = deadline.saturating_duration_since(Instant::now());
+            let e = match tokio::time::timeout(left, $call).await {
+                Ok(Ok(v)) => {
+                    client.answered(i);
+                    out = Some(Ok(v.into_inner()));
+                    break;
+                }
+                Err(_) => Error::transport(format!("{url}: no answer within {timeout:?}")),
+                Ok(Err(e)) => Error::from_api(e, &url).await,
+            };
+            let moves_on = e.is_transport() || e.status() == Some(503);
+            if !moves_on || k + 1 == n || Instant::now() >= deadline {
+                out = Some(Err(if failed.is_empty() {
+                    e
+                } else {
+                    e.after(&failed)
+                }));
+                break;
+            }
+            failed.push(e.to_string());
+        }
+        out.expect("at least one base URL")
+    }};
+}
+
 impl Client {
     /// A client for the server at `base_url` that sends `token` as its bearer token.
     pub fn new(base_url: &str, token: &str) -> Result<Client, Error> {
@@ -223,10 +306,12 @@ impl Client {
     }
 
     /// A client configured from the environment: `OCTOSTORE_URL` (default
-    /// `http://127.0.0.1:3000`) and `OCTOSTORE_TOKEN`.
+    /// `http://127.0.0.1:3000`; several base URLs separated by commas) and
+    /// `OCTOSTORE_TOKEN`.
     pub fn from_env() -> Result<Client, Error> {
-        let url = std::env::var("OCTOSTORE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
-        let mut b = Client::builder(&url);
+        let urls =
+            std::env::var("OCTOSTORE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
+        let mut b = Client::with_urls(urls.split(',').map(str::trim).filter(|u| !u.is_empty()));
         if let Ok(token) = std::env::var("OCTOSTORE_TOKEN") {
             b = b.token(token);
         }
@@ -235,21 +320,52 @@ impl Client {
 
     /// Starts configuring a client for the server at `base_url`.
     pub fn builder(base_url: &str) -> ClientBuilder {
+        Client::with_urls([base_url])
+    }
+
+    /// Starts configuring a client for several base URLs (the same service behind several
+    /// addresses): requests go to the one that answered last and move on to the next on a
+    /// transport error or a 503.
+    pub fn with_urls<I, S>(base_urls: I) -> ClientBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         ClientBuilder {
-            base_url: base_url.to_owned(),
+            base_urls: base_urls
+                .into_iter()
+                .map(|u| u.as_ref().to_owned())
+                .collect(),
             token: None,
             owner: None,
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 
-    /// The generated API, for calls the helpers do not cover.
+    /// The generated API, for calls the helpers do not cover (the base URL that answered
+    /// last; the generated calls do not move between URLs).
     pub fn api(&self) -> &generated::Client {
-        &self.inner.api
+        &self.inner.apis[self.inner.current.load(Ordering::Relaxed) % self.inner.apis.len()]
     }
 
-    /// Takes the lock, waiting in line as long as it takes, as a 30-second lease renewed in
+    /// The holder name this client sends with every acquire: the one set with
+    /// [`ClientBuilder::owner`], or its own unique `<host>-<pid>-<8 hex digits>`.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    /// A client with the same settings and owner but connections of its own, for a
+    /// request made outside this client's runtime (a lease dropped at the end of `main`).
+    pub(crate) fn detached(&self) -> Result<Client, Error> {
+        self.inner
+            .config
+            .clone()
+            .owner(self.inner.owner.clone())
+            .build()
+    }
+
+    /// Takes the lock, waiting in line as long as it takes, as a 15-second lease renewed in
     /// the background until it is released or dropped.
     pub async fn lock(&self, name: &str) -> Result<Lease, Error> {
         self.lock_with(name, LockOptions::default()).await
@@ -266,7 +382,7 @@ impl Client {
             let sent = Instant::now();
             let r = self.acquire(name, &options, wait_secs).await?;
             if r.status == types::AcquireResultStatus::Acquired {
-                return Lease::granted(self.clone(), name, r, &options, sent);
+                return Lease::granted(self.clone(), name, r, &options, sent, Instant::now());
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
@@ -291,7 +407,7 @@ impl Client {
         }
     }
 
-    /// Takes the lock if it is free, asking once, as a 30-second lease renewed in the
+    /// Takes the lock if it is free, asking once, as a 15-second lease renewed in the
     /// background.
     pub async fn try_lock(&self, name: &str) -> Result<Attempt, Error> {
         self.try_lock_with(name, LockOptions::default()).await
@@ -309,6 +425,7 @@ impl Client {
                 r,
                 &options,
                 sent,
+                Instant::now(),
             )?));
         }
         Ok(Attempt::Held(Held {
@@ -320,14 +437,67 @@ impl Client {
         }))
     }
 
+    /// Runs `block` while holding the lock, and releases it when the block ends, whatever
+    /// way it ends. Waits in line up to the options' `max_wait` (without limit by default).
+    ///
+    /// - The block's error always comes out ([`ScopedError::Block`]), with the release's
+    ///   failure beside it, never instead of it.
+    /// - When the lease was lost while the block ran and the block returned normally, the
+    ///   result is [`ScopedError::LockLost`]: select on [`LeaseView::lost`] in the block to
+    ///   stop early.
+    ///
+    /// ```no_run
+    /// # async fn run(client: octostore::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use octostore::LockOptions;
+    /// let rows = client
+    ///     .with_lock("nightly-report", LockOptions::new(), |lease| async move {
+    ///         write_report(lease.fencing_token()).await
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// # async fn write_report(_token: u64) -> Result<u64, std::io::Error> { Ok(1) }
+    /// ```
+    pub async fn with_lock<T, E, F, Fut>(
+        &self,
+        name: &str,
+        options: LockOptions,
+        block: F,
+    ) -> Result<T, ScopedError<E>>
+    where
+        F: FnOnce(LeaseView) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let lease = self
+            .lock_with(name, options)
+            .await
+            .map_err(ScopedError::Lock)?;
+        let result = block(lease.view()).await;
+        let lost_before = lease.loss_reason();
+        let released = if lost_before.is_some() {
+            None
+        } else {
+            Some(lease.release().await)
+        };
+        match (result, lost_before, released) {
+            (Err(error), _, released) => Err(ScopedError::Block {
+                error,
+                release: released.and_then(Result::err),
+            }),
+            (Ok(_), Some(reason), _) => Err(ScopedError::LockLost(reason)),
+            (Ok(v), None, Some(Ok(()))) => Ok(v),
+            (Ok(_), None, Some(Err(e))) if e.is_lease_not_current() => {
+                Err(ScopedError::LockLost(LossReason::NotCurrent))
+            }
+            (Ok(_), None, Some(Err(e))) => Err(ScopedError::Release(e)),
+            (Ok(v), None, None) => Ok(v),
+        }
+    }
+
     /// The lock's state: `held` (holder, fencing token, expiry, metadata) or `free`.
     pub async fn status(&self, name: &str) -> Result<types::LockStatus, Error> {
+        check_name(name)?;
         let name = name.to_owned();
-        self.call(
-            self.inner.request_timeout,
-            self.inner.api.get_lock(&name, None, None),
-        )
-        .await
+        call!(self, self.inner.request_timeout, api => api.get_lock(&name, None, None))
     }
 
     /// Waits until the lock's revision is greater than `index`, or `wait` (at most 60 s)
@@ -339,24 +509,17 @@ impl Client {
         index: u64,
         wait: Duration,
     ) -> Result<types::LockStatus, Error> {
+        check_name(name)?;
         let name = name.to_owned();
         let wait_secs = wait.min(MAX_WAIT).as_secs() as u32;
         let index = i64::try_from(index).unwrap_or(i64::MAX);
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
-        self.call(
-            timeout,
-            self.inner
-                .api
-                .get_lock(&name, Some(index), Some(&wait_secs)),
-        )
-        .await
+        call!(self, timeout, api => api.get_lock(&name, Some(index), Some(&wait_secs)))
     }
 
     /// The account's active locks, ordered by name.
     pub async fn list(&self) -> Result<Vec<types::LockStatus>, Error> {
-        let list = self
-            .call(self.inner.request_timeout, self.inner.api.list_locks())
-            .await?;
+        let list = call!(self, self.inner.request_timeout, api => api.list_locks())?;
         Ok(list.locks)
     }
 
@@ -373,14 +536,19 @@ impl Client {
     ) -> Result<types::AcquireResult, Error> {
         let body = types::AcquireRequest {
             ttl_seconds: options.ttl_secs(),
-            owner: options.owner.clone().or_else(|| self.inner.owner.clone()),
+            owner: Some(
+                options
+                    .owner
+                    .clone()
+                    .unwrap_or_else(|| self.inner.owner.clone()),
+            ),
             metadata: options.metadata.clone(),
             wait_seconds: (wait_secs > 0).then_some(wait_secs),
         };
+        check_name(name)?;
         let name = name.to_owned();
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
-        self.call(timeout, self.inner.api.acquire_lock(&name, &body))
-            .await
+        call!(self, timeout, api => api.acquire_lock(&name, &body))
     }
 
     pub(crate) async fn renew(
@@ -394,11 +562,7 @@ impl Client {
             ttl_seconds: ttl_secs,
         };
         let name = name.to_owned();
-        self.call(
-            self.inner.request_timeout,
-            self.inner.api.renew_lock(&name, &body),
-        )
-        .await
+        call!(self, self.inner.request_timeout, api => api.renew_lock(&name, &body))
     }
 
     pub(crate) async fn release(
@@ -410,32 +574,106 @@ impl Client {
             lease_id: types::LeaseId(lease_id),
         };
         let name = name.to_owned();
-        self.call(
-            self.inner.request_timeout,
-            self.inner.api.release_lock(&name, &body),
-        )
-        .await
+        call!(self, self.inner.request_timeout, api => api.release_lock(&name, &body))
     }
 
     pub(crate) fn request_timeout(&self) -> Duration {
         self.inner.request_timeout
     }
 
-    /// Runs one generated call with a deadline and translates its error.
-    async fn call<T>(
-        &self,
-        timeout: Duration,
-        fut: impl Future<
-            Output = Result<
-                progenitor_client::ResponseValue<T>,
-                progenitor_client::Error<progenitor_client::ByteStream>,
-            >,
-        >,
-    ) -> Result<T, Error> {
-        match tokio::time::timeout(timeout, fut).await {
-            Err(_) => Err(Error::transport(format!("no answer within {timeout:?}"))),
-            Ok(Ok(v)) => Ok(v.into_inner()),
-            Ok(Err(e)) => Err(Error::from_api(e).await),
-        }
+    pub(crate) fn start_index(&self) -> usize {
+        self.inner.current.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn answered(&self, i: usize) {
+        self.inner.current.store(i, Ordering::Relaxed);
+    }
+
+    pub(crate) fn apis(&self) -> &[generated::Client] {
+        &self.inner.apis
+    }
+}
+
+/// An empty name would address the collection, not a lock: refuse it here, as the server
+/// does, with `invalid_lock_name`.
+fn check_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Err(Error::invalid_lock_name("the lock name is empty"));
+    }
+    Ok(())
+}
+
+/// `<host>-<pid>-<8 random hex digits>`: unique per client, readable in a holder id.
+fn default_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_default();
+    // An owner is printable ASCII without spaces, up to 128 characters.
+    let mut host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(96)
+        .collect();
+    if host.is_empty() {
+        host.push_str("host");
+    }
+    let hex = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &hex[..8])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_owner_is_host_pid_and_8_hex_digits_and_unique() {
+        let a = Client::builder("http://127.0.0.1:1").build().unwrap();
+        let b = Client::builder("http://127.0.0.1:1").build().unwrap();
+        let pid = format!("-{}-", std::process::id());
+        assert!(a.owner().contains(&pid), "{}", a.owner());
+        let hex = a.owner().rsplit('-').next().unwrap();
+        assert_eq!(hex.len(), 8, "{}", a.owner());
+        assert!(hex.chars().all(|c| c.is_ascii_hexdigit()), "{}", a.owner());
+        assert!(a.owner().chars().all(|c| c.is_ascii_graphic()));
+        assert_ne!(a.owner(), b.owner());
+        let c = Client::builder("http://127.0.0.1:1")
+            .owner("worker-7")
+            .build()
+            .unwrap();
+        assert_eq!(c.owner(), "worker-7");
+    }
+
+    #[test]
+    fn defaults_are_15_s_ttl_and_10_s_requests() {
+        let o = LockOptions::new();
+        assert_eq!(o.ttl_secs(), 15);
+        let c = Client::builder("http://127.0.0.1:1").build().unwrap();
+        assert_eq!(c.request_timeout(), Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn an_empty_lock_name_is_invalid_without_a_request() {
+        let c = Client::builder("http://127.0.0.1:1").build().unwrap();
+        let e = c.try_lock("").await.unwrap_err();
+        assert_eq!(e.code(), Some("invalid_lock_name"));
+        assert_eq!(e.status(), Some(400));
+    }
+
+    #[tokio::test]
+    async fn a_dead_url_is_named_with_its_cause() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let c = Client::builder(&format!("http://127.0.0.1:{port}"))
+            .build()
+            .unwrap();
+        let e = c.status("job").await.unwrap_err();
+        assert!(e.is_transport());
+        let m = e.to_string();
+        assert!(m.contains(&format!("127.0.0.1:{port}")), "{m}");
+        assert!(m.to_lowercase().contains("refused"), "{m}");
     }
 }

@@ -61,8 +61,9 @@ impl Election {
         &self.name
     }
 
-    /// Waits in line until elected, then holds the leadership (a 30-second lease renewed
-    /// in the background) with `value` published as the leader value.
+    /// Waits in line until elected, then holds the leadership (a 15-second lease renewed
+    /// in the background, so a leader that dies is replaced about 15 s later) with
+    /// `value` published as the leader value.
     pub async fn campaign(&self, value: &str) -> Result<Lease, Error> {
         self.campaign_with(value, LockOptions::default()).await
     }

@@ -68,8 +68,32 @@ impl Error {
         Error::Transport(e.into())
     }
 
+    /// Whether no usable answer came (connection refused, timed out, unreadable).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Error::Transport(_))
+    }
+
+    pub(crate) fn invalid_lock_name(detail: &str) -> Self {
+        let _ = detail;
+        Error::Api {
+            status: 400,
+            code: Some("invalid_lock_name".into()),
+            problem: None,
+        }
+    }
+
+    /// This error, naming the base URLs that failed before it.
+    pub(crate) fn after(self, failed: &[String]) -> Self {
+        match self {
+            Error::Transport(e) => {
+                Error::transport(format!("{e} (before that: {})", failed.join("; ")))
+            }
+            other => other,
+        }
+    }
+
     /// Translates a generated call's error, reading the problem document it carries.
-    pub(crate) async fn from_api(e: progenitor_client::Error<ByteStream>) -> Self {
+    pub(crate) async fn from_api(e: progenitor_client::Error<ByteStream>, url: &str) -> Self {
         use progenitor_client::Error as E;
         match e {
             E::ErrorResponse(rv) => {
@@ -79,7 +103,7 @@ impl Error {
                 while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
                     match chunk {
                         Ok(b) => body.extend_from_slice(&b),
-                        Err(err) => return Error::transport(err),
+                        Err(err) => return Error::transport(format!("{url}: {}", chain(&err))),
                     }
                 }
                 Self::from_body(status, &body)
@@ -88,10 +112,11 @@ impl Error {
                 let status = resp.status().as_u16();
                 match resp.bytes().await {
                     Ok(body) => Self::from_body(status, &body),
-                    Err(err) => Error::transport(err),
+                    Err(err) => Error::transport(format!("{url}: {}", chain(&err))),
                 }
             }
-            other => Error::transport(other.to_string()),
+            E::CommunicationError(err) => Error::transport(format!("{url}: {}", chain(&err))),
+            other => Error::transport(format!("{url}: {}", chain(&other))),
         }
     }
 
@@ -112,6 +137,22 @@ impl Error {
     }
 }
 
+/// An error with its causes ("error sending request: client error (Connect): tcp connect
+/// error: Connection refused"), so the message names what actually went wrong.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -126,6 +167,8 @@ impl fmt::Display for Error {
                 }
                 if let Some(detail) = problem.as_ref().and_then(|p| p.detail.as_ref()) {
                     write!(f, ": {detail}")?;
+                } else if code.as_deref() == Some("invalid_lock_name") && problem.is_none() {
+                    write!(f, ": the lock name is empty")?;
                 }
                 Ok(())
             }
@@ -197,5 +240,74 @@ mod tests {
         let n = Error::transport("refused");
         assert_eq!(n.code(), None);
         assert!(n.is_transient());
+    }
+}
+
+/// Why [`Client::with_lock`](crate::Client::with_lock) failed: the lock was not taken,
+/// the block failed (its error always comes out, with the release's failure beside it),
+/// or the lock was lost while the block ran.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ScopedError<E> {
+    /// The lock was not taken (a timeout, a refusal, no answer); the block did not run.
+    Lock(Error),
+    /// The block returned this error. The lease was released on the way out; `release` is
+    /// that release's failure, if it failed (for example `lease_not_current` when the
+    /// lease had already ended).
+    Block {
+        /// The block's own error.
+        error: E,
+        /// The release's failure on the way out, if any.
+        release: Option<Error>,
+    },
+    /// The block returned normally, but the lease was lost while it ran: whatever the
+    /// block did may have overlapped with another holder.
+    LockLost(crate::LossReason),
+    /// The block returned normally but releasing the lease failed without saying it was
+    /// lost (no answer): the lease ends by its TTL.
+    Release(Error),
+}
+
+impl<E> ScopedError<E> {
+    /// `lock_lost`, `user_error`, or the code of the lock's or the release's error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ScopedError::Lock(e) | ScopedError::Release(e) => e.code(),
+            ScopedError::Block { .. } => Some("user_error"),
+            ScopedError::LockLost(_) => Some("lock_lost"),
+        }
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for ScopedError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScopedError::Lock(e) => write!(f, "{e}"),
+            ScopedError::Block {
+                error,
+                release: None,
+            } => write!(f, "{error}"),
+            ScopedError::Block {
+                error,
+                release: Some(r),
+            } => write!(f, "{error} (and releasing the lock failed: {r})"),
+            ScopedError::LockLost(reason) => {
+                write!(
+                    f,
+                    "octostore: the lock was lost while the block ran ({reason:?})"
+                )
+            }
+            ScopedError::Release(e) => write!(f, "octostore: releasing the lock failed: {e}"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for ScopedError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ScopedError::Lock(e) | ScopedError::Release(e) => Some(e),
+            ScopedError::Block { error, .. } => Some(error),
+            ScopedError::LockLost(_) => None,
+        }
     }
 }

@@ -44,8 +44,9 @@ struct State {
     ttl_secs: u32,
     expires_at: DateTime<Utc>,
     renew_after_hint: Option<Duration>,
-    /// The client's conservative end of the lease: TTL counted from when the request that
-    /// granted or last renewed it was sent.
+    /// The client's end of the lease: counted from the grant or renewal as the server
+    /// reported it (`renew_after_ms` is a third of what is left), never earlier than the
+    /// TTL from when the request was sent.
     deadline: Instant,
     /// When the renewer next asks the server.
     next_renew: Instant,
@@ -53,6 +54,7 @@ struct State {
 
 struct Shared {
     name: String,
+    holder_id: Option<String>,
     id: Uuid,
     fencing_token: u64,
     metadata: Option<String>,
@@ -66,19 +68,29 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records a grant or renewal sent at `sent`.
-    fn update(&self, expires_at: DateTime<Utc>, renew_after_ms: Option<i64>, sent: Instant) {
+    /// Records a grant or renewal sent at `sent` and answered at `received`. A blocking
+    /// acquire may be granted long after it was sent, so the lease's end is counted from
+    /// the answer: the server's `renew_after_ms` is a third of what is left of the lease.
+    fn update(
+        &self,
+        expires_at: DateTime<Utc>,
+        renew_after_ms: Option<i64>,
+        sent: Instant,
+        received: Instant,
+    ) {
         let mut s = self.state();
         s.expires_at = expires_at;
-        let deadline = sent + Duration::from_secs(s.ttl_secs.into());
+        let ttl = Duration::from_secs(s.ttl_secs.into());
+        s.renew_after_hint = renew_after_ms.map(|ms| Duration::from_millis(ms.max(0) as u64));
+        let mut deadline = sent + ttl;
+        if let Some(after) = s.renew_after_hint {
+            deadline = deadline.max(received + (after * 3).min(ttl));
+        }
         if deadline > s.deadline {
             s.deadline = deadline;
         }
-        s.renew_after_hint = renew_after_ms.map(|ms| Duration::from_millis(ms.max(0) as u64));
-        let after = s
-            .renew_after_hint
-            .unwrap_or(Duration::from_secs(s.ttl_secs.into()) / 3);
-        s.next_renew = sent + after;
+        let after = s.renew_after_hint.unwrap_or(ttl / 3);
+        s.next_renew = received + after;
         drop(s);
         self.changed.notify_one();
     }
@@ -113,12 +125,78 @@ impl Shared {
 /// # async fn write_report(_token: u64) {}
 /// ```
 ///
-/// The renewer and the release on drop are spawned on the Tokio runtime the lease was
-/// created in; a lease dropped outside a runtime, or while it shuts down, ends by its TTL.
+/// Dropping a lease that is still held releases it before `drop` returns (see
+/// [`Lease::close`]), also at the end of `main` when the runtime is shutting down; a lease
+/// that was lost or released is dropped at once. [`Lease::release`] is the async way and
+/// reports errors.
 pub struct Lease {
     client: Client,
     shared: Arc<Shared>,
-    renewer: Option<JoinHandle<()>>,
+    renewer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A view of a [`Lease`] for the block of [`Client::with_lock`](crate::Client::with_lock):
+/// its identity and its loss signal. Cheap to clone; the lease itself stays with the
+/// helper, which releases it when the block ends.
+#[derive(Clone)]
+pub struct LeaseView {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for LeaseView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseView")
+            .field("name", &self.shared.name)
+            .field("fencing_token", &self.shared.fencing_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LeaseView {
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The lease id.
+    pub fn lease_id(&self) -> Uuid {
+        self.shared.id
+    }
+
+    /// The fencing token of this grant; send it with every write to the resource.
+    pub fn fencing_token(&self) -> u64 {
+        self.shared.fencing_token
+    }
+
+    /// Whether the lease is still believed held.
+    pub fn is_held(&self) -> bool {
+        self.shared.state().phase == Phase::Held
+    }
+
+    /// Why the lease was lost, if it was.
+    pub fn loss_reason(&self) -> Option<LossReason> {
+        *self.shared.lost.borrow()
+    }
+
+    /// Resolves when the lease is lost; see [`Lease::lost`].
+    pub fn lost(&self) -> impl Future<Output = LossReason> + Send + 'static {
+        lost_signal(&self.shared)
+    }
+}
+
+fn lost_signal(shared: &Shared) -> impl Future<Output = LossReason> + Send + 'static {
+    let mut rx = shared.lost.subscribe();
+    async move {
+        let reason = match rx.wait_for(Option::is_some).await {
+            Ok(reason) => *reason,
+            Err(_) => None,
+        };
+        match reason {
+            Some(reason) => reason,
+            // The lease is gone without being lost: released.
+            None => std::future::pending().await,
+        }
+    }
 }
 
 impl std::fmt::Debug for Lease {
@@ -138,6 +216,7 @@ impl Lease {
         r: types::AcquireResult,
         options: &LockOptions,
         sent: Instant,
+        received: Instant,
     ) -> Result<Lease, Error> {
         let (Some(id), Some(token)) = (r.lease_id, r.fencing_token) else {
             return Err(Error::transport(
@@ -148,6 +227,7 @@ impl Lease {
         let deadline = sent + Duration::from_secs(ttl_secs.into());
         let shared = Arc::new(Shared {
             name: name.to_owned(),
+            holder_id: r.holder_id.as_ref().map(|h| h.0.clone()),
             id: id.0,
             fencing_token: token.0.get(),
             metadata: options.metadata_value().map(str::to_owned),
@@ -163,13 +243,31 @@ impl Lease {
             lost: watch::Sender::new(None),
             changed: Notify::new(),
         });
-        shared.update(r.expires_at.0, r.renew_after_ms.map(|m| m.0), sent);
+        shared.update(
+            r.expires_at.0,
+            r.renew_after_ms.map(|m| m.0),
+            sent,
+            received,
+        );
         let renewer = tokio::spawn(renew_loop(client.clone(), Arc::clone(&shared)));
+        register(&shared, &client);
         Ok(Lease {
             client,
             shared,
-            renewer: Some(renewer),
+            renewer: Mutex::new(Some(renewer)),
         })
+    }
+
+    /// A cloneable view of this lease (identity and loss signal).
+    pub fn view(&self) -> LeaseView {
+        LeaseView {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// The holder id the server reported with the grant (`token_id/owner`), when it did.
+    pub fn holder_id(&self) -> Option<&str> {
+        self.shared.holder_id.as_deref()
     }
 
     /// The lock's name.
@@ -222,18 +320,7 @@ impl Lease {
     /// Resolves when the lease is lost, with the reason; never resolves for a lease that
     /// is released. Independent of the lease's lifetime, so it can be moved into a task.
     pub fn lost(&self) -> impl Future<Output = LossReason> + Send + 'static {
-        let mut rx = self.shared.lost.subscribe();
-        async move {
-            let reason = match rx.wait_for(Option::is_some).await {
-                Ok(reason) => *reason,
-                Err(_) => None,
-            };
-            match reason {
-                Some(reason) => reason,
-                // The lease is gone without being lost: released.
-                None => std::future::pending().await,
-            }
-        }
+        lost_signal(&self.shared)
     }
 
     /// Renews the lease now for its TTL; returns the new expiry.
@@ -260,8 +347,12 @@ impl Lease {
                     s.phase == Phase::Held
                 };
                 if held {
-                    self.shared
-                        .update(r.expires_at.0, Some(r.renew_after_ms.0), sent);
+                    self.shared.update(
+                        r.expires_at.0,
+                        Some(r.renew_after_ms.0),
+                        sent,
+                        Instant::now(),
+                    );
                 } else {
                     self.shared.state().expires_at = r.expires_at.0;
                 }
@@ -302,29 +393,139 @@ impl Lease {
     }
 }
 
-impl Drop for Lease {
-    /// Stops renewing and, when the lease is still held, releases it in the background.
-    fn drop(&mut self) {
-        if let Some(r) = self.renewer.take() {
+impl Lease {
+    /// Ends the lease's life here, as dropping it does: stops renewing and, when the lease
+    /// is still held, releases it before returning (bounded by the client's request
+    /// timeout and by what is left of the lease; errors are ignored, the lease then ends by
+    /// its TTL). A lease that was lost or released returns at once. The release runs on a
+    /// thread of its own with its own connections, so it works at the end of `main`, while
+    /// the runtime shuts down, or outside any runtime. It blocks the calling thread; in
+    /// async code prefer `release().await`.
+    pub fn close(&self) {
+        if let Some(r) = self
+            .renewer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             r.abort();
         }
-        let held = {
+        let deadline = {
             let mut s = self.shared.state();
-            let held = s.phase == Phase::Held;
+            if s.phase != Phase::Held {
+                return;
+            }
             s.phase = Phase::Released;
-            held
+            s.deadline
         };
-        if !held {
+        self.shared.changed.notify_one();
+        let left = deadline
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
             return;
         }
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let client = self.client.clone();
-            let (name, id) = (self.shared.name.clone(), self.shared.id);
-            rt.spawn(async move {
-                // Best effort: if this fails the lease ends by its TTL.
-                let _ = client.release(&name, id).await;
+        let timeout = self.client.request_timeout().min(left);
+        let Some(thread) = release_detached(
+            self.client.clone(),
+            self.shared.name.clone(),
+            self.shared.id,
+            timeout,
+        ) else {
+            return;
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            // Let the runtime move this worker's other tasks elsewhere while it waits.
+            tokio::task::block_in_place(|| {
+                let _ = thread.join();
             });
+        } else {
+            let _ = thread.join();
         }
+    }
+}
+
+/// Releases a lease on a thread of its own, with its own runtime and connections: works
+/// while the lease's runtime shuts down, outside any runtime, or from a signal thread.
+fn release_detached(
+    client: Client,
+    name: String,
+    id: Uuid,
+    timeout: Duration,
+) -> Option<std::thread::JoinHandle<()>> {
+    let release = move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(c) = client.detached() {
+                let _ = tokio::time::timeout(timeout, c.release(&name, id)).await;
+            }
+        });
+    };
+    std::thread::Builder::new()
+        .name("octostore-release".into())
+        .spawn(release)
+        .ok()
+}
+
+/// Every lease granted in this process (weakly), for [`release_all_held`].
+static REGISTRY: Mutex<Vec<(std::sync::Weak<Shared>, Client)>> = Mutex::new(Vec::new());
+
+fn register(shared: &Arc<Shared>, client: &Client) {
+    let mut r = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    r.retain(|(w, _)| w.strong_count() > 0);
+    r.push((Arc::downgrade(shared), client.clone()));
+}
+
+/// Releases every lease of this process that is still held, in parallel, each bounded by
+/// its client's request timeout and what is left of it; returns when all are done.
+pub(crate) fn release_all_held() {
+    let entries: Vec<_> = REGISTRY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(w, c)| Some((w.upgrade()?, c.clone())))
+        .collect();
+    let mut threads = Vec::new();
+    for (shared, client) in entries {
+        let deadline = {
+            let mut s = shared.state();
+            if s.phase != Phase::Held {
+                continue;
+            }
+            s.phase = Phase::Released;
+            s.deadline
+        };
+        shared.changed.notify_one();
+        let left = deadline
+            .into_std()
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            continue;
+        }
+        let timeout = client.request_timeout().min(left);
+        threads.extend(release_detached(
+            client,
+            shared.name.clone(),
+            shared.id,
+            timeout,
+        ));
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+impl Drop for Lease {
+    /// [`Lease::close`]: stops renewing and releases the lease if it is still held.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -363,7 +564,12 @@ async fn renew_loop(client: Client, shared: Arc<Shared>) {
         match result {
             Ok(Ok(r)) => {
                 if shared.state().phase == Phase::Held {
-                    shared.update(r.expires_at.0, Some(r.renew_after_ms.0), sent);
+                    shared.update(
+                        r.expires_at.0,
+                        Some(r.renew_after_ms.0),
+                        sent,
+                        Instant::now(),
+                    );
                 }
             }
             Ok(Err(e)) if e.is_lease_not_current() => {

@@ -35,9 +35,14 @@ mod client;
 mod election;
 mod error;
 mod lease;
+mod shutdown;
 
-pub use client::{Attempt, Client, ClientBuilder, Held, LockOptions};
+pub use client::{
+    Attempt, Client, ClientBuilder, Held, LockOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL_SECS,
+};
 pub use election::{Election, Leader, Observer};
-pub use error::Error;
+pub use error::{Error, ScopedError};
 pub use generated::types;
-pub use lease::{Lease, LossReason};
+pub use lease::{Lease, LeaseView, LossReason};
+#[cfg(unix)]
+pub use shutdown::release_on_shutdown;

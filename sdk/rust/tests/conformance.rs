@@ -103,7 +103,12 @@ fn run_file(
                 .collect()
         })
         .unwrap_or_default();
-    let server = servers.get(env)?;
+    let server = if scenario["server"]["dedicated"].as_bool() == Some(true) {
+        // Its own server, stopped when the scenario ends (it may be paused meanwhile).
+        Arc::new(Server::start(&env)?)
+    } else {
+        servers.get(env)?
+    };
     runtime.block_on(support::runner::run(&scenario, server))
 }
 

@@ -3,8 +3,10 @@ import { type Client, createClient, createConfig } from './gen/client/index.js';
 import { acquireLock, getLock, listLocks, releaseLock, renewLock } from './gen/sdk.gen.js';
 import type { AcquireRequest, AcquireResult, LockStatus } from './gen/types.gen.js';
 import {
+  InvalidLockNameError,
   LeaseNotCurrentError,
   LockHeldError,
+  LockLostError,
   LockTimeoutError,
   OctoStoreError,
   ProblemError,
@@ -22,16 +24,88 @@ const MAX_WAIT_SECONDS = 60;
 const POLL_SLACK_MS = 15_000;
 /** Back-off after an early `held` when the server sends no hint. */
 const DEFAULT_RETRY_MS = 250;
+/** Default lease length of locks and elections, in seconds. */
+export const DEFAULT_TTL = 15;
+/** Default bound on one request, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** `<host>-<pid>-<8 random hex digits>`: the owner a client sends unless told otherwise. */
+export function defaultOwner(): string {
+  const proc = (globalThis as { process?: { pid?: number; getBuiltinModule?: (m: string) => unknown } }).process;
+  let host = 'host';
+  try {
+    const os = proc?.getBuiltinModule?.('node:os') as { hostname(): string } | undefined;
+    if (os) host = os.hostname() || host;
+  } catch {
+    // not Node.js
+  }
+  const bytes = new Uint8Array(4);
+  globalThis.crypto.getRandomValues(bytes);
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  const clean = host.replace(/[^A-Za-z0-9._-]/g, '-');
+  return `${clean}-${proc?.pid ?? 0}-${hex}`;
+}
+
+/**
+ * A fetch that tries the base URLs in turn: a transport error or a 503 moves on to the
+ * next one (and the next request starts with the URL that answered). When none answers,
+ * it throws a {@link TransportError} naming the last URL and the cause, or returns the
+ * last 503.
+ */
+function failoverFetch(bases: string[], inner: typeof fetch): typeof fetch {
+  let current = 0;
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const url = request.url;
+    const first = bases.find((b) => url === b || url.startsWith(b + '/') || url.startsWith(b + '?'));
+    if (first === undefined || bases.length === 0) return inner(request);
+    const rest = url.slice(first.length);
+    const body = request.body === null ? undefined : await request.arrayBuffer();
+    let lastError: unknown;
+    let last503: Response | undefined;
+    for (let i = 0; i < bases.length; i++) {
+      const idx = (current + i) % bases.length;
+      const target = bases[idx] + rest;
+      if (request.signal.aborted) throw new TransportError(request.signal.reason, target);
+      try {
+        const res = await inner(
+          new Request(target, {
+            method: request.method,
+            headers: request.headers,
+            signal: request.signal,
+            ...(body !== undefined ? { body } : {}),
+          }),
+        );
+        if (res.status === 503 && i < bases.length - 1) {
+          last503 = res;
+          await res.body?.cancel().catch(() => undefined);
+          continue;
+        }
+        current = idx;
+        return res;
+      } catch (e) {
+        lastError = new TransportError(e, target);
+        if (request.signal.aborted) throw lastError;
+      }
+    }
+    if (last503 !== undefined && lastError === undefined) return last503;
+    throw lastError;
+  }) as typeof fetch;
+}
 
 /** Options of {@link OctoStore}. */
 export interface OctoStoreOptions {
-  /** The server, e.g. `http://127.0.0.1:3000`. */
-  baseUrl: string;
-  /** The bearer token (one token is one holder). */
+  /** The server, e.g. `http://127.0.0.1:3000`, or several: a transport error or a 503
+   * moves on to the next one. */
+  baseUrl: string | string[];
+  /** The bearer token. */
   token: string;
-  /** Names this process among others sharing the token; each owner is its own holder. */
+  /** The holder name sent with every acquire (default: {@link defaultOwner}, unique per
+   * client). Two clients sharing a token but not an owner exclude each other; one owner
+   * is one holder (re-acquiring returns the same lease). */
   owner?: string;
-  /** Bound on ordinary requests in milliseconds (default 10 000); long-polls get their wait on top. */
+  /** Bound on every request in milliseconds (default 10 000); long-polls get their wait on
+   * top, and renewals are also bounded by what is left of the lease. */
   timeoutMs?: number;
   /** A fetch implementation (default: the global fetch). */
   fetch?: typeof fetch;
@@ -58,7 +132,7 @@ export interface Leader {
 
 /** Options of {@link OctoStore.tryLock}. */
 export interface TryLockOptions {
-  /** Lease length in seconds (1..3600, default 30). */
+  /** Lease length in seconds (1..3600, default 15). */
   ttl?: number;
   /** A small value stored with the lease and visible to the account (≤ 1024 bytes). */
   metadata?: string;
@@ -100,6 +174,15 @@ function retryDelay(retryAfterMs: number | undefined): number {
   return Math.min(Math.max(retryAfterMs, 50), 1000);
 }
 
+/** When a lease ends by the local clock: now plus the time left the server reported
+ * (`renew_after_ms` is a third of it), else `expires_at`, at most `ttl` seconds on. */
+function leaseEnd(renewAfterMs: number | undefined, expiresAt: string, ttl: number): number {
+  const now = Date.now();
+  if (renewAfterMs !== undefined) return now + renewAfterMs * 3;
+  const at = Date.parse(expiresAt);
+  return Number.isNaN(at) ? now + ttl * 1000 : Math.min(at, now + ttl * 1000);
+}
+
 function renewDelay(renewAfterMs: number | undefined, ttl: number): number {
   return Math.max(renewAfterMs ?? (ttl * 1000) / 3, 50);
 }
@@ -131,9 +214,9 @@ async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
   try {
     out = await call;
   } catch (e) {
-    throw new TransportError(e);
+    throw e instanceof TransportError ? e : new TransportError(e);
   }
-  if (out.response === undefined) throw new TransportError(out.error);
+  if (out.response === undefined) throw out.error instanceof TransportError ? out.error : new TransportError(out.error);
   if (!out.response.ok) throw problemError(out.response, out.error);
   if (out.data === undefined || out.data === null) throw new ProtocolError(`HTTP ${out.response.status}: empty body`);
   return out.data;
@@ -146,30 +229,114 @@ async function unwrap<T>(call: Promise<Outcome<T>>): Promise<T> {
 export class OctoStore {
   /** The generated client (see the `api` export), for calls the helpers do not cover. */
   readonly raw: Client;
-  readonly owner: string | undefined;
+  /** The owner this client sends with every acquire (log it to tell holders apart). */
+  readonly owner: string;
   readonly timeoutMs: number;
+  /** The base URLs, in the order they are tried. */
+  readonly baseUrls: readonly string[];
+  /** @internal leases and elections this client holds, for {@link OctoStore.releaseOnSignals}. */
+  readonly held = new Set<Lease>();
 
   constructor(options: OctoStoreOptions) {
-    this.owner = options.owner;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.owner = options.owner ?? defaultOwner();
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const bases = (Array.isArray(options.baseUrl) ? options.baseUrl : [options.baseUrl]).map((u) => u.replace(/\/+$/, ''));
+    if (bases.length === 0) throw new TypeError('OctoStore: baseUrl is empty');
+    this.baseUrls = bases;
+    const inner = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
     this.raw = createClient(
       createConfig({
-        baseUrl: options.baseUrl.replace(/\/+$/, ''),
+        baseUrl: bases[0]!,
         auth: options.token,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: failoverFetch(bases, inner as typeof fetch),
       }),
     );
   }
 
   /**
-   * Takes the lock if it is free (one attempt). Throws {@link LockHeldError} with the
-   * holder when someone else has it. Taking a lock this holder already holds returns the
-   * same lease and fencing token.
+   * Releases every lease this client holds (elections resign) when the process gets
+   * SIGTERM or SIGINT, then lets the signal take its usual course (the handlers remove
+   * themselves and re-send it). Opt-in; returns a function that removes the handlers.
+   * Node.js, Deno (with Node compatibility) and Bun.
    */
-  async tryLock(name: string, options: TryLockOptions = {}): Promise<Lease> {
-    const got = await this.acquire(name, options.ttl ?? 30, 0, options.metadata, options.autoRenew ?? true);
-    if (got instanceof LockHeldError) throw got;
-    return got;
+  releaseOnSignals(signals: readonly string[] = ['SIGTERM', 'SIGINT']): () => void {
+    type Proc = { pid: number; on(s: string, h: () => void): unknown; removeListener(s: string, h: () => void): unknown; kill(pid: number, s: string): unknown };
+    const proc = (globalThis as { process?: Proc }).process;
+    if (!proc?.on) return () => undefined;
+    const handlers = new Map<string, () => void>();
+    const remove = () => {
+      for (const [sig, h] of handlers) proc.removeListener(sig, h);
+      handlers.clear();
+    };
+    for (const sig of signals) {
+      const h = () => {
+        remove();
+        void this.releaseAll().finally(() => proc.kill(proc.pid, sig));
+      };
+      handlers.set(sig, h);
+      proc.on(sig, h);
+    }
+    return remove;
+  }
+
+  /** Releases every lease this client still holds (errors ignored). */
+  async releaseAll(): Promise<void> {
+    await Promise.allSettled([...this.held].map((l) => l.close()));
+  }
+
+  /**
+   * The scoped form: waits for the lock (at most `wait` seconds, default 0: one attempt),
+   * runs `fn` with the lease, and releases it when `fn` ends, however it ends.
+   *
+   * - `fn`'s own error always comes out unchanged; a failing release is attached to it
+   *   as `suppressed` (when that property is free), never replaces it.
+   * - When the lease was lost while `fn` ran and `fn` returned normally, throws
+   *   {@link LockLostError} (cause: why it was lost); pass `lease.signal` to your work to
+   *   stop early.
+   * - Throws {@link LockTimeoutError} when the lock was not free within `wait`.
+   */
+  async withLock<T>(name: string, options: LockOptions, fn: (lease: Lease) => Promise<T> | T): Promise<T> {
+    const lease = await this.lock(name, { ...options, wait: options.wait ?? 0 });
+    let value: T;
+    try {
+      value = await fn(lease);
+    } catch (e) {
+      try {
+        await lease.release();
+      } catch (r) {
+        if (e !== null && typeof e === 'object' && !('suppressed' in e)) {
+          Object.defineProperty(e, 'suppressed', { value: r, configurable: true, writable: true });
+        }
+      }
+      throw e;
+    }
+    if (lease.lost) {
+      lease.stop();
+      throw new LockLostError(name, lease.signal.reason);
+    }
+    try {
+      await lease.release();
+    } catch (r) {
+      if (r instanceof LeaseNotCurrentError) throw new LockLostError(name, r);
+      throw r;
+    }
+    return value;
+  }
+
+  /**
+   * Takes the lock if it is free (one attempt) and returns the lease, or `null` when
+   * someone else holds it. Taking a lock this holder (token and owner) already holds
+   * returns the same lease and fencing token.
+   */
+  async tryLock(name: string, options: TryLockOptions = {}): Promise<Lease | null> {
+    const got = await this.tryAcquire(name, options);
+    return got instanceof Lease ? got : null;
+  }
+
+  /** As {@link OctoStore.tryLock}, but when the lock is held it returns (does not throw) a
+   * {@link LockHeldError} value saying who holds it and until when. */
+  async tryAcquire(name: string, options: TryLockOptions = {}): Promise<Lease | LockHeldError> {
+    return this.acquire(name, options.ttl ?? DEFAULT_TTL, 0, options.metadata, options.autoRenew ?? true);
   }
 
   /**
@@ -185,7 +352,7 @@ export class OctoStore {
    * Throws {@link LockTimeoutError} when the wait ends first.
    */
   async lock(name: string, options: LockOptions = {}): Promise<Lease> {
-    const ttl = options.ttl ?? 30;
+    const ttl = options.ttl ?? DEFAULT_TTL;
     const deadline = options.wait === undefined ? undefined : Date.now() + options.wait * 1000;
     for (;;) {
       const remaining = deadline === undefined ? undefined : deadline - Date.now();
@@ -230,7 +397,7 @@ export class OctoStore {
 
   /** An election on the lock `name`; the leader holds it with a `ttl`-second lease. */
   election(name: string, options: { ttl?: number } = {}): Election {
-    return new Election(this, name, options.ttl ?? 15);
+    return new Election(this, name, options.ttl ?? DEFAULT_TTL);
   }
 
   /** @internal */
@@ -247,15 +414,16 @@ export class OctoStore {
     autoRenew: boolean,
     signal?: AbortSignal,
   ): Promise<Lease | LockHeldError> {
-    const body: AcquireRequest = { ttl_seconds: ttl };
-    if (this.owner !== undefined) body.owner = this.owner;
+    if (name === '') {
+      throw new InvalidLockNameError({ code: 'invalid_lock_name', status: 400, detail: 'the lock name is empty; names match ^[A-Za-z0-9.-]{1,128}$' });
+    }
+    const body: AcquireRequest = { ttl_seconds: ttl, owner: this.owner };
     if (wait > 0) body.wait_seconds = wait;
     if (metadata !== undefined) body.metadata = metadata;
-    const sent = Date.now();
     const res: AcquireResult = await unwrap(acquireLock({ client: this.raw, path: { name }, body, signal: this.signal(wait, signal) }));
     if (res.status === 'acquired') {
       if (res.lease_id === undefined || res.fencing_token === undefined) throw new ProtocolError('acquired without lease_id or fencing_token');
-      return new Lease(this, name, ttl, res, metadata, sent, autoRenew);
+      return new Lease(this, name, ttl, res, metadata, autoRenew);
     }
     return new LockHeldError(name, res.holder_id, res.expires_at, res.retry_after_ms);
   }
@@ -294,10 +462,11 @@ export class Lease implements AsyncDisposable {
   readonly #lost = new AbortController();
   #deadline: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   /** @internal */
-  constructor(client: OctoStore, name: string, ttl: number, res: AcquireResult, metadata: string | undefined, sent: number, autoRenew: boolean) {
+  constructor(client: OctoStore, name: string, ttl: number, res: AcquireResult, metadata: string | undefined, autoRenew: boolean) {
     this.#client = client;
     this.name = name;
     this.ttl = ttl;
@@ -306,8 +475,16 @@ export class Lease implements AsyncDisposable {
     this.metadata = metadata;
     this.expiresAt = res.expires_at;
     this.renewAfterMs = res.renew_after_ms;
-    this.#deadline = sent + ttl * 1000;
+    this.#deadline = leaseEnd(res.renew_after_ms, res.expires_at, ttl);
+    client.held.add(this);
     if (autoRenew) this.#schedule(renewDelay(this.renewAfterMs, ttl));
+    else this.#armExpiry();
+  }
+
+  /** Where this client believes the lease ends (ms since the epoch, local clock),
+   * counted from the grant or the latest renewal as the server reported them. */
+  get deadline(): number {
+    return this.#deadline;
   }
 
   /** Aborts (with the cause as its reason) when the lease is lost. Pass it to your work. */
@@ -334,6 +511,7 @@ export class Lease implements AsyncDisposable {
   /** Stops renewing and gives the lock back. Throws LeaseNotCurrentError when it had already ended. */
   async release(): Promise<void> {
     this.#stop();
+    this.#client.held.delete(this);
     await unwrap(
       releaseLock({
         client: this.#client.raw,
@@ -344,28 +522,57 @@ export class Lease implements AsyncDisposable {
     );
   }
 
-  /** Releases the lease; a lease that already ended is not an error here. */
-  async [Symbol.asyncDispose](): Promise<void> {
+  /** Stops renewing; the lease is left to expire on the server. */
+  stop(): void {
+    this.#stop();
+    this.#client.held.delete(this);
+  }
+
+  /** End of scope: stops renewing and releases the lease if it is still held. After a
+   * loss it returns at once, without a request; a lease that already ended on the
+   * server (`lease_not_current`) is not an error here. */
+  async close(): Promise<void> {
+    if (this.lost) return this.stop();
     try {
       await this.release();
     } catch (e) {
-      if (!(e instanceof LeaseNotCurrentError)) throw e;
+      if (e instanceof LeaseNotCurrentError) return this.#markLost(e);
+      throw e;
     }
   }
 
-  async #renewNow(ttl: number): Promise<void> {
-    const sent = Date.now();
+  /** Same as {@link Lease.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #renewNow(ttl: number, bounded = false): Promise<void> {
+    // A background renewal is also bounded by what is left of the lease: a stalled
+    // server must not delay the loss signal past the lease's end.
+    const left = this.#deadline - Date.now();
+    const timeout = bounded ? Math.max(1, Math.min(this.#client.timeoutMs, left)) : this.#client.timeoutMs;
     const res = await unwrap(
       renewLock({
         client: this.#client.raw,
         path: { name: this.name },
         body: { lease_id: this.leaseId, ttl_seconds: ttl },
-        signal: AbortSignal.timeout(this.#client.timeoutMs),
+        signal: AbortSignal.timeout(timeout),
       }),
     );
     if (Date.parse(res.expires_at) > Date.parse(this.expiresAt)) this.expiresAt = res.expires_at;
     this.renewAfterMs = res.renew_after_ms;
-    this.#deadline = Math.max(this.#deadline, sent + ttl * 1000);
+    this.#deadline = Math.max(this.#deadline, leaseEnd(res.renew_after_ms, res.expires_at, ttl));
+    if (this.#expiry !== undefined) this.#armExpiry();
+  }
+
+  /** Without auto-renewal: signal the loss when the lease ends by the local count. */
+  #armExpiry(): void {
+    if (this.#expiry !== undefined) clearTimeout(this.#expiry);
+    this.#expiry = setTimeout(() => {
+      if (!this.#stopped && Date.now() >= this.#deadline) this.#markLost(new OctoStoreError('expired', `lease on ${JSON.stringify(this.name)} expired`));
+      else if (!this.#stopped) this.#armExpiry();
+    }, Math.max(0, this.#deadline - Date.now()));
+    (this.#expiry as { unref?: () => void }).unref?.();
   }
 
   #schedule(ms: number): void {
@@ -377,14 +584,14 @@ export class Lease implements AsyncDisposable {
 
   async #tick(): Promise<void> {
     try {
-      await this.#renewNow(this.ttl);
+      await this.#renewNow(this.ttl, true);
       this.#schedule(renewDelay(this.renewAfterMs, this.ttl));
     } catch (e) {
       if (this.#stopped) return;
       if (transient(e)) {
         const left = this.#deadline - Date.now();
         if (left <= 0) return this.#markLost(e);
-        return this.#schedule(Math.min(1000, left / 2));
+        return this.#schedule(Math.min(1000, left));
       }
       this.#markLost(e);
     }
@@ -393,10 +600,12 @@ export class Lease implements AsyncDisposable {
   #stop(): void {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#expiry !== undefined) clearTimeout(this.#expiry);
   }
 
   #markLost(reason: unknown): void {
     this.#stop();
+    this.#client.held.delete(this);
     if (!this.#lost.signal.aborted) this.#lost.abort(reason instanceof OctoStoreError ? reason : new OctoStoreError('lost', String(reason)));
   }
 }
@@ -405,7 +614,7 @@ export class Lease implements AsyncDisposable {
  * Leader election on one lock, modelled on etcd's `concurrency.Election`: the leader
  * holds the lock and publishes a value (its address, say) as the lock's metadata.
  */
-export class Election {
+export class Election implements AsyncDisposable {
   readonly name: string;
   readonly ttl: number;
   /** The leadership lease while this election leads. */
@@ -469,6 +678,17 @@ export class Election {
     const lease = this.lease;
     this.lease = undefined;
     if (lease !== undefined) await lease.release();
+  }
+
+  /** End of scope: resigns if still leading; after a loss it returns at once. */
+  async close(): Promise<void> {
+    const lease = this.lease;
+    this.lease = undefined;
+    if (lease !== undefined) await lease.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

@@ -103,10 +103,50 @@ export function problemError(response: Response, body: unknown): ProblemError {
   return new ServerError({ code: 'unexpected_response', status: response.status, detail: `HTTP ${response.status} without a problem document` }, retryAfter);
 }
 
-/** The request did not complete: connection refused, reset, aborted or timed out. */
+/** Words for the usual causes of a failed connection. */
+const CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed',
+};
+
+/** The innermost readable cause of a failed fetch: "connection refused (connect ECONNREFUSED ...)". */
+function describeCause(cause: unknown): string {
+  let e: unknown = cause;
+  for (let i = 0; i < 5 && e instanceof Error && e.cause !== undefined; i++) e = e.cause;
+  if (e instanceof Error) {
+    if (e.name === 'TimeoutError') return 'timed out';
+    if (e.name === 'AbortError') return 'aborted';
+    const code = (e as { code?: string }).code;
+    const word = code !== undefined ? CAUSES[code] : undefined;
+    return word ? `${word} (${e.message})` : e.message;
+  }
+  return String(e);
+}
+
+/** The request did not complete: connection refused, reset, aborted or timed out. The
+ * message names the URL and the cause; `url` is the last URL tried. */
 export class TransportError extends OctoStoreError {
-  constructor(cause: unknown) {
-    super('transport', `request failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  readonly url: string | undefined;
+  constructor(cause: unknown, url?: string) {
+    super('transport', `request ${url !== undefined ? `to ${url} ` : ''}failed: ${describeCause(cause)}`, { cause });
+    this.url = url;
+  }
+}
+
+/** A lease ended (expired, taken over, or its renewals failed until its end) while the
+ * scoped block of {@link OctoStore.withLock} ran; `cause` is why. */
+export class LockLostError extends OctoStoreError {
+  constructor(
+    readonly lock: string,
+    cause: unknown,
+  ) {
+    super('lock_lost', `lock ${JSON.stringify(lock)} was lost while the block ran${cause instanceof Error ? `: ${cause.message}` : ''}`, { cause });
   }
 }
 
@@ -117,7 +157,7 @@ export class ProtocolError extends OctoStoreError {
   }
 }
 
-/** `tryLock` found the lock held by someone else. */
+/** The lock is held by someone else: what {@link OctoStore.tryAcquire} reports (never thrown by `tryLock`, which returns null). */
 export class LockHeldError extends OctoStoreError {
   constructor(
     readonly lock: string,

@@ -13,7 +13,7 @@
  */
 import './dispose.js';
 
-export { Election, Lease, OctoStore } from './client.js';
+export { DEFAULT_TIMEOUT_MS, DEFAULT_TTL, Election, Lease, OctoStore, defaultOwner } from './client.js';
 export type { Leader, LockOptions, LockState, OctoStoreOptions, TryLockOptions } from './client.js';
 export * from './errors.js';
 export * as api from './gen/index.js';

@@ -2,12 +2,13 @@
 // maps the suite's operations to this SDK's helper calls; `flat*` turn helper results
 // into the suite's flat results.
 import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { Election, Lease, LockHeldError, LockTimeoutError, OctoStore, OctoStoreError, type Leader, type LockState } from '../src/index.js';
-import type { Server, Servers } from './harness.js';
+import { Server, type Servers } from './harness.js';
 
 // build-test/test/conformance.js → sdk/conformance
 export const CONFORMANCE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'conformance');
@@ -27,6 +28,33 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2
 const MISSING = Symbol('missing');
 
 class StepFailed extends Error {}
+
+/** The error a `with_lock` body raises; seen coming out of the helper it is `user_error`. */
+class UserError extends Error {}
+
+/** A client-side failure of the runner's own making with a suite error code. */
+class SuiteError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A suite regular expression as a JavaScript one (a leading `(?i)` becomes the i flag). */
+function regex(re: string): RegExp {
+  return re.startsWith('(?i)') ? new RegExp(re.slice(4), 'i') : new RegExp(re);
+}
+
+/** http://127.0.0.1:P where P was bound and closed again: nothing listens there. */
+async function deadUrl(): Promise<string> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return `http://127.0.0.1:${port}`;
+}
 
 // ---- flat results -------------------------------------------------------------------
 
@@ -74,7 +102,7 @@ function matches(actual: unknown, matcher: unknown): boolean {
     case 'present':
       return present === v;
     case 'matches':
-      return typeof actual === 'string' && new RegExp(v as string).test(actual);
+      return typeof actual === 'string' && regex(v as string).test(actual);
   }
   if (!present) return false;
   const [a, e] = comparable(actual, v);
@@ -99,6 +127,7 @@ interface Actor {
 
 export class Runner {
   server!: Server;
+  dedicated: Server | undefined;
   actors = new Map<string, Actor>();
   saved = new Map<string, Result>();
   leases = new Map<string, Lease>();
@@ -110,7 +139,13 @@ export class Runner {
   constructor(readonly sc: Record<string, any>) {}
 
   async run(servers: Servers): Promise<void> {
-    this.server = await servers.get(this.sc.server?.env);
+    if (this.sc.server?.dedicated) {
+      this.dedicated = new Server(this.sc.server?.env ?? {});
+      await this.dedicated.start();
+      this.server = this.dedicated;
+    } else {
+      this.server = await servers.get(this.sc.server?.env);
+    }
     await this.makeActors();
     const steps: Step[] = this.sc.steps;
     for (const [i, raw] of steps.entries()) {
@@ -144,9 +179,17 @@ export class Runner {
         token = spec.token;
       }
       const owner: string | undefined = spec.owner;
-      const holder = tokenId === undefined ? null : owner ? `${tokenId}/${owner}` : tokenId;
-      const client = token === undefined ? undefined : new OctoStore({ baseUrl: this.server.url, token, ...(owner ? { owner } : {}) });
-      this.actors.set(name, { client, token, values: { token_id: tokenId ?? null, account_id: accountId ?? null, holder_id: holder } });
+      let baseUrl: string[] = [this.server.url];
+      if (spec.urls === 'dead_first') baseUrl = [await deadUrl(), this.server.url];
+      else if (spec.urls === 'dead_only') baseUrl = [await deadUrl()];
+      else if (spec.urls !== undefined) throw new StepFailed(`actor ${name}: unknown urls ${JSON.stringify(spec.urls)}`);
+      const client = token === undefined ? undefined : new OctoStore({ baseUrl, token, ...(owner !== undefined ? { owner } : {}) });
+      const values: Record<string, unknown> = { token_id: tokenId ?? null, account_id: accountId ?? null, owner: null, holder_id: null };
+      if (client !== undefined && tokenId !== undefined) {
+        values.owner = client.owner;
+        values.holder_id = `${tokenId}/${client.owner}`;
+      }
+      this.actors.set(name, { client, token, values });
     }
   }
 
@@ -155,6 +198,8 @@ export class Runner {
     await Promise.allSettled(this.tasks.values());
     for (const e of this.elections.values()) await e.resign().catch(() => undefined);
     for (const l of this.allLeases) if (!l.lost) await l.release().catch(() => undefined);
+    for (const l of this.allLeases) l.stop();
+    await this.dedicated?.stop();
   }
 
   resolve(v: unknown): unknown {
@@ -210,16 +255,23 @@ export class Runner {
   }
 
   async check(step: Step, call: () => Promise<Result>): Promise<void> {
-    const wantErr = step.expect_error as { code: string; status?: number } | undefined;
+    const wantErr = step.expect_error as { code: string; status?: number; message_matches?: string } | undefined;
     let result: Result;
     try {
       result = await call();
     } catch (e) {
-      if (!(e instanceof OctoStoreError)) throw e;
-      if (wantErr === undefined) throw new StepFailed(`unexpected error ${e.name} code=${e.code}: ${e.message}`);
+      let code: string;
+      if (e instanceof UserError) code = 'user_error';
+      else if (e instanceof OctoStoreError || e instanceof SuiteError) code = e.code;
+      else throw e;
+      const err = e as Error;
+      if (wantErr === undefined) throw new StepFailed(`unexpected error ${err.name} code=${code}: ${err.message}`);
       const status = (e as { status?: number }).status;
-      if (e.code !== wantErr.code || (wantErr.status !== undefined && status !== wantErr.status)) {
-        throw new StepFailed(`got error code=${e.code} status=${status}, want ${JSON.stringify(wantErr)}`);
+      if (code !== wantErr.code || (wantErr.status !== undefined && status !== wantErr.status)) {
+        throw new StepFailed(`got error code=${code} status=${status} (${err.message}), want ${JSON.stringify(wantErr)}`);
+      }
+      if (wantErr.message_matches !== undefined && !regex(wantErr.message_matches).test(err.message)) {
+        throw new StepFailed(`error message ${JSON.stringify(err.message)} does not match ${JSON.stringify(wantErr.message_matches)}`);
       }
       return;
     }
@@ -235,6 +287,31 @@ export class Runner {
     if (key) this.leases.set(key, lease);
   }
 
+  /** Waits for the lease's loss signal; `timeout` at the deadline. */
+  async waitLost(l: Lease, timeoutMs: number): Promise<void> {
+    if (l.lost) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lost = await Promise.race([
+      new Promise<boolean>((r) => l.signal.addEventListener('abort', () => r(true), { once: true })),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!lost) throw new SuiteError('timeout', `lease not lost within ${timeoutMs} ms`);
+  }
+
+  /** Releases a lease with a plain HTTP request, behind the helper's back. */
+  async releaseBehind(s: Step, lease: Lease): Promise<void> {
+    const token = this.actors.get(s.actor)?.token;
+    const r = await fetch(`${this.server.url}/locks/${encodeURIComponent(lease.name)}/release`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ lease_id: lease.leaseId }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    await r.text();
+    if (r.status !== 200) throw new StepFailed(`release behind the helper's back: HTTP ${r.status}`);
+  }
+
   lease(step: Step): Lease {
     const l = this.leases.get(step.lease);
     if (!l) throw new StepFailed(`no lease ${step.lease}`);
@@ -243,19 +320,60 @@ export class Runner {
 
   ops: Record<string, (step: Step) => Promise<Result>> = {
     try_lock: async (s) => {
-      try {
-        const lease = await this.client(s).tryLock(s.lock, { ttl: s.ttl, metadata: s.metadata, autoRenew: s.auto_renew ?? true });
-        this.keep(s, lease);
-        return flatLease(lease);
-      } catch (e) {
-        if (e instanceof LockHeldError) return flatHeld(e);
-        throw e;
-      }
+      // tryAcquire is tryLock with the holder's details instead of null when held.
+      const got = await this.client(s).tryAcquire(s.lock, { ttl: s.ttl, metadata: s.metadata, autoRenew: s.auto_renew ?? true });
+      if (got instanceof LockHeldError) return flatHeld(got);
+      this.keep(s, got);
+      return flatLease(got);
     },
     lock: async (s) => {
       const lease = await this.client(s).lock(s.lock, { ttl: s.ttl, wait: s.wait, metadata: s.metadata, autoRenew: s.auto_renew ?? true, signal: this.aborts.signal });
       this.keep(s, lease);
       return flatLease(lease);
+    },
+    with_lock: async (s) => {
+      let held: Lease | undefined;
+      const client = this.client(s);
+      await client.withLock(s.lock, { ttl: s.ttl, wait: s.wait ?? 0 }, async (lease) => {
+        held = lease;
+        this.allLeases.push(lease);
+        switch (s.body) {
+          case 'return':
+            return;
+          case 'raise':
+            throw new UserError('the block failed');
+          case 'release_behind_then_raise':
+            await this.releaseBehind(s, lease);
+            throw new UserError('the block failed after its lease was released behind its back');
+          case 'release_behind_then_wait_lost': {
+            await this.releaseBehind(s, lease);
+            await this.waitLost(lease, 10_000);
+            return;
+          }
+          default:
+            throw new StepFailed(`unknown with_lock body ${JSON.stringify(s.body)}`);
+        }
+      });
+      return { ran: true, lease_id: held?.leaseId, fencing_token: held?.fencingToken };
+    },
+    close: async (s) => {
+      const l = this.lease(s);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), s.timeout_ms)));
+      const outcome = await Promise.race([l[Symbol.asyncDispose]().then(() => 'done' as const), timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') throw new SuiteError('timeout', `close did not return within ${s.timeout_ms} ms`);
+      return {};
+    },
+    server_pause: async () => {
+      if (this.dedicated === undefined) throw new StepFailed('server_pause needs "server": {"dedicated": true}');
+      this.dedicated.pause();
+      return {};
+    },
+    server_resume: async () => {
+      if (this.dedicated === undefined) throw new StepFailed('server_resume needs "server": {"dedicated": true}');
+      this.dedicated.resume();
+      return {};
     },
     renew: async (s) => {
       const l = await this.lease(s).renew(s.ttl);
@@ -272,16 +390,7 @@ export class Runner {
       return { lost: l.lost, lease_id: l.leaseId, fencing_token: l.fencingToken, expires_at: l.expiresAt };
     },
     wait_lost: async (s) => {
-      const l = this.lease(s);
-      if (!l.lost) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const lost = await Promise.race([
-          new Promise<boolean>((r) => l.signal.addEventListener('abort', () => r(true), { once: true })),
-          new Promise<boolean>((r) => (timer = setTimeout(() => r(false), s.timeout_ms))),
-        ]);
-        clearTimeout(timer);
-        if (!lost) throw new LockTimeoutError(s.lease, s.timeout_ms / 1000);
-      }
+      await this.waitLost(this.lease(s), s.timeout_ms);
       return { lost: true };
     },
     status: async (s) => flatState(await this.client(s).status(s.lock)),

@@ -93,11 +93,22 @@ export class Server {
     return res.data;
   }
 
-  /** SIGTERM, SIGKILL after 10 s; removes the temp dir. */
+  /** SIGSTOP: the server stops answering (connections still open). */
+  pause(): void {
+    this.#proc?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link Server.pause}. */
+  resume(): void {
+    this.#proc?.kill('SIGCONT');
+  }
+
+  /** SIGCONT (in case it was paused), SIGTERM, SIGKILL after 10 s; removes the temp dir. */
   async stop(): Promise<void> {
     const p = this.#proc;
     if (p && p.exitCode === null && p.signalCode === null) {
       const gone = new Promise((resolve) => p.once('exit', resolve));
+      p.kill('SIGCONT');
       p.kill('SIGTERM');
       const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
       await gone;

@@ -18,6 +18,8 @@ import {
   UnavailableError,
   VERSION,
   api,
+  defaultOwner,
+  LockLostError,
   problemError,
 } from '../src/index.js';
 import { Server } from './harness.js';
@@ -73,18 +75,27 @@ describe('errors', () => {
     await assert.rejects(stubbed(() => problem('invalid_lock_name', 400)).status('a b'), InvalidLockNameError);
   });
 
-  test('held is thrown by tryLock with the holder', async () => {
-    const err = await stubbed(() => held()).tryLock('job').then(
-      () => assert.fail('acquired'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof LockHeldError);
-    assert.equal(err.holderId, 'tok_aaaaaaaaaaaa');
-    assert.equal(err.code, 'held');
+  test('held: tryLock returns null, tryAcquire says who holds it', async () => {
+    assert.equal(await stubbed(() => held()).tryLock('job'), null);
+    const got = await stubbed(() => held()).tryAcquire('job');
+    assert.ok(got instanceof LockHeldError);
+    assert.equal(got.holderId, 'tok_aaaaaaaaaaaa');
+    assert.equal(got.code, 'held');
   });
 
-  test('a connection failure is a TransportError', async () => {
-    await assert.rejects(stubbed(() => Promise.reject(new TypeError('fetch failed'))).status('job'), TransportError);
+  test('a connection failure is a TransportError naming the URL and the cause', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    const err = await stubbed(() => Promise.reject(new TypeError('fetch failed', { cause: refused }))).status('job').then(
+      () => assert.fail('answered'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof TransportError);
+    assert.match(err.message, /http:\/\/octostore\.invalid\/locks\/job/);
+    assert.match(err.message, /connection refused/);
+  });
+
+  test('an empty lock name is an InvalidLockNameError', async () => {
+    await assert.rejects(stubbed(() => acquired()).tryLock(''), InvalidLockNameError);
   });
 
   test('a success that does not match the API is a ProtocolError', async () => {
@@ -93,15 +104,43 @@ describe('errors', () => {
 });
 
 describe('requests', () => {
-  test('bodies carry owner, wait and metadata only when set', async () => {
+  test('bodies carry the owner always, wait and metadata only when set', async () => {
     const bodies: unknown[] = [];
     const handler = async (req: Request) => {
       bodies.push(await req.json());
       return acquired();
     };
-    await stubbed(handler).tryLock('job', { ttl: 10, autoRenew: false });
+    const plain = stubbed(handler);
+    await plain.tryLock('job', { autoRenew: false });
     await stubbed(handler, 'w-1').lock('job', { ttl: 10, wait: 5, metadata: 'm', autoRenew: false });
-    assert.deepEqual(bodies, [{ ttl_seconds: 10 }, { ttl_seconds: 10, owner: 'w-1', wait_seconds: 5, metadata: 'm' }]);
+    assert.deepEqual(bodies, [{ ttl_seconds: 15, owner: plain.owner }, { ttl_seconds: 10, owner: 'w-1', wait_seconds: 5, metadata: 'm' }]);
+  });
+
+  test('the default owner is <host>-<pid>-<8 hex>, unique per client', () => {
+    const one = stubbed(() => acquired()).owner;
+    const two = stubbed(() => acquired()).owner;
+    assert.match(one, new RegExp(`^.+-${process.pid}-[0-9a-f]{8}$`));
+    assert.notEqual(one, two);
+    assert.equal(defaultOwner().split('-').at(-2), String(process.pid));
+  });
+
+  test('several base URLs: a transport error or a 503 moves to the next', async () => {
+    const seen: string[] = [];
+    const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      seen.push(new URL(req.url).host);
+      if (req.url.startsWith('http://a.invalid')) throw new TypeError('fetch failed');
+      if (req.url.startsWith('http://b.invalid')) return problem('unavailable', 503);
+      assert.deepEqual(await req.json(), { ttl_seconds: 5, owner: 'o' });
+      return acquired();
+    }) as typeof fetch;
+    const client = new OctoStore({ baseUrl: ['http://a.invalid', 'http://b.invalid/', 'http://c.invalid'], token: 't', owner: 'o', fetch: fetchStub });
+    const lease = await client.tryLock('job', { ttl: 5, autoRenew: false });
+    assert.ok(lease);
+    assert.deepEqual(seen, ['a.invalid', 'b.invalid', 'c.invalid']);
+    seen.length = 0;
+    await client.tryLock('job', { ttl: 5, autoRenew: false });
+    assert.deepEqual(seen, ['c.invalid'], 'the next request starts with the URL that answered');
   });
 
   test('lock names are path-encoded', async () => {
@@ -136,13 +175,55 @@ describe('requests', () => {
 
   test('renewals failing until the lease ends abort its signal', async () => {
     const client = stubbed((req) => (req.url.endsWith('/acquire') ? acquired(3, 50) : problem('unavailable', 503)));
-    const lease = await client.tryLock('job', { ttl: 1 });
+    const lease = (await client.tryLock('job', { ttl: 1 }))!;
     await new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('lease not lost within 10 s')), 10_000);
       lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
     });
     assert.ok(lease.lost);
     assert.ok(lease.signal.reason instanceof UnavailableError);
+  });
+});
+
+describe('lease deadline', () => {
+  test('a hung renewal is bounded by the lease: the loss fires at its end, not after the request timeout', async () => {
+    const hang = (req: Request) =>
+      new Promise<Response>((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason), { once: true }));
+    const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      return req.url.endsWith('/acquire') ? acquired(3, 200) : hang(req); // 600 ms left at the grant
+    }) as typeof fetch;
+    const client = new OctoStore({ baseUrl: 'http://octostore.invalid', token: 't', timeoutMs: 10_000, fetch: fetchStub });
+    const started = Date.now();
+    const lease = (await client.tryLock('job', { ttl: 1 }))!;
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('lease not lost within 5 s')), 5_000);
+      lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
+    });
+    const took = Date.now() - started;
+    assert.ok(took < 1_600, `lost after ${took} ms; the lease had 600 ms`);
+    assert.ok(lease.signal.reason instanceof TransportError);
+  });
+
+  test('the deadline counts from the grant, not from when a blocking acquire was sent', async () => {
+    let renewals = 0;
+    const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const req = new Request(input, init);
+      if (req.url.endsWith('/acquire')) {
+        await new Promise((r) => setTimeout(r, 1_200)); // granted after longer than the TTL
+        return acquired(4, 300);
+      }
+      renewals++;
+      if (renewals === 1) return problem('unavailable', 503); // one transient failure: retried
+      return json(200, { status: 'renewed', lease_id: LEASE, fencing_token: 4, expires_at: EXPIRES, renew_after_ms: 300 });
+    }) as typeof fetch;
+    const client = new OctoStore({ baseUrl: 'http://octostore.invalid', token: 't', fetch: fetchStub });
+    const lease = await client.lock('job', { ttl: 1, wait: 5 });
+    const deadline = Date.now() + 5_000;
+    while (renewals < 3 && Date.now() < deadline && !lease.lost) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lease.lost, false, `lost: ${String(lease.signal.reason)}`);
+    assert.ok(renewals >= 3);
+    lease.stop();
   });
 });
 
@@ -172,7 +253,7 @@ describe('against a live server', () => {
     {
       await using lease = await a.lock('report', { ttl: 5, wait: 5 });
       assert.equal((await b.status('report')).fencingToken, lease.fencingToken);
-      await assert.rejects(b.tryLock('report'), LockHeldError);
+      assert.equal(await b.tryLock('report'), null);
     }
     assert.equal((await b.status('report')).status, 'free');
   });
@@ -195,6 +276,41 @@ describe('against a live server', () => {
       lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
     });
     assert.ok(lease.signal.reason instanceof LeaseNotCurrentError);
+  });
+
+  test('withLock returns the block value and releases; a user error surfaces unchanged', async () => {
+    assert.equal(await a.withLock('scoped', { ttl: 5 }, async (lease) => lease.fencingToken > 0), true);
+    assert.equal((await b.status('scoped')).status, 'free');
+    const boom = new Error('boom');
+    await assert.rejects(
+      a.withLock('scoped', { ttl: 5 }, async (lease) => {
+        await api.releaseLock({ client: a.raw, path: { name: 'scoped' }, body: { lease_id: lease.leaseId } });
+        throw boom;
+      }),
+      (e: unknown) => e === boom && (e as { suppressed?: unknown }).suppressed instanceof LeaseNotCurrentError,
+    );
+  });
+
+  test('withLock: a loss while the block ran is a LockLostError', async () => {
+    await assert.rejects(
+      a.withLock('scoped-loss', { ttl: 2 }, async (lease) => {
+        await api.releaseLock({ client: a.raw, path: { name: 'scoped-loss' }, body: { lease_id: lease.leaseId } });
+        await new Promise((resolve) => lease.signal.addEventListener('abort', resolve, { once: true }));
+      }),
+      LockLostError,
+    );
+  });
+
+  test('two clients sharing a token exclude each other', async () => {
+    const acc = await server.createAccount('shared');
+    const one = new OctoStore({ baseUrl: server.url, token: acc.token });
+    const two = new OctoStore({ baseUrl: server.url, token: acc.token });
+    const lease = await one.tryLock('shared', { ttl: 5 });
+    assert.ok(lease);
+    const held = await two.tryAcquire('shared', { ttl: 5 });
+    assert.ok(held instanceof LockHeldError);
+    assert.equal(held.holderId, `${acc.token_id}/${one.owner}`);
+    await lease.release();
   });
 
   test('election: campaign, leader, observe, resign', async () => {

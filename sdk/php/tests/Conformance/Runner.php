@@ -42,6 +42,10 @@ final class Runner
         'resign' => ['campaign'],
         'await' => ['task', 'timeout_ms'],
         'raw' => ['actor', 'method', 'path', 'query', 'body', 'body_text', 'content_type'],
+        'with_lock' => ['actor', 'lock', 'ttl', 'wait', 'body'],
+        'close' => ['lease', 'timeout_ms'],
+        'server_pause' => [],
+        'server_resume' => [],
     ];
 
     private Server $server;
@@ -58,11 +62,13 @@ final class Runner
     /** @var list<Lease> the ones the runner keeps alive between steps */
     private array $renewing = [];
     private bool $inChild = false;
+    private bool $dedicated;
 
     public function __construct(private readonly \stdClass $scenario)
     {
         $env = isset($scenario->server->env) ? get_object_vars($scenario->server->env) : [];
-        $this->server = Server::for($env);
+        $this->dedicated = ($scenario->server->dedicated ?? false) === true;
+        $this->server = $this->dedicated ? Server::dedicated($env) : Server::for($env);
     }
 
     public function run(): void
@@ -80,6 +86,9 @@ final class Runner
             }
         } finally {
             $this->cleanup();
+            if ($this->dedicated) {
+                $this->server->stop();
+            }
         }
     }
 
@@ -93,11 +102,11 @@ final class Runner
                 ? $this->server->adminPost("/admin/accounts/{$this->accounts[$label]}/tokens", null)
                 : $this->server->adminPost('/admin/accounts', ['name' => $label . '-' . bin2hex(random_bytes(6))]);
             $this->accounts[$label] ??= $issued['account_id'];
-            return $this->actor($issued['token'], $issued['token_id'], $issued['account_id'], $spec->owner ?? null);
+            return $this->actor($issued['token'], $issued['token_id'], $issued['account_id'], $spec->owner ?? null, $spec->urls ?? null);
         }
         if (isset($spec->same_token_as)) {
             $base = $this->actors[$spec->same_token_as] ?? throw new Failure("unknown actor {$spec->same_token_as}");
-            return $this->actor($base['token'], $base['fields']['token_id'], $base['fields']['account_id'], $spec->owner);
+            return $this->actor($base['token'], $base['fields']['token_id'], $base['fields']['account_id'], $spec->owner ?? null, $spec->urls ?? null);
         }
         if (isset($spec->token)) {
             return ['client' => new Client($this->server->baseUrl, $spec->token), 'token' => $spec->token, 'owner' => null,
@@ -110,15 +119,35 @@ final class Runner
         throw new Failure('unknown actor form ' . json_encode($spec));
     }
 
-    private function actor(string $token, string $tokenId, string $accountId, ?string $owner): array
+    private function actor(string $token, string $tokenId, string $accountId, ?string $owner, ?string $urls): array
     {
+        $base = match ($urls) {
+            null => [$this->server->baseUrl],
+            'dead_first' => [self::deadUrl(), $this->server->baseUrl],
+            'dead_only' => [self::deadUrl()],
+            default => throw new Failure("unknown urls {$urls}"),
+        };
+        $client = new Client($base, $token, $owner);
         return [
-            'client' => new Client($this->server->baseUrl, $token, $owner),
+            'client' => $client,
+            'urls' => $base,
             'token' => $token,
-            'owner' => $owner,
-            'fields' => ['token_id' => $tokenId, 'account_id' => $accountId,
-                'holder_id' => $owner === null ? $tokenId : "{$tokenId}/{$owner}"],
+            'owner' => $client->owner,
+            'fields' => ['token_id' => $tokenId, 'account_id' => $accountId, 'owner' => $client->owner,
+                'holder_id' => "{$tokenId}/{$client->owner}"],
         ];
+    }
+
+    /** A base URL nobody listens on: a port bound on 127.0.0.1 and closed again. */
+    private static function deadUrl(): string
+    {
+        $sock = stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
+        if ($sock === false) {
+            throw new Failure("bind: {$errstr}");
+        }
+        $name = stream_socket_get_name($sock, false);
+        fclose($sock);
+        return 'http://' . $name;
     }
 
     // --- steps ---------------------------------------------------------------------
@@ -146,9 +175,14 @@ final class Runner
     {
         try {
             return ['ok', $fn()];
-        } catch (OctoStoreException $e) {
+        } catch (OctoStoreException | UserError $e) {
             return ['error', $e];
         }
+    }
+
+    private static function codeOf(\Throwable $e): string
+    {
+        return $e instanceof UserError ? 'user_error' : $e->getErrorCode();
     }
 
     private function check(array $step, array $outcome): void
@@ -159,8 +193,11 @@ final class Runner
             if ($want === null) {
                 throw new Failure('threw ' . get_class($value) . ': ' . $value->getMessage());
             }
-            if ($value->getErrorCode() !== $want->code) {
-                throw new Failure("error code {$value->getErrorCode()}, want {$want->code} ({$value->getMessage()})");
+            if (self::codeOf($value) !== $want->code) {
+                throw new Failure('error code ' . self::codeOf($value) . ", want {$want->code} (" . get_class($value) . ": {$value->getMessage()})");
+            }
+            if (isset($want->message_matches) && !preg_match('/' . str_replace('/', '\\/', $want->message_matches) . '/', $value->getMessage())) {
+                throw new Failure("error message '{$value->getMessage()}' does not match {$want->message_matches}");
             }
             $status = property_exists($value, 'status') ? $value->status : null;
             if (isset($want->status) && $status !== $want->status) {
@@ -187,18 +224,17 @@ final class Runner
     {
         switch ($s['op']) {
             case 'try_lock':
-                try {
-                    $lease = $this->client($s)->tryLock($s['lock'], $s['ttl'], $s['metadata'] ?? null);
-                } catch (LockHeldException $e) {
-                    return ['result' => ['acquired' => false, 'holder_id' => $e->holderId, 'expires_at' => $e->expiresAt,
-                        'retry_after_ms' => $e->retryAfterMs], 'handle' => null];
+                $lease = $this->client($s)->tryAcquire($s['lock'], $s['ttl'], $s['metadata'] ?? null);
+                if ($lease instanceof LockHeldException) {
+                    return ['result' => ['acquired' => false, 'holder_id' => $lease->holderId, 'expires_at' => $lease->expiresAt,
+                        'retry_after_ms' => $lease->retryAfterMs], 'handle' => null];
                 }
                 $this->track($lease, $s['auto_renew'] ?? true);
-                return ['result' => self::acquired($lease), 'handle' => $lease];
+                return ['result' => $this->acquired($lease, $s), 'handle' => $lease];
             case 'lock':
                 $lease = $this->client($s)->lock($s['lock'], $s['ttl'], (float) $s['wait'], $s['metadata'] ?? null);
                 $this->track($lease, $s['auto_renew'] ?? true);
-                return ['result' => self::acquired($lease), 'handle' => $lease];
+                return ['result' => $this->acquired($lease, $s), 'handle' => $lease];
             case 'renew':
                 $lease = $this->lease($s)->renew($s['ttl'] ?? null);
                 return ['result' => ['lease_id' => $lease->leaseId, 'fencing_token' => $lease->fencingToken,
@@ -210,8 +246,13 @@ final class Runner
                 return ['result' => ['lost' => $lease->isLost(), 'lease_id' => $lease->leaseId,
                     'fencing_token' => $lease->fencingToken, 'expires_at' => $lease->expiresAt()], 'handle' => null];
             case 'wait_lost':
-                if (!$this->lease($s)->waitLost($s['timeout_ms'] / 1000)) {
-                    throw new StepError('timeout', null, 'lease not lost in time');
+                // waitLost() runs in this process (renewing as it waits): its answer only
+                // counts if it came by the step's deadline.
+                $start = Client::now();
+                $lost = $this->lease($s)->waitLost($s['timeout_ms'] / 1000);
+                $took = Client::now() - $start;
+                if (!$lost || $took > $s['timeout_ms'] / 1000 + 0.25) {
+                    throw new StepError('timeout', null, sprintf('lease not lost in time (%s after %.2f s)', $lost ? 'lost' : 'not lost', $took));
                 }
                 return ['result' => ['lost' => true], 'handle' => null];
             case 'status':
@@ -240,14 +281,68 @@ final class Runner
                 return ['result' => [], 'handle' => null];
             case 'raw':
                 return ['result' => $this->raw($s), 'handle' => null];
+            case 'with_lock':
+                return $this->withLock($s);
+            case 'close':
+                // PHP's end of scope for a lease is close(); it runs in this process, so
+                // the bound is checked on the clock around it.
+                $start = Client::now();
+                $this->lease($s)->close();
+                if (Client::now() - $start > $s['timeout_ms'] / 1000) {
+                    throw new StepError('timeout', null, "close did not return within {$s['timeout_ms']} ms");
+                }
+                return ['result' => [], 'handle' => null];
+            case 'server_pause':
+                $this->server->pause();
+                return ['result' => [], 'handle' => null];
+            case 'server_resume':
+                $this->server->resume();
+                return ['result' => [], 'handle' => null];
         }
         throw new Failure("unknown op {$s['op']}");
     }
 
-    private static function acquired(Lease $l): array
+    private function acquired(Lease $l, array $s): array
     {
+        $a = $this->actorOf($s);
         return ['acquired' => true, 'lease_id' => $l->leaseId, 'fencing_token' => $l->fencingToken,
-            'expires_at' => $l->expiresAt(), 'renew_after_ms' => $l->renewAfterMs()];
+            'expires_at' => $l->expiresAt(), 'renew_after_ms' => $l->renewAfterMs(),
+            'holder_id' => "{$a['fields']['token_id']}/{$a['owner']}"];
+    }
+
+    /** with_lock: the helper's callback form around the body the step names. */
+    private function withLock(array $s): array
+    {
+        $held = null;
+        $this->client($s)->withLock($s['lock'], function (Lease $lease) use ($s, &$held): void {
+            $held = $lease;
+            switch ($s['body']) {
+                case 'return':
+                    return;
+                case 'raise':
+                    throw new UserError('the callback failed');
+                case 'release_behind_then_raise':
+                    $this->releaseBehind($s, $lease);
+                    throw new UserError('the callback failed after its lease was released behind its back');
+                case 'release_behind_then_wait_lost':
+                    $this->releaseBehind($s, $lease);
+                    if (!$lease->waitLost(10)) {
+                        throw new Failure('lease not reported lost within 10 s');
+                    }
+                    return;
+            }
+            throw new Failure("unknown body {$s['body']}");
+        }, $s['ttl'], (float) ($s['wait'] ?? 0));
+        return ['result' => ['ran' => true, 'lease_id' => $held->leaseId, 'fencing_token' => $held->fencingToken], 'handle' => $held];
+    }
+
+    private function releaseBehind(array $s, Lease $lease): void
+    {
+        $out = $this->raw(['actor' => $s['actor'], 'method' => 'POST', 'path' => '/locks/' . rawurlencode($s['lock']) . '/release',
+            'body' => ['lease_id' => $lease->leaseId]]);
+        if ($out['http_status'] !== 200) {
+            throw new Failure('release behind the helper\'s back: ' . self::describe($out));
+        }
     }
 
     private static function state(LockState $s): array
@@ -455,7 +550,7 @@ final class Runner
         }
         if ($this->inChild) {
             // A forked child must not share the parent's open connections.
-            return new Client($this->server->baseUrl, $a['token'], $a['owner']);
+            return new Client($a['urls'] ?? $this->server->baseUrl, $a['token'], $a['owner']);
         }
         return $a['client'];
     }
@@ -494,10 +589,7 @@ final class Runner
         }
         $this->tasks = [];
         foreach ($this->leases as $lease) {
-            try {
-                $lease->release();
-            } catch (\Throwable) {
-            }
+            $lease->close();
         }
     }
 

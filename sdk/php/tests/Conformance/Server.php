@@ -41,6 +41,24 @@ final class Server
         return self::$servers[$key] ??= new self($env);
     }
 
+    /** A server of its own for one scenario (server.dedicated); the caller stops it. */
+    public static function dedicated(array $env): self
+    {
+        return new self($env);
+    }
+
+    /** SIGSTOP the server (server_pause). */
+    public function pause(): void
+    {
+        posix_kill(proc_get_status($this->proc)['pid'], SIGSTOP);
+    }
+
+    /** SIGCONT it (server_resume). */
+    public function resume(): void
+    {
+        posix_kill(proc_get_status($this->proc)['pid'], SIGCONT);
+    }
+
     private function __construct(array $env)
     {
         $bin = (string) getenv('OCTOSTORE_BIN');
@@ -93,6 +111,10 @@ final class Server
     {
         if ($this->proc === null) {
             return;
+        }
+        $status = proc_get_status($this->proc);
+        if ($status['running']) {
+            posix_kill($status['pid'], SIGCONT);
         }
         proc_terminate($this->proc, 15);
         $deadline = hrtime(true) / 1e9 + 10;

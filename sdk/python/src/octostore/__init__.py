@@ -3,7 +3,7 @@
     from octostore import Client
 
     client = Client("http://127.0.0.1:3000", token)
-    with client.lock("nightly-report", ttl=30) as lease:
+    with client.lock("nightly-report") as lease:
         storage.write(report, fencing_token=lease.fencing_token)
 
 `Client` and `Election` are synchronous (a thread renews each lease); `AsyncClient` and
@@ -12,10 +12,10 @@ OpenAPI document is `octostore.openapi`. Errors are the typed exceptions in
 `octostore.errors`, re-exported here.
 """
 
-from ._core import Leader, LockState
+from ._core import Held, Leader, LockState
 from ._version import __version__
 from .aio import AsyncClient, AsyncElection, AsyncLease
-from .client import Client, Election, Lease
+from .client import Client, Election, Lease, release_all, release_on_signals
 from .errors import (
     AccountExists,
     Conflict,
@@ -25,6 +25,7 @@ from .errors import (
     LeaseNotCurrent,
     LockHeld,
     LockLimitExceeded,
+    LockLost,
     LockTimeout,
     MethodNotAllowed,
     NotFound,
@@ -48,6 +49,7 @@ __all__ = [
     "Client",
     "Conflict",
     "Election",
+    "Held",
     "InvalidLockName",
     "InvalidRequest",
     "InvalidTTL",
@@ -56,6 +58,7 @@ __all__ = [
     "LeaseNotCurrent",
     "LockHeld",
     "LockLimitExceeded",
+    "LockLost",
     "LockState",
     "LockTimeout",
     "MethodNotAllowed",
@@ -71,4 +74,6 @@ __all__ = [
     "Unavailable",
     "UnsupportedMediaType",
     "__version__",
+    "release_all",
+    "release_on_signals",
 ]

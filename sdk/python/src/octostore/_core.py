@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
+import re
+import secrets
+import socket
 from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any, TypeVar
 
 import httpx
@@ -47,6 +52,17 @@ class LockState:
     def held(self) -> bool:
         """Whether someone holds the lock."""
         return self.status == "held"
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """An acquire found the lock held by someone else: who (`holder_id`, the token id
+    and its owner), when that lease ends unless renewed, and when to try again."""
+
+    name: str
+    holder_id: str | None
+    expires_at: datetime.datetime | None
+    retry_after_ms: int | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,3 +164,64 @@ def wait_chunk(remaining: float | None) -> int:
     if remaining is None:
         return MAX_WAIT_SECONDS
     return max(0, min(MAX_WAIT_SECONDS, int(remaining + 0.1)))
+
+
+_OWNER_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_owner() -> str:
+    """A holder name unique to this helper: `<host>-<pid>-<8 random hex digits>`."""
+    host = _OWNER_UNSAFE.sub("-", socket.gethostname()).strip("-")[:100] or "host"
+    return f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def check_name(name: str) -> None:
+    """An empty lock name is an invalid name (the server would see another path)."""
+    if not name:
+        raise errors.InvalidLockName("invalid_lock_name", 400, detail="the lock name is empty")
+
+
+def lease_left(renew_after_ms: int | None, ttl: int) -> float:
+    """Seconds the lease has left when the server's answer arrived: the server's
+    renew_after_ms is a third of the remaining time; without it, the TTL."""
+    if renew_after_ms is not None and renew_after_ms > 0:
+        return min(3 * renew_after_ms / 1000.0, float(ttl))
+    return float(ttl)
+
+
+def _transport(url: str, e: BaseException) -> errors.TransportError:
+    cause = str(e) or type(e).__name__
+    if isinstance(e, httpx.TimeoutException) and "timed out" not in cause:
+        cause = f"timed out ({cause})"
+    return errors.TransportError(f"{url}: {cause}")
+
+
+def send(
+    module: ModuleType, expected: type[T], *args: Any, client: Any, timeout: float, url: str, **kwargs: Any
+) -> T:
+    """One request through a generated operation module (its `_get_kwargs` and
+    `_build_response`), bounded by `timeout` seconds, translated to the helper's types."""
+    try:
+        req = module._get_kwargs(*args, **kwargs)
+        response = client.get_httpx_client().request(**req, timeout=httpx.Timeout(max(timeout, 0.001)))
+        built = module._build_response(client=client, response=response)
+    except httpx.HTTPError as e:
+        raise _transport(url, e) from e
+    except (KeyError, ValueError, TypeError) as e:
+        raise errors.ProtocolError(f"response does not match the API: {e!r}") from e
+    return result(built, expected)
+
+
+async def asend(
+    module: ModuleType, expected: type[T], *args: Any, client: Any, timeout: float, url: str, **kwargs: Any
+) -> T:
+    """The asyncio form of `send`."""
+    try:
+        req = module._get_kwargs(*args, **kwargs)
+        response = await client.get_async_httpx_client().request(**req, timeout=httpx.Timeout(max(timeout, 0.001)))
+        built = module._build_response(client=client, response=response)
+    except httpx.HTTPError as e:
+        raise _transport(url, e) from e
+    except (KeyError, ValueError, TypeError) as e:
+        raise errors.ProtocolError(f"response does not match the API: {e!r}") from e
+    return result(built, expected)

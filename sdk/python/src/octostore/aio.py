@@ -1,7 +1,7 @@
 """The asyncio client: the same helpers as `octostore.Client`, awaitable.
 
 async with AsyncClient(url, token) as client:
-    async with client.lock("nightly-report", ttl=30) as lease:
+    async with client.lock("nightly-report") as lease:
         await write(report, fencing_token=lease.fencing_token)
 """
 
@@ -12,14 +12,22 @@ import contextlib
 import datetime
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from types import ModuleType
+from typing import Any, TypeVar
 
 import httpx
 
 from . import _core, errors
-from ._core import Leader, LockState
-from .openapi.api.locks import acquire_lock, get_lock, list_locks, release_lock, renew_lock
+from ._core import Held, Leader, LockState
+from .openapi.api.locks import (
+    acquire_lock,
+    get_lock,
+    list_locks,
+    release_lock,
+    renew_lock,
+)
 from .openapi.client import AuthenticatedClient
 from .openapi.models.acquire_result import AcquireResult
 from .openapi.models.acquire_result_status import AcquireResultStatus
@@ -32,44 +40,62 @@ from .openapi.models.renew_result import RenewResult
 
 _TRANSIENT = (errors.TransportError, errors.Unavailable, errors.RateLimited, errors.ServerError, errors.ProtocolError)
 
+T = TypeVar("T")
+DEFAULT_TTL = 15
+DEFAULT_TIMEOUT = 10.0
+
+#: Every async lease still held in this process, for `release_all`.
+_LIVE: weakref.WeakSet[AsyncLease] = weakref.WeakSet()
+
 
 class AsyncClient:
-    """The asyncio counterpart of `octostore.Client` (same arguments, same behaviour)."""
+    """The asyncio counterpart of `octostore.Client` (same arguments, same behaviour):
+    one or several base URLs, a unique default `owner`, a 10 s request timeout."""
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         token: str,
         *,
         owner: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         httpx_args: dict[str, Any] | None = None,
     ) -> None:
-        base = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("at least one base URL is needed")
         args = dict(httpx_args or {})
-        self.owner = owner
-        self._api = AuthenticatedClient(base_url=base, token=token, timeout=httpx.Timeout(timeout), httpx_args=args)
-        poll = httpx.Timeout(timeout, read=_core.MAX_WAIT_SECONDS + _core.POLL_SLACK_SECONDS)
-        self._poll = AuthenticatedClient(base_url=base, token=token, timeout=poll, httpx_args=args)
+        self.base_urls: list[str] = [u.rstrip("/") for u in urls]
+        self.owner: str = owner if owner is not None else _core.default_owner()
+        self.timeout = timeout
+        self._apis = [
+            AuthenticatedClient(base_url=u, token=token, timeout=httpx.Timeout(timeout), httpx_args=args)
+            for u in self.base_urls
+        ]
+        self._current = 0
 
     @property
     def raw(self) -> AuthenticatedClient:
-        """The generated client (`octostore.openapi`), for calls the helpers do not cover."""
-        return self._api
+        """The generated client (`octostore.openapi`) for the base URL in use."""
+        return self._apis[self._current]
 
     async def try_lock(
-        self, name: str, ttl: int = 30, *, metadata: str | None = None, auto_renew: bool = True
-    ) -> AsyncLease:
-        """One attempt; raises LockHeld when someone else has the lock."""
-        got = await self._acquire(name, ttl, 0, metadata, auto_renew)
-        if isinstance(got, errors.LockHeld):
-            raise got
-        return got
+        self, name: str, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True
+    ) -> AsyncLease | None:
+        """One attempt: the lease, or None when someone else holds the lock."""
+        got = await self.acquire(name, ttl, metadata=metadata, auto_renew=auto_renew)
+        return got if isinstance(got, AsyncLease) else None
+
+    async def acquire(
+        self, name: str, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True
+    ) -> AsyncLease | Held:
+        """One attempt: the lease, or a `Held` value naming the holder."""
+        return await self._acquire(name, ttl, 0, metadata, auto_renew)
 
     def lock(
         self,
         name: str,
-        ttl: int = 30,
+        ttl: int = DEFAULT_TTL,
         *,
         wait: float | None = None,
         metadata: str | None = None,
@@ -82,27 +108,27 @@ class AsyncClient:
 
     async def status(self, name: str) -> LockState:
         """The lock's current state."""
-        return _core.to_state(await _core.acall(get_lock.asyncio_detailed, LockStatus, name, client=self._api))
+        _core.check_name(name)
+        return _core.to_state(await self._call(get_lock, LockStatus, name))
 
     async def watch(self, name: str, index: int, wait: int = 30) -> LockState:
         """Returns once the lock's revision exceeds `index`, or after `wait` seconds."""
-        s = await _core.acall(
-            get_lock.asyncio_detailed, LockStatus, name, client=self._poll, index=index, wait_seconds=wait
-        )
+        _core.check_name(name)
+        s = await self._call(get_lock, LockStatus, name, index=index, wait_seconds=wait, extra=wait)
         return _core.to_state(s)
 
     async def list(self) -> list[LockState]:
         """The account's active locks, by name."""
-        res = await _core.acall(list_locks.asyncio_detailed, LockList, client=self._api)
+        res = await self._call(list_locks, LockList)
         return [_core.to_state(s) for s in res.locks]
 
-    def election(self, name: str, ttl: int = 15) -> AsyncElection:
+    def election(self, name: str, ttl: int = DEFAULT_TTL) -> AsyncElection:
         """An election on the lock `name`."""
         return AsyncElection(self, name, ttl)
 
     async def aclose(self) -> None:
         """Closes the connections."""
-        for c in (self._api, self._poll):
+        for c in self._apis:
             await c.get_async_httpx_client().aclose()
 
     async def __aenter__(self) -> AsyncClient:
@@ -110,6 +136,40 @@ class AsyncClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    async def _call(
+        self,
+        module: ModuleType,
+        expected: type[T],
+        *args: Any,
+        extra: float = 0.0,
+        deadline: float | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """As `Client._call`: the next base URL after a transport error or a 503, each
+        attempt bounded by `timeout` (+ `extra`) and the monotonic `deadline`."""
+        n = len(self._apis)
+        start = self._current
+        last: errors.OctoStoreError | None = None
+        for k in range(n):
+            i = (start + k) % n
+            t = self.timeout + extra
+            if deadline is not None:
+                t = min(t, deadline - time.monotonic())
+                if t <= 0:
+                    break
+            try:
+                res = await _core.asend(
+                    module, expected, *args, client=self._apis[i], timeout=t, url=self.base_urls[i], **kwargs
+                )
+            except (errors.TransportError, errors.Unavailable) as e:
+                last = e
+                continue
+            self._current = i
+            return res
+        if last is None:
+            raise errors.TransportError(f"{self.base_urls[start]}: no time left for the request")
+        raise last
 
     async def _lock(
         self, name: str, ttl: int, wait: float | None, metadata: str | None, auto_renew: bool
@@ -128,17 +188,16 @@ class AsyncClient:
 
     async def _acquire(
         self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool
-    ) -> AsyncLease | errors.LockHeld:
-        sent = time.monotonic()
+    ) -> AsyncLease | Held:
+        _core.check_name(name)
         body = _core.acquire_body(ttl, self.owner, wait, metadata)
-        res = await _core.acall(
-            acquire_lock.asyncio_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body
-        )
+        res = await self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
+        received = time.monotonic()
         if res.status == AcquireResultStatus.ACQUIRED:
             if _core.opt(res.lease_id) is None or _core.opt(res.fencing_token) is None:
                 raise errors.ProtocolError("acquired without lease_id or fencing_token")
-            return AsyncLease(self, name, ttl, res, metadata, sent, auto_renew)
-        return errors.LockHeld(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))
+            return AsyncLease(self, name, ttl, res, metadata, received, auto_renew)
+        return Held(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))
 
 
 class _Acquiring:
@@ -161,7 +220,9 @@ class _Acquiring:
 
 
 class AsyncLease:
-    """A held lock renewing itself in an asyncio task; see `octostore.Lease`.
+    """A held lock renewing itself in an asyncio task; see `octostore.Lease` (the same
+    rules: deadline from the grant, renewals bounded by the lease, `close` never raises,
+    `async with` lets your exception through and raises LockLost after a loss).
 
     `lost` is an asyncio.Event set when the lease ends without you releasing it.
     """
@@ -173,7 +234,7 @@ class AsyncLease:
         ttl: int,
         res: AcquireResult,
         metadata: str | None,
-        sent: float,
+        received: float,
         auto_renew: bool,
     ) -> None:
         self.name = name
@@ -186,8 +247,10 @@ class AsyncLease:
         self.expires_at: datetime.datetime = res.expires_at
         self.renew_after_ms: int | None = _core.opt(res.renew_after_ms)
         self._client = client
-        self._deadline = sent + ttl
+        self._deadline = received + _core.lease_left(self.renew_after_ms, ttl)
+        self._released = False
         self._task: asyncio.Task[None] | None = None
+        _LIVE.add(self)
         if auto_renew:
             self._task = asyncio.get_running_loop().create_task(self._renew_loop(), name=f"octostore-renew-{name}")
 
@@ -201,27 +264,49 @@ class AsyncLease:
         return self
 
     async def release(self) -> None:
-        """Stops renewing and gives the lock back; LeaseNotCurrent if it had ended."""
+        """Stops renewing and gives the lock back. Always asks the server:
+        LeaseNotCurrent if it had ended."""
         await self._stop()
-        await _core.acall(
-            release_lock.asyncio_detailed,
-            ReleaseResult,
-            self.name,
-            client=self._client._api,
-            body=ReleaseRequest(lease_id=uuid.UUID(self.lease_id)),
-        )
+        try:
+            await self._client._call(
+                release_lock, ReleaseResult, self.name, body=ReleaseRequest(lease_id=uuid.UUID(self.lease_id))
+            )
+        finally:
+            self._released = True
+            _LIVE.discard(self)
+
+    async def close(self) -> None:
+        """Stops renewing and releases if still held; never raises, and returns at once
+        after a loss or a release."""
+        await self._stop()
+        if self._released or self.lost.is_set():
+            _LIVE.discard(self)
+            return
+        with contextlib.suppress(errors.OctoStoreError):
+            await self.release()
 
     async def __aenter__(self) -> AsyncLease:
         return self
 
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            if self.lost.is_set():
+                await self.close()
+                exc.add_note(f"octostore: the lease on {self.name!r} was lost: {self.lost_reason}")
+                return
+            try:
+                await self.release()
+            except errors.OctoStoreError as e:
+                exc.add_note(f"octostore: releasing {self.name!r} on exit failed: {e}")
+            return
+        if self.lost.is_set():
+            await self.close()
+            raise errors.LockLost(self.name, self.lost_reason) from self.lost_reason
         try:
             await self.release()
-        except errors.LeaseNotCurrent:
-            pass
-        except errors.OctoStoreError:
-            if exc_type is None:
-                raise
+        except errors.LeaseNotCurrent as e:
+            self._mark_lost(e)
+            raise errors.LockLost(self.name, e) from e
 
     async def _stop(self) -> None:
         task, self._task = self._task, None
@@ -230,46 +315,65 @@ class AsyncLease:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _renew_now(self, ttl: int) -> None:
-        sent = time.monotonic()
-        res = await _core.acall(
-            renew_lock.asyncio_detailed,
+    async def _renew_now(self, ttl: int, deadline: float | None = None) -> None:
+        res = await self._client._call(
+            renew_lock,
             RenewResult,
             self.name,
-            client=self._client._api,
             body=RenewRequest(lease_id=uuid.UUID(self.lease_id), ttl_seconds=ttl),
+            deadline=deadline,
         )
+        received = time.monotonic()
         self.expires_at = max(self.expires_at, res.expires_at)
         self.renew_after_ms = _core.opt(res.renew_after_ms)
-        self._deadline = max(self._deadline, sent + ttl)
+        self._deadline = max(self._deadline, received + _core.lease_left(self.renew_after_ms, ttl))
 
     def _mark_lost(self, reason: BaseException) -> None:
         if not self.lost.is_set():
             self.lost_reason = reason
             self.lost.set()
+        _LIVE.discard(self)
 
     async def _renew_loop(self) -> None:
         delay = _core.renew_delay(self.renew_after_ms, self.ttl)
+        failed: BaseException | None = None
         while True:
             await asyncio.sleep(delay)
+            deadline = self._deadline
+            if deadline - time.monotonic() <= 0:
+                self._mark_lost(
+                    failed or errors.TransportError(f"lease on {self.name!r} ran out before a renewal succeeded")
+                )
+                return
             try:
-                await self._renew_now(self.ttl)
+                await self._renew_now(self.ttl, deadline)
                 delay = _core.renew_delay(self.renew_after_ms, self.ttl)
+                failed = None
             except _TRANSIENT as e:
-                left = self._deadline - time.monotonic()
+                failed = e
+                left = deadline - time.monotonic()
                 if left <= 0:
                     self._mark_lost(e)
                     return
-                delay = min(1.0, left / 2)
+                delay = min(0.5, left)
             except errors.OctoStoreError as e:
                 self._mark_lost(e)
                 return
 
 
+async def release_all() -> None:
+    """Releases every async lease this process still holds (errors ignored). For a
+    shutdown hook: `loop.add_signal_handler(signal.SIGTERM, lambda:
+    asyncio.ensure_future(octostore.aio.release_all()))`, or await it in your own
+    SIGTERM handling before the loop stops."""
+    for lease in list(_LIVE):
+        await lease.close()
+
+
 class AsyncElection:
     """Leader election on one lock; see `octostore.Election`."""
 
-    def __init__(self, client: AsyncClient, name: str, ttl: int = 15) -> None:
+    def __init__(self, client: AsyncClient, name: str, ttl: int = DEFAULT_TTL) -> None:
         self.name = name
         self.ttl = ttl
         self._client = client

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import datetime
+import os
+import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+import weakref
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+from typing import Any, TypeVar
 
 import httpx
 
 from . import _core, errors
-from ._core import Leader, LockState
-from .openapi.api.locks import acquire_lock, get_lock, list_locks, release_lock, renew_lock
+from ._core import Held, Leader, LockState
+from .openapi.api.locks import (
+    acquire_lock,
+    get_lock,
+    list_locks,
+    release_lock,
+    renew_lock,
+)
 from .openapi.client import AuthenticatedClient
 from .openapi.models.acquire_result import AcquireResult
 from .openapi.models.acquire_result_status import AcquireResultStatus
@@ -27,52 +37,83 @@ from .openapi.models.renew_result import RenewResult
 #: Errors after which a renewal is retried until the lease's own expiry.
 _TRANSIENT = (errors.TransportError, errors.Unavailable, errors.RateLimited, errors.ServerError, errors.ProtocolError)
 
+T = TypeVar("T")
+
+#: Default TTL of a lock and of an election's leadership (seconds).
+DEFAULT_TTL = 15
+#: Default bound of one request (seconds).
+DEFAULT_TIMEOUT = 10.0
+
+#: Every lease still held in this process, for `release_on_signals`.
+_LIVE: weakref.WeakSet[Lease] = weakref.WeakSet()
+_LIVE_MU = threading.Lock()
+
 
 class Client:
-    """An OctoStore client for one token (one holder).
+    """An OctoStore client for one token.
 
-    `owner` names this process among others sharing the token (a host or pod name): each
-    owner is a distinct holder. `timeout` bounds ordinary requests; long-polls (blocking
-    lock, watch) get their wait plus a margin. The client is thread-safe; close it (or use
-    it as a context manager) to free its connections.
+    `base_url` is one base URL or a list of them: a request that meets a transport error
+    or a 503 moves on to the next one (and the client keeps using the one that answered).
+
+    `owner` names this helper among others sharing the token. By default it is unique to
+    the client, `<host>-<pid>-<8 random hex>`, so two processes (or two clients) sharing a
+    token are two holders that exclude each other; set it to something stable per process
+    to make a retried acquire idempotent across clients. Read it back from `client.owner`.
+
+    `timeout` (default 10 s) bounds every request; long-polls (blocking lock, watch) get
+    their wait on top, and a lease's renewals are also bounded by what is left of the
+    lease. The client is thread-safe; close it (or use it as a context manager) to free
+    its connections.
     """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         token: str,
         *,
         owner: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
         httpx_args: dict[str, Any] | None = None,
     ) -> None:
-        base = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("at least one base URL is needed")
         args = dict(httpx_args or {})
-        self.owner = owner
-        self._api = AuthenticatedClient(base_url=base, token=token, timeout=httpx.Timeout(timeout), httpx_args=args)
-        poll = httpx.Timeout(timeout, read=_core.MAX_WAIT_SECONDS + _core.POLL_SLACK_SECONDS)
-        self._poll = AuthenticatedClient(base_url=base, token=token, timeout=poll, httpx_args=args)
+        self.base_urls: list[str] = [u.rstrip("/") for u in urls]
+        self.owner: str = owner if owner is not None else _core.default_owner()
+        self.timeout = timeout
+        self._apis = [
+            AuthenticatedClient(base_url=u, token=token, timeout=httpx.Timeout(timeout), httpx_args=args)
+            for u in self.base_urls
+        ]
+        self._current = 0
 
     @property
     def raw(self) -> AuthenticatedClient:
-        """The generated client (`octostore.openapi`), for calls the helpers do not cover."""
-        return self._api
+        """The generated client (`octostore.openapi`) for the base URL in use, for calls
+        the helpers do not cover."""
+        return self._apis[self._current]
 
-    def try_lock(self, name: str, ttl: int = 30, *, metadata: str | None = None, auto_renew: bool = True) -> Lease:
-        """Takes the lock if it is free (one attempt) and returns the lease.
+    def try_lock(
+        self, name: str, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True
+    ) -> Lease | None:
+        """Takes the lock if it is free (one attempt) and returns the lease, or None when
+        someone else holds it (see `acquire` for who). Taking a lock this client already
+        holds returns the same lease and fencing token."""
+        got = self.acquire(name, ttl, metadata=metadata, auto_renew=auto_renew)
+        return got if isinstance(got, Lease) else None
 
-        Raises LockHeld (with the holder and its expiry) when someone else has it. Taking a
-        lock this holder already holds returns the same lease and fencing token.
-        """
-        lease = self._acquire(name, ttl, 0, metadata, auto_renew)
-        if isinstance(lease, errors.LockHeld):
-            raise lease
-        return lease
+    def acquire(
+        self, name: str, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True
+    ) -> Lease | Held:
+        """One acquire attempt: the lease, or a `Held` value naming the holder, when its
+        lease ends and when trying again is worthwhile. Never raises for a held lock."""
+        return self._acquire(name, ttl, 0, metadata, auto_renew)
 
     def lock(
         self,
         name: str,
-        ttl: int = 30,
+        ttl: int = DEFAULT_TTL,
         *,
         wait: float | None = None,
         metadata: str | None = None,
@@ -83,7 +124,7 @@ class Client:
 
         Use it as a context manager to release on exit::
 
-            with client.lock("nightly-report", ttl=30) as lease:
+            with client.lock("nightly-report") as lease:
                 write(report, fencing_token=lease.fencing_token)
 
         Raises LockTimeout when the wait ends first (`wait=0` is a single attempt).
@@ -104,28 +145,29 @@ class Client:
 
     def status(self, name: str) -> LockState:
         """The lock's current state."""
-        s = _core.call(get_lock.sync_detailed, LockStatus, name, client=self._api)
-        return _core.to_state(s)
+        _core.check_name(name)
+        return _core.to_state(self._call(get_lock, LockStatus, name))
 
     def watch(self, name: str, index: int, wait: int = 30) -> LockState:
         """Waits (at most `wait` seconds, up to 60) until the lock's revision exceeds
         `index` and returns the state then; after the wait, the unchanged state. Pass the
         last revision you saw and no change is ever missed."""
-        s = _core.call(get_lock.sync_detailed, LockStatus, name, client=self._poll, index=index, wait_seconds=wait)
+        _core.check_name(name)
+        s = self._call(get_lock, LockStatus, name, index=index, wait_seconds=wait, extra=wait)
         return _core.to_state(s)
 
     def list(self) -> list[LockState]:
         """The account's active locks, by name."""
-        res = _core.call(list_locks.sync_detailed, LockList, client=self._api)
+        res = self._call(list_locks, LockList)
         return [_core.to_state(s) for s in res.locks]
 
-    def election(self, name: str, ttl: int = 15) -> Election:
+    def election(self, name: str, ttl: int = DEFAULT_TTL) -> Election:
         """An election on the lock `name`; leaders hold it with a `ttl`-second lease."""
         return Election(self, name, ttl)
 
     def close(self) -> None:
         """Closes the connections. Leases keep their renew threads until released."""
-        for c in (self._api, self._poll):
+        for c in self._apis:
             c.get_httpx_client().close()
 
     def __enter__(self) -> Client:
@@ -134,19 +176,51 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _call(
+        self,
+        module: ModuleType,
+        expected: type[T],
+        *args: Any,
+        extra: float = 0.0,
+        deadline: float | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """One request through the generated `module`, on the base URL in use, moving on
+        to the next one after a transport error or a 503. Each attempt is bounded by
+        `timeout` (+ `extra` for a long-poll) and by the monotonic `deadline`, if any."""
+        n = len(self._apis)
+        start = self._current
+        last: errors.OctoStoreError | None = None
+        for k in range(n):
+            i = (start + k) % n
+            t = self.timeout + extra
+            if deadline is not None:
+                t = min(t, deadline - time.monotonic())
+                if t <= 0:
+                    break
+            try:
+                res = _core.send(module, expected, *args, client=self._apis[i], timeout=t, url=self.base_urls[i], **kwargs)
+            except (errors.TransportError, errors.Unavailable) as e:
+                last = e
+                continue
+            self._current = i
+            return res
+        if last is None:
+            raise errors.TransportError(f"{self.base_urls[start]}: no time left for the request")
+        raise last
+
     def _acquire(
         self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool
-    ) -> Lease | errors.LockHeld:
-        sent = time.monotonic()
+    ) -> Lease | Held:
+        _core.check_name(name)
         body = _core.acquire_body(ttl, self.owner, wait, metadata)
-        res = _core.call(
-            acquire_lock.sync_detailed, AcquireResult, name, client=self._poll if wait else self._api, body=body
-        )
+        res = self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
+        received = time.monotonic()
         if res.status == AcquireResultStatus.ACQUIRED:
             if _core.opt(res.lease_id) is None or _core.opt(res.fencing_token) is None:
                 raise errors.ProtocolError("acquired without lease_id or fencing_token")
-            return Lease(self, name, ttl, res, metadata, sent, auto_renew)
-        return errors.LockHeld(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))
+            return Lease(self, name, ttl, res, metadata, received, auto_renew)
+        return Held(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))
 
 
 class Lease:
@@ -157,7 +231,11 @@ class Lease:
     holds the lock. Send `fencing_token` with every write to the resource you protect and
     have the resource refuse tokens smaller than the largest it has seen. `lost` is set
     when the lease ends without you releasing it (a renewal was refused, or failed until
-    the lease ran out); stop working on the resource when it is set.
+    the lease ran out by its own count); stop working on the resource when it is set.
+
+    As a context manager it releases on exit. The block's own exception always comes out
+    (a failing release is attached to it as a note); a block that ends normally after
+    the lease was lost raises LockLost.
     """
 
     def __init__(
@@ -167,7 +245,7 @@ class Lease:
         ttl: int,
         res: AcquireResult,
         metadata: str | None,
-        sent: float,
+        received: float,
         auto_renew: bool,
     ) -> None:
         self.name = name
@@ -182,9 +260,13 @@ class Lease:
         self._mu = threading.Lock()
         self._expires_at: datetime.datetime = res.expires_at
         self._renew_after_ms: int | None = _core.opt(res.renew_after_ms)
-        self._deadline = sent + ttl
+        # The lease's end by our own clock, from the grant as the server reported it.
+        self._deadline = received + _core.lease_left(self._renew_after_ms, ttl)
         self._stop = threading.Event()
+        self._released = False
         self._thread: threading.Thread | None = None
+        with _LIVE_MU:
+            _LIVE.add(self)
         if auto_renew:
             self._thread = threading.Thread(target=self._renew_loop, name=f"octostore-renew-{name}", daemon=True)
             self._thread.start()
@@ -212,65 +294,135 @@ class Lease:
         return self
 
     def release(self) -> None:
-        """Stops renewing and gives the lock back. Raises LeaseNotCurrent when the lease
-        had already ended (expired, released, or lost)."""
+        """Stops renewing and gives the lock back. Always asks the server: raises
+        LeaseNotCurrent when the lease had already ended (expired, released, or lost)."""
         self._stop.set()
-        _core.call(
-            release_lock.sync_detailed,
-            ReleaseResult,
-            self.name,
-            client=self._client._api,
-            body=ReleaseRequest(lease_id=uuid.UUID(self.lease_id)),
-        )
+        try:
+            self._client._call(
+                release_lock, ReleaseResult, self.name, body=ReleaseRequest(lease_id=uuid.UUID(self.lease_id))
+            )
+        finally:
+            self._released = True
+            with _LIVE_MU:
+                _LIVE.discard(self)
+
+    def close(self) -> None:
+        """Stops renewing and releases the lock if it is still held; never raises. After
+        a loss (or a release) it returns at once without a request."""
+        self._stop.set()
+        if self._released or self.lost.is_set():
+            with _LIVE_MU:
+                _LIVE.discard(self)
+            return
+        try:
+            self.release()
+        except errors.OctoStoreError:
+            pass
 
     def __enter__(self) -> Lease:
         return self
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            # The block's error surfaces whatever the release does.
+            if self.lost.is_set():
+                self.close()
+                exc.add_note(f"octostore: the lease on {self.name!r} was lost: {self.lost_reason}")
+                return
+            try:
+                self.release()
+            except errors.OctoStoreError as e:
+                exc.add_note(f"octostore: releasing {self.name!r} on exit failed: {e}")
+            return
+        if self.lost.is_set():
+            self.close()
+            raise errors.LockLost(self.name, self.lost_reason) from self.lost_reason
         try:
             self.release()
-        except errors.LeaseNotCurrent:
-            pass  # it ended already; `lost` says so
-        except errors.OctoStoreError:
-            if exc_type is None:
-                raise
+        except errors.LeaseNotCurrent as e:
+            self._mark_lost(e)
+            raise errors.LockLost(self.name, e) from e
 
-    def _renew_now(self, ttl: int) -> None:
-        sent = time.monotonic()
-        res = _core.call(
-            renew_lock.sync_detailed,
+    def _renew_now(self, ttl: int, deadline: float | None = None) -> None:
+        res = self._client._call(
+            renew_lock,
             RenewResult,
             self.name,
-            client=self._client._api,
             body=RenewRequest(lease_id=uuid.UUID(self.lease_id), ttl_seconds=ttl),
+            deadline=deadline,
         )
+        received = time.monotonic()
         with self._mu:
             self._expires_at = max(self._expires_at, res.expires_at)
             self._renew_after_ms = _core.opt(res.renew_after_ms)
-            self._deadline = max(self._deadline, sent + ttl)
+            self._deadline = max(self._deadline, received + _core.lease_left(self._renew_after_ms, ttl))
 
     def _mark_lost(self, reason: BaseException) -> None:
         self._stop.set()
         if not self.lost.is_set():
             self.lost_reason = reason
             self.lost.set()
+        with _LIVE_MU:
+            _LIVE.discard(self)
 
     def _renew_loop(self) -> None:
         delay = _core.renew_delay(self.renew_after_ms, self.ttl)
+        failed: BaseException | None = None
         while not self._stop.wait(delay):
+            with self._mu:
+                deadline = self._deadline
+            if deadline - time.monotonic() <= 0:
+                self._mark_lost(
+                    failed or errors.TransportError(f"lease on {self.name!r} ran out before a renewal succeeded")
+                )
+                return
             try:
-                self._renew_now(self.ttl)
+                # Bounded by what is left of the lease: a stalled server cannot hold the
+                # loss signal back past the lease's end.
+                self._renew_now(self.ttl, deadline)
                 delay = _core.renew_delay(self.renew_after_ms, self.ttl)
+                failed = None
             except _TRANSIENT as e:
-                left = self._deadline - time.monotonic()
+                failed = e
+                left = deadline - time.monotonic()
                 if left <= 0:
-                    self._mark_lost(e)
+                    if not self._stop.is_set():
+                        self._mark_lost(e)
                     return
-                delay = min(1.0, left / 2)
+                delay = min(0.5, left)
             except errors.OctoStoreError as e:
                 if not self._stop.is_set():
                     self._mark_lost(e)
                 return
+
+
+def release_on_signals(signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT)) -> None:
+    """Opt-in shutdown hook: on SIGTERM / SIGINT, release every lease this process still
+    holds (elections' leaderships included, which resigns them), then hand the signal on
+    to the handler that was installed before (for SIGINT, KeyboardInterrupt; for a
+    default SIGTERM, the process ends as it would have). Call it from the main thread."""
+    for sig in signals:
+        previous = signal.getsignal(sig)
+
+        def handler(signum: int, frame: Any, previous: Any = previous) -> None:
+            release_all()
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_IGN:
+                return
+            else:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        signal.signal(sig, handler)
+
+
+def release_all() -> None:
+    """Releases every lease this process still holds (ignoring errors)."""
+    with _LIVE_MU:
+        leases = list(_LIVE)
+    for lease in leases:
+        lease.close()
 
 
 class Election:
@@ -281,7 +433,7 @@ class Election:
     `resign`, and `lease.lost` tells the leader it was deposed.
     """
 
-    def __init__(self, client: Client, name: str, ttl: int = 15) -> None:
+    def __init__(self, client: Client, name: str, ttl: int = DEFAULT_TTL) -> None:
         self.name = name
         self.ttl = ttl
         self._client = client
@@ -319,6 +471,11 @@ class Election:
             if _key(state) != last:
                 last = _key(state)
                 yield _core.to_leader(state)
+
+    @property
+    def owner(self) -> str:
+        """The owner this election's client sends (its holder name with the token)."""
+        return self._client.owner
 
     def resign(self) -> None:
         """Gives up leadership (releases the lock) if this election holds it."""

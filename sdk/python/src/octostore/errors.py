@@ -195,3 +195,15 @@ class LockTimeout(OctoStoreError, TimeoutError):
         self.name = name
         self.waited = waited
         super().__init__(f"lock {name!r} not acquired within {waited:g}s")
+
+
+class LockLost(OctoStoreError):
+    """A scoped block (`with client.lock(...)`) ended normally but its lease was lost
+    while it ran: the work it did was not protected to the end. `reason` says why."""
+
+    code = "lock_lost"
+
+    def __init__(self, name: str, reason: BaseException | None) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"lock {name!r} was lost while the block ran: {reason}")

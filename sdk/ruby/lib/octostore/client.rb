@@ -1,58 +1,92 @@
 # frozen_string_literal: true
 
+require 'securerandom'
+require 'socket'
 require 'uri'
 
 module OctoStore
-  # An OctoStore client for one token (one holder). Thread-safe.
+  # An OctoStore client for one token. Thread-safe.
   #
-  # owner names this process among others that share the token (a host or pod name): each
-  # owner is a distinct holder. timeout bounds ordinary requests in seconds; long-polls
-  # (blocking lock, watch) get their wait plus a margin.
+  # Every client is its own holder: it sends #owner with every acquire, by default
+  # "<host>-<pid>-<8 random hex digits>", so two clients sharing one token (two processes,
+  # two threads) exclude each other. Pass owner: to choose the name (it then makes retries
+  # from a restarted process idempotent); read #owner to log it.
   #
-  # Every request goes through the generated client (#api_client, #locks); the helpers
-  # send request bodies as plain hashes and leave every constraint to the server, whose
-  # problem answers become typed errors (ProblemError and subclasses).
+  # base_url may be one URL or a list: a request that meets a transport error or a 503
+  # moves on to the next URL. timeout (default 10 s) bounds every ordinary request;
+  # long-polls (blocking lock, watch) get their wait plus a margin, and a lease's
+  # renewals are also bounded by what is left of the lease.
+  #
+  # Every request goes through the generated client (OctoStore::LocksApi); problem answers
+  # become typed errors (ProblemError and subclasses).
   class Client
     # Longest wait the server accepts for one blocking request, in seconds.
     MAX_WAIT_SECONDS = 60
     # Extra time a long-poll may take on top of its wait.
     POLL_SLACK_SECONDS = 15
-    # Back-off after an early `held` when the server sends no hint (a server without
-    # blocking acquire).
+    # Back-off after an early `held` when the server sends no hint.
     DEFAULT_RETRY_SECONDS = 0.25
+    # Default TTLs of locks and elections, and the default request timeout, in seconds.
+    DEFAULT_TTL = 15
+    DEFAULT_ELECTION_TTL = 15
+    DEFAULT_TIMEOUT = 10
 
-    attr_reader :owner, :api_client
+    attr_reader :owner, :base_urls, :timeout
 
-    # @param base_url [String] e.g. "http://127.0.0.1:3000"
-    # @param token [String] the bearer token
-    # @param owner [String, nil] this process's name among holders sharing the token
-    # @param timeout [Numeric] seconds for ordinary requests
-    def initialize(base_url, token:, owner: nil, timeout: 10)
-      @owner = owner
-      @api_client = OctoStore::ApiClient.new(configuration(base_url, token, timeout))
-      @poll_client = OctoStore::ApiClient.new(configuration(base_url, token, MAX_WAIT_SECONDS + POLL_SLACK_SECONDS))
-      @locks = OctoStore::LocksApi.new(@api_client)
-      @poll_locks = OctoStore::LocksApi.new(@poll_client)
+    # A fresh default owner: "<host>-<pid>-<8 random hex digits>".
+    def self.default_owner
+      "#{Socket.gethostname}-#{Process.pid}-#{SecureRandom.hex(4)}"
     end
 
-    # The generated locks API (OctoStore::LocksApi), for calls the helpers do not cover.
-    attr_reader :locks
+    # @param base_url [String, Array<String>] e.g. "http://127.0.0.1:3000", or several
+    # @param token [String] the bearer token
+    # @param owner [String, nil] this client's holder name (default: a unique one)
+    # @param timeout [Numeric] seconds for ordinary requests
+    def initialize(base_url, token:, owner: nil, timeout: DEFAULT_TIMEOUT)
+      @base_urls = Array(base_url).map(&:to_s)
+      raise ArgumentError, 'at least one base URL' if @base_urls.empty?
+
+      @token = token
+      @owner = owner.nil? || owner.to_s.empty? ? self.class.default_owner : owner.to_s
+      @timeout = timeout
+      @apis = {}
+      @apis_mutex = Mutex.new
+      @leases = []
+      @elections = []
+    end
+
+    # The generated locks API (OctoStore::LocksApi) on the first base URL, for calls the
+    # helpers do not cover.
+    def locks
+      api(@base_urls.first, @timeout)
+    end
+
+    # The generated ApiClient behind #locks.
+    def api_client
+      locks.api_client
+    end
 
     # Takes the lock if it is free (one attempt) and returns the Lease, which renews itself
-    # in a background thread unless auto_renew is false. Raises LockHeld when someone else
-    # has it. Taking a lock this holder already holds returns the same lease and token.
-    # @return [Lease]
-    def try_lock(name, ttl: 30, metadata: nil, auto_renew: true)
-      got = acquire(name, ttl, 0, metadata, auto_renew)
-      raise got if got.is_a?(LockHeld)
+    # in a background thread unless auto_renew is false; returns nil when someone else
+    # holds it (#try_acquire says who). Taking a lock this holder already holds returns
+    # the same lease and token.
+    # @return [Lease, nil]
+    def try_lock(name, ttl: DEFAULT_TTL, metadata: nil, auto_renew: true)
+      got = try_acquire(name, ttl: ttl, metadata: metadata, auto_renew: auto_renew)
+      got.is_a?(Lease) ? got : nil
+    end
 
-      got
+    # One acquire attempt: the Lease, or a LockHeld value (not raised) naming the holder,
+    # when its lease ends, and when trying again is worthwhile.
+    # @return [Lease, LockHeld]
+    def try_acquire(name, ttl: DEFAULT_TTL, metadata: nil, auto_renew: true)
+      acquire(name, ttl, 0, metadata, auto_renew)
     end
 
     # Waits in line for the lock, at most wait seconds in all (nil: for ever; 0: one
     # attempt), and returns the Lease. Raises LockTimeout when the wait ends first.
     # @return [Lease]
-    def lock(name, ttl: 30, wait: nil, metadata: nil, auto_renew: true)
+    def lock(name, ttl: DEFAULT_TTL, wait: nil, metadata: nil, auto_renew: true)
       deadline = wait && (monotonic + wait)
       loop do
         got = acquire(name, ttl, wait_chunk(deadline && (deadline - monotonic)), metadata, auto_renew)
@@ -61,89 +95,175 @@ module OctoStore
         left = deadline && (deadline - monotonic)
         raise LockTimeout.new(name, wait) if left && left <= 0
 
-        # Held before the wait was over: a server without blocking acquire, or a wait
-        # shorter than a second. Back off as the server suggests and ask again.
         delay = retry_delay(got.retry_after_ms)
         sleep(left ? [delay, left].min : delay)
       end
     end
 
-    # Runs the block while holding the lock and releases it afterwards, whatever happens.
-    # The lease renews itself meanwhile; check lease.lost? (or register lease.on_lost)
-    # before acting on the protected resource, and send lease.fencing_token with every
-    # write. Waits for the lock as #lock does. Returns the block's value.
-    def with_lock(name, ttl: 30, wait: nil, metadata: nil)
+    # Runs the block while holding the lock (waiting for it as #lock does) and releases it
+    # afterwards. Returns the block's value.
+    #
+    # - An exception from the block always comes out as it is. If the release on the way
+    #   out fails too, that error is attached to it (exception.release_error) and logged
+    #   with warn, never raised in its place.
+    # - If the lease was lost while the block ran and the block returned normally, raises
+    #   LockLost (its #cause is the reason), so a loss is never swallowed.
+    def with_lock(name, ttl: DEFAULT_TTL, wait: nil, metadata: nil)
       lease = lock(name, ttl: ttl, wait: wait, metadata: metadata)
       begin
-        yield lease
-      ensure
-        lease.release_quietly
+        value = yield lease
+      rescue Exception => e # rubocop:disable Lint/RescueException -- re-raised as it is
+        begin
+          lease.release unless lease.lost?
+        rescue Error => re
+          ReleaseError.attach(e, re)
+        end
+        lease.close
+        raise
       end
+      lease.stop_renewing
+      raise LockLost.new(name, lease.lost_reason) if lease.lost?
+
+      begin
+        lease.release
+      rescue LeaseNotCurrent => e
+        raise LockLost.new(name, e)
+      end
+      value
     end
 
     # The lock's current state.
     # @return [LockState]
     def status(name)
-      LockState.from(Errors.translate { @locks.get_lock(name) })
+      LockState.from(request(@timeout) { |api| api.get_lock(check_name(name)) })
     end
 
     # Waits (at most wait seconds, up to 60) until the lock's revision exceeds index and
-    # returns the state then; after the wait, the unchanged state. Pass the last revision
-    # you saw and no change is ever missed.
+    # returns the state then; after the wait, the unchanged state.
     # @return [LockState]
     def watch(name, index:, wait: 30)
-      LockState.from(Errors.translate { @poll_locks.get_lock(name, index: index, wait_seconds: wait) })
+      LockState.from(request(wait + POLL_SLACK_SECONDS) { |api| api.get_lock(check_name(name), index: index, wait_seconds: wait) })
     end
 
     # The account's active locks, by name.
     # @return [Array<LockState>]
     def list
-      Errors.translate { @locks.list_locks }.locks.map { |s| LockState.from(s) }
+      request(@timeout, &:list_locks).locks.map { |s| LockState.from(s) }
     end
 
     # An Election on the lock name; the leader holds it with a ttl-second lease.
     # @return [Election]
-    def election(name, ttl: 15)
-      Election.new(self, name, ttl: ttl)
+    def election(name, ttl: DEFAULT_ELECTION_TTL)
+      Election.new(self, name, ttl: ttl).tap { |e| track(@elections, e) }
+    end
+
+    # Opt-in shutdown hook: on SIGTERM or SIGINT, releases every lease this client still
+    # holds and resigns its elections, then runs the previous handler (or exits as the
+    # signal would). Call once, from the main thread.
+    def release_on_shutdown(signals: %w[TERM INT])
+      signals.each do |sig|
+        previous = nil
+        previous = Signal.trap(sig) do
+          # A trap handler cannot take mutexes: do the work on a thread and wait for it.
+          Thread.new { shutdown }.join(@timeout + 1)
+          if previous.respond_to?(:call)
+            previous.call
+          elsif previous.nil? || %w[DEFAULT SYSTEM_DEFAULT EXIT].include?(previous.to_s)
+            Signal.trap(sig, 'DEFAULT')
+            Process.kill(sig, Process.pid)
+          end
+        end
+      end
+      self
+    end
+
+    # Releases every lease still held and resigns every election (what the shutdown hook
+    # does), ignoring errors.
+    def shutdown
+      @apis_mutex.synchronize { @elections.dup }.each do |e|
+        e.resign
+      rescue StandardError
+        nil
+      end
+      @apis_mutex.synchronize { @leases.dup }.each(&:close)
+      nil
     end
 
     # @api private
-    def renew_lease(name, lease_id, ttl)
-      Errors.translate { @locks.renew_lock(name, { lease_id: lease_id, ttl_seconds: ttl }) }
+    def renew_lease(name, lease_id, ttl, timeout: @timeout)
+      request(timeout) { |api| api.renew_lock(name, { lease_id: lease_id, ttl_seconds: ttl }) }
     end
 
     # @api private
-    def release_lease(name, lease_id)
-      Errors.translate { @locks.release_lock(name, { lease_id: lease_id }) }
+    def release_lease(name, lease_id, timeout: @timeout)
+      request(timeout) { |api| api.release_lock(name, { lease_id: lease_id }) }
+    end
+
+    # @api private
+    def forget(lease)
+      @apis_mutex.synchronize { @leases.delete(lease) }
     end
 
     private
 
-    def configuration(base_url, token, timeout)
+    def track(list, item)
+      @apis_mutex.synchronize { list << item }
+      item
+    end
+
+    def check_name(name)
+      name = name.to_s
+      if name.empty?
+        raise InvalidLockName.new(code: 'invalid_lock_name', status: 400,
+                                  detail: 'a lock name must not be empty')
+      end
+      name
+    end
+
+    # Runs the block with a LocksApi for each base URL in turn until one answers: a
+    # transport error or a 503 moves on to the next URL; the last error is raised.
+    def request(timeout)
+      last = nil
+      @base_urls.each do |url|
+        return Errors.translate(url) { yield api(url, timeout) }
+      rescue TransportError, Unavailable => e
+        last = e
+      end
+      raise last
+    end
+
+    def api(url, timeout)
+      timeout = timeout.to_f.round(3)
+      @apis_mutex.synchronize do
+        @apis.shift if @apis.size > 64
+        @apis[[url, timeout]] ||= OctoStore::LocksApi.new(OctoStore::ApiClient.new(configuration(url, timeout)))
+      end
+    end
+
+    def configuration(base_url, timeout)
       uri = URI.parse(base_url)
       config = OctoStore::Configuration.new
       config.scheme = uri.scheme
       config.host = uri.port == uri.default_port ? uri.host : "#{uri.host}:#{uri.port}"
       config.base_path = uri.path.to_s.chomp('/')
-      config.access_token = token
+      config.access_token = @token
       config.timeout = timeout
-      # The server is the authority on names, TTLs and sizes; its answer carries the
-      # documented code and a request id.
+      # The server is the authority on names, TTLs and sizes.
       config.client_side_validation = false
       config
     end
 
     def acquire(name, ttl, wait, metadata, auto_renew)
-      body = { ttl_seconds: ttl }
-      body[:owner] = @owner unless @owner.nil?
+      name = check_name(name)
+      body = { ttl_seconds: ttl, owner: @owner }
       body[:wait_seconds] = wait if wait.positive?
       body[:metadata] = metadata unless metadata.nil?
-      sent = monotonic
-      api = wait.positive? ? @poll_locks : @locks
-      res = Errors.translate { api.acquire_lock(name, body) }
+      res = request(wait.positive? ? wait + POLL_SLACK_SECONDS : @timeout) { |api| api.acquire_lock(name, body) }
       case res.status
       when 'acquired'
-        Lease.new(self, name, ttl, res, metadata: metadata, sent: sent, auto_renew: auto_renew)
+        # The lease's deadline counts from the answer (the grant), not from when a
+        # blocking request was sent.
+        track(@leases, Lease.new(self, name, ttl, res, metadata: metadata, granted: monotonic, auto_renew: auto_renew))
       when 'held'
         LockHeld.new(name, res.holder_id, res.expires_at, res.retry_after_ms)
       else

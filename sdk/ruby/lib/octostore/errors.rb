@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
 require 'json'
+require 'socket'
+require 'uri'
 
 module OctoStore
   # Base class of every error the helpers raise. #code is machine-readable: a problem code
@@ -73,8 +75,9 @@ module OctoStore
     end
   end
 
-  # #try_lock found the lock held by someone else: #holder_id, #expires_at (when that
-  # lease ends unless renewed) and #retry_after_ms (when trying again is worthwhile).
+  # Client#try_acquire found the lock held by someone else (returned as a value, not
+  # raised; Client#try_lock returns nil instead): #holder_id, #expires_at (when that lease
+  # ends unless renewed) and #retry_after_ms (when trying again is worthwhile).
   class LockHeld < Error
     attr_reader :name, :holder_id, :expires_at, :retry_after_ms
 
@@ -106,6 +109,41 @@ module OctoStore
     end
   end
 
+  # A with_lock block returned normally, but the lease was lost while it ran (#cause, and
+  # #reason, say why): whatever the block did may have overlapped another holder.
+  class LockLost < Error
+    attr_reader :name, :reason
+
+    def initialize(name, reason = nil)
+      @name = name
+      @reason = reason
+      super("lock #{name.inspect} was lost while the block ran#{reason ? ": #{reason.message}" : ''}")
+    end
+
+    def cause
+      @reason || super
+    end
+
+    def code
+      'lock_lost'
+    end
+  end
+
+  # Attached to an exception that came out of a with_lock block when the release on the
+  # way out failed as well: exception.release_error is that failure.
+  module ReleaseError
+    attr_accessor :release_error
+
+    # Attaches err to exception (if it can be extended) and logs it.
+    def self.attach(exception, err)
+      warn "octostore: release after a failed block also failed: #{err.class}: #{err.message}"
+      exception.extend(self)
+      exception.release_error = err
+    rescue StandardError
+      nil
+    end
+  end
+
   # Turns the generated client's errors into the helpers' typed ones.
   module Errors
     PROBLEM_CLASSES = {
@@ -120,20 +158,20 @@ module OctoStore
 
     module_function
 
-    # Runs the block (one generated API call) and translates what it raises.
-    def translate
+    # Runs the block (one generated API call to url) and translates what it raises.
+    def translate(url = nil)
       yield
     rescue OctoStore::ApiError => e
-      raise from_api_error(e)
+      raise from_api_error(e, url)
     rescue ArgumentError, TypeError, JSON::ParserError => e
       raise ProtocolError, "response does not match the API: #{e.message}"
     end
 
     # @param e [OctoStore::ApiError]
     # @return [Error]
-    def from_api_error(e)
+    def from_api_error(e, url = nil)
       status = e.code.to_i
-      return TransportError.new(e.message.lines.first.to_s.strip) if status.zero?
+      return TransportError.new(transport_message(e.message.lines.first.to_s.strip, url)) if status.zero?
 
       doc = begin
         JSON.parse(e.response_body.to_s)
@@ -145,6 +183,25 @@ module OctoStore
       klass = PROBLEM_CLASSES.fetch(code) { status >= 500 ? ServerError : ProblemError }
       klass.new(code: code, status: status, title: doc['title'], detail: doc['detail'],
                 request_id: doc['request_id'], retry_after: retry_after(e.response_headers))
+    end
+
+    # "<url>: <cause>", the cause in plain words ("connection refused") when libcurl's
+    # message is vaguer: a failed connect is probed once with a plain socket for its errno.
+    def transport_message(curl_message, url)
+      return curl_message if url.nil?
+
+      cause = curl_message
+      if curl_message =~ /couldn't connect/i
+        uri = URI.parse(url)
+        begin
+          Socket.tcp(uri.host, uri.port, connect_timeout: 1).close
+        rescue SystemCallError => se
+          cause = "#{se.message.sub(/ - connect\(2\).*/, '').downcase} (#{curl_message})"
+        rescue StandardError
+          nil
+        end
+      end
+      "#{url}: #{cause}"
     end
 
     def retry_after(headers)

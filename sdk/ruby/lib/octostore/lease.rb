@@ -16,7 +16,7 @@ module OctoStore
     attr_reader :name, :ttl, :lease_id, :fencing_token, :metadata, :lost_reason
 
     # @api private: leases come from Client#try_lock, #lock and Election#campaign.
-    def initialize(client, name, ttl, result, metadata:, sent:, auto_renew:)
+    def initialize(client, name, ttl, result, metadata:, granted:, auto_renew:)
       @client = client
       @name = name
       @ttl = ttl
@@ -26,7 +26,10 @@ module OctoStore
       @mutex = Mutex.new
       @expires_at = result.expires_at
       @renew_after_ms = result.renew_after_ms
-      @deadline = sent + ttl
+      # The lease ends, by this process's clock, when the server said at the grant: the
+      # time left is three times renew_after_ms (the server's hint is a third of it).
+      @deadline = granted + remaining(ttl, @renew_after_ms)
+      @closed = false
       @stop = Event.new
       @lost = Event.new
       @lost_reason = nil
@@ -77,12 +80,31 @@ module OctoStore
       raise
     end
 
-    # Stops renewing and gives the lock back. Raises LeaseNotCurrent when the lease had
-    # already ended (expired, released, or lost).
+    # Stops renewing and gives the lock back. Always asks the server: raises
+    # LeaseNotCurrent when the lease had already ended (expired, released, or lost).
     def release
       stop_renewing
+      @closed = true
       res = @client.release_lease(@name, @lease_id)
+      @client.forget(self)
       { lease_id: res.lease_id.to_s, fencing_token: res.fencing_token }
+    end
+
+    # End of use: stops renewing and releases the lease if it may still be held. Never
+    # raises and returns at once when the lease was already lost or released.
+    def close
+      @stop.set
+      @client.forget(self)
+      return nil if @closed || lost?
+
+      @closed = true
+      stop_renewing
+      begin
+        @client.release_lease(@name, @lease_id, timeout: [[left, 0.5].max, @client.timeout].min)
+      rescue StandardError
+        nil
+      end
+      nil
     end
 
     # #release, ignoring a lease that had already ended (#lost? tells).
@@ -93,22 +115,55 @@ module OctoStore
     end
 
     # Stops the renewer thread without releasing (the lease then runs out on its own).
+    # Waits for a renewal in flight at most until the lease's end.
     def stop_renewing
       @stop.set
-      @thread.join unless @thread.nil? || @thread == Thread.current
+      @thread.join([left, 0].max + 0.5) unless @thread.nil? || @thread == Thread.current
       nil
     end
 
     private
 
-    def renew_now(ttl)
+    # Seconds left until the lease's own end.
+    def left
+      @mutex.synchronize { @deadline } - monotonic
+    end
+
+    def remaining(ttl, renew_after_ms)
+      renew_after_ms.nil? ? ttl : [ttl, renew_after_ms * 3 / 1000.0].min
+    end
+
+    def renew_now(ttl, timeout: @client.timeout)
       sent = monotonic
-      res = @client.renew_lease(@name, @lease_id, ttl)
+      res = @client.renew_lease(@name, @lease_id, ttl, timeout: timeout)
       @mutex.synchronize do
         @expires_at = res.expires_at if res.expires_at && (@expires_at.nil? || res.expires_at > @expires_at)
         @renew_after_ms = res.renew_after_ms
-        @deadline = [@deadline, sent + ttl].max
+        @deadline = [@deadline, sent + remaining(ttl, res.renew_after_ms)].max
       end
+    end
+
+    # One renewal bounded by what is left of the lease: the request gets that as its
+    # timeout, and the renewer stops waiting for it when the lease ends (a stalled server
+    # makes the loss fire on time). Returns :ok, :expired, or raises the request's error.
+    def renew_bounded
+      budget = left
+      return :expired if budget <= 0
+
+      result = Queue.new
+      worker = Thread.new do
+        renew_now(@ttl, timeout: [budget, @client.timeout].min)
+        result << [:ok]
+      rescue StandardError => e
+        result << [:error, e]
+      end
+      worker.report_on_exception = false
+      return :expired unless worker.join([budget, 0.01].max)
+
+      kind, err = result.pop
+      raise err if kind == :error
+
+      :ok
     end
 
     def mark_lost(reason)
@@ -127,15 +182,18 @@ module OctoStore
       delay = renew_delay
       until @stop.wait(delay)
         begin
-          renew_now(@ttl)
-          delay = renew_delay
-        rescue *TRANSIENT => e
-          left = @mutex.synchronize { @deadline } - monotonic
-          if left <= 0
-            mark_lost(e)
+          if renew_bounded == :expired
+            mark_lost(TransportError.new("lease on #{@name.inspect} ended without an answer from the server")) unless @stop.set?
             return
           end
-          delay = [1.0, left / 2].min
+          delay = renew_delay
+        rescue *TRANSIENT => e
+          remaining = left
+          if remaining <= 0
+            mark_lost(e) unless @stop.set?
+            return
+          end
+          delay = [1.0, remaining / 2].min
         rescue Error => e
           mark_lost(e) unless @stop.set?
           return

@@ -2,6 +2,7 @@
 
 require 'json'
 require 'net/http'
+require 'socket'
 require 'securerandom'
 require 'time'
 require 'octostore'
@@ -31,10 +32,21 @@ module Conformance
     end
   end
 
+  # The error a with_lock body raises (body "raise" and "release_behind_then_raise").
+  class UserError < StandardError; end
+
   Actor = Struct.new(:client, :token, :token_id, :account_id, :holder_id, :owner, keyword_init: true) do
     def fields
-      { 'token_id' => token_id, 'account_id' => account_id, 'holder_id' => holder_id }
+      { 'token_id' => token_id, 'account_id' => account_id, 'holder_id' => holder_id, 'owner' => owner }
     end
+  end
+
+  # A base URL nobody listens on: a port bound on 127.0.0.1 and closed again.
+  def self.dead_url
+    s = TCPServer.new('127.0.0.1', 0)
+    port = s.addr[1]
+    s.close
+    "http://127.0.0.1:#{port}"
   end
 
   # Saved step results: the flat result, and the native handle (Lease or Election).
@@ -50,6 +62,8 @@ module Conformance
     'list' => %w[actor], 'campaign' => %w[actor election value ttl wait],
     'leader' => %w[actor election], 'observe' => %w[actor election until_value timeout_ms],
     'resign' => %w[campaign], 'await' => %w[task timeout_ms],
+    'with_lock' => %w[actor lock ttl wait body], 'close' => %w[lease timeout_ms],
+    'server_pause' => [], 'server_resume' => [],
     'raw' => %w[actor method path query body body_text content_type]
   }.freeze
 
@@ -58,7 +72,9 @@ module Conformance
   class Run
     def initialize(scenario)
       @scenario = scenario
-      @server = Servers.for(scenario.dig('server', 'env') || {})
+      env = scenario.dig('server', 'env') || {}
+      @dedicated = scenario.dig('server', 'dedicated') == true
+      @server = @dedicated ? Server.new(env) : Servers.for(env)
       @actors = {}
       @accounts = {}
       @saved = {}
@@ -77,6 +93,7 @@ module Conformance
       end
     ensure
       cleanup
+      @server.stop if @dedicated
     end
 
     private
@@ -92,10 +109,10 @@ module Conformance
                    @server.admin_post('/admin/accounts', { 'name' => "#{label}-#{SecureRandom.hex(6)}" })
                  end
         @accounts[label] ||= issued['account_id']
-        actor(issued['token'], issued['token_id'], issued['account_id'], spec['owner'])
+        actor(issued['token'], issued['token_id'], issued['account_id'], spec['owner'], spec['urls'])
       elsif spec.key?('same_token_as')
         base = @actors.fetch(spec['same_token_as']) { raise Failure, "unknown actor #{spec['same_token_as']}" }
-        actor(base.token, base.token_id, base.account_id, spec['owner'])
+        actor(base.token, base.token_id, base.account_id, spec['owner'], spec['urls'])
       elsif spec.key?('token')
         Actor.new(client: OctoStore::Client.new(@server.base_url, token: spec['token']), token: spec['token'])
       elsif spec['anonymous']
@@ -105,10 +122,16 @@ module Conformance
       end
     end
 
-    def actor(token, token_id, account_id, owner)
-      holder = owner ? "#{token_id}/#{owner}" : token_id
-      Actor.new(client: OctoStore::Client.new(@server.base_url, token: token, owner: owner), token: token,
-                token_id: token_id, account_id: account_id, holder_id: holder, owner: owner)
+    def actor(token, token_id, account_id, owner, urls)
+      base = case urls
+             when nil then @server.base_url
+             when 'dead_first' then [Conformance.dead_url, @server.base_url]
+             when 'dead_only' then [Conformance.dead_url]
+             else raise Failure, "unknown urls #{urls.inspect}"
+             end
+      client = OctoStore::Client.new(base, token: token, owner: owner)
+      Actor.new(client: client, token: token, token_id: token_id, account_id: account_id,
+                holder_id: "#{token_id}/#{client.owner}", owner: client.owner)
     end
 
     # --- steps ----------------------------------------------------------------------
@@ -130,8 +153,12 @@ module Conformance
 
     def capture
       [:ok, yield]
-    rescue OctoStore::Error => e
+    rescue OctoStore::Error, UserError => e
       [:error, e]
+    end
+
+    def code_of(err)
+      err.is_a?(UserError) ? 'user_error' : err.code
     end
 
     def check(step, outcome)
@@ -140,7 +167,10 @@ module Conformance
       if kind == :error
         raise Failure, "raised #{value.class}: #{value.message}" unless want
 
-        raise Failure, "error code #{value.code.inspect}, want #{want['code'].inspect} (#{value.message})" if value.code != want['code']
+        raise Failure, "error code #{code_of(value).inspect}, want #{want['code'].inspect} (#{value.class}: #{value.message})" if code_of(value) != want['code']
+        if want['message_matches'] && !Regexp.new(want['message_matches']).match?(value.message)
+          raise Failure, "error message #{value.message.inspect} does not match #{want['message_matches'].inspect}"
+        end
 
         status = value.respond_to?(:status) ? value.status : nil
         raise Failure, "error status #{status.inspect}, want #{want['status']}" if want.key?('status') && status != want['status']
@@ -176,19 +206,19 @@ module Conformance
     def execute(step)
       case step['op']
       when 'try_lock'
-        c = client(step)
-        begin
-          lease = track(c.try_lock(step['lock'], ttl: step['ttl'], metadata: step['metadata'],
-                                                 auto_renew: step.fetch('auto_renew', true)))
-          Saved.new(acquired(lease), lease)
-        rescue OctoStore::LockHeld => e
-          Saved.new({ 'acquired' => false, 'holder_id' => e.holder_id, 'expires_at' => e.expires_at,
-                      'retry_after_ms' => e.retry_after_ms })
+        got = client(step).try_acquire(step['lock'], ttl: step['ttl'], metadata: step['metadata'],
+                                                     auto_renew: step.fetch('auto_renew', true))
+        if got.is_a?(OctoStore::Lease)
+          track(got)
+          Saved.new(acquired(got, actor_of(step)), got)
+        else
+          Saved.new({ 'acquired' => false, 'holder_id' => got.holder_id, 'expires_at' => got.expires_at,
+                      'retry_after_ms' => got.retry_after_ms })
         end
       when 'lock'
         lease = track(client(step).lock(step['lock'], ttl: step['ttl'], wait: step['wait'], metadata: step['metadata'],
                                                       auto_renew: step.fetch('auto_renew', true)))
-        Saved.new(acquired(lease), lease)
+        Saved.new(acquired(lease, actor_of(step)), lease)
       when 'renew'
         lease = lease(step).renew(step['ttl'])
         Saved.new({ 'lease_id' => lease.lease_id, 'fencing_token' => lease.fencing_token,
@@ -229,12 +259,58 @@ module Conformance
         Saved.new({})
       when 'raw'
         Saved.new(raw(step))
+      when 'with_lock'
+        with_lock(step)
+      when 'close'
+        l = lease(step)
+        t = Thread.new { l.close }
+        t.report_on_exception = false
+        raise Timeout, "close did not return within #{step['timeout_ms']} ms" unless t.join(step['timeout_ms'] / 1000.0)
+
+        t.value
+        Saved.new({})
+      when 'server_pause'
+        @server.pause
+        Saved.new({})
+      when 'server_resume'
+        @server.resume
+        Saved.new({})
       end
     end
 
-    def acquired(lease)
+    def acquired(lease, actor)
       { 'acquired' => true, 'lease_id' => lease.lease_id, 'fencing_token' => lease.fencing_token,
-        'expires_at' => lease.expires_at, 'renew_after_ms' => lease.renew_after_ms }
+        'expires_at' => lease.expires_at, 'renew_after_ms' => lease.renew_after_ms,
+        'holder_id' => "#{actor.token_id}/#{actor.owner}" }
+    end
+
+    # with_lock: the helper's block form around the body the step names.
+    def with_lock(step)
+      held = nil
+      c = client(step)
+      c.with_lock(step['lock'], ttl: step['ttl'], wait: step.fetch('wait', 0)) do |lease|
+        track(lease)
+        held = lease
+        case step['body']
+        when 'return' then nil
+        when 'raise' then raise UserError, 'the block failed'
+        when 'release_behind_then_raise'
+          release_behind(step, lease)
+          raise UserError, 'the block failed after its lease was released behind its back'
+        when 'release_behind_then_wait_lost'
+          release_behind(step, lease)
+          raise Failure, 'lease not reported lost within 10 s' unless lease.wait_lost(10)
+        else raise Failure, "unknown body #{step['body'].inspect}"
+        end
+      end
+      Saved.new({ 'ran' => true, 'lease_id' => held.lease_id, 'fencing_token' => held.fencing_token }, held)
+    end
+
+    def release_behind(step, lease)
+      out = raw({ 'actor' => step['actor'], 'method' => 'POST',
+                  'path' => "/locks/#{URI.encode_www_form_component(step['lock'])}/release",
+                  'body' => { 'lease_id' => lease.lease_id } })
+      raise Failure, "release behind the helper's back: #{describe(out)}" unless out['http_status'] == 200
     end
 
     def state(s)
@@ -349,7 +425,7 @@ module Conformance
       @tasks.each_value(&:kill)
       leases = @mutex.synchronize { @leases.dup }
       leases.each do |l|
-        l.release
+        l.close
       rescue StandardError
         nil
       end

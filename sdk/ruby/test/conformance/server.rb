@@ -54,10 +54,20 @@ module Conformance
       JSON.parse(res.body)
     end
 
+    # SIGSTOP / SIGCONT the server (server_pause / server_resume).
+    def pause
+      Process.kill('STOP', @pid)
+    end
+
+    def resume
+      Process.kill('CONT', @pid)
+    end
+
     def stop
       return if @pid.nil?
 
       begin
+        Process.kill('CONT', @pid)
         Process.kill('TERM', @pid)
         deadline = monotonic + 10
         until Process.waitpid(@pid, Process::WNOHANG)

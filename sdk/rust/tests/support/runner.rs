@@ -21,19 +21,28 @@ struct Actor {
     token: Option<String>,
     token_id: Option<String>,
     account_id: Option<String>,
-    owner: Option<String>,
 }
 
 impl Actor {
+    /// The owner the helper sends: the scenario's, or the client's own default.
+    fn owner(&self) -> Option<String> {
+        self.token_id
+            .as_ref()
+            .map(|_| self.client.owner().to_owned())
+    }
+
+    fn holder_id(&self) -> Option<String> {
+        self.token_id
+            .as_ref()
+            .map(|t| format!("{t}/{}", self.client.owner()))
+    }
+
     fn fields(&self) -> Map<String, Value> {
-        let holder = self.token_id.as_ref().map(|t| match &self.owner {
-            Some(o) => format!("{t}/{o}"),
-            None => t.clone(),
-        });
         let mut m = Map::new();
         m.insert("token_id".into(), json!(self.token_id));
         m.insert("account_id".into(), json!(self.account_id));
-        m.insert("holder_id".into(), json!(holder));
+        m.insert("owner".into(), json!(self.owner()));
+        m.insert("holder_id".into(), json!(self.holder_id()));
         m
     }
 }
@@ -56,10 +65,28 @@ struct StepError {
 
 impl From<octostore::Error> for StepError {
     fn from(e: octostore::Error) -> Self {
+        let code = match e.code() {
+            Some(c) => Some(c.to_owned()),
+            None if e.is_transport() => Some("transport".to_owned()),
+            None => None,
+        };
         StepError {
-            code: e.code().map(str::to_owned),
+            code,
             status: e.status(),
             message: e.to_string(),
+        }
+    }
+}
+
+impl From<octostore::ScopedError<String>> for StepError {
+    fn from(e: octostore::ScopedError<String>) -> Self {
+        match e {
+            octostore::ScopedError::Lock(e) | octostore::ScopedError::Release(e) => e.into(),
+            other => StepError {
+                code: other.code().map(str::to_owned),
+                status: None,
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -217,11 +244,17 @@ fn check(s: &Map<String, Value>, outcome: Outcome) -> Result<(Map<String, Value>
                 Some(st) => st.as_u64() == e.status.map(u64::from),
                 None => true,
             };
-            if code_ok && status_ok {
+            let message_ok = match want.get("message_matches").and_then(Value::as_str) {
+                Some(re) => regex::Regex::new(re)
+                    .map_err(|err| format!("message_matches {re}: {err}"))?
+                    .is_match(&e.message),
+                None => true,
+            };
+            if code_ok && status_ok && message_ok {
                 Ok((Map::new(), Handle::None))
             } else {
                 Err(format!(
-                    "error code={:?} status={:?} ({}), want {want}",
+                    "error code={:?} status={:?} message {:?}, want {want}",
                     e.code, e.status, e.message
                 ))
             }
@@ -300,6 +333,18 @@ async fn execute_handle_op(
                 Err(_) => Outcome::err(timeout(format!("lease not lost within {ms} ms"))),
             }
         }
+        "close" => {
+            // Rust's end of scope is drop; Lease::close is what drop does, callable on a
+            // lease the runner still shares.
+            let l = lease()?;
+            let ms = num_field(s, "timeout_ms")?;
+            let closing = tokio::task::spawn_blocking(move || l.close());
+            match tokio::time::timeout(Duration::from_millis(ms), closing).await {
+                Ok(Ok(())) => Outcome::ok(Map::new()),
+                Ok(Err(join)) => return Err(format!("close panicked: {join}")),
+                Err(_) => Outcome::err(timeout(format!("close did not return within {ms} ms"))),
+            }
+        }
         "resign" => {
             let name = str_field(s, "campaign")?;
             let Some((_, Handle::Campaign(election, l))) = saved.get(name) else {
@@ -326,7 +371,10 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
             {
                 Ok(Attempt::Acquired(l)) => {
                     let l = env.track(l);
-                    Outcome::with(grant(&l), Handle::Lease(l))
+                    let mut r = grant(&l);
+                    let holder = l.holder_id().map(str::to_owned).or_else(|| a.holder_id());
+                    r.insert("holder_id".into(), json!(holder));
+                    Outcome::with(r, Handle::Lease(l))
                 }
                 Ok(Attempt::Held(h)) => {
                     let mut r = Map::new();
@@ -459,7 +507,71 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
             }
         }
         "raw" => Outcome::ok(raw(env, s).await?),
+        "with_lock" => with_lock(env, s).await?,
+        "server_pause" => {
+            env.server.signal(libc::SIGSTOP)?;
+            Outcome::ok(Map::new())
+        }
+        "server_resume" => {
+            env.server.signal(libc::SIGCONT)?;
+            Outcome::ok(Map::new())
+        }
         other => return Err(format!("the Rust runner does not know op {other}")),
+    })
+}
+
+/// The scoped form: `Client::with_lock` around a block doing what `body` says.
+async fn with_lock(env: &Env, s: &Map<String, Value>) -> Result<Outcome, String> {
+    let a = env.actor(s)?;
+    let body = str_field(s, "body")?.to_owned();
+    let name = str_field(s, "lock")?.to_owned();
+    let wait = s.get("wait").and_then(Value::as_u64).unwrap_or(0);
+    let o = lock_options(s)?.max_wait(Duration::from_secs(wait));
+    let token = a.token.clone();
+    let url = env.server.base_url().to_owned();
+    let raw = env.raw.clone();
+    let path_name = name.clone();
+    let result = a
+        .client
+        .with_lock(&name, o, |lease| async move {
+            let mut r = Map::new();
+            r.insert("ran".into(), json!(true));
+            r.insert("lease_id".into(), json!(lease.lease_id().to_string()));
+            r.insert("fencing_token".into(), json!(lease.fencing_token()));
+            let release_behind = || async {
+                let mut req = raw
+                    .post(format!("{url}/locks/{path_name}/release"))
+                    .json(&json!({"lease_id": lease.lease_id().to_string()}));
+                if let Some(t) = &token {
+                    req = req.bearer_auth(t);
+                }
+                match req.send().await {
+                    Ok(resp) if resp.status().is_success() => Ok(()),
+                    Ok(resp) => Err(format!("release behind: HTTP {}", resp.status())),
+                    Err(e) => Err(format!("release behind: {e}")),
+                }
+            };
+            match body.as_str() {
+                "return" => Ok(r),
+                "raise" => Err("user error raised by the block".to_owned()),
+                "release_behind_then_raise" => {
+                    release_behind().await?;
+                    Err("user error raised by the block".to_owned())
+                }
+                "release_behind_then_wait_lost" => {
+                    release_behind().await?;
+                    match tokio::time::timeout(Duration::from_secs(10), lease.lost()).await {
+                        Ok(_) => Ok(r),
+                        Err(_) => Err("no loss signal within 10 s".to_owned()),
+                    }
+                }
+                other => Err(format!("unknown with_lock body {other}")),
+            }
+        })
+        .await;
+    Ok(match result {
+        Ok(r) => Outcome::ok(r),
+        Err(e) => Outcome::err(e),
     })
 }
 
@@ -630,7 +742,14 @@ async fn create_actors(
             } else {
                 return Err(format!("{name}: actor {label} has no identity: {def}"));
             };
-        let mut b = Client::builder(server.base_url());
+        let mut b = match def.get("urls").and_then(Value::as_str) {
+            None => Client::builder(server.base_url()),
+            Some("dead_first") => {
+                Client::builder(&dead_url()?).fallback_url(server.base_url().to_owned())
+            }
+            Some("dead_only") => Client::builder(&dead_url()?),
+            Some(other) => return Err(format!("{name}: actor {label}: unknown urls {other}")),
+        };
         if let Some(t) = &token {
             b = b.token(t);
         }
@@ -645,11 +764,18 @@ async fn create_actors(
                 token,
                 token_id,
                 account_id,
-                owner,
             },
         );
     }
     Ok(actors)
+}
+
+/// A base URL nobody listens on: a port bound on loopback and closed again.
+fn dead_url() -> Result<String, String> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = l.local_addr().map_err(|e| e.to_string())?.port();
+    drop(l);
+    Ok(format!("http://127.0.0.1:{port}"))
 }
 
 /// Replaces `${x.f}` references; an exact reference keeps the value's type.

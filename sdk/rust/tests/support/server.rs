@@ -114,6 +114,20 @@ impl Server {
         ))
     }
 
+    /// Sends `sig` (SIGSTOP, SIGCONT) to the server process.
+    #[allow(dead_code)] // used by the conformance runner only
+    pub fn signal(&self, sig: i32) -> Result<(), String> {
+        let pid = i32::try_from(self.child.id()).map_err(|e| e.to_string())?;
+        // SAFETY: kill(2) on our own child, which is not reaped before Drop.
+        if unsafe { libc::kill(pid, sig) } != 0 {
+            return Err(format!(
+                "kill({pid}, {sig}): {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(())
+    }
+
     /// The server's base URL, http://127.0.0.1:PORT.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -149,6 +163,7 @@ impl Server {
     }
 
     /// POST /admin/accounts/{id}/tokens: another token (another holder) in the account.
+    #[allow(dead_code)] // not every test binary makes a second token
     pub async fn create_token(
         &self,
         account_id: &types::AccountId,
@@ -170,11 +185,13 @@ fn listening_addr(out: &str) -> Option<String> {
 }
 
 impl Drop for Server {
-    /// SIGTERM, up to 10 s for the exit, then SIGKILL; the directory is removed.
+    /// SIGCONT (it may be paused), SIGTERM, up to 10 s for the exit, then SIGKILL; the
+    /// directory is removed.
     fn drop(&mut self) {
         if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: kill(2) on our own child's pid, which it has not been reaped yet.
+            // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
             unsafe {
+                libc::kill(pid, libc::SIGCONT);
                 libc::kill(pid, libc::SIGTERM);
             }
         }

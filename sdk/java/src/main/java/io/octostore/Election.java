@@ -37,7 +37,7 @@ public final class Election {
   }
 
   /**
-   * Waits in line until elected, then holds the leadership (a 30-second lease renewed in the
+   * Waits in line until elected, then holds the leadership (a 15-second lease renewed in the
    * background) with {@code value} published as the leader value.
    */
   public Lease campaign(String value) throws InterruptedException {

@@ -1,6 +1,5 @@
 package io.octostore;
 
-import io.octostore.client.ApiException;
 import io.octostore.client.model.AcquireResult;
 import io.octostore.client.model.ReleaseRequest;
 import io.octostore.client.model.RenewRequest;
@@ -29,9 +28,11 @@ import java.util.concurrent.TimeUnit;
  * }
  * }</pre>
  *
- * <p>The client's view of the deadline is conservative: it counts the TTL from the moment
- * the request that granted or renewed the lease was sent, on the local monotonic clock.
- * Thread-safe.
+ * <p>The client's view of the deadline is counted from the grant as the server reported it:
+ * the TTL asked for, or longer when the server says so ({@code renew_after_ms} is a third of the time left),
+ * from the moment the request was sent (or, for a blocking acquire, answered), on the local
+ * monotonic clock. Every request made for the lease is bounded by what is left of it, so a
+ * stalled server makes the loss signal fire when the lease ends. Thread-safe.
  */
 public final class Lease implements AutoCloseable {
   /** The shortest pause between two renewal attempts after a failure. */
@@ -46,6 +47,7 @@ public final class Lease implements AutoCloseable {
   private final UUID id;
   private final long fencingToken;
   private final String metadata;
+  private final String owner;
   private final List<LossListener> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<LossReason> lost = new CompletableFuture<>();
 
@@ -59,19 +61,26 @@ public final class Lease implements AutoCloseable {
   private Long renewAfterHintMs;
   private ScheduledFuture<?> next;
 
-  Lease(OctoStore client, String name, AcquireResult granted, LockOptions options, long sentNanos) {
+  Lease(OctoStore client, String name, AcquireResult granted, LockOptions options, long baseNanos, String owner) {
     this.client = client;
     this.name = name;
+    this.owner = owner;
     this.id = granted.getLeaseId();
     this.fencingToken = granted.getFencingToken();
     this.metadata = options.metadata();
     this.autoRenew = options.autoRenew();
     this.ttlSeconds = Math.toIntExact(options.ttl().toSeconds());
+    client.track(this, true);
     synchronized (mu) {
-      deadlineNanos = sentNanos + TimeUnit.SECONDS.toNanos(ttlSeconds);
-      update(granted.getExpiresAt(), granted.getRenewAfterMs(), sentNanos);
+      deadlineNanos = baseNanos;
+      update(granted.getExpiresAt(), granted.getRenewAfterMs(), baseNanos);
       schedule(renewAfterNanos);
     }
+  }
+
+  /** The holder name the lease was acquired with (the client's owner unless overridden). */
+  public String owner() {
+    return owner;
   }
 
   /** The lock's name. */
@@ -190,9 +199,8 @@ public final class Lease implements AutoCloseable {
     long sent = System.nanoTime();
     RenewResult r;
     try {
-      r = client.locks().renewLock(name, new RenewRequest().leaseId(id).ttlSeconds(seconds));
-    } catch (ApiException e) {
-      OctoStoreException ex = OctoStoreException.from(e, client.apiClient());
+      r = client.call(requestTimeout(), l -> l.renewLock(name, new RenewRequest().leaseId(id).ttlSeconds(seconds)));
+    } catch (OctoStoreException ex) {
       if (ex.is("lease_not_current")) {
         markLost(LossReason.NOT_CURRENT);
       }
@@ -219,14 +227,15 @@ public final class Lease implements AutoCloseable {
    *     ends by its TTL)
    */
   public void release() {
+    Duration timeout;
     synchronized (mu) {
       autoRenew = false;
       cancelNext();
+      timeout = state == State.HELD ? requestTimeout() : client.requestTimeout();
     }
     try {
-      client.locks().releaseLock(name, new ReleaseRequest().leaseId(id));
-    } catch (ApiException e) {
-      OctoStoreException ex = OctoStoreException.from(e, client.apiClient());
+      client.call(timeout, l -> l.releaseLock(name, new ReleaseRequest().leaseId(id)));
+    } catch (OctoStoreException ex) {
       if (ex.is("lease_not_current")) {
         markLost(LossReason.NOT_CURRENT);
       } else {
@@ -245,12 +254,15 @@ public final class Lease implements AutoCloseable {
       }
       state = State.RELEASED;
     }
+    client.track(this, false);
     lost.cancel(false);
   }
 
   /**
-   * Releases the lease unless it was released or lost already. A lease that turns out to
-   * have ended already is not an error here: the lock is not held either way.
+   * Releases the lease unless it was released or lost already; after a loss it returns at
+   * once without asking the server. A lease that turns out to have ended already is not an
+   * error here: the lock is not held either way. The release is bounded by what is left of
+   * the lease.
    *
    * @throws OctoStoreException when the server cannot be reached or refuses otherwise
    */
@@ -260,6 +272,11 @@ public final class Lease implements AutoCloseable {
       if (state != State.HELD) {
         return;
       }
+    }
+    if (deadlineNanos() - System.nanoTime() <= 0) {
+      // Its time ran out: lost, whether or not the renewer has noticed yet.
+      markLost(LossReason.EXPIRED);
+      return;
     }
     try {
       release();
@@ -277,10 +294,38 @@ public final class Lease implements AutoCloseable {
     }
   }
 
-  /** Records a grant or renewal; the caller holds mu. */
-  private void update(OffsetDateTime expires, Long renewAfterMs, long sentNanos) {
+  /**
+   * The time limit of a request made for the lease: the client's request timeout, or what is
+   * left of the lease when that is less (at least 1 ms).
+   */
+  private Duration requestTimeout() {
+    long left;
+    synchronized (mu) {
+      left = deadlineNanos - System.nanoTime();
+    }
+    long limit = client.requestTimeout().toNanos();
+    if (left <= 0) {
+      // Past its time the lease is over for the helper; a caller's explicit request still
+      // asks the server, with the whole request timeout.
+      return client.requestTimeout();
+    }
+    return Duration.ofNanos(Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(limit, left)));
+  }
+
+  /**
+   * Records a grant or renewal as the server reported it, counted from {@code baseNanos};
+   * the caller holds mu.
+   */
+  private void update(OffsetDateTime expires, Long renewAfterMs, long baseNanos) {
     expiresAt = expires.toInstant();
-    long deadline = sentNanos + TimeUnit.SECONDS.toNanos(ttlSeconds);
+    // A grant or renewal lasts at least the TTL asked for (the server never shortens a
+    // lease), and longer when the server says so: renew_after_ms is a third of the time it
+    // says is left (a re-acquire with a shorter TTL keeps the longer expiry).
+    long left = TimeUnit.SECONDS.toNanos(ttlSeconds);
+    if (renewAfterMs != null) {
+      left = Math.max(left, TimeUnit.MILLISECONDS.toNanos(renewAfterMs * 3));
+    }
+    long deadline = baseNanos + left;
     if (deadline - deadlineNanos > 0) {
       deadlineNanos = deadline;
     }
@@ -299,7 +344,7 @@ public final class Lease implements AutoCloseable {
     long untilDeadline = deadlineNanos - System.nanoTime();
     long delay = Math.max(0, autoRenew ? Math.min(delayNanos, untilDeadline) : untilDeadline);
     try {
-      next = client.scheduler().schedule(this::tick, delay, TimeUnit.NANOSECONDS);
+      next = client.scheduleRenewal(this::tick, delay);
     } catch (RejectedExecutionException closed) {
       next = null; // The client was closed: nothing renews or watches this lease any more.
     }
@@ -332,15 +377,14 @@ public final class Lease implements AutoCloseable {
       return;
     }
     try {
-      RenewResult r = client.locks().renewLock(name, new RenewRequest().leaseId(id).ttlSeconds(ttl));
+      RenewResult r = client.call(requestTimeout(), l -> l.renewLock(name, new RenewRequest().leaseId(id).ttlSeconds(ttl)));
       synchronized (mu) {
         if (state == State.HELD) {
           update(r.getExpiresAt(), r.getRenewAfterMs(), sent);
           schedule(renewAfterNanos);
         }
       }
-    } catch (ApiException e) {
-      OctoStoreException ex = OctoStoreException.from(e, client.apiClient());
+    } catch (OctoStoreException ex) {
       if (ex.is("lease_not_current")) {
         markLost(LossReason.NOT_CURRENT);
         return;
@@ -376,6 +420,7 @@ public final class Lease implements AutoCloseable {
       state = State.LOST;
       cancelNext();
     }
+    client.track(this, false);
     announce(reason);
   }
 

@@ -10,7 +10,7 @@ import java.util.Objects;
  */
 public final class LockOptions {
   /** The TTL used when none is given. */
-  public static final Duration DEFAULT_TTL = Duration.ofSeconds(30);
+  public static final Duration DEFAULT_TTL = Duration.ofSeconds(15);
 
   private static final LockOptions DEFAULTS = new LockOptions(DEFAULT_TTL, null, null, null, true);
 
@@ -28,7 +28,7 @@ public final class LockOptions {
     this.autoRenew = autoRenew;
   }
 
-  /** A 30-second lease, waiting without limit, renewed in the background. */
+  /** A 15-second lease, waiting without limit, renewed in the background. */
   public static LockOptions defaults() {
     return DEFAULTS;
   }

@@ -6,15 +6,21 @@ import io.octostore.client.api.LocksApi;
 import io.octostore.client.model.AcquireRequest;
 import io.octostore.client.model.AcquireResult;
 import io.octostore.client.model.LockStatus;
+import java.net.InetAddress;
 import java.net.URI;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * An OctoStore client: locks that renew themselves, leader election, and the generated API
@@ -31,6 +37,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * still believe it holds the lock. Pass {@link Lease#fencingToken()} to whatever you protect
  * and have it refuse writes carrying a token smaller than the largest it has seen.
  *
+ * <p>Defaults: locks and elections are 15-second leases; every request is bounded by a
+ * 10-second timeout ({@link Builder#requestTimeout}), and a request made for a lease also by
+ * what is left of it, so a stalled server makes the loss signal fire when the lease ends.
+ * Each client sends its own unique {@link #owner()} ({@code <host>-<pid>-<8 hex>}) with every
+ * acquire, so two clients sharing one token still exclude each other. Several base URLs may
+ * be given: a transport error or a 503 moves the request on to the next.
+ *
  * <p>Thread-safe. {@link #close()} stops the background renewals of every lease it made
  * (they then expire by their TTL); release leases first.
  */
@@ -41,22 +54,64 @@ public final class OctoStore implements AutoCloseable {
   /** Pause before asking again when a server answered {@code held} without a retry hint. */
   static final Duration DEFAULT_RETRY = Duration.ofMillis(250);
 
-  private final ApiClient api;
-  private final LocksApi locks;
-  private final LocksApi waitingLocks;
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** The request timeout a call runs with, read by the request interceptor. */
+  private static final ThreadLocal<Duration> TIMEOUT = new ThreadLocal<>();
+
+  /** One base URL with its generated client. */
+  private record Endpoint(String url, ApiClient api, LocksApi locks) {}
+
+  private final List<Endpoint> endpoints;
+  private final AtomicInteger preferred = new AtomicInteger();
+  private final Duration requestTimeout;
   private final String owner;
   private final ScheduledExecutorService scheduler;
   private final boolean ownsScheduler;
+  /** Runs renewals, so a renewal stuck on one lease's stalled server delays no other lease. */
+  private final java.util.concurrent.ExecutorService renewers = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "octostore-renew");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Set<Lease> held = ConcurrentHashMap.newKeySet();
+  private volatile Thread shutdownHook;
 
   private OctoStore(Builder b) {
-    this.api = newApiClient(b, b.requestTimeout);
-    this.locks = new LocksApi(api);
-    // Blocking acquires and watches are held open by the server for up to a minute.
-    this.waitingLocks =
-        new LocksApi(newApiClient(b, b.requestTimeout.plusSeconds(MAX_WAIT_SECONDS)));
-    this.owner = b.owner;
+    if (b.baseUrls.isEmpty()) {
+      throw new IllegalArgumentException("octostore: at least one base URL is needed");
+    }
+    List<Endpoint> eps = new ArrayList<>();
+    for (String url : b.baseUrls) {
+      ApiClient c = newApiClient(b, url);
+      eps.add(new Endpoint(c.getBaseUri(), c, new LocksApi(c)));
+    }
+    this.endpoints = List.copyOf(eps);
+    this.requestTimeout = b.requestTimeout;
+    this.owner = b.owner != null ? b.owner : defaultOwner();
     this.ownsScheduler = b.scheduler == null;
     this.scheduler = b.scheduler != null ? b.scheduler : newScheduler();
+  }
+
+  /**
+   * The default holder name: {@code <host>-<pid>-<8 random hex digits>}, unique per client
+   * (printable ASCII without spaces, at most 128 characters, as the server requires).
+   */
+  static String defaultOwner() {
+    String host = System.getenv("HOSTNAME");
+    if (host == null || host.isBlank()) {
+      try {
+        host = InetAddress.getLocalHost().getHostName();
+      } catch (Exception e) {
+        host = "localhost";
+      }
+    }
+    host = host.replaceAll("[^!-~]", "_");
+    if (host.length() > 80) {
+      host = host.substring(0, 80);
+    }
+    byte[] b = new byte[4];
+    RANDOM.nextBytes(b);
+    return host + "-" + ProcessHandle.current().pid() + "-" + HexFormat.of().formatHex(b);
   }
 
   /** A client for the server at {@code baseUrl} that sends {@code token} as its bearer token. */
@@ -64,22 +119,112 @@ public final class OctoStore implements AutoCloseable {
     return builder(baseUrl).token(token).build();
   }
 
+  /** A client for several base URLs (tried in order on a transport error or 503). */
+  public static OctoStore connect(List<String> baseUrls, String token) {
+    return builder(baseUrls).token(token).build();
+  }
+
   /**
    * A client configured from the environment: {@code OCTOSTORE_URL} (default
-   * {@code http://127.0.0.1:3000}) and {@code OCTOSTORE_TOKEN}.
+   * {@code http://127.0.0.1:3000}; several URLs separated by commas) and
+   * {@code OCTOSTORE_TOKEN}.
    */
   public static OctoStore fromEnv() {
     String url = System.getenv().getOrDefault("OCTOSTORE_URL", "http://127.0.0.1:3000");
-    return builder(url).token(System.getenv("OCTOSTORE_TOKEN")).build();
+    return builder(List.of(url.split("\\s*,\\s*"))).token(System.getenv("OCTOSTORE_TOKEN")).build();
   }
 
   /** Starts configuring a client for the server at {@code baseUrl}. */
   public static Builder builder(String baseUrl) {
-    return new Builder(baseUrl);
+    return new Builder(List.of(Objects.requireNonNull(baseUrl, "baseUrl")));
   }
 
   /**
-   * Takes the lock, waiting in line as long as it takes, as a 30-second lease renewed in the
+   * Starts configuring a client for several base URLs of one deployment: requests go to the
+   * one that answered last and move on to the next on a transport error or a 503.
+   */
+  public static Builder builder(List<String> baseUrls) {
+    return new Builder(List.copyOf(baseUrls));
+  }
+
+  /** The holder name this client sends with every acquire (the default one or the builder's). */
+  public String owner() {
+    return owner;
+  }
+
+  /** The request timeout (default 10 s). */
+  public Duration requestTimeout() {
+    return requestTimeout;
+  }
+
+  /**
+   * Runs {@code body} while holding the lock and releases it when the body ends, however it
+   * ends (waiting in line as {@link #lock(String, LockOptions)} does).
+   *
+   * <p>An exception from the body always comes out as it is: a release that fails on the way
+   * out is attached to it as a suppressed exception. When the body returns normally but the
+   * lock was lost while it ran, {@link LockLostException} ({@code lock_lost}) is thrown.
+   *
+   * @throws LockTimeoutException when the wait ends with the lock still held by someone else
+   * @throws LockLostException when the lock was lost while the body ran
+   */
+  public <T, E extends Exception> T withLock(String name, LockOptions options, LockedBody<T, E> body)
+      throws E, InterruptedException {
+    Objects.requireNonNull(body, "body");
+    Lease lease = lock(name, options);
+    T result;
+    try {
+      result = body.run(lease);
+    } catch (Throwable userError) {
+      try {
+        lease.close();
+      } catch (Throwable releaseError) {
+        userError.addSuppressed(releaseError);
+      }
+      throw userError;
+    }
+    lease.close();
+    if (lease.isLost()) {
+      throw new LockLostException(name, lease.lossReason().orElse(LossReason.EXPIRED));
+    }
+    return result;
+  }
+
+  /** {@link #withLock(String, LockOptions, LockedBody)} with the default options. */
+  public <T, E extends Exception> T withLock(String name, LockedBody<T, E> body)
+      throws E, InterruptedException {
+    return withLock(name, LockOptions.defaults(), body);
+  }
+
+  /**
+   * Opt-in: on JVM shutdown (SIGTERM, SIGINT/Ctrl-C, {@code System.exit}) release every lease
+   * this client still holds and so resign its elections, each release bounded by the request
+   * timeout. Idempotent; returns this client.
+   */
+  public OctoStore releaseOnShutdown() {
+    synchronized (held) {
+      if (shutdownHook == null) {
+        Thread t = new Thread(this::releaseAll, "octostore-shutdown");
+        Runtime.getRuntime().addShutdownHook(t);
+        shutdownHook = t;
+      }
+    }
+    return this;
+  }
+
+  /** Releases every lease this client still holds, ignoring errors. */
+  public void releaseAll() {
+    for (Lease l : List.copyOf(held)) {
+      try {
+        l.close();
+      } catch (RuntimeException ignored) {
+        // Best effort: a lease not released ends by its TTL.
+      }
+    }
+  }
+
+  /**
+   * Takes the lock, waiting in line as long as it takes, as a 15-second lease renewed in the
    * background until {@link Lease#close()}.
    *
    * @throws OctoStoreException when the server refuses (bad name, lock limit, bad token)
@@ -114,10 +259,12 @@ public final class OctoStore implements AutoCloseable {
         }
         throw e;
       }
-      if (r.getStatus() == AcquireResult.StatusEnum.ACQUIRED) {
-        return new Lease(this, name, r, options, sent);
-      }
       long now = System.nanoTime();
+      if (r.getStatus() == AcquireResult.StatusEnum.ACQUIRED) {
+        // A blocking acquire is granted when the lock frees, any time before the answer:
+        // the lease's time counts from the answer, not from when the request was sent.
+        return new Lease(this, name, r, options, waitSeconds > 0 ? now : sent, effectiveOwner(options));
+      }
       if (now - deadline >= 0) {
         throw new LockTimeoutException(name, r.getHolderId());
       }
@@ -135,7 +282,7 @@ public final class OctoStore implements AutoCloseable {
     }
   }
 
-  /** Takes the lock if it is free, as a 30-second lease renewed in the background. */
+  /** Takes the lock if it is free, as a 15-second lease renewed in the background. */
   public LockAttempt tryLock(String name) {
     return tryLock(name, LockOptions.defaults());
   }
@@ -151,7 +298,7 @@ public final class OctoStore implements AutoCloseable {
     long sent = System.nanoTime();
     AcquireResult r = acquire(name, options, 0);
     if (r.getStatus() == AcquireResult.StatusEnum.ACQUIRED) {
-      return LockAttempt.acquired(new Lease(this, name, r, options, sent));
+      return LockAttempt.acquired(new Lease(this, name, r, options, sent, effectiveOwner(options)));
     }
     return LockAttempt.held(
         r.getHolderId(),
@@ -161,11 +308,8 @@ public final class OctoStore implements AutoCloseable {
 
   /** The lock's state: {@code held} (holder, fencing token, expiry, metadata) or {@code free}. */
   public LockStatus status(String name) {
-    try {
-      return locks.getLock(name, null, null);
-    } catch (ApiException e) {
-      throw OctoStoreException.from(e, api);
-    }
+    checkName(name);
+    return call(requestTimeout, l -> l.getLock(name, null, null));
   }
 
   /**
@@ -175,20 +319,13 @@ public final class OctoStore implements AutoCloseable {
    */
   public LockStatus watch(String name, long index, Duration wait) {
     int seconds = (int) Math.min(MAX_WAIT_SECONDS, Math.max(0, wait.toSeconds()));
-    try {
-      return waitingLocks.getLock(name, index, seconds);
-    } catch (ApiException e) {
-      throw OctoStoreException.from(e, api);
-    }
+    checkName(name);
+    return call(requestTimeout.plusSeconds(seconds), l -> l.getLock(name, index, seconds));
   }
 
   /** The account's active locks, ordered by name. */
   public List<LockStatus> list() {
-    try {
-      return locks.listLocks().getLocks();
-    } catch (ApiException e) {
-      throw OctoStoreException.from(e, api);
-    }
+    return call(requestTimeout, l -> l.listLocks().getLocks());
   }
 
   /** A leader election on the lock {@code name}. */
@@ -196,9 +333,9 @@ public final class OctoStore implements AutoCloseable {
     return new Election(this, name);
   }
 
-  /** The generated API, for calls the helpers do not cover. */
+  /** The generated API (of the first base URL), for calls the helpers do not cover. */
   public LocksApi locks() {
-    return locks;
+    return endpoints.get(0).locks();
   }
 
   /** Stops the renewer thread (when the client made it). Leases not released expire by TTL. */
@@ -207,37 +344,130 @@ public final class OctoStore implements AutoCloseable {
     if (ownsScheduler) {
       scheduler.shutdownNow();
     }
-  }
-
-  AcquireResult acquire(String name, LockOptions o, int waitSeconds) {
-    AcquireRequest req = new AcquireRequest()
-        .ttlSeconds(Math.toIntExact(o.ttl().toSeconds()))
-        .owner(o.owner() != null ? o.owner() : owner)
-        .metadata(o.metadata())
-        .waitSeconds(waitSeconds > 0 ? waitSeconds : null);
-    try {
-      return (waitSeconds > 0 ? waitingLocks : locks).acquireLock(name, req);
-    } catch (ApiException e) {
-      throw OctoStoreException.from(e, api);
+    renewers.shutdownNow();
+    Thread hook = shutdownHook;
+    if (hook != null) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // The hook is running or has run.
+      }
     }
   }
 
-  ApiClient apiClient() {
-    return api;
+  AcquireResult acquire(String name, LockOptions o, int waitSeconds) {
+    checkName(name);
+    AcquireRequest req = new AcquireRequest()
+        .ttlSeconds(Math.toIntExact(o.ttl().toSeconds()))
+        .owner(effectiveOwner(o))
+        .metadata(o.metadata())
+        .waitSeconds(waitSeconds > 0 ? waitSeconds : null);
+    return call(requestTimeout.plusSeconds(waitSeconds), l -> l.acquireLock(name, req));
+  }
+
+  String effectiveOwner(LockOptions o) {
+    return o.owner() != null ? o.owner() : owner;
+  }
+
+  void track(Lease lease, boolean isHeld) {
+    if (isHeld) {
+      held.add(lease);
+    } else {
+      held.remove(lease);
+    }
+  }
+
+  private static void checkName(String name) {
+    if (name == null || name.isEmpty()) {
+      throw new OctoStoreException(
+          "octostore: invalid_lock_name: a lock name must not be empty", 0, "invalid_lock_name", null);
+    }
+  }
+
+  /** One generated-client call. */
+  @FunctionalInterface
+  interface Call<T> {
+    T call(LocksApi locks) throws ApiException;
+  }
+
+  /**
+   * Runs {@code f} against the base URL that answered last, moving on to the next on a
+   * transport error or a 503, with {@code timeout} as the whole request's time limit.
+   */
+  <T> T call(Duration timeout, Call<T> f) {
+    if (timeout.isNegative() || timeout.isZero()) {
+      timeout = Duration.ofMillis(1);
+    }
+    int n = endpoints.size();
+    int start = preferred.get();
+    List<String> failures = new ArrayList<>();
+    OctoStoreException last = null;
+    Duration before = TIMEOUT.get();
+    TIMEOUT.set(timeout);
+    try {
+      for (int i = 0; i < n; i++) {
+        int idx = (start + i) % n;
+        Endpoint ep = endpoints.get(idx);
+        try {
+          T r = f.call(ep.locks());
+          preferred.set(idx);
+          return r;
+        } catch (ApiException e) {
+          OctoStoreException ex = OctoStoreException.from(e, ep.api(), ep.url());
+          if (e.getCause() instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
+            throw ex;
+          }
+          if (ex.status() != 0 && ex.status() != 503) {
+            return rethrow(ex);
+          }
+          failures.add(ex.getMessage());
+          last = ex;
+        }
+      }
+    } finally {
+      if (before == null) {
+        TIMEOUT.remove();
+      } else {
+        TIMEOUT.set(before);
+      }
+    }
+    if (n == 1) {
+      throw last;
+    }
+    throw new OctoStoreException(String.join("; ", failures), last.status(), last.code(), last);
+  }
+
+  private static <T> T rethrow(OctoStoreException e) {
+    throw e;
   }
 
   ScheduledExecutorService scheduler() {
     return scheduler;
   }
 
-  private static ApiClient newApiClient(Builder b, Duration readTimeout) {
+  /** Runs {@code task} on a renewal thread after {@code delayNanos}. */
+  java.util.concurrent.ScheduledFuture<?> scheduleRenewal(Runnable task, long delayNanos) {
+    return scheduler.schedule(() -> {
+      try {
+        renewers.execute(task);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // The client was closed: nothing renews or watches its leases any more.
+      }
+    }, delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private static ApiClient newApiClient(Builder b, String baseUrl) {
     ApiClient c = new ApiClient();
-    URI uri = URI.create(b.baseUrl.replaceAll("/+$", ""));
+    URI uri = URI.create(baseUrl.replaceAll("/+$", ""));
     c.updateBaseUri(uri.toString());
     c.setConnectTimeout(b.connectTimeout);
-    c.setReadTimeout(readTimeout);
+    c.setReadTimeout(b.requestTimeout);
     String token = b.token;
     c.setRequestInterceptor(req -> {
+      Duration t = TIMEOUT.get();
+      if (t != null) {
+        req.timeout(t);
+      }
       if (token != null) {
         req.header("Authorization", "Bearer " + token);
       }
@@ -256,15 +486,15 @@ public final class OctoStore implements AutoCloseable {
 
   /** Configures an {@link OctoStore}. */
   public static final class Builder {
-    private final String baseUrl;
+    private final List<String> baseUrls;
     private String token;
     private String owner;
     private Duration connectTimeout = Duration.ofSeconds(10);
-    private Duration requestTimeout = Duration.ofSeconds(30);
+    private Duration requestTimeout = Duration.ofSeconds(10);
     private ScheduledExecutorService scheduler;
 
-    private Builder(String baseUrl) {
-      this.baseUrl = Objects.requireNonNull(baseUrl, "baseUrl");
+    private Builder(List<String> baseUrls) {
+      this.baseUrls = baseUrls;
     }
 
     /** The bearer token (an account token, {@code oct_…}). */
@@ -274,8 +504,10 @@ public final class OctoStore implements AutoCloseable {
     }
 
     /**
-     * The holder name sent with every acquire, for processes that share one token (a host
-     * or pod name). Printable ASCII without spaces, up to 128 characters.
+     * The holder name sent with every acquire instead of the default unique one
+     * ({@code <host>-<pid>-<8 hex>}). Two clients with the same owner and token are one
+     * holder: they re-acquire each other's leases. Printable ASCII without spaces, up to 128
+     * characters; {@code null} keeps the default.
      */
     public Builder owner(String owner) {
       this.owner = owner;
@@ -289,8 +521,9 @@ public final class OctoStore implements AutoCloseable {
     }
 
     /**
-     * How long to wait for an answer (default 30 s); requests the server holds open
-     * (blocking acquire, watch) get 60 s more.
+     * How long one request may take in all (default 10 s); requests the server holds open
+     * (blocking acquire, watch) get the time they ask the server to wait on top. A request
+     * made for a lease (renewal, release) is also bounded by what is left of the lease.
      */
     public Builder requestTimeout(Duration timeout) {
       this.requestTimeout = Objects.requireNonNull(timeout);

@@ -11,11 +11,14 @@ import java.util.Optional;
  * <p>When the server answered with a problem document (RFC 9457), {@link #code()} is its
  * stable machine-readable code, such as {@code lease_not_current} or
  * {@code lock_limit_exceeded}, and {@link #status()} its HTTP status. When no answer came
- * (connection refused, timeout), {@link #status()} is 0, {@link #code()} is {@code null}
- * and the cause says why.
+ * (connection refused, timeout), {@link #status()} is 0, {@link #code()} is
+ * {@code transport}, and the message names the URL and the cause.
  */
 public class OctoStoreException extends RuntimeException {
   private static final long serialVersionUID = 1L;
+
+  /** The client-side code of a request that got no answer from any base URL. */
+  public static final String TRANSPORT = "transport";
 
   private final int status;
   private final String code;
@@ -66,9 +69,15 @@ public class OctoStoreException extends RuntimeException {
 
   /** Translates a generated client's exception, reading the problem document it carries. */
   static OctoStoreException from(ApiException e, io.octostore.client.ApiClient api) {
+    return from(e, api, null);
+  }
+
+  /** As {@link #from(ApiException, io.octostore.client.ApiClient)}, naming the base URL asked. */
+  static OctoStoreException from(ApiException e, io.octostore.client.ApiClient api, String url) {
     if (e.getCode() == 0 || e.getResponseHeaders() == null) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
-      return new OctoStoreException("octostore: no answer: " + cause, 0, null, null, cause);
+      return new OctoStoreException("octostore: no answer from " + (url != null ? url : "the server")
+          + ": " + describe(cause), 0, TRANSPORT, null, cause);
     }
     Problem problem = null;
     String code = null;
@@ -88,8 +97,22 @@ public class OctoStoreException extends RuntimeException {
         }
       }
     }
-    String message = "octostore: HTTP " + e.getCode() + (code != null ? " " + code : "")
+    String message = "octostore: " + (url != null ? url + ": " : "") + "HTTP " + e.getCode() + (code != null ? " " + code : "")
         + (problem != null && problem.getDetail() != null ? ": " + problem.getDetail() : "");
     return new OctoStoreException(message, e.getCode(), code, problem, e);
+  }
+
+  /** A transport failure in words: "connection refused", "timed out", or the cause's message. */
+  static String describe(Throwable cause) {
+    String m = cause.getMessage();
+    if (cause instanceof java.net.http.HttpTimeoutException) {
+      return "timed out (" + cause.getClass().getSimpleName() + ")";
+    }
+    if (cause instanceof java.net.ConnectException) {
+      // The JDK's HttpClient often reports a refused connection without a message.
+      return (m == null || m.isBlank() ? "connection refused" : m.toLowerCase().contains("refused") ? m : m + " (connection refused?)")
+          + " (ConnectException)";
+    }
+    return (m == null || m.isBlank() ? "no answer" : m) + " (" + cause.getClass().getName() + ")";
   }
 }

@@ -11,9 +11,9 @@ import org.junit.jupiter.api.Test;
 
 class LockOptionsTest {
   @Test
-  void defaultsAreAThirtySecondRenewedLeaseWaitingWithoutLimit() {
+  void defaultsAreAFifteenSecondRenewedLeaseWaitingWithoutLimit() {
     LockOptions o = LockOptions.defaults();
-    assertEquals(Duration.ofSeconds(30), o.ttl());
+    assertEquals(Duration.ofSeconds(15), o.ttl());
     assertNull(o.maxWait());
     assertTrue(o.autoRenew());
   }
@@ -22,7 +22,7 @@ class LockOptionsTest {
   void withersCopy() {
     LockOptions a = LockOptions.defaults();
     LockOptions b = a.withTtl(Duration.ofSeconds(5)).withMetadata("m").withAutoRenew(false).withMaxWait(Duration.ZERO);
-    assertEquals(Duration.ofSeconds(30), a.ttl());
+    assertEquals(Duration.ofSeconds(15), a.ttl());
     assertEquals(Duration.ofSeconds(5), b.ttl());
     assertEquals("m", b.metadata());
     assertFalse(b.autoRenew());

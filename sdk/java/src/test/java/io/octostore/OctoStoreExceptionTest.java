@@ -54,9 +54,10 @@ class OctoStoreExceptionTest {
     IOException cause = new ConnectException("refused");
     OctoStoreException e = OctoStoreException.from(new ApiException(cause), API);
     assertEquals(0, e.status());
-    assertNull(e.code());
+    assertEquals("transport", e.code());
     assertTrue(e.isTransient());
     assertEquals(cause, e.getCause());
+    assertTrue(e.getMessage().contains("refused"), e.getMessage());
   }
 
   @Test

@@ -60,6 +60,15 @@ class ConformanceTest {
     if (server != null && server.get("env") != null) {
       env.putAll((Map<String, String>) server.get("env"));
     }
+    if (server != null && Boolean.TRUE.equals(server.get("dedicated"))) {
+      // A server of its own, which the scenario may pause; stopped when the scenario ends.
+      try (TestServer own = TestServer.start(env)) {
+        try (ScenarioRunner runner = new ScenarioRunner(scenario, own)) {
+          runner.run();
+        }
+      }
+      return;
+    }
     try (ScenarioRunner runner = new ScenarioRunner(scenario, server(env))) {
       runner.run();
     }

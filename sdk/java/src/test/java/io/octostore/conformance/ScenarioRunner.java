@@ -11,6 +11,9 @@ import io.octostore.LockTimeoutException;
 import io.octostore.OctoStore;
 import io.octostore.OctoStoreException;
 import io.octostore.client.model.LockStatus;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -45,13 +48,32 @@ final class ScenarioRunner implements AutoCloseable {
   private static final Pattern REF = Pattern.compile("\\$\\{([a-z][a-z0-9_]*)\\.([a-z_]+)\\}");
 
   /** A holder: one helper client with its identity. */
-  private record Actor(OctoStore client, String token, String tokenId, String accountId, String owner) {
+  private record Actor(OctoStore client, String token, String tokenId, String accountId) {
+    /** The owner the helper sends: the scenario's, or the helper's default. */
+    String owner() {
+      return tokenId == null ? null : client.owner();
+    }
+
+    String holderId(String owner) {
+      return tokenId == null ? null : tokenId + "/" + owner;
+    }
+
     Map<String, Object> fields() {
       Map<String, Object> f = new LinkedHashMap<>();
       f.put("token_id", tokenId);
       f.put("account_id", accountId);
-      f.put("holder_id", tokenId == null ? null : owner == null ? tokenId : tokenId + "/" + owner);
+      f.put("owner", owner());
+      f.put("holder_id", holderId(client.owner()));
       return f;
+    }
+  }
+
+  /** The error a with_lock body raises on purpose (code {@code user_error}). */
+  private static final class UserError extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    UserError(String message) {
+      super(message);
     }
   }
 
@@ -140,9 +162,13 @@ final class ScenarioRunner implements AutoCloseable {
       }
       String code = errorCode(out.error);
       Integer status = errorStatus(out.error);
+      String message = String.valueOf(out.error.getMessage());
       if (!wantError.get("code").equals(code)
-          || (wantError.containsKey("status") && !Matchers.equal(status, wantError.get("status")))) {
-        throw new AssertionError(where(i, step) + "error code=" + code + " status=" + status + ", want " + wantError, out.error);
+          || (wantError.containsKey("status") && !Matchers.equal(status, wantError.get("status")))
+          || (wantError.containsKey("message_matches")
+              && !Pattern.compile((String) wantError.get("message_matches")).matcher(message).find())) {
+        throw new AssertionError(where(i, step) + "error code=" + code + " status=" + status
+            + " message=" + message + ", want " + wantError, out.error);
       }
       return;
     }
@@ -183,13 +209,63 @@ final class ScenarioRunner implements AutoCloseable {
           return Outcome.of(r);
         }
         Lease lease = track(a.lease().get());
-        return new Outcome(grant(lease), lease, null);
+        return new Outcome(grant(actor(s), lease), lease, null);
       }
       case "lock": {
         LockOptions o = lockOptions(s).withMaxWait(Duration.ofSeconds(number(s, "wait")));
         Lease lease = track(actor(s).client.lock(str(s, "lock"), o));
-        return new Outcome(grant(lease), lease, null);
+        return new Outcome(grant(actor(s), lease), lease, null);
       }
+      case "with_lock": {
+        Actor a = actor(s);
+        LockOptions o = lockOptions(s).withMaxWait(Duration.ofSeconds(s.containsKey("wait") ? number(s, "wait") : 0));
+        String body = str(s, "body");
+        return a.client.withLock(str(s, "lock"), o, lease -> {
+          track(lease);
+          switch (body) {
+            case "return":
+              break;
+            case "raise":
+              throw new UserError("the block failed");
+            case "release_behind_then_raise":
+              releaseBehind(a, lease);
+              throw new UserError("the block failed after its lease was released behind its back");
+            case "release_behind_then_wait_lost":
+              releaseBehind(a, lease);
+              try {
+                lease.lost().get(10, TimeUnit.SECONDS);
+              } catch (TimeoutException e) {
+                throw new AssertionError("with_lock: the lease released behind the helper's back was not reported lost within 10 s");
+              }
+              break;
+            default:
+              throw new IllegalArgumentException("unknown with_lock body " + body);
+          }
+          Map<String, Object> r = new LinkedHashMap<>();
+          r.put("ran", true);
+          r.put("lease_id", lease.id().toString());
+          r.put("fencing_token", lease.fencingToken());
+          return Outcome.of(r);
+        });
+      }
+      case "close": {
+        Lease lease = lease(s);
+        Future<?> f = background.submit(lease::close);
+        try {
+          f.get(number(s, "timeout_ms"), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          throw new StepTimeout("close did not return within " + s.get("timeout_ms") + " ms");
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause() instanceof Exception x ? x : new RuntimeException(e.getCause());
+        }
+        return Outcome.of(Map.of());
+      }
+      case "server_pause":
+        server.pause();
+        return Outcome.of(Map.of());
+      case "server_resume":
+        server.resume();
+        return Outcome.of(Map.of());
       case "renew": {
         Lease lease = lease(s);
         Instant expires = s.containsKey("ttl")
@@ -290,9 +366,11 @@ final class ScenarioRunner implements AutoCloseable {
     return r;
   }
 
-  private static Map<String, Object> grant(Lease lease) {
+  private static Map<String, Object> grant(Actor a, Lease lease) {
     Map<String, Object> r = leaseFields(lease);
     r.put("acquired", true);
+    // The server does not echo the holder on a grant: it is the token and the owner sent.
+    r.put("holder_id", a.holderId(lease.owner()));
     r.put("renew_after_ms", lease.renewAfter().map(Duration::toMillis).orElse(null));
     return r;
   }
@@ -400,6 +478,29 @@ final class ScenarioRunner implements AutoCloseable {
     return r;
   }
 
+  /** Releases a lease with a plain HTTP request, behind the helper's back. */
+  private void releaseBehind(Actor a, Lease lease) throws Exception {
+    HttpRequest req = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/locks/"
+            + URLEncoder.encode(lease.name(), StandardCharsets.UTF_8) + "/release"))
+        .timeout(Duration.ofSeconds(30))
+        .header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + a.token)
+        .POST(HttpRequest.BodyPublishers.ofString(
+            JSON.writeValueAsString(Map.of("lease_id", lease.id().toString())), StandardCharsets.UTF_8))
+        .build();
+    HttpResponse<String> r = RAW.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    if (r.statusCode() != 200) {
+      throw new AssertionError("release behind the helper's back: HTTP " + r.statusCode() + " " + r.body());
+    }
+  }
+
+  /** http://127.0.0.1:P where nothing listens: a port bound and closed again. */
+  private static String deadUrl() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return "http://127.0.0.1:" + s.getLocalPort();
+    }
+  }
+
   private void createActors(Map<String, Map<String, Object>> defs) throws Exception {
     Map<String, String> accounts = new LinkedHashMap<>();
     for (Map.Entry<String, Map<String, Object>> d : defs.entrySet()) {
@@ -432,8 +533,19 @@ final class ScenarioRunner implements AutoCloseable {
       } else {
         throw new AssertionError(name + ": actor " + d.getKey() + " has no identity: " + def);
       }
-      OctoStore client = OctoStore.builder(server.baseUrl()).token(token).owner(owner).build();
-      actors.put(d.getKey(), new Actor(client, token, tokenId, accountId, owner));
+      List<String> urls;
+      Object u = def.get("urls");
+      if (u == null) {
+        urls = List.of(server.baseUrl());
+      } else if (u.equals("dead_first")) {
+        urls = List.of(deadUrl(), server.baseUrl());
+      } else if (u.equals("dead_only")) {
+        urls = List.of(deadUrl());
+      } else {
+        throw new AssertionError(name + ": actor " + d.getKey() + ": unknown urls " + u);
+      }
+      OctoStore client = OctoStore.builder(urls).token(token).owner(owner).build();
+      actors.put(d.getKey(), new Actor(client, token, tokenId, accountId));
     }
   }
 
@@ -520,6 +632,9 @@ final class ScenarioRunner implements AutoCloseable {
   private static String errorCode(Throwable e) {
     if (e instanceof StepTimeout) {
       return "timeout";
+    }
+    if (e instanceof UserError) {
+      return "user_error";
     }
     if (e instanceof OctoStoreException o) {
       return o.code();

@@ -135,9 +135,40 @@ public final class TestServer implements AutoCloseable {
     return JSON.readTree(r.body());
   }
 
-  /** SIGTERM, up to 10 s for the exit, then SIGKILL; the directory is deleted. */
+  /** SIGSTOP: the server stops answering (connections still queue). */
+  public void pause() throws IOException, InterruptedException {
+    signal("STOP");
+  }
+
+  /** SIGCONT: the server runs again. */
+  public void resume() throws IOException, InterruptedException {
+    signal("CONT");
+  }
+
+  private void signal(String sig) throws IOException, InterruptedException {
+    if (!process.isAlive()) {
+      return;
+    }
+    Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid()))
+        .redirectErrorStream(true).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS)) {
+      kill.destroyForcibly();
+      throw new IllegalStateException("kill -" + sig + " " + process.pid() + " did not return");
+    }
+    if (kill.exitValue() != 0) {
+      throw new IllegalStateException("kill -" + sig + " " + process.pid() + " failed: "
+          + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+  }
+
+  /** SIGCONT, SIGTERM, up to 10 s for the exit, then SIGKILL; the directory is deleted. */
   @Override
   public void close() throws IOException, InterruptedException {
+    try {
+      resume();
+    } catch (RuntimeException ignored) {
+      // Stopping goes on regardless.
+    }
     process.destroy();
     if (!process.waitFor(10, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor();
