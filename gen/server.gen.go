@@ -45,13 +45,13 @@ func (e AcquireResultStatus) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -148,6 +148,21 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ReadyStatus.
+const (
+	ReadyStatusReady ReadyStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the ReadyStatus enum.
+func (e ReadyStatus) Valid() bool {
+	switch e {
+	case ReadyStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleaseResultStatus.
 const (
 	Released ReleaseResultStatus = "released"
@@ -172,6 +187,24 @@ const (
 func (e RenewResultStatus) Valid() bool {
 	switch e {
 	case Renewed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StorageStateState.
+const (
+	StorageStateStateDegraded StorageStateState = "degraded"
+	StorageStateStateOk       StorageStateState = "ok"
+)
+
+// Valid indicates whether the value is a known member of the StorageStateState enum.
+func (e StorageStateState) Valid() bool {
+	switch e {
+	case StorageStateStateDegraded:
+		return true
+	case StorageStateStateOk:
 		return true
 	default:
 		return false
@@ -328,6 +361,9 @@ type FencingToken = int64
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
+
+	// Storage Whether the database accepts writes.
+	Storage StorageState `json:"storage"`
 }
 
 // HealthStatus defines model for Health.Status.
@@ -432,6 +468,14 @@ type Problem struct {
 // ProblemCode Stable machine-readable error code.
 type ProblemCode string
 
+// Ready defines model for Ready.
+type Ready struct {
+	Status ReadyStatus `json:"status"`
+}
+
+// ReadyStatus defines model for Ready.Status.
+type ReadyStatus string
+
 // ReleaseRequest defines model for ReleaseRequest.
 type ReleaseRequest struct {
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -514,6 +558,21 @@ type RetryAfterMs = int64
 //
 // Example: 17
 type Revision = int64
+
+// StorageState Whether the database accepts writes.
+type StorageState struct {
+	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
+	State StorageStateState `json:"state"`
+
+	// Reason Why writes are refused, when degraded.
+	Reason *string `json:"reason,omitempty"`
+
+	// Since When the storage became degraded.
+	Since *time.Time `json:"since,omitempty"`
+}
+
+// StorageStateState `degraded`: writes answer 503 `unavailable` until the disk recovers.
+type StorageStateState string
 
 // TTLSeconds Lease length in seconds, measured by the server's monotonic clock.
 //
@@ -652,6 +711,9 @@ type ServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	// GetBackup A consistent copy of the database, taken online
+	// (GET /admin/backup)
+	GetBackup(w http.ResponseWriter, r *http.Request)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
@@ -682,7 +744,7 @@ type ServerInterface interface {
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(w http.ResponseWriter, r *http.Request)
-	// GetHealth Liveness check
+	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
@@ -703,6 +765,9 @@ type ServerInterface interface {
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	// (GET /openapi.yaml)
 	GetOpenAPI(w http.ResponseWriter, r *http.Request)
+	// GetReady Readiness check
+	// (GET /ready)
+	GetReady(w http.ResponseWriter, r *http.Request)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -759,6 +824,20 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetBackup operation middleware
+func (siw *ServerInterfaceWrapper) GetBackup(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetBackup(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1231,6 +1310,20 @@ func (siw *ServerInterfaceWrapper) GetOpenAPI(w http.ResponseWriter, r *http.Req
 	handler.ServeHTTP(w, r)
 }
 
+// GetReady operation middleware
+func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetReady(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -1352,6 +1445,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	}
 
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/health", wrapper.GetHealth)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
@@ -1370,6 +1464,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/renew", wrapper.RenewLock)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 
 	return m
@@ -1420,7 +1515,7 @@ type UnauthorizedApplicationProblemPlusJSONResponse struct {
 }
 
 type UnavailableResponseHeaders struct {
-	RetryAfter *int
+	RetryAfter int
 }
 type UnavailableApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -1494,9 +1589,7 @@ func (response ListAccounts503ApplicationProblemPlusJSONResponse) VisitListAccou
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1631,9 +1724,7 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1720,9 +1811,89 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackupRequestObject struct {
+}
+
+type GetBackupResponseObject interface {
+	VisitGetBackupResponse(w http.ResponseWriter) error
+}
+
+type GetBackup200ResponseHeaders struct {
+	ContentDisposition string
+}
+
+type GetBackup200ApplicationoctetStreamResponse struct {
+	Body          io.Reader
+	Headers       GetBackup200ResponseHeaders
+	ContentLength int64
+}
+
+func (response GetBackup200ApplicationoctetStreamResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Content-Disposition", fmt.Sprint(response.Headers.ContentDisposition))
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetBackup401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup401ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup404ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1850,9 +2021,7 @@ func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFin
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -1942,9 +2111,7 @@ func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateToke
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2092,9 +2259,7 @@ func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2164,9 +2329,7 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2244,9 +2407,7 @@ func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2349,9 +2510,7 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2462,9 +2621,7 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2592,9 +2749,7 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2686,9 +2841,7 @@ func (response GetLock503ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2828,9 +2981,7 @@ func (response AcquireLock503ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2970,9 +3121,7 @@ func (response ReleaseLock503ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3112,9 +3261,7 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.RetryAfter != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
-	}
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3147,6 +3294,44 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	return err
 }
 
+type GetReadyRequestObject struct {
+}
+
+type GetReadyResponseObject interface {
+	VisitGetReadyResponse(w http.ResponseWriter) error
+}
+
+type GetReady200JSONResponse Ready
+
+func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAccounts List accounts
@@ -3158,6 +3343,9 @@ type StrictServerInterface interface {
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// GetBackup A consistent copy of the database, taken online
+	// (GET /admin/backup)
+	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
@@ -3188,7 +3376,7 @@ type StrictServerInterface interface {
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
 	GetDocs(ctx context.Context, request GetDocsRequestObject) (GetDocsResponseObject, error)
-	// GetHealth Liveness check
+	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
 	// ListLocks The caller's account's active locks
@@ -3209,6 +3397,9 @@ type StrictServerInterface interface {
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	// (GET /openapi.yaml)
 	GetOpenAPI(ctx context.Context, request GetOpenAPIRequestObject) (GetOpenAPIResponseObject, error)
+	// GetReady Readiness check
+	// (GET /ready)
+	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -3324,6 +3515,30 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetBackup operation middleware
+func (sh *strictHandler) GetBackup(w http.ResponseWriter, r *http.Request) {
+	var request GetBackupRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetBackup(ctx, request.(GetBackupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetBackup")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetBackupResponseObject); ok {
+		if err := validResponse.VisitGetBackupResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3775,157 +3990,197 @@ func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// GetReady operation middleware
+func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
+	var request GetReadyRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReady(ctx, request.(GetReadyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReady")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetReadyResponseObject); ok {
+		if err := validResponse.VisitGetReadyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H35cts4uu+roHinKnYOJUvykkSp84eTzuJuZxnLmfRMKyNCJCRhTAJqALSsSbnqPs19sPskt/ABIEGK",
-	"kuUt3VP3VP/Rjk1i/dbft/B7EPNszhlhSgb978EcC5wRRQT86/Xg7O05vyBM/yMhMhZ0rihnQT84nxEk",
-	"iZSUsycSRbEUk5HSj0ZoIniGondvztFeguVszLFI9uyzUTsIA6oHmBGcEBGEAcMZCfrBry09W8tMFwaC",
-	"/J5TQZKgr0ROwkDGM5JhvY4MX50SNlWzoN/tPQ8DtZzr96USlE2D6+swOOXxxUcYtWnVKY8vnkikp0UL",
-	"qmaUITUjKMZpSsQTiXAc85ypYqFzrGblMuF/m5b3F0EmQT/4X3vlwe6Zv8q9YmHXepmCyDlnksBRH5tZ",
-	"31xRaW4i5kwRpvSPeD5PaYz1Hvbmgo9Tkv3XvySHW9lu4s/mLTNv9UiOmdsxnAZSM6zM4RBYC8KpIDhZ",
-	"op3IPjcyf4h228F16Bb+kau3PGfJj1z6R14sfYalWTlNvIUyrkYTvapoN0RcwD3jJKMMHX8+QVQiPpno",
-	"x/WvRgmVeJySxO1L//In+7sfuavzpkWOSYxzSWAHkohLImDLjKPo+KcPJx9Hv7z5e7RxK18YztWMC/rv",
-	"H7udD1RKyqb6+BeCsymKfm3Bglq/kKVecu4tzC74FU7OyO85keoWKyVXOJunxLyRaF6l7BKnNBlpjh9Z",
-	"xk2IwjQN+iAkgM4lyrCKZ+ifvx23/oFb/+60XrRb3753w27v+fVf2pbZiVQjmgT9oNN9/49f939+/tfe",
-	"14M3R2fPzzt/7305ODn69DwIA6mwymXQP+h0wkBRpZcTnJhlgOBBdhlWaOWC9XmsuFRckL7dUX913dfh",
-	"w9CV3YmmqgynEy4ykuibGQuCLyTCKOFxnhGmSIJizqQSmDKFdqKVJUXhkBW/VSqNQlT8084S7bbRR64F",
-	"7BTFM8ymJGkPmd7LWy7GNEmMXvlhgg7FgkvZklQVBwFSAaOsgUZLbaSJdOJW7G1qyKq7ekfV+3z8heFL",
-	"TFPNfz9yd2ZyFPM8TRDjCo31JnE8MxeMmVwQQRIj4zFDRAgu0E40pWqWj0d5uWrLg6cES/KRq9e5EHYD",
-	"d2bEVI8F0ji2o3mMCDpZP6CpUq9czah0Wto+bx54iahCGV6iGb7U6mmuNfBdGfRFyaCwVZi6XN5GBl3d",
-	"z0MxaO0gSOM59FHOLhhfsNAdQogEgT8lhqIZVzMihsy+vROtrHg9c2rBeEozqt5cxYQkt9IWDVevBUaq",
-	"hxsRN17l8qkslThPE4m6nQ7CsaKXZvMyRFRJBEM8xF1rIQyDIW89m2+7YQsPdd/VreuNZviKZnmGWJ6N",
-	"iUB8UjkMfZWry7Es+xkvU46Tc85PsZiSH220OOUy5slSk3CqF6GNLsx8uwXHMZkrvZO5We9IcT6Ch+0+",
-	"zrAiQIF/gOFl70NqZsu4KHYl6/t4ItGciJZ7QWBFDF0N2U50dnz+ZnR68uHkfHT2eRDtIpymfKH3rJ8z",
-	"twfX1sSDofWNwA04I0osW8cTRcSqOzMgMWeJRIqjBaZa5k/MkpVYUjZtb3RULM1TpsiUCH0g12EwMG7a",
-	"H2UsfuSocBmdewkSDdgVRB0oaSyRpFOm/5WrZhtyQKfshL3FNL2nBNMTUTaamJHqskv/tUUZSim7AJO8",
-	"tsxcksS5UG00UFgohKeYMoQV2tOr3jMq+AEMzYFdS7HUjWKtuq+HEmjuPGLMrBUyoYxKbYbsRJUpo92+",
-	"YSelWUdbpMYKCwvtNmSFevOPUR9tYSeMBV9IzY0vYbBcEoESEqcUiIMhYxe91O+YH4dMkAkMB14/T8gK",
-	"E77Ua/LvKfIvKrJ60hCYtpA4m9BpLh6GzkBHlyN69GZNPHfC1kgon9XbhTOxgnaHcfTu5Pz9l1ej16cn",
-	"bz6ej05+2r0rmR2skll19i3Jrba9hyC71XO5wWOuH0qkRXbj+qJde9l3FIirt+xLKv9yB4QlCCPjKQKQ",
-	"hrBEx/ZZGL2PXhEsiEDDvNPZj+Eh+JHc9VK75aV+qa5r41VW9vAQN/jBcX7FKbViAI3Nrs2hrMr6irr8",
-	"+vVrSx8aYUrfSQMEeJwu8FKiyJwl4JErOrHAEq/N1f8RDt15SbeapWe5UlpEJfpEuHDydSG0N6s4mI4J",
-	"Vnis/Qc4JN+fe1CT4gYT4guT+XzOhSLJB5JQfA4P/bGmqD6qyJ9Vz2bAp2Kxo0yvdqT3BCZEQdg+PgsY",
-	"ueBzIhQ1wK3DGmly05rtECc/BWFw1eIi0effvQ4DY+ADtgJDahbAyhzsfi8Ig4wy7RME/U5YP3NvqIPr",
-	"MIgFwXovWN20mnOaEalwNveH2L92QPdWW/lowKzi9Z6BtZ3F+Zt/OKGDzr0l1rb+rdgdH/+LxMqDl09+",
-	"qohTPfBo/+L3F5fPrnrZwfzfQRjMsVJEaAr4p/7rbwbK+/a927v+S7ASJihGPqVy/a3Cz1SRTG55Inpg",
-	"OxMWAi+DNSeycbMudlFuN6bVDXpQ5QiwyqODdZuEqT00FScJ1SyA08/ejic4lSSsHUJGFNYy5aa9f3DP",
-	"XYcBXzAjVja98Ake0kel0pE0EudGej0/tbJJv6hl07ZvfsVUFa/WrsNfQPON2POTeapWpWVkdGmEFElT",
-	"CbYGz1XMM9JGETbvJlEfLXkOLn4B6bxEFpKhCSCpE8JiyqY2hBaiyFi+coRVhDBLUCQII4sR1lJ7lMkI",
-	"YaH1g2qjaEZSPYfkGeGMIJJKMmQJJ/IlivSkRMAs1TF3wPr1UaUnEhGW7LrZlFhWZxsyPR34p1UyKYe9",
-	"k8w5vA6DyvZvGuWtedhFCivCq9jvTYO8hwerslgLUHcrN4by9HPV13tAW/4t3TTImX4aFPEH6Y90BCP5",
-	"N3DzSEosG0Z6dl3ae98DwrQS0ULIcoC2C9LEo3wrOSoKqsYydrjQv/cm1nkNct6KtLsJoNuqovpS4f31",
-	"a0seU6nfS42GgVofdreLeyLRhApt5Hj2cRsNZmAhshi8grXXeuDm2GKPwGnVHe5vo+mL8d12mq7iJ4f3",
-	"WOjpwS9DiwV8iRUWo1ykDRYvzkiLCzqlDH05O0V8UiAJTyQyb248Si3AyvyHJpNau3ayHlSCSEyJdvk4",
-	"o7JIBMh0gCY2LkCLi3sKYS0nXChIFgK0yc9+IhHLMyJobMAWmoRoMaPxzETXLRxKJbogS5Kg8VIv3bdo",
-	"jw6CTVasJv6UT+ka4rfOPjyhDxVuq8ThNp4TsCVZbKdlTqTMSbKiZJ7fj28O6nxjtrpy+GGVoTxO8ki5",
-	"QnY3yuOK2lwlUiVorNJlBbUnl0QsreNN4TycP0hViDDEU13kSdpgFCUSTAhBAESTbViZNWQPeg20YCMe",
-	"Qf9Fp/Os++JF7/Dg2UHnxYuu5/h0V0jmOgzeE5yq2arAWFV4/GJVx63Ra01HVxgLK8f2dcZt7MZZdgbU",
-	"1L/T7jqc3RMJXDLhacoXwBMo2gNDOUKLGWHFG0RA4GHIMEOReaCNXnOmMGUAXUkSC2eEld6B4hej55N9",
-	"3I1fJD3ybLy34OKCiNazJo/Ap+vH0HsbFNc6RfXSB+kuCJlLxFm6BExj8P641Ts8QjMsZxuZe/9+jLnZ",
-	"dd1KkzmTcGXvJwlhik40Z2gDfSowUxDYA4Jpo18ImSOqkOII7EfEheMqCHkD/mMOK9Xs6NFLhbuCo0k3",
-	"7uED0nqOn41bB0knbr2YHJJWb7wfHySH5GjyrONL4zynSRONmBBwk19cYBRbOcV6nIFhq5v84vUIgJ/N",
-	"V241W7Y0wdCYGAlSSQnMKCv+vc5vLlN81p3AoBAjNadvIgiJbDw2xkIszcVEJi8GFU6h9aQuaZH5+KCO",
-	"09FDOU6HD+E43RosqFkf29jLBSnUZI4745u9JPtcTW6sKgxwi8JA3/RG76jX6HKEpZNULK2JtD94Z1ZP",
-	"VpIZTlN0idOcIIDfE5ef6bJENHkZuaC4UdVauth0Viu+QiTzeKYNJazfSoxNmySCSNlGxwplXCrU7fQO",
-	"0HipiNSvfzl/23peFSzdTlv/96z/vPO8U2O4Tu+ggYE+ORyouq9Pc+P6OXUHiaYTLtBc8JhISaz9K2dY",
-	"EJCWFvbHaKZXqp8PEUZznsDPu+0h+ywoU3icEnQ8eH1yAsfEc4XkHMdE1pWlpxu3FxvD4VWv2xoOr569",
-	"2Sg2HCy9ep8Mnb19jV4cHD5DFvEucu1sThaSZhMZjmeUkZYgOIFfRDFPSIP4MBGlVUOueRST8AXxTn0e",
-	"ls5rKXuQ87yaNOnl+QVhPYTVlNzVnPVTzR/2flHk6erfVTJYtTPp/VF7QzyB57ExpgAXraWRwBqbcH3N",
-	"j17+hdlLEdwJwbYUDOtNrovG1rMBVvPnjIK1+Y3fbvAbXfzv+2ZP3Q/ufV8f77CGJk4ld3Ig+rVlsZfW",
-	"SRIhl3OOTDzoRreylIwrQYn1LhyYYiau+H2T6HRjrAq/L2cnmr3Bgp6RgmP04y9R1ByVNFFRTeAmKBrd",
-	"4AvWkWBDH2bdngAHLqvcQJMkPzPm2t1grttijiu2k3t/48ocgl2d+8GQ13sCp6sq2GU03hGdLNZTN5Ka",
-	"D8kDYhucPMIK4zzUnJXRNKU2bmDqXRhfoB081noHIzWjInFA0vn56W6IJEfYDKCVH5ZI0YyYQZVYOre6",
-	"VO6EJVXXudfpdDpN3vP62KDb2A+iyjuHc9aRc3hjeMZur5m072leHzxkXOJPEVY4XMNnjCwens0qeNTK",
-	"Dpov04thrGFCSEKwiVlUogUXaraY0ZSsZ8sKF3XvxkSle1Hz7FksAPwCHEfb4AUOpJcHnr6fna09e3ss",
-	"Nq1RIuc4uXICiXasnJAo4SbLyqDBVO220WcsJaIKAGXKEnIVmVwNFc/AkNbzM3LlXqqZv91ndwTgGg/G",
-	"Y+KVozFJ9SnY0/pu7LWEKCNYQrraeFlNp80444ozGqMYcBF/3Ue1WzNpEW7d+0f6VjeDhSWPryxVW+b7",
-	"+/svQvTl/HXoUxGaCxLD3Vf9oV6nd9Tq9Frd3nmn2+90+p3OP3xgJcGKtLSEb3ISHPpUwTPqGF413q//",
-	"emNCgx/nXtnje75AKbf2lIXaoJTCRaVdygyfEwapP5rRdjrov23tCMIKwLrdyknsb7yXo85mCtLyiMS5",
-	"oGo50LLLlkJqD+AXsmw2dbWEx4prgrkgy7BKQn4xnCSQMdVGH0mZdk4S4wtXoMj1JalFoVp53nhO9b+v",
-	"w8BkkB3nBoJeW1UJc/RR1JzLx2M1+r//+/+UeWh6DrO6cs6ZUvOgzM5+zfkFXVPd2pA+LYkykLOXxLoX",
-	"4zQd4/gi6qP3Ss0/sXQZooG+DBIO2QBnZEAV+e9TfBWiZyjBS9lGXkoamN7rYFoQOXCisVlpcaKj0Xsu",
-	"Vasw3kd2kavHq2mDsglvFCwJEYikJNa/ARgkoZoNxrm+Xy07QEnoe7YYYXvIhuy4kMsYPX0KAvnp074F",
-	"WJc8FxLlTNEUNnR+fopEziQkmPNa4j/IpxDlLCUSXh0yA9xSZWKybfQGQicG6o2xMGER9PSpVZKGKp4+",
-	"tUWrEsm18Zchaw7AvERzqwosIiyI5LmICWSbzAVXJFZwOilRZp7iCUG00h0ySB+0ICacmYGdSpD+3C5v",
-	"of+f4QtigSRJkMQTMGBzSSy+pIW2PmivtDKllwUkVa+w7gO+49gkxgwZDSoJCY1c4gKN4c6KgqYy9g3w",
-	"axt9NRXcmJWIlyYGymLLeRLtOAqBX9q4ikHWpCn0WFA1G7ICbdqF5JriDQNVucAsZDFaLI7geIZgZbDv",
-	"V1zNXP4PRCZhVWA0hV46kMGFIWsnhJnen59/Rr1Oxwyql2EsOXgQD1kBKCdUM0JGmRaAbfRGCC4kDBGt",
-	"S6mM0I4DnnarQNOQrUGaYFpfJdDEXCvNqJL9StFs1AypRy+BgahE3XZba2en/l96N2UDZ1gNmUUhq4Vf",
-	"jr+UJ/X9dHdLFLY0DBUKXppsJafVDaT52my+Wbejtz5XmhO1SkqiMUn5AvX+ebhvBFtKY8IkKfNTgg8n",
-	"50EJeQSfYsUHWroFYXBJhLEcg0672+5AhtycMDynQT/Yb3fa+0bRz0Dz7QH4tecnH04JeC9m/5Szk0SL",
-	"QCrVsXuo1kig1+lsyLZtSEwvZ/utGgBsSrKspqruVxNOK2ZRpzSL7DHFNLj+tnW6uJ+e2VTNm6aOjrQp",
-	"nSaaUI3s1Yd80Omum6A4rb3Vunh482DLN4vmANdhcNjZv/ktP5Pct33g5Eur57dv19/CQOZZhsXS3nax",
-	"V60p8VRChFK/EegTnXPZQCWVBKwSwnrFk+XtKMS7v21vrzH567rqRSqRk+sV6u3eiXrXEmy59iI0HWib",
-	"q25vj75mLy7/mr1d/jV7e/Tl178dfPn1b13y5uNlnCXp2f7Ps+TrVees93YZv7s69CPCDab7LU+pSENb",
-	"k8yuDQsnMrVo1uaJyfyCRYRFcDgmlvY7N9Oi12LhD2CXg86LLd6qtETRb3W3YLJ6ESy8d7gNczaULTwy",
-	"Z5v791Viw/02cPx1WFcVe99LRrjeM2qs3s/nt83JhDRZ0/Kmkglxt8Y3ZbbItT4BJ6+qy3mjrSln68Ip",
-	"aLK2gUIKORRqCUiq1HYiTp11D7ZWxZY0RtqQ1ay0AiCpm5Gg2JukZ9mO6DGFVF0wdce9eD85IIeTIzza",
-	"RiA54bUqmPyhthdMfpLQBqn0HyN/aj2KHpmt4fQK89RQ9ATaMjjCW8fTpYPu2X41sIokVJBYGbvYlr9q",
-	"P6xIzywOCM3xlKAdV+/46njwZvTl7HQPcg73OMxWPBztWnYxZbGFlU2usPaahJ12lAuq3RY0EUTOkKRs",
-	"mpKW9gHBSyER2ukdHiGBWcIzNKZKhkPb/0YfwSHKKMsVkabOAKPPv7x+gwb6FXA+RvFMe4lsSiKLN7jq",
-	"4LG+OePqUjlkbuMWRIxWkAXYXoQMAoF2VkAO5GMcu5CCNmSwmksi6IQSYd3RlOBLIj0AoI0+ciRjPod1",
-	"WauKJCbxb56PUxpr93tCU/3AkOE0RYVPgLSz1ShwoDbcXKIpLa6Lnf1OrwHzWXvxtaq/U27k04a83vL9",
-	"L2enWzUP8FIpB0S11gFT627HKwAPq+Rxu9mvtxUETTXbNcaucLKp1zcx/6l2JIFDzIH5PJyrWfAtDK5a",
-	"lixbnKVLa+HWGLtA3tZyuKtnJiypMvmMCGK4wvFalkuFyO85Tv0Hn8ghu4khNPeNbYaNX2kKGJN1uzEr",
-	"LwThKR8y/ZapolZIEsKQ3ghaEoV2sGXVBRcX0iLFsFbN1ppRyJUtry/zmDS7DZnjN4Pl2t1DbvlOZAqX",
-	"QGDpH8rk52jXMB9OINAzZE7KHX8+ASGnB9CCiiUeg8Qx7MzZGGpGGEoEn89JEjr0CXKtAPA4rya0QxKK",
-	"EzjeMr2MeJrogzDJ6TFmLnAzwyyR0IJuyKzDbA6hZuqZA3PXPSUKWnLVEV3/ClM9MuJsyKKy2WLkMvK1",
-	"YtZDeB7EE7d9UNcNYugttGuoyaGbzUgf3DZXbk/IkFRhWv6eE7H0/DKTXdHY3fGw22vI2W5sRAmUB1Be",
-	"oQhXIO9o3Rrg7fstYmAgdrdlJpUmTD5xiFqR5V3pT2FknrUTUWSoc5QQRkmydrWQx3W/1Rb8QK7mKWbm",
-	"zvRiYezNM4/8odasotc5eH6bZUDvFJM7sdUSckHvOfWgISQSvfTFqZWw7a0jGSBeb3MvWl1MecuON9DT",
-	"Wf2prcmbNf/ANMCh7KUmep/9t9b89ZceT9+79q83GWIu2LQbOhR6yAx3W6EXpwQL1yfpthZCZ1sL4W3R",
-	"FOfuZoX2MXo3v7vaNfABvJOKEWMk+kNZMaA99gRXtrtGsy8PLpBTPaZqpXC+tQFUgO0G8TAeAlbWzuZp",
-	"4l6yUee20cbmFVMionWnQwXQTuT83sgkW5kIAnVBBqnwsoAUwPNgQ0YTks259uGRIC0bnymtE2/pgqhc",
-	"MOsE4MwmaRl1XTjCYOzLrapayjBpVfmewbGuAR06jws6/OFo6G1Ah+1B/hXA4K4gYm8LyNLvXHdnNi4Y",
-	"94zMUxyTavB0BRMErgX+LIT5WtfiEyPo/fmHU4sMaFJ8PRgAQ/yML/EAHkWUafMkRIwjnitJEwLJ965f",
-	"F+idFmVgzIRDhj0W0IQfoijWFrrW60SGyMiKsAa8VSJ9ggCcoF0PeknCIdOT6MnbaFD0eQs1O/PJhAiJ",
-	"hqD+arJsGDTx1Duiihrjm5lKkSu1N1NZWu1Fs6JPwo25Fw3+92szR2tgpXTrM09pvNxcj6wFxkt9DxMB",
-	"2dB/Erd4dbOhEXTGGTO+KGUYTDdHqCV1btIxZcd44+utJeW3REFzW5iwNPlLmQtqQK2sVMtfkk6QwukF",
-	"tDnSVA5AnaZx4+La4RJOClcXLWYccqO0UvEqZ9AH+uomqjs2O7mR9miGp2TvaZXyiuyq8kC3oUVzegiG",
-	"rFMijmekpelR8IZ6+M+CXhaADGZoxnNxF7rbQjY3dZv8j7W5vtfTs+qw8PmK8HwiHalhRyJ35ZaiMLOR",
-	"Wc4LuwViydJ+ngFeisLCMis/6OA+ggAWDrDNnKcp0P4KqZ9SWdL6KazjTrbL9t9QWJsU4OmU7S2ER6HC",
-	"H0pLzVr1HtQky14c6+mpmN7DwkDLU1GJZ1rjOClcOvR6cPbW/lpxADoRlkPW1CDDtCBYaZPhd8mQXpsM",
-	"dEanM4UgzxxhY0e0IP9MP26ht0p9ZFR0hIiKRD1tF/kZon3khuCMDFlRRMXBj23oNLmlue8riUGRCfm4",
-	"Zr/fCqVB3VZbmQS9v8262UH8j/Fz2fn77/s/X7z4dXEqDs/Zs8/k6Avuvks6b2nvPT8Y/Kua8e8lA72o",
-	"JAPVu4wcPt/v7XeLnh/aHeExlAw8iFOxcr5rWy1Kl+a9vaqMGG8BvhH9JynIRxZNX2cc0aI/M2X3EUOa",
-	"e3mu1uMMP5GUqCI6Z+BxXm03zhIDGhm2NjBSG52XmX7awsOTCYmVwalrYTk6ZZ9ytQqCN51g+che+e2k",
-	"FTivZ66vEc7TPk+VBjcBbR7l2p2FBUL2gylyC6oqP/txTxq+qw//6LT/xiq4lZjNPZhgO8DNIEeGEaxm",
-	"9aJXU65MDIIq6EpuNWFoovvpEqX0ggxZ9PnT4Byt4nyR92koqxBrMB3E4kxb7cIDzHgGzWygP5NF0FYh",
-	"M6Na4QlPq64HxwqB7lCyB2TLh7NSb4dl/WfonP/h8BomVw+pFpSfeHjTLdmex+u9uGPmgXfAkYxrtiOC",
-	"sBhqMTBbViC7dqPJqed4VCDs+POJt66HBMMKUMcFyS2aY4SPrBzAhKh4dlsm2YB6VXe1M4hxisXuFshX",
-	"RhS2EO2saFnWmNj/jijb1Oy+boCr8w34xfbGsp37xm7k+by9ER88pZeEESlRPCPxRfNJbAYsTPlU7j4A",
-	"4b6L1FxIFCIoUzYlpQxnpBmjuAc04R2sXfdv39d4O7WK0GoB+UGv0mmpqerTxoMr/a3K/kbdZ2UJt2lS",
-	"dIuSioeHTlaUxI8Pkpw3EMR6IMS2GSspcO+7PvDr9TLXFA2C6aMtJ1vkjSHxVf/CL+32v/9CJTKNwiCV",
-	"6OnTr1jFs6dPTX4Qm7bmPE0dQUu1TAniE/SaM5mnT6Qpe6Nsin7PiaBE7vZNtR8ExMueYlDql2KpkMQL",
-	"vyTcJFdGfptsm1DpABQX0sQSSc7ZkGHpf3DMTWHK2LW1aGsS7QxQvl6ktcCnAiBfbQdyqlwMdchy95E8",
-	"k6Sz20bHpljdjKeQKZaDPLKyvxWGBboVmN3ByQ9ZRqFLFLbgTx/RSVlz7+aiDI2JWhB9SU5ilDs2IWVv",
-	"ka4PNixxDVCjmeemTKgzmMGM7p2ld1/109SW77pkFzjoSkbJQ1XurybElOXh9rsPAP67/DW4Z0daegta",
-	"vqOdhExwnirUCfWZQjzkqLO7bjuVlu3biqxq7/Zv9xHept2NICDFofrTq21aJ26fe+IW3tWSA+SuP8jj",
-	"aIKyo95K/7VbK4nrWykJ17NxzTcKDVWbGR414/9PoF7MUbgCE1P3DZ/2UvEMUdWgWm7rkZYfhf5W10p7",
-	"NieloZJn+0HXldu8E5ipUuYX+ACVSFM62qmousr3Ja2O27WNfq1Y1R7tkBlLzVYaV6rdK6Xt2lCvVLS3",
-	"EXR48b9iUHwVMRwyN4upmy5VhS0P0guxG5BeB6WXaMz1Qrwia1DHZy7dxxS9w/61KnVfGIPq8x2ImLka",
-	"F/2zrR2H1OMyeahv09SKvCBYTXXrWsuBkiuDIHCIS5RxqC7g0EHqv1DktTyKhgyUmynBT0Fr7GAUOcEQ",
-	"ldXr+uKEcU0tGGpaRnJmVK4gSlCS6HMsvgCsZkSYZgIST4g1U14V7RMM6T192jcTVG0J8w0qgjqVQnH9",
-	"CAA6KWXENlOAs6k1xDEfLHJf5K4bD5B7pTVdam97t420HiC21t34W0NmEqf1yYY2idr8pQ+dtsxNOGJd",
-	"mhzsktptzwTolLOAwYfMVLhoJ9O1kFzgC9eDDnIEpDFfqHLWS0JlzBmDehyvUAT2j1kyZNSZjMXW7QrM",
-	"nmB0aKvATM6aljRLngv0e84Vhr6XmCUtPpkU9ztkpiceuaQ8t9Re+MWlBWyQvyKHYSr4wmbkw+pSekks",
-	"+Aaf9nBNeEjGxbKwqqzP55p5h0VnmKJdPQTvAGOnWgiZfmZt6Lahp3E1/l6jUXN+EvpX2EAeLsZ1WXim",
-	"6UzB72Ua4IptZj/RYu2zOxU5m3aaOJtjOmUVzb5BB1eanXUP69+kOeqAIqHObyyGrLxnntLkVjRMLR60",
-	"n9LxO5ZW3t3v3EKt1z4EtFUp9m2Nq+KzIg9gG5UN07btal3vkWYb5hWGULG6O5twm+w1v+d6/dMt3epC",
-	"bmuRVb9B1Oi7m52Bbtajo/Gyokh/rJG2TW336kem/6j67j8CshCmizu+INb42AKh2LMq7VFswTeFbjT2",
-	"i5W26BM0nK9/Kar46IbxuTEzH5s3BmIfUqtXP1DuTCsfL7H9W4w/YYaGoqeGz5WbxDyX8MHMB1sbo0Rm",
-	"/Puog2r3y+3kz9bcXOsU+9CCuKGn693EaSGuij6st9/iOoFlH0j+hHJJr+sjV6/L7/r//yKV3tFLJ47A",
-	"U9lOJjGyeBSJNCDKk0hPpDPjmx0l56wSLFLqXEyqCqGzwHLXlpDYSELS4KRBkYgr8dCWvnkWLFQf2i2+",
-	"bW3bvoHQs3Zr4WDYj0ezRIs0WwhTma5ZeDGy+NGiK1wxSbdndK+78GNIsk1WWfdHGo+uSe5tj2a9BITx",
-	"/kcA/okE4JsrZT7CbeysZvFnu7e1l9hExteFcT/NCTv+fHK7cKMb9JbhdjtX8UGJ9g3FG1QWj4bw2Q9A",
-	"++EH7De6gPjWOKepMsHtCtzpQrn1/Am/K6pJnrBvfG/2WkLXVt1BNqYgUM5JbM1NCJBYxNtcxWr84pWX",
-	"rSsNxtZc7+iNBZVTzQXlCzL2crgcYmc+yfLz4NNHyHCgSppUjBinqclsMrDjnFNAVrV9D+hKMdQTWS/i",
-	"37HdWb2eAjZneTc0mYmVTOSXBfAyZI0fCjQff2DEIk1lRn8tudoECGWZXlG0VGmjT5NJaEG/5q/ih35r",
-	"Ru/j+thtwYBBpnFkeeBlCszqqX9yDR6PP5+EaJpjkZQtoiOvE29kP13xEr7yb9fh9/2lEr6L690zdNhp",
-	"iHlBtoMJEFZzO8yFe2zijQZ0f/3t+v8FAAD//w==",
+	"7H37cts41ueroLRTFTsfJcuynYtd84c7nXQ87VzGdiY908qYEAlJGJOAGgCtaFKu2qfZB9sn2cI5AAlS",
+	"lCw7Trpnv6/6j3ZsEsTlXH/ngi+dROYzKZgwunP4pTOjiubMMAX/enF+9upCXjFh/5EynSg+M1yKzmHn",
+	"YsqIZlpzKR5pEidajS+NfTQmYyVzEv/08oLspFRPR5KqdMc9G/c6UYfbAaaMpkx1oo6gOescdn7p2q91",
+	"8XNRR7HfCq5Y2jk0qmBRRydTllM7j5x+PmViYqadw93Bs6hjFjP7vjaKi0nn5ibqnMrk6i2M2jbrTCZX",
+	"jzSxnyVzbqZcEDNlJKFZxtQjTWiSyEKYcqIzaqbVNOF/66b3J8XGncPO/9qpNnYH/6p3yond2GkqpmdS",
+	"aAZbfYxfffmZazyJRArDhLE/0tks4wm1a9iZKTnKWP5f/9ISTmWzD7/Ht/C79S05Fn7FsBvETKnBzWEw",
+	"F0IzxWi6IFuxe+4S/xBv9zo3kZ/4W2leyUKk33Pqb2U59SnVOHOeBhMV0lyO7azi7YhIBedM05wLcvz+",
+	"hHBN5HhsH7e/uky5pqOMpX5d9pc/ut99z1VdtE1yxBJaaAYr0ExdMwVLFpLExz++OXl7+fPLv8drl/JB",
+	"0MJMpeL//r7LecO15mJit3+upJiQ+JcuTKj7M1vYKRfBxNyEf6DpGfutYNrcYabsM81nGcM3UsurXFzT",
+	"jKeXluMvHeOmzFCedQ5BSACda5JTk0zJP3897v6Ddv/d7z7vdT992Y12B89u/tRzzM60ueRp57DT3339",
+	"j1/2/vLsr4OP+y+fnD276P998GH/5Mm7Z52oow01he4c7vf7UcdwY6fTOcFpgOAhbhpOaBVKHMrESG2k",
+	"YoduRYfL876JHoau3EosVeU0G0uVs9SezEgxeqUJJalMipwJw1KSSKGNolwYshUvTSmOhqL8rTFZHJHy",
+	"n+4r8XaPvJVWwE5IMqViwtLeUNi1vJJqxNMU9cp3E3QkUVLrruam3AiQCpTkLTRaaSNLpGM/42BRQ1Ff",
+	"1U/cvC5GHwS9pjyz/Pc9V4cfJ4ksspQIacjILpImUzxgKvScKZaijKeCMKWkIlvxhJtpMbosqlk7Hjxl",
+	"VLO30rwolHILuDcjZnYskMaJGy1gRNDJ9gFLlXbmZsq119LueXzgiHBDcrogU3pt1dPMauD7MujzikFh",
+	"qfDpanprGXR5PQ/FoI2NYK37cEgKcSXkXER+EyKiGPwpRYoW0kyZGgr39la8NOPVzGkF4ynPuXn5OWEs",
+	"vZO2aDl6KzAyO9wl8+PVDp/rSonLLNVkt98nNDH8GhevI8KNJjDEQ5y1FcIwGAnms/60W5bwUOddX7pd",
+	"aE4/87zIiSjyEVNEjmubYY9yeTqOZd/TRSZpeiHlKVUT9r2NFq9cRjJdWBLO7CSs0UVFaLfQJGEzY1cy",
+	"w/leGikv4WG3jjNqGFDg72B4ufPQltlyqcpV6eY6HmkyY6rrX1DUMKSrodiKz44vXl6enrw5ubg8e38e",
+	"bxOaZXJu12yfw9ODY2vjwcj5RuAGnDGjFt3jsWFq2Z05Z4kUqSZGkjnlVuaPccpGLbiY9NY6Ko7muTBs",
+	"wpTdkJuoc45u2u9lLL6VpHQZvXsJEg3YFUQdKGmqieYTYf9VmHYb8pxPxIl4RXn2lRLMfoiLyzGO1JRd",
+	"9q9dLkjGxRWY5I1pFpql3oXqkXNDlSF0Qrkg1JAdO+sdVMEPYGieu7mUU10r1urreiiB5vcjocJZIWMu",
+	"uLZmyFZc+2S8fYjsZCzrWIsUrbCo1G5DUaq3cBvt1pZ2wkjJubbceASDFZopkrIk40AcgqBddGTfwR+H",
+	"QrExDAdev0zZEhMe2TmF5xSHBxU7PYkEZi0kKcZ8UqiHoTPQ0dWIAb05E8/vsDMSqmftcmFPnKDdEpL8",
+	"dHLx+sMPly9OT16+vbg8+XH7vmS2v0xm9a9vSG6N5T0E2S3vyy0ec3NTYiuyW+cXb7vDvqdAXD7lUFKF",
+	"h3vOREooQU8RgDRCNTl2z8Loh+QHRhVTZFj0+3sJPAQ/svse6m51qB/q81p7lLU1PMQJvvGcX3NKnRgg",
+	"I1w1bsqyrK+py48fP3btpjFh7Jm0QIDH2ZwuNIlxLwGPXNKJJZZ4g0d/D4fOnTxMKuX6yv7/mmZFgxbK",
+	"kRsOUUoNHVlXIJUM+RzNJjJX3MBv5mTLjkvGRZZZ85+mXSkyEI5WvnIx2T6yL4Jgs5rIWxjkouIIxRJ5",
+	"zZQmo4U1Plk2PkLrgVBrcZDA+rgfjR309wLBwdQ1Txipr/s2UisftYehp4VJ5VzccTvdcq1snBbG2C2x",
+	"o/RwgURPpTLZ4o+wxAfTw+0rdsaU3oTArFSs4QKor4HquF5DeCXWWn5kzDNmidAq31lGE2RwxXJ5zVJS",
+	"iJThC6oQwk4VZ18p5oB+LamaytvoDUWwXG0sbxczQkXaQtxkPmWiWoT3RNySQd0f2SlWDBAHHBD/3sb5",
+	"B6GL2Uwqw9I3LOX0Ah76fZ08Szlx+FX7NYR1y8le5na2l3ZNYJyXNB5GPiD6pOSMKcNRbHoUn6e3zdkN",
+	"cfJjJ+p87kqV2vPYvYk66DoDaglDWuVCDW7s3qATdXIurLfdOexHzT0Phtq/iTqJYtSuhZrbZnPBc6YN",
+	"zWfhEHs3PoS00VLeIkxcvj7AgJEnl1/DzYl8UCqYYmPpn8rVydG/WGKCwM3JjzVDxQ58uXf12/Prp58H",
+	"+f7s352oM6PGMGUp4J/2r78iSP7py+7g5k+dpQBcOfIp16tPFX7mhuV6wx2xA7svUaXoorNiR9Yu1kcF",
+	"q+UmvL7AIAhwCVGAJ/urFgmfDuIUNE25ZQGavQ9WPKaZZlFjE3JmqBWOt639jX/uJurIuUAxs+6Fd/CQ",
+	"3SqTXWqUQLfS68Wpk1X2RSurNn3zI+WmfLVxHOEE2k/E7Z8uMrMsPWNUrzExLMs0yGxZmETmrEdiiu+m",
+	"8SFZyALAsxIsPSIO7OQpxCjGTCRcTFxwOiIx+pT6kpoY1ESsmGDzS5D3l7mOCVVWn5geiacss9/QMmdS",
+	"MMIyzYbCKswjEtuPMgVfqY+5BX5liNc+0oSJdNt/zahF/WtDYT8HyqVOJtWw95I5BzdRp7b820Z5hQ/7",
+	"GHxNeJXrvW2Q1/BgXRZbAepP5dYguX2u/voAaCs8pdsGObNPg2J+o8ORnsBI4QncPpJRi5aRnt5UJuCX",
+	"DhNWiVgh5DjA2glZGlC+kxw1BdVgGTdcFJ57G+u8ADnvRNr9BNBdVVFzqvD+6rml31Kpf5UajTpmdUKL",
+	"m9wjTcZcWSMn8Dx75HxqvVEpEvC3Vx7rvv/GBmsETquvcG8TTV+O75fTdhQ/eiTVgboPfhhWLNBraqi6",
+	"LFTWYgHTnHWl4hMuyIezUyLHJUb3SBN8c+1WWgFWZRa1mdgiJVQ3w7UQ46xw5BDBN86NAJkOvsXaCVhx",
+	"8ZVC2MoJH2TVpQBtQ7AeaSKKnCmeIIzJ04jMpzyZYt6KCzRwTa7YAvwgO/XQon2y31lnxVriz+SEryB+",
+	"B6PBE3ZT4bQqhHvtPgFbsvlmWuZE64KlS0rm2dfxzX6Tb3CpS5sf1Rkq4KSAlGtkd6s8rqnNZSI1iicm",
+	"W9TiYeyaqYWDtDjsh/cPuYkIhUwFH9PVLszLrY8Kfi3A07oHM3OG7P6ghRZcLLFz+Lzff7r7/PngYP/p",
+	"fv/5893A8dldIpmbqPOa0cxMlwXGssKTV7foOKslpaKTW0X2OT52bqhZ7/qUatIP3HYmpRWydB4fp9KF",
+	"W73JiLiG/R0XEzyURxrYbyyzTM4RdIh3wAKPKxABTSKIFQ4FFSTGB3rkhRSGcgFos2aJ8tZd5XYYeXX5",
+	"bLxHd5Pn6YA9He3Mpbpiqvu0zdUIGeZbKNQ1GnGVBjwKcfUrxmaaAAjEjSbnr4+7g4MnZEr1dK3U2Ps6",
+	"jl/vE2+kIr2tubT2k5QJw8eW5azlP1FUGIjFA8H0yM+MzQg3xEgChinCWVWWCuBuuFmZ5fOAXmps23ky",
+	"3k0GdJ91n9Gno+5+2k+6z8cHrDsY7SX76QF7Mn7aD8V8UfC0jUYwa6PN4S7Bj428bTvOOTLYbQ73amgh",
+	"TMCtlpovuhrhURRNtSzenIvy36sc8iorb9UOnJfyqeFNjhVjsUuhSKhSCzyYGFPZSOltOhftmpfJyg/q",
+	"kT15KI/s4CE8sjujEA2zZhNDvCSFhszxe3y7++Wea8iNZU0E/lbUsSe9ViUNWn2ZqFIr5dTaSPtNsGfN",
+	"/EKd0ywjEJYggPGnPqXaJ3ZZ8kK5YCTaAFa6uAx0J74iootkai0wat9K0VhOU8W07pFjQ3KpDdntD/bJ",
+	"aGGYtq9/uHjVfVYXLLv9nv3v6eGz/rN+g+H6g/0WBnrnAab6ut7N0Kf06g5yw8dSkZmSCdOaOcNaT6li",
+	"IC1dpI6SqZ2pfT4ilMxkCj9v94biveLC0FHGyPH5i5MT2CZZGKJnNGG6qSwD3bi52BgOPw92u8Ph56cv",
+	"14oNj3cvn6cgZ69ekOf7B0+Jg9LL9FiXRkk0LiKnyZQL1lWMpvCLOJEpaxEfGKlathDbR8EcTUhRsPvh",
+	"6LyRZQtlCst5zkFqbidqRp3b8jHbE/XqKf/BL8rUevu7WtK59VKDP1o3S6bwPEVjCgDXRuYXzLEtYGD5",
+	"MUiZwrUEoTVrtCpB7SJXJVA0E3iWU15RwbqU5E+3OKQ+sPhlPQQQBhK/rA6kOEOTZlp6ORD/0nWgTvck",
+	"jYkvEyEYeLrVX60k41K0Y7VvCKYYxjC/rBOdfoxl4ffh7MSyN1jQU1ZyjH38iMTtoU9MZLAEjnkM8S1O",
+	"ZhNiRvrAeQcCHLisdgJtkvyM0XSxiYsDSUfLZLHCLWn/FHDc/aC6u+KmS2aaf3/tzDwKX//2g6HHXwn+",
+	"th0K5jvfE2Et59O0x9o3KQCTW/xJJko/ILJMnPMs4y72gdVwkK5BR1bFUWKmXKUeDLu4ON2OiJaE4gBW",
+	"z1JNDM8ZDmrUwkMDlR3BRFp3/wf9fr/fhgCsjm/6hX0nqrx3SGoVOUe3hpjc8tpJ+yst+f2HjK38IUIj",
+	"Byv4TLD5w7NZDVNbWkH7YQZxmBVMCIkVLm2TazKXykznU56x1WxZ46Ld+zFR5ck0QASRKADwADKy5n4J",
+	"OdnpAagQ1m4QqVz6sC7zdLyP5ouNNNlyckKTVGIOJiLa3Gz3yHuqNeEGQHEuUvY5xvwTk0zBZrffF+yz",
+	"f6lhae8+vSeI2LoxNUCv7cTMlDXyhOoZOcv2s93Otp3+OF2UWTyQYwMZvhFCdSmbKJpipdBa00ZzkbBV",
+	"tDVFn45OGKSW5qw2brlrKTWsa6X3bcCXbt+W2I8aH5YrgtotctDfI7V8LFIIw7MqncnnO4XOgryCVDgc",
+	"8u5M3I6tBtJ5af5YS5WBT2aZzvFbRHJGNWQpu/ytsooil0IaKXhCEsDWQoJ80mBHzNnxBLn3xLLreiS7",
+	"Et5LU7Xe3d7e3vOIfLh4EYXigcwUS4Cp6z71oD940u0PuruDi/7uYb9/2O//Y7PDtzNxCGYNE2viwPVk",
+	"FPvXW7NtwiSMpTW+lnOSSWeTO7gWKuh8yoTP55IzJiBPzUrQrT75syc7agDw3a7txN7ac3nSXy8aLPWz",
+	"pFDcLM6tUnIV8NaL/Jkt2t0lKwWokZZgrtgiqpNQWAOtGWQ79shbVlUbsRTxlBqcvboTQVmfXO03nXH7",
+	"75uog4nDxwXGR1YW08M3DkncnsItE3P5f//3/6nSj+03cHbVN6fGzDpVUc4LKa/4iqYGLVUzmhkMWwS1",
+	"CzsJzbIRTa7iQ/LamNk7kS0icm4Pg0VDcU5zds4N+/Mp/RyRpySlC13LFwb3bRXUD7oEdjTBmZY7enn5",
+	"WmrTLR3ASzfJ5e21tMHFWLYKlpQpwjKW2N8AlJZyywajwp6vlR2g/e05O5y5NxRDcVwqXEoePwZN+/jx",
+	"oQPpF7JQ2glSu6CLi1OiCqGhrkg26r1APkWkEBnT8OpQIPjPDSYM9MhLiOthuCChCmN25PFjZ/0gVTx+",
+	"7HoVaKJXBgeHoj06eERmTse7qIJiWhYqYZAKNVPSsMTA7mTM4HfKJxSzInwonGIBIBz2DKHLKtBz4aY3",
+	"t//P6RVzYKRmRNMxeCaFVdfaB0TsRgcV9Rm/LmHNZmONQ8AIPZskVBA0jTRjEcolqcgIzqysY60SMwDC",
+	"75GP2LiDigo1tcTAReI4T5MtTyHwSxebQ3RWY33fnJvpUJSI5TbYDuUbCHf6rAFIsXV4LqPJlMDMYN0/",
+	"SDP1yWkQNodZgSKNglw1jC1ASlkEX3p9cfGeDPp9HNROA010eJAORRmUSLllhJwLKwB75KVSUqGhE6/K",
+	"943Jlgcvt+tg5VCsQCvhs6FK4CkeK8+50Ye1Xglxe1gmPgIG4prs9npWO3v1fxSclAu+UjMUDsmu1/t6",
+	"/jKB1A+rnBxRuIpgUip4jal0XqsjLP4CF9+u28mrkCtxR52S0mTEMjkng38e7KFgy3jChGZV8lTnzclF",
+	"p4LNOu8SI63Ja+WeNcNQbPV7u70+pG/OmKAz3jns7PX6vT1U9FPQfDsAoO6EmbETBm4prp9LcZJaEci1",
+	"OfYPNfrHDPr9NangLfVI1dd+rQeR2zKA63nUe/Vs6JpZ1K/MIrdNCe/cfNq4rCHMHW5r4pBlno6sj5Sl",
+	"llBR9tpN3u/vrvpAuVs7y+1Q4M39Dd8se8LcRJ2D/t7tb31o1rA42wd2vrJ6fv108ynq6CLPqVq40y7X",
+	"ajUlnWiIcts3OnZHZ1K3UEktO7CCQX+QiHZuTiHB+W16eq2ZiTd1z8Kogt0sUe/uvah3JcFWcy/TGzrW",
+	"5mra25cf8+fXf81fLf6av3ry4Ze/7X/45W+77OXb6yRPs7O9v0zTj5/7Z4NXi+SnzwdhVkGL6X7HXSpz",
+	"JFdUWljDwotMK5qteYJpiTCJqEwwSJij/f7ttBh01vkd2GW//3yDt2qdsOxbuxswWbP3Abx3sAlzttTU",
+	"fGPOxvMPVWLL+bZw/E3UVBU7XypGuNlBNdZs4/br+kxXnq7odFbLprlfv7Mq4+jG7oCXV/XpvLTWlLd1",
+	"YRcsWbtgM4c8HLMAiFxbO5Fm3roHW6tmS6KRNhQNK61EvppmJCj2NulZdaH7lkKqKZh2R4NkL91nB+Mn",
+	"9HITgeSF17JgCofaXDCFiWZrpNJ/jPxptKb7xmwNu1eap0jRY+jG4wlvLU9bt7yYBcbfUhopo7l1uBIp",
+	"NNeWBsn5X0+5ceWVLqA0n8rMN1XYqkwlnI7105mOhqIQJejsc0zty95NnfLJtDunBtAidbUdARZpmEBz",
+	"Ov7b8YsPH96Qk7cX72ICCLt9fShqCYHApmLSI2cMvH7rs44WRBs5m/EaJBURLAv1v63VjQ7FFma95tIO",
+	"BxIi7s5p5jyqrp7mMTypscQGsmPxSVfTSWrutx4K51RjjadzomGKmPqwNj0XC3z8iONMSrXdJkl+YuYH",
+	"PNI7meoyMcx0NZx2vWqzBNxGXFiKWw5It3Kso5Hanjaq5l/gVLo/cj2TmpvWaEZMjaHJNGfCHMEgVk/8",
+	"edgpUZ2u60vAcxfO76WjYSfeqNC1VnH//5MVfxyyayJnC8+n/jwiYqglMykyLtgqCVFBeCsFxBlLuWKJ",
+	"Qc/Z9UUhRpKyuqDcKzKjE0a2fCOMH47PX15+ODvdgZT5HQlfKx+Ot51CxX4ppR/OPtPEkFi5z14WiscR",
+	"oWSsmJ4SzcUkY91CM0yuZDHZGhw8IYqKVOZkxI0VQ9juwgrJA5JzURjPw5S8//nFS3JuXwF44jKZ0ixj",
+	"YsJih0j6tjEjK9sRDON6KPzCXZghXsIeYXkxQYySbC3BoCREQbePULDBbK6Z4mPOlAOsMkavmQ7EWI+8",
+	"lUQncgbzcn4XSzG9fFaMMp6QmZIgre1UaZaREjWASvpWkwSaBuEhYs+ZpkDZ6w9aUOGVB99g/lOJkmdN",
+	"WUr1/oez07vxc9Q5Z6a7CrpedTpBZ6CoTh73kSYbyIS2Zj4NLq+xNTZywsyyCeFOL+KGhTxcmGnnU9T5",
+	"3HVkCa0SnA/cYOwSm1/J4b7RDRNpncmnTDHkCs9reaENYb8VNAsffKSH4jaGsNw3cnmcYR8JUIIOmKOi",
+	"OhBCJ3Io7FvYXscQzZggdiFkwQzZoo5V51JdaRdLgrlatraMwj771g6lmLHsNhSe39A2cauH0qitGOtu",
+	"QWDZH6ranXgbmY+mEOMfCi/ljt+fgJCzA1hBJdKAQZIEVua9EANxYyVnM5ZGHp+GjF6ARC/q9ViQ6ugF",
+	"TjDNoKCLp3YjsLYqocLH7KdUpBp6Ew+Fg9RwExrOIG6YP+4JM9CrtRnzCY8wsyMTKYYirrpwx76gzJru",
+	"dogAY3jklw8GfYsYegV9vBpy6HZHMwx/4ZG7HUKSKp3P3woGNo1HbjCHr7Xt98HuoCUZr7VDOVAegP2l",
+	"IlwKisWr5qBdKdJXTOIcg3B+yUIbS5hy7DH3spao1rgMZZ7zJEmM1HmZMsFZunK2kC38dbMt+YF9nmVU",
+	"4JnZycLY6798GQ61YhaD/v6zu0wDmuph2txGUygU/8pPn7cETeOjUJw6CdvbONYJ4vUu52LVxUR23XiQ",
+	"PuP0pzUtb9f859gZ0fo9RpKQ/TfW/M2Xvp2+9/cC3GaI+XD0duTjVEOB3O2EXpIxqnwDzbtaCP1NLYRX",
+	"ZbfE+5sV1uEY3P7ucjvpB3BVakYMSvSHsmJAe+wo6fOa2tE+AEm86sHayBKeswZQ6aUjJooeAjXOzpZZ",
+	"6l9yeSmu/xO+griD1Z0eNyRbsUfGYsyzxRgj92FIbeiiBB3B8xBDwVOWzyS4bIp1XQS3sk6CqStmCiWc",
+	"E0Bzl5+L6rqEysDY1xvVTlaJFHXlewbbugKW7H9bWPJ3j5fcBZbcPAy4hB3cN8ww2CCoEbY0vjcbl4x7",
+	"hk3U6ukVS1ED4Frgz1KYr3Qt3glGXl+8OXXIgCXFF+fnwBB/odf0HB4lHDCKiAhJZGE0TxmUePlGrqB3",
+	"ulyAMRMNBQ1YwBJ+ROLEWuhWrzMdEZQVUQOar+UCKAZwgnU9+DWLhsJ+xH68R87LBsCRZWc5HjOlyRDU",
+	"X0OWDTsrALqyRcbtTGXYZ7MzNXlWB+U2guAqS73F//bg27mT0t33MuPJYn07DSswjuw5jBXU3PxB3OLl",
+	"xUYo6NAZQ1+0RC8doVbUuU7HVFcJoa+3kpRfMQO3HsAHK5M/RJu1dBBcOFPfI9DQ7Aq69lkqByjf0ji6",
+	"uG64smeiZgC4Q/akVSpBfSZ5w3+4jeqOcSW30h7P6YTtPH4QOBh3j8CQTUqkyZR1LT0q2dLO5b3i1yUg",
+	"QwWZykJ9I3C3rQ35f6zN9aWZwNnEiC+WhOcj7UmNehK5L7eU5f+tzHJR2i2QbaLdvV3wUhyVlll105e/",
+	"HQssHGCbmcwyoP0lUj/luqL1U5jHvWyXzS/XWpk2FOiUzS2Eb0KF35WW2rXqV1CTrlpJraan8vMBFgZa",
+	"nqtaxoMzjtPSpSMvzs9euV8bCUAnoXoo2vo7YYhuqctT2ORJB12eyBmfTI2L+FG0I7qQoWofd9BbrQo/",
+	"LhsaxWUqr7WLwhzyQ+KHkIINRVmqK8GPbWlBvqG5HyqJ8zJX+tua/WEnrxZ1W+/E1Rn8bbqb7yf/GD3T",
+	"/b//tveXq+e/zE/VwYV4+p49+UB3f0r7r/jgtdw//1e92CtIF3xeSxdsNsk6eLY32NstW1ZBnDGBarEH",
+	"cSqW9ndlI2XtC0E2V5WxkF3AN+L/JAX5jUXTx6kkvLy4g4uvEUOWe2VhVuMMP7KMmTI6h/C4rN9DI1IE",
+	"jZCtEUbqkYsqFxi6Yo/HLDGIUzfCcnwi3hVmGQRv28HqkZ3qUs0lOG+Ax9cK51mfp06D64C2gHLdyqIS",
+	"IfvOFLkBVVX3wX0lDd/Xh//mtP/SKbilmM1XMMFmgBsiR8gITrMG0auJNBiD4AabrKMmjDC6ny1Ixq/Y",
+	"UMTv351fkGWcLw7uDHUKsQHTQSwO71spPcBc5tAyDdoLOgRtGTJD1QpPBFp1NThWCnSPkj0gWz6clXo3",
+	"LOs/Q+f8D4c3MLlmSLWk/DTAm+7I9jJZ7cUdiwC8A44U0rIdU0wkUK1FxaIG2fVaTU77jW8KhB2/Pwnm",
+	"9ZBgWAnq+CC5Q3NQ+OjaBoyZSaZ3ZZI1qFd9VVvnCc2o2t4A+cqZoQ6inZYdN1tPGMrEwiYCrvmWq9LV",
+	"hBpCs4xsZfyaCab1do/Erl49JpouoAeBL7gfihUV90TI+VGpEDzMFZEYC+/LkRZki8IFIJC5UN0BknJ9",
+	"Zb05crLzDttXRZCoEF4DstENID6VdLtHzhhNuV0SoBFuntwjFdCcJ17hQ7k2pl/jObmaaldAH94643tl",
+	"YI190OTUNynoTJQsZiSRec6Nu5TtsNoMqWpXqZCt3b3tTtmEoK3WvNdHT8m1DqimBdQprzabnn9bXjnh",
+	"v5nicnt563Uzxay3FiI+dQRKkilLrqIqqobRXJcd6efbyivrIS0swS383XH+StX2YtSIQPsDbEsgaM7a",
+	"UayvAK8CD9zN+9cvK/zhRleBeneZ/UGt42Nb5wCXMVDrs1n1Wdx9WvV3wWaJdyjLe3hwbcmM+P5htIsW",
+	"glgNlbl2pxUF7nyxG36zWitj4TkYx9a2dsKbQvGE/UXY9yW8OtIKN2hYCslmjx9/pCaZPn6MGWRi0p3J",
+	"LPMErc0Cc/9fSKGL7JHG0mkuJuS3ginO9PYhVoyD3K96m0K5eEa1IZrOw34xmH4bh/eAuJRbD7H5oDfV",
+	"REsphoLq8K5i/wnsccOo8XXt7gvQ26ZMfIK7kSCjcQuy7rw8GIrC36+NomG7R46xkw2OZwgWXEOmYdVn",
+	"k8IE/QxwdbDzQ5Fz6FZJHTx4SPi4asjjv8UFGTEzZ/aQvMSoVoxJB8Ek/UUfMMUVasgyz225cmfwBRw9",
+	"2MvgvJq7aX2jVelQsNG1nKOHauuznDJVtRhxF11BeMhnOMI5e9KyS7Din2ylbEyLzJB+ZPcUImZP+tur",
+	"llO7k2ZTkVW/nObTVxsB0Fg21LC3iNtngbiFd63kALkbDvJtNEHV2XepD+ydlcTNnZSE7x294npzpGr8",
+	"wjetGvsDqBfcCl+kiL1D4FZgk0wJNy2q5a6YRdlcGTR5TSvtuKyllmrQzQddVbL5k6LCVDK/dBisKasY",
+	"I1s1VVe7mt7puG13k4ETq0Sw+VCgpea6VdRKtmrtUawrVyvK6hFo0RVe01ReqB7BfX7wFey9UakKV2Jq",
+	"J+IWoIP2ikdkJO1EgkYdoI7PfEIYNk6B9VtV6i8nhg4mWxBT9XWS9mfXfwSS06v0skOXyFhmjsFs6ku3",
+	"Wg6UXBUmg01cEOs7uUyFOfkvEgf9EOOhAOWGbVwy0BpblMReMMRVBxR7cM4n06XtDbcJo8pVzCjOUruP",
+	"ri8IPKawHk7TMXNmyg9lCx4kvcePD125YM2WwOtrGenXmo3YRwDyy7hgVWezoWh0y7PL5cZfMNk0HiA7",
+	"z2q6zJ32do9YPcBcvxT0yIcCU+vtzkYuzR7/cghtOPEkPLEuMEu/onbXdwfa6M1h8KHAGqhsEZWtrOf0",
+	"ypczQhaJRvOFG2+9pFwnUgio2ApKiWD9VKRDwb3JWC7dzQDXBKNDax6BWY1W0ixkochvhTQU+m9TkXbl",
+	"eFye71AgdsCuuSwctZfISWUBIzZcZrlMlJy7mg2YXcavmYNny5rPR5rkLJdqUVpV5RWzeFtJVHYXK+/j",
+	"gfAuRGG4FULY7LQHHZvsZ3yfmKDhOe6fhh5ILtRLy3F9nqaHRBy/V4miS7aZu4PO2Wf3apSBbb1pPqN8",
+	"Ur+Vdo0OrnVC3T1oXrr3pA+KhHu/sRyy9h4+ZcmtbNxePujuCgw7p9fe3evfQa03bjrcqJ3HXY2r8t60",
+	"B7CNqm6qm96u0Wyg6rrploZQObt7m3Dr7LXw7pfm3XS79Ync1SKrX7LY6rvjykA329GhQjtQpN/XSNuk",
+	"PwhCETk3L32b+t+rR8jvAVkovE2GXjFnfGyAUOw4lfZNbMGXpW5E+8VJW/IOLr5pXoVZ3iqGPje1znZp",
+	"IB5C8r279j3ypmJUmlYhXuJ6gKE/gUNDWVy8dLdBjKmbPiXIXYneGkfE8b9GHdRbY28mfzbm5kYb+YcW",
+	"xC0N3+8nTktxVTZpv/sSVwks90D6B5RLdl5vpXnhrtT4bySVfuLXXhyBp7KZTBJs/k0k0jkzgUR6pL0Z",
+	"3+4oeWeVUZVx72JyUwqdOdXbrsjIRRLSFicNyoh8EZC19PFZsFBDaDehwlrUI+Zah4LQc3Zr6WBgA3P7",
+	"kQkzrlSq9rl24SXY/HuLrmjJJN2c0YOrB76FJFtnle1+T+PRd9C/69asloAw3v8IwD+QAHz5GbrDuh65",
+	"K8Sf6wDaW1DMnWjt8fkTM+9mTBy/P7lbuNEPeseEDPet8mKr3i3lPVyXj0Zw/Rig/fADDVuhQHxrVPDM",
+	"YPpDDe4MQrnKX8KzNusBTUaf8mCtRviKSwY4BORuKaMB4+54ZSp34S9svYLdzlnaa+mpX6KDGMVHO3PO",
+	"NSNb0KAFRbpgLPWW5FDA/Y8Co/na8CyDXhckZ1RAb6ztWg9t36bfelouSaWM+tghoNtxmJMB6mBFaAkv",
+	"MfpaWRnIKjvcHSQVPL5MWh+ruxgQWOs9ePFylRYCiQQt5NVM4Aobt2P2lnvjS7tTHPkrfTwiiBXJesYS",
+	"581A/M0FVJDTl8NjPwTlAhoh3PaC62AsKN1s72gxZ6MgidQDwnjz4F/O372FFCtL9pALltAsw9RKRLVn",
+	"kgNwb91Hlwfkhnqkm11EtlwD+aCpiSua2I4wNbpWCnFU4npD0XrRNt5xBpxTLylqVHdg/FlX+V1lT6ce",
+	"eTceu4yRuPW2tzgKu0c7hptCm3K3BMQasbd1teFVDt7yrr/zPaiP359EZFJQlVa3WMTBZQGxu6HtiMjx",
+	"2M8jvJqA2z024TlDi6+WkCrk2mD8uZ5chgceSOFgNKD7m083/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

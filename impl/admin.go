@@ -2,6 +2,8 @@ package impl
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/lease"
@@ -49,4 +51,31 @@ func (s *Server) CreateToken(ctx context.Context, req gen.CreateTokenRequestObje
 	}
 	s.log.Info("token issued", "account_id", issued.AccountID, "token_id", issued.TokenID)
 	return gen.CreateToken201JSONResponse{AccountId: issued.AccountID, TokenId: issued.TokenID, Token: issued.Token}, nil
+}
+
+// GetBackup streams a consistent copy of the database, taken while the server runs. The
+// copy is a temporary file, unlinked as soon as it is open: it is gone when the response
+// ends, whatever happens to the connection.
+func (s *Server) GetBackup(ctx context.Context, _ gen.GetBackupRequestObject) (gen.GetBackupResponseObject, error) {
+	path, err := s.store.Backup(ctx, os.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	os.Remove(path)
+	if err != nil {
+		return nil, fmt.Errorf("open backup: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open backup: %w", err)
+	}
+	name := "octostore-" + s.cfg.Clock.Now().Wall.UTC().Format("20060102T150405Z") + ".db"
+	s.log.Info("backup taken", "bytes", fi.Size())
+	return gen.GetBackup200ApplicationoctetStreamResponse{
+		Body:          f,
+		ContentLength: fi.Size(),
+		Headers:       gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="` + name + `"`},
+	}, nil
 }

@@ -25,7 +25,7 @@ func TestAcquireReturnsTheDocumentedShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	if fmt.Sprint(keys) != "[expires_at fencing_token lease_id renew_after_ms status]" || r.str("status") != "acquired" || r.num("fencing_token") != 1 {
+	if fmt.Sprint(keys) != "[expires_at fencing_token lease_id renew_after_ms status]" || r.str("status") != "acquired" || r.num("fencing_token") != ts.floor+1 {
 		t.Fatalf("body %s", r.raw)
 	}
 	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(r.str("lease_id")) {
@@ -33,7 +33,7 @@ func TestAcquireReturnsTheDocumentedShape(t *testing.T) {
 	}
 	// Keys in the documented order: {"status","lease_id","fencing_token","expires_at"},
 	// then the renewal hint (a third of the TTL).
-	if !regexp.MustCompile(`^\{"status":"acquired","lease_id":"[^"]+","fencing_token":1,"expires_at":"[^"]+","renew_after_ms":20000\}$`).Match(bytes.TrimSpace(r.raw)) {
+	if !regexp.MustCompile(`^\{"status":"acquired","lease_id":"[^"]+","fencing_token":\d+,"expires_at":"[^"]+","renew_after_ms":20000\}$`).Match(bytes.TrimSpace(r.raw)) {
 		t.Fatalf("body %s", r.raw)
 	}
 	want := ts.clock.Now().Wall.Add(time.Minute).Format(time.RFC3339Nano)

@@ -3,14 +3,44 @@ package impl
 import (
 	"bytes"
 	"context"
+	"net/http"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/docs"
 )
 
-// GetHealth reports that the server is up.
+// GetHealth reports that the server is up (liveness) and whether its storage accepts
+// writes.
 func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
-	return gen.GetHealth200JSONResponse{Status: gen.Ok}, nil
+	out := gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}}
+	if h := s.store.Health(); h.Degraded != nil {
+		since := timestamp(h.Since)
+		out.Storage = gen.StorageState{State: gen.StorageStateStateDegraded, Reason: &h.Reason, Since: &since}
+	}
+	return out, nil
+}
+
+// GetReady answers 200 when this process serves writes, and 503 with the reason when its
+// storage refuses them (or it is shutting down).
+func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
+	if err := s.commits.Writable(); err != nil {
+		detail := "The server is shutting down."
+		if h := s.store.Health(); h.Degraded != nil {
+			detail = "The database does not accept writes: " + h.Reason + ". Reads of durable state are served; the server recovers by itself when the disk accepts writes again."
+		}
+		return gen.GetReady503ApplicationProblemPlusJSONResponse{UnavailableApplicationProblemPlusJSONResponse: gen.UnavailableApplicationProblemPlusJSONResponse{
+			Body: gen.Problem{
+				Type:      "urn:octostore:problem:" + string(gen.ProblemCodeUnavailable),
+				Title:     titles[gen.ProblemCodeUnavailable],
+				Status:    http.StatusServiceUnavailable,
+				Code:      gen.ProblemCodeUnavailable,
+				Detail:    &detail,
+				RequestId: requestID(ctx),
+			},
+			Headers: gen.UnavailableResponseHeaders{RetryAfter: 1},
+		}}, nil
+	}
+	return gen.GetReady200JSONResponse{Status: gen.ReadyStatusReady}, nil
 }
 
 // GetDocs serves the Scalar API reference from the binary.

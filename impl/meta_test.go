@@ -12,7 +12,7 @@ import (
 func TestHealth(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	r := ts.do("GET", "/health", "", nil)
-	if r.status != 200 || string(bytes.TrimSpace(r.raw)) != `{"status":"ok"}` {
+	if r.status != 200 || string(bytes.TrimSpace(r.raw)) != `{"status":"ok","storage":{"state":"ok"}}` {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
 }

@@ -65,6 +65,9 @@ type Config struct {
 	GitHub auth.GitHubConfig
 	// Metrics, when set, are fed by the server (see NewMetrics).
 	Metrics *Metrics
+	// RecoveryInterval is how often a server whose storage refuses writes checks whether
+	// it accepts them again (default 1 s).
+	RecoveryInterval time.Duration
 }
 
 // Server serves the OctoStore API.
@@ -72,6 +75,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *store.Store
+	commits Commits // the commit path; the store itself, which also keeps accounts
 	auth    *auth.Service
 	limiter *accountLimiter // nil when unlimited
 	// signin is GitHub sign-in and the dashboard (signin.go).
@@ -82,6 +86,9 @@ type Server struct {
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
 	co     coordination // waiting acquires and watches; guarded by mu
+	// rebuilt is closed, and replaced, whenever the engine is rebuilt after a storage
+	// failure (recovery.go); guarded by mu.
+	rebuilt chan struct{}
 }
 
 // New restores the engine from st and returns a server. Start Run before serving.
@@ -101,6 +108,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = NewSystemClock()
 	}
+	if cfg.RecoveryInterval <= 0 {
+		cfg.RecoveryInterval = time.Second
+	}
 	leases, reserved, err := st.Leases(ctx)
 	if err != nil {
 		return nil, err
@@ -113,9 +123,10 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, reserved, cfg.Clock.Now())
-	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken())
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, auth: svc, signin: signin, engine: engine}
+	now := cfg.Clock.Now()
+	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, fencingFloor(reserved, now), now)
+	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken(), "stored_high_water_mark", reserved)
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{})}
 	s.co.init()
 	if cfg.Metrics != nil {
 		cfg.Metrics.watchEngine(s)
@@ -133,6 +144,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.store.Run(gctx) })
 	g.Go(func() error { s.sweep(gctx); return nil })
+	g.Go(func() error { s.recoverStorage(gctx); return nil })
 	g.Go(func() error { <-gctx.Done(); s.Drain(); return nil })
 	return g.Wait()
 }
@@ -170,6 +182,15 @@ func (s *Server) sweep(ctx context.Context) {
 		if err == nil && len(res.Changes) > 0 {
 			store.Failpoint("sweep/committed")
 		}
+		if errors.Is(err, store.ErrUnavailable) {
+			// Expiries wait for the storage (recoverStorage rebuilds the engine).
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.recovered():
+			}
+			continue
+		}
 		if err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
 			s.log.Error("expiry sweep", "err", err)
 		}
@@ -196,6 +217,9 @@ func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
 
 // apply runs one command on the engine and waits until the state it reports is durable.
 func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, error) {
+	if err := s.commits.Writable(); err != nil {
+		return lease.Result{}, err
+	}
 	s.mu.Lock()
 	res, err := s.applyLocked(cmd)
 	s.mu.Unlock()
@@ -203,7 +227,7 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 		return lease.Result{}, err
 	}
 	store.Failpoint("apply/submitted")
-	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
+	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
 	}
 	store.Failpoint("apply/durable")
@@ -219,7 +243,7 @@ func (s *Server) applyLocked(cmd lease.Command) (lease.Result, error) {
 	}
 	var serr error
 	if len(res.Changes) > 0 {
-		serr = s.store.Submit(res.Rev, res.Changes)
+		serr = s.commits.Submit(res.Rev, res.Changes)
 	}
 	s.dispatch(res)
 	if serr != nil {
@@ -228,15 +252,29 @@ func (s *Server) applyLocked(cmd lease.Command) (lease.Result, error) {
 	return res, err
 }
 
-// read sweeps, runs fn on the engine and waits until the revision fn's answer depends
+// read sweeps (the caller's account first), runs fn on the engine and waits until the revision fn's answer depends
 // on is durable, so a reader never sees state that a crash could take back.
 func (s *Server) read(ctx context.Context, fn func(*lease.Engine) uint64) error {
 	s.mu.Lock()
-	if _, err := s.applyLocked(lease.Sweep{}); err != nil {
+	if err := s.sweepLocked(lease.Sweep{Account: principal(ctx).AccountID}); err != nil {
 		s.mu.Unlock()
 		return err
 	}
 	rev := fn(s.engine)
 	s.mu.Unlock()
-	return s.store.WaitDurable(ctx, rev)
+	return s.commits.WaitDurable(ctx, rev)
+}
+
+// sweepLocked expires what is due before a read. While the storage refuses writes the
+// expiries cannot be persisted and the read goes on: what it reports depends on
+// revisions that are durable, or it fails when they are not. s.mu is held.
+func (s *Server) sweepLocked(sw lease.Sweep) error {
+	if s.commits.Writable() != nil {
+		return nil
+	}
+	_, err := s.applyLocked(sw)
+	if errors.Is(err, store.ErrUnavailable) {
+		return nil
+	}
+	return err
 }

@@ -107,6 +107,7 @@ type testServer struct {
 	done   chan error
 	token  string // the bootstrap "local" account's token
 	minted bool   // the last start minted it
+	floor  int64  // the fencing floor of the last start: its first grant gets floor+1
 }
 
 func newTestServer(t *testing.T, cfg Config) *testServer {
@@ -145,6 +146,9 @@ func (ts *testServer) start() {
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
+	srv.mu.Lock()
+	ts.floor = srv.engine.LastToken()
+	srv.mu.Unlock()
 	h, err := srv.Handler()
 	if err != nil {
 		t.Fatalf("handler: %v", err)

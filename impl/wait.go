@@ -156,7 +156,7 @@ func (s *Server) enqueue(ctx context.Context, cmd lease.Acquire) (*waitEntry, le
 	if errors.Is(err, store.ErrClosed) {
 		return nil, lease.Result{}, err
 	}
-	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
+	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
 		return nil, lease.Result{}, werr
 	}
 	return nil, res, err
@@ -179,7 +179,7 @@ func (s *Server) endWait(ctx context.Context, cmd lease.Acquire, w *waitEntry) (
 	if errors.Is(err, store.ErrClosed) {
 		return lease.Result{}, err
 	}
-	if werr := s.store.WaitDurable(ctx, res.Rev); werr != nil {
+	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
 	}
 	return res, err
@@ -193,7 +193,7 @@ func (s *Server) claim(ctx context.Context, w *waitEntry) (lease.Result, error) 
 		s.mu.Unlock()
 		return lease.Result{Rev: w.rev}, w.res.Err
 	}
-	if err := s.store.WaitDurable(ctx, w.rev); err != nil {
+	if err := s.commits.WaitDurable(ctx, w.rev); err != nil {
 		s.abandon(ctx, w)
 		return lease.Result{}, err
 	}
@@ -236,7 +236,7 @@ func (s *Server) abandon(ctx context.Context, w *waitEntry) {
 		return
 	}
 	_, err := s.apply(context.WithoutCancel(ctx), lease.Release{Key: w.key, LeaseID: w.res.Lease.ID})
-	if err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) {
+	if err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) && !errors.Is(err, store.ErrUnavailable) {
 		s.log.Error("release of an undelivered grant", "lock", w.key.Name, "err", err)
 	}
 }
@@ -273,7 +273,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 	}
 	for {
 		s.mu.Lock()
-		if _, err := s.applyLocked(lease.Sweep{}); err != nil {
+		if err := s.sweepLocked(lease.Sweep{Key: &k}); err != nil {
 			s.mu.Unlock()
 			return lockState{}, err
 		}
@@ -283,7 +283,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		st.revision = s.engine.Revision(k)
 		if index == nil || st.revision > *index || wait <= 0 || closed(ended) || s.draining() {
 			s.mu.Unlock()
-			return st, s.store.WaitDurable(ctx, dep)
+			return st, s.commits.WaitDurable(ctx, dep)
 		}
 		ws := s.co.watchers[k]
 		if ws == nil {

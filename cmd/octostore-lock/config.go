@@ -32,6 +32,7 @@ type config struct {
 	GitHub             auth.GitHubConfig
 	MetricsAddr        string
 	Pprof              bool
+	AllowNewDatabase   bool
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -57,6 +58,7 @@ var settings = []setting{
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
 	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
 	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
+	{"allow-new-database", "ALLOW_NEW_DATABASE", "start a new, empty database although the marker beside DATABASE_URL says one existed (see README, Backups and restore)"},
 }
 
 // parseConfig reads flags, then the environment, then the env file, then defaults.
@@ -87,6 +89,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
 	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
 	flags.BoolVar(&c.Pprof, "pprof", false, "")
+	flags.BoolVar(&c.AllowNewDatabase, "allow-new-database", false, "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)

@@ -70,6 +70,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		metrics = impl.NewMetrics()
 		storeOpts.Hooks = metrics.StoreHooks()
 	}
+	storeOpts.AllowNew = cfg.AllowNewDatabase
 	st, err := store.Open(ctx, cfg.DatabaseURL, storeOpts)
 	if err != nil {
 		return err

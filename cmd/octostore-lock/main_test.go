@@ -169,6 +169,7 @@ func (p *proc) call(t *testing.T, method, path, token string, body any) map[stri
 
 func TestFirstRunPrintsExactlyOneTokenLine(t *testing.T) {
 	dir := t.TempDir()
+	startedAt := time.Now().UnixMicro()
 	p := start(t, dir, true)
 	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
 	if len(lines) != 1 || p.token == "" {
@@ -178,8 +179,9 @@ func TestFirstRunPrintsExactlyOneTokenLine(t *testing.T) {
 		t.Fatalf("default database: %v", err)
 	}
 	r := p.call(t, "POST", "/locks/my-service/acquire", p.token, map[string]any{"ttl_seconds": 60})
-	if r["status"] != "acquired" || r["fencing_token"] != float64(1) {
-		t.Fatalf("%v", r)
+	// The fencing counter starts above the wall clock in microseconds (DESIGN §3.8).
+	if tok, _ := r["fencing_token"].(float64); r["status"] != "acquired" || tok <= float64(startedAt) || tok >= 1<<53 {
+		t.Fatalf("%v (want a fencing token above %d)", r, startedAt)
 	}
 }
 

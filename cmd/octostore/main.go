@@ -6,6 +6,7 @@
 //	octostore release <lock> <lease-id>
 //	octostore status <lock>
 //	octostore list
+//	octostore backup --out FILE    (operator: OCTOSTORE_ADMIN_KEY)
 //
 // The server is OCTOSTORE_URL (default http://127.0.0.1:3000); the token is
 // OCTOSTORE_TOKEN, or the first line of the file named by OCTOSTORE_TOKEN_FILE. Both can
@@ -51,6 +52,8 @@ Commands:
   release <lock> <lease-id>          release a lease
   status <lock>                      show one lock (JSON)
   list                               show the account's active locks (JSON)
+  backup --out FILE                  save a consistent copy of the server's database
+                                     (operator: OCTOSTORE_ADMIN_KEY, no token needed)
 
 Environment: OCTOSTORE_URL (default http://127.0.0.1:3000), OCTOSTORE_TOKEN or
 OCTOSTORE_TOKEN_FILE.
@@ -91,6 +94,11 @@ func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, 
 	if flags.Arg(0) == "help" {
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	}
+	if flags.Arg(0) == "backup" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return backup(ctx, *url, lookupEnv, flags.Args()[1:], stdout, stderr)
 	}
 	token, err := readToken(lookupEnv, *tokenFile)
 	if err != nil {

@@ -136,8 +136,17 @@ type Release struct {
 }
 
 // Sweep only expires leases whose deadline has passed. Every command sweeps first; Sweep
-// exists so that idle expiries are noticed and persisted too.
-type Sweep struct{}
+// exists so that idle expiries are noticed and persisted too. One Apply expires at most
+// Config.MaxExpiries leases in deadline order (an expiry storm is worked off in batches,
+// so no request waits long behind it), and always the lease of the lock the command
+// names: a command never sees a lease of its own lock that should have ended.
+type Sweep struct {
+	// Key, when set, is a lock whose due lease is expired whatever the bound, so a read
+	// of that lock sees it as it is.
+	Key *Key
+	// Account, when set, has every due lease of its own expired, for a read of its list.
+	Account string
+}
 
 func (Acquire) isCommand() {}
 func (Renew) isCommand()   {}
@@ -211,7 +220,11 @@ type Config struct {
 	ReserveBlock       int64 // 0 means DefaultReserveBlock
 	MaxWaitersPerLock  int   // 0 means DefaultMaxWaiters
 	MaxTombstones      int   // 0 means DefaultMaxTombstones
+	MaxExpiries        int   // leases one Apply expires in deadline order; 0 means DefaultMaxExpiries
 }
+
+// DefaultMaxExpiries bounds the expiries of one Apply.
+const DefaultMaxExpiries = 512
 
 // Engine is the lock state machine. It is not safe for concurrent use: its owner
 // serialises Apply calls and passes non-decreasing instants.
@@ -251,6 +264,9 @@ func New(cfg Config) *Engine {
 	if cfg.MaxTombstones <= 0 {
 		cfg.MaxTombstones = DefaultMaxTombstones
 	}
+	if cfg.MaxExpiries <= 0 {
+		cfg.MaxExpiries = DefaultMaxExpiries
+	}
 	return &Engine{
 		cfg:      cfg,
 		accounts: make(map[string]map[string]*entry),
@@ -287,8 +303,10 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 	return e
 }
 
-// Apply executes cmd at now. It first expires every lease whose deadline is not after
-// now, then runs the command.
+// Apply executes cmd at now. It first expires leases whose deadline is not after now, the
+// earliest first and at most Config.MaxExpiries of them, and always the lease of the lock
+// the command names; then it runs the command. When more are due, NextDeadline is not
+// after now and the next Sweep goes on.
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
 	e.handoffs = nil
@@ -299,14 +317,23 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	)
 	switch c := cmd.(type) {
 	case Acquire:
+		changes = e.expireKey(c.Key, now, changes)
 		res, changes, err = e.acquire(c, now, changes)
 	case Renew:
+		changes = e.expireKey(c.Key, now, changes)
 		res, changes, err = e.renew(c, now, changes)
 	case Release:
+		changes = e.expireKey(c.Key, now, changes)
 		res, changes, err = e.release(c, now, changes)
 	case CancelWait:
 		res, err = e.cancelWait(c)
 	case Sweep:
+		if c.Key != nil {
+			changes = e.expireKey(*c.Key, now, changes)
+		}
+		if c.Account != "" {
+			changes = e.expireAccount(c.Account, now, changes)
+		}
 		res.Outcome = Swept
 	default:
 		err = ErrInvalid
@@ -389,6 +416,9 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 
 // grant gives a free lock to holder, within the account's quota.
 func (e *Engine) grant(k Key, holder Holder, ttl time.Duration, metadata *string, leaseID string, now Instant, changes []Change) (Lease, []Change, error) {
+	if len(e.accounts[k.Account]) >= e.cfg.MaxLocksPerAccount {
+		changes = e.expireAccount(k.Account, now, changes)
+	}
 	if len(e.accounts[k.Account]) >= e.cfg.MaxLocksPerAccount {
 		return Lease{}, changes, ErrLimitExceeded
 	}
@@ -489,11 +519,40 @@ func (e *Engine) observed(en *entry) uint64 {
 	return en.lease.ModRev
 }
 
-// expire removes every lease whose deadline is at or before now.
+// expire removes the leases whose deadline is at or before now, earliest first, at most
+// MaxExpiries of them; NextDeadline then says there is more to do.
 func (e *Engine) expire(now Instant, changes []Change) []Change {
 	// A hand-off inserts a lease with a deadline after now, so this ends.
-	for len(e.expiry) > 0 && e.expiry[0].lease.Deadline <= now.Mono {
+	for n := 0; n < e.cfg.MaxExpiries && len(e.expiry) > 0 && e.expiry[0].lease.Deadline <= now.Mono; n++ {
 		changes = e.end(e.expiry[0], now, changes)
+	}
+	return changes
+}
+
+// expireKey removes k's lease when its deadline is at or before now.
+func (e *Engine) expireKey(k Key, now Instant, changes []Change) []Change {
+	if en := e.lookup(k); en != nil && en.lease.Deadline <= now.Mono {
+		changes = e.end(en, now, changes)
+	}
+	return changes
+}
+
+// expireAccount removes every lease of account whose deadline is at or before now (at
+// most its lock limit).
+func (e *Engine) expireAccount(account string, now Instant, changes []Change) []Change {
+	var due []*entry
+	for _, en := range e.accounts[account] {
+		if en.lease.Deadline <= now.Mono {
+			due = append(due, en)
+		}
+	}
+	sort.Slice(due, func(i, j int) bool {
+		return due[i].lease.Deadline < due[j].lease.Deadline || due[i].lease.Deadline == due[j].lease.Deadline && due[i].lease.Name < due[j].lease.Name
+	})
+	for _, en := range due {
+		if cur := e.lookup(en.lease.Key); cur == en {
+			changes = e.end(en, now, changes)
+		}
 	}
 	return changes
 }

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -68,7 +69,7 @@ func (server) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsRes
 }
 
 func (server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
-	return gen.GetHealth200JSONResponse{Status: gen.Ok}, nil
+	return gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}}, nil
 }
 
 func (server) ListLocks(context.Context, gen.ListLocksRequestObject) (gen.ListLocksResponseObject, error) {
@@ -131,4 +132,12 @@ func (server) SignOut(context.Context, gen.SignOutRequestObject) (gen.SignOutRes
 
 func (server) RotateDashboardToken(context.Context, gen.RotateDashboardTokenRequestObject) (gen.RotateDashboardTokenResponseObject, error) {
 	return gen.RotateDashboardToken404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+}
+
+func (server) GetReady(context.Context, gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
+	return gen.GetReady200JSONResponse{Status: gen.ReadyStatusReady}, nil
+}
+
+func (server) GetBackup(context.Context, gen.GetBackupRequestObject) (gen.GetBackupResponseObject, error) {
+	return gen.GetBackup200ApplicationoctetStreamResponse{Body: strings.NewReader(""), Headers: gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="noop.db"`}}, nil
 }

@@ -14,6 +14,9 @@ var _ auth.Store = (*Store)(nil)
 
 // CreateAccount stores an account and its first token in one transaction.
 func (s *Store) CreateAccount(ctx context.Context, a auth.Account, t auth.TokenRecord) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		acc := accountRow{ID: a.ID, Name: a.Name, CreatedMs: a.CreatedAt.UnixMilli()}
 		if _, err := tx.NewInsert().Model(&acc).Exec(ctx); err != nil {
@@ -31,6 +34,9 @@ func (s *Store) CreateAccount(ctx context.Context, a auth.Account, t auth.TokenR
 
 // AddToken stores another token of an existing account.
 func (s *Store) AddToken(ctx context.Context, t auth.TokenRecord) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
 	tok := tokenRow{ID: t.ID, AccountID: t.AccountID, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
 	_, err := s.db.NewInsert().Model(&tok).Exec(ctx)
 	if err = translate(err); errors.Is(err, ErrNotFound) {
@@ -41,6 +47,9 @@ func (s *Store) AddToken(ctx context.Context, t auth.TokenRecord) error {
 
 // SetTokenHash replaces a token's hash (rotation).
 func (s *Store) SetTokenHash(ctx context.Context, tokenID string, hash []byte) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
 	res, err := s.db.NewUpdate().Model((*tokenRow)(nil)).Set("hash = ?", hash).Where("id = ?", tokenID).Exec(ctx)
 	if err != nil {
 		return translate(err)

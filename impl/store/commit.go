@@ -24,29 +24,81 @@ type pending struct {
 
 // committer batches lease changes into transactions. Revisions are submitted in
 // increasing order and committed in that order, so "revision N is durable" implies every
-// revision before it is too.
+// revision before it is too, except the revisions of a failed commit: those are lost
+// (never acknowledged) and stay lost, whatever becomes durable after them.
 type committer struct {
 	mu      sync.Mutex
 	queue   []pending
 	durable uint64
-	// advanced is closed, and replaced, whenever durable advances or the committer stops.
+	// advanced is closed, and replaced, whenever durable advances or the committer stops
+	// or fails.
 	advanced chan struct{}
-	err      error // non-nil once stopped or failed
-	wake     chan struct{}
+	err      error // non-nil once stopped (ErrClosed)
+	// degraded is non-nil while the database refuses writes (ErrUnavailable); failed is
+	// closed when that starts and replaced when it ends (Resume).
+	degraded error
+	since    time.Time
+	failed   chan struct{}
+	// lost are the revision spans whose commit failed; the last may be open (hi 0) while
+	// degraded.
+	lost []span
+	wake chan struct{}
+	// degrade carries Degrade's cause to Run, so that it takes effect between commits.
+	degrade chan error
 }
+
+// span is a closed range of revisions; hi 0 means "and every later one".
+type span struct{ lo, hi uint64 }
 
 func (c *committer) init() {
 	c.advanced = make(chan struct{})
+	c.failed = make(chan struct{})
 	c.wake = make(chan struct{}, 1)
+	c.degrade = make(chan error, 1)
+}
+
+// lostLocked reports whether revision rev belongs to a failed commit. c.mu is held.
+func (c *committer) lostLocked(rev uint64) bool {
+	for _, sp := range c.lost {
+		if rev >= sp.lo && (sp.hi == 0 || rev <= sp.hi) {
+			return true
+		}
+	}
+	return false
+}
+
+// degradeLocked stops accepting writes because of cause; the revisions from lo on are
+// lost. c.mu is held.
+func (c *committer) degradeLocked(cause error, lo uint64) {
+	if c.degraded == nil {
+		c.degraded = cause
+		c.since = time.Now()
+		close(c.failed)
+		if lo > 0 {
+			c.lost = append(c.lost, span{lo: lo})
+		}
+	}
+	c.queue = nil
+	close(c.advanced)
+	c.advanced = make(chan struct{})
 }
 
 // Submit queues the changes of engine revision rev for the next group commit. Callers
-// submit revisions in increasing order.
+// submit revisions in increasing order. While the database refuses writes it returns an
+// error wrapping ErrUnavailable and the revision is lost.
 func (s *Store) Submit(rev uint64, changes []lease.Change) error {
 	c := &s.commit
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
+		c.mu.Unlock()
+		return err
+	}
+	if c.degraded != nil {
+		err := c.degraded
+		if n := len(c.lost); n == 0 || c.lost[n-1].hi != 0 {
+			c.lost = append(c.lost, span{lo: rev})
+		}
 		c.mu.Unlock()
 		return err
 	}
@@ -59,13 +111,23 @@ func (s *Store) Submit(rev uint64, changes []lease.Change) error {
 	return nil
 }
 
-// WaitDurable blocks until revision rev is durable, the committer fails, or ctx ends.
+// WaitDurable blocks until revision rev is durable, the committer fails or stops, or ctx
+// ends. A revision whose commit failed returns an error wrapping ErrUnavailable, also
+// after the database recovered.
 func (s *Store) WaitDurable(ctx context.Context, rev uint64) error {
 	c := &s.commit
 	for {
 		c.mu.Lock()
 		durable, err, advanced := c.durable, c.err, c.advanced
+		lost := c.lostLocked(rev)
+		degraded := c.degraded
 		c.mu.Unlock()
+		if lost {
+			if degraded == nil {
+				degraded = fmt.Errorf("%w: the commit of this change failed", ErrUnavailable)
+			}
+			return degraded
+		}
 		if durable >= rev {
 			return nil
 		}
@@ -87,30 +149,118 @@ func (s *Store) Durable() uint64 {
 	return s.commit.durable
 }
 
+// Health is whether the store accepts writes and, when not, why and since when.
+type Health struct {
+	// Degraded is the error that stopped writes (nil when they are accepted); it may name
+	// files, so it is for logs.
+	Degraded error
+	// Reason says why in words safe to show anyone (no paths): "disk full",
+	// "read-only file system", "i/o error", ….
+	Reason string
+	Since  time.Time
+}
+
+// Health reports the store's state.
+func (s *Store) Health() Health {
+	c := &s.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.degraded == nil {
+		return Health{}
+	}
+	return Health{Degraded: c.degraded, Reason: reason(c.degraded), Since: c.since}
+}
+
+// Writable returns nil when the store accepts writes, or the error wrapping
+// ErrUnavailable that says why not.
+func (s *Store) Writable() error {
+	c := &s.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	return c.degraded
+}
+
+// Failed returns a channel closed once the store refuses writes. After Resume, call it
+// again for the next failure.
+func (s *Store) Failed() <-chan struct{} {
+	s.commit.mu.Lock()
+	defer s.commit.mu.Unlock()
+	return s.commit.failed
+}
+
+// Degrade makes the running store refuse writes with cause (wrapped in ErrUnavailable)
+// until Resume, as a failed commit does. Run applies it between two commits: revisions
+// submitted and not yet committed then are lost.
+func (s *Store) Degrade(cause error) {
+	select {
+	case s.commit.degrade <- cause:
+	default: // one is pending already
+	}
+}
+
+// Resume accepts writes again after Probe succeeded and the caller rebuilt its state
+// from the database (Leases). Every revision up to last that is not durable yet stays
+// lost; the caller's next revision must be above last.
+func (s *Store) Resume(last uint64) {
+	c := &s.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.degraded == nil {
+		return
+	}
+	if n := len(c.lost); n > 0 && c.lost[n-1].hi == 0 {
+		if last < c.lost[n-1].lo {
+			c.lost = c.lost[:n-1] // nothing was lost
+		} else {
+			c.lost[n-1].hi = last
+		}
+	}
+	c.durable = max(c.durable, last)
+	c.degraded = nil
+	c.since = time.Time{}
+	c.failed = make(chan struct{})
+	close(c.advanced)
+	c.advanced = make(chan struct{})
+}
+
 // Run commits submitted changes until ctx ends, then commits whatever is still queued
-// and returns nil. It returns an error when a commit fails; the store then refuses
-// everything (ErrClosed), because memory and disk may disagree: restart the process.
+// and returns nil. A failed commit does not end it: the store refuses writes
+// (ErrUnavailable) until Resume, and Run keeps checking the database file.
 func (s *Store) Run(ctx context.Context) error {
 	c := &s.commit
+	check := time.NewTicker(s.opts.CheckInterval)
+	defer check.Stop()
 	for {
 		select {
 		case <-c.wake:
+		case <-check.C:
+			if s.Writable() == nil {
+				if err := s.checkIdentity(); err != nil {
+					s.degradeNow(err)
+				}
+			}
+			continue
+		case cause := <-c.degrade:
+			s.degradeNow(cause)
+			continue
 		case <-ctx.Done():
 			c.mu.Lock()
 			c.err = ErrClosed
 			c.mu.Unlock()
 			// Submit now refuses; flush what was accepted before.
-			return s.flush(context.WithoutCancel(ctx))
+			s.flush(context.WithoutCancel(ctx))
+			return nil
 		}
-		if err := s.flush(ctx); err != nil {
-			return err
-		}
+		s.flush(ctx)
 	}
 }
 
 // flush commits queued revisions, at most MaxBatch per transaction, until the queue is
-// empty.
-func (s *Store) flush(ctx context.Context) error {
+// empty or a commit fails (then the store is degraded).
+func (s *Store) flush(ctx context.Context) {
 	c := &s.commit
 	ctx = context.WithoutCancel(ctx) // a started commit always finishes
 	for {
@@ -120,19 +270,22 @@ func (s *Store) flush(ctx context.Context) error {
 		c.queue = c.queue[n:]
 		c.mu.Unlock()
 		if n == 0 {
-			return nil
+			return
 		}
 		start := time.Now()
 		Failpoint("commit/before")
 		changes, err := s.write(ctx, batch)
+		if err == nil {
+			// A commit into a file that is no longer the database is not durable.
+			err = s.checkIdentity()
+		} else {
+			err = fmt.Errorf("group commit failed: %w", translate(err))
+		}
 		if err != nil {
-			err = fmt.Errorf("%w: group commit failed: %w", ErrClosed, translate(err))
 			c.mu.Lock()
-			c.err = err
-			close(c.advanced)
-			c.advanced = make(chan struct{})
+			c.degradeLocked(fmt.Errorf("%w: %w", ErrUnavailable, err), batch[0].rev)
 			c.mu.Unlock()
-			return err
+			return
 		}
 		Failpoint("commit/after")
 		if h := s.opts.Hooks; h != nil && h.Committed != nil {
@@ -229,4 +382,12 @@ func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
 		Failpoint("commit/reserve-written")
 	}
 	return n, tx.Commit()
+}
+
+// degradeNow degrades the store between commits (Run's goroutine): what is queued is lost.
+func (s *Store) degradeNow(cause error) {
+	c := &s.commit
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.degradeLocked(fmt.Errorf("%w: %w", ErrUnavailable, cause), c.durable+1)
 }

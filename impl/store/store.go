@@ -9,9 +9,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -33,6 +35,12 @@ type Options struct {
 	MaxBatch int
 	// Hooks observe commits (metrics); nil means none.
 	Hooks *Hooks
+	// CheckInterval is how often the running store checks that its files are still the
+	// database's (default 1 s). Every commit checks too, before it is reported durable.
+	CheckInterval time.Duration
+	// AllowNew starts a new, empty database even though the marker next to path says a
+	// database existed there (see ErrMissing).
+	AllowNew bool
 }
 
 // Store is an open database. Only one process may hold it at a time.
@@ -44,7 +52,16 @@ type Store struct {
 
 	commit committer
 	stmts  statements
+
+	// The database file and its WAL as opened: a commit into files that are no longer
+	// there is not durable.
+	dbFile, walFile os.FileInfo
 }
+
+// MarkerSuffix names the marker file written next to the database once it exists. When
+// the marker is there and the database is missing or empty, Open refuses (ErrMissing):
+// a lost database is not silently replaced by a new one.
+const MarkerSuffix = ".created"
 
 // Open opens (creating if needed) the database at path, takes its process lock and
 // applies pending migrations.
@@ -60,6 +77,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("database directory: %w", err)
 		}
+	}
+	if opts.CheckInterval <= 0 {
+		opts.CheckInterval = time.Second
+	}
+	if err := checkNotLost(path, opts.AllowNew); err != nil {
+		return nil, err
 	}
 	lock, err := lockFile(path)
 	if err != nil {
@@ -84,7 +107,139 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.recordIdentity(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := writeMarker(path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkNotLost refuses a missing or empty database file when the marker says one
+// existed, unless allowNew.
+func checkNotLost(path string, allowNew bool) error {
+	fi, err := os.Stat(path)
+	if err == nil && fi.Size() > 0 {
+		return nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("database: %w", err)
+	}
+	if _, merr := os.Stat(path + MarkerSuffix); merr != nil || allowNew {
+		return nil // a first run, or the operator asked for a new database
+	}
+	return fmt.Errorf("%s: %w (marker %s): restore a backup, or start with --allow-new-database to begin again (fencing tokens still continue above the wall clock)",
+		path, ErrMissing, path+MarkerSuffix)
+}
+
+func writeMarker(path string) error {
+	marker := path + MarkerSuffix
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	text := "This file marks that an OctoStore database exists next to it. If the database goes\n" +
+		"missing while this file is here, octostore-lock refuses to start a new one silently.\n"
+	if err := os.WriteFile(marker, []byte(text), 0o600); err != nil {
+		return fmt.Errorf("write database marker: %w", err)
+	}
+	return nil
+}
+
+// recordIdentity remembers which files are the database and its WAL.
+func (s *Store) recordIdentity() error {
+	var err error
+	if s.dbFile, err = os.Stat(s.path); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if s.walFile, err = os.Stat(s.path + "-wal"); err != nil {
+		return fmt.Errorf("database WAL: %w", err)
+	}
+	return nil
+}
+
+// errReplaced means the database file or its WAL was removed or replaced under the
+// running process: commits go to files nobody will read.
+var errReplaced = errors.New("the database file or its WAL was removed or replaced under the running server; restart it (see README, What happens when the disk fails)")
+
+// checkIdentity verifies that the database and WAL files at their paths are still the
+// ones this store opened (same device and inode).
+func (s *Store) checkIdentity() error {
+	for _, f := range []struct {
+		path string
+		fi   os.FileInfo
+	}{{s.path, s.dbFile}, {s.path + "-wal", s.walFile}} {
+		if f.fi == nil {
+			continue
+		}
+		now, err := os.Stat(f.path)
+		if err != nil || !os.SameFile(now, f.fi) {
+			return fmt.Errorf("%s: %w", f.path, errReplaced)
+		}
+	}
+	return nil
+}
+
+// Probe checks whether the database accepts writes again: its files are the ones opened,
+// the directory takes a small fsync'd file, and a transaction commits. It changes no
+// state anyone reads.
+func (s *Store) Probe(ctx context.Context) error {
+	if err := s.checkIdentity(); err != nil {
+		return err
+	}
+	// Move the WAL into the database first (best effort): a WAL grown to fill the disk
+	// otherwise keeps it full.
+	s.db.DB.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	probe := filepath.Join(filepath.Dir(s.path), ".octostore-probe")
+	f, err := os.OpenFile(probe, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	defer os.Remove(probe)
+	_, err = f.Write(make([]byte, 256<<10))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	_, err = s.db.DB.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('probe_ms', ?)
+	ON CONFLICT (key) DO UPDATE SET value = excluded.value`, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("probe: %w", translate(err))
+	}
+	return s.checkIdentity()
+}
+
+// Backup writes a consistent copy of the database to a new file in dir (VACUUM INTO, on
+// a connection of its own so commits go on meanwhile) and returns its path. The caller
+// removes it.
+func (s *Store) Backup(ctx context.Context, dir string) (string, error) {
+	if err := s.checkIdentity(); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	f, err := os.CreateTemp(dir, "octostore-backup-*.db")
+	if err != nil {
+		return "", fmt.Errorf("%w: backup file: %w", ErrUnavailable, err)
+	}
+	out := f.Name()
+	f.Close()
+	os.Remove(out) // VACUUM INTO wants to create it
+	src, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return "", fmt.Errorf("backup: %w", err)
+	}
+	defer src.Close()
+	if _, err := src.ExecContext(ctx, "VACUUM INTO ?", out); err != nil {
+		os.Remove(out)
+		return "", fmt.Errorf("backup: %w", translate(err))
+	}
+	return out, nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {

@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,23 +172,137 @@ func TestStoppedCommitterRefusesNewWork(t *testing.T) {
 	}
 }
 
-func TestFailedCommitStopsEverything(t *testing.T) {
+func TestFailedCommitDegradesAndItsRevisionsStayLost(t *testing.T) {
 	s, _ := openTemp(t, Options{})
 	ctx := context.Background()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	// An unknown change kind makes the transaction fail.
-	s.Submit(1, []lease.Change{{Kind: lease.ChangeKind(99)}})
-	if err := s.WaitDurable(ctx, 1); !errors.Is(err, ErrClosed) {
-		t.Fatalf("wait: %v", err)
+	stop := running(t, s)
+	defer stop()
+	put := func(rev uint64, name string) []lease.Change {
+		return []lease.Change{{Kind: lease.PutLease, Lease: lease.Lease{Key: lease.Key{Account: "a", Name: name}, ID: name, Holder: lease.Holder{TokenID: "t"}, Token: int64(rev), TTL: time.Second}}}
 	}
-	if err := <-done; !errors.Is(err, ErrClosed) {
-		t.Fatalf("run: %v", err)
+	if err := s.Submit(1, put(1, "one")); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.Submit(2, nil); !errors.Is(err, ErrClosed) {
-		t.Fatalf("submit after failure: %v", err)
+	if err := s.WaitDurable(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// An unknown change kind makes the transaction fail, as a full disk would.
+	s.Submit(2, []lease.Change{{Kind: lease.ChangeKind(99)}})
+	if err := s.WaitDurable(ctx, 2); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("wait for the failed revision: %v", err)
+	}
+	<-s.Failed()
+	if err := s.Submit(3, put(3, "three")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("submit while degraded: %v", err)
+	}
+	if err := s.Writable(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("writable while degraded: %v", err)
+	}
+	if h := s.Health(); h.Degraded == nil || h.Since.IsZero() {
+		t.Fatalf("health while degraded: %+v", h)
+	}
+	if err := s.WaitDurable(ctx, 1); err != nil {
+		t.Fatalf("a durable revision stays durable: %v", err)
+	}
+	if err := s.Probe(ctx); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	s.Resume(3)
+	if err := s.Writable(); err != nil {
+		t.Fatalf("writable after resume: %v", err)
+	}
+	for _, rev := range []uint64{2, 3} {
+		if err := s.WaitDurable(ctx, rev); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("revision %d was lost and must stay so: %v", rev, err)
+		}
+	}
+	if err := s.Submit(4, put(4, "four")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WaitDurable(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	leases, _, err := s.Leases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range leases {
+		names = append(names, l.Name)
+	}
+	if fmt.Sprint(names) != "[four one]" && fmt.Sprint(names) != "[one four]" {
+		t.Fatalf("stored leases %v: want one and four, never the lost three", names)
+	}
+}
+
+func TestReplacedDatabaseIsNotDurable(t *testing.T) {
+	for _, victim := range []string{"", "-wal"} {
+		t.Run("remove"+victim, func(t *testing.T) {
+			s, path := openTemp(t, Options{CheckInterval: time.Hour})
+			ctx := context.Background()
+			stop := running(t, s)
+			defer stop()
+			if err := os.Remove(path + victim); err != nil {
+				t.Fatal(err)
+			}
+			s.Submit(1, []lease.Change{{Kind: lease.ReserveToken, Reserve: 10}})
+			if err := s.WaitDurable(ctx, 1); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("a commit into a removed file was reported durable: %v", err)
+			}
+			if err := s.Probe(ctx); err == nil {
+				t.Fatal("probe accepted a removed database")
+			}
+		})
+	}
+}
+
+func TestMissingDatabaseIsNotSilentlyNew(t *testing.T) {
+	s, path := openTemp(t, Options{})
+	s.Close()
+	if _, err := os.Stat(path + MarkerSuffix); err != nil {
+		t.Fatalf("no marker: %v", err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		os.Remove(f)
+	}
+	if _, err := Open(context.Background(), path, Options{}); !errors.Is(err, ErrMissing) {
+		t.Fatalf("open of a missing database: %v", err)
+	}
+	os.WriteFile(path, nil, 0o600)
+	if _, err := Open(context.Background(), path, Options{}); !errors.Is(err, ErrMissing) {
+		t.Fatalf("open of an empty database: %v", err)
+	}
+	s, err := Open(context.Background(), path, Options{AllowNew: true})
+	if err != nil {
+		t.Fatalf("open with AllowNew: %v", err)
 	}
 	s.Close()
+}
+
+func TestBackupIsAConsistentDatabase(t *testing.T) {
+	s, _ := openTemp(t, Options{})
+	ctx := context.Background()
+	stop := running(t, s)
+	s.Submit(1, []lease.Change{{Kind: lease.ReserveToken, Reserve: 4096}})
+	if err := s.WaitDurable(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Backup(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	b, err := Open(ctx, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, reserved, err := b.Leases(ctx); err != nil || reserved != 4096 {
+		t.Fatalf("backup's high-water mark %d, %v", reserved, err)
+	}
+	if v, err := b.IntegrityCheck(ctx); err != nil || v != "ok" {
+		t.Fatalf("integrity %q %v", v, err)
+	}
 }
 
 func TestSecondOpenIsRefusedUntilTheFirstCloses(t *testing.T) {
@@ -236,5 +353,18 @@ func TestAccountsAndTokens(t *testing.T) {
 	accs, _ := s.Accounts(ctx)
 	if len(toks) != 1 || toks[0].Hash[0] != 9 || len(accs) != 1 || accs[0] != a {
 		t.Fatalf("tokens %+v accounts %+v", toks, accs)
+	}
+}
+
+func TestHealthReasonNamesTheCauseWithoutPaths(t *testing.T) {
+	s, path := openTemp(t, Options{CheckInterval: time.Hour})
+	stop := running(t, s)
+	defer stop()
+	os.Remove(path + "-wal")
+	s.Submit(1, []lease.Change{{Kind: lease.ReserveToken, Reserve: 10}})
+	s.WaitDurable(context.Background(), 1)
+	h := s.Health()
+	if h.Degraded == nil || !strings.Contains(h.Reason, "removed or replaced") || strings.Contains(h.Reason, path) {
+		t.Fatalf("health %+v", h)
 	}
 }

@@ -40,13 +40,13 @@ func (e AcquireResultStatus) Valid() bool {
 
 // Defines values for HealthStatus.
 const (
-	Ok HealthStatus = "ok"
+	HealthStatusOk HealthStatus = "ok"
 )
 
 // Valid indicates whether the value is a known member of the HealthStatus enum.
 func (e HealthStatus) Valid() bool {
 	switch e {
-	case Ok:
+	case HealthStatusOk:
 		return true
 	default:
 		return false
@@ -143,6 +143,21 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ReadyStatus.
+const (
+	ReadyStatusReady ReadyStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the ReadyStatus enum.
+func (e ReadyStatus) Valid() bool {
+	switch e {
+	case ReadyStatusReady:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleaseResultStatus.
 const (
 	Released ReleaseResultStatus = "released"
@@ -167,6 +182,24 @@ const (
 func (e RenewResultStatus) Valid() bool {
 	switch e {
 	case Renewed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for StorageStateState.
+const (
+	StorageStateStateDegraded StorageStateState = "degraded"
+	StorageStateStateOk       StorageStateState = "ok"
+)
+
+// Valid indicates whether the value is a known member of the StorageStateState enum.
+func (e StorageStateState) Valid() bool {
+	switch e {
+	case StorageStateStateDegraded:
+		return true
+	case StorageStateStateOk:
 		return true
 	default:
 		return false
@@ -323,6 +356,9 @@ type FencingToken = int64
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
+
+	// Storage Whether the database accepts writes.
+	Storage StorageState `json:"storage"`
 }
 
 // HealthStatus defines model for Health.Status.
@@ -427,6 +463,14 @@ type Problem struct {
 // ProblemCode Stable machine-readable error code.
 type ProblemCode string
 
+// Ready defines model for Ready.
+type Ready struct {
+	Status ReadyStatus `json:"status"`
+}
+
+// ReadyStatus defines model for Ready.Status.
+type ReadyStatus string
+
 // ReleaseRequest defines model for ReleaseRequest.
 type ReleaseRequest struct {
 	// LeaseId Identifies one grant of a lock. Keep it to renew or release; it is shown only to the holder.
@@ -509,6 +553,21 @@ type RetryAfterMs = int64
 //
 // Example: 17
 type Revision = int64
+
+// StorageState Whether the database accepts writes.
+type StorageState struct {
+	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
+	State StorageStateState `json:"state"`
+
+	// Reason Why writes are refused, when degraded.
+	Reason *string `json:"reason,omitempty"`
+
+	// Since When the storage became degraded.
+	Since *time.Time `json:"since,omitempty"`
+}
+
+// StorageStateState `degraded`: writes answer 503 `unavailable` until the disk recovers.
+type StorageStateState string
 
 // TTLSeconds Lease length in seconds, measured by the server's monotonic clock.
 //
@@ -737,6 +796,17 @@ type ClientInterface interface {
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 	CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetBackup A consistent copy of the database, taken online
+	//
+	// Streams a consistent SQLite file of the whole state (accounts, token hashes,
+	// unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the
+	// server keeps serving. Restore it by stopping the server, replacing the database file
+	// (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens
+	// issued after the restore exceed every token issued before it (the fencing floor).
+	//
+	// Corresponds with GET /admin/backup (the `GetBackup` operationId).
+	GetBackup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// StartGitHubSignIn Start signing in with GitHub
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
@@ -831,7 +901,12 @@ type ClientInterface interface {
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetHealth Liveness check
+	// GetHealth Liveness check, with the state of the storage
+	//
+	// 200 whenever the process answers at all (liveness). `storage` says whether the
+	// database accepts writes now; when it does not, `reason` says why (a full or
+	// read-only disk, an I/O error, a database file replaced or removed under the running
+	// server). Readiness for writes is `GET /ready`.
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -955,6 +1030,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReady Readiness check
+	//
+	// 200 when this process can serve writes: its database accepts commits and is the
+	// file it opened. 503 `unavailable` with the reason otherwise (reads that need nothing
+	// new on disk still work meanwhile). The server recovers by itself once the disk
+	// accepts writes again.
+	//
+	// Corresponds with GET /ready (the `GetReady` operationId).
+	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAccounts List accounts
@@ -1014,6 +1099,27 @@ func (c *RawClient) CreateAccount(ctx context.Context, body CreateAccountJSONReq
 // Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 func (c *RawClient) CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateTokenRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBackup A consistent copy of the database, taken online
+//
+// Streams a consistent SQLite file of the whole state (accounts, token hashes,
+// unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the
+// server keeps serving. Restore it by stopping the server, replacing the database file
+// (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens
+// issued after the restore exceed every token issued before it (the fencing floor).
+//
+// Corresponds with GET /admin/backup (the `GetBackup` operationId).
+func (c *RawClient) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBackupRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1218,7 +1324,12 @@ func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
-// GetHealth Liveness check
+// GetHealth Liveness check, with the state of the storage
+//
+// 200 whenever the process answers at all (liveness). `storage` says whether the
+// database accepts writes now; when it does not, `reason` says why (a full or
+// read-only disk, an I/O error, a database file replaced or removed under the running
+// server). Readiness for writes is `GET /ready`.
 //
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1443,6 +1554,26 @@ func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorF
 	return c.Client.Do(req)
 }
 
+// GetReady Readiness check
+//
+// 200 when this process can serve writes: its database accepts commits and is the
+// file it opened. 503 `unavailable` with the reason otherwise (reads that need nothing
+// new on disk still work meanwhile). The server recovers by itself once the disk
+// accepts writes again.
+//
+// Corresponds with GET /ready (the `GetReady` operationId).
+func (c *RawClient) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReadyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // NewListAccountsRequest constructs an http.Request for the ListAccounts method
 func NewListAccountsRequest(server string) (*http.Request, error) {
 	var err error
@@ -1537,6 +1668,33 @@ func NewCreateTokenRequest(server string, accountId AccountID) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetBackupRequest constructs an http.Request for the GetBackup method
+func NewGetBackupRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/backup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2227,6 +2385,33 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetReadyRequest constructs an http.Request for the GetReady method
+func NewGetReadyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ready")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *RawClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2301,6 +2486,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
 	CreateTokenWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// GetBackupWithResponse A consistent copy of the database, taken online
+	//
+	// Streams a consistent SQLite file of the whole state (accounts, token hashes,
+	// unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the
+	// server keeps serving. Restore it by stopping the server, replacing the database file
+	// (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens
+	// issued after the restore exceed every token issued before it (the fencing floor).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/backup (the `GetBackup` operationId).
+	GetBackupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetBackupResponse, error)
 
 	// StartGitHubSignInWithResponse Start signing in with GitHub
 	//
@@ -2416,7 +2614,12 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
 
-	// GetHealthWithResponse Liveness check
+	// GetHealthWithResponse Liveness check, with the state of the storage
+	//
+	// 200 whenever the process answers at all (liveness). `storage` says whether the
+	// database accepts writes now; when it does not, `reason` says why (a full or
+	// read-only disk, an I/O error, a database file replaced or removed under the running
+	// server). Readiness for writes is `GET /ready`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2548,11 +2751,23 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+
+	// GetReadyWithResponse Readiness check
+	//
+	// 200 when this process can serve writes: its database accepts commits and is the
+	// file it opened. 503 `unavailable` with the reason otherwise (reads that need nothing
+	// new on disk still work meanwhile). The server recovers by itself once the disk
+	// accepts writes again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ready (the `GetReady` operationId).
+	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
 }
 
 // ListAccountsResponse503Headers the declared response headers of an HTTP 503 response for ListAccounts
 type ListAccountsResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type ListAccountsResponse struct {
@@ -2621,7 +2836,7 @@ func (r ListAccountsResponse) ContentType() string {
 
 // CreateAccountResponse503Headers the declared response headers of an HTTP 503 response for CreateAccount
 type CreateAccountResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type CreateAccountResponse struct {
@@ -2718,7 +2933,7 @@ func (r CreateAccountResponse) ContentType() string {
 
 // CreateTokenResponse503Headers the declared response headers of an HTTP 503 response for CreateToken
 type CreateTokenResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type CreateTokenResponse struct {
@@ -2792,6 +3007,75 @@ func (r CreateTokenResponse) ContentType() string {
 	return ""
 }
 
+// GetBackupResponse200Headers the declared response headers of an HTTP 200 response for GetBackup
+type GetBackupResponse200Headers struct {
+	ContentDisposition string
+}
+
+// GetBackupResponse503Headers the declared response headers of an HTTP 503 response for GetBackup
+type GetBackupResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetBackupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetBackupResponse200Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetBackupResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBackupResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetBackupResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetBackupResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBackupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBackupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBackupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBackupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // StartGitHubSignInResponse302Headers the declared response headers of an HTTP 302 response for StartGitHubSignIn
 type StartGitHubSignInResponse302Headers struct {
 	Location  string
@@ -2849,7 +3133,7 @@ type FinishGitHubSignInResponse302Headers struct {
 
 // FinishGitHubSignInResponse503Headers the declared response headers of an HTTP 503 response for FinishGitHubSignIn
 type FinishGitHubSignInResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type FinishGitHubSignInResponse struct {
@@ -2930,7 +3214,7 @@ type RotateTokenResponse429Headers struct {
 
 // RotateTokenResponse503Headers the declared response headers of an HTTP 503 response for RotateToken
 type RotateTokenResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type RotateTokenResponse struct {
@@ -3063,7 +3347,7 @@ type GetDashboardAvatarResponse200Headers struct {
 
 // GetDashboardAvatarResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardAvatar
 type GetDashboardAvatarResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type GetDashboardAvatarResponse struct {
@@ -3134,7 +3418,7 @@ func (r GetDashboardAvatarResponse) ContentType() string {
 
 // ListDashboardLocksResponse503Headers the declared response headers of an HTTP 503 response for ListDashboardLocks
 type ListDashboardLocksResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type ListDashboardLocksResponse struct {
@@ -3208,7 +3492,7 @@ type GetDashboardSessionResponse200Headers struct {
 
 // GetDashboardSessionResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardSession
 type GetDashboardSessionResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type GetDashboardSessionResponse struct {
@@ -3284,7 +3568,7 @@ type SignOutResponse204Headers struct {
 
 // SignOutResponse503Headers the declared response headers of an HTTP 503 response for SignOut
 type SignOutResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type SignOutResponse struct {
@@ -3367,7 +3651,7 @@ type RotateDashboardTokenResponse200Headers struct {
 
 // RotateDashboardTokenResponse503Headers the declared response headers of an HTTP 503 response for RotateDashboardToken
 type RotateDashboardTokenResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type RotateDashboardTokenResponse struct {
@@ -3544,7 +3828,7 @@ type ListLocksResponse429Headers struct {
 
 // ListLocksResponse503Headers the declared response headers of an HTTP 503 response for ListLocks
 type ListLocksResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type ListLocksResponse struct {
@@ -3627,7 +3911,7 @@ type GetLockResponse429Headers struct {
 
 // GetLockResponse503Headers the declared response headers of an HTTP 503 response for GetLock
 type GetLockResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type GetLockResponse struct {
@@ -3717,7 +4001,7 @@ type AcquireLockResponse429Headers struct {
 
 // AcquireLockResponse503Headers the declared response headers of an HTTP 503 response for AcquireLock
 type AcquireLockResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type AcquireLockResponse struct {
@@ -3828,7 +4112,7 @@ type ReleaseLockResponse429Headers struct {
 
 // ReleaseLockResponse503Headers the declared response headers of an HTTP 503 response for ReleaseLock
 type ReleaseLockResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type ReleaseLockResponse struct {
@@ -3939,7 +4223,7 @@ type RenewLockResponse429Headers struct {
 
 // RenewLockResponse503Headers the declared response headers of an HTTP 503 response for RenewLock
 type RenewLockResponse503Headers struct {
-	RetryAfter *int
+	RetryAfter int
 }
 
 type RenewLockResponse struct {
@@ -4079,6 +4363,61 @@ func (r GetOpenAPIResponse) ContentType() string {
 	return ""
 }
 
+// GetReadyResponse503Headers the declared response headers of an HTTP 503 response for GetReady
+type GetReadyResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetReadyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Ready
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReadyResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReadyResponse) GetJSON200() *Ready {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetReadyResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReadyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReadyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReadyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReadyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAccountsWithResponse List accounts
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4132,6 +4471,25 @@ func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, accou
 		return nil, err
 	}
 	return ParseCreateTokenResponse(rsp)
+}
+
+// GetBackupWithResponse A consistent copy of the database, taken online
+//
+// Streams a consistent SQLite file of the whole state (accounts, token hashes,
+// unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the
+// server keeps serving. Restore it by stopping the server, replacing the database file
+// (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens
+// issued after the restore exceed every token issued before it (the fencing floor).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/backup (the `GetBackup` operationId).
+func (c *ClientWithResponses) GetBackupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetBackupResponse, error) {
+	rsp, err := c.GetBackup(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBackupResponse(rsp)
 }
 
 // StartGitHubSignInWithResponse Start signing in with GitHub
@@ -4308,7 +4666,12 @@ func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditor
 	return ParseGetDocsResponse(rsp)
 }
 
-// GetHealthWithResponse Liveness check
+// GetHealthWithResponse Liveness check, with the state of the storage
+//
+// 200 whenever the process answers at all (liveness). `storage` says whether the
+// database accepts writes now; when it does not, `reason` says why (a full or
+// read-only disk, an I/O error, a database file replaced or removed under the running
+// server). Readiness for writes is `GET /ready`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4501,6 +4864,24 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 	return ParseGetOpenAPIResponse(rsp)
 }
 
+// GetReadyWithResponse Readiness check
+//
+// 200 when this process can serve writes: its database accepts commits and is the
+// file it opened. 503 `unavailable` with the reason otherwise (reads that need nothing
+// new on disk still work meanwhile). The server recovers by itself once the disk
+// accepts writes again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ready (the `GetReady` operationId).
+func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error) {
+	rsp, err := c.GetReady(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReadyResponse(rsp)
+}
+
 // ParseListAccountsResponse parses an HTTP response from a ListAccountsWithResponse call
 func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4550,10 +4931,10 @@ func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error
 		var headers ListAccountsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -4638,10 +5019,10 @@ func ParseCreateAccountResponse(rsp *http.Response) (*CreateAccountResponse, err
 		var headers CreateAccountResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -4705,10 +5086,73 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		var headers CreateTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetBackupResponse parses an HTTP response from a GetBackupWithResponse call
+func ParseGetBackupResponse(rsp *http.Response) (*GetBackupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBackupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetBackupResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetBackupResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -4834,10 +5278,10 @@ func ParseFinishGitHubSignInResponse(rsp *http.Response) (*FinishGitHubSignInRes
 		var headers FinishGitHubSignInResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -4921,10 +5365,10 @@ func ParseRotateTokenResponse(rsp *http.Response) (*RotateTokenResponse, error) 
 		var headers RotateTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5030,10 +5474,10 @@ func ParseGetDashboardAvatarResponse(rsp *http.Response) (*GetDashboardAvatarRes
 		var headers GetDashboardAvatarResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5090,10 +5534,10 @@ func ParseListDashboardLocksResponse(rsp *http.Response) (*ListDashboardLocksRes
 		var headers ListDashboardLocksResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5160,10 +5604,10 @@ func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionR
 		var headers GetDashboardSessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5240,10 +5684,10 @@ func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 		var headers SignOutResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5324,10 +5768,10 @@ func ParseRotateDashboardTokenResponse(rsp *http.Response) (*RotateDashboardToke
 		var headers RotateDashboardTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5459,10 +5903,10 @@ func ParseListLocksResponse(rsp *http.Response) (*ListLocksResponse, error) {
 		var headers ListLocksResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5546,10 +5990,10 @@ func ParseGetLockResponse(rsp *http.Response) (*GetLockResponse, error) {
 		var headers GetLockResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5654,10 +6098,10 @@ func ParseAcquireLockResponse(rsp *http.Response) (*AcquireLockResponse, error) 
 		var headers AcquireLockResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5762,10 +6206,10 @@ func ParseReleaseLockResponse(rsp *http.Response) (*ReleaseLockResponse, error) 
 		var headers ReleaseLockResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5870,10 +6314,10 @@ func ParseRenewLockResponse(rsp *http.Response) (*RenewLockResponse, error) {
 		var headers RenewLockResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
-			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			}
-			headers.RetryAfter = &value
+			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
 	}
@@ -5902,6 +6346,52 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetReadyResponse parses an HTTP response from a GetReadyWithResponse call
+func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReadyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Ready
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers GetReadyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -195,6 +195,10 @@ namespace OctoStore
         /// <summary>The <c>status</c> member.</summary>
         [DataMember(Name = "status")]
         public string Status { get; set; }
+
+        /// <summary>Whether the database accepts writes.</summary>
+        [DataMember(Name = "storage")]
+        public StorageState Storage { get; set; }
     }
 
     /// <summary>The IssuedToken schema.</summary>
@@ -297,6 +301,15 @@ namespace OctoStore
         public string RequestId { get; set; }
     }
 
+    /// <summary>The Ready schema.</summary>
+    [DataContract]
+    public partial class Ready
+    {
+        /// <summary>The <c>status</c> member.</summary>
+        [DataMember(Name = "status")]
+        public string Status { get; set; }
+    }
+
     /// <summary>The ReleaseRequest schema.</summary>
     [DataContract]
     public partial class ReleaseRequest
@@ -365,6 +378,29 @@ namespace OctoStore
         /// <summary>When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.</summary>
         [DataMember(Name = "renew_after_ms")]
         public long RenewAfterMs { get; set; }
+    }
+
+    /// <summary>Whether the database accepts writes.</summary>
+    [DataContract]
+    public partial class StorageState
+    {
+        /// <summary><c>degraded</c>: writes answer 503 <c>unavailable</c> until the disk recovers.</summary>
+        [DataMember(Name = "state")]
+        public string State { get; set; }
+
+        /// <summary>Why writes are refused, when degraded.</summary>
+        [DataMember(Name = "reason", EmitDefaultValue = false)]
+        public string Reason { get; set; }
+
+        [DataMember(Name = "since", EmitDefaultValue = false)]
+        private string sinceWire;
+
+        /// <summary>When the storage became degraded.</summary>
+        public DateTimeOffset? Since
+        {
+            get { return Wire.ParseTimestamp(sinceWire); }
+            set { sinceWire = Wire.FormatTimestamp(value); }
+        }
     }
 
     /// <summary>The values of <c>AcquireResult.Status</c>.</summary>
@@ -437,6 +473,13 @@ namespace OctoStore
         public const string Forbidden = "forbidden";
     }
 
+    /// <summary>The values of <c>Ready.Status</c>.</summary>
+    public static class ReadyStatus
+    {
+        /// <summary><c>ready</c></summary>
+        public const string Ready = "ready";
+    }
+
     /// <summary>The values of <c>ReleaseResult.Status</c>.</summary>
     public static class ReleaseResultStatus
     {
@@ -449,5 +492,14 @@ namespace OctoStore
     {
         /// <summary><c>renewed</c></summary>
         public const string Renewed = "renewed";
+    }
+
+    /// <summary>The values of <c>StorageState.State</c>.</summary>
+    public static class StorageStateState
+    {
+        /// <summary><c>ok</c></summary>
+        public const string Ok = "ok";
+        /// <summary><c>degraded</c></summary>
+        public const string Degraded = "degraded";
     }
 }

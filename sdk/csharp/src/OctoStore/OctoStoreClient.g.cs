@@ -159,6 +159,30 @@ namespace OctoStore
             }
         }
 
+        /// <summary>A consistent copy of the database, taken online</summary>
+        /// <remarks>
+        /// Streams a consistent SQLite file of the whole state (accounts, token hashes,
+        /// unreleased leases, the fencing high-water mark), written with <c>VACUUM INTO</c> while the
+        /// server keeps serving. Restore it by stopping the server, replacing the database file
+        /// (and removing its <c>-wal</c> and <c>-shm</c> files) and starting it again; fencing tokens
+        /// issued after the restore exceed every token issued before it (the fencing floor).
+        /// </remarks>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<string> GetBackupAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var path = new StringBuilder();
+            path.Append("/admin/backup");
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/octet-stream, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
         /// <summary>API reference (Scalar), served from the binary</summary>
         /// <remarks>An HTML page with no reference to any outside host.</remarks>
         /// <param name="cancellationToken">Cancels the request.</param>
@@ -176,7 +200,13 @@ namespace OctoStore
             }
         }
 
-        /// <summary>Liveness check</summary>
+        /// <summary>Liveness check, with the state of the storage</summary>
+        /// <remarks>
+        /// 200 whenever the process answers at all (liveness). <c>storage</c> says whether the
+        /// database accepts writes now; when it does not, <c>reason</c> says why (a full or
+        /// read-only disk, an I/O error, a database file replaced or removed under the running
+        /// server). Readiness for writes is <c>GET /ready</c>.
+        /// </remarks>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
         public async Task<Health> GetHealthAsync(CancellationToken cancellationToken = default(CancellationToken))
@@ -247,6 +277,28 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Readiness check</summary>
+        /// <remarks>
+        /// 200 when this process can serve writes: its database accepts commits and is the
+        /// file it opened. 503 <c>unavailable</c> with the reason otherwise (reads that need nothing
+        /// new on disk still work meanwhile). The server recovers by itself once the disk
+        /// accepts writes again.
+        /// </remarks>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<Ready> GetReadyAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var path = new StringBuilder();
+            path.Append("/ready");
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
+            {
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<Ready>(response).ConfigureAwait(false);
                 }
             }
         }

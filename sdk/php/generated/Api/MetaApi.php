@@ -81,6 +81,9 @@ class MetaApi
         'getOpenAPI' => [
             'application/json',
         ],
+        'getReady' => [
+            'application/json',
+        ],
     ];
 
     /**
@@ -359,7 +362,7 @@ class MetaApi
     /**
      * Operation getHealth
      *
-     * Liveness check
+     * Liveness check, with the state of the storage
      *
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getHealth'] to see the possible values for this operation
      *
@@ -378,7 +381,7 @@ class MetaApi
     /**
      * Operation getHealthWithHttpInfo
      *
-     * Liveness check
+     * Liveness check, with the state of the storage
      *
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getHealth'] to see the possible values for this operation
      *
@@ -460,7 +463,7 @@ class MetaApi
     /**
      * Operation getHealthAsync
      *
-     * Liveness check
+     * Liveness check, with the state of the storage
      *
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getHealth'] to see the possible values for this operation
      *
@@ -482,7 +485,7 @@ class MetaApi
     /**
      * Operation getHealthAsyncWithHttpInfo
      *
-     * Liveness check
+     * Liveness check, with the state of the storage
      *
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getHealth'] to see the possible values for this operation
      *
@@ -784,6 +787,247 @@ class MetaApi
 
         $headers = $this->headerSelector->selectHeaders(
             ['application/yaml', ],
+            $contentType,
+            $multipart
+        );
+
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'GET',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
+    }
+
+    /**
+     * Operation getReady
+     *
+     * Readiness check
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getReady'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\Ready|\OctoStore\Generated\Model\Problem
+     */
+    public function getReady(
+        string $contentType = self::contentTypes['getReady'][0]
+    ): \OctoStore\Generated\Model\Ready|\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->getReadyWithHttpInfo($contentType);
+        return $response;
+    }
+
+    /**
+     * Operation getReadyWithHttpInfo
+     *
+     * Readiness check
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getReady'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: \OctoStore\Generated\Model\Ready|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function getReadyWithHttpInfo(
+        string $contentType = self::contentTypes['getReady'][0]
+    ): array
+    {
+        $request = $this->getReadyRequest($contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+            switch($statusCode) {
+                case 200:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Ready',
+                        $request,
+                        $response,
+                    );
+                case 503:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+            }
+
+            if ($statusCode < 200 || $statusCode > 299) {
+                throw new ApiException(
+                    sprintf(
+                        '[%d] Error connecting to the API (%s)',
+                        $statusCode,
+                        (string) $request->getUri()
+                    ),
+                    $statusCode,
+                    $response->getHeaders(),
+                    (string) $response->getBody()
+                );
+            }
+
+            return $this->handleResponseWithDataType(
+                '\OctoStore\Generated\Model\Ready',
+                $request,
+                $response,
+            );
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 200:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Ready',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation getReadyAsync
+     *
+     * Readiness check
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getReady'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function getReadyAsync(
+        string $contentType = self::contentTypes['getReady'][0]
+    ): PromiseInterface
+    {
+        return $this->getReadyAsyncWithHttpInfo($contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation getReadyAsyncWithHttpInfo
+     *
+     * Readiness check
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getReady'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function getReadyAsyncWithHttpInfo(
+        string $contentType = self::contentTypes['getReady'][0]
+    ): PromiseInterface
+    {
+        $returnType = '\OctoStore\Generated\Model\Ready';
+        $request = $this->getReadyRequest($contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    if (in_array($returnType, ['\SplFileObject', '\Psr\Http\Message\StreamInterface'])) {
+                        $content = $response->getBody(); //stream goes to serializer
+                    } else {
+                        $content = (string) $response->getBody();
+                        if ($returnType !== 'string') {
+                            $content = json_decode($content);
+                        }
+                    }
+
+                    return [
+                        ObjectSerializer::deserialize($content, $returnType, []),
+                        $response->getStatusCode(),
+                        $response->getHeaders()
+                    ];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'getReady'
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getReady'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function getReadyRequest(
+        string $contentType = self::contentTypes['getReady'][0]
+    ): Request
+    {
+
+        $resourcePath = '/ready';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/json', 'application/problem+json', ],
             $contentType,
             $multipart
         );

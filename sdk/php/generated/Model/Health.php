@@ -58,7 +58,8 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $openAPITypes = [
-        'status' => 'string'
+        'status' => 'string',
+        'storage' => '\OctoStore\Generated\Model\StorageState'
     ];
 
     /**
@@ -67,7 +68,8 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string|null>
      */
     protected static array $openAPIFormats = [
-        'status' => null
+        'status' => null,
+        'storage' => null
     ];
 
     /**
@@ -76,7 +78,8 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, bool>
      */
     protected static array $openAPINullables = [
-        'status' => false
+        'status' => false,
+        'storage' => false
     ];
 
     /**
@@ -155,7 +158,8 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $attributeMap = [
-        'status' => 'status'
+        'status' => 'status',
+        'storage' => 'storage'
     ];
 
     /**
@@ -164,7 +168,8 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $setters = [
-        'status' => 'setStatus'
+        'status' => 'setStatus',
+        'storage' => 'setStorage'
     ];
 
     /**
@@ -173,7 +178,8 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $getters = [
-        'status' => 'getStatus'
+        'status' => 'getStatus',
+        'storage' => 'getStorage'
     ];
 
     /**
@@ -237,6 +243,7 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
     public function __construct(?array $data = null)
     {
         $this->setIfExists('status', $data ?? [], null);
+        $this->setIfExists('storage', $data ?? [], null);
     }
 
     /**
@@ -276,6 +283,9 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
             );
         }
 
+        if ($this->container['storage'] === null) {
+            $invalidProperties[] = "'storage' can't be null";
+        }
         return $invalidProperties;
     }
 
@@ -321,6 +331,33 @@ class Health implements ModelInterface, ArrayAccess, JsonSerializable
             );
         }
         $this->container['status'] = $status;
+
+        return $this;
+    }
+
+    /**
+     * Gets storage
+     *
+     * @return \OctoStore\Generated\Model\StorageState
+     */
+    public function getStorage(): \OctoStore\Generated\Model\StorageState
+    {
+        return $this->container['storage'];
+    }
+
+    /**
+     * Sets storage
+     *
+     * @param \OctoStore\Generated\Model\StorageState $storage storage
+     *
+     * @return $this
+     */
+    public function setStorage(\OctoStore\Generated\Model\StorageState $storage): static
+    {
+        if (is_null($storage)) {
+            throw new InvalidArgumentException('non-nullable storage cannot be null');
+        }
+        $this->container['storage'] = $storage;
 
         return $this;
     }

@@ -30,10 +30,12 @@ require 'octostore/generated/models/issued_token'
 require 'octostore/generated/models/lock_list'
 require 'octostore/generated/models/lock_status'
 require 'octostore/generated/models/problem'
+require 'octostore/generated/models/ready'
 require 'octostore/generated/models/release_request'
 require 'octostore/generated/models/release_result'
 require 'octostore/generated/models/renew_request'
 require 'octostore/generated/models/renew_result'
+require 'octostore/generated/models/storage_state'
 
 # APIs
 require 'octostore/generated/api/admin_api'

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -19,9 +19,26 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 };
 
 /**
- * Liveness check
+ * Liveness check, with the state of the storage
+ *
+ * 200 whenever the process answers at all (liveness). `storage` says whether the
+ * database accepts writes now; when it does not, `reason` says why (a full or
+ * read-only disk, an I/O error, a database file replaced or removed under the running
+ * server). Readiness for writes is `GET /ready`.
+ *
  */
 export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, unknown, ThrowOnError>({ url: '/health', ...options });
+
+/**
+ * Readiness check
+ *
+ * 200 when this process can serve writes: its database accepts commits and is the
+ * file it opened. 503 `unavailable` with the reason otherwise (reads that need nothing
+ * new on disk still work meanwhile). The server recovers by itself once the disk
+ * accepts writes again.
+ *
+ */
+export const getReady = <ThrowOnError extends boolean = false>(options?: Options<GetReadyData, ThrowOnError>) => (options?.client ?? client).get<GetReadyResponses, GetReadyErrors, ThrowOnError>({ url: '/ready', ...options });
 
 /**
  * API reference (Scalar), served from the binary
@@ -291,6 +308,22 @@ export const createAccount = <ThrowOnError extends boolean = false>(options: Opt
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * A consistent copy of the database, taken online
+ *
+ * Streams a consistent SQLite file of the whole state (accounts, token hashes,
+ * unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the
+ * server keeps serving. Restore it by stopping the server, replacing the database file
+ * (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens
+ * issued after the restore exceed every token issued before it (the fencing floor).
+ *
+ */
+export const getBackup = <ThrowOnError extends boolean = false>(options?: Options<GetBackupData, ThrowOnError>) => (options?.client ?? client).get<GetBackupResponses, GetBackupErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/backup',
+    ...options
 });
 
 /**

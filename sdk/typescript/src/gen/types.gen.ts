@@ -196,6 +196,29 @@ export type DashboardSession = {
 
 export type Health = {
     status: 'ok';
+    storage: StorageState;
+};
+
+/**
+ * Whether the database accepts writes.
+ */
+export type StorageState = {
+    /**
+     * `degraded`: writes answer 503 `unavailable` until the disk recovers.
+     */
+    state: 'ok' | 'degraded';
+    /**
+     * Why writes are refused, when degraded.
+     */
+    reason?: string;
+    /**
+     * When the storage became degraded.
+     */
+    since?: string;
+};
+
+export type Ready = {
+    status: 'ready';
 };
 
 /**
@@ -244,6 +267,36 @@ export type GetHealthResponses = {
 };
 
 export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
+
+export type GetReadyData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/ready';
+};
+
+export type GetReadyErrors = {
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type GetReadyError = GetReadyErrors[keyof GetReadyErrors];
+
+export type GetReadyResponses = {
+    /**
+     * Writes are served.
+     */
+    200: Ready;
+};
+
+export type GetReadyResponse = GetReadyResponses[keyof GetReadyResponses];
 
 export type GetDocsData = {
     body?: never;
@@ -300,7 +353,12 @@ export type RotateTokenErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -381,7 +439,12 @@ export type FinishGitHubSignInErrors = {
      */
     502: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -434,7 +497,12 @@ export type GetDashboardSessionErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -473,7 +541,12 @@ export type GetDashboardAvatarErrors = {
      */
     502: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -508,7 +581,12 @@ export type ListDashboardLocksErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -559,7 +637,12 @@ export type RotateDashboardTokenErrors = {
      */
     413: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -610,7 +693,12 @@ export type SignOutErrors = {
      */
     413: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -645,7 +733,12 @@ export type ListLocksErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -700,7 +793,12 @@ export type GetLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -758,7 +856,12 @@ export type AcquireLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -818,7 +921,12 @@ export type ReleaseLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -878,7 +986,12 @@ export type RenewLockErrors = {
      */
     429: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -911,7 +1024,12 @@ export type ListAccountsErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -962,7 +1080,12 @@ export type CreateAccountErrors = {
      */
     415: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };
@@ -977,6 +1100,44 @@ export type CreateAccountResponses = {
 };
 
 export type CreateAccountResponse = CreateAccountResponses[keyof CreateAccountResponses];
+
+export type GetBackupData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/backup';
+};
+
+export type GetBackupErrors = {
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type GetBackupError = GetBackupErrors[keyof GetBackupErrors];
+
+export type GetBackupResponses = {
+    /**
+     * The SQLite database file.
+     */
+    200: Blob | File;
+};
+
+export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
 
 export type CreateTokenData = {
     body?: never;
@@ -1006,7 +1167,12 @@ export type CreateTokenErrors = {
      */
     404: Problem;
     /**
-     * The server is shutting down or cannot write to its database (`unavailable`).
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
      */
     503: Problem;
 };

@@ -16,12 +16,16 @@ from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
 from .problem import Problem
 from .problem_code import ProblemCode
+from .ready import Ready
+from .ready_status import ReadyStatus
 from .release_request import ReleaseRequest
 from .release_result import ReleaseResult
 from .release_result_status import ReleaseResultStatus
 from .renew_request import RenewRequest
 from .renew_result import RenewResult
 from .renew_result_status import RenewResultStatus
+from .storage_state import StorageState
+from .storage_state_state import StorageStateState
 
 __all__ = (
     "Account",
@@ -40,10 +44,14 @@ __all__ = (
     "LockStatusStatus",
     "Problem",
     "ProblemCode",
+    "Ready",
+    "ReadyStatus",
     "ReleaseRequest",
     "ReleaseResult",
     "ReleaseResultStatus",
     "RenewRequest",
     "RenewResult",
     "RenewResultStatus",
+    "StorageState",
+    "StorageStateState",
 )

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_status import HealthStatus
+
+if TYPE_CHECKING:
+    from ..models.storage_state import StorageState
+
 
 T = TypeVar("T", bound="Health")
 
@@ -16,19 +20,24 @@ class Health:
     """
     Attributes:
         status (HealthStatus):
+        storage (StorageState): Whether the database accepts writes.
     """
 
     status: HealthStatus
+    storage: StorageState
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         status = self.status.value
+
+        storage = self.storage.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "status": status,
+                "storage": storage,
             }
         )
 
@@ -36,11 +45,16 @@ class Health:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.storage_state import StorageState
+
         d = dict(src_dict)
         status = HealthStatus(d.pop("status"))
 
+        storage = StorageState.from_dict(d.pop("storage"))
+
         health = cls(
             status=status,
+            storage=storage,
         )
 
         health.additional_properties = d

@@ -153,6 +153,63 @@ module OctoStore
       return data, status_code, headers
     end
 
+    # A consistent copy of the database, taken online
+    # Streams a consistent SQLite file of the whole state (accounts, token hashes, unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the server keeps serving. Restore it by stopping the server, replacing the database file (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens issued after the restore exceed every token issued before it (the fencing floor). 
+    # @param [Hash] opts the optional parameters
+    # @return [File]
+    def get_backup(opts = {})
+      data, _status_code, _headers = get_backup_with_http_info(opts)
+      data
+    end
+
+    # A consistent copy of the database, taken online
+    # Streams a consistent SQLite file of the whole state (accounts, token hashes, unreleased leases, the fencing high-water mark), written with &#x60;VACUUM INTO&#x60; while the server keeps serving. Restore it by stopping the server, replacing the database file (and removing its &#x60;-wal&#x60; and &#x60;-shm&#x60; files) and starting it again; fencing tokens issued after the restore exceed every token issued before it (the fencing floor). 
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(File, Integer, Hash)>] File data, response status code and response headers
+    def get_backup_with_http_info(opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.get_backup ...'
+      end
+      # resource path
+      local_var_path = '/admin/backup'
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/octet-stream', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'File'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.get_backup",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#get_backup\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
     # List accounts
     # @param [Hash] opts the optional parameters
     # @return [AccountList]

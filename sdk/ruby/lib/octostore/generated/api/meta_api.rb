@@ -76,7 +76,8 @@ module OctoStore
       return data, status_code, headers
     end
 
-    # Liveness check
+    # Liveness check, with the state of the storage
+    # 200 whenever the process answers at all (liveness). `storage` says whether the database accepts writes now; when it does not, `reason` says why (a full or read-only disk, an I/O error, a database file replaced or removed under the running server). Readiness for writes is `GET /ready`. 
     # @param [Hash] opts the optional parameters
     # @return [Health]
     def get_health(opts = {})
@@ -84,7 +85,8 @@ module OctoStore
       data
     end
 
-    # Liveness check
+    # Liveness check, with the state of the storage
+    # 200 whenever the process answers at all (liveness). &#x60;storage&#x60; says whether the database accepts writes now; when it does not, &#x60;reason&#x60; says why (a full or read-only disk, an I/O error, a database file replaced or removed under the running server). Readiness for writes is &#x60;GET /ready&#x60;. 
     # @param [Hash] opts the optional parameters
     # @return [Array<(Health, Integer, Hash)>] Health data, response status code and response headers
     def get_health_with_http_info(opts = {})
@@ -182,6 +184,63 @@ module OctoStore
       data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
       if @api_client.config.debugging
         @api_client.config.logger.debug "API called: MetaApi#get_open_api\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
+    # Readiness check
+    # 200 when this process can serve writes: its database accepts commits and is the file it opened. 503 `unavailable` with the reason otherwise (reads that need nothing new on disk still work meanwhile). The server recovers by itself once the disk accepts writes again. 
+    # @param [Hash] opts the optional parameters
+    # @return [Ready]
+    def get_ready(opts = {})
+      data, _status_code, _headers = get_ready_with_http_info(opts)
+      data
+    end
+
+    # Readiness check
+    # 200 when this process can serve writes: its database accepts commits and is the file it opened. 503 &#x60;unavailable&#x60; with the reason otherwise (reads that need nothing new on disk still work meanwhile). The server recovers by itself once the disk accepts writes again. 
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(Ready, Integer, Hash)>] Ready data, response status code and response headers
+    def get_ready_with_http_info(opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: MetaApi.get_ready ...'
+      end
+      # resource path
+      local_var_path = '/ready'
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'Ready'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || []
+
+      new_options = opts.merge(
+        :operation => :"MetaApi.get_ready",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: MetaApi#get_ready\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
       end
       return data, status_code, headers
     end

@@ -17,6 +17,8 @@ module OctoStore
   class Health < ApiModelBase
     attr_accessor :status
 
+    attr_accessor :storage
+
     class EnumAttributeValidator
       attr_reader :datatype
       attr_reader :allowable_values
@@ -42,7 +44,8 @@ module OctoStore
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
-        :'status' => :'status'
+        :'status' => :'status',
+        :'storage' => :'storage'
       }
     end
 
@@ -59,7 +62,8 @@ module OctoStore
     # Attribute type mapping.
     def self.openapi_types
       {
-        :'status' => :'String'
+        :'status' => :'String',
+        :'storage' => :'StorageState'
       }
     end
 
@@ -90,6 +94,12 @@ module OctoStore
       else
         self.status = nil
       end
+
+      if attributes.key?(:'storage')
+        self.storage = attributes[:'storage']
+      else
+        self.storage = nil
+      end
     end
 
     # Show invalid properties with the reasons. Usually used together with valid?
@@ -99,6 +109,10 @@ module OctoStore
       invalid_properties = Array.new
       if @status.nil?
         invalid_properties.push('invalid value for "status", status cannot be nil.')
+      end
+
+      if @storage.nil?
+        invalid_properties.push('invalid value for "storage", storage cannot be nil.')
       end
 
       invalid_properties
@@ -111,6 +125,7 @@ module OctoStore
       return false if @status.nil?
       status_validator = EnumAttributeValidator.new('String', ["ok"])
       return false unless status_validator.valid?(@status)
+      return false if @storage.nil?
       true
     end
 
@@ -124,12 +139,23 @@ module OctoStore
       @status = status
     end
 
+    # Custom attribute writer method with validation
+    # @param [Object] storage Value to be assigned
+    def storage=(storage)
+      if storage.nil?
+        fail ArgumentError, 'storage cannot be nil'
+      end
+
+      @storage = storage
+    end
+
     # Checks equality by comparing each attribute.
     # @param [Object] Object to be compared
     def ==(o)
       return true if self.equal?(o)
       self.class == o.class &&
-          status == o.status
+          status == o.status &&
+          storage == o.storage
     end
 
     # @see the `==` method
@@ -141,7 +167,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [status].hash
+      [status, storage].hash
     end
 
     # Builds the object from hash

@@ -48,7 +48,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Health]:
-    """Liveness check
+    """Liveness check, with the state of the storage
+
+     200 whenever the process answers at all (liveness). `storage` says whether the
+    database accepts writes now; when it does not, `reason` says why (a full or
+    read-only disk, an I/O error, a database file replaced or removed under the running
+    server). Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -71,7 +76,12 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> Health | None:
-    """Liveness check
+    """Liveness check, with the state of the storage
+
+     200 whenever the process answers at all (liveness). `storage` says whether the
+    database accepts writes now; when it does not, `reason` says why (a full or
+    read-only disk, an I/O error, a database file replaced or removed under the running
+    server). Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -90,7 +100,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Health]:
-    """Liveness check
+    """Liveness check, with the state of the storage
+
+     200 whenever the process answers at all (liveness). `storage` says whether the
+    database accepts writes now; when it does not, `reason` says why (a full or
+    read-only disk, an I/O error, a database file replaced or removed under the running
+    server). Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +126,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> Health | None:
-    """Liveness check
+    """Liveness check, with the state of the storage
+
+     200 whenever the process answers at all (liveness). `storage` says whether the
+    database accepts writes now; when it does not, `reason` says why (a full or
+    read-only disk, an I/O error, a database file replaced or removed under the running
+    server). Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
