@@ -97,18 +97,15 @@ func jsonDepthExceeds(data []byte, limit int) bool {
 }
 
 // Handler returns the server's HTTP handler: request ids and logging, panic recovery,
-// the body limit, spec validation with authentication, then the strict handlers.
+// rate limits (before any body is read), the body limit, spec validation with
+// authentication, then the strict handlers.
 func (s *Server) Handler() (http.Handler, error) {
 	spec, err := gen.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
 	spec.Servers = nil
-	var middlewares []gen.StrictMiddlewareFunc
-	if s.limiter != nil {
-		middlewares = append(middlewares, s.rateLimit)
-	}
-	strict := gen.NewStrictHandlerWithOptions(s, middlewares, gen.StrictHTTPServerOptions{
+	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			s.writeProblem(w, r, decodeProblem(err))
 		},
@@ -134,7 +131,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		SilenceServersWarning: true,
 	})
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.limitBody(validate(api)))), nil
+	return s.observe(s.recoverPanics(s.throttle(s.limitBody(validate(api))))), nil
 }
 
 // authenticate is the validator's AuthenticationFunc: it checks the credentials an

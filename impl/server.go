@@ -11,9 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/auth"
@@ -60,6 +62,10 @@ type Config struct {
 	// RateLimitRPS caps each account's requests per second, with bursts of twice that;
 	// 0 means no limit.
 	RateLimitRPS float64
+	// ClientRateLimitRPS caps, per client IP address (IPv6 per /64), the requests that
+	// carry no valid credentials: unauthenticated ones, wrong tokens and wrong admin keys.
+	// Bursts are twice that; 0 means no limit.
+	ClientRateLimitRPS float64
 	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
 	// ClientID is empty.
 	GitHub auth.GitHubConfig
@@ -78,6 +84,11 @@ type Server struct {
 	commits Commits // the commit path; the store itself, which also keeps accounts
 	auth    *auth.Service
 	limiter *accountLimiter // nil when unlimited
+	// ipLimiter throttles requests without valid credentials per client address; nil
+	// when unlimited.
+	ipLimiter      *accountLimiter
+	failedAdmin    atomic.Int64  // wrong admin keys not logged yet
+	failedAdminLog *rate.Limiter // paces the warnings about them
 	// signin is GitHub sign-in and the dashboard (signin.go).
 	signin signIn
 
@@ -134,6 +145,10 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.RateLimitRPS > 0 {
 		s.limiter = newAccountLimiter(cfg.RateLimitRPS)
 	}
+	if cfg.ClientRateLimitRPS > 0 {
+		s.ipLimiter = newAccountLimiter(cfg.ClientRateLimitRPS)
+	}
+	s.failedAdminLog = rate.NewLimiter(1, 1)
 	return s, nil
 }
 

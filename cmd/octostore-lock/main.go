@@ -82,6 +82,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		AdminKey:           cfg.AdminKey,
 		MaxBodyBytes:       cfg.MaxBodyBytes,
 		RateLimitRPS:       cfg.RateLimitRPS,
+		ClientRateLimitRPS: cfg.ClientRateLimitRPS,
 		Logger:             log,
 		GitHub:             cfg.GitHub,
 		Metrics:            metrics,
