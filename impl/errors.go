@@ -49,6 +49,7 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodePayloadTooLarge:      "Payload too large",
 	gen.ProblemCodeUnsupportedMediaType: "Unsupported media type",
 	gen.ProblemCodeRateLimited:          "Rate limited",
+	gen.ProblemCodeTooManyWaiters:       "Too many waiting requests",
 	gen.ProblemCodeUnavailable:          "Service unavailable",
 	gen.ProblemCodeInternal:             "Internal server error",
 	gen.ProblemCodeSigninNotConfigured:  "Sign-in not configured",
@@ -76,6 +77,10 @@ func (s *Server) problemFor(err error) problem {
 	case errors.As(err, new(rateLimitedError)):
 		return problem{http.StatusTooManyRequests, gen.ProblemCodeRateLimited,
 			"This account is over its request rate limit. Retry after the time in Retry-After."}
+	case errors.Is(err, errTooManyWaiters):
+		return problem{http.StatusTooManyRequests, gen.ProblemCodeTooManyWaiters,
+			fmt.Sprintf("Too many waiting requests (blocking acquires and watches): at most %d per account and %d in all. Retry after the time in Retry-After, or without wait_seconds.",
+				s.waiters.perAccount, s.waiters.total)}
 	case errors.Is(err, lease.ErrNotCurrent):
 		return problem{http.StatusConflict, gen.ProblemCodeLeaseNotCurrent,
 			"The lease is not this lock's current lease: it is unknown, released, expired, or another lock's. Acquire the lock again."}

@@ -5,6 +5,7 @@
 package impl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,6 +67,10 @@ type Config struct {
 	// carry no valid credentials: unauthenticated ones, wrong tokens and wrong admin keys.
 	// Bursts are twice that; 0 means no limit.
 	ClientRateLimitRPS float64
+	// MaxWaitersPerAccount and MaxWaiters bound the waiting requests (blocking acquires
+	// and watches) in flight per account and in total; over a bound one is answered at
+	// once with 429 too_many_waiters. Zero means the defaults; negative means no bound.
+	MaxWaitersPerAccount, MaxWaiters int
 	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
 	// ClientID is empty.
 	GitHub auth.GitHubConfig
@@ -89,6 +94,7 @@ type Server struct {
 	ipLimiter      *accountLimiter
 	failedAdmin    atomic.Int64  // wrong admin keys not logged yet
 	failedAdminLog *rate.Limiter // paces the warnings about them
+	waiters        *waiterGate   // nil when unbounded
 	// signin is GitHub sign-in and the dashboard (signin.go).
 	signin signIn
 
@@ -149,6 +155,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 		s.ipLimiter = newAccountLimiter(cfg.ClientRateLimitRPS)
 	}
 	s.failedAdminLog = rate.NewLimiter(1, 1)
+	if cfg.MaxWaitersPerAccount >= 0 && cfg.MaxWaiters >= 0 {
+		s.waiters = newWaiterGate(cmp.Or(cfg.MaxWaitersPerAccount, DefaultMaxWaitersPerAccount), cmp.Or(cfg.MaxWaiters, DefaultMaxWaiters))
+	}
 	return s, nil
 }
 

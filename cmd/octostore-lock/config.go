@@ -13,6 +13,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
 )
 
@@ -26,6 +27,8 @@ type config struct {
 	MaxBodyBytes       int64
 	RateLimitRPS       float64
 	ClientRateLimitRPS float64
+	MaxWaitersPerAcct  int
+	MaxWaiters         int
 	LogLevel           slog.Level
 	LogFormat          string
 	ShutdownTimeout    time.Duration
@@ -48,6 +51,8 @@ var settings = []setting{
 	{"max-locks-per-account", "MAX_LOCKS_PER_ACCOUNT", "active locks an account may hold"},
 	{"max-body-bytes", "MAX_BODY_BYTES", "largest accepted request body in bytes"},
 	{"rate-limit-rps", "RATE_LIMIT_RPS", "requests per second per account, bursts of twice that; 0 = unlimited"},
+	{"max-waiters-per-account", "MAX_WAITERS_PER_ACCOUNT", "waiting requests (blocking acquires, watches) one account may have in flight; beyond it 429 too_many_waiters; -1 = unbounded"},
+	{"max-waiters", "MAX_WAITERS", "waiting requests the server holds in flight in all; -1 = unbounded"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
@@ -81,6 +86,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.Int64Var(&maxBody, "max-body-bytes", 16384, "")
 	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 1000, "")
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
+	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
+	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
@@ -143,6 +150,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max body bytes %d: want at least 256", maxBody)
 	case c.RateLimitRPS < 0 || math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0):
 		return config{}, fmt.Errorf("rate limit %v: want 0 (unlimited) or a positive number", c.RateLimitRPS)
+	case c.MaxWaitersPerAcct == 0 || c.MaxWaitersPerAcct < -1 || c.MaxWaiters == 0 || c.MaxWaiters < -1:
+		return config{}, fmt.Errorf("max waiters %d per account, %d in all: want a positive number or -1 (unbounded)", c.MaxWaitersPerAcct, c.MaxWaiters)
 	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
 	case shutdown < 0:

@@ -235,7 +235,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -348,7 +348,12 @@ export type RotateTokenErrors = {
     413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -728,7 +733,12 @@ export type ListLocksErrors = {
     401: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -788,7 +798,12 @@ export type GetLockErrors = {
     401: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -851,7 +866,12 @@ export type AcquireLockErrors = {
     415: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -916,7 +936,12 @@ export type ReleaseLockErrors = {
     415: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -981,7 +1006,12 @@ export type RenewLockErrors = {
     415: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
