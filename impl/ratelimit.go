@@ -86,6 +86,11 @@ func clientKey(r *http.Request) string {
 	if err != nil {
 		return host
 	}
+	return addrKey(ip)
+}
+
+// addrKey is the throttling key of an address: IPv4 as it is, IPv6 by its /64.
+func addrKey(ip netip.Addr) string {
 	ip = ip.Unmap()
 	if ip.Is6() {
 		if p, err := ip.Prefix(64); err == nil {
