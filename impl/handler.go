@@ -269,8 +269,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if m := s.cfg.Metrics; m != nil {
 			m.request(s.route(r), sw.status, time.Since(start))
 		}
-		level := slog.LevelDebug
-		if sw.status >= 500 {
+		level, gone := slog.LevelDebug, r.Context().Err() != nil
+		if sw.status >= 500 && !gone {
 			level = slog.LevelError
 		}
 		if s.log.Enabled(r.Context(), level) {
@@ -281,6 +281,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.Int("status", sw.status),
 				slog.Duration("took", time.Since(start)),
 				slog.String("account_id", info.principal.AccountID),
+				slog.Bool("client_gone", gone),
 			)
 		}
 	})
