@@ -1,6 +1,8 @@
 package impl
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -52,4 +54,61 @@ func TestHostileNestedBodies(t *testing.T) {
 	if slowest > time.Second || victimSlowest > time.Second {
 		t.Fatalf("over the bound of 1 s: slowest bomb %s, victim %s", slowest, victimSlowest)
 	}
+}
+
+// Finding 2: one account opens 500 watches; all but its bound are refused at once, and
+// another account's GET /locks and /health stay served.
+func TestHostileWatchFlood(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	attacker, victim := ts.newAccount("attacker"), ts.newAccount("victim")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const flood = 500
+	rev := ts.do("GET", "/locks/job", attacker, nil).num("revision")
+	calls := make([]<-chan call, flood)
+	for i := range calls {
+		calls[i] = ts.send(ctx, "GET", fmt.Sprintf("/locks/job?index=%d&wait_seconds=60", rev), attacker, nil)
+	}
+	refused, answers := 0, firstOf(calls)
+	t0 := time.Now()
+	for refused < flood-DefaultMaxWaitersPerAccount {
+		select {
+		case c := <-answers:
+			if c.err == nil && c.res.str("code") == "too_many_waiters" {
+				refused++
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d watches refused", refused, flood-DefaultMaxWaitersPerAccount)
+		}
+	}
+	took := time.Since(t0)
+	var victimSlowest time.Duration
+	for _, path := range []string{"/locks", "/health", "/locks/job"} {
+		t1 := time.Now()
+		if r := ts.do("GET", path, victim, nil); r.status != 200 {
+			t.Fatalf("victim %s: %d", path, r.status)
+		}
+		victimSlowest = max(victimSlowest, time.Since(t1))
+	}
+	ts.srv.waiters.mu.Lock()
+	open := ts.srv.waiters.byAccount[ts.key(attacker, "job").Account]
+	ts.srv.waiters.mu.Unlock()
+	t.Logf("FIGURE watch flood: %d watches, %d open (bound %d), %d refused within %s; victim's slowest request %s (bound 1s)",
+		flood, open, DefaultMaxWaitersPerAccount, refused, took, victimSlowest)
+	if open > DefaultMaxWaitersPerAccount || victimSlowest > time.Second {
+		t.Fatalf("over the bound: %d open, victim %s", open, victimSlowest)
+	}
+}
+
+// firstOf merges the channels' answers into one.
+func firstOf(chs []<-chan call) <-chan call {
+	out := make(chan call, len(chs))
+	for _, ch := range chs {
+		go func() {
+			if c, ok := <-ch; ok {
+				out <- c
+			}
+		}()
+	}
+	return out
 }
