@@ -1,8 +1,11 @@
 package impl
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -111,4 +114,76 @@ func firstOf(chs []<-chan call) <-chan call {
 		}()
 	}
 	return out
+}
+
+// Finding 4: 3,000 wrong admin keys from one address: all but the burst are refused
+// before authentication, with at most a few warn lines; the operator is still served.
+func TestHostileAdminKeyGuessing(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, ClientRateLimitRPS: 100})
+	const guesses = 3000
+	limited := 0
+	t0 := time.Now()
+	for i := range guesses {
+		r := ts.do("GET", "/admin/accounts", "", nil, "X-Admin-Key", fmt.Sprintf("guess-%d", i))
+		if r.status == 429 {
+			limited++
+		}
+	}
+	took := time.Since(t0)
+	warns := strings.Count(ts.logs.String(), `msg="wrong admin key"`)
+	ok := ts.do("GET", "/admin/accounts", "", nil, "X-Admin-Key", testAdminKey)
+	t.Logf("FIGURE admin key guessing: %d guesses in %s, %d refused by the per-address limit (burst 200), %d warn lines (bound: one a second)",
+		guesses, took, limited, warns)
+	if limited < guesses-200-int(took.Seconds()*100)-1 || warns < 1 || warns > int(took.Seconds())+2 || ok.status != 200 {
+		t.Fatalf("over the bound: %d limited, %d warnings, operator %d", limited, warns, ok.status)
+	}
+}
+
+// Finding 3: one address opens 600 idle connections; the listener holds its bound, the
+// rest are answered 429 and closed, and a client from another address is served.
+func TestHostileIdleConnections(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitConnections(raw, DefaultMaxConnections, DefaultMaxConnectionsPerClient)
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	const flood = 600
+	t0 := time.Now()
+	for range flood {
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	ll := ln.(*limitListener)
+	open := func() int {
+		ll.mu.Lock()
+		defer ll.mu.Unlock()
+		return ll.n
+	}
+	eventually(t, "every connection was accepted or refused", func() bool { return open() == DefaultMaxConnectionsPerClient })
+	took := time.Since(t0)
+	refused := flood - open()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: time.Second}
+	t1 := time.Now()
+	c, err := d.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	victim := time.Since(t1)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("another address was not served: %v", err)
+	}
+	t.Logf("FIGURE idle connections: %d from one address in %s, %d refused (bound %d open); another address served in %s (bound 1s)",
+		flood, took, refused, DefaultMaxConnectionsPerClient, victim)
+	if flood-refused > DefaultMaxConnectionsPerClient || victim > time.Second {
+		t.Fatalf("over the bound: %d open, victim %s", flood-refused, victim)
+	}
 }
