@@ -263,7 +263,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
 		info := &requestInfo{id: id}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// Every answer: no MIME sniffing, no framing (the API reference and the
+		// dashboard included), no referrer to other sites.
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 		if m := s.cfg.Metrics; m != nil {

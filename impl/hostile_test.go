@@ -187,3 +187,16 @@ func TestHostileIdleConnections(t *testing.T) {
 		t.Fatalf("over the bound: %d open, victim %s", flood-refused, victim)
 	}
 }
+
+// Finding 7 (in part): every answer carries the hardening headers.
+func TestHardeningHeaders(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, path := range []string{"/health", "/docs", "/openapi.yaml", "/locks", "/nope"} {
+		r := ts.do("GET", path, ts.token, nil)
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+			if got := r.header.Get(k); got != v {
+				t.Errorf("%s: %s %q, want %q", path, k, got, v)
+			}
+		}
+	}
+}
