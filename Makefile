@@ -191,7 +191,7 @@ bench-go:
 profile: build
 	@set -eu; mkdir -p $(PROFILE_DIR); tmp=$$(mktemp -d); \
 	key=profile-$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
-	ADMIN_KEY=$$key ./bin/octostore-lock --bind-addr 127.0.0.1:3471 --metrics-addr 127.0.0.1:3472 --pprof \
+	ADMIN_KEY=$$key ./bin/octostore-lock --bind-addr 127.0.0.1:3471 --rate-limit-rps 0 --max-waiters-per-account -1 --max-waiters -1 --max-connections 0 --max-connections-per-client 0 --metrics-addr 127.0.0.1:3472 --pprof \
 	  --database-url $$tmp/octostore.db --log-level warn >$$tmp/server.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
 	for i in $$(seq 50); do curl -sf http://127.0.0.1:3471/health >/dev/null && break; sleep 0.1; done; \
@@ -232,7 +232,7 @@ SOAK_CLIENTS  ?= 16
 bench-soak: build
 	@set -eu; tmp=$$(mktemp -d); \
 	key=soak-$$(od -An -N8 -tx8 /dev/urandom | tr -d ' '); \
-	ADMIN_KEY=$$key ./bin/octostore-lock --bind-addr 127.0.0.1:3473 --database-url $$tmp/octostore.db --log-level warn >$$tmp/server.log 2>&1 & pid=$$!; \
+	ADMIN_KEY=$$key ./bin/octostore-lock --bind-addr 127.0.0.1:3473 --rate-limit-rps 0 --max-waiters-per-account -1 --max-waiters -1 --max-connections 0 --max-connections-per-client 0 --database-url $$tmp/octostore.db --log-level warn >$$tmp/server.log 2>&1 & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
 	for i in $$(seq 50); do curl -sf http://127.0.0.1:3473/health >/dev/null && break; sleep 0.1; done; \
 	ADMIN_KEY=$$key ./bin/octostore-bench --url http://127.0.0.1:3473 --scenario mixed --concurrency $(SOAK_CLIENTS) \

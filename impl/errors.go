@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,6 +49,7 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodePayloadTooLarge:      "Payload too large",
 	gen.ProblemCodeUnsupportedMediaType: "Unsupported media type",
 	gen.ProblemCodeRateLimited:          "Rate limited",
+	gen.ProblemCodeTooManyWaiters:       "Too many waiting requests",
 	gen.ProblemCodeUnavailable:          "Service unavailable",
 	gen.ProblemCodeInternal:             "Internal server error",
 	gen.ProblemCodeSigninNotConfigured:  "Sign-in not configured",
@@ -73,6 +77,10 @@ func (s *Server) problemFor(err error) problem {
 	case errors.As(err, new(rateLimitedError)):
 		return problem{http.StatusTooManyRequests, gen.ProblemCodeRateLimited,
 			"This account is over its request rate limit. Retry after the time in Retry-After."}
+	case errors.Is(err, errTooManyWaiters):
+		return problem{http.StatusTooManyRequests, gen.ProblemCodeTooManyWaiters,
+			fmt.Sprintf("Too many waiting requests (blocking acquires and watches): at most %d per account and %d in all. Retry after the time in Retry-After, or without wait_seconds.",
+				s.waiters.perAccount, s.waiters.total)}
 	case errors.Is(err, lease.ErrNotCurrent):
 		return problem{http.StatusConflict, gen.ProblemCodeLeaseNotCurrent,
 			"The lease is not this lock's current lease: it is unknown, released, expired, or another lock's. Acquire the lock again."}
@@ -209,23 +217,155 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 	if reqErr.RequestBody == nil {
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "This endpoint takes no request body."}
 	}
-	if strings.HasPrefix(reqErr.Reason, "header Content-Type has unexpected value") ||
-		strings.Contains(reqErr.Error(), "unsupported content type") {
-		return problem{http.StatusUnsupportedMediaType, gen.ProblemCodeUnsupportedMediaType, "Send the request body as application/json."}
+	return bodyProblem(reqErr)
+}
+
+var problemUnsupportedMedia = problem{http.StatusUnsupportedMediaType, gen.ProblemCodeUnsupportedMediaType, "Send the request body as application/json."}
+
+// bodyProblem maps a request body's validation error by its type and structure, never by
+// its message: kin-openapi's messages render the offending value, so their cost and size
+// grow with the input.
+func bodyProblem(reqErr *openapi3filter.RequestError) problem {
+	if reqErr.Err == nil {
+		// The only body finding without a cause: no content type of the operation matches.
+		return problemUnsupportedMedia
 	}
-	if errors.Is(err, openapi3filter.ErrInvalidRequired) || errors.Is(err, openapi3filter.ErrInvalidEmptyValue) {
+	if errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired) || errors.Is(reqErr.Err, openapi3filter.ErrInvalidEmptyValue) {
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "A JSON request body is required."}
 	}
+	var parseErr *openapi3filter.ParseError
+	if errors.As(reqErr.Err, &parseErr) {
+		switch {
+		case errors.Is(parseErr, errTooDeep):
+			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
+				fmt.Sprintf("JSON request bodies nest at most %d arrays or objects deep.", maxJSONDepth)}
+		case parseErr.Kind == openapi3filter.KindUnsupportedFormat, parseErr.Kind == openapi3filter.KindOther:
+			return problemUnsupportedMedia
+		}
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body is not valid JSON: " + jsonSyntaxDetail(parseErr)}
+	}
 	var schemaErr *openapi3.SchemaError
-	if errors.As(err, &schemaErr) {
-		field := strings.Join(schemaErr.JSONPointer(), "/")
+	if errors.As(reqErr.Err, &schemaErr) {
+		field := fieldName(schemaErr.JSONPointer())
 		if field == "ttl_seconds" {
 			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidTtl, "ttl_seconds must be an integer from 1 to 3600."}
 		}
-		if field == "" {
-			field = "body"
-		}
-		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, fmt.Sprintf("%s: %s", field, schemaErr.Reason)}
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, field + ": " + schemaExpectation(schemaErr)}
 	}
 	return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body is not valid JSON for this endpoint."}
+}
+
+// maxFieldName bounds the field path echoed in a problem's detail.
+const maxFieldName = 64
+
+// fieldName renders a JSON pointer as a field path of bounded length.
+func fieldName(ptr []string) string {
+	f := strings.Join(ptr, "/")
+	if f == "" {
+		return "body"
+	}
+	if len(f) > maxFieldName {
+		f = strings.ToValidUTF8(f[:maxFieldName], "") + "…"
+	}
+	return f
+}
+
+// schemaExpectation says what the schema expected, built from the schema (the spec's
+// size), not from the value or kin-openapi's message.
+func schemaExpectation(e *openapi3.SchemaError) string {
+	sc := e.Schema
+	if sc == nil {
+		return "is not valid"
+	}
+	switch e.SchemaField {
+	case "type", "nullable":
+		if sc.Type != nil && len(*sc.Type) > 0 {
+			return "must be " + article(strings.Join(*sc.Type, " or "))
+		}
+	case "format":
+		if sc.Format == "uuid" {
+			return "must be a UUID"
+		}
+		return "must be in the format " + sc.Format
+	case "pattern":
+		return "must match " + sc.Pattern
+	case "minLength":
+		return fmt.Sprintf("must be at least %d characters", sc.MinLength)
+	case "maxLength":
+		if sc.MaxLength != nil {
+			return fmt.Sprintf("must be at most %d characters", *sc.MaxLength)
+		}
+	case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
+		if sc.Min != nil && sc.Max != nil {
+			return fmt.Sprintf("must be from %v to %v", *sc.Min, *sc.Max)
+		}
+		return "is out of range"
+	case "enum":
+		vals := make([]string, 0, len(sc.Enum))
+		for _, v := range sc.Enum {
+			vals = append(vals, fmt.Sprint(v))
+		}
+		return "must be one of " + strings.Join(vals, ", ")
+	case "required":
+		names := append([]string(nil), sc.Required...)
+		return "must have the fields " + strings.Join(names, ", ")
+	case "additionalProperties":
+		names := make([]string, 0, len(sc.Properties))
+		for n := range sc.Properties {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return "has an unknown field; the fields are " + strings.Join(names, ", ")
+	}
+	return "does not match the schema"
+}
+
+func article(typ string) string {
+	switch typ {
+	case "integer", "object", "array":
+		return "an " + typ
+	}
+	return "a " + typ
+}
+
+// jsonSyntaxDetail says where the JSON went wrong, in a bounded sentence.
+func jsonSyntaxDetail(e *openapi3filter.ParseError) string {
+	var syn *json.SyntaxError
+	if errors.As(e, &syn) {
+		return fmt.Sprintf("syntax error at byte %d.", syn.Offset)
+	}
+	if errors.Is(e, io.ErrUnexpectedEOF) || errors.Is(e, io.EOF) {
+		return "it ends too early."
+	}
+	if errors.Is(e, errInvalidUTF8) {
+		return "it is not valid UTF-8."
+	}
+	if errors.Is(e, errTrailingData) {
+		return "data follows the JSON value."
+	}
+	return "it could not be parsed."
+}
+
+// decodeProblem maps the strict handler's body decoding error (the validator accepted the
+// body, the Go type did not, e.g. ttl_seconds 5.0) to a detail naming the field.
+func decodeProblem(err error) problem {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && typeErr.Field != "" {
+		field := fieldName(strings.Split(typeErr.Field, "."))
+		if field == "ttl_seconds" {
+			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidTtl, "ttl_seconds must be an integer from 1 to 3600."}
+		}
+		expect := "is not valid"
+		if typeErr.Type != nil {
+			switch typeErr.Type.Kind() {
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				expect = "must be an integer"
+			case reflect.String:
+				expect = "must be a string"
+			}
+		}
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, field + ": " + expect}
+	}
+	return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be decoded."}
 }

@@ -1,6 +1,7 @@
 package impl
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -27,36 +29,85 @@ func init() {
 	openapi3filter.RegisterBodyDecoder("application/json", decodeJSONBody)
 }
 
-// decodeJSONBody is the validator's JSON decoder: kin-openapi's own, plus a refusal of
-// anything after the first JSON value, so `{"ttl_seconds":1}{…}` is not half-read.
+// maxJSONDepth bounds how deeply a request body's arrays and objects nest. It is checked
+// by a byte scan before any decoding, so a deep body costs one pass over its bytes.
+const maxJSONDepth = 32
+
+var (
+	errTooDeep      = errors.New("json nested too deeply")
+	errTrailingData = errors.New("data after the JSON value")
+)
+
+// decodeJSONBody is the validator's JSON decoder: a depth check, kin-openapi's own
+// decoding, plus a refusal of anything after the first JSON value, so
+// `{"ttl_seconds":1}{…}` is not half-read.
 func decodeJSONBody(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
-	dec := json.NewDecoder(body)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
+	}
+	if jsonDepthExceeds(data, maxJSONDepth) {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errTooDeep}
+	}
+	if !utf8.Valid(data) {
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errInvalidUTF8}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: err}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errors.New("data after the JSON value")}
+		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errTrailingData}
 	}
 	return v, nil
 }
 
+var errInvalidUTF8 = errors.New("body is not valid UTF-8")
+
+// jsonDepthExceeds reports whether data nests arrays or objects deeper than limit,
+// skipping brackets inside strings. It does not validate; the decoder does that after.
+func jsonDepthExceeds(data []byte, limit int) bool {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+			if depth > limit {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
+}
+
 // Handler returns the server's HTTP handler: request ids and logging, panic recovery,
-// the body limit, spec validation with authentication, then the strict handlers.
+// rate limits (before any body is read), the body limit, spec validation with
+// authentication, then the strict handlers.
 func (s *Server) Handler() (http.Handler, error) {
 	spec, err := gen.GetSwagger()
 	if err != nil {
 		return nil, fmt.Errorf("load embedded spec: %w", err)
 	}
 	spec.Servers = nil
-	var middlewares []gen.StrictMiddlewareFunc
-	if s.limiter != nil {
-		middlewares = append(middlewares, s.rateLimit)
-	}
-	strict := gen.NewStrictHandlerWithOptions(s, middlewares, gen.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, _ error) {
-			s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be decoded."})
+	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			s.writeProblem(w, r, decodeProblem(err))
 		},
 		ResponseErrorHandlerFunc: s.writeError,
 	})
@@ -69,6 +120,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	})
 	validate := middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
 		Options: openapi3filter.Options{
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{
+				openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+			},
 			AuthenticationFunc:                s.authenticate,
 			RejectWhenRequestBodyNotSpecified: true,
 		},
@@ -77,7 +131,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		SilenceServersWarning: true,
 	})
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.limitBody(s.acceptCurl(validate(api))))), nil
+	return s.observe(s.recoverPanics(s.throttle(s.limitBody(s.acceptCurl(validate(api)))))), nil
 }
 
 // authenticate is the validator's AuthenticationFunc: it checks the credentials an
@@ -209,14 +263,20 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
 		info := &requestInfo{id: id}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		// Every answer: no MIME sniffing, no framing (the API reference and the
+		// dashboard included), no referrer to other sites.
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 		if m := s.cfg.Metrics; m != nil {
 			m.request(s.route(r), sw.status, time.Since(start))
 		}
-		level := slog.LevelDebug
-		if sw.status >= 500 {
+		level, gone := slog.LevelDebug, r.Context().Err() != nil
+		if sw.status >= 500 && !gone {
 			level = slog.LevelError
 		}
 		if s.log.Enabled(r.Context(), level) {
@@ -227,6 +287,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				slog.Int("status", sw.status),
 				slog.Duration("took", time.Since(start)),
 				slog.String("account_id", info.principal.AccountID),
+				slog.Bool("client_gone", gone),
 			)
 		}
 	})

@@ -1,6 +1,8 @@
 package impl
 
 import (
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,5 +29,69 @@ func TestRateLimitIsPerAccountAndRefills(t *testing.T) {
 	ts.clock.Advance(time.Second)
 	if r := ts.acquire(a, "job", 60, ""); r.str("status") != "acquired" || r.num("fencing_token") != ts.floor+1 {
 		t.Fatalf("after refill: %s (the limited acquire must have changed nothing)", r.raw)
+	}
+}
+
+// Rejected requests spend the budget too, and a limited request is answered before its
+// body is read: an over-limit bomb costs no parsing.
+func TestRateLimitCountsRejectedRequestsBeforeParsing(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, RateLimitRPS: 1}) // bursts of 2
+	a := ts.newAccount("a")
+	wantProblem(t, ts.do("POST", "/locks/job/acquire", a, `{"ttl_seconds":0}`), 400, "invalid_ttl")
+	wantProblem(t, ts.do("POST", "/locks/bad_name/acquire", a, `{"ttl_seconds":60}`), 400, "invalid_lock_name")
+	bomb := `{"ttl_seconds":60,"metadata":` + nested(8000) + `}`
+	r := ts.do("POST", "/locks/job/acquire", a, bomb)
+	wantProblem(t, r, 429, "rate_limited")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After")
+	}
+}
+
+// Requests without valid credentials spend their client address's budget: guessing
+// tokens or admin keys is throttled, other addresses and valid tokens are not.
+func TestClientRateLimitThrottlesFailedAuthentication(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, ClientRateLimitRPS: 1}) // bursts of 2
+	good := ts.newAccount("a")
+	h := ts.http.Config.Handler
+	send := func(addr, authz, adminKey string) int {
+		req := httptest.NewRequest("GET", "/locks", nil)
+		req.RemoteAddr = addr
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		if adminKey != "" {
+			req.URL.Path = "/admin/accounts"
+			req.Header.Set("X-Admin-Key", adminKey)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	const attacker, other = "198.51.100.7:4000", "203.0.113.9:4000"
+	for i, want := range []int{401, 401, 429, 429} {
+		if got := send(attacker, "Bearer wrong", ""); got != want {
+			t.Fatalf("wrong token %d: %d, want %d", i, got, want)
+		}
+	}
+	if got := send(attacker, "Bearer "+good, ""); got != 200 {
+		t.Fatalf("a valid token from the same address: %d", got)
+	}
+	for i, want := range []int{401, 401, 429} {
+		if got := send(other, "", "wrong-admin-key"); got != want {
+			t.Fatalf("wrong admin key %d: %d, want %d", i, got, want)
+		}
+	}
+	if got := send(other, "", testAdminKey); got != 200 {
+		t.Fatalf("the right admin key: %d", got)
+	}
+	if got := send("[2001:db8::1]:1", "", ""); got != 401 {
+		t.Fatalf("a fresh IPv6 address: %d", got)
+	}
+	send("[2001:db8::2]:1", "", "")
+	if got := send("[2001:db8::3]:1", "", ""); got != 429 {
+		t.Fatalf("the same /64: %d, want 429", got)
+	}
+	if n := strings.Count(ts.logs.String(), "wrong admin key"); n < 1 || n > 2 {
+		t.Fatalf("%d warnings for 3 wrong admin keys, want 1 (paced to one a second)", n)
 	}
 }

@@ -5,15 +5,18 @@
 package impl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/auth"
@@ -60,6 +63,14 @@ type Config struct {
 	// RateLimitRPS caps each account's requests per second, with bursts of twice that;
 	// 0 means no limit.
 	RateLimitRPS float64
+	// ClientRateLimitRPS caps, per client IP address (IPv6 per /64), the requests that
+	// carry no valid credentials: unauthenticated ones, wrong tokens and wrong admin keys.
+	// Bursts are twice that; 0 means no limit.
+	ClientRateLimitRPS float64
+	// MaxWaitersPerAccount and MaxWaiters bound the waiting requests (blocking acquires
+	// and watches) in flight per account and in total; over a bound one is answered at
+	// once with 429 too_many_waiters. Zero means the defaults; negative means no bound.
+	MaxWaitersPerAccount, MaxWaiters int
 	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
 	// ClientID is empty.
 	GitHub auth.GitHubConfig
@@ -78,6 +89,12 @@ type Server struct {
 	commits Commits // the commit path; the store itself, which also keeps accounts
 	auth    *auth.Service
 	limiter *accountLimiter // nil when unlimited
+	// ipLimiter throttles requests without valid credentials per client address; nil
+	// when unlimited.
+	ipLimiter      *accountLimiter
+	failedAdmin    atomic.Int64  // wrong admin keys not logged yet
+	failedAdminLog *rate.Limiter // paces the warnings about them
+	waiters        *waiterGate   // nil when unbounded
 	// signin is GitHub sign-in and the dashboard (signin.go).
 	signin signIn
 
@@ -133,6 +150,13 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.RateLimitRPS > 0 {
 		s.limiter = newAccountLimiter(cfg.RateLimitRPS)
+	}
+	if cfg.ClientRateLimitRPS > 0 {
+		s.ipLimiter = newAccountLimiter(cfg.ClientRateLimitRPS)
+	}
+	s.failedAdminLog = rate.NewLimiter(1, 1)
+	if cfg.MaxWaitersPerAccount >= 0 && cfg.MaxWaiters >= 0 {
+		s.waiters = newWaiterGate(cmp.Or(cfg.MaxWaitersPerAccount, DefaultMaxWaitersPerAccount), cmp.Or(cfg.MaxWaiters, DefaultMaxWaiters))
 	}
 	return s, nil
 }

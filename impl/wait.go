@@ -116,6 +116,10 @@ func (s *Server) acquire(ctx context.Context, cmd lease.Acquire, wait time.Durat
 	if wait <= 0 || s.draining() {
 		return s.apply(ctx, cmd)
 	}
+	if err := s.waiters.enter(cmd.Key.Account); err != nil {
+		return lease.Result{}, err
+	}
+	defer s.waiters.leave(cmd.Key.Account)
 	// The wait starts before the caller is in line, so whoever sees it there knows its
 	// end is scheduled.
 	ended := make(chan struct{})
@@ -266,7 +270,11 @@ type lockState struct {
 // and the state they report is durable like every read's.
 func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait time.Duration) (lockState, error) {
 	var ended chan struct{}
-	if index != nil && wait > 0 {
+	if index != nil && wait > 0 && !s.draining() {
+		if err := s.waiters.enter(k.Account); err != nil {
+			return lockState{}, err
+		}
+		defer s.waiters.leave(k.Account)
 		ended = make(chan struct{})
 		stop := s.afterFunc(wait, func() { close(ended) })
 		defer stop()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/joho/godotenv"
 
+	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
 )
 
@@ -25,6 +26,11 @@ type config struct {
 	MaxLocksPerAccount int
 	MaxBodyBytes       int64
 	RateLimitRPS       float64
+	ClientRateLimitRPS float64
+	MaxWaitersPerAcct  int
+	MaxWaiters         int
+	MaxConns           int
+	MaxConnsPerClient  int
 	LogLevel           slog.Level
 	LogFormat          string
 	ShutdownTimeout    time.Duration
@@ -47,6 +53,11 @@ var settings = []setting{
 	{"max-locks-per-account", "MAX_LOCKS_PER_ACCOUNT", "active locks an account may hold"},
 	{"max-body-bytes", "MAX_BODY_BYTES", "largest accepted request body in bytes"},
 	{"rate-limit-rps", "RATE_LIMIT_RPS", "requests per second per account, bursts of twice that; 0 = unlimited"},
+	{"max-waiters-per-account", "MAX_WAITERS_PER_ACCOUNT", "waiting requests (blocking acquires, watches) one account may have in flight; beyond it 429 too_many_waiters; -1 = unbounded"},
+	{"max-waiters", "MAX_WAITERS", "waiting requests the server holds in flight in all; -1 = unbounded"},
+	{"max-connections", "MAX_CONNECTIONS", "connections open at once in all; beyond it a new one is answered 429 and closed; 0 = unbounded"},
+	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
+	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
@@ -77,7 +88,12 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.AdminKey, "admin-key", "", "")
 	flags.IntVar(&maxLocks, "max-locks-per-account", 100, "")
 	flags.Int64Var(&maxBody, "max-body-bytes", 16384, "")
-	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 0, "")
+	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 1000, "")
+	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
+	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
+	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
+	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
+	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
@@ -140,6 +156,12 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max body bytes %d: want at least 256", maxBody)
 	case c.RateLimitRPS < 0 || math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0):
 		return config{}, fmt.Errorf("rate limit %v: want 0 (unlimited) or a positive number", c.RateLimitRPS)
+	case c.MaxWaitersPerAcct == 0 || c.MaxWaitersPerAcct < -1 || c.MaxWaiters == 0 || c.MaxWaiters < -1:
+		return config{}, fmt.Errorf("max waiters %d per account, %d in all: want a positive number or -1 (unbounded)", c.MaxWaitersPerAcct, c.MaxWaiters)
+	case c.MaxConns < 0 || c.MaxConnsPerClient < 0:
+		return config{}, fmt.Errorf("max connections %d, %d per client: want 0 (unbounded) or a positive number", c.MaxConns, c.MaxConnsPerClient)
+	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
+		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
 	case shutdown < 0:
 		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":

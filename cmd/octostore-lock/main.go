@@ -78,13 +78,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	defer st.Close()
 
 	srv, err := impl.New(ctx, st, impl.Config{
-		MaxLocksPerAccount: cfg.MaxLocksPerAccount,
-		AdminKey:           cfg.AdminKey,
-		MaxBodyBytes:       cfg.MaxBodyBytes,
-		RateLimitRPS:       cfg.RateLimitRPS,
-		Logger:             log,
-		GitHub:             cfg.GitHub,
-		Metrics:            metrics,
+		MaxLocksPerAccount:   cfg.MaxLocksPerAccount,
+		AdminKey:             cfg.AdminKey,
+		MaxBodyBytes:         cfg.MaxBodyBytes,
+		RateLimitRPS:         cfg.RateLimitRPS,
+		ClientRateLimitRPS:   cfg.ClientRateLimitRPS,
+		MaxWaitersPerAccount: cfg.MaxWaitersPerAcct,
+		MaxWaiters:           cfg.MaxWaiters,
+		Logger:               log,
+		GitHub:               cfg.GitHub,
+		Metrics:              metrics,
 	})
 	if err != nil {
 		return err
@@ -129,8 +132,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		ReadTimeout:       30 * time.Second,
 		// Above the longest wait a request may ask for (60 s, blocking acquire and
 		// watch) plus its commit.
-		WriteTimeout:   90 * time.Second,
-		IdleTimeout:    120 * time.Second,
+		WriteTimeout: 90 * time.Second,
+		// Short, so idle keep-alive connections do not pile up against the connection
+		// bounds.
+		IdleTimeout:    30 * time.Second,
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -138,7 +143,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	// their wait.
 	httpServer.RegisterOnShutdown(srv.Drain)
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- httpServer.Serve(ln) }()
+	go func() { serveDone <- httpServer.Serve(impl.LimitConnections(ln, cfg.MaxConns, cfg.MaxConnsPerClient)) }()
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "")
 	if metricsLn != nil {
 		metricsServer := &http.Server{

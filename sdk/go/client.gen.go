@@ -90,6 +90,7 @@ const (
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
 	ProblemCodeUnsupportedMediaType ProblemCode = "unsupported_media_type"
@@ -131,6 +132,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTooManyWaiters:
 		return true
 	case ProblemCodeUnauthorized:
 		return true

@@ -226,7 +226,7 @@ func startAll(ctx context.Context, o options, dir string, stderr io.Writer) (map
 		case "octostore":
 			key := randomKey()
 			p, err = start(ctx, sdir, name, absBin(o.lockBin),
-				[]string{"--bind-addr", addr, "--database-url", filepath.Join(sdir, "octostore.db"), "--log-level", "warn"},
+				[]string{"--bind-addr", addr, "--database-url", filepath.Join(sdir, "octostore.db"), "--log-level", "warn", "--rate-limit-rps", "0", "--max-waiters-per-account", "-1", "--max-waiters", "-1", "--max-connections", "0", "--max-connections-per-client", "0"},
 				[]string{"ADMIN_KEY=" + key}, httpReady("http://"+addr+"/health"))
 			systems[name] = &bench.OctoStore{URL: "http://" + addr, AdminKey: key, TTL: ttl}
 		case "ceiling":

@@ -461,6 +461,8 @@ namespace OctoStore
         public const string UnsupportedMediaType = "unsupported_media_type";
         /// <summary><c>rate_limited</c></summary>
         public const string RateLimited = "rate_limited";
+        /// <summary><c>too_many_waiters</c></summary>
+        public const string TooManyWaiters = "too_many_waiters";
         /// <summary><c>unavailable</c></summary>
         public const string Unavailable = "unavailable";
         /// <summary><c>internal</c></summary>

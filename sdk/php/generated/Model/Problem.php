@@ -253,6 +253,7 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_PAYLOAD_TOO_LARGE = 'payload_too_large';
     public const CODE_UNSUPPORTED_MEDIA_TYPE = 'unsupported_media_type';
     public const CODE_RATE_LIMITED = 'rate_limited';
+    public const CODE_TOO_MANY_WAITERS = 'too_many_waiters';
     public const CODE_UNAVAILABLE = 'unavailable';
     public const CODE_INTERNAL = 'internal';
     public const CODE_SIGNIN_NOT_CONFIGURED = 'signin_not_configured';
@@ -282,6 +283,7 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_PAYLOAD_TOO_LARGE,
             self::CODE_UNSUPPORTED_MEDIA_TYPE,
             self::CODE_RATE_LIMITED,
+            self::CODE_TOO_MANY_WAITERS,
             self::CODE_UNAVAILABLE,
             self::CODE_INTERNAL,
             self::CODE_SIGNIN_NOT_CONFIGURED,

@@ -237,7 +237,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -350,7 +350,12 @@ export type RotateTokenErrors = {
     413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -730,7 +735,12 @@ export type ListLocksErrors = {
     401: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -790,7 +800,12 @@ export type GetLockErrors = {
     401: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -853,7 +868,12 @@ export type AcquireLockErrors = {
     415: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -918,7 +938,12 @@ export type ReleaseLockErrors = {
     415: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;
@@ -983,7 +1008,12 @@ export type RenewLockErrors = {
     415: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
-     * (`RATE_LIMIT_RPS`) allows (`rate_limited`). Nothing changed.
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
      *
      */
     429: Problem;

@@ -19,6 +19,7 @@ class ProblemCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     SIGNIN_FAILED = "signin_failed"
     SIGNIN_NOT_CONFIGURED = "signin_not_configured"
+    TOO_MANY_WAITERS = "too_many_waiters"
     UNAUTHORIZED = "unauthorized"
     UNAVAILABLE = "unavailable"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"

@@ -1,0 +1,202 @@
+package impl
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The hostile tests repeat an attack from the security review (issue 12) over loopback
+// and assert its bound, printing the figure. Bounds are generous for a loaded 2-core
+// machine; run them with go test -run TestHostile -v ./impl.
+
+// Finding 1: 16 concurrent 16 KB bodies of 8,000 nested arrays (1.5 s each and
+// gigabytes before) are refused by a byte scan, and another account stays served.
+func TestHostileNestedBodies(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	attacker, victim := ts.newAccount("attacker"), ts.newAccount("victim")
+	bomb := `{"ttl_seconds":60,"metadata":` + nested(8000) + `}`
+	const bombs = 16
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var slowest time.Duration
+	start := time.Now()
+	for range bombs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			r := ts.do("POST", "/locks/job/acquire", attacker, bomb)
+			d := time.Since(t0)
+			if r.status != 400 || !strings.Contains(r.str("detail"), "32") {
+				t.Errorf("bomb: %d %s", r.status, r.raw)
+			}
+			mu.Lock()
+			slowest = max(slowest, d)
+			mu.Unlock()
+		}()
+	}
+	var victimSlowest time.Duration
+	for range 20 {
+		t0 := time.Now()
+		if r := ts.do("GET", "/locks", victim, nil); r.status != 200 {
+			t.Fatalf("victim: %d", r.status)
+		}
+		victimSlowest = max(victimSlowest, time.Since(t0))
+	}
+	wg.Wait()
+	total := time.Since(start)
+	t.Logf("FIGURE nested bodies: %d bombs of %d bytes answered in %s (slowest %s); victim's slowest GET /locks %s (bound 1s each)",
+		bombs, len(bomb), total, slowest, victimSlowest)
+	if slowest > time.Second || victimSlowest > time.Second {
+		t.Fatalf("over the bound of 1 s: slowest bomb %s, victim %s", slowest, victimSlowest)
+	}
+}
+
+// Finding 2: one account opens 500 watches; all but its bound are refused at once, and
+// another account's GET /locks and /health stay served.
+func TestHostileWatchFlood(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	attacker, victim := ts.newAccount("attacker"), ts.newAccount("victim")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const flood = 500
+	rev := ts.do("GET", "/locks/job", attacker, nil).num("revision")
+	calls := make([]<-chan call, flood)
+	for i := range calls {
+		calls[i] = ts.send(ctx, "GET", fmt.Sprintf("/locks/job?index=%d&wait_seconds=60", rev), attacker, nil)
+	}
+	refused, answers := 0, firstOf(calls)
+	t0 := time.Now()
+	for refused < flood-DefaultMaxWaitersPerAccount {
+		select {
+		case c := <-answers:
+			if c.err == nil && c.res.str("code") == "too_many_waiters" {
+				refused++
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d watches refused", refused, flood-DefaultMaxWaitersPerAccount)
+		}
+	}
+	took := time.Since(t0)
+	var victimSlowest time.Duration
+	for _, path := range []string{"/locks", "/health", "/locks/job"} {
+		t1 := time.Now()
+		if r := ts.do("GET", path, victim, nil); r.status != 200 {
+			t.Fatalf("victim %s: %d", path, r.status)
+		}
+		victimSlowest = max(victimSlowest, time.Since(t1))
+	}
+	ts.srv.waiters.mu.Lock()
+	open := ts.srv.waiters.byAccount[ts.key(attacker, "job").Account]
+	ts.srv.waiters.mu.Unlock()
+	t.Logf("FIGURE watch flood: %d watches, %d open (bound %d), %d refused within %s; victim's slowest request %s (bound 1s)",
+		flood, open, DefaultMaxWaitersPerAccount, refused, took, victimSlowest)
+	if open > DefaultMaxWaitersPerAccount || victimSlowest > time.Second {
+		t.Fatalf("over the bound: %d open, victim %s", open, victimSlowest)
+	}
+}
+
+// firstOf merges the channels' answers into one.
+func firstOf(chs []<-chan call) <-chan call {
+	out := make(chan call, len(chs))
+	for _, ch := range chs {
+		go func() {
+			if c, ok := <-ch; ok {
+				out <- c
+			}
+		}()
+	}
+	return out
+}
+
+// Finding 4: 3,000 wrong admin keys from one address: all but the burst are refused
+// before authentication, with at most a few warn lines; the operator is still served.
+func TestHostileAdminKeyGuessing(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, ClientRateLimitRPS: 100})
+	const guesses = 3000
+	limited := 0
+	t0 := time.Now()
+	for i := range guesses {
+		r := ts.do("GET", "/admin/accounts", "", nil, "X-Admin-Key", fmt.Sprintf("guess-%d", i))
+		if r.status == 429 {
+			limited++
+		}
+	}
+	took := time.Since(t0)
+	warns := strings.Count(ts.logs.String(), `msg="wrong admin key"`)
+	ok := ts.do("GET", "/admin/accounts", "", nil, "X-Admin-Key", testAdminKey)
+	t.Logf("FIGURE admin key guessing: %d guesses in %s, %d refused by the per-address limit (burst 200), %d warn lines (bound: one a second)",
+		guesses, took, limited, warns)
+	if limited < guesses-200-int(took.Seconds()*100)-1 || warns < 1 || warns > int(took.Seconds())+2 || ok.status != 200 {
+		t.Fatalf("over the bound: %d limited, %d warnings, operator %d", limited, warns, ok.status)
+	}
+}
+
+// Finding 3: one address opens 600 idle connections; the listener holds its bound, the
+// rest are answered 429 and closed, and a client from another address is served.
+func TestHostileIdleConnections(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := LimitConnections(raw, DefaultMaxConnections, DefaultMaxConnectionsPerClient)
+	srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	const flood = 600
+	t0 := time.Now()
+	for range flood {
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	ll := ln.(*limitListener)
+	open := func() int {
+		ll.mu.Lock()
+		defer ll.mu.Unlock()
+		return ll.n
+	}
+	eventually(t, "every connection was accepted or refused", func() bool { return open() == DefaultMaxConnectionsPerClient })
+	took := time.Since(t0)
+	refused := flood - open()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: time.Second}
+	t1 := time.Now()
+	c, err := d.Dial("tcp", raw.Addr().String())
+	if err != nil {
+		t.Skipf("no second loopback address: %v", err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	victim := time.Since(t1)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("another address was not served: %v", err)
+	}
+	t.Logf("FIGURE idle connections: %d from one address in %s, %d refused (bound %d open); another address served in %s (bound 1s)",
+		flood, took, refused, DefaultMaxConnectionsPerClient, victim)
+	if flood-refused > DefaultMaxConnectionsPerClient || victim > time.Second {
+		t.Fatalf("over the bound: %d open, victim %s", flood-refused, victim)
+	}
+}
+
+// Finding 7 (in part): every answer carries the hardening headers.
+func TestHardeningHeaders(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	for _, path := range []string{"/health", "/docs", "/openapi.yaml", "/locks", "/nope"} {
+		r := ts.do("GET", path, ts.token, nil)
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"} {
+			if got := r.header.Get(k); got != v {
+				t.Errorf("%s: %s %q, want %q", path, k, got, v)
+			}
+		}
+	}
+}
