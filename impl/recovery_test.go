@@ -80,11 +80,17 @@ func TestRecoveryAnswersWaitersAndKeepsFencingAboveTheOldEngine(t *testing.T) {
 	last := ts.srv.engine.LastToken()
 	ts.srv.mu.Unlock()
 	ts.st.Degrade(errors.New("i/o error (injected)"))
+	<-ts.st.Failed() // Degrade is asynchronous: wait until the store refuses writes
 	eventually(t, "the server recovers", func() bool {
 		ts.clock.Advance(time.Second)
 		return ts.do("GET", "/ready", "", nil).status == 200
 	})
-	wantProblem(t, <-waited, 503, "unavailable")
+	select {
+	case r := <-waited:
+		wantProblem(t, r, 503, "unavailable")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiter was not answered after the recovery")
+	}
 	ts.srv.mu.Lock()
 	floor := ts.srv.engine.LastToken()
 	ts.srv.mu.Unlock()
