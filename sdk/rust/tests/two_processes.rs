@@ -166,6 +166,8 @@ fn run(url: &str, token: &str, mode: &str) -> Result<(), String> {
 /// lock is free long before its TTL.
 async fn sigterm(url: &str, token: &str) -> Result<(), String> {
     let lock = format!("sigterm-{}", support::server::random_hex(8));
+    let marker = std::env::temp_dir().join(format!("octostore-{lock}"));
+    let _ = std::fs::remove_file(&marker);
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(&exe)
         .env("OCTOSTORE_TWO_PROCESS_WORKER", "1")
@@ -173,7 +175,7 @@ async fn sigterm(url: &str, token: &str) -> Result<(), String> {
         .env("OCTOSTORE_TOKEN", token)
         .env("WORKER_MODE", "hold")
         .env("WORKER_LOCK", &lock)
-        .env("WORKER_COUNTER", "-")
+        .env("WORKER_COUNTER", &marker)
         .env("WORKER_CYCLES", "1")
         .stdin(Stdio::null())
         .spawn()
@@ -198,16 +200,24 @@ async fn sigterm(url: &str, token: &str) -> Result<(), String> {
             }
         };
         until("held", 10).await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !marker.exists() {
+            if Instant::now() >= deadline {
+                return Err("the worker did not report holding the lock within 20 s".to_string());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
         // SAFETY: kill(2) on our own child, not reaped yet.
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
-        until("free", 5).await
+        until("free", 15).await
     }
     .await;
     let _ = child.kill(); // by our own child's PID, in case it is still running
     let _ = child.wait();
+    let _ = std::fs::remove_file(&marker);
     result
 }
 
@@ -304,6 +314,9 @@ fn worker() -> Result<(), String> {
                 .lock_with(&lock, LockOptions::new().ttl(Duration::from_secs(30)))
                 .await
                 .map_err(|e| e.to_string())?;
+            // Tell the parent the helper holds it (the server may show the lock held a
+            // moment before lock_with has returned and the hook knows the lease).
+            std::fs::write(&counter, "held").map_err(|e| e.to_string())?;
             // Held until the parent's SIGTERM ends the process (bounded for safety).
             tokio::time::sleep(Duration::from_secs(30)).await;
             Ok(())
