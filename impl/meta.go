@@ -13,7 +13,7 @@ import (
 // writes.
 func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
 	out := gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}}
-	if h := s.store.Health(); h.Degraded != nil {
+	if h := s.commits.Health(); h.Degraded != nil {
 		since := timestamp(h.Since)
 		out.Storage = gen.StorageState{State: gen.StorageStateStateDegraded, Reason: &h.Reason, Since: &since}
 	}
@@ -25,7 +25,7 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
 	if err := s.commits.Writable(); err != nil {
 		detail := "The server is shutting down."
-		if h := s.store.Health(); h.Degraded != nil {
+		if h := s.commits.Health(); h.Degraded != nil {
 			detail = "The database does not accept writes: " + h.Reason + ". Reads of durable state are served; the server recovers by itself when the disk accepts writes again."
 		}
 		return gen.GetReady503ApplicationProblemPlusJSONResponse{UnavailableApplicationProblemPlusJSONResponse: gen.UnavailableApplicationProblemPlusJSONResponse{
