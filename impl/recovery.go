@@ -2,6 +2,7 @@ package impl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/octostore/octostore/impl/lease"
@@ -46,7 +47,12 @@ func (s *Server) recoverStorage(ctx context.Context) {
 			return
 		case <-s.commits.Failed():
 		}
-		s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", s.commits.Writable())
+		if err := s.commits.Writable(); errors.Is(err, ErrNoLeader) {
+			// A cluster node that does not lead: the normal state of a follower.
+			s.log.Info("not serving writes: this node does not lead the cluster", "reason", err)
+		} else {
+			s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", err)
+		}
 		var last string
 		for {
 			tick := make(chan struct{})
@@ -64,7 +70,7 @@ func (s *Server) recoverStorage(ctx context.Context) {
 			if err == nil {
 				break
 			}
-			if msg := err.Error(); msg != last {
+			if msg := err.Error(); msg != last && !errors.Is(err, ErrNoLeader) {
 				s.log.Error("storage still refuses writes", "err", err)
 				last = msg
 			}
