@@ -83,6 +83,10 @@ type Config struct {
 	// Commits is where lease changes become durable (default: the store's own group
 	// committer, NewSQLiteCommits). A cluster passes its raft log here.
 	Commits Commits
+	// AuthStore and SessionStore keep accounts, tokens, GitHub links and sessions
+	// (default: the store itself). A cluster passes its replicated ones.
+	AuthStore    auth.Store
+	SessionStore auth.SessionStore
 }
 
 // Server serves the OctoStore API.
@@ -139,11 +143,17 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := auth.NewService(ctx, st, func() time.Time { return cfg.Clock.Now().Wall })
+	if cfg.AuthStore == nil {
+		cfg.AuthStore = st
+	}
+	if cfg.SessionStore == nil {
+		cfg.SessionStore = st
+	}
+	svc, err := auth.NewService(ctx, cfg.AuthStore, func() time.Time { return cfg.Clock.Now().Wall })
 	if err != nil {
 		return nil, err
 	}
-	signin, err := newSignIn(cfg.GitHub, svc, st, cfg.Clock)
+	signin, err := newSignIn(cfg.GitHub, svc, cfg.SessionStore, cfg.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +237,10 @@ func (s *Server) sweep(ctx context.Context) {
 		}
 	}
 }
+
+// ReloadTokens reloads the tokens the server authenticates from its store: a cluster
+// node calls it after another node's token change reached its store.
+func (s *Server) ReloadTokens(ctx context.Context) error { return s.auth.Reload(ctx) }
 
 // Bootstrap gives a newcomer a working token: when neither the admin API nor GitHub
 // sign-in is on and no account exists, it creates the account "local" and returns its

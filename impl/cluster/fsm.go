@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 
@@ -29,6 +30,8 @@ const (
 	// kindLeaderStart opens a new leader epoch: it floors the fencing counter (DESIGN
 	// §3.8) and records the leader's client URL.
 	kindLeaderStart
+	// kindAuth is a write of accounts, tokens, GitHub links or sessions (auth.go).
+	kindAuth
 )
 
 // entry is one command in the log. It is JSON: small, and readable when debugging.
@@ -41,6 +44,9 @@ type entry struct {
 	Floor   int64          `json:"f,omitempty"`
 	NodeID  string         `json:"n,omitempty"`
 	HTTPURL string         `json:"u,omitempty"`
+	// Op and Args are an auth operation (kindAuth).
+	Op   string          `json:"o,omitempty"`
+	Args json.RawMessage `json:"a,omitempty"`
 }
 
 // errStaleEpoch answers an entry decided by a leader whose epoch had ended when it was
@@ -50,9 +56,10 @@ var errStaleEpoch = errors.New("the entry was decided by a leader whose term had
 // fsm materialises the log into the node's store. raft calls it from one goroutine;
 // mu guards what other goroutines read.
 type fsm struct {
-	st      *store.Store
-	tmpDir  string
-	onFatal func(error)
+	st       *store.Store
+	tmpDir   string
+	onFatal  func(error)
+	onTokens atomic.Pointer[func()]
 
 	mu      sync.Mutex
 	applied uint64            // the last log index materialised
@@ -107,10 +114,34 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	applied, epoch := f.applied, f.epoch
 	f.mu.Unlock()
 	var (
-		rows  []store.Replicated
-		last  uint64
-		nodes = map[string]string{}
+		rows   []store.Replicated
+		last   uint64 // the last index in rows (or skipped without a row)
+		nodes  = map[string]string{}
+		tokens bool
 	)
+	// flush materialises rows up to last in one transaction.
+	flush := func() bool {
+		if last == 0 || last <= applied {
+			return true
+		}
+		if err := f.st.ApplyReplicated(context.Background(), last, rows); err != nil {
+			// The log is committed and this node cannot materialise it: going on would
+			// let its file diverge. Stop; after a restart the entries are applied again.
+			f.onFatal(fmt.Errorf("materialise raft log up to index %d: %w", last, err))
+			for i := range out {
+				out[i] = err
+			}
+			return false
+		}
+		applied, rows = last, nil
+		f.mu.Lock()
+		f.applied, f.epoch = applied, epoch
+		for id, u := range nodes {
+			f.nodes[id] = u
+		}
+		f.mu.Unlock()
+		return true
+	}
 	for i, l := range logs {
 		if l.Index <= applied {
 			continue
@@ -137,28 +168,38 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				continue
 			}
 			rows = append(rows, store.Replicated{Changes: e.Changes})
+		case kindAuth:
+			// Auth writes run the store's own transaction: first what came before.
+			last = l.Index - 1
+			if !flush() {
+				return out
+			}
+			var a authArgs
+			if err := json.Unmarshal(e.Args, &a); err != nil {
+				out[i] = fmt.Errorf("decode auth operation %d: %w", l.Index, err)
+			} else {
+				changed, err := applyAuth(context.Background(), f.st, e.Op, a)
+				// An error here is the operation's answer (an existing name, …), the same
+				// on every node; a failing disk is caught by the index update below.
+				out[i] = err
+				tokens = tokens || (changed && err == nil)
+			}
+			last = l.Index
+			if !flush() {
+				return out
+			}
 		default:
 			out[i] = fmt.Errorf("log entry %d: unknown kind %d", l.Index, e.Kind)
 		}
 	}
-	if last == 0 {
+	if !flush() {
 		return out
 	}
-	if err := f.st.ApplyReplicated(context.Background(), last, rows); err != nil {
-		// The log is committed and this node cannot materialise it: going on would let
-		// its file diverge. Stop; after a restart the entries are applied again.
-		f.onFatal(fmt.Errorf("materialise raft log up to index %d: %w", last, err))
-		for i := range out {
-			out[i] = err
+	if tokens {
+		if fn := f.onTokens.Load(); fn != nil {
+			(*fn)()
 		}
-		return out
 	}
-	f.mu.Lock()
-	f.applied, f.epoch = last, epoch
-	for id, u := range nodes {
-		f.nodes[id] = u
-	}
-	f.mu.Unlock()
 	return out
 }
 
