@@ -87,6 +87,9 @@ type Config struct {
 	// (default: the store itself). A cluster passes its replicated ones.
 	AuthStore    auth.Store
 	SessionStore auth.SessionStore
+	// Cluster, when set, makes this server a cluster node: it forwards requests to the
+	// leader while it does not lead, and serves the /admin/cluster routes.
+	Cluster Cluster
 }
 
 // Server serves the OctoStore API.

@@ -14,43 +14,18 @@ import (
 // Membership: voters are added and removed through the leader (raft's configuration
 // changes, one at a time).
 
-// ErrUnknownNode means no voter has that id.
-var ErrUnknownNode = errors.New("no node of the cluster has that id")
-
 const membershipTimeout = 10 * time.Second
 
-// Member is one node of the configuration as this node sees it.
-type Member struct {
-	ID, RaftAddr string
-	// HTTPURL is the client URL the node recorded when it last led ("" before that).
-	HTTPURL string
-	// Suffrage is "voter" or "nonvoter".
-	Suffrage string
-	// State is "leader", "follower" or, for this node, raft's own state; "unknown" for a
-	// node this node cannot see (a follower knows only itself and the leader).
-	State string
-	// LastIndex is the last raft log index this node has (this node only; 0 for others).
-	LastIndex uint64
-}
-
-// Info is the cluster as this node sees it.
-type Info struct {
-	// Leader is the leader's id ("" when none is known); Self this node's.
-	Leader, Self string
-	Term         uint64
-	Nodes        []Member
-}
-
 // Info reports the configuration, the leader and this node's progress.
-func (n *Node) Info(ctx context.Context) (Info, error) {
+func (n *Node) Info(ctx context.Context) (impl.ClusterInfo, error) {
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
-		return Info{}, err
+		return impl.ClusterInfo{}, err
 	}
 	_, leader := n.raft.LeaderWithID()
-	out := Info{Leader: string(leader), Self: n.cfg.NodeID, Term: n.raft.CurrentTerm()}
+	out := impl.ClusterInfo{Leader: string(leader), Term: n.raft.CurrentTerm()}
 	for _, s := range f.Configuration().Servers {
-		m := Member{ID: string(s.ID), RaftAddr: string(s.Address), HTTPURL: n.fsm.nodeURL(string(s.ID)), State: "unknown", Suffrage: "nonvoter"}
+		m := impl.ClusterMember{ID: string(s.ID), RaftAddr: string(s.Address), HTTPURL: n.fsm.nodeURL(string(s.ID)), State: "unknown", Suffrage: "nonvoter"}
 		if s.Suffrage == raft.Voter {
 			m.Suffrage = "voter"
 		}
@@ -114,7 +89,7 @@ func (n *Node) RemoveServer(ctx context.Context, id string) error {
 		found = found || string(s.ID) == id
 	}
 	if !found {
-		return fmt.Errorf("remove %q: %w", id, ErrUnknownNode)
+		return fmt.Errorf("remove %q: %w", id, impl.ErrUnknownNode)
 	}
 	return membershipErr(n.raft.RemoveServer(raft.ServerID(id), 0, membershipTimeout).Error())
 }

@@ -281,8 +281,15 @@ func (n *Node) close() {
 	}
 }
 
-// Close stops raft and closes its files. Call it after Run returned.
+// Close stops raft and closes its files. Call it after Run returned. A leader hands its
+// leadership to a follower first (a clean stop, as in a rolling upgrade, then costs the
+// cluster no election timeout).
 func (n *Node) Close() error {
+	if n.raft.State() == raft.Leader {
+		if err := n.raft.LeadershipTransfer().Error(); err != nil {
+			n.log.Warn("leadership transfer before stopping", "err", err)
+		}
+	}
 	err := n.raft.Shutdown().Error()
 	n.close()
 	return err
