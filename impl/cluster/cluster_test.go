@@ -337,6 +337,12 @@ func TestIsolatedLeaderNeverGrantsAndTheNewLeaderKeepsEveryLease(t *testing.T) {
 	}
 	first := held.num("fencing_token")
 	expires := held.str("expires_at")
+	// A blocking acquire waits in the job's line on the old leader.
+	waited := make(chan response, 1)
+	go func() {
+		waited <- old.do("POST", "/locks/job/acquire", tc.token, map[string]any{"ttl_seconds": 30, "owner": "w", "wait_seconds": 60})
+	}()
+	time.Sleep(200 * time.Millisecond) // time to get in line (a late one is answered the same)
 
 	tc.isolate(old)
 	// A read right after the cut: the old leader may still believe it leads, but it
@@ -356,6 +362,17 @@ func TestIsolatedLeaderNeverGrantsAndTheNewLeaderKeepsEveryLease(t *testing.T) {
 		if r.header.Get("Retry-After") == "" {
 			t.Fatal("503 without Retry-After")
 		}
+	}
+
+	// The waiter's line ended with the old leader's term: it is answered at once, not
+	// at the end of its 60 s wait (the bound only catches that gross failure).
+	select {
+	case w := <-waited:
+		if w.status != http.StatusServiceUnavailable || w.str("code") != "no_leader" {
+			t.Fatalf("the waiter on the old leader: %d %s", w.status, w.raw)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiter on the deposed leader was not answered")
 	}
 
 	next := tc.leader(old)
