@@ -68,9 +68,7 @@ type node struct {
 type testCluster struct {
 	t     *testing.T
 	nodes []*node
-	token string // one account's token, present in every node's file from the start
-	acct  auth.Account
-	rec   auth.TokenRecord
+	token string // one account's token, created through the first leader
 	opts  options
 }
 
@@ -84,12 +82,6 @@ type options struct {
 func newCluster(t *testing.T, size int, o options) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, opts: o}
-	tokID := auth.NewTokenID()
-	token, hash := auth.Mint(tokID)
-	tc.token = token
-	now := time.Now().UTC()
-	tc.acct = auth.Account{ID: auth.NewAccountID(), Name: "tenant", CreatedAt: now}
-	tc.rec = auth.TokenRecord{ID: tokID, AccountID: tc.acct.ID, Hash: hash, CreatedAt: now}
 	var peers []cluster.Peer
 	for i := 0; i < size; i++ {
 		nd := tc.newNode(fmt.Sprintf("n%d", i+1))
@@ -98,6 +90,13 @@ func newCluster(t *testing.T, size int, o options) *testCluster {
 	tc.connectAll()
 	for _, nd := range tc.nodes {
 		nd.start(peers)
+	}
+	if o.servers {
+		r := tc.leader().doAdmin("POST", "/admin/accounts", map[string]any{"name": "tenant"})
+		if r.status != http.StatusCreated {
+			t.Fatalf("create the test account: %d %s", r.status, r.raw)
+		}
+		tc.token = r.str("token")
 	}
 	return tc
 }
@@ -110,11 +109,6 @@ func (tc *testCluster) newNode(id string) *node {
 	st, err := store.Open(context.Background(), filepath.Join(nd.dir, "octostore.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if tc.acct.ID != "" {
-		if err := st.CreateAccount(context.Background(), tc.acct, tc.rec); err != nil {
-			t.Fatal(err)
-		}
 	}
 	nd.st = st
 	tc.nodes = append(tc.nodes, nd)
@@ -709,5 +703,26 @@ func TestFollowersForwardToTheLeader(t *testing.T) {
 	}
 	if r := f.doAdmin("POST", "/admin/cluster/nodes", map[string]any{"id": "bad id", "raft_addr": "x"}); r.status != http.StatusBadRequest {
 		t.Fatalf("a bad node: %d %s", r.status, r.raw)
+	}
+}
+
+// A node without raft data refuses a database with state the log does not have: another
+// node may lead first, and the files would differ.
+func TestANewNodeRefusesADatabaseWithState(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "octostore.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acct := auth.Account{ID: auth.NewAccountID(), Name: "old"}
+	if err := st.CreateAccount(context.Background(), acct, auth.TokenRecord{ID: auth.NewTokenID(), AccountID: acct.ID, Hash: []byte("h")}); err != nil {
+		t.Fatal(err)
+	}
+	_, trans := raft.NewInmemTransport("solo")
+	_, err = cluster.Open(context.Background(), st, cluster.Config{NodeID: "solo", Dir: filepath.Join(dir, "octostore.db.raft"), Transport: trans, RaftLog: io.Discard,
+		Peers: []cluster.Peer{{ID: "solo", RaftAddr: "solo"}}})
+	if !errors.Is(err, cluster.ErrNotEmpty) {
+		t.Fatalf("open with state: %v", err)
 	}
 }

@@ -227,7 +227,14 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.st.RestoreFrom(ctx, tmp.Name()); err != nil {
 		return err
 	}
-	return f.load(ctx)
+	if err := f.load(ctx); err != nil {
+		return err
+	}
+	// Every token may have changed.
+	if fn := f.onTokens.Load(); fn != nil {
+		(*fn)()
+	}
+	return nil
 }
 
 type snapshot struct{ f *fsm }
