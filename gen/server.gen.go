@@ -95,6 +95,8 @@ const (
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -137,6 +139,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -314,6 +320,19 @@ type AcquireResultStatus string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -594,10 +613,41 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
+
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -644,6 +694,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -680,6 +736,12 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
@@ -698,6 +760,9 @@ type GetLockParams struct {
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -715,9 +780,18 @@ type ServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
-	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -727,6 +801,9 @@ type ServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(w http.ResponseWriter, r *http.Request)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
@@ -745,6 +822,9 @@ type ServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
@@ -814,6 +894,58 @@ func (siw *ServerInterfaceWrapper) CreateAccount(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateToken operation middleware
 func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -821,7 +953,7 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	_ = err
 
 	// ------------- Path parameter "account_id" -------------
-	var accountId AccountID
+	var accountId AccountIDPath
 
 	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -831,6 +963,41 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteToken operation middleware
+func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteToken(w, r, accountId, tokenId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -968,6 +1135,20 @@ func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// RevokeToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1074,6 +1255,51 @@ func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Reques
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SignOut(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutEverywhere operation middleware
+func (siw *ServerInterfaceWrapper) SignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutEverywhereParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutEverywhere(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1455,6 +1681,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/auth/token", wrapper.RevokeToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
@@ -1464,6 +1691,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -1472,7 +1700,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
 
 	return m
 }
@@ -1511,6 +1742,10 @@ type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 type SignInFailedApplicationProblemPlusJSONResponse Problem
 
 type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
+
+type TokenLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type TokenNotFoundApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -1737,8 +1972,177 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type DeleteAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type DeleteAccountResponseObject interface {
+	VisitDeleteAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccount204Response struct {
+}
+
+func (response DeleteAccount204Response) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount400ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount401ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens400ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens401ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTokenRequestObject struct {
-	AccountId AccountID `json:"account_id"`
+	AccountId AccountIDPath `json:"account_id"`
+	Body      *CreateTokenJSONRequestBody
 }
 
 type CreateTokenResponseObject interface {
@@ -1807,11 +2211,141 @@ func (response CreateToken404ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken409ApplicationProblemPlusJSONResponse struct {
+	TokenLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken409ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken413ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+}
+
+type DeleteTokenResponseObject interface {
+	VisitDeleteTokenResponse(w http.ResponseWriter) error
+}
+
+type DeleteToken204Response struct {
+}
+
+func (response DeleteToken204Response) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken400ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken401ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2022,6 +2556,74 @@ type FinishGitHubSignIn503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2511,6 +3113,109 @@ type SignOut503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhereRequestObject struct {
+	Params SignOutEverywhereParams
+}
+
+type SignOutEverywhereResponseObject interface {
+	VisitSignOutEverywhereResponse(w http.ResponseWriter) error
+}
+
+type SignOutEverywhere204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutEverywhere204Response struct {
+	Headers SignOutEverywhere204ResponseHeaders
+}
+
+func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere401ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3347,9 +4052,18 @@ type StrictServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(ctx context.Context, request CreateAccountRequestObject) (CreateAccountResponseObject, error)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(ctx context.Context, request DeleteTokenRequestObject) (DeleteTokenResponseObject, error)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
@@ -3359,6 +4073,9 @@ type StrictServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
@@ -3377,6 +4094,9 @@ type StrictServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(ctx context.Context, request SignOutEverywhereRequestObject) (SignOutEverywhereResponseObject, error)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
@@ -3503,11 +4223,73 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DeleteAccount operation middleware
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request DeleteAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx, request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		if err := validResponse.VisitListTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateToken operation middleware
-func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID) {
+func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
 	var request CreateTokenRequestObject
 
 	request.AccountId = accountId
+
+	var body CreateTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CreateToken(ctx, request.(CreateTokenRequestObject))
@@ -3522,6 +4304,33 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteToken operation middleware
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
+	var request DeleteTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteTokenResponseObject); ok {
+		if err := validResponse.VisitDeleteTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3596,6 +4405,30 @@ func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(FinishGitHubSignInResponseObject); ok {
 		if err := validResponse.VisitFinishGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request) {
+	var request RevokeTokenRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx, request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3742,6 +4575,32 @@ func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SignOutResponseObject); ok {
 		if err := validResponse.VisitSignOutResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutEverywhere operation middleware
+func (sh *strictHandler) SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams) {
+	var request SignOutEverywhereRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutEverywhere(ctx, request.(SignOutEverywhereRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutEverywhere")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutEverywhereResponseObject); ok {
+		if err := validResponse.VisitSignOutEverywhereResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4026,181 +4885,204 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts41ueroLRTFTsfJcuynYtd84c77XQ87VzGdiY908qIEAlJGFOAmgAta1Ku2qfZB9sn2cI5AAhS",
-	"lCw7Trpnv6/mj+nIJIjLuf7OBV9aiZzOpGBCq9bhl9aM5nTKNMvhX68uzl9fyismzD9SppKczzSXonXY",
-	"upwwophSXIonisSJykcDbR6NySiXUxL/dHJJdlKqJkNJ83THPht3WlGLmwEmjKYsb0UtQaesddj6pW2+",
-	"1sbPRa2c/VbwnKWtQ50XLGqpZMKm1MxjSm/OmBjrSetwt/ciaunFzLyvdM7FuHV7G7XOZHL1DkZtmnUm",
-	"k6snipjPkjnXEy6InjCS0Cxj+RNFaJLIQmg/0RnVk3Ka8H/rpvennI1ah63/tVNu7A7+Ve34id2aaeZM",
-	"zaRQDLb6GL96csMVnkQihWZCm/+ks1nGE2rWsDPL5TBj0//6l5JwKpt9+AO+hd+tbsmxcCuG3SB6QjVu",
-	"DoO5EJrljKYLshXb5wb4h3i707qN3MTfSf1aFiL9nlN/J/3UJ1ThzHkaTFRIPRiZWcXbEZE5nDNNp1yQ",
-	"4w+nhCsiRyPzuPlpkHJFhxlL3brMjz/a377nqi6bJjlkCS0UgxUoll+zHJYsJImPf3x7+m7w88nf47VL",
-	"+ShooScy5//+vst5y5XiYmy2f55LMSbxL22YUPtntjBTLoKJ2Qn/QNNz9lvBlL7HTNkNnc4yhm+khle5",
-	"uKYZTweG4weWcVOmKc9ahyAkgM4VmVKdTMg/fz1u/4O2/91tv+y0P3/ZjXZ7L27/1LHMzpQe8LR12Oru",
-	"vvnHL3t/efHX3qf9k2fnLy67f+993D999v5FK2opTXWhWof73W7U0lyb6bROcRogeIidhhVaRS4OZaKl",
-	"0jJnh3ZFh8vzvo0eh67sSgxVTWk2kvmUpeZkhjmjV4pQksqkmDKhWUoSKZTOKReabMVLU4qjvvC/ap3F",
-	"EfH/tF+JtzvknTQCdkySCRVjlnb6wqzltcyHPE1Rr3w3QUeSXCrVVlz7jQCpQMm0gUZLbWSIdORmHCyq",
-	"L6qr+onrN8Xwo6DXlGeG/77n6vDjJJFFlhIhNRmaRdJkggdMhZqznKUo46kgLM9lTrbiMdeTYjgoyllb",
-	"HjxjVLF3Ur8q8twu4MGMmJmxQBondrSAEUEnmwcMVZqZ6wlXTkvb5/GBI8I1mdIFmdBro55mRgM/lEFf",
-	"lgwKS4VPl9Nby6DL63ksBq1tBGvch0NSiCsh5yJymxCRnMGfUqRoIfWE5X1h396Kl2a8mjmNYDzjU65P",
-	"bhLG0ntpi4ajNwIjM8MNmBuvcvhclUpcZqkiu90uoYnm17h4FRGuFYEhHuOsjRCGwUgwn/Wn3bCExzrv",
-	"6tLNQqf0hk+LKRHFdMhyIkeVzTBHuTwdy7If6CKTNL2U8ozmY/a9jRanXIYyXRgSzswkjNFFRWi30CRh",
-	"M21WMsP5DrSUA3jYruOcagYU+BDaA+M5p5rhHuEQ1zQrQqqs/H0VORrTy0zYnIpbm3nR0iI5ZzpfEDrS",
-	"DC1LzaeMcIG/t4/N70sE+483B38/e/78sr0bEmgvINBz/4W7KbOyDHMoZienVCwGc8qdE1df+9Iz4fql",
-	"JOZvxPzNiAY7eUW2hobuzE80AddHESpSMjemE1Pbh4RqMpVKk93eCzLDY4ZdNE/tdnv7Zmdolm20bSDE",
-	"jKaShYapDBRLpEjV6v3srdrPlUu6a3OX9gnI/lG5XhmRPpU5K/e5xi1PlNnMtnuhJL++2IrPjy9PBmen",
-	"b08vB+cfLuJts79yrszuRWQk83JUt5doiCY5S5nQnGYqQt8340zovqBpmjOlcEowk/jV2enJu8tB7VP2",
-	"S2QrDkkwPiLsmuUL992+gFkro53+xRJjVErBFNFSbnfIcf1EyFYcnnVMpDCWiqU30Gt9AQS3jYxppj40",
-	"7p2RkksUywUZZXw80VFIj2bf3h7/Mvh0fHp5cn4x+HByPjh+9er9x3eX8bb5BpIpqTxl3EcjGJwRRTWR",
-	"IkH4oC/iOqXEjao1spAHMGVA7MsoxQVuANESVkWGbIQ0ovMFF+POWvzB0jQXmo1ZbijwNmpdIPrye/mA",
-	"7yTxSJBDjYDHQQuDBQMcTxVRfCzMvwrd7Bpe8LE4Fa8pz77SMDEf4mIwwpHqOsD8tc0Fybi4Ak+7Ns1C",
-	"GTJAZKRDLjTNNaFjaohHkx0z6x20rB/Bf7ywc/FTXSu2qut6LInl9iOhwjoXIy64Mt7FVlz5ZLx9iPJL",
-	"G1llHE10riJvtPaFt1rDbTRb683/YS7nyoi/IxisUCwnKUsyDsQhCLo7R+Yd/M++yNkIhgOBJlO2xIRH",
-	"Zk7hOcXhQcXW/EUCM46PFCM+LvLHoTMwvcsRA3qznpvbYWv7l8+a5cKeWPtpS0jy0+nlm48/DKxwPv1x",
-	"+6Fktr9MZtWvb0huteU9Btkt78sdQFh9U2Ij6xvnF2/bw36gQFw+5VBShYd7wURKqNW7gI8TqsixfRZG",
-	"PyQ/MJqznPSLbncvgYfgP9lDD3W3PNSP1XmtPcrKGh7jBN86zq9gTVYMkCGuGjdlWdZX1OWnT5/aZtOM",
-	"1ZJQ3YDsH2dzulAkxr2EMMOSTvQhgls8+gfgNKGTkXJ11WRgB1hKHedIqaZD4+GnkiGfozdE5jnX8Muc",
-	"bJlxyajIMmM30bQtRQbC0chXLsbbR+ZFEGxGEzkLg1yWHJGzxBhIigwXxnth2egIrQdrdq/zUDaisYPu",
-	"XiA4WH7NE0aq676L1PyjYFVPCp3KubjndtrlGtk4KTSYf2YU52Ooicx1tvgjLPHR9HDziq0xpTYhMCMV",
-	"K3Af6mugOq7WEJ4PofiPjHjGDBEa5TvLaIIMnrOpvGYpKURqjfS8EMJMFWdfKuaAfg2p6hJE6PRFsFyl",
-	"DW8XM3Aml4mbzCdMlItwAINdMqj7IzPFkgHigAPi39s4/yhUMZvJXLP0LUs5vYSHfl/sxlBOHH7VfA2j",
-	"NX6yg6mZ7cCsCYxzT+NhQBOCyrmcsVxzFJsuOMfTu+Zshzj9sRW1btoyT8157N5GLUTEIBgBQxrlQjVu",
-	"7F6vFbWmXPBpMW0ddqP6ngdD7d9GrSRn1KyF6rtmc8mnTGk6nYVD7N26yPBGS3mH0R//eg/jwI5cfg03",
-	"J3Kx5mCKtaV/9quTQ+NgB/HY0x8rhooZeLB39dvL6+c3ven+7N+tqDWjWrPcUMA/zV9/xdjX5y+7vds/",
-	"tZbi6n7kM65Wnyr8N9dsqjbcETOw/RLNc7pordiRtYt1wf5yuQmvLjCI7Q0guPdsf9Ui4dNB+JGmKTcs",
-	"QLMPwYpHNFMsqm3ClGlqhONda3/rnruNWnIuUMyse+E9PGS2SmcOH7mTXi/PrKwyL4bIyl1vfqJc+1dr",
-	"xxFOoPlE7P6pItPL0jNG9RoTzbJMgcyWhU7klHVIbJGeND4kC1kAJu5jIEfExjB4CqHHERMJF2ObcxKR",
-	"GH1KNaA6BjUR50yw+QDk/WCqYkJzo090h8QTlplvKDllUjDCMsX6wijMIxKbj7IcvlIdcwv8yjAM80QR",
-	"JtJt9zWdL6pf6wvzOVAuVTIph32QzDm4jVqV5d81ymt82KXWVISXX+9dg7yBB6uy2AhQdyp35r6Y56qv",
-	"94C2wlO6a5Bz8zQo5rcqHOkZjBSewN0j6XzRMNLz29IE/NJiwigRI4QsBxg7IUsDyreSo6Kgaixjh4vC",
-	"c29inVcg561Ie5gAuq8qqk8V3l89t/RbKvWvUqNRS6/OU7OTe6LIiOfGyAk8zw65mBhvVIoE/O2Vx7rv",
-	"vrHBGoHTqivc20TT+/HdcpqO4keHpFpQ99EPw4gFek01zQdFnjVYwHTK2jLnYy7Ix/MzIkceo3uiCL65",
-	"diuNACsTBptMbJESqupZGJC6UOLIYchEWzcCZDr4FmsnYMTFVwphIydc7oTyArQJwXqiiCimLOcJwpg8",
-	"jch8wpMJpqOVwcYrtgA/yEw9tGif7bfWWbGG+DM55iuI38Jo8ITZVDitEuFeu0/Almy+mZY5Vapg6ZKS",
-	"efF1fLNf5xtc6tLmR1WGCjgpIOUK2d0pjytqc5lIdc4TnS0qYW4MfyGkxWE/nH/IdUQoJCC5VA1lsze4",
-	"DaXmDOBpiHF6Q3a/10ALNkWgdfiy232++/Jl72D/+X735cvdwPHZXSKZ26j1htFMT5YFxrLCk1d36Dij",
-	"JWVOx3eK7At87EJTvd718WrSDdx0Jt4KWTqPTxNpsyicyYi4hvmNizEeyhMF7DeSWSbnCDrEO2CBxyWI",
-	"gCYRBGf7ggoS4wMd8koKTbkAtFmxJHfWXel2aHk1eDHao7vJy7THng935jK/Ynn7eZOrETLMt1CoazTi",
-	"Kg14FOLqV4zNFAEQiGtFLt4ct3sHz8iEqslaqbH3dRy/3ifeSEU6W3Np7acQ9x4ZljOW/zinQkOKDRBM",
-	"h/zM2IxwTbQkYJginFUmnwHuhpuVGT4P6KXCtq1no92kR/dZ+wV9Pmzvp92k/XJ0wNq94V6ynx6wZ6Pn",
-	"3VDMFwVPm2gEk7GaHG4PfmzkbZtxLpDB7nK4V0MLYV59udTpoq0QHkXRVEnOn3Lh/73KIS+TbVftwIWX",
-	"TzVvcpQzFtvMqITm+QIPJsYMVeK9TeuiXXNfg/CoHtmzx/LIDh7DI7s3ClEzazYxxD0p1GSO2+O73S/7",
-	"XE1uLGsi8LeiljnptSqp1+jLRKVa8VNrIu23wZ7V04bVlGYZgbAEAYw/dZUSLl/TkBfKBS3RBjDSxRaW",
-	"WPEVEVUkE2OBUfNWisYyJtx0yLHLnur29slwoRnkr3y8fN1+URUsu92O+d/zwxfdF90aw3V7+w0M9N4B",
-	"TNV1IfVgpcdI5mSWy4Qpxaw9rSY0ZyAkbYCOkomZoHk+IpTMZIrvzrJCEdoXORWpnBJVjEb8ZtuGo8wD",
-	"+L7fMfgNNKqRpv4XpPpDkrM2OtuQYJ0zXeQieAz2u0M+2XwmKuxQQZ4QNztsdbgcgeoyJ2POSJizMaO2",
-	"XRJbh3zIudB0mDFyfPHq9NSnSqkZTZiqK/hAn28u6vr9m95uu9+/eX6yVtQ5jH6ZBgU5f/2KvNw/eE4s",
-	"/O8z9W1GN1G4iClNJlywds5oCj/EiUxZg8jD6NqyVds8CqaLQ1qF2Q/Lm7WEf6iYWi65CKoEWlE9Ut6U",
-	"Gt6cM1ytPgp+8FU+5rdK/YvxrIM/GtdQpvA8RQMQQOJaEirMsSnIYWRINW+0IZWyGiE0tncuqFn3qjyQ",
-	"eh7SckI+2gm2YOLzHX61i49+WY9khPHQL6vjQdZeppmSTpzFv7QtNtU+TWPiitgIxs/udLtLAb8UtFnt",
-	"4oJFiaHYL+s0gBtjWYZ/PD814gocgQnzTGQePyJxcwQX8zEMzWM6RnyHr1xHypFkcN6BHgLGq5xAk0I6",
-	"ZzRdbOKpQe7UMlms8K6aPwVM+DDE8b7w75K16d5fOzMXTKh++9FA8K/EsJsOBasxHggU+/nUzcrmTQow",
-	"8Qa3mAnvzkSGiac8y7gN4WCtLmSd0CEoVKInPE8dpnd5ebYdESUJxQFohpWWHPS6zSmxCEdpDjGbqe3V",
-	"Zq/b7XabgIzVYVq3sO9ElQ+OrK0i5+jOSJldXjNpf6VDsv+YIaI/RITnYAWfCTZ/fDarQINLK2g+zCCc",
-	"tIIJIT/EZp9yReYy15P5hGdsNVtWuGj3YUxUOmQ1LEQkOeCQgHwxl1APVapcITYSVpYRmdssaOXTjZyr",
-	"6UohFdmyckKRVGIqKQLzXG93yAeqFOEasH0uUnYTYxqNTibgg5jvC3bjXqoZ37vPH4iFNm5MBZdsOjE9",
-	"YbV0p2pi0bJJbbazaac/TRY+GQlShSBROULEMWXjnKZYx7jWtFFcJGwVbU3QNaVjBhmyU1YZ1+9aSjVr",
-	"G+l9F36nmrcldqPGh35FUBRBDrp7pJJWRgqheVZmZbm0rdB/kFeQ0YdD3p+JmyHiQDovzR8rPTNw0wzT",
-	"WX6LyJRRBcnWNg3NV99MpZBaCp6QBCDCkCCf1dgRU48cQe49M+y6HpAvhffSVI3Dt7e39zIiHy9fRaF4",
-	"ILOcJcDUVWig1+09a3d77d3eZXf3sNs97Hb/sdnhm5lYILYC7dXh7GpOjfnrnUlDYS5JAwYxJ5m0NrlF",
-	"naG+12V+uLQ0OWPCV/hsdcmfHdnZSpztyk7srT2XZ931osFQP0uKnOvFhVFKtj+HcSx/Zotmd8lIAaql",
-	"IZgrtoiqJBR2aFAMkjY75B0rayFZirBQBZVf3SfFd08o95vOuPn3bdTC/OfjAsM8K1t9wDcOSdyciS4T",
-	"Pfi///v/lFnU5hs4u/KbE61nrbK26JWUV3xFy5WG4h/FNEZfghKMnYRm2ZAmV/EheaP17L3IFhG5MIfB",
-	"or64oFN2wTX78xm9ichzktKFqqQ9g/u2KmIBugR2NMGZ+h0dDN5IpdveARzYSS5vr6ENLkayUbCkLCcs",
-	"Y4n5BdCmlBs2GBbmfH3xpDlnC5d3+qIvjr3CpeTpU9C0T58e2ljDQha5soLULOjy8ozkhVBQHiVrdYIg",
-	"nyJSiIwpeLUvMIbBNeY9dMgJhCcx6pHQHEOP5OlTa/0gVTx9ajupKKJWxjj7ojnIeURmVsfb4EjOlCzy",
-	"hEFG1yyXmiVYE5oxjd/xT2CRYF9YxQJ4PuwZIrBlvOrSTm9u/n9Kr5jFVBUjio7AMymMulYurmM2Ouj3",
-	"kfFrj87W2/4cAubp2CShAkFDohiLUC7JnEAtbFllX+aXQCQC4Uluixct+GuIgYtE21pLRTC710LJjCYT",
-	"AqN1yLEFL/sCiAL3GVFWH4s8RCKnXkBW4VV85+lTs8/+RyFFm01netEXdpSnTxsgWLJFBeEpm86kZkKX",
-	"gCzb7pDjEmadlxCsHY5w1RdroVfstAJGA2E0zzjL8dzAx9RzGaDQakJz6MkhmCM2dpNkRcqC3TLEKAgf",
-	"EcE4/FsZ39PDwh1yQUdML+zXUzaDP0sBQ/SF/RqZ0GvzKTdf+NoRjBUuz0HgMq+h3z7ppC8KwX8r2LYh",
-	"QUOY4CEbLis31HHhxY8/kwnLZmZeEoDmvkiKPDN+wZUiFA/G1ZtAeIFwjTFtFMVtGlTEpOQvF+/fWUXE",
-	"pVCQwk9oX0BKt/JIcQwfaacx2XqFCebty8WMVbO9b9rz+bxtdGi7yDMmEgldBlxZNhGyLypvUwXfP7LH",
-	"AqApoGuKjJkm+7sHHfLh/cVlOEFHQWXPMWAlNgOiAlLFfHSZk/jLbQxb9IPUE5cyCsksJfIfBRmkGPGD",
-	"RM8IjO43l5cfSK/bxfkbHkePEx6kfeFDhSk3cn3KhdHnHXKS5zJHuz1elYUfky0Hz29X4fi+WIHHE8ea",
-	"viNPilKKT7lWh5XGRHFzsDQ+An3AFdntdIyx6azZo0Dw2JQIqvvCxpeqzTWcutCBERPWHloZ51oeeHtV",
-	"YYKrM1IxWPUKF99sqpLXoZLBHbU2lyJDlsk56f3zYA/1dMYTJhQrUxpbb08vWyUK3HqfaGk8OKPGjVeB",
-	"Wrjb2e10Ial6xgSd8dZha6/T7eyh3ToBQ24HQgQ7Yb76mAHK4knzNDUanSt97B6qNWvrdbtrCjQaqgTL",
-	"r/1aTe1oysuvVjfsVWsUKlZ+t7Ty7TYlvHX7eeNiozCjv6ljUpY5OjIuf5YaQkVTwmzyfnd31Qf8bu0s",
-	"9x6DN/c3fNM3YLuNWgfdvbvf+livLLOmPOx8acT/+vn2c9RSxXRK84U9bb9WY/jRsYLcE/NGy+zoTKoG",
-	"Kqnk7Jao/g8SwfvNKSQ4v01PrzFf+LbqKOu8YLdL1Lv7IOpdSbDl3H3SUcu4EHX3cfBp+vL6r9PXi79O",
-	"Xz/7+Mvf9j/+8rdddvLuOpmm2fneXybpp5vuee/1Ivnp5iDM9WnwRO+5Sz5zeUX9k7GTw44lxhTAZGGY",
-	"ROTTfhJmab97Ny0Gbex+B3bZ777c4K1K20nz1u4GTFZvNATvHWzCnA2Vbt+Ys/H8Q5XYcL4NHH8b1VXF",
-	"zpeSEW53UI3Ve6b+uj7/nKcr2opWctwe1ly0zAO8NTvg5FV1OifGdHaumzd4rcnOITtOL8AaV8Zkpplz",
-	"VsHWqrhG6L/0Rc2B8UDukld0CZ6akGDUHTbbeOhDWFQEbYEmgVt2if2Wcq0uy3aHvWQv3WcHo2d0sIkM",
-	"c/JuWZaFQ20uy8KM0TWC7D9GZNVax35jSQC75y1aZIKRzAPRsFYMDGlyVcwCe3EpH5zRqfHYEykUV+A8",
-	"X/z1jGtbJ21DqvOJzFx3lK3SusLpTKiaMBUZP9KHXVyyuHnZATUTPp6051SDS51fbUeAxmuXZxX/7fjV",
-	"x49vyem7y/cxgRiTeb0vKpm9wNli3CHnDHAvwgGSU1rOZrwCykYE67vdr5UC8L7YwvT1qfRedNye08w6",
-	"YW01mcbwpMJaOUhzxydtcTapAFCqLyysVDYJy+0UMR9obZ49Vuq5EUeZlPl2kyT5iekf8EjvZd3LRDPd",
-	"VnDa1fJrDzkPuTAUt5yS0cixlkYqe1prf+Fc7R+5mknFdWM8L6Za02QyZUIfwSBGtfy53/K4Zts2GOFT",
-	"m9DSSYf9VrxRxXqldcb/T4b/cciuiZwtHJ+684iIpobMpMi4YKskRAlirxQQ5yzlOUs0Otu2wRHRkvgy",
-	"Ib9XZEbHjGy5jjY/HF+cDD6en+1A7cuOhK/5h+Ntq4Ox8ZF33dkNTTSJc/vZQZHzOCKUjHKmJkRxMc5Y",
-	"u1AMs6RZTLZ6B8+ITeMccm3EEPatMULygEy5KLTjYUo+/PzqhFyYVwDRGCQTmmVMjFlsMXnX/wk7tAEc",
-	"bJS7W7gNtMVL6DssLyaI0pOtpUAACeMA20co2GA21yznI85yC/dljF4zFYixDnkniUrkDOZlXTWWIqY2",
-	"K4YZT8gslyCtwQ7JMuKBBsDTVJMgge5feIjYPKouUPa6vYa4yMqDrzH/mUTJs6a+rHz/4/nZ/fg5al0w",
-	"3V4VvFl1OkGLr6hKHg+RJhvIhKauXDUur7A1dmTD3Mox4VYv4oaFPFzoSetz1LppW7KEnifWba4xto9O",
-	"reRw17EKQOaQyScsZ8gVjtemhdKE/VbQLHzwieqLuxjCcN/QZmaHDWFACVosj4ryQAgdy74wb2GfLE0U",
-	"Y4KYhZAF02SLWlZF3BmjqTBXw9aGUdiN69HixYxht75w/Ia2iV091DhuxVhADwLL/EdZhBdvI/PRFLJc",
-	"+sJJueMPpyDkzABGUIk0YJAEcHrvuGjInMjlbMbSyEVoIDUfUNTLamEl5P86gRNMM6jM5KnZCCySTKhw",
-	"WSsTKlIFdwf0hUXhcBNq/iNumDvuMdPQS70e9QyPMKMYieiLuLwlI3aVocZ0N0MEsMQTt3ww6BvE0Gto",
-	"yFeTQ3f7pmEAGI/c7hCSlPdXfysY2DQO7MEs1sZrOQ52ew3pqI03iADlQXDCK8KlsHC8ag7K1hR+xSQu",
-	"MAztliyUNoQpRw6m90WBlQ6EKPOsJ0lipM5BygRn6crZQgr9183W8wO7mWVU4JmZycLY6788CIdaMYte",
-	"d//FfaYB3TExcXSjKRQ5/8pPXzSkDcRHoTi1ErazcbQfxOt9zsWoi7Fs2/EggczqT2Na3q35L7DFqfF7",
-	"tCQh+2+s+esvfTt97+7tucsQcwkZ25ELbfUFcrcVeknGaO4wnftaCN1NLYTXvu3pw80K43D07n53+bqH",
-	"R3BVKkYMSvTHsmJAe+zk0mX2NQOEAJI41YNFzh7RMwaQ99IRRkUPgWprZ8ssdS/ZzKxOX2yI+5EA9jO6",
-	"Ab+CUIVRtw6dJFuxA9NiTE7HSCZ3wU6l6aKSe0BFXzRmNJQGTbDaVTVnFXQN/AO1Ud10mX1U1dfncBIr",
-	"kMzut0Uyf/eozH2QzM2DjUtww0ODGb0NQifhLQUP5nzP6+fYQLGak7QUmwBGB5b28n+lN/JeMPLm8u2Z",
-	"BRMMKb66uACG+Au9phfwKOEAa0SGPWWhFU8ZJLm4Js6gqtpcgP0T9QUNWMAQfoT5JLExBZiKCIqXqBYA",
-	"qGQc5AwQCOOt8GsW9YX5iPl4h1z45t+RYWc5GrFckT5ozJr467dWYHq+Pc7dTKXZjd6Z6GlWxfE2Qu1K",
-	"477BZXd43YUV7O0PMuPJYn0rHSMwjsw5jHIoVPuDeNLLi41Q0KH/hu6rBzwtoZbUuU4tlbcDonu4kpRf",
-	"Mw0XGcEHSy8hBKiVtKhdOFPXH1TT7Ao6dhoqB/Tf0Dh6xXY43y9VMcDoIeXYKJWgNpu85T/cRXXHuJI7",
-	"aY9P6ZjtPH0UBBl3j8CQdUqkyYS1DT3msqGV04ecX3sMhwoykUX+jfDgpisI/mPNtC/1rOc6rHy5JDyf",
-	"KEdq1JHIQ7nFt/5oZBZfeJ9BTouyV3HCS3Hkjbny8k534SVYOMA2M5llQPtLpH7GVUnrZzCPB9kum9+X",
-	"uTI5KdApm1sI34QKvystNWvVr6AmVbaRW01P/vMBfAZanldv+rHGceq9QPLq4vy1/VlLm1Or+qKptxtG",
-	"9ZY6vIUN3oJk2w455+OJtkFCinZEG9K6zeMWrat04Ih9M7PY578buygsvDgkbgjIPPb17RJc34brBzY0",
-	"90MlceELDL6t2R928WtQt9UufK3e3ya70/3kH8MXqvv33/b+cvXyl/lZfnApnn9gzz7S3Z/S7mveeyP3",
-	"L/5VrZAMkhJfVpIS6w3yDl7s9fZ2fbs6CE0mUGL5KE7F0v6ubKKuXPXU5qoyFrINkEj8n6Qgv7Fo+jSR",
-	"hPtLe7j4GjFkuFcWejU08SPLmPYBPUTUZfVqOZEizoRsjchTh1yWGcfQEX80gsuolrWb2cb3hV7GzZt2",
-	"sHxkp7wnewkB7OHxNSKAxuep0uA6bC6gXLuyyINq35kiN6Cq8orXr6Thh/rw35z2T6yCWwrzfAUTbIbR",
-	"IXKEjGA1axDwGkuNYQuu8YIF1IQRJgRkC5LxK9YXMZRjLEODcXANuFWINWQPwnd415L3AKdyCu0SobWo",
-	"RdCWITNUrfBEoFVXg2NeoDuU7BHZ8vGs1PthWf8ZOud/OLyGydWjsJ7y0wBvuifby2S1F3csAvDO1lwZ",
-	"tmM5EwmUOFKxqEB2nUaT03zjmwJhxx9Og3k9JhjmQR0XV7doDgofVdmAEdPJ5L5Msgb1qq5q6yKhGc23",
-	"N0C+pkxTC9FOfLfdxhOGYrSw84arRsTSdkWoxpsoM37NBFNqu0Ni2+QhJoouoHGH61LRFyvaVBAh50de",
-	"ITiYKyIxdqvwIy3IFoXLfyDZobz/J+Xqynhz5HTnPbaBiyC3IbwCaKPbf1z26XaHnDOacrMkQCPsPLlD",
-	"KqCjVbzCh7ItjL/Gc7KNCGzXifDGKddgBhtTBA2OXWeP1jiXxYwkcjrl2l7IeFhuhswr1yiRrd297Zbv",
-	"3NHUoKHTRU/J9tsopwXUKa82m557W15Z4b+Z4rJ7eedVU8WssxYiPrMESpIJS66ioBgZAsA2odLNt5FX",
-	"1kNaWDFbuHsj3S3pzRXcEYGeIdjLQ9Apa0axvgK8CjxwO+9fv6zwh2utOKotmfZ7lW6vTe02bJJBpcdu",
-	"2WN193nZFAkbpd6j+O/xwbUlM+L7h9EuGwhiNVRmWx2XFLjzxWz47WqtjN0awDg2trUV3hTqLcwPYbOk",
-	"8NpYI9ygWTHkpz19+onqZPL0KSadiXF7JrPMEbTSCywXeCWFKrInivi7t38rWM7hum1oswByv+xrDD0W",
-	"Mqo0UXQeNlnCjN3q7cponft7zW3QmyqipBR9Qcs+6k/MsvAT2BiKUe2aQdgv4IXdLlcK7kWDJMgtSNRz",
-	"8qAvCuFSCUE02FugdYJKjGqCZd2QnFj22KUwQTcDXJ1t5Trl0CyAWnjwkPBR2cXKfYsLMmR6zswhOYlR",
-	"rji4yxkn6S75gSmuUEOGee5KrzuHL+DowV4G51XfTeMbrcqggo2upCk9Vi+s5Syrsi+PveQOwkMuKRLO",
-	"2ZGWWYIR/2QrZSNaZJp0I38X/LPu9qrlVO6j2lRkVS+m+vzVRgA0lQ417B3i9kUgbuFdIzlA7oaDfBtN",
-	"UHb1XuoBfW8lcXsvJeH6xjebCZaq8QvftNDsD6BecCtcKSQ23IEbwXUyIVw3qJb7Yha+sTpo8opW2rFZ",
-	"Sw01p5sPuqow9KecCl3KfO8wGFM2Z4xsVVSdU3NR2RTQXoTmxSoRbN4XaKnZnhiVKq9KTyHjylXquDoE",
-	"+tqFV7TZ7C6uo7IvOHb4KFWFLWQ1E7ELUEFP0iMylGYiQTsQUMfnQc9x2zIIVKm7mBza/mzVO+tAn6SV",
-	"vXUgy71MOjuspZPBFKv7YVQfaL4ydgY7u+gL41HZ/IU5+S8SB61FY9R42BApA1WyRUnspEUcdH7h2jlq",
-	"yuVnSrxfHBUx9qpJqz2FKu19zGs51tkpOmJN/YDCG1NWtGKH7lZ39QOCxj5Q5GAoLqhwKo/BNqa1nUbg",
-	"k20ogHBTgos9DIXgkUJaPlJM2HoL+vhwRXbNBu/2Xhg1l9PEMM5RmawIT23FliEdK+Ix73e7fREvtT53",
-	"tt4PvvkXvvT06aEt06wYZHj/NyPdSl8Y8wjgphkXrOyp2Be1Pp1m8ly7G3rrFhikOBpzIbMbsN0hn7Bn",
-	"ub0XMb9maV9gSYOhxMiWN+BfDqHVFFKu4/gFVkeUIsN2/IIGntgQvS+w9ixbRL7bz5xeuTJSSMVRaANy",
-	"7UzAlKtECgGVckEJF6yfihTaYiH1+KXbGeCaYHSXcgoTkyPopEZ+K6Sm0MaJirQtRyPPD32BAAy75rJQ",
-	"YU+qCvSHALtPFRrncm5rZWB2Gb9mFuP2tbZPFJmyqcwX3jT1d3TjdU+R72voLzTDvlOpbxUGbZY7QLDm",
-	"M66lT3BjhO0/D93XbLyc+nEdOzhcyQrNMkF3ycC1l3haI/dBPU3wjgE6nVE+rl7rvcaQqfRg3j2o31r6",
-	"rAvamDvn2w9ZeQ+fMuTmb77wD9rLVsNrHCrv7nXvYRvVrordqPPKfS1Uf/HkIxiYZR/nTa8nqrdutn28",
-	"vTXpZ/dgO3id0RtenlW/3HO3OpH7mrXVW2obARBcGRg4oEKGi4o18n0t3U1auSCeM+X6xN2Z8Xu1c/k9",
-	"cJ8cr+OiV8xacBvAPDtWpX0Tg/rE60a096y0Je/h5rD6XcL+WkYELqggQ+at7EOoYCjElYCr/q29HXn7",
-	"NASdbLs2dMpwaLR7li5aiTH/1eVVCbyTvzEYi+N/jTqoNuXfTP5szM21CyweWxA3XDXxMHHqxZW/HuL+",
-	"S1wlsOwD6R9QLpl5vZP6lb3f57+RVPqJXztxBJ7dZjJJsPk3kUgXTAcS6YlyZvwKv9J6/M4vAz+day90",
-	"5lRt20otG45JG5xaqMVybpux9PFZsFBDfDyhwljUQ2abFoPQs3ardzDw6gTzkTHTtkSt8rlm4SXY/HuL",
-	"rmjJJN2c0YNLT76FJFtnle1+T+PR3d1x361ZLQFhvP8RgH8gAXhyAz2ubXfuFeLPNmvtLCgmoDS2Y/2J",
-	"6fczJo4/nN4vZusGvWdWi/2Wv2Wvc0eNFFf+0Qjub4SQCfwHDVvQQJBwWPBMYw5JBTMO4uG5u/5rbeoI",
-	"mowub8RYjfAVm1FxCIDbUloIJi/gndPcIoHY8gbvWWBpp+E2D4+/YSoE2plzrhjZgsY4KNIFY6mzJPsC",
-	"LtAVmBKhNM+wtzWZMiqgJ9l2pXu/uyDEeFo208eHzswQri+gT2wBdbAiPofXp32trAxklRnuHpIKHl8m",
-	"rU/lLTAIrHUevWi8zK2BbIwG8qpnwYVXRmAKnH3jS7NTHLnLxBwiiJXgasYS681AENNGpZDTl2OMPwQ1",
-	"Fwoh7+ZC92AsqH9t7iQyZ8MgE9c3voerW6EzuuFmQ/aQUJfQLMP8VAwNzCSH6IdxH20ylR3qiap3b9my",
-	"V1cEzWRs5cl2hPnllXqSI4/r9UVQyFLWseDtisA51bqsWokMBvFVmSTne2l1yPvRyKbdxI33TMZR2Ojb",
-	"MtwELkiwS0CsEduQlxteJjIu7/p71y78+MNpRMYFzdPy/pw4uKYktndDHhE5Grl5hJeicLPHOjxnaK3W",
-	"EJeGhCUM4lcz9PDAAykcjAZ0f/v59v8FAAD//w==",
+	"7H37cuO40e+roHS+qrHno2RZtudiV/7wznp2nfVcYnsym6w2JkRCEmIK0BKgZWXKVedpzoOdJzmFbgAE",
+	"Keriy8xuvpPKH9mRSRCX7kZfft39pZXIyVQKJrRqHX5pTWlOJ0yzHP51nCSyEPr0+49Uj80PKVNJzqea",
+	"S9E6bF2OGaH4yDNFeNppRS1u/jA1j0ctQSesddiyj1zxtBW1cvZbwXOWtg51XrCopZIxm1Az9n/lbNg6",
+	"bP2vnXJGO/hXteMn0rq7i1pvLs7fXsprJpqnpJhSXIpnisSJyodX2jwak2EuJyT+4eSS7KRUjQeS5umO",
+	"fTb2Ux8zmrK8nPzPbfO1Nn5u1fQn9PaMiZHZp93eq6il51PzvtI5FyOY9plMrt/DqE2zzmRy/UwR81ky",
+	"43rMBdFjRhKaZSx/ptxGL9lj+L+H7q6f2J2ZZs7UVArFQgo4ueUKCSSRQjOhzX/S6TTjCTVr2JnmcpCx",
+	"yX//U0k4lc0+/BHfwu9Wt+RYuBXDbhA9pho3h8FcCM1yRtM52YodfeEf4u1O6y5yE38v9VtZiPRbTv29",
+	"9FMfU4Uz52kwUSH11dDMKt6OiMzhnGk64YIcfzwlXBE5HJrHzU9XKVd0kLHUrcv8+L397Vuu6rJpkgOW",
+	"0EIxWIFi+Q3LYclCkvj4+3en769+OvlbvHIpnwQt9Fjm/F/fdjnvuFJcjMz2z3IpRiT+uQ0Tav/E5mbK",
+	"RTAxO+HvaHrOfiuY0veYKbulk2nG8I3U8CoXNzTj6ZXh+CvLuCnTlGetQxASQOeKTKhOxuQfvxy3/07b",
+	"/+q2X3fav37ZjXZ7r+7+q2OZnSmQq4et7u6Pf/9578+v/tL7vH/y4vzVZfdvvU/7py8+vGpFLaWpLlTr",
+	"cL/bjVqaazOd1ilOAwQPsdOwQqvIxaFMtFRa5uzQruhwcd530dPQlV2JoaoJzYYyn7DUnMwgZ/RaEUpS",
+	"mRQTJjRLSSKF0jnlQpOteGFKcdQX/letszgi/p/2K/F2h7yXRsCOSDKmYsTSTl+YtbyV+YCnKd4r30zQ",
+	"kSSXSrUV134jQCpQMmmg0fI2MkQ6dDMOFtUX1VX9wPWPxeCToDeUZ4b/vuXq8OMkkUWWEiE1GZhF0mSM",
+	"B0yFmrGcpSjjqSAsz2VOtuIR1+NicFWUs7Y8eMaoYu+lflPkuV3AgxkxM2OBNE7saAEjwp1sHjBUaWau",
+	"x1y5W9o+jw8cEa7JhM7JmN6Y62lqbuCHMujrkkFhqfDpcnorGXRxPU/FoLWNYI37cEgKcS3kTERuEyKS",
+	"M/hTihQtpB6zvC/s21vxwoyXM6cRjGd8wvXJbcJYeq/bouHojcDIzHBXzI1XOXyuyktcZqkiu90uoYnm",
+	"N7h4FRGuFYEhnuKsjRCGwUgwn9Wn3bCEpzrv6tLNQif0lk+KCRHFZMByIoeVzTBHuTgdy7If6TyTNL2U",
+	"8ozmI/atlRZ3uQxkOjcknJlJGKWLilBvoUnCptqsZIrzvdJSXsHDdh3nVDOgwIfQHijPOdUM9wiHuKFZ",
+	"EVJl5e/LyNGoXmbC5lTc2syLlhbJOdP5nNChZqhZaj5hhAv8vX1sfl8g2L//ePC3s5cvL9u7IYH2AgI9",
+	"919YT5mVZZhDMTs5oWJ+NaPc2Zb1tS88E65fSmL+RszfjGiwk1dka2DozvxEEzB9FKEiJTOjOjG1fUio",
+	"JhOpNNntvSJTPGbYRfPUbre3b3aGZtlG2wZCzNxUstAwlSvFEilStXw/e8v2c+mS1m3uwj4B2T8p1ysj",
+	"0icyZ+U+17jlmTKb2XYvlOTXF1vx+fHlydXZ6bvTy6vzjxfxttlfOVNm9yIylHk5qttLVESTnKVMaE4z",
+	"FaHtm3EmdF/QNM2ZUjglmEn85uz05P3lVe1T9ktkKw5JMD4i7Iblc/fdvoBZK3M7/ZMlRqmUgimipdzu",
+	"kOP6iZCtODzrmEhhNBVLb3Cv9QUQ3DYyppn6wJh3RkouUCwXZJjx0VhHIT2afXt3/PPV5+PTy5Pzi6uP",
+	"J+dXx2/efPj0/jLeNt9AMiWVp4z5aASDU6KoJlIk6D7oi7hOKXHj1RpZlwcwZUDsi16KC9wAoiWsigzY",
+	"EGlE53MuRp2V/gdL01xoNmK5ocC7qHWB3pffywZ8L4n3BDmvEfA43MKgwQDHU0UUHwnzr0I3m4YXfCRO",
+	"xVvKs0cqJuZDXFwNcaT6HWD+2uaCZFxcg6Vdm2ahDBmgZ6RDLjTNNaEjaohHkx0z6x3UrJ/Afrywc/FT",
+	"XSm2qut6Konl9iOhwhoXQy64MtbFVlz5ZLx9iPJLG1llDE00riKvtPaF11rDbTRb69X/QS5nyoi/Ixis",
+	"UCwnKUsyDsQhCJo7R+Yd/M++yNkQhgOBJlO2wIRHZk7hOcXhQcVW/UUCM4aPFEM+KvKnoTNQvcsRA3qz",
+	"lpvbYav7l8+a5cKeWP1pS0jyw+nlj5++u7LC+fT77YeS2f4imVW/viG51Zb3FGS3uC9rHGH1TYmNrG+c",
+	"X7xtDxvs+6czdsABvrG1Q9HWyYxyD29WTB1yzm7kNTM3JhnyXD2F8QPLvaf107imJzd/6DLjJ9gdshU3",
+	"TcZeDLC2B3ihl52i9x2vPEAhgxkGDnSePgFH4nEZfnQT2eCkynl/jUNavl5/OnWnu6h46fvi6dz0yMMP",
+	"VGoWzz3UNsJDv2AiJdTqzrhwqsixfRZGPyTfMZqznPSLbncvgYfgP9lDyWC3JINP1XmtpIHKGp6CAN65",
+	"27viL7ZXORngqnFTFvW1isr7+fPnttk0Y3kkVDdE546zGZ0rEuNeQqhwQa/1Yb47PPoH+FpDR0HK1XWT",
+	"kRz4Q+u+ypRqOqCKkVQyvKvRo0FmOdfwy4xsmXHJsMgyY/vQtC1FBgqO0ZG4GG0fmRdBOTHapLMSyGV5",
+	"q+UsMUaOIoO5EY0sGx6hBWBN51Veho1o7KC7F1z+LL/hCSPVda8jNf8oWMbjQqdyJu65nXa5Rr8ZFxpM",
+	"ODOK8xOoscx1Nv8jLPHJdOnmFVuDSG1CYEazqbjsUecGquNqBeF5+eo/MuQZM0RoFOhpRhNk8JxN5A1L",
+	"SSFSa2jnhRBmqjj7UrkO6NeQqi4dgZ2+CJartOHtYgoOoUXiJrMxE+UinJPQLhlU9iMzxZIB4oAD4t/b",
+	"wP4kVDGdylyz9B1LOb2Eh35f/6uhnDj8qvkaRlz9ZK8mZrZXZk2gR3kaD0EJgFfJ5ZTlmqPYDJAmGwNK",
+	"otZtW+apOY/du6iFXm0IKMKQ5nKhGjd2r9eKWhMujC7YOuxG9T0Phtq/i1pJzqhZC9XrZnPJJ0xpOpmG",
+	"Q+zdOXTHRkt5jxFc/3oPsRyOXH6pwnBsvDeYYm3pv/rVycE/WaIDTMXp9xVFxQx8tXf92+ubl7e9yf70",
+	"X62oNaVas9xQwD/MX3/B+PWvX3Z7d//VWsDG+JHPuFp+qvDfXLOJ2nBHzMD2SzTP6by1ZEdWLtYBdsrl",
+	"Jry6wCA+fwUB+hf7yxYJnw4gBDRNuWEBmn0MVjykmWJRbRMmTFMjHNet/Z177i5qyZlAMbPqhQ/wkNkq",
+	"nTkf51p6vTyzssq8GHpH1735mXLtX60dRziB5hOx+6eKTC9Kzxiv15holmUKZLYsdCInrENi661N40My",
+	"lwXEtXwc84jYOCRPAT4wZCLhYmRxYxGJ0S+krqiO4ZqIcybY7Ark/dVExYTm5j7RHRKPWWa+oeSEGQuZ",
+	"ZYr1hbkwj0hsPspy+Ep1zC3wDYWh1GeKMJFuu6/pfF79Wl+Yz8HlUiWTctgHyZyDu6hVWf66Ud7iww4e",
+	"VxFefr3rBvkRHqzKYiNA3amsxa+Z56qv94C2wlNaN8i5eRou5ncqHOkFjBSewPqRdD5vGOnlXakCfmkx",
+	"YS4RI4QsBxg9IUsDyreSo3JB1VjGDheF597EOm9AzluR9jABdN+rCMJ+YHhv8CJ6SRCCWF0hvL18SfDi",
+	"11tQdV5L5pB+TX3kURqAPYJ1yF3w41WM5g65GBtDWooEXAVLKXLfH/P6NcJmVle4t4mS4sd3y2kih+9d",
+	"IMfGlJ78MIxEozdU0/yqyLMG5Z1OWFvmfMQF+XR+RuTQhwieKYJvrtxKI3tLvHKTdSBSQlUdBAbOrjKM",
+	"FUZstbWA4DoCs2jlBIyke+T9YUScg24pL/ubHOjPFBHFhOU8wSgKTyMyG/NkjG62EutwzeZgwpmph8r4",
+	"i/3WKgXcEH8mR3wJ8VsvPjxhNhVOqwywrdwnYEs22+yCPFWqYOnC/fjqcXyzX+cbXOrC5kdVhgo4KSDl",
+	"CtmtvUoqN/4ikeqcJzqbV1A2GH1HbxyH/XCmLdcRoYB/dEgxZcFj3CI5cgbRMYBYeB18v9dAC9ZJ3zp8",
+	"3e2+3H39unew/3K/+/r1bmCz7S6QzF3U+pHRDNMbqgJj8a6W12uuZ3PBy5yO1orsC3zsQlO92mrzN7wb",
+	"uOlMvAK1cB6fx9KCuJy2iy4Z8xsXIzwUSN6IyFBmmZyhvyTeAeMhLv0fqM0BNqQvqCAxPtAhb6TQlAtw",
+	"wiuW5E4xLS0mLa+vXg336G7yOu2xl4OdmcyvWd5+2WQlhQzzNS7UFTfishvwKAzrXTM2VQT8V1wrcvHj",
+	"cbt38IKMqRqvlBp7j+P41eb8RlekU5MX1n4KsJuhYTljtIxyKjQg/IBgOuQnxqaEa6IlAZ0aPXEl9hVc",
+	"hrhZmeHzgF4qbNt6MdxNenSftV/Rl4P2ftpN2q+HB6zdG+wl++kBezF82Q3FfFHwtIlGEAva5CvwfpuN",
+	"HAVmnAtksHW+guVekTCtp1zqZN5W6NlF0VTJDZpw4f+9zJdQYv2X7cCFl081Q3iYMxZbYGZC83yOBxMj",
+	"QJ54Q9lalzfcp0A9qTH54qmMyYOnMCbv7UCpqTWbKOKeFGoyx+3xesvRPleTG4s3EZiKUcuc9Morqddo",
+	"T0XlteKn1kTa74I9q2ctqAnNMgIRFQLhidTFXR1c3JAXygUtUQcw0sXmtVnxFRFVJGOjgVHzVorKMuL9",
+	"OuTYgTe7vX0ymGsG8LlPl2/br6qCZbfbMf97efiq+6pbY7hub7+BgT4431h1XUg9mGg2lDmZ5jJhSjGr",
+	"T6sxzRH7YGOLlIzNBM3zEaFkKlN8d5oVitC+yKlI5YSoYjjkt9s2kmYeqESq7W9woxpp6n9Bqj8kOWuj",
+	"nwDyO3Kmi1wEj8F+d8hnC6ekwg4VwBS52WF7h8shXF3mZMwZCXM2ZtS2w9B2yMecC00HGSPHF29OTz1S",
+	"U01pwlT9gg/u881FXb9/29tt9/u3L09WijoXXlikQUHO374hr/cPXhIbufCJQjahhChcxIQmYy5YO2c0",
+	"hR/iRKasQeRhYHBRq20eBbNVANVl9sPyZi3fCBI2FzO+giSlVlQP8jdlpjSnLFSTH4MfQqBIFaJgLOvg",
+	"j8Y0lCk8T1EBBP92DQMPc2yKzxgZUoWtNyC5q8FNo3vngpp1L4Oh1WGQi/lAqCfYfK2oAR3TiBD6dY0B",
+	"7mLAX1a7PMKY75flMS+rWNNMSSf34p/b1l3VPk1j4pJtCcYI19rn5U2wEJhabguD6onh5i+rrgo3xqKw",
+	"/3R+auQaWAxj5rnNPH5E4uYoNWJODHMg5CReY1TXowFIWzjv4MICDq2cQNPNdc5oOt/EpAOM5yJZLDHD",
+	"mj8F3PowJ+R9XdwLaql7f+XMXMCk+u0nc/Q/0k/fdCiYNfZAZ7ifT13/bN6kwO/fYD8z4e2eyDDxhGcZ",
+	"t2EqrCkAyBo6gJuX6DHPU+f8u7w8246IkoTiADTDjHAOCoDFzVhXSKk3MZtR4u/XXrfb7TZ5PJaHot3C",
+	"vhFVPjh6uIyco7XRQLu8ZtJ+pOWy/5RhsD9EFOtgCZ8JNnt6Nqv4EBdW0HyYQchsCRMCBsai5LkiM5nr",
+	"8WzMM7acLStctPswJiott5rTRCQ5OCzBRcZc4g9k03OFTpQwA5bI3GZrKA+pcjapS9lWZMvKCUVSiZB3",
+	"9OBzvd0hH6lShGsIAnCRstsYoUI6GYOxYr4v2K17qaal7758oNO0cWMqDsymE9NjVoN0VcFTi7q32c6m",
+	"nf48nnvAFcChIKEiQtdkykY5TTHfeqVqo7hI2DLaGqMNS0cMkPwTVhnX71pKNWsb6b3O0aeatyV2o8aH",
+	"fkWQvEUOunukAp0jhdA8K5FnDpoWGhryGlCLOOT9mbjZlxxI54X5Y0Z6BvacYTrLbxGZMKogKcRC7XyW",
+	"4EQKqaXgCUnAlxgS5IsaOyK8yhHk3gvDrqs996XwXpiqsQz39vZeR+TT5ZsoFA9kmrMEmLrqQ+h1ey/a",
+	"3V57t3fZ3T3sdg+73b9vdvgO5l8HRtX93lXckPnrWmAUjiuGskkrLyHvHfKeuZxg64NfNG0fD0fLqNJX",
+	"hvnsIA2FAqjShAZwah+RdL4OrpzvxB3RwgkpwNv3hSiyDLkc5av5cod8ZLniSmO+I7iHIOmRkgkXhWaQ",
+	"VYmbAvKv8fzMyAjPRhjlSmNPLK/ZRAcsIyN+wyBxC3bY5RCaT3Tu86ne4wIEiwZUGRNoQvtVzrJREGAS",
+	"UpOXHRNfNnazl0S8zstuB146nebyWcf2IIZQNQXGiKzn0Vrd2mYYKd0hZ8ywoIpIykdcq4jEnTgi8ZX1",
+	"h7fjqlgYGLoUozb6uB4I/Qthbw0+xxnJpDWtbZQJyok4kJrjIDllwicUb3XJn9ztYRN/tysz31spXl90",
+	"V9/w5hJjSZFzPb8wx2jLgaUTLn5i82Z2MCRCtTRy/5rNo+pNEBaEUgzw5U5qoWLAUnQDV6Jwy8uy+WJN",
+	"5X7TKTf/votamKpxXDRVrQsqi8E3DkncnDQjE331f//3/ykTPoAc4G/lN8daT1tlKvMbKa/5EmnRkGus",
+	"mMZoa5DxuZPQLBvQ5Do+JD9qPf0gsnlELsxhsKgvLuiEXXDN/nRGbzvk2I0FkleRlySlc4ycGzOSKCnB",
+	"EYzQ9IuTi4vTD++vTr8/O7m6PH138uHTZdwXWykb0iLTZLdHxtve11sodoQuZNwtjHw6oQuJ6HbAar56",
+	"OGB3G8lAZqmhYCYg6oyJg6QCw5c5WxZWBTkOZJDg9noyuLr6USrd9s6nK7sbizRhCJo33qNnQFqEZSwx",
+	"v8Depdzw7qAwROkLTBjitDG9Tl/0xbFX9il5/hy0/OfPD21AdC6LXFklzizo8vKM5IVQkEIua7UUQDeK",
+	"SCEypuDVvsBAK9dur04AQ4Gh2YTmiI8gz59bywtJ+flzm/amiFoKxOiLZiTGEZla+8JGcHOmZJEnDBCz",
+	"01xqlmDdjIxp/I5/Agsp9IVVaiHoCHuGYaIyqH5ppzcz/z+h18wGfhQjig7BK1IYU0G54LPZ6KAmGqg8",
+	"S0ojHkJgxlFrQp3aoBiLUJjKnEC9kLISUQmCg3ApxlC4CMg+AmLgItG2HoUimD1h412MJmMCoxluxAhL",
+	"XwBR4D5jKMgDJg6RyGldL6rEhZ4/N/vsfxRStNlkqud9YUd5/rwhTkS2qCA8ZZOp1EzoMmrEtjvkuIwF",
+	"zco4kR2OcNUXK+NDWI0ODBbCaJ5xluO5gX9Lz2QQKlNjmkPdMsEcsbHbJCtSFuyWIUZB+JAIxuHfCgSW",
+	"i111yAUdMj23X0/ZFP4sBQzRF/ZrZExvzKfcfOFrRzBWuDwXp5N5LUTnkXF9UQj+W8G2DQkawgTvnOGy",
+	"ckMdF158/xMZs8womqmEaFhfJEWeEaMjKELxYFw+H2gihGsE3uD90a6qyH+++PDe3p5cCgUpUoT2BaTM",
+	"KB/OiuEj7TQmW28wgad9OZ+yajbNbXs2m7XNxd8u8oyJREIysitdQ4Tsi8rbVMH3j+yxQGQHPPuKjJgm",
+	"+7sHHfLxw8VlOEFHQWW5WGAlNgWiAlLFfB+Zk/jLXQxb9J3UYwfJB8RdGZ6MAoQ+qmEApI/A4P/x8vIj",
+	"6XW7OH/D46hYwoO0LzyeIeVGrk+4MEpIh5zkuczRZxAvy3KK0Qx5vX/wcrsaM+yLJUFD4ljTVy1MUUrx",
+	"CdfqsFK8MW5GdMRHcB9wRXY7HWPoOku6ct8ibovqvrBB8GoBMndd6EDzCuszWBnn8va9UacwgcBbXxBR",
+	"f4OLbzaTydvwksEdtYqiIgOWyRnp/eNgD+/pjCdMKFYirFvvTi9bZQSq9SHR8sJc1q2odWNsObiFu53d",
+	"TheSVqZM0ClvHbb2Ot3OHircY9A+dyCOuRPmA40YmCeeNE9Tc6NzpY/dQ7WCtr1ud0UCXEMWdvm1X6r4",
+	"s6a8p2r22F41B6ziYeiWHga7TQlv3f16d8+KyGCfNVWVzDJHRypy2pet13AXtfa7u8s+4HdrZ7E+K7y5",
+	"v+GbvkjtXdQ66O6tf+tTPXPX2h+w86Xl8cuvd79GLVVMJjSf29P2azWKHx0pAMiZN1pmR6dSNVBJJSei",
+	"jCh+JzFwuDmFBOe36ek15mPcVa1hnRfsboF6dx9EvUsJtpy7R0a2jN1Td11dfZ68vvnL5O38L5O3Lz79",
+	"/Nf9Tz//dZedvL9JJml2vvfncfr5tnveeztPfrg9CAGJDV6we+6ST69Ykl9q9OSwqptRBTCjoeIJwFQG",
+	"oODueloMSv3+Duyy3329wVuV0tzmrd0NmKxejBHeO9iEORsyib8yZ+P5h1diw/k2cPxdVL8qdr6UjHCH",
+	"JmDGmjz038PvqpKEMJQ5GUmZRs7PclhBtIO2bFQlRfa7u6RabaIvIBZlhptIACaBB9QiuI6wsA7c5hja",
+	"sLEiPc5lMRpXgsIjbtTpLSxtmCtj1lg1xOrhw+otfQ2oXYxSYW0H87F6Pbq+WCyhGPn6iTArX19ucXlu",
+	"R3BsV/IKqpOBGV33eOAycfNtXQnQxbkiw5wxjO5FXsNyA9okGoht+ZJfQBzGzAoEAKogVTmPRxrK+YpA",
+	"3V9GBOkfVVrUKtt/ZSbEzagYxOasXWUoS7yiPOLmKzjoK/FL80zLR3aqfSdAK1rF0DulP9rqg6uy3SqF",
+	"rULN6BDAWuBKtsFFq71hSVHzA4Q3IAzRF+99zBcjLi6oCy4rEof+9RiM9Zwm1yyFYDWbSEBlO49Mc8QE",
+	"PptzrRGDUg2mro599MUWWEeauPonFogCjkBKkpyqsatbPWCkmJov+HFkllqPQVljyRsi4Pm7/PDTSc3v",
+	"5+thld6/Ln4VxBjHAu9QGdOVnlzU2y/xKB+rtTuK+OXLRip4NbC1LBRolaWFiMBqZWf1DA4aZyCKLHPf",
+	"w/+ufWN30Ev20n12MHxB72M2lEGd1VW1njkO/48QLG0MsbA7X0HWleZK9XBOaDL2OXTe32U9dhwyePQc",
+	"uE0ZoUIz56sGV0vFM4ruy76o+S89hmTBKQrJUbZ8i5wiiOyw2dPTF+BXLt2f3tmIkvWIxF/6QNn91mG/",
+	"xkv91l2Mj4EfeiuM4TlPopEj2w3CiayWTZWCfVZA9YWRUOD3tg5tWD3G1LhR516T5tp+TdIrSEh/Amuy",
+	"JmTuaTNV0uLvFtv6PLkdWbcdQ/l0tYnN6OzL1hpRt+k+hGmEKwzHfxsTcVHebWQkNlQS/Z9oKcJpe48n",
+	"CgpAA3gpcX8z0WqVO18cPa40HLEsqgrQBtY0svB/VLy4JrnUoOTZ+mJb8G8uhQ2v+vf7gqfbh2SV+bjC",
+	"7kTFcjZmOXNGc18s1CJfsO7snDvkDNR67pzQDHVJPWY8J5eXZ0fWhuuL0FAGSDOaq3rMJuVoALLDuGi5",
+	"P9Wbxpl6ZV1dw7+RtbQXDEmHsHaftrGjtMRA2oGC+8jz+3IrsZTe62xEPO8/qo1YrTr7lZkvqAjsPSIr",
+	"Ge+RKlLUZN+ViexLOuQFcKiHdclzmKu70B4d0OS6mC61PC90zujEEF8iBaDWhCYXfznj2lY4tGQ8G8vM",
+	"1SbfKv32uJ3GoGQq6otCeAeRq5VgXnZ+nzEfjdszqiFYm19vR954xOjhX4/ffPr0jpy+v/wQE0BOo15V",
+	"SWwHpVGMOuScAaLCsO1gTpSW0ymvYJQigpUZ3a+V0o3W/oR6jS4+G7dnNHMoKzWexPCkwipXUOUBn7Rl",
+	"FWv+LMvIadCiI7dTRLVsZZkJrLHlRhxmUubbTWLgB6a/wyO9lwUqE810W8FpVwsnegTWgAvDLouJRo26",
+	"iaWRyp7WCte6IO73XE2l4roRpR5TrWkyNlfHEQxiuOFP/ZZHzLRtaWA+sWlanXTQb8Ub1ZqsFL39nxRS",
+	"Og7ZNZHTueNTdx4R0RQknci4YMt0ixLTtVRAnLOU5yzReDHa9gLmIvVVcvxekSkdMbLl6sl/d3xxcvXp",
+	"/GwHSr/sSPiafzjetuYdth3wQWF2SxNN4tx+9qrIeRwRSoY5U2OiuBhlrF0ohkUCWEy2egcviM1iHnBt",
+	"xBBWnDbq1YH1F1kepuTjT29OyIV5BWLlV8mYZhkTIxZbtJfrvoD9UcCpxVVfuIVb+Hi8gOuC5cUE8V9k",
+	"awEXR0JY3PYRCjaYzQ3L+ZCz3AJJMkZvrJpWlowlKpFTmJdVjViKaI1pMch4Qqa5BGkNKJksIz6EDUgN",
+	"1SRIoPcGHiK2bqgLlL1ur8FTufTga8x/JlHyrCivVL7/6fzsfvwctS6Ybi/DMi47naDBRlQlj4dIkw1k",
+	"QlNPjBqXV9ga+6FgavGIcHsv4oaFPFzocevXqHXbtmQJ1YptQLbG2B6suZTDXb8I0FBDJje6OXKF47VJ",
+	"oTRhvxU0Cx98pvpiHUMY7htYFSws5QyXoEWJUFEeCKEj2RfmLayer4liTBCzEDJnmmxRy6qIaEJwMczV",
+	"sLVhFHbrqit7MWPYrS8cv0VBBAdLfG3FWPoSBJb5j7IGVbyNzEdTMHj6wkm544+nIOTMADEGhkoCTwAB",
+	"5n1iGvKBcjmdGsPBYv+gMgXgcy6rdcUgTdwJnGCaQWEynpqNwBphCRUuF2tMyxQFFyGATahFJq3fzB43",
+	"GGq0wZIJjjCjiHHri7jsUR27wmhqLGe1eJdzRKKd1SCG3kI7nJocqmnfDU7gEA+NR253CEnKq9i/FQx0",
+	"GgcjwNzsxqbYB7u9hiTrxv7dQHkAe/MX4QJKOl42B2VLaj1iEheIynZLFkobwpRDBwDzNbEq/X9Q5lmf",
+	"GYmROq9SJjhLl84WKkg8braeH9jtNKMCz8xMFsZe/eWrcKgls+h191/dZxoY/YV06I2mUOT8kZ++aEDR",
+	"x0ehOLUStrMxjhzE633OxVwXI9m240FapL0/jWq5/ua/wAZjxu7RkoTsv/HNX3/p6933rmv+OkUssvkI",
+	"2z6k3xfI3VboJRmjuQsG3ldD6G6qIbz1TccerlYYg6O3/t3FZstPYKpUlBiU6E+lxQTV8Nb7NY2u4w1y",
+	"D4tZ46OstF60rQmX+y0jD/HZoNVniVPpi41dmeZBo/A4VwrYCvMFDyc4MMKMpvj7k7OTyxOyymUc+yqW",
+	"FQfoNnpAYd0VFyglC93E0OtZ9Y02wGgYWE/yCB2wFWBMg7+TXEKmhZAQqmvSE/CYH+r+3N2IvKtGf2+D",
+	"6EXYcffBfFT3U1ZSR3zOwALn1HhkB/32kAvZGJ89DbfdIkJcQLXKOEDhaEVThzWTWepecoTbF5VTWxJv",
+	"Jdj5C/LnbGcT/Aq68wwnueCwb4XFoaOVkha841lDaTqvZH5QiEI05JOUSn+w2mVlySqxNrCh1UalNcvc",
+	"rxqtwkksodXu141r/u6Y2PvENR/BnQ8NEP4eXA3tgapsvYKlvTBdarF/EIz8ePnuzDrcDCm+ubgAhvgz",
+	"vaEX8Cjh4PqLDHvKQiueMkgxcm1GQZ0z4tjYCFFfBOLYhgUhmyc26rK5yVC81CV/Jd8jZ+ClMxY9v2ER",
+	"xsrMxzvkwrenjQw7y+GQ5Yr0QausqQj91hK/t6+gvp6pNLvVO2M9yaq+7o082+Vl1uDWcj7tC6v8tD/K",
+	"jCfz1dXWjcA4MucwzKFE2R/E27S42AgFXVoqTGVQwBJqSZ2rVDf/1A66UJaS8ltm9CP7wdKSDoM4ygEL",
+	"w5m66LSm2TX0ozJUDrF1Q+PoObLD+W5gikEcC7LUzaUSlO8k7/h366juGFeylvb4hI7YzvMnibLg7hEY",
+	"sk6JNBmztqHHXDZU+/+Y8xvv56SCjGWRf6WYSVOT7H9bU+ZLPVG+Hnq5XBCeHhxgj+sR3OKrQy+FCaPe",
+	"Amg/ReIfTi4JvhRHXpmzOniZd4waDrDNVGYAXes0Yls9rYNJ8jDdZTMtwRfIbkoNC+6UzTWEr0KF35SW",
+	"mm/VR1CTKjuNLKcn//nAxRxZMzPMarHKcVomP7y5OH/roDLSZjSrvmhq/1EHyThrO+gBEqQ6d8g5H421",
+	"w4KXmBt83Hq0K0WaY9/vIvbVB4xeFNbqOCRuCMj79pVNJbiHGhpkb6juh5fEhS/v8HXV/rDRS8N1W23U",
+	"0ur9dbw72U/+Pnilun/7be/P169/np3lB5fi5Uf24hPd/SHtvuW9H+X+xT+rtfECNPjrCh693kPl4NVe",
+	"b2/XdzSB8H0CZXyexKhY2N+lLUKVq5u1+VUZC9kGt2H873RBfmXR9HksiW03A17fx4ghw72y0MtdE2FS",
+	"m8fPhSVIQOaALxbZGr2zHXJZ5ntDv9fhkCUawz+1aDcfiQ+Fbt0X2WUkmbVlf93E7VTaOTUaXOW/DijX",
+	"rizyjudvTJEbUNVbX9T6kTT8UBv+q9P+ib3gFtyaT8AE7RL3up4f1mBLF1QHKDSKL9kJRRa/go0NoMSJ",
+	"vcEtN4Er3Afy1zJWE5AEWeukXNe3Y7IARfwffvu35rfNYNSPYMDNnOToul2CAicjqTG2zjX270ZVNELU",
+	"WjYnGb9mfRFDNZpF33zsvNLUV3arudYhLAXVY+sxq74Ig1aLPmvUbeGJQK1d7p32GpVzUz8hyz6dmXg/",
+	"Z/K/h9L3H5avOcXrUCFP+Wng8L0n28tkuRvlWATec1tyyrAdy5lIoMIbFfOKz7zTaPOZb3xVT/Txx9Ng",
+	"Xk/pjfZeVQf+su5UFD6qsgFDppPxfZlkhdu5uqqti4RmNN/ewPU8YZraGMnYd0RsPGGoxRUWPXfF2DAA",
+	"D9mYNMvIVsZvmGBKbXdIbOtrx0TROdRMdwXC+2JJhXAi5OzIXwjOzxyRGAuF+5HmZIuSYZFlgMjLGU2B",
+	"XqFutlHGyOnOB2zVEwEAL4DU2xQGrM4OyQosJYVIXYJBIQTUhkMzabtDzhlNuVkSuAPtPLlzFUIzkXiJ",
+	"E8O2mXyM68IWj7UFvw+/tKD9VtjYBGuCB00oXVH11iiXxZQkcjLhmmBfncNyM2SOZca5wp3c2t3bbvmi",
+	"6U0J8Z0uuipsqfNyWkCd8nqz6bm35bUV/ptdXHYvl7opLPyVFNPOyhjNmSVQkoxZch0FtRgBpeQMATvf",
+	"Rl5Z7VPGgoGFQKePzdtZVsAyIlDLGcuoCzphzW7kR3iPAxeYnfcvX5Y4pGpV0KvdMPZ7lY58TZXOLRKu",
+	"0gex7IO3+7LsR4HN7O5RxODpvdt/AHTKZQNBLPdV23aUJQXufDEbfrf8VsZitaAcG93aCm8K6c/mh7BP",
+	"xZgq4ijWCDdoKAkg6ufPP1OdjJ8/R2S0GLWnMsscQSs9x5y2N1KoInumiMds/VawnDO1fYhVZkHul70n",
+	"ocQsFFdRdBb2t8C0knhGuXbdYGwqifNxO9QJxWLHfUHLXrfPzLLwE9iTg1HtauHaL0Ctdg/oNd/BXNIt",
+	"QJM7edAXhXB4dxAN2x1ybNFnufWbQ1VLQNCXfRApTNDNAFdn2+1NONRKpdY/f0j4sGwg4r7FBRkwPWPm",
+	"kJzEKFdsq7+Uk7TN4nCKS64hwzzrMODn8AUcPdjL4Lzqu2lso2UwX9joCpb2qdqQLEKBy1rqEg8Ta8Jb",
+	"5D6csyMtswSo3O/r1XQjX0fiRXd72XJCWmxtKrLCAvB3D7TpQiUAGn+GN+wacfsqELfwrpEcIHfDQb7O",
+	"TVB2Xl3o03nvS+LuXpeE6+3brCZYqsYvfNVE7j/A9YJb4UrBYL1xI/mgTC3XDVfLfX0Wvvkt5keHt9KO",
+	"hQ2CY+ihgy4rjPNDToUuZb43GFxNua3KVeeuuajsx5Ru207zVqwSwWZ9gZqaLQlcSUWulFQ3plwl2dhW",
+	"O1BywsxOs0wxC6/kOip7t2KB4/KqsIV8fKUxKAzo28EdkYE0EwmqIcN1fB70hbUV0+EqpRmYIlj1fKte",
+	"WBzKxC8tLQ6pWCXq87CG54QpVvfDXH1w85XBa9jZeV8Yi8oCiGbkv0kcdHWL8cbDevAZXCVblMROWsRB",
+	"4WuunaGmXBIBNByWAi9iLNVdazVTqW5uXssxGVzRIWsqhx52tV/SLheK+68rhw51zSETj0IZj4b67rYn",
+	"oC20DJ9sQ5aemxI0XzcUgkcKYHmkmLDzgCuduGs2eLf3ylxzOU0M4xyVaGF4aiu2DOlYEY95v9vti3ih",
+	"Pa3T9b6rIe6fPz+0tQQqChnBzHHSrZTFNo+A3zTjgpXtrPqi1iLNTJ5D9bwmDQwwxkZdyOwGbHfIZ+wr",
+	"C+yAbo2+wLw7Q4mRzcHDvxxCpX2kXMfxc0zhK0WGLa4HMHpsWtsXmCCdzSNfwWpGr12tA8DCKdQBuXYq",
+	"YMpVIoWAdO4gzxjWT0UKXQGQevzS7QxwTTC6w3zDxOQQGkmQ3wqpKVSxpyJty+HQ8wMmAEzNpSkLFZbk",
+	"r7j+0MHusXqjXM5sQifMLuM3TPlCW2X3LqhT6FVTa1fnDIo1QPpFLUcDy+6nvlMCdLjsAMGaz7iK5kFX",
+	"b9sjOCzCRf24jh2cX8kKzRIhv6DgHuMbVsl9UBEubJZFJ1PKR6KiHq1QZCrtL3cPoqqWePiiC7cxd8a3",
+	"H7LyHj5lyM13J/cPSvwlbLVdeXevew/dyO7SvQpP31dDdfX8n0LBLFtotl4Md5Me3WftV/TloL2fdpP2",
+	"6+EBa/cGe8l+esBeDF92F3tOuhaqXpv0s3uwHrxK6d0JTglYIJjJbnUi91Vr/dFB49NGBwiuDBQcuEIG",
+	"84o28m013U2KlKE/549Qo+z38PtAzRqQ+1aD28DNs2OvtK+iUJ/4u5HZSrOYSPdBZAgdd24Ge6sOMTKK",
+	"jgsqyKAsZH0IKUSFuBZyJiKnb0dePw2dTrZbBRplODTqPQvN8GMEoDtgo5AIa2xMa4OXH3MdVPshbyZ/",
+	"NubmWu/wpxbEDV2+HyZOvbjynbnvv8RlAss+kP4B5ZKZ13up3yDZ/f8klX7gN04cgWW3mUwSbPZVJNIF",
+	"04FEeqacGr/ErrQWv7PLwE7n2gudGVXbNlXShmPSBqMWkiGd2WY0fVfYkOqKfzyhwmjUA2Z7toHQs3qr",
+	"NzCwa7X5yIhpmyNa+Vyz8BJs9q1FV7Sgkm7O6EG/+a8hyVZpZbvfUnl0bdPvuzXLJSCM9x8B+AcSgCe3",
+	"0OLPNidcIv5sr6rOnCIApbEb1Q9Mf5gycfzx9H4xWzfoPVEt9lsklUkxYUJ31iQpcuUfjchgrhmETOA/",
+	"aFgnDYKEg4JnGjEkFZ9xEA8HGbsWOoIqo8ONGK0RvmIRFYfgcFuAhSB4Aeu8cusJxLps2BuXpZ2GRure",
+	"/4ZQCNQzZ1wxsgXV21CkC8ZSp0n2hZHPUiAkQmmeYWs/MmFUQOHM7UrzUteb3VhaFunjQ2dmCNcbzwNb",
+	"4DpYEp87h/17rKwMZJUZ7h6SCh5fJK3PZQN+dKx1nryySYmtATRGA3nVUXBhm1+EwNk3vjQbxREB0e2j",
+	"ALYUg5qyxFozEMS0USnk9MUY43dB0pNCl3dzNZZgLEhAby53NWODAJjr+35OaJZhY0jDzYbsAVCX0CxD",
+	"fCqGBqaSQ/SDXjMHprJDPVP1EmNbtt1wUPHMpn5tR4hDryR0HQVNgoJMsjKRDCtbA+dUEyNrOWoYxFcl",
+	"SM4XfOyQD8Ohhd3EuIlo6HmYZRyFfQ4tw0HFf7cE9DViF8Zyw0sg4+Kuf3DdEo8/nkZkVNA8Zb4UXBy0",
+	"lo4JogGPiBwO3TzCRtbc7LEOzxnqfzbEpQGwhEH8KkIPDzyQwsFoQPd3v979vwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

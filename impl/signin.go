@@ -30,7 +30,7 @@ type signIn struct {
 func (si signIn) configured() bool { return si.github != nil }
 
 // newSignIn wires GitHub sign-in when cfg names a client id.
-func newSignIn(cfg auth.GitHubConfig, svc *auth.Service, st auth.SessionStore, clock Clock) (signIn, error) {
+func newSignIn(cfg auth.GitHubConfig, svc *auth.Service, st auth.SessionStore, clock Clock, sessions auth.SessionConfig) (signIn, error) {
 	if cfg.ClientID == "" {
 		return signIn{}, nil
 	}
@@ -46,7 +46,7 @@ func newSignIn(cfg auth.GitHubConfig, svc *auth.Service, st auth.SessionStore, c
 	}
 	return signIn{
 		github:      gh,
-		sessions:    auth.NewSessions(svc, st, func() time.Time { return clock.Now().Wall }),
+		sessions:    auth.NewSessions(svc, st, func() time.Time { return clock.Now().Wall }, sessions),
 		crossOrigin: cop,
 	}, nil
 }

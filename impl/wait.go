@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
 	"github.com/octostore/octostore/impl/store"
 )
@@ -26,6 +27,9 @@ type coordination struct {
 	rearm    chan struct{} // tells the sweeper an earlier deadline exists
 	drain    chan struct{} // closed when waiting requests must end (shutdown)
 	once     sync.Once
+	// revoked is closed, and replaced, whenever a token is revoked or an account
+	// deleted: waiting requests then check that their token is still live.
+	revoked chan struct{}
 }
 
 func (c *coordination) init() {
@@ -34,6 +38,21 @@ func (c *coordination) init() {
 	c.armed = math.MaxInt64
 	c.rearm = make(chan struct{}, 1)
 	c.drain = make(chan struct{})
+	c.revoked = make(chan struct{})
+}
+
+// revocation returns the channel the next revocation closes.
+func (s *Server) revocation() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.co.revoked
+}
+
+// announceRevocationLocked wakes every waiting request to check its token, after a
+// token was revoked or an account deleted. s.mu is held.
+func (s *Server) announceRevocationLocked() {
+	close(s.co.revoked)
+	s.co.revoked = make(chan struct{})
 }
 
 // waitEntry is one waiter in the engine's line and the requests waiting on it: a holder
@@ -125,19 +144,31 @@ func (s *Server) acquire(ctx context.Context, cmd lease.Acquire, wait time.Durat
 	ended := make(chan struct{})
 	stop := s.afterFunc(wait, func() { close(ended) })
 	defer stop()
+	// Taken before the caller is in line: a revocation after it closes this channel, one
+	// before it makes the enqueue itself refuse the token.
+	revoked := s.revocation()
 	w, res, err := s.enqueue(ctx, cmd)
 	if w == nil {
 		return res, err
 	}
-	select {
-	case <-w.granted:
-		return s.claim(ctx, w)
-	case <-ended:
-	case <-s.co.drain:
-	case <-ctx.Done():
-		return s.leave(ctx, w)
+	for {
+		select {
+		case <-w.granted:
+			return s.claim(ctx, w)
+		case <-ended:
+		case <-s.co.drain:
+		case <-ctx.Done():
+			return s.leave(ctx, w)
+		case <-revoked:
+			revoked = s.revocation()
+			if s.auth.Active(cmd.Holder.TokenID) {
+				continue // another token was revoked
+			}
+			s.leave(ctx, w)
+			return lease.Result{}, auth.ErrUnauthorized
+		}
+		return s.endWait(ctx, cmd, w)
 	}
-	return s.endWait(ctx, cmd, w)
 }
 
 // enqueue runs cmd as a waiting acquire. When the caller is in line it returns the
@@ -279,8 +310,15 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		stop := s.afterFunc(wait, func() { close(ended) })
 		defer stop()
 	}
+	tokenID := principal(ctx).TokenID
 	for {
 		s.mu.Lock()
+		revoked := s.co.revoked
+		if ended != nil && !s.auth.Active(tokenID) {
+			// The watcher's token was revoked or its account deleted while it waited.
+			s.mu.Unlock()
+			return lockState{}, auth.ErrUnauthorized
+		}
 		if err := s.sweepLocked(lease.Sweep{Key: &k}); err != nil {
 			s.mu.Unlock()
 			return lockState{}, err
@@ -305,6 +343,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		case <-ws.ch:
 		case <-ended:
 		case <-s.co.drain:
+		case <-revoked:
 		case <-ctx.Done():
 			err = ctx.Err()
 		}

@@ -35,6 +35,8 @@ var (
 	ErrTokensExhausted = errors.New("fencing tokens exhausted")
 	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataBytes.
 	ErrMetadataTooLarge = errors.New("metadata is too large")
+	// ErrAccountDropped is the Handoff error of a waiter whose account DropAccount ended.
+	ErrAccountDropped = errors.New("account deleted")
 )
 
 // MaxMetadataBytes is the largest metadata value a lease carries.
@@ -98,7 +100,8 @@ type Lease struct {
 	Revision int64
 }
 
-// Command is a mutation of the engine: Acquire, Renew, Release, CancelWait or Sweep.
+// Command is a mutation of the engine: Acquire, Renew, Release, CancelWait, Sweep or
+// DropAccount.
 type Command interface{ isCommand() }
 
 // Acquire grants Key to Holder for TTL when the lock is free, or reports who holds it.
@@ -154,10 +157,20 @@ type Sweep struct {
 	Account string
 }
 
-func (Acquire) isCommand() {}
-func (Renew) isCommand()   {}
-func (Release) isCommand() {}
-func (Sweep) isCommand()   {}
+// DropAccount ends every lease of an account at once, as releases would (each lock's
+// revision moves, so watchers see it; fencing tokens go on from where they were), and
+// takes every waiter of the account out of its line: each is reported in
+// Result.Handoffs with ErrAccountDropped. Nothing is granted to anyone: only the account
+// waits for its own locks.
+type DropAccount struct {
+	Account string
+}
+
+func (Acquire) isCommand()     {}
+func (DropAccount) isCommand() {}
+func (Renew) isCommand()       {}
+func (Release) isCommand()     {}
+func (Sweep) isCommand()       {}
 
 func (CancelWait) isCommand() {}
 
@@ -173,6 +186,7 @@ const (
 	Released                 // Result.Lease ended
 	Queued                   // the caller waits in line (Result.Waiting) behind Result.Lease
 	Cancelled                // a waiter left the line
+	Dropped                  // DropAccount ended an account's leases and waiters
 )
 
 // ChangeKind says what a Change does to durable state.
@@ -333,6 +347,9 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		res, changes, err = e.release(c, now, changes)
 	case CancelWait:
 		res, err = e.cancelWait(c)
+	case DropAccount:
+		changes = e.dropAccount(c.Account, now, changes)
+		res.Outcome = Dropped
 	case Sweep:
 		if c.Key != nil {
 			changes = e.expireKey(*c.Key, now, changes)
@@ -559,6 +576,32 @@ func (e *Engine) expireAccount(account string, now Instant, changes []Change) []
 		if cur := e.lookup(en.lease.Key); cur == en {
 			changes = e.end(en, now, changes)
 		}
+	}
+	return changes
+}
+
+// dropAccount ends every lease of account, in name order, after taking its waiters out of
+// their lines (so no release hands a lock on). Lines exist only for held locks, so the
+// account's lines are those of its leases.
+func (e *Engine) dropAccount(account string, now Instant, changes []Change) []Change {
+	if account == "" {
+		return changes
+	}
+	locks := make([]*entry, 0, len(e.accounts[account]))
+	for _, en := range e.accounts[account] {
+		locks = append(locks, en)
+	}
+	sort.Slice(locks, func(i, j int) bool { return locks[i].lease.Name < locks[j].lease.Name })
+	for _, en := range locks {
+		if q := e.lines[en.lease.Key]; q != nil {
+			for _, w := range q.waiters {
+				e.handoffs = append(e.handoffs, Handoff{Waiter: w.leaseID, Err: ErrAccountDropped})
+			}
+			delete(e.lines, en.lease.Key)
+		}
+	}
+	for _, en := range locks {
+		changes = e.end(en, now, changes)
 	}
 	return changes
 }

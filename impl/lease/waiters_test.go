@@ -303,3 +303,47 @@ func TestMetadataIsBounded(t *testing.T) {
 		t.Fatal("refused acquire changed state")
 	}
 }
+
+func TestDropAccountEndsItsLeasesAndWaitersAndGrantsNothing(t *testing.T) {
+	h := newHarness(t, Config{})
+	other := Key{Account: "acc_b", Name: "a"}
+	h.acquire(lockA, alice, time.Minute)
+	lockB := Key{Account: acct, Name: "b"}
+	last := h.acquire(lockB, alice, time.Minute).Lease.Token
+	kept := h.acquire(other, bob, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w1")
+	h.wait(lockA, Holder{TokenID: "tok_carol", Owner: "c"}, time.Minute, "w2")
+	revA := h.e.Revision(lockA)
+
+	res, err := h.apply(DropAccount{Account: acct})
+	if err != nil || res.Outcome != Dropped {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := kindsOf(res.Changes); len(res.Changes) < 2 || res.Rev == 0 {
+		t.Fatalf("changes %v at rev %d: want the two deletions, durable at a new revision", got, res.Rev)
+	}
+	deleted := 0
+	for _, c := range res.Changes {
+		if c.Kind == DeleteLease {
+			deleted++
+		}
+		if c.Kind == PutLease {
+			t.Fatalf("dropping an account granted %v", c.Lease)
+		}
+	}
+	if deleted != 2 || h.e.Count(acct) != 0 || h.e.Waiters(lockA) != 0 {
+		t.Fatalf("%d deletions, %d leases and %d waiters left", deleted, h.e.Count(acct), h.e.Waiters(lockA))
+	}
+	if len(res.Handoffs) != 2 || !errors.Is(res.Handoffs[0].Err, ErrAccountDropped) || res.Handoffs[0].Waiter != "w1" || res.Handoffs[1].Waiter != "w2" {
+		t.Fatalf("waiters answered: %+v", res.Handoffs)
+	}
+	if h.e.Revision(lockA) <= revA {
+		t.Fatalf("revision %d after the drop, %d before: a watcher would miss it", h.e.Revision(lockA), revA)
+	}
+	if l, ok, _ := h.e.Get(other); !ok || l.ID != kept.Lease.ID {
+		t.Fatal("another account's lease was touched")
+	}
+	if got := h.acquire(lockA, alice, time.Minute).Lease.Token; got <= last {
+		t.Fatalf("fencing token %d after the drop, %d before", got, last)
+	}
+}
