@@ -144,10 +144,12 @@ func TestServiceRevokesLabelsBoundsAndTracksUse(t *testing.T) {
 	if _, err := svc.IssueToken(ctx, acc.ID, "bad name!"); !errors.Is(err, ErrInvalidTokenName) {
 		t.Fatalf("bad label: %v", err)
 	}
+	now = now.Add(time.Millisecond) // the list is oldest first
 	second, err := svc.IssueToken(ctx, acc.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	now = now.Add(time.Millisecond)
 	if _, err := svc.IssueToken(ctx, acc.ID, "third"); err != nil {
 		t.Fatal(err)
 	}
