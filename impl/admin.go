@@ -126,6 +126,7 @@ func (s *Server) revoke(ctx context.Context, accountID, tokenID string) error {
 		return err
 	}
 	s.mu.Lock()
+	s.refuseWaitersLocked(tokenID)
 	s.announceRevocationLocked()
 	s.mu.Unlock()
 	return nil

@@ -313,6 +313,11 @@ func TestHostileRevokedTokensAreRefusedEverywhereAtOnce(t *testing.T) {
 	if r := admin("DELETE", "/admin/accounts/"+acc+"/tokens/"+p.TokenID, nil); r.status != 204 {
 		t.Fatalf("revoke: %d %s", r.status, r.raw)
 	}
+	// The revoked waiter left the line before the DELETE returned: a release now cannot
+	// hand the lock to a dead token.
+	if n := ts.waitersOf(k); n != 0 {
+		t.Fatalf("%d waiters still in line when the revocation returned", n)
+	}
 	wantProblem(t, receive(t, watch), 401, "unauthorized")
 	wantProblem(t, receive(t, waiter), 401, "unauthorized")
 	answered := time.Since(t0)

@@ -55,11 +55,29 @@ func (s *Server) announceRevocationLocked() {
 	s.co.revoked = make(chan struct{})
 }
 
+// refuseWaitersLocked takes the waiters of a revoked token out of their lines and answers
+// them 401, in the same critical section as the revocation, so that no release can hand
+// a lock to a token that is already dead. s.mu is held.
+func (s *Server) refuseWaitersLocked(tokenID string) {
+	for id, w := range s.co.waiters {
+		if w.tokenID != tokenID {
+			continue
+		}
+		if _, err := s.applyLocked(lease.CancelWait{Key: w.key, LeaseID: id}); err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) {
+			s.log.Error("leave a lock's line", "lock", w.key.Name, "err", err)
+		}
+		delete(s.co.waiters, id)
+		w.res = lease.Handoff{Waiter: id, Err: auth.ErrUnauthorized}
+		close(w.granted)
+	}
+}
+
 // waitEntry is one waiter in the engine's line and the requests waiting on it: a holder
 // that sends a second waiting acquire (a retry) joins its first one.
 type waitEntry struct {
 	key     lease.Key
 	id      string
+	tokenID string // the waiting holder's token
 	refs    int           // requests waiting on it
 	granted chan struct{} // closed when the engine granted (or refused) the lock
 	res     lease.Handoff // set before granted is closed
@@ -180,7 +198,7 @@ func (s *Server) enqueue(ctx context.Context, cmd lease.Acquire) (*waitEntry, le
 	if err == nil && res.Outcome == lease.Queued {
 		w := s.co.waiters[res.Waiting]
 		if w == nil {
-			w = &waitEntry{key: cmd.Key, id: res.Waiting, granted: make(chan struct{})}
+			w = &waitEntry{key: cmd.Key, id: res.Waiting, tokenID: cmd.Holder.TokenID, granted: make(chan struct{})}
 			s.co.waiters[w.id] = w
 		}
 		w.refs++
