@@ -77,7 +77,7 @@ func (s *Server) refuseWaitersLocked(tokenID string) {
 type waitEntry struct {
 	key     lease.Key
 	id      string
-	tokenID string // the waiting holder's token
+	tokenID string        // the waiting holder's token
 	refs    int           // requests waiting on it
 	granted chan struct{} // closed when the engine granted (or refused) the lock
 	res     lease.Handoff // set before granted is closed
