@@ -349,3 +349,31 @@ func sameTime(v any, want time.Time) bool {
 	got, err := time.Parse(time.RFC3339Nano, s)
 	return err == nil && got.Equal(timestamp(want))
 }
+
+// A revoked token's blocking acquires leave their lines inside the revocation itself:
+// a release right after it hands the lock to nobody, rather than to a dead token whose
+// holder could then neither renew nor release it.
+func TestRevocationTakesTheTokensWaitersOutOfLineAtOnce(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	keeper, acc := ts.newAccountWithID("line")
+	victim := ts.admin("POST", "/admin/accounts/"+acc+"/tokens", nil).str("token")
+	held := ts.acquire(keeper, "job", 30, "keeper")
+	waiter := ts.queue(context.Background(), victim, "job", "victim", 60)
+	k := ts.key(keeper, "job")
+	p, _ := ts.srv.auth.Authenticate(victim)
+	if err := ts.srv.revoke(context.Background(), acc, p.TokenID); err != nil {
+		t.Fatal(err)
+	}
+	// Straight after the revocation, before the waiting request had a chance to run.
+	ts.srv.mu.Lock()
+	inLine := ts.srv.engine.Waiters(k)
+	res, err := ts.srv.applyLocked(lease.Release{Key: k, LeaseID: held.str("lease_id")})
+	ts.srv.mu.Unlock()
+	if inLine != 0 || err != nil || len(res.Handoffs) != 0 {
+		t.Fatalf("after the revocation: %d in line; the release handed the lock on: %+v (%v)", inLine, res.Handoffs, err)
+	}
+	wantProblem(t, receive(t, waiter), 401, "unauthorized")
+	if r := ts.do("GET", "/locks/job", keeper, nil); r.str("status") != "free" {
+		t.Fatalf("the lock: %s", r.raw)
+	}
+}
