@@ -120,7 +120,7 @@ func TestTokenLabelsListAndBounds(t *testing.T) {
 	// An empty body, {} and a label all work; curl -d sends a form content type. (The
 	// clock moves between creations, so the list's order is fixed.)
 	ts.clock.Advance(time.Millisecond)
-	if r := ts.rawPOST("/admin/accounts/"+acc+"/tokens", "", "", "X-Admin-Key", testAdminKey); r.status != 201 {
+	if r := ts.rawPOST("/admin/accounts/"+acc+"/tokens", "application/json", "", "X-Admin-Key", testAdminKey); r.status != 201 {
 		t.Fatalf("empty body: %d %s", r.status, r.raw)
 	}
 	ts.clock.Advance(time.Millisecond)
