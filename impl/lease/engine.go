@@ -121,8 +121,10 @@ type Acquire struct {
 	Wait     bool
 }
 
-// CancelWait takes the waiter LeaseID out of Key's line. It fails with ErrNotCurrent
-// when no such waiter is in line (it was granted the lock, or never queued).
+// CancelWait takes the waiter LeaseID out of Key's line. Unlike every other command it
+// acts before the Apply's expiries, so a waiter leaving as the holder's lease falls due is
+// never granted the lock. It fails with ErrNotCurrent when no such waiter is in line (it
+// was granted the lock, or never queued).
 type CancelWait struct {
 	Key     Key
 	LeaseID string
@@ -316,11 +318,17 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
 	e.handoffs = nil
-	changes = e.expire(now, changes)
 	var (
 		res Result
 		err error
 	)
+	// A waiter that leaves the line leaves it before this Apply's expiries: its wait is
+	// over, so an expiry that falls due at the same time (one no sweep has noticed yet)
+	// must not hand it a lock nobody would receive. The lock goes to the next in line.
+	if c, ok := cmd.(CancelWait); ok {
+		res, err = e.cancelWait(c)
+	}
+	changes = e.expire(now, changes)
 	switch c := cmd.(type) {
 	case Acquire:
 		changes = e.expireKey(c.Key, now, changes)
@@ -332,7 +340,7 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		changes = e.expireKey(c.Key, now, changes)
 		res, changes, err = e.release(c, now, changes)
 	case CancelWait:
-		res, err = e.cancelWait(c)
+		// Done above, before the expiries.
 	case Sweep:
 		if c.Key != nil {
 			changes = e.expireKey(*c.Key, now, changes)
