@@ -3,7 +3,9 @@ package impl
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -197,6 +199,67 @@ func TestHardeningHeaders(t *testing.T) {
 			if got := r.header.Get(k); got != v {
 				t.Errorf("%s: %s %q, want %q", path, k, got, v)
 			}
+		}
+	}
+}
+
+// rawRequest writes one HTTP/1.1 request over its own loopback connection, byte for byte
+// as given (no client-side path cleaning, as curl --path-as-is sends it), and reads the
+// answer.
+func (ts *testServer) rawRequest(method, target, token, body string) response {
+	ts.t.Helper()
+	conn, err := net.DialTimeout("tcp", ts.http.Listener.Addr().String(), 5*time.Second)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nConnection: close\r\n", method, target, ts.http.Listener.Addr(), token)
+	if body != "" {
+		fmt.Fprintf(conn, "Content-Type: application/json\r\nContent-Length: %d\r\n", len(body))
+	}
+	fmt.Fprintf(conn, "\r\n%s", body)
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{status: res.StatusCode, header: res.Header, raw: raw}
+	if strings.Contains(res.Header.Get("Content-Type"), "json") {
+		json.Unmarshal(raw, &out.body)
+	}
+	return out
+}
+
+// Finding 7: the lock names "." and ".." match the character set, but Go's mux cleans
+// them out of the path and redirects (/locks/../acquire → /acquire). Sent raw, with or
+// without percent-encoding, every lock operation refuses them with 400
+// invalid_lock_name, never a redirect, and nothing changes. Names that merely contain
+// dots stay valid.
+func TestHostileDotLockNames(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	ops := []struct{ method, suffix, body string }{
+		{"POST", "/acquire", `{"ttl_seconds":60}`},
+		{"POST", "/release", `{"lease_id":"6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70"}`},
+		{"POST", "/renew", `{"lease_id":"6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70","ttl_seconds":60}`},
+		{"GET", "", ""},
+	}
+	for _, name := range []string{".", "..", "%2e", "%2E", "%2e%2e", "%2E%2E", ".%2e", "%2e."} {
+		for _, op := range ops {
+			target := "/locks/" + name + op.suffix
+			r := ts.rawRequest(op.method, target, ts.token, op.body)
+			if r.status != 400 || r.str("code") != "invalid_lock_name" || r.header.Get("Location") != "" {
+				t.Errorf("%s %s: %d %s (Location %q), want 400 invalid_lock_name", op.method, target, r.status, r.raw, r.header.Get("Location"))
+			}
+		}
+	}
+	if got := ts.do("GET", "/locks", ts.token, nil); got.status != 200 || strings.Contains(string(got.raw), `"name"`) {
+		t.Fatalf("something changed: %d %s", got.status, got.raw)
+	}
+	for _, name := range []string{"...", ".a", "a.", "..b", "a..b", "-"} {
+		if r := ts.rawRequest("POST", "/locks/"+name+"/acquire", ts.token, `{"ttl_seconds":60}`); r.status != 200 || r.str("status") != "acquired" {
+			t.Errorf("valid name %q: %d %s", name, r.status, r.raw)
 		}
 	}
 }

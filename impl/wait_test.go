@@ -420,7 +420,7 @@ func TestBadWaitAndWatchInputIsRefusedAndChangesNothing(t *testing.T) {
 		`{"ttl_seconds":5,"wait_seconds":1.5}`,
 		`{"ttl_seconds":5,"metadata":1}`,
 		`{"ttl_seconds":5,"metadata":"` + strings.Repeat("x", 1025) + `"}`,
-		`{"ttl_seconds":5,"metadata":"` + strings.Repeat("é", 600) + `"}`, // 600 characters, 1200 bytes
+		`{"ttl_seconds":5,"metadata":"` + strings.Repeat("é", 1025) + `"}`, // 1025 characters, 2050 bytes
 	} {
 		wantProblem(t, ts.do("POST", "/locks/job/acquire", ts.token, body), 400, "invalid_request")
 	}
@@ -551,5 +551,38 @@ func TestAWaitEndingAsTheHolderExpiresIsNeverAPhantomGrant(t *testing.T) {
 				t.Fatalf("%d still in line", n)
 			}
 		})
+	}
+}
+
+// metadata is at most 1024 characters (Unicode code points, as JSON Schema's maxLength
+// counts them), not bytes: 1024 two- or four-byte characters are accepted and kept
+// exactly, in raw UTF-8 and as JSON escapes; one more is refused with 400 and the lock
+// keeps what it had.
+func TestMetadataCountsCharactersNotBytes(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	body := func(meta string) string {
+		return `{"ttl_seconds":60,"owner":"w","metadata":"` + meta + `"}`
+	}
+	for _, c := range []struct{ char, escaped string }{{"é", `\u00e9`}, {"😀", `\ud83d\ude00`}} {
+		name := fmt.Sprintf("job-%d", len(c.char))
+		path := "/locks/" + name + "/acquire"
+		max := strings.Repeat(c.char, 1024) // 2048 or 4096 bytes
+		if got := ts.do("POST", path, ts.token, body(max)); got.status != 200 || got.str("status") != "acquired" {
+			t.Fatalf("1024 × %q: %d %s", c.char, got.status, got.raw)
+		}
+		st := ts.do("GET", "/locks/"+name, ts.token, nil)
+		if st.str("metadata") != max {
+			t.Fatalf("stored %d bytes, want %d", len(st.str("metadata")), len(max))
+		}
+		// The same holder re-acquiring with one character more changes nothing.
+		for _, over := range []string{max + c.char, strings.Repeat(c.escaped, 1025)} {
+			wantProblem(t, ts.do("POST", path, ts.token, body(over)), 400, "invalid_request")
+		}
+		if again := ts.do("GET", "/locks/"+name, ts.token, nil); string(again.raw) != string(st.raw) {
+			t.Fatalf("refused metadata changed the lock:\n%s\n%s", st.raw, again.raw)
+		}
+		if got := ts.do("POST", path, ts.token, body(strings.Repeat(c.escaped, 1024))); got.status != 200 || got.str("status") != "acquired" {
+			t.Fatalf("1024 escaped %q: %d %s", c.char, got.status, got.raw)
+		}
 	}
 }

@@ -10,8 +10,11 @@ package lease
 import (
 	"container/heap"
 	"errors"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxFencingToken is the largest fencing token the engine issues: 2^53-1, so every
@@ -33,12 +36,13 @@ var (
 	ErrInvalid = errors.New("invalid command")
 	// ErrTokensExhausted means the fencing counter reached MaxFencingToken.
 	ErrTokensExhausted = errors.New("fencing tokens exhausted")
-	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataBytes.
+	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataChars.
 	ErrMetadataTooLarge = errors.New("metadata is too large")
 )
 
-// MaxMetadataBytes is the largest metadata value a lease carries.
-const MaxMetadataBytes = 1024
+// MaxMetadataChars is the longest metadata value a lease carries, in characters (Unicode
+// code points), as the spec's maxLength counts them; so at most 4 KiB in UTF-8.
+const MaxMetadataChars = 1024
 
 // Instant is a point in server time. Expiry is decided on Mono alone, a monotonic clock
 // reading, so wall-clock jumps never move a deadline; Wall is only reported and stored.
@@ -116,7 +120,7 @@ type Acquire struct {
 	TTL     time.Duration
 	LeaseID string
 	// Metadata, when not nil, is stored with the lease (it replaces the stored value on a
-	// re-acquire). At most MaxMetadataBytes.
+	// re-acquire). At most MaxMetadataChars characters.
 	Metadata *string
 	Wait     bool
 }
@@ -400,7 +404,7 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 	if c.TTL <= 0 || c.Key.Name == "" || c.Key.Account == "" || c.Holder.TokenID == "" || c.LeaseID == "" {
 		return Result{}, changes, ErrInvalid
 	}
-	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataBytes {
+	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataChars && utf8.RuneCountInString(*c.Metadata) > MaxMetadataChars {
 		return Result{}, changes, ErrMetadataTooLarge
 	}
 	if en := e.lookup(c.Key); en != nil {
@@ -602,6 +606,30 @@ func (e *Engine) List(account string) ([]Lease, uint64) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, rev
+}
+
+// ListPage returns at most limit live leases of an account whose names sort after
+// after, ordered by name; more reports whether further leases follow. The revision is the
+// one the answer depends on. Paging by name is stable under concurrent grants and
+// expiries: a lease that lives through the whole paging is on exactly one page.
+func (e *Engine) ListPage(account, after string, limit int) (page []Lease, more bool, rev uint64) {
+	rev = e.freedRev
+	var next []*entry
+	for name, en := range e.accounts[account] {
+		if name > after {
+			next = append(next, en)
+		}
+	}
+	slices.SortFunc(next, func(a, b *entry) int { return strings.Compare(a.lease.Name, b.lease.Name) })
+	if len(next) > limit {
+		next, more = next[:limit], true
+	}
+	page = make([]Lease, len(next))
+	for i, en := range next {
+		page[i] = en.lease
+		rev = max(rev, en.lease.ModRev)
+	}
+	return page, more, rev
 }
 
 // Count returns the number of live leases of an account.

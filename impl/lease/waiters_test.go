@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -295,12 +296,19 @@ func TestRevisionsContinueAboveTheReservationAfterRestore(t *testing.T) {
 
 func TestMetadataIsBounded(t *testing.T) {
 	h := newHarness(t, Config{})
-	big := string(make([]byte, MaxMetadataBytes+1))
-	if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
-		t.Fatalf("oversized metadata: %v", err)
+	for _, char := range []string{"x", "é", "😀"} {
+		big := strings.Repeat(char, MaxMetadataChars+1)
+		if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
+			t.Fatalf("%d × %q: %v", MaxMetadataChars+1, char, err)
+		}
+		if h.e.Len() != 0 {
+			t.Fatal("refused acquire changed state")
+		}
 	}
-	if h.e.Len() != 0 {
-		t.Fatal("refused acquire changed state")
+	// The bound counts characters, not bytes: 1024 four-byte characters fit.
+	most := strings.Repeat("😀", MaxMetadataChars)
+	if res, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "y", Metadata: &most}, h.c.now); err != nil || res.Lease.Metadata != most {
+		t.Fatalf("1024 characters: %v", err)
 	}
 }
 
