@@ -611,25 +611,49 @@ func (e *Engine) List(account string) ([]Lease, uint64) {
 // ListPage returns at most limit live leases of an account whose names sort after
 // after, ordered by name; more reports whether further leases follow. The revision is the
 // one the answer depends on. Paging by name is stable under concurrent grants and
-// expiries: a lease that lives through the whole paging is on exactly one page.
+// expiries: a lease that lives through the whole paging is on exactly one page. A page
+// costs one pass over the account's leases plus O(limit log limit), never a sort of them
+// all.
 func (e *Engine) ListPage(account, after string, limit int) (page []Lease, more bool, rev uint64) {
 	rev = e.freedRev
-	var next []*entry
-	for name, en := range e.accounts[account] {
-		if name > after {
-			next = append(next, en)
+	locks := e.accounts[account]
+	// The limit+1 smallest names after the cursor, in a max-heap: once it is full, most
+	// names cost one comparison with its top.
+	h := make(nameHeap, 0, min(limit+1, len(locks)))
+	for name, en := range locks {
+		switch {
+		case name <= after:
+		case len(h) <= limit:
+			heap.Push(&h, en)
+		case name < h[0].lease.Name:
+			h[0] = en
+			heap.Fix(&h, 0)
 		}
 	}
-	slices.SortFunc(next, func(a, b *entry) int { return strings.Compare(a.lease.Name, b.lease.Name) })
-	if len(next) > limit {
-		next, more = next[:limit], true
+	slices.SortFunc(h, func(a, b *entry) int { return strings.Compare(a.lease.Name, b.lease.Name) })
+	if len(h) > limit {
+		h, more = h[:limit], true
 	}
-	page = make([]Lease, len(next))
-	for i, en := range next {
+	page = make([]Lease, len(h))
+	for i, en := range h {
 		page[i] = en.lease
 		rev = max(rev, en.lease.ModRev)
 	}
 	return page, more, rev
+}
+
+// nameHeap is a max-heap of entries by lock name.
+type nameHeap []*entry
+
+func (h nameHeap) Len() int           { return len(h) }
+func (h nameHeap) Less(i, j int) bool { return h[i].lease.Name > h[j].lease.Name }
+func (h nameHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *nameHeap) Push(x any)        { *h = append(*h, x.(*entry)) }
+func (h *nameHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Count returns the number of live leases of an account.
