@@ -317,7 +317,8 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 
 // Apply executes cmd at now. It first expires leases whose deadline is not after now, the
 // earliest first and at most Config.MaxExpiries of them, and always the lease of the lock
-// the command names; then it runs the command. When more are due, NextDeadline is not
+// the command names; then it runs the command (a CancelWait takes its waiter out of the
+// line before those expiries, so none of them hands it the lock). When more are due, NextDeadline is not
 // after now and the next Sweep goes on.
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
