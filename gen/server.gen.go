@@ -84,6 +84,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -117,6 +119,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -241,6 +247,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -248,7 +261,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -419,14 +436,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -454,7 +487,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -463,10 +500,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -652,6 +698,12 @@ type AccountIDPath = AccountID
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -663,6 +715,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -709,6 +764,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -748,6 +816,19 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -776,7 +857,7 @@ type RenewLockJSONRequestBody = RenewRequest
 type ServerInterface interface {
 	// ListAccounts List accounts
 	// (GET /admin/accounts)
-	ListAccounts(w http.ResponseWriter, r *http.Request)
+	ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams)
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
@@ -836,7 +917,7 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
-	ListLocks(w http.ResponseWriter, r *http.Request)
+	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
@@ -869,8 +950,40 @@ type MiddlewareFunc func(http.Handler) http.Handler
 // ListAccounts operation middleware
 func (siw *ServerInterfaceWrapper) ListAccounts(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAccounts(w, r)
+		siw.Handler.ListAccounts(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1385,8 +1498,40 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // ListLocks operation middleware
 func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListLocks(w, r)
+		siw.Handler.ListLocks(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1716,6 +1861,8 @@ type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
 type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type BadPageApplicationProblemPlusJSONResponse Problem
+
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
@@ -1768,6 +1915,7 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ListAccountsRequestObject struct {
+	Params ListAccountsParams
 }
 
 type ListAccountsResponseObject interface {
@@ -1784,6 +1932,22 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3394,6 +3558,7 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 }
 
 type ListLocksRequestObject struct {
+	Params ListLocksParams
 }
 
 type ListLocksResponseObject interface {
@@ -3410,6 +3575,22 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4169,8 +4350,10 @@ type strictHandler struct {
 }
 
 // ListAccounts operation middleware
-func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams) {
 	var request ListAccountsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListAccounts(ctx, request.(ListAccountsRequestObject))
@@ -4683,8 +4866,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListLocks operation middleware
-func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams) {
 	var request ListLocksRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListLocks(ctx, request.(ListLocksRequestObject))
@@ -4885,204 +5070,217 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cuO40e+roHS+qrHno2RZtudiV/7wznp2nfVcYnsym6w2JkRCEmIK0BKgZWXKVedpzoOdJzmFbgAE",
-	"Keriy8xuvpPKH9mRSRCX7kZfft39pZXIyVQKJrRqHX5pTWlOJ0yzHP51nCSyEPr0+49Uj80PKVNJzqea",
-	"S9E6bF2OGaH4yDNFeNppRS1u/jA1j0ctQSesddiyj1zxtBW1cvZbwXOWtg51XrCopZIxm1Az9n/lbNg6",
-	"bP2vnXJGO/hXteMn0rq7i1pvLs7fXsprJpqnpJhSXIpnisSJyodX2jwak2EuJyT+4eSS7KRUjQeS5umO",
-	"fTb2Ux8zmrK8nPzPbfO1Nn5u1fQn9PaMiZHZp93eq6il51PzvtI5FyOY9plMrt/DqE2zzmRy/UwR81ky",
-	"43rMBdFjRhKaZSx/ptxGL9lj+L+H7q6f2J2ZZs7UVArFQgo4ueUKCSSRQjOhzX/S6TTjCTVr2JnmcpCx",
-	"yX//U0k4lc0+/BHfwu9Wt+RYuBXDbhA9pho3h8FcCM1yRtM52YodfeEf4u1O6y5yE38v9VtZiPRbTv29",
-	"9FMfU4Uz52kwUSH11dDMKt6OiMzhnGk64YIcfzwlXBE5HJrHzU9XKVd0kLHUrcv8+L397Vuu6rJpkgOW",
-	"0EIxWIFi+Q3LYclCkvj4+3en769+OvlbvHIpnwQt9Fjm/F/fdjnvuFJcjMz2z3IpRiT+uQ0Tav/E5mbK",
-	"RTAxO+HvaHrOfiuY0veYKbulk2nG8I3U8CoXNzTj6ZXh+CvLuCnTlGetQxASQOeKTKhOxuQfvxy3/07b",
-	"/+q2X3fav37ZjXZ7r+7+q2OZnSmQq4et7u6Pf/9578+v/tL7vH/y4vzVZfdvvU/7py8+vGpFLaWpLlTr",
-	"cL/bjVqaazOd1ilOAwQPsdOwQqvIxaFMtFRa5uzQruhwcd530dPQlV2JoaoJzYYyn7DUnMwgZ/RaEUpS",
-	"mRQTJjRLSSKF0jnlQpOteGFKcdQX/letszgi/p/2K/F2h7yXRsCOSDKmYsTSTl+YtbyV+YCnKd4r30zQ",
-	"kSSXSrUV134jQCpQMmmg0fI2MkQ6dDMOFtUX1VX9wPWPxeCToDeUZ4b/vuXq8OMkkUWWEiE1GZhF0mSM",
-	"B0yFmrGcpSjjqSAsz2VOtuIR1+NicFWUs7Y8eMaoYu+lflPkuV3AgxkxM2OBNE7saAEjwp1sHjBUaWau",
-	"x1y5W9o+jw8cEa7JhM7JmN6Y62lqbuCHMujrkkFhqfDpcnorGXRxPU/FoLWNYI37cEgKcS3kTERuEyKS",
-	"M/hTihQtpB6zvC/s21vxwoyXM6cRjGd8wvXJbcJYeq/bouHojcDIzHBXzI1XOXyuyktcZqkiu90uoYnm",
-	"N7h4FRGuFYEhnuKsjRCGwUgwn9Wn3bCEpzrv6tLNQif0lk+KCRHFZMByIoeVzTBHuTgdy7If6TyTNL2U",
-	"8ozmI/atlRZ3uQxkOjcknJlJGKWLilBvoUnCptqsZIrzvdJSXsHDdh3nVDOgwIfQHijPOdUM9wiHuKFZ",
-	"EVJl5e/LyNGoXmbC5lTc2syLlhbJOdP5nNChZqhZaj5hhAv8vX1sfl8g2L//ePC3s5cvL9u7IYH2AgI9",
-	"919YT5mVZZhDMTs5oWJ+NaPc2Zb1tS88E65fSmL+RszfjGiwk1dka2DozvxEEzB9FKEiJTOjOjG1fUio",
-	"JhOpNNntvSJTPGbYRfPUbre3b3aGZtlG2wZCzNxUstAwlSvFEilStXw/e8v2c+mS1m3uwj4B2T8p1ysj",
-	"0icyZ+U+17jlmTKb2XYvlOTXF1vx+fHlydXZ6bvTy6vzjxfxttlfOVNm9yIylHk5qttLVESTnKVMaE4z",
-	"FaHtm3EmdF/QNM2ZUjglmEn85uz05P3lVe1T9ktkKw5JMD4i7Iblc/fdvoBZK3M7/ZMlRqmUgimipdzu",
-	"kOP6iZCtODzrmEhhNBVLb3Cv9QUQ3DYyppn6wJh3RkouUCwXZJjx0VhHIT2afXt3/PPV5+PTy5Pzi6uP",
-	"J+dXx2/efPj0/jLeNt9AMiWVp4z5aASDU6KoJlIk6D7oi7hOKXHj1RpZlwcwZUDsi16KC9wAoiWsigzY",
-	"EGlE53MuRp2V/gdL01xoNmK5ocC7qHWB3pffywZ8L4n3BDmvEfA43MKgwQDHU0UUHwnzr0I3m4YXfCRO",
-	"xVvKs0cqJuZDXFwNcaT6HWD+2uaCZFxcg6Vdm2ahDBmgZ6RDLjTNNaEjaohHkx0z6x3UrJ/Afrywc/FT",
-	"XSm2qut6Konl9iOhwhoXQy64MtbFVlz5ZLx9iPJLG1llDE00riKvtPaF11rDbTRb69X/QS5nyoi/Ixis",
-	"UCwnKUsyDsQhCJo7R+Yd/M++yNkQhgOBJlO2wIRHZk7hOcXhQcVW/UUCM4aPFEM+KvKnoTNQvcsRA3qz",
-	"lpvbYav7l8+a5cKeWP1pS0jyw+nlj5++u7LC+fT77YeS2f4imVW/viG51Zb3FGS3uC9rHGH1TYmNrG+c",
-	"X7xtDxvs+6czdsABvrG1Q9HWyYxyD29WTB1yzm7kNTM3JhnyXD2F8QPLvaf107imJzd/6DLjJ9gdshU3",
-	"TcZeDLC2B3ihl52i9x2vPEAhgxkGDnSePgFH4nEZfnQT2eCkynl/jUNavl5/OnWnu6h46fvi6dz0yMMP",
-	"VGoWzz3UNsJDv2AiJdTqzrhwqsixfRZGPyTfMZqznPSLbncvgYfgP9lDyWC3JINP1XmtpIHKGp6CAN65",
-	"27viL7ZXORngqnFTFvW1isr7+fPnttk0Y3kkVDdE546zGZ0rEuNeQqhwQa/1Yb47PPoH+FpDR0HK1XWT",
-	"kRz4Q+u+ypRqOqCKkVQyvKvRo0FmOdfwy4xsmXHJsMgyY/vQtC1FBgqO0ZG4GG0fmRdBOTHapLMSyGV5",
-	"q+UsMUaOIoO5EY0sGx6hBWBN51Veho1o7KC7F1z+LL/hCSPVda8jNf8oWMbjQqdyJu65nXa5Rr8ZFxpM",
-	"ODOK8xOoscx1Nv8jLPHJdOnmFVuDSG1CYEazqbjsUecGquNqBeF5+eo/MuQZM0RoFOhpRhNk8JxN5A1L",
-	"SSFSa2jnhRBmqjj7UrkO6NeQqi4dgZ2+CJartOHtYgoOoUXiJrMxE+UinJPQLhlU9iMzxZIB4oAD4t/b",
-	"wP4kVDGdylyz9B1LOb2Eh35f/6uhnDj8qvkaRlz9ZK8mZrZXZk2gR3kaD0EJgFfJ5ZTlmqPYDJAmGwNK",
-	"otZtW+apOY/du6iFXm0IKMKQ5nKhGjd2r9eKWhMujC7YOuxG9T0Phtq/i1pJzqhZC9XrZnPJJ0xpOpmG",
-	"Q+zdOXTHRkt5jxFc/3oPsRyOXH6pwnBsvDeYYm3pv/rVycE/WaIDTMXp9xVFxQx8tXf92+ubl7e9yf70",
-	"X62oNaVas9xQwD/MX3/B+PWvX3Z7d//VWsDG+JHPuFp+qvDfXLOJ2nBHzMD2SzTP6by1ZEdWLtYBdsrl",
-	"Jry6wCA+fwUB+hf7yxYJnw4gBDRNuWEBmn0MVjykmWJRbRMmTFMjHNet/Z177i5qyZlAMbPqhQ/wkNkq",
-	"nTkf51p6vTyzssq8GHpH1735mXLtX60dRziB5hOx+6eKTC9Kzxiv15holmUKZLYsdCInrENi661N40My",
-	"lwXEtXwc84jYOCRPAT4wZCLhYmRxYxGJ0S+krqiO4ZqIcybY7Ark/dVExYTm5j7RHRKPWWa+oeSEGQuZ",
-	"ZYr1hbkwj0hsPspy+Ep1zC3wDYWh1GeKMJFuu6/pfF79Wl+Yz8HlUiWTctgHyZyDu6hVWf66Ud7iww4e",
-	"VxFefr3rBvkRHqzKYiNA3amsxa+Z56qv94C2wlNaN8i5eRou5ncqHOkFjBSewPqRdD5vGOnlXakCfmkx",
-	"YS4RI4QsBxg9IUsDyreSo3JB1VjGDheF597EOm9AzluR9jABdN+rCMJ+YHhv8CJ6SRCCWF0hvL18SfDi",
-	"11tQdV5L5pB+TX3kURqAPYJ1yF3w41WM5g65GBtDWooEXAVLKXLfH/P6NcJmVle4t4mS4sd3y2kih+9d",
-	"IMfGlJ78MIxEozdU0/yqyLMG5Z1OWFvmfMQF+XR+RuTQhwieKYJvrtxKI3tLvHKTdSBSQlUdBAbOrjKM",
-	"FUZstbWA4DoCs2jlBIyke+T9YUScg24pL/ubHOjPFBHFhOU8wSgKTyMyG/NkjG62EutwzeZgwpmph8r4",
-	"i/3WKgXcEH8mR3wJ8VsvPjxhNhVOqwywrdwnYEs22+yCPFWqYOnC/fjqcXyzX+cbXOrC5kdVhgo4KSDl",
-	"CtmtvUoqN/4ikeqcJzqbV1A2GH1HbxyH/XCmLdcRoYB/dEgxZcFj3CI5cgbRMYBYeB18v9dAC9ZJ3zp8",
-	"3e2+3H39unew/3K/+/r1bmCz7S6QzF3U+pHRDNMbqgJj8a6W12uuZ3PBy5yO1orsC3zsQlO92mrzN7wb",
-	"uOlMvAK1cB6fx9KCuJy2iy4Z8xsXIzwUSN6IyFBmmZyhvyTeAeMhLv0fqM0BNqQvqCAxPtAhb6TQlAtw",
-	"wiuW5E4xLS0mLa+vXg336G7yOu2xl4OdmcyvWd5+2WQlhQzzNS7UFTfishvwKAzrXTM2VQT8V1wrcvHj",
-	"cbt38IKMqRqvlBp7j+P41eb8RlekU5MX1n4KsJuhYTljtIxyKjQg/IBgOuQnxqaEa6IlAZ0aPXEl9hVc",
-	"hrhZmeHzgF4qbNt6MdxNenSftV/Rl4P2ftpN2q+HB6zdG+wl++kBezF82Q3FfFHwtIlGEAva5CvwfpuN",
-	"HAVmnAtksHW+guVekTCtp1zqZN5W6NlF0VTJDZpw4f+9zJdQYv2X7cCFl081Q3iYMxZbYGZC83yOBxMj",
-	"QJ54Q9lalzfcp0A9qTH54qmMyYOnMCbv7UCpqTWbKOKeFGoyx+3xesvRPleTG4s3EZiKUcuc9Morqddo",
-	"T0XlteKn1kTa74I9q2ctqAnNMgIRFQLhidTFXR1c3JAXygUtUQcw0sXmtVnxFRFVJGOjgVHzVorKMuL9",
-	"OuTYgTe7vX0ymGsG8LlPl2/br6qCZbfbMf97efiq+6pbY7hub7+BgT4431h1XUg9mGg2lDmZ5jJhSjGr",
-	"T6sxzRH7YGOLlIzNBM3zEaFkKlN8d5oVitC+yKlI5YSoYjjkt9s2kmYeqESq7W9woxpp6n9Bqj8kOWuj",
-	"nwDyO3Kmi1wEj8F+d8hnC6ekwg4VwBS52WF7h8shXF3mZMwZCXM2ZtS2w9B2yMecC00HGSPHF29OTz1S",
-	"U01pwlT9gg/u881FXb9/29tt9/u3L09WijoXXlikQUHO374hr/cPXhIbufCJQjahhChcxIQmYy5YO2c0",
-	"hR/iRKasQeRhYHBRq20eBbNVANVl9sPyZi3fCBI2FzO+giSlVlQP8jdlpjSnLFSTH4MfQqBIFaJgLOvg",
-	"j8Y0lCk8T1EBBP92DQMPc2yKzxgZUoWtNyC5q8FNo3vngpp1L4Oh1WGQi/lAqCfYfK2oAR3TiBD6dY0B",
-	"7mLAX1a7PMKY75flMS+rWNNMSSf34p/b1l3VPk1j4pJtCcYI19rn5U2wEJhabguD6onh5i+rrgo3xqKw",
-	"/3R+auQaWAxj5rnNPH5E4uYoNWJODHMg5CReY1TXowFIWzjv4MICDq2cQNPNdc5oOt/EpAOM5yJZLDHD",
-	"mj8F3PowJ+R9XdwLaql7f+XMXMCk+u0nc/Q/0k/fdCiYNfZAZ7ifT13/bN6kwO/fYD8z4e2eyDDxhGcZ",
-	"t2EqrCkAyBo6gJuX6DHPU+f8u7w8246IkoTiADTDjHAOCoDFzVhXSKk3MZtR4u/XXrfb7TZ5PJaHot3C",
-	"vhFVPjh6uIyco7XRQLu8ZtJ+pOWy/5RhsD9EFOtgCZ8JNnt6Nqv4EBdW0HyYQchsCRMCBsai5LkiM5nr",
-	"8WzMM7acLStctPswJiott5rTRCQ5OCzBRcZc4g9k03OFTpQwA5bI3GZrKA+pcjapS9lWZMvKCUVSiZB3",
-	"9OBzvd0hH6lShGsIAnCRstsYoUI6GYOxYr4v2K17qaal7758oNO0cWMqDsymE9NjVoN0VcFTi7q32c6m",
-	"nf48nnvAFcChIKEiQtdkykY5TTHfeqVqo7hI2DLaGqMNS0cMkPwTVhnX71pKNWsb6b3O0aeatyV2o8aH",
-	"fkWQvEUOunukAp0jhdA8K5FnDpoWGhryGlCLOOT9mbjZlxxI54X5Y0Z6BvacYTrLbxGZMKogKcRC7XyW",
-	"4EQKqaXgCUnAlxgS5IsaOyK8yhHk3gvDrqs996XwXpiqsQz39vZeR+TT5ZsoFA9kmrMEmLrqQ+h1ey/a",
-	"3V57t3fZ3T3sdg+73b9vdvgO5l8HRtX93lXckPnrWmAUjiuGskkrLyHvHfKeuZxg64NfNG0fD0fLqNJX",
-	"hvnsIA2FAqjShAZwah+RdL4OrpzvxB3RwgkpwNv3hSiyDLkc5av5cod8ZLniSmO+I7iHIOmRkgkXhWaQ",
-	"VYmbAvKv8fzMyAjPRhjlSmNPLK/ZRAcsIyN+wyBxC3bY5RCaT3Tu86ne4wIEiwZUGRNoQvtVzrJREGAS",
-	"UpOXHRNfNnazl0S8zstuB146nebyWcf2IIZQNQXGiKzn0Vrd2mYYKd0hZ8ywoIpIykdcq4jEnTgi8ZX1",
-	"h7fjqlgYGLoUozb6uB4I/Qthbw0+xxnJpDWtbZQJyok4kJrjIDllwicUb3XJn9ztYRN/tysz31spXl90",
-	"V9/w5hJjSZFzPb8wx2jLgaUTLn5i82Z2MCRCtTRy/5rNo+pNEBaEUgzw5U5qoWLAUnQDV6Jwy8uy+WJN",
-	"5X7TKTf/votamKpxXDRVrQsqi8E3DkncnDQjE331f//3/ykTPoAc4G/lN8daT1tlKvMbKa/5EmnRkGus",
-	"mMZoa5DxuZPQLBvQ5Do+JD9qPf0gsnlELsxhsKgvLuiEXXDN/nRGbzvk2I0FkleRlySlc4ycGzOSKCnB",
-	"EYzQ9IuTi4vTD++vTr8/O7m6PH138uHTZdwXWykb0iLTZLdHxtve11sodoQuZNwtjHw6oQuJ6HbAar56",
-	"OGB3G8lAZqmhYCYg6oyJg6QCw5c5WxZWBTkOZJDg9noyuLr6USrd9s6nK7sbizRhCJo33qNnQFqEZSwx",
-	"v8Depdzw7qAwROkLTBjitDG9Tl/0xbFX9il5/hy0/OfPD21AdC6LXFklzizo8vKM5IVQkEIua7UUQDeK",
-	"SCEypuDVvsBAK9dur04AQ4Gh2YTmiI8gz59bywtJ+flzm/amiFoKxOiLZiTGEZla+8JGcHOmZJEnDBCz",
-	"01xqlmDdjIxp/I5/Agsp9IVVaiHoCHuGYaIyqH5ppzcz/z+h18wGfhQjig7BK1IYU0G54LPZ6KAmGqg8",
-	"S0ojHkJgxlFrQp3aoBiLUJjKnEC9kLISUQmCg3ApxlC4CMg+AmLgItG2HoUimD1h412MJmMCoxluxAhL",
-	"XwBR4D5jKMgDJg6RyGldL6rEhZ4/N/vsfxRStNlkqud9YUd5/rwhTkS2qCA8ZZOp1EzoMmrEtjvkuIwF",
-	"zco4kR2OcNUXK+NDWI0ODBbCaJ5xluO5gX9Lz2QQKlNjmkPdMsEcsbHbJCtSFuyWIUZB+JAIxuHfCgSW",
-	"i111yAUdMj23X0/ZFP4sBQzRF/ZrZExvzKfcfOFrRzBWuDwXp5N5LUTnkXF9UQj+W8G2DQkawgTvnOGy",
-	"ckMdF158/xMZs8womqmEaFhfJEWeEaMjKELxYFw+H2gihGsE3uD90a6qyH+++PDe3p5cCgUpUoT2BaTM",
-	"KB/OiuEj7TQmW28wgad9OZ+yajbNbXs2m7XNxd8u8oyJREIysitdQ4Tsi8rbVMH3j+yxQGQHPPuKjJgm",
-	"+7sHHfLxw8VlOEFHQWW5WGAlNgWiAlLFfB+Zk/jLXQxb9J3UYwfJB8RdGZ6MAoQ+qmEApI/A4P/x8vIj",
-	"6XW7OH/D46hYwoO0LzyeIeVGrk+4MEpIh5zkuczRZxAvy3KK0Qx5vX/wcrsaM+yLJUFD4ljTVy1MUUrx",
-	"CdfqsFK8MW5GdMRHcB9wRXY7HWPoOku6ct8ibovqvrBB8GoBMndd6EDzCuszWBnn8va9UacwgcBbXxBR",
-	"f4OLbzaTydvwksEdtYqiIgOWyRnp/eNgD+/pjCdMKFYirFvvTi9bZQSq9SHR8sJc1q2odWNsObiFu53d",
-	"TheSVqZM0ClvHbb2Ot3OHircY9A+dyCOuRPmA40YmCeeNE9Tc6NzpY/dQ7WCtr1ud0UCXEMWdvm1X6r4",
-	"s6a8p2r22F41B6ziYeiWHga7TQlv3f16d8+KyGCfNVWVzDJHRypy2pet13AXtfa7u8s+4HdrZ7E+K7y5",
-	"v+GbvkjtXdQ66O6tf+tTPXPX2h+w86Xl8cuvd79GLVVMJjSf29P2azWKHx0pAMiZN1pmR6dSNVBJJSei",
-	"jCh+JzFwuDmFBOe36ek15mPcVa1hnRfsboF6dx9EvUsJtpy7R0a2jN1Td11dfZ68vvnL5O38L5O3Lz79",
-	"/Nf9Tz//dZedvL9JJml2vvfncfr5tnveeztPfrg9CAGJDV6we+6ST69Ykl9q9OSwqptRBTCjoeIJwFQG",
-	"oODueloMSv3+Duyy3329wVuV0tzmrd0NmKxejBHeO9iEORsyib8yZ+P5h1diw/k2cPxdVL8qdr6UjHCH",
-	"JmDGmjz038PvqpKEMJQ5GUmZRs7PclhBtIO2bFQlRfa7u6RabaIvIBZlhptIACaBB9QiuI6wsA7c5hja",
-	"sLEiPc5lMRpXgsIjbtTpLSxtmCtj1lg1xOrhw+otfQ2oXYxSYW0H87F6Pbq+WCyhGPn6iTArX19ucXlu",
-	"R3BsV/IKqpOBGV33eOAycfNtXQnQxbkiw5wxjO5FXsNyA9okGoht+ZJfQBzGzAoEAKogVTmPRxrK+YpA",
-	"3V9GBOkfVVrUKtt/ZSbEzagYxOasXWUoS7yiPOLmKzjoK/FL80zLR3aqfSdAK1rF0DulP9rqg6uy3SqF",
-	"rULN6BDAWuBKtsFFq71hSVHzA4Q3IAzRF+99zBcjLi6oCy4rEof+9RiM9Zwm1yyFYDWbSEBlO49Mc8QE",
-	"PptzrRGDUg2mro599MUWWEeauPonFogCjkBKkpyqsatbPWCkmJov+HFkllqPQVljyRsi4Pm7/PDTSc3v",
-	"5+thld6/Ln4VxBjHAu9QGdOVnlzU2y/xKB+rtTuK+OXLRip4NbC1LBRolaWFiMBqZWf1DA4aZyCKLHPf",
-	"w/+ufWN30Ev20n12MHxB72M2lEGd1VW1njkO/48QLG0MsbA7X0HWleZK9XBOaDL2OXTe32U9dhwyePQc",
-	"uE0ZoUIz56sGV0vFM4ruy76o+S89hmTBKQrJUbZ8i5wiiOyw2dPTF+BXLt2f3tmIkvWIxF/6QNn91mG/",
-	"xkv91l2Mj4EfeiuM4TlPopEj2w3CiayWTZWCfVZA9YWRUOD3tg5tWD3G1LhR516T5tp+TdIrSEh/Amuy",
-	"JmTuaTNV0uLvFtv6PLkdWbcdQ/l0tYnN6OzL1hpRt+k+hGmEKwzHfxsTcVHebWQkNlQS/Z9oKcJpe48n",
-	"CgpAA3gpcX8z0WqVO18cPa40HLEsqgrQBtY0svB/VLy4JrnUoOTZ+mJb8G8uhQ2v+vf7gqfbh2SV+bjC",
-	"7kTFcjZmOXNGc18s1CJfsO7snDvkDNR67pzQDHVJPWY8J5eXZ0fWhuuL0FAGSDOaq3rMJuVoALLDuGi5",
-	"P9Wbxpl6ZV1dw7+RtbQXDEmHsHaftrGjtMRA2oGC+8jz+3IrsZTe62xEPO8/qo1YrTr7lZkvqAjsPSIr",
-	"Ge+RKlLUZN+ViexLOuQFcKiHdclzmKu70B4d0OS6mC61PC90zujEEF8iBaDWhCYXfznj2lY4tGQ8G8vM",
-	"1SbfKv32uJ3GoGQq6otCeAeRq5VgXnZ+nzEfjdszqiFYm19vR954xOjhX4/ffPr0jpy+v/wQE0BOo15V",
-	"SWwHpVGMOuScAaLCsO1gTpSW0ymvYJQigpUZ3a+V0o3W/oR6jS4+G7dnNHMoKzWexPCkwipXUOUBn7Rl",
-	"FWv+LMvIadCiI7dTRLVsZZkJrLHlRhxmUubbTWLgB6a/wyO9lwUqE810W8FpVwsnegTWgAvDLouJRo26",
-	"iaWRyp7WCte6IO73XE2l4roRpR5TrWkyNlfHEQxiuOFP/ZZHzLRtaWA+sWlanXTQb8Ub1ZqsFL39nxRS",
-	"Og7ZNZHTueNTdx4R0RQknci4YMt0ixLTtVRAnLOU5yzReDHa9gLmIvVVcvxekSkdMbLl6sl/d3xxcvXp",
-	"/GwHSr/sSPiafzjetuYdth3wQWF2SxNN4tx+9qrIeRwRSoY5U2OiuBhlrF0ohkUCWEy2egcviM1iHnBt",
-	"xBBWnDbq1YH1F1kepuTjT29OyIV5BWLlV8mYZhkTIxZbtJfrvoD9UcCpxVVfuIVb+Hi8gOuC5cUE8V9k",
-	"awEXR0JY3PYRCjaYzQ3L+ZCz3AJJMkZvrJpWlowlKpFTmJdVjViKaI1pMch4Qqa5BGkNKJksIz6EDUgN",
-	"1SRIoPcGHiK2bqgLlL1ur8FTufTga8x/JlHyrCivVL7/6fzsfvwctS6Ybi/DMi47naDBRlQlj4dIkw1k",
-	"QlNPjBqXV9ga+6FgavGIcHsv4oaFPFzocevXqHXbtmQJ1YptQLbG2B6suZTDXb8I0FBDJje6OXKF47VJ",
-	"oTRhvxU0Cx98pvpiHUMY7htYFSws5QyXoEWJUFEeCKEj2RfmLayer4liTBCzEDJnmmxRy6qIaEJwMczV",
-	"sLVhFHbrqit7MWPYrS8cv0VBBAdLfG3FWPoSBJb5j7IGVbyNzEdTMHj6wkm544+nIOTMADEGhkoCTwAB",
-	"5n1iGvKBcjmdGsPBYv+gMgXgcy6rdcUgTdwJnGCaQWEynpqNwBphCRUuF2tMyxQFFyGATahFJq3fzB43",
-	"GGq0wZIJjjCjiHHri7jsUR27wmhqLGe1eJdzRKKd1SCG3kI7nJocqmnfDU7gEA+NR253CEnKq9i/FQx0",
-	"GgcjwNzsxqbYB7u9hiTrxv7dQHkAe/MX4QJKOl42B2VLaj1iEheIynZLFkobwpRDBwDzNbEq/X9Q5lmf",
-	"GYmROq9SJjhLl84WKkg8braeH9jtNKMCz8xMFsZe/eWrcKgls+h191/dZxoY/YV06I2mUOT8kZ++aEDR",
-	"x0ehOLUStrMxjhzE633OxVwXI9m240FapL0/jWq5/ua/wAZjxu7RkoTsv/HNX3/p6933rmv+OkUssvkI",
-	"2z6k3xfI3VboJRmjuQsG3ldD6G6qIbz1TccerlYYg6O3/t3FZstPYKpUlBiU6E+lxQTV8Nb7NY2u4w1y",
-	"D4tZ46OstF60rQmX+y0jD/HZoNVniVPpi41dmeZBo/A4VwrYCvMFDyc4MMKMpvj7k7OTyxOyymUc+yqW",
-	"FQfoNnpAYd0VFyglC93E0OtZ9Y02wGgYWE/yCB2wFWBMg7+TXEKmhZAQqmvSE/CYH+r+3N2IvKtGf2+D",
-	"6EXYcffBfFT3U1ZSR3zOwALn1HhkB/32kAvZGJ89DbfdIkJcQLXKOEDhaEVThzWTWepecoTbF5VTWxJv",
-	"Jdj5C/LnbGcT/Aq68wwnueCwb4XFoaOVkha841lDaTqvZH5QiEI05JOUSn+w2mVlySqxNrCh1UalNcvc",
-	"rxqtwkksodXu141r/u6Y2PvENR/BnQ8NEP4eXA3tgapsvYKlvTBdarF/EIz8ePnuzDrcDCm+ubgAhvgz",
-	"vaEX8Cjh4PqLDHvKQiueMkgxcm1GQZ0z4tjYCFFfBOLYhgUhmyc26rK5yVC81CV/Jd8jZ+ClMxY9v2ER",
-	"xsrMxzvkwrenjQw7y+GQ5Yr0QausqQj91hK/t6+gvp6pNLvVO2M9yaq+7o082+Vl1uDWcj7tC6v8tD/K",
-	"jCfz1dXWjcA4MucwzKFE2R/E27S42AgFXVoqTGVQwBJqSZ2rVDf/1A66UJaS8ltm9CP7wdKSDoM4ygEL",
-	"w5m66LSm2TX0ozJUDrF1Q+PoObLD+W5gikEcC7LUzaUSlO8k7/h366juGFeylvb4hI7YzvMnibLg7hEY",
-	"sk6JNBmztqHHXDZU+/+Y8xvv56SCjGWRf6WYSVOT7H9bU+ZLPVG+Hnq5XBCeHhxgj+sR3OKrQy+FCaPe",
-	"Amg/ReIfTi4JvhRHXpmzOniZd4waDrDNVGYAXes0Yls9rYNJ8jDdZTMtwRfIbkoNC+6UzTWEr0KF35SW",
-	"mm/VR1CTKjuNLKcn//nAxRxZMzPMarHKcVomP7y5OH/roDLSZjSrvmhq/1EHyThrO+gBEqQ6d8g5H421",
-	"w4KXmBt83Hq0K0WaY9/vIvbVB4xeFNbqOCRuCMj79pVNJbiHGhpkb6juh5fEhS/v8HXV/rDRS8N1W23U",
-	"0ur9dbw72U/+Pnilun/7be/P169/np3lB5fi5Uf24hPd/SHtvuW9H+X+xT+rtfECNPjrCh693kPl4NVe",
-	"b2/XdzSB8H0CZXyexKhY2N+lLUKVq5u1+VUZC9kGt2H873RBfmXR9HksiW03A17fx4ghw72y0MtdE2FS",
-	"m8fPhSVIQOaALxbZGr2zHXJZ5ntDv9fhkCUawz+1aDcfiQ+Fbt0X2WUkmbVlf93E7VTaOTUaXOW/DijX",
-	"rizyjudvTJEbUNVbX9T6kTT8UBv+q9P+ib3gFtyaT8AE7RL3up4f1mBLF1QHKDSKL9kJRRa/go0NoMSJ",
-	"vcEtN4Er3Afy1zJWE5AEWeukXNe3Y7IARfwffvu35rfNYNSPYMDNnOToul2CAicjqTG2zjX270ZVNELU",
-	"WjYnGb9mfRFDNZpF33zsvNLUV3arudYhLAXVY+sxq74Ig1aLPmvUbeGJQK1d7p32GpVzUz8hyz6dmXg/",
-	"Z/K/h9L3H5avOcXrUCFP+Wng8L0n28tkuRvlWATec1tyyrAdy5lIoMIbFfOKz7zTaPOZb3xVT/Txx9Ng",
-	"Xk/pjfZeVQf+su5UFD6qsgFDppPxfZlkhdu5uqqti4RmNN/ewPU8YZraGMnYd0RsPGGoxRUWPXfF2DAA",
-	"D9mYNMvIVsZvmGBKbXdIbOtrx0TROdRMdwXC+2JJhXAi5OzIXwjOzxyRGAuF+5HmZIuSYZFlgMjLGU2B",
-	"XqFutlHGyOnOB2zVEwEAL4DU2xQGrM4OyQosJYVIXYJBIQTUhkMzabtDzhlNuVkSuAPtPLlzFUIzkXiJ",
-	"E8O2mXyM68IWj7UFvw+/tKD9VtjYBGuCB00oXVH11iiXxZQkcjLhmmBfncNyM2SOZca5wp3c2t3bbvmi",
-	"6U0J8Z0uuipsqfNyWkCd8nqz6bm35bUV/ptdXHYvl7opLPyVFNPOyhjNmSVQkoxZch0FtRgBpeQMATvf",
-	"Rl5Z7VPGgoGFQKePzdtZVsAyIlDLGcuoCzphzW7kR3iPAxeYnfcvX5Y4pGpV0KvdMPZ7lY58TZXOLRKu",
-	"0gex7IO3+7LsR4HN7O5RxODpvdt/AHTKZQNBLPdV23aUJQXufDEbfrf8VsZitaAcG93aCm8K6c/mh7BP",
-	"xZgq4ijWCDdoKAkg6ufPP1OdjJ8/R2S0GLWnMsscQSs9x5y2N1KoInumiMds/VawnDO1fYhVZkHul70n",
-	"ocQsFFdRdBb2t8C0knhGuXbdYGwqifNxO9QJxWLHfUHLXrfPzLLwE9iTg1HtauHaL0Ctdg/oNd/BXNIt",
-	"QJM7edAXhXB4dxAN2x1ybNFnufWbQ1VLQNCXfRApTNDNAFdn2+1NONRKpdY/f0j4sGwg4r7FBRkwPWPm",
-	"kJzEKFdsq7+Uk7TN4nCKS64hwzzrMODn8AUcPdjL4Lzqu2lso2UwX9joCpb2qdqQLEKBy1rqEg8Ta8Jb",
-	"5D6csyMtswSo3O/r1XQjX0fiRXd72XJCWmxtKrLCAvB3D7TpQiUAGn+GN+wacfsqELfwrpEcIHfDQb7O",
-	"TVB2Xl3o03nvS+LuXpeE6+3brCZYqsYvfNVE7j/A9YJb4UrBYL1xI/mgTC3XDVfLfX0Wvvkt5keHt9KO",
-	"hQ2CY+ihgy4rjPNDToUuZb43GFxNua3KVeeuuajsx5Ru207zVqwSwWZ9gZqaLQlcSUWulFQ3plwl2dhW",
-	"O1BywsxOs0wxC6/kOip7t2KB4/KqsIV8fKUxKAzo28EdkYE0EwmqIcN1fB70hbUV0+EqpRmYIlj1fKte",
-	"WBzKxC8tLQ6pWCXq87CG54QpVvfDXH1w85XBa9jZeV8Yi8oCiGbkv0kcdHWL8cbDevAZXCVblMROWsRB",
-	"4WuunaGmXBIBNByWAi9iLNVdazVTqW5uXssxGVzRIWsqhx52tV/SLheK+68rhw51zSETj0IZj4b67rYn",
-	"oC20DJ9sQ5aemxI0XzcUgkcKYHmkmLDzgCuduGs2eLf3ylxzOU0M4xyVaGF4aiu2DOlYEY95v9vti3ih",
-	"Pa3T9b6rIe6fPz+0tQQqChnBzHHSrZTFNo+A3zTjgpXtrPqi1iLNTJ5D9bwmDQwwxkZdyOwGbHfIZ+wr",
-	"C+yAbo2+wLw7Q4mRzcHDvxxCpX2kXMfxc0zhK0WGLa4HMHpsWtsXmCCdzSNfwWpGr12tA8DCKdQBuXYq",
-	"YMpVIoWAdO4gzxjWT0UKXQGQevzS7QxwTTC6w3zDxOQQGkmQ3wqpKVSxpyJty+HQ8wMmAEzNpSkLFZbk",
-	"r7j+0MHusXqjXM5sQifMLuM3TPlCW2X3LqhT6FVTa1fnDIo1QPpFLUcDy+6nvlMCdLjsAMGaz7iK5kFX",
-	"b9sjOCzCRf24jh2cX8kKzRIhv6DgHuMbVsl9UBEubJZFJ1PKR6KiHq1QZCrtL3cPoqqWePiiC7cxd8a3",
-	"H7LyHj5lyM13J/cPSvwlbLVdeXevew/dyO7SvQpP31dDdfX8n0LBLFtotl4Md5Me3WftV/TloL2fdpP2",
-	"6+EBa/cGe8l+esBeDF92F3tOuhaqXpv0s3uwHrxK6d0JTglYIJjJbnUi91Vr/dFB49NGBwiuDBQcuEIG",
-	"84o28m013U2KlKE/549Qo+z38PtAzRqQ+1aD28DNs2OvtK+iUJ/4u5HZSrOYSPdBZAgdd24Ge6sOMTKK",
-	"jgsqyKAsZH0IKUSFuBZyJiKnb0dePw2dTrZbBRplODTqPQvN8GMEoDtgo5AIa2xMa4OXH3MdVPshbyZ/",
-	"NubmWu/wpxbEDV2+HyZOvbjynbnvv8RlAss+kP4B5ZKZ13up3yDZ/f8klX7gN04cgWW3mUwSbPZVJNIF",
-	"04FEeqacGr/ErrQWv7PLwE7n2gudGVXbNlXShmPSBqMWkiGd2WY0fVfYkOqKfzyhwmjUA2Z7toHQs3qr",
-	"NzCwa7X5yIhpmyNa+Vyz8BJs9q1FV7Sgkm7O6EG/+a8hyVZpZbvfUnl0bdPvuzXLJSCM9x8B+AcSgCe3",
-	"0OLPNidcIv5sr6rOnCIApbEb1Q9Mf5gycfzx9H4xWzfoPVEt9lsklUkxYUJ31iQpcuUfjchgrhmETOA/",
-	"aFgnDYKEg4JnGjEkFZ9xEA8HGbsWOoIqo8ONGK0RvmIRFYfgcFuAhSB4Aeu8cusJxLps2BuXpZ2GRure",
-	"/4ZQCNQzZ1wxsgXV21CkC8ZSp0n2hZHPUiAkQmmeYWs/MmFUQOHM7UrzUteb3VhaFunjQ2dmCNcbzwNb",
-	"4DpYEp87h/17rKwMZJUZ7h6SCh5fJK3PZQN+dKx1nryySYmtATRGA3nVUXBhm1+EwNk3vjQbxREB0e2j",
-	"ALYUg5qyxFozEMS0USnk9MUY43dB0pNCl3dzNZZgLEhAby53NWODAJjr+35OaJZhY0jDzYbsAVCX0CxD",
-	"fCqGBqaSQ/SDXjMHprJDPVP1EmNbtt1wUPHMpn5tR4hDryR0HQVNgoJMsjKRDCtbA+dUEyNrOWoYxFcl",
-	"SM4XfOyQD8Ohhd3EuIlo6HmYZRyFfQ4tw0HFf7cE9DViF8Zyw0sg4+Kuf3DdEo8/nkZkVNA8Zb4UXBy0",
-	"lo4JogGPiBwO3TzCRtbc7LEOzxnqfzbEpQGwhEH8KkIPDzyQwsFoQPd3v979vwAAAP//",
+	"7H37cts40u+roHS2KnY+SpZlOxe7vjrlyTgTzziXtZ3N7I7mMyESkjCmAA0BWtHmuOo8zXmw8ySn0A2A",
+	"IEVdfElm9jtb+8dOZBLEpbvRl193f2klcjKVggmtWodfWlOa0wnTLId/HSeJLIQ+/f4D1WPzQ8pUkvOp",
+	"5lK0DluXY0YoPvJEEZ52WlGLmz9MzeNRS9AJax227CNXPG1FrZz9XvCcpa1DnRcsaqlkzCbUjP2XnA1b",
+	"h63/sVPOaAf/qnb8RFq3t1Hr1cX560t5zUTzlBRTikvxRJE4UfnwSptHYzLM5YTEP5xckp2UqvFA0jzd",
+	"sc/GfupjRlOWl5P/uW2+1sbPrZr+hH4+Y2Jk9mm39yJq6fnUvK90zsUIp13kSuaLc/40ZjkjeszIlI4Y",
+	"UZrmWh3CD7Fgn/VVAi/GRA7LpwZsKHMWEaoI1yShE9Yh7ydcE677YihzeHLIc6Xh+Q7BrytCc0bklP5e",
+	"MEJFSgYsk2JEtIQXMq400WOqyYSmMKfJEaF9MaHZUOYTlhIpWERkbv4fd5QKqccsh1cjMmJakf1ul8Rc",
+	"3NCMp27yHfKBjrgYEa7IYN4X7mtPFFEy1+SazSMipCaDOZHDoWL6kFBBuGYTnBD7zJVWJC3MfsJkZ2OZ",
+	"wW5wMeoLrmA8lhL2mSY6mxMpEhYRdsMEmY15xghMFHeApqlZTE5yNpE3LO30haOA3wuWz0sCwPm3lhz1",
+	"wW4vak248EffdPBnfMJ1M61OpNKwSAU7Ckc7llmqyFbKhrTINNntdiNiTsQ8utvtdrePiCy0oYacihFr",
+	"2PPMfLCk6dqK4K+VBdlPtQ7Nt1rmpKluHba40Hu9VmTWyyfFBP7cheXaf/rFcqHZiOW4Wplcv4MvNS04",
+	"k8n1E0XMVMiM6zEXcJYJzTKWP1FOniwRJfB/9xUifmK3Zpo5U1MpFAsF3QnQmPkhkUIzAYdGp9OMJ9Ss",
+	"YWeay0HGJv/xm5IgfDb78Ad8C79b3ZJj4VYMu4GkDptj6Z1mOaPpnGzFToziH+LtTus2chN/J/VrWYj0",
+	"W079nfRTH1OFM+dpMFEh9dXQzCreBpFhzpmmEy7I8YdTIwfkcGgeNz9dpVzRQcZSty7z4/f2t2+5qsum",
+	"SQ5YQguFMlqx/IblsGQhSXz8/dvTd1c/nfw9XrmUj4IWeixz/s9vu5y3XCkjL2VOZrkR9PHPbZhQ+yc2",
+	"N1MugonZCX9H0w90xO4wTfaZTqaZfSNFgRBK/5aZlqY8sxuMv5rdNRLfCD49tvKbjKkA0VzoI7wKCR1R",
+	"LoA9jNij9u2OlQNMgWZx2OruvvnHz3s/vvhr79P+ybPzF5fdv/c+7p8+e//CyDpNdaFah/tGgGmuzWRb",
+	"pzhJ4idppVmRi0OZaKm0zNmhXexhbUm30eMQW+xud65IcM3m9mZW5moO71iyVb9akbtiFPpwEZpdNZcn",
+	"SmW8p3fNQEaABwPgK9sd8k4aSTwiydjcKHAbIiGc4w4/Ci0Y0X9lJbgnByOUQeCZ1etkTP7rl+P2P2j7",
+	"n932y0771y+70W7vxe1fQFcxF7dZWsest9N5RArI3Cw2JYJyLY9FB3Yli2SQM3qtCCWpTIoJE0bDSaRQ",
+	"OqdchNTgpxRHfeF/1TqLo1IzsF9ZfuavZT7gaYq69Te7BUmSS6Xaimu/EUDUlEwaBFipkRsJNnQzDhbV",
+	"F9VV/cD1m2LwUdAbyjMjnL/l6vDjJJFFlqKKaxZJkzEeMBVqxnKWogJABWF5LnOyFY+4HheDq6KctRXQ",
+	"Z4wq9k7qV0We2wXcmzkzMxZc1YkdrSar4QEnqlFMowpnn8cHjowVMqFzMqY3RneZGvXsvgz6smRQWCp8",
+	"upzeSgZdXM9jMWhtI1jjPhySQlwLOROR24SI5Az+lCJFoyjvC/v2Vrww4+XMaYQlGBMnnxPG0jupEg1H",
+	"bwQGXAFXzI1XOXyuSg0PbJLdbpfQRPMbXLyKCNfm2p5w/RhnbYQwDEaC+aw+7YYlPNZ5V5duFmrtICKK",
+	"yYDlxgALN8Mc5eJ0LMt+oPNM0vRSyjOaj9i31mjd5TKQ6dyQcGYmYTRyKkKlliYJm2qzkinO90pLeQUP",
+	"23WcU82AAu9De2BZ5VQz3CMc4oZmRUiVlb8vI0ejl5sJm1NxazMvWlok50znc0KHmqHZofmEES7w9/ax",
+	"+X2BYP/x5uDvZ8+fX7Z3QwLtBQR67r+wnjIryzCHYnZyQsX8aka586/V177wTLh+KYn5GzF/M6LBTl6R",
+	"rYGhO/MTTcAuVqAtzYw6xdT2Yek86L0gUzxm2EXz1G63t292hmbZRtsGQszp4mYqV4olUqRq+X72lu3n",
+	"0iWt29yFfQKyf1SuV0akT2TOyn2uccsTZTaz7V4oya8vtuLz48uTq7PTt6eXV+cfLuJts79ypszuRWQI",
+	"fic7qttLa4rkLGVCc5qpCB0jGWdC9wVN05wphVOCmcSvzk5P3l1e1T5lv0S24pAE4yPCblg+d9/tC5i1",
+	"MrfTbyzR6Nkzxobc7pDj+omQrTg865hIYTQVS29wr/UFENw2MqaZ+sDY/kZKLlAsF2SY8dFYRyE9mn17",
+	"e/zz1afj08uT84urDyfnV8evXr3/+O4y3jbfQDIllaeM9WMEg1OiqAa/H2xrX8R1Sokbr9bIun2BKQNi",
+	"X3RhXeAGGFvKjGjdsCQ373Ax6qx0Ti04ywwJXqAH+o9yELyTxHvDnecceBxuYdBggOOpIoqPBFrmzX6D",
+	"Cz4Sp+I15dkDFRPzIS6uhjhS/Q4wf21zQTIursENU5tmoQwZoNusQy4CFwLVZMfMegc160ewHy/sXPxU",
+	"V4qt6roeS2K5/UiosMbFkAuujHWxFVc+GW9jVMEsBTRZa1xFXmntC6+1httottar/4NczpQRf0cwWKFY",
+	"TlKWZByIQxA0d47MO/iffZGzIQwHAk2mbIEJq64eqkkcHlRs1V8kMGP4SDHkoyJ/HDoD1bscMaA3a7m5",
+	"Hba6f/msWS7sidWftoQkP5xevvn43ZUVzqffb9+XzPYXyaz69Q3Jrba8xyC7xX1Z4yWtb0psZH3j/OJt",
+	"e9hg3z+esQNBwI2tHYq2TmaUe3izYuqQc3YjrxnGwHiuHsP4geXe0fppXNOjmz90mfET7A7ZipsmYy8G",
+	"WNs9QhTLTtEHFlYeoJDBDIPoCk8fgSPxuAw/uolscFLlvL/GIS1frz+dekRGVEI4ffF4MRzk4XsqNYvn",
+	"Hmob4aFfMJESanVnXDhV5Ng+C6Mfku8YzVlO+kW3u5fAQ/Cf7L5ksFuSwcfqvFbSQGUNj0EAb93tXfEX",
+	"26ucDHDVuCmL+lpF5f306VPbbJqxPBKqG0K3x9mMzhWJcS8htLyg1/qI9y0e/T18raGjIOXquslIDvyh",
+	"dV9lSjUdUMVIKpmNgoBHg8xyruGXGdky45JhkWXG9qFpW4oMFByjI3Ex2j4yL4JyYrRJZyWQy/JWy1li",
+	"jBxFBnMjGlk2PEILwJrOq7wMG9HYQXcvuPxZfsMTRqrrXkdq/lGwjMeFTuVM3HE77XKNfjMuNJhwZhTn",
+	"J1Bjmets/mdY4qPp0s0rtgaR2oTAjGZTcdmjzg1Ux9UKwvPy1X9kyDNmiNAo0NOMJhXECilEag3tvBDC",
+	"TBVnXyrXAf0aUtWlI7DTF8FylTa8XUzBIbRI3GQ2ZqJchHMS2iWDyn5kplgyQBxwQPxHG9gfhSqmU5lr",
+	"lr5lKaeX8NAf6381lBOHXzVfw3C8n+zVxMz2yqwJ9ChP4yFiBTB7uZyyXHMUmwHabmNQXdT63JZ5as5j",
+	"9zZqoVcbAoow5CIgyCGAugsIoGCo/duoleSMmrVQvW42l3zClKaTaTjE3q2D/my0lHcYwfWv9xDo48jl",
+	"lyoU0cZ7gynWlv6rX50c/MYSHQBuTr+vKCpm4Ku9699f3jz/3JvsT//ZilpTqjXLDQX8l/nrLxjT/vXL",
+	"bu/2L60FmJgf+Yyr5acK/w1wsQ13xAxsv0TznM7rRx3gC9eN+I591q8cUmLtFq/cPQcPK/cv4dUdC0AA",
+	"V4ACeLa/bNfg0wFOgaYpNzxFsw/BFg5pplhU29UJ09RI23VLf+ueu41acibY2r16Dw+ZvdeZc5quZYDL",
+	"Myv8zIuhu3Xdm58o1/7V2nGEE2g+Ebt/CgCAdXEc430dE82yTMElIAudyAnrkNi6f9P4kMxlAYEyHxg9",
+	"IjawyVPAIwyZSLgYWTBuRGJ0NKkrqmO4d+KcCTa7ggvkaqJiQHsopjskHrPMfEPJCTMmN8sU6wtzAx+R",
+	"2HyU5fCV6phbGoFGZWz2iSJMpNvuazqfV7/WF+ZzcFtVyaQc9l5C7OA2alWWv26U1/iwwxxXpKFf77pB",
+	"3sCDVeFuJLI7lbVoSfNc9fUe0FZ4SusGOTdPw03/VoUjPYORwhNYP5LO5w0jPb8tdcovLSbMrWSEkOUA",
+	"o3hkaUD5VnJUxGCNZexwUXjuTazzCi4OK9LuJ4DuerdBHBEs+Q1eRLcLAl6rK4S3ly8JXvx6C6rOa8kc",
+	"0q+p4DxIpbBHsC4dArH3oRXeIRdjY5lLkYDvYSlF7vtjXr9G2MzqCvc20Xr8+G45TeTwvYsM2SDVox+G",
+	"kWj0hmqaXxV51mAN0Alry5yPuCAfz89cBkShECsOb67cSiN7yySQJnNDpISqOqoMvGdlXCwMAWtrUsF1",
+	"BHbWygkYSffA+8OIOIcFU172N3nknygiignLeYJhGZ5GZDbmyRj9diV44prNwSY0Uw+1+2f7rVUavSH+",
+	"TI74EuK3YQF4wmwqnFYZsVu5T6iMzja7IE+VKli6cD++eBjf7Nf5Bpe6sPlRlaECTgpIuUJ2a6+Syo2/",
+	"SKQ655DREsJ2MJyP7j0O++FsZa4jQgFQ6aBnyqLRuIWG5AyTjDowM6uD7/caaMGnfrzsdp/vvnzZO9h/",
+	"vt99+XJ3dRpI1HrDaIY5Y1WBsXhXy+s117O54GVuEemrzvQCH7vQVK82A/0N7wZuOhOvQDUkbEmLCnPa",
+	"Lvp4zG+QnGQOBTLiIjKUWSZn6ICJd8B4iEuHCmpzADbpCypIjA90yCspNOUCvPqKJblTTEuLScvrqxfD",
+	"PbqbvEx77PlgZybza5a3nzdZSSHDfI0LdcWNuOwGPArjhNeMTRUBhxjXily8OW73Dp6RMVXjlVJj72Ec",
+	"v9o/sNEV6dTkhbWfAo5naFjOGC2jnArI2aJAMB3yE2NTwjXRkoBOja69EkwLPkjcrGzu8vOQXips23o2",
+	"3E16dJ+1X9Dng/Z+2k3aL4cHrN0b7CX76QF7NnzeDcV8UfC0iUYQXNrkfPCOoI08D2acC2Swb+58WO63",
+	"WZ6VhokRvRckY1qzXEUk5SOuVUTijjVN23EEQdkpAn8xXcH/tdOJ3TULVuSU6jFRbDQxKwDQEuguWwjl",
+	"QgmMdK9IkjEElU1cTh9meOrxNoQcYDTNcgiyx825EbHHkOmxVIzomawLi8m8rdDHjjK9kqlaTV8MnDBb",
+	"//Ow/GD71+rHu9Fu7/nt/+r3O6ufeQbPVB5zc392u/2XZZR44e+JmkNimDMWW8RtQvN8jgwSY+YD8Q4L",
+	"a+XfcJ/f+6hG/bPHMuoPHsOov7Mjq6ZebmIQeQ6qcbHb4/UWvH2uJr8XNQIw2aOWOemVqkGv0a6Nyuvd",
+	"T61JIrwN9qyejqImNMsIhMoIxJ1SF1B3eQDAxCCftURdzEh5m81qr5GIqMIIBUVoX2QQADFWCyI5O+TY",
+	"5/T29o1RkdPEyB+y9VHwRKYIlSJTyQGnSRX58eL9O3IB2+nwmyT23BxvR0RJD/bdJz/x78yEPl6+br84",
+	"IpkURneENSkyYprsd7tBopDLDIKVWRPHBkLr0mS32zH/e374ovuiWxMo3d5+A0cH4nthtz9QBTnsxgpz",
+	"uXBawgxB2LLPLoX9eACoXImbnFGb235IqIXJgn3WF3wkZM5gUMWYqqXCg7yoL4nNf8xPf5N88MPL3+je",
+	"W3726scx/Pvna530/jZPJ9lv/7j48WWTuHrvPMLVdSGvYjLvUOZkmsuEKcWsFanGkIkvHGBji5KxOTfz",
+	"fEQomcoU351mBRBQTkUqJ0QVwyH/vG0D0uaBCuDD/gZ6pLkz/C8oYw5JztroHYM0qZzpIhfBY0DdHfLJ",
+	"ZVsKO1SA9uWKUKe5yiEobIYPDN0Iwwlm1LaDonfIh5wLTQcZI8cXr05P/WWlpjRhqn4QgRa78T31S7//",
+	"ubfb7vc/Pz/xt2LTSbko3SLHC3L++hV5uX/wnNgAoM+3s3lZROEiJjQZc8HaOaMp/BAbNm24YDC+vmjL",
+	"NY+CSV8AjjT7YSVhjTkhKX4xmTLI9Qv+5bNaK9meragOpmnKAGtODapmoAc/hICsKhSoFbXCP06YHssU",
+	"nqdoF0HYp5ZrAnNsioMakV5ND2nImKiCCIxJmgtqNmYZ3LMON17Mu0P12eZFRg0otEYk3q9r/FIOa/Fl",
+	"tScwxFZ8WR5btvYmzZR011D8c9t6cdunaUxcxQOCsfi1bqvyYl4IAC93EYFFhrCOL6tubjfG4t378fzU",
+	"CD5X5cOxo3n8iMTNaBDEdhnuQWhXvMbXVA+SIW3hvAP9AVi4cgJNisQ5o+l8E08HYKkXyWKJd6L5U8Ct",
+	"9/PN3zXys2BcufdXzszFEavffrT41wPDV02HgtmZ94wR+fnUzYHmTQrCYU11gIR3B0SGiSc8y7iN3mIW",
+	"PyDY6AALIegxz1NnM15enlkFEAegGZbl4KAhWHya9RCWaiyzmVv+Au51u/UaMOgIXA75cAv7RlR576D6",
+	"MnKO1gbJ7fKaSfuBhuT+Y0aH/xTB3YMlfCbY7PHZrOJaX1hB82EGkeQlTAhYM5uNwhWZyVyPoYbUcras",
+	"cNHu/ZioNKRrvkSR5ODHB88xcwl2ULWCK/QthpnmROY2K0p56KJzEbjSCIpsWTmhSCoxtQStPq63OyS0",
+	"yrhI2ecYIXk6GRNXXgxMM3yppsbvPr9nLKFxYyp+/aYTg+IoFehkFaS4qJyb7Wza6U/juQc2AuwQEpci",
+	"9NinbJTTFOsarFRtFBcJW0ZbY3QpYBG3xNhc4bh+11KqWdtI73X+b9W8LbEbNT70K4IkSXLQ3SMViCop",
+	"hOZZifB0ENDQEpHXgA7GIe/OxM0hlkA6L8wfKz9kYPAZprP8FpEJowqSryyk1WfjTqSQWgqekARc7CFB",
+	"PltZ12zv2bq6ZlGrFN4LUzWm497e3suIfLx8FYXigUxzlgBTV332vW7vWbvba+/2Lru7h93uYbf7j80O",
+	"36XT1AGI9XBQFU5n/roWgIjjiqFs0srL1JIOecdc7r0NTS3avg+HfWZU6SvDfHaQhoIcVGlCg7QFH6h3",
+	"zhCunHPFHdHCCSnIa+kLUWQZcjnKV/PlDvnAcoVFBZ1bDZKLKZlwUWgG2cu4KSD/Gs/PjIxpEAhXXmns",
+	"ieWF8+iAZWTEbxgkSMIOu1xd84nOXT7Ve1jcbNGAKkNlTajaylk2CgJM9msKPmGC2cbRp5KI68Gnxjmr",
+	"5dNpjhYd24MYQnUiGCOyjmBrdWubyad0h5w1hJQiEl/5uFJVLAwMXYpRG51g90TEhmjQBqfkjGDBzzL4",
+	"CmV7HHbTcZCcMuET97e65D/d7WET7LcrM99bKV6fdVff8OYSY0mRcz0H77atyZhOuPiJzZvZwZAI1dLI",
+	"fSgdWrkJwqp8ikEeh5NaqBgwAP3QanB6eQlYXzGv3G865ebft1ELU6KOi6YKuUF5R/jGIYmbk9Nkoq/+",
+	"7//+P2ViFZAD/K385ljraassGfBKymu+RFo05PQrphGEEGRW7yQ0ywY0uY4PyRutp+9FNo/IhTkMFvXF",
+	"BZ2wC67Zf57Rzx1y7MYCyavIc5LSOYYzjRlJlJTgKcYUkIuTi4vT9++uTr8/O7m6PH178v7jZdwXZVnT",
+	"Hhlve2dwodgR+phxtxAQ4IQuFHywA1brQoQDdreRDGSWGgpmAsAYmKBLKukuEB1oRhuUdWAT3F5PBldX",
+	"b6TSbe98urK7sUgThqB54z16BqRFWMYS8wvsXcoN7w4KQ5S+kIshThux7fRFXxx7ZZ+Sp09By3/69NDi",
+	"BOayyJVV4syCLi/PSF4IhSHlWs0S0I0iUoiMKXi1LxB/wLXbqxOAFiFiIaE5wobI06fW8kJSfvrUppcq",
+	"opbik/qiGaB0RKbWvrDAhpwpWeQJAyD5NJeaJVifJmO2ILF/AguW9IVVaiEGDHuGUbsSa3JppzfDesbX",
+	"sAp0eyg6BK9IYUwF5TAZZqODeoSg8iypT3sIkRtHrQl1aoNiLEJhKnMCdXnKil8lNhSi1xhk4SIg+wiI",
+	"gYtEEwcWwCwlG35kNBljFWPDjRiCgYKP9iaysSKPIzpEIqd1vagSOHr61Oyz/1FI0WaTqZ73hR3l6dOG",
+	"QBLZooLwlE2mUjOhy7AS2+6Q4zJYNCsDSXY4wlVfrAwgYSVIMFgIo3nGWY7nBv4tPZNBLE2NKRSEloI5",
+	"YmOfk6xIWbBbWASaD4lgHP6tQGC54FaHXNAh03P79ZRN4c9SwBB9Yb9GxvQGKljb+cLXjmCscHkukCfz",
+	"WgzPA0b7ohD894JtGxI0hAneOcNl5YY6Lrz4/icyZplRNFMJ4bK+SIo8I0ZHUITiwbi8WdBECNeIR8P7",
+	"o11VkSGIjLcnl0JBKiKhfQGpacrHu2L4SDuNydYrTJRrX86nrJq19rk9m83a5uJvF3nGRCIh6d+ViCJC",
+	"9kXlbRvEPrLHApEd8OzbiPTuQYd8eH9xGU7QUVBZmh5YiU2BqIBUMa9O5iT+chvDFn0n9dhlqgAQtYxf",
+	"RkHiCqphkF8SgcH/5vLyA+l1uzh/w+OoWGL90b7w8JKUG7k+4cIoIR1ykueuuHq8LJswRjPk5f7B8+1q",
+	"ULEvlkQViWNNXx00RSnFJ1yrw0rh1GXooCO4D7giu52OMXSdJV25bxHOSHVfuDLj1dp29rrQgeYV1kEp",
+	"C9RCfQxv1ClERHnrC+AIr3DxzWYyeR1eMrijVlFUUBJ3Rnr/dbCH93TGEyYUKxMPWm9PL1tlBKr1PtHy",
+	"wlzWrah1Y2w5uIW7nd1OF3K5pkzQKW8dtvY63c4eKtxj0D53II65E+bdjViDIWohkSpyagcCDbYGc2+i",
+	"gQ8eVBMjMbchuE9HzGg3FP3zW2a/cYv7whbyJcooV7CtM66MVAX3EdT/QlBpVGsPAHVo9KG/WqkZzP2x",
+	"4rMDOAXsoOez09SoJ1xptyDYjLIZxC/NZlf5yM4rVxd57ZNYD//211oR9l63uyIvt6E4RHk4v1RRrE3p",
+	"mNWk1r1qamrFIdMtHTKuBwBv3f56e8dmFWDONha7RRTK0DFfjXagZMo+7kXTZ/ye7bhC3fD87vrnFyuR",
+	"w5v7G77py7HfRq2D7t76tz7WyxBYIw/OqzTvfvnVkIIqJhOazy0V+r0x2jUdKQDnmjda5hymEj0FVeqt",
+	"5GOVYdvvJEZnN6er4NQ3PfPGXLDbqstB5wW7XaD53XvR/FIyL+fuUdktY1zW/YNXnyYvb/46eT3/6+T1",
+	"s48//23/489/22Un726SSZqd7/04Tj997p73Xs+THz4fhGDoBlfjHXfJp3YtSZY3xkhYotLoWyhVK+4W",
+	"TKO6A6/4Y/n27LLffbnBW5UmFOat3Q2YrF5ZFt472IQ5G8oifGXOxvMP9Y6G823g+Nuofh/vfCkZ4RZv",
+	"5Yw1hUG+h99VJQHK3IUjKdPIObMOK9k0YJK4riq7pFo6py8g4Kehd8sEMYfcaNGAozvCKmGgMmH8yAbk",
+	"9DiXxWhcibyPuLFZtrBOa24ub2Z1PWvsDKuq0DVkDGAoEAvVmI/Vi2v2xWI92MgXg8XmN65Y5uLy3I7g",
+	"2K5+H5RaBF9F3a2Ey8TNt0VywODhigxzxjCEGnk11g1oE/hAGfH1C4E4jC0bCIAmLQWPNJTzFYG6v4wI",
+	"0j+rtKj1cPnKTIibUfE6mLN2Ze4s8YryiJuv4DvphtVGYqBLrWLondLp36h0VzNtK1X6Qk3qEBBx4K+3",
+	"EVyr82F9ZPMDxJAg1tMX73xgHcNaLnIOfkESh0EMULZ1TpNrlgIigE0kZCI4t1dzWAo+m3OtEehTjViv",
+	"DjD1xRaYoJq4Yk4W7QPeVkqSnKqxK8I/YKSYQuMQN47MUuuWKQvGeWsP3KuX7386qTlXfXG/oBUVftX3",
+	"CuMKy/y6OrqL9sQlHuVDdX1HEb982Uhxr0YPl8VbrbK0EHZZreysnsFB4wxEkWXue/jftW/sDnrJXrrP",
+	"DobP6F2MjTJytrpE4BPH4f8WgqWNIRZ25yvIutJcqR7OCU3GPn/XOxWtW5RD9qCeA7cpI1Ro5gIC4M+q",
+	"uJ/RR9wXNSexN/oXPM+QmGlrUckpIvUOm91pfQHO+9LHXDZiAsl6ROIvfaDsfuuwX+Olfus2xsfAI7EV",
+	"Bkqdu9bIke0G4URWy6ZK9VEroPpiF9rjTalrYwirx8AlN+rcS9JcqLRJegXFMB7BmqwJmTvaTJWSHLeL",
+	"Dewe3Y6s246hfLraxGZ09mVrjajbdB/CFOYVhuO/jIm4KO82MhIbyiL/d7QU4bS9WxkFBUAuvJS4u5lo",
+	"tcqdL44eVxqOWONZBZAOaxrZHAtUvLgmudSg5NliiVvwby6FjWH79/uCp9uHZJX5uMLuRMVyBq1irdHc",
+	"FwuNFRasOzvnDjkDtZ47Tz9DXVKPGc/J5eXZkbXhsDFriVlwxiimKPvRwBWNwedyf6o3jTP1yiLhhn8j",
+	"a2kvGJIOxu4+bQN0aem0tgMF95Hn9+VWYim919mIeN5/VhuxWkL7KzNfUN7ce0RWMt4DVaSoyb4ri2gs",
+	"6QUbYM7u1w/WAdtuQ3t0QJPrYrrU8rzQOaMTQ3yJFAANFJpc/PWMa1uu1ZIx9ibGRgtbpZ8ft9MYlExF",
+	"fVEI7yBydVogV9X6fcZ8NG7PqIaIeH69HXnjEUO0fzt+9fHjW3L67vJ9bFscg15VKaoBSqMYdcg5A9iK",
+	"YdvBnCgtp1NeAYJFBMvMul8rdWit/QnFZ10QPG7PaOagbGo8ieFJhRX2oMIMPmlrxNb8WZaR06DfUG6n",
+	"iGrZyhI3WN/PjTjMpMy3m8TAD0x/h0d6JwtUJprptoLTrlaB9TC3ARc0ny8i8Jp1E0sjlT2tVeF2kfLv",
+	"uZpKxXVjKkBMtabJ2FwdRzCI4Yb/7Lc8LKlt65zzic2F66SDfiveqHBupYL3f6eQ0nHIromczh2fuvOI",
+	"iKYg6UTGBVumW5TAuaUC4pylPGeJxovR9koxF6mv0OX3CuOAW645xnfHFydXH8/PdqDs1I6Er/mH421r",
+	"3mEPFR95h2bnJM7tZ6+KnMcRoWSYMzUmiotRxtqFYlgYg8Vkq3fwjNhc8gHXRgxh+XyjXh1Yf5HlYUo+",
+	"/PTqhFyYVwCQcJWMaZYxMWKxhdS5VjLY7AmcWlz1hVu4xejHC+A5WF5MEGRHthbAhyTEHm4foWCD2dyw",
+	"nA85yy1aJ2P0xqppZf1rohI5hXlZ1YilCImZFoOMJ2SaS5DWAEXKMuJxAgCHUU2CBBoJ4SFiH5q6QNnr",
+	"9ho8lUsPvsb8ZxIlz4rSbuX7H8/P7sbPUeuC6fYywOiy0wm6BUVV8riPNNlAJjQ1+KlxeYWtsbkT5m+P",
+	"iG0SbTc85OFCj1u/Rq3PbUuWUHrdBmRrjO0RsUs53DW/AQ01ZHKjmyNXOF6bFEoT9ntBs/DBJ6ov1jGE",
+	"4b6BVcHCuvRwCVooDhXlgRA6kn1h3sJWIFD5QhCzEDJnmmxRy6oIG0MEN8wVioxwZe5cWyreixnDbn3h",
+	"+C0KIjhYXnArxrK7ILDMf5T17+JtZD6agsHTF07KHX84BSFnBogxMFQSeAIwO+8TA8RMmsvp1BgOFmAJ",
+	"1VgABHVZrWkIufhO4ATTDIoi8tRsBNYnTKhwCW9jWuaBuAgBbEItMmn9Zva4wVCjDZZMcIQZRSBhX8Q7",
+	"/kFfLUqN5awW73KOSLSzGsTQa+jtVZNDNe27wQkcgs7xyO0OIUl5Ffv3goFO42AEmABfsnZQk+Ngt9eQ",
+	"yd70daQ8wBb6i3ABih4vm4Oy5fweMIkLhL67JQulDWHKoUPZ+Xp8lWZmKPOsz4zESJ1XKROcpUtnC3U8",
+	"HjZbzw/s8zSjAs/MTBbGXv3lq3CoJbPodfdf3GUaGP2FnPONplDk/IGfvmhIVYiPQnFqJWxnY7A+iNe7",
+	"nIu5LkaybceD3FN7fy4A1xpv/gvslmjsHi1JyP4b3/z1l77efW9FV7xOEYts0se2D+n3BXK3FXpJxmju",
+	"goF31RC6m2oIr30HxfurFcbg6K1/d7Fz/COYKhUlBiX6Y2kxQSXO9X5No+t4g9zDYtb4KCt9ZG2f1eV+",
+	"y8hDfDboW1ziVPpiY1emedAoPM6VArbCfMHDCQ6MMG0s/v7k7OTyhKxyGce+gm7FAWrBuLDuiguUkoXW",
+	"iOj1rPpGG2A0DKwneYQO2AowpsHfSS4hnUVICNU16Ql4zPd1f+5uRN5Vo7+3QfQibB9+bz6q+ykr+Tk+",
+	"MWOBc2o8soN+e0g4bYzPnobbbhEhLqBaZRygcLSiqcOaySx1LznC7YvKqS2JtxJsYwhJirZNE34F3XmG",
+	"k1xw2Pf146kt/pdVWUNpOq+k11CIQjQk7ZRKf7DaZcXhKrE2sKHVRmV9ywS7Gq3CSSyh1e7XjWv+4ZjY",
+	"u8Q1H8Cd9w0Q/hFcDb3Oqmy9gqW9MF1qsb8XjLy5fHtmHW6GFF9dXABD/Ehv6AU8Sji4/iLDnrLQiqcM",
+	"8rhcz2RQ54w4NjZC1BeBOLZhQUiZio26bG4yFC91yV9JqskZeOmMRc9vWISxMvPxDrnwvbYjw85yOGS5",
+	"In3QKmsqQr+1xO/tuzesZyrNPuudsZ5kVV/3Rp7t8jJrcGs5n/aFVX7aH2TGk/nqTg9GYByZcxjmUAfu",
+	"T+JtWlxshIIuLRWmMihgCbWkzlWqm39qB10oS0n5NTP6kf1gaUmHQRzlgIXhTF10WtPsGprrGSqH2Lqh",
+	"cfQc2eF8a0PFII4FpQDMpRJUrCVv+XfrqO4YV7KW9viEjtjO00eJsuDuERiyTok0GbO2ocdcNnQa+ZDz",
+	"G+/npIKMZZF/pZhJU8f/f1lT5ku9GkE99HK5IDw9OMAe1wO4xVemXwoTRr0F0H6KxD+cXBJ8KY68Mmd1",
+	"8DK5GzUcYJupzAC61mnEtnpaB5PkfrrLZlqCL87flFAW3CmbawhfhQq/KS0136oPoCZVdjlaTk/+84GL",
+	"ObJmZpjVYpXjtEx+eHVx/tpBZaRNG1d90dR6qA6ScdZ20H8oyCfvkHM+GmuHBS8xN/i49WhXCpPHvtdO",
+	"7Es8GL0oLIhySNwQkFzvy8dKcA81dPvfUN0PL4kLX0Pj66r9YZOphuu22iSq1fvbeHeyn/xj8EJ1//77",
+	"3o/XL3+eneUHl+L5B/bsI939Ie2+5r03cv/it2oBwgAN/rKCR6/3bzp4sdfb2/XdlCB8n0CtpEcxKhb2",
+	"d2m/Y+WKk21+VcZCtsFtGP8rXZBfWTR9GktiW12B1/chYshwryz0ctdEmNTm8XNhnRcs4p8xmiNbo3e2",
+	"Qy7LpHpoXj0cskRj+KcW7eYj8b7Qd08Cvzh/bW3ZXzdxO5V2To0GV/mvA8q1K4u84/kbU+QGVPXaVw5/",
+	"IA3f14b/6rR/Yi+4BbfmIzBBu8S9rueHNdjSBdUBqrniS3ZCkcWvYDMPqCNjb3DLTeAK94H8tYzVBCRB",
+	"1jop1/XtmCxAEf+b3/6l+W0zGPUDGHAzJzm6bpegwMlIaoytc01mVDlVNELUWjYnGb9mfRFDyZ9F33zs",
+	"vNLUl8+rudYhLAUleusxq74Ig1aLPmvUbeGJQK1d7p32GpVzUz8iyz6emXg3Z/K/htL3b5avOcXrUCFP",
+	"+Wng8L0j28tkRYkjEXjPbV0vw3YsZyKBMnpUzCs+806jzWe+8VU90ccfToN5PaY32ntVHfjLulNR+KjK",
+	"BgyZTsZ3ZZIVbufqqrYuEprRfHsD1/OEaWpjJGPfjbXxhKHgWVhZ3lW8wwA8ZGPSLCNbGb9hgim13SGx",
+	"LWJuC1XNyirsfbGkDDsRcnbkLwTnZ45IjNXY/UhzskXJsMgyQOTljKZAr1Cc3Chj5HTnPTZMigCAF0Dq",
+	"bQoDlsCHZAWWkkKkLsGgEAIK8KGZtN0h54ym3CwJ3IF2nty5CqFjS7zEiWFb3D7EdWEr9Nqq6odfWtCe",
+	"Leweg4XXgwa4rnJ9a5TLYkoSOZlwTbB50WG5GTLHWu5c4U5u7e5tt3xl+qaE+E4XXRW2nnw5LaBOeb3Z",
+	"9Nzb8toK/80uLruXS90UFv5KimlnZYzmzBIoScYsuY6CgpeAUnKGgJ1vI6+s9ykXAl0+LmtnWZHQiEC9",
+	"bCxV7/u6VUq/9UVQ+408Suk3QKWEzfQ2Lv3mvNh/9rpv9oR++bLE9VYrql9trrLfq/TbbCqcbzF/laap",
+	"ZZfL3edlexNsVXmHcg139ON/hSJwfwLczmUDryz34tueviVv7nwxB3S7XF/BWslgNhirw15rFBLDzQ9h",
+	"m5QxVcRxsxH70F4W4OVPn36iOhk/fYqYcTFqT2WWOV5Xeo7Zfq+kUEX2RBGPZvu9YDlnattWYoQbsexE",
+	"CxWOoeyMorOwvQom3MQzyrVrRmSTbJz33+FxKNba7gtadiB/YpaFn8CWMIxqV4rZfgFaBXios/kOZtlu",
+	"Ac7eScq+KITLBAChud0hxxaXl9uIAhRVhdyCsisqhQm6GeDqbDvICYdSvdRGLg4JH5b9a9y3uCADpmfM",
+	"HJITpuWKbV2ccpK2VyFOcckFbZhtHTr+HL6Aowd7GZxXfTeN1bgMAA0bXUEZP1YXnEWQdFnKX+JhYksC",
+	"m9MA5+xIyywBGkf4Sj7dyFfYeNbdXrackBZbm4q4sP/A7cOEPbaOyxmr6B5rxPOLQDzDu0ZygJwOB/k6",
+	"N0fZh3mhSe6dL5XbO10qruN6swJlqRq/8FVT3P8E1wtuhSuSg+XujeSDKslcN1wtd1V5fCtszBwPb6Ud",
+	"C6gEl9l9B11WMuiHnApdynxvSrlqe1uVq85dc1HZDizFvE4vVolgM2hNrZirSF1J0q5U9DdGbiUN2+ql",
+	"Sk6Y2WmWKWaBp1xHZW9hrK9dXhW2xJGvwQYlE303wiMykHpcKcYN1/F50LfYFuyHq5RmYKRh0f2tel17",
+	"6FKwtLI9JKmVeNjDGtIVpljdD3P1wc1XhvVhZ+d9YWxNC62akf8gcdBUMMYbD9sRZHCVbFESO2kRB3XX",
+	"uXYmrHLpFdB+XAq8iLFSfK3TUaW4vnktxzR5RYesqRp/X1TfaKjGD70l1lXjh7L6kKNIocBJQ3sB25LS",
+	"1vmGT7bB1nFTkkPzeZZh8wtMI0CKCRtfuKKSu2aDd3svgn7pRyWOGp7aii1DOlbEY652O/ftk52u910t",
+	"F+Hp00NbZaGikBHMqSfdSlV28whYgRkXrOym1he1Dn1m8hzqCjZpYGCjGXUhsxtgDD9sawzsgA6fvsCM",
+	"REOJkc1OxL8cQqMHpFzH8XNMbixFhi07CLYg9kzuC0wdz+aRr+01o9euCgSYoQp1QK6dCphylUghINE9",
+	"yMCG9VORQlMKpB6/dDsDXBOM7tDwMDE5hD4m5PdCagpNFKhI23I49PyAqRFTc2nKQoUdISpOUQw9eBTj",
+	"KJczm+oKs8v4jbfYnR/oibIVHL1qaj0OOYMyFpCYUstewa4PqW/UAQ1WO0Cw5jOuoH7Q4t+2qA7Lk1E/",
+	"rmMH53GzQrPMHVhQcI/xDavk3qs8GfZqo5Mp5SNRUY9WKDKV7qu7B1FVSzx81oXbmDtj3Q9ZeQ+fMuTm",
+	"u+f7ByX+EraCr7y7172DbmR36U4lue+qobp2Eo+hYJYdXFvPhrtJj+6z9gv6fNDeT7tJ++XwgLV7g71k",
+	"Pz1gz4bPu4stT10HX69N+tndWw9epfTuBKcELBDMZLc6kbuqtf7ooO9uo8MEVwYKDlwhg3lFG/m2mu4m",
+	"5dvQ//NnqN72R/h9oJoPyH2rwW3g5tmxV9pXUahP/N3IbA1eTDF8LzIE1Ts3g71VhxgzRscFFWRQlvg+",
+	"hOSqQlwLOROR07cjr5+GTifbLAWNMhwa9R7kfiHBs2s+HCM030E+hUTAZ2PCH7z8kOug2o57M/mzMTfX",
+	"Wtc/tiBuaDJ/P3HqxZVvDH/3JS4TWPaB9E8ol8y83kn9Csnu/yep9AO/ceIILLvNZJJgs68ikS6YDiTS",
+	"E+XU+CV2pbX4nV0GdjrXXujMqNq2SaQoZnjaYNRCmqgz24ym70o+Ul3xjydUGI16wGzLQBB6Vm/1BgY2",
+	"TTcfGTFts2crn2sWXoLNvrXoihZU0s0ZXbDZ15Rkq7Sy3W+pPLqu/XfdmuUSEMb7twD8EwnAk8/QYdL2",
+	"xlwi/myrtM6cIjTHRt4WYi7vp0wcfzi9GyrCDXpHvI/9FkllUkyY0J016Ztc+UcjMphrBiET+A8aVpCD",
+	"IOGg4JlGdE3FZxwgBUDGrgXVoMroEDVGa4SvWKzJITjcFgAzCOvACrjcegKxYh22ZmZpp6GPv/e/IUik",
+	"hBCQLahrhyJdMJY6TbIvjHyWAsEiSvMMO0uSCaMCSopuV3rn5iyRN9CKb+4wUD50ZoZwrRk95AeugyXx",
+	"uXPYv4fKykBWmeHuIKng8UXS+mRn7l1unUev+VKijgCn0kBedXxg2GUawYH2jS/NRnFEQHT7KIAtUqGm",
+	"LLHWDAQxbVQKOX0xxvhdkA6m0OXdXKcmGAtS85sLgc3YIIAs+7azE5pl2JfUcLMhewDJJDTLELmLoYGp",
+	"5BD9oNfMwczsUE9Uvfjalu12HdSCs0lx2xEi9CupbkdB+6Qgx65MscOa38A51ZTRWvYeBvFVCR/0pTA7",
+	"5P1waAFJMW4iGnoegBpHYZtNy3DQC8EtAX2N2AS03PAS4rm46+9ds87jD6cRGRU0T5kvkhcHnc1jgjjJ",
+	"IyKHQ49HCvqoI8QoPGeojNoQlwYoFwbxq9hFPPBACgejAd3f/nr7/wIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
