@@ -432,7 +432,9 @@ func RestoreState(cfg Config, st State, now Instant) *Engine {
 		s.ModRev = 0
 		e.insertSession(s)
 	}
-	for _, l := range st.Leases {
+	leases := slices.Clone(st.Leases)
+	sort.SliceStable(leases, func(i, j int) bool { return leases[i].Token < leases[j].Token }) // holders in grant order
+	for _, l := range leases {
 		l.Deadline = now.Mono + l.TTL
 		l.ExpiresAt = now.Wall.Add(l.TTL)
 		l.ModRev = 0
@@ -801,9 +803,11 @@ func (e *Engine) end(en *entry, now Instant, changes []Change, expired bool) []C
 	var rev int64
 	rev, changes = e.nextRevision(changes)
 	lk.revision = rev
-	if expired && en.lease.LockDelay > 0 {
-		d := Delay{Key: k, LeaseID: en.lease.ID, Length: en.lease.LockDelay, Deadline: now.Mono + en.lease.LockDelay,
-			Until: now.Wall.Add(en.lease.LockDelay), MaxHolders: en.lease.MaxHolders}
+	// The lock-delay runs from the instant the lease ended (its deadline, or its
+	// session's), however late the sweep that notices it.
+	if end := en.lease.Deadline + en.lease.LockDelay; expired && en.lease.LockDelay > 0 && end > now.Mono {
+		d := Delay{Key: k, LeaseID: en.lease.ID, Length: en.lease.LockDelay, Deadline: end,
+			Until: now.Wall.Add(end - now.Mono), MaxHolders: en.lease.MaxHolders}
 		e.insertDelay(lk, d)
 		changes = append(changes, Change{Kind: PutDelay, Lease: Lease{Key: k, ID: d.LeaseID}, Delay: d})
 	}
