@@ -554,3 +554,18 @@ func TestRestoreBringsBackSessionsSemaphoresAndLockDelays(t *testing.T) {
 		t.Fatalf("orphaned bound lease %+v %v", l, ok)
 	}
 }
+
+func TestLockDelayRunsFromTheExpiryNotFromALateSweep(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.must(Acquire{Key: lockA, Holder: alice, TTL: 5 * time.Second, LockDelay: 10 * time.Second})
+	h.c.advance(12 * time.Second) // nobody looked for 7s after the expiry
+	if r := h.acquire(lockA, bob, time.Minute); r.Outcome != Held || r.RetryAfter != 3*time.Second {
+		t.Fatalf("late sweep: %+v", r)
+	}
+	k := Key{Account: acct, Name: "b"}
+	h.must(Acquire{Key: k, Holder: alice, TTL: 5 * time.Second, LockDelay: 10 * time.Second})
+	h.c.advance(15 * time.Second) // the lock-delay ended before anyone looked
+	if r := h.acquire(k, bob, time.Minute); r.Outcome != Acquired || kinds(r.Changes) != "[DeleteLease PutLease]" {
+		t.Fatalf("after a lock-delay nobody saw: %+v %s", r, kinds(r.Changes))
+	}
+}
