@@ -25,6 +25,8 @@ type delayed struct {
 func (d *delayed) due() time.Duration { return d.d.Deadline }
 func (d *delayed) setIndex(i int)     { d.index = i }
 
+func ptr[T any](v T) *T { return &v }
+
 func (e *Engine) insertDelay(lk *lock, d Delay) {
 	x := &delayed{d: d, index: -1}
 	lk.delays = append(lk.delays, x)
@@ -40,7 +42,7 @@ func (e *Engine) endDelay(d *delayed, now Instant, changes []Change, handoff boo
 	e.delays.del(d.index)
 	lk.delays = slices.DeleteFunc(lk.delays, func(x *delayed) bool { return x == d })
 	e.accounts[k.Account].used--
-	changes = append(changes, Change{Kind: DeleteDelay, Lease: Lease{Key: k, ID: d.d.LeaseID}, Delay: d.d})
+	changes = append(changes, Change{Kind: DeleteDelay, Lease: Lease{Key: k, ID: d.d.LeaseID}, Delay: ptr(d.d)})
 	var rev int64
 	rev, changes = e.nextRevision(changes)
 	lk.revision = rev

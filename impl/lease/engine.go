@@ -263,8 +263,10 @@ type Change struct {
 	Kind    ChangeKind
 	Lease   Lease
 	Reserve int64
-	Session Session
-	Delay   Delay
+	// Session is the session of PutSession and DeleteSession, Delay the lock-delay of
+	// PutDelay and DeleteDelay (pointers, so that the many lease changes stay small).
+	Session *Session
+	Delay   *Delay
 }
 
 // Result is what Apply decided.
@@ -281,8 +283,9 @@ type Result struct {
 	// Handoffs are the waiters this Apply granted a lock to (or refused), in order. A
 	// grant is part of Changes and must not be reported before Rev is durable.
 	Handoffs []Handoff
-	// Leases are, for Held and Queued, every current holder of the lock in token order;
-	// for ForceRelease and CloseSession, the leases that ended.
+	// Leases are, for Held and Queued of a semaphore (MaxHolders > 1), every current
+	// holder in token order (a plain lock's is Lease); for ForceRelease and
+	// CloseSession, the leases that ended.
 	Leases []Lease
 	// Session is the session of a session command.
 	Session Session
@@ -356,6 +359,7 @@ type lock struct {
 	max      int        // the holders agreed on (1 for a plain lock)
 	revision int64      // as clients see it
 	modRev   uint64     // revision of the last change to it
+	one      [1]*entry  // holders' first backing array: a plain lock allocates none
 }
 
 type entry struct {
@@ -523,7 +527,9 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		e.rev++
 		for i := range changes {
 			changes[i].Lease.ModRev = e.rev
-			changes[i].Session.ModRev = e.rev
+			if s := changes[i].Session; s != nil {
+				s.ModRev = e.rev
+			}
 		}
 		e.stamp(changes)
 		res.Changes = changes
@@ -569,7 +575,7 @@ func (e *Engine) stamp(changes []Change) {
 		case DeleteLease:
 			e.freedRev = e.rev
 		case PutSession:
-			if s := e.sessions[c.Session.ID]; s != nil {
+			if s := e.sessions[c.Session.ID]; s != nil && c.Session != nil {
 				s.s.ModRev = e.rev
 			}
 		case DeleteDelay:
@@ -648,7 +654,10 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 
 // held is the answer to an acquire of the full lock lk.
 func (e *Engine) held(lk *lock, now Instant) Result {
-	res := Result{Outcome: Held, Rev: lk.modRev, Leases: lk.leases()}
+	res := Result{Outcome: Held, Rev: lk.modRev}
+	if lk.max > 1 {
+		res.Leases = lk.leases()
+	}
 	if len(lk.holders) > 0 {
 		res.Lease = lk.holders[0].lease
 	}
@@ -809,7 +818,7 @@ func (e *Engine) end(en *entry, now Instant, changes []Change, expired bool) []C
 		d := Delay{Key: k, LeaseID: en.lease.ID, Length: en.lease.LockDelay, Deadline: end,
 			Until: now.Wall.Add(end - now.Mono), MaxHolders: en.lease.MaxHolders}
 		e.insertDelay(lk, d)
-		changes = append(changes, Change{Kind: PutDelay, Lease: Lease{Key: k, ID: d.LeaseID}, Delay: d})
+		changes = append(changes, Change{Kind: PutDelay, Lease: Lease{Key: k, ID: d.LeaseID}, Delay: &d})
 	}
 	e.dropIfEmpty(lk, rev)
 	return e.handoff(k, now, changes)
@@ -1032,7 +1041,7 @@ func (e *Engine) find(k Key, id string) *entry {
 func (e *Engine) account(acct string) *account {
 	a := e.accounts[acct]
 	if a == nil {
-		a = &account{locks: make(map[string]*lock), sessions: make(map[string]*session)}
+		a = &account{locks: make(map[string]*lock)}
 		e.accounts[acct] = a
 	}
 	return a
@@ -1051,6 +1060,7 @@ func (e *Engine) lockFor(k Key, n int) *lock {
 	lk := a.locks[k.Name]
 	if lk == nil {
 		lk = &lock{key: k, max: n}
+		lk.holders = lk.one[:0]
 		a.locks[k.Name] = lk
 	}
 	return lk

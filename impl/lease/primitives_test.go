@@ -530,7 +530,7 @@ func TestRestoreBringsBackSessionsSemaphoresAndLockDelays(t *testing.T) {
 
 	later := h.c.now.Add(time.Hour)
 	later.Mono = 3 * time.Second
-	e := RestoreState(Config{}, State{Leases: []Lease{bound, s1, s2}, Sessions: []Session{sess}, Delays: []Delay{d}, Reserved: h.e.LastToken()}, later)
+	e := RestoreState(Config{}, State{Leases: []Lease{bound, s1, s2}, Sessions: []Session{sess}, Delays: []Delay{*d}, Reserved: h.e.LastToken()}, later)
 	if got, _, ok, _ := e.Session(acct, "s1"); !ok || got.Deadline != later.Mono+10*time.Second {
 		t.Fatalf("restored session %+v", got)
 	}

@@ -65,7 +65,11 @@ func (s *session) setIndex(i int)     { s.index = i }
 func (e *Engine) insertSession(s Session) *session {
 	x := &session{s: s, index: -1}
 	e.sessions[s.ID] = x
-	e.account(s.Account).sessions[s.ID] = x
+	a := e.account(s.Account)
+	if a.sessions == nil {
+		a.sessions = make(map[string]*session)
+	}
+	a.sessions[s.ID] = x
 	e.sessExp.add(x)
 	return x
 }
@@ -113,7 +117,7 @@ func (e *Engine) createSession(c CreateSession, now Instant, changes []Change) (
 	s := Session{ID: c.ID, Account: c.Account, Holder: c.Holder, TTL: c.TTL,
 		Deadline: now.Mono + c.TTL, ExpiresAt: now.Wall.Add(c.TTL), CreatedAt: now.Wall}
 	e.insertSession(s)
-	changes = append(changes, Change{Kind: PutSession, Session: s})
+	changes = append(changes, Change{Kind: PutSession, Session: ptr(s)})
 	return Result{Outcome: SessionCreated, Session: s}, changes, nil
 }
 
@@ -146,7 +150,7 @@ func (e *Engine) extendSession(s *session, ttl time.Duration, now Instant, chang
 	}
 	if ttl > s.s.TTL {
 		s.s.TTL = ttl
-		changes = append(changes, Change{Kind: PutSession, Session: s.s})
+		changes = append(changes, Change{Kind: PutSession, Session: ptr(s.s)})
 	}
 	return changes
 }
@@ -180,7 +184,7 @@ func (e *Engine) endSession(s *session, now Instant, changes []Change, expired b
 	delete(e.sessions, s.s.ID)
 	delete(e.accounts[s.s.Account].sessions, s.s.ID)
 	e.dropAccountIfEmpty(s.s.Account)
-	return append(changes, Change{Kind: DeleteSession, Session: s.s})
+	return append(changes, Change{Kind: DeleteSession, Session: ptr(s.s)})
 }
 
 // Session returns session id of acct with the leases bound to it (in lock-name order),

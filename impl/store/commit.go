@@ -383,13 +383,13 @@ func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
 			case lease.ReserveToken:
 				reserve = max(reserve, ch.Reserve)
 			case lease.PutSession:
-				r := toLockSessionRow(ch.Session)
+				r := toLockSessionRow(*ch.Session)
 				_, err = tx.StmtContext(ctx, s.stmts.upsertSession).ExecContext(ctx, r.ID, r.AccountID, r.TokenID, r.Owner,
 					r.TTLMs, r.CreatedMs, r.ExpiresMs)
 			case lease.DeleteSession:
 				_, err = tx.StmtContext(ctx, s.stmts.deleteSession).ExecContext(ctx, ch.Session.ID)
 			case lease.PutDelay:
-				r := toLockDelayRow(ch.Delay)
+				r := toLockDelayRow(*ch.Delay)
 				_, err = tx.StmtContext(ctx, s.stmts.upsertDelay).ExecContext(ctx, r.AccountID, r.Name, r.LeaseID,
 					r.DelayMs, r.UntilMs, r.MaxHolders)
 			case lease.DeleteDelay:
