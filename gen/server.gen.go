@@ -84,6 +84,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -115,6 +117,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -235,6 +241,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -242,7 +255,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -400,14 +417,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -435,7 +468,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -444,10 +481,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -602,6 +648,12 @@ type WaitSeconds = int32
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -613,6 +665,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -653,6 +708,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -686,6 +754,19 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -711,7 +792,7 @@ type RenewLockJSONRequestBody = RenewRequest
 type ServerInterface interface {
 	// ListAccounts List accounts
 	// (GET /admin/accounts)
-	ListAccounts(w http.ResponseWriter, r *http.Request)
+	ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams)
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
@@ -756,7 +837,7 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
-	ListLocks(w http.ResponseWriter, r *http.Request)
+	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
@@ -789,8 +870,40 @@ type MiddlewareFunc func(http.Handler) http.Handler
 // ListAccounts operation middleware
 func (siw *ServerInterfaceWrapper) ListAccounts(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAccounts(w, r)
+		siw.Handler.ListAccounts(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1159,8 +1272,40 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // ListLocks operation middleware
 func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListLocks(w, r)
+		siw.Handler.ListLocks(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1485,6 +1630,8 @@ type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
 type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type BadPageApplicationProblemPlusJSONResponse Problem
+
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
@@ -1533,6 +1680,7 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ListAccountsRequestObject struct {
+	Params ListAccountsParams
 }
 
 type ListAccountsResponseObject interface {
@@ -1549,6 +1697,22 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2689,6 +2853,7 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 }
 
 type ListLocksRequestObject struct {
+	Params ListLocksParams
 }
 
 type ListLocksResponseObject interface {
@@ -2705,6 +2870,22 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3449,8 +3630,10 @@ type strictHandler struct {
 }
 
 // ListAccounts operation middleware
-func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams) {
 	var request ListAccountsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListAccounts(ctx, request.(ListAccountsRequestObject))
@@ -3824,8 +4007,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListLocks operation middleware
-func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams) {
 	var request ListLocksRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListLocks(ctx, request.(ListLocksRequestObject))
@@ -4026,181 +4211,194 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts41ueroLRTFTsfJcuynYtd84c77XQ87VzGdiY908qIEAlJGFOAmgAta1Ku2qfZB9sn2cI5AAhS",
-	"lCw7Trpnv6/mj+nIJIjLuf7OBV9aiZzOpGBCq9bhl9aM5nTKNMvhX68uzl9fyismzD9SppKczzSXonXY",
-	"upwwophSXIonisSJykcDbR6NySiXUxL/dHJJdlKqJkNJ83THPht3WlGLmwEmjKYsb0UtQaesddj6pW2+",
-	"1sbPRa2c/VbwnKWtQ50XLGqpZMKm1MxjSm/OmBjrSetwt/ciaunFzLyvdM7FuHV7G7XOZHL1DkZtmnUm",
-	"k6snipjPkjnXEy6InjCS0Cxj+RNFaJLIQmg/0RnVk3Ka8H/rpvennI1ah63/tVNu7A7+Ve34id2aaeZM",
-	"zaRQDLb6GL96csMVnkQihWZCm/+ks1nGE2rWsDPL5TBj0//6l5JwKpt9+AO+hd+tbsmxcCuG3SB6QjVu",
-	"DoO5EJrljKYLshXb5wb4h3i707qN3MTfSf1aFiL9nlN/J/3UJ1ThzHkaTFRIPRiZWcXbEZE5nDNNp1yQ",
-	"4w+nhCsiRyPzuPlpkHJFhxlL3brMjz/a377nqi6bJjlkCS0UgxUoll+zHJYsJImPf3x7+m7w88nf47VL",
-	"+ShooScy5//+vst5y5XiYmy2f55LMSbxL22YUPtntjBTLoKJ2Qn/QNNz9lvBlL7HTNkNnc4yhm+khle5",
-	"uKYZTweG4weWcVOmKc9ahyAkgM4VmVKdTMg/fz1u/4O2/91tv+y0P3/ZjXZ7L27/1LHMzpQe8LR12Oru",
-	"vvnHL3t/efHX3qf9k2fnLy67f+993D999v5FK2opTXWhWof73W7U0lyb6bROcRogeIidhhVaRS4OZaKl",
-	"0jJnh3ZFh8vzvo0eh67sSgxVTWk2kvmUpeZkhjmjV4pQksqkmDKhWUoSKZTOKReabMVLU4qjvvC/ap3F",
-	"EfH/tF+JtzvknTQCdkySCRVjlnb6wqzltcyHPE1Rr3w3QUeSXCrVVlz7jQCpQMm0gUZLbWSIdORmHCyq",
-	"L6qr+onrN8Xwo6DXlGeG/77n6vDjJJFFlhIhNRmaRdJkggdMhZqznKUo46kgLM9lTrbiMdeTYjgoyllb",
-	"HjxjVLF3Ur8q8twu4MGMmJmxQBondrSAEUEnmwcMVZqZ6wlXTkvb5/GBI8I1mdIFmdBro55mRgM/lEFf",
-	"lgwKS4VPl9Nby6DL63ksBq1tBGvch0NSiCsh5yJymxCRnMGfUqRoIfWE5X1h396Kl2a8mjmNYDzjU65P",
-	"bhLG0ntpi4ajNwIjM8MNmBuvcvhclUpcZqkiu90uoYnm17h4FRGuFYEhHuOsjRCGwUgwn/Wn3bCExzrv",
-	"6tLNQqf0hk+LKRHFdMhyIkeVzTBHuTwdy7If6CKTNL2U8ozmY/a9jRanXIYyXRgSzswkjNFFRWi30CRh",
-	"M21WMsP5DrSUA3jYruOcagYU+BDaA+M5p5rhHuEQ1zQrQqqs/H0VORrTy0zYnIpbm3nR0iI5ZzpfEDrS",
-	"DC1LzaeMcIG/t4/N70sE+483B38/e/78sr0bEmgvINBz/4W7KbOyDHMoZienVCwGc8qdE1df+9Iz4fql",
-	"JOZvxPzNiAY7eUW2hobuzE80AddHESpSMjemE1Pbh4RqMpVKk93eCzLDY4ZdNE/tdnv7Zmdolm20bSDE",
-	"jKaShYapDBRLpEjV6v3srdrPlUu6a3OX9gnI/lG5XhmRPpU5K/e5xi1PlNnMtnuhJL++2IrPjy9PBmen",
-	"b08vB+cfLuJts79yrszuRWQk83JUt5doiCY5S5nQnGYqQt8340zovqBpmjOlcEowk/jV2enJu8tB7VP2",
-	"S2QrDkkwPiLsmuUL992+gFkro53+xRJjVErBFNFSbnfIcf1EyFYcnnVMpDCWiqU30Gt9AQS3jYxppj40",
-	"7p2RkksUywUZZXw80VFIj2bf3h7/Mvh0fHp5cn4x+HByPjh+9er9x3eX8bb5BpIpqTxl3EcjGJwRRTWR",
-	"IkH4oC/iOqXEjao1spAHMGVA7MsoxQVuANESVkWGbIQ0ovMFF+POWvzB0jQXmo1ZbijwNmpdIPrye/mA",
-	"7yTxSJBDjYDHQQuDBQMcTxVRfCzMvwrd7Bpe8LE4Fa8pz77SMDEf4mIwwpHqOsD8tc0Fybi4Ak+7Ns1C",
-	"GTJAZKRDLjTNNaFjaohHkx0z6x20rB/Bf7ywc/FTXSu2qut6LInl9iOhwjoXIy64Mt7FVlz5ZLx9iPJL",
-	"G1llHE10riJvtPaFt1rDbTRb683/YS7nyoi/IxisUCwnKUsyDsQhCLo7R+Yd/M++yNkIhgOBJlO2xIRH",
-	"Zk7hOcXhQcXW/EUCM46PFCM+LvLHoTMwvcsRA3qznpvbYWv7l8+a5cKeWPtpS0jy0+nlm48/DKxwPv1x",
-	"+6Fktr9MZtWvb0huteU9Btkt78sdQFh9U2Ij6xvnF2/bw36gQFw+5VBShYd7wURKqNW7gI8TqsixfRZG",
-	"PyQ/MJqznPSLbncvgYfgP9lDD3W3PNSP1XmtPcrKGh7jBN86zq9gTVYMkCGuGjdlWdZX1OWnT5/aZtOM",
-	"1ZJQ3YDsH2dzulAkxr2EMMOSTvQhgls8+gfgNKGTkXJ11WRgB1hKHedIqaZD4+GnkiGfozdE5jnX8Muc",
-	"bJlxyajIMmM30bQtRQbC0chXLsbbR+ZFEGxGEzkLg1yWHJGzxBhIigwXxnth2egIrQdrdq/zUDaisYPu",
-	"XiA4WH7NE0aq676L1PyjYFVPCp3KubjndtrlGtk4KTSYf2YU52Ooicx1tvgjLPHR9HDziq0xpTYhMCMV",
-	"K3Af6mugOq7WEJ4PofiPjHjGDBEa5TvLaIIMnrOpvGYpKURqjfS8EMJMFWdfKuaAfg2p6hJE6PRFsFyl",
-	"DW8XM3Aml4mbzCdMlItwAINdMqj7IzPFkgHigAPi39s4/yhUMZvJXLP0LUs5vYSHfl/sxlBOHH7VfA2j",
-	"NX6yg6mZ7cCsCYxzT+NhQBOCyrmcsVxzFJsuOMfTu+Zshzj9sRW1btoyT8157N5GLUTEIBgBQxrlQjVu",
-	"7F6vFbWmXPBpMW0ddqP6ngdD7d9GrSRn1KyF6rtmc8mnTGk6nYVD7N26yPBGS3mH0R//eg/jwI5cfg03",
-	"J3Kx5mCKtaV/9quTQ+NgB/HY0x8rhooZeLB39dvL6+c3ven+7N+tqDWjWrPcUMA/zV9/xdjX5y+7vds/",
-	"tZbi6n7kM65Wnyr8N9dsqjbcETOw/RLNc7pordiRtYt1wf5yuQmvLjCI7Q0guPdsf9Ui4dNB+JGmKTcs",
-	"QLMPwYpHNFMsqm3ClGlqhONda3/rnruNWnIuUMyse+E9PGS2SmcOH7mTXi/PrKwyL4bIyl1vfqJc+1dr",
-	"xxFOoPlE7P6pItPL0jNG9RoTzbJMgcyWhU7klHVIbJGeND4kC1kAJu5jIEfExjB4CqHHERMJF2ObcxKR",
-	"GH1KNaA6BjUR50yw+QDk/WCqYkJzo090h8QTlplvKDllUjDCMsX6wijMIxKbj7IcvlIdcwv8yjAM80QR",
-	"JtJt9zWdL6pf6wvzOVAuVTIph32QzDm4jVqV5d81ymt82KXWVISXX+9dg7yBB6uy2AhQdyp35r6Y56qv",
-	"94C2wlO6a5Bz8zQo5rcqHOkZjBSewN0j6XzRMNLz29IE/NJiwigRI4QsBxg7IUsDyreSo6Kgaixjh4vC",
-	"c29inVcg561Ie5gAuq8qqk8V3l89t/RbKvWvUqNRS6/OU7OTe6LIiOfGyAk8zw65mBhvVIoE/O2Vx7rv",
-	"vrHBGoHTqivc20TT+/HdcpqO4keHpFpQ99EPw4gFek01zQdFnjVYwHTK2jLnYy7Ix/MzIkceo3uiCL65",
-	"diuNACsTBptMbJESqupZGJC6UOLIYchEWzcCZDr4FmsnYMTFVwphIydc7oTyArQJwXqiiCimLOcJwpg8",
-	"jch8wpMJpqOVwcYrtgA/yEw9tGif7bfWWbGG+DM55iuI38Jo8ITZVDitEuFeu0/Almy+mZY5Vapg6ZKS",
-	"efF1fLNf5xtc6tLmR1WGCjgpIOUK2d0pjytqc5lIdc4TnS0qYW4MfyGkxWE/nH/IdUQoJCC5VA1lsze4",
-	"DaXmDOBpiHF6Q3a/10ALNkWgdfiy232++/Jl72D/+X735cvdwPHZXSKZ26j1htFMT5YFxrLCk1d36Dij",
-	"JWVOx3eK7At87EJTvd718WrSDdx0Jt4KWTqPTxNpsyicyYi4hvmNizEeyhMF7DeSWSbnCDrEO2CBxyWI",
-	"gCYRBGf7ggoS4wMd8koKTbkAtFmxJHfWXel2aHk1eDHao7vJy7THng935jK/Ynn7eZOrETLMt1CoazTi",
-	"Kg14FOLqV4zNFAEQiGtFLt4ct3sHz8iEqslaqbH3dRy/3ifeSEU6W3Np7acQ9x4ZljOW/zinQkOKDRBM",
-	"h/zM2IxwTbQkYJginFUmnwHuhpuVGT4P6KXCtq1no92kR/dZ+wV9Pmzvp92k/XJ0wNq94V6ynx6wZ6Pn",
-	"3VDMFwVPm2gEk7GaHG4PfmzkbZtxLpDB7nK4V0MLYV59udTpoq0QHkXRVEnOn3Lh/73KIS+TbVftwIWX",
-	"TzVvcpQzFtvMqITm+QIPJsYMVeK9TeuiXXNfg/CoHtmzx/LIDh7DI7s3ClEzazYxxD0p1GSO2+O73S/7",
-	"XE1uLGsi8LeiljnptSqp1+jLRKVa8VNrIu23wZ7V04bVlGYZgbAEAYw/dZUSLl/TkBfKBS3RBjDSxRaW",
-	"WPEVEVUkE2OBUfNWisYyJtx0yLHLnur29slwoRnkr3y8fN1+URUsu92O+d/zwxfdF90aw3V7+w0M9N4B",
-	"TNV1IfVgpcdI5mSWy4Qpxaw9rSY0ZyAkbYCOkomZoHk+IpTMZIrvzrJCEdoXORWpnBJVjEb8ZtuGo8wD",
-	"+L7fMfgNNKqRpv4XpPpDkrM2OtuQYJ0zXeQieAz2u0M+2XwmKuxQQZ4QNztsdbgcgeoyJ2POSJizMaO2",
-	"XRJbh3zIudB0mDFyfPHq9NSnSqkZTZiqK/hAn28u6vr9m95uu9+/eX6yVtQ5jH6ZBgU5f/2KvNw/eE4s",
-	"/O8z9W1GN1G4iClNJlywds5oCj/EiUxZg8jD6NqyVds8CqaLQ1qF2Q/Lm7WEf6iYWi65CKoEWlE9Ut6U",
-	"Gt6cM1ytPgp+8FU+5rdK/YvxrIM/GtdQpvA8RQMQQOJaEirMsSnIYWRINW+0IZWyGiE0tncuqFn3qjyQ",
-	"eh7SckI+2gm2YOLzHX61i49+WY9khPHQL6vjQdZeppmSTpzFv7QtNtU+TWPiitgIxs/udLtLAb8UtFnt",
-	"4oJFiaHYL+s0gBtjWYZ/PD814gocgQnzTGQePyJxcwQX8zEMzWM6RnyHr1xHypFkcN6BHgLGq5xAk0I6",
-	"ZzRdbOKpQe7UMlms8K6aPwVM+DDE8b7w75K16d5fOzMXTKh++9FA8K/EsJsOBasxHggU+/nUzcrmTQow",
-	"8Qa3mAnvzkSGiac8y7gN4WCtLmSd0CEoVKInPE8dpnd5ebYdESUJxQFohpWWHPS6zSmxCEdpDjGbqe3V",
-	"Zq/b7XabgIzVYVq3sO9ElQ+OrK0i5+jOSJldXjNpf6VDsv+YIaI/RITnYAWfCTZ/fDarQINLK2g+zCCc",
-	"tIIJIT/EZp9yReYy15P5hGdsNVtWuGj3YUxUOmQ1LEQkOeCQgHwxl1APVapcITYSVpYRmdssaOXTjZyr",
-	"6UohFdmyckKRVGIqKQLzXG93yAeqFOEasH0uUnYTYxqNTibgg5jvC3bjXqoZ37vPH4iFNm5MBZdsOjE9",
-	"YbV0p2pi0bJJbbazaac/TRY+GQlShSBROULEMWXjnKZYx7jWtFFcJGwVbU3QNaVjBhmyU1YZ1+9aSjVr",
-	"G+l9F36nmrcldqPGh35FUBRBDrp7pJJWRgqheVZmZbm0rdB/kFeQ0YdD3p+JmyHiQDovzR8rPTNw0wzT",
-	"WX6LyJRRBcnWNg3NV99MpZBaCp6QBCDCkCCf1dgRU48cQe49M+y6HpAvhffSVI3Dt7e39zIiHy9fRaF4",
-	"ILOcJcDUVWig1+09a3d77d3eZXf3sNs97Hb/sdnhm5lYILYC7dXh7GpOjfnrnUlDYS5JAwYxJ5m0NrlF",
-	"naG+12V+uLQ0OWPCV/hsdcmfHdnZSpztyk7srT2XZ931osFQP0uKnOvFhVFKtj+HcSx/Zotmd8lIAaql",
-	"IZgrtoiqJBR2aFAMkjY75B0rayFZirBQBZVf3SfFd08o95vOuPn3bdTC/OfjAsM8K1t9wDcOSdyciS4T",
-	"Pfi///v/lFnU5hs4u/KbE61nrbK26JWUV3xFy5WG4h/FNEZfghKMnYRm2ZAmV/EheaP17L3IFhG5MIfB",
-	"or64oFN2wTX78xm9ichzktKFqqQ9g/u2KmIBugR2NMGZ+h0dDN5IpdveARzYSS5vr6ENLkayUbCkLCcs",
-	"Y4n5BdCmlBs2GBbmfH3xpDlnC5d3+qIvjr3CpeTpU9C0T58e2ljDQha5soLULOjy8ozkhVBQHiVrdYIg",
-	"nyJSiIwpeLUvMIbBNeY9dMgJhCcx6pHQHEOP5OlTa/0gVTx9ajupKKJWxjj7ojnIeURmVsfb4EjOlCzy",
-	"hEFG1yyXmiVYE5oxjd/xT2CRYF9YxQJ4PuwZIrBlvOrSTm9u/n9Kr5jFVBUjio7AMymMulYurmM2Ouj3",
-	"kfFrj87W2/4cAubp2CShAkFDohiLUC7JnEAtbFllX+aXQCQC4Uluixct+GuIgYtE21pLRTC710LJjCYT",
-	"AqN1yLEFL/sCiAL3GVFWH4s8RCKnXkBW4VV85+lTs8/+RyFFm01netEXdpSnTxsgWLJFBeEpm86kZkKX",
-	"gCzb7pDjEmadlxCsHY5w1RdroVfstAJGA2E0zzjL8dzAx9RzGaDQakJz6MkhmCM2dpNkRcqC3TLEKAgf",
-	"EcE4/FsZ39PDwh1yQUdML+zXUzaDP0sBQ/SF/RqZ0GvzKTdf+NoRjBUuz0HgMq+h3z7ppC8KwX8r2LYh",
-	"QUOY4CEbLis31HHhxY8/kwnLZmZeEoDmvkiKPDN+wZUiFA/G1ZtAeIFwjTFtFMVtGlTEpOQvF+/fWUXE",
-	"pVCQwk9oX0BKt/JIcQwfaacx2XqFCebty8WMVbO9b9rz+bxtdGi7yDMmEgldBlxZNhGyLypvUwXfP7LH",
-	"AqApoGuKjJkm+7sHHfLh/cVlOEFHQWXPMWAlNgOiAlLFfHSZk/jLbQxb9IPUE5cyCsksJfIfBRmkGPGD",
-	"RM8IjO43l5cfSK/bxfkbHkePEx6kfeFDhSk3cn3KhdHnHXKS5zJHuz1elYUfky0Hz29X4fi+WIHHE8ea",
-	"viNPilKKT7lWh5XGRHFzsDQ+An3AFdntdIyx6azZo0Dw2JQIqvvCxpeqzTWcutCBERPWHloZ51oeeHtV",
-	"YYKrM1IxWPUKF99sqpLXoZLBHbU2lyJDlsk56f3zYA/1dMYTJhQrUxpbb08vWyUK3HqfaGk8OKPGjVeB",
-	"Wrjb2e10Ial6xgSd8dZha6/T7eyh3ToBQ24HQgQ7Yb76mAHK4knzNDUanSt97B6qNWvrdbtrCjQaqgTL",
-	"r/1aTe1oysuvVjfsVWsUKlZ+t7Ty7TYlvHX7eeNiozCjv6ljUpY5OjIuf5YaQkVTwmzyfnd31Qf8bu0s",
-	"9x6DN/c3fNM3YLuNWgfdvbvf+livLLOmPOx8acT/+vn2c9RSxXRK84U9bb9WY/jRsYLcE/NGy+zoTKoG",
-	"Kqnk7Jao/g8SwfvNKSQ4v01PrzFf+LbqKOu8YLdL1Lv7IOpdSbDl3H3SUcu4EHX3cfBp+vL6r9PXi79O",
-	"Xz/7+Mvf9j/+8rdddvLuOpmm2fneXybpp5vuee/1Ivnp5iDM9WnwRO+5Sz5zeUX9k7GTw44lxhTAZGGY",
-	"ROTTfhJmab97Ny0Gbex+B3bZ777c4K1K20nz1u4GTFZvNATvHWzCnA2Vbt+Ys/H8Q5XYcL4NHH8b1VXF",
-	"zpeSEW53UI3Ve6b+uj7/nKcr2opWctwe1ly0zAO8NTvg5FV1OifGdHaumzd4rcnOITtOL8AaV8Zkpplz",
-	"VsHWqrhG6L/0Rc2B8UDukld0CZ6akGDUHTbbeOhDWFQEbYEmgVt2if2Wcq0uy3aHvWQv3WcHo2d0sIkM",
-	"c/JuWZaFQ20uy8KM0TWC7D9GZNVax35jSQC75y1aZIKRzAPRsFYMDGlyVcwCe3EpH5zRqfHYEykUV+A8",
-	"X/z1jGtbJ21DqvOJzFx3lK3SusLpTKiaMBUZP9KHXVyyuHnZATUTPp6051SDS51fbUeAxmuXZxX/7fjV",
-	"x49vyem7y/cxgRiTeb0vKpm9wNli3CHnDHAvwgGSU1rOZrwCykYE67vdr5UC8L7YwvT1qfRedNye08w6",
-	"YW01mcbwpMJaOUhzxydtcTapAFCqLyysVDYJy+0UMR9obZ49Vuq5EUeZlPl2kyT5iekf8EjvZd3LRDPd",
-	"VnDa1fJrDzkPuTAUt5yS0cixlkYqe1prf+Fc7R+5mknFdWM8L6Za02QyZUIfwSBGtfy53/K4Zts2GOFT",
-	"m9DSSYf9VrxRxXqldcb/T4b/cciuiZwtHJ+684iIpobMpMi4YKskRAlirxQQ5yzlOUs0Otu2wRHRkvgy",
-	"Ib9XZEbHjGy5jjY/HF+cDD6en+1A7cuOhK/5h+Ntq4Ox8ZF33dkNTTSJc/vZQZHzOCKUjHKmJkRxMc5Y",
-	"u1AMs6RZTLZ6B8+ITeMccm3EEPatMULygEy5KLTjYUo+/PzqhFyYVwDRGCQTmmVMjFlsMXnX/wk7tAEc",
-	"bJS7W7gNtMVL6DssLyaI0pOtpUAACeMA20co2GA21yznI85yC/dljF4zFYixDnkniUrkDOZlXTWWIqY2",
-	"K4YZT8gslyCtwQ7JMuKBBsDTVJMgge5feIjYPKouUPa6vYa4yMqDrzH/mUTJs6a+rHz/4/nZ/fg5al0w",
-	"3V4VvFl1OkGLr6hKHg+RJhvIhKauXDUur7A1dmTD3Mox4VYv4oaFPFzoSetz1LppW7KEnifWba4xto9O",
-	"reRw17EKQOaQyScsZ8gVjtemhdKE/VbQLHzwieqLuxjCcN/QZmaHDWFACVosj4ryQAgdy74wb2GfLE0U",
-	"Y4KYhZAF02SLWlZF3BmjqTBXw9aGUdiN69HixYxht75w/Ia2iV091DhuxVhADwLL/EdZhBdvI/PRFLJc",
-	"+sJJueMPpyDkzABGUIk0YJAEcHrvuGjInMjlbMbSyEVoIDUfUNTLamEl5P86gRNMM6jM5KnZCCySTKhw",
-	"WSsTKlIFdwf0hUXhcBNq/iNumDvuMdPQS70e9QyPMKMYieiLuLwlI3aVocZ0N0MEsMQTt3ww6BvE0Gto",
-	"yFeTQ3f7pmEAGI/c7hCSlPdXfysY2DQO7MEs1sZrOQ52ew3pqI03iADlQXDCK8KlsHC8ag7K1hR+xSQu",
-	"MAztliyUNoQpRw6m90WBlQ6EKPOsJ0lipM5BygRn6crZQgr9183W8wO7mWVU4JmZycLY6788CIdaMYte",
-	"d//FfaYB3TExcXSjKRQ5/8pPXzSkDcRHoTi1ErazcbQfxOt9zsWoi7Fs2/EggczqT2Na3q35L7DFqfF7",
-	"tCQh+2+s+esvfTt97+7tucsQcwkZ25ELbfUFcrcVeknGaO4wnftaCN1NLYTXvu3pw80K43D07n53+bqH",
-	"R3BVKkYMSvTHsmJAe+zk0mX2NQOEAJI41YNFzh7RMwaQ99IRRkUPgWprZ8ssdS/ZzKxOX2yI+5EA9jO6",
-	"Ab+CUIVRtw6dJFuxA9NiTE7HSCZ3wU6l6aKSe0BFXzRmNJQGTbDaVTVnFXQN/AO1Ud10mX1U1dfncBIr",
-	"kMzut0Uyf/eozH2QzM2DjUtww0ODGb0NQifhLQUP5nzP6+fYQLGak7QUmwBGB5b28n+lN/JeMPLm8u2Z",
-	"BRMMKb66uACG+Au9phfwKOEAa0SGPWWhFU8ZJLm4Js6gqtpcgP0T9QUNWMAQfoT5JLExBZiKCIqXqBYA",
-	"qGQc5AwQCOOt8GsW9YX5iPl4h1z45t+RYWc5GrFckT5ozJr467dWYHq+Pc7dTKXZjd6Z6GlWxfE2Qu1K",
-	"477BZXd43YUV7O0PMuPJYn0rHSMwjsw5jHIoVPuDeNLLi41Q0KH/hu6rBzwtoZbUuU4tlbcDonu4kpRf",
-	"Mw0XGcEHSy8hBKiVtKhdOFPXH1TT7Ao6dhoqB/Tf0Dh6xXY43y9VMcDoIeXYKJWgNpu85T/cRXXHuJI7",
-	"aY9P6ZjtPH0UBBl3j8CQdUqkyYS1DT3msqGV04ecX3sMhwoykUX+jfDgpisI/mPNtC/1rOc6rHy5JDyf",
-	"KEdq1JHIQ7nFt/5oZBZfeJ9BTouyV3HCS3Hkjbny8k534SVYOMA2M5llQPtLpH7GVUnrZzCPB9kum9+X",
-	"uTI5KdApm1sI34QKvystNWvVr6AmVbaRW01P/vMBfAZanldv+rHGceq9QPLq4vy1/VlLm1Or+qKptxtG",
-	"9ZY6vIUN3oJk2w455+OJtkFCinZEG9K6zeMWrat04Ih9M7PY578buygsvDgkbgjIPPb17RJc34brBzY0",
-	"90MlceELDL6t2R928WtQt9UufK3e3ya70/3kH8MXqvv33/b+cvXyl/lZfnApnn9gzz7S3Z/S7mveeyP3",
-	"L/5VrZAMkhJfVpIS6w3yDl7s9fZ2fbs6CE0mUGL5KE7F0v6ubKKuXPXU5qoyFrINkEj8n6Qgv7Fo+jSR",
-	"hPtLe7j4GjFkuFcWejU08SPLmPYBPUTUZfVqOZEizoRsjchTh1yWGcfQEX80gsuolrWb2cb3hV7GzZt2",
-	"sHxkp7wnewkB7OHxNSKAxuep0uA6bC6gXLuyyINq35kiN6Cq8orXr6Thh/rw35z2T6yCWwrzfAUTbIbR",
-	"IXKEjGA1axDwGkuNYQuu8YIF1IQRJgRkC5LxK9YXMZRjLEODcXANuFWINWQPwnd415L3AKdyCu0SobWo",
-	"RdCWITNUrfBEoFVXg2NeoDuU7BHZ8vGs1PthWf8ZOud/OLyGydWjsJ7y0wBvuifby2S1F3csAvDO1lwZ",
-	"tmM5EwmUOFKxqEB2nUaT03zjmwJhxx9Og3k9JhjmQR0XV7doDgofVdmAEdPJ5L5Msgb1qq5q6yKhGc23",
-	"N0C+pkxTC9FOfLfdxhOGYrSw84arRsTSdkWoxpsoM37NBFNqu0Ni2+QhJoouoHGH61LRFyvaVBAh50de",
-	"ITiYKyIxdqvwIy3IFoXLfyDZobz/J+Xqynhz5HTnPbaBiyC3IbwCaKPbf1z26XaHnDOacrMkQCPsPLlD",
-	"KqCjVbzCh7ItjL/Gc7KNCGzXifDGKddgBhtTBA2OXWeP1jiXxYwkcjrl2l7IeFhuhswr1yiRrd297Zbv",
-	"3NHUoKHTRU/J9tsopwXUKa82m557W15Z4b+Z4rJ7eedVU8WssxYiPrMESpIJS66ioBgZAsA2odLNt5FX",
-	"1kNaWDFbuHsj3S3pzRXcEYGeIdjLQ9Apa0axvgK8CjxwO+9fv6zwh2utOKotmfZ7lW6vTe02bJJBpcdu",
-	"2WN193nZFAkbpd6j+O/xwbUlM+L7h9EuGwhiNVRmWx2XFLjzxWz47WqtjN0awDg2trUV3hTqLcwPYbOk",
-	"8NpYI9ygWTHkpz19+onqZPL0KSadiXF7JrPMEbTSCywXeCWFKrInivi7t38rWM7hum1oswByv+xrDD0W",
-	"Mqo0UXQeNlnCjN3q7cponft7zW3QmyqipBR9Qcs+6k/MsvAT2BiKUe2aQdgv4IXdLlcK7kWDJMgtSNRz",
-	"8qAvCuFSCUE02FugdYJKjGqCZd2QnFj22KUwQTcDXJ1t5Trl0CyAWnjwkPBR2cXKfYsLMmR6zswhOYlR",
-	"rji4yxkn6S75gSmuUEOGee5KrzuHL+DowV4G51XfTeMbrcqggo2upCk9Vi+s5Syrsi+PveQOwkMuKRLO",
-	"2ZGWWYIR/2QrZSNaZJp0I38X/LPu9qrlVO6j2lRkVS+m+vzVRgA0lQ417B3i9kUgbuFdIzlA7oaDfBtN",
-	"UHb1XuoBfW8lcXsvJeH6xjebCZaq8QvftNDsD6BecCtcKSQ23IEbwXUyIVw3qJb7Yha+sTpo8opW2rFZ",
-	"Sw01p5sPuqow9KecCl3KfO8wGFM2Z4xsVVSdU3NR2RTQXoTmxSoRbN4XaKnZnhiVKq9KTyHjylXquDoE",
-	"+tqFV7TZ7C6uo7IvOHb4KFWFLWQ1E7ELUEFP0iMylGYiQTsQUMfnQc9x2zIIVKm7mBza/mzVO+tAn6SV",
-	"vXUgy71MOjuspZPBFKv7YVQfaL4ydgY7u+gL41HZ/IU5+S8SB61FY9R42BApA1WyRUnspEUcdH7h2jlq",
-	"yuVnSrxfHBUx9qpJqz2FKu19zGs51tkpOmJN/YDCG1NWtGKH7lZ39QOCxj5Q5GAoLqhwKo/BNqa1nUbg",
-	"k20ogHBTgos9DIXgkUJaPlJM2HoL+vhwRXbNBu/2Xhg1l9PEMM5RmawIT23FliEdK+Ix73e7fREvtT53",
-	"tt4PvvkXvvT06aEt06wYZHj/NyPdSl8Y8wjgphkXrOyp2Be1Pp1m8ly7G3rrFhikOBpzIbMbsN0hn7Bn",
-	"ub0XMb9maV9gSYOhxMiWN+BfDqHVFFKu4/gFVkeUIsN2/IIGntgQvS+w9ixbRL7bz5xeuTJSSMVRaANy",
-	"7UzAlKtECgGVckEJF6yfihTaYiH1+KXbGeCaYHSXcgoTkyPopEZ+K6Sm0MaJirQtRyPPD32BAAy75rJQ",
-	"YU+qCvSHALtPFRrncm5rZWB2Gb9mFuP2tbZPFJmyqcwX3jT1d3TjdU+R72voLzTDvlOpbxUGbZY7QLDm",
-	"M66lT3BjhO0/D93XbLyc+nEdOzhcyQrNMkF3ycC1l3haI/dBPU3wjgE6nVE+rl7rvcaQqfRg3j2o31r6",
-	"rAvamDvn2w9ZeQ+fMuTmb77wD9rLVsNrHCrv7nXvYRvVrordqPPKfS1Uf/HkIxiYZR/nTa8nqrdutn28",
-	"vTXpZ/dgO3id0RtenlW/3HO3OpH7mrXVW2obARBcGRg4oEKGi4o18n0t3U1auSCeM+X6xN2Z8Xu1c/k9",
-	"cJ8cr+OiV8xacBvAPDtWpX0Tg/rE60a096y0Je/h5rD6XcL+WkYELqggQ+at7EOoYCjElYCr/q29HXn7",
-	"NASdbLs2dMpwaLR7li5aiTH/1eVVCbyTvzEYi+N/jTqoNuXfTP5szM21CyweWxA3XDXxMHHqxZW/HuL+",
-	"S1wlsOwD6R9QLpl5vZP6lb3f57+RVPqJXztxBJ7dZjJJsPk3kUgXTAcS6YlyZvwKv9J6/M4vAz+day90",
-	"5lRt20otG45JG5xaqMVybpux9PFZsFBDfDyhwljUQ2abFoPQs3ardzDw6gTzkTHTtkSt8rlm4SXY/HuL",
-	"rmjJJN2c0YNLT76FJFtnle1+T+PR3d1x361ZLQFhvP8RgH8gAXhyAz2ubXfuFeLPNmvtLCgmoDS2Y/2J",
-	"6fczJo4/nN4vZusGvWdWi/2Wv2Wvc0eNFFf+0Qjub4SQCfwHDVvQQJBwWPBMYw5JBTMO4uG5u/5rbeoI",
-	"mowub8RYjfAVm1FxCIDbUloIJi/gndPcIoHY8gbvWWBpp+E2D4+/YSoE2plzrhjZgsY4KNIFY6mzJPsC",
-	"LtAVmBKhNM+wtzWZMiqgJ9l2pXu/uyDEeFo208eHzswQri+gT2wBdbAiPofXp32trAxklRnuHpIKHl8m",
-	"rU/lLTAIrHUevWi8zK2BbIwG8qpnwYVXRmAKnH3jS7NTHLnLxBwiiJXgasYS681AENNGpZDTl2OMPwQ1",
-	"Fwoh7+ZC92AsqH9t7iQyZ8MgE9c3voerW6EzuuFmQ/aQUJfQLMP8VAwNzCSH6IdxH20ylR3qiap3b9my",
-	"V1cEzWRs5cl2hPnllXqSI4/r9UVQyFLWseDtisA51bqsWokMBvFVmSTne2l1yPvRyKbdxI33TMZR2Ojb",
-	"MtwELkiwS0CsEduQlxteJjIu7/p71y78+MNpRMYFzdPy/pw4uKYktndDHhE5Grl5hJeicLPHOjxnaK3W",
-	"EJeGhCUM4lcz9PDAAykcjAZ0f/v59v8FAAD//w==",
+	"7L37chs32id8Kyh+U2XJb5OiKMkHqd76SlHsWIl8GFEeZxLmVYPdIImoCTANtCiOV1V7NXtheyVbeB4A",
+	"jW42KUqWnczuW/PHxFQ3GofnfPjhcyuR05kUTGjVOvzcmtGcTplmOfzrpH/++kJeMWH+kTKV5HymuRSt",
+	"w9bFhBHFlOJSPFEkTlQ+utTm0ZiMcjkl8Q+vLshOStVkKGme7thn404ranEzwITRlOWtqCXolLUOWz+3",
+	"zdfa+LmolbM/Cp6ztHWo84JFLZVM2JSaeUzpzRkTYz1pHe72XkQtvZiZ95XOuRi3bm+j1kmRK5kvz/nT",
+	"hOWM6AkjMzpmRGmaa3UIP8SC3ejLBF6MiRyVTw3ZSOYsIlQRrklCp6xD3k+5JlwPxEjm8OSI50rD8x2C",
+	"X1eE5ozIGf2jYISKlAxZJsWYaAkvZFxpoidUkylNYU7TI0IHYkqzkcynLCVSsIjI3Pw/7igVUk9YDq9G",
+	"ZMy0IvvdLom5uKYZT93kO+QDHXMxJlyR4WIg3NeeKKJkrskVW0RESE2GCyJHI8X0IaGCcM2mOCF2w5VW",
+	"JC3MfsJk5xOZwW5wMR4IrmA8lhJ2QxOdLYgUCYsIu2aCzCc8YwQmijtA09QsJic5m8prlnYGwlHAHwXL",
+	"FyUB4PxbK476YLcXtaZc+KNvOvgzPuW6mVanUmlYpIIdhaOdyCxVZCtlI1pkmux2uxExJ2Ie3e12u9tH",
+	"RBbaUENOxZg17HlmPljSdG1F8NfKguynWofmWy1z0lS3Dltc6L1eKzLr5dNiCn/uwnLtP/1iudBszHJc",
+	"rUyu3sGXmhacyeTqiSJmKmTO9YQLOMuEZhnLnyhCk0QWQvu5z6ielFOH/1vHhX/L2ah12Pr/dkr5sYN/",
+	"VTt+YrdmmjlTMykUA4lyjF99BTRmfkik0EzAodHZLOMJNWvYmeVymLHpf/yuJAifzT78Ad/C71a35Fi4",
+	"FcNuIKnD5lh6p1nOaLogW7F97hL/EG93WreRm/g7qV/LQqTfcurvpJ/6hCqcOU+DiQqpL0dmVvE2iAxz",
+	"zjSdckGOP5waOSBHI/O4+eky5YoOM5a6dZkfv7e/fctVXTRNcsgSWiiU0Yrl1yyHJQtJ4uPv356+u/zp",
+	"1T/jtUv5KGihJzLn//q2y3nLlTLyUuZknhtBH//chgm1f2ILM+UimJid8Hc0/UDH7B7TZDd0OsvsGykK",
+	"hFD6t8y0NOWZ3WD81eyukfhG8OmJld9kQgWI5kIfoSokdEy5APYwYo/atztWDjClL3naOmx1d9/88vPe",
+	"jy/+3vu0/+rZ+YuL7j97H/dPn71/YWSdprpQrcN9I8A012ayrVOcJPGTtNKsyMWhTLRUWubs0C72sLak",
+	"2+hxiC122p0rEqjZ3GpmZVRzqGPJVl21InfFKPRBEZpdNcoTpTLq6V0zkBHgwQD4ynaHvJNGEo9JMjEa",
+	"BbQhEsI57vCj0IIR/ZdWgntyMEIZBJ5ZvU4m5L9+PW7/Qtv/6rZfdtq/fd6Ndnsvbv8GtopR3GZpHbPe",
+	"TucRKSBzs9iUCMq1PBYd2JUsk0HO6JUilKQyKaZMGAsnkULpnHIRUoOfUhwNhP9V6yyOSsvAfmX1mb+W",
+	"+ZCnKdrW30wLkiSXSrUV134jgKgpmTYIsNIiNxJs5GYcLGogqqv6ges3xfCjoNeUZ0Y4f8vV4cdJIoss",
+	"RRPXLJImEzxgKtSc5SxFA4AKwvJc5mQrHnM9KYaXRTlrK6DPGFXsndQnRZ7bBTyYOTMzFqjqxI5Wk9Xw",
+	"gBPVKKbRhLPP4wNHxguZ0gWZ0Gtju8yMefZQBn1ZMigsFT5dTm8tgy6v57EYtLYRrHEfDkkhroSci8ht",
+	"QkRyBn9KkaJRlA+EfXsrXprxauY0whKciVc3CWPpvUyJhqM3AgNUwCVz41UOn6vSwgOfZLfbJTTR/BoX",
+	"ryLCtVHbU64f46yNEIbBSDCf9afdsITHOu/q0s1CrR9ERDEdstw4YOFmmKNcno5l2Q90kUmaXkh5RvMx",
+	"+9YWrVMuQ5kuDAlnZhLGIqciNGppkrCZNiuZ4XwvtZSX8LBdxznVDCjwIbQHnlVONcM9wiGuaVaEVFn5",
+	"+ypyNHa5mbA5Fbc286KlRXLOdL4gdKQZuh2aTxnhAn9vH5vflwj2lzcH/zx7/vyivRsSaC8g0HP/hbsp",
+	"s7IMcyhmJ6dULC7nlLtAVn3tS8+E65eSmL8R8zcjGuzkFdkaGrozP9EE/GIF1tLcmFNMbR+WwYPeCzLD",
+	"Y4ZdNE/tdnv7Zmdolm20bSDEnC1upnKpWCJFqlbvZ2/Vfq5c0l2bu7RPQPaPyvXKiPSpzFm5zzVueaLM",
+	"ZrbdCyX5DcRWfH588ery7PTt6cXl+Yd+vG32V86V2b2IjCDuZEd1e2ldkZylTGhOMxVhYCTjTOiBoGma",
+	"M6VwSjCT+OTs9NW7i8vap+yXyFYckmB8RNg1yxfuuwMBs1ZGO/3OEo2RPeNsyO0OOa6fCNmKw7OOiRTG",
+	"UrH0BnptIIDgtpExzdSHxvc3UnKJYrkgo4yPJzoK6dHs29vjny8/HZ9evDrvX354dX55fHLy/uO7i3jb",
+	"fAPJlFSeMt6PEQzOiKIa4n6wrQMR1yklblStkQ37AlMGxL4cwurjBhhfyoxow7AkN+9wMe6sDU4tBcsM",
+	"CfYxAv1nBQjeSeKj4S5yDjwOWhgsGOB4qojiY4GeeXPcoM/H4lS8pjz7QsPEfIiLyxGOVNcB5q9tLkjG",
+	"xRWEYWrTLJQhAwybdUg/CCFQTXbMrHfQsn4E/7Fv5+KnulZsVdf1WBLL7UdChXUuRlxwZbyLrbjyyXgb",
+	"swpmKWDJWucq8kbrQHirNdxGs7Xe/B/mcq6M+DuCwQrFcpKyJONAHIKgu3Nk3sH/HIicjWA4EGgyZUtM",
+	"WA31UE3i8KBia/4igRnHR4oRHxf549AZmN7liAG9Wc/N7bC1/ctnzXJhT6z9tCUk+eH04s3H7y6tcD79",
+	"fvuhZLa/TGbVr29IbrXlPQbZLe/LHVHS+qbERtY3zi/etof9QIG4fMqhpAoPt89ESqjVu5AjJFSRY/ss",
+	"jH5IvmM0ZzkZFN3uXgIPwX+yhx7qbnmoH6vzWnuUlTU8xgm+dZxfiTVZMUCGuGrclGVZX1GXnz59aptN",
+	"M1ZLQnVD2uc4m9OFIjHuJaSllnSiz5bd4tE/IE4TOhkpV1dNBnYQS6nHOVKq6dB4+KlkNoIK3hCZ51zD",
+	"L3OyZcYloyLLjN1E07YUGQhHI1+5GG8fmRdBsBlN5CwMclFyRM4SYyApMlwY74VloyO0HqzZvc5D2YjG",
+	"Drp7geBg+TVPGKmu+y5S84+CVT0pdCrn4p7baZdrZOOk0GD+mVGcj6EmMtfZ4q+wxEfTw80rtsaU2oTA",
+	"jFSshPtQXwPVcbWG8Hx+zX9kxDNmiNAo31lGk0q2mxQitUZ6XghhpoqzLxVzQL+GVHUZROgMRLBcpQ1v",
+	"FzNwJpeJm8wnTJSLcAEGu2RQ90dmiiUDxAEHxH+2cf5RqGI2k7lm6VuWcnoBD/25sRtDOXH4VfM1TOX5",
+	"yV5OzWwvzZrAOPc0Hma7obAmlzOWa45i02VueXrXnO0Qp9+3otZNW+apOY/d26iFETFIRsCQy8UErnqg",
+	"u1Q9EAy1fxu1kpxRsxaq75rNBZ8ypel0Fg6xd+vKBjZayjvM/vjXe1gk4Mjl13BzIleIEEyxtvTf/Ork",
+	"0DjYQbL+9PuKoWIGvty7+uPl9fOb3nR/9q9W1JpRrVluKOC/zF9/xXzYb593e7d/ay2VmPiRz7hafarw",
+	"31BqsuGOmIHtl2ie00X9qIPapLtGfMdu9InLst65xWt3z5WWlPuX8OqOBQnES8ggPttftWvw6SDHSdOU",
+	"G56i2YdgC0c0Uyyq7eqUaWqk7V1Lf+ueu41aci7YnXv1Hh4ye68zF3C5kwEuzqzwMy+GoZq73vxEufav",
+	"1o4jnEDzidj9U1A8VBfHMerrmGiWZQqUgCx0IqesQ2IbOkrjQ7KQBQTZfVLliNikCE8hlzliIuFibAv5",
+	"IhKjk6ouqY5B78Q5E2x+CQrkcqpiyBQrpjsknrDMfEPJKZOCEZYpNhBGAx+R2HyU5fCV6phbGosUyrzO",
+	"E0WYSLfd13S+qH5tIMznQFtVyaQc9kFC7OA2alWWf9cor/FhV69YkYZ+vXcN8gYerAp3I5HdqdxZaWWe",
+	"q77eA9oKT+muQc7N06Dp36pwpGcwUngCd4+k80XDSM9vS5vyc4sJo5WMELIcYAyPLA0o30qOihissYwd",
+	"LgrPvYl1TkBxWJH2MAF0X91Wnyq8v3pu6de0Er5IL0ctvbr4107uibLFr6Er2yH9iXFvpUjAgV95rPvu",
+	"GxusETitusK9TUwHP75bTtNRfO9CszZK/OiHYcQCvaaa5pdFnjWY1HTK2jLnYy7Ix/MzV4JcKCzWhDfX",
+	"bqURYGUVdpPNLlJCVb2sA2ohysB0mIPR1i8BmQ7OytoJGHHxhULYyAlXjKG8AG0KiT1RRBRTlvME46I8",
+	"jch8wpMJFj+W2csrtgDHykw9NJGf7bfWmcWG+DM55iuI38bl4AmzqXBaZch87T6hRTffTMucKlWwdEnJ",
+	"vPgyvtmv8w0udWnzoypDBZwUkHKF7O6UxxW1uUykOudQUh7mzTGfhjEyDvvhHE6uI0KhosnVfihbDsJt",
+	"bjZnWOXfgZlZQ3a/10ALvvb6Zbf7fPfly97B/vP97suXu+vrsKPWG0YzPVkWGMsKT17doeOMlpS5LQld",
+	"d6Z9fKyvqV7vS3k16QZuOhNvhTR0TEhbluFMRgyUmN+gO8AcyhMF7DeSWSbnGMWId8ACj8uoBJpEkO0d",
+	"CCpIjA90yIkUmnIB4WvFktxZd6XboeXV5YvRHt1NXqY99ny4M5f5Fcvbz5tcjZBhvoZCXaMRV2nAozBQ",
+	"f8XYTBGIKnGtSP/Ncbt38IxMqJqslRp7X8bx653sjVSkszWX1n4KifSRYTlj+Y9zKqBpggLBdMhPjM0I",
+	"10RLAoYpxsfKajYI5OFmZQvXIIP0UmHb1rPRbtKj+6z9gj4ftvfTbtJ+OTpg7d5wL9lPD9iz0fNuKOaL",
+	"gqdNNILVXU0evI+mbOS+m3H6yGDf3INfHfxY3RaClcm9FyRjxodXEUn5mGsVkbhj/bt2HEFN2Awr77Be",
+	"2P+104mdmgVXbEb1hCg2npoVQNUA2C5bWEuBEhjpXpEkY1jVMXVNNdhipSfbELeH0TTLIcsVNxcnx76I",
+	"Q0+kYkTPZV1YTBdthYFqlOmVVrFq/1AQydj6/w/LD7Z/q368G+32nt/+j8Ggs/6ZZ/BM5TE392e3239b",
+	"RYl9rydqXv0oZyy2JW8JzfMFMkiMpcfEe/3WVb7mvsHuUT3jZ4/lGR88hmd872hQzbzcxCHyHFTjYrfH",
+	"d7vB9rma/F62CMDvjVrmpNeaBr1GnzIq1bufWpNEeBvsWb0eXE1plhHINxFI3qSuP8oV4gITg3zWEm0x",
+	"I+VtO5lVIxFRhREKitCByCCLYLwWLKXqkGPfVNfbN05FThMjf8jWR8ETmWKtAplJDoVSVJEf++/fkT5s",
+	"pyugIrHn5ng7Ikr6art98hP/zkzo48Xr9osjkklhbEdYkyJjpsl+txtU6rvSfFiZdXFsNrEuTXa7HfO/",
+	"54cvui+6NYHS7e03cHQgvpd2+wNV0ERqvDDXjKIlzBCELbtxPaTHQyiLk7jJGbXNpYeE2jo18M8Ggo+F",
+	"zBkMqhhTtV5UkBf1JbHFj/np75IPf3j5O917y89OfpzAv3++0knvH4t0mv3+S//Hl03i6r0Lq1bXhbyK",
+	"3XQjmZNZLhOmFLNepJpAK6xgLs9NycScm3k+IpTMZIrvzrICCCinIpVToorRiN9s26yueQDf9/QJv4Ed",
+	"aXSG/wVlzCHJWRtDTNCnkDNd5CJ4DKi7Qz65didhhwrK7bgi1FmucgQGm+EDQzfCcIIZte1qQTvkQ86F",
+	"psOMkeP+yempV1ZqRhOm6gcRWLEb66lfB4Ob3m57MLh5/sprxaaTcqmuZY4X5Pz1CXm5f/Cc2Cyab3ix",
+	"jRFE4SKmNJlwwdo5oyn8EBs2bVAwmKRe9uWaR8GuC6hOMvthJWGNOaErdbmbKWi2Cf7l28oq7VatqF6R",
+	"0tSC0VybX20BDX7wrZbmt0oTYitqhX+cMj2RKTxP0S+C3Emt2Bvm2JRMNCK9Wp/dULJczcQblzQX1GzM",
+	"qnqrer3fcuMLms+2Mem3O8JNrg7h8/oAX1h38Hl13tW6kTRT0mmX+Oe2Ddm2T9OYuE5ignnqO6NRpb5d",
+	"So6ujvyAo4UlD5/XKWQ3xrJK/Xh+auSZ6553XGYePyJxc6UE1j0ZpsCyp/iOEFI9gYQkg/MOzALgzMoJ",
+	"NNkH54ymi00CGFCjuEwWK4IOzZ8CJnxYIP6+WZEln8m9v3ZmLsdW/faj5Ya+MLXTdCjY9fTA/ImfT93K",
+	"b96kIFXUhK8hvJcfGSae8izjNrOJ3bFQ3UWH2GCsJzxPnSt4cXFm7TocgGbY7s5B8dvaLRv4K61TZjsi",
+	"vF7tdbt1bAWM760uh3AL+0ZU+eCE8ypyju5MINvlNZP2F/qH+4+ZOf1LJD4PVvCZYPPHZ7NKxHxpBc2H",
+	"GWRZVzAh1GHZKm+uyFzmegLYLKvZssJFuw9jotI/roUIRZJDeB4Cwsw1rkA3OFcYMgw7OInMbbeB8mV9",
+	"zvN3LceKbFk5oUgqsWQbnTmutzskdLa4SNlNjOVqOpkQB9sDHhe+VLPOd58/MEXQuDGVcH3TiQHoQKWs",
+	"sFrAt2xzm+1s2ulPk4Uv+oOSPGgIiDAQn7JxTlPsF15r2iguEraKtiYYKUBwpMS4UuG4ftdSqlnbSO+7",
+	"wtqqeVtiN2p86FcEzUfkoLtHKuWbpBCaZ2X1oyuPDB0MeQWVszjk/Zm4OXMSSOel+WNHdQZ+nGE6y28R",
+	"mTKqoKnBlnv6LrepFFJLwROSQOQ8JMhna/GC9p7dhRcUtUrhvTRV4xHu7e29jMjHi5MoFA9klrMEmLoa",
+	"iu91e8/a3V57t3fR3T3sdg+73V82O3wzE5ufqBSX1bM81VIz89c7i/PCEquGIMWcIAJXmYyBPnpXEOXK",
+	"P+WMCd9Jt9Ul/+nIzna8bVd2Ym/tuTzrrhcNhvpZUuRcLyDaZUGSjGP5E1s0u0tGClAtDcEAlleFhEKY",
+	"HMWgOLpD3rGy55hBEQCtJqtWY7J5CJtyv+mMm3/fRi3sMzguMPu5Em8JvnFI4uaOD5noy//9P/9X2a1g",
+	"voGzK7850XrWKnv4TqS84itwrxqa7BTTmJQMWp12EpplQ5pcxYfkjdaz9yJbRKRvDoNFA9GnU9bnmv3n",
+	"Gb2JyHOS0oWqtBeA+7YqkVdinCU4U7+jl5dvpNJt7wBe2kkub6+hDS5GslGwpCwnLGOJ+QXCUSk3bDAs",
+	"zPn6JmVzzjYZ0hmIgTj2CpeSp09B0z59emhTcAtZ5MoKUrOgi4szkhdCYbam1o8L8ikihciYglcHAlN7",
+	"XGP8sUNeQdYek4EJzTEjT54+tdYPUsXTpxbOShG1MvU/EM25/yMyszre5gxzpmSRJwwKHWe51CzB3uuM",
+	"WbA9/wQ24w6EVSyQXoE9w4B4mca9sNObI1bfFawCXQ9FR+CZFEZdK5fuNBsdYO1k/NoHy+vYa4cQFHVs",
+	"klCBUUWiGItQLsmcQM95iWZRll1BYgjjl9w2CdtYvCEGLhJNXB4Oq+htZJ/RZIIIfR1ybKObAGZEbXwV",
+	"w7A+RX+IRE69gKzGX/Gdp0/NPvsfhRRtNp3pxUDYUZ4+bYjRki0qCE/ZdCY1E7qM2LLtDjku47DzMkZr",
+	"hyNcDcTa2CyiHIHRQBjNM85yPDfwMfVcBmFqNaEAdigFc8TGbpKsSFmwWwhwyEdEMA7/Vsb39HHjDunT",
+	"EdML+/WUzeDPUsAQA2G/Rib0GtAZ7Xzha0cwVrg8FyOXeS087muxBqIQ/I+CbRsSNIQJHrLhsnJDHRf2",
+	"v/+JTFg2M/OSEIkeiKTIM+MXXClC8WBcXxdkewjXWOqBorhNg86zFPMzqIi4FApaZQgdCGidUD6UHMNH",
+	"2mlMtk6wkaN9sZixalfFTXs+n7eNDm0XecZEIgHNw8EfECEHovK2zQ8d2WOBoClE12yyZ/egQz6871+E",
+	"E3QUVOKbAiuxGRAVkCr2fcicxJ9vY9ii76SeuEpqqPEqUwNRUFiNCViof47A6H5zcfGB9LpdnL/hcfQ4",
+	"EVtrIHzmNuVGrk+5MPq8Q17luQMOjVd1u8Rky8Xvt6vx+oFYEbAnjjU98lWKUopPuVaHFVCwVYn3I9AH",
+	"XJHdTscYm86aPQoEj60UonogHIRmFbfFqgsdGDFhj28JvgbQIt5eVVhs4IxUzPSd4OKbTVXyOlQyuKPW",
+	"5lIA9zYnvf862EM9nfGECcXKSt/W29OLVhkFbr1PtDQenFHjxqtALdzt7Ha60GswY4LOeOuwtdfpdvbQ",
+	"bp2AIbcDKYKdsC9kzBoK+G21kfF1s9ScEObwtoYLAo0vRssbYxqMPSMxtyFvZjwwCnE0PmVky+w3bvFA",
+	"WJA6ouhCIZ/MuTJSFVw4wLbAeq2oBn0LPdb60KtWagZzf6z4zZCphB30fHaaGvOEK+0WBJtRIgr/2hyP",
+	"KR/ZOXGYf3c+iVivt7/VAEZ73e6avrGG5uXycH6tFog1tQtVm672qq1TFaeoWzpFDt+Wt25/27gHMmw0",
+	"agRywwTvyDFfjXYAJ2If96LpM37PdhwIJTy/e/fzyyib8Ob+hm96qNHbqHXQ3bv7rY/1NlnrL8F5lZ7S",
+	"r78ZUlDFdErzhaVCvzfGuqZjBXVv5o2WOYeZxFBvlXor/QJl6uQ7iRmSzekqOPVNz7yxV+G2Go3QecFu",
+	"l2h+90E0v5LMy7n7gseW8dPqPvrlp+nL679PXy/+Pn397OPP/9j/+PM/dtmrd9fJNM3O936cpJ9uuue9",
+	"14vkh5uDsM6wwd2/5y75rokVzZzGGQnhl4y9hVIVJhH5ksOE3YtX/LF8e3bZ777c4K0KwLJ5a3cDJquj",
+	"psF7B5swZ0Pb7lfmbDz/0O5oON8Gjr+N6vp453PJCLc7aCvUQfB/Xd/7wtMVANqV+tqHwWiXNci3Zgec",
+	"vKpO55XxT5x/7L0K6xdxqMzVC3B5lPFLaOYiAmDQVvxPdBIHouYleq2/5HpegDssJFjOh82GNDpqNvTU",
+	"ZC7gcZaw/19TrtVl2e6wl+yl++xg9IxebiLDnLxblmXhUJvLsrBafY0g+7cRWTWQ9K8sCWD3vNuATDCS",
+	"eSAa1oqBIU2uitlKo7yvc0anilBAAeYKIhT9v59xbUEfbN4ab0dAqKet0hrD6UyomjAVGWfd57ZcowoU",
+	"61lHZcLHk/acaohb5FfbEaQ8tKt2i/9xfPLx41ty+u7ifWwvWdATaIYNugqAs8W4Q84ZBBeN/T5cEKXl",
+	"bMYrke+IIFiF+7WCZjEQW9g6M5U+VBG35zRzNeJqMo3hSYV9utBig09apAlSifKpgbCxuxLxMLdTxKKr",
+	"tT0+2CXsRhxlUubbTZLkB6a/wyO9l08gE810W8FpV7EkfFx/yAXNF8sph2aOtTRS2dMalo+LZ3zP1Uwq",
+	"rhuTpjHVmiaTKRP6CAYxquU/By0fPG5btCQ+tVVDnXQ4aMUbwW9UcID+bzL8j0N2TeRs4fjUnUdENDVk",
+	"JkXGBVslIcpMwUoBcc5SnrNEY0TDorURLYlvUfR7hd7aloPn+u64/+ry4/nZDvTd7Uj4mn843rY6GFHc",
+	"fHwErlshcW4/e1nkPI4IJaOcqQlRXIwz1i4Uw84AFpOt3sEzYotph1wbMYQgXEZIHpApF4V2PEzJh59O",
+	"XpG+eQXCRpfJhGYZE2MW28SHA7NDuEmIuRvl7hZus5nxUooDlhcTTIWQraVsCwmTLdtHKNhgNtcs5yPO",
+	"chtTzRi9tkXOJYoOUYmcwbysq8ZSDFzOimHGEzLLJUhrsEOyjPhoDgQtVZMgAShDPEREwqsLlL1uryH5",
+	"tPLga8x/JlHyrOltLd//eH52P36OWn2m26syZKtOJ8ArjKrk8RBpsoFMaIIYrHF5ha0RXhILWMfEXlNh",
+	"Nzzk4UJPWr9FrZu2JUsAcLJuc42xfQpwJYc7+D2I5IdMPmE5Q65wvDYtlCbsj4Jm4YNP1EDcxRB4OZS9",
+	"nCNAtwIlaAOmVJQHQuhYDoR5C0H/oPRfELMQsmCabFHLqhjcx5Q1zBW6LLgyOtcCTnkxY9htIBy/oW1i",
+	"Vw/91VsxgneAwDL/UTYAx9vIfDSFUqKBcFLu+MMpCDkzgBFUIg0YJIFkiHdcIK6Z5nI2Y2nk0mDQjgKh",
+	"6otqUzcUWTuBE0wz6ArnqdkIbNBOqHClQRMqUgX3eAyEjd3hJtT8R9wwd9xw8RNdTi2HR5hRTPcMRFxe",
+	"e+bb5YzpboYIwhJP3PLBoG8QQ68BXbQmh+72TcMsOx653SEkqVWXVdlS4dWXby0JmsYr4YDyIAPkFeFS",
+	"7n3lhVnK9jN/wST6mOt3SxZKG8KUI5cL8Q3JFThVlHnWkyQxUudlygRn6crZQiPDl83W8wO7mWVU4JmZ",
+	"ycLY6798GQ61Yha97v6L+0wDoH6xOnejKRQ5/8JP9xtqM+KjUJxaCdvZuKQCxOt9zsWoi7Fs2/GgSs/q",
+	"z6X0QqPm7yNes/F7tCQh+2+s+esvfT197y5ivMsQc1Uv25HLHw4EcrcVeknGaO5iOve1ELqbWgivPYbz",
+	"w80K43D07n53+e6aR3BVKkYMSvTHsmJAe+zk0pVPNgcIIUjiVA8CLPiInjGAvJeOYVT0EKi2drbMUveS",
+	"LX/rDMSGcT8ShP2MbsCvYKjCqFsXnSRbsQum2c5OTBdzl1FWmi4qBR5UDERj2Uhp0ASrXdX5V4mugX+g",
+	"NsJsKEu8qvr6HE5iRSSz+3UjmX96VuY+kczOxqHIpXDDQ5MZvQ1SJ+GVKw/mfM/r54gGWy38WspNAKMD",
+	"S3v5v9IbeS8YeXPx9swGEwwpnvT7wBA/0mvah0cJh7BGZNhTFlrxlEElkUOkB1XV5gLsn2ggaMACeI8r",
+	"FO3ExhRgKiIoXqJaAqBS1pEziEAYb4Vfs2ggzEfMxzuk728yiAw7y9GI5YoMQGPWxN+gtSKm56G57mYq",
+	"zW70zkRPs2ocb6OoXWncN7jsLl7Xt4K9/UFmPFmsh/EyAuPInMMoh27Av4gnvbzYCAUd+m/ovvqApyXU",
+	"kjrXqaXyumd0D1eS8mum4VY2+GDpJYQBaiVt1C6cqQM71jS7AvhhQ+UQ/Tc0jl6xHc6DPysGMXqo6zZK",
+	"JYAjIG/5d3dR3TGu5E7a41M6ZjtPHyWCjLtHYMg6JdJkwtqGHnPZACP3IefXPoZDBZnIIv9K8eCm+1T+",
+	"bc20z/XS8npY+WJJeD5RjtSoI5GHcouHHWpkFg9/ALeSUmXvVoeX4sgbc+Vt7O5qZ7BwgG1mMsuA9hur",
+	"tTytn8E8HmS7bH4z9MqSpkCnbG4hfBUq/Ka01KxVv4CaVAlhuZqe/OeD8BloeV69tswax6n3AslJ//y1",
+	"/VlLW7isBqIJVxKzekvokiG4ZFDR3CHnfDzRNklI0Y5oQ+28edxG6yqoM7EHUox9k4Gxi8LulkPihoDy",
+	"bg8iIMH1bbhLZUNzP1QSfd/F8XXN/hBBtEHdVhFAW71/THan+8kvwxeq+88/9n68evnz/Cw/uBDPP7Bn",
+	"H+nuD2n3Ne+9kfv936ttqEEp48tKKWMdnPPgxV5vb9dDZUJqMoE+1kdxKpb2d+WNEMq1qG2uKmMh2xAS",
+	"if+dFORXFk2fJpJwfwMZF18ihgz3ykKvDk18zzKmfUIPI+qyek+mSDHOhGyNkacOuSjLuuF6j9EIbtZb",
+	"1m5mG98X+v5lyP3z19aXXS4w3l8ZATQ+T5UG18XmAsq1K4t8UO0bU+QGVFXeV/2FNPxQH/6r0/4rq+CW",
+	"0jxfwASbxegwcoSMYDVrkPAaS41pC67xthjUhBEWBGQLkvErNhAx9LwshwZjFxSjvhWzFtmD9B1eHOc9",
+	"wKmcAlQrwBrbCNpyyAxVKzwRaNXVwTEv0F2U7BHZ8vGs1PvFsv49dM5/c3gtJlfPwnrKT4N40z3ZXiZr",
+	"enxEELyzjW2G7VjORAJ9pFQsKiG7TqPJab7xVQNhxx9Og3k9ZjDMB3VcXt1Gc1D4qMoGjJhOJvdlkjVR",
+	"r+qqtvoJzWi+vUHka8o0tSHaiUf6bjxh6PgL4U1cyyfiByjo1coyspXxayaYUtsdElskDdupNS+hQAZi",
+	"BRYIEXJ+5BWCC3NFJEZIED/SgmxRuMkMih3Ky8xSrq6MN0dOd94jGF8EtQ3hfWYbXWXmqk+3O+Sc0ZSb",
+	"JUE0ws6Tu0gFwIbFK3woC5/+JZ6TRXuw0B7h9XkOxQfRPwJwdQef0hrnspiRRE6nXNvbZQ/LzZB55U44",
+	"srW7t93y8ChNKBidLnpKFtSknBZQp7zabHrubXllhf9misvu5Z335hWzztoQ8ZklUJJMWHIVBR3fkAC2",
+	"BZVuvo28cndIq3BX4NqC6FVd8hEBXBbES/GYoZXex4EImh/Jo/Q+DkQNqHXj3kcXRPurNz7aE/r18wrP",
+	"v4bsUkX42u9VsJyb0FtsOUUFkLtEUN59XmJsIQzyPZoj7xlG/ApdkEsG1rdPMF408MrqIKLFiy95c+ez",
+	"OaDb1fYKgoWA22C8DqvWKHSimB9CrK7wdnAj9gG6HCr3nj79RHUyefoUy/HEuD2TWeZ4XekFNlKcSKGK",
+	"7IlCuAsuxuSPguWcqW3bigwasUQ5B4gPwEVWdB5ifGEtc/USffRbXPDRlQNQRZSUYiBoebvFE7Ms/ATi",
+	"kjGqHRaJ/QLgkfkqMrj+EspDt6CE0UnKgSiEK7IEoWkv+9cJqneqCaIKQNlmibhNYYJuBrg6CzU85YBV",
+	"QW3g9JDwUQmi5r7FBRkyPWfmkJwwLVccXNmPk3RXr8EUVyhow2x3FR6ewxdw9GAvg/Oq76bxGlfVlsFG",
+	"Vwq4HguKbbn+rISFsneZQuLMlYvCOTvSMkswipFspWxEi0yTbuRByJ91t1ctp3JL4KYirnpd4G9fbB4B",
+	"xHxoe9whnl8E4hneNZID5HQ4yNfRHCXG/xIA+72Vyu29lIq7zaPZgLJUjV/4qi14fwH1glvhmkQR78lI",
+	"PoAJ4bpBtdzX5PHXLIDmr2ilHVvP1dCNu/mgq1pmf8ip0KXM966UMfJzxshWRdU5NReVmJT2ekovVolg",
+	"c7j2QDEHyVLpf6tAWhknt9LhZu3S8OJMW/fGdVTi1iPATKkqbIuvmYhdgAogcY/IUOpJBY0G1PF5gIlv",
+	"EatAldIMnDREndqqAzsBTNdKaCeo/y/L8Q5rhXYwxep+GNUHmq/MKsLOLgbC+Jq2smNO/oPEAbJtjBoP",
+	"8bgyUCVblMROWsQB8BDXzoVVrnIVrraQAhUxQiWlVUirCrqUeS3HDkRFR6wJjiq8x2rFVQEArnYXHBXg",
+	"SkH7h6G4oPerPAaLi2yBbuCTbfB13JTguiVDIXik0LCAFBMivwGMFFfEXwRU3sVxVJZxwlNbsWVIx4p4",
+	"zNWbNDw0v7P1vvPYc/jS06eHtoG1YpARbFck3QoskXkEvMCMC1ZCeg5EDSbWTJ5rdxF73QIDH82YC5nd",
+	"AOP4IWS+va02v2bpQGCzh6HEyDZ+4F8OAekMKddx/AL7RkqRYQHnwBdEPP6BwK68bBF5sKk5vXINtuCG",
+	"KrQBuXYmYMpVIoWAHsKguQ3WT0UKqGxIPX7pdga4JhjdFePCxOQIgPzIH4XUFFDEqEjbcjTy/DAQGJpi",
+	"11wWKoREqwRFMfXgi6jGuZzbLiKYXcavvcfu4kBPFJmyqcwX3jS1EQd3CV/kYTX9NZMIe5Z6pDpA+e4A",
+	"wZrPOESp4PoYe/0BgP/ZSgLqx3Xs4CJuVmiWpctLBq69WtkauQ9Ce8E7MOh0RvlYVMyjNYZMBQJ896B+",
+	"l/SzLmhj7px1P2TlPXzKkJu/mcU/aK/ADq8Zqby7172HbVS7wHsjTJr7Wqj+OuBHMDBLGPFNL42rI4db",
+	"GHlvTfrZPdgOXmf0hlca1q9c3q1O5L5mbfXu8MaACa4MDBxQIcNFxRr5tpbuJiA3GP+Zcv3KXdnyZwHd",
+	"/BlxnxwvSaRXzFpwG4R5dqxK+yoG9SuvG9Hes9KWvIf7HOs3vPvLcjFwQQUZMm9lH0JvRyGuhJyLyNnb",
+	"kbdPw6CTRQtEpwyHRrtn6Z6fGCuDXcVZ5bKvWpoax/8SdVC9E2Iz+bMxN9fuT3lsQdxw08nDxKkXV/52",
+	"kvsvcZXAsg+kf0G5ZOb1TuoTe73U/0NS6Qd+7cQReHabySTB5l9FIvWZDiTSE+XM+BV+pfX4nV8GfjrX",
+	"XujMqdq2PWwoZnja4NRCl5pz24ylj8+ChRrGxxMqjEU9ZBYzG4SetVu9g4E3d5iPjJm2zXuVzzULL8Hm",
+	"31p0RUsm6eaMHty58zUk2TqrbPdbGo/u6pj7bs1qCQjj/bcA/AsJwFc3ALFuweFXiD+LFdxZUCzNsZm3",
+	"pZzL+xkTxx9O71cV4Qa9Z72P/Za/BbJzR/cYV/7RiAwXGu/8hP+gITgPJAmHBc80VtdUYsZBpUDubp9b",
+	"W1SDJqOrqDFWI3zF1pocQsBtqWAGyzrwHmpuI4EIBoTXfLC003CZjI+/YZFIWUJAtgAyCEW6YCx1luRA",
+	"wLXmAotFlOYZQquTKaMC0Nq2K5dHuPtpjKdla6B86swM4RATfckPqIMV+Tm8ve9LZWUgq8xw95BU8Pgy",
+	"aX0qLyHCwFrn0dvpy6ojqFNpIK96fWB4YwkWB9o3Pjc7xZG7y85FBLFHXs1YYr0ZSGLarBRy+nKO8bug",
+	"G0VhyLsZAiAYCzqDmzFW5mwY1Cj7exfgImcA5jfcbMgeimQSmmVYuYupAbxlGd1HW2Zmh3qi6rg2W/bm",
+	"lABmx/bkbEdYeV/ptDnycb2BCFp8yg4fvNwTOKfasVZrHsIkvirLBz3KWIe8H41sQVLceM1pHIU485bh",
+	"JnA/h12CvUGZW+gKu+Fliefyrr93aPXHH04jMi5onpbXN8XBLTmxvZr0iMjRyNcjBXfyYIlReM4AOteQ",
+	"l4ZSLkziV2sX8cADKRyMBnR/+9vt/wkAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -16,10 +16,13 @@
 package lease
 
 import (
+	"container/heap"
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxFencingToken is the largest fencing token the engine issues: 2^53-1, so every
@@ -41,7 +44,7 @@ var (
 	ErrInvalid = errors.New("invalid command")
 	// ErrTokensExhausted means the fencing counter reached MaxFencingToken.
 	ErrTokensExhausted = errors.New("fencing tokens exhausted")
-	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataBytes.
+	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataChars.
 	ErrMetadataTooLarge = errors.New("metadata is too large")
 	// ErrMaxHoldersMismatch means an acquire's MaxHolders differs from the one the lock's
 	// current holders (or its lock-delay, or its line) agreed on.
@@ -57,8 +60,9 @@ var (
 	ErrSessionMismatch = errors.New("lock is held by this holder through another session")
 )
 
-// MaxMetadataBytes is the largest metadata value a lease carries.
-const MaxMetadataBytes = 1024
+// MaxMetadataChars is the longest metadata value a lease carries, in characters (Unicode
+// code points), as the spec's maxLength counts them; so at most 4 KiB in UTF-8.
+const MaxMetadataChars = 1024
 
 // Bounds of the commands' durations and counts.
 const (
@@ -163,7 +167,7 @@ type Acquire struct {
 	TTL     time.Duration
 	LeaseID string
 	// Metadata, when not nil, is stored with the lease (it replaces the stored value on a
-	// re-acquire). At most MaxMetadataBytes.
+	// re-acquire). At most MaxMetadataChars characters.
 	Metadata *string
 	Wait     bool
 	// SessionID, when set, binds the lease to the session.
@@ -174,8 +178,10 @@ type Acquire struct {
 	MaxHolders int
 }
 
-// CancelWait takes the waiter LeaseID out of Key's line. It fails with ErrNotCurrent
-// when no such waiter is in line (it was granted the lock, or never queued).
+// CancelWait takes the waiter LeaseID out of Key's line. Unlike every other command it
+// acts before the Apply's expiries, so a waiter leaving as the holder's lease falls due is
+// never granted the lock. It fails with ErrNotCurrent when no such waiter is in line (it
+// was granted the lock, or never queued).
 type CancelWait struct {
 	Key     Key
 	LeaseID string
@@ -481,16 +487,23 @@ func holdersOf(n int) int { return max(n, 1) }
 
 // Apply executes cmd at now. It first expires leases whose deadline is not after now, the
 // earliest first and at most Config.MaxExpiries of them, and always the lease of the lock
-// the command names; then it runs the command. When more are due, NextDeadline is not
+// the command names; then it runs the command (a CancelWait takes its waiter out of the
+// line before those expiries, so none of them hands it the lock). When more are due, NextDeadline is not
 // after now and the next Sweep goes on.
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
 	e.handoffs = nil
-	changes = e.expire(now, changes)
 	var (
 		res Result
 		err error
 	)
+	// A waiter that leaves the line leaves it before this Apply's expiries: its wait is
+	// over, so an expiry that falls due at the same time (one no sweep has noticed yet)
+	// must not hand it a lock nobody would receive. The lock goes to the next in line.
+	if c, ok := cmd.(CancelWait); ok {
+		res, err = e.cancelWait(c)
+	}
+	changes = e.expire(now, changes)
 	switch c := cmd.(type) {
 	case Acquire:
 		changes = e.expireKey(c.Key, now, changes)
@@ -505,7 +518,7 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		changes = e.expireKey(c.Key, now, changes)
 		res, changes = e.forceRelease(c, now, changes)
 	case CancelWait:
-		res, err = e.cancelWait(c)
+		// Done above, before the expiries.
 	case CreateSession:
 		res, changes, err = e.createSession(c, now, changes)
 	case RenewSession:
@@ -594,7 +607,7 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 		c.LockDelay < 0 || c.LockDelay > MaxLockDelay || c.MaxHolders < 0 || c.MaxHolders > MaxHoldersLimit {
 		return Result{}, changes, ErrInvalid
 	}
-	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataBytes {
+	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataChars && utf8.RuneCountInString(*c.Metadata) > MaxMetadataChars {
 		return Result{}, changes, ErrMetadataTooLarge
 	}
 	n := holdersOf(c.MaxHolders)
@@ -1000,6 +1013,68 @@ func (e *Engine) List(acct string) ([]Lease, uint64) {
 		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].Token < out[j].Token
 	})
 	return out, rev
+}
+
+// ListPage returns the live leases of at most limit locks of an account whose names sort
+// after after, ordered by name (a semaphore's holders together, by token); more reports
+// whether further locks follow. The revision is the one the answer depends on. Paging by
+// name is stable under concurrent grants and expiries: a lease that lives through the
+// whole paging is on exactly one page. A page costs one pass over the account's locks
+// plus O(limit log limit), never a sort of them all.
+func (e *Engine) ListPage(acct, after string, limit int) (page []Lease, more bool, rev uint64) {
+	locks, more := e.pageLocks(acct, "", after, limit, true)
+	rev = e.freedRev
+	page = make([]Lease, 0, len(locks))
+	for _, lk := range locks {
+		for _, en := range lk.holders {
+			page = append(page, en.lease)
+		}
+		rev = max(rev, lk.modRev)
+	}
+	return page, more, rev
+}
+
+// pageLocks returns at most limit locks of acct whose names start with prefix and sort
+// after after, in name order, and whether more follow; held limits it to locks with
+// holders (not only lock-delays).
+func (e *Engine) pageLocks(acct, prefix, after string, limit int, held bool) ([]*lock, bool) {
+	a := e.accounts[acct]
+	if a == nil || limit <= 0 {
+		return nil, false
+	}
+	// The limit+1 smallest names after the cursor, in a max-heap: once it is full, most
+	// names cost one comparison with its top.
+	h := make(nameHeap, 0, min(limit+1, len(a.locks)))
+	for name, lk := range a.locks {
+		switch {
+		case name <= after || held && len(lk.holders) == 0 || !strings.HasPrefix(name, prefix):
+		case len(h) <= limit:
+			heap.Push(&h, lk)
+		case name < h[0].key.Name:
+			h[0] = lk
+			heap.Fix(&h, 0)
+		}
+	}
+	slices.SortFunc(h, func(x, y *lock) int { return strings.Compare(x.key.Name, y.key.Name) })
+	more := false
+	if len(h) > limit {
+		h, more = h[:limit], true
+	}
+	return h, more
+}
+
+// nameHeap is a max-heap of locks by name.
+type nameHeap []*lock
+
+func (h nameHeap) Len() int           { return len(h) }
+func (h nameHeap) Less(i, j int) bool { return h[i].key.Name > h[j].key.Name }
+func (h nameHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *nameHeap) Push(x any)        { *h = append(*h, x.(*lock)) }
+func (h *nameHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Count returns the number of live leases of an account.

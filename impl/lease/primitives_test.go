@@ -570,3 +570,20 @@ func TestLockDelayRunsFromTheExpiryNotFromALateSweep(t *testing.T) {
 		t.Fatalf("after a lock-delay nobody saw: %+v %s", r, kinds(r.Changes))
 	}
 }
+
+func TestPagesKeepASemaphoresHoldersTogether(t *testing.T) {
+	h := newHarness(t, Config{})
+	for _, n := range []string{"jobs.a", "jobs.b", "jobs.c", "x"} {
+		for _, who := range []Holder{alice, bob} {
+			h.must(Acquire{Key: Key{Account: acct, Name: n}, Holder: who, TTL: time.Minute, MaxHolders: 2})
+		}
+	}
+	page, more, _ := h.e.ListPage(acct, "", 2)
+	if len(page) != 4 || !more || page[0].Name != "jobs.a" || page[3].Name != "jobs.b" || page[0].Token > page[1].Token {
+		t.Fatalf("first page %+v more=%v", page, more)
+	}
+	st, more, index, _ := h.e.ListPrefixPage(acct, "jobs.", "jobs.a", 5)
+	if len(st) != 2 || more || st[0].Name != "jobs.b" || len(st[1].Holders) != 2 || index != h.e.LastRevision() {
+		t.Fatalf("prefix page %+v more=%v", st, more)
+	}
+}

@@ -77,6 +77,19 @@ func (e *Engine) ListPrefix(acct, prefix string) ([]Status, int64, uint64) {
 	return out, e.lastRevision, rev
 }
 
+// ListPrefixPage is ListPrefix one page at a time, paged like ListPage: at most limit
+// locks whose names sort after after, and whether more follow.
+func (e *Engine) ListPrefixPage(acct, prefix, after string, limit int) (page []Status, more bool, index int64, rev uint64) {
+	locks, more := e.pageLocks(acct, prefix, after, limit, false)
+	page = make([]Status, len(locks))
+	rev = e.freedRev
+	for i, lk := range locks {
+		page[i] = lk.status()
+		rev = max(rev, lk.modRev)
+	}
+	return page, more, e.lastRevision, rev
+}
+
 // ChangesSince returns the locks of acct under prefix whose revision is above index, in
 // name order — held, delayed, or free (a lock released or expired since index, with the
 // revision at which it became free) — and the new index to watch from. Free locks are
