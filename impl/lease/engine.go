@@ -237,7 +237,7 @@ type Outcome int
 const (
 	Swept     Outcome = iota // a Sweep
 	Acquired                 // the caller holds the lease in Result.Lease (new or idempotent re-acquire)
-	Held                     // someone else holds Result.Lease (all holders in Result.Leases), or the lock is in lock-delay (Result.AvailableAt)
+	Held                     // someone else holds Result.Lease (a semaphore: all holders in Result.Leases), or the lock is in lock-delay (Result.AvailableAt)
 	Renewed                  // Result.Lease was extended
 	Released                 // Result.Lease ended (ForceRelease: Result.Leases ended)
 	Queued                   // the caller waits in line (Result.Waiting) behind Result.Lease
