@@ -131,7 +131,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		SilenceServersWarning: true,
 	})
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.throttle(s.limitBody(s.acceptCurl(validate(api)))))), nil
+	return s.observe(s.recoverPanics(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(validate(api))))))), nil
 }
 
 // authenticate is the validator's AuthenticationFunc: it checks the credentials an
@@ -179,6 +179,7 @@ type requestInfo struct {
 	id        string
 	principal auth.Principal
 	session   auth.Session // dashboard requests only
+	stateUsed bool         // the sign-in callback used the browser's state (signin.go)
 }
 
 type infoKey struct{}

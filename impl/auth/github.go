@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -38,10 +37,10 @@ var (
 
 const (
 	// StateLifetime is how long a sign-in started at /auth/github may take to come back.
-	StateLifetime = 5 * time.Minute
-	// maxPendingStates bounds the memory kept for sign-ins in progress; when full, the
-	// oldest is dropped.
-	maxPendingStates = 1 << 16
+	StateLifetime = 10 * time.Minute
+	// stateClockSkew is how far in the future a state's issue time may lie (a wall clock
+	// stepped back, or another node's clock a little ahead).
+	stateClockSkew = time.Minute
 	// maxGitHubResponse bounds what is read from GitHub's API.
 	maxGitHubResponse = 1 << 20
 	// CallbackPath is the only path GitHub may send the browser back to.
@@ -61,6 +60,9 @@ type GitHubConfig struct {
 	APIURL string
 	// HTTPClient talks to GitHub (default: a client with a 10 s timeout).
 	HTTPClient *http.Client
+	// StateKey seals sign-ins in flight into the browser's state cookie (StateKeySize
+	// random bytes; the server keeps it in its database).
+	StateKey []byte
 }
 
 // GitHubUser is what OctoStore reads of a GitHub user. ID is the key: logins can be
@@ -71,22 +73,17 @@ type GitHubUser struct {
 	AvatarURL string
 }
 
-// GitHub runs GitHub's OAuth web flow with PKCE. A state is single-use: it is forgotten
-// the moment a callback presents it, whatever the outcome. States and verifiers live in
-// memory only, so a restart cancels the sign-ins in flight (users simply start again).
+// GitHub runs GitHub's OAuth web flow with PKCE. The state and verifier of a sign-in in
+// flight travel sealed in the browser's cookie (state.go), so the server keeps nothing
+// per sign-in: starting any number of them denies none, and a restart cancels none. A
+// state is single-use: the callback clears the cookie whatever the outcome, and this
+// process remembers the states it has seen until they expire.
 type GitHub struct {
 	oauth  oauth2.Config
 	apiURL string
 	client *http.Client
-
-	mu      sync.Mutex
-	pending map[string]pendingSignIn // by state
-	order   []string                 // states by age, for eviction when full
-}
-
-type pendingSignIn struct {
-	verifier string
-	expires  time.Time
+	sealer stateSealer
+	spent  spentStates
 }
 
 // NewGitHub checks cfg and returns the sign-in flow.
@@ -109,6 +106,10 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	sealer, err := newStateSealer(cfg.StateKey)
+	if err != nil {
+		return nil, err
+	}
 	return &GitHub{
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
@@ -120,9 +121,9 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 				AuthStyle: oauth2.AuthStyleInParams,
 			},
 		},
-		apiURL:  api,
-		client:  client,
-		pending: make(map[string]pendingSignIn),
+		apiURL: api,
+		client: client,
+		sealer: sealer,
 	}, nil
 }
 
@@ -165,57 +166,39 @@ func rootURL(u, def, what string) (string, error) {
 }
 
 // Begin starts a sign-in at time now. It returns GitHub's authorize URL to send the
-// browser to, and the state, which the caller binds to the browser with a cookie.
-func (g *GitHub) Begin(now time.Time) (authorizeURL, state string) {
-	state = randomString(32)
+// browser to, and the sealed state for the browser's state cookie. It keeps nothing.
+func (g *GitHub) Begin(now time.Time) (authorizeURL, cookie string) {
+	state := randomString(32)
 	verifier := oauth2.GenerateVerifier()
-	g.mu.Lock()
-	g.prune(now)
-	if len(g.order) >= maxPendingStates {
-		delete(g.pending, g.order[0])
-		g.order = g.order[1:]
-	}
-	g.pending[state] = pendingSignIn{verifier: verifier, expires: now.Add(StateLifetime)}
-	g.order = append(g.order, state)
-	g.mu.Unlock()
-	return g.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), state
+	cookie = g.sealer.seal(sealedState{state: state, verifier: verifier, issued: now})
+	return g.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), cookie
 }
 
-// prune drops expired states; g.mu is held. States expire in the order they were made.
-func (g *GitHub) prune(now time.Time) {
-	n := 0
-	for n < len(g.order) {
-		p, ok := g.pending[g.order[n]]
-		if ok && now.Before(p.expires) {
-			break
-		}
-		delete(g.pending, g.order[n])
-		n++
-	}
-	g.order = g.order[n:]
-}
-
-// take removes state from the pending sign-ins and returns its verifier if it was issued
-// less than StateLifetime before now.
-func (g *GitHub) take(state string, now time.Time) (string, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	p, ok := g.pending[state]
-	if !ok {
+// take opens the browser's state cookie and returns its verifier when it was sealed by
+// this server for state, less than StateLifetime before now, and not used before.
+func (g *GitHub) take(state, cookie string, now time.Time) (string, bool) {
+	if state == "" {
 		return "", false
 	}
-	delete(g.pending, state) // single use, whatever happens next
-	return p.verifier, now.Before(p.expires)
+	st, ok := g.sealer.open(cookie)
+	if !ok || subtle.ConstantTimeCompare([]byte(state), []byte(st.state)) != 1 {
+		return "", false
+	}
+	expires := st.issued.Add(StateLifetime)
+	if !now.Before(expires) || st.issued.After(now.Add(stateClockSkew)) {
+		return "", false
+	}
+	if !g.spent.spend(st.state, expires, now) {
+		return "", false
+	}
+	return st.verifier, true
 }
 
 // Finish completes a sign-in. state and code come from GitHub's redirect, cookie from
 // the browser. It exchanges the code with the PKCE verifier, reads the user and drops
 // GitHub's access token.
 func (g *GitHub) Finish(ctx context.Context, now time.Time, state, cookie, code string) (GitHubUser, error) {
-	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
-		return GitHubUser{}, ErrStateInvalid
-	}
-	verifier, ok := g.take(state, now)
+	verifier, ok := g.take(state, cookie, now)
 	if !ok {
 		return GitHubUser{}, ErrStateInvalid
 	}
@@ -238,10 +221,7 @@ func (g *GitHub) Finish(ctx context.Context, now time.Time, state, cookie, code 
 // cannot be used again, and returns ErrSignInDenied (or ErrStateInvalid when the state
 // was not this browser's).
 func (g *GitHub) Deny(now time.Time, state, cookie string) error {
-	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
-		return ErrStateInvalid
-	}
-	if _, ok := g.take(state, now); !ok {
+	if _, ok := g.take(state, cookie, now); !ok {
 		return ErrStateInvalid
 	}
 	return ErrSignInDenied
