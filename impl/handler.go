@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -271,6 +272,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		if noStore(r.URL.Path) {
+			h.Set("Cache-Control", "no-store") // a handler may set its own (the avatar)
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 		if m := s.cfg.Metrics; m != nil {
@@ -292,6 +296,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			)
 		}
 	})
+}
+
+// noStore reports whether answers to path must never be kept by a cache: the sign-in
+// and token routes, whose answers carry tokens or set cookies, the admin API, and the
+// dashboard's JSON.
+func noStore(path string) bool {
+	return strings.HasPrefix(path, "/auth/") || strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/dashboard/")
 }
 
 // recoverPanics turns a panicking handler into a 500 problem and a logged stack.

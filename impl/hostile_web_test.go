@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/auth/githubtest"
 )
 
 // Hostile tests of sign-in and the browser-facing routes (issue 12, findings 6 and 7).
@@ -129,4 +131,56 @@ func callbackState(t *testing.T, callback string) string {
 	t.Helper()
 	req := httptest.NewRequest("GET", callback, nil)
 	return req.URL.Query().Get("state")
+}
+
+// Finding 7: an account an admin names "github-3003" used to block GitHub user 3003 from
+// ever signing in (its account would have had that name). GitHub accounts are keyed by
+// GitHub id; a name someone else took first changes the new account's name, never
+// whether the user gets in.
+func TestHostileAccountNameSquatting(t *testing.T) {
+	ts, gh := newSignInServerWith(t, Config{AdminKey: testAdminKey})
+	squatter, squatterID := ts.newAccountWithID("github-3003")
+	gh.SetUser(githubtest.User{ID: 3003, Login: "mona"})
+
+	b := newBrowser(ts)
+	if r := b.signIn(); r.status != http.StatusFound {
+		t.Fatalf("GitHub user 3003 cannot sign in: %d %s", r.status, r.raw)
+	}
+	s := b.session()
+	mine := s.str("account_id")
+	if s.status != 200 || mine == "" || mine == squatterID || s.num("github_user_id") != 3003 {
+		t.Fatalf("session: %s", s.raw)
+	}
+	// The new account's token is its own; the squatter's account is untouched.
+	tok, _ := s.body["new_token"].(map[string]any)
+	token, _ := tok["token"].(string)
+	if r := ts.acquire(token, "job", 60, "w"); r.status != 200 || r.str("status") != "acquired" {
+		t.Fatalf("the new account's token: %d %s", r.status, r.raw)
+	}
+	if r := ts.acquire(squatter, "job", 60, "w"); r.str("status") != "acquired" {
+		t.Fatalf("the accounts share locks: %s", r.raw)
+	}
+	// Signing in again finds the same account by id.
+	if again := newBrowser(ts); again.signIn().status != http.StatusFound || again.session().str("account_id") != mine {
+		t.Fatal("the second sign-in found another account")
+	}
+	// The operator tells them apart by github_login.
+	list := ts.do("GET", "/admin/accounts", "", nil, "X-Admin-Key", testAdminKey)
+	logins := map[string]any{}
+	for _, a := range list.body["accounts"].([]any) {
+		a := a.(map[string]any)
+		logins[a["account_id"].(string)+" "+a["name"].(string)] = a["github_login"]
+	}
+	t.Logf("FIGURE account name squatting: accounts after GitHub user 3003 signed in: %v", logins)
+	if len(logins) != 2 {
+		t.Fatalf("accounts: %s", list.raw)
+	}
+	for k, login := range logins {
+		switch {
+		case strings.HasPrefix(k, squatterID) && login != nil:
+			t.Fatalf("the admin-made account shows github_login %v", login)
+		case strings.HasPrefix(k, mine) && login != "mona":
+			t.Fatalf("the GitHub account shows github_login %v: %s", login, list.raw)
+		}
+	}
 }

@@ -33,6 +33,9 @@ var (
 	// ErrGitHubUnavailable means GitHub could not be reached or answered with something
 	// other than what its API documents.
 	ErrGitHubUnavailable = errors.New("github is unavailable")
+	// ErrNameTaken means another account (one an admin named, say) has the name a new
+	// GitHub account would have had. Sign-in then picks a name nobody can predict.
+	ErrNameTaken = errors.New("account name taken")
 )
 
 const (
