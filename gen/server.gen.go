@@ -609,8 +609,14 @@ type TokenID = string
 // Example: 30
 type WaitSeconds = int32
 
+// AcceptEncoding defines model for AcceptEncoding.
+type AcceptEncoding = string
+
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -696,6 +702,15 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// GetDocsParams defines parameters for GetDocs.
+type GetDocsParams struct {
+	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
+	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
+}
+
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -703,6 +718,15 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+}
+
+// GetOpenAPIParams defines parameters for GetOpenAPI.
+type GetOpenAPIParams struct {
+	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
+	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
 }
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
@@ -760,7 +784,7 @@ type ServerInterface interface {
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
-	GetDocs(w http.ResponseWriter, r *http.Request)
+	GetDocs(w http.ResponseWriter, r *http.Request, params GetDocsParams)
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
@@ -781,7 +805,7 @@ type ServerInterface interface {
 	RenewLock(w http.ResponseWriter, r *http.Request, name LockName)
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	// (GET /openapi.yaml)
-	GetOpenAPI(w http.ResponseWriter, r *http.Request)
+	GetOpenAPI(w http.ResponseWriter, r *http.Request, params GetOpenAPIParams)
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
@@ -1141,8 +1165,54 @@ func (siw *ServerInterfaceWrapper) RotateDashboardToken(w http.ResponseWriter, r
 // GetDocs operation middleware
 func (siw *ServerInterfaceWrapper) GetDocs(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetDocsParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	// ------------- Optional header parameter "Accept-Encoding" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Encoding")]; found {
+		var AcceptEncoding AcceptEncoding
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept-Encoding", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", valueList[0], &AcceptEncoding, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept-Encoding", Err: err})
+			return
+		}
+
+		params.AcceptEncoding = &AcceptEncoding
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetDocs(w, r)
+		siw.Handler.GetDocs(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1316,8 +1386,54 @@ func (siw *ServerInterfaceWrapper) RenewLock(w http.ResponseWriter, r *http.Requ
 // GetOpenAPI operation middleware
 func (siw *ServerInterfaceWrapper) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetOpenAPIParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch IfNoneMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
+			return
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+
+	}
+
+	// ------------- Optional header parameter "Accept-Encoding" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Encoding")]; found {
+		var AcceptEncoding AcceptEncoding
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept-Encoding", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", valueList[0], &AcceptEncoding, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept-Encoding", Err: err})
+			return
+		}
+
+		params.AcceptEncoding = &AcceptEncoding
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetOpenAPI(w, r)
+		siw.Handler.GetOpenAPI(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2645,6 +2761,7 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 }
 
 type GetDocsRequestObject struct {
+	Params GetDocsParams
 }
 
 type GetDocsResponseObject interface {
@@ -2652,7 +2769,11 @@ type GetDocsResponseObject interface {
 }
 
 type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
 }
 
 type GetDocs200TexthtmlResponse struct {
@@ -2667,7 +2788,13 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -2675,6 +2802,24 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetDocs304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetDocs304Response struct {
+	Headers GetDocs304ResponseHeaders
+}
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetHealthRequestObject struct {
@@ -3285,14 +3430,23 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 }
 
 type GetOpenAPIRequestObject struct {
+	Params GetOpenAPIParams
 }
 
 type GetOpenAPIResponseObject interface {
 	VisitGetOpenAPIResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPI200ResponseHeaders struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
 type GetOpenAPI200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPI200ResponseHeaders
 	ContentLength int64
 }
 
@@ -3302,6 +3456,12 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3309,6 +3469,24 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetOpenAPI304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetOpenAPI304Response struct {
+	Headers GetOpenAPI304ResponseHeaders
+}
+
+func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReadyRequestObject struct {
@@ -3786,8 +3964,10 @@ func (sh *strictHandler) RotateDashboardToken(w http.ResponseWriter, r *http.Req
 }
 
 // GetDocs operation middleware
-func (sh *strictHandler) GetDocs(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) GetDocs(w http.ResponseWriter, r *http.Request, params GetDocsParams) {
 	var request GetDocsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetDocs(ctx, request.(GetDocsRequestObject))
@@ -3984,8 +4164,10 @@ func (sh *strictHandler) RenewLock(w http.ResponseWriter, r *http.Request, name 
 }
 
 // GetOpenAPI operation middleware
-func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request, params GetOpenAPIParams) {
 	var request GetOpenAPIRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetOpenAPI(ctx, request.(GetOpenAPIRequestObject))
@@ -4036,184 +4218,194 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rcts4tij8Kih9uyp2NiVLsp2LXfuHO510PO1cxnYmPdPqLUIkJGFMAmoCtKxJuep7mvNg50lOYS0A",
-	"BCVKlh0n3XPOrvkxHRkEFoB1v+FLK5H5TAomtGodfWnNaEFzplkB/3p1cf7mUl4xYf6RMpUUfKa5FK2j",
-	"1uWUEcWU4lI8USROVDEeajM0JuNC5iT+6fUl2Uupmo4kLdI9OzbutKIWNxNMGU1Z0YpaguasddT6pW1W",
-	"a+NyUatgv5e8YGnrSBcli1oqmbKcGjhyenPGxERPW0e9/ouopRcz873SBReT1u1t1DqTydV7mLUJ6kwm",
-	"V08UMcuSOddTLoieMpLQLGPFE0VokshSaA/ojOppBSb83ybw/qNg49ZR6//bqw52D/+q9jxgtwbMgqmZ",
-	"FIrBUZ/gqq9vuMKbSKTQTGjzn3Q2y3hCzR72ZoUcZSz/z38qCbey3cIf8Stct34kJ8LtGE6D6CnVeDgM",
-	"YCE0KxhNF2QntuOG+Id4t9O6jRzg76V+I0uRfk/Q30sP+pQqhJynAaBC6uHYQBXvRkQWcM80zbkgJx9P",
-	"CVdEjsdmuPlpmHJFRxlL3b7Mjz/a377nri6bgByxhJaKwQ4UK65ZAVsWksQnP747fT/8+fXf441b+SRo",
-	"qaey4P/6vtt5x5XiYmKOf15IMSHxL20AqP0zWxiQywAwC/APND1nv5dM6XtAym5oPssYfpEaWuXimmY8",
-	"HRqKH1rCTZmmPGsdAZMAPFckpzqZkv/+9aT9D9r+V7f9stP+7Usv6vVf3P5HxxI7U3rI09ZRq9t7+49f",
-	"9v/y4q/9zwevn52/uOz+vf/p4PTZhxetqKU01aVqHR10u1FLc23AaZ0iGMB4iAXDMq2yEEcy0VJpWbAj",
-	"u6OjVbhvo8fBK7sTg1U5zcayyFlqbmZUMHqlCCWpTMqcCc1SkkihdEG50GQnXgEpjgbC/6p1FkfE/9Ou",
-	"Eu92yHtpGOyEJFMqJiztDITZyxtZjHiaolz5boyOJIVUqq249gcBXIGSvAFHK2lkkHTsIA42NRD1Xf3E",
-	"9dty9EnQa8ozQ3/fc3e4OElkmaVESE1GZpM0meIFU6HmrGAp8ngqCCsKWZCdeML1tBwNywpqS4NnjCr2",
-	"XupXZVHYDTyYEDMzF3DjxM4WECLIZDPAYKWBXE+5clLajscBx4RrktMFmdJrI55mRgI/lEBfVgQKW4Wl",
-	"K/A2Eujqfh6LQJcOgjWewxEpxZWQcxG5Q4hIweBPKWK0kHrKioGwX+/EKxCvJ07DGM94zvXrm4Sx9F7S",
-	"ouHqDcPIzHRD5uarXT5XlRCXWapIr9slNNH8GjevIsK1IjDFY9y1YcIwGQng2XzbDVt4rPuub91sNKc3",
-	"PC9zIsp8xAoix7XDMFe5Co4l2Y90kUmaXkp5RosJ+95KixMuI5kuDApnBgijdFER6i00SdhMm53MEN6h",
-	"lnIIg+0+zqlmgIEPwT1QnguqGZ4RTnFNszLEytrf16GjUb0MwOZW3N7MhxYXyTnTxYLQsWaoWWqeM8IF",
-	"/t4+Mb+vIOw/3h7+/ez588t2L0TQfoCg536FuzGztg1zKeYkcyoWwznlzohb3vvKmHD/UhLzN2L+ZliD",
-	"BV6RnZHBO/MTTcD0UYSKlMyN6sTU7hGhmuRSadLrvyAzvGY4RTOq1+0fmJOhWbbVsQETM5JKlhpAGSqW",
-	"SJGq9efZX3eea7d01+GunBOg/aNSvTIsPZcFq855iVqeKHOYbfdBhX4DsROfn1y+Hp6dvju9HJ5/vIh3",
-	"zfnKuTKnF5GxLKpZ3VmiIpoULGVCc5qpCG3fjDOhB4KmacGUQpAAkvjV2enr95fDpaXsSmQnDlEwPibs",
-	"mhULt+5AANTKSKd/ssQolVIwRbSUux1ysnwjZCcO7zomUhhNxeIbyLWBAITbRcI0oI+MeWe45ArGckHG",
-	"GZ9MdRTiozm3dye/DD+fnF6+Pr8Yfnx9Pjx59erDp/eX8a5ZA9GU1EYZ89EwBqdEUU2kSNB9MBDxMqbE",
-	"jaI1si4PIMoA2Ve9FBd4AERL2BUZsTHiiC4WXEw6G/0PFqe50GzCCoOBt1HrAr0vf5QN+F4S7wlyXiOg",
-	"cZDCoMEAxVNFFJ8I869SN5uGF3wiTsUbyrOvVEzMQlwMxzjTsgwwf21zQTIursDSXgKzVAYN0DPSIRea",
-	"FprQCTXIo8megXoPNetHsB8vLCwe1I1sq76vx+JY7jwSKqxxMeaCK2Nd7MS1JePdI+Rf2vAqY2iicRV5",
-	"pXUgvNYaHqM5Wq/+jwo5V4b9HcNkpWIFSVmScUAOQdDcOTbf4H8ORMHGMB0wNJmyFSI8NjCF9xSHFxVb",
-	"9RcRzBg+Uoz5pCweB89A9a5mDPDNWm7uhK3uX40124UzsfrTjpDkp9PLt59+GFrmfPrj7kPR7GAVzeqr",
-	"b4luS9t7DLRbPZc7HGHLhxIbXt8IX7xrL/uBDHH1lkNOFV7uBRMpoVbugn+cUEVO7FiY/Yj8wGjBCjIo",
-	"u939BAbBf7KHXmqvutRPdbg2XmVtD49xg+8c5dd8TZYNkBHuGg9lldfXxOXnz5/b5tCM1pJQ3eDZP8nm",
-	"dKFIjGcJYYYVmehDBLd49Q/w04RGRsrVVZOCHfhSlv0cKdV0ZCz8VDKkc7SGyLzgGn6Zkx0zLxmXWWb0",
-	"Jpq2pciAORr+ysVk99h8CIzNSCKnYZDLiiIKlhgFSZHRwlgvLBsfo/Zg1e5NFspWOHbY3Q8YByuuecJI",
-	"fd93oZofClr1tNSpnIt7HqfdruGN01KD+mdmcTaGmspCZ4s/wxYfTQ4379gqU2obBDNcsebuQ3kNWMfV",
-	"BsTzIRS/yJhnzCChEb6zjCZI4AXL5TVLSSlSq6QXpRAGVIS+EswB/hpU1ZUToTMQwXaVNrRdzsCYXEVu",
-	"Mp8yUW3CORjslkHcHxsQKwKIAwqI/2jl/JNQ5WwmC83Sdyzl9BIG/bG+G4M5cbiqWQ2jNR7YYW6gHZo9",
-	"gXLucTwMaEJQuZAzVmiObNMF53h6F8x2itMfW1Hrpi2L1NxH7zZqoUcMghEwpREuVOPB7vdbUSvngudl",
-	"3jrqRstnHkx1cBu1koJRsxeq74LmkudMaZrPwin2b6OWdaFncsLXBMqtKgMjjK3qVdr5VKpAuUZYMExp",
-	"Lf4dquwXvBiIjCrthmNIU5RZBrY+reK4OU2NglTIcjKtxzw7Xlu2YxWhBSNXbIEUiH99oogoc1bwBKHk",
-	"aUSEsewtkfICwlhHDiqIFnNFbDChjYoMT1GLiQHO5r/Zf1YoYT9BirZu7CDImw5EFZ8e8wIYRSuqFLKW",
-	"YcQJ1a2oZU4GpTtSYV0JCO7w8NZF97dCx/cYwfOf9zGW70j+1xDBI5cvEKDZEvou4c9vHlA5+idLdBBi",
-	"P/2xpnuadYb7V7+/vH5+088PZv9qRa0Z1ZoVBu3+2/z1Vwxn/val17/9j9ZKqoSf+Yyr9YQK/801y9WW",
-	"B2QmtivRoqCL1poDUps26/I3qu0mvL7BIFw7hHjts4N1m4Slg4gyTVNuyJNmH4Mdj2mmWLR0CDnT1Mi7",
-	"u/b+zo27jVpyLlBybPrgAwwyR6Uz5/K6kwVdnlnxYz4MnWV3ffmZcu0/XbqOEIDmG7Hnp8pMrzK4GDWm",
-	"mGiWZQr4jSx1InPWIbF13qXxEVnIEsIcPqx1TGxYiqcQTR4zkXAxsWlEEYnRTaCGVMcg+eOCCTYfgggf",
-	"5ioG3qWY7pB4yjKzhpI5k4IRlik2EEYHOiaxWZQVsEp9zh1wFYSRtSeKMJHuutV0saivNhBmOWA5dTSp",
-	"pn2QGDEsqLb9u2Z5g4NdtlRNHvn93jXJWxhYF69GJrpbuTOdyYyrf94H3Apv6a5Jzs1o0LXeqXCmZzBT",
-	"eAN3z6SLRcNMz28rrf5LiwmjFxgmZCnAqH5ZGmD+qoToLZOMnS4K772JdF4B27cs7WEM6L6SaRlU+H49",
-	"bOm31NO+SqpGLb0+9dAC90ShFlBzJnTIxVTOBbjoO60N13rg1thij0Bp9R3ubyP4/fxuO01X8aNzjls/",
-	"/aNfhmEL9JpqWgzLImswamjO2rLgRj/9dH4W6qhPFMEvNx6lYWBVDmiT1SRSQtVyYg1ko1ShgTAKpq1l",
-	"CDwdzMWNABh28ZVM+Hmly5uN27Nucko2KcjzKU+mNdWdK69YG9BDI+XZQWuTYWKQf1tzwtkHVdBi4zkB",
-	"WbL5dlLmVKmSpStC5sXX0c3BMt3gVlcOP6oTVEBJASrX0O5OflwTm6tIqgue6GxRy1zAiCZ6KTmchzP5",
-	"uY4IhZwyl32jbEIOt9HxgkHEAcLWXpE96Dfggs36aB297Haf916+7B8ePD/ovnzZC2zZ3grK3Eatt4xm",
-	"errKMFYFnry6Q8YZKSkLOrmTZV/gsAtN9WZLyItJN3HTnXgtZOU+Pk+lTYxxKiO6qsxvXEzwUp4oIL+x",
-	"zDI5Rys23gMNPK78QqgSQbx9IKggMQ7okFdSaMoFBBAUSwq2YlBqeTV8Md6nveRl2mfPR3tzWVyxov28",
-	"ydQICeZbCNQNEnGdBDwOQyVXjM0UAb8e14pcvD1p9w+fkSlV041cY//rKH6zibyViHS65sreTyGVYWxI",
-	"zmj+k4IKDVlTgDAd8jNjM8I10ZKAYooeyiqfEFypeFiZofMAX2pk23o27iV9esDaL+jzUfsg7Sbtl+ND",
-	"1u6P9pOD9JA9Gz/vhmy+LHnahCOYX9dkcHt/1lbWtpnnAgnsLoMbJ2481qBUotpqvmgr9Hgja6rVW+Rc",
-	"+H+vM8ir/Ol1J3Dh+dOSNTkuGIttsltCi2KBFxNj0jHx1qY10a65Lyt5VIvs2WNZZIePYZHd2wuxpNZs",
-	"o4h7VFjiOe6M7za/7LglvrEqicDeilrmpjeKpH6jLRNVYsWD1oTa74IzW84EVznNMgKRJgJhm9QVv7gU",
-	"XINeyBe0RB3AcBdbK2TZV0RUmUyNBkbNVykqy5hD1SEnLiGu2z8go4VmkJL06fJN+0WdsfS6HfO/50cv",
-	"ui+6SwTX7R80ENAH52Cq7wuxxzpHZUFmhUyYUszq02pKCwZM0sZcKZkaAM34iFAykyl+O8tKRehAFFSk",
-	"MieqHI/5za6NMJoB+L0/MfgNJKrhpv4XxPojUrA2GtuQM18wXRYiGAbn3SGfbYoaFXaqIPWLmxO2MlyO",
-	"QXSZmzF3BH5pM2vb5SV2yMeCC01HGSMnF69OT332m5rRhKllAR/I8+1Z3WBw0++1B4Ob5683sjoXdlnF",
-	"QUHO37wiLw8OnxMb0fHFFzZJnyjcRE6TKResXTCawg9xIlPWwPIwYLqq1TbPghUAkCljzsPS5lINBxTB",
-	"rVbRBIUfrWg5+aEp2785DbxeUBb84Au3zG+1kiZjWQd/NKahTGE8RQUQnMRLecUAY1PcyvCQeipwQ3Zs",
-	"PehrdO9CULPvdak9y6llqzUWqCfYGpjf7rCrXcj7y2ZPRhji/rI+xGf1ZZop6dhZ/Evb+qbap2lMXF0i",
-	"wZDonWZ3xeBX4nDrTVzQKDG6/mWTBHBzrPLwT+enhl2BITBlnojM8GMSNwflMdxkcN4Gmu6wlZc95Ygy",
-	"CHcgh4DwajfQJJDOGU0X21hqkA63ihZrrKvmpYAIH+ZxvK/7d0XbdN9vhMwFE+prP5oT/Ct92E2XggU2",
-	"D3QUe3iW1crmQwp84g1mMRPenIkMEec8y7gN4WD5NSQS0REIVKKnvEidT+/y8mw3IkoSihPQDItnOch1",
-	"myZkPRyVOsRs8r0Xm/1ut9ttcmSsj7y7jX0nrHxwZG0dOkd3Rsrs9ppR+ysNkoPHDBH9KSI8h2voTLD5",
-	"45NZzTW4soPmywzCSWuIEFJ+bEIxV2QuCz2dT3nG1pNljYp6DyOiyiBb8oWIpAA/JHi+mKuRgMJjrtA3",
-	"EhYLElnYxHblM8icqemqWxXZsXxCkVRidjA65rne7ZCPVCnCNfj2uUjZTYyZUTqZgg1i1hfsxn20pHz3",
-	"nj/QF9p4MDW/ZNONQTZJLYOtniu2qlKb42w66c/Thc8vg+wvyD2P0OOYsklBUyxN3ajaKC4Stg63pmia",
-	"0gmDpOec1eb1p5ZSzdqGe9/lv1PNxxK7WeMjvyOocyGH3X1SyxQkpdA8qxLtXCZeaD/IK0jSxCnvT8TN",
-	"LuKAO6/Aj8W7GZhphugsvUUkZ1RB/rzNLPQFVbkUUkvBE5KAizBEyGdL5IjZZA4h958Zct3skK+Y9wqo",
-	"xuDb399/GZFPl6+ikD2QWcESIOq6a6Df7T9rd/vtXv+y2zvqdo+63X9sd/kGEuuIrbn2lt3Z9Zwa89c7",
-	"k4bCXJIGH8ScZNLq5NbrDCXbLvPDZRrKGRO+aGunS/7LoZ0trtqtncT+xnt51t3MGgz2s6QsuF5cGKFk",
-	"W64Yw/Jntmg2lwwXoFoahLlii6iOQmHTDcUgD7dD3rOqvJWl6BaqeeXXt77xDTGq86Yzbv59G7Uwpf2k",
-	"xDDP2u4tsMYRiZuLC2Sih//7//9fVWK8WQOhq9acaj1rVeVir6S84mu66DTUcymmMfoSVNXsJTTLRjS5",
-	"io/IW61nH0S2iMiFuQwWDcQFzdkF1+y/zuhNRJ6TlC5ULZMdzLd1EQuQJXCiCULqT3Q4fCuVbnsDcGiB",
-	"XD1egxtcjGUjY0lZQVjGEvMLeJtSbshgVJr79fWw5p6tu7wzEANx4gUuJU+fgqR9+vTIxhoWsiyUZaRm",
-	"Q5eXZ6QohYKKN7lU+gn8KSKlyJiCTwcCYxhc2+xH8hrCkxj1SGiBoUfy9KnVfhArnj61zXEUUWtjnAPR",
-	"HOQ8JjMr421wpGBKlkXCIKNrVkjNEizzzZjGdfwIrPscCCtYwJ8PZ4Ye2CpedWnBm5v/z+kVsz5VxYii",
-	"Y7BMSiOulYvrmIMOWrhk/Np7Z5c7OR2Bz9ORSUKFTWZVjEXIl2RBoLy5apxQ5ZdAJALdk1wEWbYRIAMX",
-	"ibbls4pgwrZ1JTOaTAnM1iEn1nk5EIAUeM7oZfWxyCNEcuoZZN29it88fWrO2f8opGizfKYXA2Fnefq0",
-	"wQVLdqggPGX5TGomdOWQZbsdclK5WeeVC9ZOR7gaiI2uV2yeA0oDYbTIOCvw3sDG1HMZeKHVlBbQZkUw",
-	"h2zsJsnKlAWnZZBRED4mgnH4tzK2p3cLd8gFHTO9sKunbAZ/lgKmGAi7GpnSa7OUgxdWO4a5wu05F7gs",
-	"lrzfPulkIErBfy/ZrkFBg5hgIRsqqw7UUeHFjz+TKctmBi4JjuaBSMoiM3bBlSIUL8aVEEF4gXCNMW1k",
-	"xW0aFDml5C8XH95bQcSlUFCVQehAQJa+8p7iGBZppzHZeYU1A+3LxYzVE/hv2vP5vG1kaLssMiYSCY0j",
-	"XKU9EXIgal9TBesf22sBpyl41xSZME0Oeocd8vHDxWUIoMOgqo0ckBKbAVIBqmKJgSxI/OU2hiP6Qeqp",
-	"SxmFZJbK8x8FGaQY8YNEzwiU7reXlx9Jv9tF+A2No8UJA+lA+FBhyg1fz7kw8rxDXheFLFBvj9cVVsRk",
-	"x7nnd+vu+IFY448njjR9k6UUuRTPuVZHtV5TcXOwND4GecAV6XU6Rtl02uxxmN6PKRFUD4SNL9X7pThx",
-	"oQMlJiwndVn1touF11cVJrg6JRWDVa9w882qKnkTChk8UatzKTJimZyT/n8f7qOcznjChGJVSmPr3ell",
-	"q/ICtz4kWhoLzohxY1WgFO52ep0uJFXPmKAz3jpq7Xe6nX3UW6egyO1BiGAvzFefMPCyeNQ8TY1E50qf",
-	"uEFL/ff63e6GmpuGws9qtV/rqR1Nefn1gpX9etlJTcvvVlp+va5ElFnm9ZuEt26jhmWfT+d9cZi8KHq/",
-	"pyvLdtctu79h2bCgAte2hRyHL/b7+73W7W9bl7aFxQZN/bmyzKG4ioiROMppOeb+D7q9dQv4i9xb7XQH",
-	"Xx5s+aVv93cbtQ67+3d/9Wm5jtFaGYAUlX3x62+3v0UtVeY5LRYWEf1ejU5KJwrSYswXLXOiM6kaELiW",
-	"TlwFHH6QGFfYHnlDNNry9hpTmW/rNrwuSna7Qli9BxHWWlqqYPf5UAZJh8uW7fBz/vL6r/mbxV/zN88+",
-	"/fK3g0+//K3HXr+/TvI0O9//yzT9fNM9779ZJD/dHIZpSA1G8j1PySdVr6m2Myp82B/HaCmYxwxARD4j",
-	"KWEW97t342LQNPEPIJeD7sstvqo1OTVf9bYgsuW2VvDd4TbE2VBX+Y0pG+8/lNYN99tA8bfRshTb+1IR",
-	"wu0eStjlDr2/bk6N5+maJra19LuHtbKtUhRvzQk4flUH57XR6p1V6XVxa01wSNzTCzAUlNHmaebsaFAD",
-	"a1YbmlYDsWRbeR/zisF2CUakkKBvHjWrn2jeWIcNqilNDLfqSfwt+doyL+uN+sl+esAOx8/ocBse5vjd",
-	"Ki8Lp9qel4XJrBsY2b8Ny1pqVPyNOQGcnle2kQjqdbob2cCIJlflLFBlV1LVGc0VodCmlSuw6y/+esa1",
-	"rcq30d75VGauF89OpV0hOFOqpkxFxsT1ESGXx24+dj6kKZ9M23OqwdovrnYjCBRolwIW/+3k1adP78jp",
-	"+8sPMYHwl/l8IGpJx0DZYtIh5wxccoSDt1BpOZvxmr84IthNwP1aazcwEDuYWZ9Lb+DH7TnNrH3YVtM8",
-	"hpEKy/ggAx9H2lYApOYbUwNhPV5VS7rCgoipShtLALCI0M04zqQsdps4yU9M/4BXei/DQyaa6baC264X",
-	"+3tv+IgLg3Gr2SKNFGtxpHamS81WnBfgR65mUnHdGGqMqdY0meZM6GOYxIiW/xq0vMvVlnZrnttcm046",
-	"GrTirfoj1Bq1/N+k+J+E5JrI2cLRqbuPiGhq0EyKjAu2jkNU/vW1DOKcpbxgiUY/gG2nRbSsSvz9WZEZ",
-	"nTCy4/on/XBy8Xr46fxsDyzAPQmr+cHxrpXB2GbLexXYDU00iQu77LAseBwRSsYFU1OiuJhkrF0qhgnc",
-	"LCY7/cNnxGaYjrg2bAi7JBkmeUhyLkrtaJiSjz+/ek0uzCfgbBkmU5plTExYbMMFrtsY9gMET7UR7m7j",
-	"NgYYrwQGYHsxwQAC2VmJUZAwRLF7jIwNoLlmBR9zVlhPZMboNVMBG+uQ95KoRM4ALmuqsRTdfbNylPGE",
-	"zAoJ3Br0kCwj3gcCrj7VxEig1xxeIrYqW2Yo+91+Q8hm7cUvEf+ZRM6zofSt+v7T+dn96DlqXTDdXhdX",
-	"Wnc7QUO5qI4eD+EmW/CEph5wS1ReI2vs/4dpnxPCrVzEAwtpuNTT1m9R66Zt0RI67FizeYmwfeBsLYW7",
-	"/mjg/w6JfMoKhlThaC0vlSbs95Jm4cAnaiDuIghDfSObNB62HwIhaN2MVFQXQuhEDoT5CruyaaIYE8Rs",
-	"hCyYJjvUkiq6xDHQC7AasjaEwm5cRyDPZgy5DYSjN9RN7O6h/HInxtp+YFjmP6r6wHgXiY+mkIAzEI7L",
-	"nXw8BSZnJjCMSqQBgSQQQvCGi4akjkLOZsx3QsGqAXDwXtZrPiE12TGcAMygaJSn5iCwfjOhwiXUTKlI",
-	"FbR1GQjXCwYOYcl+xANz1z1hGjr3LwdkwyvMKAZJBiKu3mSJXdGqUd3NFIFb4onbPij0DWzoDbR/XOJD",
-	"d9umYWwar9yeEKKUt1d/LxnoNM7Zgwm2jY/AHPb6DZmyje/VAOZB3MQLwpWIdbwOBmXLHb8CiAuMkLst",
-	"C6UNYsqxiyD4esVav0vkedaSJDFi5zBlgrN0LbSQ3f910Hp6YDezjAq8MwMszL155WE41Roo+t2DF/cB",
-	"A3qxYk7rViCUBf/KpS8aMhri45CdWg7b2ToRAdjrfe7FiIuJbNv5ILfNyk+jWt4t+S+woa6xe7QkIflv",
-	"LfmXP/p28t69EnWXIuZyRXYjF3UbCKRuy/SSjNHC+XTuqyF0t9UQ3vgmuw9XK4zB0b/729XHRR7BVKkp",
-	"McjRH0uLAemxV0iXdNjsIAQniRM9WH/tPXpGAfJWOrpR0UKg2urZMkvdRzZprDMQW/r9SOD2M7IBV0FX",
-	"hRG3zjtJdmLnTIsxbx6DrNzFYZWmi1paBBUD0ZhsUSk0wW7XlcPVvGtgH6itSrqrxKi6vD6Hm1jjyex+",
-	"W0/mHx6VuY8nc/tg44q74aHBjP4WoZPwTYwHU76n9XNs11lPl1qJTQChA0l7/r/WGvkgGHl7+e7MOhMM",
-	"Kr66uACC+Au9phcwlHBwa0SGPGWpFU8Z5N+4luEgqtpcgP4TDQQNSMAgfoSpLrFRBZiKCLKXaCkAUEuG",
-	"KBh4IIy1wq9ZNBBmEbN4h1z4VvORIWc5HrNCkQFIzCX2N2it8en5zj13E5VmN3pvqvOs7sfbymtXKfcN",
-	"Jrvz111Yxt7+KDOeLDZ3+TEM49jcw7iAGro/iSW9utkIGR3ab2i+eoenRdQKOzeJpeotSjQP16LyG6bh",
-	"2SxYsLISQge1ktZrF0LqutFqml1Bf1iD5eD9NziOVrGdznfnVQx89JANbYRKUDZO3vEf7sK6E9zJnbjH",
-	"czphe08fxYOMp0dgymVMpMmUtQ0+FrKhy9THgl97Hw4VZCrL4hv5g5sevPi3VdO+LCdkL7uVL1eY5xPl",
-	"UI06FHkotfiuJI3E4nsCZJDTouzDr/BRHHllrnoq1j2vChoOkM1MZhng/gqqn3FV4fqZbZf6AN1l+9dZ",
-	"1yYnBTJlew3hm2Dhd8WlZqn6Fdikqg536/HJLx+4zyLbeTjMq7DKceqtQPLq4vyN/VlLm+6rBqKp7RxG",
-	"9Vaaz4W954I84A4555OptkFCinpEGzLOzfDVzs0RiX2ftdin5hu9KKwJOSJuCkiK9qX3EkzfhscutlT3",
-	"QyFx4Wsfvq3aHzYYbBC39QaBrf7fpr38IPnH6IXq/v33/b9cvfxlflYcXornH9mzT7T3U9p9w/tv5cHF",
-	"P+vFm0Hi4sumxEXfuw8zFH0nvSCT8VGMipXzXduyX7nCru1FZSxkG1wi8b+TgPzGrOnzVBLun4ji4mvY",
-	"kKFeWer1rokfWca0D+ihR13WHzIUKfqZkKzR89Qhl1UyNLy/MB7D02er0s0c44dSr/rNm06wGrJXvcq+",
-	"4gHs4/U1egCNzVPHwU2+uQBz7c4i71T7zhi5BVZVDwp/JQ4/1Ib/5rj/2gq4lTDPVxDBdj469BwhIVjJ",
-	"GgS8JlJj2IJrfM4DJWGECQHZgmT8ig1EDJUiq67BOHh03grEJc8ehO/wZS9vAeYyh06O0PXUetBWXWYo",
-	"WmFEIFXXO8c8Q3deskcky8fTUu/ny/r3kDn/Q+FLPrnlKKzH/DTwN92T7GWy3oo7EYHzzpaDGbJjBRMJ",
-	"VF9Ssai57DqNKqdZ45s6wk4+ngZwPaYzzDt1XFzdenOQ+ajaAYyZTqb3JZINXq/6rnYuEprRYncLz1fO",
-	"NLUu2qlvBNx4w1AnFzYFcYWSWHWvCNX47mnGr5lgSu12SGz7T8RE0QX0FHENNAZiTQcNIuT82AsE5+aK",
-	"SIyNNPxMC7JD4akpSHaoXptKuboy1hw53fuAHeoiyG0IH5za6q0pl3262yHnjKbcbAm8ERZO7jwV0Gwr",
-	"XmND2e7KX2M52R4JtiFG+L6Z632DPTOC3suu6UhrUshyRhKZ51zb5z+PqsOQRe3RLrLT299t+aYiTb0j",
-	"Ol20lGwrkAoswE55tR147mt5ZZn/doLLnuWdD5uVs85GF/GZRVCSTFlyFQV10hAAtgmVDt5GWtns0sJi",
-	"3tK9Uure5G8uLo8ItDPBNiOC5qzZi/UVzqvAArdw//pljT281CWk3i3qoF9rRNvUCcQmGdTa/1btX3vP",
-	"q35N2MP1HsV/j+9cW1Ejvn8Y7bIBIda7ymwX5goD976YA79dL5WxkQQox0a3tsybQr2F+SHs4xQ+UmyY",
-	"G/RRhvy0p08/U51Mnz7FpDMxac9kljmEVnqB5QKvpFBl9kQR/9L77yUrODzuDh0ggO9XLZeh/QM+SEbn",
-	"Yf8nzNitv+WN2rl/Rd8GvakiSkoxELRq8f7EbAuXwJ5VjGrXp8KugM/Du1wpeIUPkiB3IFHP8YOBKIVL",
-	"JQTWYN8c1wkKMaoJVpxDcmLV/pcCgA4C3J3tMptz6GNArXvwiPBx1WDLrcUFGTE9Z+aSHMeodhy8HI5A",
-	"uveHAMQ1YsgQz13pdeewAs4enGVwX8unaWyjdRlUcNC1NKXHatO1mmVVtQyyTypCeMglRcI9O9QyWzDs",
-	"n+ykbEzLTJNuZM4UImbPurvrtlN7KmtbllV/M+u3r1YCoN91KGHvYLcvAnYL3xrOAXw3nOTbSIKq4fhK",
-	"e+p7C4nbewkJ19K+WU2wWI0rfNNCsz+BeMGjcKWQ2AsI3p/XyZRw3SBa7uuz8D3fQZLXpNKezVpqqDnd",
-	"ftJ1haE/FVToiud7g8GosgVjZKcm6pyYi6p+hfaNNs9WiWDzgUBNzbbrqFV51dodGVOuVsfVIdByL3w9",
-	"zmZ3cR1VLcux+UglKmwhqwHEbkAF7VKPyUgaQIJOJSCOz4N26LabEYhS9ww+dCTaWW76Ay2c1rb9gSz3",
-	"KunsaCmdDECsn4cRfSD5qtgZnOxiIIxFZfMX5uQ/SRx0PY1R4mGvpgxEyQ4lseMWcdCUhmtnqCmXnynx",
-	"NXsUxNhGJ623O6p1HjKfFVhnp+iYNbUqCh9zWdMlHhpv3dWqCHoOQZGDwbigwqm6Btsz1zZBgSXbUADh",
-	"QII3RwyG4JVCWj5iTNgVzL2V2jMH3Ou/MGKuoIkhnOMqWRFG7cSWIB0p4jUfdLsDEa90ZXe63g++Lxl+",
-	"9PTpkS3TrClk+No8I91ayxozBPymGResavc4EEstRA3wXLv3oJc1MEhxNOpCZg9gt0M+Yzt1+2Rjcc3S",
-	"gcCSBoOJkS1vwL8cQRcsxFxH8QusjqhYhm1GBr1FsVf7QGDtWbaIfCOiOb1yZaSQiqNQB+TaqYApV4kU",
-	"AirlghIu2D8VKXTsQuzxW7cQ4J5gdpdyCoDJMTR5I7+XUlPoMEVF2pbjsaeHgUAHDLvmslRhu6ya6w8d",
-	"7D5VaFLIua2VAegyfs2sj9vX2j5RJGe5LBZeNfUvwuNLVJFvuejfWsOWWKnvYgYdoDuAsGYZ120oeMzC",
-	"tsaHxnA2Xk79vI4cnF/JMs0qQXdFwbXvi1ol90E9TfD5A5rPKJ/UH5HfoMjU2kP3DpcfVH3WBWnMnfHt",
-	"p6x9h6MMuvlHOfxA+w5s+MJE7dv97j10o6VXbLfqvHJfDdW/ifkICmbVYnrbl5OWu0rbFuNem/TQPVgP",
-	"3qT0hu96Lb872qsDcl+1tv6AbqMDBHcGCg6IkNGipo18X013m1Yu6M/JuX7tnvP4o9q5/BF+nwJfCqNX",
-	"zGpwW7h59qxI+yYK9WsvG1Hfs9yWfIBHzZafOfYvRqLjggoyYl7LPoIKhlJcCTkXkdO3I6+fhk4n20kO",
-	"jTKcGvWelTdgYsx/dXlVQmJWVVMwFuf/GnFQfy9gO/6zNTUvva3x2Iy44RWMh7FTz678yxX33+I6hmUH",
-	"pH9CvmTgei/1K/v00P9DXOknfu3YEVh22/EkwebfhCNdMB1wpCfKqfFr7Epr8Tu7DOx0rj3TmVO1ayu1",
-	"bDgmbTBqoRbLmW1G08exoKGG/vGECqNRj5jtpwxMz+qt3sDAVx3MIhOmbYlabblm5iXY/HuzrmhFJd2e",
-	"0IP3WL4FJ9uklfW+p/LonhW579Gs54Aw3/8wwD8RA3x9A+23bePwNezP9pHtLCgmoDR2iv2J6Q8zJk4+",
-	"nt4vZusmvWdWi13LPwDYuaNGiis/NIKnJSFkAv9BwxY0ECQclTzTmENS8xkH8fDCvUy2MXUEVUaXN2K0",
-	"RljFZlQcgcNtJS0EkxfwOWxuPYHY8gafgGBpp+GhEe9/w1QI1DPnXDGyA41xkKULxlKnSQ4EvO0rMCVC",
-	"aZ5h222SMyqgJ9lu7WEB93aJsbRspo8PnZkpXF9An9gC4mBNfA5fdvtaXhnwKjPdPTgVDF9Frc/VAzXo",
-	"WOs8etF4lVsD2RgN6LWcBRe+ZoEpcPaLL81GceTeOXMeQawEVzOWWGsGgpg2KoWUvhpj/CGouVDo8m4u",
-	"dA/mgvrX5k4iczYKMnF9T354VRaathtqNmgPCXUJzTLMT8XQwExyiH4Y89EmU9mpnqjl7i079lWNoJmM",
-	"rTzZjTC/vFZPcuz9egMRFLJUdSz48CNQTr0ua6lEBoP4qkqS8720OuTDeGzTbuLGJzDjKOxBbgluCm83",
-	"2C2grxE7pFcHXiUyrp76B9fJ/OTjaUQmJS3S6mmfOHhBJbbPVh4TOR47OML3Wrg5Yx3eM7RWa4hLQ8IS",
-	"BvHrGXp44QEXDmYDvL/97fb/BAAA//8=",
+	"7L1rUxvJ+Sj+Vbr0T5XBv5EQAnyBygvWi9dk8SWA401WG6aZaUkdRt3ydA9CcVH1/zTng51Pcup5nu6Z",
+	"HmkkBMbezTmpvMha9PT1uV+/tBI9nmgllDWt/S+tCc/5WFiR478Ok0RM7JFKdCrVEH5JhUlyObFSq9Z+",
+	"65O0IxYP/y0nMdv4zPpFt7sjWHeT2ZFgXJmpyJk0DAa0YZ1cGCPSTitqSfh8JHgq8lbUUnwsWvtuuXa5",
+	"XtQyyUiMOSw85jcnQg3tqLW/3e3tRi07m8A3xuYw9PY2ar06O319rq+EWtzo+UgwI4yRWj0xLE5MPriw",
+	"MDRmg1yPWfzT0TnbSrkZXWqep1tubLx0q7+0YbU2LRe1cvG5kLlIW/s2L8SyffdeNG37ePBOK/GW22S0",
+	"uPEjZaWdMcuHhukBS/RECoPXm2RSKMtGOksN2zh9/Yq93N7ubh4wzsYwFxsKa9hOd3fpGY4HbVi5TUvf",
+	"87JPdHL1DudpuutMJ1dPDIOF2FTakVS0Z55lIn9iGE8SXShbbm3C7ajaGP7fqkv9Uy4Grf3W/7dVAe8W",
+	"/dVslRu7hW3mwky0MsKDM6x6dCMNQXuilRXKwn/yySSTCYczbE1yfZmJ8f/8y2iEpfUW/kBf0br1KzlU",
+	"/sR4G8yOuKXLEbgXxrNc8HTGNmI37oL+EG92WreR3/g7bV/rQqXfc+vvdLn1ETe0c5kGG1XaXgxgV/Fm",
+	"xHROqJ+OpWKHH44B+/VgAMPhp4tUGn6ZidSfC3780f32PU913rTJS5Hwwgg8gRH5tcjxyEqz+PDHt8fv",
+	"Ln4++nu88igfFS/sSOfy39/3OG+lMVIN4fqnuVZDFv/Sxg21fxYz2HIRbMxt+AeenorPhTD2HjsVN3w8",
+	"yQR9kQKuSnXNM5leAMZfOMRNheUya+0jkUA4N44m/fPXw/Y/ePvf3fbLTvu3L9vRdu/F7Z86DtmFsRcy",
+	"be23uttv/vHLzl9e/LX3affo2emL8+7fex93j5+9fwFkynJbmNb+brcbtay0GdIy2gYSHua24YhWkat9",
+	"nVhtrM7FvjvR/uK+b6PHgSt3EoCqMc8GOh+LFF7mMhf8yjDOUp0UY6GsSFmilbE5l8qyjXhhS3HUV+Wv",
+	"1mZxxMp/ulXizQ57p4HADlky4moo0k5fwVle6/xSpilxw+9G6FiSa2PaRtryIpAqcDZugNGKhwKQDvyO",
+	"g0P1Vf1UP0n7prj8qPg1lxng3/c8HS3OEl1kKVPasks4JE9G9MAk8IiUaDxXTOS5ztlGPJR2VFxeFNWu",
+	"HQ6eCG7EO21fFXnuDvBgRMxgLqTGiZstQETkyTAAoBJ2bkfSeC7txtOAAyYtG/MZG/FrYE8T4MAPRdCX",
+	"FYLiUXHpansrEXTxPI+FoHMXIRrvYZ8V6krpqYr8JUQsF/inlCBaaTsSeV+5rzfihR0vR04gjCdyLO3R",
+	"TSJEei9u0fD0QDAymO5C+Plqjy9NxcRRXtzudhlPrLymw5uISWsYTvEYbw1EGCdjwX5Wv3bDER7rvetH",
+	"h4OO+Y0cF2OmivGlyEGwDi8DnnJxOw5lP/BZpnl6rvUJz4fiewstnrlc6nQGIJzBJkDo4iqUWzhqUnCS",
+	"Ce33wmp9gYPdOU65FQiBD4E9FJ5zbgXdEU1xzbMihMra35eBI4hesGF4FX82+NDBIjsVNp8xPrCCJEsr",
+	"x4JJRb+3D+H3BYD9x5u9v588f37e3g4BtBcA6Gm5wt2QWTsGPArc5Jir2cWUS68oz599YUx4fq0Z/I3B",
+	"34A0uM0btnEJcAc/8QRVH8O4StkURCdhNvcZt2ysjWXbvRdsQs+MtwijQFGDm+FZtta1IREDTqULi1u5",
+	"MCLRKjXL77O37D6XHumuy124JwT7R8V6AyR9rHNR3fMctjwxcJlt/0EFfn21EZ8enh9dnBy/PT6/OP1w",
+	"Fm/C/eqpgduL2EDn1az+LkkQTXKRCmUlz0wU6Ot9xdM0F8bQlnAn8auT46N35xdzS7mV2EYcgmB8wMS1",
+	"yGd+3b7CXRvgTv8SCQiVWgnDrNabHXY4/yJsIw7fOmZagaTi4A35Wl8hwG0SYsLWL0G9Ayq5ALFSsUEm",
+	"hyMbhfAI9/b28JeLT4fH50enZxcfjk4vDl+9ev/x3Xm8CWsQmLLaKFAfgTB4IYpbplVC5oO+iuchJW5k",
+	"rZEzciBSBsC+aKU4owtgVuOp2KUYEIzYfCbVsLPS/uBgWiorhiIHCLyNWmdkM/q9dMB3mpX2K2/rQhxH",
+	"LowSDGI8N8zIoYJ/FbZZNTyTQ3WsXnOZfaVgAgtJdTGgmeZ5APy1LRXLpLpCTXtum4UBMCDLSIedWZ5b",
+	"xoccgMeyLdj1FknWj6A/nrm9lFtdSbbq53osiuXvI+HKKRcDqaQB7WIjri0Zb+4T/bJAq0DRJOUqKoXW",
+	"viql1vAa4WpL8f8y11MD5O8AJyuMyFkqkkwicChG6s4BfEP/2Ve5GOB0SNB0KhaQ8AD2FL5THD5U7MRf",
+	"AjBQfLQayGGRPw6coehdzRjAm9Pc/A072b8aC8fFO3Hy04bS7Kfj8zcff7hwxPn4x82HgtnuIpjVV18T",
+	"3OaO9xhgt3gvdxjC5i8lBlrfuL940z32Awni4iuHlCp83DOhUsYd30WrPuOGHbqxOPs++0HwXOTkokhw",
+	"EHkrHvqo29Wjfqzva+VT1s7wGC/41mN+zdbkyAC7pFPTpSzS+hq7/PTpUxsuDaSWhNsGy/5hNuUzw2K6",
+	"S3SOLPDE0kVwS0//ADtNqGSk0lw1CdiBLWXezpFyyy9Bw0+1IDwnbYhNc2nxlynbgHnZoMgykJt42tYq",
+	"Q+II9FWq4eYBfIiEDTiRlzDYeYURuUhAQDLscgbai8gGByQ9OLF7lYayFoztdXcCwiHya5kIVj/3XaBW",
+	"DkWpelTYVE/VPa/THRdo46iwKP7BLF7HMCOd22z2Rzjio/Hh5hM7YcqsA2BAFWvmPuLXCHXSrAC80oVS",
+	"LjKQmQAgBOY7yXhCCJ6Lsb4WKStU6oT0vFAKtkq7rxhzAL8AqrYyInT6KjiusYDbxQSVyUXgZtORUNUh",
+	"vIHBHRnZ/QFssUKAOMCA+PcWzj8qU0wmOrcifStSyc9x0O9ruwHIicNVYTXy1pSbvRjDbi/gTCiclzAe",
+	"OjTRcZ/ricitJLLpnXMyvWvPborjH1tR66at8xTeY/s2apFFDJ0ROCUwF27pYnd6rag1lkqOi3FrvxvN",
+	"33kw1e5t1EpyweEs3N61m3M5Fsby8SScYuc2ajkTeqaHcol734kyOAJ01VKknY60CYRr2gu5KZ3Gv8GN",
+	"+0LmfZVxY/1wcmmqIstQ1+eVH3fMUxCQcl0MR3WfZ6eUlt1Yw3gu2JWYEQbSX58YpoqxyGVCu5RpxBRo",
+	"9g5JZY5urH2/K/QWS8OcM6FNgoxMSYqJcZ/Nf3P/rEDCfUIY7czYgZM37avKPz2QORKKVlQJZC0gxAm3",
+	"ragFN0PcnbCwLgQEb7h36737a4HjO/LglZ/3yJfvUf7XEMAjHy8QgNkc+M7Bz2/lRvXlv0RiAxf78Y81",
+	"2RPWudi5+vzy+vlNb7w7+Xcrak24tSIHsPsn/PVXcmf+9mW7d/un1kKoRDnziTTLERX/W1oxNmteEEzs",
+	"VuJ5zmetJRdkVh3Wx29Ux01k/YCBu/YC/bXPdpcdEpcOPMo8TSWgJ88+BCce8MyIaO4SxsJy4Hd3nf2t",
+	"H3cbtfRUEedY9cF7HARXZTNv8rqTBJ2fOPYDH4bGsru+/MSlLT+de45wA80v4u7PFJldJHAxSUwxsyLL",
+	"KP5HFzbRY9FhsTPepfE+m+kC3RylW+uAObeUTNGbPBAqkWrogp8iFpOZwFxwGyPnj3OhxPQCWfjF2MRI",
+	"u4ywHRaPRAZrGD0WWgkmMiP6CmSgAxbDoiLHVepzbqCpIPSsPTFMqHTTr2bzWX21voLlkOTUwaSa9kFs",
+	"BEhQ7fh3zfKaBvsYrxo/Ks971yRvcGCdvQJP9K9yZzgTjKt/3kPYCl/prklOYTTKWm9NONMznCl8gbtn",
+	"svmsYabnt5VU/6UlFMgFQIQcBoDol6UB5C9yiO15lHHTReG7N6HOKyT7jqQ9jADdlzPNbxW/X7639FvK",
+	"aV/FVaOWXR4w6Tb3xJAUUDMmdNjZSE8Vmug7rRXPuuvXWOOMiGn1E+6sw/jL+f1xmp7iR28cd3b6R38M",
+	"IAv8mlueXxR51qDU8LFo61yCfPrx9CSUUZ8YRl+uvEogYFXkapPWpFLGzXxgDUajVK6B0AtmnWaINB3V",
+	"xZUbAHLxlUT4eSXLw8HdXTcZJZsE5OlIJqOa6C5NKVjD1kMl5dlua5ViAsC/rjrh9YPKabHynhAtxXQ9",
+	"LnNsTCHSBSbz4uvwZnceb+ioC5cf1REqwKQAlGtgdyc9rrHNRSC1uUxsNqtFLpBHk6yUEu/Dq/zSRoxj",
+	"TJmPvjEuIEc673gu0OOAbutSkN3tNcCCi/po7b/sdp9vv3zZ29t9vtt9+XI70GW3F0DmNmq9ETyzo0WC",
+	"scjw9NUdPA64pM758E6SfUbDziy3qzWhkk36iZvepJRCFkP4R9oFxniRkUxV8JtUQ3qUJwbRb6CzTE9J",
+	"i423UAKPK7sQiUTob+8rrlhMAzrslVaWS4UOBCOSXCwolFZfXbwY7PDt5GXaE88vt6Y6vxJ5+3mTqhEi",
+	"zLdgqCs44jIOeBC6Sq6EmBiGdj1pDTt7c9ju7T1jI25GK6nGztdh/GoVeS0W6WXNhbMfYyjDAFAOJP9h",
+	"zpXFqCkEmA77WYgJk5ZZzVAwJQtlFU+IplS6rAzwPICXGtq2ng22kx7fFe0X/PllezftJu2Xgz3R7l3u",
+	"JLvpnng2eN4NyXxRyLQJRii+rknhLu1Za2nbMM8ZIdhdCjdN3HitQapEddTxrG3I4k2kqZYlMpaq/Pcy",
+	"hbyKn152A2clfZrTJge5ELELdkt4ns/oYWIKOmaltulUtGtZJsM8qkb27LE0sr3H0MjubYWYE2vWEcRL",
+	"UJijOf6O71a/3Lg5urHIiVDfilrw0itZUq9Rl4kqtlJurQm03wZ3Nh8JbsY8yxh6mhi6bVKf/OJDcAG8",
+	"iC5YTTIAUBeXK+TIV8RMkYxAAuPwVUrCMsVQddihD4jr9nbZ5cwKDEn6eP66/aJOWLa7Hfjf8/0X3Rfd",
+	"OYRrynCKWu+9gal+LoIeZxzVOZvkOhHGCCdPmxHPBRJJ53PlbAQbhPER42yiU/p2khWG8b7KuUr1mJli",
+	"MJA3m87DCAPo+/LG8DfkqEBNy18I6vdZLtqkbGPMfC5skatgGN53h31yIWpcuamC0C8JN+x4uB4g64KX",
+	"gTdCuzTM2vZxiR32IZfK8stMsMOzV8fHZfSbmfBEmHkGH/Dz9Uldv3/T2273+zfPj1aSOu92WYRBxTAv",
+	"bnfvOXMenTL5wgXpM0OHGPNkJJVo54Kn+EOc6FQ0kDxymC5Ktc2zUAYARsrAfTjcnMvhwCS4xSyaIPGj",
+	"Fc0HPzRF+zeHgdcTyoIfysQt+K2W0gSadfBHUA11iuM5CYBoJJ6LK8Y9NvmtgIbUQ4EbomPrTl+QvXPF",
+	"4dzLQnvmQ8sWcyxITnA5ML/doVd7l/eX1ZaM0MX9ZbmLz8nLPDPak7P4l7azTbWP05j5vERGLtE71e6K",
+	"wC/44ZaruChRknf9yyoO4OdYpOEfT4+BXKEiMBIlEsHwAxY3O+XJ3QQw7xxNd+jK85ZyAhnad8CHEPFq",
+	"L9DEkE4FT2fraGoYDrcIFku0q+alEAkfZnG8r/l3Qdr036/cmXcm1Nd+NCP4V9qwmx6FEmweaCgu9zMv",
+	"VjZfUmATb1CLhSrVmQiQeCyzTDoXDiWNYyARv0SGyuxI5qm36Z2fn2xGzGjGaQKeUfKsRL7uwoSchaMS",
+	"h4QLvi/ZZq/b7XabDBnLPe/+YN8JKh/sWVsGztGdnjJ3vGbQ/kqFZPcxXUR/CA/P3hI8U2L6+GhWMw0u",
+	"nKD5MQN30hIkxJAfF1AsDZvq3I6mI5mJ5WhZw6LthyFRpZDN2UJUkqMdEi1fwudIYOKxNGQbCZMFmc5d",
+	"YLspI8i8qumzWw3bcHTCsFRTdDAZ5qXd7LAP3BgmLdr2pUrFTUyRUTYZoQ4C6ytx4z+aE763nz/QFtp4",
+	"MTW7ZNOLYTRJLYKtHiu2KFLDdTbd9KfRrIwvw+gvjD2PyOKYimHOU0pNXSnaGKkSsQy2RqSa8qHAoOex",
+	"qM1b3lrKrWgD9b7LfmearyX2s8b75YmoOsped4fVIgVZoazMqkA7H4kX6g/6CoM0acr7I3GziTigzgv7",
+	"p+TdDNU0QDqHbxEbC24wft5FFpYJVWOttNVKJixBE2EIkM/m0JGiyTxA7jwDdF1tkK+I98JWQeHb2dl5",
+	"GbGP56+ikDywSS4SROq6aaDX7T1rd3vt7d55d3u/293vdv+x3uPDTpwhtmbamzdn12Nq4K93Bg2FsSQN",
+	"Nogpy7STyZ3VGVO2feSHjzTUE6HKpK2NLvuzBzuXXLVZu4mdle/yrLuaNAD0i6TIpZ2dAVNyJVdAsfxZ",
+	"zJrVJaAC3GoAmCsxi+ogFBbdMALjcDvsnajSW0VKZqGaVX55wZ6yIEZ133wi4d+3UYtC2g8LO2o0I3h3",
+	"I66xz+Lm5AKd2Iv//f//ryowHtag3VVrjqydtKp0sVdaX8klVXQa8rmMsOR9CbJqthKeZZc8uYr32Rtr",
+	"J+9VNovYGTyGiPrqjI/FmbTizyf8JmLPWcpnphbJjurbMo8F8hK80YR2Wt7oxcUbbWy7VAAv3CYXrxdg",
+	"Q6qBbiQsqciZyEQCv6C1KZWABpcFvG+ZDwvv7Mzlnb7qq8OS4XL29Cly2qdP952vYaaL3DhCCgc6Pz9h",
+	"eaEMZrzpudRPpE8RK1QmDH7aV+TDkNZFP7IjdE+S1yPhObke2dOnTvohqHj61BXHMcws9XH2VbOT84BN",
+	"HI93zpFcGF3kicCIrkmurUgozTcTltYpR1DeZ185xoL2fLwzssBW/qpzt70p/P+YXwlnUzWCGT5AzaQA",
+	"dm28XwcuOijhksnr0jo7X8lpH22eHk0SrlwwqxEiIrqkc4bpzVXhhCq+BD0RZJ6UKoiyjRAYpEqsS581",
+	"jAK2nSlZ8GTEcLYOO3TGy75CoKB7Jitr6YvcJyDnJYGsm1fpm6dP4Z7LH5VWbTGe2FlfuVmePm0wwbIN",
+	"rphMxXiirVC2MsiKzQ47rMys08oE66Zj0vTVStMrFc9BoYEJnmdS5PRuqGPaqQ6s0GbEcyyzooQHNnGT",
+	"ZEUqgtsCYFRMDpgSEv9tQPcszcIddsYHws7c6qmY4J+1win6yq3GRvwalvL7xdUOcK7weN4ErvM563cZ",
+	"dNJXhZKfC7EJIAiAiRoyYFl1oR4Lz378mY1ENoF9aTQ091VS5BnoBVeGcXoYn0KE7gUmLfm0iRS3eZDk",
+	"lLK/nL1/5xiR1MpgVgbjfYVR+qa0FMe4SDuN2cYryhlon88moh7Af9OeTqdt4KHtIs+ESjQWjvCZ9kzp",
+	"vqp9zQ2uf+CeBY2maF0zbCgs293e67AP78/Oww16CKpK9SEqiQkCFYIqpRjonMVfbmO8oh+0HfmQUQxm",
+	"qSz/URBBSh4/DPSMUOh+c37+gfW6Xdo/4DhpnDiQ91XpKkwl0PWxVMDPO+woz3VOcnu8LLEidmXrdvee",
+	"b9bN8X21xB7PPGqWRZZSolJyLK3Zr9WaipudpfEB8gNp2HanA8Kml2YPwvB+Congtq+cf6leL8WzCxsI",
+	"MWE6qY+qd1UsSnnVUICrF1LJWfWKDt8sqrLXIZOhG3Uyl2GXItNT1vvn3g7x6UwmQhlRhTS23h6ftyor",
+	"cOt9YjVocMDGQasgLtztbHe6GFQ9EYpPZGu/tdPpdnZIbh2hILeFLoKtMF59KNDKUoLmcQocXRp76AfN",
+	"1d/rdbsrcm4aEj+r1X6th3Y0xeXXE1Z26mknNSm/W0n59bwSVWRZKd8ksnUbNSz7fDTtqb3kRb79OV1Y",
+	"trts2Z0Vy4YJFbS2S+TYe7HT29lu3f62dmpbmGzQVJ8ryzyIm4gBxzFeyoH33+1uL1ugfMitxUp3+OXu",
+	"ml+W5f5uo9Zed+furz7O5zE6LQOBotIvfv3t9reoZYrxmOczB4jlWUEm5UODYTHwRQtudKJNAwDXwokr",
+	"h8MPmvwK6wNvCEZrvl5jKPNtXYe3eSFuFxBr+0GItRSXqr2X8VAApBfzmu3Fp/HL67+OX8/+On797OMv",
+	"f9v9+MvftsXRu+tknGanO38ZpZ9uuqe917Pkp5u9MAypQUm+5y2VQdVLsu1AhA/r44CUQnHMuImojEhK",
+	"hIP97t2wGBRN/B3QZbf7co2vakVO4avtNZBsvqwVfre3DnI25FV+Y8ym9w+5dcP7NmD8bTTPxba+VIhw",
+	"u0Ucdr4K8q+rQ+NluqSIbS387mGlbKsQxVu4AU+v5ioEg1TvtcpSFnfahMTAPTtDRcGANM8zr0ejGFjT",
+	"2ki16qs53aq0MS8obOeoRCqN8uZ+s/hJ6o0z2JCY0kRwq0rK35KuzdOy7ctespPuir3BM36xDg3z9G6R",
+	"loVTrU/LwmDWFYTsP4ZkzRUq/saUAG+vFLYJCep5uivJwCVPropJIMouhKoLPjaMY5lWaVCvP/vribQu",
+	"K995e6cjnflaPBuVdEXbGXEzEiYCFbf0CPk4dvjY25BGcjhqT7lFbT+/2ozQUWB9CFj8t8NXHz++Zcfv",
+	"zt/HDN1f8Hlf1YKOEbPVsMNOBZrkmERrobF6MpE1e3HEqJqA/7VWbqCvNiiyfqxLBT9uT3nm9MO2GY1j",
+	"HGkojQ8j8GmkKwXAarYx01fO4lWVpMvdFilUaWUKACUR+hkHmdb5ZhMl+UnYH+hJ76V46MQK2zb42vVk",
+	"/9IafikVQNxitEgjxjoYqd3pXLEVbwX4UZqJNtI2uhpjbi1PRmOh7AFOAqzlz/1WaXJ1qd1Wjl2sTSe9",
+	"7Lfiteoj1Aq1/N8k+B+G6JroyczjqX+PiFkOYKZVJpVYRiEq+/pSAnEqUpmLxJIdwJXTYlZXKf7lXbEJ",
+	"Hwq24esn/XB4dnTx8fRkCzXALY2rlYPjTceDqcxWaVUQNzyxLM7dshdFLuOIcTbIhRkxI9UwE+3CCArg",
+	"FjHb6O09Yy7C9FJaIENUJQmI5B4bS1VYj8Ocffj51RE7g0/Q2HKRjHiWCTUUsXMX+GpjVA8QLdXA3P3B",
+	"nQ8wXnAM4PFiRg4EtrHgo2Chi2LzgAgb7uZa5HIgRe4skZng1679QVXmhJlET3BfTlUTKZn7JsVlJhM2",
+	"yTVSa5RDsoyVNhA09ZkmQoK15ugRqVTZPEHZ6fYaXDZLH34O+U80UZ4VqW/V9x9PT+6Hz1HrTNj2Mr/S",
+	"stcJCspFdfB4CDVZgyY01YCbw/IaWlP9Pwr7HDLp+CJdWIjDhR21fotaN20Hllhhx6nNc4hdOs6WYriv",
+	"j4b27xDJRyIXhBUe18aFsUx8LngWDnxi+uouhADsu3RB42H5IWSCzszIVfUgjA91X8FXVJXNMiOEYnAQ",
+	"NhOWbXCHqmQSJ0cv7hXQGhBF3PiKQCWZAXTrK49vJJu402P65UZMuf1IsOA/qvzAeJOQj6cYgNNXnsod",
+	"fjhGIgcTAKFSaYAgCboQSsXFYlBHricTUVZCoawBNPCe13M+MTTZE5xgm0HSqEzhIih/M+HKB9SMuEoN",
+	"lnXpK18LBi9hTn+kC/PPjb1U+KJDNnzCjJOTpK/iqpNM7JNWQXSHKQKzxBN/fBToG8jQayz/OEeH7tZN",
+	"Q980Pbm7IQKpUl/9XAiUabyxhwJsG7vA7G33GiJlG7vsIOSh36RkhAse63jZHoxLd/yKTZyRh9wfWRkL",
+	"gKkH3oNQ5ivW6l0SzXOaJIsJOi9SoaRIl+4Wo/u/brclPoibScYVvRlsFudevfJFONWSXfS6uy/usw2s",
+	"xUoxrWttocjlVy591hDREB+E5NRR2M7agQhIXu/zLsAuhrrt5sPYNsc/QbS8m/OfUUFd0HusZiH6r835",
+	"5z/6dvze97a6SxDzsSKbkfe69RVhtyN6SSZ47m0695UQuutKCK/LIrsPFytA4ejd/e1ic5FHUFVqQgxR",
+	"9MeSYpB7bOXaBx02GwjRSOJZD+VflxY9EIBKLZ3MqKQhcOvkbJ2l/iMXNNbpqzXtfiww+wFvoFXIVAHs",
+	"1lsn2UbsjWkxxc2Tk1V6P6yxfFYLi+CqrxqDLSqBJjjtsnS4mnUN9QOzVkp3FRhV59en+BJLLJndb2vJ",
+	"/N29MvexZK7vbFwwNzzUmdFbw3US9sR4MOaXuH5K5Trr4VILvglEdETpkv4v1UbeK8HenL89ccYEAMVX",
+	"Z2eIEH/h1/wMhzKJZo0I0FMX1shUYPyNLxmOrKotFco/UV/xAAUA8CMKdYlBFBAmYkReojkHQC0YIhdo",
+	"gQBtRV6LqK9gEVi8w87KUvMRoLMeDERuWB855hz567eW2PTKyj13I5UVN3ZrZMdZ3Y63ltWuEu4bVHZv",
+	"rztzhL39QWcyma2u8gME4wDeYZBjDt0fRJNePGxEhI70N1JfS4OnA9QKOlexpaqDJqmHS0H5tbDYNgsX",
+	"rLSE0EBttLPahTv11Wgtz66wPixAOVr/AcZJK3bTldV5jUAbPUZDA1MJ0sbZW/nDXVB3SCe5E/bkmA/F",
+	"1tNHsSDT7TGcch4SeTISbYDHXDdUmfqQy+vShsMVG+ki/0b24KaGF/+xYtqX+YDsebPy+QLxfGI8qHEP",
+	"Ig/FlrIqSSOylDUBMoxpMa5dLX4UR6UwVzW49e1VUcJBtJnoLEPYXwD1E2kqWD9x5VIfILus3511aXBS",
+	"wFPWlxC+CRR+V1hq5qpfAU2mqnC3HJ7K5QPzWeQqD4dxFU44TkstkL06O33tfrbahfuavmoqO0devYXi",
+	"c2HtuSAOuMNO5XBknZOQkxzRxohzGL5YuTlicVlnLS5D80EuCnNC9pmfAoOiy9R7japvQ7OLNcX9kEmc",
+	"lbkP31bsDwsMNrDbeoHAVu9vo+3xbvKPyxem+/fPO3+5evnL9CTfO1fPP4hnH/n2T2n3tey90btn/6on",
+	"bwaBiy+bAhfL2n0UoVhW0gsiGR9FqVi436Ul+41P7FqfVcZKt9EkEv8nMchvTJo+jTSTZYsoqb6GDAH2",
+	"6sIuN038KDJhS4ceWdR1vZGhSsnORGhNlqcOO6+CobH/wmCArc8WuRtc4/vCLtrNm26wGrJV9ZJfsAD2",
+	"6PkaLYCg89RhcJVtLoBcd7KoNKp9Z4hcA6qqhsJfCcMP1eG/OewfOQa34Ob5CiRYz0ZHliNCBMdZA4fX",
+	"UFtyW0hL7TyIE0YUEJDNWCavRF/FmCmyaBqMg6bzjiHOWfbQfUedvUoNcKzHWMkRq546C9qiyYxYK44I",
+	"uOpy41hJ0L2V7BHR8vGk1PvZsv4zeM5/MXzOJjfvhS0hPw3sTfdEe50s1+IOVWC8c+lggHYiFyrB7Euu",
+	"ZjWTXYcdI24O/y0nbbiLXBjAUe/C7CvKiiwrLMBAthGMxA6aE1GWqYuQXU5E2baUYn/KpNa+Mpaasx+d",
+	"82F8EKZKYhuV+HjQfqeVaL/lNhnFLuFKWvKQ73R3y5Nd6hToQFxDiH0XlAP7aCfwFxd44ruiurY4LjcJ",
+	"aBxW0cGhbMxnfQXCOYX3YNWGAhTiK0PhylhgZ4PjPhJt0Gc/EFM2KlRKVQrKcKfAH49hD8iEOSgj9P+1",
+	"SAxWTFxViCVqALz7fWnZ8QAuEu8RE43uGH6Ib3ykEp0iSfjtmxpDDz8cB7A5ubcZKm545yuqEhvho+XC",
+	"+5lcgOscYJXveV9nqLfUlje1uDdAkyAQwEN4WVUA/n7A+CVGMaB1cSqNqLe787U4YGxzGbEHm4xL06eP",
+	"PnE2T2LRpkYmBsImI1TN+yoeALC0uUowtNawJ0or8STer4ykiDNjPkOLtGDS3td5G7WAMDSW+yTC4V5V",
+	"52XF9FwANRLKUnADxvIiodJKYASTc+xt3vel/4Y0feF1CVHK938Ao91pkvDPyx7OTwyGlUZI/KgYdh14",
+	"sZGxq8t4UNLCr8SfCKvQK9brdjuP8mRwoOq1QkTAc/1BXmOFH6NOozbOEp7xfHMNX8ZYWO6cbqOytHsj",
+	"z8bM57DMk099pzoqhnFLnawzeS2UMGazw2JXUShmhs+wSpQvidRXS2oiMaWnB6WI7x0XEYupNFI50wyY",
+	"26DIMgxfq/oHptJcARFgx1vvqeZohNFqYQvBtboH+nyCzQ47FTyVcCS0L7t9Sm97xvKJ8RJ26Orlf40t",
+	"zFW9cSWOwo6VvpoZVUEKqun7MlKtYa6LCUv0eCyta+i8X12GzmttGNnG9s5mqywT1VQNqNMl25cr7lRt",
+	"C6FTX623Pf+1vnJUZj1VxN3lna0qi0lnpdPvxAEoS0YiuYqCyhcY0uNC5P1+G3FltZOCyjMUvu+0Kyyy",
+	"pFxIxLBAFVFPIDfNfomvcEcENlW371+/LLFwztV9qtf/2+3VSos31XZyYWO1gu5VQe/t51UFPqrKfY90",
+	"7sd3lywoht8/MOK8ASCWOz9cXf0KAre+wIXfLtezqDQQmjum3LhYYkz5iPCHsDJf2HYeiBtWxseI46dP",
+	"PwEzf/qUwojVsD3RWeYB2tgZJYC90soU2RNDxW2kGrLPhQBlanOfavog3a+K6GNBH2oxyadhRT/KwYjD",
+	"hnMu78KzZR/G5LSUvuJV044ncCxagqoQCm595SG3AlYfLIVe7KuKYe0bGHrt6UFfFcoHhyNp2OywQ6o1",
+	"SPNZRjVEMNy8KujOcYN+B3Q6Vzd8LLEyDXcOn30mB1XJRL+WVOxS2KmAR/IUozoxRZ4Fm/Qd5XCLS9gQ",
+	"IM9dAdOnuALNHtxl8F7ztwky7bKYWLzomprwWIUXF+NmqyJwrkkuOvx9mDu+swctOAKQf7aRigEvMsu6",
+	"EdwpxkA8624uO06t+eG6JKveBfG3rxYCsINByGHvILcvAnKL3wLlQLobTvJtOEHVQmKh4cC9mcTtvZiE",
+	"b1LSLCY4qKYVvmnq8B+AvdBV+OR2qu4GlA+LAknbwFrua7kpu3ggJ69xpS0Xh9pQRWD9SZel+v+Uc2Ur",
+	"ml8qDCDK5kKwjRqr82wuqirQuq6bJVkl6xdJaq4AUy1vt1bAjqtZPTO3w7CIatgP1MXrShtVTSionFTF",
+	"KlxpAtiIO4AJCmAfsEsNGwlqTyE7Pg0aXLj6dMhKeYaqCNWY25gv44ZF+ZYWcsO8pSqMeH8uQBi3WL8P",
+	"YH3I+apoCLzZWV+BRuUi0qbsf1gc1LGOieNR9b0MWckGZ7GnFnFQZkxar6gZH3GPnVO0IkZMhdHSegG7",
+	"Wi05+CynzGnDB6Kp+FzYnmtJ3w8spXhX8TmsIodpawBxQc5q9QzOfuvKWuGSbUxp81vCLlIAIfSkaEYm",
+	"iAnrPPru19twwdu9F8Dmcp4A4hxU4ec4aiN2COlRkZ55t9vtq3ihz4aX9X4oK03SR0+f7ju7ZE0gY5Rm",
+	"zbo1ewkMQU9YJpWoCvj21VxRaNi8tL7D/7wEhkHrIC5k7gI2O+wTNchwTXjza5H2FSWpASRGLmGN/rKP",
+	"xnqCXI/xM8p3q0iGKy+J1aKp+0ZfUTZxNovK0nJTfuULA6Dd0JAMKK0XAVNpEq0U5j4HSbl4frRFSi93",
+	"l0d3O6Az4ew+iQA3pgdYtpN9LrTlWDOQq7StB4MSH/qKDDDiWurChAUQa84ccpmWwZ/DXE9d9iPuLpPX",
+	"wnkty+oJTwwbi7HOZ6Vo6vRq31swKovolt0zqchhWtalxJr+HQRYWMbXjwvaE7lmJ1jq00VA8XJejw7e",
+	"ruSIZpVysSDguo7RTsh9UJUqamjDxxMuh6omHq0QZGoF/7f35ltkP+siN5Ze+S6nrH1HowDcyjZL5UDX",
+	"2TvsGVT7dqd7D9lori/5WrW07iuhll2OH0HArJoGrNsLb75PgGsaUUqT5e4eLAevEnrDTo3znaS36xu5",
+	"r1hbb4neaAChk6GAgyzkclaTRr6vpLtOcS6y54ylPfINmn6vAl2/h90np96P/Eo4CW4NM8+WY2nfRKA+",
+	"KnkjyXuO2rL32KZyvnF96dEiwwVX7FKUUvY+5qQV6krpqYq8vB2V8mlodHK1QUkpo6lJ7lno6hVTRoOP",
+	"lFWa4mSbwmto/q9hB/UOMOvRn7Wxea5b0mMT4oa+Rg8jpyW5KnsR3f+IywiWG5D+AekS7Oudtq9cM7n/",
+	"h6jST/LakyPU7NajSUpMvwlFOhM2oEhPjBfjl+iVTuP3ehnq6dKWRGfKzabLvXXumLRBqcXsWq+2gaRP",
+	"Y1FCDe3jCVcgUV8KVyEfiZ6TW0sFg/r0wCJDYV3ScW25ZuKlxPR7k65oQSRdH9GDDlvfgpKtksq2v6fw",
+	"6BtF3fdqllNAnO+/BPAPRACPbrChgmsFsYT8ucrgnRmncLJGz9urMvAw8pElwmnJPKH04CvBYgyTjPcp",
+	"CAhNgD7yKsIK8EEAYtRXO91d59pAQxTQkYVwmzuDDJd4iN5PhDr8cPzHC90L6YO/8ntG8LmzlQ1v/xu/",
+	"d8/4vf8Guv030O2PEeh2DtDl8TjCKGYkifgf9VjlKTfsspCZpfC3mrsrCOXJfZvclVFvBNY+5A0UXlzF",
+	"BYPtIzwvRLRR3JWhYjLOiUH1F6kfmUg7DV3vStcBRXFVWMs2sEojSaNKiNQrwX0FoqVWFM1lrMyoBwwb",
+	"C66wQO5mrcuVb6QHYOwCakuvP0zhi1SXMXkoyS5hHNRm+GvFvEDMgunuIWTh8EW6/6nqlkg+gc6jVzCq",
+	"wgIxkKwBvOZTMsLWapSP4b740mzPi3zTXe/MoLJEZiISZ4jB+AvnUCchZTE84ocgAdiQt6656lIwFxZj",
+	"aS5rNxWXQVpY2SBqzLOMOggBqwWwxwjrhGcZJUuRV3OiJTpu+ZXwcaBuqidmvpTghmvxFlQ2dGnQm5S9",
+	"UW94d1C6JPoqyKqukqqpCzliTr1IwFy+NsUfmSoWvSzs2mHvBwMXMRg39mOPo7AhjkO4ETYSc0dwiSrS",
+	"ZVC4C6+yahZv/b1vq3P44Thiw4LnadVnMg7a+cWuh/oB04OB30fYPFDCHdvwnbHOb0NIDcZaUvxRPbiY",
+	"HjygwsFsCPe3v93+nwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,7 @@ func newSignInServerWith(t *testing.T, cfg Config) (*testServer, *githubtest.Ser
 		RedirectURL:  testRedirectURI,
 		BaseURL:      gh.URL,
 		APIURL:       gh.APIURL(),
+		AvatarURL:    gh.AvatarURL(),
 	}
 	ts := newTestServer(t, cfg)
 	return ts, gh

@@ -46,6 +46,10 @@ const (
 	stateClockSkew = time.Minute
 	// maxGitHubResponse bounds what is read from GitHub's API.
 	maxGitHubResponse = 1 << 20
+	// MaxAvatarBytes bounds an avatar image; a larger one is refused.
+	MaxAvatarBytes = 1 << 20
+	// DefaultAvatarTimeout bounds fetching an avatar, body included.
+	DefaultAvatarTimeout = 5 * time.Second
 	// CallbackPath is the only path GitHub may send the browser back to.
 	CallbackPath = "/auth/github/callback"
 )
@@ -61,7 +65,14 @@ type GitHubConfig struct {
 	BaseURL string
 	// APIURL is the REST API root that serves /user (default https://api.github.com).
 	APIURL string
-	// HTTPClient talks to GitHub (default: a client with a 10 s timeout).
+	// AvatarURL is where avatar images may be fetched from: an https URL (http only on a
+	// loopback host) whose scheme, host and path prefix every avatar URL must share
+	// (default https://avatars.githubusercontent.com/).
+	AvatarURL string
+	// AvatarTimeout bounds fetching one avatar (default DefaultAvatarTimeout).
+	AvatarTimeout time.Duration
+	// HTTPClient talks to GitHub (default: a client with a 10 s timeout). Avatars are
+	// fetched with its transport but never follow redirects.
 	HTTPClient *http.Client
 	// StateKey seals sign-ins in flight into the browser's state cookie (StateKeySize
 	// random bytes; the server keeps it in its database).
@@ -87,6 +98,9 @@ type GitHub struct {
 	client *http.Client
 	sealer stateSealer
 	spent  spentStates
+
+	avatarRoot   *url.URL
+	avatarClient *http.Client
 }
 
 // NewGitHub checks cfg and returns the sign-in flow.
@@ -113,6 +127,20 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if err != nil {
 		return nil, err
 	}
+	avatarRoot, err := avatarRootURL(cfg.AvatarURL)
+	if err != nil {
+		return nil, err
+	}
+	avatarTimeout := cfg.AvatarTimeout
+	if avatarTimeout <= 0 {
+		avatarTimeout = DefaultAvatarTimeout
+	}
+	avatarClient := &http.Client{
+		Transport: client.Transport,
+		Timeout:   avatarTimeout,
+		// A redirect could lead anywhere: it is refused, not followed.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return &GitHub{
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
@@ -124,9 +152,11 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 				AuthStyle: oauth2.AuthStyleInParams,
 			},
 		},
-		apiURL: api,
-		client: client,
-		sealer: sealer,
+		apiURL:       api,
+		client:       client,
+		sealer:       sealer,
+		avatarRoot:   avatarRoot,
+		avatarClient: avatarClient,
 	}, nil
 }
 
@@ -288,31 +318,75 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// DefaultAvatarURL is GitHub's avatar host.
+const DefaultAvatarURL = "https://avatars.githubusercontent.com/"
+
+// avatarRootURL checks the configured avatar root: https, or http on a loopback host,
+// with no query or fragment. Its path ends in "/", so it is a prefix of whole segments.
+func avatarRootURL(u string) (*url.URL, error) {
+	if u == "" {
+		u = DefaultAvatarURL
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" || !secureOrLoopback(p) {
+		return nil, fmt.Errorf("github avatar url %q: want an https URL (plain http only on localhost, 127.0.0.1 or [::1])", u)
+	}
+	if !strings.HasSuffix(p.Path, "/") {
+		p.Path += "/"
+	}
+	p.RawPath = ""
+	return p, nil
+}
+
+func secureOrLoopback(p *url.URL) bool {
+	return p.Scheme == "https" || p.Scheme == "http" && isLoopback(p.Hostname())
+}
+
+// avatarAllowed reports whether avatarURL lies under the configured avatar root: the
+// same scheme and host (port included) and a path below the root's.
+func (g *GitHub) avatarAllowed(avatarURL string) bool {
+	p, err := url.Parse(avatarURL)
+	if err != nil || p.User != nil || p.Fragment != "" || !secureOrLoopback(p) {
+		return false
+	}
+	root := g.avatarRoot
+	return p.Scheme == root.Scheme && strings.EqualFold(p.Host, root.Host) &&
+		strings.HasPrefix(p.EscapedPath(), root.EscapedPath()) && !strings.Contains(p.Path, "..")
+}
+
 var rasterTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
-// Avatar fetches a user's avatar image from GitHub, at most 1 MiB, and returns its
-// content type and bytes.
+// Avatar fetches a user's avatar image and returns its content type and bytes. It asks
+// only the configured avatar host, follows no redirect, takes at most MaxAvatarBytes
+// within the avatar timeout, and only raster images (an SVG served from this origin
+// could carry script).
 func (g *GitHub) Avatar(ctx context.Context, avatarURL string) (string, []byte, error) {
 	if avatarURL == "" {
 		return "", nil, fmt.Errorf("no avatar: %w", ErrGitHubUnavailable)
+	}
+	if !g.avatarAllowed(avatarURL) {
+		return "", nil, fmt.Errorf("avatar not on the avatar host %s: %w", g.avatarRoot, ErrGitHubUnavailable)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, avatarURL, nil)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
 	}
-	res, err := g.client.Do(req)
+	req.Header.Set("Accept", "image/png, image/jpeg, image/gif, image/webp")
+	res, err := g.avatarClient.Do(req)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxGitHubResponse+1))
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if res.StatusCode != http.StatusOK || !rasterTypes[ct] || res.ContentLength > MaxAvatarBytes {
+		return "", nil, fmt.Errorf("fetch avatar: status %d, %q, %d bytes: %w", res.StatusCode, ct, res.ContentLength, ErrGitHubUnavailable)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, MaxAvatarBytes+1))
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
 	}
-	// Raster images only: an SVG served from this origin could carry script.
-	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
-	if res.StatusCode != http.StatusOK || len(body) > maxGitHubResponse || !rasterTypes[ct] {
-		return "", nil, fmt.Errorf("fetch avatar: status %d, %q, %d bytes: %w", res.StatusCode, ct, len(body), ErrGitHubUnavailable)
+	if len(body) > MaxAvatarBytes {
+		return "", nil, fmt.Errorf("fetch avatar: over %d bytes: %w", MaxAvatarBytes, ErrGitHubUnavailable)
 	}
 	return ct, body, nil
 }

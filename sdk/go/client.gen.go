@@ -604,8 +604,14 @@ type TokenID = string
 // Example: 30
 type WaitSeconds = int32
 
+// AcceptEncoding defines model for AcceptEncoding.
+type AcceptEncoding = string
+
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
+
+// IfNoneMatch defines model for IfNoneMatch.
+type IfNoneMatch = string
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -691,6 +697,15 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// GetDocsParams defines parameters for GetDocs.
+type GetDocsParams struct {
+	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
+	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
+}
+
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -698,6 +713,15 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+}
+
+// GetOpenAPIParams defines parameters for GetOpenAPI.
+type GetOpenAPIParams struct {
+	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+
+	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
+	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
 }
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
@@ -915,10 +939,15 @@ type ClientInterface interface {
 
 	// GetDocs API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// client accepts gzip (compressed once per process, not per request) and carries a
+	// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
-	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetDocs(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness check, with the state of the storage
 	//
@@ -1057,8 +1086,11 @@ type ClientInterface interface {
 
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetOpenAPI(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReady Readiness check
 	//
@@ -1340,11 +1372,16 @@ func (c *RawClient) RotateDashboardToken(ctx context.Context, params *RotateDash
 
 // GetDocs API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// client accepts gzip (compressed once per process, not per request) and carries a
+// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
-func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDocsRequest(c.Server)
+func (c *RawClient) GetDocs(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1582,9 +1619,12 @@ func (c *RawClient) RenewLock(ctx context.Context, name LockName, body RenewLock
 
 // GetOpenAPI This document, byte for byte as the server was built from it
 //
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+//
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOpenAPIRequest(c.Server)
+func (c *RawClient) GetOpenAPI(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2105,7 +2145,7 @@ func NewRotateDashboardTokenRequest(server string, params *RotateDashboardTokenP
 }
 
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
-func NewGetDocsRequest(server string) (*http.Request, error) {
+func NewGetDocsRequest(server string, params *GetDocsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2126,6 +2166,32 @@ func NewGetDocsRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+		if params.AcceptEncoding != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Accept-Encoding", *params.AcceptEncoding, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Encoding", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2400,7 +2466,7 @@ func NewRenewLockRequestWithBody(server string, name LockName, contentType strin
 }
 
 // NewGetOpenAPIRequest constructs an http.Request for the GetOpenAPI method
-func NewGetOpenAPIRequest(server string) (*http.Request, error) {
+func NewGetOpenAPIRequest(server string, params *GetOpenAPIParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2421,6 +2487,32 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+		if params.AcceptEncoding != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Accept-Encoding", *params.AcceptEncoding, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept-Encoding", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2650,12 +2742,17 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// client accepts gzip (compressed once per process, not per request) and carries a
+	// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
-	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
+	GetDocsWithResponse(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
 
 	// GetHealthWithResponse Liveness check, with the state of the storage
 	//
@@ -2800,10 +2897,13 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPIWithResponse This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+	GetOpenAPIWithResponse(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
 
 	// GetReadyWithResponse Readiness check
 	//
@@ -3789,7 +3889,18 @@ func (r RotateDashboardTokenResponse) ContentType() string {
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
 type GetDocsResponse200Headers struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
+}
+
+// GetDocsResponse304Headers the declared response headers of an HTTP 304 response for GetDocs
+type GetDocsResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
 }
 
 type GetDocsResponse struct {
@@ -3797,6 +3908,8 @@ type GetDocsResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetDocsResponse304Headers
 }
 
 // GetBody returns the raw response body bytes
@@ -4375,11 +4488,30 @@ func (r RenewLockResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPIResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPI
+type GetOpenAPIResponse200Headers struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
+// GetOpenAPIResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPI
+type GetOpenAPIResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
 type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
 	YAML200 *string
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOpenAPIResponse304Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
@@ -4708,13 +4840,18 @@ func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Conte
 
 // GetDocsWithResponse API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// client accepts gzip (compressed once per process, not per request) and carries a
+// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
-func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error) {
-	rsp, err := c.GetDocs(ctx, reqEditors...)
+func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*GetDocsResponse, error) {
+	rsp, err := c.GetDocs(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4918,11 +5055,14 @@ func (c *ClientWithResponses) RenewLockWithResponse(ctx context.Context, name Lo
 
 // GetOpenAPIWithResponse This document, byte for byte as the server was built from it
 //
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error) {
-	rsp, err := c.GetOpenAPI(ctx, reqEditors...)
+func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error) {
+	rsp, err := c.GetOpenAPI(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5860,6 +6000,20 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -5867,7 +6021,45 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.ContentSecurityPolicy = value
 		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetDocsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -6411,6 +6603,67 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOpenAPIResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

@@ -43,12 +43,22 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
 /**
  * API reference (Scalar), served from the binary
  *
- * An HTML page with no reference to any outside host.
+ * An HTML page with no reference to any outside host. It is gzip-compressed when the
+ * client accepts gzip (compressed once per process, not per request) and carries a
+ * strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+ * `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+ * keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+ * version as soon as the server is upgraded.
+ *
  */
 export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, unknown, ThrowOnError>({ url: '/docs', ...options });
 
 /**
  * This document, byte for byte as the server was built from it
+ *
+ * Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+ * 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+ *
  */
 export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
 

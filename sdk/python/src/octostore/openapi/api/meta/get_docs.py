@@ -1,29 +1,44 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    if_none_match: str | Unset = UNSET,
+    accept_encoding: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_none_match, Unset):
+        headers["If-None-Match"] = if_none_match
+
+    if not isinstance(accept_encoding, Unset):
+        headers["Accept-Encoding"] = accept_encoding
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/docs",
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> str | None:
+) -> Any | str | None:
     if response.status_code == 200:
         response_200 = response.text
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -33,7 +48,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[str]:
+) -> Response[Any | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -45,20 +60,34 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[str]:
+    if_none_match: str | Unset = UNSET,
+    accept_encoding: str | Unset = UNSET,
+) -> Response[Any | str]:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    client accepts gzip (compressed once per process, not per request) and carries a
+    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
+
+    Args:
+        if_none_match (str | Unset):
+        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[str]
+        Response[Any | str]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        if_none_match=if_none_match,
+        accept_encoding=accept_encoding,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -70,41 +99,68 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> str | None:
+    if_none_match: str | Unset = UNSET,
+    accept_encoding: str | Unset = UNSET,
+) -> Any | str | None:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    client accepts gzip (compressed once per process, not per request) and carries a
+    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
+
+    Args:
+        if_none_match (str | Unset):
+        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        str
+        Any | str
     """
 
     return sync_detailed(
         client=client,
+        if_none_match=if_none_match,
+        accept_encoding=accept_encoding,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[str]:
+    if_none_match: str | Unset = UNSET,
+    accept_encoding: str | Unset = UNSET,
+) -> Response[Any | str]:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    client accepts gzip (compressed once per process, not per request) and carries a
+    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
+
+    Args:
+        if_none_match (str | Unset):
+        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[str]
+        Response[Any | str]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        if_none_match=if_none_match,
+        accept_encoding=accept_encoding,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -114,21 +170,34 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> str | None:
+    if_none_match: str | Unset = UNSET,
+    accept_encoding: str | Unset = UNSET,
+) -> Any | str | None:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    client accepts gzip (compressed once per process, not per request) and carries a
+    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
+
+    Args:
+        if_none_match (str | Unset):
+        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        str
+        Any | str
     """
 
     return (
         await asyncio_detailed(
             client=client,
+            if_none_match=if_none_match,
+            accept_encoding=accept_encoding,
         )
     ).parsed
