@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +185,132 @@ func TestHostileAccountNameSquatting(t *testing.T) {
 			t.Fatalf("the GitHub account shows github_login %v: %s", login, list.raw)
 		}
 	}
+}
+
+// hostileAvatars is an avatar host that misbehaves in every way the relay must survive.
+type hostileAvatars struct {
+	*httptest.Server
+	release chan struct{}
+	mu      sync.Mutex
+	hits    map[string]int
+}
+
+func newHostileAvatars(t *testing.T) *hostileAvatars {
+	h := &hostileAvatars{release: make(chan struct{}), hits: map[string]int{}}
+	png := []byte("\x89PNG\r\n\x1a\n" + strings.Repeat("\x00", 64))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /avatars/{kind}", func(w http.ResponseWriter, r *http.Request) {
+		kind := r.PathValue("kind")
+		h.mu.Lock()
+		h.hits[kind]++
+		h.mu.Unlock()
+		switch kind {
+		case "ok", "target":
+			w.Header().Set("Content-Type", "image/png")
+			w.Write(png)
+		case "redirect": // to an address that would be fine on its own
+			http.Redirect(w, r, "/avatars/target", http.StatusFound)
+		case "huge": // declared
+			w.Header().Set("Content-Type", "image/png")
+			w.Header().Set("Content-Length", strconv.Itoa(64<<20))
+			w.Write(png)
+		case "endless": // not declared: streams until the reader stops
+			w.Header().Set("Content-Type", "image/png")
+			chunk := make([]byte, 64<<10)
+			for i := 0; i < 1024 && r.Context().Err() == nil; i++ { // at most 64 MiB
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		case "stall": // headers, then nothing
+			w.Header().Set("Content-Type", "image/png")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-h.release:
+			}
+		case "html":
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte("<script>alert(1)</script>"))
+		case "svg":
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`))
+		}
+	})
+	h.Server = httptest.NewServer(mux)
+	t.Cleanup(func() { close(h.release); h.Close() })
+	return h
+}
+
+func (h *hostileAvatars) count(kind string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hits[kind]
+}
+
+// Finding 7: /dashboard/avatar fetched any URL GitHub's API returned and followed
+// redirects. It now asks only the configured avatar host, follows no redirect, and
+// refuses bodies over 1 MiB, answers slower than its time bound and anything but a
+// raster image, each with 502 github_unavailable.
+func TestHostileAvatars(t *testing.T) {
+	evil := newHostileAvatars(t)
+	gh := githubtest.NewServer(testRedirectURI)
+	t.Cleanup(gh.Close)
+	ts := newTestServer(t, Config{GitHub: auth.GitHubConfig{
+		ClientID:      gh.ClientID,
+		ClientSecret:  gh.ClientSecret,
+		RedirectURL:   testRedirectURI,
+		BaseURL:       gh.URL,
+		APIURL:        gh.APIURL(),
+		AvatarURL:     evil.URL + "/avatars/",
+		AvatarTimeout: 500 * time.Millisecond,
+	}})
+	var id int64 = 1
+	avatar := func(avatarURL string) (response, time.Duration) {
+		t.Helper()
+		id++
+		gh.SetUser(githubtest.User{ID: id, Login: "user" + strconv.FormatInt(id, 10), AvatarURL: avatarURL})
+		b := newBrowser(ts)
+		if r := b.signIn(); r.status != http.StatusFound {
+			t.Fatalf("sign-in: %d %s", r.status, r.raw)
+		}
+		t0 := time.Now()
+		r := b.do("GET", "/dashboard/avatar")
+		return r, time.Since(t0)
+	}
+
+	if r, _ := avatar(evil.URL + "/avatars/ok?v=4"); r.status != 200 || r.header.Get("Content-Type") != "image/png" {
+		t.Fatalf("a good avatar: %d %s", r.status, r.raw)
+	}
+	var slowest time.Duration
+	for _, c := range []struct{ name, url string }{
+		{"redirect", evil.URL + "/avatars/redirect"},
+		{"declared 64 MiB", evil.URL + "/avatars/huge"},
+		{"endless body", evil.URL + "/avatars/endless"},
+		{"stalled body", evil.URL + "/avatars/stall"},
+		{"text/html", evil.URL + "/avatars/html"},
+		{"svg", evil.URL + "/avatars/svg"},
+		{"another host", gh.AvatarURL() + "1"},
+		{"outside the avatar path", evil.URL + "/elsewhere/ok"},
+		{"dot segments", evil.URL + "/avatars/../elsewhere/ok"},
+		{"the same server under another name", strings.Replace(evil.URL, "127.0.0.1", "localhost", 1) + "/avatars/ok"},
+	} {
+		r, took := avatar(c.url)
+		slowest = max(slowest, took)
+		if r.status != http.StatusBadGateway || r.str("code") != "github_unavailable" {
+			t.Errorf("%s: %d %q, want 502 github_unavailable", c.name, r.status, r.header.Get("Content-Type"))
+		}
+		if took > 5*time.Second {
+			t.Errorf("%s: answered after %s", c.name, took)
+		}
+	}
+	if n := evil.count("target"); n != 0 {
+		t.Fatalf("the redirect was followed %d times", n)
+	}
+	if n := gh.Requests("avatar"); n != 0 {
+		t.Fatalf("%d avatar requests to a host that is not the avatar host", n)
+	}
+	t.Logf("FIGURE hostile avatars: redirect, 64 MiB declared, endless body, stalled body, text/html, svg, other host and path refused with 502; slowest answer %s (avatar time bound 500 ms, test bound 5 s)",
+		slowest.Round(time.Millisecond))
 }

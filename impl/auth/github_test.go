@@ -188,3 +188,35 @@ func TestRedirectURLMustBeExactAndSecure(t *testing.T) {
 		}
 	}
 }
+
+func TestAvatarsComeOnlyFromTheAvatarRoot(t *testing.T) {
+	g, err := NewGitHub(GitHubConfig{ClientID: "id", ClientSecret: "secret", RedirectURL: "https://locks.example.com/auth/github/callback",
+		StateKey: bytes.Repeat([]byte{7}, StateKeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ok := range []string{"https://avatars.githubusercontent.com/u/583231?v=4", "https://AVATARS.githubusercontent.com/u/1"} {
+		if !g.avatarAllowed(ok) {
+			t.Errorf("%s refused", ok)
+		}
+	}
+	for _, bad := range []string{
+		"http://avatars.githubusercontent.com/u/1", "https://avatars.githubusercontent.com.evil.example/u/1",
+		"https://evil.example/u/1", "https://avatars.githubusercontent.com:8443/u/1", "https://user@avatars.githubusercontent.com/u/1",
+		"ftp://avatars.githubusercontent.com/u/1", "//avatars.githubusercontent.com/u/1", "/u/1", "",
+	} {
+		if g.avatarAllowed(bad) {
+			t.Errorf("%s allowed", bad)
+		}
+	}
+	for _, root := range []string{"http://avatars.example.com/", "https://avatars.example.com/?q=1", "avatars.example.com", "https://u:p@avatars.example.com/"} {
+		if _, err := avatarRootURL(root); err == nil {
+			t.Errorf("avatar root %s accepted", root)
+		}
+	}
+	for _, root := range []string{"http://127.0.0.1:8080/avatars", "http://[::1]:1/", "https://ghe.example.com/avatars/"} {
+		if _, err := avatarRootURL(root); err != nil {
+			t.Errorf("avatar root %s: %v", root, err)
+		}
+	}
+}
