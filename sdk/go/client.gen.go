@@ -681,7 +681,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -853,24 +853,28 @@ type ClientInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 	StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FinishGitHubSignIn Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
@@ -1196,10 +1200,11 @@ func (c *RawClient) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1216,14 +1221,17 @@ func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...Request
 
 // FinishGitHubSignIn Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
@@ -2638,10 +2646,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2650,14 +2659,17 @@ type ClientWithResponsesInterface interface {
 
 	// FinishGitHubSignInWithResponse Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -4682,10 +4694,11 @@ func (c *ClientWithResponses) GetBackupWithResponse(ctx context.Context, reqEdit
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4700,14 +4713,17 @@ func (c *ClientWithResponses) StartGitHubSignInWithResponse(ctx context.Context,
 
 // FinishGitHubSignInWithResponse Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Returns a wrapper object for the known response body format(s).
