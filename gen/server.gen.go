@@ -609,14 +609,8 @@ type TokenID = string
 // Example: 30
 type WaitSeconds = int32
 
-// AcceptEncoding defines model for AcceptEncoding.
-type AcceptEncoding = string
-
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
-
-// IfNoneMatch defines model for IfNoneMatch.
-type IfNoneMatch = string
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -702,15 +696,6 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
-// GetDocsParams defines parameters for GetDocs.
-type GetDocsParams struct {
-	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
-	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
-
-	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
-	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
-}
-
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -718,15 +703,6 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
-}
-
-// GetOpenAPIParams defines parameters for GetOpenAPI.
-type GetOpenAPIParams struct {
-	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
-	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
-
-	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
-	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
 }
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
@@ -784,7 +760,7 @@ type ServerInterface interface {
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
 	// GetDocs API reference (Scalar), served from the binary
 	// (GET /docs)
-	GetDocs(w http.ResponseWriter, r *http.Request, params GetDocsParams)
+	GetDocs(w http.ResponseWriter, r *http.Request)
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
@@ -805,7 +781,7 @@ type ServerInterface interface {
 	RenewLock(w http.ResponseWriter, r *http.Request, name LockName)
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	// (GET /openapi.yaml)
-	GetOpenAPI(w http.ResponseWriter, r *http.Request, params GetOpenAPIParams)
+	GetOpenAPI(w http.ResponseWriter, r *http.Request)
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
@@ -1165,54 +1141,8 @@ func (siw *ServerInterfaceWrapper) RotateDashboardToken(w http.ResponseWriter, r
 // GetDocs operation middleware
 func (siw *ServerInterfaceWrapper) GetDocs(w http.ResponseWriter, r *http.Request) {
 
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetDocsParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "If-None-Match" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
-		var IfNoneMatch IfNoneMatch
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
-			return
-		}
-
-		params.IfNoneMatch = &IfNoneMatch
-
-	}
-
-	// ------------- Optional header parameter "Accept-Encoding" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Encoding")]; found {
-		var AcceptEncoding AcceptEncoding
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept-Encoding", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", valueList[0], &AcceptEncoding, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept-Encoding", Err: err})
-			return
-		}
-
-		params.AcceptEncoding = &AcceptEncoding
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetDocs(w, r, params)
+		siw.Handler.GetDocs(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1386,54 +1316,8 @@ func (siw *ServerInterfaceWrapper) RenewLock(w http.ResponseWriter, r *http.Requ
 // GetOpenAPI operation middleware
 func (siw *ServerInterfaceWrapper) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 
-	var err error
-	_ = err
-
-	// Parameter object where we will unmarshal all parameters from the context
-	var params GetOpenAPIParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "If-None-Match" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
-		var IfNoneMatch IfNoneMatch
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-None-Match", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-None-Match", Err: err})
-			return
-		}
-
-		params.IfNoneMatch = &IfNoneMatch
-
-	}
-
-	// ------------- Optional header parameter "Accept-Encoding" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("Accept-Encoding")]; found {
-		var AcceptEncoding AcceptEncoding
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Accept-Encoding", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "Accept-Encoding", valueList[0], &AcceptEncoding, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Accept-Encoding", Err: err})
-			return
-		}
-
-		params.AcceptEncoding = &AcceptEncoding
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.GetOpenAPI(w, r, params)
+		siw.Handler.GetOpenAPI(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2761,7 +2645,6 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 }
 
 type GetDocsRequestObject struct {
-	Params GetDocsParams
 }
 
 type GetDocsResponseObject interface {
@@ -3430,7 +3313,6 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 }
 
 type GetOpenAPIRequestObject struct {
-	Params GetOpenAPIParams
 }
 
 type GetOpenAPIResponseObject interface {
@@ -3964,10 +3846,8 @@ func (sh *strictHandler) RotateDashboardToken(w http.ResponseWriter, r *http.Req
 }
 
 // GetDocs operation middleware
-func (sh *strictHandler) GetDocs(w http.ResponseWriter, r *http.Request, params GetDocsParams) {
+func (sh *strictHandler) GetDocs(w http.ResponseWriter, r *http.Request) {
 	var request GetDocsRequestObject
-
-	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetDocs(ctx, request.(GetDocsRequestObject))
@@ -4164,10 +4044,8 @@ func (sh *strictHandler) RenewLock(w http.ResponseWriter, r *http.Request, name 
 }
 
 // GetOpenAPI operation middleware
-func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request, params GetOpenAPIParams) {
+func (sh *strictHandler) GetOpenAPI(w http.ResponseWriter, r *http.Request) {
 	var request GetOpenAPIRequestObject
-
-	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.GetOpenAPI(ctx, request.(GetOpenAPIRequestObject))
@@ -4218,196 +4096,194 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rUxvJ+Sj+Vbr0T5XBv5EQAnyBygvWi9dk8SWA401WDtPMtKQOo27tdA9CcVH1/zTng51Pcup5nu6Z",
-	"HmkkBMbezTmpvMha9PT1uV+/tBI9nmgllDWt/S+tCc/5WFiR478Ok0RM7JFKdCrVEH5JhUlyObFSq9Z+",
-	"65O0IxYP/y0nMdv4jfWLbndHsO4msyPBuDJTkTNpGAxowzq5MEaknVbUkvD5SPBU5K2opfhYtPbdcu1y",
-	"vahlkpEYc1h4zG9OhBraUWt/u9vbjVp2NoFvjM1h6O1t1Hp1dvr6XF8JtbjR85FgRhgjtXpiWJyYfHBh",
-	"YWjMBrkes/ino3O2lXIzutQ8T7fc2HjpVn9pw2ptWi5q5eK3QuYibe3bvBDL9t170bTt48E7rcRbbpPR",
-	"4saPlJV2xiwfGqYHLNETKQxeb5JJoSwb6Sw1bOP09Sv2cnu7u3nAOBvDXGworGE73d2lZzgetGHlNi19",
-	"z8s+0cnVO5yn6a4znVw9MQwWYlNpR1LRnnmWifyJYTxJdKFsubUJt6NqY/h/qy71T7kYtPZb/99WBbxb",
-	"9FezVW7sFraZCzPRyggPzrDq0Y00BO2JVlYoC//JJ5NMJhzOsDXJ9WUmxv/zL6MRltZb+AN9RevWr+RQ",
-	"+RPjbTA74pYuR+BeGM9ywdMZ24jduAv6Q7zZad1GfuPvtH2tC5V+z62/0+XWR9zQzmUabFRpezGAXcWb",
-	"EdM5oX46loodfjgG7NeDAQyHny5SafhlJlJ/LvjxR/fb9zzVedMmL0XCCyPwBEbk1yLHIyvN4sMf3x6/",
-	"u/j56O/xyqN8VLywI53Lf3/f47yVxkg1hOuf5loNWfxLGzfU/lnMYMtFsDG34R94eip+K4Sx99ipuOHj",
-	"SSboixRwVaprnsn0AjD+wiFuKiyXWWsfiQTCuXE06Z+/Hrb/wdv/7rZfdtqfv2xH270Xt3/qOGQXxl7I",
-	"tLXf6m6/+ccvO3958dfep92jZ6cvzrt/733cPX72/gWQKcttYVr7u91u1LLSZkjLaBtIeJjbhiNaRa72",
-	"dWK1sToX++5E+4v7vo0eB67cSQCqxjwb6HwsUniZy1zwK8M4S3VSjIWyImWJVsbmXCrLNuKFLcVRX5W/",
-	"WpvFESv/6VaJNzvsnQYCO2TJiKuhSDt9BWd5rfNLmabEDb8boWNJro1pG2nLi0CqwNm4AUYrHgpAOvA7",
-	"Dg7VV/VT/STtm+Lyo+LXXGaAf9/zdLQ4S3SRpUxpyy7hkDwZ0QOTwCNSovFcMZHnOmcb8VDaUXF5UVS7",
-	"djh4IrgR77R9VeS5O8CDETGDuZAaJ262ABGRJ8MAgErYuR1J47m0G08DDpi0bMxnbMSvgT1NgAM/FEFf",
-	"VgiKR8Wlq+2tRNDF8zwWgs5dhGi8h31WqCulpyrylxCxXOCfUoJope1I5H3lvt6IF3a8HDmBMJ7IsbRH",
-	"N4kQ6b24RcPTA8HIYLoL4eerPb40FRNHeXG722U8sfKaDm8iJq1hOMVjvDUQYZyMBftZ/doNR3is964f",
-	"HQ465jdyXIyZKsaXIgfBOrwMeMrF7TiU/cBnmebpudYnPB+K7y20eOZyqdMZgHAGmwChi6tQbuGoScFJ",
-	"JrTfC6v1BQ525zjlViAEPgT2UHjOuRV0RzTFNc+KECprf18GjiB6wYbhVfzZ4EMHi+xU2HzG+MAKkiyt",
-	"HAsmFf3ePoTfFwD2H2/2/n7y/Pl5ezsE0F4AoKflCndDZu0Y8Chwk2OuZhdTLr2iPH/2hTHh+bVm8DcG",
-	"fwPS4DZv2MYlwB38xBNUfQzjKmVTEJ2E2dxn3LKxNpZt916wCT0z3iKMAkUNboZn2VrXhkQMOJUuLG7l",
-	"wohEq9Qsv8/esvtceqS7LnfhnhDsHxXrDZD0sc5Fdc9z2PLEwGW2/QcV+PXVRnx6eH50cXL89vj84vTD",
-	"WbwJ96unBm4vYgOdV7P6uyRBNMlFKpSVPDNRoK/3FU/TXBhDW8KdxK9Ojo/enV/MLeVWYhtxCILxARPX",
-	"Ip/5dfsKd22AO/1LJCBUaiUMs1pvdtjh/IuwjTh865hpBZKKgzfka32FALdJiAlbvwT1DqjkAsRKxQaZ",
-	"HI5sFMIj3Nvbw18uPh0enx+dnl18ODq9OHz16v3Hd+fxJqxBYMpqo0B9BMLghShumVYJmQ/6Kp6HlLiR",
-	"tUbOyIFIGQD7opXijC6AWY2nYpdiQDBi85lUw85K+4ODaamsGIocIPA2ap2Rzej30gHfaVbar7ytC3Ec",
-	"uTBKMIjx3DAjhwr+Vdhm1fBMDtWxes1l9pWCCSwk1cWAZprnAfDXtlQsk+oKNe25bRYGwIAsIx12Znlu",
-	"GR9yAB7LtmDXWyRZP4L+eOb2Um51Jdmqn+uxKJa/j4Qrp1wMpJIGtIuNuLZkvLlP9MsCrQJFk5SrqBRa",
-	"+6qUWsNrhKstxf/LXE8NkL8DnKwwImepSDKJwKEYqTsH8A39Z1/lYoDTIUHTqVhAwgPYU/hOcfhQsRN/",
-	"CcBA8dFqIIdF/jhwhqJ3NWMAb05z8zfsZP9qLBwX78TJTxtKs5+Oz998/OHCEefjHzcfCma7i2BWX31N",
-	"cJs73mOA3eK93GEIm7+UGGh94/7iTffYDySIi68cUqrwcc+EShl3fBet+owbdujG4uz77AfBc5GTiyLB",
-	"QeSteOijbleP+rG+r5VPWTvDY7zgW4/5NVuTIwPskk5Nl7JI62vs8tOnT224NJBaEm4bLPuH2ZTPDIvp",
-	"LtE5ssATSxfBLT39A+w0oZKRSnPVJGAHtpR5O0fKLb8EDT/VgvCctCE2zaXFX6ZsA+ZlgyLLQG7iaVur",
-	"DIkj0FephpsH8CESNuBEXsJg5xVG5CIBAcmwyxloLyIbHJD04MTuVRrKWjC2190JCIfIr2UiWP3cd4Fa",
-	"ORSl6lFhUz1V97xOd1ygjaPCovgHs3gdw4x0brPZH+GIj8aHm0/shCmzDoABVayZ+4hfI9RJswLwShdK",
-	"uchAZgKAEJjvJOMJIXguxvpapKxQqRPS80Ip2CrtvmLMAfwCqNrKiNDpq+C4xgJuFxNUJheBm01HQlWH",
-	"8AYGd2Rk9wewxQoB4gAD4t9bOP+oTDGZ6NyK9K1IJT/HQb+v7QYgJw5XhdXIW1Nu9mIMu72AM6FwXsJ4",
-	"6NBEx32uJyK3ksimd87J9K49uymOf2xFrZu2zlN4j+3bqEUWMXRG4JTAXLili93ptaLWWCo5Lsat/W40",
-	"f+fBVLu3USvJBYezcHvXbs7lWBjLx5Nwip3bqOVM6JkeyiXufSfK4AjQVUuRdjrSJhCuaS/kpnQa/wY3",
-	"7guZ91XGjfXDyaWpiixDXZ9XftwxT0FAynUxHNV9np1SWnZjDeO5YFdiRhhIf31imCrGIpcJ7VKmEVOg",
-	"2TsklTm6sfb9rtBbLA1zzoQ2CTIyJSkmxn02/839swIJ9wlhtDNjB07etK8q//RA5kgoWlElkLWAECfc",
-	"tqIW3Axxd8LCuhAQvOHerffurwWO78iDV37eI1++R/lfQwCPfLxAAGZz4DsHP5/LjerLf4nEBi724x9r",
-	"siesc7Fz9dvL6+c3vfHu5N+tqDXh1oocwO6f8NdfyZ35+ct27/ZPrYVQiXLmE2mWIyr+t7RibNa8IJjY",
-	"rcTznM9aSy7IrDqsj9+ojpvI+gEDd+0F+muf7S47JC4deJR5mkpAT559CE484JkR0dwljIXlwO/uOvtb",
-	"P+42aumpIs6x6oP3OAiuymbe5HUnCTo/cewHPgyNZXd9+YlLW3469xzhBppfxN2fKTK7SOBikphiZkWW",
-	"UfyPLmyix6LDYme8S+N9NtMFujlKt9YBc24pmaI3eSBUItXQBT9FLCYzgbngNkbOH+dCiekFsvCLsYmR",
-	"dhlhOyweiQzWMHostBJMZEb0FchAByyGRUWOq9Tn3EBTQehZe2KYUOmmX83ms/pqfQXLIcmpg0k17YPY",
-	"CJCg2vHvmuU1DfYxXjV+VJ73rkne4MA6ewWe6F/lznAmGFf/vIewFb7SXZOcwmiUtd6acKZnOFP4AnfP",
-	"ZPNZw0zPbyup/ktLKJALgAg5DADRL0sDyF/kENvzKOOmi8J3b0KdV0j2HUl7GAG6L2ea3yp+v3xv6beU",
-	"076Kq0Ytuzxg0m3uiSEpoGZM6LCzkZ4qNNF3WiueddevscYZEdPqJ9xZh/GX8/vjND3Fj9447uz0j/4Y",
-	"QBb4Nbc8vyjyrEGp4WPR1rkE+fTj6Ukooz4xjL5ceZVAwKrI1SatSaWMm/nAGoxGqVwDoRfMOs0QaTqq",
-	"iys3AOTiK4nw80qWh4O7u24ySjYJyNORTEY10V2aUrCGrYdKyrPd1irFBIB/XXXC6weV02LlPSFaiul6",
-	"XObYmEKkC0zmxdfhze483tBRFy4/qiNUgEkBKNfA7k56XGObi0Bqc5nYbFaLXCCPJlkpJd6HV/mljRjH",
-	"mDIffWNcQI503vFcoMcB3dalILvba4AFF/XR2n/Z7T7ffvmyt7f7fLf78uV2oMtuL4DMbdR6I3hmR4sE",
-	"Y5Hh6as7eBxwSZ3z4Z0k+4yGnVluV2tCJZv0Eze9SSmFLIbwj7QLjPEiI5mq4DephvQoTwyi30BnmZ6S",
-	"FhtvoQQeV3YhEonQ395XXLGYBnTYK60slwodCEYkuVhQKK2+ungx2OHbycu0J55fbk11fiXy9vMmVSNE",
-	"mG/BUFdwxGUc8CB0lVwJMTEM7XrSGnb25rDd23vGRtyMVlKNna/D+NUq8los0suaC2c/xlCGAaAcSP7D",
-	"nCuLUVMIMB32sxATJi2zmqFgShbKKp4QTal0WRngeQAvNbRtPRtsJz2+K9ov+PPL9m7aTdovB3ui3bvc",
-	"SXbTPfFs8LwbkvmikGkTjFB8XZPCXdqz1tK2YZ4zQrC7FG6auPFag1SJ6qjjWduQxZtIUy1LZCxV+e9l",
-	"CnkVP73sBs5K+jSnTQ5yIWIX7JbwPJ/Rw8QUdMxKbdOpaNeyTIZ5VI3s2WNpZHuPoZHd2woxJ9asI4iX",
-	"oDBHc/wd361+uXFzdGORE6G+FbXgpVeypF6jLhNVbKXcWhNovw3ubD4S3Ix5ljH0NDF026Q++cWH4AJ4",
-	"EV2wmmQAoC4uV8iRr4iZIhmBBMbhq5SEZYqh6rBDHxDX7e2yy5kVGJL08fx1+0WdsGx3O/C/5/svui+6",
-	"cwjXlOEUtd57A1P9XAQ9zjiqczbJdSKMEU6eNiOeCySSzufK2Qg2COMjxtlEp/TtJCsM432Vc5XqMTPF",
-	"YCBvNp2HEQbQ9+WN4W/IUYGalr8Q1O+zXLRJ2caY+VzYIlfBMLzvDvvkQtS4clMFoV8SbtjxcD1A1gUv",
-	"A2+EdmmYte3jEjvsQy6V5ZeZYIdnr46Py+g3M+GJMPMMPuDn65O6fv+mt93u92+eH60kdd7tsgiDimFe",
-	"3O7ec+Y8OmXyhQvSZ4YOMebJSCrRzgVP8Yc40aloIHnkMF2UaptnoQwAjJSB+3C4OZfDgUlwi1k0QeJH",
-	"K5oPfmiK9m8OA68nlAU/lIlb8FstpQk06+CPoBrqFMdzEgDRSDwXV4x7bPJbAQ2phwI3RMfWnb4ge+eK",
-	"w7mXhfbMh5Yt5liQnOByYD7foVd7l/eX1ZaM0MX9ZbmLz8nLPDPak7P4l7azTbWP05j5vERGLtE71e6K",
-	"wC/44ZaruChRknf9yyoO4OdYpOEfT4+BXKEiMBIlEsHwAxY3O+XJ3QQw7xxNd+jK85ZyAhnad8CHEPFq",
-	"L9DEkE4FT2fraGoYDrcIFku0q+alEAkfZnG8r/l3Qdr036/cmXcm1Nd+NCP4V9qwmx6FEmweaCgu9zMv",
-	"VjZfUmATb1CLhSrVmQiQeCyzTDoXDiWNYyARv0SGyuxI5qm36Z2fn2xGzGjGaQKeUfKsRL7uwoSchaMS",
-	"h4QLvi/ZZq/b7XabDBnLPe/+YN8JKh/sWVsGztGdnjJ3vGbQ/kqFZPcxXUR/CA/P3hI8U2L6+GhWMw0u",
-	"nKD5MQN30hIkxJAfF1AsDZvq3I6mI5mJ5WhZw6LthyFRpZDN2UJUkqMdEi1fwudIYOKxNGQbCZMFmc5d",
-	"YLspI8i8qumzWw3bcHTCsFRTdDAZ5qXd7LAP3BgmLdr2pUrFTUyRUTYZoQ4C6ytx4z+aE763nz/QFtp4",
-	"MTW7ZNOLYTRJLYKtHiu2KFLDdTbd9KfRrIwvw+gvjD2PyOKYimHOU0pNXSnaGKkSsQy2RqSa8qHAoOex",
-	"qM1b3lrKrWgD9b7LfmearyX2s8b75YmoOsped4fVIgVZoazMqkA7H4kX6g/6CoM0acr7I3GziTigzgv7",
-	"p+TdDNU0QDqHbxEbC24wft5FFpYJVWOttNVKJixBE2EIkM/m0JGiyTxA7jwDdF1tkK+I98JWQeHb2dl5",
-	"GbGP56+ikDywSS4SROq6aaDX7T1rd3vt7d55d3u/293vdv+x3uPDTpwhtmbamzdn12Nq4K93Bg2FsSQN",
-	"Nogpy7STyZ3VGVO2feSHjzTUE6HKpK2NLvuzBzuXXLVZu4mdle/yrLuaNAD0i6TIpZ2dAVNyJVdAsfxZ",
-	"zJrVJaAC3GoAmCsxi+ogFBbdMALjcDvsnajSW0VKZqGaVX55wZ6yIEZ133wi4d+3UYtC2g8LO2o0I3h3",
-	"I66xz+Lm5AKd2Iv//f//ryowHtag3VVrjqydtKp0sVdaX8klVXQa8rmMsOR9CbJqthKeZZc8uYr32Rtr",
-	"J+9VNovYGTyGiPrqjI/FmbTizyf8JmLPWcpnphbJjurbMo8F8hK80YR2Wt7oxcUbbWy7VAAv3CYXrxdg",
-	"Q6qBbiQsqciZyEQCv6C1KZWABpcFvG+ZDwvv7Mzlnb7qq8OS4XL29Cly2qdP952vYaaL3DhCCgc6Pz9h",
-	"eaEMZrzpudRPpE8RK1QmDH7aV+TDkNZFP7IjdE+S1yPhObke2dOnTvohqHj61BXHMcws9XH2VbOT84BN",
-	"HI93zpFcGF3kicCIrkmurUgozTcTltYpR1DeZ185xoL2fLwzssBW/qpzt70p/P+YXwlnUzWCGT5AzaQA",
-	"dm28XwcuOijhksnr0jo7X8lpH22eHk0SrlwwqxEiIrqkc4bpzVXhhCq+BD0RZJ6UKoiyjRAYpEqsS581",
-	"jAK2nSlZ8GTEcLYOO3TGy75CoKB7Jitr6YvcJyDnJYGsm1fpm6dP4Z7LH5VWbTGe2FlfuVmePm0wwbIN",
-	"rphMxXiirVC2MsiKzQ47rMys08oE66Zj0vTVStMrFc9BoYEJnmdS5PRuqGPaqQ6s0GbEcyyzooQHNnGT",
-	"ZEUqgtsCYFRMDpgSEv9tQPcszcIddsYHws7c6qmY4J+1win6yq3GRvwalvL7xdUOcK7weN4ErvM563cZ",
-	"dNJXhZK/FWITQBAAEzVkwLLqQj0Wnv34MxuJbAL70mho7qukyDPQC64M4/QwPoUI3QtMWvJpEylu8yDJ",
-	"KWV/OXv/zjEiqZXBrAzG+wqj9E1pKY5xkXYas41XlDPQPp9NRD2A/6Y9nU7bwEPbRZ4JlWgsHOEz7ZnS",
-	"fVX7mhtc/8A9CxpN0bpm2FBYtru912Ef3p+dhxv0EFSV6kNUEhMEKgRVSjHQOYu/3MZ4RT9oO/IhoxjM",
-	"Uln+oyCClDx+GOgZodD95vz8A+t1u7R/wHHSOHEg76vSVZhKoOtjqYCfd9hRnuuc5PZ4WWJF7MrW7e49",
-	"36yb4/tqiT2eedQsiyylRKXkWFqzX6s1FTc7S+MD5AfSsO1OB4RNL80ehOH9FBLBbV85/1K9XopnFzYQ",
-	"YsJ0Uh9V76pYlPKqoQBXL6SSs+oVHb5ZVGWvQyZDN+pkLsMuRaanrPfPvR3i05lMhDKiCmlsvT0+b1VW",
-	"4Nb7xGrQ4ICNg1ZBXLjb2e50Mah6IhSfyNZ+a6fT7eyQ3DpCQW4LXQRbYbz6UKCVpQTN4xQ4ujT20A+a",
-	"q7/X63ZX5Nw0JH5Wq/1aD+1oisuvJ6zs1NNOalJ+t5Ly63klqsiyUr5JZOs2alj2+WjaU3vJi3z7t3Rh",
-	"2e6yZXdWLBsmVNDaLpFj78VOb2e7dft57dS2MNmgqT5XlnkQNxEDjmO8lAPvv9vdXrZA+ZBbi5Xu8Mvd",
-	"Nb8sy/3dRq297s7dX32cz2N0WgYCRaVf/Pr59nPUMsV4zPOZA8TyrCCT8qHBsBj4ogU3OtGmAYBr4cSV",
-	"w+EHTX6F9YE3BKM1X68xlPm2rsPbvBC3C4i1/SDEWopL1d7LeCgA0ot5zfbi0/jl9V/Hr2d/Hb9+9vGX",
-	"v+1+/OVv2+Lo3XUyTrPTnb+M0k833dPe61ny081eGIbUoCTf85bKoOol2XYgwof1cUBKoThm3ERURiQl",
-	"wsF+925YDIom/g7ostt9ucZXtSKn8NX2Gkg2X9YKv9tbBzkb8iq/MWbT+4fcuuF9GzD+NprnYltfKkS4",
-	"3SIOO18F+dfVofEyXVLEthZ+97BStlWI4i3cgKdXcxWCQar3WmUpizttQmLgnp2homBAmueZ16NRDKxp",
-	"baRa9dWcblXamBcUtnNUIpVGeXO/Wfwk9cYZbEhMaSK4VSXlb0nX5mnZ9mUv2Ul3xd7gGb9Yh4Z5erdI",
-	"y8Kp1qdlYTDrCkL2H0Oy5goVf2NKgLdXCtuEBPU83ZVk4JInV8UkEGUXQtUFHxvGsUyrNKjXn/31RFqX",
-	"le+8vdORznwtno1KuqLtjLgZCROBilt6hHwcO3zsbUgjORy1p9yitp9fbUboKLA+BCz+2+Grjx/fsuN3",
-	"5+9jhu4v+LyvakHHiNlq2GGnAk1yTKK10Fg9mciavThiVE3A/1orN9BXGxRZP9algh+3pzxz+mHbjMYx",
-	"jjSUxocR+DTSlQJgNduY6Stn8apK0uVuixSqtDIFgJII/YyDTOt8s4mS/CTsD/Sk91I8dGKFbRt87Xqy",
-	"f2kNv5QKIG4xWqQRYx2M1O50rtiKtwL8KM1EG2kbXY0xt5Yno7FQ9gAnAdby536rNLm61G4rxy7WppNe",
-	"9lvxWvURaoVa/m8S/A9DdE30ZObx1L9HxCwHMNMqk0osoxCVfX0pgTgVqcxFYskO4MppMaurFP/yrtiE",
-	"DwXb8PWTfjg8O7r4eHqyhRrglsbVysHxpuPBVGartCqIG55YFudu2Ysil3HEOBvkwoyYkWqYiXZhBAVw",
-	"i5ht9PaeMRdheiktkCGqkgREcrvLxlIV1iMxZx9+fnXEzuAbtLZcJCOeZUINRVzzFxCt8fVxJiLvK5cV",
-	"FVQlI+qGM16LXA4kRpuS8Qbx20XD5PxaZM6q3FfxglMBryZm5HxgGwv+DRa6NzYjZgTPXKRxXx0enbV7",
-	"e8/aP7166yqlcHYlXLR7WN1KZ6khY2rwkAlXZA3UufOs95UCgQlttB32TjOT6AmGzjotUaR0BZPiMpMJ",
-	"m+QaGYU0WO+wtL7gtKaJhGGVOwIfKpI2T8p2ur0GZ9FSkJsjOyeaaN6KpLvq+4+nJ/ejJFHrTNj2Mo/W",
-	"srd1QEPvRlwUAKUGOtEcxD6Ewq1Bp5rq0s1RnhqpoZqEFIo6BCBGrKWrDOlKYUetz1Hrpu1AC6v+OFV+",
-	"jtiUzrylVMfXbEObfAivI5ELQtSysh+7C6HGBSb29hGuwwp49B4RK3wB9og5iydXwUMwPtSRUxCk8YQn",
-	"It+FtiCfCMXgPGwmLNvg7oXJWk+5U1jmk0I7iODhzqRhSSY4pg2MuPWBNn3lrNjoVpkRDRIZFfSOd7td",
-	"Vq+UGHkxwl0boKK58rW8gMyhgiJufI2kkvACAPZVBYG2ygrFhNSNmKodIAmH/6gyJuNNogk8xZCkvvJ0",
-	"//DDMZJ9mMDdUoV4CTpVSlXOYphLricTUdaGoTwKNHmf17NgMVjbh2EE2wzSaGUK908ZrUDbXIjRiKvU",
-	"YKGbvvLVcfAS5jTqA1D0/IroxYFJjEXlm7yCUz5jG0YAIQ8tnDH8nVrs1PXveLMGr9Syhi/6vT1MoAOU",
-	"ky+qr+KqYU/sc4NBQ4IpAuvPE3+nqDc10NzXWGVzjujebQIIQwAIkEoQA/G1NAv8VggUHb1NjeKYG5vt",
-	"7G33GgKSG5sZIRahe6qUNxYCA+JlezAuq/QrNnFGgQj+yMpY5JQD76gp00JrZUWJVDiFncUE8hepUFKk",
-	"S3eLSRRft9sSycTNJOOK3gw2i3OvXvkinGrJLnrd3Rf32QaWvKXQ4bW2UOTyK5c+awgciQ9C1uuFxgXm",
-	"21k7AgR5y31eCnjiULfdfBhU6MQHkOnvFnzOqJIxKJxWs5AgrC34zH/07cQd31TsLinWB+lsRl5i7ivC",
-	"d0cGHV8kWnZfMai7rhj0uqxu/HDZCTS93t3fLnZ1eQQdsSapEY1/LFEN+clWrn20Z7NlFq1TnhlR4ntp",
-	"SgUprzSPkP2aVDNuXX83naX+Ixet1+mrNQ2uLLC3AregVUhvA67uzcJsI/ZWzJgSFsi7Lb0D3Fg+q8Wj",
-	"cNVXjVEuldwUnHZZHmLNrInyl1krl76KSKtz8FN8iSUm5O63NSH/7u6w+5iQ1/fyLth5HupF6q3hswqb",
-	"kTwY80tcP6U6qfU4tQWnECI6onRJ/5eqXO+VYG/O3544Kw6A4quzM0SIv/BrfoZDmUR7UgToqQtrZCow",
-	"8MnXakdW1ZYKJaKor3iAAgD4EcUYxSAcCBMxIi/RnOelFoWSCzT9iBRj8yKyw8DiHXZW1viPAJ31YCBy",
-	"w/rIMefIX7+1xJhalky6G6msuLFbIzvO6gbUtcyllbjfYLHwhtIzR9jbH3Qmk9nq8kpAMFBdGeSYvPgH",
-	"MRcsHjYiQkdqIinzpaXZAWoFnavYUtW6lLTQpaD8WljsV4YLVnpD6BlwZrD6Tn0ZYMuzKyzMC1CObheA",
-	"8b6qVNmqLLIR6BzBMHSDJrMyX5+9lT/cBXWHdJI7YU+O+VBsPX0U0z3dHsMp5yGRJyPRBnjMdUN5rw+5",
-	"vEZ8dQ6okS7yb2SIb+o08h8rpn2Zj4Sft+efLxDPJ8aDGvcg8lBsKcvBNCJLWYwhw2Ai44wY+FEclcJc",
-	"1VnY97VFCQfRZqKzDGF/AdRPpKlg/cTVqX2A7LJ+W9ylUWEBT1lfQvgmUPhdYamZq34FNJmqtOByeCqX",
-	"D6x0kSv5HAa0OOE4LbVA9urs9LX72WoXZ236qqneH7lTF6r+hUX/ggDsDjuVw5F13lle+nPc8MWS2RGL",
-	"ywJ3cZkTAXJRmIyzz/wUGI1e1jzQqPo2dBlZU9wPmcRZmXTybcX+sLJjA7utV2Zs9f422h7vJv+4fGG6",
-	"f/9t5y9XL3+ZnuR75+r5B/HsI9/+Ke2+lr03evfsX/Ws2SBi9GVTxGhZNJFCQ8sShkEI6aMoFQv3u7RX",
-	"gvEZdeuzyljpNppE4v8kBvmNSdOnkWay7M0l1deQIcBeXdjlpokfRSa8ocHb2HW9g6RKyc5EaE2Wpw47",
-	"r6LQsfHFYIA95xa5G1zj+8IuWtKbbrAaslU18V+wAPbo+RotgKDz1GFwlW0ugFx3sqg0qn1niFwDqqpO",
-	"zl8Jww/V4b857B85Brfg+PkKJFjPRkeWI0IEx1kDv9pQW3JkSEt9VIgTRhSJkc1YJq9EX8WYorNoGoyD",
-	"bv+OIc5Z9tBLSC3VSg1wrMdYQhMdqs6CtmgyI9aKIwKuutw4VhJ0byV7RLR8PCn1fras/wye818Mn7PJ",
-	"zftlS8hPA3vTPdFeJ8u1uEMVGO9cHh6gnciFSjDtlatZzWTXYceIm8N/y0kb7iIXxmAggnCBSpSOWpa2",
-	"gIFsIxiJMQ0TUdYHjJBdTkTZL5Zirsps4r4ylrriH53zYXwQ5qhi/5r4eNB+p5Vov+U2GcUu001a8pnv",
-	"dHfLk13qFOhAXEOIfReSBPtoJ/AXF3fj29G6fkQuKQxoHJYvwqFszGd9BcI5BTdhuYwCFOIrQ3HiGMu1",
-	"wXEfiTboxR+IKRsVKqXyEGWYWeChx+gKZMIclBH6f1vrwFVMXDmOJWoAvPt9adnxAC4S7xEzvO4Yfohv",
-	"fKQSnSJJ+PxNjaGHH44D2Jzc2wwVN7zzFZXnjfDRcuH9TC6yeA6wyve8rzPUW2rLm1rcG6BJEBrgIbws",
-	"5wB/P2D8EuMa0Lo4lUbU+wz6Iigwtrl+24NNxgsRgM7mSSza1MjEQNhkhKp5X8UDAJY2VwnGNBv2RGkl",
-	"nsT7lZEUcWbMZ2iRFkza+zpvoxYQhsY6q0Q43KvqvCxVnwugRkJZCnfAIGokVFoJrEfmHHub933pvyFN",
-	"X3hdQpTy/R/AaHeaJPzzsnn2E4PxvBESP6pCXgde7CDtCmIelLTwK/EnwvL/ivW63c6jPBkcqHqtEBHw",
-	"XH+Q11jhx6jTqI2zhGc831zDlzEWljun26isqd/IszHlPKyv5WsOUAEbw7ilFuKZvBZKGLPZYbEr5RQz",
-	"w2dYnsvXouqrJcWomNLTg1LE946LiMVUk6qcaQbMbVBkGUbJVY0bU2mugAiw4633VOw1wvi1sHfjWm0b",
-	"fSLHZoedCp5KOBLal90+pbc9Y93KeAk7dI0KvsYW5soNudpSYatQX0aOyk8FbQx8/a7WMNfFhCV6PJbW",
-	"ddLery5D57X+l2xje2ezVdbnairD1OmS7ctV1aq2hdCpr9bbnv9aXzkqs54q4u7yzh6hxaSz0ul34gCU",
-	"JSORXEVByREM6XG5CX6/jbiy2klBdTEK3/DbVXRZUqclYlgZjKgnkJtmv8RXuCMCm6rb969fllg45wpu",
-	"1Qsv7vZqNd2bimq5sLFaJf2qkvr286r0IZVDv0ce/eO7SxYUw+8fGHHeABDLnR+uoUEFgVtf4MJvl+tZ",
-	"VJMJzR1TblzIMubaRPhDWBIx7PcPxA1bEmBg89Onn4CZP31K0cpq2J7ozKeIMGNnlHn3SitTZE8MVRWS",
-	"ash+KwQoU5v7VEyJEkrK7gVYSYl6e/JpWEqRcl/isNOfy3fxbNmHMTktpa941S3lCRyLlqDyj4JbX/LJ",
-	"rYBlH0uhFxvaYuz+BkZ4e3rQV2WoPZGGzQ47pCKPNJ9lVLwFg+mrSvocN+h3QKdzBdvHEksCcefw2Wdy",
-	"UNWq9GtJxS6FnQp4JE8xqhNT5FmwSd/KD7e4hA0B8twVQn2KK9DswV0G7zV/myDTLouSxYuuqQmPVfFy",
-	"MZK2qr7nuhOjw99H0+M7e9CCIwD5ZxupGPAis6wbwZ1iDMSz7uay49S6Tq5LsurtJz9/tRCArSNCDnsH",
-	"uX0RkFv8FigH0t1wkm/DCareHQudHu7NJG7vxSR8d5hmMcFBNa3wTXO2/wDsha7CVxWgsnpA+bAak7QN",
-	"rOW+lpuyfQpy8hpX2nJxqA3lG9afdFmNhZ9yrmxF80uFAUTZXAi2UWN1ns1FVelf1+60JKtk/SJJzVW+",
-	"qiVM1yoHcjWrp0R3GFavDRuxunhdaaOq+wfV8apYhasJARtxBzBB5fEDdqlhI0HRL2THp0FnEVcYEFkp",
-	"z1AVoeJ+G/P187Aa4tIKepgeVYUR788FCOMW6/cBrA85XxUNgTc76yvQqFxE2pT9D4uDAuIxcTwqe5gh",
-	"K9ngLPbUIg7qu0nrFTXjI+6xZY1WxIipIl1arxxYK+IHn+WUa2b4QDRV/Qv7oi1puII1LO+q+ofl+zBj",
-	"DyAuSBaunsHZb109MVyyjQl8fkvYvgsghJ4UzcgEMWGBTd92fBsueLv3AthczhNAnIMq/BxHbcQOIT0q",
-	"0jPvdrt9FS80OPGy3g9liU/66OnTfWeXrAlkjPLbWbdmL4Eh6AnLpBJV5eS+mqvGDZuXWIGwSQLDoHUQ",
-	"FzJ3AZsd9ok6k7jux/m1SPuKcuEAEiOXF0d/2UdjPUGux/gZpdVVJMPV9cQy3dT2pK8ojTubRWVNvym/",
-	"8hUZ0G5oSAaU1ouAqTSJVgqTzjPBr53rEs+Ptkjp5e7y6G4HdCac3ScR4Mb0AOulst8KbTkWa+QqbevB",
-	"oMSHviIDjLiWujBh5cmaM4dcpmXw5zDXU5feh7vL5LUwZaJ3VShajHU+K0VTp1f7po5RWb24bFtK1SXT",
-	"siAoNlPoIMDCMr5wX9AXynWZwRqrLgKKl/N6dPB2JUc0q5SLBQHXtep2Qu6DyoNRJyE+nnA5VDXxaIUg",
-	"U+u0sL0335v8WRe5sfTKdzll7TsaBeBW9rcqB7qW6mGzptq3O917yEZzDeHXKmJ2Xwm1bC/9CAJm1a1h",
-	"3SaE8w0aXLeOUposd/dgOXiV0Bu2yJxv4b1d38h9xdp6L/pGAwidDAUcZCGXs5o08n0l3XWqopE9Zyzt",
-	"ke+M9XtVRvs97D45Nd3kV8JJcGuYebYcS/smAvVRyRtJ3nPUlr33hTm8mcFxVefRIsMFV+xSlFL2Puak",
-	"FepK6amKvLwdlfJpaHRyRVlJKaOpSe5ZaKcWU0aDj5R1xU4aw2to/q9hB/XWO+vRn7Wxea5N1WMT4oaG",
-	"Ug8jpyW5KptA3f+IywiWG5D+AekS7Oudtq9cF7//h6jST/LakyPU7NajSUpMvwlFOhM2oEhPjBfjl+iV",
-	"TuP3ehnq6dKWRGfKzabLvXXumLRBqcXsWq+2gaRPY1FCDe3jCVcgUV8K15oAiZ6TW0sFgxokwSJDYV3S",
-	"cW25ZuKlxPR7k65oQSRdH9GD1mbfgpKtksq2v6fw6Dt03fdqllNAnO+/BPAPRACPbrCThevBsYT8uZLs",
-	"nRmncLJGz9urMvAw8pElwmnJPKH04CvBYgyTjPcpCAhNgD7yKsLS+0EAYtRXO91d59pAQxTQkYVwmzuD",
-	"DJd4iN5PhDr8cPzHC90L6YO/8ntG8LmzlZ2G/xu/d8/4vf8Guv030O2PEeh2DtDl8TjCKGYkifgf9Vjl",
-	"KTfsspCZpfC3mrsrCOXJfX/ilVFvBNY+5A3LrMEqLhhsH+F5IaKN4q4MFZNxTgyqPkmN4ETaaWg3WLoO",
-	"KIqrwlq2gUUqSRpVQqReCe4rEC21omguY2VGzXfYWHCFlYk3a+VCfQdDAGMXUFt6/WEKXx28jMlDSXYJ",
-	"46D+zl8r5gViFkx3DyELhy/S/U9Vm0ryCXQevYJRFRaIgWQN4DWfkhH2tKN8DPfFl2Z7XuS7HXtnBpUl",
-	"MhOROEMMxl84hzoJKYvhET8ECcCGvHXNVZeCubAYS3Ohu6m4DNLCys5cY55l1LoJWC2APUZYJzzLKFmK",
-	"vJoTLdFxy6+EjwN1Uz0x88UFN1xvvaCAokuD3qTsjXqnwYPSJdFXQVZ1lVRN7d8Rc+pFAubytSn+yFSx",
-	"6H3l4s877P1g4CIG48ZG+HEUdiLy1Wyxg5s7gktUkS6Dwl14lVWzeOvvfT+jww/HERsWPE+rBp9x0Ecx",
-	"ds3rD5geDPw+wq6NWE3Uhu+MBZYbQmow1pLij+rBxfTgARUOZkO4v/18+38CAAD//w==",
+	"7L37chu58S/+Kij+UmXJ3yFFUpIvVOUPrVdeKytfIsnxJkuHA86AJKIhwB1gRDEuVf2e5jzYeZJT6AYw",
+	"GHJIUbLs3ZyTyh9ZUzMYXPren258aSRyOpOCCa0avS+NGc3plGmWw79eXZy/vpRXTJh/pEwlOZ9pLkWj",
+	"17icMKKYUlyKJ4rEicpHA20ejckol1MS/3RySfZSqiZDSfN0zz4btxpRg5sBJoymLG9EDUGnrNFr/NI0",
+	"X2vi56JGzn4reM7SRk/nBYsaKpmwKTXzmNKbMybGetLodbovooZezMz7SudcjBu3t1HjTCZX72DUulln",
+	"Mrl6ooj5LJlzPeGC6AkjCc0ylj9RhCaJLIT2E51RPSmnCf+3aXp/ytmo0Wv8f3vlxu7hX9Wen9itmWbO",
+	"1EwKxWCrj/GrJzdc4UkkUmgmtPlPOptlPKFmDXuzXA4zNv2ffykJp7Ldhz/gW/jd6pYcC7di2A2iJ1Tj",
+	"5jCYC6FZzmi6IDuxfW6Af4h3W43byE38ndSvZSHS7zn1d9JPfUIVzpynwUSF1IORmVW8GxGZwznTdMoF",
+	"Of5wSrgicjQyj5ufBilXdJix1K3L/Pij/e17ruqybpJDltBCMViBYvk1y2HJQpL4+Me3p+8GP5/8Pd64",
+	"lI+CFnoic/7v77uct1wpLsZm++e5FGMS/9KECTV/Zgsz5SKYmJ3wDzQ9Z78VTOl7zJTd0OksY/hGaniV",
+	"i2ua8XRgOH5gGTdlmvKs0QMhAXSuyJTqZEL++etx8x+0+e9282Wr+flLJ+p0X9z+qWWZnSk94Gmj12h3",
+	"3vzjl/2/vPhr99PBybPzF5ftv3c/Hpw+e/+iETWUprpQjd5Bux01NNdmOo1TnAYIHmKnYYVWkYueTLRU",
+	"WuasZ1fUW533bfQ4dGVXYqhqSrORzKcsNSczzBm9UoSSVCbFlAnNUpJIoXROudBkJ16ZUhz1hf9V6yyO",
+	"iP+n/Uq82yLvpBGwY5JMqBiztNUXZi2vZT7kaYp65bsJOpLkUqmm4tpvBEgFSqY1NFpqI0OkIzfjYFF9",
+	"UV3VT1y/KYYfBb2mPDP89z1Xhx8niSyylAipydAskiYTPGAq1JzlLEUZTwVheS5zshOPuZ4Uw0FRztry",
+	"4Bmjir2T+lWR53YBD2bEzIwF0jixowWMCDrZPGCo0sxcT7hyWto+jw8cEa7JlC7IhF4b9TQzGvihDPqy",
+	"ZFBYKny6nN5GBl1dz2Mx6NJGsNp96JFCXAk5F5HbhIjkDP6UIkULqScs7wv79k68MuP1zGkE4xmfcn1y",
+	"kzCW3ktb1By9ERiZGW7A3HiVw+eqVOIySxXptNuEJppf4+JVRLhWBIZ4jLM2QhgGI8F8Np92zRIe67yr",
+	"SzcLndIbPi2mRBTTIcuJHFU2wxzl6nQsy36gi0zS9FLKM5qP2fc2WpxyGcp0YUg4M5MwRhcVod1Ck4TN",
+	"tFnJDOc70FIO4GG7jnOqGVDgQ2gPjOecaoZ7hENc06wIqbLy93XkaEwvM2FzKm5t5kVLi+Sc6XxB6Egz",
+	"tCw1nzLCBf7ePDa/rxDsP94c/v3s+fPLZick0G5AoOf+C3dTZmUZ5lDMTk6pWAzmlDsnbnntK8+E65eS",
+	"mL8R8zcjGuzkFdkZGrozP9EEXB9FqEjJ3JhOTO32CNVkKpUmne4LMsNjhl00T3Xa3QOzMzTLtto2EGJG",
+	"U8lCw1QGiiVSpGr9fnbX7efaJd21uSv7BGT/qFyvjEifypyV+7zELU+U2cyme6Ekv77Yic+PL08GZ6dv",
+	"Ty8H5x8u4l2zv3KuzO5FZCTzclS3l2iIJjlLmdCcZipC3zfjTOi+oGmaM6VwSjCT+NXZ6cm7y8HSp+yX",
+	"yE4ckmB8RNg1yxfuu30Bs1ZGO/2LJcaolIIpoqXcbZHj5RMhO3F41jGRwlgqlt5Ar/UFENwuMqaZ+tC4",
+	"d0ZKrlAsF2SU8fFERyE9mn17e/zL4NPx6eXJ+cXgw8n54PjVq/cf313Gu+YbSKak8pRxH41gcEYU1USK",
+	"BMMHfREvU0pcq1ojG/IApgyIfTVKcYEbQLSEVZEhGyGN6HzBxbi1Mf5gaZoLzcYsNxR4GzUuMPrye/mA",
+	"7yTxkSAXNQIeBy0MFgxwPFVE8bEw/yp0vWt4wcfiVLymPPtKw8R8iIvBCEda1gHmr00uSMbFFXjaS9Ms",
+	"lCEDjIy0yIWmuSZ0TA3xaLJnZr2HlvUj+I8Xdi5+qhvFVnVdjyWx3H4kVFjnYsQFV8a72Ikrn4x3eyi/",
+	"tJFVxtFE5yryRmtfeKs13Eaztd78H+Zyroz4O4LBCsVykrIk40AcgqC7c2Tewf/si5yNYDgQaDJlK0x4",
+	"ZOYUnlMcHlRszV8kMOP4SDHi4yJ/HDoD07scMaA367m5Hba2f/msWS7sibWfdoQkP51evvn4w8AK59Mf",
+	"dx9KZgerZFb9+pbktrS8xyC71X25IxC2vCmxkfW184t37WE/UCCunnIoqcLDvWAiJdTqXYiPE6rIsX0W",
+	"Ru+RHxjNWU76Rbu9n8BD8J/soYfaKQ/1Y3VeG4+ysobHOMG3jvMrsSYrBsgQV42bsirrK+ry06dPTbNp",
+	"xmpJqK6J7B9nc7pQJMa9hDTDik70KYJbPPoHxGlCJyPl6qrOwA5iKctxjpRqOjQefioZ8jl6Q2Secw2/",
+	"zMmOGZeMiiwzdhNNm1JkIByNfOVivHtkXgTBZjSRszDIZckROUuMgaTIcGG8F5aNjtB6sGb3Jg9lKxo7",
+	"bO8HgoPl1zxhpLruu0jNPwpW9aTQqZyLe26nXa6RjZNCg/lnRnE+hprIXGeLP8ISH00P16/YGlNqGwIz",
+	"UrES7kN9DVTH1QbC8ykU/5ERz5ghQqN8ZxlNkMFzNpXXLCWFSK2RnhdCmKni7EvFHNCvIVVdBhFafREs",
+	"V2nD28UMnMlV4ibzCRPlIlyAwS4Z1P2RmWLJAHHAAfHvbZx/FKqYzWSuWfqWpZxewkO/b+zGUE4cftV8",
+	"DbM1frKDqZntwKwJjHNP42FCE5LKuZyxXHMUmy45x9O75myHOP2xETVumjJPzXl0bqMGRsQgGQFDGuVC",
+	"NW7sfrcRNaZc8GkxbfTa0fKeB0Md3EaNJGfUrIXqu2ZzyadMaTqdhUPs30YNG0LP5JivSZRbUwaeML6q",
+	"N2nnE6kC4xrngmlK6/HvUGXf4HlfZFRp9zimNEWRZeDr0zKPO6WpMZByWYwn1Zxny1vL9llFaM7IFVsg",
+	"B+JfnygiiinLeYKz5GlEhPHsLZPyHNJYPTcryBZzRWwyoYmGDE/RiolhnvV/s/8sScK+ghxtw9hBkjft",
+	"izI/PeI5CIpGVBpkDSOIE6obUcPsDGp35MKqERCc4eGty+5vRY7vMIPnX+9iLt+x/K8hgUcOLxCQ2RL5",
+	"LtHPZz9ROfwXS3SQYj/9sWJ7mu8M9q9+e3n9/KY7PZj9uxE1ZlRrlhuy+6f566+Yzvz8pdO9/VNjBSrh",
+	"Rz7jaj2jwn9zzaZqyw0yA9sv0Tyni8aaDVKbFuvwG+VyE15dYJCuHUC+9tnBukXCp4OMMk1TbtiTZh+C",
+	"FY9opli0tAlTpqnRd3et/a177jZqyLlAzbHphffwkNkqnbmQ150i6PLMqh/zYhgsu+vNT5Rr/+rScYQT",
+	"qD8Ru3+qyPSqgIvRYoqJZlmmQN7IQidyyloktsG7NO6RhSwgzeHTWkfEpqV4CtnkERMJF2MLI4pIjGEC",
+	"NaA6Bs0f50yw+QBU+GCqYpBdiukWiScsM99QcsqkYIRlivWFsYGOSGw+ynL4SnXMHQgVhJm1J4owke66",
+	"r+l8Uf1aX5jPgcipkkk57IPUiBFBleXfNcprfNihpSr6yK/3rkHewINV9Wp0ojuVO+FM5rnq612grfCU",
+	"7hrk3DwNttZbFY70DEYKT+DukXS+qBnp+W1p1X9pMGHsAiOELAcY0y9LA8pf1RCdZZaxw0XhudexzisQ",
+	"+1akPUwA3VczLU8V3l8/t/Rb2mlfpVWjhl4PPbSTe6LQCqgEE1rkYiLnAkL0rcaGYz1w39hijcBp1RXu",
+	"b6P4/fhuOXVH8aMLjts4/aMfhhEL9Jpqmg+KPKtxauiUNWXOjX368fwstFGfKIJvbtxKI8BKDGid1yRS",
+	"QtUysAbQKGVqIMyCaesZgkwHd3HjBIy4+Eoh/Ly05c3C7V7XBSXrDOT5hCeTiunOlTeszdRDJ+XZQWOT",
+	"Y2KIf1t3wvkHZdJi4z4BW7L5dlrmVKmCpStK5sXX8c3BMt/gUlc2P6oyVMBJASlXyO5OeVxRm6tEqnOe",
+	"6GxRQS5gRhOjlBz2w7n8XEeEAqbMoW+UBeRwmx3PGWQcIG3tDdmDbg0tWNRHo/ey3X7eefmye3jw/KD9",
+	"8mUn8GU7KyRzGzXeMJrpyarAWFV48uoOHWe0pMzp+E6RfYGPXWiqN3tCXk26gevOxFshK+fxaSItMMaZ",
+	"jBiqMr9xMcZDeaKA/UYyy+Qcvdh4DyzwuIwLoUkE+fa+oILE+ECLvJJCUy4ggaBYkrMVh1LLq8GL0T7t",
+	"JC/TLns+3JvL/Irlzed1rkbIMN9CoW7QiOs04FGYKrlibKYIxPW4VuTizXGze/iMTKiabJQa+1/H8Ztd",
+	"5K1UpLM1V9Z+ClCGkWE5Y/mPcyo0oKaAYFrkZ8ZmhGuiJQHDFCOUJZ4QQqm4WZnh84BeKmzbeDbqJF16",
+	"wJov6PNh8yBtJ82Xo0PW7A73k4P0kD0bPW+HYr4oeFpHI4ivq3O4fTxrK2/bjHOBDHaXw40D125rUCpR",
+	"LnW6aCqMeKNoqtRbTLnw/17nkJf46XU7cOHl05I3OcoZiy3YLaF5vsCDiRF0TLy3aV20a+7LSh7VI3v2",
+	"WB7Z4WN4ZPeOQiyZNdsY4p4UlmSO2+O73S/73JLcWNVE4G9FDXPSG1VSt9aXiUq14qdWR9pvgz1bRoKr",
+	"Kc0yApkmAmmb1BW/OAiuIS+UC1qiDWCki60VsuIrIqpIJsYCo+atFI1lxFC1yLEDxLW7B2S40AwgSR8v",
+	"XzdfVAVLp90y/3vee9F+0V5iuHb3oIaB3rsAU3VdSD02OCpzMstlwpRi1p5WE5ozEJI250rJxEzQPB8R",
+	"SmYyxXdnWaEI7YucilROiSpGI36zazOM5gF83+8Y/AYa1UhT/wtSfY/krInONmDmc6aLXASPwX63yCcL",
+	"UaPCDhVAv7jZYavD5QhUlzkZc0YQlzajNh0usUU+5FxoOswYOb54dXrq0W9qRhOmlhV8oM+3F3X9/k23",
+	"0+z3b56fbBR1Lu2ySoOCnL9+RV4eHD4nNqPjiy8sSJ8oXMSUJhMuWDNnNIUf4kSmrEbkYcJ01aqtHwUr",
+	"AAApY/bD8uZSDQcUwa1W0QSFH41oGfxQh/avh4FXC8qCH3zhlvmtUtJkPOvgj8Y1lCk8T9EAhCDxEq4Y",
+	"5liXtzIypAoFrkHHVpO+xvbOBTXrXgftWYaWrdZYoJ1ga2A+3+FXu5T3l82RjDDF/WV9is/ayzRT0omz",
+	"+JemjU01T9OYuLpEginRO93uUsCv5OHWu7hgUWJ2/csmDeDGWJXhH89PjbgCR2DCPBOZx49IXJ+Ux3ST",
+	"oXmbaLrDV16OlCPJ4LwDPQSMVzmBOoV0zmi62MZTAzjcKlms8a7qPwVM+LCI433DvyvWpnt/48xcMqH6",
+	"7UcLgn9lDLvuULDA5oGBYj+fZbOyfpOCmHiNW8yEd2ciw8RTnmXcpnCw/BqARHQICpXoCc9TF9O7vDzb",
+	"jYiShOIANMPiWQ563cKEbISjNIeYBd97tdltt9vtukDG+sy7W9h3osoHZ9bWkXN0Z6bMLq+etL/SITl4",
+	"zBTRHyLDc7iGzwSbPz6bVUKDKyuoP8wgnbSGCQHyYwHFXJG5zPVkPuEZW8+WFS7qPIyJSodsKRYikhzi",
+	"kBD5Yq5GAgqPucLYSFgsSGRuge3KI8icq+mqWxXZsXJCkVQiOhgD81zvtsgHqhThGmL7XKTsJkZklE4m",
+	"4IOY7wt2415aMr47zx8YC63dmEpcsu7EAE1SQbBVsWKrJrXZzrqd/jRZeHwZoL8Aex5hxDFl45ymWJq6",
+	"0bRRXCRsHW1N0DWlYwag5ymrjOt3LaWaNY30vit+p+q3JXajxj2/IqhzIYftfVJBCpJCaJ6VQDuHxAv9",
+	"B3kFIE0c8v5MXB8iDqTzyvyxeDcDN80wneW3iEwZVYCft8hCX1A1lUJqKXhCEggRhgT5bIkdEU3mCHL/",
+	"mWHXzQH5UnivTNU4fPv7+y8j8vHyVRSKBzLLWQJMXQ0NdNvdZ812t9npXrY7vXa7127/Y7vDNzOxgdhK",
+	"aG85nF3F1Ji/3gkaCrEkNTGIOcmktclt1BlKth3ywyEN5YwJX7S10yZ/dmRni6t2Kzuxv/FcnrU3iwZD",
+	"/Swpcq4XF0Yp2ZYrxrH8mS3q3SUjBaiWhmCu2CKqklDYdEMxwOG2yDtWlreyFMNClaj8+tY3viFGud90",
+	"xs2/b6MGQtqPC0zzrO3eAt/okbi+uEAmevC/////VQLjzTdwduU3J1rPGmW52Cspr/iaLjo19VyKacy+",
+	"BFU1ewnNsiFNruIeeaP17L3IFhG5MIfBor64oFN2wTX78xm9ichzktKFqiDZwX1bl7EAXQI7muBM/Y4O",
+	"Bm+k0k3vAA7sJFe319AGFyNZK1hSlhOWscT8AtGmlBs2GBbmfH09rDlnGy5v9UVfHHuFS8nTp6Bpnz7t",
+	"2VzDQha5soLULOjy8ozkhVBQ8SaXSj9BPkWkEBlT8GpfYA6Da4t+JCeQnsSsR0JzTD2Sp0+t9YNU8fSp",
+	"bY6jiFqb4+yL+iTnEZlZHW+TIzlTssgTBoiuWS41S7DMN2Mav+OfwLrPvrCKBeL5sGcYgS3zVZd2enPz",
+	"/1N6xWxMVTGi6Ag8k8Koa+XyOmajgxYuGb/20dnlTk49iHk6NkmosGBWxViEcknmBMqby8YJJb4EMhEY",
+	"nuQiQNlGQAxcJNqWzyqCgG0bSmY0mRAYrUWObfCyL4AocJ8xyupzkT0kcuoFZDW8iu88fWr22f8opGiy",
+	"6Uwv+sKO8vRpTQiW7FBBeMqmM6mZ0GVAlu22yHEZZp2XIVg7HOGqLzaGXrF5DhgNhNE84yzHcwMfU89l",
+	"EIVWE5pDmxXBHLGxmyQrUhbsliFGQfiICMbh38r4nj4s3CIXdMT0wn49ZTP4sxQwRF/Yr5EJvTafcvOF",
+	"rx3BWOHyXAhc5kvRbw866YtC8N8KtmtI0BAmeMiGy8oNdVx48ePPZMKymZmXhEBzXyRFnhm/4EoRigfj",
+	"SoggvUC4xpw2iuImDYqcUvKXi/fvrCLiUiioyiC0LwClr3ykOIaPNNOY7LzCmoHm5WLGqgD+m+Z8Pm8a",
+	"Hdos8oyJRELjCFdpT4Tsi8rbVMH3j+yxQNAUomuKjJkmB53DFvnw/uIynKCjoLKNHLASmwFRAaliiYHM",
+	"SfzlNoYt+kHqiYOMApiljPxHAYIUM34A9IzA6H5zefmBdNttnL/hcfQ44UHaFz5VmHIj16dcGH3eIid5",
+	"LnO02+N1hRUx2XHh+d1qOL4v1sTjiWNN32QpRSnFp1yrXqXXVFyfLI2PQB9wRTqtljE2nTV7FML7ERJB",
+	"dV/Y/FK1X4pTFzowYsJyUoeqt10svL2qEODqjFRMVr3CxdebquR1qGRwR63NpciQZXJOuv883Ec9nfGE",
+	"CcVKSGPj7ello4wCN94nWhoPzqhx41WgFm63Oq02gKpnTNAZb/Qa+612ax/t1gkYcnuQItgL8epjBlEW",
+	"T5qnqdHoXOlj99BS/71uu72h5qam8LP82q9VaEcdLr9asLJfLTupWPnt0sqv1pWIIsu8fZPwxm1U89nn",
+	"k3lXHCYv8s5v6cpn2+s+u7/hs2FBBX7bFnIcvtjv7ncat5+3Lm0Liw3q+nNlmSNxFRGjcZSzcsz5H7Q7",
+	"6z7gD3JvtdMdvHmw5Zu+3d9t1Dhs79/91sflOkbrZQBRlP7Fr59vP0cNVUynNF9YQvRrNTYpHSuAxZg3",
+	"GmZHZ1LVEHAFTlwmHH6QmFfYnnhDMtry9GqhzLdVH17nBbtdYazOgxhrLS+Vc/d4KEOkg2XPdvBp+vL6",
+	"r9PXi79OXz/7+MvfDj7+8rcOO3l3nUzT7Hz/L5P00037vPt6kfx0cxjCkGqc5HvukgdVr6m2MyZ82B/H",
+	"WCmIY4ZJRB6RlDBL++27aTFomvg7sMtB++UWb1WanJq3Olsw2XJbK3jvcBvmrKmr/Macjecfauua863h",
+	"+NtoWYvtfSkZ4XYPNexyh95fN0PjebqmiW0FfvewVrYlRPHW7ICTV9XpnBir3nmV3ha33gQH4J5egKOg",
+	"jDVPM+dHgxlY8drQteqLJd/Kx5hXHLZLcCKFBHuzV29+ontjAzZoptQJ3LIn8beUa8uyrDPsJvvpATsc",
+	"PaODbWSYk3ersiwcantZFoJZNwiy/xiRtdSo+BtLAtg9b2wjE1TrdDeKgSFNropZYMquQNUZnSpCoU0r",
+	"V+DXX/z1jGtblW+zvfOJzFwvnp3SusLpTKiaMBUZF9dnhByO3bzsYkgTPp4051SDt59f7UaQKNAOAhb/",
+	"7fjVx49vyem7y/cxgfSXeb0vKqBj4GwxbpFzBiE5wiFaqLSczXglXhwR7Cbgfq20G+iLHUTWT6V38OPm",
+	"nGbWP2yqyTSGJxWW8QECH5+0rQBIJTam+sJGvMqWdLmdIkKVNpYAYBGhG3GUSZnv1kmSn5j+AY/0Xo6H",
+	"TDTTTQWnXS3299HwIReG4lbRIrUca2mksqdLzVZcFOBHrmZScV2baoyp1jSZTJnQRzCIUS1/7jd8yNWW",
+	"dms+tVibVjrsN+Kt+iNUGrX832T4H4fsmsjZwvGpO4+IaGrITIqMC7ZOQpTx9bUC4pylPGeJxjiAbadF",
+	"tCxL/P1ekRkdM7Lj+if9cHxxMvh4frYHHuCehK/5h+Ndq4OxzZaPKrAbmmgS5/azgyLncUQoGeVMTYji",
+	"YpyxZqEYArhZTHa6h8+IRZgOuTZiCLskGSHZaZMpF4V2TEzJh59fnZAL8w5EWwbJhGYZE2MWV/IFKGtc",
+	"f5wZy/vCVkUFXclQusGI1yznIw5oUwzeAH9bNExOr1lmo8p9Ea8kFWBrYoLJB7Kzkt8gYXpjNyKK0cwi",
+	"jfvi+OSi2T181vzp1VvbKYWSK2bR7mF3K5mlCoOpwUEmVGA0UOY2s94XwhhMEKNtkXeSqETOADprvUSW",
+	"4hbMimHGEzLLJSgKrqDfoY++wLCqToRBlzskH2yStizK9tvdmmTRWpJbEjtnEmXehqK78v2P52f3kyRR",
+	"44Lp5rqM1rqztUSD54Za1BBKhXSiJYp9iITbQk7V9aVbkjwVUYM9CRGKOjZEDFyLWxnKlUJPGp+jxk3T",
+	"khZ0/bGu/JKw8cm8tVLH9WyDmHxIrxOWM2RU39mP3MVQ0wIKe/tA12EHPDyPiBSuAXtEbMSTiuAgCB3L",
+	"yDoIXDnBE2HuQmpjnzBBzHrIgmmyQ+0JY7Qea6egzSdCO1Dgwcy4IknGKJQNTKh2QJu+sFFsSKssUAax",
+	"DBt6xwftNql2SoycGWG3zbCiunK9vIyYAweF3bgeSV7wGgLsi5ICdVkVCgWpOzF2OwARbv6jrJiMd1Em",
+	"0BQgSX3h5P7xh1MQ+2YAu0sl4yWQVPGunAaYSy5nM+Z7w2AdBYS8L6tVsADWdjCMYJpBGS1Pzf5jRauR",
+	"bRZiNKEiVdDopi9cdxzYhCWP+sg4eu6LkMUxgygNzjdmBed0QXYUM4I8jHDG5u94WU3V/453K/RKxkzD",
+	"BQnLeW9HE5AApZiL6ou4vPomdrXBxkMyQwTRnyduT8FvqpG5r6HL5pLQvTsEEEIAkJA8iRnz1YcFfisY",
+	"mI4upoY45tq7dg473RpAcu21QMBFkJ7y9sYKMCBeNwdlq0q/YhIXCERwSxZKg6YcuUSNLwuttBVFUWEd",
+	"dhIjyQ9SJjhL184Wiii+braeydjNLKMCz8xMFsbe/OVBONSaWXTbBy/uMw1oeYvQ4a2mUOT8Kz99UQMc",
+	"iY9C1euMxhXl29oaAQK65T4nZXTiWDbteAAqtOaDsenvNnwusJOxcTi1JKFA2NrwWX7p25k77nquu6xY",
+	"B9LZjZzF3BfI71YMWr2Isuy+ZlB7WzPote9u/HDbyXh63bvfXb3V5RF8xIqlhjL+sUw10Cd7uXRoz/rI",
+	"LESnnDLCwncfSjVWng+PYPwaXTOqmU0rZ6l7yaL1Wn2xZcCVBPFWoy3wK+i3Ga3uwsJkJ3ZRzBgLFjC7",
+	"zV0CXGm6qOBRqOiLWpRLaTcFq11Xh1gJa4L9pbaqpS8RaVUNfg4nsSaE3P62IeTfPR12nxDy9lnelTjP",
+	"Q7NI3S1yVuFlJA/mfM/r59gntYpTW0kKAaMDS3v5v9blei8YeXP59sxGcQwpvrq4AIb4C72mF/Ao4RBP",
+	"igx7ykIrnjIAPrle7aCqmlyARRT1BQ1YwBB+hBij2BgHTEUExUu0lHmpoFByBqEflgI2L8I4jPl4i1z4",
+	"Hv+RYWc5GrFckT5ozCXx12+sCab6lkl3M5VmN3pvoqdZNYC6Vbi0NPdrIhYuUHphBXvzg8x4stjcXskI",
+	"DHBXRjkUL/5BwgWri41Q0KGbiM68jzRbQi2pc5NaKi8BRS90LSm/ZhruK4MPln5DmBmwYbDqTF0bYE2z",
+	"K2jMa6gc0i6GxvuidGXLtsiKQXIEYOgKQma+Xp+85T/cRXXHuJI7aY9P6ZjtPX2U0D3uHoEhlymRJhPW",
+	"NPSYy5r2Xh9yfg38ahNQE1nk3ygQX3fTyH+smfZlGQm/HM+/XBGeT5QjNepI5KHc4tvB1DKLb8aQAZhI",
+	"2SAGvBRH3pgr7+h199qChQNsM5NZBrS/QupnXJW0fmb71D7Adtn+Wty1qLBAp2xvIXwTKvyutFSvVb+C",
+	"mlTZWnA9PfnPB1G6yLZ8DgEt1jhOvRdIXl2cv7Y/a2lx1qov6vr9YTp1petf2PQvAGC3yDkfT7TNzlKf",
+	"z7GPr7bMjkjsG9zFvibC2EVhMU6PuCEAje57HkhwfWtuGdnS3A+VxIUvOvm2Zn/Y2bFG3VY7Mza6f5t0",
+	"pgfJP4YvVPvvv+3/5erlL/Oz/PBSPP/Ann2knZ/S9mvefSMPLv5VrZoNEKMv6xCjvmkiQkN9C8MAQvoo",
+	"TsXK/q69K0G5irrtVWUsZBNCIvF/koL8xqLp00QS7u/m4uJrxJDhXlno9aGJH1nGXKDBxdhl9QZJkWKc",
+	"CdkaI08tclmi0OHii9EI7pxb1W5mG98XejWSXreD5SN75XX4KxHALh5fbQTQ+DxVGtwUmwso164s8kG1",
+	"70yRW1BVeZPzV9LwQ334b077J1bBrSR+voIJtovRYeQIGcFq1iCvNpYaExlc4z0qqAkjRGJkC5LxK9YX",
+	"MZTorIYG4+C2f6sQlyJ7kCXEK9W8BziVU2ihCQlVG0FbDZmhaoUnAq26PjjmBbqLkj0iWz6elXq/WNZ/",
+	"hs75L4cvxeSW87Ke8tMg3nRPtpfJei/uWATBO1uHZ9iO5UwkUPZKxaISsmuRU+DN8b/5rGn2ImdKARCB",
+	"WaBS2egrPoZYe/NEJDLlYuzvbTUvk53gbcA5zJjvGRiBCp1haz0YDoFYZYmx0nhT/sklHcdHYd0q3GkT",
+	"n46a76RgzbdUJ5PYVr9xDXn0vthvH/jlDmVqhENc4ZKexSmZiTQT8xcLxnF31NpLimylmBF80NMIHiVT",
+	"uugLY7Ej4gl6aBTGS75SCB4HgNcOJWYeiVSQ2h+xOZkUIsWeER57FqTtAXIBmpkaDwX/X1eu5SpmtkfH",
+	"Gt/AEMM3jVgefzgNCGh271hRXLPvV9hDN4JNzJlLBln479JJ+/29b8bShVMdtdbMzdBtkL93JOd7Lpi/",
+	"HxE6BPABhADnXLHqZYCuU4l5tr7J2oPjuiswPRuYRD2qKrw8YjqZgP/cF/HIKLMmFQkAjxV5IqRgT+Je",
+	"GckEGp7SBYSNGeH6vhnWqGE4tbYZKnKyPVWZ+37yOTPigQmNmARAOoPkkIJB0zCbfdu970n/DQTvyuku",
+	"S6v7a8P9OjP80t9w/UQB6DYCaYStwqvEC9c8266VR142fSX/RNCjX5Buu916lCMzCypPK2QEWNcf5DQ2",
+	"JBuqMmrnIqEZzXe3SDhMmaY2Mzbxje9rFSvUhYdNsFxjAOwyowjVeM93xq+ZYErttkhs+y3FRNEF9NBy",
+	"DaP6Yk3HKCLk/Mjb4S67EJEYG0f5kRZG2YyKLAMoW3m7YsrVlREC5HTvPXZkjQBkFl6wuNXdiq7aYrdF",
+	"zhlNuVkSBIHtPLkLEENzyXiNerK3CXxNwMr2BLINoML7PF2vN+wRFdw14JpsNca5LGYkkdMp1/a66165",
+	"GTKvXFJJdjr7uw3fRKuuV1KrjQEq2/qqnBZQp7zabnrubXllpcx2/oLdyzsv8ixmrY2ZuTNLoCSZsOQq",
+	"CvqCAO7GFhC4+dbyyuZMAjavKNyt3LbtyppmKhGB9l0oPY24qU8efEXOIAh82nn/+mVNGHKpK1a1O+JB",
+	"t9J4va7zlcV2Vdrdl+3OO8/L/oTYs/wexe6Pn9NY8d6+P3rhsoYg1mco7K0DJQXufTEbfrveGcLGSRCT",
+	"mFNlccVQEBPBD2HfwvBSfiPc4N4AQB8/ffrJKPOnTxFSLMbNmcxcHQdReoHlca+kUEX2RGHrHy7G5LeC",
+	"Gedmt4cdj7Dqw18xAO2O8AJOOg/7HWKBShxex2eLUpxadlgj6zX0BS2vNHliloWfwB6NjGrXl8l+AXoz",
+	"eqMXbp0FgP0OwLCdPOgLj4dH0bDbIsfYiRHH0wQ7rADivWx3T2GCbga4OttVfcqhbw+1WZke4aOyoaT7",
+	"FhdkyPScmUNyEqNcMcLDgkm6+/ZgimvUkGGeu3DO5/AFHD3Yy+C8lnfT2LTroKyw0RU34bHaUq7CXcsW",
+	"efYKYcjKO8g7nLMjLbMEI/7JTspGtMg0aUdmTwGo8Ky9u245lashtxVZ1TsiP3+1EQD3O4Qa9g5x+yIQ",
+	"t/CukRwgd8NBvo0mKC/YWLmO4d5K4vZeSsJd4VJvJliqxi9808LqP4B6wa1wpf/Y+85IPmiZxHWNarlv",
+	"qNjfcQKavKKV9ixYtKbHwvaDrmuE8FNOhS5lvncYjCmbM0Z2KqrOqbmo7M9r7yT1YhWjUWip2fZUlarm",
+	"Sns/KhbVuuUWgRaz4W2pFlTLdVRe0YHNtkpVYRs3mInYBaigPfgRGUozkaAzF6jj8+D6D9u9D1QpzcAV",
+	"wQ58O8tN7qBl4do2d1DDVGJ9e0soXphidT+M6gPNV0IWYGcXfWE8Kgsbm5P/IXHQ5TtGjYe9CTNQJTuU",
+	"xE5axEETNq6do6YcLB7ulZECFTG2jUur7f0qnfbMazkWhCk6YnWt+cLLy9bcigKNJu9qzQc99qCszlBc",
+	"UNFbHoONp9qmX/DJJlTZuSnBHVuGQvBIoT4KKSbsgunuBu+YDe50Xxg1l9PEMM5RiRGHp3Ziy5COFfGY",
+	"D9rtvohXbiFxtt4Pvg8nvvT0ac/GJSsGGcEidNKuxEvMI5CuyrhgZXvjvlhqmW0mz6FNYJ0FBshyYy5k",
+	"dgN2W+QTXh9iryjOr1naF1iwZigxssVr+JceRM+Rch3HL7D2rRQZtvkm9NLGu0n6Amuts0XkG+/N6ZVr",
+	"mwBxQ4U2INfOBEy5SqQQUBmeMXpt84uwfohFcmd3+6XbGeCaYHSH9IeJyRE0NSW/FVJT6KhIRdqUo5Hn",
+	"h77AAAy75rJQYXvISsYF85oeoTnO5dzW4MHsMn7NlK/GLrs5s6nMF940tX61u3kx8i2G/d2i2AIy9V07",
+	"4caDFhCs+Yzrrhdc3mSvgoFGqBamRP24jh1cXMkKzbIuYsXAtfdpWyP3QT288LofOp1RPhYV82iDIVO5",
+	"DqFzuHyB+LM2aGPunG8/ZOU9fMqQm7+Eyj9o7z0Pb1SqvLvfvodttHRr+1adxu5rofo7oB/BwCyvVNj2",
+	"psDlWxTslRremvSze7AdvMnoDe+xXL5nu1OdyH3N2uqF8bUBEFwZGDigQoaLijXyfS3dbVqXYTxnyvWJ",
+	"u77q92pf9nvEfXK8GZNeMWvBbRHm2bMq7ZsY1CdeN6K9Z6Utee+6Z1Su9fcZLQxcUEGGzFvZPSgcK8SV",
+	"kHMROXs78vZpGHSynVPRKcOh0e5ZufMsxrIDB2e1HUlqMTA4/teog+r9ONvJn625eekuqccWxDW3Pj1M",
+	"nHpx5W9quv8S1wks+0D6B5RLZl7vpH5lr9r7f0gq/cSvnTgCz247mSTY/JtIpAumA4n0RDkzfo1faT1+",
+	"55eBn861FzpzqnZtgaxNx6Q1Ti2UwDq3zVj6+CxYqGF8PKHCWNRDZu8PAKFn7VbvYOAtRuYjY6ZtZXDl",
+	"c/XCS7D59xZd0YpJuj2jB/ePfQtJtskq63xP49Fdo3XfrVkvAWG8/wrAP5AAPLmB6ybsRRlrxJ/tm95a",
+	"UIST1WbeXnkkYOSQJcx6yTTBGt4rRmLAMsY9BAFBCNAhr6JlRGCEGD9MbUAgysiRFbjNnaC/NRmi9zMm",
+	"jj+c3i/D7Lbgnog6+y1/Pe9/8XT3xNP9F3j2X+DZHwN4dmmoy/FxBChfEFHwH1Us75wqMix4phGOVkk/",
+	"BdCa3F3quxGFhmTtIGjQm8x8xYKzekDPKwgzxEEp7MBikwrYshFvT2Npq+aOPh/KR1RVybVkBzo7onUo",
+	"GEudU9oXxtSTAtFVSvMMb6whU0YFtPPdrfTYdNf+GTK2AFefhTdDuJbaHiMHluUaQY6XIn+t2RWYPWa4",
+	"exg98Piq3P9U3u2IMfrWo7f9KWF6AOyqIa/lOobwIjgsYrBvfKmPr0XuimCXXMBePmrGEhsYATyETXCj",
+	"0bAKV/ghqJpVmD2rb1UUjAUdTOq7w83ZMKil8tdZTWmW4X1HRtUasgfEc0KzDCuMMMs4kxwSqfSKOVym",
+	"HeqJWu7It2MvpAu6Dtra4V0sb6hez3fkUwR9EZQil5XIeGc6cE61sn6pyBnxQKrEhveFxYO3yPvRyCL4",
+	"4trb4+MovL7HtYCFa8/sElCh4OVC5YaXpSiru/7eXQJ0/OE0IuOC5ml5K2YcXD4Y2xvfj4gcjdw8wqsO",
+	"oQWnDs8ZuhLXQFwA+4h4oCrYFw88kMLBaED3t59v/08AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

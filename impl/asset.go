@@ -3,8 +3,10 @@ package impl
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,14 +45,19 @@ var (
 	specAsset = sync.OnceValue(func() *asset { return newAsset(gen.SpecYAML) })
 )
 
-// pick returns the representation a request gets, its ETag, whether the client's copy
-// is current, and whether the body is gzipped.
-func (a *asset) pick(acceptEncoding, ifNoneMatch *string) (body []byte, etag string, notModified, gzipped bool) {
+// pick returns the representation the request in ctx gets, its ETag, whether the
+// client's copy is current, and whether the body is gzipped.
+func (a *asset) pick(ctx context.Context) (body []byte, etag string, notModified, gzipped bool) {
+	var h http.Header
+	if info := infoFrom(ctx); info != nil {
+		h = info.header
+	}
 	body, etag = a.plain, a.plainETag
-	if acceptEncoding != nil && acceptsGzip(*acceptEncoding) {
+	if acceptsGzip(strings.Join(h.Values("Accept-Encoding"), ",")) {
 		body, etag, gzipped = a.gzipped, a.gzippedETag, true
 	}
-	return body, etag, ifNoneMatch != nil && etagListMatches(*ifNoneMatch, etag), gzipped
+	inm := strings.Join(h.Values("If-None-Match"), ",")
+	return body, etag, inm != "" && etagListMatches(inm, etag), gzipped
 }
 
 // acceptsGzip reports whether an Accept-Encoding header value allows gzip: named with a

@@ -181,6 +181,7 @@ type requestInfo struct {
 	principal auth.Principal
 	session   auth.Session // dashboard requests only
 	stateUsed bool         // the sign-in callback used the browser's state (signin.go)
+	header    http.Header  // the request's headers, for content negotiation (asset.go)
 }
 
 type infoKey struct{}
@@ -264,7 +265,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
-		info := &requestInfo{id: id}
+		info := &requestInfo{id: id, header: r.Header}
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		// Every answer: no MIME sniffing, no framing (the API reference and the

@@ -45,8 +45,8 @@ func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen
 
 // GetDocs serves the Scalar API reference from the binary: gzipped when the client
 // takes it, 304 when its copy is current.
-func (s *Server) GetDocs(_ context.Context, req gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
-	body, etag, current, gzipped := docsAsset().pick(req.Params.AcceptEncoding, req.Params.IfNoneMatch)
+func (s *Server) GetDocs(ctx context.Context, _ gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
+	body, etag, current, gzipped := docsAsset().pick(ctx)
 	if current {
 		return gen.GetDocs304Response{Headers: gen.GetDocs304ResponseHeaders{ETag: etag, CacheControl: assetCacheControl, Vary: "Accept-Encoding"}}, nil
 	}
@@ -65,8 +65,8 @@ func (s *Server) GetDocs(_ context.Context, req gen.GetDocsRequestObject) (gen.G
 var gzipEncoding = "gzip"
 
 // GetOpenAPI serves openapi.yaml byte for byte (gzipped when the client takes it).
-func (s *Server) GetOpenAPI(_ context.Context, req gen.GetOpenAPIRequestObject) (gen.GetOpenAPIResponseObject, error) {
-	body, etag, current, gzipped := specAsset().pick(req.Params.AcceptEncoding, req.Params.IfNoneMatch)
+func (s *Server) GetOpenAPI(ctx context.Context, _ gen.GetOpenAPIRequestObject) (gen.GetOpenAPIResponseObject, error) {
+	body, etag, current, gzipped := specAsset().pick(ctx)
 	if current {
 		return gen.GetOpenAPI304Response{Headers: gen.GetOpenAPI304ResponseHeaders{ETag: etag, CacheControl: assetCacheControl, Vary: "Accept-Encoding"}}, nil
 	}

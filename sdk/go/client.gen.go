@@ -604,14 +604,8 @@ type TokenID = string
 // Example: 30
 type WaitSeconds = int32
 
-// AcceptEncoding defines model for AcceptEncoding.
-type AcceptEncoding = string
-
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
-
-// IfNoneMatch defines model for IfNoneMatch.
-type IfNoneMatch = string
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -697,15 +691,6 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
-// GetDocsParams defines parameters for GetDocs.
-type GetDocsParams struct {
-	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
-	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
-
-	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
-	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
-}
-
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -713,15 +698,6 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
-}
-
-// GetOpenAPIParams defines parameters for GetOpenAPI.
-type GetOpenAPIParams struct {
-	// IfNoneMatch Entity tags of copies the client holds (RFC 9110); a match gets 304.
-	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
-
-	// AcceptEncoding With `gzip` (q > 0) the answer is gzip-compressed.
-	AcceptEncoding *AcceptEncoding `json:"Accept-Encoding,omitempty"`
 }
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
@@ -944,14 +920,15 @@ type ClientInterface interface {
 	// GetDocs API reference (Scalar), served from the binary
 	//
 	// An HTML page with no reference to any outside host. It is gzip-compressed when the
-	// client accepts gzip (compressed once per process, not per request) and carries a
-	// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
 	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
 	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
 	// version as soon as the server is upgraded.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
-	GetDocs(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Liveness check, with the state of the storage
 	//
@@ -1094,7 +1071,7 @@ type ClientInterface interface {
 	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-	GetOpenAPI(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReady Readiness check
 	//
@@ -1381,15 +1358,16 @@ func (c *RawClient) RotateDashboardToken(ctx context.Context, params *RotateDash
 // GetDocs API reference (Scalar), served from the binary
 //
 // An HTML page with no reference to any outside host. It is gzip-compressed when the
-// client accepts gzip (compressed once per process, not per request) and carries a
-// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
 // `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
 // keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
 // version as soon as the server is upgraded.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
-func (c *RawClient) GetDocs(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetDocsRequest(c.Server, params)
+func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1631,8 +1609,8 @@ func (c *RawClient) RenewLock(ctx context.Context, name LockName, body RenewLock
 // 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-func (c *RawClient) GetOpenAPI(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetOpenAPIRequest(c.Server, params)
+func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2153,7 +2131,7 @@ func NewRotateDashboardTokenRequest(server string, params *RotateDashboardTokenP
 }
 
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
-func NewGetDocsRequest(server string, params *GetDocsParams) (*http.Request, error) {
+func NewGetDocsRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2174,32 +2152,6 @@ func NewGetDocsRequest(server string, params *GetDocsParams) (*http.Request, err
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-
-		if params.IfNoneMatch != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-None-Match", headerParam0)
-		}
-
-		if params.AcceptEncoding != nil {
-			var headerParam1 string
-
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Accept-Encoding", *params.AcceptEncoding, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept-Encoding", headerParam1)
-		}
-
 	}
 
 	return req, nil
@@ -2474,7 +2426,7 @@ func NewRenewLockRequestWithBody(server string, name LockName, contentType strin
 }
 
 // NewGetOpenAPIRequest constructs an http.Request for the GetOpenAPI method
-func NewGetOpenAPIRequest(server string, params *GetOpenAPIParams) (*http.Request, error) {
+func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2495,32 +2447,6 @@ func NewGetOpenAPIRequest(server string, params *GetOpenAPIParams) (*http.Reques
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
-	}
-
-	if params != nil {
-
-		if params.IfNoneMatch != nil {
-			var headerParam0 string
-
-			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("If-None-Match", headerParam0)
-		}
-
-		if params.AcceptEncoding != nil {
-			var headerParam1 string
-
-			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Accept-Encoding", *params.AcceptEncoding, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
-			if err != nil {
-				return nil, err
-			}
-
-			req.Header.Set("Accept-Encoding", headerParam1)
-		}
-
 	}
 
 	return req, nil
@@ -2755,8 +2681,9 @@ type ClientWithResponsesInterface interface {
 	// GetDocsWithResponse API reference (Scalar), served from the binary
 	//
 	// An HTML page with no reference to any outside host. It is gzip-compressed when the
-	// client accepts gzip (compressed once per process, not per request) and carries a
-	// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
 	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
 	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
 	// version as soon as the server is upgraded.
@@ -2764,7 +2691,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
-	GetDocsWithResponse(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
+	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
 
 	// GetHealthWithResponse Liveness check, with the state of the storage
 	//
@@ -2915,7 +2842,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-	GetOpenAPIWithResponse(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
 
 	// GetReadyWithResponse Readiness check
 	//
@@ -4857,8 +4784,9 @@ func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Conte
 // GetDocsWithResponse API reference (Scalar), served from the binary
 //
 // An HTML page with no reference to any outside host. It is gzip-compressed when the
-// client accepts gzip (compressed once per process, not per request) and carries a
-// strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
 // `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
 // keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
 // version as soon as the server is upgraded.
@@ -4866,8 +4794,8 @@ func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Conte
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
-func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, params *GetDocsParams, reqEditors ...RequestEditorFn) (*GetDocsResponse, error) {
-	rsp, err := c.GetDocs(ctx, params, reqEditors...)
+func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error) {
+	rsp, err := c.GetDocs(ctx, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5077,8 +5005,8 @@ func (c *ClientWithResponses) RenewLockWithResponse(ctx context.Context, name Lo
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
-func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, params *GetOpenAPIParams, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error) {
-	rsp, err := c.GetOpenAPI(ctx, params, reqEditors...)
+func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error) {
+	rsp, err := c.GetOpenAPI(ctx, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -137,8 +137,6 @@ class MetaApi
      *
      * API reference (Scalar), served from the binary
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getDocs'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -146,12 +144,10 @@ class MetaApi
      * @return string
      */
     public function getDocs(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getDocs'][0]
     ): string
     {
-        list($response) = $this->getDocsWithHttpInfo($if_none_match, $accept_encoding, $contentType);
+        list($response) = $this->getDocsWithHttpInfo($contentType);
         return $response;
     }
 
@@ -160,8 +156,6 @@ class MetaApi
      *
      * API reference (Scalar), served from the binary
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getDocs'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -169,12 +163,10 @@ class MetaApi
      * @return array{0: string, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
      */
     public function getDocsWithHttpInfo(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getDocs'][0]
     ): array
     {
-        $request = $this->getDocsRequest($if_none_match, $accept_encoding, $contentType);
+        $request = $this->getDocsRequest($contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -246,20 +238,16 @@ class MetaApi
      *
      * API reference (Scalar), served from the binary
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getDocs'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function getDocsAsync(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getDocs'][0]
     ): PromiseInterface
     {
-        return $this->getDocsAsyncWithHttpInfo($if_none_match, $accept_encoding, $contentType)
+        return $this->getDocsAsyncWithHttpInfo($contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -272,21 +260,17 @@ class MetaApi
      *
      * API reference (Scalar), served from the binary
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getDocs'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function getDocsAsyncWithHttpInfo(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getDocs'][0]
     ): PromiseInterface
     {
         $returnType = 'string';
-        $request = $this->getDocsRequest($if_none_match, $accept_encoding, $contentType);
+        $request = $this->getDocsRequest($contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -327,25 +311,15 @@ class MetaApi
     /**
      * Create request for operation 'getDocs'
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getDocs'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return \GuzzleHttp\Psr7\Request
      */
     public function getDocsRequest(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getDocs'][0]
     ): Request
     {
-        if ($if_none_match !== null && strlen($if_none_match) > 1024) {
-            throw new InvalidArgumentException('invalid length for "$if_none_match" when calling MetaApi.getDocs, must be smaller than or equal to 1024.');
-        }
-        if ($accept_encoding !== null && strlen($accept_encoding) > 1024) {
-            throw new InvalidArgumentException('invalid length for "$accept_encoding" when calling MetaApi.getDocs, must be smaller than or equal to 1024.');
-        }
 
         $resourcePath = '/docs';
         $queryParams = [];
@@ -354,14 +328,6 @@ class MetaApi
         $multipart = false;
 
 
-        // header params
-        if ($if_none_match !== null) {
-            $headerParams['If-None-Match'] = ObjectSerializer::toHeaderValue($if_none_match);
-        }
-        // header params
-        if ($accept_encoding !== null) {
-            $headerParams['Accept-Encoding'] = ObjectSerializer::toHeaderValue($accept_encoding);
-        }
 
 
 
@@ -625,8 +591,6 @@ class MetaApi
      *
      * This document, byte for byte as the server was built from it
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getOpenAPI'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -634,12 +598,10 @@ class MetaApi
      * @return string
      */
     public function getOpenAPI(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getOpenAPI'][0]
     ): string
     {
-        list($response) = $this->getOpenAPIWithHttpInfo($if_none_match, $accept_encoding, $contentType);
+        list($response) = $this->getOpenAPIWithHttpInfo($contentType);
         return $response;
     }
 
@@ -648,8 +610,6 @@ class MetaApi
      *
      * This document, byte for byte as the server was built from it
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getOpenAPI'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -657,12 +617,10 @@ class MetaApi
      * @return array{0: string, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
      */
     public function getOpenAPIWithHttpInfo(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getOpenAPI'][0]
     ): array
     {
-        $request = $this->getOpenAPIRequest($if_none_match, $accept_encoding, $contentType);
+        $request = $this->getOpenAPIRequest($contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -734,20 +692,16 @@ class MetaApi
      *
      * This document, byte for byte as the server was built from it
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getOpenAPI'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function getOpenAPIAsync(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getOpenAPI'][0]
     ): PromiseInterface
     {
-        return $this->getOpenAPIAsyncWithHttpInfo($if_none_match, $accept_encoding, $contentType)
+        return $this->getOpenAPIAsyncWithHttpInfo($contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -760,21 +714,17 @@ class MetaApi
      *
      * This document, byte for byte as the server was built from it
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getOpenAPI'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function getOpenAPIAsyncWithHttpInfo(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getOpenAPI'][0]
     ): PromiseInterface
     {
         $returnType = 'string';
-        $request = $this->getOpenAPIRequest($if_none_match, $accept_encoding, $contentType);
+        $request = $this->getOpenAPIRequest($contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -815,25 +765,15 @@ class MetaApi
     /**
      * Create request for operation 'getOpenAPI'
      *
-     * @param  string|null $if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304. (optional)
-     * @param  string|null $accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed. (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getOpenAPI'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return \GuzzleHttp\Psr7\Request
      */
     public function getOpenAPIRequest(
-        ?string $if_none_match = null,
-        ?string $accept_encoding = null,
         string $contentType = self::contentTypes['getOpenAPI'][0]
     ): Request
     {
-        if ($if_none_match !== null && strlen($if_none_match) > 1024) {
-            throw new InvalidArgumentException('invalid length for "$if_none_match" when calling MetaApi.getOpenAPI, must be smaller than or equal to 1024.');
-        }
-        if ($accept_encoding !== null && strlen($accept_encoding) > 1024) {
-            throw new InvalidArgumentException('invalid length for "$accept_encoding" when calling MetaApi.getOpenAPI, must be smaller than or equal to 1024.');
-        }
 
         $resourcePath = '/openapi.yaml';
         $queryParams = [];
@@ -842,14 +782,6 @@ class MetaApi
         $multipart = false;
 
 
-        // header params
-        if ($if_none_match !== null) {
-            $headerParams['If-None-Match'] = ObjectSerializer::toHeaderValue($if_none_match);
-        }
-        // header params
-        if ($accept_encoding !== null) {
-            $headerParams['Accept-Encoding'] = ObjectSerializer::toHeaderValue($accept_encoding);
-        }
 
 
 

@@ -44,8 +44,9 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
  * API reference (Scalar), served from the binary
  *
  * An HTML page with no reference to any outside host. It is gzip-compressed when the
- * client accepts gzip (compressed once per process, not per request) and carries a
- * strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+ * request's `Accept-Encoding` allows gzip (compressed once per process, not per
+ * request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+ * 304 with no body.
  * `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
  * keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
  * version as soon as the server is upgraded.

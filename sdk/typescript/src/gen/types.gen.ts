@@ -263,16 +263,6 @@ export type LockName2 = LockName;
  */
 export type CsrfToken = string;
 
-/**
- * Entity tags of copies the client holds (RFC 9110); a match gets 304.
- */
-export type IfNoneMatch = string;
-
-/**
- * With `gzip` (q > 0) the answer is gzip-compressed.
- */
-export type AcceptEncoding = string;
-
 export type GetHealthData = {
     body?: never;
     path?: never;
@@ -321,16 +311,6 @@ export type GetReadyResponse = GetReadyResponses[keyof GetReadyResponses];
 
 export type GetDocsData = {
     body?: never;
-    headers?: {
-        /**
-         * Entity tags of copies the client holds (RFC 9110); a match gets 304.
-         */
-        'If-None-Match'?: string;
-        /**
-         * With `gzip` (q > 0) the answer is gzip-compressed.
-         */
-        'Accept-Encoding'?: string;
-    };
     path?: never;
     query?: never;
     url: '/docs';
@@ -347,16 +327,6 @@ export type GetDocsResponse = GetDocsResponses[keyof GetDocsResponses];
 
 export type GetOpenApiData = {
     body?: never;
-    headers?: {
-        /**
-         * Entity tags of copies the client holds (RFC 9110); a match gets 304.
-         */
-        'If-None-Match'?: string;
-        /**
-         * With `gzip` (q > 0) the answer is gzip-compressed.
-         */
-        'Accept-Encoding'?: string;
-    };
     path?: never;
     query?: never;
     url: '/openapi.yaml';

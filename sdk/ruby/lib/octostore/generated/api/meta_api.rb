@@ -20,10 +20,8 @@ module OctoStore
       @api_client = api_client
     end
     # API reference (Scalar), served from the binary
-    # An HTML page with no reference to any outside host. It is gzip-compressed when the client accepts gzip (compressed once per process, not per request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body. `Cache-Control: public, no-cache`: the address is not versioned, so a cache may keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new version as soon as the server is upgraded. 
+    # An HTML page with no reference to any outside host. It is gzip-compressed when the request's `Accept-Encoding` allows gzip (compressed once per process, not per request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body. `Cache-Control: public, no-cache`: the address is not versioned, so a cache may keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new version as soon as the server is upgraded. 
     # @param [Hash] opts the optional parameters
-    # @option opts [String] :if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304.
-    # @option opts [String] :accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed.
     # @return [String]
     def get_docs(opts = {})
       data, _status_code, _headers = get_docs_with_http_info(opts)
@@ -31,23 +29,13 @@ module OctoStore
     end
 
     # API reference (Scalar), served from the binary
-    # An HTML page with no reference to any outside host. It is gzip-compressed when the client accepts gzip (compressed once per process, not per request) and carries a strong &#x60;ETag&#x60;; a request whose &#x60;If-None-Match&#x60; names it gets 304 with no body. &#x60;Cache-Control: public, no-cache&#x60;: the address is not versioned, so a cache may keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new version as soon as the server is upgraded. 
+    # An HTML page with no reference to any outside host. It is gzip-compressed when the request&#39;s &#x60;Accept-Encoding&#x60; allows gzip (compressed once per process, not per request) and carries a strong &#x60;ETag&#x60;; a request whose &#x60;If-None-Match&#x60; names it gets 304 with no body. &#x60;Cache-Control: public, no-cache&#x60;: the address is not versioned, so a cache may keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new version as soon as the server is upgraded. 
     # @param [Hash] opts the optional parameters
-    # @option opts [String] :if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304.
-    # @option opts [String] :accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed.
     # @return [Array<(String, Integer, Hash)>] String data, response status code and response headers
     def get_docs_with_http_info(opts = {})
       if @api_client.config.debugging
         @api_client.config.logger.debug 'Calling API: MetaApi.get_docs ...'
       end
-      if @api_client.config.client_side_validation && !opts[:'if_none_match'].nil? && opts[:'if_none_match'].to_s.length > 1024
-        fail ArgumentError, 'invalid value for "opts[:"if_none_match"]" when calling MetaApi.get_docs, the character length must be smaller than or equal to 1024.'
-      end
-
-      if @api_client.config.client_side_validation && !opts[:'accept_encoding'].nil? && opts[:'accept_encoding'].to_s.length > 1024
-        fail ArgumentError, 'invalid value for "opts[:"accept_encoding"]" when calling MetaApi.get_docs, the character length must be smaller than or equal to 1024.'
-      end
-
       # resource path
       local_var_path = '/docs'
 
@@ -58,8 +46,6 @@ module OctoStore
       header_params = opts[:header_params] || {}
       # HTTP header 'Accept' (if needed)
       header_params['Accept'] = @api_client.select_header_accept(['text/html']) unless header_params['Accept']
-      header_params[:'If-None-Match'] = opts[:'if_none_match'] if !opts[:'if_none_match'].nil?
-      header_params[:'Accept-Encoding'] = opts[:'accept_encoding'] if !opts[:'accept_encoding'].nil?
 
       # form parameters
       form_params = opts[:form_params] || {}
@@ -150,8 +136,6 @@ module OctoStore
     # This document, byte for byte as the server was built from it
     # Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`, 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`. 
     # @param [Hash] opts the optional parameters
-    # @option opts [String] :if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304.
-    # @option opts [String] :accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed.
     # @return [String]
     def get_open_api(opts = {})
       data, _status_code, _headers = get_open_api_with_http_info(opts)
@@ -161,21 +145,11 @@ module OctoStore
     # This document, byte for byte as the server was built from it
     # Compressed, validated and cached like &#x60;/docs&#x60;: gzip when accepted, a strong &#x60;ETag&#x60;, 304 for a matching &#x60;If-None-Match&#x60;, &#x60;Cache-Control: public, no-cache&#x60;. 
     # @param [Hash] opts the optional parameters
-    # @option opts [String] :if_none_match Entity tags of copies the client holds (RFC 9110); a match gets 304.
-    # @option opts [String] :accept_encoding With &#x60;gzip&#x60; (q &gt; 0) the answer is gzip-compressed.
     # @return [Array<(String, Integer, Hash)>] String data, response status code and response headers
     def get_open_api_with_http_info(opts = {})
       if @api_client.config.debugging
         @api_client.config.logger.debug 'Calling API: MetaApi.get_open_api ...'
       end
-      if @api_client.config.client_side_validation && !opts[:'if_none_match'].nil? && opts[:'if_none_match'].to_s.length > 1024
-        fail ArgumentError, 'invalid value for "opts[:"if_none_match"]" when calling MetaApi.get_open_api, the character length must be smaller than or equal to 1024.'
-      end
-
-      if @api_client.config.client_side_validation && !opts[:'accept_encoding'].nil? && opts[:'accept_encoding'].to_s.length > 1024
-        fail ArgumentError, 'invalid value for "opts[:"accept_encoding"]" when calling MetaApi.get_open_api, the character length must be smaller than or equal to 1024.'
-      end
-
       # resource path
       local_var_path = '/openapi.yaml'
 
@@ -186,8 +160,6 @@ module OctoStore
       header_params = opts[:header_params] || {}
       # HTTP header 'Accept' (if needed)
       header_params['Accept'] = @api_client.select_header_accept(['application/yaml']) unless header_params['Accept']
-      header_params[:'If-None-Match'] = opts[:'if_none_match'] if !opts[:'if_none_match'].nil?
-      header_params[:'Accept-Encoding'] = opts[:'accept_encoding'] if !opts[:'accept_encoding'].nil?
 
       # form parameters
       form_params = opts[:form_params] || {}

@@ -5,27 +5,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...types import UNSET, Response, Unset
+from ...types import Response
 
 
-def _get_kwargs(
-    *,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
-) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
-    if not isinstance(if_none_match, Unset):
-        headers["If-None-Match"] = if_none_match
-
-    if not isinstance(accept_encoding, Unset):
-        headers["Accept-Encoding"] = accept_encoding
+def _get_kwargs() -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/docs",
     }
 
-    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -60,21 +49,16 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
 ) -> Response[Any | str]:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
-    client accepts gzip (compressed once per process, not per request) and carries a
-    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
     `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
     keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
     version as soon as the server is upgraded.
-
-    Args:
-        if_none_match (str | Unset):
-        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -84,10 +68,7 @@ def sync_detailed(
         Response[Any | str]
     """
 
-    kwargs = _get_kwargs(
-        if_none_match=if_none_match,
-        accept_encoding=accept_encoding,
-    )
+    kwargs = _get_kwargs()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -99,21 +80,16 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
 ) -> Any | str | None:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
-    client accepts gzip (compressed once per process, not per request) and carries a
-    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
     `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
     keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
     version as soon as the server is upgraded.
-
-    Args:
-        if_none_match (str | Unset):
-        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,29 +101,22 @@ def sync(
 
     return sync_detailed(
         client=client,
-        if_none_match=if_none_match,
-        accept_encoding=accept_encoding,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
 ) -> Response[Any | str]:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
-    client accepts gzip (compressed once per process, not per request) and carries a
-    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
     `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
     keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
     version as soon as the server is upgraded.
-
-    Args:
-        if_none_match (str | Unset):
-        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,10 +126,7 @@ async def asyncio_detailed(
         Response[Any | str]
     """
 
-    kwargs = _get_kwargs(
-        if_none_match=if_none_match,
-        accept_encoding=accept_encoding,
-    )
+    kwargs = _get_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -170,21 +136,16 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
 ) -> Any | str | None:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
-    client accepts gzip (compressed once per process, not per request) and carries a
-    strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body.
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
     `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
     keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
     version as soon as the server is upgraded.
-
-    Args:
-        if_none_match (str | Unset):
-        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -197,7 +158,5 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            if_none_match=if_none_match,
-            accept_encoding=accept_encoding,
         )
     ).parsed

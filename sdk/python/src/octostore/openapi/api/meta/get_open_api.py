@@ -5,27 +5,16 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...types import UNSET, Response, Unset
+from ...types import Response
 
 
-def _get_kwargs(
-    *,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
-) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
-    if not isinstance(if_none_match, Unset):
-        headers["If-None-Match"] = if_none_match
-
-    if not isinstance(accept_encoding, Unset):
-        headers["Accept-Encoding"] = accept_encoding
+def _get_kwargs() -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/openapi.yaml",
     }
 
-    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -55,17 +44,11 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
 ) -> Response[Any]:
     """This document, byte for byte as the server was built from it
 
      Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
     304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
-
-    Args:
-        if_none_match (str | Unset):
-        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -75,10 +58,7 @@ def sync_detailed(
         Response[Any]
     """
 
-    kwargs = _get_kwargs(
-        if_none_match=if_none_match,
-        accept_encoding=accept_encoding,
-    )
+    kwargs = _get_kwargs()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -90,17 +70,11 @@ def sync_detailed(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    if_none_match: str | Unset = UNSET,
-    accept_encoding: str | Unset = UNSET,
 ) -> Response[Any]:
     """This document, byte for byte as the server was built from it
 
      Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
     304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
-
-    Args:
-        if_none_match (str | Unset):
-        accept_encoding (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -110,10 +84,7 @@ async def asyncio_detailed(
         Response[Any]
     """
 
-    kwargs = _get_kwargs(
-        if_none_match=if_none_match,
-        accept_encoding=accept_encoding,
-    )
+    kwargs = _get_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
