@@ -153,7 +153,7 @@ type signedIn struct{ session *http.Cookie }
 
 func (r signedIn) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
 	h := w.Header()
-	h.Add("Set-Cookie", r.session.String()) // clearStateCookie has cleared the state
+	h.Add("Set-Cookie", r.session.String()) // clearStateCookie adds the state's clearing
 	h.Set("Cache-Control", "no-store")
 	h.Set("Location", "/dashboard")
 	w.WriteHeader(http.StatusFound)

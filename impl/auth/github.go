@@ -123,7 +123,7 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	sealer, err := newStateSealer(cfg.StateKey)
+	sealer, err := newStateSealer(cfg.StateKey, cfg.ClientID, cfg.RedirectURL)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,13 @@ func TestSealedStateOpensOnlyUnchangedUnderItsKeyAndWithinItsLifetime(t *testing
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	_, foreign := begin(t, newTestGitHubWithKey(t, bytes.Repeat([]byte{8}, StateKeySize)), t0)
+	otherApp, err := NewGitHub(GitHubConfig{ClientID: "other", ClientSecret: "secret", RedirectURL: "https://locks.example.com/auth/github/callback",
+		StateKey: bytes.Repeat([]byte{7}, StateKeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sealed under the same key for the same state, but for another OAuth app.
+	otherAppCookie := otherApp.sealer.seal(sealedState{state: state, verifier: "v", issued: t0})
 	for name, c := range map[string]string{
 		"version changed":        flip(0),
 		"salt changed":           flip(1),
@@ -79,6 +86,7 @@ func TestSealedStateOpensOnlyUnchangedUnderItsKeyAndWithinItsLifetime(t *testing
 		"truncated":              cookie[:len(cookie)-4],
 		"not base64":             cookie[:10] + "*" + cookie[11:],
 		"another server's key":   foreign,
+		"another OAuth app's":    otherAppCookie,
 		"empty":                  "",
 		"huge":                   strings.Repeat("A", 1<<20),
 		"the state in the clear": state,

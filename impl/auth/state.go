@@ -28,8 +28,9 @@ import (
 // key_salt = HMAC-SHA256(key, "octostore oauth state v1" | salt): every cookie has its own
 // AES key, so random nonces never approach GCM's 2^32-messages-per-key bound however many
 // sign-ins are started. payload = issued unix ms (8, big endian) | len(state) (1) | state |
-// verifier. The additional data names the cookie's purpose, so no other sealed value of
-// this server can be passed off as a sign-in state.
+// verifier. The additional data names the cookie's purpose and the OAuth app (client id
+// and redirect URI), so neither another sealed value of this server nor a sign-in begun
+// for another app configuration can be passed off as this sign-in's state.
 
 // StateKeySize is the size of the sign-in state key.
 const StateKeySize = 32
@@ -44,8 +45,6 @@ const (
 	maxSpentStates = 1 << 14
 )
 
-var sealAAD = []byte("octostore oauth state cookie v1")
-
 // sealedState is what a state cookie carries.
 type sealedState struct {
 	state    string
@@ -54,13 +53,14 @@ type sealedState struct {
 }
 
 // stateSealer seals and opens sign-in states.
-type stateSealer struct{ key []byte }
+type stateSealer struct{ key, aad []byte }
 
-func newStateSealer(key []byte) (stateSealer, error) {
+func newStateSealer(key []byte, clientID, redirectURL string) (stateSealer, error) {
 	if len(key) != StateKeySize {
 		return stateSealer{}, errors.New("github sign-in: the state key must be 32 bytes")
 	}
-	return stateSealer{key: append([]byte(nil), key...)}, nil
+	aad := []byte("octostore oauth state cookie v1\x00" + clientID + "\x00" + redirectURL)
+	return stateSealer{key: append([]byte(nil), key...), aad: aad}, nil
 }
 
 func (s stateSealer) aead(salt []byte) cipher.AEAD {
@@ -89,7 +89,7 @@ func (s stateSealer) seal(st sealedState) string {
 	out[0] = sealVersion
 	rand.Read(out[1:])
 	salt, nonce := out[1:1+sealSaltSize], out[1+sealSaltSize:]
-	out = s.aead(salt).Seal(out, nonce, plain, sealAAD)
+	out = s.aead(salt).Seal(out, nonce, plain, s.aad)
 	return base64.RawURLEncoding.EncodeToString(out)
 }
 
@@ -104,7 +104,7 @@ func (s stateSealer) open(cookie string) (sealedState, bool) {
 		return sealedState{}, false
 	}
 	salt, nonce, box := raw[1:1+sealSaltSize], raw[1+sealSaltSize:1+sealSaltSize+sealNonceSize], raw[1+sealSaltSize+sealNonceSize:]
-	plain, err := s.aead(salt).Open(nil, nonce, box, sealAAD)
+	plain, err := s.aead(salt).Open(nil, nonce, box, s.aad)
 	if err != nil || len(plain) < 9 || len(plain) < 9+int(plain[8]) {
 		return sealedState{}, false
 	}
