@@ -84,6 +84,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -115,6 +117,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -245,6 +251,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -252,7 +265,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -410,14 +427,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -445,7 +478,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -454,10 +491,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -612,6 +658,12 @@ type WaitSeconds = int32
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -623,6 +675,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -663,6 +718,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -696,6 +764,19 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -721,7 +802,7 @@ type RenewLockJSONRequestBody = RenewRequest
 type ServerInterface interface {
 	// ListAccounts List accounts
 	// (GET /admin/accounts)
-	ListAccounts(w http.ResponseWriter, r *http.Request)
+	ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams)
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
@@ -766,7 +847,7 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
-	ListLocks(w http.ResponseWriter, r *http.Request)
+	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
@@ -799,8 +880,40 @@ type MiddlewareFunc func(http.Handler) http.Handler
 // ListAccounts operation middleware
 func (siw *ServerInterfaceWrapper) ListAccounts(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAccounts(w, r)
+		siw.Handler.ListAccounts(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1169,8 +1282,40 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // ListLocks operation middleware
 func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListLocks(w, r)
+		siw.Handler.ListLocks(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1495,6 +1640,8 @@ type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
 type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type BadPageApplicationProblemPlusJSONResponse Problem
+
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
@@ -1543,6 +1690,7 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ListAccountsRequestObject struct {
+	Params ListAccountsParams
 }
 
 type ListAccountsResponseObject interface {
@@ -1559,6 +1707,22 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2727,6 +2891,7 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 }
 
 type ListLocksRequestObject struct {
+	Params ListLocksParams
 }
 
 type ListLocksResponseObject interface {
@@ -2743,6 +2908,22 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3519,8 +3700,10 @@ type strictHandler struct {
 }
 
 // ListAccounts operation middleware
-func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams) {
 	var request ListAccountsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListAccounts(ctx, request.(ListAccountsRequestObject))
@@ -3894,8 +4077,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListLocks operation middleware
-func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams) {
 	var request ListLocksRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListLocks(ctx, request.(ListLocksRequestObject))
@@ -4096,194 +4281,207 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chu58S/+Kij+UmXJ3yFFUpIvVOUPrVdeKytfIsnxJkuHA86AJKIhwB1gRDEuVf2e5jzYeZJT6AYw",
-	"GHJIUbLs3ZyTyh9ZUzMYXPren258aSRyOpOCCa0avS+NGc3plGmWw79eXZy/vpRXTJh/pEwlOZ9pLkWj",
-	"17icMKKYUlyKJ4rEicpHA20ejckol1MS/3RySfZSqiZDSfN0zz4btxpRg5sBJoymLG9EDUGnrNFr/NI0",
-	"X2vi56JGzn4reM7SRk/nBYsaKpmwKTXzmNKbMybGetLodbovooZezMz7SudcjBu3t1HjTCZX72DUulln",
-	"Mrl6ooj5LJlzPeGC6AkjCc0ylj9RhCaJLIT2E51RPSmnCf+3aXp/ytmo0Wv8f3vlxu7hX9Wen9itmWbO",
-	"1EwKxWCrj/GrJzdc4UkkUmgmtPlPOptlPKFmDXuzXA4zNv2ffykJp7Ldhz/gW/jd6pYcC7di2A2iJ1Tj",
-	"5jCYC6FZzmi6IDuxfW6Af4h3W43byE38ndSvZSHS7zn1d9JPfUIVzpynwUSF1IORmVW8GxGZwznTdMoF",
-	"Of5wSrgicjQyj5ufBilXdJix1K3L/Pij/e17ruqybpJDltBCMViBYvk1y2HJQpL4+Me3p+8GP5/8Pd64",
-	"lI+CFnoic/7v77uct1wpLsZm++e5FGMS/9KECTV/Zgsz5SKYmJ3wDzQ9Z78VTOl7zJTd0OksY/hGaniV",
-	"i2ua8XRgOH5gGTdlmvKs0QMhAXSuyJTqZEL++etx8x+0+e9282Wr+flLJ+p0X9z+qWWZnSk94Gmj12h3",
-	"3vzjl/2/vPhr99PBybPzF5ftv3c/Hpw+e/+iETWUprpQjd5Bux01NNdmOo1TnAYIHmKnYYVWkYueTLRU",
-	"WuasZ1fUW533bfQ4dGVXYqhqSrORzKcsNSczzBm9UoSSVCbFlAnNUpJIoXROudBkJ16ZUhz1hf9V6yyO",
-	"iP+n/Uq82yLvpBGwY5JMqBiztNUXZi2vZT7kaYp65bsJOpLkUqmm4tpvBEgFSqY1NFpqI0OkIzfjYFF9",
-	"UV3VT1y/KYYfBb2mPDP89z1Xhx8niSyylAipydAskiYTPGAq1JzlLEUZTwVheS5zshOPuZ4Uw0FRztry",
-	"4Bmjir2T+lWR53YBD2bEzIwF0jixowWMCDrZPGCo0sxcT7hyWto+jw8cEa7JlC7IhF4b9TQzGvihDPqy",
-	"ZFBYKny6nN5GBl1dz2Mx6NJGsNp96JFCXAk5F5HbhIjkDP6UIkULqScs7wv79k68MuP1zGkE4xmfcn1y",
-	"kzCW3ktb1By9ERiZGW7A3HiVw+eqVOIySxXptNuEJppf4+JVRLhWBIZ4jLM2QhgGI8F8Np92zRIe67yr",
-	"SzcLndIbPi2mRBTTIcuJHFU2wxzl6nQsy36gi0zS9FLKM5qP2fc2WpxyGcp0YUg4M5MwRhcVod1Ck4TN",
-	"tFnJDOc70FIO4GG7jnOqGVDgQ2gPjOecaoZ7hENc06wIqbLy93XkaEwvM2FzKm5t5kVLi+Sc6XxB6Egz",
-	"tCw1nzLCBf7ePDa/rxDsP94c/v3s+fPLZick0G5AoOf+C3dTZmUZ5lDMTk6pWAzmlDsnbnntK8+E65eS",
-	"mL8R8zcjGuzkFdkZGrozP9EEXB9FqEjJ3JhOTO32CNVkKpUmne4LMsNjhl00T3Xa3QOzMzTLtto2EGJG",
-	"U8lCw1QGiiVSpGr9fnbX7efaJd21uSv7BGT/qFyvjEifypyV+7zELU+U2cyme6Ekv77Yic+PL08GZ6dv",
-	"Ty8H5x8u4l2zv3KuzO5FZCTzclS3l2iIJjlLmdCcZipC3zfjTOi+oGmaM6VwSjCT+NXZ6cm7y8HSp+yX",
-	"yE4ckmB8RNg1yxfuu30Bs1ZGO/2LJcaolIIpoqXcbZHj5RMhO3F41jGRwlgqlt5Ar/UFENwuMqaZ+tC4",
-	"d0ZKrlAsF2SU8fFERyE9mn17e/zL4NPx6eXJ+cXgw8n54PjVq/cf313Gu+YbSKak8pRxH41gcEYU1USK",
-	"BMMHfREvU0pcq1ojG/IApgyIfTVKcYEbQLSEVZEhGyGN6HzBxbi1Mf5gaZoLzcYsNxR4GzUuMPrye/mA",
-	"7yTxkSAXNQIeBy0MFgxwPFVE8bEw/yp0vWt4wcfiVLymPPtKw8R8iIvBCEda1gHmr00uSMbFFXjaS9Ms",
-	"lCEDjIy0yIWmuSZ0TA3xaLJnZr2HlvUj+I8Xdi5+qhvFVnVdjyWx3H4kVFjnYsQFV8a72Ikrn4x3eyi/",
-	"tJFVxtFE5yryRmtfeKs13Eaztd78H+Zyroz4O4LBCsVykrIk40AcgqC7c2Tewf/si5yNYDgQaDJlK0x4",
-	"ZOYUnlMcHlRszV8kMOP4SDHi4yJ/HDoD07scMaA367m5Hba2f/msWS7sibWfdoQkP51evvn4w8AK59Mf",
-	"dx9KZgerZFb9+pbktrS8xyC71X25IxC2vCmxkfW184t37WE/UCCunnIoqcLDvWAiJdTqXYiPE6rIsX0W",
-	"Ru+RHxjNWU76Rbu9n8BD8J/soYfaKQ/1Y3VeG4+ysobHOMG3jvMrsSYrBsgQV42bsirrK+ry06dPTbNp",
-	"xmpJqK6J7B9nc7pQJMa9hDTDik70KYJbPPoHxGlCJyPl6qrOwA5iKctxjpRqOjQefioZ8jl6Q2Secw2/",
-	"zMmOGZeMiiwzdhNNm1JkIByNfOVivHtkXgTBZjSRszDIZckROUuMgaTIcGG8F5aNjtB6sGb3Jg9lKxo7",
-	"bO8HgoPl1zxhpLruu0jNPwpW9aTQqZyLe26nXa6RjZNCg/lnRnE+hprIXGeLP8ISH00P16/YGlNqGwIz",
-	"UrES7kN9DVTH1QbC8ykU/5ERz5ghQqN8ZxlNkMFzNpXXLCWFSK2RnhdCmKni7EvFHNCvIVVdBhFafREs",
-	"V2nD28UMnMlV4ibzCRPlIlyAwS4Z1P2RmWLJAHHAAfHvbZx/FKqYzWSuWfqWpZxewkO/b+zGUE4cftV8",
-	"DbM1frKDqZntwKwJjHNP42FCE5LKuZyxXHMUmy45x9O75myHOP2xETVumjJPzXl0bqMGRsQgGQFDGuVC",
-	"NW7sfrcRNaZc8GkxbfTa0fKeB0Md3EaNJGfUrIXqu2ZzyadMaTqdhUPs30YNG0LP5JivSZRbUwaeML6q",
-	"N2nnE6kC4xrngmlK6/HvUGXf4HlfZFRp9zimNEWRZeDr0zKPO6WpMZByWYwn1Zxny1vL9llFaM7IFVsg",
-	"B+JfnygiiinLeYKz5GlEhPHsLZPyHNJYPTcryBZzRWwyoYmGDE/RiolhnvV/s/8sScK+ghxtw9hBkjft",
-	"izI/PeI5CIpGVBpkDSOIE6obUcPsDGp35MKqERCc4eGty+5vRY7vMIPnX+9iLt+x/K8hgUcOLxCQ2RL5",
-	"LtHPZz9ROfwXS3SQYj/9sWJ7mu8M9q9+e3n9/KY7PZj9uxE1ZlRrlhuy+6f566+Yzvz8pdO9/VNjBSrh",
-	"Rz7jaj2jwn9zzaZqyw0yA9sv0Tyni8aaDVKbFuvwG+VyE15dYJCuHUC+9tnBukXCp4OMMk1TbtiTZh+C",
-	"FY9opli0tAlTpqnRd3et/a177jZqyLlAzbHphffwkNkqnbmQ150i6PLMqh/zYhgsu+vNT5Rr/+rScYQT",
-	"qD8Ru3+qyPSqgIvRYoqJZlmmQN7IQidyyloktsG7NO6RhSwgzeHTWkfEpqV4CtnkERMJF2MLI4pIjGEC",
-	"NaA6Bs0f50yw+QBU+GCqYpBdiukWiScsM99QcsqkYIRlivWFsYGOSGw+ynL4SnXMHQgVhJm1J4owke66",
-	"r+l8Uf1aX5jPgcipkkk57IPUiBFBleXfNcprfNihpSr6yK/3rkHewINV9Wp0ojuVO+FM5rnq612grfCU",
-	"7hrk3DwNttZbFY70DEYKT+DukXS+qBnp+W1p1X9pMGHsAiOELAcY0y9LA8pf1RCdZZaxw0XhudexzisQ",
-	"+1akPUwA3VczLU8V3l8/t/Rb2mlfpVWjhl4PPbSTe6LQCqgEE1rkYiLnAkL0rcaGYz1w39hijcBp1RXu",
-	"b6P4/fhuOXVH8aMLjts4/aMfhhEL9Jpqmg+KPKtxauiUNWXOjX368fwstFGfKIJvbtxKI8BKDGid1yRS",
-	"QtUysAbQKGVqIMyCaesZgkwHd3HjBIy4+Eoh/Ly05c3C7V7XBSXrDOT5hCeTiunOlTeszdRDJ+XZQWOT",
-	"Y2KIf1t3wvkHZdJi4z4BW7L5dlrmVKmCpStK5sXX8c3BMt/gUlc2P6oyVMBJASlXyO5OeVxRm6tEqnOe",
-	"6GxRQS5gRhOjlBz2w7n8XEeEAqbMoW+UBeRwmx3PGWQcIG3tDdmDbg0tWNRHo/ey3X7eefmye3jw/KD9",
-	"8mUn8GU7KyRzGzXeMJrpyarAWFV48uoOHWe0pMzp+E6RfYGPXWiqN3tCXk26gevOxFshK+fxaSItMMaZ",
-	"jBiqMr9xMcZDeaKA/UYyy+Qcvdh4DyzwuIwLoUkE+fa+oILE+ECLvJJCUy4ggaBYkrMVh1LLq8GL0T7t",
-	"JC/TLns+3JvL/Irlzed1rkbIMN9CoW7QiOs04FGYKrlibKYIxPW4VuTizXGze/iMTKiabJQa+1/H8Ztd",
-	"5K1UpLM1V9Z+ClCGkWE5Y/mPcyo0oKaAYFrkZ8ZmhGuiJQHDFCOUJZ4QQqm4WZnh84BeKmzbeDbqJF16",
-	"wJov6PNh8yBtJ82Xo0PW7A73k4P0kD0bPW+HYr4oeFpHI4ivq3O4fTxrK2/bjHOBDHaXw40D125rUCpR",
-	"LnW6aCqMeKNoqtRbTLnw/17nkJf46XU7cOHl05I3OcoZiy3YLaF5vsCDiRF0TLy3aV20a+7LSh7VI3v2",
-	"WB7Z4WN4ZPeOQiyZNdsY4p4UlmSO2+O73S/73JLcWNVE4G9FDXPSG1VSt9aXiUq14qdWR9pvgz1bRoKr",
-	"Kc0yApkmAmmb1BW/OAiuIS+UC1qiDWCki60VsuIrIqpIJsYCo+atFI1lxFC1yLEDxLW7B2S40AwgSR8v",
-	"XzdfVAVLp90y/3vee9F+0V5iuHb3oIaB3rsAU3VdSD02OCpzMstlwpRi1p5WE5ozEJI250rJxEzQPB8R",
-	"SmYyxXdnWaEI7YucilROiSpGI36zazOM5gF83+8Y/AYa1UhT/wtSfY/krInONmDmc6aLXASPwX63yCcL",
-	"UaPCDhVAv7jZYavD5QhUlzkZc0YQlzajNh0usUU+5FxoOswYOb54dXrq0W9qRhOmlhV8oM+3F3X9/k23",
-	"0+z3b56fbBR1Lu2ySoOCnL9+RV4eHD4nNqPjiy8sSJ8oXMSUJhMuWDNnNIUf4kSmrEbkYcJ01aqtHwUr",
-	"AAApY/bD8uZSDQcUwa1W0QSFH41oGfxQh/avh4FXC8qCH3zhlvmtUtJkPOvgj8Y1lCk8T9EAhCDxEq4Y",
-	"5liXtzIypAoFrkHHVpO+xvbOBTXrXgftWYaWrdZYoJ1ga2A+3+FXu5T3l82RjDDF/WV9is/ayzRT0omz",
-	"+JemjU01T9OYuLpEginRO93uUsCv5OHWu7hgUWJ2/csmDeDGWJXhH89PjbgCR2DCPBOZx49IXJ+Ux3ST",
-	"oXmbaLrDV16OlCPJ4LwDPQSMVzmBOoV0zmi62MZTAzjcKlms8a7qPwVM+LCI433DvyvWpnt/48xcMqH6",
-	"7UcLgn9lDLvuULDA5oGBYj+fZbOyfpOCmHiNW8yEd2ciw8RTnmXcpnCw/BqARHQICpXoCc9TF9O7vDzb",
-	"jYiShOIANMPiWQ563cKEbISjNIeYBd97tdltt9vtukDG+sy7W9h3osoHZ9bWkXN0Z6bMLq+etL/SITl4",
-	"zBTRHyLDc7iGzwSbPz6bVUKDKyuoP8wgnbSGCQHyYwHFXJG5zPVkPuEZW8+WFS7qPIyJSodsKRYikhzi",
-	"kBD5Yq5GAgqPucLYSFgsSGRuge3KI8icq+mqWxXZsXJCkVQiOhgD81zvtsgHqhThGmL7XKTsJkZklE4m",
-	"4IOY7wt2415aMr47zx8YC63dmEpcsu7EAE1SQbBVsWKrJrXZzrqd/jRZeHwZoL8Aex5hxDFl45ymWJq6",
-	"0bRRXCRsHW1N0DWlYwag5ymrjOt3LaWaNY30vit+p+q3JXajxj2/IqhzIYftfVJBCpJCaJ6VQDuHxAv9",
-	"B3kFIE0c8v5MXB8iDqTzyvyxeDcDN80wneW3iEwZVYCft8hCX1A1lUJqKXhCEggRhgT5bIkdEU3mCHL/",
-	"mWHXzQH5UnivTNU4fPv7+y8j8vHyVRSKBzLLWQJMXQ0NdNvdZ812t9npXrY7vXa7127/Y7vDNzOxgdhK",
-	"aG85nF3F1Ji/3gkaCrEkNTGIOcmktclt1BlKth3ywyEN5YwJX7S10yZ/dmRni6t2Kzuxv/FcnrU3iwZD",
-	"/Swpcq4XF0Yp2ZYrxrH8mS3q3SUjBaiWhmCu2CKqklDYdEMxwOG2yDtWlreyFMNClaj8+tY3viFGud90",
-	"xs2/b6MGQtqPC0zzrO3eAt/okbi+uEAmevC/////VQLjzTdwduU3J1rPGmW52Cspr/iaLjo19VyKacy+",
-	"BFU1ewnNsiFNruIeeaP17L3IFhG5MIfBor64oFN2wTX78xm9ichzktKFqiDZwX1bl7EAXQI7muBM/Y4O",
-	"Bm+k0k3vAA7sJFe319AGFyNZK1hSlhOWscT8AtGmlBs2GBbmfH09rDlnGy5v9UVfHHuFS8nTp6Bpnz7t",
-	"2VzDQha5soLULOjy8ozkhVBQ8SaXSj9BPkWkEBlT8GpfYA6Da4t+JCeQnsSsR0JzTD2Sp0+t9YNU8fSp",
-	"bY6jiFqb4+yL+iTnEZlZHW+TIzlTssgTBoiuWS41S7DMN2Mav+OfwLrPvrCKBeL5sGcYgS3zVZd2enPz",
-	"/1N6xWxMVTGi6Ag8k8Koa+XyOmajgxYuGb/20dnlTk49iHk6NkmosGBWxViEcknmBMqby8YJJb4EMhEY",
-	"nuQiQNlGQAxcJNqWzyqCgG0bSmY0mRAYrUWObfCyL4AocJ8xyupzkT0kcuoFZDW8iu88fWr22f8opGiy",
-	"6Uwv+sKO8vRpTQiW7FBBeMqmM6mZ0GVAlu22yHEZZp2XIVg7HOGqLzaGXrF5DhgNhNE84yzHcwMfU89l",
-	"EIVWE5pDmxXBHLGxmyQrUhbsliFGQfiICMbh38r4nj4s3CIXdMT0wn49ZTP4sxQwRF/Yr5EJvTafcvOF",
-	"rx3BWOHyXAhc5kvRbw866YtC8N8KtmtI0BAmeMiGy8oNdVx48ePPZMKymZmXhEBzXyRFnhm/4EoRigfj",
-	"SoggvUC4xpw2iuImDYqcUvKXi/fvrCLiUiioyiC0LwClr3ykOIaPNNOY7LzCmoHm5WLGqgD+m+Z8Pm8a",
-	"Hdos8oyJRELjCFdpT4Tsi8rbVMH3j+yxQNAUomuKjJkmB53DFvnw/uIynKCjoLKNHLASmwFRAaliiYHM",
-	"SfzlNoYt+kHqiYOMApiljPxHAYIUM34A9IzA6H5zefmBdNttnL/hcfQ44UHaFz5VmHIj16dcGH3eIid5",
-	"LnO02+N1hRUx2XHh+d1qOL4v1sTjiWNN32QpRSnFp1yrXqXXVFyfLI2PQB9wRTqtljE2nTV7FML7ERJB",
-	"dV/Y/FK1X4pTFzowYsJyUoeqt10svL2qEODqjFRMVr3CxdebquR1qGRwR63NpciQZXJOuv883Ec9nfGE",
-	"CcVKSGPj7ello4wCN94nWhoPzqhx41WgFm63Oq02gKpnTNAZb/Qa+612ax/t1gkYcnuQItgL8epjBlEW",
-	"T5qnqdHoXOlj99BS/71uu72h5qam8LP82q9VaEcdLr9asLJfLTupWPnt0sqv1pWIIsu8fZPwxm1U89nn",
-	"k3lXHCYv8s5v6cpn2+s+u7/hs2FBBX7bFnIcvtjv7ncat5+3Lm0Liw3q+nNlmSNxFRGjcZSzcsz5H7Q7",
-	"6z7gD3JvtdMdvHmw5Zu+3d9t1Dhs79/91sflOkbrZQBRlP7Fr59vP0cNVUynNF9YQvRrNTYpHSuAxZg3",
-	"GmZHZ1LVEHAFTlwmHH6QmFfYnnhDMtry9GqhzLdVH17nBbtdYazOgxhrLS+Vc/d4KEOkg2XPdvBp+vL6",
-	"r9PXi79OXz/7+MvfDj7+8rcOO3l3nUzT7Hz/L5P00037vPt6kfx0cxjCkGqc5HvukgdVr6m2MyZ82B/H",
-	"WCmIY4ZJRB6RlDBL++27aTFomvg7sMtB++UWb1WanJq3Olsw2XJbK3jvcBvmrKmr/Macjecfauua863h",
-	"+NtoWYvtfSkZ4XYPNexyh95fN0PjebqmiW0FfvewVrYlRPHW7ICTV9XpnBir3nmV3ha33gQH4J5egKOg",
-	"jDVPM+dHgxlY8drQteqLJd/Kx5hXHLZLcCKFBHuzV29+ontjAzZoptQJ3LIn8beUa8uyrDPsJvvpATsc",
-	"PaODbWSYk3ersiwcantZFoJZNwiy/xiRtdSo+BtLAtg9b2wjE1TrdDeKgSFNropZYMquQNUZnSpCoU0r",
-	"V+DXX/z1jGtblW+zvfOJzFwvnp3SusLpTKiaMBUZF9dnhByO3bzsYkgTPp4051SDt59f7UaQKNAOAhb/",
-	"7fjVx49vyem7y/cxgfSXeb0vKqBj4GwxbpFzBiE5wiFaqLSczXglXhwR7Cbgfq20G+iLHUTWT6V38OPm",
-	"nGbWP2yqyTSGJxWW8QECH5+0rQBIJTam+sJGvMqWdLmdIkKVNpYAYBGhG3GUSZnv1kmSn5j+AY/0Xo6H",
-	"TDTTTQWnXS3299HwIReG4lbRIrUca2mksqdLzVZcFOBHrmZScV2baoyp1jSZTJnQRzCIUS1/7jd8yNWW",
-	"dms+tVibVjrsN+Kt+iNUGrX832T4H4fsmsjZwvGpO4+IaGrITIqMC7ZOQpTx9bUC4pylPGeJxjiAbadF",
-	"tCxL/P1ekRkdM7Lj+if9cHxxMvh4frYHHuCehK/5h+Ndq4OxzZaPKrAbmmgS5/azgyLncUQoGeVMTYji",
-	"YpyxZqEYArhZTHa6h8+IRZgOuTZiCLskGSHZaZMpF4V2TEzJh59fnZAL8w5EWwbJhGYZE2MWV/IFKGtc",
-	"f5wZy/vCVkUFXclQusGI1yznIw5oUwzeAH9bNExOr1lmo8p9Ea8kFWBrYoLJB7Kzkt8gYXpjNyKK0cwi",
-	"jfvi+OSi2T181vzp1VvbKYWSK2bR7mF3K5mlCoOpwUEmVGA0UOY2s94XwhhMEKNtkXeSqETOADprvUSW",
-	"4hbMimHGEzLLJSgKrqDfoY++wLCqToRBlzskH2yStizK9tvdmmTRWpJbEjtnEmXehqK78v2P52f3kyRR",
-	"44Lp5rqM1rqztUSD54Za1BBKhXSiJYp9iITbQk7V9aVbkjwVUYM9CRGKOjZEDFyLWxnKlUJPGp+jxk3T",
-	"khZ0/bGu/JKw8cm8tVLH9WyDmHxIrxOWM2RU39mP3MVQ0wIKe/tA12EHPDyPiBSuAXtEbMSTiuAgCB3L",
-	"yDoIXDnBE2HuQmpjnzBBzHrIgmmyQ+0JY7Qea6egzSdCO1Dgwcy4IknGKJQNTKh2QJu+sFFsSKssUAax",
-	"DBt6xwftNql2SoycGWG3zbCiunK9vIyYAweF3bgeSV7wGgLsi5ICdVkVCgWpOzF2OwARbv6jrJiMd1Em",
-	"0BQgSX3h5P7xh1MQ+2YAu0sl4yWQVPGunAaYSy5nM+Z7w2AdBYS8L6tVsADWdjCMYJpBGS1Pzf5jRauR",
-	"bRZiNKEiVdDopi9cdxzYhCWP+sg4eu6LkMUxgygNzjdmBed0QXYUM4I8jHDG5u94WU3V/453K/RKxkzD",
-	"BQnLeW9HE5AApZiL6ou4vPomdrXBxkMyQwTRnyduT8FvqpG5r6HL5pLQvTsEEEIAkJA8iRnz1YcFfisY",
-	"mI4upoY45tq7dg473RpAcu21QMBFkJ7y9sYKMCBeNwdlq0q/YhIXCERwSxZKg6YcuUSNLwuttBVFUWEd",
-	"dhIjyQ9SJjhL184Wiii+braeydjNLKMCz8xMFsbe/OVBONSaWXTbBy/uMw1oeYvQ4a2mUOT8Kz99UQMc",
-	"iY9C1euMxhXl29oaAQK65T4nZXTiWDbteAAqtOaDsenvNnwusJOxcTi1JKFA2NrwWX7p25k77nquu6xY",
-	"B9LZjZzF3BfI71YMWr2Isuy+ZlB7WzPote9u/HDbyXh63bvfXb3V5RF8xIqlhjL+sUw10Cd7uXRoz/rI",
-	"LESnnDLCwncfSjVWng+PYPwaXTOqmU0rZ6l7yaL1Wn2xZcCVBPFWoy3wK+i3Ga3uwsJkJ3ZRzBgLFjC7",
-	"zV0CXGm6qOBRqOiLWpRLaTcFq11Xh1gJa4L9pbaqpS8RaVUNfg4nsSaE3P62IeTfPR12nxDy9lnelTjP",
-	"Q7NI3S1yVuFlJA/mfM/r59gntYpTW0kKAaMDS3v5v9blei8YeXP59sxGcQwpvrq4AIb4C72mF/Ao4RBP",
-	"igx7ykIrnjIAPrle7aCqmlyARRT1BQ1YwBB+hBij2BgHTEUExUu0lHmpoFByBqEflgI2L8I4jPl4i1z4",
-	"Hv+RYWc5GrFckT5ozCXx12+sCab6lkl3M5VmN3pvoqdZNYC6Vbi0NPdrIhYuUHphBXvzg8x4stjcXskI",
-	"DHBXRjkUL/5BwgWri41Q0KGbiM68jzRbQi2pc5NaKi8BRS90LSm/ZhruK4MPln5DmBmwYbDqTF0bYE2z",
-	"K2jMa6gc0i6GxvuidGXLtsiKQXIEYOgKQma+Xp+85T/cRXXHuJI7aY9P6ZjtPX2U0D3uHoEhlymRJhPW",
-	"NPSYy5r2Xh9yfg38ahNQE1nk3ygQX3fTyH+smfZlGQm/HM+/XBGeT5QjNepI5KHc4tvB1DKLb8aQAZhI",
-	"2SAGvBRH3pgr7+h199qChQNsM5NZBrS/QupnXJW0fmb71D7Adtn+Wty1qLBAp2xvIXwTKvyutFSvVb+C",
-	"mlTZWnA9PfnPB1G6yLZ8DgEt1jhOvRdIXl2cv7Y/a2lx1qov6vr9YTp1petf2PQvAGC3yDkfT7TNzlKf",
-	"z7GPr7bMjkjsG9zFvibC2EVhMU6PuCEAje57HkhwfWtuGdnS3A+VxIUvOvm2Zn/Y2bFG3VY7Mza6f5t0",
-	"pgfJP4YvVPvvv+3/5erlL/Oz/PBSPP/Ann2knZ/S9mvefSMPLv5VrZoNEKMv6xCjvmkiQkN9C8MAQvoo",
-	"TsXK/q69K0G5irrtVWUsZBNCIvF/koL8xqLp00QS7u/m4uJrxJDhXlno9aGJH1nGXKDBxdhl9QZJkWKc",
-	"CdkaI08tclmi0OHii9EI7pxb1W5mG98XejWSXreD5SN75XX4KxHALh5fbQTQ+DxVGtwUmwso164s8kG1",
-	"70yRW1BVeZPzV9LwQ334b077J1bBrSR+voIJtovRYeQIGcFq1iCvNpYaExlc4z0qqAkjRGJkC5LxK9YX",
-	"MZTorIYG4+C2f6sQlyJ7kCXEK9W8BziVU2ihCQlVG0FbDZmhaoUnAq26PjjmBbqLkj0iWz6elXq/WNZ/",
-	"hs75L4cvxeSW87Ke8tMg3nRPtpfJei/uWATBO1uHZ9iO5UwkUPZKxaISsmuRU+DN8b/5rGn2ImdKARCB",
-	"WaBS2egrPoZYe/NEJDLlYuzvbTUvk53gbcA5zJjvGRiBCp1haz0YDoFYZYmx0nhT/sklHcdHYd0q3GkT",
-	"n46a76RgzbdUJ5PYVr9xDXn0vthvH/jlDmVqhENc4ZKexSmZiTQT8xcLxnF31NpLimylmBF80NMIHiVT",
-	"uugLY7Ej4gl6aBTGS75SCB4HgNcOJWYeiVSQ2h+xOZkUIsWeER57FqTtAXIBmpkaDwX/X1eu5SpmtkfH",
-	"Gt/AEMM3jVgefzgNCGh271hRXLPvV9hDN4JNzJlLBln479JJ+/29b8bShVMdtdbMzdBtkL93JOd7Lpi/",
-	"HxE6BPABhADnXLHqZYCuU4l5tr7J2oPjuiswPRuYRD2qKrw8YjqZgP/cF/HIKLMmFQkAjxV5IqRgT+Je",
-	"GckEGp7SBYSNGeH6vhnWqGE4tbYZKnKyPVWZ+37yOTPigQmNmARAOoPkkIJB0zCbfdu970n/DQTvyuku",
-	"S6v7a8P9OjP80t9w/UQB6DYCaYStwqvEC9c8266VR142fSX/RNCjX5Buu916lCMzCypPK2QEWNcf5DQ2",
-	"JBuqMmrnIqEZzXe3SDhMmaY2Mzbxje9rFSvUhYdNsFxjAOwyowjVeM93xq+ZYErttkhs+y3FRNEF9NBy",
-	"DaP6Yk3HKCLk/Mjb4S67EJEYG0f5kRZG2YyKLAMoW3m7YsrVlREC5HTvPXZkjQBkFl6wuNXdiq7aYrdF",
-	"zhlNuVkSBIHtPLkLEENzyXiNerK3CXxNwMr2BLINoML7PF2vN+wRFdw14JpsNca5LGYkkdMp1/a66165",
-	"GTKvXFJJdjr7uw3fRKuuV1KrjQEq2/qqnBZQp7zabnrubXllpcx2/oLdyzsv8ixmrY2ZuTNLoCSZsOQq",
-	"CvqCAO7GFhC4+dbyyuZMAjavKNyt3LbtyppmKhGB9l0oPY24qU8efEXOIAh82nn/+mVNGHKpK1a1O+JB",
-	"t9J4va7zlcV2Vdrdl+3OO8/L/oTYs/wexe6Pn9NY8d6+P3rhsoYg1mco7K0DJQXufTEbfrveGcLGSRCT",
-	"mFNlccVQEBPBD2HfwvBSfiPc4N4AQB8/ffrJKPOnTxFSLMbNmcxcHQdReoHlca+kUEX2RGHrHy7G5LeC",
-	"Gedmt4cdj7Dqw18xAO2O8AJOOg/7HWKBShxex2eLUpxadlgj6zX0BS2vNHliloWfwB6NjGrXl8l+AXoz",
-	"eqMXbp0FgP0OwLCdPOgLj4dH0bDbIsfYiRHH0wQ7rADivWx3T2GCbga4OttVfcqhbw+1WZke4aOyoaT7",
-	"FhdkyPScmUNyEqNcMcLDgkm6+/ZgimvUkGGeu3DO5/AFHD3Yy+C8lnfT2LTroKyw0RU34bHaUq7CXcsW",
-	"efYKYcjKO8g7nLMjLbMEI/7JTspGtMg0aUdmTwGo8Ky9u245lashtxVZ1TsiP3+1EQD3O4Qa9g5x+yIQ",
-	"t/CukRwgd8NBvo0mKC/YWLmO4d5K4vZeSsJd4VJvJliqxi9808LqP4B6wa1wpf/Y+85IPmiZxHWNarlv",
-	"qNjfcQKavKKV9ixYtKbHwvaDrmuE8FNOhS5lvncYjCmbM0Z2KqrOqbmo7M9r7yT1YhWjUWip2fZUlarm",
-	"Sns/KhbVuuUWgRaz4W2pFlTLdVRe0YHNtkpVYRs3mInYBaigPfgRGUozkaAzF6jj8+D6D9u9D1QpzcAV",
-	"wQ58O8tN7qBl4do2d1DDVGJ9e0soXphidT+M6gPNV0IWYGcXfWE8Kgsbm5P/IXHQ5TtGjYe9CTNQJTuU",
-	"xE5axEETNq6do6YcLB7ulZECFTG2jUur7f0qnfbMazkWhCk6YnWt+cLLy9bcigKNJu9qzQc99qCszlBc",
-	"UNFbHoONp9qmX/DJJlTZuSnBHVuGQvBIoT4KKSbsgunuBu+YDe50Xxg1l9PEMM5RiRGHp3Ziy5COFfGY",
-	"D9rtvohXbiFxtt4Pvg8nvvT0ac/GJSsGGcEidNKuxEvMI5CuyrhgZXvjvlhqmW0mz6FNYJ0FBshyYy5k",
-	"dgN2W+QTXh9iryjOr1naF1iwZigxssVr+JceRM+Rch3HL7D2rRQZtvkm9NLGu0n6Amuts0XkG+/N6ZVr",
-	"mwBxQ4U2INfOBEy5SqQQUBmeMXpt84uwfohFcmd3+6XbGeCaYHSH9IeJyRE0NSW/FVJT6KhIRdqUo5Hn",
-	"h77AAAy75rJQYXvISsYF85oeoTnO5dzW4MHsMn7NlK/GLrs5s6nMF940tX61u3kx8i2G/d2i2AIy9V07",
-	"4caDFhCs+Yzrrhdc3mSvgoFGqBamRP24jh1cXMkKzbIuYsXAtfdpWyP3QT288LofOp1RPhYV82iDIVO5",
-	"DqFzuHyB+LM2aGPunG8/ZOU9fMqQm7+Eyj9o7z0Pb1SqvLvfvodttHRr+1adxu5rofo7oB/BwCyvVNj2",
-	"psDlWxTslRremvSze7AdvMnoDe+xXL5nu1OdyH3N2uqF8bUBEFwZGDigQoaLijXyfS3dbVqXYTxnyvWJ",
-	"u77q92pf9nvEfXK8GZNeMWvBbRHm2bMq7ZsY1CdeN6K9Z6Utee+6Z1Su9fcZLQxcUEGGzFvZPSgcK8SV",
-	"kHMROXs78vZpGHSynVPRKcOh0e5ZufMsxrIDB2e1HUlqMTA4/teog+r9ONvJn625eekuqccWxDW3Pj1M",
-	"nHpx5W9quv8S1wks+0D6B5RLZl7vpH5lr9r7f0gq/cSvnTgCz247mSTY/JtIpAumA4n0RDkzfo1faT1+",
-	"55eBn861FzpzqnZtgaxNx6Q1Ti2UwDq3zVj6+CxYqGF8PKHCWNRDZu8PAKFn7VbvYOAtRuYjY6ZtZXDl",
-	"c/XCS7D59xZd0YpJuj2jB/ePfQtJtskq63xP49Fdo3XfrVkvAWG8/wrAP5AAPLmB6ybsRRlrxJ/tm95a",
-	"UIST1WbeXnkkYOSQJcx6yTTBGt4rRmLAMsY9BAFBCNAhr6JlRGCEGD9MbUAgysiRFbjNnaC/NRmi9zMm",
-	"jj+c3i/D7Lbgnog6+y1/Pe9/8XT3xNP9F3j2X+DZHwN4dmmoy/FxBChfEFHwH1Us75wqMix4phGOVkk/",
-	"BdCa3F3quxGFhmTtIGjQm8x8xYKzekDPKwgzxEEp7MBikwrYshFvT2Npq+aOPh/KR1RVybVkBzo7onUo",
-	"GEudU9oXxtSTAtFVSvMMb6whU0YFtPPdrfTYdNf+GTK2AFefhTdDuJbaHiMHluUaQY6XIn+t2RWYPWa4",
-	"exg98Piq3P9U3u2IMfrWo7f9KWF6AOyqIa/lOobwIjgsYrBvfKmPr0XuimCXXMBePmrGEhsYATyETXCj",
-	"0bAKV/ghqJpVmD2rb1UUjAUdTOq7w83ZMKil8tdZTWmW4X1HRtUasgfEc0KzDCuMMMs4kxwSqfSKOVym",
-	"HeqJWu7It2MvpAu6Dtra4V0sb6hez3fkUwR9EZQil5XIeGc6cE61sn6pyBnxQKrEhveFxYO3yPvRyCL4",
-	"4trb4+MovL7HtYCFa8/sElCh4OVC5YaXpSiru/7eXQJ0/OE0IuOC5ml5K2YcXD4Y2xvfj4gcjdw8wqsO",
-	"oQWnDs8ZuhLXQFwA+4h4oCrYFw88kMLBaED3t59v/08AAAD//w==",
+	"7L37cuM29iD8Kih9U9V2/yhZlu2+yPWrrxzHnXbSt7Hd05mJMiZEQhJiClAI0LKm11X7NPtg+yRbOAcA",
+	"QYqSZbe7k9mdyh9pUySu53793ErkdCYFE1q1+p9bM5rTKdMsh7+Oz89eXcgrJswfKVNJzmeaS9Hqty4m",
+	"jCimFJfiiSJxovLRpTavxmSUyymJfzi5IDspVZOhpHm6Y9+NO62oxc0AE0ZTlreilqBT1uq3fm6b2do4",
+	"XdTK2e8Fz1na6uu8YFFLJRM2pWYdU3rzhomxnrT6u70XUUsvZuZ7pXMuxq3b26h1XORK5str/jRhOSN6",
+	"wsiMjhlRmuZa9eFBLNiNvkzgw5jIUfnWkI1kziJCFeGaJHTKOuT9lGvC9UCMZA5vjniuNLzfITi7IjRn",
+	"RM7o7wUjVKRkyDIpxkRL+CDjShM9oZpMaQprmh4SOhBTmo1kPmUpkYJFRObm/3iiVEg9YTl8GpEx04rs",
+	"d7sk5uKaZjx1i++QD3TMxZhwRYaLgXCzPVFEyVyTK7aIiJCaDBdEjkaK6T6hgnDNprggdsOVViQtzHnC",
+	"YucTmcFpcDEeCK5gPJYSdkMTnS2IFAmLCLtmgswnPGMEFoonQNPUbCYnOZvKa5Z2BsJBwO8FyxclAOD6",
+	"Wyuu+mC3F7WmXPirb7r4N3zKdTOsTqXSsEkFJwpXO5FZqshWyka0yDTZ7XYjYm7EvLrb7Xa3D4kstIGG",
+	"nIoxazjzzExYwnRtR/BrZUN2qlbfzNUyN011q9/iQu/1WpHZL58WU/i5C9u1f/rNcqHZmOW4W5lcvYOZ",
+	"mjacyeTqiSJmKWTO9YQLuMuEZhnLnyhCk0QWQvu1z6ielEuH/63Dwr/kbNTqt/6/nZJ+7OCvascv7NYs",
+	"M2dqJoViQFGOcNYTgDHzIJFCMwGXRmezjCfU7GFnlsthxqb/9ZuSQHw2m/gDfoXzVo/kSLgdw2kgqMPh",
+	"WHinWc5ouiBbsX3vEn+Itzut28gt/J3Ur2Qh0m+59HfSL31CFa6cp8FChdSXI7OqeBtIhrlnmk65IEcf",
+	"Tg0dkKORed08uky5osOMpW5f5uH39tm33NVF0yKHLKGFQhqtWH7NctiykCQ++v7t6bvLn07+Hq/dykdB",
+	"Cz2ROf/Xt93OW66UoZcyJ/PcEPr45zYsqP0TW5glF8HC7IK/o+kHOmb3WCa7odNZZr9IkSCE1L9llqUp",
+	"z+wB41NzuobiG8KnJ5Z+kwkVQJoLfYiskNAx5QLQw5A9ar/uWDrAlL7kaavf6u6+/sfPez+++Gvv0/7J",
+	"s7MXF92/9z7unz57/8LQOk11oVr9fUPANNdmsa1TXCTxi7TUrMhFXyZaKi1z1reb7de2dBs9DrDFjrtz",
+	"RQI2m1vOrAxrDnks2aqzVsSuGIk+MEJzqoZ5IlVGPr1rBjIEPBgAP9nukHfSUOIxSSaGowA3REA4wxN+",
+	"FFgwpP/SUnAPDoYoA8Ezu9fJhPzzl6P2P2j7X932y07718+70W7vxe1fQFYxjNtsrWP22+k8IgRkbhWb",
+	"AkG5l8eCA7uTZTDIGb1ShJJUJsWUCSPhJFIonVMuQmjwS4qjgfBPtc7iqJQM7Cyr7/yVzIc8TVG2/mZc",
+	"kCS5VKqtuPYHAUBNybSBgJUSuaFgI7fiYFMDUd3VD1y/LoYfBb2mPDPE+VvuDicniSyyFEVcs0maTPCC",
+	"qVBzlrMUBQAqCMtzmZOteMz1pBheFuWqLYF+w6hi76Q+LvLcbuDByJmZsYBVJ3a0Gq2GFxypRjKNIpx9",
+	"H184NFrIlC7IhF4b2WVmxLOHIujLEkFhqzB1uby1CLq8n8dC0NpBsMZz6JNCXAk5F5E7hIjkDH5KEaKR",
+	"lA+E/XorXlrxauQ0xBKUiZObhLH0XqJEw9UbggEs4JK58SqXz1Up4YFOstvtEppofo2bVxHh2rDtKdeP",
+	"cdeGCMNgJFjP+ttu2MJj3Xd162ajVg8iopgOWW4UsPAwzFUuL8ei7Ae6yCRNL6R8Q/Mx+9YSrWMuQ5ku",
+	"DAhnZhFGIqciFGppkrCZNjuZ4XovtZSX8LLdxxnVDCDwIbAHmlVONcMzwiGuaVaEUFn5fRU4GrncLNjc",
+	"itub+dDCIjljOl8QOtIM1Q7Np4xwgc/bR+b5EsD+4/XB3988f37R3g0BtBcA6Jmf4W7IrGzDXIo5ySkV",
+	"i8s55c6QVd/70jvh/qUk5jdifjOkwS5eka2hgTvziCagFyuQluZGnGJqu18aD3ovyAyvGU7RvLXb7e2b",
+	"k6FZttGxARFzsrhZyqViiRSpWn2evVXnuXJLdx3u0jkB2D8q1itD0qcyZ+U517DliTKH2XYflOA3EFvx",
+	"2dHFyeWb07enF5dnH87jbXO+cq7M6UVkBHYnO6o7S6uK5CxlQnOaqQgNIxlnQg8ETdOcKYVLgpXEx29O",
+	"T95dXNamsjORrTgEwfiQsGuWL9y8AwGrVoY7/cYSjZY9o2zI7Q45qt8I2YrDu46JFEZSsfAGfG0gAOC2",
+	"ETHN0odG9zdUcgliuSCjjI8nOgrh0Zzb26OfLz8dnV6cnJ1ffjg5uzw6Pn7/8d1FvG3mQDAllbeM9mMI",
+	"gxOiqAa7HxzrQMR1SIkbWWtkzb6AlAGwL5uwzvEAjC5lRrRmWJKbb7gYd9Yap5aMZQYEz9EC/UcZCN5J",
+	"4q3hznIOOA5cGCQYwHiqiOJjgZp5s93gnI/FqXhFefaFgomZiIvLEY5U5wHm1zYXJOPiCswwtWUWyoAB",
+	"ms065DwwIVBNdsyqd1CyfgT98dyuxS91Ldmq7uuxKJY7j4QKq1yMuODKaBdbcWXKeBu9CmYrIMla5Sry",
+	"QutAeKk1PEZztF78H+Zyrgz5O4TBCsVykrIk4wAcgqC6c2i+wX8ORM5GMBwQNJmyJSSsmnqoJnF4UbEV",
+	"fxHAjOIjxYiPi/xx4AxE73LEAN6s5uZO2Mr+5btmu3AmVn7aEpL8cHrx+uN3l5Y4n36//VAw218Gs+rs",
+	"G4JbbXuPAXbL53KHlbR+KLGh9Y3ri7ftZT+QIC7fckipwss9ZyIl1PJd8BESqsiRfRdG75PvGM1ZTgZF",
+	"t7uXwEvwT/bQS90tL/VjdV1rr7Kyh8e4wbcO8yu2JksGyBB3jYeyTOsr7PLTp09tc2hGakmobnD7HGVz",
+	"ulAkxrMEt9QST/Teslu8+gfYaUIlI+XqqknADmwpdTtHSjUdGg0/lcxaUEEbIvOca3gyJ1tmXDIqsszI",
+	"TTRtS5EBcTT0lYvx9qH5EAib4UROwiAXJUbkLDECkiLDhdFeWDY6ROnBit3rNJSNYOyguxcQDpZf84SR",
+	"6r7vAjX/KkjVk0Knci7ueZx2u4Y2TgoN4p8ZxekYaiJznS3+DFt8ND7cvGMrTKlNAMxQxYq5D/k1QB1X",
+	"awDP+9f8JCOeMQOEhvnOMppUvN2kEKkV0vNCCLNUXH3JmAP4NaCqSyNCZyCC7SptcLuYgTK5DNxkPmGi",
+	"3IQzMNgtA7s/NEssESAOMCD+o4Xzj0IVs5nMNUvfspTTC3jpj7XdGMiJw1nNbOjK84u9nJrVXpo9gXDu",
+	"YTz0dkNgTS5nLNccyabz3PL0rjXbIU6/b0Wtm7bMU3Mfu7dRCy1i4IyAIZeDCVz0QHcpeiAYav82aiU5",
+	"o2YvVN+1mgs+ZUrT6SwcYu82alkTeibHfEWwkBVl4A0XYAMi7XwiVSBc41rQh201/i2q7Bc8H4iMKu1e",
+	"R4+cKLIMdH1aOvltWE0ui/Gk6hDveGnZvouBKldsgRiIvz5RRBRTlvMEV8nTiAij2Vsk5Tm4sfpuVRBK",
+	"wBWxzoQ2CjI8RSkmRs9h42/2zxIk7CeI0c4jWUYApANRBi9A4BEirxfIWoYQJ1S3opY5GeTuiIVVISC4",
+	"w4NbF/qxETi+Qw+e/7yHgR4O5X8JATxywSQBmNXAtwY/v/qFyuFvLNFB/MXp9xXZ08xzuXf1+8vr5ze9",
+	"6f7sX62oNaNas9yA3T/Nr7+gi/PXz7u927+0lqKG/MhvuFqNqPBviB7a8IDMwHYmmud0UcfeINzsrhHf",
+	"sRt97Bznd564Wnd6LlqoPL+EV08s8AlfglP42f6qU4OpA7c1TVNu8J1mH4IjHNFMsah2qlOmqWGgd239",
+	"rXvvNmrJuWB3ntV7eMmcvc6cDe1OmnbxxvIz82Fofbvry0+Ua/9p7TrCBTTfiD0/BfFgdYoZowgWE82y",
+	"TAEBk4VO5JR1SGytgWncJwtZgN/E+8kOifVz8RTc0yMmEi7GNjYzIjHaHdQl1TGIEnHOBJtfgkxwOVUx",
+	"EEPFdIfEE5aZOZScMikYYZliA2GEqkMSm0lZDrNUx9zSGHdSuuqeKMJEuu1m0/miOttAmOmAhlXBpBz2",
+	"QXzJ0LTK9u8a5RW+7EJQKwzO7/euQV7Di1V+bZisu5U7g+fMe9XPewBb4S3dNciZeRuEt7cqHOkZjBTe",
+	"wN0j6XzRMNLz21JN+NxiwggahghZDDCyZJYGkL/McnbrKGOHi8J7b0KdY+AjlqQ9jADdl9XVlwrfr15b",
+	"+jUFvy9i01FLr47ntot7omw8c2id6JDziZwLsPl3Wmuudd/NscEeAdOqO9zbRJLw47vtNF3F987abg3/",
+	"j34ZhizQa6ppflnkWYOWRKesLXNuBN6PZ29CofeJIvjl2qM0BKwMrG9Sw0RKqKpH6kB4S+lrCN1q2qqa",
+	"QNNB/1y7AEMuvpAIPy+VA7Nxe9ZNVs4miXs+4cmkogtw5SV1s/RQ63m231qn6Rjg31Q/cQpH6QVZe04o",
+	"0c034zKnShUsXWIyL74Mb/breINbXTr8qIpQASYFoFwBuzvpcYVtLgOpzjlkCYShEOgiRbMnh/NwNgSu",
+	"I0IhSM2F8ygb4cOtuz1nmLjRCXWe/V4DLPhw+pfd7vPdly97B/vP97svX+6uD62PWq8ZzfRkmWAsMzx5",
+	"dQePM1xS5jbKd92dnuNr55rq9aqVZ5Nu4KY78VJIQxKMtJE2TmRE25d5Bgkf5lKeKEC/kcwyOUe1ON4B",
+	"CTwuDU0oEoEDfyCoIDG+0CHHUmjKBXgkFEtytqShanl1+WK0R3eTl2mPPR/uzGV+xfL28yZVI0SYr8FQ",
+	"13DEVRzwMPS9XDE2UwQMhVwrcv76qN07eEYmVE3WUo29L8P49Tr3RizSyZpLez+F2IiRQTkj+Y9zKiAP",
+	"hgLAdMhPjM0I10RLAoIpmjzLAEWwzeJhZQuX84TwUkHb1rPRbtKj+6z9gj4ftvfTbtJ+OTpg7d5wL9lP",
+	"D9iz0fNuSOaLgqdNMIIBe00avDeQbaS+m3HOEcG+uQaPK228p5WZPhhs3ntBMmZ0eBWRlI+5VhGJO1a/",
+	"a8cRhPnNMJgSQ8D9r51O7NgsqGIzqidEsfHU7AACQUB22cLwGKTACPeKJBnDQJ2py5PCrDk92QZXDIym",
+	"WQ6Oy7g53jz2cTka7IB6LuvEYrpoK/Q9IE2vZP9VU8ICS8bW/98vJ2z/Wp28G+32nt/+j8Ggs/6dZ/BO",
+	"5TW39me3239ZBYnnnk/UtPpRzlhsoxgTmucLRJAYo8mJ1/qtqnzNfc7ko2rGzx5LMz54DM343tagmni5",
+	"iULkMaiGxe6M71aD7Xs1+r0sEYDeG7XMTa8VDXqNOmVUsne/tCaK8DY4s3qIv5rSLCPgQiTgj0tdypuL",
+	"rQYkBvqsJcpihsrbDEHLRiKiCkMUFKEDkYFjyGgtGB3XIUc+T7K3b5SKnCaG/pCtj4InMsXwEzKTHGLf",
+	"qCI/nr9/R87hOF1MHIk9NsfbEVHSB1Duk5/4d2ZBHy9etV8ckkwKIzvCnhQZM032u90g+cJlW8DOrIpj",
+	"HcR1arLb7Zj/nvdfdF90awSl29tvwOiAfC+d9geqIC/YaGEuv0hLWCEQW3bj0oKPhhDpKPGQwYlhfugT",
+	"akMPQT8bCD4WMmcwqGJM1dKLgV7Ut8QWP+anv0k+/OHlb3TvLX9z/OME/v75Sie9vy3SafbbP85/fNlE",
+	"rt47s2p1X4ir1scgczLLZcKUYlaLVBPIbhbMhS5QMjH3Zt6PCCUzmeK3s6wAAMqpSOWUqGI04jfb1lFv",
+	"XsDvPXzCM5AjDc/wT5DG9EnO2mhigtSTnOkiF8FrAN0d8sllsAk7VBBByRWhTnKVIxDYDB4YuAH3jhm1",
+	"7cJ7O+RDzoWmw4yRo/Pj01PPrNSMJkzVLyKQYjfmU78MBje93fZgcPP8xHPFppty3stljBfk7NUxebl/",
+	"8JxYx6jPYbK5LkThJqY0mXDB2jmjKTyIDZo2MBiMO1jW5ZpHwUQaCDgz52EpYQ05IdF4OUEtyJ8K/vKZ",
+	"gpUMulZUDzJqyqppTreoZvUGD3z2rHlWySttRa3wxynTE5nC+xT1IvCd1OL3YY1N/mFD0qsh9w1R6NXg",
+	"CqOS5oKag1kVQlcP4VzOZULx2eaa/XqHucmFlnxeb+ALQ0k+r3alWzWSZko67hL/3LYm2/ZpGhOXHE4w",
+	"9OBOa1TJb5f83astP6BoYRTL53UM2Y2xzFI/np0aeuYKIjgsM68fkrg5+AXdugYprEP3DhNS3YGEIIPr",
+	"DsQCwMzKDTTJB2eMpotNDBgQdroMFiuMDs1TARI+zBB/X6/Iks7kvl+7Mudjq879aL6hL3TtNF0KJrI9",
+	"0H/i11OX8psPKXAVNZVMEV7LjwwST3mWcevZxIRnCNijQ8wZ1xOep04VvLh4Y+U6HIBmWMGAA+O34XjW",
+	"8FdKp8wmuXi+2ut26+Uy0L63OsLFbewbQeWDHc6rwDm604Fst9cM2l+oH+4/puf0T+H4PFiBZ4LNHx/N",
+	"KhbzpR00X2bgZV2BhBBaZwP3uSJzmesJlNtZjZYVLNp9GBKV+nHNRCiSHMzzYBBmLhcJEvy5QpNhmJRL",
+	"ZG4TSJSP1HSav8siV2TL0glFUolR+KjMcb3dIaGyxUXKbmKMQNTJhLhKTKBx4Uc16Xz3+QNdBI0HUzHX",
+	"N90YRG1VIkWrMZnLMrc5zqaT/jRZ+DhOiLKEHI8IDfEpG+c0xRTwtaKN4iJhq2BrgpYCrHeVGFUqHNef",
+	"Wko1axvqfZdZWzUfS+xGjft+R5BPRg66e6QSkUsKoXlWBrS6iNdQwZBXEAyNQ94fiZs9JwF1Xlo/Jsln",
+	"oMcZpLP4FpEpowryVGwEr09cnEohtRQ8IQlYzkOAfLa2BNTes7tKQEWtkngvLdVohHt7ey8j8vHiOArJ",
+	"A5nlLAGkrprie93es3a3197tXXR3+91uv9v9x2aXb1Zi/ROV4LK6l6caamZ+vTM4LwyxajBSzAkWVSud",
+	"MVAawQVEuYheOWPCJ0dudcl/O7CzSYzblZPYW3svz7rrSYOBfpYUOdcLsHbZuldGsfyJLZrVJUMFqJYG",
+	"YKA8WwWEwspHikG8e4e8Y2UaOYMgAFp1Vq0us+erEpXnTWfc/H0btTB15KhA7+fKElowR5/EzUk8MtGX",
+	"//t//q8yAcXMgasr55xoPWuVaZnHUl7xFaXMGvImFdPolAyy13YSmmVDmlzFffJa69l7kS0icm4ug0UD",
+	"cU6n7Jxr9t9v6E1EnpOULlQlYwTUt1WOvLJsXYIr9Sd6eflaKt32CuClXeTy8RrY4GIkGwlLynLCMpaY",
+	"J2COSrlBg2Fh7tfnnZt7ts6QzkAMxJFnuJQ8fQqc9unTvnXBLWSRK0tIzYYuLt6QvBAKvTW1FGugTxEp",
+	"RMYUfDoQ6Nrj2kYZkxPw2qMzMKE5euTJ06dW+kGoePrUVihTRK10/Q9Es+//kMwsj7c+w5wpWeQJg0DH",
+	"WS41SzCdPmO2fqJ/A/OrB8IyFnCvwJmhQbx0417Y5c2x/OIV7AJVD0VHoJkUhl0r5+40Bx2UT8r4tTeW",
+	"18vp9cEo6tAkocIGjSvGIqRLMidQRqAsUFKGXYFjCO2XXATR7BEAAxeJJs4Ph4kR1rLPaDLBoosdcmSt",
+	"m1Cfilr7KpphvYu+j0BOPYGs2l/xm6dPzTn7h0KKNpvO9GIg7ChPnzbYaMkWFYSnbDqTmgldWmzZdocc",
+	"lXbYeWmjtcMRrgZirW0WC1eB0EAYzTPOcrw30DH1XAZmajWhUL9SCuaAjd0kWZGy4LSwZiUfEcE4/K2M",
+	"7untxh1yTkdML+zsKZvBz1LAEANhZyMTeg0FN+16YbZDGCvcnrORy7xmHvexWANRCP57wbYNCBrABA3Z",
+	"YFl5oA4Lz7//iUxYNjPrkmCJHoikyDOjF1wpQvFiXKoeeHsI1xjqgaS4TYNkwhT9M8iIuBQKsp8IHQjI",
+	"hlHelBzDJO00JlvHmJvTvljMWDVR5qY9n8/bhoe2izxjIpFQoMVVtCBCDkTla+sfOrTXAkZTsK5ZZ8/u",
+	"QYd8eH9+ES7QQVBZshZQic0AqABUMZVH5iT+fBvDEX0n9cRFUkOMV+kaiILAanTAQvxzBEL364uLD6TX",
+	"7eL6DY6jxonl0gbCe25Tbuj6lAvDzzvkJM9dLdh4VQJTTLac/X67aq8fiBUGe+JQ0xczS5FK8SnXql+p",
+	"87bK8X4I/IArstvpGGHTSbOHYRoNRgpRPRCuKmq1FI9lFzoQYsK07bKeHlSL8fKqwmADJ6Sip+8YN98s",
+	"qpJXIZPBE7Uyl4IKfnPS++fBHvLpjCdMKFZG+rbenl60Sitw632ipdHgDBs3WgVy4W5nt9OFXIMZE3TG",
+	"W/3WXqfb2UO5dQKC3A64CHbCvJAxawjgt9FGRtfNUnND6MPbGi4wxclweSNMg7BnKOY2+M2MBkbBjsan",
+	"jGyZ88YjHghbd5AoulCIJ3OuDFUFFQ7KlWC8VlSrZgxp87rvWSs1g7kfK3ozeCrhBD2enaZGPOFKuw3B",
+	"YZRFon9ptseUr+wcuzKOd76J5Xtvf63VjO11u2tSARvy0cvL+aUaINaULlTNo9urZsNVlKJuqRRV091E",
+	"kWVlGWMOW12a9vlk3hMHyYt89/d0adruqmn31kwb5nnh3Da/7ODFXm9vt3X768YZt2EOVGPZQPQ9jxxd",
+	"qIE1VCXZx2tqmsZf544reQrv7979/nJNV/hyf8MvfWHb26h10N27+6uP9aRsq8oBKJVK3C+/GihVxXRK",
+	"84VFEH82RvCnYwUheeaLlrmHmUQrdBWxKqkMpVfnO4nOm81BPgS+De+8MY3itmoo0XnBbpfQcfdB6LgS",
+	"A8u1+1hMA9qXdfPB5afpy+u/Tl8t/jp99ezjz3/b//jz33bZybvrZJpmZ3s/TtJPN92z3qtF8sPNQRgC",
+	"2WCJuOcp+YSOFanDRk8Ki30ZURAJPiwi8tGQCbsXrvhr+fbost99ucFXlXLe5qvdDZCsXqMPvjvYBDkb",
+	"ksS/Mmbj/YciUcP9NmD8bVQXFXY+l4hwu4NiTL3lwi/r03J4uqJceyX092FF28vw6FtzAo5eVZdzYlQn",
+	"p7p7hceqbByChvUCtDFlVCaaOWMFyNoV1Rj114GoKbBeIFnSii9AUxcShPp+s4yPOqS1ijVJMnidZZOJ",
+	"r0nX6rRsd9hL9tJ9djB6Ri83oWGO3i3TsnCozWlZGEi/hpD925CsWkn+r0wJ4PS8RoNIUC06sJYMDGly",
+	"VcxW6gvnOmd0qgiFmtNcgfHk/K9vuLYlRqxLHXtxYGGxrVIaw+VMqJowFQ1EIbzbzeXQQByh1aEmfDxp",
+	"z6kGk0p+tR2BN0a7QLz4b0fHHz++JafvLt7HtqWHnkCebpDwAJgtxh1yxsDuaVSL4YIoLWczXjHKRwRL",
+	"o7inldopA7GFWT1T6a0ocXtOMxe+ribTGN5UmEIM2T/4pq1rQioGSDUQ1qxY1tfM7RIxHmxt+hEmMLsR",
+	"R5mU+XYTJfmB6e/wSu+lrshEM91WcNvVyiXe5TDkguaLZW9IM8ZaGKmcaa1ylDO1fM/VTCquG/25MdWa",
+	"JpMpE/oQBjGs5b8HLW/XtnUqjGJqS3Olw0Er3qjYS6Xq1P9Ngv9RiK6JnC0cnrr7iIimBsykyLhgqyhE",
+	"6cRYSSDOWMpzlmg0ttjagETLsl6JPyvU1rZcMbjvjs5PLj+evdkBvXFHwmz+5Xjb8mCsGehNN9Dch8S5",
+	"nfayyHkcEUpGOVMTorgYZ6xdKIZJCywmW72DZ8TG+Q65NmQIS74ZIrnbJVMuCu2QmJIPPx2fkHPzDZi0",
+	"LpMJzTImxiyuOGWQ1rhiXzOWD4TNyAxKLCJ1gxGvWc5HHGJ+0UIG+G1DjnJ6zTJruh+IeMlzA0cTE/Tw",
+	"kK0lJxIJfUjbEVGMZja6fiCOTs7bvYNn7R+O39qyT5RcMZvhEZbqk1mq0GIdXGRCBZpcZW7DFwZCGIEJ",
+	"DOEd8k4SlcgZBDBbLZGleASzYpjxhMxyCYyCKyje6k1cMKxqImFQshPBBys+1knZXrfX4JFbCXI1svNG",
+	"Is1bk/Bbfv/x7M39KEnUOme6vcptuOpuLdDgvSEXNYBSAZ2oBrEPoXAb0KmmIps1ylMhNVhgFeN9x8Q2",
+	"arFXEdKVQk9av0atm7YFLShhZlX5GrHxHtOVVMcVoATHRwivE5YzRFRfppTchVDTAooKDIRvROM8r3Af",
+	"ESlcN4mIWLMyFcFFEDqWkVUQuHKEJ0IHkdRGPmGCmP2QBdNki9obRpcI5m1CzWKMn0GCByvjmMwGqTIT",
+	"ql0000BYVwH4rhZIg1iG3Qni/W6XVMu+Rk6MsMdmUFFducKEkBFjFBR24wq+ecJrAHAgSgjUZUY6JMNv",
+	"xVhpBUi4+UeZrR1vI02gKcR9DYSj+0cfToHsmwHsKZWIl4DnyqtyYIROczmbMV/oCnOHwK9wUc3Ah4h4",
+	"F+sSLDNI4eepOX/Mpje0zcZxTahIFVTtGghX6gsOoaZRHxpFz80IrjIziNKgfKPrdU4XZEsxQ8hDu2hs",
+	"fsfug1X9O96uwCt2c6PLwQUOJsDLTNHhNxBx2cvQJ0waDckMEVh/nrgzBb2pgea+gpLBNaJ7twkgjLNA",
+	"QPIgZsTXVR3obLD46o56S1S1sc8jYBH4AL28sRR9sbILnrIZ7V+wiHOM9nBbFkoDpxw5b5hPSa/USEZS",
+	"YRV2EiPIX6ZMcJauXC2ksnzZaj2SsZtZRgXemVksjL1+5stwqBWr6HX3X9xnGVC/G+OzN1pCkfMvnPq8",
+	"ITonPgxZrxMal5hvZ+MwG+At97kpwxPHsm3Hg8hNKz4suZwaBZ9zLMtuFE4tSUgQNhZ86h99PXHH9Vu9",
+	"S4p1kVDbkZOYBwLx3ZJByxeRlt1XDOpuKga98qXaHy47GU2vd/e3yy2qHkFHrEhqSOMfS1QDfrKTSxdS",
+	"22yZBeuUY0ZYdMObUo2U580jaL9G1Yxqm2Aqs9R9ZEMiOwOxocGVBPZWwy1wFtTbDFd3ZmGyFTsrps32",
+	"xRAC7qIMlKaLStAPFQPRGEpUyk3Bbldlg1bMmiB/qY3qeJRhf1UOfgY3scKE3P26JuQ/3B12HxNyZ2Mb",
+	"8JKd56FepN4GPquws9KDMd/j+hkWfa4GAy45hQDRAaU9/V+pcr0XjLy+ePvGWnEMKB6fnwNC/Eiv6Tm8",
+	"SjjYkyKDnrLQiqcMostc4wlgVW0uQCKKBoIGKIDtmiGQKzbCAVMRQfIS1TwvlVCfnIHph6UQABmhHcZM",
+	"3iHnvmFJZNBZjkYsV2QAHLNG/gatFcZUX67tbqTS7EbvTPQ0qxpQNzKXluJ+g8XCGUrPLWFvf5AZTxbr",
+	"S7sZggHqyiiHDNE/iblgebMREjpUE1GZ95ZmC6gldK5jS2VXd9RCV4LyK6ah+SJMWOoNoWfAmsGqK3U1",
+	"zTXNrqDKuIFycLsYGB+IUpUta7wrBs4RiPVXYDLzJSrIW/7dXVB3hDu5E/b4lI7ZztNHMd3j6REYsg6J",
+	"NJmwtoHHXDaUFvyQ82vAV+uAmsgi/0qG+Ka2Sf+2YtrnerpB3Z5/sUQ8nygHatSByEOxxZeiakQWXxID",
+	"mg9TZY0Y8FEceWHOCvZBB3eQcABtZjLLAPYbI/g8rL+xRbcfILts3gB+ZSxZwFM2lxC+ChR+U1hq5qpf",
+	"AE2qLGu6Gp789IGVLrL168OAFiscp14LJMfnZ6/sYy1tMLsaiKZao+hOXao4GhYcDaLcO+SMjyfaemep",
+	"9+fY15fr/0M8qy2uGfvEEyMXhRlPfeKGgJB/X1hCgurb0DJpQ3E/ZBLnPrPn64r9YVXZBnZbrQrb6v1t",
+	"sjvdT/4xfKG6f/9978erlz/P3+QHF+L5B/bsI939Ie2+4r3Xcv/8t2pqchBn+rIpztQXbMWAUl8+NQg8",
+	"fRSlYul8VzZ+US5tcXNWGQvZBpNI/O/EIL8yafo0kYT7RoNcfAkZMtgrC73aNPE9y5gzNDgbu6y2wxUp",
+	"2pkQrdHy1CEXZag/dPEZjaCB5jJ3M8f4vtD3D00/P3tlddnloPP9lRZAo/NUYXCdbS6AXLuzyBvVvjFE",
+	"bgBVZVv6L4Thh+rwXx32TyyDW3L8fAESbGajQ8sRIoLlrIFfbSw1OjK4xqZQyAkjjMTIFiTjV2wgYsiD",
+	"WjYNxs4oRn16bs2yB15C7A/pNcCpnEL5XnCoWgvasskMWSu8EXDV1cYxT9CdlewR0fLxpNT72bL+PXjO",
+	"fzC8ZpOr+2U95KeBvemeaC+TNXlfIjDe2WRHg3YsZyKB3GIqFhWTXYecAm6O/8VnbXMWOVMKAhGYDVQq",
+	"q6nFR2Brb5+IRKZcjH0TavMx2Qq+hjiHGfOVGyNgoTMscAjDYSBWmcetdC7FmMQnF3QcH4bJwVCYNz4d",
+	"td9JwdpvqU4msU0x5Br86AOx19332x3K1BCHuIIlfRunZBbSTswvNhjHNdy2HddsOp4hfFA4Cl4lU7oY",
+	"CCOx2xLDY0aGhdGSrxQGj2O+HCVmHYlU4NofsTmZFCLFwhw+9ixw20PIBXBmajQU/L+u9BgsZrYQygrd",
+	"wADDV7VYHn04DQBodm9bUdxw7ldYvzuCQ8yZcwbZ8N/aTfvzva/H0plTHbQ2rM3AbeC/dyDnC1uY3w8J",
+	"tbVTXdJjtbOpKwdj3m2uZPdgu+5SmJ41TCIfVRVcHjGdTEB/Hoh4ZJhZm4oEAo8VeSKkYE/ifmnJBBie",
+	"0gWYjRnh+r4e1qhlMLWxADBisr1VmfteFjkz5IEJjTEJEOkMlEMKBpXZrPdt+743/TcgvEu3W6dW9+eG",
+	"e01i+IVv1/9EQdBtBNQI2xRUgRd61tvSoIeeNn0h/kA9YylIr9vtPMqVmQ2VtxUiAuzrT3Iba5wNVRq1",
+	"dZ7QjObbGzgcpkxT6xmb+KYbjYwVku/DSmOu+gKW8lGQNp1lZCvj10wwpbY7JLZFrWzS9LysyjUQK8py",
+	"ESHnh14Od96FiMRYncuPtDDMZlRkGYSyla1iU66uDBEgpzvvsS5uBEFmYbfYjRrFumyL7Q45YzTlZktg",
+	"BLbr5M5ADBU84xXsyXYy+RKDlS28ZKtshc2JXUE9LMQV9Dlxlcxa41wWM5LI6ZRr27u/Xx6GzCsdd8nW",
+	"7t52y1cqaypI1emigcrWFyuXBdAprzZbnvtaXlkqs5m+YM/yzq7Exayz1jP3xgIoSSYsuYqC4isQd2MT",
+	"CNx6G3Hlbk9CIdDQ5xKAVhWsiQiUSEPi6ct3V8oQDERQh4A8ShmCgajVTN+4DIHzXfzZaxDYG/rl8wqD",
+	"a63IWrXY5n6v0lahqZCajWKr9MYomxnsPi/LXWJHgnsUA7in9+YrZP0v6bXfPq7jogFXVvtubOuWEjd3",
+	"PpsLul2tJmLdLrDWzKmyEdeQKhTBg7BsppHMHDYbsg9dRCAu++nTT0bMefoUg63FuD2TmctwIUovMHHw",
+	"WApVZE8UVp7iYkx+L5hR+7ZtVRDMh/ENR6DaFvZZpvOw3Cam7sRhk1SbruMEFheFZfWpgaBlo6knZls4",
+	"BZYIZVS7smB2BigN6tUBaC4OqQdbEKDuKOVA+EwBJJrbHXKEhUBxPE2wwA/kApTNLygs0K0Ad2er/k85",
+	"lI2i1l/VJ3xU1jN1c3FBhkzPmbkkR0zLHWPgXLBI1wUVlriCQRtkuysC/AxmwNGDswzuq36aRtpfFeQL",
+	"B11RoB6rKupyIHBZodF2iod4BZcMAPfsQMtswTBGspWyES0yTbqR7wfyrLu9ajuVhr2bkrhq595fv1g8",
+	"gm4voexxB3l+EZBn+NZQDqDT4SBfh3OU7XaWeqHcm6nc3oupuMZazQKUhWqc4aumnP8J2AsehSuKgKUX",
+	"DeWDil1cN7CW+4o8vuMRcP4KV9qxYbQN1Sc2H3RViYgfcip0SfO9KmWE/JwxslVhdY7NRWV5aNsp2pNV",
+	"tNNhfUZbHa2S712pLknFoprRbeXSsIe1DTfmOipbyGCtt5JV2JIWZiF2AyqoTn9IhlJPKoXhgB2fBe1p",
+	"bPFIYKU0AyUNC0Bu1WssQsXMlVUWIburjILu1+KbYYnV8zCsDzhfGcwBJ7sYCKNr2oC6OfkvEgdF5mPk",
+	"eFgaMwNWskVJ7KhFHNQA5NqpsMolDECXKSmQEWPVwrRaXbJS6NF8lmOqnKIj1lQZMmwpuaJrD9Q5vasy",
+	"JJR4hIRDA3FBrnN5DdbSbGvOwZRt0HXckqDzoYEQvFLIHEOICYuwQpoaV8T35CvbYh2W0fPw1lZsEdKh",
+	"Il5ztamV75LjZL3vfBlY/Ojp07612FYEMoLp+aRbsSSZV0ALzLhgZXXtgahVbDeL51ClskkCAx3NiAuZ",
+	"PQCj+GH3Gts4Pr9m6UBgKp+BxMim9eEvffArIOQ6jF9gVmBJMmztV9AFsTXOQGAWeraIfN3HOb1yBSVA",
+	"DVUoA3LtRMCUq0QKATnzGaPX1vMK+wcrLXdyt9+6XQHuCUZ3ORCwMDmCmrrk90JqCgU9qUjbcjTy+DAQ",
+	"aJpi11wWKqxOWvFFocfXx66Oczm32Ymwuoxfe43d2YGeKDJlU5kvvGhqLQ6uH27kK1z7js9YgTT1RWOh",
+	"4UYHANZM44o7Bp3cbCciqMNrA7ioH9ehg7O4WaJZZowsCbhH+IUVch9U3QzbUdHpjPKxqIhHawSZSjeO",
+	"3YOoKiX2n3WBG3OnrPshK9/hWwbcfJM0/6LEJ2HHr8q3e917yEb2lO5Vg+2+EqrvzP8IAmbZ0WPT/q31",
+	"Jh62o4uXJv3qHiwHrxN6w+7CgALBSnarC7mvWOuvDvqwNBpMcGcg4AALGS4q0si3lXQ3KeqG9p8p1yeu",
+	"e9ofVdjtj7D75NivmF4xK8FtYObZsSztqwjUJ543orxnqS157+qKODOD5arW14eGCyrIkHkpuw8pdYW4",
+	"EnIuIidvR14+DY1OtnAvKmU4NMo9Sy33YkzIcIG+lb6bteggHP9L2EG1PdNm9GdjbK61MntsQtzQdOxh",
+	"5NSTK98o7P5bXEWw7Avpn5AumXW9k/rYdnr8f4gq/cCvHTkCzW4zmiTY/KtQpHOmA4r0RDkxfoVeaTV+",
+	"p5eBns61JzpzqrZt6jCSGZ42KLWQHOzUNiPp47sgoYb28YQKI1EPmW1fAUTPyq1ewcAmWmaSMdM2Z7oy",
+	"XTPxEmz+rUlXtCSSbo7oQfu7r0HJ1kllu99SeHRd3O57NKspIIz3HwL4JyKAJzfQ7cT2aVlB/mzZ/s6C",
+	"YqBdo+ft2MdIRi7mhlktmSaY3XzFSAxRnnEfw6PABOhi0qJ6rGSE0Y/o2gBDlKEjS4FId4ZDrvAQvZ8x",
+	"cfTh9H4xHO4I7hlraOfy7aP/E2l4z0jD/4Tk/Sck788RkndhoMvhcQTxz0Ci4B/VKOc5VWRY8ExjoF7F",
+	"/RQEHeWup/Ta+DwEaxecB1XbzCw2bK0P8LwUe4cRYgpr01inAhazxOZ9LO00tIj0pnyMNyuxlmxBzUuU",
+	"DgVjqVNKB8KIelJg3JnSPMOGSWTKqIBCx9uV6qOu66QBYxv6673wZghXbNxHD4JkuYKQY0/uLxW7ArHH",
+	"DHcPoQdeX6b7n8rWomij7zx6QaQygBFC3hrAq57hEfYhxPQO+8XnZvta5DpUO+cCVjlSM5ZYwwjEQ1gH",
+	"NwoNy+EK3wX5xAq9Z81FnIKxoLZLc928ORsGWWa+m9qUZhm22zKs1oA9xNslNMsw9wq9jDPJwZFKr5iL",
+	"WLVDPVH1WoVbth9iUI/RZlVvY+JHtTvkoXcRDESQpF3maGPLfsCcas2BWvo3xgOpMmp+IGykfIe8H41s",
+	"bGNsq2SCzcinEMVR2D3KFceFrnt2C8hQsLdVeeBlks7yqb93PaiOPpxGZFzQPC2bssZB78uYILc5JHI0",
+	"8qGNQadNjFYM7xnqNTeEuEBUKMYDVcOg8cIDKhyMBnB/++vt/wkAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
