@@ -233,6 +233,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -738,7 +748,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -2806,7 +2816,11 @@ type GetDocsResponseObject interface {
 }
 
 type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
 }
 
 type GetDocs200TexthtmlResponse struct {
@@ -2821,7 +2835,13 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -2829,6 +2849,24 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetDocs304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetDocs304Response struct {
+	Headers GetDocs304ResponseHeaders
+}
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetHealthRequestObject struct {
@@ -3462,8 +3500,16 @@ type GetOpenAPIResponseObject interface {
 	VisitGetOpenAPIResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPI200ResponseHeaders struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
 type GetOpenAPI200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPI200ResponseHeaders
 	ContentLength int64
 }
 
@@ -3473,6 +3519,12 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3480,6 +3532,24 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetOpenAPI304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetOpenAPI304Response struct {
+	Headers GetOpenAPI304ResponseHeaders
+}
+
+func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReadyRequestObject struct {
@@ -4211,194 +4281,207 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs32id8Kyh+U2XJb5OiKMkHqd76SlHsWIl8GFEeZxLmVYPdIImoCTANtCiOV1V7NXtheyVbeB4A",
-	"jW42KUqWnczuW/PHxFQ3GofnfPjhcyuR05kUTGjVOvzcmtGcTplmOfzrpH/++kJeMWH+kTKV5HymuRSt",
-	"w9bFhBHFlOJSPFEkTlQ+utTm0ZiMcjkl8Q+vLshOStVkKGme7thn404ranEzwITRlOWtqCXolLUOWz+3",
-	"zdfa+LmolbM/Cp6ztHWo84JFLZVM2JSaeUzpzRkTYz1pHe72XkQtvZiZ95XOuRi3bm+j1kmRK5kvz/nT",
-	"hOWM6AkjMzpmRGmaa3UIP8SC3ejLBF6MiRyVTw3ZSOYsIlQRrklCp6xD3k+5JlwPxEjm8OSI50rD8x2C",
-	"X1eE5ozIGf2jYISKlAxZJsWYaAkvZFxpoidUkylNYU7TI0IHYkqzkcynLCVSsIjI3Pw/7igVUk9YDq9G",
-	"ZMy0IvvdLom5uKYZT93kO+QDHXMxJlyR4WIg3NeeKKJkrskVW0RESE2GCyJHI8X0IaGCcM2mOCF2w5VW",
-	"JC3MfsJk5xOZwW5wMR4IrmA8lhJ2QxOdLYgUCYsIu2aCzCc8YwQmijtA09QsJic5m8prlnYGwlHAHwXL",
-	"FyUB4PxbK476YLcXtaZc+KNvOvgzPuW6mVanUmlYpIIdhaOdyCxVZCtlI1pkmux2uxExJ2Ie3e12u9tH",
-	"RBbaUENOxZg17HlmPljSdG1F8NfKguynWofmWy1z0lS3Dltc6L1eKzLr5dNiCn/uwnLtP/1iudBszHJc",
-	"rUyu3sGXmhacyeTqiSJmKmTO9YQLOMuEZhnLnyhCk0QWQvu5z6ielFOH/1vHhX/L2ah12Pr/dkr5sYN/",
-	"VTt+YrdmmjlTMykUA4lyjF99BTRmfkik0EzAodHZLOMJNWvYmeVymLHpf/yuJAifzT78Ad/C71a35Fi4",
-	"FcNuIKnD5lh6p1nOaLogW7F97hL/EG93WreRm/g7qV/LQqTfcurvpJ/6hCqcOU+DiQqpL0dmVvE2iAxz",
-	"zjSdckGOP5waOSBHI/O4+eky5YoOM5a6dZkfv7e/fctVXTRNcsgSWiiU0Yrl1yyHJQtJ4uPv356+u/zp",
-	"1T/jtUv5KGihJzLn//q2y3nLlTLyUuZknhtBH//chgm1f2ILM+UimJid8Hc0/UDH7B7TZDd0OsvsGykK",
-	"hFD6t8y0NOWZ3WD81eyukfhG8OmJld9kQgWI5kIfoSokdEy5APYwYo/atztWDjClL3naOmx1d9/88vPe",
-	"jy/+3vu0/+rZ+YuL7j97H/dPn71/YWSdprpQrcN9I8A012ayrVOcJPGTtNKsyMWhTLRUWubs0C72sLak",
-	"2+hxiC122p0rEqjZ3GpmZVRzqGPJVl21InfFKPRBEZpdNcoTpTLq6V0zkBHgwQD4ynaHvJNGEo9JMjEa",
-	"BbQhEsI57vCj0IIR/ZdWgntyMEIZBJ5ZvU4m5L9+PW7/Qtv/6rZfdtq/fd6Ndnsvbv8GtopR3GZpHbPe",
-	"TucRKSBzs9iUCMq1PBYd2JUsk0HO6JUilKQyKaZMGAsnkULpnHIRUoOfUhwNhP9V6yyOSsvAfmX1mb+W",
-	"+ZCnKdrW30wLkiSXSrUV134jgKgpmTYIsNIiNxJs5GYcLGogqqv6ges3xfCjoNeUZ0Y4f8vV4cdJIoss",
-	"RRPXLJImEzxgKtSc5SxFA4AKwvJc5mQrHnM9KYaXRTlrK6DPGFXsndQnRZ7bBTyYOTMzFqjqxI5Wk9Xw",
-	"gBPVKKbRhLPP4wNHxguZ0gWZ0Gtju8yMefZQBn1ZMigsFT5dTm8tgy6v57EYtLYRrHEfDkkhroSci8ht",
-	"QkRyBn9KkaJRlA+EfXsrXprxauY0whKciVc3CWPpvUyJhqM3AgNUwCVz41UOn6vSwgOfZLfbJTTR/BoX",
-	"ryLCtVHbU64f46yNEIbBSDCf9afdsITHOu/q0s1CrR9ERDEdstw4YOFmmKNcno5l2Q90kUmaXkh5RvMx",
-	"+9YWrVMuQ5kuDAlnZhLGIqciNGppkrCZNiuZ4XwvtZSX8LBdxznVDCjwIbQHnlVONcM9wiGuaVaEVFn5",
-	"+ypyNHa5mbA5Fbc286KlRXLOdL4gdKQZuh2aTxnhAn9vH5vflwj2lzcH/zx7/vyivRsSaC8g0HP/hbsp",
-	"s7IMcyhmJ6dULC7nlLtAVn3tS8+E65eSmL8R8zcjGuzkFdkaGrozP9EE/GIF1tLcmFNMbR+WwYPeCzLD",
-	"Y4ZdNE/tdnv7Zmdolm20bSDEnC1upnKpWCJFqlbvZ2/Vfq5c0l2bu7RPQPaPyvXKiPSpzFm5zzVueaLM",
-	"ZrbdCyX5DcRWfH588ery7PTt6cXl+Yd+vG32V86V2b2IjCDuZEd1e2ldkZylTGhOMxVhYCTjTOiBoGma",
-	"M6VwSjCT+OTs9NW7i8vap+yXyFYckmB8RNg1yxfuuwMBs1ZGO/3OEo2RPeNsyO0OOa6fCNmKw7OOiRTG",
-	"UrH0BnptIIDgtpExzdSHxvc3UnKJYrkgo4yPJzoK6dHs29vjny8/HZ9evDrvX354dX55fHLy/uO7i3jb",
-	"fAPJlFSeMt6PEQzOiKIa4n6wrQMR1yklblStkQ37AlMGxL4cwurjBhhfyoxow7AkN+9wMe6sDU4tBcsM",
-	"CfYxAv1nBQjeSeKj4S5yDjwOWhgsGOB4qojiY4GeeXPcoM/H4lS8pjz7QsPEfIiLyxGOVNcB5q9tLkjG",
-	"xRWEYWrTLJQhAwybdUg/CCFQTXbMrHfQsn4E/7Fv5+KnulZsVdf1WBLL7UdChXUuRlxwZbyLrbjyyXgb",
-	"swpmKWDJWucq8kbrQHirNdxGs7Xe/B/mcq6M+DuCwQrFcpKyJONAHIKgu3Nk3sH/HIicjWA4EGgyZUtM",
-	"WA31UE3i8KBia/4igRnHR4oRHxf549AZmN7liAG9Wc/N7bC1/ctnzXJhT6z9tCUk+eH04s3H7y6tcD79",
-	"fvuhZLa/TGbVr29IbrXlPQbZLe/LHVHS+qbERtY3zi/etof9QIG4fMqhpAoPt89ESqjVu5AjJFSRY/ss",
-	"jH5IvmM0ZzkZFN3uXgIPwX+yhx7qbnmoH6vzWnuUlTU8xgm+dZxfiTVZMUCGuGrclGVZX1GXnz59aptN",
-	"M1ZLQnVD2uc4m9OFIjHuJaSllnSiz5bd4tE/IE4TOhkpV1dNBnYQS6nHOVKq6dB4+KlkNoIK3hCZ51zD",
-	"L3OyZcYloyLLjN1E07YUGQhHI1+5GG8fmRdBsBlN5CwMclFyRM4SYyApMlwY74VloyO0HqzZvc5D2YjG",
-	"Drp7geBg+TVPGKmu+y5S84+CVT0pdCrn4p7baZdrZOOk0GD+mVGcj6EmMtfZ4q+wxEfTw80rtsaU2oTA",
-	"jFSshPtQXwPVcbWG8Hx+zX9kxDNmiNAo31lGk0q2mxQitUZ6XghhpoqzLxVzQL+GVHUZROgMRLBcpQ1v",
-	"FzNwJpeJm8wnTJSLcAEGu2RQ90dmiiUDxAEHxH+2cf5RqGI2k7lm6VuWcnoBD/25sRtDOXH4VfM1TOX5",
-	"yV5OzWwvzZrAOPc0Hma7obAmlzOWa45i02VueXrXnO0Qp9+3otZNW+apOY/d26iFETFIRsCQy8UErnqg",
-	"u1Q9EAy1fxu1kpxRsxaq75rNBZ8ypel0Fg6xd+vKBjZayjvM/vjXe1gk4Mjl13BzIleIEEyxtvTf/Ork",
-	"0DjYQbL+9PuKoWIGvty7+uPl9fOb3nR/9q9W1JpRrVluKOC/zF9/xXzYb593e7d/ay2VmPiRz7hafarw",
-	"31BqsuGOmIHtl2ie00X9qIPapLtGfMdu9InLst65xWt3z5WWlPuX8OqOBQnES8ggPttftWvw6SDHSdOU",
-	"G56i2YdgC0c0Uyyq7eqUaWqk7V1Lf+ueu41aci7YnXv1Hh4ye68zF3C5kwEuzqzwMy+GoZq73vxEufav",
-	"1o4jnEDzidj9U1A8VBfHMerrmGiWZQqUgCx0IqesQ2IbOkrjQ7KQBQTZfVLliNikCE8hlzliIuFibAv5",
-	"IhKjk6ouqY5B78Q5E2x+CQrkcqpiyBQrpjsknrDMfEPJKZOCEZYpNhBGAx+R2HyU5fCV6phbGosUyrzO",
-	"E0WYSLfd13S+qH5tIMznQFtVyaQc9kFC7OA2alWWf9cor/FhV69YkYZ+vXcN8gYerAp3I5HdqdxZaWWe",
-	"q77eA9oKT+muQc7N06Dp36pwpGcwUngCd4+k80XDSM9vS5vyc4sJo5WMELIcYAyPLA0o30qOihissYwd",
-	"LgrPvYl1TkBxWJH2MAF0X91Wnyq8v3pu6de0Er5IL0ctvbr4107uibLFr6Er2yH9iXFvpUjAgV95rPvu",
-	"GxusETitusK9TUwHP75bTtNRfO9CszZK/OiHYcQCvaaa5pdFnjWY1HTK2jLnYy7Ix/MzV4JcKCzWhDfX",
-	"bqURYGUVdpPNLlJCVb2sA2ohysB0mIPR1i8BmQ7OytoJGHHxhULYyAlXjKG8AG0KiT1RRBRTlvME46I8",
-	"jch8wpMJFj+W2csrtgDHykw9NJGf7bfWmcWG+DM55iuI38bl4AmzqXBaZch87T6hRTffTMucKlWwdEnJ",
-	"vPgyvtmv8w0udWnzoypDBZwUkHKF7O6UxxW1uUykOudQUh7mzTGfhjEyDvvhHE6uI0KhosnVfihbDsJt",
-	"bjZnWOXfgZlZQ3a/10ALvvb6Zbf7fPfly97B/vP97suXu+vrsKPWG0YzPVkWGMsKT17doeOMlpS5LQld",
-	"d6Z9fKyvqV7vS3k16QZuOhNvhTR0TEhbluFMRgyUmN+gO8AcyhMF7DeSWSbnGMWId8ACj8uoBJpEkO0d",
-	"CCpIjA90yIkUmnIB4WvFktxZd6XboeXV5YvRHt1NXqY99ny4M5f5Fcvbz5tcjZBhvoZCXaMRV2nAozBQ",
-	"f8XYTBGIKnGtSP/Ncbt38IxMqJqslRp7X8bx653sjVSkszWX1n4KifSRYTlj+Y9zKqBpggLBdMhPjM0I",
-	"10RLAoYpxsfKajYI5OFmZQvXIIP0UmHb1rPRbtKj+6z9gj4ftvfTbtJ+OTpg7d5wL9lPD9iz0fNuKOaL",
-	"gqdNNILVXU0evI+mbOS+m3H6yGDf3INfHfxY3RaClcm9FyRjxodXEUn5mGsVkbhj/bt2HEFN2Awr77Be",
-	"2P+104mdmgVXbEb1hCg2npoVQNUA2C5bWEuBEhjpXpEkY1jVMXVNNdhipSfbELeH0TTLIcsVNxcnx76I",
-	"Q0+kYkTPZV1YTBdthYFqlOmVVrFq/1AQydj6/w/LD7Z/q368G+32nt/+j8Ggs/6ZZ/BM5TE392e3239b",
-	"RYl9rydqXv0oZyy2JW8JzfMFMkiMpcfEe/3WVb7mvsHuUT3jZ4/lGR88hmd872hQzbzcxCHyHFTjYrfH",
-	"d7vB9rma/F62CMDvjVrmpNeaBr1GnzIq1bufWpNEeBvsWb0eXE1plhHINxFI3qSuP8oV4gITg3zWEm0x",
-	"I+VtO5lVIxFRhREKitCByCCLYLwWLKXqkGPfVNfbN05FThMjf8jWR8ETmWKtAplJDoVSVJEf++/fkT5s",
-	"pyugIrHn5ng7Ikr6art98hP/zkzo48Xr9osjkklhbEdYkyJjpsl+txtU6rvSfFiZdXFsNrEuTXa7HfO/",
-	"54cvui+6NYHS7e03cHQgvpd2+wNV0ERqvDDXjKIlzBCELbtxPaTHQyiLk7jJGbXNpYeE2jo18M8Ggo+F",
-	"zBkMqhhTtV5UkBf1JbHFj/np75IPf3j5O917y89OfpzAv3++0knvH4t0mv3+S//Hl03i6r0Lq1bXhbyK",
-	"3XQjmZNZLhOmFLNepJpAK6xgLs9NycScm3k+IpTMZIrvzrICCCinIpVToorRiN9s26yueQDf9/QJv4Ed",
-	"aXSG/wVlzCHJWRtDTNCnkDNd5CJ4DKi7Qz65didhhwrK7bgi1FmucgQGm+EDQzfCcIIZte1qQTvkQ86F",
-	"psOMkeP+yempV1ZqRhOm6gcRWLEb66lfB4Ob3m57MLh5/sprxaaTcqmuZY4X5Pz1CXm5f/Cc2Cyab3ix",
-	"jRFE4SKmNJlwwdo5oyn8EBs2bVAwmKRe9uWaR8GuC6hOMvthJWGNOaErdbmbKWi2Cf7l28oq7VatqF6R",
-	"0tSC0VybX20BDX7wrZbmt0oTYitqhX+cMj2RKTxP0S+C3Emt2Bvm2JRMNCK9Wp/dULJczcQblzQX1GzM",
-	"qnqrer3fcuMLms+2Mem3O8JNrg7h8/oAX1h38Hl13tW6kTRT0mmX+Oe2Ddm2T9OYuE5ignnqO6NRpb5d",
-	"So6ujvyAo4UlD5/XKWQ3xrJK/Xh+auSZ6553XGYePyJxc6UE1j0ZpsCyp/iOEFI9gYQkg/MOzALgzMoJ",
-	"NNkH54ymi00CGFCjuEwWK4IOzZ8CJnxYIP6+WZEln8m9v3ZmLsdW/faj5Ya+MLXTdCjY9fTA/ImfT93K",
-	"b96kIFXUhK8hvJcfGSae8izjNrOJ3bFQ3UWH2GCsJzxPnSt4cXFm7TocgGbY7s5B8dvaLRv4K61TZjsi",
-	"vF7tdbt1bAWM760uh3AL+0ZU+eCE8ypyju5MINvlNZP2F/qH+4+ZOf1LJD4PVvCZYPPHZ7NKxHxpBc2H",
-	"GWRZVzAh1GHZKm+uyFzmegLYLKvZssJFuw9jotI/roUIRZJDeB4Cwsw1rkA3OFcYMgw7OInMbbeB8mV9",
-	"zvN3LceKbFk5oUgqsWQbnTmutzskdLa4SNlNjOVqOpkQB9sDHhe+VLPOd58/MEXQuDGVcH3TiQHoQKWs",
-	"sFrAt2xzm+1s2ulPk4Uv+oOSPGgIiDAQn7JxTlPsF15r2iguEraKtiYYKUBwpMS4UuG4ftdSqlnbSO+7",
-	"wtqqeVtiN2p86FcEzUfkoLtHKuWbpBCaZ2X1oyuPDB0MeQWVszjk/Zm4OXMSSOel+WNHdQZ+nGE6y28R",
-	"mTKqoKnBlnv6LrepFFJLwROSQOQ8JMhna/GC9p7dhRcUtUrhvTRV4xHu7e29jMjHi5MoFA9klrMEmLoa",
-	"iu91e8/a3V57t3fR3T3sdg+73V82O3wzE5ufqBSX1bM81VIz89c7i/PCEquGIMWcIAJXmYyBPnpXEOXK",
-	"P+WMCd9Jt9Ul/+nIzna8bVd2Ym/tuTzrrhcNhvpZUuRcLyDaZUGSjGP5E1s0u0tGClAtDcEAlleFhEKY",
-	"HMWgOLpD3rGy55hBEQCtJqtWY7J5CJtyv+mMm3/fRi3sMzguMPu5Em8JvnFI4uaOD5noy//9P/9X2a1g",
-	"voGzK7850XrWKnv4TqS84itwrxqa7BTTmJQMWp12EpplQ5pcxYfkjdaz9yJbRKRvDoNFA9GnU9bnmv3n",
-	"Gb2JyHOS0oWqtBeA+7YqkVdinCU4U7+jl5dvpNJt7wBe2kkub6+hDS5GslGwpCwnLGOJ+QXCUSk3bDAs",
-	"zPn6JmVzzjYZ0hmIgTj2CpeSp09B0z59emhTcAtZ5MoKUrOgi4szkhdCYbam1o8L8ikihciYglcHAlN7",
-	"XGP8sUNeQdYek4EJzTEjT54+tdYPUsXTpxbOShG1MvU/EM25/yMyszre5gxzpmSRJwwKHWe51CzB3uuM",
-	"WbA9/wQ24w6EVSyQXoE9w4B4mca9sNObI1bfFawCXQ9FR+CZFEZdK5fuNBsdYO1k/NoHy+vYa4cQFHVs",
-	"klCBUUWiGItQLsmcQM95iWZRll1BYgjjl9w2CdtYvCEGLhJNXB4Oq+htZJ/RZIIIfR1ybKObAGZEbXwV",
-	"w7A+RX+IRE69gKzGX/Gdp0/NPvsfhRRtNp3pxUDYUZ4+bYjRki0qCE/ZdCY1E7qM2LLtDjku47DzMkZr",
-	"hyNcDcTa2CyiHIHRQBjNM85yPDfwMfVcBmFqNaEAdigFc8TGbpKsSFmwWwhwyEdEMA7/Vsb39HHjDunT",
-	"EdML+/WUzeDPUsAQA2G/Rib0GtAZ7Xzha0cwVrg8FyOXeS087muxBqIQ/I+CbRsSNIQJHrLhsnJDHRf2",
-	"v/+JTFg2M/OSEIkeiKTIM+MXXClC8WBcXxdkewjXWOqBorhNg86zFPMzqIi4FApaZQgdCGidUD6UHMNH",
-	"2mlMtk6wkaN9sZixalfFTXs+n7eNDm0XecZEIgHNw8EfECEHovK2zQ8d2WOBoClE12yyZ/egQz6871+E",
-	"E3QUVOKbAiuxGRAVkCr2fcicxJ9vY9ii76SeuEpqqPEqUwNRUFiNCViof47A6H5zcfGB9LpdnL/hcfQ4",
-	"EVtrIHzmNuVGrk+5MPq8Q17luQMOjVd1u8Rky8Xvt6vx+oFYEbAnjjU98lWKUopPuVaHFVCwVYn3I9AH",
-	"XJHdTscYm86aPQoEj60UonogHIRmFbfFqgsdGDFhj28JvgbQIt5eVVhs4IxUzPSd4OKbTVXyOlQyuKPW",
-	"5lIA9zYnvf862EM9nfGECcXKSt/W29OLVhkFbr1PtDQenFHjxqtALdzt7Ha60GswY4LOeOuwtdfpdvbQ",
-	"bp2AIbcDKYKdsC9kzBoK+G21kfF1s9ScEObwtoYLAo0vRssbYxqMPSMxtyFvZjwwCnE0PmVky+w3bvFA",
-	"WJA6ouhCIZ/MuTJSFVw4wLbAeq2oBn0LPdb60KtWagZzf6z4zZCphB30fHaaGvOEK+0WBJtRIgr/2hyP",
-	"KR/ZOXGYf3c+iVivt7/VAEZ73e6avrGG5uXycH6tFog1tQtVm672qq1TFaeoWzpFDt+Wt25/27gHMmw0",
-	"agRywwTvyDFfjXYAJ2If96LpM37PdhwIJTy/e/fzyyib8Ob+hm96qNHbqHXQ3bv7rY/1NlnrL8F5lZ7S",
-	"r78ZUlDFdErzhaVCvzfGuqZjBXVv5o2WOYeZxFBvlXor/QJl6uQ7iRmSzekqOPVNz7yxV+G2Go3QecFu",
-	"l2h+90E0v5LMy7n7gseW8dPqPvrlp+nL679PXy/+Pn397OPP/9j/+PM/dtmrd9fJNM3O936cpJ9uuue9",
-	"14vkh5uDsM6wwd2/5y75rokVzZzGGQnhl4y9hVIVJhH5ksOE3YtX/LF8e3bZ777c4K0KwLJ5a3cDJquj",
-	"psF7B5swZ0Pb7lfmbDz/0O5oON8Gjr+N6vp453PJCLc7aCvUQfB/Xd/7wtMVANqV+tqHwWiXNci3Zgec",
-	"vKpO55XxT5x/7L0K6xdxqMzVC3B5lPFLaOYiAmDQVvxPdBIHouYleq2/5HpegDssJFjOh82GNDpqNvTU",
-	"ZC7gcZaw/19TrtVl2e6wl+yl++xg9IxebiLDnLxblmXhUJvLsrBafY0g+7cRWTWQ9K8sCWD3vNuATDCS",
-	"eSAa1oqBIU2uitlKo7yvc0anilBAAeYKIhT9v59xbUEfbN4ab0dAqKet0hrD6UyomjAVGWfd57ZcowoU",
-	"61lHZcLHk/acaohb5FfbEaQ8tKt2i/9xfPLx41ty+u7ifWwvWdATaIYNugqAs8W4Q84ZBBeN/T5cEKXl",
-	"bMYrke+IIFiF+7WCZjEQW9g6M5U+VBG35zRzNeJqMo3hSYV9utBig09apAlSifKpgbCxuxLxMLdTxKKr",
-	"tT0+2CXsRhxlUubbTZLkB6a/wyO9l08gE810W8FpV7EkfFx/yAXNF8sph2aOtTRS2dMalo+LZ3zP1Uwq",
-	"rhuTpjHVmiaTKRP6CAYxquU/By0fPG5btCQ+tVVDnXQ4aMUbwW9UcID+bzL8j0N2TeRs4fjUnUdENDVk",
-	"JkXGBVslIcpMwUoBcc5SnrNEY0TDorURLYlvUfR7hd7aloPn+u64/+ry4/nZDvTd7Uj4mn843rY6GFHc",
-	"fHwErlshcW4/e1nkPI4IJaOcqQlRXIwz1i4Uw84AFpOt3sEzYotph1wbMYQgXEZIHpApF4V2PEzJh59O",
-	"XpG+eQXCRpfJhGYZE2MW28SHA7NDuEmIuRvl7hZus5nxUooDlhcTTIWQraVsCwmTLdtHKNhgNtcs5yPO",
-	"chtTzRi9tkXOJYoOUYmcwbysq8ZSDFzOimHGEzLLJUhrsEOyjPhoDgQtVZMgAShDPEREwqsLlL1uryH5",
-	"tPLga8x/JlHyrOltLd//eH52P36OWn2m26syZKtOJ8ArjKrk8RBpsoFMaIIYrHF5ha0RXhILWMfEXlNh",
-	"Nzzk4UJPWr9FrZu2JUsAcLJuc42xfQpwJYc7+D2I5IdMPmE5Q65wvDYtlCbsj4Jm4YNP1EDcxRB4OZS9",
-	"nCNAtwIlaAOmVJQHQuhYDoR5C0H/oPRfELMQsmCabFHLqhjcx5Q1zBW6LLgyOtcCTnkxY9htIBy/oW1i",
-	"Vw/91VsxgneAwDL/UTYAx9vIfDSFUqKBcFLu+MMpCDkzgBFUIg0YJIFkiHdcIK6Z5nI2Y2nk0mDQjgKh",
-	"6otqUzcUWTuBE0wz6ArnqdkIbNBOqHClQRMqUgX3eAyEjd3hJtT8R9wwd9xw8RNdTi2HR5hRTPcMRFxe",
-	"e+bb5YzpboYIwhJP3PLBoG8QQ68BXbQmh+72TcMsOx653SEkqVWXVdlS4dWXby0JmsYr4YDyIAPkFeFS",
-	"7n3lhVnK9jN/wST6mOt3SxZKG8KUI5cL8Q3JFThVlHnWkyQxUudlygRn6crZQiPDl83W8wO7mWVU4JmZ",
-	"ycLY6798GQ61Yha97v6L+0wDoH6xOnejKRQ5/8JP9xtqM+KjUJxaCdvZuKQCxOt9zsWoi7Fs2/GgSs/q",
-	"z6X0QqPm7yNes/F7tCQh+2+s+esvfT197y5ivMsQc1Uv25HLHw4EcrcVeknGaO5iOve1ELqbWgivPYbz",
-	"w80K43D07n53+e6aR3BVKkYMSvTHsmJAe+zk0pVPNgcIIUjiVA8CLPiInjGAvJeOYVT0EKi2drbMUveS",
-	"LX/rDMSGcT8ShP2MbsCvYKjCqFsXnSRbsQum2c5OTBdzl1FWmi4qBR5UDERj2Uhp0ASrXdX5V4mugX+g",
-	"NsJsKEu8qvr6HE5iRSSz+3UjmX96VuY+kczOxqHIpXDDQ5MZvQ1SJ+GVKw/mfM/r54gGWy38WspNAKMD",
-	"S3v5v9IbeS8YeXPx9swGEwwpnvT7wBA/0mvah0cJh7BGZNhTFlrxlEElkUOkB1XV5gLsn2ggaMACeI8r",
-	"FO3ExhRgKiIoXqJaAqBS1pEziEAYb4Vfs2ggzEfMxzuk728yiAw7y9GI5YoMQGPWxN+gtSKm56G57mYq",
-	"zW70zkRPs2ocb6OoXWncN7jsLl7Xt4K9/UFmPFmsh/EyAuPInMMoh27Av4gnvbzYCAUd+m/ovvqApyXU",
-	"kjrXqaXyumd0D1eS8mum4VY2+GDpJYQBaiVt1C6cqQM71jS7AvhhQ+UQ/Tc0jl6xHc6DPysGMXqo6zZK",
-	"JYAjIG/5d3dR3TGu5E7a41M6ZjtPHyWCjLtHYMg6JdJkwtqGHnPZACP3IefXPoZDBZnIIv9K8eCm+1T+",
-	"bc20z/XS8npY+WJJeD5RjtSoI5GHcouHHWpkFg9/ALeSUmXvVoeX4sgbc+Vt7O5qZ7BwgG1mMsuA9hur",
-	"tTytn8E8HmS7bH4z9MqSpkCnbG4hfBUq/Ka01KxVv4CaVAlhuZqe/OeD8BloeV69tswax6n3AslJ//y1",
-	"/VlLW7isBqIJVxKzekvokiG4ZFDR3CHnfDzRNklI0Y5oQ+28edxG6yqoM7EHUox9k4Gxi8LulkPihoDy",
-	"bg8iIMH1bbhLZUNzP1QSfd/F8XXN/hBBtEHdVhFAW71/THan+8kvwxeq+88/9n68evnz/Cw/uBDPP7Bn",
-	"H+nuD2n3Ne+9kfv936ttqEEp48tKKWMdnPPgxV5vb9dDZUJqMoE+1kdxKpb2d+WNEMq1qG2uKmMh2xAS",
-	"if+dFORXFk2fJpJwfwMZF18ihgz3ykKvDk18zzKmfUIPI+qyek+mSDHOhGyNkacOuSjLuuF6j9EIbtZb",
-	"1m5mG98X+v5lyP3z19aXXS4w3l8ZATQ+T5UG18XmAsq1K4t8UO0bU+QGVFXeV/2FNPxQH/6r0/4rq+CW",
-	"0jxfwASbxegwcoSMYDVrkPAaS41pC67xthjUhBEWBGQLkvErNhAx9LwshwZjFxSjvhWzFtmD9B1eHOc9",
-	"wKmcAlQrwBrbCNpyyAxVKzwRaNXVwTEv0F2U7BHZ8vGs1PvFsv49dM5/c3gtJlfPwnrKT4N40z3ZXiZr",
-	"enxEELyzjW2G7VjORAJ9pFQsKiG7TqPJab7xVQNhxx9Og3k9ZjDMB3VcXt1Gc1D4qMoGjJhOJvdlkjVR",
-	"r+qqtvoJzWi+vUHka8o0tSHaiUf6bjxh6PgL4U1cyyfiByjo1coyspXxayaYUtsdElskDdupNS+hQAZi",
-	"BRYIEXJ+5BWCC3NFJEZIED/SgmxRuMkMih3Ky8xSrq6MN0dOd94jGF8EtQ3hfWYbXWXmqk+3O+Sc0ZSb",
-	"JUE0ws6Tu0gFwIbFK3woC5/+JZ6TRXuw0B7h9XkOxQfRPwJwdQef0hrnspiRRE6nXNvbZQ/LzZB55U44",
-	"srW7t93y8ChNKBidLnpKFtSknBZQp7zabHrubXllhf9misvu5Z335hWzztoQ8ZklUJJMWHIVBR3fkAC2",
-	"BZVuvo28cndIq3BX4NqC6FVd8hEBXBbES/GYoZXex4EImh/Jo/Q+DkQNqHXj3kcXRPurNz7aE/r18wrP",
-	"v4bsUkX42u9VsJyb0FtsOUUFkLtEUN59XmJsIQzyPZoj7xlG/ApdkEsG1rdPMF408MrqIKLFiy95c+ez",
-	"OaDb1fYKgoWA22C8DqvWKHSimB9CrK7wdnAj9gG6HCr3nj79RHUyefoUy/HEuD2TWeZ4XekFNlKcSKGK",
-	"7IlCuAsuxuSPguWcqW3bigwasUQ5B4gPwEVWdB5ifGEtc/USffRbXPDRlQNQRZSUYiBoebvFE7Ms/ATi",
-	"kjGqHRaJ/QLgkfkqMrj+EspDt6CE0UnKgSiEK7IEoWkv+9cJqneqCaIKQNlmibhNYYJuBrg6CzU85YBV",
-	"QW3g9JDwUQmi5r7FBRkyPWfmkJwwLVccXNmPk3RXr8EUVyhow2x3FR6ewxdw9GAvg/Oq76bxGlfVlsFG",
-	"Vwq4HguKbbn+rISFsneZQuLMlYvCOTvSMkswipFspWxEi0yTbuRByJ91t1ctp3JL4KYirnpd4G9fbB4B",
-	"xHxoe9whnl8E4hneNZID5HQ4yNfRHCXG/xIA+72Vyu29lIq7zaPZgLJUjV/4qi14fwH1glvhmkQR78lI",
-	"PoAJ4bpBtdzX5PHXLIDmr2ilHVvP1dCNu/mgq1pmf8ip0KXM966UMfJzxshWRdU5NReVmJT2ekovVolg",
-	"c7j2QDEHyVLpf6tAWhknt9LhZu3S8OJMW/fGdVTi1iPATKkqbIuvmYhdgAogcY/IUOpJBY0G1PF5gIlv",
-	"EatAldIMnDREndqqAzsBTNdKaCeo/y/L8Q5rhXYwxep+GNUHmq/MKsLOLgbC+Jq2smNO/oPEAbJtjBoP",
-	"8bgyUCVblMROWsQB8BDXzoVVrnIVrraQAhUxQiWlVUirCrqUeS3HDkRFR6wJjiq8x2rFVQEArnYXHBXg",
-	"SkH7h6G4oPerPAaLi2yBbuCTbfB13JTguiVDIXik0LCAFBMivwGMFFfEXwRU3sVxVJZxwlNbsWVIx4p4",
-	"zNWbNDw0v7P1vvPYc/jS06eHtoG1YpARbFck3QoskXkEvMCMC1ZCeg5EDSbWTJ5rdxF73QIDH82YC5nd",
-	"AOP4IWS+va02v2bpQGCzh6HEyDZ+4F8OAekMKddx/AL7RkqRYQHnwBdEPP6BwK68bBF5sKk5vXINtuCG",
-	"KrQBuXYmYMpVIoWAHsKguQ3WT0UKqGxIPX7pdga4JhjdFePCxOQIgPzIH4XUFFDEqEjbcjTy/DAQGJpi",
-	"11wWKoREqwRFMfXgi6jGuZzbLiKYXcavvcfu4kBPFJmyqcwX3jS1EQd3CV/kYTX9NZMIe5Z6pDpA+e4A",
-	"wZrPOESp4PoYe/0BgP/ZSgLqx3Xs4CJuVmiWpctLBq69WtkauQ9Ce8E7MOh0RvlYVMyjNYZMBQJ896B+",
-	"l/SzLmhj7px1P2TlPXzKkJu/mcU/aK/ADq8Zqby7172HbVS7wHsjTJr7Wqj+OuBHMDBLGPFNL42rI4db",
-	"GHlvTfrZPdgOXmf0hlca1q9c3q1O5L5mbfXu8MaACa4MDBxQIcNFxRr5tpbuJiA3GP+Zcv3KXdnyZwHd",
-	"/BlxnxwvSaRXzFpwG4R5dqxK+yoG9SuvG9Hes9KWvIf7HOs3vPvLcjFwQQUZMm9lH0JvRyGuhJyLyNnb",
-	"kbdPw6CTRQtEpwyHRrtn6Z6fGCuDXcVZ5bKvWpoax/8SdVC9E2Iz+bMxN9fuT3lsQdxw08nDxKkXV/52",
-	"kvsvcZXAsg+kf0G5ZOb1TuoTe73U/0NS6Qd+7cQReHabySTB5l9FIvWZDiTSE+XM+BV+pfX4nV8GfjrX",
-	"XujMqdq2PWwoZnja4NRCl5pz24ylj8+ChRrGxxMqjEU9ZBYzG4SetVu9g4E3d5iPjJm2zXuVzzULL8Hm",
-	"31p0RUsm6eaMHty58zUk2TqrbPdbGo/u6pj7bs1qCQjj/bcA/AsJwFc3ALFuweFXiD+LFdxZUCzNsZm3",
-	"pZzL+xkTxx9O71cV4Qa9Z72P/Za/BbJzR/cYV/7RiAwXGu/8hP+gITgPJAmHBc80VtdUYsZBpUDubp9b",
-	"W1SDJqOrqDFWI3zF1pocQsBtqWAGyzrwHmpuI4EIBoTXfLC003CZjI+/YZFIWUJAtgAyCEW6YCx1luRA",
-	"wLXmAotFlOYZQquTKaMC0Nq2K5dHuPtpjKdla6B86swM4RATfckPqIMV+Tm8ve9LZWUgq8xw95BU8Pgy",
-	"aX0qLyHCwFrn0dvpy6ojqFNpIK96fWB4YwkWB9o3Pjc7xZG7y85FBLFHXs1YYr0ZSGLarBRy+nKO8bug",
-	"G0VhyLsZAiAYCzqDmzFW5mwY1Cj7exfgImcA5jfcbMgeimQSmmVYuYupAbxlGd1HW2Zmh3qi6rg2W/bm",
-	"lABmx/bkbEdYeV/ptDnycb2BCFp8yg4fvNwTOKfasVZrHsIkvirLBz3KWIe8H41sQVLceM1pHIU485bh",
-	"JnA/h12CvUGZW+gKu+Fliefyrr93aPXHH04jMi5onpbXN8XBLTmxvZr0iMjRyNcjBXfyYIlReM4AOteQ",
-	"l4ZSLkziV2sX8cADKRyMBnR/+9vt/wkAAP//",
+	"7L37cuM29iD8Kih9U9V2/yhZlu2+yPWrrxzHnXbSt7Hd05mJMiZEQhJiClAI0LKm11X7NPtg+yRbOAcA",
+	"QYqSZbe7k9mdyh9pUySu53793ErkdCYFE1q1+p9bM5rTKdMsh7+Oz89eXcgrJswfKVNJzmeaS9Hqty4m",
+	"jCimFJfiiSJxovLRpTavxmSUyymJfzi5IDspVZOhpHm6Y9+NO62oxc0AE0ZTlreilqBT1uq3fm6b2do4",
+	"XdTK2e8Fz1na6uu8YFFLJRM2pWYdU3rzhomxnrT6u70XUUsvZuZ7pXMuxq3b26h1XORK5str/jRhOSN6",
+	"wsiMjhlRmuZa9eFBLNiNvkzgw5jIUfnWkI1kziJCFeGaJHTKOuT9lGvC9UCMZA5vjniuNLzfITi7IjRn",
+	"RM7o7wUjVKRkyDIpxkRL+CDjShM9oZpMaQprmh4SOhBTmo1kPmUpkYJFRObm/3iiVEg9YTl8GpEx04rs",
+	"d7sk5uKaZjx1i++QD3TMxZhwRYaLgXCzPVFEyVyTK7aIiJCaDBdEjkaK6T6hgnDNprggdsOVViQtzHnC",
+	"YucTmcFpcDEeCK5gPJYSdkMTnS2IFAmLCLtmgswnPGMEFoonQNPUbCYnOZvKa5Z2BsJBwO8FyxclAOD6",
+	"Wyuu+mC3F7WmXPirb7r4N3zKdTOsTqXSsEkFJwpXO5FZqshWyka0yDTZ7XYjYm7EvLrb7Xa3D4kstIGG",
+	"nIoxazjzzExYwnRtR/BrZUN2qlbfzNUyN011q9/iQu/1WpHZL58WU/i5C9u1f/rNcqHZmOW4W5lcvYOZ",
+	"mjacyeTqiSJmKWTO9YQLuMuEZhnLnyhCk0QWQvu1z6ielEuH/63Dwr/kbNTqt/6/nZJ+7OCvascv7NYs",
+	"M2dqJoViQFGOcNYTgDHzIJFCMwGXRmezjCfU7GFnlsthxqb/9ZuSQHw2m/gDfoXzVo/kSLgdw2kgqMPh",
+	"WHinWc5ouiBbsX3vEn+Itzut28gt/J3Ur2Qh0m+59HfSL31CFa6cp8FChdSXI7OqeBtIhrlnmk65IEcf",
+	"Tg0dkKORed08uky5osOMpW5f5uH39tm33NVF0yKHLKGFQhqtWH7NctiykCQ++v7t6bvLn07+Hq/dykdB",
+	"Cz2ROf/Xt93OW66UoZcyJ/PcEPr45zYsqP0TW5glF8HC7IK/o+kHOmb3WCa7odNZZr9IkSCE1L9llqUp",
+	"z+wB41NzuobiG8KnJ5Z+kwkVQJoLfYiskNAx5QLQw5A9ar/uWDrAlL7kaavf6u6+/sfPez+++Gvv0/7J",
+	"s7MXF92/9z7unz57/8LQOk11oVr9fUPANNdmsa1TXCTxi7TUrMhFXyZaKi1z1reb7de2dBs9DrDFjrtz",
+	"RQI2m1vOrAxrDnks2aqzVsSuGIk+MEJzqoZ5IlVGPr1rBjIEPBgAP9nukHfSUOIxSSaGowA3REA4wxN+",
+	"FFgwpP/SUnAPDoYoA8Ezu9fJhPzzl6P2P2j7X932y07718+70W7vxe1fQFYxjNtsrWP22+k8IgRkbhWb",
+	"AkG5l8eCA7uTZTDIGb1ShJJUJsWUCSPhJFIonVMuQmjwS4qjgfBPtc7iqJQM7Cyr7/yVzIc8TVG2/mZc",
+	"kCS5VKqtuPYHAUBNybSBgJUSuaFgI7fiYFMDUd3VD1y/LoYfBb2mPDPE+VvuDicniSyyFEVcs0maTPCC",
+	"qVBzlrMUBQAqCMtzmZOteMz1pBheFuWqLYF+w6hi76Q+LvLcbuDByJmZsYBVJ3a0Gq2GFxypRjKNIpx9",
+	"H184NFrIlC7IhF4b2WVmxLOHIujLEkFhqzB1uby1CLq8n8dC0NpBsMZz6JNCXAk5F5E7hIjkDH5KEaKR",
+	"lA+E/XorXlrxauQ0xBKUiZObhLH0XqJEw9UbggEs4JK58SqXz1Up4YFOstvtEppofo2bVxHh2rDtKdeP",
+	"cdeGCMNgJFjP+ttu2MJj3Xd162ajVg8iopgOWW4UsPAwzFUuL8ei7Ae6yCRNL6R8Q/Mx+9YSrWMuQ5ku",
+	"DAhnZhFGIqciFGppkrCZNjuZ4XovtZSX8LLdxxnVDCDwIbAHmlVONcMzwiGuaVaEUFn5fRU4GrncLNjc",
+	"itub+dDCIjljOl8QOtIM1Q7Np4xwgc/bR+b5EsD+4/XB3988f37R3g0BtBcA6Jmf4W7IrGzDXIo5ySkV",
+	"i8s55c6QVd/70jvh/qUk5jdifjOkwS5eka2hgTvziCagFyuQluZGnGJqu18aD3ovyAyvGU7RvLXb7e2b",
+	"k6FZttGxARFzsrhZyqViiRSpWn2evVXnuXJLdx3u0jkB2D8q1itD0qcyZ+U517DliTKH2XYflOA3EFvx",
+	"2dHFyeWb07enF5dnH87jbXO+cq7M6UVkBHYnO6o7S6uK5CxlQnOaqQgNIxlnQg8ETdOcKYVLgpXEx29O",
+	"T95dXNamsjORrTgEwfiQsGuWL9y8AwGrVoY7/cYSjZY9o2zI7Q45qt8I2YrDu46JFEZSsfAGfG0gAOC2",
+	"ETHN0odG9zdUcgliuSCjjI8nOgrh0Zzb26OfLz8dnV6cnJ1ffjg5uzw6Pn7/8d1FvG3mQDAllbeM9mMI",
+	"gxOiqAa7HxzrQMR1SIkbWWtkzb6AlAGwL5uwzvEAjC5lRrRmWJKbb7gYd9Yap5aMZQYEz9EC/UcZCN5J",
+	"4q3hznIOOA5cGCQYwHiqiOJjgZp5s93gnI/FqXhFefaFgomZiIvLEY5U5wHm1zYXJOPiCswwtWUWyoAB",
+	"ms065DwwIVBNdsyqd1CyfgT98dyuxS91Ldmq7uuxKJY7j4QKq1yMuODKaBdbcWXKeBu9CmYrIMla5Sry",
+	"QutAeKk1PEZztF78H+Zyrgz5O4TBCsVykrIk4wAcgqC6c2i+wX8ORM5GMBwQNJmyJSSsmnqoJnF4UbEV",
+	"fxHAjOIjxYiPi/xx4AxE73LEAN6s5uZO2Mr+5btmu3AmVn7aEpL8cHrx+uN3l5Y4n36//VAw218Gs+rs",
+	"G4JbbXuPAXbL53KHlbR+KLGh9Y3ri7ftZT+QIC7fckipwss9ZyIl1PJd8BESqsiRfRdG75PvGM1ZTgZF",
+	"t7uXwEvwT/bQS90tL/VjdV1rr7Kyh8e4wbcO8yu2JksGyBB3jYeyTOsr7PLTp09tc2hGakmobnD7HGVz",
+	"ulAkxrMEt9QST/Teslu8+gfYaUIlI+XqqknADmwpdTtHSjUdGg0/lcxaUEEbIvOca3gyJ1tmXDIqsszI",
+	"TTRtS5EBcTT0lYvx9qH5EAib4UROwiAXJUbkLDECkiLDhdFeWDY6ROnBit3rNJSNYOyguxcQDpZf84SR",
+	"6r7vAjX/KkjVk0Knci7ueZx2u4Y2TgoN4p8ZxekYaiJznS3+DFt8ND7cvGMrTKlNAMxQxYq5D/k1QB1X",
+	"awDP+9f8JCOeMQOEhvnOMppUvN2kEKkV0vNCCLNUXH3JmAP4NaCqSyNCZyCC7SptcLuYgTK5DNxkPmGi",
+	"3IQzMNgtA7s/NEssESAOMCD+o4Xzj0IVs5nMNUvfspTTC3jpj7XdGMiJw1nNbOjK84u9nJrVXpo9gXDu",
+	"YTz0dkNgTS5nLNccyabz3PL0rjXbIU6/b0Wtm7bMU3Mfu7dRCy1i4IyAIZeDCVz0QHcpeiAYav82aiU5",
+	"o2YvVN+1mgs+ZUrT6SwcYu82alkTeibHfEWwkBVl4A0XYAMi7XwiVSBc41rQh201/i2q7Bc8H4iMKu1e",
+	"R4+cKLIMdH1aOvltWE0ui/Gk6hDveGnZvouBKldsgRiIvz5RRBRTlvMEV8nTiAij2Vsk5Tm4sfpuVRBK",
+	"wBWxzoQ2CjI8RSkmRs9h42/2zxIk7CeI0c4jWUYApANRBi9A4BEirxfIWoYQJ1S3opY5GeTuiIVVISC4",
+	"w4NbF/qxETi+Qw+e/7yHgR4O5X8JATxywSQBmNXAtwY/v/qFyuFvLNFB/MXp9xXZ08xzuXf1+8vr5ze9",
+	"6f7sX62oNaNas9yA3T/Nr7+gi/PXz7u927+0lqKG/MhvuFqNqPBviB7a8IDMwHYmmud0UcfeINzsrhHf",
+	"sRt97Bznd564Wnd6LlqoPL+EV08s8AlfglP42f6qU4OpA7c1TVNu8J1mH4IjHNFMsah2qlOmqWGgd239",
+	"rXvvNmrJuWB3ntV7eMmcvc6cDe1OmnbxxvIz82Fofbvry0+Ua/9p7TrCBTTfiD0/BfFgdYoZowgWE82y",
+	"TAEBk4VO5JR1SGytgWncJwtZgN/E+8kOifVz8RTc0yMmEi7GNjYzIjHaHdQl1TGIEnHOBJtfgkxwOVUx",
+	"EEPFdIfEE5aZOZScMikYYZliA2GEqkMSm0lZDrNUx9zSGHdSuuqeKMJEuu1m0/miOttAmOmAhlXBpBz2",
+	"QXzJ0LTK9u8a5RW+7EJQKwzO7/euQV7Di1V+bZisu5U7g+fMe9XPewBb4S3dNciZeRuEt7cqHOkZjBTe",
+	"wN0j6XzRMNLz21JN+NxiwggahghZDDCyZJYGkL/McnbrKGOHi8J7b0KdY+AjlqQ9jADdl9XVlwrfr15b",
+	"+jUFvy9i01FLr47ntot7omw8c2id6JDziZwLsPl3Wmuudd/NscEeAdOqO9zbRJLw47vtNF3F987abg3/",
+	"j34ZhizQa6ppflnkWYOWRKesLXNuBN6PZ29CofeJIvjl2qM0BKwMrG9Sw0RKqKpH6kB4S+lrCN1q2qqa",
+	"QNNB/1y7AEMuvpAIPy+VA7Nxe9ZNVs4miXs+4cmkogtw5SV1s/RQ63m231qn6Rjg31Q/cQpH6QVZe04o",
+	"0c034zKnShUsXWIyL74Mb/breINbXTr8qIpQASYFoFwBuzvpcYVtLgOpzjlkCYShEOgiRbMnh/NwNgSu",
+	"I0IhSM2F8ygb4cOtuz1nmLjRCXWe/V4DLPhw+pfd7vPdly97B/vP97svX+6uD62PWq8ZzfRkmWAsMzx5",
+	"dQePM1xS5jbKd92dnuNr55rq9aqVZ5Nu4KY78VJIQxKMtJE2TmRE25d5Bgkf5lKeKEC/kcwyOUe1ON4B",
+	"CTwuDU0oEoEDfyCoIDG+0CHHUmjKBXgkFEtytqShanl1+WK0R3eTl2mPPR/uzGV+xfL28yZVI0SYr8FQ",
+	"13DEVRzwMPS9XDE2UwQMhVwrcv76qN07eEYmVE3WUo29L8P49Tr3RizSyZpLez+F2IiRQTkj+Y9zKiAP",
+	"hgLAdMhPjM0I10RLAoIpmjzLAEWwzeJhZQuX84TwUkHb1rPRbtKj+6z9gj4ftvfTbtJ+OTpg7d5wL9lP",
+	"D9iz0fNuSOaLgqdNMIIBe00avDeQbaS+m3HOEcG+uQaPK228p5WZPhhs3ntBMmZ0eBWRlI+5VhGJO1a/",
+	"a8cRhPnNMJgSQ8D9r51O7NgsqGIzqidEsfHU7AACQUB22cLwGKTACPeKJBnDQJ2py5PCrDk92QZXDIym",
+	"WQ6Oy7g53jz2cTka7IB6LuvEYrpoK/Q9IE2vZP9VU8ICS8bW/98vJ2z/Wp28G+32nt/+j8Ggs/6dZ/BO",
+	"5TW39me3239ZBYnnnk/UtPpRzlhsoxgTmucLRJAYo8mJ1/qtqnzNfc7ko2rGzx5LMz54DM343tagmni5",
+	"iULkMaiGxe6M71aD7Xs1+r0sEYDeG7XMTa8VDXqNOmVUsne/tCaK8DY4s3qIv5rSLCPgQiTgj0tdypuL",
+	"rQYkBvqsJcpihsrbDEHLRiKiCkMUFKEDkYFjyGgtGB3XIUc+T7K3b5SKnCaG/pCtj4InMsXwEzKTHGLf",
+	"qCI/nr9/R87hOF1MHIk9NsfbEVHSB1Duk5/4d2ZBHy9etV8ckkwKIzvCnhQZM032u90g+cJlW8DOrIpj",
+	"HcR1arLb7Zj/nvdfdF90awSl29tvwOiAfC+d9geqIC/YaGEuv0hLWCEQW3bj0oKPhhDpKPGQwYlhfugT",
+	"akMPQT8bCD4WMmcwqGJM1dKLgV7Ut8QWP+anv0k+/OHlb3TvLX9z/OME/v75Sie9vy3SafbbP85/fNlE",
+	"rt47s2p1X4ir1scgczLLZcKUYlaLVBPIbhbMhS5QMjH3Zt6PCCUzmeK3s6wAAMqpSOWUqGI04jfb1lFv",
+	"XsDvPXzCM5AjDc/wT5DG9EnO2mhigtSTnOkiF8FrAN0d8sllsAk7VBBByRWhTnKVIxDYDB4YuAH3jhm1",
+	"7cJ7O+RDzoWmw4yRo/Pj01PPrNSMJkzVLyKQYjfmU78MBje93fZgcPP8xHPFppty3stljBfk7NUxebl/",
+	"8JxYx6jPYbK5LkThJqY0mXDB2jmjKTyIDZo2MBiMO1jW5ZpHwUQaCDgz52EpYQ05IdF4OUEtyJ8K/vKZ",
+	"gpUMulZUDzJqyqppTreoZvUGD3z2rHlWySttRa3wxynTE5nC+xT1IvCd1OL3YY1N/mFD0qsh9w1R6NXg",
+	"CqOS5oKag1kVQlcP4VzOZULx2eaa/XqHucmFlnxeb+ALQ0k+r3alWzWSZko67hL/3LYm2/ZpGhOXHE4w",
+	"9OBOa1TJb5f83astP6BoYRTL53UM2Y2xzFI/np0aeuYKIjgsM68fkrg5+AXdugYprEP3DhNS3YGEIIPr",
+	"DsQCwMzKDTTJB2eMpotNDBgQdroMFiuMDs1TARI+zBB/X6/Iks7kvl+7Mudjq879aL6hL3TtNF0KJrI9",
+	"0H/i11OX8psPKXAVNZVMEV7LjwwST3mWcevZxIRnCNijQ8wZ1xOep04VvLh4Y+U6HIBmWMGAA+O34XjW",
+	"8FdKp8wmuXi+2ut26+Uy0L63OsLFbewbQeWDHc6rwDm604Fst9cM2l+oH+4/puf0T+H4PFiBZ4LNHx/N",
+	"KhbzpR00X2bgZV2BhBBaZwP3uSJzmesJlNtZjZYVLNp9GBKV+nHNRCiSHMzzYBBmLhcJEvy5QpNhmJRL",
+	"ZG4TSJSP1HSav8siV2TL0glFUolR+KjMcb3dIaGyxUXKbmKMQNTJhLhKTKBx4Uc16Xz3+QNdBI0HUzHX",
+	"N90YRG1VIkWrMZnLMrc5zqaT/jRZ+DhOiLKEHI8IDfEpG+c0xRTwtaKN4iJhq2BrgpYCrHeVGFUqHNef",
+	"Wko1axvqfZdZWzUfS+xGjft+R5BPRg66e6QSkUsKoXlWBrS6iNdQwZBXEAyNQ94fiZs9JwF1Xlo/Jsln",
+	"oMcZpLP4FpEpowryVGwEr09cnEohtRQ8IQlYzkOAfLa2BNTes7tKQEWtkngvLdVohHt7ey8j8vHiOArJ",
+	"A5nlLAGkrprie93es3a3197tXXR3+91uv9v9x2aXb1Zi/ROV4LK6l6caamZ+vTM4LwyxajBSzAkWVSud",
+	"MVAawQVEuYheOWPCJ0dudcl/O7CzSYzblZPYW3svz7rrSYOBfpYUOdcLsHbZuldGsfyJLZrVJUMFqJYG",
+	"YKA8WwWEwspHikG8e4e8Y2UaOYMgAFp1Vq0us+erEpXnTWfc/H0btTB15KhA7+fKElowR5/EzUk8MtGX",
+	"//t//q8yAcXMgasr55xoPWuVaZnHUl7xFaXMGvImFdPolAyy13YSmmVDmlzFffJa69l7kS0icm4ug0UD",
+	"cU6n7Jxr9t9v6E1EnpOULlQlYwTUt1WOvLJsXYIr9Sd6eflaKt32CuClXeTy8RrY4GIkGwlLynLCMpaY",
+	"J2COSrlBg2Fh7tfnnZt7ts6QzkAMxJFnuJQ8fQqc9unTvnXBLWSRK0tIzYYuLt6QvBAKvTW1FGugTxEp",
+	"RMYUfDoQ6Nrj2kYZkxPw2qMzMKE5euTJ06dW+kGoePrUVihTRK10/Q9Es+//kMwsj7c+w5wpWeQJg0DH",
+	"WS41SzCdPmO2fqJ/A/OrB8IyFnCvwJmhQbx0417Y5c2x/OIV7AJVD0VHoJkUhl0r5+40Bx2UT8r4tTeW",
+	"18vp9cEo6tAkocIGjSvGIqRLMidQRqAsUFKGXYFjCO2XXATR7BEAAxeJJs4Ph4kR1rLPaDLBoosdcmSt",
+	"m1Cfilr7KpphvYu+j0BOPYGs2l/xm6dPzTn7h0KKNpvO9GIg7ChPnzbYaMkWFYSnbDqTmgldWmzZdocc",
+	"lXbYeWmjtcMRrgZirW0WC1eB0EAYzTPOcrw30DH1XAZmajWhUL9SCuaAjd0kWZGy4LSwZiUfEcE4/K2M",
+	"7untxh1yTkdML+zsKZvBz1LAEANhZyMTeg0FN+16YbZDGCvcnrORy7xmHvexWANRCP57wbYNCBrABA3Z",
+	"YFl5oA4Lz7//iUxYNjPrkmCJHoikyDOjF1wpQvFiXKoeeHsI1xjqgaS4TYNkwhT9M8iIuBQKsp8IHQjI",
+	"hlHelBzDJO00JlvHmJvTvljMWDVR5qY9n8/bhoe2izxjIpFQoMVVtCBCDkTla+sfOrTXAkZTsK5ZZ8/u",
+	"QYd8eH9+ES7QQVBZshZQic0AqABUMZVH5iT+fBvDEX0n9cRFUkOMV+kaiILAanTAQvxzBEL364uLD6TX",
+	"7eL6DY6jxonl0gbCe25Tbuj6lAvDzzvkJM9dLdh4VQJTTLac/X67aq8fiBUGe+JQ0xczS5FK8SnXql+p",
+	"87bK8X4I/IArstvpGGHTSbOHYRoNRgpRPRCuKmq1FI9lFzoQYsK07bKeHlSL8fKqwmADJ6Sip+8YN98s",
+	"qpJXIZPBE7Uyl4IKfnPS++fBHvLpjCdMKFZG+rbenl60Sitw632ipdHgDBs3WgVy4W5nt9OFXIMZE3TG",
+	"W/3WXqfb2UO5dQKC3A64CHbCvJAxawjgt9FGRtfNUnND6MPbGi4wxclweSNMg7BnKOY2+M2MBkbBjsan",
+	"jGyZ88YjHghbd5AoulCIJ3OuDFUFFQ7KlWC8VlSrZgxp87rvWSs1g7kfK3ozeCrhBD2enaZGPOFKuw3B",
+	"YZRFon9ptseUr+wcuzKOd76J5Xtvf63VjO11u2tSARvy0cvL+aUaINaULlTNo9urZsNVlKJuqRRV091E",
+	"kWVlGWMOW12a9vlk3hMHyYt89/d0adruqmn31kwb5nnh3Da/7ODFXm9vt3X768YZt2EOVGPZQPQ9jxxd",
+	"qIE1VCXZx2tqmsZf544reQrv7979/nJNV/hyf8MvfWHb26h10N27+6uP9aRsq8oBKJVK3C+/GihVxXRK",
+	"84VFEH82RvCnYwUheeaLlrmHmUQrdBWxKqkMpVfnO4nOm81BPgS+De+8MY3itmoo0XnBbpfQcfdB6LgS",
+	"A8u1+1hMA9qXdfPB5afpy+u/Tl8t/jp99ezjz3/b//jz33bZybvrZJpmZ3s/TtJPN92z3qtF8sPNQRgC",
+	"2WCJuOcp+YSOFanDRk8Ki30ZURAJPiwi8tGQCbsXrvhr+fbost99ucFXlXLe5qvdDZCsXqMPvjvYBDkb",
+	"ksS/Mmbj/YciUcP9NmD8bVQXFXY+l4hwu4NiTL3lwi/r03J4uqJceyX092FF28vw6FtzAo5eVZdzYlQn",
+	"p7p7hceqbByChvUCtDFlVCaaOWMFyNoV1Rj114GoKbBeIFnSii9AUxcShPp+s4yPOqS1ijVJMnidZZOJ",
+	"r0nX6rRsd9hL9tJ9djB6Ri83oWGO3i3TsnCozWlZGEi/hpD925CsWkn+r0wJ4PS8RoNIUC06sJYMDGly",
+	"VcxW6gvnOmd0qgiFmtNcgfHk/K9vuLYlRqxLHXtxYGGxrVIaw+VMqJowFQ1EIbzbzeXQQByh1aEmfDxp",
+	"z6kGk0p+tR2BN0a7QLz4b0fHHz++JafvLt7HtqWHnkCebpDwAJgtxh1yxsDuaVSL4YIoLWczXjHKRwRL",
+	"o7inldopA7GFWT1T6a0ocXtOMxe+ribTGN5UmEIM2T/4pq1rQioGSDUQ1qxY1tfM7RIxHmxt+hEmMLsR",
+	"R5mU+XYTJfmB6e/wSu+lrshEM91WcNvVyiXe5TDkguaLZW9IM8ZaGKmcaa1ylDO1fM/VTCquG/25MdWa",
+	"JpMpE/oQBjGs5b8HLW/XtnUqjGJqS3Olw0Er3qjYS6Xq1P9Ngv9RiK6JnC0cnrr7iIimBsykyLhgqyhE",
+	"6cRYSSDOWMpzlmg0ttjagETLsl6JPyvU1rZcMbjvjs5PLj+evdkBvXFHwmz+5Xjb8mCsGehNN9Dch8S5",
+	"nfayyHkcEUpGOVMTorgYZ6xdKIZJCywmW72DZ8TG+Q65NmQIS74ZIrnbJVMuCu2QmJIPPx2fkHPzDZi0",
+	"LpMJzTImxiyuOGWQ1rhiXzOWD4TNyAxKLCJ1gxGvWc5HHGJ+0UIG+G1DjnJ6zTJruh+IeMlzA0cTE/Tw",
+	"kK0lJxIJfUjbEVGMZja6fiCOTs7bvYNn7R+O39qyT5RcMZvhEZbqk1mq0GIdXGRCBZpcZW7DFwZCGIEJ",
+	"DOEd8k4SlcgZBDBbLZGleASzYpjxhMxyCYyCKyje6k1cMKxqImFQshPBBys+1knZXrfX4JFbCXI1svNG",
+	"Is1bk/Bbfv/x7M39KEnUOme6vcptuOpuLdDgvSEXNYBSAZ2oBrEPoXAb0KmmIps1ylMhNVhgFeN9x8Q2",
+	"arFXEdKVQk9av0atm7YFLShhZlX5GrHxHtOVVMcVoATHRwivE5YzRFRfppTchVDTAooKDIRvROM8r3Af",
+	"ESlcN4mIWLMyFcFFEDqWkVUQuHKEJ0IHkdRGPmGCmP2QBdNki9obRpcI5m1CzWKMn0GCByvjmMwGqTIT",
+	"ql0000BYVwH4rhZIg1iG3Qni/W6XVMu+Rk6MsMdmUFFducKEkBFjFBR24wq+ecJrAHAgSgjUZUY6JMNv",
+	"xVhpBUi4+UeZrR1vI02gKcR9DYSj+0cfToHsmwHsKZWIl4DnyqtyYIROczmbMV/oCnOHwK9wUc3Ah4h4",
+	"F+sSLDNI4eepOX/Mpje0zcZxTahIFVTtGghX6gsOoaZRHxpFz80IrjIziNKgfKPrdU4XZEsxQ8hDu2hs",
+	"fsfug1X9O96uwCt2c6PLwQUOJsDLTNHhNxBx2cvQJ0waDckMEVh/nrgzBb2pgea+gpLBNaJ7twkgjLNA",
+	"QPIgZsTXVR3obLD46o56S1S1sc8jYBH4AL28sRR9sbILnrIZ7V+wiHOM9nBbFkoDpxw5b5hPSa/USEZS",
+	"YRV2EiPIX6ZMcJauXC2ksnzZaj2SsZtZRgXemVksjL1+5stwqBWr6HX3X9xnGVC/G+OzN1pCkfMvnPq8",
+	"ITonPgxZrxMal5hvZ+MwG+At97kpwxPHsm3Hg8hNKz4suZwaBZ9zLMtuFE4tSUgQNhZ86h99PXHH9Vu9",
+	"S4p1kVDbkZOYBwLx3ZJByxeRlt1XDOpuKga98qXaHy47GU2vd/e3yy2qHkFHrEhqSOMfS1QDfrKTSxdS",
+	"22yZBeuUY0ZYdMObUo2U580jaL9G1Yxqm2Aqs9R9ZEMiOwOxocGVBPZWwy1wFtTbDFd3ZmGyFTsrps32",
+	"xRAC7qIMlKaLStAPFQPRGEpUyk3Bbldlg1bMmiB/qY3qeJRhf1UOfgY3scKE3P26JuQ/3B12HxNyZ2Mb",
+	"8JKd56FepN4GPquws9KDMd/j+hkWfa4GAy45hQDRAaU9/V+pcr0XjLy+ePvGWnEMKB6fnwNC/Eiv6Tm8",
+	"SjjYkyKDnrLQiqcMostc4wlgVW0uQCKKBoIGKIDtmiGQKzbCAVMRQfIS1TwvlVCfnIHph6UQABmhHcZM",
+	"3iHnvmFJZNBZjkYsV2QAHLNG/gatFcZUX67tbqTS7EbvTPQ0qxpQNzKXluJ+g8XCGUrPLWFvf5AZTxbr",
+	"S7sZggHqyiiHDNE/iblgebMREjpUE1GZ95ZmC6gldK5jS2VXd9RCV4LyK6ah+SJMWOoNoWfAmsGqK3U1",
+	"zTXNrqDKuIFycLsYGB+IUpUta7wrBs4RiPVXYDLzJSrIW/7dXVB3hDu5E/b4lI7ZztNHMd3j6REYsg6J",
+	"NJmwtoHHXDaUFvyQ82vAV+uAmsgi/0qG+Ka2Sf+2YtrnerpB3Z5/sUQ8nygHatSByEOxxZeiakQWXxID",
+	"mg9TZY0Y8FEceWHOCvZBB3eQcABtZjLLAPYbI/g8rL+xRbcfILts3gB+ZSxZwFM2lxC+ChR+U1hq5qpf",
+	"AE2qLGu6Gp789IGVLrL168OAFiscp14LJMfnZ6/sYy1tMLsaiKZao+hOXao4GhYcDaLcO+SMjyfaemep",
+	"9+fY15fr/0M8qy2uGfvEEyMXhRlPfeKGgJB/X1hCgurb0DJpQ3E/ZBLnPrPn64r9YVXZBnZbrQrb6v1t",
+	"sjvdT/4xfKG6f/9978erlz/P3+QHF+L5B/bsI939Ie2+4r3Xcv/8t2pqchBn+rIpztQXbMWAUl8+NQg8",
+	"fRSlYul8VzZ+US5tcXNWGQvZBpNI/O/EIL8yafo0kYT7RoNcfAkZMtgrC73aNPE9y5gzNDgbu6y2wxUp",
+	"2pkQrdHy1CEXZag/dPEZjaCB5jJ3M8f4vtD3D00/P3tlddnloPP9lRZAo/NUYXCdbS6AXLuzyBvVvjFE",
+	"bgBVZVv6L4Thh+rwXx32TyyDW3L8fAESbGajQ8sRIoLlrIFfbSw1OjK4xqZQyAkjjMTIFiTjV2wgYsiD",
+	"WjYNxs4oRn16bs2yB15C7A/pNcCpnEL5XnCoWgvasskMWSu8EXDV1cYxT9CdlewR0fLxpNT72bL+PXjO",
+	"fzC8ZpOr+2U95KeBvemeaC+TNXlfIjDe2WRHg3YsZyKB3GIqFhWTXYecAm6O/8VnbXMWOVMKAhGYDVQq",
+	"q6nFR2Brb5+IRKZcjH0TavMx2Qq+hjiHGfOVGyNgoTMscAjDYSBWmcetdC7FmMQnF3QcH4bJwVCYNz4d",
+	"td9JwdpvqU4msU0x5Br86AOx19332x3K1BCHuIIlfRunZBbSTswvNhjHNdy2HddsOp4hfFA4Cl4lU7oY",
+	"CCOx2xLDY0aGhdGSrxQGj2O+HCVmHYlU4NofsTmZFCLFwhw+9ixw20PIBXBmajQU/L+u9BgsZrYQygrd",
+	"wADDV7VYHn04DQBodm9bUdxw7ldYvzuCQ8yZcwbZ8N/aTfvzva/H0plTHbQ2rM3AbeC/dyDnC1uY3w8J",
+	"tbVTXdJjtbOpKwdj3m2uZPdgu+5SmJ41TCIfVRVcHjGdTEB/Hoh4ZJhZm4oEAo8VeSKkYE/ifmnJBBie",
+	"0gWYjRnh+r4e1qhlMLWxADBisr1VmfteFjkz5IEJjTEJEOkMlEMKBpXZrPdt+743/TcgvEu3W6dW9+eG",
+	"e01i+IVv1/9EQdBtBNQI2xRUgRd61tvSoIeeNn0h/kA9YylIr9vtPMqVmQ2VtxUiAuzrT3Iba5wNVRq1",
+	"dZ7QjObbGzgcpkxT6xmb+KYbjYwVku/DSmOu+gKW8lGQNp1lZCvj10wwpbY7JLZFrWzS9LysyjUQK8py",
+	"ESHnh14Od96FiMRYncuPtDDMZlRkGYSyla1iU66uDBEgpzvvsS5uBEFmYbfYjRrFumyL7Q45YzTlZktg",
+	"BLbr5M5ADBU84xXsyXYy+RKDlS28ZKtshc2JXUE9LMQV9Dlxlcxa41wWM5LI6ZRr27u/Xx6GzCsdd8nW",
+	"7t52y1cqaypI1emigcrWFyuXBdAprzZbnvtaXlkqs5m+YM/yzq7Exayz1jP3xgIoSSYsuYqC4isQd2MT",
+	"CNx6G3Hlbk9CIdDQ5xKAVhWsiQiUSEPi6ct3V8oQDERQh4A8ShmCgajVTN+4DIHzXfzZaxDYG/rl8wqD",
+	"a63IWrXY5n6v0lahqZCajWKr9MYomxnsPi/LXWJHgnsUA7in9+YrZP0v6bXfPq7jogFXVvtubOuWEjd3",
+	"PpsLul2tJmLdLrDWzKmyEdeQKhTBg7BsppHMHDYbsg9dRCAu++nTT0bMefoUg63FuD2TmctwIUovMHHw",
+	"WApVZE8UVp7iYkx+L5hR+7ZtVRDMh/ENR6DaFvZZpvOw3Cam7sRhk1SbruMEFheFZfWpgaBlo6knZls4",
+	"BZYIZVS7smB2BigN6tUBaC4OqQdbEKDuKOVA+EwBJJrbHXKEhUBxPE2wwA/kApTNLygs0K0Ad2er/k85",
+	"lI2i1l/VJ3xU1jN1c3FBhkzPmbkkR0zLHWPgXLBI1wUVlriCQRtkuysC/AxmwNGDswzuq36aRtpfFeQL",
+	"B11RoB6rKupyIHBZodF2iod4BZcMAPfsQMtswTBGspWyES0yTbqR7wfyrLu9ajuVhr2bkrhq595fv1g8",
+	"gm4voexxB3l+EZBn+NZQDqDT4SBfh3OU7XaWeqHcm6nc3oupuMZazQKUhWqc4aumnP8J2AsehSuKgKUX",
+	"DeWDil1cN7CW+4o8vuMRcP4KV9qxYbQN1Sc2H3RViYgfcip0SfO9KmWE/JwxslVhdY7NRWV5aNsp2pNV",
+	"tNNhfUZbHa2S712pLknFoprRbeXSsIe1DTfmOipbyGCtt5JV2JIWZiF2AyqoTn9IhlJPKoXhgB2fBe1p",
+	"bPFIYKU0AyUNC0Bu1WssQsXMlVUWIburjILu1+KbYYnV8zCsDzhfGcwBJ7sYCKNr2oC6OfkvEgdF5mPk",
+	"eFgaMwNWskVJ7KhFHNQA5NqpsMolDECXKSmQEWPVwrRaXbJS6NF8lmOqnKIj1lQZMmwpuaJrD9Q5vasy",
+	"JJR4hIRDA3FBrnN5DdbSbGvOwZRt0HXckqDzoYEQvFLIHEOICYuwQpoaV8T35CvbYh2W0fPw1lZsEdKh",
+	"Il5ztamV75LjZL3vfBlY/Ojp07612FYEMoLp+aRbsSSZV0ALzLhgZXXtgahVbDeL51ClskkCAx3NiAuZ",
+	"PQCj+GH3Gts4Pr9m6UBgKp+BxMim9eEvffArIOQ6jF9gVmBJMmztV9AFsTXOQGAWeraIfN3HOb1yBSVA",
+	"DVUoA3LtRMCUq0QKATnzGaPX1vMK+wcrLXdyt9+6XQHuCUZ3ORCwMDmCmrrk90JqCgU9qUjbcjTy+DAQ",
+	"aJpi11wWKqxOWvFFocfXx66Oczm32Ymwuoxfe43d2YGeKDJlU5kvvGhqLQ6uH27kK1z7js9YgTT1RWOh",
+	"4UYHANZM44o7Bp3cbCciqMNrA7ioH9ehg7O4WaJZZowsCbhH+IUVch9U3QzbUdHpjPKxqIhHawSZSjeO",
+	"3YOoKiX2n3WBG3OnrPshK9/hWwbcfJM0/6LEJ2HHr8q3e917yEb2lO5Vg+2+EqrvzP8IAmbZ0WPT/q31",
+	"Jh62o4uXJv3qHiwHrxN6w+7CgALBSnarC7mvWOuvDvqwNBpMcGcg4AALGS4q0si3lXQ3KeqG9p8p1yeu",
+	"e9ofVdjtj7D75NivmF4xK8FtYObZsSztqwjUJ543orxnqS157+qKODOD5arW14eGCyrIkHkpuw8pdYW4",
+	"EnIuIidvR14+DY1OtnAvKmU4NMo9Sy33YkzIcIG+lb6bteggHP9L2EG1PdNm9GdjbK61MntsQtzQdOxh",
+	"5NSTK98o7P5bXEWw7Avpn5AumXW9k/rYdnr8f4gq/cCvHTkCzW4zmiTY/KtQpHOmA4r0RDkxfoVeaTV+",
+	"p5eBns61JzpzqrZt6jCSGZ42KLWQHOzUNiPp47sgoYb28YQKI1EPmW1fAUTPyq1ewcAmWmaSMdM2Z7oy",
+	"XTPxEmz+rUlXtCSSbo7oQfu7r0HJ1kllu99SeHRd3O57NKspIIz3HwL4JyKAJzfQ7cT2aVlB/mzZ/s6C",
+	"YqBdo+ft2MdIRi7mhlktmSaY3XzFSAxRnnEfw6PABOhi0qJ6rGSE0Y/o2gBDlKEjS4FId4ZDrvAQvZ8x",
+	"cfTh9H4xHO4I7hlraOfy7aP/E2l4z0jD/4Tk/Sck788RkndhoMvhcQTxz0Ci4B/VKOc5VWRY8ExjoF7F",
+	"/RQEHeWup/Ta+DwEaxecB1XbzCw2bK0P8LwUe4cRYgpr01inAhazxOZ9LO00tIj0pnyMNyuxlmxBzUuU",
+	"DgVjqVNKB8KIelJg3JnSPMOGSWTKqIBCx9uV6qOu66QBYxv6673wZghXbNxHD4JkuYKQY0/uLxW7ArHH",
+	"DHcPoQdeX6b7n8rWomij7zx6QaQygBFC3hrAq57hEfYhxPQO+8XnZvta5DpUO+cCVjlSM5ZYwwjEQ1gH",
+	"NwoNy+EK3wX5xAq9Z81FnIKxoLZLc928ORsGWWa+m9qUZhm22zKs1oA9xNslNMsw9wq9jDPJwZFKr5iL",
+	"WLVDPVH1WoVbth9iUI/RZlVvY+JHtTvkoXcRDESQpF3maGPLfsCcas2BWvo3xgOpMmp+IGykfIe8H41s",
+	"bGNsq2SCzcinEMVR2D3KFceFrnt2C8hQsLdVeeBlks7yqb93PaiOPpxGZFzQPC2bssZB78uYILc5JHI0",
+	"8qGNQadNjFYM7xnqNTeEuEBUKMYDVcOg8cIDKhyMBnB/++vt/wkAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
