@@ -239,6 +239,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -794,7 +804,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -3511,7 +3521,11 @@ type GetDocsResponseObject interface {
 }
 
 type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
 }
 
 type GetDocs200TexthtmlResponse struct {
@@ -3526,7 +3540,13 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3534,6 +3554,24 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetDocs304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetDocs304Response struct {
+	Headers GetDocs304ResponseHeaders
+}
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetHealthRequestObject struct {
@@ -4167,8 +4205,16 @@ type GetOpenAPIResponseObject interface {
 	VisitGetOpenAPIResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPI200ResponseHeaders struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
 type GetOpenAPI200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPI200ResponseHeaders
 	ContentLength int64
 }
 
@@ -4178,6 +4224,12 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -4185,6 +4237,24 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetOpenAPI304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetOpenAPI304Response struct {
+	Headers GetOpenAPI304ResponseHeaders
+}
+
+func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReadyRequestObject struct {
@@ -5070,217 +5140,231 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts40u+roHS2KnY+SpZlOxe7vjrlyTgTzziXtZ3N7I7mMyESkjCmAA0BWtHmuOo8zXmw8ySn0A2A",
-	"IEVdfElm9jtb+8dOZBLEpbvRl193f2klcjKVggmtWodfWlOa0wnTLId/HSeJLIQ+/f4D1WPzQ8pUkvOp",
-	"5lK0DluXY0YoPvJEEZ52WlGLmz9MzeNRS9AJax227CNXPG1FrZz9XvCcpa1DnRcsaqlkzCbUjP2XnA1b",
-	"h63/sVPOaAf/qnb8RFq3t1Hr1cX560t5zUTzlBRTikvxRJE4UfnwSptHYzLM5YTEP5xckp2UqvFA0jzd",
-	"sc/GfupjRlOWl5P/uW2+1sbPrZr+hH4+Y2Jk9mm39yJq6fnUvK90zsUIp13kSuaLc/40ZjkjeszIlI4Y",
-	"UZrmWh3CD7Fgn/VVAi/GRA7LpwZsKHMWEaoI1yShE9Yh7ydcE677YihzeHLIc6Xh+Q7BrytCc0bklP5e",
-	"MEJFSgYsk2JEtIQXMq400WOqyYSmMKfJEaF9MaHZUOYTlhIpWERkbv4fd5QKqccsh1cjMmJakf1ul8Rc",
-	"3NCMp27yHfKBjrgYEa7IYN4X7mtPFFEy1+SazSMipCaDOZHDoWL6kFBBuGYTnBD7zJVWJC3MfsJkZ2OZ",
-	"wW5wMeoLrmA8lhL2mSY6mxMpEhYRdsMEmY15xghMFHeApqlZTE5yNpE3LO30haOA3wuWz0sCwPm3lhz1",
-	"wW4vak248EffdPBnfMJ1M61OpNKwSAU7Ckc7llmqyFbKhrTINNntdiNiTsQ8utvtdrePiCy0oYacihFr",
-	"2PPMfLCk6dqK4K+VBdlPtQ7Nt1rmpKluHba40Hu9VmTWyyfFBP7cheXaf/rFcqHZiOW4Wplcv4MvNS04",
-	"k8n1E0XMVMiM6zEXcJYJzTKWP1FOniwRJfB/9xUifmK3Zpo5U1MpFAsF3QnQmPkhkUIzAYdGp9OMJ9Ss",
-	"YWeay0HGJv/xm5IgfDb78Ad8C79b3ZJj4VYMu4GkDptj6Z1mOaPpnGzFToziH+LtTus2chN/J/VrWYj0",
-	"W079nfRTH1OFM+dpMFEh9dXQzCreBpFhzpmmEy7I8YdTIwfkcGgeNz9dpVzRQcZSty7z4/f2t2+5qsum",
-	"SQ5YQguFMlqx/IblsGQhSXz8/dvTd1c/nfw9XrmUj4IWeixz/s9vu5y3XCkjL2VOZrkR9PHPbZhQ+yc2",
-	"N1MugonZCX9H0w90xO4wTfaZTqaZfSNFgRBK/5aZlqY8sxuMv5rdNRLfCD49tvKbjKkA0VzoI7wKCR1R",
-	"LoA9jNij9u2OlQNMgWZx2OruvvnHz3s/vvhr79P+ybPzF5fdv/c+7p8+e//CyDpNdaFah/tGgGmuzWRb",
-	"pzhJ4idppVmRi0OZaKm0zNmhXexhbUm30eMQW+xud65IcM3m9mZW5moO71iyVb9akbtiFPpwEZpdNZcn",
-	"SmW8p3fNQEaABwPgK9sd8k4aSTwiydjcKHAbIiGc4w4/Ci0Y0X9lJbgnByOUQeCZ1etkTP7rl+P2P2j7",
-	"n932y0771y+70W7vxe1fQFcxF7dZWsest9N5RArI3Cw2JYJyLY9FB3Yli2SQM3qtCCWpTIoJE0bDSaRQ",
-	"OqdchNTgpxRHfeF/1TqLo1IzsF9ZfuavZT7gaYq69Te7BUmSS6Xaimu/EUDUlEwaBFipkRsJNnQzDhbV",
-	"F9VV/cD1m2LwUdAbyjMjnL/l6vDjJJFFlqKKaxZJkzEeMBVqxnKWogJABWF5LnOyFY+4HheDq6KctRXQ",
-	"Z4wq9k7qV0We2wXcmzkzMxZc1YkdrSar4QEnqlFMowpnn8cHjowVMqFzMqY3RneZGvXsvgz6smRQWCp8",
-	"upzeSgZdXM9jMWhtI1jjPhySQlwLOROR24SI5Az+lCJFoyjvC/v2Vrww4+XMaYQlGBMnnxPG0jupEg1H",
-	"bwQGXAFXzI1XOXyuSg0PbJLdbpfQRPMbXLyKCNfm2p5w/RhnbYQwDEaC+aw+7YYlPNZ5V5duFmrtICKK",
-	"yYDlxgALN8Mc5eJ0LMt+oPNM0vRSyjOaj9i31mjd5TKQ6dyQcGYmYTRyKkKlliYJm2qzkinO90pLeQUP",
-	"23WcU82AAu9De2BZ5VQz3CMc4oZmRUiVlb8vI0ejl5sJm1NxazMvWlok50znc0KHmqHZofmEES7w9/ax",
-	"+X2BYP/x5uDvZ8+fX7Z3QwLtBQR67r+wnjIryzCHYnZyQsX8aka586/V177wTLh+KYn5GzF/M6LBTl6R",
-	"rYGhO/MTTcAuVqAtzYw6xdT2Yek86L0gUzxm2EXz1G63t292hmbZRtsGQszp4mYqV4olUqRq+X72lu3n",
-	"0iWt29yFfQKyf1SuV0akT2TOyn2uccsTZTaz7V4oya8vtuLz48uTq7PTt6eXV+cfLuJts79ypszuRWQI",
-	"fic7qttLa4rkLGVCc5qpCB0jGWdC9wVN05wphVOCmcSvzk5P3l1e1T5lv0S24pAE4yPCblg+d9/tC5i1",
-	"MrfTbyzR6Nkzxobc7pDj+omQrTg865hIYTQVS29wr/UFENw2MqaZ+sDY/kZKLlAsF2SY8dFYRyE9mn17",
-	"e/zz1afj08uT84urDyfnV8evXr3/+O4y3jbfQDIllaeM9WMEg1OiqAa/H2xrX8R1Sokbr9bIun2BKQNi",
-	"X3RhXeAGGFvKjGjdsCQ373Ax6qx0Ti04ywwJXqAH+o9yELyTxHvDnecceBxuYdBggOOpIoqPBFrmzX6D",
-	"Cz4Sp+I15dkDFRPzIS6uhjhS/Q4wf21zQTIursENU5tmoQwZoNusQy4CFwLVZMfMegc160ewHy/sXPxU",
-	"V4qt6roeS2K5/UiosMbFkAuujHWxFVc+GW9jVMEsBTRZa1xFXmntC6+1httottar/4NczpQRf0cwWKFY",
-	"TlKWZByIQxA0d47MO/iffZGzIQwHAk2mbIEJq64eqkkcHlRs1V8kMGP4SDHkoyJ/HDoD1bscMaA3a7m5",
-	"Hba6f/msWS7sidWftoQkP5xevvn43ZUVzqffb9+XzPYXyaz69Q3Jrba8xyC7xX1Z4yWtb0psZH3j/OJt",
-	"e9hg3z+esQNBwI2tHYq2TmaUe3izYuqQc3YjrxnGwHiuHsP4geXe0fppXNOjmz90mfET7A7ZipsmYy8G",
-	"WNs9QhTLTtEHFlYeoJDBDIPoCk8fgSPxuAw/uolscFLlvL/GIS1frz+dekRGVEI4ffF4MRzk4XsqNYvn",
-	"Hmob4aFfMJESanVnXDhV5Ng+C6Mfku8YzVlO+kW3u5fAQ/Cf7L5ksFuSwcfqvFbSQGUNj0EAb93tXfEX",
-	"26ucDHDVuCmL+lpF5f306VPbbJqxPBKqG0K3x9mMzhWJcS8htLyg1/qI9y0e/T18raGjIOXquslIDvyh",
-	"dV9lSjUdUMVIKpmNgoBHg8xyruGXGdky45JhkWXG9qFpW4oMFByjI3Ex2j4yL4JyYrRJZyWQy/JWy1li",
-	"jBxFBnMjGlk2PEILwJrOq7wMG9HYQXcvuPxZfsMTRqrrXkdq/lGwjMeFTuVM3HE77XKNfjMuNJhwZhTn",
-	"J1Bjmets/mdY4qPp0s0rtgaR2oTAjGZTcdmjzg1Ux9UKwvPy1X9kyDNmiNAo0NOMJhXECilEag3tvBDC",
-	"TBVnXyrXAf0aUtWlI7DTF8FylTa8XUzBIbRI3GQ2ZqJchHMS2iWDyn5kplgyQBxwQPxHG9gfhSqmU5lr",
-	"lr5lKaeX8NAf6381lBOHXzVfw3C8n+zVxMz2yqwJ9ChP4yFiBTB7uZyyXHMUmwHabmNQXdT63JZ5as5j",
-	"9zZqoVcbAoow5CIgyCGAugsIoGCo/duoleSMmrVQvW42l3zClKaTaTjE3q2D/my0lHcYwfWv9xDo48jl",
-	"lyoU0cZ7gynWlv6rX50c/MYSHQBuTr+vKCpm4Ku9699f3jz/3JvsT//ZilpTqjXLDQX8l/nrLxjT/vXL",
-	"bu/2L60FmJgf+Yyr5acK/w1wsQ13xAxsv0TznM7rRx3gC9eN+I591q8cUmLtFq/cPQcPK/cv4dUdC0AA",
-	"V4ACeLa/bNfg0wFOgaYpNzxFsw/BFg5pplhU29UJ09RI23VLf+ueu41acibY2r16Dw+ZvdeZc5quZYDL",
-	"Myv8zIuhu3Xdm58o1/7V2nGEE2g+Ebt/CgCAdXEc430dE82yTMElIAudyAnrkNi6f9P4kMxlAYEyHxg9",
-	"IjawyVPAIwyZSLgYWTBuRGJ0NKkrqmO4d+KcCTa7ggvkaqJiQHsopjskHrPMfEPJCTMmN8sU6wtzAx+R",
-	"2HyU5fCV6phbGoFGZWz2iSJMpNvuazqfV7/WF+ZzcFtVyaQc9l5C7OA2alWWv26U1/iwwxxXpKFf77pB",
-	"3sCDVeFuJLI7lbVoSfNc9fUe0FZ4SusGOTdPw03/VoUjPYORwhNYP5LO5w0jPb8tdcovLSbMrWSEkOUA",
-	"o3hkaUD5VnJUxGCNZexwUXjuTazzCi4OK9LuJ4DuerdBHBEs+Q1eRLcLAl6rK4S3ly8JXvx6C6rOa8kc",
-	"0q+p4DxIpbBHsC4dArH3oRXeIRdjY5lLkYDvYSlF7vtjXr9G2MzqCvc20Xr8+G45TeTwvYsM2SDVox+G",
-	"kWj0hmqaXxV51mAN0Alry5yPuCAfz89cBkShECsOb67cSiN7yySQJnNDpISqOqoMvGdlXCwMAWtrUsF1",
-	"BHbWygkYSffA+8OIOIcFU172N3nknygiignLeYJhGZ5GZDbmyRj9diV44prNwSY0Uw+1+2f7rVUavSH+",
-	"TI74EuK3YQF4wmwqnFYZsVu5T6iMzja7IE+VKli6cD++eBjf7Nf5Bpe6sPlRlaECTgpIuUJ2a6+Syo2/",
-	"SKQ655DREsJ2MJyP7j0O++FsZa4jQgFQ6aBnyqLRuIWG5AyTjDowM6uD7/caaMGnfrzsdp/vvnzZO9h/",
-	"vt99+XJ3dRpI1HrDaIY5Y1WBsXhXy+s117O54GVuEemrzvQCH7vQVK82A/0N7wZuOhOvQDUkbEmLCnPa",
-	"Lvp4zG+QnGQOBTLiIjKUWSZn6ICJd8B4iEuHCmpzADbpCypIjA90yCspNOUCvPqKJblTTEuLScvrqxfD",
-	"PbqbvEx77PlgZybza5a3nzdZSSHDfI0LdcWNuOwGPArjhNeMTRUBhxjXily8OW73Dp6RMVXjlVJj72Ec",
-	"v9o/sNEV6dTkhbWfAo5naFjOGC2jnArI2aJAMB3yE2NTwjXRkoBOja69EkwLPkjcrGzu8vOQXips23o2",
-	"3E16dJ+1X9Dng/Z+2k3aL4cHrN0b7CX76QF7NnzeDcV8UfC0iUYQXNrkfPCOoI08D2acC2Swb+58WO63",
-	"WZ6VhokRvRckY1qzXEUk5SOuVUTijjVN23EEQdkpAn8xXcH/tdOJ3TULVuSU6jFRbDQxKwDQEuguWwjl",
-	"QgmMdK9IkjEElU1cTh9meOrxNoQcYDTNcgiyx825EbHHkOmxVIzomawLi8m8rdDHjjK9kqlaTV8MnDBb",
-	"//Ow/GD71+rHu9Fu7/nt/+r3O6ufeQbPVB5zc392u/2XZZR44e+JmkNimDMWW8RtQvN8jgwSY+YD8Q4L",
-	"a+XfcJ/f+6hG/bPHMuoPHsOov7Mjq6ZebmIQeQ6qcbHb4/UWvH2uJr8XNQIw2aOWOemVqkGv0a6Nyuvd",
-	"T61JIrwN9qyejqImNMsIhMoIxJ1SF1B3eQDAxCCftURdzEh5m81qr5GIqMIIBUVoX2QQADFWCyI5O+TY",
-	"5/T29o1RkdPEyB+y9VHwRKYIlSJTyQGnSRX58eL9O3IB2+nwmyT23BxvR0RJD/bdJz/x78yEPl6+br84",
-	"IpkURneENSkyYprsd7tBopDLDIKVWRPHBkLr0mS32zH/e374ovuiWxMo3d5+A0cH4nthtz9QBTnsxgpz",
-	"uXBawgxB2LLPLoX9eACoXImbnFGb235IqIXJgn3WF3wkZM5gUMWYqqXCg7yoL4nNf8xPf5N88MPL3+je",
-	"W3726scx/Pvna530/jZPJ9lv/7j48WWTuHrvPMLVdSGvYjLvUOZkmsuEKcWsFanGkIkvHGBji5KxOTfz",
-	"fEQomcoU351mBRBQTkUqJ0QVwyH/vG0D0uaBCuDD/gZ6pLkz/C8oYw5JztroHYM0qZzpIhfBY0DdHfLJ",
-	"ZVsKO1SA9uWKUKe5yiEobIYPDN0Iwwlm1LaDonfIh5wLTQcZI8cXr05P/WWlpjRhqn4QgRa78T31S7//",
-	"ubfb7vc/Pz/xt2LTSbko3SLHC3L++hV5uX/wnNgAoM+3s3lZROEiJjQZc8HaOaMp/BAbNm24YDC+vmjL",
-	"NY+CSV8AjjT7YSVhjTkhKX4xmTLI9Qv+5bNaK9meragOpmnKAGtODapmoAc/hICsKhSoFbXCP06YHssU",
-	"nqdoF0HYp5ZrAnNsioMakV5ND2nImKiCCIxJmgtqNmYZ3LMON17Mu0P12eZFRg0otEYk3q9r/FIOa/Fl",
-	"tScwxFZ8WR5btvYmzZR011D8c9t6cdunaUxcxQOCsfi1bqvyYl4IAC93EYFFhrCOL6tubjfG4t378fzU",
-	"CD5X5cOxo3n8iMTNaBDEdhnuQWhXvMbXVA+SIW3hvAP9AVi4cgJNisQ5o+l8E08HYKkXyWKJd6L5U8Ct",
-	"9/PN3zXys2BcufdXzszFEavffrT41wPDV02HgtmZ94wR+fnUzYHmTQrCYU11gIR3B0SGiSc8y7iN3mIW",
-	"PyDY6AALIegxz1NnM15enlkFEAegGZbl4KAhWHya9RCWaiyzmVv+Au51u/UaMOgIXA75cAv7RlR576D6",
-	"MnKO1gbJ7fKaSfuBhuT+Y0aH/xTB3YMlfCbY7PHZrOJaX1hB82EGkeQlTAhYM5uNwhWZyVyPoYbUcras",
-	"cNHu/ZioNKRrvkSR5ODHB88xcwl2ULWCK/QthpnmROY2K0p56KJzEbjSCIpsWTmhSCoxtQStPq63OyS0",
-	"yrhI2ecYIXk6GRNXXgxMM3yppsbvPr9nLKFxYyp+/aYTg+IoFehkFaS4qJyb7Wza6U/juQc2AuwQEpci",
-	"9NinbJTTFOsarFRtFBcJW0ZbY3QpYBG3xNhc4bh+11KqWdtI73X+b9W8LbEbNT70K4IkSXLQ3SMViCop",
-	"hOZZifB0ENDQEpHXgA7GIe/OxM0hlkA6L8wfKz9kYPAZprP8FpEJowqSryyk1WfjTqSQWgqekARc7CFB",
-	"PltZ12zv2bq6ZlGrFN4LUzWm497e3suIfLx8FYXigUxzlgBTV332vW7vWbvba+/2Lru7h93uYbf7j80O",
-	"36XT1AGI9XBQFU5n/roWgIjjiqFs0srL1JIOecdc7r0NTS3avg+HfWZU6SvDfHaQhoIcVGlCg7QFH6h3",
-	"zhCunHPFHdHCCSnIa+kLUWQZcjnKV/PlDvnAcoVFBZ1bDZKLKZlwUWgG2cu4KSD/Gs/PjIxpEAhXXmns",
-	"ieWF8+iAZWTEbxgkSMIOu1xd84nOXT7Ve1jcbNGAKkNlTajaylk2CgJM9msKPmGC2cbRp5KI68Gnxjmr",
-	"5dNpjhYd24MYQnUiGCOyjmBrdWubyad0h5w1hJQiEl/5uFJVLAwMXYpRG51g90TEhmjQBqfkjGDBzzL4",
-	"CmV7HHbTcZCcMuET97e65D/d7WET7LcrM99bKV6fdVff8OYSY0mRcz0H77atyZhOuPiJzZvZwZAI1dLI",
-	"fSgdWrkJwqp8ikEeh5NaqBgwAP3QanB6eQlYXzGv3G865ebft1ELU6KOi6YKuUF5R/jGIYmbk9Nkoq/+",
-	"7//+P2ViFZAD/K385ljraassGfBKymu+RFo05PQrphGEEGRW7yQ0ywY0uY4PyRutp+9FNo/IhTkMFvXF",
-	"BZ2wC67Zf57Rzx1y7MYCyavIc5LSOYYzjRlJlJTgKcYUkIuTi4vT9++uTr8/O7m6PH178v7jZdwXZVnT",
-	"Hhlve2dwodgR+phxtxAQ4IQuFHywA1brQoQDdreRDGSWGgpmAsAYmKBLKukuEB1oRhuUdWAT3F5PBldX",
-	"b6TSbe98urK7sUgThqB54z16BqRFWMYS8wvsXcoN7w4KQ5S+kIshThux7fRFXxx7ZZ+Sp09By3/69NDi",
-	"BOayyJVV4syCLi/PSF4IhSHlWs0S0I0iUoiMKXi1LxB/wLXbqxOAFiFiIaE5wobI06fW8kJSfvrUppcq",
-	"opbik/qiGaB0RKbWvrDAhpwpWeQJAyD5NJeaJVifJmO2ILF/AguW9IVVaiEGDHuGUbsSa3JppzfDesbX",
-	"sAp0eyg6BK9IYUwF5TAZZqODeoSg8iypT3sIkRtHrQl1aoNiLEJhKnMCdXnKil8lNhSi1xhk4SIg+wiI",
-	"gYtEEwcWwCwlG35kNBljFWPDjRiCgYKP9iaysSKPIzpEIqd1vagSOHr61Oyz/1FI0WaTqZ73hR3l6dOG",
-	"QBLZooLwlE2mUjOhy7AS2+6Q4zJYNCsDSXY4wlVfrAwgYSVIMFgIo3nGWY7nBv4tPZNBLE2NKRSEloI5",
-	"YmOfk6xIWbBbWASaD4lgHP6tQGC54FaHXNAh03P79ZRN4c9SwBB9Yb9GxvQGKljb+cLXjmCscHkukCfz",
-	"WgzPA0b7ohD894JtGxI0hAneOcNl5YY6Lrz4/icyZplRNFMJ4bK+SIo8I0ZHUITiwbi8WdBECNeIR8P7",
-	"o11VkSGIjLcnl0JBKiKhfQGpacrHu2L4SDuNydYrTJRrX86nrJq19rk9m83a5uJvF3nGRCIh6d+ViCJC",
-	"9kXlbRvEPrLHApEd8OzbiPTuQYd8eH9xGU7QUVBZmh5YiU2BqIBUMa9O5iT+chvDFn0n9dhlqgAQtYxf",
-	"RkHiCqphkF8SgcH/5vLyA+l1uzh/w+OoWGL90b7w8JKUG7k+4cIoIR1ykueuuHq8LJswRjPk5f7B8+1q",
-	"ULEvlkQViWNNXx00RSnFJ1yrw0rh1GXooCO4D7giu52OMXSdJV25bxHOSHVfuDLj1dp29rrQgeYV1kEp",
-	"C9RCfQxv1ClERHnrC+AIr3DxzWYyeR1eMrijVlFUUBJ3Rnr/dbCH93TGEyYUKxMPWm9PL1tlBKr1PtHy",
-	"wlzWrah1Y2w5uIW7nd1OF3K5pkzQKW8dtvY63c4eKtxj0D53II65E+bdjViDIWohkSpyagcCDbYGc2+i",
-	"gQ8eVBMjMbchuE9HzGg3FP3zW2a/cYv7whbyJcooV7CtM66MVAX3EdT/QlBpVGsPAHVo9KG/WqkZzP2x",
-	"4rMDOAXsoOez09SoJ1xptyDYjLIZxC/NZlf5yM4rVxd57ZNYD//211oR9l63uyIvt6E4RHk4v1RRrE3p",
-	"mNWk1r1qamrFIdMtHTKuBwBv3f56e8dmFWDONha7RRTK0DFfjXagZMo+7kXTZ/ye7bhC3fD87vrnFyuR",
-	"w5v7G77py7HfRq2D7t76tz7WyxBYIw/OqzTvfvnVkIIqJhOazy0V+r0x2jUdKQDnmjda5hymEj0FVeqt",
-	"5GOVYdvvJEZnN6er4NQ3PfPGXLDbqstB5wW7XaD53XvR/FIyL+fuUdktY1zW/YNXnyYvb/46eT3/6+T1",
-	"s48//23/489/22Un726SSZqd7/04Tj997p73Xs+THz4fhGDoBlfjHXfJp3YtSZY3xkhYotLoWyhVK+4W",
-	"TKO6A6/4Y/n27LLffbnBW5UmFOat3Q2YrF5ZFt472IQ5G8oifGXOxvMP9Y6G823g+Nuofh/vfCkZ4RZv",
-	"5Yw1hUG+h99VJQHK3IUjKdPIObMOK9k0YJK4riq7pFo6py8g4Kehd8sEMYfcaNGAozvCKmGgMmH8yAbk",
-	"9DiXxWhcibyPuLFZtrBOa24ub2Z1PWvsDKuq0DVkDGAoEAvVmI/Vi2v2xWI92MgXg8XmN65Y5uLy3I7g",
-	"2K5+H5RaBF9F3a2Ey8TNt0VywODhigxzxjCEGnk11g1oE/hAGfH1C4E4jC0bCIAmLQWPNJTzFYG6v4wI",
-	"0j+rtKj1cPnKTIibUfE6mLN2Ze4s8YryiJuv4DvphtVGYqBLrWLondLp36h0VzNtK1X6Qk3qEBBx4K+3",
-	"EVyr82F9ZPMDxJAg1tMX73xgHcNaLnIOfkESh0EMULZ1TpNrlgIigE0kZCI4t1dzWAo+m3OtEehTjViv",
-	"DjD1xRaYoJq4Yk4W7QPeVkqSnKqxK8I/YKSYQuMQN47MUuuWKQvGeWsP3KuX7386qTlXfXG/oBUVftX3",
-	"CuMKy/y6OrqL9sQlHuVDdX1HEb982Uhxr0YPl8VbrbK0EHZZreysnsFB4wxEkWXue/jftW/sDnrJXrrP",
-	"DobP6F2MjTJytrpE4BPH4f8WgqWNIRZ25yvIutJcqR7OCU3GPn/XOxWtW5RD9qCeA7cpI1Ro5gIC4M+q",
-	"uJ/RR9wXNSexN/oXPM+QmGlrUckpIvUOm91pfQHO+9LHXDZiAsl6ROIvfaDsfuuwX+Olfus2xsfAI7EV",
-	"Bkqdu9bIke0G4URWy6ZK9VEroPpiF9rjTalrYwirx8AlN+rcS9JcqLRJegXFMB7BmqwJmTvaTJWSHLeL",
-	"Dewe3Y6s246hfLraxGZ09mVrjajbdB/CFOYVhuO/jIm4KO82MhIbyiL/d7QU4bS9WxkFBUAuvJS4u5lo",
-	"tcqdL44eVxqOWONZBZAOaxrZHAtUvLgmudSg5NliiVvwby6FjWH79/uCp9uHZJX5uMLuRMVyBq1irdHc",
-	"FwuNFRasOzvnDjkDtZ47Tz9DXVKPGc/J5eXZkbXhsDFriVlwxiimKPvRwBWNwedyf6o3jTP1yiLhhn8j",
-	"a2kvGJIOxu4+bQN0aem0tgMF95Hn9+VWYim919mIeN5/VhuxWkL7KzNfUN7ce0RWMt4DVaSoyb4ri2gs",
-	"6QUbYM7u1w/WAdtuQ3t0QJPrYrrU8rzQOaMTQ3yJFAANFJpc/PWMa1uu1ZIx9ibGRgtbpZ8ft9MYlExF",
-	"fVEI7yBydVogV9X6fcZ8NG7PqIaIeH69HXnjEUO0fzt+9fHjW3L67vJ9bFscg15VKaoBSqMYdcg5A9iK",
-	"YdvBnCgtp1NeAYJFBMvMul8rdWit/QnFZ10QPG7PaOagbGo8ieFJhRX2oMIMPmlrxNb8WZaR06DfUG6n",
-	"iGrZyhI3WN/PjTjMpMy3m8TAD0x/h0d6JwtUJprptoLTrlaB9TC3ARc0ny8i8Jp1E0sjlT2tVeF2kfLv",
-	"uZpKxXVjKkBMtabJ2FwdRzCI4Yb/7Lc8LKlt65zzic2F66SDfiveqHBupYL3f6eQ0nHIromczh2fuvOI",
-	"iKYg6UTGBVumW5TAuaUC4pylPGeJxovR9koxF6mv0OX3CuOAW645xnfHFydXH8/PdqDs1I6Er/mH421r",
-	"3mEPFR95h2bnJM7tZ6+KnMcRoWSYMzUmiotRxtqFYlgYg8Vkq3fwjNhc8gHXRgxh+XyjXh1Yf5HlYUo+",
-	"/PTqhFyYVwCQcJWMaZYxMWKxhdS5VjLY7AmcWlz1hVu4xejHC+A5WF5MEGRHthbAhyTEHm4foWCD2dyw",
-	"nA85yy1aJ2P0xqppZf1rohI5hXlZ1YilCImZFoOMJ2SaS5DWAEXKMuJxAgCHUU2CBBoJ4SFiH5q6QNnr",
-	"9ho8lUsPvsb8ZxIlz4rSbuX7H8/P7sbPUeuC6fYywOiy0wm6BUVV8riPNNlAJjQ1+KlxeYWtsbkT5m+P",
-	"iG0SbTc85OFCj1u/Rq3PbUuWUHrdBmRrjO0RsUs53DW/AQ01ZHKjmyNXOF6bFEoT9ntBs/DBJ6ov1jGE",
-	"4b6BVcHCuvRwCVooDhXlgRA6kn1h3sJWIFD5QhCzEDJnmmxRy6oIG0MEN8wVioxwZe5cWyreixnDbn3h",
-	"+C0KIjhYXnArxrK7ILDMf5T17+JtZD6agsHTF07KHX84BSFnBogxMFQSeAIwO+8TA8RMmsvp1BgOFmAJ",
-	"1VgABHVZrWkIufhO4ATTDIoi8tRsBNYnTKhwCW9jWuaBuAgBbEItMmn9Zva4wVCjDZZMcIQZRSBhX8Q7",
-	"/kFfLUqN5awW73KOSLSzGsTQa+jtVZNDNe27wQkcgs7xyO0OIUl5Ffv3goFO42AEmABfsnZQk+Ngt9eQ",
-	"yd70daQ8wBb6i3ABih4vm4Oy5fweMIkLhL67JQulDWHKoUPZ+Xp8lWZmKPOsz4zESJ1XKROcpUtnC3U8",
-	"HjZbzw/s8zSjAs/MTBbGXv3lq3CoJbPodfdf3GUaGP2FnPONplDk/IGfvmhIVYiPQnFqJWxnY7A+iNe7",
-	"nIu5LkaybceD3FN7fy4A1xpv/gvslmjsHi1JyP4b3/z1l77efW9FV7xOEYts0se2D+n3BXK3FXpJxmju",
-	"goF31RC6m2oIr30HxfurFcbg6K1/d7Fz/COYKhUlBiX6Y2kxQSXO9X5No+t4g9zDYtb4KCt9ZG2f1eV+",
-	"y8hDfDboW1ziVPpiY1emedAoPM6VArbCfMHDCQ6MMG0s/v7k7OTyhKxyGce+gm7FAWrBuLDuiguUkoXW",
-	"iOj1rPpGG2A0DKwneYQO2AowpsHfSS4hnUVICNU16Ql4zPd1f+5uRN5Vo7+3QfQibB9+bz6q+ykr+Tk+",
-	"MWOBc2o8soN+e0g4bYzPnobbbhEhLqBaZRygcLSiqcOaySx1LznC7YvKqS2JtxJsYwhJirZNE34F3XmG",
-	"k1xw2Pf146kt/pdVWUNpOq+k11CIQjQk7ZRKf7DaZcXhKrE2sKHVRmV9ywS7Gq3CSSyh1e7XjWv+4ZjY",
-	"u8Q1H8Cd9w0Q/hFcDb3Oqmy9gqW9MF1qsb8XjLy5fHtmHW6GFF9dXABD/Ehv6AU8Sji4/iLDnrLQiqcM",
-	"8rhcz2RQ54w4NjZC1BeBOLZhQUiZio26bG4yFC91yV9JqskZeOmMRc9vWISxMvPxDrnwvbYjw85yOGS5",
-	"In3QKmsqQr+1xO/tuzesZyrNPuudsZ5kVV/3Rp7t8jJrcGs5n/aFVX7aH2TGk/nqTg9GYByZcxjmUAfu",
-	"T+JtWlxshIIuLRWmMihgCbWkzlWqm39qB10oS0n5NTP6kf1gaUmHQRzlgIXhTF10WtPsGprrGSqH2Lqh",
-	"cfQc2eF8a0PFII4FpQDMpRJUrCVv+XfrqO4YV7KW9viEjtjO00eJsuDuERiyTok0GbO2ocdcNnQa+ZDz",
-	"G+/npIKMZZF/pZhJU8f/f1lT5ku9GkE99HK5IDw9OMAe1wO4xVemXwoTRr0F0H6KxD+cXBJ8KY68Mmd1",
-	"8DK5GzUcYJupzAC61mnEtnpaB5PkfrrLZlqCL87flFAW3CmbawhfhQq/KS0136oPoCZVdjlaTk/+84GL",
-	"ObJmZpjVYpXjtEx+eHVx/tpBZaRNG1d90dR6qA6ScdZ20H8oyCfvkHM+GmuHBS8xN/i49WhXCpPHvtdO",
-	"7Es8GL0oLIhySNwQkFzvy8dKcA81dPvfUN0PL4kLX0Pj66r9YZOphuu22iSq1fvbeHeyn/xj8EJ1//77",
-	"3o/XL3+eneUHl+L5B/bsI939Ie2+5r03cv/it2oBwgAN/rKCR6/3bzp4sdfb2/XdlCB8n0CtpEcxKhb2",
-	"d2m/Y+WKk21+VcZCtsFtGP8rXZBfWTR9GktiW12B1/chYshwryz0ctdEmNTm8XNhnRcs4p8xmiNbo3e2",
-	"Qy7LpHpoXj0cskRj+KcW7eYj8b7Qd08Cvzh/bW3ZXzdxO5V2To0GV/mvA8q1K4u84/kbU+QGVPXaVw5/",
-	"IA3f14b/6rR/Yi+4BbfmIzBBu8S9rueHNdjSBdUBqrniS3ZCkcWvYDMPqCNjb3DLTeAK94H8tYzVBCRB",
-	"1jop1/XtmCxAEf+b3/6l+W0zGPUDGHAzJzm6bpegwMlIaoytc01mVDlVNELUWjYnGb9mfRFDyZ9F33zs",
-	"vNLUl8+rudYhLAUleusxq74Ig1aLPmvUbeGJQK1d7p32GpVzUz8iyz6emXg3Z/K/htL3b5avOcXrUCFP",
-	"+Wng8L0j28tkRYkjEXjPbV0vw3YsZyKBMnpUzCs+806jzWe+8VU90ccfToN5PaY32ntVHfjLulNR+KjK",
-	"BgyZTsZ3ZZIVbufqqrYuEprRfHsD1/OEaWpjJGPfjbXxhKHgWVhZ3lW8wwA8ZGPSLCNbGb9hgim13SGx",
-	"LWJuC1XNyirsfbGkDDsRcnbkLwTnZ45IjNXY/UhzskXJsMgyQOTljKZAr1Cc3Chj5HTnPTZMigCAF0Dq",
-	"bQoDlsCHZAWWkkKkLsGgEAIK8KGZtN0h54ym3CwJ3IF2nty5CqFjS7zEiWFb3D7EdWEr9Nqq6odfWtCe",
-	"Leweg4XXgwa4rnJ9a5TLYkoSOZlwTbB50WG5GTLHWu5c4U5u7e5tt3xl+qaE+E4XXRW2nnw5LaBOeb3Z",
-	"9Nzb8toK/80uLruXS90UFv5KimlnZYzmzBIoScYsuY6CgpeAUnKGgJ1vI6+s9ykXAl0+LmtnWZHQiEC9",
-	"bCxV7/u6VUq/9UVQ+408Suk3QKWEzfQ2Lv3mvNh/9rpv9oR++bLE9VYrql9trrLfq/TbbCqcbzF/laap",
-	"ZZfL3edlexNsVXmHcg139ON/hSJwfwLczmUDryz34tueviVv7nwxB3S7XF/BWslgNhirw15rFBLDzQ9h",
-	"m5QxVcRxsxH70F4W4OVPn36iOhk/fYqYcTFqT2WWOV5Xeo7Zfq+kUEX2RBGPZvu9YDlnattWYoQbsexE",
-	"CxWOoeyMorOwvQom3MQzyrVrRmSTbJz33+FxKNba7gtadiB/YpaFn8CWMIxqV4rZfgFaBXios/kOZtlu",
-	"Ac7eScq+KITLBAChud0hxxaXl9uIAhRVhdyCsisqhQm6GeDqbDvICYdSvdRGLg4JH5b9a9y3uCADpmfM",
-	"HJITpuWKbV2ccpK2VyFOcckFbZhtHTr+HL6Aowd7GZxXfTeN1bgMAA0bXUEZP1YXnEWQdFnKX+JhYksC",
-	"m9MA5+xIyywBGkf4Sj7dyFfYeNbdXrackBZbm4q4sP/A7cOEPbaOyxmr6B5rxPOLQDzDu0ZygJwOB/k6",
-	"N0fZh3mhSe6dL5XbO10qruN6swJlqRq/8FVT3P8E1wtuhSuSg+XujeSDKslcN1wtd1V5fCtszBwPb6Ud",
-	"C6gEl9l9B11WMuiHnApdynxvSrlqe1uVq85dc1HZDizFvE4vVolgM2hNrZirSF1J0q5U9DdGbiUN2+ql",
-	"Sk6Y2WmWKWaBp1xHZW9hrK9dXhW2xJGvwQYlE303wiMykHpcKcYN1/F50LfYFuyHq5RmYKRh0f2tel17",
-	"6FKwtLI9JKmVeNjDGtIVpljdD3P1wc1XhvVhZ+d9YWxNC62akf8gcdBUMMYbD9sRZHCVbFESO2kRB3XX",
-	"uXYmrHLpFdB+XAq8iLFSfK3TUaW4vnktxzR5RYesqRp/X1TfaKjGD70l1lXjh7L6kKNIocBJQ3sB25LS",
-	"1vmGT7bB1nFTkkPzeZZh8wtMI0CKCRtfuKKSu2aDd3svgn7pRyWOGp7aii1DOlbEY652O/ftk52u910t",
-	"F+Hp00NbZaGikBHMqSfdSlV28whYgRkXrOym1he1Dn1m8hzqCjZpYGCjGXUhsxtgDD9sawzsgA6fvsCM",
-	"REOJkc1OxL8cQqMHpFzH8XNMbixFhi07CLYg9kzuC0wdz+aRr+01o9euCgSYoQp1QK6dCphylUghINE9",
-	"yMCG9VORQlMKpB6/dDsDXBOM7tDwMDE5hD4m5PdCagpNFKhI23I49PyAqRFTc2nKQoUdISpOUQw9eBTj",
-	"KJczm+oKs8v4jbfYnR/oibIVHL1qaj0OOYMyFpCYUstewa4PqW/UAQ1WO0Cw5jOuoH7Q4t+2qA7Lk1E/",
-	"rmMH53GzQrPMHVhQcI/xDavk3qs8GfZqo5Mp5SNRUY9WKDKV7qu7B1FVSzx81oXbmDtj3Q9ZeQ+fMuTm",
-	"u+f7ByX+EraCr7y7172DbmR36U4lue+qobp2Eo+hYJYdXFvPhrtJj+6z9gv6fNDeT7tJ++XwgLV7g71k",
-	"Pz1gz4bPu4stT10HX69N+tndWw9epfTuBKcELBDMZLc6kbuqtf7ooO9uo8MEVwYKDlwhg3lFG/m2mu4m",
-	"5dvQ//NnqN72R/h9oJoPyH2rwW3g5tmxV9pXUahP/N3IbA1eTDF8LzIE1Ts3g71VhxgzRscFFWRQlvg+",
-	"hOSqQlwLOROR07cjr5+GTifbLAWNMhwa9R7kfiHBs2s+HCM030E+hUTAZ2PCH7z8kOug2o57M/mzMTfX",
-	"Wtc/tiBuaDJ/P3HqxZVvDH/3JS4TWPaB9E8ol8y83kn9Csnu/yep9AO/ceIILLvNZJJgs68ikS6YDiTS",
-	"E+XU+CV2pbX4nV0GdjrXXujMqNq2SaQoZnjaYNRCmqgz24ym70o+Ul3xjydUGI16wGzLQBB6Vm/1BgY2",
-	"TTcfGTFts2crn2sWXoLNvrXoihZU0s0ZXbDZ15Rkq7Sy3W+pPLqu/XfdmuUSEMb7twD8EwnAk8/QYdL2",
-	"xlwi/myrtM6cIjTHRt4WYi7vp0wcfzi9GyrCDXpHvI/9FkllUkyY0J016Ztc+UcjMphrBiET+A8aVpCD",
-	"IOGg4JlGdE3FZxwgBUDGrgXVoMroEDVGa4SvWKzJITjcFgAzCOvACrjcegKxYh22ZmZpp6GPv/e/IUik",
-	"hBCQLahrhyJdMJY6TbIvjHyWAsEiSvMMO0uSCaMCSopuV3rn5iyRN9CKb+4wUD50ZoZwrRk95AeugyXx",
-	"uXPYv4fKykBWmeHuIKng8UXS+mRn7l1unUev+VKijgCn0kBedXxg2GUawYH2jS/NRnFEQHT7KIAtUqGm",
-	"LLHWDAQxbVQKOX0xxvhdkA6m0OXdXKcmGAtS85sLgc3YIIAs+7azE5pl2JfUcLMhewDJJDTLELmLoYGp",
-	"5BD9oNfMwczsUE9Uvfjalu12HdSCs0lx2xEi9CupbkdB+6Qgx65MscOa38A51ZTRWvYeBvFVCR/0pTA7",
-	"5P1waAFJMW4iGnoegBpHYZtNy3DQC8EtAX2N2AS03PAS4rm46+9ds87jD6cRGRU0T5kvkhcHnc1jgjjJ",
-	"IyKHQ49HCvqoI8QoPGeojNoQlwYoFwbxq9hFPPBACgejAd3f/nr7/wIAAP//",
+	"7H35chs50uerILgTYclfkSIpyQcVX2yo3XK3uuVjJHncM83+VGAVSKJVBNgFUDTHq4h9mn2wfZINZAIo",
+	"VLF46LDH823H/DFtsQqFIzORxy8zPzcSOZlKwYRWjd7nxpTmdMI0y+Ffx0kiZ0Kffv+e6rH5Q8pUkvOp",
+	"5lI0eo3LMSMUH3miCE9bjajBzQ9T83jUEHTCGr2GfeSKp42okbM/ZjxnaaOn8xmLGioZswk1Y/8lZ8NG",
+	"r/E/9ooZ7eGvas9PpHF7GzVeXZy/vpTXTNRPSTGluBRPFIkTlQ+vtHk0JsNcTkj8w8kl2UupGg8kzdM9",
+	"+2zspz5mNGV5MflfmuZrTfzcuulP6KczJkZmnzrdF1FDL6bmfaVzLkY47VmuZL48549jljOix4xM6YgR",
+	"pWmuVQ/+EAv2SV8l8GJM5LB4asCGMmcRoYpwTRI6YS3ybsI14bovhjKHJ4c8VxqebxH8uiI0Z0RO6R8z",
+	"RqhIyYBlUoyIlvBCxpUmekw1mdAU5jQ5IrQvJjQbynzCUiIFi4jMzf/jjlIh9Zjl8GpERkwrctBuk5iL",
+	"G5rx1E2+Rd7TERcjwhUZLPrCfe2JIkrmmlyzRUSE1GSwIHI4VEz3CBWEazbBCbFPXGlF0pnZT5jsfCwz",
+	"2A0uRn3BFYzHUsI+0URnCyJFwiLCbpgg8zHPGIGJ4g7QNDWLyUnOJvKGpa2+cBTwx4zli4IAcP6NFUd9",
+	"2OlGjQkX/ujrDv6MT7iup9WJVBoWqWBH4WjHMksV2UnZkM4yTTrtdkTMiZhHO+12e/eIyJk21JBTMWI1",
+	"e56ZDxY0XVkR/FpakP1Uo2e+1TAnTXWj1+BC73cbkVkvn8wm8HMblmv/6RfLhWYjluNqZXL9Fr5Ut+BM",
+	"JtdPFDFTIXOux1zAWSY0y1j+RDl5skKUwP/dV4j4id2aaeZMTaVQLBR0J0Bj5g+JFJoJODQ6nWY8oWYN",
+	"e9NcDjI2+Y/flQThs92H3+Nb+N3ylhwLt2LYDSR12BxL7zTLGU0XZCd2YhR/iHdbjdvITfyt1K/lTKRf",
+	"c+pvpZ/6mCqcOU+DiQqpr4ZmVvEuiAxzzjSdcEGO358aOSCHQ/O4+dNVyhUdZCx16zJ//N7+7Wuu6rJu",
+	"kgOW0JlCGa1YfsNyWLKQJD7+/s3p26ufT/4er13KB0Fneixz/s+vu5w3XCkjL2VO5rkR9PEvTZhQ82e2",
+	"MFOeBROzE/6Opu/piN1hmuwTnUwz+0aKAiGU/g0zLU15ZjcY/2p210h8I/j02MpvMqYCRPNMH+FVSOiI",
+	"cgHsYcQetW+3rBxgCjSLXqPd+fEfv+z/9OKv3Y8HJ8/OX1y2/979cHD67N0LI+s01TPV6B0YAaa5NpNt",
+	"nOIkiZ+klWazXPRkoqXSMmc9u9heZUm30eMQW+xud65IcM3m9mZW5moO71iyU71akbtiFPpwEZpdNZcn",
+	"SmW8pztmICPAgwHwld0WeSuNJB6RZGxuFLgNkRDOcYcfhRaM6L+yEtyTgxHKIPDM6nUyJv/163HzH7T5",
+	"z3bzZav52+dO1Om+uP0L6Crm4jZLa5n1tlqPSAGZm8W2RFCs5bHowK5kmQxyRq8VoSSVyWzChNFwEimU",
+	"zikXITX4KcVRX/i/ap3FUaEZ2K+sPvPXMh/wNEXd+qvdgiTJpVJNxbXfCCBqSiY1AqzQyI0EG7oZB4vq",
+	"i/KqfuD6x9ngg6A3lGdGOH/N1eHHSSJnWYoqrlkkTcZ4wFSoOctZigoAFYTluczJTjziejwbXM2KWVsB",
+	"fcaoYm+lfjXLc7uAezNnZsaCqzqxo1VkNTzgRDWKaVTh7PP4wJGxQiZ0Qcb0xuguU6Oe3ZdBXxYMCkuF",
+	"TxfTW8ugy+t5LAatbASr3YcemYlrIecicpsQkZzBTylSNIryvrBv78RLM17NnEZYgjFx8ilhLL2TKlFz",
+	"9EZgwBVwxdx4pcPnqtDwwCbptNuEJprf4OJVRLg21/aE68c4ayOEYTASzGf9adcs4bHOu7x0s1BrBxEx",
+	"mwxYbgywcDPMUS5Px7Lse7rIJE0vpTyj+Yh9bY3WXS4DmS4MCWdmEkYjpyJUammSsKk2K5nifK+0lFfw",
+	"sF3HOdUMKPA+tAeWVU41wz3CIW5oNgupsvT7KnI0ermZsDkVtzbzoqVFcs50viB0qBmaHZpPGOEC/948",
+	"Nn9fIth//Hj497Pnzy+bnZBAuwGBnvsvbKbM0jLMoZidnFCxuJpT7vxr1bUvPROuX0pifiPmNyMa7OQV",
+	"2RkYujN/ognYxQq0pblRp5ja7RXOg+4LMsVjhl00T3Xa3QOzMzTLtto2EGJOFzdTuVIskSJVq/ezu2o/",
+	"Vy5p0+Yu7ROQ/aNyvTIifSJzVuxzhVueKLOZTfdCQX59sROfH1+eXJ2dvjm9vDp/fxHvmv2Vc2V2LyJD",
+	"8DvZUd1eWlMkZykTmtNMRegYyTgTui9omuZMKZwSzCR+dXZ68vbyqvIp+yWyE4ckGB8RdsPyhftuX8Cs",
+	"lbmdfmeJRs+eMTbkboscV0+E7MThWcdECqOpWHqDe60vgOB2kTHN1AfG9jdScoliuSDDjI/GOgrp0ezb",
+	"m+Nfrj4en16enF9cvT85vzp+9erdh7eX8a75BpIpKT1lrB8jGJwSRTX4/WBb+yKuUkpce7VG1u0LTBkQ",
+	"+7IL6wI3wNhSZkTrhiW5eYeLUWutc2rJWWZI8AI90P8qB8FbSbw33HnOgcfhFgYNBjieKqL4SKBlXu83",
+	"uOAjcSpeU549UDExH+LiaogjVe8A82uTC5JxcQ1umMo0Z8qQAbrNWuQicCFQTfbMrPdQs34E+/HCzsVP",
+	"da3YKq/rsSSW24+ECmtcDLngylgXO3Hpk/EuRhXMUkCTtcZV5JXWvvBaa7iNZmu9+j/I5VwZ8XcEg80U",
+	"y0nKkowDcQiC5s6ReQf/sy9yNoThQKDJlC0xYdnVQzWJw4OKrfqLBGYMHymGfDTLH4fOQPUuRgzozVpu",
+	"boet7l88a5YLe2L1px0hyQ+nlz9++O7KCufT73fvS2YHy2RW/vqW5FZZ3mOQ3fK+bPCSVjclNrK+dn7x",
+	"rj1ssO8fz9iBIODW1g5FWyczyj28WTJ1yDm7kdcMY2A8V49h/MBy72j91K7p0c0fusr4CXaH7MR1k7EX",
+	"A6ztHiGKVafoAwtrD1DIYIZBdIWnj8CReFyGH91EtjipYt5f4pBWr9efTjUiI0ohnL54vBgO8vA9lZrl",
+	"cw+1jfDQL5hICbW6My6cKnJsn4XRe+Q7RnOWk/6s3d5P4CH4T3ZfMugUZPChPK+1NFBaw2MQwBt3e5f8",
+	"xfYqJwNcNW7Ksr5WUnk/fvzYNJtmLI+E6prQ7XE2pwtFYtxLCC0v6bU+4n2LR38PX2voKEi5uq4zkgN/",
+	"aNVXmVJNB1QxkkpmoyDg0SDznGv4y5zsmHHJcJZlxvahaVOKDBQcoyNxMdo9Mi+CcmK0SWclkMviVstZ",
+	"YowcRQYLIxpZNjxCC8Cazuu8DFvR2GF7P7j8WX7DE0bK695Eav5RsIzHM53KubjjdtrlGv1mPNNgwplR",
+	"nJ9AjWWus8W3sMRH06XrV2wNIrUNgRnNpuSyR50bqI6rNYTn5av/yJBnzBChUaCnGU1KiBUyE6k1tPOZ",
+	"EGaqOPtCuQ7o15CqLhyBrb4Ilqu04e3ZFBxCy8RN5mMmikU4J6FdMqjsR2aKBQPEAQfE/2oD+4NQs+lU",
+	"5pqlb1jK6SU89K/1vxrKicOvmq9hON5P9mpiZntl1gR6lKfxELECmL1cTlmuOYrNAG23Naguanxqyjw1",
+	"59G5jRro1YaAIgy5DAhyCKD2EgIoGOrgNmokOaNmLVRvms0lnzCl6WQaDrF/GzVsGCyTI74C8GfNEXjC",
+	"geTALJ2PpQoMZJwL6jBW7dmhyr7B877IqNLucashzbIM/HW0AOpYaFwuZ6NxWSFqeYvXPotgs2u2QA7E",
+	"X58oo0SznCc4S55GRDDDiMikPIdQdM/NCuBAXBEbEGyiIsNT1GJijP7X/mb/WZCEfQU52qEKChUwtSog",
+	"fBEtG2Ber5A1jCBOqG5EDbMzeLsjF5aVgOAMD28dfGsrcnyLUXj/ehfBWo7lfy3DSW3MPiCzCvlW6Oc3",
+	"P1E5+J0lOsBQnX5f0j3Nd672r/94efP8U3dyMP1nI2pMqdYsN2T3X+bXXxGm8NvnTvf2L40l5J8f+Yyr",
+	"1YwK/w0IwC03yAxsv0TznC6q3BtARjeN+JZ90q8c+GXjjqt1u+cQf8X+Jby8YwGu4wqAHc8OVu0afDqA",
+	"ntA05YbfafY+2MIhzRSLKrs6YZqaC3TT0t+4526jhpwLtnGv3sFDZu915vzgG2Xa5Zm9z8yLoQd905sf",
+	"Kdf+1cpxhBOoPxG7fwownVWJGaMKFhPNskyBAJMzncgJa5HYevTTuEcWcgaxTx/rPiI2Vs1TgJgMmUi4",
+	"GFl8dURi9B2qK6pjUCXinAk2vwKd4GqiYhCGiukWiccsM99QcsKkYIRlivWFUaqOSGw+ynL4SnnMHY3Y",
+	"sSLc/kQRJtJd9zWdL8pf6wvzOZBhZTIphr3XvWRkWmn5m0Z5jQ87GHnpgvPr3TTIj/Bg+b42l6w7lY0A",
+	"WPNc+fUu0FZ4SpsGOTdPg/L2RoUjPYORwhPYPJLOFzUjPb8tzITPDSaMomGEkOUAo0tmaUD5y1dOp8oy",
+	"drgoPPc61nkF94gVafcTQHe96iA0DM6ZLV5ETxpimMsrhLdXLwle/HILKs9rxRzSL6mzPkjDsEewKcMF",
+	"0ylCx0qLXIzlXEDIsdVYQ5EH/pg3rxE2s7zC/W2UID++W04dOXzvgn027vjoh2EkGr2hmuZXszyrMfDo",
+	"hDVlzo2u/uH8LNTXnyiCb67dSiN7i7yeOgtSpISqKlAQHKJFqDOM6mtrJcN1BKbz2gkYSffA++N5YdeY",
+	"hdu9rguy1BkL8zFPxiUzhitvZJiphwbbs4PGOiPNEP+2ppWzlYog7Np9QmV0vt0FearUjKVL9+OLh/HN",
+	"QZVvcKlLmx+VGSrgpICUS2S38Sop3fjLRKpzDklKIRILERroseWwH879wXVEKGBkHZpQWYAht2ifnGHe",
+	"WCs01w66NbTgs3lettvPOy9fdg8Pnh+0X77srM/siRo/MpphGmBZYCzf1fJ6w/VsLniZ2ySDdWd6gY9d",
+	"aKrXW4X+hncD152JV6BqcvCkBfo5bRfdduZvkG9mDgWSHCMylFkm52jRx3tgPMSFjwy1OcAP9QUVJMYH",
+	"WuSVFJpyAYEaxZKcLRnXWl5fvRju007yMu2y54O9ucyvWd58XmclhQzzJS7UNTfiqhvwKAz9XjM2VQR8",
+	"nFwrcvHjcbN7+IyMqRqvlRr7D+P49e6Cra5IpyYvrf0UoFlDw3LGaBnlVEAaHgWCaZGfGZsSromWBHRq",
+	"9NYW+GhwK+NmZQuXcon0UmLbxrNhJ+nSA9Z8QZ8PmgdpO2m+HB6yZnewnxykh+zZ8Hk7FPOzGU/raATx",
+	"wnXOB+/b28rzYMa5QAb76s4HnGntOa1MNMRcl+4LkjGtWa4ikvIR1yoiccuaps04gjj7FLHcmIHif221",
+	"YnfNghU5pXpMFBtNzAoAhwa6yw6i81ACI90rkmQMcYITl6aJSbt6vAtRJBhNsxxwE3F9ukvsYYEaXJh6",
+	"LqvCYrJoKgyboEwvJR+XM1IDJ8zO/+wVH2z+Vv54O+p0n9/+r36/tf6ZZ/BM6TE392e3u39ZRYkX/p6o",
+	"OCSGOWOxBVEnNM8XyCAxJrMQ77CwVv4N9ynbj2rUP3sso/7wMYz6OzuyKurlNgaR56AKF7s93mzB2+cq",
+	"8ntZIwCTPWqYk16rGnRr7dqouN791Ookwptgz6oZRmpCs4xA9JNAKDF1GAmX2gFMDPJZS9TFjJS3Ccr2",
+	"GomImhmhoAjtiwxiWsZqQXBuixz7NO3ugTEqcpoY+UN2PgieyBTRb2QqOUBvqSI/Xbx7Sy5gOx0kl8Se",
+	"m+PdiCjp8dsH5Gf+nZnQh8vXzRdHJJPC6I6wJkVGTJODdjvI/XLJXrAya+LY2HZVmnTaLfO/570X7Rft",
+	"ikBpdw9qODoQ30u7/Z4qKEtgrDCX3qglzBCELfvkqhIcDwBoLXGTIf5ifugRapHPYJ/1BR8JmTMYVDGm",
+	"KtUNQF5Ul8QWP+Wnv0s++OHl73T/DT979dMY/v3LtU66f1ukk+z3f1z89LJOXL1zHuHyupBXbXhE5mSa",
+	"y4QpxawVqcZQXEE4DM4OJWNzbub5iFAylSm+O81mQEA5FamcEDUbDvmnXYsxMA+UMDz2b6BHmjvD/wVl",
+	"TI/krIneMch8y5me5SJ4DKi7RT66BFphhwoA3FwR6jRXOQSFzfCBoRuITJlRmy67oEXe51xoOsgYOb54",
+	"dXrqLys1pQlT1YMItNit76lf+/1P3U6z3//0/MTfinUn5QKvyxwvyPnrV+TlweFzYmO6PoXSptoRhYuY",
+	"0GTMBWvmjKbwh9iwac0Fg5CJZVuufhTM4wO8q9kPKwkrzAl1DpbzY4P0zeBfPlG5lMDbiKr4qLqkvvps",
+	"r3JRgeAPIcaujO5qRI3wxwnTY5nC8xTtIgj7VNKHYI51oW0j0ssZPzVJMGVciDFJc0HNxqxC8FYR5Mup",
+	"lKg+21TXqAZYWAuu/G2DX8rBZz6v9wSGcJnPq+EC1t6kmZLuGop/aVovbvM0jYkrYkEQXrHRbVVczEsx",
+	"/dUuIrDIEKnzed3N7cZYvns/nJ8awecKtzh2NI8fkbge4IOha8M9Nmi9wddUDZIhbeG8A/0BWLh0AnWK",
+	"xDmj6WIbTwfA45fJYoV3ov5TwK33883fNfKzZFy599fOzMURy99+tPjXA8NXdYeCCbf3jBH5+VTNgfpN",
+	"CsJhdaWdhHcHRIaJJzzLuI3eYmEGACXSAda20GOep85mvLw8swogDkAzrLTCQUOwkEPrISzUWGaT8fwF",
+	"3G23q2V90BG4GsXjFvaVqPLeQfVV5BxtDJLb5dWT9gMNyYPHjA5/E8HdwxV8Jtj88dms5FpfWkH9YQaR",
+	"5BVMCPBBm2DEFZnLXI+hLNhqtixxUed+TFQY0hVfokhy8OOD55i5nEkoRMIV+hbD4gFE5jbRTXk0qnMR",
+	"uGoXiuxYOaFIKjFbCK0+rndbJLTKuEjZpxhRljoZE1cxDkwzfKmixnee3zOWULsxJb9+3YkBMq2Ehi3j",
+	"TpeVc7OddTv9cbzwWFVAkkIuWoQe+5SNcppiqYq1qo3iImGraGuMLgWsy5cYmysc1+9aSjVrGum9yf+t",
+	"6rcldqPGPb8iyHslh+19UkIdk5nQPCtAuw7VG1oi8hoA3zjk3Zm4PsQSSOel+WMxjwwMPsN0lt8iMmFU",
+	"QT6dRSn7BOuJFFJLwROSgIs9JMhna0vV7T/bVKouahTCe2mqxnTc399/GZEPl6+iUDyQac4SYOqyz77b",
+	"7j5rtrvNTvey3em12712+x/bHb7LkKoCEKvhoDKczvy6EYCI44qhrNPKi2yhFnnLXDkFG5patn0fjuTN",
+	"qNJXhvnsIDU1VqjShAaZKD5Q75whXDnnijuipRNSAN3tC8DuApejfDVfbpH3LFdYJ9K51SBfnJIJFzPN",
+	"ICEdNwXkX+35bY19PQgcsXWrHbCMjPgNg5xX2GGXfm0+0brLp7oPi5stG1BFqKwOZFs6y1pBgPmbdcEn",
+	"zBncOvpUEHE1+FQ7Z7V6OvXRomN7EADzxrOPrCPYWt3aJmcq3SJnNSGliMRXPq5UFgsDQ5di1EQn2D0R",
+	"sSEatMYpOSdYw7UIvkIlJofddBwkp0z4Wgw7bfKf7vawNRN2SzPfXyten7XX3/DmEmPJLOd6Ad5tW2Yz",
+	"nXDxM1vUs4MhEaqlkftQDbZ0E4SFFhWD1BwntVAxYAD6oeXg9Oqqvr4IYrHfdMrNv2+jBma5Hc/qih4H",
+	"FTvhGz0S1+cbykRf/d///X+KXDkgB/it+OZY62mjqALxSsprvkJa1JRpUEwjCCFIlt9LaJYNaHId98iP",
+	"Wk/fiWwRkQtzGCzqiws6YRdcs/88o59a5NiNBZJXkeckpQsMZxozkigpwVOMWT0XJxcXp+/eXp1+f3Zy",
+	"dXn65uTdh8u4L4pKtV0y3vXO4JliR2HaBAICnNCFGh52wHKpj3DA9i6SgcxSQ8FMABgDMxNIKYMJogP1",
+	"aIOitG+C2+vJ4OrqR6l00zufruxuLNOEIWhee4+eAWkRlrHE/AX2LuWGdwczQ5S+No8hThuxbfVFXxx7",
+	"ZZ+Sp09By3/6tGdxAgs5y5VV4syCLi/PSD4TCkPKlTI0oBtFZCYypuDVvkD8Addur04AWoSIhYTmCBsi",
+	"T59aywtJ+elTmzGsiFqJT+qLeoDSEZla+8ICG3Km5CxPGADJp7nULMGSQxmzNab9E1iDpi+sUgsxYNgz",
+	"jNoVWJNLO705lqi+hlWg20PRIXhFZsZUUA6TYTY6KDEJKs+KksM9iNw4ak2oUxsUYxEKU5kTKLVUFHEr",
+	"sKEQvcYgCxcB2UdADFwkmjiwACae2fAjo8kYC1MbbsQQDNTwtDeRjRV5HFEPiZxW9aJS4OjpU7PP/o9C",
+	"iiabTPWiL+woT5/WBJLIDhWEp2wylZoJXYSV2G6LHBfBonkRSLLDEa76Ym0ACYt7gsFCGM0zznI8N/Bv",
+	"6bkMYmlqTKHGtxTMERv7lGSzlAW7hXW9+ZAIxuHfCgSWC261yAUdMr2wX0/ZFH6WAoboC/s1MqY3UJTc",
+	"zhe+dgRjhctzgTyZV2J4HjDaFzPB/5ixXUOChjDBO2e4rNhQx4UX3/9MxiwzimYqIVzWF8ksz4jRERSh",
+	"eDAuFRo0EcI14tHw/miWVWQIIuPtyaVQkF1KaF9AtqHy8a4YPtJMY7LzCnMfm5eLKSsnIn5qzufzprn4",
+	"m7M8YyKRUMfBVf0iQvZF6W0bxD6yxwKRHfDs24h057BF3r+7uAwn6Cio6DYArMSmQFRAqpgqKXMSf76N",
+	"YYu+k3rsMlUAiFrEL6MgcQXVMMgvicDg//Hy8j3ptts4f8PjqFhiSdm+8PCSlBu5PuHCKCEtcpLnrl5+",
+	"vCpBNEYz5OXB4fPdclCxL1ZEFYljTV/wNUUpxSdcq16pFu4qdNAR3AdckU6rZQxdZ0mX7luEM1LdF65y",
+	"fLlcob0udKB5haVtiprDUPLEG3UKEVHe+gI4witcfL2ZTF6HlwzuqFUUFVQ5npPufx3u4z2d8YQJxYrE",
+	"g8ab08tGEYFqvEu0vDCXdSNq3BhbDm7hdqvTakMu15QJOuWNXmO/1W7to8I9Bu1zD+KYe2He3YjVGKIW",
+	"Eqkip3Yg0GBnsPAmGvjgQTUxEnMXgvt0xIx2Q9E/v2P2G7e4L2xtZqKMcgXbOufKSFVwH0FJNwSVRpWO",
+	"D1BaSPf81UrNYO7Hks8O4BSwg57PTlOjnnCl3YJgM4r+Hr/Wm13FI3uvXKnrjU9ii4Pb3yp19bvt9ppU",
+	"65p6H8Xh/FpGsdalY5bzlPfL2cYlh0y7cMiU04mNeV20euCw1KXPPh/Pu+IweZF3/kiXPtte9dn9NZ8N",
+	"82jx2zZ/9/DFfne/07j97faOrVHA0q4trYwAmaGTCxWyhgI9B3hMdZ/xx7nnysLD853Nzy/XvYc3D7Z8",
+	"0xf/v40ah+39zW99qBa9sPYnkFJhef76m6FSNZtMaL6wDOL3xij+dKQAN2zeaJhzmEp0YpQZq5QqVkSU",
+	"v5MYON6e5EPi2/LMa9PUbsveEJ3P2O0SO3buxY4rObCYuweMG9K+qrourz5OXt78dfJ68dfJ62cffvnb",
+	"wYdf/tZhJ29vkkmane//NE4/fmqfd18vkh8+HYY47Rov6B13yWedrSjNYOyksCCqUQVR4Jc8QZjhdQde",
+	"8cfy9dnloP1yi7dKLU/MW50tmKxaxxjeO9yGOWuKcHxhzsbzD1WimvOt4fjbqKoq7H0uGOEWFYaM1UVo",
+	"voe/q1JulrmmR1KmkfOz9UqJPmAtuR4+HVIu1NQXEIvU0ClognBIbhR8gPgdYU060OYwtGVjhWFxCgcK",
+	"GHFjTu1gVeDc6BXMqqHWDhuWtbRrSGbAKCWWRTIfq5Zy7Yvl6sORLz2MrZZcadbl5bkdwbFd7Qwo7Alu",
+	"lKrHC5eJm29LMrniGMOcMYzuRl7DdgPa3ELQk8rFQIyZHQiAOgUKjzSU8yWBerCKCNJvVVpUOgZ9YSbE",
+	"zSg5RMxZu6KKlnhFccT1V/Cd1NZy2zrQpdYx9F4Rj6i1B8pJwKWakKEm1QOwHoQSbHDZFZyBatzmDxDe",
+	"gjBUX7z1MX+MuLmgPrgsSRzGV8AO0DlNrlkKYAU2kZAk4Txy9REz+GzOtUYMUjmYvj721Rc7YB1r4kqH",
+	"WSASOIIpSXKqxq7lw4CR2RTa1LhxZJZaj1FRntAbouD5vXz380nF7+tLSQaNz/CrvjMdV1hU2lVtXjZ1",
+	"LvEoH2qGOIr49fNWNkU5sLkqFGyVpaWI0HplZ/0MDmtnEFo1+N+Vb3QG3WQ/PWCHw2f0LsZGEdRbX5Dy",
+	"iePwP4VgYWOIpd35ArKuMFfKh3NCk7FPLfb+Tuux5ZDYqBfAbcoIFZq5WAW42kqecXRf90XFf+39EUtO",
+	"ccgZtZXP5BRBhL16T19fQFyhcH8Xbb9Ash6R+HMfKLvf6PUrvNRv3Mb4GDhLdsIYrvMkGzmyWyOcyHrZ",
+	"VKp1awVUX3SgGeOUuqaZsHqMqXKjzr0k9WVx66RXUKfjEazJipC5o81UqhZyu9wu8dHtyKrtGMqnq21s",
+	"RmdfNjaIum33IcyuXmM4/tuYiMvybisjsaYI939HSxFO23u8UVCUi/7d3Uy0WuXeZ0ePaw1HrCiuArSJ",
+	"NY1s+gcqXlyTXGpQ8mxpzh34N5fChtf9+33B090eWWc+rrE7UbGcQ2NiazT3xVIbjyXrzs65Rc5Arecu",
+	"CMFQl8TahpeXZ0fWhsM2wAWcwhmjmD3tRwMvOcbFi/0p3zTO1CtK0hv+jaylvWRIOoS9+7SNHaaFP90O",
+	"FNxHnt9XW4mF9N5kI+J5f6s2Yrlg+xdmvqCYvveIrGW8B6pIUZ19V9T3WNF5OIDD3a/7sMPc3Yb26IAm",
+	"17PpSsvzQueMTgzxJVIAalFocvHXM65tcWBLxtgJG9t67BR+ftxOY1AyFfXFTHgHkSshA2m01u8z5qNx",
+	"c041BOvz693IG48YPf7b8asPH96Q07eX72LbUBv0qlK9D1AaxahFzhkgagzbDhZEaTmd8hJGLSJY1Nj9",
+	"tVT12NqfUOrYxefj5pxmDmWnxpMYnlRY/A+K3+CTtiJxxZ9lGTkNulvldoqolq2tvoOlB92Iw0zKfLdO",
+	"DPzA9Hd4pHeyQGWimW4qOO1yzWGPwBtwQfPFMjiwXjexNFLa00rNdxfE/56rqVRc12YpxFRrmozN1XEE",
+	"gxhu+M9+wyOmbIVZzSc2Ta+VDvqNeKsyzaV68f+dQkrHIbsmcrpwfOrOIyKagqQTGRdslW5RYPpWCohz",
+	"lvKcJRovRtuZx1ykvniY3yuMA+64VizfHV+cXH04P9uDiOSehK/5h+Nda95hxx4PCoDW+iTO7WevZjmP",
+	"I0LJMGdqTBQXo4w1Z4phzQ4Wk53u4TNi09wHXBsxhM0ajHrVaVuHkWViSt7//OqEXJh3ACxxlYxpljEx",
+	"YnEJ7oeyxpXpn7LcX/xBgyOUbjDiDcv5kEPKO17xwN82kS6nNyzzVmK8hAmErYkJYgfJzhKmkoSQyt2I",
+	"KEYzW1yiL45PLprdw2fNH169sQXbKblmtsBJ2CjH6Ene2eUOMqECwTwyt0k5fSHMRQlBgxZ5K4lK5BQc",
+	"4FYrYyluwXQ2yHhCprmEi4IraJ3mwRMwrKoTYdAwC8kH+y1VRdl+u1vjI11JchWxcyZR5q2pd1e8/+H8",
+	"7G6SJGpcMN1chaJddbaWaPDc8BY1hFIinahCsfeRcFvIqboWVxXJUxI12N4M091HxLZJt0cRypWZHjd+",
+	"ixqfmpa0oPmADRJXhI0HEK+UOq79E2jNIb0ae8G6e1yTMLKJoSYzqKnZF74NvMP0wnlEZOZ6OUfEApao",
+	"CA6C0JGMrO+JKyd4MAgkpDb6CRPErIcsmCY71J4wgu0w+gRecMwKQ4EHM+NYywkqxYypdv76vrAgNHAj",
+	"LVAGsQx7A8cH7TYpN12LnBpht82worp28SsoCMNVX7BPrlWDF7yGAPuioMAipoW1IHdirJEMItz8R1Gs",
+	"MN5FmUBTMAH7wsn94/enIPbNAHaXCsZLABPpvYQAb0pzOZ0yX6IeS+cAYu2yXIASCie4DK5gmkEFS56a",
+	"/cdikka22ezEMS2SdlzMBDahEqs9ChsWQeDPDKI0WKhoEc7pguwoZgR5iLiJze/xDyeXpGKyx7slekV7",
+	"mNYYjJYmAL9MEUraF/Gef9DXC1NjOa+EFZ2/F83ZGpn7Ghr2VYRuxcip8bWHaQdISJ7EjPrqLZk/ZgxU",
+	"R4fWwBIIhbQKqrIcdro1tQzqvo5cBOhSr28sJSPEq+agbEHHB0ziApMf3JKF0nBTDh3O0ldkLHUoRFFh",
+	"XZMkRpK/SpngLF05W6jk8rDZeiZjn6YZFXhmZrIw9vovX4VDrZhFt33w4i7TwCA7VB3YagqznD/w0xc1",
+	"ySrxUXj1OqVx6fJtbZ3AAXfLXU7K3Ikj2bTjQT6yVR+WwIy1is8FNkU1BqeWJBQIWys+1Ze+nLpjhVm8",
+	"SYuNbCLQrsdS9AXyuxWD9l5EWXZXNai9rRr02jdKvb/uZCy97uZ3kS9K9t7DbcSSpoYy/rFUtaA662aH",
+	"slHovCfE45E2OIdL7aKtNbPaYRx5bNUW7ckLgFBfbO1DNg8KqT3ICSTHYsm1DJ6jMJUw/v7k7OTyhKzz",
+	"1ce+qnLJ82wB2rDuku+ZkqUOqOhuLjula/BLZrpayiP0fJcQSTWOZnIJKU5CQoy0TnPAY76v37mzFXmX",
+	"vS3dLcJG51SzM9f7/r58VHUQl3K2fLLOEudUeGQPAyaQhFwbGD8Nt91CcVwku8w4qGaC+4I6kJ/MUveS",
+	"I9y+KJ3aikA3wW6lkLhqu7HhV9C3YTjJReV9+06e2oKQWZk1lKaLUsoVhfBPTSJXYVsEq11VMLAU5AQb",
+	"RW1V6rlIuqzQKpzEClptf9mA8r8cjHyXgPIDuPO+kdl/BVdDS8MyW69haS9MV7ol3glGfrx8c2Y9nYYU",
+	"X11cAEP8RG/oBTxKOPhcI8OecqYVTxnk9rnW6KDOGXFsrIaoLwJxbOOxkEYXGwXa3GQoXqqSv5RolTNw",
+	"j7IUUCQR+irNx1vkwrfUjww7y+GQ5Yr0QausqAj9xoqAg+/osZmpNPuk98Z6kpWDDFuFFIrLrMar54IJ",
+	"F1b5ab6XGU8W67t/GIEBJv0wh9qA34hLbXmxEQq6tFCYimiMJdSCOtepbv6pPfTUrCTl18zoR/aDhW0d",
+	"Rs+UQ3SGM3WwAE2za+ihaagcQA2GxvuicPcUHUwVgwAilIdQ4Fb2VYzJG/7dJqo7xpVspD0+oSO29/RR",
+	"wlu4ewSGrFIiTcasaegxlzXdZ97n/Ab41cI7xnKWf6FglS3pcK9w1TdnynyuVqioxrwul4SnR2XY43oA",
+	"t/huBSvx2ai3AMxSWUcfvBRHXpmzOniR8I8aDrDNVGaAGWzVgoo9rZ/ZlpL30F220xJ8w4a6TL7gTtle",
+	"Q/giVPhVaan+Vn0ANami89VqevKfDzzZkTUzw3QiqxynRdbJq4vz1w6jJG0pAdUXde2oqugkZ20HPamC",
+	"GgMtcs5HY+1A+AXYCR9f7m4L2cS2/1Lsy34YvSgsktMjbggouOBLCktwDw1YQmeIyLqjuh9eEhe+rsqX",
+	"VfvDxmM11225cVij+7dxZ3KQ/GPwQrX//sf+T9cvf5mf5YeX4vl79uwD7fyQtl/z7o/y4OL3clHKAIb/",
+	"si7L1/f0wnRe32ErSPt9FKNiaX9XtjVXrmDd9ldlLGQT3Ibxv9MF+YVF08exJLb9GXh9HyKGDPfKmV7t",
+	"mgizCT1wMaz9g40dMkZzZGv0zrbIZVFoAXrUD4cs0RgQqgT7+Ui8m+m7Fwa4OH9tbdnftnE7FXZOhQbX",
+	"+a8DyrUri7zj+StT5BZU9dpXk38gDd/Xhv/itH9iL7glt+YjMEGzABxv5ocNoN4l1QEq/OJLdkIR+LoR",
+	"c8AF1BayN7jlJnCFFyCGTYxVh6NB1jop1vX1mCyAb//Jb//W/LYdfv0BDLidkxxdtyvg92QkNUbbuSZz",
+	"qpwqGiFcMFuQjF+zvoihDNSybz52XmnqSypWXOsQloKyzdWYVV+EQatlnzXqtvBEoNau9k57jcq5qR+R",
+	"ZR/PTLybM/nfQ+n7k+UrTvEqeMhTfho4fO/I9jJZU/ZKBN5zW+vNsB3LmUigtCIVi5LPvEVOgTdH/+TT",
+	"ptmLnCnFUo+8Mcaka2QTH0Owq3kiEplyMYoJdAvCl8lO8DaA8abMd9eK4KqdYhMqGA7RwkUZS6VzKUYk",
+	"Prmko/gorI0IzRPj02HzrRSs+YbqZBzbCms2lt0X++0Dv1wbZo1LXNKzYFozkWZifrGIUdv2zWyBmaKt",
+	"RmYEH/TsgEfJhC76AoppaOdtGsw0oepaYfIslgujxMwjkZBXRYZsTsYzkWJNdA+QDrBlgAuEq4BimVZX",
+	"N9BaBlyR2dTWoF9hnBti+KIhg+P3pwEBTe/srI1r9h3LkugINjFnLhprc1QqJ+33966wGhfPcNRaMzdD",
+	"twHIzBddcMWIze9HhNr+dq7mW6uETXKV+M2z9U2E7h1YWcKS28gA3qOqxMtDppMxqL99EQ/NZdakIoHs",
+	"GEWeGCX5SdwrQglAwxO6gLgNI1zfFQYUNQyn1jZpRE62pypz3288Z0Y8MGGTHSEdBySH0eDH1Ge07971",
+	"pP8GgnfpdKvS6u634X6dig6IXygDC0bFdBGBNMJW0mXijQB/jO3bjrxseiD/QM9JKUi33W49ypGZBRWn",
+	"FTICrOsbOY010b6yjNq5SGhG890tIn4TpqkNTY99Y/TaixVqj4ZNXlzxWcQ9QfUBmmVkJ+M3TDCldlsk",
+	"tv1EbM3IedEQpS9WdEQhQs6PvB7uwnsRibExih9pYS6b4SzLAG+dM5qCmgB9QowQIKd777B3YQRI6CCF",
+	"zKbsYTcaSM5jqU1rgaOfCQG1cPEO2m2Rc0ZTbpYEURg7T+4iNNA8LV5xPdlu8w/xGNti+bbBSe9zAzql",
+	"ho3csAdK0IveNZFpjHI5m5JETiZcE0Ty94rNkDm2VeEKd3Kns7/b8E1i6grAtNroIbatXYppAXXK6+2m",
+	"596W11bKbGcv2L1c6R0uNIbW2tD4mSVQkoxZch0FtacBHOr8L3a+tbyyOZQ3E+hpd1mqq+p1RwRaV6Dw",
+	"9C1WS1VY+yIow0oepQorgAHDvrZbV2F1wcNvvQSrPaFfP6+IeFT625T7nB10S62v63rYWKh1qX950XC6",
+	"87zoNIZdo+9QnuiO4dMvUPT0G4BLXtbwyurgqW2vX/Dm3mdzQLerzURsWwDemjlVNi0I8lkj+EPYscxo",
+	"Zo6bjdiHTu+QPPT06Uej5jx9ihlBYtScysylYRKlF5jd/koKNcueKOJBxH/MmDH7dm1RZEza9E3hodkA",
+	"lFlTdB52OsP80nhOuXZ9AW1OqVNYHAzS2lN9YQ0q8+EnZln4CezOxqh2XRHsF6BrjzcHzHewqsQOZFE5",
+	"SdkXPp0NheZuixxbOHRuA7lQ3xwS1ooG5RQm6GaAq7OdmSccquZTGzDuET4sWsm5b3FBBkzPmTkkJ0yL",
+	"Fds6cMUkrd6JU1xxQRtm25SmdA5fwNGDvQzOq7qbRttflYkCG10yoB6rId1ytkrRVUfiYWJ3IJuxBufs",
+	"SMssAXo4+cp17chXlHrW3l21nJAWG9uKuLAV0O3DhD12cc0ZK+keG8Tzi0A8w7tGcoCcDgf5MjfHxLf3",
+	"X+pXf+dL5fZOl8oFvrxCgbJUjV/4oiVdvoHrBbfCFYXDzjNG8kHDAq5rrpa7qjxmw6FTF1ZKCW+lPYtj",
+	"h0jFfQddVSLvh5wKXch8b0q56rI7pavOXXNR0ZkzRS+dF6vop8OKRrY5RKkoSam5DhWLctkRq5cqOWFm",
+	"pyHDGPH+XEdFm39sdVFcFbakn685CiWCfWPgIzKQZiJBXwy4js9digC23YH1m6uUZmCkYf+bnWqLGWgY",
+	"tLLJDKQgF2kIvUqCAUyxvB/m6oObr0BTwc4u+sLYmhbROif/QeKgv2+MNx52BsrgKtmhJHbSIg5aoHDt",
+	"TFjlstpkDj5nvIixaUul6WCpz415Lcd8bkWHrK4xTl+U36hpjANtnjY1xoEON5AVT6GgV02nH+tpti03",
+	"4JNNsHXclOTQfJ5l2IcKs7eQYsIeVK6IcsdscKf7wlxzOU0M4xwV6Svw1E5sGdKxIh7zQbvdF7HNjoHW",
+	"CFfmcafrfVdJAXv6tGc9tiWFjGANGdIueZLMI2AFZlyworFpX1Sa5ZrJc6ijW6eBgY1m1IXMboAx/CjX",
+	"zPZ4QYdPX2C+uaHEyOae4y89iCsg5TqOX2DqeiEybJldsAXnMHhfYKmUbBH5WpZzeu2qHoEZqlAH5Nqp",
+	"gClXiRQCCrtkjN7YyCusH7y03Ondful2BrgmGN0lIcHE5BBaipE/ZlJT6GdERdqUw6HnB8xIm5pLU85U",
+	"2JypFIvCiK8Hj49yObcp9DC7jN94i935gZ4oW7HYq6bW45AzKNsE+YCVpEFswJT6nlnQ67wFBGs+43rb",
+	"WJx6u3tg90+F5TipH9exg/O4WaFZpGwtKbjH+IZVcu9VjhPbptLJlPKRKKlHaxSZUiP0zmFU1hJ7z9pw",
+	"G3NnrPshS+/hU4bc3hmRUHpQ4l8aWBm0+bz6zf32HXQju0t3akFxVw3VdXZ6DAWzaKbeeDbsJF16wJov",
+	"6PNB8yBtJ82Xw0PW7A72k4P0kD0bPm8vdx93zfS9Nulnd289eJ3SuxecErBAMJNOeSJ3VWv90UEL/FqH",
+	"Ca4MFBy4QgaLkjbydTXdbcqVov/nW6hW+q/w+0D1OpD7VoPbws2zZ6+0L6JQn/i7kdma85jZ/c4Vv3Ju",
+	"Bnur2lgfOi6oIIOipUUPclpn4lrIuYicvh15/TR0Otm+ZWiU4dCo9yD3CwmeXfPhGDOiHNLeFhSrz7OG",
+	"lx9yHYBv9Y7yZ2tutvP7UoIYPAWPIU69uHIHdo8lrhJY9oH0G5RLZl5vpX6FZPf/k1T6gd84cQSW3XYy",
+	"SbD5F5FIF0wHEumJcmr8CrvSWvzOLgM7nWsvdOZU7drcfRQzPK0xaiE735ltRtN3JY6pLvnHEyqMRj1g",
+	"tnsvCD2rt3oDA2qbwkdGTNuiBaXP1QsvweZfW3RFSyrp9owu2PxLSrJ1WlnnayqP9pwbd92a1RIQxvtT",
+	"AH5DAvDkEzR7tm2qV4g/27W0taAItKuNvL3yGMnIYW5scyEA96QAsyYxoDzjHsKjwAXoMGlRFSsZIfoR",
+	"QxvgiDJyZAmItBEOuSJC9G7KxPH707thONwW3BFraL9FUpnMJkzoP5GGd0Qa/gnJ+xOS921A8i4NdTk+",
+	"jgD/DCIK/qOMcp5TRQYznmkE6pXCTwHoCNS1jfg8JGsHzoPSouYrFrbWA3pewt4hQgybR3AbVMCKyxoq",
+	"arC0RQ7b+1Auzd0QQbQG8WYF15IdKMyM2qFgLHVGaV8YVU8KxJ0pzTPsF08mjAqoxr9bKpGds0TeQIPt",
+	"hYP++ii8GcI1XPfoQdAsVwjyc9i/h6pdgdpjhruD0gOPL8v9j3bm3nvfevSqfQWAESBvNeRVzfD4DlLr",
+	"j2d67NI77Buf6/1rEQEt0AcUbZkxNWWJdYwAHsIGuFFpWIYrfBck9CuMntVXGgzGguJK9cVd52wQJJ25",
+	"WJya0CyDbv8A7TdkD3i7hGYZ5l5hlHEqOQRS6TVziFU71BNVLai7o7AsaFA02JY12MXED1oqVnAUdB4N",
+	"qiQURRKwXQ5wTrnoR6X+AuKBVIGa7wuLlG+Rd8OhxTbGtpQz+Ix8ClEchc3zXQV3qoq6gHihYGv/YsOL",
+	"JJ3lXX/nWvAfvz+NyGhG85T5asrxL03oNtD8mS1igrfNEZHDoYc2Hn//5vTt1c8nf3doxfCcoalADcQF",
+	"UKGIByrDoPHAAykcjAZ0f/vb7f8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -160,8 +160,8 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string, now time.Time) 
 	return translate(err)
 }
 
-// DeleteAccount deletes an account, its sessions, GitHub link, tokens and lease rows in
-// one transaction.
+// DeleteAccount deletes an account, its dashboard sessions, GitHub link, tokens, lease
+// rows, lock sessions and lock-delays in one transaction.
 func (s *Store) DeleteAccount(ctx context.Context, accountID string) error {
 	if err := s.Writable(); err != nil {
 		return err
@@ -177,8 +177,12 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID string) error {
 		if _, err := tx.NewDelete().Model((*tokenRow)(nil)).Where("account_id = ?", accountID).Exec(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.NewDelete().Model((*leaseRow)(nil)).Where("account_id = ?", accountID).Exec(ctx); err != nil {
-			return err
+		// Its leases, lock sessions and lock-delays: a rebuild from the database (a restart,
+		// recovery after a storage fault) restores none of them.
+		for _, table := range []string{"leases", "lock_sessions", "lock_delays"} {
+			if _, err := tx.NewDelete().TableExpr(table).Where("account_id = ?", accountID).Exec(ctx); err != nil {
+				return err
+			}
 		}
 		res, err := tx.NewDelete().Model((*accountRow)(nil)).Where("id = ?", accountID).Exec(ctx)
 		if err != nil {
