@@ -382,3 +382,33 @@ func TestDropAccountEndsItsLeasesAndWaitersAndGrantsNothing(t *testing.T) {
 		t.Fatalf("fencing token %d after the drop, %d before", got, last)
 	}
 }
+
+func TestDropAccountEndsItsSessionsBoundLeasesAndLockDelays(t *testing.T) {
+	h := newHarness(t, Config{})
+	bound, delayed := Key{Account: acct, Name: "bound"}, Key{Account: acct, Name: "delayed"}
+	if _, err := h.apply(CreateSession{ID: "s1", Account: acct, Holder: alice, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.apply(Acquire{Key: bound, Holder: alice, TTL: time.Minute, SessionID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A lease that expires with a lock-delay leaves its lock taken by nobody for a minute.
+	if _, err := h.apply(Acquire{Key: delayed, Holder: bob, TTL: time.Second, LockDelay: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	h.c.advance(2 * time.Second)
+	h.apply(Sweep{})
+	if len(h.e.Delays(delayed)) != 1 || h.e.Sessions(acct) != 1 || h.e.Count(acct) != 1 {
+		t.Fatalf("setup: %d delays, %d sessions, %d leases", len(h.e.Delays(delayed)), h.e.Sessions(acct), h.e.Count(acct))
+	}
+	res, err := h.apply(DropAccount{Account: acct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.e.Count(acct) != 0 || h.e.Sessions(acct) != 0 || len(h.e.Delays(delayed)) != 0 {
+		t.Fatalf("left: %d leases, %d sessions, %d delays; changes %v", h.e.Count(acct), h.e.Sessions(acct), len(h.e.Delays(delayed)), kindsOf(res.Changes))
+	}
+	if r := h.acquire(delayed, alice, time.Minute); r.Outcome != Acquired {
+		t.Fatalf("the lock-delayed lock after the drop: %+v", r)
+	}
+}
