@@ -781,3 +781,60 @@ func TestARestartedNodeCatchesUpAndCanLead(t *testing.T) {
 		t.Fatalf("a release made while the node was down: %s", r.raw)
 	}
 }
+
+// Revoking a token and deleting an account go through the log: after a failover the
+// next leader refuses the revoked token and knows nothing of the deleted account.
+func TestRevocationAndAccountDeletionAreReplicated(t *testing.T) {
+	tc := newCluster(t, 3, options{servers: true})
+	first := tc.leader()
+	acct := first.doAdmin("POST", "/admin/accounts", map[string]any{"name": "doomed"})
+	doomed, doomedID := acct.str("token"), acct.str("account_id")
+	spare := first.doAdmin("POST", "/admin/accounts/"+tc.tokenAccount(first)+"/tokens", nil)
+	if spare.status != http.StatusCreated {
+		t.Fatalf("second token: %d %s", spare.status, spare.raw)
+	}
+	if r := first.acquire(doomed, "theirs", "a", 600); r.str("status") != "acquired" {
+		t.Fatalf("%s", r.raw)
+	}
+	if r := first.doAdmin("DELETE", "/admin/accounts/"+tc.tokenAccount(first)+"/tokens/"+spare.str("token_id"), nil); r.status != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	if r := first.doAdmin("DELETE", "/admin/accounts/"+doomedID, nil); r.status != http.StatusNoContent {
+		t.Fatalf("delete account: %d %s", r.status, r.raw)
+	}
+	tc.isolate(first)
+	next := tc.leader(first)
+	if r := next.acquire(spare.str("token"), "x", "a", 60); r.status != http.StatusUnauthorized {
+		t.Fatalf("the revoked token on the next leader: %d %s", r.status, r.raw)
+	}
+	if r := next.acquire(doomed, "theirs", "a", 60); r.status != http.StatusUnauthorized {
+		t.Fatalf("the deleted account's token on the next leader: %d %s", r.status, r.raw)
+	}
+	if r := next.acquire(tc.token, "x", "a", 60); r.str("status") != "acquired" {
+		t.Fatalf("a live token on the next leader: %d %s", r.status, r.raw)
+	}
+	for _, nd := range tc.nodes {
+		if nd == first {
+			continue
+		}
+		leases, _, _ := nd.st.Leases(context.Background())
+		for _, l := range leases {
+			if l.Account == doomedID {
+				t.Fatalf("%s keeps a lease of the deleted account", nd.id)
+			}
+		}
+	}
+}
+
+// tokenAccount returns the id of the test account (the one tc.token belongs to).
+func (tc *testCluster) tokenAccount(nd *node) string {
+	tc.t.Helper()
+	list := nd.doAdmin("GET", "/admin/accounts", nil)
+	for _, a := range list.body["accounts"].([]any) {
+		if m := a.(map[string]any); m["name"] == "tenant" {
+			return m["account_id"].(string)
+		}
+	}
+	tc.t.Fatalf("no test account: %s", list.raw)
+	return ""
+}
