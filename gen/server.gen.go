@@ -84,6 +84,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -115,6 +117,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -227,6 +233,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -235,6 +251,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -242,7 +265,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -407,14 +434,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -442,7 +485,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -451,10 +498,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -609,6 +665,12 @@ type WaitSeconds = int32
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -620,6 +682,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -660,6 +725,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -677,7 +755,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -691,6 +769,19 @@ type SignOutParams struct {
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -718,7 +809,7 @@ type RenewLockJSONRequestBody = RenewRequest
 type ServerInterface interface {
 	// ListAccounts List accounts
 	// (GET /admin/accounts)
-	ListAccounts(w http.ResponseWriter, r *http.Request)
+	ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams)
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
@@ -763,7 +854,7 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
-	ListLocks(w http.ResponseWriter, r *http.Request)
+	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
@@ -796,8 +887,40 @@ type MiddlewareFunc func(http.Handler) http.Handler
 // ListAccounts operation middleware
 func (siw *ServerInterfaceWrapper) ListAccounts(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAccounts(w, r)
+		siw.Handler.ListAccounts(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1166,8 +1289,40 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // ListLocks operation middleware
 func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListLocks(w, r)
+		siw.Handler.ListLocks(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1492,6 +1647,8 @@ type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
 type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type BadPageApplicationProblemPlusJSONResponse Problem
+
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
@@ -1540,6 +1697,7 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ListAccountsRequestObject struct {
+	Params ListAccountsParams
 }
 
 type ListAccountsResponseObject interface {
@@ -1556,6 +1714,22 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2649,7 +2823,11 @@ type GetDocsResponseObject interface {
 }
 
 type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
 }
 
 type GetDocs200TexthtmlResponse struct {
@@ -2664,7 +2842,13 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -2672,6 +2856,24 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetDocs304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetDocs304Response struct {
+	Headers GetDocs304ResponseHeaders
+}
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetHealthRequestObject struct {
@@ -2696,6 +2898,7 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 }
 
 type ListLocksRequestObject struct {
+	Params ListLocksParams
 }
 
 type ListLocksResponseObject interface {
@@ -2712,6 +2915,22 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3288,8 +3507,16 @@ type GetOpenAPIResponseObject interface {
 	VisitGetOpenAPIResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPI200ResponseHeaders struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
 type GetOpenAPI200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPI200ResponseHeaders
 	ContentLength int64
 }
 
@@ -3299,6 +3526,12 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3306,6 +3539,24 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetOpenAPI304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetOpenAPI304Response struct {
+	Headers GetOpenAPI304ResponseHeaders
+}
+
+func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReadyRequestObject struct {
@@ -3456,8 +3707,10 @@ type strictHandler struct {
 }
 
 // ListAccounts operation middleware
-func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams) {
 	var request ListAccountsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListAccounts(ctx, request.(ListAccountsRequestObject))
@@ -3831,8 +4084,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListLocks operation middleware
-func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams) {
 	var request ListLocksRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListLocks(ctx, request.(ListLocksRequestObject))
@@ -4033,183 +4288,209 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37chu51eeroLipsuSvSVGU5AtV+UPjkcfKyJeIcjzJ0GGD3SCJqAlwGmhRjEtV+zT7YPskWzgHQKPJ",
-	"JkXJsmey31f5I2OqG43Luf7OBV8aiZzOpGBCq0b3S2NGczplmuXwr1e9i9eX8ooJ84+UqSTnM82laHQb",
-	"lxNGFFOKS/FEkThR+WigzaMxGeVySuKfTi/JXkrVZChpnu7ZZ+NWI2pwM8CE0ZTljagh6JQ1uo1fmuZr",
-	"Tfxc1MjZbwXPWdro6rxgUUMlEzalZh5TenPOxFhPGt39zouooRcz877SORfjxu1t1DiXydU7GLVu1plM",
-	"rp4oYj5L5lxPuCB6wkhCs4zlTxShSSILof1EZ1RPymnC/22a3p9yNmp0G/9rr9zYPfyr2vMTuzXTzJma",
-	"SaEYbPUJfvX0his8iUQKzYQ2/0lns4wn1Kxhb5bLYcam//UvJeFUtvvwB3wLv1vdkhPhVgy7QfSEatwc",
-	"BnMhNMsZTRdkJ7bPDfAP8W6rcRu5ib+T+rUsRPo9p/5O+qlPqMKZ8zSYqJB6MDKzincjInM4Z5pOuSAn",
-	"H84IV0SORuZx89Mg5YoOM5a6dZkff7S/fc9VXdZNcsgSWigGK1Asv2Y5LFlIEp/8+Pbs3eDn07/HG5fy",
-	"UdBCT2TO//19l/OWK8XF2Gz/PJdiTOJfmjCh5s9sYaZcBBOzE/6Bphfst4IpfY+Zshs6nWUM30gNr3Jx",
-	"TTOeDgzHDyzjpkxTnjW6ICSAzhWZUp1MyD9/PWn+gzb/3W6+bDU/f9mP9jsvbv/UsszOlB7wtNFttPff",
-	"/OOXg7+8+Gvn0+Hps4sXl+2/dz4enj17/6IRNZSmulCN7mG7HTU012Y6jTOcBggeYqdhhVaRi65MtFRa",
-	"5qxrV9Rdnfdt9Dh0ZVdiqGpKs5HMpyw1JzPMGb1ShJJUJsWUCc1SkkihdE650GQnXplSHPWF/1XrLI6I",
-	"/6f9SrzbIu+kEbBjkkyoGLO01RdmLa9lPuRpinrluwk6kuRSqabi2m8ESAVKpjU0WmojQ6QjN+NgUX1R",
-	"XdVPXL8phh8FvaY8M/z3PVeHHyeJLLKUCKnJ0CySJhM8YCrUnOUsRRlPBWF5LnOyE4+5nhTDQVHO2vLg",
-	"OaOKvZP6VZHndgEPZsTMjAXSOLGjBYwIOtk8YKjSzFxPuHJa2j6PDxwTrsmULsiEXhv1NDMa+KEM+rJk",
-	"UFgqfLqc3kYGXV3PYzHo0kaw2n3okkJcCTkXkduEiOQM/pQiRQupJyzvC/v2Trwy4/XMaQTjOZ9yfXqT",
-	"MJbeS1vUHL0RGJkZbsDceJXD56pU4jJLFdlvtwlNNL/GxauIcK0IDPEYZ22EMAxGgvlsPu2aJTzWeVeX",
-	"bhY6pTd8WkyJKKZDlhM5qmyGOcrV6ViW/UAXmaTppZTnNB+z7220OOUylOnCkHBmJmGMLipCu4UmCZtp",
-	"s5IZznegpRzAw3YdF1QzoMCH0B4YzznVDPcIh7imWRFSZeXv68jRmF5mwuZU3NrMi5YWyQXT+YLQkWZo",
-	"WWo+ZYQL/L15Yn5fIdh/vDn6+/nz55fN/ZBAOwGBXvgv3E2ZlWWYQzE7OaViMZhT7py45bWvPBOuX0pi",
-	"/kbM34xosJNXZGdo6M78RBNwfRShIiVzYzoxtdslVJOpVJrsd16QGR4z7KJ5ar/dOTQ7Q7Nsq20DIWY0",
-	"lSw0TGWgWCJFqtbvZ2fdfq5d0l2bu7JPQPaPyvXKiPSpzFm5z0vc8kSZzWy6F0ry64ud+OLk8nRwfvb2",
-	"7HJw8aEX75r9lXNldi8iI5mXo7q9REM0yVnKhOY0UxH6vhlnQvcFTdOcKYVTgpnEr87PTt9dDpY+Zb9E",
-	"duKQBONjwq5ZvnDf7QuYtTLa6V8sMUalFEwRLeVui5wsnwjZicOzjokUxlKx9AZ6rS+A4HaRMc3Uh8a9",
-	"M1JyhWK5IKOMjyc6CunR7Nvbk18Gn07OLk8veoMPpxeDk1ev3n98dxnvmm8gmZLKU8Z9NILBGVFUEykS",
-	"hA/6Il6mlLhWtUYW8gCmDIh9FaXo4QYQLWFVZMhGSCM6X3Axbm3EHyxNc6HZmOWGAm+jRg/Rl9/LB3wn",
-	"iUeCHGoEPA5aGCwY4HiqiOJjYf5V6HrXsMfH4ky8pjz7SsPEfIiLwQhHWtYB5q9NLkjGxRV42kvTLJQh",
-	"A0RGWqSnaa4JHVNDPJrsmVnvoWX9CP5jz87FT3Wj2Kqu67EkltuPhArrXIy44Mp4Fztx5ZPxbhfllzay",
-	"yjia6FxF3mjtC2+1httottab/8NczpURf8cwWKFYTlKWZByIQxB0d47NO/iffZGzEQwHAk2mbIUJj82c",
-	"wnOKw4OKrfmLBGYcHylGfFzkj0NnYHqXIwb0Zj03t8PW9i+fNcuFPbH2046Q5KezyzcffxhY4Xz24+5D",
-	"yexwlcyqX9+S3JaW9xhkt7ovdwBhy5sSG1lfO7941x72AwXi6imHkio83B4TKaFW7wI+TqgiJ/ZZGL1L",
-	"fmA0ZznpF+32QQIPwX+yhx7qfnmoH6vz2niUlTU8xgm+dZxfwZqsGCBDXDVuyqqsr6jLT58+Nc2mGasl",
-	"oboG2T/J5nShSIx7CWGGFZ3oQwS3ePQPwGlCJyPl6qrOwA6wlGWcI6WaDo2Hn0qGfI7eEJnnXMMvc7Jj",
-	"xiWjIsuM3UTTphQZCEcjX7kY7x6bF0GwGU3kLAxyWXJEzhJjICkyXBjvhWWjY7QerNm9yUPZisaO2geB",
-	"4GD5NU8Yqa77LlLzj4JVPSl0Kufinttpl2tk46TQYP6ZUZyPoSYy19nij7DER9PD9Su2xpTahsCMVKzA",
-	"faivgeq42kB4PoTiPzLiGTNEaJTvLKMJMnjOpvKapaQQqTXS80IIM1WcfamYA/o1pKpLEKHVF8FylTa8",
-	"XczAmVwlbjKfMFEuwgEMdsmg7o/NFEsGiAMOiH9v4/yjUMVsJnPN0rcs5fQSHvp9sRtDOXH4VfM1jNb4",
-	"yQ6mZrYDsyYwzj2NhwFNCCrncsZyzVFsuuAcT++asx3i7MdG1Lhpyjw157F/GzUQEYNgBAxplAvVuLEH",
-	"nUbUmHLBp8W00W1Hy3seDHV4GzWSnFGzFqrvms0lnzKl6XQWDnFw6yLDWy3lHUZ//OsdjAM7cvk13JzI",
-	"xZqDKS4t/bNfnRwaBzuIx579WDFUzMCDg6vfXl4/v+lMD2f/bkSNGdWa5YYC/mn++ivGvj5/2e/c/qmx",
-	"Elf3I59ztf5U4b+5ZlO15Y6Yge2XaJ7TRWPNjmxcrAv2l8tNeHWBQWxvAMG9Z4frFgmfDsKPNE25YQGa",
-	"fQhWPKKZYtHSJkyZpkY43rX2t+6526gh5wLFzKYX3sNDZqt05vCRO+n18tzKKvNiiKzc9eYnyrV/dek4",
-	"wgnUn4jdP1VkelV6xqheY6JZlimQ2bLQiZyyFokt0pPGXbKQBWDiPgZyTGwMg6cQehwxkXAxtjknEYnR",
-	"p1QDqmNQE3HOBJsPQN4PpiomNDf6RLdIPGGZ+YaSUyYFIyxTrC+Mwjwmsfkoy+Er1TF3wK8MwzBPFGEi",
-	"3XVf0/mi+rW+MJ8D5VIlk3LYB8mco9uoUVn+XaO8xoddak1FePn13jXIG3iwKouNAHWncmfui3mu+noH",
-	"aCs8pbsGuTBPg2J+q8KRnsFI4QncPZLOFzUjPb8tTcAvDSaMEjFCyHKAsROyNKB8KzkqCmqJZexwUXju",
-	"dazzCuS8FWkPE0D3VUXLU4X3188t/ZZK/avUaNTQ6/PU7OSeKDLiuTFyAs+zRXoT441KkYC/vfZYD903",
-	"tlgjcFp1hQfbaHo/vltO3VH86JBUC+o++mEYsUCvqab5oMizGguYTllT5nzMBfl4cU7kyGN0TxTBNzdu",
-	"pRFgZcJgnYktUkLVchYGpC6UOHIYMtHWjQCZDr7FxgkYcfGVQtjICZc7obwArUOwnigiiinLeYIwJk8j",
-	"Mp/wZILpaGWw8YotwA8yUw8t2meHjU1WrCH+TI75GuK3MBo8YTYVTqtEuDfuE7Alm2+nZc6UKli6omRe",
-	"fB3fHC7zDS51ZfOjKkMFnBSQcoXs7pTHFbW5SqQ654nOFpUwN4a/ENLisB/OP+Q6IhQSkFyqhrLZG9yG",
-	"UnMG8DTEOL0he9ipoQWbItDovmy3n++/fNk5Onx+2H75cj9wfPZXSOY2arxhNNOTVYGxqvDk1R06zmhJ",
-	"mdPxnSK7h4/1NNUrMtu48VaCrYM6nvj9IvbpiLDWuEXidqvTasfHJN5J2TXLdmMIeVIyLDjYjVQ7R5Ya",
-	"5x/GaJGeMd+GC3tSDl/gImEEBiQ7dAhhWchiBpsHgpa7aMiVHgY8vYl5DtbaAW7n6ojOm1kre/JpIm2a",
-	"iLOJEbgxv3ExRqp7okC+jGSWyTmiKvEeuBhxiZKgzQfR576ggsT4QIu8kkJTLgBOVyzJnflarlrLq8GL",
-	"0QHdT16mHfZ8uDeX+RXLm8/rfKlQInwLi2GDyl+n4o/DwMEVYzNFAOXiWpHem5Nm5+gZmVA1aW0+2a8S",
-	"aZud/q1sAGdMr6z9DAL7IyNTjGszzqnQkEMEBNMiPzM2I1wTLQlY3ojXldl1ACziZmVGkAX0UpFLjWej",
-	"/aRDD1nzBX0+bB6m7aT5cnTEmp3hQXKYHrFno+ftUI8VBU/raASzzeoQBY/ubAUnmHF6yGB3IQrrsZOw",
-	"cKBc6nTRVIj/ouytVB9MufD/Xoc4lNnE63ag5wXwkrs8yhmLbepXQvN8gQcTYwou8e609UGvuS+yeFSX",
-	"89ljuZxHj+Fy3htmWbLbtvE0PCksyRy3x3f7l/a5JbmxqmrBoYwa5qQ36txOrbMWlWrFT62OtN8Ge7ac",
-	"F62mNMsIxF0IBDFSVwriElINeaFc0BJVp5EutnLGiq+IqCKZGBOTmrdS9AYwo6hFTlx6WLtzSIYLzSBB",
-	"5+Pl6+aLqmDZb7fM/553X7RftJcYrt05rGGg9w5Bq64LqQdLWYxlMMtlwpRi1mFQE5ozEJI2AknJxEzQ",
-	"PB8RSmYyxXdnWaHAhKAilVOiitGI3+zaeJt5AN/3Owa/gUY10tT/glTfJTlrIpoAGeQ500UugsesmfLJ",
-	"JmxRYYcKEqG42WGrw+UIVJc5GXNGwpyNGbXpsvRa5EPOhabDjJGT3quzM58LpmY0YWpZwQf6fHtR1+/f",
-	"dPab/f7N89ONos4FIVZpUJCL16/Iy8Oj58TGN3wpgk1ZJwoXMaXJhAvWzBlN4Yc4kSmrEXkYPlw12+tH",
-	"wXx4yBsx+2F5c6miAUrCVmtKgjKIRrScClCX+16fFF0trwp+8GVM5rdKgU8jaoR/NL6vTOF5igYgoOBL",
-	"WbYwx7oojpEh1cTYmlzRagjUOBe5oGbd6xJdlhOtVisO0E6wFSGf7wAOXAD4y2aoJgz4flkf8LL2Ms2U",
-	"dOIs/qVpwbfmWRoTV6VHMEB4J65QCviVqNR6Hx4sSow1f9mkAdwYqzL848WZEVfgCEyYZyLz+DGJ60PU",
-	"mHBiaB7zTeI7wIDlUACSDM470EPAeJUTqFNIF4ymi21cUUgOWyWLNd5V/aeACR8Gqd4X316xNt37G2fm",
-	"oiXVbz8ayv+VIH3doWC5yQORcD+fZbOyfpMC0L/GLWbCuzORYeIpzzJuY1ToxkNaDR2CQiV6wvPUgZaX",
-	"l+e7EVGSUByAZlhKykGv26QZC+GU5hCzqehebXba7Xa7DqlZH4d2C/tOVPng0OE6co7uDAXa5dWT9lc6",
-	"JIePGQP7Q4SwjtbwmWDzx2ezCva5soL6wwziZWuYEBJgbHotV2Qucz2ZT3jG1rNlhYv2H8ZEpUO2hIWI",
-	"JAegFZAv5ioGoAyXK8RGwtI5InOb5q18PpVzNV2tpyI7Vk4okkrMlcXIA9e7LfKBKkW4huAFFym7iTFP",
-	"SCcT8EHM9wW7cS8tGd/7zx8I9tZuTAV4rTsxPWFL+VzVzKlVk9psZ91Of5osfLYV5EJBJnaEiGPKxjlN",
-	"sVBzo2kDKOw62pqga0rHDFKAp6wyrt+1lGrWNNL7LvxO1W9L7EaNu35FUPVBjtoHpJI3RwqheVamnbm8",
-	"tNB/kFeQsohD3p+J6yHiQDqvzB9LWTNw0wzTWX6LyJRRBdnkNs/Oo+tTKaSWgickAYgwJMhnS+yIuVWO",
-	"IA+eGXbdHHEohffKVI3Dd3Bw8DIiHy9fRaF4ILOcJcDUVWig0+48a7Y7zf3OZXu/22532+1/bHf4ZiYW",
-	"iK1Ae8twdjVpyPz1zqyoMFmmBoOYk0xam9yizlDA7FJbXN6dnDHhS5h22uTPjuxsqdFuZScONp7Ls/Zm",
-	"0WConyVFzvWiZ5SSbUBiHMuf2aLeXTJSgGppCOaKLaIqCYUtKBSDrNQWecfKYk+WIixUQeXXN4Lx7SHK",
-	"/aYzbv59GzUwwfukwDjW2l4m8I0uietT7WWiB//3f/+fMk3cfANnV35zovWsURZPvZLyiq/pKVNT3aSY",
-	"xuhLUGOyl9AsG9LkKu6SN1rP3otsEZGeOQwW9UWPTlmPa/bnc3oTkeckpQtVyesG921dxAJ0CexogjP1",
-	"OzoYvJFKN70DOLCTXN1eQxtcjGStYElZTljGEvMLoE0pN2wwLMz5+upQc84WLm/1RV+ceIVLydOnoGmf",
-	"Pu3aWMNCFrmygtQs6PLynOSFUFD/JZcKIUE+RaQQGVPwal9gDINrTOxokVOI6mHUI6E5xlbJ06fW+kGq",
-	"ePrURwfV2iBuX9RHcY/JzOp4GxzJmZJFnjBIWZvlUrMEi14zpvE7/gmsguwLq1gAz4c9QwS2jFdd2unN",
-	"zf9P6RWzmKpiRNEReCaFUdfKxXXMRgcNTTJ+7dHZ5b5GXcA8HZskVCBoSBRjEcolmRMo9i3bCJQJNBCJ",
-	"QHiS2+pMC/4aYuAi0baYVBFMX7ZQMqPJhMBoLXJiwcu+AKLAfUaU1cciu0jk1AvIKryK7zx9avbZ/yik",
-	"aLLpTC/6wo7y9GkNBEt2qCA8ZdOZ1EzoEpBluy1yUsKs8xKCtcMRrvpiI/SKrWTAaCCM5hlnOZ4b+Jh6",
-	"LgMUWk1oDk1HBHPExm6SrEhZsFuGGAXhIyIYh38r43t6WLhFenTE9MJ+PWUz+LMUMERf2K+RCb02n3Lz",
-	"ha8dw1jh8hwELvMl9Ntn1fRFIfhvBds1JGgIEzxkw2Xlhjou7P34M5mwbGbmJQFo7oukyDPjF1wpQvFg",
-	"XEENhBcI1xjTRlHcpEHJT0r+0nv/zioiLoWCGgVC+wJy1pVHimP4SDONyc4rzKBvXi5mrJrOftOcz+dN",
-	"o0ObRZ4xkUhoo+DqzomQfVF5myr4/rE9FgBNAV1TZMw0Odw/apEP73uX4QQdBZVN1YCV2AyICkgVE+5l",
-	"TuIvtzFs0Q9ST1xOLGTrlMh/FKTIYsQPMlkjMLrfXF5+IJ12G+dveBw9TniQ9oUPFabcyPUpF0aft8hp",
-	"nssc7fZ4XZlBTHYcPL9bheP7Yg0eTxxr+pZDKUopPuVadSudl+L6YGl8DPqAK7Lfahlj01mzx4HgsSkR",
-	"VPeFjS9Vu4c4daEDIyYsrrQyzvV08PaqwgxeZ6RisOoVLr7eVCWvQyWDO2ptLkWGLJNz0vnn0QHq6Ywn",
-	"TChW5mw23p5dNkoUuPE+0dJ4cEaN+zQZm3RyGzWMvUhnvNFtHLTarQO0WydgyO1BiGAvTMgfM0BZPGme",
-	"pUajc6VP3ENL3eg67faGCpSaMsjya79WUzvqCg+q5RsH1SKMipXfLq18u00Jb9x+3rqaKixZqGsJlWWO",
-	"jozLn6WGUNGUMJt82N5f9wG/W3urzdXgzcMt3/Qd5m6jxlH74O63Pi6XzllTHna+NOJ//Xz7OWqoYjql",
-	"+cKetl+rMfzoWEHuiXmjYXZ0JlUNlVSSkktU/weJ4P32FBKc37anV5sQfVt1lHVesNsV6t1/EPWuJdhy",
-	"7j7pqGFciGX3cfBp+vL6r9PXi79OXz/7+MvfDj/+8rd9dvruOpmm2cXBXybpp5v2Ref1Ivnp5ijM9anx",
-	"RO+5Sz41e02Bl7GTw5YsxhTAbGiYROTTfhJmab99Ny0Gffp+B3Y5bL/c4q1KX03z1v4WTLbcSQneO9qG",
-	"OWtK+b4xZ+P5hyqx5nxrOP42WlYVe19KRrjdQzW23BT2180J9jxd0ze1kuP2sO6pZR7grdkBJ6+q0zk1",
-	"prNz3bzBa012DtlxegHWuDImM82cswq2VsU1Qv+lL5YcGA/krnhFl+CpCQlGXbfexkMfwqIiaAvUCdyy",
-	"De63lGvLsmx/2EkO0kN2NHpGB9vIMCfvVmVZONT2sizMGN0gyP5jRNZSb9xvLAlg97xFi0wAOdFeNGwU",
-	"A0OaXBWzwF5cSXhndGo89kQKxRU4z72/nnNtC8FtSHU+kZlr/7JTWlc4nQlVE6Yi40f6sIvLhjcvO6Bm",
-	"wseT5pxqcKnzq90I0Hjt8qziv528+vjxLTl7d/k+JhBjMq/3RSWzFzhbjFvkggHuRThAckrL2YxXQNmI",
-	"YAG7+7VS4d4XO5ifP5Xei46bc5pZJ6ypJtMYnlRYDAh5/PikrT4nFQBK9YWFlcouaLmdIuYDbSwkwFJE",
-	"N+IokzLfrZMkPzH9Ax7pvax7mWimmwpOu1pf7iHnIReG4lZTMmo51tJIZU+X+ns4V/tHrmZScV0bz4up",
-	"1jSZTJnQxzCIUS1/7jc8rtm0HVT41Ca0tNJhvxFvVZJf6Q3y/5PhfxKyayJnC8en7jwioqkhMykyLtg6",
-	"CVGC2GsFxAVLec4Sjc627eBEtCS+DsrvFZnRMSM7rmXPDye908HHi/M9KO7Zk/A1/3C8a3Uwdnbyrju7",
-	"oYkmcW4/OyhyHkeEklHO1IQoLsYZaxaKYZY0i8lO5+gZsWmcQ66NGMLGPEZIHpEpF4V2PEzJh59fnZKe",
-	"eQUQjUEyoVnGxJjFFpN3Da6wBR3AwUa5u4XbQFu8gr7D8mKCKD3ZWQkEkDAOsHuMgg1mc81yPuIst3Bf",
-	"xug1U4EYa5F3kqhEzmBe1lVjKWJqs2KY8YTMcgnSGuyQLCMeaAA8TdUJEmhvhoeI3bGWBcpBu1MTF1l7",
-	"8EvMfy5R8mwooCvf/3hxfj9+jho9ppvrgjfrTifoYRZVyeMh0mQLmVDXdmyJyytsjS3nMLdyTLjVi7hh",
-	"IQ8XetL4HDVumpYsoamLdZuXGNtHp9ZyuGvJBSBzyOQTljPkCsdr00Jpwn4raBY++ET1xV0MYbhvaDOz",
-	"w443oAQtlkdFeSCEjmVfmLewEZgmijFBzELIgmmyQy2rIu6M0VSYq2FrwyjsxjWh8WLGsFtfOH5D28Su",
-	"Hoo4d2LsEAACy/xHWWUY7yLz0RSyXPrCSbmTD2cg5MwARlCJNGCQBHB677hoyJzI5WzG0shFaCA1H1DU",
-	"y2rlKOT/OoETTDMoPeWp2QisAk2ocFkrEypSBZcj9IVF4XATlvxH3DB33GOmoVn8ctQzPMKMYiSiL+Ly",
-	"GpDYlb4a090MEcAST9zywaCvEUOvoePgkhy62zcNA8B45HaHkKS8v/pbwcCmcWAPZrHW3jtytN+pSUet",
-	"LWIEyoPghFeEK2HheN0clC2a/IpJ9DAM7ZYslDaEKUcOpvdFgZUWiyjzrCdJYqTOQcoEZ+na2UIK/dfN",
-	"1vMDu5llVOCZmcnC2Ju/PAiHWjOLTvvwxX2mAe0/MXF0qykUOf/KT/dq0gbi41CcWgnb2jraD+L1Pudi",
-	"1MVYNu14kEBm9acxLe/W/D3s4Wr8Hi1JyP5ba/7ll76dvncXE91liLmEjN3Ihbb6ArnbCr0kYzR3mM59",
-	"LYT2thbCa9/X9eFmhXE4One/u3qfxSO4KhUjBiX6Y1kxoD32cuky++oBQgBJnOrBImeP6BkDyHvpCKOi",
-	"h0C1tbNllrqXbGZWqy+2xP1IAPsZ3YBfQajCqFuHTpKd2IFpMSanYySTu2Cn0nRRyT2goi9qMxpKgyZY",
-	"7bqaswq6Bv6B2qpuusw+qurrCziJNUhm+9simb97VOY+SOb2wcYVuOGhwYzOFqGT8BqGB3O+5/UL7BBZ",
-	"zUlaiU0AowNLe/m/1ht5Lxh5c/n23IIJhhRf9XrAEH+h17QHjxIOsEZk2FMWWvGUQZKL61INqqrJBdg/",
-	"UV/QgAUM4UeYTxIbU4CpiKB4iZYCAJWMg5wBAmG8FX7Nor4wHzEfb5Ge724eGXaWoxHLFemDxlwSf/3G",
-	"GkzP9/+5m6k0u9F7Ez3NqjjeVqhdadzXuOwOr+tZwd78IDOeLDb3CjIC49icwyiHQrU/iCe9utgIBR36",
-	"b+i+esDTEmpJnZvUUnn9IbqHa0n5NdNwUxN8sPQSQoBaSYvahTN1DVA1za6gJamhckD/DY2jV2yH8w1h",
-	"FQOMHlKOjVIJarPJW/7DXVR3giu5k/b4lI7Z3tNHQZBx9wgMuUyJNJmwpqHHXNb0qvqQ82uP4VBBJrLI",
-	"vxEeXHfHwn+smfZlOet5GVa+XBGeT5QjNepI5KHc4lt/1DKLL7zPIKdF2btG4aU48sZceTupu9ETLBxg",
-	"m5nMMqD9FVI/56qk9XOYx4Nsl+0vBF2bnBTolO0thG9Chd+Vluq16ldQkyr75K2nJ//5AD4DLc+rVxlZ",
-	"4zj1XiB51bt4bX/W0ubUqr6oa16HUb2VFnZhB7sg2bZFLvh4om2QkKId0YS0bvO4ResqHThi360t9vnv",
-	"xi4KCy+6xA0Bmce+vl2C61tzv8KW5n6oJHq+wODbmv1hm8IadVttM9jo/G2yPz1M/jF8odp//+3gL1cv",
-	"f5mf50eX4vkH9uwj3f8pbb/mnTfysPevaoVkkJT4spKUuNwB8OjFQedg3/fjg9BkAiWWj+JUrOzv2i7x",
-	"ylVPba8qYyGbAInE/0kK8huLpk8TSbi/lYiLrxFDhntloddDEz+yjGkf0ENEXVbvzhMp4kzI1og8tchl",
-	"mXEM/e5GI7hta1W7mW18X+hV3LxuB8tH9sqLwFcQwA4eXy0CaHyeKg1uwuYCyrUrizyo9p0pcguqKu+w",
-	"/UoafqgP/81p/9QquJUwz1cwwXYYHSJHyAhWswYBr7HUGLbgGm+QQE0YYUJAtiAZv2J9EUM5xio0GAf3",
-	"nFuFuITsQfgOL5PyHuBUTqFdIvROtQjaKmSGqhWeCLTqenDMC3SHkj0iWz6elXo/LOs/Q+f8D4cvYXLL",
-	"UVhP+WmAN92T7WWy3os7EQF4Z2uuDNuxnIkEShypWFQgu1atyWm+8U2BsJMPZ8G8HhMM86COi6tbNAeF",
-	"j6pswIjpZHJfJtmAelVXtdNLaEbz3S2QrynT1EK0E99OuPaEoRgt7LzhqhGxtF0RqvGqzYxfM8GU2m2R",
-	"2DZ5iImiC2jc4bpU9MWaNhVEyPmxVwgO5opIjN0q/EgLskPhdiNIdigvOEq5ujLeHDnbe49t4CLIbQjv",
-	"ONrqeiOXfWqWYUu2Yl9/uqaZMdnZ2L64D7ctUvfWrrtg1TUHyJQM/DyjfeIefKlLfIRzD7Mi7Qddp6++",
-	"uGA05Wbb4cN2L7lDU6DrVrzGz7N9pL/Gu7PNEmxnjPDaL9cEB5tnBF2mXfeRxjiXxYwkcjrl2t6K2S0P",
-	"TOaVu6zIzv7BbsN3F6lrItFqozdne4KU07qtqb27jczEtpqwG09e1Y+0td9n9/vOO8GKWWsj1H1uGY0k",
-	"E5ZcRUFRNQSybWKoW0Etz2+G5rDyt3AXfLrr7Osr0SMCvU+wJ4mgU1aPxn0FCBcgCXbev35Z49cvtRSp",
-	"tpY67FS61ta1DbHJEpVewWWv2P3nZXMnbPh6jyLGxwcJV8yh7x8OvKwhiPWQn23ZXFLg3hez4bfrrQvs",
-	"OgFi1PgIVglRqBsxP4RNn8L7fY0AhKbLkGf39OknqpPJ06eYPCfGzZnMMkfQSi+w7OGVFKrInijiL0n/",
-	"rWBGKO92sV0E6K+yPzP0isio0kTRedgsCjOPq9dgo5fhL6C3wXuqiJJS9AUt+8GDesFPYIMrRrVramG/",
-	"gDeru5wvuMAOkjl3IOHQyYO+KIRLiQTRYK/r1gkqY6oJlqdDkmXZK5jCBN0McHW2Je2UQ9MDamHOLuGj",
-	"shuX+xYXZMj0nJlDchKjXHFw6TZO0t3GBFNco6oM89yVJngBX8DRg70Mzmt5N42Pty4TDDa6km71WD29",
-	"VrPFyv5C9jZCtCFsciecsyMtswQj/slOyka0yDRpR/7S/mft3XXLqVwctq3Iqt4g9vmrDQVojh3q3DvE",
-	"7YtA3MK7RnKA3A0H+TaaoOxOvtLL+t5K4vZeSsL1v683EyxV4xe+acHcH0C94Fa4kk5sHARXt+tkQriu",
-	"US33xV58g3jQ5BWttGezr2pqZ7cfdF2B6085FbqU+d7xMeZuzhjZqag6p+aisrmhvbHOi1Ui2Lwv0FKz",
-	"vT0q1WqV3kjGJa3Uo7UI9OcL79KzWWpcR2V/c+xUUqoKW5BrJmIXoILeqsdkKM1EgrYmoI4vgt7ptvUR",
-	"qFJ3gzy0L9pZ7hAE/Z7W9giCbP0yea67lBYHU6zuh1F9oPnKGCDs7KIvjGdo8zDm5L9IHLRIjVHjYWOn",
-	"DFTJDiWxkxZx0MGGa+dwKpdnKvEieFTE2HMnrfZGqrQpMq/lWC+o6IjV9TUKb35Z01IeunTd1dcIGhRB",
-	"sYahuKBSqzwG22DXdkyBTzahkMNNCS4oMRSCRwrlBUgxYQsx6EfEFdk3G7zfeWHUXE4TwzjHZdIlPLUT",
-	"W4Z0rIjHfNhu90W80sLd2Xo/+CZm+NLTp11bbloxyPCidkbalf425hHAfzMuWNkbsi+W+o2ayXPtrlJe",
-	"tsAgVdOYC5ndgN0W+YS91+0Flvk1S/sCSzMMJUa2TAP/0i3BAs/xC6zyKEWG7VwGjUixsXtfYA1dtoh8",
-	"16I5vXLlsJBSpNAG5NqZgClXiRQCKv6CUjRYPxUptPdC6vFLtzPANcHoLnUWJiZH0BGO/FZITaEdFRVp",
-	"U45Gnh/6AoEkds1locLeWhUIEwMFPuVpnMu5rfmB2WX8mlms3tcMP1FkyqYyX3jT1F+mjvdyRb4/o795",
-	"Dvtnpb7lGbSLbgHBms+41kTBzRe2jz50kbNxf+rHdezg8DErNMtE4xUD1962ao3cB/VmwbsS6HRG+bh6",
-	"//oGQ6bSS3r/aPl62Wdt0MbcOd9+yMp7+JQhN3+Dh3/Q3oobXkdRefegfQ/baOlO3606yNzXQvU3hD6C",
-	"gVn2o972mqXlFtS2H7m3Jv3sHmwHbzJ6w0vAlm9h3a9O5L5mbfU64VoABFcGBg6okOGiYo18X0t3m5Y0",
-	"iOdMuT51d3/8Xm1pfg/cJ8drxegVsxbcFjDPnlVp38SgPvW6Ee09K23Je7gBbfnSZ39/JgIXVJAh81Z2",
-	"FyoxCnEl5FxEzt6OvH0agk627Rw6ZTg02j0rF8bEmMfr8sOExOywuqAyjv816qB6ucB28mdrbl66iOOx",
-	"BXHNlRkPE6deXPlrLu6/xHUCyz6Q/gHlkpnXO6lf2XuK/htJpZ/4tRNH4NltJ5MEm38TidRjOpBIT5Qz",
-	"49f4ldbjd34Z+Olce6Ezp3B56aWXcDytcWqhpsy5bcbSx2fBQg3x8YRCSHLIbPNlEHrWbvUOBl4BYT4y",
-	"ZtqW2lU+Vy+8BJt/b9EVrZik2zN6cHnLt5Bkm6yy/e9pPLo7SO67NeslIIz3PwLwDyQAT2+gV7ftMr5G",
-	"/Nmms60FxUSa2rayPzH9fsbEyYez+8Vs3aD3zM6x3/K3BbbuqPXiyj8awT2UEDKB/6BhqgYECYcFz+xN",
-	"0BXMOIiH5+4as40pMGgyuvwXYzXCV2zWRRcAt5X0FkxwwMvBuUUCsXUP3hfB0lbNrSQef8N0CbQz51wx",
-	"sgMNflCkC8ZSZ0n2BVwELDBtQmmeYY9uMmVUQG+13cotBO6iE+Np2YwlHzozQ7j+hj5BB9TBmvgcXgP3",
-	"tbIykFVmuHtIKnh8lbQ+lbfZILDWevTi9zL/BrIxashrOZsvvPoCU/nsG1/qneLIXYrmEEGsaFczllhv",
-	"BoKYNiqFnL4aY/whqB1RCHnXF+wHY0Edb31HlDkbBhnFvoE/XEELHd4NNxuyh8TAhGYZ5tliaGAmOUQ/",
-	"jPtok8LsUE/UcheaHXsFR9AUx1bQ7EaYJ1+pizn2uF5fBAU5ZT0OplsB51Try5ZKfTCIr8pkP98TrEXe",
-	"j0Y27SauvS8zjsKG5ZbhJnDRg10CYo3YTr3c8DIhc3XX37u25ycfziIyLmielvcAxcF1K7G94/KYyNHI",
-	"zSO83IWbPdbhOUOLuJq4NCQsYRC/mmmIBx5I4WA0oPvbz7f/LwAA//8=",
+	"7L37chs39iD8Kih+U2XKvyZFUZIvVP3qK0WRYyW+jSiPMxNm1GA3SCJqAkwDLYrjVdU+zT7YPskWzgHQ",
+	"aLJJUbLsZHan5o+JKTSu53793EjkdCYFE1o1ep8bM5rTKdMsh3+d9M9fXcgrJsw/UqaSnM80l6LRa1xM",
+	"GFFMKS7FE0XiROWjS22GxmSUyymJfzi9ILspVZOhpHm6a8fG7UbU4GaCCaMpyxtRQ9Apa/QaP7fMai1c",
+	"Lmrk7PeC5yxt9HResKihkgmbUrOPKb15w8RYTxq9ve6LqKEXM/O90jkX48btbdQ4KXIl89U9f5qwnBE9",
+	"YWRGx4woTXOtevBDLNiNvkzgw5jIUTlqyEYyZxGhinBNEjplbfJ+yjXheiBGMoeRI54rDePbBFdXhOaM",
+	"yBn9vWCEipQMWSbFmGgJH2RcaaInVJMpTWFP0yNCB2JKs5HMpywlUrCIyNz8P94oFVJPWA6fRmTMtCIH",
+	"nQ6JubimGU/d5tvkAx1zMSZckeFiINxqTxRRMtfkii0iIqQmwwWRo5FiukeoIFyzKW6I3XClFUkLc5+w",
+	"2flEZnAbXIwHgiuYj6WE3dBEZwsiRcIiwq6ZIPMJzxiBjeIN0DQ1h8lJzqbymqXtgXAQ8HvB8kUJALj/",
+	"xpqnPtzrRo0pF/7p6x7+DZ9yXQ+rU6k0HFLBjcLTTmSWKtJM2YgWmSZ7nU5EzIuYoXudTmfniMhCG2jI",
+	"qRizmjvPzIIlTC+dCP5aOZBdqtEzazXMS1Pd6DW40PvdRmTOy6fFFP7cgePaf/rDcqHZmOV4WplcvYOV",
+	"6g6cyeTqiSJmK2TO9YQLeMuEZhnLnyhCk0QWQvu9z6ielFuH/9uEhX/J2ajRa/x/uyX92MW/ql2/sVuz",
+	"zZypmRSKAUU5xlVPAcbMD4kUmgl4NDqbZTyh5gy7s1wOMzb9r9+UBOKz3cIf8Ctct3olx8KdGG4DQR0u",
+	"x8I7zXJG0wVpxnbcJf4h3mk3biO38XdSv5KFSL/l1t9Jv/UJVbhzngYbFVJfjsyu4h0gGeadaTrlghx/",
+	"ODN0QI5GZrj56TLlig4zlrpzmR+/t799y1Nd1G1yyBJaKKTRiuXXLIcjC0ni4+/fnr27/On07/HGo3wU",
+	"tNATmfN/fdvjvOVKGXopczLPDaGPf27Bhlo/sYXZchFszG74O5p+oGN2j22yGzqdZfaLFAlCSP0bZlua",
+	"8sxeMP5qbtdQfEP49MTSbzKhAkhzoY+QFRI6plwAehiyR+3XbUsHmNKXPG30Gp291//4ef/HF3/tfjo4",
+	"fXb+4qLz9+7Hg7Nn718YWqepLlSjd2AImObabLZxhpskfpOWmhW56MlES6Vlznr2sL2lI91GjwNssePu",
+	"XJGAzeaWMyvDmkMeS5rLrBWxK0aiD4zQ3KphnkiVkU/vmYkMAQ8mwE922uSdNJR4TJKJ4SjADREQzvGG",
+	"HwUWDOm/tBTcg4MhykDwzOl1MiH//OW49Q/a+len9bLd+vXzXrTXfXH7F5BVDOM2R2ub87bbjwgBmdvF",
+	"tkBQnuWx4MCeZBUMckavFKEklUkxZcJIOIkUSueUixAa/JbiaCD8r1pncVRKBnaV9W/+SuZDnqYoW38z",
+	"LkiSXCrVUlz7iwCgpmRaQ8BKidxQsJHbcXCogaie6geuXxfDj4JeU54Z4vwtT4eLk0QWWYoirjkkTSb4",
+	"wFSoOctZigIAFYTlucxJMx5zPSmGl0W5a0ug3zCq2DupT4o8twd4MHJmZi5g1YmdbYlWwwBHqpFMowhn",
+	"x+OAI6OFTOmCTOi1kV1mRjx7KIK+LBEUjgpLl9vbiKCr53ksBF26CFZ7Dz1SiCsh5yJylxCRnMGfUoRo",
+	"JOUDYb9uxis7Xo+chliCMnF6kzCW3kuUqHl6QzCABVwyN1/l8bkqJTzQSfY6HUITza/x8CoiXBu2PeX6",
+	"Md7aEGGYjAT72fzaNUd4rPeuHt0c1OpBRBTTIcuNAhZehnnK1e1YlP1AF5mk6YWUb2g+Zt9aonXMZSjT",
+	"hQHhzGzCSORUhEItTRI20+YkM9zvpZbyEgbbc5xTzQACHwJ7oFnlVDO8I5zimmZFCJWVv68DRyOXmw2b",
+	"V3FnMx9aWCTnTOcLQkeaodqh+ZQRLvD31rH5fQVg//H68O9vnj+/aO2FANoNAPTcr3A3ZFaOYR7F3OSU",
+	"isXlnHJnyFo++8qY8PxSEvM3Yv5mSIPdvCLNoYE78xNNQC9WIC3NjTjF1E6vNB50X5AZPjPcohm11+ke",
+	"mJuhWbbVtQERc7K42cqlYokUqVp/n91197n2SHdd7so9Adg/KtYrQ9KnMmflPS9hyxNlLrPlPijBbyCa",
+	"8fnxxenlm7O3ZxeX5x/68Y65XzlX5vYiMgK7k53V3aVVRXKWMqE5zVSEhpGMM6EHgqZpzpTCLcFO4pM3",
+	"Z6fvLi6XlrIrkWYcgmB8RNg1yxdu3YGAXSvDnX5jiUbLnlE25E6bHC+/CGnG4VvHRAojqVh4A742EABw",
+	"O4iYZutDo/sbKrkCsVyQUcbHEx2F8Gju7e3xz5efjs8uTs/7lx9Ozy+PT07ef3x3Ee+YNRBMSWWU0X4M",
+	"YXBCFNVg94NrHYh4GVLiWtYaWbMvIGUA7KsmrD5egNGlzIzWDEty8w0X4/ZG49SKscyAYB8t0H+UgeCd",
+	"JN4a7izngOPAhUGCAYyniig+FqiZ19sN+nwszsQryrMvFEzMQlxcjnCmZR5g/trigmRcXIEZZmmbhTJg",
+	"gGazNukHJgSqya7Z9S5K1o+gP/btXvxWN5Kt6rkei2K5+0iosMrFiAuujHbRjCtLxjvoVTBHAUnWKleR",
+	"F1oHwkut4TWaq/Xi/zCXc2XI3xFMViiWk5QlGQfgEATVnSPzDf7nQORsBNMBQZMpW0HCqqmHahKHDxVb",
+	"8RcBzCg+Uoz4uMgfB85A9C5nDODNam7uhq3sX441x4U7sfJTU0jyw9nF64/fXVrifPb9zkPB7GAVzKqr",
+	"bwluS8d7DLBbvZc7rKTLlxIbWl+7v3jHPvYDCeLqK4eUKnzcPhMpoZbvgo+QUEWO7ViYvUe+YzRnORkU",
+	"nc5+AoPgP9lDH3WvfNSP1X1tfMrKGR7jBd86zK/YmiwZIEM8NV7KKq2vsMtPnz61zKUZqSWhusbtc5zN",
+	"6UKRGO8S3FIrPNF7y27x6R9gpwmVjJSrqzoBO7ClLNs5Uqrp0Gj4qWTWggraEJnnXMMvc9I085JRkWVG",
+	"bqJpS4oMiKOhr1yMd47Mh0DYDCdyEga5KDEiZ4kRkBQZLoz2wrLREUoPVuzepKFsBWOHnf2AcLD8mieM",
+	"VM99F6j5oSBVTwqdyrm453Xa4xraOCk0iH9mFqdjqInMdbb4Mxzx0fhw/YmtMKW2ATBDFSvmPuTXAHVc",
+	"bQA871/zi4x4xgwQGuY7y2hS8XaTQqRWSM8LIcxWcfclYw7g14CqLo0I7YEIjqu0we1iBsrkKnCT+YSJ",
+	"8hDOwGCPDOz+yGyxRIA4wID4jxbOPwpVzGYy1yx9y1JOL2DQH2u7MZATh6ua1dCV5zd7OTW7vTRnAuHc",
+	"w3jo7YbAmlzOWK45kk3nueXpXXu2U5x934gaNy2Zp+Y99m6jBlrEwBkBU64GE7jogc5K9EAw1cFt1Ehy",
+	"Rs1ZqL5rNxd8ypSm01k4xf5t1LAm9EyO+ZpgISvKwAgXYAMi7XwiVSBc417Qh201/iZV9gueD0RGlXbD",
+	"0SMniiwDXZ+WTn4bVpPLYjypOsTbXlq2YzFQ5YotEAPxr08UEcWU5TzBXfI0IsJo9hZJeQ5urJ7bFYQS",
+	"cEWsM6GFggxPUYqJ0XNY+zf7zxIk7CeI0c4jWUYApANRBi9A4BEirxfIGoYQJ1Q3ooa5GeTuiIVVISB4",
+	"w8NbF/qxFTi+Qw+e/7yLgR4O5X8JATxywSQBmC2B7xL8/Oo3Koe/sUQH8Rdn31dkT7PO5f7V7y+vn990",
+	"pwezfzWixoxqzXIDdv80f/0FXZy/ft7r3v6lsRI15Gd+w9V6RIX/huihLS/ITGxXonlOF8vYG4Sb3TXj",
+	"O3ajT5zj/M4bV5tuz0ULlfeX8OqNBT7hS3AKPztYd2uwdOC2pmnKDb7T7ENwhSOaKRYt3eqUaWoY6F1H",
+	"f+vG3UYNORfszrt6D4PM3evM2dDupGkXbyw/Mx+G1re7vvxEufafLj1HuIH6F7H3pyAebJlixiiCxUSz",
+	"LFNAwGShEzllbRJba2Aa98hCFuA38X6yI2L9XDwF9/SIiYSLsY3NjEiMdgd1SXUMokScM8HmlyATXE5V",
+	"DMRQMd0m8YRlZg0lp0wKRlim2EAYoeqIxGZRlsMq1TmbGuNOSlfdE0WYSHfcajpfVFcbCLMc0LAqmJTT",
+	"PogvGZpWOf5ds7zCwS4EtcLg/HnvmuQ1DKzya8Nk3avcGTxnxlU/7wJsha901yTnZjQIb29VONMzmCl8",
+	"gbtn0vmiZqbnt6Wa8LnBhBE0DBGyGGBkySwNIH+V5ewto4ydLgrfvQ51ToCPWJL2MAJ0X1a3vFX4fv3e",
+	"0q8p+H0Rm44aen08t93cE2XjmUPrRJv0J3IuwObfbmx41gO3xhZnBEyrnnB/G0nCz++OU/cU3ztruzX8",
+	"P/pjGLJAr6mm+WWRZzVaEp2ylsy5EXg/nr8Jhd4niuCXG6/SELAysL5ODRMpoWo5UgfCW0pfQ+hW01bV",
+	"BJoO+ufGDRhy8YVE+HmpHJiD27uus3LWSdzzCU8mFV2AKy+pm62HWs+zg8YmTccA/7b6iVM4Si/IxntC",
+	"iW6+HZc5U6pg6QqTefFleHOwjDd41JXLj6oIFWBSAMoVsLuTHlfY5iqQ6pxDlkAYCoEuUjR7crgPZ0Pg",
+	"OiIUgtRcOI+yET7cuttzhokb7VDnOejWwIIPp3/Z6Tzfe/mye3jw/KDz8uXe5tD6qPGa0UxPVgnGKsOT",
+	"V3fwOMMlZW6jfDe9aR+H9TXVKzT7muWOgq0zhz3x90Xs6Iiw9rhN4k672+7ERyRupuyaZTsxqspkWHCQ",
+	"G6l2xg46EHaONukb8W24sC/lbFBcJIzAhKRJh+C6h5hXkHnAsb2zrIzC6E3Is79WDnA3Vwd0XsyqyfKR",
+	"NpTIycRo3DO/QUaLgbonCujLSGaZnKPeH++CihGXljSU+SBCYSCoIDEOaJMTKTTlAlwuiiU5W1HBtby6",
+	"fDHap3vJy7TLng935zK/YnnreZ0uFVKEryExbGD561j8UehcumJspghYQrlWpP/6uNU9fEYmVE3am1/2",
+	"i0jaZqPCVjKAE6ZXzn4GwR8jQ1OMajPOqYBEHwoA0yY/MTYjXBMtCUjeaNMtIzDB+IyXlS1cUhfCS4Uu",
+	"NZ6N9pIuPWCtF/T5sHWQdpLWy9Eha3WH+8lBesiejZ53Qj5WFDytgxGMSKwzUXgL4Fb2CTNPHxHsm5so",
+	"cKe177Q2lQmj6bsvSMa0ZrmKSMrHXKuIxG2rwLbiCOIYZxgtijHu/q/tduzkCNA1Z1RPiGLjqTkBRLqA",
+	"cNbE+B9kMQj3iiQZw0ikqUsEw7RAPdkBXxPMplkOntm4PqA+9oFHGgydei6XicV00VLoXEGmVUlvrOa8",
+	"Baaa5v/fKxds/VpdvBPtdZ/f/o/BoL15zDMYUxnm9v7sducv6yCx7xnhktlilDMW2zDNhOb5AhEkxnB5",
+	"4s0a1hZwzX1S6KOq/s8eS/U/fAzV/97mriX5eRuNz2PQEha7O75bz7fjluj3qsgDin3UMC+9Ufbp1irN",
+	"Ucne/dbqKMLb4M6WcxjUlGYZAR8pAYdj6nL6XPA4IDHQZy1RhDFU3qZAWjYSEVUYoqCM3JOB58uoZRj+",
+	"1ybHPhG0e2C0ppwmhv6Q5kfBE5lifA2ZSQ7BfVSRH/vv35E+XKcL+iOxx+Z4JyJK+gjRA/IT/85s6OPF",
+	"q9aLI5JJYYRjOJMiY6bJQacTZJe4dBI4mdXhrAd8mZrsddrmf897LzovOksEpdM9qMHogHyv3PYHqiDx",
+	"2aiZLoFKS9ghEFt24/Kej1EelHjJ4KUxf+gRamMrQdYcCD4WMmcwqWJMLeVPA71YPhJb/Jif/Sb58IeX",
+	"v9H9t/zNyY8T+PfPVzrp/m2RTrPf/tH/8WUduXrv7MbVcyGuWieKzMkslwlTilk1WU0gfVswF5tBycS8",
+	"mxkfEUpmMsVvZ1kBAJRTkcopUcVoxG92bCSCGYDfe/iE30CONDzD/4I0pkdy1kIbGuTW5EwXuQiGWeH8",
+	"k0vRE3aqIESUK0Kd5CpHILAZPDBwA/4rM2vLxS+3yYecC02HGSPH/ZOzM8+s1IwmTC0/RCDFbs2nfhkM",
+	"brp7rcHg5vmp54p1L+Xcs6sYL8j5qxPy8uDwObGeX5+kZZN5iMJDTGky4YK1ckZT+CE2aFrDYDCwYlVZ",
+	"rZ8FM4Ugos7ch6WES8gJmdSrGXhBgljwL58KWUkRbETLUVR1aUP1+STVtOXgB58ebH6rJM42okb4xynT",
+	"E5nCeIp6ETiHlhIUYI91DnBD0qs5BTVh9tXoEaNz54Kai1kXI7gco7qarIXis02m+/UOe5qLnfm82YIZ",
+	"xsp8Xh8rYNVIminpuEv8c8vapFtnaUxc9jvB2Io7zW0lv11x6K83bYGihWE6nzcxZDfHKkv9eH5m6Jmr",
+	"+OCwzAw/InF9dA/6rQ1SWI/1HTayZQ8ZggzuOxALADMrL1AnH5wzmi62sdBAXO0qWKwxOtQvBUj4ME/D",
+	"fd0+KzqT+37jzpwTsbr2ozm/vtB3VfcomKn3QAeR38+ylF9/SYEvrK4mjPBafmSQeMqzjFvXLVq3ICKR",
+	"DjEpXk94njpV8OLijZXrcAKaYYkGDozfxhtay2YpnTKbxeP5arfTWa4HggbM9SE87mDfCCof7FFfB87R",
+	"nR5ye7x60P5C/fDgMV3DfwrP7uEaPBNs/vhoVnEJrJyg/jEDN/IaJITYQZuZwBWZy1xPoJ7QerSsYNHe",
+	"w5Co1I+XTIQiycH/AAZh5pKtoIIBV2gyDLOOicxthozyoahO83dp8oo0LZ1QJJWYZoDKHNc7bRIqW1yk",
+	"7CbGEEudTIgrNQUaF360JJ3vPX+gD6T2Yir+iLoXg7C0SihsNeh0VeY211l3058mCx+oCmGkkMQSoSE+",
+	"ZeOcppjjvlG0AefEOtiaoKUAC3olRpUK5/W3llLNWoZ632XWVvXXErtZ454/ESTMkcPOPqmEHJNCaJ6V",
+	"EbsupDdUMOQVRHvjlPdH4nrPSUCdV/aPVQAy0OMM0ll8i8iUUQWJODZE2TudplJILQVPSAKW8xAgn22s",
+	"cbX/7K4aV1GjJN4rWzUa4f7+/suIfLw4iULyQGY5SwCpq6b4bqf7rNXptva6F529XqfT63T+sd3jm51Y",
+	"/0Qlem7Zy1ONpTN/vTP6MIwhqzFSzAlWjSudMVD7wUV8uZBlOWPCZ382O+S/HdjZLM2dyk3sb3yXZ53N",
+	"pMFAP0uKnOsFWLtsYS+jWP7EFvXqkqECVEsDMFB/rgJCYWknxSCgv03esTJPnkGUA606q9bXEfRll8r7",
+	"pjNu/n0bNTA35rhA9+7aGmGwRo/E9VlKMtGX//t//q8yw8asgbsr15xoPWuUeacnUl7xNbXaahJDFdPo",
+	"lAzS83YTmmVDmlzFPfJa69l7kS0i0jePwaKB6NMp63PN/vsNvYnIc5LShaqkxID6ts6RV9blS3Cn/kYv",
+	"L19LpVteAby0m1y9XgMbXIxkLWFJWU5YxhLzC5ijUm7QYFiY9/WJ9eadrTOkPRADcewZLiVPnwKnffq0",
+	"Z11wC1nkyhJSc6CLizckL4RCb81SDjnQp4gUImMKPh0IdO1xbcOoySk4u9EZmNAcQw7I06dW+kGoePrU",
+	"O83V2tiGgagPbjgiM8vjrc8wZ0oWecIgknOWS80SrBeQMVsg0o/ABPKBsIwF3CtwZ2gQL924F3Z7c6wv",
+	"eQWnQNVD0RFoJoVh18q5O81FB/WhMn7tjeXL9QJ7YBR1aJJQYaPiFWMR0iWZE6iTUFZgKePKwDGE9ksu",
+	"gnD9CICBi0QT54fDzA9r2Wc0mWBVyTY5ttZNKMBFrX0VzbDeRd9DIKeeQFbtr/jN06fmnv2PQooWm870",
+	"YiDsLE+f1thoSZMKwlM2nUnNhC4ttmynTY5LO+y8tNHa6QhXA7HRNouVuUBoIIzmGWc5vhvomHouAzO1",
+	"mlAo0CkFc8DGbpKsSFlwW1iUk4+IYBz+rYzu6e3GbdKnI6YXdvWUzeDPUsAUA2FXIxN6DRVF7X5htSOY",
+	"Kzyes5HLfMk87oPNBqIQ/PeC7RgQNIAJGrLBsvJCHRb2v/+JTFg2M/uSYIkeiKTIM6MXXClC8WFcLiJ4",
+	"ewjXGOqBpLhFg2zJFP0zyIi4FArSuwgdCEj3Ud6UHMMirTQmzRNMPmpdLGasmgl005rP5y3DQ1tFnjGR",
+	"SKhA40p2ECEHovK19Q8d2WcBoylY16yzZ++wTT6871+EG3QQVNbkBVRiMwAqAFXMVZI5iT/fxnBF30k9",
+	"caHiEMRWugaiIHIcHbAQ4B2B0P364uID6XY6uH+D46hxYj24gfCe25Qbuj7lwvDzNjnNc1fsNl6XoRWT",
+	"prPf71Tt9QOxxmBPHGr6am0pUik+5Vr1KoXs1jnej4AfcEX22m0jbDpp9ijME8JIIaoHwpV9rdYasuxC",
+	"B0JMmJdeFgyEcjheXlUYbOCEVPT0neDh60VV8ipkMnijVuZSUKJwTrr/PNxHPp3xhAnFylDmxtuzi0Zp",
+	"BW68T7Q0Gpxh4z56zMZi3UYNIy/SGW/0GvvtTnsf5dYJCHK74CLYDRNfxqwmQ8FGGxldN0vNC6EPrzlc",
+	"YA6X4fJGmAZhz1DMHfCbGQ2Mgh2NTxlpmvvGKx4IW1iRKLpQiCdzrgxVBRUO6rFgvFa0VK4Z6gLonmet",
+	"1Ezm/ljRm8FTCTfo8ewsNeIJV9odCC6jrIL9S709phyye+LqVN45EusT3/66VBS32+lsyHWsSbgvH+eX",
+	"aoBYXT5UNVFwv5ruV1GKOqVSVM3nE0WWlXWaORx1Zdnnk3lXHCYv8r3f05VlO+uW3d+wbJjIhmvbBLrD",
+	"F/vd/b3G7a9bpxSHSV61dRHR9zxydGEJrKHsygE+U90y/jl3XU1XGL939/jVorXw5cGWX/rKvbdR47Cz",
+	"f/dXH5ezzq0qB6BUKnG//GqgVBXTKc0XFkH83RjBn44VhOSZLxrmHWYSrdBVxKrkapRene8kOm+2B/kQ",
+	"+LZ889o8kduqoUTnBbtdQce9B6HjWgws9+5jMQ1oXy6bDy4/TV9e/3X6avHX6atnH3/+28HHn/+2x07f",
+	"XSfTNDvf/3GSfrrpnHdfLZIfbg7DEMgaS8Q9b8lnrKzJjTZ6UljNzIiCSPBhE5GPhkzYvXDFP8u3R5eD",
+	"zsstvqrUKzdf7W2BZMtFCOG7w22QsyYL/itjNr5/KBLVvG8Nxt9Gy6LC7ucSEW53UYxZ7inxy+a8I56u",
+	"qUdfCf19WFX6Mjz61tyAo1fV7Zwa1cmp7l7hsSobh6BhvQBtTBmViWbOWAGydkU1Rv11IJYUWC+QrGjF",
+	"F6CpCwlCfa9exkcd0lrF6iQZfM6yi8bXpGvLtGxv2E320wN2OHpGL7ehYY7erdKycKrtaVkYSL+BkP3b",
+	"kKylngNfmRLA7XmNBpGgWlVhIxkY0uSqmK3VF/o6Z3SqCIWi2lyB8aT/1zdc2xoq1qWOzUawclqzlMZw",
+	"OxOqJkxFA1EI73ZzSUIQR2h1qAkfT1pzqsGkkl/tROCN0S4QL/7b8cnHj2/J2buL97HtWaInkIgcJDwA",
+	"Zotxm5wzsHsa1WK4IErL2YxXjPIRwdov7tdKcZiBaGLa0lR6K0rcmtPMha+ryTSGkQpzpCG9CUfawi2k",
+	"YoBUA2HNimUB0dxuEePBNuZXYYa2m3GUSZnv1FGSH5j+Dp/0XuqKTDTTLQWvXS3N4l0OQy5ovlj1htRj",
+	"rIWRyp0ulcZyppbvuZpJxXWtPzemWtNkMmVCH8EkhrX896Dh7dq2EIdRTG3tsXQ4aMRbVbOplNX6v0nw",
+	"Pw7RNZGzhcNT9x4R0dSAmRQZF2wdhSidGGsJxDlLec4SjcYWW/yQaFkWZPF3hdpa01W7++64f3r58fzN",
+	"LuiNuxJW84PjHcuDsSiiN91A9yIS53bZyyLncUQoGeVMTYjiYpyxVqEYJi2wmDS7h8+IjfMdcm3IENa0",
+	"M0Ryr0OmXBTaITElH346OSV98w2YtC6TCc0yJsYsrjhlkNa4amYzlg+ETTkNakgidYMZr1nORxxiftFC",
+	"BvhtQ45yes0ya7ofiHjFcwNXExP08JDmihOJhD6knYgoRjMbXT8Qx6f9VvfwWeuHk7e2rhUlV8xmeIS1",
+	"CGWWKrRYBw+ZUIEmV5nb8IWBEEZgAkN4m7yTRCVyBgHMVktkKV7BrBhmPCGzXAKj4Aqq03oTF0yr6kgY",
+	"1CRF8MGSlsukbL/TrfHIrQW5JbLzRiLN25DRXH7/8fzN/ShJ1Ogz3VrnNlz3thZo8N2QixpAqYBOtASx",
+	"D6FwW9CpuiqiS5SnQmqwgizG+46J7URjnyKkK4WeNH6NGjctC1pQo82q8kvExntM11IdV2ETHB8hvE5Y",
+	"zhBRfR1WchdCTQuomjAQvtOO87zCe0SkcO0yImLNylQED0HoWEZWQeDKEZ4IHURSG/mECWLOQxZMkya1",
+	"L4wuEczbhKLMGD+DBA92xjGZDVJlJlS7aKaBsK4C8F0tkAaxDNsvxAedDqnWtY2cGGGvzaCiunKVFyEj",
+	"xigo7MZVtPOE1wDgQJQQqMuUe8j2b8ZYSgZIuPmPMh093kGaQFOI+xoIR/ePP5wB2TcT2FsqES8Bz5VX",
+	"5cAIneZyNmO+khfmDoFf4aJaYgAi4l2sS7DNoEYBT839Y7kAQ9tsHNeEilRBWbKBcLXM4BKWNOojo+i5",
+	"FcFVZiZRGpRvdL3O6YI0FTOEPLSLxubv2F6xqn/HOxV4xXZ1dDW4wMEEeJkpOvwGIi6bNfqESaMhmSkC",
+	"688Td6egN9XQ3FdQE3mJ6N5tAgjjLBCQPIgZ8XVdiz0bLL6+ZeAKVa1NoQcsAh+glzdWoi/WtvlTNmX/",
+	"CzbRx2gPd2ShNHDKkfOG+ZT0ShFoJBVWYScxgvxlygRn6drdQirLl+3WIxm7mWVU4JuZzcLcm1e+DKda",
+	"s4tu5+DFfbYBBcoxPnurLRQ5/8Kl+zXROfFRyHqd0LjCfNtbh9kAb7nPSxmeOJYtOx9EblrxYcXlVCv4",
+	"9LHuvFE4tSQhQdha8Fn+6OuJO66h7F1SrIuE2omcxDwQiO+WDFq+iLTsvmJQZ1sx6JWvRf9w2cloet27",
+	"v13twfUIOmJFUkMa/1iiGvCT3Vy6kNp6yyxYpxwzwqIb3pRqpDxvHkH7NapmVNsEU5ml7iMbEtkeiC0N",
+	"riSwtxpugaug3ma4ujMLk2bsrJg22xdDCLiLMlCaLipBP1QMRG0oUSk3Baddlw1aMWuC/KW2quNRhv1V",
+	"Ofg5vMQaE3Ln65qQ/3B32H1MyO2tbcArdp6HepG6W/iswtZRD8Z8j+vnWNW6Ggy44hQCRAeU9vR/rcr1",
+	"XjDy+uLtG2vFMaB40u8DQvxIr2kfhhIO9qTIoKcstOIpg+gy11kDWFWLC5CIooGgAQpgP2oI5IqNcMBU",
+	"RJC8REuel0qoT87A9MNSCICM0A5jFm+Tvu/IEhl0lqMRyxUZAMdcIn+Dxhpjqq9HdzdSaXajdyd6mlUN",
+	"qFuZS0txv8Zi4QylfUvYWx9kxpPF5tp1hmCAujLKIUP0T2IuWD1shIQO1URU5r2l2QJqCZ2b2FLZth61",
+	"0LWg/Ipp6C4JC5Z6Q+gZsGaw6k5d0XZNsysoo26gHNwuBsYHolRlyyL2ioFzBGL9FZjMfIkK8pZ/dxfU",
+	"HeNJ7oQ9PqVjtvv0UUz3eHsEplyGRJpMWMvAYy5raid+yPk14Kt1QE1kkX8lQ3xdX6h/WzHt83K6wbI9",
+	"/2KFeD5RDtSoA5GHYosvRVWLLL4kBnRXpsoaMeCjOPLCnBXsgxb1IOEA2sxklgHs10bweVh/Y6uKP0B2",
+	"2b7D/dpYsoCnbC8hfBUo/KawVM9VvwCaVFm3dT08+eUDK11kC/SHAS1WOE69FkhO+uev7M9a2mB2NRB1",
+	"xVTRnbpSUjWsqBpEubfJOR9PtPXOUu/PscNXGxxAPKutHhr7xBMjF4UZTz3ipoCQf19YQoLqW9MTaktx",
+	"P2QSfZ/Z83XF/rBsbg27rZa9bXT/NtmbHiT/GL5Qnb//vv/j1cuf52/ywwvx/AN79pHu/ZB2XvHua3nQ",
+	"/62amhzEmb6sizP1FWkxoNTXhw0CTx9FqVi537WdbZRLW9yeVcZCtsAkEv87McivTJo+TSThvpMiF19C",
+	"hgz2ykKvN018zzLmDA3Oxi6r/X5FinYmRGu0PLXJRRnqD/VXRyPoELrK3cw1vi/0/UPT++evrC67GnR+",
+	"sNYCaHSeKgxuss0FkGtPFnmj2jeGyC2gquy7/4Uw/FAd/qvD/qllcCuOny9Agu1sdGg5QkSwnDXwq42l",
+	"RkcG19j1CjlhhJEY2YJk/IoNRAx5UKumwdgZxahPz12y7IGXEBtgeg1wKqdQvhccqtaCtmoyQ9YKIwKu",
+	"ut445gm6s5I9Ilo+npR6P1vWvwfP+Q+GL9nklv2yHvLTwN50T7SXyYa8LxEY72yyo0E7ljORQG4xFYuK",
+	"ya5NzgA3x//is5a5i5wpBYEIzAYqldXU4mOwtbdORSJTLsa+y7b5mDSDryHOYcZ85cYIWOgMCxzCdBiI",
+	"VeZxK51LMSbx6QUdx0dhcjAU5o3PRq13UrDWW6qTSWxTDLkGP/pA7HcO/HGHMjXEIa5gSc/GKZmNtBLz",
+	"FxuM4zqK2yrrNh3PED4oHAVDyZQuBsJI7LbE8JiRYWG05CuFweOYL0eJ2UciFbj2R2xOJoVIsTCHjz0L",
+	"3PYQcgGcmRoNBf9fV5ooFjNbCGWNbmCA4ataLI8/nAUANLu3rSiuufcrrN8dwSXmzDmDbPjv0kv7+72v",
+	"x9KZUx201uzNwG3gv3cg5wtbmL8fEVtL3yc9Vlu3unIwZmx9JbsH23VXwvSsYRL5qKrg8ojpZAL680DE",
+	"I8PMWlQkEHisyBMhBXsS90pLJsDwlC7AbMwI1/f1sEYNg6m1BYARk+2rytw368iZIQ9MaIxJgEhnoBxS",
+	"MKjMZr1vO/d96b8B4V153WVqdX9uuF8nhkMwFdRBeKIg6DYCaoRtCqrAC035bWnQI0+bvhB/oJ6xFKTb",
+	"6bQf5cnMgcrXChEBzvUneY0NzoYqjWr2E5rRfGcLh8OUaWo9YxPfVaSWsULyfVhpzFVfwFI+CtKms4w0",
+	"M37NBFNqp01iW9TKJk3Py6pcA7GmLBcRcn7k5XDnXYhIjNW5/EwLw2xGRZZBKFvZCzfl6soQAXK2+x7r",
+	"4kYQZBa2w92qE67LtjDHsEwq9vU21vQ0Ic2NXUwG0Jifuq92jqzlzhVDypQMzGsQR9eHlXrEB5bsYhaA",
+	"XdBVNh2Ic0ZTbq4dFrZ3yZ0RG6qMxmtYqG0n8yVGNVscylYCCztEu6J/WCwsaDbjqq01xrksZiSR0ynX",
+	"BAM5e+WDybzS9pg09/Z3Gr6aWl3RrHYHjWi2Blq5rduaWgO3kdnYVht288mr+pm2NrfZ+76zfXQxa2/0",
+	"ML6xiEaSCUuuoqCIDMQP2UQId4JanL/bI1IINFi6RKZ1hXciAqXekAn4MuSVcgoDEdRTII9STmEglmq/",
+	"b11Owflg/uy1FOwL/fJ5jeF4qVhctWjoQbfSHqKuIJyNxqv0+CibMuw9L8t2YmeFexQ1uKcX6itUL1jR",
+	"z799fMpFDa6s90HZFjQlbu5+Ng90u17dxfpjwGDmVNnIcUh5iuCHsPynkTAdNhvWAN1QIL786dNPRlx7",
+	"+hSDxsW4NZOZy9QhSi8wAfJEClVkTxRW0OJiTH4vmGFXO7a6Ceb1+MYpUDUMG2LTeVg2FFOQ4rCbrU07",
+	"coKXiyazeuFA0LJhFjBeXAJLnTKqXXkzuwKUOPVqDXSBhxSKJgTaO0o5ED7jAYnmTpscY0FTnE8TLFQE",
+	"OQ1lEw8KG3Q7wNPZ7gVTDuWvqPW79QgflXVZ3VpckCHTc2YeyRHT8sQYABhs0rWrhS2uYeIG2e6KZD+H",
+	"FXD24C6D91q+TaO1rAtWhouuKIKPVd11NaC5rDRpW/qjdGWTGuCdHWiZIxjGSJopG9Ei06QT+b4mzzo7",
+	"645T6ay8LYmrtlj+9YtFKOhaE0ojd5DnFwF5hm8N5QA6HU7ydThH2TZopafLvZnK7b2YimsQVi9AWajG",
+	"Fb5q6vyfgL3gVbjiDlhC0lA+qDzGdQ1rua/I4zs3AeevcKVdGw5cU0Vj+0nXlbr4IadClzTfq4RGEcgZ",
+	"I80Kq3NsLirLXNuW3p6sor0R9TVb5a2St16pkknFopqZbuXSsNm4DZvmOipb4WDNupJV2NIcZiP2ACqo",
+	"sn9EhlJPKgXugB2fB212bBFMYKU0A0UOC1k2l2tFQuXPtdUiIUutjObuLcVpwxar92FYH3C+MigFbnYx",
+	"EEZntoGBc/JfJA6K5cfI8bDEZwaspElJ7KhFHNQy5Nqp4solPkC3LCmQEWP1xbRaJbNSsNJ8lmPKn6Ij",
+	"VlfhMmyNuab7ENRrvavCJZSqhMRJA3FBznb5DNZibmvnwZIt0HXclqCDo4EQfFLIgEOICYvJQrodV8T3",
+	"Fizbex2VWQAwqhlbhHSoiM9cbc7lu/04We87X84WP3r6tGctzxWBjKB1gXQqFjEzBLTAjAtWVgkfiKXK",
+	"82bzHKpt1klgoKMZcSGzF2AUP+zCYzv859csHQhMSTSQGNn0RPxLrzSjeIxfYHZjSTJsDVvQBbHFz0Bg",
+	"Nn22iHz9yjm9coUxQA1VKANy7UTAlKtECgG5/xmj19aDDOcHazN3crc/ut0Bnglmd7kcsDE5gtrA5PdC",
+	"agqFSalIW3I08vgwEGhiY9dcFiqsslrxqaHn2sfgjnM5t1mWsLuMX3uN3dmznigyZVOZL7xoai0OrnFx",
+	"5Ct1+9bcWEk19cVvoXFIGwDWLOOKVAYd6WxHJagnbAPRqJ/XoYOzHFqiWWa+rAi4x/iFFXIfVKUN22rR",
+	"6YzysaiIRxsEmUpXkb3DqCol9p51gBtzp6z7KSvf4SgDbr7Zmx8o8Zewc1nl2/3OPWQje0v3qiV3XwnV",
+	"lWh9DAGz7EyybR/a5WYktjONlyb97h4sB28SesMuyYACwU72qhu5r1jrnw76ydQaTPBkIOAACxkuKtLI",
+	"t5V0tylOh/afKdenrgvcH1Wg7o+w++TYd5leMSvBbWHm2bUs7asI1KeeN6K8Z6ktee/qozgzg+Wq1meJ",
+	"hgsqyJB5KbsHqYGFuBJyLiInb0dePg2NTrYAMSplODXKPSutA2NMLHEBy5X+oUtRTjj/l7CDapup7ejP",
+	"1ti81JLtsQlxTfO0h5FTT658w7P7H3EdwbID0j8hXTL7eif1ie1Y+f8QVfqBXztyBJrddjRJsPlXoUh9",
+	"pgOK9EQ5MX6NXmk1fqeXgZ7OtSc6c6p2bAo0khme1ii1kOTs1DYj6eNYkFBD+3hCwVk7ZLYNBxA9K7d6",
+	"BQObgZlFxkzb3O/KcvXES7D5tyZd0YpIuj2iB238vgYl2ySV7X1L4dF1o7vv1ayngDDffwjgn4gAnt5A",
+	"1xbbb2YN+bPtB9oLigGDtZ63Ex/rGbnYIWa1ZJpglvYVIzFEq8Y9DPMCE6CLrYuWYz4jjOJE1wYYogwd",
+	"WQmoujOsc42H6P2MieMPZ/eL83BXcM+YSbuWb4P9n4jJe0ZM/ie08D+hhX+O0MILA10OjyOI4wYSBf9R",
+	"jdaeUwUBbxoDDivupyDoKHe9sTfGGSJYuyBDqD5nVrGhbT2A55UYQowiU1hjxzoVsCgnNiFkabum1aU3",
+	"5WNMWom1pAm1O1E6FIylTikdCCPqSYGxaUrzDBs/kSmjAgo271SqqLrumQaMbQiz98KbKVzRdB8FCZLl",
+	"GkKOvcW/VOwKxB4z3T2EHhi+Svc/lS1S0UbffvTCTmWQI4S81YDXcqZK2E8R01TsF5/r7WuR67TtnAtY",
+	"rUnNWGINIxAPYR3cKDSshit8F+RFK/Se1RejCuaCGjX19f/mbBhky/mucFOaZdg2zLBaA/YQb5fQLMMc",
+	"MvQyziQHRyq9Yi7y1k71RC3XXGzavo5BXUmbHb6DCSzVLpdH3kUwEEGyeZlrjjGtgDnV2glLaewYD6TK",
+	"6P+BsBH/bfJ+NLKxjbGt9gk2I58KFUdhFyxX5Be6B9ojIEPBHl3lhZfJRqu3/t710jr+cBaRcUHztGwu",
+	"Gwc9PGOC3OaIyNHIhzYGHUMxWjF8Z6g7XRPiAlGhGA9UDefGBw+ocDAbwP3tr7f/JwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

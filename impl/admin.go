@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
 )
 
@@ -19,9 +20,18 @@ func (s *Server) CreateAccount(ctx context.Context, req gen.CreateAccountRequest
 	return gen.CreateAccount201JSONResponse{AccountId: acc.ID, Name: acc.Name, TokenId: issued.TokenID, Token: issued.Token}, nil
 }
 
-// ListAccounts lists every account with its number of active locks.
-func (s *Server) ListAccounts(ctx context.Context, _ gen.ListAccountsRequestObject) (gen.ListAccountsResponseObject, error) {
-	accounts, err := s.auth.Accounts(ctx)
+// ListAccounts lists a page of accounts, oldest first, with their numbers of active
+// locks.
+func (s *Server) ListAccounts(ctx context.Context, req gen.ListAccountsRequestObject) (gen.ListAccountsResponseObject, error) {
+	pg, err := openPage(req.Params.Cursor, req.Params.Limit, listAccounts, "")
+	if err != nil {
+		return nil, err
+	}
+	accounts, more, err := s.store.AccountsPage(ctx, pg.after.Ms, pg.after.ID, pg.limit)
+	if err != nil {
+		return nil, err
+	}
+	logins, err := s.githubLogins(ctx, accounts)
 	if err != nil {
 		return nil, err
 	}
@@ -33,12 +43,17 @@ func (s *Server) ListAccounts(ctx context.Context, _ gen.ListAccountsRequestObje
 				Name:        a.Name,
 				CreatedAt:   timestamp(a.CreatedAt),
 				ActiveLocks: int32(e.Count(a.ID)),
+				GithubLogin: logins[a.ID],
 			}
 		}
 		return e.Rev()
 	})
 	if err != nil {
 		return nil, err
+	}
+	if more {
+		last := accounts[len(accounts)-1]
+		out.NextCursor = encodeCursor(cursor{List: listAccounts, Ms: last.CreatedAt.UnixMilli(), ID: last.ID})
 	}
 	return out, nil
 }
@@ -78,4 +93,22 @@ func (s *Server) GetBackup(ctx context.Context, _ gen.GetBackupRequestObject) (g
 		ContentLength: fi.Size(),
 		Headers:       gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="` + name + `"`},
 	}, nil
+}
+
+// githubLogins returns the GitHub login of each account GitHub sign-in created, by
+// account id, so an operator can tell accounts apart.
+func (s *Server) githubLogins(ctx context.Context, accounts []auth.Account) (map[string]*string, error) {
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.ID
+	}
+	logins, err := s.store.GitHubLogins(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*string, len(logins))
+	for id, login := range logins {
+		out[id] = &login
+	}
+	return out, nil
 }

@@ -79,6 +79,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -110,6 +112,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -222,6 +228,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -230,6 +246,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -237,7 +260,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -402,14 +429,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -437,7 +480,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -446,10 +493,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -604,6 +660,12 @@ type WaitSeconds = int32
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -615,6 +677,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -655,6 +720,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -672,7 +750,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -686,6 +764,19 @@ type SignOutParams struct {
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -785,8 +876,12 @@ type ClientInterface interface {
 
 	// ListAccounts List accounts
 	//
+	// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+	// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+	// `cursor` for the next page.
+	//
 	// Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-	ListAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateAccountWithBody Create an account and its first token
 	//
@@ -826,24 +921,28 @@ type ClientInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 	StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FinishGitHubSignIn Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
@@ -912,7 +1011,13 @@ type ClientInterface interface {
 
 	// GetDocs API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -931,10 +1036,12 @@ type ClientInterface interface {
 
 	// ListLocks The caller's account's active locks
 	//
-	// Every unexpired lease in the caller's account, ordered by name.
+	// The unexpired leases in the caller's account, ordered by name, a page at a time
+	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+	// it as `cursor` for the next page.
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
-	ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLock Status of one lock, or watch it
 	//
@@ -1056,6 +1163,9 @@ type ClientInterface interface {
 
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1072,9 +1182,13 @@ type ClientInterface interface {
 
 // ListAccounts List accounts
 //
+// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+// `cursor` for the next page.
+//
 // Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-func (c *RawClient) ListAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListAccountsRequest(c.Server)
+func (c *RawClient) ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1163,10 +1277,11 @@ func (c *RawClient) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1183,14 +1298,17 @@ func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...Request
 
 // FinishGitHubSignIn Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
@@ -1339,7 +1457,13 @@ func (c *RawClient) RotateDashboardToken(ctx context.Context, params *RotateDash
 
 // GetDocs API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1378,11 +1502,13 @@ func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn
 
 // ListLocks The caller's account's active locks
 //
-// Every unexpired lease in the caller's account, ordered by name.
+// The unexpired leases in the caller's account, ordered by name, a page at a time
+// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+// it as `cursor` for the next page.
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
-func (c *RawClient) ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListLocksRequest(c.Server)
+func (c *RawClient) ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLocksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1583,6 +1709,9 @@ func (c *RawClient) RenewLock(ctx context.Context, name LockName, body RenewLock
 
 // GetOpenAPI This document, byte for byte as the server was built from it
 //
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+//
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
@@ -1617,7 +1746,7 @@ func (c *RawClient) GetReady(ctx context.Context, reqEditors ...RequestEditorFn)
 }
 
 // NewListAccountsRequest constructs an http.Request for the ListAccounts method
-func NewListAccountsRequest(server string) (*http.Request, error) {
+func NewListAccountsRequest(server string, params *ListAccountsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1633,6 +1762,45 @@ func NewListAccountsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2160,7 +2328,7 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 }
 
 // NewListLocksRequest constructs an http.Request for the ListLocks method
-func NewListLocksRequest(server string) (*http.Request, error) {
+func NewListLocksRequest(server string, params *ListLocksParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2176,6 +2344,45 @@ func NewListLocksRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2500,10 +2707,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListAccountsWithResponse List accounts
 	//
+	// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+	// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+	// `cursor` for the next page.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-	ListAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
+	ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
 
 	// CreateAccountWithBodyWithResponse Create an account and its first token
 	//
@@ -2547,10 +2758,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2559,14 +2771,17 @@ type ClientWithResponsesInterface interface {
 
 	// FinishGitHubSignInWithResponse Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2651,7 +2866,13 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2674,12 +2895,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListLocksWithResponse The caller's account's active locks
 	//
-	// Every unexpired lease in the caller's account, ordered by name.
+	// The unexpired leases in the caller's account, ordered by name, a page at a time
+	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+	// it as `cursor` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
-	ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
+	ListLocksWithResponse(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
 
 	// GetLockWithResponse Status of one lock, or watch it
 	//
@@ -2803,6 +3026,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPIWithResponse This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
@@ -2831,6 +3057,8 @@ type ListAccountsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AccountList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *AdminUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -2844,6 +3072,11 @@ type ListAccountsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListAccountsResponse) GetJSON200() *AccountList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountsResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -3792,7 +4025,18 @@ func (r RotateDashboardTokenResponse) ContentType() string {
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
 type GetDocsResponse200Headers struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
+}
+
+// GetDocsResponse304Headers the declared response headers of an HTTP 304 response for GetDocs
+type GetDocsResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
 }
 
 type GetDocsResponse struct {
@@ -3800,6 +4044,8 @@ type GetDocsResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetDocsResponse304Headers
 }
 
 // GetBody returns the raw response body bytes
@@ -3892,6 +4138,8 @@ type ListLocksResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *LockList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -3909,6 +4157,11 @@ type ListLocksResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListLocksResponse) GetJSON200() *LockList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLocksResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -4378,11 +4631,30 @@ func (r RenewLockResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPIResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPI
+type GetOpenAPIResponse200Headers struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
+// GetOpenAPIResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPI
+type GetOpenAPIResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
 type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
 	YAML200 *string
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOpenAPIResponse304Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
@@ -4476,11 +4748,15 @@ func (r GetReadyResponse) ContentType() string {
 
 // ListAccountsWithResponse List accounts
 //
+// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+// `cursor` for the next page.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
-	rsp, err := c.ListAccounts(ctx, reqEditors...)
+func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
+	rsp, err := c.ListAccounts(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4553,10 +4829,11 @@ func (c *ClientWithResponses) GetBackupWithResponse(ctx context.Context, reqEdit
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4571,14 +4848,17 @@ func (c *ClientWithResponses) StartGitHubSignInWithResponse(ctx context.Context,
 
 // FinishGitHubSignInWithResponse Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4711,7 +4991,13 @@ func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Conte
 
 // GetDocsWithResponse API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4746,13 +5032,15 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // ListLocksWithResponse The caller's account's active locks
 //
-// Every unexpired lease in the caller's account, ordered by name.
+// The unexpired leases in the caller's account, ordered by name, a page at a time
+// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+// it as `cursor` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
-func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error) {
-	rsp, err := c.ListLocks(ctx, reqEditors...)
+func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*ListLocksResponse, error) {
+	rsp, err := c.ListLocks(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -4923,6 +5211,9 @@ func (c *ClientWithResponses) RenewLockWithResponse(ctx context.Context, name Lo
 
 // GetOpenAPIWithResponse This document, byte for byte as the server was built from it
 //
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
@@ -4972,6 +5263,13 @@ func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest AdminUnauthorized
@@ -5865,6 +6163,20 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -5872,7 +6184,45 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.ContentSecurityPolicy = value
 		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetDocsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -5924,6 +6274,13 @@ func ParseListLocksResponse(rsp *http.Response) (*ListLocksResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -6416,6 +6773,67 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOpenAPIResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

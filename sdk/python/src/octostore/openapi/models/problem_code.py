@@ -8,6 +8,8 @@ class ProblemCode(StrEnum):
     FORBIDDEN = "forbidden"
     GITHUB_UNAVAILABLE = "github_unavailable"
     INTERNAL = "internal"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_LIMIT = "invalid_limit"
     INVALID_LOCK_NAME = "invalid_lock_name"
     INVALID_REQUEST = "invalid_request"
     INVALID_TTL = "invalid_ttl"
