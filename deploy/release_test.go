@@ -5,7 +5,9 @@
 package deploy
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -234,27 +236,49 @@ func copyDist(t *testing.T, dist string) string {
 	return dst
 }
 
+// evilArchive is a well-formed release archive whose binaries are someone else's: it
+// unpacks and "works", so only the checksum can tell.
+func evilArchive(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, name := range []string{"octostore-lock", "octostore", "octostore-bench"} {
+		body := []byte("#!/bin/sh\necho " + name + " 0.2.0 not ours\n")
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write(body)
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
 func TestInstallScriptRefusesATamperedArchive(t *testing.T) {
-	spoilt := copyDist(t, firstRelease(t))
-	archive := filepath.Join(spoilt, "octostore_"+specVersion(t)+"_"+runtime.GOOS+"_"+runtime.GOARCH+".tar.gz")
-	b, err := os.ReadFile(archive)
+	dist := firstRelease(t)
+	name := "octostore_" + specVersion(t) + "_" + runtime.GOOS + "_" + runtime.GOARCH + ".tar.gz"
+	orig, err := os.ReadFile(filepath.Join(dist, name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One flipped byte deep inside the compressed data: still a download, not the release.
-	b[len(b)/2] ^= 0x01
-	if err := os.WriteFile(archive, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dir, out, err := install(t, serve(t, spoilt))
-	if err == nil {
-		t.Fatalf("install.sh accepted a tampered archive:\n%s", out)
-	}
-	if !strings.Contains(out, "checksum mismatch") || !strings.Contains(out, "Nothing was installed") {
-		t.Errorf("install.sh output does not say why:\n%s", out)
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("install.sh refused but left files in %s: %v", dir, entries)
+	flipped := bytes.Clone(orig)
+	flipped[len(flipped)/2] ^= 0x01 // one flipped byte deep inside the compressed data
+	for label, archive := range map[string][]byte{"one flipped byte": flipped, "other binaries": evilArchive(t)} {
+		t.Run(label, func(t *testing.T) {
+			spoilt := copyDist(t, dist)
+			if err := os.WriteFile(filepath.Join(spoilt, name), archive, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir, out, err := install(t, serve(t, spoilt))
+			if err == nil {
+				t.Fatalf("install.sh accepted a tampered archive:\n%s", out)
+			}
+			if !strings.Contains(out, "checksum mismatch") || !strings.Contains(out, "Nothing was installed") {
+				t.Errorf("install.sh output does not say why:\n%s", out)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("install.sh refused but left files in %s: %v", dir, entries)
+			}
+		})
 	}
 }
 
