@@ -5,10 +5,15 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"io"
+	"maps"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,4 +256,99 @@ func TestBuiltImage(t *testing.T) {
 		t.Skip("OCTOSTORE_IMAGE not set: make test-image builds the image and checks it")
 	}
 	checkImage(t, path, os.Getenv("OCTOSTORE_IMAGE_VERSION"), []string{"amd64", "arm64"})
+	runRootfs(t, path)
+}
+
+// runRootfs is the nearest thing to running the image without a container engine: the
+// layer unpacked (owners and modes kept), the entrypoint started in a chroot as the
+// image's user, on loopback; the health check run the way HEALTHCHECK runs it; the
+// database must appear in /data owned by that user. Needs root and chroot(8).
+func runRootfs(t *testing.T, archive string) {
+	chroot, err := exec.LookPath("chroot")
+	if err != nil {
+		chroot = "/usr/sbin/chroot"
+	}
+	if os.Geteuid() != 0 {
+		t.Log("not root: the unpacked image was not started (chroot needs root)")
+		return
+	}
+	if _, err := os.Stat(chroot); err != nil {
+		t.Log("no chroot(8): the unpacked image was not started")
+		return
+	}
+	idx, _ := openArchive(t, archive)
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var img v1.Image
+	for _, d := range m.Manifests {
+		if d.Platform.Architecture == runtime.GOARCH {
+			img, _ = idx.Image(d.Digest)
+		}
+	}
+	if img == nil {
+		t.Logf("no %s image to start here", runtime.GOARCH)
+		return
+	}
+	root := t.TempDir()
+	os.Chmod(root, 0o755)
+	files := layerFiles(t, img)
+	names := slices.Sorted(maps.Keys(files)) // a directory before what it holds
+	for _, name := range names {
+		f := files[name]
+		target := filepath.Join(root, filepath.FromSlash(name))
+		if f.Typeflag == tar.TypeDir {
+			os.MkdirAll(target, 0o755)
+		} else if err := os.WriteFile(target, f.body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(target, os.FileMode(f.Mode&0o777)|map[bool]os.FileMode{true: os.ModeSticky}[f.Mode&0o1000 != 0])
+		os.Lchown(target, f.Uid, f.Gid)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := []string{"PATH=/usr/local/bin", "BIND_ADDR=" + addr, "DATABASE_URL=/data/octostore.db"}
+	srv := exec.Command(chroot, "--userspec="+user, root, binaryPath)
+	srv.Env = env
+	var out bytes.Buffer
+	srv.Stdout, srv.Stderr = &out, &out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- srv.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			srv.Process.Kill()
+			<-done
+		}
+	}()
+	var health string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		hc := exec.Command(chroot, "--userspec="+user, root, binaryPath, "healthcheck", "--timeout", "2s")
+		hc.Env = env
+		b, err := hc.CombinedOutput()
+		if health = string(b); err == nil {
+			break
+		}
+	}
+	if !strings.Contains(health, `"status":"ok"`) {
+		t.Fatalf("healthcheck inside the unpacked image: %s\nserver: %s", health, out.String())
+	}
+	st, err := os.Stat(filepath.Join(root, "data", "octostore.db"))
+	if err != nil {
+		t.Fatalf("no database in /data: %v\n%s", err, out.String())
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !ok || sys.Uid != uid {
+		t.Fatalf("/data/octostore.db owned by %v, want %d", st.Sys(), uid)
+	}
+	t.Logf("started %s in a chroot as %s: healthcheck %s", binaryPath, user, strings.TrimSpace(health))
 }
