@@ -352,3 +352,31 @@ func runRootfs(t *testing.T, archive string) {
 	}
 	t.Logf("started %s in a chroot as %s: healthcheck %s", binaryPath, user, strings.TrimSpace(health))
 }
+
+// The Dockerfile promises what the daemonless image has: no engine builds it here, so at
+// least its instructions are checked against the same values.
+func TestDockerfileMatchesTheImage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(b)
+	for _, want := range []string{
+		"\nFROM gcr.io/distroless/static-debian12:nonroot\n",
+		"\nUSER " + user + "\n",
+		"\nEXPOSE " + strings.TrimSuffix(port, "/tcp") + "\n",
+		"\nVOLUME [\"" + dataDir + "\"]\n",
+		"\nWORKDIR " + dataDir + "\n",
+		"CMD [\"" + binaryPath + "\", \"healthcheck\"]\n",
+		"\nENTRYPOINT [\"" + binaryPath + "\"]\n",
+		"DATABASE_URL=/data/octostore.db",
+		"BIND_ADDR=0.0.0.0:3000",
+		"CGO_ENABLED=0 go build -trimpath",
+		"--chown=65532:65532 /out/data /data",
+		"org.opencontainers.image.source=\"https://github.com/octostore/octostore\"",
+	} {
+		if !strings.Contains(df, want) {
+			t.Errorf("Dockerfile lacks %q", strings.TrimSpace(want))
+		}
+	}
+}
