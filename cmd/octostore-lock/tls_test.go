@@ -231,3 +231,15 @@ func runBoundedOutput(cmd *exec.Cmd) (string, error) {
 		return buf.String(), os.ErrDeadlineExceeded
 	}
 }
+
+// systemctl reload on a server without TLS must not stop it (SIGHUP's default action
+// would).
+func TestSIGHUPWithoutTLSKeepsServing(t *testing.T) {
+	p := start(t, t.TempDir(), true)
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitForLog(t, p, "nothing to reload", 1)
+	r := p.call(t, "GET", "/health", "", nil)
+	if r["status"] != "ok" {
+		t.Fatalf("after SIGHUP: %v", r)
+	}
+}
