@@ -97,6 +97,8 @@ const (
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -143,6 +145,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -341,6 +347,19 @@ type AcquireResultStatus string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -657,10 +676,41 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
+
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -716,6 +766,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -765,6 +821,12 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
@@ -796,6 +858,9 @@ type GetLockParams struct {
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -813,9 +878,18 @@ type ServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
-	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -825,6 +899,9 @@ type ServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(w http.ResponseWriter, r *http.Request)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
@@ -843,6 +920,9 @@ type ServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
@@ -944,6 +1024,58 @@ func (siw *ServerInterfaceWrapper) CreateAccount(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateToken operation middleware
 func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -951,7 +1083,7 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	_ = err
 
 	// ------------- Path parameter "account_id" -------------
-	var accountId AccountID
+	var accountId AccountIDPath
 
 	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -961,6 +1093,41 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteToken operation middleware
+func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteToken(w, r, accountId, tokenId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1098,6 +1265,20 @@ func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// RevokeToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1204,6 +1385,51 @@ func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Reques
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SignOut(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutEverywhere operation middleware
+func (siw *ServerInterfaceWrapper) SignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutEverywhereParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutEverywhere(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1617,6 +1843,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/auth/token", wrapper.RevokeToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
@@ -1626,6 +1853,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -1634,7 +1862,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
 
 	return m
 }
@@ -1675,6 +1906,10 @@ type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 type SignInFailedApplicationProblemPlusJSONResponse Problem
 
 type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
+
+type TokenLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type TokenNotFoundApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -1918,8 +2153,177 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type DeleteAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type DeleteAccountResponseObject interface {
+	VisitDeleteAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccount204Response struct {
+}
+
+func (response DeleteAccount204Response) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount400ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount401ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens400ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens401ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTokenRequestObject struct {
-	AccountId AccountID `json:"account_id"`
+	AccountId AccountIDPath `json:"account_id"`
+	Body      *CreateTokenJSONRequestBody
 }
 
 type CreateTokenResponseObject interface {
@@ -1988,11 +2392,141 @@ func (response CreateToken404ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken409ApplicationProblemPlusJSONResponse struct {
+	TokenLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken409ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken413ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+}
+
+type DeleteTokenResponseObject interface {
+	VisitDeleteTokenResponse(w http.ResponseWriter) error
+}
+
+type DeleteToken204Response struct {
+}
+
+func (response DeleteToken204Response) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken400ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken401ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2203,6 +2737,74 @@ type FinishGitHubSignIn503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2692,6 +3294,109 @@ type SignOut503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhereRequestObject struct {
+	Params SignOutEverywhereParams
+}
+
+type SignOutEverywhereResponseObject interface {
+	VisitSignOutEverywhereResponse(w http.ResponseWriter) error
+}
+
+type SignOutEverywhere204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutEverywhere204Response struct {
+	Headers SignOutEverywhere204ResponseHeaders
+}
+
+func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere401ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3605,9 +4310,18 @@ type StrictServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(ctx context.Context, request CreateAccountRequestObject) (CreateAccountResponseObject, error)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(ctx context.Context, request DeleteTokenRequestObject) (DeleteTokenResponseObject, error)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
@@ -3617,6 +4331,9 @@ type StrictServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
@@ -3635,6 +4352,9 @@ type StrictServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(ctx context.Context, request SignOutEverywhereRequestObject) (SignOutEverywhereResponseObject, error)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
@@ -3763,11 +4483,73 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DeleteAccount operation middleware
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request DeleteAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx, request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		if err := validResponse.VisitListTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateToken operation middleware
-func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID) {
+func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
 	var request CreateTokenRequestObject
 
 	request.AccountId = accountId
+
+	var body CreateTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CreateToken(ctx, request.(CreateTokenRequestObject))
@@ -3782,6 +4564,33 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteToken operation middleware
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
+	var request DeleteTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteTokenResponseObject); ok {
+		if err := validResponse.VisitDeleteTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -3856,6 +4665,30 @@ func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(FinishGitHubSignInResponseObject); ok {
 		if err := validResponse.VisitFinishGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request) {
+	var request RevokeTokenRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx, request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4002,6 +4835,32 @@ func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SignOutResponseObject); ok {
 		if err := validResponse.VisitSignOutResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutEverywhere operation middleware
+func (sh *strictHandler) SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams) {
+	var request SignOutEverywhereRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutEverywhere(ctx, request.(SignOutEverywhereRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutEverywhere")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutEverywhereResponseObject); ok {
+		if err := validResponse.VisitSignOutEverywhereResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4288,209 +5147,233 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs39iD8Kih+U2XKvyZFUZIvVP3qK0WRYyW+jSiPMxNm1GA3SCJqAkwDLYrjVdU+zT7YPskWzgHQ",
-	"aLJJUbLsZHan5o+JKTSu53793EjkdCYFE1o1ep8bM5rTKdMsh3+d9M9fXcgrJsw/UqaSnM80l6LRa1xM",
-	"GFFMKS7FE0XiROWjS22GxmSUyymJfzi9ILspVZOhpHm6a8fG7UbU4GaCCaMpyxtRQ9Apa/QaP7fMai1c",
-	"Lmrk7PeC5yxt9HResKihkgmbUrOPKb15w8RYTxq9ve6LqKEXM/O90jkX48btbdQ4KXIl89U9f5qwnBE9",
-	"YWRGx4woTXOtevBDLNiNvkzgw5jIUTlqyEYyZxGhinBNEjplbfJ+yjXheiBGMoeRI54rDePbBFdXhOaM",
-	"yBn9vWCEipQMWSbFmGgJH2RcaaInVJMpTWFP0yNCB2JKs5HMpywlUrCIyNz8P94oFVJPWA6fRmTMtCIH",
-	"nQ6JubimGU/d5tvkAx1zMSZckeFiINxqTxRRMtfkii0iIqQmwwWRo5FiukeoIFyzKW6I3XClFUkLc5+w",
-	"2flEZnAbXIwHgiuYj6WE3dBEZwsiRcIiwq6ZIPMJzxiBjeIN0DQ1h8lJzqbymqXtgXAQ8HvB8kUJALj/",
-	"xpqnPtzrRo0pF/7p6x7+DZ9yXQ+rU6k0HFLBjcLTTmSWKtJM2YgWmSZ7nU5EzIuYoXudTmfniMhCG2jI",
-	"qRizmjvPzIIlTC+dCP5aOZBdqtEzazXMS1Pd6DW40PvdRmTOy6fFFP7cgePaf/rDcqHZmOV4WplcvYOV",
-	"6g6cyeTqiSJmK2TO9YQLeMuEZhnLnyhCk0QWQvu9z6ielFuH/9uEhX/J2ajRa/x/uyX92MW/ql2/sVuz",
-	"zZypmRSKAUU5xlVPAcbMD4kUmgl4NDqbZTyh5gy7s1wOMzb9r9+UBOKz3cIf8Ctct3olx8KdGG4DQR0u",
-	"x8I7zXJG0wVpxnbcJf4h3mk3biO38XdSv5KFSL/l1t9Jv/UJVbhzngYbFVJfjsyu4h0gGeadaTrlghx/",
-	"ODN0QI5GZrj56TLlig4zlrpzmR+/t799y1Nd1G1yyBJaKKTRiuXXLIcjC0ni4+/fnr27/On07/HGo3wU",
-	"tNATmfN/fdvjvOVKGXopczLPDaGPf27Bhlo/sYXZchFszG74O5p+oGN2j22yGzqdZfaLFAlCSP0bZlua",
-	"8sxeMP5qbtdQfEP49MTSbzKhAkhzoY+QFRI6plwAehiyR+3XbUsHmNKXPG30Gp291//4ef/HF3/tfjo4",
-	"fXb+4qLz9+7Hg7Nn718YWqepLlSjd2AImObabLZxhpskfpOWmhW56MlES6Vlznr2sL2lI91GjwNssePu",
-	"XJGAzeaWMyvDmkMeS5rLrBWxK0aiD4zQ3KphnkiVkU/vmYkMAQ8mwE922uSdNJR4TJKJ4SjADREQzvGG",
-	"HwUWDOm/tBTcg4MhykDwzOl1MiH//OW49Q/a+len9bLd+vXzXrTXfXH7F5BVDOM2R2ub87bbjwgBmdvF",
-	"tkBQnuWx4MCeZBUMckavFKEklUkxZcJIOIkUSueUixAa/JbiaCD8r1pncVRKBnaV9W/+SuZDnqYoW38z",
-	"LkiSXCrVUlz7iwCgpmRaQ8BKidxQsJHbcXCogaie6geuXxfDj4JeU54Z4vwtT4eLk0QWWYoirjkkTSb4",
-	"wFSoOctZigIAFYTlucxJMx5zPSmGl0W5a0ug3zCq2DupT4o8twd4MHJmZi5g1YmdbYlWwwBHqpFMowhn",
-	"x+OAI6OFTOmCTOi1kV1mRjx7KIK+LBEUjgpLl9vbiKCr53ksBF26CFZ7Dz1SiCsh5yJylxCRnMGfUoRo",
-	"JOUDYb9uxis7Xo+chliCMnF6kzCW3kuUqHl6QzCABVwyN1/l8bkqJTzQSfY6HUITza/x8CoiXBu2PeX6",
-	"Md7aEGGYjAT72fzaNUd4rPeuHt0c1OpBRBTTIcuNAhZehnnK1e1YlP1AF5mk6YWUb2g+Zt9aonXMZSjT",
-	"hQHhzGzCSORUhEItTRI20+YkM9zvpZbyEgbbc5xTzQACHwJ7oFnlVDO8I5zimmZFCJWVv68DRyOXmw2b",
-	"V3FnMx9aWCTnTOcLQkeaodqh+ZQRLvD31rH5fQVg//H68O9vnj+/aO2FANoNAPTcr3A3ZFaOYR7F3OSU",
-	"isXlnHJnyFo++8qY8PxSEvM3Yv5mSIPdvCLNoYE78xNNQC9WIC3NjTjF1E6vNB50X5AZPjPcohm11+ke",
-	"mJuhWbbVtQERc7K42cqlYokUqVp/n91197n2SHdd7so9Adg/KtYrQ9KnMmflPS9hyxNlLrPlPijBbyCa",
-	"8fnxxenlm7O3ZxeX5x/68Y65XzlX5vYiMgK7k53V3aVVRXKWMqE5zVSEhpGMM6EHgqZpzpTCLcFO4pM3",
-	"Z6fvLi6XlrIrkWYcgmB8RNg1yxdu3YGAXSvDnX5jiUbLnlE25E6bHC+/CGnG4VvHRAojqVh4A742EABw",
-	"O4iYZutDo/sbKrkCsVyQUcbHEx2F8Gju7e3xz5efjs8uTs/7lx9Ozy+PT07ef3x3Ee+YNRBMSWWU0X4M",
-	"YXBCFNVg94NrHYh4GVLiWtYaWbMvIGUA7KsmrD5egNGlzIzWDEty8w0X4/ZG49SKscyAYB8t0H+UgeCd",
-	"JN4a7izngOPAhUGCAYyniig+FqiZ19sN+nwszsQryrMvFEzMQlxcjnCmZR5g/trigmRcXIEZZmmbhTJg",
-	"gGazNukHJgSqya7Z9S5K1o+gP/btXvxWN5Kt6rkei2K5+0iosMrFiAuujHbRjCtLxjvoVTBHAUnWKleR",
-	"F1oHwkut4TWaq/Xi/zCXc2XI3xFMViiWk5QlGQfgEATVnSPzDf7nQORsBNMBQZMpW0HCqqmHahKHDxVb",
-	"8RcBzCg+Uoz4uMgfB85A9C5nDODNam7uhq3sX441x4U7sfJTU0jyw9nF64/fXVrifPb9zkPB7GAVzKqr",
-	"bwluS8d7DLBbvZc7rKTLlxIbWl+7v3jHPvYDCeLqK4eUKnzcPhMpoZbvgo+QUEWO7ViYvUe+YzRnORkU",
-	"nc5+AoPgP9lDH3WvfNSP1X1tfMrKGR7jBd86zK/YmiwZIEM8NV7KKq2vsMtPnz61zKUZqSWhusbtc5zN",
-	"6UKRGO8S3FIrPNF7y27x6R9gpwmVjJSrqzoBO7ClLNs5Uqrp0Gj4qWTWggraEJnnXMMvc9I085JRkWVG",
-	"bqJpS4oMiKOhr1yMd47Mh0DYDCdyEga5KDEiZ4kRkBQZLoz2wrLREUoPVuzepKFsBWOHnf2AcLD8mieM",
-	"VM99F6j5oSBVTwqdyrm453Xa4xraOCk0iH9mFqdjqInMdbb4Mxzx0fhw/YmtMKW2ATBDFSvmPuTXAHVc",
-	"bQA871/zi4x4xgwQGuY7y2hS8XaTQqRWSM8LIcxWcfclYw7g14CqLo0I7YEIjqu0we1iBsrkKnCT+YSJ",
-	"8hDOwGCPDOz+yGyxRIA4wID4jxbOPwpVzGYy1yx9y1JOL2DQH2u7MZATh6ua1dCV5zd7OTW7vTRnAuHc",
-	"w3jo7YbAmlzOWK45kk3nueXpXXu2U5x934gaNy2Zp+Y99m6jBlrEwBkBU64GE7jogc5K9EAw1cFt1Ehy",
-	"Rs1ZqL5rNxd8ypSm01k4xf5t1LAm9EyO+ZpgISvKwAgXYAMi7XwiVSBc417Qh201/iZV9gueD0RGlXbD",
-	"0SMniiwDXZ+WTn4bVpPLYjypOsTbXlq2YzFQ5YotEAPxr08UEcWU5TzBXfI0IsJo9hZJeQ5urJ7bFYQS",
-	"cEWsM6GFggxPUYqJ0XNY+zf7zxIk7CeI0c4jWUYApANRBi9A4BEirxfIGoYQJ1Q3ooa5GeTuiIVVISB4",
-	"w8NbF/qxFTi+Qw+e/7yLgR4O5X8JATxywSQBmC2B7xL8/Oo3Koe/sUQH8Rdn31dkT7PO5f7V7y+vn990",
-	"pwezfzWixoxqzXIDdv80f/0FXZy/ft7r3v6lsRI15Gd+w9V6RIX/huihLS/ITGxXonlOF8vYG4Sb3TXj",
-	"O3ajT5zj/M4bV5tuz0ULlfeX8OqNBT7hS3AKPztYd2uwdOC2pmnKDb7T7ENwhSOaKRYt3eqUaWoY6F1H",
-	"f+vG3UYNORfszrt6D4PM3evM2dDupGkXbyw/Mx+G1re7vvxEufafLj1HuIH6F7H3pyAebJlixiiCxUSz",
-	"LFNAwGShEzllbRJba2Aa98hCFuA38X6yI2L9XDwF9/SIiYSLsY3NjEiMdgd1SXUMokScM8HmlyATXE5V",
-	"DMRQMd0m8YRlZg0lp0wKRlim2EAYoeqIxGZRlsMq1TmbGuNOSlfdE0WYSHfcajpfVFcbCLMc0LAqmJTT",
-	"PogvGZpWOf5ds7zCwS4EtcLg/HnvmuQ1DKzya8Nk3avcGTxnxlU/7wJsha901yTnZjQIb29VONMzmCl8",
-	"gbtn0vmiZqbnt6Wa8LnBhBE0DBGyGGBkySwNIH+V5ewto4ydLgrfvQ51ToCPWJL2MAJ0X1a3vFX4fv3e",
-	"0q8p+H0Rm44aen08t93cE2XjmUPrRJv0J3IuwObfbmx41gO3xhZnBEyrnnB/G0nCz++OU/cU3ztruzX8",
-	"P/pjGLJAr6mm+WWRZzVaEp2ylsy5EXg/nr8Jhd4niuCXG6/SELAysL5ODRMpoWo5UgfCW0pfQ+hW01bV",
-	"BJoO+ufGDRhy8YVE+HmpHJiD27uus3LWSdzzCU8mFV2AKy+pm62HWs+zg8YmTccA/7b6iVM4Si/IxntC",
-	"iW6+HZc5U6pg6QqTefFleHOwjDd41JXLj6oIFWBSAMoVsLuTHlfY5iqQ6pxDlkAYCoEuUjR7crgPZ0Pg",
-	"OiIUgtRcOI+yET7cuttzhokb7VDnOejWwIIPp3/Z6Tzfe/mye3jw/KDz8uXe5tD6qPGa0UxPVgnGKsOT",
-	"V3fwOMMlZW6jfDe9aR+H9TXVKzT7muWOgq0zhz3x90Xs6Iiw9rhN4k672+7ERyRupuyaZTsxqspkWHCQ",
-	"G6l2xg46EHaONukb8W24sC/lbFBcJIzAhKRJh+C6h5hXkHnAsb2zrIzC6E3Is79WDnA3Vwd0XsyqyfKR",
-	"NpTIycRo3DO/QUaLgbonCujLSGaZnKPeH++CihGXljSU+SBCYSCoIDEOaJMTKTTlAlwuiiU5W1HBtby6",
-	"fDHap3vJy7TLng935zK/YnnreZ0uFVKEryExbGD561j8UehcumJspghYQrlWpP/6uNU9fEYmVE3am1/2",
-	"i0jaZqPCVjKAE6ZXzn4GwR8jQ1OMajPOqYBEHwoA0yY/MTYjXBMtCUjeaNMtIzDB+IyXlS1cUhfCS4Uu",
-	"NZ6N9pIuPWCtF/T5sHWQdpLWy9Eha3WH+8lBesiejZ53Qj5WFDytgxGMSKwzUXgL4Fb2CTNPHxHsm5so",
-	"cKe177Q2lQmj6bsvSMa0ZrmKSMrHXKuIxG2rwLbiCOIYZxgtijHu/q/tduzkCNA1Z1RPiGLjqTkBRLqA",
-	"cNbE+B9kMQj3iiQZw0ikqUsEw7RAPdkBXxPMplkOntm4PqA+9oFHGgydei6XicV00VLoXEGmVUlvrOa8",
-	"Baaa5v/fKxds/VpdvBPtdZ/f/o/BoL15zDMYUxnm9v7sducv6yCx7xnhktlilDMW2zDNhOb5AhEkxnB5",
-	"4s0a1hZwzX1S6KOq/s8eS/U/fAzV/97mriX5eRuNz2PQEha7O75bz7fjluj3qsgDin3UMC+9Ufbp1irN",
-	"Ucne/dbqKMLb4M6WcxjUlGYZAR8pAYdj6nL6XPA4IDHQZy1RhDFU3qZAWjYSEVUYoqCM3JOB58uoZRj+",
-	"1ybHPhG0e2C0ppwmhv6Q5kfBE5lifA2ZSQ7BfVSRH/vv35E+XKcL+iOxx+Z4JyJK+gjRA/IT/85s6OPF",
-	"q9aLI5JJYYRjOJMiY6bJQacTZJe4dBI4mdXhrAd8mZrsddrmf897LzovOksEpdM9qMHogHyv3PYHqiDx",
-	"2aiZLoFKS9ghEFt24/Kej1EelHjJ4KUxf+gRamMrQdYcCD4WMmcwqWJMLeVPA71YPhJb/Jif/Sb58IeX",
-	"v9H9t/zNyY8T+PfPVzrp/m2RTrPf/tH/8WUduXrv7MbVcyGuWieKzMkslwlTilk1WU0gfVswF5tBycS8",
-	"mxkfEUpmMsVvZ1kBAJRTkcopUcVoxG92bCSCGYDfe/iE30CONDzD/4I0pkdy1kIbGuTW5EwXuQiGWeH8",
-	"k0vRE3aqIESUK0Kd5CpHILAZPDBwA/4rM2vLxS+3yYecC02HGSPH/ZOzM8+s1IwmTC0/RCDFbs2nfhkM",
-	"brp7rcHg5vmp54p1L+Xcs6sYL8j5qxPy8uDwObGeX5+kZZN5iMJDTGky4YK1ckZT+CE2aFrDYDCwYlVZ",
-	"rZ8FM4Ugos7ch6WES8gJmdSrGXhBgljwL58KWUkRbETLUVR1aUP1+STVtOXgB58ebH6rJM42okb4xynT",
-	"E5nCeIp6ETiHlhIUYI91DnBD0qs5BTVh9tXoEaNz54Kai1kXI7gco7qarIXis02m+/UOe5qLnfm82YIZ",
-	"xsp8Xh8rYNVIminpuEv8c8vapFtnaUxc9jvB2Io7zW0lv11x6K83bYGihWE6nzcxZDfHKkv9eH5m6Jmr",
-	"+OCwzAw/InF9dA/6rQ1SWI/1HTayZQ8ZggzuOxALADMrL1AnH5wzmi62sdBAXO0qWKwxOtQvBUj4ME/D",
-	"fd0+KzqT+37jzpwTsbr2ozm/vtB3VfcomKn3QAeR38+ylF9/SYEvrK4mjPBafmSQeMqzjFvXLVq3ICKR",
-	"DjEpXk94njpV8OLijZXrcAKaYYkGDozfxhtay2YpnTKbxeP5arfTWa4HggbM9SE87mDfCCof7FFfB87R",
-	"nR5ye7x60P5C/fDgMV3DfwrP7uEaPBNs/vhoVnEJrJyg/jEDN/IaJITYQZuZwBWZy1xPoJ7QerSsYNHe",
-	"w5Co1I+XTIQiycH/AAZh5pKtoIIBV2gyDLOOicxthozyoahO83dp8oo0LZ1QJJWYZoDKHNc7bRIqW1yk",
-	"7CbGEEudTIgrNQUaF360JJ3vPX+gD6T2Yir+iLoXg7C0SihsNeh0VeY211l3058mCx+oCmGkkMQSoSE+",
-	"ZeOcppjjvlG0AefEOtiaoKUAC3olRpUK5/W3llLNWoZ632XWVvXXErtZ454/ESTMkcPOPqmEHJNCaJ6V",
-	"EbsupDdUMOQVRHvjlPdH4nrPSUCdV/aPVQAy0OMM0ll8i8iUUQWJODZE2TudplJILQVPSAKW8xAgn22s",
-	"cbX/7K4aV1GjJN4rWzUa4f7+/suIfLw4iULyQGY5SwCpq6b4bqf7rNXptva6F529XqfT63T+sd3jm51Y",
-	"/0Qlem7Zy1ONpTN/vTP6MIwhqzFSzAlWjSudMVD7wUV8uZBlOWPCZ382O+S/HdjZLM2dyk3sb3yXZ53N",
-	"pMFAP0uKnOsFWLtsYS+jWP7EFvXqkqECVEsDMFB/rgJCYWknxSCgv03esTJPnkGUA606q9bXEfRll8r7",
-	"pjNu/n0bNTA35rhA9+7aGmGwRo/E9VlKMtGX//t//q8yw8asgbsr15xoPWuUeacnUl7xNbXaahJDFdPo",
-	"lAzS83YTmmVDmlzFPfJa69l7kS0i0jePwaKB6NMp63PN/vsNvYnIc5LShaqkxID6ts6RV9blS3Cn/kYv",
-	"L19LpVteAby0m1y9XgMbXIxkLWFJWU5YxhLzC5ijUm7QYFiY9/WJ9eadrTOkPRADcewZLiVPnwKnffq0",
-	"Z11wC1nkyhJSc6CLizckL4RCb81SDjnQp4gUImMKPh0IdO1xbcOoySk4u9EZmNAcQw7I06dW+kGoePrU",
-	"O83V2tiGgagPbjgiM8vjrc8wZ0oWecIgknOWS80SrBeQMVsg0o/ABPKBsIwF3CtwZ2gQL924F3Z7c6wv",
-	"eQWnQNVD0RFoJoVh18q5O81FB/WhMn7tjeXL9QJ7YBR1aJJQYaPiFWMR0iWZE6iTUFZgKePKwDGE9ksu",
-	"gnD9CICBi0QT54fDzA9r2Wc0mWBVyTY5ttZNKMBFrX0VzbDeRd9DIKeeQFbtr/jN06fmnv2PQooWm870",
-	"YiDsLE+f1thoSZMKwlM2nUnNhC4ttmynTY5LO+y8tNHa6QhXA7HRNouVuUBoIIzmGWc5vhvomHouAzO1",
-	"mlAo0CkFc8DGbpKsSFlwW1iUk4+IYBz+rYzu6e3GbdKnI6YXdvWUzeDPUsAUA2FXIxN6DRVF7X5htSOY",
-	"Kzyes5HLfMk87oPNBqIQ/PeC7RgQNIAJGrLBsvJCHRb2v/+JTFg2M/uSYIkeiKTIM6MXXClC8WFcLiJ4",
-	"ewjXGOqBpLhFg2zJFP0zyIi4FArSuwgdCEj3Ud6UHMMirTQmzRNMPmpdLGasmgl005rP5y3DQ1tFnjGR",
-	"SKhA40p2ECEHovK19Q8d2WcBoylY16yzZ++wTT6871+EG3QQVNbkBVRiMwAqAFXMVZI5iT/fxnBF30k9",
-	"caHiEMRWugaiIHIcHbAQ4B2B0P364uID6XY6uH+D46hxYj24gfCe25Qbuj7lwvDzNjnNc1fsNl6XoRWT",
-	"prPf71Tt9QOxxmBPHGr6am0pUik+5Vr1KoXs1jnej4AfcEX22m0jbDpp9ijME8JIIaoHwpV9rdYasuxC",
-	"B0JMmJdeFgyEcjheXlUYbOCEVPT0neDh60VV8ipkMnijVuZSUKJwTrr/PNxHPp3xhAnFylDmxtuzi0Zp",
-	"BW68T7Q0Gpxh4z56zMZi3UYNIy/SGW/0GvvtTnsf5dYJCHK74CLYDRNfxqwmQ8FGGxldN0vNC6EPrzlc",
-	"YA6X4fJGmAZhz1DMHfCbGQ2Mgh2NTxlpmvvGKx4IW1iRKLpQiCdzrgxVBRUO6rFgvFa0VK4Z6gLonmet",
-	"1Ezm/ljRm8FTCTfo8ewsNeIJV9odCC6jrIL9S709phyye+LqVN45EusT3/66VBS32+lsyHWsSbgvH+eX",
-	"aoBYXT5UNVFwv5ruV1GKOqVSVM3nE0WWlXWaORx1Zdnnk3lXHCYv8r3f05VlO+uW3d+wbJjIhmvbBLrD",
-	"F/vd/b3G7a9bpxSHSV61dRHR9zxydGEJrKHsygE+U90y/jl3XU1XGL939/jVorXw5cGWX/rKvbdR47Cz",
-	"f/dXH5ezzq0qB6BUKnG//GqgVBXTKc0XFkH83RjBn44VhOSZLxrmHWYSrdBVxKrkapRene8kOm+2B/kQ",
-	"+LZ889o8kduqoUTnBbtdQce9B6HjWgws9+5jMQ1oXy6bDy4/TV9e/3X6avHX6atnH3/+28HHn/+2x07f",
-	"XSfTNDvf/3GSfrrpnHdfLZIfbg7DEMgaS8Q9b8lnrKzJjTZ6UljNzIiCSPBhE5GPhkzYvXDFP8u3R5eD",
-	"zsstvqrUKzdf7W2BZMtFCOG7w22QsyYL/itjNr5/KBLVvG8Nxt9Gy6LC7ucSEW53UYxZ7inxy+a8I56u",
-	"qUdfCf19WFX6Mjz61tyAo1fV7Zwa1cmp7l7hsSobh6BhvQBtTBmViWbOWAGydkU1Rv11IJYUWC+QrGjF",
-	"F6CpCwlCfa9exkcd0lrF6iQZfM6yi8bXpGvLtGxv2E320wN2OHpGL7ehYY7erdKycKrtaVkYSL+BkP3b",
-	"kKylngNfmRLA7XmNBpGgWlVhIxkY0uSqmK3VF/o6Z3SqCIWi2lyB8aT/1zdc2xoq1qWOzUawclqzlMZw",
-	"OxOqJkxFA1EI73ZzSUIQR2h1qAkfT1pzqsGkkl/tROCN0S4QL/7b8cnHj2/J2buL97HtWaInkIgcJDwA",
-	"Zotxm5wzsHsa1WK4IErL2YxXjPIRwdov7tdKcZiBaGLa0lR6K0rcmtPMha+ryTSGkQpzpCG9CUfawi2k",
-	"YoBUA2HNimUB0dxuEePBNuZXYYa2m3GUSZnv1FGSH5j+Dp/0XuqKTDTTLQWvXS3N4l0OQy5ovlj1htRj",
-	"rIWRyp0ulcZyppbvuZpJxXWtPzemWtNkMmVCH8EkhrX896Dh7dq2EIdRTG3tsXQ4aMRbVbOplNX6v0nw",
-	"Pw7RNZGzhcNT9x4R0dSAmRQZF2wdhSidGGsJxDlLec4SjcYWW/yQaFkWZPF3hdpa01W7++64f3r58fzN",
-	"LuiNuxJW84PjHcuDsSiiN91A9yIS53bZyyLncUQoGeVMTYjiYpyxVqEYJi2wmDS7h8+IjfMdcm3IENa0",
-	"M0Ryr0OmXBTaITElH346OSV98w2YtC6TCc0yJsYsrjhlkNa4amYzlg+ETTkNakgidYMZr1nORxxiftFC",
-	"BvhtQ45yes0ya7ofiHjFcwNXExP08JDmihOJhD6knYgoRjMbXT8Qx6f9VvfwWeuHk7e2rhUlV8xmeIS1",
-	"CGWWKrRYBw+ZUIEmV5nb8IWBEEZgAkN4m7yTRCVyBgHMVktkKV7BrBhmPCGzXAKj4Aqq03oTF0yr6kgY",
-	"1CRF8MGSlsukbL/TrfHIrQW5JbLzRiLN25DRXH7/8fzN/ShJ1Ogz3VrnNlz3thZo8N2QixpAqYBOtASx",
-	"D6FwW9CpuiqiS5SnQmqwgizG+46J7URjnyKkK4WeNH6NGjctC1pQo82q8kvExntM11IdV2ETHB8hvE5Y",
-	"zhBRfR1WchdCTQuomjAQvtOO87zCe0SkcO0yImLNylQED0HoWEZWQeDKEZ4IHURSG/mECWLOQxZMkya1",
-	"L4wuEczbhKLMGD+DBA92xjGZDVJlJlS7aKaBsK4C8F0tkAaxDNsvxAedDqnWtY2cGGGvzaCiunKVFyEj",
-	"xigo7MZVtPOE1wDgQJQQqMuUe8j2b8ZYSgZIuPmPMh093kGaQFOI+xoIR/ePP5wB2TcT2FsqES8Bz5VX",
-	"5cAIneZyNmO+khfmDoFf4aJaYgAi4l2sS7DNoEYBT839Y7kAQ9tsHNeEilRBWbKBcLXM4BKWNOojo+i5",
-	"FcFVZiZRGpRvdL3O6YI0FTOEPLSLxubv2F6xqn/HOxV4xXZ1dDW4wMEEeJkpOvwGIi6bNfqESaMhmSkC",
-	"688Td6egN9XQ3FdQE3mJ6N5tAgjjLBCQPIgZ8XVdiz0bLL6+ZeAKVa1NoQcsAh+glzdWoi/WtvlTNmX/",
-	"CzbRx2gPd2ShNHDKkfOG+ZT0ShFoJBVWYScxgvxlygRn6drdQirLl+3WIxm7mWVU4JuZzcLcm1e+DKda",
-	"s4tu5+DFfbYBBcoxPnurLRQ5/8Kl+zXROfFRyHqd0LjCfNtbh9kAb7nPSxmeOJYtOx9EblrxYcXlVCv4",
-	"9LHuvFE4tSQhQdha8Fn+6OuJO66h7F1SrIuE2omcxDwQiO+WDFq+iLTsvmJQZ1sx6JWvRf9w2cloet27",
-	"v13twfUIOmJFUkMa/1iiGvCT3Vy6kNp6yyxYpxwzwqIb3pRqpDxvHkH7NapmVNsEU5ml7iMbEtkeiC0N",
-	"riSwtxpugaug3ma4ujMLk2bsrJg22xdDCLiLMlCaLipBP1QMRG0oUSk3Baddlw1aMWuC/KW2quNRhv1V",
-	"Ofg5vMQaE3Ln65qQ/3B32H1MyO2tbcArdp6HepG6W/iswtZRD8Z8j+vnWNW6Ggy44hQCRAeU9vR/rcr1",
-	"XjDy+uLtG2vFMaB40u8DQvxIr2kfhhIO9qTIoKcstOIpg+gy11kDWFWLC5CIooGgAQpgP2oI5IqNcMBU",
-	"RJC8REuel0qoT87A9MNSCICM0A5jFm+Tvu/IEhl0lqMRyxUZAMdcIn+Dxhpjqq9HdzdSaXajdyd6mlUN",
-	"qFuZS0txv8Zi4QylfUvYWx9kxpPF5tp1hmCAujLKIUP0T2IuWD1shIQO1URU5r2l2QJqCZ2b2FLZth61",
-	"0LWg/Ipp6C4JC5Z6Q+gZsGaw6k5d0XZNsysoo26gHNwuBsYHolRlyyL2ioFzBGL9FZjMfIkK8pZ/dxfU",
-	"HeNJ7oQ9PqVjtvv0UUz3eHsEplyGRJpMWMvAYy5raid+yPk14Kt1QE1kkX8lQ3xdX6h/WzHt83K6wbI9",
-	"/2KFeD5RDtSoA5GHYosvRVWLLL4kBnRXpsoaMeCjOPLCnBXsgxb1IOEA2sxklgHs10bweVh/Y6uKP0B2",
-	"2b7D/dpYsoCnbC8hfBUo/KawVM9VvwCaVFm3dT08+eUDK11kC/SHAS1WOE69FkhO+uev7M9a2mB2NRB1",
-	"xVTRnbpSUjWsqBpEubfJOR9PtPXOUu/PscNXGxxAPKutHhr7xBMjF4UZTz3ipoCQf19YQoLqW9MTaktx",
-	"P2QSfZ/Z83XF/rBsbg27rZa9bXT/NtmbHiT/GL5Qnb//vv/j1cuf52/ywwvx/AN79pHu/ZB2XvHua3nQ",
-	"/62amhzEmb6sizP1FWkxoNTXhw0CTx9FqVi537WdbZRLW9yeVcZCtsAkEv87McivTJo+TSThvpMiF19C",
-	"hgz2ykKvN018zzLmDA3Oxi6r/X5FinYmRGu0PLXJRRnqD/VXRyPoELrK3cw1vi/0/UPT++evrC67GnR+",
-	"sNYCaHSeKgxuss0FkGtPFnmj2jeGyC2gquy7/4Uw/FAd/qvD/qllcCuOny9Agu1sdGg5QkSwnDXwq42l",
-	"RkcG19j1CjlhhJEY2YJk/IoNRAx5UKumwdgZxahPz12y7IGXEBtgeg1wKqdQvhccqtaCtmoyQ9YKIwKu",
-	"ut445gm6s5I9Ilo+npR6P1vWvwfP+Q+GL9nklv2yHvLTwN50T7SXyYa8LxEY72yyo0E7ljORQG4xFYuK",
-	"ya5NzgA3x//is5a5i5wpBYEIzAYqldXU4mOwtbdORSJTLsa+y7b5mDSDryHOYcZ85cYIWOgMCxzCdBiI",
-	"VeZxK51LMSbx6QUdx0dhcjAU5o3PRq13UrDWW6qTSWxTDLkGP/pA7HcO/HGHMjXEIa5gSc/GKZmNtBLz",
-	"FxuM4zqK2yrrNh3PED4oHAVDyZQuBsJI7LbE8JiRYWG05CuFweOYL0eJ2UciFbj2R2xOJoVIsTCHjz0L",
-	"3PYQcgGcmRoNBf9fV5ooFjNbCGWNbmCA4ataLI8/nAUANLu3rSiuufcrrN8dwSXmzDmDbPjv0kv7+72v",
-	"x9KZUx201uzNwG3gv3cg5wtbmL8fEVtL3yc9Vlu3unIwZmx9JbsH23VXwvSsYRL5qKrg8ojpZAL680DE",
-	"I8PMWlQkEHisyBMhBXsS90pLJsDwlC7AbMwI1/f1sEYNg6m1BYARk+2rytw368iZIQ9MaIxJgEhnoBxS",
-	"MKjMZr1vO/d96b8B4V153WVqdX9uuF8nhkMwFdRBeKIg6DYCaoRtCqrAC035bWnQI0+bvhB/oJ6xFKTb",
-	"6bQf5cnMgcrXChEBzvUneY0NzoYqjWr2E5rRfGcLh8OUaWo9YxPfVaSWsULyfVhpzFVfwFI+CtKms4w0",
-	"M37NBFNqp01iW9TKJk3Py6pcA7GmLBcRcn7k5XDnXYhIjNW5/EwLw2xGRZZBKFvZCzfl6soQAXK2+x7r",
-	"4kYQZBa2w92qE67LtjDHsEwq9vU21vQ0Ic2NXUwG0Jifuq92jqzlzhVDypQMzGsQR9eHlXrEB5bsYhaA",
-	"XdBVNh2Ic0ZTbq4dFrZ3yZ0RG6qMxmtYqG0n8yVGNVscylYCCztEu6J/WCwsaDbjqq01xrksZiSR0ynX",
-	"BAM5e+WDybzS9pg09/Z3Gr6aWl3RrHYHjWi2Blq5rduaWgO3kdnYVht288mr+pm2NrfZ+76zfXQxa2/0",
-	"ML6xiEaSCUuuoqCIDMQP2UQId4JanL/bI1IINFi6RKZ1hXciAqXekAn4MuSVcgoDEdRTII9STmEglmq/",
-	"b11Owflg/uy1FOwL/fJ5jeF4qVhctWjoQbfSHqKuIJyNxqv0+CibMuw9L8t2YmeFexQ1uKcX6itUL1jR",
-	"z799fMpFDa6s90HZFjQlbu5+Ng90u17dxfpjwGDmVNnIcUh5iuCHsPynkTAdNhvWAN1QIL786dNPRlx7",
-	"+hSDxsW4NZOZy9QhSi8wAfJEClVkTxRW0OJiTH4vmGFXO7a6Ceb1+MYpUDUMG2LTeVg2FFOQ4rCbrU07",
-	"coKXiyazeuFA0LJhFjBeXAJLnTKqXXkzuwKUOPVqDXSBhxSKJgTaO0o5ED7jAYnmTpscY0FTnE8TLFQE",
-	"OQ1lEw8KG3Q7wNPZ7gVTDuWvqPW79QgflXVZ3VpckCHTc2YeyRHT8sQYABhs0rWrhS2uYeIG2e6KZD+H",
-	"FXD24C6D91q+TaO1rAtWhouuKIKPVd11NaC5rDRpW/qjdGWTGuCdHWiZIxjGSJopG9Ei06QT+b4mzzo7",
-	"645T6ay8LYmrtlj+9YtFKOhaE0ojd5DnFwF5hm8N5QA6HU7ydThH2TZopafLvZnK7b2YimsQVi9AWajG",
-	"Fb5q6vyfgL3gVbjiDlhC0lA+qDzGdQ1rua/I4zs3AeevcKVdGw5cU0Vj+0nXlbr4IadClzTfq4RGEcgZ",
-	"I80Kq3NsLirLXNuW3p6sor0R9TVb5a2St16pkknFopqZbuXSsNm4DZvmOipb4WDNupJV2NIcZiP2ACqo",
-	"sn9EhlJPKgXugB2fB212bBFMYKU0A0UOC1k2l2tFQuXPtdUiIUutjObuLcVpwxar92FYH3C+MigFbnYx",
-	"EEZntoGBc/JfJA6K5cfI8bDEZwaspElJ7KhFHNQy5Nqp4solPkC3LCmQEWP1xbRaJbNSsNJ8lmPKn6Ij",
-	"VlfhMmyNuab7ENRrvavCJZSqhMRJA3FBznb5DNZibmvnwZIt0HXclqCDo4EQfFLIgEOICYvJQrodV8T3",
-	"Fizbex2VWQAwqhlbhHSoiM9cbc7lu/04We87X84WP3r6tGctzxWBjKB1gXQqFjEzBLTAjAtWVgkfiKXK",
-	"82bzHKpt1klgoKMZcSGzF2AUP+zCYzv859csHQhMSTSQGNn0RPxLrzSjeIxfYHZjSTJsDVvQBbHFz0Bg",
-	"Nn22iHz9yjm9coUxQA1VKANy7UTAlKtECgG5/xmj19aDDOcHazN3crc/ut0Bnglmd7kcsDE5gtrA5PdC",
-	"agqFSalIW3I08vgwEGhiY9dcFiqsslrxqaHn2sfgjnM5t1mWsLuMX3uN3dmznigyZVOZL7xoai0OrnFx",
-	"5Ct1+9bcWEk19cVvoXFIGwDWLOOKVAYd6WxHJagnbAPRqJ/XoYOzHFqiWWa+rAi4x/iFFXIfVKUN22rR",
-	"6YzysaiIRxsEmUpXkb3DqCol9p51gBtzp6z7KSvf4SgDbr7Zmx8o8Zewc1nl2/3OPWQje0v3qiV3XwnV",
-	"lWh9DAGz7EyybR/a5WYktjONlyb97h4sB28SesMuyYACwU72qhu5r1jrnw76ydQaTPBkIOAACxkuKtLI",
-	"t5V0tylOh/afKdenrgvcH1Wg7o+w++TYd5leMSvBbWHm2bUs7asI1KeeN6K8Z6ktee/qozgzg+Wq1meJ",
-	"hgsqyJB5KbsHqYGFuBJyLiInb0dePg2NTrYAMSplODXKPSutA2NMLHEBy5X+oUtRTjj/l7CDapup7ejP",
-	"1ti81JLtsQlxTfO0h5FTT658w7P7H3EdwbID0j8hXTL7eif1ie1Y+f8QVfqBXztyBJrddjRJsPlXoUh9",
-	"pgOK9EQ5MX6NXmk1fqeXgZ7OtSc6c6p2bAo0khme1ii1kOTs1DYj6eNYkFBD+3hCwVk7ZLYNBxA9K7d6",
-	"BQObgZlFxkzb3O/KcvXES7D5tyZd0YpIuj2iB238vgYl2ySV7X1L4dF1o7vv1ayngDDffwjgn4gAnt5A",
-	"1xbbb2YN+bPtB9oLigGDtZ63Ex/rGbnYIWa1ZJpglvYVIzFEq8Y9DPMCE6CLrYuWYz4jjOJE1wYYogwd",
-	"WQmoujOsc42H6P2MieMPZ/eL83BXcM+YSbuWb4P9n4jJe0ZM/ie08D+hhX+O0MILA10OjyOI4wYSBf9R",
-	"jdaeUwUBbxoDDivupyDoKHe9sTfGGSJYuyBDqD5nVrGhbT2A55UYQowiU1hjxzoVsCgnNiFkabum1aU3",
-	"5WNMWom1pAm1O1E6FIylTikdCCPqSYGxaUrzDBs/kSmjAgo271SqqLrumQaMbQiz98KbKVzRdB8FCZLl",
-	"GkKOvcW/VOwKxB4z3T2EHhi+Svc/lS1S0UbffvTCTmWQI4S81YDXcqZK2E8R01TsF5/r7WuR67TtnAtY",
-	"rUnNWGINIxAPYR3cKDSshit8F+RFK/Se1RejCuaCGjX19f/mbBhky/mucFOaZdg2zLBaA/YQb5fQLMMc",
-	"MvQyziQHRyq9Yi7y1k71RC3XXGzavo5BXUmbHb6DCSzVLpdH3kUwEEGyeZlrjjGtgDnV2glLaewYD6TK",
-	"6P+BsBH/bfJ+NLKxjbGt9gk2I58KFUdhFyxX5Be6B9ojIEPBHl3lhZfJRqu3/t710jr+cBaRcUHztGwu",
-	"Gwc9PGOC3OaIyNHIhzYGHUMxWjF8Z6g7XRPiAlGhGA9UDefGBw+ocDAbwP3tr7f/JwAA//8=",
+	"7H35chs50uerILgTYclfkaIoyQcVX2yo3XK3uuVjRHncM83+VGAVSKJVBNgFUDTHq4h9mn2wfZINZAIo",
+	"VLF46LDH823H/DFtsQqFIzORxy8zPzcSOZlKwYRWje7nxpTmdMI0y+FfJ0kiZ0Kfff+e6rH5Q8pUkvOp",
+	"5lI0uo3LMSMUH3miCE9bjajBzQ9T83jUEHTCGt2GfeSKp42okbM/ZjxnaaOr8xmLGioZswk1Y/8lZ8NG",
+	"t/E/9ooZ7eGvas9PpHF7GzVe9S5eX8prJuqnpJhSXIonisSJyodX2jwak2EuJyT+4fSS7KVUjQeS5ume",
+	"fTb2Ux8zmrK8mPwvTfO1Jn5u3fQn9NM5EyOzT/udF1FDL6bmfaVzLkY47VmuZL48549jljOix4xM6YgR",
+	"pWmuVRf+EAv2SV8l8GJM5LB4asCGMmcRoYpwTRI6YS3ybsI14bovhjKHJ4c8VxqebxH8uiI0Z0RO6R8z",
+	"RqhIyYBlUoyIlvBCxpUmekw1mdAU5jQ5JrQvJjQbynzCUiIFi4jMzf/jjlIh9Zjl8GpERkwrcthuk5iL",
+	"G5rx1E2+Rd7TERcjwhUZLPrCfe2JIkrmmlyzRUSE1GSwIHI4VEx3CRWEazbBCbFPXGlF0pnZT5jsfCwz",
+	"2A0uRn3BFYzHUsI+0URnCyJFwiLCbpgg8zHPGIGJ4g7QNDWLyUnOJvKGpa2+cBTwx4zli4IAcP6NFUd9",
+	"tN+JGhMu/NHXHfw5n3BdT6sTqTQsUsGOwtGOZZYqspOyIZ1lmuy32xExJ2Ie3W+327vHRM60oYacihGr",
+	"2fPMfLCg6cqK4NfSguynGl3zrYY5aaob3QYX+qDTiMx6+WQ2gZ/bsFz7T79YLjQbsRxXK5Prt/ClugVn",
+	"Mrl+ooiZCplzPeYCzjKhWcbyJ8rJkxWiBP7vvkLET+zWTDNnaiqFYqGgOwUaM39IpNBMwKHR6TTjCTVr",
+	"2JvmcpCxyX/8riQIn+0+/B7fwu+Wt+REuBXDbiCpw+ZYeqdZzmi6IDuxE6P4Q7zbatxGbuJvpX4tZyL9",
+	"mlN/K/3Ux1ThzHkaTFRIfTU0s4p3QWSYc6bphAty8v7MyAE5HJrHzZ+uUq7oIGOpW5f54/f2b19zVZd1",
+	"kxywhM4UymjF8huWw5KFJPHJ92/O3l79fPr3eO1SPgg602OZ839+3eW84UoZeSlzMs+NoI9/acKEmj+z",
+	"hZnyLJiYnfB3NH1PR+wO02Sf6GSa2TdSFAih9G+YaWnKM7vB+Fezu0biG8Gnx1Z+kzEVIJpn+hivQkJH",
+	"lAtgDyP2qH27ZeUAU6BZdBvt/R//8cvBTy/+2vl4ePrs4sVl+++dD4dnz969MLJOUz1Tje6hEWCaazPZ",
+	"xhlOkvhJWmk2y0VXJloqLXPWtYvtVpZ0Gz0OscXudueKBNdsbm9mZa7m8I4lO9WrFbkrRqEPF6HZVXN5",
+	"olTGe3rfDGQEeDAAvrLbIm+lkcQjkozNjQK3IRLCBe7wo9CCEf1XVoJ7cjBCGQSeWb1OxuS/fj1p/oM2",
+	"/9luvmw1f/u8H+13Xtz+BXQVc3GbpbXMelutR6SAzM1iWyIo1vJYdGBXskwGOaPXilCSymQ2YcJoOIkU",
+	"SueUi5Aa/JTiqC/8X7XO4qjQDOxXVp/5a5kPeJqibv3VbkGS5FKppuLabwQQNSWTGgFWaORGgg3djINF",
+	"9UV5VT9w/eNs8EHQG8ozI5y/5urw4ySRsyxFFdcskiZjPGAq1JzlLEUFgArC8lzmZCcecT2eDa5mxayt",
+	"gD5nVLG3Ur+a5bldwL2ZMzNjwVWd2NEqshoecKIaxTSqcPZ5fODYWCETuiBjemN0l6lRz+7LoC8LBoWl",
+	"wqeL6a1l0OX1PBaDVjaC1e5Dl8zEtZBzEblNiEjO4KcUKRpFeV/Yt3fipRmvZk4jLMGYOP2UMJbeSZWo",
+	"OXojMOAKuGJuvNLhc1VoeGCT7LfbhCaa3+DiVUS4Ntf2hOvHOGsjhGEwEsxn/WnXLOGxzru8dLNQawcR",
+	"MZsMWG4MsHAzzFEuT8ey7Hu6yCRNL6U8p/mIfW2N1l0uA5kuDAlnZhJGI6ciVGppkrCpNiuZ4nyvtJRX",
+	"8LBdxwXVDCjwPrQHllVONcM9wiFuaDYLqbL0+ypyNHq5mbA5Fbc286KlRXLBdL4gdKgZmh2aTxjhAv/e",
+	"PDF/XyLYf/x49Pfz588vm/shgXYCAr3wX9hMmaVlmEMxOzmhYnE1p9z516prX3omXL+UxPxGzG9GNNjJ",
+	"K7IzMHRn/kQTsIsVaEtzo04xtdstnAedF2SKxwy7aJ7ab3cOzc7QLNtq20CIOV3cTOVKsUSKVK3ez86q",
+	"/Vy5pE2bu7RPQPaPyvXKiPSJzFmxzxVueaLMZjbdCwX59cVOfHFyeXp1fvbm7PLq4n0v3jX7K+fK7F5E",
+	"huB3sqO6vbSmSM5SJjSnmYrQMZJxJnRf0DTNmVI4JZhJ/Or87PTt5VXlU/ZLZCcOSTA+JuyG5Qv33b6A",
+	"WStzO/3OEo2ePWNsyN0WOameCNmJw7OOiRRGU7H0BvdaXwDB7SJjmqkPjO1vpOQSxXJBhhkfjXUU0qPZ",
+	"tzcnv1x9PDm7PL3oXb0/vbg6efXq3Ye3l/Gu+QaSKSk9ZawfIxicEkU1+P1gW/sirlJKXHu1RtbtC0wZ",
+	"EPuyC6uHG2BsKTOidcOS3LzDxai11jm15CwzJNhDD/S/ykHwVhLvDXeec+BxuIVBgwGOp4ooPhJomdf7",
+	"DXp8JM7Ea8qzByom5kNcXA1xpOodYH5tckEyLq7BDVOZ5kwZMkC3WYv0AhcC1WTPzHoPNetHsB97di5+",
+	"qmvFVnldjyWx3H4kVFjjYsgFV8a62IlLn4x3MapglgKarDWuIq+09oXXWsNtNFvr1f9BLufKiL9jGGym",
+	"WE5SlmQciEMQNHeOzTv4n32RsyEMBwJNpmyJCcuuHqpJHB5UbNVfJDBj+Egx5KNZ/jh0Bqp3MWJAb9Zy",
+	"cztsdf/iWbNc2BOrP+0ISX44u/zxw3dXVjiffb97XzI7XCaz8te3JLfK8h6D7Jb3ZYOXtLopsZH1tfOL",
+	"d+1hg33/eMYOBAG3tnYo2jqZUe7hzZKpQy7YjbxmGAPjuXoM4weWe0frp3ZNj27+0FXGT7A7ZCeum4y9",
+	"GGBt9whRrDpFH1hYe4BCBjMMois8fQSOxOMy/OgmssVJFfP+Eoe0er3+dKoRGVEK4fTF48VwkIfvqdQs",
+	"n3uobYSH3mMiJdTqzrhwqsiJfRZG75LvGM1ZTvqzdvsggYfgP9l9yWC/IIMP5XmtpYHSGh6DAN6427vk",
+	"L7ZXORngqnFTlvW1ksr78ePHptk0Y3kkVNeEbk+yOV0oEuNeQmh5Sa/1Ee9bPPp7+FpDR0HK1XWdkRz4",
+	"Q6u+ypRqOqCKkVQyGwUBjwaZ51zDX+Zkx4xLhrMsM7YPTZtSZKDgGB2Ji9HusXkRlBOjTTorgVwWt1rO",
+	"EmPkKDJYGNHIsuExWgDWdF7nZdiKxo7aB8Hlz/IbnjBSXvcmUvOPgmU8nulUzsUdt9Mu1+g345kGE86M",
+	"4vwEaixznS2+hSU+mi5dv2JrEKltCMxoNiWXPercQHVcrSE8L1/9R4Y8Y4YIjQI9zWhSQqyQmUitoZ3P",
+	"hDBTxdkXynVAv4ZUdeEIbPVFsFylDW/PpuAQWiZuMh8zUSzCOQntkkFlPzZTLBggDjgg/lcb2B+Emk2n",
+	"MtcsfcNSTi/hoX+t/9VQThx+1XwNw/F+slcTM9srsybQozyNh4gVwOzlcspyzVFsBmi7rUF1UeNTU+ap",
+	"OY/926iBXm0IKMKQy4AghwBqLyGAgqEOb6NGkjNq1kL1ptlc8glTmk6m4RAHt1HDhsEyOeIrAH/WHIEn",
+	"HEgOzNL5WKrAQMa5oA5j1Z4dquwbPO+LjCrtHrca0izLwF9HC6COhcblcjYalxWilrd47bMINrtmC+RA",
+	"/PWJMko0y3mCs+RpRAQzjIhMynMIRXfdrAAOxBWxAcEmKjI8RS0mxuh/7W/2nwVJ2FeQox2qoFABU6sC",
+	"whfRsgHm9QpZwwjihOpG1DA7g7c7cmFZCQjO8OjWwbe2Ise3GIX3r3cQrOVY/tcynNTG7AMyq5BvhX5+",
+	"8xOVg99ZogMM1dn3Jd3TfOfq4PqPlzfPP3Umh9N/NqLGlGrNckN2/2V+/RVhCr993u/c/qWxhPzzI59z",
+	"tZpR4b8BAbjlBpmB7ZdontNFlXsDyOimEd+yT/qVA79s3HG1bvcc4q/Yv4SXdyzAdVwBsOPZ4apdg08H",
+	"0BOaptzwO83eB1s4pJliUWVXJ0xTc4FuWvob99xt1JBzwTbu1Tt4yOy9zpwffKNMuzy395l5MfSgb3rz",
+	"I+Xav1o5jnAC9Sdi908BprMqMWNUwWKiWZYpEGByphM5YS0SW49+GnfJQs4g9ulj3cfExqp5ChCTIRMJ",
+	"FyOLr45IjL5DdUV1DKpEnDPB5legE1xNVAzCUDHdIvGYZeYbSk6YFIywTLG+MErVMYnNR1kOXymPuaMR",
+	"O1aE258owkS6676m80X5a31hPgcyrEwmxbD3upeMTCstf9Mor/FhByMvXXB+vZsG+REeLN/X5pJ1p7IR",
+	"AGueK7/eAdoKT2nTIBfmaVDe3qhwpGcwUngCm0fS+aJmpOe3hZnwucGEUTSMELIcYHTJLA0of/nK2a+y",
+	"jB0uCs+9jnVewT1iRdr9BNBdrzoIDYNzZosX0ZOGGObyCuHt1UuCF7/cgsrzWjGH9EvqrA/SMOwRbMpw",
+	"wXSK0LHSIr2xnAsIObYaayjy0B/z5jXCZpZXeLCNEuTHd8upI4fvXbDPxh0f/TCMRKM3VNP8apZnNQYe",
+	"nbCmzLnR1T9cnIf6+hNF8M21W2lkb5HXU2dBipRQVQUKgkO0CHWGUX1trWS4jsB0XjsBI+keeH88L+wa",
+	"s3C713VBljpjYT7mybhkxnDljQwz9dBge3bYWGekGeLf1rRytlIRhF27T6iMzre7IM+UmrF06X588TC+",
+	"OazyDS51afOjMkMFnBSQconsNl4lpRt/mUh1ziFJKURiIUIDPbYc9sO5P7iOCAWMrEMTKgsw5BbtkzPM",
+	"G2uF5tphp4YWfDbPy3b7+f7Ll52jw+eH7Zcv99dn9kSNHxnNMA2wLDCW72p5veF6Nhe8zG2Swboz7eFj",
+	"PU31ksy+YbmTYKs8eU/8fhH7dERYa9QicbvVabXjYxLvpOyGZbsxWvlkMOOg8lLt/DS0L+wYLdIzmudg",
+	"YU/Kuc+4SBiBAckOHQByCCD3oK4Brma3akfD0+uY52ClCuN2ro7ovIZYk2QoLZLRqfPolzR/g4Q6Q3WQ",
+	"xRmRocwyOUeXRbwH1lFcOAFRXQWAVF9QQWJ8oEVeSaEpFxCJUizJ2ZL3QMvrqxfDA7qfvEw77Plgby7z",
+	"a5Y3n9eZgaFE+BIaw5orf9UVfxzGtq8ZmyoCTlyuFen9eNLsHD0jY6rGrfUn+yCRtt4fspUO4OyApbWf",
+	"AfZsaGSKscpGORWQZ0iBYFrkZ8amhGuiJQGjAd3RBQAc/Oa4WdnC5ZQivZTkUuPZcD/p0EPWfEGfD5qH",
+	"aTtpvhwesWZncJAcpkfs2fB5O7zHZjOe1tEIAqLrvCveebmVa8WM00MG++reFZxp7TmtzKTEZJ7OC5Ix",
+	"rVmuIpLyEdcqInHL2t7NOAIgwRTB6phi439ttWKnR4CZPKV6TBQbTcwKAGgHytkOwg/xikG6VyTJGAIh",
+	"Jy4PFbOS9XgXwmQwmmY5AEPi+nye2OMeNfho9VxWhcVk0VQYF8JLq5RdXU65DbxMO/+zW3yw+Vv54+1o",
+	"v/P89n/1+631zzyDZ0qPubk/u939yypK7PmLsOJxGeaMxRYlntA8XyCDxJitQ7xHxroxbrjPSX9Ur8Wz",
+	"x/JaHD2G1+LOnrqK/ryNxec5qMLFbo83uyjscxX5vazygE8iapiTXqv7dGoN96i43v3U6iTCm2DPqilU",
+	"akKzjEB4l0CsNHUgEJe7AkwM8llLVGGMlLcZ2PYaiYiaGaGgjN6TQdDOmGWIPm6RE5+H3jk0VlNOEyN/",
+	"yM4HwROZIryPTCUHbDFV5Kfeu7ekB9vpMMck9twc70ZESQ9QPyQ/8+/MhD5cvm6+OCaZFEY5hjUpMmKa",
+	"HLbbQXKby2aDlVkbzgbvq9Jkv90y/3vefdF+0a4IlHbnsIajA/G9tNvvqYK6C8bMdPmbWsIMQdiyT67s",
+	"wgnqgxI3GQJM5ocuoRbaDbpmX/CRkDmDQRVjqlK+AeRFdUls8VN+9rvkgx9e/k4P3vDzVz+N4d+/XOuk",
+	"87dFOsl+/0fvp5d14uqdc3mX14W8auM/MifTXCZMKWbNZDWG6hHCgYx2KBmbczPPR4SSqUzx3Wk2AwLK",
+	"qUjlhKjZcMg/7VoQhXmgBFKyfwM90twZ/i8oY7okZ010/0FqX870LBfBY1Y5/+gyhIUdKkCoc0Wo01zl",
+	"EBQ2wweGbiD0ZkZtuvSJFnmfc6HpIGPkpPfq7MxfVmpKE6aqBxFosVvfU7/2+586+81+/9PzU38r1p2U",
+	"iywvc7wgF69fkZeHR8+JDVr7HFGbS0gULmJCkzEXrJkzmsIfYsOmNRcMYkKWjdX6UTBREQC9Zj+sJKww",
+	"JxRyWE4ADvJTg3/5TOxShnIjqgLA6rIW69PZylUTgj+EIMIyfK0RNcIfJ0yPZQrPU7SLIK5VyY+COdbF",
+	"7o1IL6c01WT5lIEvxubOBTUbswqiXIXIL+eKovpsc3mjGuRkLXr0tw2ON4cP+rze1RnigT6vxkNYe5Nm",
+	"SrprKP6lad3UzbM0Jq5KB0H8yEa/XHExL4EWVvvAwCJDKNLndTe3G2P57v1wcWYEn6tM49jRPH5M4noE",
+	"E8bmDffYqPwGZ1o1Coi0hfMO9Adg4dIJ1CkSF4ymi21cOYD/XyaLFd6J+k8Bt94v+HDX0NaSceXeXzsz",
+	"Fygtf/vRAnwPjM/VHQpmFN8zCObnUzUH6jcpiPfV1a4S3h0QGSae8CzjNjyNbjBAXdIBFu/QY56nzma8",
+	"vDy3CiAOQDMsJcNBQ7CYSusCLdRYZrMN/QXcaberdYvQ07kapuQW9pWo8t6ogVXkHG1EAdjl1ZP2Aw3J",
+	"w8cMf38T0eujFXwm2Pzx2awUO1haQf1hBqHyFUwI+EibQcUVmctcj6Hu2Wq2LHHR/v2YqDCkK75EkeQQ",
+	"qADPMXNJoVBphSv0LYbVEYjMbSaf8nBb5yJw5TwU2bFyQpFUYjoUWn1c77ZIaJVxkbJPMcJIdTImriQe",
+	"mGb4UkWN339+z2BJ7caUAhd1JwbQuxLctwysXVbOzXbW7fTH8cKDcQEqC8l2EXrsUzbKaYq1ONaqNhDF",
+	"WEVbY3QpYOHBxNhc4bh+11KqWdNI703+b1W/LbEbNe76FUFiLzlqH5ASrJrMhOZZgUp2sOXQEpHXgGjH",
+	"Ie/OxPUhlkA6L80fq5VkYPAZprP8FpEJowoSBi0M20enJlJILQVPSAIu9pAgn62txXfwbFMtvqhRCO+l",
+	"qRrT8eDg4GVEPly+ikLxQKY5S4Cpyz77TrvzrNnuNPc7l+39brvdbbf/sd3huxSwKsKyGg4q4wXNrxsR",
+	"ljiuGMo6rbxIh2qRt8zVi7ChqWXb9+FQ5YwqfWWYzw5SU0SGKk1okGrjkQjOGcKVc664I1o6IQXY5L4A",
+	"cDJwOcpX8+UWec9yhYUwnVsNEuIpmXAx0wwy7nFTQP7Vnt/W4N7DwBFbt9oBy8iI3zBI6oUddvnl5hOt",
+	"u3yq87C42bIBVYTK6lDEpbOsFQSYoFoXfMKkyK2jTwURV4NPtXNWq6dTHy06sQeBEW4YI7KOYGt1a5t9",
+	"qnSLnNeElCISX/m4UlksDAxdilETnWD3hPyGcNcap+ScYJHaIvgKpaYcONVxkJwy4YtN7LTJf7rbwxaF",
+	"2C3N/GCteH3WXn/Dm0uMJbOc6wV4t20d0XTCxc9sUc8OhkSolkbuQ7nb0k0QVpJUDHKPnNRCxYABqomW",
+	"g9Oryxb7Ko/FftMpN/++jRqYxncyq6vqHJQkhW90SVyfUCkTffV///f/KZIBgRzgt+KbY62njaLMxSsp",
+	"r/kKaVFTh0IxjSCEoBrAXkKzbECT67hLftR6+k5ki4j0zGGwqC96dMJ6XLP/PKefWuTEjQWSV5HnJKUL",
+	"DGcaM5IoKcFTjGlLvdNe7+zd26uz789Pry7P3py++3AZ90VRirdDxrveGTxT7DjMC0FAgBO6UKTEDliu",
+	"ZRIO2N5FMpBZaiiYCQBjYOoFKaVoQXSgHm1Q1C5OcHs9GVxd/SiVbnrn05XdjWWaMATNa+/RcyAtwjKW",
+	"mL/A3qXc8O5gZojSFx8yxGkjtq2+6IsTr+xT8vQpaPlPn3YtTmAhZ7mySpxZ0OXlOclnQmFIuVJnB3Sj",
+	"iMxExhS82heIP+Da7dUpIHIQsZDQHHFR5OlTa3khKT996pE9aiUAqy/qEVjHZGrtCwtsyJmSszxhgJSf",
+	"5lKzBGsqZcwW0fZPYJGdvrBKLcSAYc8waldgTS7t9OZYg/saVoFuD0WH4BWZGVNBOUyG2eighiaoPCtq",
+	"KnchcuOoNaFObVCMRShMZU6gllRRpa4Av0L0GoMsXARkHwExcJFo4sACmFlnw4+MJmOsvG24EUMwUKTU",
+	"3kQ2VuRxRF0kclrVi0qBo6dPzT77Pwopmmwy1Yu+sKM8fVoTSCI7VBCesslUaiZ0EVZiuy1yUgSL5kUg",
+	"yQ5HuOqLtQEkrF4KBgthNM84y/HcwL+l5zKIpakxhSLmUjBHbOxTks1SFuwWFi7nQyIYh38rEFguuNUi",
+	"PTpkemG/nrIp/CwFDNEX9mtkTG+g6rqdL3ztGMYKl+cCeTKvxPA8IrYvZoL/MWO7hgQNYYJ3znBZsaGO",
+	"C3vf/0zGLDOKZiohXNYXySzPiNERFKF4MC7XGzQRwjXi0fD+aJZVZAgi4+3JpVCQPktoX0A6pfLxrhg+",
+	"0kxjsvMKkzubl4spK2dafmrO5/OmufibszxjIpFQqMKVNSNC9kXpbRvEPrbHApEd8OzbiPT+UYu8f9e7",
+	"DCfoKKhopwCsxKZAVECqmAsqcxJ/vo1hi76TeuxScQBpW8QvoyAzB9UwSKCJwOD/8fLyPem02zh/w+Oo",
+	"WGLN3L7w8JKUG7k+4cIoIS1ymueuIUC8KgM2RjPk5eHR891yULEvVkQViWNNX9E2RSnFJ1yrbqnY7yp0",
+	"0DHcB1yR/VbLGLrOki7dtwhnpLovXGn8cj1Ge13oQPMKa/cURZWhpos36hQiorz1BXCEV7j4ejOZvA4v",
+	"GdxRqygqKOM8J53/OjrAezrjCROKFZkVjTdnl40iAtV4l2jZM5d1I4C4WsDobdQwSi6d8ka3cdBqtw5Q",
+	"4R6D9rkHccy9MLFwxGoMUQuJVJFTOxBosDNYeBMNfPCgmhiJuQvBfTpiRruh6J/fMfuNW9wXtvg0UUa5",
+	"gm2dc2WkKriPoGYdgkqjSksLqJ2ku/5qpWYw92PJZwdwCthBz2dnqVFPuNJuQbAZRQOTX+vNruKRvVeu",
+	"lvfGJ7GHw+1vlcYBnXZ7TS55TUGT4nB+LaNY6/JNy4nYB+V06pJDpl04ZMr50sa8LnpZcFjq0mefj+cd",
+	"cZS8yPf/SJc+21712YM1nw0ThfHbNkH56MVB52C/cfvb7R17v4ClXVs7GgEyQycXKmQNFYgO8ZjqPuOP",
+	"c8/VvYfn9zc/v1zYH9483PJN393gNmoctQ82v/WhWtXD2p9ASoXl+etvhkrVbDKh+cIyiN8bo/jTkQLc",
+	"sHmjYc5hKtGJUWasUi5cEVH+TmLgeHuSD4lvyzOvzcO7LXtDdD5jt0vsuH8vdlzJgcXcPWDckPZV1XV5",
+	"9XHy8uavk9eLv05eP/vwy98OP/zyt312+vYmmaTZxcFP4/Tjp/ZF5/Ui+eHTUYjTrvGC3nGXfFrditoT",
+	"xk4KK74aVRAFfskThClsd+AVfyxfn10O2y+3eKvU08W8tb8Fk1ULNcN7R9swZ02VkS/M2Xj+oUpUc741",
+	"HH8bVVWFvc8FI9yiwpCxugjN9/B3VUo+M9f0SMo0cn62bimTCawl16Ron5QrUfUFxCI1tEKaIBySGwUf",
+	"IH7HWHQPtDkMbdlYYVh9w4ECRtyYUztY9jg3egWzaqi1w4ZlLe0akhkwSol1n8zHqrVq+2K5vHLkaytj",
+	"LylXe3Z5eW5HcGxXHAQql4IbperxwmXi5tuaU676xzBnDKO7kdew3YA2eRL0pHK1E2NmBwKgToHCIw3l",
+	"fEmgHq4igvRblRaVlkhfmAlxM0oOEXPWrmqkJV5RHHH9FXwntbXclw90qXUMvVfEI2rtgXKWc6noZahJ",
+	"dQGsB6EEG1x2FXWg3Lj5A4S3IAzVF299zB8jbi6oDy5LEofxFbADdE6Ta5YCWIFNJCRJOI9cfcQMPptz",
+	"rRGDVA6mr4999cUOWMeauNpoFogEjmBKkpyqsetpMWBkNoU+PG4cmaXWY1TUX/SGKHh+L9/9fFrx+/pa",
+	"mUFnN/yqb73HFVbNdmWpl02dSzzKh5ohjiJ+/byVTVEObK4KBVtlaSkitF7ZWT+Do9oZhFYN/nflG/uD",
+	"TnKQHrKj4TN6F2OjCOqtr7j5xHH4n0KwsDHE0u58AVlXmCvlwzmlydjnTnt/p/XYckhs1AvgNmWECs1c",
+	"rAJcbSXPOLqv+6Liv/b+iCWnOOSM2tJucoogwm69p68vIK5QuL+LvmYgWY9J/LkPlN1vdPsVXuo3bmN8",
+	"DJwlO2EM13mSjRzZrRFOZL1sKhXztQKqL/ah2+SUuq6gsHqMqXKjzr0k9XV/66RXUIjkEazJipC5o81U",
+	"Kodyu9wP8tHtyKrtGMqnq21sRmdfNjaIum33IcyuXmM4/tuYiMvybisjsabK+H9HSxFO23u8UVCUqxre",
+	"3Uy0WuXeZ0ePaw1HLJmuArSJNY1s+gcqXlyTXGpQ8mzt0R34N5fChtf9+33B090uWWc+rrE7UbGcQ+dl",
+	"azT3xVKfkiXrzs65Rc5BrecuCMFQl8TijZeX58fWhsM+xwWcwlejgOxpPxp4yTEuXuxP+aZxpl5Rc9/w",
+	"b2Qt7SVD0iHs3adt7DAt/Ol2oOA+8vy+2kospPcmGxHP+1u1EcsV6b8w8wXdArxHZC3jPVBFiursu6K+",
+	"x4rWygEc7n7tlR3m7ja0Rwc0uZ5NV1qePZ0zOjHEl0gBqEWhSe+v51zb6seWjLHVN/Yt2Sn8/LidxqBk",
+	"KuqLmfAOIlcjB9Jord9nzEfj5pxqCNbn17uRNx4xevy3k1cfPrwhZ28v38W2YzjoVaV6H6A0ilGLXDBA",
+	"1Bi2HSyI0nI65SWMWkSwarP7a6mss7U/oZazi8/HzTnNHMpOjScxPKmwuiFU98Enbcnlij/LMnIatO/K",
+	"7RRRLVtbXghrK7oRh5mU+W6dGPiB6e/wSO9kgcpEM91UcNrlosoegTfgguaLZXBgvW5iaaS0p5Wi9i6I",
+	"/z1XU6m4rs1SiKnWNBmbq+MYBjHc8J/9hkdM2RK6mk9sml4rHfQb8VZ1qEsF8f87hZROQnZN5HTh+NSd",
+	"R0Q0BUknMi7YKt2iwPStFBAXLOU5SzRejLb1kLlIfXU0v1cYB9xxvWa+O+mdXn24ON+DiOSehK/5h+Nd",
+	"a95hSyIPCmCfaKJJnNvPXs1yHkeEkmHO1JgoLkYZa84Uw5odLCY7naNnxKa5D7g2Ygi7URj1ar9tHUaW",
+	"iSl5//OrU9Iz7wBY4ioZ0yxjYsTiEtwPZY3rQzBlub/4gw5OKN1gxBuW8yGHlHe84oG/bSJdTm9Y5q3E",
+	"eAkTCFsTE8QOkp0lTCUJIZW7EVGMZra4RF+cnPaanaNnzR9evbEV6Sm5ZrbASdgJyOhJ3tnlDjKhAsE8",
+	"MrdJOX0hzEUJQYMWeSuJSuQUHOBWK2MpbsF0Nsh4Qqa5hIuCK+gN58ETMKyqE2HQEQzJBxtKVUXZQbtT",
+	"4yNdSXIVsXMuUeatKehXvP/h4vxukiRq9JhurkLRrjpbSzR4bniLGkIpkU5Uodj7SLgt5FRdD6+K5CmJ",
+	"GuzfhunuI2L7wNujCOXKTI8bv0WNT01LWtBdwQaJK8LGA4hXSh3X3wq05pBejb1g3T2uCxrZxFCTGRQN",
+	"7Qvf595heuE8IjJzzaojYgFLVAQHQehIRtb3xJUTPBgEElIb/YQJYtZDFkyTHWpPGMF2GH0CLzhmhaHA",
+	"g5lxrOUElWLGVDt/fV9YEBq4kRYog1iGzY/jw3ablLvKRU6NsNtmWFFdu/gVFIThqi/YJ9eLwgteQ4B9",
+	"UVBgEdPCYpc7MRaBBhFu/qOoxhjvokygKZiAfeHk/sn7MxD7ZgC7SwXjJYCJ9F5CgDeluZxOma/Bj6Vz",
+	"ALF2Wa6wCYUTXAZXMM2gRCdPzf5jtUwj22x24pgWSTsuZgKbUInVHocdmSDwZwZRGixUtAjndEF2FDOC",
+	"PETcxOb3+IfTS1Ix2ePdEr2iPUxrDEZLE4Bfpggl7Yt4zz/o64WpsZxXworO34vmbI3MfQ0dCStCt2Lk",
+	"1Pjaw7QDJCRPYkZ99ZbMHzMGqqNDa2AJhEJaBVVZjvY7NbUMaitIAhcButTrG0vJCPGqOShbsfIBk+hh",
+	"8oNbslAabsqhw1n6ioylFowoKqxrksRI8lcpE5ylK2cLlVweNlvPZOzTNKMCz8xMFsZe/+WrcKgVs+i0",
+	"D1/cZRoYZIeqA1tNYZbzB366V5OsEh+HV69TGpcu39bWCRxwt9zlpMydOJJNOx7kI1v1YQnMWKv49LDr",
+	"qzE4tSShQNha8am+9OXUHSvM4k1abGQTgXY9lqIvkN+tGLT3Isqyu6pB7W3VoNe+E+z9dSdj6XU2v4t8",
+	"UbL3Hm4jljQ1lPGPpaoF1Vk3O5SNQuc9IR6PtME5XOqHba2Z1Q7jyGOrtui/XgCE+mJrH7J5UEjtQU4g",
+	"ORZLrmXwHIWphPH3p+enl6dkna8+9mWjS55nC9CGdZd8z5QstXhFd3PZKV2DXzLT1VIeo+e7hEiqcTST",
+	"S0hxEhJipHWaAx7zff3O+1uRd9nb0tkibHRBNTt3zf3vy0dVB3EpZ8sn6yxxToVH9jBgAknItYHxs3Db",
+	"LRTHRbLLjINqJrgvqAP5ySx1LznC7YvSqa0IdBNsxwqJq7bdHH4FfRuGk1xU3vcn5aktCJmVWUNpuiil",
+	"XFEI/9QkchW2RbDaVQUDS0FOsFHUVqWei6TLCq3CSayg1faXDSj/y8HIdwkoP4A77xuZ/VdwNfRsLLP1",
+	"Gpb2wnSlW+KdYOTHyzfn1tNpSPFVrwcM8RO9oT14lHDwuUaGPeVMK54yyO1zvd9BnTPi2FgNUV8E4tjG",
+	"YyGNLjYKtLnJULxUJX8p0Spn4B5lKaBIIvRVmo+3iNUe5QxgkUQOhyxXpA9aZUVF6DdWBBx8y5LNTKXZ",
+	"J7031pOsHGTYKqRQXGY1Xj0XTOhZ5af5XmY8Waxvb2IEBpj0wxxqA34jLrXlxUYo6NJCYSqiMZZQC+pc",
+	"p7r5p/bQU7OSlF8zox/ZDxa2dRg9Uw7RGc7UwQI0za6hSaihcgA1GBrvi8LdU7RoVQwCiFAeQoFb2Vcx",
+	"Jm/4d5uo7gRXspH2+ISO2N7TRwlv4e4RGLJKiTQZs6ahx1zWtNd5n/Mb4FcL7xjLWf6FglW2pMO9wlXf",
+	"nCnzuVqhohrzulwSnh6VYY/rAdziuxWsxGej3gIwS2UdffBSHHllzurgRcI/ajjANlOZAWawVQsq9rR+",
+	"bntm3kN32U5L8A0b6jL5gjtlew3hi1DhV6Wl+lv1AdSkitZeq+nJfz7wZEfWzAzTiaxynBZZJ696F68d",
+	"RknaUgKqL+r6bVXRSc7aDppuBTUGWuSCj8bagfALsBM+vty+F7KJbYOp2Jf9MHpRWCSnS9wQUHDBlxSW",
+	"4B4asITOEJF1R3U/vCR6vq7Kl1X7w85qNddtuTNao/O38f7kMPnH4IVq//2Pg5+uX/4yP8+PLsXz9+zZ",
+	"B7r/Q9p+zTs/ysPe7+WilAEM/2Vdlq9vWobpvL6FWJD2+yhGxdL+ruzbrlzBuu2vyljIJrgN43+nC/IL",
+	"i6aPY0lsfzfw+j5EDBnulTO92jURZhN64GJY+wcbO2SM5sjW6J1tkcui0AK06BoOWaIxIFQJ9vOReDfT",
+	"dy8M0Lt4bW3Z37ZxOxV2ToUG1/mvA8q1K4u84/krU+QWVPXaV5N/IA3f14b/4rR/ai+4JbfmIzBBswAc",
+	"b+aHDaDeJdUBKvziS3ZCEfi6EXPABdQWsje45SZwhRcghk2MVYejQdY6Ldb19ZgsgG//yW//1vy2HX79",
+	"AQy4nZMcXbcr4PdkJDVG27kmc6qcKhohXDBbkIxfs76IoQzUsm8+dl5p6ksqVlzrEJaCss3VmFVfhEGr",
+	"ZZ816rbwRKDWrvZOe43KuakfkWUfz0y8mzP530Pp+5PlK07xKnjIU34aOHzvyPYyWVP2SgTec1vrzbAd",
+	"y5lIoLQiFYuSz7xFzoA3R//k06bZi5wpxVKPvDHGpGtkE59AsKt5KhKZcjGKCXQLwpfJTvA2gPGmzHfX",
+	"iuCqnWITKhgO0cJFGUulcylGJD69pKP4OKyNCM0T47Nh860UrPmG6mQc2wprNpbdFwftQ79cG2aNS1zS",
+	"tWBaM5FmYn6xiFHb9s11wrXVyIzgg54d8CiZ0EVfQDEN7bxNg5kmVF0rTJ7FcmGUmHkkEvKqyJDNyXgm",
+	"UqyJ7gHSAbYMcIFwFVAs0+rqBlrLgCsym9oa9CuMc0MMXzRkcPL+LCCg6Z2dtXHNvmNZEh3BJubMRWNt",
+	"jkrlpP3+3hVW4+IZjlpr5mboNgCZ+aILrhix+f2Y2H7HvuZbq4RNcpX4zbP1TYTuHVhZwpLbyADeo6rE",
+	"y0OmkzGov30RD81l1qQigewYRZ4YJflJ3C1CCUDDE7qAuA0jXN8VBhQ1DKfWNmlETranKnPfUD1nRjww",
+	"YZMdIR0HJIfR4MfUZ7Tv3vWk/waCd+l0q9Lq7rfhQZ2KDohfKAMLRsV0EYE0wlbSZeKNAH+M7duOvWx6",
+	"IP9Az0kpSKfdbj3KkZkFFacVMgKs6xs5jTXRvrKM2uklNKP57hYRvwnT1Iamx77ze+3FCrVHwyYvrvgs",
+	"4p6g+gDNMrKT8RsmmFK7LRLbfiK2ZuS8aIjSFys6ohAh58deD3fhvYjE2BjFj7Qwl81wlmWAt84ZTUFN",
+	"gD4hRgiQs7132LswAiR0kEJmU/awGw0k57HUprXA0c+EgFq4eAeZZdhLKvblhlf0nSc7azvN9wWY2+6t",
+	"3WNrGLkC9pmSgX8bwN49+FKXePTjHqaq2Q+6pnJ9ccFoys22w4ftXnIXRYIGb/GKK9S2/H+IV9sW9LdN",
+	"WLqfG9DNNWw2h31aXFv7oNFNY5TL2ZQkcjLhmmC2Qbc4MJlj6xeu8LR39g92G76RTV2RmlYbvdi2/Uwx",
+	"rduaUqu3kZnYVhN248nr+pG29nfb/V7p5S40n9baEP+5ZTSSjFlyHQU1tAHk6vxIdgW1PL85JDkTGDFw",
+	"2bar6o5HBFpw4CXgW8WWqsn2RVBOljxKNVkANYb9ebeuJuuCoN96KVl7Qr9+XhG5qfTpKfdrO+yUWnjX",
+	"9eKxkPFSH/aicfb+86JjGna/vkOZpTuGgb9A8dZvAPZ5WcMrq4PA+O+AN/c+mwO6XW3uYvsFuGDmVNn0",
+	"JsjLjeAPYec1o2E6bjZXA3SshySop08/GnXt6VPMbBKj5lRmLp2UKL3ALP1XUqhZ9kQRD4b+Y8bMdbVr",
+	"iztj8qlvbg9NE6BcnKLzsGMb5snGc8q1629oc2Od4uXgnNYu7AtrGJoPw8WLn8Auc4xq193BfgG6D3mz",
+	"xnwHq2PsQDaYk5R94dPyUGjutsiJhXXnNiANddoh8a5otE5hgm4GuDrbYXrCofo/tYHvLuHDoiWe+xYX",
+	"ZMD0nJlDcsK0WLGtZ1dM0urPOMUVl7hhtk3pVhfwBRw92MvgvKq7aayWVRk1sNElQ/CxGustZ90U3YEk",
+	"HiZqVzbzDs7ZkZZZAvSi8hX42pGvjPWsvbtqOSEtNrYVcWFLo9uHCXvsRpszVtJGNojnF4F4hneN5AA5",
+	"HQ7yZW4O17expu/+nS+V2ztdKj18eYUCZakav/BFS9N8A9cLboUrbocddIzkg8YLXNdcLXdVecyGQ8cx",
+	"rPgS3kp7Fo8PEZf7Drqq1N8PORW6kPneJHRVcndKV5275qKiw2iK3kYvVtHfiPaabXJRKq5SahJExaJc",
+	"PsXqpUpOmNlpyJTGvAWuI2OA4lewZUdxVdjShL52KpQ69g2Oj8lAmokE/T3gOr5wqQ7YPgjWb65SmoEh",
+	"h318dqqtcqDx0cpmOZBKXaRTdCuJEjDF8n6Yqw9uvgIVBju76AtjM1tk7pz8B4mDPsUx3njY4SiDq2SH",
+	"kthJizho5cK1M8WVy86TOfjO8SLG5jOV5omlfj3mtRzz0hUdsroGP31RfqOmwQ+0q9rU4Ac69UB2P4XC",
+	"ZDUdi6zH3LYOgU82wdZxU5JD83mWYT8tzEJDigl7abli0Ptmg/c7L8w1l9PEMM5xkYYDT+3EliEdK+Ix",
+	"H7bbfRHbLB9o8XBlHne63neVVLanT7vW81xSyAh6F0i75BEzj4AVmHHBigatfVFp+msmz6EecJ0GBjaa",
+	"URcyuwHG8KNcM9urBh1XfYF584YSI5tDj790CzeK5/gFpuAXIsOWCwZbcA6D9wWWfMkWka/JOafXrnoT",
+	"mKEKdUCunQqYcpVIIaBATcbojY0gw/rB28yd3u2XbmeAa4LRXTIVTEwOoTUa+WMmNYW+TFSkTTkcen7A",
+	"zLqpuTTlTIVNpkoxNYxcexD8KJdzWwoAZpfxG2+xO3/WE2UrL3vV1HoccgblpyCvsZL8iI2kUt/7C3q2",
+	"t4BgzWdcjx6Lt293Du3+qbCsKPXjOnZwnkMrNIvUsyUF9wTfsEruvcqKYvtXOplSPhIl9WiNIlNq6L5/",
+	"FJW1xO6zNtzG3BnrfsjSe/iUIbd3RiSUHpT4lwZWOG0+r37zoH0H3cju0p1aadxVQ3Udqh5DwSyawjee",
+	"DfeTDj1kzRf0+aB5mLaT5svhEWt2BgfJYXrEng2ft5e7qHc7behn7rVJP7t768HrlN694JSABYKZ7Jcn",
+	"cle11h8dtPKvdZjgykDBgStksChpI19X092m7Cr6f76Fqqv/Cr8PVOEDuW81uC3cPHv2SvsiCvWpvxuZ",
+	"rZ2PGervXBEv52awt6qNWaLjggoyKFpzdCE3dyauhZyLyOnbkddPQ6eT7b+GRhkOjXoPcr+Q4Nk1H44x",
+	"s8tlDNjCaPX54vDyQ64D8K3eUf5szc12fl9KEIOn4DHEqRdX7sDuscRVAss+kH6DcsnM663Ur5Ds/n+S",
+	"Sj/wGyeOwLLbTiYJNv8iEqnHdCCRniinxq+wK63F7+wysNO59kJnTtWurUGAYoanNUYtVBlwZpvR9F2p",
+	"ZqpL/vGEQrB2wGwXYhB6Vm/1BgbUaIWPjJi2xRdKn6sXXoLNv7boipZU0u0ZXbD5l5Rk67Sy/a+pPNpz",
+	"btx1a1ZLQBjvTwH4DQnA00/QtNq2214h/mz31daCImCwNvL2ymM9I4cdsk2SAKSUAlycxIBWjbsI8wIX",
+	"oMPWRVXMZ4QoTgxtgCPKyJElQNVGWOeKCNG7KRMn78/uhvNwW3BHzKT9FkllMpswof9ETN4RMfkntPBP",
+	"aOG3AS28NNTl+DgCHDeIKPiPMlp7ThUA3jQCDkvhpwB0BOraRpwhkrUDGUKJVPMVC23rAj0vYQgRRYZN",
+	"MLgNKmDlaA2VQVjaIkftAyj75m6IIFqDmLSCa8kOFJhG7VAwljqjtC+MqicFYtOU5hn2vScTRgV0Fdgt",
+	"lfrOWSJvoFH4wkGYfRTeDOEax3sUJGiWKwT5BezfQ9WuQO0xw91B6YHHl+X+Rztz771vPXr1wQLkCJC3",
+	"GvKqZqp8ByUCTmZ67NJU7Buf6/1rEQEt0AcUbbk0NWWJdYwAHsIGuFFpWIYrfBcUJlAYPauvmBiMBUWi",
+	"6ovUztkgSJ5zsTg1oVlGfuq9ewspCobsAW+X0CzDHDKMMk4lh0AqvWYOeWuHeqKqhYF3FJY3DYof2/IM",
+	"u5jAQktFF46DDqpBtYei2ANiWoFzysVLKnUkEA+kCvR/X1jEf4u8Gw4ttjG2JanBZ+RToeLIQQrDSvRU",
+	"FfUN8UIh3OaQ2A0vko2Wd/2drbxodjYioxnNU+arQse/NKFrQvNntogJ3jbHRA6HHtp48v2bs7dXP5/+",
+	"3aEVw3OG5gg1EBdAhSIeqAznxgMPpHAwGtD97W+3/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

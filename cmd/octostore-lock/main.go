@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/octostore/octostore/impl"
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/store"
 	"github.com/octostore/octostore/impl/tlscert"
 	"github.com/octostore/octostore/impl/version"
@@ -102,6 +103,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		ClientRateLimitRPS:   cfg.ClientRateLimitRPS,
 		MaxWaitersPerAccount: cfg.MaxWaitersPerAcct,
 		MaxWaiters:           cfg.MaxWaiters,
+		MaxTokensPerAccount:  cfg.MaxTokensPerAcct,
+		Sessions:             auth.SessionConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxPerAccount: cfg.MaxSessionsPerAcct},
 		Logger:               log,
 		GitHub:               cfg.GitHub,
 		Metrics:              metrics,
