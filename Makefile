@@ -15,7 +15,7 @@ GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen 
 	sdk/ruby/lib/octostore/generated sdk/ruby/lib/octostore/generated.rb sdk/php/generated \
 	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
-.PHONY: release image test-release test-image test-deploy check-release-version goreleaser faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak test-sdk-java test-sdk-rust package-sdk-rust \
+.PHONY: docs release image test-release test-image test-deploy check-release-version goreleaser faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak test-sdk-java test-sdk-rust package-sdk-rust \
 	bench-go profile bench-compare bench-soak
 
 all: build
@@ -25,6 +25,10 @@ build:
 
 run:
 	$(GO) run ./cmd/octostore-lock
+
+# Regenerate docs/configuration.md from the flag definitions (a test fails when it is stale).
+docs:
+	cd cmd/octostore-lock && $(GO) generate .
 
 # Regenerate gen/, sdk/go and every other SDK's generated code from openapi.yaml. Commit the result.
 generate: generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp

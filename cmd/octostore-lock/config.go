@@ -101,22 +101,30 @@ var settings = []setting{
 	{"tls-key-file", "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE; reloaded with it on SIGHUP"},
 }
 
-// parseConfig reads flags, then the environment, then the env file, then defaults.
-func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
+// rawFlags holds the flag values that parseConfig checks or converts before they go
+// into config.
+type rawFlags struct {
+	logLevel string
+	maxLocks int
+	maxBody  int64
+	shutdown time.Duration
+	peers    string
+}
+
+// newFlagSet defines every flag, its default and its usage. The configuration reference
+// (docs/configuration.md, octostore-lock config-reference) is generated from it.
+func newFlagSet(stderr io.Writer) (*flag.FlagSet, *config, *rawFlags) {
 	flags := flag.NewFlagSet("octostore-lock", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	var (
-		c        config
-		logLevel string
-		maxLocks int
-		maxBody  int64
-		shutdown time.Duration
+		c config
+		r rawFlags
 	)
 	flags.StringVar(&c.BindAddr, "bind-addr", "127.0.0.1:3000", "")
 	flags.StringVar(&c.DatabaseURL, "database-url", "./octostore.db", "")
 	flags.StringVar(&c.AdminKey, "admin-key", "", "")
-	flags.IntVar(&maxLocks, "max-locks-per-account", 100, "")
-	flags.Int64Var(&maxBody, "max-body-bytes", 16384, "")
+	flags.IntVar(&r.maxLocks, "max-locks-per-account", 100, "")
+	flags.Int64Var(&r.maxBody, "max-body-bytes", 16384, "")
 	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 1000, "")
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
 	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
@@ -126,9 +134,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.IntVar(&c.MaxTokensPerAcct, "max-tokens-per-account", auth.DefaultMaxTokensPerAccount, "")
 	flags.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", auth.DefaultSessionIdleTimeout, "")
 	flags.IntVar(&c.MaxSessionsPerAcct, "max-sessions-per-account", auth.DefaultMaxSessionsPerAccount, "")
-	flags.StringVar(&logLevel, "log-level", "info", "")
+	flags.StringVar(&r.logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
-	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
+	flags.DurationVar(&r.shutdown, "shutdown-timeout", 30*time.Second, "")
 	flags.StringVar(&c.GitHub.ClientID, "github-client-id", "", "")
 	flags.StringVar(&c.GitHub.ClientSecret, "github-client-secret", "", "")
 	flags.StringVar(&c.GitHub.RedirectURL, "github-redirect-uri", "", "")
@@ -142,19 +150,24 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
 	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
 	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
-	var peers string
 	flags.StringVar(&c.Cluster.NodeID, "cluster-node-id", "", "")
 	flags.StringVar(&c.Cluster.RaftAddr, "cluster-raft-addr", "", "")
-	flags.StringVar(&peers, "cluster-peers", "", "")
+	flags.StringVar(&r.peers, "cluster-peers", "", "")
 	flags.StringVar(&c.Cluster.AdvertiseHTTP, "cluster-advertise-http", "", "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
 	}
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n       octostore-lock healthcheck [--url URL] [--ready] [--timeout 5s]\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\nhealthcheck asks a running server's /health (or /ready) and exits 0 when it answers\n200, 1 otherwise (for container HEALTHCHECKs; see --help after it).\n\n")
+		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n       octostore-lock healthcheck [--url URL] [--ready] [--timeout 5s]\n       octostore-lock config-reference   (print docs/configuration.md)\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\nhealthcheck asks a running server's /health (or /ready) and exits 0 when it answers\n200, 1 otherwise (for container HEALTHCHECKs; see --help after it).\n\n")
 		flags.PrintDefaults()
 	}
+	return flags, &c, &r
+}
+
+// parseConfig reads flags, then the environment, then the env file, then defaults.
+func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (config, error) {
+	flags, c, r := newFlagSet(stderr)
 	if err := flags.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -162,7 +175,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("unexpected argument %q", flags.Arg(0))
 	}
 	if c.ShowVersion {
-		return c, nil
+		return *c, nil
 	}
 	set := map[string]bool{}
 	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -190,14 +203,14 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 			return config{}, fmt.Errorf("%s=%q: %w", s.env, v, err)
 		}
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
-		return config{}, fmt.Errorf("log level %q: want debug, info, warn or error", logLevel)
+	if err := c.LogLevel.UnmarshalText([]byte(r.logLevel)); err != nil {
+		return config{}, fmt.Errorf("log level %q: want debug, info, warn or error", r.logLevel)
 	}
 	switch {
-	case maxLocks < 1:
-		return config{}, fmt.Errorf("max locks per account %d: want at least 1", maxLocks)
-	case maxBody < 256:
-		return config{}, fmt.Errorf("max body bytes %d: want at least 256", maxBody)
+	case r.maxLocks < 1:
+		return config{}, fmt.Errorf("max locks per account %d: want at least 1", r.maxLocks)
+	case r.maxBody < 256:
+		return config{}, fmt.Errorf("max body bytes %d: want at least 256", r.maxBody)
 	case c.RateLimitRPS < 0 || math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0):
 		return config{}, fmt.Errorf("rate limit %v: want 0 (unlimited) or a positive number", c.RateLimitRPS)
 	case c.MaxWaitersPerAcct == 0 || c.MaxWaitersPerAcct < -1 || c.MaxWaiters == 0 || c.MaxWaiters < -1:
@@ -210,8 +223,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max tokens %d, max sessions %d per account: want at least 1", c.MaxTokensPerAcct, c.MaxSessionsPerAcct)
 	case c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > auth.SessionLifetime:
 		return config{}, fmt.Errorf("session idle timeout %s: want from 1m to %s", c.SessionIdleTimeout, auth.SessionLifetime)
-	case shutdown < 0:
-		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
+	case r.shutdown < 0:
+		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", r.shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return config{}, fmt.Errorf("log format %q: want text or json", c.LogFormat)
 	case strings.TrimSpace(c.DatabaseURL) == "":
@@ -235,11 +248,11 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {
 		return config{}, errors.New("github client secret or redirect uri set without GITHUB_CLIENT_ID")
 	}
-	if err := c.Cluster.parse(peers, c.BindAddr, c.TLSCertFile != ""); err != nil {
+	if err := c.Cluster.parse(r.peers, c.BindAddr, c.TLSCertFile != ""); err != nil {
 		return config{}, err
 	}
-	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
-	return c, nil
+	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = r.maxLocks, r.maxBody, r.shutdown
+	return *c, nil
 }
 
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

@@ -42,6 +42,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], lookupEnv, stdout, stderr)
 	}
+	if len(args) == 1 && args[0] == "config-reference" {
+		if err := writeConfigReference(stdout); err != nil {
+			fmt.Fprintf(stderr, "octostore-lock: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	cfg, err := parseConfig(args, lookupEnv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
