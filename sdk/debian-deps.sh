@@ -13,6 +13,9 @@ packages=(
 	php-cli php-curl php-mbstring php-xml php-yaml php-guzzlehttp-guzzle php-guzzlehttp-psr7 phpunit
 	# C# SDK
 	mono-mcs mono-devel nunit-console libnunit-framework2.6.3-cil
+	# promtool, for TestPrometheusRulesAndDashboard (docs/prometheus-rules.yml); the test
+	# skips that step when it is missing
+	prometheus
 )
 missing=()
 for p in "${packages[@]}"; do
