@@ -20,7 +20,10 @@ import (
 // OctoStore is a System that speaks OctoStore's HTTP API with plain net/http, one kept-
 // alive connection per client.
 type OctoStore struct {
-	// URL is the server's base URL, e.g. http://127.0.0.1:3000.
+	// URL is the server's base URL, e.g. http://127.0.0.1:3000. For a cluster it may be
+	// a comma-separated list of the nodes' URLs: client i starts on node i modulo their
+	// number and moves to the next node after a transport error or a 503, so the load
+	// spreads over every node as behind a load balancer.
 	URL string
 	// Token is every client's bearer token when AdminKey is empty; the clients then tell
 	// themselves apart with distinct owner values.
@@ -48,10 +51,15 @@ func (o *OctoStore) Name() string {
 // Clients returns n clients. With an admin key each gets its own token: in a fresh
 // account of its own, or, when shared, all in one fresh account.
 func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, error) {
-	base, err := url.Parse(strings.TrimRight(o.URL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("server url %q: want http://host:port", o.URL)
+	var bases []string
+	for _, u := range strings.Split(o.URL, ",") {
+		base, err := url.Parse(strings.TrimRight(strings.TrimSpace(u), "/"))
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			return nil, fmt.Errorf("server url %q: want http://host:port (or several, comma-separated)", u)
+		}
+		bases = append(bases, base.String())
 	}
+	first := bases[0]
 	ttl := o.TTL
 	if ttl <= 0 {
 		ttl = time.Minute
@@ -77,20 +85,20 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 			owners[i] = "bench-" + run + "-" + strconv.Itoa(i)
 		}
 	case shared:
-		acc, tok, err := o.createAccount(ctx, hc, base.String(), "bench-"+run)
+		acc, tok, err := o.createAccount(ctx, hc, first, "bench-"+run)
 		if err != nil {
 			return nil, err
 		}
 		tokens[0] = tok
 		for i := 1; i < n; i++ {
-			if tokens[i], err = o.createToken(ctx, hc, base.String(), acc); err != nil {
+			if tokens[i], err = o.createToken(ctx, hc, first, acc); err != nil {
 				return nil, err
 			}
 		}
 	default:
 		for i := range tokens {
 			var err error
-			if _, tokens[i], err = o.createAccount(ctx, hc, base.String(), "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
+			if _, tokens[i], err = o.createAccount(ctx, hc, first, "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
 				return nil, err
 			}
 		}
@@ -98,7 +106,7 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 	clients := make([]Client, n)
 	secs := int(math.Ceil(ttl.Seconds()))
 	for i := range clients {
-		c := &octoClient{hc: hc, base: base.String(), auth: "Bearer " + tokens[i], ttl: secs, owner: owners[i]}
+		c := &octoClient{hc: hc, bases: bases, cur: i % len(bases), auth: "Bearer " + tokens[i], ttl: secs, owner: owners[i]}
 		c.acquireBody = c.body(-1)
 		clients[i] = c
 	}
@@ -154,7 +162,8 @@ func (o *OctoStore) admin(ctx context.Context, hc *http.Client, url string, body
 // octoClient is one holder: a token (and owner) with its own kept-alive connection.
 type octoClient struct {
 	hc          *http.Client
-	base        string
+	bases       []string // the nodes; cur is the one this client sends to
+	cur         int
 	auth        string
 	owner       string
 	ttl         int
@@ -188,7 +197,7 @@ func (c *octoClient) do(ctx context.Context, method, path string, body []byte, o
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.bases[c.cur]+path, rd)
 	if err != nil {
 		return err
 	}
@@ -198,7 +207,11 @@ func (c *octoClient) do(ctx context.Context, method, path string, body []byte, o
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		c.next()
 		return err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		c.next()
 	}
 	c.buf.Reset()
 	_, err = c.buf.ReadFrom(resp.Body)
@@ -213,6 +226,13 @@ func (c *octoClient) do(ctx context.Context, method, path string, body []byte, o
 		return nil
 	}
 	return json.Unmarshal(c.buf.Bytes(), out)
+}
+
+// next moves the client to the next node (a cluster: this one failed or has no leader).
+func (c *octoClient) next() {
+	if len(c.bases) > 1 {
+		c.cur = (c.cur + 1) % len(c.bases)
+	}
 }
 
 func problemError(status int, body []byte) error {
