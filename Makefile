@@ -16,7 +16,7 @@ GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen 
 	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
 .PHONY: faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak soak-cluster test-cluster test-sdk-java test-sdk-rust package-sdk-rust \
-	bench-go profile bench-compare bench-soak
+	bench-go profile bench-compare bench-compare-cluster bench-soak
 
 all: build
 
@@ -233,6 +233,10 @@ COMPARE_CLIENTS   ?= 1,16,64
 COMPARE_REPEATS   ?= 3
 COMPARE_DURATION  ?= 5s
 COMPARE_SCENARIOS ?= cycle,contended,renew,status,tryheld,handoff
+COMPARE_SYSTEMS   ?= octostore,etcd,redis-always,redis-none,ceiling
+# COMPARE_NODES=3 runs OctoStore and etcd as three-node clusters (bench-compare-cluster).
+COMPARE_NODES     ?= 1
+COMPARE_JSON      ?= bin/compare.json
 bench-compare: build
 	@if ! command -v etcd >/dev/null || ! command -v redis-server >/dev/null; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server redis-server || exit 1; \
@@ -240,7 +244,15 @@ bench-compare: build
 	fi
 	cd cmd/octostore-bench/compare && $(GO) build -o ../../../bin/octostore-compare .
 	./bin/octostore-compare --clients $(COMPARE_CLIENTS) --repeats $(COMPARE_REPEATS) \
-	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --json bin/compare.json
+	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --systems $(COMPARE_SYSTEMS) \
+	  --nodes $(COMPARE_NODES) --json $(COMPARE_JSON)
+
+# Three-node OctoStore (raft) next to a three-member etcd cluster, every process on
+# loopback with its own data directory: cycle, status and handoff, the clients spread
+# over the nodes (BENCHMARKS.md, "Three-node clusters").
+bench-compare-cluster:
+	$(MAKE) bench-compare COMPARE_NODES=3 COMPARE_SYSTEMS=octostore,etcd COMPARE_SCENARIOS=cycle,status,handoff \
+	  COMPARE_JSON=bin/compare-cluster.json
 
 # Memory over a long mixed run: a fresh server on loopback, octostore-bench --scenario
 # mixed for SOAK_DURATION, the server's resident memory (VmRSS) printed every
