@@ -27,6 +27,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,14 +51,40 @@ type clusterNode struct {
 	raftAddr string
 	dir      string
 	netns    string // the network namespace it runs in, if any
-	p        *proc
-	stopped  bool // SIGSTOPped
-	starts   int
+
+	mu      sync.Mutex // the term watcher reads these while the test restarts nodes
+	p       *proc
+	stopped bool // SIGSTOPped
 }
 
 func (n *clusterNode) url() string { return "http://" + n.httpAddr }
 
+// proc returns the node's current process.
+func (n *clusterNode) proc() *proc {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.p
+}
+
+// signal sends sig to the node's process, by its PID, and notes a stop or a resume.
+func (n *clusterNode) signal(sig syscall.Signal) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch sig {
+	case syscall.SIGSTOP:
+		n.stopped = true
+	case syscall.SIGCONT:
+		n.stopped = false
+	}
+	return n.p.cmd.Process.Signal(sig)
+}
+
+// kill kills the node with SIGKILL and waits until it has exited.
+func (n *clusterNode) kill() { n.proc().kill(syscall.SIGKILL) }
+
 func (n *clusterNode) running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.p == nil || n.stopped {
 		return false
 	}
@@ -169,8 +196,9 @@ func (c *cluster) spawn(n *clusterNode) *spawned {
 	} else {
 		s = spawnBinary(c.t, bin, n.dir, n.httpAddr, env...)
 	}
+	n.mu.Lock()
 	n.p, n.stopped = s.p, false
-	n.starts++
+	n.mu.Unlock()
 	return s
 }
 
@@ -220,8 +248,14 @@ func (c *cluster) admin(method string, n *clusterNode, path string, body any) (*
 
 // status reads GET /admin/cluster from one node.
 func (c *cluster) status(n *clusterNode) (clusterStatus, error) {
+	return c.statusWith(c.hc, n)
+}
+
+func (c *cluster) statusWith(hc *http.Client, n *clusterNode) (clusterStatus, error) {
 	var st clusterStatus
-	res, err := c.admin("GET", n, "/admin/cluster", nil)
+	req, _ := http.NewRequest("GET", n.url()+"/admin/cluster", nil)
+	req.Header.Set("X-Admin-Key", c.key)
+	res, err := hc.Do(req)
 	if err != nil {
 		return st, err
 	}
@@ -254,9 +288,16 @@ func (c *cluster) node(id string) *clusterNode {
 // names itself) and is ready, and returns it with its view.
 func (c *cluster) waitLeader(timeout time.Duration) (*clusterNode, clusterStatus) {
 	c.t.Helper()
+	return c.waitLeaderAmong(c.nodes, timeout)
+}
+
+// waitLeaderAmong is waitLeader asking only the given nodes (not a stopped or cut-off
+// one, which may still believe it leads).
+func (c *cluster) waitLeaderAmong(nodes []*clusterNode, timeout time.Duration) (*clusterNode, clusterStatus) {
+	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		for _, n := range c.nodes {
+		for _, n := range nodes {
 			if !n.running() {
 				continue
 			}
@@ -337,6 +378,74 @@ func (c *cluster) waitCaughtUp(n *clusterNode, timeout time.Duration) (int64, ti
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// watchTerms polls every running node's term until ctx ends and records each new term
+// in the history as a restart: the new term's leader refreshed every lease to its own
+// now + TTL before it served. The record's call is the start of the last poll in which
+// every running node still reported an older term (the refresh came after it); its
+// return is when a grant through the new leader's cluster came back (the refresh came
+// before it). It returns a function that stops it and reports the changes it saw.
+func (c *cluster) watchTerms(w *workload, rec *recorder, client int) func() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	hc := &http.Client{Timeout: time.Second}
+	done := make(chan int, 1)
+	go func() {
+		var cur int64
+		clean := rec.now()
+		changes := 0
+		for ctx.Err() == nil {
+			roundStart := rec.now()
+			var top int64
+			all := true
+			for _, n := range c.nodes {
+				if !n.running() {
+					continue
+				}
+				st, err := c.statusWith(hc, n)
+				if err != nil {
+					all = false
+					continue
+				}
+				top = max(top, st.Term)
+			}
+			if top > cur && cur != 0 {
+				changes++
+				ret := c.confirmGrant(ctx, w, client, fmt.Sprintf("term-%d", top))
+				rec.add(client, lockInput{Kind: opRestart, Call: clean}, lockOutput{Result: outRestarted, Return: ret})
+			}
+			cur = max(cur, top)
+			if all {
+				clean = roundStart
+			}
+			pause(ctx, 100*time.Millisecond)
+		}
+		done <- changes
+	}()
+	return func() int { cancel(); return <-done }
+}
+
+// confirmGrant acquires (and releases) name through the running nodes until one grants
+// it and returns when the grant came back; never when none did within a minute.
+func (c *cluster) confirmGrant(ctx context.Context, w *workload, client int, name string) int64 {
+	holder := w.holder("watch")
+	in := lockInput{Kind: opAcquire, Name: name, Holder: holder, TTL: int64(5 * time.Second)}
+	body := map[string]any{"ttl_seconds": 5, "owner": "watch"}
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+		n := c.nodes[i%len(c.nodes)]
+		if !n.running() {
+			pause(ctx, 5*time.Millisecond)
+			continue
+		}
+		out, sent := w.once(client, n.url(), in, body)
+		if sent && out.Result == outAcquired {
+			w.do(client, lockInput{Kind: opRelease, Name: name, Holder: holder, Lease: out.Lease}, map[string]any{"lease_id": out.Lease})
+			return out.Return
+		}
+		pause(ctx, 20*time.Millisecond)
+	}
+	return never
 }
 
 // clusterWorkload is the shared workload of the cluster tests: clients spread over all
@@ -584,6 +693,7 @@ func TestClusterLeaderKillLoop(t *testing.T) {
 		w := clusterWorkload(c, rec, token, clients)
 		ledgerClient, probeClient := clients+1, clients+2
 		ledger := acknowledge(t, w, ledgerClient, 0)
+		stopWatch := c.watchTerms(w, rec, clients+4)
 		seed := uint64(time.Now().UnixNano())
 		t.Logf("seed %d, election timeout %s", seed, electionTimeout())
 		rnd := rand.New(rand.NewPCG(seed, math.MaxUint64))
@@ -608,7 +718,7 @@ func TestClusterLeaderKillLoop(t *testing.T) {
 			ledger = append(ledger, acknowledge(t, w, ledgerClient, round)...)
 
 			killedWall := time.Now()
-			leader.p.kill(syscall.SIGKILL)
+			leader.kill()
 			killed := rec.now()
 			d, g := probeGrant(t, w, probeClient, c.others(leader), fmt.Sprintf("failover-%d", round), killedWall, 60*time.Second)
 			took = append(took, d)
@@ -631,6 +741,8 @@ func TestClusterLeaderKillLoop(t *testing.T) {
 		waitOps(t, w, w.count.Load()+200)
 		cancel()
 		<-loadDone
+		terms := stopWatch()
+		t.Logf("the term watcher saw %d new terms (each recorded as a lease refresh)", terms)
 		verifyLedger(t, w, ledgerClient, ledger, "the end")
 		t.Logf("%d acknowledged grants and releases made right before a kill all survived", len(ledger))
 		t.Logf("failover time (SIGKILL of the leader to the first granted acquire through a surviving node) over %d failovers: median %s, p99 %s, max %s",
@@ -658,6 +770,7 @@ func TestClusterStalledLeader(t *testing.T) {
 		w := clusterWorkload(c, rec, token, clients)
 		ledgerClient, probeClient := clients+1, clients+2
 		ledger := acknowledge(t, w, ledgerClient, 0)
+		stopWatch := c.watchTerms(w, rec, clients+4)
 		seed := uint64(time.Now().UnixNano())
 		et := electionTimeout()
 		t.Logf("seed %d, election timeout %s, stall %s", seed, et, 2*et)
@@ -673,26 +786,25 @@ func TestClusterStalledLeader(t *testing.T) {
 			leader, st := c.waitLeader(30 * time.Second)
 			ledger = append(ledger, acknowledge(t, w, ledgerClient, round)...)
 			stoppedWall := time.Now()
-			if err := leader.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			if err := leader.signal(syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}
-			leader.stopped = true
 			stopped := rec.now()
-			waitProcState(t, leader.p.cmd.Process.Pid, 'T')
+			waitProcState(t, leader.proc().cmd.Process.Pid, 'T')
 			d, _ := probeGrant(t, w, probeClient, c.others(leader), fmt.Sprintf("stall-%d", round), stoppedWall, 60*time.Second)
 			took = append(took, d)
+			// The others elected a leader of a later term: it refreshed every lease when
+			// it took over, before the probe's grant.
+			_, st2 := c.waitLeaderAmong(c.others(leader), 30*time.Second)
+			if st2.Term > st.Term {
+				changes++
+				rec.add(clients+3, lockInput{Kind: opRestart, Call: stopped}, lockOutput{Result: outRestarted, Return: rec.now()})
+			}
 			if rest := 2*et - time.Since(stoppedWall); rest > 0 {
 				pause(t.Context(), rest) // the stall itself: the scenario, not a wait for a condition
 			}
-			if err := leader.p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			if err := leader.signal(syscall.SIGCONT); err != nil {
 				t.Fatal(err)
-			}
-			leader.stopped = false
-			_, st2 := c.waitLeader(30 * time.Second)
-			if st2.Term > st.Term {
-				changes++
-				// A new term: its leader refreshed every lease when it took over.
-				rec.add(clients+3, lockInput{Kind: opRestart, Call: stopped}, lockOutput{Result: outRestarted, Return: rec.now()})
 			}
 			verifyLedger(t, w, ledgerClient, ledger[:2], fmt.Sprintf("stall %d", round))
 			target, d2 := c.waitCaughtUp(leader, 60*time.Second)
@@ -702,6 +814,8 @@ func TestClusterStalledLeader(t *testing.T) {
 		waitOps(t, w, w.count.Load()+200)
 		cancel()
 		<-loadDone
+		terms := stopWatch()
+		t.Logf("the term watcher saw %d new terms (each recorded as a lease refresh)", terms)
 		verifyLedger(t, w, ledgerClient, ledger, "the end")
 		if changes == 0 {
 			t.Errorf("no stall of %s made the others elect a new leader", 2*et)
@@ -709,7 +823,7 @@ func TestClusterStalledLeader(t *testing.T) {
 		t.Logf("time from SIGSTOP of the leader to the first granted acquire through another node: median %s, max %s",
 			percentile(took, 50).Round(time.Millisecond), percentile(took, 100).Round(time.Millisecond))
 		requireSpread(t, c, w)
-		checkClusterHistory(t, "cluster-sigstop-leader", w, rec.history(), changes)
+		checkClusterHistory(t, "cluster-sigstop-leader", w, rec.history(), terms)
 	})
 }
 
@@ -779,6 +893,7 @@ func TestClusterNodeCutOff(t *testing.T) {
 		w := clusterWorkload(c, rec, token, clients)
 		ledgerClient, probeClient := clients+1, clients+2
 		ledger := acknowledge(t, w, ledgerClient, 0)
+		stopWatch := c.watchTerms(w, rec, clients+4)
 		seed := uint64(time.Now().UnixNano())
 		et := electionTimeout()
 		t.Logf("seed %d, election timeout %s", seed, et)
@@ -793,7 +908,7 @@ func TestClusterNodeCutOff(t *testing.T) {
 			leader, st := c.waitLeader(30 * time.Second)
 			// Try to make the node to be cut off the leader: kill whoever leads instead.
 			for tries := 0; leader != cut && tries < 6; tries++ {
-				leader.p.kill(syscall.SIGKILL)
+				leader.kill()
 				k := rec.now()
 				c.waitLeader(60 * time.Second)
 				rec.add(clients+3, lockInput{Kind: opRestart, Call: k}, lockOutput{Result: outRestarted, Return: rec.now()})
@@ -811,14 +926,14 @@ func TestClusterNodeCutOff(t *testing.T) {
 			netnsRun(t, "link", "set", hostIf, "down")
 			cutAt := rec.now()
 			d, _ := probeGrant(t, w, probeClient, c.others(cut), fmt.Sprintf("cut-%d", round), cutWall, 60*time.Second)
-			pause(t.Context(), 2*et) // the partition lasts a while: the scenario, not a wait for a condition
-			netnsRun(t, "link", "set", hostIf, "up")
-			netnsRun(t, "route", "replace", nsIP+"/32", "dev", hostIf) // gone with the link
-			_, st2 := c.waitLeader(30 * time.Second)
+			_, st2 := c.waitLeaderAmong(c.others(cut), 30*time.Second)
 			if st2.Term > st.Term {
 				faults++
 				rec.add(clients+3, lockInput{Kind: opRestart, Call: cutAt}, lockOutput{Result: outRestarted, Return: rec.now()})
 			}
+			pause(t.Context(), 2*et) // the partition lasts a while: the scenario, not a wait for a condition
+			netnsRun(t, "link", "set", hostIf, "up")
+			netnsRun(t, "route", "replace", nsIP+"/32", "dev", hostIf) // gone with the link
 			verifyLedger(t, w, ledgerClient, ledger[:2], fmt.Sprintf("cut %d", round))
 			target, d2 := c.waitCaughtUp(cut, 60*time.Second)
 			t.Logf("cut %d: %s cut off (it was leader: %v, term %d); first grant through the others after %s; healed, term %d; caught up to index %d in %s",
@@ -827,9 +942,11 @@ func TestClusterNodeCutOff(t *testing.T) {
 		waitOps(t, w, w.count.Load()+200)
 		cancel()
 		<-loadDone
+		terms := stopWatch()
+		t.Logf("the term watcher saw %d new terms (each recorded as a lease refresh)", terms)
 		verifyLedger(t, w, ledgerClient, ledger, "the end")
-		t.Logf("%d of %d cuts deposed the leader", cutLeaders, rounds)
+		t.Logf("%d of %d cuts deposed the leader; %d leader changes made by the test (kills to move the leadership, cuts)", cutLeaders, rounds, faults)
 		requireSpread(t, c, w)
-		checkClusterHistory(t, "cluster-cut-node", w, rec.history(), faults)
+		checkClusterHistory(t, "cluster-cut-node", w, rec.history(), terms)
 	})
 }
