@@ -35,13 +35,14 @@ import (
 	"github.com/anishathalye/porcupine"
 )
 
-// electionTimeout is the cluster's raft election timeout with the default settings
-// (OCTOSTORE_CLUSTER_ELECTION_TIMEOUT overrides it for a build with other defaults).
+// electionTimeout is the cluster's raft election timeout with the default settings,
+// impl/cluster's DefaultElectionTimeout (OCTOSTORE_CLUSTER_ELECTION_TIMEOUT overrides it
+// for a build with other defaults).
 func electionTimeout() time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("OCTOSTORE_CLUSTER_ELECTION_TIMEOUT")); err == nil && d > 0 {
 		return d
 	}
-	return time.Second
+	return 500 * time.Millisecond
 }
 
 // clusterNode is one member.
