@@ -642,6 +642,13 @@ func checkClusterHistory(t *testing.T, label string, w *workload, history []porc
 	}
 	t.Logf("%s: outcomes: %d acquired, %d held, %d renewed, %d released, %d not current, %d free, %d unknown, %d other",
 		label, counts[outAcquired], counts[outHeld], counts[outRenewed], counts[outReleased], counts[outNotCurrent], counts[outFree], counts[outUnknown], counts[outOther])
+	unknown := map[string]int{}
+	for _, op := range history {
+		if in, out := op.Input.(lockInput), op.Output.(lockOutput); out.Result == outUnknown {
+			unknown[fmt.Sprintf("%s/%d", in.Kind, out.Status)]++
+		}
+	}
+	t.Logf("%s: unknown outcomes by operation/HTTP status (0: no answer): %v", label, unknown)
 	w.servedMu.Lock()
 	t.Logf("%s: answers by node (X-OctoStore-Node): %v; %d refused connections, %d connections died mid-request", label, w.served, w.refused.Load(), w.failed.Load())
 	w.servedMu.Unlock()
