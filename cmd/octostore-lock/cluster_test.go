@@ -520,6 +520,10 @@ func verifyLedger(t *testing.T, w *workload, client int, ledger []ledgerLock, wh
 	}
 }
 
+// probeTimeout bounds one attempt of a probe: a client that gives up on a node after
+// that long and tries the next, as a client behind a load balancer would.
+const probeTimeout = 2 * time.Second
+
 // probeGrant acquires a fresh lock name through the given nodes, in turn, until one
 // grants it, and returns how long after since that grant arrived and its token. The
 // attempts are recorded in the history.
@@ -530,7 +534,7 @@ func probeGrant(t *testing.T, w *workload, client int, nodes []*clusterNode, nam
 	body := map[string]any{"ttl_seconds": 5, "owner": "probe"}
 	for i := 0; ; i++ {
 		n := nodes[i%len(nodes)]
-		out, sent := w.once(client, n.url(), in, body)
+		out, sent := w.onceWithin(client, n.url(), in, body, probeTimeout)
 		if sent && out.Result == outAcquired {
 			took := time.Since(since)
 			w.do(client, lockInput{Kind: opRelease, Name: name, Holder: holder, Lease: out.Lease}, map[string]any{"lease_id": out.Lease})
@@ -650,7 +654,7 @@ func checkClusterHistory(t *testing.T, label string, w *workload, history []porc
 	}
 	t.Logf("%s: unknown outcomes by operation/HTTP status (0: no answer): %v", label, unknown)
 	w.servedMu.Lock()
-	t.Logf("%s: answers by node (X-OctoStore-Node): %v; %d refused connections, %d connections died mid-request", label, w.served, w.refused.Load(), w.failed.Load())
+	t.Logf("%s: answers by node URL and by X-OctoStore-Via/Node headers: %v; %d refused connections, %d connections died mid-request", label, w.served, w.refused.Load(), w.failed.Load())
 	w.servedMu.Unlock()
 	requireLinearizable(t, label, history, faults)
 	if len(bad) > 0 {
@@ -679,7 +683,7 @@ func requireSpread(t *testing.T, c *cluster, w *workload) {
 	w.servedMu.Lock()
 	defer w.servedMu.Unlock()
 	for _, n := range c.nodes {
-		if w.served[n.id] == 0 {
+		if w.served[n.url()] == 0 {
 			t.Errorf("node %s answered none of the workload's requests (answers by node: %v)", n.id, w.served)
 		}
 	}
@@ -957,4 +961,82 @@ func TestClusterNodeCutOff(t *testing.T) {
 		requireSpread(t, c, w)
 		checkClusterHistory(t, "cluster-cut-node", w, rec.history(), terms)
 	})
+}
+
+// TestClusterFollowersAnswerWhileTheLeaderIsStalled stops the leader with SIGSTOP (its
+// connections stay open, nothing answers on them: a hung or partitioned leader) and
+// sends one acquire to each follower. The followers elect a new leader within about a
+// second, so each must answer — granted, or 503 to retry — well within a gross bound,
+// instead of holding the request on the stopped leader: clients behind a load balancer
+// see the cluster through whichever node they reach.
+func TestClusterFollowersAnswerWhileTheLeaderIsStalled(t *testing.T) {
+	const bound, stallAtMost = 10 * time.Second, 20 * time.Second
+	c := startCluster(t, loopbackLayout(t, 3))
+	token := c.token()
+	rec := newRecorder()
+	w := clusterWorkload(c, rec, token, 2)
+	w.http.Timeout = 0 // each request below carries its own deadline
+	leader, _ := c.waitLeader(30 * time.Second)
+	followers := c.others(leader)
+	// Each follower forwards once while the leader still answers: the forwarding
+	// connections exist when it stops.
+	for i, f := range followers {
+		name := fmt.Sprintf("warm-%d", i)
+		in := lockInput{Kind: opAcquire, Name: name, Holder: w.holder("warm"), TTL: int64(time.Minute)}
+		if out, _ := w.once(i, f.url(), in, map[string]any{"ttl_seconds": 60, "owner": "warm"}); out.Result != outAcquired {
+			t.Fatalf("acquire through %s: %+v", f.id, out)
+		}
+	}
+	if err := leader.signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	waitProcState(t, leader.proc().cmd.Process.Pid, 'T')
+	type answer struct {
+		node string
+		out  lockOutput
+		took time.Duration
+	}
+	answers := make(chan answer, len(followers))
+	for i, f := range followers {
+		go func() {
+			name := fmt.Sprintf("stalled-%d", i)
+			in := lockInput{Kind: opAcquire, Name: name, Holder: w.holder("asker"), TTL: int64(time.Minute)}
+			out, _ := w.onceWithin(i, f.url(), in, map[string]any{"ttl_seconds": 60, "owner": "asker"}, 30*time.Second)
+			answers <- answer{f.id, out, time.Since(stopped)}
+		}()
+	}
+	newLeader, st := c.waitLeaderAmong(followers, 30*time.Second)
+	elected := time.Since(stopped)
+	t.Logf("leader %s stopped; %s leads term %d after %s", leader.id, newLeader.id, st.Term, elected.Round(time.Millisecond))
+	timer := time.NewTimer(stallAtMost)
+	defer timer.Stop()
+	var got []answer
+	for len(got) < len(followers) {
+		select {
+		case a := <-answers:
+			got = append(got, a)
+			continue
+		case <-timer.C:
+		}
+		break
+	}
+	if err := leader.signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range got {
+		t.Logf("acquire through %s answered after %s: %s (HTTP %d)", a.node, a.took.Round(time.Millisecond), a.out.Result, a.out.Status)
+		if a.took > bound || (a.out.Result != outAcquired && a.out.Status != http.StatusServiceUnavailable) {
+			t.Errorf("acquire through follower %s while the leader was stopped: %s (HTTP %d) after %s; a new leader was elected after %s",
+				a.node, a.out.Result, a.out.Status, a.took.Round(time.Millisecond), elected.Round(time.Millisecond))
+		}
+	}
+	if len(got) < len(followers) {
+		t.Errorf("%d of %d acquires sent to a follower while the leader was stopped got no answer in %s, although %s was elected leader after %s: the followers hold requests on the stopped leader",
+			len(followers)-len(got), len(followers), stallAtMost, newLeader.id, elected.Round(time.Millisecond))
+	}
+	for len(got) < len(followers) { // the leader runs again: they end (at most 30 s)
+		got = append(got, <-answers)
+	}
+	requireLinearizable(t, "cluster-followers-answer", rec.history(), 0)
 }

@@ -62,7 +62,7 @@ type workload struct {
 	// committed by its successor after the client saw the error.
 	unknownNever bool
 	servedMu     sync.Mutex
-	served       map[string]int64 // answers by X-OctoStore-Node
+	served       map[string]int64 // answers by node URL, and by X-OctoStore-Via and X-OctoStore-Node
 
 	// epoch, when above 0, gives the workload's names a suffix: a test moves it on to
 	// start a fresh set of names (a smaller model partition each).
@@ -125,6 +125,17 @@ func (w *workload) do(client int, in lockInput, body any) (lockOutput, bool) {
 
 // once sends one operation to the server at base and records it.
 func (w *workload) once(client int, base string, in lockInput, body any) (lockOutput, bool) {
+	return w.onceWithin(client, base, in, body, 0)
+}
+
+// onceWithin is once with a shorter client-side timeout than the workload's (0: none).
+func (w *workload) onceWithin(client int, base string, in lockInput, body any, timeout time.Duration) (lockOutput, bool) {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var path, method = "/locks/" + in.Name, "GET"
 	if in.Kind != opGet {
 		path, method = path+"/"+in.Kind.String(), "POST"
@@ -134,7 +145,7 @@ func (w *workload) once(client int, base string, in lockInput, body any) (lockOu
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, base+path, rd)
+	req, _ := http.NewRequestWithContext(ctx, method, base+path, rd)
 	req.Header.Set("Authorization", "Bearer "+w.token)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -156,7 +167,8 @@ func (w *workload) once(client int, base string, in lockInput, body any) (lockOu
 		out.Status = res.StatusCode
 		if w.served != nil {
 			w.servedMu.Lock()
-			w.served[res.Header.Get("X-OctoStore-Node")]++
+			w.served[base]++
+			w.served["via "+res.Header.Get("X-OctoStore-Via")+" node "+res.Header.Get("X-OctoStore-Node")]++
 			w.servedMu.Unlock()
 		}
 		if rerr != nil {
