@@ -43,6 +43,51 @@ func (e AcquireResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeSuffrage.
+const (
+	ClusterNodeNonvoter ClusterNodeSuffrage = "nonvoter"
+	ClusterNodeVoter    ClusterNodeSuffrage = "voter"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeSuffrage enum.
+func (e ClusterNodeSuffrage) Valid() bool {
+	switch e {
+	case ClusterNodeNonvoter:
+		return true
+	case ClusterNodeVoter:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClusterNodeState.
+const (
+	ClusterNodeCandidate ClusterNodeState = "candidate"
+	ClusterNodeFollower  ClusterNodeState = "follower"
+	ClusterNodeLeader    ClusterNodeState = "leader"
+	ClusterNodeShutdown  ClusterNodeState = "shutdown"
+	ClusterNodeUnknown   ClusterNodeState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case ClusterNodeCandidate:
+		return true
+	case ClusterNodeFollower:
+		return true
+	case ClusterNodeLeader:
+		return true
+	case ClusterNodeShutdown:
+		return true
+	case ClusterNodeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -90,6 +135,7 @@ const (
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
+	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
@@ -127,6 +173,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeLockLimitExceeded:
 		return true
 	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNoLeader:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -310,6 +358,45 @@ type AcquireResult struct {
 // AcquireResultStatus defines model for AcquireResult.Status.
 type AcquireResultStatus string
 
+// AddClusterNodeRequest defines model for AddClusterNodeRequest.
+type AddClusterNodeRequest struct {
+	// Id A cluster node's id (`CLUSTER_NODE_ID`).
+	Id NodeID `json:"id"`
+
+	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+	RaftAddr string `json:"raft_addr"`
+}
+
+// ClusterInfo defines model for ClusterInfo.
+type ClusterInfo struct {
+	// Leader The leader's id; empty when none is known.
+	Leader string `json:"leader"`
+
+	// Term The raft term this node is in.
+	Term  int64         `json:"term"`
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	Id       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+
+	// HttpUrl The client URL the node recorded when it last led; empty before.
+	HttpUrl  string              `json:"http_url"`
+	Suffrage ClusterNodeSuffrage `json:"suffrage"`
+	State    ClusterNodeState    `json:"state"`
+
+	// LastIndex The node's last raft log index; known for the node that answers only (0 for the others).
+	LastIndex int64 `json:"last_index"`
+}
+
+// ClusterNodeSuffrage defines model for ClusterNode.Suffrage.
+type ClusterNodeSuffrage string
+
+// ClusterNodeState defines model for ClusterNode.State.
+type ClusterNodeState string
+
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
 	// Name Example: ci
@@ -448,6 +535,9 @@ type LockStatusStatus string
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NodeID A cluster node's id (`CLUSTER_NODE_ID`).
+type NodeID = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -629,6 +719,9 @@ type LeaseNotCurrent = Problem
 // LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
 type LockLimitExceeded = Problem
 
+// NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
+type NotACluster = Problem
+
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
@@ -698,6 +791,9 @@ type GetLockParams struct {
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
+type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -721,6 +817,15 @@ type ServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(w http.ResponseWriter, r *http.Request)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(w http.ResponseWriter, r *http.Request)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
@@ -845,6 +950,60 @@ func (siw *ServerInterfaceWrapper) GetBackup(w http.ResponseWriter, r *http.Requ
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetBackup(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddClusterNode(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) RemoveClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "node_id" -------------
+	var nodeId NodeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "node_id", r.PathValue("node_id"), &nodeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "node_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveClusterNode(w, r, nodeId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1472,6 +1631,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/cluster", wrapper.GetCluster)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 
 	return m
@@ -1494,6 +1656,8 @@ type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
 type LockLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -1894,6 +2058,265 @@ type GetBackup503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterRequestObject struct {
+}
+
+type GetClusterResponseObject interface {
+	VisitGetClusterResponse(w http.ResponseWriter) error
+}
+
+type GetCluster200JSONResponse ClusterInfo
+
+func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster401ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodeRequestObject struct {
+	Body *AddClusterNodeJSONRequestBody
+}
+
+type AddClusterNodeResponseObject interface {
+	VisitAddClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type AddClusterNode200JSONResponse ClusterInfo
+
+func (response AddClusterNode200JSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode400ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode401ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode404ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode413ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode415ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode503ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodeRequestObject struct {
+	NodeId NodeID `json:"node_id"`
+}
+
+type RemoveClusterNodeResponseObject interface {
+	VisitRemoveClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type RemoveClusterNode200JSONResponse ClusterInfo
+
+func (response RemoveClusterNode200JSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode400ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode401ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode404ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode503ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3353,6 +3776,15 @@ type StrictServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(ctx context.Context, request GetClusterRequestObject) (GetClusterResponseObject, error)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(ctx context.Context, request AddClusterNodeRequestObject) (AddClusterNodeResponseObject, error)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(ctx context.Context, request RemoveClusterNodeRequestObject) (RemoveClusterNodeResponseObject, error)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
@@ -3546,6 +3978,87 @@ func (sh *strictHandler) GetBackup(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetBackupResponseObject); ok {
 		if err := validResponse.VisitGetBackupResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCluster operation middleware
+func (sh *strictHandler) GetCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCluster(ctx, request.(GetClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetClusterResponseObject); ok {
+		if err := validResponse.VisitGetClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddClusterNode operation middleware
+func (sh *strictHandler) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+	var request AddClusterNodeRequestObject
+
+	var body AddClusterNodeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddClusterNode(ctx, request.(AddClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddClusterNodeResponseObject); ok {
+		if err := validResponse.VisitAddClusterNodeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveClusterNode operation middleware
+func (sh *strictHandler) RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID) {
+	var request RemoveClusterNodeRequestObject
+
+	request.NodeId = nodeId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveClusterNode(ctx, request.(RemoveClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveClusterNodeResponseObject); ok {
+		if err := validResponse.VisitRemoveClusterNodeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4026,181 +4539,206 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts41ueroLRTFTsfJcuynYtd84c77XQ87VzGdiY908qIEAlJGFOAmgAta1Ku2qfZB9sn2cI5AAhS",
-	"lCw7Trpnv6/mj+nIJIjLuf7OBV9aiZzOpGBCq9bhl9aM5nTKNMvhX68uzl9fyismzD9SppKczzSXonXY",
-	"upwwophSXIonisSJykcDbR6NySiXUxL/dHJJdlKqJkNJ83THPht3WlGLmwEmjKYsb0UtQaesddj6pW2+",
-	"1sbPRa2c/VbwnKWtQ50XLGqpZMKm1MxjSm/OmBjrSetwt/ciaunFzLyvdM7FuHV7G7XOZHL1DkZtmnUm",
-	"k6snipjPkjnXEy6InjCS0Cxj+RNFaJLIQmg/0RnVk3Ka8H/rpvennI1ah63/tVNu7A7+Ve34id2aaeZM",
-	"zaRQDLb6GL96csMVnkQihWZCm/+ks1nGE2rWsDPL5TBj0//6l5JwKpt9+AO+hd+tbsmxcCuG3SB6QjVu",
-	"DoO5EJrljKYLshXb5wb4h3i707qN3MTfSf1aFiL9nlN/J/3UJ1ThzHkaTFRIPRiZWcXbEZE5nDNNp1yQ",
-	"4w+nhCsiRyPzuPlpkHJFhxlL3brMjz/a377nqi6bJjlkCS0UgxUoll+zHJYsJImPf3x7+m7w88nf47VL",
-	"+ShooScy5//+vst5y5XiYmy2f55LMSbxL22YUPtntjBTLoKJ2Qn/QNNz9lvBlL7HTNkNnc4yhm+khle5",
-	"uKYZTweG4weWcVOmKc9ahyAkgM4VmVKdTMg/fz1u/4O2/91tv+y0P3/ZjXZ7L27/1LHMzpQe8LR12Oru",
-	"vvnHL3t/efHX3qf9k2fnLy67f+993D999v5FK2opTXWhWof73W7U0lyb6bROcRogeIidhhVaRS4OZaKl",
-	"0jJnh3ZFh8vzvo0eh67sSgxVTWk2kvmUpeZkhjmjV4pQksqkmDKhWUoSKZTOKReabMVLU4qjvvC/ap3F",
-	"EfH/tF+JtzvknTQCdkySCRVjlnb6wqzltcyHPE1Rr3w3QUeSXCrVVlz7jQCpQMm0gUZLbWSIdORmHCyq",
-	"L6qr+onrN8Xwo6DXlGeG/77n6vDjJJFFlhIhNRmaRdJkggdMhZqznKUo46kgLM9lTrbiMdeTYjgoyllb",
-	"HjxjVLF3Ur8q8twu4MGMmJmxQBondrSAEUEnmwcMVZqZ6wlXTkvb5/GBI8I1mdIFmdBro55mRgM/lEFf",
-	"lgwKS4VPl9Nby6DL63ksBq1tBGvch0NSiCsh5yJymxCRnMGfUqRoIfWE5X1h396Kl2a8mjmNYDzjU65P",
-	"bhLG0ntpi4ajNwIjM8MNmBuvcvhclUpcZqkiu90uoYnm17h4FRGuFYEhHuOsjRCGwUgwn/Wn3bCExzrv",
-	"6tLNQqf0hk+LKRHFdMhyIkeVzTBHuTwdy7If6CKTNL2U8ozmY/a9jRanXIYyXRgSzswkjNFFRWi30CRh",
-	"M21WMsP5DrSUA3jYruOcagYU+BDaA+M5p5rhHuEQ1zQrQqqs/H0VORrTy0zYnIpbm3nR0iI5ZzpfEDrS",
-	"DC1LzaeMcIG/t4/N70sE+483B38/e/78sr0bEmgvINBz/4W7KbOyDHMoZienVCwGc8qdE1df+9Iz4fql",
-	"JOZvxPzNiAY7eUW2hobuzE80AddHESpSMjemE1Pbh4RqMpVKk93eCzLDY4ZdNE/tdnv7Zmdolm20bSDE",
-	"jKaShYapDBRLpEjV6v3srdrPlUu6a3OX9gnI/lG5XhmRPpU5K/e5xi1PlNnMtnuhJL++2IrPjy9PBmen",
-	"b08vB+cfLuJts79yrszuRWQk83JUt5doiCY5S5nQnGYqQt8340zovqBpmjOlcEowk/jV2enJu8tB7VP2",
-	"S2QrDkkwPiLsmuUL992+gFkro53+xRJjVErBFNFSbnfIcf1EyFYcnnVMpDCWiqU30Gt9AQS3jYxppj40",
-	"7p2RkksUywUZZXw80VFIj2bf3h7/Mvh0fHp5cn4x+HByPjh+9er9x3eX8bb5BpIpqTxl3EcjGJwRRTWR",
-	"IkH4oC/iOqXEjao1spAHMGVA7MsoxQVuANESVkWGbIQ0ovMFF+POWvzB0jQXmo1ZbijwNmpdIPrye/mA",
-	"7yTxSJBDjYDHQQuDBQMcTxVRfCzMvwrd7Bpe8LE4Fa8pz77SMDEf4mIwwpHqOsD8tc0Fybi4Ak+7Ns1C",
-	"GTJAZKRDLjTNNaFjaohHkx0z6x20rB/Bf7ywc/FTXSu2qut6LInl9iOhwjoXIy64Mt7FVlz5ZLx9iPJL",
-	"G1llHE10riJvtPaFt1rDbTRb683/YS7nyoi/IxisUCwnKUsyDsQhCLo7R+Yd/M++yNkIhgOBJlO2xIRH",
-	"Zk7hOcXhQcXW/EUCM46PFCM+LvLHoTMwvcsRA3qznpvbYWv7l8+a5cKeWPtpS0jy0+nlm48/DKxwPv1x",
-	"+6Fktr9MZtWvb0huteU9Btkt78sdQFh9U2Ij6xvnF2/bw36gQFw+5VBShYd7wURKqNW7gI8TqsixfRZG",
-	"PyQ/MJqznPSLbncvgYfgP9lDD3W3PNSP1XmtPcrKGh7jBN86zq9gTVYMkCGuGjdlWdZX1OWnT5/aZtOM",
-	"1ZJQ3YDsH2dzulAkxr2EMMOSTvQhgls8+gfgNKGTkXJ11WRgB1hKHedIqaZD4+GnkiGfozdE5jnX8Muc",
-	"bJlxyajIMmM30bQtRQbC0chXLsbbR+ZFEGxGEzkLg1yWHJGzxBhIigwXxnth2egIrQdrdq/zUDaisYPu",
-	"XiA4WH7NE0aq676L1PyjYFVPCp3KubjndtrlGtk4KTSYf2YU52Ooicx1tvgjLPHR9HDziq0xpTYhMCMV",
-	"K3Af6mugOq7WEJ4PofiPjHjGDBEa5TvLaIIMnrOpvGYpKURqjfS8EMJMFWdfKuaAfg2p6hJE6PRFsFyl",
-	"DW8XM3Aml4mbzCdMlItwAINdMqj7IzPFkgHigAPi39s4/yhUMZvJXLP0LUs5vYSHfl/sxlBOHH7VfA2j",
-	"NX6yg6mZ7cCsCYxzT+NhQBOCyrmcsVxzFJsuOMfTu+Zshzj9sRW1btoyT8157N5GLUTEIBgBQxrlQjVu",
-	"7F6vFbWmXPBpMW0ddqP6ngdD7d9GrSRn1KyF6rtmc8mnTGk6nYVD7N26yPBGS3mH0R//eg/jwI5cfg03",
-	"J3Kx5mCKtaV/9quTQ+NgB/HY0x8rhooZeLB39dvL6+c3ven+7N+tqDWjWrPcUMA/zV9/xdjX5y+7vds/",
-	"tZbi6n7kM65Wnyr8N9dsqjbcETOw/RLNc7pordiRtYt1wf5yuQmvLjCI7Q0guPdsf9Ui4dNB+JGmKTcs",
-	"QLMPwYpHNFMsqm3ClGlqhONda3/rnruNWnIuUMyse+E9PGS2SmcOH7mTXi/PrKwyL4bIyl1vfqJc+1dr",
-	"xxFOoPlE7P6pItPL0jNG9RoTzbJMgcyWhU7klHVIbJGeND4kC1kAJu5jIEfExjB4CqHHERMJF2ObcxKR",
-	"GH1KNaA6BjUR50yw+QDk/WCqYkJzo090h8QTlplvKDllUjDCMsX6wijMIxKbj7IcvlIdcwv8yjAM80QR",
-	"JtJt9zWdL6pf6wvzOVAuVTIph32QzDm4jVqV5d81ymt82KXWVISXX+9dg7yBB6uy2AhQdyp35r6Y56qv",
-	"94C2wlO6a5Bz8zQo5rcqHOkZjBSewN0j6XzRMNLz29IE/NJiwigRI4QsBxg7IUsDyreSo6Kgaixjh4vC",
-	"c29inVcg561Ie5gAuq8qqk8V3l89t/RbKvWvUqNRS6/OU7OTe6LIiOfGyAk8zw65mBhvVIoE/O2Vx7rv",
-	"vrHBGoHTqivc20TT+/HdcpqO4keHpFpQ99EPw4gFek01zQdFnjVYwHTK2jLnYy7Ix/MzIkceo3uiCL65",
-	"diuNACsTBptMbJESqupZGJC6UOLIYchEWzcCZDr4FmsnYMTFVwphIydc7oTyArQJwXqiiCimLOcJwpg8",
-	"jch8wpMJpqOVwcYrtgA/yEw9tGif7bfWWbGG+DM55iuI38Jo8ITZVDitEuFeu0/Almy+mZY5Vapg6ZKS",
-	"efF1fLNf5xtc6tLmR1WGCjgpIOUK2d0pjytqc5lIdc4TnS0qYW4MfyGkxWE/nH/IdUQoJCC5VA1lsze4",
-	"DaXmDOBpiHF6Q3a/10ALNkWgdfiy232++/Jl72D/+X735cvdwPHZXSKZ26j1htFMT5YFxrLCk1d36Dij",
-	"JWVOx3eK7At87EJTvd718WrSDdx0Jt4KWTqPTxNpsyicyYi4hvmNizEeyhMF7DeSWSbnCDrEO2CBxyWI",
-	"gCYRBGf7ggoS4wMd8koKTbkAtFmxJHfWXel2aHk1eDHao7vJy7THng935jK/Ynn7eZOrETLMt1CoazTi",
-	"Kg14FOLqV4zNFAEQiGtFLt4ct3sHz8iEqslaqbH3dRy/3ifeSEU6W3Np7acQ9x4ZljOW/zinQkOKDRBM",
-	"h/zM2IxwTbQkYJginFUmnwHuhpuVGT4P6KXCtq1no92kR/dZ+wV9Pmzvp92k/XJ0wNq94V6ynx6wZ6Pn",
-	"3VDMFwVPm2gEk7GaHG4PfmzkbZtxLpDB7nK4V0MLYV59udTpoq0QHkXRVEnOn3Lh/73KIS+TbVftwIWX",
-	"TzVvcpQzFtvMqITm+QIPJsYMVeK9TeuiXXNfg/CoHtmzx/LIDh7DI7s3ClEzazYxxD0p1GSO2+O73S/7",
-	"XE1uLGsi8LeiljnptSqp1+jLRKVa8VNrIu23wZ7V04bVlGYZgbAEAYw/dZUSLl/TkBfKBS3RBjDSxRaW",
-	"WPEVEVUkE2OBUfNWisYyJtx0yLHLnur29slwoRnkr3y8fN1+URUsu92O+d/zwxfdF90aw3V7+w0M9N4B",
-	"TNV1IfVgpcdI5mSWy4Qpxaw9rSY0ZyAkbYCOkomZoHk+IpTMZIrvzrJCEdoXORWpnBJVjEb8ZtuGo8wD",
-	"+L7fMfgNNKqRpv4XpPpDkrM2OtuQYJ0zXeQieAz2u0M+2XwmKuxQQZ4QNztsdbgcgeoyJ2POSJizMaO2",
-	"XRJbh3zIudB0mDFyfPHq9NSnSqkZTZiqK/hAn28u6vr9m95uu9+/eX6yVtQ5jH6ZBgU5f/2KvNw/eE4s",
-	"/O8z9W1GN1G4iClNJlywds5oCj/EiUxZg8jD6NqyVds8CqaLQ1qF2Q/Lm7WEf6iYWi65CKoEWlE9Ut6U",
-	"Gt6cM1ytPgp+8FU+5rdK/YvxrIM/GtdQpvA8RQMQQOJaEirMsSnIYWRINW+0IZWyGiE0tncuqFn3qjyQ",
-	"eh7SckI+2gm2YOLzHX61i49+WY9khPHQL6vjQdZeppmSTpzFv7QtNtU+TWPiitgIxs/udLtLAb8UtFnt",
-	"4oJFiaHYL+s0gBtjWYZ/PD814gocgQnzTGQePyJxcwQX8zEMzWM6RnyHr1xHypFkcN6BHgLGq5xAk0I6",
-	"ZzRdbOKpQe7UMlms8K6aPwVM+DDE8b7w75K16d5fOzMXTKh++9FA8K/EsJsOBasxHggU+/nUzcrmTQow",
-	"8Qa3mAnvzkSGiac8y7gN4WCtLmSd0CEoVKInPE8dpnd5ebYdESUJxQFohpWWHPS6zSmxCEdpDjGbqe3V",
-	"Zq/b7XabgIzVYVq3sO9ElQ+OrK0i5+jOSJldXjNpf6VDsv+YIaI/RITnYAWfCTZ/fDarQINLK2g+zCCc",
-	"tIIJIT/EZp9yReYy15P5hGdsNVtWuGj3YUxUOmQ1LEQkOeCQgHwxl1APVapcITYSVpYRmdssaOXTjZyr",
-	"6UohFdmyckKRVGIqKQLzXG93yAeqFOEasH0uUnYTYxqNTibgg5jvC3bjXqoZ37vPH4iFNm5MBZdsOjE9",
-	"YbV0p2pi0bJJbbazaac/TRY+GQlShSBROULEMWXjnKZYx7jWtFFcJGwVbU3QNaVjBhmyU1YZ1+9aSjVr",
-	"G+l9F36nmrcldqPGh35FUBRBDrp7pJJWRgqheVZmZbm0rdB/kFeQ0YdD3p+JmyHiQDovzR8rPTNw0wzT",
-	"WX6LyJRRBcnWNg3NV99MpZBaCp6QBCDCkCCf1dgRU48cQe49M+y6HpAvhffSVI3Dt7e39zIiHy9fRaF4",
-	"ILOcJcDUVWig1+09a3d77d3eZXf3sNs97Hb/sdnhm5lYILYC7dXh7GpOjfnrnUlDYS5JAwYxJ5m0NrlF",
-	"naG+12V+uLQ0OWPCV/hsdcmfHdnZSpztyk7srT2XZ931osFQP0uKnOvFhVFKtj+HcSx/Zotmd8lIAaql",
-	"IZgrtoiqJBR2aFAMkjY75B0rayFZirBQBZVf3SfFd08o95vOuPn3bdTC/OfjAsM8K1t9wDcOSdyciS4T",
-	"Pfi///v/lFnU5hs4u/KbE61nrbK26JWUV3xFy5WG4h/FNEZfghKMnYRm2ZAmV/EheaP17L3IFhG5MIfB",
-	"or64oFN2wTX78xm9ichzktKFqqQ9g/u2KmIBugR2NMGZ+h0dDN5IpdveARzYSS5vr6ENLkayUbCkLCcs",
-	"Y4n5BdCmlBs2GBbmfH3xpDlnC5d3+qIvjr3CpeTpU9C0T58e2ljDQha5soLULOjy8ozkhVBQHiVrdYIg",
-	"nyJSiIwpeLUvMIbBNeY9dMgJhCcx6pHQHEOP5OlTa/0gVTx9ajupKKJWxjj7ojnIeURmVsfb4EjOlCzy",
-	"hEFG1yyXmiVYE5oxjd/xT2CRYF9YxQJ4PuwZIrBlvOrSTm9u/n9Kr5jFVBUjio7AMymMulYurmM2Ouj3",
-	"kfFrj87W2/4cAubp2CShAkFDohiLUC7JnEAtbFllX+aXQCQC4Uluixct+GuIgYtE21pLRTC710LJjCYT",
-	"AqN1yLEFL/sCiAL3GVFWH4s8RCKnXkBW4VV85+lTs8/+RyFFm01netEXdpSnTxsgWLJFBeEpm86kZkKX",
-	"gCzb7pDjEmadlxCsHY5w1RdroVfstAJGA2E0zzjL8dzAx9RzGaDQakJz6MkhmCM2dpNkRcqC3TLEKAgf",
-	"EcE4/FsZ39PDwh1yQUdML+zXUzaDP0sBQ/SF/RqZ0GvzKTdf+NoRjBUuz0HgMq+h3z7ppC8KwX8r2LYh",
-	"QUOY4CEbLis31HHhxY8/kwnLZmZeEoDmvkiKPDN+wZUiFA/G1ZtAeIFwjTFtFMVtGlTEpOQvF+/fWUXE",
-	"pVCQwk9oX0BKt/JIcQwfaacx2XqFCebty8WMVbO9b9rz+bxtdGi7yDMmEgldBlxZNhGyLypvUwXfP7LH",
-	"AqApoGuKjJkm+7sHHfLh/cVlOEFHQWXPMWAlNgOiAlLFfHSZk/jLbQxb9IPUE5cyCsksJfIfBRmkGPGD",
-	"RM8IjO43l5cfSK/bxfkbHkePEx6kfeFDhSk3cn3KhdHnHXKS5zJHuz1elYUfky0Hz29X4fi+WIHHE8ea",
-	"viNPilKKT7lWh5XGRHFzsDQ+An3AFdntdIyx6azZo0Dw2JQIqvvCxpeqzTWcutCBERPWHloZ51oeeHtV",
-	"YYKrM1IxWPUKF99sqpLXoZLBHbU2lyJDlsk56f3zYA/1dMYTJhQrUxpbb08vWyUK3HqfaGk8OKPGjVeB",
-	"Wrjb2e10Ial6xgSd8dZha6/T7eyh3ToBQ24HQgQ7Yb76mAHK4knzNDUanSt97B6qNWvrdbtrCjQaqgTL",
-	"r/1aTe1oysuvVjfsVWsUKlZ+t7Ty7TYlvHX7eeNiozCjv6ljUpY5OjIuf5YaQkVTwmzyfnd31Qf8bu0s",
-	"9x6DN/c3fNM3YLuNWgfdvbvf+livLLOmPOx8acT/+vn2c9RSxXRK84U9bb9WY/jRsYLcE/NGy+zoTKoG",
-	"Kqnk7Jao/g8SwfvNKSQ4v01PrzFf+LbqKOu8YLdL1Lv7IOpdSbDl3H3SUcu4EHX3cfBp+vL6r9PXi79O",
-	"Xz/7+Mvf9j/+8rdddvLuOpmm2fneXybpp5vuee/1Ivnp5iDM9WnwRO+5Sz5zeUX9k7GTw44lxhTAZGGY",
-	"ROTTfhJmab97Ny0Gbex+B3bZ777c4K1K20nz1u4GTFZvNATvHWzCnA2Vbt+Ys/H8Q5XYcL4NHH8b1VXF",
-	"zpeSEW53UI3Ve6b+uj7/nKcr2opWctwe1ly0zAO8NTvg5FV1OifGdHaumzd4rcnOITtOL8AaV8Zkpplz",
-	"VsHWqrhG6L/0Rc2B8UDukld0CZ6akGDUHTbbeOhDWFQEbYEmgVt2if2Wcq0uy3aHvWQv3WcHo2d0sIkM",
-	"c/JuWZaFQ20uy8KM0TWC7D9GZNVax35jSQC75y1aZIKRzAPRsFYMDGlyVcwCe3EpH5zRqfHYEykUV+A8",
-	"X/z1jGtbJ21DqvOJzFx3lK3SusLpTKiaMBUZP9KHXVyyuHnZATUTPp6051SDS51fbUeAxmuXZxX/7fjV",
-	"x49vyem7y/cxgRiTeb0vKpm9wNli3CHnDHAvwgGSU1rOZrwCykYE67vdr5UC8L7YwvT1qfRedNye08w6",
-	"YW01mcbwpMJaOUhzxydtcTapAFCqLyysVDYJy+0UMR9obZ49Vuq5EUeZlPl2kyT5iekf8EjvZd3LRDPd",
-	"VnDa1fJrDzkPuTAUt5yS0cixlkYqe1prf+Fc7R+5mknFdWM8L6Za02QyZUIfwSBGtfy53/K4Zts2GOFT",
-	"m9DSSYf9VrxRxXqldcb/T4b/cciuiZwtHJ+684iIpobMpMi4YKskRAlirxQQ5yzlOUs0Otu2wRHRkvgy",
-	"Ib9XZEbHjGy5jjY/HF+cDD6en+1A7cuOhK/5h+Ntq4Ox8ZF33dkNTTSJc/vZQZHzOCKUjHKmJkRxMc5Y",
-	"u1AMs6RZTLZ6B8+ITeMccm3EEPatMULygEy5KLTjYUo+/PzqhFyYVwDRGCQTmmVMjFlsMXnX/wk7tAEc",
-	"bJS7W7gNtMVL6DssLyaI0pOtpUAACeMA20co2GA21yznI85yC/dljF4zFYixDnkniUrkDOZlXTWWIqY2",
-	"K4YZT8gslyCtwQ7JMuKBBsDTVJMgge5feIjYPKouUPa6vYa4yMqDrzH/mUTJs6a+rHz/4/nZ/fg5al0w",
-	"3V4VvFl1OkGLr6hKHg+RJhvIhKauXDUur7A1dmTD3Mox4VYv4oaFPFzoSetz1LppW7KEnifWba4xto9O",
-	"reRw17EKQOaQyScsZ8gVjtemhdKE/VbQLHzwieqLuxjCcN/QZmaHDWFACVosj4ryQAgdy74wb2GfLE0U",
-	"Y4KYhZAF02SLWlZF3BmjqTBXw9aGUdiN69HixYxht75w/Ia2iV091DhuxVhADwLL/EdZhBdvI/PRFLJc",
-	"+sJJueMPpyDkzABGUIk0YJAEcHrvuGjInMjlbMbSyEVoIDUfUNTLamEl5P86gRNMM6jM5KnZCCySTKhw",
-	"WSsTKlIFdwf0hUXhcBNq/iNumDvuMdPQS70e9QyPMKMYieiLuLwlI3aVocZ0N0MEsMQTt3ww6BvE0Gto",
-	"yFeTQ3f7pmEAGI/c7hCSlPdXfysY2DQO7MEs1sZrOQ52ew3pqI03iADlQXDCK8KlsHC8ag7K1hR+xSQu",
-	"MAztliyUNoQpRw6m90WBlQ6EKPOsJ0lipM5BygRn6crZQgr9183W8wO7mWVU4JmZycLY6788CIdaMYte",
-	"d//FfaYB3TExcXSjKRQ5/8pPXzSkDcRHoTi1ErazcbQfxOt9zsWoi7Fs2/EggczqT2Na3q35L7DFqfF7",
-	"tCQh+2+s+esvfTt97+7tucsQcwkZ25ELbfUFcrcVeknGaO4wnftaCN1NLYTXvu3pw80K43D07n53+bqH",
-	"R3BVKkYMSvTHsmJAe+zk0mX2NQOEAJI41YNFzh7RMwaQ99IRRkUPgWprZ8ssdS/ZzKxOX2yI+5EA9jO6",
-	"Ab+CUIVRtw6dJFuxA9NiTE7HSCZ3wU6l6aKSe0BFXzRmNJQGTbDaVTVnFXQN/AO1Ud10mX1U1dfncBIr",
-	"kMzut0Uyf/eozH2QzM2DjUtww0ODGb0NQifhLQUP5nzP6+fYQLGak7QUmwBGB5b28n+lN/JeMPLm8u2Z",
-	"BRMMKb66uACG+Au9phfwKOEAa0SGPWWhFU8ZJLm4Js6gqtpcgP0T9QUNWMAQfoT5JLExBZiKCIqXqBYA",
-	"qGQc5AwQCOOt8GsW9YX5iPl4h1z45t+RYWc5GrFckT5ozJr467dWYHq+Pc7dTKXZjd6Z6GlWxfE2Qu1K",
-	"477BZXd43YUV7O0PMuPJYn0rHSMwjsw5jHIoVPuDeNLLi41Q0KH/hu6rBzwtoZbUuU4tlbcDonu4kpRf",
-	"Mw0XGcEHSy8hBKiVtKhdOFPXH1TT7Ao6dhoqB/Tf0Dh6xXY43y9VMcDoIeXYKJWgNpu85T/cRXXHuJI7",
-	"aY9P6ZjtPH0UBBl3j8CQdUqkyYS1DT3msqGV04ecX3sMhwoykUX+jfDgpisI/mPNtC/1rOc6rHy5JDyf",
-	"KEdq1JHIQ7nFt/5oZBZfeJ9BTouyV3HCS3Hkjbny8k534SVYOMA2M5llQPtLpH7GVUnrZzCPB9kum9+X",
-	"uTI5KdApm1sI34QKvystNWvVr6AmVbaRW01P/vMBfAZanldv+rHGceq9QPLq4vy1/VlLm1Or+qKptxtG",
-	"9ZY6vIUN3oJk2w455+OJtkFCinZEG9K6zeMWrat04Ih9M7PY578buygsvDgkbgjIPPb17RJc34brBzY0",
-	"90MlceELDL6t2R928WtQt9UufK3e3ya70/3kH8MXqvv33/b+cvXyl/lZfnApnn9gzz7S3Z/S7mveeyP3",
-	"L/5VrZAMkhJfVpIS6w3yDl7s9fZ2fbs6CE0mUGL5KE7F0v6ubKKuXPXU5qoyFrINkEj8n6Qgv7Fo+jSR",
-	"hPtLe7j4GjFkuFcWejU08SPLmPYBPUTUZfVqOZEizoRsjchTh1yWGcfQEX80gsuolrWb2cb3hV7GzZt2",
-	"sHxkp7wnewkB7OHxNSKAxuep0uA6bC6gXLuyyINq35kiN6Cq8orXr6Thh/rw35z2T6yCWwrzfAUTbIbR",
-	"IXKEjGA1axDwGkuNYQuu8YIF1IQRJgRkC5LxK9YXMZRjLEODcXANuFWINWQPwnd415L3AKdyCu0SobWo",
-	"RdCWITNUrfBEoFVXg2NeoDuU7BHZ8vGs1PthWf8ZOud/OLyGydWjsJ7y0wBvuifby2S1F3csAvDO1lwZ",
-	"tmM5EwmUOFKxqEB2nUaT03zjmwJhxx9Og3k9JhjmQR0XV7doDgofVdmAEdPJ5L5Msgb1qq5q6yKhGc23",
-	"N0C+pkxTC9FOfLfdxhOGYrSw84arRsTSdkWoxpsoM37NBFNqu0Ni2+QhJoouoHGH61LRFyvaVBAh50de",
-	"ITiYKyIxdqvwIy3IFoXLfyDZobz/J+Xqynhz5HTnPbaBiyC3IbwCaKPbf1z26XaHnDOacrMkQCPsPLlD",
-	"KqCjVbzCh7ItjL/Gc7KNCGzXifDGKddgBhtTBA2OXWeP1jiXxYwkcjrl2l7IeFhuhswr1yiRrd297Zbv",
-	"3NHUoKHTRU/J9tsopwXUKa82m557W15Z4b+Z4rJ7eedVU8WssxYiPrMESpIJS66ioBgZAsA2odLNt5FX",
-	"1kNaWDFbuHsj3S3pzRXcEYGeIdjLQ9Apa0axvgK8CjxwO+9fv6zwh2utOKotmfZ7lW6vTe02bJJBpcdu",
-	"2WN193nZFAkbpd6j+O/xwbUlM+L7h9EuGwhiNVRmWx2XFLjzxWz47WqtjN0awDg2trUV3hTqLcwPYbOk",
-	"8NpYI9ygWTHkpz19+onqZPL0KSadiXF7JrPMEbTSCywXeCWFKrInivi7t38rWM7hum1oswByv+xrDD0W",
-	"Mqo0UXQeNlnCjN3q7cponft7zW3QmyqipBR9Qcs+6k/MsvAT2BiKUe2aQdgv4IXdLlcK7kWDJMgtSNRz",
-	"8qAvCuFSCUE02FugdYJKjGqCZd2QnFj22KUwQTcDXJ1t5Trl0CyAWnjwkPBR2cXKfYsLMmR6zswhOYlR",
-	"rji4yxkn6S75gSmuUEOGee5KrzuHL+DowV4G51XfTeMbrcqggo2upCk9Vi+s5Syrsi+PveQOwkMuKRLO",
-	"2ZGWWYIR/2QrZSNaZJp0I38X/LPu9qrlVO6j2lRkVS+m+vzVRgA0lQ417B3i9kUgbuFdIzlA7oaDfBtN",
-	"UHb1XuoBfW8lcXsvJeH6xjebCZaq8QvftNDsD6BecCtcKSQ23IEbwXUyIVw3qJb7Yha+sTpo8opW2rFZ",
-	"Sw01p5sPuqow9KecCl3KfO8wGFM2Z4xsVVSdU3NR2RTQXoTmxSoRbN4XaKnZnhiVKq9KTyHjylXquDoE",
-	"+tqFV7TZ7C6uo7IvOHb4KFWFLWQ1E7ELUEFP0iMylGYiQTsQUMfnQc9x2zIIVKm7mBza/mzVO+tAn6SV",
-	"vXUgy71MOjuspZPBFKv7YVQfaL4ydgY7u+gL41HZ/IU5+S8SB61FY9R42BApA1WyRUnspEUcdH7h2jlq",
-	"yuVnSrxfHBUx9qpJqz2FKu19zGs51tkpOmJN/YDCG1NWtGKH7lZ39QOCxj5Q5GAoLqhwKo/BNqa1nUbg",
-	"k20ogHBTgos9DIXgkUJaPlJM2HoL+vhwRXbNBu/2Xhg1l9PEMM5RmawIT23FliEdK+Ix73e7fREvtT53",
-	"tt4PvvkXvvT06aEt06wYZHj/NyPdSl8Y8wjgphkXrOyp2Be1Pp1m8ly7G3rrFhikOBpzIbMbsN0hn7Bn",
-	"ub0XMb9maV9gSYOhxMiWN+BfDqHVFFKu4/gFVkeUIsN2/IIGntgQvS+w9ixbRL7bz5xeuTJSSMVRaANy",
-	"7UzAlKtECgGVckEJF6yfihTaYiH1+KXbGeCaYHSXcgoTkyPopEZ+K6Sm0MaJirQtRyPPD32BAAy75rJQ",
-	"YU+qCvSHALtPFRrncm5rZWB2Gb9mFuP2tbZPFJmyqcwX3jT1d3TjdU+R72voLzTDvlOpbxUGbZY7QLDm",
-	"M66lT3BjhO0/D93XbLyc+nEdOzhcyQrNMkF3ycC1l3haI/dBPU3wjgE6nVE+rl7rvcaQqfRg3j2o31r6",
-	"rAvamDvn2w9ZeQ+fMuTmb77wD9rLVsNrHCrv7nXvYRvVrordqPPKfS1Uf/HkIxiYZR/nTa8nqrdutn28",
-	"vTXpZ/dgO3id0RtenlW/3HO3OpH7mrXVW2obARBcGRg4oEKGi4o18n0t3U1auSCeM+X6xN2Z8Xu1c/k9",
-	"cJ8cr+OiV8xacBvAPDtWpX0Tg/rE60a096y0Je/h5rD6XcL+WkYELqggQ+at7EOoYCjElYCr/q29HXn7",
-	"NASdbLs2dMpwaLR7li5aiTH/1eVVCbyTvzEYi+N/jTqoNuXfTP5szM21CyweWxA3XDXxMHHqxZW/HuL+",
-	"S1wlsOwD6R9QLpl5vZP6lb3f57+RVPqJXztxBJ7dZjJJsPk3kUgXTAcS6YlyZvwKv9J6/M4vAz+day90",
-	"5lRt20otG45JG5xaqMVybpux9PFZsFBDfDyhwljUQ2abFoPQs3ardzDw6gTzkTHTtkSt8rlm4SXY/HuL",
-	"rmjJJN2c0YNLT76FJFtnle1+T+PR3d1x361ZLQFhvP8RgH8gAXhyAz2ubXfuFeLPNmvtLCgmoDS2Y/2J",
-	"6fczJo4/nN4vZusGvWdWi/2Wv2Wvc0eNFFf+0Qjub4SQCfwHDVvQQJBwWPBMYw5JBTMO4uG5u/5rbeoI",
-	"mowub8RYjfAVm1FxCIDbUloIJi/gndPcIoHY8gbvWWBpp+E2D4+/YSoE2plzrhjZgsY4KNIFY6mzJPsC",
-	"LtAVmBKhNM+wtzWZMiqgJ9l2pXu/uyDEeFo208eHzswQri+gT2wBdbAiPofXp32trAxklRnuHpIKHl8m",
-	"rU/lLTAIrHUevWi8zK2BbIwG8qpnwYVXRmAKnH3jS7NTHLnLxBwiiJXgasYS681AENNGpZDTl2OMPwQ1",
-	"Fwoh7+ZC92AsqH9t7iQyZ8MgE9c3voerW6EzuuFmQ/aQUJfQLMP8VAwNzCSH6IdxH20ylR3qiap3b9my",
-	"V1cEzWRs5cl2hPnllXqSI4/r9UVQyFLWseDtisA51bqsWokMBvFVmSTne2l1yPvRyKbdxI33TMZR2Ojb",
-	"MtwELkiwS0CsEduQlxteJjIu7/p71y78+MNpRMYFzdPy/pw4uKYktndDHhE5Grl5hJeicLPHOjxnaK3W",
-	"EJeGhCUM4lcz9PDAAykcjAZ0f/v59v8FAAD//w==",
+	"7H1rc9s4tuBfQWlvVexcSpZlOw+57gd34nR7xnmM7Ux6ptUjwiQkYUwBagKyokm5an/N/rD9JVvnHIAE",
+	"Jephx0n33L3VH9qhSOAAOO8XvjQSPZ5oJZQ1je6XxoTnfCysyPFfry4v3lzpG6HgH6kwSS4nVmrV6Dau",
+	"RoIZYYzU6olhcWLyQd/CqzEb5HrM4h9Pr9heys3oWvM83XPvxq1G1JAwwEjwVOSNqKH4WDS6jZ+bMFuT",
+	"posaufhtKnORNro2n4qoYZKRGHOAY8w/nws1tKNGd7/zImrY+QS+NzaXati4u4sa5zq5eYej1kGd6eTm",
+	"iWEwLZtJO5KK2ZFgCc8ykT8xjCeJnipbADrhdlSCif9bB95/5GLQ6Db+1165sXv0q9krALsDMHNhJloZ",
+	"gVt9QrOefpaGTiLRygpl4U8+mWQy4bCGvUmurzMx/s9/Go2nst3EH+grmre6JSfKrxh3g9kRt7Q5AmFh",
+	"PMsFT+dsJ3bv9emHeLfVuIs84O+0faOnKv2eoL/TBegjbghymQaAKm37A4Aq3o2YzvGceTqWip18OGPS",
+	"MD0YwOvwqJ9Kw68zkfp1wcPX7tn3XNVVHZDXIuFTI3AFRuS3IsclK83ik9dvz971/3z6t3jtUj4qPrUj",
+	"nct/fd/lvJXGSDWE7Z/lWg1Z/HMTAWr+WcwB5GkAmAP4B55eiN+mwth7QCo+8/EkE/RFCrQq1S3PZNoH",
+	"iu87wk2F5TJrdJFJIJ4bNuY2GbF//HLS/Dtv/qvdfNlq/vplP9rvvLj7j5YjdmFsX6aNbqO9/9Pffz74",
+	"04u/dD4dnj67eHHV/lvn4+HZs/cvGlHDWG6nptE9bLejhpUWwGmcERjIeJgDwzGtaa66OrHaWJ2LrltR",
+	"dxnuu+hx8MqtBLBqzLOBzscihZO5zgW/MYyzVCfTsVBWpCzRyticS2XZTrwEUhz1VPHU2iyOWPFPN0u8",
+	"22LvNDDYIUtGXA1F2uopWMsbnV/LNCW58t0YHUtybUzTSFtsBHIFzsY1OFpKI0DSgYc4WFRPVVf1o7Q/",
+	"Ta8/Kn7LZQb09z1XR5OzRE+zlClt2TUskicjOmCuzEzkIiUezxUTea5zthMPpR1Nr/vTEmpHg+eCG/FO",
+	"21fTPHcLeDAhZjAWcuPEjRYQIspkeAGwEiC3I2m8lHbv0wvHTFo25nM24rcgniYggR9KoC9LAsWl4tQl",
+	"eGsJdHk9j0WgCxshavehy6bqRumZivwmRCwX+FNKGK20HYm8p9zXO/ESxKuJExjjuRxLe/o5ESK9l7So",
+	"OXpgGBkM1xd+vMrhS1MKcZ2lhu2324wnVt7S4k3EpDUMh3iMswYmjIOxAJ71p12zhMc67+rSYaFj/lmO",
+	"p2OmpuNrkTM9qGwGHOUyOI5k32l78iqbGivy76uwSOOVEjhNBrw0A4JKRYSIzFlCYLlnGv7Av0PFrad2",
+	"4kBjO76Pxkao+4HPM83TK63PeT4U31tr89L1WqdzgDUDIGANXIWKG08SMbFwlBOCt2+17uPL7iAvuBVI",
+	"gg8hPrQecm4FIQkNccuzaUiWld9X0SNsNx6qNcXa4ENHjOxC2HzO+MAKOigrx4JJRc+bJ/B8iWL//tPR",
+	"386fP79q7ocU2gko9KKYYTNpVpYBhwI7OeZq3p9x6a3YxbUvvROuX2sGvzH4DXijA96wnWsgPHjEE7T9",
+	"DOMqZTPQHYXZ7TJu2Vgby/Y7L9iEjhl3Ed7ab3cOYWd4lm21bUgiIKr11CIofSMSrVKzej87q/Zz5ZI2",
+	"be7SPiHaPyrbMyDTxjoX5T4vUMsTA5vZ9B+U6Afc4uLk6rR/fvb27Kp/8eEy3oX91TMDuxexgc7LUf1e",
+	"kiae5CIVykqemYiM/0wKZXuKp2kujCGQEJL41fnZ6bur/sJUbia2E4coGB8zcSvyuZ+3pxBqA+L5nyIB",
+	"rVorYZjVerfFThZPhO3E4VnHTCtQ1Ry+oWDvKUS4XSJMAP0auCWIiSWMlYoNMjkc2SjER9i3tyc/9z+d",
+	"nF2dXlz2P5xe9E9evXr/8d1VvAtzEJqyyltgPwNj8Fokt0yrhPwnPRUvYkpcq1tEzueDRBkg+7Kb5pI2",
+	"gFmNq2LXYkA4YvO5VMPWWgeMw2mprBiKHDDwLmpckvvp9zKC32lWuMK82wxpHNUQVOGQ4rlhRg4V/Gtq",
+	"623jSzlUZ+oNl9lXamYwkVT9AY20KAPg16ZULJPqBoX0AphTA2hArqEWu7Q8t4wPOSCPZXsA9R6ZFo9g",
+	"QF86WApQ17Kt6roei2P5/Ui4ctbVQCppwLzaiStTxrtd4l8WeBVY2mRdRoXW3lOF2h5uI6lFzv65zvXM",
+	"APs7xsGmRuQsFUkmETkUI3sPdST6s6dyMcDhkKHpVCwR4THAFJ5THB5U7JQoQjCw/LQayOE0fxw8Q9uj",
+	"HDHAN2e6+h12xk/5LizXBjrmjtLsx7Ornz7+0HfM+ez17kPR7HAZzaqzb4luC8t7DLRb3pcNnsDFTYmB",
+	"19fCV2jMD2SIy6cccqrwcC+FShl3chcDBIwbduLexdG77AfBc5Gz3rTdPkjwJfxTPPRQ98tD/ViFa+1R",
+	"VtbwGCf41lN+xdnm2AC7plXTpizz+oq4/PTpUxM2DbSWhNua0MZJNuNzw2LaS4yzLMnEIkZyR0f/AEdV",
+	"aGSk0tzUKdiBM2nR0ZNyy6+5ESzVguicrCE2y6XFJzO2A+OywTTLQG/iaVOrDJkj8FephrvH8CEyNpBE",
+	"XsNgVyVF5CIBBcmw6zlYLyIbHJP24NTudRbKVjh21D4IGIfIb2UiWHXdm1CteBUOQ+l+RgGxmv0sf1yU",
+	"0qFZzQCrkBHQy7SXXDGRiQTOEjjIVMEvMz732gcMMrXIWTBux9mY/1Pn0s5JQ4VjIQN96EUTaYHoiNP0",
+	"PzhH9MldC6FYosdjaS3IG9pzF1cSzPCx8EwAlNaZAr30G5zIO78Jm86h3Fq0bUZTm+qZuidSl74PGACV",
+	"cBjFW3pmpHObzf8IiPZo2lD9ih1SmW3IHGRTxetMWhPSvjRryL+I5BWTDGQmgBWACjTJeEJsNhdjfStS",
+	"h/LwQT5VCkAl6Ev1KOAiwDBs6cpp9VSwXGOBw04niLzLLIbNRkKVi/BuHrdkVLqOAcSSDcUB1sctdqZK",
+	"T1nE4gI3425A1dIwEh87XPXUatpGUkW+sIbESbnUU5vosUBfY08tkDzxiMLhzFGc0yLcXiFVj3TmoDN8",
+	"IH5vc++jMtPJROdWpG9FKvkVvvT7egOBCuJwVpiNAqAFsP0xQNuHNaG5V9BrmCOAeRq5nojcShLEPt4t",
+	"000wuyHOXjeixuemzlHi7N9FDXIyY3wPhwR1hVva2INOI2qMpZLj6bjRbUeLex4MdXgXNZJccFgLt5ug",
+	"uZJjYSwfT8IhDu58ssVWS3lHAdXi8w6lVnh0+SXcnMinbwQgLiz912J1+vqfIrFBisPZ64rqCwP3D25+",
+	"e3n7/HNnfDj5VyNqTLi1IgcM+Af8+guFk3/9st+5+4/GUqpKMfK5NKtPFf+WVozNljsCA7uZeJ7zeWPF",
+	"jqxdrM+fKZebyOoCg3B5H+Plzw5XLRKnDiL6PE0lkADPPgQrHvDMiGhhE8bCcmD0m9b+1r93FzVQr9j0",
+	"wXt8CbbKZt7jthFfr84dr4IPQ1/dpi8/cWmLTxeOIwSg/kTc/plpZpe5Z0yqQsysyDITMvQWi53vMI27",
+	"bK6nyKWLsOIxc2FBmWI0fyBUItXQpXFFLCYvhelzGyPfj3OhxKyPsqs/NjHjOchG22LxSGQwh9FjoZVg",
+	"IjOip0D4H7OYRAPOUh1zBz0VYWTziWFCpbt+NpvPq7P1FEyHwqWKJuWwD+I5R3dRo7L8TaO8oZd9tlqF",
+	"eRXr3TTIT/hilRcDA/WnsjGdDN6rft5B3ApPadMgF/A2Cua3JhzpGY4UnsDmkWw+rxnp+V2pzn5pCAVC",
+	"BJiQowDQE7I0wHzHOSoCaoFk3HBReO61pJOmLiD6TqcP5ECbzwHGPnsN8+V8YPs8TfP61ENQx54YBm8x",
+	"F2qIgD6M7YL8B2Xg1fnHy6vTi/7FyZur/snr1xfkCgiSHjtHRyiN/b8Pqlz5H72e2fv1P7u/kOCJjuqY",
+	"8sJ2omgsYa/bSbeNZ2qglyVVabrWZjSkGMaR6TET44mdk56sgE94ZbbVWHv6YB+nYntBGJz5kjBcIFYr",
+	"8nE94HhK8HNVlZYIbKgePTtsrFOJlhSS0jKFuf3a1mw6rmNp00fWTvrTPKuHniJa7OPFOfJ7hB5MljwV",
+	"KR2AtCzjBhhvcTCkeK89DNgzooi15wUj96VKxee1lIAA4EZnesjw/WNn3gyclYeQozVCfgfD0B7caRdv",
+	"YK6L2b3nsTxbJNeV6+k4/iVC9lUc4kBnmZ7hnwlXqUzhxcCVEDWc7VTP4WC85i3PMRMRBg7O/NzPETx7",
+	"U04XPH0VzBw8viyBCJ5+LOGpCEAzHQxyPqws81ZbStLWiv689yL+6kYIHr0LBgsE33qmFJUIH4DqT6aC",
+	"cbWkhBq/U24fJgjua5QsLgi/Xw1b+i3Nu68yqKKGXV0E4IB7YthA5mDuBl7tFrscAS1rlaznKod+ji3W",
+	"iDpXdYUH29h8xfh+OXVH8dpHaV3A+NEPA/gnv+WW5/W8+5KPRVPncigVMm89KOJ/TwyjL9duJVByWY1R",
+	"52xRKeNmMcUVfbRljDpMx7DOOYbaPXrM1gIAjPUr1XHQGH1iqilU6bro2BPD1HQscplQiFSmEZuNZEL+",
+	"5iCR6UbM0bt3b+EdNTI9lCuQ34Xo8A3YVDytMnq+Wa0Rs+3sjTNjpiJdMjdefB3dLPFcWurS5kdVggoo",
+	"KUDlCtpt1MwrBtQyktpcJjabV1LoKLWGwgcS98N7CqWNGMfsbp8Ha1xqrHRpWrnA0DfmTxUujcNODS64",
+	"/MtG92W7/Xz/5cvO0eHzw/bLl/uBC2x/CWXuosZPgmegjy8yjGXTR99ssHZAqmkvited6SW9dulk4Gqd",
+	"szCY/MB1Z1LYo0vn8WmkXYqqdx6Qtx6eSTWkQ0EdP2JOIUJXeryHvpi4dI07P7GhdCvFYnqhxV5pZblU",
+	"GMAyIsm9nV86oKy+6b8YHPD95GXaEc+v92Y6vxF583md0ykkmG8hUNdIxFUS8DiM2d8IMXGqrLSGXf50",
+	"0uwcPWMjbkYb9e+voPj13tGtRKT3Oiyt/Qxz6gZAcmDbDXOuLMYUEGFa7M9CTMDqsJqhi4KCNGVmP0aT",
+	"aLMyoPMAXypk23g22E86/FA0X/Dn183DtJ00Xw6ORLNzfZAcpkfi2eB5O2Tz06lM63CEMt3rXK+FG3wr",
+	"cxPGuSQC2+R6Xe1kDosWy6WO501DQb+qEwArHwMnwP4q12xZybRqBy4L/rTgVxzkQsQu7TzheT6ng4mp",
+	"/IcVfkfnrLuVRYHno/rmnj2Wb+7oMXxz9/ZHL6g12yjiBSos8By/x5sdce69Bb6xLInQ8xY14KTXiqRO",
+	"rS0TlWKlAK0Otd8Ge7ZYk2XGPMsYBtsZRq7TMl2AimEAvYgvWE06AHqOVKjhRcxMkxFoYLx0ODkPW4ud",
+	"+MzsdueQXc+twNzYj1dvmi+qjGW/3YL/nndftF+0Fwiu3TmsISDn+qtZWJiagZIxcO69e//6tH/2mlx7",
+	"DwmpvPcRjuqshLRUvTvQOZvkOhHGCKfGmxHPBfJml3PE2Qj2Bd6PGGcTndK3k2xqGO+pnKtUjxlY2/Lz",
+	"rsuwKXM4qnkdlM0hzWJMuMty0SRvLxbN5cJOcxW8hsfcYp9cijZXPjGkTH3GshKnOugBSkxACEANBSgB",
+	"ozZ9Xn6Lfcilsvw6E+zk8tXZWZH9bSY8EWZRrwjUiO05bK/3ubPf7PU+Pz9dy2F9kHgZQxS7ePOKvTw8",
+	"es5c/LmovnRVeszQIsY8GUklmrngKT6IE52KGk6bOEfhojJdPwqVAGKmKOyHYwkLRZxYBb9cRhtUfqKH",
+	"q5JkV1fuV18HVq0oDx4UdUDwrFLsg86o8kewSHWK73PSO5GkFupqEMa6KDu6mCqlMDXVIdV0G1D5c8XR",
+	"DbUitXUxtXq5yJLUE1cEG6Z//brBtPeJR1/WO1PCRKMvq5MTnMrOM6M9R41/bjr3WPMsjZlvUsAomWOj",
+	"5V/KmKUMgtVWNiq1lOO0wQ9rXSLHIrf9eHEGrAttkZEoCApeP2ZxfWoUpZsC/lO2abzBXF8M2xL6ENyB",
+	"KEQirJxAnUy8EDydb2MsYmr4MlqsMPDqp0KCfJjT876xyJpgB32/FjIf2a7O/WgR2a8MqNYdClXbPjBq",
+	"WcCzqNnWb1IQoK2xzIUqLKoIiHgss0y6fAJK+KJE0GsUrsyOZJ56t+LV1fluxIzGlC4lZjyjgkyJMt6n",
+	"eZGTpdTIhCtEK0Rop91ut+t8KatzhvzCvhNWPjjNYxU6RxvTNtzy6lH7K22iw8fMV/hDpBscraAzJWaP",
+	"T2YV7+TSCuoPM8htWEGEmKzoimukYTOd29FsJDOxmiwrVLT/MCIqbcIFd4xKcnSFovNN+HpB7EIiDbln",
+	"ws4BTOeuyMsUebze2vWtLgzbcXzCsFRTpQzFBqTdbbEP3BgmLYYXMBQXU06nTUZlPFd89h8tKOL7zx/o",
+	"jq3dmIprtO7E7Egs5BFXM3aX1WvYzrqd/jSaF1m+mLeKdVgROT1TMcx5Sn0q1oeYpUrEKtwakXXMhwIL",
+	"gMaiMm6xaym3ognce5ML0dRvS+xHjbvFiijb/6h9wCr52myqrMzKdGefDx3aEvoGU+VpyPsTcb2XOuDO",
+	"S/BTJ48MTTYgOkdvERsLbrCWzOcs++LisVbaaiUTlqCXMkTIZwvkSHmwHiEPngG5ro8JlMx7CVQw/g4O",
+	"Dl5G7OPVqyhkD2ySiwSJuuqd6LQ7z5rtTnO/c9Xe77bb3Xb779sdPkDifMEV7+KiR73qjYBfN2awhomN",
+	"Nf6IGcu008md4xv7t/g0RJ8jrSdCFQXMO232Xx7tXKHxbmUnDtaey7P2etYA2C+SaS7t/BKEkuu/Bkbm",
+	"n8W83lwCLsCtBoS5EfOoikJhBy4jsBqixd6JstWDSMkzVQkMrO6DV3THKvebTyT8+y5qUHnXyZQiTStb",
+	"ueEcXRbXF9rpxPb/7//+P2WRGMxB0JVzjqydNMrS6Vda38gVLfVqapuNsBQACipM9xKeZdc8uYm77Cdr",
+	"J+9VNo/YJRyGiHrqko/FpbTiv87554g9Zymfm0pVF5pvq4ImKEtwRxOCtNjRfv8nbWyzMAD7Dsjl7QXc",
+	"kC7DbYmxpCIvS6m4SoHt2VxeT+F8i94Q2P+EPPatnuqpk0Lgcvb0KUrap0+7Ltwx19PcOEYKC7q6Omf5",
+	"VBms/tYLbRCQP0VsqjJh8NOeojCKtJR60WKnGCGlwEvCc4p+sqdPnfZDWPH0qWu4YphZGWbtqfo46zGb",
+	"OBnv4jO5MHqaJwLTiye5tiKhlheZsDRP8Qb1QHAFJi6kgHtGTuAyZHblwJvB/8f8Rji3rhFYXAJTT0Fc",
+	"Gx9ago0O+rll8rZwEC+2deyi/9OTScIVORCZESIivqRzhq0+yi5KZYoLBkPIVSldbwbnfwZkkCqxLvHO",
+	"MCo1cd5swZMR5am12IlzZPYUIgXtM3lci3Bol5CcFwyyroTu6VPY5+Kh0qqJaXw95UZ5+rTGHYslgTIV",
+	"44m2QtnSOSt2W+ykdLnOSnesG45J01Nr3bDUSQ+VBiZ4nkmR07mhjWlnOvBImxHPseeaEh7ZxOckm6Yi",
+	"2C1ARsXkgCkh8d8GbM/CRdxil3wg7NzNnooJ/qwVDtFTbjY24rcwlYcXZzvGscLleXe4zhc84UXeS09N",
+	"lfxtKnYBBQEx0UIGKis31FPh5es/s5HIJgCXRqdzTyXTPAO74MYwTgfjy2kxwsGkpbA6seImDwp+U/an",
+	"y/fvnCCSWhmsjWO8p7C+yBRe4xgnaaYx23lF1U7Nq/lEVEuPPjdns1kTZGhzmmdCJRq7SPmuM0zpnqp8",
+	"zQ3Of+yOBR2o6F0zbCgsO9w/arEP7y+vQgA9BpU9ZZGUxASRymWcaup7EH+5i3GLftB25OsXMJ+mjAJE",
+	"QTkDBR2x6iBCpfunq6sPrNNuE/xA42RxUsFaTxXRylQCXx9LBfK8xU7zXOekt8erSsJituNd9btV13xP",
+	"rfDNM0+aRcfFlLiUHEtrupXGk3F9vDY+RnkgDdtvtUDZ9NrsccB4XFYGtz3lQlzV5mleXNhAiQlbKzge",
+	"5zs6FfqqoWoLr6RSvOwVLb5eVWVvQiFDO+p0LsOuRaZnrPOPowOS05lMhDKizKpsvD27apRe4Mb7xGqw",
+	"4ECMg1VBUrjd2m+1scJnIhSfyEa3cdBqtw5Ibx2hIreH4YK9sHhqKNDLUqDmWQoSXRp74l9aaMbbabfX",
+	"VAvWNEEoZ/ulml1SVyRWLbU7qBbMVbT8dqnlu21KZOPu162reMPysrqOmFnm8QhM/iwFRCVVAjb5sL2/",
+	"aoJit/aWe8vil4dbflk02L2LGkftg81ffVwonPeqPO58qcT/8uvdr1HDTMdjns/daRdrBcWPDzFRGZGl",
+	"ATs60aYGSyppw6VX/wdNzvvtMSQ4v21PrzZl+a5qKNt8Ku6WsHf/Qdi7EmFL2Iu8pwaYEIvmY//T+OXt",
+	"X8Zv5n8Zv3n28ee/Hn78+a/74vTdbTJOs4uDP43ST5/bF5038+THz0dhulGNJXrPXSqSp1cU44KeHDZk",
+	"A1WA8pURiKjIPEqEw/32ZlwM2hT/DuRy2H65xVeVtuLw1f4WRLbYRxG/O9qGOGvKrr8xZdP5hyKx5nxr",
+	"KP4uWhQVe19KQrjbIzG22BP/l/Up8DJd0Ta+kmb3sObxZSriHeyA51dVcE5BdfamW6Hw+uJ8TNCzc9TG",
+	"DajMPPPGKupaFdOI7JeeWjBgCkfuklV0hZaa0qjUdet1PLIhnFeEdIE6hlveAvAt+doiL9u/7iQH6aE4",
+	"Gjzj/W14mOd3y7wsHGp7XhYmra5hZP82LGvhaoBvzAlw9wqNlohgoPOANaxlA9c8uZlOAn1xKSVd8DFY",
+	"7IlWRho0ni//ci6ta0DiQqqzkc5887edUrsicEbcjISJwI4swi4+Xx0+9o6akRyOmjNu0aTOb3Yj9MZb",
+	"n3MV//Xk1cePb9nZu6v3McMYE3zeU5XkYqRsNWyxC4F+LybRJWesnkxkxSkbMWqc4p9WOqv01A5l0I91",
+	"YUXHzRnPnBHWNKNxjG8aKtzGTHt603U9YRUHlOkp51Yqe6DmDkTKDVqb6k9l437EQaZ1vlvHSX4U9gc6",
+	"0ntp9zqxwjYNnna1F0jhcr6WCjBuOSWjlmIdjlT2dKG7lze1X0sz0Uba2nhezK3lyWgslD3GQUC0/Fev",
+	"Ufg1m65/mhy7hJZWet1rxFu1T6l0BvvvpPifhOSa6Mnc06k/j4hZDmimVSaVWMshkrK3di2LKJM+d+wo",
+	"F9ixdQCmOFb4+onRF0coFDEjKLHi4vTk9dvTJ4b1GheuSxHvKTdcr7FbFL9W+suipwsfwAxdxoNq2aLz",
+	"UiZ4CnxwxvMUSK9w3VLGmfdXuYAL5utX2op5R3L8c7Owypvv0Mmxg0ynnBO5CShfroND+AV50F3TB9/L",
+	"yLIbTFsp68JhOCV2jxn3MKOXgoJBmdH14PxV8jhaKBcuPoc1t9gn5JLLfZSistZtKCzFOcvOS47fhn2a",
+	"uvVNkja3Q4tYxV9LStkTQ1k2PbWz0B3NuSV3g55KPYVd3wo+V+nJ6yKbuAHc3GAA2nng3FagMEBHmHNQ",
+	"xWXRLDXzEJ95YntqZe31cYA4IDN0bk1Qg42Bf18QHUd4hvSPnqLudD52I7JBsRtuuJ3YFUrHhYoJUmG3",
+	"xWJf+Rt7f7bv1/zx4twjfVHc7hz/mR5W69xd3NzPFla84xpBiBy2D1nQgx4bMIft7FfIGd90/2vdSL6P",
+	"QkPtF30BgL2Vpf74Z3dvz2Wq73cP2u12g0ry6auw8n6/fdipVLk3iu+et9v7RfV0tyxnL4vAXe33XbRm",
+	"/k51/s7C/O3ayTuLkwcl9JumL6Y62Gqqg3tN9atvB3GwvfchaIuxQv47Zvo9XGrhBRD3kJEBlE+ME1YU",
+	"wgOkiChW4VtgGIHlBGK8jajcK/p21JurJ2kKGjXuvxdLJSTeT028bkfnbDpJOZZv2GoXlV1g/rmeDkc9",
+	"FYo26kttnd2E8JNXANm6N4+X6jJg9T1V04uFQl26/OLD6enFZYzla4mLfU0nvs2eUXxiRtp6TtdTmR62",
+	"2EmKbeAdp8acTDkWLXbiRHywCbD1FCpGVRlFeB0Pqva5+Ro/JVHXYaOWnA6JnLb3P9e239nKhbkN53xs",
+	"Ei2jrIAtiJR/UMu6Quj/DZ16QCKOLWzPZva+wP/6Mr0jRpOJuhS3C2wLarzagKRKHdMDZlOwk4qifOFN",
+	"4PJhT1F+grTMWDHBLqiFYuOUIkwagfnEDOgeuJKeOP2GWpQSJwAKB/ZVKHXm2CdZZgJ1zFz8U0sVMK8s",
+	"RTumjiXQOhe5wh+DxkAn9frlvweFfUtkp5NyCFkfm9rkgXZFhkuCbNUlpkQnD3ZF+4ZnGIoMM7xWmsYX",
+	"IpW5SJy14C43AIlftPEozohN+FCwHd/N/oeTy9P+x4vzPexNsadxtuLleNc5qEMSFikZMizO3bT9aS7J",
+	"HsmFGTmNvjk1ojCHdjpHz5ird7yW1kQ9d2sj2CJHbCzV1HoHF2cf/vzqlF3CJxju7ycjnmVCDUXsEtb8",
+	"3Q90OwtqNtL0lF+4s9XipdQ0XF7MKIWN7SxlybEwSY7a9/YUQnMrcjmQYLRjLkwm+K0wgY+vxd5pZhI9",
+	"QbicfiBSSjiZTK8zmbBJrtGViU76LGOFgY3JJrWaB2pYdIh0ccQimzlod2qSBlce/IJn7FwTP1rT/6X8",
+	"/uPF+f2cXVHjUtjmqszGVacTXO8RVdHjIa62LXhR3Y0cC/ylwlBI66UixCHzAoM2LOQvUzuiFlwOLbHT",
+	"tlPIFgi7SN1cSeH+tgrMwAqJfCRyQVThaW08NZaJ36Y8C198YnpqE0EA9V27EuawDTl6iF2iC1flgTA+",
+	"1D0FX9EdGRbMF8VgIWwuLNvhjlQpKYtSjRHWxLX7E599Z/CCzQC59ZSnN3I7udVjD6KdmFqdIsOCP8om",
+	"OeTNwcwtUDx6ynO5kw9nyORggJgcRSWCJ5jEVkT1LJYV5HoyEWnk0xexdN65iCqNj9CT4RlOAGbQOUmm",
+	"sBHUxCjhypd0jLhKDV6c3FMuRaVUPYLgKm2YP+6hsHiR7GJKcHiEGac0vZ6KyyvCY9+5yYz0zDh9qQwy",
+	"0vIx2lXDht7gZTwLfGhz4DbMjqYjdztEKFWIz9+mAh3+PhOCBHXtneRH+52aWs3a69MR8zBzrxCESznT",
+	"8SoYfN+7rwDiknK0/ZKVsYCYeuBz2IqmPZXbh4jnOZORxYSd/VQoKdKV0GKt+ddBW9CD+DzJuKIzA2Bx",
+	"7PUz98OhVkDRaR++uA8YeDMWVVVuBcI0l1859WVNTn18HLJTx2FbW6fCI3u9z7mAuBjqphsPq6uc/ASl",
+	"drPkv6TrzaQ6BqQPyX9ryb/40beT9451xZsUMV+tsBuVrh6ibsf0kkzw3Cc83FdDaG+rIbwprjx7uFoB",
+	"pk5n87fLd10/gpFUUWKIoz+WFoPSYy/Xvuyt3h2JGQRe9FATsiIWAQpQEcKmHCOyENAhieZ+lvqPXNlS",
+	"q6e2TIphQU4MyAaaheL4IG596g7biX2mSUyV25TmK30msLF8XknM56qnatP9q94uB/iq5iyV1BO0D8xW",
+	"fc3K0pwF7wSexIo0n/a3TfP53VMW75Pms33YYMnN8VCnYGeLvMLwhuIHU37gAcFre6oFO0uJe0joSNIF",
+	"/19pjbxXgv109fbcORMAFV9dXiJB/Inf8kt8lUmM+UdAnnpqjUwFVoD4CxxRVDWlQv0n6ikekAAgfkTF",
+	"FjGoAsJEjNhLtJAdV0nHzwV6IMBakbci6imYBCZvscvi4s8IyFkPBiI3rIcSc4H99RorApFF+9rNRGXF",
+	"Z7s3suOs6uXbKqWlVO5rTHafzHLpGHvzg85kMl/f6hYYxjGcwyDHLi5/EEt6ebGRT3IoHMdlNpBD1BI7",
+	"14ml4q09Mg9XovIbYZORn7C0EsLsLaNdSksIqQ+zW57d4N1KgOWYGgc4TlaxG67IFTECE9iwHheEStA7",
+	"jb2VP2zCuhNayUbck2M+FHtPHyW9inaP4ZCLmMiTkWgCPua6ptXyh1zeFj4crthIT/NvlCxVd/3wv62a",
+	"9mWxJLgunlxlnk+MRzXuUeSh1FK05qwllqJDXYYFH4bFP55eMfoojgplzin2ZVkoaThINhOdZYj7S6h+",
+	"Lk2J6+cIxzeMqRTdSesqdwKZsr2G8E2w8LviUr1U/QpsMmWb99X4VEwfuM9QysvqLf9OOQ4SvV5dXrxx",
+	"j612Baemp+p6r1Me31IH9rABe1CJ2mIXcjiyLoOWkx7RxNQneN156yodMuOi2XhcJNGBXhR2JegyPwSW",
+	"5RbN3zSavjVXD2+p7odC4rKovv+2an/YZb9G3Fa75Dc6fx3tjw+Tv1+/MO2//Xbwp5uXP8/O86Mr9fyD",
+	"ePaR7/+Ytt/Izk/68PKf1fZBQcXey0rF3mID+6MXB52D/aKdPObtJth/6FGMiqX9XXl1p/GtRbYXlbHS",
+	"TXSJxP9OAvIbs6ZPI81kcWG/VF/DhoB69dSudk28xnQGE0qvaocI5DnoZyKyJs9Ti12V5bh4D+tgIBJL",
+	"ru2FSJ4cqvdTu+w3r9vB8pU94GTOlv11iaYPV3oAweap4uA631yAuW5lUeFU+84YuQVWvSlae34lDj/U",
+	"hv/muH/qBNxSmOcriGA7Hx15jogQnGQNAl5DbYusX7zWlyRhRAkB2Zxl8kb0VIy9CpZdg7F3ivGihc6C",
+	"Zw/Dd9jfq7QAx3qM2ciYuuM8aMsuMxKt+EYgVVc7xwqG7r1kj0iWj6el3s+X9e8hc/6Hwhd8cotR2ALz",
+	"08DfdE+y18lqK+5EBc4715AEyE7kQiXY/4erecVl16pVOWGOb+oIO/lwFsD1mM6wwqnj4+rOm0PMx1Q2",
+	"YCBsMrovkazxelVXtXOZ8Iznu1t4vsbCcueiHRW34dSeMHZqCdtS+lY9vs6JW8azjO1k8lYoYcwuVq5g",
+	"B8SYGT7Hrpa+hWNPrejhyJSeHRcCwbu5IhZTK8dipDnb4XjlPCY7lLfOp9LcgDXHzvbeU7/0CHMbwovn",
+	"t7pz3pdm7rbYheCphCWhN8LBKb2nAts9xytsKHfF0NdYTq5Ln2vJ2P3SwKsXwtbT1LUxuIDIt71sDHM9",
+	"nbh6JkbNzbvlZui8cnk/29k/2G0UbS3ruhe22mQp+eKMAizETn2zHXj+a33jmP92gsvt5UoryWUWsemk",
+	"tdZFfO4QlCUjkdxEQacuDAD7oj8Hby2trHdpUXneVJHN6eqFV7U3ixg21KRyMMXHot6L9RXOq7BcieD+",
+	"5csKe3ihT2W1X/Fhp3IbS10vSpdkULkDp7wDZf952TGYLjK5R2ecx3euLakR3z+MdlWDEKtdZe4qohID",
+	"977Aht+tKW/FtnioHINu7Zg3x2YE8CDsJDzihnmMBeaGlwlhftrTp5+4TUZPn1LSmRo2JzrLPEIbO6da",
+	"+ldamWn2xFAzPqmG7LepyKUwu13qQYh8v7x3CBsQYqGf4bOwAzFl7Mbhbe0uS9e72HzQmxtmtFY9xct7",
+	"zrA+k6agrsmCW98p0c2A3ZKLXCmYBzukY6VreUlKT02VTyVE1rDbYifUG5nGs4x6nmFyYnkHDt6QW0BA",
+	"q3N3nowldtLjzj3YZXJQtnj2c0nFroWdCaGigmOUK6Y8hQBIfx07grhCDAHxbEqvu8AZaPRgL4PzWtxN",
+	"sI1WZVBRkV9UFy36ykbRy1lWZdNaTYeJ4SGfFInn7FELlgDsn+2kYsCnmWXtCPYUI2bP2rurlhPiYmNb",
+	"lhV22r17oE0XKgF46VMoYTew2xcBu8VvgXMg3w0H+TaSoLx1a+mOpnsLibt7CQl/r1u9muCwmmb4ppUs",
+	"fwDxQlvh+wRRN1rgfNjEUNoa0XJfn0Vx8RkVloRSac9lLdU0ZNp+0FVdk37MubIlzy8MBlBlcyHYTkXU",
+	"eTEXlR3z0113y6hjq0yJWU+RpuYaRlZaoFQa7oIpV2ly0mLY9N3osYCdFpkRLrtL2qi8QIvaX5aiwnV5",
+	"AkDcAkxwYccxu9YASNArE8XxRXA5l+uni6KUZ2iKUE/cncW2s9hEeGXjWcxyL5POugvpZAhidT9A9KHk",
+	"K2NnuLPznqJyPcxfmLH/ZHFw70ZMEo+6BWcoSnY4iz23iIO2qFg9h4aa8fmZeNmcViSIqZFrWm24W+l9",
+	"C5/l1C4A2zHUNMsNbzRdcWcZtn7e1CwXu95ikQNgXFDhVB6Du7XFteHEKZtYAOFBwkYegCF0pJiWTxgT",
+	"9qXGJrfSsH3Y4P3OCxBzOU8sFh8WyYr41k7sCNKTIh3zYbvdU/HSHWFe1/uh6IxNHz192nU9NSoKGaOO",
+	"NaxdaZoKr6DfNJNKlBcO9NTCJRYAvMTGvXUaGFUa5mOeuQ3YbbFPdLkXkgO5NXqKShoAEyNX3kC/dLEP",
+	"M2Gup/g5VUeULMMVr+PtFnRzWE9R7Vk2LxtxzPiNrx+l4lDSAaX1KmAqTaKVwkq5oIQL149F6dLr3cXS",
+	"HQS0Jhzdp5wiYHqAbcbZb1NtOfY45ipt6sGgoAcqmZ+A0NRTEzZsrrj+yMFepAoNcz1ztTIIXSZvhfNx",
+	"F42onhg2FmOdzwvV1NnV/jrmqGj6XzRhoabMadFHG7ujtBBhYRrf7za40dFd1IatyV28nBfjenLwfiXH",
+	"NMsE3eVaevrCKbkPKqSny/j4eMLlUFXUozWKTOWCov2jqKoldp+1URpLb3wXQ1a+o7cA3YorIosXNT0J",
+	"7zusfHvQvodu5Hbp0Wv6wx303Z4fQ8EsLzna9vrgxXuN3CVXhTZZQPdgPXid0htebo0kEECyXwXkvmpt",
+	"cXR4NVWtA4RWhgoOipDreUUb+b6a7jZ9TsmfM5b21F8u+Xu1Rfg9/D45XZfNb4TT4LZw8+w5kfZNFOrT",
+	"QjaSvue4LXuPN3uPBPNuBidVBxQZJccFV+xaFFp2FysYXGuoyOvbUaGfhk4n18ucjDIamvSepRtJY8p/",
+	"9XlVSlNWVW0fBfz4a8RB9ca67fjP1tS8cLvjYzPimnsYH8ZOC3ZV3J14/yWuYljuhfQPyJcArnfavnIX",
+	"4f5/xJV+lLeeHaFltx1PUmL2TTjSpbABR3pivBq/wq50Fr+3y9BOl7ZgOjNudl2llgvHpDVGLdZiebMN",
+	"NH16FzXU0D+ecAUa9bVwN/og03N6a2Fg0L2CMMlQ+G4ylenqmZcSs+/NuqIllXR7Qg9uBP0WnGydVrb/",
+	"PZVHf7HlfbdmNQfE8f6HAf6BGODpZ7wAyl1dtYL9uZtMWnNOCSi1d5X8KOz7iVAnH87uF7P1g94zq8XN",
+	"VVxH39pQIyVN8WrErudWYMgE/+BhCxoMEl5PZWYph6TiMw7i4bm/G3tt6gipjD5vBLRGnMVlVHTR4baU",
+	"FkLJC9TeUDpPILW8oUsIRdqqueqy8L9RKgTpmTNpBNvBxjjE0pXAVl7upijq9kUpEcbKjC5+YmPBFTbs",
+	"3q1cbedvzwRLy2X6FKEzGMI3zS8SW1AcrIjP0d3iX8srA14Fw92DU+Hry6j1qbwilRxrrUcvGi9zazAb",
+	"owa9FrPgwvsUKQXOffGl3iiO/E3b3iNIleBmIhJnzWAQ00WliNKXY4w/BDUXhlze9YXuwVhY/1rfSWQm",
+	"roNM3KLL8JhnGV0bBtQMaI8JdQnPMspPpdDAREuMfoD56JKp3FBPzGL3lh13r2PQTMZVnuxGlF9eqSc5",
+	"Lvx6PRUUspR1LNTTGSmnWpe1UCJDQXxTJskVvbRa7P1g4NJuYtpEMvSKNMs4Cm/BcgQ3wtsD3RLI10h3",
+	"dJUbXiYyLu/6e3+X1smHs4gNp9Sn2rf1Cu7wjBllAx4zPRh4OMIbQyXssQ3PGdu+1cSlMWGJgvjVDD06",
+	"8IALB6Mh3t/9evf/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

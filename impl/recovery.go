@@ -2,14 +2,14 @@ package impl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/octostore/octostore/impl/lease"
-	"github.com/octostore/octostore/impl/store"
 )
 
 // Surviving the disk. When a commit fails (a full, read-only or failing disk) or the
-// database file is found replaced, the store refuses writes (store.ErrUnavailable, 503)
+// database file is found replaced, the store refuses writes (ErrUnavailable, 503)
 // and this file waits for it to accept them again: then it rebuilds the engine from the
 // durable state in-process, exactly as a restart would, and resumes.
 
@@ -28,7 +28,7 @@ func fencingFloor(reserved int64, now lease.Instant) int64 {
 
 // errRebuilt answers the requests that waited in a lock's line when the engine was
 // rebuilt: the lines lived in memory only, as across a restart.
-var errRebuilt = fmt.Errorf("%w: the server rebuilt its state after a storage failure; retry", store.ErrUnavailable)
+var errRebuilt = fmt.Errorf("%w: the server rebuilt its state after a storage failure; retry", ErrUnavailable)
 
 // recovered returns a channel closed at the next rebuild of the engine.
 func (s *Server) recovered() <-chan struct{} {
@@ -47,7 +47,12 @@ func (s *Server) recoverStorage(ctx context.Context) {
 			return
 		case <-s.commits.Failed():
 		}
-		s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", s.store.Health().Degraded)
+		if err := s.commits.Writable(); errors.Is(err, ErrNoLeader) {
+			// A cluster node that does not lead: the normal state of a follower.
+			s.log.Info("not serving writes: this node does not lead the cluster", "reason", err)
+		} else {
+			s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", err)
+		}
 		var last string
 		for {
 			tick := make(chan struct{})
@@ -65,7 +70,7 @@ func (s *Server) recoverStorage(ctx context.Context) {
 			if err == nil {
 				break
 			}
-			if msg := err.Error(); msg != last {
+			if msg := err.Error(); msg != last && !errors.Is(err, ErrNoLeader) {
 				s.log.Error("storage still refuses writes", "err", err)
 				last = msg
 			}

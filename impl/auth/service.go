@@ -81,6 +81,23 @@ func NewService(ctx context.Context, store Store, now func() time.Time) (*Servic
 	return s, nil
 }
 
+// Reload replaces the in-memory tokens by the stored ones: in a cluster, after another
+// node's change was applied to this node's store.
+func (s *Service) Reload(ctx context.Context) error {
+	recs, err := s.store.Tokens(ctx)
+	if err != nil {
+		return fmt.Errorf("load tokens: %w", err)
+	}
+	tokens := make(map[string]TokenRecord, len(recs))
+	for _, r := range recs {
+		tokens[r.ID] = r
+	}
+	s.mu.Lock()
+	s.tokens = tokens
+	s.mu.Unlock()
+	return nil
+}
+
 // Authenticate returns the principal a bearer token stands for.
 func (s *Service) Authenticate(token string) (Principal, error) {
 	id, ok := ParseToken(token)

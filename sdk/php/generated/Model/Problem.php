@@ -260,6 +260,7 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_SIGNIN_FAILED = 'signin_failed';
     public const CODE_GITHUB_UNAVAILABLE = 'github_unavailable';
     public const CODE_FORBIDDEN = 'forbidden';
+    public const CODE_NO_LEADER = 'no_leader';
 
     /**
      * Gets allowable values of the enum
@@ -290,6 +291,7 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_SIGNIN_FAILED,
             self::CODE_GITHUB_UNAVAILABLE,
             self::CODE_FORBIDDEN,
+            self::CODE_NO_LEADER,
         ];
     }
 

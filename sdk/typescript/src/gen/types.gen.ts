@@ -148,6 +148,46 @@ export type IssuedToken = {
 
 export type AccountName = string;
 
+/**
+ * A cluster node's id (`CLUSTER_NODE_ID`).
+ */
+export type NodeId = string;
+
+export type AddClusterNodeRequest = {
+    id: NodeId;
+    /**
+     * The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+     */
+    raft_addr: string;
+};
+
+export type ClusterInfo = {
+    /**
+     * The leader's id; empty when none is known.
+     */
+    leader: string;
+    /**
+     * The raft term this node is in.
+     */
+    term: number;
+    nodes: Array<ClusterNode>;
+};
+
+export type ClusterNode = {
+    id: string;
+    raft_addr: string;
+    /**
+     * The client URL the node recorded when it last led; empty before.
+     */
+    http_url: string;
+    suffrage: 'voter' | 'nonvoter';
+    state: 'leader' | 'follower' | 'candidate' | 'shutdown' | 'unknown';
+    /**
+     * The node's last raft log index; known for the node that answers only (0 for the others).
+     */
+    last_index: number;
+};
+
 export type CreateAccountRequest = {
     name: AccountName;
 };
@@ -237,7 +277,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -283,7 +323,9 @@ export type GetReadyErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -364,7 +406,9 @@ export type RotateTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -450,7 +494,9 @@ export type FinishGitHubSignInErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -508,7 +554,9 @@ export type GetDashboardSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -552,7 +600,9 @@ export type GetDashboardAvatarErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -592,7 +642,9 @@ export type ListDashboardLocksErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -648,7 +700,9 @@ export type RotateDashboardTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -704,7 +758,9 @@ export type SignOutErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -749,7 +805,9 @@ export type ListLocksErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -814,7 +872,9 @@ export type GetLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -882,7 +942,9 @@ export type AcquireLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -952,7 +1014,9 @@ export type ReleaseLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1022,7 +1086,9 @@ export type RenewLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1060,7 +1126,9 @@ export type ListAccountsErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1116,7 +1184,9 @@ export type CreateAccountErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1154,7 +1224,9 @@ export type GetBackupErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1170,6 +1242,146 @@ export type GetBackupResponses = {
 };
 
 export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
+
+export type GetClusterData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster';
+};
+
+export type GetClusterErrors = {
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+};
+
+export type GetClusterError = GetClusterErrors[keyof GetClusterErrors];
+
+export type GetClusterResponses = {
+    /**
+     * The cluster.
+     */
+    200: ClusterInfo;
+};
+
+export type GetClusterResponse = GetClusterResponses[keyof GetClusterResponses];
+
+export type AddClusterNodeData = {
+    body: AddClusterNodeRequest;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster/nodes';
+};
+
+export type AddClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`).
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type AddClusterNodeError = AddClusterNodeErrors[keyof AddClusterNodeErrors];
+
+export type AddClusterNodeResponses = {
+    /**
+     * The cluster with the new voter.
+     */
+    200: ClusterInfo;
+};
+
+export type AddClusterNodeResponse = AddClusterNodeResponses[keyof AddClusterNodeResponses];
+
+export type RemoveClusterNodeData = {
+    body?: never;
+    path: {
+        /**
+         * The node's `CLUSTER_NODE_ID`.
+         */
+        node_id: NodeId;
+    };
+    query?: never;
+    url: '/admin/cluster/nodes/{node_id}';
+};
+
+export type RemoveClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type RemoveClusterNodeError = RemoveClusterNodeErrors[keyof RemoveClusterNodeErrors];
+
+export type RemoveClusterNodeResponses = {
+    /**
+     * The cluster without the node.
+     */
+    200: ClusterInfo;
+};
+
+export type RemoveClusterNodeResponse = RemoveClusterNodeResponses[keyof RemoveClusterNodeResponses];
 
 export type CreateTokenData = {
     body?: never;
@@ -1203,7 +1415,9 @@ export type CreateTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
