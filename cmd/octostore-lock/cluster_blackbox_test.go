@@ -97,8 +97,8 @@ func (n *clusterNode) running() bool {
 	}
 }
 
-// cluster is three (or more) octostore-lock processes configured as one cluster.
-type cluster struct {
+// procCluster is three (or more) octostore-lock processes configured as one cluster.
+type procCluster struct {
 	t        *testing.T
 	key      string // ADMIN_KEY, the same on every node
 	nodes    []*clusterNode
@@ -150,9 +150,9 @@ func loopbackLayout(t *testing.T, n int) clusterLayout {
 // startCluster starts the nodes of layout, waits until one of them leads, and skips the
 // test when the binary has no cluster mode. Every process is killed by its PID when the
 // test ends.
-func startCluster(t *testing.T, layout clusterLayout, env ...string) *cluster {
+func startCluster(t *testing.T, layout clusterLayout, env ...string) *procCluster {
 	t.Helper()
-	c := &cluster{t: t, key: "cluster-admin-" + strconv.FormatUint(rand.Uint64(), 36), hc: &http.Client{Timeout: 5 * time.Second}}
+	c := &procCluster{t: t, key: "cluster-admin-" + strconv.FormatUint(rand.Uint64(), 36), hc: &http.Client{Timeout: 5 * time.Second}}
 	var peers []string
 	root := t.TempDir()
 	for i := range layout.httpAddrs {
@@ -182,7 +182,7 @@ func startCluster(t *testing.T, layout clusterLayout, env ...string) *cluster {
 	return c
 }
 
-func (c *cluster) spawn(n *clusterNode) *spawned {
+func (c *procCluster) spawn(n *clusterNode) *spawned {
 	c.t.Helper()
 	env := append(append([]string(nil), c.env...),
 		"CLUSTER_NODE_ID="+n.id, "CLUSTER_RAFT_ADDR="+n.raftAddr, "CLUSTER_PEERS="+c.peers,
@@ -204,7 +204,7 @@ func (c *cluster) spawn(n *clusterNode) *spawned {
 }
 
 // restart starts a node that was killed again, on the same addresses and data.
-func (c *cluster) restart(n *clusterNode) {
+func (c *procCluster) restart(n *clusterNode) {
 	c.t.Helper()
 	if err := c.spawn(n).await(60*time.Second, false); err != nil {
 		c.t.Fatalf("restart %s: %v", n.id, err)
@@ -212,7 +212,7 @@ func (c *cluster) restart(n *clusterNode) {
 }
 
 // requireClusterMode skips the test unless GET /admin/cluster exists.
-func (c *cluster) requireClusterMode() {
+func (c *procCluster) requireClusterMode() {
 	c.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -233,7 +233,7 @@ func (c *cluster) requireClusterMode() {
 	}
 }
 
-func (c *cluster) admin(method string, n *clusterNode, path string, body any) (*http.Response, error) {
+func (c *procCluster) admin(method string, n *clusterNode, path string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -248,11 +248,11 @@ func (c *cluster) admin(method string, n *clusterNode, path string, body any) (*
 }
 
 // status reads GET /admin/cluster from one node.
-func (c *cluster) status(n *clusterNode) (clusterStatus, error) {
+func (c *procCluster) status(n *clusterNode) (clusterStatus, error) {
 	return c.statusWith(c.hc, n)
 }
 
-func (c *cluster) statusWith(hc *http.Client, n *clusterNode) (clusterStatus, error) {
+func (c *procCluster) statusWith(hc *http.Client, n *clusterNode) (clusterStatus, error) {
 	var st clusterStatus
 	req, _ := http.NewRequest("GET", n.url()+"/admin/cluster", nil)
 	req.Header.Set("X-Admin-Key", c.key)
@@ -267,7 +267,7 @@ func (c *cluster) statusWith(hc *http.Client, n *clusterNode) (clusterStatus, er
 	return st, json.NewDecoder(res.Body).Decode(&st)
 }
 
-func (c *cluster) ready(n *clusterNode) bool {
+func (c *procCluster) ready(n *clusterNode) bool {
 	res, err := c.hc.Get(n.url() + "/ready")
 	if err != nil {
 		return false
@@ -276,7 +276,7 @@ func (c *cluster) ready(n *clusterNode) bool {
 	return res.StatusCode == http.StatusOK
 }
 
-func (c *cluster) node(id string) *clusterNode {
+func (c *procCluster) node(id string) *clusterNode {
 	for _, n := range c.nodes {
 		if n.id == id {
 			return n
@@ -287,14 +287,14 @@ func (c *cluster) node(id string) *clusterNode {
 
 // waitLeader polls the running nodes until one says it leads (its own /admin/cluster
 // names itself) and is ready, and returns it with its view.
-func (c *cluster) waitLeader(timeout time.Duration) (*clusterNode, clusterStatus) {
+func (c *procCluster) waitLeader(timeout time.Duration) (*clusterNode, clusterStatus) {
 	c.t.Helper()
 	return c.waitLeaderAmong(c.nodes, timeout)
 }
 
 // waitLeaderAmong is waitLeader asking only the given nodes (not a stopped or cut-off
 // one, which may still believe it leads).
-func (c *cluster) waitLeaderAmong(nodes []*clusterNode, timeout time.Duration) (*clusterNode, clusterStatus) {
+func (c *procCluster) waitLeaderAmong(nodes []*clusterNode, timeout time.Duration) (*clusterNode, clusterStatus) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -320,7 +320,7 @@ func (c *cluster) waitLeaderAmong(nodes []*clusterNode, timeout time.Duration) (
 }
 
 // token creates an account through the leader (or any node) and returns its token.
-func (c *cluster) token() string {
+func (c *procCluster) token() string {
 	c.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -348,7 +348,7 @@ func (c *cluster) token() string {
 	}
 }
 
-func (c *cluster) urls() []string {
+func (c *procCluster) urls() []string {
 	var out []string
 	for _, n := range c.nodes {
 		out = append(out, n.url())
@@ -358,7 +358,7 @@ func (c *cluster) urls() []string {
 
 // waitCaughtUp waits until n's own last_index reaches the leader's last_index as the
 // leader reported it after n came back.
-func (c *cluster) waitCaughtUp(n *clusterNode, timeout time.Duration) (int64, time.Duration) {
+func (c *procCluster) waitCaughtUp(n *clusterNode, timeout time.Duration) (int64, time.Duration) {
 	c.t.Helper()
 	began := time.Now()
 	leader, st := c.waitLeader(timeout)
@@ -387,7 +387,7 @@ func (c *cluster) waitCaughtUp(n *clusterNode, timeout time.Duration) (int64, ti
 // every running node still reported an older term (the refresh came after it); its
 // return is when a grant through the new leader's cluster came back (the refresh came
 // before it). It returns a function that stops it and reports the changes it saw.
-func (c *cluster) watchTerms(w *workload, rec *recorder, client int) func() int {
+func (c *procCluster) watchTerms(w *workload, rec *recorder, client int) func() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	hc := &http.Client{Timeout: time.Second}
 	done := make(chan int, 1)
@@ -428,7 +428,7 @@ func (c *cluster) watchTerms(w *workload, rec *recorder, client int) func() int 
 
 // confirmGrant acquires (and releases) name through the running nodes until one grants
 // it and returns when the grant came back; never when none did within a minute.
-func (c *cluster) confirmGrant(ctx context.Context, w *workload, client int, name string) int64 {
+func (c *procCluster) confirmGrant(ctx context.Context, w *workload, client int, name string) int64 {
 	holder := w.holder("watch")
 	in := lockInput{Kind: opAcquire, Name: name, Holder: holder, TTL: int64(5 * time.Second)}
 	body := map[string]any{"ttl_seconds": 5, "owner": "watch"}
@@ -452,7 +452,7 @@ func (c *cluster) confirmGrant(ctx context.Context, w *workload, client int, nam
 // clusterWorkload is the shared workload of the cluster tests: clients spread over all
 // nodes, retrying on another node after a 503 or a transport error, unknown outcomes
 // open forever.
-func clusterWorkload(c *cluster, rec *recorder, token string, clients int) *workload {
+func clusterWorkload(c *procCluster, rec *recorder, token string, clients int) *workload {
 	w := newWorkload(rec, nil, token, clients, 6, math.MaxInt64)
 	w.timeout = 8 * time.Second
 	w.http.Timeout = w.timeout
@@ -558,7 +558,7 @@ func nodeIDs(nodes []*clusterNode) []string {
 	return ids
 }
 
-func (c *cluster) others(x *clusterNode) []*clusterNode {
+func (c *procCluster) others(x *clusterNode) []*clusterNode {
 	var out []*clusterNode
 	for _, n := range c.nodes {
 		if n != x {
@@ -678,7 +678,7 @@ func checkClusterHistory(t *testing.T, label string, w *workload, history []porc
 }
 
 // requireSpread fails unless every node answered some of the workload's requests.
-func requireSpread(t *testing.T, c *cluster, w *workload) {
+func requireSpread(t *testing.T, c *procCluster, w *workload) {
 	t.Helper()
 	w.servedMu.Lock()
 	defer w.servedMu.Unlock()
