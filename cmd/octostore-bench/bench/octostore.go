@@ -59,7 +59,6 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 		}
 		bases = append(bases, base.String())
 	}
-	first := bases[0]
 	ttl := o.TTL
 	if ttl <= 0 {
 		ttl = time.Minute
@@ -85,20 +84,20 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 			owners[i] = "bench-" + run + "-" + strconv.Itoa(i)
 		}
 	case shared:
-		acc, tok, err := o.createAccount(ctx, hc, first, "bench-"+run)
+		acc, tok, err := o.createAccount(ctx, hc, bases, "bench-"+run)
 		if err != nil {
 			return nil, err
 		}
 		tokens[0] = tok
 		for i := 1; i < n; i++ {
-			if tokens[i], err = o.createToken(ctx, hc, first, acc); err != nil {
+			if tokens[i], err = o.createToken(ctx, hc, bases, acc); err != nil {
 				return nil, err
 			}
 		}
 	default:
 		for i := range tokens {
 			var err error
-			if _, tokens[i], err = o.createAccount(ctx, hc, first, "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
+			if _, tokens[i], err = o.createAccount(ctx, hc, bases, "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
 				return nil, err
 			}
 		}
@@ -113,32 +112,51 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 	return clients, nil
 }
 
-func (o *OctoStore) createAccount(ctx context.Context, hc *http.Client, base, name string) (account, token string, err error) {
+func (o *OctoStore) createAccount(ctx context.Context, hc *http.Client, bases []string, name string) (account, token string, err error) {
 	var out struct {
 		AccountID string `json:"account_id"`
 		Token     string `json:"token"`
 	}
 	body, _ := json.Marshal(map[string]string{"name": name})
-	if err := o.admin(ctx, hc, base+"/admin/accounts", body, &out); err != nil {
+	if err := o.admin(ctx, hc, bases, "/admin/accounts", body, &out); err != nil {
 		return "", "", fmt.Errorf("create account: %w", err)
 	}
 	return out.AccountID, out.Token, nil
 }
 
-func (o *OctoStore) createToken(ctx context.Context, hc *http.Client, base, account string) (string, error) {
+func (o *OctoStore) createToken(ctx context.Context, hc *http.Client, bases []string, account string) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := o.admin(ctx, hc, base+"/admin/accounts/"+url.PathEscape(account)+"/tokens", nil, &out); err != nil {
+	if err := o.admin(ctx, hc, bases, "/admin/accounts/"+url.PathEscape(account)+"/tokens", nil, &out); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
 	return out.Token, nil
 }
 
-func (o *OctoStore) admin(ctx context.Context, hc *http.Client, url string, body []byte, out any) error {
+// admin POSTs an admin request. A cluster may be between leaders for a moment (503) or
+// lose a node: it tries the next node, for at most about ten seconds. The calls it makes
+// create accounts and tokens, so a retried one at worst leaves an unused extra.
+func (o *OctoStore) admin(ctx context.Context, hc *http.Client, bases []string, path string, body []byte, out any) error {
+	var err error
+	for attempt := 0; attempt < 40; attempt++ {
+		var retry bool
+		if retry, err = o.adminOnce(ctx, hc, bases[attempt%len(bases)]+path, body, out); !retry {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (o *OctoStore) adminOnce(ctx context.Context, hc *http.Client, url string, body []byte, out any) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("X-Admin-Key", o.AdminKey)
 	if body != nil {
@@ -146,17 +164,17 @@ func (o *OctoStore) admin(ctx context.Context, hc *http.Client, url string, body
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		return ctx.Err() == nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return err
+		return ctx.Err() == nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return problemError(resp.StatusCode, data)
+		return resp.StatusCode == http.StatusServiceUnavailable, problemError(resp.StatusCode, data)
 	}
-	return json.Unmarshal(data, out)
+	return false, json.Unmarshal(data, out)
 }
 
 // octoClient is one holder: a token (and owner) with its own kept-alive connection.
