@@ -129,6 +129,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -141,6 +143,8 @@ const (
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -161,6 +165,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -185,6 +193,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -275,6 +287,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -283,6 +305,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -290,7 +319,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -401,6 +434,19 @@ type ClusterNodeState string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -487,14 +533,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -522,7 +584,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -531,10 +597,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
@@ -684,13 +759,50 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
 
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
+
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
+
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -703,6 +815,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -737,6 +852,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -745,6 +866,19 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
+
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
@@ -763,7 +897,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -773,10 +907,29 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -790,6 +943,9 @@ type GetLockParams struct {
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
@@ -807,13 +963,22 @@ type RenewLockJSONRequestBody = RenewRequest
 type ServerInterface interface {
 	// ListAccounts List accounts
 	// (GET /admin/accounts)
-	ListAccounts(w http.ResponseWriter, r *http.Request)
+	ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams)
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
-	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -832,6 +997,9 @@ type ServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(w http.ResponseWriter, r *http.Request)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
@@ -850,6 +1018,9 @@ type ServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
@@ -861,7 +1032,7 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
-	ListLocks(w http.ResponseWriter, r *http.Request)
+	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
@@ -894,8 +1065,40 @@ type MiddlewareFunc func(http.Handler) http.Handler
 // ListAccounts operation middleware
 func (siw *ServerInterfaceWrapper) ListAccounts(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAccounts(w, r)
+		siw.Handler.ListAccounts(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -919,6 +1122,58 @@ func (siw *ServerInterfaceWrapper) CreateAccount(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateToken operation middleware
 func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -926,7 +1181,7 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	_ = err
 
 	// ------------- Path parameter "account_id" -------------
-	var accountId AccountID
+	var accountId AccountIDPath
 
 	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -936,6 +1191,41 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteToken operation middleware
+func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteToken(w, r, accountId, tokenId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1127,6 +1417,20 @@ func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// RevokeToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1242,6 +1546,51 @@ func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Reques
 	handler.ServeHTTP(w, r)
 }
 
+// SignOutEverywhere operation middleware
+func (siw *ServerInterfaceWrapper) SignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutEverywhereParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutEverywhere(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateDashboardToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateDashboardToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1318,8 +1667,40 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // ListLocks operation middleware
 func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListLocks(w, r)
+		siw.Handler.ListLocks(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1614,6 +1995,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/auth/token", wrapper.RevokeToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
@@ -1623,6 +2005,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -1634,7 +2017,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/cluster", wrapper.GetCluster)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
 
 	return m
 }
@@ -1646,6 +2032,8 @@ type AccountNotFoundApplicationProblemPlusJSONResponse Problem
 type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
 type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
+
+type BadPageApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
@@ -1676,6 +2064,10 @@ type SignInFailedApplicationProblemPlusJSONResponse Problem
 
 type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
 
+type TokenLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type TokenNotFoundApplicationProblemPlusJSONResponse Problem
+
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
 }
@@ -1697,6 +2089,7 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ListAccountsRequestObject struct {
+	Params ListAccountsParams
 }
 
 type ListAccountsResponseObject interface {
@@ -1713,6 +2106,22 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1901,8 +2310,177 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type DeleteAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type DeleteAccountResponseObject interface {
+	VisitDeleteAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccount204Response struct {
+}
+
+func (response DeleteAccount204Response) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount400ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount401ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens400ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens401ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTokenRequestObject struct {
-	AccountId AccountID `json:"account_id"`
+	AccountId AccountIDPath `json:"account_id"`
+	Body      *CreateTokenJSONRequestBody
 }
 
 type CreateTokenResponseObject interface {
@@ -1971,11 +2549,141 @@ func (response CreateToken404ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken409ApplicationProblemPlusJSONResponse struct {
+	TokenLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken409ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken413ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+}
+
+type DeleteTokenResponseObject interface {
+	VisitDeleteTokenResponse(w http.ResponseWriter) error
+}
+
+type DeleteToken204Response struct {
+}
+
+func (response DeleteToken204Response) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken400ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken401ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2445,6 +3153,74 @@ type FinishGitHubSignIn503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2946,6 +3722,109 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	return err
 }
 
+type SignOutEverywhereRequestObject struct {
+	Params SignOutEverywhereParams
+}
+
+type SignOutEverywhereResponseObject interface {
+	VisitSignOutEverywhereResponse(w http.ResponseWriter) error
+}
+
+type SignOutEverywhere204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutEverywhere204Response struct {
+	Headers SignOutEverywhere204ResponseHeaders
+}
+
+func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere401ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateDashboardTokenRequestObject struct {
 	Params RotateDashboardTokenParams
 }
@@ -3065,7 +3944,11 @@ type GetDocsResponseObject interface {
 }
 
 type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
 }
 
 type GetDocs200TexthtmlResponse struct {
@@ -3080,7 +3963,13 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3088,6 +3977,24 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetDocs304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetDocs304Response struct {
+	Headers GetDocs304ResponseHeaders
+}
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetHealthRequestObject struct {
@@ -3112,6 +4019,7 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 }
 
 type ListLocksRequestObject struct {
+	Params ListLocksParams
 }
 
 type ListLocksResponseObject interface {
@@ -3128,6 +4036,22 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3704,8 +4628,16 @@ type GetOpenAPIResponseObject interface {
 	VisitGetOpenAPIResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPI200ResponseHeaders struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
 type GetOpenAPI200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPI200ResponseHeaders
 	ContentLength int64
 }
 
@@ -3715,6 +4647,12 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3722,6 +4660,24 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetOpenAPI304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetOpenAPI304Response struct {
+	Headers GetOpenAPI304ResponseHeaders
+}
+
+func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetReadyRequestObject struct {
@@ -3770,9 +4726,18 @@ type StrictServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(ctx context.Context, request CreateAccountRequestObject) (CreateAccountResponseObject, error)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(ctx context.Context, request DeleteTokenRequestObject) (DeleteTokenResponseObject, error)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
@@ -3791,6 +4756,9 @@ type StrictServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
@@ -3809,6 +4777,9 @@ type StrictServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(ctx context.Context, request SignOutEverywhereRequestObject) (SignOutEverywhereResponseObject, error)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
@@ -3881,8 +4852,10 @@ type strictHandler struct {
 }
 
 // ListAccounts operation middleware
-func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams) {
 	var request ListAccountsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListAccounts(ctx, request.(ListAccountsRequestObject))
@@ -3935,11 +4908,73 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DeleteAccount operation middleware
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request DeleteAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx, request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		if err := validResponse.VisitListTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateToken operation middleware
-func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID) {
+func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
 	var request CreateTokenRequestObject
 
 	request.AccountId = accountId
+
+	var body CreateTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CreateToken(ctx, request.(CreateTokenRequestObject))
@@ -3954,6 +4989,33 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteToken operation middleware
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
+	var request DeleteTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteTokenResponseObject); ok {
+		if err := validResponse.VisitDeleteTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4116,6 +5178,30 @@ func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request) {
+	var request RevokeTokenRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx, request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // RotateToken operation middleware
 func (sh *strictHandler) RotateToken(w http.ResponseWriter, r *http.Request) {
 	var request RotateTokenRequestObject
@@ -4262,6 +5348,32 @@ func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params 
 	}
 }
 
+// SignOutEverywhere operation middleware
+func (sh *strictHandler) SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams) {
+	var request SignOutEverywhereRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutEverywhere(ctx, request.(SignOutEverywhereRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutEverywhere")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutEverywhereResponseObject); ok {
+		if err := validResponse.VisitSignOutEverywhereResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // RotateDashboardToken operation middleware
 func (sh *strictHandler) RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams) {
 	var request RotateDashboardTokenRequestObject
@@ -4337,8 +5449,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListLocks operation middleware
-func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams) {
 	var request ListLocksRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListLocks(ctx, request.(ListLocksRequestObject))
@@ -4539,206 +5653,256 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1rc9s4tuBfQWlvVexcSpZlOw+57gd34nR7xnmM7Ux6ptUjwiQkYUwBagKyokm5an/N/rD9JVvnHIAE",
-	"Jephx0n33L3VH9qhSOAAOO8XvjQSPZ5oJZQ1je6XxoTnfCysyPFfry4v3lzpG6HgH6kwSS4nVmrV6Dau",
-	"RoIZYYzU6olhcWLyQd/CqzEb5HrM4h9Pr9heys3oWvM83XPvxq1G1JAwwEjwVOSNqKH4WDS6jZ+bMFuT",
-	"posaufhtKnORNro2n4qoYZKRGHOAY8w/nws1tKNGd7/zImrY+QS+NzaXati4u4sa5zq5eYej1kGd6eTm",
-	"iWEwLZtJO5KK2ZFgCc8ykT8xjCeJnipbADrhdlSCif9bB95/5GLQ6Db+1165sXv0q9krALsDMHNhJloZ",
-	"gVt9QrOefpaGTiLRygpl4U8+mWQy4bCGvUmurzMx/s9/Go2nst3EH+grmre6JSfKrxh3g9kRt7Q5AmFh",
-	"PMsFT+dsJ3bv9emHeLfVuIs84O+0faOnKv2eoL/TBegjbghymQaAKm37A4Aq3o2YzvGceTqWip18OGPS",
-	"MD0YwOvwqJ9Kw68zkfp1wcPX7tn3XNVVHZDXIuFTI3AFRuS3IsclK83ik9dvz971/3z6t3jtUj4qPrUj",
-	"nct/fd/lvJXGSDWE7Z/lWg1Z/HMTAWr+WcwB5GkAmAP4B55eiN+mwth7QCo+8/EkE/RFCrQq1S3PZNoH",
-	"iu87wk2F5TJrdJFJIJ4bNuY2GbF//HLS/Dtv/qvdfNlq/vplP9rvvLj7j5YjdmFsX6aNbqO9/9Pffz74",
-	"04u/dD4dnj67eHHV/lvn4+HZs/cvGlHDWG6nptE9bLejhpUWwGmcERjIeJgDwzGtaa66OrHaWJ2LrltR",
-	"dxnuu+hx8MqtBLBqzLOBzscihZO5zgW/MYyzVCfTsVBWpCzRyticS2XZTrwEUhz1VPHU2iyOWPFPN0u8",
-	"22LvNDDYIUtGXA1F2uopWMsbnV/LNCW58t0YHUtybUzTSFtsBHIFzsY1OFpKI0DSgYc4WFRPVVf1o7Q/",
-	"Ta8/Kn7LZQb09z1XR5OzRE+zlClt2TUskicjOmCuzEzkIiUezxUTea5zthMPpR1Nr/vTEmpHg+eCG/FO",
-	"21fTPHcLeDAhZjAWcuPEjRYQIspkeAGwEiC3I2m8lHbv0wvHTFo25nM24rcgniYggR9KoC9LAsWl4tQl",
-	"eGsJdHk9j0WgCxshavehy6bqRumZivwmRCwX+FNKGK20HYm8p9zXO/ESxKuJExjjuRxLe/o5ESK9l7So",
-	"OXpgGBkM1xd+vMrhS1MKcZ2lhu2324wnVt7S4k3EpDUMh3iMswYmjIOxAJ71p12zhMc67+rSYaFj/lmO",
-	"p2OmpuNrkTM9qGwGHOUyOI5k32l78iqbGivy76uwSOOVEjhNBrw0A4JKRYSIzFlCYLlnGv7Av0PFrad2",
-	"4kBjO76Pxkao+4HPM83TK63PeT4U31tr89L1WqdzgDUDIGANXIWKG08SMbFwlBOCt2+17uPL7iAvuBVI",
-	"gg8hPrQecm4FIQkNccuzaUiWld9X0SNsNx6qNcXa4ENHjOxC2HzO+MAKOigrx4JJRc+bJ/B8iWL//tPR",
-	"386fP79q7ocU2gko9KKYYTNpVpYBhwI7OeZq3p9x6a3YxbUvvROuX2sGvzH4DXijA96wnWsgPHjEE7T9",
-	"DOMqZTPQHYXZ7TJu2Vgby/Y7L9iEjhl3Ed7ab3cOYWd4lm21bUgiIKr11CIofSMSrVKzej87q/Zz5ZI2",
-	"be7SPiHaPyrbMyDTxjoX5T4vUMsTA5vZ9B+U6Afc4uLk6rR/fvb27Kp/8eEy3oX91TMDuxexgc7LUf1e",
-	"kiae5CIVykqemYiM/0wKZXuKp2kujCGQEJL41fnZ6bur/sJUbia2E4coGB8zcSvyuZ+3pxBqA+L5nyIB",
-	"rVorYZjVerfFThZPhO3E4VnHTCtQ1Ry+oWDvKUS4XSJMAP0auCWIiSWMlYoNMjkc2SjER9i3tyc/9z+d",
-	"nF2dXlz2P5xe9E9evXr/8d1VvAtzEJqyyltgPwNj8Fokt0yrhPwnPRUvYkpcq1tEzueDRBkg+7Kb5pI2",
-	"gFmNq2LXYkA4YvO5VMPWWgeMw2mprBiKHDDwLmpckvvp9zKC32lWuMK82wxpHNUQVOGQ4rlhRg4V/Gtq",
-	"623jSzlUZ+oNl9lXamYwkVT9AY20KAPg16ZULJPqBoX0AphTA2hArqEWu7Q8t4wPOSCPZXsA9R6ZFo9g",
-	"QF86WApQ17Kt6roei2P5/Ui4ctbVQCppwLzaiStTxrtd4l8WeBVY2mRdRoXW3lOF2h5uI6lFzv65zvXM",
-	"APs7xsGmRuQsFUkmETkUI3sPdST6s6dyMcDhkKHpVCwR4THAFJ5THB5U7JQoQjCw/LQayOE0fxw8Q9uj",
-	"HDHAN2e6+h12xk/5LizXBjrmjtLsx7Ornz7+0HfM+ez17kPR7HAZzaqzb4luC8t7DLRb3pcNnsDFTYmB",
-	"19fCV2jMD2SIy6cccqrwcC+FShl3chcDBIwbduLexdG77AfBc5Gz3rTdPkjwJfxTPPRQ98tD/ViFa+1R",
-	"VtbwGCf41lN+xdnm2AC7plXTpizz+oq4/PTpUxM2DbSWhNua0MZJNuNzw2LaS4yzLMnEIkZyR0f/AEdV",
-	"aGSk0tzUKdiBM2nR0ZNyy6+5ESzVguicrCE2y6XFJzO2A+OywTTLQG/iaVOrDJkj8FephrvH8CEyNpBE",
-	"XsNgVyVF5CIBBcmw6zlYLyIbHJP24NTudRbKVjh21D4IGIfIb2UiWHXdm1CteBUOQ+l+RgGxmv0sf1yU",
-	"0qFZzQCrkBHQy7SXXDGRiQTOEjjIVMEvMz732gcMMrXIWTBux9mY/1Pn0s5JQ4VjIQN96EUTaYHoiNP0",
-	"PzhH9MldC6FYosdjaS3IG9pzF1cSzPCx8EwAlNaZAr30G5zIO78Jm86h3Fq0bUZTm+qZuidSl74PGACV",
-	"cBjFW3pmpHObzf8IiPZo2lD9ih1SmW3IHGRTxetMWhPSvjRryL+I5BWTDGQmgBWACjTJeEJsNhdjfStS",
-	"h/LwQT5VCkAl6Ev1KOAiwDBs6cpp9VSwXGOBw04niLzLLIbNRkKVi/BuHrdkVLqOAcSSDcUB1sctdqZK",
-	"T1nE4gI3425A1dIwEh87XPXUatpGUkW+sIbESbnUU5vosUBfY08tkDzxiMLhzFGc0yLcXiFVj3TmoDN8",
-	"IH5vc++jMtPJROdWpG9FKvkVvvT7egOBCuJwVpiNAqAFsP0xQNuHNaG5V9BrmCOAeRq5nojcShLEPt4t",
-	"000wuyHOXjeixuemzlHi7N9FDXIyY3wPhwR1hVva2INOI2qMpZLj6bjRbUeLex4MdXgXNZJccFgLt5ug",
-	"uZJjYSwfT8IhDu58ssVWS3lHAdXi8w6lVnh0+SXcnMinbwQgLiz912J1+vqfIrFBisPZ64rqCwP3D25+",
-	"e3n7/HNnfDj5VyNqTLi1IgcM+Af8+guFk3/9st+5+4/GUqpKMfK5NKtPFf+WVozNljsCA7uZeJ7zeWPF",
-	"jqxdrM+fKZebyOoCg3B5H+Plzw5XLRKnDiL6PE0lkADPPgQrHvDMiGhhE8bCcmD0m9b+1r93FzVQr9j0",
-	"wXt8CbbKZt7jthFfr84dr4IPQ1/dpi8/cWmLTxeOIwSg/kTc/plpZpe5Z0yqQsysyDITMvQWi53vMI27",
-	"bK6nyKWLsOIxc2FBmWI0fyBUItXQpXFFLCYvhelzGyPfj3OhxKyPsqs/NjHjOchG22LxSGQwh9FjoZVg",
-	"IjOip0D4H7OYRAPOUh1zBz0VYWTziWFCpbt+NpvPq7P1FEyHwqWKJuWwD+I5R3dRo7L8TaO8oZd9tlqF",
-	"eRXr3TTIT/hilRcDA/WnsjGdDN6rft5B3ApPadMgF/A2Cua3JhzpGY4UnsDmkWw+rxnp+V2pzn5pCAVC",
-	"BJiQowDQE7I0wHzHOSoCaoFk3HBReO61pJOmLiD6TqcP5ECbzwHGPnsN8+V8YPs8TfP61ENQx54YBm8x",
-	"F2qIgD6M7YL8B2Xg1fnHy6vTi/7FyZur/snr1xfkCgiSHjtHRyiN/b8Pqlz5H72e2fv1P7u/kOCJjuqY",
-	"8sJ2omgsYa/bSbeNZ2qglyVVabrWZjSkGMaR6TET44mdk56sgE94ZbbVWHv6YB+nYntBGJz5kjBcIFYr",
-	"8nE94HhK8HNVlZYIbKgePTtsrFOJlhSS0jKFuf3a1mw6rmNp00fWTvrTPKuHniJa7OPFOfJ7hB5MljwV",
-	"KR2AtCzjBhhvcTCkeK89DNgzooi15wUj96VKxee1lIAA4EZnesjw/WNn3gyclYeQozVCfgfD0B7caRdv",
-	"YK6L2b3nsTxbJNeV6+k4/iVC9lUc4kBnmZ7hnwlXqUzhxcCVEDWc7VTP4WC85i3PMRMRBg7O/NzPETx7",
-	"U04XPH0VzBw8viyBCJ5+LOGpCEAzHQxyPqws81ZbStLWiv689yL+6kYIHr0LBgsE33qmFJUIH4DqT6aC",
-	"cbWkhBq/U24fJgjua5QsLgi/Xw1b+i3Nu68yqKKGXV0E4IB7YthA5mDuBl7tFrscAS1rlaznKod+ji3W",
-	"iDpXdYUH29h8xfh+OXVH8dpHaV3A+NEPA/gnv+WW5/W8+5KPRVPncigVMm89KOJ/TwyjL9duJVByWY1R",
-	"52xRKeNmMcUVfbRljDpMx7DOOYbaPXrM1gIAjPUr1XHQGH1iqilU6bro2BPD1HQscplQiFSmEZuNZEL+",
-	"5iCR6UbM0bt3b+EdNTI9lCuQ34Xo8A3YVDytMnq+Wa0Rs+3sjTNjpiJdMjdefB3dLPFcWurS5kdVggoo",
-	"KUDlCtpt1MwrBtQyktpcJjabV1LoKLWGwgcS98N7CqWNGMfsbp8Ha1xqrHRpWrnA0DfmTxUujcNODS64",
-	"/MtG92W7/Xz/5cvO0eHzw/bLl/uBC2x/CWXuosZPgmegjy8yjGXTR99ssHZAqmkvited6SW9dulk4Gqd",
-	"szCY/MB1Z1LYo0vn8WmkXYqqdx6Qtx6eSTWkQ0EdP2JOIUJXeryHvpi4dI07P7GhdCvFYnqhxV5pZblU",
-	"GMAyIsm9nV86oKy+6b8YHPD95GXaEc+v92Y6vxF583md0ykkmG8hUNdIxFUS8DiM2d8IMXGqrLSGXf50",
-	"0uwcPWMjbkYb9e+voPj13tGtRKT3Oiyt/Qxz6gZAcmDbDXOuLMYUEGFa7M9CTMDqsJqhi4KCNGVmP0aT",
-	"aLMyoPMAXypk23g22E86/FA0X/Dn183DtJ00Xw6ORLNzfZAcpkfi2eB5O2Tz06lM63CEMt3rXK+FG3wr",
-	"cxPGuSQC2+R6Xe1kDosWy6WO501DQb+qEwArHwMnwP4q12xZybRqBy4L/rTgVxzkQsQu7TzheT6ng4mp",
-	"/IcVfkfnrLuVRYHno/rmnj2Wb+7oMXxz9/ZHL6g12yjiBSos8By/x5sdce69Bb6xLInQ8xY14KTXiqRO",
-	"rS0TlWKlAK0Otd8Ge7ZYk2XGPMsYBtsZRq7TMl2AimEAvYgvWE06AHqOVKjhRcxMkxFoYLx0ODkPW4ud",
-	"+MzsdueQXc+twNzYj1dvmi+qjGW/3YL/nndftF+0Fwiu3TmsISDn+qtZWJiagZIxcO69e//6tH/2mlx7",
-	"DwmpvPcRjuqshLRUvTvQOZvkOhHGCKfGmxHPBfJml3PE2Qj2Bd6PGGcTndK3k2xqGO+pnKtUjxlY2/Lz",
-	"rsuwKXM4qnkdlM0hzWJMuMty0SRvLxbN5cJOcxW8hsfcYp9cijZXPjGkTH3GshKnOugBSkxACEANBSgB",
-	"ozZ9Xn6Lfcilsvw6E+zk8tXZWZH9bSY8EWZRrwjUiO05bK/3ubPf7PU+Pz9dy2F9kHgZQxS7ePOKvTw8",
-	"es5c/LmovnRVeszQIsY8GUklmrngKT6IE52KGk6bOEfhojJdPwqVAGKmKOyHYwkLRZxYBb9cRhtUfqKH",
-	"q5JkV1fuV18HVq0oDx4UdUDwrFLsg86o8kewSHWK73PSO5GkFupqEMa6KDu6mCqlMDXVIdV0G1D5c8XR",
-	"DbUitXUxtXq5yJLUE1cEG6Z//brBtPeJR1/WO1PCRKMvq5MTnMrOM6M9R41/bjr3WPMsjZlvUsAomWOj",
-	"5V/KmKUMgtVWNiq1lOO0wQ9rXSLHIrf9eHEGrAttkZEoCApeP2ZxfWoUpZsC/lO2abzBXF8M2xL6ENyB",
-	"KEQirJxAnUy8EDydb2MsYmr4MlqsMPDqp0KCfJjT876xyJpgB32/FjIf2a7O/WgR2a8MqNYdClXbPjBq",
-	"WcCzqNnWb1IQoK2xzIUqLKoIiHgss0y6fAJK+KJE0GsUrsyOZJ56t+LV1fluxIzGlC4lZjyjgkyJMt6n",
-	"eZGTpdTIhCtEK0Rop91ut+t8KatzhvzCvhNWPjjNYxU6RxvTNtzy6lH7K22iw8fMV/hDpBscraAzJWaP",
-	"T2YV7+TSCuoPM8htWEGEmKzoimukYTOd29FsJDOxmiwrVLT/MCIqbcIFd4xKcnSFovNN+HpB7EIiDbln",
-	"ws4BTOeuyMsUebze2vWtLgzbcXzCsFRTpQzFBqTdbbEP3BgmLYYXMBQXU06nTUZlPFd89h8tKOL7zx/o",
-	"jq3dmIprtO7E7Egs5BFXM3aX1WvYzrqd/jSaF1m+mLeKdVgROT1TMcx5Sn0q1oeYpUrEKtwakXXMhwIL",
-	"gMaiMm6xaym3ognce5ML0dRvS+xHjbvFiijb/6h9wCr52myqrMzKdGefDx3aEvoGU+VpyPsTcb2XOuDO",
-	"S/BTJ48MTTYgOkdvERsLbrCWzOcs++LisVbaaiUTlqCXMkTIZwvkSHmwHiEPngG5ro8JlMx7CVQw/g4O",
-	"Dl5G7OPVqyhkD2ySiwSJuuqd6LQ7z5rtTnO/c9Xe77bb3Xb779sdPkDifMEV7+KiR73qjYBfN2awhomN",
-	"Nf6IGcu008md4xv7t/g0RJ8jrSdCFQXMO232Xx7tXKHxbmUnDtaey7P2etYA2C+SaS7t/BKEkuu/Bkbm",
-	"n8W83lwCLsCtBoS5EfOoikJhBy4jsBqixd6JstWDSMkzVQkMrO6DV3THKvebTyT8+y5qUHnXyZQiTStb",
-	"ueEcXRbXF9rpxPb/7//+P2WRGMxB0JVzjqydNMrS6Vda38gVLfVqapuNsBQACipM9xKeZdc8uYm77Cdr",
-	"J+9VNo/YJRyGiHrqko/FpbTiv87554g9Zymfm0pVF5pvq4ImKEtwRxOCtNjRfv8nbWyzMAD7Dsjl7QXc",
-	"kC7DbYmxpCIvS6m4SoHt2VxeT+F8i94Q2P+EPPatnuqpk0Lgcvb0KUrap0+7Ltwx19PcOEYKC7q6Omf5",
-	"VBms/tYLbRCQP0VsqjJh8NOeojCKtJR60WKnGCGlwEvCc4p+sqdPnfZDWPH0qWu4YphZGWbtqfo46zGb",
-	"OBnv4jO5MHqaJwLTiye5tiKhlheZsDRP8Qb1QHAFJi6kgHtGTuAyZHblwJvB/8f8Rji3rhFYXAJTT0Fc",
-	"Gx9ago0O+rll8rZwEC+2deyi/9OTScIVORCZESIivqRzhq0+yi5KZYoLBkPIVSldbwbnfwZkkCqxLvHO",
-	"MCo1cd5swZMR5am12IlzZPYUIgXtM3lci3Bol5CcFwyyroTu6VPY5+Kh0qqJaXw95UZ5+rTGHYslgTIV",
-	"44m2QtnSOSt2W+ykdLnOSnesG45J01Nr3bDUSQ+VBiZ4nkmR07mhjWlnOvBImxHPseeaEh7ZxOckm6Yi",
-	"2C1ARsXkgCkh8d8GbM/CRdxil3wg7NzNnooJ/qwVDtFTbjY24rcwlYcXZzvGscLleXe4zhc84UXeS09N",
-	"lfxtKnYBBQEx0UIGKis31FPh5es/s5HIJgCXRqdzTyXTPAO74MYwTgfjy2kxwsGkpbA6seImDwp+U/an",
-	"y/fvnCCSWhmsjWO8p7C+yBRe4xgnaaYx23lF1U7Nq/lEVEuPPjdns1kTZGhzmmdCJRq7SPmuM0zpnqp8",
-	"zQ3Of+yOBR2o6F0zbCgsO9w/arEP7y+vQgA9BpU9ZZGUxASRymWcaup7EH+5i3GLftB25OsXMJ+mjAJE",
-	"QTkDBR2x6iBCpfunq6sPrNNuE/xA42RxUsFaTxXRylQCXx9LBfK8xU7zXOekt8erSsJituNd9btV13xP",
-	"rfDNM0+aRcfFlLiUHEtrupXGk3F9vDY+RnkgDdtvtUDZ9NrsccB4XFYGtz3lQlzV5mleXNhAiQlbKzge",
-	"5zs6FfqqoWoLr6RSvOwVLb5eVWVvQiFDO+p0LsOuRaZnrPOPowOS05lMhDKizKpsvD27apRe4Mb7xGqw",
-	"4ECMg1VBUrjd2m+1scJnIhSfyEa3cdBqtw5Ibx2hIreH4YK9sHhqKNDLUqDmWQoSXRp74l9aaMbbabfX",
-	"VAvWNEEoZ/ulml1SVyRWLbU7qBbMVbT8dqnlu21KZOPu162reMPysrqOmFnm8QhM/iwFRCVVAjb5sL2/",
-	"aoJit/aWe8vil4dbflk02L2LGkftg81ffVwonPeqPO58qcT/8uvdr1HDTMdjns/daRdrBcWPDzFRGZGl",
-	"ATs60aYGSyppw6VX/wdNzvvtMSQ4v21PrzZl+a5qKNt8Ku6WsHf/Qdi7EmFL2Iu8pwaYEIvmY//T+OXt",
-	"X8Zv5n8Zv3n28ee/Hn78+a/74vTdbTJOs4uDP43ST5/bF5038+THz0dhulGNJXrPXSqSp1cU44KeHDZk",
-	"A1WA8pURiKjIPEqEw/32ZlwM2hT/DuRy2H65xVeVtuLw1f4WRLbYRxG/O9qGOGvKrr8xZdP5hyKx5nxr",
-	"KP4uWhQVe19KQrjbIzG22BP/l/Up8DJd0Ta+kmb3sObxZSriHeyA51dVcE5BdfamW6Hw+uJ8TNCzc9TG",
-	"DajMPPPGKupaFdOI7JeeWjBgCkfuklV0hZaa0qjUdet1PLIhnFeEdIE6hlveAvAt+doiL9u/7iQH6aE4",
-	"Gjzj/W14mOd3y7wsHGp7XhYmra5hZP82LGvhaoBvzAlw9wqNlohgoPOANaxlA9c8uZlOAn1xKSVd8DFY",
-	"7IlWRho0ni//ci6ta0DiQqqzkc5887edUrsicEbcjISJwI4swi4+Xx0+9o6akRyOmjNu0aTOb3Yj9MZb",
-	"n3MV//Xk1cePb9nZu6v3McMYE3zeU5XkYqRsNWyxC4F+LybRJWesnkxkxSkbMWqc4p9WOqv01A5l0I91",
-	"YUXHzRnPnBHWNKNxjG8aKtzGTHt603U9YRUHlOkp51Yqe6DmDkTKDVqb6k9l437EQaZ1vlvHSX4U9gc6",
-	"0ntp9zqxwjYNnna1F0jhcr6WCjBuOSWjlmIdjlT2dKG7lze1X0sz0Uba2nhezK3lyWgslD3GQUC0/Fev",
-	"Ufg1m65/mhy7hJZWet1rxFu1T6l0BvvvpPifhOSa6Mnc06k/j4hZDmimVSaVWMshkrK3di2LKJM+d+wo",
-	"F9ixdQCmOFb4+onRF0coFDEjKLHi4vTk9dvTJ4b1GheuSxHvKTdcr7FbFL9W+suipwsfwAxdxoNq2aLz",
-	"UiZ4CnxwxvMUSK9w3VLGmfdXuYAL5utX2op5R3L8c7Owypvv0Mmxg0ynnBO5CShfroND+AV50F3TB9/L",
-	"yLIbTFsp68JhOCV2jxn3MKOXgoJBmdH14PxV8jhaKBcuPoc1t9gn5JLLfZSistZtKCzFOcvOS47fhn2a",
-	"uvVNkja3Q4tYxV9LStkTQ1k2PbWz0B3NuSV3g55KPYVd3wo+V+nJ6yKbuAHc3GAA2nng3FagMEBHmHNQ",
-	"xWXRLDXzEJ95YntqZe31cYA4IDN0bk1Qg42Bf18QHUd4hvSPnqLudD52I7JBsRtuuJ3YFUrHhYoJUmG3",
-	"xWJf+Rt7f7bv1/zx4twjfVHc7hz/mR5W69xd3NzPFla84xpBiBy2D1nQgx4bMIft7FfIGd90/2vdSL6P",
-	"QkPtF30BgL2Vpf74Z3dvz2Wq73cP2u12g0ry6auw8n6/fdipVLk3iu+et9v7RfV0tyxnL4vAXe33XbRm",
-	"/k51/s7C/O3ayTuLkwcl9JumL6Y62Gqqg3tN9atvB3GwvfchaIuxQv47Zvo9XGrhBRD3kJEBlE+ME1YU",
-	"wgOkiChW4VtgGIHlBGK8jajcK/p21JurJ2kKGjXuvxdLJSTeT028bkfnbDpJOZZv2GoXlV1g/rmeDkc9",
-	"FYo26kttnd2E8JNXANm6N4+X6jJg9T1V04uFQl26/OLD6enFZYzla4mLfU0nvs2eUXxiRtp6TtdTmR62",
-	"2EmKbeAdp8acTDkWLXbiRHywCbD1FCpGVRlFeB0Pqva5+Ro/JVHXYaOWnA6JnLb3P9e239nKhbkN53xs",
-	"Ei2jrIAtiJR/UMu6Quj/DZ16QCKOLWzPZva+wP/6Mr0jRpOJuhS3C2wLarzagKRKHdMDZlOwk4qifOFN",
-	"4PJhT1F+grTMWDHBLqiFYuOUIkwagfnEDOgeuJKeOP2GWpQSJwAKB/ZVKHXm2CdZZgJ1zFz8U0sVMK8s",
-	"RTumjiXQOhe5wh+DxkAn9frlvweFfUtkp5NyCFkfm9rkgXZFhkuCbNUlpkQnD3ZF+4ZnGIoMM7xWmsYX",
-	"IpW5SJy14C43AIlftPEozohN+FCwHd/N/oeTy9P+x4vzPexNsadxtuLleNc5qEMSFikZMizO3bT9aS7J",
-	"HsmFGTmNvjk1ojCHdjpHz5ird7yW1kQ9d2sj2CJHbCzV1HoHF2cf/vzqlF3CJxju7ycjnmVCDUXsEtb8",
-	"3Q90OwtqNtL0lF+4s9XipdQ0XF7MKIWN7SxlybEwSY7a9/YUQnMrcjmQYLRjLkwm+K0wgY+vxd5pZhI9",
-	"QbicfiBSSjiZTK8zmbBJrtGViU76LGOFgY3JJrWaB2pYdIh0ccQimzlod2qSBlce/IJn7FwTP1rT/6X8",
-	"/uPF+f2cXVHjUtjmqszGVacTXO8RVdHjIa62LXhR3Y0cC/ylwlBI66UixCHzAoM2LOQvUzuiFlwOLbHT",
-	"tlPIFgi7SN1cSeH+tgrMwAqJfCRyQVThaW08NZaJ36Y8C198YnpqE0EA9V27EuawDTl6iF2iC1flgTA+",
-	"1D0FX9EdGRbMF8VgIWwuLNvhjlQpKYtSjRHWxLX7E599Z/CCzQC59ZSnN3I7udVjD6KdmFqdIsOCP8om",
-	"OeTNwcwtUDx6ynO5kw9nyORggJgcRSWCJ5jEVkT1LJYV5HoyEWnk0xexdN65iCqNj9CT4RlOAGbQOUmm",
-	"sBHUxCjhypd0jLhKDV6c3FMuRaVUPYLgKm2YP+6hsHiR7GJKcHiEGac0vZ6KyyvCY9+5yYz0zDh9qQwy",
-	"0vIx2lXDht7gZTwLfGhz4DbMjqYjdztEKFWIz9+mAh3+PhOCBHXtneRH+52aWs3a69MR8zBzrxCESznT",
-	"8SoYfN+7rwDiknK0/ZKVsYCYeuBz2IqmPZXbh4jnOZORxYSd/VQoKdKV0GKt+ddBW9CD+DzJuKIzA2Bx",
-	"7PUz98OhVkDRaR++uA8YeDMWVVVuBcI0l1859WVNTn18HLJTx2FbW6fCI3u9z7mAuBjqphsPq6uc/ASl",
-	"drPkv6TrzaQ6BqQPyX9ryb/40beT9451xZsUMV+tsBuVrh6ibsf0kkzw3Cc83FdDaG+rIbwprjx7uFoB",
-	"pk5n87fLd10/gpFUUWKIoz+WFoPSYy/Xvuyt3h2JGQRe9FATsiIWAQpQEcKmHCOyENAhieZ+lvqPXNlS",
-	"q6e2TIphQU4MyAaaheL4IG596g7biX2mSUyV25TmK30msLF8XknM56qnatP9q94uB/iq5iyV1BO0D8xW",
-	"fc3K0pwF7wSexIo0n/a3TfP53VMW75Pms33YYMnN8VCnYGeLvMLwhuIHU37gAcFre6oFO0uJe0joSNIF",
-	"/19pjbxXgv109fbcORMAFV9dXiJB/Inf8kt8lUmM+UdAnnpqjUwFVoD4CxxRVDWlQv0n6ikekAAgfkTF",
-	"FjGoAsJEjNhLtJAdV0nHzwV6IMBakbci6imYBCZvscvi4s8IyFkPBiI3rIcSc4H99RorApFF+9rNRGXF",
-	"Z7s3suOs6uXbKqWlVO5rTHafzHLpGHvzg85kMl/f6hYYxjGcwyDHLi5/EEt6ebGRT3IoHMdlNpBD1BI7",
-	"14ml4q09Mg9XovIbYZORn7C0EsLsLaNdSksIqQ+zW57d4N1KgOWYGgc4TlaxG67IFTECE9iwHheEStA7",
-	"jb2VP2zCuhNayUbck2M+FHtPHyW9inaP4ZCLmMiTkWgCPua6ptXyh1zeFj4crthIT/NvlCxVd/3wv62a",
-	"9mWxJLgunlxlnk+MRzXuUeSh1FK05qwllqJDXYYFH4bFP55eMfoojgplzin2ZVkoaThINhOdZYj7S6h+",
-	"Lk2J6+cIxzeMqRTdSesqdwKZsr2G8E2w8LviUr1U/QpsMmWb99X4VEwfuM9QysvqLf9OOQ4SvV5dXrxx",
-	"j612Baemp+p6r1Me31IH9rABe1CJ2mIXcjiyLoOWkx7RxNQneN156yodMuOi2XhcJNGBXhR2JegyPwSW",
-	"5RbN3zSavjVXD2+p7odC4rKovv+2an/YZb9G3Fa75Dc6fx3tjw+Tv1+/MO2//Xbwp5uXP8/O86Mr9fyD",
-	"ePaR7/+Ytt/Izk/68PKf1fZBQcXey0rF3mID+6MXB52D/aKdPObtJth/6FGMiqX9XXl1p/GtRbYXlbHS",
-	"TXSJxP9OAvIbs6ZPI81kcWG/VF/DhoB69dSudk28xnQGE0qvaocI5DnoZyKyJs9Ti12V5bh4D+tgIBJL",
-	"ru2FSJ4cqvdTu+w3r9vB8pU94GTOlv11iaYPV3oAweap4uA631yAuW5lUeFU+84YuQVWvSlae34lDj/U",
-	"hv/muH/qBNxSmOcriGA7Hx15jogQnGQNAl5DbYusX7zWlyRhRAkB2Zxl8kb0VIy9CpZdg7F3ivGihc6C",
-	"Zw/Dd9jfq7QAx3qM2ciYuuM8aMsuMxKt+EYgVVc7xwqG7r1kj0iWj6el3s+X9e8hc/6Hwhd8cotR2ALz",
-	"08DfdE+y18lqK+5EBc4715AEyE7kQiXY/4erecVl16pVOWGOb+oIO/lwFsD1mM6wwqnj4+rOm0PMx1Q2",
-	"YCBsMrovkazxelVXtXOZ8Iznu1t4vsbCcueiHRW34dSeMHZqCdtS+lY9vs6JW8azjO1k8lYoYcwuVq5g",
-	"B8SYGT7Hrpa+hWNPrejhyJSeHRcCwbu5IhZTK8dipDnb4XjlPCY7lLfOp9LcgDXHzvbeU7/0CHMbwovn",
-	"t7pz3pdm7rbYheCphCWhN8LBKb2nAts9xytsKHfF0NdYTq5Ln2vJ2P3SwKsXwtbT1LUxuIDIt71sDHM9",
-	"nbh6JkbNzbvlZui8cnk/29k/2G0UbS3ruhe22mQp+eKMAizETn2zHXj+a33jmP92gsvt5UoryWUWsemk",
-	"tdZFfO4QlCUjkdxEQacuDAD7oj8Hby2trHdpUXneVJHN6eqFV7U3ixg21KRyMMXHot6L9RXOq7BcieD+",
-	"5csKe3ihT2W1X/Fhp3IbS10vSpdkULkDp7wDZf952TGYLjK5R2ecx3euLakR3z+MdlWDEKtdZe4qohID",
-	"977Aht+tKW/FtnioHINu7Zg3x2YE8CDsJDzihnmMBeaGlwlhftrTp5+4TUZPn1LSmRo2JzrLPEIbO6da",
-	"+ldamWn2xFAzPqmG7LepyKUwu13qQYh8v7x3CBsQYqGf4bOwAzFl7Mbhbe0uS9e72HzQmxtmtFY9xct7",
-	"zrA+k6agrsmCW98p0c2A3ZKLXCmYBzukY6VreUlKT02VTyVE1rDbYifUG5nGs4x6nmFyYnkHDt6QW0BA",
-	"q3N3nowldtLjzj3YZXJQtnj2c0nFroWdCaGigmOUK6Y8hQBIfx07grhCDAHxbEqvu8AZaPRgL4PzWtxN",
-	"sI1WZVBRkV9UFy36ykbRy1lWZdNaTYeJ4SGfFInn7FELlgDsn+2kYsCnmWXtCPYUI2bP2rurlhPiYmNb",
-	"lhV22r17oE0XKgF46VMoYTew2xcBu8VvgXMg3w0H+TaSoLx1a+mOpnsLibt7CQl/r1u9muCwmmb4ppUs",
-	"fwDxQlvh+wRRN1rgfNjEUNoa0XJfn0Vx8RkVloRSac9lLdU0ZNp+0FVdk37MubIlzy8MBlBlcyHYTkXU",
-	"eTEXlR3z0113y6hjq0yJWU+RpuYaRlZaoFQa7oIpV2ly0mLY9N3osYCdFpkRLrtL2qi8QIvaX5aiwnV5",
-	"AkDcAkxwYccxu9YASNArE8XxRXA5l+uni6KUZ2iKUE/cncW2s9hEeGXjWcxyL5POugvpZAhidT9A9KHk",
-	"K2NnuLPznqJyPcxfmLH/ZHFw70ZMEo+6BWcoSnY4iz23iIO2qFg9h4aa8fmZeNmcViSIqZFrWm24W+l9",
-	"C5/l1C4A2zHUNMsNbzRdcWcZtn7e1CwXu95ikQNgXFDhVB6Du7XFteHEKZtYAOFBwkYegCF0pJiWTxgT",
-	"9qXGJrfSsH3Y4P3OCxBzOU8sFh8WyYr41k7sCNKTIh3zYbvdU/HSHWFe1/uh6IxNHz192nU9NSoKGaOO",
-	"NaxdaZoKr6DfNJNKlBcO9NTCJRYAvMTGvXUaGFUa5mOeuQ3YbbFPdLkXkgO5NXqKShoAEyNX3kC/dLEP",
-	"M2Gup/g5VUeULMMVr+PtFnRzWE9R7Vk2LxtxzPiNrx+l4lDSAaX1KmAqTaKVwkq5oIQL149F6dLr3cXS",
-	"HQS0Jhzdp5wiYHqAbcbZb1NtOfY45ipt6sGgoAcqmZ+A0NRTEzZsrrj+yMFepAoNcz1ztTIIXSZvhfNx",
-	"F42onhg2FmOdzwvV1NnV/jrmqGj6XzRhoabMadFHG7ujtBBhYRrf7za40dFd1IatyV28nBfjenLwfiXH",
-	"NMsE3eVaevrCKbkPKqSny/j4eMLlUFXUozWKTOWCov2jqKoldp+1URpLb3wXQ1a+o7cA3YorIosXNT0J",
-	"7zusfHvQvodu5Hbp0Wv6wx303Z4fQ8EsLzna9vrgxXuN3CVXhTZZQPdgPXid0htebo0kEECyXwXkvmpt",
-	"cXR4NVWtA4RWhgoOipDreUUb+b6a7jZ9TsmfM5b21F8u+Xu1Rfg9/D45XZfNb4TT4LZw8+w5kfZNFOrT",
-	"QjaSvue4LXuPN3uPBPNuBidVBxQZJccFV+xaFFp2FysYXGuoyOvbUaGfhk4n18ucjDIamvSepRtJY8p/",
-	"9XlVSlNWVW0fBfz4a8RB9ca67fjP1tS8cLvjYzPimnsYH8ZOC3ZV3J14/yWuYljuhfQPyJcArnfavnIX",
-	"4f5/xJV+lLeeHaFltx1PUmL2TTjSpbABR3pivBq/wq50Fr+3y9BOl7ZgOjNudl2llgvHpDVGLdZiebMN",
-	"NH16FzXU0D+ecAUa9bVwN/og03N6a2Fg0L2CMMlQ+G4ylenqmZcSs+/NuqIllXR7Qg9uBP0WnGydVrb/",
-	"PZVHf7HlfbdmNQfE8f6HAf6BGODpZ7wAyl1dtYL9uZtMWnNOCSi1d5X8KOz7iVAnH87uF7P1g94zq8XN",
-	"VVxH39pQIyVN8WrErudWYMgE/+BhCxoMEl5PZWYph6TiMw7i4bm/G3tt6gipjD5vBLRGnMVlVHTR4baU",
-	"FkLJC9TeUDpPILW8oUsIRdqqueqy8L9RKgTpmTNpBNvBxjjE0pXAVl7upijq9kUpEcbKjC5+YmPBFTbs",
-	"3q1cbedvzwRLy2X6FKEzGMI3zS8SW1AcrIjP0d3iX8srA14Fw92DU+Hry6j1qbwilRxrrUcvGi9zazAb",
-	"owa9FrPgwvsUKQXOffGl3iiO/E3b3iNIleBmIhJnzWAQ00WliNKXY4w/BDUXhlze9YXuwVhY/1rfSWQm",
-	"roNM3KLL8JhnGV0bBtQMaI8JdQnPMspPpdDAREuMfoD56JKp3FBPzGL3lh13r2PQTMZVnuxGlF9eqSc5",
-	"Lvx6PRUUspR1LNTTGSmnWpe1UCJDQXxTJskVvbRa7P1g4NJuYtpEMvSKNMs4Cm/BcgQ3wtsD3RLI10h3",
-	"dJUbXiYyLu/6e3+X1smHs4gNp9Sn2rf1Cu7wjBllAx4zPRh4OMIbQyXssQ3PGdu+1cSlMWGJgvjVDD06",
-	"8IALB6Mh3t/9evf/AgAA//8=",
+	"7H37chs30u+roHi2ypK/IUVRki9UfXVKseVEiSx7JTnObpjlQDMgiWgIMANQNNdHVedpzoOdJzmFbgCD",
+	"GQ4vutjr3ZPaP9ahZga37kZfft39uZHI8UQKJrRqdD83JjSnY6ZZDv91lCRyKvTJ6/dUj8wPKVNJziea",
+	"S9HoNi5HjFB85IkiPG01ogY3f5iYx6OGoGPW6DbsI32eNqJGzv6Y8pylja7OpyxqqGTExtR8+y85GzS6",
+	"jf+xU8xoB/+qdvxEGre3UePVxfmbS3nNRP2UFFOKS/FEkThR+aCvzaMxGeRyTOLvjy/JTkrV6ErSPN2x",
+	"z8Z+6iNGU5YXk/+laUZr4nCrpj+mn06ZGJp92u28iBp6PjHvK51zMcRpT3Ml88U5fxyxnBE9YmRCh4wo",
+	"TXOtuvBDLNgn3U/gxZjIQfHUFRvInEWEKsI1SeiYtci7MdeE654YyByeHPBcaXi+RXB0RWjOiJzQP6aM",
+	"UJGSK5ZJMSRawgsZV5roEdVkTFOY0/iQ0J4Y02wg8zFLiRQsIjI3/487SoXUI5bDqxEZMq3IfrtNYi5u",
+	"aMZTN/kWeU+HXAwJV+Rq3hNutCeKKJlrcs3mERFSk6s5kYOBYrpLqCBcszFOiH3iSiuSTs1+wmRnI5nB",
+	"bnAx7Amu4HssJewTTXQ2J1IkLCLshgkyG/GMEZgo7gBNU7OYnORsLG9Y2uoJRwF/TFk+LwgA599YctQH",
+	"u52oMebCH33dwZ/yMdf1tDqWSsMiFewoHO1IZqkiWykb0GmmyW67HRFzIubR3Xa7vX1I5FQbasipGLKa",
+	"Pc/MgAVNV1YEfy0tyA7V6JqxGuakqW50G1zovU4jMuvl4+kY/tyG5dr/9IvlQrMhy3G1Mrk+g5HqFpzJ",
+	"5PqJImYqZMb1iAs4y4RmGcufKCdPlogS+L/7ChE/sVszzZypiRSKhYLuGGjM/JBIoZmAQ6OTScYTataw",
+	"M8nlVcbG//W7kiB8Nhv4Pb6F45a35Ei4FcNuIKnD5lh6p1nOaDonW7ETo/iHeLvVuI3cxM+kfiOnIv2a",
+	"Uz+TfuojqnDmPA0mKqTuD8ys4m0QGeacaTrmghy9PzFyQA4G5nHzUz/lil5lLHXrMj++tr99zVVd1k3y",
+	"iiV0qlBGK5bfsByWLCSJj16/PTnr/3T8t3jlUj4IOtUjmfN/ft3lvOVKGXkpczLLjaCPf2nChJo/sbmZ",
+	"8jSYmJ3wdzR9T4fsDtNkn+h4ktk3UhQIofRvmGlpyjO7wfir2V0j8Y3g0yMrv8mIChDNU32IVyGhQ8oF",
+	"sIcRe9S+3bJygCnQLLqN9u4Pf/9l78cXf+183D9+dv7isv23zof9k2fvXhhZp6meqkZ33wgwzbWZbOME",
+	"J0n8JK00m+aiKxMtlZY569rFditLuo0eh9hid7tzRYJrNrc3szJXc3jHkq3q1YrcFaPQh4vQ7Kq5PFEq",
+	"4z29az5kBHjwAXxlu0XOpJHEQ5KMzI0CtyESwjnu8KPQghH9fSvBPTkYoQwCz6xeJyPyj1+Pmn+nzX+2",
+	"my9bzd8+70a7nRe3fwFdxVzcZmkts95W6xEpIHOz2JQIirU8Fh3YlSySQc7otSKUpDKZjpkwGk4ihdI5",
+	"5SKkBj+lOOoJ/6vWWRwVmoEdZfmZv5H5FU9T1K2/2i1Iklwq1VRc+40AoqZkXCPACo3cSLCBm3GwqJ4o",
+	"r+p7rn+YXn0Q9IbyzAjnr7k6HJwkcpqlqOKaRdJkhAdMhZqxnKWoAFBBWJ7LnGzFQ65H06v+tJi1FdCn",
+	"jCp2JvWraZ7bBdybOTPzLbiqE/u1iqyGB5yoRjGNKpx9Hh84NFbImM7JiN4Y3WVi1LP7MujLgkFhqTB0",
+	"Mb2VDLq4nsdi0MpGsNp96JKpuBZyJiK3CRHJGfwpRYpGUd4T9u2teGHGy5nTCEswJo4/JYyld1Ilao7e",
+	"CAy4AvrMfa90+FwVGh7YJLvtNqGJ5je4eBURrs21Peb6Mc7aCGH4GAnms/q0a5bwWOddXrpZqLWDiJiO",
+	"r1huDLBwM8xRLk7HsuyZ1EevsqnSLP+62ixXTmM1p0mMLM0MQ6UMzW1KEpyW/U2af8C/Q62+J7biQJ0/",
+	"vIs6j6T7ns4zSdNLKU9pPmRfW6V3t+uVTOdmrpmZhFkDFaFWT5OETbQ5ygnOt6+l7MPD9iDPqWbAgvdh",
+	"PjAtc6oZEgl+4oZm05AtS39fxo9mu+FQtfJrMy9aZiTnTOdzQgea4UFpPmaEC/y9eWR+X+DYv/9w8LfT",
+	"588vm7shh3YCDj33I6xnzdIyzKGYnRxTMe/PKHcOxuraF54J1y8lMX8j5m9GNtrJK7J1ZRjP/EQTcAwo",
+	"UBdnRp9kartbeE86L8gEjxl20Ty12+7sm52hWbbRtgGLOGPETKWvWCJFqpbvZ2fZfi5d0rrNXdgnIPtH",
+	"FXvK3GljmbNinyvc8kSZzWy6FwryM9Li/OjyuH968vbksn/+/iLeNvsrZ8rsXkQG4HizX3V7aW2xnKVM",
+	"aE4zFaFnKONM6J6gaZozpXBKMJP41enJ8dllvzKUHYlsxSEJxoeE3bB87sbtCZi1Mtfz7yzR6No01pbc",
+	"bpGj6omQrTg865hIYVQ1S29wsfcEENw2MqaZ+pWRluaaWKBYLsgg48ORjkJ6NPv29uiX/sejk8vj84v+",
+	"++Pz/tGrV+8+nF3G22YMJFNSesqYf0YwOC2SanB8wrb2RFyllLhWt4is3xuYMiD2RR/eBW6AMSbNF60f",
+	"muTmHS6GrZXeuQVvoSHBC3TB/6s8JGeS+HCACx0Aj4MaAioccDxVRPGhQNdEvePkgg/FiXhDefZAzcwM",
+	"xEV/gF+q3gHmr00uSMbFNVzSlWlOlSED9Bu2yEXgQ6Ga7JhZ76Bp8QgG9IWdi5/qSrFVXtdjSSy3HwkV",
+	"1roacMGVMa+24tKQ8TaGVcxSQJW31mXktfae8Gp7uI2oFln75yqXM2XE3yF8bKpYTlKWZByIQxC090BH",
+	"wn/2RM4G8DkQaDJlC0xY9nVRTeLwoGKrRCGBGctPigEfTvPHoTOwPYovBvRmTVe3w9b4KZ41y9WBjrkl",
+	"JPn+5PKHD9/1rXA+eb19XzLbXySz8ugbkltleY9Bdov7ssZNXN2U2Mj62vl5jRkcHI9n7UEUdGNzj6Kx",
+	"lxnrBt4s2XrknN3Ia4ZBQJ6rx7D+YLl3NP9q1/To9h9dZv0Fu0O24rrJ2IsB1naPGM2yU/Sm2MoDFDKY",
+	"YRBe4ukjcCQel+FHN5ENTqqY95c4pOXr9adTDUmJUgyrJx4viIU8fE+lZvHcQ20jPPQLJlJCre6MC6eK",
+	"HNln4etd8h2jOctJb9pu7yXwEPyT3ZcMdgsy+FCe10oaKK3hMQjgrbu9Sw5ze5WTK1w1bsqivlZSeT9+",
+	"/Ng0m2Ysj4Tqmtj1UTajc0Vi3EuIrS/otT7kf4tHfw9nc+goSLm6rjOSA4dw1VmbUk2vqGIklcyGgcCj",
+	"QWY51/DLjGyZ75LBNMuM7UPTphQZKDhGR+JiuH1oXgTlxGiTzkogl8WtlrPEGDmKXM2NaGTZ4BAtAGs6",
+	"r/IybERjB+294PJn+Q1PGCmvex2p+UfNYQjZzxDYU7OfxR+r0jR0jRFDVShk4GHcSyoIy1hiztIIg6kw",
+	"f5nRubMgzEcAqzGwaBkypr/LnOs5WpnmWFBKDZ16iZYcONMl/p85R/CrXzEmSCLHY6610Rlxz62kY0TR",
+	"sZN+1BieM2Fsyy9wImduE9adQ7G14J8YTXUqZ+KORF34L80HwJA2X3HeGjWSuc7m3wKhPZpFU79iS1Rq",
+	"EzY3+mUpcoSWD/A+VyvY399yfpABz5gRBcaMmWQ0KQGnLMmbF/KpEGaqOPvCxAmkiBEYunDHtnoiWK7S",
+	"RsJOJ0C8iyKGzEZMFItwrlq7ZDCcDs0UCzEUB1Qft8iJKLzdEYk9bcbdgKu5Inh9bFHRE8t5G1gV5MIK",
+	"FkcDUU51IscM4gU9UWF5lBE+aARhbsvXdq+Aq0cys7NTdMD+1S6bD0JNJxOZa5a+ZSmnl/DQv9ajb7gg",
+	"Dkc1oyHCxU+2Pzaz7Zs1gWbu+TUEgQEMNpcTlmuOF3EAYN0Ypxo1PjVlDjfO7m3UwEARxOjhk4sYOweq",
+	"ay+A6oJP7d9GjSRn1KyF6nWzueRjpjQdT8JP7N1GDRtZzuSQL8HQWgMXnnC4U3B0zEZSBS4XnAtqxVaR",
+	"3qLKvsHznsio0u5xq3NPsww8wLTAvlm0aS6nw1FZxW55H4p9FvGb12yO0gT/+kQZs4zlPMFZ8jQighmh",
+	"gkzEc0B3dN2sAGHHFbEx9iaqxjxFvThGQE3t3+x/FiRhX0Hp5IA6hVGRWqMCRkRbGZjXq/gNc6kkVDei",
+	"htkZ1BeRC8tqZXCGB7cOEbkROZ4hsMW/3kH8o2P5X8sIbQuDCcisQr4V+vnNT1Re/c4SHcAST16XrBkz",
+	"Tn/v+o+XN88/dcb7k382osaEas1yQ3b/MH/9FZE/v33e7dz+pbEApvVfPuVqOaPCvwFUu+EGmQ/bkWie",
+	"03mVewMU9rovnrFP+pXDk63dcbVq9xyItti/hJd3LIBK9QEr9Wx/2a7B0AGai6YpN/xOs/fBFg5oplhU",
+	"2dUx09QoA+uW/tY9dxs1QPdc98I7eMjsvc5cZGWtTLs8tfeZeTGMyax78yPl2r9aOY5wAvUnYvdPAUy6",
+	"KjFjVCdjolmWqfDSb5HYxojSuEvmcgo3uYePHBIL/+ApoLYGTCRcDG3KQkRi9EarPtUx6AZxzgSb9UG/",
+	"6Y9VDMJQMd0i8YhlZgwlx0wKRlimWE8YBfGQxKg+wCjlb25phGMWCJYnijCRbrvRdD4vj9YTZjiQYWUy",
+	"KT57r3vJyLTS8td95Q0+7DIzShecX++6j/wAD5bva3PJulNZiyk3z5Vf7wBthae07iPn5mlQ3t6q8EvP",
+	"4EvhCaz/ks7nNV96fluYPJ8bTBhFwwghywFGl8zSgPIXr5zdKsvYz0XhudeyTppa4MuZTO8pgdafg/n2",
+	"yWszXk4Huk/TNK9XbIzK/kQR8xSxIeXI8IfSXaMjGoXx1emHi8vj8/750ZvL/tHr1+foLgqyPjoHB6Ws",
+	"j72yVP5Hr6d2fvuv7q94k0UHdUK5sp2YHOXnXreTdhtPxEAuXn2Fe6MWuZZCuJ6nh4SNJ3qO2oowcsIZ",
+	"PK3GytOPGmbnNr9ZgzNfdbsaZtUsH9dPHE7J/LlsbnGYbKhCP9tvrFKbF67fwnthxnZrW7HpsI6FTR9p",
+	"PelP86x+9ohcIB/OT0Hew+yNWZunLMUD4JqAfpwxfzBonK08DLNnyBErz8t8uc9Fyj6t5ASYAGx0JocE",
+	"nj+0JrBLI4OZgxaLvilFwGew1fZPYGbV9h2P5VmVXZeup2PlFwvFlz/EgcwyOYN/JlSkPDUPBu6mqGHt",
+	"63oJZ77XvKE5oNDNh4MzP3VjBL+9KYYLfn0VjBz8fFFMIvj1QzGf0gWopoNBbnMv3DJvpMaERCnwn3de",
+	"xM/2C8FPZ8HHgotvtVCKCoIPpupOpkRxtawEFoVVbu93EdzV6AHYGQR+NngRo3SYIFbeB3h7+ZLgxS+3",
+	"oPK8lswh/ZLeiwfZmvYI1qUPY65qGLRpkYuREUNSJKsF4r4/5vVrhM0sr3BvE3PYf98tp44cXjsgkcU0",
+	"PfphGNFPb6imef21c0HHrClzPuQC7p3Ac/NEEXxz5VYaIVQkTdf5EkVKqKpmYUAIooBRhYhBbX2/YJiA",
+	"Q3jlBMyd8EBL4nnh4TILt3tdB+CocxvNRjwZlRxaRkOy7qY76x1RY1Mnm/OaFQCv9RoZm21mKp0oNWXp",
+	"gqX04mF8s3Bd4FIXNj8qM1TASQEpl8hurVFRsv0WiVTnHDLAQ5Q3oj8xOsZhP5wjnOuIUEhAcqkaymZv",
+	"cIskzhkm5bdCx91+p4YWfKr0y3b7+e7Ll52D/ef77Zcvd1enTUeNHxjNsMZCWWAsWm3yeo2hZi5k6bSI",
+	"VWd6gY9d2Ot7ubrsbT334boz8aZ0TYEDabMonN8Dg1HmN0jmN4cC5klErC4Hvt14B9xIcRH5sWEQhYhg",
+	"QWJ8oEVeSaEpFxCfVSzJ2YKbVcvr/ovBHt1NXqYd9vxqZybza5Y3n9f5y0KG+RIX6oobcdkNeBjCyq4Z",
+	"m1gtnGtFLn44anYOnpERVaO1psMDOH6143ijK9I5TBbWfgKw74FhOWOWDnMqoMYBBYJpkZ8YmxiDSUsC",
+	"3hWMQRbJZxAsxc3K5q6eBdJLiW0bzwa7SYfus+YL+vyquZ+2k+bLwQFrdq72kv30gD0bPG+HYn465Wkd",
+	"jWAyVp0b2kd5NrKUzXcukMG+uhsaZ1p7TkurOGAicecFyZjWLFcRSfmQaxWRuGWdlM04AgzfBBPlML3X",
+	"/7XVit01C/7ECdUjothwbFYAGHfQXbbQfkYJjHSvSJIxzEEYuxoYWBFFj7YBoQJf0yyHiG1cn0sc+5QD",
+	"DcEsPZNVYTGeNxWCAcqOH6jsUi73ETh+tv5ntxiw+Vt58Ha023l++796vdbqZ57BM6XH3Nyf3W7/ZRkl",
+	"Xvh7ouKaHuSMxTZDLaF5PkcGiTFTmHjXtfX33nBfD+dR3bvPHsu9e/AY7t07hzQq6uUmBpHnoAoXuz1e",
+	"78u1z1Xk96JGAM7bqGFOeqVq0Km1a6PievdTq5MIb4M9q6ZvqzHNMgKYHgIAmbRAJWHeLDAxyGctURcD",
+	"56MINe2IqKkRCorQnvBOS+ulbZEjXwOns2+MipwmRv6QrQ+CJzJFZD2ZSA5pPVSRHy/enZEL2E6X7kNi",
+	"z83xdkSU9Llh++Qn/p2Z0IfLN80XhySTwuiOsCZFhkyT/XY7SKx3mfSwMmviWNxcVZrstlvmf8+7L9ov",
+	"2hWB0u7s13B0IL4Xdvs9VVDzyVhhrnaEljBDELbskyv5dHQFSVwSNxkcfeYPXYDBgG/S2Gc9wYdC5gw+",
+	"qhhTldJRIC+qS2LzH/OT3yW/+v7l73TvLT999eMI/vuXa510fp6n4+z3v1/8+LJOXFlffQ0ZhXg70AcD",
+	"b/zZu9fH/ZPX6Iu/Twz0nQtJlkdFEWHj8zInk1wmTClmjVc1goJZwgHrtigZGXIxz0eEkolM8d1JNgW6",
+	"zalI5Zio6WDAP21b2GQBzCuD9RCix1UV6NMlOWtieAaqGeRMT3MRPAZM1SIfXVEU4dB+RU4a5PtahVkO",
+	"QE807GfIFaAR5qtNlzDZIu9zLjS9yhg5unh1cuLvSDWhCVPV8w+U542vx197vU+d3Wav9+n5sb+M607K",
+	"IX8WKUSQ8zevyMv9g+fEgop8WQxbPoEoXMSYJiMuWDNnNIUfYiMdau61xHr2qyZk/VewNgOk8Jj9sAK4",
+	"IhOgdtVizZOgJEfwX774TKkoC/isS9DqukIN9Rn85UJRwQ9h2kAZsA7u5eKPY6ZHMoXnKZpjwHOVjGiY",
+	"Yx22CpzGpSTmmrzeMsjSWMK5oOBYXpKUVE2KWyyPgVq7LV8S1eRKLMmBKVCqv61xjTlc6ufVzsgQh/p5",
+	"OXbNmrw0U9LdhPEvTetIbp6kMXFFyghi/dZ6zgrdYAFgttxLBUYhQmDXhGC0xflV5faH8xMjBF1hPsea",
+	"5vFDEtcjZxFHZTjJIqjWuLuqiA2kM5x3oMIAO5dOoE6XOWc0nW/ibIHsv0WyWOIgqR8KOPd+4YG7whBq",
+	"4pz4/sqZOVBLeexHA2M8EEtRdyhYUOWegAU/n6pFUr9JATajrnSn8B6JyDDxmGcZt1AixANjnsAV1i7T",
+	"I56nzmy9vDy1Oih+gGZYc4ODtuBQwOikLDRpZmsN+Mu4025XyzaiL3I5pNQt7CtR5b0RXsvIOVqL2LLL",
+	"qyftB9qy+48JVfomkEYHS/hMsNnjs1nJu7+wgvrDDGBNS5gQsOw2f5orMpO5HkHZ1+VsWeKi3fsxUWHL",
+	"V9yZIskhlADOa+ZKQkChOa7QvRkWhyIyt3n8yqd5OC+Fq2amyJaVE4qkEpOh0fDkertFQsMQovAxQv51",
+	"MiqgHMY6xJcqKv3u83uGM2o3phRaqDsxgEmX0kzKCR2LirrZzrqd/jia+yQQSGuAVPsIgwYpG+Y0xVJk",
+	"q9ElXCRsGW2N0KuBdZcTY3+F3/W7llLNmkZ6r3PBq/ptid1X465fESaDHbT3SCmdh0yF5lmRDePSZUKr",
+	"RF5DJhV+8u5MXB/lCaTzwvyxWFsGxp9hOstvERkzqqBcgEtpcfVjxlJILQVPSAJe/pAgn60sRbz3bF0p",
+	"4qhRCO+FqRozcm9v72VEPly+ikLxQCY5S4Cpy2GDTrvzrNnuNHc7l+3dbrvdbbf/vtnhuwTwKhq+GpEq",
+	"+zXMX9ei4fG7FhBY1cqLZOgWOWOuWpSNji3awQ9PKwH8j2E++5EaJCJVmtAg0dZjBZxjhCvnaHFHtHBC",
+	"CvJIegISSRDICKszI7fIe5YrrAPuPHtQDoeSMRdTzaDeDm4KyL/a89s4EWM/8AXXrfaKZWTIbxiU9IAd",
+	"dtVlzBCtuwzVeVjobtGAKqJ1dRkfpbOsFQRYnqIu/oUlETYOgBVEXI1/1c5ZLZ9OfcDqyB4E5Bzh2UfW",
+	"F22tbm1rTyjdIqc1Ua2IxH0f2iqLhStDl2LYRIfYPV2TYWpCjYNyRrBGfxH/hUqbLpHAcZCcMOFLTW21",
+	"yX+728OWhNouzXxvpXh91l59w5tLjCXTnOs5ONhtGfV0zMVPbF7PDoZEqJZG7kO1/9JNEBbSVgxyXp3U",
+	"QsWAAe6IluPjy7s2+CLXxX7TCTf/fRs1MIn/aFrX1CKoyA5jdElcX05BJrr/f//3/ylKAQA5wN+KMUda",
+	"TxpFkatXUl7zJdKipgqVYhpxEEEtoJ2EZtkVTa7jLvlB68k7kc0jcmEOg0U9cUHH7IJr9t+n9FOLHLlv",
+	"geRV5DlJ6RwjqsaMJErKIkc8vji+uDh5d9Y/eX163L88eXv87sNl3BNFJ4IOGW17x/BUscMwhw8xCU7o",
+	"Qoky+8FyJbPwg+1tJAOZpYaCmQA8CKbJkVJqMAQo6gEPReuGBLfXk0G//4NUuumdT327G4s0YQia196j",
+	"iAAusvzN3qXc8O7V1BClLz0I5TUxaNzqiZ448so+JU+fgpb/9GnXQhXmcporq8SZBV1enpJ8KhRGtStV",
+	"9kA3ishUZEzBqz2BEAiu3V4dA7oJQRMJzRG5RJ4+tZYXkvLTp7YgiiJqKUSqJ+oxUodkYu0Li63ImZLT",
+	"PGGQ1TTJpWYJVlTMmO0h4p/AEns299mGoWHPMHBYwF0u7fRm2ILkGlaBbg9FB+AVmRpTQTlYiNnooIQ4",
+	"qDxLWkp0IYrjqDWhTm1QjEUoTGVOoJJkUaS3gKdCAB0DLlwEZB8BMXCRaOLwCpgFbSOgjCYjhMcbbsRw",
+	"DNRotzeRjRt5KFMXiZxW9aJSEOnpU7PP/kchRROyB3rCfuXp05qgElSr4CkbT6RmQhchJrbdIkdF4GhW",
+	"BJXs5whXPbEymITF28FgIYzmGWc5nhv4t/RMBnE1NaLQw0UK5oiNfUqyacqC3cK+LXxABOPw3woElgt0",
+	"tcgFHTA9t6OnbAJ/lgI+0RN2NDKiN9B0xs4XRjuEb4XLc0E9mVfieR6z2hNTwf+Ysm1DgoYwwTtnuKzY",
+	"UMeFF69/IiOWGUUzlRA664lkmmfE6AiKUDwYV+kFNBHCNULi8P5ollVkiGPj7cmlUFC2gdCegNR35WNf",
+	"MQzSTGOy9QoT8ZuX8wkrZ8V/as5ms6a5+JvTPGMikVCmyhU1JUL2ROltG0c/tMcCUR7w7Nug+O5Bi7x/",
+	"d3EZTtBRUNFNCliJTYCobKKLxLJ68efbGLboO6lHLm0SsLBFLDMKsihRDYNkxwgM/h8uL9+TTruN8zc8",
+	"jool1lLoCY9wSbmR62MujBLSIsd57vohxcuqFcRohrzcP3i+XQ4w9sSSCCNxrOkL+qcopfiYa9Ut9TpY",
+	"BlA6hPuAK7LbahlD11nSpfsWEZVU94TrDFQuR22vCx1oXmHlvqKnBFR080adQlCWt74AEfEKF19vJpM3",
+	"4SWDO2oVRQVdLGak84+DPbynM54woViR+9B4e3LZKCJQjXeJlhfmsm5EjRtjy8Et3G7tttqQWDxhgk54",
+	"o9vYa7Vbe6hwj0D73IGY5k6YBD5kNYaoRWWqyKkdiHXYupp7Ew188KCaGIm5DYF+OmRGu6Hon98y+41b",
+	"3BO29wZRRrmCbZ1xZaQquI+gYi3iWqNKRy+onKi7/mql5mPujyWfHSA6YAc9n52kRj3hSrsFwWYU/dt+",
+	"rTe7ikd2XrlWJmufxBZWt79V+iZ12u0VdT9qypkVh/NrGUhbVxugXDRjr1z6ouSQaRcOmXJtC2NeF628",
+	"OCx1Ydjno1lHHCQv8t0/0oVh28uG3VsxbFjUAce2xSQOXux19nYbt7/d3rH1HVjata0zEKMzcHKhQtZQ",
+	"f3Afj6luGH+cO67tDzy/u/75xb5G8Ob+hm/65k63UeOgvbf+rQ+Vml7O/gRSKizPX38zVKqm4zHN55ZB",
+	"/N4YxZ8OIT8OhEXDnMNEohOjzFilbLUiovydxMDx5iQfEt+GZ16bKXdb9obofMpuF9hx917suJQDi7l7",
+	"zLoh7X7Vddn/OH5589fxm/lfx2+effjl5/0Pv/y8y47PbpJxmp3v/ThKP35qn3fezJPvPx2EUPEaL+gd",
+	"d8knvi2pE2TspLDeu1EFUeCXPEGYZHYHXvHH8vXZZb/9coO3Si3tzFu7GzBZtU0DvHewCXPWVIT6wpyN",
+	"5x+qRDXnW8Pxt1FVVdj5XDDCLSoMGauL0LyG31UpPcxc00Mp08j52bqlXCOwllyPxl1SrkPZExCL1NAJ",
+	"coyITG4UfID7HWLJXdDmMLRlY4VhpSQHChhyY05tYdOD3OgVzKqh1g4blLW0a8inwCglVn00g1Ur1ffE",
+	"YnOFyHdWwFaarvL84vLcjuC3XSEnqFsObpSqxwuXiZtvK066Sk2DnDGM7kZew3YftOmNoCeVK1MZMzsQ",
+	"AHUKFB5pKOdLAnV/GRGk36q0qHSE/MJMiJtRcoiYs3Y1oy3xiuKI66/gO6mt5bbEoEutYuidIh5Raw+U",
+	"85BLJa9DTaoLYD0IJdjgsqt+Bs1GzA8Q3oIwVE+c+Zg/RtxcUB9cliQO4ytgB+icJtcsBbACG0vI03Ae",
+	"ufqIGQybc60Rg1QOpq+OffXEFljHmrgiCRaIBI5gSpKcqpFr6XXFyHQCbQjdd2SWWo9RUX3ZG6Lg+b18",
+	"99Nxxe/rK2UHjW1xVN95mCvsmeGaUiyaOpd4lA81QxxF/Pp5I5uiHNhcFgq2ytJCRGi1srN6Bge1Mwit",
+	"Gvx3ZYzdq06yl+6zg8Ezehdjowjqra63/cRx+J9CsLAxxMLufAFZV5gr5cM5psnIZzd7f6crGwq5lXoO",
+	"3KaMUKGZi1WAq63kGUf3dU9U/NfeH7HgFIe0VVuGU04QRNit9/T1BMQVCvd30dYVJOshiT/3gLJ7jW6v",
+	"wku9xm2Mj4GzZCuM4TpPspEj2zXCiayWTaVS/lZA9cQuNNueUNcUHVaPMVVu1LmXpL7qf530CkqFPII1",
+	"WREyd7SZSgVLbhfbYT+6HVm1HUP51N/EZnT2ZWONqNt0H8IE7xWG47+Nibgo7zYyEmt6jPwnWopw2t7j",
+	"jYKiXIH27mai1Sp3Pjt6XGk4YsMUFaBNrGlk0z9Q8eKa5FKDkmdrXm/Bf3MpbHjdv98TPN3uklXm4wq7",
+	"ExXL2YjlzBnNPbHQpWzBurNzbpFTUOu5C0Iw1CWx0O7l5emhteF6IjSUAdKO5iokcPuvfbS10Hi4P+Wb",
+	"xpl6Rccdw7+RtbQXDEmHsHdD29hhWvjT7YeC+8jz+3IrsZDe62xEPO9v1UYs96P5wswX9AryHpGVjPdA",
+	"FSmqs++KEiMeMzQxT3utPYDDLS+Gvgnm7ja0R69ocj2dLLU8L3TO6NgQXyIFoBaFJhd/PeXaVt23ZDwb",
+	"ycx1Ldsq/Py4ncagZCrqianwDiJXxQYyea3fZ8SHo+aMagjW59fbkTceMXr889GrDx/ekpOzy3cxAeQ8",
+	"6lWlkiOgNIphi5wzQNQYtr2aE6XlZMJLGLWIYLcA92upnYC1P6GHgIvPx80ZzRzKTo3GMTypsBIt1N/B",
+	"J22p/4o/yzJyGjTvzO0UUS1bWQAI6+C6Lw4yKfPtOjHwPdPf4ZHeyQKViWa6qeC0ywXwPQLvigvDLouJ",
+	"ZrW6iaWR0p5WWtq4IP5rriZScV2bpRBTrWkyMlfHIXzEcMN/9xoeMWXLnWs+tml6rfSq14g36hlQaofz",
+	"nxRSOgrZNZGTueNTdx4R0RQknci4YCt1i6RoCl0frPZJ8Vt6lDNoNTowxgqULHUDA8oHSSjynt/z46PX",
+	"b4+fKNJrnNvWHLQn7Od6jW1fzbPUGNW7nWCErrkYfflP324kYzQ1GtSM5qlhPQ8Kwzxah4SxthJU8Sn1",
+	"0nEQtfiXpo/3N88APrEFQqcYE6SJ0VBsSerwDcTm2SrWroGHJteQjFcUujWfE2z7kFA3Z3DaITbWaF+1",
+	"0/mZ0ziq1D/1r5s1G8WFQzPtavOQqNChhkxj9kbRbsTK27A5Sbe+M8j6HkCFMzwAej1RmDvYE1uVlkAW",
+	"8LQdNBLpCWh15OVcqZmszdeADaDqGtJqrMFutwIuA4DYWOhLXFQBxerk7BNNdE8sLSZ7GBCOuTNkrlVQ",
+	"VBbSmVyF1ziCM8T/6AlsyeRQoUZfdrthP7cV28qvBZrC3ArbLRK7UqaxUztdo+EP56eO6H21XgspzOSw",
+	"XLjXZgO50cISvrBGc4nst/dJ0DwdOgeHfdiX3DOuW/xDXZ2uMHRD7PpCx0a8FbWL4Z/dnR1bpmS3u9du",
+	"txtYYxjfCksJ77b3O6WyvQ3/3vN2e9eXg+0W9XmLqra2mK3R0ZaO3ymP36mM364dvFMdPKgJvG54P9Te",
+	"RkPt3Wmo31x9673NfTRBne8l978Vpq2vYCucSX3kaPEOd2QwyyfKXlYIDjZEESEK0tX0dlVnxptclTu+",
+	"EHm9J/QoNbYegf1311IxE4eAQ1m3JXMynaQQKYRW+kFZeICmQ5wVzVh3tWFDZW09RDB/jDeDWHee14W6",
+	"NWb1PVFTXB5BtLJ44/3x8flFDEXtEouqnU5cbykl6ESNpHaSricyOWyRoxT6l1tJ7VBqLXJkr/hgEwj0",
+	"MwUxb+4euMLrZFC5cP9DfJbIXfuNWnbaR3baHA9V209gI3DMJpLzsVm0wG8bagGi/EadAiVG/w90AhoW",
+	"sWJhczGz89n833rv3ljeoBMJxIFzypWETVSFbYA0OXcmcPFjT2DmA9dEaTaB1n9esbFKEaSjWKeVFMxI",
+	"JTmx+g325UNJYDjciC+v1KlDlzqeMdAxc/a75CIQXlkKdkydSMB1VqXCt8FjWM/RqlT/Fhz2ZZ1u5qQs",
+	"QW7iY1vaH2LhIlviQLN8cm//mevgYt1nRcLbUtP4nKU8Z4m1FmxXfnPj++Le/owQJLvl2rB/d3Rx3P9w",
+	"froDcN0dCaP5h+NtG/sMWZilaMiQOLfD9qc5R3skZ2pkNfrmVDFvDm11Dp4RWw/uimsV9bDEF9giu22L",
+	"prAeLkre//TqmFyYdyCToJ+MaJYxMWRxKRcOHXGuRe/E8Ld1ZndtpQKqEbuOX7xhOR9wqA2HIgScX7bK",
+	"TE5vWOZDqPFCwhxsTUwwsY5sLSQckjDfcDsiitHMFn/siaPji2bn4Fnz+1dvbfdMSq6ZLUAaNsmXWao8",
+	"EsQdZEIFZrrI3FasQDseEXUtciaJSuQE0GFWNWEpbsFkepXxhExyCV5UI/yyjHjTHj5bq/OAbofkc8GH",
+	"4mTB2b/X7tQAiJaSXMUndypREq6oR1+8/+H89G5utqhxwXRzWYrpsrO1RIPnhi5mQygl0okqFHsf998G",
+	"8hG3/EzqV0Xdt4rMKwk51MSxLtyQuEsMtzKUeVM9wj4nlrSg5a1VEivCxmfXLpU6tmg/pqOF9DpiObNY",
+	"CPzFCM81DDWeghOhB3SNtf9twiucR0SmtvRLGhGbzUNFcBCEDmVkXRtcOcETWZNC94RiTBCzHjJnmmxR",
+	"e8KYiYbQTICIYckUFHgwM461lqGS64hqB2brCZuhBRiLOcoglinsprnfbpNSmb44ct4Qu22GFdW1A3cm",
+	"2NCpJ9gn1yDYC15DgD1RUGAB+MReDVsxdrMDEW7+UTQTQP8WyA6jivWEk/tH709A7JsP2F0qGC+BhEEP",
+	"oYHcnzSXkwnzzUSxtK11mpUaRIBvx7nLgmkGHSZ4avYfmz0Y2WZL94xoUdHCAQq9MhYAmQ+NjehGBFSs",
+	"+YjSEL5F99SMzsmWYkaQh+kosfl7/P3xJanEs+PtEr1isJjWRFMtTYD9TjHPsifiHf+gr+etRnJWwdw6",
+	"MBTGemtk7hsuuBpVhO5a7YSGOflISJ7E1JQVYb4/pgziKi6VAfWhQloF5UsPdjs1hf7qRkcugtRLr28s",
+	"ZOrHy+bg+iU9YBIXWBnALVkoDTflwCUh+o4JwCspSzIuWIqiwlrmJEaS76dMcJYunS2UPH3YbD2TsU+T",
+	"jAo8MzNZ+Pbqkfvhp5bMotPef3GXaSACHUrybTSFac4fOPRFTSWH+DC8ekMfeunybW1c3QDulruclLkT",
+	"h7JpvwfFuqz6sJDpV6v4GHYF7/ihYYNQIGys+FRf+nLqjhVm8TotNrJVMrajwseG/G7FoL0XUZbdVQ1q",
+	"b6oGvcE6tw/SnYyN2Vn/LvJFydJ8uHVa0tRQxj+WqhZ0T1mPtjIKnYcJ+GSdNcipckQUrZnlaKrIJx4t",
+	"QKhWZc/0xMYAK/OgkNpnAIHkmC/grgBWEdbZiV8fnx5fHpNVQLbYdz0qwbJs9jKsuwTMou7WqWKxyoit",
+	"muQeM10t5SH600vpOjUoLHIJXjAhAUBc744yx3xfUNbuRuRd9vJ0NsBUnlPNTm3l63vzURU9VSpo4itZ",
+	"LHBOhUd2EE24PFZyEm67zVNxgdIy46CaCe4L6jLgZJa6lxzh9kTp1JagwMEMsFWdWqhL4yjo2zCc5CDr",
+	"ZCt20CzbsCErs4bSdF6qR0IBG1lT5aTsircTX1ZZv4QABhtFbdSKqahIVKFVOIkltNr+smjrf3mm7l3Q",
+	"1g/gzvtGLP4VXD3JaFJh6xUs7YXpUrfEO8HID5dvT62n05Diq4sLYIgf6Q29gEcJB0BSZNhTTrXiKYPC",
+	"N9vWCQTqnBHHxmqIeiIQxxasDDVmYqNAm5sMxUtV8peqkOQM3KMshRSLCH2VZvAWsdqjnELOIJGDAcsV",
+	"6YFWWVEReo0lKAnfcXM9U2n2Se+M9DgrhyA2wtsVl1mNV88h7S6s8tN8LzOezFd35zQCA0z6QQ6F878R",
+	"l9riYiOHwPIKUwFVtIRaUOcq1c0/tYOemqWk/IYZ/cgOWNjWIbRUuXTHcKYOA6Rpdm24CagcEP+Gxnui",
+	"cPcUQDbFAF0LtRMVuJV9lyHyln+3juqOcCVraY+P6ZDtPH0U7CfuHoFPVimRJiPWNPSYy5rusO9zfgP8",
+	"anMfRnKafyEkp613eK8w2Tdnynyulm+sA7uUhadPWbDH9QBu8d0ElyYvo94COYjKOvrgpTjyypzVwYtq",
+	"eKjhANtMZAYJda3ajFtP62CSfMmAr2+oWFfmJrhTNtcQvggVflVaqr9VH0BNquhMvZye/PCBJzuyZmZY",
+	"a8MqxwEK9dXF+RuXwCNtnT3VE3XtoqupO87aDnpGBwX4WuScD0faZagXmUD4uHWcl5rJxb4/cuwRvkYv",
+	"CivIdon7BFQj9P12JLiHrlhCp5iudEd1P7wkLnzR0S+r9oeNwWuu23Jj70bn59HueD/5+9UL1f7bH3s/",
+	"Xr/8ZXaaH1yK5+/Zsw909/u0/YZ3fpD7F7+XOzYEOeov60pg+Z7bWOvKd8AOamI9ilGxsL9L7ktL8Xe7",
+	"KmMhm+A2jP+dLsgvLJo+jiSx7cnB6/sQMWS4V071ctdEWGrHZ/WFhXGx8WLGaI5sjd7ZFrksqhAaDY8O",
+	"BizRGBCqBPv5ULyb6rtXzbs4f2Nt2d82cTsVdk6FBlf5rwPKtSuLvOP5K1PkBlT1xrddeyAN39eG/+K0",
+	"f2wvuAW35iMwQbPIxl3PD2syXhdUB2h/gy/ZCUXg60bMARdQeNfe4JabwBVegBjWMVYdjgZZ67hY19dj",
+	"siC3+U9++7fmt82Sux/AgJs5ydF1uyQ3HVK1XE7QjCqnikYIF8zmJOPXrCdiqJG86JuPnVea+n4DFdc6",
+	"hKWgp1E1ZmWBvdaFveizRt0WngjU2uXeaa9ROTf1I7Ls45mJd3Mm/3sofX+yfMUpXgUPecpPA4fvHdle",
+	"JitqQovAe24LoRu2YzkTCfQdoGJe8pm3yAnw5vCffNI0e5EzpVjqkTfGmHRdXuMjCHY1j0UiUy6GMYG2",
+	"uvgy2QreBjDehPk21BFctRPs1gyfQ7Rw0eNB6VyKIYmPL+kwPgwbB4ykYiQ+GTTPpGDNt1Qno9iWH7ex",
+	"7J7Ya+/75dowa1zikq4F05qJNBPzF4sYtVlShKMj1ZbqNoIPGlrCo2RM5z0BlSa18zZdTTWh6lphZSms",
+	"pU2JmUcioegIGbAZGU1FigmoHiAdYMsAFwhXAcUeJq6ovrUMuCLTiW3QtsQ4N8TwRUMGR+9PAgKa3NlZ",
+	"G9fsO9bs1BFsYs5cNNYmFFdO2u/vXWE1Lp7hqLVmboZuA5CZr0joOvWYvx8SavvPu4LorRI2ybWpM8/W",
+	"d9i9d2BlAUtuIwN4j6oSLw+YTkaRzc4bmMusSUUCpSMUeWKU5CdxtwglAA2P6RziNoxwfVcYUNQwnFqX",
+	"6G852Z6qzFHPgevbiAcmbCUgyHYHyWE0+BH15d6273rSP4PgXTjdqrS6+224V6eiX/okazAqJvMIpBHA",
+	"ZivEGwH+GPucH3rZ9ED+gaRTKUin3W49ypGZBRWnFTICrOsbOY0V0b6yjNq6SGhG8+0NIn5jpqkNTY8Y",
+	"zbCPVu3FCo05wg6orjOLKz5BNSRnbGX8hgmm1DaUE4Bmm7ahwqzoFtoTS9qFEiFnh14Pd+G9iMTYNdR/",
+	"aW4um8E0ywBvnTOagpoATTSNECAnO++wyX8ESOigvoqtZ4OtWl2WHaa1wNFjiQ1XL2e7Rc4ZTblZEkRh",
+	"7Dy5i9BAZ/F4yfX0A27qQzzGtpOc7f7Z/dy4odmUhV3OsUGo3euww2pjmMvpxBaZIIjk7xabIXPsOcoV",
+	"7uTW7t52w3dQrauO2mqjh9hlzPtpAXXK682m596W11bKbGYv2L1c6h0uNIbWytD4qSVQkoxYch0FjZkA",
+	"HOr8L3a+tbyyPpQ3FehpdyWcljWzigj0dUThaaTNYouSngh6lJBHaVECYECqyN1blLjg4bfen8Se0K+f",
+	"l0Q8Ks1fy03A9ztRAyuwLIlteOj2eN605VeBx10T6d3nRRvuxohl6V1q994xfPoFOoJ8A3DJyxpeWR48",
+	"xf8OeHPnszmg2xXVmKA/HHhrZlTZtCAo9hTBD2E7b6OZOW42Yn+QM4atrp4+/WjUnKdPMSNIDJsTmbk0",
+	"TKL0HEu/vZJCTbMningQ8R9TZsy+bdsxCJM2Hf3E0IkP6tIoOgvbgGN+aTyjXLum+Tan1CksDgZp7ame",
+	"sAaVGRjKCeEQ2LqcUe1aBtoRoKWtNwfMOFhycQuyqJyk7AmfzoZCc7tFjiwcOreBXGj+BQlrXr7CiooZ",
+	"4Opg53tizKGlHLUB4y7hg6LPuhuLC3LF9IwxEXlhWqzYFkkvJmn1TpzikgvaMNu6NKVzGAG/HuxlcF7V",
+	"3TTa/rJMFKxJE9Xhhx7YrX0xW6VoOSvxMLF1rs1Yg3N2pGWWAA2OfVn3duTLLT9rby9bTkiLjU1FXNgn",
+	"9/Zhwh7eMBxZ0j3WiOcXgXiGd43kADkdfuTL3BxGjTAqWFE55Xn3RftF+z6Xyu2dLpULfHmJAmWpGkf4",
+	"ooUXvoHrBbfCVUzHtqxG8kE3P65rrpa7qjxmw6GNNdZBCG+lHYtjh0jFfT+6rH789zkVupD53pRyrVe2",
+	"Sledu+Zg9faOQy+dF6vop8Nyv7ZzYqliZ6nzLBXzck1Oq5cqOWZmpyHDGPH+XEfGcMNRsA9kcVXYeve+",
+	"IQf0z7ENclJ1SK6kmUjQNBKu43OXIoA9aWH95iqlGRhp2Bx2q9p/FbrpLu3ACinIRRpCt5JgAFMs74e5",
+	"+uDmK9BUsLPznsDqMoBonZH/IrHWmb/H8cbDtrkZXCVblMROWsRBf1Ao9gImrHJZbTIHnzNexNjRtNKR",
+	"v9QE1ryWYz43VA+s6RrbE+U3arrGQg/kdV1jof0rZMVTqHZd0wbXepptP0oYsgm2jpsS1J00FIJHCtlb",
+	"SDFhg2bXYWjXbPBu54W55nKaaKiV49NX4Kmt2DKkY0U85v12uydimx0DfQP75nGn631XSQF7+rRrPbYl",
+	"hYxggVXSLnmSzCNgBWZcMNsw2pb9wubS0POZpWbyHJrM1GlgWBgnH9PMboAx/CjXzDZARYdPT2C+uaHE",
+	"yOae41+6EFdAynUcP8fU9UJk2FprYAvO4OM9gaVSsnlRN3JGr125I6xlhDog104FTLlKpBBQ2CVj9MZG",
+	"XmH94KXlTu/2S7czwDXB110SEkxMDqDfNvljKjWFZr9UpE05GHh+wIy0ibk05VSFnYtLsSiM+Hrw+DCX",
+	"M5tCD7PL+I232J0f6Imy7Xy8amo9DjmDmsaQD1hJGsTuxKlvKA3FPFtAsGYY1/jV4tTbnX27fyrsVUH9",
+	"dx07OI+bFZpFytZi6Td8wyq596r7BvpVQscTyoeipB6tUGQCudbo7h5EZS2x+6wNtzF3xrr/ZOk9fMqQ",
+	"2zsjEkoPSvylgW0zms+rY+6176Ab2V169BJ04Q66tsePoWACVaN++Wywm3ToPmu+oM+vmvtpO2m+HByw",
+	"ZudqL9lPD9izwfM2nLxgsz5Abvtj1eh22u12O9Am/ezurQevUnp3glMCFghmslueyF3VWn90apotcZjg",
+	"ykDBgSvkal7SRr6uprtJLw/0/3wLrTz+FX4fKO0Oct9qcBu4eXbslfZFFOpjfzcy25ANM7vfueJXzs1g",
+	"b1Ub60PHBRXkquj32IWcVlvJOHL6duT109DpZJt6o1GGn0a9B7lfSPDsmoFjzIhySHtbUKw+zxpefsh1",
+	"YCsR30n+bMzNdn5fShCDp+AxxKkXV+7A7rHEZQLLPpB+g3LJzOtM6ldIdv8/SaXv+Y0TR2DZbSaTBJt9",
+	"EYl0wXQgkZ4op8YvsSutxe/sMrDTufZCZ0bVts3dRzHD0xqjFrLzndlmNH3X/4fqkn88ocJo1FcAmxJs",
+	"BkLP6q3ewIDGHzDIkLnip6Xh6oWXYLOvLbqiBZV0c0YXbPYlJdkqrWz3ayqP9pwbd92a5RIQvvenAPyG",
+	"BODxJw3GLLL9EvEnJ0zQCW/NKQLtaiNvrzxGMnKYG9t5F8A9KcCsSQwoz7iL8ChwATpMWlTFSkaIfsTQ",
+	"BjiijBxZACKthUMuiRC9mzBx9P7kbhgOtwV3xBrasUgqk+mYCf0n0vCOSMM/IXl/QvK+DUgeNONxfBwB",
+	"/hlEFPyjjHKeUUWupjzTCNQrhZ8C0BGoa2vxeUjWDpwHpUXNKBa21gV6XsDeIUIMG3twG1TAissaKmqw",
+	"tIXNj6bFDRFEaxBvVnAt2YLCzKgdCgZF7MEo7Qmsc4+4M6V5lkEJWzJmVECruu1SieycJfKG5cqQsYX+",
+	"+ii8+URPVNCDoFkuEeTnsH8PVbsCtcd87g5KDzy+KPc/2pl7733r0av2FQBGgLzVkFc1w+M7SK0/muqR",
+	"S++wb3yu969FBLRAH1C0ZcbUhCXWMQJ4CBvgRqVhEa7wXZDQrzB6Vl9pMPgWFFeqL+46Y1dB0pnvrzWm",
+	"WUZ+vHh3BtB+Q/aAt0tolmHuFUYZJ5JDIJVeM4dYtZ96oqoFdbcUlgUNigbbsgbbmPhBS8UKDn2IoCeC",
+	"KglFkQTsZgacUy76Uam/gHggVaDme8Ii5Vvk3WBgsY2xLeUMPiOfQhRHDlIYVnCnqqgLiBcK4Tb3wm54",
+	"kaSzuOvvbMVCs7MRGU6xQ5vdmPiXJvQ5aP7E5jHB2+aQyMHAQxuPXr89Oev/dPw3h1YMzxkaHtRAXAAV",
+	"inigMgwaDzyQwsHXgO5vf7v9fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -27,6 +27,11 @@ import (
 // This file is the one place where errors become HTTP responses. Every error response is
 // application/problem+json with a stable code; no Go error text reaches a client.
 
+// lockNameRule is the spec's LockName constraint in words: the pattern's character set
+// and length, without the dot segments "." and "..", which URL path cleaning (Go's mux
+// redirects them) would turn into another path.
+const lockNameRule = "Lock names match ^[A-Za-z0-9.-]{1,128}$ and are not . or .."
+
 // problem is an error response before it is written.
 type problem struct {
 	status int
@@ -38,6 +43,8 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeInvalidRequest:       "Invalid request",
 	gen.ProblemCodeInvalidLockName:      "Invalid lock name",
 	gen.ProblemCodeInvalidTtl:           "Invalid TTL",
+	gen.ProblemCodeInvalidCursor:        "Invalid cursor",
+	gen.ProblemCodeInvalidLimit:         "Invalid limit",
 	gen.ProblemCodeUnauthorized:         "Unauthorized",
 	gen.ProblemCodeLeaseNotCurrent:      "Lease not current",
 	gen.ProblemCodeLockLimitExceeded:    "Lock limit exceeded",
@@ -57,6 +64,8 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeGithubUnavailable:    "GitHub unavailable",
 	gen.ProblemCodeForbidden:            "Forbidden",
 	gen.ProblemCodeNoLeader:             "No leader",
+	gen.ProblemCodeTokenNotFound:        "Token not found",
+	gen.ProblemCodeTokenLimitExceeded:   "Token limit exceeded",
 }
 
 // Errors raised while authenticating, before any handler runs.
@@ -67,6 +76,13 @@ var (
 	errSignInOff      = errors.New("github sign-in not configured")
 	errNoSession      = errors.New("no dashboard session")
 	errCrossSite      = errors.New("cross-site request or wrong csrf token")
+)
+
+var (
+	problemInvalidCursor = problem{http.StatusBadRequest, gen.ProblemCodeInvalidCursor,
+		"The cursor is not one this list handed out; start again without a cursor."}
+	problemInvalidLimit = problem{http.StatusBadRequest, gen.ProblemCodeInvalidLimit,
+		fmt.Sprintf("limit must be an integer from 1 to %d.", maxPageSize)}
 )
 
 var problemSignInOff = problem{http.StatusNotFound, gen.ProblemCodeSigninNotConfigured,
@@ -82,6 +98,10 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusTooManyRequests, gen.ProblemCodeTooManyWaiters,
 			fmt.Sprintf("Too many waiting requests (blocking acquires and watches): at most %d per account and %d in all. Retry after the time in Retry-After, or without wait_seconds.",
 				s.waiters.perAccount, s.waiters.total)}
+	case errors.Is(err, errInvalidCursor):
+		return problemInvalidCursor
+	case errors.Is(err, errInvalidLimit):
+		return problemInvalidLimit
 	case errors.Is(err, lease.ErrNotCurrent):
 		return problem{http.StatusConflict, gen.ProblemCodeLeaseNotCurrent,
 			"The lease is not this lock's current lease: it is unknown, released, expired, or another lock's. Acquire the lock again."}
@@ -90,20 +110,27 @@ func (s *Server) problemFor(err error) problem {
 			fmt.Sprintf("This account holds %d active locks, its limit. Release or let some expire first.", s.cfg.MaxLocksPerAccount)}
 	case errors.Is(err, lease.ErrMetadataTooLarge):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
-			fmt.Sprintf("metadata is limited to %d bytes (UTF-8).", lease.MaxMetadataBytes)}
+			fmt.Sprintf("metadata is limited to %d characters.", lease.MaxMetadataChars)}
 	case errors.Is(err, lease.ErrInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request is not valid."}
-	case errors.Is(err, auth.ErrUnauthorized):
+	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, lease.ErrAccountDropped):
 		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send a valid token as Authorization: Bearer <token>."}
 	case errors.Is(err, auth.ErrAccountExists):
 		return problem{http.StatusConflict, gen.ProblemCodeAccountExists, "An account with that name exists already."}
 	case errors.Is(err, auth.ErrAccountNotFound):
 		return problem{http.StatusNotFound, gen.ProblemCodeAccountNotFound, "No account has that id."}
+	case errors.Is(err, auth.ErrTokenNotFound):
+		return problem{http.StatusNotFound, gen.ProblemCodeTokenNotFound, "This account has no live token with that id."}
+	case errors.Is(err, auth.ErrTokenLimit):
+		return problem{http.StatusConflict, gen.ProblemCodeTokenLimitExceeded,
+			fmt.Sprintf("This account has %d live tokens, its limit (MAX_TOKENS_PER_ACCOUNT). Revoke one first.", s.auth.MaxTokensPerAccount())}
+	case errors.Is(err, auth.ErrInvalidTokenName):
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "name: must match ^[A-Za-z0-9._-]{1,64}$"}
 	case errors.Is(err, errSignInOff):
 		return problemSignInOff
 	case errors.Is(err, auth.ErrStateInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed,
-			"This sign-in is not valid for this browser, took longer than 5 minutes, or was used already. Start again at /auth/github."}
+			"This sign-in is not valid for this browser, took longer than 10 minutes, or was used already. Start again at /auth/github."}
 	case errors.Is(err, auth.ErrSignInDenied):
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed, "GitHub did not authorize the sign-in. Start again at /auth/github."}
 	case errors.Is(err, auth.ErrCodeRejected):
@@ -217,7 +244,15 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 	}
 	if reqErr.Parameter != nil {
 		if reqErr.Parameter.Name == "name" && reqErr.Parameter.In == openapi3.ParameterInPath {
-			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidLockName, "Lock names match ^[A-Za-z0-9.-]{1,128}$."}
+			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidLockName, lockNameRule + "."}
+		}
+		if reqErr.Parameter.In == openapi3.ParameterInQuery {
+			switch reqErr.Parameter.Name {
+			case "cursor":
+				return problemInvalidCursor
+			case "limit":
+				return problemInvalidLimit
+			}
 		}
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
 			fmt.Sprintf("Parameter %q (in %s) is not valid.", reqErr.Parameter.Name, reqErr.Parameter.In)}

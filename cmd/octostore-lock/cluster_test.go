@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,10 +74,17 @@ func TestClusterSmokeKillTheLeader(t *testing.T) {
 		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, raftAddr[i]))
 	}
 	procs := map[string]*proc{}
-	for i := range 3 {
+	dirs := map[string]string{}
+	startNode := func(i int) {
 		id := fmt.Sprintf("n%d", i+1)
-		procs[id] = startBinary(t, binary, t.TempDir(), httpAddr[i], false,
+		if dirs[id] == "" {
+			dirs[id] = t.TempDir()
+		}
+		procs[id] = startBinary(t, binary, dirs[id], httpAddr[i], false,
 			"CLUSTER_NODE_ID="+id, "CLUSTER_RAFT_ADDR="+raftAddr[i], "CLUSTER_PEERS="+strings.Join(peers, ","))
+	}
+	for i := range 3 {
+		startNode(i)
 	}
 	// The first leader creates the local account and prints its token, once.
 	var token string
@@ -132,8 +142,48 @@ func TestClusterSmokeKillTheLeader(t *testing.T) {
 	if _, r, _ := clusterCall(procs[follower].url, "GET", "/locks/job", token, nil); r["status"] != "held" || r["fencing_token"] != first {
 		t.Fatalf("the acknowledged lease after the failover: %v", r)
 	}
+	// OCTOSTORE_CLUSTER_FAILOVERS=N repeats kill -9 of the leader and its restart N more
+	// times and reports the failover times (not run by default; figures in the README).
+	rounds, _ := strconv.Atoi(os.Getenv("OCTOSTORE_CLUSTER_FAILOVERS"))
+	times := []time.Duration{time.Since(killed)}
+	down := leader
+	for r := 0; r < rounds; r++ {
+		startNode(int(down[1] - '1'))
+		// Wait until the restarted node knows the leader again.
+		for {
+			if time.Since(killed) > 120*time.Second {
+				t.Fatalf("round %d: %s does not rejoin", r, down)
+			}
+			if _, _, h := clusterCall(procs[down].url, "GET", "/health", "", nil); h.Get("X-OctoStore-Leader") != "" && h.Get("X-OctoStore-Leader") != down {
+				leader = h.Get("X-OctoStore-Leader")
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // let it catch up before the next kill
+		via := down
+		killed = time.Now()
+		procs[leader].kill(syscall.SIGKILL)
+		for {
+			if time.Since(killed) > 60*time.Second {
+				t.Fatalf("round %d: no grant after the kill", r)
+			}
+			status, got, _ = clusterCall(procs[via].url, "POST", fmt.Sprintf("/locks/round-%d/acquire", r), token, map[string]any{"ttl_seconds": 60, "owner": "b"})
+			if status == 200 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		times = append(times, time.Since(killed))
+		down = leader
+	}
+	if len(times) > 1 {
+		slices.Sort(times)
+		t.Logf("failovers %d: median %v, p99 %v, max %v", len(times), times[len(times)/2].Round(time.Millisecond),
+			times[min(len(times)-1, len(times)*99/100)].Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+	}
 	for id, p := range procs {
-		if id != leader {
+		if id != down {
 			p.kill(syscall.SIGTERM)
 		}
 	}

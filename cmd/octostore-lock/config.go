@@ -35,6 +35,9 @@ type config struct {
 	MaxWaiters         int
 	MaxConns           int
 	MaxConnsPerClient  int
+	MaxTokensPerAcct   int
+	SessionIdleTimeout time.Duration
+	MaxSessionsPerAcct int
 	LogLevel           slog.Level
 	LogFormat          string
 	ShutdownTimeout    time.Duration
@@ -70,6 +73,9 @@ var settings = []setting{
 	{"max-connections", "MAX_CONNECTIONS", "connections open at once in all; beyond it a new one is answered 429 and closed; 0 = unbounded"},
 	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
+	{"max-tokens-per-account", "MAX_TOKENS_PER_ACCOUNT", "live tokens an account may have; beyond it token creation answers 409 token_limit_exceeded"},
+	{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a dashboard session unused for this long ends (sessions last 7 days at most)"},
+	{"max-sessions-per-account", "MAX_SESSIONS_PER_ACCOUNT", "live dashboard sessions per account; a new sign-in ends the oldest beyond it"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
@@ -78,6 +84,7 @@ var settings = []setting{
 	{"github-redirect-uri", "GITHUB_REDIRECT_URI", "the OAuth app's exact callback URL, https://<your host>/auth/github/callback"},
 	{"github-base-url", "GITHUB_BASE_URL", "GitHub's web root, serving /login/oauth/ (GitHub Enterprise: https://<host>)"},
 	{"github-api-url", "GITHUB_API_URL", "GitHub's REST API root (GitHub Enterprise: https://<host>/api/v3)"},
+	{"github-avatar-url", "GITHUB_AVATAR_URL", "the only place /dashboard/avatar fetches avatars from, https (GitHub Enterprise: https://avatars.<host>/ or https://<host>/avatars/)"},
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
 	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
 	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
@@ -110,6 +117,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
 	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
 	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
+	flags.IntVar(&c.MaxTokensPerAcct, "max-tokens-per-account", auth.DefaultMaxTokensPerAccount, "")
+	flags.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", auth.DefaultSessionIdleTimeout, "")
+	flags.IntVar(&c.MaxSessionsPerAcct, "max-sessions-per-account", auth.DefaultMaxSessionsPerAccount, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
@@ -118,6 +128,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.GitHub.RedirectURL, "github-redirect-uri", "", "")
 	flags.StringVar(&c.GitHub.BaseURL, "github-base-url", "https://github.com", "")
 	flags.StringVar(&c.GitHub.APIURL, "github-api-url", "https://api.github.com", "")
+	flags.StringVar(&c.GitHub.AvatarURL, "github-avatar-url", auth.DefaultAvatarURL, "")
 	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
 	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
 	flags.BoolVar(&c.Pprof, "pprof", false, "")
@@ -183,6 +194,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max connections %d, %d per client: want 0 (unbounded) or a positive number", c.MaxConns, c.MaxConnsPerClient)
 	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
+	case c.MaxTokensPerAcct < 1 || c.MaxSessionsPerAcct < 1:
+		return config{}, fmt.Errorf("max tokens %d, max sessions %d per account: want at least 1", c.MaxTokensPerAcct, c.MaxSessionsPerAcct)
+	case c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > auth.SessionLifetime:
+		return config{}, fmt.Errorf("session idle timeout %s: want from 1m to %s", c.SessionIdleTimeout, auth.SessionLifetime)
 	case shutdown < 0:
 		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":
@@ -197,7 +212,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
 	}
 	if c.GitHub.ClientID != "" {
-		if _, err := auth.NewGitHub(c.GitHub); err != nil {
+		// Checks the settings only; the server reads its state key from the database.
+		check := c.GitHub
+		check.StateKey = make([]byte, auth.StateKeySize)
+		if _, err := auth.NewGitHub(check); err != nil {
 			return config{}, err
 		}
 	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {

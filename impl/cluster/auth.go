@@ -30,6 +30,12 @@ const (
 	opUpdateGitHubProfile = "update_github_profile"
 	opCreateSession       = "create_session"
 	opDeleteSession       = "delete_session"
+	opRevokeToken         = "revoke_token"
+	opDeleteAccount       = "delete_account"
+	opSetTokensLastUsed   = "set_tokens_last_used"
+	opTouchSession        = "touch_session"
+	opDeleteSessions      = "delete_sessions"
+	opRelinkGitHub        = "relink_github"
 )
 
 // authArgs are the arguments of every auth operation; each uses some.
@@ -44,6 +50,10 @@ type authArgs struct {
 	Login     string            `json:"lo,omitempty"`
 	AvatarURL string            `json:"av,omitempty"`
 	Now       time.Time         `json:"n,omitzero"`
+	IdleSince time.Time         `json:"is,omitzero"`
+	Max       int               `json:"m,omitempty"`
+	AccountID string            `json:"ai,omitempty"`
+	LastUsed  map[string]int64  `json:"lu,omitempty"`
 }
 
 // applyAuth runs one auth operation on the node's store. It reports whether the tokens
@@ -61,9 +71,21 @@ func applyAuth(ctx context.Context, st *store.Store, op string, a authArgs) (tok
 	case opUpdateGitHubProfile:
 		return false, st.UpdateGitHubProfile(ctx, a.GitHubID, a.Login, a.AvatarURL)
 	case opCreateSession:
-		return false, st.CreateSession(ctx, *a.Session, a.Now)
+		return false, st.CreateSession(ctx, *a.Session, a.Now, a.IdleSince, a.Max)
 	case opDeleteSession:
 		return false, st.DeleteSession(ctx, a.Hash)
+	case opRevokeToken:
+		return true, st.RevokeToken(ctx, a.TokenID, a.Now)
+	case opDeleteAccount:
+		return true, st.DeleteAccount(ctx, a.AccountID)
+	case opSetTokensLastUsed:
+		return false, st.SetTokensLastUsed(ctx, a.LastUsed)
+	case opTouchSession:
+		return false, st.TouchSession(ctx, a.Hash, a.Now)
+	case opDeleteSessions:
+		return false, st.DeleteSessions(ctx, a.GitHubID)
+	case opRelinkGitHub:
+		return true, st.RelinkGitHub(ctx, a.GitHubID, *a.Token)
 	}
 	return false, fmt.Errorf("unknown auth operation %q", op)
 }
@@ -146,9 +168,49 @@ func (s AuthStore) UpdateGitHubProfile(_ context.Context, githubID int64, login,
 	return s.propose(opUpdateGitHubProfile, authArgs{GitHubID: githubID, Login: login, AvatarURL: avatarURL})
 }
 
-// CreateSession stores a session on every node (and drops those expired at now).
-func (s AuthStore) CreateSession(_ context.Context, sess auth.Session, now time.Time) error {
-	return s.propose(opCreateSession, authArgs{Session: &sess, Now: now})
+// CreateSession stores a session on every node (and drops the expired, idle and
+// surplus ones).
+func (s AuthStore) CreateSession(_ context.Context, sess auth.Session, now, idleSince time.Time, maxSessions int) error {
+	return s.propose(opCreateSession, authArgs{Session: &sess, Now: now, IdleSince: idleSince, Max: maxSessions})
+}
+
+// Account reads one account from this node's file.
+func (s AuthStore) Account(ctx context.Context, id string) (auth.Account, error) {
+	return s.n.st.Account(ctx, id)
+}
+
+// RevokeToken kills a token on every node.
+func (s AuthStore) RevokeToken(_ context.Context, tokenID string, now time.Time) error {
+	return s.propose(opRevokeToken, authArgs{TokenID: tokenID, Now: now})
+}
+
+// DeleteAccount deletes an account and what belongs to it on every node.
+func (s AuthStore) DeleteAccount(_ context.Context, accountID string) error {
+	return s.propose(opDeleteAccount, authArgs{AccountID: accountID})
+}
+
+// SetTokensLastUsed records last uses through the log on the leader. Elsewhere it drops
+// them: a node that does not lead serves no token, and the times are informational.
+func (s AuthStore) SetTokensLastUsed(_ context.Context, lastUsed map[string]int64) error {
+	if len(lastUsed) == 0 || s.n.Writable() != nil {
+		return nil
+	}
+	return s.propose(opSetTokensLastUsed, authArgs{LastUsed: lastUsed})
+}
+
+// TouchSession records a session's last use on every node.
+func (s AuthStore) TouchSession(_ context.Context, hash []byte, at time.Time) error {
+	return s.propose(opTouchSession, authArgs{Hash: hash, Now: at})
+}
+
+// DeleteSessions removes a GitHub user's sessions on every node.
+func (s AuthStore) DeleteSessions(_ context.Context, githubID int64) error {
+	return s.propose(opDeleteSessions, authArgs{GitHubID: githubID})
+}
+
+// RelinkGitHub gives a GitHub user's account a new sign-in token on every node.
+func (s AuthStore) RelinkGitHub(_ context.Context, githubID int64, t auth.TokenRecord) error {
+	return s.propose(opRelinkGitHub, authArgs{GitHubID: githubID, Token: &t})
 }
 
 // Session reads a session from this node's file.

@@ -68,9 +68,7 @@ type node struct {
 type testCluster struct {
 	t     *testing.T
 	nodes []*node
-	token string // one account's token, present in every node's file from the start
-	acct  auth.Account
-	rec   auth.TokenRecord
+	token string // one account's token, created through the first leader
 	opts  options
 }
 
@@ -84,12 +82,6 @@ type options struct {
 func newCluster(t *testing.T, size int, o options) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, opts: o}
-	tokID := auth.NewTokenID()
-	token, hash := auth.Mint(tokID)
-	tc.token = token
-	now := time.Now().UTC()
-	tc.acct = auth.Account{ID: auth.NewAccountID(), Name: "tenant", CreatedAt: now}
-	tc.rec = auth.TokenRecord{ID: tokID, AccountID: tc.acct.ID, Hash: hash, CreatedAt: now}
 	var peers []cluster.Peer
 	for i := 0; i < size; i++ {
 		nd := tc.newNode(fmt.Sprintf("n%d", i+1))
@@ -98,6 +90,13 @@ func newCluster(t *testing.T, size int, o options) *testCluster {
 	tc.connectAll()
 	for _, nd := range tc.nodes {
 		nd.start(peers)
+	}
+	if o.servers {
+		r := tc.leader().doAdmin("POST", "/admin/accounts", map[string]any{"name": "tenant"})
+		if r.status != http.StatusCreated {
+			t.Fatalf("create the test account: %d %s", r.status, r.raw)
+		}
+		tc.token = r.str("token")
 	}
 	return tc
 }
@@ -110,11 +109,6 @@ func (tc *testCluster) newNode(id string) *node {
 	st, err := store.Open(context.Background(), filepath.Join(nd.dir, "octostore.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if tc.acct.ID != "" {
-		if err := st.CreateAccount(context.Background(), tc.acct, tc.rec); err != nil {
-			t.Fatal(err)
-		}
 	}
 	nd.st = st
 	tc.nodes = append(tc.nodes, nd)
@@ -337,6 +331,12 @@ func TestIsolatedLeaderNeverGrantsAndTheNewLeaderKeepsEveryLease(t *testing.T) {
 	}
 	first := held.num("fencing_token")
 	expires := held.str("expires_at")
+	// A blocking acquire waits in the job's line on the old leader.
+	waited := make(chan response, 1)
+	go func() {
+		waited <- old.do("POST", "/locks/job/acquire", tc.token, map[string]any{"ttl_seconds": 30, "owner": "w", "wait_seconds": 60})
+	}()
+	time.Sleep(200 * time.Millisecond) // time to get in line (a late one is answered the same)
 
 	tc.isolate(old)
 	// A read right after the cut: the old leader may still believe it leads, but it
@@ -356,6 +356,17 @@ func TestIsolatedLeaderNeverGrantsAndTheNewLeaderKeepsEveryLease(t *testing.T) {
 		if r.header.Get("Retry-After") == "" {
 			t.Fatal("503 without Retry-After")
 		}
+	}
+
+	// The waiter's line ended with the old leader's term: it is answered at once, not
+	// at the end of its 60 s wait (the bound only catches that gross failure).
+	select {
+	case w := <-waited:
+		if w.status != http.StatusServiceUnavailable || w.str("code") != "no_leader" {
+			t.Fatalf("the waiter on the old leader: %d %s", w.status, w.raw)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the waiter on the deposed leader was not answered")
 	}
 
 	next := tc.leader(old)
@@ -693,4 +704,137 @@ func TestFollowersForwardToTheLeader(t *testing.T) {
 	if r := f.doAdmin("POST", "/admin/cluster/nodes", map[string]any{"id": "bad id", "raft_addr": "x"}); r.status != http.StatusBadRequest {
 		t.Fatalf("a bad node: %d %s", r.status, r.raw)
 	}
+}
+
+// A node without raft data refuses a database with state the log does not have: another
+// node may lead first, and the files would differ.
+func TestANewNodeRefusesADatabaseWithState(t *testing.T) {
+	dir := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(dir, "octostore.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acct := auth.Account{ID: auth.NewAccountID(), Name: "old"}
+	if err := st.CreateAccount(context.Background(), acct, auth.TokenRecord{ID: auth.NewTokenID(), AccountID: acct.ID, Hash: []byte("h")}); err != nil {
+		t.Fatal(err)
+	}
+	_, trans := raft.NewInmemTransport("solo")
+	_, err = cluster.Open(context.Background(), st, cluster.Config{NodeID: "solo", Dir: filepath.Join(dir, "octostore.db.raft"), Transport: trans, RaftLog: io.Discard,
+		Peers: []cluster.Peer{{ID: "solo", RaftAddr: "solo"}}})
+	if !errors.Is(err, cluster.ErrNotEmpty) {
+		t.Fatalf("open with state: %v", err)
+	}
+}
+
+// restart reopens the node's store and starts it again on the same files.
+func (nd *node) restart() {
+	nd.t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(nd.dir, "octostore.db"), store.Options{})
+	if err != nil {
+		nd.t.Fatal(err)
+	}
+	nd.st = st
+	nd.tc.connectAll() // raft's shutdown disconnected the in-memory transport
+	nd.start(nil)
+}
+
+// A follower that was down catches up from the log when it comes back: it keeps its
+// file, skips the entries raft replays that the file already holds, and can lead with
+// the whole state, tokens included.
+func TestARestartedNodeCatchesUpAndCanLead(t *testing.T) {
+	tc := newCluster(t, 3, options{servers: true})
+	lead := tc.leader()
+	var f *node
+	for _, nd := range tc.nodes {
+		if nd != lead {
+			f = nd
+			break
+		}
+	}
+	a := lead.acquire(tc.token, "a", "x", 120)
+	eventually(t, "the follower has lease a", func() bool {
+		l, _, _ := f.st.Leases(context.Background())
+		return len(l) == 1
+	})
+	f.stop()
+	b := lead.acquire(tc.token, "b", "x", 120)
+	if r := lead.do("POST", "/locks/a/release", tc.token, map[string]any{"lease_id": a.str("lease_id")}); r.status != http.StatusOK {
+		t.Fatalf("release: %s", r.raw)
+	}
+	acct := lead.doAdmin("POST", "/admin/accounts", map[string]any{"name": "while-down"})
+	f.restart()
+	eventually(t, "the restarted follower catches up", func() bool {
+		l, _, _ := f.st.Leases(context.Background())
+		return len(l) == 1 && l[0].Name == "b" && l[0].Token == b.num("fencing_token")
+	})
+	if err := lead.n.Raft().LeadershipTransferToServer(raft.ServerID(f.id), f.trans.LocalAddr()).Error(); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	if got := tc.leader(); got != f {
+		t.Fatalf("leader after the transfer: %s", got.id)
+	}
+	if r := f.acquire(acct.str("token"), "c", "y", 60); r.str("status") != "acquired" || r.num("fencing_token") <= b.num("fencing_token") {
+		t.Fatalf("on the restarted node as leader: %d %s", r.status, r.raw)
+	}
+	if r := f.do("GET", "/locks/a", tc.token, nil); r.str("status") != "free" {
+		t.Fatalf("a release made while the node was down: %s", r.raw)
+	}
+}
+
+// Revoking a token and deleting an account go through the log: after a failover the
+// next leader refuses the revoked token and knows nothing of the deleted account.
+func TestRevocationAndAccountDeletionAreReplicated(t *testing.T) {
+	tc := newCluster(t, 3, options{servers: true})
+	first := tc.leader()
+	acct := first.doAdmin("POST", "/admin/accounts", map[string]any{"name": "doomed"})
+	doomed, doomedID := acct.str("token"), acct.str("account_id")
+	spare := first.doAdmin("POST", "/admin/accounts/"+tc.tokenAccount(first)+"/tokens", nil)
+	if spare.status != http.StatusCreated {
+		t.Fatalf("second token: %d %s", spare.status, spare.raw)
+	}
+	if r := first.acquire(doomed, "theirs", "a", 600); r.str("status") != "acquired" {
+		t.Fatalf("%s", r.raw)
+	}
+	if r := first.doAdmin("DELETE", "/admin/accounts/"+tc.tokenAccount(first)+"/tokens/"+spare.str("token_id"), nil); r.status != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	if r := first.doAdmin("DELETE", "/admin/accounts/"+doomedID, nil); r.status != http.StatusNoContent {
+		t.Fatalf("delete account: %d %s", r.status, r.raw)
+	}
+	tc.isolate(first)
+	next := tc.leader(first)
+	if r := next.acquire(spare.str("token"), "x", "a", 60); r.status != http.StatusUnauthorized {
+		t.Fatalf("the revoked token on the next leader: %d %s", r.status, r.raw)
+	}
+	if r := next.acquire(doomed, "theirs", "a", 60); r.status != http.StatusUnauthorized {
+		t.Fatalf("the deleted account's token on the next leader: %d %s", r.status, r.raw)
+	}
+	if r := next.acquire(tc.token, "x", "a", 60); r.str("status") != "acquired" {
+		t.Fatalf("a live token on the next leader: %d %s", r.status, r.raw)
+	}
+	for _, nd := range tc.nodes {
+		if nd == first {
+			continue
+		}
+		leases, _, _ := nd.st.Leases(context.Background())
+		for _, l := range leases {
+			if l.Account == doomedID {
+				t.Fatalf("%s keeps a lease of the deleted account", nd.id)
+			}
+		}
+	}
+}
+
+// tokenAccount returns the id of the test account (the one tc.token belongs to).
+func (tc *testCluster) tokenAccount(nd *node) string {
+	tc.t.Helper()
+	list := nd.doAdmin("GET", "/admin/accounts", nil)
+	for _, a := range list.body["accounts"].([]any) {
+		if m := a.(map[string]any); m["name"] == "tenant" {
+			return m["account_id"].(string)
+		}
+	}
+	tc.t.Fatalf("no test account: %s", list.raw)
+	return ""
 }

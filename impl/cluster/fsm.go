@@ -179,8 +179,16 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 				out[i] = fmt.Errorf("decode auth operation %d: %w", l.Index, err)
 			} else {
 				changed, err := applyAuth(context.Background(), f.st, e.Op, a)
-				// An error here is the operation's answer (an existing name, …), the same
-				// on every node; a failing disk is caught by the index update below.
+				if errors.Is(err, store.ErrUnavailable) {
+					// The disk failed, not the operation: this node cannot go on.
+					f.onFatal(fmt.Errorf("materialise raft log entry %d: %w", l.Index, err))
+					for j := range out {
+						out[j] = err
+					}
+					return out
+				}
+				// Any other error is the operation's answer (an existing name, …), the
+				// same on every node.
 				out[i] = err
 				tokens = tokens || (changed && err == nil)
 			}
@@ -227,7 +235,14 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := f.st.RestoreFrom(ctx, tmp.Name()); err != nil {
 		return err
 	}
-	return f.load(ctx)
+	if err := f.load(ctx); err != nil {
+		return err
+	}
+	// Every token may have changed.
+	if fn := f.onTokens.Load(); fn != nil {
+		(*fn)()
+	}
+	return nil
 }
 
 type snapshot struct{ f *fsm }

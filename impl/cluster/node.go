@@ -227,6 +227,14 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Node, error) {
 		n.close()
 		return nil, err
 	}
+	if !existing {
+		// A new member must start empty: state in its file that the log does not have
+		// would differ from the other nodes' (another node may lead first).
+		if err := checkEmpty(ctx, st); err != nil {
+			n.close()
+			return nil, err
+		}
+	}
 	if !existing && len(cfg.Peers) > 0 {
 		var c raft.Configuration
 		for _, p := range cfg.Peers {
@@ -244,6 +252,25 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	return n, nil
+}
+
+// ErrNotEmpty means a node without raft data was given a database that holds accounts
+// or leases: it would not match the cluster's log.
+var ErrNotEmpty = errors.New("the database holds accounts or leases but this node has no raft data: a new cluster node starts with an empty database (converting a single node's database into a cluster is not supported yet)")
+
+func checkEmpty(ctx context.Context, st *store.Store) error {
+	accounts, err := st.Accounts(ctx)
+	if err != nil {
+		return err
+	}
+	leases, _, err := st.Leases(ctx)
+	if err != nil {
+		return err
+	}
+	if len(accounts) > 0 || len(leases) > 0 {
+		return fmt.Errorf("%s: %w", st.Path(), ErrNotEmpty)
+	}
+	return nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {

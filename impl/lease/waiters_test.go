@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -295,11 +296,119 @@ func TestRevisionsContinueAboveTheReservationAfterRestore(t *testing.T) {
 
 func TestMetadataIsBounded(t *testing.T) {
 	h := newHarness(t, Config{})
-	big := string(make([]byte, MaxMetadataBytes+1))
-	if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
-		t.Fatalf("oversized metadata: %v", err)
+	for _, char := range []string{"x", "é", "😀"} {
+		big := strings.Repeat(char, MaxMetadataChars+1)
+		if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
+			t.Fatalf("%d × %q: %v", MaxMetadataChars+1, char, err)
+		}
+		if h.e.Len() != 0 {
+			t.Fatal("refused acquire changed state")
+		}
 	}
-	if h.e.Len() != 0 {
-		t.Fatal("refused acquire changed state")
+	// The bound counts characters, not bytes: 1024 four-byte characters fit.
+	most := strings.Repeat("😀", MaxMetadataChars)
+	if res, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "y", Metadata: &most}, h.c.now); err != nil || res.Lease.Metadata != most {
+		t.Fatalf("1024 characters: %v", err)
+	}
+}
+
+// A waiter leaves the line before the command's own sweep runs: when its wait ends at the
+// instant the holder's lease is due (and no sweep has noticed the expiry yet), the
+// expiry must not hand the lock to the waiter that is leaving.
+func TestAWaiterLeavingAsTheHolderExpiresIsNeverGranted(t *testing.T) {
+	h := newHarness(t, Config{})
+	first := h.acquire(lockA, alice, 5*time.Second)
+	h.wait(lockA, bob, time.Minute, "w-bob")
+	h.wait(lockA, carol, time.Minute, "w-carol")
+	h.c.advance(5 * time.Second) // alice's lease is due; nothing has swept yet
+	res, err := h.apply(CancelWait{Key: lockA, LeaseID: "w-bob"})
+	if err != nil || res.Outcome != Cancelled {
+		t.Fatalf("cancel: %+v %v", res, err)
+	}
+	for _, ho := range res.Handoffs {
+		if ho.Waiter == "w-bob" {
+			t.Fatalf("the leaving waiter was granted the lock: %+v", ho)
+		}
+	}
+	// The expiry still happens, and goes to the next in line.
+	if len(res.Handoffs) != 1 || res.Handoffs[0].Waiter != "w-carol" || res.Handoffs[0].Lease.Token != first.Lease.Token+1 {
+		t.Fatalf("handoffs %+v", res.Handoffs)
+	}
+	if n := h.e.Waiters(lockA); n != 0 {
+		t.Fatalf("%d still in line", n)
+	}
+}
+
+func TestDropAccountEndsItsLeasesAndWaitersAndGrantsNothing(t *testing.T) {
+	h := newHarness(t, Config{})
+	other := Key{Account: "acc_b", Name: "a"}
+	h.acquire(lockA, alice, time.Minute)
+	lockB := Key{Account: acct, Name: "b"}
+	last := h.acquire(lockB, alice, time.Minute).Lease.Token
+	kept := h.acquire(other, bob, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w1")
+	h.wait(lockA, Holder{TokenID: "tok_carol", Owner: "c"}, time.Minute, "w2")
+	revA := h.e.Revision(lockA)
+
+	res, err := h.apply(DropAccount{Account: acct})
+	if err != nil || res.Outcome != Dropped {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := kindsOf(res.Changes); len(res.Changes) < 2 || res.Rev == 0 {
+		t.Fatalf("changes %v at rev %d: want the two deletions, durable at a new revision", got, res.Rev)
+	}
+	deleted := 0
+	for _, c := range res.Changes {
+		if c.Kind == DeleteLease {
+			deleted++
+		}
+		if c.Kind == PutLease {
+			t.Fatalf("dropping an account granted %v", c.Lease)
+		}
+	}
+	if deleted != 2 || h.e.Count(acct) != 0 || h.e.Waiters(lockA) != 0 {
+		t.Fatalf("%d deletions, %d leases and %d waiters left", deleted, h.e.Count(acct), h.e.Waiters(lockA))
+	}
+	if len(res.Handoffs) != 2 || !errors.Is(res.Handoffs[0].Err, ErrAccountDropped) || res.Handoffs[0].Waiter != "w1" || res.Handoffs[1].Waiter != "w2" {
+		t.Fatalf("waiters answered: %+v", res.Handoffs)
+	}
+	if h.e.Revision(lockA) <= revA {
+		t.Fatalf("revision %d after the drop, %d before: a watcher would miss it", h.e.Revision(lockA), revA)
+	}
+	if l, ok, _ := h.e.Get(other); !ok || l.ID != kept.Lease.ID {
+		t.Fatal("another account's lease was touched")
+	}
+	if got := h.acquire(lockA, alice, time.Minute).Lease.Token; got <= last {
+		t.Fatalf("fencing token %d after the drop, %d before", got, last)
+	}
+}
+
+func TestDropAccountEndsItsSessionsBoundLeasesAndLockDelays(t *testing.T) {
+	h := newHarness(t, Config{})
+	bound, delayed := Key{Account: acct, Name: "bound"}, Key{Account: acct, Name: "delayed"}
+	if _, err := h.apply(CreateSession{ID: "s1", Account: acct, Holder: alice, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.apply(Acquire{Key: bound, Holder: alice, TTL: time.Minute, SessionID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A lease that expires with a lock-delay leaves its lock taken by nobody for a minute.
+	if _, err := h.apply(Acquire{Key: delayed, Holder: bob, TTL: time.Second, LockDelay: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	h.c.advance(2 * time.Second)
+	h.apply(Sweep{})
+	if len(h.e.Delays(delayed)) != 1 || h.e.Sessions(acct) != 1 || h.e.Count(acct) != 1 {
+		t.Fatalf("setup: %d delays, %d sessions, %d leases", len(h.e.Delays(delayed)), h.e.Sessions(acct), h.e.Count(acct))
+	}
+	res, err := h.apply(DropAccount{Account: acct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.e.Count(acct) != 0 || h.e.Sessions(acct) != 0 || len(h.e.Delays(delayed)) != 0 {
+		t.Fatalf("left: %d leases, %d sessions, %d delays; changes %v", h.e.Count(acct), h.e.Sessions(acct), len(h.e.Delays(delayed)), kindsOf(res.Changes))
+	}
+	if r := h.acquire(delayed, alice, time.Minute); r.Outcome != Acquired {
+		t.Fatalf("the lock-delayed lock after the drop: %+v", r)
 	}
 }

@@ -124,6 +124,8 @@ const (
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -136,6 +138,8 @@ const (
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -156,6 +160,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeGithubUnavailable:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -180,6 +188,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -270,6 +282,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -278,6 +300,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -285,7 +314,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -396,6 +429,19 @@ type ClusterNodeState string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -482,14 +528,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -517,7 +579,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -526,10 +592,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
@@ -679,13 +754,50 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
 
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
+
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
+
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -698,6 +810,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -732,6 +847,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -740,6 +861,19 @@ type Unavailable = Problem
 
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
+
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
 
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
@@ -758,7 +892,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -768,10 +902,29 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -785,6 +938,9 @@ type GetLockParams struct {
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
@@ -874,8 +1030,12 @@ type ClientInterface interface {
 
 	// ListAccounts List accounts
 	//
+	// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+	// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+	// `cursor` for the next page.
+	//
 	// Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-	ListAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateAccountWithBody Create an account and its first token
 	//
@@ -891,14 +1051,66 @@ type ClientInterface interface {
 	// Corresponds with POST /admin/accounts (the `CreateAccount` operationId).
 	CreateAccount(ctx context.Context, body CreateAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	//
+	// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+	// from the moment this returns; its locks are released through the lease engine
+	// (watchers see the release, fencing tokens keep increasing); its waiting requests
+	// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+	// link and dashboard sessions are deleted. The name is free again, and the GitHub
+	// user's next sign-in creates a new account.
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+	DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTokens List an account's tokens
+	//
+	// The account's live tokens, oldest first: id, label, when created and when last used.
+	// Never the secret or its hash. `last_used_at` is tracked in memory on every
+	// authenticated request and written to the database at most once a minute per token
+	// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+	// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+	ListTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTokenWithBody Issue another token for an account
+	//
+	// Each token is its own holder identity, so several services of one account contend
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+	CreateTokenWithBody(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateToken Issue another token for an account
 	//
 	// Each token is its own holder identity, so several services of one account contend
-	// with each other for the account's locks. Takes no body: an empty body or `{}` is
-	// accepted.
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-	CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateToken(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteToken Revoke one token of an account
+	//
+	// Revokes the token at once, also after it rotated itself (rotation keeps the token
+	// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+	// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+	// the account to release them at once. When it is the token the account's GitHub
+	// sign-in issued, every dashboard session of the account ends and the next sign-in
+	// issues a new token.
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+	DeleteToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetBackup A consistent copy of the database, taken online
 	//
@@ -968,28 +1180,44 @@ type ClientInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 	StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FinishGitHubSignIn Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
 	FinishGitHubSignIn(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeToken Revoke the caller's own token
+	//
+	// Revokes the calling token for good: from the moment this returns every request with
+	// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+	// are answered 401 at once. Locks it holds are not released; they end at their TTL
+	// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+	// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+	// the next sign-in issues a new token. Takes no body.
+	//
+	// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+	RevokeToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RotateToken Replace the caller's token
 	//
@@ -1043,6 +1271,14 @@ type ClientInterface interface {
 	// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
 	SignOut(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SignOutEverywhere End every dashboard session of the account
+	//
+	// Deletes every dashboard session of the signed-in account, in every browser, this
+	// one included, and clears this browser's cookie. Tokens are not affected.
+	//
+	// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+	SignOutEverywhere(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateDashboardToken Replace the account's token from the dashboard
 	//
 	// Rotates the token the account got when it was created, exactly like
@@ -1054,7 +1290,13 @@ type ClientInterface interface {
 
 	// GetDocs API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1071,10 +1313,12 @@ type ClientInterface interface {
 
 	// ListLocks The caller's account's active locks
 	//
-	// Every unexpired lease in the caller's account, ordered by name.
+	// The unexpired leases in the caller's account, ordered by name, a page at a time
+	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+	// it as `cursor` for the next page.
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
-	ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLock Status of one lock, or watch it
 	//
@@ -1196,6 +1440,9 @@ type ClientInterface interface {
 
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1212,9 +1459,13 @@ type ClientInterface interface {
 
 // ListAccounts List accounts
 //
+// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+// `cursor` for the next page.
+//
 // Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-func (c *RawClient) ListAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListAccountsRequest(c.Server)
+func (c *RawClient) ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1259,15 +1510,107 @@ func (c *RawClient) CreateAccount(ctx context.Context, body CreateAccountJSONReq
 	return c.Client.Do(req)
 }
 
+// DeleteAccount Delete an account, its tokens, locks and sessions
+//
+// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+// from the moment this returns; its locks are released through the lease engine
+// (watchers see the release, fencing tokens keep increasing); its waiting requests
+// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+// link and dashboard sessions are deleted. The name is free again, and the GitHub
+// user's next sign-in creates a new account.
+//
+// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+func (c *RawClient) DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAccountRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTokens List an account's tokens
+//
+// The account's live tokens, oldest first: id, label, when created and when last used.
+// Never the secret or its hash. `last_used_at` is tracked in memory on every
+// authenticated request and written to the database at most once a minute per token
+// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+//
+// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+func (c *RawClient) ListTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTokensRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTokenWithBody Issue another token for an account
+//
+// Each token is its own holder identity, so several services of one account contend
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+func (c *RawClient) CreateTokenWithBody(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateToken Issue another token for an account
 //
 // Each token is its own holder identity, so several services of one account contend
-// with each other for the account's locks. Takes no body: an empty body or `{}` is
-// accepted.
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-func (c *RawClient) CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTokenRequest(c.Server, accountId)
+func (c *RawClient) CreateToken(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteToken Revoke one token of an account
+//
+// Revokes the token at once, also after it rotated itself (rotation keeps the token
+// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+// the account to release them at once. When it is the token the account's GitHub
+// sign-in issued, every dashboard session of the account ends and the next sign-in
+// issues a new token.
+//
+// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+func (c *RawClient) DeleteToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTokenRequest(c.Server, accountId, tokenId)
 	if err != nil {
 		return nil, err
 	}
@@ -1396,10 +1739,11 @@ func (c *RawClient) RemoveClusterNode(ctx context.Context, nodeId NodeID, reqEdi
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1416,19 +1760,44 @@ func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...Request
 
 // FinishGitHubSignIn Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
 func (c *RawClient) FinishGitHubSignIn(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFinishGitHubSignInRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeToken Revoke the caller's own token
+//
+// Revokes the calling token for good: from the moment this returns every request with
+// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+// are answered 401 at once. Locks it holds are not released; they end at their TTL
+// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+// the next sign-in issues a new token. Takes no body.
+//
+// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+func (c *RawClient) RevokeToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTokenRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1551,6 +1920,24 @@ func (c *RawClient) SignOut(ctx context.Context, params *SignOutParams, reqEdito
 	return c.Client.Do(req)
 }
 
+// SignOutEverywhere End every dashboard session of the account
+//
+// Deletes every dashboard session of the signed-in account, in every browser, this
+// one included, and clears this browser's cookie. Tokens are not affected.
+//
+// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+func (c *RawClient) SignOutEverywhere(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignOutEverywhereRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RotateDashboardToken Replace the account's token from the dashboard
 //
 // Rotates the token the account got when it was created, exactly like
@@ -1572,7 +1959,13 @@ func (c *RawClient) RotateDashboardToken(ctx context.Context, params *RotateDash
 
 // GetDocs API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1609,11 +2002,13 @@ func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn
 
 // ListLocks The caller's account's active locks
 //
-// Every unexpired lease in the caller's account, ordered by name.
+// The unexpired leases in the caller's account, ordered by name, a page at a time
+// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+// it as `cursor` for the next page.
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
-func (c *RawClient) ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListLocksRequest(c.Server)
+func (c *RawClient) ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLocksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1814,6 +2209,9 @@ func (c *RawClient) RenewLock(ctx context.Context, name LockName, body RenewLock
 
 // GetOpenAPI This document, byte for byte as the server was built from it
 //
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+//
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
@@ -1848,7 +2246,7 @@ func (c *RawClient) GetReady(ctx context.Context, reqEditors ...RequestEditorFn)
 }
 
 // NewListAccountsRequest constructs an http.Request for the ListAccounts method
-func NewListAccountsRequest(server string) (*http.Request, error) {
+func NewListAccountsRequest(server string, params *ListAccountsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1864,6 +2262,45 @@ func NewListAccountsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -1914,8 +2351,42 @@ func NewCreateAccountRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
-// NewCreateTokenRequest constructs an http.Request for the CreateToken method
-func NewCreateTokenRequest(server string, accountId AccountID) (*http.Request, error) {
+// NewDeleteAccountRequest constructs an http.Request for the DeleteAccount method
+func NewDeleteAccountRequest(server string, accountId AccountIDPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListTokensRequest constructs an http.Request for the ListTokens method
+func NewListTokensRequest(server string, accountId AccountIDPath) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -1940,7 +2411,95 @@ func NewCreateTokenRequest(server string, accountId AccountID) (*http.Request, e
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTokenRequest calls the generic CreateToken builder with application/json body
+func NewCreateTokenRequest(server string, accountId AccountIDPath, body CreateTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTokenRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewCreateTokenRequestWithBody constructs an http.Request for the CreateToken method, with any body, and a specified content type
+func NewCreateTokenRequestWithBody(server string, accountId AccountIDPath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTokenRequest constructs an http.Request for the DeleteToken method
+func NewDeleteTokenRequest(server string, accountId AccountIDPath, tokenId TokenID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/tokens/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2222,6 +2781,33 @@ func NewFinishGitHubSignInRequest(server string, params *FinishGitHubSignInParam
 	return req, nil
 }
 
+// NewRevokeTokenRequest constructs an http.Request for the RevokeToken method
+func NewRevokeTokenRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/token")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRotateTokenRequest constructs an http.Request for the RotateToken method
 func NewRotateTokenRequest(server string) (*http.Request, error) {
 	var err error
@@ -2397,6 +2983,46 @@ func NewSignOutRequest(server string, params *SignOutParams) (*http.Request, err
 	return req, nil
 }
 
+// NewSignOutEverywhereRequest constructs an http.Request for the SignOutEverywhere method
+func NewSignOutEverywhereRequest(server string, params *SignOutEverywhereParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/sign-out-everywhere")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewRotateDashboardTokenRequest constructs an http.Request for the RotateDashboardToken method
 func NewRotateDashboardTokenRequest(server string, params *RotateDashboardTokenParams) (*http.Request, error) {
 	var err error
@@ -2492,7 +3118,7 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 }
 
 // NewListLocksRequest constructs an http.Request for the ListLocks method
-func NewListLocksRequest(server string) (*http.Request, error) {
+func NewListLocksRequest(server string, params *ListLocksParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2508,6 +3134,45 @@ func NewListLocksRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2832,10 +3497,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListAccountsWithResponse List accounts
 	//
+	// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+	// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+	// `cursor` for the next page.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-	ListAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
+	ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
 
 	// CreateAccountWithBodyWithResponse Create an account and its first token
 	//
@@ -2851,16 +3520,72 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /admin/accounts (the `CreateAccount` operationId).
 	CreateAccountWithResponse(ctx context.Context, body CreateAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAccountResponse, error)
 
-	// CreateTokenWithResponse Issue another token for an account
+	// DeleteAccountWithResponse Delete an account, its tokens, locks and sessions
 	//
-	// Each token is its own holder identity, so several services of one account contend
-	// with each other for the account's locks. Takes no body: an empty body or `{}` is
-	// accepted.
+	// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+	// from the moment this returns; its locks are released through the lease engine
+	// (watchers see the release, fencing tokens keep increasing); its waiting requests
+	// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+	// link and dashboard sessions are deleted. The name is free again, and the GitHub
+	// user's next sign-in creates a new account.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
+	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+	DeleteAccountWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error)
+
+	// ListTokensWithResponse List an account's tokens
+	//
+	// The account's live tokens, oldest first: id, label, when created and when last used.
+	// Never the secret or its hash. `last_used_at` is tracked in memory on every
+	// authenticated request and written to the database at most once a minute per token
+	// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+	// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+	ListTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListTokensResponse, error)
+
+	// CreateTokenWithBodyWithResponse Issue another token for an account
+	//
+	// Each token is its own holder identity, so several services of one account contend
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-	CreateTokenWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+	CreateTokenWithBodyWithResponse(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// CreateTokenWithResponse Issue another token for an account
+	//
+	// Each token is its own holder identity, so several services of one account contend
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+	CreateTokenWithResponse(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// DeleteTokenWithResponse Revoke one token of an account
+	//
+	// Revokes the token at once, also after it rotated itself (rotation keeps the token
+	// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+	// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+	// the account to release them at once. When it is the token the account's GitHub
+	// sign-in issued, every dashboard session of the account ends and the next sign-in
+	// issues a new token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+	DeleteTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*DeleteTokenResponse, error)
 
 	// GetBackupWithResponse A consistent copy of the database, taken online
 	//
@@ -2936,10 +3661,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2948,20 +3674,37 @@ type ClientWithResponsesInterface interface {
 
 	// FinishGitHubSignInWithResponse Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
 	FinishGitHubSignInWithResponse(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*FinishGitHubSignInResponse, error)
+
+	// RevokeTokenWithResponse Revoke the caller's own token
+	//
+	// Revokes the calling token for good: from the moment this returns every request with
+	// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+	// are answered 401 at once. Locks it holds are not released; they end at their TTL
+	// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+	// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+	// the next sign-in issues a new token. Takes no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+	RevokeTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 
 	// RotateTokenWithResponse Replace the caller's token
 	//
@@ -3027,6 +3770,16 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
 	SignOutWithResponse(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*SignOutResponse, error)
 
+	// SignOutEverywhereWithResponse End every dashboard session of the account
+	//
+	// Deletes every dashboard session of the signed-in account, in every browser, this
+	// one included, and clears this browser's cookie. Tokens are not affected.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+	SignOutEverywhereWithResponse(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*SignOutEverywhereResponse, error)
+
 	// RotateDashboardTokenWithResponse Replace the account's token from the dashboard
 	//
 	// Rotates the token the account got when it was created, exactly like
@@ -3040,7 +3793,13 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3061,12 +3820,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListLocksWithResponse The caller's account's active locks
 	//
-	// Every unexpired lease in the caller's account, ordered by name.
+	// The unexpired leases in the caller's account, ordered by name, a page at a time
+	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+	// it as `cursor` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
-	ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
+	ListLocksWithResponse(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
 
 	// GetLockWithResponse Status of one lock, or watch it
 	//
@@ -3190,6 +3951,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetOpenAPIWithResponse This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
@@ -3218,6 +3982,8 @@ type ListAccountsResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AccountList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *AdminUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -3231,6 +3997,11 @@ type ListAccountsResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListAccountsResponse) GetJSON200() *AccountList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountsResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -3374,6 +4145,151 @@ func (r CreateAccountResponse) ContentType() string {
 	return ""
 }
 
+// DeleteAccountResponse503Headers the declared response headers of an HTTP 503 response for DeleteAccount
+type DeleteAccountResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAccountResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListTokensResponse503Headers the declared response headers of an HTTP 503 response for ListTokens
+type ListTokensResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTokensResponse) GetJSON200() *TokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateTokenResponse503Headers the declared response headers of an HTTP 503 response for CreateToken
 type CreateTokenResponse503Headers struct {
 	RetryAfter int
@@ -3390,6 +4306,12 @@ type CreateTokenResponse struct {
 	ApplicationproblemJSON401 *AdminUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *TokenLimitExceeded
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3414,6 +4336,21 @@ func (r CreateTokenResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CreateTokenResponse) GetApplicationproblemJSON404() *AccountNotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON409() *TokenLimitExceeded {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -3444,6 +4381,75 @@ func (r CreateTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteTokenResponse503Headers the declared response headers of an HTTP 503 response for DeleteToken
+type DeleteTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *TokenNotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON404() *TokenNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3860,6 +4866,82 @@ func (r FinishGitHubSignInResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FinishGitHubSignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeTokenResponse401Headers the declared response headers of an HTTP 401 response for RevokeToken
+type RevokeTokenResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RevokeTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeToken
+type RevokeTokenResponse429Headers struct {
+	RetryAfter int
+}
+
+// RevokeTokenResponse503Headers the declared response headers of an HTTP 503 response for RevokeToken
+type RevokeTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeTokenResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeTokenResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4308,6 +5390,89 @@ func (r SignOutResponse) ContentType() string {
 	return ""
 }
 
+// SignOutEverywhereResponse204Headers the declared response headers of an HTTP 204 response for SignOutEverywhere
+type SignOutEverywhereResponse204Headers struct {
+	SetCookie string
+}
+
+// SignOutEverywhereResponse503Headers the declared response headers of an HTTP 503 response for SignOutEverywhere
+type SignOutEverywhereResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignOutEverywhereResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignOutEverywhereResponse204Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignOutEverywhereResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SignOutEverywhereResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignOutEverywhereResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignOutEverywhereResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignOutEverywhereResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RotateDashboardTokenResponse200Headers the declared response headers of an HTTP 200 response for RotateDashboardToken
 type RotateDashboardTokenResponse200Headers struct {
 	CacheControl string
@@ -4400,7 +5565,18 @@ func (r RotateDashboardTokenResponse) ContentType() string {
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
 type GetDocsResponse200Headers struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
+}
+
+// GetDocsResponse304Headers the declared response headers of an HTTP 304 response for GetDocs
+type GetDocsResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
 }
 
 type GetDocsResponse struct {
@@ -4408,6 +5584,8 @@ type GetDocsResponse struct {
 	HTTPResponse *http.Response
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetDocsResponse304Headers
 }
 
 // GetBody returns the raw response body bytes
@@ -4500,6 +5678,8 @@ type ListLocksResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *LockList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -4517,6 +5697,11 @@ type ListLocksResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListLocksResponse) GetJSON200() *LockList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLocksResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
 }
 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
@@ -4986,11 +6171,30 @@ func (r RenewLockResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPIResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPI
+type GetOpenAPIResponse200Headers struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
+// GetOpenAPIResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPI
+type GetOpenAPIResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
 type GetOpenAPIResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// YAML200 the response for an HTTP 200 `application/yaml` response
 	YAML200 *string
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOpenAPIResponse304Headers
 }
 
 // GetYAML200 returns the response for an HTTP 200 `application/yaml` response
@@ -5084,11 +6288,15 @@ func (r GetReadyResponse) ContentType() string {
 
 // ListAccountsWithResponse List accounts
 //
+// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+// `cursor` for the next page.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
-	rsp, err := c.ListAccounts(ctx, reqEditors...)
+func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
+	rsp, err := c.ListAccounts(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5121,21 +6329,101 @@ func (c *ClientWithResponses) CreateAccountWithResponse(ctx context.Context, bod
 	return ParseCreateAccountResponse(rsp)
 }
 
-// CreateTokenWithResponse Issue another token for an account
+// DeleteAccountWithResponse Delete an account, its tokens, locks and sessions
 //
-// Each token is its own holder identity, so several services of one account contend
-// with each other for the account's locks. Takes no body: an empty body or `{}` is
-// accepted.
+// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+// from the moment this returns; its locks are released through the lease engine
+// (watchers see the release, fencing tokens keep increasing); its waiting requests
+// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+// link and dashboard sessions are deleted. The name is free again, and the GitHub
+// user's next sign-in creates a new account.
 //
 // Returns a wrapper object for the known response body format(s).
 //
+// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+func (c *ClientWithResponses) DeleteAccountWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error) {
+	rsp, err := c.DeleteAccount(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAccountResponse(rsp)
+}
+
+// ListTokensWithResponse List an account's tokens
+//
+// The account's live tokens, oldest first: id, label, when created and when last used.
+// Never the secret or its hash. `last_used_at` is tracked in memory on every
+// authenticated request and written to the database at most once a minute per token
+// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+func (c *ClientWithResponses) ListTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListTokensResponse, error) {
+	rsp, err := c.ListTokens(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTokensResponse(rsp)
+}
+
+// CreateTokenWithBodyWithResponse Issue another token for an account
+//
+// Each token is its own holder identity, so several services of one account contend
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
 // Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
-	rsp, err := c.CreateToken(ctx, accountId, reqEditors...)
+func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateTokenWithBody(ctx, accountId, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseCreateTokenResponse(rsp)
+}
+
+// CreateTokenWithResponse Issue another token for an account
+//
+// Each token is its own holder identity, so several services of one account contend
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateToken(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTokenResponse(rsp)
+}
+
+// DeleteTokenWithResponse Revoke one token of an account
+//
+// Revokes the token at once, also after it rotated itself (rotation keeps the token
+// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+// the account to release them at once. When it is the token the account's GitHub
+// sign-in issued, every dashboard session of the account ends and the next sign-in
+// issues a new token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+func (c *ClientWithResponses) DeleteTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*DeleteTokenResponse, error) {
+	rsp, err := c.DeleteToken(ctx, accountId, tokenId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTokenResponse(rsp)
 }
 
 // GetBackupWithResponse A consistent copy of the database, taken online
@@ -5242,10 +6530,11 @@ func (c *ClientWithResponses) RemoveClusterNodeWithResponse(ctx context.Context,
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5260,14 +6549,17 @@ func (c *ClientWithResponses) StartGitHubSignInWithResponse(ctx context.Context,
 
 // FinishGitHubSignInWithResponse Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5279,6 +6571,26 @@ func (c *ClientWithResponses) FinishGitHubSignInWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseFinishGitHubSignInResponse(rsp)
+}
+
+// RevokeTokenWithResponse Revoke the caller's own token
+//
+// Revokes the calling token for good: from the moment this returns every request with
+// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+// are answered 401 at once. Locks it holds are not released; they end at their TTL
+// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+// the next sign-in issues a new token. Takes no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
+	rsp, err := c.RevokeToken(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTokenResponse(rsp)
 }
 
 // RotateTokenWithResponse Replace the caller's token
@@ -5381,6 +6693,22 @@ func (c *ClientWithResponses) SignOutWithResponse(ctx context.Context, params *S
 	return ParseSignOutResponse(rsp)
 }
 
+// SignOutEverywhereWithResponse End every dashboard session of the account
+//
+// Deletes every dashboard session of the signed-in account, in every browser, this
+// one included, and clears this browser's cookie. Tokens are not affected.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+func (c *ClientWithResponses) SignOutEverywhereWithResponse(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*SignOutEverywhereResponse, error) {
+	rsp, err := c.SignOutEverywhere(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignOutEverywhereResponse(rsp)
+}
+
 // RotateDashboardTokenWithResponse Replace the account's token from the dashboard
 //
 // Rotates the token the account got when it was created, exactly like
@@ -5400,7 +6728,13 @@ func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Conte
 
 // GetDocsWithResponse API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5433,13 +6767,15 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // ListLocksWithResponse The caller's account's active locks
 //
-// Every unexpired lease in the caller's account, ordered by name.
+// The unexpired leases in the caller's account, ordered by name, a page at a time
+// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+// it as `cursor` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
-func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error) {
-	rsp, err := c.ListLocks(ctx, reqEditors...)
+func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*ListLocksResponse, error) {
+	rsp, err := c.ListLocks(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5610,6 +6946,9 @@ func (c *ClientWithResponses) RenewLockWithResponse(ctx context.Context, name Lo
 
 // GetOpenAPIWithResponse This document, byte for byte as the server was built from it
 //
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
@@ -5659,6 +6998,13 @@ func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest AdminUnauthorized
@@ -5787,6 +7133,136 @@ func ParseCreateAccountResponse(rsp *http.Response) (*CreateAccountResponse, err
 	return response, nil
 }
 
+// ParseDeleteAccountResponse parses an HTTP response from a DeleteAccountWithResponse call
+func ParseDeleteAccountResponse(rsp *http.Response) (*DeleteAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
+func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateTokenResponse parses an HTTP response from a CreateTokenWithResponse call
 func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5829,6 +7305,27 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TokenLimitExceeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5841,6 +7338,69 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 	switch {
 	case rsp.StatusCode == 503:
 		var headers CreateTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTokenResponse parses an HTTP response from a DeleteTokenWithResponse call
+func ParseDeleteTokenResponse(rsp *http.Response) (*DeleteTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest TokenNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -6221,6 +7781,82 @@ func ParseFinishGitHubSignInResponse(rsp *http.Response) (*FinishGitHubSignInRes
 		response.Headers302 = &headers
 	case rsp.StatusCode == 503:
 		var headers FinishGitHubSignInResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeTokenResponse parses an HTTP response from a RevokeTokenWithResponse call
+func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RevokeTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -6640,6 +8276,86 @@ func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 	return response, nil
 }
 
+// ParseSignOutEverywhereResponse parses an HTTP response from a SignOutEverywhereWithResponse call
+func ParseSignOutEverywhereResponse(rsp *http.Response) (*SignOutEverywhereResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignOutEverywhereResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignOutEverywhereResponse204Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignOutEverywhereResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRotateDashboardTokenResponse parses an HTTP response from a RotateDashboardTokenWithResponse call
 func ParseRotateDashboardTokenResponse(rsp *http.Response) (*RotateDashboardTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6740,6 +8456,20 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -6747,7 +8477,45 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.ContentSecurityPolicy = value
 		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetDocsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil
@@ -6799,6 +8567,13 @@ func ParseListLocksResponse(rsp *http.Response) (*ListLocksResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
@@ -7291,6 +9066,67 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOpenAPIResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	}
 
 	return response, nil

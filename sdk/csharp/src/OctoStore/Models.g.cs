@@ -33,6 +33,16 @@ namespace OctoStore
         /// <summary>The <c>active_locks</c> member.</summary>
         [DataMember(Name = "active_locks")]
         public int ActiveLocks { get; set; }
+
+        /// <summary>
+        /// The GitHub login of the user whose sign-in created the account (as of their
+        /// last sign-in), or null for an account made through the admin API. GitHub
+        /// accounts are keyed by GitHub's numeric user id, never by their name: their
+        /// name is <c>github-&lt;id&gt;</c>, or <c>github-&lt;id&gt;-&lt;account_id&gt;</c> when another account had
+        /// that name first.
+        /// </summary>
+        [DataMember(Name = "github_login")]
+        public string GithubLogin { get; set; }
     }
 
     /// <summary>The AccountList schema.</summary>
@@ -42,13 +52,25 @@ namespace OctoStore
         /// <summary>The <c>accounts</c> member.</summary>
         [DataMember(Name = "accounts")]
         public List<Account> Accounts { get; set; }
+
+        /// <summary>
+        /// Pass it as <c>cursor</c> to get the next page. Absent on the last page: a client that
+        /// ignores it sees the first page only.
+        /// </summary>
+        [DataMember(Name = "next_cursor", EmitDefaultValue = false)]
+        public string NextCursor { get; set; }
     }
 
     /// <summary>The AcquireRequest schema.</summary>
     [DataContract]
     public partial class AcquireRequest
     {
-        /// <summary>A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.</summary>
+        /// <summary>
+        /// A small value stored with the lease and shown to everyone in the account, such as a
+        /// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+        /// counts <c>maxLength</c>), so at most 4 KiB in UTF-8; longer values get 400
+        /// <c>invalid_request</c> and change nothing.
+        /// </summary>
         [DataMember(Name = "metadata", EmitDefaultValue = false)]
         public string Metadata { get; set; }
 
@@ -183,6 +205,19 @@ namespace OctoStore
         /// <summary>The <c>name</c> member.</summary>
         [DataMember(Name = "name")]
         public string Name { get; set; }
+
+        /// <summary>A label for a token, shown in the token list. Letters, digits, <c>.</c>, <c>_</c> and <c>-</c>.</summary>
+        [DataMember(Name = "token_name", EmitDefaultValue = false)]
+        public string TokenName { get; set; }
+    }
+
+    /// <summary>The CreateTokenRequest schema.</summary>
+    [DataContract]
+    public partial class CreateTokenRequest
+    {
+        /// <summary>A label for a token, shown in the token list. Letters, digits, <c>.</c>, <c>_</c> and <c>-</c>.</summary>
+        [DataMember(Name = "name", EmitDefaultValue = false)]
+        public string Name { get; set; }
     }
 
     /// <summary>The CreatedAccount schema.</summary>
@@ -286,13 +321,24 @@ namespace OctoStore
         /// <summary>The <c>locks</c> member.</summary>
         [DataMember(Name = "locks")]
         public List<LockStatus> Locks { get; set; }
+
+        /// <summary>
+        /// Pass it as <c>cursor</c> to get the next page. Absent on the last page: a client that
+        /// ignores it sees the first page only.
+        /// </summary>
+        [DataMember(Name = "next_cursor", EmitDefaultValue = false)]
+        public string NextCursor { get; set; }
     }
 
     /// <summary><c>free</c> locks carry only <c>name</c>, <c>status</c> and <c>revision</c>.</summary>
     [DataContract]
     public partial class LockStatus
     {
-        /// <summary>The <c>name</c> member.</summary>
+        /// <summary>
+        /// 1 to 128 letters, digits, <c>.</c> and <c>-</c>, except the names <c>.</c> and <c>..</c>, which are
+        /// path segments in a URL (clients and servers clean them out of the path). The
+        /// pattern is <c>^[A-Za-z0-9.-]{1,128}$</c> without those two.
+        /// </summary>
         [DataMember(Name = "name")]
         public string Name { get; set; }
 
@@ -328,7 +374,12 @@ namespace OctoStore
             set { expiresAtWire = Wire.FormatTimestamp(value); }
         }
 
-        /// <summary>A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.</summary>
+        /// <summary>
+        /// A small value stored with the lease and shown to everyone in the account, such as a
+        /// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+        /// counts <c>maxLength</c>), so at most 4 KiB in UTF-8; longer values get 400
+        /// <c>invalid_request</c> and change nothing.
+        /// </summary>
         [DataMember(Name = "metadata", EmitDefaultValue = false)]
         public string Metadata { get; set; }
     }
@@ -464,6 +515,51 @@ namespace OctoStore
         }
     }
 
+    /// <summary>A live token. Never its secret.</summary>
+    [DataContract]
+    public partial class TokenInfo
+    {
+        /// <summary>The <c>token_id</c> member.</summary>
+        [DataMember(Name = "token_id")]
+        public string TokenId { get; set; }
+
+        /// <summary>The label given at creation, or null.</summary>
+        [DataMember(Name = "name")]
+        public string Name { get; set; }
+
+        [DataMember(Name = "created_at")]
+        private string createdAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset CreatedAt
+        {
+            get { return Wire.ParseTimestamp(createdAtWire) ?? default(DateTimeOffset); }
+            set { createdAtWire = Wire.FormatTimestamp(value); }
+        }
+
+        [DataMember(Name = "last_used_at")]
+        private string lastUsedAtWire;
+
+        /// <summary>
+        /// The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+        /// null when never used. Persisted at most once a minute per token.
+        /// </summary>
+        public DateTimeOffset LastUsedAt
+        {
+            get { return Wire.ParseTimestamp(lastUsedAtWire) ?? default(DateTimeOffset); }
+            set { lastUsedAtWire = Wire.FormatTimestamp(value); }
+        }
+    }
+
+    /// <summary>The TokenList schema.</summary>
+    [DataContract]
+    public partial class TokenList
+    {
+        /// <summary>The <c>tokens</c> member.</summary>
+        [DataMember(Name = "tokens")]
+        public List<TokenInfo> Tokens { get; set; }
+    }
+
     /// <summary>The values of <c>AcquireResult.Status</c>.</summary>
     public static class AcquireResultStatus
     {
@@ -522,6 +618,10 @@ namespace OctoStore
         public const string InvalidLockName = "invalid_lock_name";
         /// <summary><c>invalid_ttl</c></summary>
         public const string InvalidTtl = "invalid_ttl";
+        /// <summary><c>invalid_cursor</c></summary>
+        public const string InvalidCursor = "invalid_cursor";
+        /// <summary><c>invalid_limit</c></summary>
+        public const string InvalidLimit = "invalid_limit";
         /// <summary><c>unauthorized</c></summary>
         public const string Unauthorized = "unauthorized";
         /// <summary><c>lease_not_current</c></summary>
@@ -558,6 +658,10 @@ namespace OctoStore
         public const string GithubUnavailable = "github_unavailable";
         /// <summary><c>forbidden</c></summary>
         public const string Forbidden = "forbidden";
+        /// <summary><c>token_not_found</c></summary>
+        public const string TokenNotFound = "token_not_found";
+        /// <summary><c>token_limit_exceeded</c></summary>
+        public const string TokenLimitExceeded = "token_limit_exceeded";
         /// <summary><c>no_leader</c></summary>
         public const string NoLeader = "no_leader";
     }

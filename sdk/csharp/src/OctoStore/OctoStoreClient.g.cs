@@ -168,13 +168,16 @@ namespace OctoStore
         /// <summary>Issue another token for an account</summary>
         /// <remarks>
         /// Each token is its own holder identity, so several services of one account contend
-        /// with each other for the account's locks. Takes no body: an empty body or <c>{}</c> is
-        /// accepted.
+        /// with each other for the account's locks. The body is optional: an empty body or <c>{}</c>
+        /// issues a token without a label; <c>{"name":"billing-worker"}</c> labels it (shown in the
+        /// token list). An account has at most <c>MAX_TOKENS_PER_ACCOUNT</c> live tokens (default
+        /// 100); past that the answer is 409 <c>token_limit_exceeded</c>.
         /// </remarks>
         /// <param name="accountId">The account's id.</param>
+        /// <param name="body">A CreateTokenRequest.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<IssuedToken> CreateTokenAsync(string accountId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<IssuedToken> CreateTokenAsync(string accountId, CreateTokenRequest body, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (accountId == null) throw new ArgumentNullException("accountId");
             var path = new StringBuilder();
@@ -184,9 +187,68 @@ namespace OctoStore
             using (var request = NewRequest(HttpMethod.Post, path.ToString(), "application/json, application/problem+json"))
             {
                 if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                if (body != null) request.Content = JsonContent(body);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<IssuedToken>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Delete an account, its tokens, locks and sessions</summary>
+        /// <remarks>
+        /// Deletes the account for good, at once: every token of it gets 401 <c>unauthorized</c>
+        /// from the moment this returns; its locks are released through the lease engine
+        /// (watchers see the release, fencing tokens keep increasing); its waiting requests
+        /// (blocking acquires, watches) are answered 401 <c>unauthorized</c> at once; its GitHub
+        /// link and dashboard sessions are deleted. The name is free again, and the GitHub
+        /// user's next sign-in creates a new account.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task DeleteAccountAsync(string accountId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                }
+            }
+        }
+
+        /// <summary>Revoke one token of an account</summary>
+        /// <remarks>
+        /// Revokes the token at once, also after it rotated itself (rotation keeps the token
+        /// id): from the moment this returns it gets 401 <c>unauthorized</c> everywhere and its
+        /// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+        /// the account to release them at once. When it is the token the account's GitHub
+        /// sign-in issued, every dashboard session of the account ends and the next sign-in
+        /// issues a new token.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="tokenId">The token's id.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task DeleteTokenAsync(string accountId, string tokenId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            if (tokenId == null) throw new ArgumentNullException("tokenId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            path.Append("/tokens/");
+            path.Append(Uri.EscapeDataString(tokenId));
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
                 }
             }
         }
@@ -249,7 +311,15 @@ namespace OctoStore
         }
 
         /// <summary>API reference (Scalar), served from the binary</summary>
-        /// <remarks>An HTML page with no reference to any outside host.</remarks>
+        /// <remarks>
+        /// An HTML page with no reference to any outside host. It is gzip-compressed when the
+        /// request's <c>Accept-Encoding</c> allows gzip (compressed once per process, not per
+        /// request) and carries a strong <c>ETag</c>; a request whose <c>If-None-Match</c> names it gets
+        /// 304 with no body.
+        /// <c>Cache-Control: public, no-cache</c>: the address is not versioned, so a cache may
+        /// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+        /// version as soon as the server is upgraded.
+        /// </remarks>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
         public async Task<string> GetDocsAsync(CancellationToken cancellationToken = default(CancellationToken))
@@ -331,6 +401,10 @@ namespace OctoStore
         }
 
         /// <summary>This document, byte for byte as the server was built from it</summary>
+        /// <remarks>
+        /// Compressed, validated and cached like <c>/docs</c>: gzip when accepted, a strong <c>ETag</c>,
+        /// 304 for a matching <c>If-None-Match</c>, <c>Cache-Control: public, no-cache</c>.
+        /// </remarks>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
         public async Task<string> GetOpenAPIAsync(CancellationToken cancellationToken = default(CancellationToken))
@@ -369,12 +443,36 @@ namespace OctoStore
         }
 
         /// <summary>List accounts</summary>
+        /// <remarks>
+        /// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+        /// <c>limit</c> says otherwise). When more follow, <c>next_cursor</c> is set: pass it as
+        /// <c>cursor</c> for the next page.
+        /// </remarks>
+        /// <param name="cursor">
+        /// Where the page starts: the <c>next_cursor</c> of the page before, as it came. Omit it
+        /// for the first page. Cursors are opaque and belong to the list that made them; a
+        /// malformed one, or one from another list, gets 400 <c>invalid_cursor</c>. Paging is by
+        /// the list's sort key, not by offset: an item that exists during the whole paging
+        /// is listed exactly once, even while others are added or removed.
+        /// </param>
+        /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<AccountList> ListAccountsAsync(CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<AccountList> ListAccountsAsync(string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/admin/accounts");
+            var separator = '?';
+            if (cursor != null)
+            {
+                path.Append(separator).Append("cursor").Append('=').Append(Uri.EscapeDataString(cursor));
+                separator = '&';
+            }
+            if (limit != null)
+            {
+                path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
             {
                 if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
@@ -386,19 +484,70 @@ namespace OctoStore
         }
 
         /// <summary>The caller's account's active locks</summary>
-        /// <remarks>Every unexpired lease in the caller's account, ordered by name.</remarks>
+        /// <remarks>
+        /// The unexpired leases in the caller's account, ordered by name, a page at a time
+        /// (100 unless <c>limit</c> says otherwise). When more follow, <c>next_cursor</c> is set: pass
+        /// it as <c>cursor</c> for the next page.
+        /// </remarks>
+        /// <param name="cursor">
+        /// Where the page starts: the <c>next_cursor</c> of the page before, as it came. Omit it
+        /// for the first page. Cursors are opaque and belong to the list that made them; a
+        /// malformed one, or one from another list, gets 400 <c>invalid_cursor</c>. Paging is by
+        /// the list's sort key, not by offset: an item that exists during the whole paging
+        /// is listed exactly once, even while others are added or removed.
+        /// </param>
+        /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockList> ListLocksAsync(CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/locks");
+            var separator = '?';
+            if (cursor != null)
+            {
+                path.Append(separator).Append("cursor").Append('=').Append(Uri.EscapeDataString(cursor));
+                separator = '&';
+            }
+            if (limit != null)
+            {
+                path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
             {
                 if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<LockList>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>List an account's tokens</summary>
+        /// <remarks>
+        /// The account's live tokens, oldest first: id, label, when created and when last used.
+        /// Never the secret or its hash. <c>last_used_at</c> is tracked in memory on every
+        /// authenticated request and written to the database at most once a minute per token
+        /// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+        /// most <c>MAX_TOKENS_PER_ACCOUNT</c> tokens (default 100), so the list is bounded.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<TokenList> ListTokensAsync(string accountId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            path.Append("/tokens");
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<TokenList>(response).ConfigureAwait(false);
                 }
             }
         }
@@ -482,6 +631,30 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<RenewResult>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Revoke the caller's own token</summary>
+        /// <remarks>
+        /// Revokes the calling token for good: from the moment this returns every request with
+        /// it gets 401 <c>unauthorized</c>, and its waiting requests (blocking acquires, watches)
+        /// are answered 401 at once. Locks it holds are not released; they end at their TTL
+        /// (an operator's <c>DELETE /admin/accounts/{account_id}</c> releases them at once). When
+        /// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+        /// the next sign-in issues a new token. Takes no body.
+        /// </remarks>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task RevokeTokenAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var path = new StringBuilder();
+            path.Append("/auth/token");
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
                 }
             }
         }

@@ -242,6 +242,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_INVALID_REQUEST = 'invalid_request';
     public const CODE_INVALID_LOCK_NAME = 'invalid_lock_name';
     public const CODE_INVALID_TTL = 'invalid_ttl';
+    public const CODE_INVALID_CURSOR = 'invalid_cursor';
+    public const CODE_INVALID_LIMIT = 'invalid_limit';
     public const CODE_UNAUTHORIZED = 'unauthorized';
     public const CODE_LEASE_NOT_CURRENT = 'lease_not_current';
     public const CODE_LOCK_LIMIT_EXCEEDED = 'lock_limit_exceeded';
@@ -260,6 +262,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_SIGNIN_FAILED = 'signin_failed';
     public const CODE_GITHUB_UNAVAILABLE = 'github_unavailable';
     public const CODE_FORBIDDEN = 'forbidden';
+    public const CODE_TOKEN_NOT_FOUND = 'token_not_found';
+    public const CODE_TOKEN_LIMIT_EXCEEDED = 'token_limit_exceeded';
     public const CODE_NO_LEADER = 'no_leader';
 
     /**
@@ -273,6 +277,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_INVALID_REQUEST,
             self::CODE_INVALID_LOCK_NAME,
             self::CODE_INVALID_TTL,
+            self::CODE_INVALID_CURSOR,
+            self::CODE_INVALID_LIMIT,
             self::CODE_UNAUTHORIZED,
             self::CODE_LEASE_NOT_CURRENT,
             self::CODE_LOCK_LIMIT_EXCEEDED,
@@ -291,6 +297,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_SIGNIN_FAILED,
             self::CODE_GITHUB_UNAVAILABLE,
             self::CODE_FORBIDDEN,
+            self::CODE_TOKEN_NOT_FOUND,
+            self::CODE_TOKEN_LIMIT_EXCEEDED,
             self::CODE_NO_LEADER,
         ];
     }

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -43,14 +43,42 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
 /**
  * API reference (Scalar), served from the binary
  *
- * An HTML page with no reference to any outside host.
+ * An HTML page with no reference to any outside host. It is gzip-compressed when the
+ * request's `Accept-Encoding` allows gzip (compressed once per process, not per
+ * request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+ * 304 with no body.
+ * `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+ * keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+ * version as soon as the server is upgraded.
+ *
  */
 export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, unknown, ThrowOnError>({ url: '/docs', ...options });
 
 /**
  * This document, byte for byte as the server was built from it
+ *
+ * Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+ * 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+ *
  */
 export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+
+/**
+ * Revoke the caller's own token
+ *
+ * Revokes the calling token for good: from the moment this returns every request with
+ * it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+ * are answered 401 at once. Locks it holds are not released; they end at their TTL
+ * (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+ * it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+ * the next sign-in issues a new token. Takes no body.
+ *
+ */
+export const revokeToken = <ThrowOnError extends boolean = false>(options?: Options<RevokeTokenData, ThrowOnError>) => (options?.client ?? client).delete<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/auth/token',
+    ...options
+});
 
 /**
  * Replace the caller's token
@@ -73,10 +101,11 @@ export const rotateToken = <ThrowOnError extends boolean = false>(options?: Opti
  *
  * Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
  * with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
- * valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
- * browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
- * PKCE verifier never leaves the server. No scope is requested: the public profile is
- * all OctoStore reads.
+ * valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+ * sign-in: the state, the PKCE verifier and the issue time travel in the
+ * `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+ * AES-256-GCM under a key only the server holds, so the browser can read or change
+ * none of it. No scope is requested: the public profile is all OctoStore reads.
  *
  */
 export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
@@ -84,14 +113,17 @@ export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?
 /**
  * Finish signing in with GitHub
  *
- * GitHub sends the browser here. The `state` must equal the browser's
- * `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
- * and has not seen back yet (a state works once). The code is exchanged with the PKCE
+ * GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+ * one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+ * seen back yet (a state works once; once used, the cookie is cleared whatever the
+ * outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+ * exchanged with the PKCE
  * verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
  * `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
  *
  * The account is found by the GitHub user's numeric id (a login can change hands), or
- * created with its first token. The browser gets a dashboard session cookie and lands on
+ * created with its first token; no account name can stand in the way (see
+ * `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
  * `/dashboard`, which shows a new account's token once.
  *
  */
@@ -192,9 +224,29 @@ export const signOut = <ThrowOnError extends boolean = false>(options: Options<S
 });
 
 /**
+ * End every dashboard session of the account
+ *
+ * Deletes every dashboard session of the signed-in account, in every browser, this
+ * one included, and clears this browser's cookie. Tokens are not affected.
+ *
+ */
+export const signOutEverywhere = <ThrowOnError extends boolean = false>(options: Options<SignOutEverywhereData, ThrowOnError>) => (options.client ?? client).post<SignOutEverywhereResponses, SignOutEverywhereErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_session',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/sign-out-everywhere',
+    ...options
+});
+
+/**
  * The caller's account's active locks
  *
- * Every unexpired lease in the caller's account, ordered by name.
+ * The unexpired leases in the caller's account, ordered by name, a page at a time
+ * (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+ * it as `cursor` for the next page.
+ *
  */
 export const listLocks = <ThrowOnError extends boolean = false>(options?: Options<ListLocksData, ThrowOnError>) => (options?.client ?? client).get<ListLocksResponses, ListLocksErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -296,6 +348,11 @@ export const renewLock = <ThrowOnError extends boolean = false>(options: Options
 
 /**
  * List accounts
+ *
+ * Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+ * `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+ * `cursor` for the next page.
+ *
  */
 export const listAccounts = <ThrowOnError extends boolean = false>(options?: Options<ListAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListAccountsResponses, ListAccountsErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
@@ -391,15 +448,71 @@ export const removeClusterNode = <ThrowOnError extends boolean = false>(options:
 });
 
 /**
+ * Delete an account, its tokens, locks and sessions
+ *
+ * Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+ * from the moment this returns; its locks are released through the lease engine
+ * (watchers see the release, fencing tokens keep increasing); its waiting requests
+ * (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+ * link and dashboard sessions are deleted. The name is free again, and the GitHub
+ * user's next sign-in creates a new account.
+ *
+ */
+export const deleteAccount = <ThrowOnError extends boolean = false>(options: Options<DeleteAccountData, ThrowOnError>) => (options.client ?? client).delete<DeleteAccountResponses, DeleteAccountErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}',
+    ...options
+});
+
+/**
+ * List an account's tokens
+ *
+ * The account's live tokens, oldest first: id, label, when created and when last used.
+ * Never the secret or its hash. `last_used_at` is tracked in memory on every
+ * authenticated request and written to the database at most once a minute per token
+ * (and at shutdown), so after a crash it may be up to a minute old. An account has at
+ * most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+ *
+ */
+export const listTokens = <ThrowOnError extends boolean = false>(options: Options<ListTokensData, ThrowOnError>) => (options.client ?? client).get<ListTokensResponses, ListTokensErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/tokens',
+    ...options
+});
+
+/**
  * Issue another token for an account
  *
  * Each token is its own holder identity, so several services of one account contend
- * with each other for the account's locks. Takes no body: an empty body or `{}` is
- * accepted.
+ * with each other for the account's locks. The body is optional: an empty body or `{}`
+ * issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+ * token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+ * 100); past that the answer is 409 `token_limit_exceeded`.
  *
  */
 export const createToken = <ThrowOnError extends boolean = false>(options: Options<CreateTokenData, ThrowOnError>) => (options.client ?? client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/accounts/{account_id}/tokens',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke one token of an account
+ *
+ * Revokes the token at once, also after it rotated itself (rotation keeps the token
+ * id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+ * waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+ * the account to release them at once. When it is the token the account's GitHub
+ * sign-in issued, every dashboard session of the account ends and the next sign-in
+ * issues a new token.
+ *
+ */
+export const deleteToken = <ThrowOnError extends boolean = false>(options: Options<DeleteTokenData, ThrowOnError>) => (options.client ?? client).delete<DeleteTokenResponses, DeleteTokenErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/tokens/{token_id}',
     ...options
 });

@@ -4,6 +4,12 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
+/**
+ * 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+ * path segments in a URL (clients and servers clean them out of the path). The
+ * pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+ *
+ */
 export type LockName = string;
 
 /**
@@ -17,7 +23,11 @@ export type TtlSeconds = number;
 export type WaitSeconds = number;
 
 /**
- * A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+ * A small value stored with the lease and shown to everyone in the account, such as a
+ * leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+ * counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+ * `invalid_request` and change nothing.
+ *
  */
 export type Metadata = string;
 
@@ -135,7 +145,15 @@ export type LockStatus = {
 
 export type LockList = {
     locks: Array<LockStatus>;
+    next_cursor?: NextCursor;
 };
+
+/**
+ * Pass it as `cursor` to get the next page. Absent on the last page: a client that
+ * ignores it sees the first page only.
+ *
+ */
+export type NextCursor = string;
 
 export type IssuedToken = {
     account_id: AccountId;
@@ -190,6 +208,38 @@ export type ClusterNode = {
 
 export type CreateAccountRequest = {
     name: AccountName;
+    token_name?: TokenName;
+};
+
+/**
+ * A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+ */
+export type TokenName = string;
+
+export type CreateTokenRequest = {
+    name?: TokenName;
+};
+
+/**
+ * A live token. Never its secret.
+ */
+export type TokenInfo = {
+    token_id: TokenId;
+    /**
+     * The label given at creation, or null.
+     */
+    name: string | null;
+    created_at: Timestamp;
+    /**
+     * The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+     * null when never used. Persisted at most once a minute per token.
+     *
+     */
+    last_used_at: string | null;
+};
+
+export type TokenList = {
+    tokens: Array<TokenInfo>;
 };
 
 export type CreatedAccount = {
@@ -207,10 +257,20 @@ export type Account = {
     name: AccountName;
     created_at: Timestamp;
     active_locks: number;
+    /**
+     * The GitHub login of the user whose sign-in created the account (as of their
+     * last sign-in), or null for an account made through the admin API. GitHub
+     * accounts are keyed by GitHub's numeric user id, never by their name: their
+     * name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+     * that name first.
+     *
+     */
+    github_login: string | null;
 };
 
 export type AccountList = {
     accounts: Array<Account>;
+    next_cursor?: NextCursor;
 };
 
 export type DashboardSession = {
@@ -277,12 +337,32 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'no_leader';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
     request_id: string;
 };
+
+/**
+ * The account's id.
+ */
+export type AccountIdPath = AccountId;
+
+/**
+ * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+ * for the first page. Cursors are opaque and belong to the list that made them; a
+ * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+ * the list's sort key, not by offset: an item that exists during the whole paging
+ * is listed exactly once, even while others are added or removed.
+ *
+ */
+export type Cursor = string;
+
+/**
+ * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+ */
+export type Limit = number;
 
 /**
  * The lock's name within the caller's account.
@@ -373,6 +453,53 @@ export type GetOpenApiResponses = {
 };
 
 export type GetOpenApiResponse = GetOpenApiResponses[keyof GetOpenApiResponses];
+
+export type RevokeTokenData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/token';
+};
+
+export type RevokeTokenErrors = {
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
+
+export type RevokeTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type RevokeTokenResponse = RevokeTokenResponses[keyof RevokeTokenResponses];
 
 export type RotateTokenData = {
     body?: never;
@@ -777,14 +904,92 @@ export type SignOutResponses = {
 
 export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
 
+export type SignOutEverywhereData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path?: never;
+    query?: never;
+    url: '/dashboard/sign-out-everywhere';
+};
+
+export type SignOutEverywhereErrors = {
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
+     * (`signin_not_configured`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`).
+     */
+    413: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type SignOutEverywhereError = SignOutEverywhereErrors[keyof SignOutEverywhereErrors];
+
+export type SignOutEverywhereResponses = {
+    /**
+     * Signed out everywhere.
+     */
+    204: void;
+};
+
+export type SignOutEverywhereResponse = SignOutEverywhereResponses[keyof SignOutEverywhereResponses];
+
 export type ListLocksData = {
     body?: never;
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
     url: '/locks';
 };
 
 export type ListLocksErrors = {
+    /**
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     *
+     */
+    400: Problem;
     /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
@@ -1108,11 +1313,31 @@ export type RenewLockResponse = RenewLockResponses[keyof RenewLockResponses];
 export type ListAccountsData = {
     body?: never;
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
     url: '/admin/accounts';
 };
 
 export type ListAccountsErrors = {
+    /**
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     *
+     */
+    400: Problem;
     /**
      * Missing or wrong `X-Admin-Key` (`unauthorized`).
      */
@@ -1138,7 +1363,7 @@ export type ListAccountsError = ListAccountsErrors[keyof ListAccountsErrors];
 
 export type ListAccountsResponses = {
     /**
-     * All accounts, oldest first.
+     * A page of accounts, oldest first.
      */
     200: AccountList;
 };
@@ -1383,7 +1608,7 @@ export type RemoveClusterNodeResponses = {
 
 export type RemoveClusterNodeResponse = RemoveClusterNodeResponses[keyof RemoveClusterNodeResponses];
 
-export type CreateTokenData = {
+export type DeleteAccountData = {
     body?: never;
     path: {
         /**
@@ -1392,10 +1617,10 @@ export type CreateTokenData = {
         account_id: AccountId;
     };
     query?: never;
-    url: '/admin/accounts/{account_id}/tokens';
+    url: '/admin/accounts/{account_id}';
 };
 
-export type CreateTokenErrors = {
+export type DeleteAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
      * `invalid_ttl`, `invalid_request`). Nothing changed.
@@ -1423,6 +1648,120 @@ export type CreateTokenErrors = {
     503: Problem;
 };
 
+export type DeleteAccountError = DeleteAccountErrors[keyof DeleteAccountErrors];
+
+export type DeleteAccountResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type DeleteAccountResponse = DeleteAccountResponses[keyof DeleteAccountResponses];
+
+export type ListTokensData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens';
+};
+
+export type ListTokensErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type ListTokensError = ListTokensErrors[keyof ListTokensErrors];
+
+export type ListTokensResponses = {
+    /**
+     * The account's tokens.
+     */
+    200: TokenList;
+};
+
+export type ListTokensResponse = ListTokensResponses[keyof ListTokensResponses];
+
+export type CreateTokenData = {
+    body?: CreateTokenRequest;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens';
+};
+
+export type CreateTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The account has its maximum number of live tokens (`token_limit_exceeded`).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`).
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
 export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
 
 export type CreateTokenResponses = {
@@ -1433,3 +1772,60 @@ export type CreateTokenResponses = {
 };
 
 export type CreateTokenResponse = CreateTokenResponses[keyof CreateTokenResponses];
+
+export type DeleteTokenData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+        /**
+         * The token's id.
+         */
+        token_id: TokenId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens/{token_id}';
+};
+
+export type DeleteTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The account has no live token with that id (`token_not_found`), or no account has
+     * that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type DeleteTokenError = DeleteTokenErrors[keyof DeleteTokenErrors];
+
+export type DeleteTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type DeleteTokenResponse = DeleteTokenResponses[keyof DeleteTokenResponses];

@@ -11,6 +11,7 @@ from .cluster_node import ClusterNode
 from .cluster_node_state import ClusterNodeState
 from .cluster_node_suffrage import ClusterNodeSuffrage
 from .create_account_request import CreateAccountRequest
+from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
 from .dashboard_session import DashboardSession
 from .health import Health
@@ -31,6 +32,8 @@ from .renew_result import RenewResult
 from .renew_result_status import RenewResultStatus
 from .storage_state import StorageState
 from .storage_state_state import StorageStateState
+from .token_info import TokenInfo
+from .token_list import TokenList
 
 __all__ = (
     "Account",
@@ -44,6 +47,7 @@ __all__ = (
     "ClusterNodeState",
     "ClusterNodeSuffrage",
     "CreateAccountRequest",
+    "CreateTokenRequest",
     "CreatedAccount",
     "DashboardSession",
     "Health",
@@ -64,4 +68,6 @@ __all__ = (
     "RenewResultStatus",
     "StorageState",
     "StorageStateState",
+    "TokenInfo",
+    "TokenList",
 )

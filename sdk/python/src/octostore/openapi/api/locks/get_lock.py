@@ -101,7 +101,11 @@ def sync_detailed(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
@@ -146,7 +150,11 @@ def sync(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
@@ -186,7 +194,11 @@ async def asyncio_detailed(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
@@ -229,7 +241,11 @@ async def asyncio(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.

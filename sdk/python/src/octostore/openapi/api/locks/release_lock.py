@@ -107,7 +107,11 @@ def sync_detailed(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:
@@ -143,7 +147,11 @@ def sync(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:
@@ -174,7 +182,11 @@ async def asyncio_detailed(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:
@@ -208,7 +220,11 @@ async def asyncio(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:

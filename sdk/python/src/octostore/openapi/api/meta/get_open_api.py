@@ -21,6 +21,9 @@ def _get_kwargs() -> dict[str, Any]:
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Any | None:
+    if response.status_code == 304:
+        return None
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -44,6 +47,9 @@ def sync_detailed(
 ) -> Response[Any]:
     """This document, byte for byte as the server was built from it
 
+     Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+    304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -66,6 +72,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
 ) -> Response[Any]:
     """This document, byte for byte as the server was built from it
+
+     Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+    304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
