@@ -46,7 +46,11 @@ type config struct {
 	MetricsAddr        string
 	Pprof              bool
 	AllowNewDatabase   bool
-	Cluster            clusterConfig
+	TLSCertFile        string
+	TLSKeyFile         string
+	// ShowVersion is --version: print the version and exit, nothing else is read.
+	ShowVersion bool
+	Cluster     clusterConfig
 }
 
 // clusterConfig makes the server one node of a raft cluster; empty NodeID means a
@@ -93,6 +97,8 @@ var settings = []setting{
 	{"cluster-peers", "CLUSTER_PEERS", "the initial voters, id=host:port,… (e.g. n1=10.0.0.1:7001,n2=10.0.0.2:7001,n3=10.0.0.3:7001); bootstraps the cluster on a node's first start, ignored afterwards"},
 	{"cluster-advertise-http", "CLUSTER_ADVERTISE_HTTP", "this node's client URL, where the others forward requests while it leads (default http://<bind-addr>)"},
 	{"allow-new-database", "ALLOW_NEW_DATABASE", "start a new, empty database although the marker beside DATABASE_URL says one existed (see README, Backups and restore)"},
+	{"tls-cert-file", "TLS_CERT_FILE", "PEM certificate chain: serve HTTPS (TLS 1.2 or later) on the bind address; reloaded on SIGHUP; needs TLS_KEY_FILE"},
+	{"tls-key-file", "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE; reloaded with it on SIGHUP"},
 }
 
 // parseConfig reads flags, then the environment, then the env file, then defaults.
@@ -138,12 +144,15 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.Cluster.RaftAddr, "cluster-raft-addr", "", "")
 	flags.StringVar(&peers, "cluster-peers", "", "")
 	flags.StringVar(&c.Cluster.AdvertiseHTTP, "cluster-advertise-http", "", "")
+	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
+	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
+	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
 	}
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\n\n")
+		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n       octostore-lock healthcheck [--url URL] [--ready] [--timeout 5s]\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\nhealthcheck asks a running server's /health (or /ready) and exits 0 when it answers\n200, 1 otherwise (for container HEALTHCHECKs; see --help after it).\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -151,6 +160,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	}
 	if flags.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+	if c.ShowVersion {
+		return c, nil
 	}
 	set := map[string]bool{}
 	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -210,6 +222,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("pprof needs a metrics address (METRICS_ADDR)")
 	case c.MetricsAddr != "" && c.MetricsAddr == c.BindAddr && !strings.HasSuffix(c.BindAddr, ":0"):
 		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return config{}, errors.New("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE")
 	}
 	if c.GitHub.ClientID != "" {
 		// Checks the settings only; the server reads its state key from the database.
