@@ -152,11 +152,11 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.RecoveryInterval <= 0 {
 		cfg.RecoveryInterval = time.Second
 	}
-	if cfg.Commits == nil {
-		cfg.Commits = NewSQLiteCommits(st)
-	}
 	if cfg.Version == "" {
 		cfg.Version = version.Get().Version
+	}
+	if cfg.Commits == nil {
+		cfg.Commits = NewSQLiteCommits(st)
 	}
 	leases, reserved, err := cfg.Commits.Leases(ctx)
 	if err != nil {

@@ -139,14 +139,14 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
 	flags.BoolVar(&c.Pprof, "pprof", false, "")
 	flags.BoolVar(&c.AllowNewDatabase, "allow-new-database", false, "")
+	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
+	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
+	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
 	var peers string
 	flags.StringVar(&c.Cluster.NodeID, "cluster-node-id", "", "")
 	flags.StringVar(&c.Cluster.RaftAddr, "cluster-raft-addr", "", "")
 	flags.StringVar(&peers, "cluster-peers", "", "")
 	flags.StringVar(&c.Cluster.AdvertiseHTTP, "cluster-advertise-http", "", "")
-	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
-	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
-	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
@@ -235,7 +235,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {
 		return config{}, errors.New("github client secret or redirect uri set without GITHUB_CLIENT_ID")
 	}
-	if err := c.Cluster.parse(peers, c.BindAddr); err != nil {
+	if err := c.Cluster.parse(peers, c.BindAddr, c.TLSCertFile != ""); err != nil {
 		return config{}, err
 	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
@@ -245,7 +245,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // parse checks the cluster settings and fills in the defaults.
-func (cc *clusterConfig) parse(peers, bindAddr string) error {
+func (cc *clusterConfig) parse(peers, bindAddr string, tls bool) error {
 	if cc.NodeID == "" {
 		if cc.RaftAddr != "" || peers != "" || cc.AdvertiseHTTP != "" {
 			return errors.New("cluster settings without CLUSTER_NODE_ID: set it, or none of them for a single node")
@@ -288,6 +288,9 @@ func (cc *clusterConfig) parse(peers, bindAddr string) error {
 			return fmt.Errorf("bind address %q has no fixed port: set CLUSTER_ADVERTISE_HTTP, or a port", bindAddr)
 		}
 		cc.AdvertiseHTTP = "http://" + bindAddr
+		if tls {
+			cc.AdvertiseHTTP = "https://" + bindAddr
+		}
 	}
 	u, err := url.Parse(cc.AdvertiseHTTP)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
