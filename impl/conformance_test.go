@@ -423,6 +423,7 @@ type soloCluster struct{}
 
 func (soloCluster) ID() string                                     { return "n1" }
 func (soloCluster) LeaderURL() (id, url string)                    { return "n1", "http://127.0.0.1:1" }
+func (soloCluster) LeaderMoved() <-chan struct{}                   { return nil }
 func (soloCluster) AddVoter(context.Context, string, string) error { return nil }
 func (soloCluster) RemoveServer(context.Context, string) error     { return nil }
 func (soloCluster) Info(context.Context) (ClusterInfo, error) {
