@@ -83,6 +83,7 @@ const (
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
+	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
@@ -113,6 +114,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeForbidden:
 		return true
 	case ProblemCodeGithubUnavailable:
+		return true
+	case ProblemCodeHeadersTooLarge:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -617,11 +620,17 @@ type AdminUnauthorized = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Error An RFC 9457 problem document with a stable machine-readable `code`.
+type Error = Problem
+
 // Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
 type Forbidden = Problem
 
 // GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
 type GitHubUnavailable = Problem
+
+// HeadersTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
+type HeadersTooLarge = Problem
 
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
@@ -1487,9 +1496,13 @@ type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ErrorApplicationProblemPlusJSONResponse Problem
+
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
+
+type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
@@ -1553,6 +1566,22 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 	return err
 }
 
+type ListAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAccounts401ApplicationProblemPlusJSONResponse struct {
 	AdminUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -1585,6 +1614,55 @@ func (response ListAccounts404ApplicationProblemPlusJSONResponse) VisitListAccou
 	return err
 }
 
+type ListAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts413ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts429ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts431ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAccounts503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1598,6 +1676,23 @@ func (response ListAccounts503ApplicationProblemPlusJSONResponse) VisitListAccou
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountsdefaultApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1720,6 +1815,39 @@ func (response CreateAccount415ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type CreateAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount429ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount431ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1733,6 +1861,23 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateAccountdefaultApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1807,6 +1952,55 @@ func (response CreateToken404ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken413ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken429ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken431ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1820,6 +2014,23 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateTokendefaultApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1857,6 +2068,22 @@ func (response GetBackup200ApplicationoctetStreamResponse) VisitGetBackupRespons
 	return err
 }
 
+type GetBackup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup400ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup401ApplicationProblemPlusJSONResponse struct {
 	AdminUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -1889,6 +2116,55 @@ func (response GetBackup404ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	return err
 }
 
+type GetBackup413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup413ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup429ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup431ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1902,6 +2178,23 @@ func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetBackupdefaultApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1929,6 +2222,22 @@ func (response StartGitHubSignIn302Response) VisitStartGitHubSignInResponse(w ht
 	return nil
 }
 
+type StartGitHubSignIn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn400ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StartGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -1941,6 +2250,72 @@ func (response StartGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitStar
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StartGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2001,6 +2376,55 @@ func (response FinishGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinishGitHubSignIn502ApplicationProblemPlusJSONResponse struct {
 	GitHubUnavailableApplicationProblemPlusJSONResponse
 }
@@ -2034,6 +2458,23 @@ func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateTokenRequestObject struct {
 }
 
@@ -2051,6 +2492,22 @@ func (response RotateToken200JSONResponse) VisitRotateTokenResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken400ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2107,6 +2564,22 @@ func (response RotateToken429ApplicationProblemPlusJSONResponse) VisitRotateToke
 	return err
 }
 
+type RotateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken431ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2120,6 +2593,23 @@ func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateTokendefaultApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2157,6 +2647,22 @@ func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http
 	return err
 }
 
+type GetDashboard400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboard404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -2169,6 +2675,72 @@ func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard413ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard429ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard431ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2207,6 +2779,22 @@ func (response GetDashboardAvatar200ImageResponse) VisitGetDashboardAvatarRespon
 	return err
 }
 
+type GetDashboardAvatar400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar400ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardAvatar401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2235,6 +2823,55 @@ func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar413ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar429ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar431ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2272,6 +2909,23 @@ func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetDashboardAvatardefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardAvatardefaultApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocksRequestObject struct {
 }
 
@@ -2289,6 +2943,22 @@ func (response ListDashboardLocks200JSONResponse) VisitListDashboardLocksRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks400ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2325,6 +2995,55 @@ func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks413ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks429ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks431ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2338,6 +3057,23 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2367,6 +3103,22 @@ func (response GetDashboardSession200JSONResponse) VisitGetDashboardSessionRespo
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession400ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2403,6 +3155,55 @@ func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type GetDashboardSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession413ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession429ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession431ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2416,6 +3217,23 @@ func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2440,6 +3258,22 @@ func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) e
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOut400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut400ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOut401ApplicationProblemPlusJSONResponse struct {
@@ -2506,6 +3340,39 @@ func (response SignOut413ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	return err
 }
 
+type SignOut429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut429ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut431ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOut503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2519,6 +3386,23 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutdefaultApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2549,6 +3433,22 @@ func (response RotateDashboardToken200JSONResponse) VisitRotateDashboardTokenRes
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken400ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2617,6 +3517,39 @@ func (response RotateDashboardToken413ApplicationProblemPlusJSONResponse) VisitR
 	return err
 }
 
+type RotateDashboardToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken429ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken431ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateDashboardToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2630,6 +3563,23 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateDashboardTokendefaultApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2667,6 +3617,88 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	return err
 }
 
+type GetDocs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs400ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs413ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs429ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs431ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDocsdefaultApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -2684,6 +3716,88 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth413ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth429ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth431ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHealthdefaultApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2709,6 +3823,22 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	return err
 }
 
+type ListLocks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2724,6 +3854,22 @@ func (response ListLocks401ApplicationProblemPlusJSONResponse) VisitListLocksRes
 		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
 	}
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks413ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2745,6 +3891,22 @@ func (response ListLocks429ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks431ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2758,6 +3920,23 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListLocksdefaultApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2820,6 +3999,22 @@ func (response GetLock401ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock413ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -2837,6 +4032,22 @@ func (response GetLock429ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock431ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2850,6 +4061,23 @@ func (response GetLock503ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetLockdefaultApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2977,6 +4205,22 @@ func (response AcquireLock429ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock431ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2990,6 +4234,23 @@ func (response AcquireLock503ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcquireLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AcquireLockdefaultApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3117,6 +4378,22 @@ func (response ReleaseLock429ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	return err
 }
 
+type ReleaseLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseLock431ApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReleaseLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3130,6 +4407,23 @@ func (response ReleaseLock503ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3257,6 +4551,22 @@ func (response RenewLock429ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	return err
 }
 
+type RenewLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewLock431ApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenewLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3270,6 +4580,23 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewLockdefaultApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3301,6 +4628,88 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	return err
 }
 
+type GetOpenAPI400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI400ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI413ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI429ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI431ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOpenAPIdefaultApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadyRequestObject struct {
 }
 
@@ -3322,6 +4731,71 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
+type GetReady400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady400ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady413ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady429ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady431ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReady503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3335,6 +4809,23 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4026,181 +5517,202 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37cts41ueroLRTFTsfJcuynYtd84c77XQ87VzGdiY908qIEAlJGFOAmgAta1Ku2qfZB9sn2cI5AAhS",
-	"lCw7Trpnv6/mj+nIJIjLuf7OBV9aiZzOpGBCq9bhl9aM5nTKNMvhX68uzl9fyismzD9SppKczzSXonXY",
-	"upwwophSXIonisSJykcDbR6NySiXUxL/dHJJdlKqJkNJ83THPht3WlGLmwEmjKYsb0UtQaesddj6pW2+",
-	"1sbPRa2c/VbwnKWtQ50XLGqpZMKm1MxjSm/OmBjrSetwt/ciaunFzLyvdM7FuHV7G7XOZHL1DkZtmnUm",
-	"k6snipjPkjnXEy6InjCS0Cxj+RNFaJLIQmg/0RnVk3Ka8H/rpvennI1ah63/tVNu7A7+Ve34id2aaeZM",
-	"zaRQDLb6GL96csMVnkQihWZCm/+ks1nGE2rWsDPL5TBj0//6l5JwKpt9+AO+hd+tbsmxcCuG3SB6QjVu",
-	"DoO5EJrljKYLshXb5wb4h3i707qN3MTfSf1aFiL9nlN/J/3UJ1ThzHkaTFRIPRiZWcXbEZE5nDNNp1yQ",
-	"4w+nhCsiRyPzuPlpkHJFhxlL3brMjz/a377nqi6bJjlkCS0UgxUoll+zHJYsJImPf3x7+m7w88nf47VL",
-	"+ShooScy5//+vst5y5XiYmy2f55LMSbxL22YUPtntjBTLoKJ2Qn/QNNz9lvBlL7HTNkNnc4yhm+khle5",
-	"uKYZTweG4weWcVOmKc9ahyAkgM4VmVKdTMg/fz1u/4O2/91tv+y0P3/ZjXZ7L27/1LHMzpQe8LR12Oru",
-	"vvnHL3t/efHX3qf9k2fnLy67f+993D999v5FK2opTXWhWof73W7U0lyb6bROcRogeIidhhVaRS4OZaKl",
-	"0jJnh3ZFh8vzvo0eh67sSgxVTWk2kvmUpeZkhjmjV4pQksqkmDKhWUoSKZTOKReabMVLU4qjvvC/ap3F",
-	"EfH/tF+JtzvknTQCdkySCRVjlnb6wqzltcyHPE1Rr3w3QUeSXCrVVlz7jQCpQMm0gUZLbWSIdORmHCyq",
-	"L6qr+onrN8Xwo6DXlGeG/77n6vDjJJFFlhIhNRmaRdJkggdMhZqznKUo46kgLM9lTrbiMdeTYjgoyllb",
-	"HjxjVLF3Ur8q8twu4MGMmJmxQBondrSAEUEnmwcMVZqZ6wlXTkvb5/GBI8I1mdIFmdBro55mRgM/lEFf",
-	"lgwKS4VPl9Nby6DL63ksBq1tBGvch0NSiCsh5yJymxCRnMGfUqRoIfWE5X1h396Kl2a8mjmNYDzjU65P",
-	"bhLG0ntpi4ajNwIjM8MNmBuvcvhclUpcZqkiu90uoYnm17h4FRGuFYEhHuOsjRCGwUgwn/Wn3bCExzrv",
-	"6tLNQqf0hk+LKRHFdMhyIkeVzTBHuTwdy7If6CKTNL2U8ozmY/a9jRanXIYyXRgSzswkjNFFRWi30CRh",
-	"M21WMsP5DrSUA3jYruOcagYU+BDaA+M5p5rhHuEQ1zQrQqqs/H0VORrTy0zYnIpbm3nR0iI5ZzpfEDrS",
-	"DC1LzaeMcIG/t4/N70sE+483B38/e/78sr0bEmgvINBz/4W7KbOyDHMoZienVCwGc8qdE1df+9Iz4fql",
-	"JOZvxPzNiAY7eUW2hobuzE80AddHESpSMjemE1Pbh4RqMpVKk93eCzLDY4ZdNE/tdnv7Zmdolm20bSDE",
-	"jKaShYapDBRLpEjV6v3srdrPlUu6a3OX9gnI/lG5XhmRPpU5K/e5xi1PlNnMtnuhJL++2IrPjy9PBmen",
-	"b08vB+cfLuJts79yrszuRWQk83JUt5doiCY5S5nQnGYqQt8340zovqBpmjOlcEowk/jV2enJu8tB7VP2",
-	"S2QrDkkwPiLsmuUL992+gFkro53+xRJjVErBFNFSbnfIcf1EyFYcnnVMpDCWiqU30Gt9AQS3jYxppj40",
-	"7p2RkksUywUZZXw80VFIj2bf3h7/Mvh0fHp5cn4x+HByPjh+9er9x3eX8bb5BpIpqTxl3EcjGJwRRTWR",
-	"IkH4oC/iOqXEjao1spAHMGVA7MsoxQVuANESVkWGbIQ0ovMFF+POWvzB0jQXmo1ZbijwNmpdIPrye/mA",
-	"7yTxSJBDjYDHQQuDBQMcTxVRfCzMvwrd7Bpe8LE4Fa8pz77SMDEf4mIwwpHqOsD8tc0Fybi4Ak+7Ns1C",
-	"GTJAZKRDLjTNNaFjaohHkx0z6x20rB/Bf7ywc/FTXSu2qut6LInl9iOhwjoXIy64Mt7FVlz5ZLx9iPJL",
-	"G1llHE10riJvtPaFt1rDbTRb683/YS7nyoi/IxisUCwnKUsyDsQhCLo7R+Yd/M++yNkIhgOBJlO2xIRH",
-	"Zk7hOcXhQcXW/EUCM46PFCM+LvLHoTMwvcsRA3qznpvbYWv7l8+a5cKeWPtpS0jy0+nlm48/DKxwPv1x",
-	"+6Fktr9MZtWvb0huteU9Btkt78sdQFh9U2Ij6xvnF2/bw36gQFw+5VBShYd7wURKqNW7gI8TqsixfRZG",
-	"PyQ/MJqznPSLbncvgYfgP9lDD3W3PNSP1XmtPcrKGh7jBN86zq9gTVYMkCGuGjdlWdZX1OWnT5/aZtOM",
-	"1ZJQ3YDsH2dzulAkxr2EMMOSTvQhgls8+gfgNKGTkXJ11WRgB1hKHedIqaZD4+GnkiGfozdE5jnX8Muc",
-	"bJlxyajIMmM30bQtRQbC0chXLsbbR+ZFEGxGEzkLg1yWHJGzxBhIigwXxnth2egIrQdrdq/zUDaisYPu",
-	"XiA4WH7NE0aq676L1PyjYFVPCp3KubjndtrlGtk4KTSYf2YU52Ooicx1tvgjLPHR9HDziq0xpTYhMCMV",
-	"K3Af6mugOq7WEJ4PofiPjHjGDBEa5TvLaIIMnrOpvGYpKURqjfS8EMJMFWdfKuaAfg2p6hJE6PRFsFyl",
-	"DW8XM3Aml4mbzCdMlItwAINdMqj7IzPFkgHigAPi39s4/yhUMZvJXLP0LUs5vYSHfl/sxlBOHH7VfA2j",
-	"NX6yg6mZ7cCsCYxzT+NhQBOCyrmcsVxzFJsuOMfTu+Zshzj9sRW1btoyT8157N5GLUTEIBgBQxrlQjVu",
-	"7F6vFbWmXPBpMW0ddqP6ngdD7d9GrSRn1KyF6rtmc8mnTGk6nYVD7N26yPBGS3mH0R//eg/jwI5cfg03",
-	"J3Kx5mCKtaV/9quTQ+NgB/HY0x8rhooZeLB39dvL6+c3ven+7N+tqDWjWrPcUMA/zV9/xdjX5y+7vds/",
-	"tZbi6n7kM65Wnyr8N9dsqjbcETOw/RLNc7pordiRtYt1wf5yuQmvLjCI7Q0guPdsf9Ui4dNB+JGmKTcs",
-	"QLMPwYpHNFMsqm3ClGlqhONda3/rnruNWnIuUMyse+E9PGS2SmcOH7mTXi/PrKwyL4bIyl1vfqJc+1dr",
-	"xxFOoPlE7P6pItPL0jNG9RoTzbJMgcyWhU7klHVIbJGeND4kC1kAJu5jIEfExjB4CqHHERMJF2ObcxKR",
-	"GH1KNaA6BjUR50yw+QDk/WCqYkJzo090h8QTlplvKDllUjDCMsX6wijMIxKbj7IcvlIdcwv8yjAM80QR",
-	"JtJt9zWdL6pf6wvzOVAuVTIph32QzDm4jVqV5d81ymt82KXWVISXX+9dg7yBB6uy2AhQdyp35r6Y56qv",
-	"94C2wlO6a5Bz8zQo5rcqHOkZjBSewN0j6XzRMNLz29IE/NJiwigRI4QsBxg7IUsDyreSo6Kgaixjh4vC",
-	"c29inVcg561Ie5gAuq8qqk8V3l89t/RbKvWvUqNRS6/OU7OTe6LIiOfGyAk8zw65mBhvVIoE/O2Vx7rv",
-	"vrHBGoHTqivc20TT+/HdcpqO4keHpFpQ99EPw4gFek01zQdFnjVYwHTK2jLnYy7Ix/MzIkceo3uiCL65",
-	"diuNACsTBptMbJESqupZGJC6UOLIYchEWzcCZDr4FmsnYMTFVwphIydc7oTyArQJwXqiiCimLOcJwpg8",
-	"jch8wpMJpqOVwcYrtgA/yEw9tGif7bfWWbGG+DM55iuI38Jo8ITZVDitEuFeu0/Almy+mZY5Vapg6ZKS",
-	"efF1fLNf5xtc6tLmR1WGCjgpIOUK2d0pjytqc5lIdc4TnS0qYW4MfyGkxWE/nH/IdUQoJCC5VA1lsze4",
-	"DaXmDOBpiHF6Q3a/10ALNkWgdfiy232++/Jl72D/+X735cvdwPHZXSKZ26j1htFMT5YFxrLCk1d36Dij",
-	"JWVOx3eK7At87EJTvd718WrSDdx0Jt4KWTqPTxNpsyicyYi4hvmNizEeyhMF7DeSWSbnCDrEO2CBxyWI",
-	"gCYRBGf7ggoS4wMd8koKTbkAtFmxJHfWXel2aHk1eDHao7vJy7THng935jK/Ynn7eZOrETLMt1CoazTi",
-	"Kg14FOLqV4zNFAEQiGtFLt4ct3sHz8iEqslaqbH3dRy/3ifeSEU6W3Np7acQ9x4ZljOW/zinQkOKDRBM",
-	"h/zM2IxwTbQkYJginFUmnwHuhpuVGT4P6KXCtq1no92kR/dZ+wV9Pmzvp92k/XJ0wNq94V6ynx6wZ6Pn",
-	"3VDMFwVPm2gEk7GaHG4PfmzkbZtxLpDB7nK4V0MLYV59udTpoq0QHkXRVEnOn3Lh/73KIS+TbVftwIWX",
-	"TzVvcpQzFtvMqITm+QIPJsYMVeK9TeuiXXNfg/CoHtmzx/LIDh7DI7s3ClEzazYxxD0p1GSO2+O73S/7",
-	"XE1uLGsi8LeiljnptSqp1+jLRKVa8VNrIu23wZ7V04bVlGYZgbAEAYw/dZUSLl/TkBfKBS3RBjDSxRaW",
-	"WPEVEVUkE2OBUfNWisYyJtx0yLHLnur29slwoRnkr3y8fN1+URUsu92O+d/zwxfdF90aw3V7+w0M9N4B",
-	"TNV1IfVgpcdI5mSWy4Qpxaw9rSY0ZyAkbYCOkomZoHk+IpTMZIrvzrJCEdoXORWpnBJVjEb8ZtuGo8wD",
-	"+L7fMfgNNKqRpv4XpPpDkrM2OtuQYJ0zXeQieAz2u0M+2XwmKuxQQZ4QNztsdbgcgeoyJ2POSJizMaO2",
-	"XRJbh3zIudB0mDFyfPHq9NSnSqkZTZiqK/hAn28u6vr9m95uu9+/eX6yVtQ5jH6ZBgU5f/2KvNw/eE4s",
-	"/O8z9W1GN1G4iClNJlywds5oCj/EiUxZg8jD6NqyVds8CqaLQ1qF2Q/Lm7WEf6iYWi65CKoEWlE9Ut6U",
-	"Gt6cM1ytPgp+8FU+5rdK/YvxrIM/GtdQpvA8RQMQQOJaEirMsSnIYWRINW+0IZWyGiE0tncuqFn3qjyQ",
-	"eh7SckI+2gm2YOLzHX61i49+WY9khPHQL6vjQdZeppmSTpzFv7QtNtU+TWPiitgIxs/udLtLAb8UtFnt",
-	"4oJFiaHYL+s0gBtjWYZ/PD814gocgQnzTGQePyJxcwQX8zEMzWM6RnyHr1xHypFkcN6BHgLGq5xAk0I6",
-	"ZzRdbOKpQe7UMlms8K6aPwVM+DDE8b7w75K16d5fOzMXTKh++9FA8K/EsJsOBasxHggU+/nUzcrmTQow",
-	"8Qa3mAnvzkSGiac8y7gN4WCtLmSd0CEoVKInPE8dpnd5ebYdESUJxQFohpWWHPS6zSmxCEdpDjGbqe3V",
-	"Zq/b7XabgIzVYVq3sO9ElQ+OrK0i5+jOSJldXjNpf6VDsv+YIaI/RITnYAWfCTZ/fDarQINLK2g+zCCc",
-	"tIIJIT/EZp9yReYy15P5hGdsNVtWuGj3YUxUOmQ1LEQkOeCQgHwxl1APVapcITYSVpYRmdssaOXTjZyr",
-	"6UohFdmyckKRVGIqKQLzXG93yAeqFOEasH0uUnYTYxqNTibgg5jvC3bjXqoZ37vPH4iFNm5MBZdsOjE9",
-	"YbV0p2pi0bJJbbazaac/TRY+GQlShSBROULEMWXjnKZYx7jWtFFcJGwVbU3QNaVjBhmyU1YZ1+9aSjVr",
-	"G+l9F36nmrcldqPGh35FUBRBDrp7pJJWRgqheVZmZbm0rdB/kFeQ0YdD3p+JmyHiQDovzR8rPTNw0wzT",
-	"WX6LyJRRBcnWNg3NV99MpZBaCp6QBCDCkCCf1dgRU48cQe49M+y6HpAvhffSVI3Dt7e39zIiHy9fRaF4",
-	"ILOcJcDUVWig1+09a3d77d3eZXf3sNs97Hb/sdnhm5lYILYC7dXh7GpOjfnrnUlDYS5JAwYxJ5m0NrlF",
-	"naG+12V+uLQ0OWPCV/hsdcmfHdnZSpztyk7srT2XZ931osFQP0uKnOvFhVFKtj+HcSx/Zotmd8lIAaql",
-	"IZgrtoiqJBR2aFAMkjY75B0rayFZirBQBZVf3SfFd08o95vOuPn3bdTC/OfjAsM8K1t9wDcOSdyciS4T",
-	"Pfi///v/lFnU5hs4u/KbE61nrbK26JWUV3xFy5WG4h/FNEZfghKMnYRm2ZAmV/EheaP17L3IFhG5MIfB",
-	"or64oFN2wTX78xm9ichzktKFqqQ9g/u2KmIBugR2NMGZ+h0dDN5IpdveARzYSS5vr6ENLkayUbCkLCcs",
-	"Y4n5BdCmlBs2GBbmfH3xpDlnC5d3+qIvjr3CpeTpU9C0T58e2ljDQha5soLULOjy8ozkhVBQHiVrdYIg",
-	"nyJSiIwpeLUvMIbBNeY9dMgJhCcx6pHQHEOP5OlTa/0gVTx9ajupKKJWxjj7ojnIeURmVsfb4EjOlCzy",
-	"hEFG1yyXmiVYE5oxjd/xT2CRYF9YxQJ4PuwZIrBlvOrSTm9u/n9Kr5jFVBUjio7AMymMulYurmM2Ouj3",
-	"kfFrj87W2/4cAubp2CShAkFDohiLUC7JnEAtbFllX+aXQCQC4Uluixct+GuIgYtE21pLRTC710LJjCYT",
-	"AqN1yLEFL/sCiAL3GVFWH4s8RCKnXkBW4VV85+lTs8/+RyFFm01netEXdpSnTxsgWLJFBeEpm86kZkKX",
-	"gCzb7pDjEmadlxCsHY5w1RdroVfstAJGA2E0zzjL8dzAx9RzGaDQakJz6MkhmCM2dpNkRcqC3TLEKAgf",
-	"EcE4/FsZ39PDwh1yQUdML+zXUzaDP0sBQ/SF/RqZ0GvzKTdf+NoRjBUuz0HgMq+h3z7ppC8KwX8r2LYh",
-	"QUOY4CEbLis31HHhxY8/kwnLZmZeEoDmvkiKPDN+wZUiFA/G1ZtAeIFwjTFtFMVtGlTEpOQvF+/fWUXE",
-	"pVCQwk9oX0BKt/JIcQwfaacx2XqFCebty8WMVbO9b9rz+bxtdGi7yDMmEgldBlxZNhGyLypvUwXfP7LH",
-	"AqApoGuKjJkm+7sHHfLh/cVlOEFHQWXPMWAlNgOiAlLFfHSZk/jLbQxb9IPUE5cyCsksJfIfBRmkGPGD",
-	"RM8IjO43l5cfSK/bxfkbHkePEx6kfeFDhSk3cn3KhdHnHXKS5zJHuz1elYUfky0Hz29X4fi+WIHHE8ea",
-	"viNPilKKT7lWh5XGRHFzsDQ+An3AFdntdIyx6azZo0Dw2JQIqvvCxpeqzTWcutCBERPWHloZ51oeeHtV",
-	"YYKrM1IxWPUKF99sqpLXoZLBHbU2lyJDlsk56f3zYA/1dMYTJhQrUxpbb08vWyUK3HqfaGk8OKPGjVeB",
-	"Wrjb2e10Ial6xgSd8dZha6/T7eyh3ToBQ24HQgQ7Yb76mAHK4knzNDUanSt97B6qNWvrdbtrCjQaqgTL",
-	"r/1aTe1oysuvVjfsVWsUKlZ+t7Ty7TYlvHX7eeNiozCjv6ljUpY5OjIuf5YaQkVTwmzyfnd31Qf8bu0s",
-	"9x6DN/c3fNM3YLuNWgfdvbvf+livLLOmPOx8acT/+vn2c9RSxXRK84U9bb9WY/jRsYLcE/NGy+zoTKoG",
-	"Kqnk7Jao/g8SwfvNKSQ4v01PrzFf+LbqKOu8YLdL1Lv7IOpdSbDl3H3SUcu4EHX3cfBp+vL6r9PXi79O",
-	"Xz/7+Mvf9j/+8rdddvLuOpmm2fneXybpp5vuee/1Ivnp5iDM9WnwRO+5Sz5zeUX9k7GTw44lxhTAZGGY",
-	"ROTTfhJmab97Ny0Gbex+B3bZ777c4K1K20nz1u4GTFZvNATvHWzCnA2Vbt+Ys/H8Q5XYcL4NHH8b1VXF",
-	"zpeSEW53UI3Ve6b+uj7/nKcr2opWctwe1ly0zAO8NTvg5FV1OifGdHaumzd4rcnOITtOL8AaV8Zkpplz",
-	"VsHWqrhG6L/0Rc2B8UDukld0CZ6akGDUHTbbeOhDWFQEbYEmgVt2if2Wcq0uy3aHvWQv3WcHo2d0sIkM",
-	"c/JuWZaFQ20uy8KM0TWC7D9GZNVax35jSQC75y1aZIKRzAPRsFYMDGlyVcwCe3EpH5zRqfHYEykUV+A8",
-	"X/z1jGtbJ21DqvOJzFx3lK3SusLpTKiaMBUZP9KHXVyyuHnZATUTPp6051SDS51fbUeAxmuXZxX/7fjV",
-	"x49vyem7y/cxgRiTeb0vKpm9wNli3CHnDHAvwgGSU1rOZrwCykYE67vdr5UC8L7YwvT1qfRedNye08w6",
-	"YW01mcbwpMJaOUhzxydtcTapAFCqLyysVDYJy+0UMR9obZ49Vuq5EUeZlPl2kyT5iekf8EjvZd3LRDPd",
-	"VnDa1fJrDzkPuTAUt5yS0cixlkYqe1prf+Fc7R+5mknFdWM8L6Za02QyZUIfwSBGtfy53/K4Zts2GOFT",
-	"m9DSSYf9VrxRxXqldcb/T4b/cciuiZwtHJ+684iIpobMpMi4YKskRAlirxQQ5yzlOUs0Otu2wRHRkvgy",
-	"Ib9XZEbHjGy5jjY/HF+cDD6en+1A7cuOhK/5h+Ntq4Ox8ZF33dkNTTSJc/vZQZHzOCKUjHKmJkRxMc5Y",
-	"u1AMs6RZTLZ6B8+ITeMccm3EEPatMULygEy5KLTjYUo+/PzqhFyYVwDRGCQTmmVMjFlsMXnX/wk7tAEc",
-	"bJS7W7gNtMVL6DssLyaI0pOtpUAACeMA20co2GA21yznI85yC/dljF4zFYixDnkniUrkDOZlXTWWIqY2",
-	"K4YZT8gslyCtwQ7JMuKBBsDTVJMgge5feIjYPKouUPa6vYa4yMqDrzH/mUTJs6a+rHz/4/nZ/fg5al0w",
-	"3V4VvFl1OkGLr6hKHg+RJhvIhKauXDUur7A1dmTD3Mox4VYv4oaFPFzoSetz1LppW7KEnifWba4xto9O",
-	"reRw17EKQOaQyScsZ8gVjtemhdKE/VbQLHzwieqLuxjCcN/QZmaHDWFACVosj4ryQAgdy74wb2GfLE0U",
-	"Y4KYhZAF02SLWlZF3BmjqTBXw9aGUdiN69HixYxht75w/Ia2iV091DhuxVhADwLL/EdZhBdvI/PRFLJc",
-	"+sJJueMPpyDkzABGUIk0YJAEcHrvuGjInMjlbMbSyEVoIDUfUNTLamEl5P86gRNMM6jM5KnZCCySTKhw",
-	"WSsTKlIFdwf0hUXhcBNq/iNumDvuMdPQS70e9QyPMKMYieiLuLwlI3aVocZ0N0MEsMQTt3ww6BvE0Gto",
-	"yFeTQ3f7pmEAGI/c7hCSlPdXfysY2DQO7MEs1sZrOQ52ew3pqI03iADlQXDCK8KlsHC8ag7K1hR+xSQu",
-	"MAztliyUNoQpRw6m90WBlQ6EKPOsJ0lipM5BygRn6crZQgr9183W8wO7mWVU4JmZycLY6788CIdaMYte",
-	"d//FfaYB3TExcXSjKRQ5/8pPXzSkDcRHoTi1ErazcbQfxOt9zsWoi7Fs2/EggczqT2Na3q35L7DFqfF7",
-	"tCQh+2+s+esvfTt97+7tucsQcwkZ25ELbfUFcrcVeknGaO4wnftaCN1NLYTXvu3pw80K43D07n53+bqH",
-	"R3BVKkYMSvTHsmJAe+zk0mX2NQOEAJI41YNFzh7RMwaQ99IRRkUPgWprZ8ssdS/ZzKxOX2yI+5EA9jO6",
-	"Ab+CUIVRtw6dJFuxA9NiTE7HSCZ3wU6l6aKSe0BFXzRmNJQGTbDaVTVnFXQN/AO1Ud10mX1U1dfncBIr",
-	"kMzut0Uyf/eozH2QzM2DjUtww0ODGb0NQifhLQUP5nzP6+fYQLGak7QUmwBGB5b28n+lN/JeMPLm8u2Z",
-	"BRMMKb66uACG+Au9phfwKOEAa0SGPWWhFU8ZJLm4Js6gqtpcgP0T9QUNWMAQfoT5JLExBZiKCIqXqBYA",
-	"qGQc5AwQCOOt8GsW9YX5iPl4h1z45t+RYWc5GrFckT5ozJr467dWYHq+Pc7dTKXZjd6Z6GlWxfE2Qu1K",
-	"477BZXd43YUV7O0PMuPJYn0rHSMwjsw5jHIoVPuDeNLLi41Q0KH/hu6rBzwtoZbUuU4tlbcDonu4kpRf",
-	"Mw0XGcEHSy8hBKiVtKhdOFPXH1TT7Ao6dhoqB/Tf0Dh6xXY43y9VMcDoIeXYKJWgNpu85T/cRXXHuJI7",
-	"aY9P6ZjtPH0UBBl3j8CQdUqkyYS1DT3msqGV04ecX3sMhwoykUX+jfDgpisI/mPNtC/1rOc6rHy5JDyf",
-	"KEdq1JHIQ7nFt/5oZBZfeJ9BTouyV3HCS3Hkjbny8k534SVYOMA2M5llQPtLpH7GVUnrZzCPB9kum9+X",
-	"uTI5KdApm1sI34QKvystNWvVr6AmVbaRW01P/vMBfAZanldv+rHGceq9QPLq4vy1/VlLm1Or+qKptxtG",
-	"9ZY6vIUN3oJk2w455+OJtkFCinZEG9K6zeMWrat04Ih9M7PY578buygsvDgkbgjIPPb17RJc34brBzY0",
-	"90MlceELDL6t2R928WtQt9UufK3e3ya70/3kH8MXqvv33/b+cvXyl/lZfnApnn9gzz7S3Z/S7mveeyP3",
-	"L/5VrZAMkhJfVpIS6w3yDl7s9fZ2fbs6CE0mUGL5KE7F0v6ubKKuXPXU5qoyFrINkEj8n6Qgv7Fo+jSR",
-	"hPtLe7j4GjFkuFcWejU08SPLmPYBPUTUZfVqOZEizoRsjchTh1yWGcfQEX80gsuolrWb2cb3hV7GzZt2",
-	"sHxkp7wnewkB7OHxNSKAxuep0uA6bC6gXLuyyINq35kiN6Cq8orXr6Thh/rw35z2T6yCWwrzfAUTbIbR",
-	"IXKEjGA1axDwGkuNYQuu8YIF1IQRJgRkC5LxK9YXMZRjLEODcXANuFWINWQPwnd415L3AKdyCu0SobWo",
-	"RdCWITNUrfBEoFVXg2NeoDuU7BHZ8vGs1PthWf8ZOud/OLyGydWjsJ7y0wBvuifby2S1F3csAvDO1lwZ",
-	"tmM5EwmUOFKxqEB2nUaT03zjmwJhxx9Og3k9JhjmQR0XV7doDgofVdmAEdPJ5L5Msgb1qq5q6yKhGc23",
-	"N0C+pkxTC9FOfLfdxhOGYrSw84arRsTSdkWoxpsoM37NBFNqu0Ni2+QhJoouoHGH61LRFyvaVBAh50de",
-	"ITiYKyIxdqvwIy3IFoXLfyDZobz/J+Xqynhz5HTnPbaBiyC3IbwCaKPbf1z26XaHnDOacrMkQCPsPLlD",
-	"KqCjVbzCh7ItjL/Gc7KNCGzXifDGKddgBhtTBA2OXWeP1jiXxYwkcjrl2l7IeFhuhswr1yiRrd297Zbv",
-	"3NHUoKHTRU/J9tsopwXUKa82m557W15Z4b+Z4rJ7eedVU8WssxYiPrMESpIJS66ioBgZAsA2odLNt5FX",
-	"1kNaWDFbuHsj3S3pzRXcEYGeIdjLQ9Apa0axvgK8CjxwO+9fv6zwh2utOKotmfZ7lW6vTe02bJJBpcdu",
-	"2WN193nZFAkbpd6j+O/xwbUlM+L7h9EuGwhiNVRmWx2XFLjzxWz47WqtjN0awDg2trUV3hTqLcwPYbOk",
-	"8NpYI9ygWTHkpz19+onqZPL0KSadiXF7JrPMEbTSCywXeCWFKrInivi7t38rWM7hum1oswByv+xrDD0W",
-	"Mqo0UXQeNlnCjN3q7cponft7zW3QmyqipBR9Qcs+6k/MsvAT2BiKUe2aQdgv4IXdLlcK7kWDJMgtSNRz",
-	"8qAvCuFSCUE02FugdYJKjGqCZd2QnFj22KUwQTcDXJ1t5Trl0CyAWnjwkPBR2cXKfYsLMmR6zswhOYlR",
-	"rji4yxkn6S75gSmuUEOGee5KrzuHL+DowV4G51XfTeMbrcqggo2upCk9Vi+s5Syrsi+PveQOwkMuKRLO",
-	"2ZGWWYIR/2QrZSNaZJp0I38X/LPu9qrlVO6j2lRkVS+m+vzVRgA0lQ417B3i9kUgbuFdIzlA7oaDfBtN",
-	"UHb1XuoBfW8lcXsvJeH6xjebCZaq8QvftNDsD6BecCtcKSQ23IEbwXUyIVw3qJb7Yha+sTpo8opW2rFZ",
-	"Sw01p5sPuqow9KecCl3KfO8wGFM2Z4xsVVSdU3NR2RTQXoTmxSoRbN4XaKnZnhiVKq9KTyHjylXquDoE",
-	"+tqFV7TZ7C6uo7IvOHb4KFWFLWQ1E7ELUEFP0iMylGYiQTsQUMfnQc9x2zIIVKm7mBza/mzVO+tAn6SV",
-	"vXUgy71MOjuspZPBFKv7YVQfaL4ydgY7u+gL41HZ/IU5+S8SB61FY9R42BApA1WyRUnspEUcdH7h2jlq",
-	"yuVnSrxfHBUx9qpJqz2FKu19zGs51tkpOmJN/YDCG1NWtGKH7lZ39QOCxj5Q5GAoLqhwKo/BNqa1nUbg",
-	"k20ogHBTgos9DIXgkUJaPlJM2HoL+vhwRXbNBu/2Xhg1l9PEMM5RmawIT23FliEdK+Ix73e7fREvtT53",
-	"tt4PvvkXvvT06aEt06wYZHj/NyPdSl8Y8wjgphkXrOyp2Be1Pp1m8ly7G3rrFhikOBpzIbMbsN0hn7Bn",
-	"ub0XMb9maV9gSYOhxMiWN+BfDqHVFFKu4/gFVkeUIsN2/IIGntgQvS+w9ixbRL7bz5xeuTJSSMVRaANy",
-	"7UzAlKtECgGVckEJF6yfihTaYiH1+KXbGeCaYHSXcgoTkyPopEZ+K6Sm0MaJirQtRyPPD32BAAy75rJQ",
-	"YU+qCvSHALtPFRrncm5rZWB2Gb9mFuP2tbZPFJmyqcwX3jT1d3TjdU+R72voLzTDvlOpbxUGbZY7QLDm",
-	"M66lT3BjhO0/D93XbLyc+nEdOzhcyQrNMkF3ycC1l3haI/dBPU3wjgE6nVE+rl7rvcaQqfRg3j2o31r6",
-	"rAvamDvn2w9ZeQ+fMuTmb77wD9rLVsNrHCrv7nXvYRvVrordqPPKfS1Uf/HkIxiYZR/nTa8nqrdutn28",
-	"vTXpZ/dgO3id0RtenlW/3HO3OpH7mrXVW2obARBcGRg4oEKGi4o18n0t3U1auSCeM+X6xN2Z8Xu1c/k9",
-	"cJ8cr+OiV8xacBvAPDtWpX0Tg/rE60a096y0Je/h5rD6XcL+WkYELqggQ+at7EOoYCjElYCr/q29HXn7",
-	"NASdbLs2dMpwaLR7li5aiTH/1eVVCbyTvzEYi+N/jTqoNuXfTP5szM21CyweWxA3XDXxMHHqxZW/HuL+",
-	"S1wlsOwD6R9QLpl5vZP6lb3f57+RVPqJXztxBJ7dZjJJsPk3kUgXTAcS6YlyZvwKv9J6/M4vAz+day90",
-	"5lRt20otG45JG5xaqMVybpux9PFZsFBDfDyhwljUQ2abFoPQs3ardzDw6gTzkTHTtkSt8rlm4SXY/HuL",
-	"rmjJJN2c0YNLT76FJFtnle1+T+PR3d1x361ZLQFhvP8RgH8gAXhyAz2ubXfuFeLPNmvtLCgmoDS2Y/2J",
-	"6fczJo4/nN4vZusGvWdWi/2Wv2Wvc0eNFFf+0Qjub4SQCfwHDVvQQJBwWPBMYw5JBTMO4uG5u/5rbeoI",
-	"mowub8RYjfAVm1FxCIDbUloIJi/gndPcIoHY8gbvWWBpp+E2D4+/YSoE2plzrhjZgsY4KNIFY6mzJPsC",
-	"LtAVmBKhNM+wtzWZMiqgJ9l2pXu/uyDEeFo208eHzswQri+gT2wBdbAiPofXp32trAxklRnuHpIKHl8m",
-	"rU/lLTAIrHUevWi8zK2BbIwG8qpnwYVXRmAKnH3jS7NTHLnLxBwiiJXgasYS681AENNGpZDTl2OMPwQ1",
-	"Fwoh7+ZC92AsqH9t7iQyZ8MgE9c3voerW6EzuuFmQ/aQUJfQLMP8VAwNzCSH6IdxH20ylR3qiap3b9my",
-	"V1cEzWRs5cl2hPnllXqSI4/r9UVQyFLWseDtisA51bqsWokMBvFVmSTne2l1yPvRyKbdxI33TMZR2Ojb",
-	"MtwELkiwS0CsEduQlxteJjIu7/p71y78+MNpRMYFzdPy/pw4uKYktndDHhE5Grl5hJeicLPHOjxnaK3W",
-	"EJeGhCUM4lcz9PDAAykcjAZ0f/v59v8FAAD//w==",
+	"7H3rcts4tu6roLSnKnY2JUvyJYld+4eTOImnncvYzqR7Wr1NiIQkjClATYCWNSlXnac5D3ae5BTWAkBQ",
+	"omT5ku6e6dT8mLRFgrgsrPv61tdGIscTKZjQqrH/tTGhOR0zzXL4r1dnp2/O5SUT5j9SppKcTzSXorHf",
+	"OB8xophSXIonisSJygcX2jwak0EuxyR+e3ROtlKqRn1J83TLPhu3GlGDmwFGjKYsb0QNQcessd/4sWm+",
+	"1sTPRY2c/VrwnKWNfZ0XLGqoZMTG1MxjTK9PmBjqUWO/030eNfRsYt5XOudi2Li5iRonMrn8AKPWzTqT",
+	"yeUTRcxnyZTrERdEjxhJaJax/IkiNElkIbSf6ITqUTlN+L9V0/tLzgaN/cZ/bZUbu4W/qi0/sRszzZyp",
+	"iRSKwVYf4lePrrnCk0ik0Exo8086mWQ8oWYNW5Nc9jM2/u9/Kgmnwq7peJIxfCM1M7Tzv2A4VNRImaY8",
+	"a+w3DoVbHCyc6BHVuA/4LKFZzmg6a9kFMqUveNrYb7Q77/7x4/Zfn/+t+2XnaO/0+Xn7p+7nneO9j88b",
+	"UUNpqgvV2N9pv4gammszGbcc4idhT6nIxb5MtFRa5mzfLmZ/bso36+7nJ3wft7N60uuulWzE1a/Hmy0z",
+	"AbuAD1K/kYVIH+VEhNQXAxgtOJQP0k90RBXOk6f3PYKdxSMQUhP31bVOoZzmYxxE/fqCbfefizcjInO4",
+	"jDQdc0EOPx0TrogcDMzj5k8XKVe0n7HUnZL542v7t4edUWX48IDOa+azD7NULL9iOSxLSHL4+v3xh4sf",
+	"jn56jLPz3wtmtPrwqvN/jJOrWzjps4QWitWsP/YbEK88rs+CFnokc/6vBx5ZEQ4UHNgZEynMT05YTrU0",
+	"TP2SzYhl9D82YRrNH9iMoBC674F1ygP7XJ3LyqOqzPsxDuo9V4qLobk801yKIYmDNZrDCL9oj+IlTU9x",
+	"yXc/A5BPfZnO4O7SLJNTPMormhXhCXFxRTOeXtjNrd4qrggT6URyoYmmlwyIyD5JzOj3PZZ2eSzHOAFS",
+	"TmDlyczP12y1+5tRGy6E1SqWLbR8KFiqkfogehQZU52MyP/+fNj8B23+q9180Wr+8rUTdbrPb/7yiMvN",
+	"3BfXXXA573DJWmerFmt+DpapdXahWCJFqsi4MGfICBWEC82GLEetsEO0JNt77fYjLvb8/GTdZZoZmwVq",
+	"KS9SxiZ3pNm/nn38EFIoNzRr/k01GUulyXaX0DynM2Wuouz/kyVaEfOhPwIpP5ZIcBvADTlnA5mPWWrW",
+	"288ZvVSEklQmxZgJzVKSSKF0Ts0V34gXiC2OeiIOziaOSDw373hzn1DirRIiC03kgHCtSN/oDCoiFJiF",
+	"VSxUTxh9B7cKzmtgVQoUBlwKM1dzangyzPxKhTm6jF2xTIEOYsdUzPAm2RNUBO/DlxzHEoxssCuWz8jb",
+	"o/MD+NKnj2fnCrROM1ta4WlGF2IT3RNSZDNzPdh4omf4k8xJ/PUm3myRD9KYJUOSjKgYsrTVE4ZlH+W5",
+	"zB8kMc1dzAXN5tUbK8gHlGcsNVd0REWaoZC3sz8gHBW4PmOCZHJo5nUvqt6tUjXOyE2BwRpvpW27jMcx",
+	"FGZE6pH7dkSooWH7KU/LaERQorTRZ0hsNjTeJzvtHRKXCiwQG+0JYzIaUlU8NZvIlR8nIjvtXRKPmR7J",
+	"NBSfMX4hPjT/GZMNxWD7eyJ+D89+kPrQPekMx82I7Lbb5s7gftjvl8dZZJps4Fk5K4j1hL/A6aalrDcy",
+	"7/M0RTv/3tQ18KME5PXaeQAsMRuOyVIzSTpmTZnzIRf+hiQ0z2eG8HXFuxC6Bu7LSbdLmnsTzHMlnZUL",
+	"ehRCI0kulWoqrv2tssxmXKPAlUs2GpyfSsAeeqLKH95y/a7ofxb0ivLMkOmDTnPI9ajoXxTBcMGx4rdI",
+	"IossBQuzb9ZEkxHKAirUlOUsJYVg1xOWaJZmsxY5z2eEDikXRI1krrPZfTlItzxNO5PqPFcea83KHuN8",
+	"190S5CQC2Q3ZiBenY1X0d2CcqHMpT2g+fNhpoqGjLozmk8FocyLAXcGMC6O2pdY0UoTmjGR8zDVKhs7e",
+	"9vMd0p9ppu55FbcDs8maIP5jWkriprfyDBfX89jqTf1GmE9ZjaGzR37gL8lGvDCX2jtK7HGSPptJkZK9",
+	"5/C6GTVng0KxlPRnwPjenZ9/IhmdsZz02UDmZhozK5LznsgLofZRCUGaMprYzrZRrWVE+oUmsWbXemuS",
+	"US7iCNYADk4pBEtAg+GKJJlUnnOcMKrYB6lfFXluyevelJaZsUCyJXa0OUqDB8wUzB0B4Wg9svZ5fAD0",
+	"jTE1675ihF1PeM7SR3BMwlLh0+X0VlLa4noei9LmNoLV7sM+KcSlkFMRuU2ISM7gpxSlhwDtpSfs2xvx",
+	"woyXq5TGND0xl/voOmEsfaBDBhR74BUXzI03b/J7X6DMUkU67TahieZXuHgVgWYPQzzGWRszGAYjwXxW",
+	"n3bNEh7Nl1ZZulnomF7zcTEmohj3jXEzqGyGOcrF6Vjh8InOMknTRxEOExyrXjicVu3dRxcHnUAzs4ta",
+	"XwwszvyxxQBYZoZHBZw/8H2iOWeOamEqxnRFGdEThciYUhWnJFFMk/j94Y8XLz++/uni5U/nR2dxi4A5",
+	"4k1NZPCKKEmmIyZ6In6Fh9zEEFhMFJ3huG6ifu+iQHrg3WcZ8puc0XSpFnlKNTvBA76nZzCnml1k5RDz",
+	"HpbK78v4A1dEmg0218SdhXnRMgdyyrRRJgeaoXmv+ZgRLvDvzUPz9wWC/Me73Z9Onj07b3ZCAuwGHOPU",
+	"f+F2VlFZhvMqjamYXUwpdxHU+bUvPBOuX0pifiPmN3NedvKKbPQNIzB/ognEHRVI9SnVyYipzX3vgOp0",
+	"n5MJkiXsonmq0+7umJ2hWbbWtoFUcd4LMxXn1Vu+n91l+7l0Sbdt7sI+PZ7/yu0NOHfGMmflPs/d7ifK",
+	"bGbTvVCSX09sxKeH50cXJ8fvj88vTj+dxZsEDHlwH0Vgh/tR3V6iUyrJWcqE5jRTEeplGWdC9wRN09ww",
+	"CZgSzCR+dXJ89OH8Yu5T9ktkIw5JMD4g6Iey3+0JmLUy6sI/wQIjUjDgD5stcjh/ImQjDs86JsB9HL0R",
+	"9GsAwW3ixUSeU4jUiK0FiuWCDDI+HOkopEezb4bjfTk8Pj86Pbv4dHR6cfjq1cfPH87jTfMNJFNSeSre",
+	"jAw38PYT1USKBGP3PRHPU0pcq+tEzgIyxBMQ+2KKwJl1YWsJq3JMNDfvcDFsrQz+W5q2Pm9DgTdR4wwd",
+	"Gd887vVBaqL4ULCUcOFDqdaNQphIjRVyxocCtlmTLTPMFpqf/+4hsA+S+FwTt2TYAtD9QG8GtkaV2yJz",
+	"I2sjY2aHjsUb8IU+6JzMh7i4QK/qgqAzvza5MHbmJThW56YJFqFLyCBnmuba+k4e6egCL+yZnYuf6srD",
+	"q67rsdiy24+ECus8GXDB1YilZCOufNIoVkDZ2jBkrpz7LPKmUk94WyncRvD8O6Ozn8upMjwenfaFYjlJ",
+	"WWLMfsMpCbpzDsw7+M+ecHY6WtMpW+A0B2ZO4TnF4UHFVsNCAjPmthQDPizyx6EzMPjKEReddW6HrcVZ",
+	"PksgqGFoEpXaDSHJ2+Pzd59fXlgJdPx68xGyGhyZVb++JrnNLe8RPXbBvtyS4TC/KbERaLXzi51r/bfJ",
+	"dqBWuYAMPEIVObTPwuj75CWjOctJr2i3txN4CP7J/kMyH6JqJNKyAdLHVeOmLPL6ik7w5cuXptk0o5ol",
+	"VNfkDh5mU2NrxbiXkMi4IPh9EuINHv39PfEwqZSryzorYolT3rDRlGrap4qRVDK852iikmnONfxlSjbM",
+	"uGRQZFkEtmATgpESA4BcDDcPzIvA2Iwk8h7MIFSYs8RogYr0Z8ZEY9ngAFUka1usMsPW9PEHfoEzll/x",
+	"hN3FyV/x7htSGxU6lVNxx+20yzW8cVRo0HHNKM6QemAY4zGX+GhyuH7FVplS6xCY4YqVcAbKa6A6rlYQ",
+	"nlda/UcGPGOGCI3wnWQ0wQues7G8guhSai2RvBDCTBVnXwrmgH6de90eVKsnguUqbe52MQGLeZG4wftS",
+	"LsJ5feySQdwfmCmWFyAObkD8e1sgn4UqJhOZa5a+Zymn5/DQg4SRH/BibEa8gO/WJeFVsx8UCT9kPnBf",
+	"t+FuKIL8bAjMhtjZ3HJ9atfwrRyI5qbE84vH5Ly6eYAx4ucSpohDmn4uJyzXHMWEy6Tl6W1ztkMcv25E",
+	"jeumzFNDf52bqIF+Z0jNgSGNMKUaCWm724gaYy74uBg39tvRPI0FQ+3cRI0kZ9SsherbZnPOx0xpOp6E",
+	"Q2zfuFz7tZbyAbPc/OtdzKx31+PncHMil70fTHFu6b/41WH6VpAKfvy6chfMwBfbl7++uHp23R3vTP7V",
+	"iBoTqjXLDQX8r/n1Z8zx++Vrp3vzl8ZCpYIf+YSr5acK/+aajdWaO2IGtl+CZLTGkh1ZuVhXPlEuN+HV",
+	"BQY5jBeQxLi3s2yR8Okg25SmKTdXgGafghUPaKZYNLcJY6apEQa3rf29e+4masipQLa66oWP8JDZqjJt",
+	"8VZ6PT+xvNm8GLrLbnvzC+Xavzp3HOEE6k/E7p8qMr0oLWJkiTHRLMtsiKHQiRyzFomt+y6N98lMFhB5",
+	"8pHGA2IjhTyFRLwBEwkXQ1vFE5EYbWh1QXUMYjHOmWDTC5BvF2MVQyxIMd0i8Yhl5htKjpkUDAINPWEU",
+	"hAMSm4+yHL5SHXMD7Ogw2PkEUoI33dd0Pqt+rSfM50CYVsmkHPZePGf3JmpUln/bKG/wYVesVGFefr23",
+	"DfIOHqzyYsNA3ancWk1knqu+3gXaCk/ptkFOzdOgiLxX4Uh7MFJ4ArePpPNZzUjPbkqx/bXBhBEihgnZ",
+	"G2D0oiwNKN9yjoqAmrsydrgoPPe6q/MK+LxlafdjQHcVRfNThfeXzy39lkL9QWI0aujllX92ck8UGfAc",
+	"Ur1LS7tFzkbG+pYiAf/C0mPdcd9YY41w06or3F5H0vvx3XLqjsLnKFpP/aMfhmEL9Ipqml8UeVaj8Qe5",
+	"kJ9PT4gceJ/kE0XwzZVbaRhYWYJZZ1KI1Cjfc3mFkIpW+s3DOJi2ZhPwdLClVk7AsIsHMmHDJ1wunPIM",
+	"tM5j90QRUYxZzhN02/I0ItMRT0ZYO1ZGkC/ZDOw+M/VQo93baazSYg3xZ3LIlxC/dRvCE2ZT4bRKj/7K",
+	"fYJryabrSZljpQqWLgiZ5w+7Nzvz9waXurD5UfVCBTcpIOUK2d3Kjytic5FIdc4Tnc0quRYY00QXHof9",
+	"cPYw1xGhkFLrEqKUzZHiNj6eM3DHQ+DaK7I73RpasIk4jf0X7fazzosX3d2dZzvtFy86geHTWSAZzNHM",
+	"9GiRYSwKPHl5i4wzUlLmdHgryz7Dx8401atNHy8m3cB1Z+K1kIXz+DKSNlfJqYzoxzF/gyRtcyhPFFy/",
+	"gcTkdNKfkXgLNPC4dJqgSgQRd6iliPGBFnklhaZcgHddsSR32l1pdmh5efF8sE07yYu0y571t6Yyv2R5",
+	"81mdqRFemG8hUFdIxGUS8CCMI1wyNlEEnF5cK3L27rDZ3d0jI6pGK7nG9sNu/GqbeC0R6XTNhbUfQzLD",
+	"wFw5o/kPcyqgQocCwbTID4xNCNdESwKKKbrvyhRP8DPiZmXmngf0Urm2jb1BJ+nSHdZ8Tp/1mztpO2m+",
+	"GOyyZre/neyku2xv8Kwdsvmi4GkdjWDKY53B7Z0fa1nbZpwzvGC3GdzLXQshUkG51PGsqdAdjKypAncw",
+	"5sL/9zKDvCwqXLYDZ54/zVmTg5yx2OYfQjkGHkyM9VrEW5vWRLviHtXhUS2yvceyyHYfwyK7sxdiTq1Z",
+	"RxH3pDDHc9we325+2efm+MaiJAJ7K2qYk14pkrq1tkxUihU/tTrSfh/s2XwhjBrTLCMQhiHglC3Lk2xW",
+	"tCEv5Ataog5guIut4LbsKyKqSEZYr5WBb90oy5hF1SKHLiWu3bUJqub1z+dvms+rjKXTbpn/Pdt/3n7e",
+	"nrtw7e5OzQX66BxM1XUh9SDIxEDmZJLLhCnFrD6tRjRnwCRtQJKSkZmgeT4ilExkiu9OskIR2hM5Fakc",
+	"E1UMBvx604bfzAP4vt8x+BtIVMj/dH9Bqt8nOWuisQ3JnjnTRS6Cx2C/W+SLK1cUdqgg+YubHbYy3BZf",
+	"mpMxZyTM2ZhRmy4zsUU+5Vxgmdzh2avjY5//piY0YWpewAfyfH1W1+tddzvNXu/62dFKVud89Is0KMjp",
+	"m1fkxc7us9tq/cY0GXHBmjmjaVD8t8jyMDayqNXWj4LlP5BGYvbD3s3F6uO60vJqBfZcZkBdAUZ9Zv4C",
+	"UkwdUMkCMEb442IdIziJF9PJ6+qPlgaR5hKEa3Jmq1HSoKx1WS7MfC5WbXVbWe/3yy22tgtzfV3t3Qjj",
+	"Wl+Xx4isDk0zJR2Li39sWn9V8zio+AwAK1aa4iXTXwjkLDd7QcvEkNrXVVLBjbHI1z+fHhsW5io43cUy",
+	"jx+QuD4Mhzkp5h5gSkp8i/087z23kT6YdyCb4DJWTqBOSJ0yms7Wsd4gf2yRLJZYXPWfgot5Py/kXV3C",
+	"Cxqoe3/lzFyAofrtR3OMP9CvXXcoWAd1T+exn8+8qlm/SYGfvMZUZsKbOJG5xGOeZdzBYQD2BWTe0D5i",
+	"AugRz1Pn5zs/P9mMiJKAFSDYlGYIlcRB1tu8Guv1KFUkZlPyvSjtttvtdp1zY3no1i3sN6LKe0fblpFz",
+	"dGv0zC6vnrQfaKTsPGbY6A8R9dldcs8Emz7+Nau4CxdWUH+YQYhpySVEAAHMwOWKTGWuR9MRz9jya1m5",
+	"RZ37XaLSSJvzj4gkB98keMOYq5wAhB6u0F8S1nQSmdtMcOVTrpz56Uq1FNmwfEKRVGI6LTrrud5skU9U",
+	"KcI1+Pu5SNl1jKlEOhl5NBTBrt1Lcwp559k9/aO1G1PxVdadGCBvVFK+qslVi2q22c66nf4ymvmErLKo",
+	"OkIvZMqGOU2xgnilaqO4SNgy2hqhuUqHDLKEx6wyrt+1lGrWNNz7Np+eqt+W2I0a7/sVYaX3bnubVFLr",
+	"SCE0z8rMNJe6FtoU8hISs3DIu1/ierdxwJ0X5o811hmYbubS2fsWkTGjChLObSqeL7MaSyG1FDwhCbgN",
+	"Q4Lcm7uOmI7kCHJ7z1zX1U76knkvTNUYgdvb2y8i8vn8VRSyBzLJWQKXuuou6La7e812t9npnrc7++32",
+	"frv9j/UO38zEOmcr7r55F3c1z8b8emsiUZhfUuOXmJJMelQV8ERDZb3LBnGpanLChC/l2miT/3FkZ0uu",
+	"Nis7sb3yXPbaq1mDoX6WFDnXszMjlCwKqjE2f2CzenOpiucXVUkohB9UDBJXW+QDK4t0WYquooqnfjka",
+	"rQfQK/ebTrj575uogTnghwWGfpYij8I39klcn40vE33x//7P/y0zyc03cHblN0daTxplEdkrKS/5EmDb",
+	"mgIoxTRGZIIylK2EZlmfJpfxPnmn9eSjyGYROTOHwaKeOKNjdsY1+58Teh2RZySlM1VJ/QbzbVkUA2QJ",
+	"7GiCM/U7enHxTird9AbghZ3k4vYiBN1A1jKWlOWEZRbHgorUsD2d835hztdXySqLgsQTI9564tALXEqe",
+	"PgVJ+/Tpvo0/zGSRK8tIzYLOz09IXgiFYGNzBaHAnyJiC7pnsugJjGtwjbkQLXIEIUuMhCQ0x3AkefrU",
+	"aj9IFU+fOsQyopbGPXuiPvB5QCZWxtuASc6ULPKEQZbXJJeaJVj8mzGN3/FPYDVoT1jB4iGXKHplyxjW",
+	"uZ3e1Pz/GODOqDU9FB2AZVIYca1crMdsdIB1mPEr77GdB1feBz+ouyYJFehIJIqxCPmSzAkUPZf4FmXO",
+	"CUQn0GXJbZWqdQgbYuAi0baoVhHMcLbuZUaTEWJ9tcihdWj2BBAF7jN6Xn18ch+JvERwq7pc8Z2nTx3A",
+	"CvxRSNEETLeesKM8fVrjliUbVBCesvFEaiZ06aRlmy1yWLpep6Vb1g4HGHcr3bGIMglKA2E0zzjL8dzA",
+	"xtRTGXim1YjmgDwlmCM2dp1kRcqC3TLEKAgfEME4/Lcytqd3FbfIGR0wPbNfT9kEfpYChugJ+zUyolfm",
+	"U26+8LUDGCtcnnOLy3zOI+4TUXqiEPzXgm0aEjSECRayuWXlhrpbePb6BzJi2cTMS4LzuSeSIs+MXXCp",
+	"CMWDcTU3EHIgXGOcG1lxkwZVQRZT0AM0IJYCoT1R4gUijht8pJnGZMMhNpzPJqyaAX7dnE6nTSNDm0We",
+	"MZFIwPdw9fdEyJ6ovE0VfP/AHkuZ667IkGmy09ltAfpgOEFHQSWyO1wlNtH18IOwRS8lAtgl0txkOQii",
+	"AVGQVYpRQEj+jEDpBuiibruN8zd3HC1OeJD2hA8fptzw9TEXRp63CEAbot4eL6tEiMmGc9lvVl30PbHE",
+	"R++xj0rIO1ge0kYJs5FxzHrCmtLCXAyObAkVoAMSpwzg9GJiS0Ms19VkY6e9sw7u3267DXX38AxVlx4J",
+	"jKAT3XzRl9QA6JEF/+iJ1ZCB5u5Y1EDUYhwQwNuj8xBKJFPS44m8Ozp83eqJQzELsPeEJaJtsoEEYW4z",
+	"IphsRoAwtbEUHEtCGMg+DL/sdF+QjRIyQUX2YoR1MZsHc0ibZAFosycCpE2uyA4CHlZBQlH0wGf2K0i7",
+	"cX1UPD4AIc8V6bRaxoJwJspBIE1s7ouZgg0kVrGKSB2oS1BUawWXAyzxRojCTGZneWBU8hXuTr39Qd6E",
+	"mgNeE6tIK9JnmZyS7v/ubqPylfGECcXK3NXG++PzRunab3xMtDRmudHNDCmjatVudVptyJ6fMEEnvLHf",
+	"2G61W9tojIxAO9+CWNBWWJgwZOA682d2nBo1jSt96B6a63PQbbdXVB7VVByVX/u5msNTV4BRLWPZrhaj",
+	"VEy3dmm62W1KeOPml7Wrf8LSjTqwxyxzdKQiYmS1cvqh2eQd3IW6D/jd2goguuGVzu2vLAKsw5s7a775",
+	"OoCP3+ls3/7WPAqVea/74vb3QpAh8872Gmubh0O8iRq77TXm+LmK82gZ+e3vIdxuaKgCCZYm6s+/3PwS",
+	"NVQxHtN8ZsneH7oxa+hQQbaVeaNhSGsiVc11qWSplzGrlxJDU+tflYCQ1yXj2gz5m6obSOcFu1m4xp17",
+	"XeOlN7ecu0+zaxgDed45cvFl/OLqb+M3s7+N3+x9/vHvO59//HuHHX24SsZpdrr911H65bp92n0zS95e",
+	"74bZbTV+ljvuks/VX1LxZ6zAEHjJKLqYHg+TiHyiG+bFZ1xguhnyqCVJsZDS6GUJauilE3cadqupUlU4",
+	"ajTX16dyGH9xB9sykvi/toIfsXr034FZtddgOtUWOw9hcZ3dddhOTc3tn5o/4i0KNayaW1LDN2+iec1j",
+	"62tJpDdbqBXNd6/6eXXdCrbYqWnwVMmNvV+bpzJ/+MbsgOP61ekcGfPauXe8UWzNeg5ZtXoGFrsy6ryF",
+	"SOcJ2mMV9wn6OHpizsnh+cSC5+TctdswN36/3g5EP4P1nKJqWSe2yn5d31I6zEuETr+bbKc7bHewRy/W",
+	"kQROaixKhHCo9SVCmGm+QhzUMP4/JkOd63b1Xf+7B39bJqpLhreSufVpcllMAqNqoTqG0bEiFJpqcAVu",
+	"w7O/nXBtUTJsMsl0JDOHjbVRmiA4nRFVI6ainiiEDzi70hnzsnNRj/hw1JxSDc7E/HIzgjikdlmn8d8P",
+	"X33+/J4cfzj/GBOIrmNrgUqdA/ArMWyRUwYef8IhGKG0nEx4JRwVEUT3cH+twH/0xAYW84yl9x/GzSnN",
+	"rPupqUbjGJ5U6HmAoh980kJzkIrrXfWEdaiXOJi5nSJmR66sOsK6ZTfiIJMy36zjj2+ZfolHeicTWCaa",
+	"6aaC04ZcNM+PfLCtz4WhuMVktFo+ZGmksqdz4EfOyfiaq4lUXNdmMsRUa5qMxkzoAxjECMz/6TV8RKdp",
+	"4aX42KbytdJ+rxGvhVdSAU76bh3/B3LHw5BvJXIycwzLEWYEPXWgEIgLtoxVlnHMpZzylKU8h9ZL4MVH",
+	"nD+iJfHVo54CyIQOGdlwwG4vD8+OLj6fnmxBSeSWhK/5h+NNq2JZNH3n6GPXNNEkzu1nL4qcxxGhZJAz",
+	"NSKKi2HGmoViWDzDYrLR3d0jNru/z7XhxwjfZqTFLhlzUWjHzCj59MOrI3JmXgGn9kUyolnGxJDFNizr",
+	"YBARjRUigkZ3cwu3uRbxQgAWlhcTDNSSjYVYMAlDwZsHyOFhNlcs5wPOchvxyRi9Yirg5y3yQRKVyImF",
+	"m4ZrylIMq0yKfsYTMskliC1QM7OMeLckhFRUHUcFEEw8RMRQnOes2+1uTWh86cHPccETiSx4Rdlx+f7n",
+	"05O7MbaoccZ0c1n8ftnpBEiXUZU8fiO2ugZzrMOz/DdhkQ9jdxX+hgitWGcwJNxqSkg5ITMr9KjxS9S4",
+	"btr7CRho1sk2x+F8psZSVucQLCHgGnK7EcsZsgfHdKAlH/u1oFn44BPVE7dxBsOG+rZyKQSIA7XIhkCo",
+	"KCmT0CG0TEstbqYmijFBzELIjGmyQS3PwhgsZhbBXA1/MxyDXTvMNs9vDd/pCcd4UFt1rX/MgjdiBJgB",
+	"zm3+URapx5sO9B4yPnvCsfvDT8fA7c0AtlFKedMTiFl7A11DFmEuJxOWRi5bAUrXIPh0XgUegPoYx3mD",
+	"aQbIBTw1G4EgAgkVLoNzREWqoBFuT9jgBW7CnJ8EN8wd95Bp6Lw3nwEUHmFGMSrfE3HZlzt2yAnGRDVD",
+	"BD7FJ275YLjW8OM3ANA7x5Bv98GEyVB45HaHkKS8X+bXgoGW61zDWNFR2wh8t9OtKc2o7VkOlOfCjfbD",
+	"8ylS8bI5KFtz/4BJnGFKlluyUNoQphy4kLUvmq8gEiPztx4TEiN1XqRMcJYuna1rpveA2fr7wK4nGRW2",
+	"geKAxDD26i9fhEMtmUW3vfP8LtMAtGwsolhrCkXOH/jps5oUuvggZKeWw7bWznwD9nqXczHiYiibdjxI",
+	"praKhNGxb1eBzhwq/IEh+vD6r60Czb/07RQfy7ri2zRSl5y46Vtc9QTebsv0kozR3Pkuv4GqVAGK/xMo",
+	"S7tIWqvfW2xC+LtYohXVDOXUY+lmIBO3culy9+vd++AMdAIVoU28P96odd4bhUEQNACptmaUzFL3ks29",
+	"bvXEml57EjjtjcTDr6BLzigRLrZANmLnCo+x/AzTWrjLfFGazirZhVT0RG3OYqmmBatdVmle8Y2D+afW",
+	"Qksp84urWsgpnMSSOET728YhfvfI9F3iEN809rDgVvvuIPNsyTOiU8SwrqZEL4Q9gQsBv/Eid6kB+FEw",
+	"8u78/Yl1ZJl78ursDG7rX+kVPYNHCQeXWmR4h8tOHEmlXR8N0A6aXIDKGfUEDe6nuZURprPGkPanIoK8",
+	"L5qLLVZy43IG3i9jIPIrFvWE+Yj5OHagwf4rkeE1cjBguSK9hutME/DmXmOJY90j9t1+46EX5kiPs6oz",
+	"fS3XeWlP1biLnNP8zEqd5ieZ8WS2Gt3PcLMDcw6DHOrkv3tx/lhenMVTj1Acoe8AXSc+/GJvbHlNVykP",
+	"/qktdE0svdNvmIamwfDB0kINw2VKWtd5OFOHVa9pdgno8ea6QyzSXHb0yNjhfKKxYhAxhNIvI/oD3Bzy",
+	"nr+87fod4kpuvYR8TIds6+mjxLNw9wgMOX8laTJiTXMxc1kDs/kp51fekUoFGcki/+NEp+rahH23Kv5Q",
+	"VsXX+TK8+SDX+YI4faLcnaPurtyXbXh8ulqu4dGhMkhDVSR+e3RO8KU48rZH2VXfZQ6CQg78YyKzDJjA",
+	"wp0/4aq89Ccwj4eq2nY1P1dRGJaW11ZhFna6FVS3uhJa6yypYOmVWGqdZyXQAQKi3SH320MI1iV+B1rQ",
+	"N1W4/7Ts4g9+6esV4gdce1WCUi+/+P7zQbABFHRebQZrje60bAv/6uz0jf2zlrYaT/VEHVI0ZsUs4EWH",
+	"cNFBmV6LnPLhSNskG4omQJML+7iNbVTw/GIPjRz7yllj0oQl2/vEDQE1ix4ZS4KjsKZ525puhFCtOfOl",
+	"yd/WnRBigtcoiFVM70b376POeCf5R/+5av/06/ZfL1/8OD3Jd8/Fs09s7zPtvE3bb3j3ndw5+2cVWyXg",
+	"qi8qlS/zcNu7z7e72x0Pfg2pPQmAszyKs2Jhf5e2oFIOd2F95S4WsgkO5Pi7SvedR8/z6C8jSbgq2+M+",
+	"hB8bNiYLvdz3+5plTPuEGAzEymrbeJFieAL5GwYsWuS8rO+DxmqDATRuXtTHDHF8LPRiuLVu78pHtgxL",
+	"t87CXxaY287SwJEs9NxlXBXSCa6wXVnkYzF//Ku5Bum+8TiR3y/z73GZj6zqspDu8IBbvV5UB2MNeLOt",
+	"zhQkfgylxvA919h4EHWcCDMEsxnJ+CXriRhK9BeDSbELo1CPHDMXC4I0FuxB7L1RYzkGWH0oN7cxl8Ug",
+	"CypN8ESgLy0Pp3hRXVdA9kA+81vGZB5WG/JbxGT+Y3Wc74z0D89Iw3jUfNKXZzBpEGu5I3eVyXJ/1aEI",
+	"AlcW7sRwN5YzkTDEgphVwlWtWpvNfOObBoEOPx0H83rMQJD347s0PuvARx6vKhswYDoZ/Ta3/s8V8ake",
+	"78ZZQjOab64R9RkzTW2cduS7ANWSOgDihOifDhHJwbFQTWiWkY2MXzHBlNpskdgCTcZE0RmAhzqkzJ5Y",
+	"ApVJhJweeAXEhXgiEiNiph9pRjYoNGGGJNOyD3PK1WVEqCDHWx8Rnj6CnNKwFfNaXZhdHdhmi5wymnKz",
+	"JHBA23ly55wGVO14iTfGtlZ6iPpgwRAt8mXY+dv7fgEcM2i85NBFG8NcFhOSyPGYa4K48fvlZsi80s6a",
+	"bHS2NxsePbTOi91qo8/FYn6W04J7Ki/Xm557W17aC76eSmL38taW38Xk3j7rPxfXOLE3lSQjllxGATIc",
+	"ZCDa0iZ3cLVMY3U4ByGqCoFuPFuluQxOLyIA4IrAqoKOWX0E53vg5o8QuPmeKbVGptR5DZUvD6nYBlvl",
+	"tdr6aqjoZrnyiXigYGobS92KZgrV+uYPIRz3iCrirqERXdAiC6o+nj79QnUyevoUSznEsDmRWeZuqdIz",
+	"LMt+JYUqsicKES25GJJfC5Zzpjb3EcgTpHrZTQtQPDOqNFF0GsJ4Y0FgHHaetkWALhTjki6pIkpK0RO0",
+	"7N73xCwLP4HQ44xqBzdqvwCQ474CwXwH2gxAyXPZcagnCuEKdIDfAbAdAIzjeJogcCCU/JSdnShM0M0A",
+	"V2cbCI05wFFSG0baJ3xQ4qS7b3FB+kxPmTkkxwbLFWOebDBJ11oaprhEyTAc4bailVP4Ao4e7GVwXvO7",
+	"qUdcLatLgI2uJP8/Ftr6Yu1Cifws8TAh8cWVGsE5O9IySzAyjWzYe0vakdlTyAXaa28uW06lC/q6fLja",
+	"Dv2XB6t40Mos1J9ukSHPAxkC7xrOAcIkHOTbiLeyl9xC57E7S76bO0k+162wXgm0VI1f+C4Af28BiIfl",
+	"oH4QdNrwZoC15LpG+N3VR+sbDoICVZGbWzavvwZTaf1BlwEfvc2p0KVU8garMaVyxshGRRg7QRyVjTHS",
+	"Tdvd1zJ+Iti0J1BBtpCqFbyPCq42FbMqokeLQG8HJcfM7DTLFLP1D1xHZb88RLkthZkFajITsQtQQV+e",
+	"A9KXZiIBJC4oDKdBLz4Lmw3CnmZgCiP09cY8ujRghS/Fl4bq1rIsY3+u4AKmWN0PI5xBNpdZILCzs54w",
+	"Fr3NHZ2S/yZx0F4nRpmMoOAZCLsNCri0wM/iAP2Ya+coUK4uC5o8SoGqAuI1p1Vc7QrEtXktR8QVRQes",
+	"DhM77CS8pEUhILzfhokN4NZQ3GwoLoB4KI/BNmeywKzwySYUPrspQcNbQyF4pFCOixQTws8DljVXpGM2",
+	"uNN9bgRxThNzcQ7Kch54aiO2F9JdRTzmnXa7J+KFloBOG33pAfDxpadP9y1gT0VlJAjPQtoVbGTzCMSJ",
+	"ANzX9xXpibleNWbyHPC563REKAIyCk1mN2CzRb5g3z64DuhW6wksZTaUGNmyZvxlH+DWkXLdjZ9hVXTJ",
+	"MizqPTSxwaaAPYHgG9ks8ojXU3rpAIUgDVqhlsq1U1JTrhIpBECFBBgWDtwYoOGRevzS7QxwTTC6K8qC",
+	"ickBdBMgvxZSU4AypyJtysHA34eeQAcgu+KyUCEue8UHjwFFn6Y9zOXU1sjD7DJ+xWxMz6MuPVFkzMYy",
+	"n3nl2fp1XBv0yPf28I3+EXs99XD50GqsBQRrPuMQkINOqrYHI3QgsJlf1I/rroPza1qmWZawLajgh/iG",
+	"VcPvhXyKGJp0PKF8KCoK3ApVq9KHrLMbVfXY/b02SGPufB5+yMp7+JQhN98R1j8o8S9he9PKu9vtO2hv",
+	"dpfuhM96Vx3agbo/hgpc9jJbt233fPsy28vO67t+dvfW1Fep5WFTebgCwUw61YncVfH2Rwcd6Gr9Trgy",
+	"UHBAhPRnFW2kghVrWWMd6BHyzLI/4D8LgCPG0ckGWnsOf5+rAMZ/c9FdaL9TYx574+ov9ra2JlSPWvDH",
+	"m4UrHFDCPM6s/+nGta+rWxVEyh9rTYJNf5MVRXV8Qi1puX7u2w44tzGIElwq9AkYyHxxNcNa58XKtXzT",
+	"PIDFBIA1rDN0yI65PnJdib/D8n4LbyqAGYKuYq2ONZynWwGveXQj8Mjrc2ijWA2BfBQZVro5553VBAeY",
+	"vYTuQCpIn3nLcB/q0gtxKeRURM5GjLxNFbpybUcGdHXg0KirLzTNjrFezmW1C4k57XUJUxVWeW/w9rvK",
+	"zLUl0Fzj4cdWHmpaBN9PBfAi1rf1vfsSlwlZ+0D62/q11uKAZl4fpH5le7V/53/fgP+95VeO8YHfYz3u",
+	"ZzWSR+d9Z0wHvO+JckbuEq+L9Yc5rwV4sbj27G1K1aZF+rAx4rTG5QNYHs6pYexgpy1SXYlvJVQYe7PP",
+	"bFs7YK/WqvOqCTbXNR8ZMm0hTiqfq2eTpfb1mzHJRUVsfZYStMX+Fjxzlc3S+S1NK9fd+a5bs5zXwnjf",
+	"We2fktUeXUO/RdspcgmjtT2mWjOKGZm1XaTeMv1xwsThp+O7pay4Qe+Y5mm/5Tu2fU+EWhMwo9Llrj/T",
+	"DKLM8A8aggJDXkW/4JnGpMpKECvIiwKxdmsuJdoDLpHSmATwFZtiuA8RgIU8SczmUwi5ZUMTCEKMzY9Z",
+	"2qppse0DApgbiEbElCtGNgCqGKWoYCx1ZkJPGJEoBeYIKs0zbDhJxowKgMvfrLTUdV27SX/mcoB9toEZ",
+	"wjXi8JmeIIGXpDScwv49VDwF4sEMdwfhAI8v3rEvZWt29PT/J1+w3xnwrsy6hfTEmns2XygQNrS2VQJA",
+	"mstAXC3hAuXDv1W132WrETVsWTNowvb7X+udnxEBJcRHey0mnpqwxHoAIJ3GurZQkixmu7wMqsQVhjbr",
+	"If+CsQBsqx4pdsr6QYWZb/I7plmGXWCNtDDcBCoYEpplWHeFIeCJ5BDlppfMJW3boZ6oeXTeDdumOwAL",
+	"trXymxEWglYq4A98/KYngtL7svIee30CQ6pCfswV9WM6mSqrEjxofIt8HAxcx07cRHSO+KqbOAr7X1py",
+	"GEEzaLsEjClhy9Vyw8vKkcVd/+i6aB5+Oo7IsKB5yjyKchy0ZC87ncrBwM0jbADPzR7r8Jyhh0BNhhQk",
+	"RmM6WbUSAA98jqRdho65RTe/3Pz/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

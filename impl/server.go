@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -52,6 +53,10 @@ type Config struct {
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
 	MaxBodyBytes int64
+	// MaxHeaderBytes caps a request's line and headers (default DefaultMaxHeaderBytes);
+	// larger ones get 431 payload_too_large as problem+json. The http.Server in front must
+	// read at least this much: see HeaderReadLimit.
+	MaxHeaderBytes int
 	// SweepInterval is the longest the expiry sweeper sleeps (default 250 ms). It wakes
 	// at the next lease's deadline anyway, so an expiry hands a lock to its next waiter
 	// at once.
@@ -99,6 +104,9 @@ type Server struct {
 	signin signIn
 
 	routes *http.ServeMux // the API's routes, to label metrics; set by Handler
+	// specRouter finds the spec's operations, to name the allowed methods in a 405's
+	// Allow header; set by Handler.
+	specRouter routers.Router
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -115,6 +123,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 16 << 10
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = 250 * time.Millisecond

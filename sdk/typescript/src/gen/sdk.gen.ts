@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -27,7 +27,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * server). Readiness for writes is `GET /ready`.
  *
  */
-export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, unknown, ThrowOnError>({ url: '/health', ...options });
+export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/health', ...options });
 
 /**
  * Readiness check
@@ -45,12 +45,12 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
  *
  * An HTML page with no reference to any outside host.
  */
-export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, unknown, ThrowOnError>({ url: '/docs', ...options });
+export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, GetDocsErrors, ThrowOnError>({ url: '/docs', ...options });
 
 /**
  * This document, byte for byte as the server was built from it
  */
-export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, GetOpenApiErrors, ThrowOnError>({ url: '/openapi.yaml', ...options });
 
 /**
  * Replace the caller's token
@@ -79,7 +79,7 @@ export const rotateToken = <ThrowOnError extends boolean = false>(options?: Opti
  * all OctoStore reads.
  *
  */
-export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
+export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<StartGitHubSignInResponses, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
 
 /**
  * Finish signing in with GitHub
@@ -95,7 +95,7 @@ export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?
  * `/dashboard`, which shows a new account's token once.
  *
  */
-export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<FinishGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, FinishGitHubSignInErrors, ThrowOnError>({ url: '/auth/github/callback', ...options });
+export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<FinishGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<FinishGitHubSignInResponses, FinishGitHubSignInErrors, ThrowOnError>({ url: '/auth/github/callback', ...options });
 
 /**
  * The dashboard page, served from the binary

@@ -237,7 +237,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -261,6 +261,54 @@ export type GetHealthData = {
     url: '/health';
 };
 
+export type GetHealthErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetHealthError = GetHealthErrors[keyof GetHealthErrors];
+
 export type GetHealthResponses = {
     /**
      * The server is up.
@@ -279,6 +327,41 @@ export type GetReadyData = {
 
 export type GetReadyErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -287,6 +370,14 @@ export type GetReadyErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetReadyError = GetReadyErrors[keyof GetReadyErrors];
@@ -307,6 +398,54 @@ export type GetDocsData = {
     url: '/docs';
 };
 
+export type GetDocsErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetDocsError = GetDocsErrors[keyof GetDocsErrors];
+
 export type GetDocsResponses = {
     /**
      * The API reference page.
@@ -322,6 +461,54 @@ export type GetOpenApiData = {
     query?: never;
     url: '/openapi.yaml';
 };
+
+export type GetOpenApiErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetOpenApiError = GetOpenApiErrors[keyof GetOpenApiErrors];
 
 export type GetOpenApiResponses = {
     /**
@@ -341,11 +528,24 @@ export type RotateTokenData = {
 
 export type RotateTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -360,6 +560,13 @@ export type RotateTokenErrors = {
      */
     429: Problem;
     /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -368,6 +575,14 @@ export type RotateTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RotateTokenError = RotateTokenErrors[keyof RotateTokenErrors];
@@ -390,14 +605,70 @@ export type StartGitHubSignInData = {
 
 export type StartGitHubSignInErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
      * (`signin_not_configured`).
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type StartGitHubSignInError = StartGitHubSignInErrors[keyof StartGitHubSignInErrors];
+
+export type StartGitHubSignInResponses = {
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type StartGitHubSignInResponse = StartGitHubSignInResponses[keyof StartGitHubSignInResponses];
 
 export type FinishGitHubSignInData = {
     body?: never;
@@ -442,6 +713,32 @@ export type FinishGitHubSignInErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * GitHub could not be reached or answered with an error (`github_unavailable`).
      */
     502: Problem;
@@ -454,9 +751,30 @@ export type FinishGitHubSignInErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type FinishGitHubSignInError = FinishGitHubSignInErrors[keyof FinishGitHubSignInErrors];
+
+export type FinishGitHubSignInResponses = {
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type FinishGitHubSignInResponse = FinishGitHubSignInResponses[keyof FinishGitHubSignInResponses];
 
 export type GetDashboardData = {
     body?: never;
@@ -467,11 +785,54 @@ export type GetDashboardData = {
 
 export type GetDashboardErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
      * (`signin_not_configured`).
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardError = GetDashboardErrors[keyof GetDashboardErrors];
@@ -494,6 +855,15 @@ export type GetDashboardSessionData = {
 
 export type GetDashboardSessionErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -504,6 +874,32 @@ export type GetDashboardSessionErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -512,6 +908,14 @@ export type GetDashboardSessionErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardSessionError = GetDashboardSessionErrors[keyof GetDashboardSessionErrors];
@@ -534,6 +938,15 @@ export type GetDashboardAvatarData = {
 
 export type GetDashboardAvatarErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -543,6 +956,32 @@ export type GetDashboardAvatarErrors = {
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * GitHub could not be reached or answered with an error (`github_unavailable`).
      */
@@ -556,6 +995,14 @@ export type GetDashboardAvatarErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardAvatarError = GetDashboardAvatarErrors[keyof GetDashboardAvatarErrors];
@@ -578,6 +1025,15 @@ export type ListDashboardLocksData = {
 
 export type ListDashboardLocksErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -588,6 +1044,32 @@ export type ListDashboardLocksErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -596,6 +1078,14 @@ export type ListDashboardLocksErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListDashboardLocksError = ListDashboardLocksErrors[keyof ListDashboardLocksErrors];
@@ -624,6 +1114,15 @@ export type RotateDashboardTokenData = {
 
 export type RotateDashboardTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -640,9 +1139,31 @@ export type RotateDashboardTokenErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -652,6 +1173,14 @@ export type RotateDashboardTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RotateDashboardTokenError = RotateDashboardTokenErrors[keyof RotateDashboardTokenErrors];
@@ -680,6 +1209,15 @@ export type SignOutData = {
 
 export type SignOutErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -696,9 +1234,31 @@ export type SignOutErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -708,6 +1268,14 @@ export type SignOutErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignOutError = SignOutErrors[keyof SignOutErrors];
@@ -730,9 +1298,26 @@ export type ListLocksData = {
 
 export type ListLocksErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -745,6 +1330,13 @@ export type ListLocksErrors = {
      */
     429: Problem;
     /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -753,6 +1345,14 @@ export type ListLocksErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListLocksError = ListLocksErrors[keyof ListLocksErrors];
@@ -790,7 +1390,10 @@ export type GetLockData = {
 export type GetLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -798,6 +1401,14 @@ export type GetLockErrors = {
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -810,6 +1421,13 @@ export type GetLockErrors = {
      */
     429: Problem;
     /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -818,6 +1436,14 @@ export type GetLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetLockError = GetLockErrors[keyof GetLockErrors];
@@ -846,7 +1472,10 @@ export type AcquireLockData = {
 export type AcquireLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -859,7 +1488,11 @@ export type AcquireLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -878,6 +1511,13 @@ export type AcquireLockErrors = {
      */
     429: Problem;
     /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -886,6 +1526,14 @@ export type AcquireLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type AcquireLockError = AcquireLockErrors[keyof AcquireLockErrors];
@@ -914,7 +1562,10 @@ export type ReleaseLockData = {
 export type ReleaseLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -929,7 +1580,11 @@ export type ReleaseLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -948,6 +1603,13 @@ export type ReleaseLockErrors = {
      */
     429: Problem;
     /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -956,6 +1618,14 @@ export type ReleaseLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ReleaseLockError = ReleaseLockErrors[keyof ReleaseLockErrors];
@@ -984,7 +1654,10 @@ export type RenewLockData = {
 export type RenewLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -999,7 +1672,11 @@ export type RenewLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1018,6 +1695,13 @@ export type RenewLockErrors = {
      */
     429: Problem;
     /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1026,6 +1710,14 @@ export type RenewLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RenewLockError = RenewLockErrors[keyof RenewLockErrors];
@@ -1048,6 +1740,15 @@ export type ListAccountsData = {
 
 export type ListAccountsErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing or wrong `X-Admin-Key` (`unauthorized`).
      */
     401: Problem;
@@ -1055,6 +1756,32 @@ export type ListAccountsErrors = {
      * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1064,6 +1791,14 @@ export type ListAccountsErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListAccountsError = ListAccountsErrors[keyof ListAccountsErrors];
@@ -1087,7 +1822,10 @@ export type CreateAccountData = {
 export type CreateAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1104,13 +1842,35 @@ export type CreateAccountErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
      * The request body is not `application/json` (`unsupported_media_type`).
      */
     415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1120,6 +1880,14 @@ export type CreateAccountErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type CreateAccountError = CreateAccountErrors[keyof CreateAccountErrors];
@@ -1142,6 +1910,15 @@ export type GetBackupData = {
 
 export type GetBackupErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing or wrong `X-Admin-Key` (`unauthorized`).
      */
     401: Problem;
@@ -1149,6 +1926,32 @@ export type GetBackupErrors = {
      * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1158,6 +1961,14 @@ export type GetBackupErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetBackupError = GetBackupErrors[keyof GetBackupErrors];
@@ -1186,7 +1997,10 @@ export type CreateTokenData = {
 export type CreateTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1199,6 +2013,32 @@ export type CreateTokenErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
+     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
+     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1207,6 +2047,14 @@ export type CreateTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];

@@ -7,6 +7,7 @@ class ProblemCode(StrEnum):
     ADMIN_DISABLED = "admin_disabled"
     FORBIDDEN = "forbidden"
     GITHUB_UNAVAILABLE = "github_unavailable"
+    HEADERS_TOO_LARGE = "headers_too_large"
     INTERNAL = "internal"
     INVALID_LOCK_NAME = "invalid_lock_name"
     INVALID_REQUEST = "invalid_request"
