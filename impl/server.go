@@ -76,6 +76,9 @@ type Config struct {
 	// and watches) in flight per account and in total; over a bound one is answered at
 	// once with 429 too_many_waiters. Zero means the defaults; negative means no bound.
 	MaxWaitersPerAccount, MaxWaiters int
+	// MaxWait caps how long a blocking acquire or a watch waits, whatever its
+	// wait_seconds (Consul's max_query_time); default and at most 60 s.
+	MaxWait time.Duration
 	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
 	// ClientID is empty.
 	GitHub auth.GitHubConfig
@@ -123,6 +126,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 16 << 10
+	}
+	if cfg.MaxWait <= 0 || cfg.MaxWait > maxWait {
+		cfg.MaxWait = maxWait
 	}
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes

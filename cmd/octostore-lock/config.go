@@ -29,6 +29,7 @@ type config struct {
 	ClientRateLimitRPS float64
 	MaxWaitersPerAcct  int
 	MaxWaiters         int
+	MaxWait            time.Duration
 	MaxConns           int
 	MaxConnsPerClient  int
 	LogLevel           slog.Level
@@ -57,6 +58,7 @@ var settings = []setting{
 	{"max-waiters", "MAX_WAITERS", "waiting requests the server holds in flight in all; -1 = unbounded"},
 	{"max-connections", "MAX_CONNECTIONS", "connections open at once in all; beyond it a new one is answered 429 and closed; 0 = unbounded"},
 	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
+	{"max-wait-seconds", "MAX_WAIT_SECONDS", "longest a blocking acquire or watch waits, 1..60; a longer wait_seconds is shortened to it"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
@@ -82,6 +84,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		maxLocks int
 		maxBody  int64
 		shutdown time.Duration
+		// maxWaitSeconds caps wait_seconds.
+		maxWaitSeconds int
 	)
 	flags.StringVar(&c.BindAddr, "bind-addr", "127.0.0.1:3000", "")
 	flags.StringVar(&c.DatabaseURL, "database-url", "./octostore.db", "")
@@ -92,6 +96,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
 	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
 	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
+	flags.IntVar(&maxWaitSeconds, "max-wait-seconds", 60, "")
 	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
 	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
@@ -162,6 +167,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max connections %d, %d per client: want 0 (unbounded) or a positive number", c.MaxConns, c.MaxConnsPerClient)
 	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
+	case maxWaitSeconds < 1 || maxWaitSeconds > 60:
+		return config{}, fmt.Errorf("max wait seconds %d: want 1 to 60", maxWaitSeconds)
 	case shutdown < 0:
 		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":
@@ -183,5 +190,6 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("github client secret or redirect uri set without GITHUB_CLIENT_ID")
 	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
+	c.MaxWait = time.Duration(maxWaitSeconds) * time.Second
 	return c, nil
 }

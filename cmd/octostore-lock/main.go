@@ -85,6 +85,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		ClientRateLimitRPS:   cfg.ClientRateLimitRPS,
 		MaxWaitersPerAccount: cfg.MaxWaitersPerAcct,
 		MaxWaiters:           cfg.MaxWaiters,
+		MaxWait:              cfg.MaxWait,
 		Logger:               log,
 		GitHub:               cfg.GitHub,
 		Metrics:              metrics,
