@@ -352,20 +352,22 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// DefaultMaxHeaderBytes is the default bound on a request's line and headers.
+// DefaultMaxHeaderBytes is the default bound on a request's header fields.
 const DefaultMaxHeaderBytes = 16 << 10
 
 // HeaderReadLimit is what the http.Server in front of Handler should set as its
 // MaxHeaderBytes: more than the server's own bound, so that requests with headers a
-// little over it reach limitBody and get a 431 problem+json. Beyond this (plus the 4 KiB
+// little over it reach limitBody and get a 431 problem+json, and URLs longer than that
+// bound reach the validator. Beyond this (plus the 4 KiB
 // net/http adds), net/http itself answers 431 in text/plain and closes the connection
 // before any handler runs; that cannot be changed without parsing HTTP ourselves.
 const HeaderReadLimit = 64 << 10
 
-// headerBytes is the size of r's request line and header fields as sent (without the
-// line ends' variations), which is what MaxHeaderBytes bounds.
+// headerBytes is the size of r's header fields as sent, which is what MaxHeaderBytes
+// bounds. The request line is not counted: a long query is the validator's to judge (400
+// for a parameter over its maxLength), and net/http bounds the whole at HeaderReadLimit.
 func headerBytes(r *http.Request) int {
-	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n := 0
 	if r.Host != "" {
 		n += len("Host: ") + len(r.Host) + 2
 	}
@@ -386,7 +388,7 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if headerBytes(r) > s.cfg.MaxHeaderBytes {
 			s.writeProblem(w, r, problem{http.StatusRequestHeaderFieldsTooLarge, gen.ProblemCodeHeadersTooLarge,
-				fmt.Sprintf("The request line and headers are limited to %d bytes.", s.cfg.MaxHeaderBytes)})
+				fmt.Sprintf("Request header fields are limited to %d bytes in all.", s.cfg.MaxHeaderBytes)})
 			return
 		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {

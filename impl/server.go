@@ -53,7 +53,7 @@ type Config struct {
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
 	MaxBodyBytes int64
-	// MaxHeaderBytes caps a request's line and headers (default DefaultMaxHeaderBytes);
+	// MaxHeaderBytes caps a request's header fields (default DefaultMaxHeaderBytes);
 	// larger ones get 431 payload_too_large as problem+json. The http.Server in front must
 	// read at least this much: see HeaderReadLimit.
 	MaxHeaderBytes int

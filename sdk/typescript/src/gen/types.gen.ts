@@ -291,9 +291,10 @@ export type GetHealthErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -355,9 +356,10 @@ export type GetReadyErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -428,9 +430,10 @@ export type GetDocsErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -492,9 +495,10 @@ export type GetOpenApiErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -560,9 +564,10 @@ export type RotateTokenErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -639,9 +644,10 @@ export type StartGitHubSignInErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -732,9 +738,10 @@ export type FinishGitHubSignInErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -819,9 +826,10 @@ export type GetDashboardErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -893,9 +901,10 @@ export type GetDashboardSessionErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -976,9 +985,10 @@ export type GetDashboardAvatarErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1063,9 +1073,10 @@ export type ListDashboardLocksErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1158,9 +1169,10 @@ export type RotateDashboardTokenErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1253,9 +1265,10 @@ export type SignOutErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1330,9 +1343,10 @@ export type ListLocksErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1421,9 +1435,10 @@ export type GetLockErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1511,9 +1526,10 @@ export type AcquireLockErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1603,9 +1619,10 @@ export type ReleaseLockErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1695,9 +1712,10 @@ export type RenewLockErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1776,9 +1794,10 @@ export type ListAccountsErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1865,9 +1884,10 @@ export type CreateAccountErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -1946,9 +1966,10 @@ export type GetBackupErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
@@ -2032,9 +2053,10 @@ export type CreateTokenErrors = {
      */
     429: Problem;
     /**
-     * The request line and headers are larger than 16 KiB (`headers_too_large`). Nothing
-     * changed. Headers beyond 68 KiB are refused by the HTTP layer before any handler
-     * runs: that answer is 431 too, but `text/plain`, and the connection is closed.
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
      *
      */
     431: Problem;
