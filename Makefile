@@ -131,6 +131,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzAuthorizationHeader$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzLeaseID$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzCreateAccountBody$$' -fuzztime=$(FUZZTIME) ./impl/
+	$(GO) test -run='^$$' -fuzz='^FuzzBodyDepthAndSize$$' -fuzztime=$(FUZZTIME) ./impl/
 
 # The contract fuzzed by an independent tool: Schemathesis (pinned with its dependencies in
 # impl/contract/requirements.txt) runs all its phases and every check against every

@@ -310,7 +310,7 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 }
 
 // exampleBody returns the documented example of a JSON request body.
-func exampleBody(t *testing.T, mt *openapi3.MediaType) map[string]any {
+func exampleBody(t testing.TB, mt *openapi3.MediaType) map[string]any {
 	t.Helper()
 	var ex any
 	switch {
