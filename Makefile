@@ -141,7 +141,7 @@ fuzz:
 # impl/contract/contract_test.go. About a minute on two cores.
 CONTRACT_VENV  := .tools/contract
 CONTRACT_STAMP := $(CONTRACT_VENV)/.installed
-CONTRACT_MAX_EXAMPLES ?= 30
+CONTRACT_MAX_EXAMPLES ?= 60
 test-contract: server-bin $(CONTRACT_STAMP)
 	SCHEMATHESIS="$(CURDIR)/$(CONTRACT_VENV)/bin/schemathesis" OCTOSTORE_BIN="$(OCTOSTORE_BIN)" CONTRACT_MAX_EXAMPLES=$(CONTRACT_MAX_EXAMPLES) \
 		$(GO) test -count=1 -v -timeout 5m -run '^TestSchemathesis$$' ./impl/contract/

@@ -149,7 +149,7 @@ func run(ctx context.Context, t *testing.T, st, base, what string, env []string,
 	reports := t.TempDir()
 	all := append([]string{"--config-file", filepath.Join(here, "schemathesis.toml"), "run", base + "/openapi.yaml",
 		"--checks", "all",
-		"--max-examples", envOr("CONTRACT_MAX_EXAMPLES", "25"), "--seed", envOr("CONTRACT_SEED", "1"),
+		"--max-examples", envOr("CONTRACT_MAX_EXAMPLES", "60"), "--seed", envOr("CONTRACT_SEED", "1"),
 		// One worker: Hypothesis's lambda-source cache is not thread-safe and its
 		// "AST constructor recursion depth mismatch" fails runs with two.
 		"--workers", "1", "--max-redirects", "0", "--request-timeout", "10", "--max-response-time", "5",
