@@ -85,6 +85,8 @@ const (
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -118,6 +120,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeHeadersTooLarge:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -238,6 +244,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -245,7 +258,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -403,14 +420,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -438,7 +471,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -447,10 +484,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -605,6 +651,12 @@ type WaitSeconds = int32
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -616,6 +668,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -662,6 +717,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -695,6 +763,19 @@ type RotateDashboardTokenParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
 	// Index Return once the lock's `revision` is greater than this.
@@ -720,7 +801,7 @@ type RenewLockJSONRequestBody = RenewRequest
 type ServerInterface interface {
 	// ListAccounts List accounts
 	// (GET /admin/accounts)
-	ListAccounts(w http.ResponseWriter, r *http.Request)
+	ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams)
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
@@ -765,7 +846,7 @@ type ServerInterface interface {
 	GetHealth(w http.ResponseWriter, r *http.Request)
 	// ListLocks The caller's account's active locks
 	// (GET /locks)
-	ListLocks(w http.ResponseWriter, r *http.Request)
+	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
 	// (GET /locks/{name})
 	GetLock(w http.ResponseWriter, r *http.Request, name LockName, params GetLockParams)
@@ -798,8 +879,40 @@ type MiddlewareFunc func(http.Handler) http.Handler
 // ListAccounts operation middleware
 func (siw *ServerInterfaceWrapper) ListAccounts(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListAccounts(w, r)
+		siw.Handler.ListAccounts(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1168,8 +1281,40 @@ func (siw *ServerInterfaceWrapper) GetHealth(w http.ResponseWriter, r *http.Requ
 // ListLocks operation middleware
 func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.ListLocks(w, r)
+		siw.Handler.ListLocks(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1494,6 +1639,8 @@ type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
 type AdminUnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type BadPageApplicationProblemPlusJSONResponse Problem
+
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
 type ErrorApplicationProblemPlusJSONResponse Problem
@@ -1546,6 +1693,7 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ListAccountsRequestObject struct {
+	Params ListAccountsParams
 }
 
 type ListAccountsResponseObject interface {
@@ -1567,7 +1715,7 @@ func (response ListAccounts200JSONResponse) VisitListAccountsResponse(w http.Res
 }
 
 type ListAccounts400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadPageApplicationProblemPlusJSONResponse
 }
 
 func (response ListAccounts400ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
@@ -3803,6 +3951,7 @@ func (response GetHealthdefaultApplicationProblemPlusJSONResponse) VisitGetHealt
 }
 
 type ListLocksRequestObject struct {
+	Params ListLocksParams
 }
 
 type ListLocksResponseObject interface {
@@ -3824,7 +3973,7 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 }
 
 type ListLocks400ApplicationProblemPlusJSONResponse struct {
-	BadRequestApplicationProblemPlusJSONResponse
+	BadPageApplicationProblemPlusJSONResponse
 }
 
 func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
@@ -4940,8 +5089,10 @@ type strictHandler struct {
 }
 
 // ListAccounts operation middleware
-func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListAccounts(w http.ResponseWriter, r *http.Request, params ListAccountsParams) {
 	var request ListAccountsRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListAccounts(ctx, request.(ListAccountsRequestObject))
@@ -5315,8 +5466,10 @@ func (sh *strictHandler) GetHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // ListLocks operation middleware
-func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request) {
+func (sh *strictHandler) ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams) {
 	var request ListLocksRequestObject
+
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.ListLocks(ctx, request.(ListLocksRequestObject))
@@ -5517,202 +5670,217 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts4tu6roLSnKnY2JUvyJYld+4eTOImnncvYzqR7Wr1NiIQkjClATYCWNSlXnac5D3ae5BTWAkBQ",
-	"omT5ku6e6dT8mLRMgrgsrPv61tdGIscTKZjQqrH/tTGhOR0zzXL4r1dnp2/O5SUT5j9SppKcTzSXorHf",
-	"OB8xophSXIonisSJygcX2jwak0EuxyR+e3ROtlKqRn1J83TLPhu3GlGDmwFGjKYsb0QNQcessd/4sWm+",
-	"1sTPRY2c/VrwnKWNfZ0XLGqoZMTG1MxjTK9PmBjqUWO/030eNfRsYt5XOudi2Li5iRonMrn8AKPWzTqT",
-	"yeUTRcxnyZTrERdEjxhJaJax/IkiNElkIbSf6ITqUTlN+L9V0/tLzgaN/cZ/bZUbu4V/VVt+YjdmmjlT",
-	"EykUg60+xK8eXXOFJ5FIoZnQ5p90Msl4Qs0atia57Gds/N//VBJOhV3T8SRj+EZqZmjnf8FwqKiRMk15",
-	"1thvHAq3OFg40SOqcR/wWUKznNF01rILZEpf8LSx32h33v3jx+2/Pv9b98vO0d7p8/P2T93PO8d7H583",
-	"oobSVBeqsb/TfhE1NNdmMm45xE/CnlKRi32ZaKm0zNm+Xcz+3JRv1t3PT/g+bmf1pNddK9mIq1+PN1tm",
-	"AnYBH6R+IwuRPsqJCKkvBjBacCgfpJ/oiCqcJ0/vewQ7i0cgpCbuq2udQjnNxziI+vUF2+4/F29GROZw",
-	"GWk65oIcfjomXBE5GJjHzU8XKVe0n7HUnZL58bX97WFnVBk+PKDzmvnswywVy69YDssSkhy+fn/84eKH",
-	"o58e4+z894IZrT686vwf4+TqFk76LKGFYjXrj/0GxCuP67OghR7JnP/rgUdWhAMFB3bGRArzkxOWUy0N",
-	"U79kM2IZ/Y9NmEbzBzYjKITue2Cd8sA+V+ey8qgq836Mg3rPleJiaC7PNJdiSOJgjeYwwi/ao3hJ01Nc",
-	"8t3PAORTX6YzuLs0y+QUj/KKZkV4Qlxc0YynF3Zzq7eKK8JEOpFcaKLpJQMisk8SM/p9j6VdHssxToCU",
-	"E1h5MvPzNVvtfjNqw4WwWsWyhZYPBUs1Uh9EjyJjqpMR+d+fD5v/oM1/tZsvWs1fvnaiTvf5zV8ecbmZ",
-	"++K6Cy7nHS5Z62zVYs2fg2VqnV0olkiRKjIuzBkyQgXhQrMhy1Er7BAtyfZeu/2Iiz0/P1l3mWbGZoFa",
-	"youUsckdafavZx8/hBTKDc2af1NNxlJpst0lNM/pTJmrKPv/ZIlWxHzoj0DKjyUS3AZwQ87ZQOZjlpr1",
-	"9nNGLxWhJJVJMWZCs5QkUiidU3PFN+IFYoujnoiDs4kjEs/NO97cJ5R4q4TIQhM5IFwr0jc6g4oIBWZh",
-	"FQvVE0bfwa2C8xpYlQKFAZfCzNWcGp4MM3+lwhxdxq5YpkAHsWMqZniT7AkqgvfhS45jCUY22BXLZ+Tt",
-	"0fkBfOnTx7NzBVqnmS2t8DSjC7GJ7gkpspm5Hmw80TP8k8xJ/PUm3myRD9KYJUOSjKgYsrTVE4ZlH+W5",
-	"zB8kMc1dzAXN5tUbK8gHlGcsNVd0REWaoZC3sz8gHBW4PmOCZHJo5nUvqt6tUjXOyE2BwRpvpW27jMcx",
-	"FGZE6pH7dkSooWH7KU/LaERQorTRZ0hsNjTeJzvtHRKXCiwQG+0JYzIaUlU8NZvIlR8nIjvtXRKPmR7J",
-	"NBSfMX4hPjT/GZMNxWD7eyJ+D89+kPrQPekMx82I7Lbb5s7gftjvl8dZZJps4Fk5K4j1hL/A6aalrDcy",
-	"7/M0RTv/3tQ18KME5PXaeQAsMRuOyVIzSTpmTZnzIRf+hiQ0z2eG8HXFuxC6Bu7LSbdLmnsTzHMlnZUL",
-	"ehRCI0kulWoqrv2tssxmXKPAlUs2GpyfSsAeeqLKH95y/a7ofxb0ivLMkOmDTnPI9ajoXxTBcMGx4rdI",
-	"IossBQuzb9ZEkxHKAirUlOUsJYVg1xOWaJZmsxY5z2eEDikXRI1krrPZfTlItzxNO5PqPFcea83KHuN8",
-	"190S5CQC2Q3ZiBenY1X0d2CcqHMpT2g+fNhpoqGjLozmk8FowWFaQ8BaQ2TAWZYqQnNGMj7mGkVCZ2/7",
-	"+Q7pzzRTxpKiWXbPq7gdmE3VLyuipSRueivPcHE9j6zePFF122G+ZBWGzh75gb+0W0E24oUZxYa7zkty",
-	"cuiZXcaFUZBTv/g+m0mRkr3nMLCWQwZiyXw4Z4NCsZT0Zz1heOO78/NPJKMzlpM+G8jcDDSzUjsneSHU",
-	"PqopSHVGV9vZNsq3jEi/0CTW7FpvTTLKhVHCqDWYEykES0DJ4YokmVSeuZwwqtgHqV8VeW4p8N7EmJmx",
-	"QPgldrQ5fQQeMFMw1wjkp3Xa2ufxAVBJxtSs+4oRdj3hOUsfwXcJS4VPl9NbSYyL63ksYpzbCFa7D/uk",
-	"EJdCTkXkNiEiOYM/pShgBCg4PWHf3ogXZrxc6zTW64lhA0fXCWPpA302oPsDV7lgbrx5r4B3F0pz7zrt",
-	"NqGJ5le4eBWB8g9DPMZZG0sZBiPBfFafds0SHs3dVlm6WeiYXvNxMSaiGPeN/TOobIY5ysXpWPnxic4y",
-	"SdNHkR8THGu1/LAm8XLBcc8D6wTKm13U+pJiceaPbQiD8WZ4VCAdAvcoWnzmqBamYqxblCM9UYiMKVXx",
-	"WxLFNInfH/548fLj658uXv50fnQWtwhYLN4aRQ6viJJkOmKiJ+JXeMhNjJLFRNEZjusm6vcuCqQH3n2W",
-	"Ib/JGU2XKpqnVLMTPOB7Og9zqtlFVg4x74Sp/H0Zf+CKSLPB5pq4szAvWuZATpk2+uZAM/QAaD5mRl7D",
-	"781D8/sCQf7j3e5PJ8+enTc7IQF2A45x6r9wO6uoLMM5nsZUzC6mlLsg6/zaF54J1y8lMX8j5m/mvOzk",
-	"FdnoG0ZgfqIJhCYV6BZTqpMRU5v73kfV6T4nEyRL2EXzVKfd3XFK3TrbBlLFOTjMVJzjb/l+dpft59Il",
-	"3ba5C/v0eC4utzfg/xnLnJX7PHe7nyizmU33Qkl+PbERnx6eH12cHL8/Pr84/XQWbxKw9cHDFIGp7kd1",
-	"e4l+qyRnKROa00xFqJdlnAndEzRNc8MkYEowk/jVyfHRh/OLuU/ZL5GNOCTB+ICgq8p+tydg1sqoC/8E",
-	"I41IwYA/bBpNde5EyEYcnnVMgPs4eiPo+gCC28SLiTynEKkRWwsUywUZZHw40lFIj2bfDMf7cnh8fnR6",
-	"dvHp6PTi8NWrj58/nMeb5hte4Q6eijcjww28iUU1kSLB8H5PxPOUEtfqOpEzkgzxBMS+mEVwZr3cWsKq",
-	"HBPNzTtcDFsr8wMsTVu3uKHAm6hxhr6Obx4a+yA1UXwoWEq48NFW62khTKTGRDnjQwHbrMmWGWYLLdR/",
-	"9yjZB0l8OopbMmwB6H6gNwNbo8ptkbmRtcEzs0PH4g24Sx90TuZDXFyg43VB0Jm/NrkwluIl+F7npgkm",
-	"ocvZIGea5tq6Vx7p6AJH7Zmdi5/qysOrruux2LLbj4QK618ZcMHViKVkI6580ihWQNnaMGSunIct8qZS",
-	"T3hbKdxGCA44o7Ofy6kyPB79+oViOUlZYgx3wykJenwOzDv4z55whjpa0ylb4DQHZk7hOcXhQcVWw0IC",
-	"M+a2FAM+LPLHoTMw+MoRF/15boetxVk+SyDuYWgSldoNIcnb4/N3n19eWAl0/HrzERIfHJlVv74muc0t",
-	"7xGdesG+3JIEMb8psRFotfOLnff9t0mIoFa5gCQ9QhU5tM/C6PvkJaM5y0mvaLe3E3gI/sn+Q5Ijomqw",
-	"0rIB0sdV46Ys8vqKTvDly5em2TSjmiVU16QXHmZTY2vFuJeQ67gg+H2e4g0e/f2d9TCplKvLOitiid/e",
-	"sNGUatqnipFUMrznaKKSac41/DIlG2ZcMiiyLAJbsAnxSokxQi6GmwfmRWBsRhJ592YQTcxZYrRARfoz",
-	"Y6KxbHCAKpK1LVaZYWuGAQK/wBnLr3jC7hIHqAQADKmNCp3KqbjjdtrlGt44KjTouGYUZ0g9MNLxmEt8",
-	"NDlcv2KrTKl1CMxwxUrEA+U1UB1XKwjPK63+IwOeMUOERvhOMprgBc/ZWF5BACq1lkheCGGmirMvBXNA",
-	"v4ZUg5h3qyeC5Spt7nYxAYt5kbjB+1Iuwnl97JJB3B+YKZYXIA5uQPx7WyCfhSomE5lrlr5nKafn8NCD",
-	"hJEf8GJsRryA79bl6VUTJBQJP2Q+cF+34W4ogvxsCMyG2Nnccn1q1/CtHIjmpsTzi8f8vbp5gDHi5xJm",
-	"kUMmfy4nLNccxYRLtuXpbXO2Qxy/bkSN66bMU0N/nZuogX5nyN6BIY0wpRoJabvbiBpjLvi4GDf229E8",
-	"jQVD7dxEjSRn1KyF6ttmc87HTGk6noRDbN+4dPy1lvIBE+H8611MvnfX4+dwcyKX4B9McW7pv/jVYYZX",
-	"kC1+/LpyF8zAF9uXv764enbdHe9M/tWIGhOqNcsNBfyv+evPmAb4y9dO9+YvjYViBj/yCVfLTxX+zTUb",
-	"qzV3xAxsvwT5ao0lO7Jysa7ColxuwqsLDNIcLyDPcW9n2SLh00FCKk1Tbq4AzT4FKx7QTLFobhPGTFMj",
-	"DG5b+3v33E3UkFOBbHXVCx/hIbNVZWbjrfR6fmJ5s3kxdJfd9uYXyrV/de44wgnUn4jdP1VkelFaxMgS",
-	"Y6JZltkQQ6ETOWYtElv3XRrvk5ksIPLkI40HxEYKeQq5egMmEi6GttAnIjHa0OqC6hjEYpwzwaYXIN8u",
-	"xiqGWJBiukXiEcvMN5QcMykYBBp6wigIByQ2H2U5fKU65gbY0WGw8wlkDW+6r+l8Vv1aT5jPgTCtkkk5",
-	"7L14zu5N1Kgs/7ZR3uDDrp6pwrz8em8b5B08WOXFhoG6U7m14Mg8V329C7QVntJtg5yap0ERea/CkfZg",
-	"pPAEbh9J57OakZ7dlGL7a4MJI0QME7I3wOhFWRpQvuUcFQE1d2XscFF47nVX5xXwecvS7seA7iqK5qcK",
-	"7y+fW/othfqDxGjU0MuLA+3knigy4Dlkg5eWdoucjYz1LUUC/oWlx7rjvrHGGuGmVVe4vY6k9+O75dQd",
-	"hU9jtJ76Rz8MwxboFdU0vyjyrEbjD9IlP5+eEDnwPskniuCbK7fSMLCySrPOpBCpUb7nUg8hW630m4dx",
-	"MG3NJuDpYEutnIBhFw9kwoZPuHQ55RloncfuiSKiGLOcJ+i25WlEpiOejLC8rIwgX7IZ2H1m6qFGu7fT",
-	"WKXFGuLP5JAvIX7rNoQnzKbCaZUe/ZX7BNeSTdeTMsdKFSxdEDLPH3ZvdubvDS51YfOj6oUKblJAyhWy",
-	"u5UfV8TmIpHqnCc6m1VyLTCmiS48Dvvh7GGuI0Ih69YlRCmbI8VtfDxn4I6HwLVXZHe6NbRgE3Ea+y/a",
-	"7WedFy+6uzvPdtovXnQCw6ezQDKYxpnp0SLDWBR48vIWGWekpMzp8FaWfYaPnWmqV5s+Xky6gevOxGsh",
-	"C+fxZSRtrpJTGdGPY36DPG5zKE8UXL+BxPx10p+ReAs08Lh0mqBKBBF3KLeI8YEWeSWFplyAd12xJHfa",
-	"XWl2aHl58XywTTvJi7TLnvW3pjK/ZHnzWZ2pEV6YbyFQV0jEZRLwIIwjXDI2UQScXlwrcvbusNnd3SMj",
-	"qkYrucb2w278apt4LRHpdM2FtR9DMsPAXDmj+Q9zKqCIhwLBtMgPjE0I10RLAoopuu/KFE/wM+JmZeae",
-	"B/RSubaNvUEn6dId1nxOn/WbO2k7ab4Y7LJmt7+d7KS7bG/wrB2y+aLgaR2NYMpjncHtnR9rWdtmnDO8",
-	"YLcZ3MtdCyGYQbnU8ayp0B2MrKmCiDDmwv/3MoO8rDtctgNnnj/NWZODnLHY5h9CxQYeTIwlXcRbm9ZE",
-	"u+Ie+OFRLbK9x7LIdh/DIruzF2JOrVlHEfekMMdz3B7fbn7Z5+b4xqIkAnsrapiTXimSurW2TFSKFT+1",
-	"OtJ+H+zZfK2MGtMsIxCGIeCULSuYbFa0IS/kC1qiDmC4iy3ytuwrIqpIRljSlYFv3SjLmEXVIocuJa7d",
-	"DSobPp+/aT6vMpZOu2X+92z/eft5e+7Ctbs7NRfoo3MwVdeF1IM4FAOZk0kuE6YUs/q0GtGcAZO0AUlK",
-	"RmaC5vmIUDKRKb47yQpFaE/kVKRyTFQxGPDrTRt+Mw/g+37H4DeQqJD/6X5Bqt8nOWuisQ3JnjnTRS6C",
-	"x2C/W+SLq2gUdqgg+YubHbYy3NZnmpMxZyTM2ZhRmy4zsUU+5VxgJd3h2avjY5//piY0YWpewAfyfH1W",
-	"1+tddzvNXu/62dFKVud89Is0KMjpm1fkxc7us9vKAcc0GXHBmjmjaVAfuMjyMDayqNXWj4IVQpBGYvbD",
-	"3s3FAuW66vNqkfZcZkBdAUZ9Zv4CmEwdlskCdkb4x8VSR3ASL6aT15UoLQ0izSUI1+TMVqOkQeXrslyY",
-	"+Vys2gK4siTwl1tsbRfm+rrauxHGtb6uLEcyOjTNlHQsLv6xaf1VzeOgKDTAtFhpipdMfyGQs9zsBS0T",
-	"Q2pfV0kFN8YiX/98emxYmCvydBfLPH5A4vowHOakmHuAKSnxLfbzvPfcRvpg3oFsgstYOYE6IXXKaDpb",
-	"x3qD/LFFslhicdV/Ci7m/byQd3UJL2ig7v2VM3MBhuq3H80x/kC/dt2hYB3UPZ3Hfj7zqmb9JgV+8hpT",
-	"mQlv4kTmEo95lnGHmAHwGJB5Q/sIG6BHPE+dn+/8/GQzIkoCnIBgU5ohmhIHWW/zaqzXo1SRmE3J96K0",
-	"226323XOjeWhW7ew34gq7x1tW0bO0a3RM7u8etJ+oJGy85hhoz9E1Gd3yT0TbPr416ziLlxYQf1hBiGm",
-	"JZcQMQYwA5crMpW5Hk1HPGPLr2XlFnXud4lKI23OPyKSHHyT4A1jrnICQHy4Qn9JWNNJZG4zwZVPuXLm",
-	"pyvVUmTD8glFUonptOis53qzRT5RpQjX4O/nImXXMaYS6WTkAVMEu3YvzSnknWf39I/WbkzFV1l3YlAF",
-	"XUn5qiZXLarZZjvrdvrLaOYTssqq6gi9kCkb5jTFCuKVqo3iImHLaGuE5iodMsgSHrPKuH7XUqpZ03Dv",
-	"23x6qn5bYjdqvO9XhKXeu+1tUkmtI4XQPCsz01zqWmhTyEtIzMIh736J693GAXdemD/WWGdguplLZ+9b",
-	"RMaMKkg4t6l4vsxqLIXUUvCEJOA2DAlyb+46YjqSI8jtPXNdVzvpS+a9MFVjBG5vb7+IyOfzV1HIHsgk",
-	"Zwlc6qq7oNvu7jXb3Wane97u7Lfb++32P9Y7fDMT65ytuPvmXdzVPBvz11sTicL8khq/xJRk0gOvgCca",
-	"KutdNohLVZMTJnwp10ab/I8jO1tytVnZie2V57LXXs0aDPWzpMi5np0ZoWSBUo2x+QOb1ZtLVci/qEpC",
-	"IUKhYpC42iIfWFmky1J0FVU89csBaz3GXrnfdMLNf99EDcwBPyww9LMUnBS+sU/i+mx8meiL//d//m+Z",
-	"SW6+gbMrvznSetIoi8heSXnJl2Df1hRAKaYxIhOUoWwlNMv6NLmM98k7rScfRTaLyJk5DBb1xBkdszOu",
-	"2f+c0OuIPCMpnalK6jeYb8uiGCBLYEcTnKnf0YuLd1LppjcAL+wkF7cXUeoGspaxpCwnLLM4FlSkhu3p",
-	"nPcLc76+SlZZoCSeGPHWE4de4FLy9ClI2qdP9238YSaLXFlGahZ0fn4CKBuIRzZXEAr8KSK2oHsmi57A",
-	"uAbXmAvRIkcQssRISEJzDEeSp0+t9oNU8fSpAzUjamncsyfqA58HZGJlvA2Y5EzJIk8YZHlNcqlZgsW/",
-	"GdP4Hf8EVoP2hBUsHpWJole2jGGd2+lNzf+PARGNWtND0QFYJoUR18rFesxGB3CIGb/yHtt5/OV98IO6",
-	"a5JQgY5EohiLkC/JnEDRc4lvUeacQHQCXZbcVqlah7AhBi4SbYtqFcEMZ+teZjQZIRxYixxah2ZPAFHg",
-	"PqPn1ccn95HIS5C3qssV33n61AGswI9CiibAvvWEHeXp0xq3LNmggvCUjSdSM6FLJy3bbJHD0vU6Ld2y",
-	"djiAwVvpjkUgSlAaCKN5xlmO5wY2pp7KwDOtRjQHcCrBHLGx6yQrUhbsliFGQfiACMbhv5WxPb2ruEXO",
-	"6IDpmf16yibwZylgiJ6wXyMjemU+5eYLXzuAscLlObe4zOc84j4RpScKwX8t2KYhQUOYYCGbW1ZuqLuF",
-	"Z69/ICOWTcy8JDifeyIp8szYBZeKUDwYV3MDIQfCNca5kRU3aVAVZGEHPUADYikQ2hMlpCBCvcFHmmlM",
-	"Nhxiw/lswqoZ4NfN6XTaNDK0WeQZE4kEfA9Xf0+E7InK21TB9w/ssZS57ooMmSY7nd0WABSGE3QUVIK/",
-	"w1ViE12PUAhb9FIixl0izU2WgyAaEAVZpRgFhOTPCJRugC7qtts4f3PH0eKEB2lP+PBhyg1fH3Nh5HmL",
-	"APoh6u3xskqEmGw4l/1m1UXfE0t89ITOFSHwFJaHtFHCbGQcs56wprQwF4MjW0IF6IDEKQPEvZjY0hDL",
-	"dTXZ2GnvrAMNuNtuQ909PEPVpQcLI+hEN1/0JTUAemTBP3piNaqguTsWWBC1GAcE8PboPIQSyZT0eCLv",
-	"jg5ft3riUMwCeD5hiWibbCBBmNuMCCabEUBMbVRRs8IHYKt3ui96YqPESVCRvQ1hMczmwRwCJ1kJwMkV",
-	"2Wm3AyxRBx6K8gY+s19B4I3rQ+HxAUh2rkin1TJmg7NLDgIRYhNeqO4JGz2sAhSROiSXoJLWSiuHUuIt",
-	"D4Xpy87cwFDkK9ydeqODvAnVBbwbVntWpM8yOSXd/93dRo0r4wkTipUJq433x+eN0p/f+JhoaWxxo5AZ",
-	"+kV9qt3qtNqQMj9hgk54Y7+x3Wq3ttECGYFKvgUBoK2wGmHIwF/mz+w4NboZV/rQPTTX/6Dbbq8oN6op",
-	"Myq/9nM1caeu6qJau7JdrUCp2Gvt0l6z25Twxs0va5f8hPUadSCQWeboSEXECGjllEKzyTu4C3Uf8Lu1",
-	"FUB3wyud219ZBF6HN3fWfPN1ACu/09m+/a156CnzXvfF7e+FyELmne011jYPk3gTNXbba8zxcxX/0XLv",
-	"299DGN7QOgUSLO3Sn3+5+SVqqGI8pvnMkr0/dGPL0KGCFCvzRsOQ1kSqmutSSU0vA1UvJcaj1r8qASGv",
-	"S8a1afE3Vd+Pzgt2s3CNO/e6xktvbjl3n1vXMFbxvEfk4sv4xdXfxm9mfxu/2fv84993Pv/49w47+nCV",
-	"jNPsdPuvo/TLdfu0+2aWvL3eDVPaapwrd9wln6C/pMzPmH4h2pLRbjEnHiYR+ew2TIbPuMAcM+RRSzJh",
-	"IY/RyxJUy0vP7TTsYlOlqnDUaK7fT+Uw/uIOtmUk8X9tBX/EktF/B2bVXoPpVFvvPITFdXbXYTs1hbZ/",
-	"av6ItyjUsGpuSQ3fvInmNY+tryWR3myhVjTf1ern1cUq2HqnpvFTJSH2fu2fyqThG7MDjutXp3NkbGrn",
-	"0/GWsLXlOaTS6hmY6cro8BY6nSdohFV8JujY6Ik5z4bnEwvuknPXhsPc+P164w+dC9Zdiqplndgq+3h9",
-	"S+kwLxE6/W6yne6w3cEevVhHEjipsSgRwqHWlwhhevkKcVDD+P+YDHWuC9Z3/e8e/G2ZqC4Z3krm1qfJ",
-	"ZTEJjKqFkhhGx4pQaLbBFfgKz/52wrWFxrAZJNORzBwg1kZpguB0RlSNmIp6ohA+yuzqZczLzi894sNR",
-	"c0o1eBDzy80Igo/apZrGfz989fnze3L84fxjTCCkji0HKsUNwK/EsEVOGbj5CYcIhNJyMuGVGFREENLD",
-	"/VrB/OiJDazgGUvvNIybU5pZn1NTjcYxPKnQ9QCVPvikxeMgFX+76gnrRS/BL3M7RUyJXFlqhMXKbsRB",
-	"JmW+Wccf3zL9Eo/0TiawTDTTTQWnDQlonh/5CFufC0NxixlotXzI0khlT+cQj5xn8TVXE6m4rk1fiKnW",
-	"NBmNmdAHMIgRmP/Ta/gwTtNiSvGxzd9rpf1eI14LpKSClvTdOv4P5I6HId9K5GTmGJYjzAhcfVD9wwVb",
-	"xirL4OVSTnnKUp5DSyZw3SO4H9GS+JJRTwFkQoeMbDg0t5eHZ0cXn09PtqAOckvC1/zD8aZVsSyEvnP0",
-	"sWuaaBLn9rMXRc7jiFAyyJkaEcXFMGPNQjGsmGEx2eju7hGb0t/n2vBjxGwz0mKXjLkotGNmlHz64dUR",
-	"OTOvgCf7IhnRLGNiyGIbi3XYhwjBCmFAo7u5hdsEi3gh6grLiwlGZ8nGQgCYhPHfzQPk8DCbK5bzAWe5",
-	"DfNkjF4xFfDzFvkgiUrkxGJMwzVlKcZSJkU/4wmZ5BLEFqiZWUa8WxLiKKqOowLyJR4iAifOc9btdrcm",
-	"Hr704Oe44IlEFryi1rh8//Ppyd0YW9Q4Y7q5LGi/7HQCeMuoSh6/EVtdgznWgVj+m7DIh7G7Cn9DWFYs",
-	"LhgSbjUlpJyQmRV61Pglalw37f0E4DPrZJvjcD49Yymrc7CVEGUNud2I5QzZg2M60KqP/VrQLHzwieqJ",
-	"2ziDYUN9W64UosKBWmRDIFSUlEnoUGKvEQTL1EQxJohZCJkxTTao5VkYeMV0Ipir4W+GY7BrB9Tm+a3h",
-	"Oz3hGA9qq64lkFnwRoyoMsC5zT/KyvR40yHdQ5pnTzh2f/jpGLi9GcBwbJEGnCKBQLU30DWkDuZyMmFp",
-	"5FIUoF4Ngk/nVbQBKIpxnDeYZgBXwFOzEYgckFDh0jZHVKQKGuT2hA1e4CbM+Ulww9xxD5mGjnzzaT/h",
-	"EWYUQ/E9EZf9umMHl2BMVDNE4FN84pYPhmsNP34DqLxzDPl2H0yYAYVHbncIScr7ZX4tGGi5zjWMZRy1",
-	"DcJ3O92aeozaXuZAeS7caD88nxcVL5uDsoX2D5jEGeZhuSULpQ1hyoGLU/tK+QoMMTJ/6zEhMVLnRcoE",
-	"Z+nS2bomew+Yrb8P7HqSUWEbKw5IDGOv/vJFONSSWXTbO8/vMg2AyMbKibWmUOT8gZ8+q8mbiw9Cdmo5",
-	"bGvtdDdgr3c5FyMuhrJpx4MMaqtIGB37dhXozEHBHxiiD6//2irQ/EvfTvGxrCu+TSN1GYmbkcvt6Am8",
-	"3ZbpJRmjufNdfgNVqYIO/ydQlnaRtFa/t9ic8HexRCuqGcqpx9LNQCZu5dIl7Ne798EZ6AQq4pl4f7xR",
-	"67w3CoMgaABSbc0omaXuJZtw3eqJNb32JHDaG4mHX0GXnFEiXGyBbMTOFR5jzRmmtXCX+aI0nVVSCqno",
-	"idpExVJNC1a7rLy84hsH80+tBZFSJhVXtZBTOIklcYj2t41D/O6R6bvEIb5p7GHBrfbdQebZkmdEpwhc",
-	"Xc2DXgh7AhcCfuNF7lID8KNg5N35+xPryDL35NXZGdzWv9IregaPEg4utcjwDpeSOJJKu+YZoB00uQCV",
-	"M+oJGtxPcysjzGGNoZWligjyvmgutljJjcsZeL+MgcivWNQT5iPm49h2BpuuRIbXyMGA5Yr0Gq4dTcCb",
-	"e40ljnUP03f7jYcOmCM9zqrO9LVc56U9VeMuck7zMyt1mp9kxpPZakg/w80OzDkMciiO/+7F+WN5cRZP",
-	"PUJxhL4DdJ348Iu9seU1XaU8+Ke20DWx9E6/YRqaCcMHSws1DJcpaV3n4UwdQL2m2SVAxpvrDrFIc9nR",
-	"I2OH89nFikHEEOq9jOgPwHLIe/7ytut3iCu59RLyMR2yraePEs/C3SMw5PyVpMmINc3FzGUNtuannF95",
-	"RyoVZCSL/I8TnarrDfbdqvhDWRVf52vv5oNc5wvi9Ilyd466u3JftuFB6Wq5hoeEyiANVZH47dE5wZfi",
-	"yNseZbd9lzkICjnwj4nMMmACC3f+hKvy0p/APB6qatvV/FyFXlhaU1vFVtjpVqDc6upmrbOkAqBXAqh1",
-	"npXoBoiCdofcb48bWJf4HWhB31Th/tOyiz/4pa9XiB9w7VWJRL384vvPB8EGUNB5tQOsNbpT7zMjr85O",
-	"39iftbQleKon6uChMStmASQ6xIgOavNa5JQPR9om2VA0AZrclvW42EYFxC/2eMixL5c1Jk1Yp71P3BBQ",
-	"qOjhsCQ4Cms6tq3pRgjVmjNfj/xt3QkhEHiNglgF8m50/z7qjHeSf/Sfq/ZPv27/9fLFj9OTfPdcPPvE",
-	"9j7Tztu0/YZ338mds39WAVUCrvqiUvkyj7G9+3y7u93xiNeQ2pMAIsujOCsW9ndp3ynlwBbWV+5iIZvg",
-	"QI6/q3TfefQ8j/4ykoSrsifuQ/ixYWOy0Mt9v69ZxrRPiMFArKz2ihcphieQv2HAokXOy/o+6KY2GEC3",
-	"5kV9zBDHx0Ivhlvr9q58ZMuwdOss/GWBue0sDRzJQs9dxlUhneAK25VFPhbzx7+aa5DuGw8O+f0y/x6X",
-	"+ciqLgvpDg+41etFdTDWgDfb6kxB4sdQagzfc43dBlHHiTBDMJuRjF+ynoihLn8xmBS7MAr1cDFzsSBI",
-	"Y8HGw94bNZZjwNKHGnMbc1kMsqDSBE8E+tLycIoX1XUFZA/kM79lTOZhtSG/RUzmP1bH+c5I//CMNIxH",
-	"zSd9eQaTBrGWO3JXmSz3Vx2KIHBlMU4Md2M5EwlDLIhZJVzVqrXZzDe+aRDo8NNxMK/HDAR5P75L47MO",
-	"fOTxqrIBA6aT0W9z6/9cEZ/q8W6cJTSj+eYaUZ8x09TGaUe+9U8tqQMKTgj56WCQHAYL1YRmGdnI+BUT",
-	"TKnNFoktumRMFJ0BYqiDx+yJJfiYRMjpgVdAXIgnIjHCZPqRZmSDQudlSDItmy+nXF1GhApyvPURMekj",
-	"yCkN+y+v1XrZ1YFttsgpoyk3SwIHtJ0nd85pgNKOl3hjbD+lh6gPFgHRwl2G7b697xcQMYNuSw5StDHM",
-	"ZTEhiRyPuSYIFr9fbobMKz2syUZne7PhIUPrvNitNvpcLNBnOS24p/Jyvem5t+WlveDrqSR2L2/t811M",
-	"7u2z/nNxjRN7U0kyYsllFMDBQQaiLW1yB1fLNFaHcxCXqhDoxrNVmssw9CICqK2IpiromNVHcL4Hbv4I",
-	"gZvvmVJrZEqd11D58pCK7apVXqutr4aKbpYrnwgCCqa2sdStaKZQrW9+CDG4R1QRdw2N6IK+WFD18fTp",
-	"F6qT0dOnWMohhs2JzDJ3S5WeYVn2KylUkT1RCGPJxZD8WrCcM7W5j+idINXLFloA3ZlRpYmi0xC7GwsC",
-	"47DdtC0CdKEYl3RJFVFSip6gZcu+J2ZZ+AnEG2dUO4xR+wXAGfcVCOY70FsASp7LNkM9UQhXoAP8DtDs",
-	"AFUcx9ME0QKh5Kds50Rhgm4GuDrbNWjMAYOS2jDSPuGDEhzdfYsL0md6yswhOTZYrhjzZINJun7SMMUl",
-	"SobhCLcVrZzCF3D0YC+D85rfTT3ialldAmx0Jfn/sSDWF2sXSrhniYcJiS+u1AjO2ZGWWYKRaWTD3lvS",
-	"jsyeQi7QXntz2XIqrc/X5cPVHui/PFjFg/5lof50iwx5HsgQeNdwDhAm4SDfRryVDeQW2o3dWfLd3Eny",
-	"uRaF9UqgpWr8wncB+HsLQDwsB/WDSNOGNwOsJdc1wu+uPlrfZRAUqIrc3LJ5/TWYSusPugz46G1OhS6l",
-	"kjdYjSmVM0Y2KsLYCeKo7IaRbtqWvpbxE8GmPYEKssVRreB9VMC0qZhVET1aBBo6KDlmZqdZppitf+A6",
-	"KpvkIbRtKcwsUJOZiF2ACprxHJC+NBMJcHBBYTgNGvBZrGwQ9jQDUxjxrjfmIaUBIHwpqDRUt5ZlGftz",
-	"BRcwxep+GOEMsrnMAoGdnfWEseht7uiU/DeJg546McpkRALPQNhtUACjBX4WB5DHXDtHgXJ1WdDZUQpU",
-	"FRCkOa2CaVdwrc1rOSKuKDpgdUDYYfvgJX0JAdb9NiBsQLSG4mZDcQHEQ3kMtiOTBWaFTzah8NlNCbrc",
-	"GgrBI4VyXKSYEHMeAKy5Ih2zwZ3ucyOIc5qYi3NQlvPAUxuxvZDuKuIxV+FvfR9Ap42+9Kj3+NLTp/sW",
-	"sKeiMhKEZyHtCiCyeQTiRBkXrGwm0hNzDWrM5DmActfpiFAEZBSazG7AZot8wWZ9cB3QrdYTWMpsKDGy",
-	"Zc34l33AWEfKdTd+hlXRJcuwUPfQuQY7AfYEgm9ks8jDXE/ppQMUgjRohVoq105JTblKpBAAFRJgWMD6",
-	"qUgBDx6pxy/dzgDXBKO7oiyYmBxACwHyayE1BfxyKtKmHAz8fegJdACyKy4LFYKxV3zwGFD0adrDXE5t",
-	"jTzMLuNXzMb0POrSE0XGbCzzmVeerV/H9T6PfEMP390fAddTj5EP/cVaQLDmMw4BOWifahsvQtsBm/lF",
-	"/bjuOji/pmWaZQnbggp+iG9YNfxeyKeIoUnHE8qHoqLArVC1Ks3HOrtRVY/d32uDNObO5+GHrLyHTxly",
-	"821g/YMSfwl7mlbe3W7fQXuzu3QnfNa76tAOyf0xVOCygdm6vbrne5bZBnZe3/Wzu7emvkotDzvJwxUI",
-	"ZtKpTuSuirc/Omg7V+t3wpWBggMipD+raCMVrFjLGutAj5Bnlk0B/1kAHDGOTjbQ2nOg+1wF2P2bi+5C",
-	"+50a89gbV3+xt7U1oXrUgh9vFq5wQAnzOLP+TzeuZ13dqiBS/lhrEmz6m6woquMTakmf9XPfa8C5jUGU",
-	"4FKhOcBA5ourGdY6L1au5ZvmASwmAKxhnaFDdsz1kWtF/B2W91t4UwHMEHQVa3Ws4TzdCnjNoxuBR16f",
-	"QxvFagjko8iw0s0576wmOMDsJXQHUkH6zFuG+1CXXohLIacicjZi5G2q0JVrOzKgqwOHRl19oVN2jPVy",
-	"LqtdSMxpr0uYqrDKe4O331Vmri2B5roNP7byUNMX+H4qgBexvpfv3Ze4TMjaB9Lf1q+1Fgc08/og9Svb",
-	"oP07//sG/O8tv3KMD/we63E/q5E8Ou87YzrgfU+UM3KXeF2sP8x5LcCLxbVnb1OqNi3Sh40RpzUuH8Dy",
-	"cE4NYwc7bZHqSnwrocLYm31me9kBe7VWnVdNsKOu+ciQaQtxUvlcPZssta/fjEkuKmLrs5SgF/a34Jmr",
-	"bJbOb2lauZbOd92a5bwWxvvOav+UrPboGpos2vaQSxit7THVmlHMyKztIvWW6Y8TJg4/Hd8tZcUNesc0",
-	"T/st36bteyLUmoAZldZ2/ZlmEGWGf9AQFBjyKvoFzzQmVVaCWEFeFIi1W3Mp0R5wiZTGJICv2BTDfYgA",
-	"LORJYjafQsgtG5pAEGLseMzSVk1fbR8QwNxANCKmXDGyAVDFKEUFY6kzE3rCiEQpMEdQaZ5hl0kyZlQA",
-	"XP5mpY+ua9VN+jOXA+yzDcwQrhGHz/QECbwkpeEU9u+h4ikQD2a4OwgHeHzxjn0p+7Gjp/8/+YL9zoB3",
-	"ZdYtpCfW3LP5QoGwi7WtEgDSXAbiagkXKB/+rapNLluNqGHLmkETtt//Wu/8jAgoIT7aazHx1IQl1gMA",
-	"6TTWtYWSZDHb5WVQJa4wtFkP+ReMBWBb9UixU9YPKsx8Z98xzTJs/WqkheEmUMGQ0CzDuisMAU8khyg3",
-	"vWQuadsO9UTNo/Nu2N7cAViwrZXfjLAQtFIBf+DjNz0RlN6XlffY4BMYUhXyY66oH9PJVFmV4EHjW+Tj",
-	"YOA6duImonPEV93EUdj/0pLDCDpA2yVgTAn7rJYbXlaOLO76R9dF8/DTcUSGBc1T5lGU46APe9neVA4G",
-	"bh5h13du9liH5ww9BGoypCAxGtPJqpUAeOBzJO0ydMwtuvnl5v8HAAD//w==",
+	"7H17c9s4lu9XQWmnKnKWkmX5kcSurVtO4iTudh5jO5PuafWaEAlJaFOAmgAta3NddT/N/WD3k9zCOQAI",
+	"SpQsP9Ldu5OaP6ZjkSAeB+d9fudrI5HjiRRMaNXY/9qY0JyOmWY5/OvV2embc3nJhPlHylSS84nmUjT2",
+	"G+cjRhRTikvxRJE4UfngQptHYzLI5ZjEb4/OyWZK1agvaZ5u2mfjdiNqcDPAiNGU5Y2oIeiYNfYbP7XM",
+	"11r4uaiRs98LnrO0sa/zgkUNlYzYmJp5jOn1CRNDPWrsb3WfRw09m5j3lc65GDZubqLGqyJXMl+c85cR",
+	"yxnRI0YmdMiI0jTXah/+EAt2rS8SeDEmclA+1WcDmbOIUEW4Jgkdszb5OOaacN0TA5nDkwOeKw3Ptwl+",
+	"XRGaMyIn9PeCESpS0meZFEOiJbyQcaWJHlFNxjSFOY0PCO2JMc0GMh+zlEjBIiJz8/+4o1RIPWI5vBqR",
+	"IdOK7HQ6JObiimY8dZNvk090yMWQcEX6s55wX3uiiJK5JpdsFhEhNenPiBwMFNP7hArCNRvjhNg1V1qR",
+	"tDD7CZOdjmQGu8HFsCe4gvFYStg1TXQ2I1IkLCLsigkyHfGMEZgo7gBNU7OYnORsLK9Y2u4JRwG/Fyyf",
+	"lQSA828sOerdrW7UGHPhj77u4E/4mOt6Wh1LpWGRCnYUjnYks1SRZsoGtMg02ep0ImJOxDy61el0Ng6I",
+	"LLShhpyKIavZ88x8sKTpuRXBr5UF2U819s23GuakqW7sN7jQ291GZNbLx8UYfu7Acu0//WK50GzIclyt",
+	"TC4/wJfqFpzJ5PKJImYqZMr1iAs4y4RmGcufKEKTRBZC+7lPqB6VU4f/W3UL/5azQWO/8W+bJf/YxF/V",
+	"pp/YjZlmztRECsWAoxziV4+AxswfEik0E3BodDLJeELNGjYnuexnbPzvvykJzIdd0/EkY/hGamZo53+B",
+	"5NqIGinTlGeN/cahcIuDhSNVwz5Y0qZZzmg6a9sFMqUveNrYb3S23v3zp+0fnv+9+2XnaO/0+Xnn5+7n",
+	"neO9j8/NIWqqC9XY3+m8iBqaazMZtxziJ2GPqcjFvky0VFrmbN8uZn9uyjfr7ucnfB+3s3rS666VNOPq",
+	"1+ONtpmAXcAHqd/IQqSPciJC6osBjBYcygfpJzqiCufJ0/sewc7iERiW5r661imU03yMg6hfX7Dt/nPx",
+	"BvB1cxlpOuaCHH46NsxaDgbmcfOni5Qr2s9Y6k7J/PG1/dvDzqgyfHhA5zXzQdmoWH7FcliWkOTw9fvj",
+	"Dxc/Hv38GGfnvxfMaPXhVef/GCdXt3DSZwktFKtZf+w3IF55XJ8FLfRI5vy/HnhkRThQcGBnTKQwPzlh",
+	"OdXSMPVLNiOW0f/Ugmm0fmQzgrrWfQ9sqzywz9W5rDyqyrwf46Dec6WMSiJzMs2NLhUHazSHEX7RHsVL",
+	"mn6iQ3b3AwDh1JfpDC4uzTI5xXO8olkRHo9TBezOVq8UV4SJdCK50ETTSwYUZJ8kZvT7nkmnPJNjnAAp",
+	"J7DyWObna/a5qkKuWqVX0ip8A/9q7o7hwka/0iOrJpIRFaABFvoANW5Ch5QLEFdGu6L27UfcCT/JtTbC",
+	"Pg0E9yjMJHZmBFck0OdzawIoYwOEyjxpzuvwKCFi1C5B4zb7arR0VP/QINgyAxlNMRgAX8H3KVAYmVJF",
+	"FBMamLliPYH8gkuhgCaJMAdWDmEPId5okw/S6I1DkoyM/gu6O96pU0s836/VOtfKqOIXwmrqyxZaPhQs",
+	"1WjSoM4ZStLJiPznL4etf9LWf3VaL9qtX79uRVvd5zd/AwPTWFuGTNrm7NvtR9yCzM1i3U0o1xJug9bZ",
+	"qg0wPwdL1zq7UCyRIlVkXJhzZfU3YHuv03nExZ6fn6y7TDNjs0At5UXK2OSOdPzD2ccPIdVyQ8fmv50N",
+	"ut0lNM/pTIEfoP8bS4xdztjkr0Dej8Ut3QYsMMuc0UtFKEllUoyZ0CwliRRK59Rc+4DlOWKLo56Ig7OJ",
+	"I7LI1PYJJd7J5cx7rhXpG91cRY5rogKvesJcKdwqOC/n8fFM1MzVnBqeDDO/UmGOLmNXLFMhJzZcmGjZ",
+	"E1QE78OXHBcznJhdsXxG3h6dH8CXPn08O1eBuAz5nLE52ET3hBTZzFwPNp7oGf5kJMjXm+Vs/CjPUdbf",
+	"WzM1dzEXNJtXB6zCPKA8Y6m5okYHyFCZtrM/IBwNpT5jgmRyaOZ1L6rerVI1zshNgcEab6Vtu4zHMchn",
+	"6P7Cb4PfkBL7KU/LaKxToxD1M6MxyJTF+2Sns0Pi0lAEYqM9MaF6ZEhV8dRqVm6ciOx0dkk8Znok01Ck",
+	"xviF+ND8MyZNxWD7eyJ+D89+kPrQPekcNBsR2UXnFu6H/X55nEWmSRPPynkbWE/4C5xuWMp6I/M+T1N0",
+	"G9+bugZ+lIC8XjuHsiVmwzFZaiZJx6wlcz7kwt+QhOb5zDkxS2d16Gm+LyfdLmnuTTDPlXRWLuhRCI0k",
+	"uVSqpbj2t8oym3GNoVQu2VhKfioBe+iJKn94y/W7ov9Z0CvKM0OmDzrNIdejon9RBMMFx4rfIoksshSd",
+	"02ZNNBmhLKBCTVnOUlIIdj1hiWZpNmuT83xmjQk1krnOZvflIN3yNO1MqvNceaw1K3uM8113S5CTCGQ3",
+	"pBkvTseawu/ACaDOpTyh+fBhp4kOBXVhNJ8MRgsO0xoH1utABpxlKQYDwDpBkbC1t/18h/RnminCBaFZ",
+	"ds+ruB24J6pfNoaWJG56K89wcT2PrN48UXXbYb5kFYatPfIjf2m3gjTjhRnFhrvOS3Jy6JldxgUGmtzi",
+	"+2wmRUr2nsPAWg4ZiCXz4ZwNCsVSHx96d37+iWR0xnIb7iJUzKzUzkleCIiSUW2pzuhqO9tG+ZYR6Rea",
+	"xJpd681JRrkwShi1jqlECsESUHK4IkkmlWcuJ4wq9kHqV0WeWwq8NzFmZiwQfokdbU4fgQecdwI9Exgc",
+	"sc/jA6CSjKlZ9xUj7HrCc5Y+QowAlgqfLqe3khgX1/NYxDi3Eax2H/ZJIS6FnIrIbUJEcgY/pShg0HfR",
+	"E/btZrww4+Vap7FoIUx3dJ0wlj7QNwq6P3CVC+bGm/cUeLc8RPu2Oh1CE82vcPEqAuUfhniMszaWMgxG",
+	"gvmsPu2aJTyaW7uydLNQG2Ekohj3jf0zqGyGOcrF6Vj58YnOMknTR5EfExxrtfywJvFywXHPA9sKlDe7",
+	"qPUlxeLMH9sQBuPN8KhAOgRhCLT4zFEtTMVYtyhHeqIQGVOqEh8gimkSvz/86eLlx9c/X7z8+fzoLG4T",
+	"sFi8NYocXhElyXTERE/Er/CQWxh5j4miMxzXTdTvXRRID7z7LEN+kzOaLlU0T6lmJ3jA93Qo5lSzi6wc",
+	"Yt4JU/l9GX/gikizweaauLMwL1rmQE6ZNvrmQDP0AGg+ZkZew99bh+bvCwT5z3e7P588e3be2goJsBtw",
+	"jFP/hdtZRWUZzvE0pmJ2MaXc5ezMr33hmXD9UhLzGzG/mfOyk1ek2TeMwPyJJpACoEC3mFKdjJja2C/z",
+	"JLrPyQTJEnbRPLXV6e44pW6dbQOp4hwcZirO8bd8P7vL9nPpkm7b3IV9ejwXl9sb8P+MZc7KfZ673U+U",
+	"2cyWe6Ekv55oxqeH50cXJ8fvj88vTj+dxRsEbH3wMEVgqvtR3V7acEjOUiY0p5mKUC/LOBO6J2ia5oZJ",
+	"wJRgJvGrk+OjD+cXc5+yXyLNOCTB+ICgq8p+tydg1sqoC7+BkUakYMAfNoymOncipBmHZx0T4D6O3gi6",
+	"PoDgNvBiIs8pRGrE1gLFckEGGR+OdBTSo9k3w/G+HB6fH52eXXw6Or04fPXq4+cP5/GG+YZXuIOn4o3I",
+	"cANvYlENKU6wrT0Rz1NKXKvrRM5IMsQTEPtits6Z9XJrCatyTDQ373AxbK/Mw1nICzIkeIa+jm8egv4g",
+	"NVF8KFhKuPBZDdbTQphIjYlyxocCtlmTTTPMJlqo/92j0R8k8dmNbsmwBaD7gd4MbI0qt0XmRtYGqc0O",
+	"HYs34C590DmZD3FxgY7XBUFnfm1xYSzFS/C9zk0TTEKXG0XOgljtIx1d4Kg9s3PxU115eNV1PRZbdvuR",
+	"UGH9KwMuuBqxlDTjyieNYgWUrQ1D5sp52CJvKvWEt5XCbYTggDM6+7mcKsPj0a9fKJaTlCXGcDeckqDH",
+	"58C8g//ZE85QR2s6ZQucphpTp5rE4UHFVsNCAjPmthQDPizyx6EzMPjKERf9eW6HrcVZPksg7mFoEpXa",
+	"ppDk7fH5u88vL6wEOn698QgJRo7Mql9fk9zmlveITr1gX25JNprflNgItNr5xc77/sckHlGrXEDON6GK",
+	"HNpnYfR98pLRnOWkV3Q62wk8BP/J/ockIUXVYKVlA6SPq8ZNWeT1FZ3gy5cvLbNpRjVLqK5J4z3MpsbW",
+	"inEvIc14QfD77OcbPPr7O+thUilXl3VWxBK/vWGjKdW0TxUjqWQ2UQVMVDLNuYa/TEnTjEsGRZZFYAu2",
+	"IF4pMUbIxXDjwLwIjM1IIu/eDKKJOUuMFqhIf2ZMNJYNDlBFsrbFKjNszTBA4Bc4Y/kVT9hd4gCVAIAh",
+	"tVGhUzkVd9xOu1zDG0eFBh3XjOIMqQdGOh5ziY8mh+tXbJUptQ6BGa5YiXigvAaq42oF4Xml1X9kwDNm",
+	"iNAI30lGk0r1AilEai2RvBDCTBVnXwrmgH4NqQYx73ZPBMtV2tztYgIW8yJxg/elXITz+tglg7g/MFMs",
+	"L0Ac3ID4z7ZAPgtVTCYy1yx9z1JOz+GhBwkjP+DF2Ix4Ad+ty4etJkgoEn7IfOC+bsPdUAT52RCYDbGz",
+	"ueX61K7hWzkQzU2J5xePebJ18wBjxM8lrNaAwrBcTliuOYoJl9TO09vmbIc4ft2IGtctmaeG/rZuogb6",
+	"nSF7B4ZcLIZx1S+dheqXYKidm6iR5IyatVB922zO+ZgpTceTcIjtG1f2stZSPmAinH+9i0Uu7nr8Em5O",
+	"5AppginOLf1XvzrM8AqqMo5fV+6CGfhi+/L3F1fPrrvjncl/NaLGhGrNckMB/2l+/QVTA3/9utW9+Vtj",
+	"oUTKj3zC1fJThf+GUqk1d8QMbL8E+WrzRx3U1t024gd2rV+59N1bt3jl7rnSqHL/El7dsSCX8gKSKfd2",
+	"lu0afDrIeqVpys2dotmnYAsHNFMsmtvVMdPUSJfblv7ePXcTNeRUsFv36iM8ZPa+TJW89QKcn1hmb14M",
+	"/W+3vfmFcu1fnTuOcAL1J2L3T0Hx27z4iZHHxkSzLLMxi0IncszaJLb+wDTeJzNZQCjLhy4PiA098hSS",
+	"/wZMJFwMbSFqRGI0ytUF1THI2Thngk0vQGBejFUMwSXFdJvEI5aZbyg5ZlIwiFz0hNE4DkhsPspy+Ep1",
+	"zKbG7PcyevoEUpM33Nd0Pqt+rSfM50A6V8mkHPZeTGz3JmpUln/bKG/wYVdvW+GGfr23DfIOHqwyd8OR",
+	"3ancWilonqu+3gXaCk/ptkFOzdOg2bxX4Uh7MFJ4ArePpPNZzUjPbko94GuDCSOVDBOyN8AoWlkaUL7l",
+	"HBU2OHdl7HBReO51V+cVCA7L0u7HgO4q2+anCu8vn1v6LbWEB8nlqKGXF6/byT1Rtng7NN3b5GxkzHkp",
+	"EnBYLD3WHfeNNdYIN626wu11VAc/vltO3VH4vEjr+n/0wzBsgV5RTfOLIs9qTIgg//Lz6YkroS8UFhvD",
+	"myu30jCwEkWgzkYRqdHm53IZIf2tdMSHgTVt7TDg6WCcrZyAYRcPZMKGT7j8O+UZaJ0L8IkiohiznCfo",
+	"B+ZpRKYjnoywLrQMSV+yGRiSZuqhiry301ilFhviz+SQLyF+64eEJ8ymwmmVIYKV+4Qa3XQ9KXOsVMHS",
+	"BSHz/GH3Zmf+3uBSFzY/ql6o4CYFpFwhu1v5cUVsLhKpzjlAIoTJGxgkRZ8gh/1wBjbXEaGQxusyrJRN",
+	"uuI24J4zRKlow8ysIrvTraEFjx3wotN5tvXiRXd359lO58WLrdU4ApAXmunRIsNYFHjy8hYZZ6SkzG29",
+	"5aozPcPHzjTVq20pLybdwHVn4rWQGsQPaZOfnMqIjiHzN0gMN4fyRMH1G0hMiCf9GYk3QQOPSy8MqkQQ",
+	"wof6jRgfaJNXUmjKBbjrFUtyp92VZoeWlxfPB9t0K3mRdtmz/uZU5pcsbz2rMzXCC/MtBOoKibhMAh6E",
+	"gYlLxiaKgBeNa0XO3h22urt7ZETVaCXX2H7YjV9tZK8lIp2uubD2Y8iOGJgrZzT/YU4FVAVRIJg2+ZGx",
+	"CeGaaElAMUV/YJkzCo5L3Kxs5gBekF4q17axN9hKunSHtZ7TZ/3WTtpJWi8Gu6zV7W8nO+ku2xs864Rs",
+	"vih4WkcjmENZZ8F7b8pa5rsZ5wwv2B9uwS93fiyHNcGC1+5zkjFjw6uIpHzItYpI3Lb2XSuOIPNygvmt",
+	"WDrpf223YydmwRSDwhrFhmOzAshRAN2liQkyyIGR7hVJMoapOmNXNYYQQXq0AXEKGE2zHKJ6cX2dZuwz",
+	"c/RIKkb0VM4zi/GspdAxjzy9AnVUxb8JPBnN/7VffrD1a/XjnWir++zmf/d67dXP7MEzlcfc3PduNv62",
+	"jBLPvJyYs+oHOWOxTSyFUhy8IDHW6hFv9VtT+Yp7gKhHtYz3Hssy3n0My/jO3qA59XIdg8jfoLlb7Pb4",
+	"djPYPjfHvxc1ArB7o4Y56ZWqQbfWpoxK8e6nVscR3gd7Nl8EpcY0ywjE1wh428vSNJvuDpcY+LOWqIsZ",
+	"Lm9RMqwYiYgqDFNQhPZEBlETY7VgflybHHpQqO6OMSpymhj+Q5qfBU9kirkZBOrRFVT8QanoGWyny4oj",
+	"sb/N8UZElPQplDuu8uPz+ZvW8wOSSWF0R1iTIkOmyU6nE5S2ulpWWJk1cWz0dJ6bbHXa5n/P9p93nnfm",
+	"GEqnu1NzowP2vbDbn6gCEDRjhTmMAy1hhsBs2bXDQDvsQ66jxE3OqAVH2yfUJh+CfdYTfChkzmBQxZia",
+	"w1IDfjG/JDb7IT/+TfL+2xe/0e33/OTVDyP490+XOun+Y5aOs9/+efbDizp29dG5VavrwruKsEkDmZNJ",
+	"LhOmFLNWpBoBlJtgLq5Pycicm3k+IpRMZIrvTrICCCinIpVjoorBgF9v2Ci2eQDf9/QJfwM9EtKo3V+Q",
+	"x+yTnLXQxQQ50znTRS6Cx4C62+SLKwwWdqggh5IrQp3masuczT0wdCPMTTCjtlyCb5t8yrnAgtTDs1fH",
+	"x15YqQlNmJo/iECLXVtO/dLrXXe3Wr3e9bMjLxXrTsqFuhZvvCCnb16RFzu7z26rqh3TZMQFa+WMpkGZ",
+	"7aKAwRDjoi1XPwoW2kE2ltkPywkX6/zrgB2qWAcLoCoVFI9GNJ+BU1foVF8BswCOVofNtYAFFf64WFIM",
+	"sZPFso26UsClwdq5RPya3PRqNkJQYb4s52w+57G20LQsvf31FheUCyd/Xe30C+PHX1eW/RnTkmZKOokT",
+	"/9SybtzWcVB8HWA0rfRQlTJ4IWC63BsExheGrr+uEtJujEUx+/n02PA4V0ztbp55/IDE9eFuzP0yFwVT",
+	"v+Jb3ErzQSUbUYd5B6oC3NbKCdTpDKeMprN1nBqQp7lIFkscEfWfgot5P+f8XSMlC3aUe3/lzFzcrfrt",
+	"R4sXPTDcU3coWG94z5iKn8+85l+/SUH4qA4zVnjLPzKXeMyzjDtkGoChgQw32kd4Dj3ieerMw/PzE6vr",
+	"4QA0Q3RADsqAzV+zzsBSY2W29MXL2m6nM48Xij6/5SkSbmF/EFXeOwi9jJyjW4PKdnn1pP1Am3HnMaOp",
+	"f4lg6O6SeybY9PGvWcWLvrCC+sMMIq9LLiFieWCmO1dkKnM9Arzh5deycou27neJSpt5zm0okhxc9uAk",
+	"Zq5CCcCyuEI3Ylg7TWRuKy6UT2103gBXEqlI0/IJRVKJaeto4HG90SahAcZFyq5jTNnTycgDE4EVhi/N",
+	"aexbz+4ZNqjdmIoLv+7EAG2gklpZTWJc1MPNdtbt9JfRzCc+lugFETrnUzbMaYqV+itVG8VFwpbR1gi9",
+	"Bwj4nRjzKhzX71pKNWsZ7n2bq1vVb0vsRo33/YoQUmG3s00qKaykEJpnZQaoSxENjQ55CQmQOOTdL3F9",
+	"NCXgzgvzRyyDDGw7c+nsfYvImFEFhR025dWXM46lkFoKnpAEvOkhQe6txMDe3rsNAztqlMx7YarGStze",
+	"3n4Rkc/nr6KQPZBJzhK41FX3fLfT3Wt1uq2t7nlna7/T2e90/rne4ZuZ2JhFJeFsPvJTTT8zv96asBem",
+	"XdU4LqYEUeXLAA0gWLgkKZcSKidM+JLJZof8hyM7W9q4UdmJ7ZXnstdZzRoM9bOkyLmegQfMAn8bY/NH",
+	"Nqs3l6oQtlGVhELEXcUgQbxNPrCyGJ6liLJVCWAt7zPgMWPL/aYTbv59EzWw1uKwwIjoUrBt+MY+ieur",
+	"XmSiL/7f//m/ZcWG+QbOrvzmSOtJoyzWfCXlJV+C5V5TaKiYxkBlUO61mdAs69PkMt4n77SefBTZLCJn",
+	"5jBY1BNndMzOuGb/cUKvI/KMpHSmKiUWYL4tC+6VuP0JztTv6MXFO6l0yxuAF3aSi9uLaJADWctYUpYT",
+	"llm8GCpSw/Z0zvuFOV9fja4sIBlPjHjriUMvcCl5+hQk7dOn+zYsN5NFriwjNQs6Pz8BNBuM4MwVXgN/",
+	"iogFTpjJoicw3Mc1+iTb5Agi+RggTGiOUXry9KnVfpAqnj514IFELU0H6In6fIADMrEy3sYRc6ZkkScM",
+	"kh8nudQswSL7jNkGEv4JrLruCStYPPoZRSd5Gdo9t9ObYv+JS1gFmh6KDsAyKYy4Vi4EajY6gCLN+JV3",
+	"oM/3E9gHR6m7JgkV6GkkirEI+ZLMCYALlDgyZSoWBIvQp8ltNbj1zxti4CLRxMXmsJLAevsZTUYIu9cm",
+	"h9bjCbi51Ppc0TXrw/b7SOQlmGLVJ4vvPH3qgIzgj0KKFsAr9oQd5enTGr8taVJBeMrGE6mZ0KUXl220",
+	"yWHpm52Wfls7HMBNrvTXIggsKA2E0TzjLMdzAxtTT2XgulYjCg08pGCO2Nh1khUpC3YLm3bwARGMw7+V",
+	"sT29L7lNzuiA6Zn9esom8LMUMERP2K+REb2CjiN2vvC1AxgrXJ7zm8t8zmXu87N6ohD894JtGBI0hAkW",
+	"srll5Ya6W3j2+kcyYtnEzEuCd7onkiLPjF1wqQjFg3G1bRABIhxBkK2gaNGg+s7CewbYyDmjKaE9UUJ3",
+	"IqQifKSVxqTpkFHOZxNWrbS4bk2n05aRoa0iz5hIJODoOJwLImRPVN62MaMDeyxlTYkNAG3ttgEINJyg",
+	"o6CyZw9cJTbR9UigsEUvJWJJJtLcZDkIwgVRkGyNQVnIiY5A6QaIsG6ng/M3dxwtToQe7gkfzU254etj",
+	"Low8bxNAGUW9PV5W8ROTpvPpb1R9+D2xxIlP6FyxD09heUgbJZxNxjEZEGu3C8VsFx8HdHNAYtuTJSa2",
+	"BMtyXU2aO52ddSA4dzsdwLeAZ6i69KB8BJ3o5ou+dA3AxSzITk+sRu80d8cCeKIW4wA33h6dh5A9mZIe",
+	"t+fd0eHrdk8cilkAgyksEW2TJhKEuc2IFLQRAZRbs4pOFz4AW73TfdETzRKPREX2NoRFZxsHc0i3ZCXQ",
+	"LVdLApsob+Az+xX062VpFQcg2bkiW+22MRucXXIQiBCbB0Z1T7gGP1XsqzrEpKBivURsBzQgb3koTCVx",
+	"5gbGcV/h7tQbHeRNqC7g3bDaswKM+Cnp/ufuNmpcGU+YUKzM4268Pz5vlP78xsdES2OLG4XM0C/qU532",
+	"VrsDlSQTJuiEN/Yb2+1OexstkBGo5JsQANoMq36GrKY8w+aSqYgYyaSsNkSa/RmBsiY4Wz5moLYb2bcB",
+	"UVFjS1PwiPIxI02z37jFPWGR7RFKCrZ1ypWRj2CMAxwNZuNFc425ADFA73sliZrB3I8VDwjEoWEHPQEe",
+	"p0bR5Eq7BcFmlP3Ofqn3rJWPbNrA+E1065PYierm17n2R91OZ0UVZE31Y3k4v1TT/+qKwaolddvVwriK",
+	"edspzVvXfYs3bn5duxIxLCOrxabF8P3AXb452gHUkx3ci7rP+D3bdP074Pmt259fbL0Cb+6s+ebroLHM",
+	"ztb27W/Ng+KZ97ovbn8vxDwz72yvsbZ5ANebqLHbWWOOn6vItL4H2W3vIUB4aM8DFZaW/C+/GgJXxXhM",
+	"85m9W/7EjfVHhwpyNc0bDUNdE4mhiOqdrNS4lKG9lxIjeOvfloCW16Xk2vqam6q3TOcFu1m4yVv3uslL",
+	"L285d5+k25CJvpj3IV18Gb+4+vv4zezv4zd7n3/6x87nn/6xxY4+XCXjNDvd/mGUfrnunHbfzJK317th",
+	"bmyNO+qOu+QrfZYUIBtjOcSBM/YAygqYROTTZLGqJuMCk1WRTS1JqYeEaC990ZApOf007GNXpapw1Giu",
+	"sWXlMP7mDrZtdJd/2wx+xGL2dTmVJ58/gVl11mA61eZ7D2FxW7vrsJ0aCIB/af6ItyjUSWtuSQ3fvInm",
+	"dbXNryWR3myiHjnfvvWX1VVv2HyvpvVjJbP+fg0gy+qDG7MDjutXp3NEk5GvivG+A+v94JCTr2fg2FDG",
+	"6rFNHXiCZmvFy4SuoJ6Y8wV5PrHgYDp3TYPMjd+vN5fRHWMdzHWq5KsKg/m20mFeImz1u8l2usN2B3v0",
+	"Yh1J4KTGokQIh1pfIoR1KivEQQ3j/2sy1Lk+mN/1v3vwt2WiumR4K5lbnyaXxWSpGXqmc0bHilBoA8QV",
+	"eFfP/n7CtQXtsTk32K0Yofqapf2B0xlRNWIq6olC+Li8K7yD5GNrmo/4cNSaUg0+1/xyI4JwrXbZu/E/",
+	"Dl99/vyeHH84/xjbpsfQDKVSJQX8Sgzb5JRBYMRYrP0ZUVpOJrwStYsIgg25v1bQiHqiiaWAY+ndrHFr",
+	"SjNX86JG4xieVOisgZJBfNIiBZFKhEL1hI07lLC8uZ0iJpGurFlE1AM34iCTMt+o449vmX6JR3onK1gm",
+	"mumWgtOGlD3Pj3xMss8FzWeL4dJ6PmRppLKnc1hszhf7mquJVFzXJnzEVGuajMZM6AMYxAjM/+g1fOCr",
+	"ZdHu+NhmPLbTfq8RrwWfVMFx+++gcH7njnfkjoch30rkZOYYliPMCJyjUEbIBVvGKstw71JOecpSnkOz",
+	"OAh2IOwo0ZL42nNPAeioaTqcyZeHZ0cXn09PNqGgelPC1/zD8YZVsWxzD+cahT7wJM7tZy+KnMcRoWSQ",
+	"MzUiiothxlqFYljyxWLS7O7uEVsl0efa8GNEkzTSYpeMuSi0Y2aUfPrx1RE5M6+A7/8iGdEsY2LIYhu9",
+	"dqisCA4NgVOju7mF25SUeCFODcuLCcazSXMhZE7CiPnGAXJ4mM0Vy/mAs9wGxjJGr2z1SgkHR1QiJxb9",
+	"Hq4pSzH6NCn6GU/IJJcgtkDNzDLiHbkQeVJ1HBUwefEQEdJ1nrNud7o1GQRLD36OC55IZMErQAvK9z+f",
+	"ntyNsUWNM6Zby9Iclp1OALwbVcnjD2KrazDHOnjd/yYs8mHsrsLfEDAayzGGxHb4tZQXMrNCjxq/Ro3r",
+	"lr2fAMlonWxzHM4ntCxldQ5QF+LSIbcbsZwhe3BMB5qIst8LmoUPPlE9cRtnMGyobyvAQrxKUIts0IiK",
+	"kjIJHUrsgoQwvlDcJohZCJkxTZrU8iwMVWMCFswV6gi5MlqYhZD0/NbwnZ5wjAe1VdeszCy4GSM8FXBu",
+	"8x8lxEW84XpwQGJsTzh2f/jpGLi9GcBwbJEGnCKB0L430CG2k+ZyMmFp5JI6oOASwnXnVdgSKCNynDeY",
+	"ZoB7wlOzEQhBklDhEl1HVKQKGhj3hI1f4CbM+Ulww9xxD5mGXqHziVLhEWYUkxd6It70D/qCcGOimiEC",
+	"n+ITt3wwXGv48RvAC59jyLf7YMKcMTxyu0NIUt4v83vBQMt1rmEsfCl5XFB2t7vVralgqfs6Up4L0NoP",
+	"z2eSxcvmoCxixwMmcYaZa27JQmlDmHLgIvsecqMCkI7M33pMSIzUeZEywVm6dLau/ecDZuvvA7ueZFTY",
+	"lq8DEsPYq798EQ61ZBbdzs7zu0wDwPux1mStKRQ5f+Cnz2oyDeODkJ1aDtteO0EQ2OtdzsWIi6Fs2fEg",
+	"59wqEgsh1loV6Mw1qTgwRB9e/7VVoPmXvp3iY1lXfJtG6nI4NyKXDdMTeLst00syRnPnu/wGqlKlb8W/",
+	"gLK0i6S1+r3Ftql/iiVaUc1QTj2WbgYycTOXrsSh3r0PzkAnUBEYyfvjjVrnvVEYBEEDkGprRsksdS/Z",
+	"FPV2T6zptSeB095IPPwKuuSMEuFiC6QZO1e4RWTARCDucoWUprNKEiYVPVGb2lmqacFql1XsV3zjYP6p",
+	"tbCWyjTsqhZyCiexJA7R+bZxiD89Mn2XOMQ3jT0suNW+O8g8W/KM6BQh9auZ4wthT+BCwG+8yF1qAH4U",
+	"jLw7f39iHVnmnrw6O4Pb+gO9omfwKOHgUosM73BJnCOptGvrA9pBiwtQOaOeoMH9NLcywqzfGJrsqogg",
+	"74vmYouVbMKcgffLGIj8ikU9YT5iPo4NsbAdVGR4jRwMWK5Ir+EaZQW8uddY4lj3eJ+333jozTvS46zq",
+	"TF/LdV7aUzXuIuc0P7NSp/VJZjyZrcYGNdzswJzDIAc4ge9enL+WF2fx1CMUR+g7QNeJD7/YG1te01XK",
+	"g39qE10TS+/0G6ahzTl8sLRQw3CZktZ1Hs7Utc7QNLuEZhbmukMs0lx29MjY4Xw+tmIQMYQKOSP6A7An",
+	"8p6/vO36HeJKbr2EfEyHbPPpo8SzcPcIDDl/JWkyYi1zMXNZA9L7KedX3pFKBRnJIv/rRKfquhZ+tyr+",
+	"UlbF1/lqxfkg1/mCOH2i3J2j7q7cl214dMtaruFRtjJIQ1Ukfnt0TvClOPK2h7Wuy4o1VMiBf0xklgET",
+	"qE0b95f+BObxUFXbruaXKljF0irkKhrFTreCRVhXaWydJRVAyRIBcOtZiQeBMH53SP/2AKR1ud+BFvRN",
+	"Fe5/WXbxF7/09QrxA669KiHtl198//kg2AAKOq/2prZGd+p9ZuTV2ekb+2ctbdGi6ok6nHnMillAmw/B",
+	"5oNqxjY55cORtkk2FE2AFreFUC62UUGhjD2weuwLjI1JE1a27xM3BJR2egAxCY7Cml6Sa7oRQrXmzFdw",
+	"f1t3QthRoEZBrHYEaHT/Mdoa7yT/7D9XnZ9/3/7h8sVP05N891w8+8T2PtOtt2nnDe++kztnv1UhaAKu",
+	"+qJS/DIP1r/7fLu7veWh8yG1JwEMm0dxVizs79KOeMrBU6yv3MVCtsCBHH9X6b7z6Hke/WUkCVdlt+6H",
+	"8GPDxmShl/t+X7OMaZ8Qg4HYCtwCQtdmjObI3zBg0SbnZUUk9HkcDKCP/KI+ZojjY6HvXsF3dvrGOgsX",
+	"a/N2lgaOZKHnLuOqkE5whe3KIh+L+etfzTVI942H0/x+mf+My3xkVZeFdIcH3Or1ojoYa8CbbXWmIPFj",
+	"KDWG77nGPqio40SYIZjNSMYvWU/EgGSwGEyKXRiFeoCduVgQpLFgS3TvjRrLMTTlgKp8G3NZDLKg0gRP",
+	"BPrS8nCKF9V1BWQP5DN/ZEzmYbUhf0RM5n+sjvOdkf7lGWkYj5pP+vIMJg1iLXfkrjJZAasggsCVRYUx",
+	"3I3lTCQM0TNmlXBVu9ZmM9/4pkGgw0/HwbweMxDk/fgujc868JHHq8oGDJhORn/Mrf/XivhUj7d5ltCM",
+	"5htrRH3GTFMbpx35HmK1pA64QSFIqgOOcqg1VBOaZaSZ8SsmmFIbbRJbPE6LEjItAUV7YgmiKBFyeuAV",
+	"EBfiiUiMwKJ+pBlpUugJD0mmZVv4lKvLiFBBjjc/Isx/BDmlYWf4tZrCuzqwjTY5ZTTlZknggLbz5M45",
+	"DeDj8RJvjG3M9hD1wWJGWoDQ/a8NaCoSAqEjhmjQts2BsDaGuSwmJJHjMdcE4fX3y82QeaW7PmlubW80",
+	"PMhqnRe73UGfi4VGLacF91Rerjc997a8tBd8PZXE7uVSf4vN6CbF5N4+638trnFibypJRiy5jAIAPchA",
+	"tKVN7uBqmcbt4ZxCoBPP1WguAx2MCMDcIvysb8tSASDqiQCBiDwKAFFPzPXCWRuAyAWQ/uroQ99DVA+A",
+	"IvqeELZGQth5zW1eHjmyTQNL7rH51ZDQzXIdG9FhwaMwpcqWrUCZZQR/CMHZR1QRx2+MhIb+dVDc8vTp",
+	"F6qT0dOnWLEihq2JzDLHjZSeYfX5KylUkT1RiG/KxZD8XrCcM7VhEctAeSlb3QGmKzTHUnQagrpj3WMc",
+	"tue3tY4u4uRyS6kiSkrRE7RscfrELAs/gUD0jGoHPmu/AAD0vtDCfAeaTkBld9mgqicK4eqQgK0DzCHA",
+	"zeN4miCMJFQ2lW3XKEzQzQBXZ/tNjTmAk1IbLdsnfFCi5rtvcUH6TE+ZOSTH7ssVYzpwMEnXfx+muESX",
+	"MuzgttqcU/gCjh7sZXBe87upR1wtK7+Aja7UODwW9v5iiUaJAy7xMCG/x1VUwTk70jJLMKKbNO29JZ3I",
+	"d6Lb62wsW05Ii411mXAIXn7zMHGEDWtyxipq4i0C5HkgQOBdwzlAkoSDfBvZVjZ6XOjCd2exd3Mnseda",
+	"utbrupaq8QvfM6L/bAGIh+UQjRCC3PBmwDvlukb43VVt9N1AQXuqyM1NW75QAx21/qDL8J3e5lToUip5",
+	"u9xYjDljpFkRxk4QR2WblHTDtkC3jJ8INoXunIo5gN0KrEkFZZ2KWRW4xOr2So6Z2WmWKWbLPLiOyvaK",
+	"iHlcCjOLR2UmYheggi5NB6Qv9agCkAwKw2nQutGCqIOwpxlY/AiE3pzHGgfk+KVo41DEW1af7M/VlcAU",
+	"q/thhDPI5jLZBXZ21hNjCYAFEnpX/TuJg2ZLMcpkhIjPQNg1KaAUAz+LAyxsrp0/RLnyM+jAKgWqCoje",
+	"nVZR1iuA5+a1HIFlFB2wOoT0sN36ko6WgPd/G0I6QJ1DDbehuADJojwG26rLIvbCJ1tgL7opQVdwQyF4",
+	"pFB1jBQTNiMAZHOuiO9XXbaMPSirluCpZmwvpLuKeMxVXGTfQdJpoy99OwR86enTfYtLVFEZCaLQkE4F",
+	"Kds8ApZ0xgUru8z0xFznIjN5DmjtdToi2LlGocnsBhjjGbs4wnVA72FPYMW2ocTIVm/jL/sAvo+U6278",
+	"DIu/S5ZheyCAPY0tInsCMUayWeTxz6f00uEmgSmvUEvl2impKVeJFAIQUQKoDlg/FSk0CkDq8Uu3M8A1",
+	"weiu9gwmJgfQW4L8XkhNAdieirQlBwN/H3oC/ZzsistChSj9lVADxk19Nvowl1MLBQCzy/iV93o4p+IT",
+	"RcZsLPOZV56t+ypnAPykIt/pxR65IojEn/rmCdB4rg0Eaz7joLGDLse2Iyf0o7AJbtSP666Dc99apllW",
+	"6i2o4If4hlXD7wXwilChdDyhfCgqCtwKVavSlW5rN6rqsft7HZDG3Dk8/JCV9/ApQ26+gbB/UOJfwm64",
+	"lXe3O3fQ3uwu3QmG9q46tIP4fwwVuOxs19gbbCVdusNaz+mzfmsn7SStF4Nd1ur2t5OddJftDZ51FlvB",
+	"uc6GXt/1s7u3pr5KLd8MTgmuQDCTrepE7qp4+6ODfoS1TidcGSg4IEL6s4o2UoHEtayxDtsJeWbZLfK3",
+	"AlCXcXTSRGvPdWPgKmjqsLEYQLTfqTGPvXH1N3tb2xOqR234483CFQ4oYR5O1/9045oZ1q0KEgIea02C",
+	"Tf+QFUV1fKLsslgPvoHavpdxuFToGjGQ+eJqhrXOi5Vr+abpDot5DmtYZ+iNHXN95HpUf0cf/hbeVMBs",
+	"BF3FWh1rOE83A17z6Ebgkdfn0EaxGgL5KDIs6HPOO6sJDjBJC92BVJA+85bhPpTfF+JSyKmInI0YeZsq",
+	"dOXaVh3o6sChUVdfaKEeY1mgS94XElP36/LCKqzy3hj1d5WZa0uguTbUj6081DSMvp8K4EWsb/J89yUu",
+	"E7L2gfSP9WutxQHNvD5I/cp27v/O/74B/3vLrxzjA7/HetzPaiSPzvvOmA543xPljNwlXhfrD3NeC/Bi",
+	"ce3Z25SqDQtoggyNpzUuH4AscU4NYwc7bZHqSnwrocLYm31mmxwCe7VWnVdNsNWy+ciQaYvkUvlcPZss",
+	"ta8/jEkuKmLrs5SgSfq34JmrbJatP9K0cr2+77o1y3ktjPed1f5Lstqja+i+afuGLmG0tvlYe0Yx8dTG",
+	"6Beisx8nTBx+Or5bqpsb9I7ZrPZbvn/f93yvNXFBKj0P+zPNIMoM/0FD7GPIq+gXPNOYO1oJYgXpXyDW",
+	"bk0ZRXvA5YsakwC+YjMp9yECsJAOikmLCpHFbGgCsZaxFTZL2zUN131AAFMgy7ww0gREZpSigrHUmQk9",
+	"YUSiFJgKqTTPsP0oGTMqoCvARqXBsuvhTvozl+rssw3MEK7fiE9oBQm8JKXhFPbvoeIpEA9muDsIB3h8",
+	"8Y59KRv1o6f/f/IF+5Nx/crkYsjCrLln8/UQYXtzWwwBpLkMq9YSLlA+/Leqdj9tN6KGrd4GTdh+/2u9",
+	"8zMioIT4aK+F/lMTllgPAKTTWNcWSpLFbJeXQTG8wtBmPbJhMBZgitUD4k5ZPyik8y2fxzTLsCewkRaG",
+	"m0BCaUKzDMvLMAQ8kRyi3PSSudx0O9QTNQ9C3LRN2wNMZAsJsBFhvWul0P/Ax296IkAYKAEGsPMrMKQq",
+	"sskcdgGmk6my+MJj47fJx8HAtXLFTUTniC8uiqOwMaolhxG0BrdLwJgSNuAtN7wskFnc9Y+uverhp+OI",
+	"DAuap8yDRcdBg/6y760cDHzu7uHr98cfLn48+tml44bnDK0SajKkIP8b08mqBQ944HMk7TJ0zC26+fXm",
+	"/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -19,9 +19,14 @@ func (s *Server) CreateAccount(ctx context.Context, req gen.CreateAccountRequest
 	return gen.CreateAccount201JSONResponse{AccountId: acc.ID, Name: acc.Name, TokenId: issued.TokenID, Token: issued.Token}, nil
 }
 
-// ListAccounts lists every account with its number of active locks.
-func (s *Server) ListAccounts(ctx context.Context, _ gen.ListAccountsRequestObject) (gen.ListAccountsResponseObject, error) {
-	accounts, err := s.auth.Accounts(ctx)
+// ListAccounts lists a page of accounts, oldest first, with their numbers of active
+// locks.
+func (s *Server) ListAccounts(ctx context.Context, req gen.ListAccountsRequestObject) (gen.ListAccountsResponseObject, error) {
+	pg, err := openPage(req.Params.Cursor, req.Params.Limit, listAccounts, "")
+	if err != nil {
+		return nil, err
+	}
+	accounts, more, err := s.store.AccountsPage(ctx, pg.after.Ms, pg.after.ID, pg.limit)
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +44,10 @@ func (s *Server) ListAccounts(ctx context.Context, _ gen.ListAccountsRequestObje
 	})
 	if err != nil {
 		return nil, err
+	}
+	if more {
+		last := accounts[len(accounts)-1]
+		out.NextCursor = encodeCursor(cursor{List: listAccounts, Ms: last.CreatedAt.UnixMilli(), ID: last.ID})
 	}
 	return out, nil
 }

@@ -54,7 +54,7 @@ func (s *Server) acceptCurl(next http.Handler) http.Handler {
 		path := r.URL.Path
 		if emptyLockName(path) {
 			s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidLockName,
-				"The lock name is empty; lock names match ^[A-Za-z0-9.-]{1,128}$."})
+				"The lock name is empty. " + lockNameRule + "."})
 			return
 		}
 		if !lenientMediaType(path) || r.Header.Get("Authorization") == "" && r.Header.Get("X-Admin-Key") == "" {

@@ -27,6 +27,11 @@ import (
 // This file is the one place where errors become HTTP responses. Every error response is
 // application/problem+json with a stable code; no Go error text reaches a client.
 
+// lockNameRule is the spec's LockName constraint in words: the pattern's character set
+// and length, without the dot segments "." and "..", which URL path cleaning (Go's mux
+// redirects them) would turn into another path.
+const lockNameRule = "Lock names match ^[A-Za-z0-9.-]{1,128}$ and are not . or .."
+
 // problem is an error response before it is written.
 type problem struct {
 	status int
@@ -38,6 +43,8 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeInvalidRequest:       "Invalid request",
 	gen.ProblemCodeInvalidLockName:      "Invalid lock name",
 	gen.ProblemCodeInvalidTtl:           "Invalid TTL",
+	gen.ProblemCodeInvalidCursor:        "Invalid cursor",
+	gen.ProblemCodeInvalidLimit:         "Invalid limit",
 	gen.ProblemCodeUnauthorized:         "Unauthorized",
 	gen.ProblemCodeLeaseNotCurrent:      "Lease not current",
 	gen.ProblemCodeLockLimitExceeded:    "Lock limit exceeded",
@@ -69,6 +76,13 @@ var (
 	errCrossSite      = errors.New("cross-site request or wrong csrf token")
 )
 
+var (
+	problemInvalidCursor = problem{http.StatusBadRequest, gen.ProblemCodeInvalidCursor,
+		"The cursor is not one this list handed out; start again without a cursor."}
+	problemInvalidLimit = problem{http.StatusBadRequest, gen.ProblemCodeInvalidLimit,
+		fmt.Sprintf("limit must be an integer from 1 to %d.", maxPageSize)}
+)
+
 var problemSignInOff = problem{http.StatusNotFound, gen.ProblemCodeSigninNotConfigured,
 	"GitHub sign-in is not configured on this server: set GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET and GITHUB_REDIRECT_URI."}
 
@@ -82,6 +96,10 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusTooManyRequests, gen.ProblemCodeTooManyWaiters,
 			fmt.Sprintf("Too many waiting requests (blocking acquires and watches): at most %d per account and %d in all. Retry after the time in Retry-After, or without wait_seconds.",
 				s.waiters.perAccount, s.waiters.total)}
+	case errors.Is(err, errInvalidCursor):
+		return problemInvalidCursor
+	case errors.Is(err, errInvalidLimit):
+		return problemInvalidLimit
 	case errors.Is(err, lease.ErrNotCurrent):
 		return problem{http.StatusConflict, gen.ProblemCodeLeaseNotCurrent,
 			"The lease is not this lock's current lease: it is unknown, released, expired, or another lock's. Acquire the lock again."}
@@ -90,7 +108,7 @@ func (s *Server) problemFor(err error) problem {
 			fmt.Sprintf("This account holds %d active locks, its limit. Release or let some expire first.", s.cfg.MaxLocksPerAccount)}
 	case errors.Is(err, lease.ErrMetadataTooLarge):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
-			fmt.Sprintf("metadata is limited to %d bytes (UTF-8).", lease.MaxMetadataBytes)}
+			fmt.Sprintf("metadata is limited to %d characters.", lease.MaxMetadataChars)}
 	case errors.Is(err, lease.ErrInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request is not valid."}
 	case errors.Is(err, auth.ErrUnauthorized):
@@ -219,7 +237,15 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 	}
 	if reqErr.Parameter != nil {
 		if reqErr.Parameter.Name == "name" && reqErr.Parameter.In == openapi3.ParameterInPath {
-			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidLockName, "Lock names match ^[A-Za-z0-9.-]{1,128}$."}
+			return problem{http.StatusBadRequest, gen.ProblemCodeInvalidLockName, lockNameRule + "."}
+		}
+		if reqErr.Parameter.In == openapi3.ParameterInQuery {
+			switch reqErr.Parameter.Name {
+			case "cursor":
+				return problemInvalidCursor
+			case "limit":
+				return problemInvalidLimit
+			}
 		}
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
 			fmt.Sprintf("Parameter %q (in %s) is not valid.", reqErr.Parameter.Name, reqErr.Parameter.In)}

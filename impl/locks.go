@@ -76,13 +76,18 @@ func (s *Server) GetLock(ctx context.Context, req gen.GetLockRequestObject) (gen
 	return gen.GetLock200JSONResponse(lockStatus(st.lease)), nil
 }
 
-// ListLocks reports the active locks of the caller's account.
-func (s *Server) ListLocks(ctx context.Context, _ gen.ListLocksRequestObject) (gen.ListLocksResponseObject, error) {
+// ListLocks reports a page of the active locks of the caller's account, by name.
+func (s *Server) ListLocks(ctx context.Context, req gen.ListLocksRequestObject) (gen.ListLocksResponseObject, error) {
 	p := principal(ctx)
+	pg, err := openPage(req.Params.Cursor, req.Params.Limit, listLocks, p.AccountID)
+	if err != nil {
+		return nil, err
+	}
 	var leases []lease.Lease
-	err := s.read(ctx, func(e *lease.Engine) uint64 {
+	var more bool
+	err = s.read(ctx, func(e *lease.Engine) uint64 {
 		var rev uint64
-		leases, rev = e.List(p.AccountID)
+		leases, more, rev = e.ListPage(p.AccountID, pg.after.Name, pg.limit)
 		return rev
 	})
 	if err != nil {
@@ -91,6 +96,9 @@ func (s *Server) ListLocks(ctx context.Context, _ gen.ListLocksRequestObject) (g
 	out := gen.ListLocks200JSONResponse{Locks: make([]gen.LockStatus, len(leases))}
 	for i, l := range leases {
 		out.Locks[i] = lockStatus(l)
+	}
+	if more {
+		out.NextCursor = encodeCursor(cursor{List: listLocks, Scope: scopeOf(p.AccountID), Name: leases[len(leases)-1].Name})
 	}
 	return out, nil
 }

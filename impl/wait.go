@@ -76,8 +76,10 @@ func (s *Server) dispatch(res lease.Result) {
 	for _, h := range res.Handoffs {
 		w := s.co.waiters[h.Waiter]
 		if w == nil {
-			// Every waiter in the engine has a request behind it; this cannot happen.
-			// Should it, nobody will ever see the lease: end it.
+			// Every waiter in the engine has a request behind it: a request leaves
+			// s.co.waiters only together with a CancelWait, and the engine takes the
+			// waiter out of the line before that command's expiries run, so this cannot
+			// happen. Should it, nobody will ever see the lease: end it.
 			s.log.Error("lock granted to a waiter nobody waits for; releasing it", "lock", h.Lease.Name)
 			if h.Err == nil {
 				s.applyLocked(lease.Release{Key: h.Lease.Key, LeaseID: h.Lease.ID})

@@ -420,7 +420,7 @@ func TestBadWaitAndWatchInputIsRefusedAndChangesNothing(t *testing.T) {
 		`{"ttl_seconds":5,"wait_seconds":1.5}`,
 		`{"ttl_seconds":5,"metadata":1}`,
 		`{"ttl_seconds":5,"metadata":"` + strings.Repeat("x", 1025) + `"}`,
-		`{"ttl_seconds":5,"metadata":"` + strings.Repeat("é", 600) + `"}`, // 600 characters, 1200 bytes
+		`{"ttl_seconds":5,"metadata":"` + strings.Repeat("é", 1025) + `"}`, // 1025 characters, 2050 bytes
 	} {
 		wantProblem(t, ts.do("POST", "/locks/job/acquire", ts.token, body), 400, "invalid_request")
 	}
@@ -507,5 +507,103 @@ func TestMaxWaitShortensWatchesAndBlockingAcquires(t *testing.T) {
 	ts.clock.Advance(2 * time.Second)
 	if got := receive(t, ch); got.str("status") != "held" {
 		t.Fatalf("capped blocking acquire: %s", got.raw)
+	}
+}
+
+// skip moves the clock on without firing its timers: the sweeper is late, as on a loaded
+// machine, and has not noticed an expiry that is due.
+func (c *fakeClock) skip(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// A waiting acquire whose wait ends at the instant the holder's lease expires, before
+// the sweeper has noticed the expiry: leaving the line must not hand the lock to the
+// waiter that is leaving (a phantom grant nobody receives, which burned a fencing token
+// and logged an ERROR). The request that ended its wait acquires the now free lock
+// itself, with the next token; a request whose client went away gets nothing.
+func TestAWaitEndingAsTheHolderExpiresIsNeverAPhantomGrant(t *testing.T) {
+	for _, gone := range []bool{false, true} {
+		t.Run(map[bool]string{false: "wait ended", true: "client gone"}[gone], func(t *testing.T) {
+			ts := newTestServer(t, Config{})
+			s := ts.srv
+			k := ts.key(ts.token, "job")
+			held := ts.acquire(ts.token, "job", 5, "holder")
+			p, _ := s.auth.Authenticate(ts.token)
+			cmd := lease.Acquire{Key: k, Holder: lease.Holder{TokenID: p.TokenID, Owner: "waiter"}, TTL: time.Minute, LeaseID: "00000000-0000-4000-8000-000000000001"}
+			w, res, err := s.enqueue(context.Background(), cmd)
+			if err != nil || w == nil {
+				t.Fatalf("enqueue: %+v %v", res, err)
+			}
+			ts.clock.skip(5 * time.Second) // the holder's lease is due; no sweep has run
+			if gone {
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				_, err = s.leave(ctx, w)
+				if err == nil {
+					t.Fatal("leave of a gone client succeeded")
+				}
+			} else {
+				cmd.LeaseID = "00000000-0000-4000-8000-000000000002"
+				res, err = s.endWait(context.Background(), cmd, w)
+				if err != nil || res.Outcome != lease.Acquired || res.Lease.Token != held.num("fencing_token")+1 {
+					t.Fatalf("the ended wait: %+v %v (holder had token %v)", res, err, held.num("fencing_token"))
+				}
+			}
+			if strings.Contains(ts.logs.String(), "nobody waits for") {
+				t.Fatalf("phantom grant:\n%s", ts.logs.String())
+			}
+			s.mu.Lock()
+			last := s.engine.LastToken()
+			s.mu.Unlock()
+			want := held.num("fencing_token")
+			if !gone {
+				want++
+			}
+			if last != want {
+				t.Fatalf("last fencing token %d, want %d: a token was burned", last, want)
+			}
+			st := ts.do("GET", "/locks/job", ts.token, nil)
+			if gone && st.str("status") != "free" || !gone && !strings.HasSuffix(st.str("holder_id"), "/waiter") {
+				t.Fatalf("%s", st.raw)
+			}
+			if n := ts.waitersOf(k); n != 0 {
+				t.Fatalf("%d still in line", n)
+			}
+		})
+	}
+}
+
+// metadata is at most 1024 characters (Unicode code points, as JSON Schema's maxLength
+// counts them), not bytes: 1024 two- or four-byte characters are accepted and kept
+// exactly, in raw UTF-8 and as JSON escapes; one more is refused with 400 and the lock
+// keeps what it had.
+func TestMetadataCountsCharactersNotBytes(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	body := func(meta string) string {
+		return `{"ttl_seconds":60,"owner":"w","metadata":"` + meta + `"}`
+	}
+	for _, c := range []struct{ char, escaped string }{{"é", `\u00e9`}, {"😀", `\ud83d\ude00`}} {
+		name := fmt.Sprintf("job-%d", len(c.char))
+		path := "/locks/" + name + "/acquire"
+		max := strings.Repeat(c.char, 1024) // 2048 or 4096 bytes
+		if got := ts.do("POST", path, ts.token, body(max)); got.status != 200 || got.str("status") != "acquired" {
+			t.Fatalf("1024 × %q: %d %s", c.char, got.status, got.raw)
+		}
+		st := ts.do("GET", "/locks/"+name, ts.token, nil)
+		if st.str("metadata") != max {
+			t.Fatalf("stored %d bytes, want %d", len(st.str("metadata")), len(max))
+		}
+		// The same holder re-acquiring with one character more changes nothing.
+		for _, over := range []string{max + c.char, strings.Repeat(c.escaped, 1025)} {
+			wantProblem(t, ts.do("POST", path, ts.token, body(over)), 400, "invalid_request")
+		}
+		if again := ts.do("GET", "/locks/"+name, ts.token, nil); string(again.raw) != string(st.raw) {
+			t.Fatalf("refused metadata changed the lock:\n%s\n%s", st.raw, again.raw)
+		}
+		if got := ts.do("POST", path, ts.token, body(strings.Repeat(c.escaped, 1024))); got.status != 200 || got.str("status") != "acquired" {
+			t.Fatalf("1024 escaped %q: %d %s", c.char, got.status, got.raw)
+		}
 	}
 }

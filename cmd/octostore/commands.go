@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"time"
@@ -152,13 +153,39 @@ func (e env) list(ctx context.Context, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	res, err := e.client.ListLocksWithResponse(ctx)
+	// The server answers a page at a time; the command prints the whole list.
+	var all octostore.LockList
+	limit := int32(maxListPage)
+	params := &octostore.ListLocksParams{Limit: &limit}
+	for page := 0; ; page++ {
+		res, err := e.client.ListLocksWithResponse(ctx, params)
+		if err != nil {
+			return e.failed("list", err, 0, nil)
+		}
+		if res.JSON200 == nil {
+			return e.failed("list", nil, res.StatusCode(), res.Body)
+		}
+		if page == 0 && res.JSON200.NextCursor == nil {
+			e.printBody(res.Body)
+			return exitOK
+		}
+		all.Locks = append(all.Locks, res.JSON200.Locks...)
+		if res.JSON200.NextCursor == nil || page+1 >= maxListPages {
+			break
+		}
+		params.Cursor = res.JSON200.NextCursor
+	}
+	body, err := json.Marshal(all)
 	if err != nil {
 		return e.failed("list", err, 0, nil)
 	}
-	if res.JSON200 == nil {
-		return e.failed("list", nil, res.StatusCode(), res.Body)
-	}
-	e.printBody(res.Body)
+	e.printBody(body)
 	return exitOK
 }
+
+// maxListPage is the largest page the server hands out; maxListPages bounds how many
+// pages list follows (a million locks).
+const (
+	maxListPage  = 1000
+	maxListPages = 1000
+)

@@ -10,8 +10,11 @@ package lease
 import (
 	"container/heap"
 	"errors"
+	"slices"
 	"sort"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxFencingToken is the largest fencing token the engine issues: 2^53-1, so every
@@ -33,12 +36,13 @@ var (
 	ErrInvalid = errors.New("invalid command")
 	// ErrTokensExhausted means the fencing counter reached MaxFencingToken.
 	ErrTokensExhausted = errors.New("fencing tokens exhausted")
-	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataBytes.
+	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataChars.
 	ErrMetadataTooLarge = errors.New("metadata is too large")
 )
 
-// MaxMetadataBytes is the largest metadata value a lease carries.
-const MaxMetadataBytes = 1024
+// MaxMetadataChars is the longest metadata value a lease carries, in characters (Unicode
+// code points), as the spec's maxLength counts them; so at most 4 KiB in UTF-8.
+const MaxMetadataChars = 1024
 
 // Instant is a point in server time. Expiry is decided on Mono alone, a monotonic clock
 // reading, so wall-clock jumps never move a deadline; Wall is only reported and stored.
@@ -116,13 +120,15 @@ type Acquire struct {
 	TTL     time.Duration
 	LeaseID string
 	// Metadata, when not nil, is stored with the lease (it replaces the stored value on a
-	// re-acquire). At most MaxMetadataBytes.
+	// re-acquire). At most MaxMetadataChars characters.
 	Metadata *string
 	Wait     bool
 }
 
-// CancelWait takes the waiter LeaseID out of Key's line. It fails with ErrNotCurrent
-// when no such waiter is in line (it was granted the lock, or never queued).
+// CancelWait takes the waiter LeaseID out of Key's line. Unlike every other command it
+// acts before the Apply's expiries, so a waiter leaving as the holder's lease falls due is
+// never granted the lock. It fails with ErrNotCurrent when no such waiter is in line (it
+// was granted the lock, or never queued).
 type CancelWait struct {
 	Key     Key
 	LeaseID string
@@ -311,16 +317,23 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 
 // Apply executes cmd at now. It first expires leases whose deadline is not after now, the
 // earliest first and at most Config.MaxExpiries of them, and always the lease of the lock
-// the command names; then it runs the command. When more are due, NextDeadline is not
+// the command names; then it runs the command (a CancelWait takes its waiter out of the
+// line before those expiries, so none of them hands it the lock). When more are due, NextDeadline is not
 // after now and the next Sweep goes on.
 func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	var changes []Change
 	e.handoffs = nil
-	changes = e.expire(now, changes)
 	var (
 		res Result
 		err error
 	)
+	// A waiter that leaves the line leaves it before this Apply's expiries: its wait is
+	// over, so an expiry that falls due at the same time (one no sweep has noticed yet)
+	// must not hand it a lock nobody would receive. The lock goes to the next in line.
+	if c, ok := cmd.(CancelWait); ok {
+		res, err = e.cancelWait(c)
+	}
+	changes = e.expire(now, changes)
 	switch c := cmd.(type) {
 	case Acquire:
 		changes = e.expireKey(c.Key, now, changes)
@@ -332,7 +345,7 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		changes = e.expireKey(c.Key, now, changes)
 		res, changes, err = e.release(c, now, changes)
 	case CancelWait:
-		res, err = e.cancelWait(c)
+		// Done above, before the expiries.
 	case Sweep:
 		if c.Key != nil {
 			changes = e.expireKey(*c.Key, now, changes)
@@ -392,7 +405,7 @@ func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Ch
 	if c.TTL <= 0 || c.Key.Name == "" || c.Key.Account == "" || c.Holder.TokenID == "" || c.LeaseID == "" {
 		return Result{}, changes, ErrInvalid
 	}
-	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataBytes {
+	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataChars && utf8.RuneCountInString(*c.Metadata) > MaxMetadataChars {
 		return Result{}, changes, ErrMetadataTooLarge
 	}
 	if en := e.lookup(c.Key); en != nil {
@@ -594,6 +607,54 @@ func (e *Engine) List(account string) ([]Lease, uint64) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, rev
+}
+
+// ListPage returns at most limit live leases of an account whose names sort after
+// after, ordered by name; more reports whether further leases follow. The revision is the
+// one the answer depends on. Paging by name is stable under concurrent grants and
+// expiries: a lease that lives through the whole paging is on exactly one page. A page
+// costs one pass over the account's leases plus O(limit log limit), never a sort of them
+// all.
+func (e *Engine) ListPage(account, after string, limit int) (page []Lease, more bool, rev uint64) {
+	rev = e.freedRev
+	locks := e.accounts[account]
+	// The limit+1 smallest names after the cursor, in a max-heap: once it is full, most
+	// names cost one comparison with its top.
+	h := make(nameHeap, 0, min(limit+1, len(locks)))
+	for name, en := range locks {
+		switch {
+		case name <= after:
+		case len(h) <= limit:
+			heap.Push(&h, en)
+		case name < h[0].lease.Name:
+			h[0] = en
+			heap.Fix(&h, 0)
+		}
+	}
+	slices.SortFunc(h, func(a, b *entry) int { return strings.Compare(a.lease.Name, b.lease.Name) })
+	if len(h) > limit {
+		h, more = h[:limit], true
+	}
+	page = make([]Lease, len(h))
+	for i, en := range h {
+		page[i] = en.lease
+		rev = max(rev, en.lease.ModRev)
+	}
+	return page, more, rev
+}
+
+// nameHeap is a max-heap of entries by lock name.
+type nameHeap []*entry
+
+func (h nameHeap) Len() int           { return len(h) }
+func (h nameHeap) Less(i, j int) bool { return h[i].lease.Name > h[j].lease.Name }
+func (h nameHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *nameHeap) Push(x any)        { *h = append(*h, x.(*entry)) }
+func (h *nameHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Count returns the number of live leases of an account.

@@ -189,3 +189,35 @@ func BenchmarkMemoryPerLock(b *testing.B) {
 		runtime.KeepAlive(e)
 	}
 }
+
+// BenchmarkListPage: one page of an account holding 10,000 locks, first and middle,
+// against the whole sorted list (what GET /locks answered before it was paged).
+func BenchmarkListPage(b *testing.B) {
+	e := New(Config{MaxLocksPerAccount: 10000})
+	now := Instant{Mono: time.Hour, Wall: time.Date(2026, 2, 12, 0, 0, 0, 0, time.UTC)}
+	for i := range 10000 {
+		if _, err := e.Apply(Acquire{Key: Key{Account: "acc", Name: fmt.Sprintf("lock-%05d", i)}, Holder: Holder{TokenID: "tok"}, TTL: time.Hour, LeaseID: strconv.Itoa(i)}, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		after string
+		limit int
+	}{{"first100", "", 100}, {"middle100", "lock-05000", 100}, {"first1000", "", 1000}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if page, _, _ := e.ListPage("acc", c.after, c.limit); len(page) != c.limit {
+					b.Fatal(len(page))
+				}
+			}
+		})
+	}
+	b.Run("whole", func(b *testing.B) {
+		for b.Loop() {
+			if all, _ := e.List("acc"); len(all) != 10000 {
+				b.Fatal(len(all))
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -295,11 +296,45 @@ func TestRevisionsContinueAboveTheReservationAfterRestore(t *testing.T) {
 
 func TestMetadataIsBounded(t *testing.T) {
 	h := newHarness(t, Config{})
-	big := string(make([]byte, MaxMetadataBytes+1))
-	if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
-		t.Fatalf("oversized metadata: %v", err)
+	for _, char := range []string{"x", "é", "😀"} {
+		big := strings.Repeat(char, MaxMetadataChars+1)
+		if _, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "x", Metadata: &big}, h.c.now); !errors.Is(err, ErrMetadataTooLarge) {
+			t.Fatalf("%d × %q: %v", MaxMetadataChars+1, char, err)
+		}
+		if h.e.Len() != 0 {
+			t.Fatal("refused acquire changed state")
+		}
 	}
-	if h.e.Len() != 0 {
-		t.Fatal("refused acquire changed state")
+	// The bound counts characters, not bytes: 1024 four-byte characters fit.
+	most := strings.Repeat("😀", MaxMetadataChars)
+	if res, err := h.e.Apply(Acquire{Key: lockA, Holder: alice, TTL: time.Second, LeaseID: "y", Metadata: &most}, h.c.now); err != nil || res.Lease.Metadata != most {
+		t.Fatalf("1024 characters: %v", err)
+	}
+}
+
+// A waiter leaves the line before the command's own sweep runs: when its wait ends at the
+// instant the holder's lease is due (and no sweep has noticed the expiry yet), the
+// expiry must not hand the lock to the waiter that is leaving.
+func TestAWaiterLeavingAsTheHolderExpiresIsNeverGranted(t *testing.T) {
+	h := newHarness(t, Config{})
+	first := h.acquire(lockA, alice, 5*time.Second)
+	h.wait(lockA, bob, time.Minute, "w-bob")
+	h.wait(lockA, carol, time.Minute, "w-carol")
+	h.c.advance(5 * time.Second) // alice's lease is due; nothing has swept yet
+	res, err := h.apply(CancelWait{Key: lockA, LeaseID: "w-bob"})
+	if err != nil || res.Outcome != Cancelled {
+		t.Fatalf("cancel: %+v %v", res, err)
+	}
+	for _, ho := range res.Handoffs {
+		if ho.Waiter == "w-bob" {
+			t.Fatalf("the leaving waiter was granted the lock: %+v", ho)
+		}
+	}
+	// The expiry still happens, and goes to the next in line.
+	if len(res.Handoffs) != 1 || res.Handoffs[0].Waiter != "w-carol" || res.Handoffs[0].Lease.Token != first.Lease.Token+1 {
+		t.Fatalf("handoffs %+v", res.Handoffs)
+	}
+	if n := h.e.Waiters(lockA); n != 0 {
+		t.Fatalf("%d still in line", n)
 	}
 }

@@ -73,6 +73,28 @@ func (s *Store) Accounts(ctx context.Context) ([]auth.Account, error) {
 	return out, nil
 }
 
+// AccountsPage lists at most limit accounts that sort after (afterMs, afterID) by
+// creation time and then id, oldest first, and whether more follow. An index on
+// (created_ms, id) serves it without scanning the table.
+func (s *Store) AccountsPage(ctx context.Context, afterMs int64, afterID string, limit int) ([]auth.Account, bool, error) {
+	var rows []accountRow
+	err := s.db.NewSelect().Model(&rows).
+		Where("created_ms > ? OR (created_ms = ? AND id > ?)", afterMs, afterMs, afterID).
+		Order("created_ms", "id").Limit(int64(limit) + 1).Scan(ctx)
+	if err != nil {
+		return nil, false, translate(err)
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	out := make([]auth.Account, len(rows))
+	for i, r := range rows {
+		out[i] = r.account()
+	}
+	return out, more, nil
+}
+
 // Tokens lists every stored token hash.
 func (s *Store) Tokens(ctx context.Context) ([]auth.TokenRecord, error) {
 	var rows []tokenRow

@@ -80,6 +80,8 @@ const (
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
 	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
 	ProblemCodeInvalidLockName      ProblemCode = "invalid_lock_name"
 	ProblemCodeInvalidRequest       ProblemCode = "invalid_request"
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
@@ -113,6 +115,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeHeadersTooLarge:
 		return true
 	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidLimit:
 		return true
 	case ProblemCodeInvalidLockName:
 		return true
@@ -233,6 +239,13 @@ type AccountID = string
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Accounts []Account `json:"accounts"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
 // AccountName Example: ci
@@ -240,7 +253,11 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -398,14 +415,30 @@ type LeaseID = openapi_types.UUID
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
+
+	// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+	// ignores it sees the first page only.
+	//
+	//
+	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+	NextCursor *NextCursor `json:"next_cursor,omitempty"`
 }
 
-// LockName Example: my-service
+// LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+// path segments in a URL (clients and servers clean them out of the path). The
+// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+//
+// Example: my-service
 type LockName = string
 
 // LockStatus `free` locks carry only `name`, `status` and `revision`.
 type LockStatus struct {
-	// Name Example: my-service
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
 	Name   LockName         `json:"name"`
 	Status LockStatusStatus `json:"status"`
 
@@ -433,7 +466,11 @@ type LockStatus struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt *Timestamp `json:"expires_at,omitempty"`
 
-	// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
@@ -442,10 +479,19 @@ type LockStatus struct {
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
 
-// Metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+// `invalid_request` and change nothing.
 //
 // Example: 10.0.0.7:8080
 type Metadata = string
+
+// NextCursor Pass it as `cursor` to get the next page. Absent on the last page: a client that
+// ignores it sees the first page only.
+//
+// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
+type NextCursor = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -600,6 +646,12 @@ type WaitSeconds = int32
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Cursor defines model for Cursor.
+type Cursor = string
+
+// Limit defines model for Limit.
+type Limit = int32
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -611,6 +663,9 @@ type AdminDisabled = Problem
 
 // AdminUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminUnauthorized = Problem
+
+// BadPage An RFC 9457 problem document with a stable machine-readable `code`.
+type BadPage = Problem
 
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
@@ -657,6 +712,19 @@ type Unavailable = Problem
 // UnsupportedMediaType An RFC 9457 problem document with a stable machine-readable `code`.
 type UnsupportedMediaType = Problem
 
+// ListAccountsParams defines parameters for ListAccounts.
+type ListAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -688,6 +756,19 @@ type SignOutParams struct {
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListLocksParams defines parameters for ListLocks.
+type ListLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -787,8 +868,12 @@ type ClientInterface interface {
 
 	// ListAccounts List accounts
 	//
+	// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+	// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+	// `cursor` for the next page.
+	//
 	// Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-	ListAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateAccountWithBody Create an account and its first token
 	//
@@ -931,10 +1016,12 @@ type ClientInterface interface {
 
 	// ListLocks The caller's account's active locks
 	//
-	// Every unexpired lease in the caller's account, ordered by name.
+	// The unexpired leases in the caller's account, ordered by name, a page at a time
+	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+	// it as `cursor` for the next page.
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
-	ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLock Status of one lock, or watch it
 	//
@@ -1072,9 +1159,13 @@ type ClientInterface interface {
 
 // ListAccounts List accounts
 //
+// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+// `cursor` for the next page.
+//
 // Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-func (c *RawClient) ListAccounts(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListAccountsRequest(c.Server)
+func (c *RawClient) ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1376,11 +1467,13 @@ func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn
 
 // ListLocks The caller's account's active locks
 //
-// Every unexpired lease in the caller's account, ordered by name.
+// The unexpired leases in the caller's account, ordered by name, a page at a time
+// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+// it as `cursor` for the next page.
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
-func (c *RawClient) ListLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListLocksRequest(c.Server)
+func (c *RawClient) ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLocksRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1615,7 +1708,7 @@ func (c *RawClient) GetReady(ctx context.Context, reqEditors ...RequestEditorFn)
 }
 
 // NewListAccountsRequest constructs an http.Request for the ListAccounts method
-func NewListAccountsRequest(server string) (*http.Request, error) {
+func NewListAccountsRequest(server string, params *ListAccountsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1631,6 +1724,45 @@ func NewListAccountsRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2158,7 +2290,7 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 }
 
 // NewListLocksRequest constructs an http.Request for the ListLocks method
-func NewListLocksRequest(server string) (*http.Request, error) {
+func NewListLocksRequest(server string, params *ListLocksParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2174,6 +2306,45 @@ func NewListLocksRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2498,10 +2669,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListAccountsWithResponse List accounts
 	//
+	// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+	// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+	// `cursor` for the next page.
+	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-	ListAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
+	ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
 
 	// CreateAccountWithBodyWithResponse Create an account and its first token
 	//
@@ -2670,12 +2845,14 @@ type ClientWithResponsesInterface interface {
 
 	// ListLocksWithResponse The caller's account's active locks
 	//
-	// Every unexpired lease in the caller's account, ordered by name.
+	// The unexpired leases in the caller's account, ordered by name, a page at a time
+	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+	// it as `cursor` for the next page.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
-	ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
+	ListLocksWithResponse(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*ListLocksResponse, error)
 
 	// GetLockWithResponse Status of one lock, or watch it
 	//
@@ -2833,7 +3010,7 @@ type ListAccountsResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AccountList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *AdminUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
@@ -2860,7 +3037,7 @@ func (r ListAccountsResponse) GetJSON200() *AccountList {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListAccountsResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r ListAccountsResponse) GetApplicationproblemJSON400() *BadPage {
 	return r.ApplicationproblemJSON400
 }
 
@@ -4456,7 +4633,7 @@ type ListLocksResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *LockList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadRequest
+	ApplicationproblemJSON400 *BadPage
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -4483,7 +4660,7 @@ func (r ListLocksResponse) GetJSON200() *LockList {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListLocksResponse) GetApplicationproblemJSON400() *BadRequest {
+func (r ListLocksResponse) GetApplicationproblemJSON400() *BadPage {
 	return r.ApplicationproblemJSON400
 }
 
@@ -5214,11 +5391,15 @@ func (r GetReadyResponse) ContentType() string {
 
 // ListAccountsWithResponse List accounts
 //
+// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+// `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+// `cursor` for the next page.
+//
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /admin/accounts (the `ListAccounts` operationId).
-func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
-	rsp, err := c.ListAccounts(ctx, reqEditors...)
+func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
+	rsp, err := c.ListAccounts(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5482,13 +5663,15 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 
 // ListLocksWithResponse The caller's account's active locks
 //
-// Every unexpired lease in the caller's account, ordered by name.
+// The unexpired leases in the caller's account, ordered by name, a page at a time
+// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+// it as `cursor` for the next page.
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
-func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListLocksResponse, error) {
-	rsp, err := c.ListLocks(ctx, reqEditors...)
+func (c *ClientWithResponses) ListLocksWithResponse(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*ListLocksResponse, error) {
+	rsp, err := c.ListLocks(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5710,7 +5893,7 @@ func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7277,7 +7460,7 @@ func ParseListLocksResponse(rsp *http.Response) (*ListLocksResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadRequest
+		var dest BadPage
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -670,7 +670,7 @@ func (r *run) do(ctx context.Context, s *step, key string) (result, error) {
 		if err != nil {
 			return nil, err
 		}
-		res, err := c.ListLocksWithResponse(ctx)
+		res, err := c.ListLocksWithResponse(ctx, nil)
 		if err == nil && res.JSON200 == nil {
 			err = problem(res.HTTPResponse, res.Body)
 		}

@@ -50,7 +50,7 @@ func WithoutOwner() Option { return func(o *options) { o.owner, o.noOwner = "", 
 // estimate, which is never later than the server's) or when the server refuses a Renew.
 func WithoutAutoRenew() Option { return func(o *options) { o.manual = true } }
 
-// WithMetadata sets the metadata a Mutex stores with its lease (at most 1024 bytes),
+// WithMetadata sets the metadata a Mutex stores with its lease (at most 1024 characters),
 // shown to everyone in the account. An Election stores its Campaign value instead.
 func WithMetadata(v string) Option { return func(o *options) { o.metadata = &v } }
 

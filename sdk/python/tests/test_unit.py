@@ -131,6 +131,40 @@ def test_empty_lock_name_is_invalid_lock_name() -> None:
         mocked(lambda req: held()).try_lock("")
 
 
+def test_dot_lock_names_are_invalid_lock_name_without_a_request() -> None:
+    sent: list[str] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        sent.append(req.url.raw_path.decode())
+        return held()
+
+    for name in (".", ".."):
+        with pytest.raises(octostore.InvalidLockName):
+            mocked(handler).try_lock(name)
+        with pytest.raises(octostore.InvalidLockName):
+            mocked(handler).status(name)
+    assert sent == []
+    mocked(handler).try_lock("...")
+    assert sent == ["/locks/.../acquire"]
+
+
+def test_list_follows_every_page() -> None:
+    queries: list[dict[str, str]] = []
+
+    def lock(name: str) -> dict[str, object]:
+        return {"name": name, "status": "held", "revision": 1, "holder_id": "tok_aaaaaaaaaaaa", "fencing_token": 1, "expires_at": EXPIRES}
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        q = dict(req.url.params)
+        queries.append(q)
+        if "cursor" not in q:
+            return httpx.Response(200, json={"locks": [lock("a"), lock("b")], "next_cursor": "c1"})
+        return httpx.Response(200, json={"locks": [lock("c")]})
+
+    assert [s.name for s in mocked(handler).list()] == ["a", "b", "c"]
+    assert queries == [{"limit": "1000"}, {"limit": "1000", "cursor": "c1"}]
+
+
 def test_several_base_urls_move_on_after_transport_error_or_503() -> None:
     seen: list[str] = []
 

@@ -519,7 +519,7 @@ impl Client {
 
     /// The account's active locks, ordered by name.
     pub async fn list(&self) -> Result<Vec<types::LockStatus>, Error> {
-        let list = call!(self, self.inner.request_timeout, api => api.list_locks())?;
+        let list = call!(self, self.inner.request_timeout, api => api.list_locks(None, None))?;
         Ok(list.locks)
     }
 

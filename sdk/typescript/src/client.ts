@@ -134,7 +134,7 @@ export interface Leader {
 export interface TryLockOptions {
   /** Lease length in seconds (1..3600, default 15). */
   ttl?: number;
-  /** A small value stored with the lease and visible to the account (≤ 1024 bytes). */
+  /** A small value stored with the lease and visible to the account (≤ 1024 characters). */
   metadata?: string;
   /** Renew in the background at the server's `renew_after_ms` (default true). */
   autoRenew?: boolean;

@@ -42,13 +42,25 @@ namespace OctoStore
         /// <summary>The <c>accounts</c> member.</summary>
         [DataMember(Name = "accounts")]
         public List<Account> Accounts { get; set; }
+
+        /// <summary>
+        /// Pass it as <c>cursor</c> to get the next page. Absent on the last page: a client that
+        /// ignores it sees the first page only.
+        /// </summary>
+        [DataMember(Name = "next_cursor", EmitDefaultValue = false)]
+        public string NextCursor { get; set; }
     }
 
     /// <summary>The AcquireRequest schema.</summary>
     [DataContract]
     public partial class AcquireRequest
     {
-        /// <summary>A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.</summary>
+        /// <summary>
+        /// A small value stored with the lease and shown to everyone in the account, such as a
+        /// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+        /// counts <c>maxLength</c>), so at most 4 KiB in UTF-8; longer values get 400
+        /// <c>invalid_request</c> and change nothing.
+        /// </summary>
         [DataMember(Name = "metadata", EmitDefaultValue = false)]
         public string Metadata { get; set; }
 
@@ -227,13 +239,24 @@ namespace OctoStore
         /// <summary>The <c>locks</c> member.</summary>
         [DataMember(Name = "locks")]
         public List<LockStatus> Locks { get; set; }
+
+        /// <summary>
+        /// Pass it as <c>cursor</c> to get the next page. Absent on the last page: a client that
+        /// ignores it sees the first page only.
+        /// </summary>
+        [DataMember(Name = "next_cursor", EmitDefaultValue = false)]
+        public string NextCursor { get; set; }
     }
 
     /// <summary><c>free</c> locks carry only <c>name</c>, <c>status</c> and <c>revision</c>.</summary>
     [DataContract]
     public partial class LockStatus
     {
-        /// <summary>The <c>name</c> member.</summary>
+        /// <summary>
+        /// 1 to 128 letters, digits, <c>.</c> and <c>-</c>, except the names <c>.</c> and <c>..</c>, which are
+        /// path segments in a URL (clients and servers clean them out of the path). The
+        /// pattern is <c>^[A-Za-z0-9.-]{1,128}$</c> without those two.
+        /// </summary>
         [DataMember(Name = "name")]
         public string Name { get; set; }
 
@@ -269,7 +292,12 @@ namespace OctoStore
             set { expiresAtWire = Wire.FormatTimestamp(value); }
         }
 
-        /// <summary>A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.</summary>
+        /// <summary>
+        /// A small value stored with the lease and shown to everyone in the account, such as a
+        /// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+        /// counts <c>maxLength</c>), so at most 4 KiB in UTF-8; longer values get 400
+        /// <c>invalid_request</c> and change nothing.
+        /// </summary>
         [DataMember(Name = "metadata", EmitDefaultValue = false)]
         public string Metadata { get; set; }
     }
@@ -439,6 +467,10 @@ namespace OctoStore
         public const string InvalidLockName = "invalid_lock_name";
         /// <summary><c>invalid_ttl</c></summary>
         public const string InvalidTtl = "invalid_ttl";
+        /// <summary><c>invalid_cursor</c></summary>
+        public const string InvalidCursor = "invalid_cursor";
+        /// <summary><c>invalid_limit</c></summary>
+        public const string InvalidLimit = "invalid_limit";
         /// <summary><c>unauthorized</c></summary>
         public const string Unauthorized = "unauthorized";
         /// <summary><c>lease_not_current</c></summary>

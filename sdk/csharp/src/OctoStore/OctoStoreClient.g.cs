@@ -310,12 +310,36 @@ namespace OctoStore
         }
 
         /// <summary>List accounts</summary>
+        /// <remarks>
+        /// Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+        /// <c>limit</c> says otherwise). When more follow, <c>next_cursor</c> is set: pass it as
+        /// <c>cursor</c> for the next page.
+        /// </remarks>
+        /// <param name="cursor">
+        /// Where the page starts: the <c>next_cursor</c> of the page before, as it came. Omit it
+        /// for the first page. Cursors are opaque and belong to the list that made them; a
+        /// malformed one, or one from another list, gets 400 <c>invalid_cursor</c>. Paging is by
+        /// the list's sort key, not by offset: an item that exists during the whole paging
+        /// is listed exactly once, even while others are added or removed.
+        /// </param>
+        /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<AccountList> ListAccountsAsync(CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<AccountList> ListAccountsAsync(string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/admin/accounts");
+            var separator = '?';
+            if (cursor != null)
+            {
+                path.Append(separator).Append("cursor").Append('=').Append(Uri.EscapeDataString(cursor));
+                separator = '&';
+            }
+            if (limit != null)
+            {
+                path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
             {
                 if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
@@ -327,13 +351,36 @@ namespace OctoStore
         }
 
         /// <summary>The caller's account's active locks</summary>
-        /// <remarks>Every unexpired lease in the caller's account, ordered by name.</remarks>
+        /// <remarks>
+        /// The unexpired leases in the caller's account, ordered by name, a page at a time
+        /// (100 unless <c>limit</c> says otherwise). When more follow, <c>next_cursor</c> is set: pass
+        /// it as <c>cursor</c> for the next page.
+        /// </remarks>
+        /// <param name="cursor">
+        /// Where the page starts: the <c>next_cursor</c> of the page before, as it came. Omit it
+        /// for the first page. Cursors are opaque and belong to the list that made them; a
+        /// malformed one, or one from another list, gets 400 <c>invalid_cursor</c>. Paging is by
+        /// the list's sort key, not by offset: an item that exists during the whole paging
+        /// is listed exactly once, even while others are added or removed.
+        /// </param>
+        /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockList> ListLocksAsync(CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/locks");
+            var separator = '?';
+            if (cursor != null)
+            {
+                path.Append(separator).Append("cursor").Append('=').Append(Uri.EscapeDataString(cursor));
+                separator = '&';
+            }
+            if (limit != null)
+            {
+                path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
             {
                 if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);

@@ -384,7 +384,7 @@ namespace OctoStore.Tests
                 }
                 case "list":
                 {
-                    var list = await Client(s).ListLocksAsync(cancel.Token).ConfigureAwait(false);
+                    var list = await Client(s).ListLocksAsync(cancellationToken: cancel.Token).ConfigureAwait(false);
                     var names = list.Locks.Select(l => (object)l.Name).ToList();
                     return Result(null, "names", names, "count", (long)names.Count);
                 }

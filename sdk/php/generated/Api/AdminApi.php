@@ -1280,6 +1280,8 @@ class AdminApi
      *
      * List accounts
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listAccounts'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -1287,10 +1289,12 @@ class AdminApi
      * @return \OctoStore\Generated\Model\AccountList|\OctoStore\Generated\Model\Problem
      */
     public function listAccounts(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listAccounts'][0]
     ): \OctoStore\Generated\Model\AccountList|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->listAccountsWithHttpInfo($contentType);
+        list($response) = $this->listAccountsWithHttpInfo($cursor, $limit, $contentType);
         return $response;
     }
 
@@ -1299,6 +1303,8 @@ class AdminApi
      *
      * List accounts
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listAccounts'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -1306,10 +1312,12 @@ class AdminApi
      * @return array{0: \OctoStore\Generated\Model\AccountList|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
      */
     public function listAccountsWithHttpInfo(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listAccounts'][0]
     ): array
     {
-        $request = $this->listAccountsRequest($contentType);
+        $request = $this->listAccountsRequest($cursor, $limit, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -1493,16 +1501,20 @@ class AdminApi
      *
      * List accounts
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listAccounts'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function listAccountsAsync(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listAccounts'][0]
     ): PromiseInterface
     {
-        return $this->listAccountsAsyncWithHttpInfo($contentType)
+        return $this->listAccountsAsyncWithHttpInfo($cursor, $limit, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -1515,17 +1527,21 @@ class AdminApi
      *
      * List accounts
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listAccounts'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function listAccountsAsyncWithHttpInfo(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listAccounts'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\AccountList';
-        $request = $this->listAccountsRequest($contentType);
+        $request = $this->listAccountsRequest($cursor, $limit, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -1566,15 +1582,31 @@ class AdminApi
     /**
      * Create request for operation 'listAccounts'
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listAccounts'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return \GuzzleHttp\Psr7\Request
      */
     public function listAccountsRequest(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listAccounts'][0]
     ): Request
     {
+        if ($cursor !== null && strlen($cursor) > 512) {
+            throw new InvalidArgumentException('invalid length for "$cursor" when calling AdminApi.listAccounts, must be smaller than or equal to 512.');
+        }
+        if ($cursor !== null && strlen($cursor) < 1) {
+            throw new InvalidArgumentException('invalid length for "$cursor" when calling AdminApi.listAccounts, must be bigger than or equal to 1.');
+        }
+        if ($limit !== null && $limit > 1000) {
+            throw new InvalidArgumentException('invalid value for "$limit" when calling AdminApi.listAccounts, must be smaller than or equal to 1000.');
+        }
+        if ($limit !== null && $limit < 1) {
+            throw new InvalidArgumentException('invalid value for "$limit" when calling AdminApi.listAccounts, must be bigger than or equal to 1.');
+        }
 
         $resourcePath = '/admin/accounts';
         $queryParams = [];
@@ -1582,6 +1614,24 @@ class AdminApi
         $httpBody = '';
         $multipart = false;
 
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $cursor,
+            'cursor', // param base name
+            'string', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $limit,
+            'limit', // param base name
+            'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
 
 
 

@@ -982,6 +982,8 @@ class LocksApi
      *
      * The caller&#39;s account&#39;s active locks
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -989,10 +991,12 @@ class LocksApi
      * @return \OctoStore\Generated\Model\LockList|\OctoStore\Generated\Model\Problem
      */
     public function listLocks(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listLocks'][0]
     ): \OctoStore\Generated\Model\LockList|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->listLocksWithHttpInfo($contentType);
+        list($response) = $this->listLocksWithHttpInfo($cursor, $limit, $contentType);
         return $response;
     }
 
@@ -1001,6 +1005,8 @@ class LocksApi
      *
      * The caller&#39;s account&#39;s active locks
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -1008,10 +1014,12 @@ class LocksApi
      * @return array{0: \OctoStore\Generated\Model\LockList|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
      */
     public function listLocksWithHttpInfo(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listLocks'][0]
     ): array
     {
-        $request = $this->listLocksRequest($contentType);
+        $request = $this->listLocksRequest($cursor, $limit, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -1181,16 +1189,20 @@ class LocksApi
      *
      * The caller&#39;s account&#39;s active locks
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function listLocksAsync(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listLocks'][0]
     ): PromiseInterface
     {
-        return $this->listLocksAsyncWithHttpInfo($contentType)
+        return $this->listLocksAsyncWithHttpInfo($cursor, $limit, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -1203,17 +1215,21 @@ class LocksApi
      *
      * The caller&#39;s account&#39;s active locks
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return PromiseInterface
      */
     public function listLocksAsyncWithHttpInfo(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listLocks'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\LockList';
-        $request = $this->listLocksRequest($contentType);
+        $request = $this->listLocksRequest($cursor, $limit, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -1254,15 +1270,31 @@ class LocksApi
     /**
      * Create request for operation 'listLocks'
      *
+     * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
+     * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
      * @return \GuzzleHttp\Psr7\Request
      */
     public function listLocksRequest(
+        ?string $cursor = null,
+        ?int $limit = 100,
         string $contentType = self::contentTypes['listLocks'][0]
     ): Request
     {
+        if ($cursor !== null && strlen($cursor) > 512) {
+            throw new InvalidArgumentException('invalid length for "$cursor" when calling LocksApi.listLocks, must be smaller than or equal to 512.');
+        }
+        if ($cursor !== null && strlen($cursor) < 1) {
+            throw new InvalidArgumentException('invalid length for "$cursor" when calling LocksApi.listLocks, must be bigger than or equal to 1.');
+        }
+        if ($limit !== null && $limit > 1000) {
+            throw new InvalidArgumentException('invalid value for "$limit" when calling LocksApi.listLocks, must be smaller than or equal to 1000.');
+        }
+        if ($limit !== null && $limit < 1) {
+            throw new InvalidArgumentException('invalid value for "$limit" when calling LocksApi.listLocks, must be bigger than or equal to 1.');
+        }
 
         $resourcePath = '/locks';
         $queryParams = [];
@@ -1270,6 +1302,24 @@ class LocksApi
         $httpBody = '';
         $multipart = false;
 
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $cursor,
+            'cursor', // param base name
+            'string', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $limit,
+            'limit', // param base name
+            'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
 
 
 

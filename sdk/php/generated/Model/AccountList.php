@@ -58,7 +58,8 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $openAPITypes = [
-        'accounts' => '\OctoStore\Generated\Model\Account[]'
+        'accounts' => '\OctoStore\Generated\Model\Account[]',
+        'next_cursor' => 'string'
     ];
 
     /**
@@ -67,7 +68,8 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string|null>
      */
     protected static array $openAPIFormats = [
-        'accounts' => null
+        'accounts' => null,
+        'next_cursor' => null
     ];
 
     /**
@@ -76,7 +78,8 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, bool>
      */
     protected static array $openAPINullables = [
-        'accounts' => false
+        'accounts' => false,
+        'next_cursor' => false
     ];
 
     /**
@@ -155,7 +158,8 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $attributeMap = [
-        'accounts' => 'accounts'
+        'accounts' => 'accounts',
+        'next_cursor' => 'next_cursor'
     ];
 
     /**
@@ -164,7 +168,8 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $setters = [
-        'accounts' => 'setAccounts'
+        'accounts' => 'setAccounts',
+        'next_cursor' => 'setNextCursor'
     ];
 
     /**
@@ -173,7 +178,8 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $getters = [
-        'accounts' => 'getAccounts'
+        'accounts' => 'getAccounts',
+        'next_cursor' => 'getNextCursor'
     ];
 
     /**
@@ -224,6 +230,7 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
     public function __construct(?array $data = null)
     {
         $this->setIfExists('accounts', $data ?? [], null);
+        $this->setIfExists('next_cursor', $data ?? [], null);
     }
 
     /**
@@ -289,6 +296,33 @@ class AccountList implements ModelInterface, ArrayAccess, JsonSerializable
             throw new InvalidArgumentException('non-nullable accounts cannot be null');
         }
         $this->container['accounts'] = $accounts;
+
+        return $this;
+    }
+
+    /**
+     * Gets next_cursor
+     *
+     * @return string|null
+     */
+    public function getNextCursor(): ?string
+    {
+        return $this->container['next_cursor'];
+    }
+
+    /**
+     * Sets next_cursor
+     *
+     * @param string|null $next_cursor Pass it as `cursor` to get the next page. Absent on the last page: a client that ignores it sees the first page only.
+     *
+     * @return $this
+     */
+    public function setNextCursor(?string $next_cursor): static
+    {
+        if (is_null($next_cursor)) {
+            throw new InvalidArgumentException('non-nullable next_cursor cannot be null');
+        }
+        $this->container['next_cursor'] = $next_cursor;
 
         return $this;
     }

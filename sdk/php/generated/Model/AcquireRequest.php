@@ -437,7 +437,7 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Sets metadata
      *
-     * @param string|null $metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+     * @param string|null $metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 characters (Unicode code points, as JSON Schema counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400 `invalid_request` and change nothing.
      *
      * @return $this
      */

@@ -58,7 +58,8 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $openAPITypes = [
-        'locks' => '\OctoStore\Generated\Model\LockStatus[]'
+        'locks' => '\OctoStore\Generated\Model\LockStatus[]',
+        'next_cursor' => 'string'
     ];
 
     /**
@@ -67,7 +68,8 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string|null>
      */
     protected static array $openAPIFormats = [
-        'locks' => null
+        'locks' => null,
+        'next_cursor' => null
     ];
 
     /**
@@ -76,7 +78,8 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, bool>
      */
     protected static array $openAPINullables = [
-        'locks' => false
+        'locks' => false,
+        'next_cursor' => false
     ];
 
     /**
@@ -155,7 +158,8 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $attributeMap = [
-        'locks' => 'locks'
+        'locks' => 'locks',
+        'next_cursor' => 'next_cursor'
     ];
 
     /**
@@ -164,7 +168,8 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $setters = [
-        'locks' => 'setLocks'
+        'locks' => 'setLocks',
+        'next_cursor' => 'setNextCursor'
     ];
 
     /**
@@ -173,7 +178,8 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      * @var array<string, string>
      */
     protected static array $getters = [
-        'locks' => 'getLocks'
+        'locks' => 'getLocks',
+        'next_cursor' => 'getNextCursor'
     ];
 
     /**
@@ -224,6 +230,7 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
     public function __construct(?array $data = null)
     {
         $this->setIfExists('locks', $data ?? [], null);
+        $this->setIfExists('next_cursor', $data ?? [], null);
     }
 
     /**
@@ -289,6 +296,33 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
             throw new InvalidArgumentException('non-nullable locks cannot be null');
         }
         $this->container['locks'] = $locks;
+
+        return $this;
+    }
+
+    /**
+     * Gets next_cursor
+     *
+     * @return string|null
+     */
+    public function getNextCursor(): ?string
+    {
+        return $this->container['next_cursor'];
+    }
+
+    /**
+     * Sets next_cursor
+     *
+     * @param string|null $next_cursor Pass it as `cursor` to get the next page. Absent on the last page: a client that ignores it sees the first page only.
+     *
+     * @return $this
+     */
+    public function setNextCursor(?string $next_cursor): static
+    {
+        if (is_null($next_cursor)) {
+            throw new InvalidArgumentException('non-nullable next_cursor cannot be null');
+        }
+        $this->container['next_cursor'] = $next_cursor;
 
         return $this;
     }

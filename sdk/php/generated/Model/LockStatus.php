@@ -320,8 +320,8 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
             $invalidProperties[] = "invalid value for 'name', the character length must be bigger than or equal to 1.";
         }
 
-        if (!preg_match("/^[A-Za-z0-9.-]{1,128}$/", $this->container['name'])) {
-            $invalidProperties[] = "invalid value for 'name', must be conform to the pattern /^[A-Za-z0-9.-]{1,128}$/.";
+        if (!preg_match("/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\\.\\.[A-Za-z0-9.-]{1,126})$/", $this->container['name'])) {
+            $invalidProperties[] = "invalid value for 'name', must be conform to the pattern /^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\\.\\.[A-Za-z0-9.-]{1,126})$/.";
         }
 
         if ($this->container['status'] === null) {
@@ -384,7 +384,7 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Sets name
      *
-     * @param string $name name
+     * @param string $name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are path segments in a URL (clients and servers clean them out of the path). The pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
      *
      * @return $this
      */
@@ -399,8 +399,8 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         if ((mb_strlen($name) < 1)) {
             throw new InvalidArgumentException('invalid length for $name when calling LockStatus., must be bigger than or equal to 1.');
         }
-        if ((!preg_match("/^[A-Za-z0-9.-]{1,128}$/", ObjectSerializer::toString($name)))) {
-            throw new InvalidArgumentException("invalid value for \$name when calling LockStatus., must conform to the pattern /^[A-Za-z0-9.-]{1,128}$/.");
+        if ((!preg_match("/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\\.\\.[A-Za-z0-9.-]{1,126})$/", ObjectSerializer::toString($name)))) {
+            throw new InvalidArgumentException("invalid value for \$name when calling LockStatus., must conform to the pattern /^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\\.\\.[A-Za-z0-9.-]{1,126})$/.");
         }
 
         $this->container['name'] = $name;
@@ -580,7 +580,7 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Sets metadata
      *
-     * @param string|null $metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+     * @param string|null $metadata A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 characters (Unicode code points, as JSON Schema counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400 `invalid_request` and change nothing.
      *
      * @return $this
      */

@@ -242,6 +242,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_INVALID_REQUEST = 'invalid_request';
     public const CODE_INVALID_LOCK_NAME = 'invalid_lock_name';
     public const CODE_INVALID_TTL = 'invalid_ttl';
+    public const CODE_INVALID_CURSOR = 'invalid_cursor';
+    public const CODE_INVALID_LIMIT = 'invalid_limit';
     public const CODE_UNAUTHORIZED = 'unauthorized';
     public const CODE_LEASE_NOT_CURRENT = 'lease_not_current';
     public const CODE_LOCK_LIMIT_EXCEEDED = 'lock_limit_exceeded';
@@ -273,6 +275,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_INVALID_REQUEST,
             self::CODE_INVALID_LOCK_NAME,
             self::CODE_INVALID_TTL,
+            self::CODE_INVALID_CURSOR,
+            self::CODE_INVALID_LIMIT,
             self::CODE_UNAUTHORIZED,
             self::CODE_LEASE_NOT_CURRENT,
             self::CODE_LOCK_LIMIT_EXCEEDED,

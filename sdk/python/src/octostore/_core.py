@@ -175,10 +175,24 @@ def default_owner() -> str:
     return f"{host}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+# The largest page GET /locks hands out, and how many pages `list` follows at most.
+MAX_LIST_PAGE = 1000
+MAX_LIST_PAGES = 1000
+
+
+def next_cursor(page: Any) -> str | None:
+    """The cursor of the page after `page` (a generated LockList), or None on the last."""
+    cursor = getattr(page, "next_cursor", None)
+    return cursor if isinstance(cursor, str) and cursor else None
+
+
 def check_name(name: str) -> None:
-    """An empty lock name is an invalid name (the server would see another path)."""
+    """An empty lock name, `.` or `..` is an invalid name: in a URL path they are no name
+    (httpx resolves dot segments), so the server would see another path."""
     if not name:
         raise errors.InvalidLockName("invalid_lock_name", 400, detail="the lock name is empty")
+    if name in (".", ".."):
+        raise errors.InvalidLockName("invalid_lock_name", 400, detail="the lock names . and .. are not valid")
 
 
 def lease_left(renew_after_ms: int | None, ttl: int) -> float:

@@ -118,9 +118,20 @@ class AsyncClient:
         return _core.to_state(s)
 
     async def list(self) -> list[LockState]:
-        """The account's active locks, by name."""
-        res = await self._call(list_locks, LockList)
-        return [_core.to_state(s) for s in res.locks]
+        """The account's active locks, by name: every page the server hands out (at most
+        1000 locks each), up to a million locks."""
+        out: list[LockState] = []
+        cursor: str | None = None
+        for _ in range(_core.MAX_LIST_PAGES):
+            page: dict[str, Any] = {"limit": _core.MAX_LIST_PAGE}
+            if cursor is not None:
+                page["cursor"] = cursor
+            res = await self._call(list_locks, LockList, **page)
+            out.extend(_core.to_state(s) for s in res.locks)
+            cursor = _core.next_cursor(res)
+            if cursor is None:
+                break
+        return out
 
     def election(self, name: str, ttl: int = DEFAULT_TTL) -> AsyncElection:
         """An election on the lock `name`."""

@@ -194,7 +194,10 @@ export const signOut = <ThrowOnError extends boolean = false>(options: Options<S
 /**
  * The caller's account's active locks
  *
- * Every unexpired lease in the caller's account, ordered by name.
+ * The unexpired leases in the caller's account, ordered by name, a page at a time
+ * (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+ * it as `cursor` for the next page.
+ *
  */
 export const listLocks = <ThrowOnError extends boolean = false>(options?: Options<ListLocksData, ThrowOnError>) => (options?.client ?? client).get<ListLocksResponses, ListLocksErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -296,6 +299,11 @@ export const renewLock = <ThrowOnError extends boolean = false>(options: Options
 
 /**
  * List accounts
+ *
+ * Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+ * `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+ * `cursor` for the next page.
+ *
  */
 export const listAccounts = <ThrowOnError extends boolean = false>(options?: Options<ListAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListAccountsResponses, ListAccountsErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],

@@ -4,6 +4,12 @@ export type ClientOptions = {
     baseUrl: `${string}://${string}` | (string & {});
 };
 
+/**
+ * 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+ * path segments in a URL (clients and servers clean them out of the path). The
+ * pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+ *
+ */
 export type LockName = string;
 
 /**
@@ -17,7 +23,11 @@ export type TtlSeconds = number;
 export type WaitSeconds = number;
 
 /**
- * A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+ * A small value stored with the lease and shown to everyone in the account, such as a
+ * leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+ * counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+ * `invalid_request` and change nothing.
+ *
  */
 export type Metadata = string;
 
@@ -135,7 +145,15 @@ export type LockStatus = {
 
 export type LockList = {
     locks: Array<LockStatus>;
+    next_cursor?: NextCursor;
 };
+
+/**
+ * Pass it as `cursor` to get the next page. Absent on the last page: a client that
+ * ignores it sees the first page only.
+ *
+ */
+export type NextCursor = string;
 
 export type IssuedToken = {
     account_id: AccountId;
@@ -171,6 +189,7 @@ export type Account = {
 
 export type AccountList = {
     accounts: Array<Account>;
+    next_cursor?: NextCursor;
 };
 
 export type DashboardSession = {
@@ -237,12 +256,27 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
     request_id: string;
 };
+
+/**
+ * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+ * for the first page. Cursors are opaque and belong to the list that made them; a
+ * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+ * the list's sort key, not by offset: an item that exists during the whole paging
+ * is listed exactly once, even while others are added or removed.
+ *
+ */
+export type Cursor = string;
+
+/**
+ * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+ */
+export type Limit = number;
 
 /**
  * The lock's name within the caller's account.
@@ -1305,17 +1339,29 @@ export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
 export type ListLocksData = {
     body?: never;
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
     url: '/locks';
 };
 
 export type ListLocksErrors = {
     /**
-     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
-     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
-     * an operation that takes none (every GET; the POSTs without a request body accept
-     * only an empty body or `{}`). Nothing changed.
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1752,17 +1798,29 @@ export type RenewLockResponse = RenewLockResponses[keyof RenewLockResponses];
 export type ListAccountsData = {
     body?: never;
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
     url: '/admin/accounts';
 };
 
 export type ListAccountsErrors = {
     /**
-     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
-     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
-     * an operation that takes none (every GET; the POSTs without a request body accept
-     * only an empty body or `{}`). Nothing changed.
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1824,7 +1882,7 @@ export type ListAccountsError = ListAccountsErrors[keyof ListAccountsErrors];
 
 export type ListAccountsResponses = {
     /**
-     * All accounts, oldest first.
+     * A page of accounts, oldest first.
      */
     200: AccountList;
 };

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.account import Account
 
@@ -18,9 +20,13 @@ class AccountList:
     """
     Attributes:
         accounts (list[Account]):
+        next_cursor (str | Unset): Pass it as `cursor` to get the next page. Absent on the last page: a client that
+            ignores it sees the first page only.
+             Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9.
     """
 
     accounts: list[Account]
+    next_cursor: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +35,8 @@ class AccountList:
             accounts_item = accounts_item_data.to_dict()
             accounts.append(accounts_item)
 
+        next_cursor = self.next_cursor
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -36,6 +44,8 @@ class AccountList:
                 "accounts": accounts,
             }
         )
+        if next_cursor is not UNSET:
+            field_dict["next_cursor"] = next_cursor
 
         return field_dict
 
@@ -51,8 +61,11 @@ class AccountList:
 
             accounts.append(accounts_item)
 
+        next_cursor = d.pop("next_cursor", UNSET)
+
         account_list = cls(
             accounts=accounts,
+            next_cursor=next_cursor,
         )
 
         account_list.additional_properties = d

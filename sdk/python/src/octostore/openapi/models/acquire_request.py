@@ -23,7 +23,10 @@ class AcquireRequest:
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 = answer at once). Example:
             30.
         metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
-            leader's address. At most 1024 bytes in UTF-8. Example: 10.0.0.7:8080.
+            leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+            counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+            `invalid_request` and change nothing.
+             Example: 10.0.0.7:8080.
     """
 
     ttl_seconds: int

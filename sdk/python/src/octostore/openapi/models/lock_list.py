@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.lock_status import LockStatus
 
@@ -18,9 +20,13 @@ class LockList:
     """
     Attributes:
         locks (list[LockStatus]):
+        next_cursor (str | Unset): Pass it as `cursor` to get the next page. Absent on the last page: a client that
+            ignores it sees the first page only.
+             Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9.
     """
 
     locks: list[LockStatus]
+    next_cursor: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +35,8 @@ class LockList:
             locks_item = locks_item_data.to_dict()
             locks.append(locks_item)
 
+        next_cursor = self.next_cursor
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -36,6 +44,8 @@ class LockList:
                 "locks": locks,
             }
         )
+        if next_cursor is not UNSET:
+            field_dict["next_cursor"] = next_cursor
 
         return field_dict
 
@@ -51,8 +61,11 @@ class LockList:
 
             locks.append(locks_item)
 
+        next_cursor = d.pop("next_cursor", UNSET)
+
         lock_list = cls(
             locks=locks,
+            next_cursor=next_cursor,
         )
 
         lock_list.additional_properties = d

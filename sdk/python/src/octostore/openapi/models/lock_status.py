@@ -18,7 +18,10 @@ class LockStatus:
     """`free` locks carry only `name`, `status` and `revision`.
 
     Attributes:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         status (LockStatusStatus):
         revision (int): Increases whenever the lock is granted, released or expires, or its metadata
             changes (renewals do not change it). Pass it as `index` to watch for the next change.
@@ -30,7 +33,10 @@ class LockStatus:
             restarts. Example: 42.
         expires_at (datetime.datetime | Unset): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
         metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
-            leader's address. At most 1024 bytes in UTF-8. Example: 10.0.0.7:8080.
+            leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+            counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+            `invalid_request` and change nothing.
+             Example: 10.0.0.7:8080.
     """
 
     name: str

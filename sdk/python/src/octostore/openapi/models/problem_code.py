@@ -9,6 +9,8 @@ class ProblemCode(StrEnum):
     GITHUB_UNAVAILABLE = "github_unavailable"
     HEADERS_TOO_LARGE = "headers_too_large"
     INTERNAL = "internal"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_LIMIT = "invalid_limit"
     INVALID_LOCK_NAME = "invalid_lock_name"
     INVALID_REQUEST = "invalid_request"
     INVALID_TTL = "invalid_ttl"

@@ -211,7 +211,10 @@ module OctoStore
     end
 
     # List accounts
+    # Accounts, oldest first (by creation time, then id), a page at a time (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass it as `cursor` for the next page. 
     # @param [Hash] opts the optional parameters
+    # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
+    # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
     # @return [AccountList]
     def list_accounts(opts = {})
       data, _status_code, _headers = list_accounts_with_http_info(opts)
@@ -219,17 +222,38 @@ module OctoStore
     end
 
     # List accounts
+    # Accounts, oldest first (by creation time, then id), a page at a time (100 unless &#x60;limit&#x60; says otherwise). When more follow, &#x60;next_cursor&#x60; is set: pass it as &#x60;cursor&#x60; for the next page. 
     # @param [Hash] opts the optional parameters
+    # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
+    # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
     # @return [Array<(AccountList, Integer, Hash)>] AccountList data, response status code and response headers
     def list_accounts_with_http_info(opts = {})
       if @api_client.config.debugging
         @api_client.config.logger.debug 'Calling API: AdminApi.list_accounts ...'
       end
+      if @api_client.config.client_side_validation && !opts[:'cursor'].nil? && opts[:'cursor'].to_s.length > 512
+        fail ArgumentError, 'invalid value for "opts[:"cursor"]" when calling AdminApi.list_accounts, the character length must be smaller than or equal to 512.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'cursor'].nil? && opts[:'cursor'].to_s.length < 1
+        fail ArgumentError, 'invalid value for "opts[:"cursor"]" when calling AdminApi.list_accounts, the character length must be greater than or equal to 1.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'limit'].nil? && opts[:'limit'] > 1000
+        fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling AdminApi.list_accounts, must be smaller than or equal to 1000.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'limit'].nil? && opts[:'limit'] < 1
+        fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling AdminApi.list_accounts, must be greater than or equal to 1.'
+      end
+
       # resource path
       local_var_path = '/admin/accounts'
 
       # query parameters
       query_params = opts[:query_params] || {}
+      query_params[:'cursor'] = opts[:'cursor'] if !opts[:'cursor'].nil?
+      query_params[:'limit'] = opts[:'limit'] if !opts[:'limit'].nil?
 
       # header parameters
       header_params = opts[:header_params] || {}

@@ -52,7 +52,7 @@ module OctoStore
         fail ArgumentError, 'invalid value for "name" when calling LocksApi.acquire_lock, the character length must be greater than or equal to 1.'
       end
 
-      pattern = Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       if @api_client.config.client_side_validation && name !~ pattern
         fail ArgumentError, "invalid value for 'name' when calling LocksApi.acquire_lock, must conform to the pattern #{pattern}."
       end
@@ -141,7 +141,7 @@ module OctoStore
         fail ArgumentError, 'invalid value for "name" when calling LocksApi.get_lock, the character length must be greater than or equal to 1.'
       end
 
-      pattern = Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       if @api_client.config.client_side_validation && name !~ pattern
         fail ArgumentError, "invalid value for 'name' when calling LocksApi.get_lock, must conform to the pattern #{pattern}."
       end
@@ -205,8 +205,10 @@ module OctoStore
     end
 
     # The caller's account's active locks
-    # Every unexpired lease in the caller's account, ordered by name.
+    # The unexpired leases in the caller's account, ordered by name, a page at a time (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass it as `cursor` for the next page. 
     # @param [Hash] opts the optional parameters
+    # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
+    # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
     # @return [LockList]
     def list_locks(opts = {})
       data, _status_code, _headers = list_locks_with_http_info(opts)
@@ -214,18 +216,38 @@ module OctoStore
     end
 
     # The caller&#39;s account&#39;s active locks
-    # Every unexpired lease in the caller&#39;s account, ordered by name.
+    # The unexpired leases in the caller&#39;s account, ordered by name, a page at a time (100 unless &#x60;limit&#x60; says otherwise). When more follow, &#x60;next_cursor&#x60; is set: pass it as &#x60;cursor&#x60; for the next page. 
     # @param [Hash] opts the optional parameters
+    # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
+    # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
     # @return [Array<(LockList, Integer, Hash)>] LockList data, response status code and response headers
     def list_locks_with_http_info(opts = {})
       if @api_client.config.debugging
         @api_client.config.logger.debug 'Calling API: LocksApi.list_locks ...'
       end
+      if @api_client.config.client_side_validation && !opts[:'cursor'].nil? && opts[:'cursor'].to_s.length > 512
+        fail ArgumentError, 'invalid value for "opts[:"cursor"]" when calling LocksApi.list_locks, the character length must be smaller than or equal to 512.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'cursor'].nil? && opts[:'cursor'].to_s.length < 1
+        fail ArgumentError, 'invalid value for "opts[:"cursor"]" when calling LocksApi.list_locks, the character length must be greater than or equal to 1.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'limit'].nil? && opts[:'limit'] > 1000
+        fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling LocksApi.list_locks, must be smaller than or equal to 1000.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'limit'].nil? && opts[:'limit'] < 1
+        fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling LocksApi.list_locks, must be greater than or equal to 1.'
+      end
+
       # resource path
       local_var_path = '/locks'
 
       # query parameters
       query_params = opts[:query_params] || {}
+      query_params[:'cursor'] = opts[:'cursor'] if !opts[:'cursor'].nil?
+      query_params[:'limit'] = opts[:'limit'] if !opts[:'limit'].nil?
 
       # header parameters
       header_params = opts[:header_params] || {}
@@ -294,7 +316,7 @@ module OctoStore
         fail ArgumentError, 'invalid value for "name" when calling LocksApi.release_lock, the character length must be greater than or equal to 1.'
       end
 
-      pattern = Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       if @api_client.config.client_side_validation && name !~ pattern
         fail ArgumentError, "invalid value for 'name' when calling LocksApi.release_lock, must conform to the pattern #{pattern}."
       end
@@ -381,7 +403,7 @@ module OctoStore
         fail ArgumentError, 'invalid value for "name" when calling LocksApi.renew_lock, the character length must be greater than or equal to 1.'
       end
 
-      pattern = Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       if @api_client.config.client_side_validation && name !~ pattern
         fail ArgumentError, "invalid value for 'name' when calling LocksApi.renew_lock, must conform to the pattern #{pattern}."
       end

@@ -24,7 +24,7 @@ module OctoStore
     # How long the server may hold the request open waiting (0 = answer at once).
     attr_accessor :wait_seconds
 
-    # A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+    # A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 characters (Unicode code points, as JSON Schema counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400 `invalid_request` and change nothing. 
     attr_accessor :metadata
 
     # Attribute mapping from ruby-style variable name to JSON key.

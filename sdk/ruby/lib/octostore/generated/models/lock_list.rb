@@ -17,10 +17,14 @@ module OctoStore
   class LockList < ApiModelBase
     attr_accessor :locks
 
+    # Pass it as `cursor` to get the next page. Absent on the last page: a client that ignores it sees the first page only. 
+    attr_accessor :next_cursor
+
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
-        :'locks' => :'locks'
+        :'locks' => :'locks',
+        :'next_cursor' => :'next_cursor'
       }
     end
 
@@ -37,7 +41,8 @@ module OctoStore
     # Attribute type mapping.
     def self.openapi_types
       {
-        :'locks' => :'Array<LockStatus>'
+        :'locks' => :'Array<LockStatus>',
+        :'next_cursor' => :'String'
       }
     end
 
@@ -69,6 +74,10 @@ module OctoStore
         end
       else
         self.locks = nil
+      end
+
+      if attributes.key?(:'next_cursor')
+        self.next_cursor = attributes[:'next_cursor']
       end
     end
 
@@ -107,7 +116,8 @@ module OctoStore
     def ==(o)
       return true if self.equal?(o)
       self.class == o.class &&
-          locks == o.locks
+          locks == o.locks &&
+          next_cursor == o.next_cursor
     end
 
     # @see the `==` method
@@ -119,7 +129,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [locks].hash
+      [locks, next_cursor].hash
     end
 
     # Builds the object from hash

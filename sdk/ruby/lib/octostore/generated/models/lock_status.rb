@@ -16,6 +16,7 @@ require 'time'
 module OctoStore
   # `free` locks carry only `name`, `status` and `revision`.
   class LockStatus < ApiModelBase
+    # 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are path segments in a URL (clients and servers clean them out of the path). The pattern is `^[A-Za-z0-9.-]{1,128}$` without those two. 
     attr_accessor :name
 
     attr_accessor :status
@@ -32,7 +33,7 @@ module OctoStore
     # RFC 3339, UTC, millisecond precision.
     attr_accessor :expires_at
 
-    # A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 bytes in UTF-8.
+    # A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 characters (Unicode code points, as JSON Schema counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400 `invalid_request` and change nothing. 
     attr_accessor :metadata
 
     class EnumAttributeValidator
@@ -167,7 +168,7 @@ module OctoStore
         invalid_properties.push('invalid value for "name", the character length must be greater than or equal to 1.')
       end
 
-      pattern = Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       if @name !~ pattern
         invalid_properties.push("invalid value for \"name\", must conform to the pattern #{pattern}.")
       end
@@ -210,7 +211,7 @@ module OctoStore
       return false if @name.nil?
       return false if @name.to_s.length > 128
       return false if @name.to_s.length < 1
-      return false if @name !~ Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      return false if @name !~ Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       return false if @status.nil?
       status_validator = EnumAttributeValidator.new('String', ["held", "free"])
       return false unless status_validator.valid?(@status)
@@ -238,7 +239,7 @@ module OctoStore
         fail ArgumentError, 'invalid value for "name", the character length must be greater than or equal to 1.'
       end
 
-      pattern = Regexp.new(/^[A-Za-z0-9.-]{1,128}$/)
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       if name !~ pattern
         fail ArgumentError, "invalid value for \"name\", must conform to the pattern #{pattern}."
       end

@@ -5,6 +5,7 @@ import io.octostore.client.ApiException;
 import io.octostore.client.api.LocksApi;
 import io.octostore.client.model.AcquireRequest;
 import io.octostore.client.model.AcquireResult;
+import io.octostore.client.model.LockList;
 import io.octostore.client.model.LockStatus;
 import java.net.InetAddress;
 import java.net.URI;
@@ -323,9 +324,23 @@ public final class OctoStore implements AutoCloseable {
     return call(requestTimeout.plusSeconds(seconds), l -> l.getLock(name, index, seconds));
   }
 
-  /** The account's active locks, ordered by name. */
+  /**
+   * The account's active locks, ordered by name: every page the server hands out (it
+   * answers at most 1000 locks a request), up to a million locks.
+   */
   public List<LockStatus> list() {
-    return call(requestTimeout, l -> l.listLocks().getLocks());
+    List<LockStatus> all = new ArrayList<>();
+    String cursor = null;
+    for (int page = 0; page < 1000; page++) {
+      String after = cursor;
+      LockList res = call(requestTimeout, l -> l.listLocks(after, 1000));
+      all.addAll(res.getLocks());
+      cursor = res.getNextCursor();
+      if (cursor == null) {
+        break;
+      }
+    }
+    return all;
   }
 
   /** A leader election on the lock {@code name}. */

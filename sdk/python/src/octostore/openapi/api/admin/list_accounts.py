@@ -6,14 +6,27 @@ import httpx
 from ...client import AuthenticatedClient, Client
 from ...models.account_list import AccountList
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["cursor"] = cursor
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/admin/accounts",
+        "params": params,
     }
 
     return _kwargs
@@ -81,8 +94,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> Response[AccountList | Problem]:
     """List accounts
+
+     Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+    `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+    `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -92,7 +115,10 @@ def sync_detailed(
         Response[AccountList | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -104,8 +130,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> AccountList | Problem | None:
     """List accounts
+
+     Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+    `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+    `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -117,14 +153,26 @@ def sync(
 
     return sync_detailed(
         client=client,
+        cursor=cursor,
+        limit=limit,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> Response[AccountList | Problem]:
     """List accounts
+
+     Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+    `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+    `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +182,10 @@ async def asyncio_detailed(
         Response[AccountList | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -144,8 +195,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> AccountList | Problem | None:
     """List accounts
+
+     Accounts, oldest first (by creation time, then id), a page at a time (100 unless
+    `limit` says otherwise). When more follow, `next_cursor` is set: pass it as
+    `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,5 +219,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            cursor=cursor,
+            limit=limit,
         )
     ).parsed

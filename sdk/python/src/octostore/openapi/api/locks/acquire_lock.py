@@ -129,7 +129,11 @@ def sync_detailed(
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (AcquireRequest):
 
     Raises:
@@ -184,7 +188,11 @@ def sync(
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (AcquireRequest):
 
     Raises:
@@ -234,7 +242,11 @@ async def asyncio_detailed(
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (AcquireRequest):
 
     Raises:
@@ -287,7 +299,11 @@ async def asyncio(
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (AcquireRequest):
 
     Raises:

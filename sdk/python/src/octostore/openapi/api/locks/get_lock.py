@@ -109,7 +109,11 @@ def sync_detailed(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
@@ -154,7 +158,11 @@ def sync(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
@@ -194,7 +202,11 @@ async def asyncio_detailed(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
@@ -237,7 +249,11 @@ async def asyncio(
     current state.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.

@@ -6,14 +6,27 @@ import httpx
 from ...client import AuthenticatedClient, Client
 from ...models.lock_list import LockList
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["cursor"] = cursor
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/locks",
+        "params": params,
     }
 
     return _kwargs
@@ -76,10 +89,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> Response[LockList | Problem]:
     """The caller's account's active locks
 
-     Every unexpired lease in the caller's account, ordered by name.
+     The unexpired leases in the caller's account, ordered by name, a page at a time
+    (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+    it as `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -89,7 +110,10 @@ def sync_detailed(
         Response[LockList | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -101,10 +125,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> LockList | Problem | None:
     """The caller's account's active locks
 
-     Every unexpired lease in the caller's account, ordered by name.
+     The unexpired leases in the caller's account, ordered by name, a page at a time
+    (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+    it as `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,16 +148,26 @@ def sync(
 
     return sync_detailed(
         client=client,
+        cursor=cursor,
+        limit=limit,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> Response[LockList | Problem]:
     """The caller's account's active locks
 
-     Every unexpired lease in the caller's account, ordered by name.
+     The unexpired leases in the caller's account, ordered by name, a page at a time
+    (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+    it as `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +177,10 @@ async def asyncio_detailed(
         Response[LockList | Problem]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        cursor=cursor,
+        limit=limit,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -145,10 +190,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = 100,
 ) -> LockList | Problem | None:
     """The caller's account's active locks
 
-     Every unexpired lease in the caller's account, ordered by name.
+     The unexpired leases in the caller's account, ordered by name, a page at a time
+    (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
+    it as `cursor` for the next page.
+
+    Args:
+        cursor (str | Unset):
+        limit (int | Unset):  Default: 100.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,5 +214,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            cursor=cursor,
+            limit=limit,
         )
     ).parsed

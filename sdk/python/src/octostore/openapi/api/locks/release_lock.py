@@ -110,7 +110,11 @@ def sync_detailed(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:
@@ -146,7 +150,11 @@ def sync(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:
@@ -177,7 +185,11 @@ async def asyncio_detailed(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:
@@ -211,7 +223,11 @@ async def asyncio(
     and changes nothing.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (ReleaseRequest):
 
     Raises:

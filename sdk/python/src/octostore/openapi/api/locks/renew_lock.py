@@ -110,7 +110,11 @@ def sync_detailed(
     renewed: acquire the lock again and get a new fencing token.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (RenewRequest):
 
     Raises:
@@ -146,7 +150,11 @@ def sync(
     renewed: acquire the lock again and get a new fencing token.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (RenewRequest):
 
     Raises:
@@ -177,7 +185,11 @@ async def asyncio_detailed(
     renewed: acquire the lock again and get a new fencing token.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (RenewRequest):
 
     Raises:
@@ -211,7 +223,11 @@ async def asyncio(
     renewed: acquire the lock again and get a new fencing token.
 
     Args:
-        name (str):  Example: my-service.
+        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
+            are
+            path segments in a URL (clients and servers clean them out of the path). The
+            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+             Example: my-service.
         body (RenewRequest):
 
     Raises:
