@@ -3,6 +3,7 @@ package impl
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -200,6 +201,45 @@ func TestSpecListsEveryStatusTheServerSends(t *testing.T) {
 	for _, l := range []string{"renew", "release", "status"} {
 		if acquire.Links[l] == nil {
 			t.Errorf("acquire has no link %q", l)
+		}
+	}
+}
+
+// TestHeaderLimitsBehindTheRealServerSettings: behind an http.Server reading up to
+// HeaderReadLimit, as octostore-lock runs it, headers over the handler's bound get the
+// 431 problem; only beyond the read limit does net/http answer by itself, in text/plain,
+// as documented.
+func TestHeaderLimitsBehindTheRealServerSettings(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	token := ts.newAccount("limits")
+	h, err := ts.srv.Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := httptest.NewUnstartedServer(h)
+	real.Config.MaxHeaderBytes = HeaderReadLimit
+	real.Start()
+	defer real.Close()
+	for _, c := range []struct {
+		size        int
+		status      int
+		contentType string
+	}{
+		{DefaultMaxHeaderBytes - 1024, http.StatusOK, "application/json"},
+		{DefaultMaxHeaderBytes + 1, http.StatusRequestHeaderFieldsTooLarge, "application/problem+json"},
+		{HeaderReadLimit - 1024, http.StatusRequestHeaderFieldsTooLarge, "application/problem+json"},
+		{HeaderReadLimit + 8<<10, http.StatusRequestHeaderFieldsTooLarge, "text/plain; charset=utf-8"},
+	} {
+		req, _ := http.NewRequest("GET", real.URL+"/locks", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("X-Padding", strings.Repeat("a", c.size))
+		res, err := real.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != c.status || res.Header.Get("Content-Type") != c.contentType {
+			t.Errorf("%d-byte header: %d %q, want %d %q", c.size, res.StatusCode, res.Header.Get("Content-Type"), c.status, c.contentType)
 		}
 	}
 }
