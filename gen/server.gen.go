@@ -236,6 +236,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -747,7 +757,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -3740,7 +3750,11 @@ type GetDocsResponseObject interface {
 }
 
 type GetDocs200ResponseHeaders struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
 }
 
 type GetDocs200TexthtmlResponse struct {
@@ -3755,7 +3769,13 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
 	w.Header().Set("Content-Security-Policy", fmt.Sprint(response.Headers.ContentSecurityPolicy))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -3763,6 +3783,24 @@ func (response GetDocs200TexthtmlResponse) VisitGetDocsResponse(w http.ResponseW
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetDocs304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetDocs304Response struct {
+	Headers GetDocs304ResponseHeaders
+}
+
+func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetDocs400ApplicationProblemPlusJSONResponse struct {
@@ -4757,8 +4795,16 @@ type GetOpenAPIResponseObject interface {
 	VisitGetOpenAPIResponse(w http.ResponseWriter) error
 }
 
+type GetOpenAPI200ResponseHeaders struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
 type GetOpenAPI200ApplicationyamlResponse struct {
 	Body          io.Reader
+	Headers       GetOpenAPI200ResponseHeaders
 	ContentLength int64
 }
 
@@ -4768,6 +4814,12 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	if response.ContentLength != 0 {
 		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
 	}
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	if response.Headers.ContentEncoding != nil {
+		w.Header().Set("Content-Encoding", fmt.Sprint(*response.Headers.ContentEncoding))
+	}
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
 	w.WriteHeader(200)
 
 	if closer, ok := response.Body.(io.ReadCloser); ok {
@@ -4775,6 +4827,24 @@ func (response GetOpenAPI200ApplicationyamlResponse) VisitGetOpenAPIResponse(w h
 	}
 	_, err := io.Copy(w, response.Body)
 	return err
+}
+
+type GetOpenAPI304ResponseHeaders struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
+type GetOpenAPI304Response struct {
+	Headers GetOpenAPI304ResponseHeaders
+}
+
+func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.Header().Set("Vary", fmt.Sprint(response.Headers.Vary))
+	w.WriteHeader(304)
+	return nil
 }
 
 type GetOpenAPI400ApplicationProblemPlusJSONResponse struct {
@@ -5670,217 +5740,231 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H15c9u4lu9XQWluVeQMJcvykkSuqVdO4nTcne3azk0v6jEhEpLQpgA1AVrR5LnqfZr3wd4neYVzABCU",
-	"KFle0t0znbp/3I5FglgOzn5+50sjkZOpFExo1eh9aUxpTidMsxz+9eLs9NW5vGTC/CNlKsn5VHMpGr3G",
-	"+ZgRxZTiUjxSJE5UPrzQ5tGYDHM5IfF3x+dkO6VqPJA0T7fts3G7ETW4GWDMaMryRtQQdMIavcaPLfO1",
-	"Fn4uauTs94LnLG30dF6wqKGSMZtQM48J/fyGiZEeN3o73adRQ8+n5n2lcy5GjevrqPGiyJXMl+f8acxy",
-	"RvSYkSkdMaI0zbXqwR9iwT7riwRejIkclk8N2FDmLCJUEa5JQiesTd5PuCZc98VQ5vDkkOdKw/Ntgl9X",
-	"hOaMyCn9vWCEipQMWCbFiGgJL2RcaaLHVJMJTWFOk0NC+2JCs6HMJywlUrCIyNz8P+4oFVKPWQ6vRmTE",
-	"tCJ7nQ6JubiiGU/d5NvkAx1xMSJckcG8L9zXHimiZK7JJZtHREhNBnMih0PFdI9QQbhmE5wQ+8yVViQt",
-	"zH7CZGdjmcFucDHqC65gPJYS9pkmOpsTKRIWEXbFBJmNecYITBR3gKapWUxOcjaRVyxt94WjgN8Lls9L",
-	"AsD5N1Yc9f5ON2pMuPBHX3fwb/iE63panUilYZEKdhSOdiyzVJFmyoa0yDTZ6XQiYk7EPLrT6XS2Doks",
-	"tKGGnIoRq9nzzHywpOmFFcGvlQXZTzV65lsNc9JUN3oNLvRutxGZ9fJJMYGfO7Bc+0+/WC40G7EcVyuT",
-	"y3fwpboFZzK5fKSImQqZcT3mAs4yoVnG8keK0CSRhdB+7lOqx+XU4f/W3cJ/5GzY6DX+bbvkH9v4q9r2",
-	"E7s208yZmkqhGHCUI/zqMdCY+UMihWYCDo1OpxlPqFnD9jSXg4xN/v03JYH5sM90Ms0YvpGaGdr5XyC5",
-	"NqJGyjTlWaPXOBJucbBwpGrYB0vaNMsZTedtu0Cm9AVPG71GZ+f1zz/ufv/0n91Pe8cHp0/POz91P+6d",
-	"HLx/ag5RU12oRm+v8yxqaK7NZNxyiJ+EPaYiFz2ZaKm0zFnPLqa3MOXrTffzA76P21k96U3XSppx9evx",
-	"VttMwC7gndSvZCHSBzkRIfXFEEYLDuWd9BMdU4Xz5Oldj2Bv+QgMS3Nf3egUymk+xEHUry/Ydv+5eAv4",
-	"urmMNJ1wQY4+nBhmLYdD87j500XKFR1kLHWnZP740v7tfmdUGT48oPOa+aBsVCy/YjksS0hy9PLtybuL",
-	"H45/eoiz898LZrT+8Krzf4iTq1s4GbCEForVrD/2GxCvPa6PghZ6LHP+X/c8siIcKDiwMyZSmJ+cspxq",
-	"aZj6JZsTy+h/bME0Wj+wOUFd664HtlMe2MfqXNYeVWXeD3FQb7lSRiWROZnlRpeKgzWawwi/aI/iOU0/",
-	"0BG7/QGAcBrIdA4Xl2aZnOE5XtGsCI/HqQJ2Z6tXiivCRDqVXGii6SUDCrJPEjP6Xc+kU57JCU6AlBNY",
-	"eyyL8zX7XFUh163SK2kVvoF/NXfHcGGjX+mxVRPJmArQAAt9iBo3oSPKBYgro11R+/YD7oSf5EYbYZ8G",
-	"gnsQZhI7M4IrEujzuTUBlLEBQmWeNBd1eJQQMWqXoHGbfTVaOqp/aBDsmIGMphgMgK/g+xQojMyoIooJ",
-	"Dcxcsb5AfsGlUECTRJgDK4ewhxBvtck7afTGEUnGRv8F3R3v1Kklnm/XapNrZVTxC2E19VULLR8Klmo0",
-	"aVDnDCXpZEz+85ej1s+09V+d1rN269cvO9FO9+n1P8DANNaWIZO2Oft2+wG3IHOz2HQTyrWE26B1tm4D",
-	"zM/B0rXOLhRLpEgVmRTmXFn9Ddg96HQecLHn5282XaaZsVmglvIiZWx6Szr+/uz9u5BquaFj89/OBt3t",
-	"EprndK7ADzD4jSXGLmds+lcg74film4DlphlzuilIpSkMikmTGiWkkQKpXNqrn3A8hyxxVFfxMHZxBFZ",
-	"Zmo9Qol3cjnznmtFBkY3V5HjmqjAq74wVwq3Cs7LeXw8EzVzNaeGJ8PMr1SYo8vYFctUyIkNFyZa9gUV",
-	"wfvwJcfFDCdmVyyfk++Ozw/hSx/en52rQFyGfM7YHGyq+0KKbG6uB5tM9Rx/MhLky/VqNn6c5yjr76yZ",
-	"mruYC5otqgNWYR5SnrHUXFGjA2SoTNvZHxKOhtKAMUEyOTLzuhNV71epGmfkpsBgjTfStl3Gwxjkc3R/",
-	"4bfBb0iJ/ZSnZTTWqVGIBpnRGGTK4h7Z6+yRuDQUgdhoX0ypHhtSVTy1mpUbJyJ7nX0ST5geyzQUqTF+",
-	"IT4y/4xJUzHY/r6I38Kz76Q+ck86B81WRPbRuYX7Yb9fHmeRadLEs3LeBtYX/gKnW5ayXsl8wNMU3cZ3",
-	"pq6hHyUgr5fOoWyJ2XBMlppJ0glryZyPuPA3JKF5PndOzNJZHXqa78pJd0uaexXMcy2dlQt6EEIjSS6V",
-	"aimu/a2yzGZSYyiVSzaWkp9KwB76osofvuP6dTH4KOgV5Zkh03ud5ojrcTG4KILhgmPFb5FEFlmKzmmz",
-	"JpqMURZQoWYsZykpBPs8ZYlmaTZvk/N8bo0JNZa5zuZ35SDd8jTtTKrzXHusNSt7iPPddEuQkwhkN6QZ",
-	"L0/HmsKvwQmgzqV8Q/PR/U4THQrqwmg+GYwWHKY1DqzXgQw5y1IMBoB1giJh52D36R4ZzDVThAtCs+yO",
-	"V3E3cE9Uv2wMLUnc9Nae4fJ6Hli9eaTqtsN8ySoMOwfkB/7cbgVpxkszig13XZTk5Mgzu4wLDDS5xQ/Y",
-	"XIqUHDyFgbUcMRBL5sM5GxaKpT4+9Pr8/APJ6JzlNtxFqJhbqZ2TvBAQJaPaUp3R1fZ2jfItIzIoNIk1",
-	"+6y3pxnlwihh1DqmEikES0DJ4YokmVSeubxhVLF3Ur8o8txS4J2JMTNjgfBL7GgL+gg84LwT6JnA4Ih9",
-	"Hh8AlWRCzbqvGGGfpzxn6QPECGCp8OlyemuJcXk9D0WMCxvBavehRwpxKeRMRG4TIpIz+ClFAYO+i76w",
-	"bzfjpRmv1jqNRQthuuPPCWPpPX2joPsDV7lgbrxFT4F3y0O0b6fTITTR/AoXryJQ/mGIhzhrYynDYCSY",
-	"z/rTrlnCg7m1K0s3C7URRiKKycDYP8PKZpijXJ6OlR8f6DyTNH0Q+THFsdbLD2sSrxYcdzywnUB5s4va",
-	"XFIsz/yhDWEw3gyPCqRDEIZAi88c1dJUjHWLcqQvCpExpSrxAaKYJvHbox8vnr9/+dPF85/Oj8/iNgGL",
-	"xVujyOEVUZLMxkz0RfwCD7mFkfeYKDrHcd1E/d5FgfTAu88y5Dc5o+lKRfOUavYGD/iODsWcanaRlUMs",
-	"OmEqv6/iD1wRaTbYXBN3FuZFyxzIKdNG3xxqhh4AzSfMyGv4e+vI/H2JIH9+vf/TmydPzls7IQF2A45x",
-	"6r9wM6uoLMM5niZUzC9mlLucncW1Lz0Trl9KYn4j5jdzXnbyijQHhhGYP9EEUgAU6BYzqpMxU1u9Mk+i",
-	"+5RMkSxhF81TO53unlPqNtk2kCrOwWGm4hx/q/ezu2o/Vy7pps1d2qeHc3G5vQH/z0TmrNznhdv9SJnN",
-	"bLkXSvLri2Z8enR+fPHm5O3J+cXph7N4i4CtDx6mCEx1P6rbSxsOyVnKhOY0UxHqZRlnQvcFTdPcMAmY",
-	"EswkfvHm5Pjd+cXCp+yXSDMOSTA+JOiqst/tC5i1MurCb2CkESkY8Icto6kunAhpxuFZxwS4j6M3gq4P",
-	"ILgtvJjIcwqRGrG1RLFckGHGR2MdhfRo9s1wvE9HJ+fHp2cXH45PL45evHj/8d15vGW+4RXu4Kl4KzLc",
-	"wJtYVEOKE2xrX8SLlBLX6jqRM5IM8QTEvpytc2a93FrCqhwTzc07XIzaa/NwlvKCDAmeoa/jq4eg30lN",
-	"FB8JlhIufFaD9bQQJlJjopzxkYBt1mTbDLONFup/92j0O0l8dqNbMmwB6H6gNwNbo8ptkbmRtUFqs0Mn",
-	"4hW4S+91TuZDXFyg43VJ0JlfW1wYS/ESfK8L0wST0OVGkbMgVvtARxc4as/sXPxU1x5edV0PxZbdfiRU",
-	"WP/KkAuuxiwlzbjySaNYAWVrw5C5ch62yJtKfeFtpXAbITjgjM5BLmfK8Hj06xeK5SRliTHcDack6PE5",
-	"NO/gf/aFM9TRmk7ZEqepxtSpJnF4ULHVsJDAjLktxZCPivxh6AwMvnLEZX+e22FrcZbPEoh7GJpEpbYp",
-	"JPnu5Pz1x+cXVgKdvNx6gAQjR2bVr29IbgvLe0CnXrAvNyQbLW5KbARa7fxi533/YxKPqFUuIOebUEWO",
-	"7LMweo88ZzRnOekXnc5uAg/Bf7L/IUlIUTVYadkAGeCqcVOWeX1FJ/j06VPLbJpRzRKqa9J4j7KZsbVi",
-	"3EtIM14S/D77+RqP/u7OephUytVlnRWxwm9v2GhKNR1QxUgqmU1UAROVzHKu4S8z0jTjkmGRZRHYgi2I",
-	"V0qMEXIx2jo0LwJjM5LIuzeDaGLOEqMFKjKYGxONZcNDVJGsbbHODNswDBD4Bc5YfsUTdps4QCUAYEht",
-	"XOhUzsQtt9Mu1/DGcaFBxzWjOEPqnpGOh1zig8nh+hVbZUptQmCGK1YiHiivgeq4WkN4Xmn1HxnyjBki",
-	"NMJ3mtGkUr1ACpFaSyQvhDBTxdmXgjmgX0OqQcy73RfBcpU2d7uYgsW8TNzgfSkX4bw+dskg7g/NFMsL",
-	"EAc3IP6zLZCPQhXTqcw1S9+ylNNzeOhewsgPeDExI17Ad+vyYasJEoqEHzIfuKvbcD8UQX42BGZD7Gxu",
-	"uD61a/haDkRzU+LFxWOebN08wBjxcwmrNaAwLJdTlmuOYsIltfP0pjnbIU5eNqLG55bMU0N/O9dRA/3O",
-	"kL0DQy4Xw7jql85S9Usw1N511EhyRs1aqL5pNud8wpSmk2k4xO61K3vZaCnvMBHOv97FIhd3PX4JNydy",
-	"hTTBFBeW/qtfHWZ4BVUZJy8rd8EMfLF7+fuzqyefu5O96X81osaUas1yQwH/aX79BVMDf/2y073+R2Op",
-	"RMqP/Iar1acK/w2lUhvuiBnYfgny1RaPOqitu2nEd+yzfuHSd2/c4rW750qjyv1LeHXHglzKC0imPNhb",
-	"tWvw6SDrlaYpN3eKZh+CLRzSTLFoYVcnTFMjXW5a+lv33HXUkDPBbtyr9/CQ2fsyVfLGC3D+xjJ782Lo",
-	"f7vpzU+Ua//qwnGEE6g/Ebt/CorfFsVPjDw2JpplmY1ZFDqRE9YmsfUHpnGPzGUBoSwfujwkNvTIU0j+",
-	"GzKRcDGyhagRidEoVxdUxyBn45wJNrsAgXkxUTEElxTTbRKPWWa+oeSEScEgctEXRuM4JLH5KMvhK9Ux",
-	"mxqz38vo6SNITd5yX9P5vPq1vjCfA+lcJZNy2Dsxsf3rqFFZ/k2jvMKHXb1thRv69d40yGt4sMrcDUd2",
-	"p3JjpaB5rvp6F2grPKWbBjk1T4Nm81aFIx3ASOEJ3DySzuc1Iz25LvWALw0mjFQyTMjeAKNoZWlA+ZZz",
-	"VNjgwpWxw0XhudddnRcgOCxLuxsDuq1sW5wqvL96bunX1BLuJZejhl5dvG4n90jZ4u3QdG+Ts7Ex56VI",
-	"wGGx8lj33Dc2WCPctOoKdzdRHfz4bjl1R+HzIq3r/8EPw7AFekU1zS+KPKsxIYL8y4+nb1wJfaGw2Bje",
-	"XLuVhoGVKAJ1NopIjTa/kMsI6W+lIz4MrGlrhwFPB+Ns7QQMu7gnEzZ8wuXfKc9A61yAjxQRxYTlPEE/",
-	"ME8jMhvzZIx1oWVI+pLNwZA0Uw9V5IO9xjq12BB/Jkd8BfFbPyQ8YTYVTqsMEazdJ9ToZptJmROlCpYu",
-	"CZmn97s3e4v3Bpe6tPlR9UIFNykg5QrZ3ciPK2JzmUh1zgESIUzewCAp+gQ57IczsLmOCIU0XpdhpWzS",
-	"FbcB95whSkUbZmYV2b1uDS147IBnnc6TnWfPuvt7T/Y6z57trMcRgLzQTI+XGcaywJOXN8g4IyVlbust",
-	"153pGT52pqleb0t5MekGrjsTr4XUIH5Im/zkVEZ0DJm/QWK4OZRHCq7fUGJCPBnMSbwNGnhcemFQJYIQ",
-	"PtRvxPhAm7yQQlMuwF2vWJI77a40O7S8vHg63KU7ybO0y54Mtmcyv2R560mdqRFemK8hUNdIxFUS8DAM",
-	"TFwyNlUEvGhcK3L2+qjV3T8gY6rGa7nG7v1u/HojeyMR6XTNpbWfQHbE0Fw5o/mPciqgKogCwbTJD4xN",
-	"CddESwKKKfoDy5xRcFziZmVzB/CC9FK5to2D4U7SpXus9ZQ+GbT20k7SejbcZ63uYDfZS/fZwfBJJ2Tz",
-	"RcHTOhrBHMo6C957UzYy3804Z3jB/nALfrXzYzWsCRa8dp+SjBkbXkUk5SOuVUTitrXvWnEEmZdTzG/F",
-	"0kn/a7sdOzELphgU1ig2mpgVQI4C6C5NTJBBDox0r0iSMUzVmbiqMYQI0uMtiFPAaJrlENWL6+s0Y5+Z",
-	"o8dSMaJncpFZTOYthY555OkVqKMq/k3gyWj+r175wdav1Y93op3uk+v/3e+31z9zAM9UHnNzP7je+scq",
-	"SjzzcmLBqh/mjMU2sRRKcfCCxFirR7zVb03lK+4Boh7UMj54KMt4/yEs41t7gxbUy00MIn+DFm6x2+Ob",
-	"zWD73AL/XtYIwO6NGuak16oG3VqbMirFu59aHUd4G+zZYhGUmtAsIxBfI+BtL0vTbLo7XGLgz1qiLma4",
-	"vEXJsGIkIqowTEER2hcZRE2M1YL5cW1y5EGhunvGqMhpYvgPaX4UPJEp5mYQqEdXUPEHpaJnsJ0uK47E",
-	"/jbHWxFR0qdQ7rnKj4/nr1pPD0kmhdEdYU2KjJgme51OUNrqallhZdbEsdHTRW6y02mb/z3pPe087Sww",
-	"lE53r+ZGB+x7abc/UAUgaMYKcxgHWsIMgdmyzw4D7WgAuY4SNzmjFhytR6hNPgT7rC/4SMicwaCKMbWA",
-	"pQb8YnFJbP59fvKb5IPvnv1Gd9/yNy++H8O/f7zUSfdf83SS/fbz2ffP6tjVe+dWra4L7yrCJg1lTqa5",
-	"TJhSzFqRagxQboK5uD4lY3Nu5vmIUDKVKb47zQogoJyKVE6IKoZD/nnLRrHNA/i+p0/4G+iRkEbt/oI8",
-	"pkdy1kIXE+RM50wXuQgeA+puk0+uMFjYoYIcSq4IdZqrLXM298DQjTA3wYzacgm+bfIh5wILUo/OXpyc",
-	"eGGlpjRhavEgAi12Yzn1S7//ubvT6vc/Pzn2UrHupFyoa/nGC3L66gV5trf/5Kaq2glNxlywVs5oGpTZ",
-	"LgsYDDEu23L1o2ChHWRjmf2wnHC5zr8O2KGKdbAEqlJB8WhEixk4dYVO9RUwS+BoddhcS1hQ4Y/LJcUQ",
-	"O1ku26grBVwZrF1IxK/JTa9mIwQV5qtyzhZzHmsLTcvS219vcEG5cPKX9U6/MH78ZW3ZnzEtaaakkzjx",
-	"jy3rxm2dBMXXAUbTWg9VKYOXAqarvUFgfGHo+ss6Ie3GWBazH09PDI9zxdTu5pnHD0lcH+7G3C9zUTD1",
-	"K77BrbQYVLIRdZh3oCrAba2cQJ3OcMpoOt/EqQF5mstkscIRUf8puJh3c87fNlKyZEe599fOzMXdqt9+",
-	"sHjRPcM9dYeC9YZ3jKn4+Sxq/vWbFISP6jBjhbf8I3OJJzzLuEOmARgayHCjA4Tn0GOep848PD9/Y3U9",
-	"HIBmiA7IQRmw+WvWGVhqrMyWvnhZ2+10FvFC0ee3OkXCLewPoso7B6FXkXN0Y1DZLq+etO9pM+49ZDT1",
-	"LxEM3V9xzwSbPfw1q3jRl1ZQf5hB5HXFJUQsD8x054rMZK7HgDe8+lpWbtHO3S5RaTMvuA1FkoPLHpzE",
-	"zFUoAVgWV+hGDGunicxtxYXyqY3OG+BKIhVpWj6hSCoxbR0NPK632iQ0wLhI2ecYU/Z0MvbARGCF4UsL",
-	"GvvOkzuGDWo3puLCrzsxQBuopFZWkxiX9XCznXU7/Wk894mPJXpBhM75lI1ymmKl/lrVRnGRsFW0NUbv",
-	"AQJ+J8a8Csf1u5ZSzVqGe9/k6lb12xK7UeOeXxFCKux3dkklhZUUQvOszAB1KaKh0SEvIQESh7z9Ja6P",
-	"pgTceWn+iGWQgW1nLp29bxGZMKqgsMOmvPpyxokUUkvBE5KANz0kyIO1GNi7BzdhYEeNknkvTdVYibu7",
-	"u88i8vH8RRSyBzLNWQKXuuqe73a6B61Ot7XTPe/s9DqdXqfz82aHb2ZiYxaVhLPFyE81/cz8emPCXph2",
-	"VeO4mBFElS8DNIBg4ZKkXEqonDLhSyabHfIfjuxsaeNWZSd2157LQWc9azDUz5Ii53oOHjAL/G2MzR/Y",
-	"vN5cqkLYRlUSChF3FYME8TZ5x8pieJYiylYlgLW6z4DHjC33m065+fd11MBai6MCI6IrwbbhGz0S11e9",
-	"yERf/L//83/Lig3zDZxd+c2x1tNGWaz5QspLvgLLvabQUDGNgcqg3Gs7oVk2oMll3COvtZ6+F9k8Imfm",
-	"MFjUF2d0ws64Zv/xhn6OyBOS0rmqlFiA+bYquFfi9ic4U7+jFxevpdItbwBe2Ekuby+iQQ5lLWNJWU5Y",
-	"ZvFiqEgN29M5HxTmfH01urKAZDwx4q0vjrzApeTxY5C0jx/3bFhuLotcWUZqFnR+/gbQbDCCs1B4Dfwp",
-	"IhY4YS6LvsBwH9fok2yTY4jkY4AwoTlG6cnjx1b7Qap4/NiBBxK1Mh2gL+rzAQ7J1Mp4G0fMmZJFnjBI",
-	"fpzmUrMEi+wzZhtI+Cew6rovrGDx6GcUneRlaPfcTm+G/ScuYRVoeig6BMukMOJauRCo2egAijTjV96B",
-	"vthPoAeOUndNEirQ00gUYxHyJZkTABcocWTKVCwIFqFPk9tqcOufN8TARaKJi81hJYH19jOajBF2r02O",
-	"rMcTcHOp9bmia9aH7XtI5CWYYtUni+88fuyAjOCPQooWwCv2hR3l8eMavy1pUkF4yiZTqZnQpReXbbXJ",
-	"UembnZV+WzscwE2u9dciCCwoDYTRPOMsx3MDG1PPZOC6VmMKDTykYI7Y2OckK1IW7BY27eBDIhiHfytj",
-	"e3pfcpuc0SHTc/v1lE3hZylgiL6wXyNjegUdR+x84WuHMFa4POc3l/mCy9znZ/VFIfjvBdsyJGgIEyxk",
-	"c8vKDXW38OzlD2TMsqmZlwTvdF8kRZ4Zu+BSEYoH42rbIAJEOIIgW0HRokH1nYX3DLCRc0ZTQvuihO5E",
-	"SEX4SCuNSdMho5zPp6xaafG5NZvNWkaGtoo8YyKRgKPjcC6IkH1RedvGjA7tsZQ1JTYAtLPfBiDQcIKO",
-	"gsqePXCV2FTXI4HCFj2XiCWZSHOT5TAIF0RBsjUGZSEnOgKlGyDCup0Ozt/ccbQ4EXq4L3w0N+WGr0+4",
-	"MPK8TQBlFPX2eFXFT0yazqe/VfXh98UKJz6hC8U+PIXlIW2UcDYZx2RArN0uFLNdfBzQzSGJbU+WmNgS",
-	"LMt1NWnudfY2geDc73QA3wKeoerSg/IRdKKbL/rSNQAXsyA7fbEevdPcHQvgiVqMA9z47vg8hOzJlPS4",
-	"Pa+Pj162++JIzAMYTGGJaJc0kSDMbUakoK0IoNyaVXS68AHY6r3us75olngkKrK3ISw62zpcQLola4Fu",
-	"uVoR2ER5A5/pVdCvV6VVHIJk54rstNvGbHB2yWEgQmweGNV94Rr8VLGv6hCTgor1ErEd0IC85aEwlcSZ",
-	"GxjHfYG7U290kFehuoB3w2rPCjDiZ6T7n/u7qHFlPGFCsTKPu/H25LxR+vMb7xMtjS1uFDJDv6hPddo7",
-	"7Q5UkkyZoFPe6DV22532LlogY1DJtyEAtB1W/YxYTXmGzSVTETGSSVltiDQHcwJlTXC2fMJAbTeybwui",
-	"osaWpuAR5RNGmma/cYv7wiLbI5QUbOuMKyMfwRgHOBrMxosWGnMBYoDueSWJmsHcjxUPCMShYQc9AZ6k",
-	"RtHkSrsFwWaU/c5+qfeslY9s28D4dXTjk9iJ6vrXhfZH3U5nTRVkTfVjeTi/VNP/6orBqiV1u9XCuIp5",
-	"2ynNW9d9izeuf924EjEsI6vFpsXw/dBdvgXaaQNhC0xVM8flenQsmz7+MK27p44e2kunnK0+5S+u0VjP",
-	"rBDPpm2Y1r9th1luWMa6h+dVtxX+XLddjxF4fufm55fbw8Cbexu++TJofrO3s3vzW4vAfea97rOb3wtx",
-	"2cw7uxusbRFk9jpq7Hc2mOPHKnqu75N203sIYh76HOCmlN6GX341l1AVkwnN5/b+e6o0FiodKcgnNW80",
-	"zA2YSgyXVCmqUodThh+fS4wybn6jg/u26W2rrQG6rnr0dF6w6yVus3MnbrOSwZRz94nEDZnoi0U/18Wn",
-	"ybOrf05ezf85eXXw8cd/7X388V877PjdVTJJs9Pd78fpp8+d0+6refLd5/0wf7fGZXbLXfLVSCuKpI1B",
-	"H2LVGZsF5RlMIvKpvFj547kUstIVaf+QtO01BDS2Smk0C3vtVakqHHWRTVUOY5FVBT/ejlN58vkTmFVn",
-	"A6ZTbRB4Hxa3s78J26mBKfhb80e8RaHeXHNLavjmdbSoT25/KYn0eht13cUWs7+sr8zDBoE17Skr2f93",
-	"a1JZVkhcmx1wXL86nWOajH3ljvdvWA8Nh7oBPQfnizKWmW08wRM0rSueMHRX9cWCv8rziSUn2LlrbGRu",
-	"fK/epEeXkXWC16m7LyoM5utKh0WJsDPoJrvpHtsfHtCLTSSBkxrLEiEcanOJENbSrBEHNYz/r8lQF3p1",
-	"ftP/7sDfVonqkuGtZW4DmlwW05Wm8pnOGZ0oQqFVEVfgAT775xuuLbCQzQvCjsoIJ9gsbSSczpiqMVNR",
-	"XxTC5w644kBIkLbugzEfjVszqsEvnF9uRRBS1i7DOP7X0YuPH9+Sk3fn72PbmBkatlQquYBfiVGbnDII",
-	"3hirejAnSsvplFciixFBQCT31wpiUl80sVxxIr0rOG7NaObqctR4EsOTCh1KUNaIT1o0I1KJoqi+sLGR",
-	"Ejo4t1PERNe1dZWIzOBGHGZS5lt1/PE7pp/jkd7KUpeJZrql4LQhrdDzIx83HXBB8/lySLeeD1kaqezp",
-	"Al6c8xe/5GoqFde1SSkx1Zom4wkT+hAGMQLzP/oNH5xrWUQ+PrFZme100G/EG0E8VbDm/jsonN+44y25",
-	"41HItxI5nTuG5QgzAgculDpywVaxyjIkvZJTnrKU59DQDgIyCI1KtCS+Pt5TADqTmg4L8/nR2fHFx9M3",
-	"21D0vS3ha/7heMuqWLYBiXPfQq96Euf2sxdFzuOIUDLMmRoTxcUoY61CMSxLYzFpdvcPiK3kGHBt+DEi",
-	"XhppsU8mXBTaMTNKPvzw4picmVcgPnGRjGmWMTFisY2wO+RYBLCG4K7R3dzCbdpMvBRLh+XFBGPupLkU",
-	"1idhVH/rEDk8zOaK5XzIWW6DdxmjV7bCpoSsIyqRU4vQD9eUpRghmxaDjCdkmksQW6BmZhnxzmaIjqk6",
-	"jgq4wXiICDu7yFl3O90aV9/Kg1/ggm8ksuA1wArl+x9P39yOsUWNM6Zbq1IxVp1OAA4cVcnjD2KrGzDH",
-	"Ogjg/yYs8n7srsLfENQaS0ZGxHYhtpQXMrNCjxu/Ro3PLXs/ATbSOtkWOJxPulnJ6hzoL8TOQ243ZjlD",
-	"9uCYDjQ6Zb8XNAsffKT64ibOYNjQwFaphZiaoBbZwBYVJWUSOpLYqQmhhqEATxCzEDJnmjSp5VkYTsck",
-	"MZgr1DpyZbQwC3Pp+a3hO33hGA9qq66hmllwM0YILeDc5j9KGI54y/UJgeTdvnDs/ujDCXB7M4Dh2CIN",
-	"OEUC6QfeQIf4U5rL6ZSlkUs8gaJQCCmeV6FVoNTJcd5gmgE2C0/NRiBMSkKFS8YdU5EqaLLcFzbGgpuw",
-	"4CfBDXPHPWIa+pkuJnOFR5hRTLDoi3jbP+iL1o2JaoYIfIqP3PLBcK3hx68A03yBId/sgwnz2vDI7Q4h",
-	"SXm/zO8FAy3XuYaxOKfkcUFp4P5Ot6bKpu7rSHkuiGw/vJjtFq+ag7KoIveYxBlm17klC6UNYcqhyz7w",
-	"sCAVEHdk/tZjQmKkzouUCc7SlbN1LUrvMVt/H9jnaUaFbUs7JDGMvf7LF+FQK2bR7ew9vc00oMEA1sNs",
-	"NIUi5/f89FlNNmR8GLJTy2HbGycxAnu9zbkYcTGSLTse5MVbRWIpDFyrAp25RhqHhujD67+xCrT40tdT",
-	"fCzrim/SSF2e6VbkMnb6Am+3ZXpJxmjufJdfQVWq9Nb4GyhL+0ha699bbu36p1iiFdUM5dRD6WYgE7dz",
-	"6cow6t374Ax0AhXBm7w/3qh13huFQRA0AKm2ZpTMUveSTaNv98WGXnsSOO2NxMOvoEvOKBEutkCasXOF",
-	"W9QITFbiLp9JaTqvJIpS0Re16aelmhasdhWqQMU3Duaf2ggPqkwVr2ohp3ASK+IQna8bh/jTI9O3iUN8",
-	"1djDklvtm4PMsyXPiE4R9r+a3b4U9gQuBPzGi9yVBuB7wcjr87dvrCPL3JMXZ2dwW7+nV/QMHiUcXGqR",
-	"4R0u0XQslXath0A7aHEBKmfUFzS4n+ZWRpiZHEMjYBUR5H3RQmyxkvGYM/B+GQORX7GoL8xHzMexaRe2",
-	"rIoMr5HDIcsV6TdcM6+AN/cbKxzrHpP05hsP/YPHepJVnekbuc5Le6rGXeSc5mdW6rQ+yIwn8/X4pYab",
-	"HZpzGOYAefDNi/PX8uIsn3qE4gh9B+g68eEXe2PLa7pOefBPbaNrYuWdfsU0tGKHD5YWahguU9K6zsOZ",
-	"uvYemmaX0HDDXHeIRZrLjh4ZO5zPGVcMIoZQxWdEfwBIRd7y5zddvyNcyY2XkE/oiG0/fpB4Fu4egSEX",
-	"ryRNxqxlLmYua4CEP+T8yjtSqSBjWeR/nehUXWfFb1bFX8qq+LJYUbkY5DpfEqePlLtz1N2Vu7INj8BZ",
-	"yzU8ElgGaaiKxN8dnxN8KY687WGt67KqDhVy4B9TmWXABGpT2/2lfwPzuK+qbVfzSxVQY2WldBUxY69b",
-	"wUusq4a2zpIK6GWJUrjzpMSsQKjBW6Soe5DUuvz0QAv6qgr335Zd/MUvfb1CfI9rr0rY/dUX338+CDaA",
-	"gs6r/bOt0Z16nxl5cXb6yv5ZS1tYqfqiDgsfs2KWEPFDQPyg4rJNTvlorG2SDUUToMVtsZaLbVSQMmMP",
-	"/h77Imhj0oTV9z3ihoDyUw9yJsFRWNPvckM3QqjWnPkq86/rTgi7HtQoiNWuBY3uv8Y7k73k58FT1fnp",
-	"993vL5/9OHuT75+LJx/YwUe6813aecW7r+Xe2W9VmJyAqz6rFOgsNhTYf7rb3d3x8P6Q2pMAzs6DOCuW",
-	"9ndl1z7lIDQ2V+5iIVvgQI6/qXTfePQij/40loSrsqP4ffixYWOy0Kt9vy9ZxrRPiMFAbAUSAuF1M0Zz",
-	"5G8YsGiT87JqE3pRDofQ635ZHzPE8b7Qt68yPDt9ZZ2Fy/WDeysDR7LQC5dxXUgnuMJ2ZZGPxfz1r+YG",
-	"pPvKQ35+u8x/xmU+tqrLUrrDPW71ZlEdjDXgzbY6U5D4MZIaw/dcY69W1HEizBDM5iTjl6wvYkBbWA4m",
-	"xS6MQj0I0EIsCNJYsG2790ZN5AQahwBygI25LAdZUGmCJwJ9aXU4xYvqugKye/KZPzImc7/akD8iJvM/",
-	"Vsf5xkj/8ow0jEctJn15BpMGsZZbcleZrIF+EEHgyiLXGO7GciYShggf80q4ql1rs5lvfNUg0NGHk2Be",
-	"DxkI8n58l8ZnHfjI41VlA4ZMJ+M/5tb/vSI+1eNtniU0o/nWBlGfCdPUxmnHvs9ZLakDtlEI5OrArRyy",
-	"DtWEZhlpZvyKCabUVpvEFjPUIpnMStDTvliBekqEnB16BcSFeCISI/ipH2lOmhT61kOSadm6PuXqMiJU",
-	"kJPt99iKIIKc0rB7/UaN610d2FabnDKacrMkcEDbeXLnnAaA9HiFN8Y2j7uP+mBxLS2Iae9LAxqfhGDt",
-	"iHMatJZzQLGNUS6LKUnkZMI1wRYAvXIzZI7QqVzhTjZ3drcaHgi2zovd7qDPxcK3ltOCeyovN5uee1te",
-	"2gu+mUpi93Klv8VmdJNiemef9d+La7yxN5UkY5ZcRgHIH2Qg2tImd3C1TOPmcE4h0InnajRXASNGBKB4",
-	"ESLXt46pgCT1RYCSRB4EJKkvFvr1bAyS5AJIf3WEpL9FiOoPgEuqO+8/HyvpW8baBhlr5zXsZnVoy3Ze",
-	"LNnb9hdD49erjQCE2AWXx4wqW1cDdaAR/CFEuB9TRRxDNCoENAGE6pvHjz9RnYwfP8aSGjFqTWWWOXap",
-	"9BzL419IoYrskUKQWC5G5PeC5ZypLQv7BtpV2S8QgHGhw5iisxAZHwsz4xnl2vWRsMWYLiTmkl+pIkpK",
-	"0Re07BP7yCwLP4Fo/oxqh+BrvwAo/r4SxHwHOndA6XnZ5asvCuEKpUDuAFYkYPbjeJogFieUXpW96yhM",
-	"0M0AV2ebdk04ILxSG87rET4sWw+4b3FBBkzPmDkkJ4/KFWO+cjBJ21EKp7hC2TMs4qbioVP4Ao4e7GVw",
-	"Xou7qcdcraoPgY2uFGE8VAOD5RqSEkxd4mFCApIr+UJuaknLLMHoFqRp7y3pRL6d30Fna9VyQlpsbCol",
-	"QgT46/vJS+z6kzNW0WNvkHBPAwkH7xrOAaIuHOTrCN+yW+ZSK8Nby+XrW8ll1xe3Xhm3VI1f+Jay/WcL",
-	"QDwsB7mEOO6GNwNoLNc1wu+2eq1vqQrqXUVubtv6ihpsq80HXQVA9V1OhS6lknccGJM2Z4w0K8LYCeKo",
-	"7DWTbtk+8pbxE8Fm0OJUMYdSXMFdqUDVUzGvIqtY40PJCTM7zTLFbB0K11HZoxKBo0thZgGzzETsAlTQ",
-	"6uqQDKQeV1CmQWE4DfpfWiR6EPY0A5cEosk3FwHbAX5/JWQ7VBmX5TG9hcIXmGJ1P4xwBtlcZuPAzs77",
-	"YiIBUUFCA7B/J3HQsSpGmYw4+xkIuyYFqGfgZ3EAKM61c9goVx8HbWylQFUBIdDTKlR9BTXevJYj8o2i",
-	"Q1YHMx/2rF/RFhSaJtwEMw948VBkbigugNooj8H2O7Owx/DJFhi0bkrQWt1QCB4plEUjxYQdHQAenivi",
-	"m36XfXcPy7IqeKoZ2wvpriIecxVc2rfhdNroc99TAl96/LhngZMqKiNBmBzSqcCNm0fA1M+4YGWrnr5Y",
-	"aP9kJs8B8r5ORwRD3Cg0md0AY91jK0y4Duje7AssKTeUGNnycvylBx0MkHLdjZ9jdXrJMmwjCbAMsc9m",
-	"XyAISjaPPIj8jF46YCfwNSjUUrl2SmrKVSKFAMiWAEsE1k9FCt0WkHr80u0McE0wuiuOg4nJITToIL8X",
-	"UlPoDkBF2pLDob8PfYGOWHbFZaHCVgeVWAgGdn26/CiXM4tVALPL+JV3yziv5yNFJmwi87lXnq1/LWeA",
-	"TKUi3y7HHrki2M4g9R0ooHtfGwjWfMbhiwetom1bU2jqYTPwqB/XXQfnX7ZMsywlXFLBj/ANq4bfCYEW",
-	"jXo6mVI+EhUFbo2qVWntt7MfVfXY3kEHpDF3Hhk/ZOU9fMqQm+/C7B+U+JewpXDl3d3OLbQ3u0u3wsm9",
-	"rQ7t+iQ8hApctgdsHAx3ki7dY62n9MmgtZd2ktaz4T5rdQe7yV66zw6GTzrL/fRce0iv7/rZ3VlTX6eW",
-	"bwenBFcgmMlOdSK3Vbz90UFTx1qvGK4MFBwQIYN5RRupuMosa6wDn0KeWbbc/K0AWGgcnTTR2nMtLbgK",
-	"OmNsLbvP7HdqzGNvXP3D3tb2lOpxG/54vXSFA0pYdLf5n65dR8i6VUHGwkOtSbDZH7KiqI5PlK0q69FB",
-	"UNv3Mg6XCq03hjJfXs2o1nmxdi1fNR9jORFjA+sM3cUTro9do+9v8Mhfw5sKoJKgq1irYwPn6XbAax7c",
-	"CDz2+hzaKFZDIO9FhhWHznlnNcEhZpGhO5AKMmDeMuwBPkAhLoWcicjZiJG3qUJXru13gq4OHBp19aU+",
-	"9DHWLbrqAiGxtqAuca3CKu8Mon9bmbmxBFro5f3QykNN1+27qQBexPpO2bdf4iohax9I/1i/1kYc0Mzr",
-	"ndQvkOy+8b+vwf++41eO8YHfYzPuZzWSB+d9Z0wHvO+RckbuCq+L9Yc5rwV4sbj27G1G1ZZFXEGGxtMa",
-	"lw9gqjinhrGDnbZIdSW+lVBh7M0Bs50igb1aq86rJtiv2nxkxLSFmql8rp5NltrXH8YklxWxzVlK0Gn+",
-	"a/DMdTbLzh9pWrmG6bfdmtW8Fsb7xmr/lqz2+DO0MLXNV1cwWtvBrT2nmBlrY/RL0dn3UyaOPpzcLhfP",
-	"DXrLdFv7Ld8E8VtC2obAJZXGkYO5ZhBlhv+gITgz5FUMCp5pTG6tBLGC/DQQazfmtKI94BJajUkAX7Gp",
-	"nj2IACzlq2JWpULoMxuaQDBo7CfO0nZN13ofEMAczTJxjTQBMhqlqGAsdWZCXxiRKAXmairNM+zhSiaM",
-	"CmhbsFXpUu0a4ZPB3OVi+2wDM4RriOIzbkECr0hpOIX9u694CsSDGe4WwgEeX75jn+zMfQzgf/IF+5OB",
-	"B8vsZ0gTrblniwUbYY94W60BpLkKTNcSLlA+/LeqtpBtN6KGLS8HTdh+/0u98zMioIT4aK/FJlRTllgP",
-	"AKTTWNcWSpLlbJfnQbW+wtBmPfRiMBaAntUj9s7YIKj0832zJzTLsLGykRaGm0DGa0KzDOvfMAQ8lRyi",
-	"3PSSueR5O9QjtYiS3LSd7wPQZotZsBVhQW4FieDQx2/6IoBAKBEQsH0uMKQq9MoCuAKmk6myOsSD97fJ",
-	"++HQ9cPFTUTniK9+iqOwu6wlhzH0V7dLwJgSdjEuN7ys4Fne9feuR+3Rh5OIjAqap8yjWcc/tqDJQ+sH",
-	"Ni+bB8vh0CcXH718e/Lu4ofjn8KsUHfO0MuhJkMKEtQxnaxakYEHvkDSLkPH3KLrX6//fwAAAP//",
+	"7H17cxs3tudXQfFOlSXfJkVSD9tU3dqSHTlR4tdI8jiZMFcNdoMkoibANNCiOF5V7afZD7afZAvnAGg0",
+	"2aSoh5PciWv+mFjsRuNxcN7ndz43EjmZSsGEVo3e58aU5nTCNMvhX6/OTl+fy0smzD9SppKcTzWXotFr",
+	"nI8ZUUwpLsUTReJE5cMLbR6NyTCXExJ/e3xOdlKqxgNJ83THPhu3GlGDmwHGjKYsb0QNQSes0Wv82DRf",
+	"a+LnokbOfit4ztJGT+cFixoqGbMJNfOY0Os3TIz0uNHrdJ9HDT2fmveVzrkYNW5uosarIlcyX57zpzHL",
+	"GdFjRqZ0xIjSNNeqB3+IBbvWFwm8GBM5LJ8asKHMWUSoIlyThE5Yi7yfcE247ouhzOHJIc+VhudbBL+u",
+	"CM0ZkVP6W8EIFSkZsEyKEdESXsi40kSPqSYTmsKcJoeE9sWEZkOZT1hKpGARkbn5f9xRKqQesxxejciI",
+	"aUX22m0Sc3FFM566ybfIBzriYkS4IoN5X7ivPVFEyVyTSzaPiJCaDOZEDoeK6R6hgnDNJjghds2VViQt",
+	"zH7CZGdjmcFucDHqC65gPJYSdk0Tnc2JFAmLCLtigszGPGMEJoo7QNPULCYnOZvIK5a2+sJRwG8Fy+cl",
+	"AeD8GyuOer/TjRoTLvzR1x38Gz7hup5WJ1JpWKSCHYWjHcssVWQrZUNaZJp02u2ImBMxj3ba7fb2IZGF",
+	"NtSQUzFiNXuemQ+WNL2wIvi1siD7qUbPfKthTprqRq/Bhd7tNiKzXj4pJvBzG5Zr/+kXy4VmI5bjamVy",
+	"+Q6+VLfgTCaXTxQxUyEzrsdcwFkmNMtY/kQRmiSyENrPfUr1uJw6/N+6W/i3nA0bvcZ/7JT8Ywd/VTt+",
+	"YjdmmjlTUykUA45yhF89Bhozf0ik0EzAodHpNOMJNWvYmeZykLHJf/6qJDAfdk0n04zhG6mZoZ3/BZJr",
+	"I2qkTFOeNXqNI+EWBwtHqoZ9sKRNs5zRdN6yC2RKX/C00Wu0O9/988fd75//vftp7/jg9Pl5+6fux72T",
+	"g/fPzSFqqgvV6O21X0QNzbWZjFsO8ZOwx1TkoicTLZWWOevZxfQWpnyz6X5+wPdxO6snvelayVZc/Xq8",
+	"3TITsAt4J/VrWYj0UU5ESH0xhNGCQ3kn/UTHVOE8eXrfI9hbPgLD0txXNzqFcpqPcRD16wu23X8u3ga+",
+	"bi4jTSdckKMPJ4ZZy+HQPG7+dJFyRQcZS90pmT9+Y//2sDOqDB8e0HnNfFA2KpZfsRyWJSQ5+ubtybuL",
+	"H45/eoyz898LZrT+8Krzf4yTq1s4GbCEForVrD/2GxCvPa6PghZ6LHP+rwceWREOFBzYGRMpzE9OWU61",
+	"NEz9ks2JZfQ/NmEazR/YnKCudd8D65QH9rE6l7VHVZn3YxzUW66UUUlkTma50aXiYI3mMMIv2qN4SdMP",
+	"dMTufgAgnAYyncPFpVkmZ3iOVzQrwuNxqoDd2eqV4oowkU4lF5poesmAguyTxIx+3zNpl2dyghMg5QTW",
+	"HsvifM0+V1XIdav0SlqFb+Bfzd0xXNjoV3ps1UQypgI0wEIfosZN6IhyAeLKaFfUvv2IO+EnudFG2KeB",
+	"4B6FmcTOjOCKBPp8bk0AZWyAUJknW4s6PEqIGLVL0LjNvhotHdU/NAg6ZiCjKQYD4Cv4PgUKIzOqiGJC",
+	"AzNXrC+QX3ApFNAkEebAyiHsIcTbLfJOGr1xRJKx0X9Bd8c7dWqJ5+u12uRaGVX8QlhNfdVCy4eCpRpN",
+	"GtQ5Q0k6GZP//vmo+U/a/Fe7+aLV/OVzJ+p0n9/8DQxMY20ZMmmZs2+1HnELMjeLTTehXEu4DVpn6zbA",
+	"/BwsXevsQrFEilSRSWHOldXfgN2DdvsRF3t+/mbTZZoZmwVqKS9SxqZ3pOPvz96/C6mWGzo2/+1s0N0u",
+	"oXlO5wr8AINfWWLscsamfwbyfixu6TZgiVnmjF4qQkkqk2LChGYpSaRQOqfm2gcszxFbHPVFHJxNHJFl",
+	"ptYjlHgnlzPvuVZkYHRzFTmuiQq86gtzpXCr4Lycx8czUTNXc2p4Msz8SoU5uoxdsUyFnNhwYaJlX1AR",
+	"vA9fclzMcGJ2xfI5+fb4/BC+9OH92bkKxGXI54zNwaa6L6TI5uZ6sMlUz/EnI0E+36xm48d5jrL+3pqp",
+	"uYu5oNmiOmAV5iHlGUvNFTU6QIbKtJ39IeFoKA0YEySTIzOve1H1fpWqcUZuCgzWeCtt22U8jkE+R/cX",
+	"fhv8hpTYT3laRmOdGoVokBmNQaYs7pG99h6JS0MRiI32xZTqsSFVxVOrWblxIrLX3ifxhOmxTEORGuMX",
+	"4iPzz5hsKQbb3xfxW3j2ndRH7knnoNmOyD46t3A/7PfL4ywyTbbwrJy3gfWFv8DptqWs1zIf8DRFt/G9",
+	"qWvoRwnI6xvnULbEbDgmS80k6YQ1Zc5HXPgbktA8nzsnZumsDj3N9+WkuyXNvQ7muZbOygU9CqGRJJdK",
+	"NRXX/lZZZjOpMZTKJRtLyU8lYA99UeUP33L9XTH4KOgV5Zkh0wed5ojrcTG4KILhgmPFb5FEFlmKzmmz",
+	"JpqMURZQoWYsZykpBLueskSzNJu3yHk+t8aEGstcZ/P7cpBueZp2JtV5rj3WmpU9xvluuiXISQSyG7IV",
+	"L0/HmsLfgRNAnUv5huajh50mOhTUhdF8MhgtOExrHFivAxlylqUYDADrBEVC52D3+R4ZzDVThAtCs+ye",
+	"V3E3cE9Uv2wMLUnc9Nae4fJ6Hlm9eaLqtsN8ySoMnQPyA39pt4JsxUszig13XZTk5Mgzu4wLDDS5xQ/Y",
+	"XIqUHDyHgbUcMRBL5sM5GxaKpT4+9N35+QeS0TnLbbiLUDG3UjsneSEgSka1pTqjq+3tGuVbRmRQaBJr",
+	"dq13phnlwihh1DqmEikES0DJ4YokmVSeubxhVLF3Ur8q8txS4L2JMTNjgfBL7GgL+gg84LwT6JnA4Ih9",
+	"Hh8AlWRCzbqvGGHXU56z9BFiBLBU+HQ5vbXEuLyexyLGhY1gtfvQI4W4FHImIrcJEckZ/JSigEHfRV/Y",
+	"t7fipRmv1jqNRQthuuPrhLH0gb5R0P2Bq1wwN96ip8C75SHa12m3CU00v8LFqwiUfxjiMc7aWMowGAnm",
+	"s/60a5bwaG7tytLNQm2EkYhiMjD2z7CyGeYol6dj5ccHOs8kTR9FfkxxrPXyw5rEqwXHPQ+sEyhvdlGb",
+	"S4rlmT+2IQzGm+FRgXQIwhBo8ZmjWpqKsW5RjvRFITKmVCU+QBTTJH579OPFy/ff/HTx8qfz47O4RcBi",
+	"8dYocnhFlCSzMRN9Eb/CQ25i5D0mis5xXDdRv3dRID3w7rMM+U3OaLpS0Tylmr3BA76nQzGnml1k5RCL",
+	"TpjK76v4A1dEmg0218SdhXnRMgdyyrTRN4eaoQdA8wkz8hr+3jwyf18iyH9+t//Tm2fPzpudkAC7Acc4",
+	"9V+4nVVUluEcTxMq5hczyl3OzuLal54J1y8lMb8R85s5Lzt5RbYGhhGYP9EEUgAU6BYzqpMxU9u9Mk+i",
+	"+5xMkSxhF81TnXZ3zyl1m2wbSBXn4DBTcY6/1fvZXbWfK5d02+Yu7dPjubjc3oD/ZyJzVu7zwu1+osxm",
+	"Nt0LJfn1xVZ8enR+fPHm5O3J+cXph7N4m4CtDx6mCEx1P6rbSxsOyVnKhOY0UxHqZRlnQvcFTdPcMAmY",
+	"EswkfvXm5Pjd+cXCp+yXyFYckmB8SNBVZb/bFzBrZdSFX8FII1Iw4A/bRlNdOBGyFYdnHRPgPo7eCLo+",
+	"gOC28WIizylEasTWEsVyQYYZH411FNKj2TfD8T4dnZwfn55dfDg+vTh69er9x3fn8bb5hle4g6fi7chw",
+	"A29iUQ0pTrCtfREvUkpcq+tEzkgyxBMQ+3K2zpn1cmsJq3JMNDfvcDFqrc3DWcoLMiR4hr6OLx6Cfic1",
+	"UXwkWEq48FkN1tNCmEiNiXLGRwK2WZMdM8wOWqj/06PR7yTx2Y1uybAFoPuB3gxsjSq3ReZG1gapzQ6d",
+	"iNfgLn3QOZkPcXGBjtclQWd+bXJhLMVL8L0uTBNMQpcbRc6CWO0jHV3gqD2zc/FTXXt41XU9Flt2+5FQ",
+	"Yf0rQy64GrOUbMWVTxrFCihbG4bMlfOwRd5U6gtvK4XbCMEBZ3QOcjlThsejX79QLCcpS4zhbjglQY/P",
+	"oXkH/7MvnKGO1nTKljhNNaZONYnDg4qthoUEZsxtKYZ8VOSPQ2dg8JUjLvvz3A5bi7N8lkDcw9AkKrVb",
+	"QpJvT86/+/jywkqgk2+2HyHByJFZ9esbktvC8h7RqRfsyy3JRoubEhuBVju/2Hnff5/EI2qVC8j5JlSR",
+	"I/ssjN4jLxnNWU76Rbu9m8BD8J/s3yQJKaoGKy0bIANcNW7KMq+v6ASfPn1qmk0zqllCdU0a71E2M7ZW",
+	"jHsJacZLgt9nP9/g0d/fWQ+TSrm6rLMiVvjtDRtNqaYDqhhJJbOJKmCiklnONfxlRrbMuGRYZFkEtmAT",
+	"4pUSY4RcjLYPzYvA2Iwk8u7NIJqYs8RogYoM5sZEY9nwEFUka1usM8M2DAMEfoEzll/xhN0lDlAJABhS",
+	"Gxc6lTNxx+20yzW8cVxo0HHNKM6QemCk4zGX+GhyuH7FVplSmxCY4YqViAfKa6A6rtYQnlda/UeGPGOG",
+	"CI3wnWY0qVQvkEKk1hLJCyHMVHH2pWAO6NeQahDzbvVFsFylzd0upmAxLxM3eF/KRTivj10yiPtDM8Xy",
+	"AsTBDYj/aAvko1DFdCpzzdK3LOX0HB56kDDyA15MzIgX8N26fNhqgoQi4YfMB+7rNtwPRZCfDYHZEDub",
+	"W65P7Rq+lAPR3JR4cfGYJ1s3DzBG/FzCag0oDMvllOWao5hwSe08vW3OdoiTbxpR47op89TQX+cmaqDf",
+	"GbJ3YMjlYhhX/dJeqn4Jhtq7iRpJzqhZC9W3zeacT5jSdDINh9i9iVx4OpMjvqLYzapu8IQrEAMVfjaW",
+	"KjAmcC6Y3m/dOFtU2Td43hcZVdo9jomaosgyzLUoqzlsWVgui9G4WivQ8taBfRZd5JdsjhwHf32iiCgm",
+	"LOcJzpKnERHMMB5kSjyHjL6emxXUjHBFbPy4iYobT1FrizEhtfY3+8+SJOwryMFcomtZHJH2RVmlAoVz",
+	"yKz8nW+Ym5NQ3YgaZmdQm0GuU1V6gjPcv3GlSxuR4ztMZvSvd7FQybG4n0MCj1wxVEBmC+S7QD+/+Ili",
+	"0l5QaHPyTYW9me9c7F7+9uLq2XV3sjf9VyNqTKnWLDdk99/m158x2/OXz53uzd8aS1VvfuQ3XK2+qPDf",
+	"UP224QaZge2XIAVx8fYG5ZK3jfiOXetXLiP71h1X63bPVbuV+5fw6o4F6bEXkB97sLdq1+DTQSIzTVNu",
+	"7jvNPgRbOKSZYtHCrk6YpkZhuG3pb91zN1FDzgS7da/ew0Nm78vs11t52vkbK7/Ni6FL9bY3P1Gu/asL",
+	"xxFOoP5E7P4pqGdc5Jgxis2YaJZlNgxV6EROWIvE1sWbxj0ylwVEJ300+pDYaDJPIZ9zyETCxcjWFkck",
+	"Rj+LuqA6BtUpzplgswvQgS4mKgZmqJhukXjMMvMNJSdMCgbBqL4wSuQhic1HWQ5fqY65pbGgoQyIP4Fs",
+	"8233NZ3Pq1/rC/M54GFVMimHvZdcMjytsvzbRnmND7sS6oqA8+u9bZDv4MGqvDZC1p3KrcWf5rnq612g",
+	"rfCUbhvk1DwNyupbFY50ACOFJ3D7SDqf14z07KZU7T43mDCKhmFC9gYY3TlLA8pfFjmdxStjh4vCc6+7",
+	"Oq9AjliWdj8GdFdRtzhVeH/13NIvqfg9SExHDb0aj8BO7omy9fihN6ZFzsZyJiCQ02qsOdY9940N1gg3",
+	"rbrC3U00CT++W07dUfhUVxvNefTDMGyBXlFN84siz2qswiCl9uPpm1DpfaIIvrl2Kw0DK4Eh6sxOkRoD",
+	"bSE9FTIay9hKGCvV1rQGng729toJGHbxQCb8rDQOzMLtXtd5des07tmYJ+OKLcCV19TN1EOr52Cvsc7S",
+	"McS/qX3iDI4y6rN2n1Cjm20mZU6UKli6JGSeP+ze7C3eG1zq0uZH1QsV3KSAlCtkdys/rojNZSLVOQeU",
+	"izAfB+Pe6OblsB/OZ8J1RChkZrukOWXz6LjNocgZAo+0Qptnr1tDCx4O4kW7/azz4kV3f+/ZXvvFi856",
+	"aAhI9c30eJlhLAs8eXmLjDNSUua2hHbdmZ7hY2ea6vWmlReTbuC6M/FaSA2Ii7T5bE5lRF+f+Rvk+ptD",
+	"eaLg+g0l1jgYmzfeAQ08Lh1rqBJBVgaU5MT4QIu8kkJTLiACo1iSsyULVcvLi+fDXdpJXqRd9mywM5P5",
+	"Jcubz+pMjfDCfAmBukYirpKAh2Gs6ZKxqSLgGOVakbPvjprd/QMypmq8lmvsPuzGr7e5NxKRTtdcWvsJ",
+	"JLwMzZUzmv8opwIKvSgQTIv8wNiUcE20JKCYoou3TAMGXzRuVjZ3mD1IL5Vr2zgYdpIu3WPN5/TZoLmX",
+	"tpPmi+E+a3YHu8leus8Ohs/aIZsvCp7W0QimxdZZ8N5BtpH5bsY5wwv2u1vwONPac1qJVIM1zN3nJGPG",
+	"hlcRSfmIaxWRuGXtu2YcQTLtFFOWsRrW/9pqxU7MgikGtVKKjSZmBZB2ArrLFuY8IQdGulckyRhmX01c",
+	"ISCiPunxNoSeYDTNcgjUxvWlt7FPttLgB9QzucgsJvOmwlgL8vQKelUV0ijwZGz9r175weYv1Y+3o073",
+	"2c3/7vdb6585gGcqj7m5H9xs/20VJZ55ObFg1Q9zxmKbKwzVVXhBYiy/JN7qt6byFfeYX49qGR88lmW8",
+	"/xiW8Z29QQvq5SYGkb9BC7fY7fHtZrB9boF/L2sEYPdGDXPSa1WDbq1NGZXi3U+tjiO8DfZssa5NTWiW",
+	"EQiZEgiglNWGtoIBLjHwZy1RFzNc3gKfWDESEVUYpqAI7YsMAmHGasGUxxY58jhf3T1jVOQ0MfyHbH0U",
+	"PJEpptsQgBhQUMQJ1b9nsJ0u0ZHE/jbH2xFR0mfF7rlino/nr5vPD0kmhdEdYU2KjJgme+12UK3sypNh",
+	"ZdbEsQHxRW7SabfM/571nreftxcYSru7V3OjA/a9tNsfqAJcO2OFOdgKLWGGwGzZtYO1OxpA+qrETYYg",
+	"hvmhR6jNJwX7rC/4SMicwaCKMbUAjwf8YnFJbP59fvKr5INvX/xKd9/yN6++H8O/f7zUSfcf83SS/frP",
+	"s+9f1LGr986tWl0X3lUbY5A5meYyYUoxa0WqMaDzCeZSNSgZm3Mzz0eEkqlM8d1pVgAB5VSkckJUMRzy",
+	"622bmGAewPc9fcLfQI+EzHj3F+QxPZKzJrqYIA0+Z7rIRfAYUHeLfHK13sIOFaTFckWo01xt5bq5B4Zu",
+	"ILxjRm26nO0W+ZBzgTXGR2evTk68sFJTmjC1eBCBFruxnPq537/udpr9/vWzYy8V607KRS+Xb7wgp69f",
+	"kRd7+89uK5Se0GTMBWvmjKZB5fSygMGo8bItVz8K1k5Cgp3ZD8sJl6Eb6rA6qvAVSzg5FWCWRrSYVFVX",
+	"u1Zf1LSEd1cHt7YE7xX+uFwlDrGT5UqcuurOlfH3hdqKmnKDaoJJABqwKo1wMY21tna4rKb+5RYXlMsQ",
+	"+Lze6RemBHxeW8lpTEuaKekkTvxj07pxmydBPX0Au7XWQ1XK4KUY+GpvEBhfmI3weZ2QdmMsi9mPpyeG",
+	"x7n6eHfzzOOHJK7PYMBQr7koNsh7i1tpMahkkyRg3oGqALe1cgJ1OsMpo+l8E6cGpN4uk8UKR0T9p+Bi",
+	"3s85f9dIyZId5d5fOzMXd6t++9HiRQ8M99QdCpaQ3jOm4uezqPnXb1IQPqqDARbe8o/MJZ7wLOMObAiQ",
+	"hSBpkQ4QcUWPeZ468/D8/I3V9XAAmiHgIwdlwKYkWmdgqbEyW83kZW233V6EgEWf3+qsF7ew34kq7x2E",
+	"XkXO0a1BZbu8etJ+oM2495jR1D9FMHR/xT0TbPb416ziRV9aQf1hBpHXFZcQ4VmweIErMpO5HgOE9Opr",
+	"WblFnftdotJmXnAbiiQHlz04iZkrOgP8M67QjRiWwxOZ2yIa5bNVnTfAVbkqsmX5hCKpxEoENPC43m6R",
+	"0ADjImXXMWZh6mTssabACsOXFjT2zrN7hg1qN6biwq87McjkqmTLVvNSl/Vws511O/1pPPe5rCUgRYTO",
+	"+ZSNcpoi+MJa1UZxkbBVtDVG7wFiuCfGvArH9buWUs2ahnvf5upW9dsSu1Hjnl8RomTst3dJJSuZFELz",
+	"rEzqdVm/odEhLyGnFYe8+yWuj6YE3Hlp/ghPkYFtZy6dvW8RmTCqoFbHZjH7CtWJFFJLwROSgDc9JMiD",
+	"tbDmuwe3wZpHjZJ5L03VWIm7u7svIvLx/FUUsgcyzVkCl7rqnu+2uwfNdrfZ6Z63O712u9du/3Ozwzcz",
+	"sTGLSsLZYuSnmn5mfr01YS9Mu6pxXMwINgooAzQASuKSpFyWr5wy4atgt9rkvxzZ2WrV7cpO7K49l4P2",
+	"etZgqJ8lRc71HDxgFsvdGJs/sHm9uVRFJY6qJBSCKCsGOf8t8o6V+AYsReC0SgBrdesIDwNc7jedcvPv",
+	"m6iB5TNHBUZEV+Knwzd6JK4vZJKJvvh//+f/lkU45hs4u/KbY62njbL+9pWUl3wFPH9N7ahiGgOVQQXf",
+	"TkKzbECTy7hHvtN6+l5k84icmcNgUV+c0Qk745r91xt6HZFnJKVzVamaAfNtVXCvbMWQ4Ez9jl5cfCeV",
+	"bnoD8MJOcnl7EeBzKGsZS8pywjILAURFatiezvmgMOfrAQaUxZjjiRFvfXHkBS4lT5+CpH36tGfDcnNZ",
+	"5MoyUrOg8/M3AFCEEZyFWnrgTxGxWBhzWfQFhvu4tpnH5Bgi+RggTGiOUXry9KnVfpAqnj51eJBErUwH",
+	"6Iv6fIBDMrUy3sYRc6ZkkScMkh+nudQsQdyEjNmeIP4JLKTvCytYPKAdRSd5Gdo9t9ObYUuRS1gFmh6K",
+	"DsEyKYy4Vi4EajY6QJfN+JV3oC+2iOiBo9Rdk4QKm0iuGIuQL8mcAF5ECQ1UpmJBsAh9mlwEGe4REAMX",
+	"iSYuNofFIdbbz2gyRiTFFjmyHk+AQqbW54quWR+27yGRl/iYVZ8svvP0qcOmgj8KKZqAmNkXdpSnT2v8",
+	"tmSLCsJTNplKzYQuvbhsu0WOSt/srPTb2uEAQXStvxZxfUFpIIzmGWc5nhvYmHomA9e1GlPoySIFc8TG",
+	"rpOsSFmwW9iHhQ+JYBz+rYzt6X3JLXJGh0zP7ddTNoWfpYAh+sJ+jYzpFTSRsfOFrx3CWOHynN9c5gsu",
+	"c5+f1ReF4L8VbNuQoCFMsJDNLSs31N3Cs29+IGOWTc28JHin+yIp8szYBZeKUDwYV64IESDCEdfaCoom",
+	"DQoqLWJrAHedM5oS2hclGiuiZMJHmmlMthzYzfl8yqrFM9fN2WzWNDK0WeQZE4kEaCQHXUKE7IvK2zZm",
+	"dGiPpSwTsgGgzn4LsF3DCToKKtswwVViU10P7gpb9FIiPGgizU2WwyBcEAXJ1hiUhZzoCJRuQH3rtts4",
+	"f3PH0eJENOm+8NHclBu+PuHCyPMWAeBY1NvjVUVcMdlyPv3tqg+/L1Y48QldqN/iKSwPaaNEKMo4JgNi",
+	"OX6hmG3M5LCLDkls2+zExFbVWa6rydZee28TVNX9dhsgS+AZqi49ziJBJ7r5oq9GBLw4i5vUF+sBWc3d",
+	"sZisqMU4DJVvj89DFKZMSQ/F9N3x0TetvjgS8wDZVFgi2iVbSBDmNiP403YE6HxbVcDB8AHY6r3ui77Y",
+	"KiFmVGRvQ1hHuH24AF5M1mIXc7UisInyBj7TqwCar0qrOATJzhXptFrGbHB2yWFYJIV5YFT3hevZVIUz",
+	"qwPBCkAIShB+AHjylofCVBJnbmAc9xXuTr3RQV6H6gLeDas9K4D9n5Huf+/vosaV8YQJxco87sbbk/NG",
+	"6c9vvE+0NLa4UcgM/aI+1W51Wm2oJJkyQae80WvsttqtXbRAxqCS70AAaCes+hmxmvIMm0umImIkk7La",
+	"ENkazLGADc6WTxio7Ub2bUNU1NjSFDyifMLIltlv3OK+sM0KEB0MtnXGlZGPYIwDwhBm40ULvdYABEL3",
+	"vJJEzWDux4oHBOLQsIOeAE9So2hypd2CYDPKFnY/13vWykd2bGD8Jrr1SWwudvPLQkerbru9prC1pqC1",
+	"PJyfq+l/dcVg1SrJ3WqtY8W8bZfmbbWYURRZVjZZ47DUpc8+G8+6Yj95nnd+S5c+21712d01nw2r+PDb",
+	"tnpw//lud7fTuPll47rXsMKtFgkZMwuGji8skHUL7pzALDpDSa4jzLJV5unMeqLqSLW1RIDZagL87Nra",
+	"9cwKkWxahp/+x06YgIdF03tISnVb4Ulux3W0gec7tz+/3IwI3tzb8M1vglZLe53d299ahIk073Vf3P5e",
+	"iAJo3tndYG2LkMY3UWO/vcEcP1axmn1XvtveQ8j80B0Cl7h0hPz8i+EPqphMaD63rMlTpTGe6UhBqqt5",
+	"o2FuwFRiJKdKUZUSoTIy+lJiAHRzZhNe+w1vW2150k3V2ajzgt0sMcLOvRjhSt5Xzt3nOBumcrHogrv4",
+	"NHlx9ffJ6/nfJ68PPv74j72PP/6jw47fXSWTNDvd/X6cfrpun3Zfz5Nvr/fD1OIab94dd8kXSq0oyRds",
+	"VkFGNOYUilqYROSzjLEoyXMpZLcrKhIgn9wrL2gHloJyFnZ2rFJVOOoim6ocxiKrCn68G6fy5PMHMKv2",
+	"Bkyn2o7yISyus78J26kBxfhL80e8RaFKX3NLavjmTbSo6u58Lon0ZgfV8MWGxj+vLxrEdpQ1zVArhQn3",
+	"a4laFm/cmB1wXL86nWOajH1RkXe9WOcRh5IGPQe/kDJGo21zwhO0+itOOvSk9cWCK83ziSX/3Llro2Vu",
+	"fK/e24DeLOufr9PEX1UYzJeVDosSoTPoJrvpHtsfHtCLTSSBkxrLEiEcanOJEJb5rBEHNYz/z8lQFzrD",
+	"ftX/7sHfVonqkuGtZW4DmlwW05VW/JnOGZ0oQqExFlfgnD77+xuuLYyVTVnC/t0IXrlV2kg4nTFVY6ai",
+	"viiET2twdYuQu209G2M+GjdnVIPLOr/cjiDarV3yc/yPo1cfP74lJ+/O38e2DTi0B6oUmQG/EqMWOWUQ",
+	"VzIG/2BOlJbTKa8EPSOC8FvurxV8rr7YwkrKifRe6rg5o5krGVLjSQxPKvR1QcUlPmmxs0glwKP6woZt",
+	"SqDq3E4Rc3DXlnwiaIQbcZhJmW/X8cdvmX6JR3onJ4JMNNNNBacNGY+eH/mQ7oALms+Xo831fMjSSGVP",
+	"F9AJnSv7G66mUnFdmy8TU61pMp4woQ9hECMw/6vf8HFDiw2k+cQmjLbSQb8RbwQoVkE2/J+gcH7ljnfk",
+	"jkch30rkdO4YliPMCHzLUIXJBVvFKsto+UpOecpSnkP7RIgVIRAv0bIEy/IUgM6kLYe8+vLo7Pji4+mb",
+	"HXBr7Uj4mn843rYqlm134zzL7JommsS5/exFkfM4IpQMc6bGRHExylizUAwr5lhMtrr7B8QWmQy4NvwY",
+	"8VWNtOi0yYSLQjtuRsmHH14dkzPzDsROLpIxzTImRiyuRP+R6TpkzSnL+8LCAQR4xsjmYcQrlvMhh4IT",
+	"DMUAo7O5rTm9YpmNEfdFvJQiAFsTE0wlIFtL2QokTFbYjohiNLNxlb44Oj5rdvcPmt++emsxFik0s8b6",
+	"2wAXV2apwtBocJAJFRjbk7nNk+sLiEdAxLVF3kmiEjm1rSiAQ7AUt2BaDDKekGkuQWJyBXDw3gMPw6o6",
+	"Xg742Eg+CK+8yNN3290aJ+NKklvgv28kMv81aBPl+x9P39yNpUaNM6abq/JTVp2tawcP54bqhCGUCulE",
+	"CxT7O7H6DRh2HQj2/xC2/TAWXOG5COuOFTYjYvtwW5oMGWyhx41fosZ1094xAE61jr8FrutzlFayXwd7",
+	"DakG4cUds5whx/Lg6OQ2zmKbAfeF7zPucp2AMCNSuP4yEbHhPyoCiiR0JCNrCHPlOHCEKRlSG42VCWLW",
+	"Q+ZMky1qSR2TEBA9AdpBYMYqcn6YGceScihYHVPt8of7wgbnIVtkoTNOvNdukyrYvG+jY7fN8CR16eCQ",
+	"oS7VGOLs2sHMeglkbmJflFdRl7gwAEmzFSPeGcgy8x8lZkq87fr0QKZ1XzgBePThBOSfGcDuUsmBEsgV",
+	"8S4LCBamuZxOmYebxApeiP+eV3FwoC7NZZcG0wyAdHhq9h8xbQyTt5nTYypSBdiZfeEAN2ETFjxHh0RI",
+	"/0VITjGDKA1OJkx2mtE5dEftiziMX8Xm9/jb43Oy4GeKtyv0SkZMQ5PixXQ+RxOQ10UxxaYv4h3/oIct",
+	"UGM5M0MErtsnbk/BP1AjfF5Do4IF6XO7qyvMbERC8iRmDBrv/vqtYGBMOA88lmeVbDsoDt3vdGvqrOq+",
+	"jrfIpRHYDy/mO8ar5qAsrswDJnGG+ZVuyUJpUBmGLv/EA8NUOjMgq7COKRIjyV+kTHCWrpyt6zv8gNn6",
+	"S8aupxkVttf0kMQw9vovX4RDrZhFt733/C7TgK4hWBG10RSKnD/w02c1+bDxYaiDOO15SQtpbZzYCrLl",
+	"LidlZOJINu14UCth9ail1IBaDfDM9cs5NNcgZAgba4CLL305vc8ys/g2dd7lHm9HznToC7zvlg1auYi8",
+	"7Avog5UWOn8BjXAfSWv9e8sdnP8QF0BF/0TJ9VgKKEjJnVy60pz6uAp4YZ2IRUAvHwgxuqt3A2L0CS1v",
+	"qi14hcxS95ItrWj1xYbhEhJES4wMxK+gWW50FRfUIVuxi0FYJBFMYOMux01pOq8kD1PRF7UpyaU2GKx2",
+	"FdJEJSgBWqXaCCOsLB+o6iWncBIrAkDtLxsA+sNTAu4SAPqiQZ8lf+ZXz6RnS54RnWJ3j2rFw1K8GbgQ",
+	"8Bsvcldaue8FI9+dv31jPYjmnrw6O4Pb+j29omfwKOHgy4wM73DJx2OptOswBtpBkwtQQqO+oMH9NLcy",
+	"wmz1GPp9q4gg74sWgrqVLNicgduRpVDlEaEP0Hwce/NhZ7rI8Bo5HLJckX7D9ewLeHO/sSKi4XFqb7/x",
+	"0CZ8rCdZNYqxUcyitLBqvGUuWnFmpU7zg8x4Ml+PaWu4GViIwxxgML66qv5crqrlU49QHKGLAh1JPu5l",
+	"b2x5TdcpD/6pHfSArLzTr5lOxu6Dpc0aximtL7o6U9fFR9PsEvrqmOsOQWBz2bFFvh3O1xEoBqFaqOxU",
+	"4Lf2IGXkLX952/U7wpXcegn5hI7YztNHCSTi7hEYcvFK0mTMmuZi5rIGXPpDzq+Acdlw+FgW+Z8nLFjX",
+	"QPWrVfGnsio+L1bZLkYXz5fE6RPl7hx1d+W+bMOjstZyDY8Ol0H+r7KeRHgpjrztYa3rstISFXLgH1OZ",
+	"ZcAEassd/KV/Y/vPPEzVtqv5uQqysrJ6voqistetYGjWVchbZ0kFCLVEruw8K3FMEH7yDrUBHji3rjAg",
+	"0IK+qML9l2UXf/JLX68QP+Daq7IVw+qL7z8fxDQi23MrTHO1RnfqfWbk1dnpa/tnLW2xreqLuv4ImI60",
+	"1CUhbJIQVOG2yCkfjbXNbqI+DcA+vtyzDKq0bEOA2BfGG5MmRGToETcElCR74DsJjsKatrYbuhFCtebM",
+	"Iw98WXdC2AmjRkGsdrJodP8x7kz2kn8Onqv2T7/tfn/54sfZm3z/XDz7wA4+0s63afs1734n985+rUIn",
+	"BVz1RV31lG8ygWVSvuVDUE71KM6Kpf1d2ZxTOViVzZW7WMgmOJDjryrdVx69yKM/jSXhvis+Fw/hx4aN",
+	"yUKv9v1+wzLmPLkuNFuBCUHI5YzRHPkbBixa5Lys5IWWs8MhSzTGSBcSgfhIvC/03StPz05fW2fhck3p",
+	"3srAkSz0wmVcF9IJrrBdWeRjMX/+q7kB6b72MLBfL/MfcZmPreqylADxgFu9WVQHYw14s63OFOSXjKTG",
+	"gD7X2JIZdZwIUzOzOcn4JeuLGBA4loNJsQujUA8MtRALgmwZQK0rvVETOYFmMpBYZGMuy0EWVJrgiUBf",
+	"Wh1O8aK6rnLvgXzm94zJPKwo5/eIyfzb6jhfGemfnpGG8ajFNDDPYNIg1nJH7iqTNXAgIghcWTQjw91Y",
+	"zkTCEPVlXglXtcgJsMDRv/i0aXYhZ0pB3iOzCeIlXHp8BEHw5rFIZMrFKCaAiYMvk63gbUirnDLfriEC",
+	"1WuKXQ1gOEyAL4HalM6lGJH4+JyO4sMQ/Qu68cQnw+Y7KVjzLdXJOLbIM1xD2l5f7Lb3/HIHMjU8OK5c",
+	"+57NDzcTaSbmF5sEbfuIuDbrFqXFyBdAhoZHyYTO+8KYvLav0IiRQaEJVZcKazIRRoUSM49EKsgkHLIZ",
+	"GRciReRNn/MfZAlChidodNSY+Pj/gULLFSmmFul0hXFtiOGLRuuOPpwEBDS9c3ggrtn3S2zaFcEm5sxl",
+	"adj6s4WT9vt71wQpF0p01FozN0O3QbqgIzmPXGl+PyTUNkxxWDitSpaZw3s1z9ZD1d87prlUHmFjUaiu",
+	"qMpdHjKdjMEB1Rfx0OgMTSoSqHxT5ImQgj2Je2XwCmh4QucQMmWE67smdEUNc1Nru/7gTbanKnPfwDJn",
+	"hj0woTEFEkrtgHNIwQB63abFbN/1pP8BjHfpdBe51d3F+26d+Qa52wB0+ERBsVME3Ah7E1aJN4JMcuwH",
+	"cuh50wPvDzQxkoJ02+3WoxyZWVB5WuFFgHX9aU7jPsrWXyvQXmXWW2cJzWi+vUGwfcI0tekxY99ytFbD",
+	"AJjBEFPd4Uw6kDuqofBqK+NXTDCltlsktvDdFlRsVuKP98UKAHIi5OzQ230ush6RGHHI/UhzI3WHRZZB",
+	"CUHOaAr6EsByG25ITnbeY1egCJL7gzpZW5eM4O9QgcxSW7IGd6AQAmAvURhvt8gpoyk3S4K4n50ndzFB",
+	"6FUSr5DTto/rQ6w2CzFt8cR7nxvQgyzsm4KQ40GXV4fZ3hjlspiSRE4mXBMsTumVmyFzRDHnCndyq7O7",
+	"3fCY7HXBw1YbXd0WSb2cFtxTebnZ9Nzb8tJe8M0sQbuXK93cpep071DhX4trvLE3lSRjllxGAd4uJH7b",
+	"Ul53cLVM4/YoeiEwduIwCVZhFEcEUPFRnPoubhW8wr4IAAvJo+AV9sVC67yN8Qpd3P7PDlb4l8gM+B3g",
+	"AevO+4/HBvyaKLxBovB5DbtZnVFgmyCX7G3ns6Hxm9W+F0S7B0/zjCpbNQm4BxH8IWw2Y8wdxxCNCgH9",
+	"eKG28unTT8Z2ePoUCybFqDmVmSvXJ0rPEQ7mlRSqyJ4oxGvnYkR+K1jOmdq2CKxY3O9b9wJGPTT7VHQW",
+	"NqlBHIJ4Rrl2LZ0s9oCzAlzNgXVS9AUtW7Y/McvCT2BjHUa1A9O3X4CGOt7GNt+BJlpg/5UNN/vCV/ui",
+	"3AHYZmifg+NpgrDYUM9btpGlMEE3A1yd7Z854QC2Tm0WRY/wYdkFyH2LCzJgesbMITl5VK4Yy0SCSVpj",
+	"Dqe4QtkzLOK2Ks5T+AKOHuxlcF6Lu2lM6FWFerDRFa/EY/USWi7mK/uaSDxMyPt0Bb3ITS1pmSUY3YJs",
+	"2XtL2pHvrHvQ3l61nJAWG5tKibAZy83D5CU24MsZq+ixt0i454GEg3cN5wBRFw7yZYRv2bh6qavwneXy",
+	"zZ3ksmtRX6+MW6rGL3ytlPmjBSAeloMYxJYqhjcDfjvXNcLvrnqt724O6l1Fbu7YsrYaLMfNB10FuPht",
+	"ToUupZJ3HBiTNmeMbFWEsRPEUdn2LUXnvGf86J7Hviu2YUAFZ6zSNYaKeRVJzBofSk6Y2WmAiMDyP66j",
+	"sl009nAohZkFiDQTsQtQQdfJQzKQZiJBwwdQGE6DVtS2KQwIe5qBSwIbu2wt9k6BTjgru6cAhkRZldhb",
+	"qDeEKVb3wwhnkM1lEiTs7LwvJvKK2dKJGflPEgfNI2OUydjyJgNht0Wh6wLwszjo7cG1c9goV5YMHeWl",
+	"QFUBu5Gk1a4xlQYu5rUcATkUHbK6ji99UX2jpuML9C+6reMLtG4BWBNDcQG0VHkMNsBkOxDAJ5tg0Lop",
+	"yaH5PMuwwRLiUyDFhM2VAAyDK9IxG9zpPg9a4B+W1azw1FZsL6S7injM1T4PviO200Zf+vZO+NLTpz0b",
+	"qKmojARh4Ui74kA2j4Cpn3HByq55fbHQidFMnkP3mTodEQxxo9BkdgOMdY9dqeE6oHuzLxAwxFBiZMFD",
+	"8JcehBORct2NnyP2SMkybE8nsAyx5XVfIOhXNo98P5cZvXRAhuBrUKilcu2U1JSrRAoBEGUZo1c2rwXW",
+	"D8EZ7iwDv3Q7A1wTjO5qkmFicgi9sshvhdQUGvVQkTblcOjvQ1+gI5ZdcVmosOtQJQSN+TS+SmmUy5nF",
+	"QIHZZfzKu2Wc1/OJIhM2kfncK8/Wv5YzQGJUke9cZ49cEewslPpmUNBItwUEaz7jWn3Ygqh2d8/un4L+",
+	"Wjbxmfpx3XVw/mXLNMsK7iUV/AjfsGr4vRDX0ainkynlI1FR4NaoWpUuu539qKrH9g7aII2588j4ISvv",
+	"4VOG3N4bllB5UOJfwu7+lXd323fQ3uwu3QkX/q46tGtZ9BgqcNmpt3Ew7CRduseaz+mzQXMvbSfNF8N9",
+	"1uwOdpO9dJ8dDJ+1l1vbuk7NXt/1s7u3pr5OLd8JTgmuQDCTTnUid1W8/dFBf+VarxiuDBQcECGDeUUb",
+	"qbjKLGusA1tEnll2v/61gPA4jk620Npz3aW4CppUbS+7z+x3asxjb1z9zd7W1pTqcQv+eLN0hQNKWHS3",
+	"+Z9uXHPmulVBothjrUmw2e+yoqiOT5Rdo+thmlDb9zIOlwpdsIYyX17NqNZ5sXYtXzQNbjn/bQPrDN3F",
+	"E66PAe/3gfbg13YAq7ypAKIMuoq1OjZwnu4EvObRjcBjr8+hjWI1BPLeQY86553VBG1aCroDqSAD5i3D",
+	"HsCyFOJSyJmInI0YeZsqdOXa1mPo6sChUVfHqyskBADMh2MsF3dFXRbOtTZfuMIq79005q4yc2MJZOf3",
+	"pZQH8L89hgrgRaw7sHsscZWQtQ+kv69fayMOaOb1TupXSHZf+d+X4H/f8ivH+MDvsRn3sxrJo/O+M6YD",
+	"3vdEOSN3hdfF+sOc1wK8WFx79jajatsCXSFD42mNywegrJxTw9jBTlukuhLfSqgw9uaA2abNwF6tVedV",
+	"EwDzh4+MmLYIX5XP1bPJUvv63ZjksiK2OUsRbPYleeY6m6Xze5pW9pwbd92a1bwWxvvKav+SrPb4GrqJ",
+	"2z7oKxitbabamlPMc6+N0b/yJQqRS3ll1ltFEwTWumQkhiKLuIfZyWAQupTwaLFUIcLiAwyCgkPYcKyl",
+	"POBbqxFWxJLfT5k4+nByt8xBtwV3TPW33/Ldk78m+t8x0f9rRvzXjPivGfF/Mui5Sjv4wVwz4NXwH9Vq",
+	"qxlVZFDwTGOefCUeHqS6goZ8a3o83m+XGw9g9eYrNmu8Bxd7KfUdE7QVgtfaKCc2M9GAJcfSFtlv75K4",
+	"KIVrED7GdO+SfZEt6HmCCrlgLHUeh74w2rUUmPatNM8yaIpAJowK6Pi1Xek+kzPbfn8wdyVIPnHJDOF6",
+	"CfrkfVDmV0i0U9i/h2q6gaZphruDngmPLwvAT3bmPpz475w8/gdDR5eFFJBxXnPPFktuXwJW0VGhx77e",
+	"FkhzVYMES7hA+fDfCi9kqNpYgCAwqu33P9fHUSIC9oxPHLHo0mrKEutMhMw86yVHpXQ5ce5lgLekMEui",
+	"Hjw7GAtga+u7MMzYIMBqcDkXakKzjHx/9v4dVG4abgLJ8wnNMkQwwGySqeSQMEMvmavDsUM9UYudL7YU",
+	"4vcH3T0s6tQ21vXSCpbUoQ8F90UAYlViWBGaKYkMqQqetwCPhZmpqiyK7AtbCNki74dDW6gQ254r4Gf1",
+	"9etx5OoDwp5TVBHqloAKC+G2tNZueFmDvbzr74GVydzsbERGBc1T5tuexD82oT9a8wc2jwlqM4dEDoe+",
+	"TuHom7cn7y5+OP4pTDB35wxt0GqSLaHWBTNTq8VdeOALJO2S/cwtuvnl5v8HAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
 )
 
@@ -30,6 +31,10 @@ func (s *Server) ListAccounts(ctx context.Context, req gen.ListAccountsRequestOb
 	if err != nil {
 		return nil, err
 	}
+	logins, err := s.githubLogins(ctx, accounts)
+	if err != nil {
+		return nil, err
+	}
 	out := gen.ListAccounts200JSONResponse{Accounts: make([]gen.Account, len(accounts))}
 	err = s.read(ctx, func(e *lease.Engine) uint64 {
 		for i, a := range accounts {
@@ -38,6 +43,7 @@ func (s *Server) ListAccounts(ctx context.Context, req gen.ListAccountsRequestOb
 				Name:        a.Name,
 				CreatedAt:   timestamp(a.CreatedAt),
 				ActiveLocks: int32(e.Count(a.ID)),
+				GithubLogin: logins[a.ID],
 			}
 		}
 		return e.Rev()
@@ -87,4 +93,22 @@ func (s *Server) GetBackup(ctx context.Context, _ gen.GetBackupRequestObject) (g
 		ContentLength: fi.Size(),
 		Headers:       gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="` + name + `"`},
 	}, nil
+}
+
+// githubLogins returns the GitHub login of each account GitHub sign-in created, by
+// account id, so an operator can tell accounts apart.
+func (s *Server) githubLogins(ctx context.Context, accounts []auth.Account) (map[string]*string, error) {
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.ID
+	}
+	logins, err := s.store.GitHubLogins(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*string, len(logins))
+	for id, login := range logins {
+		out[id] = &login
+	}
+	return out, nil
 }

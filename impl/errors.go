@@ -121,7 +121,7 @@ func (s *Server) problemFor(err error) problem {
 		return problemSignInOff
 	case errors.Is(err, auth.ErrStateInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed,
-			"This sign-in is not valid for this browser, took longer than 5 minutes, or was used already. Start again at /auth/github."}
+			"This sign-in is not valid for this browser, took longer than 10 minutes, or was used already. Start again at /auth/github."}
 	case errors.Is(err, auth.ErrSignInDenied):
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed, "GitHub did not authorize the sign-in. Start again at /auth/github."}
 	case errors.Is(err, auth.ErrCodeRejected):

@@ -136,7 +136,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("route the embedded spec: %w", err)
 	}
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.throttle(s.limitBody(s.acceptCurl(headAsGet(validate(api))))))), nil
+	return s.observe(s.recoverPanics(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(headAsGet(validate(api)))))))), nil
 }
 
 // headAsGet serves HEAD on every GET operation (RFC 9110 §9.3.2): the request is
@@ -220,6 +220,8 @@ type requestInfo struct {
 	id        string
 	principal auth.Principal
 	session   auth.Session // dashboard requests only
+	stateUsed bool         // the sign-in callback used the browser's state (signin.go)
+	header    http.Header  // the request's headers, for content negotiation (asset.go)
 }
 
 type infoKey struct{}
@@ -303,7 +305,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
-		info := &requestInfo{id: id}
+		info := &requestInfo{id: id, header: r.Header}
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		// Every answer: no MIME sniffing, no framing (the API reference and the
@@ -311,6 +313,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		if noStore(r.URL.Path) {
+			h.Set("Cache-Control", "no-store") // a handler may set its own (the avatar)
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 		if m := s.cfg.Metrics; m != nil {
@@ -332,6 +337,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			)
 		}
 	})
+}
+
+// noStore reports whether answers to path must never be kept by a cache: the sign-in
+// and token routes, whose answers carry tokens or set cookies, the admin API, and the
+// dashboard's JSON.
+func noStore(path string) bool {
+	return strings.HasPrefix(path, "/auth/") || strings.HasPrefix(path, "/admin/") || strings.HasPrefix(path, "/dashboard/")
 }
 
 // recoverPanics turns a panicking handler into a 500 problem and a logged stack.

@@ -43,17 +43,36 @@ func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen
 	return gen.GetReady200JSONResponse{Status: gen.ReadyStatusReady}, nil
 }
 
-// GetDocs serves the Scalar API reference from the binary.
-func (s *Server) GetDocs(context.Context, gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
-	page := docs.Page("/openapi.yaml")
-	return gen.GetDocs200TexthtmlResponse{
-		Body:          bytes.NewReader(page),
-		ContentLength: int64(len(page)),
-		Headers:       gen.GetDocs200ResponseHeaders{ContentSecurityPolicy: docs.ContentSecurityPolicy},
-	}, nil
+// GetDocs serves the Scalar API reference from the binary: gzipped when the client
+// takes it, 304 when its copy is current.
+func (s *Server) GetDocs(ctx context.Context, _ gen.GetDocsRequestObject) (gen.GetDocsResponseObject, error) {
+	body, etag, current, gzipped := docsAsset().pick(ctx)
+	if current {
+		return gen.GetDocs304Response{Headers: gen.GetDocs304ResponseHeaders{ETag: etag, CacheControl: assetCacheControl, Vary: "Accept-Encoding"}}, nil
+	}
+	h := gen.GetDocs200ResponseHeaders{
+		ContentSecurityPolicy: docs.HeaderContentSecurityPolicy,
+		ETag:                  etag,
+		CacheControl:          assetCacheControl,
+		Vary:                  "Accept-Encoding",
+	}
+	if gzipped {
+		h.ContentEncoding = &gzipEncoding
+	}
+	return gen.GetDocs200TexthtmlResponse{Body: bytes.NewReader(body), ContentLength: int64(len(body)), Headers: h}, nil
 }
 
-// GetOpenAPI serves openapi.yaml byte for byte.
-func (s *Server) GetOpenAPI(context.Context, gen.GetOpenAPIRequestObject) (gen.GetOpenAPIResponseObject, error) {
-	return gen.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(gen.SpecYAML), ContentLength: int64(len(gen.SpecYAML))}, nil
+var gzipEncoding = "gzip"
+
+// GetOpenAPI serves openapi.yaml byte for byte (gzipped when the client takes it).
+func (s *Server) GetOpenAPI(ctx context.Context, _ gen.GetOpenAPIRequestObject) (gen.GetOpenAPIResponseObject, error) {
+	body, etag, current, gzipped := specAsset().pick(ctx)
+	if current {
+		return gen.GetOpenAPI304Response{Headers: gen.GetOpenAPI304ResponseHeaders{ETag: etag, CacheControl: assetCacheControl, Vary: "Accept-Encoding"}}, nil
+	}
+	h := gen.GetOpenAPI200ResponseHeaders{ETag: etag, CacheControl: assetCacheControl, Vary: "Accept-Encoding"}
+	if gzipped {
+		h.ContentEncoding = &gzipEncoding
+	}
+	return gen.GetOpenAPI200ApplicationyamlResponse{Body: bytes.NewReader(body), ContentLength: int64(len(body)), Headers: h}, nil
 }

@@ -153,7 +153,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	signin, err := newSignIn(cfg.GitHub, svc, st, cfg.Clock)
+	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.Clock)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package impl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/store"
 )
 
 // Cookie names. The __Host- prefix makes the browser insist on Secure, Path=/ and no
@@ -30,9 +32,16 @@ type signIn struct {
 func (si signIn) configured() bool { return si.github != nil }
 
 // newSignIn wires GitHub sign-in when cfg names a client id.
-func newSignIn(cfg auth.GitHubConfig, svc *auth.Service, st auth.SessionStore, clock Clock) (signIn, error) {
+func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, clock Clock) (signIn, error) {
 	if cfg.ClientID == "" {
 		return signIn{}, nil
+	}
+	if cfg.StateKey == nil {
+		key, err := st.Secret(ctx, "signin_state", auth.StateKeySize)
+		if err != nil {
+			return signIn{}, fmt.Errorf("github sign-in state key: %w", err)
+		}
+		cfg.StateKey = key
 	}
 	gh, err := auth.NewGitHub(cfg)
 	if err != nil {
@@ -60,10 +69,10 @@ func (s *Server) StartGitHubSignIn(context.Context, gen.StartGitHubSignInRequest
 	if !s.signin.configured() {
 		return nil, errSignInOff
 	}
-	to, state := s.signin.github.Begin(s.cfg.Clock.Now().Wall)
+	to, sealed := s.signin.github.Begin(s.cfg.Clock.Now().Wall)
 	return gen.StartGitHubSignIn302Response{Headers: gen.StartGitHubSignIn302ResponseHeaders{
 		Location:  to,
-		SetCookie: cookie(stateCookie, state, int(auth.StateLifetime.Seconds())).String(),
+		SetCookie: cookie(stateCookie, sealed, int(auth.StateLifetime.Seconds())).String(),
 	}}, nil
 }
 
@@ -75,10 +84,18 @@ func (s *Server) FinishGitHubSignIn(ctx context.Context, req gen.FinishGitHubSig
 	}
 	p, now := req.Params, s.cfg.Clock.Now().Wall
 	state, browser := deref(p.State), deref(p.StateCookie)
+	var (
+		user auth.GitHubUser
+		err  error
+	)
 	if p.Error != nil {
-		return nil, s.signin.github.Deny(now, state, browser)
+		err = s.signin.github.Deny(now, state, browser)
+	} else {
+		user, err = s.signin.github.Finish(ctx, now, state, browser, deref(p.Code))
 	}
-	user, err := s.signin.github.Finish(ctx, now, state, browser, deref(p.Code))
+	if info := infoFrom(ctx); info != nil && !errors.Is(err, auth.ErrStateInvalid) {
+		info.stateUsed = true // clearStateCookie clears the cookie
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -90,14 +107,53 @@ func (s *Server) FinishGitHubSignIn(ctx context.Context, req gen.FinishGitHubSig
 	return signedIn{session: cookie(sessionCookie, sid, int(auth.SessionLifetime.Seconds()))}, nil
 }
 
+// clearStateCookie clears the state cookie in the callback's answer once the callback
+// has used the state, whatever the outcome after that (GitHub declined, refused the code,
+// was down): a state is used once. A callback refused before that (a state that is not
+// this browser's) leaves the cookie alone, so a forged link cannot cancel the browser's
+// real sign-in.
+func clearStateCookie(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != auth.CallbackPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&stateClearingWriter{ResponseWriter: w, info: infoFrom(r.Context())}, r)
+	})
+}
+
+type stateClearingWriter struct {
+	http.ResponseWriter
+	info  *requestInfo
+	wrote bool
+}
+
+func (w *stateClearingWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.wrote = true
+		if w.info != nil && w.info.stateUsed {
+			w.Header().Add("Set-Cookie", cookie(stateCookie, "", -1).String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *stateClearingWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *stateClearingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // signedIn is the callback's success: the dashboard's session cookie, the state cookie
 // cleared, and off to /dashboard. (The generated response sets one cookie only.)
 type signedIn struct{ session *http.Cookie }
 
 func (r signedIn) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
 	h := w.Header()
-	h.Add("Set-Cookie", r.session.String())
-	h.Add("Set-Cookie", cookie(stateCookie, "", -1).String())
+	h.Add("Set-Cookie", r.session.String()) // clearStateCookie adds the state's clearing
 	h.Set("Cache-Control", "no-store")
 	h.Set("Location", "/dashboard")
 	w.WriteHeader(http.StatusFound)

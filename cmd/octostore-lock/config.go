@@ -68,6 +68,7 @@ var settings = []setting{
 	{"github-redirect-uri", "GITHUB_REDIRECT_URI", "the OAuth app's exact callback URL, https://<your host>/auth/github/callback"},
 	{"github-base-url", "GITHUB_BASE_URL", "GitHub's web root, serving /login/oauth/ (GitHub Enterprise: https://<host>)"},
 	{"github-api-url", "GITHUB_API_URL", "GitHub's REST API root (GitHub Enterprise: https://<host>/api/v3)"},
+	{"github-avatar-url", "GITHUB_AVATAR_URL", "the only place /dashboard/avatar fetches avatars from, https (GitHub Enterprise: https://avatars.<host>/ or https://<host>/avatars/)"},
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
 	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
 	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
@@ -107,6 +108,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.GitHub.RedirectURL, "github-redirect-uri", "", "")
 	flags.StringVar(&c.GitHub.BaseURL, "github-base-url", "https://github.com", "")
 	flags.StringVar(&c.GitHub.APIURL, "github-api-url", "https://api.github.com", "")
+	flags.StringVar(&c.GitHub.AvatarURL, "github-avatar-url", auth.DefaultAvatarURL, "")
 	flags.StringVar(&c.EnvFile, "env-file", ".env", "")
 	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
 	flags.BoolVar(&c.Pprof, "pprof", false, "")
@@ -183,7 +185,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
 	}
 	if c.GitHub.ClientID != "" {
-		if _, err := auth.NewGitHub(c.GitHub); err != nil {
+		// Checks the settings only; the server reads its state key from the database.
+		check := c.GitHub
+		check.StateKey = make([]byte, auth.StateKeySize)
+		if _, err := auth.NewGitHub(check); err != nil {
 			return config{}, err
 		}
 	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {

@@ -15,13 +15,14 @@ func TestGitHubSettingsComeFromTheEnvironment(t *testing.T) {
 		"GITHUB_CLIENT_SECRET": "s3cret",
 		"GITHUB_REDIRECT_URI":  "https://locks.example.com/auth/github/callback",
 		"GITHUB_API_URL":       "https://ghe.example.com/api/v3",
+		"GITHUB_AVATAR_URL":    "https://avatars.ghe.example.com/",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := c.GitHub
 	if g.ClientID != "Iv1.abc" || g.ClientSecret != "s3cret" || g.RedirectURL != "https://locks.example.com/auth/github/callback" ||
-		g.BaseURL != "https://github.com" || g.APIURL != "https://ghe.example.com/api/v3" {
+		g.BaseURL != "https://github.com" || g.APIURL != "https://ghe.example.com/api/v3" || g.AvatarURL != "https://avatars.ghe.example.com/" {
 		t.Fatalf("%+v", g)
 	}
 }
@@ -57,6 +58,8 @@ func TestBadGitHubSettingsAreRefused(t *testing.T) {
 		"query in redirect":      with("GITHUB_REDIRECT_URI", "https://x.example/auth/github/callback?a=1"),
 		"bad base url":           with("GITHUB_BASE_URL", "ftp://github.com"),
 		"bad api url":            with("GITHUB_API_URL", "not a url"),
+		"plain http avatars":     with("GITHUB_AVATAR_URL", "http://avatars.example.com/"),
+		"avatar url with query":  with("GITHUB_AVATAR_URL", "https://avatars.example.com/?x=1"),
 		"secret without an id":   {"GITHUB_CLIENT_SECRET": "secret"},
 		"redirect without an id": {"GITHUB_REDIRECT_URI": "https://x.example/auth/github/callback"},
 	} {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -34,16 +33,23 @@ var (
 	// ErrGitHubUnavailable means GitHub could not be reached or answered with something
 	// other than what its API documents.
 	ErrGitHubUnavailable = errors.New("github is unavailable")
+	// ErrNameTaken means another account (one an admin named, say) has the name a new
+	// GitHub account would have had. Sign-in then picks a name nobody can predict.
+	ErrNameTaken = errors.New("account name taken")
 )
 
 const (
 	// StateLifetime is how long a sign-in started at /auth/github may take to come back.
-	StateLifetime = 5 * time.Minute
-	// maxPendingStates bounds the memory kept for sign-ins in progress; when full, the
-	// oldest is dropped.
-	maxPendingStates = 1 << 16
+	StateLifetime = 10 * time.Minute
+	// stateClockSkew is how far in the future a state's issue time may lie (a wall clock
+	// stepped back, or another node's clock a little ahead).
+	stateClockSkew = time.Minute
 	// maxGitHubResponse bounds what is read from GitHub's API.
 	maxGitHubResponse = 1 << 20
+	// MaxAvatarBytes bounds an avatar image; a larger one is refused.
+	MaxAvatarBytes = 1 << 20
+	// DefaultAvatarTimeout bounds fetching an avatar, body included.
+	DefaultAvatarTimeout = 5 * time.Second
 	// CallbackPath is the only path GitHub may send the browser back to.
 	CallbackPath = "/auth/github/callback"
 )
@@ -59,8 +65,18 @@ type GitHubConfig struct {
 	BaseURL string
 	// APIURL is the REST API root that serves /user (default https://api.github.com).
 	APIURL string
-	// HTTPClient talks to GitHub (default: a client with a 10 s timeout).
+	// AvatarURL is where avatar images may be fetched from: an https URL (http only on a
+	// loopback host) whose scheme, host and path prefix every avatar URL must share
+	// (default https://avatars.githubusercontent.com/).
+	AvatarURL string
+	// AvatarTimeout bounds fetching one avatar (default DefaultAvatarTimeout).
+	AvatarTimeout time.Duration
+	// HTTPClient talks to GitHub (default: a client with a 10 s timeout). Avatars are
+	// fetched with its transport but never follow redirects.
 	HTTPClient *http.Client
+	// StateKey seals sign-ins in flight into the browser's state cookie (StateKeySize
+	// random bytes; the server keeps it in its database).
+	StateKey []byte
 }
 
 // GitHubUser is what OctoStore reads of a GitHub user. ID is the key: logins can be
@@ -71,22 +87,20 @@ type GitHubUser struct {
 	AvatarURL string
 }
 
-// GitHub runs GitHub's OAuth web flow with PKCE. A state is single-use: it is forgotten
-// the moment a callback presents it, whatever the outcome. States and verifiers live in
-// memory only, so a restart cancels the sign-ins in flight (users simply start again).
+// GitHub runs GitHub's OAuth web flow with PKCE. The state and verifier of a sign-in in
+// flight travel sealed in the browser's cookie (state.go), so the server keeps nothing
+// per sign-in: starting any number of them denies none, and a restart cancels none. A
+// state is single-use: the callback clears the cookie whatever the outcome, and this
+// process remembers the states it has seen until they expire.
 type GitHub struct {
 	oauth  oauth2.Config
 	apiURL string
 	client *http.Client
+	sealer stateSealer
+	spent  spentStates
 
-	mu      sync.Mutex
-	pending map[string]pendingSignIn // by state
-	order   []string                 // states by age, for eviction when full
-}
-
-type pendingSignIn struct {
-	verifier string
-	expires  time.Time
+	avatarRoot   *url.URL
+	avatarClient *http.Client
 }
 
 // NewGitHub checks cfg and returns the sign-in flow.
@@ -109,6 +123,24 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
+	sealer, err := newStateSealer(cfg.StateKey, cfg.ClientID, cfg.RedirectURL)
+	if err != nil {
+		return nil, err
+	}
+	avatarRoot, err := avatarRootURL(cfg.AvatarURL)
+	if err != nil {
+		return nil, err
+	}
+	avatarTimeout := cfg.AvatarTimeout
+	if avatarTimeout <= 0 {
+		avatarTimeout = DefaultAvatarTimeout
+	}
+	avatarClient := &http.Client{
+		Transport: client.Transport,
+		Timeout:   avatarTimeout,
+		// A redirect could lead anywhere: it is refused, not followed.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	return &GitHub{
 		oauth: oauth2.Config{
 			ClientID:     cfg.ClientID,
@@ -120,9 +152,11 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 				AuthStyle: oauth2.AuthStyleInParams,
 			},
 		},
-		apiURL:  api,
-		client:  client,
-		pending: make(map[string]pendingSignIn),
+		apiURL:       api,
+		client:       client,
+		sealer:       sealer,
+		avatarRoot:   avatarRoot,
+		avatarClient: avatarClient,
 	}, nil
 }
 
@@ -165,57 +199,39 @@ func rootURL(u, def, what string) (string, error) {
 }
 
 // Begin starts a sign-in at time now. It returns GitHub's authorize URL to send the
-// browser to, and the state, which the caller binds to the browser with a cookie.
-func (g *GitHub) Begin(now time.Time) (authorizeURL, state string) {
-	state = randomString(32)
+// browser to, and the sealed state for the browser's state cookie. It keeps nothing.
+func (g *GitHub) Begin(now time.Time) (authorizeURL, cookie string) {
+	state := randomString(32)
 	verifier := oauth2.GenerateVerifier()
-	g.mu.Lock()
-	g.prune(now)
-	if len(g.order) >= maxPendingStates {
-		delete(g.pending, g.order[0])
-		g.order = g.order[1:]
-	}
-	g.pending[state] = pendingSignIn{verifier: verifier, expires: now.Add(StateLifetime)}
-	g.order = append(g.order, state)
-	g.mu.Unlock()
-	return g.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), state
+	cookie = g.sealer.seal(sealedState{state: state, verifier: verifier, issued: now})
+	return g.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), cookie
 }
 
-// prune drops expired states; g.mu is held. States expire in the order they were made.
-func (g *GitHub) prune(now time.Time) {
-	n := 0
-	for n < len(g.order) {
-		p, ok := g.pending[g.order[n]]
-		if ok && now.Before(p.expires) {
-			break
-		}
-		delete(g.pending, g.order[n])
-		n++
-	}
-	g.order = g.order[n:]
-}
-
-// take removes state from the pending sign-ins and returns its verifier if it was issued
-// less than StateLifetime before now.
-func (g *GitHub) take(state string, now time.Time) (string, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	p, ok := g.pending[state]
-	if !ok {
+// take opens the browser's state cookie and returns its verifier when it was sealed by
+// this server for state, less than StateLifetime before now, and not used before.
+func (g *GitHub) take(state, cookie string, now time.Time) (string, bool) {
+	if state == "" {
 		return "", false
 	}
-	delete(g.pending, state) // single use, whatever happens next
-	return p.verifier, now.Before(p.expires)
+	st, ok := g.sealer.open(cookie)
+	if !ok || subtle.ConstantTimeCompare([]byte(state), []byte(st.state)) != 1 {
+		return "", false
+	}
+	expires := st.issued.Add(StateLifetime)
+	if !now.Before(expires) || st.issued.After(now.Add(stateClockSkew)) {
+		return "", false
+	}
+	if !g.spent.spend(st.state, expires, now) {
+		return "", false
+	}
+	return st.verifier, true
 }
 
 // Finish completes a sign-in. state and code come from GitHub's redirect, cookie from
 // the browser. It exchanges the code with the PKCE verifier, reads the user and drops
 // GitHub's access token.
 func (g *GitHub) Finish(ctx context.Context, now time.Time, state, cookie, code string) (GitHubUser, error) {
-	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
-		return GitHubUser{}, ErrStateInvalid
-	}
-	verifier, ok := g.take(state, now)
+	verifier, ok := g.take(state, cookie, now)
 	if !ok {
 		return GitHubUser{}, ErrStateInvalid
 	}
@@ -238,10 +254,7 @@ func (g *GitHub) Finish(ctx context.Context, now time.Time, state, cookie, code 
 // cannot be used again, and returns ErrSignInDenied (or ErrStateInvalid when the state
 // was not this browser's).
 func (g *GitHub) Deny(now time.Time, state, cookie string) error {
-	if state == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookie)) != 1 {
-		return ErrStateInvalid
-	}
-	if _, ok := g.take(state, now); !ok {
+	if _, ok := g.take(state, cookie, now); !ok {
 		return ErrStateInvalid
 	}
 	return ErrSignInDenied
@@ -305,31 +318,75 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// DefaultAvatarURL is GitHub's avatar host.
+const DefaultAvatarURL = "https://avatars.githubusercontent.com/"
+
+// avatarRootURL checks the configured avatar root: https, or http on a loopback host,
+// with no query or fragment. Its path ends in "/", so it is a prefix of whole segments.
+func avatarRootURL(u string) (*url.URL, error) {
+	if u == "" {
+		u = DefaultAvatarURL
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" || !secureOrLoopback(p) {
+		return nil, fmt.Errorf("github avatar url %q: want an https URL (plain http only on localhost, 127.0.0.1 or [::1])", u)
+	}
+	if !strings.HasSuffix(p.Path, "/") {
+		p.Path += "/"
+	}
+	p.RawPath = ""
+	return p, nil
+}
+
+func secureOrLoopback(p *url.URL) bool {
+	return p.Scheme == "https" || p.Scheme == "http" && isLoopback(p.Hostname())
+}
+
+// avatarAllowed reports whether avatarURL lies under the configured avatar root: the
+// same scheme and host (port included) and a path below the root's.
+func (g *GitHub) avatarAllowed(avatarURL string) bool {
+	p, err := url.Parse(avatarURL)
+	if err != nil || p.User != nil || p.Fragment != "" || !secureOrLoopback(p) {
+		return false
+	}
+	root := g.avatarRoot
+	return p.Scheme == root.Scheme && strings.EqualFold(p.Host, root.Host) &&
+		strings.HasPrefix(p.EscapedPath(), root.EscapedPath()) && !strings.Contains(p.Path, "..")
+}
+
 var rasterTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
 
-// Avatar fetches a user's avatar image from GitHub, at most 1 MiB, and returns its
-// content type and bytes.
+// Avatar fetches a user's avatar image and returns its content type and bytes. It asks
+// only the configured avatar host, follows no redirect, takes at most MaxAvatarBytes
+// within the avatar timeout, and only raster images (an SVG served from this origin
+// could carry script).
 func (g *GitHub) Avatar(ctx context.Context, avatarURL string) (string, []byte, error) {
 	if avatarURL == "" {
 		return "", nil, fmt.Errorf("no avatar: %w", ErrGitHubUnavailable)
+	}
+	if !g.avatarAllowed(avatarURL) {
+		return "", nil, fmt.Errorf("avatar not on the avatar host %s: %w", g.avatarRoot, ErrGitHubUnavailable)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, avatarURL, nil)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
 	}
-	res, err := g.client.Do(req)
+	req.Header.Set("Accept", "image/png, image/jpeg, image/gif, image/webp")
+	res, err := g.avatarClient.Do(req)
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxGitHubResponse+1))
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if res.StatusCode != http.StatusOK || !rasterTypes[ct] || res.ContentLength > MaxAvatarBytes {
+		return "", nil, fmt.Errorf("fetch avatar: status %d, %q, %d bytes: %w", res.StatusCode, ct, res.ContentLength, ErrGitHubUnavailable)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, MaxAvatarBytes+1))
 	if err != nil {
 		return "", nil, fmt.Errorf("fetch avatar: %w: %w", ErrGitHubUnavailable, err)
 	}
-	// Raster images only: an SVG served from this origin could carry script.
-	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
-	if res.StatusCode != http.StatusOK || len(body) > maxGitHubResponse || !rasterTypes[ct] {
-		return "", nil, fmt.Errorf("fetch avatar: status %d, %q, %d bytes: %w", res.StatusCode, ct, len(body), ErrGitHubUnavailable)
+	if len(body) > MaxAvatarBytes {
+		return "", nil, fmt.Errorf("fetch avatar: over %d bytes: %w", MaxAvatarBytes, ErrGitHubUnavailable)
 	}
 	return ct, body, nil
 }

@@ -51,7 +51,8 @@ type SessionStore interface {
 	// GitHubLink returns the link of a GitHub user, or ErrNotLinked.
 	GitHubLink(ctx context.Context, githubID int64) (GitHubLink, error)
 	// CreateGitHubAccount stores a new account, its first token and its link in one
-	// transaction; ErrAccountExists when the GitHub user is linked already.
+	// transaction; ErrAccountExists when the GitHub user is linked already, ErrNameTaken
+	// when another account has the name.
 	CreateGitHubAccount(ctx context.Context, a Account, t TokenRecord, l GitHubLink) error
 	// UpdateGitHubProfile records the user's current login and avatar.
 	UpdateGitHubProfile(ctx context.Context, githubID int64, login, avatarURL string) error
@@ -136,6 +137,12 @@ func (m *Sessions) findOrCreate(ctx context.Context, u GitHubUser) (GitHubLink, 
 	rec := TokenRecord{ID: tokID, AccountID: acc.ID, Hash: hash, CreatedAt: now}
 	link = GitHubLink{GitHubID: u.ID, AccountID: acc.ID, TokenID: tokID, Login: u.Login, AvatarURL: u.AvatarURL}
 	err = m.store.CreateGitHubAccount(ctx, acc, rec, link)
+	if errors.Is(err, ErrNameTaken) {
+		// The account is the GitHub id's (github_users), never a name's: when someone
+		// took "github-<id>" first, the new account's name carries its own random id.
+		acc.Name += "-" + acc.ID
+		err = m.store.CreateGitHubAccount(ctx, acc, rec, link)
+	}
 	if errors.Is(err, ErrAccountExists) {
 		// A concurrent first sign-in of the same user won the race: use its account.
 		if link, lerr := m.store.GitHubLink(ctx, u.ID); lerr == nil {

@@ -87,6 +87,11 @@ const ContentSecurityPolicy = "default-src 'self'; script-src 'unsafe-inline'; "
 	"media-src 'self' blob:; frame-src 'self' blob: data:; connect-src 'self'; " +
 	"object-src 'none'; base-uri 'none'; form-action 'self'"
 
+// HeaderContentSecurityPolicy is the policy the server sends with the page: the page's
+// own, plus frame-ancestors 'none' so no other site can frame it (browsers ignore
+// frame-ancestors in a meta tag, so it can only be a header).
+const HeaderContentSecurityPolicy = ContentSecurityPolicy + "; frame-ancestors 'none'"
+
 // toggle is an option object with a single "disabled" switch.
 type toggle struct {
 	Disabled bool `json:"disabled"`

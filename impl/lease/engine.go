@@ -5,6 +5,14 @@
 // engine reads no clock, draws no random numbers and does no I/O: the same commands at the
 // same instants always produce the same results and the same Changes. The caller persists
 // the Changes (or, one day, replicates them through a log) before it reports the Result.
+//
+// Beyond one lease per lock, a lock may be a semaphore (up to MaxHolders distinct holders,
+// each with a lease and fencing token of its own), a lease may be bound to a Session (it
+// lives exactly as long as the session), and a lease may carry a lock-delay: when it
+// expires, or its session expires, its place in the lock stays taken by nobody for that
+// long (Chubby's lock-delay), so that a holder that lost its lease without noticing has
+// time to stop before anyone else is granted the lock. A clean release — Release, a
+// deleted session, an operator's ForceRelease — never starts a lock-delay.
 package lease
 
 import (
@@ -38,11 +46,33 @@ var (
 	ErrTokensExhausted = errors.New("fencing tokens exhausted")
 	// ErrMetadataTooLarge means an acquire's metadata is longer than MaxMetadataChars.
 	ErrMetadataTooLarge = errors.New("metadata is too large")
+	// ErrMaxHoldersMismatch means an acquire's MaxHolders differs from the one the lock's
+	// current holders (or its lock-delay, or its line) agreed on.
+	ErrMaxHoldersMismatch = errors.New("max_holders differs from the lock's current holders")
+	// ErrSessionNotFound means the session a command names is unknown, expired, deleted
+	// or belongs to another account.
+	ErrSessionNotFound = errors.New("session not found")
+	// ErrSessionLimitExceeded means the account already has its maximum number of
+	// sessions.
+	ErrSessionLimitExceeded = errors.New("account has its maximum number of sessions")
+	// ErrSessionMismatch means the holder already holds the lock, but bound to another
+	// session (or to none) than the acquire names.
+	ErrSessionMismatch = errors.New("lock is held by this holder through another session")
 )
 
 // MaxMetadataChars is the longest metadata value a lease carries, in characters (Unicode
 // code points), as the spec's maxLength counts them; so at most 4 KiB in UTF-8.
 const MaxMetadataChars = 1024
+
+// Bounds of the commands' durations and counts.
+const (
+	// MaxLockDelay is the longest lock-delay an acquire may ask for.
+	MaxLockDelay = 60 * time.Second
+	// MaxSessionTTL is the longest TTL of a session.
+	MaxSessionTTL = 3600 * time.Second
+	// MaxHoldersLimit is the largest MaxHolders of a semaphore.
+	MaxHoldersLimit = 64
+)
 
 // Instant is a point in server time. Expiry is decided on Mono alone, a monotonic clock
 // reading, so wall-clock jumps never move a deadline; Wall is only reported and stored.
@@ -100,9 +130,19 @@ type Lease struct {
 	// granted or its metadata last changed. Unlike ModRev it survives restarts and does
 	// not move on renewals.
 	Revision int64
+	// SessionID, when set, binds the lease to a session: it has no deadline of its own
+	// and ends when the session ends (Deadline and ExpiresAt are the session's; TTL is
+	// the session's at the grant).
+	SessionID string
+	// LockDelay is how long the lease's place in the lock stays taken by nobody after the
+	// lease expires or its session expires (never after a release).
+	LockDelay time.Duration
+	// MaxHolders is how many holders the lock admits at once (0 means 1).
+	MaxHolders int
 }
 
-// Command is a mutation of the engine: Acquire, Renew, Release, CancelWait or Sweep.
+// Command is a mutation of the engine: Acquire, Renew, Release, CancelWait, Sweep,
+// CreateSession, RenewSession, CloseSession or ForceRelease.
 type Command interface{ isCommand() }
 
 // Acquire grants Key to Holder for TTL when the lock is free, or reports who holds it.
@@ -114,6 +154,13 @@ type Command interface{ isCommand() }
 // the same Apply and reports it in Result.Handoffs. LeaseID also names the waiter, for
 // CancelWait. A holder already in the line (Holder.Same) keeps its place (and its LeaseID); its TTL and
 // metadata are updated.
+//
+// With MaxHolders N > 1 the lock is a semaphore: up to N distinct holders hold it at
+// once, each with its own lease and token, and the N+1th is answered Held (or waits).
+// Every acquire of a lock that is held, delayed or waited for must name the same N
+// (ErrMaxHoldersMismatch). With SessionID the lease is bound to that session of the
+// account (TTL is then ignored and may be 0). While the lock is in lock-delay the answer
+// is Held with no holder and Result.AvailableAt.
 type Acquire struct {
 	Key     Key
 	Holder  Holder
@@ -123,6 +170,12 @@ type Acquire struct {
 	// re-acquire). At most MaxMetadataChars characters.
 	Metadata *string
 	Wait     bool
+	// SessionID, when set, binds the lease to the session.
+	SessionID string
+	// LockDelay (0..MaxLockDelay) applies when the lease expires or its session expires.
+	LockDelay time.Duration
+	// MaxHolders (0..MaxHoldersLimit, 0 meaning 1) is the lock's number of holders.
+	MaxHolders int
 }
 
 // CancelWait takes the waiter LeaseID out of Key's line. Unlike every other command it
@@ -134,24 +187,33 @@ type CancelWait struct {
 	LeaseID string
 }
 
-// Renew extends the current lease of Key to now+TTL (never shortening it).
+// Renew extends the current lease of Key to now+TTL (never shortening it). A lease bound
+// to a session is renewed by renewing its session (with the session's TTL).
 type Renew struct {
 	Key     Key
 	LeaseID string
 	TTL     time.Duration
 }
 
-// Release ends the current lease of Key.
+// Release ends the current lease of Key. A release never starts a lock-delay.
 type Release struct {
 	Key     Key
 	LeaseID string
+}
+
+// ForceRelease is an operator's release of every lease of Key at once, and of its
+// lock-delay: the next waiters are granted the lock in the same Apply. It ends nothing
+// (and succeeds) when the lock is free. Result.Leases are the leases it ended.
+type ForceRelease struct {
+	Key Key
 }
 
 // Sweep only expires leases whose deadline has passed. Every command sweeps first; Sweep
 // exists so that idle expiries are noticed and persisted too. One Apply expires at most
 // Config.MaxExpiries leases in deadline order (an expiry storm is worked off in batches,
 // so no request waits long behind it), and always the lease of the lock the command
-// names: a command never sees a lease of its own lock that should have ended.
+// names: a command never sees a lease of its own lock that should have ended. Sessions
+// and lock-delays end by the same sweep, in the same deadline order.
 type Sweep struct {
 	// Key, when set, is a lock whose due lease is expired whatever the bound, so a read
 	// of that lock sees it as it is.
@@ -160,10 +222,11 @@ type Sweep struct {
 	Account string
 }
 
-func (Acquire) isCommand() {}
-func (Renew) isCommand()   {}
-func (Release) isCommand() {}
-func (Sweep) isCommand()   {}
+func (Acquire) isCommand()      {}
+func (Renew) isCommand()        {}
+func (Release) isCommand()      {}
+func (Sweep) isCommand()        {}
+func (ForceRelease) isCommand() {}
 
 func (CancelWait) isCommand() {}
 
@@ -174,11 +237,15 @@ type Outcome int
 const (
 	Swept     Outcome = iota // a Sweep
 	Acquired                 // the caller holds the lease in Result.Lease (new or idempotent re-acquire)
-	Held                     // someone else holds Result.Lease
+	Held                     // someone else holds Result.Lease (a semaphore: all holders in Result.Leases), or the lock is in lock-delay (Result.AvailableAt)
 	Renewed                  // Result.Lease was extended
-	Released                 // Result.Lease ended
+	Released                 // Result.Lease ended (ForceRelease: Result.Leases ended)
 	Queued                   // the caller waits in line (Result.Waiting) behind Result.Lease
 	Cancelled                // a waiter left the line
+
+	SessionCreated // Result.Session is new
+	SessionRenewed // Result.Session was extended
+	SessionClosed  // Result.Session ended, and with it the leases in Result.Leases
 )
 
 // ChangeKind says what a Change does to durable state.
@@ -186,17 +253,26 @@ type ChangeKind int
 
 // The kinds of Change.
 const (
-	PutLease     ChangeKind = iota + 1 // store Lease (insert or replace the lock's row)
-	DeleteLease                        // remove Lease (released or expired)
-	ReserveToken                       // fencing tokens and revisions up to Reserve may be issued
+	PutLease      ChangeKind = iota + 1 // store Lease (insert or replace the row of Lease.Key and Lease.ID)
+	DeleteLease                         // remove Lease (released or expired)
+	ReserveToken                        // fencing tokens and revisions up to Reserve may be issued
+	PutSession                          // store Session (insert or replace)
+	DeleteSession                       // remove Session (deleted or expired)
+	PutDelay                            // store Delay, a lock-delay of Delay.Key (Lease.Key names the lock too)
+	DeleteDelay                         // remove Delay (it ended)
 )
 
 // Change is one durable effect of a command. Persisting every Change of a Result, in
-// order and atomically, keeps storage equal to what Restore needs.
+// order and atomically, keeps storage equal to what Restore needs. Every change of a lock
+// (a lease or a lock-delay) names the lock in Lease.Key.
 type Change struct {
 	Kind    ChangeKind
 	Lease   Lease
 	Reserve int64
+	// Session is the session of PutSession and DeleteSession, Delay the lock-delay of
+	// PutDelay and DeleteDelay (pointers, so that the many lease changes stay small).
+	Session *Session
+	Delay   *Delay
 }
 
 // Result is what Apply decided.
@@ -213,6 +289,17 @@ type Result struct {
 	// Handoffs are the waiters this Apply granted a lock to (or refused), in order. A
 	// grant is part of Changes and must not be reported before Rev is durable.
 	Handoffs []Handoff
+	// Leases are, for Held and Queued of a semaphore (MaxHolders > 1), every current
+	// holder in token order (a plain lock's is Lease); for ForceRelease and
+	// CloseSession, the leases that ended.
+	Leases []Lease
+	// Session is the session of a session command.
+	Session Session
+	// AvailableAt, for Held and Queued while the lock is full and in lock-delay, is the
+	// wall-clock instant at which the earliest lock-delay ends, and RetryAfter how long
+	// that is from now. Both are zero otherwise.
+	AvailableAt time.Time
+	RetryAfter  time.Duration
 }
 
 // Handoff is what a release or expiry did for the head of a lock's line.
@@ -221,18 +308,20 @@ type Handoff struct {
 	Waiter string
 	// Lease is the granted lease when Err is nil.
 	Lease Lease
-	// Err is ErrLimitExceeded or ErrTokensExhausted when the waiter could not be granted
-	// the lock; it has left the line.
+	// Err is ErrLimitExceeded, ErrTokensExhausted, ErrMaxHoldersMismatch or
+	// ErrSessionNotFound when the waiter could not be granted the lock; it has left the
+	// line.
 	Err error
 }
 
 // Config holds the engine's limits. Zero values mean defaults.
 type Config struct {
-	MaxLocksPerAccount int   // 0 means 100
-	ReserveBlock       int64 // 0 means DefaultReserveBlock
-	MaxWaitersPerLock  int   // 0 means DefaultMaxWaiters
-	MaxTombstones      int   // 0 means DefaultMaxTombstones
-	MaxExpiries        int   // leases one Apply expires in deadline order; 0 means DefaultMaxExpiries
+	MaxLocksPerAccount    int   // leases plus lock-delays of one account; 0 means 100
+	ReserveBlock          int64 // 0 means DefaultReserveBlock
+	MaxWaitersPerLock     int   // 0 means DefaultMaxWaiters
+	MaxTombstones         int   // 0 means DefaultMaxTombstones
+	MaxExpiries           int   // leases one Apply expires in deadline order; 0 means DefaultMaxExpiries
+	MaxSessionsPerAccount int   // 0 means DefaultMaxSessions
 }
 
 // DefaultMaxExpiries bounds the expiries of one Apply.
@@ -242,8 +331,11 @@ const DefaultMaxExpiries = 512
 // serialises Apply calls and passes non-decreasing instants.
 type Engine struct {
 	cfg       Config
-	accounts  map[string]map[string]*entry
-	expiry    expiryHeap
+	accounts  map[string]*account
+	expiry    timerHeap[*entry]   // leases not bound to a session
+	delays    timerHeap[*delayed] // lock-delays
+	sessExp   timerHeap[*session] // sessions
+	sessions  map[string]*session
 	count     int
 	rev       uint64 // last revision that produced changes
 	freedRev  uint64 // last revision at which any lease ended
@@ -257,10 +349,33 @@ type Engine struct {
 	handoffs     []Handoff     // collected during one Apply
 }
 
-type entry struct {
-	lease Lease
-	index int // position in the expiry heap
+// account is one account's locks and sessions.
+type account struct {
+	locks    map[string]*lock
+	used     int // leases plus lock-delays, against MaxLocksPerAccount
+	leases   int
+	sessions map[string]*session
 }
+
+// lock is a lock that is held or in lock-delay.
+type lock struct {
+	key      Key
+	holders  []*entry   // in grant (token) order
+	delays   []*delayed // in start order
+	max      int        // the holders agreed on (1 for a plain lock)
+	revision int64      // as clients see it
+	modRev   uint64     // revision of the last change to it
+	one      [1]*entry  // holders' first backing array: a plain lock allocates none
+}
+
+type entry struct {
+	lease   Lease
+	index   int      // position in the expiry heap, -1 when bound to a session
+	session *session // the session it is bound to, if any
+}
+
+func (en *entry) due() time.Duration { return en.lease.Deadline }
+func (en *entry) setIndex(i int)     { en.index = i }
 
 // New returns an empty engine.
 func New(cfg Config) *Engine {
@@ -279,12 +394,24 @@ func New(cfg Config) *Engine {
 	if cfg.MaxExpiries <= 0 {
 		cfg.MaxExpiries = DefaultMaxExpiries
 	}
+	if cfg.MaxSessionsPerAccount <= 0 {
+		cfg.MaxSessionsPerAccount = DefaultMaxSessions
+	}
 	return &Engine{
 		cfg:      cfg,
-		accounts: make(map[string]map[string]*entry),
+		accounts: make(map[string]*account),
+		sessions: make(map[string]*session),
 		lines:    make(map[Key]*line),
 		tombs:    make(map[Key]int64),
 	}
+}
+
+// State is the durable state an engine is rebuilt from.
+type State struct {
+	Leases   []Lease
+	Sessions []Session
+	Delays   []Delay
+	Reserved int64 // the fencing reservation
 }
 
 // Restore rebuilds an engine from durable state: the leases that were not released and
@@ -295,13 +422,28 @@ func New(cfg Config) *Engine {
 // change (free locks report the restored floor, which may wake it once for nothing).
 // Waiters are not durable: they ended with the process that held them.
 func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
+	return RestoreState(cfg, State{Leases: leases, Reserved: reserved}, now)
+}
+
+// RestoreState is Restore with sessions and lock-delays: every session gets a fresh full
+// TTL from now and its leases with it, and every lock-delay a fresh full delay. A lease
+// whose session is missing keeps a TTL of its own (the session's TTL at its grant).
+func RestoreState(cfg Config, st State, now Instant) *Engine {
 	e := New(cfg)
-	e.lastToken = reserved
-	for _, l := range leases {
+	e.lastToken = st.Reserved
+	for _, l := range st.Leases {
 		e.lastToken = max(e.lastToken, l.Token, l.Revision)
 	}
 	e.lastRevision = e.lastToken
 	e.floor = e.lastRevision
+	for _, s := range st.Sessions {
+		s.Deadline = now.Mono + s.TTL
+		s.ExpiresAt = now.Wall.Add(s.TTL)
+		s.ModRev = 0
+		e.insertSession(s)
+	}
+	leases := slices.Clone(st.Leases)
+	sort.SliceStable(leases, func(i, j int) bool { return leases[i].Token < leases[j].Token }) // holders in grant order
 	for _, l := range leases {
 		l.Deadline = now.Mono + l.TTL
 		l.ExpiresAt = now.Wall.Add(l.TTL)
@@ -309,11 +451,39 @@ func Restore(cfg Config, leases []Lease, reserved int64, now Instant) *Engine {
 		if l.Revision == 0 {
 			l.Revision = e.floor // a lease stored before revisions existed
 		}
-		e.insert(l)
+		s := e.sessions[l.SessionID]
+		if s != nil && s.s.Account != l.Account {
+			s = nil
+		}
+		if s == nil {
+			l.SessionID = ""
+		} else {
+			l.Deadline, l.ExpiresAt = s.s.Deadline, s.s.ExpiresAt
+		}
+		lk := e.insert(l, s)
+		lk.revision = max(lk.revision, l.Revision)
+	}
+	for _, d := range st.Delays {
+		d.Deadline = now.Mono + d.Length
+		d.Until = now.Wall.Add(d.Length)
+		lk := e.lockFor(d.Key, holdersOf(d.MaxHolders))
+		e.insertDelay(lk, d)
+	}
+	// A semaphore's or a delayed lock's revision may have moved past its leases' before
+	// the restart; the floor is above every revision issued then.
+	for _, a := range e.accounts {
+		for _, lk := range a.locks {
+			if len(lk.holders) != 1 || len(lk.delays) > 0 {
+				lk.revision = e.floor
+			}
+		}
 	}
 	e.reserved = e.lastToken
 	return e
 }
+
+// holdersOf normalises a MaxHolders value: 0 means 1.
+func holdersOf(n int) int { return max(n, 1) }
 
 // Apply executes cmd at now. It first expires leases whose deadline is not after now, the
 // earliest first and at most Config.MaxExpiries of them, and always the lease of the lock
@@ -344,8 +514,17 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 	case Release:
 		changes = e.expireKey(c.Key, now, changes)
 		res, changes, err = e.release(c, now, changes)
+	case ForceRelease:
+		changes = e.expireKey(c.Key, now, changes)
+		res, changes = e.forceRelease(c, now, changes)
 	case CancelWait:
 		// Done above, before the expiries.
+	case CreateSession:
+		res, changes, err = e.createSession(c, now, changes)
+	case RenewSession:
+		res, changes, err = e.renewSession(c, now, changes)
+	case CloseSession:
+		res, changes, err = e.closeSession(c, now, changes)
 	case Sweep:
 		if c.Key != nil {
 			changes = e.expireKey(*c.Key, now, changes)
@@ -361,12 +540,23 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		e.rev++
 		for i := range changes {
 			changes[i].Lease.ModRev = e.rev
+			if s := changes[i].Session; s != nil {
+				s.ModRev = e.rev
+			}
 		}
 		e.stamp(changes)
 		res.Changes = changes
 		res.Rev = e.rev
 		if res.Lease.ID != "" && touches(changes, res.Lease.Key) {
 			res.Lease.ModRev = e.rev
+		}
+		if res.Session.ID != "" {
+			res.Session.ModRev = max(res.Session.ModRev, e.sessionRev(res.Session.ID))
+		}
+		for i := range res.Leases {
+			if touches(changes, res.Leases[i].Key) {
+				res.Leases[i].ModRev = e.rev
+			}
 		}
 		for i := range e.handoffs {
 			if e.handoffs[i].Err == nil {
@@ -380,7 +570,7 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 
 func touches(changes []Change, k Key) bool {
 	for _, c := range changes {
-		if c.Kind != ReserveToken && c.Lease.Key == k {
+		if c.Kind != ReserveToken && c.Kind != PutSession && c.Kind != DeleteSession && c.Lease.Key == k {
 			return true
 		}
 	}
@@ -392,53 +582,125 @@ func (e *Engine) stamp(changes []Change) {
 	for _, c := range changes {
 		switch c.Kind {
 		case PutLease:
-			if en := e.lookup(c.Lease.Key); en != nil && en.lease.ID == c.Lease.ID {
+			if en := e.find(c.Lease.Key, c.Lease.ID); en != nil {
 				en.lease.ModRev = e.rev
 			}
 		case DeleteLease:
 			e.freedRev = e.rev
+		case PutSession:
+			if s := e.sessions[c.Session.ID]; s != nil && c.Session != nil {
+				s.s.ModRev = e.rev
+			}
+		case DeleteDelay:
+			e.freedRev = e.rev
+		}
+		if c.Kind != ReserveToken && c.Kind != PutSession && c.Kind != DeleteSession {
+			if lk := e.lookup(c.Lease.Key); lk != nil {
+				lk.modRev = e.rev
+			}
 		}
 	}
 }
 
 func (e *Engine) acquire(c Acquire, now Instant, changes []Change) (Result, []Change, error) {
-	if c.TTL <= 0 || c.Key.Name == "" || c.Key.Account == "" || c.Holder.TokenID == "" || c.LeaseID == "" {
+	if (c.TTL <= 0 && c.SessionID == "") || c.TTL < 0 || c.Key.Name == "" || c.Key.Account == "" || c.Holder.TokenID == "" || c.LeaseID == "" ||
+		c.LockDelay < 0 || c.LockDelay > MaxLockDelay || c.MaxHolders < 0 || c.MaxHolders > MaxHoldersLimit {
 		return Result{}, changes, ErrInvalid
 	}
 	if c.Metadata != nil && len(*c.Metadata) > MaxMetadataChars && utf8.RuneCountInString(*c.Metadata) > MaxMetadataChars {
 		return Result{}, changes, ErrMetadataTooLarge
 	}
-	if en := e.lookup(c.Key); en != nil {
-		if !en.lease.Holder.Same(c.Holder) {
-			if c.Wait {
-				return e.enqueue(c, en), changes, nil
-			}
-			return Result{Outcome: Held, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
+	n := holdersOf(c.MaxHolders)
+	var s *session
+	if c.SessionID != "" {
+		changes = e.expireSessionIfDue(c.SessionID, now, changes)
+		if s = e.liveSession(c.Key.Account, c.SessionID); s == nil {
+			return Result{Rev: e.freedRev}, changes, ErrSessionNotFound
 		}
-		// The same holder asks again: the same lease comes back, extended, with the
-		// metadata it sent.
-		changed := false
-		if c.Metadata != nil && *c.Metadata != en.lease.Metadata {
-			en.lease.Metadata = *c.Metadata
-			en.lease.Revision, changes = e.nextRevision(changes)
-			changed = true
-		}
-		changes = e.extend(en, c.TTL, now, changes, changed)
-		return Result{Outcome: Acquired, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
 	}
-	l, changes, err := e.grant(c.Key, c.Holder, c.TTL, c.Metadata, c.LeaseID, now, changes)
+	if lk := e.lookup(c.Key); lk != nil {
+		if lk.max != n {
+			return Result{Rev: lk.modRev}, changes, ErrMaxHoldersMismatch
+		}
+		if en := lk.holder(c.Holder); en != nil {
+			if en.lease.SessionID != c.SessionID {
+				return Result{Rev: lk.modRev}, changes, ErrSessionMismatch
+			}
+			// The same holder asks again: the same lease comes back, extended, with the
+			// metadata and lock-delay it sent.
+			changed := false
+			if c.Metadata != nil && *c.Metadata != en.lease.Metadata {
+				en.lease.Metadata = *c.Metadata
+				en.lease.Revision, changes = e.nextRevision(changes)
+				lk.revision = en.lease.Revision
+				changed = true
+			}
+			if c.LockDelay != en.lease.LockDelay {
+				en.lease.LockDelay = c.LockDelay
+				changed = true
+			}
+			if en.session != nil {
+				if changed {
+					changes = append(changes, Change{Kind: PutLease, Lease: en.lease})
+				}
+			} else {
+				changes = e.extend(en, c.TTL, now, changes, changed)
+			}
+			return Result{Outcome: Acquired, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
+		}
+		if lk.free() <= 0 || e.Waiters(c.Key) > 0 {
+			if c.Wait {
+				return e.enqueue(c, lk, now), changes, nil
+			}
+			return e.held(lk, now), changes, nil
+		}
+	} else if q := e.lines[c.Key]; q != nil && len(q.waiters) > 0 && q.waiters[0].maxHolders != n {
+		return Result{Rev: e.freedRev}, changes, ErrMaxHoldersMismatch
+	}
+	l, changes, err := e.grant(c.Key, waiter{holder: c.Holder, ttl: c.TTL, metadata: c.Metadata, leaseID: c.LeaseID,
+		sessionID: c.SessionID, lockDelay: c.LockDelay, maxHolders: n}, now, changes)
 	if err != nil {
 		return Result{Rev: e.freedRev}, changes, err
 	}
 	return Result{Outcome: Acquired, Lease: l}, changes, nil
 }
 
-// grant gives a free lock to holder, within the account's quota.
-func (e *Engine) grant(k Key, holder Holder, ttl time.Duration, metadata *string, leaseID string, now Instant, changes []Change) (Lease, []Change, error) {
-	if len(e.accounts[k.Account]) >= e.cfg.MaxLocksPerAccount {
+// held is the answer to an acquire of the full lock lk.
+func (e *Engine) held(lk *lock, now Instant) Result {
+	res := Result{Outcome: Held, Rev: lk.modRev}
+	if lk.max > 1 {
+		res.Leases = lk.leases()
+	}
+	if len(lk.holders) > 0 {
+		res.Lease = lk.holders[0].lease
+	}
+	if lk.free() <= 0 && len(lk.delays) > 0 {
+		d := lk.earliestDelay()
+		res.AvailableAt, res.RetryAfter = d.Until, max(d.Deadline-now.Mono, 0)
+	}
+	return res
+}
+
+// grant gives a free place of lock k to w, within the account's quota.
+func (e *Engine) grant(k Key, w waiter, now Instant, changes []Change) (Lease, []Change, error) {
+	if lk := e.lookup(k); lk != nil {
+		if lk.max != w.maxHolders {
+			return Lease{}, changes, ErrMaxHoldersMismatch
+		}
+		if lk.free() <= 0 {
+			return Lease{}, changes, ErrLimitExceeded // not reached: callers check first
+		}
+	}
+	var s *session
+	if w.sessionID != "" {
+		if s = e.liveSession(k.Account, w.sessionID); s == nil || s.s.Deadline <= now.Mono {
+			return Lease{}, changes, ErrSessionNotFound
+		}
+	}
+	if e.used(k.Account) >= e.cfg.MaxLocksPerAccount {
 		changes = e.expireAccount(k.Account, now, changes)
 	}
-	if len(e.accounts[k.Account]) >= e.cfg.MaxLocksPerAccount {
+	if e.used(k.Account) >= e.cfg.MaxLocksPerAccount {
 		return Lease{}, changes, ErrLimitExceeded
 	}
 	if e.lastToken >= MaxFencingToken {
@@ -448,20 +710,30 @@ func (e *Engine) grant(k Key, holder Holder, ttl time.Duration, metadata *string
 	changes = e.reserve(e.lastToken, changes)
 	l := Lease{
 		Key:        k,
-		ID:         leaseID,
-		Holder:     holder,
+		ID:         w.leaseID,
+		Holder:     w.holder,
 		Token:      e.lastToken,
-		TTL:        ttl,
-		Deadline:   now.Mono + ttl,
-		ExpiresAt:  now.Wall.Add(ttl),
+		TTL:        w.ttl,
+		Deadline:   now.Mono + w.ttl,
+		ExpiresAt:  now.Wall.Add(w.ttl),
 		AcquiredAt: now.Wall,
+		SessionID:  w.sessionID,
+		LockDelay:  w.lockDelay,
+		MaxHolders: w.maxHolders,
 	}
-	if metadata != nil {
-		l.Metadata = *metadata
+	if w.maxHolders == 1 {
+		l.MaxHolders = 0 // a plain lock's leases look as they always did
+	}
+	if s != nil {
+		l.TTL, l.Deadline, l.ExpiresAt = s.s.TTL, s.s.Deadline, s.s.ExpiresAt
+	}
+	if w.metadata != nil {
+		l.Metadata = *w.metadata
 	}
 	l.Revision, changes = e.nextRevision(changes)
 	delete(e.tombs, k)
-	e.insert(l)
+	lk := e.insert(l, s)
+	lk.revision = l.Revision
 	changes = append(changes, Change{Kind: PutLease, Lease: l})
 	return l, changes, nil
 }
@@ -482,11 +754,15 @@ func (e *Engine) renew(c Renew, now Instant, changes []Change) (Result, []Change
 	if c.TTL <= 0 {
 		return Result{}, changes, ErrInvalid
 	}
-	en := e.lookup(c.Key)
-	if en == nil || en.lease.ID != c.LeaseID {
-		return Result{Rev: e.observed(en)}, changes, ErrNotCurrent
+	en := e.find(c.Key, c.LeaseID)
+	if en == nil {
+		return Result{Rev: e.observed(c.Key)}, changes, ErrNotCurrent
 	}
-	changes = e.extend(en, c.TTL, now, changes, false)
+	if en.session != nil {
+		changes = e.extendSession(en.session, 0, now, changes)
+	} else {
+		changes = e.extend(en, c.TTL, now, changes, false)
+	}
 	return Result{Outcome: Renewed, Lease: en.lease, Rev: en.lease.ModRev}, changes, nil
 }
 
@@ -498,7 +774,7 @@ func (e *Engine) extend(en *entry, ttl time.Duration, now Instant, changes []Cha
 	if d := now.Mono + ttl; d > en.lease.Deadline {
 		en.lease.Deadline = d
 		en.lease.ExpiresAt = now.Wall.Add(ttl)
-		heap.Fix(&e.expiry, en.index)
+		e.expiry.fix(en.index)
 	}
 	if ttl > en.lease.TTL {
 		en.lease.TTL = ttl
@@ -511,145 +787,289 @@ func (e *Engine) extend(en *entry, ttl time.Duration, now Instant, changes []Cha
 }
 
 func (e *Engine) release(c Release, now Instant, changes []Change) (Result, []Change, error) {
-	en := e.lookup(c.Key)
-	if en == nil || en.lease.ID != c.LeaseID {
-		return Result{Rev: e.observed(en)}, changes, ErrNotCurrent
+	en := e.find(c.Key, c.LeaseID)
+	if en == nil {
+		return Result{Rev: e.observed(c.Key)}, changes, ErrNotCurrent
 	}
-	changes = e.end(en, now, changes)
+	changes = e.end(en, now, changes, false)
 	return Result{Outcome: Released, Lease: en.lease}, changes, nil
 }
 
-// end removes a released or expired lease, and hands the lock to the head of its line.
-func (e *Engine) end(en *entry, now Instant, changes []Change) []Change {
-	e.remove(en)
+func (e *Engine) forceRelease(c ForceRelease, now Instant, changes []Change) (Result, []Change) {
+	res := Result{Outcome: Released, Rev: e.observed(c.Key)}
+	lk := e.lookup(c.Key)
+	if lk == nil {
+		return res, changes
+	}
+	holders := slices.Clone(lk.holders)
+	for _, d := range slices.Clone(lk.delays) {
+		changes = e.endDelay(d, now, changes, len(holders) == 0)
+	}
+	for _, en := range holders {
+		res.Leases = append(res.Leases, en.lease)
+		changes = e.end(en, now, changes, false)
+	}
+	if len(res.Leases) > 0 {
+		res.Lease = res.Leases[0]
+	}
+	return res, changes
+}
+
+// end removes a released or expired lease, starts its lock-delay when it expired, and
+// hands the lock to the head of its line.
+func (e *Engine) end(en *entry, now Instant, changes []Change, expired bool) []Change {
+	k := en.lease.Key
+	lk := e.lookup(k)
+	e.remove(lk, en)
 	changes = append(changes, Change{Kind: DeleteLease, Lease: en.lease})
 	var rev int64
 	rev, changes = e.nextRevision(changes)
-	e.bury(en.lease.Key, rev)
-	return e.handoff(en.lease.Key, now, changes)
-}
-
-// observed is the revision a refusal was decided on: the live lease's, or the last time
-// a lease ended when the lock is free.
-func (e *Engine) observed(en *entry) uint64 {
-	if en == nil {
-		return e.freedRev
+	lk.revision = rev
+	// The lock-delay runs from the instant the lease ended (its deadline, or its
+	// session's), however late the sweep that notices it.
+	if end := en.lease.Deadline + en.lease.LockDelay; expired && en.lease.LockDelay > 0 && end > now.Mono {
+		d := Delay{Key: k, LeaseID: en.lease.ID, Length: en.lease.LockDelay, Deadline: end,
+			Until: now.Wall.Add(end - now.Mono), MaxHolders: en.lease.MaxHolders}
+		e.insertDelay(lk, d)
+		changes = append(changes, Change{Kind: PutDelay, Lease: Lease{Key: k, ID: d.LeaseID}, Delay: &d})
 	}
-	return en.lease.ModRev
+	e.dropIfEmpty(lk, rev)
+	return e.handoff(k, now, changes)
 }
 
-// expire removes the leases whose deadline is at or before now, earliest first, at most
-// MaxExpiries of them; NextDeadline then says there is more to do.
+// observed is the revision a refusal about lock k was decided on: the lock's last
+// change, or the last time a lease ended when the lock is free.
+func (e *Engine) observed(k Key) uint64 {
+	if lk := e.lookup(k); lk != nil {
+		return lk.modRev
+	}
+	return e.freedRev
+}
+
+// expire ends the leases, sessions and lock-delays whose deadline is at or before now,
+// earliest first, at most MaxExpiries of them; NextDeadline then says there is more to do.
 func (e *Engine) expire(now Instant, changes []Change) []Change {
-	// A hand-off inserts a lease with a deadline after now, so this ends.
-	for n := 0; n < e.cfg.MaxExpiries && len(e.expiry) > 0 && e.expiry[0].lease.Deadline <= now.Mono; n++ {
-		changes = e.end(e.expiry[0], now, changes)
+	// A hand-off inserts a lease with a deadline after now, and a lock-delay starts
+	// after now, so this ends.
+	for n := 0; n < e.cfg.MaxExpiries; n++ {
+		d, which := e.next()
+		if which == none || d > now.Mono {
+			break
+		}
+		switch which {
+		case leaseTimer:
+			changes = e.end(e.expiry[0], now, changes, true)
+		case sessionTimer:
+			changes = e.endSession(e.sessExp[0], now, changes, true)
+		case delayTimer:
+			changes = e.endDelay(e.delays[0], now, changes, true)
+		}
 	}
 	return changes
 }
 
-// expireKey removes k's lease when its deadline is at or before now.
+type timerKind int
+
+const (
+	none timerKind = iota
+	leaseTimer
+	sessionTimer
+	delayTimer
+)
+
+// next is the earliest deadline of a lease, session or lock-delay.
+func (e *Engine) next() (time.Duration, timerKind) {
+	best, which := time.Duration(0), none
+	if d, ok := e.expiry.next(); ok {
+		best, which = d, leaseTimer
+	}
+	if d, ok := e.sessExp.next(); ok && (which == none || d < best) {
+		best, which = d, sessionTimer
+	}
+	if d, ok := e.delays.next(); ok && (which == none || d < best) {
+		best, which = d, delayTimer
+	}
+	return best, which
+}
+
+// expireKey ends what of lock k is due: its leases, the sessions they are bound to and
+// its lock-delays.
 func (e *Engine) expireKey(k Key, now Instant, changes []Change) []Change {
-	if en := e.lookup(k); en != nil && en.lease.Deadline <= now.Mono {
-		changes = e.end(en, now, changes)
+	for {
+		lk := e.lookup(k)
+		if lk == nil {
+			return changes
+		}
+		if en := lk.dueHolder(now); en != nil {
+			if en.session != nil {
+				changes = e.endSession(en.session, now, changes, true)
+			} else {
+				changes = e.end(en, now, changes, true)
+			}
+			continue
+		}
+		if d := lk.dueDelay(now); d != nil {
+			changes = e.endDelay(d, now, changes, true)
+			continue
+		}
+		return changes
 	}
-	return changes
 }
 
-// expireAccount removes every lease of account whose deadline is at or before now (at
-// most its lock limit).
-func (e *Engine) expireAccount(account string, now Instant, changes []Change) []Change {
+// expireAccount ends every lease, session and lock-delay of account whose deadline is at
+// or before now (at most its limits).
+func (e *Engine) expireAccount(acct string, now Instant, changes []Change) []Change {
+	a := e.accounts[acct]
+	if a == nil {
+		return changes
+	}
 	var due []*entry
-	for _, en := range e.accounts[account] {
-		if en.lease.Deadline <= now.Mono {
-			due = append(due, en)
+	var dueDelays []*delayed
+	for _, lk := range a.locks {
+		for _, en := range lk.holders {
+			if en.session == nil && en.lease.Deadline <= now.Mono {
+				due = append(due, en)
+			}
+		}
+		for _, d := range lk.delays {
+			if d.d.Deadline <= now.Mono {
+				dueDelays = append(dueDelays, d)
+			}
+		}
+	}
+	var dueSessions []*session
+	for _, s := range a.sessions {
+		if s.s.Deadline <= now.Mono {
+			dueSessions = append(dueSessions, s)
 		}
 	}
 	sort.Slice(due, func(i, j int) bool {
-		return due[i].lease.Deadline < due[j].lease.Deadline || due[i].lease.Deadline == due[j].lease.Deadline && due[i].lease.Name < due[j].lease.Name
+		li, lj := due[i].lease, due[j].lease
+		return li.Deadline < lj.Deadline || li.Deadline == lj.Deadline && (li.Name < lj.Name || li.Name == lj.Name && li.Token < lj.Token)
 	})
+	sort.Slice(dueDelays, func(i, j int) bool {
+		di, dj := dueDelays[i].d, dueDelays[j].d
+		return di.Deadline < dj.Deadline || di.Deadline == dj.Deadline && (di.Name < dj.Name || di.Name == dj.Name && di.LeaseID < dj.LeaseID)
+	})
+	sort.Slice(dueSessions, func(i, j int) bool {
+		si, sj := dueSessions[i].s, dueSessions[j].s
+		return si.Deadline < sj.Deadline || si.Deadline == sj.Deadline && si.ID < sj.ID
+	})
+	for _, s := range dueSessions {
+		if e.sessions[s.s.ID] == s {
+			changes = e.endSession(s, now, changes, true)
+		}
+	}
 	for _, en := range due {
-		if cur := e.lookup(en.lease.Key); cur == en {
-			changes = e.end(en, now, changes)
+		if e.find(en.lease.Key, en.lease.ID) == en {
+			changes = e.end(en, now, changes, true)
+		}
+	}
+	for _, d := range dueDelays {
+		if d.index >= 0 {
+			changes = e.endDelay(d, now, changes, true)
 		}
 	}
 	return changes
 }
 
-// NextDeadline returns the monotonic instant at which the next lease expires, if any: the
-// moment a Sweep has something to do.
+// NextDeadline returns the monotonic instant at which the next lease, session or
+// lock-delay ends, if any: the moment a Sweep has something to do.
 func (e *Engine) NextDeadline() (time.Duration, bool) {
-	if len(e.expiry) == 0 {
-		return 0, false
-	}
-	return e.expiry[0].lease.Deadline, true
+	d, which := e.next()
+	return d, which != none
 }
 
 // Get returns the live lease of k, if any, and the revision the answer depends on. Call
-// it after an Apply at the current instant so that expired leases are gone.
+// it after an Apply at the current instant so that expired leases are gone. Of a
+// semaphore's holders it returns the first (the lowest token); Status returns them all.
 func (e *Engine) Get(k Key) (Lease, bool, uint64) {
-	en := e.lookup(k)
-	if en == nil {
+	lk := e.lookup(k)
+	if lk == nil {
 		return Lease{}, false, e.freedRev
 	}
-	return en.lease, true, en.lease.ModRev
+	if len(lk.holders) == 0 {
+		return Lease{}, false, lk.modRev
+	}
+	return lk.holders[0].lease, true, lk.modRev
 }
 
-// List returns the live leases of an account ordered by name, and the revision the
-// answer depends on.
-func (e *Engine) List(account string) ([]Lease, uint64) {
-	locks := e.accounts[account]
-	out := make([]Lease, 0, len(locks))
+// List returns the live leases of an account ordered by name (a semaphore's by token),
+// and the revision the answer depends on.
+func (e *Engine) List(acct string) ([]Lease, uint64) {
 	rev := e.freedRev
-	for _, en := range locks {
-		out = append(out, en.lease)
-		rev = max(rev, en.lease.ModRev)
+	a := e.accounts[acct]
+	if a == nil {
+		return []Lease{}, rev
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	out := make([]Lease, 0, a.leases)
+	for _, lk := range a.locks {
+		for _, en := range lk.holders {
+			out = append(out, en.lease)
+		}
+		rev = max(rev, lk.modRev)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].Token < out[j].Token
+	})
 	return out, rev
 }
 
-// ListPage returns at most limit live leases of an account whose names sort after
-// after, ordered by name; more reports whether further leases follow. The revision is the
-// one the answer depends on. Paging by name is stable under concurrent grants and
-// expiries: a lease that lives through the whole paging is on exactly one page. A page
-// costs one pass over the account's leases plus O(limit log limit), never a sort of them
-// all.
-func (e *Engine) ListPage(account, after string, limit int) (page []Lease, more bool, rev uint64) {
+// ListPage returns the live leases of at most limit locks of an account whose names sort
+// after after, ordered by name (a semaphore's holders together, by token); more reports
+// whether further locks follow. The revision is the one the answer depends on. Paging by
+// name is stable under concurrent grants and expiries: a lease that lives through the
+// whole paging is on exactly one page. A page costs one pass over the account's locks
+// plus O(limit log limit), never a sort of them all.
+func (e *Engine) ListPage(acct, after string, limit int) (page []Lease, more bool, rev uint64) {
+	locks, more := e.pageLocks(acct, "", after, limit, true)
 	rev = e.freedRev
-	locks := e.accounts[account]
-	// The limit+1 smallest names after the cursor, in a max-heap: once it is full, most
-	// names cost one comparison with its top.
-	h := make(nameHeap, 0, min(limit+1, len(locks)))
-	for name, en := range locks {
-		switch {
-		case name <= after:
-		case len(h) <= limit:
-			heap.Push(&h, en)
-		case name < h[0].lease.Name:
-			h[0] = en
-			heap.Fix(&h, 0)
+	page = make([]Lease, 0, len(locks))
+	for _, lk := range locks {
+		for _, en := range lk.holders {
+			page = append(page, en.lease)
 		}
-	}
-	slices.SortFunc(h, func(a, b *entry) int { return strings.Compare(a.lease.Name, b.lease.Name) })
-	if len(h) > limit {
-		h, more = h[:limit], true
-	}
-	page = make([]Lease, len(h))
-	for i, en := range h {
-		page[i] = en.lease
-		rev = max(rev, en.lease.ModRev)
+		rev = max(rev, lk.modRev)
 	}
 	return page, more, rev
 }
 
-// nameHeap is a max-heap of entries by lock name.
-type nameHeap []*entry
+// pageLocks returns at most limit locks of acct whose names start with prefix and sort
+// after after, in name order, and whether more follow; held limits it to locks with
+// holders (not only lock-delays).
+func (e *Engine) pageLocks(acct, prefix, after string, limit int, held bool) ([]*lock, bool) {
+	a := e.accounts[acct]
+	if a == nil || limit <= 0 {
+		return nil, false
+	}
+	// The limit+1 smallest names after the cursor, in a max-heap: once it is full, most
+	// names cost one comparison with its top.
+	h := make(nameHeap, 0, min(limit+1, len(a.locks)))
+	for name, lk := range a.locks {
+		switch {
+		case name <= after || held && len(lk.holders) == 0 || !strings.HasPrefix(name, prefix):
+		case len(h) <= limit:
+			heap.Push(&h, lk)
+		case name < h[0].key.Name:
+			h[0] = lk
+			heap.Fix(&h, 0)
+		}
+	}
+	slices.SortFunc(h, func(x, y *lock) int { return strings.Compare(x.key.Name, y.key.Name) })
+	more := false
+	if len(h) > limit {
+		h, more = h[:limit], true
+	}
+	return h, more
+}
+
+// nameHeap is a max-heap of locks by name.
+type nameHeap []*lock
 
 func (h nameHeap) Len() int           { return len(h) }
-func (h nameHeap) Less(i, j int) bool { return h[i].lease.Name > h[j].lease.Name }
+func (h nameHeap) Less(i, j int) bool { return h[i].key.Name > h[j].key.Name }
 func (h nameHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *nameHeap) Push(x any)        { *h = append(*h, x.(*entry)) }
+func (h *nameHeap) Push(x any)        { *h = append(*h, x.(*lock)) }
 func (h *nameHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
@@ -658,7 +1078,12 @@ func (h *nameHeap) Pop() any {
 }
 
 // Count returns the number of live leases of an account.
-func (e *Engine) Count(account string) int { return len(e.accounts[account]) }
+func (e *Engine) Count(acct string) int {
+	if a := e.accounts[acct]; a != nil {
+		return a.leases
+	}
+	return 0
+}
 
 // Len returns the number of live leases.
 func (e *Engine) Len() int { return e.count }
@@ -669,52 +1094,133 @@ func (e *Engine) LastToken() int64 { return e.lastToken }
 // Rev returns the engine's current revision.
 func (e *Engine) Rev() uint64 { return e.rev }
 
-func (e *Engine) lookup(k Key) *entry {
-	return e.accounts[k.Account][k.Name]
+func (e *Engine) lookup(k Key) *lock {
+	if a := e.accounts[k.Account]; a != nil {
+		return a.locks[k.Name]
+	}
+	return nil
 }
 
-func (e *Engine) insert(l Lease) {
-	locks := e.accounts[l.Account]
-	if locks == nil {
-		locks = make(map[string]*entry)
-		e.accounts[l.Account] = locks
+// find returns lock k's live lease id.
+func (e *Engine) find(k Key, id string) *entry {
+	if lk := e.lookup(k); lk != nil {
+		for _, en := range lk.holders {
+			if en.lease.ID == id {
+				return en
+			}
+		}
 	}
-	en := &entry{lease: l}
-	locks[l.Name] = en
-	heap.Push(&e.expiry, en)
+	return nil
+}
+
+func (e *Engine) account(acct string) *account {
+	a := e.accounts[acct]
+	if a == nil {
+		a = &account{locks: make(map[string]*lock)}
+		e.accounts[acct] = a
+	}
+	return a
+}
+
+func (e *Engine) used(acct string) int {
+	if a := e.accounts[acct]; a != nil {
+		return a.used
+	}
+	return 0
+}
+
+// lockFor returns lock k, creating it for n holders.
+func (e *Engine) lockFor(k Key, n int) *lock {
+	a := e.account(k.Account)
+	lk := a.locks[k.Name]
+	if lk == nil {
+		lk = &lock{key: k, max: n}
+		lk.holders = lk.one[:0]
+		a.locks[k.Name] = lk
+	}
+	return lk
+}
+
+// insert adds a live lease (bound to s when not nil) and returns its lock.
+func (e *Engine) insert(l Lease, s *session) *lock {
+	lk := e.lockFor(l.Key, holdersOf(l.MaxHolders))
+	en := &entry{lease: l, index: -1, session: s}
+	lk.holders = append(lk.holders, en)
+	if s != nil {
+		s.leases = append(s.leases, en)
+	} else {
+		e.expiry.add(en)
+	}
+	a := e.accounts[l.Account]
+	a.used++
+	a.leases++
 	e.count++
+	return lk
 }
 
-func (e *Engine) remove(en *entry) {
-	heap.Remove(&e.expiry, en.index)
-	locks := e.accounts[en.lease.Account]
-	delete(locks, en.lease.Name)
-	if len(locks) == 0 {
-		delete(e.accounts, en.lease.Account)
+// remove takes a live lease out of lk, the expiry heap and its session. It leaves lk in
+// place; dropIfEmpty removes it.
+func (e *Engine) remove(lk *lock, en *entry) {
+	if en.index >= 0 {
+		e.expiry.del(en.index)
 	}
+	if s := en.session; s != nil {
+		s.leases = slices.DeleteFunc(s.leases, func(x *entry) bool { return x == en })
+	}
+	lk.holders = slices.DeleteFunc(lk.holders, func(x *entry) bool { return x == en })
+	a := e.accounts[lk.key.Account]
+	a.used--
+	a.leases--
 	e.count--
 }
 
-// expiryHeap orders live leases by deadline.
-type expiryHeap []*entry
+// dropIfEmpty forgets lk when it has neither holders nor lock-delays: it became free at
+// revision rev.
+func (e *Engine) dropIfEmpty(lk *lock, rev int64) {
+	if len(lk.holders) > 0 || len(lk.delays) > 0 {
+		return
+	}
+	a := e.accounts[lk.key.Account]
+	delete(a.locks, lk.key.Name)
+	e.dropAccountIfEmpty(lk.key.Account)
+	e.bury(lk.key, rev)
+}
 
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].lease.Deadline < h[j].lease.Deadline }
-func (h expiryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+func (e *Engine) dropAccountIfEmpty(acct string) {
+	if a := e.accounts[acct]; a != nil && len(a.locks) == 0 && len(a.sessions) == 0 {
+		delete(e.accounts, acct)
+	}
 }
-func (h *expiryHeap) Push(x any) {
-	en := x.(*entry)
-	en.index = len(*h)
-	*h = append(*h, en)
+
+// free is how many more holders lk admits now.
+func (lk *lock) free() int { return lk.max - len(lk.holders) - len(lk.delays) }
+
+// holder returns the lease of lk held by the same holder as h, if any.
+func (lk *lock) holder(h Holder) *entry {
+	for _, en := range lk.holders {
+		if en.lease.Holder.Same(h) {
+			return en
+		}
+	}
+	return nil
 }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	n := len(old)
-	en := old[n-1]
-	old[n-1] = nil
-	*h = old[:n-1]
-	return en
+
+// leases returns lk's live leases in token order.
+func (lk *lock) leases() []Lease {
+	out := make([]Lease, len(lk.holders))
+	for i, en := range lk.holders {
+		out[i] = en.lease
+	}
+	return out
+}
+
+// dueHolder returns a lease of lk that should have ended by now (its own deadline or
+// its session's), if any.
+func (lk *lock) dueHolder(now Instant) *entry {
+	for _, en := range lk.holders {
+		if en.lease.Deadline <= now.Mono {
+			return en
+		}
+	}
+	return nil
 }

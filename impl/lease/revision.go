@@ -42,11 +42,12 @@ func (e *Engine) bury(k Key, rev int64) {
 	e.floor = max(e.floor, cut)
 }
 
-// Revision returns the revision of lock k: its lease's when held, else the revision at
+// Revision returns the revision of lock k: its last change while it is held or in
+// lock-delay, else the revision at
 // which it became free, or the floor when that is forgotten.
 func (e *Engine) Revision(k Key) int64 {
-	if en := e.lookup(k); en != nil {
-		return en.lease.Revision
+	if lk := e.lookup(k); lk != nil {
+		return lk.revision
 	}
 	if r, ok := e.tombs[k]; ok {
 		return r

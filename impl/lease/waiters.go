@@ -9,19 +9,22 @@ const DefaultMaxWaiters = 1024
 // waiter is a holder in a lock's line. The line is in memory only: waiters are requests
 // held open by this process and end with it.
 type waiter struct {
-	holder   Holder
-	ttl      time.Duration
-	metadata *string
-	leaseID  string // the lease it will be granted; also its name
+	holder     Holder
+	ttl        time.Duration
+	metadata   *string
+	leaseID    string // the lease it will be granted; also its name
+	sessionID  string
+	lockDelay  time.Duration
+	maxHolders int // normalised: at least 1
 }
 
 // line is a lock's waiters, first come first served.
 type line struct{ waiters []waiter }
 
-// enqueue puts c's holder at the end of the line of the lock en holds, or finds it there
+// enqueue puts c's holder at the end of the line of the full lock lk, or finds it there
 // already.
-func (e *Engine) enqueue(c Acquire, en *entry) Result {
-	held := Result{Outcome: Held, Lease: en.lease, Rev: en.lease.ModRev}
+func (e *Engine) enqueue(c Acquire, lk *lock, now Instant) Result {
+	held := e.held(lk, now)
 	q := e.lines[c.Key]
 	if q == nil {
 		q = &line{}
@@ -33,14 +36,19 @@ func (e *Engine) enqueue(c Acquire, en *entry) Result {
 			if c.Metadata != nil {
 				w.metadata = c.Metadata
 			}
+			w.sessionID, w.lockDelay = c.SessionID, c.LockDelay
 			held.Outcome, held.Waiting = Queued, w.leaseID
 			return held
 		}
 	}
 	if len(q.waiters) >= e.cfg.MaxWaitersPerLock {
+		if len(q.waiters) == 0 {
+			delete(e.lines, c.Key)
+		}
 		return held
 	}
-	q.waiters = append(q.waiters, waiter{holder: c.Holder, ttl: c.TTL, metadata: c.Metadata, leaseID: c.LeaseID})
+	q.waiters = append(q.waiters, waiter{holder: c.Holder, ttl: c.TTL, metadata: c.Metadata, leaseID: c.LeaseID,
+		sessionID: c.SessionID, lockDelay: c.LockDelay, maxHolders: holdersOf(c.MaxHolders)})
 	held.Outcome, held.Waiting = Queued, c.LeaseID
 	return held
 }
@@ -61,15 +69,18 @@ func (e *Engine) cancelWait(c CancelWait) (Result, error) {
 	return Result{}, ErrNotCurrent
 }
 
-// handoff grants the free lock k to the first waiter in its line that can have it. A
-// waiter refused for the account's quota or exhausted tokens leaves the line; so would
-// every later one, as they share the account.
+// handoff grants the free places of lock k to the first waiters in its line that can have
+// them. A waiter refused for the account's quota, exhausted tokens, a different
+// MaxHolders or an ended session leaves the line.
 func (e *Engine) handoff(k Key, now Instant, changes []Change) []Change {
 	q := e.lines[k]
 	if q == nil {
 		return changes
 	}
 	for len(q.waiters) > 0 {
+		if lk := e.lookup(k); lk != nil && lk.free() <= 0 {
+			break
+		}
 		w := q.waiters[0]
 		q.waiters[0] = waiter{}
 		q.waiters = q.waiters[1:]
@@ -77,11 +88,8 @@ func (e *Engine) handoff(k Key, now Instant, changes []Change) []Change {
 			l   Lease
 			err error
 		)
-		l, changes, err = e.grant(k, w.holder, w.ttl, w.metadata, w.leaseID, now, changes)
+		l, changes, err = e.grant(k, w, now, changes)
 		e.handoffs = append(e.handoffs, Handoff{Waiter: w.leaseID, Lease: l, Err: err})
-		if err == nil {
-			break
-		}
 	}
 	if len(q.waiters) == 0 {
 		delete(e.lines, k)

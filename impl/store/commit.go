@@ -301,21 +301,33 @@ func (s *Store) flush(ctx context.Context) {
 
 const (
 	upsertLease = `INSERT INTO leases
-	(account_id, name, lease_id, token_id, owner, fencing_token, ttl_ms, acquired_ms, expires_ms, metadata, revision)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (account_id, name) DO UPDATE SET
-	lease_id = excluded.lease_id, token_id = excluded.token_id, owner = excluded.owner,
+	(account_id, name, lease_id, token_id, owner, fencing_token, ttl_ms, acquired_ms, expires_ms, metadata, revision,
+	session_id, lock_delay_ms, max_holders)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (account_id, name, lease_id) DO UPDATE SET
+	token_id = excluded.token_id, owner = excluded.owner,
 	fencing_token = excluded.fencing_token, ttl_ms = excluded.ttl_ms,
 	acquired_ms = excluded.acquired_ms, expires_ms = excluded.expires_ms,
-	metadata = excluded.metadata, revision = excluded.revision`
+	metadata = excluded.metadata, revision = excluded.revision,
+	session_id = excluded.session_id, lock_delay_ms = excluded.lock_delay_ms, max_holders = excluded.max_holders`
 	deleteLease   = `DELETE FROM leases WHERE account_id = ? AND name = ? AND lease_id = ?`
 	reserveTokens = `UPDATE meta SET value = ? WHERE key = '` + metaFencingReserved + `' AND value < ?`
+	upsertSession = `INSERT INTO lock_sessions (id, account_id, token_id, owner, ttl_ms, created_ms, expires_ms)
+	VALUES (?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET ttl_ms = excluded.ttl_ms, expires_ms = excluded.expires_ms`
+	deleteSession = `DELETE FROM lock_sessions WHERE id = ?`
+	upsertDelay   = `INSERT INTO lock_delays (account_id, name, lease_id, delay_ms, until_ms, max_holders)
+	VALUES (?, ?, ?, ?, ?, ?)
+	ON CONFLICT (account_id, name, lease_id) DO UPDATE SET
+	delay_ms = excluded.delay_ms, until_ms = excluded.until_ms, max_holders = excluded.max_holders`
+	deleteDelay = `DELETE FROM lock_delays WHERE account_id = ? AND name = ? AND lease_id = ?`
 )
 
 // statements are the group committer's statements, prepared once on the store's one
 // connection: SQLite parses them at Open instead of for every change.
 type statements struct {
-	upsert, delete, reserve *sql.Stmt
+	upsert, delete, reserve                                *sql.Stmt
+	upsertSession, deleteSession, upsertDelay, deleteDelay *sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -323,7 +335,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
-	}{{&s.stmts.upsert, upsertLease}, {&s.stmts.delete, deleteLease}, {&s.stmts.reserve, reserveTokens}} {
+	}{{&s.stmts.upsert, upsertLease}, {&s.stmts.delete, deleteLease}, {&s.stmts.reserve, reserveTokens},
+		{&s.stmts.upsertSession, upsertSession}, {&s.stmts.deleteSession, deleteSession},
+		{&s.stmts.upsertDelay, upsertDelay}, {&s.stmts.deleteDelay, deleteDelay}} {
 		if *p.stmt, err = s.db.DB.PrepareContext(ctx, p.sql); err != nil {
 			return fmt.Errorf("prepare statement: %w", translate(err))
 		}
@@ -332,7 +346,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (st *statements) close() {
-	for _, stmt := range []*sql.Stmt{st.upsert, st.delete, st.reserve} {
+	for _, stmt := range []*sql.Stmt{st.upsert, st.delete, st.reserve, st.upsertSession, st.deleteSession, st.upsertDelay, st.deleteDelay} {
 		if stmt != nil {
 			stmt.Close()
 		}
@@ -360,13 +374,26 @@ func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
 			case lease.PutLease:
 				r := toLeaseRow(ch.Lease)
 				_, err = upsert.ExecContext(ctx, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
-					r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision)
+					r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision,
+					r.SessionID, r.LockDelayMs, r.MaxHolders)
 				Failpoint("commit/lease-written")
 			case lease.DeleteLease:
 				_, err = del.ExecContext(ctx, ch.Lease.Account, ch.Lease.Name, ch.Lease.ID)
 				Failpoint("commit/delete-written")
 			case lease.ReserveToken:
 				reserve = max(reserve, ch.Reserve)
+			case lease.PutSession:
+				r := toLockSessionRow(*ch.Session)
+				_, err = tx.StmtContext(ctx, s.stmts.upsertSession).ExecContext(ctx, r.ID, r.AccountID, r.TokenID, r.Owner,
+					r.TTLMs, r.CreatedMs, r.ExpiresMs)
+			case lease.DeleteSession:
+				_, err = tx.StmtContext(ctx, s.stmts.deleteSession).ExecContext(ctx, ch.Session.ID)
+			case lease.PutDelay:
+				r := toLockDelayRow(*ch.Delay)
+				_, err = tx.StmtContext(ctx, s.stmts.upsertDelay).ExecContext(ctx, r.AccountID, r.Name, r.LeaseID,
+					r.DelayMs, r.UntilMs, r.MaxHolders)
+			case lease.DeleteDelay:
+				_, err = tx.StmtContext(ctx, s.stmts.deleteDelay).ExecContext(ctx, ch.Delay.Account, ch.Delay.Name, ch.Delay.LeaseID)
 			default:
 				err = fmt.Errorf("unknown change kind %d", ch.Kind)
 			}

@@ -54,8 +54,19 @@ func (s *Store) GitHubLink(ctx context.Context, githubID int64) (auth.GitHubLink
 // transaction.
 func (s *Store) CreateGitHubAccount(ctx context.Context, a auth.Account, t auth.TokenRecord, l auth.GitHubLink) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		linked, err := tx.NewSelect().Model((*githubUserRow)(nil)).Where("github_id = ?", l.GitHubID).Exists(ctx)
+		if err != nil {
+			return err
+		}
+		if linked {
+			return fmt.Errorf("github user %d: %w", l.GitHubID, auth.ErrAccountExists)
+		}
 		acc := accountRow{ID: a.ID, Name: a.Name, CreatedMs: a.CreatedAt.UnixMilli()}
 		if _, err := tx.NewInsert().Model(&acc).Exec(ctx); err != nil {
+			// The id is fresh and random, so a conflict is the name's.
+			if errors.Is(translate(err), ErrConflict) {
+				return fmt.Errorf("account name %q: %w", a.Name, auth.ErrNameTaken)
+			}
 			return err
 		}
 		tok := tokenRow{ID: t.ID, AccountID: t.AccountID, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
@@ -63,9 +74,12 @@ func (s *Store) CreateGitHubAccount(ctx context.Context, a auth.Account, t auth.
 			return err
 		}
 		gh := githubUserRow{GitHubID: l.GitHubID, AccountID: l.AccountID, TokenID: l.TokenID, Login: l.Login, AvatarURL: l.AvatarURL, CreatedMs: a.CreatedAt.UnixMilli()}
-		_, err := tx.NewInsert().Model(&gh).Exec(ctx)
+		_, err = tx.NewInsert().Model(&gh).Exec(ctx)
 		return err
 	})
+	if errors.Is(err, auth.ErrAccountExists) || errors.Is(err, auth.ErrNameTaken) {
+		return err
+	}
 	if err = translate(err); errors.Is(err, ErrConflict) {
 		return fmt.Errorf("create account for github user %d: %w", l.GitHubID, auth.ErrAccountExists)
 	}
@@ -119,4 +133,24 @@ func (s *Store) Session(ctx context.Context, hash []byte) (auth.Session, error) 
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 	_, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("id_hash = ?", hash).Exec(ctx)
 	return translate(err)
+}
+
+// GitHubLogins returns the GitHub login of each of the accounts that GitHub sign-in
+// created, by account id; the others are absent.
+func (s *Store) GitHubLogins(ctx context.Context, accountIDs []string) (map[string]string, error) {
+	out := make(map[string]string)
+	const chunk = 500 // below SQLite's limit on bound parameters
+	for len(accountIDs) > 0 {
+		n := min(chunk, len(accountIDs))
+		var rows []githubUserRow
+		err := s.db.NewSelect().Model(&rows).Column("account_id", "login").Where("account_id IN (?)", bun.In(accountIDs[:n])).Scan(ctx)
+		if err != nil {
+			return nil, translate(err)
+		}
+		for _, r := range rows {
+			out[r.AccountID] = r.Login
+		}
+		accountIDs = accountIDs[n:]
+	}
+	return out, nil
 }

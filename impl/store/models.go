@@ -33,7 +33,7 @@ type leaseRow struct {
 
 	AccountID    string `bun:"account_id,pk"`
 	Name         string `bun:"name,pk"`
-	LeaseID      string `bun:"lease_id"`
+	LeaseID      string `bun:"lease_id,pk"`
 	TokenID      string `bun:"token_id"`
 	Owner        string `bun:"owner"`
 	FencingToken int64  `bun:"fencing_token"`
@@ -42,6 +42,32 @@ type leaseRow struct {
 	ExpiresMs    int64  `bun:"expires_ms"`
 	Metadata     string `bun:"metadata"`
 	Revision     int64  `bun:"revision"`
+	SessionID    string `bun:"session_id"`
+	LockDelayMs  int64  `bun:"lock_delay_ms"`
+	MaxHolders   int    `bun:"max_holders"`
+}
+
+type lockSessionRow struct {
+	bun.BaseModel `bun:"table:lock_sessions"`
+
+	ID        string `bun:"id,pk"`
+	AccountID string `bun:"account_id"`
+	TokenID   string `bun:"token_id"`
+	Owner     string `bun:"owner"`
+	TTLMs     int64  `bun:"ttl_ms"`
+	CreatedMs int64  `bun:"created_ms"`
+	ExpiresMs int64  `bun:"expires_ms"`
+}
+
+type lockDelayRow struct {
+	bun.BaseModel `bun:"table:lock_delays"`
+
+	AccountID  string `bun:"account_id,pk"`
+	Name       string `bun:"name,pk"`
+	LeaseID    string `bun:"lease_id,pk"`
+	DelayMs    int64  `bun:"delay_ms"`
+	UntilMs    int64  `bun:"until_ms"`
+	MaxHolders int    `bun:"max_holders"`
 }
 
 type metaRow struct {
@@ -66,6 +92,9 @@ func toLeaseRow(l lease.Lease) leaseRow {
 		ExpiresMs:    l.ExpiresAt.UnixMilli(),
 		Metadata:     l.Metadata,
 		Revision:     l.Revision,
+		SessionID:    l.SessionID,
+		LockDelayMs:  l.LockDelay.Milliseconds(),
+		MaxHolders:   l.MaxHolders,
 	}
 }
 
@@ -80,6 +109,53 @@ func (r leaseRow) lease() lease.Lease {
 		ExpiresAt:  time.UnixMilli(r.ExpiresMs).UTC(),
 		Metadata:   r.Metadata,
 		Revision:   r.Revision,
+		SessionID:  r.SessionID,
+		LockDelay:  time.Duration(r.LockDelayMs) * time.Millisecond,
+		MaxHolders: r.MaxHolders,
+	}
+}
+
+func toLockSessionRow(s lease.Session) lockSessionRow {
+	return lockSessionRow{
+		ID:        s.ID,
+		AccountID: s.Account,
+		TokenID:   s.Holder.TokenID,
+		Owner:     s.Holder.Owner,
+		TTLMs:     s.TTL.Milliseconds(),
+		CreatedMs: s.CreatedAt.UnixMilli(),
+		ExpiresMs: s.ExpiresAt.UnixMilli(),
+	}
+}
+
+func (r lockSessionRow) session() lease.Session {
+	return lease.Session{
+		ID:        r.ID,
+		Account:   r.AccountID,
+		Holder:    lease.Holder{TokenID: r.TokenID, Owner: r.Owner},
+		TTL:       time.Duration(r.TTLMs) * time.Millisecond,
+		CreatedAt: time.UnixMilli(r.CreatedMs).UTC(),
+		ExpiresAt: time.UnixMilli(r.ExpiresMs).UTC(),
+	}
+}
+
+func toLockDelayRow(d lease.Delay) lockDelayRow {
+	return lockDelayRow{
+		AccountID:  d.Account,
+		Name:       d.Name,
+		LeaseID:    d.LeaseID,
+		DelayMs:    d.Length.Milliseconds(),
+		UntilMs:    d.Until.UnixMilli(),
+		MaxHolders: d.MaxHolders,
+	}
+}
+
+func (r lockDelayRow) delay() lease.Delay {
+	return lease.Delay{
+		Key:        lease.Key{Account: r.AccountID, Name: r.Name},
+		LeaseID:    r.LeaseID,
+		Length:     time.Duration(r.DelayMs) * time.Millisecond,
+		Until:      time.UnixMilli(r.UntilMs).UTC(),
+		MaxHolders: r.MaxHolders,
 	}
 }
 

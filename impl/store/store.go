@@ -287,6 +287,31 @@ func (s *Store) Leases(ctx context.Context) ([]lease.Lease, int64, error) {
 	return out, meta.Value, nil
 }
 
+// State returns the whole durable lock state for lease.RestoreState: every unreleased
+// lease, every session and lock-delay in force, and the fencing reservation.
+func (s *Store) State(ctx context.Context) (lease.State, error) {
+	leases, reserved, err := s.Leases(ctx)
+	if err != nil {
+		return lease.State{}, err
+	}
+	var sessions []lockSessionRow
+	if err := s.db.NewSelect().Model(&sessions).Scan(ctx); err != nil {
+		return lease.State{}, fmt.Errorf("load sessions: %w", translate(err))
+	}
+	var delays []lockDelayRow
+	if err := s.db.NewSelect().Model(&delays).Scan(ctx); err != nil {
+		return lease.State{}, fmt.Errorf("load lock-delays: %w", translate(err))
+	}
+	st := lease.State{Leases: leases, Reserved: reserved}
+	for _, r := range sessions {
+		st.Sessions = append(st.Sessions, r.session())
+	}
+	for _, r := range delays {
+		st.Delays = append(st.Delays, r.delay())
+	}
+	return st, nil
+}
+
 // IntegrityCheck runs SQLite's integrity_check and returns its verdict ("ok" when sound).
 func (s *Store) IntegrityCheck(ctx context.Context) (string, error) {
 	var verdict string

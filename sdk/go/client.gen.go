@@ -231,6 +231,16 @@ type Account struct {
 	// Example: 2026-02-12T01:00:00Z
 	CreatedAt   Timestamp `json:"created_at"`
 	ActiveLocks int32     `json:"active_locks"`
+
+	// GithubLogin The GitHub login of the user whose sign-in created the account (as of their
+	// last sign-in), or null for an account made through the admin API. GitHub
+	// accounts are keyed by GitHub's numeric user id, never by their name: their
+	// name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+	// that name first.
+	//
+	//
+	// Example: octocat
+	GithubLogin *string `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -742,7 +752,7 @@ type FinishGitHubSignInParams struct {
 	// ErrorUri GitHub's link about `error`.
 	ErrorUri *string `form:"error_uri,omitempty" json:"error_uri,omitempty"`
 
-	// StateCookie Set by `/auth/github`; must equal `state`.
+	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
 }
 
@@ -913,24 +923,28 @@ type ClientInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 	StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FinishGitHubSignIn Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
@@ -999,7 +1013,13 @@ type ClientInterface interface {
 
 	// GetDocs API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1143,6 +1163,9 @@ type ClientInterface interface {
 
 	// GetOpenAPI This document, byte for byte as the server was built from it
 	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1254,10 +1277,11 @@ func (c *RawClient) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Corresponds with GET /auth/github (the `StartGitHubSignIn` operationId).
 func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1274,14 +1298,17 @@ func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...Request
 
 // FinishGitHubSignIn Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
@@ -1430,7 +1457,13 @@ func (c *RawClient) RotateDashboardToken(ctx context.Context, params *RotateDash
 
 // GetDocs API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Corresponds with GET /docs (the `GetDocs` operationId).
 func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1673,6 +1706,9 @@ func (c *RawClient) RenewLock(ctx context.Context, name LockName, body RenewLock
 }
 
 // GetOpenAPI This document, byte for byte as the server was built from it
+//
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 //
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2720,10 +2756,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 	// with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-	// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-	// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-	// PKCE verifier never leaves the server. No scope is requested: the public profile is
-	// all OctoStore reads.
+	// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+	// sign-in: the state, the PKCE verifier and the issue time travel in the
+	// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+	// AES-256-GCM under a key only the server holds, so the browser can read or change
+	// none of it. No scope is requested: the public profile is all OctoStore reads.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2732,14 +2769,17 @@ type ClientWithResponsesInterface interface {
 
 	// FinishGitHubSignInWithResponse Finish signing in with GitHub
 	//
-	// GitHub sends the browser here. The `state` must equal the browser's
-	// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-	// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+	// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+	// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+	// seen back yet (a state works once; once used, the cookie is cleared whatever the
+	// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+	// exchanged with the PKCE
 	// verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 	// `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 	//
 	// The account is found by the GitHub user's numeric id (a login can change hands), or
-	// created with its first token. The browser gets a dashboard session cookie and lands on
+	// created with its first token; no account name can stand in the way (see
+	// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 	// `/dashboard`, which shows a new account's token once.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2824,7 +2864,13 @@ type ClientWithResponsesInterface interface {
 
 	// GetDocsWithResponse API reference (Scalar), served from the binary
 	//
-	// An HTML page with no reference to any outside host.
+	// An HTML page with no reference to any outside host. It is gzip-compressed when the
+	// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+	// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+	// 304 with no body.
+	// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+	// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+	// version as soon as the server is upgraded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2975,6 +3021,9 @@ type ClientWithResponsesInterface interface {
 	RenewLockWithResponse(ctx context.Context, name LockName, body RenewLockJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLockResponse, error)
 
 	// GetOpenAPIWithResponse This document, byte for byte as the server was built from it
+	//
+	// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+	// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4448,7 +4497,18 @@ func (r RotateDashboardTokenResponse) ContentType() string {
 
 // GetDocsResponse200Headers the declared response headers of an HTTP 200 response for GetDocs
 type GetDocsResponse200Headers struct {
+	CacheControl          string
+	ContentEncoding       *string
 	ContentSecurityPolicy string
+	ETag                  string
+	Vary                  string
+}
+
+// GetDocsResponse304Headers the declared response headers of an HTTP 304 response for GetDocs
+type GetDocsResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
 }
 
 // GetDocsResponse429Headers the declared response headers of an HTTP 429 response for GetDocs
@@ -4471,6 +4531,8 @@ type GetDocsResponse struct {
 	ApplicationproblemJSONDefault *Error
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetDocsResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetDocsResponse304Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetDocsResponse429Headers
 }
@@ -5209,6 +5271,21 @@ func (r RenewLockResponse) ContentType() string {
 	return ""
 }
 
+// GetOpenAPIResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPI
+type GetOpenAPIResponse200Headers struct {
+	CacheControl    string
+	ContentEncoding *string
+	ETag            string
+	Vary            string
+}
+
+// GetOpenAPIResponse304Headers the declared response headers of an HTTP 304 response for GetOpenAPI
+type GetOpenAPIResponse304Headers struct {
+	CacheControl string
+	ETag         string
+	Vary         string
+}
+
 // GetOpenAPIResponse429Headers the declared response headers of an HTTP 429 response for GetOpenAPI
 type GetOpenAPIResponse429Headers struct {
 	RetryAfter int
@@ -5229,6 +5306,10 @@ type GetOpenAPIResponse struct {
 	ApplicationproblemJSON431 *HeadersTooLarge
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOpenAPIResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetOpenAPIResponse304Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *GetOpenAPIResponse429Headers
 }
@@ -5472,10 +5553,11 @@ func (c *ClientWithResponses) GetBackupWithResponse(ctx context.Context, reqEdit
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
 // with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-// valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-// browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-// PKCE verifier never leaves the server. No scope is requested: the public profile is
-// all OctoStore reads.
+// valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+// sign-in: the state, the PKCE verifier and the issue time travel in the
+// `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+// AES-256-GCM under a key only the server holds, so the browser can read or change
+// none of it. No scope is requested: the public profile is all OctoStore reads.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5490,14 +5572,17 @@ func (c *ClientWithResponses) StartGitHubSignInWithResponse(ctx context.Context,
 
 // FinishGitHubSignInWithResponse Finish signing in with GitHub
 //
-// GitHub sends the browser here. The `state` must equal the browser's
-// `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-// and has not seen back yet (a state works once). The code is exchanged with the PKCE
+// GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+// one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+// seen back yet (a state works once; once used, the cookie is cleared whatever the
+// outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+// exchanged with the PKCE
 // verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
 // `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 //
 // The account is found by the GitHub user's numeric id (a login can change hands), or
-// created with its first token. The browser gets a dashboard session cookie and lands on
+// created with its first token; no account name can stand in the way (see
+// `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
 // `/dashboard`, which shows a new account's token once.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -5630,7 +5715,13 @@ func (c *ClientWithResponses) RotateDashboardTokenWithResponse(ctx context.Conte
 
 // GetDocsWithResponse API reference (Scalar), served from the binary
 //
-// An HTML page with no reference to any outside host.
+// An HTML page with no reference to any outside host. It is gzip-compressed when the
+// request's `Accept-Encoding` allows gzip (compressed once per process, not per
+// request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+// 304 with no body.
+// `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+// version as soon as the server is upgraded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5841,6 +5932,9 @@ func (c *ClientWithResponses) RenewLockWithResponse(ctx context.Context, name Lo
 }
 
 // GetOpenAPIWithResponse This document, byte for byte as the server was built from it
+//
+// Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+// 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7301,6 +7395,9 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7341,6 +7438,20 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	switch {
 	case rsp.StatusCode == 200:
 		var headers GetDocsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
 		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -7348,7 +7459,45 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 			}
 			headers.ContentSecurityPolicy = value
 		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetDocsResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetDocsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -8041,6 +8190,9 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest BadRequest
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8079,6 +8231,61 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOpenAPIResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Content-Encoding"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Encoding", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentEncoding = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetOpenAPIResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 429:
 		var headers GetOpenAPIResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {

@@ -31,6 +31,8 @@ import (
 type User struct {
 	ID    int64
 	Login string
+	// AvatarURL replaces the stand-in's own avatar URL in /user, when set.
+	AvatarURL string
 }
 
 // Server is a running stand-in.
@@ -91,6 +93,9 @@ func NewServer(redirectURI string) *Server {
 
 // APIURL is the REST API root to configure as GITHUB_API_URL.
 func (s *Server) APIURL() string { return s.URL + "/api/v3" }
+
+// AvatarURL is the root of the avatar images, to configure as GITHUB_AVATAR_URL.
+func (s *Server) AvatarURL() string { return s.URL + "/avatars/" }
 
 // SetUser sets who is signed in to the stand-in GitHub.
 func (s *Server) SetUser(u User) {
@@ -233,10 +238,14 @@ func (s *Server) userInfo(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, s.faults.UserBody)
 		return
 	}
+	avatar := u.AvatarURL
+	if avatar == "" {
+		avatar = s.AvatarURL() + strconv.FormatInt(u.ID, 10) + "?v=4"
+	}
 	json.NewEncoder(w).Encode(map[string]any{
 		"id":         u.ID,
 		"login":      u.Login,
-		"avatar_url": s.URL + "/avatars/" + strconv.FormatInt(u.ID, 10) + "?v=4",
+		"avatar_url": avatar,
 		"type":       "User",
 		"name":       "The " + u.Login,
 	})

@@ -59,6 +59,7 @@ func TestDashboardInChromium(t *testing.T) {
 		"GITHUB_REDIRECT_URI=" + base + "/auth/github/callback",
 		"GITHUB_BASE_URL=" + gh.URL,
 		"GITHUB_API_URL=" + gh.APIURL(),
+		"GITHUB_AVATAR_URL=" + gh.AvatarURL(),
 	}
 	logs := &strings.Builder{}
 	server.Stdout, server.Stderr = logs, logs

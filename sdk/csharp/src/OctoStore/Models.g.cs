@@ -33,6 +33,16 @@ namespace OctoStore
         /// <summary>The <c>active_locks</c> member.</summary>
         [DataMember(Name = "active_locks")]
         public int ActiveLocks { get; set; }
+
+        /// <summary>
+        /// The GitHub login of the user whose sign-in created the account (as of their
+        /// last sign-in), or null for an account made through the admin API. GitHub
+        /// accounts are keyed by GitHub's numeric user id, never by their name: their
+        /// name is <c>github-&lt;id&gt;</c>, or <c>github-&lt;id&gt;-&lt;account_id&gt;</c> when another account had
+        /// that name first.
+        /// </summary>
+        [DataMember(Name = "github_login")]
+        public string GithubLogin { get; set; }
     }
 
     /// <summary>The AccountList schema.</summary>

@@ -190,7 +190,15 @@ namespace OctoStore
         }
 
         /// <summary>API reference (Scalar), served from the binary</summary>
-        /// <remarks>An HTML page with no reference to any outside host.</remarks>
+        /// <remarks>
+        /// An HTML page with no reference to any outside host. It is gzip-compressed when the
+        /// request's <c>Accept-Encoding</c> allows gzip (compressed once per process, not per
+        /// request) and carries a strong <c>ETag</c>; a request whose <c>If-None-Match</c> names it gets
+        /// 304 with no body.
+        /// <c>Cache-Control: public, no-cache</c>: the address is not versioned, so a cache may
+        /// keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+        /// version as soon as the server is upgraded.
+        /// </remarks>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
         public async Task<string> GetDocsAsync(CancellationToken cancellationToken = default(CancellationToken))
@@ -272,6 +280,10 @@ namespace OctoStore
         }
 
         /// <summary>This document, byte for byte as the server was built from it</summary>
+        /// <remarks>
+        /// Compressed, validated and cached like <c>/docs</c>: gzip when accepted, a strong <c>ETag</c>,
+        /// 304 for a matching <c>If-None-Match</c>, <c>Cache-Control: public, no-cache</c>.
+        /// </remarks>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
         public async Task<string> GetOpenAPIAsync(CancellationToken cancellationToken = default(CancellationToken))

@@ -61,7 +61,8 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         'account_id' => 'string',
         'name' => 'string',
         'created_at' => '\DateTime',
-        'active_locks' => 'int'
+        'active_locks' => 'int',
+        'github_login' => 'string'
     ];
 
     /**
@@ -73,7 +74,8 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         'account_id' => null,
         'name' => null,
         'created_at' => 'date-time',
-        'active_locks' => 'int32'
+        'active_locks' => 'int32',
+        'github_login' => null
     ];
 
     /**
@@ -85,7 +87,8 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         'account_id' => false,
         'name' => false,
         'created_at' => false,
-        'active_locks' => false
+        'active_locks' => false,
+        'github_login' => true
     ];
 
     /**
@@ -167,7 +170,8 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         'account_id' => 'account_id',
         'name' => 'name',
         'created_at' => 'created_at',
-        'active_locks' => 'active_locks'
+        'active_locks' => 'active_locks',
+        'github_login' => 'github_login'
     ];
 
     /**
@@ -179,7 +183,8 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         'account_id' => 'setAccountId',
         'name' => 'setName',
         'created_at' => 'setCreatedAt',
-        'active_locks' => 'setActiveLocks'
+        'active_locks' => 'setActiveLocks',
+        'github_login' => 'setGithubLogin'
     ];
 
     /**
@@ -191,7 +196,8 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         'account_id' => 'getAccountId',
         'name' => 'getName',
         'created_at' => 'getCreatedAt',
-        'active_locks' => 'getActiveLocks'
+        'active_locks' => 'getActiveLocks',
+        'github_login' => 'getGithubLogin'
     ];
 
     /**
@@ -245,6 +251,7 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         $this->setIfExists('name', $data ?? [], null);
         $this->setIfExists('created_at', $data ?? [], null);
         $this->setIfExists('active_locks', $data ?? [], null);
+        $this->setIfExists('github_login', $data ?? [], null);
     }
 
     /**
@@ -296,6 +303,9 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
             $invalidProperties[] = "invalid value for 'active_locks', must be bigger than or equal to 0.";
         }
 
+        if ($this->container['github_login'] === null && !$this->isNullableSetToNull('github_login')) {
+            $invalidProperties[] = "'github_login' is required";
+        }
         return $invalidProperties;
     }
 
@@ -426,6 +436,40 @@ class Account implements ModelInterface, ArrayAccess, JsonSerializable
         }
 
         $this->container['active_locks'] = $active_locks;
+
+        return $this;
+    }
+
+    /**
+     * Gets github_login
+     *
+     * @return string|null
+     */
+    public function getGithubLogin(): ?string
+    {
+        return $this->container['github_login'];
+    }
+
+    /**
+     * Sets github_login
+     *
+     * @param string|null $github_login The GitHub login of the user whose sign-in created the account (as of their last sign-in), or null for an account made through the admin API. GitHub accounts are keyed by GitHub's numeric user id, never by their name: their name is `github-<id>`, or `github-<id>-<account_id>` when another account had that name first.
+     *
+     * @return $this
+     */
+    public function setGithubLogin(?string $github_login): static
+    {
+        if (is_null($github_login)) {
+            array_push($this->openAPINullablesSetToNull, 'github_login');
+        } else {
+            $nullablesSetToNull = $this->getOpenAPINullablesSetToNull();
+            $index = array_search('github_login', $nullablesSetToNull);
+            if ($index !== FALSE) {
+                unset($nullablesSetToNull[$index]);
+                $this->setOpenAPINullablesSetToNull($nullablesSetToNull);
+            }
+        }
+        $this->container['github_login'] = $github_login;
 
         return $this;
     }

@@ -43,12 +43,23 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
 /**
  * API reference (Scalar), served from the binary
  *
- * An HTML page with no reference to any outside host.
+ * An HTML page with no reference to any outside host. It is gzip-compressed when the
+ * request's `Accept-Encoding` allows gzip (compressed once per process, not per
+ * request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+ * 304 with no body.
+ * `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+ * keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+ * version as soon as the server is upgraded.
+ *
  */
 export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, GetDocsErrors, ThrowOnError>({ url: '/docs', ...options });
 
 /**
  * This document, byte for byte as the server was built from it
+ *
+ * Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+ * 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
+ *
  */
 export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, GetOpenApiErrors, ThrowOnError>({ url: '/openapi.yaml', ...options });
 
@@ -73,10 +84,11 @@ export const rotateToken = <ThrowOnError extends boolean = false>(options?: Opti
  *
  * Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
  * with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
- * valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
- * browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
- * PKCE verifier never leaves the server. No scope is requested: the public profile is
- * all OctoStore reads.
+ * valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+ * sign-in: the state, the PKCE verifier and the issue time travel in the
+ * `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+ * AES-256-GCM under a key only the server holds, so the browser can read or change
+ * none of it. No scope is requested: the public profile is all OctoStore reads.
  *
  */
 export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<StartGitHubSignInResponses, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
@@ -84,14 +96,17 @@ export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?
 /**
  * Finish signing in with GitHub
  *
- * GitHub sends the browser here. The `state` must equal the browser's
- * `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
- * and has not seen back yet (a state works once). The code is exchanged with the PKCE
+ * GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+ * one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+ * seen back yet (a state works once; once used, the cookie is cleared whatever the
+ * outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+ * exchanged with the PKCE
  * verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
  * `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
  *
  * The account is found by the GitHub user's numeric id (a login can change hands), or
- * created with its first token. The browser gets a dashboard session cookie and lands on
+ * created with its first token; no account name can stand in the way (see
+ * `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
  * `/dashboard`, which shows a new account's token once.
  *
  */

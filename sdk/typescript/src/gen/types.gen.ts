@@ -185,6 +185,15 @@ export type Account = {
     name: AccountName;
     created_at: Timestamp;
     active_locks: number;
+    /**
+     * The GitHub login of the user whose sign-in created the account (as of their
+     * last sign-in), or null for an account made through the admin API. GitHub
+     * accounts are keyed by GitHub's numeric user id, never by their name: their
+     * name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+     * that name first.
+     *
+     */
+    github_login: string | null;
 };
 
 export type AccountList = {

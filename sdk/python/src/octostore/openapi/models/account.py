@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -18,12 +18,19 @@ class Account:
         name (str):  Example: ci.
         created_at (datetime.datetime): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
         active_locks (int):
+        github_login (None | str): The GitHub login of the user whose sign-in created the account (as of their
+            last sign-in), or null for an account made through the admin API. GitHub
+            accounts are keyed by GitHub's numeric user id, never by their name: their
+            name is `github-<id>`, or `github-<id>-<account_id>` when another account had
+            that name first.
+             Example: octocat.
     """
 
     account_id: str
     name: str
     created_at: datetime.datetime
     active_locks: int
+    github_login: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,6 +42,9 @@ class Account:
 
         active_locks = self.active_locks
 
+        github_login: None | str
+        github_login = self.github_login
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -43,6 +53,7 @@ class Account:
                 "name": name,
                 "created_at": created_at,
                 "active_locks": active_locks,
+                "github_login": github_login,
             }
         )
 
@@ -59,11 +70,19 @@ class Account:
 
         active_locks = d.pop("active_locks")
 
+        def _parse_github_login(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        github_login = _parse_github_login(d.pop("github_login"))
+
         account = cls(
             account_id=account_id,
             name=name,
             created_at=created_at,
             active_locks=active_locks,
+            github_login=github_login,
         )
 
         account.additional_properties = d

@@ -20,7 +20,7 @@ module OctoStore
       @api_client = api_client
     end
     # API reference (Scalar), served from the binary
-    # An HTML page with no reference to any outside host.
+    # An HTML page with no reference to any outside host. It is gzip-compressed when the request's `Accept-Encoding` allows gzip (compressed once per process, not per request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets 304 with no body. `Cache-Control: public, no-cache`: the address is not versioned, so a cache may keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new version as soon as the server is upgraded. 
     # @param [Hash] opts the optional parameters
     # @return [String]
     def get_docs(opts = {})
@@ -29,7 +29,7 @@ module OctoStore
     end
 
     # API reference (Scalar), served from the binary
-    # An HTML page with no reference to any outside host.
+    # An HTML page with no reference to any outside host. It is gzip-compressed when the request&#39;s &#x60;Accept-Encoding&#x60; allows gzip (compressed once per process, not per request) and carries a strong &#x60;ETag&#x60;; a request whose &#x60;If-None-Match&#x60; names it gets 304 with no body. &#x60;Cache-Control: public, no-cache&#x60;: the address is not versioned, so a cache may keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new version as soon as the server is upgraded. 
     # @param [Hash] opts the optional parameters
     # @return [Array<(String, Integer, Hash)>] String data, response status code and response headers
     def get_docs_with_http_info(opts = {})
@@ -134,6 +134,7 @@ module OctoStore
     end
 
     # This document, byte for byte as the server was built from it
+    # Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`, 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`. 
     # @param [Hash] opts the optional parameters
     # @return [String]
     def get_open_api(opts = {})
@@ -142,6 +143,7 @@ module OctoStore
     end
 
     # This document, byte for byte as the server was built from it
+    # Compressed, validated and cached like &#x60;/docs&#x60;: gzip when accepted, a strong &#x60;ETag&#x60;, 304 for a matching &#x60;If-None-Match&#x60;, &#x60;Cache-Control: public, no-cache&#x60;. 
     # @param [Hash] opts the optional parameters
     # @return [Array<(String, Integer, Hash)>] String data, response status code and response headers
     def get_open_api_with_http_info(opts = {})

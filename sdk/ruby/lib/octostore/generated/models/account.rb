@@ -24,13 +24,17 @@ module OctoStore
 
     attr_accessor :active_locks
 
+    # The GitHub login of the user whose sign-in created the account (as of their last sign-in), or null for an account made through the admin API. GitHub accounts are keyed by GitHub's numeric user id, never by their name: their name is `github-<id>`, or `github-<id>-<account_id>` when another account had that name first. 
+    attr_accessor :github_login
+
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
         :'account_id' => :'account_id',
         :'name' => :'name',
         :'created_at' => :'created_at',
-        :'active_locks' => :'active_locks'
+        :'active_locks' => :'active_locks',
+        :'github_login' => :'github_login'
       }
     end
 
@@ -50,13 +54,15 @@ module OctoStore
         :'account_id' => :'String',
         :'name' => :'String',
         :'created_at' => :'Time',
-        :'active_locks' => :'Integer'
+        :'active_locks' => :'Integer',
+        :'github_login' => :'String'
       }
     end
 
     # List of attributes with nullable: true
     def self.openapi_nullable
       Set.new([
+        :'github_login'
       ])
     end
 
@@ -98,6 +104,12 @@ module OctoStore
         self.active_locks = attributes[:'active_locks']
       else
         self.active_locks = nil
+      end
+
+      if attributes.key?(:'github_login')
+        self.github_login = attributes[:'github_login']
+      else
+        self.github_login = nil
       end
     end
 
@@ -215,7 +227,8 @@ module OctoStore
           account_id == o.account_id &&
           name == o.name &&
           created_at == o.created_at &&
-          active_locks == o.active_locks
+          active_locks == o.active_locks &&
+          github_login == o.github_login
     end
 
     # @see the `==` method
@@ -227,7 +240,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [account_id, name, created_at, active_locks].hash
+      [account_id, name, created_at, active_locks, github_login].hash
     end
 
     # Builds the object from hash

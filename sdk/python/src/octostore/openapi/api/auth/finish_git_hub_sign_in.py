@@ -116,14 +116,17 @@ def sync_detailed(
 ) -> Response[Any | Problem]:
     """Finish signing in with GitHub
 
-     GitHub sends the browser here. The `state` must equal the browser's
-    `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-    and has not seen back yet (a state works once). The code is exchanged with the PKCE
+     GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+    one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+    seen back yet (a state works once; once used, the cookie is cleared whatever the
+    outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+    exchanged with the PKCE
     verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
     `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 
     The account is found by the GitHub user's numeric id (a login can change hands), or
-    created with its first token. The browser gets a dashboard session cookie and lands on
+    created with its first token; no account name can stand in the way (see
+    `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
     `/dashboard`, which shows a new account's token once.
 
     Args:
@@ -170,14 +173,17 @@ def sync(
 ) -> Any | Problem | None:
     """Finish signing in with GitHub
 
-     GitHub sends the browser here. The `state` must equal the browser's
-    `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-    and has not seen back yet (a state works once). The code is exchanged with the PKCE
+     GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+    one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+    seen back yet (a state works once; once used, the cookie is cleared whatever the
+    outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+    exchanged with the PKCE
     verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
     `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 
     The account is found by the GitHub user's numeric id (a login can change hands), or
-    created with its first token. The browser gets a dashboard session cookie and lands on
+    created with its first token; no account name can stand in the way (see
+    `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
     `/dashboard`, which shows a new account's token once.
 
     Args:
@@ -219,14 +225,17 @@ async def asyncio_detailed(
 ) -> Response[Any | Problem]:
     """Finish signing in with GitHub
 
-     GitHub sends the browser here. The `state` must equal the browser's
-    `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-    and has not seen back yet (a state works once). The code is exchanged with the PKCE
+     GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+    one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+    seen back yet (a state works once; once used, the cookie is cleared whatever the
+    outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+    exchanged with the PKCE
     verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
     `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 
     The account is found by the GitHub user's numeric id (a login can change hands), or
-    created with its first token. The browser gets a dashboard session cookie and lands on
+    created with its first token; no account name can stand in the way (see
+    `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
     `/dashboard`, which shows a new account's token once.
 
     Args:
@@ -271,14 +280,17 @@ async def asyncio(
 ) -> Any | Problem | None:
     """Finish signing in with GitHub
 
-     GitHub sends the browser here. The `state` must equal the browser's
-    `__Host-octostore_oauth` cookie and be one the server issued less than 5 minutes ago
-    and has not seen back yet (a state works once). The code is exchanged with the PKCE
+     GitHub sends the browser here. The browser's `__Host-octostore_oauth` cookie must be
+    one this server sealed, unchanged, less than 10 minutes ago, for this `state`, and not
+    seen back yet (a state works once; once used, the cookie is cleared whatever the
+    outcome). Anything else is `400 signin_failed`, before GitHub is asked. The code is
+    exchanged with the PKCE
     verifier, the GitHub user (`id`, `login`, `avatar_url`) is read from
     `GITHUB_API_URL/user`, and GitHub's access token is then dropped, never stored.
 
     The account is found by the GitHub user's numeric id (a login can change hands), or
-    created with its first token. The browser gets a dashboard session cookie and lands on
+    created with its first token; no account name can stand in the way (see
+    `github_login` in `GET /admin/accounts`). The browser gets a dashboard session cookie and lands on
     `/dashboard`, which shows a new account's token once.
 
     Args:

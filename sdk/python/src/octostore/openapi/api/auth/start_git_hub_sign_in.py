@@ -74,10 +74,11 @@ def sync_detailed(
 
      Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
     with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-    PKCE verifier never leaves the server. No scope is requested: the public profile is
-    all OctoStore reads.
+    valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+    sign-in: the state, the PKCE verifier and the issue time travel in the
+    `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+    AES-256-GCM under a key only the server holds, so the browser can read or change
+    none of it. No scope is requested: the public profile is all OctoStore reads.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,10 +105,11 @@ def sync(
 
      Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
     with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-    PKCE verifier never leaves the server. No scope is requested: the public profile is
-    all OctoStore reads.
+    valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+    sign-in: the state, the PKCE verifier and the issue time travel in the
+    `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+    AES-256-GCM under a key only the server holds, so the browser can read or change
+    none of it. No scope is requested: the public profile is all OctoStore reads.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,10 +132,11 @@ async def asyncio_detailed(
 
      Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
     with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-    PKCE verifier never leaves the server. No scope is requested: the public profile is
-    all OctoStore reads.
+    valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+    sign-in: the state, the PKCE verifier and the issue time travel in the
+    `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+    AES-256-GCM under a key only the server holds, so the browser can read or change
+    none of it. No scope is requested: the public profile is all OctoStore reads.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,10 +161,11 @@ async def asyncio(
 
      Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
     with the configured exact `redirect_uri`, a fresh single-use `state` (256 random bits,
-    valid for 5 minutes) and a PKCE S256 `code_challenge`. The state is bound to this
-    browser by the `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax); the
-    PKCE verifier never leaves the server. No scope is requested: the public profile is
-    all OctoStore reads.
+    valid for 10 minutes) and a PKCE S256 `code_challenge`. The server keeps nothing per
+    sign-in: the state, the PKCE verifier and the issue time travel in the
+    `__Host-octostore_oauth` cookie (HttpOnly, Secure, SameSite=Lax), sealed with
+    AES-256-GCM under a key only the server holds, so the browser can read or change
+    none of it. No scope is requested: the public profile is all OctoStore reads.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

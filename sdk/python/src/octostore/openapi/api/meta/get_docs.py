@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -20,10 +20,14 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | str:
+) -> Any | Problem | str:
     if response.status_code == 200:
         response_200 = response.text
         return response_200
+
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -52,7 +56,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | str]:
+) -> Response[Any | Problem | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -64,17 +68,23 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | str]:
+) -> Response[Any | Problem | str]:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[Any | Problem | str]
     """
 
     kwargs = _get_kwargs()
@@ -89,17 +99,23 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | str | None:
+) -> Any | Problem | str | None:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        Any | Problem | str
     """
 
     return sync_detailed(
@@ -110,17 +126,23 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | str]:
+) -> Response[Any | Problem | str]:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[Any | Problem | str]
     """
 
     kwargs = _get_kwargs()
@@ -133,17 +155,23 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | str | None:
+) -> Any | Problem | str | None:
     """API reference (Scalar), served from the binary
 
-     An HTML page with no reference to any outside host.
+     An HTML page with no reference to any outside host. It is gzip-compressed when the
+    request's `Accept-Encoding` allows gzip (compressed once per process, not per
+    request) and carries a strong `ETag`; a request whose `If-None-Match` names it gets
+    304 with no body.
+    `Cache-Control: public, no-cache`: the address is not versioned, so a cache may
+    keep the page but asks each time (a 304 costs a few hundred bytes) and shows a new
+    version as soon as the server is upgraded.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        Any | Problem | str
     """
 
     return (

@@ -1,5 +1,5 @@
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -20,7 +20,11 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem:
+) -> Any | Problem:
+    if response.status_code == 304:
+        response_304 = cast(Any, None)
+        return response_304
+
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
 
@@ -48,7 +52,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem]:
+) -> Response[Any | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -60,15 +64,18 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem]:
+) -> Response[Any | Problem]:
     """This document, byte for byte as the server was built from it
+
+     Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+    304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem]
+        Response[Any | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -83,15 +90,18 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | None:
+) -> Any | Problem | None:
     """This document, byte for byte as the server was built from it
+
+     Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+    304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem
+        Any | Problem
     """
 
     return sync_detailed(
@@ -102,15 +112,18 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem]:
+) -> Response[Any | Problem]:
     """This document, byte for byte as the server was built from it
+
+     Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+    304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem]
+        Response[Any | Problem]
     """
 
     kwargs = _get_kwargs()
@@ -123,15 +136,18 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | None:
+) -> Any | Problem | None:
     """This document, byte for byte as the server was built from it
+
+     Compressed, validated and cached like `/docs`: gzip when accepted, a strong `ETag`,
+    304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem
+        Any | Problem
     """
 
     return (
