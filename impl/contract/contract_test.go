@@ -86,6 +86,7 @@ func TestSchemathesis(t *testing.T) {
 		"GITHUB_REDIRECT_URI=" + base + "/auth/github/callback",
 		"GITHUB_BASE_URL=" + gh.URL,
 		"GITHUB_API_URL=" + gh.APIURL(),
+		"GITHUB_AVATAR_URL=" + gh.AvatarURL(),
 	}
 	server.Stdout, server.Stderr = logs, logs
 	if err := server.Start(); err != nil {
