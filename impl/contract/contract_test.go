@@ -171,6 +171,9 @@ func run(ctx context.Context, t *testing.T, st, base, what string, env []string,
 		"--warnings", "off", "--report", "junit", "--report-dir", reports}, args...)
 	cmd := exec.CommandContext(ctx, st, all...)
 	cmd.Env = env
+	// Schemathesis and Hypothesis keep caches (replayed crashes, examples) in the working
+	// directory: a fresh one per pass keeps runs independent and the tree clean.
+	cmd.Dir = t.TempDir()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
