@@ -98,6 +98,8 @@ const (
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -146,6 +148,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -344,6 +350,19 @@ type AcquireResultStatus string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -653,10 +672,41 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
+
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -718,6 +768,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -767,6 +823,12 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
@@ -798,6 +860,9 @@ type GetLockParams struct {
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -815,9 +880,18 @@ type ServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
-	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -827,6 +901,9 @@ type ServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(w http.ResponseWriter, r *http.Request)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
@@ -845,6 +922,9 @@ type ServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
@@ -946,6 +1026,58 @@ func (siw *ServerInterfaceWrapper) CreateAccount(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateToken operation middleware
 func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -953,7 +1085,7 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	_ = err
 
 	// ------------- Path parameter "account_id" -------------
-	var accountId AccountID
+	var accountId AccountIDPath
 
 	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -963,6 +1095,41 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteToken operation middleware
+func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteToken(w, r, accountId, tokenId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1100,6 +1267,20 @@ func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// RevokeToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1206,6 +1387,51 @@ func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Reques
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SignOut(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutEverywhere operation middleware
+func (siw *ServerInterfaceWrapper) SignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutEverywhereParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutEverywhere(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1619,6 +1845,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/auth/token", wrapper.RevokeToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
@@ -1628,6 +1855,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -1636,7 +1864,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
 
 	return m
 }
@@ -1681,6 +1912,10 @@ type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 type SignInFailedApplicationProblemPlusJSONResponse Problem
 
 type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
+
+type TokenLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type TokenNotFoundApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -2040,8 +2275,309 @@ func (response CreateAccountdefaultApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type DeleteAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type DeleteAccountResponseObject interface {
+	VisitDeleteAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccount204Response struct {
+}
+
+func (response DeleteAccount204Response) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount400ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount401ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount413ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount429ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount431ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens400ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens401ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens413ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens429ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens431ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListTokensdefaultApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTokenRequestObject struct {
-	AccountId AccountID `json:"account_id"`
+	AccountId AccountIDPath `json:"account_id"`
+	Body      *CreateTokenJSONRequestBody
 }
 
 type CreateTokenResponseObject interface {
@@ -2110,6 +2646,22 @@ func (response CreateToken404ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken409ApplicationProblemPlusJSONResponse struct {
+	TokenLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken409ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -2122,6 +2674,22 @@ func (response CreateToken413ApplicationProblemPlusJSONResponse) VisitCreateToke
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2182,6 +2750,154 @@ type CreateTokendefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateTokendefaultApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+}
+
+type DeleteTokenResponseObject interface {
+	VisitDeleteTokenResponse(w http.ResponseWriter) error
+}
+
+type DeleteToken204Response struct {
+}
+
+func (response DeleteToken204Response) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken400ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken401ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken413ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken429ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken431ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteTokendefaultApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2622,6 +3338,139 @@ type FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken400ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken413ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken431ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3554,6 +4403,175 @@ type SignOutdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SignOutdefaultApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhereRequestObject struct {
+	Params SignOutEverywhereParams
+}
+
+type SignOutEverywhereResponseObject interface {
+	VisitSignOutEverywhereResponse(w http.ResponseWriter) error
+}
+
+type SignOutEverywhere204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutEverywhere204Response struct {
+	Headers SignOutEverywhere204ResponseHeaders
+}
+
+func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutEverywhere400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere400ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere401ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere429ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere431ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywheredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutEverywheredefaultApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5057,9 +6075,18 @@ type StrictServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(ctx context.Context, request CreateAccountRequestObject) (CreateAccountResponseObject, error)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(ctx context.Context, request DeleteTokenRequestObject) (DeleteTokenResponseObject, error)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
@@ -5069,6 +6096,9 @@ type StrictServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
@@ -5087,6 +6117,9 @@ type StrictServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(ctx context.Context, request SignOutEverywhereRequestObject) (SignOutEverywhereResponseObject, error)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
@@ -5215,11 +6248,73 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DeleteAccount operation middleware
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request DeleteAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx, request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		if err := validResponse.VisitListTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateToken operation middleware
-func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID) {
+func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
 	var request CreateTokenRequestObject
 
 	request.AccountId = accountId
+
+	var body CreateTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CreateToken(ctx, request.(CreateTokenRequestObject))
@@ -5234,6 +6329,33 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteToken operation middleware
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
+	var request DeleteTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteTokenResponseObject); ok {
+		if err := validResponse.VisitDeleteTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5308,6 +6430,30 @@ func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(FinishGitHubSignInResponseObject); ok {
 		if err := validResponse.VisitFinishGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request) {
+	var request RevokeTokenRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx, request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5454,6 +6600,32 @@ func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SignOutResponseObject); ok {
 		if err := validResponse.VisitSignOutResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutEverywhere operation middleware
+func (sh *strictHandler) SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams) {
+	var request SignOutEverywhereRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutEverywhere(ctx, request.(SignOutEverywhereRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutEverywhere")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutEverywhereResponseObject); ok {
+		if err := validResponse.VisitSignOutEverywhereResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5740,231 +6912,257 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17cxs3tudXQfFOlSXfJkVSD9tU3dqSHTlR4tdI8jiZMFcNdoMkoibANNCiOF5V7afZD7afZAvnAGg0",
-	"2aSoh5PciWv+mFjsRuNxcN7ndz43EjmZSsGEVo3e58aU5nTCNMvhX6/OTl+fy0smzD9SppKcTzWXotFr",
-	"nI8ZUUwpLsUTReJE5cMLbR6NyTCXExJ/e3xOdlKqxgNJ83THPhu3GlGDmwHGjKYsb0QNQSes0Wv82DRf",
-	"a+LnokbOfit4ztJGT+cFixoqGbMJNfOY0Os3TIz0uNHrdJ9HDT2fmveVzrkYNW5uosarIlcyX57zpzHL",
-	"GdFjRqZ0xIjSNNeqB3+IBbvWFwm8GBM5LJ8asKHMWUSoIlyThE5Yi7yfcE247ouhzOHJIc+VhudbBL+u",
-	"CM0ZkVP6W8EIFSkZsEyKEdESXsi40kSPqSYTmsKcJoeE9sWEZkOZT1hKpGARkbn5f9xRKqQesxxejciI",
-	"aUX22m0Sc3FFM566ybfIBzriYkS4IoN5X7ivPVFEyVyTSzaPiJCaDOZEDoeK6R6hgnDNJjghds2VViQt",
-	"zH7CZGdjmcFucDHqC65gPJYSdk0Tnc2JFAmLCLtigszGPGMEJoo7QNPULCYnOZvIK5a2+sJRwG8Fy+cl",
-	"AeD8GyuOer/TjRoTLvzR1x38Gz7hup5WJ1JpWKSCHYWjHcssVWQrZUNaZJp02u2ImBMxj3ba7fb2IZGF",
-	"NtSQUzFiNXuemQ+WNL2wIvi1siD7qUbPfKthTprqRq/Bhd7tNiKzXj4pJvBzG5Zr/+kXy4VmI5bjamVy",
-	"+Q6+VLfgTCaXTxQxUyEzrsdcwFkmNMtY/kQRmiSyENrPfUr1uJw6/N+6W/i3nA0bvcZ/7JT8Ywd/VTt+",
-	"YjdmmjlTUykUA45yhF89Bhozf0ik0EzAodHpNOMJNWvYmeZykLHJf/6qJDAfdk0n04zhG6mZoZ3/BZJr",
-	"I2qkTFOeNXqNI+EWBwtHqoZ9sKRNs5zRdN6yC2RKX/C00Wu0O9/988fd75//vftp7/jg9Pl5+6fux72T",
-	"g/fPzSFqqgvV6O21X0QNzbWZjFsO8ZOwx1TkoicTLZWWOevZxfQWpnyz6X5+wPdxO6snvelayVZc/Xq8",
-	"3TITsAt4J/VrWYj0UU5ESH0xhNGCQ3kn/UTHVOE8eXrfI9hbPgLD0txXNzqFcpqPcRD16wu23X8u3ga+",
-	"bi4jTSdckKMPJ4ZZy+HQPG7+dJFyRQcZS90pmT9+Y//2sDOqDB8e0HnNfFA2KpZfsRyWJSQ5+ubtybuL",
-	"H45/eoyz898LZrT+8Krzf4yTq1s4GbCEForVrD/2GxCvPa6PghZ6LHP+rwceWREOFBzYGRMpzE9OWU61",
-	"NEz9ks2JZfQ/NmEazR/YnKCudd8D65QH9rE6l7VHVZn3YxzUW66UUUlkTma50aXiYI3mMMIv2qN4SdMP",
-	"dMTufgAgnAYyncPFpVkmZ3iOVzQrwuNxqoDd2eqV4oowkU4lF5poesmAguyTxIx+3zNpl2dyghMg5QTW",
-	"HsvifM0+V1XIdav0SlqFb+Bfzd0xXNjoV3ps1UQypgI0wEIfosZN6IhyAeLKaFfUvv2IO+EnudFG2KeB",
-	"4B6FmcTOjOCKBPp8bk0AZWyAUJknW4s6PEqIGLVL0LjNvhotHdU/NAg6ZiCjKQYD4Cv4PgUKIzOqiGJC",
-	"AzNXrC+QX3ApFNAkEebAyiHsIcTbLfJOGr1xRJKx0X9Bd8c7dWqJ5+u12uRaGVX8QlhNfdVCy4eCpRpN",
-	"GtQ5Q0k6GZP//vmo+U/a/Fe7+aLV/OVzJ+p0n9/8DQxMY20ZMmmZs2+1HnELMjeLTTehXEu4DVpn6zbA",
-	"/BwsXevsQrFEilSRSWHOldXfgN2DdvsRF3t+/mbTZZoZmwVqKS9SxqZ3pOPvz96/C6mWGzo2/+1s0N0u",
-	"oXlO5wr8AINfWWLscsamfwbyfixu6TZgiVnmjF4qQkkqk2LChGYpSaRQOqfm2gcszxFbHPVFHJxNHJFl",
-	"ptYjlHgnlzPvuVZkYHRzFTmuiQq86gtzpXCr4Lycx8czUTNXc2p4Msz8SoU5uoxdsUyFnNhwYaJlX1AR",
-	"vA9fclzMcGJ2xfI5+fb4/BC+9OH92bkKxGXI54zNwaa6L6TI5uZ6sMlUz/EnI0E+36xm48d5jrL+3pqp",
-	"uYu5oNmiOmAV5iHlGUvNFTU6QIbKtJ39IeFoKA0YEySTIzOve1H1fpWqcUZuCgzWeCtt22U8jkE+R/cX",
-	"fhv8hpTYT3laRmOdGoVokBmNQaYs7pG99h6JS0MRiI32xZTqsSFVxVOrWblxIrLX3ifxhOmxTEORGuMX",
-	"4iPzz5hsKQbb3xfxW3j2ndRH7knnoNmOyD46t3A/7PfL4ywyTbbwrJy3gfWFv8DptqWs1zIf8DRFt/G9",
-	"qWvoRwnI6xvnULbEbDgmS80k6YQ1Zc5HXPgbktA8nzsnZumsDj3N9+WkuyXNvQ7muZbOygU9CqGRJJdK",
-	"NRXX/lZZZjOpMZTKJRtLyU8lYA99UeUP33L9XTH4KOgV5Zkh0wed5ojrcTG4KILhgmPFb5FEFlmKzmmz",
-	"JpqMURZQoWYsZykpBLueskSzNJu3yHk+t8aEGstcZ/P7cpBueZp2JtV5rj3WmpU9xvluuiXISQSyG7IV",
-	"L0/HmsLfgRNAnUv5huajh50mOhTUhdF8MhgtOExrHFivAxlylqUYDADrBEVC52D3+R4ZzDVThAtCs+ye",
-	"V3E3cE9Uv2wMLUnc9Nae4fJ6Hlm9eaLqtsN8ySoMnQPyA39pt4JsxUszig13XZTk5Mgzu4wLDDS5xQ/Y",
-	"XIqUHDyHgbUcMRBL5sM5GxaKpT4+9N35+QeS0TnLbbiLUDG3UjsneSEgSka1pTqjq+3tGuVbRmRQaBJr",
-	"dq13phnlwihh1DqmEikES0DJ4YokmVSeubxhVLF3Ur8q8txS4L2JMTNjgfBL7GgL+gg84LwT6JnA4Ih9",
-	"Hh8AlWRCzbqvGGHXU56z9BFiBLBU+HQ5vbXEuLyexyLGhY1gtfvQI4W4FHImIrcJEckZ/JSigEHfRV/Y",
-	"t7fipRmv1jqNRQthuuPrhLH0gb5R0P2Bq1wwN96ip8C75SHa12m3CU00v8LFqwiUfxjiMc7aWMowGAnm",
-	"s/60a5bwaG7tytLNQm2EkYhiMjD2z7CyGeYol6dj5ccHOs8kTR9FfkxxrPXyw5rEqwXHPQ+sEyhvdlGb",
-	"S4rlmT+2IQzGm+FRgXQIwhBo8ZmjWpqKsW5RjvRFITKmVCU+QBTTJH579OPFy/ff/HTx8qfz47O4RcBi",
-	"8dYocnhFlCSzMRN9Eb/CQ25i5D0mis5xXDdRv3dRID3w7rMM+U3OaLpS0Tylmr3BA76nQzGnml1k5RCL",
-	"TpjK76v4A1dEmg0218SdhXnRMgdyyrTRN4eaoQdA8wkz8hr+3jwyf18iyH9+t//Tm2fPzpudkAC7Acc4",
-	"9V+4nVVUluEcTxMq5hczyl3OzuLal54J1y8lMb8R85s5Lzt5RbYGhhGYP9EEUgAU6BYzqpMxU9u9Mk+i",
-	"+5xMkSxhF81TnXZ3zyl1m2wbSBXn4DBTcY6/1fvZXbWfK5d02+Yu7dPjubjc3oD/ZyJzVu7zwu1+osxm",
-	"Nt0LJfn1xVZ8enR+fPHm5O3J+cXph7N4m4CtDx6mCEx1P6rbSxsOyVnKhOY0UxHqZRlnQvcFTdPcMAmY",
-	"EswkfvXm5Pjd+cXCp+yXyFYckmB8SNBVZb/bFzBrZdSFX8FII1Iw4A/bRlNdOBGyFYdnHRPgPo7eCLo+",
-	"gOC28WIizylEasTWEsVyQYYZH411FNKj2TfD8T4dnZwfn55dfDg+vTh69er9x3fn8bb5hle4g6fi7chw",
-	"A29iUQ0pTrCtfREvUkpcq+tEzkgyxBMQ+3K2zpn1cmsJq3JMNDfvcDFqrc3DWcoLMiR4hr6OLx6Cfic1",
-	"UXwkWEq48FkN1tNCmEiNiXLGRwK2WZMdM8wOWqj/06PR7yTx2Y1uybAFoPuB3gxsjSq3ReZG1gapzQ6d",
-	"iNfgLn3QOZkPcXGBjtclQWd+bXJhLMVL8L0uTBNMQpcbRc6CWO0jHV3gqD2zc/FTXXt41XU9Flt2+5FQ",
-	"Yf0rQy64GrOUbMWVTxrFCihbG4bMlfOwRd5U6gtvK4XbCMEBZ3QOcjlThsejX79QLCcpS4zhbjglQY/P",
-	"oXkH/7MvnKGO1nTKljhNNaZONYnDg4qthoUEZsxtKYZ8VOSPQ2dg8JUjLvvz3A5bi7N8lkDcw9AkKrVb",
-	"QpJvT86/+/jywkqgk2+2HyHByJFZ9esbktvC8h7RqRfsyy3JRoubEhuBVju/2Hnff5/EI2qVC8j5JlSR",
-	"I/ssjN4jLxnNWU76Rbu9m8BD8J/s3yQJKaoGKy0bIANcNW7KMq+v6ASfPn1qmk0zqllCdU0a71E2M7ZW",
-	"jHsJacZLgt9nP9/g0d/fWQ+TSrm6rLMiVvjtDRtNqaYDqhhJJbOJKmCiklnONfxlRrbMuGRYZFkEtmAT",
-	"4pUSY4RcjLYPzYvA2Iwk8u7NIJqYs8RogYoM5sZEY9nwEFUka1usM8M2DAMEfoEzll/xhN0lDlAJABhS",
-	"Gxc6lTNxx+20yzW8cVxo0HHNKM6QemCk4zGX+GhyuH7FVplSmxCY4YqViAfKa6A6rtYQnlda/UeGPGOG",
-	"CI3wnWY0qVQvkEKk1hLJCyHMVHH2pWAO6NeQahDzbvVFsFylzd0upmAxLxM3eF/KRTivj10yiPtDM8Xy",
-	"AsTBDYj/aAvko1DFdCpzzdK3LOX0HB56kDDyA15MzIgX8N26fNhqgoQi4YfMB+7rNtwPRZCfDYHZEDub",
-	"W65P7Rq+lAPR3JR4cfGYJ1s3DzBG/FzCag0oDMvllOWao5hwSe08vW3OdoiTbxpR47op89TQX+cmaqDf",
-	"GbJ3YMjlYhhX/dJeqn4Jhtq7iRpJzqhZC9W3zeacT5jSdDINh9i9iVx4OpMjvqLYzapu8IQrEAMVfjaW",
-	"KjAmcC6Y3m/dOFtU2Td43hcZVdo9jomaosgyzLUoqzlsWVgui9G4WivQ8taBfRZd5JdsjhwHf32iiCgm",
-	"LOcJzpKnERHMMB5kSjyHjL6emxXUjHBFbPy4iYobT1FrizEhtfY3+8+SJOwryMFcomtZHJH2RVmlAoVz",
-	"yKz8nW+Ym5NQ3YgaZmdQm0GuU1V6gjPcv3GlSxuR4ztMZvSvd7FQybG4n0MCj1wxVEBmC+S7QD+/+Ili",
-	"0l5QaHPyTYW9me9c7F7+9uLq2XV3sjf9VyNqTKnWLDdk99/m158x2/OXz53uzd8aS1VvfuQ3XK2+qPDf",
-	"UP224QaZge2XIAVx8fYG5ZK3jfiOXetXLiP71h1X63bPVbuV+5fw6o4F6bEXkB97sLdq1+DTQSIzTVNu",
-	"7jvNPgRbOKSZYtHCrk6YpkZhuG3pb91zN1FDzgS7da/ew0Nm78vs11t52vkbK7/Ni6FL9bY3P1Gu/asL",
-	"xxFOoP5E7P4pqGdc5Jgxis2YaJZlNgxV6EROWIvE1sWbxj0ylwVEJ300+pDYaDJPIZ9zyETCxcjWFkck",
-	"Rj+LuqA6BtUpzplgswvQgS4mKgZmqJhukXjMMvMNJSdMCgbBqL4wSuQhic1HWQ5fqY65pbGgoQyIP4Fs",
-	"8233NZ3Pq1/rC/M54GFVMimHvZdcMjytsvzbRnmND7sS6oqA8+u9bZDv4MGqvDZC1p3KrcWf5rnq612g",
-	"rfCUbhvk1DwNyupbFY50ACOFJ3D7SDqf14z07KZU7T43mDCKhmFC9gYY3TlLA8pfFjmdxStjh4vCc6+7",
-	"Oq9AjliWdj8GdFdRtzhVeH/13NIvqfg9SExHDb0aj8BO7omy9fihN6ZFzsZyJiCQ02qsOdY9940N1gg3",
-	"rbrC3U00CT++W07dUfhUVxvNefTDMGyBXlFN84siz2qswiCl9uPpm1DpfaIIvrl2Kw0DK4Eh6sxOkRoD",
-	"bSE9FTIay9hKGCvV1rQGng729toJGHbxQCb8rDQOzMLtXtd5des07tmYJ+OKLcCV19TN1EOr52Cvsc7S",
-	"McS/qX3iDI4y6rN2n1Cjm20mZU6UKli6JGSeP+ze7C3eG1zq0uZH1QsV3KSAlCtkdys/rojNZSLVOQeU",
-	"izAfB+Pe6OblsB/OZ8J1RChkZrukOWXz6LjNocgZAo+0Qptnr1tDCx4O4kW7/azz4kV3f+/ZXvvFi856",
-	"aAhI9c30eJlhLAs8eXmLjDNSUua2hHbdmZ7hY2ea6vWmlReTbuC6M/FaSA2Ii7T5bE5lRF+f+Rvk+ptD",
-	"eaLg+g0l1jgYmzfeAQ08Lh1rqBJBVgaU5MT4QIu8kkJTLiACo1iSsyULVcvLi+fDXdpJXqRd9mywM5P5",
-	"Jcubz+pMjfDCfAmBukYirpKAh2Gs6ZKxqSLgGOVakbPvjprd/QMypmq8lmvsPuzGr7e5NxKRTtdcWvsJ",
-	"JLwMzZUzmv8opwIKvSgQTIv8wNiUcE20JKCYoou3TAMGXzRuVjZ3mD1IL5Vr2zgYdpIu3WPN5/TZoLmX",
-	"tpPmi+E+a3YHu8leus8Ohs/aIZsvCp7W0QimxdZZ8N5BtpH5bsY5wwv2u1vwONPac1qJVIM1zN3nJGPG",
-	"hlcRSfmIaxWRuGXtu2YcQTLtFFOWsRrW/9pqxU7MgikGtVKKjSZmBZB2ArrLFuY8IQdGulckyRhmX01c",
-	"ISCiPunxNoSeYDTNcgjUxvWlt7FPttLgB9QzucgsJvOmwlgL8vQKelUV0ijwZGz9r175weYv1Y+3o073",
-	"2c3/7vdb6585gGcqj7m5H9xs/20VJZ55ObFg1Q9zxmKbKwzVVXhBYiy/JN7qt6byFfeYX49qGR88lmW8",
-	"/xiW8Z29QQvq5SYGkb9BC7fY7fHtZrB9boF/L2sEYPdGDXPSa1WDbq1NGZXi3U+tjiO8DfZssa5NTWiW",
-	"EQiZEgiglNWGtoIBLjHwZy1RFzNc3gKfWDESEVUYpqAI7YsMAmHGasGUxxY58jhf3T1jVOQ0MfyHbH0U",
-	"PJEpptsQgBhQUMQJ1b9nsJ0u0ZHE/jbH2xFR0mfF7rlino/nr5vPD0kmhdEdYU2KjJgme+12UK3sypNh",
-	"ZdbEsQHxRW7SabfM/571nreftxcYSru7V3OjA/a9tNsfqAJcO2OFOdgKLWGGwGzZtYO1OxpA+qrETYYg",
-	"hvmhR6jNJwX7rC/4SMicwaCKMbUAjwf8YnFJbP59fvKr5INvX/xKd9/yN6++H8O/f7zUSfcf83SS/frP",
-	"s+9f1LGr986tWl0X3lUbY5A5meYyYUoxa0WqMaDzCeZSNSgZm3Mzz0eEkqlM8d1pVgAB5VSkckJUMRzy",
-	"622bmGAewPc9fcLfQI+EzHj3F+QxPZKzJrqYIA0+Z7rIRfAYUHeLfHK13sIOFaTFckWo01xt5bq5B4Zu",
-	"ILxjRm26nO0W+ZBzgTXGR2evTk68sFJTmjC1eBCBFruxnPq537/udpr9/vWzYy8V607KRS+Xb7wgp69f",
-	"kRd7+89uK5Se0GTMBWvmjKZB5fSygMGo8bItVz8K1k5Cgp3ZD8sJl6Eb6rA6qvAVSzg5FWCWRrSYVFVX",
-	"u1Zf1LSEd1cHt7YE7xX+uFwlDrGT5UqcuurOlfH3hdqKmnKDaoJJABqwKo1wMY21tna4rKb+5RYXlMsQ",
-	"+Lze6RemBHxeW8lpTEuaKekkTvxj07pxmydBPX0Au7XWQ1XK4KUY+GpvEBhfmI3weZ2QdmMsi9mPpyeG",
-	"x7n6eHfzzOOHJK7PYMBQr7koNsh7i1tpMahkkyRg3oGqALe1cgJ1OsMpo+l8E6cGpN4uk8UKR0T9p+Bi",
-	"3s85f9dIyZId5d5fOzMXd6t++9HiRQ8M99QdCpaQ3jOm4uezqPnXb1IQPqqDARbe8o/MJZ7wLOMObAiQ",
-	"hSBpkQ4QcUWPeZ468/D8/I3V9XAAmiHgIwdlwKYkWmdgqbEyW83kZW233V6EgEWf3+qsF7ew34kq7x2E",
-	"XkXO0a1BZbu8etJ+oM2495jR1D9FMHR/xT0TbPb416ziRV9aQf1hBpHXFZcQ4VmweIErMpO5HgOE9Opr",
-	"WblFnftdotJmXnAbiiQHlz04iZkrOgP8M67QjRiWwxOZ2yIa5bNVnTfAVbkqsmX5hCKpxEoENPC43m6R",
-	"0ADjImXXMWZh6mTssabACsOXFjT2zrN7hg1qN6biwq87McjkqmTLVvNSl/Vws511O/1pPPe5rCUgRYTO",
-	"+ZSNcpoi+MJa1UZxkbBVtDVG7wFiuCfGvArH9buWUs2ahnvf5upW9dsSu1Hjnl8RomTst3dJJSuZFELz",
-	"rEzqdVm/odEhLyGnFYe8+yWuj6YE3Hlp/ghPkYFtZy6dvW8RmTCqoFbHZjH7CtWJFFJLwROSgDc9JMiD",
-	"tbDmuwe3wZpHjZJ5L03VWIm7u7svIvLx/FUUsgcyzVkCl7rqnu+2uwfNdrfZ6Z63O712u9du/3Ozwzcz",
-	"sTGLSsLZYuSnmn5mfr01YS9Mu6pxXMwINgooAzQASuKSpFyWr5wy4atgt9rkvxzZ2WrV7cpO7K49l4P2",
-	"etZgqJ8lRc71HDxgFsvdGJs/sHm9uVRFJY6qJBSCKCsGOf8t8o6V+AYsReC0SgBrdesIDwNc7jedcvPv",
-	"m6iB5TNHBUZEV+Knwzd6JK4vZJKJvvh//+f/lkU45hs4u/KbY62njbL+9pWUl3wFPH9N7ahiGgOVQQXf",
-	"TkKzbECTy7hHvtN6+l5k84icmcNgUV+c0Qk745r91xt6HZFnJKVzVamaAfNtVXCvbMWQ4Ez9jl5cfCeV",
-	"bnoD8MJOcnl7EeBzKGsZS8pywjILAURFatiezvmgMOfrAQaUxZjjiRFvfXHkBS4lT5+CpH36tGfDcnNZ",
-	"5MoyUrOg8/M3AFCEEZyFWnrgTxGxWBhzWfQFhvu4tpnH5Bgi+RggTGiOUXry9KnVfpAqnj51eJBErUwH",
-	"6Iv6fIBDMrUy3sYRc6ZkkScMkh+nudQsQdyEjNmeIP4JLKTvCytYPKAdRSd5Gdo9t9ObYUuRS1gFmh6K",
-	"DsEyKYy4Vi4EajY6QJfN+JV3oC+2iOiBo9Rdk4QKm0iuGIuQL8mcAF5ECQ1UpmJBsAh9mlwEGe4REAMX",
-	"iSYuNofFIdbbz2gyRiTFFjmyHk+AQqbW54quWR+27yGRl/iYVZ8svvP0qcOmgj8KKZqAmNkXdpSnT2v8",
-	"tmSLCsJTNplKzYQuvbhsu0WOSt/srPTb2uEAQXStvxZxfUFpIIzmGWc5nhvYmHomA9e1GlPoySIFc8TG",
-	"rpOsSFmwW9iHhQ+JYBz+rYzt6X3JLXJGh0zP7ddTNoWfpYAh+sJ+jYzpFTSRsfOFrx3CWOHynN9c5gsu",
-	"c5+f1ReF4L8VbNuQoCFMsJDNLSs31N3Cs29+IGOWTc28JHin+yIp8szYBZeKUDwYV64IESDCEdfaCoom",
-	"DQoqLWJrAHedM5oS2hclGiuiZMJHmmlMthzYzfl8yqrFM9fN2WzWNDK0WeQZE4kEaCQHXUKE7IvK2zZm",
-	"dGiPpSwTsgGgzn4LsF3DCToKKtswwVViU10P7gpb9FIiPGgizU2WwyBcEAXJ1hiUhZzoCJRuQH3rtts4",
-	"f3PH0eJENOm+8NHclBu+PuHCyPMWAeBY1NvjVUVcMdlyPv3tqg+/L1Y48QldqN/iKSwPaaNEKMo4JgNi",
-	"OX6hmG3M5LCLDkls2+zExFbVWa6rydZee28TVNX9dhsgS+AZqi49ziJBJ7r5oq9GBLw4i5vUF+sBWc3d",
-	"sZisqMU4DJVvj89DFKZMSQ/F9N3x0TetvjgS8wDZVFgi2iVbSBDmNiP403YE6HxbVcDB8AHY6r3ui77Y",
-	"KiFmVGRvQ1hHuH24AF5M1mIXc7UisInyBj7TqwCar0qrOATJzhXptFrGbHB2yWFYJIV5YFT3hevZVIUz",
-	"qwPBCkAIShB+AHjylofCVBJnbmAc9xXuTr3RQV6H6gLeDas9K4D9n5Huf+/vosaV8YQJxco87sbbk/NG",
-	"6c9vvE+0NLa4UcgM/aI+1W51Wm2oJJkyQae80WvsttqtXbRAxqCS70AAaCes+hmxmvIMm0umImIkk7La",
-	"ENkazLGADc6WTxio7Ub2bUNU1NjSFDyifMLIltlv3OK+sM0KEB0MtnXGlZGPYIwDwhBm40ULvdYABEL3",
-	"vJJEzWDux4oHBOLQsIOeAE9So2hypd2CYDPKFnY/13vWykd2bGD8Jrr1SWwudvPLQkerbru9prC1pqC1",
-	"PJyfq+l/dcVg1SrJ3WqtY8W8bZfmbbWYURRZVjZZ47DUpc8+G8+6Yj95nnd+S5c+21712d01nw2r+PDb",
-	"tnpw//lud7fTuPll47rXsMKtFgkZMwuGji8skHUL7pzALDpDSa4jzLJV5unMeqLqSLW1RIDZagL87Nra",
-	"9cwKkWxahp/+x06YgIdF03tISnVb4Ulux3W0gec7tz+/3IwI3tzb8M1vglZLe53d299ahIk073Vf3P5e",
-	"iAJo3tndYG2LkMY3UWO/vcEcP1axmn1XvtveQ8j80B0Cl7h0hPz8i+EPqphMaD63rMlTpTGe6UhBqqt5",
-	"o2FuwFRiJKdKUZUSoTIy+lJiAHRzZhNe+w1vW2150k3V2ajzgt0sMcLOvRjhSt5Xzt3nOBumcrHogrv4",
-	"NHlx9ffJ6/nfJ68PPv74j72PP/6jw47fXSWTNDvd/X6cfrpun3Zfz5Nvr/fD1OIab94dd8kXSq0oyRds",
-	"VkFGNOYUilqYROSzjLEoyXMpZLcrKhIgn9wrL2gHloJyFnZ2rFJVOOoim6ocxiKrCn68G6fy5PMHMKv2",
-	"Bkyn2o7yISyus78J26kBxfhL80e8RaFKX3NLavjmTbSo6u58Lon0ZgfV8MWGxj+vLxrEdpQ1zVArhQn3",
-	"a4laFm/cmB1wXL86nWOajH1RkXe9WOcRh5IGPQe/kDJGo21zwhO0+itOOvSk9cWCK83ziSX/3Llro2Vu",
-	"fK/e24DeLOufr9PEX1UYzJeVDosSoTPoJrvpHtsfHtCLTSSBkxrLEiEcanOJEJb5rBEHNYz/z8lQFzrD",
-	"ftX/7sHfVonqkuGtZW4DmlwW05VW/JnOGZ0oQqExFlfgnD77+xuuLYyVTVnC/t0IXrlV2kg4nTFVY6ai",
-	"viiET2twdYuQu209G2M+GjdnVIPLOr/cjiDarV3yc/yPo1cfP74lJ+/O38e2DTi0B6oUmQG/EqMWOWUQ",
-	"VzIG/2BOlJbTKa8EPSOC8FvurxV8rr7YwkrKifRe6rg5o5krGVLjSQxPKvR1QcUlPmmxs0glwKP6woZt",
-	"SqDq3E4Rc3DXlnwiaIQbcZhJmW/X8cdvmX6JR3onJ4JMNNNNBacNGY+eH/mQ7oALms+Xo831fMjSSGVP",
-	"F9AJnSv7G66mUnFdmy8TU61pMp4woQ9hECMw/6vf8HFDiw2k+cQmjLbSQb8RbwQoVkE2/J+gcH7ljnfk",
-	"jkch30rkdO4YliPMCHzLUIXJBVvFKsto+UpOecpSnkP7RIgVIRAv0bIEy/IUgM6kLYe8+vLo7Pji4+mb",
-	"HXBr7Uj4mn843rYqlm134zzL7JommsS5/exFkfM4IpQMc6bGRHExylizUAwr5lhMtrr7B8QWmQy4NvwY",
-	"8VWNtOi0yYSLQjtuRsmHH14dkzPzDsROLpIxzTImRiyuRP+R6TpkzSnL+8LCAQR4xsjmYcQrlvMhh4IT",
-	"DMUAo7O5rTm9YpmNEfdFvJQiAFsTE0wlIFtL2QokTFbYjohiNLNxlb44Oj5rdvcPmt++emsxFik0s8b6",
-	"2wAXV2apwtBocJAJFRjbk7nNk+sLiEdAxLVF3kmiEjm1rSiAQ7AUt2BaDDKekGkuQWJyBXDw3gMPw6o6",
-	"Xg742Eg+CK+8yNN3290aJ+NKklvgv28kMv81aBPl+x9P39yNpUaNM6abq/JTVp2tawcP54bqhCGUCulE",
-	"CxT7O7H6DRh2HQj2/xC2/TAWXOG5COuOFTYjYvtwW5oMGWyhx41fosZ1094xAE61jr8FrutzlFayXwd7",
-	"DakG4cUds5whx/Lg6OQ2zmKbAfeF7zPucp2AMCNSuP4yEbHhPyoCiiR0JCNrCHPlOHCEKRlSG42VCWLW",
-	"Q+ZMky1qSR2TEBA9AdpBYMYqcn6YGceScihYHVPt8of7wgbnIVtkoTNOvNdukyrYvG+jY7fN8CR16eCQ",
-	"oS7VGOLs2sHMeglkbmJflFdRl7gwAEmzFSPeGcgy8x8lZkq87fr0QKZ1XzgBePThBOSfGcDuUsmBEsgV",
-	"8S4LCBamuZxOmYebxApeiP+eV3FwoC7NZZcG0wyAdHhq9h8xbQyTt5nTYypSBdiZfeEAN2ETFjxHh0RI",
-	"/0VITjGDKA1OJkx2mtE5dEftiziMX8Xm9/jb43Oy4GeKtyv0SkZMQ5PixXQ+RxOQ10UxxaYv4h3/oIct",
-	"UGM5M0MErtsnbk/BP1AjfF5Do4IF6XO7qyvMbERC8iRmDBrv/vqtYGBMOA88lmeVbDsoDt3vdGvqrOq+",
-	"jrfIpRHYDy/mO8ar5qAsrswDJnGG+ZVuyUJpUBmGLv/EA8NUOjMgq7COKRIjyV+kTHCWrpyt6zv8gNn6",
-	"S8aupxkVttf0kMQw9vovX4RDrZhFt733/C7TgK4hWBG10RSKnD/w02c1+bDxYaiDOO15SQtpbZzYCrLl",
-	"LidlZOJINu14UCth9ail1IBaDfDM9cs5NNcgZAgba4CLL305vc8ys/g2dd7lHm9HznToC7zvlg1auYi8",
-	"7Avog5UWOn8BjXAfSWv9e8sdnP8QF0BF/0TJ9VgKKEjJnVy60pz6uAp4YZ2IRUAvHwgxuqt3A2L0CS1v",
-	"qi14hcxS95ItrWj1xYbhEhJES4wMxK+gWW50FRfUIVuxi0FYJBFMYOMux01pOq8kD1PRF7UpyaU2GKx2",
-	"FdJEJSgBWqXaCCOsLB+o6iWncBIrAkDtLxsA+sNTAu4SAPqiQZ8lf+ZXz6RnS54RnWJ3j2rFw1K8GbgQ",
-	"8Bsvcldaue8FI9+dv31jPYjmnrw6O4Pb+j29omfwKOHgy4wM73DJx2OptOswBtpBkwtQQqO+oMH9NLcy",
-	"wmz1GPp9q4gg74sWgrqVLNicgduRpVDlEaEP0Hwce/NhZ7rI8Bo5HLJckX7D9ewLeHO/sSKi4XFqb7/x",
-	"0CZ8rCdZNYqxUcyitLBqvGUuWnFmpU7zg8x4Ml+PaWu4GViIwxxgML66qv5crqrlU49QHKGLAh1JPu5l",
-	"b2x5TdcpD/6pHfSArLzTr5lOxu6Dpc0aximtL7o6U9fFR9PsEvrqmOsOQWBz2bFFvh3O1xEoBqFaqOxU",
-	"4Lf2IGXkLX952/U7wpXcegn5hI7YztNHCSTi7hEYcvFK0mTMmuZi5rIGXPpDzq+Acdlw+FgW+Z8nLFjX",
-	"QPWrVfGnsio+L1bZLkYXz5fE6RPl7hx1d+W+bMOjstZyDY8Ol0H+r7KeRHgpjrztYa3rstISFXLgH1OZ",
-	"ZcAEassd/KV/Y/vPPEzVtqv5uQqysrJ6voqistetYGjWVchbZ0kFCLVEruw8K3FMEH7yDrUBHji3rjAg",
-	"0IK+qML9l2UXf/JLX68QP+Daq7IVw+qL7z8fxDQi23MrTHO1RnfqfWbk1dnpa/tnLW2xreqLuv4ImI60",
-	"1CUhbJIQVOG2yCkfjbXNbqI+DcA+vtyzDKq0bEOA2BfGG5MmRGToETcElCR74DsJjsKatrYbuhFCtebM",
-	"Iw98WXdC2AmjRkGsdrJodP8x7kz2kn8Onqv2T7/tfn/54sfZm3z/XDz7wA4+0s63afs1734n985+rUIn",
-	"BVz1RV31lG8ygWVSvuVDUE71KM6Kpf1d2ZxTOViVzZW7WMgmOJDjryrdVx69yKM/jSXhvis+Fw/hx4aN",
-	"yUKv9v1+wzLmPLkuNFuBCUHI5YzRHPkbBixa5Lys5IWWs8MhSzTGSBcSgfhIvC/03StPz05fW2fhck3p",
-	"3srAkSz0wmVcF9IJrrBdWeRjMX/+q7kB6b72MLBfL/MfcZmPreqylADxgFu9WVQHYw14s63OFOSXjKTG",
-	"gD7X2JIZdZwIUzOzOcn4JeuLGBA4loNJsQujUA8MtRALgmwZQK0rvVETOYFmMpBYZGMuy0EWVJrgiUBf",
-	"Wh1O8aK6rnLvgXzm94zJPKwo5/eIyfzb6jhfGemfnpGG8ajFNDDPYNIg1nJH7iqTNXAgIghcWTQjw91Y",
-	"zkTCEPVlXglXtcgJsMDRv/i0aXYhZ0pB3iOzCeIlXHp8BEHw5rFIZMrFKCaAiYMvk63gbUirnDLfriEC",
-	"1WuKXQ1gOEyAL4HalM6lGJH4+JyO4sMQ/Qu68cQnw+Y7KVjzLdXJOLbIM1xD2l5f7Lb3/HIHMjU8OK5c",
-	"+57NDzcTaSbmF5sEbfuIuDbrFqXFyBdAhoZHyYTO+8KYvLav0IiRQaEJVZcKazIRRoUSM49EKsgkHLIZ",
-	"GRciReRNn/MfZAlChidodNSY+Pj/gULLFSmmFul0hXFtiOGLRuuOPpwEBDS9c3ggrtn3S2zaFcEm5sxl",
-	"adj6s4WT9vt71wQpF0p01FozN0O3QbqgIzmPXGl+PyTUNkxxWDitSpaZw3s1z9ZD1d87prlUHmFjUaiu",
-	"qMpdHjKdjMEB1Rfx0OgMTSoSqHxT5ImQgj2Je2XwCmh4QucQMmWE67smdEUNc1Nru/7gTbanKnPfwDJn",
-	"hj0woTEFEkrtgHNIwQB63abFbN/1pP8BjHfpdBe51d3F+26d+Qa52wB0+ERBsVME3Ah7E1aJN4JMcuwH",
-	"cuh50wPvDzQxkoJ02+3WoxyZWVB5WuFFgHX9aU7jPsrWXyvQXmXWW2cJzWi+vUGwfcI0tekxY99ytFbD",
-	"AJjBEFPd4Uw6kDuqofBqK+NXTDCltlsktvDdFlRsVuKP98UKAHIi5OzQ230ush6RGHHI/UhzI3WHRZZB",
-	"CUHOaAr6EsByG25ITnbeY1egCJL7gzpZW5eM4O9QgcxSW7IGd6AQAmAvURhvt8gpoyk3S4K4n50ndzFB",
-	"6FUSr5DTto/rQ6w2CzFt8cR7nxvQgyzsm4KQ40GXV4fZ3hjlspiSRE4mXBMsTumVmyFzRDHnCndyq7O7",
-	"3fCY7HXBw1YbXd0WSb2cFtxTebnZ9Nzb8tJe8M0sQbuXK93cpep071DhX4trvLE3lSRjllxGAd4uJH7b",
-	"Ul53cLVM4/YoeiEwduIwCVZhFEcEUPFRnPoubhW8wr4IAAvJo+AV9sVC67yN8Qpd3P7PDlb4l8gM+B3g",
-	"AevO+4/HBvyaKLxBovB5DbtZnVFgmyCX7G3ns6Hxm9W+F0S7B0/zjCpbNQm4BxH8IWw2Y8wdxxCNCgH9",
-	"eKG28unTT8Z2ePoUCybFqDmVmSvXJ0rPEQ7mlRSqyJ4oxGvnYkR+K1jOmdq2CKxY3O9b9wJGPTT7VHQW",
-	"NqlBHIJ4Rrl2LZ0s9oCzAlzNgXVS9AUtW7Y/McvCT2BjHUa1A9O3X4CGOt7GNt+BJlpg/5UNN/vCV/ui",
-	"3AHYZmifg+NpgrDYUM9btpGlMEE3A1yd7Z854QC2Tm0WRY/wYdkFyH2LCzJgesbMITl5VK4Yy0SCSVpj",
-	"Dqe4QtkzLOK2Ks5T+AKOHuxlcF6Lu2lM6FWFerDRFa/EY/USWi7mK/uaSDxMyPt0Bb3ITS1pmSUY3YJs",
-	"2XtL2pHvrHvQ3l61nJAWG5tKibAZy83D5CU24MsZq+ixt0i454GEg3cN5wBRFw7yZYRv2bh6qavwneXy",
-	"zZ3ksmtRX6+MW6rGL3ytlPmjBSAeloMYxJYqhjcDfjvXNcLvrnqt724O6l1Fbu7YsrYaLMfNB10FuPht",
-	"ToUupZJ3HBiTNmeMbFWEsRPEUdn2LUXnvGf86J7Hviu2YUAFZ6zSNYaKeRVJzBofSk6Y2WmAiMDyP66j",
-	"sl009nAohZkFiDQTsQtQQdfJQzKQZiJBwwdQGE6DVtS2KQwIe5qBSwIbu2wt9k6BTjgru6cAhkRZldhb",
-	"qDeEKVb3wwhnkM1lEiTs7LwvJvKK2dKJGflPEgfNI2OUydjyJgNht0Wh6wLwszjo7cG1c9goV5YMHeWl",
-	"QFUBu5Gk1a4xlQYu5rUcATkUHbK6ji99UX2jpuML9C+6reMLtG4BWBNDcQG0VHkMNsBkOxDAJ5tg0Lop",
-	"yaH5PMuwwRLiUyDFhM2VAAyDK9IxG9zpPg9a4B+W1azw1FZsL6S7injM1T4PviO200Zf+vZO+NLTpz0b",
-	"qKmojARh4Ui74kA2j4Cpn3HByq55fbHQidFMnkP3mTodEQxxo9BkdgOMdY9dqeE6oHuzLxAwxFBiZMFD",
-	"8JcehBORct2NnyP2SMkybE8nsAyx5XVfIOhXNo98P5cZvXRAhuBrUKilcu2U1JSrRAoBEGUZo1c2rwXW",
-	"D8EZ7iwDv3Q7A1wTjO5qkmFicgi9sshvhdQUGvVQkTblcOjvQ1+gI5ZdcVmosOtQJQSN+TS+SmmUy5nF",
-	"QIHZZfzKu2Wc1/OJIhM2kfncK8/Wv5YzQGJUke9cZ49cEewslPpmUNBItwUEaz7jWn3Ygqh2d8/un4L+",
-	"Wjbxmfpx3XVw/mXLNMsK7iUV/AjfsGr4vRDX0ainkynlI1FR4NaoWpUuu539qKrH9g7aII2588j4ISvv",
-	"4VOG3N4bllB5UOJfwu7+lXd323fQ3uwu3QkX/q46tGtZ9BgqcNmpt3Ew7CRduseaz+mzQXMvbSfNF8N9",
-	"1uwOdpO9dJ8dDJ+1l1vbuk7NXt/1s7u3pr5OLd8JTgmuQDCTTnUid1W8/dFBf+VarxiuDBQcECGDeUUb",
-	"qbjKLGusA1tEnll2v/61gPA4jk620Npz3aW4CppUbS+7z+x3asxjb1z9zd7W1pTqcQv+eLN0hQNKWHS3",
-	"+Z9uXHPmulVBothjrUmw2e+yoqiOT5Rdo+thmlDb9zIOlwpdsIYyX17NqNZ5sXYtXzQNbjn/bQPrDN3F",
-	"E66PAe/3gfbg13YAq7ypAKIMuoq1OjZwnu4EvObRjcBjr8+hjWI1BPLeQY86553VBG1aCroDqSAD5i3D",
-	"HsCyFOJSyJmInI0YeZsqdOXa1mPo6sChUVfHqyskBADMh2MsF3dFXRbOtTZfuMIq79005q4yc2MJZOf3",
-	"pZQH8L89hgrgRaw7sHsscZWQtQ+kv69fayMOaOb1TupXSHZf+d+X4H/f8ivH+MDvsRn3sxrJo/O+M6YD",
-	"3vdEOSN3hdfF+sOc1wK8WFx79jajatsCXSFD42mNywegrJxTw9jBTlukuhLfSqgw9uaA2abNwF6tVedV",
-	"EwDzh4+MmLYIX5XP1bPJUvv63ZjksiK2OUsRbPYleeY6m6Xze5pW9pwbd92a1bwWxvvKav+SrPb4GrqJ",
-	"2z7oKxitbabamlPMc6+N0b/yJQqRS3ll1ltFEwTWumQkhiKLuIfZyWAQupTwaLFUIcLiAwyCgkPYcKyl",
-	"POBbqxFWxJLfT5k4+nByt8xBtwV3TPW33/Ldk78m+t8x0f9rRvzXjPivGfF/Mui5Sjv4wVwz4NXwH9Vq",
-	"qxlVZFDwTGOefCUeHqS6goZ8a3o83m+XGw9g9eYrNmu8Bxd7KfUdE7QVgtfaKCc2M9GAJcfSFtlv75K4",
-	"KIVrED7GdO+SfZEt6HmCCrlgLHUeh74w2rUUmPatNM8yaIpAJowK6Pi1Xek+kzPbfn8wdyVIPnHJDOF6",
-	"CfrkfVDmV0i0U9i/h2q6gaZphruDngmPLwvAT3bmPpz475w8/gdDR5eFFJBxXnPPFktuXwJW0VGhx77e",
-	"FkhzVYMES7hA+fDfCi9kqNpYgCAwqu33P9fHUSIC9oxPHLHo0mrKEutMhMw86yVHpXQ5ce5lgLekMEui",
-	"Hjw7GAtga+u7MMzYIMBqcDkXakKzjHx/9v4dVG4abgLJ8wnNMkQwwGySqeSQMEMvmavDsUM9UYudL7YU",
-	"4vcH3T0s6tQ21vXSCpbUoQ8F90UAYlViWBGaKYkMqQqetwCPhZmpqiyK7AtbCNki74dDW6gQ254r4Gf1",
-	"9etx5OoDwp5TVBHqloAKC+G2tNZueFmDvbzr74GVydzsbERGBc1T5tuexD82oT9a8wc2jwlqM4dEDoe+",
-	"TuHom7cn7y5+OP4pTDB35wxt0GqSLaHWBTNTq8VdeOALJO2S/cwtuvnl5v8HAAD//w==",
+	"7H17c9s4tudXQelOVexcSpblRxK5bm25E6fjbucxtjPpmVZfEyIhCW0KUBOQZU3WVftp9oPtJ9nCOQAI",
+	"UpQsP5LOnUn1Hx2LJJ4HB+f5O58biRxPpGBCq0b3c2NCczpmmuXw12GSyKnQx68+UD0yP6RMJTmfaC5F",
+	"o9s4HzFC8ZUnivC01Yga3DyYmNejhqBj1ug27CsXPG1EjZz9MeU5SxtdnU9Z1FDJiI2pafsvORs0uo3/",
+	"2CpGtIVP1ZYfSOPmJmq8PDt9fS4vmagfkmJKcSmeKBInKh9caPNqTAa5HJP4x6NzspVSNepLmqdb9t3Y",
+	"D33EaMryYvC/NE1vTexu1fDH9PqEiaFZp+3O86ih5xPzvdI5F0Mc9jRXMl8c86cRyxnRI0YmdMiI0jTX",
+	"qgs/xIJd64sEPoyJHBRv9dlA5iwiVBGuSULHrEXej7kmXPfEQObw5oDnSsP7LYK9K0JzRuSE/jFlhIqU",
+	"9FkmxZBoCR9kXGmiR1STMU1hTOMDQntiTLOBzMcsJVKwiMjc/B9XlAqpRyyHTyMyZFqR3XabxFxc0Yyn",
+	"bvAt8oEOuRgSrkh/3hOutyeKKJlrcsnmERFSk/6cyMFAMd0lVBCu2RgHxK650oqkU7OeMNjZSGawGlwM",
+	"e4IraI+lhF3TRGdzIkXCIsKumCCzEc8YgYHiCtA0NZPJSc7G8oqlrZ5wFPDHlOXzggBw/I0lW7233Yka",
+	"Yy781tdt/Akfc11Pq2OpNExSwYrC1o5kliqykbIBnWaabLfbETE7Yl7dbrfbmwdETrWhhpyKIatZ88x0",
+	"WNB0ZUbwtDQh21Wja/pqmJ2mutFtcKF3Oo3IzJePp2N43Ibp2j/9ZLnQbMhynK1MLt9BT3UTzmRy+UQR",
+	"MxQy43rEBexlQrOM5U+U4ydLWAn8775MxA/sxgwzZ2oihWIhozsCGjM/JFJoJmDT6GSS8YSaOWxNctnP",
+	"2Pg/f1cSmA+7puNJxvCLNGR2SK6NqJEyTXnW6DYOhZscTBypGtbBkjbNckbTectOkClgmd1Ge/vNP37Z",
+	"+en5Xzufdo/2T5+ft//e+bh7vP/+udlETfVUNbq77RdRQ3NtBuOmQ/wg7DZNc9GViZZKy5x17WS6lSHf",
+	"rLueH/B7XM7yTq87V7IRl3uPN1tmAHYC76R+LacifZQdEVJfDKC1YFPeST/QEVU4TrzI7rMFu4tbYFia",
+	"63WtXSiG+RgbUT+/YNl9d/Em8HVzGGk65oIcfjg2zFoOBuZ189NFyhXtZyx1u2R+fGV/e9gelZoPN+i8",
+	"Zjx4NyqWX7EcpiUkOXz19vjdxc9Hf3+MvfP9BSNavXnl8T/GztVNnPRZQqeK1cw/9gsQr9yuj4JO9Ujm",
+	"/J8P3LJp2FCwYWdMpDA+OWE51dIw9Us2J5bR/9KEYTR/ZnOCstZ9N2y72LCP5bGs3KrSuB9jo95ypYxI",
+	"InMyy40sFQdzNJsR9mi34geafqBDdvcNgMupL9M5HFyaZXKG+3hFs2m4PU4UsCtbPlJcESbSieRCE00v",
+	"GVCQfZOY1u+7J+1iT45xAKQYwMptqY7XrHNZhFw1Sy+klfgG/mrOjuHCRr7SIysmkhEVIAFO9QFK3IQO",
+	"KRdwXRnpitqvH3El/CDXWgj7NhDcozCT2KkRXJFAns+tCqCMDhAK82SjKsPjDRGjdAkSt1lXI6Wj+IcK",
+	"wbZpyEiKQQP4CX5PgcLIjCqimNDAzBXrCeQXXAoFNEmE2bCiCbsJ8WaLvJNGbhySZGTkX5Dd8UydWuL5",
+	"fqzWOVZGFL8QVlJfNtHipWCqRpIGcc5Qkk5G5L9/PWz+gzb/2W6+aDV/+7wdbXee3/wFFEyjbRkyaZm9",
+	"b7UecQkyN4p1F6GYS7gMWmerFsA8DqaudXahWCJFqsh4avaV1Z+Anf12+xEne35+su40zYjNBLWUFylj",
+	"kzvS8U9n79+FVMsNHZt/Ox10p0NontO5AjtA/3eWGL2cscm3QN6PxS3dAiwwy5zRS0UoSWUyHTOhWUoS",
+	"KZTOqTn2ActzxBZHPREHexNHZJGpdQkl3vbm1HuuFekb2VxFjmuiAK96whwpXCrYL2fx8UzUjNXsGu4M",
+	"M0+pMFuXsSuWqZATGy5MtOwJKoLvoSfHxQwnZlcsn5Mfj84PoKcP78/OVXBdhnzO6BxsontCimxujgcb",
+	"T/QcH5kb5PPNcjZ+lOd4199bMjVnMRc0q4oDVmAeUJ6x1BxRIwNkKEzb0R8QjopSnzFBMjk047oXVe+V",
+	"qRpH5IbAYI630radxuMo5HM0f2HfYDekxHblaRmVdWoEon5mJAaZsrhLdtu7JC4URSA22hMTqkeGVBVP",
+	"rWTl2onIbnuPxGOmRzINr9QYe4gPzZ8x2VAMlr8n4rfw7jupD92bzkCzGZE9NG7hetj+i+2cZpps4F45",
+	"awPrCX+A001LWa9l3udpimbje1PXwLcSkNcrZ1C2xGw4JkvNIOmYNWXOh1z4E5LQPJ87I2ZhrA4tzffl",
+	"pDsFzb0OxrmSzooJPQqhkSSXSjUV1/5UWWYzrlGUiikbTckPJWAPPVHmDz9y/Wba/yjoFeWZIdMH7eaQ",
+	"69G0fzENmgu2FfsiiZxmKRqnzZxoMsK7gAo1YzlLyVSw6wlLNEuzeYuc53OrTKiRzHU2vy8H6RS7aUdS",
+	"HufKba2Z2WPs77pLgpxEILshG/HicKwq/AaMAOpcyhOaDx+2m2hQUBdG8smgtWAzrXJgrQ5kwFmWojMA",
+	"tBO8Erb3d57vkv5cM0W4IDTL7nkUdwLzRLlno2hJ4oa3cg8X5/PI4s0TVbccpicrMGzvk5/5D3YpyEa8",
+	"MKLYcNfqTU4OPbPLuEBHk5t8n82lSMn+c2hYyyGDa8l0nLPBVLHU+4fenJ9/IBmds9y6uwgVc3tr5ySf",
+	"CvCSUW2pzshquztG+JYR6U81iTW71luTjHJhhDBqDVOJFIIlIORwRZJMKs9cThhV7J3UL6d5binw3sSY",
+	"mbbg8ktsaxV5BF5w1gm0TKBzxL6PL4BIMqZm3leMsOsJz1n6CD4CmCp0XQxvJTEuzuexiLGyEKx2Hbpk",
+	"Ki6FnInILUJEcgaPUrxg0HbRE/brjXhhxMulTqPRgpvu6DphLH2gbRRkf+AqF8y1V7UUeLM8ePu2221C",
+	"E82vcPIqAuEfmniMvTaaMjRGgvGs3u2aKTyaWbs0dTNR62EkYjruG/1nUFoMs5WLw7H3xwc6zyRNH+X+",
+	"mGBbq+8PqxIvvzjuuWHbgfBmJ7X+TbE48sdWhEF5MzwquB0CNwRqfGarFoZitFu8R3piKjKmVMk/QBTT",
+	"JH57+MvFD+9f/f3ih7+fH53FLQIai9dGkcMroiSZjZjoifglbnITPe8xUXSO7bqB+rWLgtsDzz7LkN/k",
+	"jKZLBc1TqtkJbvA9DYo51ewiK5qoGmFKz5fxB66INAtsjonbC/OhZQ7klGkjbw40QwuA5mNm7mv4vXlo",
+	"fl8gyH+82fv7ybNn583tkAA7Acc49T3czipK03CGpzEV84sZ5S6UqDr3hXfC+UtJzDNinpn9soNXZKNv",
+	"GIH5iSYQAqBAtphRnYyY2uwWcRKd52SCZAmraN7abnd2nVC3zrLBreIMHGYozvC3fD07y9Zz6ZRuW9yF",
+	"dXo8E5dbG7D/jGXOinWunO4nyixm031QkF9PbMSnh+dHFyfHb4/PL04/nMWbBHR9sDBFoKr7Vt1aWndI",
+	"zlImNKeZilAuyzgTuidomuaGScCQYCTxy5Pjo3fnF5WubE9kIw5JMD4gaKqy/fYEjFoZceF3UNKIFAz4",
+	"w6aRVCs7QjbicK9jAtzH0RtB0wcQ3CYeTOQ5U5Gaa2uBYrkgg4wPRzoK6dGsm+F4nw6Pz49Ozy4+HJ1e",
+	"HL58+f7ju/N40/ThBe7grXgzMtzAq1hUQ4gTLGtPxFVKiWtlncgpSYZ4AmJfjNY5s1ZuLWFWjonm5hsu",
+	"hq2VcTgLcUGGBM/Q1vHFXdDvpCaKDwVLCRc+qsFaWggTqVFRzvhQwDJrsmWa2UIN9X+6N/qdJD660U0Z",
+	"lgBkP5Cbga1R5ZbInMhaJ7VZoWPxGsylD9on0xEXF2h4XbjozNMmF0ZTvATba2WYoBK62ChyFvhqH2nr",
+	"AkPtmR2LH+rKzSvP67HYsluPhAprXxlwwdWIpWQjLnVpBCugbG0YMlfOwhZ5VaknvK4ULiM4B5zS2c/l",
+	"TBkej3b9qWI5SVliFHfDKQlafA7MN/jPnnCKOmrTKVvgNGWfOtUkDjcqthIWEphRt6UY8OE0fxw6A4Wv",
+	"aHHRnudW2GqcxbsE/B6GJlGo3RCS/Hh8/ubjDxf2Bjp+tfkIAUaOzMq9r0lulek9olEvWJdbgo2qixKb",
+	"C612fLGzvoOR9/FUbAjqXlvHpqhhZ0alhC9LCjY5ZVfykmFMM8/VY6jcMN076ty1c3p0pZsuU7mD1SEb",
+	"cd1g7MUAc3uU2EzspDYyc2EDhQxGGISVPkq4Jm7X2sGa1XF/iU1aPl+/O9XgTVGK9uyJxwv3xDP8dYIH",
+	"qVUQcOJUkUP7LrTeJT8wmrOc9Kbt9k4CL8E/2b9IIGFUDjiwVznp46xxURbltZJc/+nTp6ZZNKNeJVTX",
+	"hOIfZjM6VyTGtYRUgQXh3Wcw3ODW39/hBoNKubqsswQs8b2Z45BSTftUMZJKZoPNwMxEZjnX8MuMbJh2",
+	"yWCaZRHYc5oQcyDRz8/FcPPAfAjCiZEmvYsiiAjIWWI0OUX6c8MaWTY4QDXH2gdWmVLWdOUFtr0zll/x",
+	"hN3Fl1dy4hlSG011Kmfijstpp2vkm9FUg55qWnHGkAd6Kx9zio8mS9fP2CpEah0CM5JNyWuJMjdQHVcr",
+	"CM/zV9/JgGfMEKERoCcZTUoZSGQqUmtNyKdCmKHi6AvhOqBfQ6pB3EqrJ4LpKm3O9nQCVq9F4gYLajEJ",
+	"Z7m1UwaR/cAMsTgAcXAC4j/bivBRqOlkInPN0rcs5fQcXnrQZeQbvBibFi+g37qY9nKQkyJhR6aD+5r+",
+	"98IryI+GwGiIHc0tx6d2Dl/KCWBOSlydPMa6140D5EY/ljDjCnJOczlhueZ4TQTZomsnhUaN66bMU0N/",
+	"2zdRA31HEIEHTS4mtLkMtvZCBlvQ1O5N1EhyRs1cqL5tNOd8zJSm40nYxM5N5EJMMjnkSxJWrfoFb7gk",
+	"T1DDZyOpAoMAjgVlNivmbVBlv+B5T2RUafe6lQinWYbxUkVGlk3tzOV0OCoLgC2v4dt30c11yebIcfDp",
+	"E2WUBpbzBEfJ04gIZhgPMiWeQ1Ru140K8r64IjYGpImCG09RaosxqLz2mf2zIAn7CXIwF6xeiLypFXmh",
+	"R9TkgFn5M98wJyehuhE1zMqgNINcpyz0BHu4d+PSD9cix3cYkOw/72CyoWNxv5bToW34ckBmFfKt0M9v",
+	"fqAYeBskyx2/KrE308/FzuUfL66eXXfGu5N/NqLGhGrNckN2/22e/ooR27993u7c/KWxkLnqWz7havlB",
+	"hX9DBuuaC2Qatj1BGHH19AYpz7e1+I5d65cuq+LWFVerVs9lrBbrl/DyigUh7hcQ476/u2zVoOsgGYGm",
+	"KTfnnWYfgiUc0EyxqLKqY6apERhum/pb995N1JAzwW5dq/fwkln7IoL9Vp52fmLvb/Nh6Ba57ctPlGv/",
+	"aWU7wgHU74hdPwU5yVWOGeO1GRPNssy6kqc6kWPWIrF106Rxl8zlFCIMfETJAbERITyFmOwBEwkXQ4sP",
+	"EJEYbaXqguoYRKc4Z4LNLkAGuhirGJihYrpF4hHLTB9KjpkUDBzKPWGEyAMSm05ZDr2U29zQmJRUBLU8",
+	"gYyRTdebzufl3nrCdAc8rEwmRbP3upcMTytN/7ZWXuPLDgahdMH5+d7WyBt4sXxfm0vW7cqtCdzmvfLn",
+	"HaCtcJdua+TUvA3C6lsVtrQPLYU7cHtLOp/XtPTsphDtPjeYMIKGYUL2BBjZOUsDyl+8crarR8Y2F4X7",
+	"Xnd0XsI9Ylna/RjQXa868PeDMWqND9Fy6DJwwhnC18unBB9+uQmVx7VkDOmXlFkfJGHYLbgNoQXhQEJD",
+	"UoucjeRMgB+51VhBkbt+m2+fIyxmeYY76whBvn03nTpy8JH21pn86JthOBq9oprmF9M8q1Fog4j+j6cn",
+	"obz+RBH8cuVSGt5b4NLUacwiNbplJToeDMCFazcM1dDWKgDXEZgKVg7AcLoH3h/PCr3GTNyudZ1TqU5Z",
+	"mI14MiqpMVx5JcMMPVTY9ncbq5Q0Q/zrqlZOVyqczivXCYXR2XoX5LFSU5Yu3I/PH3ZudqvnBqe6sPhR",
+	"+UAFJykg5RLZ3XqVlG78RSLVOQeQnTAcEMNu0ELNYT2cuYfriFBIDHExu8qG8XIbwpUzxD1qherabqeG",
+	"FjwazYt2+9n2ixedvd1nu+0XL7ZXI9NApkGGMFZlhrF4V8vLW65nc8HL3Gbwr9rTM3ztTFO9Wiv0N7xr",
+	"uG5PvABVgyElbTitk3bRTGl+g1QjsykA0hWRgcQUK6Oux1ugPMSFTRClOQgKg4zAGF9okZdSaMoFOKYU",
+	"S3K2oFxreXnxfLBDt5MXaYc962/NZH7J8uazOi0pPDBf4kJdcSMuuwEPQlf3JWMTRcCmy7UiZ28Om529",
+	"fTKiarSSa+w87MSvNhesdUU6MXlh7scQbzcwR84oLcOcCsgzpUAwLfIzYxPCNdGSgEyN1ukiCwHM6LhY",
+	"2dxBhiG9lI5tY3+wnXToLms+p8/6zd20nTRfDPZYs9PfSXbTPbY/eNYO2fx0ytM6GsGo/Drjg7ftrWV5",
+	"MO2c4QH76sYHHGntPi0FykIIhc5zkjGtWa4ikvIh1yoiccuqps04griCCWZMYDK+f9pqxe6aBS0SUjUV",
+	"G47NDCDqDWSXDQy5RA6MdK9IkjEM/hy7PGQEndOjTfCaQWua5RAnEtdn/sc+1lODCVPPZJVZjOdNhW4i",
+	"5Okl8LwyolpghNn4X92iw+Zv5c7b0Xbn2c3/7vVaq9/Zh3dKr7mx799s/mUZJZ75e6JikBjkjMU2VQGS",
+	"O/GAxJj9TbzBwmr5V9xDDj6qUr//WEr93mMo9Xc2ZFXEy3UUIn+CKqfYrfHtGrx9r8K/FyUCUNmjhtnp",
+	"laJBp1avjYrr3Q+tjiO8DdasmlarxjTLCHh7Cfh+imRnm0AFhxj4s5Yoixkub3GX7DUSETU1TEER2hMZ",
+	"+PCM1oIR1y1y6GEGO7tGqchpYvgP2fgoeCJTjPYjgHCiIIccwAfOYDldnDWJ/WmONyOipA/K33W5hB/P",
+	"XzefH5BMCiM7wpwUGTJNdtvtACzBoSPAzKyKY335VW6y3W6Z/551n7eftysMpd3ZrTnRAfteWO0PVAGs",
+	"ptHCHGqOljBCYLbs2qFqHvYhel7iIoP/xTzoEmrD2UE/6wk+FDJn0KhiTFXQOYFfVKfE5j/lx79L3v/x",
+	"xe905y0/efnTCP7+5VInnb/N03H2+z/OfnpRx67eO4tweV54Vq17ROZkksuEKcWsFqlGAA4qXMzRBiUj",
+	"s2/m/YhQMpEpfjvJpkBAORWpHBM1HQz49aaNqTAvlGKW7G8gR0JijvsFeUyX5KyJ1jHIwsmZnuYieA2o",
+	"u0U+OagJYZsKovK5ItRJrhY4w5wDQzfgmTKtNl3KSIt8yLlAiIPDs5fHx/6yUhOaMFXdiECKXfue+rXX",
+	"u+5sN3u962dH/las2ynneF088YKcvn5JXuzuPbsNp2FMkxEXrJkzmgbADYsXDDq8F3W5+lYwdRvie816",
+	"WE64iBxTBxVURs9ZgOkq4UI1omo8WF3qbH1O5QLcZh3a4wK6YPhwEaQC3D6LiYB1yeVLQwcqqV012U7l",
+	"2JgAs2RZFHM1ir4WuiBEp1gMrqwNMP3tFluVi4L4vNo6GIY9fF6ZcW50UJop6a6m+Jemtew2jwPcjwAe",
+	"cKUpq7isF/z8y81GoKVhxMXnVbe5a2PxPv54emyYocPxcEfUvH5A4vooDXRnmxNlHdm32J+qjjMbCALj",
+	"DmQKONalHagTLk4ZTefrWD8gRWCRLJZYLOq7ghN8P3v9Xb1BCwqX+37lyJxvsdz3o/nEHujSqtsUTHW/",
+	"p9/Ij6eqItQvUuAiq4MrF95EEJlDPOZZxh0oGiCgQWAm7SMylB7xPHV65Pn5iRUKsQGaITAtB6nBhl1a",
+	"q2Eh2jKbdekv5U67XYWqRuPg8sgeN7GvRJX3drQvI+foVse5nV49aT9Qudx9TI/xN+Hw3VtyzgSbPf4x",
+	"K5nbF2ZQv5mBd3nJIUQYKUyy4orMZK5HAHW//FiWTtH2/Q5RoVxX7IsiycG2D9Zk5pJjAaeRK7Q3hrAd",
+	"ROY22U/5iFxnNnDZ+IpsWD6hSCoxYwo1Qa43WyTU1LhI2XWMkaY6GXlMPFDX8KOKaL/97J7+hdqFKdn6",
+	"63YMotVKEcHl2NtFgd0sZ91KfxrNfbxuAZwToRU/ZcOcpggSs1K0UVwkbBltjdDMgLUmEqOHhe36VUup",
+	"Zk3DvW+ziav6ZYldq3HXzwjRfPbaO6QUeU2mQvOsCFx2kc2hdiIvIW4Xm7z7Ia53uwTceWH8CKOTgRJo",
+	"Dp09bxEZM6ogp9BGavtM+rEUUkvBE5KA2T0kyP2V5Rd29m8rvxA1Cua9MFSjTu7s7LyIyMfzl1HIHsgk",
+	"Zwkc6rIdv9Pu7DfbneZ257y93W23u+32P9bbfJclVg1KrLqIyiF25umtQYnYrhjIOqm8yJhqkXfM4WZY",
+	"d9WiPvzw6N6MKn1hDp9tpAbdiCpNaJCN4533zkACYCVgcHFbtLBDCsJ5ewLieeGUI381PbfIB5YrrH3i",
+	"TG0ADEDJmIupZoA8gIsC/K92/9aOh90NjLN1s+2zjAz5FYO8X1hhl4JuumjdpavOw3xpiwpU4T6rC7wt",
+	"7WUtI8Ac1jqHFOZNru2RKoi46pCqHbNaPpx6D9Kh3QiEyoQ2Imsctlq3tgmqSrfISY2bKSLxhfc1ldlC",
+	"39ClGDbRMHbPKNkwQrTGUDkjWJeocMgCBpqL53QnSE6Y8KAbG23yX+72sOAYm6WR76xkr/vt1Te8ucRY",
+	"Ms25noPF25aOScdc/Mzm9cehXAQhKt8EYc0GxSA9yXEtFAxYijitJYf18kpVvupAsd50ws3fN1EDM/0O",
+	"p3WFvIJyLdBHl8T1OZcy0Rf/7//83yJfEMgBnhV9jrSeNAq4j5dSXvIl3KIGqkIxjYEJAWDAVkKzrE+T",
+	"y7hL3mg9eS+yeUTOzGawqCfO6Jidcc3+64Ret8ihR/ow51mRZySlc3RxGjWSKCnBeoyZTWdHZ2fH799d",
+	"HL86Obo4P3579P7jedwTRfWlDhltegPxVLGDMJUCgwQc0wWwFttgGdMlbLC9iWQgs9RQMBMQoIHZCqSU",
+	"xQUeg/oIhKJcVYLL68ng4uKNVLrpjU8XdjUWaQJB0Ovu0RPEhGSZhUk0a5dyc3b7U0OUHoRJWRxenhjR",
+	"uicOvbBPydOnIOU/fdq1sQNzOc2VFeLMhM7PTwDEEd3MFbwhkI0iYvHC5nLaExiTwLVbqyMIN8IohoTm",
+	"GEpEnj61mheS8tOnDjObqKUxSz1RH7R0QCZWv7DBDjlTcponDILLJ7nULEFsqYzZumn+DQQb6gkr1HrQ",
+	"X4qevCL+5NwOb4Zl1y5hFmj2UHQAVpGpURWUi9MwCx0g8IPIs6SMVhe8OY5aE+rEBsVYhMxU5gQwtQr4",
+	"xCJeFDza6HjhIiD7CIiBi0QTF0CAyXfWJcloMkK0aXMa0S0D5SLsTWT9Rz62qItETqtyUcmZ9PSpw++E",
+	"H4UUTUAV7wnbytOnNc4lskEF4SkbT6RmQheuJrbZIoeFA2lWOJdsc4CyvtKphLUPQGEhjOYZZznuG9i3",
+	"9EwG/jU1olC3TgrmiI1dJ9k0ZcFqYa06PiCCcfhbAcNyDq8WOaMDpue295RN4LEU0ERP2N7IiF5BoT07",
+	"XujtANoKp+ecezKv+PV8EGlPTAX/Y8o2DQkawgTrnDllxYK6U3j26mcyYpkRNFMJLrSeSKZ5RoyMoAjF",
+	"jXHp4CCJEI61P+zt1iyLyOBYDkqC5IymhPZEgViPSOLQSTONyYYDBDyfT1g5OfG6OZvNmubib07zjIlE",
+	"ApaFg3cjQvZE6Wvr2D6w21KkYVov9fZeC/DvwwE6CioqaMJRYhNdD4APS/SDRAj1RJqTLAeBTzMKkllQ",
+	"DIOckwgUfkDG7bTbOH5zxlGwxIobPeFDTlJu+PqYCyOEtAiA66PNIF6WJBujGvJid+/ZZtnR2BNLPI2E",
+	"VvJjeQrTQ9ooUBwzjhHLCFk0VcwWr3T4jgckttdkTGzWsuW6mmzstnfXQZ7fa7cB1g3eoerSY1ET9PSZ",
+	"Hn22N2DqWmzJnlgNWm/OjsWtR9HL4cz9eHQeIlVmSnq4yjdHh69aPXEo5gH6u7BEtEM2kCDMaUaAzM0I",
+	"EIw3yqDM4Quw1LudFz2xUcDwqciehjBPe/OgUuCBrKzvwNWS6Au8b6Cbbqnoy7LYrwO42bki263Wzn67",
+	"7WwiJckJg1Wp7glX17IM+VoHFBoANRWFigDAx6vnCuPdvB4NwSYvcXXqDR7kdSgu4NmwIr+C0kgz0vnv",
+	"vR2UuDKeMKFYkVbSeHt83ih8iY33iZZnRuxqRA1DvyhPtVvbrTZk6k2YoBPe6DZ2Wu3WDqpOI9AjtsBL",
+	"vRVmVQ5ZjUnBBryqyAmQGEay0Z97ZRu8KSBkmrtvE0I36JAZOZWip2XDrDcucU/Ygk6IoArLOuPK3I9g",
+	"CAQURgwZjir1aAEoS3e9kERNY+5hyfoKwTKwgp4Aj1MjaHKl3YRgMYrqw7/WK9DFK1s2eucmuvVNLMB6",
+	"81ul6men3V4BHFADGFBszq/lGOW6ZNtyFvpOOZe8ZFprF6a1crK4mGZZUYiWw1QXun02mnXEXvI83/4j",
+	"Xei2vazbnRXdhlnS2LfNzt57vtPZ2W7c/HZzx8LNYDOprRaB4U8DxxcqZN2CMycw1NdQkquat6hKejqz",
+	"VvA6Um0tEGC2nAA/u9K/XTNDJJuW4af/sRVGCSMoxS6SUt1SeJLbclX/4P3t299fLNgIX+6u+eWroBzl",
+	"7vbO7V9VobTNd50Xt38XIiWbb3bWmFu17MNN1NhrrzHGj+V6Fr5y8W3fYVmh0IYDh7iw3vz6m+EPajoe",
+	"03xuWZOnSqM806GCeHzzRcOcgIlEQ2CZokopmEVUxg8Sgy/WZzbhsV/ztNWmf96ULYo6n7KbBUa4fS9G",
+	"uJT3FWP3iRiGqVxUzf8Xn8Yvrv46fj3/6/j1/sdf/rb78Ze/bbOjd1fJOM1Od34apZ+u26ed1/Pkx+u9",
+	"MP+hxpNwx1Xy2ZxLIE8Em5XQo406hVdtyZrqMic9l0qKfNUaD6lSUHcdhRfUA4uLchZWvy5TVdhqlU2V",
+	"NqPKqoKHOM+MFdS5ML5X8Pj24ZSbeciADAM+97bzldvwxLpJVD0bt63cfzB34eP+cP0JrLy9BksuFzR/",
+	"yAWwvbcOU66BZPq3vj2Qx4QKTw0PqblVbqKqIrD1uSDSGzwj5uwtO7uqlFdreMtQyjRy/pBuKUkTrFpG",
+	"GzW63zYpgwr2BMSMmObGcoyh7FAzAcKzDxA/FXQ1DEGwMR0hsJAL3hpywXpiA2H6cyOKuap71l42KOtg",
+	"l5CIhtEkCOFnOqtiq/fEYjmAyNcCgFF5rPTF6bkVwbYd7hGAUIO5u+qZwGni4lv4QAdsNMgZwyicyFtC",
+	"XIM2Lxyk0zKQkyK0xGRr1KNXFTZbubR3lxFB2mp8m7ysUtb/u2B6D9Zi7+jQHG8o2MEa2yMpCsKtF17v",
+	"pGr7LNsPVI9Q/1vFprYKb3itDaMMS1FCZQ61vy6EioMj2yp1DgINin6YHyC4YooFvN75iDOM93AhZeAw",
+	"I3Ho3QeFUOc0uYQaAWTMxhLS9pw/qD5eA7rNudYYAVsO5VodedETG2Cb1cSBd9owWHBDUpLkVI1cqa8+",
+	"I9MJWOxcOzJLrb+iAAj2xjPwO56///mo4nX0YM6F77GNvQJz5ljeFmpXuOIQi+YZL1Y9zHTiKOLXz2vZ",
+	"QcphNcsCkayasRCPsFpNWD2CvdoRhJYY/Helj+1+J9lJd9neYJ/exUBShJSshoQOhN/vrP1f2+YgFvb8",
+	"C3DwwnxRJrkjmow8hIf3IVovKAcAAT0HHqIMq7Q1jXmC7quStxldwj1R8Ql7hXfB0XweVO+SEwzM79Z7",
+	"z3oCfPWFS7koRA33xQGJP/fgvPYa3V6FQ/QaNzG+BmbrjTAuynlnDXfcrGG5ZDXHLWHoW0LpCcN3IZbA",
+	"BgnA7Iuale0XpB5uv44nvyxZAh5qXaqwzjvaUEqoXDfW0PQl7UpVW1LIdS/WsSE5e1PjFga+7jqEKCYr",
+	"DEmrTUaoVCwxGdnaFEXI3u9TuLdNv8sMM+vZiRA5ekL1qFUPMrJoL/GPvllrSc01tI69pKY6yXejyde+",
+	"/pZZR4sb8e4WE6uKbH12pLvShoKHTQWnzVoJbMYqSutck1xq0AwsovoG/M2lsBGB/vue4Olml6yypKww",
+	"waA2MhuxnDn7UU8slJhbMHTYMbfICeiC3HnbGSogCNF8fn5yYM0ZWG25iAB1dhkEgfGtgTsYQ/mK9Slf",
+	"5M7qUVQSMmwqskanBZuKSwp0Xdtwp7RwHNuGguves9PlBpPicrzNXIL7/a2aS8p1dr5L1PdgKUFlJ2/y",
+	"XMlOHihXR3WmjgJ8zQdvm1u3UGCDvITlxRDWSX64CU0zfZpcTidLjTBnOmd0bI5UIgWkjwhNzv56wrWt",
+	"VGEP52wkM1djbqNw0+NyjqgaMRX1xFR4C7DD9wOME2vYHfHhqDmjGqIm88vNyNtRMHDpb4cvP358S47f",
+	"nb+PCaQwojBeAmMDTUMMW+SUQWizYUb9OVFaTia8lCwQEayw4X4tleCwphiou+ECJePmjGYu3UGNxjG8",
+	"qTDcCpAJ8U1bHqNisLbsKQ3qyeZ2iCjLr4RGRFxo1+IgkzLfrGNuPzL9A27pnYwxMtFMNxXsNiT8e4ry",
+	"qRB9LsxxWcz4rxVoLY2U1rRSgMhFU77iaiIV17XpojHVmiYjcyEeQCPmNPxXr+FD1y38v+Zji5fQSvu9",
+	"RrxWzZBS8aL/CV6976z9jqz9MORbiZzMHcNyhBlBeCOgFXLBlomORZbJUk55ylKes8SGrtp6mUZO8hC3",
+	"ngIwnmnDFUj84fDs6OLj6ckWRFZtSejNvxxvWuMI1tH0wY3smiaaxLnt9mKa8zgilAxypkZEcTHMWHOq",
+	"GCLLsZhsdPb2iQVj6nNt+DGWUDPS83bbGpEtN6Pkw88vj8iZ+QbCdy+SEc0yJoYsLiWgINN1xbMmLPdy",
+	"XVB2FNk8tHjFcj7gAMyEEhwwOgvtkNMrlnkbS7yQpQJLExPMZiEbC1k+JEzy2YyIYjSzob09cXh01uzs",
+	"7Td/fPnWllGi5JJZGL6wfKURg70B3G1kQgWGl8vcpon3BITEgnu0Rd5JohI5sRXjgUOwFJdgMu1nPCGT",
+	"XMKNyRVUbfZBoNCsquPlUMYWyQeroFZ5+k67U+M3WUpyFf57IpH5r0BlLr7/eHpyN5YaNc6Ybi7L61q2",
+	"t5ZocN9QnDCEUiKdqEKxX4nVr8Gw62rV/g9h2w9jwSWei9WXEYlqaE4zsC+kqZDBTvWo8VvUuG7aMwa1",
+	"0WzsWYXr+ty+pezXVacF7TA8uEYvtlZjV8OY3MZZxlOAwO/BAQ9r/SJhRmRqgSfSiNgIdCoCiiR0KCNr",
+	"wubKcWD0+wupjcTKBDHzIXOmyQa1pI55MBhwAC5CBGxAzg8j4wi9CsCOI6qdM7MnbH4IWKPnyIxZprCk",
+	"0m67Tco1oSMnWNplMzxJXbqQBcBv5Kon2LWrJOdvIHMSe6I4ikUYA0K3b8RY0gTuMvOPAls83kTmSFMw",
+	"dfSEuwAPPxzD/WcasKtUcKAE0pW8swHi1dNcTibMV5RCpEtIQTgv48UDppkDVwiGGQDO89SsP2K/GyZv",
+	"gUNGtMindw5lWIRKeM5BWE8VYj1MI0qDJQYtHzM6JxuKmRstDKGOzfP4x6NzUjFNxZslekW7D60xjFia",
+	"gNRCillePRFv+Rc9vK8ayVklksS5jdBsU3P5vIZ64pXbp6L21jgiw4xgJCRPYs4YDbrtH1MGyoQLAkV0",
+	"soJtByCKe9udGpixut7xFLlMFttxNU84XjYGZfHXHzCIM8xLdlMWSoPIMHApUB5AvVRAHVmF9XCQGEn+",
+	"ImWCs3TpaAF48WGj9YeMXU8yKnDPzGCh7dU9X4RNLRlFp737/C7DwLgqAARbawjTnD+w67OaPPL4IJRB",
+	"nPS8IIW01s6thrvlLjtl7sShbNr2ACrIylEL2Sm1EqA5rhCycmCOQcgQ1pYAqx99ObnPMrP4NnE+sjn6",
+	"mz58rifwvFs2aO9F5GVfQB5EJvgakTX/DSTCPSSt1d/h2a2o81/fBFCSP/HmeiwBNCgRcbs7yIip3uLn",
+	"A2tvce2g2S9Ma++J5e6eyAcJL/h4VkW69sTaHiDzopDaR+sCP5wvOIbAQhpil8Svjk6Ozo/IKk9b7Eu7",
+	"lPxGNo8Q5l3yHFF3l1adRWWXUk0gLlTjlfIA/Val0NoaNxE5t0muEEBSJw/hNn9bXqMFq+J3+6BnDlXv",
+	"Tgn5wkMeLLCDysHfQh8uQDnVhkIdh7RkQ0pd7FKZG6BGACY36kLwZZa6j9xp7IkSKS4JbQKNzcL/2Lre",
+	"2Ava4wx7cHFYZCN2riMLtZ+Vz7vSdF4CrqDgka6BwyjUwGC2y6DYS2EtoE6qtYroFNA1lQMIO7HkALa/",
+	"bAjRn56OdpcQou8s589nOVC5v8xzVvAbf30tNW+9F4y8OX97Yl0H5py8PDuD0/oTvaJn8Crh4MSIDO9w",
+	"wBcjqfSmtaqCWmAuQKN9Rj0RXIA2fgWQUmKjiBnZAXlf9a4tITDkDPwNLIWgxgiN/6bzFrFaiJxC7gGR",
+	"gwHLFemBdlIRynqNJa5MX8jx9hOv2bXeGulxVnZfruWsLMSHGjO5c1OeWXGz+UFmPJmvLvpouBmYhgY5",
+	"wL9/t1F/WzbqxV2P8DpKC1m9cHjbE1sc01Vag39rC02fS8/0a2ZEc9thYawKAxSUyx8JR+riyTTNLg1b",
+	"geMO0XDmsPdEYT8tMGwUgxgNgEJU4LDyVXzIW/7DbcfvEGdy6yHkYzpkW08fJYIAV49Ak9UjSZMRa5qD",
+	"mcua6qsfcn4FjMvGBY7kNP924gEs4uG9IgK+mxO+UkRBBZayGlZwvnCd+rhGS7cPYBu+bOHStDgUsyEP",
+	"RFkXAnwUR173sHpwgfKHAjnwj4nMIKmhVZvL5Q89mAUeLGrb2fxaLi6wFDW6XD1gt1MqMleHDG2tpKVK",
+	"gUVpt+1nBX4/1me7Q9qVryxZB0oTSEFfVOD+t2UX3/ihrxeIH3DsVVGrfPnB990HzszI2uRCEAGrdKdF",
+	"rvnLs9PXLhxbWqBH1RN1BcSrgdjONBlUEQ8QIFvklA9H2iWpFnHd+Lr1nZbKC8a+YnbsQVmNShNCGHeJ",
+	"awLgMH3BJwkegj5L6BSDz+9oRgjFmjOPevtlzQlhqfgaAbFc6r3R+dtoe7yb/KP/XLX//sfOT5cvfpmd",
+	"5Hvn4tkHtv+Rbv+Ytl/zzhu5e/Z7uWRIwFVf1CF3+SrsCNHla6IHUF6PYqxYWN8lEp6l+LsJd7GQTfAc",
+	"xd9Fuu88usqjP40ksZX7wQP6EH5s2Jic6uW23xBMxSerhBDVWJM0YzRH/oaeyhY5L1AkjXJGBwOW6LpM",
+	"PUMc76f67qiHZ6evrbHwt3WcFYWtpnIYV/lygyNsZxZ5J+y3fzTXIN3Xvk7i98P8ZxzmIyu6LHj3HuFU",
+	"N4usudsP+C2ZaQtCIVTWwo/sgCJw+WJAIReA6W1lM8sewCNcRCjexinqooWRVxwV8/p6XCPIQfzOQL4z",
+	"kG+JgayXVfoAjrKenxi9l0uSYslQaowN5JrMqHJaU4RZHtmcZPyS9UQMePKL7unYOWapr81S8S5DuAnU",
+	"f6vGovREGIyy6LZFNQzeCDSw5Q5aL/zX4Qs8kAd9TS/vw4AivoaX919Wa/rOWb95zhp6uKsR5Z7BpIH3",
+	"9o7cVSYrwO1F4Aq3tTkMd2M5EwnDGgbzkgO8RY6BBQ7/ySdNswo5U4qlPhy7J4rC4/EhhNU0j0QiUy6G",
+	"MYEKD/gx2Qi+hgyNCctdBZcIRDRIgbPNYS5dUXZI6VyKIYmPzukwPghr2YykYiQ+HjTfScGab6lORrGt",
+	"o2BDAXtip73rp2uj1OLSse/aVDMzkGZinth8KpqmZsxmCcwQbc0Bc79AjWV4lYzpvCcAVFM7R0F/qglV",
+	"lwqBmbAoACVmHIkEUAkyYDMymooUa1j69MEg4QCSReDGpVhWy9V5sSoyV2Q6sTVDl5jrDDF8Uf//4Yfj",
+	"gIAmd3Y4xjXrjvCkOoJFzJmL+7Kp7JWd9ut711hrF5zgqLVmbIZug8wDD1PoiseZ5weE9iFtwld2aJUC",
+	"1l3lVPNufdH3e0dJLGRaWu82iiuqdJYHTCcjUJt6Ih4YmaFJRQJJ9Io8McrVk7hbuMOBhsd0DkEYjHB9",
+	"19jwqGFOal3hRHuS7a7KHMVJkJIMe2DCIr1A1j5wDqP5jahHS9u8607/DRjvwu5WudXdr/edOtUO0sCg",
+	"bBcoo5N5BNwIcqkqxBtBUto0zyFF3/GmB56fyHAJKUin3W49ypaZCRW7FR4EmNc3sxv3Ebb+vUJ3ysx6",
+	"4yyhGc031wjfGTNNbcDdiNEMa1zWShhQNCusTu6qprmSTVRDDvdGxq+YYEpttkhsC2HbEjmzopJ3Tywp",
+	"5U2EnB14vc/F6kQkxorevqW5uXUH0yyDbMSc0RTkJShwbbghOd56TyAlKoI8wQByw0KcYBl1ADNhqc1+",
+	"hzMwFQKKuOFlvNkip4ym3EwJIgnsOLmLMjB9z+Ml9/QbXNSHaG0W6c5W5u5+blzRbAq6nHfiQ/Fuu9Zh",
+	"9fPGMJfTCUnkeMw1wTzXbrEYMsd64FzhSm5s72w2fHXzunCEVhudZ7YmeTEsOKfycr3hua/lpT3g62mC",
+	"di2XOs4K0enewQf/XlzjxJ5UkoxYchkF1SMhh8xZcu3G1TKN2+NypgK9sQ7eaFnFzYhA8Wm8Ts39s1h9",
+	"qyeC8lvkUapvQXYNVeTu1bdcJNC3Xnrr3yLW6CsUu6rb7z+/0tX31IM1Ug/Oa9jN8hgl/Dtgb1ufDY3f",
+	"LLe9YO1msDTPqLIADAChFMEPHuBN5qDuOIZoRIhBzhhWinz69JPRHZ4+RewFMWxOZOaQf4jSc0SWeymF",
+	"mmZPFPGJjX9MWc6Z2rT1BBEnyB3BGCouA9q/ojNgdVyk7Dq2kEbxjHJ9YQtNWhgjpwW4LCZrpOgJa6Uw",
+	"HT8x08IuwIoExnlbGtr2EEGdWKdjm34Qp3ID8CrcZdMTHjgE7x0oQmornth4KSjyCtAg/oqCGRUjwNnB",
+	"yvfEmEPpYGrjsrqED/y4ieuLC9JnesbMJrn7qJixLUdQDNIqczjEJcKeYRG3AUKcQg/YerCWwX5VV9Oo",
+	"0Mty/mGhS1aJsEr//m5Ypf9Fu/1s+8WLzt7us932ixfbt9Xsr478jZwBWRItcTMhktxhgyA3taRlpmBk",
+	"i6KAQjvyEOD77c1l0wlpsbHuLfGJcn1mv7l52H0JX5gTWZJjb7nhngc3HHxrOAdcdWEjX+byNZKYEecb",
+	"3cZ2u2X+e9Z93n7evs+9fHOne/kMP14ijFuqxh6+59792RcgbparM2A2B3kzVCPmuubyu6tca0jinaE4",
+	"xFEN780tmygLfuD7Nrqs6sKPORW6uJW84cAVl9ooXcbuIobZ21sYjfOe8aN5HlGcbfnrEmQpycwuWtZM",
+	"xbwMSmqVDyXHzKw0oE1hQjHXUU+4XrAieXGZ2SoRvjgPVAizJcBSdUD60gwkKF8OAsOpy0EGdAOcv7ns",
+	"aQYmCWiVbEBeBA796VMq0qdPi6xkIUUT8qh7wla3BziqIs+5W8lghiGW18NcznA3F2HVsLLznhjLK2aT",
+	"sWbkP0msdeYlDbyTKexUBpfdBoUa4sDP4qBSPdfOYKMcwonMwdWEogLW1k9LYBFhvX7ETsgR20vRAbPF",
+	"KYrsbTmFDLHwC+r2BKAMwTrdNSNBchojgASkodM84ywnth4bu4K8UYYUF6BUFttgHUy2njZ02QSF1g1J",
+	"Dkz3LEtxSwHzAikGtt2Km66G2rZZ4O3Oc3MR5zQxB+egyI+HtzZieyDdUcRtLlctN29cmNedNPpDBTjj",
+	"6dOuddSUREaCCLOkXTIgm1dA1c+4YGQqNM9w82DsIOJQATHwEhJh81oZERRxI9BkdgGMdk+5ZrYUP5o3",
+	"ewKxxwwlRhaHDJ90wZ2IlOtO/BxhzAqWYetRgWY4g8Z7AvFDs3nky6PM6KXDRAZbg0IplWsnpKZcJVII",
+	"QDvNGL2ycS0wf3DOcKcZ+KnbEeCcoHWHcgADkwNznHPyx1Rqao6HGXhTDgb+PCCOx8Rc63KqHA1a31Gh",
+	"6GA8jc97HOZyZuHUYHQZv/JmGWf1fKJsaS8vPFv7Ws4A1BlQVCpQK5A+AdF73HByOJjzFhCs6cYVrrcp",
+	"lu3Orl0/FVZ4ob5ddxycfdkyzQITYkEEP8QvrBh+rwovqNTT8YTyoSgJcCtErYCvNbrbe1FZju3ut+E2",
+	"5s4i45ssfYdvGXJ7b1hC6UWJvzSw2EzzWbXPnfYdpDe7SneqcnxXGdru3aOIwEDVKAHvD7aTDt1lzef0",
+	"Wb+5m7aT5ovBHmt2+jvJbrrH9gfP2rDzgs0uIPfmYqwa3U673W4H8q4f3b0l9VVi+VawS3AEgpFslwdy",
+	"V8Hbb50yomCtVQxnBgIOXCH9eUkaKZnKLGusw+nxZSzsvQ+1c9y6kQ3U9nAecF/G7lm8uWg+s/3UqMde",
+	"uSpX1YEfbxaOcEAJVXObf4TULNisblYQKPZYcxJs9lVmFNXxCUdCyxAfUdr3dxxOVV0yQLZenM2w1nix",
+	"ci5fNAxuMf5tDe0MzcXfKxF9aWsq1GMAWcVqHWsYT7cCXvPoSuCRl+eYLSiKGG7vHYq5M95ZSdCGpaA5",
+	"kArSL6owdwHoaSouhZyJyOmIkdepQlMuBtRYUwc2jbI6Hl0hwQFgOo4RgMKliVpk+HpEtZBV3rtI3V3v",
+	"zLVvIDu+LyU8gP3tMUQAf8W6DbvHFJddsvaFrwxjtxYHNON6J/VLJLvv/O9L8L8f+ZVjfGD3WI/7WYnk",
+	"0XnfGdMB73uinJK7xOpi7WHOagFWLK49e5tRtWmh85Ch8bTG5APgeM6oYfRgJy1SXfJvJVQYfbMPscSC",
+	"zYC9Wq3OiyZQFwg6GTJtMQNL3dWzyUL6+mpMclEQW5+lCDb7kjxzlc6y/TVVK7vPjbsuzXJeC+19Z7X/",
+	"lqz26FqDUQkZzBJGKydM0AlvzSnGudf66F/6FIXIhbzaavgQW5tCMhmJIcki7mJ0MiiELiQ8qqYqRJh8",
+	"gE5QMAgbjrUQB3xrNsISX/L7CROHH47vFjnoluCOof62L5LKZDpmQn8P9L9joP/3iPjvEfHfI+K/MTBL",
+	"rjxDiyAPC3g1/KOcbTWjivSnPNMYJ1/yhwehriAh3xoej+fbxcZD3RvTi40a78LBXgh9xwBtrODLrZcT",
+	"66JpQKdkaYvstXcA9d5droH7GMO9C/ZFNqB8GgrkgrHUWRx6wkjXUmDYt9I8y6C+EhkzKqB46GapkF3O",
+	"EnnFcmXOs01B8oFLpomeqATvgzC/5EY7hfV7qKQbSJqmuTvImfD64gX4yY7cuxP/lYPH/+QqFEUiBUSc",
+	"15yzasrtD4B+djjVI59vC6S5rNaSJVygfPi3RREJRRsLOQZKte3/c70fJSKgz/jAEYtXryYsscZEiMyz",
+	"VnIUShcD534IENwURknU1+EI2gIg7PqCTjPWD6AbXMyFGtMsIz+dvX8HmZuGm0DwfEKzDBEMMJpkIjkE",
+	"zNBL5vJwbFNPVLWI1obCUkBBoTCLY7eJeb20hE534F3BPRHA4hWoeFgKHhhSGY6zAriHkamqSIrsCZsI",
+	"2SLvBwObqBDb8m1gZ/X563Hk8gPC8pVUFVUzUGAh3KbW2gUvcrAXV/29redhVjYiwynNU+YrqMW/NKHU",
+	"avNnNo8JSjMHRA4GPk/h8NXb43cXPx/9PQwwd/sMFVVrgi0h1wUjU8vJXbjhFZJ2wX7mFN38dvP/AwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -32,6 +32,9 @@ type config struct {
 	MaxWait            time.Duration
 	MaxConns           int
 	MaxConnsPerClient  int
+	MaxTokensPerAcct   int
+	SessionIdleTimeout time.Duration
+	MaxSessionsPerAcct int
 	LogLevel           slog.Level
 	LogFormat          string
 	ShutdownTimeout    time.Duration
@@ -60,6 +63,9 @@ var settings = []setting{
 	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
 	{"max-wait-seconds", "MAX_WAIT_SECONDS", "longest a blocking acquire or watch waits, 1..60; a longer wait_seconds is shortened to it"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
+	{"max-tokens-per-account", "MAX_TOKENS_PER_ACCOUNT", "live tokens an account may have; beyond it token creation answers 409 token_limit_exceeded"},
+	{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a dashboard session unused for this long ends (sessions last 7 days at most)"},
+	{"max-sessions-per-account", "MAX_SESSIONS_PER_ACCOUNT", "live dashboard sessions per account; a new sign-in ends the oldest beyond it"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
@@ -100,6 +106,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.IntVar(&maxWaitSeconds, "max-wait-seconds", 60, "")
 	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
 	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
+	flags.IntVar(&c.MaxTokensPerAcct, "max-tokens-per-account", auth.DefaultMaxTokensPerAccount, "")
+	flags.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", auth.DefaultSessionIdleTimeout, "")
+	flags.IntVar(&c.MaxSessionsPerAcct, "max-sessions-per-account", auth.DefaultMaxSessionsPerAccount, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
@@ -171,6 +180,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
 	case maxWaitSeconds < 1 || maxWaitSeconds > 60:
 		return config{}, fmt.Errorf("max wait seconds %d: want 1 to 60", maxWaitSeconds)
+	case c.MaxTokensPerAcct < 1 || c.MaxSessionsPerAcct < 1:
+		return config{}, fmt.Errorf("max tokens %d, max sessions %d per account: want at least 1", c.MaxTokensPerAcct, c.MaxSessionsPerAcct)
+	case c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > auth.SessionLifetime:
+		return config{}, fmt.Errorf("session idle timeout %s: want from 1m to %s", c.SessionIdleTimeout, auth.SessionLifetime)
 	case shutdown < 0:
 		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/octostore/octostore/impl"
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/store"
 )
 
@@ -86,6 +87,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		MaxWaitersPerAccount: cfg.MaxWaitersPerAcct,
 		MaxWaiters:           cfg.MaxWaiters,
 		MaxWait:              cfg.MaxWait,
+		MaxTokensPerAccount:  cfg.MaxTokensPerAcct,
+		Sessions:             auth.SessionConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxPerAccount: cfg.MaxSessionsPerAcct},
 		Logger:               log,
 		GitHub:               cfg.GitHub,
 		Metrics:              metrics,

@@ -24,10 +24,17 @@ import (
 	"github.com/octostore/octostore/impl/auth/githubtest"
 )
 
-// revoking are the operations that end the credentials they are called with. They run
-// in a second Schemathesis pass with credentials of their own, so that the first pass
+// revoking are the operations that end credentials: their own (rotation, revocation,
+// signing out) or, for the admin's, those of whatever account or token they are pointed
+// at, which Schemathesis's inferred links can make the run's own. They run in a second
+// pass, after everything else, with credentials of their own, so that the first pass
 // keeps working ones throughout.
-var revoking = []string{"rotateToken", "signOut"}
+var revoking = []string{"rotateToken", "revokeToken", "signOut", "signOutEverywhere", "deleteAccount", "deleteToken"}
+
+// revokingLinked are the operations whose links lead to the admin's revoking ones
+// (create an account, issue it a token, list them, then delete them): the second pass
+// runs them as well, so its stateful phase chains the deletions.
+var revokingLinked = []string{"createAccount", "createToken", "listTokens"}
 
 // falsePositives are the checks left out for single operations, each with its reason
 // (the flag `--checks all` overrides per-operation settings of schemathesis.toml, so
@@ -136,9 +143,9 @@ func TestSchemathesis(t *testing.T) {
 	start := time.Now()
 	run(ctx, t, st, base, "everything else", env(created.Token, main),
 		"--phases", "examples,coverage,fuzzing,stateful", "--exclude-operation-id-regex", "^("+strings.Join(special, "|")+")$")
-	// No link leads to or from these, so there is nothing stateful to run.
 	run(ctx, t, st, base, "revoking operations", env(second.Token, other),
-		"--phases", "examples,coverage,fuzzing", "--include-operation-id-regex", "^("+strings.Join(revoking, "|")+")$")
+		"--phases", "examples,coverage,fuzzing,stateful",
+		"--include-operation-id-regex", "^("+strings.Join(append(append([]string(nil), revoking...), revokingLinked...), "|")+")$")
 	// One pass per set of left-out checks; the list operations link to their own next
 	// page, so this pass has a stateful phase too.
 	byChecks := map[string][]string{}

@@ -168,6 +168,38 @@ export type AccountName = string;
 
 export type CreateAccountRequest = {
     name: AccountName;
+    token_name?: TokenName;
+};
+
+/**
+ * A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+ */
+export type TokenName = string;
+
+export type CreateTokenRequest = {
+    name?: TokenName;
+};
+
+/**
+ * A live token. Never its secret.
+ */
+export type TokenInfo = {
+    token_id: TokenId;
+    /**
+     * The label given at creation, or null.
+     */
+    name: string | null;
+    created_at: Timestamp;
+    /**
+     * The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+     * null when never used. Persisted at most once a minute per token.
+     *
+     */
+    last_used_at: string | null;
+};
+
+export type TokenList = {
+    tokens: Array<TokenInfo>;
 };
 
 export type CreatedAccount = {
@@ -265,12 +297,17 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
     request_id: string;
 };
+
+/**
+ * The account's id.
+ */
+export type AccountIdPath = AccountId;
 
 /**
  * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
@@ -565,6 +602,84 @@ export type GetOpenApiResponses = {
 };
 
 export type GetOpenApiResponse = GetOpenApiResponses[keyof GetOpenApiResponses];
+
+export type RevokeTokenData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/token';
+};
+
+export type RevokeTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
+
+export type RevokeTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type RevokeTokenResponse = RevokeTokenResponses[keyof RevokeTokenResponses];
 
 export type RotateTokenData = {
     body?: never;
@@ -1345,6 +1460,102 @@ export type SignOutResponses = {
 
 export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
 
+export type SignOutEverywhereData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path?: never;
+    query?: never;
+    url: '/dashboard/sign-out-everywhere';
+};
+
+export type SignOutEverywhereErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
+     * (`signin_not_configured`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type SignOutEverywhereError = SignOutEverywhereErrors[keyof SignOutEverywhereErrors];
+
+export type SignOutEverywhereResponses = {
+    /**
+     * Signed out everywhere.
+     */
+    204: void;
+};
+
+export type SignOutEverywhereResponse = SignOutEverywhereResponses[keyof SignOutEverywhereResponses];
+
 export type ListLocksData = {
     body?: never;
     path?: never;
@@ -2070,7 +2281,7 @@ export type GetBackupResponses = {
 
 export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
 
-export type CreateTokenData = {
+export type DeleteAccountData = {
     body?: never;
     path: {
         /**
@@ -2079,10 +2290,10 @@ export type CreateTokenData = {
         account_id: AccountId;
     };
     query?: never;
-    url: '/admin/accounts/{account_id}/tokens';
+    url: '/admin/accounts/{account_id}';
 };
 
-export type CreateTokenErrors = {
+export type DeleteAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
      * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
@@ -2146,6 +2357,188 @@ export type CreateTokenErrors = {
     default: Problem;
 };
 
+export type DeleteAccountError = DeleteAccountErrors[keyof DeleteAccountErrors];
+
+export type DeleteAccountResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type DeleteAccountResponse = DeleteAccountResponses[keyof DeleteAccountResponses];
+
+export type ListTokensData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens';
+};
+
+export type ListTokensErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ListTokensError = ListTokensErrors[keyof ListTokensErrors];
+
+export type ListTokensResponses = {
+    /**
+     * The account's tokens.
+     */
+    200: TokenList;
+};
+
+export type ListTokensResponse = ListTokensResponses[keyof ListTokensResponses];
+
+export type CreateTokenData = {
+    body?: CreateTokenRequest;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens';
+};
+
+export type CreateTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The account has its maximum number of live tokens (`token_limit_exceeded`).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
 export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
 
 export type CreateTokenResponses = {
@@ -2156,3 +2549,96 @@ export type CreateTokenResponses = {
 };
 
 export type CreateTokenResponse = CreateTokenResponses[keyof CreateTokenResponses];
+
+export type DeleteTokenData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+        /**
+         * The token's id.
+         */
+        token_id: TokenId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens/{token_id}';
+};
+
+export type DeleteTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The account has no live token with that id (`token_not_found`), or no account has
+     * that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type DeleteTokenError = DeleteTokenErrors[keyof DeleteTokenErrors];
+
+export type DeleteTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type DeleteTokenResponse = DeleteTokenResponses[keyof DeleteTokenResponses];

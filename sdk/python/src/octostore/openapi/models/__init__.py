@@ -6,6 +6,7 @@ from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
 from .create_account_request import CreateAccountRequest
+from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
 from .dashboard_session import DashboardSession
 from .health import Health
@@ -26,6 +27,8 @@ from .renew_result import RenewResult
 from .renew_result_status import RenewResultStatus
 from .storage_state import StorageState
 from .storage_state_state import StorageStateState
+from .token_info import TokenInfo
+from .token_list import TokenList
 
 __all__ = (
     "Account",
@@ -34,6 +37,7 @@ __all__ = (
     "AcquireResult",
     "AcquireResultStatus",
     "CreateAccountRequest",
+    "CreateTokenRequest",
     "CreatedAccount",
     "DashboardSession",
     "Health",
@@ -54,4 +58,6 @@ __all__ = (
     "RenewResultStatus",
     "StorageState",
     "StorageStateState",
+    "TokenInfo",
+    "TokenList",
 )
