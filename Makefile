@@ -138,7 +138,7 @@ fuzz:
 # operation of openapi.yaml, on the real binary with a temporary database, an admin key,
 # a stand-in GitHub (so the dashboard is served, with a real session) and a generous rate
 # limit; it fails on any finding but the false positives listed, with their reasons, in
-# impl/contract/contract_test.go. About a minute on two cores.
+# impl/contract/contract_test.go. About two minutes on two cores.
 CONTRACT_VENV  := .tools/contract
 CONTRACT_STAMP := $(CONTRACT_VENV)/.installed
 CONTRACT_MAX_EXAMPLES ?= 60
