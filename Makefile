@@ -141,10 +141,10 @@ fuzz:
 # impl/contract/contract_test.go. About two minutes on two cores.
 CONTRACT_VENV  := .tools/contract
 CONTRACT_STAMP := $(CONTRACT_VENV)/.installed
-CONTRACT_MAX_EXAMPLES ?= 60
+CONTRACT_MAX_EXAMPLES ?= 40
 test-contract: server-bin $(CONTRACT_STAMP)
 	SCHEMATHESIS="$(CURDIR)/$(CONTRACT_VENV)/bin/schemathesis" OCTOSTORE_BIN="$(OCTOSTORE_BIN)" CONTRACT_MAX_EXAMPLES=$(CONTRACT_MAX_EXAMPLES) \
-		$(GO) test -count=1 -v -timeout 5m -run '^TestSchemathesis$$' ./impl/contract/
+		$(GO) test -count=1 -v -timeout 6m -run '^TestSchemathesis$$' ./impl/contract/
 
 $(CONTRACT_STAMP): impl/contract/requirements.txt
 	$(PYTHON) -m venv $(CONTRACT_VENV)
