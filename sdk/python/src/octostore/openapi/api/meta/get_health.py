@@ -72,7 +72,9 @@ def sync_detailed(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,7 +102,9 @@ def sync(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,7 +128,9 @@ async def asyncio_detailed(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,7 +156,9 @@ async def asyncio(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
