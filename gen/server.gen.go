@@ -43,6 +43,51 @@ func (e AcquireResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeSuffrage.
+const (
+	ClusterNodeNonvoter ClusterNodeSuffrage = "nonvoter"
+	ClusterNodeVoter    ClusterNodeSuffrage = "voter"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeSuffrage enum.
+func (e ClusterNodeSuffrage) Valid() bool {
+	switch e {
+	case ClusterNodeNonvoter:
+		return true
+	case ClusterNodeVoter:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClusterNodeState.
+const (
+	ClusterNodeCandidate ClusterNodeState = "candidate"
+	ClusterNodeFollower  ClusterNodeState = "follower"
+	ClusterNodeLeader    ClusterNodeState = "leader"
+	ClusterNodeShutdown  ClusterNodeState = "shutdown"
+	ClusterNodeUnknown   ClusterNodeState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case ClusterNodeCandidate:
+		return true
+	case ClusterNodeFollower:
+		return true
+	case ClusterNodeLeader:
+		return true
+	case ClusterNodeShutdown:
+		return true
+	case ClusterNodeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -93,6 +138,7 @@ const (
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
+	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
@@ -138,6 +184,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeLockLimitExceeded:
 		return true
 	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNoLeader:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -346,6 +394,45 @@ type AcquireResult struct {
 // AcquireResultStatus defines model for AcquireResult.Status.
 type AcquireResultStatus string
 
+// AddClusterNodeRequest defines model for AddClusterNodeRequest.
+type AddClusterNodeRequest struct {
+	// Id A cluster node's id (`CLUSTER_NODE_ID`).
+	Id NodeID `json:"id"`
+
+	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+	RaftAddr string `json:"raft_addr"`
+}
+
+// ClusterInfo defines model for ClusterInfo.
+type ClusterInfo struct {
+	// Leader The leader's id; empty when none is known.
+	Leader string `json:"leader"`
+
+	// Term The raft term this node is in.
+	Term  int64         `json:"term"`
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	Id       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+
+	// HttpUrl The client URL the node recorded when it last led; empty before.
+	HttpUrl  string              `json:"http_url"`
+	Suffrage ClusterNodeSuffrage `json:"suffrage"`
+	State    ClusterNodeState    `json:"state"`
+
+	// LastIndex The node's last raft log index; known for the node that answers only (0 for the others).
+	LastIndex int64 `json:"last_index"`
+}
+
+// ClusterNodeSuffrage defines model for ClusterNode.Suffrage.
+type ClusterNodeSuffrage string
+
+// ClusterNodeState defines model for ClusterNode.State.
+type ClusterNodeState string
+
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
 	// Name Example: ci
@@ -533,6 +620,9 @@ type Metadata = string
 //
 // Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 type NextCursor = string
+
+// NodeID A cluster node's id (`CLUSTER_NODE_ID`).
+type NodeID = string
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -760,6 +850,9 @@ type LeaseNotCurrent = Problem
 // LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
 type LockLimitExceeded = Problem
 
+// NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
+type NotACluster = Problem
+
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
@@ -870,6 +963,9 @@ type CreateAccountJSONRequestBody = CreateAccountRequest
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
 
+// AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
+type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -902,6 +998,15 @@ type ServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(w http.ResponseWriter, r *http.Request)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(w http.ResponseWriter, r *http.Request)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
@@ -1151,6 +1256,60 @@ func (siw *ServerInterfaceWrapper) GetBackup(w http.ResponseWriter, r *http.Requ
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetBackup(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddClusterNode(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) RemoveClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "node_id" -------------
+	var nodeId NodeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "node_id", r.PathValue("node_id"), &nodeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "node_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveClusterNode(w, r, nodeId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1871,6 +2030,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/cluster", wrapper.GetCluster)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
@@ -1902,6 +2064,8 @@ type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
 type LockLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -3069,6 +3233,463 @@ type GetBackupdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetBackupdefaultApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterRequestObject struct {
+}
+
+type GetClusterResponseObject interface {
+	VisitGetClusterResponse(w http.ResponseWriter) error
+}
+
+type GetCluster200JSONResponse ClusterInfo
+
+func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster400ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster401ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster413ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster429ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster431ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetClusterdefaultApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodeRequestObject struct {
+	Body *AddClusterNodeJSONRequestBody
+}
+
+type AddClusterNodeResponseObject interface {
+	VisitAddClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type AddClusterNode200JSONResponse ClusterInfo
+
+func (response AddClusterNode200JSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode400ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode401ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode404ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode413ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode415ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode429ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode431ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode503ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AddClusterNodedefaultApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodeRequestObject struct {
+	NodeId NodeID `json:"node_id"`
+}
+
+type RemoveClusterNodeResponseObject interface {
+	VisitRemoveClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type RemoveClusterNode200JSONResponse ClusterInfo
+
+func (response RemoveClusterNode200JSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode400ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode401ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode404ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode413ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode429ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode431ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode503ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemoveClusterNodedefaultApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -6097,6 +6718,15 @@ type StrictServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(ctx context.Context, request GetClusterRequestObject) (GetClusterResponseObject, error)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(ctx context.Context, request AddClusterNodeRequestObject) (AddClusterNodeResponseObject, error)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(ctx context.Context, request RemoveClusterNodeRequestObject) (RemoveClusterNodeResponseObject, error)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
@@ -6387,6 +7017,87 @@ func (sh *strictHandler) GetBackup(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetBackupResponseObject); ok {
 		if err := validResponse.VisitGetBackupResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCluster operation middleware
+func (sh *strictHandler) GetCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCluster(ctx, request.(GetClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetClusterResponseObject); ok {
+		if err := validResponse.VisitGetClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddClusterNode operation middleware
+func (sh *strictHandler) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+	var request AddClusterNodeRequestObject
+
+	var body AddClusterNodeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddClusterNode(ctx, request.(AddClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddClusterNodeResponseObject); ok {
+		if err := validResponse.VisitAddClusterNodeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveClusterNode operation middleware
+func (sh *strictHandler) RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID) {
+	var request RemoveClusterNodeRequestObject
+
+	request.NodeId = nodeId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveClusterNode(ctx, request.(RemoveClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveClusterNodeResponseObject); ok {
+		if err := validResponse.VisitRemoveClusterNodeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6919,259 +7630,285 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs5suarIHgmwpRPkaKoi20qTmyobbmtbt/Gksc90+yjAqtAEq0iwC6AojheRezT7IPtk2wgE0Ch",
-	"ikWKutjtM+OYH9MWUbgmEnn98nMjkZOpFExo1eh9bkxpTidMsxz+dZQkcib0yYv3VI/NH1KmkpxPNZei",
-	"0WucjRmh2OSRIjxtN6IGNz9MTfOoIeiENXoN2+Scp42okbM/ZjxnaaOn8xmLGioZswk1ff8lZ8NGr/Ef",
-	"28WMtvFXte0n0ri+jhrPTz+8PJMXTNRPSTGluBSPFIkTlQ/PtWkak2EuJyT+8fiMbKdUjQeS5um2bRv7",
-	"qY8ZTVleTP6XlhmthcOtm/6EXr1mYmT2aaf7NGroxdR8r3TOxQinPcuVzJfn/GnMckb0mJEpHTGiNM21",
-	"6sEfYsGu9HkCH8ZEDotWAzaUOYsIVYRrktAJa5N3E64J130xlDm0HPJcaWjfJji6IjRnRE7pHzNGqEjJ",
-	"gGVSjIiW8EHGlSZ6TDWZ0BTmNDkktC8mNBvKfMJSIgWLiMzN/+OOUiH1mOXwaURGTCuy1+mQmItLmvHU",
-	"Tb5N3tMRFyPCFRks+sKN9kgRJXNNLtgiIkJqMlgQORwqpnuECsI1m+CE2BVXWpF0ZvYTJjsfywx2g4tR",
-	"X3AF/bGUsCua6GxBpEhYRNglE2Q+5hkjMFHcAZqmZjE5ydlEXrK03ReOAv6YsXxREADOv7HiqPd3ulFj",
-	"woU/+rqDf80nXNfT6kQqDYtUsKNwtGOZpYo0Uzaks0yTnU4nIuZETNOdTqezdUjkTBtqyKkYsZo9z8yA",
-	"BU1XVgS/lhZkh2r0zFgNc9JUN3oNLvRutxGZ9fLJbAI/d2C59p9+sVxoNmI5rlYmF29hpLoFZzK5eKSI",
-	"mQqZcz3mAs4yoVnG8kfK8ZMVrAT+765MxE/s2kwzZ2oqhWIhozsGGjN/SKTQTMCh0ek04wk1a9ie5nKQ",
-	"scl//q4kMB92RSfTjOEXacjskFwbUSNlmvKs0WscCbc4WDhSNeyDJW2a5Yymi7ZdIFPAMnuNzs6rf/yy",
-	"+9PTv3Y/7R0ffHh61vl79+PeycG7p+YQNdUz1ejtdZ5FDc21mYxbDvGTsMc0y0VPJloqLXPWs4vpVaZ8",
-	"vel+vsfvcTvLJ73pWkkzLo8eb7XNBOwC3kr9Us5E+iAnIqQ+H0JvwaG8lX6iY6pwnviQ3eUI9paPwLA0",
-	"N+pGp1BM8yEOon59wbb74eIt4OvmMtJ0wgU5en9imLUcDk1z86fzlCs6yFjqTsn88YX92/3OqNR9eEBn",
-	"NfPBt1Gx/JLlsCwhydGLNydvz38+/vtDnJ0fL5jR+sMrz/8hTq5u4WTAEjpTrGb9sd+AeO1xfRR0pscy",
-	"5/+855HNwo6CAztlIoX5ySnLqZaGqV+wBbGM/pcWTKP1M1sQlLXuemA7xYF9LM9l7VGV5v0QB/WGK2VE",
-	"EpmTeW5kqThYozmMcER7FD/Q9D0dsdsfADxOA5ku4OLSLJNzPMdLms3C43GigN3Z8pXiijCRTiUXmmh6",
-	"wYCCbEtier/rmXSKMznBCZBiAmuPpTpfs89lEXLdKr2QVuIb+FdzdwwXNvKVHlsxkYypAAlwpg9R4iZ0",
-	"RLmA58pIV9R+/YA74Se50UbY1kBwD8JMYqdGcEUCeT63KoAyOkAozJNmVYbHFyJG6RIkbrOvRkpH8Q8V",
-	"gh3TkZEUgw7wE/yeAoWROVVEMaGBmSvWF8gvuBQKaJIIc2BFF/YQ4q02eSuN3DgiydjIvyC74536YInn",
-	"+7Xa5FoZUfxcWEl91UKLRsFSjSQN4pyhJJ2MyX//etT6B239s9N61m799nkn2uk+vf4LKJhG2zJk0jZn",
-	"324/4BZkbhabbkKxlnAbtM7WbYD5OVi61tm5YokUqSKTmTlXVn8Ddg86nQdc7NnZ602XaWZsFqilPE8Z",
-	"m96Sjn86ffc2pFpu6Nj8t9NBd7uE5jldKLADDH5nidHLGZt+C+T9UNzSbcASs8wZvVCEklQmswkTmqUk",
-	"kULpnJprH7A8R2xx1BdxcDZxRJaZWo9Q4m1vTr3nWpGBkc1V5LgmCvCqL8yVwq2C83IWH89EzVzNqeHJ",
-	"MPMrFeboMnbJMhVyYsOFiZZ9QUXwPYzkuJjhxOyS5Qvy4/HZIYz0/t3pmQqey5DPGZ2DTXVfSJEtzPVg",
-	"k6le4E/mBfl8vZqNH+c5vvV3lkzNXcwFzarigBWYh5RnLDVX1MgAGQrTdvaHhKOiNGBMkEyOzLzuRNX7",
-	"ZarGGbkpMFjjjbRtl/EwCvkCzV84NtgNKbFDeVpGZZ0agWiQGYlBpizukb3OHokLRRGIjfbFlOqxIVXF",
-	"UytZuX4istfZJ/GE6bFMwyc1xhHiI/PPmDQVg+3vi/gNtH0r9ZFr6Qw0WxHZR+MW7ocdvzjOWaZJE8/K",
-	"WRtYX/gLnG5Zynop8wFPUzQb35m6hr6XgLxeOIOyJWbDMVlqJkknrCVzPuLC35CE5vnCGTELY3Voab4r",
-	"J90taO5lMM+1dFYs6EEIjSS5VKqluPa3yjKbSY2iVCzZaEp+KgF76Isyf/iR61ezwUdBLynPDJne6zRH",
-	"XI9ng/NZ0F1wrDgWSeQsS9E4bdZEkzG+BVSoOctZSmaCXU1ZolmaLdrkLF9YZUKNZa6zxV05SLc4TTuT",
-	"8jzXHmvNyh7ifDfdEuQkAtkNacbL07Gq8CswAqgzKV/TfHS/00SDgjo3kk8GvQWHaZUDa3UgQ86yFJ0B",
-	"oJ3gk7BzsPt0jwwWminCBaFZdseruBuYJ8ojG0VLEje9tWe4vJ4HFm8eqbrtMCNZgWHngPzMf7BbQZrx",
-	"0oxiw12rLzk58swu4wIdTW7xA7aQIiUHT6FjLUcMniUzcM6GM8VS7x96dXb2nmR0wXLr7iJULOyrnZN8",
-	"JsBLRrWlOiOr7e0a4VtGZDDTJNbsSm9PM8qFEcKoNUwlUgiWgJDDFUkyqTxzec2oYm+lfj7Lc0uBdybG",
-	"zPQFj19ie6vII9DAWSfQMoHOEdseG4BIMqFm3ZeMsKspz1n6AD4CWCoMXUxvLTEur+ehiLGyEax2H3pk",
-	"Ji6EnIvIbUJEcgY/pfjAoO2iL+zXzXhpxqulTqPRgpvu+CphLL2nbRRkf+Aq58z1V7UUeLM8ePt2Oh1C",
-	"E80vcfEqAuEfuniIszaaMnRGgvmsP+2aJTyYWbu0dLNQ62EkYjYZGP1nWNoMc5TL07Hvx3u6yCRNH+T9",
-	"mGJf698PqxKvfjjueGA7gfBmF7X5S7E884dWhEF5MzwqeB0CNwRqfOaolqZitFt8R/piJjKmVMk/QBTT",
-	"JH5z9Mv5D+9e/P38h7+fHZ/GbQIai9dGkcMroiSZj5noi/g5HnILPe8xUXSB/bqJ+r2LgtcD7z7LkN/k",
-	"jKYrBc0PVLPXeMB3NCjmVLPzrOiiaoQp/b6KP3BFpNlgc03cWZgPLXMgH5g28uZQM7QAaD5h5r2Gv7eO",
-	"zN+XCPIfr/b//vrJk7PWTkiA3YBjfPAj3MwqSstwhqcJFYvzOeUulKi69qU24fqlJOY3Yn4z52Unr0hz",
-	"YBiB+RNNIARAgWwxpzoZM7XVK+Ikuk/JFMkSdtG02ul095xQt8m2waviDBxmKs7wt3o/u6v2c+WSbtrc",
-	"pX16OBOX2xuw/0xkzop9rtzuR8psZst9UJBfXzTjD0dnx+evT96cnJ1/eH8abxHQ9cHCFIGq7nt1e2nd",
-	"ITlLmdCcZipCuSzjTOi+oGmaGyYBU4KZxM9fnxy/PTuvDGVHIs04JMH4kKCpyo7bFzBrZcSF30FJI1Iw",
-	"4A9bRlKtnAhpxuFZxwS4j6M3gqYPILgtvJjIc2YiNc/WEsVyQYYZH411FNKj2TfD8T4dnZwdfzg9f3/8",
-	"4fzo+fN3H9+exVtmDC9wB63irchwA69iUQ0hTrCtfRFXKSWulXUipyQZ4gmIfTla59RaubWEVTkmmptv",
-	"uBi118bhLMUFGRI8RVvHF3dBv5WaKD4SLCVc+KgGa2khTKRGRTnlIwHbrMm26WYbNdT/6d7ot5L46Ea3",
-	"ZNgCkP1Abga2RpXbInMja53UZodOxEswl97rnMxAXJyj4XXpoTO/trgwmuIF2F4r0wSV0MVGkdPAV/tA",
-	"RxcYak/tXPxU1x5eeV0PxZbdfiRUWPvKkAuuxiwlzbg0pBGsgLK1YchcOQtb5FWlvvC6UriN4BxwSucg",
-	"l3NleDza9WeK5SRliVHcDackaPE5NN/gf/aFU9RRm07ZEqcp+9SpJnF4ULGVsJDAjLotxZCPZvnD0Bko",
-	"fEWPy/Y8t8NW4yzaEvB7GJpEobYpJPnx5OzVxx/O7Qt08mLrAQKMHJmVR9+Q3CrLe0CjXrAvNwQbVTcl",
-	"Ng9a7fxiZ30HI+/DqdgQ1L2xjk1Rw86MSglflhRs8oFdyguGMc08Vw+hcsNyb6lz167pwZVuukrlDnaH",
-	"NOO6ydiHAdb2ILGZOEhtZObSAQoZzDAIK32QcE08ro2DNavz/hKHtHq9/nSqwZuiFO3ZFw8X7ol3+OsE",
-	"D1KrIODCqSJHti303iM/MJqznPRnnc5uAo3gP9m/SCBhVA44sE85GeCqcVOW5bWSXP/p06eW2TSjXiVU",
-	"14TiH2VzulAkxr2EVIEl4d1nMFzj0d/d4QaTSrm6qLMErPC9meuQUk0HVDGSSmaDzcDMROY51/CXOWma",
-	"fslwlmUR2HNaEHMg0c/PxWjr0HwIwomRJr2LIogIyFliNDlFBgvDGlk2PEQ1x9oH1plSNnTlBba9U5Zf",
-	"8oTdxpdXcuIZUhvPdCrn4pbbaZdr5JvxTIOeanpxxpB7eisfcokPJkvXr9gqRGoTAjOSTclriTI3UB1X",
-	"awjP81c/yJBnzBChEaCnGU1KGUhkJlJrTchnQpip4uwL4TqgX0OqQdxKuy+C5Spt7vZsClavZeIGC2qx",
-	"CGe5tUsGkf3QTLG4AHFwA+I/24rwUajZdCpzzdI3LOX0DBrd6zHyHZ5PTI/nMG5dTHs5yEmRcCAzwF1N",
-	"//vhE+RnQ2A2xM7mhutTu4Yv5QQwNyWuLh5j3evmAXKjn0uYcQU5p7mcslxzfCaCbNGNk0KjxlVL5qmh",
-	"v53rqIG+I4jAgy6XE9pcBltnKYMt6GrvOmokOaNmLVTfNJszPmFK08k07GL3OnIhJpkc8RUJq1b9ghYu",
-	"yRPU8PlYqsAggHNBmc2KeU2q7Bc874uMKu2aW4lwlmUYL1VkZNnUzlzORuOyANj2Gr5ti26uC7ZAjoO/",
-	"PlJGaWA5T3CWPI2IYIbxIFPiOUTl9tysIO+LK2JjQFoouPEUpbYYg8prf7P/LEjCfoIczAWrFyJvakVe",
-	"GBE1OWBW/s43zM1JqG5EDbMzKM0g1ykLPcEZ7l+79MONyPEtBiT7z7uYbOhY3K/ldGgbvhyQWYV8K/Tz",
-	"m58oBt4GyXInL0rszYxzvnvxx7PLJ1fdyd70n42oMaVas9yQ3X+bX3/FiO3fPu90r//SWMpc9T2/5mr1",
-	"RYX/hgzWDTfIdGxHgjDi6u0NUp5v6vEtu9LPXVbFjTuu1u2ey1gt9i/h5R0LQtzPIcb9YG/VrsHQQTIC",
-	"TVNu7jvN3gdbOKSZYlFlVydMUyMw3LT0N67dddSQc8Fu3Kt30MjsfRHBfiNPO3tt32/zYegWuenLT5Rr",
-	"/2nlOMIJ1J+I3T8FOclVjhnjsxkTzbLMupJnOpET1iaxddOkcY8s5AwiDHxEySGxESE8hZjsIRMJFyOL",
-	"DxCRGG2l6pzqGESnOGeCzc9BBjqfqBiYoWK6TeIxy8wYSk6YFAwcyn1hhMhDEptBWQ6jlPtsakxKKoJa",
-	"HkHGyJYbTeeL8mh9YYYDHlYmk6LbO71LhqeVln9TLy+xsYNBKD1wfr03dfIKGpbfa/PIulO5MYHbtCt/",
-	"3gXaCk/ppk4+mNYgrL5RYU8H0FN4Ajf3pPNFTU9PrgvR7nODCSNoGCZkb4CRnbM0oPzlJ2enemVsd1F4",
-	"7nVX5zm8I5al3Y0B3fapA38/GKM2+BAthy4DJ1whfL16SfDhl1tQeV4r5pB+SZn1XhKGPYKbEFoQDiQ0",
-	"JLXJ6VjOBfiR2401FLnnj/nmNcJmlle4u4kQ5Pt3y6kjBx9pb53JD34YhqPRS6ppfj7LsxqFNojo//jh",
-	"dSivP1IEv1y7lYb3Frg0dRqzSI1uWYmOBwNw4doNQzW0tQrAcwSmgrUTMJzunu/Hk0KvMQu3e13nVKpT",
-	"FuZjnoxLagxXXskwUw8VtoO9xjolzRD/pqqV05UKp/PafUJhdL7ZA3mi1IylS+/j0/vdm73qvcGlLm1+",
-	"VL5QwU0KSLlEdjc+JaUXf5lIdc4BZCcMB8SwG7RQc9gPZ+7hOiIUEkNczK6yYbzchnDlDHGP2qG6ttet",
-	"oQWPRvOs03my8+xZd3/vyV7n2bOd9cg0kGmQIYxVmWEsv9Xy4obn2TzwMrcZ/OvO9BSbnWqql3j2Jcsd",
-	"B1tluXzk94vY1hFh7VGbxJ12t92JD0ncTNkly7ZcVtRgxkHkhTRBtGj2he2jTU6N5DlY2JNy5kIuEkag",
-	"Q9KkAwgHgzxWENcgWGqrqkdD63WXZ3elCON2ro7ovIRYA5IlbbywE+fRDmv+BrlUhuoAhSwiQ4k5ZGal",
-	"8TZoR3Fh9ERxFaLeIOUxxgZt8lwKTbkAz5tiSc6WrAdaXpw/He7SneRZ2mVPBttzmV+wvPWkTg0MOcKX",
-	"kBjWPPmrnvjD0Jd/wdhUETBac63I6aujVnf/gIypGrfXn+y9WNp6e8hGMoDTA5bWfgIBhUPDU4xWNsqp",
-	"gERaCgTTJj8zNiVcEy0JKA1ofi/SLMBPgJuVLRwmGtJLiS81DoY7SZfusdZT+mTQ2ks7SevZcJ+1uoPd",
-	"ZC/dZwfDJ53wHZvNeFpHI5h2UGdd8cbLjUwrpp9TvGBf3bqCM609p5VIYIgR0X1KMqY1y1VEUj7iWkUk",
-	"blvduxVHEDgxxZQQRBvwv7bbsZMjQE2GXFTFRhOzAgjrA+GsiTGl+MQg3SuSZAyjWycu0RpR9fR4C9yC",
-	"0JtmOQTCxPXQBrEPZtVgo9VzWWUWk0VLoR8MH60SOmAZMi6wMjX/V68YsPVbefBOtNN9cv2/+/32+jYH",
-	"0KbUzM394HrrL6so8dQ/hBWLyzBnLLa5GJC9ihckxvR24i0y1oxxyT2m4oNaLQ4eymqx/xBWi1tb6iry",
-	"8yYan79BlVvs9vhmE4VtV+HfyyIP2CSihjnptbJPt1Zxj4rn3U+tjiO8CfasmjesJjTLCLizCTi3imxu",
-	"myEGlxj4s5Yowhgub4Gl7DMSETUzTEEZuScDJ6VRyzCkvE2OPI5id89oTTlNDP8hzY+CJzLFcEYCEC4K",
-	"kuQBXeEUttMFkpPY3+Z4KyJK+qyDPZcs+fHsZevpIcmkMMIxrEmREdNkr9MJ0CAc/AOszOpwNlihyk12",
-	"Om3zvye9p52nnQpD6XT3am50wL6Xdvs9VYAbatRMBwukJcwQmC27crChRygPStxkcDCZH3qE2nh9kDX7",
-	"go+EzBl0qhhTFfhR4BfVJbHFT/nJ75IPfnz2O919w18//2kM//7lQifdvy3SSfb7P05/elbHrt45k3d5",
-	"XXhXrf9H5mSay4QpxayarMaAfipcUFWTkrE5N9M+IpRMZYrfTrMZEFBORSonRM2GQ361ZYNGTINSUJb9",
-	"G8iRkHnk/oI8pkdy1kLzH6QZ5UzPchE0s8L5J4elIWxXQdoBV4Q6ydUig5h7YOgGXG+m15bLiWmT9zkX",
-	"iOFwdPr85MQ/VmpKE6aqBxFIsRu/U7/2+1fdnVa/f/Xk2L+KdSflPMvLN16QDy+fk2d7+09uAqKY0GTM",
-	"BWvljKYBMsXyA4Me/WVltb4XzE2HAGazH5YTLkPj1GEhleGBlnDISsBXjaga8FaXG1yfNLqEJ1oHZ7kE",
-	"nxj+uIzCAX6t5UzHuuz5lbERldy1mnSucvBPAMqyKky7miZQi80Qwm8sR4/WRtD+doMxzoV5fF5v/gzj",
-	"Oj6vTak3OijNlHRPU/xLy5quWycBsEmAf7jWVlc81kuBDKvtYqClYUjJ53Wvuetj+T3++OHEMEMHVOKu",
-	"qGl+SOL6MBT015sbZT31NxjYqp5BG+kC8w5kCrjWpROoEy4+MJouNjHvQA7EMlmssFjUDwU3+G4Oidu6",
-	"u5YULvf92pk552l57Adz+t3TZ1d3KJjLf0fHmJ9PVUWo36TAB1iHxy68iSAyl3jCs4w71DcwjUHkKR0g",
-	"9JUe8zx1euTZ2WsrFGIHNEPkXQ5Sg40rtWbRQrRlNq3UP8rdTqeKxY3Wz9WhS25hX4kq7xxJsIqcoxsj",
-	"A+zy6kn7nsrl3kO6xL8Jj/b+insm2Pzhr1nJn7C0gvrDDNznKy4h4mRhFhlXZC5zPQYs/9XXsnSLdu52",
-	"iQrlumJfFEkOzguwJjOX/QtAlFyhvTHEJSEyt9mMyoccO7OBgxtQpGn5hCKpxJQw1AS53mqTUFPjImVX",
-	"MYbS6mTsQf9AXcOPKqL9zpM7OlBqN6bkzKg7MQjHK4U8l4OLlwV2s511O/1pvPAByQUyUIRW/JSNcpoi",
-	"Cs5a0QY8G6toa4xmBiymkRg9LOzX71pKNWsZ7n2TTVzVb0vseo17fkUIV7Tf2SWl0HIyE5pnRWS2C90O",
-	"tRN5AYHJ2OXtL3G92yXgzkvzR5ygDJRAc+nsfYvIhFEFSZM2FN17rCZSSC0FT0gCZveQIA/W1pfYPbip",
-	"vkTUKJj30lSNOrm7u/ssIh/PnkcheyDTnCVwqct2/G6ne9DqdFs73bPOTq/T6XU6/9js8F0aXDXqsuoi",
-	"KscQml9vjLrEfsVQ1knlRUpYm7xlDhjEuquW9eH7hy9nVOlzc/lsJzXwTVRpQoN0Ix+d4AwkgMYCBhd3",
-	"REsnpCBeuS8gYBluOfJXM3KbvGe5wuIuztQGyAeUTLiYaQbQCrgpwP9qz2/jgN+9wDhbt9oBy8iIXzJI",
-	"bIYddjn2Zoj2bYbq3s+XtqxAFe6zusji0lnWMgJM0q1zSGFi6MYeqYKIqw6p2jmr1dOp9yAd2YNArzf0",
-	"EVnjsNW6tc3AVbpNXte4mSISn3tfU5ktDAxdilELDWN3DAMOQ2BrDJVzgoWXCocsgLy5gFV3g+SUCY8q",
-	"0uyQ/3Kvh0X/2CrNfHctez3orH/hzSPGklnO9QIs3rY2Tjrh4me2qL8O5SoPUfklCItSKAb5V45roWDA",
-	"UgSiLTmsV5fi8mUViv2mU27+fR01MJXxaFZXqSyoRwNj9Ehcn1QqE33+//7P/y0SIoEc4LdizLHW00aB",
-	"Z/Jcygu+glvUYHEopjEwIUBE2E5olg1ochH3yCutp+9EtojIqTkMFvXFKZ2wU67Zf72mV21y5KFMzH1W",
-	"5AlJ6QJdnEaNJEpKsB5j6tbp8enpybu35ycvXh+fn528OX738Szui6K8VJeMt7yBeKbYYZgrgkECjukC",
-	"Go3tsAxaE3bY2UIykFlqKJgJCNDAdAxSSlMDj0F9BEJRjyvB7fVkcH7+Sird8sanc7sbyzSBKO917+hr",
-	"BL1kmcWBNHuXcnN3BzNDlB5lSlmgYZ4Y0bovjrywT8njxyDlP37cs7EDCznLlRXizILOzl4DSiW6mSuA",
-	"SiAbRcQCoi3krC8wJoFrt1fHEKWDUQwJzTFWijx+bDUvJOXHj320j1oZlNUX9VFZh2Rq9Qsb7JAzJWd5",
-	"wiB6fppLzRIEz8qYLQznWyCaUl9YodajGlP05BXxJ2d2enOsK3cBq0Czh6JDsIrMjKqgXJyG2eigxACI",
-	"PCvqhPXAm+OoNaFObFCMRchMZU4ANKzAhywCYsGjjY4XLgKyj4AYuEg0cQEEmF1oXZKMJmOE0za3Ed0y",
-	"UA/DvkTWf+Rji3pI5LQqF5WcSY8fO4BS+KOQogWw6X1he3n8uMa5RJpUEJ6yyVRqJnThamJbbXJUOJDm",
-	"hXPJdgcw8mudSljcARQWwmiecZbjuYF9S89l4F9TYwqF+aRgjtjYVZLNUhbsFhbj40MiGId/K2BYzuHV",
-	"Jqd0yPTCjp6yKfwsBXTRF3Y0MqaXUEnQzhdGO4S+wuU5557MK349HyXbFzPB/5ixLUOChjDBOmduWbGh",
-	"7haevviZjFlmBM1UggutL5JZnhEjIyhC8WBcvjtIIoRjcRP7urXKIjI4loOaJzmjKaF9UUDyI1Q6DNJK",
-	"Y9J0iIdniykrZ19etebzecs8/K1ZnjGRSADrcPh1RMi+KH1tHduH9liKPFPrpd7ZbwPAfzhBR0FFiVC4",
-	"Smyq6xH+YYt+kIgRn0hzk+Uw8GlGQbYOimGQVBOBwg/Qv91OB+dv7jgKllhSpC98yEnKDV+fcGGEkDaB",
-	"6gFoM4hXZQHHqIY829t/slV2NPbFCk8joZUEYJ7C8pA2CpjKjGNINmIyzRSz1TkdgOUhie0zGROblm25",
-	"ribNvc7eJtD6+50O4NZBG6ouPNg2QU+fGdGnswNosAXP7Iv1qPzm7lhgfhS9HJDej8dnIRRnpqTH43x1",
-	"fPSi3RdHYhHA2wtLRLukiQRhbjMigG5FANHcLKNOhw1gq/e6z/qiWeAMqsjehjARfeuwUsGCrC1gwdWK",
-	"6At8b2CYXqmqzarYr0N42bkiO+327kGn42wiJckJg1Wp7gtXuLOMaVuHhBogURWVmAChyKvnCuPdvB4N",
-	"wSbPcXfqDR7kZSgu4N2wIr+C2k9z0v3v/V2UuDKeMKFYkTfTeHNy1ih8iY13iZanRuxqBAHMNhz4OmoY",
-	"dYVOeaPX2G132ruoOo1Bj9gGL/V2mDY6YjUmBRvwqiInQGIYSXOw8Mo2eFNAyDRv3xaEbtARM3IqRU9L",
-	"0+w3bnFf2IpVCBEL2zrnyryPYAgEmEkMGY4qBXcBCUz3vJBETWfux5L1FYJlYAc9AZ6kRtDkSrsFwWYU",
-	"5ZV/rVegiybbNnrnOrqxJVaYvf6tUta02+msQUaoQUQoDufXcoxyXTZxOc1+t5wsXzKtdQrTWjkbXsyy",
-	"rKi0y2GpS8M+Gc+7Yj95mu/8kS4N21k17O6aYcM0cBzbpp/vP93t7u40rn+7vmVlarCZ1JbDwPCnoeML",
-	"FbJuw50TGOprKMmVBVxWJT2dWSt4Ham2lwgwW02An11t455ZIZJN2/DT/9gOo4QRdWMPSaluKzzJbbuy",
-	"htB+5+b2yxUp4cu9Db98EdTb3NvZvfmrKla4+a777ObvQiho883uBmur1rW4jhr7nQ3m+LFcsMOXZr7p",
-	"O6ybFNpw4BIX1ptffzP8Qc0mE5ovLGvyVGmUZzpSEI9vvmiYGzCVaAgsU1Qpx7SIyvhBYvDF5swmvPYb",
-	"3rba/NbrskVR5zN2vcQId+7ECFfyvmLuPhHDMJXzqvn//NPk2eVfJy8Xf528PPj4y9/2Pv7ytx12/PYy",
-	"maTZh92fxumnq86H7stF8uPVfpj/UONJuOUu+XTVFZgugs1L8NhGncKntmRNdamhnkslRUJujYdUKSgs",
-	"j8IL6oHFQzkPy3uXqSrstcqmSodRZVXBj7jOjBXUuTS/F/DzzdMpd3OfCRkGfOZt52uP4ZF1k6h6Nm57",
-	"uftkbsPH/eX6E1h5ZwOWXK7Yfp8HYGd/E6Zcgzn1b/16II8JFZ4aHlLzqlxHVUVg+3NBpNd4R8zdW3V3",
-	"VSlx2PCWkZRp5PwhvVIWKli1jDZqdL8dUkZN7AuIGTHdTeQEQ9mhKASEZx8iQCzoahiCYGM6QuQkF7w1",
-	"4oL1RRPrEORGFHNlBa29bFjWwS4gEQ2jSRCj0AxWBY/vi+V6B5EvdgCz8mDwy8tzO4J9O2AnQNkGc3fV",
-	"M4HLxM23+IgOuWmYM4ZROJG3hLgObeI7SKdlpCpFaInJ1qhHLypstvJo760igrTd+DZ5mUVocNi43wXT",
-	"O7AW+0aH5nhDwQ632V5JURBuvfB6K1XbZ9m+p3qM+t86NrVdeMNrbRhl3I0S7HSo/fUgVBwc2Vapcxhv",
-	"UNXE/AGCK2ZYoeytjzjDeA8XUgYOMxKH3n1QCHVOkwsogkAmbCIhbc/5g+rjNWDYnGuNEbDlUK71kRd9",
-	"0QTbrCYOndSGwYIbkpIkp2rsapkNGJlNwWLn+pFZav0VBQKyN56B3/Hs3c/HFa+jR6sufI8dHBWYM8f6",
-	"vVCcw1W/WDbPeLHqfqYTRxG/ft7IDlIOq1kViGTVjKV4hPVqwvoZ7NfOILTE4H9XxtgZdJPddI/tDw/o",
-	"bQwkRUjJeszrQPj9ztr/tW0OYunMvwAHL8wXZZI7psnYY5R4H6L1gnIAENAL4CHKsEpbtJkn6L4qeZvR",
-	"JdwXFZ+wV3iXHM1nQXkyOcXA/F6996wvwFdfuJSLStvwXhyS+HMf7mu/0etXOES/cR1jMzBbN8O4KOed",
-	"Ndxxq4blkvUct1QkwBJKXxi+C7EENkgAVl8U5ew8I/X1BOp48vOSJeC+1qUK67ylDaUEO3ZtDU1f0q5U",
-	"tSWFXPd8ExuSszc1bmDgm+5DiGKyxpC03mSESsUKk5EtvlGE7P0+g3fbjLvKMLOZnQihsadUj9v1ICPL",
-	"9hL/0zdrLal5hjaxl9SUX/luNPnaz98q62jxIt7eYmJVke3PjnTX2lDwsqngtlkrgc1YRWmda5JLDZqB",
-	"hYxvwr+5FDYi0H/fFzzd6pF1lpQ1JhjURuZjljNnP+qLpRp6S4YOO+c2eQ26IHfedoYKCGJQn529PrTm",
-	"DCwnXUSAelAtAIHxvYE7GEP5iv0pP+TO6lGUSjJsKrJGpyWbiksKdEPbcKe0cBzbjoLn3rPT1QaT4nG8",
-	"yVyC5/2tmkvKhYS+S9R3YClB6Spv8lzLTu4pV0d1po4CfM0Hb5tXt1Bgg7yE1dUeNkl+uA5NMwOaXMym",
-	"K40wpzpndGKuVCIFpI8ITU7/+pprW4rDXs75WGauiF6zcNPjdo6pGjMV9cVMeAuwAzAEjBNr2B3z0bg1",
-	"pxqiJvOLrcjbUTBw6W9Hzz9+fENO3p69iwmkMKIwXgJjA01DjNrkA4PQZsOMBguitJxOeSlZICJYQsT9",
-	"tVRjxJpioLCIC5SMW3OauXQHNZ7E0FJhuBVAL2JLW/+jYrC27CkNCubmdoooy6/FfkTga9fjMJMy36pj",
-	"bj8y/QMe6a2MMTLRTLcUnDYk/HuK8qkQAy7MdVnO+K8VaC2NlPa0UmHJRVO+4GoqFde16aIx1ZomY/Mg",
-	"HkIn5jb8V7/hQ9dtfQPNJxYvoZ0O+o14o6IopepM/xO8et9Z+y1Z+1HItxI5XTiG5QgzgvBGQCvkgq0S",
-	"HYssk5Wc8gNLec4SG7pqC4IaOclj+HoKwHimpqsA+cPR6fH5xw+vtyGyalvCaL5xvGWNI1go1Ac3siua",
-	"aBLndtjzWc7jiFAyzJkaE8XFKGOtmWKILMdi0uzuHxALxjTg2vBjrBFnpOedjjUiW25Gyfufnx+TU/MN",
-	"hO+eJ2OaZUyMWFxKQEGm66qDTVnu5bqgriqyeejxkuV8yAGYCSU4YHQW2iGnlyzzNpZ4KUsFtiYmmM1C",
-	"mktZPiRM8tmKiGI0s6G9fXF0fNrq7h+0fnz+xtaJouSCWRi+sD6nEYO9AdwdZEIFhpfL3KaJ9wWExIJ7",
-	"tE3eSqISObUl8YFDsBS3YDobZDwh01zCi8kVlKX2QaDQrarj5VCnF8kHy7xWefpup1vjN1lJchX++1oi",
-	"818DO118//HD69ux1KhxynRrVV7XqrO1RIPnhuKEIZQS6UQViv1KrH4Dhl1XjPd/CNu+Hwsu8VwsL41I",
-	"VCNzm4F9IU2FDHamx43fosZVy94xKP5mY88qXNfn9q1kv678LmiH4cU1erG1GrsizeQmzjKZAcZ/Hy54",
-	"WMwYCTMiMws8kUbERqBTEVAkoSMZWRM2V44Do99fSG0kViaIWQ9ZME2a1JI65sFgwAG4CBGwATk/zIwj",
-	"9CoAO46pds7MvrD5IWCNXiAzZpnCmlF7nQ4pF72OnGBpt83wJHXhQhYAv5GrvmBXrlSef4HMTeyL4ioW",
-	"YQyITd+MsWYLvGXmPwrw9HgLmSNNwdTRF+4BPHp/Au+f6cDuUsGBEkhX8s4GiFdPczmdMl8yC5EuIQXh",
-	"rAyID5hmDlwhmGaAqM9Ts/8Ibm+YvAUOGdMin945lGETKuE5h2HBWIj1MJ0oDZYYtHzM6YI0FTMvWhhC",
-	"HZvf4x+Pz0jFNBVvlegV7T60xjBiaQJSCylmefVFvO0benhfNZbzSiSJcxuh2abm8XkJBdMrr09F7a1x",
-	"RIYZwUhInsScMRp02z9mDJQJFwSK6GQF2w5AFPd3ujUwY7WA73CLXCaLHbiaJxyvmoOyAPP3mMQp5iW7",
-	"JQulQWQYuhQoD6BeqhCPrMJ6OEiMJH+eMsFZunK2ALx4v9n6S8auphkVeGZmstD3+pHPw65WzKLb2Xt6",
-	"m2lgXBUAgm00hVnO7zn0aU0eeXwYyiBOel6SQtob51bD23KbkzJv4ki2bH8AFWTlqKXslFoJ0FxXCFk5",
-	"NNcgZAgbS4DVj76c3GeZWXyTOB/ZHP0tHz7XF3jfLRu07yLysi8gDyITfInImv8GEuE+ktb67/DuVtT5",
-	"r28CKMmf+HI9lAAalIi42R1kxFRv8fOBtTe4dtDsF6a198Vqd0/kg4SXfDzrIl37YmMPkGkopPbRusAP",
-	"F0uOIbCQhtgl8Yvj18dnx2Sdpy32tWtKfiObRwjrLnmOqHtLq86iskupJhAXyg1LeYh+q1JobY2biJzZ",
-	"JFcIIKmTh/CYvy2v0ZJV8bt90DOHqnenhHzhIQ+W2EHl4m+jDxegnGpDoU5CWrIhpS52qcwNUCMAkxt1",
-	"IfgyS91H7jb2RYkUV4Q2gcZm4X9s4XIcBe1xhj24OCzSjJ3ryELtZ+X7rjRdlIArKHika+AwCjUwWO0q",
-	"KPZSWAuok2qjIjoFdE3lAsJJrLiAnS8bQvSnp6PdJoToO8v581nONKNJhees4Tf++Vpp3nonGHl19ua1",
-	"dR2Ye/L89BRu60/0kp5CU8LBiREZ3uGAL8ZS6S1rVQW1wDyARvuM+iJ4AG38CiClxEYRM7ID8r7qW1tC",
-	"YMgZ+BtYCkGNERr/zeBtYrUQOYPcAyKHQ5Yr0gftpCKU9RsrXJm+UuXNN16zK7091pOs7L7cyFlZiA81",
-	"ZnLnpjy14mbrvcx4slhf1dJwMzANDXOAf/9uo/62bNTLpx7hc5QWsnrh8LY3trim67QG32obTZ8r7/RL",
-	"ZkRzO2BhrAoDFJTLHwln6uLJNM0uDFuB6w7RcOay90VhPy0wbBSDGA2AQlTgsPJVfMgb/sNN1+8IV3Lj",
-	"JeQTOmLbjx8kggB3j0CX1StJkzFrmYuZy5rysu9zfgmMy8YFjuUs/3biASzi4Z0iAr6bE75SREEFlrIa",
-	"VnC29Jz6uEZLt/dgG75s4cq0OBSzIQ9EWRcCfBRHXvewenCB8ocCOfCPqcwgqaFdm8vlLz2YBe4tatvV",
-	"/FouLrASNbpcPWCvWyoyV4cMba2kpUqBRWm3nScFfj/WZ7tF2pWvLFkHShNIQV9U4P63ZRff+KWvF4jv",
-	"ce1VUYx99cX3wwfOzMja5EIQAat0p0Wu+fPTDy9dOLa0QI+qL+oqpFcDsZ1pMiiTHiBAtskHPhprl6Ra",
-	"xHVjc+s7LZUXjH1J8NiDshqVJoQw7hHXBcBh+oJPEjwEA5bQGQaf39KMEIo1px719suaE8Ja+DUCYrmW",
-	"faP7t/HOZC/5x+Cp6vz9j92fLp79Mn+d75+JJ+/ZwUe682Paecm7r+Te6e/lkiEBV31Wh9zly8wjRJcv",
-	"+h5AeT2IsWJpf1dIeJbibyfcxUK2wHMUfxfpvvPoKo/+NJYA4+Y8oPfhx4aNyZlebfsNwVR8skoIUY01",
-	"STNGc+Rv6Klsk7MCRRKqyw+HLNF1mXqGON7N9O1RD08/vLTGwt82cVYUtprKZVznyw2usF1Z5J2w3/7V",
-	"3IB0X/o6id8v859xmY+t6LLk3XuAW90qsuZuvuA3ZKYtCYVQWQs/shOKwOWLAYVcAKa3lc0sewCPcBGh",
-	"eBOnqIsWRl5xXKzr63GNIAfxOwP5zkC+JQayWVbpPTjKZn5i9F6uSIolI6kxNpBrMqfKaU0RZnlkC5Lx",
-	"C9YXMeDJL7unY+eYpb42S8W7DOEmUP+tGovSF2EwyrLbFtUwaBFoYKsdtF74r8MXuCcP+ppe3vsBRXwN",
-	"L++/rNb0nbN+85w19HBXI8o9g0kD7+0tuatM1oDbi8AVbmtzGO7GciYShjUMFiUHeJucAAsc/ZNPW2YX",
-	"cqYUS304dl8UhcfjIwiraR2LRKZcjGICFR7wY9IMvoYMjSnLXQWXCEQ0SIGz3WEuXVF2SOlcihGJj8/o",
-	"KD4Ma9mMpWIkPhm23krBWm+oTsaxraNgQwH7Yrez55dro9Ti0rXv2VQzM5FWYn6x+VQ0Tc2czRaYKdqa",
-	"A+Z9gRrL0JRM6KIvAFRTO0fBYKYJVRcKgZmwKAAlZh6JBFAJMmRzMp6JFGtY+vTBIOEAkkXgxaVYVsvV",
-	"ebEqMldkNrU1Q1eY6wwxfFH//9H7k4CAprd2OMY1+47wpDqCTcyZi/uyqeyVk/b7e9tYaxec4Ki1Zm6G",
-	"boPMAw9T6IrHmd8PCR1A2oSv7NAuBay7yqmmbX3R9ztHSSxlWlrvNoorqnSXh0wnY1Cb+iIeGpmhRUUC",
-	"SfSKPDLK1aO4V7jDgYYndAFBGIxwfdvY8Khhbmpd4UR7k+2pyhzFSZCSDHtgwiK9QNY+cA6j+Y2pR0vb",
-	"uu1J/w0Y79LpVrnV7Z/33TrVDtLAoGwXKKPTRQTcCHKpKsQbQVLaLM8hRd/xpnven8hwCSlIt9NpP8iR",
-	"mQUVpxVeBFjXN3MadxG2/r1Cd8rMunma0IzmWxuE70yYpjbgbsxohjUuayUMKJoVVid3VdNcySaqIYe7",
-	"mfFLJphSW20S20LYtkTOvKjk3RcrSnkTIeeHXu9zsToRibGit+9pYV7d4SzLIBsxZzQFeQkKXBtuSE62",
-	"3xFIiYogTzCA3LAQJ1hGHcBMWGqz3+EOzISAIm74GJtl2Nc69nXyXLFFh/fknvNm3EzZJcu2YltAdjDj",
-	"UHgVKhX2Bdir3Fdbrg6Wq7yaKRm4/iAV8hRG6hGfG7SN0B52QET3iNt98YHRlJtth4HtXnIXCWH2ZxGv",
-	"kCVe4cHfR7O0aHy2enjvc+OSZjPQN32gARQYt/QQVmhvjHI5m5JETiZcE8zF7RUHJnOsWc4VnnZzZ3er",
-	"4Suw14VMtDvo4LN104tpXddUlrqOzMQ2mrDrT17U97SxRmv3e6UDsBAB7xxE8e/F/V5bjkOSMUsuoqAK",
-	"JuTCOYu0Pcpa5ndzfNFMoFfZwTStqhwaESiijWKBeUeXq4j1RVBGjDxIFTHIEqKK3L6KmIto+tZLiP1b",
-	"xEx9haJddef951fs+p5CsUEKxVkNu1kda4X/Dtjb9mdD49erbUhYgxqElTlVFkgCoKAi+IMHqpM5qG2O",
-	"IRoxY5gzhhUvHz/+ZHSgx48RQ0KMWlOZOQQjovQCEfKeS6Fm2SNFfILmHzNmRJ8tWxcR8Y7cFYyhcjRU",
-	"LVB0DqyOi5RdxRaaKZ5Trs9twUwLx+S0GZeNZY0tfWGtLWZgEOJwCLCGgZPBlri2I0RQ79bZCsw4iLfZ",
-	"BNwN99j0hQdAwXcHiqnayi027guK1QLEiX+iYEXFDHB1sPN9MeFQApna+LIe4UM/b+LG4oIMmJ4zc0ju",
-	"PSpWbMsqFJO0SilOcYVAaFjETcAWH2AE7D3Yy+C8qrupx1ytwi6AjS5ZV3yAPBf6YK8RNSb0ik9mk0bv",
-	"WafzZOfZs+7+3pO9zrNnO1FjwgX+1PFWGFuItA7f4JWcA1kSLfEwUVK3GCfITS1pmSUY2aIoBNGJPJT5",
-	"QWdr1XJCWmxs+kp8olyf2m+u7/dewhfmRpYk2xteuKfBCwffGs4BT13YyZd5fI0kZkT+Rq+x02mb/z3p",
-	"Pe087dzlXb6+1bt8ih+vEMYtVeMI33MI/+wHEA/L1Uswh4O8Gaoqc13z+N1WrjUk8dZQHOLBhu/mtk34",
-	"BX/2XTtdVT3ix5wKXbxK3gDiimQ1S4+xe4hh9fYVRieDZ/zoZkDrhC3jXYJeJZk5RcuaqViUwVWt8qHk",
-	"hJmdBtQsTIzmOuoLNwpWVi8eM1vtwhcZgkpntpRZqg7JQJqJBGXYQWD44HKpAaUB128ee5qB2QJ6JU3I",
-	"78CpP35MRfr4cZFdLaRoQT54X9gq/QCrVeRr9yqZ2DDF8n6Yxxne5iI8HHZ20RcTeclsUtmc/CeJtc68",
-	"pIFvMph3SAaPXZNCLXTgZ3FQcZ9rZ3hSDqlF5uAyQ1EhZzrnQc0kXzsdV2RtTzlilCk6ZLbIRpGFLmeQ",
-	"6RZ+Qd2ZACQjWNl7ZiZIThMEwoB0eppnnOXE1pVjl5D/ypDiArTN4hiso8zWBYchW6DQuinJoRmeZSke",
-	"KWB3IMXAsVtx09WC2zEbvNN9ah7inCbm4hwWef7QqhnbC+muIh5zufq6aXFumjtp9IcKAMjjxz3rcCqJ",
-	"jARtaaRTMoSbJqDqZ1wwMhOaZ3h4MHcQcaiAWH4JCb15rYwIirgRaDK7AUa7p1yD2TS3Np+0LxBDzVBi",
-	"ZPHU8JdeYTT0N36BcGwFy7B1tUAznEPnfYE4qNki8mVe5vTCYTuDrUGhlMq1E1JTrhIpBKC2Zoxe2vgc",
-	"WD84mbjTDPzS7QxwTdC7Q2uAicmhuc45+WMmNTXXw0y8JYdDfx8Qj2RqnnU5U44GrQ+sUHQwLsjnb45y",
-	"ObewcDC7jF96s4yz3j5StkSZF56tfS1nAE4NaDAVyBhIA4EoRG44OVzMRRsI1gzjCvDbVNFOd8/unwor",
-	"1VDfr7sOzk5umWaBbbEkgh/hF1YMv1OlGlTq6WRK+UiUBLg1olbA1xq9nf2oLMf2DjrwGnNnkfFdlr7D",
-	"Vobc3hmWUGoo8S8NLJrTelIdc7dzC+nN7tKtqjXfVoa2Z/cgIjBQNUrAB8OdpEv3WOspfTJo7aWdpPVs",
-	"uM9a3cFuspfus4Phkw6cvGDzc8ghOp+oRq/b6XQ6gbzrZ3dnSX2dWL4dnBJcgWAmO+WJ3Fbw9kenjChY",
-	"axXDlYGAA0/IYFGSRkqmMssa6/CGfDkO++5DDSC3b6SJ2h6uA97L2P0Wby2bz+w4NeqxV67K1YHgj9dL",
-	"VzighKq5zf+E1CzYvG5VEPD2UGsSbP5VVhTV8QlHQquQK1Ha928cLlVdMEDoXl7NqNZ4sXYtXzScbzmO",
-	"bwPtDM3F3ysqfWlrKtSVAFnFah0bGE+3A17z4ErgsZfnmC2Milh07xwauzPeWUnQhtegOZAKMiiqSfcA",
-	"sGomLoSci8jpiJHXqUJTLgYGWVMHdo2yOl5dIcEBYAaOEUjDpbtahPt6ZLiQVd652N5t38yNXyA7vy8l",
-	"PID97SFEAP/EugO7wxJXPbK2wVeG49uIA5p5vZX6OZLdd/73Jfjfj/zSMT6we2zG/axE8uC875TpgPc9",
-	"Uk7JXWF1sfYwZ7UAKxbXnr3NqdqyEIDI0HhaY/IBkD9n1DB6sJMWqS75txIKgTsDiIkWbA7s1Wp1XjSB",
-	"+kYwyIhpi31YGq6eTRbS11djksuC2OYsRbD5l+SZ63SWna+pWtlzbtx2a1bzWujvO6v9t2S1x1cajErI",
-	"YFYwWjllgk55e0ExXr/WR//cp1pELnTXVvWHGOEUkuJIDMkicQ+jrEEhdKHtUTXlIsIkCnSCgkHYcKyl",
-	"eOYbsypW+JLfTZk4en9yu+hCtwW3TFmwY5FUJrMJE/p7wsItExa+R/Z/j+z/Htn/jYFycuUZWgT5ZMCr",
-	"4T/KWWNzqiDeXGO8f8kfHoS6goR8Y5g/3m8X4w/1e8woNrK8Bxd7KYQfg7ixEjG3Xk6s76YBZZOlbbLf",
-	"2QX0fve4Bu5jDAkv2BdpQhk4FMgFY6mzOPSFka6lwNBwpXmWQZ0oMmFUQBHUrVJBvpwl8pLlytxnm0rl",
-	"A5dMF31RSUIAYX7Fi/YB9u++km4gaZrubiFnQvPlB/CTnbl3J/4rB4//ydU0imQLiDivuWfV1OEfAMXt",
-	"aKbHPm8YSHNVzShLuED58N8WDSUUbSx0GijVdvzP9X6UiIA+4wNHLO6+mrLEGhMhMs9ayVEoXQ6c+yFA",
-	"olMYJVFfTyToCwC96wtTzdkggKBwMRdqQrOM/HT67i1koBpuAsHzCc0yRGLAaJKp5BAwQy+YyyeyXT1S",
-	"1WJgTYUljYKCZxaPbwvzk2kJZe/Qu4L7IoD3K9D9MFMHGFIZVrQCHIiRqapI7uwLm9DZJu+GQ5uoENsy",
-	"dGBn9Xn4ceTyA8IynFQV1T9QYCHcpgjbDS9yyZd3/Z2tS2J2NiKjGc1T5ivBxb+0oGRs62e2iAlKM4dE",
-	"Doc+T+HoxZuTt+c/H/89DDB35wyVYWuCLSHXBSNTy0lqeOAVknbBfuYWXf92/f8DAAD//w==",
+	"7L1tc9u2tj/6VTD6n5nIOZQsy3Ye5Dlzx02cxm3i5NjObvcue0yYhCTUFKASkBXtXs/cT3M/2P0kd7AW",
+	"AIIUJcsP6c7ZzfRFHZHE48LCevytP1qpnEylYEKr1uCP1pQWdMI0K+Bfh2kqZ0Ifv/5I9dj8kDGVFnyq",
+	"uRStQet8zAjFV54owrNuK2px82BqXo9agk5Ya9Cyr1zwrBW1Cvb7jBcsaw10MWNRS6VjNqGm7f8o2LA1",
+	"aP2f7XJE2/hUbfuBtG5uotars9M35/KKieYhKaYUl+KJIkmqiuGFNq8mZFjICUm+Pzon2xlV40tJi2zb",
+	"vpv4oY8ZzVhRDv7njumtg92tG/6Efn7HxMis007/RdTSi6n5XumCixEOe1YoWSyP+acxKxjRY0amdMSI",
+	"0rTQagA/JIJ91hcpfJgQOSzfumRDWbCIUEW4JimdsC75MOGacB2LoSzgzSEvlIb3uwR7V4QWjMgp/X3G",
+	"CBUZuWS5FCOiJXyQc6WJHlNNJjSDMU0OCI3FhOZDWUxYRqRgEZGF+T+uKBVSj1kBn0ZkxLQie70eSbi4",
+	"pjnP3OC75CMdcTEiXJHLRSxcb08UUbLQ5IotIiKkJpcLIodDxfSAUEG4ZhMcEPvMlVYkm5n1hMHOxzKH",
+	"1eBiFAuuoD2WEfaZpjpfEClSFhF2zQSZj3nOCAwUV4BmmZlMQQo2kdcs68bCUcDvM1YsSgLA8bdWbPX+",
+	"Tj9qTbjwW9+08e/4hOtmWp1IpWGSClYUtnYs80yRdsaGdJZrstPrRcTsiHl1p9frbR0QOdOGGgoqRqxh",
+	"zXPTYUnTtRnB08qEbFetgemrZXaa6tagxYXe7bciM18+mU3gcQ+ma//pJ8uFZiNW4GxlenUCPTVNOJfp",
+	"1RNFzFDInOsxF7CXKc1zVjxRjp+sYCXwv/syET+wGzPMgqmpFIqFjO4IaMz8kEqhmYBNo9NpzlNq5rA9",
+	"LeRlzib/+ZuSwHzYZzqZ5gy/yEJmh+TailoZ05TnrUHrULjJwcSRqmEdLGnTvGA0W3TtBJkCljlo9Xbe",
+	"/uPn3R9e/Hf/p72jZ6cvznt/73/aO3724YXZRE31TLUGe72XUUtzbQbjpkP8IOw2zQoxkKmWSsuCDexk",
+	"BrUh32y6nh/xe1zO6k5vOlfSTqq9J1tdMwA7gROp38iZyB5lR4TUF0NoLdiUE+kHOqYKx4kX2X22YG95",
+	"CwxLc71utAvlMB9jI5rnFyy77y7ZAr5uDiPNJlyQw4/HhlnL4dC8bn66yLiilznL3C6ZH1/b3x62R5Xm",
+	"ww06bxgP3o2KFdesgGkJSQ5fvz8+ufjx6O+PsXe+v2BE6zevOv7H2LmmiZNLltKZYg3zT/wCJGu365Og",
+	"Mz2WBf/nA7dsFjYUbNgZExmMT05ZQbU0TP2KLYhl9D93YBidH9mCoKx13w3bKTfsU3Usa7eqMu7H2Kj3",
+	"XCkjksiCzAsjSyXBHM1mhD3arfiOZh/piN19A+ByupTZAg4uzXM5x328pvks3B4nCtiVrR4prggT2VRy",
+	"oYmmVwwoyL5JTOv33ZNeuSfHOABSDmDtttTHa9a5KkKum6UX0ip8A381Z8dwYSNf6bEVE8mYCpAAZ/oA",
+	"JW5CR5QLuK6MdEXt14+4En6QGy2EfRsI7lGYSeLUCK5IIM8XVgVQRgcIhXnSrsvweEMkKF2CxG3W1Ujp",
+	"KP6hQrBjGjKSYtAAfoLfU6AwMqeKKCY0MHPFYoH8gkuhgCaJMBtWNmE3IdnqkhNp5MYRScdG/gXZHc/U",
+	"qSWeb8dqk2NlRPELYSX1VRMtXwqmaiRpEOcMJel0TP7nl8POP2jnn73Oy27n1z92op3+i5v/AAXTaFuG",
+	"TLpm77vdR1yC3I1i00Uo5xIug9b5ugUwj4Opa51fKJZKkSkymZl9Zc0nYPdZr/eIkz0/f7fpNM2IzQS1",
+	"lBcZY9M70vEPZx9OQqrlho7N304H3e0TWhR0ocAOcPkbS41eztj0ayDvx+KWbgGWmGXB6JUilGQynU2Y",
+	"0CwjqRRKF9Qc+4DlOWJLolgkwd4kEVlmagNCibe9OfWea0UujWyuIsc1UYBXsTBHCpcK9stZfDwTNWM1",
+	"u4Y7w8xTKszW5eya5SrkxIYLEy1jQUXwPfTkuJjhxOyaFQvy/dH5AfT08cPZuQquy5DPGZ2DTXUspMgX",
+	"5niwyVQv8JG5Qf64Wc3Gj4oC7/p7S6bmLBaC5nVxwArMQ8pzlpkjamSAHIVpO/oDwlFRumRMkFyOzLju",
+	"RdX7VarGEbkhMJjjrbRtp/E4CvkCzV/YN9gNKbFdeVpGZZ0agegyNxKDzFgyIHu9PZKUiiIQG43FlOqx",
+	"IVXFMytZuXYistfbJ8mE6bHMwis1wR6SQ/PPhLQVg+WPRfIe3j2R+tC96Qw0WxHZR+MWroftv9zOWa5J",
+	"G/fKWRtYLPwBzrYsZb2RxSXPMjQb35u6hr6VgLxeO4OyJWbDMVlmBkknrCMLPuLCn5CUFsXCGTFLY3Vo",
+	"ab4vJ90tae5NMM61dFZO6FEIjaSFVKqjuPanyjKbSYOiVE7ZaEp+KAF7iEWVP3zP9dvZ5SdBrynPDZk+",
+	"aDdHXI9nlxezoLlgW7EvkspZnqFx2syJpmO8C6hQc1awjMwE+zxlqWZZvuiS82JhlQk1loXOF/flIP1y",
+	"N+1IquNcu60NM3uM/d10SZCTCGQ3pJ0sD8eqwm/BCKDOpXxHi9HDdhMNCurCSD45tBZsplUOrNWBDDnL",
+	"M3QGgHaCV8LOs90Xe+RyoZkiXBCa5/c8iruBeaLas1G0JHHDW7uHy/N5ZPHmiWpaDtOTFRh2npEf+Xd2",
+	"KUg7WRpRYrhr/SYnh57Z5Vygo8lN/pItpMjIsxfQsJYjBteS6bhgw5limfcPvT0//0hyumCFdXcRKhb2",
+	"1i5IMRPgJaPaUp2R1fZ2jfAtI3I50yTR7LPenuaUCyOEUWuYSqUQLAUhhyuS5lJ55vKOUcVOpH41KwpL",
+	"gfcmxty0BZdfalurySPwgrNOoGUCnSP2fXwBRJIJNfO+ZoR9nvKCZY/gI4CpQtfl8NYS4/J8HosYawvB",
+	"GtdhQGbiSsi5iNwiRKRg8CjDCwZtF7GwX7eTpRGvljqNRgtuuqPPKWPZA22jIPsDV7lgrr26pcCb5cHb",
+	"t9PrEZpqfo2TVxEI/9DEY+y10ZShMRKMZ/1uN0zh0czalambiVoPIxGzyaXRf4aVxTBbuTwce38YkfFV",
+	"PlOaPUxraHQPwU5ZQdPsGTECTG6OTcbQXU1Jip0/gt/hZFNf0eP6iO4wSfub0S0l/B16lWLRDrSErYO7",
+	"uJPwFH6ki1zS7FFkgSm2tV4WsOaN1ULAPXd1JxDE7aQ2v/WXR/7YRg1QxM19E9z0gUsJtXdz7JaGkmwN",
+	"rEwQi5nImVIVXw9RTJPk/eHPF999eP33i+/+fn50lnQJaJ/esoC3tSJKkvmYiVgkr3CTOxhFkRBFF9iu",
+	"G6hfuyiQBJCPsxzvjoLRbKXScEo1e4cbfE/jcEE1u8jLJuoGtcrzVbze0D+cMq38XpgPLaMnp0wb3WGo",
+	"GZ4czSfMyF7we+dw2MRm/vF2/+/vnj8/7+yEBNgPuP+p7+F2tl+ZhjMiTqhYXMwpd2Fh9bkvvRPOX0pi",
+	"nhHzzOyXHbwi7UvD1M1PNIVwDgVy4pzqdMzU1qCMeem/IFMkS1hF89ZOr7/nBPRNlg14ljNWmaE4I+7q",
+	"9eyvWs+VU7ptcZfW6fHMlW5twJY3kQUr17l2up8os5gd90FJfoZ9nx6eH128O35/fH5x+vEs2SJgtwFr",
+	"YQRmF9+qW0vr2ipYxoTmNFcRytg5Z0LHgmZZYZgEDAlGkrx6d3x0cn5R68r2RNpJSILJAUGzo+03FjBq",
+	"ZUS/30DhJlIw4A9bRuuo7QhpJ+FeJwS4j6M3gmYsILgtPJjIc2YiMyLIEsVyQYY5H411FNKjWTfD8X46",
+	"PD4/Oj27+Hh0enH46tWHTyfnyZbpwytPwVvJVgR3rVOXqYZwNVjWWCR1Skka5dbIKbyGeAJiX468OrMe",
+	"Cy1hVo6JFuYbLkbdtTFVSzFehgTP0G71xcMJjEyk+EiwjHDhI1Ss1YwwkRl184yPBCyzJtummW20Nvxv",
+	"jyw4kcRHqropwxKAHA86ELA1qtwSmRPZGHBgVuhYvAHT94P2yXTExQUa0ZdFZT4SHS6M1n8FomFtmKDe",
+	"uzg3chb43R9p6wKj+5kdix/q2s2rzuux2LJbj5QKaysbcsHVmGWknVS6NIIVULY2DJkrZy2NvNobC6/3",
+	"hsuIwrg1IFwWcq4Mj0cfzUyxgmQszTkQhyBovQPJHP+MhTO6oGUkY0ucphofQTVJwo1KrISFBHYi9Ssp",
+	"hnw0Kx6HzkB5L1tcts26FbbWg/JdAj6sUrNpC0m+Pz5/++m7C3sDHb/eegSlzZFZtfcNya02vUc00Abr",
+	"ckvgWH1REnOhNY7P62lgsH88cwkE6G9sL6FoLcn5NSPwZcVYQk7ZtbxiGJ/OC/UY5hOY7h3tJ41zenQD",
+	"Cl1lPglWh7STpsHYiwHm9ihxttjJajNKOGghgxEGIcKPEnqL27Vx4G193F9ik1bP1+9OPRBXVCJ3Y/F4",
+	"obt4hv+cQFBqFQScOFXk0L4LrQ/Id4wWrCDxrNfbTeEl+JP9mwSFRtXgEXuVk0ucNS7KsrxWket/+umn",
+	"jlk0o16lVDekVRzmc7pQJMG1hLSPJeHdZ6Pc4Nbf33kKg8q4umqyBKzwo5rjkFFNL6liJJPMBg6CmYnM",
+	"C67hlzlpm3bJcJbnEdhzOhA/IjFmg4vR1oH5EIQTI016d1MQ3VGw1GhyilwuDGtk+fAA1RxrH1hnStnQ",
+	"LRvY9s5Ycc1Tdhe/bMUhexO1hLzIMeesYT3Lh3VuGhpkiaEqZDLozIO1pIKwvPRzzYR5MqcLp0GYRiDO",
+	"aGgTuciE/iYLrheoSpttQS41cuKl9bNNKGyK+Z/ZR3BMQcBMKicTrrWRGXHNXTgGxEE4JmC067kwCvQX",
+	"2JETtwi329Dd0oIRZjzTmZyLOxJ1aTU3DYC1wLTiTFIP9P8/JqE9mkbTPGNLVGqTY27ky0ocAGo+cPa5",
+	"WnP8/S3nOxnynBlWYNSYaU7TSk6fJXkI75oJYYaKoy9VnICLGIYRRIJ1YxFMV2nDYWdTIN5lFgN27HIS",
+	"zn5upwyK04EZYsmGkoDqky45FqWPJSKJp81kEJxqrgheH20qYrH6bMNRBb6w5oijgihnOpUTBg63WNSO",
+	"PPII73WFYF57ru1awakey9yOTtEh+1fbpT4JNZtOZaFZ9p5lnJ7DSw8Sb3yDFxPT4gX025TxUg2BVCTs",
+	"yHRwX2fSfijU+NEQGA2xo7mFFTTO4Uu5lcypT+qTx0yYpnGAJuLHEuZjQkZ6Iaes0BwFjyCXfOOU8aj1",
+	"uSMLuGF3bqIWepYhPheaXE53dfmtvaX81qCpvZuolRaMmrlQfdtozvmEKU0n07CJ3ZvIBaDlcsRXpLNb",
+	"hR7ecCngYNiZj6UKTEw4FtQCrOLQpsp+wYtY5FRp97rVMWZ5jtGUZb6mTfwu5Gw0rqoUXW8zsu+i4/SK",
+	"LZB74tMnyqihrOApjpJnERHMMFFkGryAmP2BGxVkhXJFbIRYB1UBnqEekGDKSeMz+8+SJOwnyI1dKkup",
+	"RGVWiYIe0TYAzMqf+ZY5OSnVrahlVgblY+Q6VTE62MP9G5ecvBE5nmC6gv+8j6nIjsX9UgVLsMkNAZnV",
+	"yLdGP7/6gWJYfpBKe/y6wt5MPxe7V7+/vH7+uT/Zm/6zFbWmVGtWGLL7H/P0F8zn+PWPnf7Nf7SW8tp9",
+	"y++4Wn1Q4W/Ib99wgUzDtidIMqif3gAQ4bYWT9hn/crlXN264mrd6rl89nL9Ul5dsSAB5gIyYJ7trVo1",
+	"6DpIVaJZxs15p/nHYAmHNFcsqq3qhGlqhJ/bpv7evXcTtUDWvu2DD/CSWfsyv+VWnnb+zt7f5sPQ0Xbb",
+	"lz9Rrv2nte0IB9C8I3b9FCAW1DlmgtdmQjTLcxUKOV2SWMdflgzIQs5AcvHxZgfExovxDDI2hkykXIws",
+	"ekhEErS+qwuqE5CFkoIJNr8Aee5iohJghorpLknGLDd9KDlhUjAIUYiFEYgPSILiEvRSbbOtMWWxDHl7",
+	"AvlkW643XSyqvcXCdAc8rEomZbP3upcMT6tM/7ZW3uDLDiSlcsH5+d7WyFt4sXpfm0vW7cqt8A7mvern",
+	"faCtcJdua+TUvA3C6nsVtvQMWgp34PaWdLFoaOn5TSna/dFiwggahgnZE2Bk5zwLKH/5ytmpHxnbXBTu",
+	"e+PRyTIbKXcis3tyoNv3wbR9/Nr0V9ChvqBZVjQLNkZFeaKIeYvYOIHInA+lB0ZGNALjq3efzs6PTi9O",
+	"D9+cXxy+fn2K5rEAgKW/v18BYNmtcuX/iWO1/et/Dn7Bmyzab2LKteVEnCI/9qaVtMt4LIZy+eorzTmN",
+	"oa4ZxGDw7MBmRYG0AilWTsHrttbuftQyK7f5zRrs+brb1RxWzYpJ88Bhl8zjqnrJYbChCP1sr7VObF66",
+	"fktrjenbzW3NosM8lhZ9rPX0YlbkzaPHcBTy6fQd8HsYvVHji4xluAFcE5CPc+Y3BpXRtZth1gxPxNr9",
+	"Mi1fcJGxz2tPAgwAFjqXIwLvH1iV3+X3wciDmHdFwEbS7pUZgABytHXHbXlWP64r59O3/IuF7Mtv4lBC",
+	"+pb5M6Ui45l5MTCvRS1rT2jmcKa9zjUtILfYNBzs+TvXR/Dbm7K74NdXQc/Bz2flIIJfP5XjqVyAajYc",
+	"FhajwU3zWmrEBpMC/7zzJP5mWwh+OgkaCy6+9UwpKgk+GKrbmQrFNR4l0CiscHu/i+CuSg/EEoKja4MP",
+	"0SvpMrXDdYCvV08JPvxyE6qOa8UYsi9pvXiQrmm34DYkP4SNC51UXXI2NmxIinQ9Q9zz23z7HGExqzPc",
+	"3UQd9u276TSRg8/ItIFqj74ZhvXTa6pp0XztnAWZn+beCSw3TxTBL9cupWFCJX5hk+1UZISqehYluFzK",
+	"sLEwDFRbWzcoJmAAXzsAcyc8UJN4Xlq4zMTtWjcFrDSZjeZjno4rBi2uvLnpznJH1NrUyOasZmVA2+0S",
+	"GZtvpiodKzVj2ZKm9OJh52bpusCpLi1+VD1QwUkKSLlCdrcqFRXdb5lIdcEBjDFMNcCQXvQGclgPZ/jn",
+	"OiIUEohdbpey6V7chocXDPExu6Hhbq/fQAsetfBlr/d85+XL/v7e873ey5c76xEMISM1R7jTKsNY1trk",
+	"1S2KmrmQpZMi1u3pGb52Zq/vCtles8JxsFX+uCd+vYh9OyKsO+qSpNftd3vJAUnaGbtm+ZbLnr+ccTB+",
+	"AJwE+uliYdvokjMjLV8u7E45JxgXKSPQIGnTSwg1B7cSOoCkYGqrblGFt9dL0KuUWbdyTUTnbQUNYKrS",
+	"5pU5ww56F81vkHNvqA70r4hYYRWM18k22MmS0pVn/VoK49gFSfCFLnklhaZcgMNdsbRgS3ZkLa8uXgx3",
+	"6U76Muuz55fbc1lcsaLzvMkgGHKELyExrLnyV13xB2Gc4BVjU6tmcK3I2dvDTn//GRlTNb5VN3oAS1tv",
+	"Gd9IBnAWoaW5H0OywtDwFKN3jwoqAHCFAsF0yY+MTY1GqCUB8xE6lct0XPB+42LlC4edi/RS4UutZ8Od",
+	"tE/3WOcFfX7Z2ct6aeflcJ91+pe76V62z54Nn/fCe2w241kTjWB6apOd3buxNjIFmHbO8ID96XZ2HGnj",
+	"Pq1EjEUssf4LkjOtWaEikvER1yoiSddaYTtJBEGZU0wdRlQq/7TbTZwcAQZTwCxRbDQxM4CUARDO2mgg",
+	"wCsG6V6RNGeYOTNxgDyIvqzHWxByBK1pVoALPmmGwEp8oowGb52eyzqzmCw6CqM7qpYtQJGuQgsHlq32",
+	"/zUoO+z8Wu28F+30n9/833HcXf/OM3in8pob+7Obrf9YRYln/iKs2d6HBWOJzdkFlBM8IAnCIBFvm7cG",
+	"7Wvusbcf1X797LHs1/uPYb++s8+mJj9vovH5E1Q7xW6NbzdW2/dq/HtZ5AHrdNQyO71W9uk3Ku5Reb37",
+	"oTVxhPfBmtXxZdSE5jmBIC0CYQ4l6o9FEoBDDPxZSxRhwLoqQlUiImpmmIIyco+3ylozdJccerzt/p7R",
+	"mgqaGv5D2p8ET2WGqRIEoP4UgCkBCtcZLKdLUiOJP83JVkSU9BmNew5U49P5m86LA5JLYYRjmJMiI6bJ",
+	"Xq8XoIY5mDCYmdXhbCBknZvs9Lrmv+eDF70XvRpD6fX3Gk50wL6XVvsjVYAvb9RMBx+pJYwQmC377ODl",
+	"D1EelLjIYMk0DwYQ1wTGVyNrxoKPhCwYNKoYUzWYeuAX9SmxxQ/F8W+SX37/8je6+56/e/XDGP7985VO",
+	"+39bZJP8t3+c/fCyiV1ZZ0QDGYUBlCAPBu6Gkw+vjy6OX6Oz4T5O3g/O51rtFVmEDUCQBZkWMmVKMaud",
+	"qzGA8wsXKdmmZGzIxbwfEUqmMsNvp/kM6LagIpMTombDIf+8ZeNgy0jLavQlxlxyVY/cGpCCddD/BJnT",
+	"BdOzQgSvWZ3gJwf1Jlz4ZplJCbABVmC2wHXm+BlyhdgP02rHpfl2yceCC4QYOzx7dXzs70g1pSlT9f0P",
+	"hOeNr8df4vhzf6cTx5+fH/nLuGmnXGjTMoUIcvrmFXm5t//8Npy0CU3HXLBOwWgWAKct32updV3UdeTm",
+	"VhA6CXKyzHpYBryM3NgE1VlFr1yCya3gsoJRvhIr3wRd04xpsgR334S2voTuHT5cBomDM7cM3tAE7rQy",
+	"OK+Wjt+QoV6NpA0wA1dlntUzHxuhw0J0uOWEmBWJTmUo8q+32ANdzOEf6y2wYZDhH2vRn4waTHMl3e2Y",
+	"/Nyx1vPOcYDBF0B1rzUXlvLCUlTdatMcKIoY33iL30nbYM46L/90emwYo8PUc8fVvH5AkuaYSAweM6fL",
+	"ho3dYuOrh6nYsEsYdyDWwBGv7ECTfHPKaLbYxMIEKZ7LZLHCaNLcFZzm+/lE7hp70eDcxe/XjsxF8lT7",
+	"frQIlAcGkDRtCsJO3TNKw4+nrqU0L1IQkNJUOkh4K0VkDvGE5zl3AMVgncNkkEtEadVjXmROlT0/f2fl",
+	"UmyA5gjnw0GCcKHeaJktpWtmUTP8Bd3v9eplY9AAuzqO1k3sT6LKe4e1rSLn6NYwNTu9ZtJ+oH6795jx",
+	"WV9FeNX+inMm2Pzxj1nFpbE0g+bNDGK5VhxChHTFJHmuyFwWegxlp1Yfy8op2rnfISr1+5qJU6QF+E/A",
+	"oM0cuAlgpnOFJs8QQo/IwoI1KJ/L4ywXDk1JkbblE4pkEjPeURnleqtLQmURQg8SzOvQ6biMXzEaI35U",
+	"E/N3nt/Th9O4MBV/StOOQWx4JZeomrWzLLyb5Wxa6Z/GC5/pU4JYRuhIyNiooBkCNq4PqeEiZatoa4yW",
+	"Dqz7lhqdLGzXr1pGNesY7n2bWV41L0viWk0GfkaY8bff2yWVnC0yE5rnZcqTy4kKNRV5BVky2OTdD3Gz",
+	"5yfgzkvjR0jLHBRCc+jseYvIhFEFmBAub8k5zSZSSC0FT0kKlv+QIJ+tLYW2++y2UmhRq2TeS0M1quXu",
+	"7u7LiHw6fxWF7IFMC5bCoa66Evq9/rNOr9/Z6Z/3dga93qDX+8dmm++y/OspAHUvVdXWYZ7emgKA7doo",
+	"yLpUXma8d8kJc7hn1mO2rBs/PJcGgp7M4bONNIRfUqUJDbKpfYCEM5YA2BwYX9wWLe2QguSZWED2DEZv",
+	"wuxMz13ykRUK6xA6ax8AO1Ey4WKmGSBH4aIA/2vcv42zT/YC+3DTbC9ZTkb8mgFuC6ywgxAyXXTv0lX/",
+	"Ye68ZQWq9OA1pblU9rKRESAGSZNPDHEvNnaKlURc94k1jlmtHk6zE+vQbgQ63qGNyNqnrdatLcCI0l3y",
+	"rsHTFZHkwru7qmzh0tClGHXQSHZPc2WYj9FgtJwTrBFa+oQBj9hlT7gTJKdMeNC0do/8l7s9LLjZVmXk",
+	"u2vZ67Pe+hveXGIsnRVcL8Dobss4ZhMufmSL5uNQLUgWVW+CsH6aYpDY7LgWCgYsw5oJFZ/56qqxvgJY",
+	"ud50ys2/b6IWIjUczpqK6galE6GPAUmaMTNkqi/+v//n/y3xHoAc4FnZ51jraauEa3sl5RVfwS0aoMYU",
+	"0xgbEQA+bac0zy9pepUMyFutpx9EvojImdkMFsXijE7YGdfsv97Rz11y6JHazHlW5DnJ6AK9rEaNJErK",
+	"EgggOTs6Ozv+cHJx/Prd0cX58fujD5/Ok1iUlVD7ZLzljcUzxQ7CxEWMU3BMF8D2bINVTL6wwd4WkoHM",
+	"M0PBTECMCOYGkkr+NzgtmoMgytKxKS6vJ4OLi7dS6Y43Pl3Y1VimCSxI1HSPYthzCeVg1i7j5uxezgxR",
+	"ehBNZWti8NSI1rE49MI+JU+fgpT/9OnAhi8s5KxQVogzEzo/fweA6ujpruFFgmwUEYv3upCzWGBYBNdu",
+	"rY4gUAgDKVJaYLgWefrUal5Iyk+f+oAjtTIuLBbNgWEHZGr1CxtvUTAlZ0XKIJVrWkjNUsQGzZmtYezf",
+	"QLBIm+CuygIcFJ2JZQjMuR3eHEsgX8Es0Oyh6BCsIjOjKigXKmIWOqiGBSLPipK2A/DsOGpNqRMbFGMR",
+	"MlNZEMBELaHMy5hccKqjE4aLgOwjIAYuUk1cDAOmuluvKKPpGHMCzGlEFw2UbrM3kfUl+fCmARI5rctF",
+	"FcfS06cOSx9+FFJ0IGUiFraVp08bHE0AScIzNplKzYQu3U5sq0sOS2fSvHQ02eag4tFaBxPWIQOFhTBa",
+	"5JwVuG9g39JzGfja1JhCDWkpmCM29jnNZxkLVgvrRvMhEYzDvxUwLOf86pIzOmR6YXvP2BQeSwFNxML2",
+	"Rsb0Gope2/FCbwfQVjg95+iTRc3H5wN1YzET/PcZ2zIkaAgTrHPmlJUL6k7h2esfyZjlRtDMJLjTYpHO",
+	"ipwYGUERihvj4HxAEiEc6/DZ261TFZHBtx2U5ysYzQiNRVk9Cqv6QCedLCFtB+h8vpiyKhTA5858Pu+Y",
+	"i78zK3ImUglYZA6elwgZi8rX1rd+YLelBD2wjvKd/S7UogoH6CiorGYPR4lNdXMxKlii7ySWM0qlOcly",
+	"GPg3oyB1FMUwyPCMQOGHKhX9Xg/Hb844CpYImBELH/WSccPXJ1wYIaRLoNAV2gySVZAUCaohL/f2n29V",
+	"nY6xWOF1JLSGRsEzmB7SRonCnXOMCkfIyZlitpC8w+c+IIm9JhNi8U4s19Wkvdfb26QK1H6vB1hC8A5V",
+	"V74uDEGvn+nR48QAjJDNaorF+gJS5uzYGlIoejmc4O+PzkOk8VxJnyj19ujwdTcWh2IRVGISloh2SRsJ",
+	"wpxmBDjfiqCaSLtaICV8AZZ6r/8yFu0SRllF9jSECC9bB7Via2RtrTWuVgSA4H0D3QwqBRhXhZ8dwM3O",
+	"Fdnpdnef9XrOJlKRnDBelupYuBrz1fILTUDvAdBmWTQUABi9eq4w5M7r0RDv8gpXp9ngQd6E4gKeDSvy",
+	"KyhTOif9/9nfRYkr5ykTipWpO633x+et0pfY+pBqeWbErlYQQ20jkm+illFX6JS3Bq3dbq+7i6rTGPSI",
+	"bfBYb4cYBiPWYFKwMbcqcgIkRrK0Lxde2QZvCgiZ5u7bgjAOOmJGTqXoaWmb9cYljoUtrooI+LCsc67M",
+	"/QiGQEDRxqjliCRBiCYUdVVMD7yQRE1j7mHF+grxOrCCngCPMyNocqXdhGAxHO9sDX5pVqDLV7ZtANFN",
+	"dOubQL2tm19rFfj7vd4amJ4GeJ5yc36phkk3QVtUMV92q8gtFdNarzStVaFZxCzPvWCfcpjqUrfPx/O+",
+	"2E9fFDu/Z0vd9lZ1u7um2xCTBPu2WCj7L3b7uzutm183RvEJ8ToaK7dhBNbQ8YUaWXfhzAmMNjaU5CpY",
+	"N+SzOjqzVvAmUu0uEWC+mgD/aLlQZDNDJJuu4af/ZzsMVEYIqD0kpaal8CS37Spww/s7t7+/XDwdvtzb",
+	"8MvXQWn4vZ3d27+ql0Ix3/Vf3v5dWOnCfLO7wdzqJdhuotZ+b4MxfqrWlrPiwu3fYYnP0IYDh7i03vzy",
+	"q+EPajaZ0GJhWZOnSqM80xEk1gKbbpkTMJVoCKxSVCXNtYzK+E5i8MXmzCY89huetsYU25uqRVEXM3az",
+	"xAh37sUIV/K+cuw+F8QwlYu6+f/ip8nL6/+evFn89+TNs08//23v089/22FHJ9fpJMtPd38YZz997p32",
+	"3yzS7z/vhykYDZ6EO66Sz5hdATAm2LxS/cOoU3jVVqypLjvVc6m0zAlu8JAqNWNeeEE9sLwofYfLfCps",
+	"tc6mKptRZ1XBQ5xnzkrqXBrfa3h8+3CqzTxkQIYBn3vb+dpteGLdJKqZjdtW7j+Yu/Bxf7j+Bay8twFL",
+	"tltzhCGSD7kAdvY3YcoNAIh/6dsDeUyo8DTwkIZb5SaqKwLbf5REeoNnxJy9VWdXVXKXDW8ZSZlFzh8y",
+	"qCTCglXLaKNG99shVVDoWEDMiGluIicYTQ81ryBU+wDx70FXwxAEG9MRwvi54K0RFywWbSyzVBhRzFXA",
+	"tvayYVUHu4JcOIwmQQhm01m9Nk4slss5Rb6WE4zK17pZnp5bEWzboQxCEREwd9c9EzhNXHwL/+xgBIcF",
+	"YxiFE3lLiGvQ5t6DdFqFTVSEVphsg3r0usZma5f23ioiyLqtr5OXWZAIB/3/TTC9B2uxd3RojjcU7MpS",
+	"2CMpSsJtFl7vpGr7RN+PVI9R/1vHprZLb3ijDaMK/VGpqhFqfwMIFQdHtlXqHOAoFG0zP0BwxQyL6Z74",
+	"iDOM93AhZeAwI0no3QeFUBc0vYIaT2TCJhIyB50/qDleA7otuNYYAVsN5VofeRGLNthmNXG4RDYMFtyQ",
+	"lKQFVWNXdveSkdkULHauHZln1l9RFnjwxjPwO55/+PGo5nX0xThK32MPewXmbBQcrrD2mCvutWye8WLV",
+	"w0wnjiJ++WMjO0g1rGZVIJJVM5biEdarCetHsN84gtASg3/X+ti57Ke72R7bHz6jdzGQlCEl60t6BMLv",
+	"N9b+721zEEt7/gU4eGm+qJLcEU3HHibF+xAd3jpgGOgF8BBlWCXNnf8f3FcVbzO6hGNR8wl7hXfJ0Xwe",
+	"VF+VUwzMHzR7z2IBvvrSpewduHhfHJDkjxjOa9waxDUOEbduEnwNzNbtMC7KeWcNd9xqYLlkPcet1ECy",
+	"hBILw3chlsAGCcDsy/rxvZekuVxSE09+VbEEPNS6VGOdd7ShVJDPbqyh6Uvaleq2pJDrXmxiQ3L2ptYt",
+	"DHzTdQiBVNYYktabjFCpWGEysrXFypC932Zwb5t+VxlmNrMTYc2JKdXjbjPOybK9xD/6aq0lDdfQJvaS",
+	"hupy34wmf/b1t8o6Wt6Id7eYWFVk+w9HumttKHjYVHDarJXAZqyitM41KaQGzcDWYmnDv7kUNiLQfx8L",
+	"nm0NyDpLyhoTDGoj8zErmLMfxWKpRPCSocOOuUvegS7InbedoQKCBRHOz98dWHNGLEKbEWThoeUGcGh8",
+	"az9ZzFoerk/1IndWj7ISpGFTkTU6LdlUXFKg69qGO2Wl49g2FFz3np2uNpiUl+Nt5hLc76/VXFKtk/hN",
+	"or4HSwkqc3qT51p28kC5OmoydZT4bz5429y6pQIb5CWsLj20SfLDTWiauaTp1Wy60ghzpgtGJ+ZIpVJA",
+	"+ojQ5Oy/33Fta1zZwzkfy9zVCG6XbnpczjFVY6aiWMyEtwA7DEWAWbGG3TEfjTtzqiFqsrjairwdBQOX",
+	"/nb46tOn9+T45PxDQiCFEYXxCh4caBpi1CWnDEKbDTO6XBCl5XTKK8kCEcHaXO7XSvEua4qBil0uUDLp",
+	"zGnu0h3UeJLAmwrDrQD9Ed+0hbVqBmvLnjJ7P7iYNTNElOXXwk9iFQbX4jCXsthqYm7fM/0dbumdjDEy",
+	"1Ux3FOw2JPx7ivKpEJdcmOOynPHfKNBaGqmsaa2ApIumfM3VVCquG9NFE6o1TcfmQjyARsxp+K+45UPX",
+	"bbEdzScWL6GbXcatZKMKXZXik/8bvHrfWPsdWfthyLdSOV04huUIM4LwRgBM5IKtFR0tMNPqoDsP3dTW",
+	"44IxKBBoVH2oHOA6hrhzPEuR93GdHh2+fn/0RJG4dWorAtJY2Obi1paPFUUW4RObHGSt6WFg5B6Pwu+j",
+	"V3NGMyMgz2mRGR7k0xQQ2cXFZltLA2BNVkp4uqSJ5OeOj1vsnEBAbxu4b9knsFUjgNrKMOEXmC1ii8m4",
+	"uoGaXAE8RFlvwjQnGESl2jGDIR+ztYxw3Ticv3GaRLUyBP5zM2cjl5rrYrlmYVSKyCOmMZ+4rHLYEDE7",
+	"aC5IeHvp0dLtF6QeAD6uLhaxaNcqkdoQ/K2gfmEsoMJqGZ7rK5+WGcSwABDRHHlzl10KuBUh6NsGYycl",
+	"GD8WCWKfaapjsbKmw0FAOObylIWN1MbaDpBg7wotJBHsIf4jFlgJ1uUpGXXIrYZtrp3YAgxlVKi5Hre6",
+	"JHEVBRKnVWBCSSw+nb5zRO+LZtgkl1yOqvUzbH666y2spAFzNLfpXm/P7L6rXm3OFyWKi1GOi7HiwrU1",
+	"Ex7s/nD1WVpix9cbMeytLCECfw62ty2Y3s5gt9frtbDUB34VVvTY6e31K9UzWv67573ejq/KMCjLZJTF",
+	"JWxNCSOsruy/X+2/X+u/19h5v955UJrjtu59V7sbdbV7p65+dWVmdje3cAbldlYIQpaZfqXa44nUh458",
+	"/5cIGF9OWAi264mytzbm7ZlBRJig5GoMOZDIySYyw7YvjNTsUDnMMqNjASG6+7kciUtpQKbflgWZTTMI",
+	"DjFaSVimCrJGIbQGzTXujj8zyomP2IPxY4gR3G/OgbMEM2lmH4uGYleY3ybLLz4eHZ2eJQeYqYMJb7Op",
+	"q+2rBJ2qsdSO5ccil6MuOcwy0LnxynJpB11yaGWdYBHM0qNRCZQnkGWamHG1kNhDXB/IZvZajXxlD/nK",
+	"5gHujfXNNoq53eQKeWxeVaZWGmoBovw3Z1/fTPH3Uq6yzDGtzZng9h/mf7fb2CfyGk25wKycabzCCqN6",
+	"HCHwulNnsil/jAWmTHNNlGZTKAzv5U8ru0IeuzUdS8EMz5RTK4Zi1XbkU4b/GObqZW914DCncgaqQMF+",
+	"k1wErDXPQN1sYlg4zzrP+jo4AILDW8n3m/jyb2r6NvRnj9kmlu6VNQKXhIcVZmx7+u9txXZVPK0Ru8T/",
+	"WGmXOWUZL1hqVdXLQs4VSlm+wJOnPMw0ayffH5+//fTdxXeHZ0cXn07fbUPO27aE3vzLyZYNWwkZE8tQ",
+	"iyZJYbu9mBUcleGCqbFVJzszxbwu3u7vPyMWMvuSaxXFmF0LivBOz4b3WTszJR9/fHVEzsw3kFh9kY5p",
+	"njMxYkkFGgTN4RaNnUwN17KOsoHPrsYEUGzxmhV8yAE+GxkjmKAt6GZBr1nuo1+SJfwQWJqEIM4IaS/h",
+	"r5AQfmUrIorR3CZdx+Lw6KzT33/W+f7VezITGYQ6XjFboyEA9wEHpQ9NdBuZUoGJ/7KwAH5oRMLA9S45",
+	"kUSlcgpB2FYcZBkuwXR2mfOUTAsJvgzD0vOceLsSNNsoZ4I8jeRzxkfieMmRuNvrN0S0riS5mmX8nUT+",
+	"vqYmWfn9p9N3dzN2R60zpjurEHdW7a0lGtw3dPQYQqmQTlSj2D/JCL/BRYG7dCL1qxI5+y+h71a4PaqB",
+	"iBc+Ik5GQZoKmf9Mj7Hopz1jHXMSrYZS47oedWkl+7UV7BCmJDy4Y1YwG8+Hv5hb5BbOMpmBKS+GA46F",
+	"8CwQEhBmRGYWEjSLiMUGoCKgSEJHMrIGRq4cB46sPqtjoRgTxMyHLJgmbWpJHRFKMBUEgrcRShM5P4yM",
+	"Y10eqPoxptqFmcfCIndAnOACmTHLFXyQ7PV6pALfnkTOJmmXzfAkdeWSSVKsbhwL9tlOs9TVzEmMRXkU",
+	"ywQTLFzYTrC0O9xl5o+ysh5amYGJGkk7Fu4CPPx4DPefacCuUsmBUgCS8WGggCSQFXI6NStjIYSgDIo1",
+	"XVeqJYKF1Rmtg2EG5RZ5ZtYfKx8aJm8hXce0RDp0of5e1g4Spw6IkL5HyMIxjSgNMTJoJJ7TBWkrZm60",
+	"MLk9Mc+T74/OSS1oKNmq0CtG5NCGkBVLE2A8ooi/E4tk27/oaz+psZzXcnxcQC8G1DRcPm+44Gpcu31u",
+	"FdNoiNWGhORJzIUJgrj2+4yBm9el56JgWLLtoNTF/k6/AQC+sRognCKHMWI7riO4JavG4IoHP2AQZ4gY",
+	"56YslAaRYejAaXx1PTgrGUtzLliGrMKahUiCJH+RMcFZtnK0UB7jYaP1h4x9nuZU4J6ZwULb63u+CJta",
+	"MYp+b+/FXYaBGW8A1b7REGYFf2DXZw0If8lBKIOEnqyKFNLdGPUO7pa77JS5E0eyY9sDEGcrRy3hhjRK",
+	"gOa4go/qwByDkCFsLAHWP/pycp9lZslt4nxk0RO3otLAi+fdskF7LyIv+wLyIDLBN1j/5C8gEe4jaa3/",
+	"Ds9uzZDw5xsfKvIn3lyPJYAG9UNvD9Q1YqqPxfIpz7cE3VajLVBZXR2IG/n07aXo23U5yLHYODbXvCik",
+	"9nnUwA8XSyG7ELsWosomr4/eHZ0fkXUx0IkvbFyJ6LUITzDvSkwvdXdpPYy3GuzbkCJthqulPEAXVSXp",
+	"uSGAl5xb+DFI7Wm2oZpt/rrieZesmd8sk5451ONuK5ikHoxyiR3UDv42Rtev9qkeh7Rkk31dZEmVG6BG",
+	"ACY36sARZJ65j9xpjEWFFFcknYHGZoGZu6j2YC9ojzPswWXIkXbignptHca8et6VposKpCiFXIEGoNKq",
+	"y84OfFXBvErCEaiTaqMKyyWocO0Awk6sOIC9L5vc9S8HCrpLctc3lvOvZznTnKY1nrOG3/jra6V564Ng",
+	"5O35+3fWdWDOyauzMzitP9BregavEg7hpZHhHQ6SdCyV3rJWVVALzAVotM8oFsEFaDOLAMM2MYqYkR2Q",
+	"99Xv2go2ZsHA38AySDeN0PhvOu8Sq4XIGaBCEDkcskKRGLSTmlAWt1bEvL32C3Pridfss94e60le9VRu",
+	"FEZeig8NZnIXQH5mxc3OR5nztAFk32grHVnwEcfK6GAaGhZQmO+bjfrrslEv73rkAou9rF6mItgTWx7T",
+	"dVqDf2sbTZ8rz/QbZkRz22FprApTR5RD9ghH6kJbNc2vDFuB4w55iuawx6K0n5bx2YpB9gwUqVDgsPIl",
+	"nsl7/t1tx+8QZ3LrIeQTOmLbTx8ltwNXj0CT9SNJ0zHrmINZyLyhbHPBr4Fx2YzNsZwVX0+mhq1Fca9I",
+	"hG/mhD8plqFWMKQphrN6nfqMU0u3D2AbFi93DWARitmA0KGsCwE+SiKve1g9uKy/gAI58I+pzAFuotuI",
+	"suMPPZgFHh5ujrP5pVr2cWU9r2pdx71+1MIUhhUCtLe6ThYdi/4RFteHsnqusiIW778DII5ZgJVwwYEU",
+	"9EUF7r8su/jKD32zQPyAY++K46w9+L77wJkZWZtcCO9ole4gHejV2ekblygvbQkOFYvk54550gHV0mYi",
+	"1VPknWkSknRcLUxfm6NLTvlorB18WJlxj69b32mgQwB2+xyPeOJTrYxKExaXGhDXBBQq8aW4JXgILllK",
+	"ZwgLcEczQijWnPl6RF/WnFD6wFuDBgExaqWqGDqe1+r/bbwz2Uv/cflC9f7+++4PVy9/nr8r9s/F84/s",
+	"2Se6833We8P7b+Xe2W/VYq4BV33ZhKluiAXGiODpUWsZZP1RjBVL67tCwrMUfzfhLhGyA56j5JtI941H",
+	"13n0T2MJqYzOA/oQfmzYmJzp1bbfEObWw4iExcOA+YJfEvkbeiq75Lys72GUMzocslQ3YSgZ4vgw03ev",
+	"R3F2+sYaC3/dxFlR2mpqh3GdLzc4wnZmkXfCfv1HcwPSfSOLS55lZhW/HeZ/wWE+sqLLknfvEU51p8Qz",
+	"uv2A34IZtCQUQs1z/MgOKAKXLwYUcgHV1qxsZtkDeITLCMXbOEVTtDDyiqNyXn8e1wjQob4xkG8M5Gti",
+	"IJvhfT2Ao2zmJ0bv5Qq4MoB3cDgCc6qc1hRhlke+IDm/YrFIoNLfsns6cY5Z6qvm1rzLEG4ClfnrsSg2",
+	"y8x6cZfdtqiGwRuBBrbaQeuF/ybkxwfyoD/Ty/swCM8/w8v7b6s1feOsXz1nDT3c9Yhyz2CywHt7R+4q",
+	"0zVlB0XgCrdVUw13YwUTKcPqkouKA7xLjoEFjv7Jpx2zCgVTimU+HDsW1sQFldAhrKZzJFKZcTFKCNTe",
+	"xI9JO/gaMjSmrHC1dSMQ0SAFzjaHuXRlQWilCylGJDk6p6PkIKwyPJaKkeR42DmRgnXeU52OE1vh0oYC",
+	"xmK3t+ena6PUksqxH9hUMzOQTmqe2Hwqi9tAODoDbTVIc78oSSiBV8mELmIB5U60cxRczjSh6kohZDaW",
+	"a6TEjCOVAPdJhmxOxjORITaQTx8MEg4gWQRuXIoFz10FXqsic0Vm01FBV+D+f8/0a0MMX9T/f/jxOCCg",
+	"6Z0djknDumPhGB3BIhbMxX1ZrKfaTvv1vWustQtOcNTaMDZDt0HmgS8g4cr6m+cHhF5C2oSvudmtBKwz",
+	"MZuY02veNQd39UDuHCWxlGlpvdsorqjKWR4ynY4jixcyNDJDh4oU4A0VeWKUqyfJoHSHAw1P6AKCMBjh",
+	"+q6x4VHLnNQmDDZ7ku2uygLFSZCSDHtgwmLwAhAZcA6j+Y2px7HfuutO/w0Y79Lu1rnV3a/33SbV7tzj",
+	"X4EyOl1EwI0gl6pGvBEkpc2KAsATHW964PkBGBwpSL/X6z7KlpkJlbsVHgSY11ezG/cRtv5aoTtVZt0+",
+	"S2lOi60NwncmTFMbcDdmNNfjlRIGlDMfM+Gr+Lh69g4gkWrI4W7n/JoJptQWQN7Jgo6YLV48HzOEDjfS",
+	"RVmZB+hDAeIsRObMD7ze52J1IpIUjEL1c9vSwty6w1meQzZiwWgG8hLJuLoy3JAcb38gkBIVQZ5gAIZq",
+	"wWcZ5K07iBHMfoczgDCQDtzWTMPe1h4FD58AgiAicbvrvJ20M3bN8i2E0qPkcsbzDJVQrmIB9ir31Zar",
+	"UN6Essg1pEKeQU8D4nODthF01XaIuKtJNxanjGbcLDt0bNeSu0gIsz6LZIUs8RY3/iGapa2TgCKL+fua",
+	"5jPQN32ggbwCNDhZ2BLBuJ+tQWtUyNnUgjUSzMUdlBsmC9hSSFw1u93e2d0yDXGRsuaQiW4PHXwOec4P",
+	"66ah5vdNZAa20YBde/KquaWNNVq73isdgKUIeO8gir8W93tnOQ5Jxyy9isqIfMyFcxZpu5WNzO/2+KKZ",
+	"QK+yA9B2mcw+ltnbuWWROVxQc48u13ePRVDgnTxKfXfIEqKK3L2+u4to+tqLu/8lYqb+hHLqTfv9r6+l",
+	"/i2FYoMUivMGdrM61gr/HbC37T8Mjd+sQdE2r6GwMqfKAkkASHcEP/gSArIAtc0xRCNmDAsGckgsnj79",
+	"yehAT58ihoQYdaYydwhGROkF1i54JYWa5U8U8Qmav8+YEX22kKNZvCN3BBOykDPEE1Z0DqzOwScDNFMy",
+	"p1xfKJZKkSkLx+S0GZeNZY0tsbDWFtMxCHHYBVjDwMlQIHiJ7cFw9NJWYPrBSihtwN1wl00sPAAK3jtb",
+	"XXJoU00LG/clJ0whxIm/omBG5QhwdrDysZhwBdq+jS8bED704yauLy7IJdNzxkTk76NyxrbgZTlIq5Ti",
+	"EFcIhIZF3AZscQo9YOvBWgb7VV9NPeZqFXYBYglHTQHyXOhne62oNaGf+WQ2aQ1e9nrPd16+7O/vPd/r",
+	"vXy5E7UmXOCjnrfCcKHZiBVN+AZv5RzIkmiJm4mSusU4QW5qSctMwcgWZYnOXuSLzD3rba2aTkiLrU1v",
+	"iZ8o12f2m5uH3ZfwhTmRFcn2lhvuRXDDwbeGc8BVFzbyZS5fI4kZkb8Een0+eNF70bvPvXxzp3v5DD9e",
+	"IYxbqsYevuUQ/qsvQNwsV8nSbA7yZsNkCdcNl99d5VpDEieG4hDkMLw3t23CL/iz79voqrqe3xdU6PJW",
+	"8gYQV768XbmM3UUMs7e3MDoZPONHNwNaJ4D702pRHJKbXbSsmYpFteyNVT6UnDCz0oCahYnRXEexcL0k",
+	"5sQl5WVm65D68s9Qg94Wmc/UAbmUZiAFI2/Pzz+CHdMIDKculxpQGnD+5rKnOZgtoFUSFml4+pSK7OnT",
+	"MrtaSNGBfPBYhMUbynztQS0TG4ZYXQ9zOcPdXIaHw8ouYoGAuJBUNif/SRKtcy9p4J0M5h2Sw2XXpiRx",
+	"/CxB4CULkuUMT8ohtcgCXGYoKhRMFzyoZo27Jlw5Cmt7KhCjDOpSYPnTMgtdziDTLfyCuj0BSEawsg/M",
+	"SJCcJhYwnArCaJFzVhBb8Z9dQ/4rQ4oL0DbLbbCOMlwIAl12QKF1Q4KKJoZCcEsBuwMpBrbdipuuSv+O",
+	"WeCd/gtzERc01QDv6/P84a12Yg+kO4q4zXu9XiwSCyNwYd64MK87afS7GgDI06cD63CqiIwEbWmkVzGE",
+	"m1dA1c+5YGQmNM8djnp6hSIOFRDLLyGht2iUERHLt5jQ3C6A0e4p12A2LazNJ4sFYqgZSowsnho+GZRG",
+	"Q3/iFwjHVrIMC14PmuEcGo8F4qDmi7IiyZxeOYRmhF9GKZVrJ6RmXKVSCEBtzRm9tvE5MH9wMnGnGfip",
+	"2xHgnKB1h9YAA5NDc5wL8vtMamqOhxl4Rw6H/jwgHsnUXOtyphwNWh9YqehgXJDP3xwVcm5h4WB0Ob/2",
+	"ZhlnvX2ibPF4Lzxb+1rBoGwYoMHUIGMgDQSiELnh5FgmpgsEa7qxgDAuVbTX37Prp8IawtS3646Ds5Nb",
+	"plliWyxj6eMXVgy/F5A+KvV0MqV8JCoC3BpRK+BrrcHOflSVYwfPenAbc2eR8U1WvsO3DLl9MCyh8qLE",
+	"X1pYzrjzvN7nbu8O0ptdpUfH9A9X0O7do4jAQNUoAT8b7qR9usc6L+jzy85e1ks7L4f7rNO/3E33sn32",
+	"bPi8Bzsv2PwCcoguJqo16Pd6vV4g7/rR3VtSXyeWbwe7BEcgGMlOdSB3Fbz91ikjCjZaxXBmIODAFXK5",
+	"qEgjFVOZZY1NeEO+UKq996E6s1s30kZtD+cB92XiniVby+Yz20+DeuyVq2rdZvjxZukIB5RQN7f5R0jN",
+	"gs2bZgUBb481J8Hmf8qMoiY+4UhoFXLlzFdvg6sEp6quGCB0L89m1Gi8WDuXLxrOtxzHt4F2hubib7Wu",
+	"v7Q1FSp+gqxitY4NjKfbAa95dCXwyMtzqKM4LLoPDo3dGe+sJGjDa9AcSAW5ZF4zHABgla3rFjkdMfI6",
+	"VWjKxcAga+rAplFWx6MrJDgATMcJAmm4dFeLcN+MDBeyynvXArrrnbnxDWTH96WEB7C/PYYI4K9Yt2H3",
+	"mOKqS9a+8CfD8W3EAc24TqR+hWT3jf99Cf73Pb92jA/sHptxPyuRPDrvO2M64H1PlFNyV1hdrD3MWS3A",
+	"isW1Z29zqrYsBCAyNJ41mHwA5M8ZNYwe7KRFqiv+rZRC4M4lxEQLNgf2arU6L5pA5WnoZMRcNaNKd81s",
+	"spS+/jQmuSyIbc5SBJt/SZ65TmfZ+TNVK7vPrbsuzWpeC+19Y7V/SVZ79FmDUQkZzApGK6dM0CnvLijG",
+	"6zf66F/5VIvIhe4ya62iKUIOXjGSQLJIMsAoa1AIXWh7VE+5iDCJAp2gYBA2HGspnvnWrIoVvuQPUyYO",
+	"Px7fLbrQLcEdUxZsXyST6WzChP6WsHDHhIVvkf3fIvu/RfZ/ZaCcXHmGFkE+GfBq+KOaNTanCuLNNcb7",
+	"V/zhQagrSMi3hvnj+XYx/lC/x/RiI8sHcLCXQvgxiBtLN3Pr5cT6bhpQNlnWxTr/s/JyDdzHGBJesi/S",
+	"hjJwKJALBoVAweIQC6wViqHhSvM8hzpRZMKomI95zrYqBfkKlsprVihznm0qlQ9cMk3EopaEAML8ihvt",
+	"FNbvoZJuIGma5u4gZ8LryxfgT3bk3p347xw8/i+uplEmW0DEecM5q6cOfwcoboczPfZ5w0Caq2pGWcIF",
+	"yoe/LRpKKNpY6DQsn4/9/9HsR4kI6DM+cMTi7qspS60xESLzrJUchdLlwLnvAiQ6hVESzfVEgrYA0Lu5",
+	"MNWcXQYQFC7mQk1onpMfzj6cQAaq4SYQPJ/SPEckBowmmUoOATMUyxjEwjf1RNWLgbUVljQKCp5ZPL4t",
+	"zE+mFZS9A+8KjkUA71ei+2GmDjCkKqxoDTgQI1NVmdwZC5vQ2SUfhkObqJDYMnRgZ/V5+Enk8gPCMpxU",
+	"ldU/UGAh3KYI2wUvc8mXV/2DrUtiVjYioxktMuYrwSU/d6BYbedHtkgISjMHRA6HPk/h8PX745OLH4/+",
+	"HgaYu32GqrUNwZaQ64KRqdUkNdzwGkm7YD9zim5+vfn/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

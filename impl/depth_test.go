@@ -128,7 +128,7 @@ func fuzzBodyRoutes(tb testing.TB, accountID string) []fuzzBodyRoute {
 				continue
 			}
 			rt := fuzzBodyRoute{op: op.OperationID, method: method,
-				path: strings.NewReplacer("{name}", "fuzz", "{account_id}", accountID, "{token_id}", "tok_aaaaaaaaaaaa").Replace(path)}
+				path: strings.NewReplacer("{name}", "fuzz", "{account_id}", accountID, "{token_id}", "tok_aaaaaaaaaaaa", "{node_id}", "n1").Replace(path)}
 			if op.RequestBody != nil {
 				rt.example = exampleBody(tb, op.RequestBody.Value.Content.Get("application/json"))
 			} else {

@@ -136,7 +136,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("route the embedded spec: %w", err)
 	}
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(headAsGet(validate(api)))))))), nil
+	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(headAsGet(validate(api))))))))), nil
 }
 
 // headAsGet serves HEAD on every GET operation (RFC 9110 §9.3.2): the request is

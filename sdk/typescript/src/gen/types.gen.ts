@@ -166,6 +166,46 @@ export type IssuedToken = {
 
 export type AccountName = string;
 
+/**
+ * A cluster node's id (`CLUSTER_NODE_ID`).
+ */
+export type NodeId = string;
+
+export type AddClusterNodeRequest = {
+    id: NodeId;
+    /**
+     * The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+     */
+    raft_addr: string;
+};
+
+export type ClusterInfo = {
+    /**
+     * The leader's id; empty when none is known.
+     */
+    leader: string;
+    /**
+     * The raft term this node is in.
+     */
+    term: number;
+    nodes: Array<ClusterNode>;
+};
+
+export type ClusterNode = {
+    id: string;
+    raft_addr: string;
+    /**
+     * The client URL the node recorded when it last led; empty before.
+     */
+    http_url: string;
+    suffrage: 'voter' | 'nonvoter';
+    state: 'leader' | 'follower' | 'candidate' | 'shutdown' | 'unknown';
+    /**
+     * The node's last raft log index; known for the node that answers only (0 for the others).
+     */
+    last_index: number;
+};
+
 export type CreateAccountRequest = {
     name: AccountName;
     token_name?: TokenName;
@@ -303,7 +343,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -454,7 +494,9 @@ export type GetReadyErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -662,7 +704,9 @@ export type RevokeTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -740,7 +784,9 @@ export type RotateTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -918,7 +964,9 @@ export type FinishGitHubSignInErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1077,7 +1125,9 @@ export type GetDashboardSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1165,7 +1215,9 @@ export type GetDashboardAvatarErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1249,7 +1301,9 @@ export type ListDashboardLocksErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1345,7 +1399,9 @@ export type RotateDashboardTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1441,7 +1497,9 @@ export type SignOutErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1537,7 +1595,9 @@ export type SignOutEverywhereErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1627,7 +1687,9 @@ export type ListLocksErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1719,7 +1781,9 @@ export type GetLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1810,7 +1874,9 @@ export type AcquireLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1903,7 +1969,9 @@ export type ReleaseLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1996,7 +2064,9 @@ export type RenewLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2090,7 +2160,9 @@ export type ListAccountsErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2180,7 +2252,9 @@ export type CreateAccountErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2262,7 +2336,9 @@ export type GetBackupErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2286,6 +2362,262 @@ export type GetBackupResponses = {
 };
 
 export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
+
+export type GetClusterData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster';
+};
+
+export type GetClusterErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetClusterError = GetClusterErrors[keyof GetClusterErrors];
+
+export type GetClusterResponses = {
+    /**
+     * The cluster.
+     */
+    200: ClusterInfo;
+};
+
+export type GetClusterResponse = GetClusterResponses[keyof GetClusterResponses];
+
+export type AddClusterNodeData = {
+    body: AddClusterNodeRequest;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster/nodes';
+};
+
+export type AddClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type AddClusterNodeError = AddClusterNodeErrors[keyof AddClusterNodeErrors];
+
+export type AddClusterNodeResponses = {
+    /**
+     * The cluster with the new voter.
+     */
+    200: ClusterInfo;
+};
+
+export type AddClusterNodeResponse = AddClusterNodeResponses[keyof AddClusterNodeResponses];
+
+export type RemoveClusterNodeData = {
+    body?: never;
+    path: {
+        /**
+         * The node's `CLUSTER_NODE_ID`.
+         */
+        node_id: NodeId;
+    };
+    query?: never;
+    url: '/admin/cluster/nodes/{node_id}';
+};
+
+export type RemoveClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type RemoveClusterNodeError = RemoveClusterNodeErrors[keyof RemoveClusterNodeErrors];
+
+export type RemoveClusterNodeResponses = {
+    /**
+     * The cluster without the node.
+     */
+    200: ClusterInfo;
+};
+
+export type RemoveClusterNodeResponse = RemoveClusterNodeResponses[keyof RemoveClusterNodeResponses];
 
 export type DeleteAccountData = {
     body?: never;
@@ -2349,7 +2681,9 @@ export type DeleteAccountErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2436,7 +2770,9 @@ export type ListTokensErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2531,7 +2867,9 @@ export type CreateTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2624,7 +2962,9 @@ export type DeleteTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;

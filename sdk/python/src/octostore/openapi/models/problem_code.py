@@ -18,6 +18,7 @@ class ProblemCode(StrEnum):
     LOCK_LIMIT_EXCEEDED = "lock_limit_exceeded"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
+    NO_LEADER = "no_leader"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
     SIGNIN_FAILED = "signin_failed"
