@@ -325,7 +325,7 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 }
 
 // exampleBody returns the documented example of a JSON request body.
-func exampleBody(t *testing.T, mt *openapi3.MediaType) map[string]any {
+func exampleBody(t testing.TB, mt *openapi3.MediaType) map[string]any {
 	t.Helper()
 	var ex any
 	switch {
@@ -399,7 +399,16 @@ func TestServedRoutesEqualTheSpec(t *testing.T) {
 			if rec.Code >= 500 {
 				t.Errorf("%s %s: %d", m, concrete, rec.Code)
 			}
-			if rec.Code == http.StatusMethodNotAllowed || rec.Code == http.StatusNotFound && (m == "HEAD" || prob.Code == "not_found") {
+			notServed := rec.Code == http.StatusMethodNotAllowed || rec.Code == http.StatusNotFound && prob.Code == "not_found"
+			if m == "HEAD" {
+				// HEAD is served exactly where GET is (RFC 9110), without being an
+				// operation of its own.
+				if notServed == want["GET "+p] {
+					t.Errorf("HEAD %s: %d, while the spec has GET %s: %v", concrete, rec.Code, p, want["GET "+p])
+				}
+				continue
+			}
+			if notServed {
 				continue
 			}
 			served[m+" "+p] = true
