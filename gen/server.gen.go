@@ -128,6 +128,7 @@ const (
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
+	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
 	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
@@ -163,6 +164,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeForbidden:
 		return true
 	case ProblemCodeGithubUnavailable:
+		return true
+	case ProblemCodeHeadersTooLarge:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -829,11 +832,17 @@ type BadPage = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Error An RFC 9457 problem document with a stable machine-readable `code`.
+type Error = Problem
+
 // Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
 type Forbidden = Problem
 
 // GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
 type GitHubUnavailable = Problem
+
+// HeadersTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
+type HeadersTooLarge = Problem
 
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
@@ -2044,9 +2053,13 @@ type BadPageApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ErrorApplicationProblemPlusJSONResponse Problem
+
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
+
+type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
@@ -2165,6 +2178,55 @@ func (response ListAccounts404ApplicationProblemPlusJSONResponse) VisitListAccou
 	return err
 }
 
+type ListAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts413ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts429ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts431ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAccounts503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2178,6 +2240,23 @@ func (response ListAccounts503ApplicationProblemPlusJSONResponse) VisitListAccou
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountsdefaultApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2300,6 +2379,39 @@ func (response CreateAccount415ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type CreateAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount429ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount431ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2313,6 +2425,23 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateAccountdefaultApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2381,6 +2510,55 @@ func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAc
 	return err
 }
 
+type DeleteAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount413ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount429ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount431ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2394,6 +2572,23 @@ func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2468,6 +2663,55 @@ func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensR
 	return err
 }
 
+type ListTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens413ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens429ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens431ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokens503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2481,6 +2725,23 @@ func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListTokensdefaultApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2604,6 +2865,39 @@ func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken429ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken431ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2617,6 +2911,23 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateTokendefaultApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2686,6 +2997,55 @@ func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	return err
 }
 
+type DeleteToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken413ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken429ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken431ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2699,6 +3059,23 @@ func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteTokendefaultApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2736,6 +3113,22 @@ func (response GetBackup200ApplicationoctetStreamResponse) VisitGetBackupRespons
 	return err
 }
 
+type GetBackup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup400ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup401ApplicationProblemPlusJSONResponse struct {
 	AdminUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2768,6 +3161,55 @@ func (response GetBackup404ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	return err
 }
 
+type GetBackup413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup413ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup429ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup431ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2781,6 +3223,23 @@ func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetBackupdefaultApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2802,6 +3261,22 @@ func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster400ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2834,6 +3309,72 @@ func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster413ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster429ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster431ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetClusterdefaultApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2940,6 +3481,39 @@ func (response AddClusterNode415ApplicationProblemPlusJSONResponse) VisitAddClus
 	return err
 }
 
+type AddClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode429ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode431ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddClusterNode503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2953,6 +3527,23 @@ func (response AddClusterNode503ApplicationProblemPlusJSONResponse) VisitAddClus
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AddClusterNodedefaultApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3027,6 +3618,55 @@ func (response RemoveClusterNode404ApplicationProblemPlusJSONResponse) VisitRemo
 	return err
 }
 
+type RemoveClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode413ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode429ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode431ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveClusterNode503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3040,6 +3680,23 @@ func (response RemoveClusterNode503ApplicationProblemPlusJSONResponse) VisitRemo
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemoveClusterNodedefaultApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3067,6 +3724,22 @@ func (response StartGitHubSignIn302Response) VisitStartGitHubSignInResponse(w ht
 	return nil
 }
 
+type StartGitHubSignIn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn400ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StartGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -3079,6 +3752,72 @@ func (response StartGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitStar
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StartGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3139,6 +3878,55 @@ func (response FinishGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinishGitHubSignIn502ApplicationProblemPlusJSONResponse struct {
 	GitHubUnavailableApplicationProblemPlusJSONResponse
 }
@@ -3172,6 +3960,23 @@ func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeTokenRequestObject struct {
 }
 
@@ -3185,6 +3990,22 @@ type RevokeToken204Response struct {
 func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RevokeToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken400ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RevokeToken401ApplicationProblemPlusJSONResponse struct {
@@ -3206,6 +4027,22 @@ func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	return err
 }
 
+type RevokeToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken413ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeToken429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -3219,6 +4056,22 @@ func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken431ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3240,6 +4093,23 @@ func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	return err
 }
 
+type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateTokenRequestObject struct {
 }
 
@@ -3257,6 +4127,22 @@ func (response RotateToken200JSONResponse) VisitRotateTokenResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken400ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3313,6 +4199,22 @@ func (response RotateToken429ApplicationProblemPlusJSONResponse) VisitRotateToke
 	return err
 }
 
+type RotateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken431ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3326,6 +4228,23 @@ func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateTokendefaultApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3363,6 +4282,22 @@ func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http
 	return err
 }
 
+type GetDashboard400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboard404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -3375,6 +4310,72 @@ func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard413ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard429ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard431ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3413,6 +4414,22 @@ func (response GetDashboardAvatar200ImageResponse) VisitGetDashboardAvatarRespon
 	return err
 }
 
+type GetDashboardAvatar400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar400ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardAvatar401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3441,6 +4458,55 @@ func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar413ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar429ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar431ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3478,6 +4544,23 @@ func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetDashboardAvatardefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardAvatardefaultApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocksRequestObject struct {
 }
 
@@ -3495,6 +4578,22 @@ func (response ListDashboardLocks200JSONResponse) VisitListDashboardLocksRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks400ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3531,6 +4630,55 @@ func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks413ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks429ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks431ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3544,6 +4692,23 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3573,6 +4738,22 @@ func (response GetDashboardSession200JSONResponse) VisitGetDashboardSessionRespo
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession400ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3609,6 +4790,55 @@ func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type GetDashboardSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession413ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession429ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession431ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3622,6 +4852,23 @@ func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3646,6 +4893,22 @@ func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) e
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOut400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut400ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOut401ApplicationProblemPlusJSONResponse struct {
@@ -3712,6 +4975,39 @@ func (response SignOut413ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	return err
 }
 
+type SignOut429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut429ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut431ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOut503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3725,6 +5021,23 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutdefaultApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3749,6 +5062,22 @@ func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w ht
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOutEverywhere400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere400ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
@@ -3815,6 +5144,39 @@ func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSign
 	return err
 }
 
+type SignOutEverywhere429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere429ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere431ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3828,6 +5190,23 @@ func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSign
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywheredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutEverywheredefaultApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3858,6 +5237,22 @@ func (response RotateDashboardToken200JSONResponse) VisitRotateDashboardTokenRes
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken400ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3926,6 +5321,39 @@ func (response RotateDashboardToken413ApplicationProblemPlusJSONResponse) VisitR
 	return err
 }
 
+type RotateDashboardToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken429ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken431ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateDashboardToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3939,6 +5367,23 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateDashboardTokendefaultApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4004,6 +5449,88 @@ func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) e
 	return nil
 }
 
+type GetDocs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs400ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs413ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs429ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs431ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDocsdefaultApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -4021,6 +5548,88 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth413ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth429ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth431ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHealthdefaultApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4082,6 +5691,22 @@ func (response ListLocks401ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks413ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -4099,6 +5724,22 @@ func (response ListLocks429ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks431ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4112,6 +5753,23 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListLocksdefaultApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4174,6 +5832,22 @@ func (response GetLock401ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock413ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -4191,6 +5865,22 @@ func (response GetLock429ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock431ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4204,6 +5894,23 @@ func (response GetLock503ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetLockdefaultApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4331,6 +6038,22 @@ func (response AcquireLock429ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock431ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4344,6 +6067,23 @@ func (response AcquireLock503ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcquireLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AcquireLockdefaultApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4471,6 +6211,22 @@ func (response ReleaseLock429ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	return err
 }
 
+type ReleaseLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseLock431ApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReleaseLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4484,6 +6240,23 @@ func (response ReleaseLock503ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4611,6 +6384,22 @@ func (response RenewLock429ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	return err
 }
 
+type RenewLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewLock431ApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenewLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4624,6 +6413,23 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewLockdefaultApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4687,6 +6493,88 @@ func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWri
 	return nil
 }
 
+type GetOpenAPI400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI400ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI413ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI429ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI431ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOpenAPIdefaultApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadyRequestObject struct {
 }
 
@@ -4708,6 +6596,71 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
+type GetReady400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady400ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady413ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady429ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady431ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReady503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4721,6 +6674,23 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5660,258 +7630,285 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37chs30u+roHi2ypS/IUVRki9UfXVKseVEiSx7JTnObpjVQDMgiWgIMANQNNdHVedpzoOdJzmFbgCD",
-	"GQ4vutjr3ZPaP9ahZga37kZfft39uZHI8UQKJrRq9D43JjSnY6ZZDv91mCRyKvTx6/dUj8wPKVNJziea",
-	"S9HoNS5GjFB85IkiPG03ogY3f5iYx6OGoGPW6DXsI5c8bUSNnP0x5TlLGz2dT1nUUMmIjan59l9yNmj0",
-	"Gv9ju5jRNv5VbfuJNG5vo8ar87M3F/KaifopKaYUl+KJInGi8sGlNo/GZJDLMYm/P7og2ylVoytJ83Tb",
-	"Phv7qY8YTVleTP6XlhmthcOtmv6YfjphYmj2aaf7Imro+cS8r3TOxRCnPc2VzBfn/HHEckb0iJEJHTKi",
-	"NM216sEPsWCf9GUCL8ZEDoqnrthA5iwiVBGuSULHrE3ejbkmXPfFQObw5IDnSsPzbYKjK0JzRuSE/jFl",
-	"hIqUXLFMiiHREl7IuNJEj6gmY5rCnMYHhPbFmGYDmY9ZSqRgEZG5+X/cUSqkHrEcXo3IkGlF9jodEnNx",
-	"QzOeusm3yXs65GJIuCJX875woz1RRMlck2s2j4iQmlzNiRwMFNM9QgXhmo1xQuwTV1qRdGr2EyY7G8kM",
-	"doOLYV9wBd9jKWGfaKKzOZEiYRFhN0yQ2YhnjMBEcQdomprF5CRnY3nD0nZfOAr4Y8ryeUEAOP/GkqPe",
-	"3+lGjTEX/ujrDv6Ej7mup9WxVBoWqWBH4WhHMksVaaZsQKeZJjudTkTMiZhHdzqdztYBkVNtqCGnYshq",
-	"9jwzAxY0XVkR/LW0IDtUo2fGapiTprrRa3Chd7uNyKyXj6dj+HMHlmv/0y+WC82GLMfVyuT6FEaqW3Am",
-	"k+snipipkBnXIy7gLBOaZSx/opw8WSJK4P/uK0T8xG7NNHOmJlIoFgq6I6Ax80MihWYCDo1OJhlPqFnD",
-	"9iSXVxkb/9fvSoLw2Wzg9/gWjlvekkPhVgy7gaQOm2PpnWY5o+mcNGMnRvEP8Va7cRu5iZ9K/UZORfo1",
-	"p34q/dRHVOHMeRpMVEh9OTCzirdAZJhzpumYC3L4/tjIATkYmMfNT5cpV/QqY6lbl/nxtf3ta67qom6S",
-	"VyyhU4UyWrH8huWwZCFJfPj67fHp5U9Hf4tXLuWDoFM9kjn/59ddzluulJGXMiez3Aj6+JcWTKj1E5ub",
-	"KU+DidkJf0fT93TI7jBN9omOJ5l9I0WBEEr/hpmWpjyzG4y/mt01Et8IPj2y8puMqADRPNUHeBUSOqRc",
-	"AHsYsUft220rB5gCzaLX6Oz88Pdfdn988dfux72jZ2cvLjp/637YO3727oWRdZrqqWr09owA01ybyTaO",
-	"cZLET9JKs2kuejLRUmmZs55dbK+ypNvocYgtdrc7VyS4ZnN7MytzNYd3LGlWr1bkrhiFPlyEZlfN5YlS",
-	"Ge/pHfMhI8CDD+ArW21yKo0kHpJkZG4UuA2REM5whx+FFozov7QS3JODEcog8MzqdTIi//j1sPV32vpn",
-	"p/Wy3frt8060031x+xfQVczFbZbWNutttx+RAjI3i02JoFjLY9GBXckiGeSMXitCSSqT6ZgJo+EkUiid",
-	"Uy5CavBTiqO+8L9qncVRoRnYUZaf+RuZX/E0Rd36q92CJMmlUi3Ftd8IIGpKxjUCrNDIjQQbuBkHi+qL",
-	"8qq+5/qH6dUHQW8oz4xw/pqrw8FJIqdZiiquWSRNRnjAVKgZy1mKCgAVhOW5zEkzHnI9ml5dTotZWwF9",
-	"wqhip1K/mua5XcC9mTMz34KrOrFfq8hqeMCJahTTqMLZ5/GBA2OFjOmcjOiN0V0mRj27L4O+LBgUlgpD",
-	"F9NbyaCL63ksBq1sBKvdhx6ZimshZyJymxCRnMGfUqRoFOV9Yd9uxgszXs6cRliCMXH0KWEsvZMqUXP0",
-	"RmDAFXDJ3PdKh89VoeGBTbLT6RCaaH6Di1cR4dpc22OuH+OsjRCGj5FgPqtPu2YJj3Xe5aWbhVo7iIjp",
-	"+IrlxgALN8Mc5eJ0LMueSn34KpsqzfKvq81y5TRWc5rEyNLMMFTK0NymJMFp2d+k+Qf8O9Tq+6IZB+r8",
-	"wV3UeSTd93SeSZpeSHlC8yH72iq9u12vZDo3c83MJMwaqAi1epokbKLNUU5wvpdaykt42B7kGdUMWPA+",
-	"zAemZU41QyLBT9zQbBqyZenvy/jRbDccqlZ+beZFy4zkjOl8TuhAMzwozceMcIG/tw7N7wsc+/cf9v92",
-	"8vz5RWsn5NBuwKFnfoT1rFlahjkUs5NjKuaXM8qdg7G69oVnwvVLSczfiPmbkY128oo0rwzjmZ9oAo4B",
-	"BerizOiTTG31Cu9J9wWZ4DHDLpqndjrdPbMzNMs22jZgEWeMmKlcKpZIkarl+9ldtp9Ll7Rucxf2Ccj+",
-	"UcWeMnfaWOas2OcKtzxRZjNb7oWC/Iy0ODu8OLo8OX57fHF59v483jL7K2fK7F5EBuB4s191e2ltsZyl",
-	"TGhOMxWhZyjjTOi+oGmaM6VwSjCT+NXJ8dHpxWVlKDsSacYhCcYHhN2wfO7G7QuYtTLX8+8s0ejaNNaW",
-	"3GqTw+qJkGYcnnVMpDCqmqU3uNj7AghuCxnTTP3KSEtzTSxQLBdkkPHhSEchPZp9e3v4y+XHw+OLo7Pz",
-	"y/dHZ5eHr169+3B6EW+ZMZBMSekpY/4ZweC0SKrB8Qnb2hdxlVLiWt0isn5vYMqA2Bd9eOe4AcaYNF+0",
-	"fmiSm3e4GLZXeucWvIWGBM/RBf+v8pCcSuLDAS50ADwOagiocMDxVBHFhwJdE/WOk3M+FMfiDeXZAzUz",
-	"MxAXlwP8UvUOMH9tcUEyLq7hkq5Mc6oMGaDfsE3OAx8K1WTbzHobTYtHMKDP7Vz8VFeKrfK6Hktiuf1I",
-	"qLDW1YALrox51YxLQ8ZbGFYxSwFV3lqXkdfa+8Kr7eE2olpk7Z+rXM6UEX8H8LGpYjlJWZJxIA5B0N4D",
-	"HQn/2Rc5G8DnQKDJlC0wYdnXRTWJw4OKrRKFBGYsPykGfDjNH4fOwPYovhjQmzVd3Q5b46d41ixXBzpm",
-	"U0jy/fHFDx++u7TC+fj11n3JbG+RzMqjb0huleU9Btkt7ssaN3F1U2Ij62vn5zVmcHA8nrUHUdCNzT2K",
-	"xl5mrBt4s2TrkTN2I68ZBgF5rh7D+oPl3tH8q13To9t/dJn1F+wOacZ1k7EXA6ztHjGaZafoTbGVByhk",
-	"MMMgvMTTR+BIPC7Dj24iG5xUMe8vcUjL1+tPpxqSEqUYVl88XhALefieSs3iuYfaRnjo50ykhFrdGRdO",
-	"FTm0z8LXe+Q7RnOWk/6009lN4CH4J7svGewUZPChPK+VNFBaw2MQwFt3e5cc5vYqJ1e4atyURX2tpPJ+",
-	"/PixZTbNWB4J1TWx68NsRueKxLiXEFtf0Gt9yP8Wj/4ezubQUZBydV1nJAcO4aqzNqWaXlHFSCqZDQOB",
-	"R4PMcq7hlxlpmu+SwTTLjO1D05YUGSg4RkfiYrh1YF4E5cRok85KIBfFrZazxBg5ilzNjWhk2eAALQBr",
-	"Oq/yMmxEY/ud3eDyZ/kNTxgpr3sdqflHzWEIeZkhsKdmP4s/VqVp6BojhqpQyMDDuJdUEJaxxJylEQZT",
-	"Yf4yo3NnQZiPAFZjYNEyZEx/lznXc7QyzbGglBo69RItOXCmS/w/c47gV79iTJBEjsdca6Mz4p5bSceI",
-	"omMn/agxPGfC2JZf4ERO3SasO4dia8E/MZrqVM7EHYm68F+aD4Ahbb7ivDVqJHOdzb8FQns0i6Z+xZao",
-	"1CZsbvTLUuQILR/gfa5WsL+/5fwgA54xIwqMGTPJaFICTlmSNy/kUyHMVHH2hYkTSBEjMHThjm33RbBc",
-	"pY2EnU6AeBdFDJmNmCgW4Vy1dslgOB2YKRZiKA6oPm6TY1F4uyMSe9qMewFXc0Xw+mhS0RfLeRtYFeTC",
-	"ChZHA1FOdSLHDOIFfVFheZQRPmgEYW7L13avgKtHMrOzU3TA/tUumw9CTScTmWuWvmUppxfw0L/Wo2+4",
-	"IA5HNaMhwsVP9nJsZntp1gSauefXEAQGMNhcTliuOV7EAYB1Y5xq1PjUkjncODu3UQMDRRCjh08uYuwc",
-	"qK6zAKoLPrV3GzWSnFGzFqrXzeaCj5nSdDwJP7F7GzVsZDmTQ74EQ2sNXHjC4U7B0TEbSRW4XHAuqBVb",
-	"RbpJlX2D532RUaXd41bnnmYZeIBpgX2zaNNcToejsord9j4U+yziN6/ZHKUJ/vWJMmYZy3mCs+RpRAQz",
-	"QgWZiOeA7ui5WQHCjitiY+wtVI15inpxjICa2r/Z/yxIwr6C0skBdQqjIrVGBYyItjIwr1fxG+ZSSahu",
-	"RA2zM6gvIheW1crgDPdvHSJyI3I8RWCLf72L+EfH8r+WEdoWBhOQWYV8K/Tzm5+ovPqdJTqAJR6/Llkz",
-	"ZpzL3es/Xt48/9Qd703+2YgaE6o1yw3Z/cP89VdE/vz2ead7+5fGApjWf/mEq+WMCv8GUO2GG2Q+bEei",
-	"eU7nVe4NUNjrvnjKPulXDk+2dsfVqt1zINpi/xJe3rEAKnUJWKlne8t2DYYO0Fw0Tbnhd5q9D7ZwQDPF",
-	"osqujpmmRhlYt/S37rnbqAG657oX3sFDZu915iIra2XaxYm9z8yLYUxm3ZsfKdf+1cpxhBOoPxG7fwpg",
-	"0lWJGaM6GRPNskyFl36bxDZGlMY9MpdTuMk9fOSAWPgHTwG1NWAi4WJoUxYiEqM3Wl1SHYNuEOdMsNkl",
-	"6DeXYxWDMFRMt0k8YpkZQ8kxk4IRlinWF0ZBPCAxqg8wSvmbTY1wzALB8kQRJtItN5rO5+XR+sIMBzKs",
-	"TCbFZ+91LxmZVlr+uq+8wYddZkbpgvPrXfeRH+DB8n1tLll3Kmsx5ea58utdoK3wlNZ95Mw8DcrbWxV+",
-	"6Rl8KTyB9V/S+bzmS89vC5Pnc4MJo2gYIWQ5wOiSWRpQ/uKVs1NlGfu5KDz3WtZJUwt8OZXpPSXQ+nMw",
-	"3z5+bcbL6UBf0jTN6xUbo7I/UcQ8RWxIOTL8oXTP6IhGYXx18uH84ujs8uzwzcXl4evXZ+guCrI+uvv7",
-	"payP3bJU/ke/r7Z/+6/er3iTRft1QrmynZgc5edet5N2G4/FQC5efYV7oxa5lkK4nqcHhI0neo7aijBy",
-	"whk87cbK048aZuc2v1mDM191uxpm1Swf108cTsn8uWxucZhsqEI/22usUpsXrt/Ce2HGdmtbsemwjoVN",
-	"H2k9uZzmWf3sEblAPpydgLyH2RuzNk9ZigfANQH9OGP+YNA4W3kYZs+QI1ael/nyJRcp+7SSE2ACsNGZ",
-	"HBJ4/sCawC6NDGYOWiz6phQBn0Gz45/AzKqtOx7Lsyq7Ll1P18ovFoovf4gDmWVyBv9MqEh5ah4M3E1R",
-	"w9rX9RLOfK91Q3NAoZsPB2d+4sYIfntTDBf8+ioYOfj5vJhE8OuHYj6lC1BNB4Pc5l64Zd5IjQmJUuA/",
-	"77yIn+0Xgp9Og48FF99qoRQVBB9M1Z1MieJqWQksCqvc3u8iuKvRA7AzCPxs8CJG6TBBrLwP8PbyJcGL",
-	"X25B5XktmUP6Jb0XD7I17RGsSx/GXNUwaNMm5yMjhqRIVgvEPX/M69cIm1le4e4m5rD/vltOHTm8dkAi",
-	"i2l69MMwop/eUE3z+mvnnI5ZS+Z8yAXcO4Hn5oki+ObKrTRCqEiarvMlipRQVc3CgBBEAaMKEYPa+n7B",
-	"MAGH8MoJmDvhgZbE88LDZRZu97oOwFHnNpqNeDIqObSMhmTdTXfWO6LGpk425zUrAF7rNTI228xUOlZq",
-	"ytIFS+nFw/hm4brApS5sflRmqICTAlIukd1ao6Jk+y0Sqc45ZICHKG9Ef2J0jMN+OEc41xGhkIDkUjWU",
-	"zd7gFkmcM0zKb4eOu71uDS34VOmXnc7znZcvu/t7z/c6L1/urE6bjho/MJphjYWywFi02uT1GkPNXMjS",
-	"aRGrzvQcHzu313eJbG9Y7iTYsvjUE79fxD4dEdYetkncaXfbnfiAxM2U3bBsK0Z/L7macnB+UO089rQv",
-	"7Dfa5Nxoy1dze1IuKMRFwgh8kDTpFaCSIcyCAREpmNqqelTh6dUa9DJj1u1cHdF5X0FNBQdp00ScYwej",
-	"beY3qFZgqA7sr4hYZRWc1/E2+MniIrRl4zwKIc+CxPhAm7ySQlMuIACtWJKzBT+ylteXLwa7dCd5mXbZ",
-	"86vtmcyvWd56XucQDCXCl9AYVlz5y674gxA3d83YxJoZXCty/sNhq7v/jIyoGq21jR4g0lZ7xjfSAZxH",
-	"aGHtx4BrHxiZYuzuYU4FFHGgQDBt8hNjE2MRaknAfYRB1iK7DqLBuFnZ3BXsQHopyaXGs8FO0qV7rPWC",
-	"Pr9q7aWdpPVysM9a3avdZC/dZ88GzzvhPTad8rSORjDbrM7P7sNYG7kCzHfOkcG+up8dZ1p7TkvLVGCm",
-	"dPcFyZjWLFcRSfmQaxWRuG29sK04ApDiBDMBMX/Z/7Xdjp0eAQ7TCdUjothwbFYAIH5QzproIMArBule",
-	"kSRjmGQxdkU+sOSLHm0BBAe+plkOIem4Plk69jkVGqJ1eiarwmI8bylEO5Q9W1C6plzPJPBsNf9nrxiw",
-	"9Vt58E60031++7/6/fbqZ57BM6XH3Nyf3W79ZRklnvuLsOJ7H+SMxTYFL6F5PkcGiTEVmnjfvHVo33Bf",
-	"8OdR/dfPHst/vf8Y/us7x2wq+vMmFp/noAoXuz1e76y2z1Xk96LKA97pqGFOeqXu06013KPievdTq5MI",
-	"b4M9q+anqzHNMgKgJQIIoLSAXaEKBEwM8llLVGHAuypCUyIiamqEgjJ6j/fKWjd0mxz6Ij/dPWM15TQx",
-	"8oc0PwieyBRTB8hEcshboor8eP7ulJzDdrp8JhJ7bo63IqKkT37bIz/x78yEPly8ab04IJkURjmGNSky",
-	"ZJrsdTpB5QBXKgBWZm04CwysSpOdTtv873nvRedFpyJQOt29Go4OxPfCbr+nCopaGTPTFcfQEmYIwpZ9",
-	"cjWtDlEflLjJ4Mk0f+gBzgecr0bX7As+FDJn8FHFmKrUxgJ5UV0Sm/+YH/8u+dX3L3+nu2/5yasfR/Df",
-	"v1zrpPvzPB1nv//9/MeXdeLKBiNqyCgEFII+GIQbTt+9Pro8fo3BhvsEed+5mGt5VBQRFoAgczLJZcKU",
-	"YtY6VyOoCCYccrBJyciQi3k+IpRMZIrvTrIp0G1ORSrHRE0HA/5py+JCC+RhGY2IGESuqkimHslZC+NP",
-	"UK4hZ3qai+AxaxN8dFVfhIMzFkl3kNBsFWY5AD3RsJ8hV8B+mK+2XEZom7zPudD0KmPk8PzV8bG/I9WE",
-	"JkxVzz9Qnje+Hn/t9z91d1r9/qfnR/4yrjspB21apBBBzt68Ii/39p8Ti5rydT9sfQiicBFjmoy4YK2c",
-	"0RR+iI10qLnXEhu6qNrI9V/B4hOQo2T2wwrgikyA4lyLRV2CmiPBf/nqOqWqM+CUL2HH6ypR1JcoKFfC",
-	"Cn4I8yLKiHzwnxd/HDM9kik8T9EcA56rpHzDHOvAY+AVL2Vp1yQul1GkxtTPBQXP+ZKsq2rW32L9D9Ta",
-	"bX2WqCYZZEmSTwHD/W2N788Bbz+v9raGQNvPy8F51uSlmZLuJox/aVlPees4jYmrwkYQzLjWNVjoBgsI",
-	"uuVuODAKEeO7JsakLZCxKrc/nB0bIegqDzrWNI8fkLgeGoxAMcNJFiK2xp9XhaQgneG8AxUG2Ll0AnW6",
-	"zBmj6XwTbxKkNy6SxRIHSf1QwLn3i3/cFWdRE8jF91fOzKF2ymM/GtrkgWCRukPBijH3RGT4+VQtkvpN",
-	"CsAndbVJhfdIRIaJxzzLuMVKoScOEyGusDibHvE8dWbrxcWJ1UHxAzTDoiIctAUHc0YvbKFJM1tMwV/G",
-	"3U6nWpcSna3LMbNuYV+JKu8NYVtGztFaSJpdXj1pP9CW3XtMLNY3AaXaX8Jngs0en81K4YuFFdQfZoDb",
-	"WsKEANa3CeJckZnM9Qjq2i5nyxIX7dyPiQpbvuLOFEkOsRJwXjNX8wIq6XGF7s2w+hWRuS1UoHwei/NS",
-	"uHJtijStnFAklZjtjYYn11ttEhqGADOIMadBJ6MCq2KsQ3ypotLvPL9nvKZ2Y0qxk7oTAxx4KY+mnLGy",
-	"qKib7azb6Y+juc9ygbwNqCUQYdAgZcOcplhrbTV8houELaOtEXo1sLB0Yuyv8Lt+11KqWctI73UueFW/",
-	"LbH7atzzK8Jst/3OLinlK5Gp0Dwr0n1cPlBolchrSBXDT96dieujPIF0Xpg/VqPLwPgzTGf5LSJjRhXU",
-	"Q3A5Oy5ANpZCail4QhLw8ocE+WxlreXdZ+tqLUeNQngvTNWYkbu7uy8j8uHiVRSKBzLJWQJMXQ4bdDvd",
-	"Z61Ot7XTvejs9DqdXqfz980O32W4V+H+1YhU2a9h/roW7o/ftYjHqlZeZHu3ySlz5bBsdGzRDn543gwA",
-	"nAzz2Y/UQC2p0oQGmcQeDOEcI1w5R4s7ooUTUpAo0xeQKYNITVidGblN3rNcYaFz59mDej+UjLmYagYF",
-	"hXBTQP7Vnt/GmSZ7gS+4brVXLCNDfsOgZgnssCufY4Zo32Wo7sNCd4sGVBGtq0tpKZ1lrSDA+ht18S+s",
-	"+bBxAKwg4mr8q3bOavl06gNWh/YgMMgO34isL9pa3doW11C6TU5qoloRiS99aKssFq4MXYphCx1i93RN",
-	"hrkXNQ7KGcEmBEX8F0qJukwJx0FywoSvpdXskP92t4etebVVmvnuSvH6rLP6hjeXGEumOddzcLDbOvHp",
-	"mIuf2LyeHQyJUC2N3Id2BqWbIKwUrhgk9TqphYoBA2AVLcfHl7el8FW8i/2mE27++zZqYJWCw2ld146g",
-	"5DyM0SNxfb0ImejL//u//09R6wDIAf5WjDnSetIoqni9kvKaL5EWNWW2FNOIgwiKHW0nNMuuaHId98gP",
-	"Wk/eiWwekXNzGCzqi3M6Zudcs/8+oZ/a5NB9CySvIs9JSucYUTVmJFFSFknw8fnR+fnxu9PL49cnR5cX",
-	"x2+P3n24iPuiaLXQJaMt7xieKnYQJikiJsEJXajBZj9YLtUWfrCzhWQgs9RQMBOAB8E8QFLKfYYART3g",
-	"oehNkeD2ejK4vPxBKt3yzqdLuxuLNGEImtfeowhxLsoYmL1LueHdq6khSl9bEeqHYtC43Rd9ceiVfUqe",
-	"PgUt/+nTnoUqzOU0V1aJMwu6uDgh+VQojGpXygiCbhSRqciYglf7AiEQXLu9OgJQEIImEpojNIs8fWot",
-	"LyTlp089uEgtxYD1RT0I7IBMrH1hsRU5U3KaJwzStia51CzBkpEZs01S/BNYQ9Amd9swNOwZBg4LuMuF",
-	"nd4Me6xcwyrQ7aHoALwiU2MqKAcLMRsd1EgHlWdJz4weRHEctSbUqQ2KsQiFqcwJlMosqhAX+FsIoGPA",
-	"hYuA7CMgBi4STRxeAdO8bQSU0WSE+H/DjRiOgSL09iaycSMPZeohkdOqXlQKIj19avbZ/yikaEF6RF/Y",
-	"rzx9WhNUgnIcPGXjidRM6CLExLba5LAIHM2KoJL9HOGqL1YGk7A6PRgshNE84yzHcwP/lp7JIK6mRhSa",
-	"1EjBHLGxT0k2TVmwW9iYhg+IYBz+W4HAcoGuNjmnA6bndvSUTeDPUsAn+sKORkb0Brrq2PnCaAfwrXB5",
-	"Lqgn80o8z4Ny+2Iq+B9TtmVI0BAmeOcMlxUb6rjw/PVPZMQyo2imEkJnfZFM84wYHUERigfjStmAJkK4",
-	"Rkgc3h+tsooMcWy8PbkUCupSENoXkNuvfOwrhkFaaUyar7DSQOtiPmHltP9Prdls1jIXf2uaZ0wkEupw",
-	"uaqtRMi+KL1t4+gH9lggygOefRsU39lvk/fvzi/CCToKKtplASuxCRCVzeSRWDcw/nwbwxZ9J/XI5YUC",
-	"2LeIZUZBmiiqYZDNGYHB/8PFxXvS7XRw/obHUbHEYhF94REuKTdyfcyFUULa5CjPXcOneFk5hhjNkJd7",
-	"+8+3ygHGvlgSYSSONX3HghSlFB9zrXqlZg7LAEoHcB9wRXbabWPoOku6dN8iopLqvnCtj8r1tu11oQPN",
-	"KyxNWDTNgJJ13qhTCMry1hcgIl7h4uvNZPImvGRwR62iqKBNx4x0/7G/i/d0xhMmFCuSOxpvjy8aRQSq",
-	"8S7R8txc1o0AZWsxq7dRwyi5dMIbvcZuu9PeRYV7BNrnNsQ0t8Ms9yGrMUQtKlNFTu1ArEPzau5NNPDB",
-	"g2piJOYWBPrpkBnthqJ/vmn2G7e4L2xzEaKMcgXbOuPKSFVwH0FJXsS1RpWWZVAaUvf81UrNx9wfSz47",
-	"QHTADno+O06NesKVdguCzSga1P1ab3YVj2y/cr1a1j6JPbpuf6s0hup2OisKm9TUaysO59cykLau+EG5",
-	"KshuubZHySHTKRwy5eIdxrwuepVxWOrCsM9Hs67YT17kO3+kC8N2lg27u2LYsGoFjm2rZey/2O3u7jRu",
-	"f7u9Y28/sLRre4MgRmfg5EKFrKHA4h4eU90w/ji3XV8jeH5n/fOLjZvgzb0N3/Tdq26jxn5nd/1bHypF",
-	"y5z9CaRUWJ6//maoVE3HY5rPLYP4vTGKPx1CAiAIi4Y5h4lEJ0aZsUrpeEVE+TuJgePNST4kvg3PvDYV",
-	"8LbsDdH5lN0usOPOvdhxKQcWc/eYdUPal1XX5eXH8cubv47fzP86fvPswy8/73345ecddnR6k4zT7Gz3",
-	"x1H68VPnrPtmnnz/aT+Eitd4Qe+4Sz6zb0khJGMnhQXtjSqIAr/kCcIsujvwij+Wr88ue52XG7xV6tln",
-	"3trZgMmqfSjgvf1NmLOm5NUX5mw8/1AlqjnfGo6/jaqqwvbnghFuUWHIWF2E5jX8rkr5b+aaHkqZRs7P",
-	"1islU4G15JpQ7pByoc2+gFikhlaXY0RkcqPgA9zvAGsKgzaHoS0bKwxLQTlQwJAbc6qJXR1yo1cwq4Za",
-	"O2xQ1tKuIZ8Co5RY1tIMVi3F3xeL3SMi3zoCe4W60vqLy3M7gt92laqgMDu4UaoeL1wmbr4tqelKUQ1y",
-	"xjC6G3kN233Q5m+CnlQuvWXM7EAA1ClQeKShnC8J1L1lRJB+q9Ki0vLyCzMhbkbJIWLO2hXFtsQriiOu",
-	"v4LvpLaW+y6DLrWKobeLeEStPVBOtC7V9A41qR6A9SCUYIPLrrwbdFMxP0B4C8JQfXHqY/4YcXNBfXBZ",
-	"kjiMr4AdoHOaXLMUwApsLCFPw3nk6iNmMGzOtUYMUjmYvjr21RdNsI41cVUgLBAJHMGUJDlVI9ez7IqR",
-	"6QT6LLrvyCy1HqOivLQ3RMHze/Hup6OK39eXAg869+KovrUyV9gUxHXdWDR1LvAoH2qGOIr49fNGNkU5",
-	"sLksFGyVpYWI0GplZ/UM9mtnEFo1+O/KGDtX3WQ33WP7g2f0LsZGEdRbXVD8iePwP4VgYWOIhd35ArKu",
-	"MFfKh3NEk5FP3/b+TlcXFXIr9Ry4TRmhQjMXqwBXW8kzju7rvqj4r70/YsEpDmmrts6onCCIsFfv6esL",
-	"iCsU7u+iby1I1gMSf+4DZfcbvX6Fl/qN2xgfA2dJM4zhOk+ykSNbNcKJrJZNpV4FVkD1xQ50E59Q1/Ud",
-	"Vo8xVW7UuZekvq1BnfQKaqE8gjVZETJ3tJlKFVluF/t9P7odWbUdQ/l0uYnN6OzLxhpRt+k+hAneKwzH",
-	"fxsTcVHebWQk1jRR+U+0FOG0vccbBUW5xO7dzUSrVW5/dvS40nDEjjAqQJtY08imf6DixTXJpQYlzxb1",
-	"bsJ/cylseN2/3xc83eqRVebjCrsTFcvZiOXMGc19sdCGbcG6s3NukxNQ67kLQjDUJbGS8MXFyYG14foi",
-	"NJQB0o7mKiRw+699tMXeeLg/5ZvGmXpFSyHDv5G1tBcMSYewd0Pb2GFa+NPth4L7yPP7ciuxkN7rbEQ8",
-	"72/VRiw33PnCzBc0Q/IekZWM90AVKaqz74oSIx4zNDFPe609gMMtr/a+CebuNrRHr2hyPZ0stTzPdc7o",
-	"2BBfIgWgFoUm53894dq2FbBkPBvJzLVlaxZ+ftxOY1AyFfXFVHgHkSvTA5m81u8z4sNRa0Y1BOvz663I",
-	"G48YPf758NWHD2/J8enFu5gAch71qlLJEVAaxbBNzhggagzbXs2J0nIy4SWMWkSwHYL7tdQvwdqf0CTB",
-	"xefj1oxmDmWnRuMYnlRYahcKDOGTtpdBxZ9lGTkNupPmdoqolq2scISFft0XB5mU+VadGPie6e/wSO9k",
-	"gcpEM91ScNrlCv8egXfFhWGXxUSzWt3E0khpTys9e1wQ/zVXE6m4rs1SiKnWNBmZq+MAPmK44b/7DY+Y",
-	"svXcNR/bNL12etVvxBs1RSj1+/lPCikdhuyayMnc8ak7j4hoCpJOZFywlbpFUnS9rg9W+6T4ph7lDHqp",
-	"DoyxAjVZ3cCA8kESirzn9+zo8PXboyeK9BtntvcI7Qv7uX5jy5crLXV+9W4nGKFnLkZf39T3U8kYTY0G",
-	"NaN5aljPg8Iwj9YhYaytBFV8Ss2CHEQt/qXl4/2tU4BPNEHoFGOCNDEaiq25Hb6B2Dxbptt1KNHkGpLx",
-	"ikq+5nOCbR0Q6uYMTjvExhrtq3Y6P3MaR5UCr/51s2ajuHDoFl7tjhIVOtSQaczeKPqpWHkbdl/p1bc+",
-	"Wd/kqHCGB0AvqDym83lfNCs9jyzgaSvolNIX0MvJy7lSt1ybrwEbQNU1pNVYg91uBVwGALGx0Je4KHOK",
-	"5dfZJ5rovlhaLfcgIBxzZ8hcq6BqLqQzuRK2cQRniP/RF9hzyqFCjb7sdsN+rhnb0rYFmsLcClttErta",
-	"rbFTO10n5Q9nJ47ofTliCynM5LBcmdhmA7nRwhrFsEZziex19kjQHR5aI4eN5pfcM64d/kNdna7ydUPs",
-	"+ErORrwVxZnhn73tbVumZKe32+l0GlhEGd8KayXvdPa6pbrEDf/e805nx9e77RUFiIuyvbZar9HRlo7f",
-	"LY/frYzfqR28Wx08KHq8bng/1O5GQ+3eaajfXAHv3c19NEEh8yX3vxWm7a9gK5xKfeho8Q53ZDDLJ8pe",
-	"VggONkQRIQrSFS13VWfGm1yV277Ser0n9DA1th6B/XfXUjETh4BDWdeUOZlOUogUGh00rHsP0HSIs6IZ",
-	"66427BitrYcI5o/xZhDrzvO6ULfGrL4vaqrnI4hWFm+8Pzo6O4+hqF1iUbXTiWuepQSdqJHUTtL1RSaH",
-	"bXKYQoN2K6kdSq1NDu0VH2wCgYatIObN3QNXeJ0MKncmeIjPErlrr1HLTnvITpvjoWobJmwEjtlEcj42",
-	"ixb4bUMtQJTfqFOgxOj/gU5AwyJWLGwuZrY/m/9b790byxt0IoE4cE65krCJqrANkCZnzgQufuwLzHzg",
-	"mijNJtDb0Cs2VimCdBTrtJKCGakkJ1a/wcaDKAkMhxvx5ZU6deBSxzMGOmbOfpdcBMIrS8GOqRMJuM6q",
-	"VPg2eAzrOVqV6t+Cw76s082clCXITXxsSxtgLFxkSxxolk/u7T9zLWqs+6xIeFtqGp+xlOcssdbCVS5n",
-	"Cm98X73cnxGCZJuuz/x3h+dHlx/OTrYBrrstYTT/cLxlY58hC7MUDRkS53bYy2nO0R7JmRpZjb41Vcyb",
-	"Q83u/jNi68Fdca2iPpb4Altkp2PRFNbDRcn7n14dkXPzDmQSXCYjmmVMDFlcyoVDR5zrQTwx/G2d2T1b",
-	"qYBqxK7jF29YzgccasOhCAHnl60yk9MblvkQaryQMAdbExNMrCPNhYRDEuYbbkVEMZrZ4o99cXh03uru",
-	"P2t9/+qtbQ9KyTWzBUiDbFYIIngkiDvIhArMdJG5rViBdjwi6trkVBKVyAmgw6xqwlLcgsn0KuMJmeQS",
-	"vKhG+GUZ8aY9fLZW5wHdDsnnnA/F8YKzf7fTrQEQLSW5ik/uRKIkXFFwv3j/w9nJ3dxsUeOc6dayFNNl",
-	"Z2uJBs8NXcyGUEqkE1Uo9j7uvw3kI275qdSvirpvFZlXEnKoiWNduCFxlxhuZSjzpnqEjVwsaUFPX6sk",
-	"VoSNz65dKnVsVwJMRwvpdcRyZrEQ+IsRnmsYajwFJ0If6BqbG9iEVziPiExt6Zc0Ijabh4rgIAgdysi6",
-	"NrhygieyJoXuC8WYIGY9ZM40aVJ7wpiJhtBMgIhhyRQUeDAzjrWWoZLriGoHZusLm6EFGIs5yiCWKWwX",
-	"utfpkFKZvjhy3hC7bYYV1bUDdybYsaov2CfXAdkLXkOAfVFQYAH4xGYUzRjb9YEIN/8ouiWgfwtkh1HF",
-	"+sLJ/cP3xyD2zQfsLhWMl0DCoIfQQO5PmsvJhPluqVja1jrNSh0wwLfj3GXBNIMWGjw1+4/dLIxss6V7",
-	"RrSoaOEAhV4ZC4DMB8ZGdCMCKtZ8RGkI36J7akbnpKmYEeRhOkps/h5/f3RBKvHseKtErxgspjXRVEsT",
-	"YL9TzLPsi3jbP+jreauRnFUwtw4MhbHeGpn7hguuRhWhu1Y7oWFOPhKSJzE1ZUWY748pg7iKS2VAfaiQ",
-	"VkH50v2dbk2hv9oOD8BFkHrp9Y2FTP142RxcQ6gHTOIcKwO4JQul4aYcuCRE3zEBeCVlScYFS1FUWMuc",
-	"xEjylykTnKVLZwslTx82W89k7NMkowLPzEwWvr165MvwU0tm0e3svbjLNBCBDiX5NprCNOcPHPq8ppJD",
-	"fBBevaEPvXT5tjeubgB3y11OytyJQ9my34NiXVZ9WMj0q1V8DLuCd/zAsEEoEDZWfKovfTl1xwqzeJ0W",
-	"G9kqGVtR4WNDfrdi0N6LKMvuqgZ1NlWD3mCd2wfpTsbG7K5/F/miZGk+3DotaWoo4x9LVQu6p6xHWxmF",
-	"zsMEfLLOGuRUOSKK1sxyNFXkE48WIFSrsmf6YmOAlXlQSO0zgEByzBdwVwCrCOvsxK+PTo4ujsgqIFvs",
-	"2zqVYFk2exnWXQJmUXfrVLFYZcRWTXKPma6W8gD96aV0nRoUFrkAL5iQACCud0eZY74vKGtnI/Iue3m6",
-	"G2Aqz6hmJ7by9b35qIqeKhU08ZUsFjinwiPbiCZcHis5Drfd5qm4QGmZcVDNBPcFdRlwMkvdS45w+6J0",
-	"aktQ4GAG2KpObdSlcRT0bRhOcpB10owdNMs2bMjKrKE0nZfqkVDARtZUOSm74u3El1XWLyGAwUZRG7Vi",
-	"KioSVWgVTmIJrXa+LNr6X56pexe09QO4874Ri38FV08ymlTYegVLe2G61C3xTjDyw8XbE+vpNKT46vwc",
-	"GOJHekPP4VHCAZAUGfaUU614yqDwzZZ1AoE6Z8SxsRqivgjEsQUrQ42Z2CjQ5iZD8VKV/KUqJDkD9yhL",
-	"IcUiQl+lGbxNrPYop5AzSORgwHJF+qBVVlSEfmMJSsK3FF3PVJp90tsjPc7KIYiN8HbFZVbj1XNIu3Or",
-	"/LTey4wn89XtR43AAJN+kEPh/G/Epba42MghsLzCVEAVLaEW1LlKdfNPbaOnZikpv2FGP7IDFrZ1CC1V",
-	"Lt0xnKnDAGmaXRtuAioHxL+h8b4o3D0FkE0xQNdC7UQFbmXfZYi85d+to7pDXMla2uNjOmTbTx8F+4m7",
-	"R+CTVUqkyYi1DD3msqb97fuc3wC/2tyHkZzmXwjJaesd3itM9s2ZMp+r5RvrwC5l4elTFuxxPYBbfDfB",
-	"pcnLqLdADqKyjj54KY68Mmd18KIaHmo4wDYTmUFCXbs249bTOpgkXzLg6xsq1pW5Ce6UzTWEL0KFX5WW",
-	"6m/VB1CTKlpvL6cnP3zgyY6smRnW2rDKcYBCfXV+9sYl8EhbZ0/1RV0/7GrqjrO2g6bYQQG+Njnjw5F2",
-	"GepFJhA+bh3npWZysW8AHXuEr9GLwgqyPeI+AdUIfb8dCe6hK5bQKaYr3VHdDy+Jc1909Muq/WHn85rr",
-	"tty5vNH9ebQz3kv+fvVCdf72x+6P1y9/mZ3k+xfi+Xv27APd+T7tvOHdH+Te+e/ljg1BjvrLuhJYvqk4",
-	"1rryLb6DmliPYlQs7O+S+9JS/N2uyljIFrgN43+nC/ILi6aPI0ls/3Xw+j5EDBnulVO93DURltrxWX1h",
-	"YVxsvJgxmiNbo3e2TS6KKoTQQnswYInGgFAl2M+H4t1U371q3vnZG2vL/raJ26mwcyo0uMp/HVCuXVnk",
-	"Hc9fmSI3oKo3vu3aA2n4vjb8F6f9I3vBLbg1H4EJWkU27np+WJPxuqA6QPsbfMlOKAJfN2IOuIDCu/YG",
-	"t9wErvACxLCOsepwNMhaR8W6vh6TBbnNf/LbvzW/bZbc/QAG3MxJjq7bJbnpkKrlcoJmVDlVNEK4YDYn",
-	"Gb9mfRFDjeRF33zsvNLU9xuouNYhLAU9jaoxKwvstS7sRZ816rbwRKDWLvdOe43KuakfkWUfz0y8mzP5",
-	"30Pp+5PlK07xKnjIU34aOHzvyPYyWVETWgTec1sI3bAdy5lIoO8AFfOSz7xNjoE3h//kk5bZi5wpxVKP",
-	"vDHGpOvyGh9CsKt1JBKZcjGMCbTVxZdJM3gbwHgT5ttQR3DVTrBbM3wO0cJFjwelcymGJD66oMP4IGwc",
-	"MJKKkfh40DqVgrXeUp2MYlt+3May+2K3s+eXa8OscYlLehZMaybSSsxfLGLUZkkRjo5UW6rbCD5oaAmP",
-	"kjGd9wVUmtTO23Q11YSqa4WVpbCWNiVmHomEoiNkwGZkNBUpJqB6gHSALQNcIFwFFHuYuKL61jLgikwn",
-	"tkHbEuPcEMMXDRkcvj8OCGhyZ2dtXLPvWLNTR7CJOXPRWJtQXDlpv793hdW4eIaj1pq5GboNQGa+IqHr",
-	"1GP+fkCo7T/vCqK3S9gk16bOPFvfYffegZUFLLmNDOA9qkq8PGA6GUU2O29gLrMWFQmUjlDkiVGSn8S9",
-	"IpQANDymc4jbMML1XWFAUcNwal2iv+Vke6oyRz0Hrm8jHpiwlYAg2x0kh9HgR9SXe9u660n/DIJ34XSr",
-	"0urut+FunYp+4ZOswaiYzCOQRgCbrRBvBPhj7HN+4GXTA/kHkk6lIN1Op/0oR2YWVJxWyAiwrm/kNFZE",
-	"+8oyqnme0IzmWxtE/MZMUxuaHjGaYR+t2osVGnOEHVBdZxZXfIJqSM5oZvyGCabUFpQTgGabtqHCrOgW",
-	"2hdL2oUSIWcHXg934b2IxNg11H9pbi6bwTTLAG+dM5qCmgBNNI0QIMfb77DJfwRI6KC+iq1ng61aXZYd",
-	"prXA0WOJDVcvxyzDXlK+woBv6OTKYLlbrBk3U3bDsq3YNqm7mnJo7gbdkPoCzG331taBNYzqKlhwDWDv",
-	"cxipRzz6cRvruNgBXcf1vjhjNOVm22Fgu5fcRZGg+3m85Ar9AQ/+IV5t2+3OdijtfW7c0GzKwk7s2MTU",
-	"0kPYBbYxzOV0YgthEMw26BUHJnPsi8oVnnZzZ3er4bu81lVwbXfQi+2y+v20bmv6kNxGZmIbTdh9T17X",
-	"f2ljf7fd76Ve7kLzaa8M8Z9YRiPJiCXXUdBgCkCuzo9kV1DL8+tDklOBEQNXimpZU66IQH9KvASM1Fxs",
-	"tdIXQa8V8iitVgDUSBW5e6sVFwT91vus2BP69fOSyE2liW25mfleN2pgJZklMRoPQR/PW7aMLMgB1wx7",
-	"53nRTrwxYll6lxrEdwwDf4HOJt8A7POihleWB4HxvwPe3P5sDuh2RVUp6HMHF8yMKpveBEWrIvghbEtu",
-	"NEzHzeZqGOSMYcuup08/GnXt6VPMbBLD1kRmLp2UKD3HEnavpFDT7IkiHgz9x5SZ62rLdj7C5FNHPzF0",
-	"FIT6OorOwnbmmCcbzyjXrvm/zY11ipeDc1q7sC+sYWgGhosXh8AW7Ixq1/rQjgCteb1ZY8bB0pFNyAZz",
-	"krIvfFoeCs2tNjm0sO7cBqShiRkk3nn5CisqZoCrg53vizGH1njUBr57hA+KfvFuLC7IFdMzxkTkhWmx",
-	"YlvsvZik1Z9xiksuccNs69KtzmAE/Hqwl8F5VXfTWC3LMmqwtk5Uh4N6YNf5xaybonWuxMNE7cpm3sE5",
-	"O9IyS4BGzb48fSfyZaOfdbaWLSekxcamIi7s93v7MGEPbxiOLGkja8Tzi0A8w7tGcoCcDj/yZW4Oo0YY",
-	"Na2oAPO896LzonOfS+X2TpfKOb68RIGyVI0jfNECEt/A9YJb4Sq/Y3tZI/mgKyHXNVfLXVUes+HQjhvr",
-	"OYS30rbF40PE5b4fXVYH//ucCl3IfG8SuhYyzdJV5645WL2949Db6MUq+hvRXrMdIEuVR0sddKmYl2uL",
-	"Wr1UyTEzOw2Z0pi3wHVkDFAcBftZFleFrdvvG4tAHyDb6CdVB+RKmokEzS/hOj5zqQ7YWxfWb65SmoEh",
-	"h01um9U+stAVeGknWUilLtIpepVECZhieT/M1Qc3X4EKg52d9wVWyQFk7oz8F4m1zvw9jjcetv/N4Cpp",
-	"UhI7aREHfU6haA2Y4spl58kcfOd4EWNn1rTcQbfUzNa8lmNeOlRBrOl+2xflN2q630Iv53Xdb6GNLWT3",
-	"U6jaXdPO13rMbV9NGLIFto6bEtTPNBSCRwpZaEgxYaNp1ylpx2zwTveFueZymmio+ePTcOCpZmwZ0rEi",
-	"HvNep9MXsc3ygf6Hl+Zxp+t9V0lle/q0Zz3PJYWMoHeBdEoeMfMIWIEZF8w2vrbly7BJNvSuZqmZPIdm",
-	"OXUaGBb4ycc0sxtgDD/KNbONXNFx1ReYN28oMbI59PiXXuFG8Rw/xxT8QmTYmnFgC87g432BJV+yeVH/",
-	"ckavXdkmrMmEOiDXTgVMuUqkEFCgJmP0xkaQYf3gbeZO7/ZLtzPANcHXXTIVTEwOoG84+WMqNYWmxVSk",
-	"LTkYeH7AzLqJuTTlVIUdmEsxNYxcexD8MJczWwoAZpfxG2+xO3/WE2XbEnnV1Hoccga1mSGvsZL8iF2W",
-	"U98YG4qStoFgzTCuga3F23e6e3b/VNhzg/rvOnZwnkMrNIvUs8USdviGVXLvVb8O9KuEjieUD0VJPVqh",
-	"yARyrdHb2Y/KWmLvWQduY+6Mdf/J0nv4lCG3d0YklB6U+EsD23+0nlfH3O3cQTeyu/TopfTCHXTtmx9D",
-	"wQSqRv3y2WAn6dI91npBn1+19tJO0no52Get7tVuspfus2eD5x04ecFmlwAdvhyrRq/b6XQ6gTbpZ3dv",
-	"PXiV0rsdnBKwQDCTnfJE7qrW+qNT02yJwwRXBgoOXCFX85I28nU13U16kqD/51toSfKv8PtAiXqQ+1aD",
-	"28DNs22vtC+iUB/5u5HZxnKYof7OFfFybgZ7q9qYJTouqCBXRd/KHuTm2orMkdO3I6+fhk4n25wcjTL8",
-	"NOo9yP1CgmfXDBxjZpfLGLCF0erzxeHlh1wHtqLyneTPxtxs5/elBDF4Ch5DnHpx5Q7sHktcJrDsA+k3",
-	"KJfMvE6lfoVk9/+TVPqe3zhxBJbdZjJJsNkXkUjnTAcS6YlyavwSu9Ja/M4uAzuday90ZlRt2RoEKGZ4",
-	"WmPUQpUBZ7YZTd/1MaK65B9PKARrrwD+JdgMhJ7VW72BAQ1MYJAhc0VcS8PVCy/BZl9bdEULKunmjC7Y",
-	"7EtKslVa2c7XVB7tOTfuujXLJSB8708B+A0JwKNPGoxZZPsl4k9OmKAT3p5TBAzWRt5eeaxn5LBDtoMw",
-	"gJRSgIuTGNCqcQ9hXuACdNi6qIr5jBDFiaENcEQZObIAqFoL61wSIXo3YeLw/fHdcB5uC+6ImbRjkVQm",
-	"0zET+k/E5B0Rk39CC/+EFn4b0EJoKuT4OAIcN4go+EcZrT2jCgBvGgGHpfBTADoCdW0tzhDJ2oEMoUSq",
-	"GcVC23pAzwsYQkSRYYMSboMKWDlaQ2UQlraxidO0uCGCaA1i0gquJU0oMI3aoWBQjB+M0r7Aev2ITVOa",
-	"ZxmU4iVjRgW03NsqlfrOWSJvWK4MGVsIs4/Cm0/0RQUFCZrlEkF+Bvv3ULUrUHvM5+6g9MDji3L/o525",
-	"9963H736YAFyBMhbDXlVM1W+gxIBh1M9cmkq9o3P9f61iIAW6AOKtlyamrDEOkYAD2ED3Kg0LMIVvgsK",
-	"EyiMntVXTAy+BUWi6ovUzthVkDzn+4SNaZaRH8/fnUKKgiF7wNslNMswhwyjjBPJIZBKr5lD3tpPPVHV",
-	"wsBNheVNg+LHtjzDFiaw0FLRhQMfIuiLoNpDUewBMa3AOeXiJZU6EogHUgX6vy8s4r9N3g0GFtsY25LU",
-	"4DPyqVBx5CCFYSV6qor6hnihEG5zSOyGF8lGi7v+zlZeNDsbkeEUO83ZjYl/aUG/htZPbB4TvG0OiBwM",
-	"PLTx8PXb49PLn47+5tCK4TlD44YaiAugQhEPVIZz44EHUjj4GtD97W+3/y8AAP//",
+	"7L1tc9u2tj/6VTD6n5nIOZQsy3Ye5Dlzx02cxm3i5NjObvcue0yYhCTUFKASkBXtXs/cT3M/2P0kd7AW",
+	"AIIUJcsP6c7ZzfRFHZHE48LCevytP1qpnEylYEKr1uCP1pQWdMI0K+Bfh2kqZ0Ifv/5I9dj8kDGVFnyq",
+	"uRStQet8zAjFV54owrNuK2px82BqXo9agk5Ya9Cyr1zwrBW1Cvb7jBcsaw10MWNRS6VjNqGm7f8o2LA1",
+	"aP2f7XJE2/hUbfuBtG5uotars9M35/KKieYhKaYUl+KJIkmqiuGFNq8mZFjICUm+Pzon2xlV40tJi2zb",
+	"vpv4oY8ZzVhRDv7njumtg92tG/6Efn7HxMis007/RdTSi6n5XumCixEOe1YoWSyP+acxKxjRY0amdMSI",
+	"0rTQagA/JIJ91hcpfJgQOSzfumRDWbCIUEW4JimdsC75MOGacB2LoSzgzSEvlIb3uwR7V4QWjMgp/X3G",
+	"CBUZuWS5FCOiJXyQc6WJHlNNJjSDMU0OCI3FhOZDWUxYRqRgEZGF+T+uKBVSj1kBn0ZkxLQie70eSbi4",
+	"pjnP3OC75CMdcTEiXJHLRSxcb08UUbLQ5IotIiKkJpcLIodDxfSAUEG4ZhMcEPvMlVYkm5n1hMHOxzKH",
+	"1eBiFAuuoD2WEfaZpjpfEClSFhF2zQSZj3nOCAwUV4BmmZlMQQo2kdcs68bCUcDvM1YsSgLA8bdWbPX+",
+	"Tj9qTbjwW9+08e/4hOtmWp1IpWGSClYUtnYs80yRdsaGdJZrstPrRcTsiHl1p9frbR0QOdOGGgoqRqxh",
+	"zXPTYUnTtRnB08qEbFetgemrZXaa6tagxYXe7bciM18+mU3gcQ+ma//pJ8uFZiNW4GxlenUCPTVNOJfp",
+	"1RNFzFDInOsxF7CXKc1zVjxRjp+sYCXwv/syET+wGzPMgqmpFIqFjO4IaMz8kEqhmYBNo9NpzlNq5rA9",
+	"LeRlzib/+ZuSwHzYZzqZ5gy/yEJmh+TailoZ05TnrUHrULjJwcSRqmEdLGnTvGA0W3TtBJkCljlo9Xbe",
+	"/uPn3R9e/Hf/p72jZ6cvznt/73/aO3724YXZRE31TLUGe72XUUtzbQbjpkP8IOw2zQoxkKmWSsuCDexk",
+	"BrUh32y6nh/xe1zO6k5vOlfSTqq9J1tdMwA7gROp38iZyB5lR4TUF0NoLdiUE+kHOqYKx4kX2X22YG95",
+	"CwxLc71utAvlMB9jI5rnFyy77y7ZAr5uDiPNJlyQw4/HhlnL4dC8bn66yLiilznL3C6ZH1/b3x62R5Xm",
+	"ww06bxgP3o2KFdesgGkJSQ5fvz8+ufjx6O+PsXe+v2BE6zevOv7H2LmmiZNLltKZYg3zT/wCJGu365Og",
+	"Mz2WBf/nA7dsFjYUbNgZExmMT05ZQbU0TP2KLYhl9D93YBidH9mCoKx13w3bKTfsU3Usa7eqMu7H2Kj3",
+	"XCkjksiCzAsjSyXBHM1mhD3arfiOZh/piN19A+ByupTZAg4uzXM5x328pvks3B4nCtiVrR4prggT2VRy",
+	"oYmmVwwoyL5JTOv33ZNeuSfHOABSDmDtttTHa9a5KkKum6UX0ip8A381Z8dwYSNf6bEVE8mYCpAAZ/oA",
+	"JW5CR5QLuK6MdEXt14+4En6QGy2EfRsI7lGYSeLUCK5IIM8XVgVQRgcIhXnSrsvweEMkKF2CxG3W1Ujp",
+	"KP6hQrBjGjKSYtAAfoLfU6AwMqeKKCY0MHPFYoH8gkuhgCaJMBtWNmE3IdnqkhNp5MYRScdG/gXZHc/U",
+	"qSWeb8dqk2NlRPELYSX1VRMtXwqmaiRpEOcMJel0TP7nl8POP2jnn73Oy27n1z92op3+i5v/AAXTaFuG",
+	"TLpm77vdR1yC3I1i00Uo5xIug9b5ugUwj4Opa51fKJZKkSkymZl9Zc0nYPdZr/eIkz0/f7fpNM2IzQS1",
+	"lBcZY9M70vEPZx9OQqrlho7N304H3e0TWhR0ocAOcPkbS41eztj0ayDvx+KWbgGWmGXB6JUilGQynU2Y",
+	"0CwjqRRKF9Qc+4DlOWJLolgkwd4kEVlmagNCibe9OfWea0UujWyuIsc1UYBXsTBHCpcK9stZfDwTNWM1",
+	"u4Y7w8xTKszW5eya5SrkxIYLEy1jQUXwPfTkuJjhxOyaFQvy/dH5AfT08cPZuQquy5DPGZ2DTXUspMgX",
+	"5niwyVQv8JG5Qf64Wc3Gj4oC7/p7S6bmLBaC5nVxwArMQ8pzlpkjamSAHIVpO/oDwlFRumRMkFyOzLju",
+	"RdX7VarGEbkhMJjjrbRtp/E4CvkCzV/YN9gNKbFdeVpGZZ0agegyNxKDzFgyIHu9PZKUiiIQG43FlOqx",
+	"IVXFMytZuXYistfbJ8mE6bHMwis1wR6SQ/PPhLQVg+WPRfIe3j2R+tC96Qw0WxHZR+MWroftv9zOWa5J",
+	"G/fKWRtYLPwBzrYsZb2RxSXPMjQb35u6hr6VgLxeO4OyJWbDMVlmBkknrCMLPuLCn5CUFsXCGTFLY3Vo",
+	"ab4vJ90tae5NMM61dFZO6FEIjaSFVKqjuPanyjKbSYOiVE7ZaEp+KAF7iEWVP3zP9dvZ5SdBrynPDZk+",
+	"aDdHXI9nlxezoLlgW7EvkspZnqFx2syJpmO8C6hQc1awjMwE+zxlqWZZvuiS82JhlQk1loXOF/flIP1y",
+	"N+1IquNcu60NM3uM/d10SZCTCGQ3pJ0sD8eqwm/BCKDOpXxHi9HDdhMNCurCSD45tBZsplUOrNWBDDnL",
+	"M3QGgHaCV8LOs90Xe+RyoZkiXBCa5/c8iruBeaLas1G0JHHDW7uHy/N5ZPHmiWpaDtOTFRh2npEf+Xd2",
+	"KUg7WRpRYrhr/SYnh57Z5Vygo8lN/pItpMjIsxfQsJYjBteS6bhgw5limfcPvT0//0hyumCFdXcRKhb2",
+	"1i5IMRPgJaPaUp2R1fZ2jfAtI3I50yTR7LPenuaUCyOEUWuYSqUQLAUhhyuS5lJ55vKOUcVOpH41KwpL",
+	"gfcmxty0BZdfalurySPwgrNOoGUCnSP2fXwBRJIJNfO+ZoR9nvKCZY/gI4CpQtfl8NYS4/J8HosYawvB",
+	"GtdhQGbiSsi5iNwiRKRg8CjDCwZtF7GwX7eTpRGvljqNRgtuuqPPKWPZA22jIPsDV7lgrr26pcCb5cHb",
+	"t9PrEZpqfo2TVxEI/9DEY+y10ZShMRKMZ/1uN0zh0czalambiVoPIxGzyaXRf4aVxTBbuTwce38YkfFV",
+	"PlOaPUxraHQPwU5ZQdPsGTECTG6OTcbQXU1Jip0/gt/hZFNf0eP6iO4wSfub0S0l/B16lWLRDrSErYO7",
+	"uJPwFH6ki1zS7FFkgSm2tV4WsOaN1ULAPXd1JxDE7aQ2v/WXR/7YRg1QxM19E9z0gUsJtXdz7JaGkmwN",
+	"rEwQi5nImVIVXw9RTJPk/eHPF999eP33i+/+fn50lnQJaJ/esoC3tSJKkvmYiVgkr3CTOxhFkRBFF9iu",
+	"G6hfuyiQBJCPsxzvjoLRbKXScEo1e4cbfE/jcEE1u8jLJuoGtcrzVbze0D+cMq38XpgPLaMnp0wb3WGo",
+	"GZ4czSfMyF7we+dw2MRm/vF2/+/vnj8/7+yEBNgPuP+p7+F2tl+ZhjMiTqhYXMwpd2Fh9bkvvRPOX0pi",
+	"nhHzzOyXHbwi7UvD1M1PNIVwDgVy4pzqdMzU1qCMeem/IFMkS1hF89ZOr7/nBPRNlg14ljNWmaE4I+7q",
+	"9eyvWs+VU7ptcZfW6fHMlW5twJY3kQUr17l2up8os5gd90FJfoZ9nx6eH128O35/fH5x+vEs2SJgtwFr",
+	"YQRmF9+qW0vr2ipYxoTmNFcRytg5Z0LHgmZZYZgEDAlGkrx6d3x0cn5R68r2RNpJSILJAUGzo+03FjBq",
+	"ZUS/30DhJlIw4A9bRuuo7QhpJ+FeJwS4j6M3gmYsILgtPJjIc2YiMyLIEsVyQYY5H411FNKjWTfD8X46",
+	"PD4/Oj27+Hh0enH46tWHTyfnyZbpwytPwVvJVgR3rVOXqYZwNVjWWCR1Skka5dbIKbyGeAJiX468OrMe",
+	"Cy1hVo6JFuYbLkbdtTFVSzFehgTP0G71xcMJjEyk+EiwjHDhI1Ss1YwwkRl184yPBCyzJtummW20Nvxv",
+	"jyw4kcRHqropwxKAHA86ELA1qtwSmRPZGHBgVuhYvAHT94P2yXTExQUa0ZdFZT4SHS6M1n8FomFtmKDe",
+	"uzg3chb43R9p6wKj+5kdix/q2s2rzuux2LJbj5QKaysbcsHVmGWknVS6NIIVULY2DJkrZy2NvNobC6/3",
+	"hsuIwrg1IFwWcq4Mj0cfzUyxgmQszTkQhyBovQPJHP+MhTO6oGUkY0ucphofQTVJwo1KrISFBHYi9Ssp",
+	"hnw0Kx6HzkB5L1tcts26FbbWg/JdAj6sUrNpC0m+Pz5/++m7C3sDHb/eegSlzZFZtfcNya02vUc00Abr",
+	"ckvgWH1REnOhNY7P62lgsH88cwkE6G9sL6FoLcn5NSPwZcVYQk7ZtbxiGJ/OC/UY5hOY7h3tJ41zenQD",
+	"Cl1lPglWh7STpsHYiwHm9ihxttjJajNKOGghgxEGIcKPEnqL27Vx4G193F9ik1bP1+9OPRBXVCJ3Y/F4",
+	"obt4hv+cQFBqFQScOFXk0L4LrQ/Id4wWrCDxrNfbTeEl+JP9mwSFRtXgEXuVk0ucNS7KsrxWket/+umn",
+	"jlk0o16lVDekVRzmc7pQJMG1hLSPJeHdZ6Pc4Nbf33kKg8q4umqyBKzwo5rjkFFNL6liJJPMBg6CmYnM",
+	"C67hlzlpm3bJcJbnEdhzOhA/IjFmg4vR1oH5EIQTI016d1MQ3VGw1GhyilwuDGtk+fAA1RxrH1hnStnQ",
+	"LRvY9s5Ycc1Tdhe/bMUhexO1hLzIMeesYT3Lh3VuGhpkiaEqZDLozIO1pIKwvPRzzYR5MqcLp0GYRiDO",
+	"aGgTuciE/iYLrheoSpttQS41cuKl9bNNKGyK+Z/ZR3BMQcBMKicTrrWRGXHNXTgGxEE4JmC067kwCvQX",
+	"2JETtwi329Dd0oIRZjzTmZyLOxJ1aTU3DYC1wLTiTFIP9P8/JqE9mkbTPGNLVGqTY27ky0ocAGo+cPa5",
+	"WnP8/S3nOxnynBlWYNSYaU7TSk6fJXkI75oJYYaKoy9VnICLGIYRRIJ1YxFMV2nDYWdTIN5lFgN27HIS",
+	"zn5upwyK04EZYsmGkoDqky45FqWPJSKJp81kEJxqrgheH20qYrH6bMNRBb6w5oijgihnOpUTBg63WNSO",
+	"PPII73WFYF57ru1awakey9yOTtEh+1fbpT4JNZtOZaFZ9p5lnJ7DSw8Sb3yDFxPT4gX025TxUg2BVCTs",
+	"yHRwX2fSfijU+NEQGA2xo7mFFTTO4Uu5lcypT+qTx0yYpnGAJuLHEuZjQkZ6Iaes0BwFjyCXfOOU8aj1",
+	"uSMLuGF3bqIWepYhPheaXE53dfmtvaX81qCpvZuolRaMmrlQfdtozvmEKU0n07CJ3ZvIBaDlcsRXpLNb",
+	"hR7ecCngYNiZj6UKTEw4FtQCrOLQpsp+wYtY5FRp97rVMWZ5jtGUZb6mTfwu5Gw0rqoUXW8zsu+i4/SK",
+	"LZB74tMnyqihrOApjpJnERHMMFFkGryAmP2BGxVkhXJFbIRYB1UBnqEekGDKSeMz+8+SJOwnyI1dKkup",
+	"RGVWiYIe0TYAzMqf+ZY5OSnVrahlVgblY+Q6VTE62MP9G5ecvBE5nmC6gv+8j6nIjsX9UgVLsMkNAZnV",
+	"yLdGP7/6gWJYfpBKe/y6wt5MPxe7V7+/vH7+uT/Zm/6zFbWmVGtWGLL7H/P0F8zn+PWPnf7Nf7SW8tp9",
+	"y++4Wn1Q4W/Ib99wgUzDtidIMqif3gAQ4bYWT9hn/crlXN264mrd6rl89nL9Ul5dsSAB5gIyYJ7trVo1",
+	"6DpIVaJZxs15p/nHYAmHNFcsqq3qhGlqhJ/bpv7evXcTtUDWvu2DD/CSWfsyv+VWnnb+zt7f5sPQ0Xbb",
+	"lz9Rrv2nte0IB9C8I3b9FCAW1DlmgtdmQjTLcxUKOV2SWMdflgzIQs5AcvHxZgfExovxDDI2hkykXIws",
+	"ekhEErS+qwuqE5CFkoIJNr8Aee5iohJghorpLknGLDd9KDlhUjAIUYiFEYgPSILiEvRSbbOtMWWxDHl7",
+	"AvlkW643XSyqvcXCdAc8rEomZbP3upcMT6tM/7ZW3uDLDiSlcsH5+d7WyFt4sXpfm0vW7cqt8A7mvern",
+	"faCtcJdua+TUvA3C6nsVtvQMWgp34PaWdLFoaOn5TSna/dFiwggahgnZE2Bk5zwLKH/5ytmpHxnbXBTu",
+	"e+PRyTIbKXcis3tyoNv3wbR9/Nr0V9ChvqBZVjQLNkZFeaKIeYvYOIHInA+lB0ZGNALjq3efzs6PTi9O",
+	"D9+cXxy+fn2K5rEAgKW/v18BYNmtcuX/iWO1/et/Dn7Bmyzab2LKteVEnCI/9qaVtMt4LIZy+eorzTmN",
+	"oa4ZxGDw7MBmRYG0AilWTsHrttbuftQyK7f5zRrs+brb1RxWzYpJ88Bhl8zjqnrJYbChCP1sr7VObF66",
+	"fktrjenbzW3NosM8lhZ9rPX0YlbkzaPHcBTy6fQd8HsYvVHji4xluAFcE5CPc+Y3BpXRtZth1gxPxNr9",
+	"Mi1fcJGxz2tPAgwAFjqXIwLvH1iV3+X3wciDmHdFwEbS7pUZgABytHXHbXlWP64r59O3/IuF7Mtv4lBC",
+	"+pb5M6Ui45l5MTCvRS1rT2jmcKa9zjUtILfYNBzs+TvXR/Dbm7K74NdXQc/Bz2flIIJfP5XjqVyAajYc",
+	"FhajwU3zWmrEBpMC/7zzJP5mWwh+OgkaCy6+9UwpKgk+GKrbmQrFNR4l0CiscHu/i+CuSg/EEoKja4MP",
+	"0SvpMrXDdYCvV08JPvxyE6qOa8UYsi9pvXiQrmm34DYkP4SNC51UXXI2NmxIinQ9Q9zz23z7HGExqzPc",
+	"3UQd9u276TSRg8/ItIFqj74ZhvXTa6pp0XztnAWZn+beCSw3TxTBL9cupWFCJX5hk+1UZISqehYluFzK",
+	"sLEwDFRbWzcoJmAAXzsAcyc8UJN4Xlq4zMTtWjcFrDSZjeZjno4rBi2uvLnpznJH1NrUyOasZmVA2+0S",
+	"GZtvpiodKzVj2ZKm9OJh52bpusCpLi1+VD1QwUkKSLlCdrcqFRXdb5lIdcEBjDFMNcCQXvQGclgPZ/jn",
+	"OiIUEohdbpey6V7chocXDPExu6Hhbq/fQAsetfBlr/d85+XL/v7e873ey5c76xEMISM1R7jTKsNY1trk",
+	"1S2KmrmQpZMi1u3pGb52Zq/vCtles8JxsFX+uCd+vYh9OyKsO+qSpNftd3vJAUnaGbtm+ZbLnr+ccTB+",
+	"AJwE+uliYdvokjMjLV8u7E45JxgXKSPQIGnTSwg1B7cSOoCkYGqrblGFt9dL0KuUWbdyTUTnbQUNYKrS",
+	"5pU5ww56F81vkHNvqA70r4hYYRWM18k22MmS0pVn/VoK49gFSfCFLnklhaZcgMNdsbRgS3ZkLa8uXgx3",
+	"6U76Muuz55fbc1lcsaLzvMkgGHKELyExrLnyV13xB2Gc4BVjU6tmcK3I2dvDTn//GRlTNb5VN3oAS1tv",
+	"Gd9IBnAWoaW5H0OywtDwFKN3jwoqAHCFAsF0yY+MTY1GqCUB8xE6lct0XPB+42LlC4edi/RS4UutZ8Od",
+	"tE/3WOcFfX7Z2ct6aeflcJ91+pe76V62z54Nn/fCe2w241kTjWB6apOd3buxNjIFmHbO8ID96XZ2HGnj",
+	"Pq1EjEUssf4LkjOtWaEikvER1yoiSddaYTtJBEGZU0wdRlQq/7TbTZwcAQZTwCxRbDQxM4CUARDO2mgg",
+	"wCsG6V6RNGeYOTNxgDyIvqzHWxByBK1pVoALPmmGwEp8oowGb52eyzqzmCw6CqM7qpYtQJGuQgsHlq32",
+	"/zUoO+z8Wu28F+30n9/833HcXf/OM3in8pob+7Obrf9YRYln/iKs2d6HBWOJzdkFlBM8IAnCIBFvm7cG",
+	"7Wvusbcf1X797LHs1/uPYb++s8+mJj9vovH5E1Q7xW6NbzdW2/dq/HtZ5AHrdNQyO71W9uk3Ku5Reb37",
+	"oTVxhPfBmtXxZdSE5jmBIC0CYQ4l6o9FEoBDDPxZSxRhwLoqQlUiImpmmIIyco+3ylozdJccerzt/p7R",
+	"mgqaGv5D2p8ET2WGqRIEoP4UgCkBCtcZLKdLUiOJP83JVkSU9BmNew5U49P5m86LA5JLYYRjmJMiI6bJ",
+	"Xq8XoIY5mDCYmdXhbCBknZvs9Lrmv+eDF70XvRpD6fX3Gk50wL6XVvsjVYAvb9RMBx+pJYwQmC377ODl",
+	"D1EelLjIYMk0DwYQ1wTGVyNrxoKPhCwYNKoYUzWYeuAX9SmxxQ/F8W+SX37/8je6+56/e/XDGP7985VO",
+	"+39bZJP8t3+c/fCyiV1ZZ0QDGYUBlCAPBu6Gkw+vjy6OX6Oz4T5O3g/O51rtFVmEDUCQBZkWMmVKMaud",
+	"qzGA8wsXKdmmZGzIxbwfEUqmMsNvp/kM6LagIpMTombDIf+8ZeNgy0jLavQlxlxyVY/cGpCCddD/BJnT",
+	"BdOzQgSvWZ3gJwf1Jlz4ZplJCbABVmC2wHXm+BlyhdgP02rHpfl2yceCC4QYOzx7dXzs70g1pSlT9f0P",
+	"hOeNr8df4vhzf6cTx5+fH/nLuGmnXGjTMoUIcvrmFXm5t//8Npy0CU3HXLBOwWgWAKct32updV3UdeTm",
+	"VhA6CXKyzHpYBryM3NgE1VlFr1yCya3gsoJRvhIr3wRd04xpsgR334S2voTuHT5cBomDM7cM3tAE7rQy",
+	"OK+Wjt+QoV6NpA0wA1dlntUzHxuhw0J0uOWEmBWJTmUo8q+32ANdzOEf6y2wYZDhH2vRn4waTHMl3e2Y",
+	"/Nyx1vPOcYDBF0B1rzUXlvLCUlTdatMcKIoY33iL30nbYM46L/90emwYo8PUc8fVvH5AkuaYSAweM6fL",
+	"ho3dYuOrh6nYsEsYdyDWwBGv7ECTfHPKaLbYxMIEKZ7LZLHCaNLcFZzm+/lE7hp70eDcxe/XjsxF8lT7",
+	"frQIlAcGkDRtCsJO3TNKw4+nrqU0L1IQkNJUOkh4K0VkDvGE5zl3AMVgncNkkEtEadVjXmROlT0/f2fl",
+	"UmyA5gjnw0GCcKHeaJktpWtmUTP8Bd3v9eplY9AAuzqO1k3sT6LKe4e1rSLn6NYwNTu9ZtJ+oH6795jx",
+	"WV9FeNX+inMm2Pzxj1nFpbE0g+bNDGK5VhxChHTFJHmuyFwWegxlp1Yfy8op2rnfISr1+5qJU6QF+E/A",
+	"oM0cuAlgpnOFJs8QQo/IwoI1KJ/L4ywXDk1JkbblE4pkEjPeURnleqtLQmURQg8SzOvQ6biMXzEaI35U",
+	"E/N3nt/Th9O4MBV/StOOQWx4JZeomrWzLLyb5Wxa6Z/GC5/pU4JYRuhIyNiooBkCNq4PqeEiZatoa4yW",
+	"Dqz7lhqdLGzXr1pGNesY7n2bWV41L0viWk0GfkaY8bff2yWVnC0yE5rnZcqTy4kKNRV5BVky2OTdD3Gz",
+	"5yfgzkvjR0jLHBRCc+jseYvIhFEFmBAub8k5zSZSSC0FT0kKlv+QIJ+tLYW2++y2UmhRq2TeS0M1quXu",
+	"7u7LiHw6fxWF7IFMC5bCoa66Evq9/rNOr9/Z6Z/3dga93qDX+8dmm++y/OspAHUvVdXWYZ7emgKA7doo",
+	"yLpUXma8d8kJc7hn1mO2rBs/PJcGgp7M4bONNIRfUqUJDbKpfYCEM5YA2BwYX9wWLe2QguSZWED2DEZv",
+	"wuxMz13ykRUK6xA6ax8AO1Ey4WKmGSBH4aIA/2vcv42zT/YC+3DTbC9ZTkb8mgFuC6ywgxAyXXTv0lX/",
+	"Ye68ZQWq9OA1pblU9rKRESAGSZNPDHEvNnaKlURc94k1jlmtHk6zE+vQbgQ63qGNyNqnrdatLcCI0l3y",
+	"rsHTFZHkwru7qmzh0tClGHXQSHZPc2WYj9FgtJwTrBFa+oQBj9hlT7gTJKdMeNC0do/8l7s9LLjZVmXk",
+	"u2vZ67Pe+hveXGIsnRVcL8Dobss4ZhMufmSL5uNQLUgWVW+CsH6aYpDY7LgWCgYsw5oJFZ/56qqxvgJY",
+	"ud50ys2/b6IWIjUczpqK6galE6GPAUmaMTNkqi/+v//n/y3xHoAc4FnZ51jraauEa3sl5RVfwS0aoMYU",
+	"0xgbEQA+bac0zy9pepUMyFutpx9EvojImdkMFsXijE7YGdfsv97Rz11y6JHazHlW5DnJ6AK9rEaNJErK",
+	"EgggOTs6Ozv+cHJx/Prd0cX58fujD5/Ok1iUlVD7ZLzljcUzxQ7CxEWMU3BMF8D2bINVTL6wwd4WkoHM",
+	"M0PBTECMCOYGkkr+NzgtmoMgytKxKS6vJ4OLi7dS6Y43Pl3Y1VimCSxI1HSPYthzCeVg1i7j5uxezgxR",
+	"ehBNZWti8NSI1rE49MI+JU+fgpT/9OnAhi8s5KxQVogzEzo/fweA6ujpruFFgmwUEYv3upCzWGBYBNdu",
+	"rY4gUAgDKVJaYLgWefrUal5Iyk+f+oAjtTIuLBbNgWEHZGr1CxtvUTAlZ0XKIJVrWkjNUsQGzZmtYezf",
+	"QLBIm+CuygIcFJ2JZQjMuR3eHEsgX8Es0Oyh6BCsIjOjKigXKmIWOqiGBSLPipK2A/DsOGpNqRMbFGMR",
+	"MlNZEMBELaHMy5hccKqjE4aLgOwjIAYuUk1cDAOmuluvKKPpGHMCzGlEFw2UbrM3kfUl+fCmARI5rctF",
+	"FcfS06cOSx9+FFJ0IGUiFraVp08bHE0AScIzNplKzYQu3U5sq0sOS2fSvHQ02eag4tFaBxPWIQOFhTBa",
+	"5JwVuG9g39JzGfja1JhCDWkpmCM29jnNZxkLVgvrRvMhEYzDvxUwLOf86pIzOmR6YXvP2BQeSwFNxML2",
+	"Rsb0Gope2/FCbwfQVjg95+iTRc3H5wN1YzET/PcZ2zIkaAgTrHPmlJUL6k7h2esfyZjlRtDMJLjTYpHO",
+	"ipwYGUERihvj4HxAEiEc6/DZ261TFZHBtx2U5ysYzQiNRVk9Cqv6QCedLCFtB+h8vpiyKhTA5858Pu+Y",
+	"i78zK3ImUglYZA6elwgZi8rX1rd+YLelBD2wjvKd/S7UogoH6CiorGYPR4lNdXMxKlii7ySWM0qlOcly",
+	"GPg3oyB1FMUwyPCMQOGHKhX9Xg/Hb844CpYImBELH/WSccPXJ1wYIaRLoNAV2gySVZAUCaohL/f2n29V",
+	"nY6xWOF1JLSGRsEzmB7SRonCnXOMCkfIyZlitpC8w+c+IIm9JhNi8U4s19Wkvdfb26QK1H6vB1hC8A5V",
+	"V74uDEGvn+nR48QAjJDNaorF+gJS5uzYGlIoejmc4O+PzkOk8VxJnyj19ujwdTcWh2IRVGISloh2SRsJ",
+	"wpxmBDjfiqCaSLtaICV8AZZ6r/8yFu0SRllF9jSECC9bB7Via2RtrTWuVgSA4H0D3QwqBRhXhZ8dwM3O",
+	"Fdnpdnef9XrOJlKRnDBelupYuBrz1fILTUDvAdBmWTQUABi9eq4w5M7r0RDv8gpXp9ngQd6E4gKeDSvy",
+	"KyhTOif9/9nfRYkr5ykTipWpO633x+et0pfY+pBqeWbErlYQQ20jkm+illFX6JS3Bq3dbq+7i6rTGPSI",
+	"bfBYb4cYBiPWYFKwMbcqcgIkRrK0Lxde2QZvCgiZ5u7bgjAOOmJGTqXoaWmb9cYljoUtrooI+LCsc67M",
+	"/QiGQEDRxqjliCRBiCYUdVVMD7yQRE1j7mHF+grxOrCCngCPMyNocqXdhGAxHO9sDX5pVqDLV7ZtANFN",
+	"dOubQL2tm19rFfj7vd4amJ4GeJ5yc36phkk3QVtUMV92q8gtFdNarzStVaFZxCzPvWCfcpjqUrfPx/O+",
+	"2E9fFDu/Z0vd9lZ1u7um2xCTBPu2WCj7L3b7uzutm183RvEJ8ToaK7dhBNbQ8YUaWXfhzAmMNjaU5CpY",
+	"N+SzOjqzVvAmUu0uEWC+mgD/aLlQZDNDJJuu4af/ZzsMVEYIqD0kpaal8CS37Spww/s7t7+/XDwdvtzb",
+	"8MvXQWn4vZ3d27+ql0Ix3/Vf3v5dWOnCfLO7wdzqJdhuotZ+b4MxfqrWlrPiwu3fYYnP0IYDh7i03vzy",
+	"q+EPajaZ0GJhWZOnSqM80xEk1gKbbpkTMJVoCKxSVCXNtYzK+E5i8MXmzCY89huetsYU25uqRVEXM3az",
+	"xAh37sUIV/K+cuw+F8QwlYu6+f/ip8nL6/+evFn89+TNs08//23v089/22FHJ9fpJMtPd38YZz997p32",
+	"3yzS7z/vhykYDZ6EO66Sz5hdATAm2LxS/cOoU3jVVqypLjvVc6m0zAlu8JAqNWNeeEE9sLwofYfLfCps",
+	"tc6mKptRZ1XBQ5xnzkrqXBrfa3h8+3CqzTxkQIYBn3vb+dpteGLdJKqZjdtW7j+Yu/Bxf7j+Bay8twFL",
+	"tltzhCGSD7kAdvY3YcoNAIh/6dsDeUyo8DTwkIZb5SaqKwLbf5REeoNnxJy9VWdXVXKXDW8ZSZlFzh8y",
+	"qCTCglXLaKNG99shVVDoWEDMiGluIicYTQ81ryBU+wDx70FXwxAEG9MRwvi54K0RFywWbSyzVBhRzFXA",
+	"tvayYVUHu4JcOIwmQQhm01m9Nk4slss5Rb6WE4zK17pZnp5bEWzboQxCEREwd9c9EzhNXHwL/+xgBIcF",
+	"YxiFE3lLiGvQ5t6DdFqFTVSEVphsg3r0usZma5f23ioiyLqtr5OXWZAIB/3/TTC9B2uxd3RojjcU7MpS",
+	"2CMpSsJtFl7vpGr7RN+PVI9R/1vHprZLb3ijDaMK/VGpqhFqfwMIFQdHtlXqHOAoFG0zP0BwxQyL6Z74",
+	"iDOM93AhZeAwI0no3QeFUBc0vYIaT2TCJhIyB50/qDleA7otuNYYAVsN5VofeRGLNthmNXG4RDYMFtyQ",
+	"lKQFVWNXdveSkdkULHauHZln1l9RFnjwxjPwO55/+PGo5nX0xThK32MPewXmbBQcrrD2mCvutWye8WLV",
+	"w0wnjiJ++WMjO0g1rGZVIJJVM5biEdarCetHsN84gtASg3/X+ti57Ke72R7bHz6jdzGQlCEl60t6BMLv",
+	"N9b+721zEEt7/gU4eGm+qJLcEU3HHibF+xAd3jpgGOgF8BBlWCXNnf8f3FcVbzO6hGNR8wl7hXfJ0Xwe",
+	"VF+VUwzMHzR7z2IBvvrSpewduHhfHJDkjxjOa9waxDUOEbduEnwNzNbtMC7KeWcNd9xqYLlkPcet1ECy",
+	"hBILw3chlsAGCcDsy/rxvZekuVxSE09+VbEEPNS6VGOdd7ShVJDPbqyh6Uvaleq2pJDrXmxiQ3L2ptYt",
+	"DHzTdQiBVNYYktabjFCpWGEysrXFypC932Zwb5t+VxlmNrMTYc2JKdXjbjPOybK9xD/6aq0lDdfQJvaS",
+	"hupy34wmf/b1t8o6Wt6Id7eYWFVk+w9HumttKHjYVHDarJXAZqyitM41KaQGzcDWYmnDv7kUNiLQfx8L",
+	"nm0NyDpLyhoTDGoj8zErmLMfxWKpRPCSocOOuUvegS7InbedoQKCBRHOz98dWHNGLEKbEWThoeUGcGh8",
+	"az9ZzFoerk/1IndWj7ISpGFTkTU6LdlUXFKg69qGO2Wl49g2FFz3np2uNpiUl+Nt5hLc76/VXFKtk/hN",
+	"or4HSwkqc3qT51p28kC5OmoydZT4bz5429y6pQIb5CWsLj20SfLDTWiauaTp1Wy60ghzpgtGJ+ZIpVJA",
+	"+ojQ5Oy/33Fta1zZwzkfy9zVCG6XbnpczjFVY6aiWMyEtwA7DEWAWbGG3TEfjTtzqiFqsrjairwdBQOX",
+	"/nb46tOn9+T45PxDQiCFEYXxCh4caBpi1CWnDEKbDTO6XBCl5XTKK8kCEcHaXO7XSvEua4qBil0uUDLp",
+	"zGnu0h3UeJLAmwrDrQD9Ed+0hbVqBmvLnjJ7P7iYNTNElOXXwk9iFQbX4jCXsthqYm7fM/0dbumdjDEy",
+	"1Ux3FOw2JPx7ivKpEJdcmOOynPHfKNBaGqmsaa2ApIumfM3VVCquG9NFE6o1TcfmQjyARsxp+K+45UPX",
+	"bbEdzScWL6GbXcatZKMKXZXik/8bvHrfWPsdWfthyLdSOV04huUIM4LwRgBM5IKtFR0tMNPqoDsP3dTW",
+	"44IxKBBoVH2oHOA6hrhzPEuR93GdHh2+fn/0RJG4dWorAtJY2Obi1paPFUUW4RObHGSt6WFg5B6Pwu+j",
+	"V3NGMyMgz2mRGR7k0xQQ2cXFZltLA2BNVkp4uqSJ5OeOj1vsnEBAbxu4b9knsFUjgNrKMOEXmC1ii8m4",
+	"uoGaXAE8RFlvwjQnGESl2jGDIR+ztYxw3Ticv3GaRLUyBP5zM2cjl5rrYrlmYVSKyCOmMZ+4rHLYEDE7",
+	"aC5IeHvp0dLtF6QeAD6uLhaxaNcqkdoQ/K2gfmEsoMJqGZ7rK5+WGcSwABDRHHlzl10KuBUh6NsGYycl",
+	"GD8WCWKfaapjsbKmw0FAOObylIWN1MbaDpBg7wotJBHsIf4jFlgJ1uUpGXXIrYZtrp3YAgxlVKi5Hre6",
+	"JHEVBRKnVWBCSSw+nb5zRO+LZtgkl1yOqvUzbH666y2spAFzNLfpXm/P7L6rXm3OFyWKi1GOi7HiwrU1",
+	"Ex7s/nD1WVpix9cbMeytLCECfw62ty2Y3s5gt9frtbDUB34VVvTY6e31K9UzWv67573ejq/KMCjLZJTF",
+	"JWxNCSOsruy/X+2/X+u/19h5v955UJrjtu59V7sbdbV7p65+dWVmdje3cAbldlYIQpaZfqXa44nUh458",
+	"/5cIGF9OWAi264mytzbm7ZlBRJig5GoMOZDIySYyw7YvjNTsUDnMMqNjASG6+7kciUtpQKbflgWZTTMI",
+	"DjFaSVimCrJGIbQGzTXujj8zyomP2IPxY4gR3G/OgbMEM2lmH4uGYleY3ybLLz4eHZ2eJQeYqYMJb7Op",
+	"q+2rBJ2qsdSO5ccil6MuOcwy0LnxynJpB11yaGWdYBHM0qNRCZQnkGWamHG1kNhDXB/IZvZajXxlD/nK",
+	"5gHujfXNNoq53eQKeWxeVaZWGmoBovw3Z1/fTPH3Uq6yzDGtzZng9h/mf7fb2CfyGk25wKycabzCCqN6",
+	"HCHwulNnsil/jAWmTHNNlGZTKAzv5U8ru0IeuzUdS8EMz5RTK4Zi1XbkU4b/GObqZW914DCncgaqQMF+",
+	"k1wErDXPQN1sYlg4zzrP+jo4AILDW8n3m/jyb2r6NvRnj9kmlu6VNQKXhIcVZmx7+u9txXZVPK0Ru8T/",
+	"WGmXOWUZL1hqVdXLQs4VSlm+wJOnPMw0ayffH5+//fTdxXeHZ0cXn07fbUPO27aE3vzLyZYNWwkZE8tQ",
+	"iyZJYbu9mBUcleGCqbFVJzszxbwu3u7vPyMWMvuSaxXFmF0LivBOz4b3WTszJR9/fHVEzsw3kFh9kY5p",
+	"njMxYkkFGgTN4RaNnUwN17KOsoHPrsYEUGzxmhV8yAE+GxkjmKAt6GZBr1nuo1+SJfwQWJqEIM4IaS/h",
+	"r5AQfmUrIorR3CZdx+Lw6KzT33/W+f7VezITGYQ6XjFboyEA9wEHpQ9NdBuZUoGJ/7KwAH5oRMLA9S45",
+	"kUSlcgpB2FYcZBkuwXR2mfOUTAsJvgzD0vOceLsSNNsoZ4I8jeRzxkfieMmRuNvrN0S0riS5mmX8nUT+",
+	"vqYmWfn9p9N3dzN2R60zpjurEHdW7a0lGtw3dPQYQqmQTlSj2D/JCL/BRYG7dCL1qxI5+y+h71a4PaqB",
+	"iBc+Ik5GQZoKmf9Mj7Hopz1jHXMSrYZS47oedWkl+7UV7BCmJDy4Y1YwG8+Hv5hb5BbOMpmBKS+GA46F",
+	"8CwQEhBmRGYWEjSLiMUGoCKgSEJHMrIGRq4cB46sPqtjoRgTxMyHLJgmbWpJHRFKMBUEgrcRShM5P4yM",
+	"Y10eqPoxptqFmcfCIndAnOACmTHLFXyQ7PV6pALfnkTOJmmXzfAkdeWSSVKsbhwL9tlOs9TVzEmMRXkU",
+	"ywQTLFzYTrC0O9xl5o+ysh5amYGJGkk7Fu4CPPx4DPefacCuUsmBUgCS8WGggCSQFXI6NStjIYSgDIo1",
+	"XVeqJYKF1Rmtg2EG5RZ5ZtYfKx8aJm8hXce0RDp0of5e1g4Spw6IkL5HyMIxjSgNMTJoJJ7TBWkrZm60",
+	"MLk9Mc+T74/OSS1oKNmq0CtG5NCGkBVLE2A8ooi/E4tk27/oaz+psZzXcnxcQC8G1DRcPm+44Gpcu31u",
+	"FdNoiNWGhORJzIUJgrj2+4yBm9el56JgWLLtoNTF/k6/AQC+sRognCKHMWI7riO4JavG4IoHP2AQZ4gY",
+	"56YslAaRYejAaXx1PTgrGUtzLliGrMKahUiCJH+RMcFZtnK0UB7jYaP1h4x9nuZU4J6ZwULb63u+CJta",
+	"MYp+b+/FXYaBGW8A1b7REGYFf2DXZw0If8lBKIOEnqyKFNLdGPUO7pa77JS5E0eyY9sDEGcrRy3hhjRK",
+	"gOa4go/qwByDkCFsLAHWP/pycp9lZslt4nxk0RO3otLAi+fdskF7LyIv+wLyIDLBN1j/5C8gEe4jaa3/",
+	"Ds9uzZDw5xsfKvIn3lyPJYAG9UNvD9Q1YqqPxfIpz7cE3VajLVBZXR2IG/n07aXo23U5yLHYODbXvCik",
+	"9nnUwA8XSyG7ELsWosomr4/eHZ0fkXUx0IkvbFyJ6LUITzDvSkwvdXdpPYy3GuzbkCJthqulPEAXVSXp",
+	"uSGAl5xb+DFI7Wm2oZpt/rrieZesmd8sk5451ONuK5ikHoxyiR3UDv42Rtev9qkeh7Rkk31dZEmVG6BG",
+	"ACY36sARZJ65j9xpjEWFFFcknYHGZoGZu6j2YC9ojzPswWXIkXbignptHca8et6VposKpCiFXIEGoNKq",
+	"y84OfFXBvErCEaiTaqMKyyWocO0Awk6sOIC9L5vc9S8HCrpLctc3lvOvZznTnKY1nrOG3/jra6V564Ng",
+	"5O35+3fWdWDOyauzMzitP9BregavEg7hpZHhHQ6SdCyV3rJWVVALzAVotM8oFsEFaDOLAMM2MYqYkR2Q",
+	"99Xv2go2ZsHA38AySDeN0PhvOu8Sq4XIGaBCEDkcskKRGLSTmlAWt1bEvL32C3Pridfss94e60le9VRu",
+	"FEZeig8NZnIXQH5mxc3OR5nztAFk32grHVnwEcfK6GAaGhZQmO+bjfrrslEv73rkAou9rF6mItgTWx7T",
+	"dVqDf2sbTZ8rz/QbZkRz22FprApTR5RD9ghH6kJbNc2vDFuB4w55iuawx6K0n5bx2YpB9gwUqVDgsPIl",
+	"nsl7/t1tx+8QZ3LrIeQTOmLbTx8ltwNXj0CT9SNJ0zHrmINZyLyhbHPBr4Fx2YzNsZwVX0+mhq1Fca9I",
+	"hG/mhD8plqFWMKQphrN6nfqMU0u3D2AbFi93DWARitmA0KGsCwE+SiKve1g9uKy/gAI58I+pzAFuotuI",
+	"suMPPZgFHh5ujrP5pVr2cWU9r2pdx71+1MIUhhUCtLe6ThYdi/4RFteHsnqusiIW778DII5ZgJVwwYEU",
+	"9EUF7r8su/jKD32zQPyAY++K46w9+L77wJkZWZtcCO9ole4gHejV2ekblygvbQkOFYvk54550gHV0mYi",
+	"1VPknWkSknRcLUxfm6NLTvlorB18WJlxj69b32mgQwB2+xyPeOJTrYxKExaXGhDXBBQq8aW4JXgILllK",
+	"ZwgLcEczQijWnPl6RF/WnFD6wFuDBgExaqWqGDqe1+r/bbwz2Uv/cflC9f7+++4PVy9/nr8r9s/F84/s",
+	"2Se6833We8P7b+Xe2W/VYq4BV33ZhKluiAXGiODpUWsZZP1RjBVL67tCwrMUfzfhLhGyA56j5JtI941H",
+	"13n0T2MJqYzOA/oQfmzYmJzp1bbfEObWw4iExcOA+YJfEvkbeiq75Lys72GUMzocslQ3YSgZ4vgw03ev",
+	"R3F2+sYaC3/dxFlR2mpqh3GdLzc4wnZmkXfCfv1HcwPSfSOLS55lZhW/HeZ/wWE+sqLLknfvEU51p8Qz",
+	"uv2A34IZtCQUQs1z/MgOKAKXLwYUcgHV1qxsZtkDeITLCMXbOEVTtDDyiqNyXn8e1wjQob4xkG8M5Gti",
+	"IJvhfT2Ao2zmJ0bv5Qq4MoB3cDgCc6qc1hRhlke+IDm/YrFIoNLfsns6cY5Z6qvm1rzLEG4ClfnrsSg2",
+	"y8x6cZfdtqiGwRuBBrbaQeuF/ybkxwfyoD/Ty/swCM8/w8v7b6s1feOsXz1nDT3c9Yhyz2CywHt7R+4q",
+	"0zVlB0XgCrdVUw13YwUTKcPqkouKA7xLjoEFjv7Jpx2zCgVTimU+HDsW1sQFldAhrKZzJFKZcTFKCNTe",
+	"xI9JO/gaMjSmrHC1dSMQ0SAFzjaHuXRlQWilCylGJDk6p6PkIKwyPJaKkeR42DmRgnXeU52OE1vh0oYC",
+	"xmK3t+ena6PUksqxH9hUMzOQTmqe2Hwqi9tAODoDbTVIc78oSSiBV8mELmIB5U60cxRczjSh6kohZDaW",
+	"a6TEjCOVAPdJhmxOxjORITaQTx8MEg4gWQRuXIoFz10FXqsic0Vm01FBV+D+f8/0a0MMX9T/f/jxOCCg",
+	"6Z0djknDumPhGB3BIhbMxX1ZrKfaTvv1vWustQtOcNTaMDZDt0HmgS8g4cr6m+cHhF5C2oSvudmtBKwz",
+	"MZuY02veNQd39UDuHCWxlGlpvdsorqjKWR4ynY4jixcyNDJDh4oU4A0VeWKUqyfJoHSHAw1P6AKCMBjh",
+	"+q6x4VHLnNQmDDZ7ku2uygLFSZCSDHtgwmLwAhAZcA6j+Y2px7HfuutO/w0Y79Lu1rnV3a/33SbV7tzj",
+	"X4EyOl1EwI0gl6pGvBEkpc2KAsATHW964PkBGBwpSL/X6z7KlpkJlbsVHgSY11ezG/cRtv5aoTtVZt0+",
+	"S2lOi60NwncmTFMbcDdmNNfjlRIGlDMfM+Gr+Lh69g4gkWrI4W7n/JoJptQWQN7Jgo6YLV48HzOEDjfS",
+	"RVmZB+hDAeIsRObMD7ze52J1IpIUjEL1c9vSwty6w1meQzZiwWgG8hLJuLoy3JAcb38gkBIVQZ5gAIZq",
+	"wWcZ5K07iBHMfoczgDCQDtzWTMPe1h4FD58AgiAicbvrvJ20M3bN8i2E0qPkcsbzDJVQrmIB9ir31Zar",
+	"UN6Essg1pEKeQU8D4nODthF01XaIuKtJNxanjGbcLDt0bNeSu0gIsz6LZIUs8RY3/iGapa2TgCKL+fua",
+	"5jPQN32ggbwCNDhZ2BLBuJ+tQWtUyNnUgjUSzMUdlBsmC9hSSFw1u93e2d0yDXGRsuaQiW4PHXwOec4P",
+	"66ah5vdNZAa20YBde/KquaWNNVq73isdgKUIeO8gir8W93tnOQ5Jxyy9isqIfMyFcxZpu5WNzO/2+KKZ",
+	"QK+yA9B2mcw+ltnbuWWROVxQc48u13ePRVDgnTxKfXfIEqKK3L2+u4to+tqLu/8lYqb+hHLqTfv9r6+l",
+	"/i2FYoMUivMGdrM61gr/HbC37T8Mjd+sQdE2r6GwMqfKAkkASHcEP/gSArIAtc0xRCNmDAsGckgsnj79",
+	"yehAT58ihoQYdaYydwhGROkF1i54JYWa5U8U8Qmav8+YEX22kKNZvCN3BBOykDPEE1Z0DqzOwScDNFMy",
+	"p1xfKJZKkSkLx+S0GZeNZY0tsbDWFtMxCHHYBVjDwMlQIHiJ7cFw9NJWYPrBSihtwN1wl00sPAAK3jtb",
+	"XXJoU00LG/clJ0whxIm/omBG5QhwdrDysZhwBdq+jS8bED704yauLy7IJdNzxkTk76NyxrbgZTlIq5Ti",
+	"EFcIhIZF3AZscQo9YOvBWgb7VV9NPeZqFXYBYglHTQHyXOhne62oNaGf+WQ2aQ1e9nrPd16+7O/vPd/r",
+	"vXy5E7UmXOCjnrfCcKHZiBVN+AZv5RzIkmiJm4mSusU4QW5qSctMwcgWZYnOXuSLzD3rba2aTkiLrU1v",
+	"iZ8o12f2m5uH3ZfwhTmRFcn2lhvuRXDDwbeGc8BVFzbyZS5fI4kZkb8Een0+eNF70bvPvXxzp3v5DD9e",
+	"IYxbqsYevuUQ/qsvQNwsV8nSbA7yZsNkCdcNl99d5VpDEieG4hDkMLw3t23CL/iz79voqrqe3xdU6PJW",
+	"8gYQV768XbmM3UUMs7e3MDoZPONHNwNaJ4D702pRHJKbXbSsmYpFteyNVT6UnDCz0oCahYnRXEexcL0k",
+	"5sQl5WVm65D68s9Qg94Wmc/UAbmUZiAFI2/Pzz+CHdMIDKculxpQGnD+5rKnOZgtoFUSFml4+pSK7OnT",
+	"MrtaSNGBfPBYhMUbynztQS0TG4ZYXQ9zOcPdXIaHw8ouYoGAuJBUNif/SRKtcy9p4J0M5h2Sw2XXpiRx",
+	"/CxB4CULkuUMT8ohtcgCXGYoKhRMFzyoZo27Jlw5Cmt7KhCjDOpSYPnTMgtdziDTLfyCuj0BSEawsg/M",
+	"SJCcJhYwnArCaJFzVhBb8Z9dQ/4rQ4oL0DbLbbCOMlwIAl12QKF1Q4KKJoZCcEsBuwMpBrbdipuuSv+O",
+	"WeCd/gtzERc01QDv6/P84a12Yg+kO4q4zXu9XiwSCyNwYd64MK87afS7GgDI06cD63CqiIwEbWmkVzGE",
+	"m1dA1c+5YGQmNM8djnp6hSIOFRDLLyGht2iUERHLt5jQ3C6A0e4p12A2LazNJ4sFYqgZSowsnho+GZRG",
+	"Q3/iFwjHVrIMC14PmuEcGo8F4qDmi7IiyZxeOYRmhF9GKZVrJ6RmXKVSCEBtzRm9tvE5MH9wMnGnGfip",
+	"2xHgnKB1h9YAA5NDc5wL8vtMamqOhxl4Rw6H/jwgHsnUXOtyphwNWh9YqehgXJDP3xwVcm5h4WB0Ob/2",
+	"ZhlnvX2ibPF4Lzxb+1rBoGwYoMHUIGMgDQSiELnh5FgmpgsEa7qxgDAuVbTX37Prp8IawtS3646Ds5Nb",
+	"plliWyxj6eMXVgy/F5A+KvV0MqV8JCoC3BpRK+BrrcHOflSVYwfPenAbc2eR8U1WvsO3DLl9MCyh8qLE",
+	"X1pYzrjzvN7nbu8O0ptdpUfH9A9X0O7do4jAQNUoAT8b7qR9usc6L+jzy85e1ks7L4f7rNO/3E33sn32",
+	"bPi8Bzsv2PwCcoguJqo16Pd6vV4g7/rR3VtSXyeWbwe7BEcgGMlOdSB3Fbz91ikjCjZaxXBmIODAFXK5",
+	"qEgjFVOZZY1NeEO+UKq996E6s1s30kZtD+cB92XiniVby+Yz20+DeuyVq2rdZvjxZukIB5RQN7f5R0jN",
+	"gs2bZgUBb481J8Hmf8qMoiY+4UhoFXLlzFdvg6sEp6quGCB0L89m1Gi8WDuXLxrOtxzHt4F2hubib7Wu",
+	"v7Q1FSp+gqxitY4NjKfbAa95dCXwyMtzqKM4LLoPDo3dGe+sJGjDa9AcSAW5ZF4zHABgla3rFjkdMfI6",
+	"VWjKxcAga+rAplFWx6MrJDgATMcJAmm4dFeLcN+MDBeyynvXArrrnbnxDWTH96WEB7C/PYYI4K9Yt2H3",
+	"mOKqS9a+8CfD8W3EAc24TqR+hWT3jf99Cf73Pb92jA/sHptxPyuRPDrvO2M64H1PlFNyV1hdrD3MWS3A",
+	"isW1Z29zqrYsBCAyNJ41mHwA5M8ZNYwe7KRFqiv+rZRC4M4lxEQLNgf2arU6L5pA5WnoZMRcNaNKd81s",
+	"spS+/jQmuSyIbc5SBJt/SZ65TmfZ+TNVK7vPrbsuzWpeC+19Y7V/SVZ79FmDUQkZzApGK6dM0CnvLijG",
+	"6zf66F/5VIvIhe4ya62iKUIOXjGSQLJIMsAoa1AIXWh7VE+5iDCJAp2gYBA2HGspnvnWrIoVvuQPUyYO",
+	"Px7fLbrQLcEdUxZsXyST6WzChP6WsHDHhIVvkf3fIvu/RfZ/ZaCcXHmGFkE+GfBq+KOaNTanCuLNNcb7",
+	"V/zhQagrSMi3hvnj+XYx/lC/x/RiI8sHcLCXQvgxiBtLN3Pr5cT6bhpQNlnWxTr/s/JyDdzHGBJesi/S",
+	"hjJwKJALBoVAweIQC6wViqHhSvM8hzpRZMKomI95zrYqBfkKlsprVihznm0qlQ9cMk3EopaEAML8ihvt",
+	"FNbvoZJuIGma5u4gZ8LryxfgT3bk3p347xw8/i+uplEmW0DEecM5q6cOfwcoboczPfZ5w0Caq2pGWcIF",
+	"yoe/LRpKKNpY6DQsn4/9/9HsR4kI6DM+cMTi7qspS60xESLzrJUchdLlwLnvAiQ6hVESzfVEgrYA0Lu5",
+	"MNWcXQYQFC7mQk1onpMfzj6cQAaq4SYQPJ/SPEckBowmmUoOATMUyxjEwjf1RNWLgbUVljQKCp5ZPL4t",
+	"zE+mFZS9A+8KjkUA71ei+2GmDjCkKqxoDTgQI1NVmdwZC5vQ2SUfhkObqJDYMnRgZ/V5+Enk8gPCMpxU",
+	"ldU/UGAh3KYI2wUvc8mXV/2DrUtiVjYioxktMuYrwSU/d6BYbedHtkgISjMHRA6HPk/h8PX745OLH4/+",
+	"HgaYu32GqrUNwZaQ64KRqdUkNdzwGkm7YD9zim5+vfn/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -343,7 +343,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -387,6 +387,55 @@ export type GetHealthData = {
     url: '/health';
 };
 
+export type GetHealthErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetHealthError = GetHealthErrors[keyof GetHealthErrors];
+
 export type GetHealthResponses = {
     /**
      * The server is up.
@@ -405,6 +454,42 @@ export type GetReadyData = {
 
 export type GetReadyErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -415,6 +500,14 @@ export type GetReadyErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetReadyError = GetReadyErrors[keyof GetReadyErrors];
@@ -435,6 +528,55 @@ export type GetDocsData = {
     url: '/docs';
 };
 
+export type GetDocsErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetDocsError = GetDocsErrors[keyof GetDocsErrors];
+
 export type GetDocsResponses = {
     /**
      * The API reference page.
@@ -450,6 +592,55 @@ export type GetOpenApiData = {
     query?: never;
     url: '/openapi.yaml';
 };
+
+export type GetOpenApiErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetOpenApiError = GetOpenApiErrors[keyof GetOpenApiErrors];
 
 export type GetOpenApiResponses = {
     /**
@@ -469,9 +660,26 @@ export type RevokeTokenData = {
 
 export type RevokeTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -484,6 +692,14 @@ export type RevokeTokenErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -494,6 +710,14 @@ export type RevokeTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
@@ -516,11 +740,24 @@ export type RotateTokenData = {
 
 export type RotateTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -535,6 +772,14 @@ export type RotateTokenErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -545,6 +790,14 @@ export type RotateTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RotateTokenError = RotateTokenErrors[keyof RotateTokenErrors];
@@ -567,14 +820,71 @@ export type StartGitHubSignInData = {
 
 export type StartGitHubSignInErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
      * (`signin_not_configured`).
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type StartGitHubSignInError = StartGitHubSignInErrors[keyof StartGitHubSignInErrors];
+
+export type StartGitHubSignInResponses = {
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type StartGitHubSignInResponse = StartGitHubSignInResponses[keyof StartGitHubSignInResponses];
 
 export type FinishGitHubSignInData = {
     body?: never;
@@ -619,6 +929,33 @@ export type FinishGitHubSignInErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * GitHub could not be reached or answered with an error (`github_unavailable`).
      */
     502: Problem;
@@ -633,9 +970,30 @@ export type FinishGitHubSignInErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type FinishGitHubSignInError = FinishGitHubSignInErrors[keyof FinishGitHubSignInErrors];
+
+export type FinishGitHubSignInResponses = {
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type FinishGitHubSignInResponse = FinishGitHubSignInResponses[keyof FinishGitHubSignInResponses];
 
 export type GetDashboardData = {
     body?: never;
@@ -646,11 +1004,55 @@ export type GetDashboardData = {
 
 export type GetDashboardErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
      * (`signin_not_configured`).
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardError = GetDashboardErrors[keyof GetDashboardErrors];
@@ -673,6 +1075,15 @@ export type GetDashboardSessionData = {
 
 export type GetDashboardSessionErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -682,6 +1093,33 @@ export type GetDashboardSessionErrors = {
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -693,6 +1131,14 @@ export type GetDashboardSessionErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardSessionError = GetDashboardSessionErrors[keyof GetDashboardSessionErrors];
@@ -715,6 +1161,15 @@ export type GetDashboardAvatarData = {
 
 export type GetDashboardAvatarErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -724,6 +1179,33 @@ export type GetDashboardAvatarErrors = {
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * GitHub could not be reached or answered with an error (`github_unavailable`).
      */
@@ -739,6 +1221,14 @@ export type GetDashboardAvatarErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardAvatarError = GetDashboardAvatarErrors[keyof GetDashboardAvatarErrors];
@@ -761,6 +1251,15 @@ export type ListDashboardLocksData = {
 
 export type ListDashboardLocksErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -770,6 +1269,33 @@ export type ListDashboardLocksErrors = {
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -781,6 +1307,14 @@ export type ListDashboardLocksErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListDashboardLocksError = ListDashboardLocksErrors[keyof ListDashboardLocksErrors];
@@ -809,6 +1343,15 @@ export type RotateDashboardTokenData = {
 
 export type RotateDashboardTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -825,9 +1368,32 @@ export type RotateDashboardTokenErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -839,6 +1405,14 @@ export type RotateDashboardTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RotateDashboardTokenError = RotateDashboardTokenErrors[keyof RotateDashboardTokenErrors];
@@ -867,6 +1441,15 @@ export type SignOutData = {
 
 export type SignOutErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -883,9 +1466,32 @@ export type SignOutErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -897,6 +1503,14 @@ export type SignOutErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignOutError = SignOutErrors[keyof SignOutErrors];
@@ -925,6 +1539,15 @@ export type SignOutEverywhereData = {
 
 export type SignOutEverywhereErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -941,9 +1564,32 @@ export type SignOutEverywhereErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -955,6 +1601,14 @@ export type SignOutEverywhereErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignOutEverywhereError = SignOutEverywhereErrors[keyof SignOutEverywhereErrors];
@@ -992,7 +1646,8 @@ export type ListLocksData = {
 export type ListLocksErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1000,6 +1655,14 @@ export type ListLocksErrors = {
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -1012,6 +1675,14 @@ export type ListLocksErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1022,6 +1693,14 @@ export type ListLocksErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListLocksError = ListLocksErrors[keyof ListLocksErrors];
@@ -1059,7 +1738,10 @@ export type GetLockData = {
 export type GetLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1067,6 +1749,14 @@ export type GetLockErrors = {
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -1079,6 +1769,14 @@ export type GetLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1089,6 +1787,14 @@ export type GetLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetLockError = GetLockErrors[keyof GetLockErrors];
@@ -1117,7 +1823,10 @@ export type AcquireLockData = {
 export type AcquireLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1130,7 +1839,11 @@ export type AcquireLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1149,6 +1862,14 @@ export type AcquireLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1159,6 +1880,14 @@ export type AcquireLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type AcquireLockError = AcquireLockErrors[keyof AcquireLockErrors];
@@ -1187,7 +1916,10 @@ export type ReleaseLockData = {
 export type ReleaseLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1202,7 +1934,11 @@ export type ReleaseLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1221,6 +1957,14 @@ export type ReleaseLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1231,6 +1975,14 @@ export type ReleaseLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ReleaseLockError = ReleaseLockErrors[keyof ReleaseLockErrors];
@@ -1259,7 +2011,10 @@ export type RenewLockData = {
 export type RenewLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1274,7 +2029,11 @@ export type RenewLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1293,6 +2052,14 @@ export type RenewLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1303,6 +2070,14 @@ export type RenewLockErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RenewLockError = RenewLockErrors[keyof RenewLockErrors];
@@ -1340,7 +2115,8 @@ export type ListAccountsData = {
 export type ListAccountsErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1353,6 +2129,33 @@ export type ListAccountsErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1363,6 +2166,14 @@ export type ListAccountsErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListAccountsError = ListAccountsErrors[keyof ListAccountsErrors];
@@ -1386,7 +2197,10 @@ export type CreateAccountData = {
 export type CreateAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1403,13 +2217,36 @@ export type CreateAccountErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
      * The request body is not `application/json` (`unsupported_media_type`).
      */
     415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1421,6 +2258,14 @@ export type CreateAccountErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type CreateAccountError = CreateAccountErrors[keyof CreateAccountErrors];
@@ -1443,6 +2288,15 @@ export type GetBackupData = {
 
 export type GetBackupErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing or wrong `X-Admin-Key` (`unauthorized`).
      */
     401: Problem;
@@ -1450,6 +2304,33 @@ export type GetBackupErrors = {
      * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1461,6 +2342,14 @@ export type GetBackupErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetBackupError = GetBackupErrors[keyof GetBackupErrors];
@@ -1483,6 +2372,15 @@ export type GetClusterData = {
 
 export type GetClusterErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing or wrong `X-Admin-Key` (`unauthorized`).
      */
     401: Problem;
@@ -1492,6 +2390,41 @@ export type GetClusterErrors = {
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetClusterError = GetClusterErrors[keyof GetClusterErrors];
@@ -1515,7 +2448,10 @@ export type AddClusterNodeData = {
 export type AddClusterNodeErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1530,13 +2466,36 @@ export type AddClusterNodeErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
      * The request body is not `application/json` (`unsupported_media_type`).
      */
     415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1548,6 +2507,14 @@ export type AddClusterNodeErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type AddClusterNodeError = AddClusterNodeErrors[keyof AddClusterNodeErrors];
@@ -1576,7 +2543,10 @@ export type RemoveClusterNodeData = {
 export type RemoveClusterNodeErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1591,6 +2561,33 @@ export type RemoveClusterNodeErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1601,6 +2598,14 @@ export type RemoveClusterNodeErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RemoveClusterNodeError = RemoveClusterNodeErrors[keyof RemoveClusterNodeErrors];
@@ -1629,7 +2634,10 @@ export type DeleteAccountData = {
 export type DeleteAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1642,6 +2650,33 @@ export type DeleteAccountErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1652,6 +2687,14 @@ export type DeleteAccountErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type DeleteAccountError = DeleteAccountErrors[keyof DeleteAccountErrors];
@@ -1680,7 +2723,10 @@ export type ListTokensData = {
 export type ListTokensErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1693,6 +2739,33 @@ export type ListTokensErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1703,6 +2776,14 @@ export type ListTokensErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListTokensError = ListTokensErrors[keyof ListTokensErrors];
@@ -1731,7 +2812,10 @@ export type CreateTokenData = {
 export type CreateTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1748,13 +2832,36 @@ export type CreateTokenErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
      * The request body is not `application/json` (`unsupported_media_type`).
      */
     415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -1766,6 +2873,14 @@ export type CreateTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
@@ -1798,7 +2913,10 @@ export type DeleteTokenData = {
 export type DeleteTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1813,6 +2931,33 @@ export type DeleteTokenErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1823,6 +2968,14 @@ export type DeleteTokenErrors = {
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type DeleteTokenError = DeleteTokenErrors[keyof DeleteTokenErrors];
