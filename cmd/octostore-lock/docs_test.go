@@ -52,6 +52,17 @@ func TestPrometheusRulesAndDashboard(t *testing.T) {
 		}
 		exported[strings.FieldsFunc(line, func(r rune) bool { return r == '{' || r == ' ' })[0]] = true
 	}
+	// Every octostore_ family the server exports is in production.md's metrics table.
+	guide, err := os.ReadFile("../../docs/production.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range exported {
+		family := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		if strings.HasPrefix(family, "octostore_") && !strings.Contains(string(guide), "`"+family) {
+			t.Errorf("docs/production.md does not describe the metric %s", family)
+		}
+	}
 	check := func(where, expr string) {
 		t.Helper()
 		names := metricName.FindAllString(expr, -1)
