@@ -43,6 +43,24 @@ func (e AcquireResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSessionMethod.
+const (
+	Github DashboardSessionMethod = "github"
+	Token  DashboardSessionMethod = "token"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSessionMethod enum.
+func (e DashboardSessionMethod) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -343,6 +361,12 @@ type AcquireResult struct {
 // AcquireResultStatus defines model for AcquireResult.Status.
 type AcquireResultStatus string
 
+// AdminSignIn defines model for AdminSignIn.
+type AdminSignIn struct {
+	// AdminKey The server's `ADMIN_KEY`.
+	AdminKey string `json:"admin_key"`
+}
+
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
 	// Name Example: ci
@@ -377,6 +401,18 @@ type CreatedAccount struct {
 	Token string `json:"token"`
 }
 
+// DashboardMethods defines model for DashboardMethods.
+type DashboardMethods struct {
+	// Github GitHub sign-in is configured.
+	Github bool `json:"github"`
+
+	// Token Signing in by pasting an account token is offered (always).
+	Token bool `json:"token"`
+
+	// Admin The operator view is on (`ADMIN_KEY` is set).
+	Admin bool `json:"admin"`
+}
+
 // DashboardSession defines model for DashboardSession.
 type DashboardSession struct {
 	// Login The GitHub login as of this sign-in.
@@ -402,7 +438,15 @@ type DashboardSession struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp    `json:"expires_at"`
 	NewToken  *IssuedToken `json:"new_token,omitempty"`
+
+	// Method How this session signed in. A token session has an empty `login` and `avatar_url`
+	// and `github_user_id` 0; its `token_id` is the pasted token's.
+	Method *DashboardSessionMethod `json:"method,omitempty"`
 }
+
+// DashboardSessionMethod How this session signed in. A token session has an empty `login` and `avatar_url`
+// and `github_user_id` 0; its `token_id` is the pasted token's.
+type DashboardSessionMethod string
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 //
@@ -530,6 +574,17 @@ type Metadata = string
 //
 // Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 type NextCursor = string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	// CsrfToken Send as `X-CSRF-Token` with operator requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+}
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -704,6 +759,12 @@ type TokenList struct {
 // Example: billing-worker
 type TokenName = string
 
+// TokenSignIn defines model for TokenSignIn.
+type TokenSignIn struct {
+	// Token An account token, `oct_…`.
+	Token string `json:"token"`
+}
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
@@ -720,6 +781,9 @@ type Cursor = string
 
 // Limit defines model for Limit.
 type Limit = int32
+
+// OperatorCSRFToken defines model for OperatorCSRFToken.
+type OperatorCSRFToken = string
 
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
@@ -794,6 +858,33 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// DeleteAccountParams defines parameters for DeleteAccount.
+type DeleteAccountParams struct {
+	// XCSRFToken With the operator session cookie instead of `X-Admin-Key`: the session's
+	// `csrf_token` from `GET /dashboard/admin/session` (required then).
+	XCSRFToken *OperatorCSRFToken `json:"X-CSRF-Token,omitempty"`
+}
+
+// ListAccountLocksParams defines parameters for ListAccountLocks.
+type ListAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteTokenParams defines parameters for DeleteToken.
+type DeleteTokenParams struct {
+	// XCSRFToken With the operator session cookie instead of `X-Admin-Key`: the session's
+	// `csrf_token` from `GET /dashboard/admin/session` (required then).
+	XCSRFToken *OperatorCSRFToken `json:"X-CSRF-Token,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -813,6 +904,18 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// SignOutOperatorParams defines parameters for SignOutOperator.
+type SignOutOperatorParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ReleaseDashboardLockParams defines parameters for ReleaseDashboardLock.
+type ReleaseDashboardLockParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -861,6 +964,12 @@ type CreateAccountJSONRequestBody = CreateAccountRequest
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
 
+// SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
+type SignInAsOperatorJSONRequestBody = AdminSignIn
+
+// SignInWithTokenJSONRequestBody defines body for SignInWithToken for application/json ContentType.
+type SignInWithTokenJSONRequestBody = TokenSignIn
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -880,7 +989,10 @@ type ServerInterface interface {
 	CreateAccount(w http.ResponseWriter, r *http.Request)
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
-	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteAccountParams)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
@@ -889,7 +1001,7 @@ type ServerInterface interface {
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// DeleteToken Revoke one token of an account
 	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
-	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params DeleteTokenParams)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -908,15 +1020,33 @@ type ServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(w http.ResponseWriter, r *http.Request)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(w http.ResponseWriter, r *http.Request)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(w http.ResponseWriter, r *http.Request)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(w http.ResponseWriter, r *http.Request)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(w http.ResponseWriter, r *http.Request)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(w http.ResponseWriter, r *http.Request)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(w http.ResponseWriter, r *http.Request)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
@@ -1039,8 +1169,87 @@ func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteAccountParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken OperatorCSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = &XCSRFToken
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeleteAccount(w, r, accountId)
+		siw.Handler.DeleteAccount(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAccountLocks(w, r, accountId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1126,8 +1335,32 @@ func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Re
 		return
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteTokenParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken OperatorCSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = &XCSRFToken
+
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeleteToken(w, r, accountId, tokenId)
+		siw.Handler.DeleteToken(w, r, accountId, tokenId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1307,6 +1540,79 @@ func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// GetOperatorSession operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInAsOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInAsOperator(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignOutOperator(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutOperatorParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutOperator(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardAvatar operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 
@@ -1335,11 +1641,93 @@ func (siw *ServerInterfaceWrapper) ListDashboardLocks(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ReleaseDashboardLock operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReleaseDashboardLockParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseDashboardLock(w, r, name, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardMethods operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardMethods(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardSession operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetDashboardSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInWithToken operation middleware
+func (siw *ServerInterfaceWrapper) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInWithToken(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1854,6 +2242,12 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/methods", wrapper.GetDashboardMethods)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-in", wrapper.SignInWithToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/locks/{name}/release", wrapper.ReleaseDashboardLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-in", wrapper.SignInAsOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/session", wrapper.GetOperatorSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-out", wrapper.SignOutOperator)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -1863,6 +2257,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/locks", wrapper.ListAccountLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
@@ -2155,6 +2550,7 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 
 type DeleteAccountRequestObject struct {
 	AccountId AccountIDPath `json:"account_id"`
+	Params    DeleteAccountParams
 }
 
 type DeleteAccountResponseObject interface {
@@ -2222,6 +2618,94 @@ type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListAccountLocksParams
+}
+
+type ListAccountLocksResponseObject interface {
+	VisitListAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListAccountLocks200JSONResponse LockList
+
+func (response ListAccountLocks200JSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks400ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks401ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks404ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks503ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2460,6 +2944,7 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 type DeleteTokenRequestObject struct {
 	AccountId AccountIDPath `json:"account_id"`
 	TokenId   TokenID       `json:"token_id"`
+	Params    DeleteTokenParams
 }
 
 type DeleteTokenResponseObject interface {
@@ -2940,11 +3425,56 @@ func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http
 	return err
 }
 
-type GetDashboard404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
+type GetOperatorSessionRequestObject struct {
 }
 
-func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+type GetOperatorSessionResponseObject interface {
+	VisitGetOperatorSessionResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorSession200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetOperatorSession200JSONResponse struct {
+	Body    OperatorSession
+	Headers GetOperatorSession200ResponseHeaders
+}
+
+func (response GetOperatorSession200JSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession401ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession404ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2952,6 +3482,229 @@ func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatorRequestObject struct {
+	Body *SignInAsOperatorJSONRequestBody
+}
+
+type SignInAsOperatorResponseObject interface {
+	VisitSignInAsOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignInAsOperator204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInAsOperator204Response struct {
+	Headers SignInAsOperator204ResponseHeaders
+}
+
+func (response SignInAsOperator204Response) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInAsOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator400ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator401ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator403ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator404ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator413ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator415ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator429ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatorRequestObject struct {
+	Params SignOutOperatorParams
+}
+
+type SignOutOperatorResponseObject interface {
+	VisitSignOutOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignOutOperator204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutOperator204Response struct {
+	Headers SignOutOperator204ResponseHeaders
+}
+
+func (response SignOutOperator204Response) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutOperator401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator401ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator403ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator404ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator413ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3125,6 +3878,164 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ReleaseDashboardLockRequestObject struct {
+	Name   LockName `json:"name"`
+	Params ReleaseDashboardLockParams
+}
+
+type ReleaseDashboardLockResponseObject interface {
+	VisitReleaseDashboardLockResponse(w http.ResponseWriter) error
+}
+
+type ReleaseDashboardLock200JSONResponse ReleaseResult
+
+func (response ReleaseDashboardLock200JSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock400ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock401ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock403ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock409ApplicationProblemPlusJSONResponse struct {
+	LeaseNotCurrentApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock409ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock413ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock503ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsRequestObject struct {
+}
+
+type GetDashboardMethodsResponseObject interface {
+	VisitGetDashboardMethodsResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardMethods200JSONResponse DashboardMethods
+
+func (response GetDashboardMethods200JSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods429ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSessionRequestObject struct {
 }
 
@@ -3191,6 +4102,144 @@ type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithTokenRequestObject struct {
+	Body *SignInWithTokenJSONRequestBody
+}
+
+type SignInWithTokenResponseObject interface {
+	VisitSignInWithTokenResponse(w http.ResponseWriter) error
+}
+
+type SignInWithToken204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInWithToken204Response struct {
+	Headers SignInWithToken204ResponseHeaders
+}
+
+func (response SignInWithToken204Response) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInWithToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken400ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken401ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken403ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken413ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken415ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken429ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken503ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4313,6 +5362,9 @@ type StrictServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(ctx context.Context, request ListAccountLocksRequestObject) (ListAccountLocksResponseObject, error)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -4340,15 +5392,33 @@ type StrictServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(ctx context.Context, request GetOperatorSessionRequestObject) (GetOperatorSessionResponseObject, error)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(ctx context.Context, request SignInAsOperatorRequestObject) (SignInAsOperatorResponseObject, error)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(ctx context.Context, request SignOutOperatorRequestObject) (SignOutOperatorResponseObject, error)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(ctx context.Context, request GetDashboardAvatarRequestObject) (GetDashboardAvatarResponseObject, error)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(ctx context.Context, request ListDashboardLocksRequestObject) (ListDashboardLocksResponseObject, error)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(ctx context.Context, request ReleaseDashboardLockRequestObject) (ReleaseDashboardLockResponseObject, error)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(ctx context.Context, request GetDashboardMethodsRequestObject) (GetDashboardMethodsResponseObject, error)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(ctx context.Context, request GetDashboardSessionRequestObject) (GetDashboardSessionResponseObject, error)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(ctx context.Context, request SignInWithTokenRequestObject) (SignInWithTokenResponseObject, error)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
@@ -4484,10 +5554,11 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // DeleteAccount operation middleware
-func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteAccountParams) {
 	var request DeleteAccountRequestObject
 
 	request.AccountId = accountId
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
@@ -4502,6 +5573,33 @@ func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, a
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
 		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAccountLocks operation middleware
+func (sh *strictHandler) ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams) {
+	var request ListAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccountLocks(ctx, request.(ListAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListAccountLocksResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4572,11 +5670,12 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 }
 
 // DeleteToken operation middleware
-func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params DeleteTokenParams) {
 	var request DeleteTokenRequestObject
 
 	request.AccountId = accountId
 	request.TokenId = tokenId
+	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
@@ -4744,6 +5843,87 @@ func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// GetOperatorSession operation middleware
+func (sh *strictHandler) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorSessionRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorSession(ctx, request.(GetOperatorSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorSessionResponseObject); ok {
+		if err := validResponse.VisitGetOperatorSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInAsOperator operation middleware
+func (sh *strictHandler) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+	var request SignInAsOperatorRequestObject
+
+	var body SignInAsOperatorJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInAsOperator(ctx, request.(SignInAsOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInAsOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInAsOperatorResponseObject); ok {
+		if err := validResponse.VisitSignInAsOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutOperator operation middleware
+func (sh *strictHandler) SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams) {
+	var request SignOutOperatorRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutOperator(ctx, request.(SignOutOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutOperatorResponseObject); ok {
+		if err := validResponse.VisitSignOutOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardAvatar operation middleware
 func (sh *strictHandler) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardAvatarRequestObject
@@ -4792,6 +5972,57 @@ func (sh *strictHandler) ListDashboardLocks(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ReleaseDashboardLock operation middleware
+func (sh *strictHandler) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams) {
+	var request ReleaseDashboardLockRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseDashboardLock(ctx, request.(ReleaseDashboardLockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseDashboardLock")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseDashboardLockResponseObject); ok {
+		if err := validResponse.VisitReleaseDashboardLockResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardMethods operation middleware
+func (sh *strictHandler) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardMethodsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardMethods(ctx, request.(GetDashboardMethodsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardMethods")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardMethodsResponseObject); ok {
+		if err := validResponse.VisitGetDashboardMethodsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardSession operation middleware
 func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardSessionRequestObject
@@ -4809,6 +6040,37 @@ func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetDashboardSessionResponseObject); ok {
 		if err := validResponse.VisitGetDashboardSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInWithToken operation middleware
+func (sh *strictHandler) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+	var request SignInWithTokenRequestObject
+
+	var body SignInWithTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInWithToken(ctx, request.(SignInWithTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInWithToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInWithTokenResponseObject); ok {
+		if err := validResponse.VisitSignInWithTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5147,233 +6409,257 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H35chs50uerILgTYclfkaIoyQcVX2yo3XK3uuVjRHncM83+VGAVSKJVBNgFUDTHq4h9mn2wfZINZAIo",
-	"VLF46LDH823H/DFtsQqFIzORxy8zPzcSOZlKwYRWje7nxpTmdMI0y+FfJ0kiZ0Kfff+e6rH5Q8pUkvOp",
-	"5lI0uo3LMSMUH3miCE9bjajBzQ9T83jUEHTCGt2GfeSKp42okbM/ZjxnaaOr8xmLGioZswk1Y/8lZ8NG",
-	"t/E/9ooZ7eGvas9PpHF7GzVe9S5eX8prJuqnpJhSXIonisSJyodX2jwak2EuJyT+4fSS7KVUjQeS5ume",
-	"fTb2Ux8zmrK8mPwvTfO1Jn5u3fQn9NM5EyOzT/udF1FDL6bmfaVzLkY47VmuZL48549jljOix4xM6YgR",
-	"pWmuVRf+EAv2SV8l8GJM5LB4asCGMmcRoYpwTRI6YS3ybsI14bovhjKHJ4c8VxqebxH8uiI0Z0RO6R8z",
-	"RqhIyYBlUoyIlvBCxpUmekw1mdAU5jQ5JrQvJjQbynzCUiIFi4jMzf/jjlIh9Zjl8GpERkwrcthuk5iL",
-	"G5rx1E2+Rd7TERcjwhUZLPrCfe2JIkrmmlyzRUSE1GSwIHI4VEx3CRWEazbBCbFPXGlF0pnZT5jsfCwz",
-	"2A0uRn3BFYzHUsI+0URnCyJFwiLCbpgg8zHPGIGJ4g7QNDWLyUnOJvKGpa2+cBTwx4zli4IAcP6NFUd9",
-	"tN+JGhMu/NHXHfw5n3BdT6sTqTQsUsGOwtGOZZYqspOyIZ1lmuy32xExJ2Ie3W+327vHRM60oYacihGr",
-	"2fPMfLCg6cqK4NfSguynGl3zrYY5aaob3QYX+qDTiMx6+WQ2gZ/bsFz7T79YLjQbsRxXK5Prt/ClugVn",
-	"Mrl+ooiZCplzPeYCzjKhWcbyJ8rJkxWiBP7vvkLET+zWTDNnaiqFYqGgOwUaM39IpNBMwKHR6TTjCTVr",
-	"2JvmcpCxyX/8riQIn+0+/B7fwu+Wt+REuBXDbiCpw+ZYeqdZzmi6IDuxE6P4Q7zbatxGbuJvpX4tZyL9",
-	"mlN/K/3Ux1ThzHkaTFRIfTU0s4p3QWSYc6bphAty8v7MyAE5HJrHzZ+uUq7oIGOpW5f54/f2b19zVZd1",
-	"kxywhM4UymjF8huWw5KFJPHJ92/O3l79fPr3eO1SPgg602OZ839+3eW84UoZeSlzMs+NoI9/acKEmj+z",
-	"hZnyLJiYnfB3NH1PR+wO02Sf6GSa2TdSFAih9G+YaWnKM7vB+Fezu0biG8Gnx1Z+kzEVIJpn+hivQkJH",
-	"lAtgDyP2qH27ZeUAU6BZdBvt/R//8cvBTy/+2vl4ePrs4sVl+++dD4dnz969MLJOUz1Tje6hEWCaazPZ",
-	"xhlOkvhJWmk2y0VXJloqLXPWtYvtVpZ0Gz0OscXudueKBNdsbm9mZa7m8I4lO9WrFbkrRqEPF6HZVXN5",
-	"olTGe3rfDGQEeDAAvrLbIm+lkcQjkozNjQK3IRLCBe7wo9CCEf1XVoJ7cjBCGQSeWb1OxuS/fj1p/oM2",
-	"/9luvmw1f/u8H+13Xtz+BXQVc3GbpbXMelutR6SAzM1iWyIo1vJYdGBXskwGOaPXilCSymQ2YcJoOIkU",
-	"SueUi5Aa/JTiqC/8X7XO4qjQDOxXVp/5a5kPeJqibv3VbkGS5FKppuLabwQQNSWTGgFWaORGgg3djINF",
-	"9UV5VT9w/eNs8EHQG8ozI5y/5urw4ySRsyxFFdcskiZjPGAq1JzlLEUFgArC8lzmZCcecT2eDa5mxayt",
-	"gD5nVLG3Ur+a5bldwL2ZMzNjwVWd2NEqshoecKIaxTSqcPZ5fODYWCETuiBjemN0l6lRz+7LoC8LBoWl",
-	"wqeL6a1l0OX1PBaDVjaC1e5Dl8zEtZBzEblNiEjO4KcUKRpFeV/Yt3fipRmvZk4jLMGYOP2UMJbeSZWo",
-	"OXojMOAKuGJuvNLhc1VoeGCT7LfbhCaa3+DiVUS4Ntf2hOvHOGsjhGEwEsxn/WnXLOGxzru8dLNQawcR",
-	"MZsMWG4MsHAzzFEuT8ey7Hu6yCRNL6U8p/mIfW2N1l0uA5kuDAlnZhJGI6ciVGppkrCpNiuZ4nyvtJRX",
-	"8LBdxwXVDCjwPrQHllVONcM9wiFuaDYLqbL0+ypyNHq5mbA5Fbc286KlRXLBdL4gdKgZmh2aTxjhAv/e",
-	"PDF/XyLYf/x49Pfz588vm/shgXYCAr3wX9hMmaVlmEMxOzmhYnE1p9z516prX3omXL+UxPxGzG9GNNjJ",
-	"K7IzMHRn/kQTsIsVaEtzo04xtdstnAedF2SKxwy7aJ7ab3cOzc7QLNtq20CIOV3cTOVKsUSKVK3ez86q",
-	"/Vy5pE2bu7RPQPaPyvXKiPSJzFmxzxVueaLMZjbdCwX59cVOfHFyeXp1fvbm7PLq4n0v3jX7K+fK7F5E",
-	"huB3sqO6vbSmSM5SJjSnmYrQMZJxJnRf0DTNmVI4JZhJ/Or87PTt5VXlU/ZLZCcOSTA+JuyG5Qv33b6A",
-	"WStzO/3OEo2ePWNsyN0WOameCNmJw7OOiRRGU7H0BvdaXwDB7SJjmqkPjO1vpOQSxXJBhhkfjXUU0qPZ",
-	"tzcnv1x9PDm7PL3oXb0/vbg6efXq3Ye3l/Gu+QaSKSk9ZawfIxicEkU1+P1gW/sirlJKXHu1RtbtC0wZ",
-	"EPuyC6uHG2BsKTOidcOS3LzDxai11jm15CwzJNhDD/S/ykHwVhLvDXeec+BxuIVBgwGOp4ooPhJomdf7",
-	"DXp8JM7Ea8qzByom5kNcXA1xpOodYH5tckEyLq7BDVOZ5kwZMkC3WYv0AhcC1WTPzHoPNetHsB97di5+",
-	"qmvFVnldjyWx3H4kVFjjYsgFV8a62IlLn4x3MapglgKarDWuIq+09oXXWsNtNFvr1f9BLufKiL9jGGym",
-	"WE5SlmQciEMQNHeOzTv4n32RsyEMBwJNpmyJCcuuHqpJHB5UbNVfJDBj+Egx5KNZ/jh0Bqp3MWJAb9Zy",
-	"cztsdf/iWbNc2BOrP+0ISX44u/zxw3dXVjiffb97XzI7XCaz8te3JLfK8h6D7Jb3ZYOXtLopsZH1tfOL",
-	"d+1hg33/eMYOBAG3tnYo2jqZUe7hzZKpQy7YjbxmGAPjuXoM4weWe0frp3ZNj27+0FXGT7A7ZCeum4y9",
-	"GGBt9whRrDpFH1hYe4BCBjMMois8fQSOxOMy/OgmssVJFfP+Eoe0er3+dKoRGVEK4fTF48VwkIfvqdQs",
-	"n3uobYSH3mMiJdTqzrhwqsiJfRZG75LvGM1ZTvqzdvsggYfgP9l9yWC/IIMP5XmtpYHSGh6DAN6427vk",
-	"L7ZXORngqnFTlvW1ksr78ePHptk0Y3kkVNeEbk+yOV0oEuNeQmh5Sa/1Ee9bPPp7+FpDR0HK1XWdkRz4",
-	"Q6u+ypRqOqCKkVQyGwUBjwaZ51zDX+Zkx4xLhrMsM7YPTZtSZKDgGB2Ji9HusXkRlBOjTTorgVwWt1rO",
-	"EmPkKDJYGNHIsuExWgDWdF7nZdiKxo7aB8Hlz/IbnjBSXvcmUvOPgmU8nulUzsUdt9Mu1+g345kGE86M",
-	"4vwEaixznS2+hSU+mi5dv2JrEKltCMxoNiWXPercQHVcrSE8L1/9R4Y8Y4YIjQI9zWhSQqyQmUitoZ3P",
-	"hDBTxdkXynVAv4ZUdeEIbPVFsFylDW/PpuAQWiZuMh8zUSzCOQntkkFlPzZTLBggDjgg/lcb2B+Emk2n",
-	"MtcsfcNSTi/hoX+t/9VQThx+1XwNw/F+slcTM9srsybQozyNh4gVwOzlcspyzVFsBmi7rUF1UeNTU+ap",
-	"OY/926iBXm0IKMKQy4AghwBqLyGAgqEOb6NGkjNq1kL1ptlc8glTmk6m4RAHt1HDhsEyOeIrAH/WHIEn",
-	"HEgOzNL5WKrAQMa5oA5j1Z4dquwbPO+LjCrtHrca0izLwF9HC6COhcblcjYalxWilrd47bMINrtmC+RA",
-	"/PWJMko0y3mCs+RpRAQzjIhMynMIRXfdrAAOxBWxAcEmKjI8RS0mxuh/7W/2nwVJ2FeQox2qoFABU6sC",
-	"whfRsgHm9QpZwwjihOpG1DA7g7c7cmFZCQjO8OjWwbe2Ise3GIX3r3cQrOVY/tcynNTG7AMyq5BvhX5+",
-	"8xOVg99ZogMM1dn3Jd3TfOfq4PqPlzfPP3Umh9N/NqLGlGrNckN2/2V+/RVhCr993u/c/qWxhPzzI59z",
-	"tZpR4b8BAbjlBpmB7ZdontNFlXsDyOimEd+yT/qVA79s3HG1bvcc4q/Yv4SXdyzAdVwBsOPZ4apdg08H",
-	"0BOaptzwO83eB1s4pJliUWVXJ0xTc4FuWvob99xt1JBzwTbu1Tt4yOy9zpwffKNMuzy395l5MfSgb3rz",
-	"I+Xav1o5jnAC9Sdi908BprMqMWNUwWKiWZYpEGByphM5YS0SW49+GnfJQs4g9ulj3cfExqp5ChCTIRMJ",
-	"FyOLr45IjL5DdUV1DKpEnDPB5legE1xNVAzCUDHdIvGYZeYbSk6YFIywTLG+MErVMYnNR1kOXymPuaMR",
-	"O1aE258owkS6676m80X5a31hPgcyrEwmxbD3upeMTCstf9Mor/FhByMvXXB+vZsG+REeLN/X5pJ1p7IR",
-	"AGueK7/eAdoKT2nTIBfmaVDe3qhwpGcwUngCm0fS+aJmpOe3hZnwucGEUTSMELIcYHTJLA0of/nK2a+y",
-	"jB0uCs+9jnVewT1iRdr9BNBdrzoIDYNzZosX0ZOGGObyCuHt1UuCF7/cgsrzWjGH9EvqrA/SMOwRbMpw",
-	"wXSK0LHSIr2xnAsIObYaayjy0B/z5jXCZpZXeLCNEuTHd8upI4fvXbDPxh0f/TCMRKM3VNP8apZnNQYe",
-	"nbCmzLnR1T9cnIf6+hNF8M21W2lkb5HXU2dBipRQVQUKgkO0CHWGUX1trWS4jsB0XjsBI+keeH88L+wa",
-	"s3C713VBljpjYT7mybhkxnDljQwz9dBge3bYWGekGeLf1rRytlIRhF27T6iMzre7IM+UmrF06X588TC+",
-	"OazyDS51afOjMkMFnBSQconsNl4lpRt/mUh1ziFJKURiIUIDPbYc9sO5P7iOCAWMrEMTKgsw5BbtkzPM",
-	"G2uF5tphp4YWfDbPy3b7+f7Ll52jw+eH7Zcv99dn9kSNHxnNMA2wLDCW72p5veF6Nhe8zG2Swboz7eFj",
-	"PU31ksy+YbmTYKs8eU/8fhH7dERYa9QicbvVabXjYxLvpOyGZbsxWvlkMOOg8lLt/DS0L+wYLdIzmudg",
-	"YU/Kuc+4SBiBAckOHQByCCD3oK4Brma3akfD0+uY52ClCuN2ro7ovIZYk2QoLZLRqfPolzR/g4Q6Q3WQ",
-	"xRmRocwyOUeXRbwH1lFcOAFRXQWAVF9QQWJ8oEVeSaEpFxCJUizJ2ZL3QMvrqxfDA7qfvEw77Plgby7z",
-	"a5Y3n9eZgaFE+BIaw5orf9UVfxzGtq8ZmyoCTlyuFen9eNLsHD0jY6rGrfUn+yCRtt4fspUO4OyApbWf",
-	"AfZsaGSKscpGORWQZ0iBYFrkZ8amhGuiJQGjAd3RBQAc/Oa4WdnC5ZQivZTkUuPZcD/p0EPWfEGfD5qH",
-	"aTtpvhwesWZncJAcpkfs2fB5O7zHZjOe1tEIAqLrvCveebmVa8WM00MG++reFZxp7TmtzKTEZJ7OC5Ix",
-	"rVmuIpLyEdcqInHL2t7NOAIgwRTB6phi439ttWKnR4CZPKV6TBQbTcwKAGgHytkOwg/xikG6VyTJGAIh",
-	"Jy4PFbOS9XgXwmQwmmY5AEPi+nye2OMeNfho9VxWhcVk0VQYF8JLq5RdXU65DbxMO/+zW3yw+Vv54+1o",
-	"v/P89n/1+631zzyDZ0qPubk/u939yypK7PmLsOJxGeaMxRYlntA8XyCDxJitQ7xHxroxbrjPSX9Ur8Wz",
-	"x/JaHD2G1+LOnrqK/ryNxec5qMLFbo83uyjscxX5vazygE8iapiTXqv7dGoN96i43v3U6iTCm2DPqilU",
-	"akKzjEB4l0CsNHUgEJe7AkwM8llLVGGMlLcZ2PYaiYiaGaGgjN6TQdDOmGWIPm6RE5+H3jk0VlNOEyN/",
-	"yM4HwROZIryPTCUHbDFV5Kfeu7ekB9vpMMck9twc70ZESQ9QPyQ/8+/MhD5cvm6+OCaZFEY5hjUpMmKa",
-	"HLbbQXKby2aDlVkbzgbvq9Jkv90y/3vefdF+0a4IlHbnsIajA/G9tNvvqYK6C8bMdPmbWsIMQdiyT67s",
-	"wgnqgxI3GQJM5ocuoRbaDbpmX/CRkDmDQRVjqlK+AeRFdUls8VN+9rvkgx9e/k4P3vDzVz+N4d+/XOuk",
-	"87dFOsl+/0fvp5d14uqdc3mX14W8auM/MifTXCZMKWbNZDWG6hHCgYx2KBmbczPPR4SSqUzx3Wk2AwLK",
-	"qUjlhKjZcMg/7VoQhXmgBFKyfwM90twZ/i8oY7okZ010/0FqX870LBfBY1Y5/+gyhIUdKkCoc0Wo01zl",
-	"EBQ2wweGbiD0ZkZtuvSJFnmfc6HpIGPkpPfq7MxfVmpKE6aqBxFosVvfU7/2+586+81+/9PzU38r1p2U",
-	"iywvc7wgF69fkZeHR8+JDVr7HFGbS0gULmJCkzEXrJkzmsIfYsOmNRcMYkKWjdX6UTBREQC9Zj+sJKww",
-	"JxRyWE4ADvJTg3/5TOxShnIjqgLA6rIW69PZylUTgj+EIMIyfK0RNcIfJ0yPZQrPU7SLIK5VyY+COdbF",
-	"7o1IL6c01WT5lIEvxubOBTUbswqiXIXIL+eKovpsc3mjGuRkLXr0tw2ON4cP+rze1RnigT6vxkNYe5Nm",
-	"SrprKP6lad3UzbM0Jq5KB0H8yEa/XHExL4EWVvvAwCJDKNLndTe3G2P57v1wcWYEn6tM49jRPH5M4noE",
-	"E8bmDffYqPwGZ1o1Coi0hfMO9Adg4dIJ1CkSF4ymi21cOYD/XyaLFd6J+k8Bt94v+HDX0NaSceXeXzsz",
-	"Fygtf/vRAnwPjM/VHQpmFN8zCObnUzUH6jcpiPfV1a4S3h0QGSae8CzjNjyNbjBAXdIBFu/QY56nzma8",
-	"vDy3CiAOQDMsJcNBQ7CYSusCLdRYZrMN/QXcaberdYvQ07kapuQW9pWo8t6ogVXkHG1EAdjl1ZP2Aw3J",
-	"w8cMf38T0eujFXwm2Pzx2awUO1haQf1hBqHyFUwI+EibQcUVmctcj6Hu2Wq2LHHR/v2YqDCkK75EkeQQ",
-	"qADPMXNJoVBphSv0LYbVEYjMbSaf8nBb5yJw5TwU2bFyQpFUYjoUWn1c77ZIaJVxkbJPMcJIdTImriQe",
-	"mGb4UkWN339+z2BJ7caUAhd1JwbQuxLctwysXVbOzXbW7fTH8cKDcQEqC8l2EXrsUzbKaYq1ONaqNhDF",
-	"WEVbY3QpYOHBxNhc4bh+11KqWdNI703+b1W/LbEbNe76FUFiLzlqH5ASrJrMhOZZgUp2sOXQEpHXgGjH",
-	"Ie/OxPUhlkA6L80fq5VkYPAZprP8FpEJowoSBi0M20enJlJILQVPSAIu9pAgn62txXfwbFMtvqhRCO+l",
-	"qRrT8eDg4GVEPly+ikLxQKY5S4Cpyz77TrvzrNnuNPc7l+39brvdbbf/sd3huxSwKsKyGg4q4wXNrxsR",
-	"ljiuGMo6rbxIh2qRt8zVi7ChqWXb9+FQ5YwqfWWYzw5SU0SGKk1okGrjkQjOGcKVc664I1o6IQXY5L4A",
-	"cDJwOcpX8+UWec9yhYUwnVsNEuIpmXAx0wwy7nFTQP7Vnt/W4N7DwBFbt9oBy8iI3zBI6oUddvnl5hOt",
-	"u3yq87C42bIBVYTK6lDEpbOsFQSYoFoXfMKkyK2jTwURV4NPtXNWq6dTHy06sQeBEW4YI7KOYGt1a5t9",
-	"qnSLnNeElCISX/m4UlksDAxdilETnWD3hPyGcNcap+ScYJHaIvgKpaYcONVxkJwy4YtN7LTJf7rbwxaF",
-	"2C3N/GCteH3WXn/Dm0uMJbOc6wV4t20d0XTCxc9sUc8OhkSolkbuQ7nb0k0QVpJUDHKPnNRCxYABqomW",
-	"g9Oryxb7Ko/FftMpN/++jRqYxncyq6vqHJQkhW90SVyfUCkTffV///f/KZIBgRzgt+KbY62njaLMxSsp",
-	"r/kKaVFTh0IxjSCEoBrAXkKzbECT67hLftR6+k5ki4j0zGGwqC96dMJ6XLP/PKefWuTEjQWSV5HnJKUL",
-	"DGcaM5IoKcFTjGlLvdNe7+zd26uz789Pry7P3py++3AZ90VRirdDxrveGTxT7DjMC0FAgBO6UKTEDliu",
-	"ZRIO2N5FMpBZaiiYCQBjYOoFKaVoQXSgHm1Q1C5OcHs9GVxd/SiVbnrn05XdjWWaMATNa+/RcyAtwjKW",
-	"mL/A3qXc8O5gZojSFx8yxGkjtq2+6IsTr+xT8vQpaPlPn3YtTmAhZ7mySpxZ0OXlOclnQmFIuVJnB3Sj",
-	"iMxExhS82heIP+Da7dUpIHIQsZDQHHFR5OlTa3khKT996pE9aiUAqy/qEVjHZGrtCwtsyJmSszxhgJSf",
-	"5lKzBGsqZcwW0fZPYJGdvrBKLcSAYc8waldgTS7t9OZYg/saVoFuD0WH4BWZGVNBOUyG2eighiaoPCtq",
-	"KnchcuOoNaFObVCMRShMZU6gllRRpa4Av0L0GoMsXARkHwExcJFo4sACmFlnw4+MJmOsvG24EUMwUKTU",
-	"3kQ2VuRxRF0kclrVi0qBo6dPzT77Pwopmmwy1Yu+sKM8fVoTSCI7VBCesslUaiZ0EVZiuy1yUgSL5kUg",
-	"yQ5HuOqLtQEkrF4KBgthNM84y/HcwL+l5zKIpakxhSLmUjBHbOxTks1SFuwWFi7nQyIYh38rEFguuNUi",
-	"PTpkemG/nrIp/CwFDNEX9mtkTG+g6rqdL3ztGMYKl+cCeTKvxPA8IrYvZoL/MWO7hgQNYYJ3znBZsaGO",
-	"C3vf/0zGLDOKZiohXNYXySzPiNERFKF4MC7XGzQRwjXi0fD+aJZVZAgi4+3JpVCQPktoX0A6pfLxrhg+",
-	"0kxjsvMKkzubl4spK2dafmrO5/OmufibszxjIpFQqMKVNSNC9kXpbRvEPrbHApEd8OzbiPT+UYu8f9e7",
-	"DCfoKKhopwCsxKZAVECqmAsqcxJ/vo1hi76TeuxScQBpW8QvoyAzB9UwSKCJwOD/8fLyPem02zh/w+Oo",
-	"WGLN3L7w8JKUG7k+4cIoIS1ymueuIUC8KgM2RjPk5eHR891yULEvVkQViWNNX9E2RSnFJ1yrbqnY7yp0",
-	"0DHcB1yR/VbLGLrOki7dtwhnpLovXGn8cj1Ge13oQPMKa/cURZWhpos36hQiorz1BXCEV7j4ejOZvA4v",
-	"GdxRqygqKOM8J53/OjrAezrjCROKFZkVjTdnl40iAtV4l2jZM5d1I4C4WsDobdQwSi6d8ka3cdBqtw5Q",
-	"4R6D9rkHccy9MLFwxGoMUQuJVJFTOxBosDNYeBMNfPCgmhiJuQvBfTpiRruh6J/fMfuNW9wXtvg0UUa5",
-	"gm2dc2WkKriPoGYdgkqjSksLqJ2ku/5qpWYw92PJZwdwCthBz2dnqVFPuNJuQbAZRQOTX+vNruKRvVeu",
-	"lvfGJ7GHw+1vlcYBnXZ7TS55TUGT4nB+LaNY6/JNy4nYB+V06pJDpl04ZMr50sa8LnpZcFjq0mefj+cd",
-	"cZS8yPf/SJc+21712YM1nw0ThfHbNkH56MVB52C/cfvb7R17v4ClXVs7GgEyQycXKmQNFYgO8ZjqPuOP",
-	"c8/VvYfn9zc/v1zYH9483PJN393gNmoctQ82v/WhWtXD2p9ASoXl+etvhkrVbDKh+cIyiN8bo/jTkQLc",
-	"sHmjYc5hKtGJUWasUi5cEVH+TmLgeHuSD4lvyzOvzcO7LXtDdD5jt0vsuH8vdlzJgcXcPWDckPZV1XV5",
-	"9XHy8uavk9eLv05eP/vwy98OP/zyt312+vYmmaTZxcFP4/Tjp/ZF5/Ui+eHTUYjTrvGC3nGXfFrditoT",
-	"xk4KK74aVRAFfskThClsd+AVfyxfn10O2y+3eKvU08W8tb8Fk1ULNcN7R9swZ02VkS/M2Xj+oUpUc741",
-	"HH8bVVWFvc8FI9yiwpCxugjN9/B3VUo+M9f0SMo0cn62bimTCawl16Ron5QrUfUFxCI1tEKaIBySGwUf",
-	"IH7HWHQPtDkMbdlYYVh9w4ECRtyYUztY9jg3egWzaqi1w4ZlLe0akhkwSol1n8zHqrVq+2K5vHLkaytj",
-	"LylXe3Z5eW5HcGxXHAQql4IbperxwmXi5tuaU676xzBnDKO7kdew3YA2eRL0pHK1E2NmBwKgToHCIw3l",
-	"fEmgHq4igvRblRaVlkhfmAlxM0oOEXPWrmqkJV5RHHH9FXwntbXclw90qXUMvVfEI2rtgXKWc6noZahJ",
-	"dQGsB6EEG1x2FXWg3Lj5A4S3IAzVF299zB8jbi6oDy5LEofxFbADdE6Ta5YCWIFNJCRJOI9cfcQMPptz",
-	"rRGDVA6mr4999cUOWMeauNpoFogEjmBKkpyqsetpMWBkNoU+PG4cmaXWY1TUX/SGKHh+L9/9fFrx+/pa",
-	"mUFnN/yqb73HFVbNdmWpl02dSzzKh5ohjiJ+/byVTVEObK4KBVtlaSkitF7ZWT+Do9oZhFYN/nflG/uD",
-	"TnKQHrKj4TN6F2OjCOqtr7j5xHH4n0KwsDHE0u58AVlXmCvlwzmlydjnTnt/p/XYckhs1AvgNmWECs1c",
-	"rAJcbSXPOLqv+6Liv/b+iCWnOOSM2tJucoogwm69p68vIK5QuL+LvmYgWY9J/LkPlN1vdPsVXuo3bmN8",
-	"DJwlO2EM13mSjRzZrRFOZL1sKhXztQKqL/ah2+SUuq6gsHqMqXKjzr0k9XV/66RXUIjkEazJipC5o81U",
-	"Kodyu9wP8tHtyKrtGMqnq21sRmdfNjaIum33IcyuXmM4/tuYiMvybisjsabK+H9HSxFO23u8UVCUqxre",
-	"3Uy0WuXeZ0ePaw1HLJmuArSJNY1s+gcqXlyTXGpQ8mzt0R34N5fChtf9+33B090uWWc+rrE7UbGcQ+dl",
-	"azT3xVKfkiXrzs65Rc5BrecuCMFQl8TijZeX58fWhsM+xwWcwlejgOxpPxp4yTEuXuxP+aZxpl5Rc9/w",
-	"b2Qt7SVD0iHs3adt7DAt/Ol2oOA+8vy+2kospPcmGxHP+1u1EcsV6b8w8wXdArxHZC3jPVBFiursu6K+",
-	"x4rWygEc7n7tlR3m7ja0Rwc0uZ5NV1qePZ0zOjHEl0gBqEWhSe+v51zb6seWjLHVN/Yt2Sn8/LidxqBk",
-	"KuqLmfAOIlcjB9Jord9nzEfj5pxqCNbn17uRNx4xevy3k1cfPrwhZ28v38W2YzjoVaV6H6A0ilGLXDBA",
-	"1Bi2HSyI0nI65SWMWkSwarP7a6mss7U/oZazi8/HzTnNHMpOjScxPKmwuiFU98Enbcnlij/LMnIatO/K",
-	"7RRRLVtbXghrK7oRh5mU+W6dGPiB6e/wSO9kgcpEM91UcNrlosoegTfgguaLZXBgvW5iaaS0p5Wi9i6I",
-	"/z1XU6m4rs1SiKnWNBmbq+MYBjHc8J/9hkdM2RK6mk9sml4rHfQb8VZ1qEsF8f87hZROQnZN5HTh+NSd",
-	"R0Q0BUknMi7YKt2iwPStFBAXLOU5SzRejLb1kLlIfXU0v1cYB9xxvWa+O+mdXn24ON+DiOSehK/5h+Nd",
-	"a95hSyIPCmCfaKJJnNvPXs1yHkeEkmHO1JgoLkYZa84Uw5odLCY7naNnxKa5D7g2Ygi7URj1ar9tHUaW",
-	"iSl5//OrU9Iz7wBY4ioZ0yxjYsTiEtwPZY3rQzBlub/4gw5OKN1gxBuW8yGHlHe84oG/bSJdTm9Y5q3E",
-	"eAkTCFsTE8QOkp0lTCUJIZW7EVGMZra4RF+cnPaanaNnzR9evbEV6Sm5ZrbASdgJyOhJ3tnlDjKhAsE8",
-	"MrdJOX0hzEUJQYMWeSuJSuQUHOBWK2MpbsF0Nsh4Qqa5hIuCK+gN58ETMKyqE2HQEQzJBxtKVUXZQbtT",
-	"4yNdSXIVsXMuUeatKehXvP/h4vxukiRq9JhurkLRrjpbSzR4bniLGkIpkU5Uodj7SLgt5FRdD6+K5CmJ",
-	"GuzfhunuI2L7wNujCOXKTI8bv0WNT01LWtBdwQaJK8LGA4hXSh3X3wq05pBejb1g3T2uCxrZxFCTGRQN",
-	"7Qvf595heuE8IjJzzaojYgFLVAQHQehIRtb3xJUTPBgEElIb/YQJYtZDFkyTHWpPGMF2GH0CLzhmhaHA",
-	"g5lxrOUElWLGVDt/fV9YEBq4kRYog1iGzY/jw3ablLvKRU6NsNtmWFFdu/gVFIThqi/YJ9eLwgteQ4B9",
-	"UVBgEdPCYpc7MRaBBhFu/qOoxhjvokygKZiAfeHk/sn7MxD7ZgC7SwXjJYCJ9F5CgDeluZxOma/Bj6Vz",
-	"ALF2Wa6wCYUTXAZXMM2gRCdPzf5jtUwj22x24pgWSTsuZgKbUInVHocdmSDwZwZRGixUtAjndEF2FDOC",
-	"PETcxOb3+IfTS1Ix2ePdEr2iPUxrDEZLE4Bfpggl7Yt4zz/o64WpsZxXworO34vmbI3MfQ0dCStCt2Lk",
-	"1Pjaw7QDJCRPYkZ99ZbMHzMGqqNDa2AJhEJaBVVZjvY7NbUMaitIAhcButTrG0vJCPGqOShbsfIBk+hh",
-	"8oNbslAabsqhw1n6ioylFowoKqxrksRI8lcpE5ylK2cLlVweNlvPZOzTNKMCz8xMFsZe/+WrcKgVs+i0",
-	"D1/cZRoYZIeqA1tNYZbzB366V5OsEh+HV69TGpcu39bWCRxwt9zlpMydOJJNOx7kI1v1YQnMWKv49LDr",
-	"qzE4tSShQNha8am+9OXUHSvM4k1abGQTgXY9lqIvkN+tGLT3Isqyu6pB7W3VoNe+E+z9dSdj6XU2v4t8",
-	"UbL3Hm4jljQ1lPGPpaoF1Vk3O5SNQuc9IR6PtME5XOqHba2Z1Q7jyGOrtui/XgCE+mJrH7J5UEjtQU4g",
-	"ORZLrmXwHIWphPH3p+enl6dkna8+9mWjS55nC9CGdZd8z5QstXhFd3PZKV2DXzLT1VIeo+e7hEiqcTST",
-	"S0hxEhJipHWaAx7zff3O+1uRd9nb0tkibHRBNTt3zf3vy0dVB3EpZ8sn6yxxToVH9jBgAknItYHxs3Db",
-	"LRTHRbLLjINqJrgvqAP5ySx1LznC7YvSqa0IdBNsxwqJq7bdHH4FfRuGk1xU3vcn5aktCJmVWUNpuiil",
-	"XFEI/9QkchW2RbDaVQUDS0FOsFHUVqWei6TLCq3CSayg1faXDSj/y8HIdwkoP4A77xuZ/VdwNfRsLLP1",
-	"Gpb2wnSlW+KdYOTHyzfn1tNpSPFVrwcM8RO9oT14lHDwuUaGPeVMK54yyO1zvd9BnTPi2FgNUV8E4tjG",
-	"YyGNLjYKtLnJULxUJX8p0Spn4B5lKaBIIvRVmo+3iNUe5QxgkUQOhyxXpA9aZUVF6DdWBBx8y5LNTKXZ",
-	"J7031pOsHGTYKqRQXGY1Xj0XTOhZ5af5XmY8Waxvb2IEBpj0wxxqA34jLrXlxUYo6NJCYSqiMZZQC+pc",
-	"p7r5p/bQU7OSlF8zox/ZDxa2dRg9Uw7RGc7UwQI0za6hSaihcgA1GBrvi8LdU7RoVQwCiFAeQoFb2Vcx",
-	"Jm/4d5uo7gRXspH2+ISO2N7TRwlv4e4RGLJKiTQZs6ahx1zWtNd5n/Mb4FcL7xjLWf6FglW2pMO9wlXf",
-	"nCnzuVqhohrzulwSnh6VYY/rAdziuxWsxGej3gIwS2UdffBSHHllzurgRcI/ajjANlOZAWawVQsq9rR+",
-	"bntm3kN32U5L8A0b6jL5gjtlew3hi1DhV6Wl+lv1AdSkitZeq+nJfz7wZEfWzAzTiaxynBZZJ696F68d",
-	"RknaUgKqL+r6bVXRSc7aDppuBTUGWuSCj8bagfALsBM+vty+F7KJbYOp2Jf9MHpRWCSnS9wQUHDBlxSW",
-	"4B4asITOEJF1R3U/vCR6vq7Kl1X7w85qNddtuTNao/O38f7kMPnH4IVq//2Pg5+uX/4yP8+PLsXz9+zZ",
-	"B7r/Q9p+zTs/ysPe7+WilAEM/2Vdlq9vWobpvL6FWJD2+yhGxdL+ruzbrlzBuu2vyljIJrgN43+nC/IL",
-	"i6aPY0lsfzfw+j5EDBnulTO92jURZhN64GJY+wcbO2SM5sjW6J1tkcui0AK06BoOWaIxIFQJ9vOReDfT",
-	"dy8M0Lt4bW3Z37ZxOxV2ToUG1/mvA8q1K4u84/krU+QWVPXaV5N/IA3f14b/4rR/ai+4JbfmIzBBswAc",
-	"b+aHDaDeJdUBKvziS3ZCEfi6EXPABdQWsje45SZwhRcghk2MVYejQdY6Ldb19ZgsgG//yW//1vy2HX79",
-	"AQy4nZMcXbcr4PdkJDVG27kmc6qcKhohXDBbkIxfs76IoQzUsm8+dl5p6ksqVlzrEJaCss3VmFVfhEGr",
-	"ZZ816rbwRKDWrvZOe43KuakfkWUfz0y8mzP530Pp+5PlK07xKnjIU34aOHzvyPYyWVP2SgTec1vrzbAd",
-	"y5lIoLQiFYuSz7xFzoA3R//k06bZi5wpxVKPvDHGpGtkE59AsKt5KhKZcjGKCXQLwpfJTvA2gPGmzHfX",
-	"iuCqnWITKhgO0cJFGUulcylGJD69pKP4OKyNCM0T47Nh860UrPmG6mQc2wprNpbdFwftQ79cG2aNS1zS",
-	"tWBaM5FmYn6xiFHb9s11wrXVyIzgg54d8CiZ0EVfQDEN7bxNg5kmVF0rTJ7FcmGUmHkkEvKqyJDNyXgm",
-	"UqyJ7gHSAbYMcIFwFVAs0+rqBlrLgCsym9oa9CuMc0MMXzRkcPL+LCCg6Z2dtXHNvmNZEh3BJubMRWNt",
-	"jkrlpP3+3hVW4+IZjlpr5mboNgCZ+aILrhix+f2Y2H7HvuZbq4RNcpX4zbP1TYTuHVhZwpLbyADeo6rE",
-	"y0OmkzGov30RD81l1qQigewYRZ4YJflJ3C1CCUDDE7qAuA0jXN8VBhQ1DKfWNmlETranKnPfUD1nRjww",
-	"YZMdIR0HJIfR4MfUZ7Tv3vWk/waCd+l0q9Lq7rfhQZ2KDohfKAMLRsV0EYE0wlbSZeKNAH+M7duOvWx6",
-	"IP9Az0kpSKfdbj3KkZkFFacVMgKs6xs5jTXRvrKM2uklNKP57hYRvwnT1Iamx77ze+3FCrVHwyYvrvgs",
-	"4p6g+gDNMrKT8RsmmFK7LRLbfiK2ZuS8aIjSFys6ohAh58deD3fhvYjE2BjFj7Qwl81wlmWAt84ZTUFN",
-	"gD4hRgiQs7132LswAiR0kEJmU/awGw0k57HUprXA0c+EgFq4eAeZZdhLKvblhlf0nSc7azvN9wWY2+6t",
-	"3WNrGLkC9pmSgX8bwN49+FKXePTjHqaq2Q+6pnJ9ccFoys22w4ftXnIXRYIGb/GKK9S2/H+IV9sW9LdN",
-	"WLqfG9DNNWw2h31aXFv7oNFNY5TL2ZQkcjLhmmC2Qbc4MJlj6xeu8LR39g92G76RTV2RmlYbvdi2/Uwx",
-	"rduaUqu3kZnYVhN248nr+pG29nfb/V7p5S40n9baEP+5ZTSSjFlyHQU1tAHk6vxIdgW1PL85JDkTGDFw",
-	"2bar6o5HBFpw4CXgW8WWqsn2RVBOljxKNVkANYb9ebeuJuuCoN96KVl7Qr9+XhG5qfTpKfdrO+yUWnjX",
-	"9eKxkPFSH/aicfb+86JjGna/vkOZpTuGgb9A8dZvAPZ5WcMrq4PA+O+AN/c+mwO6XW3uYvsFuGDmVNn0",
-	"JsjLjeAPYec1o2E6bjZXA3SshySop08/GnXt6VPMbBKj5lRmLp2UKL3ALP1XUqhZ9kQRD4b+Y8bMdbVr",
-	"iztj8qlvbg9NE6BcnKLzsGMb5snGc8q1629oc2Od4uXgnNYu7AtrGJoPw8WLn8Auc4xq193BfgG6D3mz",
-	"xnwHq2PsQDaYk5R94dPyUGjutsiJhXXnNiANddoh8a5otE5hgm4GuDrbYXrCofo/tYHvLuHDoiWe+xYX",
-	"ZMD0nJlDcsK0WLGtZ1dM0urPOMUVl7hhtk3pVhfwBRw92MvgvKq7aayWVRk1sNElQ/CxGustZ90U3YEk",
-	"HiZqVzbzDs7ZkZZZAvSi8hX42pGvjPWsvbtqOSEtNrYVcWFLo9uHCXvsRpszVtJGNojnF4F4hneN5AA5",
-	"HQ7yZW4O17expu/+nS+V2ztdKj18eYUCZakav/BFS9N8A9cLboUrbocddIzkg8YLXNdcLXdVecyGQ8cx",
-	"rPgS3kp7Fo8PEZf7Drqq1N8PORW6kPneJHRVcndKV5275qKiw2iK3kYvVtHfiPaabXJRKq5SahJExaJc",
-	"PsXqpUpOmNlpyJTGvAWuI2OA4lewZUdxVdjShL52KpQ69g2Oj8lAmokE/T3gOr5wqQ7YPgjWb65SmoEh",
-	"h318dqqtcqDx0cpmOZBKXaRTdCuJEjDF8n6Yqw9uvgIVBju76AtjM1tk7pz8B4mDPsUx3njY4SiDq2SH",
-	"kthJizho5cK1M8WVy86TOfjO8SLG5jOV5omlfj3mtRzz0hUdsroGP31RfqOmwQ+0q9rU4Ac69UB2P4XC",
-	"ZDUdi6zH3LYOgU82wdZxU5JD83mWYT8tzEJDigl7abli0Ptmg/c7L8w1l9PEMM5xkYYDT+3EliEdK+Ix",
-	"H7bbfRHbLB9o8XBlHne63neVVLanT7vW81xSyAh6F0i75BEzj4AVmHHBigatfVFp+msmz6EecJ0GBjaa",
-	"URcyuwHG8KNcM9urBh1XfYF584YSI5tDj790CzeK5/gFpuAXIsOWCwZbcA6D9wWWfMkWka/JOafXrnoT",
-	"mKEKdUCunQqYcpVIIaBATcbojY0gw/rB28yd3u2XbmeAa4LRXTIVTEwOoTUa+WMmNYW+TFSkTTkcen7A",
-	"zLqpuTTlTIVNpkoxNYxcexD8KJdzWwoAZpfxG2+xO3/WE2UrL3vV1HoccgblpyCvsZL8iI2kUt/7C3q2",
-	"t4BgzWdcjx6Lt293Du3+qbCsKPXjOnZwnkMrNIvUsyUF9wTfsEruvcqKYvtXOplSPhIl9WiNIlNq6L5/",
-	"FJW1xO6zNtzG3BnrfsjSe/iUIbd3RiSUHpT4lwZWOG0+r37zoH0H3cju0p1aadxVQ3Udqh5DwSyawjee",
-	"DfeTDj1kzRf0+aB5mLaT5svhEWt2BgfJYXrEng2ft5e7qHc7behn7rVJP7t768HrlN694JSABYKZ7Jcn",
-	"cle11h8dtPKvdZjgykDBgStksChpI19X092m7Cr6f76Fqqv/Cr8PVOEDuW81uC3cPHv2SvsiCvWpvxuZ",
-	"rZ2PGervXBEv52awt6qNWaLjggoyKFpzdCE3dyauhZyLyOnbkddPQ6eT7b+GRhkOjXoPcr+Q4Nk1H44x",
-	"s8tlDNjCaPX54vDyQ64D8K3eUf5szc12fl9KEIOn4DHEqRdX7sDuscRVAss+kH6DcsnM663Ur5Ds/n+S",
-	"Sj/wGyeOwLLbTiYJNv8iEqnHdCCRniinxq+wK63F7+wysNO59kJnTtWurUGAYoanNUYtVBlwZpvR9F2p",
-	"ZqpL/vGEQrB2wGwXYhB6Vm/1BgbUaIWPjJi2xRdKn6sXXoLNv7boipZU0u0ZXbD5l5Rk67Sy/a+pPNpz",
-	"btx1a1ZLQBjvTwH4DQnA00/QtNq2214h/mz31daCImCwNvL2ymM9I4cdsk2SAKSUAlycxIBWjbsI8wIX",
-	"oMPWRVXMZ4QoTgxtgCPKyJElQNVGWOeKCNG7KRMn78/uhvNwW3BHzKT9FkllMpswof9ETN4RMfkntPBP",
-	"aOG3AS28NNTl+DgCHDeIKPiPMlp7ThUA3jQCDkvhpwB0BOraRpwhkrUDGUKJVPMVC23rAj0vYQgRRYZN",
-	"MLgNKmDlaA2VQVjaIkftAyj75m6IIFqDmLSCa8kOFJhG7VAwljqjtC+MqicFYtOU5hn2vScTRgV0Fdgt",
-	"lfrOWSJvoFH4wkGYfRTeDOEax3sUJGiWKwT5BezfQ9WuQO0xw91B6YHHl+X+Rztz771vPXr1wQLkCJC3",
-	"GvKqZqp8ByUCTmZ67NJU7Buf6/1rEQEt0AcUbbk0NWWJdYwAHsIGuFFpWIYrfBcUJlAYPauvmBiMBUWi",
-	"6ovUztkgSJ5zsTg1oVlGfuq9ewspCobsAW+X0CzDHDKMMk4lh0AqvWYOeWuHeqKqhYF3FJY3DYof2/IM",
-	"u5jAQktFF46DDqpBtYei2ANiWoFzysVLKnUkEA+kCvR/X1jEf4u8Gw4ttjG2JanBZ+RToeLIQQrDSvRU",
-	"FfUN8UIh3OaQ2A0vko2Wd/2drbxodjYioxnNU+arQse/NKFrQvNntogJ3jbHRA6HHtp48v2bs7dXP5/+",
-	"3aEVw3OG5gg1EBdAhSIeqAznxgMPpHAwGtD97W+3/y8AAP//",
+	"7L3rchs5sj/4KgjuRJjyKdIUJflCxYkNtVtuq1u+jCSPe6bZRwVVgSRGRYBdAEVxvIrYp9kH2yf5BzIB",
+	"FKpYvEmy23NiYj5MW6xC4ZKZyMsvM780EjmeSMGEVo3el8aE5nTMNMvhX0dJIqdCn/z4keqR+UPKVJLz",
+	"ieZSNHqNixEjFB95oghP242owc0PE/N41BB0zBq9hn3kkqeNqJGzP6Y8Z2mjp/MpixoqGbExNWP/JWeD",
+	"Rq/xfz0rZvQMf1XP/EQad3dR4/X52ZsLec1E/ZQUU4pL8USROFH54FKbR2MyyOWYxD8dX5BnKVWjK0nz",
+	"9Jl9NvZTHzGasryY/K8t87UWfm7V9Mf09pSJodmn3e7LqKHnE/O+0jkXQ5z2NFcyX5zz5xHLGdEjRiZ0",
+	"yIjSNNeqB3+IBbvVlwm8GBM5KJ66YgOZs4hQRbgmCR2zNvkw5ppw3RcDmcOTA54rDc+3CX5dEZozIif0",
+	"jykjVKTkimVSDImW8ELGlSZ6RDUZ0xTmND4ktC/GNBvIfMxSIgWLiMzN/+OOUiH1iOXwakSGTCuy3+mQ",
+	"mIsbmvHUTb5NPtIhF0PCFbma94X72hNFlMw1uWbziAipydWcyMFAMd0jVBCu2RgnxG650oqkU7OfMNnZ",
+	"SGawG1wM+4IrGI+lhN3SRGdzIkXCIsJumCCzEc8YgYniDtA0NYvJSc7G8oal7b5wFPDHlOXzggBw/o0l",
+	"R32w240aYy780dcd/Ckfc11Pq2OpNCxSwY7C0Y5klirSTNmATjNNdjudiJgTMY/udjqdnUMip9pQQ07F",
+	"kNXseWY+WNB0ZUXwa2lB9lONnvlWw5w01Y1egwu9121EZr18PB3Dzx1Yrv2nXywXmg1ZjquVyfV7+FLd",
+	"gjOZXD9RxEyFzLgecQFnmdAsY/kT5eTJElEC/3dfIeInZmb5YcJyqmW+QpZ85noEk5P2WSdZSCLlNWeE",
+	"C6UZTc1JxL+2jtIxF61f2DxG3vViqC/WyyFqXvbSiDTdCs1IYiegzjXyaXN5dGe2UU2kUCyU9cfAZuYP",
+	"iRSaCaBbOplkPKFmX55NcnmVsfF//VNJ2LPN9v4jvoXfLW/zkXCHDgSB3A70YVmeZjmj6Zw0Y3eT4A/x",
+	"TrtxF7mJv5f6jZyK9FtO/b30Ux9RhTPnaTBRIfXlwMwq3gGpaegCjpocfTwxolAOBuZx86fLlCt6lbHU",
+	"rcv88Uf7t2+5qou6SV6xhE4Vs5Sd37AcliwkiY9+fHfy/vKX47/HK5fySdCpHsmc/+vbLucdV8pcGTIn",
+	"s9zcdSVeJc14GkzMTvgHmn6kQ7bFNNktHU8y+0aKMjG8ABtmWpryzG4w/tXsrrn0jOzXI3uFkREVcDtN",
+	"9SFqA4QOKRfAHkbyU/t224pCpkC56jU6u2//8evezy//2v28f/z87OVF5+/dT/snzz+8NKJBUz1Vjd6+",
+	"keGaazPZxglOkvhJWjExzUVPJloqLXPWs4vtVZZ0Fz0OscVOweGKBJpGbpUTZbSTUM0gzap2gdwV470H",
+	"uoDZVaM/4MWEQnfXDGTusGAAfGWnTd5LcxkNSTIylyooBEgIZ7jDj0IL5va7tJeYJwdzL4HAM6vXyYj8",
+	"z29HrX/Q1r86rVft1u9fdqPd7su7v4C6ZnQXs7S2WW+7/YgUkLlZbEoExVoeiw7sShbJIGf0WhFKUplM",
+	"x0wYJS+RQumcchFSg59SHPWF/6vWWRwVypH9yvIzfyPzK56mqBJ8s1uQJLlUqqW49hsBRE3JuEaAFZe+",
+	"kWADN+NgUX1RXtVPXL+dXn0S9IbyzAjnb7k6/DhJ5DRLUcs3i6TJCA+YCjVjRtsBBYAKwvJc5qQZD7ke",
+	"Ta8up8WsrYA+ZVSx91K/nua5XcC9mTMzY8FVndjRKrIaHnCiGsU0arH2eXzg0BhiYzonI3pjdJeJ0d/u",
+	"y6CvCgaFpcKni+mtZNDF9TwWg1Y2gtXuQ49MxbWQMxG5TYhIzuCnFCkaRXlf2Leb8cKMlzOnEZZgTx3f",
+	"JoylW6kSNUdvBAZcAZfMjVc6fK4KDQ/Mst1Oh9BE8xtcvIoI1+baHnP9GGdthDAMRoL5rD7tmiU81nmX",
+	"l24Wak1BIqbjK5YbyyfcDHOUi9OxLPuRzjNJ0wspT2k+ZN9ao3WXy5VM54aEMzMJo5FTESq1NEnYRJuV",
+	"THC+l1rKS3jYruOMagYUeB/aA8sqp5rhHuEQNzSbhlRZ+n0ZORq93EzYnIpbm3nR0iI5YzqfEzrQDM0O",
+	"zcfGYsW/t47M3xcI9h9vD/5++uLFRWs3JNBuQKBn/gvrKbO0DHMoZifHVMwvZ5Q7F2N17QvPhOuXkpjf",
+	"iPnNiAY7eUWaV4buzJ9oAoazAm1pZtQppnZ6hf+k+5JM8JhhF81Tu53uvtkZmmUbbRsIMaeLm6lcKpZI",
+	"karl+9ldtp9Ll7Rucxf2Ccj+UbleGZE+ljkr9rnCLU+U2cyWe6Egv75oxmdHF8eXpyfvTi4uzz6exztm",
+	"f+VMmd2LyABcb3ZUt5fWFMlZyoTmNFMR+oYyzoTuC5qmOVMKpwQziV+fnhy/v7isfMp+iTTjkATjQ8Ju",
+	"WD533+0LmLUyt9M/WaLRuWmMDbnTJkfVEyHNODzrmEhhNBVLb3Cv9QUQ3A4yppn6lbH9jZRcoFguyCDj",
+	"w5GOQno0+/bu6NfLz0cnF8dn55cfj88uj16//vDp/UW8Y76BZEpKTxnrxwgGp0RRDa5P2Na+iKuUEtde",
+	"rZH1LAFTBsS+6BY7xw0wtpQZ0XqiSW7e4WLYXumfW/AXGhI8R7fXn+UgeC+Jd8Q5rx3wONzCoMEAx1NF",
+	"FB8KtMzr/QbnfChOxBvKswcqJuZDXFwOcKTqHWB+bXFBMi6uwQ1TmeZUGTJAt1mbnAcuBKrJMzPrZ6hZ",
+	"P4L9eG7n4qe6UmyV1/VYEsvtR0KFNS4GXHBlrItmXPpkvGOds9rIKmNoonEVeaW1L7zWGm6j2Vqv/l/l",
+	"cqaM+DuEwaaK5SRlScaBOARBc+fQvIP/2Rc5G8BwINBkyhaYsOzqoZrE4UHFVv1FAjOGjxQDPpzmj0Nn",
+	"oHoXIwb0Zi03t8NW9y+eNcuFPbH6U1NI8tPJxdtPP1xa4Xzy4859yWx/kczKX9+Q3CrLewyyW9yXNV7S",
+	"6qbERtbXzi/esYcN9v3jGTsQf9jY2qFo62RGuYc3S6YOOWM38pphGJDn6jGMH1jultZP7Zoe3fyhy4yf",
+	"YHdIM66bjL0YYG33CFEsO0UfWFh5gEIGMwyiKzx9BI7E4zL86CaywUkV8/4ah7R8vf50qhEZUQrh9MXj",
+	"xXCQh++p1Cyee6hthId+zkRKqNWdceFUkSP7LIzeIz8wmrOc9Kedzl4CD8F/svuSwW5BBp/K81pJA6U1",
+	"PAYBvHO3d8lfbK9ycoWrxk1Z1NdKKu/nz59bZtOM5ZFQXRO9PspmdK5IjHsJ0fUFvbaIruLR38PXGjoK",
+	"Uq6u64zkwB9a9VWmVNMrqhhJJbNREPBokFnONfxlRppmXDKYZpmxfWjakiIDBcfoSFwMdw7Ni6CcGG3S",
+	"WQnkorjVcpYYI0eRq7kRjSwbHKIFYE3nVV6GjWjsoLMXXP4sv+EJI+V1ryM1/yhYxqOpTuVMbLmddrlG",
+	"vxlNNZhwZhTnJ1Ajmets/j0s8dF06foVW4NIbUJgRrMpuexR5waq42oF4Xn56j8y4BkzRGgU6ElGkxJo",
+	"h0xFag3tfCqEmSrOvlCuA/o1pKoLR2C7L4LlKm14ezoBh9AicZPZiIliEc5JaJcMKvuhmWLBAHHAAfGf",
+	"bWB/Emo6mchcs/QdSzm9gIf+XP+roZw4/Kr5Gobj/WQvx2a2l2ZNoEd5Gg8RKwBbzOWE5Zqj2AwAhxvj",
+	"CqPGbUvmqTmP3buogV5tCCjCkIuYKAeC6iyAoIKh9u+iRpIzatZC9brZXPAxU5qOJ+EQe3dRw4bBMjnk",
+	"SzCP1hyBJxxOEMzS2UiqwEDGuaAOY9WeJlX2DZ73RUaVdo9bDWmaZeCvowVQx6IDczkdjsoKUdtbvPZZ",
+	"xNtdszlyIP76RBklmuU8wVnyNCKCGUZEJuU5hKJ7blYAB+KK2IBgCxUZnqIWE2P0v/Y3+8+CJOwryNEO",
+	"VVCogKlVAeGLaNkA83qFrGEEcUJ1I2qYncHbHbmwrAQEZ3hw5/BaG5Hje4zC+9e7CNZyLP9bGVFrY/YB",
+	"mVXIt0I/v/uJyqt/skQHGKqTH0u6p/nO5d71H69uXtx2x/uTfzWixoRqzXJDdv9jfv0NYQq/f9nt3v2l",
+	"sYAy8yOfcrWcUeG/AQS54QaZge2XaJ7TeZV7A9TsuhHfs1v92oFf1u64WrV7DvRY7F/CyzsW4DouAdjx",
+	"fH/ZrsGnA+gJTVNu+J1mH4MtHNBMsaiyq2OmqblA1y39nXvuLmrImWBr9+oDPGT2XmfOD75Wpl2c2vvM",
+	"vBh60Ne9+Zly7V+tHEc4gfoTsfunANZalZgxqmAx0SzLFGI8pzqRY9YmsfXop3GPzOUUYp8+1n1IbKya",
+	"pwAxGTCRcDG00M6IxOg7VJdUx6BKxDkTbHYJOsHlWMUgDBXTbRKPWGa+oeSYScEIyxTrC6NUHZLYfJTl",
+	"8JXymE2N2LEi3P5EESbSHfc1nc/LX+sL8zmQYWUyKYa9171kZFpp+etGeYMPO6Rq6YLz6103yFt4sHxf",
+	"m0vWncpaDLB5rvx6F2grPKV1g5yZp0F5e6fCkZ7DSOEJrB9J5/OakV7cFWbClwYTRtEwQshygNElszSg",
+	"/MUrZ7fKMna4KDz3WtYxNzm6mbeUO+gBuWbzZWkZNmQYAEbbiC73QOVOd389nL4kl/0369byGu5EK57v",
+	"J0y3vbYhzA2Opg1eRK+gg6SH64K3ly8JXvx6CyrPa8kc0q+pfz9IW7JHsC5hCbNjQidRm5yP5ExA+LTd",
+	"WMFd+/6Y168RNrO8wr1NFDo/vltOHTn86AKX75geSbxUa7iyfit8XsMNZzPwZArSDOHcENbRO8FWXEmZ",
+	"MSrqDZTFryxGSYowx+pRd5ef4jkETYaEC2MtTKgCJ0VgnaDDDz2zEBFvUvDdrVnIgtJnV+UmEtm9XHkO",
+	"Npb96ExhdpneUE3zy2me1WwKHbOWzLmx/z6dnYY24BNF8M2VJG3u8yJNpc4rIVJCVRV8Ck72InweIkW0",
+	"9byAigPumJUTMLfnA3WSF4WtbBZu97qOJOsM0NmIJ6OSacyVN1zN1EMnwPP9xirD3wihTc11Z38Xgf2V",
+	"+2Q4Ywzcvjj2Wzlz0VjMVLKABS7a5MjyhftpRBVAbccTPScxTMXqrAWdxX0Bfylvakw6h+ALjJ2MAlGB",
+	"uYmQggd/f6Ks6WzVlwo7rdJeXoERN9tMsTxRasrSBb3y5cNk9H5VGuBxLhBYVBbegdQO2LXEWmtVsJKm",
+	"vMiIOueQ3xgiGBHZ5ASf2Q/nNuQ6IhSw5Q6Fqywwl1uUXM4w5bQdujn2uzX07hMBX3U6L3Zfveoe7L/Y",
+	"77x6tbs6KTBqvGU0wwzislBc1HHl9Rq11ijGMrfJOavO9BwfO9dUL+gHNyx3UnqFomr3i9inI8LawzaJ",
+	"O+1uuxMfkriZshuW7cToHSNXUw6mItXOv0n7wo7RJufGYrua25NybmcuEkZgQNKkV4C4g1QVMHMAj7ZT",
+	"9T/B06sExN5S1d/tXB3RecuqJj9ZWgSwM4PRn2/+Brm4yOwgQwcyy+QMXX3xM/AqxIXzHM08ABYawUJi",
+	"fKBNXkuhKRcQwVUsydmC103L68uXgz26m7xKu+zF1bOZzK9Z3npR5z4JJcLX0E5XqJfL1MnDEBNyzdjE",
+	"aFsZxBfI+dujVvfguZHIo/bqk32QSFvtR9xI33T288LaTwCzOTAyRQpGhjkVkKJMgWDa5BfGJoQb3YyA",
+	"sY1hnCJxAuJNuFnZ3KWjI72U5FLj+WA36dJ91npJX1y19tNO0no1OGCt7tVesp8esOeDF53wrp5OeVpH",
+	"I5hIUOeV9E7/jVySZpxzZLBv7pXEmdae09IkbEyC674kGdOa5SoiKR9yrSISt+3934ojAOBMMMkDU9P8",
+	"r+127HQlcC9NqB4RxYZjswIAqIIC2kTYLl4xSPeKJEbnhrICLoUdlQY92oHwMoymWQ7ae1yfBxd7vLCG",
+	"2IaeyaqwGM9bCuOpFf9C92XVvRB4Z5v/d6/4YOv38sc70W73xd3/0++3Vz/zHJ4pPebm/vxu5y/LKPHc",
+	"X4QVT+UgZyy22RUJzfM5MkiMWW7EezKt+++G+3IWj+rte/5Y3r6Dx/D2be3hrtgIm3gXPAdVuNjt8XrX",
+	"nn2uIr8XVR7w5UUNc9IrdZ9urZMoKq53P7U6ifAu2LNq6qEa0ywjAIsggDFIHXjK5XwBE4N81hJVGCPl",
+	"bfEGe41ERE2NUFBG78kg2G1MT0Ttt8mRL2HR3TeWYU4TI39I85PgiUwRFksmkgMmnyry8/mH9+QcttNh",
+	"9UnsuTneiYiSPrFjn/zCfzAT+nTxpvXykGRSGOUY1qTIkGmy3+kESaEuCxRWZu1UC3qpSpPdTtv870Xv",
+	"Zedlp85hucDRgfhe2O2PVEHJFmNKu7xnLWGGIGzZravYcoT6oMRNhsCs+aFHqE2JAF2zL/hQyJzBoIox",
+	"Van8AvKiuiQ2/zk/+afkVz+9+ifde8dPX/88gn//eq2T7t/m6Tj75z/Of35VJ65c5Yylno77ehG8O+oB",
+	"ToTdhzsRFthsG9Ptg4ujVe1yUHwxqCxzMsllwpRidolqBFV5hEMuNikZGaI2z0eEkolM8d1JNgXuyqlI",
+	"5Zio6WDAb3csMss8UEI+2r+Bku0MdPgLCuAeyVkLYwqQL5wzPc1F8Ji1XD67sgPCDhWkvXBFqFPr5QC0",
+	"WSMkDFNBPN+M2nI5WW3yMedC06uMkaPz1ycn/iZXE5owVaXSQMXf+BL/rd+/7e62+v3bF8deZagjYwdX",
+	"WRSHgpy9eU1e7R+8IBYJ4xPPbYIyUbiIMU1GXLBWzmgKf4iNDKu5fRFotmjJ14+C2c+QJRC4TyqSCwrC",
+	"LFYVCJLeg3/58g6lsgeNqIoqrUuFrs+RLZdiCf4QIpPLmNhG1Ah/RB8WPE/RaIRgeSXpEuZYBwgy9105",
+	"T7ImdbCMpuPCUAk1G7Ms76Gad7OYgI62hS0QENXAsWsh6b+v8bw60OGX1TGHEGT4ZTnIyhrjNFPS3dHx",
+	"ry0bL2qdpDFxpX8IgtLWOmYLrWUBCbXcCQrmKuIbv6xSa9wYi4rJp7MTI/hcxS/HjubxQxLXwyIR8GO4",
+	"x0J91lwYVWgB0hbOO1CugIVLJ1An/88YTeeb+LkgqWiRLJa4buo/Bdx6vyjgtvHyBcvTvb9yZg59Uf72",
+	"o6EGHhj0rzsULFNwz8i6n0/VVqrfpABEUFcTUHhfSWSYeMyzjFvMC/oIAcpNr7AikB7xPHUG9cXFqdWO",
+	"cQCaYX0qDhqCBWpb/3Ch4zObwuwv4G6nU60Hh27g5dhHt7BvRJX3hiItI+doLbTILq+etB+oeu4/Jqbm",
+	"u4DEHCzhM8Fmj89mJe18YQX1hxngb5YwIYCubVomV2Qmcz2CepLL2bLERbv3Y6LCy1BxtIokhygOuNWZ",
+	"yzSH8k1coeM1LLlCZG7Tg5XH8Dv/iasRpEjTyglFUok5lmh1cb3TJqHJykXKbmPEputkRFypUbBb8aWK",
+	"Gr/74p6RpNqNKUV16k4M8LylHIIyWn9ROTfbWbfTn0dzj/AH/D1k8EYYzkjZMKdpCcVQr9pAiGcZbY3Q",
+	"34IFXRNjc4Xj+l1LqWYtI73XBQdU/bbEbtS451cE1QLIQWePlHI1yFRonhWpDi4XIrRE5DWkyeCQ2zNx",
+	"ffwpkM4L88cSSBkYfIbpLL9FZMyogixkm9vhQ3djKaSWgickgfhDSJDPV9Y43Xu+rsZp1CiE98JUjem4",
+	"t7f3KiKfLl5HoXggk5wlwNTlgEa3033e6nRbu92Lzm6v0+l1Ov/Y7PBdXmkVtl2NlZVByObXtbBtHFcM",
+	"ZJ1WXuRYtsl75orQ2Ljdou378PyHjCp9aZjPDlJTmYoqTWiQv+ehKM4ZwpVzrrgjWjghBQkPfQEZD8Dl",
+	"KF/Nl9vkI8sVFhh2PkeoskHJmIupZlDGAzcF5F/t+W2cMbAfeKnrVnvFMjLkNwwqBcAOu6IV5hPtbT7V",
+	"fVhQcdGAKuKIdakJpbOsFQSY9V4XmcNM641DcwURVyNztXNWy6dTH0o7sgeB4X8YI7Jecmt1a5vSrnSb",
+	"nNbE2yISX/qgW1ksXBm6FMMWOsHumUcAk78XmHeJ//aogrKLSCwTffn//7//XxXL2z14vh2Ud7mpFGYC",
+	"1EKesIR5EV+HKnwOt+/kgJww4evwNDvkv90daOvl7JT2f2/lJfG8s1pPMVcxS6Y513MIYNgSy+mYi1+W",
+	"4aOd+/uJwmLoeglmmigGaZlO9qJ6w8CtTsv4g+VFo30B3IJq6ISbf3sIeOHeX4McfaKKqjmKAcgl/vjh",
+	"vK6+NcLbYsMe7NaqmAMjcoscsms275G3Wk8+iGwekXOzjSwi53TMzrlm/43wp4jsHljBqyJyzSYa46Kw",
+	"ByOqjJqAoxYqARvLfE6a1AGewOBFDRfUyRZMqFSlCfLc4ALhmgjG0r4A3Fs5egGFWcFl7hCYRY6pOwIs",
+	"GV4cweXlW6l0y7uvLhFbWnMamG9+NK3rwFBlxx6J6zP/QyYF8QgiBn4rvjnSetIo6jG9xinXEkBNwSR3",
+	"9GHZmmcJzbIrmlzHkKFXpQpHDzUH3hf+xE/pbZscedyiuUAUeUFSOkdwARyjkhJCE5h8e358fn7y4f3l",
+	"yY+nx5cXJ++OP3y6iPuiqKnfJaMdH32YKnYY4ocRnuNueSi1ZQcsV+QKB+zsIMfKLDXChgmARmECISkl",
+	"GkOsrh77swW52N1YJBgje3it4nYKUoCwjCXmL7B3KTfS+Gpq5IcvoWd4yOIn2n3RF0feuqTk6VMwK58+",
+	"7VnUzlxOc2WtBrOgi4tTkk+FQoBHpVocKOMRmYqMKXi1LxANxLXbq2PAxyF+KKE5ohTJ06fW1Ec6f/rU",
+	"4+zUUjhkX9TjIQ/JxBq0FmaUMyWnecIg32uSS80SrAyYMdsNwz+BpeL6wlpRgMiAPcMYeoH8urDTm2Ez",
+	"jWtYBfrZFB2AG25qbFPlEFJmo4NK0KBjL2mO0INQoaPWhDo9VTEW4b0ncwIVEYtaq0XaA2BJMKrHRUD2",
+	"ERADF4kmDrqD+eEWDMBoMsIWGoYbMeYHpbat6mODkx7V17MSuaqIlyKVT5+affZ/FFK0AJDcF3aUp09r",
+	"IpekSQXhKRtPpGZCF3FMttMmR0V0clZELu1whKu+WBmxxBrcDLHRNM84y/HcwKGqZzII3qoRhW4kUjBH",
+	"bOw2yaYpC3YLO5DwARGMw78VCCwXTW2Tczpgem6/nrIJ/CwFDNEX9mtkRG8g6cHOF752CGOFy3ORY5lX",
+	"gsY+fN4XU8H/mLIdQ4KGMMEdbLis2FDHhec//kJGLDOWTSohPtsXyTTPiFFKFaF4MK5iCai+hGtEh+Ll",
+	"0irbZADpQOWBS6GgCAShfQFFAZQPsMbwkVYak+ZrLFHQuphPWLlewG1rNpu1jI7WmuYZE4mEckuuOCcR",
+	"si9Kb1tIyaE9FgglQijJ4kN2D9oEbqhggo6Cir5IwEpG3/DYeZi8ud6+3MWwRT9IPXIJpYDtLwLmUZBf",
+	"ino/pIFG4GF6e3HxkXQ7HQuHEIygJYMKRl94sFfKjVwfc2F0sDY5znPX2SdeVschRrv31f7Bi51yFLsv",
+	"loSxiWNNX5c9RSnFx1yrXqlk/TKs3iHcB1yR3XZ773mn41w3pfsWwcVU94XrcVOuKmyvi1IrlqACXdEa",
+	"ACqTeS+CQnyiN/cBHPQaF1/vlyFvwksGd9Tq9AqaEcxI938O9vCeznjChGJFTl3j3clFowh5Nj4kWp6b",
+	"y7oRAM4tfPsuahh7hE54o9fYa3fae2jhjcBQsOpymB4/ZDWeDwtQVpFTOxD207yae58ABH1ANTEScwfQ",
+	"JHTIjHZDMSDUNPuNW9wXtoUCUUa5gm2dcWWkKvgrofIqQryjSm8qTBXr+auVQtsb+2PJSQzgJthBz2cn",
+	"qVFPuNJuQbAZRSey3+rt/OKRZ69dR4q1T2IzprvfK+1vup3OioooNWW5isP5rYwpr6uaUC4nslcuClLy",
+	"AHYKD2C56oeYZlnRlIrDUhc++2I064qD5GW++0e68NnOss/urfhsWO4Cv23LbBy83Ovu7Tbufr/bsokb",
+	"uHZqOyAgXG3g5EKFrKGO3j4eU91n/HE+c91b4Pnd9c8vtqeBN/c3fNP36LmLGgedvfVvfarWprKuAiCl",
+	"wknw2+/mjMvG+G+/G8pV0/GY5nPLNH6/jDFAh8rnRTfM2UwketLKzFbKjC5gDT9IRC9szgYhQW5IB7VZ",
+	"2Xdld5DOp+xugUV378WiS7mymLtP6TDkfln1n19+Hr+6+ev4zfyv4zfPP/36t/1Pv/5tlx2/v0nGaXa2",
+	"9/Mo/XzbOeu+mSc/3R6EmRQ1rvgtd8knWS+pqmRsp7CWuVEP8RIouSMxoXkL/vHH8u1ZaL/zaoO3St3K",
+	"zFu7GzBetQUBvHewCcPW1M96fG4vcTaef6gm1ZxvDcffRVX14dmXghHuUInIWF2Y8Ef4uyqlwJqreyhl",
+	"Gjk3aa+UawgWlOtAuEvKNRb7AgLiGvocjhGwzI3SDzhTTCFFDQ/jqzZgHdaVcsiUITcmVhML+udG12BW",
+	"NbW22aCsuV1DuhGGyrGioflYtQp7Xyw2Doh81wBsFOmqqi8uz+0Iju3KXkFNbnCtVF1kuEzcfFtN0dW1",
+	"GuSMIcQg8lq3G9CmcIPuVK7jZUzvQADUKVV4pIWc306rWmySWKM37S8jpPR7lTiVhoF/wrWNG1Ryvhga",
+	"cnWWLVOIgnTqr/atDrPczBf0tlWC4plPg6s1PcqlNKauaDpxGcYQHcTAvEexb293QB4I9sqE6cRwnynM",
+	"ILPeO5+sD5Ua11gWp7Yi2ndpXWzexnSpDh2Yzd+lvvznsx5qzCIg3tDX8CfwWRHU3oDRSuXYQ+uoB4hv",
+	"iEdbhJKr9QiNcMwfACMBWIa+eO+BYwjbcMgwCEOQOAzSY22HnCbXUEjCxdGk97LXwy7gsznXGoGsZUTW",
+	"agBFXzTB46WJq9pr0awQ3KEkySHAh93WrhiZTqBDpBtHZqn1AheVwb1zCaI5Fx9+Oa7EcnwV96DtMn7V",
+	"98XmCvu5uIYpi0LmAo/yoa4FRxG/fdnIT1BGxyzDE1ljZwFWsNpYWT2Dg9oZhJ4K/O/KN3avusleus8O",
+	"Bs/pNg6EAhmyuhb8E3eT/kcB2VwKake7jy3/ChdE+cCOaTIqSjW5uIaNzHAoJ6DnwIHKCBqauZgkuNRL",
+	"ETAMU/VFJU7l/Y4LwS+o1GALEcsJQmJ69R79voD4YRHmKrrwgrQ9JPGXPlB7v9HrV/ir37iL8TFwijZD",
+	"cJCLGBnZslMjsMhqeVVqPWGFVl/sQnv4CXVt/GH1CHPhxkR7Req7VNRJtKDU3CN4iCqCZ0s/SKng3d1i",
+	"9/JH9w1V/UGhzLrcxA/kfEaNNeJv030Ia5qscAb927h9FmXgRo6fmp44/xu9P3DaPrKFgqJcg3t714/V",
+	"NJ99cfS40hmEDX5UAGO07g6bV4jKGNcklxoUP1spvwn/5lJYGI1/vy94utMjq1xCK3xJqGzORixnzhHW",
+	"Fwtd9RY8NnbObQKGnxkfg40M9UssNX5xcXpo/TIWieYxVb4GFFicfjSIhiH+pdif8k3j3DdF7UPDv5H1",
+	"ni04h1zqlvu0xQikRdzMDhTcR57fl3t+nPT+Nn4fpJnv1e9T7sH0JyhdQc8s7z1dydAPVL2iOluyqNbl",
+	"4aET87S3EAL89vI2E5uAxO9C2/eKJtfTyVIr91znjI4NUSdSAMxeaHL+11OubQ8Qyx6zkcxc975mESfE",
+	"7TTGK1NRX0yFdyY7fxQUxbA+4hEfjlozqgHsk1/vRN5QRfTJ345ef/r0jpy8v/gQE0j1Qn2tVL0LlFEx",
+	"bJMzBog8Iw6u5kRpOZnwEhw5Iti7xP211NzE2rrQ0cThe+LWjGYOFq5G4xieVFjjG6Cr+KRtPFLxfVsB",
+	"kQZNbHM7RVT3VhYLxArjbsRBJmW+UydefmL6BzzSraxdmWimWwpOu+zy8mDrKy4MuyzCxWt1HksjpT2t",
+	"tHZyIKAfuZpIxXUtqjmmWtNkZK6kQxjEcMN/9xsecWkbSWg+tnnl7fSq34g36sZSagv1bx6SLkm0o5Bd",
+	"EzmZOz515xERTUHSiYwLtkxnKQDDSwXEGUt5zhKNF65twGkuaF/P1e8VOpqbruPiD0fnx5efzk6fAaLh",
+	"mYSv+YfjHWs2YmNODypitzTRJM7tZy+nOY8jQskgZ2pEFBfDjLWmimEFLhaTZvfgObF1Wa64NmIIe7IZ",
+	"tW2348DqOxYt/vGX18fk3LwDYKvLZESzjIkhi0twYZQ1rhvXhOVeoQj6mKJ0gxFvWM4HHGq0oOoA/G0z",
+	"v3N6wzJvfcYLmGLYmpgg9pg0V4DwT+ntTkQUo5ktFdUXR8fnre7B89ZPr9/ZvkyUXDNbrizsh2n0L+9Y",
+	"cweZUIFgQJnbLNK+EOaihABjm7yXRCVyAsEyq+2xFLdgMr3KeEImuYSLgivokOzBVzCsqhNh0BcXycem",
+	"yFRE2V6nW+OPXUpyFbFzKlHmrShBXLz/6ex0O0kSNc6Zbi2D6C87W0s0eG54ixpCKZFOVKHY+0i4DeRU",
+	"XSfbiuQpiRrsYqyK2t/AtbiVoVyZ6lHj96hx27KkBT3GLKCkImx8dsJSqePql4M2HtKrsUOsG8n1Aibr",
+	"GGo8hXLzfaDrsGcunkdEpjYdO42IBTxSERwEoUMZWZ8WV07wYMBYSG30EyaIWQ+ZM02a1J4wgnUxUg0e",
+	"d0xjRoEHM+NYmRHqvo2odrGBvrAgVnBPzVEGsUxhK6b9ToeUeytHTo2w22ZYUV27WDeUd+OqL1zmT1Bk",
+	"zhBgXxQUWMS/sTx3M8ZWKFilOiqVqN5BmUBTMC37wsn9o48nIPbNAHaXCsZLAFPtvY8Aj0xzOZkw34kK",
+	"C+EB4vWiXBMcKv24lONgmkFRcZ6a/cf63ka22VynES2yTF18xqYXlXAdh2FfUgAJmEGUBssXLc0ZnZOm",
+	"YkaQh4g9yK3CiGnZFRDvlOgV7WxaY4hamoD8B4pQ9L6Ii6wdX/0TQ7ElCILzI6OZXCNz30Bf7orQrRg5",
+	"NX79MKcJCcmTmFFfvSXzx5SB6uiQXVizp5BWQX7iwW63JiOxth40cBGg072+sZDpFC+bg7L1px8wiXPM",
+	"rHJLFkrDTTlwOG1fX7nUiBxFhXV5khhJ/jJlgrN06Wyh9NjDZuuZjN1OMirwzMxkYezVX74Mh1oyi25n",
+	"/+U200BADpTJ2WgK05w/8NPnNZlw8WF49TqlceHybW+cAAZ3yzYnZe7EoWzZ8SDj0aoPC86dWsXn3LUS",
+	"ODRsEAqEjRWf6ktfT92xwixep8VGNpFwx+Ou+gL53YpBey+iLNtWDepsqga9wXpzD9KdjKXXXf8u8kXJ",
+	"3nu4jVjS1FDGP5aqFiSir3dUG4XOe0I8dnGN0xndIWGWWl8sd0RHHoe54H1eBSbsi4190+ZBIbUHRILk",
+	"mC+4rMFzFGaNxz8enx5fHJNVMYDYN4EoebRtggesu+TTpmShhQ+6scvO7hqso5mulvIQPeol9GKNA5tc",
+	"QIqkkBB7rdMc8JiLaOR2vujdjci77G3pbhCOOqOandoKlPfmo6qDuJTz6ZP9FjinwiPPMBADVTNqA+4n",
+	"4bZb2I+LkJcZB9VMcF9QBwiWWepecoTbF6VTWxJABzPA1iiwTZfxK+jbMJzkov2+Sz9PbXnnrMwaStN5",
+	"KWWTQlipJhG0sC2C1S6rcFsKnoKNojZq3FAkbVdoFU5iCa12vm6g+k9PXNgmUP0A7rxvxPfP4GroXF5m",
+	"6xUs7YXpUrfEB8HI24t3p9bTaUjx9fk5MMTP9Iaew6OEg881Muwpp1rxlEFusO3Gjp2hjDg2VkPUF4E4",
+	"tnFeSMONjQJtbjIUL1XJX0rUzBm4R1kK6JQIfZXm421itUc5BagzdmZTpA9aZUVF6DfQolm4efqilPUJ",
+	"FW5ndK6iUNdY0RLu0MZ3iloq0BzVBrT1Qke8JnSzIqXaJMuCIb4B3HqG1+xWPxvpcVYOgGwU7igu2hqP",
+	"owt0nFvFrPVRZjyZr24WZ4QZuBsGORTa3dbdt0IRXJxwhII0LRSyItpjGaGg/lWq4UJlmaJaTS3H+HJ7",
+	"/oSdu4NBITnnLn99fvbGhfOlza6vrVbfF7aRU23lmFLhmCUUU62j/xUh49VPLSGu6t5UyYsmI9YyRJbL",
+	"mg6EsZAtML6+VkzMzv4xomK1Ea6lcfu6vXk4xaJYW66uHd+64pwlARS5HntcWFg15lVAsojQ6B4EqLJR",
+	"wUCOA3DIiLoJzY1pu8ADLuIT11clWlOfZ/OKTKSmIBMiu/uipijTgpSiZJZLMYS40lLzjCuSyeGQpX2R",
+	"8WvmX4qDqlfoeQFLJ5daZywF9Lltq+FaltTFjMDyPlKOo7YGRm6YKh00Yd4oM3Z/hb/G1elwx/5t2Hq1",
+	"x6aOpSwZtr+Oo+XxoEYbKINvfIeA+6fB/hmQxu214xXX/4dJ9c4FrcobZl6kPY4slVMdCtNFvv0w1QHb",
+	"bpkBtiUSrlB3K9x2T6aIvCPyG9+t3zOxb3eLH1sV7zFvcohCLlU63zCdjJyyW8SNQmSYcplRoZbsoLSa",
+	"ZtfGUgQLDoDAxn7Dlrx2uFQybDWqGIDjoMqlAsiE77dF3vEf1lktR7iStTooH9Mhe/b0UaBbuHsEhtzu",
+	"TvqY8xuwRS0keiSn+XeodH53bvov1dKOdZpu2THgkcz2uB7ALesTitEnB6lJ5bTfyDsqLdMWxfDQewds",
+	"M5EZ5Nm0a5PzPK27HODvJUP3z6LCb0pLa9Nt70VNz74IOmZ3z2xQA+7/re513+VxeZ7aWRAwwUKYM0T/",
+	"K2KbZPmkNVUhUdfNTcyx1t9ORIxJ0he2EmrdGmKnIFE37hNly2CUm9QDyfvCj8ZasXU6RywDdEo5e6Sc",
+	"X4ClwqWGhyNnTL3qi3ihBVjsAEYA/7E2aX2EBt4t8dnjKlqPx6LlFkU1fGof+Lq5DI+odW2gt0MXBSMH",
+	"bGu3BxgZX1142O23xVFr2QoiQg8QINh/Tq1wGQLIyXqf7dMl3B46sb0SBwzp61OQnA9HmlxNtZZC9frC",
+	"XqMgPBxG7fXpyfH7i8uTH10BPayTgV0GQte193R7lELFqIJRgyLhONw6te+d3YMHB6kAzW21LofktnXl",
+	"bYDK+i02Y8+FCS5RId2pAMJowPL2oxuxb+WsoqEnVJArd7WBU0s+gArXOa7Lt2gANowsEiCsDmXjl+ka",
+	"f3Zf1LVfrSamOVd20IQ1KCPbJmdA37YmQ5Hnho9bbGPpxokFm2GnpthXdja3aFiyvkfcEFBT17cplOB7",
+	"vGIJnWIy3pYR2ZDoH+Rw3yIyW2BUG70aqzEqNcptdP822h3vJ/+4eqk6f/9j7+frV7/OTvODC/HiI3v+",
+	"ie7+lHbe8O5buX/+z3Kjq6Aqw6u6Qo6GWGCOWLExaixWdnyUuO/C/i7h2f99wYU/S8P+PJIg550keogY",
+	"2jwaQRdagNwnIIGwoKXo46aHaLjIg4fXezx9OT4MoVxVQmusqrVfQUMHkO8A/mThKm5uITLqieqRnN3I",
+	"a5fVZ8t/Y/TCRsttmp4LdvZFsV4HfqkLc6wKSoAB4SrvhJg1OQWxC0gaminSjK1ycXZ0cXx5evLu5OLy",
+	"7ON5vNMmRzYiglN2gZS+qJa3A7Xf8+vSaMhnrkf3qxKxRT7pYwVDvpfgxzLK/36iH49nnPx7RDIeGQXr",
+	"gC266uHF4usVIfpQ0V0Jfiyv6+nLDYTBWGB1CDCgRmZJkVwUZdCFNLregCUaYxC14ZXvN6zyvzmaskT9",
+	"+G5texeIWRCBj8AEraJMyHp+WFOKY8F5CQ1f8SU7oQhUG8zo4wI6f1jjy3ITaj4+RXAdYy25Yz9M9XGx",
+	"rm/HZEHRlf/w2781v21WdeYBDLgZBB2B0UuK5pCh1M63TmZUOS9ChMn42bzsPF9Avoeec+tMqADXIekD",
+	"uvhWM0KMOVKkhCwiwr0VU/JILMd+e2P4fgV4vpEXfDuo9r+Hvf4flq9AzqupuZ7y0wCyvCXby2RFUxoR",
+	"YNNtJybDdixnIoHGZxAPCxDpbXICvDn8F5+0zF4YQ5elPq/VG7rQCBNSSVrHIpEpF8OY0CyTM3yZNIO3",
+	"IdXdGNC2g1YEVy2U0LDDYS2Oosmc0ggUPL6gw/gw7Fw2koqR+GTQei8Fa72jOhnFtv+RzRTri73Ovl+u",
+	"TWKKS1zSs6UqzERaifnF1mNwpj1HKIftFWQEn5KEEniUjOm8L6CsvXexXE01oepaYclLLKpNiZlHIqEa",
+	"GhmwGRlNRYqVuH35kSBzG7Lu4Sqg2ETRoQWtZcAVmU5sS/IlflVDDF8V9H708SQgoMnWcJG4Zt+xQYCO",
+	"YBNz5nKdbIZA5aT9/m7rBXCIfEetNXMzdBukcPvyya6rq/n9kNAr8KX5yujtUuava8xunl3sxx5OZOvU",
+	"gIVKLRabhPeoKvHygOlkBOpvX8QDc5m1qEig9pQiT4yS/CTuFWAmoOExnUPmAfNA+W3213BqXV9my8n2",
+	"VGWOeg5c30Y8MGFLFIKbESSH0eBH1Neh3dn2pP8GgnfhdKvSavvbcK9ORYd6GuAXBKNiMo9AGkHYv0K8",
+	"AIi2ofxDL5seyD9Ql18K0u102o9yZGZBxWmFjADr+k5OY4W7pyyjmucJzWi+s0G+y5hpahO/Roxm2OW3",
+	"9mKFzoAjJnzpdtcaErOKoWYwzTLSzPgNE0ypnTaJDfPRIbOdFWYjhpAQdEa7cuywLYrYpqZCzg69Hu4A",
+	"hhGJc0ahkaAdCVopD6ZZBtVMckZTUBNIytW1EQLk5NkHAiUVIqgzEhRoswXxGJR7gtJ3LLVFo+Dop0JA",
+	"p0q8g8wy7CUVFxgbm0Tg6nO6W6wZN1N2w7Kd2LZlv5pyaAQO7Vj7Asxt99bOoTWMXCfwTMkgNAmlVM7h",
+	"Sz3icyKeYSE4+0GsBRe3++KM0ZSbbYcP273kDsdm9mceL7lC3+LBPyQgaTuj401t/vuGZlOwxLBpZKPX",
+	"kNfm0kB6MD/geTZ6jWEupxOSyPGYa4K1fHrFgckcjhQK35jTbu7u7ZiBuEhYfbn5dgcDkFj6pFdM666m",
+	"EeJdZCa20YTdePK6fqSNQ5V2v5cGKAvNp73Sx3tqGY0kI5ZcR0GHWygh4fxIdgW1PL8eFFntrbKsK/AG",
+	"PVf6Imi6Qh6l1yOUDKCKbN/r8btuxRKE+e0J/fZlSdC93GbBVs50Yf39btRAFN+S8Lov8DKet2x9e5AD",
+	"NxyJe/dFVDDEiGXpNg0T/vxWMd9BUYWLGl5ZDkPFfwe8aeGZy81dh1Cj6LSy1zOFyLj5gy9FK3PQMB03",
+	"m6thkDOGPYOfPv1s1LWnT7FumBi2JjLLfM6cnmMN3NdSqGn2RBFfauSPKTPX1Y5tvYqlHR39xNDSHBq/",
+	"KDoDPuUiZbexrUIZzyjXl7Ynr6086RQvVyzB2oV9QQsILFy8+Akw3MFRZ3uv2y8AwtSbNeY7GBxvQq01",
+	"Jyn7whe9Q6GJ4Wls82axRNBFGcraefkKKypmgKuDne+LMYfe3NRilnqEDwrorvsWF+SK6Rkzh+SEabFi",
+	"25mmmKQD+sIUl1zi9XDXKqrUfAFHD/YyOK/qbhqrZVm9KtjokiHoMzG40M/3G1FjTG/52BiHrzqdF7uv",
+	"XnUP9l/sd1692o0aYy7wp443GG2v47qaVm/lDMiSaImHidqVrWuH8ENLWmYJ5mIseul0It/P4nlnZ9ly",
+	"QlpsbCriPlOuz+07dw8T9vCG4ciSNrJGPL8MxDO8ayQHyOlwkK9zcxg1wqhpjV5jt9M2/3vRe9l52bnP",
+	"pXK31aVyji8vUaAsVeMXviqA+ju4XnArXEsas3SUfNAWneuaqyW6f45C9VZ6ZqvdfJXEh59yKvRi2oPv",
+	"V9ksXXXumoPV2zsOvY1erKK/Ee0124K+VLqcZDQfOsFHxbxcnNzqpUqOmdlpqEOKVYG4jowBil/BhvrF",
+	"VWFzM3wXNGg6aruKpuqQXEkzkaD7PlzHZ66QENQRwfWbq5RmYMjBqKQJADWc+tOnVKRPnxalhYQULSiG",
+	"1BcxJH9godKiWFGvUoYIpljeD3P1wc1XAHphZ+d9YWxmmxs4I/9FYq0zf4/jjQcGL8ngKmlSEjtpESMs",
+	"zxancKa4crXvZA6+c7yIc6ZzHjR1c9gVuyJrjedY9VXRAbN9jIoSTHIKCYvhG9SdCdR2Bndbz8wEyWmM",
+	"BdOglhTNM85yYlu8shuoTMOQ4oKy3cUxWI+5bewPn2yBreOmJAfm8yxL8UgB+4YUA8dulTnXlnXXbPBu",
+	"96W55nKaGMY5LIpcwVPN2DKkY0U85v1Opy9iW0MLGrBfmsedrvdDpVDc06c963kuKWQEvQukU/KImUfA",
+	"Csy4MOah5hkeHswdFAgqAH0todROXquBgY1m1IXMboAx/CjX4EjKrRWc9gVWpTWUGNkKtfhLr3CjeI6f",
+	"Y4HbQmRY8BPYgjMYvC+woHo2jzxscUY9ihLMUIU6INdOBUy5SqQQUP49Y/TGJWOZ9YO3mTu92y/dzgDX",
+	"BKO7UmUwMTkw7JyTP6ZSU8MeZuItORh4fkCA6sRcmnKqHA0qWYmpYeTap+EOczmz0FKYXcZvvMXu/Fm+",
+	"9IVXTa3HwZbAgKqBldKCANwHWAk3khwYc44pX+YztnCgy/jtdPft/qmwGRj14zp2cJ5DKzSLwm4LCu4R",
+	"vmGV3Hs1AwP9KqHjCeVDUVKPVigygVxr9HYPorKW2HvegduYO2PdD1l6D58y5PbBiITSgxL/0sC+ZK0X",
+	"1W/udbbQjewubdXUflsN1Z7doyiYmOwH+uXzwW7Spfus9ZK+uGrtp52k9WpwwFrdq71kPz1gzwcvOnDy",
+	"gs0uIevjcqwavW6n0+kE2qSf3b314FVK77PglIAFgpnslieyrVrrj25ZRqB9ABUcl2MZaiPfVtPdKOMP",
+	"/D/fQ6+0P8PvAz1uQO5bDW4DN89XzSQ+9ncjs11wsf7rB9ciw7kZ7K1qY5bouMCsM6dl96Dy5VRcCzkT",
+	"kdO3I6+fhk4njLZaowyHRr1nMdUXa0u4TA+b87si1/ch1wH4VreUPxtzs8/v/TqCGDwFjyFOvbhyB3aP",
+	"Jf6pKcz3k0uPl4n87yaVfuI3PqsZWo9sJJMEm30ViXTOdCCRniinxi+xK63F7+wysNO59kJnRtWOTZly",
+	"BQtqjFqo4evMNqPpuwaLVJf84wmFYO0VwL8Em4HQs3qrNzCgAxp8ZMi0LW1c+ly98BJs9q1FV7Sgkm7O",
+	"6ILNvqYkW6WV7X5L5dGec2PbrVkuAWG8/wjA70gAHt9qMGaR7ZeIPzlhgk54e04RMFgbeXvtsZ6Rww4x",
+	"ayXTBIsQXzMSA1o17iHMC1yADlsXVTGfEaI4MbQBjigjRxYAVWthncsrvoqjjyfb4TzcFmyJmbTfIqlM",
+	"pmMm9H8Qk1siJv8DLfwPtPD7gBZeGOpyfBwBjhtEFPxHGa09owoAbzbnvBR+CkBHoK6txRkiWTuQITQg",
+	"M1+x0LYe0PMChhBRZKqor8v6AvsyaqhNyNI2OejsQdVed0ME0RrEpBVcS5rQvhG1Q8GYL0TVF0bVkwKx",
+	"aUrzLINGd2TMqICevTulRpo5S+QNy5UhYwth9lF4M0RfVFCQoFkuEeRnsH8PVbsCtccMt4XSA48vyv3P",
+	"dubee99+9KzmAuQIkLca8qpmqvwA1V2Opnrk0lTsG1/q/WsRAS3QBxRtMxI1YYl1jAAewga4UWlYhCv8",
+	"ENSUsVWT6vsRBWNBC4b6FnAzdhUkz7lYnBrTLCM/n394DykKhuwBb5fQLMMcMowyTiSHQCq9ZpUyEE/U",
+	"QuELhc3DgtaCtsDFDiaw0FK9nEMfIuiLoFBPUacHMa3AOeUiWpUSQIgHUgX6vy8s4r9NPgwGFtsY24aP",
+	"4DPyqVBx5CCFYZ9XKPxtl2BrWHCbQ2I3vEg2Wtx1V6nX7GxEhlOap8z3XCyX8sbb5pDIwcBDGxcrYQXn",
+	"DMWqaiAugApFPFAZzo0HHkjhYDSg+7vf7/5PAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -132,7 +132,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		SilenceServersWarning: true,
 	})
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(validate(api))))))), nil
+	return s.observe(s.recoverPanics(s.throttle(clearStateCookie(s.sameOriginSignIn(s.limitBody(s.acceptCurl(validate(api)))))))), nil
 }
 
 // authenticate is the validator's AuthenticationFunc: it checks the credentials an
@@ -161,6 +161,15 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 			return errAdminForbidden
 		}
 		return nil
+	case "AdminSession":
+		sid, op, err := s.authenticateOperator(r)
+		if err != nil {
+			return err
+		}
+		if info := infoFrom(r.Context()); info != nil {
+			info.operator, info.operatorID = op, sid
+		}
+		return nil
 	case "SessionCookie":
 		sess, err := s.authenticateSession(r)
 		if err != nil {
@@ -182,6 +191,11 @@ type requestInfo struct {
 	session   auth.Session // dashboard requests only
 	stateUsed bool         // the sign-in callback used the browser's state (signin.go)
 	header    http.Header  // the request's headers, for content negotiation (asset.go)
+	request   *http.Request
+	// operator is the operator session of a request made with its cookie, and
+	// operatorID the cookie's value (for sign-out).
+	operator   auth.OperatorSession
+	operatorID string
 }
 
 type infoKey struct{}
@@ -265,7 +279,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
-		info := &requestInfo{id: id, header: r.Header}
+		info := &requestInfo{id: id, header: r.Header, request: r}
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		// Every answer: no MIME sniffing, no framing (the API reference and the

@@ -152,7 +152,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.Clock, cfg.Sessions)
+	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.Clock, cfg.Sessions, cfg.AdminKey)
 	if err != nil {
 		return nil, err
 	}

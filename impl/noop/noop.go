@@ -131,7 +131,7 @@ func (server) FinishGitHubSignIn(context.Context, gen.FinishGitHubSignInRequestO
 }
 
 func (server) GetDashboard(context.Context, gen.GetDashboardRequestObject) (gen.GetDashboardResponseObject, error) {
-	return gen.GetDashboard404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.GetDashboard200TexthtmlResponse{Body: strings.NewReader(""), ContentLength: 0}, nil
 }
 
 func (server) GetDashboardAvatar(context.Context, gen.GetDashboardAvatarRequestObject) (gen.GetDashboardAvatarResponseObject, error) {
@@ -160,4 +160,32 @@ func (server) GetReady(context.Context, gen.GetReadyRequestObject) (gen.GetReady
 
 func (server) GetBackup(context.Context, gen.GetBackupRequestObject) (gen.GetBackupResponseObject, error) {
 	return gen.GetBackup200ApplicationoctetStreamResponse{Body: strings.NewReader(""), Headers: gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="noop.db"`}}, nil
+}
+
+func (server) GetDashboardMethods(context.Context, gen.GetDashboardMethodsRequestObject) (gen.GetDashboardMethodsResponseObject, error) {
+	return gen.GetDashboardMethods200JSONResponse{Token: true}, nil
+}
+
+func (server) SignInWithToken(context.Context, gen.SignInWithTokenRequestObject) (gen.SignInWithTokenResponseObject, error) {
+	return gen.SignInWithToken204Response{}, nil
+}
+
+func (server) ReleaseDashboardLock(context.Context, gen.ReleaseDashboardLockRequestObject) (gen.ReleaseDashboardLockResponseObject, error) {
+	return gen.ReleaseDashboardLock200JSONResponse{Status: gen.Released, LeaseId: leaseID, FencingToken: token}, nil
+}
+
+func (server) SignInAsOperator(context.Context, gen.SignInAsOperatorRequestObject) (gen.SignInAsOperatorResponseObject, error) {
+	return gen.SignInAsOperator204Response{}, nil
+}
+
+func (server) GetOperatorSession(context.Context, gen.GetOperatorSessionRequestObject) (gen.GetOperatorSessionResponseObject, error) {
+	return gen.GetOperatorSession200JSONResponse{Body: gen.OperatorSession{ExpiresAt: expires}}, nil
+}
+
+func (server) SignOutOperator(context.Context, gen.SignOutOperatorRequestObject) (gen.SignOutOperatorResponseObject, error) {
+	return gen.SignOutOperator204Response{}, nil
+}
+
+func (server) ListAccountLocks(context.Context, gen.ListAccountLocksRequestObject) (gen.ListAccountLocksResponseObject, error) {
+	return gen.ListAccountLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
 }
