@@ -782,9 +782,6 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int32
 
-// OperatorCSRFToken defines model for OperatorCSRFToken.
-type OperatorCSRFToken = string
-
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
@@ -858,13 +855,6 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
-// DeleteAccountParams defines parameters for DeleteAccount.
-type DeleteAccountParams struct {
-	// XCSRFToken With the operator session cookie instead of `X-Admin-Key`: the session's
-	// `csrf_token` from `GET /dashboard/admin/session` (required then).
-	XCSRFToken *OperatorCSRFToken `json:"X-CSRF-Token,omitempty"`
-}
-
 // ListAccountLocksParams defines parameters for ListAccountLocks.
 type ListAccountLocksParams struct {
 	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
@@ -876,13 +866,6 @@ type ListAccountLocksParams struct {
 
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
-}
-
-// DeleteTokenParams defines parameters for DeleteToken.
-type DeleteTokenParams struct {
-	// XCSRFToken With the operator session cookie instead of `X-Admin-Key`: the session's
-	// `csrf_token` from `GET /dashboard/admin/session` (required then).
-	XCSRFToken *OperatorCSRFToken `json:"X-CSRF-Token,omitempty"`
 }
 
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
@@ -904,6 +887,44 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// ListOperatorAccountsParams defines parameters for ListOperatorAccounts.
+type ListOperatorAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteOperatorAccountParams defines parameters for DeleteOperatorAccount.
+type DeleteOperatorAccountParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListOperatorAccountLocksParams defines parameters for ListOperatorAccountLocks.
+type ListOperatorAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RevokeOperatorTokenParams defines parameters for RevokeOperatorToken.
+type RevokeOperatorTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutOperatorParams defines parameters for SignOutOperator.
@@ -989,7 +1010,7 @@ type ServerInterface interface {
 	CreateAccount(w http.ResponseWriter, r *http.Request)
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
-	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteAccountParams)
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// ListAccountLocks List an account's active locks
 	// (GET /admin/accounts/{account_id}/locks)
 	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
@@ -1001,7 +1022,7 @@ type ServerInterface interface {
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// DeleteToken Revoke one token of an account
 	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
-	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params DeleteTokenParams)
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -1020,6 +1041,21 @@ type ServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams)
 	// GetOperatorSession The operator session
 	// (GET /dashboard/admin/session)
 	GetOperatorSession(w http.ResponseWriter, r *http.Request)
@@ -1169,32 +1205,8 @@ func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DeleteAccountParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-CSRF-Token" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
-		var XCSRFToken OperatorCSRFToken
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
-			return
-		}
-
-		params.XCSRFToken = &XCSRFToken
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeleteAccount(w, r, accountId, params)
+		siw.Handler.DeleteAccount(w, r, accountId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1335,32 +1347,8 @@ func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Re
 		return
 	}
 
-	// Parameter object where we will unmarshal all parameters from the context
-	var params DeleteTokenParams
-
-	headers := r.Header
-
-	// ------------- Optional header parameter "X-CSRF-Token" -------------
-	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
-		var XCSRFToken OperatorCSRFToken
-		n := len(valueList)
-		if n != 1 {
-			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
-			return
-		}
-
-		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
-		if err != nil {
-			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
-			return
-		}
-
-		params.XCSRFToken = &XCSRFToken
-
-	}
-
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DeleteToken(w, r, accountId, tokenId, params)
+		siw.Handler.DeleteToken(w, r, accountId, tokenId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1531,6 +1519,250 @@ func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetDashboard(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorAccounts operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccounts(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccounts(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteOperatorAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteOperatorAccountParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteOperatorAccount(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeOperatorToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeOperatorToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeOperatorTokenParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeOperatorToken(w, r, accountId, tokenId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2248,6 +2480,11 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-in", wrapper.SignInAsOperator)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/session", wrapper.GetOperatorSession)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-out", wrapper.SignOutOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts", wrapper.ListOperatorAccounts)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}", wrapper.DeleteOperatorAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens", wrapper.ListOperatorTokens)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens/{token_id}", wrapper.RevokeOperatorToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/locks", wrapper.ListOperatorAccountLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -2550,7 +2787,6 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 
 type DeleteAccountRequestObject struct {
 	AccountId AccountIDPath `json:"account_id"`
-	Params    DeleteAccountParams
 }
 
 type DeleteAccountResponseObject interface {
@@ -2944,7 +3180,6 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 type DeleteTokenRequestObject struct {
 	AccountId AccountIDPath `json:"account_id"`
 	TokenId   TokenID       `json:"token_id"`
-	Params    DeleteTokenParams
 }
 
 type DeleteTokenResponseObject interface {
@@ -3422,6 +3657,465 @@ func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ListOperatorAccountsRequestObject struct {
+	Params ListOperatorAccountsParams
+}
+
+type ListOperatorAccountsResponseObject interface {
+	VisitListOperatorAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccounts200JSONResponse AccountList
+
+func (response ListOperatorAccounts200JSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    DeleteOperatorAccountParams
+}
+
+type DeleteOperatorAccountResponseObject interface {
+	VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteOperatorAccount204Response struct {
+}
+
+func (response DeleteOperatorAccount204Response) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteOperatorAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount400ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount401ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount403ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount404ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount503ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListOperatorAccountLocksParams
+}
+
+type ListOperatorAccountLocksResponseObject interface {
+	VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccountLocks200JSONResponse LockList
+
+func (response ListOperatorAccountLocks200JSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListOperatorTokensResponseObject interface {
+	VisitListOperatorTokensResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorTokens200JSONResponse TokenList
+
+func (response ListOperatorTokens200JSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens400ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens401ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens404ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens503ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+	Params    RevokeOperatorTokenParams
+}
+
+type RevokeOperatorTokenResponseObject interface {
+	VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeOperatorToken204Response struct {
+}
+
+func (response RevokeOperatorToken204Response) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeOperatorToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken400ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken401ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken403ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken404ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken503ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -5392,6 +6086,21 @@ type StrictServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(ctx context.Context, request ListOperatorAccountsRequestObject) (ListOperatorAccountsResponseObject, error)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(ctx context.Context, request DeleteOperatorAccountRequestObject) (DeleteOperatorAccountResponseObject, error)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(ctx context.Context, request ListOperatorAccountLocksRequestObject) (ListOperatorAccountLocksResponseObject, error)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(ctx context.Context, request ListOperatorTokensRequestObject) (ListOperatorTokensResponseObject, error)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(ctx context.Context, request RevokeOperatorTokenRequestObject) (RevokeOperatorTokenResponseObject, error)
 	// GetOperatorSession The operator session
 	// (GET /dashboard/admin/session)
 	GetOperatorSession(ctx context.Context, request GetOperatorSessionRequestObject) (GetOperatorSessionResponseObject, error)
@@ -5554,11 +6263,10 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // DeleteAccount operation middleware
-func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteAccountParams) {
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
 	var request DeleteAccountRequestObject
 
 	request.AccountId = accountId
-	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
@@ -5670,12 +6378,11 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 }
 
 // DeleteToken operation middleware
-func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params DeleteTokenParams) {
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
 	var request DeleteTokenRequestObject
 
 	request.AccountId = accountId
 	request.TokenId = tokenId
-	request.Params = params
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
@@ -5836,6 +6543,140 @@ func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetDashboardResponseObject); ok {
 		if err := validResponse.VisitGetDashboardResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorAccounts operation middleware
+func (sh *strictHandler) ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams) {
+	var request ListOperatorAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccounts(ctx, request.(ListOperatorAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccounts")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountsResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteOperatorAccount operation middleware
+func (sh *strictHandler) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams) {
+	var request DeleteOperatorAccountRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteOperatorAccount(ctx, request.(DeleteOperatorAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteOperatorAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteOperatorAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteOperatorAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorAccountLocks operation middleware
+func (sh *strictHandler) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams) {
+	var request ListOperatorAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccountLocks(ctx, request.(ListOperatorAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorTokens operation middleware
+func (sh *strictHandler) ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListOperatorTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorTokens(ctx, request.(ListOperatorTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorTokensResponseObject); ok {
+		if err := validResponse.VisitListOperatorTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeOperatorToken operation middleware
+func (sh *strictHandler) RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams) {
+	var request RevokeOperatorTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeOperatorToken(ctx, request.(RevokeOperatorTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeOperatorToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeOperatorTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeOperatorTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6409,257 +7250,261 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5sj/4KgjuRJjyKdIUJflCxYkNtVtuq1u+jCSPe6bZRwVVgSRGRYBdAEVxvIrYp9kH2yf5BzIB",
-	"FKpYvEmy23NiYj5MW6xC4ZKZyMsvM780EjmeSMGEVo3el8aE5nTMNMvhX0dJIqdCn/z4keqR+UPKVJLz",
-	"ieZSNHqNixEjFB95oghP242owc0PE/N41BB0zBq9hn3kkqeNqJGzP6Y8Z2mjp/MpixoqGbExNWP/JWeD",
-	"Rq/xfz0rZvQMf1XP/EQad3dR4/X52ZsLec1E/ZQUU4pL8USROFH54FKbR2MyyOWYxD8dX5BnKVWjK0nz",
-	"9Jl9NvZTHzGasryY/K8t87UWfm7V9Mf09pSJodmn3e7LqKHnE/O+0jkXQ5z2NFcyX5zz5xHLGdEjRiZ0",
-	"yIjSNNeqB3+IBbvVlwm8GBM5KJ66YgOZs4hQRbgmCR2zNvkw5ppw3RcDmcOTA54rDc+3CX5dEZozIif0",
-	"jykjVKTkimVSDImW8ELGlSZ6RDUZ0xTmND4ktC/GNBvIfMxSIgWLiMzN/+OOUiH1iOXwakSGTCuy3+mQ",
-	"mIsbmvHUTb5NPtIhF0PCFbma94X72hNFlMw1uWbziAipydWcyMFAMd0jVBCu2RgnxG650oqkU7OfMNnZ",
-	"SGawG1wM+4IrGI+lhN3SRGdzIkXCIsJumCCzEc8YgYniDtA0NYvJSc7G8oal7b5wFPDHlOXzggBw/o0l",
-	"R32w240aYy780dcd/Ckfc11Pq2OpNCxSwY7C0Y5klirSTNmATjNNdjudiJgTMY/udjqdnUMip9pQQ07F",
-	"kNXseWY+WNB0ZUXwa2lB9lONnvlWw5w01Y1egwu9121EZr18PB3Dzx1Yrv2nXywXmg1ZjquVyfV7+FLd",
-	"gjOZXD9RxEyFzLgecQFnmdAsY/kT5eTJElEC/3dfIeInZmb5YcJyqmW+QpZ85noEk5P2WSdZSCLlNWeE",
-	"C6UZTc1JxL+2jtIxF61f2DxG3vViqC/WyyFqXvbSiDTdCs1IYiegzjXyaXN5dGe2UU2kUCyU9cfAZuYP",
-	"iRSaCaBbOplkPKFmX55NcnmVsfF//VNJ2LPN9v4jvoXfLW/zkXCHDgSB3A70YVmeZjmj6Zw0Y3eT4A/x",
-	"TrtxF7mJv5f6jZyK9FtO/b30Ux9RhTPnaTBRIfXlwMwq3gGpaegCjpocfTwxolAOBuZx86fLlCt6lbHU",
-	"rcv88Uf7t2+5qou6SV6xhE4Vs5Sd37AcliwkiY9+fHfy/vKX47/HK5fySdCpHsmc/+vbLucdV8pcGTIn",
-	"s9zcdSVeJc14GkzMTvgHmn6kQ7bFNNktHU8y+0aKMjG8ABtmWpryzG4w/tXsrrn0jOzXI3uFkREVcDtN",
-	"9SFqA4QOKRfAHkbyU/t224pCpkC56jU6u2//8evezy//2v28f/z87OVF5+/dT/snzz+8NKJBUz1Vjd6+",
-	"keGaazPZxglOkvhJWjExzUVPJloqLXPWs4vtVZZ0Fz0OscVOweGKBJpGbpUTZbSTUM0gzap2gdwV470H",
-	"uoDZVaM/4MWEQnfXDGTusGAAfGWnTd5LcxkNSTIylyooBEgIZ7jDj0IL5va7tJeYJwdzL4HAM6vXyYj8",
-	"z29HrX/Q1r86rVft1u9fdqPd7su7v4C6ZnQXs7S2WW+7/YgUkLlZbEoExVoeiw7sShbJIGf0WhFKUplM",
-	"x0wYJS+RQumcchFSg59SHPWF/6vWWRwVypH9yvIzfyPzK56mqBJ8s1uQJLlUqqW49hsBRE3JuEaAFZe+",
-	"kWADN+NgUX1RXtVPXL+dXn0S9IbyzAjnb7k6/DhJ5DRLUcs3i6TJCA+YCjVjRtsBBYAKwvJc5qQZD7ke",
-	"Ta8up8WsrYA+ZVSx91K/nua5XcC9mTMzY8FVndjRKrIaHnCiGsU0arH2eXzg0BhiYzonI3pjdJeJ0d/u",
-	"y6CvCgaFpcKni+mtZNDF9TwWg1Y2gtXuQ49MxbWQMxG5TYhIzuCnFCkaRXlf2Leb8cKMlzOnEZZgTx3f",
-	"JoylW6kSNUdvBAZcAZfMjVc6fK4KDQ/Mst1Oh9BE8xtcvIoI1+baHnP9GGdthDAMRoL5rD7tmiU81nmX",
-	"l24Wak1BIqbjK5YbyyfcDHOUi9OxLPuRzjNJ0wspT2k+ZN9ao3WXy5VM54aEMzMJo5FTESq1NEnYRJuV",
-	"THC+l1rKS3jYruOMagYUeB/aA8sqp5rhHuEQNzSbhlRZ+n0ZORq93EzYnIpbm3nR0iI5YzqfEzrQDM0O",
-	"zcfGYsW/t47M3xcI9h9vD/5++uLFRWs3JNBuQKBn/gvrKbO0DHMoZifHVMwvZ5Q7F2N17QvPhOuXkpjf",
-	"iPnNiAY7eUWaV4buzJ9oAoazAm1pZtQppnZ6hf+k+5JM8JhhF81Tu53uvtkZmmUbbRsIMaeLm6lcKpZI",
-	"karl+9ldtp9Ll7Rucxf2Ccj+UbleGZE+ljkr9rnCLU+U2cyWe6Egv75oxmdHF8eXpyfvTi4uzz6exztm",
-	"f+VMmd2LyABcb3ZUt5fWFMlZyoTmNFMR+oYyzoTuC5qmOVMKpwQziV+fnhy/v7isfMp+iTTjkATjQ8Ju",
-	"WD533+0LmLUyt9M/WaLRuWmMDbnTJkfVEyHNODzrmEhhNBVLb3Cv9QUQ3A4yppn6lbH9jZRcoFguyCDj",
-	"w5GOQno0+/bu6NfLz0cnF8dn55cfj88uj16//vDp/UW8Y76BZEpKTxnrxwgGp0RRDa5P2Na+iKuUEtde",
-	"rZH1LAFTBsS+6BY7xw0wtpQZ0XqiSW7e4WLYXumfW/AXGhI8R7fXn+UgeC+Jd8Q5rx3wONzCoMEAx1NF",
-	"FB8KtMzr/QbnfChOxBvKswcqJuZDXFwOcKTqHWB+bXFBMi6uwQ1TmeZUGTJAt1mbnAcuBKrJMzPrZ6hZ",
-	"P4L9eG7n4qe6UmyV1/VYEsvtR0KFNS4GXHBlrItmXPpkvGOds9rIKmNoonEVeaW1L7zWGm6j2Vqv/l/l",
-	"cqaM+DuEwaaK5SRlScaBOARBc+fQvIP/2Rc5G8BwINBkyhaYsOzqoZrE4UHFVv1FAjOGjxQDPpzmj0Nn",
-	"oHoXIwb0Zi03t8NW9y+eNcuFPbH6U1NI8tPJxdtPP1xa4Xzy4859yWx/kczKX9+Q3CrLewyyW9yXNV7S",
-	"6qbERtbXzi/esYcN9v3jGTsQf9jY2qFo62RGuYc3S6YOOWM38pphGJDn6jGMH1jultZP7Zoe3fyhy4yf",
-	"YHdIM66bjL0YYG33CFEsO0UfWFh5gEIGMwyiKzx9BI7E4zL86CaywUkV8/4ah7R8vf50qhEZUQrh9MXj",
-	"xXCQh++p1Cyee6hthId+zkRKqNWdceFUkSP7LIzeIz8wmrOc9Kedzl4CD8F/svuSwW5BBp/K81pJA6U1",
-	"PAYBvHO3d8lfbK9ycoWrxk1Z1NdKKu/nz59bZtOM5ZFQXRO9PspmdK5IjHsJ0fUFvbaIruLR38PXGjoK",
-	"Uq6u64zkwB9a9VWmVNMrqhhJJbNREPBokFnONfxlRppmXDKYZpmxfWjakiIDBcfoSFwMdw7Ni6CcGG3S",
-	"WQnkorjVcpYYI0eRq7kRjSwbHKIFYE3nVV6GjWjsoLMXXP4sv+EJI+V1ryM1/yhYxqOpTuVMbLmddrlG",
-	"vxlNNZhwZhTnJ1Ajmets/j0s8dF06foVW4NIbUJgRrMpuexR5waq42oF4Xn56j8y4BkzRGgU6ElGkxJo",
-	"h0xFag3tfCqEmSrOvlCuA/o1pKoLR2C7L4LlKm14ezoBh9AicZPZiIliEc5JaJcMKvuhmWLBAHHAAfGf",
-	"bWB/Emo6mchcs/QdSzm9gIf+XP+roZw4/Kr5Gobj/WQvx2a2l2ZNoEd5Gg8RKwBbzOWE5Zqj2AwAhxvj",
-	"CqPGbUvmqTmP3buogV5tCCjCkIuYKAeC6iyAoIKh9u+iRpIzatZC9brZXPAxU5qOJ+EQe3dRw4bBMjnk",
-	"SzCP1hyBJxxOEMzS2UiqwEDGuaAOY9WeJlX2DZ73RUaVdo9bDWmaZeCvowVQx6IDczkdjsoKUdtbvPZZ",
-	"xNtdszlyIP76RBklmuU8wVnyNCKCGUZEJuU5hKJ7blYAB+KK2IBgCxUZnqIWE2P0v/Y3+8+CJOwryNEO",
-	"VVCogKlVAeGLaNkA83qFrGEEcUJ1I2qYncHbHbmwrAQEZ3hw5/BaG5Hje4zC+9e7CNZyLP9bGVFrY/YB",
-	"mVXIt0I/v/uJyqt/skQHGKqTH0u6p/nO5d71H69uXtx2x/uTfzWixoRqzXJDdv9jfv0NYQq/f9nt3v2l",
-	"sYAy8yOfcrWcUeG/AQS54QaZge2XaJ7TeZV7A9TsuhHfs1v92oFf1u64WrV7DvRY7F/CyzsW4DouAdjx",
-	"fH/ZrsGnA+gJTVNu+J1mH4MtHNBMsaiyq2OmqblA1y39nXvuLmrImWBr9+oDPGT2XmfOD75Wpl2c2vvM",
-	"vBh60Ne9+Zly7V+tHEc4gfoTsfunANZalZgxqmAx0SzLFGI8pzqRY9YmsfXop3GPzOUUYp8+1n1IbKya",
-	"pwAxGTCRcDG00M6IxOg7VJdUx6BKxDkTbHYJOsHlWMUgDBXTbRKPWGa+oeSYScEIyxTrC6NUHZLYfJTl",
-	"8JXymE2N2LEi3P5EESbSHfc1nc/LX+sL8zmQYWUyKYa9171kZFpp+etGeYMPO6Rq6YLz6103yFt4sHxf",
-	"m0vWncpaDLB5rvx6F2grPKV1g5yZp0F5e6fCkZ7DSOEJrB9J5/OakV7cFWbClwYTRtEwQshygNElszSg",
-	"/MUrZ7fKMna4KDz3WtYxNzm6mbeUO+gBuWbzZWkZNmQYAEbbiC73QOVOd389nL4kl/0369byGu5EK57v",
-	"J0y3vbYhzA2Opg1eRK+gg6SH64K3ly8JXvx6CyrPa8kc0q+pfz9IW7JHsC5hCbNjQidRm5yP5ExA+LTd",
-	"WMFd+/6Y168RNrO8wr1NFDo/vltOHTn86AKX75geSbxUa7iyfit8XsMNZzPwZArSDOHcENbRO8FWXEmZ",
-	"MSrqDZTFryxGSYowx+pRd5ef4jkETYaEC2MtTKgCJ0VgnaDDDz2zEBFvUvDdrVnIgtJnV+UmEtm9XHkO",
-	"Npb96ExhdpneUE3zy2me1WwKHbOWzLmx/z6dnYY24BNF8M2VJG3u8yJNpc4rIVJCVRV8Ck72InweIkW0",
-	"9byAigPumJUTMLfnA3WSF4WtbBZu97qOJOsM0NmIJ6OSacyVN1zN1EMnwPP9xirD3wihTc11Z38Xgf2V",
-	"+2Q4Ywzcvjj2Wzlz0VjMVLKABS7a5MjyhftpRBVAbccTPScxTMXqrAWdxX0Bfylvakw6h+ALjJ2MAlGB",
-	"uYmQggd/f6Ks6WzVlwo7rdJeXoERN9tMsTxRasrSBb3y5cNk9H5VGuBxLhBYVBbegdQO2LXEWmtVsJKm",
-	"vMiIOueQ3xgiGBHZ5ASf2Q/nNuQ6IhSw5Q6Fqywwl1uUXM4w5bQdujn2uzX07hMBX3U6L3Zfveoe7L/Y",
-	"77x6tbs6KTBqvGU0wwzislBc1HHl9Rq11ijGMrfJOavO9BwfO9dUL+gHNyx3UnqFomr3i9inI8LawzaJ",
-	"O+1uuxMfkriZshuW7cToHSNXUw6mItXOv0n7wo7RJufGYrua25NybmcuEkZgQNKkV4C4g1QVMHMAj7ZT",
-	"9T/B06sExN5S1d/tXB3RecuqJj9ZWgSwM4PRn2/+Brm4yOwgQwcyy+QMXX3xM/AqxIXzHM08ABYawUJi",
-	"fKBNXkuhKRcQwVUsydmC103L68uXgz26m7xKu+zF1bOZzK9Z3npR5z4JJcLX0E5XqJfL1MnDEBNyzdjE",
-	"aFsZxBfI+dujVvfguZHIo/bqk32QSFvtR9xI33T288LaTwCzOTAyRQpGhjkVkKJMgWDa5BfGJoQb3YyA",
-	"sY1hnCJxAuJNuFnZ3KWjI72U5FLj+WA36dJ91npJX1y19tNO0no1OGCt7tVesp8esOeDF53wrp5OeVpH",
-	"I5hIUOeV9E7/jVySZpxzZLBv7pXEmdae09IkbEyC674kGdOa5SoiKR9yrSISt+3934ojAOBMMMkDU9P8",
-	"r+127HQlcC9NqB4RxYZjswIAqIIC2kTYLl4xSPeKJEbnhrICLoUdlQY92oHwMoymWQ7ae1yfBxd7vLCG",
-	"2IaeyaqwGM9bCuOpFf9C92XVvRB4Z5v/d6/4YOv38sc70W73xd3/0++3Vz/zHJ4pPebm/vxu5y/LKPHc",
-	"X4QVT+UgZyy22RUJzfM5MkiMWW7EezKt+++G+3IWj+rte/5Y3r6Dx/D2be3hrtgIm3gXPAdVuNjt8XrX",
-	"nn2uIr8XVR7w5UUNc9IrdZ9urZMoKq53P7U6ifAu2LNq6qEa0ywjAIsggDFIHXjK5XwBE4N81hJVGCPl",
-	"bfEGe41ERE2NUFBG78kg2G1MT0Ttt8mRL2HR3TeWYU4TI39I85PgiUwRFksmkgMmnyry8/mH9+QcttNh",
-	"9UnsuTneiYiSPrFjn/zCfzAT+nTxpvXykGRSGOUY1qTIkGmy3+kESaEuCxRWZu1UC3qpSpPdTtv870Xv",
-	"Zedlp85hucDRgfhe2O2PVEHJFmNKu7xnLWGGIGzZravYcoT6oMRNhsCs+aFHqE2JAF2zL/hQyJzBoIox",
-	"Van8AvKiuiQ2/zk/+afkVz+9+ifde8dPX/88gn//eq2T7t/m6Tj75z/Of35VJ65c5Yylno77ehG8O+oB",
-	"ToTdhzsRFthsG9Ptg4ujVe1yUHwxqCxzMsllwpRidolqBFV5hEMuNikZGaI2z0eEkolM8d1JNgXuyqlI",
-	"5Zio6WDAb3csMss8UEI+2r+Bku0MdPgLCuAeyVkLYwqQL5wzPc1F8Ji1XD67sgPCDhWkvXBFqFPr5QC0",
-	"WSMkDFNBPN+M2nI5WW3yMedC06uMkaPz1ycn/iZXE5owVaXSQMXf+BL/rd+/7e62+v3bF8deZagjYwdX",
-	"WRSHgpy9eU1e7R+8IBYJ4xPPbYIyUbiIMU1GXLBWzmgKf4iNDKu5fRFotmjJ14+C2c+QJRC4TyqSCwrC",
-	"LFYVCJLeg3/58g6lsgeNqIoqrUuFrs+RLZdiCf4QIpPLmNhG1Ah/RB8WPE/RaIRgeSXpEuZYBwgy9105",
-	"T7ImdbCMpuPCUAk1G7Ms76Gad7OYgI62hS0QENXAsWsh6b+v8bw60OGX1TGHEGT4ZTnIyhrjNFPS3dHx",
-	"ry0bL2qdpDFxpX8IgtLWOmYLrWUBCbXcCQrmKuIbv6xSa9wYi4rJp7MTI/hcxS/HjubxQxLXwyIR8GO4",
-	"x0J91lwYVWgB0hbOO1CugIVLJ1An/88YTeeb+LkgqWiRLJa4buo/Bdx6vyjgtvHyBcvTvb9yZg59Uf72",
-	"o6EGHhj0rzsULFNwz8i6n0/VVqrfpABEUFcTUHhfSWSYeMyzjFvMC/oIAcpNr7AikB7xPHUG9cXFqdWO",
-	"cQCaYX0qDhqCBWpb/3Ch4zObwuwv4G6nU60Hh27g5dhHt7BvRJX3hiItI+doLbTILq+etB+oeu4/Jqbm",
-	"u4DEHCzhM8Fmj89mJe18YQX1hxngb5YwIYCubVomV2Qmcz2CepLL2bLERbv3Y6LCy1BxtIokhygOuNWZ",
-	"yzSH8k1coeM1LLlCZG7Tg5XH8Dv/iasRpEjTyglFUok5lmh1cb3TJqHJykXKbmPEputkRFypUbBb8aWK",
-	"Gr/74p6RpNqNKUV16k4M8LylHIIyWn9ROTfbWbfTn0dzj/AH/D1k8EYYzkjZMKdpCcVQr9pAiGcZbY3Q",
-	"34IFXRNjc4Xj+l1LqWYtI73XBQdU/bbEbtS451cE1QLIQWePlHI1yFRonhWpDi4XIrRE5DWkyeCQ2zNx",
-	"ffwpkM4L88cSSBkYfIbpLL9FZMyogixkm9vhQ3djKaSWgickgfhDSJDPV9Y43Xu+rsZp1CiE98JUjem4",
-	"t7f3KiKfLl5HoXggk5wlwNTlgEa3033e6nRbu92Lzm6v0+l1Ov/Y7PBdXmkVtl2NlZVByObXtbBtHFcM",
-	"ZJ1WXuRYtsl75orQ2Ljdou378PyHjCp9aZjPDlJTmYoqTWiQv+ehKM4ZwpVzrrgjWjghBQkPfQEZD8Dl",
-	"KF/Nl9vkI8sVFhh2PkeoskHJmIupZlDGAzcF5F/t+W2cMbAfeKnrVnvFMjLkNwwqBcAOu6IV5hPtbT7V",
-	"fVhQcdGAKuKIdakJpbOsFQSY9V4XmcNM641DcwURVyNztXNWy6dTH0o7sgeB4X8YI7Jecmt1a5vSrnSb",
-	"nNbE2yISX/qgW1ksXBm6FMMWOsHumUcAk78XmHeJ//aogrKLSCwTffn//7//XxXL2z14vh2Ud7mpFGYC",
-	"1EKesIR5EV+HKnwOt+/kgJww4evwNDvkv90daOvl7JT2f2/lJfG8s1pPMVcxS6Y513MIYNgSy+mYi1+W",
-	"4aOd+/uJwmLoeglmmigGaZlO9qJ6w8CtTsv4g+VFo30B3IJq6ISbf3sIeOHeX4McfaKKqjmKAcgl/vjh",
-	"vK6+NcLbYsMe7NaqmAMjcoscsms275G3Wk8+iGwekXOzjSwi53TMzrlm/43wp4jsHljBqyJyzSYa46Kw",
-	"ByOqjJqAoxYqARvLfE6a1AGewOBFDRfUyRZMqFSlCfLc4ALhmgjG0r4A3Fs5egGFWcFl7hCYRY6pOwIs",
-	"GV4cweXlW6l0y7uvLhFbWnMamG9+NK3rwFBlxx6J6zP/QyYF8QgiBn4rvjnSetIo6jG9xinXEkBNwSR3",
-	"9GHZmmcJzbIrmlzHkKFXpQpHDzUH3hf+xE/pbZscedyiuUAUeUFSOkdwARyjkhJCE5h8e358fn7y4f3l",
-	"yY+nx5cXJ++OP3y6iPuiqKnfJaMdH32YKnYY4ocRnuNueSi1ZQcsV+QKB+zsIMfKLDXChgmARmECISkl",
-	"GkOsrh77swW52N1YJBgje3it4nYKUoCwjCXmL7B3KTfS+Gpq5IcvoWd4yOIn2n3RF0feuqTk6VMwK58+",
-	"7VnUzlxOc2WtBrOgi4tTkk+FQoBHpVocKOMRmYqMKXi1LxANxLXbq2PAxyF+KKE5ohTJ06fW1Ec6f/rU",
-	"4+zUUjhkX9TjIQ/JxBq0FmaUMyWnecIg32uSS80SrAyYMdsNwz+BpeL6wlpRgMiAPcMYeoH8urDTm2Ez",
-	"jWtYBfrZFB2AG25qbFPlEFJmo4NK0KBjL2mO0INQoaPWhDo9VTEW4b0ncwIVEYtaq0XaA2BJMKrHRUD2",
-	"ERADF4kmDrqD+eEWDMBoMsIWGoYbMeYHpbat6mODkx7V17MSuaqIlyKVT5+affZ/FFK0AJDcF3aUp09r",
-	"IpekSQXhKRtPpGZCF3FMttMmR0V0clZELu1whKu+WBmxxBrcDLHRNM84y/HcwKGqZzII3qoRhW4kUjBH",
-	"bOw2yaYpC3YLO5DwARGMw78VCCwXTW2Tczpgem6/nrIJ/CwFDNEX9mtkRG8g6cHOF752CGOFy3ORY5lX",
-	"gsY+fN4XU8H/mLIdQ4KGMMEdbLis2FDHhec//kJGLDOWTSohPtsXyTTPiFFKFaF4MK5iCai+hGtEh+Ll",
-	"0irbZADpQOWBS6GgCAShfQFFAZQPsMbwkVYak+ZrLFHQuphPWLlewG1rNpu1jI7WmuYZE4mEckuuOCcR",
-	"si9Kb1tIyaE9FgglQijJ4kN2D9oEbqhggo6Cir5IwEpG3/DYeZi8ud6+3MWwRT9IPXIJpYDtLwLmUZBf",
-	"ino/pIFG4GF6e3HxkXQ7HQuHEIygJYMKRl94sFfKjVwfc2F0sDY5znPX2SdeVschRrv31f7Bi51yFLsv",
-	"loSxiWNNX5c9RSnFx1yrXqlk/TKs3iHcB1yR3XZ773mn41w3pfsWwcVU94XrcVOuKmyvi1IrlqACXdEa",
-	"ACqTeS+CQnyiN/cBHPQaF1/vlyFvwksGd9Tq9AqaEcxI938O9vCeznjChGJFTl3j3clFowh5Nj4kWp6b",
-	"y7oRAM4tfPsuahh7hE54o9fYa3fae2jhjcBQsOpymB4/ZDWeDwtQVpFTOxD207yae58ABH1ANTEScwfQ",
-	"JHTIjHZDMSDUNPuNW9wXtoUCUUa5gm2dcWWkKvgrofIqQryjSm8qTBXr+auVQtsb+2PJSQzgJthBz2cn",
-	"qVFPuNJuQbAZRSey3+rt/OKRZ69dR4q1T2IzprvfK+1vup3OioooNWW5isP5rYwpr6uaUC4nslcuClLy",
-	"AHYKD2C56oeYZlnRlIrDUhc++2I064qD5GW++0e68NnOss/urfhsWO4Cv23LbBy83Ovu7Tbufr/bsokb",
-	"uHZqOyAgXG3g5EKFrKGO3j4eU91n/HE+c91b4Pnd9c8vtqeBN/c3fNP36LmLGgedvfVvfarWprKuAiCl",
-	"wknw2+/mjMvG+G+/G8pV0/GY5nPLNH6/jDFAh8rnRTfM2UwketLKzFbKjC5gDT9IRC9szgYhQW5IB7VZ",
-	"2Xdld5DOp+xugUV378WiS7mymLtP6TDkfln1n19+Hr+6+ev4zfyv4zfPP/36t/1Pv/5tlx2/v0nGaXa2",
-	"9/Mo/XzbOeu+mSc/3R6EmRQ1rvgtd8knWS+pqmRsp7CWuVEP8RIouSMxoXkL/vHH8u1ZaL/zaoO3St3K",
-	"zFu7GzBetQUBvHewCcPW1M96fG4vcTaef6gm1ZxvDcffRVX14dmXghHuUInIWF2Y8Ef4uyqlwJqreyhl",
-	"Gjk3aa+UawgWlOtAuEvKNRb7AgLiGvocjhGwzI3SDzhTTCFFDQ/jqzZgHdaVcsiUITcmVhML+udG12BW",
-	"NbW22aCsuV1DuhGGyrGioflYtQp7Xyw2Doh81wBsFOmqqi8uz+0Iju3KXkFNbnCtVF1kuEzcfFtN0dW1",
-	"GuSMIcQg8lq3G9CmcIPuVK7jZUzvQADUKVV4pIWc306rWmySWKM37S8jpPR7lTiVhoF/wrWNG1Ryvhga",
-	"cnWWLVOIgnTqr/atDrPczBf0tlWC4plPg6s1PcqlNKauaDpxGcYQHcTAvEexb293QB4I9sqE6cRwnynM",
-	"ILPeO5+sD5Ua11gWp7Yi2ndpXWzexnSpDh2Yzd+lvvznsx5qzCIg3tDX8CfwWRHU3oDRSuXYQ+uoB4hv",
-	"iEdbhJKr9QiNcMwfACMBWIa+eO+BYwjbcMgwCEOQOAzSY22HnCbXUEjCxdGk97LXwy7gsznXGoGsZUTW",
-	"agBFXzTB46WJq9pr0awQ3KEkySHAh93WrhiZTqBDpBtHZqn1AheVwb1zCaI5Fx9+Oa7EcnwV96DtMn7V",
-	"98XmCvu5uIYpi0LmAo/yoa4FRxG/fdnIT1BGxyzDE1ljZwFWsNpYWT2Dg9oZhJ4K/O/KN3avusleus8O",
-	"Bs/pNg6EAhmyuhb8E3eT/kcB2VwKake7jy3/ChdE+cCOaTIqSjW5uIaNzHAoJ6DnwIHKCBqauZgkuNRL",
-	"ETAMU/VFJU7l/Y4LwS+o1GALEcsJQmJ69R79voD4YRHmKrrwgrQ9JPGXPlB7v9HrV/ir37iL8TFwijZD",
-	"cJCLGBnZslMjsMhqeVVqPWGFVl/sQnv4CXVt/GH1CHPhxkR7Req7VNRJtKDU3CN4iCqCZ0s/SKng3d1i",
-	"9/JH9w1V/UGhzLrcxA/kfEaNNeJv030Ia5qscAb927h9FmXgRo6fmp44/xu9P3DaPrKFgqJcg3t714/V",
-	"NJ99cfS40hmEDX5UAGO07g6bV4jKGNcklxoUP1spvwn/5lJYGI1/vy94utMjq1xCK3xJqGzORixnzhHW",
-	"Fwtd9RY8NnbObQKGnxkfg40M9UssNX5xcXpo/TIWieYxVb4GFFicfjSIhiH+pdif8k3j3DdF7UPDv5H1",
-	"ni04h1zqlvu0xQikRdzMDhTcR57fl3t+nPT+Nn4fpJnv1e9T7sH0JyhdQc8s7z1dydAPVL2iOluyqNbl",
-	"4aET87S3EAL89vI2E5uAxO9C2/eKJtfTyVIr91znjI4NUSdSAMxeaHL+11OubQ8Qyx6zkcxc975mESfE",
-	"7TTGK1NRX0yFdyY7fxQUxbA+4hEfjlozqgHsk1/vRN5QRfTJ345ef/r0jpy8v/gQE0j1Qn2tVL0LlFEx",
-	"bJMzBog8Iw6u5kRpOZnwEhw5Iti7xP211NzE2rrQ0cThe+LWjGYOFq5G4xieVFjjG6Cr+KRtPFLxfVsB",
-	"kQZNbHM7RVT3VhYLxArjbsRBJmW+UydefmL6BzzSraxdmWimWwpOu+zy8mDrKy4MuyzCxWt1HksjpT2t",
-	"tHZyIKAfuZpIxXUtqjmmWtNkZK6kQxjEcMN/9xsecWkbSWg+tnnl7fSq34g36sZSagv1bx6SLkm0o5Bd",
-	"EzmZOz515xERTUHSiYwLtkxnKQDDSwXEGUt5zhKNF65twGkuaF/P1e8VOpqbruPiD0fnx5efzk6fAaLh",
-	"mYSv+YfjHWs2YmNODypitzTRJM7tZy+nOY8jQskgZ2pEFBfDjLWmimEFLhaTZvfgObF1Wa64NmIIe7IZ",
-	"tW2348DqOxYt/vGX18fk3LwDYKvLZESzjIkhi0twYZQ1rhvXhOVeoQj6mKJ0gxFvWM4HHGq0oOoA/G0z",
-	"v3N6wzJvfcYLmGLYmpgg9pg0V4DwT+ntTkQUo5ktFdUXR8fnre7B89ZPr9/ZvkyUXDNbrizsh2n0L+9Y",
-	"cweZUIFgQJnbLNK+EOaihABjm7yXRCVyAsEyq+2xFLdgMr3KeEImuYSLgivokOzBVzCsqhNh0BcXycem",
-	"yFRE2V6nW+OPXUpyFbFzKlHmrShBXLz/6ex0O0kSNc6Zbi2D6C87W0s0eG54ixpCKZFOVKHY+0i4DeRU",
-	"XSfbiuQpiRrsYqyK2t/AtbiVoVyZ6lHj96hx27KkBT3GLKCkImx8dsJSqePql4M2HtKrsUOsG8n1Aibr",
-	"GGo8hXLzfaDrsGcunkdEpjYdO42IBTxSERwEoUMZWZ8WV07wYMBYSG30EyaIWQ+ZM02a1J4wgnUxUg0e",
-	"d0xjRoEHM+NYmRHqvo2odrGBvrAgVnBPzVEGsUxhK6b9ToeUeytHTo2w22ZYUV27WDeUd+OqL1zmT1Bk",
-	"zhBgXxQUWMS/sTx3M8ZWKFilOiqVqN5BmUBTMC37wsn9o48nIPbNAHaXCsZLAFPtvY8Aj0xzOZkw34kK",
-	"C+EB4vWiXBMcKv24lONgmkFRcZ6a/cf63ka22VynES2yTF18xqYXlXAdh2FfUgAJmEGUBssXLc0ZnZOm",
-	"YkaQh4g9yK3CiGnZFRDvlOgV7WxaY4hamoD8B4pQ9L6Ii6wdX/0TQ7ElCILzI6OZXCNz30Bf7orQrRg5",
-	"NX79MKcJCcmTmFFfvSXzx5SB6uiQXVizp5BWQX7iwW63JiOxth40cBGg072+sZDpFC+bg7L1px8wiXPM",
-	"rHJLFkrDTTlwOG1fX7nUiBxFhXV5khhJ/jJlgrN06Wyh9NjDZuuZjN1OMirwzMxkYezVX74Mh1oyi25n",
-	"/+U200BADpTJ2WgK05w/8NPnNZlw8WF49TqlceHybW+cAAZ3yzYnZe7EoWzZ8SDj0aoPC86dWsXn3LUS",
-	"ODRsEAqEjRWf6ktfT92xwixep8VGNpFwx+Ou+gL53YpBey+iLNtWDepsqga9wXpzD9KdjKXXXf8u8kXJ",
-	"3nu4jVjS1FDGP5aqFiSir3dUG4XOe0I8dnGN0xndIWGWWl8sd0RHHoe54H1eBSbsi4190+ZBIbUHRILk",
-	"mC+4rMFzFGaNxz8enx5fHJNVMYDYN4EoebRtggesu+TTpmShhQ+6scvO7hqso5mulvIQPeol9GKNA5tc",
-	"QIqkkBB7rdMc8JiLaOR2vujdjci77G3pbhCOOqOandoKlPfmo6qDuJTz6ZP9FjinwiPPMBADVTNqA+4n",
-	"4bZb2I+LkJcZB9VMcF9QBwiWWepecoTbF6VTWxJABzPA1iiwTZfxK+jbMJzkov2+Sz9PbXnnrMwaStN5",
-	"KWWTQlipJhG0sC2C1S6rcFsKnoKNojZq3FAkbVdoFU5iCa12vm6g+k9PXNgmUP0A7rxvxPfP4GroXF5m",
-	"6xUs7YXpUrfEB8HI24t3p9bTaUjx9fk5MMTP9Iaew6OEg881Muwpp1rxlEFusO3Gjp2hjDg2VkPUF4E4",
-	"tnFeSMONjQJtbjIUL1XJX0rUzBm4R1kK6JQIfZXm421itUc5BagzdmZTpA9aZUVF6DfQolm4efqilPUJ",
-	"FW5ndK6iUNdY0RLu0MZ3iloq0BzVBrT1Qke8JnSzIqXaJMuCIb4B3HqG1+xWPxvpcVYOgGwU7igu2hqP",
-	"owt0nFvFrPVRZjyZr24WZ4QZuBsGORTa3dbdt0IRXJxwhII0LRSyItpjGaGg/lWq4UJlmaJaTS3H+HJ7",
-	"/oSdu4NBITnnLn99fvbGhfOlza6vrVbfF7aRU23lmFLhmCUUU62j/xUh49VPLSGu6t5UyYsmI9YyRJbL",
-	"mg6EsZAtML6+VkzMzv4xomK1Ea6lcfu6vXk4xaJYW66uHd+64pwlARS5HntcWFg15lVAsojQ6B4EqLJR",
-	"wUCOA3DIiLoJzY1pu8ADLuIT11clWlOfZ/OKTKSmIBMiu/uipijTgpSiZJZLMYS40lLzjCuSyeGQpX2R",
-	"8WvmX4qDqlfoeQFLJ5daZywF9Lltq+FaltTFjMDyPlKOo7YGRm6YKh00Yd4oM3Z/hb/G1elwx/5t2Hq1",
-	"x6aOpSwZtr+Oo+XxoEYbKINvfIeA+6fB/hmQxu214xXX/4dJ9c4FrcobZl6kPY4slVMdCtNFvv0w1QHb",
-	"bpkBtiUSrlB3K9x2T6aIvCPyG9+t3zOxb3eLH1sV7zFvcohCLlU63zCdjJyyW8SNQmSYcplRoZbsoLSa",
-	"ZtfGUgQLDoDAxn7Dlrx2uFQybDWqGIDjoMqlAsiE77dF3vEf1lktR7iStTooH9Mhe/b0UaBbuHsEhtzu",
-	"TvqY8xuwRS0keiSn+XeodH53bvov1dKOdZpu2THgkcz2uB7ALesTitEnB6lJ5bTfyDsqLdMWxfDQewds",
-	"M5EZ5Nm0a5PzPK27HODvJUP3z6LCb0pLa9Nt70VNz74IOmZ3z2xQA+7/re513+VxeZ7aWRAwwUKYM0T/",
-	"K2KbZPmkNVUhUdfNTcyx1t9ORIxJ0he2EmrdGmKnIFE37hNly2CUm9QDyfvCj8ZasXU6RywDdEo5e6Sc",
-	"X4ClwqWGhyNnTL3qi3ihBVjsAEYA/7E2aX2EBt4t8dnjKlqPx6LlFkU1fGof+Lq5DI+odW2gt0MXBSMH",
-	"bGu3BxgZX1142O23xVFr2QoiQg8QINh/Tq1wGQLIyXqf7dMl3B46sb0SBwzp61OQnA9HmlxNtZZC9frC",
-	"XqMgPBxG7fXpyfH7i8uTH10BPayTgV0GQte193R7lELFqIJRgyLhONw6te+d3YMHB6kAzW21LofktnXl",
-	"bYDK+i02Y8+FCS5RId2pAMJowPL2oxuxb+WsoqEnVJArd7WBU0s+gArXOa7Lt2gANowsEiCsDmXjl+ka",
-	"f3Zf1LVfrSamOVd20IQ1KCPbJmdA37YmQ5Hnho9bbGPpxokFm2GnpthXdja3aFiyvkfcEFBT17cplOB7",
-	"vGIJnWIy3pYR2ZDoH+Rw3yIyW2BUG70aqzEqNcptdP822h3vJ/+4eqk6f/9j7+frV7/OTvODC/HiI3v+",
-	"ie7+lHbe8O5buX/+z3Kjq6Aqw6u6Qo6GWGCOWLExaixWdnyUuO/C/i7h2f99wYU/S8P+PJIg550keogY",
-	"2jwaQRdagNwnIIGwoKXo46aHaLjIg4fXezx9OT4MoVxVQmusqrVfQUMHkO8A/mThKm5uITLqieqRnN3I",
-	"a5fVZ8t/Y/TCRsttmp4LdvZFsV4HfqkLc6wKSoAB4SrvhJg1OQWxC0gaminSjK1ycXZ0cXx5evLu5OLy",
-	"7ON5vNMmRzYiglN2gZS+qJa3A7Xf8+vSaMhnrkf3qxKxRT7pYwVDvpfgxzLK/36iH49nnPx7RDIeGQXr",
-	"gC266uHF4usVIfpQ0V0Jfiyv6+nLDYTBWGB1CDCgRmZJkVwUZdCFNLregCUaYxC14ZXvN6zyvzmaskT9",
-	"+G5texeIWRCBj8AEraJMyHp+WFOKY8F5CQ1f8SU7oQhUG8zo4wI6f1jjy3ITaj4+RXAdYy25Yz9M9XGx",
-	"rm/HZEHRlf/w2781v21WdeYBDLgZBB2B0UuK5pCh1M63TmZUOS9ChMn42bzsPF9Avoeec+tMqADXIekD",
-	"uvhWM0KMOVKkhCwiwr0VU/JILMd+e2P4fgV4vpEXfDuo9r+Hvf4flq9AzqupuZ7y0wCyvCXby2RFUxoR",
-	"YNNtJybDdixnIoHGZxAPCxDpbXICvDn8F5+0zF4YQ5elPq/VG7rQCBNSSVrHIpEpF8OY0CyTM3yZNIO3",
-	"IdXdGNC2g1YEVy2U0LDDYS2Oosmc0ggUPL6gw/gw7Fw2koqR+GTQei8Fa72jOhnFtv+RzRTri73Ovl+u",
-	"TWKKS1zSs6UqzERaifnF1mNwpj1HKIftFWQEn5KEEniUjOm8L6CsvXexXE01oepaYclLLKpNiZlHIqEa",
-	"GhmwGRlNRYqVuH35kSBzG7Lu4Sqg2ETRoQWtZcAVmU5sS/IlflVDDF8V9H708SQgoMnWcJG4Zt+xQYCO",
-	"YBNz5nKdbIZA5aT9/m7rBXCIfEetNXMzdBukcPvyya6rq/n9kNAr8KX5yujtUuava8xunl3sxx5OZOvU",
-	"gIVKLRabhPeoKvHygOlkBOpvX8QDc5m1qEig9pQiT4yS/CTuFWAmoOExnUPmAfNA+W3213BqXV9my8n2",
-	"VGWOeg5c30Y8MGFLFIKbESSH0eBH1Neh3dn2pP8GgnfhdKvSavvbcK9ORYd6GuAXBKNiMo9AGkHYv0K8",
-	"AIi2ofxDL5seyD9Ql18K0u102o9yZGZBxWmFjADr+k5OY4W7pyyjmucJzWi+s0G+y5hpahO/Roxm2OW3",
-	"9mKFzoAjJnzpdtcaErOKoWYwzTLSzPgNE0ypnTaJDfPRIbOdFWYjhpAQdEa7cuywLYrYpqZCzg69Hu4A",
-	"hhGJc0ahkaAdCVopD6ZZBtVMckZTUBNIytW1EQLk5NkHAiUVIqgzEhRoswXxGJR7gtJ3LLVFo+Dop0JA",
-	"p0q8g8wy7CUVFxgbm0Tg6nO6W6wZN1N2w7Kd2LZlv5pyaAQO7Vj7Asxt99bOoTWMXCfwTMkgNAmlVM7h",
-	"Sz3icyKeYSE4+0GsBRe3++KM0ZSbbYcP273kDsdm9mceL7lC3+LBPyQgaTuj401t/vuGZlOwxLBpZKPX",
-	"kNfm0kB6MD/geTZ6jWEupxOSyPGYa4K1fHrFgckcjhQK35jTbu7u7ZiBuEhYfbn5dgcDkFj6pFdM666m",
-	"EeJdZCa20YTdePK6fqSNQ5V2v5cGKAvNp73Sx3tqGY0kI5ZcR0GHWygh4fxIdgW1PL8eFFntrbKsK/AG",
-	"PVf6Imi6Qh6l1yOUDKCKbN/r8btuxRKE+e0J/fZlSdC93GbBVs50Yf39btRAFN+S8Lov8DKet2x9e5AD",
-	"NxyJe/dFVDDEiGXpNg0T/vxWMd9BUYWLGl5ZDkPFfwe8aeGZy81dh1Cj6LSy1zOFyLj5gy9FK3PQMB03",
-	"m6thkDOGPYOfPv1s1LWnT7FumBi2JjLLfM6cnmMN3NdSqGn2RBFfauSPKTPX1Y5tvYqlHR39xNDSHBq/",
-	"KDoDPuUiZbexrUIZzyjXl7Ynr6086RQvVyzB2oV9QQsILFy8+Akw3MFRZ3uv2y8AwtSbNeY7GBxvQq01",
-	"Jyn7whe9Q6GJ4Wls82axRNBFGcraefkKKypmgKuDne+LMYfe3NRilnqEDwrorvsWF+SK6Rkzh+SEabFi",
-	"25mmmKQD+sIUl1zi9XDXKqrUfAFHD/YyOK/qbhqrZVm9KtjokiHoMzG40M/3G1FjTG/52BiHrzqdF7uv",
-	"XnUP9l/sd1692o0aYy7wp443GG2v47qaVm/lDMiSaImHidqVrWuH8ENLWmYJ5mIseul0It/P4nlnZ9ly",
-	"QlpsbCriPlOuz+07dw8T9vCG4ciSNrJGPL8MxDO8ayQHyOlwkK9zcxg1wqhpjV5jt9M2/3vRe9l52bnP",
-	"pXK31aVyji8vUaAsVeMXviqA+ju4XnArXEsas3SUfNAWneuaqyW6f45C9VZ6ZqvdfJXEh59yKvRi2oPv",
-	"V9ksXXXumoPV2zsOvY1erKK/Ee0124K+VLqcZDQfOsFHxbxcnNzqpUqOmdlpqEOKVYG4jowBil/BhvrF",
-	"VWFzM3wXNGg6aruKpuqQXEkzkaD7PlzHZ66QENQRwfWbq5RmYMjBqKQJADWc+tOnVKRPnxalhYQULSiG",
-	"1BcxJH9godKiWFGvUoYIpljeD3P1wc1XAHphZ+d9YWxmmxs4I/9FYq0zf4/jjQcGL8ngKmlSEjtpESMs",
-	"zxancKa4crXvZA6+c7yIc6ZzHjR1c9gVuyJrjedY9VXRAbN9jIoSTHIKCYvhG9SdCdR2Bndbz8wEyWmM",
-	"BdOglhTNM85yYlu8shuoTMOQ4oKy3cUxWI+5bewPn2yBreOmJAfm8yxL8UgB+4YUA8dulTnXlnXXbPBu",
-	"96W55nKaGMY5LIpcwVPN2DKkY0U85v1Opy9iW0MLGrBfmsedrvdDpVDc06c963kuKWQEvQukU/KImUfA",
-	"Csy4MOah5hkeHswdFAgqAH0todROXquBgY1m1IXMboAx/CjX4EjKrRWc9gVWpTWUGNkKtfhLr3CjeI6f",
-	"Y4HbQmRY8BPYgjMYvC+woHo2jzxscUY9ihLMUIU6INdOBUy5SqQQUP49Y/TGJWOZ9YO3mTu92y/dzgDX",
-	"BKO7UmUwMTkw7JyTP6ZSU8MeZuItORh4fkCA6sRcmnKqHA0qWYmpYeTap+EOczmz0FKYXcZvvMXu/Fm+",
-	"9IVXTa3HwZbAgKqBldKCANwHWAk3khwYc44pX+YztnCgy/jtdPft/qmwGRj14zp2cJ5DKzSLwm4LCu4R",
-	"vmGV3Hs1AwP9KqHjCeVDUVKPVigygVxr9HYPorKW2HvegduYO2PdD1l6D58y5PbBiITSgxL/0sC+ZK0X",
-	"1W/udbbQjewubdXUflsN1Z7doyiYmOwH+uXzwW7Spfus9ZK+uGrtp52k9WpwwFrdq71kPz1gzwcvOnDy",
-	"gs0uIevjcqwavW6n0+kE2qSf3b314FVK77PglIAFgpnslieyrVrrj25ZRqB9ABUcl2MZaiPfVtPdKOMP",
-	"/D/fQ6+0P8PvAz1uQO5bDW4DN89XzSQ+9ncjs11wsf7rB9ciw7kZ7K1qY5bouMCsM6dl96Dy5VRcCzkT",
-	"kdO3I6+fhk4njLZaowyHRr1nMdUXa0u4TA+b87si1/ch1wH4VreUPxtzs8/v/TqCGDwFjyFOvbhyB3aP",
-	"Jf6pKcz3k0uPl4n87yaVfuI3PqsZWo9sJJMEm30ViXTOdCCRniinxi+xK63F7+wysNO59kJnRtWOTZly",
-	"BQtqjFqo4evMNqPpuwaLVJf84wmFYO0VwL8Em4HQs3qrNzCgAxp8ZMi0LW1c+ly98BJs9q1FV7Sgkm7O",
-	"6ILNvqYkW6WV7X5L5dGec2PbrVkuAWG8/wjA70gAHt9qMGaR7ZeIPzlhgk54e04RMFgbeXvtsZ6Rww4x",
-	"ayXTBIsQXzMSA1o17iHMC1yADlsXVTGfEaI4MbQBjigjRxYAVWthncsrvoqjjyfb4TzcFmyJmbTfIqlM",
-	"pmMm9H8Qk1siJv8DLfwPtPD7gBZeGOpyfBwBjhtEFPxHGa09owoAbzbnvBR+CkBHoK6txRkiWTuQITQg",
-	"M1+x0LYe0PMChhBRZKqor8v6AvsyaqhNyNI2OejsQdVed0ME0RrEpBVcS5rQvhG1Q8GYL0TVF0bVkwKx",
-	"aUrzLINGd2TMqICevTulRpo5S+QNy5UhYwth9lF4M0RfVFCQoFkuEeRnsH8PVbsCtccMt4XSA48vyv3P",
-	"dubee99+9KzmAuQIkLca8qpmqvwA1V2Opnrk0lTsG1/q/WsRAS3QBxRtMxI1YYl1jAAewga4UWlYhCv8",
-	"ENSUsVWT6vsRBWNBC4b6FnAzdhUkz7lYnBrTLCM/n394DykKhuwBb5fQLMMcMowyTiSHQCq9ZpUyEE/U",
-	"QuELhc3DgtaCtsDFDiaw0FK9nEMfIuiLoFBPUacHMa3AOeUiWpUSQIgHUgX6vy8s4r9NPgwGFtsY24aP",
-	"4DPyqVBx5CCFYZ9XKPxtl2BrWHCbQ2I3vEg2Wtx1V6nX7GxEhlOap8z3XCyX8sbb5pDIwcBDGxcrYQXn",
-	"DMWqaiAugApFPFAZzo0HHkjhYDSg+7vf7/5PAAAA//8=",
+	"7L3rchs5sj/4KgjuibDkU6QpSrItKk5sqN1yW93yZSR53DPNPiqoCiQxKgLsAiiK41XEPs0+2D7JP5AJ",
+	"oFDF4k2SLz3RMR+mLVahcMlM5OWXmZ8biRyNpWBCq0b3c2NMczpimuXwr6MkkROhT378QPXQ/CFlKsn5",
+	"WHMpGt3GxZARio88UYSnrUbU4OaHsXk8agg6Yo1uwz5yydNG1MjZHxOes7TR1fmERQ2VDNmImrH/K2f9",
+	"Rrfxfz0rZvQMf1XP/EQad3dR49X52esLec1E/ZQUU4pL8USROFF5/1KbR2PSz+WIxD8dX5BnKVXDK0nz",
+	"9Jl9NvZTHzKasryY/K9N87Umfm7Z9Ef09pSJgdmnnc7LqKFnY/O+0jkXA5z2JFcyn5/zpyHLGdFDRsZ0",
+	"wIjSNNeqC3+IBbvVlwm8GBPZL566Yn2Zs4hQRbgmCR2xFnk/4ppw3RN9mcOTfZ4rDc+3CH5dEZozIsf0",
+	"jwkjVKTkimVSDIiW8ELGlSZ6SDUZ0RTmNDoktCdGNOvLfMRSIgWLiMzN/+OOUiH1kOXwakQGTCuy126T",
+	"mIsbmvHUTb5FPtABFwPCFbma9YT72hNFlMw1uWaziAipydWMyH5fMd0lVBCu2QgnxG650oqkE7OfMNnp",
+	"UGawG1wMeoIrGI+lhN3SRGczIkXCIsJumCDTIc8YgYniDtA0NYvJSc5G8oalrZ5wFPDHhOWzggBw/o0F",
+	"R72/04kaIy780dcd/CkfcV1PqyOpNCxSwY7C0Q5lliqylbI+nWSa7LTbETEnYh7dabfb24dETrShhpyK",
+	"AavZ88x8sKDpyorg19KC7KcaXfOthjlpqhvdBhd6t9OIzHr5aDKCn9uwXPtPv1guNBuwHFcrk+t38KW6",
+	"BWcyuX6iiJkKmXI95ALOMqFZxvInysmTBaIE/u++QsRP7M5MM2dqLIVioaA7Bhozf0ik0EzAodHxOOMJ",
+	"NWt4Ns7lVcZG//0vJUH4rPfhD/gWfre8JUfCrRh2A0kdNsfSO81yRtMZ2YqdGMUf4u1W4y5yE38n9Ws5",
+	"EenXnPo76ac+pApnztNgokLqy76ZVbwNIsOcM01HXJCjDydGDsh+3zxu/nSZckWvMpa6dZk//mj/9jVX",
+	"dVE3ySuW0IlCGa1YfsNyWLKQJD768e3Ju8tfjv8RL13KR0Eneihz/u+vu5y3XCkjL2VOprkR9PGvTZhQ",
+	"8xc2M1OeBBOzE/6Bph/ogG0wTXZLR+PMvpGiQAilf8NMS1Oe2Q3Gv5rdNRLfCD49tPKbDKkA0TzRh3gV",
+	"EjqgXAB7GLFH7dstKweYAs2i22jvvPnnr7s/v/xb59Pe8fOzlxftf3Q+7p08f//SyDpN9UQ1untGgGmu",
+	"zWQbJzhJ4idppdkkF12ZaKm0zFnXLrZbWdJd9DjEFrvbnSsSXLO5vZmVuZrDO5ZsVa9W5K4YhT5chGZX",
+	"zeWJUhnv6R0zkBHgwQD4ynaLvJNGEg9IMjQ3CtyGSAhnuMOPQgtG9F9aCe7JwQhlEHhm9ToZkv/97aj5",
+	"T9r8d7t50Gr+/nkn2um8vPsv0FXMxW2W1jLrbbUekQIyN4t1iaBYy2PRgV3JPBnkjF4rQkkqk8mICaPh",
+	"JFIonVMuQmrwU4qjnvB/1TqLo0IzsF9ZfOavZX7F0xR16692C5Ikl0o1Fdd+I4CoKRnVCLBCIzcSrO9m",
+	"HCyqJ8qr+onrN5Orj4LeUJ4Z4fw1V4cfJ4mcZCmquGaRNBniAVOhpixnKSoAVBCW5zInW/GA6+Hk6nJS",
+	"zNoK6FNGFXsn9atJntsF3Js5MzMWXNWJHa0iq+EBJ6pRTKMKZ5/HBw6NFTKiMzKkN0Z3GRv17L4MelAw",
+	"KCwVPl1MbymDzq/nsRi0shGsdh+6ZCKuhZyKyG1CRHIGP6VI0SjKe8K+vRXPzXgxcxphCcbE8W3CWLqR",
+	"KlFz9EZgwBVwydx4pcPnqtDwwCbZabcJTTS/wcWriHBtru0R149x1kYIw2AkmM/y065ZwmOdd3npZqHW",
+	"DiJiMrpiuTHAws0wRzk/HcuyH+gskzS9kPKU5gP2tTVad7lcyXRmSDgzkzAaORWhUkuThI21WckY53up",
+	"pbyEh+06zqhmQIH3oT2wrHKqGe4RDnFDs0lIlaXfF5Gj0cvNhM2puLWZFy0tkjOm8xmhfc3Q7NB8xAgX",
+	"+Pfmkfn7HMH+883+P05fvLho7oQE2gkI9Mx/YTVllpZhDsXs5IiK2eWUcudfq6597plw/VIS8xsxvxnR",
+	"YCevyNaVoTvzJ5qAXaxAW5oadYqp7W7hPOi8JGM8ZthF89ROu7NndoZm2VrbBkLM6eJmKpeKJVKkavF+",
+	"dhbt58IlrdrcuX0Csn9UrldGpI9kzop9rnDLE2U2s+leKMivJ7bis6OL48vTk7cnF5dnH87jbbO/cqrM",
+	"7kWkD34nO6rbS2uK5CxlQnOaqQgdIxlnQvcETdOcKYVTgpnEr05Pjt9dXFY+Zb9EtuKQBONDwm5YPnPf",
+	"7QmYtTK3079YotGzZ4wNud0iR9UTIVtxeNYxkcJoKpbe4F7rCSC4bWRMM/UrY/sbKTlHsVyQfsYHQx2F",
+	"9Gj27e3Rr5efjk4ujs/OLz8cn10evXr1/uO7i3jbfAPJlJSeMtaPEQxOiaIa/H6wrT0RVyklrr1aI+v2",
+	"BaYMiH3ehXWOG2BsKTOidcOS3LzDxaC11Dk15ywzJHiOHuhv5SB4J4n3hjvPOfA43MKgwQDHU0UUHwi0",
+	"zOv9Bud8IE7Ea8qzByom5kNcXPZxpOodYH5tckEyLq7BDVOZ5kQZMkC3WYucBy4EqskzM+tnqFk/gv14",
+	"bufip7pUbJXX9VgSy+1HQoU1LvpccGWsi6249Ml4G6MKZimgyVrjKvJKa094rTXcRrO1Xv2/yuVUGfF3",
+	"CINNFMtJypKMA3EIgubOoXkH/7MnctaH4UCgyZTNMWHZ1UM1icODiq36iwRmDB8p+nwwyR+HzkD1LkYM",
+	"6M1abm6Hre5fPGuWC3ti9actIclPJxdvPv5waYXzyY/b9yWzvXkyK399TXKrLO8xyG5+X1Z4SaubEhtZ",
+	"Xzu/eNseNtj3j2fsQBBwbWuHoq2TGeUe3iyZOuSM3chrhjEwnqvHMH5guRtaP7VrenTzhy4yfoLdIVtx",
+	"3WTsxQBru0eIYtEp+sDC0gMUMphhEF3h6SNwJB6X4Uc3kTVOqpj3lzikxev1p1ONyIhSCKcnHi+Ggzx8",
+	"T6Vm/txDbSM89HMmUkKt7owLp4oc2Wdh9C75gdGc5aQ3abd3E3gI/pPdlwx2CjL4WJ7XUhooreExCOCt",
+	"u71L/mJ7lZMrXDVuyry+VlJ5P3361DSbZiyPhOqa0O1RNqUzRWLcSwgtz+m1PuJ9h0d/D19r6ChIubqu",
+	"M5IDf2jVV5lSTa+oYiSVzEZBwKNBpjnX8Jcp2TLjkv4ky4ztQ9OmFBkoOEZH4mKwfWheBOXEaJPOSiAX",
+	"xa2Ws8QYOYpczYxoZFn/EC0Aazov8zKsRWP77d3g8mf5DU8YKa97Fan5R8EyHk50Kqdiw+20yzX6zXCi",
+	"wYQzozg/gRrKXGez72GJj6ZL16/YGkRqHQIzmk3JZY86N1AdV0sIz8tX/5E+z5ghQqNAjzOalBArZCJS",
+	"a2jnEyHMVHH2hXId0K8hVV04Als9ESxXacPbkzE4hOaJm0yHTBSLcE5Cu2RQ2Q/NFAsGiAMOiL+1gf1R",
+	"qMl4LHPN0rcs5fQCHvq2/ldDOXH4VfM1DMf7yV6OzGwvzZpAj/I0HiJWALOXyzHLNUexGaDt1gbVRY3b",
+	"psxTcx47d1EDvdoQUIQh5wFBDgHUnkMABUPt3UWNJGfUrIXqVbO54COmNB2NwyF276KGDYNlcsAXAP6s",
+	"OQJPOJAcmKXToVSBgYxzQR3Gqj1bVNk3eN4TGVXaPW41pEmWgb+OFkAdC43L5WQwLCtELW/x2mcRbHbN",
+	"ZsiB+OsTZZRolvMEZ8nTiAhmGBGZlOcQiu66WQEciCtiA4JNVGR4ilpMjNH/2t/sPwuSsK8gRztUQaEC",
+	"plYFhC+iZQPM6xWyhhHECdWNqGF2Bm935MKyEhCc4f6dg2+tRY7vMArvX+8gWMux/G9lOKmN2QdkViHf",
+	"Cv387icqr/7FEh1gqE5+LOme5juXu9d/HNy8uO2M9sb/bkSNMdWa5Ybs/tf8+hvCFH7/vNO5+6/GHPLP",
+	"j3zK1WJGhf8GBOCaG2QGtl+ieU5nVe4NIKOrRnzHbvUrB35ZueNq2e45xF+xfwkv71iA67gEYMfzvUW7",
+	"Bp8OoCc0Tbnhd5p9CLawTzPFosqujpim5gJdtfS37rm7qCGngq3cq/fwkNl7nTk/+EqZdnFq7zPzYuhB",
+	"X/XmJ8q1f7VyHOEE6k/E7p8CTGdVYsaogsVEsyxTIMDkRCdyxFokth79NO6SmZxA7NPHug+JjVXzFCAm",
+	"fSYSLgYWXx2RGH2H6pLqGFSJOGeCTS9BJ7gcqRiEoWK6ReIhy8w3lBwxKRhhmWI9YZSqQxKbj7IcvlIe",
+	"c0sjdqwItz9RhIl0231N57Py13rCfA5kWJlMimHvdS8ZmVZa/qpRXuPDDkZeuuD8elcN8gYeLN/X5pJ1",
+	"p7ISAGueK7/eAdoKT2nVIGfmaVDe3qpwpOcwUngCq0fS+axmpBd3hZnwucGEUTSMELIcYHTJLA0of/7K",
+	"2amyjB0uCs+9lnXMTY5u5g3lDnpArtlsUU6CDRkGgNEWQqs9dLzd2VuNJS/JZf/NurW8gjvRiuf7CdNN",
+	"r20Ic4OjaY0X0SuIeOzyuuDtxUuCF7/cgsrzWjCH9Evq3w/SluwRrMrWwdSQ0EnUIudDORUQPm01lnDX",
+	"nj/m1WuEzSyvcHcdhc6P75ZTRw4/usDlW6aHEi/VGq6s3wrzGNUyJzecTcGTKchWCOeGsI7eDrbiSsqM",
+	"UVFvoMx/ZT5KUoQ5lo+6s/gUzyFoMiBcGGthTBU4KQLrBB1+6JmFiPgWBd/dioXMKX12VW4ikd3Lpedg",
+	"Y9mPzhRml+kN1TS/nORZzabQEWvKnBv77+PZaWgDPlEE31xK0uY+L3LF6rwSIiVUVcGn4GQvwuchUkRb",
+	"zwuoOOCOWToBc3s+UCd5UdjKZuF2r+tIss4AnQ55MiyZxlx5w9VMPXQCPN9rLDP8jRBa11x39ncR2F+6",
+	"T4YzRsDt82O/kVMXjQUydIAFLlrkyPKF+2lIFUBtR2M9IzFMxeqsBZ3FPQF/KW9qTNqH4AuMnYwCUYGJ",
+	"eZB/Bn9/oqzpbNWXCjst014OwIibrqdYnig1YemcXvnyYTJ6ryoN8DjnCCwqC+9AagfsWmKtlSpYSVOe",
+	"Z0Sdc0juCxGMiGxygs/sh3Mbch0RCthyh8JVFpjLLUouZ5hv2QrdHHudGnr3WXAH7faLnYODzv7ei732",
+	"wcHO8oy4qPGG0QzTZ8tCcV7Hldcr1FqjGMvcJucsO9NzfOxcUz2nH9yw3EnpJYqq3S9in44Iaw1aJG63",
+	"Oq12fEjirZTdsGw7Ru8YuZpwMBWpdv5N2hN2jBY5Nxbb1cyelHM7c5EwAgOSLXoFiDtIVQEzB/Bo21X/",
+	"Ezy9TEDsLlT93c7VEZ23rGqSc6VFADszGP355m+QiIrMDjK0L7NMTtHVFz8Dr0JcOM/RzANgoREsJMYH",
+	"WuSVFJpyARFcxZKczXndtLy+fNnfpTvJQdphL66eTWV+zfLmizr3SSgRvoR2ukS9XKROHoaYkGvGxkbb",
+	"yiC+QM7fHDU7+8+NRB62lp/sg0Tacj/iWvqms5/n1n4CmM2+kSlSMDLIqYD8XAoE0yK/MDYm3OhmBIxt",
+	"DOMUiRMQb8LNymYuFxvppSSXGs/7O0mH7rHmS/riqrmXtpPmQX+fNTtXu8leus+e91+0w7t6MuFpHY1g",
+	"IkGdV9I7/ddySZpxzpHBvrpXEmdae04LM5AxCa7zkmRMa5ariKR8wLWKSNyy938zjgCAM8YkD0xN87+2",
+	"WrHTlcC9NKZ6SBQbjMwKAKAKCugWwnbxikG6VyQxOjfk1Lv8bVQa9HAbwsswmmY5aO9xfR5c7PHCGmIb",
+	"eiqrwmI0ayqMp1b8C52XVfdC4J3d+r+7xQebv5c/3o52Oi/u/p9er7X8mefwTOkxN/fnd9v/tYgSz/1F",
+	"WPFU9nPGYptdkdA8nyGDxJjlRrwn07r/briv5fCo3r7nj+Xt238Mb9/GHu6KjbCOd8FzUIWL3R6vdu3Z",
+	"5yrye17lAV9e1DAnvVT36dQ6iaLievdTq5MIb4M9q6YeqhHNMgKwCAIYg9SBp1zOFzAxyGctUYUxUt5W",
+	"LrDXSETUxAgFZfSeDILdxvRE1H6LHPn6DZ09YxnmNDHyh2x9FDyRKcJiyVhywORTRX4+f/+OnMN2Oqw+",
+	"iT03x9sRUdInduyRX/gPZkIfL143Xx6STAqjHMOaFBkwTfba7SAp1GWBwsqsnWpBL1VpstNumf+96L5s",
+	"v2zXOSznODoQ33O7/YEqqFdiTGmX96wlzBCELbt15UqOUB+UuMkQmDU/dAm1KRGga/YEHwiZMxhUMaYq",
+	"ZU9AXlSXxGY/5yf/kvzqp4N/0d23/PTVz0P496/XOun8fZaOsn/98/zngzpx9d56jRZ6Ou7rRfDuqAc4",
+	"EXYe7kSYY7NNTLf3Lo5WtctB8cWgsszJOJcJU4rZJaohlKQRDrm4RcnQELV5PiKUjGWK746zCXBXTkUq",
+	"R0RN+n1+u22RWeaBEvLR/g2UbGegw19QAHdJzpoYU4B84ZzpSS6Cx6zl8smVHRB2qCDthStCnVov+6DN",
+	"GiFhmAri+WbUpsvJapEPOReaXmWMHJ2/OjnxN7ka04SpKpUGKv7al/hvvd5tZ6fZ692+OPYqQx0ZO7jK",
+	"vDgU5Oz1K3Kwt/+CWCSMTzy3CcpE4SJGNBlywZo5oyn8ITYyrOb2RaDZvCVfPwpmP0OWQOA+qUguqA4z",
+	"X1UgSHoP/uXLO5TKHjSiKqq0LhW6Pke2XIol+EOITC5jYhtRI/wRfVjwPEWjEYLllaRLmGMdIMjcd+U8",
+	"yZrUwTKajgtDJdRszKK8h2rezXwCOtoWtkBAVAPHroWk/77C8+pAh5+XxxxCkOHnxSAra4zTTEl3R8e/",
+	"Nm28qHmSxsSV/iEISlvpmC20ljkk1GInKJiriG/8vEytcWPMKyYfz06M4HPlrhw7mscPSVwPi0TAj+Ee",
+	"C/VZcWFUoQVIWzjvQLkCFi6dQJ38P2M0na3j54KkonmyWOC6qf8UcOv9ooCbxsvnLE/3/tKZOfRF+duP",
+	"hhp4YNC/7lCwTME9I+t+PlVbqX6TAhBBXUE84X0lkWHiEc8ybjEv6CMEKDe9wopAesjz1BnUFxenVjvG",
+	"AWiG9ak4aAgWqG39w4WOz2wKs7+AO+12tRgauoEXYx/dwr4SVd4birSInKOV0CK7vHrSfqDqufeYmJrv",
+	"AhKzv4DPBJs+PpuVtPO5FdQfZoC/WcCEALq2aZlckanM9RCKKS5myxIX7dyPiQovQ8XRKpIcojjgVmcu",
+	"0xzKN3GFjtew5AqRuU0PVh7D7/wnrkaQIltWTiiSSsyxRKuL6+0WCU1WLlJ2GyM2XSdD4upsgt2KL1XU",
+	"+J0X94wk1W5MKapTd2KA5y3lEJTR+vPKudnOup3+NJx5hD/g7yGDN8JwRsoGOU1LKIZ61QZCPItoa4j+",
+	"FqxmmhibKxzX71pKNWsa6b0qOKDqtyV2o8ZdvyKoFkD227uklKtBJkLzrEh1cLkQoSUiryFNBofcnInr",
+	"40+BdJ6bP5ZAysDgM0xn+S0iI0YVZCHb3A4fuhtJIbUUPCEJxB9Cgny+tMDn7vNVBT6jRiG856ZqTMfd",
+	"3d2DiHy8eBWF4oGMc5YAU5cDGp1253mz3WnudC7aO912u9tu/3O9w3d5pVXYdjVWVgYhm19XwrZxXNGX",
+	"dVp5kWPZIu+YK0Jj43bztu/D8x8yqvSlYT47SE1lKqo0oUH+noeiOGcIV8654o5o7oQUJDz0BGQ8AJej",
+	"fDVfbpEPLFdYXdf5HKHKBiUjLiaaQRkP3BSQf7Xnt3bGwF7gpa5b7RXLyIDfMKgUADvsilaYT7Q2+VTn",
+	"YUHFeQOqiCPWpSaUzrJWEGDWe11kDjOt1w7NFURcjczVzlktnk59KO3IHgSG/2GMyHrJrdWtbUq70i1y",
+	"WhNvi0h86YNuZbFwZehSDJroBLtnHgFM/l5g3gX+26MKyi4isUz05f////5/VSxvZ//5ZlDexaZSmAlQ",
+	"C3nC+t1FfB2q8DncvpMDcsyEr8Oz1Sb/4+5AWy9nu7T/u0svieft5XqKuYpZMsm5nkEAw5ZYTkdc/LII",
+	"H+3c308UVgLXCzDTRDFIy3SyF9UbBm51WsYfLK7o7gvgFlRDx9z820PAC/f+CuToE1VUzVEMQC7xh/fn",
+	"pSLz4Al8ZuFtsWEPdmtVzL4RuUUO2TWbdckbrcfvRTaLyLnZRhaRczpi51yz/0H4U0R29q3gVRG5ZmON",
+	"cVHYgyFVRk3AUQuVgI1kPiNb1AGewOBFDRfUySZMqFSlCfLc4ALhmgjG0p4A3Fs5egGFWcFl7hCYRY6p",
+	"O4JEymvOiiO4vHwjlW5699UlYktrTgPzzY8mde0HquzYJXF95n/IpCAeQcTAb8U3h1qPG0U9plc45VoC",
+	"qCmY5I4+LFvzLKFZdkWT6xgy9KpU4eih5sB7wp/4Kb1tkSOPWzQXiCIvSEpnCC6AY1RSQmgCk2/Pj8/P",
+	"T96/uzz58fT48uLk7fH7jxdxTxQF5TtkuO2jDxPFDkP8MMJz3C0PpbbsgOWKXOGA7W3kWJmlRtgwAdAo",
+	"TCAkpURjiNXVY382IBe7G/MEY2QPr1XcTkEKEJaxxPwF9i7lRhpfTYz88CX0DA9Z/ESrJ3riyFuXlDx9",
+	"Cmbl06ddi9qZyUmurNVgFnRxcUryiVAI8KhUiwNlPCITkTEFr/YEooG4dnt1DPg4xA8lNEeUInn61Jr6",
+	"SOdPn3qcnVoIh+yJejzkIRlbg9bCjHKm5CRPGOR7jXOpWYKVATNmW0H4J7BUXE9YKwoQGbBnGEMvkF8X",
+	"dnpT7CRxDatAP5uifXDDTYxtqhxCymx0UAkadOwFnQG6ECp01JpQp6cqxiK892ROoCJiUWu1SHsALAlG",
+	"9bgIyD4CYuAi0cRBdzA/3IIBGE2G2D/CcCPG/KDUtlV9bHDSo/q6ViJXFfFSpPLpU7PP/o9CiiYAknvC",
+	"jvL0aU3kkmxRQXjKRmOpmdBFHJNtt8hREZ2cFpFLOxzhqieWRiyxBjdDbDTNM85yPDdwqOqpDIK3akih",
+	"FYcUzBEbu02yScqC3cL2G7xPBOPwbwUCy0VTW+Sc9pme2a+nbAw/SwFD9IT9GhnSG0h6sPOFrx3CWOHy",
+	"XORY5pWgsQ+f98RE8D8mbNuQoCFMcAcbLis21HHh+Y+/kCHLjGWTSojP9kQyyTNilFJFKB6Mq1gCqi/h",
+	"GtGheLk0yzYZQDpQeeBSKCgCQWhPQFEA5QOsMXykmcZk6xWWKGhezMasXC/gtjmdTptGR2tO8oyJREK5",
+	"JVeckwjZE6W3LaTk0B4LhBIhlGTxITv7LQI3VDBBR0FFUyBgJaNveOw8TN5cb5/vYtiiH6QeuoRSwPYX",
+	"AfMoyC9FvR/SQCPwML25uPhAOu22hUMIRtCSQQWjJzzYK+VGro+4MDpYixznuWtrEy+q4xCj3Xuwt/9i",
+	"uxzF7okFYWziWNPXZU9RSvER16pbKlm/CKt3CPcBV2Sn1dp93m47103pvkVwMdU94Rq8lKsK2+tCh4pn",
+	"UIGuaA0Alcm8F0EhPtGb+wAOeoWLr/fLkNfhJYM7anV6Bc0IpqTzv/u7eE9nPGFCsSKnrvH25KJRhDwb",
+	"7xMtz81l3QgA5xa+fRc1jD1Cx7zRbey22q1dtPCGYChYdTlMjx+wGs+HBSiryKkdCPvZupp5nwAEfUA1",
+	"MRJzG9AkdMCMdkMxILRl9hu3uCdsCwWijHIF2zrlykhV8FdC5VWEeEeVxkyYKtb1Vys1g7kfS05iADfB",
+	"Dno+O0mNesKVdguCzSjacP1Wb+cXjzx75TpSrHwSOxHd/V5pf9Npt5dURKkpy1Uczm9lTHld1YRyOZHd",
+	"clGQkgewXXgAy1U/xCTLio5MHJY699kXw2lH7Ccv850/0rnPthd9dnfJZ8NyF/htW2Zj/+VuZ3encff7",
+	"3YYdzMC1U9sBAeFqfScXKmQNdfT28JjqPuOP85nr3gLP76x+fr49Dby5t+abvkfPXdTYb++ufutjtTaV",
+	"dRUAKRVOgt9+N1SqJqMRzWeWQfzeGMWfDpTPgW6YcxhL9JqVGauUBV1AGH6QiFRYn+RD4lvzzGszsO/K",
+	"rh+dT9jdHDvu3IsdF3JgMXefvmFI+7LqK7/8NDq4+dvo9exvo9fPP/76972Pv/59hx2/u0lGaXa2+/Mw",
+	"/XTbPuu8niU/3e6HWRM1bvcNd8knVC+ooGTspLBuuVEFUeCXXI+YvLwBr/hj+frsstc+WOOtUmcy89bO",
+	"GkxWbTcA7+2vw5w1tbK+MGfj+YcqUc351nD8XVRVFZ59LhjhDhWGjNWFBH+Ev6tSuqu5pgdSppFziXZL",
+	"eYVgLblWezukXE+xJyD4raGh3wjBydwo+IApxXRR1OYwlmqD02ENKYdCGXBjTm1h8f7c6BXMqqHWDuuX",
+	"tbRrSC3CsDhWLzQfq1Zc74n5JgGR7xCAHRFdBfX55bkdwbFdiSuovw1ulKo7DJeJm28rJ7oaVv2cMYQT",
+	"RF7DdgPadG3Qk8o1u4yZHQiAOgUKjzSU8yWBureICNLvVVpUGvt9YSbEzSg5RMxZu9rHlnhFccT1V/BG",
+	"amu5uyzoUssY+plPTas1B8rlLSaukDlxWb8QscNguUeWb24LQG4GNpGF6cRw7yjM6rIeNZ9AD9UTbWqX",
+	"Z5InqlJ6IhzACoRql9qVuxKvsClObS2079KuWL9750LtOTCYv0tN+esyM+rKImCH0KPwDTi3CF2vwbql",
+	"ouuhDdQFXDdEnS0OyVV0hHY35g+AhADEQk+88/AwBGc4/BcEG0gchuKxgkNOk2soF+GiZdL70uvBFfDZ",
+	"nGuNcNUy7mo5TKIntsCvpYmrzWsxqxDCoSTJIYyHPdWuGJmMoQ+kG0dmqfX1FvW/vQsJYjYX7385rkRs",
+	"fK32oLMwftW3fuYKu7a4tijzAuUCj/KhDgRHEb99XssbUMbALEINWTNnDjyw3ExZPoP92hmE/gj878o3",
+	"dq46yW66x/b7z+kmboIC/7G84vsTdzf/pb7USzzt6PSxZV3haCgfzjFNhkXxJRepsLEWDgUC9Ay4TRmh",
+	"QjMXZQQneSmmhYGnnqhEnrwncS6cBbUXbGlhOUaQS7feR98TEBEsAldFX12QrIck/twDyu41ur0KL/Ua",
+	"dzE+Bm7OrRDu42JARo5s1wgnslw2lZpJWAHVEzvQ7XxMXVd6WD0CV7gxxA5Ifd+JOukVFI97BD9QRchs",
+	"6O0olbC7m+9H/ugeoKrXJ5RPl+t4e5xnqLFC1K27D2GVkiUunz+Nc2de3q3l3qnpcvOf6OOB0/axKhQU",
+	"5aramzt4rFb57LOjx6UuH2zZowJgonVq2ExBVLy4JrnUoOTZ2vdb8G8uhQXG+Pd7gqfbXbLM8bPEY4SK",
+	"5XTIcubcXT0x1ydvzi9j59wiYNCZ8TF8yFCXxOLhFxenh9b7YrFlHiXlqzqBuelHg/gWIlqK/SnfNM5J",
+	"U1QzNPwbWR/ZnAvIJWO5T9uof1pEwuxAwX3k+X2xf6eQ3qu8O3je36t3p9wR6QszX9CtyvsylzLeA1Wk",
+	"qM6+K+pkeWDm2DzttfYAOb24wcM68Oy70B69osn1ZLzQ8jzXOaMjQ3yJFABwF5qc/+2Ua9t9w5LxdCgz",
+	"1zdvq4jQ4XYag5KpqCcmwrt2ndcJylFYj+2QD4bNKdUAs8mvtyNvPCLu4+9Hrz5+fEtO3l28jwkkWaFe",
+	"VaqbBUqjGLTIGQMsnGHbqxlRWo7HvAQEjgh2DXF/LbUVsfYn9BJxyJq4OaWZA2Sr4SiGJxVW1wbQKD5p",
+	"W35UPNGWkdOgfWxup4hq2dIyfVjb243Yz6TMt+vEwE9M/4BHupEFKhPNdFPBaZddTh7mfMWFYZd5oHat",
+	"bmJppLSnlaZKDn7zI1djqbiuxRPHVGuaDM3VcQiDGG74n17DYx1tCwfNRzaju5Ve9RrxWn1QSg2Z/pOC",
+	"wUchuyZyPHN86s4jIpqCpBMZF2yRblFAdRcKiDOW8pwlGi9G2/rSXKS+kqrfK3Qnb7lehz8cnR9ffjw7",
+	"fQZYgmcSvuYfjreteYctMT2ch93SRJM4t5+9nOQ8jggl/ZypIVFcDDLWnCiGta9YTLY6+8+JrYhyxbUR",
+	"Q9gNzahXO20HE9+2OO0Pv7w6JufmHYA5XSZDmmVMDFhcAuqirHF9sMYs9xd/0EEUpRuMeMNy3udQHQWv",
+	"eOBvm3Od0xuWeSsxnkPzwtbEBFG/ZGsJ/P2U3m5HRDGa2SJNPXF0fN7s7D9v/vTqre2IRMk1s4XCwk6U",
+	"Rk/yzi53kAkVCMOTuc3f7AlhLkoI97XIO0lUIscQurJaGUtxC8aTq4wnZJxLuCi4gt7EHvYEw6o6EQYd",
+	"aZF8bHJKRZTttjs1PtKFJFcRO6cSZd6S4r/F+x/PTjeTJFHjnOnmInD8orO1RIPnhreoIZQS6UQVir2P",
+	"hFtDTtX1kK1InpKowf7Bqqi6DVyLWxnKlYkeNn6PGrdNS1rQ3cvCOyrCxucFLJQ6rnI4aM0hvRp7wbp7",
+	"XBdesoqhRhMo9N4Dug671eJ5RGRiE6HTiFioIRXBQRA6kJH1PXHlBA+Gb4XURj9hgpj1kBnTZIvaE0aY",
+	"LMaNwQuOCcQo8GBmHGsiQsW1IdXOX98TFj4KbqQZyiCWKWyCtNduk3JX48ipEXbbDCuqaxd5hsJqXPWE",
+	"y7kJyrsZAuyJggKLaDQWxt6KsQkJ1oeOSsWht1Em0BRMwJ5wcv/owwmIfTOA3aWC8RJAM3svIQAT01yO",
+	"x8z3gMISdIA1vShX44YaOy7ZN5hmUM6bp2b/sbK2kW02y2hIi/xOFzOxiT0llMVh2BEUQvZmEKXBQkWL",
+	"cEpnZEsxI8hDrBxkNWHYsmyyx9slekV7mNYYjJYmIPOAIgi8J+IiCOrrbmK8tAQIcP5eNGdrZO5r6Ihd",
+	"EboVI6fG1x5mEyEheRIz6qu3ZP6YMFAdHc4Kq+UU0irIDNzf6dTkAtZWYgYuAly41zfmcoziRXNQtvLz",
+	"AyZxjjlNbslCabgp+w4h7Ssbl1qAo6iwrkkSI8lfpkxwli6cLRT9ethsPZOx23FGBZ6ZmSyMvfzLl+FQ",
+	"C2bRae+93GQaCI+BAjVrTWGS8wd++rwmBy0+DK9epzTOXb6ttVOv4G7Z5KTMnTiQTTse5Bpa9WEOLlCr",
+	"+Jy7Iv6Hhg1CgbC24lN96cupO1aYxau02Mim8G17FFRPIL9bMWjvRZRlm6pB7XXVoNdY6e1BupOx9Dqr",
+	"30W+KNl7D7cRS5oayvjHUtWCFPDVDmWj0HlPiEcSrnAOozskzA/ricUO48ijIue8xMugfT2xtg/ZPCik",
+	"9vBEkByzOdcyeI7CfO34x+PT44tjssxXH/v2CyXPs02tgHWXfM+UzDXPQXdz2Sldgzw009VSHqLnu4Ql",
+	"rHE0kwtIThQSYqR1mgMe8339zjtrkXfZ29JZI2x0RjU7tbUf781HVQdxKdvSp9nNcU6FR55hwATqVdQG",
+	"xk/CbbdQHBfJLjMOqpngvqAOniuz1L3kCLcnSqe2INANZoCtDmDbHeNX0LdhOMlF5X1/fJ7awspZmTWU",
+	"prNSsiSF8E9NCmZhWwSrXVRbthTkBBtFrdUyoUiXrtAqnMQCWm1/2YDyN08j2CSg/ADuvG9k9ltwNfQM",
+	"L7P1Epb2wnShW+K9YOTNxdtT6+k0pPjq/BwY4md6Q8/hUcLB5xoZ9pQTrXjKICvX9kHHnkxGHBurIeqJ",
+	"QBzbeCwkwMZGgTY3GYqXquQvpUjmDNyjLAUUSYS+SvPxFrHao5wAoBl7oinSA62yoiL0GmjRzN08PVHK",
+	"t4TaslM6U1GoayxpxnZo4ztFFRNoS2oDz3quF90W9JEipaogi4IhvvXaaobX7FY/G+pRVg6ArBXuKC7a",
+	"Go+jC3ScW8Ws+UFmPJktb9NmhBm4G/o5lLjd1N23RBGcn3CEgjQtFLIi2mMZoaD+ZarhIkj2QpapdYlE",
+	"lWJd1qXjqcC5REKTO6haAzbMPDLTlab/3tNI/+T5krY+zHcVJPPliqqBsrpyRTVJlA8j/rXTrtayFNZl",
+	"DmcOvTo/e11UfKoDjVQYY3O+OD97bfWK37+XxKKFVLgGPb32Fdy/PZp3IeXOJSQVsrtE0BtR8WPkOWyQ",
+	"lbPRrVCX1bMmL6AlAQJxLDPA5q51RfyVFfSt74Ovz1dHi9KCIhfh+TOw14qEotX8hQOszWBLuekhKTF/",
+	"xqyQPzPFu7yyPx2trwlzXkfFmh/xUZUu9CaWmOOLq1xfA+37dVWuL4UQXsgm1gns0oK+vbb1fcCI56q4",
+	"FpVha68eX9p+jncYFG13ALmCg4iWtpJdbWe4nrBNk2urtJaKtC7wEVV71n3Bi6r6qQXXVd39GjqUaDJk",
+	"zVdS6FzWdPuPhWxCuPVLoWAf0cR/gLkeFDl9kJluHZmLAzTHt64RRsnlGLl+9lzY5GaslwBFIITGKxQS",
+	"htOZ9dxCSk9PKGa4WtfwgMN4xvUVgFfUwl2/+jGpKX6M+dU9UVMAec4vSck0l2IASNKFAVmuSCYHA5b2",
+	"RMZBdOJLJV8dXpkKSjtonbEUcsBtC0vXHrQOJQqx9iPlOGrjlMU13WxAj4iIWqsy1d4ShIariemO/euw",
+	"9XKMRh1LWTJsfRloxeMlEn0ZX85cGapvkWy4eTxsicP//ZjVqPNFKNaLtMeRpXKiQ2E6z7fvJzpg2y+r",
+	"+RYBrgq33ZMpIg89+sp36/dM7Jvd4sdWxXvMmxxwxwuVztdMJ0MX3iqQomEumHL1ScK4mEty1TS7NrYx",
+	"xGwhRXcole6JArwMJZABHqQYpMNBRwnwNBa9rclb/sOqOOURrmSlDspHdMCePX2UZC3cPQJDbnYnfcj5",
+	"DUSfbbLyUE7y71Dp/O6AeZ+rbRTqNN0yFMDnGNvjegC3rC4UhigcKBpSLucVeWiSZdoiYLa2l93TuvOv",
+	"fy/e729FhV+VllYWvboXNT37LOiI3T2zMEa4/ze6181RQSOlxRVkzgKIJDadmGJeviK2IbUvJ6MqJOo6",
+	"p4sZ1tXfjogxSXrCdh2pW0PsFCTqxn2ibBlKnrpkC2/2+SYLxlqxPTGGLANXYbmuQznzH9tySQ0PR86Y",
+	"OuiJeK7dduxSiiDhx9qk9ZhMeLfEZ4+raD0ei5bbAdfwqX3gT+O7XENvh46FRg7YNuoPMDK+uPCw228b",
+	"kdSyFWBAHyBAsNe7WuIyhLQmizezT5cy9RC25pU4YEhfNpLkfDDU5GqitRSq2xP2GgXh4bLSXp2eHL+7",
+	"uDz50RWrx/qX2NEvBKt5bJvPS6gYVTBq0JALh1ul9r21e/BgWCrkb1uty+Vu2x5uFpJq/RbrsefcBBeo",
+	"kO5UIKeoz/LWoxuxb+S0oqEnVJArd7WBU0s+gApXOa7Lt2iQXhhZ7H9YndkiltMV/uyeqHFoz5WMca5s",
+	"uImcK9K3bGmRM6BvWxmxqECDj9tsxtKNEws2xa7Ise+iZG7RsD1cl7ghoH+NOy/w/0XQj3aCZXI2xGCH",
+	"RP8gh/sGWOwiK7XRrbEao0ai8r7rqd3o/H24M9pL/nn1UrX/8cfuz9cHv05P8/0L8eIDe/6R7vyUtl/z",
+	"zhu5d/6vclPpoDbiQV3TBEMsMEfsjhA15rsoPArSe25/F/Dsf15w4Vtp2J+GEuS8k0QPEUPrRyPoXLvN",
+	"+wQkMBFoYb7xlk/KcJEHn1DvM+jLiHAAb6tSfsayvnaV/OcgyTtIeLIJKh74G/z0RHVJzm7ktavjY1tt",
+	"YfTC4uNtYR4XtA3KTft0l7owx7KgBBgQrv5tmKUmJyB2IXeGZopsxVa5ODu6OL48PXl7cnF59uE83m6R",
+	"IxsRwSm7QEpPVMvLg9rv+XVhNOQT18P71W/cIPT7WMGQ7yX4sYjyv5/ox+MZJ3+OSMYj5726VBZd9fBi",
+	"o7OKEH2o6K4EPxb31fCFAMNgLLA6BBhQI7OkSC6KlmNCGl2vzxKNMYja8Mr3G1b5T46mLFA/vlvb3gVi",
+	"5kTgIzBBsyjguZofVhTJnHNeAj4RX7ITikC1wRo+XECXTWt8WW5CzccXBVrFWAvu2PcTfVys6+sxWVAO",
+	"9S9++1Pz23r1YB/AgOslnWMq9IJytmQgtfOtkylVzosQYfm9bFZ2ns/luoeec+tMqKSqQ5mH/kSFKYdY",
+	"A8KYI0URiPkccG/FlDwSi7O9vTH8BYC2j+cF3yw5+89hr//F8pUk82oxLk/5aZCkvCHby2RJA1gRZKPb",
+	"rseG7VjORAJNxiEeFuSgt8gJ8Obg33zcNHthDF2W+kpW3tB9okh8BMUjmscikSkXg5jQLJNTfJlsBW9D",
+	"cTtjQNtu1RFctVA00w6H1TeLhu5KI1Dw+IIO4sOwS/hQKkbik37znRSs+ZbqZBjbXsO2NkxP7Lb3/HJt",
+	"2ZK4xCVdW5zSTKSZmF9sBUZn2nOEcti+vEbwKUkogUfJiM56AtrKeRfL1UQTqq4VNqPAZlmUmHkkEuqU",
+	"kz6bkuFEpNhhyxccDWq1QZ09TCJQREnp0YLWMuCKTMaDnC7oPfMT0z8aYviiae5HH04CAhpvDBeJa/Yd",
+	"G/TpCDYxZ666ia0JUDlpv7+begFcDr6j1pq5GboNirb5Jka2RgrQ9SGhV+BL8x3PWqVaX0xMRoZ7zbOG",
+	"cRdPZONiAHO1WS02Ce9RVeLlPtPJENTfnoj75jJrUpFAtWlFnhgl+UncLcBMQMMjOoNaA8wD5TfZX8Op",
+	"NRLIcbI9VZmjngPXtxEPTNjmAeBmBMlhNPgh9R1itjc96b+D4J073aq02vw23K1T0aGCJvgFwagYzyKQ",
+	"RhD2rxAvAKJtKP/Qy6YH8g/025OCdNrt1qMcmVlQcVohI8C6vpPTWOLuKcuorfOEZjTfXqPCxYhpaku9",
+	"DBnN9HDhxQpd+IdM+AZq9mKzdcSgmw/NMrKV8RsmmFLbLRIb5qMDZjsmTocMISHojHZN0WBbFNS9Bzjh",
+	"9NDr4Q5gGJE4ZxSa9tuRZuay6U+yDOqX5oymoCaQlKtrIwTIybP3BIooRlBZNCjJbkvgMyjwDMXuWWrL",
+	"RMPRT4TgYuBK7Jtl2EsqLjA2NonAdc5wt9hWvJWyG5ZtY4d3Sq4mPEvRKDCWOpjb7q3tQ2sY2eZFUPml",
+	"CE1C8dRz+FKX+JyIZ1j63X4Qq7/HrZ44YzTlZtvhw3YvucOxmf2ZxQuu0Dd48A8JSCqkF7ypzX/f0GwC",
+	"lpjSVE9Uo9uQ1+bSQHowP+B5NrqNQS4nY5LI0YhrgtV7u8WByRyOFErdmtPe2tndNgNxkbD6pm+tNgYg",
+	"sdhpt5jWXdSw29boNtqtTqsN3Cqv15uwG09e14+0dqjS7vfCAGWh+bSW+nhPLaORZMiS66iAtmPRSOdH",
+	"siuo5fnVoMhqz1SXR+OLRwWQrhW9VHsiaKZKFvRStX1nRjJnpC+Ncg2h+1sAhCmZO2xJl4ypUlAkkCqo",
+	"DgU/OqAm1PgDXW1By8LvusxBEOa3J/Tb5wVB93KzQ9srw4X19zpRA1F8C8LrPkNyNGvaznMgB244EvfO",
+	"i6hgiCHL0k3aFn77MgzfQRnFixpeWQxDxX8HvGnhmYvNXYdQo+i0stczhci4+YNvPiNz0DAdN5uroZ8z",
+	"uDt64unTT0Zde/oUK4WLQXMss8znzOkZdr15JYWaZE8U8cVF/5gwc11tIzvaZg6OfmIykxNsv6roFPiU",
+	"i5TdxrbvRDylXF8qlkiRKttrwilerjyitQt7ghYQWLh48RNguIOjLscS9fYLgDD1Zo35DgbHt6C6upOU",
+	"PeHL3KPQxPA0tlm3WCJpzGwoZO/lK6yomAGuDna+J0ZcgWFiMUtdwvsFdNd9iwtyxfSUmUNywrRYse0P",
+	"W0zSAX1higsu8Xq4axVVar6Aowd7GZxXdTeN1bKoQjVsdMkQ9JkYXOjne42oMaK3fGSMw4N2+8XOwUFn",
+	"f+/FXvvgYCdqjLjAn9reYORCswHL66pYv5FTIEuiJR4male2kj3CDy1pmSWYi7HoaNuOfKfJ5+3tRcsJ",
+	"abGxroj7RLk+t+/cPUzYwxuGI0vayArx/DIQz/CukRwgp8NBvszNYdQIo6Y1uo2ddsv870X3Zftl+z6X",
+	"yt1Gl8o5vrxAgbJUjV/4ogDq7+B6wa1wzWLN0lHyGRFGuK65WqL75yhUb6Vntr7tF0l8+CmnQs+nPYAh",
+	"kDNGtkpXnbvmYPX2jkNvoxer6G9Eew1REOVmZSSj+cAJPipm5XZkVi9VcsTMTkPnEawDzHVkDFD8Smzo",
+	"OS6uCpub4XuRc+3SKcx1dEiupJlIzsibi4sP4NAw1/GZKx0MlUNx/eYqpRkYcjAq2QKAGk796VMq0qdP",
+	"i2LCQoomlD/uiRiSP7A1SVGeuFspPAxTLO+Hufrg5isAvbCzs54wNrPNDZyS/yax1pm/x/HGA4OXZHCV",
+	"bFESO2kRIyzPFqdwprhy1e5lDr5zvIhzpnMetFZ32BW7ImuN59jnRdE+sx2Gi6LLcgIJi+Eb1J0JdHMC",
+	"d1vXzATJaYQl0qF6NM0zznLcHuhpKbBdIoVGn4W15Y/BesxxIzDnpgm2jpuS7JvPsyzFIwXsG1IMHLtV",
+	"5qDHCldkx2zwTuelueZymhjGOSzKWsNTW7FlSMeKeMx77XZPxLZq9qV54tI87nS9Hyql4Z8+7VrPc0kh",
+	"I+hdIO2SR8w8AlZgxoUxDzXP8PBg7qBAUAHoawnFdfNaDQxsNKMuZHYDjOFHuQZHUm6t4LQnsA+NocTI",
+	"9qTBX7qFG8Vz/Axb2hQiw4KfwBacwuA9gS3UslnkYYtT6lGUYIYq1AG5dipgylUihYCGbxmjNy4Zy6wf",
+	"vM3c6d1+6XYGuCYY3RUnh4nJvmHnnPwxkZoa9jATb8p+3/MDAlTH5tKUE+Vo0DrDCzMCI9c+DXeQy6mF",
+	"lsLsMn7jLXbnz/KlL7xqaj0OtgQG9AmoNBMA4D7ASriR5MCYM0z5Mp+xrQJcxm+7s2f3T4Vtuqkf17GD",
+	"8xxaoVmUcp9TcI/wDavk3qtNN+hXCR2NKR+Iknq0RJEJ5Fqju7MflbXE7vM23MbcGet+yNJ7+JQht/dG",
+	"JJQelPiXBnYMb76ofnO3vYFuZHcpaCG+Gq26qYZqz+5RFExM9gP98nl/J+nQPdZ8SV9cNffSdtI86O+z",
+	"ZudqN9lL99nz/os2nLxg00vI+rgcqUa3026324E26Wd3bz14mdL7LDglYIFgJjvliWyq1vqjW5QRaB9A",
+	"BcflWIbayNfVdNfK+AP/z/fQxfxb+H2gqy3IfavBreHm+aKZxMf+bkR9z3V8ee+aYjo3g71VbcwSHReY",
+	"dea07C70upiIayGnInL6duT109DphNFWa5Th0Kj3zKf6Ym0Jl+lhc36X5Po+5DoA3+qG8mdtbvb5vV9G",
+	"EIOn4DHEqRdX7sDuscRvmsJ8P7n0eJnIfzap9BO/8VnN0Gx0LZkk2PSLSKRzpgOJ9EQ5NX6BXWktfmeX",
+	"gZ3OtRc6U6q2bcqUK1hQY9RC1x5nthlNH5/FggeBfzyhEKy9AviXYFMQelZv9QYG9DyHjwyYts2MSp+r",
+	"F16CTb+26IrmVNL1GV2w6ZeUZMu0sp2vqTzac25sujWLJSCM95cA/I4E4PGtBmMW2X6B+JNjJuiYt2YU",
+	"AYO1kbdXHusZOewQs1YyTbDt0DUjMaBV4y7CvMAF6LB1URXzGSGKE0Mb4IgycmQOULUS1rm44qs4+nCy",
+	"Gc7DbcGGmEn7LZLKZDJiQv+FmNwQMfkXtPAvaOH3AS28MNTl+DgCHDeIKPiPMlp7ShUA3mzOeSn8FICO",
+	"QF1biTNEsnYgQ2g5br5ioW1doOc5DCGiyFRRX5f1BED+uIbahCxtkf32LlTtdTdEEK1BTFrBtWTLzFWh",
+	"digY84WoesKoelIgNk1pnmXQ2p6MGBXTIc+YdcN632oib1iuDBlbCLOPwpsheqKCggTNcoEgP4P9e6ja",
+	"Fag9ZrgNlB54fF7uf7Iz99771qNnNRcgR4C81ZBXNVPlB6jucjTRQ5emYt/4XO9fiwhogT6gaNuPqjFL",
+	"rGME8BA2wI1Kwzxc4YegpoytmlTfgTgYC5ou1te3n7KrIHnOxeLUiGYZ+fn8/TtIUTBkD3i7hGYZ5pBh",
+	"lHEsOQRSKXZzDcpAPFFzhS8Utgs345cLXGxjAgst1cs59CGCnggK9RR1ehDTCpxTLqJVKQGEeCBVoP97",
+	"wiL+W+R9v2+xjTFuIvqMfCpUHDlIYSCKhlD42y7B1rDgNofEbniRbDS/665Sr9nZiAwmNE+LBhjlUt54",
+	"2xwS2e97aON8JazgnKFYVQ3EBVChiAcqw7nxwAMpHIwGdH/3+93/CQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

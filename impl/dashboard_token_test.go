@@ -232,7 +232,7 @@ func TestOperatorViewExchangesTheAdminKeyForAShortSession(t *testing.T) {
 	if !strings.Contains(ts.logs.String(), "wrong admin key") {
 		t.Fatal("wrong admin key not logged")
 	}
-	wantProblem(t, b.do("GET", "/admin/accounts"), 401, "unauthorized")
+	wantProblem(t, b.do("GET", "/dashboard/admin/accounts"), 401, "unauthorized")
 
 	in := b.pasteAdminKey(testAdminKey)
 	if in.status != 204 || in.header.Get("Cache-Control") != "no-store" {
@@ -251,27 +251,31 @@ func TestOperatorViewExchangesTheAdminKeyForAShortSession(t *testing.T) {
 	if s.status != 200 || csrf == "" || s.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("operator session: %d %s", s.status, s.raw)
 	}
-	// The operator session is not an account session and vice versa.
+	// The operator session is not an account session, and not the admin API's key.
 	wantProblem(t, b.session(), 401, "unauthorized")
+	wantProblem(t, b.do("GET", "/admin/accounts"), 401, "unauthorized")
 
-	accs := b.do("GET", "/admin/accounts?limit=1")
+	accs := b.do("GET", "/dashboard/admin/accounts?limit=1")
 	if list, _ := accs.body["accounts"].([]any); accs.status != 200 || len(list) != 1 {
 		t.Fatalf("accounts: %d %s", accs.status, accs.raw)
 	}
-	locks := b.do("GET", "/admin/accounts/"+account+"/locks")
+	locks := b.do("GET", "/dashboard/admin/accounts/"+account+"/locks")
 	if list, _ := locks.body["locks"].([]any); locks.status != 200 || len(list) != 1 {
 		t.Fatalf("account locks: %d %s", locks.status, locks.raw)
 	}
-	wantProblem(t, b.do("GET", "/admin/accounts/acc_aaaaaaaaaaaa/locks"), 404, "account_not_found")
-	if toks := b.do("GET", "/admin/accounts/"+account+"/tokens"); toks.status != 200 {
+	wantProblem(t, b.do("GET", "/dashboard/admin/accounts/acc_aaaaaaaaaaaa/locks"), 404, "account_not_found")
+	if api := ts.admin("GET", "/admin/accounts/"+account+"/locks", nil); api.status != 200 || len(api.body["locks"].([]any)) != 1 {
+		t.Fatalf("admin API account locks: %d %s", api.status, api.raw)
+	}
+	if toks := b.do("GET", "/dashboard/admin/accounts/"+account+"/tokens"); toks.status != 200 {
 		t.Fatalf("tokens: %d %s", toks.status, toks.raw)
 	}
 
 	// Changes need the CSRF token and a same-origin request; refused ones change nothing.
-	revoke := "/admin/accounts/" + account + "/tokens/" + other.str("token_id")
+	revoke := "/dashboard/admin/accounts/" + account + "/tokens/" + other.str("token_id")
 	wantProblem(t, b.do("DELETE", revoke, "Sec-Fetch-Site", "same-origin"), 403, "forbidden")
 	wantProblem(t, b.do("DELETE", revoke, "X-CSRF-Token", csrf, "Sec-Fetch-Site", "cross-site"), 403, "forbidden")
-	wantProblem(t, b.do("DELETE", "/admin/accounts/"+account, "X-CSRF-Token", "nope", "Sec-Fetch-Site", "same-origin"), 403, "forbidden")
+	wantProblem(t, b.do("DELETE", "/dashboard/admin/accounts/"+account, "X-CSRF-Token", "nope", "Sec-Fetch-Site", "same-origin"), 403, "forbidden")
 	if r := ts.do("GET", "/locks", other.str("token"), nil); r.status != 200 {
 		t.Fatalf("refused revoke revoked: %d", r.status)
 	}
@@ -279,7 +283,7 @@ func TestOperatorViewExchangesTheAdminKeyForAShortSession(t *testing.T) {
 		t.Fatalf("revoke: %d %s", r.status, r.raw)
 	}
 	wantProblem(t, ts.do("GET", "/locks", other.str("token"), nil), 401, "unauthorized")
-	if r := b.do("DELETE", "/admin/accounts/"+account, "X-CSRF-Token", csrf, "Sec-Fetch-Site", "same-origin"); r.status != 204 {
+	if r := b.do("DELETE", "/dashboard/admin/accounts/"+account, "X-CSRF-Token", csrf, "Sec-Fetch-Site", "same-origin"); r.status != 204 {
 		t.Fatalf("delete account: %d %s", r.status, r.raw)
 	}
 	wantProblem(t, ts.do("GET", "/locks", token, nil), 401, "unauthorized")
@@ -288,14 +292,14 @@ func TestOperatorViewExchangesTheAdminKeyForAShortSession(t *testing.T) {
 	if r := b.do("POST", "/dashboard/admin/sign-out", "X-CSRF-Token", csrf, "Sec-Fetch-Site", "same-origin"); r.status != 204 {
 		t.Fatalf("sign-out: %d %s", r.status, r.raw)
 	}
-	wantProblem(t, b.do("GET", "/admin/accounts"), 401, "unauthorized")
+	wantProblem(t, b.do("GET", "/dashboard/admin/accounts"), 401, "unauthorized")
 	b.pasteAdminKey(testAdminKey)
 	if b.do("GET", "/dashboard/admin/session").status != 200 {
 		t.Fatal("second operator session")
 	}
 	ts.clock.Advance(auth.OperatorSessionLifetime)
 	wantProblem(t, b.do("GET", "/dashboard/admin/session"), 401, "unauthorized")
-	wantProblem(t, b.do("GET", "/admin/accounts"), 401, "unauthorized")
+	wantProblem(t, b.do("GET", "/dashboard/admin/accounts"), 401, "unauthorized")
 }
 
 func TestOperatorViewIsOffWithoutAdminKey(t *testing.T) {

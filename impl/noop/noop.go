@@ -189,3 +189,23 @@ func (server) SignOutOperator(context.Context, gen.SignOutOperatorRequestObject)
 func (server) ListAccountLocks(context.Context, gen.ListAccountLocksRequestObject) (gen.ListAccountLocksResponseObject, error) {
 	return gen.ListAccountLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
 }
+
+func (server) ListOperatorAccounts(context.Context, gen.ListOperatorAccountsRequestObject) (gen.ListOperatorAccountsResponseObject, error) {
+	return gen.ListOperatorAccounts200JSONResponse{Accounts: []gen.Account{}}, nil
+}
+
+func (server) DeleteOperatorAccount(context.Context, gen.DeleteOperatorAccountRequestObject) (gen.DeleteOperatorAccountResponseObject, error) {
+	return gen.DeleteOperatorAccount204Response{}, nil
+}
+
+func (server) ListOperatorTokens(context.Context, gen.ListOperatorTokensRequestObject) (gen.ListOperatorTokensResponseObject, error) {
+	return gen.ListOperatorTokens200JSONResponse{Tokens: []gen.TokenInfo{}}, nil
+}
+
+func (server) RevokeOperatorToken(context.Context, gen.RevokeOperatorTokenRequestObject) (gen.RevokeOperatorTokenResponseObject, error) {
+	return gen.RevokeOperatorToken204Response{}, nil
+}
+
+func (server) ListOperatorAccountLocks(context.Context, gen.ListOperatorAccountLocksRequestObject) (gen.ListOperatorAccountLocksResponseObject, error) {
+	return gen.ListOperatorAccountLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
+}
