@@ -5,16 +5,20 @@ from .account_list import AccountList
 from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
+from .admin_sign_in import AdminSignIn
 from .create_account_request import CreateAccountRequest
 from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
+from .dashboard_methods import DashboardMethods
 from .dashboard_session import DashboardSession
+from .dashboard_session_method import DashboardSessionMethod
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
 from .lock_list import LockList
 from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
+from .operator_session import OperatorSession
 from .problem import Problem
 from .problem_code import ProblemCode
 from .ready import Ready
@@ -29,6 +33,7 @@ from .storage_state import StorageState
 from .storage_state_state import StorageStateState
 from .token_info import TokenInfo
 from .token_list import TokenList
+from .token_sign_in import TokenSignIn
 
 __all__ = (
     "Account",
@@ -36,16 +41,20 @@ __all__ = (
     "AcquireRequest",
     "AcquireResult",
     "AcquireResultStatus",
+    "AdminSignIn",
     "CreateAccountRequest",
     "CreateTokenRequest",
     "CreatedAccount",
+    "DashboardMethods",
     "DashboardSession",
+    "DashboardSessionMethod",
     "Health",
     "HealthStatus",
     "IssuedToken",
     "LockList",
     "LockStatus",
     "LockStatusStatus",
+    "OperatorSession",
     "Problem",
     "ProblemCode",
     "Ready",
@@ -60,4 +69,5 @@ __all__ = (
     "StorageStateState",
     "TokenInfo",
     "TokenList",
+    "TokenSignIn",
 )

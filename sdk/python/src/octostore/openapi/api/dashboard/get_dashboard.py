@@ -5,7 +5,6 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.problem import Problem
 from ...types import Response
 
 
@@ -21,15 +20,10 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | str | None:
+) -> str | None:
     if response.status_code == 200:
         response_200 = response.text
         return response_200
-
-    if response.status_code == 404:
-        response_404 = Problem.from_dict(response.json())
-
-        return response_404
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -39,7 +33,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | str]:
+) -> Response[str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -51,19 +45,21 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | str]:
+) -> Response[str]:
     """The dashboard page, served from the binary
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[str]
     """
 
     kwargs = _get_kwargs()
@@ -78,19 +74,21 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | str | None:
+) -> str | None:
     """The dashboard page, served from the binary
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        str
     """
 
     return sync_detailed(
@@ -101,19 +99,21 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | str]:
+) -> Response[str]:
     """The dashboard page, served from the binary
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | str]
+        Response[str]
     """
 
     kwargs = _get_kwargs()
@@ -126,19 +126,21 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | str | None:
+) -> str | None:
     """The dashboard page, served from the binary
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | str
+        str
     """
 
     return (
