@@ -251,6 +251,9 @@ func TestOperatorViewExchangesTheAdminKeyForAShortSession(t *testing.T) {
 	if s.status != 200 || csrf == "" || s.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("operator session: %d %s", s.status, s.raw)
 	}
+	if exp, err := time.Parse(time.RFC3339, s.str("expires_at")); err != nil || !exp.Equal(ts.clock.Now().Wall.Add(auth.OperatorSessionLifetime).Truncate(time.Millisecond)) {
+		t.Fatalf("operator session expires_at %q: %v", s.str("expires_at"), err)
+	}
 	// The operator session is not an account session, and not the admin API's key.
 	wantProblem(t, b.session(), 401, "unauthorized")
 	wantProblem(t, b.do("GET", "/admin/accounts"), 401, "unauthorized")

@@ -43,7 +43,7 @@ func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st
 		crossOrigin: http.NewCrossOriginProtection(),
 	}
 	if adminKey != "" {
-		si.operators = auth.NewOperatorSessions(func() time.Time { return time.Time{}.Add(clock.Now().Mono) })
+		si.operators = auth.NewOperatorSessions(now)
 	}
 	if cfg.ClientID == "" {
 		return si, nil
