@@ -243,7 +243,7 @@ test("without GitHub: paste a token, see locks live, release, rotate; then the o
     await screenshot(page, "token-dashboard");
 
     // Without the CSRF token the release is refused; with the button it goes through.
-    const forged = await page.evaluate(async () => (await fetch("/dashboard/locks/deploy.prod/release", { method: "POST" })).status);
+    const forged = await page.evaluate(async () => (await fetch("/dashboard/locks/deploy.prod/release", { method: "POST", headers: { "X-CSRF-Token": "forged" } })).status);
     assert.equal(forged, 403);
     assert.equal((await plainApi("GET", "/locks/deploy.prod", token)).body.status, "held");
     await row.getByRole("button", { name: "Release" }).click();
@@ -285,7 +285,7 @@ test("without GitHub: paste a token, see locks live, release, rotate; then the o
     await screenshot(page, "operator");
 
     // Changes need the operator session's CSRF token.
-    const forgedRevoke = await page.evaluate(async (p) => (await fetch(p, { method: "DELETE" })).status,
+    const forgedRevoke = await page.evaluate(async (p) => (await fetch(p, { method: "DELETE", headers: { "X-CSRF-Token": "forged" } })).status,
       `/dashboard/admin/accounts/${accountId}/tokens/${worker.body.token_id}`);
     assert.equal(forgedRevoke, 403);
     assert.equal((await plainApi("GET", "/locks", worker.body.token)).status, 200);
