@@ -4453,9 +4453,7 @@ func (response GetDashboardAvatar401ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
-type GetDashboardAvatar404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
+type GetDashboardAvatar404ApplicationProblemPlusJSONResponse Problem
 
 func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
 
@@ -4535,22 +4533,6 @@ func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitLis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type ListDashboardLocks404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4775,22 +4757,6 @@ func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
-type GetDashboardSession404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5000,22 +4966,6 @@ func (response SignOut403ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	return err
 }
 
-type SignOut404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOut404ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type SignOut413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -5099,22 +5049,6 @@ func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSign
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5210,22 +5144,6 @@ func (response RotateDashboardToken403ApplicationProblemPlusJSONResponse) VisitR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateDashboardToken404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response RotateDashboardToken404ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7250,261 +7168,262 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5sj/4KgjuibDkU6QpSrItKk5sqN1yW93yZSR53DPNPiqoCiQxKgLsAiiK41XEPs0+2D7JP5AJ",
-	"oFDF4k2SLz3RMR+mLVahcMlM5OWXmZ8biRyNpWBCq0b3c2NMczpimuXwr6MkkROhT378QPXQ/CFlKsn5",
-	"WHMpGt3GxZARio88UYSnrUbU4OaHsXk8agg6Yo1uwz5yydNG1MjZHxOes7TR1fmERQ2VDNmImrH/K2f9",
-	"Rrfxfz0rZvQMf1XP/EQad3dR49X52esLec1E/ZQUU4pL8USROFF5/1KbR2PSz+WIxD8dX5BnKVXDK0nz",
-	"9Jl9NvZTHzKasryY/K9N87Umfm7Z9Ef09pSJgdmnnc7LqKFnY/O+0jkXA5z2JFcyn5/zpyHLGdFDRsZ0",
-	"wIjSNNeqC3+IBbvVlwm8GBPZL566Yn2Zs4hQRbgmCR2xFnk/4ppw3RN9mcOTfZ4rDc+3CH5dEZozIsf0",
-	"jwkjVKTkimVSDIiW8ELGlSZ6SDUZ0RTmNDoktCdGNOvLfMRSIgWLiMzN/+OOUiH1kOXwakQGTCuy126T",
-	"mIsbmvHUTb5FPtABFwPCFbma9YT72hNFlMw1uWaziAipydWMyH5fMd0lVBCu2QgnxG650oqkE7OfMNnp",
-	"UGawG1wMeoIrGI+lhN3SRGczIkXCIsJumCDTIc8YgYniDtA0NYvJSc5G8oalrZ5wFPDHhOWzggBw/o0F",
-	"R72/04kaIy780dcd/CkfcV1PqyOpNCxSwY7C0Q5lliqylbI+nWSa7LTbETEnYh7dabfb24dETrShhpyK",
-	"AavZ88x8sKDpyorg19KC7KcaXfOthjlpqhvdBhd6t9OIzHr5aDKCn9uwXPtPv1guNBuwHFcrk+t38KW6",
-	"BWcyuX6iiJkKmXI95ALOMqFZxvInysmTBaIE/u++QsRP7M5MM2dqLIVioaA7Bhozf0ik0EzAodHxOOMJ",
-	"NWt4Ns7lVcZG//0vJUH4rPfhD/gWfre8JUfCrRh2A0kdNsfSO81yRtMZ2YqdGMUf4u1W4y5yE38n9Ws5",
-	"EenXnPo76ac+pApnztNgokLqy76ZVbwNIsOcM01HXJCjDydGDsh+3zxu/nSZckWvMpa6dZk//mj/9jVX",
-	"dVE3ySuW0IlCGa1YfsNyWLKQJD768e3Ju8tfjv8RL13KR0Eneihz/u+vu5y3XCkjL2VOprkR9PGvTZhQ",
-	"8xc2M1OeBBOzE/6Bph/ogG0wTXZLR+PMvpGiQAilf8NMS1Oe2Q3Gv5rdNRLfCD49tPKbDKkA0TzRh3gV",
-	"EjqgXAB7GLFH7dstKweYAs2i22jvvPnnr7s/v/xb59Pe8fOzlxftf3Q+7p08f//SyDpN9UQ1untGgGmu",
-	"zWQbJzhJ4idppdkkF12ZaKm0zFnXLrZbWdJd9DjEFrvbnSsSXLO5vZmVuZrDO5ZsVa9W5K4YhT5chGZX",
-	"zeWJUhnv6R0zkBHgwQD4ynaLvJNGEg9IMjQ3CtyGSAhnuMOPQgtG9F9aCe7JwQhlEHhm9ToZkv/97aj5",
-	"T9r8d7t50Gr+/nkn2um8vPsv0FXMxW2W1jLrbbUekQIyN4t1iaBYy2PRgV3JPBnkjF4rQkkqk8mICaPh",
-	"JFIonVMuQmrwU4qjnvB/1TqLo0IzsF9ZfOavZX7F0xR16692C5Ikl0o1Fdd+I4CoKRnVCLBCIzcSrO9m",
-	"HCyqJ8qr+onrN5Orj4LeUJ4Z4fw1V4cfJ4mcZCmquGaRNBniAVOhpixnKSoAVBCW5zInW/GA6+Hk6nJS",
-	"zNoK6FNGFXsn9atJntsF3Js5MzMWXNWJHa0iq+EBJ6pRTKMKZ5/HBw6NFTKiMzKkN0Z3GRv17L4MelAw",
-	"KCwVPl1MbymDzq/nsRi0shGsdh+6ZCKuhZyKyG1CRHIGP6VI0SjKe8K+vRXPzXgxcxphCcbE8W3CWLqR",
-	"KlFz9EZgwBVwydx4pcPnqtDwwCbZabcJTTS/wcWriHBtru0R149x1kYIw2AkmM/y065ZwmOdd3npZqHW",
-	"DiJiMrpiuTHAws0wRzk/HcuyH+gskzS9kPKU5gP2tTVad7lcyXRmSDgzkzAaORWhUkuThI21WckY53up",
-	"pbyEh+06zqhmQIH3oT2wrHKqGe4RDnFDs0lIlaXfF5Gj0cvNhM2puLWZFy0tkjOm8xmhfc3Q7NB8xAgX",
-	"+Pfmkfn7HMH+883+P05fvLho7oQE2gkI9Mx/YTVllpZhDsXs5IiK2eWUcudfq6597plw/VIS8xsxvxnR",
-	"YCevyNaVoTvzJ5qAXaxAW5oadYqp7W7hPOi8JGM8ZthF89ROu7NndoZm2VrbBkLM6eJmKpeKJVKkavF+",
-	"dhbt58IlrdrcuX0Csn9UrldGpI9kzop9rnDLE2U2s+leKMivJ7bis6OL48vTk7cnF5dnH87jbbO/cqrM",
-	"7kWkD34nO6rbS2uK5CxlQnOaqQgdIxlnQvcETdOcKYVTgpnEr05Pjt9dXFY+Zb9EtuKQBONDwm5YPnPf",
-	"7QmYtTK3079YotGzZ4wNud0iR9UTIVtxeNYxkcJoKpbe4F7rCSC4bWRMM/UrY/sbKTlHsVyQfsYHQx2F",
-	"9Gj27e3Rr5efjk4ujs/OLz8cn10evXr1/uO7i3jbfAPJlJSeMtaPEQxOiaIa/H6wrT0RVyklrr1aI+v2",
-	"BaYMiH3ehXWOG2BsKTOidcOS3LzDxaC11Dk15ywzJHiOHuhv5SB4J4n3hjvPOfA43MKgwQDHU0UUHwi0",
-	"zOv9Bud8IE7Ea8qzByom5kNcXPZxpOodYH5tckEyLq7BDVOZ5kQZMkC3WYucBy4EqskzM+tnqFk/gv14",
-	"bufip7pUbJXX9VgSy+1HQoU1LvpccGWsi6249Ml4G6MKZimgyVrjKvJKa094rTXcRrO1Xv2/yuVUGfF3",
-	"CINNFMtJypKMA3EIgubOoXkH/7MnctaH4UCgyZTNMWHZ1UM1icODiq36iwRmDB8p+nwwyR+HzkD1LkYM",
-	"6M1abm6Hre5fPGuWC3ti9actIclPJxdvPv5waYXzyY/b9yWzvXkyK399TXKrLO8xyG5+X1Z4SaubEhtZ",
-	"Xzu/eNseNtj3j2fsQBBwbWuHoq2TGeUe3iyZOuSM3chrhjEwnqvHMH5guRtaP7VrenTzhy4yfoLdIVtx",
-	"3WTsxQBru0eIYtEp+sDC0gMUMphhEF3h6SNwJB6X4Uc3kTVOqpj3lzikxev1p1ONyIhSCKcnHi+Ggzx8",
-	"T6Vm/txDbSM89HMmUkKt7owLp4oc2Wdh9C75gdGc5aQ3abd3E3gI/pPdlwx2CjL4WJ7XUhooreExCOCt",
-	"u71L/mJ7lZMrXDVuyry+VlJ5P3361DSbZiyPhOqa0O1RNqUzRWLcSwgtz+m1PuJ9h0d/D19r6ChIubqu",
-	"M5IDf2jVV5lSTa+oYiSVzEZBwKNBpjnX8Jcp2TLjkv4ky4ztQ9OmFBkoOEZH4mKwfWheBOXEaJPOSiAX",
-	"xa2Ws8QYOYpczYxoZFn/EC0Aazov8zKsRWP77d3g8mf5DU8YKa97Fan5R8EyHk50Kqdiw+20yzX6zXCi",
-	"wYQzozg/gRrKXGez72GJj6ZL16/YGkRqHQIzmk3JZY86N1AdV0sIz8tX/5E+z5ghQqNAjzOalBArZCJS",
-	"a2jnEyHMVHH2hXId0K8hVV04Als9ESxXacPbkzE4hOaJm0yHTBSLcE5Cu2RQ2Q/NFAsGiAMOiL+1gf1R",
-	"qMl4LHPN0rcs5fQCHvq2/ldDOXH4VfM1DMf7yV6OzGwvzZpAj/I0HiJWALOXyzHLNUexGaDt1gbVRY3b",
-	"psxTcx47d1EDvdoQUIQh5wFBDgHUnkMABUPt3UWNJGfUrIXqVbO54COmNB2NwyF276KGDYNlcsAXAP6s",
-	"OQJPOJAcmKXToVSBgYxzQR3Gqj1bVNk3eN4TGVXaPW41pEmWgb+OFkAdC43L5WQwLCtELW/x2mcRbHbN",
-	"ZsiB+OsTZZRolvMEZ8nTiAhmGBGZlOcQiu66WQEciCtiA4JNVGR4ilpMjNH/2t/sPwuSsK8gRztUQaEC",
-	"plYFhC+iZQPM6xWyhhHECdWNqGF2Bm935MKyEhCc4f6dg2+tRY7vMArvX+8gWMux/G9lOKmN2QdkViHf",
-	"Cv387icqr/7FEh1gqE5+LOme5juXu9d/HNy8uO2M9sb/bkSNMdWa5Ybs/tf8+hvCFH7/vNO5+6/GHPLP",
-	"j3zK1WJGhf8GBOCaG2QGtl+ieU5nVe4NIKOrRnzHbvUrB35ZueNq2e45xF+xfwkv71iA67gEYMfzvUW7",
-	"Bp8OoCc0Tbnhd5p9CLawTzPFosqujpim5gJdtfS37rm7qCGngq3cq/fwkNl7nTk/+EqZdnFq7zPzYuhB",
-	"X/XmJ8q1f7VyHOEE6k/E7p8CTGdVYsaogsVEsyxTIMDkRCdyxFokth79NO6SmZxA7NPHug+JjVXzFCAm",
-	"fSYSLgYWXx2RGH2H6pLqGFSJOGeCTS9BJ7gcqRiEoWK6ReIhy8w3lBwxKRhhmWI9YZSqQxKbj7IcvlIe",
-	"c0sjdqwItz9RhIl0231N57Py13rCfA5kWJlMimHvdS8ZmVZa/qpRXuPDDkZeuuD8elcN8gYeLN/X5pJ1",
-	"p7ISAGueK7/eAdoKT2nVIGfmaVDe3qpwpOcwUngCq0fS+axmpBd3hZnwucGEUTSMELIcYHTJLA0of/7K",
-	"2amyjB0uCs+9lnXMTY5u5g3lDnpArtlsUU6CDRkGgNEWQqs9dLzd2VuNJS/JZf/NurW8gjvRiuf7CdNN",
-	"r20Ic4OjaY0X0SuIeOzyuuDtxUuCF7/cgsrzWjCH9Evq3w/SluwRrMrWwdSQ0EnUIudDORUQPm01lnDX",
-	"nj/m1WuEzSyvcHcdhc6P75ZTRw4/usDlW6aHEi/VGq6s3wrzGNUyJzecTcGTKchWCOeGsI7eDrbiSsqM",
-	"UVFvoMx/ZT5KUoQ5lo+6s/gUzyFoMiBcGGthTBU4KQLrBB1+6JmFiPgWBd/dioXMKX12VW4ikd3Lpedg",
-	"Y9mPzhRml+kN1TS/nORZzabQEWvKnBv77+PZaWgDPlEE31xK0uY+L3LF6rwSIiVUVcGn4GQvwuchUkRb",
-	"zwuoOOCOWToBc3s+UCd5UdjKZuF2r+tIss4AnQ55MiyZxlx5w9VMPXQCPN9rLDP8jRBa11x39ncR2F+6",
-	"T4YzRsDt82O/kVMXjQUydIAFLlrkyPKF+2lIFUBtR2M9IzFMxeqsBZ3FPQF/KW9qTNqH4AuMnYwCUYGJ",
-	"eZB/Bn9/oqzpbNWXCjst014OwIibrqdYnig1YemcXvnyYTJ6ryoN8DjnCCwqC+9AagfsWmKtlSpYSVOe",
-	"Z0Sdc0juCxGMiGxygs/sh3Mbch0RCthyh8JVFpjLLUouZ5hv2QrdHHudGnr3WXAH7faLnYODzv7ei732",
-	"wcHO8oy4qPGG0QzTZ8tCcV7Hldcr1FqjGMvcJucsO9NzfOxcUz2nH9yw3EnpJYqq3S9in44Iaw1aJG63",
-	"Oq12fEjirZTdsGw7Ru8YuZpwMBWpdv5N2hN2jBY5Nxbb1cyelHM7c5EwAgOSLXoFiDtIVQEzB/Bo21X/",
-	"Ezy9TEDsLlT93c7VEZ23rGqSc6VFADszGP355m+QiIrMDjK0L7NMTtHVFz8Dr0JcOM/RzANgoREsJMYH",
-	"WuSVFJpyARFcxZKczXndtLy+fNnfpTvJQdphL66eTWV+zfLmizr3SSgRvoR2ukS9XKROHoaYkGvGxkbb",
-	"yiC+QM7fHDU7+8+NRB62lp/sg0Tacj/iWvqms5/n1n4CmM2+kSlSMDLIqYD8XAoE0yK/MDYm3OhmBIxt",
-	"DOMUiRMQb8LNymYuFxvppSSXGs/7O0mH7rHmS/riqrmXtpPmQX+fNTtXu8leus+e91+0w7t6MuFpHY1g",
-	"IkGdV9I7/ddySZpxzpHBvrpXEmdae04LM5AxCa7zkmRMa5ariKR8wLWKSNyy938zjgCAM8YkD0xN87+2",
-	"WrHTlcC9NKZ6SBQbjMwKAKAKCugWwnbxikG6VyQxOjfk1Lv8bVQa9HAbwsswmmY5aO9xfR5c7PHCGmIb",
-	"eiqrwmI0ayqMp1b8C52XVfdC4J3d+r+7xQebv5c/3o52Oi/u/p9er7X8mefwTOkxN/fnd9v/tYgSz/1F",
-	"WPFU9nPGYptdkdA8nyGDxJjlRrwn07r/briv5fCo3r7nj+Xt238Mb9/GHu6KjbCOd8FzUIWL3R6vdu3Z",
-	"5yrye17lAV9e1DAnvVT36dQ6iaLievdTq5MIb4M9q6YeqhHNMgKwCAIYg9SBp1zOFzAxyGctUYUxUt5W",
-	"LrDXSETUxAgFZfSeDILdxvRE1H6LHPn6DZ09YxnmNDHyh2x9FDyRKcJiyVhywORTRX4+f/+OnMN2Oqw+",
-	"iT03x9sRUdInduyRX/gPZkIfL143Xx6STAqjHMOaFBkwTfba7SAp1GWBwsqsnWpBL1VpstNumf+96L5s",
-	"v2zXOSznODoQ33O7/YEqqFdiTGmX96wlzBCELbt15UqOUB+UuMkQmDU/dAm1KRGga/YEHwiZMxhUMaYq",
-	"ZU9AXlSXxGY/5yf/kvzqp4N/0d23/PTVz0P496/XOun8fZaOsn/98/zngzpx9d56jRZ6Ou7rRfDuqAc4",
-	"EXYe7kSYY7NNTLf3Lo5WtctB8cWgsszJOJcJU4rZJaohlKQRDrm4RcnQELV5PiKUjGWK746zCXBXTkUq",
-	"R0RN+n1+u22RWeaBEvLR/g2UbGegw19QAHdJzpoYU4B84ZzpSS6Cx6zl8smVHRB2qCDthStCnVov+6DN",
-	"GiFhmAri+WbUpsvJapEPOReaXmWMHJ2/OjnxN7ka04SpKpUGKv7al/hvvd5tZ6fZ692+OPYqQx0ZO7jK",
-	"vDgU5Oz1K3Kwt/+CWCSMTzy3CcpE4SJGNBlywZo5oyn8ITYyrOb2RaDZvCVfPwpmP0OWQOA+qUguqA4z",
-	"X1UgSHoP/uXLO5TKHjSiKqq0LhW6Pke2XIol+EOITC5jYhtRI/wRfVjwPEWjEYLllaRLmGMdIMjcd+U8",
-	"yZrUwTKajgtDJdRszKK8h2rezXwCOtoWtkBAVAPHroWk/77C8+pAh5+XxxxCkOHnxSAra4zTTEl3R8e/",
-	"Nm28qHmSxsSV/iEISlvpmC20ljkk1GInKJiriG/8vEytcWPMKyYfz06M4HPlrhw7mscPSVwPi0TAj+Ee",
-	"C/VZcWFUoQVIWzjvQLkCFi6dQJ38P2M0na3j54KkonmyWOC6qf8UcOv9ooCbxsvnLE/3/tKZOfRF+duP",
-	"hhp4YNC/7lCwTME9I+t+PlVbqX6TAhBBXUE84X0lkWHiEc8ybjEv6CMEKDe9wopAesjz1BnUFxenVjvG",
-	"AWiG9ak4aAgWqG39w4WOz2wKs7+AO+12tRgauoEXYx/dwr4SVd4birSInKOV0CK7vHrSfqDqufeYmJrv",
-	"AhKzv4DPBJs+PpuVtPO5FdQfZoC/WcCEALq2aZlckanM9RCKKS5myxIX7dyPiQovQ8XRKpIcojjgVmcu",
-	"0xzKN3GFjtew5AqRuU0PVh7D7/wnrkaQIltWTiiSSsyxRKuL6+0WCU1WLlJ2GyM2XSdD4upsgt2KL1XU",
-	"+J0X94wk1W5MKapTd2KA5y3lEJTR+vPKudnOup3+NJx5hD/g7yGDN8JwRsoGOU1LKIZ61QZCPItoa4j+",
-	"FqxmmhibKxzX71pKNWsa6b0qOKDqtyV2o8ZdvyKoFkD227uklKtBJkLzrEh1cLkQoSUiryFNBofcnInr",
-	"40+BdJ6bP5ZAysDgM0xn+S0iI0YVZCHb3A4fuhtJIbUUPCEJxB9Cgny+tMDn7vNVBT6jRiG856ZqTMfd",
-	"3d2DiHy8eBWF4oGMc5YAU5cDGp1253mz3WnudC7aO912u9tu/3O9w3d5pVXYdjVWVgYhm19XwrZxXNGX",
-	"dVp5kWPZIu+YK0Jj43bztu/D8x8yqvSlYT47SE1lKqo0oUH+noeiOGcIV8654o5o7oQUJDz0BGQ8AJej",
-	"fDVfbpEPLFdYXdf5HKHKBiUjLiaaQRkP3BSQf7Xnt3bGwF7gpa5b7RXLyIDfMKgUADvsilaYT7Q2+VTn",
-	"YUHFeQOqiCPWpSaUzrJWEGDWe11kDjOt1w7NFURcjczVzlktnk59KO3IHgSG/2GMyHrJrdWtbUq70i1y",
-	"WhNvi0h86YNuZbFwZehSDJroBLtnHgFM/l5g3gX+26MKyi4isUz05f////5/VSxvZ//5ZlDexaZSmAlQ",
-	"C3nC+t1FfB2q8DncvpMDcsyEr8Oz1Sb/4+5AWy9nu7T/u0svieft5XqKuYpZMsm5nkEAw5ZYTkdc/LII",
-	"H+3c308UVgLXCzDTRDFIy3SyF9UbBm51WsYfLK7o7gvgFlRDx9z820PAC/f+CuToE1VUzVEMQC7xh/fn",
-	"pSLz4Al8ZuFtsWEPdmtVzL4RuUUO2TWbdckbrcfvRTaLyLnZRhaRczpi51yz/0H4U0R29q3gVRG5ZmON",
-	"cVHYgyFVRk3AUQuVgI1kPiNb1AGewOBFDRfUySZMqFSlCfLc4ALhmgjG0p4A3Fs5egGFWcFl7hCYRY6p",
-	"O4JEymvOiiO4vHwjlW5699UlYktrTgPzzY8mde0HquzYJXF95n/IpCAeQcTAb8U3h1qPG0U9plc45VoC",
-	"qCmY5I4+LFvzLKFZdkWT6xgy9KpU4eih5sB7wp/4Kb1tkSOPWzQXiCIvSEpnCC6AY1RSQmgCk2/Pj8/P",
-	"T96/uzz58fT48uLk7fH7jxdxTxQF5TtkuO2jDxPFDkP8MMJz3C0PpbbsgOWKXOGA7W3kWJmlRtgwAdAo",
-	"TCAkpURjiNXVY382IBe7G/MEY2QPr1XcTkEKEJaxxPwF9i7lRhpfTYz88CX0DA9Z/ESrJ3riyFuXlDx9",
-	"Cmbl06ddi9qZyUmurNVgFnRxcUryiVAI8KhUiwNlPCITkTEFr/YEooG4dnt1DPg4xA8lNEeUInn61Jr6",
-	"SOdPn3qcnVoIh+yJejzkIRlbg9bCjHKm5CRPGOR7jXOpWYKVATNmW0H4J7BUXE9YKwoQGbBnGEMvkF8X",
-	"dnpT7CRxDatAP5uifXDDTYxtqhxCymx0UAkadOwFnQG6ECp01JpQp6cqxiK892ROoCJiUWu1SHsALAlG",
-	"9bgIyD4CYuAi0cRBdzA/3IIBGE2G2D/CcCPG/KDUtlV9bHDSo/q6ViJXFfFSpPLpU7PP/o9CiiYAknvC",
-	"jvL0aU3kkmxRQXjKRmOpmdBFHJNtt8hREZ2cFpFLOxzhqieWRiyxBjdDbDTNM85yPDdwqOqpDIK3akih",
-	"FYcUzBEbu02yScqC3cL2G7xPBOPwbwUCy0VTW+Sc9pme2a+nbAw/SwFD9IT9GhnSG0h6sPOFrx3CWOHy",
-	"XORY5pWgsQ+f98RE8D8mbNuQoCFMcAcbLis21HHh+Y+/kCHLjGWTSojP9kQyyTNilFJFKB6Mq1gCqi/h",
-	"GtGheLk0yzYZQDpQeeBSKCgCQWhPQFEA5QOsMXykmcZk6xWWKGhezMasXC/gtjmdTptGR2tO8oyJREK5",
-	"JVeckwjZE6W3LaTk0B4LhBIhlGTxITv7LQI3VDBBR0FFUyBgJaNveOw8TN5cb5/vYtiiH6QeuoRSwPYX",
-	"AfMoyC9FvR/SQCPwML25uPhAOu22hUMIRtCSQQWjJzzYK+VGro+4MDpYixznuWtrEy+q4xCj3Xuwt/9i",
-	"uxzF7okFYWziWNPXZU9RSvER16pbKlm/CKt3CPcBV2Sn1dp93m47103pvkVwMdU94Rq8lKsK2+tCh4pn",
-	"UIGuaA0Alcm8F0EhPtGb+wAOeoWLr/fLkNfhJYM7anV6Bc0IpqTzv/u7eE9nPGFCsSKnrvH25KJRhDwb",
-	"7xMtz81l3QgA5xa+fRc1jD1Cx7zRbey22q1dtPCGYChYdTlMjx+wGs+HBSiryKkdCPvZupp5nwAEfUA1",
-	"MRJzG9AkdMCMdkMxILRl9hu3uCdsCwWijHIF2zrlykhV8FdC5VWEeEeVxkyYKtb1Vys1g7kfS05iADfB",
-	"Dno+O0mNesKVdguCzSjacP1Wb+cXjzx75TpSrHwSOxHd/V5pf9Npt5dURKkpy1Uczm9lTHld1YRyOZHd",
-	"clGQkgewXXgAy1U/xCTLio5MHJY699kXw2lH7Ccv850/0rnPthd9dnfJZ8NyF/htW2Zj/+VuZ3encff7",
-	"3YYdzMC1U9sBAeFqfScXKmQNdfT28JjqPuOP85nr3gLP76x+fr49Dby5t+abvkfPXdTYb++ufutjtTaV",
-	"dRUAKRVOgt9+N1SqJqMRzWeWQfzeGMWfDpTPgW6YcxhL9JqVGauUBV1AGH6QiFRYn+RD4lvzzGszsO/K",
-	"rh+dT9jdHDvu3IsdF3JgMXefvmFI+7LqK7/8NDq4+dvo9exvo9fPP/76972Pv/59hx2/u0lGaXa2+/Mw",
-	"/XTbPuu8niU/3e6HWRM1bvcNd8knVC+ooGTspLBuuVEFUeCXXI+YvLwBr/hj+frsstc+WOOtUmcy89bO",
-	"GkxWbTcA7+2vw5w1tbK+MGfj+YcqUc351nD8XVRVFZ59LhjhDhWGjNWFBH+Ev6tSuqu5pgdSppFziXZL",
-	"eYVgLblWezukXE+xJyD4raGh3wjBydwo+IApxXRR1OYwlmqD02ENKYdCGXBjTm1h8f7c6BXMqqHWDuuX",
-	"tbRrSC3CsDhWLzQfq1Zc74n5JgGR7xCAHRFdBfX55bkdwbFdiSuovw1ulKo7DJeJm28rJ7oaVv2cMYQT",
-	"RF7DdgPadG3Qk8o1u4yZHQiAOgUKjzSU8yWBureICNLvVVpUGvt9YSbEzSg5RMxZu9rHlnhFccT1V/BG",
-	"amu5uyzoUssY+plPTas1B8rlLSaukDlxWb8QscNguUeWb24LQG4GNpGF6cRw7yjM6rIeNZ9AD9UTbWqX",
-	"Z5InqlJ6IhzACoRql9qVuxKvsClObS2079KuWL9750LtOTCYv0tN+esyM+rKImCH0KPwDTi3CF2vwbql",
-	"ouuhDdQFXDdEnS0OyVV0hHY35g+AhADEQk+88/AwBGc4/BcEG0gchuKxgkNOk2soF+GiZdL70uvBFfDZ",
-	"nGuNcNUy7mo5TKIntsCvpYmrzWsxqxDCoSTJIYyHPdWuGJmMoQ+kG0dmqfX1FvW/vQsJYjYX7385rkRs",
-	"fK32oLMwftW3fuYKu7a4tijzAuUCj/KhDgRHEb99XssbUMbALEINWTNnDjyw3ExZPoP92hmE/gj878o3",
-	"dq46yW66x/b7z+kmboIC/7G84vsTdzf/pb7USzzt6PSxZV3haCgfzjFNhkXxJRepsLEWDgUC9Ay4TRmh",
-	"QjMXZQQneSmmhYGnnqhEnrwncS6cBbUXbGlhOUaQS7feR98TEBEsAldFX12QrIck/twDyu41ur0KL/Ua",
-	"dzE+Bm7OrRDu42JARo5s1wgnslw2lZpJWAHVEzvQ7XxMXVd6WD0CV7gxxA5Ifd+JOukVFI97BD9QRchs",
-	"6O0olbC7m+9H/ugeoKrXJ5RPl+t4e5xnqLFC1K27D2GVkiUunz+Nc2de3q3l3qnpcvOf6OOB0/axKhQU",
-	"5aramzt4rFb57LOjx6UuH2zZowJgonVq2ExBVLy4JrnUoOTZ2vdb8G8uhQXG+Pd7gqfbXbLM8bPEY4SK",
-	"5XTIcubcXT0x1ydvzi9j59wiYNCZ8TF8yFCXxOLhFxenh9b7YrFlHiXlqzqBuelHg/gWIlqK/SnfNM5J",
-	"U1QzNPwbWR/ZnAvIJWO5T9uof1pEwuxAwX3k+X2xf6eQ3qu8O3je36t3p9wR6QszX9CtyvsylzLeA1Wk",
-	"qM6+K+pkeWDm2DzttfYAOb24wcM68Oy70B69osn1ZLzQ8jzXOaMjQ3yJFABwF5qc/+2Ua9t9w5LxdCgz",
-	"1zdvq4jQ4XYag5KpqCcmwrt2ndcJylFYj+2QD4bNKdUAs8mvtyNvPCLu4+9Hrz5+fEtO3l28jwkkWaFe",
-	"VaqbBUqjGLTIGQMsnGHbqxlRWo7HvAQEjgh2DXF/LbUVsfYn9BJxyJq4OaWZA2Sr4SiGJxVW1wbQKD5p",
-	"W35UPNGWkdOgfWxup4hq2dIyfVjb243Yz6TMt+vEwE9M/4BHupEFKhPNdFPBaZddTh7mfMWFYZd5oHat",
-	"bmJppLSnlaZKDn7zI1djqbiuxRPHVGuaDM3VcQiDGG74n17DYx1tCwfNRzaju5Ve9RrxWn1QSg2Z/pOC",
-	"wUchuyZyPHN86s4jIpqCpBMZF2yRblFAdRcKiDOW8pwlGi9G2/rSXKS+kqrfK3Qnb7lehz8cnR9ffjw7",
-	"fQZYgmcSvuYfjreteYctMT2ch93SRJM4t5+9nOQ8jggl/ZypIVFcDDLWnCiGta9YTLY6+8+JrYhyxbUR",
-	"Q9gNzahXO20HE9+2OO0Pv7w6JufmHYA5XSZDmmVMDFhcAuqirHF9sMYs9xd/0EEUpRuMeMNy3udQHQWv",
-	"eOBvm3Od0xuWeSsxnkPzwtbEBFG/ZGsJ/P2U3m5HRDGa2SJNPXF0fN7s7D9v/vTqre2IRMk1s4XCwk6U",
-	"Rk/yzi53kAkVCMOTuc3f7AlhLkoI97XIO0lUIscQurJaGUtxC8aTq4wnZJxLuCi4gt7EHvYEw6o6EQYd",
-	"aZF8bHJKRZTttjs1PtKFJFcRO6cSZd6S4r/F+x/PTjeTJFHjnOnmInD8orO1RIPnhreoIZQS6UQVir2P",
-	"hFtDTtX1kK1InpKowf7Bqqi6DVyLWxnKlYkeNn6PGrdNS1rQ3cvCOyrCxucFLJQ6rnI4aM0hvRp7wbp7",
-	"XBdesoqhRhMo9N4Dug671eJ5RGRiE6HTiFioIRXBQRA6kJH1PXHlBA+Gb4XURj9hgpj1kBnTZIvaE0aY",
-	"LMaNwQuOCcQo8GBmHGsiQsW1IdXOX98TFj4KbqQZyiCWKWyCtNduk3JX48ipEXbbDCuqaxd5hsJqXPWE",
-	"y7kJyrsZAuyJggKLaDQWxt6KsQkJ1oeOSsWht1Em0BRMwJ5wcv/owwmIfTOA3aWC8RJAM3svIQAT01yO",
-	"x8z3gMISdIA1vShX44YaOy7ZN5hmUM6bp2b/sbK2kW02y2hIi/xOFzOxiT0llMVh2BEUQvZmEKXBQkWL",
-	"cEpnZEsxI8hDrBxkNWHYsmyyx9slekV7mNYYjJYmIPOAIgi8J+IiCOrrbmK8tAQIcP5eNGdrZO5r6Ihd",
-	"EboVI6fG1x5mEyEheRIz6qu3ZP6YMFAdHc4Kq+UU0irIDNzf6dTkAtZWYgYuAly41zfmcoziRXNQtvLz",
-	"AyZxjjlNbslCabgp+w4h7Ssbl1qAo6iwrkkSI8lfpkxwli6cLRT9ethsPZOx23FGBZ6ZmSyMvfzLl+FQ",
-	"C2bRae+93GQaCI+BAjVrTWGS8wd++rwmBy0+DK9epzTOXb6ttVOv4G7Z5KTMnTiQTTse5Bpa9WEOLlCr",
-	"+Jy7Iv6Hhg1CgbC24lN96cupO1aYxau02Mim8G17FFRPIL9bMWjvRZRlm6pB7XXVoNdY6e1BupOx9Dqr",
-	"30W+KNl7D7cRS5oayvjHUtWCFPDVDmWj0HlPiEcSrnAOozskzA/ricUO48ijIue8xMugfT2xtg/ZPCik",
-	"9vBEkByzOdcyeI7CfO34x+PT44tjssxXH/v2CyXPs02tgHWXfM+UzDXPQXdz2Sldgzw009VSHqLnu4Ql",
-	"rHE0kwtIThQSYqR1mgMe8339zjtrkXfZ29JZI2x0RjU7tbUf781HVQdxKdvSp9nNcU6FR55hwATqVdQG",
-	"xk/CbbdQHBfJLjMOqpngvqAOniuz1L3kCLcnSqe2INANZoCtDmDbHeNX0LdhOMlF5X1/fJ7awspZmTWU",
-	"prNSsiSF8E9NCmZhWwSrXVRbthTkBBtFrdUyoUiXrtAqnMQCWm1/2YDyN08j2CSg/ADuvG9k9ltwNfQM",
-	"L7P1Epb2wnShW+K9YOTNxdtT6+k0pPjq/BwY4md6Q8/hUcLB5xoZ9pQTrXjKICvX9kHHnkxGHBurIeqJ",
-	"QBzbeCwkwMZGgTY3GYqXquQvpUjmDNyjLAUUSYS+SvPxFrHao5wAoBl7oinSA62yoiL0GmjRzN08PVHK",
-	"t4TaslM6U1GoayxpxnZo4ztFFRNoS2oDz3quF90W9JEipaogi4IhvvXaaobX7FY/G+pRVg6ArBXuKC7a",
-	"Go+jC3ScW8Ws+UFmPJktb9NmhBm4G/o5lLjd1N23RBGcn3CEgjQtFLIi2mMZoaD+ZarhIkj2QpapdYlE",
-	"lWJd1qXjqcC5REKTO6haAzbMPDLTlab/3tNI/+T5krY+zHcVJPPliqqBsrpyRTVJlA8j/rXTrtayFNZl",
-	"DmcOvTo/e11UfKoDjVQYY3O+OD97bfWK37+XxKKFVLgGPb32Fdy/PZp3IeXOJSQVsrtE0BtR8WPkOWyQ",
-	"lbPRrVCX1bMmL6AlAQJxLDPA5q51RfyVFfSt74Ovz1dHi9KCIhfh+TOw14qEotX8hQOszWBLuekhKTF/",
-	"xqyQPzPFu7yyPx2trwlzXkfFmh/xUZUu9CaWmOOLq1xfA+37dVWuL4UQXsgm1gns0oK+vbb1fcCI56q4",
-	"FpVha68eX9p+jncYFG13ALmCg4iWtpJdbWe4nrBNk2urtJaKtC7wEVV71n3Bi6r6qQXXVd39GjqUaDJk",
-	"zVdS6FzWdPuPhWxCuPVLoWAf0cR/gLkeFDl9kJluHZmLAzTHt64RRsnlGLl+9lzY5GaslwBFIITGKxQS",
-	"htOZ9dxCSk9PKGa4WtfwgMN4xvUVgFfUwl2/+jGpKX6M+dU9UVMAec4vSck0l2IASNKFAVmuSCYHA5b2",
-	"RMZBdOJLJV8dXpkKSjtonbEUcsBtC0vXHrQOJQqx9iPlOGrjlMU13WxAj4iIWqsy1d4ShIariemO/euw",
-	"9XKMRh1LWTJsfRloxeMlEn0ZX85cGapvkWy4eTxsicP//ZjVqPNFKNaLtMeRpXKiQ2E6z7fvJzpg2y+r",
-	"+RYBrgq33ZMpIg89+sp36/dM7Jvd4sdWxXvMmxxwxwuVztdMJ0MX3iqQomEumHL1ScK4mEty1TS7NrYx",
-	"xGwhRXcole6JArwMJZABHqQYpMNBRwnwNBa9rclb/sOqOOURrmSlDspHdMCePX2UZC3cPQJDbnYnfcj5",
-	"DUSfbbLyUE7y71Dp/O6AeZ+rbRTqNN0yFMDnGNvjegC3rC4UhigcKBpSLucVeWiSZdoiYLa2l93TuvOv",
-	"fy/e729FhV+VllYWvboXNT37LOiI3T2zMEa4/ze6181RQSOlxRVkzgKIJDadmGJeviK2IbUvJ6MqJOo6",
-	"p4sZ1tXfjogxSXrCdh2pW0PsFCTqxn2ibBlKnrpkC2/2+SYLxlqxPTGGLANXYbmuQznzH9tySQ0PR86Y",
-	"OuiJeK7dduxSiiDhx9qk9ZhMeLfEZ4+raD0ei5bbAdfwqX3gT+O7XENvh46FRg7YNuoPMDK+uPCw228b",
-	"kdSyFWBAHyBAsNe7WuIyhLQmizezT5cy9RC25pU4YEhfNpLkfDDU5GqitRSq2xP2GgXh4bLSXp2eHL+7",
-	"uDz50RWrx/qX2NEvBKt5bJvPS6gYVTBq0JALh1ul9r21e/BgWCrkb1uty+Vu2x5uFpJq/RbrsefcBBeo",
-	"kO5UIKeoz/LWoxuxb+S0oqEnVJArd7WBU0s+gApXOa7Lt2iQXhhZ7H9YndkiltMV/uyeqHFoz5WMca5s",
-	"uImcK9K3bGmRM6BvWxmxqECDj9tsxtKNEws2xa7Ise+iZG7RsD1cl7ghoH+NOy/w/0XQj3aCZXI2xGCH",
-	"RP8gh/sGWOwiK7XRrbEao0ai8r7rqd3o/H24M9pL/nn1UrX/8cfuz9cHv05P8/0L8eIDe/6R7vyUtl/z",
-	"zhu5d/6vclPpoDbiQV3TBEMsMEfsjhA15rsoPArSe25/F/Dsf15w4Vtp2J+GEuS8k0QPEUPrRyPoXLvN",
-	"+wQkMBFoYb7xlk/KcJEHn1DvM+jLiHAAb6tSfsayvnaV/OcgyTtIeLIJKh74G/z0RHVJzm7ktavjY1tt",
-	"YfTC4uNtYR4XtA3KTft0l7owx7KgBBgQrv5tmKUmJyB2IXeGZopsxVa5ODu6OL48PXl7cnF59uE83m6R",
-	"IxsRwSm7QEpPVMvLg9rv+XVhNOQT18P71W/cIPT7WMGQ7yX4sYjyv5/ox+MZJ3+OSMYj5726VBZd9fBi",
-	"o7OKEH2o6K4EPxb31fCFAMNgLLA6BBhQI7OkSC6KlmNCGl2vzxKNMYja8Mr3G1b5T46mLFA/vlvb3gVi",
-	"5kTgIzBBsyjguZofVhTJnHNeAj4RX7ITikC1wRo+XECXTWt8WW5CzccXBVrFWAvu2PcTfVys6+sxWVAO",
-	"9S9++1Pz23r1YB/AgOslnWMq9IJytmQgtfOtkylVzosQYfm9bFZ2ns/luoeec+tMqKSqQ5mH/kSFKYdY",
-	"A8KYI0URiPkccG/FlDwSi7O9vTH8BYC2j+cF3yw5+89hr//F8pUk82oxLk/5aZCkvCHby2RJA1gRZKPb",
-	"rseG7VjORAJNxiEeFuSgt8gJ8Obg33zcNHthDF2W+kpW3tB9okh8BMUjmscikSkXg5jQLJNTfJlsBW9D",
-	"cTtjQNtu1RFctVA00w6H1TeLhu5KI1Dw+IIO4sOwS/hQKkbik37znRSs+ZbqZBjbXsO2NkxP7Lb3/HJt",
-	"2ZK4xCVdW5zSTKSZmF9sBUZn2nOEcti+vEbwKUkogUfJiM56AtrKeRfL1UQTqq4VNqPAZlmUmHkkEuqU",
-	"kz6bkuFEpNhhyxccDWq1QZ09TCJQREnp0YLWMuCKTMaDnC7oPfMT0z8aYviiae5HH04CAhpvDBeJa/Yd",
-	"G/TpCDYxZ666ia0JUDlpv7+begFcDr6j1pq5GboNirb5Jka2RgrQ9SGhV+BL8x3PWqVaX0xMRoZ7zbOG",
-	"cRdPZONiAHO1WS02Ce9RVeLlPtPJENTfnoj75jJrUpFAtWlFnhgl+UncLcBMQMMjOoNaA8wD5TfZX8Op",
-	"NRLIcbI9VZmjngPXtxEPTNjmAeBmBMlhNPgh9R1itjc96b+D4J073aq02vw23K1T0aGCJvgFwagYzyKQ",
-	"RhD2rxAvAKJtKP/Qy6YH8g/025OCdNrt1qMcmVlQcVohI8C6vpPTWOLuKcuorfOEZjTfXqPCxYhpaku9",
-	"DBnN9HDhxQpd+IdM+AZq9mKzdcSgmw/NMrKV8RsmmFLbLRIb5qMDZjsmTocMISHojHZN0WBbFNS9Bzjh",
-	"9NDr4Q5gGJE4ZxSa9tuRZuay6U+yDOqX5oymoCaQlKtrIwTIybP3BIooRlBZNCjJbkvgMyjwDMXuWWrL",
-	"RMPRT4TgYuBK7Jtl2EsqLjA2NonAdc5wt9hWvJWyG5ZtY4d3Sq4mPEvRKDCWOpjb7q3tQ2sY2eZFUPml",
-	"CE1C8dRz+FKX+JyIZ1j63X4Qq7/HrZ44YzTlZtvhw3YvucOxmf2ZxQuu0Dd48A8JSCqkF7ypzX/f0GwC",
-	"lpjSVE9Uo9uQ1+bSQHowP+B5NrqNQS4nY5LI0YhrgtV7u8WByRyOFErdmtPe2tndNgNxkbD6pm+tNgYg",
-	"sdhpt5jWXdSw29boNtqtTqsN3Cqv15uwG09e14+0dqjS7vfCAGWh+bSW+nhPLaORZMiS66iAtmPRSOdH",
-	"siuo5fnVoMhqz1SXR+OLRwWQrhW9VHsiaKZKFvRStX1nRjJnpC+Ncg2h+1sAhCmZO2xJl4ypUlAkkCqo",
-	"DgU/OqAm1PgDXW1By8LvusxBEOa3J/Tb5wVB93KzQ9srw4X19zpRA1F8C8LrPkNyNGvaznMgB244EvfO",
-	"i6hgiCHL0k3aFn77MgzfQRnFixpeWQxDxX8HvGnhmYvNXYdQo+i0stczhci4+YNvPiNz0DAdN5uroZ8z",
-	"uDt64unTT0Zde/oUK4WLQXMss8znzOkZdr15JYWaZE8U8cVF/5gwc11tIzvaZg6OfmIykxNsv6roFPiU",
-	"i5TdxrbvRDylXF8qlkiRKttrwilerjyitQt7ghYQWLh48RNguIOjLscS9fYLgDD1Zo35DgbHt6C6upOU",
-	"PeHL3KPQxPA0tlm3WCJpzGwoZO/lK6yomAGuDna+J0ZcgWFiMUtdwvsFdNd9iwtyxfSUmUNywrRYse0P",
-	"W0zSAX1higsu8Xq4axVVar6Aowd7GZxXdTeN1bKoQjVsdMkQ9JkYXOjne42oMaK3fGSMw4N2+8XOwUFn",
-	"f+/FXvvgYCdqjLjAn9reYORCswHL66pYv5FTIEuiJR4male2kj3CDy1pmSWYi7HoaNuOfKfJ5+3tRcsJ",
-	"abGxroj7RLk+t+/cPUzYwxuGI0vayArx/DIQz/CukRwgp8NBvszNYdQIo6Y1uo2ddsv870X3Zftl+z6X",
-	"yt1Gl8o5vrxAgbJUjV/4ogDq7+B6wa1wzWLN0lHyGRFGuK65WqL75yhUb6Vntr7tF0l8+CmnQs+nPYAh",
-	"kDNGtkpXnbvmYPX2jkNvoxer6G9Eew1REOVmZSSj+cAJPipm5XZkVi9VcsTMTkPnEawDzHVkDFD8Smzo",
-	"OS6uCpub4XuRc+3SKcx1dEiupJlIzsibi4sP4NAw1/GZKx0MlUNx/eYqpRkYcjAq2QKAGk796VMq0qdP",
-	"i2LCQoomlD/uiRiSP7A1SVGeuFspPAxTLO+Hufrg5isAvbCzs54wNrPNDZyS/yax1pm/x/HGA4OXZHCV",
-	"bFESO2kRIyzPFqdwprhy1e5lDr5zvIhzpnMetFZ32BW7ImuN59jnRdE+sx2Gi6LLcgIJi+Eb1J0JdHMC",
-	"d1vXzATJaYQl0qF6NM0zznLcHuhpKbBdIoVGn4W15Y/BesxxIzDnpgm2jpuS7JvPsyzFIwXsG1IMHLtV",
-	"5qDHCldkx2zwTuelueZymhjGOSzKWsNTW7FlSMeKeMx77XZPxLZq9qV54tI87nS9Hyql4Z8+7VrPc0kh",
-	"I+hdIO2SR8w8AlZgxoUxDzXP8PBg7qBAUAHoawnFdfNaDQxsNKMuZHYDjOFHuQZHUm6t4LQnsA+NocTI",
-	"9qTBX7qFG8Vz/Axb2hQiw4KfwBacwuA9gS3UslnkYYtT6lGUYIYq1AG5dipgylUihYCGbxmjNy4Zy6wf",
-	"vM3c6d1+6XYGuCYY3RUnh4nJvmHnnPwxkZoa9jATb8p+3/MDAlTH5tKUE+Vo0DrDCzMCI9c+DXeQy6mF",
-	"lsLsMn7jLXbnz/KlL7xqaj0OtgQG9AmoNBMA4D7ASriR5MCYM0z5Mp+xrQJcxm+7s2f3T4Vtuqkf17GD",
-	"8xxaoVmUcp9TcI/wDavk3qtNN+hXCR2NKR+Iknq0RJEJ5Fqju7MflbXE7vM23MbcGet+yNJ7+JQht/dG",
-	"JJQelPiXBnYMb76ofnO3vYFuZHcpaCG+Gq26qYZqz+5RFExM9gP98nl/J+nQPdZ8SV9cNffSdtI86O+z",
-	"ZudqN9lL99nz/os2nLxg00vI+rgcqUa3026324E26Wd3bz14mdL7LDglYIFgJjvliWyq1vqjW5QRaB9A",
-	"BcflWIbayNfVdNfK+AP/z/fQxfxb+H2gqy3IfavBreHm+aKZxMf+bkR9z3V8ee+aYjo3g71VbcwSHReY",
-	"dea07C70upiIayGnInL6duT109DphNFWa5Th0Kj3zKf6Ym0Jl+lhc36X5Po+5DoA3+qG8mdtbvb5vV9G",
-	"EIOn4DHEqRdX7sDuscRvmsJ8P7n0eJnIfzap9BO/8VnN0Gx0LZkk2PSLSKRzpgOJ9EQ5NX6BXWktfmeX",
-	"gZ3OtRc6U6q2bcqUK1hQY9RC1x5nthlNH5/FggeBfzyhEKy9AviXYFMQelZv9QYG9DyHjwyYts2MSp+r",
-	"F16CTb+26IrmVNL1GV2w6ZeUZMu0sp2vqTzac25sujWLJSCM95cA/I4E4PGtBmMW2X6B+JNjJuiYt2YU",
-	"AYO1kbdXHusZOewQs1YyTbDt0DUjMaBV4y7CvMAF6LB1URXzGSGKE0Mb4IgycmQOULUS1rm44qs4+nCy",
-	"Gc7DbcGGmEn7LZLKZDJiQv+FmNwQMfkXtPAvaOH3AS28MNTl+DgCHDeIKPiPMlp7ShUA3mzOeSn8FICO",
-	"QF1biTNEsnYgQ2g5br5ioW1doOc5DCGiyFRRX5f1BED+uIbahCxtkf32LlTtdTdEEK1BTFrBtWTLzFWh",
-	"digY84WoesKoelIgNk1pnmXQ2p6MGBXTIc+YdcN632oib1iuDBlbCLOPwpsheqKCggTNcoEgP4P9e6ja",
-	"Fag9ZrgNlB54fF7uf7Iz99771qNnNRcgR4C81ZBXNVPlB6jucjTRQ5emYt/4XO9fiwhogT6gaNuPqjFL",
-	"rGME8BA2wI1Kwzxc4YegpoytmlTfgTgYC5ou1te3n7KrIHnOxeLUiGYZ+fn8/TtIUTBkD3i7hGYZ5pBh",
-	"lHEsOQRSKXZzDcpAPFFzhS8Utgs345cLXGxjAgst1cs59CGCnggK9RR1ehDTCpxTLqJVKQGEeCBVoP97",
-	"wiL+W+R9v2+xjTFuIvqMfCpUHDlIYSCKhlD42y7B1rDgNofEbniRbDS/665Sr9nZiAwmNE+LBhjlUt54",
-	"2xwS2e97aON8JazgnKFYVQ3EBVChiAcqw7nxwAMpHIwGdH/3+93/CQAA//8=",
+	"7L37cts4sgf8Kih9WxU7h1Jk2U5iuU595ck4E884l7WdzeyO5pgwCUlYU4CGgCxr87nqPM15sPMkX6Eb",
+	"AEGKutnOZU5t7R87sUgQl+5GX37d/bmRyNFYCia0anQ/N8Y0pyOmWQ7/OkoSORH65McPVA/NH1KmkpyP",
+	"NZei0W1cDBmh+MgTRXjaakQNbn4Ym8ejhqAj1ug27COXPG1EjZz9MeE5SxtdnU9Y1FDJkI2oGfsvOes3",
+	"uo3/51kxo2f4q3rmJ9K4u4sar87PXl/Iaybqp6SYUlyKJ4rEicr7l9o8GpN+Lkck/un4gjxLqRpeSZqn",
+	"z+yzsZ/6kNGU5cXkf22arzXxc8umP6K3p0wMzD7tdF5GDT0bm/eVzrkY4LQnuZL5/Jw/DVnOiB4yMqYD",
+	"RpSmuVZd+EMs2K2+TODFmMh+8dQV68ucRYQqwjVJ6Ii1yPsR14TrnujLHJ7s81xpeL5F8OuK0JwROaZ/",
+	"TBihIiVXLJNiQLSEFzKuNNFDqsmIpjCn0SGhPTGiWV/mI5YSKVhEZG7+H3eUCqmHLIdXIzJgWpG9dpvE",
+	"XNzQjKdu8i3ygQ64GBCuyNWsJ9zXniiiZK7JNZtFREhNrmZE9vuK6S6hgnDNRjghdsuVViSdmP2EyU6H",
+	"MoPd4GLQE1zBeCwl7JYmOpsRKRIWEXbDBJkOecYITBR3gKapWUxOcjaSNyxt9YSjgD8mLJ8VBIDzbyw4",
+	"6v2dTtQYceGPvu7gT/mI63paHUmlYZEKdhSOdiizVJGtlPXpJNNkp92OiDkR8+hOu93ePiRyog015FQM",
+	"WM2eZ+aDBU1XVgS/lhZkP9Xomm81zElT3eg2uNC7nUZk1stHkxH83Ibl2n/6xXKh2YDluFqZXL+DL9Ut",
+	"OJPJ9RNFzFTIlOshF3CWCc0ylj9RTp4sECXwf/cVIn5id2aaOVNjKRQLBd0x0Jj5QyKFZgIOjY7HGU+o",
+	"WcOzcS6vMjb6j38qCcJnvQ9/wLfwu+UtORJuxbAbSOqwOZbeaZYzms7IVuzEKP4Qb7cad5Gb+DupX8uJ",
+	"SL/m1N9JP/UhVThzngYTFVJf9s2s4m0QGeacaTrighx9ODFyQPb75nHzp8uUK3qVsdSty/zxR/u3r7mq",
+	"i7pJXrGEThTKaMXyG5bDkoUk8dGPb0/eXf5y/Pd46VI+CjrRQ5nzf33d5bzlShl5KXMyzY2gj39twoSa",
+	"v7CZmfIkmJid8A80/UAHbINpsls6Gmf2jRQFQij9G2ZamvLMbjD+1eyukfhG8Omhld9kSAWI5ok+xKuQ",
+	"0AHlAtjDiD1q325ZOcAUaBbdRnvnzT9+3f355V87n/aOn5+9vGj/vfNx7+T5+5dG1mmqJ6rR3TMCTHNt",
+	"Jts4wUkSP0krzSa56MpES6Vlzrp2sd3Kku6ixyG22N3uXJHgms3tzazM1RzesWSrerUid8Uo9OEiNLtq",
+	"Lk+UynhP75iBjAAPBsBXtlvknTSSeECSoblR4DZEQjjDHX4UWjCi/9JKcE8ORiiDwDOr18mQ/NdvR81/",
+	"0Oa/2s2DVvP3zzvRTufl3V9AVzEXt1lay6y31XpECsjcLNYlgmItj0UHdiXzZJAzeq0IJalMJiMmjIaT",
+	"SKF0TrkIqcFPKY56wv9V6yyOCs3AfmXxmb+W+RVPU9Stv9otSJJcKtVUXPuNAKKmZFQjwAqN3Eiwvptx",
+	"sKieKK/qJ67fTK4+CnpDeWaE89dcHX6cJHKSpajimkXSZIgHTIWaspylqABQQViey5xsxQOuh5Ory0kx",
+	"ayugTxlV7J3UryZ5bhdwb+bMzFhwVSd2tIqshgecqEYxjSqcfR4fODRWyIjOyJDeGN1lbNSz+zLoQcGg",
+	"sFT4dDG9pQw6v57HYtDKRrDafeiSibgWcioitwkRyRn8lCJFoyjvCfv2Vjw348XMaYQlGBPHtwlj6Uaq",
+	"RM3RG4EBV8Alc+OVDp+rQsMDm2Sn3SY00fwGF68iwrW5tkdcP8ZZGyEMg5FgPstPu2YJj3Xe5aWbhVo7",
+	"iIjJ6IrlxgALN8Mc5fx0LMt+oLNM0vRCylOaD9jX1mjd5XIl05kh4cxMwmjkVIRKLU0SNtZmJWOc76WW",
+	"8hIetus4o5oBBd6H9sCyyqlmuEc4xA3NJiFVln5fRI5GLzcTNqfi1mZetLRIzpjOZ4T2NUOzQ/MRI1zg",
+	"35tH5u9zBPuPN/t/P33x4qK5ExJoJyDQM/+F1ZRZWoY5FLOTIypml1PKnX+tuva5Z8L1S0nMb8T8ZkSD",
+	"nbwiW1eG7syfaAJ2sQJtaWrUKaa2u4XzoPOSjPGYYRfNUzvtzp7ZGZpla20bCDGni5upXCqWSJGqxfvZ",
+	"WbSfC5e0anPn9gnI/lG5XhmRPpI5K/a5wi1PlNnMpnuhIL+e2IrPji6OL09P3p5cXJ59OI+3zf7KqTK7",
+	"F5E++J3sqG4vrSmSs5QJzWmmInSMZJwJ3RM0TXOmFE4JZhK/Oj05fndxWfmU/RLZikMSjA8Ju2H5zH23",
+	"J2DWytxO/2SJRs+eMTbkdoscVU+EbMXhWcdECqOpWHqDe60ngOC2kTHN1K+M7W+k5BzFckH6GR8MdRTS",
+	"o9m3t0e/Xn46Ork4Pju//HB8dnn06tX7j+8u4m3zDSRTUnrKWD9GMDglimrw+8G29kRcpZS49mqNrNsX",
+	"mDIg9nkX1jlugLGlzIjWDUty8w4Xg9ZS59Scs8yQ4Dl6oL+Vg+CdJN4b7jznwONwC4MGAxxPFVF8INAy",
+	"r/cbnPOBOBGvKc8eqJiYD3Fx2ceRqneA+bXJBcm4uAY3TGWaE2XIAN1mLXIeuBCoJs/MrJ+hZv0I9uO5",
+	"nYuf6lKxVV7XY0kstx8JFda46HPBlbEutuLSJ+NtjCqYpYAma42ryCutPeG11nAbzdZ69f8ql1NlxN8h",
+	"DDZRLCcpSzIOxCEImjuH5h38z57IWR+GA4EmUzbHhGVXD9UkDg8qtuovEpgxfKTo88Ekfxw6A9W7GDGg",
+	"N2u5uR22un/xrFku7InVn7aEJD+dXLz5+MOlFc4nP27fl8z25sms/PU1ya2yvMcgu/l9WeElrW5KbGR9",
+	"7fzibXvYYN8/nrEDQcC1rR2Ktk5mlHt4s2TqkDN2I68ZxsB4rh7D+IHlbmj91K7p0c0fusj4CXaHbMV1",
+	"k7EXA6ztHiGKRafoAwtLD1DIYIZBdIWnj8CReFyGH91E1jipYt5f4pAWr9efTjUiI0ohnJ54vBgO8vA9",
+	"lZr5cw+1jfDQz5lICbW6My6cKnJkn4XRu+QHRnOWk96k3d5N4CH4T3ZfMtgpyOBjeV5LaaC0hscggLfu",
+	"9i75i+1VTq5w1bgp8/paSeX99OlT02yasTwSqmtCt0fZlM4UiXEvIbQ8p9f6iPcdHv09fK2hoyDl6rrO",
+	"SA78oVVfZUo1vaKKkVQyGwUBjwaZ5lzDX6Zky4xL+pMsM7YPTZtSZKDgGB2Ji8H2oXkRlBOjTTorgVwU",
+	"t1rOEmPkKHI1M6KRZf1DtACs6bzMy7AWje23d4PLn+U3PGGkvO5VpOYfBct4ONGpnIoNt9Mu1+g3w4kG",
+	"E86M4vwEaihznc2+hyU+mi5dv2JrEKl1CMxoNiWXPercQHVcLSE8L1/9R/o8Y4YIjQI9zmhSQqyQiUit",
+	"oZ1PhDBTxdkXynVAv4ZUdeEIbPVEsFylDW9PxuAQmiduMh0yUSzCOQntkkFlPzRTLBggDjgg/tYG9keh",
+	"JuOxzDVL37KU0wt46Nv6Xw3lxOFXzdcwHO8nezkys700awI9ytN4iFgBzF4uxyzXHMVmgLZbG1QXNW6b",
+	"Mk/NeezcRQ30akNAEYacBwQ5BFB7DgEUDLV3FzWSnFGzFqpXzeaCj5jSdDQOh9i9ixo2DJbJAV8A+LPm",
+	"CDzhQHJglk6HUgUGMs4FdRir9mxRZd/geU9kVGn3uNWQJlkG/jpaAHUsNC6Xk8GwrBC1vMVrn0Ww2TWb",
+	"IQfir0+UUaJZzhOcJU8jIphhRGRSnkMouutmBXAgrogNCDZRkeEpajExRv9rf7P/LEjCvoIc7VAFhQqY",
+	"WhUQvoiWDTCvV8gaRhAnVDeihtkZvN2RC8tKQHCG+3cOvrUWOb7DKLx/vYNgLcfyv5XhpDZmH5BZhXwr",
+	"9PO7n6i8+idLdIChOvmxpHua71zuXv9xcPPitjPaG/+rETXGVGuWG7L7L/PrbwhT+P3zTufuL4055J8f",
+	"+ZSrxYwK/w0IwDU3yAxsv0TznM6q3BtARleN+I7d6lcO/LJyx9Wy3XOIv2L/El7esQDXcQnAjud7i3YN",
+	"Ph1AT2iacsPvNPsQbGGfZopFlV0dMU3NBbpq6W/dc3dRQ04FW7lX7+Ehs/c6c37wlTLt4tTeZ+bF0IO+",
+	"6s1PlGv/auU4wgnUn4jdPwWYzqrEjFEFi4lmWaZAgMmJTuSItUhsPfpp3CUzOYHYp491HxIbq+YpQEz6",
+	"TCRcDCy+OiIx+g7VJdUxqBJxzgSbXoJOcDlSMQhDxXSLxEOWmW8oOWJSMMIyxXrCKFWHJDYfZTl8pTzm",
+	"lkbsWBFuf6IIE+m2+5rOZ+Wv9YT5HMiwMpkUw97rXjIyrbT8VaO8xocdjLx0wfn1rhrkDTxYvq/NJetO",
+	"ZSUA1jxXfr0DtBWe0qpBzszToLy9VeFIz2Gk8ARWj6TzWc1IL+4KM+FzgwmjaBghZDnA6JJZGlD+/JWz",
+	"U2UZO1wUnnst65ibHN3MG8od9IBcs9minAQbMgwAoy2EVnvoeLuztxpLXpLL/pt1a3kFd6IVz/cTppte",
+	"2xDmBkfTGi+iVxDx2OV1wduLlwQvfrkFlee1YA7pl9S/H6Qt2SNYla2DqSGhk6hFzodyKiB82mos4a49",
+	"f8yr1wibWV7h7joKnR/fLaeOHH50gcu3TA8lXqo1XFm/FeYxqmVObjibgidTkK0Qzg1hHb0dbMWVlBmj",
+	"ot5Amf/KfJSkCHMsH3Vn8SmeQ9BkQLgw1sKYKnBSBNYJOvzQMwsR8S0KvrsVC5lT+uyq3EQiu5dLz8HG",
+	"sh+dKcwu0xuqaX45ybOaTaEj1pQ5N/bfx7PT0AZ8ogi+uZSkzX1e5IrVeSVESqiqgk/ByV6Ez0OkiLae",
+	"F1BxwB2zdALm9nygTvKisJXNwu1e15FknQE6HfJkWDKNufKGq5l66AR4vtdYZvgbIbSuue7s7yKwv3Sf",
+	"DGeMgNvnx34jpy4aC2ToAAtctMiR5Qv305AqgNqOxnpGYpiK1VkLOot7Av5S3tSYtA/BFxg7GQWiAhPz",
+	"IP8M/v5EWdPZqi8VdlqmvRyAETddT7E8UWrC0jm98uXDZPReVRrgcc4RWFQW3oHUDti1xForVbCSpjzP",
+	"iDrnkNwXIhgR2eQEn9kP5zbkOiIUsOUOhassMJdblFzOMN+yFbo59jo19O6z4A7a7Rc7Bwed/b0Xe+2D",
+	"g53lGXFR4w2jGabPloXivI4rr1eotUYxlrlNzll2puf42Lmmek4/uGG5k9JLFFW7X8Q+HRHWGrRI3G51",
+	"Wu34kMRbKbth2XaM3jFyNeFgKlLt/Ju0J+wYLXJuLLarmT0p53bmImEEBiRb9AoQd5CqAmYO4NG2q/4n",
+	"eHqZgNhdqPq7nasjOm9Z1STnSosAdmYw+vPN3yARFZkdZGhfZpmcoqsvfgZehbhwnqOZB8BCI1hIjA+0",
+	"yCspNOUCIriKJTmb87ppeX35sr9Ld5KDtMNeXD2byvya5c0Xde6TUCJ8Ce10iXq5SJ08DDEh14yNjbaV",
+	"QXyBnL85anb2nxuJPGwtP9kHibTlfsS19E1nP8+t/QQwm30jU6RgZJBTAfm5FAimRX5hbEy40c0IGNsY",
+	"xikSJyDehJuVzVwuNtJLSS41nvd3kg7dY82X9MVVcy9tJ82D/j5rdq52k710nz3vv2iHd/VkwtM6GsFE",
+	"gjqvpHf6r+WSNOOcI4N9da8kzrT2nBZmIGMSXOclyZjWLFcRSfmAaxWRuGXv/2YcAQBnjEkemJrmf221",
+	"YqcrgXtpTPWQKDYYmRUAQBUU0C2E7eIVg3SvSGJ0bsipd/nbqDTo4TaEl2E0zXLQ3uP6PLjY44U1xDb0",
+	"VFaFxWjWVBhPrfgXOi+r7oXAO7v1/3aLDzZ/L3+8He10Xtz9f71ea/kzz+GZ0mNu7s/vtv+yiBLP/UVY",
+	"8VT2c8Zim12R0DyfIYPEmOVGvCfTuv9uuK/l8KjevueP5e3bfwxv38Ye7oqNsI53wXNQhYvdHq927dnn",
+	"KvJ7XuUBX17UMCe9VPfp1DqJouJ691Orkwhvgz2rph6qEc0yArAIAhiD1IGnXM4XMDHIZy1RhTFS3lYu",
+	"sNdIRNTECAVl9J4Mgt3G9ETUfosc+foNnT1jGeY0MfKHbH0UPJEpwmLJWHLA5FNFfj5//46cw3Y6rD6J",
+	"PTfH2xFR0id27JFf+A9mQh8vXjdfHpJMCqMcw5oUGTBN9trtICnUZYHCyqydakEvVWmy026Z/73ovmy/",
+	"bNc5LOc4OhDfc7v9gSqoV2JMaZf3rCXMEIQtu3XlSo5QH5S4yRCYNT90CbUpEaBr9gQfCJkzGFQxpipl",
+	"T0BeVJfEZj/nJ/+U/Oqng3/S3bf89NXPQ/j3r9c66fxtlo6yf/7j/OeDOnH13nqNFno67utF8O6oBzgR",
+	"dh7uRJhjs01Mt/cujla1y0HxxaCyzMk4lwlTitklqiGUpBEOubhFydAQtXk+IpSMZYrvjrMJcFdORSpH",
+	"RE36fX67bZFZ5oES8tH+DZRsZ6DDX1AAd0nOmhhTgHzhnOlJLoLHrOXyyZUdEHaoIO2FK0KdWi/7oM0a",
+	"IWGYCuL5ZtSmy8lqkQ85F5peZYwcnb86OfE3uRrThKkqlQYq/tqX+G+93m1np9nr3b449ipDHRk7uMq8",
+	"OBTk7PUrcrC3/4JYJIxPPLcJykThIkY0GXLBmjmjKfwhNjKs5vZFoNm8JV8/CmY/Q5ZA4D6pSC6oDjNf",
+	"VSBIeg/+5cs7lMoeNKIqqrQuFbo+R7ZciiX4Q4hMLmNiG1Ej/BF9WPA8RaMRguWVpEuYYx0gyNx35TzJ",
+	"mtTBMpqOC0Ml1GzMoryHat7NfAI62ha2QEBUA8euhaT/vsLz6kCHn5fHHEKQ4efFICtrjNNMSXdHx782",
+	"bbyoeZLGxJX+IQhKW+mYLbSWOSTUYicomKuIb/y8TK1xY8wrJh/PTozgc+WuHDuaxw9JXA+LRMCP4R4L",
+	"9VlxYVShBUhbOO9AuQIWLp1Anfw/YzSdrePngqSiebJY4Lqp/xRw6/2igJvGy+csT/f+0pk59EX524+G",
+	"Gnhg0L/uULBMwT0j634+VVupfpMCEEFdQTzhfSWRYeIRzzJuMS/oIwQoN73CikB6yPPUGdQXF6dWO8YB",
+	"aIb1qThoCBaobf3DhY7PbAqzv4A77Xa1GBq6gRdjH93CvhJV3huKtIico5XQIru8etJ+oOq595iYmu8C",
+	"ErO/gM8Emz4+m5W087kV1B9mgL9ZwIQAurZpmVyRqcz1EIopLmbLEhft3I+JCi9DxdEqkhyiOOBWZy7T",
+	"HMo3cYWO17DkCpG5TQ9WHsPv/CeuRpAiW1ZOKJJKzLFEq4vr7RYJTVYuUnYbIzZdJ0Pi6myC3YovVdT4",
+	"nRf3jCTVbkwpqlN3YoDnLeUQlNH688q52c66nf40nHmEP+DvIYM3wnBGygY5TUsohnrVBkI8i2hriP4W",
+	"rGaaGJsrHNfvWko1axrpvSo4oOq3JXajxl2/IqgWQPbbu6SUq0EmQvOsSHVwuRChJSKvIU0Gh9ycievj",
+	"T4F0nps/lkDKwOAzTGf5LSIjRhVkIdvcDh+6G0khtRQ8IQnEH0KCfL60wOfu81UFPqNGIbznpmpMx93d",
+	"3YOIfLx4FYXigYxzlgBTlwManXbnebPdae50Lto73Xa7227/Y73Dd3mlVdh2NVZWBiGbX1fCtnFc0Zd1",
+	"WnmRY9ki75grQmPjdvO278PzHzKq9KVhPjtITWUqqjShQf6eh6I4ZwhXzrnijmjuhBQkPPQEZDwAl6N8",
+	"NV9ukQ8sV1hd1/kcocoGJSMuJppBGQ/cFJB/tee3dsbAXuClrlvtFcvIgN8wqBQAO+yKVphPtDb5VOdh",
+	"QcV5A6qII9alJpTOslYQYNZ7XWQOM63XDs0VRFyNzNXOWS2eTn0o7cgeBIb/YYzIesmt1a1tSrvSLXJa",
+	"E2+LSHzpg25lsXBl6FIMmugEu2ceAUz+XmDeBf7bowrKLiKxTPTl//73/1SxvJ3955tBeRebSmEmQC3k",
+	"Cet3F/F1qMLncPtODsgxE74Oz1ab/Ke7A229nO3S/u8uvSSet5frKeYqZskk53oGAQxbYjkdcfHLIny0",
+	"c38/UVgJXC/ATBPFIC3TyV5Ubxi41WkZf7C4orsvgFtQDR1z828PAS/c+yuQo09UUTVHMQC5xB/en5eK",
+	"zIMn8JmFt8WGPditVTH7RuQWOWTXbNYlb7QevxfZLCLnZhtZRM7piJ1zzf4T4U8R2dm3gldF5JqNNcZF",
+	"YQ+GVBk1AUctVAI2kvmMbFEHeAKDFzVcUCebMKFSlSbIc4MLhGsiGEt7AnBv5egFFGYFl7lDYBY5pu4I",
+	"EimvOSuO4PLyjVS66d1Xl4gtrTkNzDc/mtS1H6iyY5fE9Zn/IZOCeAQRA78V3xxqPW4U9Zhe4ZRrCaCm",
+	"YJI7+rBszbOEZtkVTa5jyNCrUoWjh5oD7wl/4qf0tkWOPG7RXCCKvCApnSG4AI5RSQmhCUy+PT8+Pz95",
+	"/+7y5MfT48uLk7fH7z9exD1RFJTvkOG2jz5MFDsM8cMIz3G3PJTasgOWK3KFA7a3kWNllhphwwRAozCB",
+	"kJQSjSFWV4/92YBc7G7ME4yRPbxWcTsFKUBYxhLzF9i7lBtpfDUx8sOX0DM8ZPETrZ7oiSNvXVLy9CmY",
+	"lU+fdi1qZyYnubJWg1nQxcUpySdCIcCjUi0OlPGITETGFLzaE4gG4trt1THg4xA/lNAcUYrk6VNr6iOd",
+	"P33qcXZqIRyyJ+rxkIdkbA1aCzPKmZKTPGGQ7zXOpWYJVgbMmG0F4Z/AUnE9Ya0oQGTAnmEMvUB+Xdjp",
+	"TbGTxDWsAv1sivbBDTcxtqlyCCmz0UElaNCxF3QG6EKo0FFrQp2eqhiL8N6TOYGKiEWt1SLtAbAkGNXj",
+	"IiD7CIiBi0QTB93B/HALBmA0GWL/CMONGPODUttW9bHBSY/q61qJXFXES5HKp0/NPvs/CimaAEjuCTvK",
+	"06c1kUuyRQXhKRuNpWZCF3FMtt0iR0V0clpELu1whKueWBqxxBrcDLHRNM84y/HcwKGqpzII3qohhVYc",
+	"UjBHbOw2ySYpC3YL22/wPhGMw78VCCwXTW2Rc9pnema/nrIx/CwFDNET9mtkSG8g6cHOF752CGOFy3OR",
+	"Y5lXgsY+fN4TE8H/mLBtQ4KGMMEdbLis2FDHhec//kKGLDOWTSohPtsTySTPiFFKFaF4MK5iCai+hGtE",
+	"h+Ll0izbZADpQOWBS6GgCAShPQFFAZQPsMbwkWYak61XWKKgeTEbs3K9gNvmdDptGh2tOckzJhIJ5ZZc",
+	"cU4iZE+U3raQkkN7LBBKhFCSxYfs7LcI3FDBBB0FFU2BgJWMvuGx8zB5c719vothi36QeugSSgHbXwTM",
+	"oyC/FPV+SAONwMP05uLiA+m02xYOIRhBSwYVjJ7wYK+UG7k+4sLoYC1ynOeurU28qI5DjHbvwd7+i+1y",
+	"FLsnFoSxiWNNX5c9RSnFR1yrbqlk/SKs3iHcB1yRnVZr93m77Vw3pfsWwcVU94Rr8FKuKmyvCx0qnkEF",
+	"uqI1AFQm814EhfhEb+4DOOgVLr7eL0Neh5cM7qjV6RU0I5iSzn/t7+I9nfGECcWKnLrG25OLRhHybLxP",
+	"tDw3l3UjAJxb+PZd1DD2CB3zRrex22q3dtHCG4KhYNXlMD1+wGo8HxagrCKndiDsZ+tq5n0CEPQB1cRI",
+	"zG1Ak9ABM9oNxYDQltlv3OKesC0UiDLKFWzrlCsjVcFfCZVXEeIdVRozYapY11+t1Azmfiw5iQHcBDvo",
+	"+ewkNeoJV9otCDajaMP1W72dXzzy7JXrSLHySexEdPd7pf1Np91eUhGlpixXcTi/lTHldVUTyuVEdstF",
+	"QUoewHbhASxX/RCTLCs6MnFY6txnXwynHbGfvMx3/kjnPtte9NndJZ8Ny13gt22Zjf2Xu53dncbd73cb",
+	"djAD105tBwSEq/WdXKiQNdTR28NjqvuMP85nrnsLPL+z+vn59jTw5t6ab/oePXdRY7+9u/qtj9XaVNZV",
+	"AKRUOAl++91QqZqMRjSfWQbxe2MUfzpQPge6Yc5hLNFrVmasUhZ0AWH4QSJSYX2SD4lvzTOvzcC+K7t+",
+	"dD5hd3PsuHMvdlzIgcXcffqGIe3Lqq/88tPo4Oavo9ezv45eP//469/2Pv76tx12/O4mGaXZ2e7Pw/TT",
+	"bfus83qW/HS7H2ZN1LjdN9wln1C9oIKSsZPCuuVGFUSBX3I9YvLyBrzij+Xrs8te+2CNt0qdycxbO2sw",
+	"WbXdALy3vw5z1tTK+sKcjecfqkQ151vD8XdRVVV49rlghDtUGDJWFxL8Ef6uSumu5poeSJlGziXaLeUV",
+	"grXkWu3tkHI9xZ6A4LeGhn4jBCdzo+ADphTTRVGbw1iqDU6HNaQcCmXAjTm1hcX7c6NXMKuGWjusX9bS",
+	"riG1CMPiWL3QfKxacb0n5psERL5DAHZEdBXU55fndgTHdiWuoP42uFGq7jBcJm6+rZzoalj1c8YQThB5",
+	"DdsNaNO1QU8q1+wyZnYgAOoUKDzSUM6XBOreIiJIv1dpUWns94WZEDej5BAxZ+1qH1viFcUR11/BG6mt",
+	"5e6yoEstY+hnPjWt1hwol7eYuELmxGX9QsQOg+UeWb65LQC5GdhEFqYTw72jMKvLetR8Aj1UT7SpXZ5J",
+	"nqhK6YlwACsQql1qV+5KvMKmOLW10L5Lu2L97p0LtefAYP4uNeWvy8yoK4uAHUKPwjfg3CJ0vQbrloqu",
+	"hzZQF3DdEHW2OCRX0RHa3Zg/ABICEAs98c7DwxCc4fBfEGwgcRiKxwoOOU2uoVyEi5ZJ70uvB1fAZ3Ou",
+	"NcJVy7ir5TCJntgCv5YmrjavxaxCCIeSJIcwHvZUu2JkMoY+kG4cmaXW11vU//YuJIjZXLz/5bgSsfG1",
+	"2oPOwvhV3/qZK+za4tqizAuUCzzKhzoQHEX89nktb0AZA7MINWTNnDnwwHIzZfkM9mtnEPoj8L8r39i5",
+	"6iS76R7b7z+nm7gJCvzH8orvT9zd/G/1pV7iaUenjy3rCkdD+XCOaTIsii+5SIWNtXAoEKBnwG3KCBWa",
+	"uSgjOMlLMS0MPPVEJfLkPYlz4SyovWBLC8sxgly69T76noCIYBG4KvrqgmQ9JPHnHlB2r9HtVXip17iL",
+	"8TFwc26FcB8XAzJyZLtGOJHlsqnUTMIKqJ7YgW7nY+q60sPqEbjCjSF2QOr7TtRJr6B43CP4gSpCZkNv",
+	"R6mE3d18P/JH9wBVvT6hfLpcx9vjPEONFaJu3X0Iq5Qscfn8aZw78/JuLfdOTZeb/4s+HjhtH6tCQVGu",
+	"qr25g8dqlc8+O3pc6vLBlj0qACZap4bNFETFi2uSSw1Knq19vwX/5lJYYIx/vyd4ut0lyxw/SzxGqFhO",
+	"hyxnzt3VE3N98ub8MnbOLQIGnRkfw4cMdUksHn5xcXpovS8WW+ZRUr6qE5ibfjSIbyGipdif8k3jnDRF",
+	"NUPDv5H1kc25gFwylvu0jfqnRSTMDhTcR57fF/t3Cum9yruD5/29enfKHZG+MPMF3aq8L3Mp4z1QRYrq",
+	"7LuiTpYHZo7N015rD5DTixs8rAPPvgvt0SuaXE/GCy3Pc50zOjLEl0gBAHehyflfT7m23TcsGU+HMnN9",
+	"87aKCB1upzEomYp6YiK8a9d5naAchfXYDvlg2JxSDTCb/Ho78sYj4j7+dvTq48e35OTdxfuYQJIV6lWl",
+	"ulmgNIpBi5wxwMIZtr2aEaXleMxLQOCIYNcQ99dSWxFrf0IvEYesiZtTmjlAthqOYnhSYXVtAI3ik7bl",
+	"R8UTbRk5DdrH5naKqJYtLdOHtb3diP1Myny7Tgz8xPQPeKQbWaAy0Uw3FZx22eXkYc5XXBh2mQdq1+om",
+	"lkZKe1ppquTgNz9yNZaK61o8cUy1psnQXB2HMIjhhv/sNTzW0bZw0HxkM7pb6VWvEa/VB6XUkOn/UjD4",
+	"KGTXRI5njk/deUREU5B0IuOCLdItCqjuQgFxxlKes0TjxWhbX5qL1FdS9XuF7uQt1+vwh6Pz48uPZ6fP",
+	"AEvwTMLX/MPxtjXvsCWmh/OwW5poEuf2s5eTnMcRoaSfMzUkiotBxpoTxbD2FYvJVmf/ObEVUa64NmII",
+	"u6EZ9Wqn7WDi2xan/eGXV8fk3LwDMKfLZEizjIkBi0tAXZQ1rg/WmOX+4g86iKJ0gxFvWM77HKqj4BUP",
+	"/G1zrnN6wzJvJcZzaF7Ympgg6pdsLYG/n9Lb7YgoRjNbpKknjo7Pm539582fXr21HZEouWa2UFjYidLo",
+	"Sd7Z5Q4yoQJheDK3+Zs9IcxFCeG+FnkniUrkGEJXVitjKW7BeHKV8YSMcwkXBVfQm9jDnmBYVSfCoCMt",
+	"ko9NTqmIst12p8ZHupDkKmLnVKLMW1L8t3j/49npZpIkapwz3VwEjl90tpZo8NzwFjWEUiKdqEKx95Fw",
+	"a8ipuh6yFclTEjXYP1gVVbeBa3ErQ7ky0cPG71HjtmlJC7p7WXhHRdj4vICFUsdVDgetOaRXYy9Yd4/r",
+	"wktWMdRoAoXee0DXYbdaPI+ITGwidBoRCzWkIjgIQgcysr4nrpzgwfCtkNroJ0wQsx4yY5psUXvCCJPF",
+	"uDF4wTGBGAUezIxjTUSouDak2vnre8LCR8GNNEMZxDKFTZD22m1S7mocOTXCbpthRXXtIs9QWI2rnnA5",
+	"N0F5N0OAPVFQYBGNxsLYWzE2IcH60FGpOPQ2ygSaggnYE07uH304AbFvBrC7VDBeAmhm7yUEYGKay/GY",
+	"+R5QWIIOsKYX5WrcUGPHJfsG0wzKefPU7D9W1jayzWYZDWmR3+liJjaxp4SyOAw7gkLI3gyiNFioaBFO",
+	"6YxsKWYEeYiVg6wmDFuWTfZ4u0SvaA/TGoPR0gRkHlAEgfdEXARBfd1NjJeWAAHO34vmbI3MfQ0dsStC",
+	"t2Lk1Pjaw2wiJCRPYkZ99ZbMHxMGqqPDWWG1nEJaBZmB+zudmlzA2krMwEWAC/f6xlyOUbxoDspWfn7A",
+	"JM4xp8ktWSgNN2XfIaR9ZeNSC3AUFdY1SWIk+cuUCc7ShbOFol8Pm61nMnY7zqjAMzOThbGXf/kyHGrB",
+	"LDrtvZebTAPhMVCgZq0pTHL+wE+f1+SgxYfh1euUxrnLt7V26hXcLZuclLkTB7Jpx4NcQ6s+zMEFahWf",
+	"c1fE/9CwQSgQ1lZ8qi99OXXHCrN4lRYb2RS+bY+C6gnkdysG7b2IsmxTNai9rhr0Giu9PUh3MpZeZ/W7",
+	"yBcle+/hNmJJU0MZ/1iqWpACvtqhbBQ67wnxSMIVzmF0h4T5YT2x2GEceVTknJd4GbSvJ9b2IZsHhdQe",
+	"ngiSYzbnWgbPUZivHf94fHp8cUyW+epj336h5Hm2qRWw7pLvmZK55jnobi47pWuQh2a6WspD9HyXsIQ1",
+	"jmZyAcmJQkKMtE5zwGO+r995Zy3yLntbOmuEjc6oZqe29uO9+ajqIC5lW/o0uznOqfDIMwyYQL2K2sD4",
+	"SbjtForjItllxkE1E9wX1MFzZZa6lxzh9kTp1BYEusEMsNUBbLtj/Ar6Ngwnuai874/PU1tYOSuzhtJ0",
+	"VkqWpBD+qUnBLGyLYLWLasuWgpxgo6i1WiYU6dIVWoWTWECr7S8bUP7maQSbBJQfwJ33jcx+C66GnuFl",
+	"tl7C0l6YLnRLvBeMvLl4e2o9nYYUX52fA0P8TG/oOTxKOPhcI8OecqIVTxlk5do+6NiTyYhjYzVEPRGI",
+	"YxuPhQTY2CjQ5iZD8VKV/KUUyZyBe5SlgCKJ0FdpPt4iVnuUEwA0Y080RXqgVVZUhF4DLZq5m6cnSvmW",
+	"UFt2SmcqCnWNJc3YDm18p6hiAm1JbeBZz/Wi24I+UqRUFWRRMMS3XlvN8Jrd6mdDPcrKAZC1wh3FRVvj",
+	"cXSBjnOrmDU/yIwns+Vt2owwA3dDP4cSt5u6+5YogvMTjlCQpoVCVkR7LCMU1L9MNVwEyV7IMrUukahS",
+	"rMu6dDwVOJdIaHIHVWvAhplHZrrS9N97GumfPF/S1of5roJkvlxRNVBWV66oJonyYcS/dtrVWpbCuszh",
+	"zKFX52evi4pPdaCRCmNszhfnZ6+tXvH795JYtJAK16Cn176C+7dH8y6k3LmEpEJ2lwh6Iyp+jDyHDbJy",
+	"NroV6rJ61uQFtCRAII5lBtjcta6If2cFfev74Ovz1dGitKDIRXj+DOy1IqFoNX/hAGsz2FJuekhKzJ8x",
+	"K+TPTPEur+xPR+trwpzXUbHmR3xUpQu9iSXm+OIq19dA+35dletLIYQXsol1Aru0oG+vbX0fMOK5Kq5F",
+	"Zdjaq8eXtp/jHQZF2x1AruAgoqWtZFfbGa4nbNPk2iqtpSKtC3xE1Z51X/Ciqn5qwXVVd7+GDiWaDFnz",
+	"lRQ6lzXd/mMhmxBu/VIo2Ec08R9grgdFTh9kpltH5uIAzfGta4RRcjlGrp89Fza5GeslQBEIofEKhYTh",
+	"dGY9t5DS0xOKGa7WNTzgMJ5xfQXgFbVw169+TGqKH2N+dU/UFECe80tSMs2lGACSdGFAliuSycGApT2R",
+	"cRCd+FLJV4dXpoLSDlpnLIUccNvC0rUHrUOJQqz9SDmO2jhlcU03G9AjIqLWqky1twSh4WpiumP/Omy9",
+	"HKNRx1KWDFtfBlrxeIlEX8aXM1eG6lskG24eD1vi8H8/ZjXqfBGK9SLtcWSpnOhQmM7z7fuJDtj2y2q+",
+	"RYCrwm33ZIrIQ4++8t36PRP7Zrf4sVXxHvMmB9zxQqXzNdPJ0IW3CqRomAumXH2SMC7mklw1za6NbQwx",
+	"W0jRHUqle6IAL0MJZIAHKQbpcNBRAjyNRW9r8pb/sCpOeYQrWamD8hEdsGdPHyVZC3ePwJCb3Ukfcn4D",
+	"0WebrDyUk/ybKJ0LLvuwyPH6l77r/rtgu5xAUP5etyWTXTK+BGQMBQSOJQ+7xVuxbwYbb7e+LTjwc7WV",
+	"Q522XYYj+Dxnu54HcOzqYmWIBILCJeWSYpGHR9mTKIJ2a3v6Pb85H//34oG/Pyd8ZXpYWTzrXhTx7LOg",
+	"I3b3zMIhQY/YSD8w2w0NmRZXojkLoJbYvGKK+f2K2MbWviyNqpCZ68AuZliffzsixrTpCdu9pG4NsVO0",
+	"qBv3ibLlLHnqkja8+eibNRirx/bWGLIMXI7l+hDlCgLY3ktqeDhyRtlBT8Rzbbtjl5oEiUPWtq3HdsK7",
+	"JV55XIXt8dis3Fa4htfsA38aH+ga+j90Pnwn9Svbjv0BxsoXFx52+21Dk1q2AizpAwQI9oxXS1yPkB5l",
+	"cWv26VLGH8LfvDIIDOnLT5KcD4aaXE20lkJ1e8JehSA8XHbbq9OT43cXlyc/uqL3WEcTOwOGoDePkfP5",
+	"DRXjDEYNGnvhcKvUx7d2Dx4Mb4U8cKu9uRxw2wvOQlut/2M99pyb4ALdyp0K5Cb1Wd56dGP4jZxWNP2E",
+	"CnLFAnVOywdQ4SoHePkWDdIUI5tDEFZ5tsjndIVfvCdqHONzpWecSxxuIufS9K1fWuQM6NtWWCwq2eDj",
+	"NiuydOPEgk2xu3LsuzGZWzRsM9clbgjog+POC/yIEfS1nWC5nQ2x3CHRP8hxvwGmu8hubXRrrM+okai8",
+	"73pzNzp/G+6M9pJ/XL1U7b//sfvz9cGv09N8/0K8+MCef6Q7P6Xt17zzRu6d/7PcnDqosXhQ13zBEAvM",
+	"EbssRI35bgyPghif29/l9tCfI0jxxS+6T0MJstpJk4eIkvUjE3Su9eZ9ghOYFLQw93jLJ2i4KIRPrvfZ",
+	"9GV0OAC5VSlXY1mPu0oudJDwHSQ/2WQVDwIOfnqiuiRnN/La1fSxbbcwkmGx8rZIjwvgBqWnfepLXchj",
+	"WYACjABXCzfMWJMTEJ2QR0MzRbZiqyCcHV0cX56evD25uDz7cB5vt8iRjY7glF1QpSeqpeZBdfc8tzAy",
+	"8onr4f1qOW4QBn6swMj3EghZRPnfTyTk8QyMP0dU45FzYF1ai656e9GDVxGiDxXdlUDI4h4bvihgGJgF",
+	"VodgA2pVlhTJRdF+zNj7tN9nicZ4RG2o5fsNsfxZIyvfq43tAitzYuwRCLlZFORcTdMril7OOREBb4gv",
+	"2QlFoJ5gTR4uoGumNYIsR6D24ov8rGKOBffk+4k+Ltb19RglKG/6b5755jyzXo3WBzDReongmJ68oMQs",
+	"GUjt/NRkSpWzyCMsiZfNyo7oufzz0AttDfNK+jiUXuhPVJgGiHUZjFlQFGaYz8v21kTJul+cge0Nyy8A",
+	"fn08j/JmCdN/DoDe/xm2DZO3q0WuPPWmQfLvhqwrkyWNVUWQ5W27CRvWYTkTCTTvhvhQkNvdIifAX4N/",
+	"8XHT7IUxGlnqK0R5o/GJIvERFGVoHotEplwMYkKzTE7xZbIVvA1F44wxartAR3DlQTFKOxxWtSwapSuN",
+	"ALzjCzqID8Pu20OpGIlP+s13UrDmW6qTYWx7+NqaKz2x297zy7XlQOISpXdt0UczkWZifrGVDZ2ZzBEi",
+	"YfvdGuGlJKEEHiUjOusJaNfm3RVXE02oulbY5AGbUFFi5pFIqP9N+mxKhhORYucqX8gzqIEG9esQnK+I",
+	"ktKj8KyWzRWZjAc5XdDT5SemfzTE8EXTx48+nAQENN4YhhHX7Ds2vtMRbGLOXNUQm2tfOWm/v5ta1C63",
+	"3VFrzdwM3QbF0HxzIFt7BOj6kNAr8Ev5TmKtUg0tJiYjw73mWcO4iyeycZL9XM1Ti/nBu1CVeLnPdDIE",
+	"NbQn4r65kJpUJFDFWZEnRll9EncLkBDQ8IjOIIefeQD6JvtrOLVGAjlOtqcqc9RV4Ao24oEJW5QfXHYg",
+	"OYwmPaS+88r2pif9NxC8c6dblVab32i7daoyVKYEHxso9+NZBNIIwuAV4gWgsQ1tH3rZ9ED+gT52UpBO",
+	"u916lCMzCypOK2QEWNd3chpLXCdlGbV1ntCM5ttrVI4YMU1tCZUho5keLrxYobv9kAnfmMxebLY+F3TJ",
+	"oVlGtjJ+wwRTartFYsN8dMBsJ8LpkCFEAh27rtkYbIuCevIA05seel3aAfciEueMQjN8O9LMXDb9SZZB",
+	"XdCc0RTUBJJydW2EADl59p5AccIIKnYGpc5taXkGhZOhiDxLbfllOPqJEFwMXOl6swx7ScUF5sSC811H",
+	"CneLbcVbKbth2TZ2TqfkasKzFBV7YzGD2eve2j60xo1tCgQVVYpQHRQlPYcvdYnPNXiGJdXtB7Gqetzq",
+	"iTNGU262HT5s95I7bJbZn1m84Ap9gwf/kACdQnrBm9r89w3NJmBNKU31RDW6DXltLg2kB/MDnmej2xjk",
+	"cjImiRyNuCZYFbdbHJjM4UihhKw57a2d3W0zEBcJq2+m1mpjQA6LiHaLad3VNPO/i8zE1pqwG09e14+0",
+	"dujO7vfCgF2h+bSW+ktPLaORZMiS66iAjGMxRufPsSuo5fnVQL9qL1KXn+KLMgUQpxU9SnsiaFJKFvQo",
+	"tf1cRjJnpC+Ncg2h7FsASCmZO6xFl4ypUlB8jyqougQ/OvAh1M4DXW1BK8DvunxAEPa2J/Tb5wVB6HIT",
+	"QduDwoW59zpRA1FtC8LNPvNwNGvajm4gB244EvfOi6hgiCHL0k3aAX778gbfQXnCixpeWQzLxH8HvGnh",
+	"iovNXYfYouh4stczhSiz+YNv6iJz0DAdN5uroZ8zuDt64unTT0Zde/oUK3CLQXMss8znoukZdpN5JYWa",
+	"ZE8U8UU7/5gwc11tIzvaJgmOfmIykxNsa6roFPiUi5TdxrafQzylXF8qlkiRKtvDwSleruygtQt7ghaQ",
+	"ULh48RNguIOzLcfS7/YLgLj0Zo35Dgaat6BquZOUPeHLx6PQxFAvti+32BppzGwoEO/lK6yomAGuDna+",
+	"J0ZcgWFiMTxdwvsFlNV9iwtyxfSUmUNywrRYse27WkzSAV9higsu8Xr4ZxVlab6Aowd7GZxXdTeN1bKo",
+	"8jNsdMkQ9BkOXOjne42oMaK3fGSMw4N2+8XOwUFnf+/FXvvgYCdqjLjAn9reYORCswHL66pDv5FTIEui",
+	"JR4male2QjzC8SxpmSWYi7HoFNuOfAfH5+3tRcsJabGxroj7RLk+t+/cPUzYwxuGI0vayArx/DIQz/Cu",
+	"kRwgp8NBvszNYdQIo6Y1uo2ddsv870X3Zftl+z6Xyt1Gl8o5vrxAgbJUjV/4ooDi7+B6wa1wTVjN0lHy",
+	"GRFGuK65WqL7Y/art9IzWzf2iyQC/JRToefTAMAQyBkjW6Wrzl1zsHp7x6G30YtV9DeivWZzgkpNwEhG",
+	"84ETfFTMym2+rF6q5IiZnYaOHlhfl+vIGKD4ldjQc1xcFTZXwff45tqlF5jr6JBcSTORnJE3FxcfwKFh",
+	"ruMzV5IXKnLi+s1VSjMw5GBUsgVgL5z606dUpE+fFkV6hRRNKCvcEzEkQ2DLj6Lsb7dS0BemWN4Pc/XB",
+	"zVcAXGFnZz1hbGabczcl/0FirTN/j+ONBwYvyeAq2aIkdtIiRoibLfrgTHHlqsjLHHzneBHnTOc8aFnu",
+	"cCB2RdYaz7F/iqJ9Zjv3FsWM5QQSAcM3qDsT6JIE7raumQmS0whLj0NVZppnnOW4PdArUmAbQgoNNAtr",
+	"yx+D9ZjjRmAOShNsHTcl2TefZ1mKRwo4MqQYOHarzEHvEq7Ijtngnc5Lc83lNDGMc1iUi4antmLLkI4V",
+	"8Zj32u2eiG016kvzxKV53Ol6P1RKrj992rWe55JCRtC7QNolj5h5BKzAjAtjHmqe4eHB3EGBoALQyJBp",
+	"Z+2xqgYGNppRFzK7Acbwo1yDIym3VnDaE9jfxVBiZHu94C/dwo3iOX6GrWIKkWGBRGALTmHwnsDWZNks",
+	"8hDAKfWIRDBDFeqAXDsVMOUqkUJAI7WM0RuXnGTWD95m7vRuv3Q7A1wTjO6KfsPEZN+wc07+mEhNDXuY",
+	"iTdlv+/5AcGeY3NpyolyNGid4YUZgdFnn946yOXUwjRhdhm/8Ra782f5khJeNbUeB1taAurvV4r0A5Ad",
+	"4B3cSHJgzBmmQJnP2BL8LpO23dmz+6fC9tfUj+vYwXkOrdAsSqTPKbhH+IZVcu/V/hr0q4SOxpQPREk9",
+	"WqLIBHKt0d3Zj8paYvd5G25j7ox1P2TpPXzKkNt7IxJKD0r8SwM7cTdfVL+5295AN7K7FLTmXo383FRD",
+	"tWf3KAomJr+Bfvm8v5N06B5rvqQvrpp7aTtpHvT3WbNztZvspfvsef9FG05esOklZEFcjlSj22m32+1A",
+	"m/Szu7cevEzpfRacErBAMJOd8kQ2VWv90S3KkLMPoILjcg5DbeTrarprZcCB/+d76A7+Lfw+0C0W5L7V",
+	"4NZw83zRzNpjfzeivuc6qbx3zSadm8HeqjZmiY4LzMJyWnYXekhMxLWQUxE5fTvy+mnodMJoqzXKcGjU",
+	"e+ZTX7Fmg8uasDmwS3JfH3IdgG91Q/mzNjf7fNcvI4jBU/AY4tSLK3dg91jiN03pvZ9cerzM3D+bVPqJ",
+	"3/gsX2jiuZZMEmz6RSTSOdOBRHqinBq/wK60Fr+zy8BO59oLnSlV2zb9yCXw1xi10A3HmW1G08dnsQBA",
+	"4B9PKARrrwD+JdgUhJ7VW72BAb3E4SMDpm2ToNLn6oWXYNOvLbqiOZV0fUYXbPolJdkyrWznayqP9pwb",
+	"m27NYgkI4/1bAH5HAvD4VoMxi2y/QPzJMRN0zFszioDB2sjbK4/1jBx2iFkrmSbYzueakRjQqnEXYV7g",
+	"AnTYuqiK+YwQxYmhDXBEGTkyB6haCetcXElVHH042Qzn4bZgQ8yk/RZJZTIZMaH/jZjcEDH5b2jhv6GF",
+	"3we08MJQl+PjCHDcIKLgP8po7SlVAHiz+dul8FMAOgJ1bSXOEMnagQyhlbf5ioW2dYGe5zCEiCJTRd1a",
+	"1hMA+eMaav6xtEX227tQDdfdEEG0BjFpBdeSLTNXhdqhYMwXZuoJo+pJgdg0pXmWQct4MmJUTIc8Y9YN",
+	"632ribxhuTJkbCHMPgpvhuiJCgoSNMsFgvwM9u+haleg9pjhNlB64PF5uf/Jztx771uPniFcgBwB8lZD",
+	"XtVMlR+g2snRRA9dmop943O9fy0ioAX6gKJt66nGLLGOEcBD2AA3Kg3zcIUfghortopQfWffYCxoZlhf",
+	"N37KroIEOBeLUyOaZeTn8/fvIEXBkD3g7RKaZZgHhlHGseQQSKXYJTUoqfBEzRWRUKW26a7KDLA7sdlr",
+	"cyUwYhsM87WUYN3QsR8kRTxXifZ///t/4vo68+V5+Iy5BWXB45oyuduYaUNLhW4OfSyjJ4IKO0WBHQTf",
+	"AouXq19VavcgcEkVaQo9YVMTWuQIikYRKQ7n9k9kMxdztj/ZGhXc5rVYIigSoOYpwVXlNacdkcGE5mnR",
+	"7KJcthtvwEMi+30Pt5yvVhXQHhSUqoHdAFIVMUpliDkSYXAzBKMBL979fvf/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -135,23 +135,23 @@ func (server) GetDashboard(context.Context, gen.GetDashboardRequestObject) (gen.
 }
 
 func (server) GetDashboardAvatar(context.Context, gen.GetDashboardAvatarRequestObject) (gen.GetDashboardAvatarResponseObject, error) {
-	return gen.GetDashboardAvatar404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.GetDashboardAvatar200ImageResponse{Body: strings.NewReader(""), ContentType: "image/png"}, nil
 }
 
 func (server) ListDashboardLocks(context.Context, gen.ListDashboardLocksRequestObject) (gen.ListDashboardLocksResponseObject, error) {
-	return gen.ListDashboardLocks404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.ListDashboardLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
 }
 
 func (server) GetDashboardSession(context.Context, gen.GetDashboardSessionRequestObject) (gen.GetDashboardSessionResponseObject, error) {
-	return gen.GetDashboardSession404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.GetDashboardSession200JSONResponse{Body: gen.DashboardSession{AccountId: account, TokenId: tokenID, ExpiresAt: expires}}, nil
 }
 
 func (server) SignOut(context.Context, gen.SignOutRequestObject) (gen.SignOutResponseObject, error) {
-	return gen.SignOut404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.SignOut204Response{}, nil
 }
 
 func (server) RotateDashboardToken(context.Context, gen.RotateDashboardTokenRequestObject) (gen.RotateDashboardTokenResponseObject, error) {
-	return gen.RotateDashboardToken404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.RotateDashboardToken200JSONResponse{Body: gen.IssuedToken{AccountId: account, TokenId: tokenID, Token: newToken}}, nil
 }
 
 func (server) GetReady(context.Context, gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {

@@ -661,12 +661,6 @@ export type GetDashboardSessionErrors = {
      */
     401: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
-    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -701,9 +695,7 @@ export type GetDashboardAvatarErrors = {
      */
     401: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
+     * The session signed in with a token, so it has no GitHub avatar (`not_found`).
      */
     404: Problem;
     /**
@@ -744,12 +736,6 @@ export type ListDashboardLocksErrors = {
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
-    /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
@@ -796,12 +782,6 @@ export type RotateDashboardTokenErrors = {
      *
      */
     403: Problem;
-    /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
     /**
      * The request body is larger than the server accepts (`payload_too_large`).
      */
@@ -853,12 +833,6 @@ export type SignOutErrors = {
      */
     403: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
-    /**
      * The request body is larger than the server accepts (`payload_too_large`).
      */
     413: Problem;
@@ -908,12 +882,6 @@ export type SignOutEverywhereErrors = {
      *
      */
     403: Problem;
-    /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
     /**
      * The request body is larger than the server accepts (`payload_too_large`).
      */
