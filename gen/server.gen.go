@@ -43,6 +43,51 @@ func (e AcquireResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeSuffrage.
+const (
+	ClusterNodeNonvoter ClusterNodeSuffrage = "nonvoter"
+	ClusterNodeVoter    ClusterNodeSuffrage = "voter"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeSuffrage enum.
+func (e ClusterNodeSuffrage) Valid() bool {
+	switch e {
+	case ClusterNodeNonvoter:
+		return true
+	case ClusterNodeVoter:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClusterNodeState.
+const (
+	ClusterNodeCandidate ClusterNodeState = "candidate"
+	ClusterNodeFollower  ClusterNodeState = "follower"
+	ClusterNodeLeader    ClusterNodeState = "leader"
+	ClusterNodeShutdown  ClusterNodeState = "shutdown"
+	ClusterNodeUnknown   ClusterNodeState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case ClusterNodeCandidate:
+		return true
+	case ClusterNodeFollower:
+		return true
+	case ClusterNodeLeader:
+		return true
+	case ClusterNodeShutdown:
+		return true
+	case ClusterNodeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DashboardSessionMethod.
 const (
 	Github DashboardSessionMethod = "github"
@@ -101,6 +146,7 @@ const (
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
+	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
 	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
@@ -110,6 +156,7 @@ const (
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
+	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
@@ -136,6 +183,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeGithubUnavailable:
 		return true
+	case ProblemCodeHeadersTooLarge:
+		return true
 	case ProblemCodeInternal:
 		return true
 	case ProblemCodeInvalidCursor:
@@ -153,6 +202,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeLockLimitExceeded:
 		return true
 	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNoLeader:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -361,11 +412,50 @@ type AcquireResult struct {
 // AcquireResultStatus defines model for AcquireResult.Status.
 type AcquireResultStatus string
 
+// AddClusterNodeRequest defines model for AddClusterNodeRequest.
+type AddClusterNodeRequest struct {
+	// Id A cluster node's id (`CLUSTER_NODE_ID`).
+	Id NodeID `json:"id"`
+
+	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+	RaftAddr string `json:"raft_addr"`
+}
+
 // AdminSignIn defines model for AdminSignIn.
 type AdminSignIn struct {
 	// AdminKey The server's `ADMIN_KEY`.
 	AdminKey string `json:"admin_key"`
 }
+
+// ClusterInfo defines model for ClusterInfo.
+type ClusterInfo struct {
+	// Leader The leader's id; empty when none is known.
+	Leader string `json:"leader"`
+
+	// Term The raft term this node is in.
+	Term  int64         `json:"term"`
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	Id       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+
+	// HttpUrl The client URL the node recorded when it last led; empty before.
+	HttpUrl  string              `json:"http_url"`
+	Suffrage ClusterNodeSuffrage `json:"suffrage"`
+	State    ClusterNodeState    `json:"state"`
+
+	// LastIndex The node's last raft log index; known for the node that answers only (0 for the others).
+	LastIndex int64 `json:"last_index"`
+}
+
+// ClusterNodeSuffrage defines model for ClusterNode.Suffrage.
+type ClusterNodeSuffrage string
+
+// ClusterNodeState defines model for ClusterNode.State.
+type ClusterNodeState string
 
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
@@ -574,6 +664,9 @@ type Metadata = string
 //
 // Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 type NextCursor = string
+
+// NodeID A cluster node's id (`CLUSTER_NODE_ID`).
+type NodeID = string
 
 // OperatorSession defines model for OperatorSession.
 type OperatorSession struct {
@@ -800,17 +893,26 @@ type BadPage = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Error An RFC 9457 problem document with a stable machine-readable `code`.
+type Error = Problem
+
 // Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
 type Forbidden = Problem
 
 // GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
 type GitHubUnavailable = Problem
 
+// HeadersTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
+type HeadersTooLarge = Problem
+
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
 // LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
 type LockLimitExceeded = Problem
+
+// NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
+type NotACluster = Problem
 
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
@@ -985,6 +1087,9 @@ type CreateAccountJSONRequestBody = CreateAccountRequest
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
 
+// AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
+type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
+
 // SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
 type SignInAsOperatorJSONRequestBody = AdminSignIn
 
@@ -1026,6 +1131,15 @@ type ServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(w http.ResponseWriter, r *http.Request)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(w http.ResponseWriter, r *http.Request)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
@@ -1363,6 +1477,60 @@ func (siw *ServerInterfaceWrapper) GetBackup(w http.ResponseWriter, r *http.Requ
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetBackup(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddClusterNode(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) RemoveClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "node_id" -------------
+	var nodeId NodeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "node_id", r.PathValue("node_id"), &nodeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "node_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveClusterNode(w, r, nodeId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2493,6 +2661,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/cluster", wrapper.GetCluster)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/locks", wrapper.ListAccountLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
@@ -2514,13 +2685,19 @@ type BadPageApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ErrorApplicationProblemPlusJSONResponse Problem
+
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
 
+type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
+
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
 type LockLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -2633,6 +2810,55 @@ func (response ListAccounts404ApplicationProblemPlusJSONResponse) VisitListAccou
 	return err
 }
 
+type ListAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts413ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts429ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts431ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAccounts503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2646,6 +2872,23 @@ func (response ListAccounts503ApplicationProblemPlusJSONResponse) VisitListAccou
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountsdefaultApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2768,6 +3011,39 @@ func (response CreateAccount415ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type CreateAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount429ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount431ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2781,6 +3057,23 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateAccountdefaultApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2849,6 +3142,55 @@ func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAc
 	return err
 }
 
+type DeleteAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount413ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount429ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount431ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2862,6 +3204,23 @@ func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2937,6 +3296,55 @@ func (response ListAccountLocks404ApplicationProblemPlusJSONResponse) VisitListA
 	return err
 }
 
+type ListAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks413ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks429ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks431ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAccountLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2950,6 +3358,23 @@ func (response ListAccountLocks503ApplicationProblemPlusJSONResponse) VisitListA
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3024,6 +3449,55 @@ func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensR
 	return err
 }
 
+type ListTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens413ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens429ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens431ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokens503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3037,6 +3511,23 @@ func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListTokensdefaultApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3160,6 +3651,39 @@ func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken429ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken431ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3173,6 +3697,23 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateTokendefaultApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3242,6 +3783,55 @@ func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	return err
 }
 
+type DeleteToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken413ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken429ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken431ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3255,6 +3845,23 @@ func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteTokendefaultApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3292,6 +3899,22 @@ func (response GetBackup200ApplicationoctetStreamResponse) VisitGetBackupRespons
 	return err
 }
 
+type GetBackup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup400ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup401ApplicationProblemPlusJSONResponse struct {
 	AdminUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3324,6 +3947,55 @@ func (response GetBackup404ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	return err
 }
 
+type GetBackup413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup413ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup429ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup431ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3337,6 +4009,480 @@ func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetBackupdefaultApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterRequestObject struct {
+}
+
+type GetClusterResponseObject interface {
+	VisitGetClusterResponse(w http.ResponseWriter) error
+}
+
+type GetCluster200JSONResponse ClusterInfo
+
+func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster400ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster401ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster413ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster429ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster431ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetClusterdefaultApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodeRequestObject struct {
+	Body *AddClusterNodeJSONRequestBody
+}
+
+type AddClusterNodeResponseObject interface {
+	VisitAddClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type AddClusterNode200JSONResponse ClusterInfo
+
+func (response AddClusterNode200JSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode400ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode401ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode404ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode413ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode415ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode429ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode431ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode503ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AddClusterNodedefaultApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodeRequestObject struct {
+	NodeId NodeID `json:"node_id"`
+}
+
+type RemoveClusterNodeResponseObject interface {
+	VisitRemoveClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type RemoveClusterNode200JSONResponse ClusterInfo
+
+func (response RemoveClusterNode200JSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode400ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode401ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode404ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode413ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode429ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode431ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode503ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemoveClusterNodedefaultApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3364,6 +4510,22 @@ func (response StartGitHubSignIn302Response) VisitStartGitHubSignInResponse(w ht
 	return nil
 }
 
+type StartGitHubSignIn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn400ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StartGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -3376,6 +4538,72 @@ func (response StartGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitStar
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StartGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3436,6 +4664,55 @@ func (response FinishGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinishGitHubSignIn502ApplicationProblemPlusJSONResponse struct {
 	GitHubUnavailableApplicationProblemPlusJSONResponse
 }
@@ -3469,6 +4746,23 @@ func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeTokenRequestObject struct {
 }
 
@@ -3482,6 +4776,22 @@ type RevokeToken204Response struct {
 func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RevokeToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken400ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RevokeToken401ApplicationProblemPlusJSONResponse struct {
@@ -3503,6 +4813,22 @@ func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	return err
 }
 
+type RevokeToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken413ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeToken429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -3516,6 +4842,22 @@ func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken431ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3537,6 +4879,23 @@ func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	return err
 }
 
+type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateTokenRequestObject struct {
 }
 
@@ -3554,6 +4913,22 @@ func (response RotateToken200JSONResponse) VisitRotateTokenResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken400ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3610,6 +4985,22 @@ func (response RotateToken429ApplicationProblemPlusJSONResponse) VisitRotateToke
 	return err
 }
 
+type RotateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken431ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3623,6 +5014,23 @@ func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateTokendefaultApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3657,6 +5065,88 @@ func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http
 		defer closer.Close()
 	}
 	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetDashboard400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard413ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard429ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard431ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
 	return err
 }
 
@@ -3730,6 +5220,55 @@ func (response ListOperatorAccounts404ApplicationProblemPlusJSONResponse) VisitL
 	return err
 }
 
+type ListOperatorAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorAccounts503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3743,6 +5282,23 @@ func (response ListOperatorAccounts503ApplicationProblemPlusJSONResponse) VisitL
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3828,6 +5384,55 @@ func (response DeleteOperatorAccount404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type DeleteOperatorAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount413ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount429ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount431ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteOperatorAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3841,6 +5446,23 @@ func (response DeleteOperatorAccount503ApplicationProblemPlusJSONResponse) Visit
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3916,6 +5538,55 @@ func (response ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3929,6 +5600,23 @@ func (response ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse) Vi
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4003,6 +5691,55 @@ func (response ListOperatorTokens404ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListOperatorTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens413ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens429ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens431ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOperatorTokens503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4016,6 +5753,23 @@ func (response ListOperatorTokens503ApplicationProblemPlusJSONResponse) VisitLis
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorTokensdefaultApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4102,6 +5856,55 @@ func (response RevokeOperatorToken404ApplicationProblemPlusJSONResponse) VisitRe
 	return err
 }
 
+type RevokeOperatorToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken413ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken429ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken431ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeOperatorToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4115,6 +5918,23 @@ func (response RevokeOperatorToken503ApplicationProblemPlusJSONResponse) VisitRe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4148,6 +5968,22 @@ func (response GetOperatorSession200JSONResponse) VisitGetOperatorSessionRespons
 	return err
 }
 
+type GetOperatorSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession400ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOperatorSession401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4176,6 +6012,89 @@ func (response GetOperatorSession404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession413ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession429ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession431ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession503ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorSessiondefaultApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4317,6 +6236,56 @@ func (response SignInAsOperator429ApplicationProblemPlusJSONResponse) VisitSignI
 	return err
 }
 
+type SignInAsOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator431ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator503ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInAsOperatordefaultApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutOperatorRequestObject struct {
 	Params SignOutOperatorParams
 }
@@ -4337,6 +6306,22 @@ func (response SignOutOperator204Response) VisitSignOutOperatorResponse(w http.R
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOutOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator400ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOutOperator401ApplicationProblemPlusJSONResponse struct {
@@ -4403,6 +6388,73 @@ func (response SignOutOperator413ApplicationProblemPlusJSONResponse) VisitSignOu
 	return err
 }
 
+type SignOutOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator429ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator431ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator503ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutOperatordefaultApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardAvatarRequestObject struct {
 }
 
@@ -4437,6 +6489,22 @@ func (response GetDashboardAvatar200ImageResponse) VisitGetDashboardAvatarRespon
 	return err
 }
 
+type GetDashboardAvatar400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar400ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardAvatar401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4463,6 +6531,55 @@ func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar413ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar429ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar431ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4500,6 +6617,23 @@ func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetDashboardAvatardefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardAvatardefaultApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocksRequestObject struct {
 }
 
@@ -4521,6 +6655,22 @@ func (response ListDashboardLocks200JSONResponse) VisitListDashboardLocksRespons
 	return err
 }
 
+type ListDashboardLocks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks400ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocks401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4533,6 +6683,55 @@ func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitLis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks413ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks429ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks431ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4550,6 +6749,23 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4657,6 +6873,39 @@ func (response ReleaseDashboardLock413ApplicationProblemPlusJSONResponse) VisitR
 	return err
 }
 
+type ReleaseDashboardLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock429ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock431ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReleaseDashboardLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4670,6 +6919,23 @@ func (response ReleaseDashboardLock503ApplicationProblemPlusJSONResponse) VisitR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4695,6 +6961,38 @@ func (response GetDashboardMethods200JSONResponse) VisitGetDashboardMethodsRespo
 	return err
 }
 
+type GetDashboardMethods400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods400ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods413ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardMethods429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -4708,6 +7006,56 @@ func (response GetDashboardMethods429ApplicationProblemPlusJSONResponse) VisitGe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods431ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods503ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4741,6 +7089,22 @@ func (response GetDashboardSession200JSONResponse) VisitGetDashboardSessionRespo
 	return err
 }
 
+type GetDashboardSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession400ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSession401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4753,6 +7117,55 @@ func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession413ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession429ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession431ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4770,6 +7183,23 @@ func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4895,6 +7325,22 @@ func (response SignInWithToken429ApplicationProblemPlusJSONResponse) VisitSignIn
 	return err
 }
 
+type SignInWithToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken431ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignInWithToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4908,6 +7354,23 @@ func (response SignInWithToken503ApplicationProblemPlusJSONResponse) VisitSignIn
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInWithTokendefaultApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4932,6 +7395,22 @@ func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) e
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOut400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut400ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOut401ApplicationProblemPlusJSONResponse struct {
@@ -4982,6 +7461,39 @@ func (response SignOut413ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	return err
 }
 
+type SignOut429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut429ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut431ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOut503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4995,6 +7507,23 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutdefaultApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5019,6 +7548,22 @@ func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w ht
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOutEverywhere400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere400ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
@@ -5069,6 +7614,39 @@ func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSign
 	return err
 }
 
+type SignOutEverywhere429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere429ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere431ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5082,6 +7660,23 @@ func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSign
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywheredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutEverywheredefaultApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5112,6 +7707,22 @@ func (response RotateDashboardToken200JSONResponse) VisitRotateDashboardTokenRes
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken400ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5164,6 +7775,39 @@ func (response RotateDashboardToken413ApplicationProblemPlusJSONResponse) VisitR
 	return err
 }
 
+type RotateDashboardToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken429ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken431ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateDashboardToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5177,6 +7821,23 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateDashboardTokendefaultApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5242,6 +7903,88 @@ func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) e
 	return nil
 }
 
+type GetDocs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs400ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs413ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs429ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs431ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDocsdefaultApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -5259,6 +8002,88 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth413ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth429ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth431ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHealthdefaultApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5320,6 +8145,22 @@ func (response ListLocks401ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks413ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -5337,6 +8178,22 @@ func (response ListLocks429ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks431ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5350,6 +8207,23 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListLocksdefaultApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5412,6 +8286,22 @@ func (response GetLock401ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock413ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -5429,6 +8319,22 @@ func (response GetLock429ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock431ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5442,6 +8348,23 @@ func (response GetLock503ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetLockdefaultApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5569,6 +8492,22 @@ func (response AcquireLock429ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock431ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5582,6 +8521,23 @@ func (response AcquireLock503ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcquireLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AcquireLockdefaultApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5709,6 +8665,22 @@ func (response ReleaseLock429ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	return err
 }
 
+type ReleaseLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseLock431ApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReleaseLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5722,6 +8694,23 @@ func (response ReleaseLock503ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5849,6 +8838,22 @@ func (response RenewLock429ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	return err
 }
 
+type RenewLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewLock431ApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenewLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5862,6 +8867,23 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewLockdefaultApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5925,6 +8947,88 @@ func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWri
 	return nil
 }
 
+type GetOpenAPI400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI400ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI413ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI429ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI431ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOpenAPIdefaultApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadyRequestObject struct {
 }
 
@@ -5946,6 +9050,71 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
+type GetReady400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady400ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady413ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady429ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady431ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReady503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5959,6 +9128,23 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5989,6 +9175,15 @@ type StrictServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(ctx context.Context, request GetClusterRequestObject) (GetClusterResponseObject, error)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(ctx context.Context, request AddClusterNodeRequestObject) (AddClusterNodeResponseObject, error)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(ctx context.Context, request RemoveClusterNodeRequestObject) (RemoveClusterNodeResponseObject, error)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
@@ -6339,6 +9534,87 @@ func (sh *strictHandler) GetBackup(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetBackupResponseObject); ok {
 		if err := validResponse.VisitGetBackupResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCluster operation middleware
+func (sh *strictHandler) GetCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCluster(ctx, request.(GetClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetClusterResponseObject); ok {
+		if err := validResponse.VisitGetClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddClusterNode operation middleware
+func (sh *strictHandler) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+	var request AddClusterNodeRequestObject
+
+	var body AddClusterNodeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddClusterNode(ctx, request.(AddClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddClusterNodeResponseObject); ok {
+		if err := validResponse.VisitAddClusterNodeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveClusterNode operation middleware
+func (sh *strictHandler) RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID) {
+	var request RemoveClusterNodeRequestObject
+
+	request.NodeId = nodeId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveClusterNode(ctx, request.(RemoveClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveClusterNodeResponseObject); ok {
+		if err := validResponse.VisitRemoveClusterNodeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7168,262 +10444,316 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4sgf8Kih9WxU7h1Jk2U5iuU595ck4E884l7WdzeyO5pgwCUlYU4CGgCxr87nqPM15sPMkX6Eb",
-	"AEGKutnOZU5t7R87sUgQl+5GX37d/bmRyNFYCia0anQ/N8Y0pyOmWQ7/OkoSORH65McPVA/NH1KmkpyP",
-	"NZei0W1cDBmh+MgTRXjaakQNbn4Ym8ejhqAj1ug27COXPG1EjZz9MeE5SxtdnU9Y1FDJkI2oGfsvOes3",
-	"uo3/51kxo2f4q3rmJ9K4u4sar87PXl/Iaybqp6SYUlyKJ4rEicr7l9o8GpN+Lkck/un4gjxLqRpeSZqn",
-	"z+yzsZ/6kNGU5cXkf22arzXxc8umP6K3p0wMzD7tdF5GDT0bm/eVzrkY4LQnuZL5/Jw/DVnOiB4yMqYD",
-	"RpSmuVZd+EMs2K2+TODFmMh+8dQV68ucRYQqwjVJ6Ii1yPsR14TrnujLHJ7s81xpeL5F8OuK0JwROaZ/",
-	"TBihIiVXLJNiQLSEFzKuNNFDqsmIpjCn0SGhPTGiWV/mI5YSKVhEZG7+H3eUCqmHLIdXIzJgWpG9dpvE",
-	"XNzQjKdu8i3ygQ64GBCuyNWsJ9zXniiiZK7JNZtFREhNrmZE9vuK6S6hgnDNRjghdsuVViSdmP2EyU6H",
-	"MoPd4GLQE1zBeCwl7JYmOpsRKRIWEXbDBJkOecYITBR3gKapWUxOcjaSNyxt9YSjgD8mLJ8VBIDzbyw4",
-	"6v2dTtQYceGPvu7gT/mI63paHUmlYZEKdhSOdiizVJGtlPXpJNNkp92OiDkR8+hOu93ePiRyog015FQM",
-	"WM2eZ+aDBU1XVgS/lhZkP9Xomm81zElT3eg2uNC7nUZk1stHkxH83Ibl2n/6xXKh2YDluFqZXL+DL9Ut",
-	"OJPJ9RNFzFTIlOshF3CWCc0ylj9RTp4sECXwf/cVIn5id2aaOVNjKRQLBd0x0Jj5QyKFZgIOjY7HGU+o",
-	"WcOzcS6vMjb6j38qCcJnvQ9/wLfwu+UtORJuxbAbSOqwOZbeaZYzms7IVuzEKP4Qb7cad5Gb+DupX8uJ",
-	"SL/m1N9JP/UhVThzngYTFVJf9s2s4m0QGeacaTrighx9ODFyQPb75nHzp8uUK3qVsdSty/zxR/u3r7mq",
-	"i7pJXrGEThTKaMXyG5bDkoUk8dGPb0/eXf5y/Pd46VI+CjrRQ5nzf33d5bzlShl5KXMyzY2gj39twoSa",
-	"v7CZmfIkmJid8A80/UAHbINpsls6Gmf2jRQFQij9G2ZamvLMbjD+1eyukfhG8Omhld9kSAWI5ok+xKuQ",
-	"0AHlAtjDiD1q325ZOcAUaBbdRnvnzT9+3f355V87n/aOn5+9vGj/vfNx7+T5+5dG1mmqJ6rR3TMCTHNt",
-	"Jts4wUkSP0krzSa56MpES6Vlzrp2sd3Kku6ixyG22N3uXJHgms3tzazM1RzesWSrerUid8Uo9OEiNLtq",
-	"Lk+UynhP75iBjAAPBsBXtlvknTSSeECSoblR4DZEQjjDHX4UWjCi/9JKcE8ORiiDwDOr18mQ/NdvR81/",
-	"0Oa/2s2DVvP3zzvRTufl3V9AVzEXt1lay6y31XpECsjcLNYlgmItj0UHdiXzZJAzeq0IJalMJiMmjIaT",
-	"SKF0TrkIqcFPKY56wv9V6yyOCs3AfmXxmb+W+RVPU9Stv9otSJJcKtVUXPuNAKKmZFQjwAqN3Eiwvptx",
-	"sKieKK/qJ67fTK4+CnpDeWaE89dcHX6cJHKSpajimkXSZIgHTIWaspylqABQQViey5xsxQOuh5Ory0kx",
-	"ayugTxlV7J3UryZ5bhdwb+bMzFhwVSd2tIqshgecqEYxjSqcfR4fODRWyIjOyJDeGN1lbNSz+zLoQcGg",
-	"sFT4dDG9pQw6v57HYtDKRrDafeiSibgWcioitwkRyRn8lCJFoyjvCfv2Vjw348XMaYQlGBPHtwlj6Uaq",
-	"RM3RG4EBV8Alc+OVDp+rQsMDm2Sn3SY00fwGF68iwrW5tkdcP8ZZGyEMg5FgPstPu2YJj3Xe5aWbhVo7",
-	"iIjJ6IrlxgALN8Mc5fx0LMt+oLNM0vRCylOaD9jX1mjd5XIl05kh4cxMwmjkVIRKLU0SNtZmJWOc76WW",
-	"8hIetus4o5oBBd6H9sCyyqlmuEc4xA3NJiFVln5fRI5GLzcTNqfi1mZetLRIzpjOZ4T2NUOzQ/MRI1zg",
-	"35tH5u9zBPuPN/t/P33x4qK5ExJoJyDQM/+F1ZRZWoY5FLOTIypml1PKnX+tuva5Z8L1S0nMb8T8ZkSD",
-	"nbwiW1eG7syfaAJ2sQJtaWrUKaa2u4XzoPOSjPGYYRfNUzvtzp7ZGZpla20bCDGni5upXCqWSJGqxfvZ",
-	"WbSfC5e0anPn9gnI/lG5XhmRPpI5K/a5wi1PlNnMpnuhIL+e2IrPji6OL09P3p5cXJ59OI+3zf7KqTK7",
-	"F5E++J3sqG4vrSmSs5QJzWmmInSMZJwJ3RM0TXOmFE4JZhK/Oj05fndxWfmU/RLZikMSjA8Ju2H5zH23",
-	"J2DWytxO/2SJRs+eMTbkdoscVU+EbMXhWcdECqOpWHqDe60ngOC2kTHN1K+M7W+k5BzFckH6GR8MdRTS",
-	"o9m3t0e/Xn46Ork4Pju//HB8dnn06tX7j+8u4m3zDSRTUnrKWD9GMDglimrw+8G29kRcpZS49mqNrNsX",
-	"mDIg9nkX1jlugLGlzIjWDUty8w4Xg9ZS59Scs8yQ4Dl6oL+Vg+CdJN4b7jznwONwC4MGAxxPFVF8INAy",
-	"r/cbnPOBOBGvKc8eqJiYD3Fx2ceRqneA+bXJBcm4uAY3TGWaE2XIAN1mLXIeuBCoJs/MrJ+hZv0I9uO5",
-	"nYuf6lKxVV7XY0kstx8JFda46HPBlbEutuLSJ+NtjCqYpYAma42ryCutPeG11nAbzdZ69f8ql1NlxN8h",
-	"DDZRLCcpSzIOxCEImjuH5h38z57IWR+GA4EmUzbHhGVXD9UkDg8qtuovEpgxfKTo88Ekfxw6A9W7GDGg",
-	"N2u5uR22un/xrFku7InVn7aEJD+dXLz5+MOlFc4nP27fl8z25sms/PU1ya2yvMcgu/l9WeElrW5KbGR9",
-	"7fzibXvYYN8/nrEDQcC1rR2Ktk5mlHt4s2TqkDN2I68ZxsB4rh7D+IHlbmj91K7p0c0fusj4CXaHbMV1",
-	"k7EXA6ztHiGKRafoAwtLD1DIYIZBdIWnj8CReFyGH91E1jipYt5f4pAWr9efTjUiI0ohnJ54vBgO8vA9",
-	"lZr5cw+1jfDQz5lICbW6My6cKnJkn4XRu+QHRnOWk96k3d5N4CH4T3ZfMtgpyOBjeV5LaaC0hscggLfu",
-	"9i75i+1VTq5w1bgp8/paSeX99OlT02yasTwSqmtCt0fZlM4UiXEvIbQ8p9f6iPcdHv09fK2hoyDl6rrO",
-	"SA78oVVfZUo1vaKKkVQyGwUBjwaZ5lzDX6Zky4xL+pMsM7YPTZtSZKDgGB2Ji8H2oXkRlBOjTTorgVwU",
-	"t1rOEmPkKHI1M6KRZf1DtACs6bzMy7AWje23d4PLn+U3PGGkvO5VpOYfBct4ONGpnIoNt9Mu1+g3w4kG",
-	"E86M4vwEaihznc2+hyU+mi5dv2JrEKl1CMxoNiWXPercQHVcLSE8L1/9R/o8Y4YIjQI9zmhSQqyQiUit",
-	"oZ1PhDBTxdkXynVAv4ZUdeEIbPVEsFylDW9PxuAQmiduMh0yUSzCOQntkkFlPzRTLBggDjgg/tYG9keh",
-	"JuOxzDVL37KU0wt46Nv6Xw3lxOFXzdcwHO8nezkys700awI9ytN4iFgBzF4uxyzXHMVmgLZbG1QXNW6b",
-	"Mk/NeezcRQ30akNAEYacBwQ5BFB7DgEUDLV3FzWSnFGzFqpXzeaCj5jSdDQOh9i9ixo2DJbJAV8A+LPm",
-	"CDzhQHJglk6HUgUGMs4FdRir9mxRZd/geU9kVGn3uNWQJlkG/jpaAHUsNC6Xk8GwrBC1vMVrn0Ww2TWb",
-	"IQfir0+UUaJZzhOcJU8jIphhRGRSnkMouutmBXAgrogNCDZRkeEpajExRv9rf7P/LEjCvoIc7VAFhQqY",
-	"WhUQvoiWDTCvV8gaRhAnVDeihtkZvN2RC8tKQHCG+3cOvrUWOb7DKLx/vYNgLcfyv5XhpDZmH5BZhXwr",
-	"9PO7n6i8+idLdIChOvmxpHua71zuXv9xcPPitjPaG/+rETXGVGuWG7L7L/PrbwhT+P3zTufuL4055J8f",
-	"+ZSrxYwK/w0IwDU3yAxsv0TznM6q3BtARleN+I7d6lcO/LJyx9Wy3XOIv2L/El7esQDXcQnAjud7i3YN",
-	"Ph1AT2iacsPvNPsQbGGfZopFlV0dMU3NBbpq6W/dc3dRQ04FW7lX7+Ehs/c6c37wlTLt4tTeZ+bF0IO+",
-	"6s1PlGv/auU4wgnUn4jdPwWYzqrEjFEFi4lmWaZAgMmJTuSItUhsPfpp3CUzOYHYp491HxIbq+YpQEz6",
-	"TCRcDCy+OiIx+g7VJdUxqBJxzgSbXoJOcDlSMQhDxXSLxEOWmW8oOWJSMMIyxXrCKFWHJDYfZTl8pTzm",
-	"lkbsWBFuf6IIE+m2+5rOZ+Wv9YT5HMiwMpkUw97rXjIyrbT8VaO8xocdjLx0wfn1rhrkDTxYvq/NJetO",
-	"ZSUA1jxXfr0DtBWe0qpBzszToLy9VeFIz2Gk8ARWj6TzWc1IL+4KM+FzgwmjaBghZDnA6JJZGlD+/JWz",
-	"U2UZO1wUnnst65ibHN3MG8od9IBcs9minAQbMgwAoy2EVnvoeLuztxpLXpLL/pt1a3kFd6IVz/cTppte",
-	"2xDmBkfTGi+iVxDx2OV1wduLlwQvfrkFlee1YA7pl9S/H6Qt2SNYla2DqSGhk6hFzodyKiB82mos4a49",
-	"f8yr1wibWV7h7joKnR/fLaeOHH50gcu3TA8lXqo1XFm/FeYxqmVObjibgidTkK0Qzg1hHb0dbMWVlBmj",
-	"ot5Amf/KfJSkCHMsH3Vn8SmeQ9BkQLgw1sKYKnBSBNYJOvzQMwsR8S0KvrsVC5lT+uyq3EQiu5dLz8HG",
-	"sh+dKcwu0xuqaX45ybOaTaEj1pQ5N/bfx7PT0AZ8ogi+uZSkzX1e5IrVeSVESqiqgk/ByV6Ez0OkiLae",
-	"F1BxwB2zdALm9nygTvKisJXNwu1e15FknQE6HfJkWDKNufKGq5l66AR4vtdYZvgbIbSuue7s7yKwv3Sf",
-	"DGeMgNvnx34jpy4aC2ToAAtctMiR5Qv305AqgNqOxnpGYpiK1VkLOot7Av5S3tSYtA/BFxg7GQWiAhPz",
-	"IP8M/v5EWdPZqi8VdlqmvRyAETddT7E8UWrC0jm98uXDZPReVRrgcc4RWFQW3oHUDti1xForVbCSpjzP",
-	"iDrnkNwXIhgR2eQEn9kP5zbkOiIUsOUOhassMJdblFzOMN+yFbo59jo19O6z4A7a7Rc7Bwed/b0Xe+2D",
-	"g53lGXFR4w2jGabPloXivI4rr1eotUYxlrlNzll2puf42Lmmek4/uGG5k9JLFFW7X8Q+HRHWGrRI3G51",
-	"Wu34kMRbKbth2XaM3jFyNeFgKlLt/Ju0J+wYLXJuLLarmT0p53bmImEEBiRb9AoQd5CqAmYO4NG2q/4n",
-	"eHqZgNhdqPq7nasjOm9Z1STnSosAdmYw+vPN3yARFZkdZGhfZpmcoqsvfgZehbhwnqOZB8BCI1hIjA+0",
-	"yCspNOUCIriKJTmb87ppeX35sr9Ld5KDtMNeXD2byvya5c0Xde6TUCJ8Ce10iXq5SJ08DDEh14yNjbaV",
-	"QXyBnL85anb2nxuJPGwtP9kHibTlfsS19E1nP8+t/QQwm30jU6RgZJBTAfm5FAimRX5hbEy40c0IGNsY",
-	"xikSJyDehJuVzVwuNtJLSS41nvd3kg7dY82X9MVVcy9tJ82D/j5rdq52k710nz3vv2iHd/VkwtM6GsFE",
-	"gjqvpHf6r+WSNOOcI4N9da8kzrT2nBZmIGMSXOclyZjWLFcRSfmAaxWRuGXv/2YcAQBnjEkemJrmf221",
-	"YqcrgXtpTPWQKDYYmRUAQBUU0C2E7eIVg3SvSGJ0bsipd/nbqDTo4TaEl2E0zXLQ3uP6PLjY44U1xDb0",
-	"VFaFxWjWVBhPrfgXOi+r7oXAO7v1/3aLDzZ/L3+8He10Xtz9f71ea/kzz+GZ0mNu7s/vtv+yiBLP/UVY",
-	"8VT2c8Zim12R0DyfIYPEmOVGvCfTuv9uuK/l8KjevueP5e3bfwxv38Ye7oqNsI53wXNQhYvdHq927dnn",
-	"KvJ7XuUBX17UMCe9VPfp1DqJouJ691Orkwhvgz2rph6qEc0yArAIAhiD1IGnXM4XMDHIZy1RhTFS3lYu",
-	"sNdIRNTECAVl9J4Mgt3G9ETUfosc+foNnT1jGeY0MfKHbH0UPJEpwmLJWHLA5FNFfj5//46cw3Y6rD6J",
-	"PTfH2xFR0id27JFf+A9mQh8vXjdfHpJMCqMcw5oUGTBN9trtICnUZYHCyqydakEvVWmy026Z/73ovmy/",
-	"bNc5LOc4OhDfc7v9gSqoV2JMaZf3rCXMEIQtu3XlSo5QH5S4yRCYNT90CbUpEaBr9gQfCJkzGFQxpipl",
-	"T0BeVJfEZj/nJ/+U/Oqng3/S3bf89NXPQ/j3r9c66fxtlo6yf/7j/OeDOnH13nqNFno67utF8O6oBzgR",
-	"dh7uRJhjs01Mt/cujla1y0HxxaCyzMk4lwlTitklqiGUpBEOubhFydAQtXk+IpSMZYrvjrMJcFdORSpH",
-	"RE36fX67bZFZ5oES8tH+DZRsZ6DDX1AAd0nOmhhTgHzhnOlJLoLHrOXyyZUdEHaoIO2FK0KdWi/7oM0a",
-	"IWGYCuL5ZtSmy8lqkQ85F5peZYwcnb86OfE3uRrThKkqlQYq/tqX+G+93m1np9nr3b449ipDHRk7uMq8",
-	"OBTk7PUrcrC3/4JYJIxPPLcJykThIkY0GXLBmjmjKfwhNjKs5vZFoNm8JV8/CmY/Q5ZA4D6pSC6oDjNf",
-	"VSBIeg/+5cs7lMoeNKIqqrQuFbo+R7ZciiX4Q4hMLmNiG1Ej/BF9WPA8RaMRguWVpEuYYx0gyNx35TzJ",
-	"mtTBMpqOC0Ml1GzMoryHat7NfAI62ha2QEBUA8euhaT/vsLz6kCHn5fHHEKQ4efFICtrjNNMSXdHx782",
-	"bbyoeZLGxJX+IQhKW+mYLbSWOSTUYicomKuIb/y8TK1xY8wrJh/PTozgc+WuHDuaxw9JXA+LRMCP4R4L",
-	"9VlxYVShBUhbOO9AuQIWLp1Anfw/YzSdrePngqSiebJY4Lqp/xRw6/2igJvGy+csT/f+0pk59EX524+G",
-	"Gnhg0L/uULBMwT0j634+VVupfpMCEEFdQTzhfSWRYeIRzzJuMS/oIwQoN73CikB6yPPUGdQXF6dWO8YB",
-	"aIb1qThoCBaobf3DhY7PbAqzv4A77Xa1GBq6gRdjH93CvhJV3huKtIico5XQIru8etJ+oOq595iYmu8C",
-	"ErO/gM8Emz4+m5W087kV1B9mgL9ZwIQAurZpmVyRqcz1EIopLmbLEhft3I+JCi9DxdEqkhyiOOBWZy7T",
-	"HMo3cYWO17DkCpG5TQ9WHsPv/CeuRpAiW1ZOKJJKzLFEq4vr7RYJTVYuUnYbIzZdJ0Pi6myC3YovVdT4",
-	"nRf3jCTVbkwpqlN3YoDnLeUQlNH688q52c66nf40nHmEP+DvIYM3wnBGygY5TUsohnrVBkI8i2hriP4W",
-	"rGaaGJsrHNfvWko1axrpvSo4oOq3JXajxl2/IqgWQPbbu6SUq0EmQvOsSHVwuRChJSKvIU0Gh9ycievj",
-	"T4F0nps/lkDKwOAzTGf5LSIjRhVkIdvcDh+6G0khtRQ8IQnEH0KCfL60wOfu81UFPqNGIbznpmpMx93d",
-	"3YOIfLx4FYXigYxzlgBTlwManXbnebPdae50Lto73Xa7227/Y73Dd3mlVdh2NVZWBiGbX1fCtnFc0Zd1",
-	"WnmRY9ki75grQmPjdvO278PzHzKq9KVhPjtITWUqqjShQf6eh6I4ZwhXzrnijmjuhBQkPPQEZDwAl6N8",
-	"NV9ukQ8sV1hd1/kcocoGJSMuJppBGQ/cFJB/tee3dsbAXuClrlvtFcvIgN8wqBQAO+yKVphPtDb5VOdh",
-	"QcV5A6qII9alJpTOslYQYNZ7XWQOM63XDs0VRFyNzNXOWS2eTn0o7cgeBIb/YYzIesmt1a1tSrvSLXJa",
-	"E2+LSHzpg25lsXBl6FIMmugEu2ceAUz+XmDeBf7bowrKLiKxTPTl//73/1SxvJ3955tBeRebSmEmQC3k",
-	"Cet3F/F1qMLncPtODsgxE74Oz1ab/Ke7A229nO3S/u8uvSSet5frKeYqZskk53oGAQxbYjkdcfHLIny0",
-	"c38/UVgJXC/ATBPFIC3TyV5Ubxi41WkZf7C4orsvgFtQDR1z828PAS/c+yuQo09UUTVHMQC5xB/en5eK",
-	"zIMn8JmFt8WGPditVTH7RuQWOWTXbNYlb7QevxfZLCLnZhtZRM7piJ1zzf4T4U8R2dm3gldF5JqNNcZF",
-	"YQ+GVBk1AUctVAI2kvmMbFEHeAKDFzVcUCebMKFSlSbIc4MLhGsiGEt7AnBv5egFFGYFl7lDYBY5pu4I",
-	"EimvOSuO4PLyjVS66d1Xl4gtrTkNzDc/mtS1H6iyY5fE9Zn/IZOCeAQRA78V3xxqPW4U9Zhe4ZRrCaCm",
-	"YJI7+rBszbOEZtkVTa5jyNCrUoWjh5oD7wl/4qf0tkWOPG7RXCCKvCApnSG4AI5RSQmhCUy+PT8+Pz95",
-	"/+7y5MfT48uLk7fH7z9exD1RFJTvkOG2jz5MFDsM8cMIz3G3PJTasgOWK3KFA7a3kWNllhphwwRAozCB",
-	"kJQSjSFWV4/92YBc7G7ME4yRPbxWcTsFKUBYxhLzF9i7lBtpfDUx8sOX0DM8ZPETrZ7oiSNvXVLy9CmY",
-	"lU+fdi1qZyYnubJWg1nQxcUpySdCIcCjUi0OlPGITETGFLzaE4gG4trt1THg4xA/lNAcUYrk6VNr6iOd",
-	"P33qcXZqIRyyJ+rxkIdkbA1aCzPKmZKTPGGQ7zXOpWYJVgbMmG0F4Z/AUnE9Ya0oQGTAnmEMvUB+Xdjp",
-	"TbGTxDWsAv1sivbBDTcxtqlyCCmz0UElaNCxF3QG6EKo0FFrQp2eqhiL8N6TOYGKiEWt1SLtAbAkGNXj",
-	"IiD7CIiBi0QTB93B/HALBmA0GWL/CMONGPODUttW9bHBSY/q61qJXFXES5HKp0/NPvs/CimaAEjuCTvK",
-	"06c1kUuyRQXhKRuNpWZCF3FMtt0iR0V0clpELu1whKueWBqxxBrcDLHRNM84y/HcwKGqpzII3qohhVYc",
-	"UjBHbOw2ySYpC3YL22/wPhGMw78VCCwXTW2Rc9pnema/nrIx/CwFDNET9mtkSG8g6cHOF752CGOFy3OR",
-	"Y5lXgsY+fN4TE8H/mLBtQ4KGMMEdbLis2FDHhec//kKGLDOWTSohPtsTySTPiFFKFaF4MK5iCai+hGtE",
-	"h+Ll0izbZADpQOWBS6GgCAShPQFFAZQPsMbwkWYak61XWKKgeTEbs3K9gNvmdDptGh2tOckzJhIJ5ZZc",
-	"cU4iZE+U3raQkkN7LBBKhFCSxYfs7LcI3FDBBB0FFU2BgJWMvuGx8zB5c719vothi36QeugSSgHbXwTM",
-	"oyC/FPV+SAONwMP05uLiA+m02xYOIRhBSwYVjJ7wYK+UG7k+4sLoYC1ynOeurU28qI5DjHbvwd7+i+1y",
-	"FLsnFoSxiWNNX5c9RSnFR1yrbqlk/SKs3iHcB1yRnVZr93m77Vw3pfsWwcVU94Rr8FKuKmyvCx0qnkEF",
-	"uqI1AFQm814EhfhEb+4DOOgVLr7eL0Neh5cM7qjV6RU0I5iSzn/t7+I9nfGECcWKnLrG25OLRhHybLxP",
-	"tDw3l3UjAJxb+PZd1DD2CB3zRrex22q3dtHCG4KhYNXlMD1+wGo8HxagrCKndiDsZ+tq5n0CEPQB1cRI",
-	"zG1Ak9ABM9oNxYDQltlv3OKesC0UiDLKFWzrlCsjVcFfCZVXEeIdVRozYapY11+t1Azmfiw5iQHcBDvo",
-	"+ewkNeoJV9otCDajaMP1W72dXzzy7JXrSLHySexEdPd7pf1Np91eUhGlpixXcTi/lTHldVUTyuVEdstF",
-	"QUoewHbhASxX/RCTLCs6MnFY6txnXwynHbGfvMx3/kjnPtte9NndJZ8Ny13gt22Zjf2Xu53dncbd73cb",
-	"djAD105tBwSEq/WdXKiQNdTR28NjqvuMP85nrnsLPL+z+vn59jTw5t6ab/oePXdRY7+9u/qtj9XaVNZV",
-	"AKRUOAl++91QqZqMRjSfWQbxe2MUfzpQPge6Yc5hLNFrVmasUhZ0AWH4QSJSYX2SD4lvzTOvzcC+K7t+",
-	"dD5hd3PsuHMvdlzIgcXcffqGIe3Lqq/88tPo4Oavo9ezv45eP//469/2Pv76tx12/O4mGaXZ2e7Pw/TT",
-	"bfus83qW/HS7H2ZN1LjdN9wln1C9oIKSsZPCuuVGFUSBX3I9YvLyBrzij+Xrs8te+2CNt0qdycxbO2sw",
-	"WbXdALy3vw5z1tTK+sKcjecfqkQ151vD8XdRVVV49rlghDtUGDJWFxL8Ef6uSumu5poeSJlGziXaLeUV",
-	"grXkWu3tkHI9xZ6A4LeGhn4jBCdzo+ADphTTRVGbw1iqDU6HNaQcCmXAjTm1hcX7c6NXMKuGWjusX9bS",
-	"riG1CMPiWL3QfKxacb0n5psERL5DAHZEdBXU55fndgTHdiWuoP42uFGq7jBcJm6+rZzoalj1c8YQThB5",
-	"DdsNaNO1QU8q1+wyZnYgAOoUKDzSUM6XBOreIiJIv1dpUWns94WZEDej5BAxZ+1qH1viFcUR11/BG6mt",
-	"5e6yoEstY+hnPjWt1hwol7eYuELmxGX9QsQOg+UeWb65LQC5GdhEFqYTw72jMKvLetR8Aj1UT7SpXZ5J",
-	"nqhK6YlwACsQql1qV+5KvMKmOLW10L5Lu2L97p0LtefAYP4uNeWvy8yoK4uAHUKPwjfg3CJ0vQbrloqu",
-	"hzZQF3DdEHW2OCRX0RHa3Zg/ABICEAs98c7DwxCc4fBfEGwgcRiKxwoOOU2uoVyEi5ZJ70uvB1fAZ3Ou",
-	"NcJVy7ir5TCJntgCv5YmrjavxaxCCIeSJIcwHvZUu2JkMoY+kG4cmaXW11vU//YuJIjZXLz/5bgSsfG1",
-	"2oPOwvhV3/qZK+za4tqizAuUCzzKhzoQHEX89nktb0AZA7MINWTNnDnwwHIzZfkM9mtnEPoj8L8r39i5",
-	"6iS76R7b7z+nm7gJCvzH8orvT9zd/G/1pV7iaUenjy3rCkdD+XCOaTIsii+5SIWNtXAoEKBnwG3KCBWa",
-	"uSgjOMlLMS0MPPVEJfLkPYlz4SyovWBLC8sxgly69T76noCIYBG4KvrqgmQ9JPHnHlB2r9HtVXip17iL",
-	"8TFwc26FcB8XAzJyZLtGOJHlsqnUTMIKqJ7YgW7nY+q60sPqEbjCjSF2QOr7TtRJr6B43CP4gSpCZkNv",
-	"R6mE3d18P/JH9wBVvT6hfLpcx9vjPEONFaJu3X0Iq5Qscfn8aZw78/JuLfdOTZeb/4s+HjhtH6tCQVGu",
-	"qr25g8dqlc8+O3pc6vLBlj0qACZap4bNFETFi2uSSw1Knq19vwX/5lJYYIx/vyd4ut0lyxw/SzxGqFhO",
-	"hyxnzt3VE3N98ub8MnbOLQIGnRkfw4cMdUksHn5xcXpovS8WW+ZRUr6qE5ibfjSIbyGipdif8k3jnDRF",
-	"NUPDv5H1kc25gFwylvu0jfqnRSTMDhTcR57fF/t3Cum9yruD5/29enfKHZG+MPMF3aq8L3Mp4z1QRYrq",
-	"7LuiTpYHZo7N015rD5DTixs8rAPPvgvt0SuaXE/GCy3Pc50zOjLEl0gBAHehyflfT7m23TcsGU+HMnN9",
-	"87aKCB1upzEomYp6YiK8a9d5naAchfXYDvlg2JxSDTCb/Ho78sYj4j7+dvTq48e35OTdxfuYQJIV6lWl",
-	"ulmgNIpBi5wxwMIZtr2aEaXleMxLQOCIYNcQ99dSWxFrf0IvEYesiZtTmjlAthqOYnhSYXVtAI3ik7bl",
-	"R8UTbRk5DdrH5naKqJYtLdOHtb3diP1Myny7Tgz8xPQPeKQbWaAy0Uw3FZx22eXkYc5XXBh2mQdq1+om",
-	"lkZKe1ppquTgNz9yNZaK61o8cUy1psnQXB2HMIjhhv/sNTzW0bZw0HxkM7pb6VWvEa/VB6XUkOn/UjD4",
-	"KGTXRI5njk/deUREU5B0IuOCLdItCqjuQgFxxlKes0TjxWhbX5qL1FdS9XuF7uQt1+vwh6Pz48uPZ6fP",
-	"AEvwTMLX/MPxtjXvsCWmh/OwW5poEuf2s5eTnMcRoaSfMzUkiotBxpoTxbD2FYvJVmf/ObEVUa64NmII",
-	"u6EZ9Wqn7WDi2xan/eGXV8fk3LwDMKfLZEizjIkBi0tAXZQ1rg/WmOX+4g86iKJ0gxFvWM77HKqj4BUP",
-	"/G1zrnN6wzJvJcZzaF7Ympgg6pdsLYG/n9Lb7YgoRjNbpKknjo7Pm539582fXr21HZEouWa2UFjYidLo",
-	"Sd7Z5Q4yoQJheDK3+Zs9IcxFCeG+FnkniUrkGEJXVitjKW7BeHKV8YSMcwkXBVfQm9jDnmBYVSfCoCMt",
-	"ko9NTqmIst12p8ZHupDkKmLnVKLMW1L8t3j/49npZpIkapwz3VwEjl90tpZo8NzwFjWEUiKdqEKx95Fw",
-	"a8ipuh6yFclTEjXYP1gVVbeBa3ErQ7ky0cPG71HjtmlJC7p7WXhHRdj4vICFUsdVDgetOaRXYy9Yd4/r",
-	"wktWMdRoAoXee0DXYbdaPI+ITGwidBoRCzWkIjgIQgcysr4nrpzgwfCtkNroJ0wQsx4yY5psUXvCCJPF",
-	"uDF4wTGBGAUezIxjTUSouDak2vnre8LCR8GNNEMZxDKFTZD22m1S7mocOTXCbpthRXXtIs9QWI2rnnA5",
-	"N0F5N0OAPVFQYBGNxsLYWzE2IcH60FGpOPQ2ygSaggnYE07uH304AbFvBrC7VDBeAmhm7yUEYGKay/GY",
-	"+R5QWIIOsKYX5WrcUGPHJfsG0wzKefPU7D9W1jayzWYZDWmR3+liJjaxp4SyOAw7gkLI3gyiNFioaBFO",
-	"6YxsKWYEeYiVg6wmDFuWTfZ4u0SvaA/TGoPR0gRkHlAEgfdEXARBfd1NjJeWAAHO34vmbI3MfQ0dsStC",
-	"t2Lk1Pjaw2wiJCRPYkZ99ZbMHxMGqqPDWWG1nEJaBZmB+zudmlzA2krMwEWAC/f6xlyOUbxoDspWfn7A",
-	"JM4xp8ktWSgNN2XfIaR9ZeNSC3AUFdY1SWIk+cuUCc7ShbOFol8Pm61nMnY7zqjAMzOThbGXf/kyHGrB",
-	"LDrtvZebTAPhMVCgZq0pTHL+wE+f1+SgxYfh1euUxrnLt7V26hXcLZuclLkTB7Jpx4NcQ6s+zMEFahWf",
-	"c1fE/9CwQSgQ1lZ8qi99OXXHCrN4lRYb2RS+bY+C6gnkdysG7b2IsmxTNai9rhr0Giu9PUh3MpZeZ/W7",
-	"yBcle+/hNmJJU0MZ/1iqWpACvtqhbBQ67wnxSMIVzmF0h4T5YT2x2GEceVTknJd4GbSvJ9b2IZsHhdQe",
-	"ngiSYzbnWgbPUZivHf94fHp8cUyW+epj336h5Hm2qRWw7pLvmZK55jnobi47pWuQh2a6WspD9HyXsIQ1",
-	"jmZyAcmJQkKMtE5zwGO+r995Zy3yLntbOmuEjc6oZqe29uO9+ajqIC5lW/o0uznOqfDIMwyYQL2K2sD4",
-	"SbjtForjItllxkE1E9wX1MFzZZa6lxzh9kTp1BYEusEMsNUBbLtj/Ar6Ngwnuai874/PU1tYOSuzhtJ0",
-	"VkqWpBD+qUnBLGyLYLWLasuWgpxgo6i1WiYU6dIVWoWTWECr7S8bUP7maQSbBJQfwJ33jcx+C66GnuFl",
-	"tl7C0l6YLnRLvBeMvLl4e2o9nYYUX52fA0P8TG/oOTxKOPhcI8OecqIVTxlk5do+6NiTyYhjYzVEPRGI",
-	"YxuPhQTY2CjQ5iZD8VKV/KUUyZyBe5SlgCKJ0FdpPt4iVnuUEwA0Y080RXqgVVZUhF4DLZq5m6cnSvmW",
-	"UFt2SmcqCnWNJc3YDm18p6hiAm1JbeBZz/Wi24I+UqRUFWRRMMS3XlvN8Jrd6mdDPcrKAZC1wh3FRVvj",
-	"cXSBjnOrmDU/yIwns+Vt2owwA3dDP4cSt5u6+5YogvMTjlCQpoVCVkR7LCMU1L9MNVwEyV7IMrUukahS",
-	"rMu6dDwVOJdIaHIHVWvAhplHZrrS9N97GumfPF/S1of5roJkvlxRNVBWV66oJonyYcS/dtrVWpbCuszh",
-	"zKFX52evi4pPdaCRCmNszhfnZ6+tXvH795JYtJAK16Cn176C+7dH8y6k3LmEpEJ2lwh6Iyp+jDyHDbJy",
-	"NroV6rJ61uQFtCRAII5lBtjcta6If2cFfev74Ovz1dGitKDIRXj+DOy1IqFoNX/hAGsz2FJuekhKzJ8x",
-	"K+TPTPEur+xPR+trwpzXUbHmR3xUpQu9iSXm+OIq19dA+35dletLIYQXsol1Aru0oG+vbX0fMOK5Kq5F",
-	"Zdjaq8eXtp/jHQZF2x1AruAgoqWtZFfbGa4nbNPk2iqtpSKtC3xE1Z51X/Ciqn5qwXVVd7+GDiWaDFnz",
-	"lRQ6lzXd/mMhmxBu/VIo2Ec08R9grgdFTh9kpltH5uIAzfGta4RRcjlGrp89Fza5GeslQBEIofEKhYTh",
-	"dGY9t5DS0xOKGa7WNTzgMJ5xfQXgFbVw169+TGqKH2N+dU/UFECe80tSMs2lGACSdGFAliuSycGApT2R",
-	"cRCd+FLJV4dXpoLSDlpnLIUccNvC0rUHrUOJQqz9SDmO2jhlcU03G9AjIqLWqky1twSh4WpiumP/Omy9",
-	"HKNRx1KWDFtfBlrxeIlEX8aXM1eG6lskG24eD1vi8H8/ZjXqfBGK9SLtcWSpnOhQmM7z7fuJDtj2y2q+",
-	"RYCrwm33ZIrIQ4++8t36PRP7Zrf4sVXxHvMmB9zxQqXzNdPJ0IW3CqRomAumXH2SMC7mklw1za6NbQwx",
-	"W0jRHUqle6IAL0MJZIAHKQbpcNBRAjyNRW9r8pb/sCpOeYQrWamD8hEdsGdPHyVZC3ePwJCb3Ukfcn4D",
-	"0WebrDyUk/ybKJ0LLvuwyPH6l77r/rtgu5xAUP5etyWTXTK+BGQMBQSOJQ+7xVuxbwYbb7e+LTjwc7WV",
-	"Q522XYYj+Dxnu54HcOzqYmWIBILCJeWSYpGHR9mTKIJ2a3v6Pb85H//34oG/Pyd8ZXpYWTzrXhTx7LOg",
-	"I3b3zMIhQY/YSD8w2w0NmRZXojkLoJbYvGKK+f2K2MbWviyNqpCZ68AuZliffzsixrTpCdu9pG4NsVO0",
-	"qBv3ibLlLHnqkja8+eibNRirx/bWGLIMXI7l+hDlCgLY3ktqeDhyRtlBT8Rzbbtjl5oEiUPWtq3HdsK7",
-	"JV55XIXt8dis3Fa4htfsA38aH+ga+j90Pnwn9Svbjv0BxsoXFx52+21Dk1q2AizpAwQI9oxXS1yPkB5l",
-	"cWv26VLGH8LfvDIIDOnLT5KcD4aaXE20lkJ1e8JehSA8XHbbq9OT43cXlyc/uqL3WEcTOwOGoDePkfP5",
-	"DRXjDEYNGnvhcKvUx7d2Dx4Mb4U8cKu9uRxw2wvOQlut/2M99pyb4ALdyp0K5Cb1Wd56dGP4jZxWNP2E",
-	"CnLFAnVOywdQ4SoHePkWDdIUI5tDEFZ5tsjndIVfvCdqHONzpWecSxxuIufS9K1fWuQM6NtWWCwq2eDj",
-	"NiuydOPEgk2xu3LsuzGZWzRsM9clbgjog+POC/yIEfS1nWC5nQ2x3CHRP8hxvwGmu8hubXRrrM+okai8",
-	"73pzNzp/G+6M9pJ/XL1U7b//sfvz9cGv09N8/0K8+MCef6Q7P6Xt17zzRu6d/7PcnDqosXhQ13zBEAvM",
-	"EbssRI35bgyPghif29/l9tCfI0jxxS+6T0MJstpJk4eIkvUjE3Su9eZ9ghOYFLQw93jLJ2i4KIRPrvfZ",
-	"9GV0OAC5VSlXY1mPu0oudJDwHSQ/2WQVDwIOfnqiuiRnN/La1fSxbbcwkmGx8rZIjwvgBqWnfepLXchj",
-	"WYACjABXCzfMWJMTEJ2QR0MzRbZiqyCcHV0cX56evD25uDz7cB5vt8iRjY7glF1QpSeqpeZBdfc8tzAy",
-	"8onr4f1qOW4QBn6swMj3EghZRPnfTyTk8QyMP0dU45FzYF1ai656e9GDVxGiDxXdlUDI4h4bvihgGJgF",
-	"VodgA2pVlhTJRdF+zNj7tN9nicZ4RG2o5fsNsfxZIyvfq43tAitzYuwRCLlZFORcTdMril7OOREBb4gv",
-	"2QlFoJ5gTR4uoGumNYIsR6D24ov8rGKOBffk+4k+Ltb19RglKG/6b5755jyzXo3WBzDReongmJ68oMQs",
-	"GUjt/NRkSpWzyCMsiZfNyo7oufzz0AttDfNK+jiUXuhPVJgGiHUZjFlQFGaYz8v21kTJul+cge0Nyy8A",
-	"fn08j/JmCdN/DoDe/xm2DZO3q0WuPPWmQfLvhqwrkyWNVUWQ5W27CRvWYTkTCTTvhvhQkNvdIifAX4N/",
-	"8XHT7IUxGlnqK0R5o/GJIvERFGVoHotEplwMYkKzTE7xZbIVvA1F44wxartAR3DlQTFKOxxWtSwapSuN",
-	"ALzjCzqID8Pu20OpGIlP+s13UrDmW6qTYWx7+NqaKz2x297zy7XlQOISpXdt0UczkWZifrGVDZ2ZzBEi",
-	"YfvdGuGlJKEEHiUjOusJaNfm3RVXE02oulbY5AGbUFFi5pFIqP9N+mxKhhORYucqX8gzqIEG9esQnK+I",
-	"ktKj8KyWzRWZjAc5XdDT5SemfzTE8EXTx48+nAQENN4YhhHX7Ds2vtMRbGLOXNUQm2tfOWm/v5ta1C63",
-	"3VFrzdwM3QbF0HxzIFt7BOj6kNAr8Ev5TmKtUg0tJiYjw73mWcO4iyeycZL9XM1Ti/nBu1CVeLnPdDIE",
-	"NbQn4r65kJpUJFDFWZEnRll9EncLkBDQ8IjOIIefeQD6JvtrOLVGAjlOtqcqc9RV4Ao24oEJW5QfXHYg",
-	"OYwmPaS+88r2pif9NxC8c6dblVab32i7daoyVKYEHxso9+NZBNIIwuAV4gWgsQ1tH3rZ9ED+gT52UpBO",
-	"u916lCMzCypOK2QEWNd3chpLXCdlGbV1ntCM5ttrVI4YMU1tCZUho5keLrxYobv9kAnfmMxebLY+F3TJ",
-	"oVlGtjJ+wwRTartFYsN8dMBsJ8LpkCFEAh27rtkYbIuCevIA05seel3aAfciEueMQjN8O9LMXDb9SZZB",
-	"XdCc0RTUBJJydW2EADl59p5AccIIKnYGpc5taXkGhZOhiDxLbfllOPqJEFwMXOl6swx7ScUF5sSC811H",
-	"CneLbcVbKbth2TZ2TqfkasKzFBV7YzGD2eve2j60xo1tCgQVVYpQHRQlPYcvdYnPNXiGJdXtB7Gqetzq",
-	"iTNGU262HT5s95I7bJbZn1m84Ap9gwf/kACdQnrBm9r89w3NJmBNKU31RDW6DXltLg2kB/MDnmej2xjk",
-	"cjImiRyNuCZYFbdbHJjM4UihhKw57a2d3W0zEBcJq2+m1mpjQA6LiHaLad3VNPO/i8zE1pqwG09e14+0",
-	"dujO7vfCgF2h+bSW+ktPLaORZMiS66iAjGMxRufPsSuo5fnVQL9qL1KXn+KLMgUQpxU9SnsiaFJKFvQo",
-	"tf1cRjJnpC+Ncg2h7FsASCmZO6xFl4ypUlB8jyqougQ/OvAh1M4DXW1BK8DvunxAEPa2J/Tb5wVB6HIT",
-	"QduDwoW59zpRA1FtC8LNPvNwNGvajm4gB244EvfOi6hgiCHL0k3aAX778gbfQXnCixpeWQzLxH8HvGnh",
-	"iovNXYfYouh4stczhSiz+YNv6iJz0DAdN5uroZ8zuDt64unTT0Zde/oUK3CLQXMss8znoukZdpN5JYWa",
-	"ZE8U8UU7/5gwc11tIzvaJgmOfmIykxNsa6roFPiUi5TdxrafQzylXF8qlkiRKtvDwSleruygtQt7ghaQ",
-	"ULh48RNguIOzLcfS7/YLgLj0Zo35Dgaat6BquZOUPeHLx6PQxFAvti+32BppzGwoEO/lK6yomAGuDna+",
-	"J0ZcgWFiMTxdwvsFlNV9iwtyxfSUmUNywrRYse27WkzSAV9higsu8Xr4ZxVlab6Aowd7GZxXdTeN1bKo",
-	"8jNsdMkQ9BkOXOjne42oMaK3fGSMw4N2+8XOwUFnf+/FXvvgYCdqjLjAn9reYORCswHL66pDv5FTIEui",
-	"JR4male2QjzC8SxpmSWYi7HoFNuOfAfH5+3tRcsJabGxroj7RLk+t+/cPUzYwxuGI0vayArx/DIQz/Cu",
-	"kRwgp8NBvszNYdQIo6Y1uo2ddsv870X3Zftl+z6Xyt1Gl8o5vrxAgbJUjV/4ooDi7+B6wa1wTVjN0lHy",
-	"GRFGuK65WqL7Y/art9IzWzf2iyQC/JRToefTAMAQyBkjW6Wrzl1zsHp7x6G30YtV9DeivWZzgkpNwEhG",
-	"84ETfFTMym2+rF6q5IiZnYaOHlhfl+vIGKD4ldjQc1xcFTZXwff45tqlF5jr6JBcSTORnJE3FxcfwKFh",
-	"ruMzV5IXKnLi+s1VSjMw5GBUsgVgL5z606dUpE+fFkV6hRRNKCvcEzEkQ2DLj6Lsb7dS0BemWN4Pc/XB",
-	"zVcAXGFnZz1hbGabczcl/0FirTN/j+ONBwYvyeAq2aIkdtIiRoibLfrgTHHlqsjLHHzneBHnTOc8aFnu",
-	"cCB2RdYaz7F/iqJ9Zjv3FsWM5QQSAcM3qDsT6JIE7raumQmS0whLj0NVZppnnOW4PdArUmAbQgoNNAtr",
-	"yx+D9ZjjRmAOShNsHTcl2TefZ1mKRwo4MqQYOHarzEHvEq7Ijtngnc5Lc83lNDGMc1iUi4antmLLkI4V",
-	"8Zj32u2eiG016kvzxKV53Ol6P1RKrj992rWe55JCRtC7QNolj5h5BKzAjAtjHmqe4eHB3EGBoALQyJBp",
-	"Z+2xqgYGNppRFzK7Acbwo1yDIym3VnDaE9jfxVBiZHu94C/dwo3iOX6GrWIKkWGBRGALTmHwnsDWZNks",
-	"8hDAKfWIRDBDFeqAXDsVMOUqkUJAI7WM0RuXnGTWD95m7vRuv3Q7A1wTjO6KfsPEZN+wc07+mEhNDXuY",
-	"iTdlv+/5AcGeY3NpyolyNGid4YUZgdFnn946yOXUwjRhdhm/8Ra782f5khJeNbUeB1taAurvV4r0A5Ad",
-	"4B3cSHJgzBmmQJnP2BL8LpO23dmz+6fC9tfUj+vYwXkOrdAsSqTPKbhH+IZVcu/V/hr0q4SOxpQPREk9",
-	"WqLIBHKt0d3Zj8paYvd5G25j7ox1P2TpPXzKkNt7IxJKD0r8SwM7cTdfVL+5295AN7K7FLTmXo383FRD",
-	"tWf3KAomJr+Bfvm8v5N06B5rvqQvrpp7aTtpHvT3WbNztZvspfvsef9FG05esOklZEFcjlSj22m32+1A",
-	"m/Szu7cevEzpfRacErBAMJOd8kQ2VWv90S3KkLMPoILjcg5DbeTrarprZcCB/+d76A7+Lfw+0C0W5L7V",
-	"4NZw83zRzNpjfzeivuc6qbx3zSadm8HeqjZmiY4LzMJyWnYXekhMxLWQUxE5fTvy+mnodMJoqzXKcGjU",
-	"e+ZTX7Fmg8uasDmwS3JfH3IdgG91Q/mzNjf7fNcvI4jBU/AY4tSLK3dg91jiN03pvZ9cerzM3D+bVPqJ",
-	"3/gsX2jiuZZMEmz6RSTSOdOBRHqinBq/wK60Fr+zy8BO59oLnSlV2zb9yCXw1xi10A3HmW1G08dnsQBA",
-	"4B9PKARrrwD+JdgUhJ7VW72BAb3E4SMDpm2ToNLn6oWXYNOvLbqiOZV0fUYXbPolJdkyrWznayqP9pwb",
-	"m27NYgkI4/1bAH5HAvD4VoMxi2y/QPzJMRN0zFszioDB2sjbK4/1jBx2iFkrmSbYzueakRjQqnEXYV7g",
-	"AnTYuqiK+YwQxYmhDXBEGTkyB6haCetcXElVHH042Qzn4bZgQ8yk/RZJZTIZMaH/jZjcEDH5b2jhv6GF",
-	"3we08MJQl+PjCHDcIKLgP8po7SlVAHiz+dul8FMAOgJ1bSXOEMnagQyhlbf5ioW2dYGe5zCEiCJTRd1a",
-	"1hMA+eMaav6xtEX227tQDdfdEEG0BjFpBdeSLTNXhdqhYMwXZuoJo+pJgdg0pXmWQct4MmJUTIc8Y9YN",
-	"632ribxhuTJkbCHMPgpvhuiJCgoSNMsFgvwM9u+haleg9pjhNlB64PF5uf/Jztx771uPniFcgBwB8lZD",
-	"XtVMlR+g2snRRA9dmop943O9fy0ioAX6gKJt66nGLLGOEcBD2AA3Kg3zcIUfghortopQfWffYCxoZlhf",
-	"N37KroIEOBeLUyOaZeTn8/fvIEXBkD3g7RKaZZgHhlHGseQQSKXYJTUoqfBEzRWRUKW26a7KDLA7sdlr",
-	"cyUwYhsM87WUYN3QsR8kRTxXifZ///t/4vo68+V5+Iy5BWXB45oyuduYaUNLhW4OfSyjJ4IKO0WBHQTf",
-	"AouXq19VavcgcEkVaQo9YVMTWuQIikYRKQ7n9k9kMxdztj/ZGhXc5rVYIigSoOYpwVXlNacdkcGE5mnR",
-	"7KJcthtvwEMi+30Pt5yvVhXQHhSUqoHdAFIVMUpliDkSYXAzBKMBL979fvf/BwAA//8=",
+	"7P37cts4tjYO3wpKe6oiZ1OyLNs5yLXrK3fidDzjHLbtTPdMq7cJk5CENgWoCciKdj5XvVfzXth7Jb/C",
+	"WgAIUtTBh6Qz0675Y9IWCeK4sA7PetaXRiLHEymY0KrR+9KY0JyOmWY5/Ndhksip0MevP1I9Mn9ImUpy",
+	"PtFcikavcT5ihOIjTxThabsRNbj5YWIejxqCjlmj17CPXPC0ETVy9vuU5yxt9HQ+ZVFDJSM2pqbtv+Rs",
+	"0Og1/mO76NE2/qq2fUcaNzdR49XZ6ZtzecVEfZcUU4pL8USROFH54EKbR2MyyOWYxD8enZPtlKrRpaR5",
+	"um2fjX3XR4ymLC86/3PLfK2Fn1vV/TH9fMLE0MzTTvdF1NDziXlf6ZyLIXZ7miuZL/b5pxHLGdEjRiZ0",
+	"yIjSNNeqB3+IBfusLxJ4MSZyUDx1yQYyZxGhinBNEjpmbfJhzDXhui8GMocnBzxXGp5vE/y6IjRnRE7o",
+	"71NGqEjJJcukGBIt4YWMK030iGoypin0aXxAaF+MaTaQ+ZilRAoWEZmb/8cZpULqEcvh1YgMmVZkr9Mh",
+	"MRfXNOOp63ybfKRDLoaEK3I57wv3tSeKKJlrcsXmERFSk8s5kYOBYrpHqCBcszF2iH3mSiuSTs18Qmdn",
+	"I5nBbHAx7AuuoD2WEvaZJjqbEykSFhF2zQSZjXjGCHQUZ4CmqRlMTnI2ltcsbfeF2wG/T1k+LzYA9r+x",
+	"ZKn3d7pRY8yFX/q6hT/hY67r9+pYKg2DVDCjsLQjmaWKNFM2oNNMk51OJyJmRcyjO51OZ+uAyKk2uyGn",
+	"Yshq5jwzHyz2dGVE8GtpQPZTjZ75VsOsNNWNXoMLvdttRGa8fDwdw88dGK79Tz9YLjQbshxHK5Or9/Cl",
+	"ugFnMrl6oojpCplxPeIC1jKhWcbyJ8rJkyWiBP7vrkLEd+zGdDNnaiKFYqGgO4I9Zv6QSKGZgEWjk0nG",
+	"E2rGsD3J5WXGxv/5m5IgfNhnOp5kDN9IQ2GH27URNVKmKc8avcahcIODgeOuhnmwW5tmOaPpvG0HyBSI",
+	"zF6js/P2nz/v/vXFf3d/2jt6dvrivPOP7qe942cfXphF1FRPVaO313kZNTTXpjNuOMR3wi7TNBc9mWip",
+	"tMxZzw6mV+nyzabz+RHfx+ksr/SmYyXNuPz1eKttOmAH8F7qN3Iq0gdZESH1xQBaCxblvfQdHVGF/cSL",
+	"7C5LsLe4BEakua9utApFNx9iIerHF0y7/1y8BXLdHEaajrkghx+PjbCWg4F53PzpIuWKXmYsdatk/vja",
+	"/u1+a1RqPlyg85r+4N2oWH7NchiWkOTw9bvj9xd/O/rHQ6yd/17Qo9WLV+7/Q6xc3cDJJUvoVLGa8cd+",
+	"AuKVy/VJ0KkeyZz/7z2XbBo2FCzYGRMp9E9OWE61NEL9is2JFfQ/t6Abrb+xOUFd664LtlMs2KdyX1Yu",
+	"VanfD7FQ77hSRiWROZnlRpeKgzGaxQi/aJfiB5p+pEN2+wWAy+lSpnM4uDTL5AzX8Zpm03B5nCpgZ7Z8",
+	"pLgiTKQTyYUmml4x2EH2SWJav+uadIo1OcYOkKIDK5el2l8zz2UVctUovZJWkhv4V3N2jBQ2+pUeWTWR",
+	"jKgADXCqD1DjJnRIuYDrymhX1L79gDPhO7nRRNinYcM9iDCJnRnBFQn0+dyaAMrYAKEyT5pVHR5viBi1",
+	"S9C4zbwaLR3VPzQIdkxDRlMMGsBX8H0KO4zMqCKKCQ3CXLG+QHnBpVCwJ4kwC1Y0YRch3mqT99LojUOS",
+	"jIz+C7o7nqlTu3kej9Umx8qo4hfCaurLBlo8FAzVaNKgzpmdpJMR+Z9fDlv/pK3/7bRetlu/ftmJdrov",
+	"bv4CBqaxtsw2aZu1b7cfcAoy14tNJ6EYSzgNWmerJsD8HAxd6+xCsUSKVJHx1Kwrqz8Bu886nQcc7Pn5",
+	"yabDND02A9RSXqSMTW65j/969uF9uGu52cfm384G3e0Smud0rsAPcPkbS4xdztjke9jeDyUt3QQsCMuc",
+	"0StFKEllMh0zoVlKEimUzqk59oHIc5stjvoiDtYmjsiiUOsRSrzvzZn3XCtyaXRzFTmpiQq86gtzpHCq",
+	"YL2cx8cLUdNXs2q4Msz8SoVZuoxds0yFkthIYaJlX1ARvA9fclLMSGJ2zfI5+fHo/AC+9PHD2bkKrstQ",
+	"zhmbg010X0iRzc3xYOOJnuNP5gb5crNcjB/lOd71d9ZMzVnMBc2q6oBVmAeUZyw1R9ToABkq07b3B4Sj",
+	"oXTJmCCZHJp+3WlX75d3NfbIdYHBGNfubTuMhzHI5+j+wm+D35AS+ym/l9FYp0YhusyMxiBTFvfIXmeP",
+	"xIWhCJuN9sWE6pHZqoqnVrNy7URkr7NP4jHTI5mGV2qMX4gPzX/GpKkYTH9fxO/g2fdSH7onnYNmKyL7",
+	"6NzC+bDfL5ZzmmnSxLVy3gbWF/4Ap1t2Z72R+SVPU3Qb33l3DXwrwfZ67RzKdjMbiclS00k6Zi2Z8yEX",
+	"/oQkNM/nzolZOKtDT/NdJelusefeBP1cuc+KAT3IRiNJLpVqKa79qbLCZlxjKBVDNpaS70ogHvqiLB9+",
+	"5Prt9PKToNeUZ2ab3ms1h1yPppcX06C5YFnxWySR0yxF57QZE01GeBdQoWYsZymZCvZ5whLN0mzeJuf5",
+	"3BoTaiRznc3vKkG6xWranpT7uXJZa0b2EOu76ZSgJBEobkgzXuyONYXfghNAnUt5QvPh/VYTHQrqwmg+",
+	"GbQWLKY1DqzXgQw4y1IMBoB1glfCzrPdF3vkcq6ZIlwQmmV3PIq7gXui/GVjaEniurdyDRfH88DqzRNV",
+	"Nx3mS1Zh2HlG/sZ/sFNBmvFCj2IjXas3OTn0wi7jAgNNbvCXbC5FSp69gIa1HDK4lsyHczaYKpb6+NDb",
+	"8/OPJKNzlttwF6Fibm/tnORTAVEyqu2uM7ra3q5RvmVELqeaxJp91tuTjHJhlDBqHVOJFIIloORwRZJM",
+	"Ki9cThhV7L3Ur6Z5bnfgnTdjZtqCyy+xrVX0EXjAeSfQM4HBEfs8PgAqyZiacV8zwj5PeM7SB4gRwFDh",
+	"00X3Vm7GxfE81GasTASrnYcemYorIWcicpMQkZzBTyleMOi76Av7djNe6PFyrdNYtBCmO/qcMJbe0zcK",
+	"uj9IlQvm2qt6CrxbHqJ9O50OoYnm1zh4FYHyD008xFobSxkaI0F/Vq92zRAezK1dGroZqI0wEjEdXxr7",
+	"Z1CaDLOUi92x94dRGV9lU6XZ/ayG2vAQrJRVNM2aEaPAZObYpAzD1ZQk+PEHiDu83zRW9LAxolsM0v7N",
+	"2JYS/h1GlfqiGVgJWwe3CSfhKfxI55mk6YPoAhNsa7UuYN0by5WAO67qTqCI20Ftfusv9vyhnRpgiJv7",
+	"Jrjpg5ASWu/m2C10Jd7qWZ2gL6YiY0qVYj1EMU3id4c/X/zw4fU/Ln74x/nRWdwmYH16zwLe1oooSWYj",
+	"JvoifoWL3EIURUwUnWO7rqN+7qJAE0A5zjK8O3JG06VGwynV7AQX+I7O4ZxqdpEVTVQdaqXfl8l6s//h",
+	"lGnl18K8aAU9OWXa2A4DzfDkaD5mRveCv7cOB3Vi5p9v9/9x8vz5eWsn3IDdQPqf+i+sF/ulYTgn4piK",
+	"+cWMcgcLq4594Zlw/FIS8xsxv5n1sp1XpHlphLr5E00AzqFAT5xRnYyY2uoVmJfuCzLBbQmzaJ7a6XT3",
+	"nIK+ybSBzHLOKtMV58RdPp/dZfO5dEjrJndhnh7OXenmBnx5Y5mzYp4rp/uJMpPZci8U28+I79PD86OL",
+	"k+N3x+cXpx/P4i0CfhvwFkbgdvGturm0oa2cpUxoTjMVoY6dcSZ0X9A0zY2QgC5BT+JXJ8dH788vKp+y",
+	"XyLNONyC8QFBt6P9bl9Ar5VR/X4Dg5tIwUA+bBmro7IipBmHax0TkD5uvxF0Y8GG28KDiTJnKlKjgizs",
+	"WC7IIOPDkY7C/WjmzUi8nw6Pz49Ozy4+Hp1eHL569eHT+/N4y3zDG0/BU/FWBHetM5epBrgaTGtfxNWd",
+	"EtfqrZEzeM3mCTb7IvLqzEYstIRROSGam3e4GLZXYqoWMF5mC56h3+qrwwmMTqT4ULCUcOERKtZrRphI",
+	"jbl5xocCplmTbdPMNnob/tWRBe8l8UhVN2SYAtDjwQYCsUaVmyJzImsBB2aGjsUbcH3fa53Mh7i4QCf6",
+	"oqrMh6LFhbH6r0A1rHQTzHuHcyNnQdz9gZYucLqf2b74rq5cvPK4Hkosu/lIqLC+sgEXXI1YSppx6ZNG",
+	"sYKdrY1A5sp5SyNv9vaFt3vDaURl3DoQLnM5U0bGY4xmqlhOUpZkHDaHIOi9A80c/9kXzumCnpGULUia",
+	"Mj6CahKHCxVbDQs32HupX0kx4MNp/jD7DIz3osVF36ybYes9KJ4lEMMqLJumkOTH4/O3n364sDfQ8eut",
+	"BzDa3DYrf33D7VYZ3gM6aIN5WQMcq05KbC602v55Ow0c9g/nLgGA/sb+EorekoxfMwJvlpwl5JRdyyuG",
+	"+HSeq4dwn8Bwb+k/qR3TgztQ6DL3STA7pBnXdcZeDDC2B8HZ4keWu1HCTgsZ9DCACD8I9BaXa2PgbbXf",
+	"X2ORlo/Xr04ViCtKyN2+eDjoLp7hbwMEpdZAwIFTRQ7ts9B6j/zAaM5y0p92OrsJPAT/ZP8moNCoDB6x",
+	"Vzm5xFHjpCzqayW9/qeffmqZSTPmVUJ1TVrFYTajc0VinEtI+1hQ3n02yg0u/d2Dp9CplKurOk/Akjiq",
+	"OQ4p1fSSKkZSySxwENxMZJZzDX+ZkaZplwymWRaBP6cF+BGJmA0uhlsH5kVQTow26cNNAbojZ4mx5BS5",
+	"nBvRyLLBAZo51j+wypWyYVg28O2dsfyaJ+w2cdlSQPYmagh5kWHOWc18Fj9WpWnokCVmV6GQwWAezCUV",
+	"hGVFnGsqzC8zOncWhGkEcEYDm8hFxvQ3mXM9R1PaLAtKqaFTL22cbUxhUcz/mXWEwBQAZhI5HnOtjc6I",
+	"c+7gGICDcELAWNczYQzor7Ai790krPehu6kFJ8xoqlM5E7fc1IXX3DQA3gLTinNJ3TP+/5Ab7cEsmvoR",
+	"202lNjnmRr8s4QDQ8oGzz9WK4+9vOf+RAc+YEQXGjJlkNCnl9NktD/CuqRCmq9j7wsQJpIgRGAESrN0X",
+	"wXCVNhJ2OoHNuyhiwI9dDML5z+2QwXA6MF0sxFAc7Pq4TY5FEWOJSOz3ZtwLTjVXBK+PJhV9sfxsw1EF",
+	"ubDiiKOBKKc6kWMGAbe+qBx5lBE+6gpgXnuu7VzBqR7JzPZO0QH7o/1Sn4SaTiYy1yx9x1JOz+Ghe6k3",
+	"vsGLsWnxAr5bl/FShkAqEn7IfOCuwaT9UKnxvSHQG2J7s0YU1I7ha4WVzKmPq4PHTJi6foAl4vsS5mNC",
+	"RnouJyzXHBWPIJd845TxqPG5JXO4YXduogZGlgGfC00upru6/NbOQn5r0NTeTdRIckbNWKhe15tzPmZK",
+	"0/EkbGL3JnIAtEwO+ZJ0dmvQwxMuBRwcO7ORVIGLCfuCVoA1HJpU2Td43hcZVdo9bm2MaZYhmrLI17SJ",
+	"37mcDkdlk6LtfUb2WQycXrE5Sk/89YkyZijLeYK95GlEBDNCFIUGzwGz33O9gqxQrohFiLXQFOAp2gEx",
+	"ppzU/mb/s9gS9hWUxi6VpTCiUmtEwRfRNwDCyp/5hjk5CdWNqGFmBvVjlDplNTpYw/0bl5y80XZ8j+kK",
+	"/vUupiI7EfdLmSzBJjcE26yyfSv751ffUYTlB6m0x69L4s1852L36veX188/d8d7k/9tRI0J1ZrlZtv9",
+	"j/n1F8zn+PXLTvfmL42FvHbf8glXyw8q/Bvy2zecINOw/RIkGVRPb0CIsK7F9+yzfuVyrtbOuFo1ey6f",
+	"vZi/hJdnLEiAuYAMmGd7y2YNPh2kKtE05ea80+xjMIUDmikWVWZ1zDQ1ys+6ob9zz91EDdC1173wAR4y",
+	"c1/kt6yVaecn9v42L4aBtnVv/kS59q9WliPsQP2K2PlTwFhQlZgxXpsx0SzLVKjktElsA39p3CNzOQXN",
+	"xePNDojFi/EUMjYGTCRcDC17SERi9L6rC6pj0IXinAk2uwB97mKsYhCGiuk2iUcsM99QcsykYABR6Auj",
+	"EB+QGNUl+Eq5zabGlMUC8vYE8sm23Nd0Pi9/rS/M50CGlbdJ0eyd7iUj00rDX9fKG3zYkaSULjg/3nWN",
+	"vIUHy/e1uWTdqqyldzDPlV/vwt4KV2ldI6fmaVBW36mwpWfQUrgC61vS+bympec3hWr3pcGEUTSMELIn",
+	"wOjOWRrs/MUrZ6d6ZGxzUbjutUcnTS1S7r1M7yiB1q+Dafv4tfleTgf6gqZpXq/YGBPliSLmKWJxApE5",
+	"H0r3jI5oFMZXJ5/Ozo9OL04P35xfHL5+fYrusYCApbu/XyJg2S1L5f/p99X2r//Z+wVvsmi/TihXphN5",
+	"inzf62dyzAWGvG45f+iNvWLzZdxFFqMR5PNXRrzT6e6t55wp3XD+m3VjsVviWAzk4jVeuKZqYbsp9JWn",
+	"BzbDCzQvSBdzxmq7sXInRw2zCzbXEoL9u0pTMIJHs3xc33HYcebnsqnMobOhOfBsr7HKBFhQJQrPk/m2",
+	"G9uKSYdxLEz6SOvJxTTP6nuP0Bry6fQE7i7ofc4S06cUF4BrArp+xvzCoGG9cjHMnOHpXrlepuULLlL2",
+	"eeWphg7ARGdySOD5A+u+cLmK0PMAv68I+HuanSKbEQibtm65LM+qomfpeLpWFrNQFPtFHEhIRTP/TKhI",
+	"eWoeDFyFUcP6RuqltWmvdU1zyJM2DQdrfuK+EfztTfG54K+vgi8Hfz4rOhH89VPRn9JlrqaDQW75Jtww",
+	"r6VGnjMp8J+3HsTfbQvBn94HjQWX+GoBGxUbPuiqW5nSjqs9SmAdWUX9bpfabQ04wEVC0G6DFzHC6rLO",
+	"w3mAt5cPCV78egMq92tJH9Kv6Ym5l91sl2AdKyFS4IUBtzY5GxkxJEWyWiDu+WVeP0aYzPIIdzcx7X37",
+	"bjh128Fnl2KSrKpZDHPD10+Fh2ZfczaDqLAgzZAtCCAyeiuYikspM0ZFvatq8SuLiJMCMrK61Z3lq3gG",
+	"ABRzc5DLOZlQBaGGwE+FwSSMcgOEskkhDrpmIAt3th2V60hk53LlOljw44MfCjPL9Jpqmtdf/2dBNrG5",
+	"/wNv4BNF8M2VW9pcBgUnZp0/XqSEqmpmLoTxCihiCC3WNn4Cxi4EVVZ2wNzN97ROnxdeUzNwO9d1W7LO",
+	"FTkb8WRUcpJy5V2Yt9b/osamjlvniS1Akms1Y0yfX2z7rZw5ZBuiYD0+tk0O7blwP42oKvgXYuiK9V4U",
+	"+yzG1Mi4PKkx6RxARC92MgpEBRKQKsyUuWLiibJOVKtWVI7TKjv2JbjzZpu5GI6VmrJ0wcPw4n4yekE1",
+	"weVc2GBRWXgHUjs4rqWjtdYYL/lMFg+izjmQmIYpOgiFd4LPzIcLmHEdEQqJ9y4nUtk0SW7TKnKGvLLt",
+	"0OG9163Z757t82Wn83zn5cvu/t7zvc7LlzurmT8hkztDmuCyUFz0dsirNQ4Oo/xJp7GuWtMzfOzMqoql",
+	"o3nNcielVxjadr6IfToirD1sk7jT7rY78QGJmym7ZtmWY524nHJwGgINC8a3+8K20SZnxjK7nNuVcsFj",
+	"LhJGoEHSpJeQogHhWAycSsHUVjUSAU+vttaWOYHczNVtOu9jqyEhljYf0zlEMSpv/gZcFXjYQYZawwiC",
+	"PvE2+JfjIgRu48EK8z8EifGBNnklhaZcAFBFsSRnC/EXLa8uXgx26U7yMu2y55fbM5lfsbz1vM6RHkqE",
+	"r6GdrlAvl6mTByG+9oqxiTVpjRg9e3vY6u4/MxJ5tNYOv4dIWx1R2kjfdJ7UhbEfQ5LPwMgUKRgZ5lQA",
+	"URGFDdMmf2NsQrjRzQi4XRGMUaSxA2oEJyubO85p3C8ludR4NthJunSPtV7Q55etvbSTtF4O9lmre7mb",
+	"7KX77NngeSe8q6dTntbtEUzrrotP+fDvRm4n084ZHrBvHp/Cntau01KmZeTg674gGdOa5SoiKR9yrSIS",
+	"t+3934ojADNPMOUe2dz8r+127HQlCDQA149iw7EZAaTagALaRGcUXjG47xVJjM4N3OGOyAqVBj3aAqge",
+	"tKZZDtp7XE8dF/sEMw1Rbj2TVWExnrcUoqIq/tHui6p7NPAIN/9/veKDrV/LH+9EO93nN///fr+9+pln",
+	"8EzpMdf3Zzdbf1m2E8/8RViJWQ1yxmKb6w7sQHhAYqQPIz6mZQNB19xz1j9o3OfZQ8V99h8i7nPrWGfF",
+	"RtjEu+BPUOUUuzleH+Sxz1Xk96LKA1GdqGFWeqXu0611EkXF9e67VicR3gVzVuVlUmOaZQTAjQTgQQVb",
+	"lmXggEMM8llLVGHAky9CcykiamqEgjJ6j48A2PBNmxx6nvrunrEMc5oY+UOanwRPZIopRgQoMhWQkAF7",
+	"3RlMp0vuJLE/zfFWRJT0mcB7jozm0/mb1osDkklhlGMYkyJDpslepxOw7Tl6PRiZtVMtgLgqTXY6bfO/",
+	"570XnReduoDLwokOxPfCbH+kCuoyGFPa0a5qCT0EYcs+u7IMh6gPSpxk8JqbH3qABwRHv9E1+4IPhcwZ",
+	"NKoYU5XyDiAvqkNi87/mx79Jfvnjy9/o7jt+8uqvI/jvn6900v37PB1nv/3z7K8v68SVDeLVbKMQeAz6",
+	"YBCme//h9dHF8WsM0t0FHPHBOquWOlju6rzwXrB7+C527u+7WDjdt7EYPzggR9UdAPo2oppkTia5TJhS",
+	"zA5RjaDih3Dw6yYlI3OWzPMRoWQiU3x3kk3hUOdUpHJM1HQw4J+3LLi+gG+XId0I5LZ+gQAO2iM5a2FQ",
+	"G+gYcqanuQgeswbTT44/UjhMeJGeDVwk1pqwbJhGNpmzDIAy02rLcQe0ycecC+QtPDx7dXzsFQg1oQlT",
+	"1cMRWBYb6w6/9Pufuzutfv/z8yOvqdRtY4eXXDw+gpy+eUVe7u0/X0e+OKbJiAvWyhlNAzbGxUs/sTHE",
+	"qgOhvhXkY4NEz8Brs0gHW8f/W6bEXeDeLpE9Q3SslIBTx4dVT5S0UEOjroTDQsmA8MdF5kkQSIuMMHWM",
+	"cUsRvxWOjxraizI8PyAiXZbOWk2nruUjDCknF7PslmRPFvkNv65xCDsg85fVoZAQufxlJaUcTyNCMyWd",
+	"6hD/3LJhrNZxQOwZ8P+v9BcXytQCVHe5bxasaARNrwkAa4sQr150n06PjWB0RJ3uuJrHD0hcD7RGRKo5",
+	"XRaLuuZCqWLfLJYb+h3ofHDESytQdz+cMprON3G/Qd744rZY4lGq/xSc5rsFJ28L6KpBWeD7K3vm4IHl",
+	"bz8YrO2eqLS6RUEuuztCv3x/qiZc/SQFKLe6emTCu3Aic4jHPMu4Yz0H1yVmmF0i9bMe8Tx1dv75+YlV",
+	"2rEBmiFHGAcNwuWPoNu6MD2YpeLxF3S306nWokLv9HJwvhvYN9qVd8bKLtvO0Vrsqx1e/da+p2q695Cg",
+	"z+8Cs7m/5JwJNnv4Y1bS3hdGUL+YAUB0ySFEnmhk3uCKzGSuR1DLbvmxLJ2inbsdosL5UfH/iiSH4BJ4",
+	"+5ljTIJCDFyhPzjk5SQytwwwyicIOreOo2hTpGnlhCKpRBoNtMq43mqT0JIGDFCMyWI6GRVAMmNO40sV",
+	"NX/n+R0DXLUTUwo21a0YJJyUEhTLqYCLyruZzrqZ/mk09+mDBTNuhFGWlA1zmpbAFUuwbVwkbNneGqEb",
+	"CItJJsYmC9v1s5ZSzVpGeq+LWaj6aYldq3HPjwjTiPc7u6SUCEqmQvOsyKN0iZahpSKvIPUOm7z9Ia4P",
+	"iwXSeaH/yJObgUFoDp09bxEZM6qAaMYlQ7qI4lgKqaXgCUkgLBJuyGcr6yvuPltXXzFqFMJ7oavGtNzd",
+	"3X0ZkU/nr6JQPJBJzhI41OU4S7fTfdbqdFs73fPOTq/T6XU6/9xs8R11SDWvqBrCKzuCzK9r84qwXQtH",
+	"rmrlBY1Gm7xnjkzRhhMXbeP7J+gB+tAcPttIDQ6aKk1oQNHgETLOWQIMluB8cUu0sEIKMvL6AlLyEEYN",
+	"ozNfbpOPLFdY3NS5QoEtjpIxF1PNgI4OJwXkX+36bZzSthc4z+tGe8kyMuTXDMigYIYdL5n5RPs2n+re",
+	"L9a5aEAV4c263LnSWtYKAiQ2qgsYIpnOxhHDYhNXA4a1fVbLu1Mf4Tu0C4GoBGgjss57a3Vry1qkdJuc",
+	"1IQBIxJf+FhgWSxcmn0phi10kt3Rlwudv1OOxBL/7mEF/BeRWCb64v/9n/8bLySFPLtdhsRyUylMVatF",
+	"YmH55CLsD1TtLrHMyQE5YcLzSTY75L/cHWh5H7dK87+78pJ41lmtp5irmCXTnOs5xFVshdt0zMXflqWd",
+	"lGs1RuX7LASLKgacD072onrDUiwnU4JFLC+o7YsjFruGTrj5b59ZU7j/1wBan6iCGFExwN7EHz+clWp8",
+	"g6dw26LuYnM82GerYg6MyC2SnK/YvEfeaj35ILJ5RM7MNLKInNExO+Oa/ReisiKys28Fr4rIFZtoDNfC",
+	"HIyoMmoCtlqoBGws8zlpUofDAoMXNVxQJ1vQoRLbKCRiwwXCNZST6QuA45WjG8jKUFNmJqhonUh5xVmx",
+	"BBcXb6XSLe++ukDIa81qIKXQ4bSu+nv1OPZIXE/uFB5SEI8gYuC34psjrSeNglf0FXa5dgPUcGK6pQ+Z",
+	"CbcTmmWXNLmKIYW8uivcfqhZ8L7wK35CP7fJoYdTmgtEkeckpXPEPMAyKikLOpv47Ojs7PjD+4vj1ydH",
+	"F+fH744+fDqP+6Ko590loy0fnZgqdhDCmhE15G55oIy1DZaZZcMGO1t4YmWWGmHDBCC2MMOdlFhMIIRY",
+	"D0m6xXaxs7G4YbCsXp3ihgkvBSGRmbuUG2l8OTXyw1NBK1vZiSfGluuLQ29dUvL0KZiVT5/2LJhoLqe5",
+	"slaDGdD5+QmUBUHcSYX1GJTxiFjW8rmc9gWClLh2c3UEsD2ENSU0R/AkefrUmvq4z58+9fA/tRSl2Rf1",
+	"MM0DMrEGrUU/5UzJaZ4wSEie5FKzBBmuM2Yr8fsnkPLY0rSooowUxdB+AUg7t92bYSH/KxgF+tkUHYAb",
+	"bmpsU+WAW2aig5qOoGMvKczeg1Ci260JdXqqYizCe0/mBJi9i4IcRTYGQFww6sdFsO0j2AxcJJo4RBES",
+	"tliMAqPJCLPBzGnEmCAUILWqjw1eerBhz0rkqiJeimQ+feoqwsAfhRQtwEn3hW3l6dOayCYQa/GUjSdS",
+	"M6GLOCfbapPDIno5KyKbtjmo27cyoonVNBlCtmmecZbjuoFDVc9kENxVI5pDNS3B3GZjn5NsmrJgtsxm",
+	"FIQPiGAc/luBwHLR1jY5owOm5/brKZvAz1JAE31hv0ZG9BpyMWx/4WsH0FY4PBdZlnklqOzD630xFfz3",
+	"KdsyW9BsTHAHm1NWTKg7hWev/0ZGLDOWTSohftsXyTTPiFFKFaG4MI6UDlRfwrGarFVEWmWbDJAmQZHZ",
+	"nNGU0L4oaiBibTr4SCuNSdOVJTifT1iZ0OZzazabtYyO1prmGROJBEZNRzJPhOyL0tsW6XJgl6Wg7rGw",
+	"lZ39NlRUDDvodpCvC6ngKBl9o7akIkzRDxKL8iXSnGQ5CALqUUCAgHo/8BRE4GGCWkvdTsfCJQQjaMmg",
+	"gtEXHoOWciPXx1wYHaxNoFwjOqniZcRKMdq9L/f2n2+Vo9x9sSTMTWiFU4mnMDzcG0UtCWPeKE+cPFWI",
+	"kDFiCRXsAxLbazImlrXLSl1NmnudvU1qGe53OsCIB89QdeWrmxEMM5sverYzIMOz+ax9sboMojk7thIi",
+	"asmO7f7Ho/OwXkampE+RfXt0+LrdF4diHtQTFHYT7ZImbghzmrFMx1YENbGa5TJf4QMw1Xvdl33RLIoB",
+	"qMiehpCnbOugUjKUrKwYytUSOBbeN/CZXqmM8DIw6AHc7FyRnXZ791mn45xwJc0J0etU94VFoJUrKpG6",
+	"ciUBXXRR+hpohL0/SCEA1jtuAH32Cmen3sNG3oTqAp4Na50pKLY9I93/2d9FjSvjCROKFUmbjXfH540i",
+	"eN34kGh5ZtSuRpDRYPMDbqKGsSzphDd6jd12p72LtvoITD5r+IRMPENW48OyCHgVOQUScWXNy7n37kD4",
+	"DpRMc/dtAW6IDpnRUymG9ppmvnGK+8KWCMc6LjCtM67M/QieZ6gFgTkEEYkDwLTLRex5JYmaxtyPJXc/",
+	"oOdgBv0GPE6NosmVdgOCyXCys9H7pd5jUzyybeF8N9HaJ2H3Nm5+jRoOzQDz2+10VpDN1ZDMFYvzSzlp",
+	"oY6gqcxctlvmHyv5cjuFL7dMMCamWeYV+4TDUBc++3w064r95EW+83u68NnOss/urvhsyKyF37aMXvsv",
+	"dru7O42bXzfmogtZp2rrjyIecuDkQmVbt+HMCcT+m5300WYZ1TAZuH1mwy51W7W9sAGz5RvwS8MlBpgR",
+	"4rZpG3n6H9th2gASGe7hVqqbCr/ltn+gKfQfnt9Z/zx4Vz5VyI73Onsbvvnaoa3MWzu769+qFvQy73Vf",
+	"rn8vrNdk3tndYGzVQqI3UWO/s0EfP5UrpFp1Yf17WKg6dLfBIS4cbb/8auSDmo7HNJ9b0eR3pTGe6VB5",
+	"epaGOQETiZ7n8o4qERwUMKAfJKJ9Nhc24bHf8LTVkivclN2nOp+ymwVBuHMnQbhU9hV995lZRqhcVONN",
+	"Fz+NX17/9/jN/L/Hb559+vnve59+/vsOO3p/nYzT7HT3r6P0p8+d0+6befLj5/0wIaomdHXLWfJcCUto",
+	"MgWblWpYGXMKr9qS+97xEngplRRsEDUheaWmzCsvaAcWF6X/4KKcClutiqnSYlRFVfAjjjNjxe5c6N9r",
+	"+Hl9d8rN3KdDRgCf+2DNymV4YuNyql6M21bu3pnbyHF/uP4AUd7ZQCTbpTlCTO59LoCd/U2Ecg2N75/6",
+	"9kAZExo8NTKk5la5iaqGwPaXYpPe4BkxZ2/Z2VUltgQjW4ZSppELXfVKaeng1TLWqLH9dki5tEFfAEjJ",
+	"NDeWY8xtgcqNkBuAbANoqyHmxYKIQjJahxYccsH6oonFAnOjijFr2Ft/2aBsg11BZirCl7CQgPlYtcJb",
+	"XywWJYx8RULola/Ytjg8NyPYtuPKhVJY4O6uhi1wmDj5toiBI8Md5Iwh7CvynhDXoGX7AO20TP6rCC0J",
+	"2Rrz6HVFzFYu7b1lmyBtN75PWWbpgVwBm0fF9A6ixd7RoTve7GBXXMkeSVFs3Hrl9Vamtk+7/0j1CO2/",
+	"VWJq2+dr17owypxPU1cpjTgqDMCLIFTL5z3d3n8BCYvxj0fnBLsTg8amMNXZxnM8qwwUBrD5zv7oP1EV",
+	"PqawASvm8APV8PWKWYnX+EFOLFX0d+kL2UzB9nn8dRZ/4OS7lZT6Vpbzo4h6KNtZBIc89O3+AfKogINt",
+	"IJBKtepCb1QPcqUAyWWdTI7GH0ohmz8AuhBQgH3x3kOuEfDoMNUQwCdxCG9DsqacJlfADOUQKNLHp+sB",
+	"i/DZnGuNKSBlLPNq6GFfNCFWpIljyLR5IACLoCTJARqjASF1ych0AhEE147MUhs/LcqmeWc+4CDOP/zt",
+	"qIKC8CXuCixEB78KyqLZNFxhRV9XMndRTHoz736uXLcjfvmykV+2jCtdhsS1bo8FQN5qt8XqHuzX9iD0",
+	"DOO/K9/Yuewmu+ke2x88o7dx2BaYytWF8gJj/FHV/PPIce1O30NL8MKdWt5yRzQZFeyRDtPgqhgBw5Ge",
+	"gwxRRlTSzOGRIJxeQr8gRKUvKhgV74BbAL4AeZStkiMnCIft1Ufz+wKwQwXExQNK8L44IPGXPpzXfqPX",
+	"r0iIfuMmxscgjNYMgcEOLWKk41aNyCWrJW6psqjdKH1h5C5gmyxoCUaPEFcIA78k9UVI62Tyq5Jn8r7e",
+	"7orovKVPt8TBe2Md31/Tz131bYdS92ITn7bzfzfWCPBN5yGkWVvh2F7twkYnxxIXtq3YW2DWf5vCvW2+",
+	"u8xRvJnfGoGwE6pH7XoWtEX/rf/pu/Xe1lxDm/hva2o2Pzpxv/X1tyxaU9yIt/fgWlNk+4vbuit9unjY",
+	"VHDarNfSUjagts41yaUGy8BWOGzCf3MpLELZv98XPN3qkVWe3RUuYbRGZiOWM+fP7ouqW3bR8Wr73Cbg",
+	"2zDtI/qHoQGCZcbOz08OrHvVgvw9XN2zfoLnxbf2k62ewMP5KV/kzgtbsF0bMRVZJ/iCj9dlxbtPW/hl",
+	"WgBZbEPBde/F6XIHbnE5rnPf4np/r+7bcvXxR436DiIlqHfvQzArxck99eqoztVRsMP6vB9z6xYGbJCY",
+	"t7yg5ybZfzeha+aSJlfTyVInzJnOGR2bI5VIAfmTQpOz/z7h2laOtYdzNpIZAkgZaRawIZzOEVUjpqK+",
+	"mAofkXJuZSBhs4GmER+OWjOqAcWdX21F3o+CQMq/H7769OkdOX5//iEmkMOPyniJLRYsDTFsk1MGqRZG",
+	"GF3OidJyMuGlPLOIYMVb99dSSVzrioE6uA64HbdmNHP5fmo0juFJhfBPyEnCJ2252koAzYqn1N4PDkNr",
+	"uoi6/Epyaqxt5locZFLmW3XC7Uemf8AlvZUzRiaa6ZaC1S77lH0W3SUX5rgs5gHWKrR2j5TmtFKW3aG7",
+	"X3M1kYrr2nS1mGpNk5G5EA+gEXMa/qvf8Kk0toSl5mNLGNROL/uNeKO6t6WS7v8KKINH0X5L0X4Yyq1E",
+	"TuZOYLmNGQHcGuiUuWArVUdL27gcBOyJHZt6lDMGZbeNqQ81rNyHIQ8Gz1LkY+6nR4ev3x09UaTfOLV1",
+	"tmlf2Ob6jS2PXUcR4XNiHaG9+ULP6D2+HpRH02eMpkZBntE8NTLIp00htZnLFbGeBmCiLhXGd0lc8c8t",
+	"j6NuvYcEgyZI3+KbIFaNAmrrLYZvYPaaLdHoqnFrcgX8SEXlM9OcYICSt30GRz4m+hrlurY7f+c0jioF",
+	"sfzrZsxGLzXXxWIl8KhQkYdMI6FGUTu8BsHfqy/zvb6gfwFDCFKhgD1f5/O+aFbq+9uUoK2gKnhfnI+4",
+	"CtIFuCp0ekuhARMAGRaRd3fZqYBbEZJQbHJIXJSFwtKb7DNNdF8srS52EGwcc3nK3GaOYJUxiO26kl9x",
+	"BGuI/9GHqlpF3qQxh9xs2OaasS0FVqDUzfW41Saxq23lq2dggltffDo9cZvel2+zSXeZHJYruVmCFve1",
+	"sKYbjNHcpnudPbP6lhgwNueLEsXFMMPJWHLh2upd9w5/uEqBDbHjK98Z8VYUs4N/9ra3LdXuTm+30+k0",
+	"sOgcvhXWltvp7HVLddwa/r3nnc6Orw/WKwq2FWXObHUzo6wu/X63/P1u5fud2o93qx8PisSt+7z/1O5G",
+	"n9q91ad+dQUPdzf3cAaFH5coQlaYfqfW43upD932/RdRML6eshAs1xNlb23MIzadiDBh0lW7dBTS4010",
+	"hm1forM+oHKYpsbGgo3o7ueiJy7FCoV+U+ZkOkkBrGaskrD4K2SxAwYG3TXujj8DwgSHIIb+I+TRkiNg",
+	"AGeBhNqMvi9qSshivq0s3vh4dHR6Fh9g5iAm4E4n6NGiRAk6USOpncjvi0wO2+QwTcHmxivLwYja5NDq",
+	"OsEkmKlHpxIYT6DL1Anjcnne+4Q+UMzsNWrlyh7Klc0TbmqrBm+UA/BwAKDNZVWR6m12C2zKf3Px9eiK",
+	"v5NxlaZOaG0uBLe/mP9b72Mfy2t05YKwcq7xkiiMqrhmkHWnzmVT/LEvkMKBa6I0m5DUUQYEuivwaljX",
+	"sRTMyEw5sWqo6Utq5ZSRP0a4et1bHTjSxYyBKZCz3yQXgWjNUjA36wQWjrMqs74PCYClY6zm+6i+/Ju6",
+	"vs3+s8dsE0/30mrVC8rDEje2Pf139mK72vjWiV2QFS31y5yylOcssabqZS5nCrUsX+LS7zyENDfjH4/P",
+	"33764eKHw7Oji0+nJ9uQg7st4Wv+4XjLwlZCwcRStKJJnNvPXkxzjsZwztTImpOtqWLeFm92958RWzPi",
+	"kmsV9THbHwzhnY4jytqyTFUf//bqiJyZd4Do4SIZ0SxjYsjiElURusNtrRYyMVLLBsp6nu0BE9KxxWuW",
+	"8wGH+hEoGMEFbVmnc3rNMo9+iRf4jGBqYoK8R6S5ggDshH7eiohiNLMkEH1xeHTW6u4/a/346h2ZihSg",
+	"jlfMVnAKeOEgQOmhiW4hEyqQiETmlsEWnUiYSNMm7yVRiZxAUohVB1mKUzCZXmY8IZNcQizDiPQsI96v",
+	"BM3W6pmgT+P2sfR8FbG92+nWIFqXbrmKZ/xEonxfUZW1eP/T6cntnN1R44zp1jJ6sGVrazcNrhsGesxG",
+	"KW2dqLJjv5ETfoOLAlfpvdSvitIRfwp7tyTt0QxURV1oEF+4p0LhP9UjLD9vz1jLnERroVSkrqeIWyp+",
+	"XW1riNuHB3fEcmbxfPgXc4uskSzjKbjy+nDAbQVfJGaDjRmRqeXETiNiuUqoCHYkoUMZWQcjV04CR9ae",
+	"1X2hGBPEjIfMmSZNarc6MiZhahqAt5FLGiU/9Ixj1T6oCTai2sHM+8IyCQFOcI7CmGUKXoj3Oh1Sql8S",
+	"R84naafNyCR15ZLboPQXV33h6BeDAmTmJPZFcRSLhDcs3dyMuWneVjCOSuWLt1A40hQ07b5wF+Dhx2O4",
+	"/0wDdpYKCZQAsZWHgQKzSZrLycTMjKU0gyJp1nVdqhcNHlbntA66GRSc5qmZf6z9bIS8JZwc0YLq10H9",
+	"va4dJHIeECH9FyEr0DSiNGBk0Ek8o3PSVMzcaCHZBhBcYg5RGTQUb5X2KyJyaA1kxe4JcB5R5APri7jI",
+	"SPKVITF5idZlVCOgpubyecMFV6PK7bNWTaMhsSRuJL/FHEwQ1LXfpwzCvI4uABXDQmwHJLH7O90aWtja",
+	"WsFwihznkf1wlW4yXtYHZWsT36MTZ0hv6YYslAaVYeDIsnztXTgrKUsyLliKosK6hUiMW/4iZYKzdGlv",
+	"oT7U/XrrDxn7PMmowDUznYW2V3/5ImxqSS+6nb0Xt+kGZuBCrZKNujDN+T0/fVZDRxofhDpIGMkqaSHt",
+	"jVk44W65zUqZO3EoW7Y9oJ21etRC7l6tBnjmyswfmGMQCoSNNcDqS19P77PCLF6nzkeWzXUrKhy8eN6t",
+	"GLT3Isqyr6APohB8gwXA/gQa4T5urdXv4dmtOBK+vfOhpH/izfVQCmjAcb4eqGvUVI/F8hQMa0C3ZbQF",
+	"GqvLgbiRp5NYQN+u4kToi42xueZBIbXndQB5OF+A7AJ2LSQkj18fnRydH5FVGOjYtapKiF7LOAfjLmF6",
+	"qbtLqzDeMti3hrLBdFdLeYAhqhIJQw2Al5xbOkRI7an3oZpl/r7wvAvezEfPpBcOVdxtiSPZk+MuiIPK",
+	"wd9GdP3ymOpxuJdssq9DlpSlAVoE4HKjjqxFZql7yZ3GvihtxSVJZ2CxWU7/Npo9+BX0xxnx4DLkSDN2",
+	"oF5bpTkrn3el6bxEcUwhV6CGOLkcsrMdX1YxtpRwBOZkkXN0EDrcsMue7LwgOa8cQFiJJQew83WTu/5w",
+	"4rLbJHc9ipw/XuRMMppUZM4KeeOvr6XurQ+Ckbfn705s6MCck1dnZ3Ba/0qv6Rk8SjjASyMjOxxF8kgq",
+	"vWW9qmAWmAvQWJ9RXwQXoM0sAk7t2BhiRndA2Ve9a0tcvTmDeANLId00Que/+XibWCtEToGlhsjBgOWK",
+	"9ME6qShl/QZaxgt3fV+UiH+hXO2MzlUUaneXc8hnBb2nUuriwEIri8IofaGYtilUulqkhDRNQ7huvtDI",
+	"MgD8a79oa6WRZp/19kiPs3IUdSOIe6Ha1LjwHbj9zKrCrY8y40lN7ZizoO6IkbTgthrkUDX32/jP/1w+",
+	"8MWVixxw2dsCRaqDlQiFGFhllSwjHFoqO2p9jFGlEJr1kfrj4HyMoQ8rqAgUt2sZOj7Y1793YudvxGD8",
+	"tTiObO2dx3SPrw5n8AWu6lCc1QJXNZTB9zvSGxNAbmR6b3rknX/h1dnpm6JGWF12a+W43/60n52+sTrt",
+	"r98LxeHSs7XBDnzj6/8/ctV84/O4QI1Y3LOlY3qrs/kQ3GS34Ae81Q1exy+44QlH2xwur4nMgHlmo+v8",
+	"kZ/wj767H6XFw0iLw2UEhZEL2v8rCI011IbrpQY2sLHYWCkj7kPO96/IT/d4jr+3c+x4O//lTvCGjECb",
+	"KPmLLT6o2o+xlNKR/+pK/7cIpH1bpf+RTOdBDr8N7DnaxT9e3/8+GHcW6mkXNbpr1YSfHCZtQSIwkaqC",
+	"T6CQC0RLW1N0oco1ohcQ0aBq62WXymUvca07AXPm6xd/NaWi+qklqkWdLhT64WkyYq1XUuhcZjWSW8gW",
+	"oJ2+I8KYRx/i9+VDDGp138t3aINnyxELRxbUrcphrgiCaAAbtKnhWHgBqkkIjVoVcHSncxsttCVZFTMi",
+	"UdcIEJeoE9cXsl9T0n3zIv6kpoY/Upr3RU0d/4VYGCWzXIohpAMthV1xRTI5HLK0LzIO9w6+VAqLoBal",
+	"IGVU64ylQLuOTCIufb421QdwgofKiaNbJ5VvmiJu9iOiuTdKDN9bgS51pZ3dsn8bmbgaX1p3pOw2/O65",
+	"ur6Og/nBRPVj9vpGkd8PE1ZjfxbIKS9wH0bSy6kORf2iVPkw1YFQ+bqmWgH5qMiCOx7ZyIO6v3+16Ts/",
+	"vX9qRevIkTA8oLIFaW1Ljao3TCcjB/YoEpFCWlDlqraEKBFHW6ZpdqWMnSWkLVUwkkr3RZEbV3DvKQbM",
+	"qGZ0QOHcJoe2NsAOecd/WAdfOsSRrLWx+JgO2fbTB+HtxNkj0OTt1IaPOb8GUJpl4x7Jaf6vYlQtUeEm",
+	"ubzM2Pg/b6fKfcS3ls2wE6TKa2twA1HP/y8BAEwBaGx3lF2VZkBOt9V+TFf5GvLKbhR3J9ZZhmW4pmc0",
+	"t6t0D9G1vkIfwrihAky5jl7kse12fxWol42Dyl7wuHDyPekMcTS/mD9OeM7UyjJNltr4wgK897pRAyky",
+	"lwC0vZduPG/Z6jLQ42uON83Oc6T9m6pGrzFiWXqbgktfJRj9UCLrUdG4/8FdWwTvTkd3+4vZkzfbNpMK",
+	"1P9bqfVm370323p57aXTIEsLeu1oThVJpnnOhPaFmFRFHqCLuEnFnAC57FZEMn7F+iL++OHMSZLKGGJn",
+	"H1FdUNZi4Qeeuix275OyWf+MqXZfHGL3zNkzGla5ZEe5qENEZI68uSxLI+fpedkXMXzqwlx7dnSOexCZ",
+	"FKzDrD4tDN4tCbWHtbMeztdt+3rKlDkBNULHPvAvE2vbQNScmAG9l/oVruujaLuzaLObg1A8cHWHHvLJ",
+	"7iHexkyPZKpWhKqAzcKmh9inSwQtmGXijSsQF750L8n5cKTJ5VRrKVSvL6xGBaLNkZG8Ojk+en8OvKTQ",
+	"rMYaxOAaL+WW+FQUn45e8fhAq0XmiW1unTn2zs7BvVPcgFvNWkOOu2xAM8V8ept1+W4mPBY6uMTwcKsC",
+	"VBKDe3B6Pp7Sda7Gt3JWcSEkVJBLFhh9Wt7jOK6LHJeVnYBeJ7JZ4u68wAnBNNB0TUC5L2oiygtFm1ws",
+	"GRQGF85S0uw9rMoCB90WtC1qQOHjls2npBjEgs3QKIg9+b9Rdi4ZzZ020SOuCSkYBJZgpSCGFAHz+xQL",
+	"Vd0ysTU8/feKeN8iwbVgZWr0atxaUSNR+cBZSY3u30c7473kn5cvVOcfv+/+9erlz7OTfP9cPP/Inn2i",
+	"Oz+mnTe8+1bunf3WiJbYYS9LRXUtEZLZLNDH/Re73d2dqAHMSJh4KxOqHyp9dmF+V3tN/n2j+49C9S6q",
+	"z08jCbe3E6v3kambh+eryax3i9Aj/8VS8rCmT9t3oXjPjufp8MppuZBBq0oZ/LD7A0l39vaw1d1/BhKv",
+	"QmYWMLYFPB+WwsAnHQY/PVE9krNreeXIlvHGsOF8m6RsK2I5CFhfFON1hAh1cf9VUXowWl0N9pCcRU7h",
+	"DgF2BZop0oytynh6eH50cXL87vj84vTjWbzVJocWIoBddsiCvqiUVrQ09074LIUH/MT16G7Vdm8BJHso",
+	"dMD3ggZYtvP/HUOKj6H9r6pvO+YCXY3cYWilIq7ve0lUIvt1mZAl15uxuAKZbIQKRM9RkbWbnmCahud4",
+	"ooMBS3Rd+WaLHfh+MQN/IqjAo9Z2F63NRf0XboAHOJmtohzy+kO6puTwQrwAUljwJduhCDQ75CPmIsmm",
+	"qav0Zo84Kn6e4HjdaV+iYnyY6qNiXN/u5AfFpR+FwKMQeGghsFnJ73tIhc2o4pDAbEnFcqjw6EoJzqhy",
+	"bqoICz1k83IQbYGhLoygWW9VhWAOGCcHUxVS0CAdpS00Y4ncFpnbvGVZcnkt52jz3pavkCD2LYneNiF4",
+	"c2RwfwzR279tEsqjdPxGMb2CqK5KDO+FRBoQnd1SQspkeTDvUASMdiC8hDQSiuVMmC5JAhCCgMeuTY5B",
+	"jA3/l09aZhZyphRUQmC2ZIz1ijxRJD4EdszWkUhkysUwJjTL5AxfJs3gbSi0MGE5meQyYUpFoCpBJRvb",
+	"HJbEcWEBSpTGxI+jczqMDwgtuHtHUjESHw9a76VgrXdUJ6MYqgIA3eaQadUXu509P1xLNhuXjm7PVowx",
+	"HWkl5hdbFsV5pjjiPq9ZbtbW3BFKEkrgUTKm8764YmxSeAgvp5pQdaUIo8kIS+00KTH9SKSC2gIDNiOj",
+	"qUixxK+vAhTUDYCaD5gnrIiS0md/WHOTKzKdDHOa1muXPzL92myGr0qVd/jxONhAk1tjS+OaeYeZ5DqC",
+	"ScyZo2+1vIKVlfbze1snluPxc7u1pm9m3wYFBNyWcySwsK8PCL0EVzBgYGZcQUeKDzMxHZvTa541B3d5",
+	"R25NKLhQMMkCmVHlUKWzPGA6GUW27OfA3PstKhJmLidFnhgj50ncK5DPsIfHdA58hcxnjd5mfs1JrSul",
+	"bk+yXVWZo0oImo4RD0xoWw3VjAwkh7HARlQ5vtyt267030HwLqxuVVrd/orerTOxzn0ZazAKJ/MIpBEg",
+	"pSqbFxLcLPrpwMume54fqGYrBel2Ou0HWTIzoGK1woMA4/puVuORIXOdM7UsrJtnCc1ovrUBS+aYaWp5",
+	"c0eMZnq0VMPodjogMF2VJHfDu5KaUA44y0gz49dMMKW2oHK9zOmQxUTRuTKvI5wQg0qaXgIECvaHIlCg",
+	"31zGswNvu7m0jIjEOaNKCt/S3Ny6g2mWQVGhnNEU9CWScnVlpCE53v5AoLJJBOV+7MegaFyOihqUn3OV",
+	"QrGIHZyBqRBcDPsCL2MzDHtbxwU+02bHWsSl0x5IM26m7JplW1gRn5LLKc9SNCS56gvwG7m3tg6sMY0z",
+	"iDS6BV4CKhqdwZd6xCf7bvennc5uYj8I/8Hidl+cMppyM+3wYTuX3AHOzfzM4yW6xFtc+PtYhwr3C6os",
+	"5t/XNJuCzejx3PIKirpLLOD+pYHr2eg1hrmcTkgix2OuCZbU6hULJnNYUqg/ZVa7ubO7ZRriImH1yPR2",
+	"B1ERroC879ZN1LDT1ug1Ou1uuwNnSl5t1mHXnryqb2ljq9TO91LURKEC/jvDvR5Q+p1YiUOSEUuuoiI9",
+	"FEvaOM+wXcpa4bc+jWMqEIqTEgvmtpnynpI8wEWnDHV/uEcR8jgM6qX3RXOn0yFTAeXu4sxMphVsXte0",
+	"RTzIWOaMDKQxtwBY9RlQ1UrmDgLZIxOqFBT7oAo4x+FHl1oCtTpAe685/Cdcfd88hH+21JSokXGBG9Es",
+	"3EcreurcVnZZIwuNrdkZi2HIbMl6f2ngm42eGQeuUtuorP+xHbR7S23sVkSOj9iqDSohnNeIm+XpMPjf",
+	"gXizaSLLfUgOi07RaW5VPQpoKfMHV8PIXMrGbHMC0agZg5yBHtIXT5/+ZGygp0+xFKQYtiYyyzyxiJ5n",
+	"IJJfSaGm2RNFfJ2l36fMqD5bKNFs2WJ3BGMyl1OSUaWJojMQdVyk7HNsKyzHM8r1hWKJFKmyVZWdNeOK",
+	"qlhnS1/QIhUHlDj8BHjDIFCQYw1S+wXIdPG+AvMdBEw1oXymu2z6wtcxxXsHIUtQMSq3YFk5Zgorlfor",
+	"CkZU9ABHBzPfF2OuwNq3oNwe4YMihch9iwtyyfSMMRH5+6gYMdbBCTrpEo6gi0sUwvq0m2p2i/kCth7M",
+	"ZbBe1dnUI66WlSCEiS55V3wuNBf62V4jaozpZz6ejhu9l53O852XL7v7e8/3Oi9f7kSNMRf4U8d7YbjQ",
+	"bMjyujKFb+UMtiXREhcTNXVbqhSlqd1aZghGtyBNe25JJzJzCvngzzpby4YT7sXGprfET5TrM/vOzf3u",
+	"S3jDnMiSZrvmhnsR3HDwrpEccNWFjXydy9doYkblb/QaO522+d/z3ovOi85d7uWbW93LZ/jyEmXc7mr8",
+	"wmMpoD/6AsTFMreHFLg4KJuNkCVc11x+0d2zOav35rat2/VVUkR/zKnQiwmiYPbmjJFm6TJ2FzGM3t7C",
+	"GGTwgh/DDOidsGQF9ljaiFRmVtGKZirmthagLWVtjQ8lx8zMNBS/xvpmXEd94b4SmxMXF5eZzWI1HfEZ",
+	"rtgFc2EekEtpOpIz8vb8/CP4MY3CcOpKokHRIRy/uexpBm4LaJU0AVaNXX/6lIr06dOiSJqQogVl3foi",
+	"hjRZrI5dlF3rVQqqQRfL82EuZ7ibi5wamNl5X4zlNbP8ITPynyTWOvOaBt7J4N4hGVx2TUpiJ89iBJNb",
+	"gkbneFKu4KrMIWSGqkLOdM5ZWqpdSYwWgiOyvqccS40rOmBtAoy9RTE5OQVSk/AN6tZEDpyXvWd6gttp",
+	"jPUsoSoezTPOcpyeiLBrKGPFcMf1RWFS+2WwgTKcCMxOboFB67okB+bzLEtxSQGxjTsGlt2qm1Dmmyuy",
+	"YyZ4p/vCXMQ5TczBOSjK9cFTzdgeSHcUcZn3Op2+iG01wAvzxIV53GmjP1TqeD592rMBp5LKSNCXRjol",
+	"R7h5BEz9jAtGpkLzDBcP+g4qDhWQAAUUINboruqIYIgbhSazE2Cse8o1uE1z6/NJ+wJLoZudGNmy6PhL",
+	"r3Aa+hM/x6rqhciwQFqwDGfQeF+kPGeJzuaRB9vPqMf+g69BoZbKtVNSU64SKQRL8Oxeu7R1M34IMnFn",
+	"Gfih2x7gmKB1V3QROiYH5jjn5Pep1NQcD9PxlhwM/HnAtIqJudblVLk9aGNghaGD2B5P1TPM5cwmREDv",
+	"Mn7t3TLOe+sZDL3ybP1rlskQirpWKr9C7hygAbmR5HAw55gcbz5j67o6VqBOd8/OnzqAnBKcRurbdcfB",
+	"+cmt0CxKVC6o4If4hlXDb5ecEGqACR1PKB+KkgK3QtUK5Fqjt7MflfXY3rMO3MbceWR8k6X38Cmz3T4Y",
+	"kVB6UOJfGjOZX7G89bz6zd3OLbQ3O0te0dokx+K2OrRduwdRgZEWATTgZ4OdpEv3WOsFfX7Z2ks7Sevl",
+	"YJ+1upe7yV66z54Nnndg5QWbXUDi5cVYNXrdTqfTCfRd37s7a+qr1PLtYJXgCAQ92Sl35LaKt1+6ZdwJ",
+	"9gFUcBwbRaiNlFxlAXdHLQUDSij4129TCPNj66SJ1h6OA+7L2P0Wby26z+x3asxjb1z9xZ7W9oTqURv+",
+	"eLNwhIOdUHW3+Z9wNws2qxsVgNYeakyCzb7JiKI6OeG2UC0c2Wv7/o7DoaorlhqrfXE0w1rnxcqxfFVI",
+	"3iIWbxOWDXAXj7k++pwwlj4yjX4lb2o+B52JXjkajg2cp1+VJ+jI63Noo7iS8pBICr4967yzmqCF16A7",
+	"EMkKnGXYg7rTU3El5ExEzkaMvE0VunIRGGRdHdg06uqLRD7Imehyai2jzwomn/uoMBW5stGdufEN5Nl7",
+	"vo7yAP63h1AB/BXrFuwOQ/xDCYruJgEfkGfoUf4tkX8/8mvPP3RJN5V+ViN5cNl3xnQg+54oZ+Qu8bpY",
+	"f5jzWoAXi2sv3mZUbdk0eEd8VuPygVr9zqlh7GCnLVJdim8lFIA7l4CJFmwG4tVadV41oUPKse7PkGn0",
+	"v5U/Vy8mC+3rmwnJRUVsc5Ei2OxrysxVNsvOtzSt7Do3bjs1y2UttPcoav+UovboswanEgqYJYJWTpig",
+	"E96eU8Tr18boX/lUi8hBd5n1VlHgyAaijRiSReIeoqzBIHTQ9qiachFhEgUGQcEhbCTWAp55bVbF8upD",
+	"4vDj8e3QhW4KbpmyYL9FUplMx0zox4SFWyYsPCL7H5H9j8j+7wrbem6OmRNoEeSTgayGf5SzxmZUAd7c",
+	"UjeV4uEB1BU05LUwfzzfDuOfUIFfscjyHhzsBQg/grhVUbeJ9QUg7rmGggosbZP9zi5Ug3KXaxA+Rkh4",
+	"Ib5I0/RVoUIuGPMcwn1htGspEBquNM8yMpP5FRkzKmYjnjEbF/LBnkRes1yZ82xTqTxwyTTRF5UkBFDm",
+	"l9xopzB/99V0A03TNHcLPRMeX7wAf7I99+HER67Qr8ZdVCRbAOK85pxVU4d/AOrLw6ke+bxh2Jp10Lpg",
+	"48LOh39bVpJQtbF8k2BU2+9/qY+jRATsGQ8cwQMq1IQl1pkIyDzrJUeldBE490NA32mZehUfCqCLszhI",
+	"JLcL2jIWyZJanjN2GdBIOMyFGtMsI389+/AeMlCNNAHwfEKzDNkUEE0ykRwAM/SKVUjqnqgFWj7FtDn6",
+	"Zeo9AlKUWA6IBVLB2IIePF8xjHsLIlJGAMcLJaT+3//5v3F97c9yPzzvxJJqg3FNfastTKSmJQ7VAx+z",
+	"7ouAvLXgbsWUIpCcZYbpCi0sQmhVkYXaFzbztE0OgZiZSHGwMH8imztskf3Jsv5xm7ZsN0GR3764E1w5",
+	"LbPaERlOaZ4WZZXL1QBRwzogcjDwuROLjNDB3gPS5hoAKOTfIFq2nDiHm7ByzBwA0Zzsm19v/r8AAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

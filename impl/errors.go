@@ -54,6 +54,7 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeNotFound:             "Not found",
 	gen.ProblemCodeMethodNotAllowed:     "Method not allowed",
 	gen.ProblemCodePayloadTooLarge:      "Payload too large",
+	gen.ProblemCodeHeadersTooLarge:      "Request headers too large",
 	gen.ProblemCodeUnsupportedMediaType: "Unsupported media type",
 	gen.ProblemCodeRateLimited:          "Rate limited",
 	gen.ProblemCodeTooManyWaiters:       "Too many waiting requests",
@@ -63,6 +64,7 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeSigninFailed:         "Sign-in failed",
 	gen.ProblemCodeGithubUnavailable:    "GitHub unavailable",
 	gen.ProblemCodeForbidden:            "Forbidden",
+	gen.ProblemCodeNoLeader:             "No leader",
 	gen.ProblemCodeTokenNotFound:        "Token not found",
 	gen.ProblemCodeTokenLimitExceeded:   "Token limit exceeded",
 }
@@ -153,10 +155,17 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed, "GitHub refused the sign-in code. Start again at /auth/github."}
 	case errors.Is(err, auth.ErrGitHubUnavailable):
 		return problem{http.StatusBadGateway, gen.ProblemCodeGithubUnavailable, "GitHub could not be reached or answered unexpectedly. Try again shortly."}
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, ErrNoLeader):
+		return problem{http.StatusServiceUnavailable, gen.ProblemCodeNoLeader,
+			"This cluster node knows no leader now (an election is under way, or it is cut off from a majority). A write that got this answer may or may not have been committed; retry with the same token and owner after Retry-After."}
+	case errors.Is(err, errNotACluster):
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "This server is a single node, not a cluster node."}
+	case errors.Is(err, ErrUnknownNode):
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "No node of the cluster has that id."}
+	case errors.Is(err, ErrUnavailable), errors.Is(err, store.ErrUnavailable):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable,
 			"The database does not accept writes now (disk full, read-only or failing, or its file was replaced); nothing was changed. The server recovers by itself; retry after Retry-After."}
-	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrClosed), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "The server is shutting down or cannot write to its database. Retry shortly."}
 	case errors.Is(err, lease.ErrTokensExhausted):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "Fencing tokens are exhausted."}
@@ -202,10 +211,20 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p problem)
 	})
 }
 
+// problemTooLarge is the 413 for a body over limit bytes.
+func problemTooLarge(limit int64) problem {
+	return problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
+		fmt.Sprintf("Request bodies are limited to %d bytes.", limit)}
+}
+
 // validationError is the request validator's error handler: it turns kin-openapi's
-// findings into problems.
+// findings into problems. A 405 names the path's methods in Allow (RFC 9110).
 func (s *Server) validationError(_ context.Context, err error, w http.ResponseWriter, r *http.Request, opts middleware.ErrorHandlerOpts) {
-	s.writeProblem(w, r, validationProblem(err, opts))
+	p := validationProblem(err, opts)
+	if p.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", s.allowedMethods(r))
+	}
+	s.writeProblem(w, r, p)
 }
 
 func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
@@ -219,8 +238,7 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 	// authentication.
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
-			fmt.Sprintf("Request bodies are limited to %d bytes.", tooLarge.Limit)}
+		return problemTooLarge(tooLarge.Limit)
 	}
 	var secErr *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &secErr) {

@@ -36,10 +36,10 @@ type signIn struct {
 func (si signIn) configured() bool { return si.github != nil }
 
 // newSignIn wires the dashboard's sessions, and GitHub sign-in when cfg names a client id.
-func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, clock Clock, sessions auth.SessionConfig, adminKey string) (signIn, error) {
+func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, sessStore auth.SessionStore, clock Clock, sessions auth.SessionConfig, adminKey string) (signIn, error) {
 	now := func() time.Time { return clock.Now().Wall }
 	si := signIn{
-		sessions:    auth.NewSessions(svc, st, now, sessions),
+		sessions:    auth.NewSessions(svc, sessStore, now, sessions),
 		crossOrigin: http.NewCrossOriginProtection(),
 	}
 	if adminKey != "" {

@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/cluster"
 )
 
 // config is every setting of octostore-lock. Each is a flag with an environment
@@ -29,6 +33,7 @@ type config struct {
 	ClientRateLimitRPS float64
 	MaxWaitersPerAcct  int
 	MaxWaiters         int
+	MaxWait            time.Duration
 	MaxConns           int
 	MaxConnsPerClient  int
 	MaxTokensPerAcct   int
@@ -46,6 +51,14 @@ type config struct {
 	TLSKeyFile         string
 	// ShowVersion is --version: print the version and exit, nothing else is read.
 	ShowVersion bool
+	Cluster     clusterConfig
+}
+
+// clusterConfig makes the server one node of a raft cluster; empty NodeID means a
+// single node (the default).
+type clusterConfig struct {
+	NodeID, RaftAddr, AdvertiseHTTP string
+	Peers                           []cluster.Peer
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -64,6 +77,7 @@ var settings = []setting{
 	{"max-waiters", "MAX_WAITERS", "waiting requests the server holds in flight in all; -1 = unbounded"},
 	{"max-connections", "MAX_CONNECTIONS", "connections open at once in all; beyond it a new one is answered 429 and closed; 0 = unbounded"},
 	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
+	{"max-wait-seconds", "MAX_WAIT_SECONDS", "longest a blocking acquire or watch waits, 1..60; a longer wait_seconds is shortened to it"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
 	{"max-tokens-per-account", "MAX_TOKENS_PER_ACCOUNT", "live tokens an account may have; beyond it token creation answers 409 token_limit_exceeded"},
 	{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a dashboard session unused for this long ends (sessions last 7 days at most)"},
@@ -80,6 +94,10 @@ var settings = []setting{
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
 	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
 	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
+	{"cluster-node-id", "CLUSTER_NODE_ID", "this node's id in a cluster (e.g. n1); empty = a single node, no cluster"},
+	{"cluster-raft-addr", "CLUSTER_RAFT_ADDR", "the address raft listens on and the other nodes reach, host:port (e.g. 10.0.0.1:7001)"},
+	{"cluster-peers", "CLUSTER_PEERS", "the initial voters, id=host:port,… (e.g. n1=10.0.0.1:7001,n2=10.0.0.2:7001,n3=10.0.0.3:7001); bootstraps the cluster on a node's first start, ignored afterwards"},
+	{"cluster-advertise-http", "CLUSTER_ADVERTISE_HTTP", "this node's client URL, where the others forward requests while it leads (default http://<bind-addr>)"},
 	{"allow-new-database", "ALLOW_NEW_DATABASE", "start a new, empty database although the marker beside DATABASE_URL says one existed (see README, Backups and restore)"},
 	{"tls-cert-file", "TLS_CERT_FILE", "PEM certificate chain: serve HTTPS (TLS 1.2 or later) on the bind address; reloaded on SIGHUP; needs TLS_KEY_FILE"},
 	{"tls-key-file", "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE; reloaded with it on SIGHUP"},
@@ -95,6 +113,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		maxLocks int
 		maxBody  int64
 		shutdown time.Duration
+		// maxWaitSeconds caps wait_seconds.
+		maxWaitSeconds int
 	)
 	flags.StringVar(&c.BindAddr, "bind-addr", "127.0.0.1:3000", "")
 	flags.StringVar(&c.DatabaseURL, "database-url", "./octostore.db", "")
@@ -105,6 +125,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
 	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
 	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
+	flags.IntVar(&maxWaitSeconds, "max-wait-seconds", 60, "")
 	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
 	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
 	flags.IntVar(&c.MaxTokensPerAcct, "max-tokens-per-account", auth.DefaultMaxTokensPerAccount, "")
@@ -126,6 +147,11 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
 	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
 	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
+	var peers string
+	flags.StringVar(&c.Cluster.NodeID, "cluster-node-id", "", "")
+	flags.StringVar(&c.Cluster.RaftAddr, "cluster-raft-addr", "", "")
+	flags.StringVar(&peers, "cluster-peers", "", "")
+	flags.StringVar(&c.Cluster.AdvertiseHTTP, "cluster-advertise-http", "", "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
@@ -185,6 +211,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max connections %d, %d per client: want 0 (unbounded) or a positive number", c.MaxConns, c.MaxConnsPerClient)
 	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
+	case maxWaitSeconds < 1 || maxWaitSeconds > 60:
+		return config{}, fmt.Errorf("max wait seconds %d: want 1 to 60", maxWaitSeconds)
 	case c.MaxTokensPerAcct < 1 || c.MaxSessionsPerAcct < 1:
 		return config{}, fmt.Errorf("max tokens %d, max sessions %d per account: want at least 1", c.MaxTokensPerAcct, c.MaxSessionsPerAcct)
 	case c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > auth.SessionLifetime:
@@ -214,6 +242,67 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {
 		return config{}, errors.New("github client secret or redirect uri set without GITHUB_CLIENT_ID")
 	}
+	if err := c.Cluster.parse(peers, c.BindAddr, c.TLSCertFile != ""); err != nil {
+		return config{}, err
+	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
+	c.MaxWait = time.Duration(maxWaitSeconds) * time.Second
 	return c, nil
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// parse checks the cluster settings and fills in the defaults.
+func (cc *clusterConfig) parse(peers, bindAddr string, tls bool) error {
+	if cc.NodeID == "" {
+		if cc.RaftAddr != "" || peers != "" || cc.AdvertiseHTTP != "" {
+			return errors.New("cluster settings without CLUSTER_NODE_ID: set it, or none of them for a single node")
+		}
+		return nil
+	}
+	if !nodeIDPattern.MatchString(cc.NodeID) {
+		return fmt.Errorf("cluster node id %q: want 1-64 of A-Z a-z 0-9 . _ -", cc.NodeID)
+	}
+	if _, _, err := net.SplitHostPort(cc.RaftAddr); err != nil {
+		return fmt.Errorf("cluster raft address %q: want host:port", cc.RaftAddr)
+	}
+	seen := map[string]bool{}
+	for _, p := range strings.Split(peers, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		id, addr, ok := strings.Cut(p, "=")
+		if !ok || !nodeIDPattern.MatchString(id) {
+			return fmt.Errorf("cluster peer %q: want id=host:port", p)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("cluster peer %q: want id=host:port", p)
+		}
+		if seen[id] {
+			return fmt.Errorf("cluster peers: %s appears twice", id)
+		}
+		seen[id] = true
+		cc.Peers = append(cc.Peers, cluster.Peer{ID: id, RaftAddr: addr})
+	}
+	if len(cc.Peers) > 0 && !seen[cc.NodeID] {
+		return fmt.Errorf("cluster peers do not include this node (%s)", cc.NodeID)
+	}
+	if cc.AdvertiseHTTP == "" {
+		host, _, err := net.SplitHostPort(bindAddr)
+		if err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			return fmt.Errorf("bind address %q listens on every interface: set CLUSTER_ADVERTISE_HTTP to the URL the other nodes reach this one at", bindAddr)
+		}
+		if _, port, _ := net.SplitHostPort(bindAddr); port == "0" {
+			return fmt.Errorf("bind address %q has no fixed port: set CLUSTER_ADVERTISE_HTTP, or a port", bindAddr)
+		}
+		cc.AdvertiseHTTP = "http://" + bindAddr
+		if tls {
+			cc.AdvertiseHTTP = "https://" + bindAddr
+		}
+	}
+	u, err := url.Parse(cc.AdvertiseHTTP)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("cluster advertise http %q: want an http(s) URL", cc.AdvertiseHTTP)
+	}
+	return nil
 }

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteOperatorAccountData, DeleteOperatorAccountErrors, DeleteOperatorAccountResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardMethodsData, GetDashboardMethodsErrors, GetDashboardMethodsResponses, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetOperatorSessionData, GetOperatorSessionErrors, GetOperatorSessionResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountLocksData, ListAccountLocksErrors, ListAccountLocksResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListOperatorAccountLocksData, ListOperatorAccountLocksErrors, ListOperatorAccountLocksResponses, ListOperatorAccountsData, ListOperatorAccountsErrors, ListOperatorAccountsResponses, ListOperatorTokensData, ListOperatorTokensErrors, ListOperatorTokensResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseDashboardLockData, ReleaseDashboardLockErrors, ReleaseDashboardLockResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RevokeOperatorTokenData, RevokeOperatorTokenErrors, RevokeOperatorTokenResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignInAsOperatorData, SignInAsOperatorErrors, SignInAsOperatorResponses, SignInWithTokenData, SignInWithTokenErrors, SignInWithTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutOperatorData, SignOutOperatorErrors, SignOutOperatorResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteOperatorAccountData, DeleteOperatorAccountErrors, DeleteOperatorAccountResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardMethodsData, GetDashboardMethodsErrors, GetDashboardMethodsResponses, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetOperatorSessionData, GetOperatorSessionErrors, GetOperatorSessionResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountLocksData, ListAccountLocksErrors, ListAccountLocksResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListOperatorAccountLocksData, ListOperatorAccountLocksErrors, ListOperatorAccountLocksResponses, ListOperatorAccountsData, ListOperatorAccountsErrors, ListOperatorAccountsResponses, ListOperatorTokensData, ListOperatorTokensErrors, ListOperatorTokensResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseDashboardLockData, ReleaseDashboardLockErrors, ReleaseDashboardLockResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RevokeOperatorTokenData, RevokeOperatorTokenErrors, RevokeOperatorTokenResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignInAsOperatorData, SignInAsOperatorErrors, SignInAsOperatorResponses, SignInWithTokenData, SignInWithTokenErrors, SignInWithTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutOperatorData, SignOutOperatorErrors, SignOutOperatorResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -29,7 +29,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * Readiness for writes is `GET /ready`.
  *
  */
-export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, unknown, ThrowOnError>({ url: '/health', ...options });
+export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/health', ...options });
 
 /**
  * Readiness check
@@ -54,7 +54,7 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
  * version as soon as the server is upgraded.
  *
  */
-export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, unknown, ThrowOnError>({ url: '/docs', ...options });
+export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, GetDocsErrors, ThrowOnError>({ url: '/docs', ...options });
 
 /**
  * This document, byte for byte as the server was built from it
@@ -63,7 +63,7 @@ export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<
  * 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
  *
  */
-export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, GetOpenApiErrors, ThrowOnError>({ url: '/openapi.yaml', ...options });
 
 /**
  * Revoke the caller's own token
@@ -110,7 +110,7 @@ export const rotateToken = <ThrowOnError extends boolean = false>(options?: Opti
  * none of it. No scope is requested: the public profile is all OctoStore reads.
  *
  */
-export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
+export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<StartGitHubSignInResponses, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
 
 /**
  * Finish signing in with GitHub
@@ -129,7 +129,7 @@ export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?
  * `/dashboard`, which shows a new account's token once.
  *
  */
-export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<FinishGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, FinishGitHubSignInErrors, ThrowOnError>({ url: '/auth/github/callback', ...options });
+export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<FinishGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<FinishGitHubSignInResponses, FinishGitHubSignInErrors, ThrowOnError>({ url: '/auth/github/callback', ...options });
 
 /**
  * The dashboard page, served from the binary
@@ -141,7 +141,7 @@ export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options
  * set, also the operator view (paste the admin key).
  *
  */
-export const getDashboard = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardData, ThrowOnError>) => (options?.client ?? client).get<GetDashboardResponses, unknown, ThrowOnError>({ url: '/dashboard', ...options });
+export const getDashboard = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardData, ThrowOnError>) => (options?.client ?? client).get<GetDashboardResponses, GetDashboardErrors, ThrowOnError>({ url: '/dashboard', ...options });
 
 /**
  * Who is signed in
@@ -564,6 +564,64 @@ export const createAccount = <ThrowOnError extends boolean = false>(options: Opt
 export const getBackup = <ThrowOnError extends boolean = false>(options?: Options<GetBackupData, ThrowOnError>) => (options?.client ?? client).get<GetBackupResponses, GetBackupErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/backup',
+    ...options
+});
+
+/**
+ * The cluster's nodes and leader, as this node sees them
+ *
+ * A cluster (three or five nodes of the same binary, see the README's "Running a
+ * cluster") answers every request on every node: a node that does not lead forwards
+ * it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the
+ * node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when
+ * none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded
+ * it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a
+ * write that got it may or may not have been committed, and the same holder's retry
+ * (same token and `owner`) is safe.
+ *
+ * This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact
+ * for the node that answers; the leader reports the others as `follower`, a follower
+ * knows only itself and the leader (`unknown` for the rest). `http_url` is the client
+ * URL a node recorded in the log when it last became leader (empty before that).
+ * 404 `not_found` on a single node.
+ *
+ */
+export const getCluster = <ThrowOnError extends boolean = false>(options?: Options<GetClusterData, ThrowOnError>) => (options?.client ?? client).get<GetClusterResponses, GetClusterErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/cluster',
+    ...options
+});
+
+/**
+ * Add a voter
+ *
+ * Adds a voter to the cluster's configuration (or updates its raft address), through
+ * the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+ * `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+ * log. Add one node at a time. Answers the cluster as it is afterwards.
+ *
+ */
+export const addClusterNode = <ThrowOnError extends boolean = false>(options: Options<AddClusterNodeData, ThrowOnError>) => (options.client ?? client).post<AddClusterNodeResponses, AddClusterNodeErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/cluster/nodes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Remove a node
+ *
+ * Removes a node from the configuration, through the leader. Removing the leader
+ * makes it step down and the others elect a new one. Stop the removed node after
+ * this answers; do not let it rejoin with its old data.
+ *
+ */
+export const removeClusterNode = <ThrowOnError extends boolean = false>(options: Options<RemoveClusterNodeData, ThrowOnError>) => (options.client ?? client).delete<RemoveClusterNodeResponses, RemoveClusterNodeErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/cluster/nodes/{node_id}',
     ...options
 });
 

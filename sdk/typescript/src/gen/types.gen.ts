@@ -166,6 +166,46 @@ export type IssuedToken = {
 
 export type AccountName = string;
 
+/**
+ * A cluster node's id (`CLUSTER_NODE_ID`).
+ */
+export type NodeId = string;
+
+export type AddClusterNodeRequest = {
+    id: NodeId;
+    /**
+     * The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+     */
+    raft_addr: string;
+};
+
+export type ClusterInfo = {
+    /**
+     * The leader's id; empty when none is known.
+     */
+    leader: string;
+    /**
+     * The raft term this node is in.
+     */
+    term: number;
+    nodes: Array<ClusterNode>;
+};
+
+export type ClusterNode = {
+    id: string;
+    raft_addr: string;
+    /**
+     * The client URL the node recorded when it last led; empty before.
+     */
+    http_url: string;
+    suffrage: 'voter' | 'nonvoter';
+    state: 'leader' | 'follower' | 'candidate' | 'shutdown' | 'unknown';
+    /**
+     * The node's last raft log index; known for the node that answers only (0 for the others).
+     */
+    last_index: number;
+};
+
 export type CreateAccountRequest = {
     name: AccountName;
     token_name?: TokenName;
@@ -346,7 +386,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -390,6 +430,55 @@ export type GetHealthData = {
     url: '/health';
 };
 
+export type GetHealthErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetHealthError = GetHealthErrors[keyof GetHealthErrors];
+
 export type GetHealthResponses = {
     /**
      * The server is up.
@@ -408,14 +497,60 @@ export type GetReadyData = {
 
 export type GetReadyErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetReadyError = GetReadyErrors[keyof GetReadyErrors];
@@ -436,6 +571,55 @@ export type GetDocsData = {
     url: '/docs';
 };
 
+export type GetDocsErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetDocsError = GetDocsErrors[keyof GetDocsErrors];
+
 export type GetDocsResponses = {
     /**
      * The API reference page.
@@ -451,6 +635,55 @@ export type GetOpenApiData = {
     query?: never;
     url: '/openapi.yaml';
 };
+
+export type GetOpenApiErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetOpenApiError = GetOpenApiErrors[keyof GetOpenApiErrors];
 
 export type GetOpenApiResponses = {
     /**
@@ -470,9 +703,26 @@ export type RevokeTokenData = {
 
 export type RevokeTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -485,14 +735,32 @@ export type RevokeTokenErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
@@ -515,11 +783,24 @@ export type RotateTokenData = {
 
 export type RotateTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -534,14 +815,32 @@ export type RotateTokenErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RotateTokenError = RotateTokenErrors[keyof RotateTokenErrors];
@@ -564,14 +863,71 @@ export type StartGitHubSignInData = {
 
 export type StartGitHubSignInErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
      * (`signin_not_configured`).
      *
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type StartGitHubSignInError = StartGitHubSignInErrors[keyof StartGitHubSignInErrors];
+
+export type StartGitHubSignInResponses = {
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type StartGitHubSignInResponse = StartGitHubSignInResponses[keyof StartGitHubSignInResponses];
 
 export type FinishGitHubSignInData = {
     body?: never;
@@ -616,6 +972,33 @@ export type FinishGitHubSignInErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * GitHub could not be reached or answered with an error (`github_unavailable`).
      */
     502: Problem;
@@ -624,13 +1007,36 @@ export type FinishGitHubSignInErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type FinishGitHubSignInError = FinishGitHubSignInErrors[keyof FinishGitHubSignInErrors];
+
+export type FinishGitHubSignInResponses = {
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type FinishGitHubSignInResponse = FinishGitHubSignInResponses[keyof FinishGitHubSignInResponses];
 
 export type GetDashboardData = {
     body?: never;
@@ -638,6 +1044,55 @@ export type GetDashboardData = {
     query?: never;
     url: '/dashboard';
 };
+
+export type GetDashboardErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetDashboardError = GetDashboardErrors[keyof GetDashboardErrors];
 
 export type GetDashboardResponses = {
     /**
@@ -657,18 +1112,64 @@ export type GetDashboardSessionData = {
 
 export type GetDashboardSessionErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardSessionError = GetDashboardSessionErrors[keyof GetDashboardSessionErrors];
@@ -691,6 +1192,15 @@ export type GetDashboardAvatarData = {
 
 export type GetDashboardAvatarErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -698,6 +1208,33 @@ export type GetDashboardAvatarErrors = {
      * The session signed in with a token, so it has no GitHub avatar (`not_found`).
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * GitHub could not be reached or answered with an error (`github_unavailable`).
      */
@@ -707,10 +1244,20 @@ export type GetDashboardAvatarErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardAvatarError = GetDashboardAvatarErrors[keyof GetDashboardAvatarErrors];
@@ -733,18 +1280,64 @@ export type ListDashboardLocksData = {
 
 export type ListDashboardLocksErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListDashboardLocksError = ListDashboardLocksErrors[keyof ListDashboardLocksErrors];
@@ -773,6 +1366,15 @@ export type RotateDashboardTokenData = {
 
 export type RotateDashboardTokenErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -783,18 +1385,51 @@ export type RotateDashboardTokenErrors = {
      */
     403: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RotateDashboardTokenError = RotateDashboardTokenErrors[keyof RotateDashboardTokenErrors];
@@ -823,6 +1458,15 @@ export type SignOutData = {
 
 export type SignOutErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -833,18 +1477,51 @@ export type SignOutErrors = {
      */
     403: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignOutError = SignOutErrors[keyof SignOutErrors];
@@ -873,6 +1550,15 @@ export type SignOutEverywhereData = {
 
 export type SignOutEverywhereErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -883,18 +1569,51 @@ export type SignOutEverywhereErrors = {
      */
     403: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignOutEverywhereError = SignOutEverywhereErrors[keyof SignOutEverywhereErrors];
@@ -917,6 +1636,23 @@ export type GetDashboardMethodsData = {
 
 export type GetDashboardMethodsErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
      * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
@@ -927,6 +1663,33 @@ export type GetDashboardMethodsErrors = {
      *
      */
     429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetDashboardMethodsError = GetDashboardMethodsErrors[keyof GetDashboardMethodsErrors];
@@ -950,7 +1713,10 @@ export type SignInWithTokenData = {
 export type SignInWithTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -965,7 +1731,11 @@ export type SignInWithTokenErrors = {
      */
     403: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -984,14 +1754,32 @@ export type SignInWithTokenErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignInWithTokenError = SignInWithTokenErrors[keyof SignInWithTokenErrors];
@@ -1026,7 +1814,10 @@ export type ReleaseDashboardLockData = {
 export type ReleaseDashboardLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1047,18 +1838,51 @@ export type ReleaseDashboardLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
     /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ReleaseDashboardLockError = ReleaseDashboardLockErrors[keyof ReleaseDashboardLockErrors];
@@ -1082,7 +1906,10 @@ export type SignInAsOperatorData = {
 export type SignInAsOperatorErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1101,7 +1928,11 @@ export type SignInAsOperatorErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1119,6 +1950,33 @@ export type SignInAsOperatorErrors = {
      *
      */
     429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignInAsOperatorError = SignInAsOperatorErrors[keyof SignInAsOperatorErrors];
@@ -1141,6 +1999,15 @@ export type GetOperatorSessionData = {
 
 export type GetOperatorSessionErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -1148,6 +2015,52 @@ export type GetOperatorSessionErrors = {
      * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
      */
     404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetOperatorSessionError = GetOperatorSessionErrors[keyof GetOperatorSessionErrors];
@@ -1176,6 +2089,15 @@ export type SignOutOperatorData = {
 
 export type SignOutOperatorErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
@@ -1190,9 +2112,51 @@ export type SignOutOperatorErrors = {
      */
     404: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type SignOutOperatorError = SignOutOperatorErrors[keyof SignOutOperatorErrors];
@@ -1230,7 +2194,8 @@ export type ListOperatorAccountsData = {
 export type ListOperatorAccountsErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1243,14 +2208,51 @@ export type ListOperatorAccountsErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListOperatorAccountsError = ListOperatorAccountsErrors[keyof ListOperatorAccountsErrors];
@@ -1285,7 +2287,10 @@ export type DeleteOperatorAccountData = {
 export type DeleteOperatorAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1304,14 +2309,51 @@ export type DeleteOperatorAccountErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type DeleteOperatorAccountError = DeleteOperatorAccountErrors[keyof DeleteOperatorAccountErrors];
@@ -1340,7 +2382,10 @@ export type ListOperatorTokensData = {
 export type ListOperatorTokensErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1353,14 +2398,51 @@ export type ListOperatorTokensErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListOperatorTokensError = ListOperatorTokensErrors[keyof ListOperatorTokensErrors];
@@ -1399,7 +2481,10 @@ export type RevokeOperatorTokenData = {
 export type RevokeOperatorTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1420,14 +2505,51 @@ export type RevokeOperatorTokenErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RevokeOperatorTokenError = RevokeOperatorTokenErrors[keyof RevokeOperatorTokenErrors];
@@ -1470,7 +2592,8 @@ export type ListOperatorAccountLocksData = {
 export type ListOperatorAccountLocksErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1483,14 +2606,51 @@ export type ListOperatorAccountLocksErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListOperatorAccountLocksError = ListOperatorAccountLocksErrors[keyof ListOperatorAccountLocksErrors];
@@ -1528,7 +2688,8 @@ export type ListLocksData = {
 export type ListLocksErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1536,6 +2697,14 @@ export type ListLocksErrors = {
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -1548,14 +2717,32 @@ export type ListLocksErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListLocksError = ListLocksErrors[keyof ListLocksErrors];
@@ -1593,7 +2780,10 @@ export type GetLockData = {
 export type GetLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1601,6 +2791,14 @@ export type GetLockErrors = {
      * Missing, malformed or unknown bearer token (`unauthorized`).
      */
     401: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
     /**
      * The account sent more requests than the server's per-account rate limit
      * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
@@ -1613,14 +2811,32 @@ export type GetLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetLockError = GetLockErrors[keyof GetLockErrors];
@@ -1649,7 +2865,10 @@ export type AcquireLockData = {
 export type AcquireLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1662,7 +2881,11 @@ export type AcquireLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1681,14 +2904,32 @@ export type AcquireLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type AcquireLockError = AcquireLockErrors[keyof AcquireLockErrors];
@@ -1717,7 +2958,10 @@ export type ReleaseLockData = {
 export type ReleaseLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1732,7 +2976,11 @@ export type ReleaseLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1751,14 +2999,32 @@ export type ReleaseLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ReleaseLockError = ReleaseLockErrors[keyof ReleaseLockErrors];
@@ -1787,7 +3053,10 @@ export type RenewLockData = {
 export type RenewLockErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1802,7 +3071,11 @@ export type RenewLockErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1821,14 +3094,32 @@ export type RenewLockErrors = {
      */
     429: Problem;
     /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type RenewLockError = RenewLockErrors[keyof RenewLockErrors];
@@ -1866,7 +3157,8 @@ export type ListAccountsData = {
 export type ListAccountsErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -1879,14 +3171,51 @@ export type ListAccountsErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListAccountsError = ListAccountsErrors[keyof ListAccountsErrors];
@@ -1910,7 +3239,10 @@ export type CreateAccountData = {
 export type CreateAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -1927,7 +3259,11 @@ export type CreateAccountErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -1935,14 +3271,43 @@ export type CreateAccountErrors = {
      */
     415: Problem;
     /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type CreateAccountError = CreateAccountErrors[keyof CreateAccountErrors];
@@ -1965,6 +3330,15 @@ export type GetBackupData = {
 
 export type GetBackupErrors = {
     /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
      * Missing or wrong `X-Admin-Key` (`unauthorized`).
      */
     401: Problem;
@@ -1973,14 +3347,51 @@ export type GetBackupErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type GetBackupError = GetBackupErrors[keyof GetBackupErrors];
@@ -1993,6 +3404,262 @@ export type GetBackupResponses = {
 };
 
 export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
+
+export type GetClusterData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster';
+};
+
+export type GetClusterErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetClusterError = GetClusterErrors[keyof GetClusterErrors];
+
+export type GetClusterResponses = {
+    /**
+     * The cluster.
+     */
+    200: ClusterInfo;
+};
+
+export type GetClusterResponse = GetClusterResponses[keyof GetClusterResponses];
+
+export type AddClusterNodeData = {
+    body: AddClusterNodeRequest;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster/nodes';
+};
+
+export type AddClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type AddClusterNodeError = AddClusterNodeErrors[keyof AddClusterNodeErrors];
+
+export type AddClusterNodeResponses = {
+    /**
+     * The cluster with the new voter.
+     */
+    200: ClusterInfo;
+};
+
+export type AddClusterNodeResponse = AddClusterNodeResponses[keyof AddClusterNodeResponses];
+
+export type RemoveClusterNodeData = {
+    body?: never;
+    path: {
+        /**
+         * The node's `CLUSTER_NODE_ID`.
+         */
+        node_id: NodeId;
+    };
+    query?: never;
+    url: '/admin/cluster/nodes/{node_id}';
+};
+
+export type RemoveClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type RemoveClusterNodeError = RemoveClusterNodeErrors[keyof RemoveClusterNodeErrors];
+
+export type RemoveClusterNodeResponses = {
+    /**
+     * The cluster without the node.
+     */
+    200: ClusterInfo;
+};
+
+export type RemoveClusterNodeResponse = RemoveClusterNodeResponses[keyof RemoveClusterNodeResponses];
 
 export type DeleteAccountData = {
     body?: never;
@@ -2009,7 +3676,10 @@ export type DeleteAccountData = {
 export type DeleteAccountErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -2022,14 +3692,51 @@ export type DeleteAccountErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type DeleteAccountError = DeleteAccountErrors[keyof DeleteAccountErrors];
@@ -2072,7 +3779,8 @@ export type ListAccountLocksData = {
 export type ListAccountLocksErrors = {
     /**
      * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`). Nothing changed.
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
      *
      */
     400: Problem;
@@ -2085,14 +3793,51 @@ export type ListAccountLocksErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListAccountLocksError = ListAccountLocksErrors[keyof ListAccountLocksErrors];
@@ -2121,7 +3866,10 @@ export type ListTokensData = {
 export type ListTokensErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -2134,14 +3882,51 @@ export type ListTokensErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type ListTokensError = ListTokensErrors[keyof ListTokensErrors];
@@ -2170,7 +3955,10 @@ export type CreateTokenData = {
 export type CreateTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -2187,7 +3975,11 @@ export type CreateTokenErrors = {
      */
     409: Problem;
     /**
-     * The request body is larger than the server accepts (`payload_too_large`).
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
      */
     413: Problem;
     /**
@@ -2195,14 +3987,43 @@ export type CreateTokenErrors = {
      */
     415: Problem;
     /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type CreateTokenError = CreateTokenErrors[keyof CreateTokenErrors];
@@ -2235,7 +4056,10 @@ export type DeleteTokenData = {
 export type DeleteTokenErrors = {
     /**
      * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
-     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
      *
      */
     400: Problem;
@@ -2250,14 +4074,51 @@ export type DeleteTokenErrors = {
      */
     404: Problem;
     /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
 };
 
 export type DeleteTokenError = DeleteTokenErrors[keyof DeleteTokenErrors];

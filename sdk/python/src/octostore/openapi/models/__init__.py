@@ -5,7 +5,12 @@ from .account_list import AccountList
 from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
+from .add_cluster_node_request import AddClusterNodeRequest
 from .admin_sign_in import AdminSignIn
+from .cluster_info import ClusterInfo
+from .cluster_node import ClusterNode
+from .cluster_node_state import ClusterNodeState
+from .cluster_node_suffrage import ClusterNodeSuffrage
 from .create_account_request import CreateAccountRequest
 from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
@@ -41,7 +46,12 @@ __all__ = (
     "AcquireRequest",
     "AcquireResult",
     "AcquireResultStatus",
+    "AddClusterNodeRequest",
     "AdminSignIn",
+    "ClusterInfo",
+    "ClusterNode",
+    "ClusterNodeState",
+    "ClusterNodeSuffrage",
     "CreateAccountRequest",
     "CreateTokenRequest",
     "CreatedAccount",
