@@ -1170,6 +1170,9 @@ type ServerInterface interface {
 	// RevokeOperatorToken Revoke a token from the operator view
 	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
 	RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(w http.ResponseWriter, r *http.Request)
 	// GetOperatorSession The operator session
 	// (GET /dashboard/admin/session)
 	GetOperatorSession(w http.ResponseWriter, r *http.Request)
@@ -1940,6 +1943,20 @@ func (siw *ServerInterfaceWrapper) RevokeOperatorToken(w http.ResponseWriter, r 
 	handler.ServeHTTP(w, r)
 }
 
+// GetOperatorCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetOperatorSession operation middleware
 func (siw *ServerInterfaceWrapper) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
 
@@ -2653,6 +2670,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens", wrapper.ListOperatorTokens)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens/{token_id}", wrapper.RevokeOperatorToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/locks", wrapper.ListOperatorAccountLocks)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/cluster", wrapper.GetOperatorCluster)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -5939,6 +5957,158 @@ func (response RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type GetOperatorClusterRequestObject struct {
+}
+
+type GetOperatorClusterResponseObject interface {
+	VisitGetOperatorClusterResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorCluster200JSONResponse ClusterInfo
+
+func (response GetOperatorCluster200JSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster400ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster401ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster404ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster413ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster429ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster431ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster503ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorClusterdefaultApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetOperatorSessionRequestObject struct {
 }
 
@@ -9214,6 +9384,9 @@ type StrictServerInterface interface {
 	// RevokeOperatorToken Revoke a token from the operator view
 	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
 	RevokeOperatorToken(ctx context.Context, request RevokeOperatorTokenRequestObject) (RevokeOperatorTokenResponseObject, error)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(ctx context.Context, request GetOperatorClusterRequestObject) (GetOperatorClusterResponseObject, error)
 	// GetOperatorSession The operator session
 	// (GET /dashboard/admin/session)
 	GetOperatorSession(ctx context.Context, request GetOperatorSessionRequestObject) (GetOperatorSessionResponseObject, error)
@@ -9878,6 +10051,30 @@ func (sh *strictHandler) RevokeOperatorToken(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// GetOperatorCluster operation middleware
+func (sh *strictHandler) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorCluster(ctx, request.(GetOperatorClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorClusterResponseObject); ok {
+		if err := validResponse.VisitGetOperatorClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetOperatorSession operation middleware
 func (sh *strictHandler) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
 	var request GetOperatorSessionRequestObject
@@ -10444,317 +10641,319 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ti/8KijtqYqcTcmybOci166v3InT8Yxz2bYz3TOt3iZMQhLaFKAmICuafK46T3MebD/JKawF",
-	"gCBFXXxJOjPjmj8mbZEgrgvr8lu/9aWRyPFECia0avS+NCY0p2OmWQ7/dZgkcir08euPVI/MH1KmkpxP",
-	"NJei0Wucjxih+MgTRXjabkQNbn6YmMejhqBj1ug17CMXPG1EjZz9PuU5Sxs9nU9Z1FDJiI2paftPORs0",
-	"eo3/2C56tI2/qm3fkcbNTdR4dXb65lxeMVHfJcWU4lI8USROVD640ObRmAxyOSbxj0fnZDulanQpaZ5u",
-	"22dj3/URoynLi87/3DJfa+HnVnV/TD+fMDE087TTfRE19Hxi3lc652KI3Z7mSuaLff5pxHJG9IiRCR0y",
-	"ojTNterBH2LBPuuLBF6MiRwUT12ygcxZRKgiXJOEjlmbfBhzTbjui4HM4ckBz5WG59sEv64IzRmRE/r7",
-	"lBEqUnLJMimGREt4IeNKEz2imoxpCn0aHxDaF2OaDWQ+ZimRgkVE5ub/cUapkHrEcng1IkOmFdnrdEjM",
-	"xTXNeOo63yYf6ZCLIeGKXM77wn3tiSJK5ppcsXlEhNTkck7kYKCY7hEqCNdsjB1in7nSiqRTM5/Q2dlI",
-	"ZjAbXAz7gitoj6WEfaaJzuZEioRFhF0zQWYjnjECHcUZoGlqBpOTnI3lNUvbfeF2wO9Tls+LDYD9byxZ",
-	"6v2dbtQYc+GXvm7hT/iY6/q9OpZKwyAVzCgs7UhmqSLNlA3oNNNkp9OJiFkR8+hOp9PZOiByqs1uyKkY",
-	"spo5z8wHiz1dGRH8WhqQ/VSjZ77VMCtNdaPX4ELvdhuRGS8fT8fwcweGa//TD5YLzYYsx9HK5Oo9fKlu",
-	"wJlMrp4oYrpCZlyPuIC1TGiWsfyJcvJkiSiB/7urEPEduzHdzJmaSKFYKOiOYI+ZPyRSaCZg0ehkkvGE",
-	"mjFsT3J5mbHxf/6mJAgf9pmOJxnDN9JQ2OF2bUSNlGnKs0avcSjc4GDguKthHuzWplnOaDpv2wEyBSKz",
-	"1+jsvP37z7t/fvHf3Z/2jp6dvjjv/K37ae/42YcXZhE11VPV6O11XkYNzbXpjBsO8Z2wyzTNRU8mWiot",
+	"7L37cts4ti/8KijtqYqcTcmybOci166v3InT8Yxz2bYz6ZlWbxMmIQltClATkBVNf646T3MebD/JKawF",
+	"gCBFXXxJOjPjmj8mbZEgrgvr8lu/9XsjkeOJFExo1ej93pjQnI6ZZjn812GSyKnQx68/Uj0yf0iZSnI+",
+	"0VyKRq9xPmKE4iNPFOFpuxE1uPlhYh6PGoKOWaPXsI9c8LQRNXL225TnLG30dD5lUUMlIzampu0/5WzQ",
+	"6DX+Y7vo0Tb+qrZ9Rxo3N1Hj1dnpm3N5xUR9lxRTikvxRJE4UfngQptHYzLI5ZjEPx6dk+2UqtGlpHm6",
+	"bZ+NfddHjKYsLzr/U8t8rYWfW9X9Mf1ywsTQzNNO90XU0POJeV/pnIshdnuaK5kv9vnziOWM6BEjEzpk",
+	"RGmaa9WDP8SCfdEXCbwYEzkonrpkA5mziFBFuCYJHbM2+TDmmnDdFwOZw5MDnisNz7cJfl0RmjMiJ/S3",
+	"KSNUpOSSZVIMiZbwQsaVJnpENRnTFPo0PiC0L8Y0G8h8zFIiBYuIzM3/44xSIfWI5fBqRIZMK7LX6ZCY",
+	"i2ua8dR1vk0+0iEXQ8IVuZz3hfvaE0WUzDW5YvOICKnJ5ZzIwUAx3SNUEK7ZGDvEvnClFUmnZj6hs7OR",
+	"zGA2uBj2BVfQHksJ+0ITnc2JFAmLCLtmgsxGPGMEOoozQNPUDCYnORvLa5a2+8LtgN+mLJ8XGwD731iy",
+	"1Ps73agx5sIvfd3Cn/Ax1/V7dSyVhkEqmFFY2pHMUkWaKRvQaabJTqcTEbMi5tGdTqezdUDkVJvdkFMx",
+	"ZDVznpkPFnu6MiL4tTQg+6lGz3yrYVaa6kavwYXe7TYiM14+no7h5w4M1/6nHywXmg1ZjqOVydV7+FLd",
+	"gDOZXD1RxHSFzLgecQFrmdAsY/kT5eTJElEC/3dXIeI7dmO6mTM1kUKxUNAdwR4zf0ik0EzAotHJJOMJ",
+	"NWPYnuTyMmPj//xVSRA+7AsdTzKGb6ShsMPt2ogaKdOUZ41e41C4wcHAcVfDPNitTbOc0XTetgNkCkRm",
+	"r9HZefv3n3b//OK/u5/3jp6dvjjv/K37ae/42YcXZhE11VPV6O11XkYNzbXpjBsO8Z2wyzTNRU8mWiot",
 	"c9azg+lVunyz6Xx+xPdxOssrvelYSTMufz3eapsO2AG8l/qNnIr0QVZESH0xgNaCRXkvfUdHVGE/8SK7",
 	"yxLsLS6BEWnuqxutQtHNh1iI+vEF0+4/F2+BXDeHkaZjLsjhx2MjrOVgYB43f7pIuaKXGUvdKpk/vrZ/",
 	"u98alZoPF+i8pj94NyqWX7MchiUkOXz97vj9xV+O/vYQa+e/F/Ro9eKV+/8QK1c3cHLJEjpVrGb8sZ+A",
-	"eOVyfRJ0qkcy5/+455JNw4aCBTtjIoX+yQnLqZZGqF+xObGC/ucWdKP1FzYnqGvddcF2igX7VO7LyqUq",
+	"eOVyfRJ0qkcy5/+455JNw4aCBTtjIoX+yQnLqZZGqF+xObGC/qcWdKP1FzYnqGvddcF2igX7VO7LyqUq",
 	"9fshFuodV8qoJDIns9zoUnEwRrMY4RftUvxA0490yG6/AHA5Xcp0DgeXZpmc4Tpe02waLo9TBezMlo8U",
 	"V4SJdCK50ETTKwY7yD5JTOt3XZNOsSbH2AFSdGDlslT7a+a5rEKuGqVX0kpyA/9qzo6Rwka/0iOrJpIR",
 	"FaABTvUBatyEDikXcF0Z7Yratx9wJnwnN5oI+zRsuAcRJrEzI7gigT6fWxNAGRsgVOZJs6rD4w0Ro3YJ",
 	"GreZV6Olo/qHBsGOachoikED+Aq+T2GHkRlVRDGhQZgr1hcoL7gUCvYkEWbBiibsIsRbbfJeGr1xSJKR",
-	"0X9Bd8czdWo3z+Ox2uRYGVX8QlhNfdlAi4eCoRpNGtQ5s5N0MiL/88th6++09Y9O62W79euXnWin++Lm",
-	"T2BgGmvLbJO2Wft2+wGnIHO92HQSirGE06B1tmoCzM/B0LXOLhRLpEgVGU/NurL6E7D7rNN5wMGen59s",
-	"OkzTYzNALeVFytjklvv4z2cf3oe7lpt9bP7tbNDdLqF5TucK/ACXv7HE2OWMTb6H7f1Q0tJNwIKwzBm9",
-	"UoSSVCbTMROapSSRQumcmmMfiDy32eKoL+JgbeKILAq1HqHE+96cec+1IpdGN1eRk5qowKu+MEcKpwrW",
-	"y3l8vBA1fTWrhivDzK9UmKXL2DXLVCiJjRQmWvYFFcH78CUnxYwkZtcsn5Mfj84P4EsfP5ydq+C6DOWc",
-	"sTnYRPeFFNncHA82nug5/mRukC83y8X4UZ7jXX9nzdScxVzQrKoOWIV5QHnGUnNEjQ6QoTJte39AOBpK",
-	"l4wJksmh6deddvV+eVdjj1wXGIxx7d62w3gYg3yO7i/8NvgNKbGf8nsZjXVqFKLLzGgMMmVxj+x19khc",
-	"GIqw2WhfTKgema2qeGo1K9dORPY6+yQeMz2SaXilxviF+ND8Z0yaisH090X8Dp59L/Whe9I5aLYiso/O",
-	"LZwP+/1iOaeZJk1cK+dtYH3hD3C6ZXfWG5lf8jRFt/Gdd9fAtxJsr9fOoWw3s5GYLDWdpGPWkjkfcuFP",
-	"SELzfO6cmIWzOvQ031WS7hZ77k3Qz5X7rBjQg2w0kuRSqZbi2p8qK2zGNYZSMWRjKfmuBOKhL8ry4Ueu",
-	"304vPwl6TXlmtum9VnPI9Wh6eTENmguWFb9FEjnNUnROmzHRZIR3ARVqxnKWkqlgnycs0SzN5m1yns+t",
-	"MaFGMtfZ/K4SpFuspu1JuZ8rl7VmZA+xvptOCUoSgeKGNOPF7lhT+C04AdS5lCc0H95vNdGhoC6M5pNB",
-	"a8FiWuPAeh3IgLMsxWAAWCd4Jew8232xRy7nminCBaFZdsejuBu4J8pfNoaWJK57K9dwcTwPrN48UXXT",
-	"Yb5kFYadZ+Qv/Ac7FaQZL/QoNtK1epOTQy/sMi4w0OQGf8nmUqTk2QtoWMshg2vJfDhng6liqY8PvT0/",
-	"/0gyOme5DXcRKub21s5JPhUQJaPa7jqjq+3tGuVbRuRyqkms2We9PckoF0YJo9YxlUghWAJKDlckyaTy",
-	"wuWEUcXeS/1qmud2B955M2amLbj8EttaRR+BB5x3Aj0TGByxz+MDoJKMqRn3NSPs84TnLH2AGAEMFT5d",
-	"dG/lZlwcz0NtxspEsNp56JGpuBJyJiI3CRHJGfyU4gWDvou+sG8344UeL9c6jUULYbqjzwlj6T19o6D7",
-	"g1S5YK69qqfAu+Uh2rfT6RCaaH6Ng1cRKP/QxEOstbGUoTES9Gf1atcM4cHc2qWhm4HaCCMR0/GlsX8G",
-	"pckwS7nYHXt/GJXxVTZVmt3PaqgND8FKWUXTrBkxCkxmjk3KMFxNSYIff4C4w/tNY0UPGyO6xSDt34xt",
-	"KeHfYVSpL5qBlbB1cJtwEp7Cj3SeSZo+iC4wwbZW6wLWvbFcCbjjqu4Eirgd1Oa3/mLPH9qpAYa4uW+C",
-	"mz4IKaH1bo7dQlfirZ7VCfpiKjKmVCnWQxTTJH53+PPFDx9e/+3ih7+dH53FbQLWp/cs4G2tiJJkNmKi",
-	"L+JXuMgtRFHERNE5tus66ucuCjQBlOMsw7sjZzRdajScUs1OcIHv6BzOqWYXWdFE1aFW+n2ZrDf7H06Z",
-	"Vn4tzItW0JNTpo3tMNAMT47mY2Z0L/h763BQJ2b+/nb/byfPn5+3dsIN2A2k/6n/wnqxXxqGcyKOqZhf",
-	"zCh3sLDq2BeeCccvJTG/EfObWS/beUWal0aomz/RBOAcCvTEGdXJiKmtXoF56b4gE9yWMIvmqZ1Od88p",
-	"6JtMG8gs56wyXXFO3OXz2V02n0uHtG5yF+bp4dyVbm7AlzeWOSvmuXK6nygzmS33QrH9jPg+PTw/ujg5",
-	"fnd8fnH68SzeIuC3AW9hBG4X36qbSxvaylnKhOY0UxHq2BlnQvcFTdPcCAnoEvQkfnVyfPT+/KLyKfsl",
-	"0ozDLRgfEHQ72u/2BfRaGdXvNzC4iRQM5MOWsToqK0KacbjWMQHp4/YbQTcWbLgtPJgoc6YiNSrIwo7l",
-	"ggwyPhzpKNyPZt6MxPvp8Pj86PTs4uPR6cXhq1cfPr0/j7fMN7zxFDwVb0Vw1zpzmWqAq8G09kVc3Slx",
-	"rd4aOYPXbJ5gsy8ir85sxEJLGJUTorl5h4theyWmagHjZbbgGfqtvjqcwOhEig8FSwkXHqFivWaEidSY",
-	"m2d8KGCaNdk2zWyjt+GfHVnwXhKPVHVDhikAPR5sIBBrVLkpMieyFnBgZuhYvAHX973WyXyIiwt0oi+q",
-	"ynwoWlwYq/8KVMNKN8G8dzg3chbE3R9o6QKn+5nti+/qysUrj+uhxLKbj4QK6ysbcMHViKWkGZc+aRQr",
-	"2NnaCGSunLc08mZvX3i7N5xGVMatA+EylzNlZDzGaKaK5SRlScZhcwiC3jvQzPGffeGcLugZSdmCpCnj",
-	"I6gmcbhQsdWwcIO9l/qVFAM+nOYPs8/AeC9aXPTNuhm23oPiWQIxrMKyaQpJfjw+f/vphwt7Ax2/3noA",
-	"o81ts/LXN9xuleE9oIM2mJc1wLHqpMTmQqvtn7fTwGH/cO4SAOhv7C+h6C3J+DUj8GbJWUJO2bW8YohP",
-	"57l6CPcJDPeW/pPaMT24A4Uuc58Es0OacV1n7MUAY3sQnC1+ZLkbJey0kEEPA4jwg0Bvcbk2Bt5W+/01",
-	"Fmn5eP3qVIG4ooTc7YuHg+7iGf42QFBqDQQcOFXk0D4LrffID4zmLCf9aaezm8BD8E/2LwIKjcrgEXuV",
-	"k0scNU7Kor5W0ut/+umnlpk0Y14lVNekVRxmMzpXJMa5hLSPBeXdZ6Pc4NLfPXgKnUq5uqrzBCyJo5rj",
-	"kFJNL6liJJXMAgfBzURmOdfwlxlpmnbJYJplEfhzWoAfkYjZ4GK4dWBeBOXEaJM+3BSgO3KWGEtOkcu5",
-	"EY0sGxygmWP9A6tcKRuGZQPf3hnLr3nCbhOXLQVkb6KGkBcZ5pzVzGfxY1Wahg5ZYnYVChkM5sFcUkFY",
-	"VsS5psL8MqNzZ0GYRgBnNLCJXGRMf5M513M0pc2yoJQaOvXSxtnGFBbF/J9ZRwhMAWAmkeMx19rojDjn",
-	"Do4BOAgnBIx1PRPGgP4KK/LeTcJ6H7qbWnDCjKY6lTNxy01deM1NA+AtMK04l9Q94/8PudEezKKpH7Hd",
-	"VGqTY270yxIOAC0fOPtcrTj+/pbzHxnwjBlRYMyYSUaTUk6f3fIA75oKYbqKvS9MnECKGIERIMHafREM",
-	"V2kjYacT2LyLIgb82MUgnP/cDhkMpwPTxUIMxcGuj9vkWBQxlojEfm/GveBUc0Xw+mhS0RfLzzYcVZAL",
-	"K444GohyqhM5ZhBw64vKkUcZ4aOuAOa159rOFZzqkcxs7xQdsD/aL/VJqOlkInPN0ncs5fQcHrqXeuMb",
-	"vBibFi/gu3UZL2UIpCLhh8wH7hpM2g+VGt8bAr0htjdrREHtGL5WWMmc+rg6eMyEqesHWCK+L2E+JmSk",
-	"53LCcs1R8QhyyTdOGY8an1syhxt25yZqYGQZ8LnQ5GK6q8tv7SzktwZN7d1EjSRn1IyF6nW9OedjpjQd",
-	"T8Imdm8iB0DL5JAvSWe3Bj084VLAwbEzG0kVuJiwL2gFWMOhSZV9g+d9kVGl3ePWxphmGaIpi3xNm/id",
-	"y+lwVDYp2t5nZJ/FwOkVm6P0xF+fKGOGspwn2EueRkQwI0RRaPAcMPs91yvICuWKWIRYC00BnqIdEGPK",
-	"Se1v9j+LLWFfQWnsUlkKIyq1RhR8EX0DIKz8mW+Yk5NQ3YgaZmZQP0apU1ajgzXcv3HJyRttx/eYruBf",
-	"72IqshNxv5TJEmxyQ7DNKtu3sn9+9R1FWH6QSnv8uiTezHcudq9+f3n9/HN3vDf5RyNqTKjWLDfb7n/M",
-	"r79gPsevX3a6N39qLOS1+5ZPuFp+UOHfkN++4QSZhu2XIMmgenoDQoR1Lb5nn/Url3O1dsbVqtlz+ezF",
-	"/CW8PGNBAswFZMA821s2a/DpIFWJpik3551mH4MpHNBMsagyq2OmqVF+1g39nXvuJmqArr3uhQ/wkJn7",
-	"Ir9lrUw7P7H3t3kxDLSte/MnyrV/tbIcYQfqV8TOnwLGgqrEjPHajIlmWaZCJadNYhv4S+MemcspaC4e",
-	"b3ZALF6Mp5CxMWAi4WJo2UMiEqP3XV1QHYMuFOdMsNkF6HMXYxWDMFRMt0k8Ypn5hpJjJgUDiEJfGIX4",
-	"gMSoLsFXym02NaYsFpC3J5BPtuW+pvN5+Wt9YT4HMqy8TYpm73QvGZlWGv66Vt7gw44kpXTB+fGua+Qt",
-	"PFi+r80l61ZlLb2Dea78ehf2VrhK6xo5NU+DsvpOhS09g5bCFVjfks7nNS09vylUuy8NJoyiYYSQPQFG",
-	"d87SYOcvXjk71SNjm4vCda89OmlqkXLvZXpHCbR+HUzbx6/N93I60Bc0TfN6xcaYKE8UMU8RixOIzPlQ",
-	"umd0RKMwvjr5dHZ+dHpxevjm/OLw9etTdI8FBCzd/f0SActuWSr/T7+vtn/9z94veJNF+3VCuTKdyFPk",
-	"+14/k2MuMOR1y/lDb+wVmy/jLrIYjSCfvzLinU53bz3nTOmG89+sG4vdEsdiIBev8cI1VQvbTaGvPD2w",
-	"GV6geUG6mDNW242VOzlqmF2wuZYQ7N9VmoIRPJrl4/qOw44zP5dNZQ6dDc2BZ3uNVSbAgipReJ7Mt93Y",
-	"Vkw6jGNh0kdaTy6meVbfe4TWkE+nJ3B3Qe9zlpg+pbgAXBPQ9TPmFwYN65WLYeYMT/fK9TItX3CRss8r",
-	"TzV0ACY6k0MCzx9Y94XLVYSeB/h9RcDf0+wU2YxA2LR1y2V5VhU9S8fTtbKYhaLYL+JAQiqa+WdCRcpT",
-	"82DgKowa1jdSL61Ne61rmkOetGk4WPMT943gb2+KzwV/fRV8OfjzWdGJ4K+fiv6ULnM1HQxyyzfhhnkt",
-	"NfKcSYH/vPUg/mpbCP70PmgsuMRXC9io2PBBV93KlHZc7VEC68gq6ne71G5rwAEuEoJ2G7yIEVaXdR7O",
-	"A7y9fEjw4tcbULlfS/qQfk1PzL3sZrsE61gJkQIvDLi1ydnIiCEpktUCcc8v8/oxwmSWR7i7iWnv23fD",
-	"qdsOPrsUk2RVzWKYG75+Kjw0+5qzGUSFBWmGbEEAkdFbwVRcSpkxKupdVYtfWUScFJCR1a3uLF/FMwCg",
-	"mJuDXM7JhCoINQR+KgwmYZQbIJRNCnHQNQNZuLPtqFxHIjuXK9fBgh8f/FCYWabXVNO8/vo/C7KJzf0f",
-	"eAOfKIJvrtzS5jIoODHr/PEiJVRVM3MhjFdAEUNosbbxEzB2IaiysgPmbr6ndfq88Jqagdu5rtuSda7I",
-	"2Ygno5KTlCvvwry1/hc1NnXcOk9sAZJcqxlj+vxi22/lzCHbEAXr8bFtcmjPhftpRFXBvxBDV6z3othn",
-	"MaZGxuVJjUnnACJ6sZNRICqQgFRhpswVE0+UdaJataJynFbZsS/BnTfbzMVwrNSUpQsehhf3k9ELqgku",
-	"58IGi8rCO5DawXEtHa21xnjJZ7J4EHXOgcQ0TNFBKLwTfGY+XMCM64hQSLx3OZHKpklym1aRM+SVbYcO",
-	"771uzX73bJ8vO53nOy9fdvf3nu91Xr7cWc38CZncGdIEl4XiordDXq1xcBjlTzqNddWanuFjZ1ZVLB3N",
-	"a5Y7Kb3C0LbzRezTEWHtYZvEnXa33YkPSNxM2TXLthzrxOWUg9MQaFgwvt0Xto02OTOW2eXcrpQLHnOR",
-	"MAINkia9hBQNCMdi4FQKpraqkQh4erW1tswJ5GaubtN5H1sNCbG0+ZjOIYpRefM34KrAww4y1BpGEPSJ",
-	"t8G/HBchcBsPVpj/IUiMD7TJKyk05QKAKoolOVuIv2h5dfFisEt3kpdplz2/3J7J/Irlred1jvRQInwN",
-	"7XSFerlMnTwI8bVXjE2sSWvE6Nnbw1Z3/5mRyKO1dvg9RNrqiNJG+qbzpC6M/RiSfAZGpkjByDCnAoiK",
-	"KGyYNvkLYxPCjW5GwO2KYIwijR1QIzhZ2dxxTuN+KcmlxrPBTtKle6z1gj6/bO2lnaT1crDPWt3L3WQv",
-	"3WfPBs874V09nfK0bo9gWnddfMqHfzdyO5l2zvCAffP4FPa0dp2WMi0jB1/3BcmY1ixXEUn5kGsVkbht",
-	"7/9WHAGYeYIp98jm5n9tt2OnK0GgAbh+FBuOzQgg1QYU0CY6o/CKwX2vSGJ0buAOd0RWqDTo0RZA9aA1",
-	"zXLQ3uN66rjYJ5hpiHLrmawKi/G8pRAVVfGPdl9U3aOBR7j5//WKD7Z+LX+8E+10n9/8//1+e/Uzz+CZ",
-	"0mOu789utv60bCee+YuwErMa5IzFNtcd2IHwgMRIH0Z8TMsGgq6556x/0LjPs4eK++w/RNzn1rHOio2w",
-	"iXfBn6DKKXZzvD7IY5+ryO9FlQeiOlHDrPRK3adb6ySKiuvdd61OIrwL5qzKy6TGNMsIgBsJwIMKtizL",
-	"wAGHGOSzlqjCgCdfhOZSRNTUCAVl9B4fAbDhmzY59Dz13T1jGeY0MfKHND8JnsgUU4wIUGQqICED9roz",
-	"mE6X3Elif5rjrYgo6TOB9xwZzafzN60XBySTwijHMCZFhkyTvU4nYNtz9HowMmunWgBxVZrsdNrmf897",
-	"LzovOnUBl4UTHYjvhdn+SBXUZTCmtKNd1RJ6CMKWfXZlGQ5RH5Q4yeA1Nz/0AA8Ijn6ja/YFHwqZM2hU",
-	"MaYq5R1AXlSHxOZ/zo9/k/zyx5e/0d13/OTVn0fw3z9f6aT713k6zn77+9mfX9aJKxvEq9lGIfAY9MEg",
-	"TPf+w+uji+PXGKS7Czjig3VWLXWw3NV54b1g9/Bd7Nzfd7Fwum9jMX5wQI6qOwD0bUQ1yZxMcpkwpZgd",
-	"ohpBxQ/h4NdNSkbmLJnnI0LJRKb47iSbwqHOqUjlmKjpYMA/b1lwfQHfLkO6Echt/QIBHLRHctbCoDbQ",
-	"MeRMT3MRPGYNpp8cf6RwmPAiPRu4SKw1YdkwjWwyZxkAZabVluMOaJOPORfIW3h49ur42CsQakITpqqH",
-	"I7AsNtYdfun3P3d3Wv3+5+dHXlOp28YOL7l4fAQ5ffOKvNzbf76OfHFMkxEXrJUzmgZsjIuXfmJjiFUH",
-	"Qn0ryMcGiZ6B12aRDraO/7dMibvAvV0ie4boWCkBp44Pq54oaaGGRl0Jh4WSAeGPi8yTIJAWGWHqGOOW",
-	"In4rHB81tBdleH5ARLosnbWaTl3LRxhSTi5m2S3JnizyG35d4xB2QOYvq0MhIXL5y0pKOZ5GhGZKOtUh",
-	"/rllw1it44DYM+D/X+kvLpSpBajuct8sWNEIml4TANYWIV696D6dHhvB6Ig63XE1jx+QuB5ojYhUc7os",
+	"0X9Bd8czdWo3z+Ox2uRYGVX8QlhNfdlAi4eCoRpNGtQ5s5N0MiL/8/Nh6++09Y9O62W79cvvO9FO98XN",
+	"n8DANNaW2SZts/bt9gNOQeZ6sekkFGMJp0HrbNUEmJ+DoWudXSiWSJEqMp6adWX1J2D3WafzgIM9Pz/Z",
+	"dJimx2aAWsqLlLHJLffxn88+vA93LTf72Pzb2aC7XULznM4V+AEuf2WJscsZm3wP2/uhpKWbgAVhmTN6",
+	"pQglqUymYyY0S0kihdI5Ncc+EHlus8VRX8TB2sQRWRRqPUKJ9705855rRS6Nbq4iJzVRgVd9YY4UThWs",
+	"l/P4eCFq+mpWDVeGmV+pMEuXsWuWqVASGylMtOwLKoL34UtOihlJzK5ZPic/Hp0fwJc+fjg7V8F1Gco5",
+	"Y3Owie4LKbK5OR5sPNFz/MncIL/fLBfjR3mOd/2dNVNzFnNBs6o6YBXmAeUZS80RNTpAhsq07f0B4Wgo",
+	"XTImSCaHpl932tX75V2NPXJdYDDGtXvbDuNhDPI5ur/w2+A3pMR+yu9lNNapUYguM6MxyJTFPbLX2SNx",
+	"YSjCZqN9MaF6ZLaq4qnVrFw7Ednr7JN4zPRIpuGVGuMX4kPznzFpKgbT3xfxO3j2vdSH7knnoNmKyD46",
+	"t3A+7PeL5ZxmmjRxrZy3gfWFP8Dplt1Zb2R+ydMU3cZ33l0D30qwvV47h7LdzEZistR0ko5ZS+Z8yIU/",
+	"IQnN87lzYhbO6tDTfFdJulvsuTdBP1fus2JAD7LRSJJLpVqKa3+qrLAZ1xhKxZCNpeS7EoiHvijLhx+5",
+	"fju9/CToNeWZ2ab3Ws0h16Pp5cU0aC5YVvwWSeQ0S9E5bcZEkxHeBVSoGctZSqaCfZmwRLM0m7fJeT63",
+	"xoQayVxn87tKkG6xmrYn5X6uXNaakT3E+m46JShJBIob0owXu2NN4bfgBFDnUp7QfHi/1USHgrowmk8G",
+	"rQWLaY0D63UgA86yFIMBYJ3glbDzbPfFHrmca6YIF4Rm2R2P4m7gnih/2RhakrjurVzDxfE8sHrzRNVN",
+	"h/mSVRh2npG/8B/sVJBmvNCj2EjX6k1ODr2wy7jAQJMb/CWbS5GSZy+gYS2HDK4l8+GcDaaKpT4+9Pb8",
+	"/CPJ6JzlNtxFqJjbWzsn+VRAlIxqu+uMrra3a5RvGZHLqSaxZl/09iSjXBgljFrHVCKFYAkoOVyRJJPK",
+	"C5cTRhV7L/WraZ7bHXjnzZiZtuDyS2xrFX0EHnDeCfRMYHDEPo8PgEoypmbc14ywLxOes/QBYgQwVPh0",
+	"0b2Vm3FxPA+1GSsTwWrnoUem4krImYjcJEQkZ/BTihcM+i76wr7djBd6vFzrNBYthOmOviSMpff0jYLu",
+	"D1Llgrn2qp4C75aHaN9Op0Noovk1Dl5FoPxDEw+x1sZShsZI0J/Vq10zhAdza5eGbgZqI4xETMeXxv4Z",
+	"lCbDLOVid+z9YVTGV9lUaXY/q6E2PAQrZRVNs2bEKDCZOTYpw3A1JQl+/AHiDu83jRU9bIzoFoO0fzO2",
+	"pYR/h1GlvmgGVsLWwW3CSXgKP9J5Jmn6ILrABNtarQtY98ZyJeCOq7oTKOJ2UJvf+os9f2inBhji5r4J",
+	"bvogpITWuzl2C12Jt3pWJ+iLqciYUqVYD1FMk/jd4U8XP3x4/beLH/52fnQWtwlYn96zgLe1IkqS2YiJ",
+	"vohf4SK3EEURE0Xn2K7rqJ+7KNAEUI6zDO+OnNF0qdFwSjU7wQW+o3M4p5pdZEUTVYda6fdlst7sfzhl",
+	"Wvm1MC9aQU9OmTa2w0AzPDmaj5nRveDvrcNBnZj5+9v9v508f37e2gk3YDeQ/qf+C+vFfmkYzok4pmJ+",
+	"MaPcwcKqY194Jhy/lMT8RsxvZr1s5xVpXhqhbv5EE4BzKNATZ1QnI6a2egXmpfuCTHBbwiyap3Y63T2n",
+	"oG8ybSCznLPKdMU5cZfPZ3fZfC4d0rrJXZinh3NXurkBX95Y5qyY58rpfqLMZLbcC8X2M+L79PD86OLk",
+	"+N3x+cXpx7N4i4DfBryFEbhdfKtuLm1oK2cpE5rTTEWoY2ecCd0XNE1zIySgS9CT+NXJ8dH784vKp+yX",
+	"SDMOt2B8QNDtaL/bF9BrZVS/X8HgJlIwkA9bxuqorAhpxuFaxwSkj9tvBN1YsOG28GCizJmK1KggCzuW",
+	"CzLI+HCko3A/mnkzEu/z4fH50enZxcej04vDV68+fHp/Hm+Zb3jjKXgq3orgrnXmMtUAV4Np7Yu4ulPi",
+	"Wr01cgav2TzBZl9EXp3ZiIWWMConRHPzDhfD9kpM1QLGy2zBM/RbfXU4gdGJFB8KlhIuPELFes0IE6kx",
+	"N8/4UMA0a7JtmtlGb8M/O7LgvSQeqeqGDFMAejzYQCDWqHJTZE5kLeDAzNCxeAOu73utk/kQFxfoRF9U",
+	"lflQtLgwVv8VqIaVboJ573Bu5CyIuz/Q0gVO9zPbF9/VlYtXHtdDiWU3HwkV1lc24IKrEUtJMy590ihW",
+	"sLO1EchcOW9p5M3evvB2bziNqIxbB8JlLmfKyHiM0UwVy0nKkozD5hAEvXegmeM/+8I5XdAzkrIFSVPG",
+	"R1BN4nChYqth4QZ7L/UrKQZ8OM0fZp+B8V60uOibdTNsvQfFswRiWIVl0xSS/Hh8/vbTDxf2Bjp+vfUA",
+	"RpvbZuWvb7jdKsN7QAdtMC9rgGPVSYnNhVbbP2+ngcP+4dwlANDf2F9C0VuS8WtG4M2Ss4Scsmt5xRCf",
+	"znP1EO4TGO4t/Se1Y3pwBwpd5j4JZoc047rO2IsBxvYgOFv8yHI3SthpIYMeBhDhB4He4nJtDLyt9vtr",
+	"LNLy8frVqQJxRQm52xcPB93FM/xtgKDUGgg4cKrIoX0WWu+RHxjNWU76005nN4GH4J/sXwQUGpXBI/Yq",
+	"J5c4apyURX2tpNd//vy5ZSbNmFcJ1TVpFYfZjM4ViXEuIe1jQXn32Sg3uPR3D55Cp1Kuruo8AUviqOY4",
+	"pFTTS6oYSSWzwEFwM5FZzjX8ZUaapl0ymGZZBP6cFuBHJGI2uBhuHZgXQTkx2qQPNwXojpwlxpJT5HJu",
+	"RCPLBgdo5lj/wCpXyoZh2cC3d8bya56w28RlSwHZm6gh5EWGOWc181n8WJWmoUOWmF2FQgaDeTCXVBCW",
+	"FXGuqTC/zOjcWRCmEcAZDWwiFxnTX2XO9RxNabMsKKWGTr20cbYxhUUx/2fWEQJTAJhJ5HjMtTY6I865",
+	"g2MADsIJAWNdz4QxoL/Cirx3k7Deh+6mFpwwo6lO5UzcclMXXnPTAHgLTCvOJXXP+P9DbrQHs2jqR2w3",
+	"ldrkmBv9soQDQMsHzj5XK46/v+X8RwY8Y0YUGDNmktGklNNntzzAu6ZCmK5i7wsTJ5AiRmAESLB2XwTD",
+	"VdpI2OkENu+iiAE/djEI5z+3QwbD6cB0sRBDcbDr4zY5FkWMJSKx35txLzjVXBG8PppU9MXysw1HFeTC",
+	"iiOOBqKc6kSOGQTc+qJy5FFG+KgrgHntubZzBad6JDPbO0UH7I/2S30SajqZyFyz9B1LOT2Hh+6l3vgG",
+	"L8amxQv4bl3GSxkCqUj4IfOBuwaT9kOlxveGQG+I7c0aUVA7hq8VVjKnPq4OHjNh6voBlojvS5iPCRnp",
+	"uZywXHNUPIJc8o1TxqPGl5bM4YbduYkaGFkGfC40uZju6vJbOwv5rUFTezdRI8kZNWOhel1vzvmYKU3H",
+	"k7CJ3ZvIAdAyOeRL0tmtQQ9PuBRwcOzMRlIFLibsC1oB1nBoUmXf4HlfZFRp97i1MaZZhmjKIl/TJn7n",
+	"cjoclU2KtvcZ2WcxcHrF5ig98dcnypihLOcJ9pKnERHMCFEUGjwHzH7P9QqyQrkiFiHWQlOAp2gHxJhy",
+	"Uvub/c9iS9hXUBq7VJbCiEqtEQVfRN8ACCt/5hvm5CRUN6KGmRnUj1HqlNXoYA33b1xy8kbb8T2mK/jX",
+	"u5iK7ETcz2WyBJvcEGyzyvat7J9ffEcRlh+k0h6/Lok3852L3avfXl4//9Id703+0YgaE6o1y822+x/z",
+	"68+Yz/HL7zvdmz81FvLafcsnXC0/qPBvyG/fcIJMw/ZLkGRQPb0BIcK6Ft+zL/qVy7laO+Nq1ey5fPZi",
+	"/hJenrEgAeYCMmCe7S2bNfh0kKpE05Sb806zj8EUDmimWFSZ1THT1Cg/64b+zj13EzVA1173wgd4yMx9",
+	"kd+yVqadn9j727wYBtrWvfmZcu1frSxH2IH6FbHzp4CxoCoxY7w2Y6JZlqlQyWmT2Ab+0rhH5nIKmovH",
+	"mx0QixfjKWRsDJhIuBha9pCIxOh9VxdUx6ALxTkTbHYB+tzFWMUgDBXTbRKPWGa+oeSYScEAotAXRiE+",
+	"IDGqS/CVcptNjSmLBeTtCeSTbbmv6Xxe/lpfmM+BDCtvk6LZO91LRqaVhr+ulTf4sCNJKV1wfrzrGnkL",
+	"D5bva3PJulVZS+9gniu/3oW9Fa7SukZOzdOgrL5TYUvPoKVwBda3pPN5TUvPbwrV7vcGE0bRMELIngCj",
+	"O2dpsPMXr5yd6pGxzUXhutcenTS1SLn3Mr2jBFq/Dqbt49fmezkd6Auapnm9YmNMlCeKmKeIxQlE5nwo",
+	"3TM6olEYX518Ojs/Or04PXxzfnH4+vUpuscCApbu/n6JgGW3LJX/p99X27/8Z+9nvMmi/TqhXJlO5Cny",
+	"fa+fyTEXGPK65fyhN/aKzZdxF1mMRpDPXxnxTqe7t55zpnTD+W/WjcVuiWMxkIvXeOGaqoXtptBXnh7Y",
+	"DC/QvCBdzBmr7cbKnRw1zC7YXEsI9u8qTcEIHs3ycX3HYceZn8umMofOhubAs73GKhNgQZUoPE/m225s",
+	"KyYdxrEw6SOtJxfTPKvvPUJryKfTE7i7oPc5S0yfUlwArgno+hnzC4OG9crFMHOGp3vlepmWL7hI2ZeV",
+	"pxo6ABOdySGB5w+s+8LlKkLPA/y+IuDvaXaKbEYgbNq65bI8q4qepePpWlnMQlHsF3EgIRXN/DOhIuWp",
+	"eTBwFUYN6xupl9amvdY1zSFP2jQcrPmJ+0bwtzfF54K/vgq+HPz5rOhE8NdPRX9Kl7maDga55Ztww7yW",
+	"GnnOpMB/3noQf7UtBH96HzQWXOKrBWxUbPigq25lSjuu9iiBdWQV9btdarc14AAXCUG7DV7ECKvLOg/n",
+	"Ad5ePiR48esNqNyvJX1Iv6Yn5l52s12CdayESIEXBtza5GxkxJAUyWqBuOeXef0YYTLLI9zdxLT37bvh",
+	"1G0Hn12KSbKqZjHMDV8/FR6afc3ZDKLCgjRDtiCAyOitYCoupcwYFfWuqsWvLCJOCsjI6lZ3lq/iGQBQ",
+	"zM1BLudkQhWEGgI/FQaTMMoNEMomhTjomoEs3Nl2VK4jkZ3LletgwY8PfijMLNNrqmlef/2fBdnE5v4P",
+	"vIFPFME3V25pcxkUnJh1/niREqqqmbkQxiugiCG0WNv4CRi7EFRZ2QFzN9/TOn1eeE3NwO1c123JOlfk",
+	"bMSTUclJypV3Yd5a/4samzpunSe2AEmu1YwxfX6x7bdy5pBtiIL1+Ng2ObTnwv00oqrgX4ihK9Z7Ueyz",
+	"GFMj4/KkxqRzABG92MkoEBVIQKowU+aKiSfKOlGtWlE5Tqvs2Jfgzptt5mI4VmrK0gUPw4v7yegF1QSX",
+	"c2GDRWXhHUjt4LiWjtZaY7zkM1k8iDrnQGIapuggFN4JPjMfLmDGdUQoJN67nEhl0yS5TavIGfLKtkOH",
+	"9163Zr97ts+Xnc7znZcvu/t7z/c6L1/urGb+hEzuDGmCy0Jx0dshr9Y4OIzyJ53GumpNz/CxM6sqlo7m",
+	"NcudlF5haNv5IvbpiLD2sE3iTrvb7sQHJG6m7JplW4514nLKwWkINCwY3+4L20abnBnL7HJuV8oFj7lI",
+	"GIEGSZNeQooGhGMxcCoFU1vVSAQ8vdpaW+YEcjNXt+m8j62GhFjafEznEMWovPkbcFXgYQcZag0jCPrE",
+	"2+BfjosQuI0HK8z/ECTGB9rklRSacgFAFcWSnC3EX7S8ungx2KU7ycu0y55fbs9kfsXy1vM6R3ooEb6G",
+	"drpCvVymTh6E+NorxibWpDVi9OztYau7/8xI5NFaO/weIm11RGkjfdN5UhfGfgxJPgMjU6RgZJhTAURF",
+	"FDZMm/yFsQnhRjcj4HZFMEaRxg6oEZysbO44p3G/lORS49lgJ+nSPdZ6QZ9ftvbSTtJ6Odhnre7lbrKX",
+	"7rNng+ed8K6eTnlat0cwrbsuPuXDvxu5nUw7Z3jAvnl8Cntau05LmZaRg6/7gmRMa5ariKR8yLWKSNy2",
+	"938rjgDMPMGUe2Rz87+227HTlSDQAFw/ig3HZgSQagMKaBOdUXjF4L5XJDE6N3CHOyIrVBr0aAugetCa",
+	"Zjlo73E9dVzsE8w0RLn1TFaFxXjeUoiKqvhHuy+q7tHAI9z8/3rFB1u/lD/eiXa6z2/+/36/vfqZZ/BM",
+	"6THX92c3W39athPP/EVYiVkNcsZim+sO7EB4QGKkDyM+pmUDQdfcc9Y/aNzn2UPFffYfIu5z61hnxUbY",
+	"xLvgT1DlFLs5Xh/ksc9V5PeiygNRnahhVnql7tOtdRJFxfXuu1YnEd4Fc1blZVJjmmUEwI0E4EEFW5Zl",
+	"4IBDDPJZS1RhwJMvQnMpImpqhIIyeo+PANjwTZscep767p6xDHOaGPlDmp8ET2SKKUYEKDIVkJABe90Z",
+	"TKdL7iSxP83xVkSU9JnAe46M5tP5m9aLA5JJYZRjGJMiQ6bJXqcTsO05ej0YmbVTLYC4Kk12Om3zv+e9",
+	"F50XnbqAy8KJDsT3wmx/pArqMhhT2tGuagk9BGHLvriyDIeoD0qcZPCamx96gAcER7/RNfuCD4XMGTSq",
+	"GFOV8g4gL6pDYvM/58e/Sn7548tf6e47fvLqzyP475+udNL96zwdZ7/+/ezPL+vElQ3i1WyjEHgM+mAQ",
+	"pnv/4fXRxfFrDNLdBRzxwTqrljpY7uq88F6we/gudu7vu1g43bexGD84IEfVHQD6NqKaZE4muUyYUswO",
+	"UY2g4odw8OsmJSNzlszzEaFkIlN8d5JN4VDnVKRyTNR0MOBftiy4voBvlyHdCOS2foEADtojOWthUBvo",
+	"GHKmp7kIHrMG02fHHykcJrxIzwYuEmtNWDZMI5vMWQZAmWm15bgD2uRjzgXyFh6evTo+9gqEmtCEqerh",
+	"CCyLjXWHn/v9L92dVr//5fmR11TqtrHDSy4eH0FO37wiL/f2n68jXxzTZMQFa+WMpgEb4+Kln9gYYtWB",
+	"UN8K8rFBomfgtVmkg63j/y1T4i5wb5fIniE6VkrAqePDqidKWqihUVfCYaFkQPjjIvMkCKRFRpg6xril",
+	"iN8Kx0cN7UUZnh8QkS5LZ62mU9fyEYaUk4tZdkuyJ4v8hl/WOIQdkPn31aGQELn8+0pKOZ5GhGZKOtUh",
+	"/qllw1it44DYM+D/X+kvLpSpBajuct8sWNEIml4TANYWIV696D6dHhvB6Ig63XE1jx+QuB5ojYhUc7os",
 	"FnXNhVLFvlksN/Q70PngiJdWoO5+OGU0nW/ifoO88cVtscSjVP8pOM13C07eFtBVg7LA91f2zMEDy99+",
 	"MFjbPVFpdYuCXHZ3hH75/lRNuPpJClBudfXIhHfhROYQj3mWccd6Dq5LzDC7ROpnPeJ56uz88/MTq7Rj",
 	"AzRDjjAOGoTLH0G3dWF6MEvF4y/obqdTrUWF3unl4Hw3sG+0K++MlV22naO12Fc7vPqtfU/VdO8hQZ/f",
 	"BWZzf8k5E2z28MespL0vjKB+MQOA6JJDiDzRyLzBFZnJXI+glt3yY1k6RTt3O0SF86Pi/xVJDsEl8PYz",
 	"x5gEhRi4Qn9wyMtJZG4ZYJRPEHRuHUfRpkjTyglFUok0GmiVcb3VJqElDRigGJPFdDIqgGTGnMaXKmr+",
-	"zvM7BrhqJ6YUbKpbMUg4KSUollMBF5V3M511M/3TaO7TBwtm3AijLCkb5jQtgSuWYNu4SNiyvTVCNxAW",
-	"k0yMTRa262ctpZq1jPReF7NQ9dMSu1bjnh8RphHvd3ZJKRGUTIXmWZFH6RItQ0tFXkHqHTZ5+0NcHxYL",
-	"pPNC/5EnNwOD0Bw6e94iMmZUAdGMS4Z0EcWxFFJLwROSQFgk3JDPVtZX3H22rr5i1CiE90JXjWm5u7v7",
-	"MiKfzl9FoXggk5wlcKjLcZZup/us1em2drrnnZ1ep9PrdP6+2eI76pBqXlE1hFd2BJlf1+YVYbsWjlzV",
-	"ygsajTZ5zxyZog0nLtrG90/QA/ShOXy2kRocNFWa0ICiwSNknLMEGCzB+eKWaGGFFGTk9QWk5CGMGkZn",
-	"vtwmH1musLipc4UCWxwlYy6mmgEdHU4KyL/a9ds4pW0vcJ7XjfaSZWTIrxmQQcEMO14y84n2bT7VvV+s",
-	"c9GAKsKbdblzpbWsFQRIbFQXMEQynY0jhsUmrgYMa/uslnenPsJ3aBcCUQnQRmSd99bq1pa1SOk2OakJ",
-	"A0YkvvCxwLJYuDT7Ugxb6CS7oy8XOn+nHIkl/t3DCvgvIrFM9MX//p//Gy8khTy7XYbEclMpTFWrRWJh",
-	"+eQi7A9U7S6xzMkBOWHC80k2O+S/3B1oeR+3SvO/u/KSeNZZraeYq5gl05zrOcRVbIXbdMzFX5alnZRr",
-	"NUbl+ywEiyoGnA9O9qJ6w1IsJ1OCRSwvqO2LIxa7hk64+W+fWVO4/9cAWp+oghhRMcDexB8/nJVqfIOn",
-	"cNui7mJzPNhnq2IOjMgtkpyv2LxH3mo9+SCyeUTOzDSyiJzRMTvjmv0XorIisrNvBa+KyBWbaAzXwhyM",
-	"qDJqArZaqARsLPM5aVKHwwKDFzVcUCdb0KES2ygkYsMFwjWUk+kLgOOVoxvIylBTZiaoaJ1IecVZsQQX",
-	"F2+l0i3vvrpAyGvNaiCl0OG0rvp79Tj2SFxP7hQeUhCPIGLgt+KbI60njYJX9BV2uXYD1HBiuqUPmQm3",
-	"E5pllzS5iiGFvLor3H6oWfC+8Ct+Qj+3yaGHU5oLRJHnJKVzxDzAMiopCzqb+Ozo7Oz4w/uL49cnRxfn",
-	"x++OPnw6j/uiqOfdJaMtH52YKnYQwpoRNeRueaCMtQ2WmWXDBjtbeGJllhphwwQgtjDDnZRYTCCEWA9J",
-	"usV2sbOxuGGwrF6d4oYJLwUhkZm7lBtpfDk18sNTQStb2Yknxpbri0NvXVLy9CmYlU+f9iyYaC6nubJW",
-	"gxnQ+fkJlAVB3EmF9RiU8YhY1vK5nPYFgpS4dnN1BLA9hDUlNEfwJHn61Jr6uM+fPvXwP7UUpdkX9TDN",
-	"AzKxBq1FP+VMyWmeMEhInuRSswQZrjNmK/H7J5Dy2NK0qKKMFMXQfgFIO7fdm2Eh/ysYBfrZFB2AG25q",
-	"bFPlgFtmooOajqBjLynM3oNQotutCXV6qmIswntP5gSYvYuCHEU2BkBcMOrHRbDtI9gMXCSaOEQRErZY",
-	"jAKjyQizwcxpxJggFCC1qo8NXnqwYc9K5KoiXopkPn3qKsLAH4UULcBJ94Vt5enTmsgmEGvxlI0nUjOh",
-	"izgn22qTwyJ6OSsim7Y5qNu3MqKJ1TQZQrZpnnGW47qBQ1XPZBDcVSOaQzUtwdxmY5+TbJqyYLbMZhSE",
-	"D4hgHP5bgcBy0dY2OaMDpuf26ymbwM9SQBN9Yb9GRvQacjFsf+FrB9BWODwXWZZ5Jajsw+t9MRX89ynb",
-	"MlvQbExwB5tTVkyoO4Vnr/9CRiwzlk0qIX7bF8k0z4hRShWhuDCOlA5UX8KxmqxVRFplmwyQJkGR2ZzR",
-	"lNC+KGogYm06+EgrjUnTlSU4n09YmdDmc2s2m7WMjtaa5hkTiQRGTUcyT4Tsi9LbFulyYJeloO6xsJWd",
-	"/TZUVAw76HaQrwup4CgZfaO2pCJM0Q8Si/Il0pxkOQgC6lFAgIB6P/AUROBhglpL3U7HwiUEI2jJoILR",
-	"Fx6DlnIj18dcGB2sTaBcIzqp4mXESjHavS/39p9vlaPcfbEkzE1ohVOJpzA83BtFLQlj3ihPnDxViJAx",
-	"YgkV7AMS22syJpa1y0pdTZp7nb1NahnudzrAiAfPUHXlq5sRDDObL3q2MyDDs/msfbG6DKI5O7YSImrJ",
-	"ju3+x6PzsF5GpqRPkX17dPi63ReHYh7UExR2E+2SJm4Ic5qxTMdWBDWxmuUyX+EDMNV73Zd90SyKAajI",
-	"noaQp2zroFIylKysGMrVEjgW3jfwmV6pjPAyMOgB3OxckZ12e/dZp+OccCXNCdHrVPeFRaCVKyqRunIl",
-	"AV10UfoaaIS9P0ghANY7bgB99gpnp97DRt6E6gKeDWudKSi2PSPd/9nfRY0r4wkTihVJm413x+eNInjd",
-	"+JBoeWbUrkaQ0WDzA26ihrEs6YQ3eo3ddqe9i7b6CEw+a/iETDxDVuPDsgh4FTkFEnFlzcu59+5A+A6U",
-	"THP3bQFuiA6Z0VMphvaaZr5xivvClgjHOi4wrTOuzP0InmeoBYE5BBGJA8C0y0XseSWJmsbcjyV3P6Dn",
-	"YAb9BjxOjaLJlXYDgslwsrPR+6XeY1M8sm3hfDfR2idh9zZufo0aDs0A89vtdFaQzdWQzBWL80s5aaGO",
-	"oKnMXLZb5h8r+XI7hS+3TDAmplnmFfuEw1AXPvt8NOuK/eRFvvN7uvDZzrLP7q74bMishd+2jF77L3a7",
-	"uzuNm1835qILWadq648iHnLg5EJlW7fhzAnE/pud9NFmGdUwGbh9ZsMudVu1vbABs+Ub8EvDJQaYEeK2",
+	"zvM7BrhqJ6YUbKpbMUg4KSUollMBF5V3M511M/15NPfpgwUzboRRlpQNc5qWwBVLsG1cJGzZ3hqhGwiL",
+	"SSbGJgvb9bOWUs1aRnqvi1mo+mmJXatxz48I04j3O7uklAhKpkLzrMijdImWoaUiryD1Dpu8/SGuD4sF",
+	"0nmh/8iTm4FBaA6dPW8RGTOqgGjGJUO6iOJYCqml4AlJICwSbshnK+sr7j5bV18xahTCe6GrxrTc3d19",
+	"GZFP56+iUDyQSc4SONTlOEu3033W6nRbO93zzk6v0+l1On/fbPEddUg1r6gawis7gsyva/OKsF0LR65q",
+	"5QWNRpu8Z45M0YYTF23j+yfoAfrQHD7bSA0OmipNaEDR4BEyzlkCDJbgfHFLtLBCCjLy+gJS8hBGDaMz",
+	"X26TjyxXWNzUuUKBLY6SMRdTzYCODicF5F/t+m2c0rYXOM/rRnvJMjLk1wzIoGCGHS+Z+UT7Np/q3i/W",
+	"uWhAFeHNuty50lrWCgIkNqoLGCKZzsYRw2ITVwOGtX1Wy7tTH+E7tAuBqARoI7LOe2t1a8tapHSbnNSE",
+	"ASMSX/hYYFksXJp9KYYtdJLd0ZcLnb9TjsQS/+5hBfwXkVgm+uJ//8//jReSQp7dLkNiuakUpqrVIrGw",
+	"fHIR9geqdpdY5uSAnDDh+SSbHfJf7g60vI9bpfnfXXlJPOus1lPMVcySac71HOIqtsJtOubiL8vSTsq1",
+	"GqPyfRaCRRUDzgcne1G9YSmWkynBIpYX1PbFEYtdQyfc/LfPrCnc/2sArU9UQYyoGGBv4o8fzko1vsFT",
+	"uG1Rd7E5HuyLVTEHRuQWSc5XbN4jb7WefBDZPCJnZhpZRM7omJ1xzf4LUVkR2dm3gldF5IpNNIZrYQ5G",
+	"VBk1AVstVAI2lvmcNKnDYYHBixouqJMt6FCJbRQSseEC4RrKyfQFwPHK0Q1kZagpMxNUtE6kvOKsWIKL",
+	"i7dS6ZZ3X10g5LVmNZBS6HBaV/29ehx7JK4ndwoPKYhHEDHwW/HNkdaTRsEr+gq7XLsBajgx3dKHzITb",
+	"Cc2yS5pcxZBCXt0Vbj/ULHhf+BU/oV/a5NDDKc0FoshzktI5Yh5gGZWUBZ1NfHZ0dnb84f3F8euTo4vz",
+	"43dHHz6dx31R1PPuktGWj05MFTsIYc2IGnK3PFDG2gbLzLJhg50tPLEyS42wYQIQW5jhTkosJhBCrIck",
+	"3WK72NlY3DBYVq9OccOEl4KQyMxdyo00vpwa+eGpoJWt7MQTY8v1xaG3Lil5+hTMyqdPexZMNJfTXFmr",
+	"wQzo/PwEyoIg7qTCegzKeEQsa/lcTvsCQUpcu7k6AtgewpoSmiN4kjx9ak193OdPn3r4n1qK0uyLepjm",
+	"AZlYg9ain3Km5DRPGCQkT3KpWYIM1xmzlfj9E0h5bGlaVFFGimJovwCkndvuzbCQ/xWMAv1sig7ADTc1",
+	"tqlywC0z0UFNR9CxlxRm70Eo0e3WhDo9VTEW4b0ncwLM3kVBjiIbAyAuGPXjItj2EWwGLhJNHKIICVss",
+	"RoHRZITZYOY0YkwQCpBa1ccGLz3YsGclclURL0Uynz51FWHgj0KKFuCk+8K28vRpTWQTiLV4ysYTqZnQ",
+	"RZyTbbXJYRG9nBWRTdsc1O1bGdHEapoMIds0zzjLcd3AoapnMgjuqhHNoZqWYG6zsS9JNk1ZMFtmMwrC",
+	"B0QwDv+tQGC5aGubnNEB03P79ZRN4GcpoIm+sF8jI3oNuRi2v/C1A2grHJ6LLMu8ElT24fW+mAr+25Rt",
+	"mS1oNia4g80pKybUncKz138hI5YZyyaVEL/ti2SaZ8QopYpQXBhHSgeqL+FYTdYqIq2yTQZIk6DIbM5o",
+	"SmhfFDUQsTYdfKSVxqTpyhKczyesTGjzpTWbzVpGR2tN84yJRAKjpiOZJ0L2Relti3Q5sMtSUPdY2MrO",
+	"fhsqKoYddDvI14VUcJSMvlFbUhGm6AeJRfkSaU6yHAQB9SggQEC9H3gKIvAwQa2lbqdj4RKCEbRkUMHo",
+	"C49BS7mR62MujA7WJlCuEZ1U8TJipRjt3pd7+8+3ylHuvlgS5ia0wqnEUxge7o2iloQxb5QnTp4qRMgY",
+	"sYQK9gGJ7TUZE8vaZaWuJs29zt4mtQz3Ox1gxINnqLry1c0IhpnNFz3bGZDh2XzWvlhdBtGcHVsJEbVk",
+	"x3b/49F5WC8jU9KnyL49Onzd7otDMQ/qCQq7iXZJEzeEOc1YpmMrgppYzXKZr/ABmOq97su+aBbFAFRk",
+	"T0PIU7Z1UCkZSlZWDOVqCRwL7xv4TK9URngZGPQAbnauyE67vfus03FOuJLmhOh1qvvCItDKFZVIXbmS",
+	"gC66KH0NNMLeH6QQAOsdN4A+e4WzU+9hI29CdQHPhrXOFBTbnpHu/+zvosaV8YQJxYqkzca74/NGEbxu",
+	"fEi0PDNqVyPIaLD5ATdRw1iWdMIbvcZuu9PeRVt9BCafNXxCJp4hq/FhWQS8ipwCibiy5uXce3cgfAdK",
+	"prn7tgA3RIfM6KkUQ3tNM984xX1hS4RjHReY1hlX5n4EzzPUgsAcgojEAWDa5SL2vJJETWPux5K7H9Bz",
+	"MIN+Ax6nRtHkSrsBwWQ42dno/VzvsSke2bZwvpto7ZOwexs3v0QNh2aA+e12OivI5mpI5orF+bmctFBH",
+	"0FRmLtst84+VfLmdwpdbJhgT0yzzin3CYagLn30+mnXFfvIi3/ktXfhsZ9lnd1d8NmTWwm9bRq/9F7vd",
+	"3Z3GzS8bc9GFrFO19UcRDzlwcqGyrdtw5gRi/81O+mizjGqYDNw+s2GXuq3aXtiA2fIN+HvDJQaYEeK2",
 	"aRt5+h/bYdoAEhnu4Vaqmwq/5bZ/oCn0H57fWf88eFc+VciO9zp7G7752qGtzFs7u+vfqhb0Mu91X65/",
-	"L6zXZN7Z3WBs1UKiN1Fjv7NBHz+VK6RadWH9e1ioOnS3wSEuHG2//Grkg5qOxzSfW9Hkd6UxnulQeXqW",
-	"hjkBE4me5/KOKhEcFDCgHySifTYXNuGx3/C01ZIr3JTdpzqfspsFQbhzJ0G4VPYVffeZWUaoXFTjTRc/",
-	"jV9e//f4zfy/x2+effr5r3uffv7rDjt6f52M0+x098+j9KfPndPum3ny4+f9MCGqJnR1y1nyXAlLaDIF",
-	"m5VqWBlzCq/akvve8RJ4KZUUbBA1IXmlpswrL2gHFhel/+CinApbrYqp0mJURVXwI44zY8XuXOjfa/h5",
-	"fXfKzdynQ0YAn/tgzcpleGLjcqpejNtW7t6Z28hxf7j+AFHe2UAk26U5QkzufS6Anf1NhHINje+/9e2B",
-	"MiY0eGpkSM2tchNVDYHtL8UmvcEzYs7esrOrSmwJRrYMpUwjF7rqldLSwatlrFFj++2QcmmDvgCQkmlu",
-	"LMeY2wKVGyE3ANkG0FZDzIsFEYVktA4tOOSC9UUTiwXmRhVj1rC3/rJB2Qa7gsxUhC9hIQHzsWqFt75Y",
-	"LEoY+YqE0CtfsW1xeG5GsG3HlQulsMDdXQ1b4DBx8m0RA0eGO8gZQ9hX5D0hrkHL9gHaaZn8VxFaErI1",
-	"5tHripitXNp7yzZB2m58n7LM0gO5AjaPiukdRIu9o0N3vNnBrriSPZKi2Lj1yuutTG2fdv+R6hHaf6vE",
-	"1LbP1651YZQ5n6auUhpxVBiAF0Gols97ur3/AhIW4x+Pzgl2JwaNTWGqs43neFYZKAxg85390X+iKnxM",
-	"YQNWzOEHquHrFbMSr/GDnFiq6O/SF7KZgu3z+Oss/sDJdysp9a0s50cR9VC2swgOeejb/QPkUQEH20Ag",
-	"lWrVhd6oHuRKAZLLOpkcjT+UQjZ/AHQhoAD74r2HXCPg0WGqIYBP4hDehmRNOU2ugBnKIVCkj0/XAxbh",
-	"sznXGlNAyljm1dDDvmhCrEgTx5Bp80AAFkFJkgM0RgNC6pKR6QQiCK4dmaU2flqUTfPOfMBBnH/4y1EF",
-	"BeFL3BVYiA5+FZRFs2m4woq+rmTuopj0Zt79XLluR/zyZSO/bBlXugyJa90eC4C81W6L1T3Yr+1B6BnG",
+	"L6zXZN7Z3WBs1UKiN1Fjv7NBHz+VK6RadWH9e1ioOnS3wSEuHG0//2Lkg5qOxzSfW9Hkd6UxnulQeXqW",
+	"hjkBE4me5/KOKhEcFDCgHySifTYXNuGx3/C01ZIr3JTdpzqfspsFQbhzJ0G4VPYVffeZWUaoXFTjTRef",
+	"xy+v/3v8Zv7f4zfPPv30171PP/11hx29v07GaXa6++dR+vlL57T7Zp78+GU/TIiqCV3dcpY8V8ISmkzB",
+	"ZqUaVsacwqu25L53vAReSiUFG0RNSF6pKfPKC9qBxUXpP7gop8JWq2KqtBhVURX8iOPMWLE7F/r3Gn5e",
+	"351yM/fpkBHA5z5Ys3IZnti4nKoX47aVu3fmNnLcH64/QJR3NhDJdmmOEJN7nwtgZ38ToVxD4/tvfXug",
+	"jAkNnhoZUnOr3ERVQ2D792KT3uAZMWdv2dlVJbYEI1uGUqaRC131Smnp4NUy1qix/XZIubRBXwBIyTQ3",
+	"lmPMbYHKjZAbgGwDaKsh5sWCiEIyWocWHHLB+qKJxQJzo4oxa9hbf9mgbINdQWYqwpewkID5WLXCW18s",
+	"FiWMfEVC6JWv2LY4PDcj2LbjyoVSWODuroYtcJg4+baIgSPDHeSMIewr8p4Q16Bl+wDttEz+qwgtCdka",
+	"8+h1RcxWLu29ZZsgbTe+T1lm6YFcAZtHxfQOosXe0aE73uxgV1zJHklRbNx65fVWprZPu/9I9Qjtv1Vi",
+	"atvna9e6MMqcT1NXKY04KgzAiyBUy+c93d5/AQmL8Y9H5wS7E4PGpjDV2cZzPKsMFAaw+c7+6D9RFT6m",
+	"sAEr5vAD1fD1ilmJ1/hBTixV9HfpC9lMwfZ5/HUWf+Dku5WU+laW86OIeijbWQSHPPTt/gHyqICDbSCQ",
+	"SrXqQm9UD3KlAMllnUyOxh9KIZs/ALoQUIB98d5DrhHw6DDVEMAncQhvQ7KmnCZXwAzlECjSx6frAYvw",
+	"2ZxrjSkgZSzzauhhXzQhVqSJY8i0eSAAi6AkyQEaowEhdcnIdAIRBNeOzFIbPy3KpnlnPuAgzj/85aiC",
+	"gvAl7gosRAe/Csqi2TRcYUVfVzJ3UUx6M+9+rly3I37+fSO/bBlXugyJa90eC4C81W6L1T3Yr+1B6BnG",
 	"f1e+sXPZTXbTPbY/eEZv47AtMJWrC+UFxvijqvnvI8e1O30PLcELd2p5yx3RZFSwRzpMg6tiBAxHeg4y",
-	"RBlRSTOHR4Jwegn9ghCVvqhgVLwDbgH4AuRRtkqOnCActlcfze8LwA4VEBcPKMH74oDEX/pwXvuNXr8i",
-	"IfqNmxgfgzBaMwQGO7SIkY5bNSKXrJa4pcqidqP0hZG7gG2yoCUYPUJcIQz8ktQXIa2Tya9Knsn7ersr",
-	"ovOWPt0SB++NdXx/TT931bcdSt2LTXzazv/dWCPAN52HkGZthWN7tQsbnRxLXNi2Ym+BWf9tCve2+e4y",
-	"R/FmfmsEwk6oHrXrWdAW/bf+p+/We1tzDW3iv62p2fzoxP3W19+yaE1xI97eg2tNke0vbuuu9OniYVPB",
-	"abNeS0vZgNo61ySXGiwDW+GwCf/NpbAIZf9+X/B0q0dWeXZXuITRGpmNWM6cP7svqm7ZRcer7XObgG/D",
-	"tI/oH4YGCJYZOz8/ObDuVQvy93B1z/oJnhff2k+2egIP56d8kTsvbMF2bcRUZJ3gCz5elxXvPm3hl2kB",
-	"ZLENBde9F6fLHbjF5bjOfYvr/b26b8vVxx816juIlKDevQ/BrBQn99SrozpXR8EO6/N+zK1bGLBBYt7y",
-	"gp6bZP/dhK6ZS5pcTSdLnTBnOmd0bI5UIgXkTwpNzv77hGtbOdYeztlIZgggZaRZwIZwOkdUjZiK+mIq",
-	"fETKuZWBhM0GmkZ8OGrNqAYUd361FXk/CgIp/3r46tOnd+T4/fmHmEAOPyrjJbZYsDTEsE1OGaRaGGF0",
-	"OSdKy8mEl/LMIoIVb91fSyVxrSsG6uA64HbcmtHM5fup0TiGJxXCPyEnCZ+05WorATQrnlJ7PzgMreki",
-	"6vIryamxtplrcZBJmW/VCbcfmf4Bl/RWzhiZaKZbCla77FP2WXSXXJjjspgHWKvQ2j1SmtNKWXaH7n7N",
-	"1UQqrmvT1WKqNU1G5kI8gEbMafivfsOn0tgSlpqPLWFQO73sN+KN6t6WSrr/M6AMHkX7LUX7YSi3EjmZ",
-	"O4HlNmYEcGugU+aCrVQdLW3jchCwJ3Zs6lHOGJTdNqY+1LByH4Y8GDxLkY+5nx4dvn539ESRfuPU1tmm",
-	"fWGb6ze2PHYdRYTPiXWE9uYLPaP3+HpQHk2fMZoaBXlG89TIIJ82hdRmLlfEehqAibpUGN8lccU/tzyO",
-	"uvUeEgyaIH2Lb4JYNQqorbcYvoHZa7ZEo6vGrckV8CMVlc9Mc4IBSt72GRz5mOhrlOva7vyV0ziqFMTy",
-	"r5sxG73UXBeLlcCjQkUeMo2EGkXt8BoEf6++zPf6gv4FDCFIhQL2fJ3P+6JZqe9vU4K2gqrgfXE+4ipI",
-	"F+Cq0OkthQZMAGRYRN7dZacCbkVIQrHJIXFRFgpLb7LPNNF9sbS62EGwcczlKXObOYJVxiC260p+xRGs",
-	"If5HH6pqFXmTxhxys2Gba8a2FFiBUjfX41abxK62la+egQluffHp9MRtel++zSbdZXJYruRmCVrc18Ka",
-	"bjBGc5vudfbM6ltiwNicL0oUF8MMJ2PJhWurd907/OEqBTbEjq98Z8RbUcwO/tnb3rZUuzu93U6n08Ci",
-	"c/hWWFtup7PXLdVxa/j3nnc6O74+WK8o2FaUObPVzYyyuvT73fL3u5Xvd2o/3q1+PCgSt+7z/lO7G31q",
-	"91af+tUVPNzd3MMZFH5coghZYfqdWo/vpT502/efRMH4espCsFxPlL21MY/YdCLChElX7dJRSI830Rm2",
-	"fYnO+oDKYZoaGws2orufi564FCsU+k2Zk+kkBbCasUrC4q+QxQ4YGHTXuDv+DAgTHIIY+o+QR0uOgAGc",
-	"BRJqM/q+qCkhi/m2snjj49HR6Vl8gJmDmIA7naBHixIl6ESNpHYivy8yOWyTwzQFmxuvLAcjapNDq+sE",
-	"k2CmHp1KYDyBLlMnjMvlee8T+kAxs9eolSt7KFc2T7iprRq8UQ7AwwGANpdVRaq32S2wKf/FxdejK/5O",
-	"xlWaOqG1uRDc/mL+b72PfSyv0ZULwsq5xkuiMKrimkHWnTqXTfHHvkAKB66J0mxCUkcZEOiuwKthXcdS",
-	"MCMz5cSqoaYvqZVTRv4Y4ep1b3XgSBczBqZAzn6TXASiNUvB3KwTWDjOqsz6PiQAlo6xmu+j+vIv6vo2",
-	"+88es0083UurVS8oD0vc2Pb039mL7WrjWyd2QVa01C9zylKes8Saqpe5nCnUsnyJS7/zENLcjH88Pn/7",
-	"6YeLHw7Pji4+nZ5sQw7utoSv+YfjLQtbCQUTS9GKJnFuP3sxzTkawzlTI2tOtqaKeVu82d1/RmzNiEuu",
-	"VdTHbH8whHc6jihryzJVffzLqyNyZt4BooeLZESzjIkhi0tURegOt7VayMRILRso63m2B0xIxxavWc4H",
-	"HOpHoGAEF7Rlnc7pNcs8+iVe4DOCqYkJ8h6R5goCsBP6eSsiitHMkkD0xeHRWau7/6z146t3ZCpSgDpe",
-	"MVvBKeCFgwClhya6hUyoQCISmVsGW3QiYSJNm7yXRCVyAkkhVh1kKU7BZHqZ8YRMcgmxDCPSs4x4vxI0",
-	"W6tngj6N28fS81XE9m6nW4NoXbrlKp7xE4nyfUVV1uL9T6cnt3N2R40zplvL6MGWra3dNLhuGOgxG6W0",
-	"daLKjv1GTvgNLgpcpfdSvypKR/xb2LslaY9moCrqQoP4wj0VCv+pHmH5eXvGWuYkWgulInU9RdxS8etq",
-	"W0PcPjy4I5Yzi+fDv5hbZI1kGU/BldeHA24r+CIxG2zMiEwtJ3YaEctVQkWwIwkdysg6GLlyEjiy9qzu",
-	"C8WYIGY8ZM40aVK71ZExCVPTALyNXNIo+aFnHKv2QU2wEdUOZt4XlkkIcIJzFMYsU/BCvNfpkFL9kjhy",
-	"Pkk7bUYmqSuX3Aalv7jqC0e/GBQgMyexL4qjWCS8YenmZsxN87aCcVQqX7yFwpGmoGn3hbsADz8ew/1n",
-	"GrCzVEigBIitPAwUmE3SXE4mZmYspRkUSbOu61K9aPCwOqd10M2g4DRPzfxj7Wcj5C3h5IgWVL8O6u91",
-	"7SCR84AI6b8IWYGmEaUBI4NO4hmdk6Zi5kYLyTaA4BJziMqgoXirtF8RkUNrICt2T4DziCIfWF/ERUaS",
-	"rwyJyUu0LqMaATU1l88bLrgaVW6ftWoaDYklcSP5LeZggqCu/T5lEOZ1dAGoGBZiOyCJ3d/p1tDC1tYK",
-	"hlPkOI/sh6t0k/GyPihbm/genThDeks3ZKE0qAwDR5bla+/CWUlZknHBUhQV1i1EYtzyFykTnKVLewv1",
-	"oe7XW3/I2OdJRgWumekstL36yxdhU0t60e3svbhNNzADF2qVbNSFac7v+emzGjrS+CDUQcJIVkkLaW/M",
-	"wgl3y21WytyJQ9my7QHtrNWjFnL3ajXAM1dm/sAcg1AgbKwBVl/6enqfFWbxOnU+smyuW1Hh4MXzbsWg",
-	"vRdRln0FfRCF4BssAPZvoBHu49Za/R6e3Yoj4ds7H0r6J95cD6WABhzn64G6Rk31WCxPwbAGdFtGW6Cx",
-	"uhyIG3k6iQX07SpOhL7YGJtrHhRSe14HkIfzBcguYNdCQvL49dHJ0fkRWYWBjl2rqoTotYxzMO4Sppe6",
-	"u7QK4y2DfWsoG0x3tZQHGKIqkTDUAHjJuaVDhNSeeh+qWebvC8+74M189Ex64VDF3ZY4kj057oI4qBz8",
-	"bUTXL4+pHod7ySb7OmRJWRqgRQAuN+rIWmSWupfcaeyL0lZcknQGFpvl9G+j2YNfQX+cEQ8uQ440Ywfq",
-	"tVWas/J5V5rOSxTHFHIFaoiTyyE72/FlFWNLCUdgThY5Rwehww277MnOC5LzygGElVhyADtfN7nrDycu",
-	"u01y16PI+eNFziSjSUXmrJA3/vpa6t76IBh5e/7uxIYOzDl5dXYGp/XP9JqewaOEA7w0MrLDUSSPpNJb",
-	"1qsKZoG5AI31GfVFcAHazCLg1I6NIWZ0B5R91bu2xNWbM4g3sBTSTSN0/puPt4m1QuQUWGqIHAxYrkgf",
-	"rJOKUtZvoGW8cNf3RYn4F8rVzuhcRaF2dzmHfFbQeyqlLg4stLIojNIXimmbQqWrRUpI0zSE6+YLjSwD",
-	"wL/2i7ZWGmn2WW+P9DgrR1E3grgXqk2NC9+B28+sKtz6KDOe1NSOOQvqjhhJC26rQQ5Vc7+N//zfywe+",
-	"uHKRAy57W6BIdbASoRADq6ySZYRDS2VHrY8xqhRCsz5SfxycjzH0YQUVgeJ2LUPHB/v6907s/I0YjL8W",
-	"x5GtvfOY7vHV4Qy+wFUdirNa4KqGMvh+R3pjAsiNTO9Nj7zzL7w6O31T1Airy26tHPfbn/az0zdWp/31",
-	"e6E4XHq2NtiBb3z9/0eumm98HheoEYt7tnRMb3U2H4Kb7Bb8gLe6wev4BTc84Wibw+U1kRkwz2x0nT/y",
-	"E/7Rd/ejtHgYaXG4jKAwckH7fwahsYbacL3UwAY2FhsrZcR9yPn+GfnpHs/x93aOHW/nP90J3pARaBMl",
-	"f7HFB1X7MZZSOvJfXen/FoG0b6v0P5LpPMjht4E9R7v4x+v73wfjzkI97aJGd62a8JPDpC1IBCZSVfAJ",
-	"FHKBaGlrii5UuUb0AiIaVG297FK57CWudSdgznz94q+mVFQ/tUS1qNOFQj88TUas9UoKncusRnIL2QK0",
-	"03dEGPPoQ/y+fIhBre57+Q5t8Gw5YuHIgrpVOcwVQRANYIM2NRwLL0A1CaFRqwKO7nRuo4W2JKtiRiTq",
-	"GgHiEnXi+kL2a0q6b17En9TU8EdK876oqeO/EAujZJZLMYR0oKWwK65IJodDlvZFxuHewZdKYRHUohSk",
-	"jGqdsRRo15FJxKXP16b6AE7wUDlxdOuk8k1TxM1+RDT3RonheyvQpa60s1v2byMTV+NL646U3YbfPVfX",
-	"13EwP5iofsxe3yjy+2HCauzPAjnlBe7DSHo51aGoX5QqH6Y6ECpf11QrIB8VWXDHIxt5UPf3rzZ956f3",
-	"31rROnIkDA+obEFa21Kj6g3TyciBPYpEpJAWVLmqLSFKxNGWaZpdKWNnCWlLFYyk0n1R5MYV3HuKATOq",
-	"GR1QOLfJoa0NsEPe8R/WwZcOcSRrbSw+pkO2/fRBeDtx9gg0eTu14WPOrwGUZtm4R3Ka/7MYVUtUuEku",
-	"LzM2/s8anCqkxfUaniyuYSZTU57BPEJeKspL5ZUyuGiop/mXgPOlgCe2Gwcnv12omAhO3f3hb+9Pfnj3",
-	"trXzD8tlNlWN3l5nryhx/15q4vphp3Wai55X63t2KL2iwxsjXD/iq8t2zN0HSpoB2d5W+zH95mvIX7vx",
-	"3R1fZ+mW4aeeod2u0j1E8fqKgwhLh4o25bqAkcfq2/1VoHg2DpJ7QerC4/ekZ8TR/GL+OOE5UyvLTlmq",
-	"5gsLWN/rRg2k/FwCOPdex/G8ZavlQI+vOd6cO8+Lo98YsSy9TQGprxJcfygR/Kg43f/gri3qd6eju/3F",
-	"7MmbbZsZBubMrcwUs+/em229vJbUaZB1Br12tK2KJNM8Z0L7wlKqIg/Q5d2kYk6ALHcrIhm/Yn0Rf/xw",
-	"5iRJZQyxs/eoLih4sZAFT11WvvexWRYDxlS7Lw6xe+bsGY2xXIKkXKQiIjJHHmCWpZHzXL3sixg+dWGu",
-	"PTs6x6WIzBDWAVif5gbvloTaw9qND+e7t309ZcqcgBqhYx/4p4kdbiBqTsyA3kv9Ctf1UbTdWbTZzUEo",
-	"Hri6Qw/5cfcQb2OmRzJVK0JvwM5h013s0yXCGcya8cYiiAtfipjkfDjS5HKqtRSq1xdWowLR5shVXp0c",
-	"H70/B55VaFZjTWVw9ZdyZXxqjU+vr3iwoNUik8Y2t868fGfn4N4pe8AVZ607x8U2oJliPl3PurA3Ex4L",
-	"HVxieLhVAWqMwT04Sh9P6TrX6Vs5q7hEEirIJQuMPi3vcRzXRcLLyk5AFxTZrHd3XuCEYFpruiZA3hc1",
-	"EfKFIlQuNg4KgwvPKWn2HlaZgYNuC/QWNa3wcctOVFIMYsFmaBTEvpiBUXYuGc2dNtEjrgkpGATKYKUg",
-	"JhYBk/0UC2/dMlE3PP33iuDfImG3YJlq9GrcdFEjUfnAWUmN7l9HO+O95O+XL1Tnb7/v/vnq5c+zk3z/",
-	"XDz/yJ59ojs/pp03vPtW7p391oiW2GEvS0WCLbGT2SzQx/0Xu93dnagBTE+YSCwTqh8qHXhhfld7Tf51",
-	"0QqPQvUuqs9PIwm3txOr95Gpm8MNqsm5d0McIJ/HUjK0pqchcNACz/bn6f3KacaQEaxKjASw+wNJd/b2",
-	"sNXdfwYSr0LOFjDQBbwllpLBJ1EGPz1RPZKza3nlyKPxxrDwBJt0bSt8OUhbXxTjdQQPdTiGVagDMFpd",
-	"TfmQbEZO4Q4BtgiaKdKMrcp4enh+dHFy/O74/OL041m81SaHFvKAXXZIib6olIq0tP1O+CyFO/zE9ehu",
-	"1YNvAYx7KLTD94JuWLbz/xVDpI9Qha+qbzsmBl2NRGJopSKu73tJVJAKdZmdJdebsbgCmWyECqABUJG1",
-	"m55g2onnrKKDAUt0XTlqi4X4fjEQ/0bQh0et7S5am0MxLNwAD3AyW0V55/WHdE0J5YV4AaTk4Eu2QxFo",
-	"dsivzEWSTVNXuc4ecVT8PGHzutO+RMX4MNVHxbi+3ckPimU/CoFHIfDQQmCzEub3kAqbUd8hIduSCuxQ",
-	"sdKVRpxR5dxUERauyOblINoC414YQbPeqgphHjBoDqYqpNRBek1bOMcS0y0y0XnLsuTyWs45570tXyHh",
-	"7VsS121CWOfI7f4Y4rp/2aSaR+n4jWJ6BfFelejeC4k0IG67pYSUyfJg3qEIGPpAeAlpJBTLmTBdkgQg",
-	"BAEvX5scgxgb/oNPWmYWcqYUVHZgtgSO9Yo8USQ+BLbP1pFIZMrFMCY0y+QMXybN4G0oHDFhOZnkMmFK",
-	"RaAqQWUe2xyW+HFhAUqUxkSWo3M6jA8ILbiIR1IxEh8PWu+lYK13VCejGKocAH3okGnVF7udPT9cS54b",
-	"l45uz1bAMR1pJeYXW+bFeaY44livWW7W1twRShJK4FEypvO+uGJsUngIL6eaUHWlCKPJCEsHNSkx/Uik",
-	"gloJAzYjo6lIsWSxr2oU1EGAGhaY96yIktJns1hzkysynQxzmtZrlz8y/dpshq9K/Xf48TjYQJNbY2Xj",
-	"mnmHmeQ6gknMmaOjtTyJlZX283tbJ5bjJXS7taZvZt8GBRHclnOktrCvDwi9BFcwYGBmXEFHig8zMR2b",
-	"02ueNQd3eUduTZC4UADKArNR5VClszxgOhlFtozpwNz7LSoSZi4nRZ4YI+dJ3CuQ3LCHx3QO/IvMZ8He",
-	"Zn7NSa0rDW9Psl1VmaNKCJqOEQ9MaFvd1YwMJIexwEZUOf7frduu9F9B8C6sblVa3f6K3q0zsc59WW4w",
-	"CifzCKQRIKUqmxcS9iz66cDLpnueH6jOKwXpdjrtB1kyM6BitcKDAOP6blbjkfFznTO1LKybZwnNaL61",
-	"AevnmGlqeYBHjGZ6tFTD6HY6IDBd1Sd3w7sSoVDeOMtIM+PXTDCltqASv8zpkMVE0bkyryOcEINKml4C",
-	"BAr2hyKznGtIKpkdeNvNpZlEJM4ZVVL4lubm1h1MswyKJOWMpqAvkZSrKyMNyfH2BwKVWiIoX2Q/BkXw",
-	"clTUoJyeq3yKRfngDEyF4GLYF3gZm2HY2zou8Jk229ciLp32QJpxM2XXLNvCCv+UXE55lqIhyVVfgN/I",
-	"vbV1YI1pnEGkBS7wElCh6Qy+1CM+y2G7P+10dhP7QfgPFrf74pTRlJtphw/bueQOcG7mZx4v0SXe4sLf",
-	"xzpUuF9QZTH/vqbZFGxGj+eWV5DYIbEg/ZcGrmej1xjmcjohiRyPuSZYIqxXLJjMYUmhnpZZ7ebO7pZp",
-	"iIuE1SPT2x1ERbiC+L5bN1HDTluj1+i0u+0OnCl5tVmHXXvyqr6lja1SO99LUROFCvivDPd6QOl3YiUO",
-	"SUYsuYqKdFcs0eM8w3Ypa4Xf+jSOqUAoTkosmNtm/nuK9QAXnTLU/eEeRcjjMKj/3hfNnU6HTAWU74sz",
-	"M5lWsHld0xYlIWOZMzKQxtwCYNVnQFUrmTsIZI9MqFJQvIQq4FCHH11qCdQeAe295vCfcPV98yr+u6Wm",
-	"RI2MC9yIZuE+WtFT57ayyxpZaGzNzlgMQ2ZL1vtLA99s9Mw4cJXaRmX9j+2g3VtqY7cipnzEVm1Q2eG8",
-	"RtwsT4fB/w7Em00TWe5Dclh0ik5zq+pRQEuZP7iaTOZSNmabE4hGzRjkDPSQvnj69CdjAz19iqUtxbA1",
-	"kVnmiVL0PAOR/EoKNc2eKOLrRv0+ZUb12UKJZsswuyMYk7mckowqTRSdgajjImWfY1sxOp5Rri8US6RI",
-	"la0S7awZVyTGOlv6ghapOKDE4SfAGwaBghxrqtovQKaL9xWY7yBgqgnlQN1l0xe+LiveOwhZggpYuQXL",
-	"yjFTWHnVX1EwoqIHODqY+b4YcwXWvgXl9ggfFClE7ltckEumZ8wskruPihFjXZ+gky7hCLq4RCGsT7up",
-	"ZreYL2DrwVwG61WdTT3iallJRZjoknfF53ZzoZ/tNaLGmH7m4+m40XvZ6Tzfefmyu7/3fK/z8uVO1Bhz",
-	"gT91vBeGC82GLK8ru/hWzmBbEi1xMVFTt6VXUZrarWWGYHQL0rTnlnQiM6eQ3/6ss7VsOOFebGx6S/xE",
-	"uT6z79zc776EN8yJLGm2a264F8ENB+8ayQFXXdjI17l8jSZmVP5Gr7HTaZv/Pe+96Lzo3OVevrnVvXyG",
-	"Ly9Rxu2uxi88ljb6oy9AXCxze0iBi4Oy2QhZwnXN5RfdPZuzem9u2zpkXyVF9MecCr2YIApmb84YaZYu",
-	"Y3cRw+jtLYxBBi/4McyA3glLVmCPpY1IZWYVrWimYm5rG9rS3Nb4UHLMzExDMW+s18Z11BfuK7E5cXFx",
-	"mdksVtMRn+GKXTAX5gG5lKYjOSNvz88/gh/TKAynrsQbFFHC8ZvLnmbgtoBWSRNg1dj1p0+pSJ8+LYq+",
-	"CSlaUKauL2JIk8Vq30UZuV6lQBx0sTwf5nKGu7nIqYGZnffFWF4zy4cyI/9JYq0zr2ngnQzuHZLBZdek",
-	"JHbyLEYwuSWcdI4n5QrIyhxCZqgq5EznnKWlWpzEaCE4Iut7yrF0uqID1ibAQFwUx5NTIGkJ36BuTeTA",
-	"edl7pie4ncZYnxOq/NE84yzH6YkIu4ayXAx3XF8UJrVfBhsow4nA7OQWGLSuS3JgPs+yFJcUENu4Y2DZ",
-	"rboJZcu5Ijtmgne6L8xFnNPEHJyDovwgPNWM7YF0RxGXea/T6YvYVje8ME9cmMedNvpDpS7p06c9G3Aq",
-	"qYwEfWmkU3KEm0fA1M+4YGQqNM9w8aDvoOJQAQlQQAFije6qjgiGuFFoMjsBxrqnXIPbNLc+n7QvsLS7",
-	"2YmRLfOOv/QKp6E/8XOsEl+IDAukBctwBo33RcpzluhsHnmw/Yx67D/4GhRqqVw7JTXlKpFCsATP7rVL",
-	"WzfjhyATd5aBH7rtAY4JWndFJKFjcmCOc05+n0pNzfEwHW/JwcCfB0yrmJhrXU6V24M2BlYYOojt8dRD",
-	"w1zObEIE9C7j194t47y3npHRK8/Wv2aZGaFIbaWSLeTOARqQG0kOB3OOyfHmM7ZOrWM56nT37PypA8gp",
-	"wWmkvl13HJyf3ArNouTmggp+iG9YNfx2yQmhBpjQ8YTyoSgpcCtUrUCuNXo7+1FZj+0968BtzJ1HxjdZ",
-	"eg+fMtvtgxEJpQcl/qUxk/kVy1vPq9/c7dxCe7Oz5BWtTXIsbqtD27V7EBUYaRFAA3422Em6dI+1XtDn",
-	"l629tJO0Xg72Wat7uZvspfvs2eB5B1ZesNkFJF5ejFWj1+10Op1A3/W9u7Omvkot3w5WCY5A0JOdckdu",
-	"q3j7pVvGnWAfQAXHsVGE2kjJVRZwd9RSMKCEgn/9NoUwP7ZOmmjt4Tjgvozdb/HWovvMfqfGPPbG1Z/s",
-	"aW1PqB614Y83C0c42AlVd5v/CXezYLO6UQFo7aHGJNjsm4woqpMTbgvVwpG9tu/vOByqumKpsdoXRzOs",
-	"dV6sHMtXheQtYvE2YdkAd/GY66PPCWPpI3PqV/Km5nPQmeiVo+HYwHn6VXmCjrw+hzaKK5EPiaTg27PO",
-	"O6sJWngNugORrMBZhj2ooz0VV0LORORsxMjbVKErF4FB1tWBTaOuvkjkgxyQLqfWMvqsYPK5jwpTkSsb",
-	"3Zkb30CevefrKA/gf3sIFcBfsW7B7jDEP5Sg6G4S8AF5hh7l3xL59yO/9vxDl3RT6Wc1kgeXfWdMB7Lv",
-	"iXJG7hKvi/WHOa8FeLG49uJtRtWWTYN3xGc1Lh+l6dw7NYwd7LRFqkvxrYQCcOcSMNGCzUC8WqvOqyZ0",
-	"SDnWMRoyjf638ufqxWShfX0zIbmoiG0uUgSbfU2Zucpm2fmWppVd58Ztp2a5rIX2HkXtv6WoPfqswamE",
-	"AmaJoJUTJuiEt+cU8fq1MfpXPtUictBdZr1VFDi/gWgjhmSRuIcoazAIHbQ9qqZcRJhEgUFQcAgbibWA",
-	"Z16bVbG8mpI4/Hh8O3Shm4JbpizYb5FUJtMxE/oxYeGWCQuPyP5HZP8jsv+7wrYC0b4TaBHkk4Gshn+U",
-	"s8ZmVAHe3FI3leLhAdQVNOS1MH883w7jn1CBX7HI8h4c7AUIP4K4VVGHivUFIO65hgIRLG2T/c4uVLdy",
-	"l2sQPkZIeCG+SNP0VaFCLhjzHMJ9YbRrKRAarjTPMjKT+RUZMypmI54xGxfywZ5EXrNcmfNsU6k8cMk0",
-	"0ReVJARQ5pfcaKcwf/fVdANN0zR3Cz0THl+8AH+yPffhxEeu0K/GXVQkWwDivOacVVOHfwDqy8OpHvm8",
-	"YdiaddC6YOPCzod/W1aSULWxfJNgVNvvf6mPo0QE7BkPHMEDKtSEJdaZCMg86yVHpXQROPdDQN9pmXoV",
-	"Hwqgi7M4SCS3C9oyFsmS2qQzdhnQSDjMhRrTLCN/PvvwHjJQjTQB8HxCswzZFBBNMpEcADP0ilVI6p6o",
-	"BVo+xbQ5+mXqPQJSlFgOiAVSwdiCHjxfMYx7CyJSRgDHCyWx/vf//N+4vpZpuR+ed2JJ9cS4pl7XFiZS",
-	"0xKH6oGPWfdFQN5acLdiShFIzjLDdIUWFiG0qshC7Qubedomh0DMTKQ4WJg/kc0dtsj+ZFn/uE1btpug",
-	"yG9f3AmuPJhZ7YgMpzRPizLR5eqGqGEdEDkY+NyJRUboYO8BaXMNABTybxAtW06cw01YOWYOgGhO9s2v",
-	"N/8vAAD//w==",
+	"RBlRSTOHR4Jwegn9ghCVvqhgVLwDbgH4AuRRtkqOnCActlcfze8LwA4VEBcPKMH74oDEv/fhvPYbvX5F",
+	"QvQbNzE+BmG0ZggMdmgRIx23akQuWS1xS5VF7UbpCyN3AdtkQUsweoS4Qhj4JakvQlonk1+VPJP39XZX",
+	"ROctfbolDt4b6/j+mn7uqm87lLoXm/i0nf+7sUaAbzoPIc3aCsf2ahc2OjmWuLBtxd4Cs/7rFO5t891l",
+	"juLN/NYIhJ1QPWrXs6At+m/9T9+t97bmGtrEf1tTs/nRifutr79l0ZriRry9B9eaItu/u6270qeLh00F",
+	"p816LS1lA2rrXJNcarAMbIXDJvw3l8IilP37fcHTrR5Z5dld4RJGa2Q2Yjlz/uy+qLplFx2vts9tAr4N",
+	"0z6ifxgaIFhm7Pz85MC6Vy3I38PVPesneF58a59t9QQezk/5Inde2ILt2oipyDrBF3y8LivefdrCL9MC",
+	"yGIbCq57L06XO3CLy3Gd+xbX+3t135arjz9q1HcQKUG9ex+CWSlO7qlXR3WujoId1uf9mFu3MGCDxLzl",
+	"BT03yf67CV0zlzS5mk6WOmHOdM7o2BypRArInxSanP33Cde2cqw9nLORzBBAykizgA3hdI6oGjEV9cVU",
+	"+IiUcysDCZsNNI34cNSaUQ0o7vxqK/J+FARS/vXw1adP78jx+/MPMYEcflTGS2yxYGmIYZucMki1MMLo",
+	"ck6UlpMJL+WZRQQr3rq/lkriWlcM1MF1wO24NaOZy/dTo3EMTyqEf0JOEj5py9VWAmhWPKX2fnAYWtNF",
+	"1OVXklNjbTPX4iCTMt+qE24/Mv0DLumtnDEy0Uy3FKx22afss+guuTDHZTEPsFahtXukNKeVsuwO3f2a",
+	"q4lUXNemq8VUa5qMzIV4AI2Y0/Bf/YZPpbElLDUfW8KgdnrZb8Qb1b0tlXT/Z0AZPIr2W4r2w1BuJXIy",
+	"dwLLbcwI4NZAp8wFW6k6WtrG5SBgT+zY1KOcMSi7bUx9qGHlPgx5MHiWIh9zPz06fP3u6Iki/caprbNN",
+	"+8I2129seew6igifE+sI7c0Xekbv8fWgPJo+YzQ1CvKM5qmRQT5tCqnNXK6I9TQAE3WpML5L4op/ankc",
+	"des9JBg0QfoW3wSxahRQW28xfAOz12yJRleNW5Mr4EcqKp+Z5gQDlLztMzjyMdHXKNe13fkrp3FUKYjl",
+	"XzdjNnqpuS4WK4FHhYo8ZBoJNYra4TUI/l59me/1Bf0LGEKQCgXs+Tqf90WzUt/fpgRtBVXB++J8xFWQ",
+	"LsBVodNbCg2YAMiwiLy7y04F3IqQhGKTQ+KiLBSW3mRfaKL7Yml1sYNg45jLU+Y2cwSrjEFs15X8iiNY",
+	"Q/yPPlTVKvImjTnkZsM214xtKbACpW6ux602iV1tK189AxPc+uLT6Ynb9L58m026y+SwXMnNErS4r4U1",
+	"3WCM5jbd6+yZ1bfEgLE5X5QoLoYZTsaSC9dW77p3+MNVCmyIHV/5zoi3opgd/LO3vW2pdnd6u51Op4FF",
+	"5/CtsLbcTmevW6rj1vDvPe90dnx9sF5RsK0oc2armxllden3u+Xvdyvf79R+vFv9eFAkbt3n/ad2N/rU",
+	"7q0+9YsreLi7uYczKPy4RBGywvQ7tR7fS33otu8/iYLx9ZSFYLmeKHtrYx6x6USECZOu2qWjkB5vojNs",
+	"+xKd9QGVwzQ1NhZsRHc/Fz1xKVYo9JsyJ9NJCmA1Y5WExV8hix0wMOiucXf8GRAmOAQx9B8hj5YcAQM4",
+	"CyTUZvR9UVNCFvNtZfHGx6Oj07P4ADMHMQF3OkGPFiVK0IkaSe1Efl9kctgmh2kKNjdeWQ5G1CaHVtcJ",
+	"JsFMPTqVwHgCXaZOGJfL894n9IFiZq9RK1f2UK5snnBTWzV4oxyAhwMAbS6rilRvs1tgU/6Li69HV/yd",
+	"jKs0dUJrcyG4/bv5v/U+9rG8RlcuCCvnGi+JwqiKawZZd+pcNsUf+wIpHLgmSrMJSR1lQKC7Aq+GdR1L",
+	"wYzMlBOrhpq+pFZOGfljhKvXvdWBI13MGJgCOftVchGI1iwFc7NOYOE4qzLr+5AAWDrGar6P6su/qOvb",
+	"7D97zDbxdC+tVr2gPCxxY9vTf2cvtquNb53YBVnRUr/MKUt5zhJrql7mcqZQy/IlLv3OQ0hzM/7x+Pzt",
+	"px8ufjg8O7r4dHqyDTm42xK+5h+OtyxsJRRMLEUrmsS5/ezFNOdoDOdMjaw52Zoq5m3xZnf/GbE1Iy65",
+	"VlEfs/3BEN7pOKKsLctU9fEvr47ImXkHiB4ukhHNMiaGLC5RFaE73NZqIRMjtWygrOfZHjAhHVu8Zjkf",
+	"cKgfgYIRXNCWdTqn1yzz6Jd4gc8IpiYmyHtEmisIwE7ol62IKEYzSwLRF4dHZ63u/rPWj6/ekalIAep4",
+	"xWwFp4AXDgKUHproFjKhAolIZG4ZbNGJhIk0bfJeEpXICSSFWHWQpTgFk+llxhMyySXEMoxIzzLi/UrQ",
+	"bK2eCfo0bh9Lz1cR27udbg2idemWq3jGTyTK9xVVWYv3P52e3M7ZHTXOmG4towdbtrZ20+C6YaDHbJTS",
+	"1okqO/YbOeE3uChwld5L/aooHfFvYe+WpD2agaqoCw3iC/dUKPyneoTl5+0Za5mTaC2UitT1FHFLxa+r",
+	"bQ1x+/DgjljOLJ4P/2JukTWSZTwFV14fDrit4IvEbLAxIzK1nNhpRCxXCRXBjiR0KCPrYOTKSeDI2rO6",
+	"LxRjgpjxkDnTpEntVkfGJExNA/A2ckmj5IeecazaBzXBRlQ7mHlfWCYhwAnOURizTMEL8V6nQ0r1S+LI",
+	"+STttBmZpK5cchuU/uKqLxz9YlCAzJzEviiOYpHwhqWbmzE3zdsKxlGpfPEWCkeagqbdF+4CPPx4DPef",
+	"acDOUiGBEiC28jBQYDZJczmZmJmxlGZQJM26rkv1osHD6pzWQTeDgtM8NfOPtZ+NkLeEkyNaUP06qL/X",
+	"tYNEzgMipP8iZAWaRpQGjAw6iWd0TpqKmRstJNsAgkvMISqDhuKt0n5FRA6tgazYPQHOI4p8YH0RFxlJ",
+	"vjIkJi/RuoxqBNTUXD5vuOBqVLl91qppNCSWxI3kt5iDCYK69tuUQZjX0QWgYliI7YAkdn+nW0MLW1sr",
+	"GE6R4zyyH67STcbL+qBsbeJ7dOIM6S3dkIXSoDIMHFmWr70LZyVlScYFS1FUWLcQiXHLX6RMcJYu7S3U",
+	"h7pfb/0hY18mGRW4Zqaz0PbqL1+ETS3pRbez9+I23cAMXKhVslEXpjm/56fPauhI44NQBwkjWSUtpL0x",
+	"CyfcLbdZKXMnDmXLtge0s1aPWsjdq9UAz1yZ+QNzDEKBsLEGWH3p6+l9VpjF69T5yLK5bkWFgxfPuxWD",
+	"9l5EWfYV9EEUgm+wANi/gUa4j1tr9Xt4diuOhG/vfCjpn3hzPZQCGnCcrwfqGjXVY7E8BcMa0G0ZbYHG",
+	"6nIgbuTpJBbQt6s4EfpiY2yueVBI7XkdQB7OFyC7gF0LCcnj10cnR+dHZBUGOnatqhKi1zLOwbhLmF7q",
+	"7tIqjLcM9q2hbDDd1VIeYIiqRMJQA+Al55YOEVJ76n2oZpm/Lzzvgjfz0TPphUMVd1viSPbkuAvioHLw",
+	"txFdvzymehzuJZvs65AlZWmAFgG43Kgja5FZ6l5yp7EvSltxSdIZWGyW07+NZg9+Bf1xRjy4DDnSjB2o",
+	"11ZpzsrnXWk6L1EcU8gVqCFOLofsbMeXVYwtJRyBOVnkHB2EDjfssic7L0jOKwcQVmLJAex83eSuP5y4",
+	"7DbJXY8i548XOZOMJhWZs0Le+OtrqXvrg2Dk7fm7Exs6MOfk1dkZnNY/02t6Bo8SDvDSyMgOR5E8kkpv",
+	"Wa8qmAXmAjTWZ9QXwQVoM4uAUzs2hpjRHVD2Ve/aEldvziDewFJIN43Q+W8+3ibWCpFTYKkhcjBguSJ9",
+	"sE4qSlm/gZbxwl3fFyXiXyhXO6NzFYXa3eUc8llB76mUujiw0MqiMEpfKKZtCpWuFikhTdMQrpsvNLIM",
+	"AP/aL9paaaTZF7090uOsHEXdCOJeqDY1LnwHbj+zqnDro8x4UlM75iyoO2IkLbitBjlUzf02/vN/Lx/4",
+	"4spFDrjsbYEi1cFKhEIMrLJKlhEOLZUdtT7GqFIIzfpI/XFwPsbQhxVUBIrbtQwdH+zr3zux8zdiMP5a",
+	"HEe29s5jusdXhzP4Ald1KM5qgasayuD7HemNCSA3Mr03PfLOv/Dq7PRNUSOsLru1ctxvf9rPTt9YnfaX",
+	"74XicOnZ2mAHvvH1/x+5ar7xeVygRizu2dIxvdXZfAhuslvwA97qBq/jF9zwhKNtDpfXRGbAPLPRdf7I",
+	"T/hH392P0uJhpMXhMoLCyAXt/xmExhpqw/VSAxvYWGyslBH3Ief7Z+SnezzH39s5dryd/3QneENGoE2U",
+	"/MUWH1Ttx1hK6ch/daX/WwTSvq3S/0im8yCH3wb2HO3iH6/vfx+MO1XJs45QIlQT7LObyowDUpfL3hdB",
+	"MjtSMYCtAdBNhCIK6XOAEpqnULXRZU17Ggni3nyi+sKBHCLETkDZQgFVVNOozDXhQI8F/dmCIlPv0Hdi",
+	"7V6J9v9UGd330WEek6IeyItoF/oB9Ja606+KCv21p/+zQ6Qu6ANMpKpgEym0AnPasKLwQo17xC4hnknV",
+	"VssvFctfcw7PfPXyr3YOq59achbrLKEwCkeTEWu9kkLnMqsRsEK2AOv4HdFFPUYQvq8IQlCp/37HHUPn",
+	"y/FKRzalQ5WD3BGE0AE0bC9TLLsCtWSERtkEDP3p3GIFbEFmxYxCpGsEiEvTW8T8wmfjHllA/PaFh/ye",
+	"Qcn+iOzsu6yaiFyxibYF4xWhgBRyUhOxRE+UrZ+ABQ2M2gCMeUjnyfVWmyxGwimZ5VIMIRlwKeiSK5LJ",
+	"4ZClfZFx0DrxpVJQFG0oBQnjWmcshaILyCPkyDNqE/0AJXyonDi6NaXEpgQRZj9iLsdGtBB7K7DlrrC7",
+	"W/ZvIxNXo8vrjpTdht89U9/XCS89mKh+5K7YCPfxYcJqtLgCN+kF7sNIejnVoahflCofpjoQKl/XUVMA",
+	"viqy4I5HNvIpHd+/2vSdn95/a0XryFGwPKCyBUmtS42qN0wnIwf1KtIQQ1Jg5Wo2hRgxR1qoaXaljJ0l",
+	"pC1UMpJK90WRGVswbyoGvMhmdEDg3iaHtjLIDnnHf1gHXjzEkay1sfiYDtn20wdh7cXZI9Dk7dSGjzm/",
+	"Bkiq5eIfyWn+z2JULVHhJrm8zNj4P2tQ6pAU22t491rDTKamPIN5hKx0lJfKK2Vw0VBf5EMCyp+Cw81u",
+	"HJz8dqFiIjR994e/vT/54d3b1s4/LJPhVDV6e529qKG5Nv1pvJeauH7YaZ3moufV+p4dSq/o8Mb49o/4",
+	"6rIdc/eBkmbgntxqPybffQ35aze+u+PrLN0y+NzXZ7CrdA9RvL7eKCalQD2rclXQyGfq2P1VYPg2hsh4",
+	"QerAMfckZ8XR/Gz+OOE5UyuLzlmi9gubrrLXjRpI+Lsk3cTHHMbzlq2VBT2+5nhz7jwvjn5jxLL0NuXj",
+	"vgq05qFE8KPidP+Du7ak552O7vbvZk/ebNu8UDBnbmWmmH333mzr5ZXkToOcU+i1I21WJJnmORPal5VT",
+	"FXmALu8mFXMCVNlbEcn4FeuL+OOHMydJKmOInb1HdUHAjWVseOrCU97HZjlMGFPtvjjE7pmzZzTGcgGi",
+	"comaiMgcWcBZlkbOc/WyL2L41IW59uzoHJMq8sJYB2B9kiu8WxJqD2s3Ppzv3vb1lClzAmqEjn3gnwY5",
+	"sIGoOTEDei/1K1zXR9F2Z9FmNweheODqDj1kx95DvI2ZHslUrQi9ATePTXazT5fopjBnzhuLIC58IXKS",
+	"8+FIk8up1lKoXl9YjQpEm6NWenVyfPT+HFiWoVmNFdXB1V/KlPOJdZ5co+LBglaLPDrb3Drz8p2dg3sn",
+	"7AJTpLXuHBPjgGaK+WRd68LeTHgsdHCJ4eFWBYhxBvcIxz+e0nWu07dyVnGJJFSQSxYYfVre4ziui4SX",
+	"lZ2ALCyynBfuvMAJwaT2dE2AvC9qIuQLJehcbBwUBheeU9LsPawxBQfdlucuKtrh45abrKQYxILN0CiI",
+	"fSkTo+xcMpo7baJHXBNSMAiUwUpBTCyCOhZTLLt3yzT98PTfK4J/i3T9gmOu0atx00WNROUDZyU1un8d",
+	"7Yz3kr9fvlCdv/22++erlz/NTvL9c/H8I3v2ie78mHbe8O5buXf2ayNaYoe9LJUIt7RuZrNAH/df7HZ3",
+	"d6IG8LwhjYBMqH4oMoCF+V3tNfnXRSs8CtW7qD6fRxJubydW7yNTN4cbVFPz74Y4QDafpVSITU9C4qAF",
+	"nuvTk3uWSQaAD0CV+Ehg9weS7uztYau7/wwkXoWaMeCfDFiLLCGLT6EOfnqieiRn1/LKUcfjjWHhCZZy",
+	"wdb3c4DWvijG6+hd6nAMq1AHYLTixeOxlJ5+PckZcMXQTJFmbFXG08Pzo4uT43fH5xenH89igGgi5AG7",
+	"7JASfVEpFGuLdqzAWiIE4TPXo7vVDr8FLPah0A7fC7ph2c7/VwyRPkIVvqq+7XhYdDUSiaGViri+7yVR",
+	"QSrU5XWXXG/G4gpkshEqgAZARdZueoJJZ56xjg4GLNF1xegtFuL7xUD8G0EfHrW2u2htDsWwcAM8wMls",
+	"FcXd1x/SNQXUF+IFAGzHl2yHMIcD2dWLJI7giKPi5+na1532JSrGh6k+Ksb17U5+UCr/UQg8CoGHFgJr",
+	"zt9iPfnbSoXNiC+RjjHkag2+DvVqXWHUGVXOTRVh2ZpsXg6iLfBthhE0662q0GUCf+5gqkJCLSTXtWWz",
+	"LC3lIg+ltyxLLq/ljJPe2/IV0l2/JW3lJnSVjtryj6Gt/JdNqnmUjt8oplfQblbLXHghkQa0jbeUkDJZ",
+	"Hsw7FAE/JwgvIY2EYjkTpkuSAIQgYOVsk2MQY8N/8EnLzELOlIK6LswWwLJekSeKxIfA9ds6EolMuRjG",
+	"hGaZnOHLpBm8DWVjJiwnk1wmTKkIVCWoy2WbwwJfLixAidKYyHJ0TofxAaEFE/lIKkbi40HrvRSs9Y7q",
+	"ZBRDjRMgDx4yrfpit7Pnh2ups+PS0e3Z+lemI63E/GKLPDnPFEcc6zXLzdqaO0JJQgk8SsZ03hdXjE0K",
+	"D+HlVBOqrhRhNBlh4bAmJaYfiVRQKWXAZmQ0FSkWLPc1zYIqKFDBBlkPFFFS+mwWa25yRaaTYU7Teu3y",
+	"R6Zfm83wVYk/Dz8eBxtocmusbFwz7zCTXEcwiTlzZNSWJbWy0n5+b+vEcqykbrfW9M3s26AcittyjtIa",
+	"9vUBoZfgCgYMzIwr6EjxYSamY3N6zbPm4C7vyK3pURfKv1lgNqocqnSWB0wno8gWMR6Ye79FRcLM5aTI",
+	"E2PkPIl7BZIb9vCYzoF9lfks2NvMrzmpNRLInWS7qjJHlRA0HSMemNC2trMZGUgOY4GNqHLs31u3Xem/",
+	"guBdWN2qtLr9Fb1bZ2Kd+6L8YBRO5hFII0BKVTYvJOxZ9NOBl033PD9Qm1sK0u102g+yZGZAxWqFBwHG",
+	"9d2sxiPf7zpnallYN88SmtF8awPO3zHT1LKAjxjN9GiphtHtdEBguppv7oZ3BYKhuHmWkWbGr5lgSm21",
+	"SWykEB2ymCg6V+Z1hBNiUEnTS4BAwf5QZJZzDUklswNvu7k0k4jEOaNKCt/S3Ny6g2mWQYm0nNEU9CWS",
+	"cnVlpCE53v5AoE5TBMXL7MegBGaOihoU03R1j7EkJ5yBqRBcDPsCL2MzDHtbxwU+02b7WsSl0x5IM26m",
+	"7JplWzGmiJDLKc9SNCS56gvwG7m3tg6sMY0ziKTgBV4C6rOdwZd6xGc5bPennc5uYj8I/8Hidl+cMppy",
+	"M+3wYTuX3AHOzfzM4yW6xFtc+PtYhwr3C6os5t/XNJuCzejx3PIKEjtgP5gfcD0bvcYwl9MJSeR4zDXB",
+	"AoG9YsFkDksK1fTMajd3drdMQ1wkrB6Z3u4gKgLrqfWKbt1EDTttjV6j0+62O3Cm5NVmHXbtyav6lja2",
+	"Su18L0VNFCrgvzLc6wGl34mVOCQZseQqKtJdsUCX8wzbpawVfuvTOKYCoTgpsWBum/nvCywEuOiUoe4P",
+	"9yhCHocMBCQotH3R3Ol0yFRA8c44M5NpBZvXNW1JIjKWObPcRACs+gKoaiVzB4HskQlVCkoXUQUVFOBH",
+	"l1oClYdAe685/Cdcfd+sqv9uqSlRI+MCN6JZuI9W9NS5reyyRhYaW7MzFsOQ2ZL1/r2BbzZ6Zhy4Sm2j",
+	"sv7HdtDuLbWxW9HSPmKrNqjrcl4jbpanw+B/B+LNpoks9yE5LDpFp7lV9SigpcwfXEU2cykbs80JRKNm",
+	"DHIGekhfPH362dhAT59iYVsxbE1klnmiFD3PQCS/kkJNsyeK+Kpxv02ZUX22UKLZIuzuCMZkLqcko0oT",
+	"RWcg6rhI2ZfY1ouPZ5TrC8USKVJla8Q7a8aViLLOlr6gRSoOKHH4CfCGQaAgx4rK9guQ6eJ9BeY7CJhq",
+	"AqOcu2z6wldlxnsHIUtQ/y63YFk5ZgrrLvsrCkZU9ABHBzPfF2OuwNq3oNwe4YMihch9iwtyyfSMmUVy",
+	"91ExYqzqFXTSJRxBF5cohPVpN9XsFvMFbD2Yy2C9qrOpR1wtK6gKE13yrvjcbi70s71G1BjTL3w8HTd6",
+	"Lzud5zsvX3b3957vdV6+3IkaYy7wp473wnCh2ZDldUVX38oZbEuiJS4mauq28DJKU7u1zBCMbkGa9tyS",
+	"TmTmFPLbn3W2lg0n3IuNTW+Jz5TrM/vOzf3uS3jDnMiSZrvmhnsR3HDwrpEccNWFjXydy9doYkblb/Qa",
+	"O522+d/z3ovOi85d7uWbW93LZ/jyEmXc7mr8wmNhsz/6AsTFMreHFLg4KJuNkCVc11x+0d2zOav35rat",
+	"QvhVUkR/zKnQiwmiYPbmjJFm6TJ2FzGM3t7CGGTwgh/DDOidsGQF9ljaiFRmVtGKZirmtrKpLcxvjQ8l",
+	"x8zMNJTyx2qNXEd94b4SmxMXF5eZzWI1HfEZrtgFc2EekEtpOpIz8vb8/CP4MY3CcOoKPEIJNRy/uexp",
+	"Bm4LaJU0AVaNXX/6lIr06dOi5KOQogVFKvsihjRZrPVfFJHsVcpDQhfL82EuZ7ibi5wamNl5X4zlNbN8",
+	"KDPynyTWOvOaBt7J4N4hGVx2TUpiJ89iBJNbwknneFKufLTMIWSGqkLOdM5ZWqrES4wWgiOyvqcc1oco",
+	"OmBtAvzjRWlMOQWSlvAN6tZEDpyXvWd6gttpjNV5ocYnzTPOcpyeiLBrKMrHcMf1RWFS+2WwgTKcCMxO",
+	"boFB67okB+bzLEtxSQGxjTsGlt2qmwLCEIrsmAne6b4wF3FOE3NwDorio/BUM7YH0h1FXOa9TqcvYlvb",
+	"9MI8cWEed9roD5WqxE+f9mzAqaQyEvSlkU7JEW4eAVM/44KRqdA8w8WDvoOKQwUkQAEFiDW6qzoiGOJG",
+	"ocnsBBjrnnINbtPc+nzSvoC6XbATI6zhZX/pFU5Df+LnZERFGogMC6QFy3AGjfdFynOW6GweebD9jHrs",
+	"P/gaFGqpXDslNeUqkUKwBM/utUtbN+OHIBN3loEfuu0BjgladyVkoWNyYI5zTn6bSk3N8TAdb8nBwJ8H",
+	"TKuYmGtdTpXbgzYGVhg6iO3x1EPDXM5sQgT0LuPX3i3jvLeekdErz9a/ZpkZoUR1pY415M4BGpAbSQ4H",
+	"c47J8eYztkq1YznqdPfs/KkDyCnBaaS+XXccnJ/cCs2i4O6CCn6Ib1g1/HbJCaEGmNDxhPKhKClwK1St",
+	"QK41ejv7UVmP7T3rwG3MnUfGN1l6D58y2+2DEQmlByX+pTGT+RXLW8+r39zt3EJ7s7PkFa1Ncixuq0Pb",
+	"tXsQFRhpEUADfjbYSbp0j7Ve0OeXrb20k7ReDvZZq3u5m+yl++zZ4HkHVl6w2QUkXl6MVaPX7XQ6nUDf",
+	"9b27s6a+Si3fDlYJjkDQk51yR26rePulW8adYB9ABcexUYTaSMlVFnB31FIwOHZ2xcivUwjzY+ukidYe",
+	"jgPuy9j9Fm8tus/sd2rMY29c/cme1vaE6lEb/nizcISDnVB1t/mfcDcLNqsbFYDWHmpMgs2+yYiiOjnh",
+	"tlAtHNlr+/6Ow6GqK5Yaq31xNMNa58XKsXxVSN4iFm8Tlg1wF4+5PvqSMJY+Mqd+JW9qPgediV45Go4N",
+	"nKdflSfoyOtzaKNYDYFAIin49qzzzmqCFl6D7kAkK3CWYQ+q6E/FlZAzETkbMfI2VejKRWCQdXVg06ir",
+	"LxL5IAeky6m1jD4rmHzuo8JU5MpGd+bGN5Bn7/k6ygP43x5CBfBXrFuwOwzxDyUoupsEfECeoUf5t0T+",
+	"/civPf/QJd1U+lmN5MFl3xnTgex7opyRu8TrYv1hzmsBXiyuvXibUbVl0+Ad8VmNy0dpOvdODWMHO22R",
+	"6lJ8K6EA3LkETLRgMxCv1qrzqgkdUo5VzIZMo/+t/Ll6MVloX99MSC4qYpuLFMFmX1NmrrJZdr6laWXX",
+	"uXHbqVkua6G9R1H7bylqj75ocCqhgFkiaOWECTrh7TlFvH5tjP6VT7WIHHSXWW8VBc5vINqIIVkk7iHK",
+	"GgxCB22PqikXESZRYBAUHMJGYi3gmddmVSyvpiQOPx7fDl3opuCWKQv2WySVyXTMhH5MWLhlwsIjsv8R",
+	"2f+I7P+usK1AtO8EWgT5ZCCr4R/lrLEZVYA3t9RNpXh4AHUFDXktzB/Pt8P4J1TgVyyyvAcHewHCjyBu",
+	"VdShYn0BiHuuoUAES9tkv7ML1a3c5RqEjxESXogv0jR9VaiQC8Y8h3BfGO1aCoSGK82zjMxkfkXGjIrZ",
+	"iGfMxoV8sCeR1yxX5jzbVCoPXDJN9EUlCQGU+SU32inM33013UDTNM3dQs+ExxcvwM+25z6c+MgV+tW4",
+	"i4pkC0Cc15yzaurwD0B9eTjVI583DFuzDloXbFzY+fBvy0oSqjaWbxKMavv93+vjKBEBe8YDR/CACjVh",
+	"iXUmAjLPeslRKV0Ezv0Q0Hdapl7FhwLo4iwOEsntgraMRbKkMvGMXQY0Eg5zocY0y8ifzz68hwxUI00A",
+	"PJ/QLEM2BUSTTCQHwAy9YhWSuidqgZZPMW2Ofpl6j4AUJZYDYoFUMLagB89XDOPegoiUEcDxQkms//0/",
+	"/zeur2Va7ofnnVhSPTGuqde1hYnUtMSheuBj1n0RkLcW3K2YUgSSs8wwXaGFRQitKrJQ+8JmnrbJIRAz",
+	"EykOFuZPZHOHLbI/WdY/btOW7SYo8tsXd4IrD2ZWOyLDKc3TouBzubohalgHRA4GPndikRE62HtA2lwD",
+	"AIX8G0TLlhPncBNWjpkDIJqTffPLzf8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

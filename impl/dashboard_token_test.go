@@ -270,6 +270,7 @@ func TestOperatorViewExchangesTheAdminKeyForAShortSession(t *testing.T) {
 	if api := ts.admin("GET", "/admin/accounts/"+account+"/locks", nil); api.status != 200 || len(api.body["locks"].([]any)) != 1 {
 		t.Fatalf("admin API account locks: %d %s", api.status, api.raw)
 	}
+	wantProblem(t, b.do("GET", "/dashboard/admin/cluster"), 404, "not_found") // a single node
 	if toks := b.do("GET", "/dashboard/admin/accounts/"+account+"/tokens"); toks.status != 200 {
 		t.Fatalf("tokens: %d %s", toks.status, toks.raw)
 	}

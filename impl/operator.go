@@ -53,3 +53,12 @@ func (s *Server) ListOperatorAccountLocks(ctx context.Context, req gen.ListOpera
 	}
 	return gen.ListOperatorAccountLocks200JSONResponse(out.(gen.ListAccountLocks200JSONResponse)), nil
 }
+
+// GetOperatorCluster is GetCluster for the operator view.
+func (s *Server) GetOperatorCluster(ctx context.Context, _ gen.GetOperatorClusterRequestObject) (gen.GetOperatorClusterResponseObject, error) {
+	info, err := s.clusterInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gen.GetOperatorCluster200JSONResponse(info), nil
+}

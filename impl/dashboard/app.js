@@ -243,6 +243,7 @@
     show("operator", true);
     startTicking();
     loadAccounts(false);
+    loadCluster();
   }
 
   function opFailed(e, what) {
@@ -272,6 +273,25 @@
       show("op-more", !!opCursor);
       fail("");
     } catch (e) { opFailed(e, "Could not list accounts"); }
+  }
+
+  // The cluster card: only when this server is a cluster node (404 on a single node).
+  async function loadCluster() {
+    try {
+      const c = await api("GET", "/dashboard/admin/cluster", { kind: "operator" });
+      $("cluster-summary").textContent = (c.leader ? "leader " + c.leader : "no leader") + " · term " + c.term;
+      $("node-rows").replaceChildren(...c.nodes.map((n) => {
+        const tr = document.createElement("tr");
+        tr.dataset.testid = "node-row";
+        tr.append(cell(n.id, "name"), cell(n.state + (n.suffrage !== "voter" ? " (" + n.suffrage + ")" : ""), "", "state"),
+          cell(n.raft_addr, "holder"), cell(n.http_url, "holder"), cell(String(n.last_index), "num", "index"));
+        return tr;
+      }));
+      show("op-cluster", true);
+    } catch (e) {
+      show("op-cluster", false);
+      if (e instanceof Unauthorized) opFailed(e, "");
+    }
   }
 
   async function openAccount(a) {
@@ -338,7 +358,7 @@
       loadAccounts(false);
     } catch (e) { opFailed(e, "Could not delete the account"); }
   });
-  $("op-refresh").addEventListener("click", () => loadAccounts(false));
+  $("op-refresh").addEventListener("click", () => { loadAccounts(false); loadCluster(); });
   $("op-more").addEventListener("click", () => loadAccounts(true));
   $("op-sign-out").addEventListener("click", async () => {
     try { await api("POST", "/dashboard/admin/sign-out", { kind: "operator" }); } catch (_) { /* out either way */ }

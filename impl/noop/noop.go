@@ -221,3 +221,7 @@ func (server) RevokeOperatorToken(context.Context, gen.RevokeOperatorTokenReques
 func (server) ListOperatorAccountLocks(context.Context, gen.ListOperatorAccountLocksRequestObject) (gen.ListOperatorAccountLocksResponseObject, error) {
 	return gen.ListOperatorAccountLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
 }
+
+func (server) GetOperatorCluster(context.Context, gen.GetOperatorClusterRequestObject) (gen.GetOperatorClusterResponseObject, error) {
+	return gen.GetOperatorCluster200JSONResponse{Nodes: []gen.ClusterNode{}}, nil
+}

@@ -1431,6 +1431,15 @@ type ClientInterface interface {
 	// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
 	RevokeOperatorToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetOperatorCluster The cluster, in the operator view
+	//
+	// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+	// single node (the page then shows no cluster card). A follower forwards the page's
+	// requests, this one included, to the leader, which keeps the operator session.
+	//
+	// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+	GetOperatorCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOperatorSession The operator session
 	//
 	// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
@@ -2226,6 +2235,25 @@ func (c *RawClient) ListOperatorTokens(ctx context.Context, accountId AccountIDP
 // Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
 func (c *RawClient) RevokeOperatorToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeOperatorTokenRequest(c.Server, accountId, tokenId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOperatorCluster The cluster, in the operator view
+//
+// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+// single node (the page then shows no cluster card). A follower forwards the page's
+// requests, this one included, to the leader, which keeps the operator session.
+//
+// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+func (c *RawClient) GetOperatorCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOperatorClusterRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3767,6 +3795,33 @@ func NewRevokeOperatorTokenRequest(server string, accountId AccountIDPath, token
 	return req, nil
 }
 
+// NewGetOperatorClusterRequest constructs an http.Request for the GetOperatorCluster method
+func NewGetOperatorClusterRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/cluster")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetOperatorSessionRequest constructs an http.Request for the GetOperatorSession method
 func NewGetOperatorSessionRequest(server string) (*http.Request, error) {
 	var err error
@@ -4913,6 +4968,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
 	RevokeOperatorTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*RevokeOperatorTokenResponse, error)
+
+	// GetOperatorClusterWithResponse The cluster, in the operator view
+	//
+	// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+	// single node (the page then shows no cluster card). A follower forwards the page's
+	// requests, this one included, to the leader, which keeps the operator session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+	GetOperatorClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorClusterResponse, error)
 
 	// GetOperatorSessionWithResponse The operator session
 	//
@@ -7532,6 +7598,117 @@ func (r RevokeOperatorTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeOperatorTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOperatorClusterResponse429Headers the declared response headers of an HTTP 429 response for GetOperatorCluster
+type GetOperatorClusterResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetOperatorClusterResponse503Headers the declared response headers of an HTTP 503 response for GetOperatorCluster
+type GetOperatorClusterResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetOperatorClusterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotACluster
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOperatorClusterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOperatorClusterResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOperatorClusterResponse) GetJSON200() *ClusterInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON404() *NotACluster {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOperatorClusterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOperatorClusterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOperatorClusterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOperatorClusterResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10319,6 +10496,23 @@ func (c *ClientWithResponses) RevokeOperatorTokenWithResponse(ctx context.Contex
 	return ParseRevokeOperatorTokenResponse(rsp)
 }
 
+// GetOperatorClusterWithResponse The cluster, in the operator view
+//
+// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+// single node (the page then shows no cluster card). A follower forwards the page's
+// requests, this one included, to the leader, which keeps the operator session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+func (c *ClientWithResponses) GetOperatorClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorClusterResponse, error) {
+	rsp, err := c.GetOperatorCluster(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOperatorClusterResponse(rsp)
+}
+
 // GetOperatorSessionWithResponse The operator session
 //
 // When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
@@ -13001,6 +13195,111 @@ func ParseRevokeOperatorTokenResponse(rsp *http.Response) (*RevokeOperatorTokenR
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers RevokeOperatorTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOperatorClusterResponse parses an HTTP response from a GetOperatorClusterWithResponse call
+func ParseGetOperatorClusterResponse(rsp *http.Response) (*GetOperatorClusterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOperatorClusterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotACluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetOperatorClusterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOperatorClusterResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
