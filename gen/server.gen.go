@@ -88,6 +88,24 @@ func (e ClusterNodeState) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSessionMethod.
+const (
+	Github DashboardSessionMethod = "github"
+	Token  DashboardSessionMethod = "token"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSessionMethod enum.
+func (e DashboardSessionMethod) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -403,6 +421,12 @@ type AddClusterNodeRequest struct {
 	RaftAddr string `json:"raft_addr"`
 }
 
+// AdminSignIn defines model for AdminSignIn.
+type AdminSignIn struct {
+	// AdminKey The server's `ADMIN_KEY`.
+	AdminKey string `json:"admin_key"`
+}
+
 // ClusterInfo defines model for ClusterInfo.
 type ClusterInfo struct {
 	// Leader The leader's id; empty when none is known.
@@ -467,6 +491,18 @@ type CreatedAccount struct {
 	Token string `json:"token"`
 }
 
+// DashboardMethods defines model for DashboardMethods.
+type DashboardMethods struct {
+	// Github GitHub sign-in is configured.
+	Github bool `json:"github"`
+
+	// Token Signing in by pasting an account token is offered (always).
+	Token bool `json:"token"`
+
+	// Admin The operator view is on (`ADMIN_KEY` is set).
+	Admin bool `json:"admin"`
+}
+
 // DashboardSession defines model for DashboardSession.
 type DashboardSession struct {
 	// Login The GitHub login as of this sign-in.
@@ -492,7 +528,15 @@ type DashboardSession struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp    `json:"expires_at"`
 	NewToken  *IssuedToken `json:"new_token,omitempty"`
+
+	// Method How this session signed in. A token session has an empty `login` and `avatar_url`
+	// and `github_user_id` 0; its `token_id` is the pasted token's.
+	Method *DashboardSessionMethod `json:"method,omitempty"`
 }
+
+// DashboardSessionMethod How this session signed in. A token session has an empty `login` and `avatar_url`
+// and `github_user_id` 0; its `token_id` is the pasted token's.
+type DashboardSessionMethod string
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 //
@@ -623,6 +667,17 @@ type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	// CsrfToken Send as `X-CSRF-Token` with operator requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+}
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -797,6 +852,12 @@ type TokenList struct {
 // Example: billing-worker
 type TokenName = string
 
+// TokenSignIn defines model for TokenSignIn.
+type TokenSignIn struct {
+	// Token An account token, `oct_…`.
+	Token string `json:"token"`
+}
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
@@ -896,6 +957,19 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListAccountLocksParams defines parameters for ListAccountLocks.
+type ListAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -915,6 +989,56 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// ListOperatorAccountsParams defines parameters for ListOperatorAccounts.
+type ListOperatorAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteOperatorAccountParams defines parameters for DeleteOperatorAccount.
+type DeleteOperatorAccountParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListOperatorAccountLocksParams defines parameters for ListOperatorAccountLocks.
+type ListOperatorAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RevokeOperatorTokenParams defines parameters for RevokeOperatorToken.
+type RevokeOperatorTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// SignOutOperatorParams defines parameters for SignOutOperator.
+type SignOutOperatorParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ReleaseDashboardLockParams defines parameters for ReleaseDashboardLock.
+type ReleaseDashboardLockParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -966,6 +1090,12 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
 
+// SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
+type SignInAsOperatorJSONRequestBody = AdminSignIn
+
+// SignInWithTokenJSONRequestBody defines body for SignInWithToken for application/json ContentType.
+type SignInWithTokenJSONRequestBody = TokenSignIn
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -986,6 +1116,9 @@ type ServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
@@ -1022,15 +1155,51 @@ type ServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(w http.ResponseWriter, r *http.Request)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(w http.ResponseWriter, r *http.Request)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(w http.ResponseWriter, r *http.Request)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(w http.ResponseWriter, r *http.Request)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(w http.ResponseWriter, r *http.Request)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(w http.ResponseWriter, r *http.Request)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(w http.ResponseWriter, r *http.Request)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(w http.ResponseWriter, r *http.Request)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
@@ -1155,6 +1324,61 @@ func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAccountLocks(w, r, accountId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1475,6 +1699,337 @@ func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListOperatorAccounts operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccounts(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccounts(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteOperatorAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteOperatorAccountParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteOperatorAccount(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeOperatorToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeOperatorToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeOperatorTokenParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeOperatorToken(w, r, accountId, tokenId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOperatorCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOperatorSession operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInAsOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInAsOperator(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignOutOperator(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutOperatorParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutOperator(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardAvatar operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 
@@ -1503,11 +2058,93 @@ func (siw *ServerInterfaceWrapper) ListDashboardLocks(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ReleaseDashboardLock operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReleaseDashboardLockParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseDashboardLock(w, r, name, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardMethods operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardMethods(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardSession operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetDashboardSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInWithToken operation middleware
+func (siw *ServerInterfaceWrapper) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInWithToken(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2022,6 +2659,18 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/methods", wrapper.GetDashboardMethods)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-in", wrapper.SignInWithToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/locks/{name}/release", wrapper.ReleaseDashboardLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-in", wrapper.SignInAsOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/session", wrapper.GetOperatorSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-out", wrapper.SignOutOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts", wrapper.ListOperatorAccounts)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}", wrapper.DeleteOperatorAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens", wrapper.ListOperatorTokens)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens/{token_id}", wrapper.RevokeOperatorToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/locks", wrapper.ListOperatorAccountLocks)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/cluster", wrapper.GetOperatorCluster)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -2034,6 +2683,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/locks", wrapper.ListAccountLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
@@ -2582,6 +3232,160 @@ type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListAccountLocksParams
+}
+
+type ListAccountLocksResponseObject interface {
+	VisitListAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListAccountLocks200JSONResponse LockList
+
+func (response ListAccountLocks200JSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks400ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks401ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks404ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks413ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks429ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks431ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks503ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4298,22 +5102,6 @@ func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	return err
 }
 
-type GetDashboard404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetDashboard413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -4369,6 +5157,1463 @@ type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsRequestObject struct {
+	Params ListOperatorAccountsParams
+}
+
+type ListOperatorAccountsResponseObject interface {
+	VisitListOperatorAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccounts200JSONResponse AccountList
+
+func (response ListOperatorAccounts200JSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    DeleteOperatorAccountParams
+}
+
+type DeleteOperatorAccountResponseObject interface {
+	VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteOperatorAccount204Response struct {
+}
+
+func (response DeleteOperatorAccount204Response) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteOperatorAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount400ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount401ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount403ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount404ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount413ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount429ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount431ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount503ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListOperatorAccountLocksParams
+}
+
+type ListOperatorAccountLocksResponseObject interface {
+	VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccountLocks200JSONResponse LockList
+
+func (response ListOperatorAccountLocks200JSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListOperatorTokensResponseObject interface {
+	VisitListOperatorTokensResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorTokens200JSONResponse TokenList
+
+func (response ListOperatorTokens200JSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens400ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens401ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens404ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens413ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens429ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens431ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens503ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorTokensdefaultApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+	Params    RevokeOperatorTokenParams
+}
+
+type RevokeOperatorTokenResponseObject interface {
+	VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeOperatorToken204Response struct {
+}
+
+func (response RevokeOperatorToken204Response) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeOperatorToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken400ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken401ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken403ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken404ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken413ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken429ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken431ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken503ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterRequestObject struct {
+}
+
+type GetOperatorClusterResponseObject interface {
+	VisitGetOperatorClusterResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorCluster200JSONResponse ClusterInfo
+
+func (response GetOperatorCluster200JSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster400ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster401ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster404ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster413ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster429ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster431ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster503ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorClusterdefaultApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessionRequestObject struct {
+}
+
+type GetOperatorSessionResponseObject interface {
+	VisitGetOperatorSessionResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorSession200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetOperatorSession200JSONResponse struct {
+	Body    OperatorSession
+	Headers GetOperatorSession200ResponseHeaders
+}
+
+func (response GetOperatorSession200JSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession400ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession401ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession404ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession413ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession429ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession431ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession503ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorSessiondefaultApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatorRequestObject struct {
+	Body *SignInAsOperatorJSONRequestBody
+}
+
+type SignInAsOperatorResponseObject interface {
+	VisitSignInAsOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignInAsOperator204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInAsOperator204Response struct {
+	Headers SignInAsOperator204ResponseHeaders
+}
+
+func (response SignInAsOperator204Response) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInAsOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator400ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator401ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator403ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator404ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator413ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator415ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator429ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator431ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator503ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInAsOperatordefaultApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatorRequestObject struct {
+	Params SignOutOperatorParams
+}
+
+type SignOutOperatorResponseObject interface {
+	VisitSignOutOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignOutOperator204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutOperator204Response struct {
+	Headers SignOutOperator204ResponseHeaders
+}
+
+func (response SignOutOperator204Response) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator400ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator401ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator403ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator404ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator413ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator429ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator431ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator503ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutOperatordefaultApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4446,9 +6691,7 @@ func (response GetDashboardAvatar401ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
-type GetDashboardAvatar404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
+type GetDashboardAvatar404ApplicationProblemPlusJSONResponse Problem
 
 func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
 
@@ -4614,22 +6857,6 @@ func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
-type ListDashboardLocks404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -4713,6 +6940,296 @@ func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type ReleaseDashboardLockRequestObject struct {
+	Name   LockName `json:"name"`
+	Params ReleaseDashboardLockParams
+}
+
+type ReleaseDashboardLockResponseObject interface {
+	VisitReleaseDashboardLockResponse(w http.ResponseWriter) error
+}
+
+type ReleaseDashboardLock200JSONResponse ReleaseResult
+
+func (response ReleaseDashboardLock200JSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock400ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock401ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock403ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock409ApplicationProblemPlusJSONResponse struct {
+	LeaseNotCurrentApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock409ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock413ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock429ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock431ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock503ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsRequestObject struct {
+}
+
+type GetDashboardMethodsResponseObject interface {
+	VisitGetDashboardMethodsResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardMethods200JSONResponse DashboardMethods
+
+func (response GetDashboardMethods200JSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods400ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods413ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods429ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods431ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods503ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSessionRequestObject struct {
 }
 
@@ -4770,22 +7287,6 @@ func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetDashboardSession404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4873,6 +7374,177 @@ func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type SignInWithTokenRequestObject struct {
+	Body *SignInWithTokenJSONRequestBody
+}
+
+type SignInWithTokenResponseObject interface {
+	VisitSignInWithTokenResponse(w http.ResponseWriter) error
+}
+
+type SignInWithToken204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInWithToken204Response struct {
+	Headers SignInWithToken204ResponseHeaders
+}
+
+func (response SignInWithToken204Response) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInWithToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken400ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken401ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken403ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken413ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken415ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken429ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken431ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken503ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInWithTokendefaultApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutRequestObject struct {
 	Params SignOutParams
 }
@@ -4939,22 +7611,6 @@ func (response SignOut403ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOut404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOut404ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5108,22 +7764,6 @@ func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSign
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5285,22 +7925,6 @@ func (response RotateDashboardToken403ApplicationProblemPlusJSONResponse) VisitR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateDashboardToken404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response RotateDashboardToken404ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6706,6 +9330,9 @@ type StrictServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(ctx context.Context, request ListAccountLocksRequestObject) (ListAccountLocksResponseObject, error)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -6742,15 +9369,51 @@ type StrictServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(ctx context.Context, request ListOperatorAccountsRequestObject) (ListOperatorAccountsResponseObject, error)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(ctx context.Context, request DeleteOperatorAccountRequestObject) (DeleteOperatorAccountResponseObject, error)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(ctx context.Context, request ListOperatorAccountLocksRequestObject) (ListOperatorAccountLocksResponseObject, error)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(ctx context.Context, request ListOperatorTokensRequestObject) (ListOperatorTokensResponseObject, error)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(ctx context.Context, request RevokeOperatorTokenRequestObject) (RevokeOperatorTokenResponseObject, error)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(ctx context.Context, request GetOperatorClusterRequestObject) (GetOperatorClusterResponseObject, error)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(ctx context.Context, request GetOperatorSessionRequestObject) (GetOperatorSessionResponseObject, error)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(ctx context.Context, request SignInAsOperatorRequestObject) (SignInAsOperatorResponseObject, error)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(ctx context.Context, request SignOutOperatorRequestObject) (SignOutOperatorResponseObject, error)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(ctx context.Context, request GetDashboardAvatarRequestObject) (GetDashboardAvatarResponseObject, error)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(ctx context.Context, request ListDashboardLocksRequestObject) (ListDashboardLocksResponseObject, error)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(ctx context.Context, request ReleaseDashboardLockRequestObject) (ReleaseDashboardLockResponseObject, error)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(ctx context.Context, request GetDashboardMethodsRequestObject) (GetDashboardMethodsResponseObject, error)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(ctx context.Context, request GetDashboardSessionRequestObject) (GetDashboardSessionResponseObject, error)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(ctx context.Context, request SignInWithTokenRequestObject) (SignInWithTokenResponseObject, error)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
@@ -6904,6 +9567,33 @@ func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, a
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
 		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAccountLocks operation middleware
+func (sh *strictHandler) ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams) {
+	var request ListAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccountLocks(ctx, request.(ListAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListAccountLocksResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7227,6 +9917,245 @@ func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListOperatorAccounts operation middleware
+func (sh *strictHandler) ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams) {
+	var request ListOperatorAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccounts(ctx, request.(ListOperatorAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccounts")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountsResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteOperatorAccount operation middleware
+func (sh *strictHandler) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams) {
+	var request DeleteOperatorAccountRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteOperatorAccount(ctx, request.(DeleteOperatorAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteOperatorAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteOperatorAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteOperatorAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorAccountLocks operation middleware
+func (sh *strictHandler) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams) {
+	var request ListOperatorAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccountLocks(ctx, request.(ListOperatorAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorTokens operation middleware
+func (sh *strictHandler) ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListOperatorTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorTokens(ctx, request.(ListOperatorTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorTokensResponseObject); ok {
+		if err := validResponse.VisitListOperatorTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeOperatorToken operation middleware
+func (sh *strictHandler) RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams) {
+	var request RevokeOperatorTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeOperatorToken(ctx, request.(RevokeOperatorTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeOperatorToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeOperatorTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeOperatorTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOperatorCluster operation middleware
+func (sh *strictHandler) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorCluster(ctx, request.(GetOperatorClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorClusterResponseObject); ok {
+		if err := validResponse.VisitGetOperatorClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOperatorSession operation middleware
+func (sh *strictHandler) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorSessionRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorSession(ctx, request.(GetOperatorSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorSessionResponseObject); ok {
+		if err := validResponse.VisitGetOperatorSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInAsOperator operation middleware
+func (sh *strictHandler) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+	var request SignInAsOperatorRequestObject
+
+	var body SignInAsOperatorJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInAsOperator(ctx, request.(SignInAsOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInAsOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInAsOperatorResponseObject); ok {
+		if err := validResponse.VisitSignInAsOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutOperator operation middleware
+func (sh *strictHandler) SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams) {
+	var request SignOutOperatorRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutOperator(ctx, request.(SignOutOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutOperatorResponseObject); ok {
+		if err := validResponse.VisitSignOutOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardAvatar operation middleware
 func (sh *strictHandler) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardAvatarRequestObject
@@ -7275,6 +10204,57 @@ func (sh *strictHandler) ListDashboardLocks(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ReleaseDashboardLock operation middleware
+func (sh *strictHandler) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams) {
+	var request ReleaseDashboardLockRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseDashboardLock(ctx, request.(ReleaseDashboardLockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseDashboardLock")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseDashboardLockResponseObject); ok {
+		if err := validResponse.VisitReleaseDashboardLockResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardMethods operation middleware
+func (sh *strictHandler) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardMethodsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardMethods(ctx, request.(GetDashboardMethodsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardMethods")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardMethodsResponseObject); ok {
+		if err := validResponse.VisitGetDashboardMethodsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardSession operation middleware
 func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardSessionRequestObject
@@ -7292,6 +10272,37 @@ func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetDashboardSessionResponseObject); ok {
 		if err := validResponse.VisitGetDashboardSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInWithToken operation middleware
+func (sh *strictHandler) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+	var request SignInWithTokenRequestObject
+
+	var body SignInWithTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInWithToken(ctx, request.(SignInWithTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInWithToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInWithTokenResponseObject); ok {
+		if err := validResponse.VisitSignInWithTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7630,285 +10641,319 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1tc9u2tj/6VTD6n5nIOZQsy3Ye5Dlzx02cxm3i5NjObvcue0yYhCTUFKASkBXtXs/cT3M/2P0kd7AW",
-	"AIIUJcsP6c7ZzfRFHZHE48LCevytP1qpnEylYEKr1uCP1pQWdMI0K+Bfh2kqZ0Ifv/5I9dj8kDGVFnyq",
-	"uRStQet8zAjFV54owrNuK2px82BqXo9agk5Ya9Cyr1zwrBW1Cvb7jBcsaw10MWNRS6VjNqGm7f8o2LA1",
-	"aP2f7XJE2/hUbfuBtG5uotars9M35/KKieYhKaYUl+KJIkmqiuGFNq8mZFjICUm+Pzon2xlV40tJi2zb",
-	"vpv4oY8ZzVhRDv7njumtg92tG/6Efn7HxMis007/RdTSi6n5XumCixEOe1YoWSyP+acxKxjRY0amdMSI",
-	"0rTQagA/JIJ91hcpfJgQOSzfumRDWbCIUEW4JimdsC75MOGacB2LoSzgzSEvlIb3uwR7V4QWjMgp/X3G",
-	"CBUZuWS5FCOiJXyQc6WJHlNNJjSDMU0OCI3FhOZDWUxYRqRgEZGF+T+uKBVSj1kBn0ZkxLQie70eSbi4",
-	"pjnP3OC75CMdcTEiXJHLRSxcb08UUbLQ5IotIiKkJpcLIodDxfSAUEG4ZhMcEPvMlVYkm5n1hMHOxzKH",
-	"1eBiFAuuoD2WEfaZpjpfEClSFhF2zQSZj3nOCAwUV4BmmZlMQQo2kdcs68bCUcDvM1YsSgLA8bdWbPX+",
-	"Tj9qTbjwW9+08e/4hOtmWp1IpWGSClYUtnYs80yRdsaGdJZrstPrRcTsiHl1p9frbR0QOdOGGgoqRqxh",
-	"zXPTYUnTtRnB08qEbFetgemrZXaa6tagxYXe7bciM18+mU3gcQ+ma//pJ8uFZiNW4GxlenUCPTVNOJfp",
-	"1RNFzFDInOsxF7CXKc1zVjxRjp+sYCXwv/syET+wGzPMgqmpFIqFjO4IaMz8kEqhmYBNo9NpzlNq5rA9",
-	"LeRlzib/+ZuSwHzYZzqZ5gy/yEJmh+TailoZ05TnrUHrULjJwcSRqmEdLGnTvGA0W3TtBJkCljlo9Xbe",
-	"/uPn3R9e/Hf/p72jZ6cvznt/73/aO3724YXZRE31TLUGe72XUUtzbQbjpkP8IOw2zQoxkKmWSsuCDexk",
-	"BrUh32y6nh/xe1zO6k5vOlfSTqq9J1tdMwA7gROp38iZyB5lR4TUF0NoLdiUE+kHOqYKx4kX2X22YG95",
-	"CwxLc71utAvlMB9jI5rnFyy77y7ZAr5uDiPNJlyQw4/HhlnL4dC8bn66yLiilznL3C6ZH1/b3x62R5Xm",
-	"ww06bxgP3o2KFdesgGkJSQ5fvz8+ufjx6O+PsXe+v2BE6zevOv7H2LmmiZNLltKZYg3zT/wCJGu365Og",
-	"Mz2WBf/nA7dsFjYUbNgZExmMT05ZQbU0TP2KLYhl9D93YBidH9mCoKx13w3bKTfsU3Usa7eqMu7H2Kj3",
-	"XCkjksiCzAsjSyXBHM1mhD3arfiOZh/piN19A+ByupTZAg4uzXM5x328pvks3B4nCtiVrR4prggT2VRy",
-	"oYmmVwwoyL5JTOv33ZNeuSfHOABSDmDtttTHa9a5KkKum6UX0ip8A381Z8dwYSNf6bEVE8mYCpAAZ/oA",
-	"JW5CR5QLuK6MdEXt14+4En6QGy2EfRsI7lGYSeLUCK5IIM8XVgVQRgcIhXnSrsvweEMkKF2CxG3W1Ujp",
-	"KP6hQrBjGjKSYtAAfoLfU6AwMqeKKCY0MHPFYoH8gkuhgCaJMBtWNmE3IdnqkhNp5MYRScdG/gXZHc/U",
-	"qSWeb8dqk2NlRPELYSX1VRMtXwqmaiRpEOcMJel0TP7nl8POP2jnn73Oy27n1z92op3+i5v/AAXTaFuG",
-	"TLpm77vdR1yC3I1i00Uo5xIug9b5ugUwj4Opa51fKJZKkSkymZl9Zc0nYPdZr/eIkz0/f7fpNM2IzQS1",
-	"lBcZY9M70vEPZx9OQqrlho7N304H3e0TWhR0ocAOcPkbS41eztj0ayDvx+KWbgGWmGXB6JUilGQynU2Y",
-	"0CwjqRRKF9Qc+4DlOWJLolgkwd4kEVlmagNCibe9OfWea0UujWyuIsc1UYBXsTBHCpcK9stZfDwTNWM1",
-	"u4Y7w8xTKszW5eya5SrkxIYLEy1jQUXwPfTkuJjhxOyaFQvy/dH5AfT08cPZuQquy5DPGZ2DTXUspMgX",
-	"5niwyVQv8JG5Qf64Wc3Gj4oC7/p7S6bmLBaC5nVxwArMQ8pzlpkjamSAHIVpO/oDwlFRumRMkFyOzLju",
-	"RdX7VarGEbkhMJjjrbRtp/E4CvkCzV/YN9gNKbFdeVpGZZ0agegyNxKDzFgyIHu9PZKUiiIQG43FlOqx",
-	"IVXFMytZuXYistfbJ8mE6bHMwis1wR6SQ/PPhLQVg+WPRfIe3j2R+tC96Qw0WxHZR+MWroftv9zOWa5J",
-	"G/fKWRtYLPwBzrYsZb2RxSXPMjQb35u6hr6VgLxeO4OyJWbDMVlmBkknrCMLPuLCn5CUFsXCGTFLY3Vo",
-	"ab4vJ90tae5NMM61dFZO6FEIjaSFVKqjuPanyjKbSYOiVE7ZaEp+KAF7iEWVP3zP9dvZ5SdBrynPDZk+",
-	"aDdHXI9nlxezoLlgW7EvkspZnqFx2syJpmO8C6hQc1awjMwE+zxlqWZZvuiS82JhlQk1loXOF/flIP1y",
-	"N+1IquNcu60NM3uM/d10SZCTCGQ3pJ0sD8eqwm/BCKDOpXxHi9HDdhMNCurCSD45tBZsplUOrNWBDDnL",
-	"M3QGgHaCV8LOs90Xe+RyoZkiXBCa5/c8iruBeaLas1G0JHHDW7uHy/N5ZPHmiWpaDtOTFRh2npEf+Xd2",
-	"KUg7WRpRYrhr/SYnh57Z5Vygo8lN/pItpMjIsxfQsJYjBteS6bhgw5limfcPvT0//0hyumCFdXcRKhb2",
-	"1i5IMRPgJaPaUp2R1fZ2jfAtI3I50yTR7LPenuaUCyOEUWuYSqUQLAUhhyuS5lJ55vKOUcVOpH41KwpL",
-	"gfcmxty0BZdfalurySPwgrNOoGUCnSP2fXwBRJIJNfO+ZoR9nvKCZY/gI4CpQtfl8NYS4/J8HosYawvB",
-	"GtdhQGbiSsi5iNwiRKRg8CjDCwZtF7GwX7eTpRGvljqNRgtuuqPPKWPZA22jIPsDV7lgrr26pcCb5cHb",
-	"t9PrEZpqfo2TVxEI/9DEY+y10ZShMRKMZ/1uN0zh0czalambiVoPIxGzyaXRf4aVxTBbuTwce38YkfFV",
-	"PlOaPUxraHQPwU5ZQdPsGTECTG6OTcbQXU1Jip0/gt/hZFNf0eP6iO4wSfub0S0l/B16lWLRDrSErYO7",
-	"uJPwFH6ki1zS7FFkgSm2tV4WsOaN1ULAPXd1JxDE7aQ2v/WXR/7YRg1QxM19E9z0gUsJtXdz7JaGkmwN",
-	"rEwQi5nImVIVXw9RTJPk/eHPF999eP33i+/+fn50lnQJaJ/esoC3tSJKkvmYiVgkr3CTOxhFkRBFF9iu",
-	"G6hfuyiQBJCPsxzvjoLRbKXScEo1e4cbfE/jcEE1u8jLJuoGtcrzVbze0D+cMq38XpgPLaMnp0wb3WGo",
-	"GZ4czSfMyF7we+dw2MRm/vF2/+/vnj8/7+yEBNgPuP+p7+F2tl+ZhjMiTqhYXMwpd2Fh9bkvvRPOX0pi",
-	"nhHzzOyXHbwi7UvD1M1PNIVwDgVy4pzqdMzU1qCMeem/IFMkS1hF89ZOr7/nBPRNlg14ljNWmaE4I+7q",
-	"9eyvWs+VU7ptcZfW6fHMlW5twJY3kQUr17l2up8os5gd90FJfoZ9nx6eH128O35/fH5x+vEs2SJgtwFr",
-	"YQRmF9+qW0vr2ipYxoTmNFcRytg5Z0LHgmZZYZgEDAlGkrx6d3x0cn5R68r2RNpJSILJAUGzo+03FjBq",
-	"ZUS/30DhJlIw4A9bRuuo7QhpJ+FeJwS4j6M3gmYsILgtPJjIc2YiMyLIEsVyQYY5H411FNKjWTfD8X46",
-	"PD4/Oj27+Hh0enH46tWHTyfnyZbpwytPwVvJVgR3rVOXqYZwNVjWWCR1Skka5dbIKbyGeAJiX468OrMe",
-	"Cy1hVo6JFuYbLkbdtTFVSzFehgTP0G71xcMJjEyk+EiwjHDhI1Ss1YwwkRl184yPBCyzJtummW20Nvxv",
-	"jyw4kcRHqropwxKAHA86ELA1qtwSmRPZGHBgVuhYvAHT94P2yXTExQUa0ZdFZT4SHS6M1n8FomFtmKDe",
-	"uzg3chb43R9p6wKj+5kdix/q2s2rzuux2LJbj5QKaysbcsHVmGWknVS6NIIVULY2DJkrZy2NvNobC6/3",
-	"hsuIwrg1IFwWcq4Mj0cfzUyxgmQszTkQhyBovQPJHP+MhTO6oGUkY0ucphofQTVJwo1KrISFBHYi9Ssp",
-	"hnw0Kx6HzkB5L1tcts26FbbWg/JdAj6sUrNpC0m+Pz5/++m7C3sDHb/eegSlzZFZtfcNya02vUc00Abr",
-	"ckvgWH1REnOhNY7P62lgsH88cwkE6G9sL6FoLcn5NSPwZcVYQk7ZtbxiGJ/OC/UY5hOY7h3tJ41zenQD",
-	"Cl1lPglWh7STpsHYiwHm9ihxttjJajNKOGghgxEGIcKPEnqL27Vx4G193F9ik1bP1+9OPRBXVCJ3Y/F4",
-	"obt4hv+cQFBqFQScOFXk0L4LrQ/Id4wWrCDxrNfbTeEl+JP9mwSFRtXgEXuVk0ucNS7KsrxWket/+umn",
-	"jlk0o16lVDekVRzmc7pQJMG1hLSPJeHdZ6Pc4Nbf33kKg8q4umqyBKzwo5rjkFFNL6liJJPMBg6CmYnM",
-	"C67hlzlpm3bJcJbnEdhzOhA/IjFmg4vR1oH5EIQTI016d1MQ3VGw1GhyilwuDGtk+fAA1RxrH1hnStnQ",
-	"LRvY9s5Ycc1Tdhe/bMUhexO1hLzIMeesYT3Lh3VuGhpkiaEqZDLozIO1pIKwvPRzzYR5MqcLp0GYRiDO",
-	"aGgTuciE/iYLrheoSpttQS41cuKl9bNNKGyK+Z/ZR3BMQcBMKicTrrWRGXHNXTgGxEE4JmC067kwCvQX",
-	"2JETtwi329Dd0oIRZjzTmZyLOxJ1aTU3DYC1wLTiTFIP9P8/JqE9mkbTPGNLVGqTY27ky0ocAGo+cPa5",
-	"WnP8/S3nOxnynBlWYNSYaU7TSk6fJXkI75oJYYaKoy9VnICLGIYRRIJ1YxFMV2nDYWdTIN5lFgN27HIS",
-	"zn5upwyK04EZYsmGkoDqky45FqWPJSKJp81kEJxqrgheH20qYrH6bMNRBb6w5oijgihnOpUTBg63WNSO",
-	"PPII73WFYF57ru1awakey9yOTtEh+1fbpT4JNZtOZaFZ9p5lnJ7DSw8Sb3yDFxPT4gX025TxUg2BVCTs",
-	"yHRwX2fSfijU+NEQGA2xo7mFFTTO4Uu5lcypT+qTx0yYpnGAJuLHEuZjQkZ6Iaes0BwFjyCXfOOU8aj1",
-	"uSMLuGF3bqIWepYhPheaXE53dfmtvaX81qCpvZuolRaMmrlQfdtozvmEKU0n07CJ3ZvIBaDlcsRXpLNb",
-	"hR7ecCngYNiZj6UKTEw4FtQCrOLQpsp+wYtY5FRp97rVMWZ5jtGUZb6mTfwu5Gw0rqoUXW8zsu+i4/SK",
-	"LZB74tMnyqihrOApjpJnERHMMFFkGryAmP2BGxVkhXJFbIRYB1UBnqEekGDKSeMz+8+SJOwnyI1dKkup",
-	"RGVWiYIe0TYAzMqf+ZY5OSnVrahlVgblY+Q6VTE62MP9G5ecvBE5nmC6gv+8j6nIjsX9UgVLsMkNAZnV",
-	"yLdGP7/6gWJYfpBKe/y6wt5MPxe7V7+/vH7+uT/Zm/6zFbWmVGtWGLL7H/P0F8zn+PWPnf7Nf7SW8tp9",
-	"y++4Wn1Q4W/Ib99wgUzDtidIMqif3gAQ4bYWT9hn/crlXN264mrd6rl89nL9Ul5dsSAB5gIyYJ7trVo1",
-	"6DpIVaJZxs15p/nHYAmHNFcsqq3qhGlqhJ/bpv7evXcTtUDWvu2DD/CSWfsyv+VWnnb+zt7f5sPQ0Xbb",
-	"lz9Rrv2nte0IB9C8I3b9FCAW1DlmgtdmQjTLcxUKOV2SWMdflgzIQs5AcvHxZgfExovxDDI2hkykXIws",
-	"ekhEErS+qwuqE5CFkoIJNr8Aee5iohJghorpLknGLDd9KDlhUjAIUYiFEYgPSILiEvRSbbOtMWWxDHl7",
-	"AvlkW643XSyqvcXCdAc8rEomZbP3upcMT6tM/7ZW3uDLDiSlcsH5+d7WyFt4sXpfm0vW7cqt8A7mvern",
-	"faCtcJdua+TUvA3C6nsVtvQMWgp34PaWdLFoaOn5TSna/dFiwggahgnZE2Bk5zwLKH/5ytmpHxnbXBTu",
-	"e+PRyTIbKXcis3tyoNv3wbR9/Nr0V9ChvqBZVjQLNkZFeaKIeYvYOIHInA+lB0ZGNALjq3efzs6PTi9O",
-	"D9+cXxy+fn2K5rEAgKW/v18BYNmtcuX/iWO1/et/Dn7Bmyzab2LKteVEnCI/9qaVtMt4LIZy+eorzTmN",
-	"oa4ZxGDw7MBmRYG0AilWTsHrttbuftQyK7f5zRrs+brb1RxWzYpJ88Bhl8zjqnrJYbChCP1sr7VObF66",
-	"fktrjenbzW3NosM8lhZ9rPX0YlbkzaPHcBTy6fQd8HsYvVHji4xluAFcE5CPc+Y3BpXRtZth1gxPxNr9",
-	"Mi1fcJGxz2tPAgwAFjqXIwLvH1iV3+X3wciDmHdFwEbS7pUZgABytHXHbXlWP64r59O3/IuF7Mtv4lBC",
-	"+pb5M6Ui45l5MTCvRS1rT2jmcKa9zjUtILfYNBzs+TvXR/Dbm7K74NdXQc/Bz2flIIJfP5XjqVyAajYc",
-	"FhajwU3zWmrEBpMC/7zzJP5mWwh+OgkaCy6+9UwpKgk+GKrbmQrFNR4l0CiscHu/i+CuSg/EEoKja4MP",
-	"0SvpMrXDdYCvV08JPvxyE6qOa8UYsi9pvXiQrmm34DYkP4SNC51UXXI2NmxIinQ9Q9zz23z7HGExqzPc",
-	"3UQd9u276TSRg8/ItIFqj74ZhvXTa6pp0XztnAWZn+beCSw3TxTBL9cupWFCJX5hk+1UZISqehYluFzK",
-	"sLEwDFRbWzcoJmAAXzsAcyc8UJN4Xlq4zMTtWjcFrDSZjeZjno4rBi2uvLnpznJH1NrUyOasZmVA2+0S",
-	"GZtvpiodKzVj2ZKm9OJh52bpusCpLi1+VD1QwUkKSLlCdrcqFRXdb5lIdcEBjDFMNcCQXvQGclgPZ/jn",
-	"OiIUEohdbpey6V7chocXDPExu6Hhbq/fQAsetfBlr/d85+XL/v7e873ey5c76xEMISM1R7jTKsNY1trk",
-	"1S2KmrmQpZMi1u3pGb52Zq/vCtles8JxsFX+uCd+vYh9OyKsO+qSpNftd3vJAUnaGbtm+ZbLnr+ccTB+",
-	"AJwE+uliYdvokjMjLV8u7E45JxgXKSPQIGnTSwg1B7cSOoCkYGqrblGFt9dL0KuUWbdyTUTnbQUNYKrS",
-	"5pU5ww56F81vkHNvqA70r4hYYRWM18k22MmS0pVn/VoK49gFSfCFLnklhaZcgMNdsbRgS3ZkLa8uXgx3",
-	"6U76Muuz55fbc1lcsaLzvMkgGHKELyExrLnyV13xB2Gc4BVjU6tmcK3I2dvDTn//GRlTNb5VN3oAS1tv",
-	"Gd9IBnAWoaW5H0OywtDwFKN3jwoqAHCFAsF0yY+MTY1GqCUB8xE6lct0XPB+42LlC4edi/RS4UutZ8Od",
-	"tE/3WOcFfX7Z2ct6aeflcJ91+pe76V62z54Nn/fCe2w241kTjWB6apOd3buxNjIFmHbO8ID96XZ2HGnj",
-	"Pq1EjEUssf4LkjOtWaEikvER1yoiSddaYTtJBEGZU0wdRlQq/7TbTZwcAQZTwCxRbDQxM4CUARDO2mgg",
-	"wCsG6V6RNGeYOTNxgDyIvqzHWxByBK1pVoALPmmGwEp8oowGb52eyzqzmCw6CqM7qpYtQJGuQgsHlq32",
-	"/zUoO+z8Wu28F+30n9/833HcXf/OM3in8pob+7Obrf9YRYln/iKs2d6HBWOJzdkFlBM8IAnCIBFvm7cG",
-	"7Wvusbcf1X797LHs1/uPYb++s8+mJj9vovH5E1Q7xW6NbzdW2/dq/HtZ5AHrdNQyO71W9uk3Ku5Reb37",
-	"oTVxhPfBmtXxZdSE5jmBIC0CYQ4l6o9FEoBDDPxZSxRhwLoqQlUiImpmmIIyco+3ylozdJccerzt/p7R",
-	"mgqaGv5D2p8ET2WGqRIEoP4UgCkBCtcZLKdLUiOJP83JVkSU9BmNew5U49P5m86LA5JLYYRjmJMiI6bJ",
-	"Xq8XoIY5mDCYmdXhbCBknZvs9Lrmv+eDF70XvRpD6fX3Gk50wL6XVvsjVYAvb9RMBx+pJYwQmC377ODl",
-	"D1EelLjIYMk0DwYQ1wTGVyNrxoKPhCwYNKoYUzWYeuAX9SmxxQ/F8W+SX37/8je6+56/e/XDGP7985VO",
-	"+39bZJP8t3+c/fCyiV1ZZ0QDGYUBlCAPBu6Gkw+vjy6OX6Oz4T5O3g/O51rtFVmEDUCQBZkWMmVKMaud",
-	"qzGA8wsXKdmmZGzIxbwfEUqmMsNvp/kM6LagIpMTombDIf+8ZeNgy0jLavQlxlxyVY/cGpCCddD/BJnT",
-	"BdOzQgSvWZ3gJwf1Jlz4ZplJCbABVmC2wHXm+BlyhdgP02rHpfl2yceCC4QYOzx7dXzs70g1pSlT9f0P",
-	"hOeNr8df4vhzf6cTx5+fH/nLuGmnXGjTMoUIcvrmFXm5t//8Npy0CU3HXLBOwWgWAKct32updV3UdeTm",
-	"VhA6CXKyzHpYBryM3NgE1VlFr1yCya3gsoJRvhIr3wRd04xpsgR334S2voTuHT5cBomDM7cM3tAE7rQy",
-	"OK+Wjt+QoV6NpA0wA1dlntUzHxuhw0J0uOWEmBWJTmUo8q+32ANdzOEf6y2wYZDhH2vRn4waTHMl3e2Y",
-	"/Nyx1vPOcYDBF0B1rzUXlvLCUlTdatMcKIoY33iL30nbYM46L/90emwYo8PUc8fVvH5AkuaYSAweM6fL",
-	"ho3dYuOrh6nYsEsYdyDWwBGv7ECTfHPKaLbYxMIEKZ7LZLHCaNLcFZzm+/lE7hp70eDcxe/XjsxF8lT7",
-	"frQIlAcGkDRtCsJO3TNKw4+nrqU0L1IQkNJUOkh4K0VkDvGE5zl3AMVgncNkkEtEadVjXmROlT0/f2fl",
-	"UmyA5gjnw0GCcKHeaJktpWtmUTP8Bd3v9eplY9AAuzqO1k3sT6LKe4e1rSLn6NYwNTu9ZtJ+oH6795jx",
-	"WV9FeNX+inMm2Pzxj1nFpbE0g+bNDGK5VhxChHTFJHmuyFwWegxlp1Yfy8op2rnfISr1+5qJU6QF+E/A",
-	"oM0cuAlgpnOFJs8QQo/IwoI1KJ/L4ywXDk1JkbblE4pkEjPeURnleqtLQmURQg8SzOvQ6biMXzEaI35U",
-	"E/N3nt/Th9O4MBV/StOOQWx4JZeomrWzLLyb5Wxa6Z/GC5/pU4JYRuhIyNiooBkCNq4PqeEiZatoa4yW",
-	"Dqz7lhqdLGzXr1pGNesY7n2bWV41L0viWk0GfkaY8bff2yWVnC0yE5rnZcqTy4kKNRV5BVky2OTdD3Gz",
-	"5yfgzkvjR0jLHBRCc+jseYvIhFEFmBAub8k5zSZSSC0FT0kKlv+QIJ+tLYW2++y2UmhRq2TeS0M1quXu",
-	"7u7LiHw6fxWF7IFMC5bCoa66Evq9/rNOr9/Z6Z/3dga93qDX+8dmm++y/OspAHUvVdXWYZ7emgKA7doo",
-	"yLpUXma8d8kJc7hn1mO2rBs/PJcGgp7M4bONNIRfUqUJDbKpfYCEM5YA2BwYX9wWLe2QguSZWED2DEZv",
-	"wuxMz13ykRUK6xA6ax8AO1Ey4WKmGSBH4aIA/2vcv42zT/YC+3DTbC9ZTkb8mgFuC6ywgxAyXXTv0lX/",
-	"Ye68ZQWq9OA1pblU9rKRESAGSZNPDHEvNnaKlURc94k1jlmtHk6zE+vQbgQ63qGNyNqnrdatLcCI0l3y",
-	"rsHTFZHkwru7qmzh0tClGHXQSHZPc2WYj9FgtJwTrBFa+oQBj9hlT7gTJKdMeNC0do/8l7s9LLjZVmXk",
-	"u2vZ67Pe+hveXGIsnRVcL8Dobss4ZhMufmSL5uNQLUgWVW+CsH6aYpDY7LgWCgYsw5oJFZ/56qqxvgJY",
-	"ud50ys2/b6IWIjUczpqK6galE6GPAUmaMTNkqi/+v//n/y3xHoAc4FnZ51jraauEa3sl5RVfwS0aoMYU",
-	"0xgbEQA+bac0zy9pepUMyFutpx9EvojImdkMFsXijE7YGdfsv97Rz11y6JHazHlW5DnJ6AK9rEaNJErK",
-	"EgggOTs6Ozv+cHJx/Prd0cX58fujD5/Ok1iUlVD7ZLzljcUzxQ7CxEWMU3BMF8D2bINVTL6wwd4WkoHM",
-	"M0PBTECMCOYGkkr+NzgtmoMgytKxKS6vJ4OLi7dS6Y43Pl3Y1VimCSxI1HSPYthzCeVg1i7j5uxezgxR",
-	"ehBNZWti8NSI1rE49MI+JU+fgpT/9OnAhi8s5KxQVogzEzo/fweA6ujpruFFgmwUEYv3upCzWGBYBNdu",
-	"rY4gUAgDKVJaYLgWefrUal5Iyk+f+oAjtTIuLBbNgWEHZGr1CxtvUTAlZ0XKIJVrWkjNUsQGzZmtYezf",
-	"QLBIm+CuygIcFJ2JZQjMuR3eHEsgX8Es0Oyh6BCsIjOjKigXKmIWOqiGBSLPipK2A/DsOGpNqRMbFGMR",
-	"MlNZEMBELaHMy5hccKqjE4aLgOwjIAYuUk1cDAOmuluvKKPpGHMCzGlEFw2UbrM3kfUl+fCmARI5rctF",
-	"FcfS06cOSx9+FFJ0IGUiFraVp08bHE0AScIzNplKzYQu3U5sq0sOS2fSvHQ02eag4tFaBxPWIQOFhTBa",
-	"5JwVuG9g39JzGfja1JhCDWkpmCM29jnNZxkLVgvrRvMhEYzDvxUwLOf86pIzOmR6YXvP2BQeSwFNxML2",
-	"Rsb0Gope2/FCbwfQVjg95+iTRc3H5wN1YzET/PcZ2zIkaAgTrHPmlJUL6k7h2esfyZjlRtDMJLjTYpHO",
-	"ipwYGUERihvj4HxAEiEc6/DZ261TFZHBtx2U5ysYzQiNRVk9Cqv6QCedLCFtB+h8vpiyKhTA5858Pu+Y",
-	"i78zK3ImUglYZA6elwgZi8rX1rd+YLelBD2wjvKd/S7UogoH6CiorGYPR4lNdXMxKlii7ySWM0qlOcly",
-	"GPg3oyB1FMUwyPCMQOGHKhX9Xg/Hb844CpYImBELH/WSccPXJ1wYIaRLoNAV2gySVZAUCaohL/f2n29V",
-	"nY6xWOF1JLSGRsEzmB7SRonCnXOMCkfIyZlitpC8w+c+IIm9JhNi8U4s19Wkvdfb26QK1H6vB1hC8A5V",
-	"V74uDEGvn+nR48QAjJDNaorF+gJS5uzYGlIoejmc4O+PzkOk8VxJnyj19ujwdTcWh2IRVGISloh2SRsJ",
-	"wpxmBDjfiqCaSLtaICV8AZZ6r/8yFu0SRllF9jSECC9bB7Via2RtrTWuVgSA4H0D3QwqBRhXhZ8dwM3O",
-	"Fdnpdnef9XrOJlKRnDBelupYuBrz1fILTUDvAdBmWTQUABi9eq4w5M7r0RDv8gpXp9ngQd6E4gKeDSvy",
-	"KyhTOif9/9nfRYkr5ykTipWpO633x+et0pfY+pBqeWbErlYQQ20jkm+illFX6JS3Bq3dbq+7i6rTGPSI",
-	"bfBYb4cYBiPWYFKwMbcqcgIkRrK0Lxde2QZvCgiZ5u7bgjAOOmJGTqXoaWmb9cYljoUtrooI+LCsc67M",
-	"/QiGQEDRxqjliCRBiCYUdVVMD7yQRE1j7mHF+grxOrCCngCPMyNocqXdhGAxHO9sDX5pVqDLV7ZtANFN",
-	"dOubQL2tm19rFfj7vd4amJ4GeJ5yc36phkk3QVtUMV92q8gtFdNarzStVaFZxCzPvWCfcpjqUrfPx/O+",
-	"2E9fFDu/Z0vd9lZ1u7um2xCTBPu2WCj7L3b7uzutm183RvEJ8ToaK7dhBNbQ8YUaWXfhzAmMNjaU5CpY",
-	"N+SzOjqzVvAmUu0uEWC+mgD/aLlQZDNDJJuu4af/ZzsMVEYIqD0kpaal8CS37Spww/s7t7+/XDwdvtzb",
-	"8MvXQWn4vZ3d27+ql0Ix3/Vf3v5dWOnCfLO7wdzqJdhuotZ+b4MxfqrWlrPiwu3fYYnP0IYDh7i03vzy",
-	"q+EPajaZ0GJhWZOnSqM80xEk1gKbbpkTMJVoCKxSVCXNtYzK+E5i8MXmzCY89huetsYU25uqRVEXM3az",
-	"xAh37sUIV/K+cuw+F8QwlYu6+f/ip8nL6/+evFn89+TNs08//23v089/22FHJ9fpJMtPd38YZz997p32",
-	"3yzS7z/vhykYDZ6EO66Sz5hdATAm2LxS/cOoU3jVVqypLjvVc6m0zAlu8JAqNWNeeEE9sLwofYfLfCps",
-	"tc6mKptRZ1XBQ5xnzkrqXBrfa3h8+3CqzTxkQIYBn3vb+dpteGLdJKqZjdtW7j+Yu/Bxf7j+Bay8twFL",
-	"tltzhCGSD7kAdvY3YcoNAIh/6dsDeUyo8DTwkIZb5SaqKwLbf5REeoNnxJy9VWdXVXKXDW8ZSZlFzh8y",
-	"qCTCglXLaKNG99shVVDoWEDMiGluIicYTQ81ryBU+wDx70FXwxAEG9MRwvi54K0RFywWbSyzVBhRzFXA",
-	"tvayYVUHu4JcOIwmQQhm01m9Nk4slss5Rb6WE4zK17pZnp5bEWzboQxCEREwd9c9EzhNXHwL/+xgBIcF",
-	"YxiFE3lLiGvQ5t6DdFqFTVSEVphsg3r0usZma5f23ioiyLqtr5OXWZAIB/3/TTC9B2uxd3RojjcU7MpS",
-	"2CMpSsJtFl7vpGr7RN+PVI9R/1vHprZLb3ijDaMK/VGpqhFqfwMIFQdHtlXqHOAoFG0zP0BwxQyL6Z74",
-	"iDOM93AhZeAwI0no3QeFUBc0vYIaT2TCJhIyB50/qDleA7otuNYYAVsN5VofeRGLNthmNXG4RDYMFtyQ",
-	"lKQFVWNXdveSkdkULHauHZln1l9RFnjwxjPwO55/+PGo5nX0xThK32MPewXmbBQcrrD2mCvutWye8WLV",
-	"w0wnjiJ++WMjO0g1rGZVIJJVM5biEdarCetHsN84gtASg3/X+ti57Ke72R7bHz6jdzGQlCEl60t6BMLv",
-	"N9b+721zEEt7/gU4eGm+qJLcEU3HHibF+xAd3jpgGOgF8BBlWCXNnf8f3FcVbzO6hGNR8wl7hXfJ0Xwe",
-	"VF+VUwzMHzR7z2IBvvrSpewduHhfHJDkjxjOa9waxDUOEbduEnwNzNbtMC7KeWcNd9xqYLlkPcet1ECy",
-	"hBILw3chlsAGCcDsy/rxvZekuVxSE09+VbEEPNS6VGOdd7ShVJDPbqyh6Uvaleq2pJDrXmxiQ3L2ptYt",
-	"DHzTdQiBVNYYktabjFCpWGEysrXFypC932Zwb5t+VxlmNrMTYc2JKdXjbjPOybK9xD/6aq0lDdfQJvaS",
-	"hupy34wmf/b1t8o6Wt6Id7eYWFVk+w9HumttKHjYVHDarJXAZqyitM41KaQGzcDWYmnDv7kUNiLQfx8L",
-	"nm0NyDpLyhoTDGoj8zErmLMfxWKpRPCSocOOuUvegS7InbedoQKCBRHOz98dWHNGLEKbEWThoeUGcGh8",
-	"az9ZzFoerk/1IndWj7ISpGFTkTU6LdlUXFKg69qGO2Wl49g2FFz3np2uNpiUl+Nt5hLc76/VXFKtk/hN",
-	"or4HSwkqc3qT51p28kC5OmoydZT4bz5429y6pQIb5CWsLj20SfLDTWiauaTp1Wy60ghzpgtGJ+ZIpVJA",
-	"+ojQ5Oy/33Fta1zZwzkfy9zVCG6XbnpczjFVY6aiWMyEtwA7DEWAWbGG3TEfjTtzqiFqsrjairwdBQOX",
-	"/nb46tOn9+T45PxDQiCFEYXxCh4caBpi1CWnDEKbDTO6XBCl5XTKK8kCEcHaXO7XSvEua4qBil0uUDLp",
-	"zGnu0h3UeJLAmwrDrQD9Ed+0hbVqBmvLnjJ7P7iYNTNElOXXwk9iFQbX4jCXsthqYm7fM/0dbumdjDEy",
-	"1Ux3FOw2JPx7ivKpEJdcmOOynPHfKNBaGqmsaa2ApIumfM3VVCquG9NFE6o1TcfmQjyARsxp+K+45UPX",
-	"bbEdzScWL6GbXcatZKMKXZXik/8bvHrfWPsdWfthyLdSOV04huUIM4LwRgBM5IKtFR0tMNPqoDsP3dTW",
-	"44IxKBBoVH2oHOA6hrhzPEuR93GdHh2+fn/0RJG4dWorAtJY2Obi1paPFUUW4RObHGSt6WFg5B6Pwu+j",
-	"V3NGMyMgz2mRGR7k0xQQ2cXFZltLA2BNVkp4uqSJ5OeOj1vsnEBAbxu4b9knsFUjgNrKMOEXmC1ii8m4",
-	"uoGaXAE8RFlvwjQnGESl2jGDIR+ztYxw3Ticv3GaRLUyBP5zM2cjl5rrYrlmYVSKyCOmMZ+4rHLYEDE7",
-	"aC5IeHvp0dLtF6QeAD6uLhaxaNcqkdoQ/K2gfmEsoMJqGZ7rK5+WGcSwABDRHHlzl10KuBUh6NsGYycl",
-	"GD8WCWKfaapjsbKmw0FAOObylIWN1MbaDpBg7wotJBHsIf4jFlgJ1uUpGXXIrYZtrp3YAgxlVKi5Hre6",
-	"JHEVBRKnVWBCSSw+nb5zRO+LZtgkl1yOqvUzbH666y2spAFzNLfpXm/P7L6rXm3OFyWKi1GOi7HiwrU1",
-	"Ex7s/nD1WVpix9cbMeytLCECfw62ty2Y3s5gt9frtbDUB34VVvTY6e31K9UzWv67573ejq/KMCjLZJTF",
-	"JWxNCSOsruy/X+2/X+u/19h5v955UJrjtu59V7sbdbV7p65+dWVmdje3cAbldlYIQpaZfqXa44nUh458",
-	"/5cIGF9OWAi264mytzbm7ZlBRJig5GoMOZDIySYyw7YvjNTsUDnMMqNjASG6+7kciUtpQKbflgWZTTMI",
-	"DjFaSVimCrJGIbQGzTXujj8zyomP2IPxY4gR3G/OgbMEM2lmH4uGYleY3ybLLz4eHZ2eJQeYqYMJb7Op",
-	"q+2rBJ2qsdSO5ccil6MuOcwy0LnxynJpB11yaGWdYBHM0qNRCZQnkGWamHG1kNhDXB/IZvZajXxlD/nK",
-	"5gHujfXNNoq53eQKeWxeVaZWGmoBovw3Z1/fTPH3Uq6yzDGtzZng9h/mf7fb2CfyGk25wKycabzCCqN6",
-	"HCHwulNnsil/jAWmTHNNlGZTKAzv5U8ru0IeuzUdS8EMz5RTK4Zi1XbkU4b/GObqZW914DCncgaqQMF+",
-	"k1wErDXPQN1sYlg4zzrP+jo4AILDW8n3m/jyb2r6NvRnj9kmlu6VNQKXhIcVZmx7+u9txXZVPK0Ru8T/",
-	"WGmXOWUZL1hqVdXLQs4VSlm+wJOnPMw0ayffH5+//fTdxXeHZ0cXn07fbUPO27aE3vzLyZYNWwkZE8tQ",
-	"iyZJYbu9mBUcleGCqbFVJzszxbwu3u7vPyMWMvuSaxXFmF0LivBOz4b3WTszJR9/fHVEzsw3kFh9kY5p",
-	"njMxYkkFGgTN4RaNnUwN17KOsoHPrsYEUGzxmhV8yAE+GxkjmKAt6GZBr1nuo1+SJfwQWJqEIM4IaS/h",
-	"r5AQfmUrIorR3CZdx+Lw6KzT33/W+f7VezITGYQ6XjFboyEA9wEHpQ9NdBuZUoGJ/7KwAH5oRMLA9S45",
-	"kUSlcgpB2FYcZBkuwXR2mfOUTAsJvgzD0vOceLsSNNsoZ4I8jeRzxkfieMmRuNvrN0S0riS5mmX8nUT+",
-	"vqYmWfn9p9N3dzN2R60zpjurEHdW7a0lGtw3dPQYQqmQTlSj2D/JCL/BRYG7dCL1qxI5+y+h71a4PaqB",
-	"iBc+Ik5GQZoKmf9Mj7Hopz1jHXMSrYZS47oedWkl+7UV7BCmJDy4Y1YwG8+Hv5hb5BbOMpmBKS+GA46F",
-	"8CwQEhBmRGYWEjSLiMUGoCKgSEJHMrIGRq4cB46sPqtjoRgTxMyHLJgmbWpJHRFKMBUEgrcRShM5P4yM",
-	"Y10eqPoxptqFmcfCIndAnOACmTHLFXyQ7PV6pALfnkTOJmmXzfAkdeWSSVKsbhwL9tlOs9TVzEmMRXkU",
-	"ywQTLFzYTrC0O9xl5o+ysh5amYGJGkk7Fu4CPPx4DPefacCuUsmBUgCS8WGggCSQFXI6NStjIYSgDIo1",
-	"XVeqJYKF1Rmtg2EG5RZ5ZtYfKx8aJm8hXce0RDp0of5e1g4Spw6IkL5HyMIxjSgNMTJoJJ7TBWkrZm60",
-	"MLk9Mc+T74/OSS1oKNmq0CtG5NCGkBVLE2A8ooi/E4tk27/oaz+psZzXcnxcQC8G1DRcPm+44Gpcu31u",
-	"FdNoiNWGhORJzIUJgrj2+4yBm9el56JgWLLtoNTF/k6/AQC+sRognCKHMWI7riO4JavG4IoHP2AQZ4gY",
-	"56YslAaRYejAaXx1PTgrGUtzLliGrMKahUiCJH+RMcFZtnK0UB7jYaP1h4x9nuZU4J6ZwULb63u+CJta",
-	"MYp+b+/FXYaBGW8A1b7REGYFf2DXZw0If8lBKIOEnqyKFNLdGPUO7pa77JS5E0eyY9sDEGcrRy3hhjRK",
-	"gOa4go/qwByDkCFsLAHWP/pycp9lZslt4nxk0RO3otLAi+fdskF7LyIv+wLyIDLBN1j/5C8gEe4jaa3/",
-	"Ds9uzZDw5xsfKvIn3lyPJYAG9UNvD9Q1YqqPxfIpz7cE3VajLVBZXR2IG/n07aXo23U5yLHYODbXvCik",
-	"9nnUwA8XSyG7ELsWosomr4/eHZ0fkXUx0IkvbFyJ6LUITzDvSkwvdXdpPYy3GuzbkCJthqulPEAXVSXp",
-	"uSGAl5xb+DFI7Wm2oZpt/rrieZesmd8sk5451ONuK5ikHoxyiR3UDv42Rtev9qkeh7Rkk31dZEmVG6BG",
-	"ACY36sARZJ65j9xpjEWFFFcknYHGZoGZu6j2YC9ojzPswWXIkXbignptHca8et6VposKpCiFXIEGoNKq",
-	"y84OfFXBvErCEaiTaqMKyyWocO0Awk6sOIC9L5vc9S8HCrpLctc3lvOvZznTnKY1nrOG3/jra6V564Ng",
-	"5O35+3fWdWDOyauzMzitP9BregavEg7hpZHhHQ6SdCyV3rJWVVALzAVotM8oFsEFaDOLAMM2MYqYkR2Q",
-	"99Xv2go2ZsHA38AySDeN0PhvOu8Sq4XIGaBCEDkcskKRGLSTmlAWt1bEvL32C3Pridfss94e60le9VRu",
-	"FEZeig8NZnIXQH5mxc3OR5nztAFk32grHVnwEcfK6GAaGhZQmO+bjfrrslEv73rkAou9rF6mItgTWx7T",
-	"dVqDf2sbTZ8rz/QbZkRz22FprApTR5RD9ghH6kJbNc2vDFuB4w55iuawx6K0n5bx2YpB9gwUqVDgsPIl",
-	"nsl7/t1tx+8QZ3LrIeQTOmLbTx8ltwNXj0CT9SNJ0zHrmINZyLyhbHPBr4Fx2YzNsZwVX0+mhq1Fca9I",
-	"hG/mhD8plqFWMKQphrN6nfqMU0u3D2AbFi93DWARitmA0KGsCwE+SiKve1g9uKy/gAI58I+pzAFuotuI",
-	"suMPPZgFHh5ujrP5pVr2cWU9r2pdx71+1MIUhhUCtLe6ThYdi/4RFteHsnqusiIW778DII5ZgJVwwYEU",
-	"9EUF7r8su/jKD32zQPyAY++K46w9+L77wJkZWZtcCO9ole4gHejV2ekblygvbQkOFYvk54550gHV0mYi",
-	"1VPknWkSknRcLUxfm6NLTvlorB18WJlxj69b32mgQwB2+xyPeOJTrYxKExaXGhDXBBQq8aW4JXgILllK",
-	"ZwgLcEczQijWnPl6RF/WnFD6wFuDBgExaqWqGDqe1+r/bbwz2Uv/cflC9f7+++4PVy9/nr8r9s/F84/s",
-	"2Se6833We8P7b+Xe2W/VYq4BV33ZhKluiAXGiODpUWsZZP1RjBVL67tCwrMUfzfhLhGyA56j5JtI941H",
-	"13n0T2MJqYzOA/oQfmzYmJzp1bbfEObWw4iExcOA+YJfEvkbeiq75Lys72GUMzocslQ3YSgZ4vgw03ev",
-	"R3F2+sYaC3/dxFlR2mpqh3GdLzc4wnZmkXfCfv1HcwPSfSOLS55lZhW/HeZ/wWE+sqLLknfvEU51p8Qz",
-	"uv2A34IZtCQUQs1z/MgOKAKXLwYUcgHV1qxsZtkDeITLCMXbOEVTtDDyiqNyXn8e1wjQob4xkG8M5Gti",
-	"IJvhfT2Ao2zmJ0bv5Qq4MoB3cDgCc6qc1hRhlke+IDm/YrFIoNLfsns6cY5Z6qvm1rzLEG4ClfnrsSg2",
-	"y8x6cZfdtqiGwRuBBrbaQeuF/ybkxwfyoD/Ty/swCM8/w8v7b6s1feOsXz1nDT3c9Yhyz2CywHt7R+4q",
-	"0zVlB0XgCrdVUw13YwUTKcPqkouKA7xLjoEFjv7Jpx2zCgVTimU+HDsW1sQFldAhrKZzJFKZcTFKCNTe",
-	"xI9JO/gaMjSmrHC1dSMQ0SAFzjaHuXRlQWilCylGJDk6p6PkIKwyPJaKkeR42DmRgnXeU52OE1vh0oYC",
-	"xmK3t+ena6PUksqxH9hUMzOQTmqe2Hwqi9tAODoDbTVIc78oSSiBV8mELmIB5U60cxRczjSh6kohZDaW",
-	"a6TEjCOVAPdJhmxOxjORITaQTx8MEg4gWQRuXIoFz10FXqsic0Vm01FBV+D+f8/0a0MMX9T/f/jxOCCg",
-	"6Z0djknDumPhGB3BIhbMxX1ZrKfaTvv1vWustQtOcNTaMDZDt0HmgS8g4cr6m+cHhF5C2oSvudmtBKwz",
-	"MZuY02veNQd39UDuHCWxlGlpvdsorqjKWR4ynY4jixcyNDJDh4oU4A0VeWKUqyfJoHSHAw1P6AKCMBjh",
-	"+q6x4VHLnNQmDDZ7ku2uygLFSZCSDHtgwmLwAhAZcA6j+Y2px7HfuutO/w0Y79Lu1rnV3a/33SbV7tzj",
-	"X4EyOl1EwI0gl6pGvBEkpc2KAsATHW964PkBGBwpSL/X6z7KlpkJlbsVHgSY11ezG/cRtv5aoTtVZt0+",
-	"S2lOi60NwncmTFMbcDdmNNfjlRIGlDMfM+Gr+Lh69g4gkWrI4W7n/JoJptQWQN7Jgo6YLV48HzOEDjfS",
-	"RVmZB+hDAeIsRObMD7ze52J1IpIUjEL1c9vSwty6w1meQzZiwWgG8hLJuLoy3JAcb38gkBIVQZ5gAIZq",
-	"wWcZ5K07iBHMfoczgDCQDtzWTMPe1h4FD58AgiAicbvrvJ20M3bN8i2E0qPkcsbzDJVQrmIB9ir31Zar",
-	"UN6Essg1pEKeQU8D4nODthF01XaIuKtJNxanjGbcLDt0bNeSu0gIsz6LZIUs8RY3/iGapa2TgCKL+fua",
-	"5jPQN32ggbwCNDhZ2BLBuJ+tQWtUyNnUgjUSzMUdlBsmC9hSSFw1u93e2d0yDXGRsuaQiW4PHXwOec4P",
-	"66ah5vdNZAa20YBde/KquaWNNVq73isdgKUIeO8gir8W93tnOQ5Jxyy9isqIfMyFcxZpu5WNzO/2+KKZ",
-	"QK+yA9B2mcw+ltnbuWWROVxQc48u13ePRVDgnTxKfXfIEqKK3L2+u4to+tqLu/8lYqb+hHLqTfv9r6+l",
-	"/i2FYoMUivMGdrM61gr/HbC37T8Mjd+sQdE2r6GwMqfKAkkASHcEP/gSArIAtc0xRCNmDAsGckgsnj79",
-	"yehAT58ihoQYdaYydwhGROkF1i54JYWa5U8U8Qmav8+YEX22kKNZvCN3BBOykDPEE1Z0DqzOwScDNFMy",
-	"p1xfKJZKkSkLx+S0GZeNZY0tsbDWFtMxCHHYBVjDwMlQIHiJ7cFw9NJWYPrBSihtwN1wl00sPAAK3jtb",
-	"XXJoU00LG/clJ0whxIm/omBG5QhwdrDysZhwBdq+jS8bED704yauLy7IJdNzxkTk76NyxrbgZTlIq5Ti",
-	"EFcIhIZF3AZscQo9YOvBWgb7VV9NPeZqFXYBYglHTQHyXOhne62oNaGf+WQ2aQ1e9nrPd16+7O/vPd/r",
-	"vXy5E7UmXOCjnrfCcKHZiBVN+AZv5RzIkmiJm4mSusU4QW5qSctMwcgWZYnOXuSLzD3rba2aTkiLrU1v",
-	"iZ8o12f2m5uH3ZfwhTmRFcn2lhvuRXDDwbeGc8BVFzbyZS5fI4kZkb8Een0+eNF70bvPvXxzp3v5DD9e",
-	"IYxbqsYevuUQ/qsvQNwsV8nSbA7yZsNkCdcNl99d5VpDEieG4hDkMLw3t23CL/iz79voqrqe3xdU6PJW",
-	"8gYQV768XbmM3UUMs7e3MDoZPONHNwNaJ4D702pRHJKbXbSsmYpFteyNVT6UnDCz0oCahYnRXEexcL0k",
-	"5sQl5WVm65D68s9Qg94Wmc/UAbmUZiAFI2/Pzz+CHdMIDKculxpQGnD+5rKnOZgtoFUSFml4+pSK7OnT",
-	"MrtaSNGBfPBYhMUbynztQS0TG4ZYXQ9zOcPdXIaHw8ouYoGAuJBUNif/SRKtcy9p4J0M5h2Sw2XXpiRx",
-	"/CxB4CULkuUMT8ohtcgCXGYoKhRMFzyoZo27Jlw5Cmt7KhCjDOpSYPnTMgtdziDTLfyCuj0BSEawsg/M",
-	"SJCcJhYwnArCaJFzVhBb8Z9dQ/4rQ4oL0DbLbbCOMlwIAl12QKF1Q4KKJoZCcEsBuwMpBrbdipuuSv+O",
-	"WeCd/gtzERc01QDv6/P84a12Yg+kO4q4zXu9XiwSCyNwYd64MK87afS7GgDI06cD63CqiIwEbWmkVzGE",
-	"m1dA1c+5YGQmNM8djnp6hSIOFRDLLyGht2iUERHLt5jQ3C6A0e4p12A2LazNJ4sFYqgZSowsnho+GZRG",
-	"Q3/iFwjHVrIMC14PmuEcGo8F4qDmi7IiyZxeOYRmhF9GKZVrJ6RmXKVSCEBtzRm9tvE5MH9wMnGnGfip",
-	"2xHgnKB1h9YAA5NDc5wL8vtMamqOhxl4Rw6H/jwgHsnUXOtyphwNWh9YqehgXJDP3xwVcm5h4WB0Ob/2",
-	"ZhlnvX2ibPF4Lzxb+1rBoGwYoMHUIGMgDQSiELnh5FgmpgsEa7qxgDAuVbTX37Prp8IawtS3646Ds5Nb",
-	"plliWyxj6eMXVgy/F5A+KvV0MqV8JCoC3BpRK+BrrcHOflSVYwfPenAbc2eR8U1WvsO3DLl9MCyh8qLE",
-	"X1pYzrjzvN7nbu8O0ptdpUfH9A9X0O7do4jAQNUoAT8b7qR9usc6L+jzy85e1ks7L4f7rNO/3E33sn32",
-	"bPi8Bzsv2PwCcoguJqo16Pd6vV4g7/rR3VtSXyeWbwe7BEcgGMlOdSB3Fbz91ikjCjZaxXBmIODAFXK5",
-	"qEgjFVOZZY1NeEO+UKq996E6s1s30kZtD+cB92XiniVby+Yz20+DeuyVq2rdZvjxZukIB5RQN7f5R0jN",
-	"gs2bZgUBb481J8Hmf8qMoiY+4UhoFXLlzFdvg6sEp6quGCB0L89m1Gi8WDuXLxrOtxzHt4F2hubib7Wu",
-	"v7Q1FSp+gqxitY4NjKfbAa95dCXwyMtzqKM4LLoPDo3dGe+sJGjDa9AcSAW5ZF4zHABgla3rFjkdMfI6",
-	"VWjKxcAga+rAplFWx6MrJDgATMcJAmm4dFeLcN+MDBeyynvXArrrnbnxDWTH96WEB7C/PYYI4K9Yt2H3",
-	"mOKqS9a+8CfD8W3EAc24TqR+hWT3jf99Cf73Pb92jA/sHptxPyuRPDrvO2M64H1PlFNyV1hdrD3MWS3A",
-	"isW1Z29zqrYsBCAyNJ41mHwA5M8ZNYwe7KRFqiv+rZRC4M4lxEQLNgf2arU6L5pA5WnoZMRcNaNKd81s",
-	"spS+/jQmuSyIbc5SBJt/SZ65TmfZ+TNVK7vPrbsuzWpeC+19Y7V/SVZ79FmDUQkZzApGK6dM0CnvLijG",
-	"6zf66F/5VIvIhe4ya62iKUIOXjGSQLJIMsAoa1AIXWh7VE+5iDCJAp2gYBA2HGspnvnWrIoVvuQPUyYO",
-	"Px7fLbrQLcEdUxZsXyST6WzChP6WsHDHhIVvkf3fIvu/RfZ/ZaCcXHmGFkE+GfBq+KOaNTanCuLNNcb7",
-	"V/zhQagrSMi3hvnj+XYx/lC/x/RiI8sHcLCXQvgxiBtLN3Pr5cT6bhpQNlnWxTr/s/JyDdzHGBJesi/S",
-	"hjJwKJALBoVAweIQC6wViqHhSvM8hzpRZMKomI95zrYqBfkKlsprVihznm0qlQ9cMk3EopaEAML8ihvt",
-	"FNbvoZJuIGma5u4gZ8LryxfgT3bk3p347xw8/i+uplEmW0DEecM5q6cOfwcoboczPfZ5w0Caq2pGWcIF",
-	"yoe/LRpKKNpY6DQsn4/9/9HsR4kI6DM+cMTi7qspS60xESLzrJUchdLlwLnvAiQ6hVESzfVEgrYA0Lu5",
-	"MNWcXQYQFC7mQk1onpMfzj6cQAaq4SYQPJ/SPEckBowmmUoOATMUyxjEwjf1RNWLgbUVljQKCp5ZPL4t",
-	"zE+mFZS9A+8KjkUA71ei+2GmDjCkKqxoDTgQI1NVmdwZC5vQ2SUfhkObqJDYMnRgZ/V5+Enk8gPCMpxU",
-	"ldU/UGAh3KYI2wUvc8mXV/2DrUtiVjYioxktMuYrwSU/d6BYbedHtkgISjMHRA6HPk/h8PX745OLH4/+",
-	"HgaYu32GqrUNwZaQ64KRqdUkNdzwGkm7YD9zim5+vfn/AwAA//8=",
+	"7L37cts4ti/8KijtqYqcTcmybOci166v3InT8Yxz2bYz6ZlWbxMmIQltClATkBVNf646T3MebD/JKawF",
+	"gCBFXXxJOjPjmj8mbZEgrgvr8lu/9XsjkeOJFExo1ej93pjQnI6ZZjn812GSyKnQx68/Uj0yf0iZSnI+",
+	"0VyKRq9xPmKE4iNPFOFpuxE1uPlhYh6PGoKOWaPXsI9c8LQRNXL225TnLG30dD5lUUMlIzampu0/5WzQ",
+	"6DX+Y7vo0Tb+qrZ9Rxo3N1Hj1dnpm3N5xUR9lxRTikvxRJE4UfngQptHYzLI5ZjEPx6dk+2UqtGlpHm6",
+	"bZ+NfddHjKYsLzr/U8t8rYWfW9X9Mf1ywsTQzNNO90XU0POJeV/pnIshdnuaK5kv9vnziOWM6BEjEzpk",
+	"RGmaa9WDP8SCfdEXCbwYEzkonrpkA5mziFBFuCYJHbM2+TDmmnDdFwOZw5MDnisNz7cJfl0RmjMiJ/S3",
+	"KSNUpOSSZVIMiZbwQsaVJnpENRnTFPo0PiC0L8Y0G8h8zFIiBYuIzM3/44xSIfWI5fBqRIZMK7LX6ZCY",
+	"i2ua8dR1vk0+0iEXQ8IVuZz3hfvaE0WUzDW5YvOICKnJ5ZzIwUAx3SNUEK7ZGDvEvnClFUmnZj6hs7OR",
+	"zGA2uBj2BVfQHksJ+0ITnc2JFAmLCLtmgsxGPGMEOoozQNPUDCYnORvLa5a2+8LtgN+mLJ8XGwD731iy",
+	"1Ps73agx5sIvfd3Cn/Ax1/V7dSyVhkEqmFFY2pHMUkWaKRvQaabJTqcTEbMi5tGdTqezdUDkVJvdkFMx",
+	"ZDVznpkPFnu6MiL4tTQg+6lGz3yrYVaa6kavwYXe7TYiM14+no7h5w4M1/6nHywXmg1ZjqOVydV7+FLd",
+	"gDOZXD1RxHSFzLgecQFrmdAsY/kT5eTJElEC/3dXIeI7dmO6mTM1kUKxUNAdwR4zf0ik0EzAotHJJOMJ",
+	"NWPYnuTyMmPj//xVSRA+7AsdTzKGb6ShsMPt2ogaKdOUZ41e41C4wcHAcVfDPNitTbOc0XTetgNkCkRm",
+	"r9HZefv3n3b//OK/u5/3jp6dvjjv/K37ae/42YcXZhE11VPV6O11XkYNzbXpjBsO8Z2wyzTNRU8mWiot",
+	"c9azg+lVunyz6Xx+xPdxOssrvelYSTMufz3eapsO2AG8l/qNnIr0QVZESH0xgNaCRXkvfUdHVGE/8SK7",
+	"yxLsLS6BEWnuqxutQtHNh1iI+vEF0+4/F2+BXDeHkaZjLsjhx2MjrOVgYB43f7pIuaKXGUvdKpk/vrZ/",
+	"u98alZoPF+i8pj94NyqWX7MchiUkOXz97vj9xV+O/vYQa+e/F/Ro9eKV+/8QK1c3cHLJEjpVrGb8sZ+A",
+	"eOVyfRJ0qkcy5/+455JNw4aCBTtjIoX+yQnLqZZGqF+xObGC/qcWdKP1FzYnqGvddcF2igX7VO7LyqUq",
+	"9fshFuodV8qoJDIns9zoUnEwRrMY4RftUvxA0490yG6/AHA5Xcp0DgeXZpmc4Tpe02waLo9TBezMlo8U",
+	"V4SJdCK50ETTKwY7yD5JTOt3XZNOsSbH2AFSdGDlslT7a+a5rEKuGqVX0kpyA/9qzo6Rwka/0iOrJpIR",
+	"FaABTvUBatyEDikXcF0Z7Yratx9wJnwnN5oI+zRsuAcRJrEzI7gigT6fWxNAGRsgVOZJs6rD4w0Ro3YJ",
+	"GreZV6Olo/qHBsGOachoikED+Aq+T2GHkRlVRDGhQZgr1hcoL7gUCvYkEWbBiibsIsRbbfJeGr1xSJKR",
+	"0X9Bd8czdWo3z+Ox2uRYGVX8QlhNfdlAi4eCoRpNGtQ5s5N0MiL/8/Nh6++09Y9O62W79cvvO9FO98XN",
+	"n8DANNaW2SZts/bt9gNOQeZ6sekkFGMJp0HrbNUEmJ+DoWudXSiWSJEqMp6adWX1J2D3WafzgIM9Pz/Z",
+	"dJimx2aAWsqLlLHJLffxn88+vA93LTf72Pzb2aC7XULznM4V+AEuf2WJscsZm3wP2/uhpKWbgAVhmTN6",
+	"pQglqUymYyY0S0kihdI5Ncc+EHlus8VRX8TB2sQRWRRqPUKJ9705855rRS6Nbq4iJzVRgVd9YY4UThWs",
+	"l/P4eCFq+mpWDVeGmV+pMEuXsWuWqVASGylMtOwLKoL34UtOihlJzK5ZPic/Hp0fwJc+fjg7V8F1Gco5",
+	"Y3Owie4LKbK5OR5sPNFz/MncIL/fLBfjR3mOd/2dNVNzFnNBs6o6YBXmAeUZS80RNTpAhsq07f0B4Wgo",
+	"XTImSCaHpl932tX75V2NPXJdYDDGtXvbDuNhDPI5ur/w2+A3pMR+yu9lNNapUYguM6MxyJTFPbLX2SNx",
+	"YSjCZqN9MaF6ZLaq4qnVrFw7Ednr7JN4zPRIpuGVGuMX4kPznzFpKgbT3xfxO3j2vdSH7knnoNmKyD46",
+	"t3A+7PeL5ZxmmjRxrZy3gfWFP8Dplt1Zb2R+ydMU3cZ33l0D30qwvV47h7LdzEZistR0ko5ZS+Z8yIU/",
+	"IQnN87lzYhbO6tDTfFdJulvsuTdBP1fus2JAD7LRSJJLpVqKa3+qrLAZ1xhKxZCNpeS7EoiHvijLhx+5",
+	"fju9/CToNeWZ2ab3Ws0h16Pp5cU0aC5YVvwWSeQ0S9E5bcZEkxHeBVSoGctZSqaCfZmwRLM0m7fJeT63",
+	"xoQayVxn87tKkG6xmrYn5X6uXNaakT3E+m46JShJBIob0owXu2NN4bfgBFDnUp7QfHi/1USHgrowmk8G",
+	"rQWLaY0D63UgA86yFIMBYJ3glbDzbPfFHrmca6YIF4Rm2R2P4m7gnih/2RhakrjurVzDxfE8sHrzRNVN",
+	"h/mSVRh2npG/8B/sVJBmvNCj2EjX6k1ODr2wy7jAQJMb/CWbS5GSZy+gYS2HDK4l8+GcDaaKpT4+9Pb8",
+	"/CPJ6JzlNtxFqJjbWzsn+VRAlIxqu+uMrra3a5RvGZHLqSaxZl/09iSjXBgljFrHVCKFYAkoOVyRJJPK",
+	"C5cTRhV7L/WraZ7bHXjnzZiZtuDyS2xrFX0EHnDeCfRMYHDEPo8PgEoypmbc14ywLxOes/QBYgQwVPh0",
+	"0b2Vm3FxPA+1GSsTwWrnoUem4krImYjcJEQkZ/BTihcM+i76wr7djBd6vFzrNBYthOmOviSMpff0jYLu",
+	"D1Llgrn2qp4C75aHaN9Op0Noovk1Dl5FoPxDEw+x1sZShsZI0J/Vq10zhAdza5eGbgZqI4xETMeXxv4Z",
+	"lCbDLOVid+z9YVTGV9lUaXY/q6E2PAQrZRVNs2bEKDCZOTYpw3A1JQl+/AHiDu83jRU9bIzoFoO0fzO2",
+	"pYR/h1GlvmgGVsLWwW3CSXgKP9J5Jmn6ILrABNtarQtY98ZyJeCOq7oTKOJ2UJvf+os9f2inBhji5r4J",
+	"bvogpITWuzl2C12Jt3pWJ+iLqciYUqVYD1FMk/jd4U8XP3x4/beLH/52fnQWtwlYn96zgLe1IkqS2YiJ",
+	"vohf4SK3EEURE0Xn2K7rqJ+7KNAEUI6zDO+OnNF0qdFwSjU7wQW+o3M4p5pdZEUTVYda6fdlst7sfzhl",
+	"Wvm1MC9aQU9OmTa2w0AzPDmaj5nRveDvrcNBnZj5+9v9v508f37e2gk3YDeQ/qf+C+vFfmkYzok4pmJ+",
+	"MaPcwcKqY194Jhy/lMT8RsxvZr1s5xVpXhqhbv5EE4BzKNATZ1QnI6a2egXmpfuCTHBbwiyap3Y63T2n",
+	"oG8ybSCznLPKdMU5cZfPZ3fZfC4d0rrJXZinh3NXurkBX95Y5qyY58rpfqLMZLbcC8X2M+L79PD86OLk",
+	"+N3x+cXpx7N4i4DfBryFEbhdfKtuLm1oK2cpE5rTTEWoY2ecCd0XNE1zIySgS9CT+NXJ8dH784vKp+yX",
+	"SDMOt2B8QNDtaL/bF9BrZVS/X8HgJlIwkA9bxuqorAhpxuFaxwSkj9tvBN1YsOG28GCizJmK1KggCzuW",
+	"CzLI+HCko3A/mnkzEu/z4fH50enZxcej04vDV68+fHp/Hm+Zb3jjKXgq3orgrnXmMtUAV4Np7Yu4ulPi",
+	"Wr01cgav2TzBZl9EXp3ZiIWWMConRHPzDhfD9kpM1QLGy2zBM/RbfXU4gdGJFB8KlhIuPELFes0IE6kx",
+	"N8/4UMA0a7JtmtlGb8M/O7LgvSQeqeqGDFMAejzYQCDWqHJTZE5kLeDAzNCxeAOu73utk/kQFxfoRF9U",
+	"lflQtLgwVv8VqIaVboJ573Bu5CyIuz/Q0gVO9zPbF9/VlYtXHtdDiWU3HwkV1lc24IKrEUtJMy590ihW",
+	"sLO1EchcOW9p5M3evvB2bziNqIxbB8JlLmfKyHiM0UwVy0nKkozD5hAEvXegmeM/+8I5XdAzkrIFSVPG",
+	"R1BN4nChYqth4QZ7L/UrKQZ8OM0fZp+B8V60uOibdTNsvQfFswRiWIVl0xSS/Hh8/vbTDxf2Bjp+vfUA",
+	"RpvbZuWvb7jdKsN7QAdtMC9rgGPVSYnNhVbbP2+ngcP+4dwlANDf2F9C0VuS8WtG4M2Ss4Scsmt5xRCf",
+	"znP1EO4TGO4t/Se1Y3pwBwpd5j4JZoc047rO2IsBxvYgOFv8yHI3SthpIYMeBhDhB4He4nJtDLyt9vtr",
+	"LNLy8frVqQJxRQm52xcPB93FM/xtgKDUGgg4cKrIoX0WWu+RHxjNWU76005nN4GH4J/sXwQUGpXBI/Yq",
+	"J5c4apyURX2tpNd//vy5ZSbNmFcJ1TVpFYfZjM4ViXEuIe1jQXn32Sg3uPR3D55Cp1Kuruo8AUviqOY4",
+	"pFTTS6oYSSWzwEFwM5FZzjX8ZUaapl0ymGZZBP6cFuBHJGI2uBhuHZgXQTkx2qQPNwXojpwlxpJT5HJu",
+	"RCPLBgdo5lj/wCpXyoZh2cC3d8bya56w28RlSwHZm6gh5EWGOWc181n8WJWmoUOWmF2FQgaDeTCXVBCW",
+	"FXGuqTC/zOjcWRCmEcAZDWwiFxnTX2XO9RxNabMsKKWGTr20cbYxhUUx/2fWEQJTAJhJ5HjMtTY6I865",
+	"g2MADsIJAWNdz4QxoL/Cirx3k7Deh+6mFpwwo6lO5UzcclMXXnPTAHgLTCvOJXXP+P9DbrQHs2jqR2w3",
+	"ldrkmBv9soQDQMsHzj5XK46/v+X8RwY8Y0YUGDNmktGklNNntzzAu6ZCmK5i7wsTJ5AiRmAESLB2XwTD",
+	"VdpI2OkENu+iiAE/djEI5z+3QwbD6cB0sRBDcbDr4zY5FkWMJSKx35txLzjVXBG8PppU9MXysw1HFeTC",
+	"iiOOBqKc6kSOGQTc+qJy5FFG+KgrgHntubZzBad6JDPbO0UH7I/2S30SajqZyFyz9B1LOT2Hh+6l3vgG",
+	"L8amxQv4bl3GSxkCqUj4IfOBuwaT9kOlxveGQG+I7c0aUVA7hq8VVjKnPq4OHjNh6voBlojvS5iPCRnp",
+	"uZywXHNUPIJc8o1TxqPGl5bM4YbduYkaGFkGfC40uZju6vJbOwv5rUFTezdRI8kZNWOhel1vzvmYKU3H",
+	"k7CJ3ZvIAdAyOeRL0tmtQQ9PuBRwcOzMRlIFLibsC1oB1nBoUmXf4HlfZFRp97i1MaZZhmjKIl/TJn7n",
+	"cjoclU2KtvcZ2WcxcHrF5ig98dcnypihLOcJ9pKnERHMCFEUGjwHzH7P9QqyQrkiFiHWQlOAp2gHxJhy",
+	"Uvub/c9iS9hXUBq7VJbCiEqtEQVfRN8ACCt/5hvm5CRUN6KGmRnUj1HqlNXoYA33b1xy8kbb8T2mK/jX",
+	"u5iK7ETcz2WyBJvcEGyzyvat7J9ffEcRlh+k0h6/Lok3852L3avfXl4//9Id703+0YgaE6o1y822+x/z",
+	"68+Yz/HL7zvdmz81FvLafcsnXC0/qPBvyG/fcIJMw/ZLkGRQPb0BIcK6Ft+zL/qVy7laO+Nq1ey5fPZi",
+	"/hJenrEgAeYCMmCe7S2bNfh0kKpE05Sb806zj8EUDmimWFSZ1THT1Cg/64b+zj13EzVA1173wgd4yMx9",
+	"kd+yVqadn9j727wYBtrWvfmZcu1frSxH2IH6FbHzp4CxoCoxY7w2Y6JZlqlQyWmT2Ab+0rhH5nIKmovH",
+	"mx0QixfjKWRsDJhIuBha9pCIxOh9VxdUx6ALxTkTbHYB+tzFWMUgDBXTbRKPWGa+oeSYScEAotAXRiE+",
+	"IDGqS/CVcptNjSmLBeTtCeSTbbmv6Xxe/lpfmM+BDCtvk6LZO91LRqaVhr+ulTf4sCNJKV1wfrzrGnkL",
+	"D5bva3PJulVZS+9gniu/3oW9Fa7SukZOzdOgrL5TYUvPoKVwBda3pPN5TUvPbwrV7vcGE0bRMELIngCj",
+	"O2dpsPMXr5yd6pGxzUXhutcenTS1SLn3Mr2jBFq/Dqbt49fmezkd6Auapnm9YmNMlCeKmKeIxQlE5nwo",
+	"3TM6olEYX518Ojs/Or04PXxzfnH4+vUpuscCApbu/n6JgGW3LJX/p99X27/8Z+9nvMmi/TqhXJlO5Cny",
+	"fa+fyTEXGPK65fyhN/aKzZdxF1mMRpDPXxnxTqe7t55zpnTD+W/WjcVuiWMxkIvXeOGaqoXtptBXnh7Y",
+	"DC/QvCBdzBmr7cbKnRw1zC7YXEsI9u8qTcEIHs3ycX3HYceZn8umMofOhubAs73GKhNgQZUoPE/m225s",
+	"KyYdxrEw6SOtJxfTPKvvPUJryKfTE7i7oPc5S0yfUlwArgno+hnzC4OG9crFMHOGp3vlepmWL7hI2ZeV",
+	"pxo6ABOdySGB5w+s+8LlKkLPA/y+IuDvaXaKbEYgbNq65bI8q4qepePpWlnMQlHsF3EgIRXN/DOhIuWp",
+	"eTBwFUYN6xupl9amvdY1zSFP2jQcrPmJ+0bwtzfF54K/vgq+HPz5rOhE8NdPRX9Kl7maDga55Ztww7yW",
+	"GnnOpMB/3noQf7UtBH96HzQWXOKrBWxUbPigq25lSjuu9iiBdWQV9btdarc14AAXCUG7DV7ECKvLOg/n",
+	"Ad5ePiR48esNqNyvJX1Iv6Yn5l52s12CdayESIEXBtza5GxkxJAUyWqBuOeXef0YYTLLI9zdxLT37bvh",
+	"1G0Hn12KSbKqZjHMDV8/FR6afc3ZDKLCgjRDtiCAyOitYCoupcwYFfWuqsWvLCJOCsjI6lZ3lq/iGQBQ",
+	"zM1BLudkQhWEGgI/FQaTMMoNEMomhTjomoEs3Nl2VK4jkZ3LletgwY8PfijMLNNrqmlef/2fBdnE5v4P",
+	"vIFPFME3V25pcxkUnJh1/niREqqqmbkQxiugiCG0WNv4CRi7EFRZ2QFzN9/TOn1eeE3NwO1c123JOlfk",
+	"bMSTUclJypV3Yd5a/4samzpunSe2AEmu1YwxfX6x7bdy5pBtiIL1+Ng2ObTnwv00oqrgX4ihK9Z7Ueyz",
+	"GFMj4/KkxqRzABG92MkoEBVIQKowU+aKiSfKOlGtWlE5Tqvs2Jfgzptt5mI4VmrK0gUPw4v7yegF1QSX",
+	"c2GDRWXhHUjt4LiWjtZaY7zkM1k8iDrnQGIapuggFN4JPjMfLmDGdUQoJN67nEhl0yS5TavIGfLKtkOH",
+	"9163Zr97ts+Xnc7znZcvu/t7z/c6L1/urGb+hEzuDGmCy0Jx0dshr9Y4OIzyJ53GumpNz/CxM6sqlo7m",
+	"NcudlF5haNv5IvbpiLD2sE3iTrvb7sQHJG6m7JplW4514nLKwWkINCwY3+4L20abnBnL7HJuV8oFj7lI",
+	"GIEGSZNeQooGhGMxcCoFU1vVSAQ8vdpaW+YEcjNXt+m8j62GhFjafEznEMWovPkbcFXgYQcZag0jCPrE",
+	"2+BfjosQuI0HK8z/ECTGB9rklRSacgFAFcWSnC3EX7S8ungx2KU7ycu0y55fbs9kfsXy1vM6R3ooEb6G",
+	"drpCvVymTh6E+NorxibWpDVi9OztYau7/8xI5NFaO/weIm11RGkjfdN5UhfGfgxJPgMjU6RgZJhTAURF",
+	"FDZMm/yFsQnhRjcj4HZFMEaRxg6oEZysbO44p3G/lORS49lgJ+nSPdZ6QZ9ftvbSTtJ6Odhnre7lbrKX",
+	"7rNng+ed8K6eTnlat0cwrbsuPuXDvxu5nUw7Z3jAvnl8Cntau05LmZaRg6/7gmRMa5ariKR8yLWKSNy2",
+	"938rjgDMPMGUe2Rz87+227HTlSDQAFw/ig3HZgSQagMKaBOdUXjF4L5XJDE6N3CHOyIrVBr0aAugetCa",
+	"Zjlo73E9dVzsE8w0RLn1TFaFxXjeUoiKqvhHuy+q7tHAI9z8/3rFB1u/lD/eiXa6z2/+/36/vfqZZ/BM",
+	"6THX92c3W39athPP/EVYiVkNcsZim+sO7EB4QGKkDyM+pmUDQdfcc9Y/aNzn2UPFffYfIu5z61hnxUbY",
+	"xLvgT1DlFLs5Xh/ksc9V5PeiygNRnahhVnql7tOtdRJFxfXuu1YnEd4Fc1blZVJjmmUEwI0E4EEFW5Zl",
+	"4IBDDPJZS1RhwJMvQnMpImpqhIIyeo+PANjwTZscep767p6xDHOaGPlDmp8ET2SKKUYEKDIVkJABe90Z",
+	"TKdL7iSxP83xVkSU9JnAe46M5tP5m9aLA5JJYZRjGJMiQ6bJXqcTsO05ej0YmbVTLYC4Kk12Om3zv+e9",
+	"F50XnbqAy8KJDsT3wmx/pArqMhhT2tGuagk9BGHLvriyDIeoD0qcZPCamx96gAcER7/RNfuCD4XMGTSq",
+	"GFOV8g4gL6pDYvM/58e/Sn7548tf6e47fvLqzyP475+udNL96zwdZ7/+/ezPL+vElQ3i1WyjEHgM+mAQ",
+	"pnv/4fXRxfFrDNLdBRzxwTqrljpY7uq88F6we/gudu7vu1g43bexGD84IEfVHQD6NqKaZE4muUyYUswO",
+	"UY2g4odw8OsmJSNzlszzEaFkIlN8d5JN4VDnVKRyTNR0MOBftiy4voBvlyHdCOS2foEADtojOWthUBvo",
+	"GHKmp7kIHrMG02fHHykcJrxIzwYuEmtNWDZMI5vMWQZAmWm15bgD2uRjzgXyFh6evTo+9gqEmtCEqerh",
+	"CCyLjXWHn/v9L92dVr//5fmR11TqtrHDSy4eH0FO37wiL/f2n68jXxzTZMQFa+WMpgEb4+Kln9gYYtWB",
+	"UN8K8rFBomfgtVmkg63j/y1T4i5wb5fIniE6VkrAqePDqidKWqihUVfCYaFkQPjjIvMkCKRFRpg6xril",
+	"iN8Kx0cN7UUZnh8QkS5LZ62mU9fyEYaUk4tZdkuyJ4v8hl/WOIQdkPn31aGQELn8+0pKOZ5GhGZKOtUh",
+	"/qllw1it44DYM+D/X+kvLpSpBajuct8sWNEIml4TANYWIV696D6dHhvB6Ig63XE1jx+QuB5ojYhUc7os",
+	"FnXNhVLFvlksN/Q70PngiJdWoO5+OGU0nW/ifoO88cVtscSjVP8pOM13C07eFtBVg7LA91f2zMEDy99+",
+	"MFjbPVFpdYuCXHZ3hH75/lRNuPpJClBudfXIhHfhROYQj3mWccd6Dq5LzDC7ROpnPeJ56uz88/MTq7Rj",
+	"AzRDjjAOGoTLH0G3dWF6MEvF4y/obqdTrUWF3unl4Hw3sG+0K++MlV22naO12Fc7vPqtfU/VdO8hQZ/f",
+	"BWZzf8k5E2z28MespL0vjKB+MQOA6JJDiDzRyLzBFZnJXI+glt3yY1k6RTt3O0SF86Pi/xVJDsEl8PYz",
+	"x5gEhRi4Qn9wyMtJZG4ZYJRPEHRuHUfRpkjTyglFUok0GmiVcb3VJqElDRigGJPFdDIqgGTGnMaXKmr+",
+	"zvM7BrhqJ6YUbKpbMUg4KSUollMBF5V3M511M/15NPfpgwUzboRRlpQNc5qWwBVLsG1cJGzZ3hqhGwiL",
+	"SSbGJgvb9bOWUs1aRnqvi1mo+mmJXatxz48I04j3O7uklAhKpkLzrMijdImWoaUiryD1Dpu8/SGuD4sF",
+	"0nmh/8iTm4FBaA6dPW8RGTOqgGjGJUO6iOJYCqml4AlJICwSbshnK+sr7j5bV18xahTCe6GrxrTc3d19",
+	"GZFP56+iUDyQSc4SONTlOEu3033W6nRbO93zzk6v0+l1On/fbPEddUg1r6gawis7gsyva/OKsF0LR65q",
+	"5QWNRpu8Z45M0YYTF23j+yfoAfrQHD7bSA0OmipNaEDR4BEyzlkCDJbgfHFLtLBCCjLy+gJS8hBGDaMz",
+	"X26TjyxXWNzUuUKBLY6SMRdTzYCODicF5F/t+m2c0rYXOM/rRnvJMjLk1wzIoGCGHS+Z+UT7Np/q3i/W",
+	"uWhAFeHNuty50lrWCgIkNqoLGCKZzsYRw2ITVwOGtX1Wy7tTH+E7tAuBqARoI7LOe2t1a8tapHSbnNSE",
+	"ASMSX/hYYFksXJp9KYYtdJLd0ZcLnb9TjsQS/+5hBfwXkVgm+uJ//8//jReSQp7dLkNiuakUpqrVIrGw",
+	"fHIR9geqdpdY5uSAnDDh+SSbHfJf7g60vI9bpfnfXXlJPOus1lPMVcySac71HOIqtsJtOubiL8vSTsq1",
+	"GqPyfRaCRRUDzgcne1G9YSmWkynBIpYX1PbFEYtdQyfc/LfPrCnc/2sArU9UQYyoGGBv4o8fzko1vsFT",
+	"uG1Rd7E5HuyLVTEHRuQWSc5XbN4jb7WefBDZPCJnZhpZRM7omJ1xzf4LUVkR2dm3gldF5IpNNIZrYQ5G",
+	"VBk1AVstVAI2lvmcNKnDYYHBixouqJMt6FCJbRQSseEC4RrKyfQFwPHK0Q1kZagpMxNUtE6kvOKsWIKL",
+	"i7dS6ZZ3X10g5LVmNZBS6HBaV/29ehx7JK4ndwoPKYhHEDHwW/HNkdaTRsEr+gq7XLsBajgx3dKHzITb",
+	"Cc2yS5pcxZBCXt0Vbj/ULHhf+BU/oV/a5NDDKc0FoshzktI5Yh5gGZWUBZ1NfHZ0dnb84f3F8euTo4vz",
+	"43dHHz6dx31R1PPuktGWj05MFTsIYc2IGnK3PFDG2gbLzLJhg50tPLEyS42wYQIQW5jhTkosJhBCrIck",
+	"3WK72NlY3DBYVq9OccOEl4KQyMxdyo00vpwa+eGpoJWt7MQTY8v1xaG3Lil5+hTMyqdPexZMNJfTXFmr",
+	"wQzo/PwEyoIg7qTCegzKeEQsa/lcTvsCQUpcu7k6AtgewpoSmiN4kjx9ak193OdPn3r4n1qK0uyLepjm",
+	"AZlYg9ain3Km5DRPGCQkT3KpWYIM1xmzlfj9E0h5bGlaVFFGimJovwCkndvuzbCQ/xWMAv1sig7ADTc1",
+	"tqlywC0z0UFNR9CxlxRm70Eo0e3WhDo9VTEW4b0ncwLM3kVBjiIbAyAuGPXjItj2EWwGLhJNHKIICVss",
+	"RoHRZITZYOY0YkwQCpBa1ccGLz3YsGclclURL0Uynz51FWHgj0KKFuCk+8K28vRpTWQTiLV4ysYTqZnQ",
+	"RZyTbbXJYRG9nBWRTdsc1O1bGdHEapoMIds0zzjLcd3AoapnMgjuqhHNoZqWYG6zsS9JNk1ZMFtmMwrC",
+	"B0QwDv+tQGC5aGubnNEB03P79ZRN4GcpoIm+sF8jI3oNuRi2v/C1A2grHJ6LLMu8ElT24fW+mAr+25Rt",
+	"mS1oNia4g80pKybUncKz138hI5YZyyaVEL/ti2SaZ8QopYpQXBhHSgeqL+FYTdYqIq2yTQZIk6DIbM5o",
+	"SmhfFDUQsTYdfKSVxqTpyhKczyesTGjzpTWbzVpGR2tN84yJRAKjpiOZJ0L2Relti3Q5sMtSUPdY2MrO",
+	"fhsqKoYddDvI14VUcJSMvlFbUhGm6AeJRfkSaU6yHAQB9SggQEC9H3gKIvAwQa2lbqdj4RKCEbRkUMHo",
+	"C49BS7mR62MujA7WJlCuEZ1U8TJipRjt3pd7+8+3ylHuvlgS5ia0wqnEUxge7o2iloQxb5QnTp4qRMgY",
+	"sYQK9gGJ7TUZE8vaZaWuJs29zt4mtQz3Ox1gxINnqLry1c0IhpnNFz3bGZDh2XzWvlhdBtGcHVsJEbVk",
+	"x3b/49F5WC8jU9KnyL49Onzd7otDMQ/qCQq7iXZJEzeEOc1YpmMrgppYzXKZr/ABmOq97su+aBbFAFRk",
+	"T0PIU7Z1UCkZSlZWDOVqCRwL7xv4TK9URngZGPQAbnauyE67vfus03FOuJLmhOh1qvvCItDKFZVIXbmS",
+	"gC66KH0NNMLeH6QQAOsdN4A+e4WzU+9hI29CdQHPhrXOFBTbnpHu/+zvosaV8YQJxYqkzca74/NGEbxu",
+	"fEi0PDNqVyPIaLD5ATdRw1iWdMIbvcZuu9PeRVt9BCafNXxCJp4hq/FhWQS8ipwCibiy5uXce3cgfAdK",
+	"prn7tgA3RIfM6KkUQ3tNM984xX1hS4RjHReY1hlX5n4EzzPUgsAcgojEAWDa5SL2vJJETWPux5K7H9Bz",
+	"MIN+Ax6nRtHkSrsBwWQ42dno/VzvsSke2bZwvpto7ZOwexs3v0QNh2aA+e12OivI5mpI5orF+bmctFBH",
+	"0FRmLtst84+VfLmdwpdbJhgT0yzzin3CYagLn30+mnXFfvIi3/ktXfhsZ9lnd1d8NmTWwm9bRq/9F7vd",
+	"3Z3GzS8bc9GFrFO19UcRDzlwcqGyrdtw5gRi/81O+mizjGqYDNw+s2GXuq3aXtiA2fIN+HvDJQaYEeK2",
+	"aRt5+h/bYdoAEhnu4Vaqmwq/5bZ/oCn0H57fWf88eFc+VciO9zp7G7752qGtzFs7u+vfqhb0Mu91X65/",
+	"L6zXZN7Z3WBs1UKiN1Fjv7NBHz+VK6RadWH9e1ioOnS3wSEuHG0//2Lkg5qOxzSfW9Hkd6UxnulQeXqW",
+	"hjkBE4me5/KOKhEcFDCgHySifTYXNuGx3/C01ZIr3JTdpzqfspsFQbhzJ0G4VPYVffeZWUaoXFTjTRef",
+	"xy+v/3v8Zv7f4zfPPv30171PP/11hx29v07GaXa6++dR+vlL57T7Zp78+GU/TIiqCV3dcpY8V8ISmkzB",
+	"ZqUaVsacwqu25L53vAReSiUFG0RNSF6pKfPKC9qBxUXpP7gop8JWq2KqtBhVURX8iOPMWLE7F/r3Gn5e",
+	"351yM/fpkBHA5z5Ys3IZnti4nKoX47aVu3fmNnLcH64/QJR3NhDJdmmOEJN7nwtgZ38ToVxD4/tvfXug",
+	"jAkNnhoZUnOr3ERVQ2D792KT3uAZMWdv2dlVJbYEI1uGUqaRC131Smnp4NUy1qix/XZIubRBXwBIyTQ3",
+	"lmPMbYHKjZAbgGwDaKsh5sWCiEIyWocWHHLB+qKJxQJzo4oxa9hbf9mgbINdQWYqwpewkID5WLXCW18s",
+	"FiWMfEVC6JWv2LY4PDcj2LbjyoVSWODuroYtcJg4+baIgSPDHeSMIewr8p4Q16Bl+wDttEz+qwgtCdka",
+	"8+h1RcxWLu29ZZsgbTe+T1lm6YFcAZtHxfQOosXe0aE73uxgV1zJHklRbNx65fVWprZPu/9I9Qjtv1Vi",
+	"atvna9e6MMqcT1NXKY04KgzAiyBUy+c93d5/AQmL8Y9H5wS7E4PGpjDV2cZzPKsMFAaw+c7+6D9RFT6m",
+	"sAEr5vAD1fD1ilmJ1/hBTixV9HfpC9lMwfZ5/HUWf+Dku5WU+laW86OIeijbWQSHPPTt/gHyqICDbSCQ",
+	"SrXqQm9UD3KlAMllnUyOxh9KIZs/ALoQUIB98d5DrhHw6DDVEMAncQhvQ7KmnCZXwAzlECjSx6frAYvw",
+	"2ZxrjSkgZSzzauhhXzQhVqSJY8i0eSAAi6AkyQEaowEhdcnIdAIRBNeOzFIbPy3KpnlnPuAgzj/85aiC",
+	"gvAl7gosRAe/Csqi2TRcYUVfVzJ3UUx6M+9+rly3I37+fSO/bBlXugyJa90eC4C81W6L1T3Yr+1B6BnG",
+	"f1e+sXPZTXbTPbY/eEZv47AtMJWrC+UFxvijqvnvI8e1O30PLcELd2p5yx3RZFSwRzpMg6tiBAxHeg4y",
+	"RBlRSTOHR4Jwegn9ghCVvqhgVLwDbgH4AuRRtkqOnCActlcfze8LwA4VEBcPKMH74oDEv/fhvPYbvX5F",
+	"QvQbNzE+BmG0ZggMdmgRIx23akQuWS1xS5VF7UbpCyN3AdtkQUsweoS4Qhj4JakvQlonk1+VPJP39XZX",
+	"ROctfbolDt4b6/j+mn7uqm87lLoXm/i0nf+7sUaAbzoPIc3aCsf2ahc2OjmWuLBtxd4Cs/7rFO5t891l",
+	"juLN/NYIhJ1QPWrXs6At+m/9T9+t97bmGtrEf1tTs/nRifutr79l0ZriRry9B9eaItu/u6270qeLh00F",
+	"p816LS1lA2rrXJNcarAMbIXDJvw3l8IilP37fcHTrR5Z5dld4RJGa2Q2Yjlz/uy+qLplFx2vts9tAr4N",
+	"0z6ifxgaIFhm7Pz85MC6Vy3I38PVPesneF58a59t9QQezk/5Inde2ILt2oipyDrBF3y8LivefdrCL9MC",
+	"yGIbCq57L06XO3CLy3Gd+xbX+3t135arjz9q1HcQKUG9ex+CWSlO7qlXR3WujoId1uf9mFu3MGCDxLzl",
+	"BT03yf67CV0zlzS5mk6WOmHOdM7o2BypRArInxSanP33Cde2cqw9nLORzBBAykizgA3hdI6oGjEV9cVU",
+	"+IiUcysDCZsNNI34cNSaUQ0o7vxqK/J+FARS/vXw1adP78jx+/MPMYEcflTGS2yxYGmIYZucMki1MMLo",
+	"ck6UlpMJL+WZRQQr3rq/lkriWlcM1MF1wO24NaOZy/dTo3EMTyqEf0JOEj5py9VWAmhWPKX2fnAYWtNF",
+	"1OVXklNjbTPX4iCTMt+qE24/Mv0DLumtnDEy0Uy3FKx22afss+guuTDHZTEPsFahtXukNKeVsuwO3f2a",
+	"q4lUXNemq8VUa5qMzIV4AI2Y0/Bf/YZPpbElLDUfW8KgdnrZb8Qb1b0tlXT/Z0AZPIr2W4r2w1BuJXIy",
+	"dwLLbcwI4NZAp8wFW6k6WtrG5SBgT+zY1KOcMSi7bUx9qGHlPgx5MHiWIh9zPz06fP3u6Iki/caprbNN",
+	"+8I2129seew6igifE+sI7c0Xekbv8fWgPJo+YzQ1CvKM5qmRQT5tCqnNXK6I9TQAE3WpML5L4op/ankc",
+	"des9JBg0QfoW3wSxahRQW28xfAOz12yJRleNW5Mr4EcqKp+Z5gQDlLztMzjyMdHXKNe13fkrp3FUKYjl",
+	"XzdjNnqpuS4WK4FHhYo8ZBoJNYra4TUI/l59me/1Bf0LGEKQCgXs+Tqf90WzUt/fpgRtBVXB++J8xFWQ",
+	"LsBVodNbCg2YAMiwiLy7y04F3IqQhGKTQ+KiLBSW3mRfaKL7Yml1sYNg45jLU+Y2cwSrjEFs15X8iiNY",
+	"Q/yPPlTVKvImjTnkZsM214xtKbACpW6ux602iV1tK189AxPc+uLT6Ynb9L58m026y+SwXMnNErS4r4U1",
+	"3WCM5jbd6+yZ1bfEgLE5X5QoLoYZTsaSC9dW77p3+MNVCmyIHV/5zoi3opgd/LO3vW2pdnd6u51Op4FF",
+	"5/CtsLbcTmevW6rj1vDvPe90dnx9sF5RsK0oc2armxllden3u+Xvdyvf79R+vFv9eFAkbt3n/ad2N/rU",
+	"7q0+9YsreLi7uYczKPy4RBGywvQ7tR7fS33otu8/iYLx9ZSFYLmeKHtrYx6x6USECZOu2qWjkB5vojNs",
+	"+xKd9QGVwzQ1NhZsRHc/Fz1xKVYo9JsyJ9NJCmA1Y5WExV8hix0wMOiucXf8GRAmOAQx9B8hj5YcAQM4",
+	"CyTUZvR9UVNCFvNtZfHGx6Oj07P4ADMHMQF3OkGPFiVK0IkaSe1Efl9kctgmh2kKNjdeWQ5G1CaHVtcJ",
+	"JsFMPTqVwHgCXaZOGJfL894n9IFiZq9RK1f2UK5snnBTWzV4oxyAhwMAbS6rilRvs1tgU/6Li69HV/yd",
+	"jKs0dUJrcyG4/bv5v/U+9rG8RlcuCCvnGi+JwqiKawZZd+pcNsUf+wIpHLgmSrMJSR1lQKC7Aq+GdR1L",
+	"wYzMlBOrhpq+pFZOGfljhKvXvdWBI13MGJgCOftVchGI1iwFc7NOYOE4qzLr+5AAWDrGar6P6su/qOvb",
+	"7D97zDbxdC+tVr2gPCxxY9vTf2cvtquNb53YBVnRUr/MKUt5zhJrql7mcqZQy/IlLv3OQ0hzM/7x+Pzt",
+	"px8ufjg8O7r4dHqyDTm42xK+5h+OtyxsJRRMLEUrmsS5/ezFNOdoDOdMjaw52Zoq5m3xZnf/GbE1Iy65",
+	"VlEfs/3BEN7pOKKsLctU9fEvr47ImXkHiB4ukhHNMiaGLC5RFaE73NZqIRMjtWygrOfZHjAhHVu8Zjkf",
+	"cKgfgYIRXNCWdTqn1yzz6Jd4gc8IpiYmyHtEmisIwE7ol62IKEYzSwLRF4dHZ63u/rPWj6/ekalIAep4",
+	"xWwFp4AXDgKUHproFjKhAolIZG4ZbNGJhIk0bfJeEpXICSSFWHWQpTgFk+llxhMyySXEMoxIzzLi/UrQ",
+	"bK2eCfo0bh9Lz1cR27udbg2idemWq3jGTyTK9xVVWYv3P52e3M7ZHTXOmG4towdbtrZ20+C6YaDHbJTS",
+	"1okqO/YbOeE3uChwld5L/aooHfFvYe+WpD2agaqoCw3iC/dUKPyneoTl5+0Za5mTaC2UitT1FHFLxa+r",
+	"bQ1x+/DgjljOLJ4P/2JukTWSZTwFV14fDrit4IvEbLAxIzK1nNhpRCxXCRXBjiR0KCPrYOTKSeDI2rO6",
+	"LxRjgpjxkDnTpEntVkfGJExNA/A2ckmj5IeecazaBzXBRlQ7mHlfWCYhwAnOURizTMEL8V6nQ0r1S+LI",
+	"+STttBmZpK5cchuU/uKqLxz9YlCAzJzEviiOYpHwhqWbmzE3zdsKxlGpfPEWCkeagqbdF+4CPPx4DPef",
+	"acDOUiGBEiC28jBQYDZJczmZmJmxlGZQJM26rkv1osHD6pzWQTeDgtM8NfOPtZ+NkLeEkyNaUP06qL/X",
+	"tYNEzgMipP8iZAWaRpQGjAw6iWd0TpqKmRstJNsAgkvMISqDhuKt0n5FRA6tgazYPQHOI4p8YH0RFxlJ",
+	"vjIkJi/RuoxqBNTUXD5vuOBqVLl91qppNCSWxI3kt5iDCYK69tuUQZjX0QWgYliI7YAkdn+nW0MLW1sr",
+	"GE6R4zyyH67STcbL+qBsbeJ7dOIM6S3dkIXSoDIMHFmWr70LZyVlScYFS1FUWLcQiXHLX6RMcJYu7S3U",
+	"h7pfb/0hY18mGRW4Zqaz0PbqL1+ETS3pRbez9+I23cAMXKhVslEXpjm/56fPauhI44NQBwkjWSUtpL0x",
+	"CyfcLbdZKXMnDmXLtge0s1aPWsjdq9UAz1yZ+QNzDEKBsLEGWH3p6+l9VpjF69T5yLK5bkWFgxfPuxWD",
+	"9l5EWfYV9EEUgm+wANi/gUa4j1tr9Xt4diuOhG/vfCjpn3hzPZQCGnCcrwfqGjXVY7E8BcMa0G0ZbYHG",
+	"6nIgbuTpJBbQt6s4EfpiY2yueVBI7XkdQB7OFyC7gF0LCcnj10cnR+dHZBUGOnatqhKi1zLOwbhLmF7q",
+	"7tIqjLcM9q2hbDDd1VIeYIiqRMJQA+Al55YOEVJ76n2oZpm/Lzzvgjfz0TPphUMVd1viSPbkuAvioHLw",
+	"txFdvzymehzuJZvs65AlZWmAFgG43Kgja5FZ6l5yp7EvSltxSdIZWGyW07+NZg9+Bf1xRjy4DDnSjB2o",
+	"11ZpzsrnXWk6L1EcU8gVqCFOLofsbMeXVYwtJRyBOVnkHB2EDjfssic7L0jOKwcQVmLJAex83eSuP5y4",
+	"7DbJXY8i548XOZOMJhWZs0Le+OtrqXvrg2Dk7fm7Exs6MOfk1dkZnNY/02t6Bo8SDvDSyMgOR5E8kkpv",
+	"Wa8qmAXmAjTWZ9QXwQVoM4uAUzs2hpjRHVD2Ve/aEldvziDewFJIN43Q+W8+3ibWCpFTYKkhcjBguSJ9",
+	"sE4qSlm/gZbxwl3fFyXiXyhXO6NzFYXa3eUc8llB76mUujiw0MqiMEpfKKZtCpWuFikhTdMQrpsvNLIM",
+	"AP/aL9paaaTZF7090uOsHEXdCOJeqDY1LnwHbj+zqnDro8x4UlM75iyoO2IkLbitBjlUzf02/vN/Lx/4",
+	"4spFDrjsbYEi1cFKhEIMrLJKlhEOLZUdtT7GqFIIzfpI/XFwPsbQhxVUBIrbtQwdH+zr3zux8zdiMP5a",
+	"HEe29s5jusdXhzP4Ald1KM5qgasayuD7HemNCSA3Mr03PfLOv/Dq7PRNUSOsLru1ctxvf9rPTt9YnfaX",
+	"74XicOnZ2mAHvvH1/x+5ar7xeVygRizu2dIxvdXZfAhuslvwA97qBq/jF9zwhKNtDpfXRGbAPLPRdf7I",
+	"T/hH392P0uJhpMXhMoLCyAXt/xmExhpqw/VSAxvYWGyslBH3Ief7Z+SnezzH39s5dryd/3QneENGoE2U",
+	"/MUWH1Ttx1hK6ch/daX/WwTSvq3S/0im8yCH3wb2HO3iH6/vfx+MO1XJs45QIlQT7LObyowDUpfL3hdB",
+	"MjtSMYCtAdBNhCIK6XOAEpqnULXRZU17Ggni3nyi+sKBHCLETkDZQgFVVNOozDXhQI8F/dmCIlPv0Hdi",
+	"7V6J9v9UGd330WEek6IeyItoF/oB9Ja606+KCv21p/+zQ6Qu6ANMpKpgEym0AnPasKLwQo17xC4hnknV",
+	"VssvFctfcw7PfPXyr3YOq59achbrLKEwCkeTEWu9kkLnMqsRsEK2AOv4HdFFPUYQvq8IQlCp/37HHUPn",
+	"y/FKRzalQ5WD3BGE0AE0bC9TLLsCtWSERtkEDP3p3GIFbEFmxYxCpGsEiEvTW8T8wmfjHllA/PaFh/ye",
+	"Qcn+iOzsu6yaiFyxibYF4xWhgBRyUhOxRE+UrZ+ABQ2M2gCMeUjnyfVWmyxGwimZ5VIMIRlwKeiSK5LJ",
+	"4ZClfZFx0DrxpVJQFG0oBQnjWmcshaILyCPkyDNqE/0AJXyonDi6NaXEpgQRZj9iLsdGtBB7K7DlrrC7",
+	"W/ZvIxNXo8vrjpTdht89U9/XCS89mKh+5K7YCPfxYcJqtLgCN+kF7sNIejnVoahflCofpjoQKl/XUVMA",
+	"viqy4I5HNvIpHd+/2vSdn95/a0XryFGwPKCyBUmtS42qN0wnIwf1KtIQQ1Jg5Wo2hRgxR1qoaXaljJ0l",
+	"pC1UMpJK90WRGVswbyoGvMhmdEDg3iaHtjLIDnnHf1gHXjzEkay1sfiYDtn20wdh7cXZI9Dk7dSGjzm/",
+	"Bkiq5eIfyWn+z2JULVHhJrm8zNj4P2tQ6pAU22t491rDTKamPIN5hKx0lJfKK2Vw0VBf5EMCyp+Cw81u",
+	"HJz8dqFiIjR994e/vT/54d3b1s4/LJPhVDV6e529qKG5Nv1pvJeauH7YaZ3moufV+p4dSq/o8Mb49o/4",
+	"6rIdc/eBkmbgntxqPybffQ35aze+u+PrLN0y+NzXZ7CrdA9RvL7eKCalQD2rclXQyGfq2P1VYPg2hsh4",
+	"QerAMfckZ8XR/Gz+OOE5UyuLzlmi9gubrrLXjRpI+Lsk3cTHHMbzlq2VBT2+5nhz7jwvjn5jxLL0NuXj",
+	"vgq05qFE8KPidP+Du7ak552O7vbvZk/ebNu8UDBnbmWmmH333mzr5ZXkToOcU+i1I21WJJnmORPal5VT",
+	"FXmALu8mFXMCVNlbEcn4FeuL+OOHMydJKmOInb1HdUHAjWVseOrCU97HZjlMGFPtvjjE7pmzZzTGcgGi",
+	"comaiMgcWcBZlkbOc/WyL2L41IW59uzoHJMq8sJYB2B9kiu8WxJqD2s3Ppzv3vb1lClzAmqEjn3gnwY5",
+	"sIGoOTEDei/1K1zXR9F2Z9FmNweheODqDj1kx95DvI2ZHslUrQi9ATePTXazT5fopjBnzhuLIC58IXKS",
+	"8+FIk8up1lKoXl9YjQpEm6NWenVyfPT+HFiWoVmNFdXB1V/KlPOJdZ5co+LBglaLPDrb3Drz8p2dg3sn",
+	"7AJTpLXuHBPjgGaK+WRd68LeTHgsdHCJ4eFWBYhxBvcIxz+e0nWu07dyVnGJJFSQSxYYfVre4ziui4SX",
+	"lZ2ALCyynBfuvMAJwaT2dE2AvC9qIuQLJehcbBwUBheeU9LsPawxBQfdlucuKtrh45abrKQYxILN0CiI",
+	"fSkTo+xcMpo7baJHXBNSMAiUwUpBTCyCOhZTLLt3yzT98PTfK4J/i3T9gmOu0atx00WNROUDZyU1un8d",
+	"7Yz3kr9fvlCdv/22++erlz/NTvL9c/H8I3v2ie78mHbe8O5buXf2ayNaYoe9LJUIt7RuZrNAH/df7HZ3",
+	"d6IG8LwhjYBMqH4oMoCF+V3tNfnXRSs8CtW7qD6fRxJubydW7yNTN4cbVFPz74Y4QDafpVSITU9C4qAF",
+	"nuvTk3uWSQaAD0CV+Ehg9weS7uztYau7/wwkXoWaMeCfDFiLLCGLT6EOfnqieiRn1/LKUcfjjWHhCZZy",
+	"wdb3c4DWvijG6+hd6nAMq1AHYLTixeOxlJ5+PckZcMXQTJFmbFXG08Pzo4uT43fH5xenH89igGgi5AG7",
+	"7JASfVEpFGuLdqzAWiIE4TPXo7vVDr8FLPah0A7fC7ph2c7/VwyRPkIVvqq+7XhYdDUSiaGViri+7yVR",
+	"QSrU5XWXXG/G4gpkshEqgAZARdZueoJJZ56xjg4GLNF1xegtFuL7xUD8G0EfHrW2u2htDsWwcAM8wMls",
+	"FcXd1x/SNQXUF+IFAGzHl2yHMIcD2dWLJI7giKPi5+na1532JSrGh6k+Ksb17U5+UCr/UQg8CoGHFgJr",
+	"zt9iPfnbSoXNiC+RjjHkag2+DvVqXWHUGVXOTRVh2ZpsXg6iLfBthhE0662q0GUCf+5gqkJCLSTXtWWz",
+	"LC3lIg+ltyxLLq/ljJPe2/IV0l2/JW3lJnSVjtryj6Gt/JdNqnmUjt8oplfQblbLXHghkQa0jbeUkDJZ",
+	"Hsw7FAE/JwgvIY2EYjkTpkuSAIQgYOVsk2MQY8N/8EnLzELOlIK6LswWwLJekSeKxIfA9ds6EolMuRjG",
+	"hGaZnOHLpBm8DWVjJiwnk1wmTKkIVCWoy2WbwwJfLixAidKYyHJ0TofxAaEFE/lIKkbi40HrvRSs9Y7q",
+	"ZBRDjRMgDx4yrfpit7Pnh2ups+PS0e3Z+lemI63E/GKLPDnPFEcc6zXLzdqaO0JJQgk8SsZ03hdXjE0K",
+	"D+HlVBOqrhRhNBlh4bAmJaYfiVRQKWXAZmQ0FSkWLPc1zYIqKFDBBlkPFFFS+mwWa25yRaaTYU7Teu3y",
+	"R6Zfm83wVYk/Dz8eBxtocmusbFwz7zCTXEcwiTlzZNSWJbWy0n5+b+vEcqykbrfW9M3s26AcittyjtIa",
+	"9vUBoZfgCgYMzIwr6EjxYSamY3N6zbPm4C7vyK3pURfKv1lgNqocqnSWB0wno8gWMR6Ye79FRcLM5aTI",
+	"E2PkPIl7BZIb9vCYzoF9lfks2NvMrzmpNRLInWS7qjJHlRA0HSMemNC2trMZGUgOY4GNqHLs31u3Xem/",
+	"guBdWN2qtLr9Fb1bZ2Kd+6L8YBRO5hFII0BKVTYvJOxZ9NOBl033PD9Qm1sK0u102g+yZGZAxWqFBwHG",
+	"9d2sxiPf7zpnallYN88SmtF8awPO3zHT1LKAjxjN9GiphtHtdEBguppv7oZ3BYKhuHmWkWbGr5lgSm21",
+	"SWykEB2ymCg6V+Z1hBNiUEnTS4BAwf5QZJZzDUklswNvu7k0k4jEOaNKCt/S3Ny6g2mWQYm0nNEU9CWS",
+	"cnVlpCE53v5AoE5TBMXL7MegBGaOihoU03R1j7EkJ5yBqRBcDPsCL2MzDHtbxwU+02b7WsSl0x5IM26m",
+	"7JplWzGmiJDLKc9SNCS56gvwG7m3tg6sMY0ziKTgBV4C6rOdwZd6xGc5bPennc5uYj8I/8Hidl+cMppy",
+	"M+3wYTuX3AHOzfzM4yW6xFtc+PtYhwr3C6os5t/XNJuCzejx3PIKEjtgP5gfcD0bvcYwl9MJSeR4zDXB",
+	"AoG9YsFkDksK1fTMajd3drdMQ1wkrB6Z3u4gKgLrqfWKbt1EDTttjV6j0+62O3Cm5NVmHXbtyav6lja2",
+	"Su18L0VNFCrgvzLc6wGl34mVOCQZseQqKtJdsUCX8wzbpawVfuvTOKYCoTgpsWBum/nvCywEuOiUoe4P",
+	"9yhCHocMBCQotH3R3Ol0yFRA8c44M5NpBZvXNW1JIjKWObPcRACs+gKoaiVzB4HskQlVCkoXUQUVFOBH",
+	"l1oClYdAe685/Cdcfd+sqv9uqSlRI+MCN6JZuI9W9NS5reyyRhYaW7MzFsOQ2ZL1/r2BbzZ6Zhy4Sm2j",
+	"sv7HdtDuLbWxW9HSPmKrNqjrcl4jbpanw+B/B+LNpoks9yE5LDpFp7lV9SigpcwfXEU2cykbs80JRKNm",
+	"DHIGekhfPH362dhAT59iYVsxbE1klnmiFD3PQCS/kkJNsyeK+Kpxv02ZUX22UKLZIuzuCMZkLqcko0oT",
+	"RWcg6rhI2ZfY1ouPZ5TrC8USKVJla8Q7a8aViLLOlr6gRSoOKHH4CfCGQaAgx4rK9guQ6eJ9BeY7CJhq",
+	"AqOcu2z6wldlxnsHIUtQ/y63YFk5ZgrrLvsrCkZU9ABHBzPfF2OuwNq3oNwe4YMihch9iwtyyfSMmUVy",
+	"91ExYqzqFXTSJRxBF5cohPVpN9XsFvMFbD2Yy2C9qrOpR1wtK6gKE13yrvjcbi70s71G1BjTL3w8HTd6",
+	"Lzud5zsvX3b3957vdV6+3IkaYy7wp473wnCh2ZDldUVX38oZbEuiJS4mauq28DJKU7u1zBCMbkGa9tyS",
+	"TmTmFPLbn3W2lg0n3IuNTW+Jz5TrM/vOzf3uS3jDnMiSZrvmhnsR3HDwrpEccNWFjXydy9doYkblb/Qa",
+	"O522+d/z3ovOi85d7uWbW93LZ/jyEmXc7mr8wmNhsz/6AsTFMreHFLg4KJuNkCVc11x+0d2zOav35rat",
+	"QvhVUkR/zKnQiwmiYPbmjJFm6TJ2FzGM3t7CGGTwgh/DDOidsGQF9ljaiFRmVtGKZirmtrKpLcxvjQ8l",
+	"x8zMNJTyx2qNXEd94b4SmxMXF5eZzWI1HfEZrtgFc2EekEtpOpIz8vb8/CP4MY3CcOoKPEIJNRy/uexp",
+	"Bm4LaJU0AVaNXX/6lIr06dOi5KOQogVFKvsihjRZrPVfFJHsVcpDQhfL82EuZ7ibi5wamNl5X4zlNbN8",
+	"KDPynyTWOvOaBt7J4N4hGVx2TUpiJ89iBJNbwknneFKufLTMIWSGqkLOdM5ZWqrES4wWgiOyvqcc1oco",
+	"OmBtAvzjRWlMOQWSlvAN6tZEDpyXvWd6gttpjNV5ocYnzTPOcpyeiLBrKMrHcMf1RWFS+2WwgTKcCMxO",
+	"boFB67okB+bzLEtxSQGxjTsGlt2qmwLCEIrsmAne6b4wF3FOE3NwDorio/BUM7YH0h1FXOa9TqcvYlvb",
+	"9MI8cWEed9roD5WqxE+f9mzAqaQyEvSlkU7JEW4eAVM/44KRqdA8w8WDvoOKQwUkQAEFiDW6qzoiGOJG",
+	"ocnsBBjrnnINbtPc+nzSvoC6XbATI6zhZX/pFU5Df+LnZERFGogMC6QFy3AGjfdFynOW6GweebD9jHrs",
+	"P/gaFGqpXDslNeUqkUKwBM/utUtbN+OHIBN3loEfuu0BjgladyVkoWNyYI5zTn6bSk3N8TAdb8nBwJ8H",
+	"TKuYmGtdTpXbgzYGVhg6iO3x1EPDXM5sQgT0LuPX3i3jvLeekdErz9a/ZpkZoUR1pY415M4BGpAbSQ4H",
+	"c47J8eYztkq1YznqdPfs/KkDyCnBaaS+XXccnJ/cCs2i4O6CCn6Ib1g1/HbJCaEGmNDxhPKhKClwK1St",
+	"QK41ejv7UVmP7T3rwG3MnUfGN1l6D58y2+2DEQmlByX+pTGT+RXLW8+r39zt3EJ7s7PkFa1Ncixuq0Pb",
+	"tXsQFRhpEUADfjbYSbp0j7Ve0OeXrb20k7ReDvZZq3u5m+yl++zZ4HkHVl6w2QUkXl6MVaPX7XQ6nUDf",
+	"9b27s6a+Si3fDlYJjkDQk51yR26rePulW8adYB9ABcexUYTaSMlVFnB31FIwOHZ2xcivUwjzY+ukidYe",
+	"jgPuy9j9Fm8tus/sd2rMY29c/cme1vaE6lEb/nizcISDnVB1t/mfcDcLNqsbFYDWHmpMgs2+yYiiOjnh",
+	"tlAtHNlr+/6Ow6GqK5Yaq31xNMNa58XKsXxVSN4iFm8Tlg1wF4+5PvqSMJY+Mqd+JW9qPgediV45Go4N",
+	"nKdflSfoyOtzaKNYDYFAIin49qzzzmqCFl6D7kAkK3CWYQ+q6E/FlZAzETkbMfI2VejKRWCQdXVg06ir",
+	"LxL5IAeky6m1jD4rmHzuo8JU5MpGd+bGN5Bn7/k6ygP43x5CBfBXrFuwOwzxDyUoupsEfECeoUf5t0T+",
+	"/civPf/QJd1U+lmN5MFl3xnTgex7opyRu8TrYv1hzmsBXiyuvXibUbVl0+Ad8VmNy0dpOvdODWMHO22R",
+	"6lJ8K6EA3LkETLRgMxCv1qrzqgkdUo5VzIZMo/+t/Ll6MVloX99MSC4qYpuLFMFmX1NmrrJZdr6laWXX",
+	"uXHbqVkua6G9R1H7bylqj75ocCqhgFkiaOWECTrh7TlFvH5tjP6VT7WIHHSXWW8VBc5vINqIIVkk7iHK",
+	"GgxCB22PqikXESZRYBAUHMJGYi3gmddmVSyvpiQOPx7fDl3opuCWKQv2WySVyXTMhH5MWLhlwsIjsv8R",
+	"2f+I7P+usK1AtO8EWgT5ZCCr4R/lrLEZVYA3t9RNpXh4AHUFDXktzB/Pt8P4J1TgVyyyvAcHewHCjyBu",
+	"VdShYn0BiHuuoUAES9tkv7ML1a3c5RqEjxESXogv0jR9VaiQC8Y8h3BfGO1aCoSGK82zjMxkfkXGjIrZ",
+	"iGfMxoV8sCeR1yxX5jzbVCoPXDJN9EUlCQGU+SU32inM33013UDTNM3dQs+ExxcvwM+25z6c+MgV+tW4",
+	"i4pkC0Cc15yzaurwD0B9eTjVI583DFuzDloXbFzY+fBvy0oSqjaWbxKMavv93+vjKBEBe8YDR/CACjVh",
+	"iXUmAjLPeslRKV0Ezv0Q0Hdapl7FhwLo4iwOEsntgraMRbKkMvGMXQY0Eg5zocY0y8ifzz68hwxUI00A",
+	"PJ/QLEM2BUSTTCQHwAy9YhWSuidqgZZPMW2Ofpl6j4AUJZYDYoFUMLagB89XDOPegoiUEcDxQkms//0/",
+	"/zeur2Va7ofnnVhSPTGuqde1hYnUtMSheuBj1n0RkLcW3K2YUgSSs8wwXaGFRQitKrJQ+8JmnrbJIRAz",
+	"EykOFuZPZHOHLbI/WdY/btOW7SYo8tsXd4IrD2ZWOyLDKc3TouBzubohalgHRA4GPndikRE62HtA2lwD",
+	"AIX8G0TLlhPncBNWjpkDIJqTffPLzf8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -6,6 +6,7 @@ from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
 from .add_cluster_node_request import AddClusterNodeRequest
+from .admin_sign_in import AdminSignIn
 from .cluster_info import ClusterInfo
 from .cluster_node import ClusterNode
 from .cluster_node_state import ClusterNodeState
@@ -13,13 +14,16 @@ from .cluster_node_suffrage import ClusterNodeSuffrage
 from .create_account_request import CreateAccountRequest
 from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
+from .dashboard_methods import DashboardMethods
 from .dashboard_session import DashboardSession
+from .dashboard_session_method import DashboardSessionMethod
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
 from .lock_list import LockList
 from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
+from .operator_session import OperatorSession
 from .problem import Problem
 from .problem_code import ProblemCode
 from .ready import Ready
@@ -34,6 +38,7 @@ from .storage_state import StorageState
 from .storage_state_state import StorageStateState
 from .token_info import TokenInfo
 from .token_list import TokenList
+from .token_sign_in import TokenSignIn
 
 __all__ = (
     "Account",
@@ -42,6 +47,7 @@ __all__ = (
     "AcquireResult",
     "AcquireResultStatus",
     "AddClusterNodeRequest",
+    "AdminSignIn",
     "ClusterInfo",
     "ClusterNode",
     "ClusterNodeState",
@@ -49,13 +55,16 @@ __all__ = (
     "CreateAccountRequest",
     "CreateTokenRequest",
     "CreatedAccount",
+    "DashboardMethods",
     "DashboardSession",
+    "DashboardSessionMethod",
     "Health",
     "HealthStatus",
     "IssuedToken",
     "LockList",
     "LockStatus",
     "LockStatusStatus",
+    "OperatorSession",
     "Problem",
     "ProblemCode",
     "Ready",
@@ -70,4 +79,5 @@ __all__ = (
     "StorageStateState",
     "TokenInfo",
     "TokenList",
+    "TokenSignIn",
 )
