@@ -91,10 +91,14 @@ const (
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
+	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSessionLimitExceeded ProblemCode = "session_limit_exceeded"
+	ProblemCodeSessionMismatch      ProblemCode = "session_mismatch"
+	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
@@ -132,6 +136,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLockLimitExceeded:
 		return true
+	case ProblemCodeMaxHoldersMismatch:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNotFound:
@@ -139,6 +145,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSessionLimitExceeded:
+		return true
+	case ProblemCodeSessionMismatch:
+		return true
+	case ProblemCodeSessionNotFound:
 		return true
 	case ProblemCodeSigninFailed:
 		return true
@@ -265,6 +277,24 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+	// nobody is granted its place in the lock for this long, so a holder that lost the
+	// lease without noticing (a paused process, a partition) has time to stop before
+	// anyone else starts. A release, a deleted session or an operator's force-release
+	// never starts it. 0 (the default) means none.
+	//
+	//
+	// Example: 10
+	LockDelaySeconds *LockDelaySeconds `json:"lock_delay_seconds,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
 	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
 	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
 	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
@@ -283,6 +313,11 @@ type AcquireRequest struct {
 	// Example: worker-7
 	Owner *Owner `json:"owner,omitempty"`
 
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId *SessionID `json:"session_id,omitempty"`
+
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
@@ -297,7 +332,9 @@ type AcquireRequest struct {
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-// set.
+// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -332,6 +369,11 @@ type AcquireResult struct {
 	//
 	// Example: 1000
 	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -341,6 +383,14 @@ type AcquireResultStatus string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+}
+
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -390,6 +440,20 @@ type DashboardSession struct {
 // Example: 42
 type FencingToken = int64
 
+// ForceReleaseResult defines model for ForceReleaseResult.
+type ForceReleaseResult struct {
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
+	Name LockName `json:"name"`
+
+	// FencingTokens The fencing tokens of the leases that ended, in token order.
+	FencingTokens []FencingToken `json:"fencing_tokens"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -424,6 +488,44 @@ type IssuedToken struct {
 // Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
 type LeaseID = openapi_types.UUID
 
+// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+// nobody is granted its place in the lock for this long, so a holder that lost the
+// lease without noticing (a paused process, a partition) has time to stop before
+// anyone else starts. A release, a deleted session or an operator's force-release
+// never starts it. 0 (the default) means none.
+//
+// Example: 10
+type LockDelaySeconds = int32
+
+// LockHolder One current holder of a lock.
+type LockHolder struct {
+	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+	// an `owner`. Contains no secret.
+	//
+	//
+	// Example: tok_8f3a1c9d2e7b/worker-7
+	HolderId HolderID `json:"holder_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
@@ -434,6 +536,16 @@ type LockList struct {
 	//
 	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+	Index *int64 `json:"index,omitempty"`
+
+	// Changes A prefix watch's changes, by name.
+	Changes *[]LockStatus `json:"changes,omitempty"`
+
+	// Complete For a prefix watch: false when the server no longer remembers every lock freed
+	// since the `index` sent; `changes` then holds every held lock under the prefix.
+	Complete *bool `json:"complete,omitempty"`
 }
 
 // LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -443,7 +555,11 @@ type LockList struct {
 // Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name`, `status` and `revision`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`. A held lock's
+// `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+// semaphore's: the holder with the lowest fencing token); `holders` lists every
+// holder, and `max_holders` says how many it admits. A lock kept only by a
+// lock-delay is `held` with no `holder_id` and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -486,10 +602,33 @@ type LockStatus struct {
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
+	// Holders Every current holder, by fencing token.
+	Holders *[]LockHolder `json:"holders,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+// lease and fencing token. Every holder and waiter of a lock must send the same value
+// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+//
+// Example: 3
+type MaxHolders = int32
 
 // Metadata A small value stored with the lease and shown to everyone in the account, such as a
 // leader's address. At most 1024 characters (Unicode code points, as JSON Schema
@@ -622,6 +761,60 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
+// Session defines model for Session.
+type Session struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+}
+
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+
+	// Locks The leases bound to the session, by lock name.
+	Locks []LockStatus `json:"locks"`
+}
+
 // StorageState Whether the database accepts writes.
 type StorageState struct {
 	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
@@ -664,11 +857,19 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int32
 
+// SessionIDParam A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionIDParam = SessionID
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
 // AccountNotFound An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountNotFound = Problem
+
+// AcquireConflict An RFC 9457 problem document with a stable machine-readable `code`.
+type AcquireConflict = Problem
 
 // AdminDisabled An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminDisabled = Problem
@@ -691,14 +892,17 @@ type GitHubUnavailable = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
-// LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
-type LockLimitExceeded = Problem
-
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
+
+// SessionLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionLimitExceeded = Problem
+
+// SessionNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionNotFound = Problem
 
 // SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type SessionUnauthorized = Problem
@@ -775,6 +979,15 @@ type ListLocksParams struct {
 
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Prefix Only locks whose name starts with this (it may be empty). Needed for `index`.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Index With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -798,6 +1011,9 @@ type ReleaseLockJSONRequestBody = ReleaseRequest
 // RenewLockJSONRequestBody defines body for RenewLock for application/json ContentType.
 type RenewLockJSONRequestBody = RenewRequest
 
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListAccounts List accounts
@@ -806,6 +1022,9 @@ type ServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
@@ -845,7 +1064,7 @@ type ServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
@@ -866,6 +1085,18 @@ type ServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(w http.ResponseWriter, r *http.Request)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -928,6 +1159,41 @@ func (siw *ServerInterfaceWrapper) CreateAccount(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateAccount(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ForceRelease operation middleware
+func (siw *ServerInterfaceWrapper) ForceRelease(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ForceRelease(w, r, accountId, name)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1314,6 +1580,45 @@ func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Requ
 		return
 	}
 
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", r.URL.Query(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "prefix"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "prefix", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "index" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "index", r.URL.Query(), &params.Index, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "index"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "index", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait_seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait_seconds", r.URL.Query(), &params.WaitSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListLocks(w, r, params)
 	}))
@@ -1486,6 +1791,98 @@ func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// CreateSession operation middleware
+func (siw *ServerInterfaceWrapper) CreateSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSession operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSession operation middleware
+func (siw *ServerInterfaceWrapper) GetSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RenewSession operation middleware
+func (siw *ServerInterfaceWrapper) RenewSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RenewSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -1624,10 +2021,15 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/release", wrapper.ReleaseLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/renew", wrapper.RenewLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions", wrapper.CreateSession)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sessions/{session_id}", wrapper.DeleteSession)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sessions/{session_id}", wrapper.GetSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions/{session_id}/renew", wrapper.RenewSession)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/locks/{name}/release", wrapper.ForceRelease)
 
 	return m
 }
@@ -1635,6 +2037,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 type AccountExistsApplicationProblemPlusJSONResponse Problem
 
 type AccountNotFoundApplicationProblemPlusJSONResponse Problem
+
+type AcquireConflictApplicationProblemPlusJSONResponse Problem
 
 type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
@@ -1650,8 +2054,6 @@ type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
-type LockLimitExceededApplicationProblemPlusJSONResponse Problem
-
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
 type RateLimitedResponseHeaders struct {
@@ -1662,6 +2064,10 @@ type RateLimitedApplicationProblemPlusJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type SessionLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type SessionNotFoundApplicationProblemPlusJSONResponse Problem
 
 type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 
@@ -1899,6 +2305,110 @@ type CreateAccount503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleaseRequestObject struct {
+	AccountId AccountID `json:"account_id"`
+	Name      LockName  `json:"name"`
+}
+
+type ForceReleaseResponseObject interface {
+	VisitForceReleaseResponse(w http.ResponseWriter) error
+}
+
+type ForceRelease200JSONResponse ForceReleaseResult
+
+func (response ForceRelease200JSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease400ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease401ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease404ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease413ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease503ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2912,9 +3422,7 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	return err
 }
 
-type ListLocks400ApplicationProblemPlusJSONResponse struct {
-	BadPageApplicationProblemPlusJSONResponse
-}
+type ListLocks400ApplicationProblemPlusJSONResponse Problem
 
 func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
 
@@ -3131,8 +3639,24 @@ func (response AcquireLock401ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock404ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock409ApplicationProblemPlusJSONResponse struct {
-	LockLimitExceededApplicationProblemPlusJSONResponse
+	AcquireConflictApplicationProblemPlusJSONResponse
 }
 
 func (response AcquireLock409ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
@@ -3590,6 +4114,508 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	return err
 }
 
+type CreateSessionRequestObject struct {
+	Body *CreateSessionJSONRequestBody
+}
+
+type CreateSessionResponseObject interface {
+	VisitCreateSessionResponse(w http.ResponseWriter) error
+}
+
+type CreateSession201JSONResponse Session
+
+func (response CreateSession201JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession400ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession401ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession409ApplicationProblemPlusJSONResponse struct {
+	SessionLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession409ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession413ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession415ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession429ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession503ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type DeleteSessionResponseObject interface {
+	VisitDeleteSessionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSession204Response struct {
+}
+
+func (response DeleteSession204Response) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession400ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession401ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession404ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession413ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession429ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession503ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type GetSessionResponseObject interface {
+	VisitGetSessionResponse(w http.ResponseWriter) error
+}
+
+type GetSession200JSONResponse SessionStatus
+
+func (response GetSession200JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession400ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession401ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession404ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession413ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession429ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession503ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type RenewSessionResponseObject interface {
+	VisitRenewSessionResponse(w http.ResponseWriter) error
+}
+
+type RenewSession200JSONResponse Session
+
+func (response RenewSession200JSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession400ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession401ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession404ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession413ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession429ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession503ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAccounts List accounts
@@ -3598,6 +4624,9 @@ type StrictServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(ctx context.Context, request CreateAccountRequestObject) (CreateAccountResponseObject, error)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(ctx context.Context, request ForceReleaseRequestObject) (ForceReleaseResponseObject, error)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
@@ -3637,7 +4666,7 @@ type StrictServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(ctx context.Context, request ListLocksRequestObject) (ListLocksResponseObject, error)
 	// GetLock Status of one lock, or watch it
@@ -3658,6 +4687,18 @@ type StrictServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(ctx context.Context, request CreateSessionRequestObject) (CreateSessionResponseObject, error)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(ctx context.Context, request DeleteSessionRequestObject) (DeleteSessionResponseObject, error)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(ctx context.Context, request RenewSessionRequestObject) (RenewSessionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -3749,6 +4790,33 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateAccountResponseObject); ok {
 		if err := validResponse.VisitCreateAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ForceRelease operation middleware
+func (sh *strictHandler) ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName) {
+	var request ForceReleaseRequestObject
+
+	request.AccountId = accountId
+	request.Name = name
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ForceRelease(ctx, request.(ForceReleaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ForceRelease")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ForceReleaseResponseObject); ok {
+		if err := validResponse.VisitForceReleaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4276,212 +5344,383 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// CreateSession operation middleware
+func (sh *strictHandler) CreateSession(w http.ResponseWriter, r *http.Request) {
+	var request CreateSessionRequestObject
+
+	var body CreateSessionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSession(ctx, request.(CreateSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSessionResponseObject); ok {
+		if err := validResponse.VisitCreateSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSession operation middleware
+func (sh *strictHandler) DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request DeleteSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSession(ctx, request.(DeleteSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSessionResponseObject); ok {
+		if err := validResponse.VisitDeleteSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSession operation middleware
+func (sh *strictHandler) GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request GetSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSession(ctx, request.(GetSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
+		if err := validResponse.VisitGetSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RenewSession operation middleware
+func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request RenewSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RenewSession(ctx, request.(RenewSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenewSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RenewSessionResponseObject); ok {
+		if err := validResponse.VisitRenewSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cuM29iD8Kih9U9V2/yhZlu2+yPWrrxzHnXbSt7Hd05mJMiZEQhJiClAI0LKm11X7NPtg+yRbOAcA",
-	"QYqSZbe7k9mdyh9pUySu53793ErkdCYFE1q1+p9bM5rTKdMsh7+Oz89eXcgrJswfKVNJzmeaS9Hqty4m",
-	"jCimFJfiiSJxovLRpTavxmSUyymJfzi5IDspVZOhpHm6Y9+NO62oxc0AE0ZTlreilqBT1uq3fm6b2do4",
-	"XdTK2e8Fz1na6uu8YFFLJRM2pWYdU3rzhomxnrT6u70XUUsvZuZ7pXMuxq3b26h1XORK5str/jRhOSN6",
-	"wsiMjhlRmuZa9eFBLNiNvkzgw5jIUfnWkI1kziJCFeGaJHTKOuT9lGvC9UCMZA5vjniuNLzfITi7IjRn",
-	"RM7o7wUjVKRkyDIpxkRL+CDjShM9oZpMaQprmh4SOhBTmo1kPmUpkYJFRObm/3iiVEg9YTl8GpEx04rs",
-	"d7sk5uKaZjx1i++QD3TMxZhwRYaLgXCzPVFEyVyTK7aIiJCaDBdEjkaK6T6hgnDNprggdsOVViQtzHnC",
-	"YucTmcFpcDEeCK5gPJYSdkMTnS2IFAmLCLtmgswnPGMEFoonQNPUbCYnOZvKa5Z2BsJBwO8FyxclAOD6",
-	"Wyuu+mC3F7WmXPirb7r4N3zKdTOsTqXSsEkFJwpXO5FZqshWyka0yDTZ7XYjYm7EvLrb7Xa3D4kstIGG",
-	"nIoxazjzzExYwnRtR/BrZUN2qlbfzNUyN011q9/iQu/1WpHZL58WU/i5C9u1f/rNcqHZmOW4W5lcvYOZ",
-	"mjacyeTqiSJmKWTO9YQLuMuEZhnLnyhCk0QWQvu1z6ielEuH/63Dwr/kbNTqt/6/nZJ+7OCvascv7NYs",
-	"M2dqJoViQFGOcNYTgDHzIJFCMwGXRmezjCfU7GFnlsthxqb/9ZuSQHw2m/gDfoXzVo/kSLgdw2kgqMPh",
-	"WHinWc5ouiBbsX3vEn+Itzut28gt/J3Ur2Qh0m+59HfSL31CFa6cp8FChdSXI7OqeBtIhrlnmk65IEcf",
-	"Tg0dkKORed08uky5osOMpW5f5uH39tm33NVF0yKHLKGFQhqtWH7NctiykCQ++v7t6bvLn07+Hq/dykdB",
-	"Cz2ROf/Xt93OW66UoZcyJ/PcEPr45zYsqP0TW5glF8HC7IK/o+kHOmb3WCa7odNZZr9IkSCE1L9llqUp",
-	"z+wB41NzuobiG8KnJ5Z+kwkVQJoLfYiskNAx5QLQw5A9ar/uWDrAlL7kaavf6u6+/sfPez+++Gvv0/7J",
-	"s7MXF92/9z7unz57/8LQOk11oVr9fUPANNdmsa1TXCTxi7TUrMhFXyZaKi1z1reb7de2dBs9DrDFjrtz",
-	"RQI2m1vOrAxrDnks2aqzVsSuGIk+MEJzqoZ5IlVGPr1rBjIEPBgAP9nukHfSUOIxSSaGowA3REA4wxN+",
-	"FFgwpP/SUnAPDoYoA8Ezu9fJhPzzl6P2P2j7X932y07718+70W7vxe1fQFYxjNtsrWP22+k8IgRkbhWb",
-	"AkG5l8eCA7uTZTDIGb1ShJJUJsWUCSPhJFIonVMuQmjwS4qjgfBPtc7iqJQM7Cyr7/yVzIc8TVG2/mZc",
-	"kCS5VKqtuPYHAUBNybSBgJUSuaFgI7fiYFMDUd3VD1y/LoYfBb2mPDPE+VvuDicniSyyFEVcs0maTPCC",
-	"qVBzlrMUBQAqCMtzmZOteMz1pBheFuWqLYF+w6hi76Q+LvLcbuDByJmZsYBVJ3a0Gq2GFxypRjKNIpx9",
-	"H184NFrIlC7IhF4b2WVmxLOHIujLEkFhqzB1uby1CLq8n8dC0NpBsMZz6JNCXAk5F5E7hIjkDH5KEaKR",
-	"lA+E/XorXlrxauQ0xBKUiZObhLH0XqJEw9UbggEs4JK58SqXz1Up4YFOstvtEppofo2bVxHh2rDtKdeP",
-	"cdeGCMNgJFjP+ttu2MJj3Xd162ajVg8iopgOWW4UsPAwzFUuL8ei7Ae6yCRNL6R8Q/Mx+9YSrWMuQ5ku",
-	"DAhnZhFGIqciFGppkrCZNjuZ4XovtZSX8LLdxxnVDCDwIbAHmlVONcMzwiGuaVaEUFn5fRU4GrncLNjc",
-	"itub+dDCIjljOl8QOtIM1Q7Np4xwgc/bR+b5EsD+4/XB3988f37R3g0BtBcA6Jmf4W7IrGzDXIo5ySkV",
-	"i8s55c6QVd/70jvh/qUk5jdifjOkwS5eka2hgTvziCagFyuQluZGnGJqu18aD3ovyAyvGU7RvLXb7e2b",
-	"k6FZttGxARFzsrhZyqViiRSpWn2evVXnuXJLdx3u0jkB2D8q1itD0qcyZ+U517DliTKH2XYflOA3EFvx",
-	"2dHFyeWb07enF5dnH87jbXO+cq7M6UVkBHYnO6o7S6uK5CxlQnOaqQgNIxlnQg8ETdOcKYVLgpXEx29O",
-	"T95dXNamsjORrTgEwfiQsGuWL9y8AwGrVoY7/cYSjZY9o2zI7Q45qt8I2YrDu46JFEZSsfAGfG0gAOC2",
-	"ETHN0odG9zdUcgliuSCjjI8nOgrh0Zzb26OfLz8dnV6cnJ1ffjg5uzw6Pn7/8d1FvG3mQDAllbeM9mMI",
-	"gxOiqAa7HxzrQMR1SIkbWWtkzb6AlAGwL5uwzvEAjC5lRrRmWJKbb7gYd9Yap5aMZQYEz9EC/UcZCN5J",
-	"4q3hznIOOA5cGCQYwHiqiOJjgZp5s93gnI/FqXhFefaFgomZiIvLEY5U5wHm1zYXJOPiCswwtWUWyoAB",
-	"ms065DwwIVBNdsyqd1CyfgT98dyuxS91Ldmq7uuxKJY7j4QKq1yMuODKaBdbcWXKeBu9CmYrIMla5Sry",
-	"QutAeKk1PEZztF78H+Zyrgz5O4TBCsVykrIk4wAcgqC6c2i+wX8ORM5GMBwQNJmyJSSsmnqoJnF4UbEV",
-	"fxHAjOIjxYiPi/xx4AxE73LEAN6s5uZO2Mr+5btmu3AmVn7aEpL8cHrx+uN3l5Y4n36//VAw218Gs+rs",
-	"G4JbbXuPAXbL53KHlbR+KLGh9Y3ri7ftZT+QIC7fckipwss9ZyIl1PJd8BESqsiRfRdG75PvGM1ZTgZF",
-	"t7uXwEvwT/bQS90tL/VjdV1rr7Kyh8e4wbcO8yu2JksGyBB3jYeyTOsr7PLTp09tc2hGakmobnD7HGVz",
-	"ulAkxrMEt9QST/Teslu8+gfYaUIlI+XqqknADmwpdTtHSjUdGg0/lcxaUEEbIvOca3gyJ1tmXDIqsszI",
-	"TTRtS5EBcTT0lYvx9qH5EAib4UROwiAXJUbkLDECkiLDhdFeWDY6ROnBit3rNJSNYOyguxcQDpZf84SR",
-	"6r7vAjX/KkjVk0Knci7ueZx2u4Y2TgoN4p8ZxekYaiJznS3+DFt8ND7cvGMrTKlNAMxQxYq5D/k1QB1X",
-	"awDP+9f8JCOeMQOEhvnOMppUvN2kEKkV0vNCCLNUXH3JmAP4NaCqSyNCZyCC7SptcLuYgTK5DNxkPmGi",
-	"3IQzMNgtA7s/NEssESAOMCD+o4Xzj0IVs5nMNUvfspTTC3jpj7XdGMiJw1nNbOjK84u9nJrVXpo9gXDu",
-	"YTz0dkNgTS5nLNccyabz3PL0rjXbIU6/b0Wtm7bMU3Mfu7dRCy1i4IyAIZeDCVz0QHcpeiAYav82aiU5",
-	"o2YvVN+1mgs+ZUrT6SwcYu82alkTeibHfEWwkBVl4A0XYAMi7XwiVSBc41rQh201/i2q7Bc8H4iMKu1e",
-	"R4+cKLIMdH1aOvltWE0ui/Gk6hDveGnZvouBKldsgRiIvz5RRBRTlvMEV8nTiAij2Vsk5Tm4sfpuVRBK",
-	"wBWxzoQ2CjI8RSkmRs9h42/2zxIk7CeI0c4jWUYApANRBi9A4BEirxfIWoYQJ1S3opY5GeTuiIVVISC4",
-	"w4NbF/qxETi+Qw+e/7yHgR4O5X8JATxywSQBmNXAtwY/v/qFyuFvLNFB/MXp9xXZ08xzuXf1+8vr5ze9",
-	"6f7sX62oNaNas9yA3T/Nr7+gi/PXz7u927+0lqKG/MhvuFqNqPBviB7a8IDMwHYmmud0UcfeINzsrhHf",
-	"sRt97Bznd564Wnd6LlqoPL+EV08s8AlfglP42f6qU4OpA7c1TVNu8J1mH4IjHNFMsah2qlOmqWGgd239",
-	"rXvvNmrJuWB3ntV7eMmcvc6cDe1OmnbxxvIz82Fofbvry0+Ua/9p7TrCBTTfiD0/BfFgdYoZowgWE82y",
-	"TAEBk4VO5JR1SGytgWncJwtZgN/E+8kOifVz8RTc0yMmEi7GNjYzIjHaHdQl1TGIEnHOBJtfgkxwOVUx",
-	"EEPFdIfEE5aZOZScMikYYZliA2GEqkMSm0lZDrNUx9zSGHdSuuqeKMJEuu1m0/miOttAmOmAhlXBpBz2",
-	"QXzJ0LTK9u8a5RW+7EJQKwzO7/euQV7Di1V+bZisu5U7g+fMe9XPewBb4S3dNciZeRuEt7cqHOkZjBTe",
-	"wN0j6XzRMNLz21JN+NxiwggahghZDDCyZJYGkL/McnbrKGOHi8J7b0KdY+AjlqQ9jADdl9XVlwrfr15b",
-	"+jUFvy9i01FLr47ntot7omw8c2id6JDziZwLsPl3Wmuudd/NscEeAdOqO9zbRJLw47vtNF3F987abg3/",
-	"j34ZhizQa6ppflnkWYOWRKesLXNuBN6PZ29CofeJIvjl2qM0BKwMrG9Sw0RKqKpH6kB4S+lrCN1q2qqa",
-	"QNNB/1y7AEMuvpAIPy+VA7Nxe9ZNVs4miXs+4cmkogtw5SV1s/RQ63m231qn6Rjg31Q/cQpH6QVZe04o",
-	"0c034zKnShUsXWIyL74Mb/breINbXTr8qIpQASYFoFwBuzvpcYVtLgOpzjlkCYShEOgiRbMnh/NwNgSu",
-	"I0IhSM2F8ygb4cOtuz1nmLjRCXWe/V4DLPhw+pfd7vPdly97B/vP97svX+6uD62PWq8ZzfRkmWAsMzx5",
-	"dQePM1xS5jbKd92dnuNr55rq9aqVZ5Nu4KY78VJIQxKMtJE2TmRE25d5Bgkf5lKeKEC/kcwyOUe1ON4B",
-	"CTwuDU0oEoEDfyCoIDG+0CHHUmjKBXgkFEtytqShanl1+WK0R3eTl2mPPR/uzGV+xfL28yZVI0SYr8FQ",
-	"13DEVRzwMPS9XDE2UwQMhVwrcv76qN07eEYmVE3WUo29L8P49Tr3RizSyZpLez+F2IiRQTkj+Y9zKiAP",
-	"hgLAdMhPjM0I10RLAoIpmjzLAEWwzeJhZQuX84TwUkHb1rPRbtKj+6z9gj4ftvfTbtJ+OTpg7d5wL9lP",
-	"D9iz0fNuSOaLgqdNMIIBe00avDeQbaS+m3HOEcG+uQaPK228p5WZPhhs3ntBMmZ0eBWRlI+5VhGJO1a/",
-	"a8cRhPnNMJgSQ8D9r51O7NgsqGIzqidEsfHU7AACQUB22cLwGKTACPeKJBnDQJ2py5PCrDk92QZXDIym",
-	"WQ6Oy7g53jz2cTka7IB6LuvEYrpoK/Q9IE2vZP9VU8ICS8bW/98vJ2z/Wp28G+32nt/+j8Ggs/6dZ/BO",
-	"5TW39me3239ZBYnnnk/UtPpRzlhsoxgTmucLRJAYo8mJ1/qtqnzNfc7ko2rGzx5LMz54DM343tagmni5",
-	"iULkMaiGxe6M71aD7Xs1+r0sEYDeG7XMTa8VDXqNOmVUsne/tCaK8DY4s3qIv5rSLCPgQiTgj0tdypuL",
-	"rQYkBvqsJcpihsrbDEHLRiKiCkMUFKEDkYFjyGgtGB3XIUc+T7K3b5SKnCaG/pCtj4InMsXwEzKTHGLf",
-	"qCI/nr9/R87hOF1MHIk9NsfbEVHSB1Duk5/4d2ZBHy9etV8ckkwKIzvCnhQZM032u90g+cJlW8DOrIpj",
-	"HcR1arLb7Zj/nvdfdF90awSl29tvwOiAfC+d9geqIC/YaGEuv0hLWCEQW3bj0oKPhhDpKPGQwYlhfugT",
-	"akMPQT8bCD4WMmcwqGJM1dKLgV7Ut8QWP+anv0k+/OHlb3TvLX9z/OME/v75Sie9vy3SafbbP85/fNlE",
-	"rt47s2p1X4ir1scgczLLZcKUYlaLVBPIbhbMhS5QMjH3Zt6PCCUzmeK3s6wAAMqpSOWUqGI04jfb1lFv",
-	"XsDvPXzCM5AjDc/wT5DG9EnO2mhigtSTnOkiF8FrAN0d8sllsAk7VBBByRWhTnKVIxDYDB4YuAH3jhm1",
-	"7cJ7O+RDzoWmw4yRo/Pj01PPrNSMJkzVLyKQYjfmU78MBje93fZgcPP8xHPFppty3stljBfk7NUxebl/",
-	"8JxYx6jPYbK5LkThJqY0mXDB2jmjKTyIDZo2MBiMO1jW5ZpHwUQaCDgz52EpYQ05IdF4OUEtyJ8K/vKZ",
-	"gpUMulZUDzJqyqppTreoZvUGD3z2rHlWySttRa3wxynTE5nC+xT1IvCd1OL3YY1N/mFD0qsh9w1R6NXg",
-	"CqOS5oKag1kVQlcP4VzOZULx2eaa/XqHucmFlnxeb+ALQ0k+r3alWzWSZko67hL/3LYm2/ZpGhOXHE4w",
-	"9OBOa1TJb5f83astP6BoYRTL53UM2Y2xzFI/np0aeuYKIjgsM68fkrg5+AXdugYprEP3DhNS3YGEIIPr",
-	"DsQCwMzKDTTJB2eMpotNDBgQdroMFiuMDs1TARI+zBB/X6/Iks7kvl+7Mudjq879aL6hL3TtNF0KJrI9",
-	"0H/i11OX8psPKXAVNZVMEV7LjwwST3mWcevZxIRnCNijQ8wZ1xOep04VvLh4Y+U6HIBmWMGAA+O34XjW",
-	"8FdKp8wmuXi+2ut26+Uy0L63OsLFbewbQeWDHc6rwDm604Fst9cM2l+oH+4/puf0T+H4PFiBZ4LNHx/N",
-	"KhbzpR00X2bgZV2BhBBaZwP3uSJzmesJlNtZjZYVLNp9GBKV+nHNRCiSHMzzYBBmLhcJEvy5QpNhmJRL",
-	"ZG4TSJSP1HSav8siV2TL0glFUolR+KjMcb3dIaGyxUXKbmKMQNTJhLhKTKBx4Uc16Xz3+QNdBI0HUzHX",
-	"N90YRG1VIkWrMZnLMrc5zqaT/jRZ+DhOiLKEHI8IDfEpG+c0xRTwtaKN4iJhq2BrgpYCrHeVGFUqHNef",
-	"Wko1axvqfZdZWzUfS+xGjft+R5BPRg66e6QSkUsKoXlWBrS6iNdQwZBXEAyNQ94fiZs9JwF1Xlo/Jsln",
-	"oMcZpLP4FpEpowryVGwEr09cnEohtRQ8IQlYzkOAfLa2BNTes7tKQEWtkngvLdVohHt7ey8j8vHiOArJ",
-	"A5nlLAGkrprie93es3a3197tXXR3+91uv9v9x2aXb1Zi/ROV4LK6l6caamZ+vTM4LwyxajBSzAkWVSud",
-	"MVAawQVEuYheOWPCJ0dudcl/O7CzSYzblZPYW3svz7rrSYOBfpYUOdcLsHbZuldGsfyJLZrVJUMFqJYG",
-	"YKA8WwWEwspHikG8e4e8Y2UaOYMgAFp1Vq0us+erEpXnTWfc/H0btTB15KhA7+fKElowR5/EzUk8MtGX",
-	"//t//q8yAcXMgasr55xoPWuVaZnHUl7xFaXMGvImFdPolAyy13YSmmVDmlzFffJa69l7kS0icm4ug0UD",
-	"cU6n7Jxr9t9v6E1EnpOULlQlYwTUt1WOvLJsXYIr9Sd6eflaKt32CuClXeTy8RrY4GIkGwlLynLCMpaY",
-	"J2COSrlBg2Fh7tfnnZt7ts6QzkAMxJFnuJQ8fQqc9unTvnXBLWSRK0tIzYYuLt6QvBAKvTW1FGugTxEp",
-	"RMYUfDoQ6Nrj2kYZkxPw2qMzMKE5euTJ06dW+kGoePrUVihTRK10/Q9Es+//kMwsj7c+w5wpWeQJg0DH",
-	"WS41SzCdPmO2fqJ/A/OrB8IyFnCvwJmhQbx0417Y5c2x/OIV7AJVD0VHoJkUhl0r5+40Bx2UT8r4tTeW",
-	"18vp9cEo6tAkocIGjSvGIqRLMidQRqAsUFKGXYFjCO2XXATR7BEAAxeJJs4Ph4kR1rLPaDLBoosdcmSt",
-	"m1Cfilr7KpphvYu+j0BOPYGs2l/xm6dPzTn7h0KKNpvO9GIg7ChPnzbYaMkWFYSnbDqTmgldWmzZdocc",
-	"lXbYeWmjtcMRrgZirW0WC1eB0EAYzTPOcrw30DH1XAZmajWhUL9SCuaAjd0kWZGy4LSwZiUfEcE4/K2M",
-	"7untxh1yTkdML+zsKZvBz1LAEANhZyMTeg0FN+16YbZDGCvcnrORy7xmHvexWANRCP57wbYNCBrABA3Z",
-	"YFl5oA4Lz7//iUxYNjPrkmCJHoikyDOjF1wpQvFiXKoeeHsI1xjqgaS4TYNkwhT9M8iIuBQKsp8IHQjI",
-	"hlHelBzDJO00JlvHmJvTvljMWDVR5qY9n8/bhoe2izxjIpFQoMVVtCBCDkTla+sfOrTXAkZTsK5ZZ8/u",
-	"QYd8eH9+ES7QQVBZshZQic0AqABUMZVH5iT+fBvDEX0n9cRFUkOMV+kaiILAanTAQvxzBEL364uLD6TX",
-	"7eL6DY6jxonl0gbCe25Tbuj6lAvDzzvkJM9dLdh4VQJTTLac/X67aq8fiBUGe+JQ0xczS5FK8SnXql+p",
-	"87bK8X4I/IArstvpGGHTSbOHYRoNRgpRPRCuKmq1FI9lFzoQYsK07bKeHlSL8fKqwmADJ6Sip+8YN98s",
-	"qpJXIZPBE7Uyl4IKfnPS++fBHvLpjCdMKFZG+rbenl60Sitw632ipdHgDBs3WgVy4W5nt9OFXIMZE3TG",
-	"W/3WXqfb2UO5dQKC3A64CHbCvJAxawjgt9FGRtfNUnND6MPbGi4wxclweSNMg7BnKOY2+M2MBkbBjsan",
-	"jGyZ88YjHghbd5AoulCIJ3OuDFUFFQ7KlWC8VlSrZgxp87rvWSs1g7kfK3ozeCrhBD2enaZGPOFKuw3B",
-	"YZRFon9ptseUr+wcuzKOd76J5Xtvf63VjO11u2tSARvy0cvL+aUaINaULlTNo9urZsNVlKJuqRRV091E",
-	"kWVlGWMOW12a9vlk3hMHyYt89/d0adruqmn31kwb5nnh3Da/7ODFXm9vt3X768YZt2EOVGPZQPQ9jxxd",
-	"qIE1VCXZx2tqmsZf544reQrv7979/nJNV/hyf8MvfWHb26h10N27+6uP9aRsq8oBKJVK3C+/GihVxXRK",
-	"84VFEH82RvCnYwUheeaLlrmHmUQrdBWxKqkMpVfnO4nOm81BPgS+De+8MY3itmoo0XnBbpfQcfdB6LgS",
-	"A8u1+1hMA9qXdfPB5afpy+u/Tl8t/jp99ezjz3/b//jz33bZybvrZJpmZ3s/TtJPN92z3qtF8sPNQRgC",
-	"2WCJuOcp+YSOFanDRk8Ki30ZURAJPiwi8tGQCbsXrvhr+fbost99ucFXlXLe5qvdDZCsXqMPvjvYBDkb",
-	"ksS/Mmbj/YciUcP9NmD8bVQXFXY+l4hwu4NiTL3lwi/r03J4uqJceyX092FF28vw6FtzAo5eVZdzYlQn",
-	"p7p7hceqbByChvUCtDFlVCaaOWMFyNoV1Rj114GoKbBeIFnSii9AUxcShPp+s4yPOqS1ijVJMnidZZOJ",
-	"r0nX6rRsd9hL9tJ9djB6Ri83oWGO3i3TsnCozWlZGEi/hpD925CsWkn+r0wJ4PS8RoNIUC06sJYMDGly",
-	"VcxW6gvnOmd0qgiFmtNcgfHk/K9vuLYlRqxLHXtxYGGxrVIaw+VMqJowFQ1EIbzbzeXQQByh1aEmfDxp",
-	"z6kGk0p+tR2BN0a7QLz4b0fHHz++JafvLt7HtqWHnkCebpDwAJgtxh1yxsDuaVSL4YIoLWczXjHKRwRL",
-	"o7inldopA7GFWT1T6a0ocXtOMxe+ribTGN5UmEIM2T/4pq1rQioGSDUQ1qxY1tfM7RIxHmxt+hEmMLsR",
-	"R5mU+XYTJfmB6e/wSu+lrshEM91WcNvVyiXe5TDkguaLZW9IM8ZaGKmcaa1ylDO1fM/VTCquG/25MdWa",
-	"JpMpE/oQBjGs5b8HLW/XtnUqjGJqS3Olw0Er3qjYS6Xq1P9Ngv9RiK6JnC0cnrr7iIimBsykyLhgqyhE",
-	"6cRYSSDOWMpzlmg0ttjagETLsl6JPyvU1rZcMbjvjs5PLj+evdkBvXFHwmz+5Xjb8mCsGehNN9Dch8S5",
-	"nfayyHkcEUpGOVMTorgYZ6xdKIZJCywmW72DZ8TG+Q65NmQIS74ZIrnbJVMuCu2QmJIPPx2fkHPzDZi0",
-	"LpMJzTImxiyuOGWQ1rhiXzOWD4TNyAxKLCJ1gxGvWc5HHGJ+0UIG+G1DjnJ6zTJruh+IeMlzA0cTE/Tw",
-	"kK0lJxIJfUjbEVGMZja6fiCOTs7bvYNn7R+O39qyT5RcMZvhEZbqk1mq0GIdXGRCBZpcZW7DFwZCGIEJ",
-	"DOEd8k4SlcgZBDBbLZGleASzYpjxhMxyCYyCKyje6k1cMKxqImFQshPBBys+1knZXrfX4JFbCXI1svNG",
-	"Is1bk/Bbfv/x7M39KEnUOme6vcptuOpuLdDgvSEXNYBSAZ2oBrEPoXAb0KmmIps1ylMhNVhgFeN9x8Q2",
-	"arFXEdKVQk9av0atm7YFLShhZlX5GrHxHtOVVMcVoATHRwivE5YzRFRfppTchVDTAooKDIRvROM8r3Af",
-	"ESlcN4mIWLMyFcFFEDqWkVUQuHKEJ0IHkdRGPmGCmP2QBdNki9obRpcI5m1CzWKMn0GCByvjmMwGqTIT",
-	"ql0000BYVwH4rhZIg1iG3Qni/W6XVMu+Rk6MsMdmUFFducKEkBFjFBR24wq+ecJrAHAgSgjUZUY6JMNv",
-	"xVhpBUi4+UeZrR1vI02gKcR9DYSj+0cfToHsmwHsKZWIl4DnyqtyYIROczmbMV/oCnOHwK9wUc3Ah4h4",
-	"F+sSLDNI4eepOX/Mpje0zcZxTahIFVTtGghX6gsOoaZRHxpFz80IrjIziNKgfKPrdU4XZEsxQ8hDu2hs",
-	"fsfug1X9O96uwCt2c6PLwQUOJsDLTNHhNxBx2cvQJ0waDckMEVh/nrgzBb2pgea+gpLBNaJ7twkgjLNA",
-	"QPIgZsTXVR3obLD46o56S1S1sc8jYBH4AL28sRR9sbILnrIZ7V+wiHOM9nBbFkoDpxw5b5hPSa/USEZS",
-	"YRV2EiPIX6ZMcJauXC2ksnzZaj2SsZtZRgXemVksjL1+5stwqBWr6HX3X9xnGVC/G+OzN1pCkfMvnPq8",
-	"ITonPgxZrxMal5hvZ+MwG+At97kpwxPHsm3Hg8hNKz4suZwaBZ9zLMtuFE4tSUgQNhZ86h99PXHH9Vu9",
-	"S4p1kVDbkZOYBwLx3ZJByxeRlt1XDOpuKga98qXaHy47GU2vd/e3yy2qHkFHrEhqSOMfS1QDfrKTSxdS",
-	"22yZBeuUY0ZYdMObUo2U580jaL9G1Yxqm2Aqs9R9ZEMiOwOxocGVBPZWwy1wFtTbDFd3ZmGyFTsrps32",
-	"xRAC7qIMlKaLStAPFQPRGEpUyk3Bbldlg1bMmiB/qY3qeJRhf1UOfgY3scKE3P26JuQ/3B12HxNyZ2Mb",
-	"8JKd56FepN4GPquws9KDMd/j+hkWfa4GAy45hQDRAaU9/V+pcr0XjLy+ePvGWnEMKB6fnwNC/Eiv6Tm8",
-	"SjjYkyKDnrLQiqcMostc4wlgVW0uQCKKBoIGKIDtmiGQKzbCAVMRQfIS1TwvlVCfnIHph6UQABmhHcZM",
-	"3iHnvmFJZNBZjkYsV2QAHLNG/gatFcZUX67tbqTS7EbvTPQ0qxpQNzKXluJ+g8XCGUrPLWFvf5AZTxbr",
-	"S7sZggHqyiiHDNE/iblgebMREjpUE1GZ95ZmC6gldK5jS2VXd9RCV4LyK6ah+SJMWOoNoWfAmsGqK3U1",
-	"zTXNrqDKuIFycLsYGB+IUpUta7wrBs4RiPVXYDLzJSrIW/7dXVB3hDu5E/b4lI7ZztNHMd3j6REYsg6J",
-	"NJmwtoHHXDaUFvyQ82vAV+uAmsgi/0qG+Ka2Sf+2YtrnerpB3Z5/sUQ8nygHatSByEOxxZeiakQWXxID",
-	"mg9TZY0Y8FEceWHOCvZBB3eQcABtZjLLAPYbI/g8rL+xRbcfILts3gB+ZSxZwFM2lxC+ChR+U1hq5qpf",
-	"AE2qLGu6Gp789IGVLrL168OAFiscp14LJMfnZ6/sYy1tMLsaiKZao+hOXao4GhYcDaLcO+SMjyfaemep",
-	"9+fY15fr/0M8qy2uGfvEEyMXhRlPfeKGgJB/X1hCgurb0DJpQ3E/ZBLnPrPn64r9YVXZBnZbrQrb6v1t",
-	"sjvdT/4xfKG6f/9978erlz/P3+QHF+L5B/bsI939Ie2+4r3Xcv/8t2pqchBn+rIpztQXbMWAUl8+NQg8",
-	"fRSlYul8VzZ+US5tcXNWGQvZBpNI/O/EIL8yafo0kYT7RoNcfAkZMtgrC73aNPE9y5gzNDgbu6y2wxUp",
-	"2pkQrdHy1CEXZag/dPEZjaCB5jJ3M8f4vtD3D00/P3tlddnloPP9lRZAo/NUYXCdbS6AXLuzyBvVvjFE",
-	"bgBVZVv6L4Thh+rwXx32TyyDW3L8fAESbGajQ8sRIoLlrIFfbSw1OjK4xqZQyAkjjMTIFiTjV2wgYsiD",
-	"WjYNxs4oRn16bs2yB15C7A/pNcCpnEL5XnCoWgvasskMWSu8EXDV1cYxT9CdlewR0fLxpNT72bL+PXjO",
-	"fzC8ZpOr+2U95KeBvemeaC+TNXlfIjDe2WRHg3YsZyKB3GIqFhWTXYecAm6O/8VnbXMWOVMKAhGYDVQq",
-	"q6nFR2Brb5+IRKZcjH0TavMx2Qq+hjiHGfOVGyNgoTMscAjDYSBWmcetdC7FmMQnF3QcH4bJwVCYNz4d",
-	"td9JwdpvqU4msU0x5Br86AOx19332x3K1BCHuIIlfRunZBbSTswvNhjHNdy2HddsOp4hfFA4Cl4lU7oY",
-	"CCOx2xLDY0aGhdGSrxQGj2O+HCVmHYlU4NofsTmZFCLFwhw+9ixw20PIBXBmajQU/L+u9BgsZrYQygrd",
-	"wADDV7VYHn04DQBodm9bUdxw7ldYvzuCQ8yZcwbZ8N/aTfvzva/H0plTHbQ2rM3AbeC/dyDnC1uY3w8J",
-	"tbVTXdJjtbOpKwdj3m2uZPdgu+5SmJ41TCIfVRVcHjGdTEB/Hoh4ZJhZm4oEAo8VeSKkYE/ifmnJBBie",
-	"0gWYjRnh+r4e1qhlMLWxADBisr1VmfteFjkz5IEJjTEJEOkMlEMKBpXZrPdt+743/TcgvEu3W6dW9+eG",
-	"e01i+IVv1/9EQdBtBNQI2xRUgRd61tvSoIeeNn0h/kA9YylIr9vtPMqVmQ2VtxUiAuzrT3Iba5wNVRq1",
-	"dZ7QjObbGzgcpkxT6xmb+KYbjYwVku/DSmOu+gKW8lGQNp1lZCvj10wwpbY7JLZFrWzS9LysyjUQK8py",
-	"ESHnh14Od96FiMRYncuPtDDMZlRkGYSyla1iU66uDBEgpzvvsS5uBEFmYbfYjRrFumyL7Q45YzTlZktg",
-	"BLbr5M5ADBU84xXsyXYy+RKDlS28ZKtshc2JXUE9LMQV9Dlxlcxa41wWM5LI6ZRr27u/Xx6GzCsdd8nW",
-	"7t52y1cqaypI1emigcrWFyuXBdAprzZbnvtaXlkqs5m+YM/yzq7Exayz1jP3xgIoSSYsuYqC4isQd2MT",
-	"CNx6G3Hlbk9CIdDQ5xKAVhWsiQiUSEPi6ct3V8oQDERQh4A8ShmCgajVTN+4DIHzXfzZaxDYG/rl8wqD",
-	"a63IWrXY5n6v0lahqZCajWKr9MYomxnsPi/LXWJHgnsUA7in9+YrZP0v6bXfPq7jogFXVvtubOuWEjd3",
-	"PpsLul2tJmLdLrDWzKmyEdeQKhTBg7BsppHMHDYbsg9dRCAu++nTT0bMefoUg63FuD2TmctwIUovMHHw",
-	"WApVZE8UVp7iYkx+L5hR+7ZtVRDMh/ENR6DaFvZZpvOw3Cam7sRhk1SbruMEFheFZfWpgaBlo6knZls4",
-	"BZYIZVS7smB2BigN6tUBaC4OqQdbEKDuKOVA+EwBJJrbHXKEhUBxPE2wwA/kApTNLygs0K0Ad2er/k85",
-	"lI2i1l/VJ3xU1jN1c3FBhkzPmbkkR0zLHWPgXLBI1wUVlriCQRtkuysC/AxmwNGDswzuq36aRtpfFeQL",
-	"B11RoB6rKupyIHBZodF2iod4BZcMAPfsQMtswTBGspWyES0yTbqR7wfyrLu9ajuVhr2bkrhq595fv1g8",
-	"gm4voexxB3l+EZBn+NZQDqDT4SBfh3OU7XaWeqHcm6nc3oupuMZazQKUhWqc4aumnP8J2AsehSuKgKUX",
-	"DeWDil1cN7CW+4o8vuMRcP4KV9qxYbQN1Sc2H3RViYgfcip0SfO9KmWE/JwxslVhdY7NRWV5aNsp2pNV",
-	"tNNhfUZbHa2S712pLknFoprRbeXSsIe1DTfmOipbyGCtt5JV2JIWZiF2AyqoTn9IhlJPKoXhgB2fBe1p",
-	"bPFIYKU0AyUNC0Bu1WssQsXMlVUWIburjILu1+KbYYnV8zCsDzhfGcwBJ7sYCKNr2oC6OfkvEgdF5mPk",
-	"eFgaMwNWskVJ7KhFHNQA5NqpsMolDECXKSmQEWPVwrRaXbJS6NF8lmOqnKIj1lQZMmwpuaJrD9Q5vasy",
-	"JJR4hIRDA3FBrnN5DdbSbGvOwZRt0HXckqDzoYEQvFLIHEOICYuwQpoaV8T35CvbYh2W0fPw1lZsEdKh",
-	"Il5ztamV75LjZL3vfBlY/Ojp07612FYEMoLp+aRbsSSZV0ALzLhgZXXtgahVbDeL51ClskkCAx3NiAuZ",
-	"PQCj+GH3Gts4Pr9m6UBgKp+BxMim9eEvffArIOQ6jF9gVmBJMmztV9AFsTXOQGAWeraIfN3HOb1yBSVA",
-	"DVUoA3LtRMCUq0QKATnzGaPX1vMK+wcrLXdyt9+6XQHuCUZ3ORCwMDmCmrrk90JqCgU9qUjbcjTy+DAQ",
-	"aJpi11wWKqxOWvFFocfXx66Oczm32Ymwuoxfe43d2YGeKDJlU5kvvGhqLQ6uH27kK1z7js9YgTT1RWOh",
-	"4UYHANZM44o7Bp3cbCciqMNrA7ioH9ehg7O4WaJZZowsCbhH+IUVch9U3QzbUdHpjPKxqIhHawSZSjeO",
-	"3YOoKiX2n3WBG3OnrPshK9/hWwbcfJM0/6LEJ2HHr8q3e917yEb2lO5Vg+2+EqrvzP8IAmbZ0WPT/q31",
-	"Jh62o4uXJv3qHiwHrxN6w+7CgALBSnarC7mvWOuvDvqwNBpMcGcg4AALGS4q0si3lXQ3KeqG9p8p1yeu",
-	"e9ofVdjtj7D75NivmF4xK8FtYObZsSztqwjUJ543orxnqS157+qKODOD5arW14eGCyrIkHkpuw8pdYW4",
-	"EnIuIidvR14+DY1OtnAvKmU4NMo9Sy33YkzIcIG+lb6bteggHP9L2EG1PdNm9GdjbK61MntsQtzQdOxh",
-	"5NSTK98o7P5bXEWw7Avpn5AumXW9k/rYdnr8f4gq/cCvHTkCzW4zmiTY/KtQpHOmA4r0RDkxfoVeaTV+",
-	"p5eBns61JzpzqrZt6jCSGZ42KLWQHOzUNiPp47sgoYb28YQKI1EPmW1fAUTPyq1ewcAmWmaSMdM2Z7oy",
-	"XTPxEmz+rUlXtCSSbo7oQfu7r0HJ1kllu99SeHRd3O57NKspIIz3HwL4JyKAJzfQ7cT2aVlB/mzZ/s6C",
-	"YqBdo+ft2MdIRi7mhlktmSaY3XzFSAxRnnEfw6PABOhi0qJ6rGSE0Y/o2gBDlKEjS4FId4ZDrvAQvZ8x",
-	"cfTh9H4xHO4I7hlraOfy7aP/E2l4z0jD/4Tk/Sck788RkndhoMvhcQTxz0Ci4B/VKOc5VWRY8ExjoF7F",
-	"/RQEHeWup/Ta+DwEaxecB1XbzCw2bK0P8LwUe4cRYgpr01inAhazxOZ9LO00tIj0pnyMNyuxlmxBzUuU",
-	"DgVjqVNKB8KIelJg3JnSPMOGSWTKqIBCx9uV6qOu66QBYxv6673wZghXbNxHD4JkuYKQY0/uLxW7ArHH",
-	"DHcPoQdeX6b7n8rWomij7zx6QaQygBFC3hrAq57hEfYhxPQO+8XnZvta5DpUO+cCVjlSM5ZYwwjEQ1gH",
-	"NwoNy+EK3wX5xAq9Z81FnIKxoLZLc928ORsGWWa+m9qUZhm22zKs1oA9xNslNMsw9wq9jDPJwZFKr5iL",
-	"WLVDPVH1WoVbth9iUI/RZlVvY+JHtTvkoXcRDESQpF3maGPLfsCcas2BWvo3xgOpMmp+IGykfIe8H41s",
-	"bGNsq2SCzcinEMVR2D3KFceFrnt2C8hQsLdVeeBlks7yqb93PaiOPpxGZFzQPC2bssZB78uYILc5JHI0",
-	"8qGNQadNjFYM7xnqNTeEuEBUKMYDVcOg8cIDKhyMBnB/++vt/wkAAP//",
+	"7L37chs31i/6KijuqTLpr0mT1MU2VV+dUmQ7UeLbSPI4kzCfGuwGSURNgGmApjk+qjpPcx7sPMkprAWg",
+	"0c0mRV3sZPaemj8mFrvRuCys+/qtL41EzuZSMKFVY/ClMac5nTHNcvjXyfnZqwt5xYT5R8pUkvO55lI0",
+	"Bo2LKSOKKcWleKRInKh8fKnNozEZ53JG4u9fXpAnKVXTkaR5+sQ+G3caUYObAaaMpixvRA1BZ6wxaPzc",
+	"Nl9r4+eiRs7+WPCcpY2BzhcsaqhkymbUzGNGP79mYqKnjUGv/yxq6NXcvK90zsWkcX0dNU4WuZL5+pw/",
+	"TlnOiJ4yMqcTRpSmuVYD+EMs2Gd9mcCLMZHj4qkRG8ucRYQqwjVJ6Ix1yLsZ14TroRjLHJ4c81xpeL5D",
+	"8OuK0JwROad/LBihIiUjlkkxIVrCCxlXmugp1WRGU5jT7IjQoZjRbCzzGUuJFCwiMjf/jztKhdRTlsOr",
+	"EZkwrch+t0tiLj7RjKdu8h3ynk64mBCuyGg1FO5rjxRRMtfkiq0iIqQmoxWR47FiekCoIFyzGU6IfeZK",
+	"K5IuzH7CZJdTmcFucDEZCq5gPJYS9pkmOlsRKRIWEfaJCbKc8owRmCjuAE1Ts5ic5GwmP7G0MxSOAv5Y",
+	"sHxVEADOv7HhqA96/agx48Iffd3Bv+YzrutpdSaVhkUq2FE42qnMUkWaKRvTRaZJr9uNiDkR82iv2+22",
+	"johcaEMNORUTVrPnmflgQdOVFcGvpQXZTzUG5lsNc9JUNwYNLvRevxGZ9fLZYgY/d2G59p9+sVxoNmE5",
+	"rlYmV2/hS3ULzmRy9UgRMxWy5HrKBZxlQrOM5Y8UoUkiF0L7uc+pnhZTh//bdgv/lrNxY9D4X08K/vEE",
+	"f1VP/MTMLM/x4p++eG9Yy02MhKeR5R/v351fEMc2VLxhnvb3S57eebZ+go1rM9+cqbkUigEDPMZNeglX",
+	"wvwhkUIzATRG5/OMJ9Qs48k8l6OMzf7rdyWBV+725ff4Fn63vCvHwh0QHB7eTDhLez1pljOarkgzts9d",
+	"4g9xq9O4jtzE30r9Si5E+i2n/lb6qU+pwpnzNJiokPpybGYVt4DDGbKk6YwLcvz+1LAtOR6bx82fLlOu",
+	"6ChjqV8XHPGJFOOMJ/oW62Kf6Wye4bGau4F395J9ThhLGezQJ5otGA6Zwv2tecysVlOeAeVyVSwVeEmv",
+	"2yU00fwT3j8VEa4Nu5xxuGiGQJnShloHjW7vh19+3vvx2d/7H/dfHp49u+j+s/9h//Tw3TPDMjTVC9UY",
+	"7HefRw3NdWbmY+4VDkaC+VjOsMjFQCZaKi1zNrCrH9QtwRzZjH6+NFNmubqccTWjOpnWbUHtc6U98Jwm",
+	"WeQ5szsB3H+SM5BjXnIFgx0RxUQKR68MVcN3H2CLgk+QYL5b96h2jWaTHHPZtkFrz1QJBEe29KHtdhE9",
+	"zeViMvVbY4chTZkTIQVrPcBeWMa28z6sLQUu9735gSERiteWJFSA6mFYfv6JpUarouqKpR3yVhoZNSHJ",
+	"1MhaoyfENcQbo7pWvnXmjlnRScRiNmK5kdnhPTSj1R2zHc5SsCMccwhwb2Vy1U5ZRlfAp/AqC9aypD0U",
+	"AW2Hw8fmc9XdhE8V9NAEZRk0Q7kULG9VKcQy+MiRylBUacWSyhHJWcaoYkY/BUUUZuu23IoPe8/iQmCa",
+	"WQJLNXz2hWWz31JQXNTx/RFL6EKhlg40koMUEZLExy/enL69/OnlP+ON0sH88YOgCz2VOf/Xt13OG66U",
+	"IWCZk2VuVP345zZMqP0TW5kpL4KJ2Ql/R9P3dMJuL8YCDlTW/6vMGf9qdtdcPKP6AhWC/TGlApTzhT5C",
+	"Y4jQCeUCSMYovtS+fVde1C140SlOkvhJbuVElSU9FBeKnX3HDb/whlZubTNljLPQyiLNqnGFCkuMaj+Y",
+	"QmZXjfmEejnqrj0zkFHhgwHwlVYdn7OEcIY7/CC0AJzT6vCeHEB9MH80q9fJlPzPr8ftX2j7X9328077",
+	"ty+9qNd/dv034EnGdDNL65j1djoPSAGZm8WuRFCs5aHowK5knQxyRq8UoSSVyWLGhLFxEymUzikXITX4",
+	"KcXRUPi/ap3FUWEb2q9sPvNXMh/xNEXvyjczLEiSS6Xaimu/ESgvjJ6wxsAKn4zhYGM342BRQ1Fe1fdc",
+	"/7AYfRD0E+WZYc7fcnX4cZLIRZYSq2nkjCZTPGAq1JLlLEWhSAVheS5z0ownXE8Xo8tFMWvLoF8bwfpW",
+	"6hNUbu91OUFIg/VjVeU1RRqlODIVZNNl1RoeODJyfkZXZEo/GXNwbkzeh7Au4Ovm08X0ttsWa+t5qAta",
+	"2QhWuw8DshBXQi5F5DYhcppQihSNrHwo7NvNeG3Gmy/ne7rKJE0vpHxN8wn71nqRY1Ejma7MRmRmEsZU",
+	"piJUjWiSsLk2S5vjfC+1lJfwsCXgM6oZuMVupQyFxnJONUPxVW8ll37fZB4b7c5M2OjQbm3mRWsbkzOm",
+	"8xWhY83QH6D5jBEu8O/tY/P3NRL/5YeDf75++vSi3QtJuh+Q9Jn/ws2WcmkZ5lDMTs6oWF0uKXcO8era",
+	"154J1y8lMb8R85shMDt5RZojQ5HmT1ZJVyBzl0YoM9UaFE7I/jMyx2OGXTRP9br9fbMzNMt22ja4Ck6j",
+	"M1O5VCyRIlWb97O/aT83LummzV3bp4c0LXFvlGEMM5mzYp8rt+WRMpvZdi8U5DcUzfjs+OLl5evTN6cX",
+	"l2fvz+OW2V+5VGb3IjIG/7Ud1e2lVWhzljKhOc1UhA7WjDOhh4Kmac6UwinBTOKT16cv315cVj5lv0Sa",
+	"cUiC8RFhn1i+ct8dCpi1Mjzud5ZojBAYlVW2OuS4eiKkGYdnHaMbxhuFhjsOBRBcCy+mmfpILow5Ol6n",
+	"WC7IOOOTqY5CejT79ub458uPx6cXL8/OL9+/PLs8Pjl59+HtRdwCixnIlJSeMjq0YQxOFFMN8QPY1qGI",
+	"q5QS1zLoyIaP4FIGxL7uXj7HDTAauRnRhnNIbt7hYtLZ6jZec7oHDm1gqi8D7+Gd9QJnku/qaaToZ3Su",
+	"8dDHSF6wjGlGlJzBIWcM5OfMSkh0Dzyga+l2zsgNC31oTjClm1xCbstIM66fS50+0CjO/A7u9M3H7d3g",
+	"VTXQ+Xe4WtNwzJmmcMRph5zkzLAwSgRbupfuerb762drdC83v52OtVjQQ53olp2I3D4Emp6jgEfKcKa1",
+	"aW1W9uyS/yzP0VtJfKDcrdl6HMODX1JFFJ8IdNnUO5TO+UScileUZ/dlSnwiuLgc40hVXmR+bXNz/8UV",
+	"3LfKNBfKcHb0YHbIeeBbopo8MbN+gibXAzgWzu1c/FS3E2tpXQ9GqHYOhX97zAVXxuxsxqVPxi10OZul",
+	"gIljre7IU/hQeBIPtxHdvdYuHOVyqYxGcwSDLRQzfCHJuMCIC9rBR+Yd/M+hyNkYhgMdRaZs7S6UfYBU",
+	"kzg8KOctRgIzFrEUYz5Z5A9DZ2CTFSMG9GZNerfD1igsnjXLhT2xJlFTSPL96cUPH767tPrW6YvWQ7BF",
+	"O4Hy13ckt8ryHoLs1vflBvd5dVNiYJJ184tb9rDvyBDXTznkVOHhnjOREmpVaRsRUeTYPgujD8h3jOYs",
+	"J8NFt7uXwEPwn3cOF/aKQ/1QntfWoyyt4SFO8I27+SUnpGUDZISrxk1Z5/UlDfjjx49ts2nGEEmorskI",
+	"Oc6WdKVIjHsJ2RRraq5PpLnGo7+DAy/0G6RcXdXZzIGTrar5pFTTEVWMpJJZ1zo4OMgy5xr+siRNMy4Z",
+	"L7LMmEI0bUuRAXM0/JWLSevIvAiMzUgiJ+jJRXEjcpYYm0eR0cooiiwbH6FBYC3pbU6HnWjsoLsX6lP5",
+	"J54wUl73TaTmHwVDebrQqVyKW26nXa7hjdOFBovOjOLcBmoqc52t/gpLfDiFsXbFPny7A4EZrljyA6O8",
+	"Bqrjagvh+VwW/5Exz5ghQiN85xlNSolwZCFSa3fnCyHMVHH2hWAO6NeQqi78gp2hCJartLnbizn4h9aJ",
+	"myynTBSLcD5Du2QQ90dmisUFiIMbEP/Z9vYHoRbzucw1S9+wlNMLeOjPdccayonDr5qvYYzXT/ZyZmZ7",
+	"adYEyrmn8TCzDHJuczlnuebINl2WFE9vmrMd4vRFI2p8bss8NefRu44amPkAUSoYcj3P0CUWdtcSC4Oh",
+	"9q+jRgI2ZnpJ9U2zueAzpjSdzcMh9q6jho2tZHLCN+QRW1UGnnC5t6DSLqdSBco1zqWUANKkyr7B86HI",
+	"qNLucQzVikWWgfuOFgl1NuMWE3BKyWcdry3bZzGH9Yqt8Abir48UEYsZy3mCs+RpRAQzFxEvKc8hvjlw",
+	"s4K0Pa6IjTK1UZHhKWoxMYaUa3+z/yxIwr6CN7pi9ZIpTYeiSBREXw9cXq+QNQwjTqhuRA2zMyjd8RaW",
+	"lYDgDA+uXbblTuT4FkO7/vU+JlW6K/9rSOCRyzMNyKxCvhX6+c1PVI5+Z4kOch1PX5R0T/Ody72rP55/",
+	"evq5P9uf/6sRNeZUa5Ybsvsf8+uvGPv+7Uuvf/23xlpCsR/5NVebLyr8NyQW77hBZmD7JZrndFW9vUEm",
+	"+k0jvmWf9YnLqLhxx9W23XOJxMX+Jby8Y0GywCVkCxzub9o1+HSQz0DTlJv7TrP3wRaOaaZYVNlVCK1D",
+	"zpXzXe+SbfzCvGBFT6Oc3njT62/o5x/sk+ZFpqmR3ze+5Z67jhqQv3XTC+/goSCp8Gb+HiQmRw2ts103",
+	"5OLidbAVYRjgpjc/Uq79qxUiCidQT0f21BUkuFf5fIyKY0w0yzJMc5MLncgZ65DYhiXSeEBWcgGZcD7s",
+	"e0Rs2JankG0xZiLhYmKLTSISo7dEXVIdgwIU50yw5SVoMpczFQMLV0x3SDxlmfmGkjMmBSMsU2wojCp4",
+	"RGIkF/hKecymxjSqIvL8SBEm0pb7ms5X5a8NhWJGNBHFZnQ+lTl7pAZOsNn8P5+Wl8ml0SzsstDea3XI",
+	"RyikcJsAqUZXRlEdrQgtJSbioryVXyzjiMRei3WbMxSlpSm6CpRDM55ZmEKhUeF2wVB3UgWeXRs55L59",
+	"pyGMJCod/02jvMKHXU1RSS3xG3XTIMgdylqWUY0cVd7In8xz5df7cLdCKr1pkDPzNKjcb1Q40iGMFFLg",
+	"zSPpfFUz0tPrwrj70mDCqIdGdFgOYCyALA1u/rqi0KuyDDtc6dzrWAcGMqwgupvYuK2CUp0qvL95bpYV",
+	"321ud2Tdt+S/ONH0a9oV99ICo4beXEnoAze2ki50fnXI+VQuBUSJO40t9LfvvrHDGoEllFe4t4ui6sd3",
+	"y6k7ihcumGPJ5sEPw/Av+olqml8u8qzGCKcz1pY5N/bUh7PXoU31SBF8c+tWGk5blHTWWfkCcvcrGYIg",
+	"1IpQVpiIoa0nA4QvuDe2TuDw/tLiaWF7moXbva5zotcZdMspT6YlUxMkMBqCZuqhUX2439hmSBvi39X8",
+	"dfZsEWTbuk9oMCx3E4enSi1YuiYNn93v3uxX7w0udW3zo/KFCm5SQMolsrtRcJTk+zqR6pxDfWqYPIdJ",
+	"NehV57AfzkXFdUQoJMe6NEJlo83cJmjlDEuGO6FJvd+voQVfyPm8233ae/68f7D/dL/7/Hlve1En5AQn",
+	"7Aw/X6jSZeZRUoFUPU2V1EnnIkHt1V5HJlKWRoQLuxlwmlBluYstW9r5LQbt3o5iw5eMbrNjLQ+urL+O",
+	"MH5gNNPT9a1bV3Dk1Q06jdGKZG6LNLaaa/jYuaZ6+zK8WuQGrl2B0zprqthlpVZo4A0Lf+SulFZmxr4A",
+	"51X8BAzVuND4rSmiMF9NkBgf6JATKTTlAiwKxZKcrfmRtLy6fDbeo73kedpnT0dPljK/Ynn7aZ1DIOQ7",
+	"X0Mv2aJYbFIkjsII6RVjc0XAnc+1Iuc/HLf7B4fGpJpuZb5792Oc2z1jO2kazrZYW/spJCWODecylu4k",
+	"pwIK2dF27JCfGJsTromWBAwRDEwU+eUQQcHNylYOtADppcT9GofjXtKn+6z9jD4dtffTbtJ+Pj5g7f5o",
+	"L9lPD9jh+Gk3lJaLBU/raGTNi7O2pNfe6CXNk+liNFo9Uq2Bo2aubNb448dWaDx+7MM+Lo/I/gJZVJyp",
+	"aCiEdC592CKWwvMQrCG2Yh4KVhDoATLyxSQiShLqrg9w00wCngMbCpyFSxIVUnNgxE1K5hQSMOa5TJhS",
+	"ETF/yTVYES0sleYzZvZaaTm3Usncy5XzVVjEig45dmdlBnF5UEFZIBXEXDGqpdH3xkamtO0bQ4GuahyK",
+	"cN0hXXRxWGyCFpkxCldfsMqt723FLDjsbg0s2DNGvrZ+uu8Eq1QQB+S65o24p2q491COhP59HQm9u/gc",
+	"tylfxWyqS7xRmzLHU+/qRtW95k4ek3nOxvwz5q4/cuFKFRmBY8T1zgqF+fg5CsYt6gSEpKShxrokh1dQ",
+	"xhTOaEDAIi9EnuX4QsJFhlyAGZuNWK6sZoi3Hct7FRcJ+uBiLlL2OQZReURiu8rY/CasMMbXpyyzJW5F",
+	"eBcnhHfJLmwkZcaoqJpc8JUaiW/MqhiHiTHLHJ7EIKu2dopdN1QgNl3WOsUHIvNoImeMjGhyBdypVWvE",
+	"7KK4bg0a7oGtYwOPD3jyXycygjPddBnqwVWwurP/jGRMa5ariKR8wrWKSNyxHuh2HEFS9Byrl7Dm0v/a",
+	"6cTOvgRn8ZzqKVFsMjMrgJx5MNqbWEmApgfSrSKJIRtM6bbQNAhUZM6TXExxNM1ySAiL6ws8Yy+dNMRX",
+	"9VJW1bvZqq0wpwNpogS4VEbhCSJEzf9rUHyw/Vv5492o1396/X8Ph53tzxzCM6XH3NwPr1t/26Q7nHvN",
+	"vhJ3MHc5RhQAktA8X6FKE2P5JvFxCevM/8QRpoocF3f5kRqKcnzg5iCEY+oYfjBKBQ7wSJEmHYpSZGDn",
+	"sIAPU6gYCpQt1xkK/GtkPx0gERBFV+bTS6zb4RqC3ahDAJuCoALsyGhFKNbKWS3LUBAGF2BW5egCViwB",
+	"YypFGb5K7KDXvb876PChZP7BQwQPguBkmV5fghgpa0IgTUuUcCuxalWuLcz1+Z1DphU30n1Umaf3cBX0",
+	"gK/j3b05AGKfq0itdd8ARDyihuEgW50EmxwV3tD3U6uTNMFurlHDD+7iplxpLpICXafACYH77Muowqhj",
+	"64gwmkwRt8w8JJfCGSjm+pZJiiDpWUaEBYlch3o4mS2UrgPuGYrmfvc5qYdYQTS4JVes1SEvHNYamD8Z",
+	"5QI1/LL82dtqZ+zf5ER7E1BhVV9VM5plOGsCGYlpwHP9zqDtqyXyV2N/WWPQmugRUQsjvhWwTEiNe6SI",
+	"LfnrkGMPItffNypxThMNwDIfBE9kign4ZC45FPRRRX48f/eWnAOBukI/2E2Us3ELLU476j75iX9nJvTh",
+	"4lX72ZHTZGFNyhw22e92A1wCB0QAK7NeeJsiW5X7vW7H/O/p4Fn3Wbci+rv9/RrZGyhaa7v9nioATaSq",
+	"gN7QEmYIahH77DATj0dQvimtxU0tmOKAUFtPCVb2UPCJkMaA54YMmapgL4Icqy6JrX7MT3+XfPT989/p",
+	"3hv++uTHKfz75yud9P+xSmfZ77+c//i8TrF45zI7qrcSrghmWcncWfTOs6qmAP0omEvepmRqzs08D2Qv",
+	"U3x3ni2AgHIqUjkjajEe888tm6pMZ+79MoIP+OiMbPZ/wRs3IDlrY7gWUBlyphe5CB4D6u6Qjw7cRdih",
+	"grJQrgq3hhw7lgF0A14DM2rb1Sx3yPucC23kOjk+Pzk99WqlmtOEqepBBB7CnTXKX4fDz/1eezj8/PSl",
+	"11/rTsrlb67feEHOXp2Q5/sHT4lNDfXwHhYGgihcxIwmUy5YO2c0hT/E5prG694HzLxeDzfUj4IYE1By",
+	"Y/bDypbK5QR0w3XslgBaJPiXB9Epgcs0omqZRR3gRD2m3QaYt7pSxY3VqjVIaGVowuAP4YBlJKdG1Ah/",
+	"nDE9lSk8T9GVDUlpFawDWHpd4q2RvWV4gpqK/XLWupEjuaBmvzfVJlVr49bRQ9C0tuguv90QaHU5+1+2",
+	"h7bDHP0vm3OUreefZko6oRX/3LaZC+3TNCYO4ZJgTveNcdhCMVoTytv9ALY84Ms2zcmNsS6pP5ydGjbp",
+	"QGjd5TWPH5G4vqoA82XNXbOZsjcET6s5FkgyOO9Af4MLXzqBOkXujNF0tUvMCer51sliQ5yo/lM2Qnin",
+	"FMtbJi6tOU3c+1tntkPs8j7pW/fMvqo7FISOuWOKk59P1cqs36Qgm6sOplr4wAxEaGc8y7hN/kEHH1RC",
+	"0RGitOkpz1PnC7q4eG3VRRyAZqXYApZ52JB3ofQyCwjixXW/261CFKODcKuHHxb2jagyeqDEquDkbsqx",
+	"ssurJ+17+if2HzK58S+Rm3iw4Z4Jtnz4a1byD62toP4wg0TIDZcQapZsRTRXZClzPQWI883XslOOmN3p",
+	"EhWOjEpUVyQ5pnAspwzjeN4PUIQwCxgsInMX8/SxUOeicbhtijQtn1AklVjejDYi160OCW04GwTxUQeH",
+	"fg+GHL5UjRg+fbAYQwHT8OBXb+/BSH7/jgn+1YSGOzG2rTknIU56OPzt700x6zr3SgnJ3Rq2zV7/GRlx",
+	"rVoRSaZSMeHKGW3FY8lOVExd7o+fJ/3RU9aj3XT/WXI42mMH46f0edJL+2xvvF+uTDFv/NptP6ft8W9f",
+	"9jbU8thpF3GCBychH/baAGinLMCSzabwQB+jVQGK+cDx0oP/UPYGyo62xP5KmVx1kgHK7kqlvuWi2nWX",
+	"gWHbdRz943TlC3GhTBZAOiIMWKdsktMUwR23mlAQqN4kw6bo6MReJgmdsdK4njunVLO20RJvynhS9dsS",
+	"u1HjgV8RYHyRg+4eKZVUk4XQPCsqkl3JcugfkVdQzY5D3l5ZqE+qC0hqPb0I9OAM3FBGuFsyisiMUQVA",
+	"IyWe9UiRmRRSS8ETkrgsFc/FDremyuwd3tTeI2oUbGZtqmevTsje3t7ziHy4OIlCNYTMc5ZwBwRV8NR+",
+	"t3/Y7vbbvf5Ftzfodgfd7i+7Hb6ZiU1dK1UHVhMAyxzZ/HpjdWVYbVYb+cCGOUXWBoCeutowV5It50x4",
+	"wLpml/y3IzsbEWmVdmLvXilMwAOTRc71Cpz1tklIOuPiJ7aqZ/1BIha03imRUIhprhgAFnTIW1ZAe1qI",
+	"/HIe4+YWSh5vvNhvOufm39dRA7E/jheYGLux3wh8Y0DiehQWmejL/+//+X8LBBFIZ4Hfim9OtZ4HMvdE",
+	"yiu+oU1NDfCVYhrzVQP4oScJzbIRTa7iAflB6/k7ka0icm4Og0VDcU5n7Jxr9t+v6eeIPCUpXakS5Ae4",
+	"iTbleBYtiRKcqd/Ry8sfpNJt72i6tJNc395rSN8Zy1rGkrKcsIwl5i/gTU+5uQajhTlfjwVqztlmXXSG",
+	"YiiOvWJPyePHoEI8fjyw2ZkruciVZaRmQRcXr0m+EArTQiqwl8CfIrIQGVPw6lBg1qfrGOCCf5gnmtAc",
+	"c97J48elGOHjx7adiyJqY3L9UNRn1x+RubUlrAKUMyUXecKg5nOeS80ShDhF1EKqiycQ83IorGCBPA7Y",
+	"M4znFRm+F3Z6S2ytdQWrQBeHomPwgCyMuFYutdBsdACMnvFPPtZXbZU0gJiOuyYJFbbqXzEWIV+SORlh",
+	"UNZBDxeFTdiHAsIvXARwBFER23UJP4hsYQOTEMGF0SAnBZz0UA5KbXgIo0g+e3uARE49gyyHj/Cdx49p",
+	"GMQVUrTZbK5XQ2FHefy4JsREmlQQnrLZXGomdBFwYq0OORallhM2xGSHI1wNxdbQEkLSg9JAGM0zznJi",
+	"U1yVJHopgyibmlLoTSYFc8TGPifZImXBbmE/Mj4mgnHbNsOY6S7s1SHndMz0yn49ZXP4WQoYYijs18iU",
+	"foJmana+8DXbvCZYngvxybwS3fPVTkOxEPyPBWsZEjSECZ44c8uKDXW38PzFT2TKsrmZl4RA2lAkizwj",
+	"S5lfKULxYBzWEgSrCdeYR4SsuE0DNKgUw8soiAD+Mmc0JXQoIPdZ+UhYDB9ppzFpniC4SvtiNWdlpJPP",
+	"7eVy2TYytL3IMyYSCbiZDmWYCDkUpbdtePvIHgsEZ8CLb2PVvYMOgWZfwQQdBRXtCOEqsTkQFZAqYrHI",
+	"nMRfrmPYou+knrqicih5KSKbUVBjjklSkNgUgdL9w8XFe9LvdnH+5o6jCYKNEIbCp4il3PD1GRdGnnfI",
+	"yzx3ff7iTQg0MWm68GOrHG4cig3xRuKupm9TkCKX4jOu1aDUwWFTht8RyAOuSK/TMcqm02aPQhwUzFul",
+	"eihcx7tSzxwnLnSgxIS4e0WnDECe9fqqwqxGp6RiosIJLr5eVSWvytVKkDGHOpeC3hxL0v+fgz2U0xlP",
+	"mFCsKPptvDm9aBTRpsa7REtjwRkxbqwKlMLdTq/TBbSGORN0zhuDxl6n29lDvXUKitwTCEU+CYE9JqwG",
+	"y8AWoqiIGH6mrAwlzdEKMWqMlDfKdIT5wTxtYbL/hBmllKIvvmn2G7d4KGxHEczWC/NlwIQDCGks5Ykq",
+	"nSoB91APvGilZjD3Y8k/B4kWsIP+np2mRj3hSrsFwWYUDUB/rTfQi0eenLgGLTc+ia0Zr3+rNNjrd7tb",
+	"sJxqAAWLw/m1XDtUh/dSBkLaK8MZlYyibmEUlfGKxCLLihaVHJa69tmn02VfHCTP8t4f6dpnu5s+u7fl",
+	"syFQD37bAgQdPNvr7/Ua17/tDJkWgtjUNgTB1Jmx4wsVsgZY2X08prrP+ON84poZwfO9m59f79YEb+7v",
+	"+KZvWXUdNQ66eze/9aGKqmdNOSClwoj79TdDpWoxm9F8ZS+I3xuj+NOJgmot80bDnMNcYrSrfLFKqAZF",
+	"9Pg7iUHi3Uk+JL4dz7wWUeG67CjR+YJdr13H3p2u48YbWMzdl+kZ0r6sug8uP86ef/r77NXq77NXhx9+",
+	"/sf+h5//0WMv335KZml2tvfjNP34uXvWf7VKvv98EFbH1XgibrlLHjJhA/absZPCBgxGFUSGD5OIfKFc",
+	"wm51V/yxfPvrst99vsNbpd6n5q3eDpes2jcF3jvY5XLWoPx95ZvtANTFtvOtufHXUVVVePKluAjXT4Dx",
+	"P/liaP/6iY3FVZtr/7odBoOnGxrelmpE79bwtqijvd5FcPtmvr8VnK6Ssy58/VMJJ8mXnRuTuEmzzGcv",
+	"Q0pxkaeMmrZYlcoPpMCSfAVJoIwKF9YcoJXn6ylAvalWsbpmzc+NcrXW9ifySja8bHPBworPR9jrEXTR",
+	"ojTUORWjoUBjhy0j5wEpl9wbY32csyI4axvFQTbgoFJBotBABm0RjJsOuQDfhZBg5jjDMDF7CEWokwlA",
+	"i7va1KK+0xg1zuL37oeoOAYwTd3iKygBAAlwZC1i5zbhaatObQyBChr3UepsckC1BW8V5ODX/f5v/hIE",
+	"5UnmMkKC/taXN7y6s6SogWXY1roqhFj4q8qESoPoe/D3r8miXwI+eF37r6ZqFUUPzj5t3YFbFzAaf0H+",
+	"vJnnGhboHK3ePWUdbByq//UKfGfKXGeaOdcyMN+SIxO9jZajBQ40Zz6u+TBLvGlQ75FBj5+NYdQxEBS+",
+	"Lnvp62qhVc2zN+one+k+Oxgf0stdNE6nna5rnuFQu2ueISLGFrXz30bBXGcmX5MpwO55/xNegjLG71Y2",
+	"MKLJ1WK+0btzrnNGZ6B1SKG4Alf3+d9fc20Rva1Ws5zKzPXxaBa2M05nStUUACYWwidjOUyhUPJO+WTa",
+	"XlINDvD8qhVB7Fy7qo/4H8cnHz68IadvL97FZOkwIYeihFwCN1tMOuSMQZTKKCqjFcBIzHkphBoRRCJ3",
+	"fy1BlQ9FE1GOZtL7vOP2kmauqllNZzE8qVBjAwwJfNLCiFc0iqGwQaCiQ11up4iFA1vhmBCWwo04zqTM",
+	"a1WR75n+Do/0VnqITDTTbQWnXQYK9wHiEReG4tYTtWtvrKWR0p5WGjU4x/gLruZScV2b5RdTrWkynQHW",
+	"gBnEiJb/HjZ8FNLCQms+s2nunXQ0bMQ7YauXmjz87+SmOQ6vayLnK3dP3XlERFMAuhJGsd/EIYqQ80YG",
+	"ccZSnrNEo2vctuIhWhbw4H6v0LfWdL1Xvjs+f3n54ez1E/DyPZHwNf9w3LIyGFv0eEc7+0wTTeLcfvZy",
+	"kXNjwBjzQk2J4mKSsfZCMaxlZzFp9g8OXe7diGvDhrDDimGSvS6ZcbHQ7hJT8v6nk5fk3LwDAYjLZEqz",
+	"jIkJi0shdOQ1rrfGnOVDYRHqgo5GyN1gxE8s52NuS0kBswLYNiai5/QTy6y9NRTxWpwdtiYmGI8nzbWQ",
+	"Pwkj/q2IKEYzW8o5FMcvz9v9g8P29ydvLAwHJVfMFv6HnXFkliqMLwYHmYClSSGai0mtQyGMwgRhyw55",
+	"K4lK5Byq5axPj6W4BfPFKOMJmecSBAVX0P7QByRgWFXHwqBDFpIPNliqsrK9br8mf2IjyVXYzmuJPG8L",
+	"AGLx/oez17fjJFHjnOn2piSPTWdriQbPDaWoIZQS6UQVir0Lh9uBT9X1tKpwnhKrwX5mWAU2IbZhvj2K",
+	"kK8s9LTxW9T43LakBR1DrOO1wmx8fstGruP6PUGYOqTXKcsZXlTfFYzcdKGgkHvEhkDXYfcsPI+ILFxX",
+	"74jYICAVwUEQOpFRAYplGQ96VYTURj9hArFmVhYKG04YA9gIwAaWG2Y7IsODmXHEOIG67CnVLsd9KGxg",
+	"FzINVsiDABPLfH6/2yXlLmuRUyPstpmrqK5cHyAovzYGCvvs+qt4xmsIcCgKCtQFQieAgzZjhAABFm7+",
+	"o0CvjFvIE2gK1QBD4fj+8ftTYPtmALtLxcVLIM/Am3LgBEpzOZ8z31cCC9UhCnxRRiSFOkmXmRhMM4A0",
+	"5anZf0QXNbzNZvdPqUgVNMkYCtdZAzah4v88Moae+yJ4j8wgSoOrFP1lS7oiTcUMIw+jWLH5Pf7+5QWp",
+	"2N9xq0Sv6Kqj66lgjiYgJ4hiesZQxE/8gx5Hx1hIynbCLMxVC2wpktrA5yvo0Fdhuje7AMKsOCQkT2JG",
+	"ffVugT8WDFRHFwHBEsKCWwU10Ae9fk0tYN3X8RZBxobXN9Zy5eJNc1AWmvIekzjH3Dy3ZKE0SMqxy13w",
+	"QFulloTIKqzBTmIk+cuUCc7SjbMFT+n9ZusvGfs8z6jAMzOThbG3f/kyHGrDLPrd/We3mQa0y8SqvZ2m",
+	"sMj5PT99XpNLGR+FotcpjWvCt7NzUiTIltuclJGJE9m240GevVUf1hIEahWfc+yCagxOLUnIEHZWfKov",
+	"fT11xzKz+CYt1uWttnxwYijwvls2aOUi8rLbqkHdXdWgV74z6t11J2Pp9W9+F+9Fyd67v41Y0tSQxz+U",
+	"qgby5EkuXQFEvWcWvFPKt2VOcqa9K9Voed49gtFGNM2otmgmMkvdS9a73RmKHR2uJPC3GmmBX0G7zUh1",
+	"5xYmzdh5MS20DCZ8cZcTpjRdlVI0qRiK2sTPQm8KVrsJeqTk1gT9S+0EyFskaZcl+BmcxAYXcvfrupD/",
+	"9OSF27iQOzv7gNf8PHeN+fd3yDA4o5q9tsgcd775/q6fYY/Fcur2WggfLjpcac//N5pc7wQjP1y8eW29",
+	"OIYUT87P4UL8SD/Rc3iUcPAnReZ6yoVWPGWQC+z6PIOoanMBGlE0FDS4AhBKxrTbGMLNKiLIXqJK5KWU",
+	"mJkzcP2wFNLVI/TDmI93yLnvDx6Z6yzHY5YrMgSJWWF/w8YGZ6pvX3HzpdLss34y1bOs7EDdyV1aqPs1",
+	"HgvnKD23jL39XmY8WW1vdWEYBpgr4xxwQ/4i7oL1xUbI6NBMRGPee5otoRbUuU0s+aeeoBW6kZRfMZ1M",
+	"3QcLuyGMDFg3WHmmroWoptkVNPU0VA5hF0PjQ1GYskVLVcUgOAKVWYgw7fHQyBv+3U1Ud4wruZH2+IxO",
+	"2JPHD+K6x90jMGSVEmkyZW1Dj7msabXyPuef4L7aANRULvKv5Ii31VR3csX/5dS0L9XisKo//2KNeT5S",
+	"jtSoI5G73hZfql17WTz+Wgapn8o6MeClOPLKXFHrbvk0ajhwbeYyy4D2a/OtPa2/tj0u76C77KYleEzv",
+	"uszfQKbsriF8FSr8prRUL1XvQU2qwKXYTE/+84GXLrLtYsP0Q6scp0WK2sn52Sv7Zy1t6ZEairreSxhO",
+	"XevAFDZgCmqSOuSMT6baRmepj+fYx9fb7UL1gW02FPsyQaMXhfWpA+KGgAItDzcmwfQdsYQuFLuDuh8K",
+	"iXNfh/l11f6wy1aNuC13yWr0/zHtzfaTX0bPVPeff+z9ePX85+Xr/OBCPH3PDj/Q3vdp9xXv/yD3z38v",
+	"wxMEVQHP66oCfAMrTP/37aSCMoEHMSrW9ndjn3Xlisx3F5WxkG1wicT/TgLyK7Omj1NJbK8v8Gjdhw2Z",
+	"2ysXerNr4gW0ClGh9CrXCiNEbMZojtcaPU8dclEUZkEe63jMEo3O7kogk0/Eu4W+fSHR+dkra8uulwjt",
+	"b/QAGpunTIPbfHMB5dqVRd6p9o0pcgeqeuUBJO9Jw39eXucNtP/SCri1wM89LsFuPjr0HOFFsJI1iKtN",
+	"pMZABtdkSZWThBFmYmQrkvErNhQxVK2uuwZj5xSjHkyh4tmDKCEgvRQW4EzOoA8XBFStB23dZYaiFZ4I",
+	"pOpm55hn6M5L9oDX8uG01Nv5sv49ZM5/bnjFJ1eNy3rKTwN/0y2vvUy2VOmKwHnnOljkbMxyBm19JKFi",
+	"VXLZdcgp3M3Jv/i8bfYiZ0pBIgKziUoFxm58DL729kuRyJSLSUwAnxhfJs3gbchzmLO8aPxlROgc0bRh",
+	"OEzEKlA3lM6lmJD45QWdxEchlAP0a4lPx+23UrD2G8TXx4JwriGOPhR73X2/XCgeGYq4dEsGNk/JTKSd",
+	"mF9sMo7Fr3fVKrZ42jA+gBOFR8mMrobCaOy288yEkdHCWMlXCpPHsbqZEjOPRCoI7Y/ZkkwXIkUYJZ97",
+	"FoTtIeUCJDM1Fgr+f6CYcEUWcwtbtcE2MMTwVT2Wx+9PAwKa39pXFNfs+xU24otgE3PmgkE2/bdy0n5/",
+	"bxuxdO5UR601czN0G8TvHcl5GCLz+xGhFqjflah3SmFfB95lnq3HN76zX3ctTc86JlGOqtJdHjNoeYX9",
+	"7sdGmLWpSCDxWJFHQgr2KB4Unkyg4RldgduYEa5vG2GNGuam1sIh4k22pypz39s3Z4Y9MKExJwEynYFz",
+	"SMEAr9dG31q3Pel/AONdO90qt7q9NNyrU8MhmQpQax4pSLqNgBthv9Ey8UaQ2oUVPEeeN93z/kB5oBSk",
+	"3+12HuTIzIKK0wovAqzrL3IaW4INZR7VPE9oRvPWDgGHGdPURsamvnturWAFqJQQf9Zh5SDwGvSioVlG",
+	"mhn/xARTqtUhsYUgtBAXywJDcSg2gCgSIZdHXg930YWIxIil6EdaGWEzXmQZpLLljKagJgC0oGEC5PTJ",
+	"Oyy7hG6ZYXa+rYZAoFyoe2Bp0LgvXwgB0D0og1odcsZoys2SwAls58mdgxhw3eMN4sm2JL53qaTHRAwL",
+	"Hh3MMsImBg2LHe5kY5LLxZwkcjbjmmCS5KDYDGiIqqBOFXay2dtrNTyuZB18YKeLDiqLBllMC6hTXu02",
+	"Pfe2vLJcZjd7we7lRudUoTF0tkbmXlsCJcmUJVdRAJUFeTe2gMDNt/au3BxJWAh09LkCoE3wYhG24Ebm",
+	"6XvFlEBjhiJAjSEPAhozFJUGPXWgMUPx+PF7bC+ZcaUfPx5Y/cT3pPSp9RihRkUVskVto1mbWhqBgGNC",
+	"56uhMEoxFCUHvmtXwSiCVndhTyswH2QrIlwk2QIaXuMnr9hcD8VoZctFXadgD97kEJ/KbeyiSvs6szE2",
+	"OxW52VA4vdzCXw9cpTum0VbbfBo1ZUyB+ijggSF+Edcd8p5OWDoUGb9Cg8i2v+JKl7cYwLVr9tjhb0Mx",
+	"1pJy7aBubU9QJ6lc+g1VQ+E0aaMe1bYlJS4Bek6V9p9orkGJR0NHxlEJRty9D5nEhfpopodNBYK9BE6J",
+	"X4iQ9QMGYbmVqZFQtpGha7M6CHuzri0Aac21WENovJH8tN64NQov1jpEegqkiXvuiQa6Rw4FVtpDmT6m",
+	"XrU65ERCbxLfULX0vZVcgBvJYttxwK2jBUj6xzs0pCXYj3YlF3lxUFxj+ATQA7BzVq8bdbtd+w7MuxWR",
+	"2LXNhTVgV9zSJpfa2MJHzYUZiup+DwpaMou8AseMRV00ViMXFqHSfL9Dju2xYub3UECdIPbK9qitlnDV",
+	"IwTIVqS5339O4mqrnri1Cb/KhVG/MnhVtJ4glK22czxQ9s0hGftixDzxvIWuScBs7VFuygTGXd+UXQvt",
+	"s8KGWSEc3OMa2N31RZS6C9cyF2Qo6Migu7ARWDUsa9OqsNNxVJe5cc82AesL9FDC5d7QQH7Kdkm23Lxp",
+	"m6CTbuTb7R12W5tWEe5TY1flJYQ9vr4fIBo2TrEtu722ZVWSX79siDBWMKDLPUf2+6XupnU4z+tIGmHz",
+	"zd7TousHdtC8Bk3J0nE4Udvuur8X3XPO3e1zfmJbz/UaQePVr/0pQ4c3fOCg7gO93T7QB498qWnrnj+a",
+	"3+VIdeZSZqWT6ffWTiaqNuddn2UPtqHYtupXe5Wv5tBArfzhvXqSgGtYogjfaP7XLzePuh+MChAwZkeK",
+	"7vBoRjsa2y9o7LdbWBq3zJ/ZdndDWNBKFgI2FFzv7+c6w6GfBf7qxKwv3IMcpSkVKYZDj1D82J41HonX",
+	"vt0pdzEbNLq9H375ee/HZ3/vf9x/eXj27KL7z/6H/dPDd8+K/meD/W63gNc8tbXEfpKWAdc3ZKssaed9",
+	"d/0cawELZzQz0oKlhdXSjMtfio3KY+2j4jf8A6qqVuxiyTVU5DgRCAJhRNMa1du8VxKOweCuzSpoKXfO",
+	"t/72edMXNbZoJTcKNgybxbt6atwaVPpBmro/BWay7bBR2MkWE21zyAaVC1Anl1RZ7RnK9iP4Q6i1T6ny",
+	"mrsxLEBVt5bURzShsPBRTNpzmblqc6L0CkE8TqRQi+yRQsxuo4ga8c6Zalk8VaxN9z3hQd8FDVvRZdgQ",
+	"Ccvoy4SBds+6SQaxjaGgKkQac5/AJk6Mageo7q2lWtsK3MYigPvyVbvowGh59RvH0wShkcsmC6yomAGu",
+	"zrZ7rRguA8IDRDf3LS7IiOklM4fkHBvFii1EUzFJh+IEU9zgLDNs96ZqzLNAKw32Mjiv6m4afvmXUkjB",
+	"6OW6rIPCOTvSMkvgn5j4t9RM13DZbtAcn60J9OsI9YVwkK+j1Bad69eaYN9a372deuG6OG3Ak0Oqxi98",
+	"Vfinv4Aowq1wAGXYtMILGK5rRMttbf4AzbIqlZ7YkrYaJLj7Q2R+n1Ohg679Lqxh/SSkWRJ13ukWeKcw",
+	"Yu7ZKsbMEaLR4sqXsJdKfTmoWJXRlayPWMkZA39sppj1/3AdFb3D0WdaiArrnDUTsQtQQf/QIzKSZiIB",
+	"pD6I47OgL7nzHxhRSjMImGDrjGa1OwX0GtnYnwKQFoqKxEGl1hCmWN4PI/pA8hWJ1bCzq6GYyU/MFrcs",
+	"yX+ROOgiFqPEQ/dWBqKkSUnsuEUcdE/g2oWTlCveldarCIIY+z2k5b4cpRYZ5rUcYSsUHbO6nhpDUX6j",
+	"pqcGdIi5qacGNMcAG8JQXIA7VByDzfqwaP3wyTbEHdyUAMTVUAgeKaA4IMWE7WvAJcYV6ZkN7vWfGTGX",
+	"08RcnKOikhWeasb2QrqriMe83+0ORbzWHt3pet/5Bjr4UuE5L2vqCJVFuiVfOfqAwA0vWNGXDIFog56a",
+	"ZvJcExsbqWpgEC8x6kJmN6DVIR8tpqy5Dhh8HQqE1TCUGFmIDfxlUDik/Y1fIUJHwTJs15wAsHYoEBEq",
+	"W0Xe0lvSKwfuBiEhhTog104FTLlKpBCAX5Ux+slmQSLYrUjBf47U45duZ4BrgtFdPTJMTI7RJ/3HQmoK",
+	"rVCoSNtyPPb3AZ3TcyM05UKFfV1KeWGYfenryCa5XNpYDMwu45989MzFZB8pMmMzma+8amod6jlDN2y0",
+	"5mUm2Lsl9e12oCVyBwjWfMa1xbAla93+vsMHPnLeTQjIuXHddXDRb8s0i+ptQ6Qv51M2AxhOs2UFiRbd",
+	"C+OgGzMvtYqk2mctW5QVTDy1f1RxC648bg9V1tepyk0mAR+5AAPE4eCPlucj9DVS9bKITihnl6SQOx62",
+	"lO1UOaUFr+ETYRjfUDRtm5wVplQQUOGOKrVT2LgqYwp7CC3ElZBLEX55v7s/FH6nhNSXgHrj7v9rH+0z",
+	"2wqBmkv4Z2Ckdzudw27LFpr4GwXJEBDwMJwQA59Um7tvNtBCFnIn4h7bZT8mTdtK183R/tBycD22nsZd",
+	"6c5QvFjkHnIR4pJFa5qQb/q8vW0RyqY5HbxROJY5MtQOYiBl3+QScgdHFfaILM/u3bkLq8LWBX69mLwl",
+	"zV6nc7jfIpmZ4GJuiPFt0azKQXn7hnzmO0PhALIxV80DCpkj3SCZkSDe/ldPT0t70ZT5UMBkWw7/2so6",
+	"QK8C2vIS6y1p7nefl5ZwOeMKBGB93OgYt8NamndqzgBGTkJnc8onomSjbLEmSh1QewdR2VQbHHaNSswc",
+	"uyiNCjLYGHfoAn7aKLdk3bVzbmUG17Z17QtDTGuBhPJVagx63coAe13MsLCEVN6Ginu6soB+dTKH3ep2",
+	"2NG585T6oSvvgTuZ6+k7/ML2TVub/y16qQDR3Kqjxm2tZteo6iGM3qIPfONw3Ev6dJ+1n9Gno/Z+2k3a",
+	"z8cHrN0f7SX76QE7HD/trrfJHfS70MLcW7h+dmiuZnRVmelu8YTt68FnyswM3NDddVv7jh6CXWIsT2sm",
+	"0audxO0JaBOGvH0ATT9Qrkerkp32bX0AOxUlIA8qQcnv1mAElnoixTjj2KD3T2kx8mf43AH0GPRoaxHv",
+	"4Dbf0krkgXp4FBqo017JO5fYVdPZgyvrCKaCjJj3WgwALsgqchHxaUPO3g+d+LaFnG24UTTuqOnZgSqq",
+	"K2K2OLS1lU84/n0kO0i/W/LOnXmA7yPxdYTIWgOMu4oCz+Tcgd1hiZvYnH0g/cbcbIeLDn3A30p9gmT3",
+	"fxJX+p5/8gk+gEW7E08SbPlVONI50wFHeqScW2SDn856UJ2fC/yeXHums6SqZWHRXF+bGichAJ85o6JD",
+	"ju2zYIOH8caECiERQRc2AJieta+8eYkhePORCdMWD670uXrmJdjyW7OuNTX8FhddsOXX5GTbdLnet1R8",
+	"7Tk3brs1mzkgjPcfBvgXYoAvP0Pfbdv6agP7sw1kOyuKRYS1mQwnvv4zcvVEzHodaYLIbVeMxFDBGg+w",
+	"9Au8bq7eLqrWgUZY2YmhYvBrGD6yVmR1Y6nnhoj7uzkTx+9Pb1ef4rbglnWU9lsklclixoT+TxXlLaso",
+	"/1Nu+J9yw79GueGFoS53jyOo7QYWBf9RruBeUkVGC55p9LuXwvlBQRWoazfWHiJZu8JDQKQ3X7EleQOg",
+	"57W6Qqx+U4i7a4O02KhDA1ghSzvkoLtH4kUhIYLoN9bSFbeWNKGfB2qHgrHUGaVY1yIF1tQpzTNs3U9m",
+	"jApo4tQqdVbJWSI/Qa/zlStr9llNZgjXSM1XRoJmuYGRn8H+3VftCtQeM9wtlB54fJ3vf7Qz99HQzoOD",
+	"PRfFmVDOV09eLmi2GRvm2Md1MKIGNRolU6MEmWQ4kS2JgOg4t/AuoN0NRbMSrHvypXDZW+spbpUi/UhO",
+	"DtNhLUw4FCMuUhXkXkBoehA4bwxDFxIia0VaQGRLe+CTNPPFjTiytWMUtlzdFgo0f4Wy2sePWSWo2SEA",
+	"MGUjXUNRhBlt5WNQXOTjm1xjd9dsdQTZBvgK9s9E3R+Rd+1dH4qUs7RFXBuUGdFS+pQOntcHAA21ryDm",
+	"ZZ2VSInpIjdUhcoYzhFD8ZhDPYHzx46IgvmOS1Ahe3Hx2m2UwmwBX+NoTxOj2eYsilhy1y1QOXKBQL3t",
+	"XkkU00MRvzn++fL85fn56bu355fvX55dHp+cvPvw9iK2MS5HDJDNfImN1Fgae55iA6fA47AL1FA0e/1n",
+	"0AuqdeSUJbP5cOgR4ULNWYL4gxjnDY98c/fGEIXvjqZqNRh1u97ddgJfs8P5DZGKg19qbMcDNB0fIDa3",
+	"63bcgNeH4Owesy/j4soWk2OtRI03uHTpMfXMOk60awS6RhU4XEEVoU/oS3k//uZOpWMUs//1JPjRLGEz",
+	"jmYwo6LeGAIleprLxWRai7o6YfohpuW9XeWJ/eTgcPzsjOhYnwW8fv95XP/VXAZ2SWCIv7T86P8kvwE2",
+	"BKNFto1rnm2VCGFbaGkyc8WziqgpzUMfg9dMyopKSWHYdmePy13SjYAH0VUWtwGVDlwGl62VB0bIFIo1",
+	"86rNgptIzI6sZJ9hpa9rk+7iRccuYdDKke35O2s35EWFg9yMBFllCp49fYP22w8WLv336bKADbnr5EK9",
+	"cldP4NFGyLb1sGGQeIbRwiJhsJwkRnakse9DWfD1vNNOOdi1tLV3cIfKhTBVYUNZZgYOj86IQ+uZG2t1",
+	"/0LazPbKCK/P/OeCP+QFP95Nxdp0r28XBrRbdfrivfmbLcrYYirfPtC49oVN4cY38lMZGdlHHJ11aWTc",
+	"2LE5YHkBn4uKuCRYhDsFJyEoeYd2+uS4zlAOwpLO/2Asxlq+CCnD3nA1tvBECnZkoW5986qCEILo5myz",
+	"/+msrOB+Teba7/7lLa8/J8T3vz2HAmsrVLZFukH5iNAQ26BkV7Fsv4MeBscLPXVAtvatL/U5epFznzgN",
+	"CPu5oSsFvUmdonwQ1YC6Do04owHWvO1mNkBqAuQY2HRBz5lp4XZrGk5SctG1rEvT4VjXFwvgxXY9Q92G",
+	"rc/8u6Dng7Ua6hvtBbsA/bfqe5su2ShAAnfCR81olpEfz9+9BfhV8ATSCRYZI7gUVp/NJYcCO4rgWkPh",
+	"hwr0RNdOXGFXzKBnru180UJwXlrqZ3HkS0eGImikUfTRIDRTEiMAZflRadGBdeKqQDYdCotm2iHvxuPI",
+	"OXuxkzHkvnmY5zgKPYaugTlVhLolYGCM8LR0fgWQcg18kfM7Hr8/jchkQfOU+WbC8c9taLbf/omtYoJR",
+	"syMix2MPP3f84s3p28ufXv7TIcqF5ww99WtKnwG5D+vEy1CVeOBBNCkYDfz3179d//8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

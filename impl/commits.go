@@ -25,9 +25,9 @@ type Commits interface {
 	Failed() <-chan struct{}
 	// Probe reports whether writes would be accepted again.
 	Probe(ctx context.Context) error
-	// Leases is the durable state to rebuild the engine from: every unreleased lease and
-	// the fencing high-water mark.
-	Leases(ctx context.Context) ([]lease.Lease, int64, error)
+	// State is the durable state to rebuild the engine from: every unreleased lease,
+	// session and lock-delay, and the fencing high-water mark.
+	State(ctx context.Context) (lease.State, error)
 	// Resume accepts writes again after the engine was rebuilt; the revisions up to last
 	// that are not durable stay lost, and the next one submitted is above last.
 	Resume(last uint64)

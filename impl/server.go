@@ -48,6 +48,8 @@ func (c *SystemClock) Now() lease.Instant {
 type Config struct {
 	// MaxLocksPerAccount caps an account's active locks (default 100).
 	MaxLocksPerAccount int
+	// MaxSessionsPerAccount caps an account's sessions (default lease.DefaultMaxSessions).
+	MaxSessionsPerAccount int
 	// AdminKey enables the admin API when non-empty.
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
@@ -102,7 +104,8 @@ type Server struct {
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
-	co     coordination // waiting acquires and watches; guarded by mu
+	co     coordination   // waiting acquires and watches; guarded by mu
+	prefix prefixWatchers // prefix watches (prefix.go); guarded by mu
 	// rebuilt is closed, and replaced, whenever the engine is rebuilt after a storage
 	// failure (recovery.go); guarded by mu.
 	rebuilt chan struct{}
@@ -128,7 +131,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.RecoveryInterval <= 0 {
 		cfg.RecoveryInterval = time.Second
 	}
-	leases, reserved, err := st.Leases(ctx)
+	state, err := st.State(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +144,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	now := cfg.Clock.Now()
-	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, fencingFloor(reserved, now), now)
-	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken(), "stored_high_water_mark", reserved)
+	engine := restoreEngine(cfg, state, fencingFloor(state.Reserved, now), now)
+	cfg.Logger.Info("state restored", "leases", len(state.Leases), "sessions", len(state.Sessions), "lock_delays", len(state.Delays),
+		"fencing_from", engine.LastToken(), "stored_high_water_mark", state.Reserved)
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{})}
 	s.co.init()
 	if cfg.Metrics != nil {

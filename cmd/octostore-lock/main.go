@@ -78,16 +78,17 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	defer st.Close()
 
 	srv, err := impl.New(ctx, st, impl.Config{
-		MaxLocksPerAccount:   cfg.MaxLocksPerAccount,
-		AdminKey:             cfg.AdminKey,
-		MaxBodyBytes:         cfg.MaxBodyBytes,
-		RateLimitRPS:         cfg.RateLimitRPS,
-		ClientRateLimitRPS:   cfg.ClientRateLimitRPS,
-		MaxWaitersPerAccount: cfg.MaxWaitersPerAcct,
-		MaxWaiters:           cfg.MaxWaiters,
-		Logger:               log,
-		GitHub:               cfg.GitHub,
-		Metrics:              metrics,
+		MaxLocksPerAccount:    cfg.MaxLocksPerAccount,
+		MaxSessionsPerAccount: cfg.MaxSessions,
+		AdminKey:              cfg.AdminKey,
+		MaxBodyBytes:          cfg.MaxBodyBytes,
+		RateLimitRPS:          cfg.RateLimitRPS,
+		ClientRateLimitRPS:    cfg.ClientRateLimitRPS,
+		MaxWaitersPerAccount:  cfg.MaxWaitersPerAcct,
+		MaxWaiters:            cfg.MaxWaiters,
+		Logger:                log,
+		GitHub:                cfg.GitHub,
+		Metrics:               metrics,
 	})
 	if err != nil {
 		return err

@@ -157,3 +157,15 @@ func (s *Service) put(rec TokenRecord) {
 	s.tokens[rec.ID] = rec
 	s.mu.Unlock()
 }
+
+// HasAccount reports whether an account with that id exists (every account has a token).
+func (s *Service) HasAccount(accountID string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, r := range s.tokens {
+		if r.AccountID == accountID {
+			return true
+		}
+	}
+	return false
+}

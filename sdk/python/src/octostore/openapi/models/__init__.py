@@ -6,11 +6,15 @@ from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
 from .create_account_request import CreateAccountRequest
+from .create_session_request import CreateSessionRequest
 from .created_account import CreatedAccount
 from .dashboard_session import DashboardSession
+from .force_release_result import ForceReleaseResult
+from .force_release_result_status import ForceReleaseResultStatus
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
+from .lock_holder import LockHolder
 from .lock_list import LockList
 from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
@@ -24,6 +28,8 @@ from .release_result_status import ReleaseResultStatus
 from .renew_request import RenewRequest
 from .renew_result import RenewResult
 from .renew_result_status import RenewResultStatus
+from .session import Session
+from .session_status import SessionStatus
 from .storage_state import StorageState
 from .storage_state_state import StorageStateState
 
@@ -34,11 +40,15 @@ __all__ = (
     "AcquireResult",
     "AcquireResultStatus",
     "CreateAccountRequest",
+    "CreateSessionRequest",
     "CreatedAccount",
     "DashboardSession",
+    "ForceReleaseResult",
+    "ForceReleaseResultStatus",
     "Health",
     "HealthStatus",
     "IssuedToken",
+    "LockHolder",
     "LockList",
     "LockStatus",
     "LockStatusStatus",
@@ -52,6 +62,8 @@ __all__ = (
     "RenewRequest",
     "RenewResult",
     "RenewResultStatus",
+    "Session",
+    "SessionStatus",
     "StorageState",
     "StorageStateState",
 )
