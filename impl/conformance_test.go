@@ -128,7 +128,7 @@ func (c *conformance) call(o specOp, path string, body []byte, contentType strin
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, ExcludeResponseBody: !strings.HasSuffix(mt, "json")}
 	if opts.ExcludeResponseBody { // HTML and YAML: check the media type is the documented one
-		if r := o.op.Responses.Status(out.status); r == nil || r.Value.Content.Get(mt) == nil {
+		if r := o.op.Responses.Status(out.status); r == nil || (len(raw) > 0 || len(r.Value.Content) > 0) && r.Value.Content.Get(mt) == nil {
 			c.t.Errorf("%s %s: %d with undocumented content type %q", o.method, path, out.status, mt)
 		}
 	}
@@ -173,7 +173,8 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			// The lock is held by the holder "conformance", so an acquire through the
 			// operation with that owner is its idempotent re-acquire.
 			lease := ts.acquire(token, name, 60, "conformance").str("lease_id")
-			values := map[string]string{"name": name, "account_id": account}
+			values := map[string]string{"name": name, "account_id": account,
+				"session_id": ts.do("POST", "/sessions", token, map[string]any{"ttl_seconds": 60}).str("session_id")}
 			path := pathParam.ReplaceAllStringFunc(o.path, func(m string) string { return values[m[1:len(m)-1]] })
 			var creds []string
 			switch scheme := o.security(spec); scheme {
