@@ -104,7 +104,7 @@ func (s *Server) listPrefix(ctx context.Context, params gen.ListLocksParams) (ge
 		out.Changes = &list
 		return out, nil
 	}
-	scope := scopeOf(acct + "\x00" + prefix)
+	scope := acct + "\x00" + prefix // a cursor belongs to one account's one prefix
 	pg, err := openPage(params.Cursor, params.Limit, listPrefix, scope)
 	if err != nil {
 		return nil, err
@@ -127,7 +127,7 @@ func (s *Server) listPrefix(ctx context.Context, params gen.ListLocksParams) (ge
 		out.Locks[i] = statusOf(st)
 	}
 	if more {
-		out.NextCursor = encodeCursor(cursor{List: listPrefix, Scope: scope, Name: locks[len(locks)-1].Name})
+		out.NextCursor = encodeCursor(cursor{List: listPrefix, Scope: scopeOf(scope), Name: locks[len(locks)-1].Name})
 	}
 	return out, nil
 }
