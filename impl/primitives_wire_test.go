@@ -359,7 +359,7 @@ func TestPrefixWatchReturnsOnAChangeUnderThePrefixOnly(t *testing.T) {
 		defer ts.srv.mu.Unlock()
 		return len(ts.srv.prefix.byAccount) == 1
 	})
-	ts.acquireWith(token, "other", map[string]any{"owner": "o"})            // not under the prefix
+	ts.acquireWith(token, "other", map[string]any{"owner": "o"})           // not under the prefix
 	ts.acquireWith(ts.newAccount("neighbour"), "jobs.a", map[string]any{}) // another account's
 	if !pending(ch) {
 		t.Fatal("woken by a change outside the prefix")
