@@ -81,9 +81,9 @@ func (s *Server) DeleteSession(ctx context.Context, req gen.DeleteSessionRequest
 }
 
 // sessionOf renders a session as the API reports it.
-func (s *Server) sessionOf(sess lease.Session) gen.Session {
+func (s *Server) sessionOf(sess lease.Session) gen.SessionResult {
 	now := s.cfg.Clock.Now()
-	return gen.Session{
+	return gen.SessionResult{
 		SessionId:    sess.ID,
 		TtlSeconds:   int32(sess.TTL.Seconds()),
 		ExpiresAt:    timestamp(sess.ExpiresAt),

@@ -756,8 +756,13 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
-// Session defines model for Session.
-type Session struct {
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionResult defines model for SessionResult.
+type SessionResult struct {
 	// SessionId A session's id, random (128 bits), chosen by the server.
 	//
 	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
@@ -778,11 +783,6 @@ type Session struct {
 	// Example: 20000
 	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
 }
-
-// SessionID A session's id, random (128 bits), chosen by the server.
-//
-// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
-type SessionID = string
 
 // SessionStatus defines model for SessionStatus.
 type SessionStatus struct {
@@ -5714,7 +5714,7 @@ type CreateSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Session
+	JSON201 *SessionResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -5738,7 +5738,7 @@ type CreateSessionResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r CreateSessionResponse) GetJSON201() *Session {
+func (r CreateSessionResponse) GetJSON201() *SessionResult {
 	return r.JSON201
 }
 
@@ -6026,7 +6026,7 @@ type RenewSessionResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
-	JSON200 *Session
+	JSON200 *SessionResult
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -6048,7 +6048,7 @@ type RenewSessionResponse struct {
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
-func (r RenewSessionResponse) GetJSON200() *Session {
+func (r RenewSessionResponse) GetJSON200() *SessionResult {
 	return r.JSON200
 }
 
@@ -8511,7 +8511,7 @@ func ParseCreateSessionResponse(rsp *http.Response) (*CreateSessionResponse, err
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Session
+		var dest SessionResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8817,7 +8817,7 @@ func ParseRenewSessionResponse(rsp *http.Response) (*RenewSessionResponse, error
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
-		var dest Session
+		var dest SessionResult
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

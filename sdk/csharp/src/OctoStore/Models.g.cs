@@ -259,10 +259,6 @@ namespace OctoStore
     [DataContract]
     public partial class ForceReleaseResult
     {
-        /// <summary>The <c>status</c> member.</summary>
-        [DataMember(Name = "status")]
-        public string Status { get; set; }
-
         /// <summary>
         /// 1 to 128 letters, digits, <c>.</c> and <c>-</c>, except the names <c>.</c> and <c>..</c>, which are
         /// path segments in a URL (clients and servers clean them out of the path). The
@@ -562,9 +558,9 @@ namespace OctoStore
         public long RenewAfterMs { get; set; }
     }
 
-    /// <summary>The Session schema.</summary>
+    /// <summary>The SessionResult schema.</summary>
     [DataContract]
-    public partial class Session
+    public partial class SessionResult
     {
         /// <summary>A session's id, random (128 bits), chosen by the server.</summary>
         [DataMember(Name = "session_id")]
@@ -650,13 +646,6 @@ namespace OctoStore
         public const string Acquired = "acquired";
         /// <summary><c>held</c></summary>
         public const string Held = "held";
-    }
-
-    /// <summary>The values of <c>ForceReleaseResult.Status</c>.</summary>
-    public static class ForceReleaseResultStatus
-    {
-        /// <summary><c>released</c></summary>
-        public const string Released = "released";
     }
 
     /// <summary>The values of <c>Health.Status</c>.</summary>

@@ -171,7 +171,7 @@ namespace OctoStore
         /// <param name="body">A CreateSessionRequest.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<Session> CreateSessionAsync(CreateSessionRequest body, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<SessionResult> CreateSessionAsync(CreateSessionRequest body, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (body == null) throw new ArgumentNullException("body");
             var path = new StringBuilder();
@@ -182,7 +182,7 @@ namespace OctoStore
                 request.Content = JsonContent(body);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
-                    return await ReadJsonAsync<Session>(response).ConfigureAwait(false);
+                    return await ReadJsonAsync<SessionResult>(response).ConfigureAwait(false);
                 }
             }
         }
@@ -632,7 +632,7 @@ namespace OctoStore
         /// <param name="sessionId">The session's id, from <c>POST /sessions</c>.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<Session> RenewSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<SessionResult> RenewSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (sessionId == null) throw new ArgumentNullException("sessionId");
             var path = new StringBuilder();
@@ -644,7 +644,7 @@ namespace OctoStore
                 if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
-                    return await ReadJsonAsync<Session>(response).ConfigureAwait(false);
+                    return await ReadJsonAsync<SessionResult>(response).ConfigureAwait(false);
                 }
             }
         }

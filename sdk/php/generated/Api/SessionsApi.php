@@ -142,12 +142,12 @@ class SessionsApi
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
      * @throws InvalidArgumentException
-     * @return \OctoStore\Generated\Model\Session|\OctoStore\Generated\Model\Problem
+     * @return \OctoStore\Generated\Model\SessionResult|\OctoStore\Generated\Model\Problem
      */
     public function createSession(
         \OctoStore\Generated\Model\CreateSessionRequest $create_session_request,
         string $contentType = self::contentTypes['createSession'][0]
-    ): \OctoStore\Generated\Model\Session|\OctoStore\Generated\Model\Problem
+    ): \OctoStore\Generated\Model\SessionResult|\OctoStore\Generated\Model\Problem
     {
         list($response) = $this->createSessionWithHttpInfo($create_session_request, $contentType);
         return $response;
@@ -163,7 +163,7 @@ class SessionsApi
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
      * @throws InvalidArgumentException
-     * @return array{0: \OctoStore\Generated\Model\Session|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     * @return array{0: \OctoStore\Generated\Model\SessionResult|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
      */
     public function createSessionWithHttpInfo(
         \OctoStore\Generated\Model\CreateSessionRequest $create_session_request,
@@ -197,7 +197,7 @@ class SessionsApi
             switch($statusCode) {
                 case 201:
                     return $this->handleResponseWithDataType(
-                        '\OctoStore\Generated\Model\Session',
+                        '\OctoStore\Generated\Model\SessionResult',
                         $request,
                         $response,
                     );
@@ -259,7 +259,7 @@ class SessionsApi
             }
 
             return $this->handleResponseWithDataType(
-                '\OctoStore\Generated\Model\Session',
+                '\OctoStore\Generated\Model\SessionResult',
                 $request,
                 $response,
             );
@@ -268,7 +268,7 @@ class SessionsApi
                 case 201:
                     $data = ObjectSerializer::deserialize(
                         $e->getResponseBody(),
-                        '\OctoStore\Generated\Model\Session',
+                        '\OctoStore\Generated\Model\SessionResult',
                         $e->getResponseHeaders()
                     );
                     $e->setResponseObject($data);
@@ -375,7 +375,7 @@ class SessionsApi
         string $contentType = self::contentTypes['createSession'][0]
     ): PromiseInterface
     {
-        $returnType = '\OctoStore\Generated\Model\Session';
+        $returnType = '\OctoStore\Generated\Model\SessionResult';
         $request = $this->createSessionRequest($create_session_request, $contentType);
 
         return $this->client
@@ -1126,12 +1126,12 @@ class SessionsApi
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
      * @throws InvalidArgumentException
-     * @return \OctoStore\Generated\Model\Session|\OctoStore\Generated\Model\Problem
+     * @return \OctoStore\Generated\Model\SessionResult|\OctoStore\Generated\Model\Problem
      */
     public function renewSession(
         string $session_id,
         string $contentType = self::contentTypes['renewSession'][0]
-    ): \OctoStore\Generated\Model\Session|\OctoStore\Generated\Model\Problem
+    ): \OctoStore\Generated\Model\SessionResult|\OctoStore\Generated\Model\Problem
     {
         list($response) = $this->renewSessionWithHttpInfo($session_id, $contentType);
         return $response;
@@ -1147,7 +1147,7 @@ class SessionsApi
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
      * @throws InvalidArgumentException
-     * @return array{0: \OctoStore\Generated\Model\Session|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     * @return array{0: \OctoStore\Generated\Model\SessionResult|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
      */
     public function renewSessionWithHttpInfo(
         string $session_id,
@@ -1181,7 +1181,7 @@ class SessionsApi
             switch($statusCode) {
                 case 200:
                     return $this->handleResponseWithDataType(
-                        '\OctoStore\Generated\Model\Session',
+                        '\OctoStore\Generated\Model\SessionResult',
                         $request,
                         $response,
                     );
@@ -1237,7 +1237,7 @@ class SessionsApi
             }
 
             return $this->handleResponseWithDataType(
-                '\OctoStore\Generated\Model\Session',
+                '\OctoStore\Generated\Model\SessionResult',
                 $request,
                 $response,
             );
@@ -1246,7 +1246,7 @@ class SessionsApi
                 case 200:
                     $data = ObjectSerializer::deserialize(
                         $e->getResponseBody(),
-                        '\OctoStore\Generated\Model\Session',
+                        '\OctoStore\Generated\Model\SessionResult',
                         $e->getResponseHeaders()
                     );
                     $e->setResponseObject($data);
@@ -1345,7 +1345,7 @@ class SessionsApi
         string $contentType = self::contentTypes['renewSession'][0]
     ): PromiseInterface
     {
-        $returnType = '\OctoStore\Generated\Model\Session';
+        $returnType = '\OctoStore\Generated\Model\SessionResult';
         $request = $this->renewSessionRequest($session_id, $contentType);
 
         return $this->client

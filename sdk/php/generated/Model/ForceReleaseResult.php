@@ -58,7 +58,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      * @var array<string, string>
      */
     protected static array $openAPITypes = [
-        'status' => 'string',
         'name' => 'string',
         'fencing_tokens' => 'int[]'
     ];
@@ -69,7 +68,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      * @var array<string, string|null>
      */
     protected static array $openAPIFormats = [
-        'status' => null,
         'name' => null,
         'fencing_tokens' => 'int64'
     ];
@@ -80,7 +78,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      * @var array<string, bool>
      */
     protected static array $openAPINullables = [
-        'status' => false,
         'name' => false,
         'fencing_tokens' => false
     ];
@@ -161,7 +158,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      * @var array<string, string>
      */
     protected static array $attributeMap = [
-        'status' => 'status',
         'name' => 'name',
         'fencing_tokens' => 'fencing_tokens'
     ];
@@ -172,7 +168,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      * @var array<string, string>
      */
     protected static array $setters = [
-        'status' => 'setStatus',
         'name' => 'setName',
         'fencing_tokens' => 'setFencingTokens'
     ];
@@ -183,7 +178,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      * @var array<string, string>
      */
     protected static array $getters = [
-        'status' => 'getStatus',
         'name' => 'getName',
         'fencing_tokens' => 'getFencingTokens'
     ];
@@ -220,19 +214,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
         return self::$openAPIModelName;
     }
 
-    public const STATUS_RELEASED = 'released';
-
-    /**
-     * Gets allowable values of the enum
-     *
-     * @return string[]
-     */
-    public static function getStatusAllowableValues()
-    {
-        return [
-            self::STATUS_RELEASED,
-        ];
-    }
 
     /**
      * Associative array for storing property values
@@ -248,7 +229,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
      */
     public function __construct(?array $data = null)
     {
-        $this->setIfExists('status', $data ?? [], null);
         $this->setIfExists('name', $data ?? [], null);
         $this->setIfExists('fencing_tokens', $data ?? [], null);
     }
@@ -277,18 +257,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
     public function listInvalidProperties(): array
     {
         $invalidProperties = [];
-
-        if ($this->container['status'] === null) {
-            $invalidProperties[] = "'status' can't be null";
-        }
-        $allowedValues = self::getStatusAllowableValues();
-        if (!is_null($this->container['status']) && !in_array($this->container['status'], $allowedValues, true)) {
-            $invalidProperties[] = sprintf(
-                "invalid value '%s' for 'status', must be one of '%s'",
-                $this->container['status'],
-                implode("', '", $allowedValues)
-            );
-        }
 
         if ($this->container['name'] === null) {
             $invalidProperties[] = "'name' can't be null";
@@ -319,43 +287,6 @@ class ForceReleaseResult implements ModelInterface, ArrayAccess, JsonSerializabl
         return count($this->listInvalidProperties()) === 0;
     }
 
-
-    /**
-     * Gets status
-     *
-     * @return string
-     */
-    public function getStatus(): string
-    {
-        return $this->container['status'];
-    }
-
-    /**
-     * Sets status
-     *
-     * @param string $status status
-     *
-     * @return $this
-     */
-    public function setStatus(string $status): static
-    {
-        if (is_null($status)) {
-            throw new InvalidArgumentException('non-nullable status cannot be null');
-        }
-        $allowedValues = self::getStatusAllowableValues();
-        if (!in_array($status, $allowedValues, true)) {
-            throw new InvalidArgumentException(
-                sprintf(
-                    "Invalid value '%s' for 'status', must be one of '%s'",
-                    $status,
-                    implode("', '", $allowedValues)
-                )
-            );
-        }
-        $this->container['status'] = $status;
-
-        return $this;
-    }
 
     /**
      * Gets name

@@ -38,7 +38,7 @@ require 'octostore/generated/models/release_request'
 require 'octostore/generated/models/release_result'
 require 'octostore/generated/models/renew_request'
 require 'octostore/generated/models/renew_result'
-require 'octostore/generated/models/session'
+require 'octostore/generated/models/session_result'
 require 'octostore/generated/models/session_status'
 require 'octostore/generated/models/storage_state'
 

@@ -110,7 +110,7 @@ export type CreateSessionRequest = {
     ttl_seconds: TtlSeconds;
 };
 
-export type Session = {
+export type SessionResult = {
     session_id: SessionId;
     ttl_seconds: TtlSeconds;
     expires_at: Timestamp;
@@ -139,7 +139,6 @@ export type LockHolder = {
 };
 
 export type ForceReleaseResult = {
-    status: 'released';
     name: LockName;
     /**
      * The fencing tokens of the leases that ended, in token order.
@@ -1284,7 +1283,7 @@ export type CreateSessionResponses = {
     /**
      * The new session.
      */
-    201: Session;
+    201: SessionResult;
 };
 
 export type CreateSessionResponse = CreateSessionResponses[keyof CreateSessionResponses];
@@ -1482,7 +1481,7 @@ export type RenewSessionResponses = {
     /**
      * Renewed.
      */
-    200: Session;
+    200: SessionResult;
 };
 
 export type RenewSessionResponse = RenewSessionResponses[keyof RenewSessionResponses];

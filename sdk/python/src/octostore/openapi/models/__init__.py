@@ -10,7 +10,6 @@ from .create_session_request import CreateSessionRequest
 from .created_account import CreatedAccount
 from .dashboard_session import DashboardSession
 from .force_release_result import ForceReleaseResult
-from .force_release_result_status import ForceReleaseResultStatus
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
@@ -28,7 +27,7 @@ from .release_result_status import ReleaseResultStatus
 from .renew_request import RenewRequest
 from .renew_result import RenewResult
 from .renew_result_status import RenewResultStatus
-from .session import Session
+from .session_result import SessionResult
 from .session_status import SessionStatus
 from .storage_state import StorageState
 from .storage_state_state import StorageStateState
@@ -44,7 +43,6 @@ __all__ = (
     "CreatedAccount",
     "DashboardSession",
     "ForceReleaseResult",
-    "ForceReleaseResultStatus",
     "Health",
     "HealthStatus",
     "IssuedToken",
@@ -62,7 +60,7 @@ __all__ = (
     "RenewRequest",
     "RenewResult",
     "RenewResultStatus",
-    "Session",
+    "SessionResult",
     "SessionStatus",
     "StorageState",
     "StorageStateState",

@@ -6,8 +6,6 @@ from typing import Any, Self, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.force_release_result_status import ForceReleaseResultStatus
-
 T = TypeVar("T", bound="ForceReleaseResult")
 
 
@@ -15,7 +13,6 @@ T = TypeVar("T", bound="ForceReleaseResult")
 class ForceReleaseResult:
     """
     Attributes:
-        status (ForceReleaseResultStatus):
         name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
             path segments in a URL (clients and servers clean them out of the path). The
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
@@ -23,14 +20,11 @@ class ForceReleaseResult:
         fencing_tokens (list[int]): The fencing tokens of the leases that ended, in token order.
     """
 
-    status: ForceReleaseResultStatus
     name: str
     fencing_tokens: list[int]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        status = self.status.value
-
         name = self.name
 
         fencing_tokens = self.fencing_tokens
@@ -39,7 +33,6 @@ class ForceReleaseResult:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "status": status,
                 "name": name,
                 "fencing_tokens": fencing_tokens,
             }
@@ -50,14 +43,11 @@ class ForceReleaseResult:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        status = ForceReleaseResultStatus(d.pop("status"))
-
         name = d.pop("name")
 
         fencing_tokens = cast(list[int], d.pop("fencing_tokens"))
 
         force_release_result = cls(
-            status=status,
             name=name,
             fencing_tokens=fencing_tokens,
         )

@@ -23,7 +23,7 @@ module OctoStore
     # A session lives for `ttl_seconds` on the server's clock unless it is renewed (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id` binds its lease to it: the lease has no TTL of its own, every renewal of the session renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the session releases every lock bound to it cleanly; a session that expires (its process died) ends them too, and their `lock_delay_seconds` apply.  Sessions are durable like leases: a restart gives each one a fresh full TTL, and its locks with it. An account has at most 100 sessions unless the operator set `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random (128 bits); keep it to renew, inspect and delete the session. 
     # @param create_session_request [CreateSessionRequest] 
     # @param [Hash] opts the optional parameters
-    # @return [Session]
+    # @return [SessionResult]
     def create_session(create_session_request, opts = {})
       data, _status_code, _headers = create_session_with_http_info(create_session_request, opts)
       data
@@ -33,7 +33,7 @@ module OctoStore
     # A session lives for &#x60;ttl_seconds&#x60; on the server&#39;s clock unless it is renewed (&#x60;POST /sessions/{session_id}/renew&#x60;). An acquire that names it with &#x60;session_id&#x60; binds its lease to it: the lease has no TTL of its own, every renewal of the session renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the session releases every lock bound to it cleanly; a session that expires (its process died) ends them too, and their &#x60;lock_delay_seconds&#x60; apply.  Sessions are durable like leases: a restart gives each one a fresh full TTL, and its locks with it. An account has at most 100 sessions unless the operator set &#x60;MAX_SESSIONS_PER_ACCOUNT&#x60; (409 &#x60;session_limit_exceeded&#x60;). The session id is random (128 bits); keep it to renew, inspect and delete the session. 
     # @param create_session_request [CreateSessionRequest] 
     # @param [Hash] opts the optional parameters
-    # @return [Array<(Session, Integer, Hash)>] Session data, response status code and response headers
+    # @return [Array<(SessionResult, Integer, Hash)>] SessionResult data, response status code and response headers
     def create_session_with_http_info(create_session_request, opts = {})
       if @api_client.config.debugging
         @api_client.config.logger.debug 'Calling API: SessionsApi.create_session ...'
@@ -65,7 +65,7 @@ module OctoStore
       post_body = opts[:debug_body] || @api_client.object_to_http_body(create_session_request)
 
       # return_type
-      return_type = opts[:debug_return_type] || 'Session'
+      return_type = opts[:debug_return_type] || 'SessionResult'
 
       # auth_names
       auth_names = opts[:debug_auth_names] || ['BearerAuth']
@@ -227,7 +227,7 @@ module OctoStore
     # Moves the session's expiry, and that of every lease bound to it, to now + its `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is accepted. A session that expired cannot be renewed (404 `session_not_found`): its locks are gone; create a new session and acquire them again. 
     # @param session_id [String] The session&#39;s id, from &#x60;POST /sessions&#x60;.
     # @param [Hash] opts the optional parameters
-    # @return [Session]
+    # @return [SessionResult]
     def renew_session(session_id, opts = {})
       data, _status_code, _headers = renew_session_with_http_info(session_id, opts)
       data
@@ -237,7 +237,7 @@ module OctoStore
     # Moves the session&#39;s expiry, and that of every lease bound to it, to now + its &#x60;ttl_seconds&#x60; (never earlier than it was). Takes no body: an empty body or &#x60;{}&#x60; is accepted. A session that expired cannot be renewed (404 &#x60;session_not_found&#x60;): its locks are gone; create a new session and acquire them again. 
     # @param session_id [String] The session&#39;s id, from &#x60;POST /sessions&#x60;.
     # @param [Hash] opts the optional parameters
-    # @return [Array<(Session, Integer, Hash)>] Session data, response status code and response headers
+    # @return [Array<(SessionResult, Integer, Hash)>] SessionResult data, response status code and response headers
     def renew_session_with_http_info(session_id, opts = {})
       if @api_client.config.debugging
         @api_client.config.logger.debug 'Calling API: SessionsApi.renew_session ...'
@@ -269,7 +269,7 @@ module OctoStore
       post_body = opts[:debug_body]
 
       # return_type
-      return_type = opts[:debug_return_type] || 'Session'
+      return_type = opts[:debug_return_type] || 'SessionResult'
 
       # auth_names
       auth_names = opts[:debug_auth_names] || ['BearerAuth']

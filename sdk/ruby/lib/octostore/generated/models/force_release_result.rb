@@ -15,40 +15,15 @@ require 'time'
 
 module OctoStore
   class ForceReleaseResult < ApiModelBase
-    attr_accessor :status
-
     # 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are path segments in a URL (clients and servers clean them out of the path). The pattern is `^[A-Za-z0-9.-]{1,128}$` without those two. 
     attr_accessor :name
 
     # The fencing tokens of the leases that ended, in token order.
     attr_accessor :fencing_tokens
 
-    class EnumAttributeValidator
-      attr_reader :datatype
-      attr_reader :allowable_values
-
-      def initialize(datatype, allowable_values)
-        @allowable_values = allowable_values.map do |value|
-          case datatype.to_s
-          when /Integer/i
-            value.to_i
-          when /Float/i
-            value.to_f
-          else
-            value
-          end
-        end
-      end
-
-      def valid?(value)
-        !value || allowable_values.include?(value)
-      end
-    end
-
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
-        :'status' => :'status',
         :'name' => :'name',
         :'fencing_tokens' => :'fencing_tokens'
       }
@@ -67,7 +42,6 @@ module OctoStore
     # Attribute type mapping.
     def self.openapi_types
       {
-        :'status' => :'String',
         :'name' => :'String',
         :'fencing_tokens' => :'Array<Integer>'
       }
@@ -95,12 +69,6 @@ module OctoStore
         h[k.to_sym] = v
       }
 
-      if attributes.key?(:'status')
-        self.status = attributes[:'status']
-      else
-        self.status = nil
-      end
-
       if attributes.key?(:'name')
         self.name = attributes[:'name']
       else
@@ -121,10 +89,6 @@ module OctoStore
     def list_invalid_properties
       warn '[DEPRECATED] the `list_invalid_properties` method is obsolete'
       invalid_properties = Array.new
-      if @status.nil?
-        invalid_properties.push('invalid value for "status", status cannot be nil.')
-      end
-
       if @name.nil?
         invalid_properties.push('invalid value for "name", name cannot be nil.')
       end
@@ -153,25 +117,12 @@ module OctoStore
     # @return true if the model is valid
     def valid?
       warn '[DEPRECATED] the `valid?` method is obsolete'
-      return false if @status.nil?
-      status_validator = EnumAttributeValidator.new('String', ["released"])
-      return false unless status_validator.valid?(@status)
       return false if @name.nil?
       return false if @name.to_s.length > 128
       return false if @name.to_s.length < 1
       return false if @name !~ Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
       return false if @fencing_tokens.nil?
       true
-    end
-
-    # Custom attribute writer method checking allowed values (enum).
-    # @param [Object] status Object to be assigned
-    def status=(status)
-      validator = EnumAttributeValidator.new('String', ["released"])
-      unless validator.valid?(status)
-        fail ArgumentError, "invalid value for \"status\", must be one of #{validator.allowable_values}."
-      end
-      @status = status
     end
 
     # Custom attribute writer method with validation
@@ -212,7 +163,6 @@ module OctoStore
     def ==(o)
       return true if self.equal?(o)
       self.class == o.class &&
-          status == o.status &&
           name == o.name &&
           fencing_tokens == o.fencing_tokens
     end
@@ -226,7 +176,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [status, name, fencing_tokens].hash
+      [name, fencing_tokens].hash
     end
 
     # Builds the object from hash

@@ -7,7 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.create_session_request import CreateSessionRequest
 from ...models.problem import Problem
-from ...models.session import Session
+from ...models.session_result import SessionResult
 from ...types import Response
 
 
@@ -32,9 +32,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | Session | None:
+) -> Problem | SessionResult | None:
     if response.status_code == 201:
-        response_201 = Session.from_dict(response.json())
+        response_201 = SessionResult.from_dict(response.json())
 
         return response_201
 
@@ -81,7 +81,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | Session]:
+) -> Response[Problem | SessionResult]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +94,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
-) -> Response[Problem | Session]:
+) -> Response[Problem | SessionResult]:
     """Start a session, a lease on liveness that many locks share
 
      A session lives for `ttl_seconds` on the server's clock unless it is renewed
@@ -117,7 +117,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Session]
+        Response[Problem | SessionResult]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +135,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
-) -> Problem | Session | None:
+) -> Problem | SessionResult | None:
     """Start a session, a lease on liveness that many locks share
 
      A session lives for `ttl_seconds` on the server's clock unless it is renewed
@@ -158,7 +158,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Session
+        Problem | SessionResult
     """
 
     return sync_detailed(
@@ -171,7 +171,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
-) -> Response[Problem | Session]:
+) -> Response[Problem | SessionResult]:
     """Start a session, a lease on liveness that many locks share
 
      A session lives for `ttl_seconds` on the server's clock unless it is renewed
@@ -194,7 +194,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Session]
+        Response[Problem | SessionResult]
     """
 
     kwargs = _get_kwargs(
@@ -210,7 +210,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: CreateSessionRequest,
-) -> Problem | Session | None:
+) -> Problem | SessionResult | None:
     """Start a session, a lease on liveness that many locks share
 
      A session lives for `ttl_seconds` on the server's clock unless it is renewed
@@ -233,7 +233,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Session
+        Problem | SessionResult
     """
 
     return (

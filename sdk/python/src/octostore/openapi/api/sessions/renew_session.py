@@ -7,7 +7,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
-from ...models.session import Session
+from ...models.session_result import SessionResult
 from ...types import Response
 
 
@@ -27,9 +27,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | Session | None:
+) -> Problem | SessionResult | None:
     if response.status_code == 200:
-        response_200 = Session.from_dict(response.json())
+        response_200 = SessionResult.from_dict(response.json())
 
         return response_200
 
@@ -71,7 +71,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem | Session]:
+) -> Response[Problem | SessionResult]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -84,7 +84,7 @@ def sync_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | Session]:
+) -> Response[Problem | SessionResult]:
     """Keep a session, and every lock bound to it, alive
 
      Moves the session's expiry, and that of every lease bound to it, to now + its
@@ -101,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Session]
+        Response[Problem | SessionResult]
     """
 
     kwargs = _get_kwargs(
@@ -119,7 +119,7 @@ def sync(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | Session | None:
+) -> Problem | SessionResult | None:
     """Keep a session, and every lock bound to it, alive
 
      Moves the session's expiry, and that of every lease bound to it, to now + its
@@ -136,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Session
+        Problem | SessionResult
     """
 
     return sync_detailed(
@@ -149,7 +149,7 @@ async def asyncio_detailed(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Problem | Session]:
+) -> Response[Problem | SessionResult]:
     """Keep a session, and every lock bound to it, alive
 
      Moves the session's expiry, and that of every lease bound to it, to now + its
@@ -166,7 +166,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Session]
+        Response[Problem | SessionResult]
     """
 
     kwargs = _get_kwargs(
@@ -182,7 +182,7 @@ async def asyncio(
     session_id: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Problem | Session | None:
+) -> Problem | SessionResult | None:
     """Keep a session, and every lock bound to it, alive
 
      Moves the session's expiry, and that of every lease bound to it, to now + its
@@ -199,7 +199,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Session
+        Problem | SessionResult
     """
 
     return (

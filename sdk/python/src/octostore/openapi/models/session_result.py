@@ -7,11 +7,11 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="Session")
+T = TypeVar("T", bound="SessionResult")
 
 
 @_attrs_define
-class Session:
+class SessionResult:
     """
     Attributes:
         session_id (str): A session's id, random (128 bits), chosen by the server. Example:
@@ -61,15 +61,15 @@ class Session:
 
         renew_after_ms = d.pop("renew_after_ms")
 
-        session = cls(
+        session_result = cls(
             session_id=session_id,
             ttl_seconds=ttl_seconds,
             expires_at=expires_at,
             renew_after_ms=renew_after_ms,
         )
 
-        session.additional_properties = d
-        return session
+        session_result.additional_properties = d
+        return session_result
 
     @property
     def additional_keys(self) -> list[str]:

@@ -1,6 +1,6 @@
 <?php
 /**
- * Session
+ * SessionResult
  *
  * PHP version 8.1
  *
@@ -34,14 +34,14 @@ use ReturnTypeWillChange;
 use OctoStore\Generated\ObjectSerializer;
 
 /**
- * Session Class Doc Comment
+ * SessionResult Class Doc Comment
  *
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech
  * @implements ArrayAccess<string, mixed>
  */
-class Session implements ModelInterface, ArrayAccess, JsonSerializable
+class SessionResult implements ModelInterface, ArrayAccess, JsonSerializable
 {
     public const DISCRIMINATOR = null;
 
@@ -50,7 +50,7 @@ class Session implements ModelInterface, ArrayAccess, JsonSerializable
      *
      * @var string
      */
-    protected static string $openAPIModelName = 'Session';
+    protected static string $openAPIModelName = 'SessionResult';
 
     /**
      * Array of property to type mappings. Used for (de)serialization
@@ -336,7 +336,7 @@ class Session implements ModelInterface, ArrayAccess, JsonSerializable
         }
 
         if ((!preg_match("/^ses_[0-9a-f]{32}$/", ObjectSerializer::toString($session_id)))) {
-            throw new InvalidArgumentException("invalid value for \$session_id when calling Session., must conform to the pattern /^ses_[0-9a-f]{32}$/.");
+            throw new InvalidArgumentException("invalid value for \$session_id when calling SessionResult., must conform to the pattern /^ses_[0-9a-f]{32}$/.");
         }
 
         $this->container['session_id'] = $session_id;
@@ -367,10 +367,10 @@ class Session implements ModelInterface, ArrayAccess, JsonSerializable
             throw new InvalidArgumentException('non-nullable ttl_seconds cannot be null');
         }
         if (($ttl_seconds > 3600)) {
-            throw new InvalidArgumentException('invalid value for $ttl_seconds when calling Session., must be smaller than or equal to 3600.');
+            throw new InvalidArgumentException('invalid value for $ttl_seconds when calling SessionResult., must be smaller than or equal to 3600.');
         }
         if (($ttl_seconds < 1)) {
-            throw new InvalidArgumentException('invalid value for $ttl_seconds when calling Session., must be bigger than or equal to 1.');
+            throw new InvalidArgumentException('invalid value for $ttl_seconds when calling SessionResult., must be bigger than or equal to 1.');
         }
 
         $this->container['ttl_seconds'] = $ttl_seconds;
@@ -428,7 +428,7 @@ class Session implements ModelInterface, ArrayAccess, JsonSerializable
             throw new InvalidArgumentException('non-nullable renew_after_ms cannot be null');
         }
         if (($renew_after_ms < 0)) {
-            throw new InvalidArgumentException('invalid value for $renew_after_ms when calling Session., must be bigger than or equal to 0.');
+            throw new InvalidArgumentException('invalid value for $renew_after_ms when calling SessionResult., must be bigger than or equal to 0.');
         }
 
         $this->container['renew_after_ms'] = $renew_after_ms;
