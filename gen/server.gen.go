@@ -101,6 +101,8 @@ const (
 	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -155,6 +157,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -383,6 +389,11 @@ type AcquireResultStatus string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
 }
 
 // CreateSessionRequest defines model for CreateSessionRequest.
@@ -391,6 +402,14 @@ type CreateSessionRequest struct {
 	//
 	// Example: 60
 	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -843,10 +862,41 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
+
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -913,6 +963,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -962,6 +1018,12 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
@@ -1002,6 +1064,9 @@ type GetLockParams struct {
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
 
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -1022,12 +1087,21 @@ type ServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(w http.ResponseWriter, r *http.Request)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// ForceRelease End a lock's current lease(s) at once (operator)
 	// (POST /admin/accounts/{account_id}/locks/{name}/release)
 	ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
-	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID)
+	CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
@@ -1037,6 +1111,9 @@ type ServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(w http.ResponseWriter, r *http.Request, params FinishGitHubSignInParams)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(w http.ResponseWriter, r *http.Request)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(w http.ResponseWriter, r *http.Request)
@@ -1055,6 +1132,9 @@ type ServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(w http.ResponseWriter, r *http.Request, params RotateDashboardTokenParams)
@@ -1168,6 +1248,32 @@ func (siw *ServerInterfaceWrapper) CreateAccount(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ForceRelease operation middleware
 func (siw *ServerInterfaceWrapper) ForceRelease(w http.ResponseWriter, r *http.Request) {
 
@@ -1203,6 +1309,32 @@ func (siw *ServerInterfaceWrapper) ForceRelease(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateToken operation middleware
 func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1210,7 +1342,7 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 	_ = err
 
 	// ------------- Path parameter "account_id" -------------
-	var accountId AccountID
+	var accountId AccountIDPath
 
 	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
 	if err != nil {
@@ -1220,6 +1352,41 @@ func (siw *ServerInterfaceWrapper) CreateToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateToken(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteToken operation middleware
+func (siw *ServerInterfaceWrapper) DeleteToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteToken(w, r, accountId, tokenId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1357,6 +1524,20 @@ func (siw *ServerInterfaceWrapper) FinishGitHubSignIn(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// RevokeToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeToken(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // RotateToken operation middleware
 func (siw *ServerInterfaceWrapper) RotateToken(w http.ResponseWriter, r *http.Request) {
 
@@ -1463,6 +1644,51 @@ func (siw *ServerInterfaceWrapper) SignOut(w http.ResponseWriter, r *http.Reques
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SignOut(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutEverywhere operation middleware
+func (siw *ServerInterfaceWrapper) SignOutEverywhere(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutEverywhereParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutEverywhere(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2007,6 +2233,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/ready", wrapper.GetReady)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/docs", wrapper.GetDocs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPI)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/auth/token", wrapper.RevokeToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/auth/token/rotate", wrapper.RotateToken)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github", wrapper.StartGitHubSignIn)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/auth/github/callback", wrapper.FinishGitHubSignIn)
@@ -2016,6 +2243,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/locks", wrapper.ListDashboardLocks)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -2028,7 +2256,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/locks/{name}/release", wrapper.ForceRelease)
 
 	return m
@@ -2074,6 +2305,10 @@ type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 type SignInFailedApplicationProblemPlusJSONResponse Problem
 
 type SignInNotConfiguredApplicationProblemPlusJSONResponse Problem
+
+type TokenLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type TokenNotFoundApplicationProblemPlusJSONResponse Problem
 
 type UnauthorizedResponseHeaders struct {
 	WWWAuthenticate *string
@@ -2317,6 +2552,87 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type DeleteAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type DeleteAccountResponseObject interface {
+	VisitDeleteAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteAccount204Response struct {
+}
+
+func (response DeleteAccount204Response) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount400ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount401ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ForceReleaseRequestObject struct {
 	AccountId AccountID `json:"account_id"`
 	Name      LockName  `json:"name"`
@@ -2421,8 +2737,96 @@ func (response ForceRelease503ApplicationProblemPlusJSONResponse) VisitForceRele
 	return err
 }
 
+type ListTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListTokensResponseObject interface {
+	VisitListTokensResponse(w http.ResponseWriter) error
+}
+
+type ListTokens200JSONResponse TokenList
+
+func (response ListTokens200JSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens400ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens401ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTokenRequestObject struct {
-	AccountId AccountID `json:"account_id"`
+	AccountId AccountIDPath `json:"account_id"`
+	Body      *CreateTokenJSONRequestBody
 }
 
 type CreateTokenResponseObject interface {
@@ -2491,11 +2895,141 @@ func (response CreateToken404ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken409ApplicationProblemPlusJSONResponse struct {
+	TokenLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken409ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken413ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+}
+
+type DeleteTokenResponseObject interface {
+	VisitDeleteTokenResponse(w http.ResponseWriter) error
+}
+
+type DeleteToken204Response struct {
+}
+
+func (response DeleteToken204Response) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken400ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken401ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -2706,6 +3240,74 @@ type FinishGitHubSignIn503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeTokenRequestObject struct {
+}
+
+type RevokeTokenResponseObject interface {
+	VisitRevokeTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeToken204Response struct {
+}
+
+func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeToken401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3195,6 +3797,109 @@ type SignOut503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhereRequestObject struct {
+	Params SignOutEverywhereParams
+}
+
+type SignOutEverywhereResponseObject interface {
+	VisitSignOutEverywhereResponse(w http.ResponseWriter) error
+}
+
+type SignOutEverywhere204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutEverywhere204Response struct {
+	Headers SignOutEverywhere204ResponseHeaders
+}
+
+func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere401ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
+	SignInNotConfiguredApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4624,12 +5329,21 @@ type StrictServerInterface interface {
 	// CreateAccount Create an account and its first token
 	// (POST /admin/accounts)
 	CreateAccount(ctx context.Context, request CreateAccountRequestObject) (CreateAccountResponseObject, error)
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	// (DELETE /admin/accounts/{account_id})
+	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
 	// ForceRelease End a lock's current lease(s) at once (operator)
 	// (POST /admin/accounts/{account_id}/locks/{name}/release)
 	ForceRelease(ctx context.Context, request ForceReleaseRequestObject) (ForceReleaseResponseObject, error)
+	// ListTokens List an account's tokens
+	// (GET /admin/accounts/{account_id}/tokens)
+	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
 	// CreateToken Issue another token for an account
 	// (POST /admin/accounts/{account_id}/tokens)
 	CreateToken(ctx context.Context, request CreateTokenRequestObject) (CreateTokenResponseObject, error)
+	// DeleteToken Revoke one token of an account
+	// (DELETE /admin/accounts/{account_id}/tokens/{token_id})
+	DeleteToken(ctx context.Context, request DeleteTokenRequestObject) (DeleteTokenResponseObject, error)
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
@@ -4639,6 +5353,9 @@ type StrictServerInterface interface {
 	// FinishGitHubSignIn Finish signing in with GitHub
 	// (GET /auth/github/callback)
 	FinishGitHubSignIn(ctx context.Context, request FinishGitHubSignInRequestObject) (FinishGitHubSignInResponseObject, error)
+	// RevokeToken Revoke the caller's own token
+	// (DELETE /auth/token)
+	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
 	// RotateToken Replace the caller's token
 	// (POST /auth/token/rotate)
 	RotateToken(ctx context.Context, request RotateTokenRequestObject) (RotateTokenResponseObject, error)
@@ -4657,6 +5374,9 @@ type StrictServerInterface interface {
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
+	// SignOutEverywhere End every dashboard session of the account
+	// (POST /dashboard/sign-out-everywhere)
+	SignOutEverywhere(ctx context.Context, request SignOutEverywhereRequestObject) (SignOutEverywhereResponseObject, error)
 	// RotateDashboardToken Replace the account's token from the dashboard
 	// (POST /dashboard/token/rotate)
 	RotateDashboardToken(ctx context.Context, request RotateDashboardTokenRequestObject) (RotateDashboardTokenResponseObject, error)
@@ -4797,6 +5517,32 @@ func (sh *strictHandler) CreateAccount(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DeleteAccount operation middleware
+func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request DeleteAccountRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAccount(ctx, request.(DeleteAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ForceRelease operation middleware
 func (sh *strictHandler) ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName) {
 	var request ForceReleaseRequestObject
@@ -4824,11 +5570,47 @@ func (sh *strictHandler) ForceRelease(w http.ResponseWriter, r *http.Request, ac
 	}
 }
 
+// ListTokens operation middleware
+func (sh *strictHandler) ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTokens(ctx, request.(ListTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListTokensResponseObject); ok {
+		if err := validResponse.VisitListTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateToken operation middleware
-func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountID) {
+func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
 	var request CreateTokenRequestObject
 
 	request.AccountId = accountId
+
+	var body CreateTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
 
 	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
 		return sh.ssi.CreateToken(ctx, request.(CreateTokenRequestObject))
@@ -4843,6 +5625,33 @@ func (sh *strictHandler) CreateToken(w http.ResponseWriter, r *http.Request, acc
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateTokenResponseObject); ok {
 		if err := validResponse.VisitCreateTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteToken operation middleware
+func (sh *strictHandler) DeleteToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID) {
+	var request DeleteTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteToken(ctx, request.(DeleteTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteTokenResponseObject); ok {
+		if err := validResponse.VisitDeleteTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -4917,6 +5726,30 @@ func (sh *strictHandler) FinishGitHubSignIn(w http.ResponseWriter, r *http.Reque
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(FinishGitHubSignInResponseObject); ok {
 		if err := validResponse.VisitFinishGitHubSignInResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeToken operation middleware
+func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request) {
+	var request RevokeTokenRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeToken(ctx, request.(RevokeTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5063,6 +5896,32 @@ func (sh *strictHandler) SignOut(w http.ResponseWriter, r *http.Request, params 
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(SignOutResponseObject); ok {
 		if err := validResponse.VisitSignOutResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutEverywhere operation middleware
+func (sh *strictHandler) SignOutEverywhere(w http.ResponseWriter, r *http.Request, params SignOutEverywhereParams) {
+	var request SignOutEverywhereRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutEverywhere(ctx, request.(SignOutEverywhereRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutEverywhere")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutEverywhereResponseObject); ok {
+		if err := validResponse.VisitSignOutEverywhereResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -5458,269 +6317,293 @@ func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs31i/6KijuqTLpr0mT1MU2VV+dUmQ7UeLbSPI4kzCfGuwGSURNgGmApjk+qjpPcx7sPMkprAWg",
-	"0c0mRV3sZPaemj8mFrvRuCys+/qtL41EzuZSMKFVY/ClMac5nTHNcvjXyfnZqwt5xYT5R8pUkvO55lI0",
-	"Bo2LKSOKKcWleKRInKh8fKnNozEZ53JG4u9fXpAnKVXTkaR5+sQ+G3caUYObAaaMpixvRA1BZ6wxaPzc",
-	"Nl9r4+eiRs7+WPCcpY2BzhcsaqhkymbUzGNGP79mYqKnjUGv/yxq6NXcvK90zsWkcX0dNU4WuZL5+pw/",
-	"TlnOiJ4yMqcTRpSmuVYD+EMs2Gd9mcCLMZHj4qkRG8ucRYQqwjVJ6Ix1yLsZ14TroRjLHJ4c81xpeL5D",
-	"8OuK0JwROad/LBihIiUjlkkxIVrCCxlXmugp1WRGU5jT7IjQoZjRbCzzGUuJFCwiMjf/jztKhdRTlsOr",
-	"EZkwrch+t0tiLj7RjKdu8h3ynk64mBCuyGg1FO5rjxRRMtfkiq0iIqQmoxWR47FiekCoIFyzGU6IfeZK",
-	"K5IuzH7CZJdTmcFucDEZCq5gPJYS9pkmOlsRKRIWEfaJCbKc8owRmCjuAE1Ts5ic5GwmP7G0MxSOAv5Y",
-	"sHxVEADOv7HhqA96/agx48Iffd3Bv+YzrutpdSaVhkUq2FE42qnMUkWaKRvTRaZJr9uNiDkR82iv2+22",
-	"johcaEMNORUTVrPnmflgQdOVFcGvpQXZTzUG5lsNc9JUNwYNLvRevxGZ9fLZYgY/d2G59p9+sVxoNmE5",
-	"rlYmV2/hS3ULzmRy9UgRMxWy5HrKBZxlQrOM5Y8UoUkiF0L7uc+pnhZTh//bdgv/lrNxY9D4X08K/vEE",
-	"f1VP/MTMLM/x4p++eG9Yy02MhKeR5R/v351fEMc2VLxhnvb3S57eebZ+go1rM9+cqbkUigEDPMZNeglX",
-	"wvwhkUIzATRG5/OMJ9Qs48k8l6OMzf7rdyWBV+725ff4Fn63vCvHwh0QHB7eTDhLez1pljOarkgzts9d",
-	"4g9xq9O4jtzE30r9Si5E+i2n/lb6qU+pwpnzNJiokPpybGYVt4DDGbKk6YwLcvz+1LAtOR6bx82fLlOu",
-	"6ChjqV8XHPGJFOOMJ/oW62Kf6Wye4bGau4F395J9ThhLGezQJ5otGA6Zwv2tecysVlOeAeVyVSwVeEmv",
-	"2yU00fwT3j8VEa4Nu5xxuGiGQJnShloHjW7vh19+3vvx2d/7H/dfHp49u+j+s/9h//Tw3TPDMjTVC9UY",
-	"7HefRw3NdWbmY+4VDkaC+VjOsMjFQCZaKi1zNrCrH9QtwRzZjH6+NFNmubqccTWjOpnWbUHtc6U98Jwm",
-	"WeQ5szsB3H+SM5BjXnIFgx0RxUQKR68MVcN3H2CLgk+QYL5b96h2jWaTHHPZtkFrz1QJBEe29KHtdhE9",
-	"zeViMvVbY4chTZkTIQVrPcBeWMa28z6sLQUu9735gSERiteWJFSA6mFYfv6JpUarouqKpR3yVhoZNSHJ",
-	"1MhaoyfENcQbo7pWvnXmjlnRScRiNmK5kdnhPTSj1R2zHc5SsCMccwhwb2Vy1U5ZRlfAp/AqC9aypD0U",
-	"AW2Hw8fmc9XdhE8V9NAEZRk0Q7kULG9VKcQy+MiRylBUacWSyhHJWcaoYkY/BUUUZuu23IoPe8/iQmCa",
-	"WQJLNXz2hWWz31JQXNTx/RFL6EKhlg40koMUEZLExy/enL69/OnlP+ON0sH88YOgCz2VOf/Xt13OG66U",
-	"IWCZk2VuVP345zZMqP0TW5kpL4KJ2Ql/R9P3dMJuL8YCDlTW/6vMGf9qdtdcPKP6AhWC/TGlApTzhT5C",
-	"Y4jQCeUCSMYovtS+fVde1C140SlOkvhJbuVElSU9FBeKnX3HDb/whlZubTNljLPQyiLNqnGFCkuMaj+Y",
-	"QmZXjfmEejnqrj0zkFHhgwHwlVYdn7OEcIY7/CC0AJzT6vCeHEB9MH80q9fJlPzPr8ftX2j7X9328077",
-	"ty+9qNd/dv034EnGdDNL65j1djoPSAGZm8WuRFCs5aHowK5knQxyRq8UoSSVyWLGhLFxEymUzikXITX4",
-	"KcXRUPi/ap3FUWEb2q9sPvNXMh/xNEXvyjczLEiSS6Xaimu/ESgvjJ6wxsAKn4zhYGM342BRQ1Fe1fdc",
-	"/7AYfRD0E+WZYc7fcnX4cZLIRZYSq2nkjCZTPGAq1JLlLEWhSAVheS5z0ownXE8Xo8tFMWvLoF8bwfpW",
-	"6hNUbu91OUFIg/VjVeU1RRqlODIVZNNl1RoeODJyfkZXZEo/GXNwbkzeh7Au4Ovm08X0ttsWa+t5qAta",
-	"2QhWuw8DshBXQi5F5DYhcppQihSNrHwo7NvNeG3Gmy/ne7rKJE0vpHxN8wn71nqRY1Ejma7MRmRmEsZU",
-	"piJUjWiSsLk2S5vjfC+1lJfwsCXgM6oZuMVupQyFxnJONUPxVW8ll37fZB4b7c5M2OjQbm3mRWsbkzOm",
-	"8xWhY83QH6D5jBEu8O/tY/P3NRL/5YeDf75++vSi3QtJuh+Q9Jn/ws2WcmkZ5lDMTs6oWF0uKXcO8era",
-	"154J1y8lMb8R85shMDt5RZojQ5HmT1ZJVyBzl0YoM9UaFE7I/jMyx2OGXTRP9br9fbMzNMt22ja4Ck6j",
-	"M1O5VCyRIlWb97O/aT83LummzV3bp4c0LXFvlGEMM5mzYp8rt+WRMpvZdi8U5DcUzfjs+OLl5evTN6cX",
-	"l2fvz+OW2V+5VGb3IjIG/7Ud1e2lVWhzljKhOc1UhA7WjDOhh4Kmac6UwinBTOKT16cv315cVj5lv0Sa",
-	"cUiC8RFhn1i+ct8dCpi1Mjzud5ZojBAYlVW2OuS4eiKkGYdnHaMbxhuFhjsOBRBcCy+mmfpILow5Ol6n",
-	"WC7IOOOTqY5CejT79ub458uPx6cXL8/OL9+/PLs8Pjl59+HtRdwCixnIlJSeMjq0YQxOFFMN8QPY1qGI",
-	"q5QS1zLoyIaP4FIGxL7uXj7HDTAauRnRhnNIbt7hYtLZ6jZec7oHDm1gqi8D7+Gd9QJnku/qaaToZ3Su",
-	"8dDHSF6wjGlGlJzBIWcM5OfMSkh0Dzyga+l2zsgNC31oTjClm1xCbstIM66fS50+0CjO/A7u9M3H7d3g",
-	"VTXQ+Xe4WtNwzJmmcMRph5zkzLAwSgRbupfuerb762drdC83v52OtVjQQ53olp2I3D4Emp6jgEfKcKa1",
-	"aW1W9uyS/yzP0VtJfKDcrdl6HMODX1JFFJ8IdNnUO5TO+UScileUZ/dlSnwiuLgc40hVXmR+bXNz/8UV",
-	"3LfKNBfKcHb0YHbIeeBbopo8MbN+gibXAzgWzu1c/FS3E2tpXQ9GqHYOhX97zAVXxuxsxqVPxi10OZul",
-	"gIljre7IU/hQeBIPtxHdvdYuHOVyqYxGcwSDLRQzfCHJuMCIC9rBR+Yd/M+hyNkYhgMdRaZs7S6UfYBU",
-	"kzg8KOctRgIzFrEUYz5Z5A9DZ2CTFSMG9GZNerfD1igsnjXLhT2xJlFTSPL96cUPH767tPrW6YvWQ7BF",
-	"O4Hy13ckt8ryHoLs1vflBvd5dVNiYJJ184tb9rDvyBDXTznkVOHhnjOREmpVaRsRUeTYPgujD8h3jOYs",
-	"J8NFt7uXwEPwn3cOF/aKQ/1QntfWoyyt4SFO8I27+SUnpGUDZISrxk1Z5/UlDfjjx49ts2nGEEmorskI",
-	"Oc6WdKVIjHsJ2RRraq5PpLnGo7+DAy/0G6RcXdXZzIGTrar5pFTTEVWMpJJZ1zo4OMgy5xr+siRNMy4Z",
-	"L7LMmEI0bUuRAXM0/JWLSevIvAiMzUgiJ+jJRXEjcpYYm0eR0cooiiwbH6FBYC3pbU6HnWjsoLsX6lP5",
-	"J54wUl73TaTmHwVDebrQqVyKW26nXa7hjdOFBovOjOLcBmoqc52t/gpLfDiFsXbFPny7A4EZrljyA6O8",
-	"Bqrjagvh+VwW/5Exz5ghQiN85xlNSolwZCFSa3fnCyHMVHH2hWAO6NeQqi78gp2hCJartLnbizn4h9aJ",
-	"myynTBSLcD5Du2QQ90dmisUFiIMbEP/Z9vYHoRbzucw1S9+wlNMLeOjPdccayonDr5qvYYzXT/ZyZmZ7",
-	"adYEyrmn8TCzDHJuczlnuebINl2WFE9vmrMd4vRFI2p8bss8NefRu44amPkAUSoYcj3P0CUWdtcSC4Oh",
-	"9q+jRgI2ZnpJ9U2zueAzpjSdzcMh9q6jho2tZHLCN+QRW1UGnnC5t6DSLqdSBco1zqWUANKkyr7B86HI",
-	"qNLucQzVikWWgfuOFgl1NuMWE3BKyWcdry3bZzGH9Yqt8Abir48UEYsZy3mCs+RpRAQzFxEvKc8hvjlw",
-	"s4K0Pa6IjTK1UZHhKWoxMYaUa3+z/yxIwr6CN7pi9ZIpTYeiSBREXw9cXq+QNQwjTqhuRA2zMyjd8RaW",
-	"lYDgDA+uXbblTuT4FkO7/vU+JlW6K/9rSOCRyzMNyKxCvhX6+c1PVI5+Z4kOch1PX5R0T/Ody72rP55/",
-	"evq5P9uf/6sRNeZUa5Ybsvsf8+uvGPv+7Uuvf/23xlpCsR/5NVebLyr8NyQW77hBZmD7JZrndFW9vUEm",
-	"+k0jvmWf9YnLqLhxx9W23XOJxMX+Jby8Y0GywCVkCxzub9o1+HSQz0DTlJv7TrP3wRaOaaZYVNlVCK1D",
-	"zpXzXe+SbfzCvGBFT6Oc3njT62/o5x/sk+ZFpqmR3ze+5Z67jhqQv3XTC+/goSCp8Gb+HiQmRw2ts103",
-	"5OLidbAVYRjgpjc/Uq79qxUiCidQT0f21BUkuFf5fIyKY0w0yzJMc5MLncgZ65DYhiXSeEBWcgGZcD7s",
-	"e0Rs2JankG0xZiLhYmKLTSISo7dEXVIdgwIU50yw5SVoMpczFQMLV0x3SDxlmfmGkjMmBSMsU2wojCp4",
-	"RGIkF/hKecymxjSqIvL8SBEm0pb7ms5X5a8NhWJGNBHFZnQ+lTl7pAZOsNn8P5+Wl8ml0SzsstDea3XI",
-	"RyikcJsAqUZXRlEdrQgtJSbioryVXyzjiMRei3WbMxSlpSm6CpRDM55ZmEKhUeF2wVB3UgWeXRs55L59",
-	"pyGMJCod/02jvMKHXU1RSS3xG3XTIMgdylqWUY0cVd7In8xz5df7cLdCKr1pkDPzNKjcb1Q40iGMFFLg",
-	"zSPpfFUz0tPrwrj70mDCqIdGdFgOYCyALA1u/rqi0KuyDDtc6dzrWAcGMqwgupvYuK2CUp0qvL95bpYV",
-	"321ud2Tdt+S/ONH0a9oV99ICo4beXEnoAze2ki50fnXI+VQuBUSJO40t9LfvvrHDGoEllFe4t4ui6sd3",
-	"y6k7ihcumGPJ5sEPw/Av+olqml8u8qzGCKcz1pY5N/bUh7PXoU31SBF8c+tWGk5blHTWWfkCcvcrGYIg",
-	"1IpQVpiIoa0nA4QvuDe2TuDw/tLiaWF7moXbva5zotcZdMspT6YlUxMkMBqCZuqhUX2439hmSBvi39X8",
-	"dfZsEWTbuk9oMCx3E4enSi1YuiYNn93v3uxX7w0udW3zo/KFCm5SQMolsrtRcJTk+zqR6pxDfWqYPIdJ",
-	"NehV57AfzkXFdUQoJMe6NEJlo83cJmjlDEuGO6FJvd+voQVfyPm8233ae/68f7D/dL/7/Hlve1En5AQn",
-	"7Aw/X6jSZeZRUoFUPU2V1EnnIkHt1V5HJlKWRoQLuxlwmlBluYstW9r5LQbt3o5iw5eMbrNjLQ+urL+O",
-	"MH5gNNPT9a1bV3Dk1Q06jdGKZG6LNLaaa/jYuaZ6+zK8WuQGrl2B0zprqthlpVZo4A0Lf+SulFZmxr4A",
-	"51X8BAzVuND4rSmiMF9NkBgf6JATKTTlAiwKxZKcrfmRtLy6fDbeo73kedpnT0dPljK/Ynn7aZ1DIOQ7",
-	"X0Mv2aJYbFIkjsII6RVjc0XAnc+1Iuc/HLf7B4fGpJpuZb5792Oc2z1jO2kazrZYW/spJCWODecylu4k",
-	"pwIK2dF27JCfGJsTromWBAwRDEwU+eUQQcHNylYOtADppcT9GofjXtKn+6z9jD4dtffTbtJ+Pj5g7f5o",
-	"L9lPD9jh+Gk3lJaLBU/raGTNi7O2pNfe6CXNk+liNFo9Uq2Bo2aubNb448dWaDx+7MM+Lo/I/gJZVJyp",
-	"aCiEdC592CKWwvMQrCG2Yh4KVhDoATLyxSQiShLqrg9w00wCngMbCpyFSxIVUnNgxE1K5hQSMOa5TJhS",
-	"ETF/yTVYES0sleYzZvZaaTm3Usncy5XzVVjEig45dmdlBnF5UEFZIBXEXDGqpdH3xkamtO0bQ4GuahyK",
-	"cN0hXXRxWGyCFpkxCldfsMqt723FLDjsbg0s2DNGvrZ+uu8Eq1QQB+S65o24p2q491COhP59HQm9u/gc",
-	"tylfxWyqS7xRmzLHU+/qRtW95k4ek3nOxvwz5q4/cuFKFRmBY8T1zgqF+fg5CsYt6gSEpKShxrokh1dQ",
-	"xhTOaEDAIi9EnuX4QsJFhlyAGZuNWK6sZoi3Hct7FRcJ+uBiLlL2OQZReURiu8rY/CasMMbXpyyzJW5F",
-	"eBcnhHfJLmwkZcaoqJpc8JUaiW/MqhiHiTHLHJ7EIKu2dopdN1QgNl3WOsUHIvNoImeMjGhyBdypVWvE",
-	"7KK4bg0a7oGtYwOPD3jyXycygjPddBnqwVWwurP/jGRMa5ariKR8wrWKSNyxHuh2HEFS9Byrl7Dm0v/a",
-	"6cTOvgRn8ZzqKVFsMjMrgJx5MNqbWEmApgfSrSKJIRtM6bbQNAhUZM6TXExxNM1ySAiL6ws8Yy+dNMRX",
-	"9VJW1bvZqq0wpwNpogS4VEbhCSJEzf9rUHyw/Vv5492o1396/X8Ph53tzxzCM6XH3NwPr1t/26Q7nHvN",
-	"vhJ3MHc5RhQAktA8X6FKE2P5JvFxCevM/8QRpoocF3f5kRqKcnzg5iCEY+oYfjBKBQ7wSJEmHYpSZGDn",
-	"sIAPU6gYCpQt1xkK/GtkPx0gERBFV+bTS6zb4RqC3ahDAJuCoALsyGhFKNbKWS3LUBAGF2BW5egCViwB",
-	"YypFGb5K7KDXvb876PChZP7BQwQPguBkmV5fghgpa0IgTUuUcCuxalWuLcz1+Z1DphU30n1Umaf3cBX0",
-	"gK/j3b05AGKfq0itdd8ARDyihuEgW50EmxwV3tD3U6uTNMFurlHDD+7iplxpLpICXafACYH77Muowqhj",
-	"64gwmkwRt8w8JJfCGSjm+pZJiiDpWUaEBYlch3o4mS2UrgPuGYrmfvc5qYdYQTS4JVes1SEvHNYamD8Z",
-	"5QI1/LL82dtqZ+zf5ER7E1BhVV9VM5plOGsCGYlpwHP9zqDtqyXyV2N/WWPQmugRUQsjvhWwTEiNe6SI",
-	"LfnrkGMPItffNypxThMNwDIfBE9kign4ZC45FPRRRX48f/eWnAOBukI/2E2Us3ELLU476j75iX9nJvTh",
-	"4lX72ZHTZGFNyhw22e92A1wCB0QAK7NeeJsiW5X7vW7H/O/p4Fn3Wbci+rv9/RrZGyhaa7v9nioATaSq",
-	"gN7QEmYIahH77DATj0dQvimtxU0tmOKAUFtPCVb2UPCJkMaA54YMmapgL4Icqy6JrX7MT3+XfPT989/p",
-	"3hv++uTHKfz75yud9P+xSmfZ77+c//i8TrF45zI7qrcSrghmWcncWfTOs6qmAP0omEvepmRqzs08D2Qv",
-	"U3x3ni2AgHIqUjkjajEe888tm6pMZ+79MoIP+OiMbPZ/wRs3IDlrY7gWUBlyphe5CB4D6u6Qjw7cRdih",
-	"grJQrgq3hhw7lgF0A14DM2rb1Sx3yPucC23kOjk+Pzk99WqlmtOEqepBBB7CnTXKX4fDz/1eezj8/PSl",
-	"11/rTsrlb67feEHOXp2Q5/sHT4lNDfXwHhYGgihcxIwmUy5YO2c0hT/E5prG694HzLxeDzfUj4IYE1By",
-	"Y/bDypbK5QR0w3XslgBaJPiXB9Epgcs0omqZRR3gRD2m3QaYt7pSxY3VqjVIaGVowuAP4YBlJKdG1Ah/",
-	"nDE9lSk8T9GVDUlpFawDWHpd4q2RvWV4gpqK/XLWupEjuaBmvzfVJlVr49bRQ9C0tuguv90QaHU5+1+2",
-	"h7bDHP0vm3OUreefZko6oRX/3LaZC+3TNCYO4ZJgTveNcdhCMVoTytv9ALY84Ms2zcmNsS6pP5ydGjbp",
-	"QGjd5TWPH5G4vqoA82XNXbOZsjcET6s5FkgyOO9Af4MLXzqBOkXujNF0tUvMCer51sliQ5yo/lM2Qnin",
-	"FMtbJi6tOU3c+1tntkPs8j7pW/fMvqo7FISOuWOKk59P1cqs36Qgm6sOplr4wAxEaGc8y7hN/kEHH1RC",
-	"0RGitOkpz1PnC7q4eG3VRRyAZqXYApZ52JB3ofQyCwjixXW/261CFKODcKuHHxb2jagyeqDEquDkbsqx",
-	"ssurJ+17+if2HzK58S+Rm3iw4Z4Jtnz4a1byD62toP4wg0TIDZcQapZsRTRXZClzPQWI883XslOOmN3p",
-	"EhWOjEpUVyQ5pnAspwzjeN4PUIQwCxgsInMX8/SxUOeicbhtijQtn1AklVjejDYi160OCW04GwTxUQeH",
-	"fg+GHL5UjRg+fbAYQwglXmvYlzDErUnV7PWfkRHXqhWRZCoVE66QztbalSwUxdTl/vh50h89ZT3aTfef",
-	"JYejPXYwfkqfJ720z/bG++WaCPPGr932c9oe//Zlb0MViU8e/Sp8Y+/B7uv+HasTqtkYd+LKWxNmQpD3",
-	"cPjbX3o76yJa8OBn4YNfG2DtlIVZsjkVHu5jtCqgMR84anrwHxLZQCLRlghgKZ+rTj5A8V2p4LdcWrvu",
-	"ODDMu46vf5yufDkuFMsCVEeEYeuUTXKaIsTjVkMKwtWbJNkU3Z3Y0SShM1Ya1/PolGrWNrriTXlPqn5b",
-	"YjdqPPArAqQvctDdI6XCarIQmmdFXbIrXA69JPIKatpxyNurDPWpdQFJrScZgTacgTPKiHhLRhGZMaoA",
-	"bqQkPx4pMpNCail4QhKXq+IlyuHWhJm9w5uafESNgs2sTfXs1QnZ29t7HpEPFydRqIyQec4S7uCgCvnW",
-	"7/YP291+u9e/6PYG3e6g2/1lt8M3M7EJbKUawWoaYFk6ml9vrLEMa85q4x/YNqfI3QDoU1ch5gqz5ZwJ",
-	"D1vX7JL/dmRn4yKt0k7s3SuRCXhgssi5XoHL3rYKSWdc/MRW9aw/SMeCBjwlEgqRzRUD2IIOecsKgE8L",
-	"lF/OZtzcSMmjjhf7Tefc/Ps6aiACyPEC02M3dh2BbwxIXI/FIhN9+f/9P/9vgSMCSS3wW/HNqdbzQOae",
-	"SHnFNzSrqYG/Ukxj1moAQvQkoVk2oslVPCA/aD1/J7JVRM7NYbBoKM7pjJ1zzf77Nf0ckackpStVAv4A",
-	"Z9GmTM+iMVGCM/U7enn5g1S67d1Nl3aS69t7DUk8Y1nLWFKWE5axxPwFfOopN9dgtDDn6xFBzTnb3IvO",
-	"UAzFsVfvKXn8GFSIx48HNkdzJRe5sozULOji4jXJF0JhckgF/BL4U0QWImMKXh0KzP10fQNcCBCzRROa",
-	"Y+Y7efy4FCl8/Ng2dVFEbUyxH4r6HPsjMrcWhVWAcqbkIk8YVH7Oc6lZgkCniF1IdfEEIl8OhRUskM0B",
-	"e4ZRvSLP98JOb4kNtq5gFejoUHQMfpCFEdfKJRiajQ7g0TP+yUf8qg2TBhDZcdckocLW/ivGIuRLMicj",
-	"DM06AOKivAm7UUAQhosAlCAqIrwu7QfxLWx4EuK4MBpkpoCrHopCqQ0SYSzJ53APkMipZ5DlIBK+8/gx",
-	"DUO5Qoo2m831aijsKI8f1wSaSJMKwlM2m0vNhC7CTqzVIcei1HjCBprscISrodgaYEJgelAaCKN5xllO",
-	"bKKrkkQvZRBrU1MKHcqkYI7Y2OckW6Qs2C3sSsbHRDBum2cYY90FvzrknI6ZXtmvp2wOP0sBQwyF/RqZ",
-	"0k/QUs3OF75mW9gEy3OBPplXYny+5mkoFoL/sWAtQ4KGMMEfZ25ZsaHuFp6/+IlMWTY385IQThuKZJFn",
-	"ZCnzK0UoHoxDXIKQNeEas4mQFbdpgAmVYpAZBRGAYOaMpoQOBWRAKx8Pi+Ej7TQmzROEWGlfrOasjHfy",
-	"ub1cLttGhrYXecZEIgE902ENEyGHovS2DXIf2WOBEA348m3EunfQIdDyK5igo6CiKSFcJTYHogJSRUQW",
-	"mZP4y3UMW/Sd1FNXWg6FL0V8MwoqzTFVCtKbIlC6f7i4eE/63S7O39xxNEGwHcJQ+ESxlBu+PuPCyPMO",
-	"eZnnrttfvAmHJiZNF4RslYOOQ7Eh6kjc1fTNClLkUnzGtRqU+jhsyvM7AnnAFel1OkbZdNrsUYiGgtmr",
-	"VA+F63tX6pzjxIUOlJgQfa/olwH4s15fVZjb6JRUTFc4wcXXq6rkVblmCfLmUOdS0KFjSfr/c7CHcjrj",
-	"CROKFaW/jTenF40i5tR4l2hpLDgjxo1VgVK42+l1uoDZMGeCznlj0NjrdDt7qLdOQZF7AgHJJyG8x4TV",
-	"IBrYchQVEcPPlJWhpDlaIVKNkfJGmY4wS5inLUz5nzCjlFL0yDfNfuMWD4XtK4I5e2HWDJhwACSNBT1R",
-	"pV8loB/qgRet1Azmfix56SDdAnbQ37PT1KgnXGm3INiMog3or/UGevHIkxPXpuXGJ7FB4/VvlTZ7/W53",
-	"C6JTDaxgcTi/liuI6lBfynBIe2VQo5JR1C2MojJqkVhkWdGoksNS1z77dLrsi4PkWd77I137bHfTZ/e2",
-	"fDaE68FvW5igg2d7/b1e4/q3nYHTQiib2rYgmEAzdnyhQtYALruPx1T3GX+cT1xLI3i+d/Pz6z2b4M39",
-	"Hd/0jauuo8ZBd+/mtz5UsfWsKQekVBhxv/5mqFQtZjOar+wF8XtjFH86UVCzZd5omHOYS4x5lS9WCdug",
-	"iCF/JzFUvDvJh8S345nX4ipclx0lOl+w67Xr2LvTddx4A4u5+2I9Q9qXVffB5cfZ809/n71a/X326vDD",
-	"z//Y//DzP3rs5dtPySzNzvZ+nKYfP3fP+q9WyfefD8IauRpPxC13yQMnbECAM3ZS2IbBqILI8GESkS+X",
-	"S9it7oo/lm9/Xfa7z3d4q9QB1bzV2+GSVbunwHsHu1zOGqy/r3yzHYy62Ha+NTf+OqqqCk++FBfh+gkw",
-	"/idfDO1fP7ERuWqL7V+3g2HwdEPb21Kl6N3a3hbVtNe7CG7f0ve3gtNVMteFr4IqoSX54nNjEjdplvkc",
-	"ZkgsLrKVUdMWq1IRghRYmK8gFZRR4YKbA7TyfFUFqDfVWlbXsvm5Ua7Wmv9EXsmGl21GWFj3+Qg7PoIu",
-	"WhSIOqdiNBRo7LBl5Dwg5cJ7Y6yPc1aEaG27OMgJHFTqSBQayKAtgnHTIRfguxASzBxnGCZmD6EUdTIB",
-	"gHFXoVpUeRqjxln83v0QFccApqlbfAUrAIABjqxF7NwmPG3VqY0hXEHjPkqdTRGoNuKtQh38ut//zV+C",
-	"oEjJXEZI09/68oZXd5YUNeAM2xpYhUALf1WZUGkTfQ/+/jVZ9EtACa9rAtZUraL0wdmnrTtw6wJM4y/I",
-	"nzfzXMMCnaPVu6esg40DBoBege9MmetMM+daBuZbcmSit9FytMCB5szHNR9miTcN6j0y6PGzMYw6BoLC",
-	"1+UwfV0ttKp59kb9ZC/dZwfjQ3q5i8bptNN1zTMcanfNM8TF2KJ2/tsomOvM5GsyBdg973/CS1BG+t3K",
-	"BkY0uVrMN3p3znXO6Ay0DikUV+DqPv/7a64trrfVapZTmbluHs3CdsbpTKmaAszEQviULIcsFEreKZ9M",
-	"20uqwQGeX7UiiJ1rV/sR/+P45MOHN+T07cW7mCwdMuRQlPBL4GaLSYecMYhSGUVltAIwiTkvhVAjgnjk",
-	"7q8lwPKhaCLW0Ux6n3fcXtLM1Tar6SyGJxVqbIAkgU9aMPGKRjEUNghU9KnL7RSxfGArKBOCU7gRx5mU",
-	"ea0q8j3T3+GR3koPkYlmuq3gtMtw4T5APOLCUNx6unbtjbU0UtrTSrsG5xh/wdVcKq5rc/1iqjVNpjNA",
-	"HDCDGNHy38OGj0JacGjNZzbZvZOOho14J4T1UquH/53cNMfhdU3kfOXuqTuPiGgKcFfCKPabOEQRct7I",
-	"IM5YynOWaHSN24Y8RMsCJNzvFfrWmq4Dy3fH5y8vP5y9fgJevicSvuYfjltWBmOjHu9oZ59pokmc289e",
-	"LnJuDBhjXqgpUVxMMtZeKIYV7Swmzf7BocuDHHFt2BD2WTFMstclMy4W2l1iSt7/dPKSnJt3IABxmUxp",
-	"ljExYXEphI68xnXYmLN8KCxOXdDXCLkbjPiJ5XzMbUEpIFcA28Z09Jx+Ypm1t4YiXouzw9bEBOPxpLkW",
-	"8idhxL8VEcVoZgs6h+L45Xm7f3DY/v7kjQXjoOSK2fL/sD+OzFKF8cXgIBOwNClEczG1dSiEUZggbNkh",
-	"byVRiZxDzZz16bEUt2C+GGU8IfNcgqDgCpog+oAEDKvqWBj0yULywTZLVVa21+3X5E9sJLkK23ktkedt",
-	"gUEs3v9w9vp2nCRqnDPd3pTkselsLdHguaEUNYRSIp2oQrF34XA78Km6zlYVzlNiNdjVDGvBJsS2zbdH",
-	"EfKVhZ42fosan9uWtKBviHW8VpiNz2/ZyHVc1ycIU4f0OmU5w4vqe4ORmy4UlHOP2BDoOuyhhecRkYXr",
-	"7R0RGwSkIjgIQicyKqCxLONBr4qQ2ugnTCDizMoCYsMJYwAbYdjAcsNsR2R4MDOOSCdQnT2l2mW6D4UN",
-	"7EKmwQp5ECBjmc/vd7uk3GstcmqE3TZzFdWV6wYERdjGQGGfXZcVz3gNAQ5FQYG6wOkEiNBmjEAgwMLN",
-	"fxQYlnELeQJNoSZgKBzfP35/CmzfDGB3qbh4CeQZeFMOnEBpLudz5rtLYLk6RIEvyrikUC3pMhODaQbA",
-	"pjw1+48Yo4a32Rz/KRWpglYZQ+H6a8AmVPyfR8bQc18E75EZRGlwlaK/bElXpKmYYeRhFCs2v8ffv7wg",
-	"Ffs7bpXoFV11dD0VzNEE5ARRTM8YiviJf9Cj6RgLSdl+mIW5auEtRVIb+HwFffoqTPdmF0CYFYeE5EnM",
-	"qK/eLfDHgoHq6CIgWEhYcKugEvqg16+pCKz7Ot4iyNjw+sZarly8aQ7KAlTeYxLnmJvnliyUBkk5drkL",
-	"Hm6r1JgQWYU12EmMJH+ZMsFZunG24Cm932z9JWOf5xkVeGZmsjD29i9fhkNtmEW/u//sNtOApplYu7fT",
-	"FBY5v+enz2tyKeOjUPQ6pXFN+HZ2TooE2XKbkzIycSLbdjzIs7fqw1qCQK3ic469UI3BqSUJGcLOik/1",
-	"pa+n7lhmFt+kxbq81ZYPTgwF3nfLBq1cRF52WzWou6sa9Mr3R7277mQsvf7N7+K9KNl797cRS5oa8viH",
-	"UtVAnjzJpSuAqPfMgndK+ebMSc60d6UaLc+7RzDaiKYZ1RbTRGape8l6tztDsaPDlQT+ViMt8Ctotxmp",
-	"7tzCpBk7L6YFmMGEL+5ywpSmq1KKJhVDUZv4WehNwWo3AZCU3Jqgf6mdYHmLJO2yBD+Dk9jgQu5+XRfy",
-	"n568cBsXcmdnH/Can+euMf/+DhkGZ1Sz1xaf484339/1M+y0WE7dXgvhw0WHK+35/0aT651g5IeLN6+t",
-	"F8eQ4sn5OVyIH+kneg6PEg7+pMhcT7nQiqcMcoFdt2cQVW0uQCOKhoIGVwBCyZh2G0O4WUUE2UtUibyU",
-	"EjNzBq4flkK6eoR+GPPxDjn3XcIjc53leMxyRYYgMSvsb9jY4Ez1TSxuvlSafdZPpnqWlR2oO7lLC3W/",
-	"xmPhHKXnlrG338uMJ6vtDS8MwwBzZZwDeshfxF2wvtgIGR2aiWjMe0+zJdSCOreJJf/UE7RCN5LyK6aT",
-	"qftgYTeEkQHrBivP1DUS1TS7gtaehsoh7GJofCgKU7ZorKoYBEegMgtxpj0qGnnDv7uJ6o5xJTfSHp/R",
-	"CXvy+EFc97h7BIasUiJNpqxt6DGXNQ1X3uf8E9xXG4CaykX+lRzxtprqTq74v5ya9qVaHFb151+sMc9H",
-	"ypEadSRy19viS7VrL4tHYcsg9VNZJwa8FEdemStwByyfRg0Hrs1cZhnQfm2+taf117bT5R10l920BI/s",
-	"XZf5G8iU3TWEr0KF35SW6qXqPahJFc2eNtOT/3zgpYts09gw/dAqx2mRonZyfvbK/llLW3qkhqKuAxOG",
-	"U9f6MIVtmIKapA4545OpttFZ6uM59vH1prtQfWBbDsW+TNDoRWF96oC4IaBAy4OOSTB9RyyhC8XuoO6H",
-	"QuLc12F+XbU/7LVVI27LvbIa/X9Me7P95JfRM9X95x97P149/3n5Oj+4EE/fs8MPtPd92n3F+z/I/fPf",
-	"y/AEQVXA87qqAN/GCtP/fVOpoEzgQYyKtf3d2G1duSLz3UVlLGQbXCLxv5OA/Mqs6eNUEtvxCzxa92FD",
-	"5vbKhd7smngBDUNUKL3KtcIIFJsxmuO1Rs9Th1wUhVmQxzoes0Sjs7sSyOQT8W6hb19IdH72ytqy6yVC",
-	"+xs9gMbmKdPgNt9cQLl2ZZF3qn1jityBql55GMl70vCfl9d5A+2/tAJuLfBzj0uwm48OPUd4EaxkDeJq",
-	"E6kxkME1WVLlJGGEmRjZimT8ig1FDFWr667B2DnFqAdTqHj2IEoISC+FBTiTM+jGBQFV60Fbd5mhaIUn",
-	"Aqm62TnmGbrzkj3gtXw4LfV2vqx/D5nznxte8clV47Ke8tPA33TLay+TLVW6InDeuT4WORuznEFzH0mo",
-	"WJVcdh1yCndz8i8+b5u9yJlSkIjAbKJSgbQbH4Ovvf1SJDLlYhITQCnGl0kzeBvyHOYsL9p/GRE6R0xt",
-	"GA4TsQrUDaVzKSYkfnlBJ/FRCOUAXVvi03H7rRSs/QZR9rEgnGuIow/FXnffLxeKR4YiLt2Sgc1TMhNp",
-	"J+YXm4xjUexdtYotnjaMD0BF4VEyo6uhMBq77T8zYWS0MFbylcLkcaxupsTMI5EKQvtjtiTThUgRRsnn",
-	"ngVhe0i5AMlMjYWC/x8oJlyRxdzCVm2wDQwxfFWP5fH704CA5rf2FcU1+36F7fgi2MScuWCQTf+tnLTf",
-	"39tGLJ071VFrzdwM3Qbxe0dyHobI/H5EqIXrdyXqnVLY14F3mWfrUY7v7NddS9OzjkmUo6p0l8cMGl9h",
-	"1/uxEWZtKhJIPFbkkZCCPYoHhScTaHhGV+A2ZoTr20ZYo4a5qbXQlHiT7anK3Hf4zZlhD0xozEmATGfg",
-	"HFIwQO210bfWbU/6H8B41063yq1uLw336tRwSKYC1JpHCpJuI+BG2HW0TLwRpHZhBc+R5033vD9QHigF",
-	"6Xe7nQc5MrOg4rTCiwDr+oucxpZgQ5lHNc8TmtG8tUPAYcY0tZGxqe+hWytYASolRKF1WDkIvAYdaWiW",
-	"kWbGPzHBlGp1SGwhCC3ExbLAUByKDSCKRMjlkdfDXXQhIjFiKfqRVkbYjBdZBqlsOaMpqAkALWiYADl9",
-	"8g7LLqFnZpidb6shEC4X6h5YGrTvyxdCAHQPyqBWh5wxmnKzJHAC23ly5yAGdPd4g3iyjYnvXSrpMRHD",
-	"gkcHtoywiUHbYoc72ZjkcjEniZzNuCaYJDkoNgPaoiqoU4WdbPb2Wg2PK1kHH9jpooPKokEW0wLqlFe7",
-	"Tc+9La8sl9nNXrB7udE5VWgMna2RudeWQEkyZclVFEBlQd6NLSBw8629KzdHEhYCHX2uAGgTvFiEjbiR",
-	"efqOMSXQmKEIUGPIg4DGDEWlTU8daMxQPH78HptMZlzpx48HVj/xnSl9aj1GqFFRhWxR227WppZGIOCY",
-	"0PlqKIxSDEXJge/aVTCKoOFd2NkKzAfZiggXSbaAttf4ySs210MxWtlyUdcv2IM3OcSncjO7qNLEzmyM",
-	"zU5FbjYUTi+3INgDV+mOabTVZp9GTRlToD4KeGCIX8R1h7ynE5YORcav0CCyTbC40uUtBojtmj12KNxQ",
-	"jLWkXDuoW9sZ1Ekql35D1VA4TdqoR7XNSYlLgJ5Tpf0nmmuA4tHQkXFUAhN370MmcaE+mulha4FgL4FT",
-	"4hciZP2AQVhuaGoklG1n6JqtDsIOrWsLQFpzjdYQGm8kP623b43Ci7UOlJ4CaeKee6KBHpJDgZX2UKaP",
-	"qVetDjmR0KHEt1UtfW8lF+BGsth2HHDraAGV/vEObWkJdqVdyUVeHBTXGD4B9ADsn9XrRt1u174D825F",
-	"JHbNc2EN2Bu3tMmlZrbwUXNhhqK634OClswir8AxY1EXjdXIhUWoNN/vkGN7rJj5PRRQJ4gdsz1qqyVc",
-	"9QgBshVp7vefk7jasCdubcKvcmHUrwxeFa0nCGWr7RwPlH1zSMa+GDFPPG+hdxIwW3uUmzKBcdc3ZddC",
-	"E62wbVYIB/e4BnZ3fRGlHsO1zAUZCjoy6C5sBFYNy9q0Kux3HNVlbtyzWcD6Aj2UcLlDNJCfsr2SLTdv",
-	"2lbopBv5pnuH3damVYT71NhVeQlhj6/vB4iG7VNs426vbVmV5NcvGyKMFQzocueR/X6px2kdzvM6kkbY",
-	"grP3tOj9gX00r0FTsnQcTtQ2ve7vRfecc3f7nJ/YBnS9RtB+9Wt/ytDhDR84qPtAb7cP9MEjX2rduueP",
-	"5nc5Up25lFnpZPq9tZOJqi1612fZg20otq361V7lqzm0USt/eK+eJOAalijCt5v/9cvNo+4HowIEjNmR",
-	"okc8mtGOxvYLGvvtFpbGLfNntt3dEBa0koWAbQXXu/y5/nDoZ4G/OjHrC/cgR2lKRYrh0CMUP7ZzjUfi",
-	"tW93yr3MBo1u74dfft778dnf+x/3Xx6ePbvo/rP/Yf/08N2zogvaYL/bLeA1T20tsZ+kZcD1bdkqS9p5",
-	"311Xx1rAwhnNjLRgaWG1NOPyl2Kj8lj7qPgN/4CqqhW7WHINFTlOBIJAGNG0RvU275WEYzC4a7YKWsqd",
-	"862/fd70RY0tWsmNgg3DlvGunhq3BpV+kKbuT4GZbDtsFHayxUTbHLJB5QLUySVVVnuGsv0I/hBq7VOq",
-	"vOZuDAtQ1a0l9RFNKCx8FJP2XGau2pwovUIQjxMp1CJ7pBCz2yiiRrxzploWTxVr031neNB3QcNWdBm2",
-	"RcIy+jJhoN2zbpJBbGMoqAqRxtwnsJUTo9oBqntrqda2ArexCOC+fNUuOjBaXv3G8TRBaOSyyQIrKmaA",
-	"q7NNXyuGy4DwANHNfYsLMmJ6ycwhOcdGsWIL0VRM0qE4wRQ3OMsM272pGvMs0EqDvQzOq7qbhl/+pRRS",
-	"MHq5LuugcM6OtMwS+Ccm/i010zVcths0x2drAv06Qn0hHOTrKLVF//q1Vti31ndvp164Lk4b8OSQqvEL",
-	"XxX+6S8ginArHEAZNq3wAobrGtFyW5s/QLOsSqUntqStBgnu/hCZ3+dU6KB3vwtrWD8JaZZEnXe6Bd4p",
-	"jJh7tooxc4RotLjyJeylUl8OKlZldCXrI1ZyxsAfmylm/T9cR0UHcfSZFqLCOmfNROwCVNBF9IiMpJlI",
-	"AKkP4vgs6E7u/AdGlNIMAibYOqNZ7U4BvUY29qcApIWiInFQqTWEKZb3w4g+kHxFYjXs7GooZvITs8Ut",
-	"S/JfJA66iMUo8dC9lYEoaVISO24RB90TuHbhJOWKd6X1KoIgxn4PabkvR6lFhnktR9gKRcesrqfGUJTf",
-	"qOmpAR1ibuqpAc0xwIYwFBfgDhXHYLM+LFo/fLINcQc3JQBxNRSCRwooDkgxYfsacIlxRXpmg3v9Z0bM",
-	"5TQxF+eoqGSFp5qxvZDuKuIx73e7QxGvNUl3ut53voEOvlR4zsuaOkJlkW7JV44+IHDDC1b0JUMg2qCz",
-	"ppk818TGRqoaGMRLjLqQ2Q1odchHiylrrgMGX4cCYTUMJUYWYgN/GRQOaX/jV4jQUbAM2zUnAKwdCkSE",
-	"ylaRt/SW9MqBu0FISKEOyLVTAVOuEikE4FdljH6yWZAIditS8J8j9fil2xngmmB0V48ME5Nj9En/sZCa",
-	"QisUKtK2HI/9fUDn9NwITblQYV+XUl4YZl/6OrJJLpc2FgOzy/gnHz1zMdlHiszYTOYrr5pah3rO0A0b",
-	"rXmZCfZuSX27HWiM3AGCNZ9xbTFsyVq3v+/wgY+cdxMCcm5cdx1c9NsyzaJ62xDpy/mUzQCG02xZQaJF",
-	"98I46MnMS60iqfZZyxZlBRNP7R9V3IIrj9tDlfV1qnKTScBHLsAAcTj4o+X5CH2NVL0sohPK2SUp5I6H",
-	"jWU7VU5pwWv4RBjGNxRN2yZnhSkVBFS4o0rtFDauypjCHkILcSXkUoRf3u/uD4XfKSH1JaDeuPv/2kf7",
-	"zLZCoOYS/hkY6d1O57DbsoUm/kZBMgQEPAwnxMAn1ebumw20kIXcibjHdtmPSdM21HVztD+0HFyPradx",
-	"V7ozFC8WuYdchLhk0Zom5Js+b29bhLJpTgdvFI5ljgy1gxhI2Te5hNzBUYU9Isuze3fuwqqwdYFfLyZv",
-	"SbPX6Rzut0hmJriYG2J8WzSrclDeviGf+c5QOIBszFXzgELmSDdIZiSIt//V09PSXjRlPhQw2ZbDv7ay",
-	"DtCrgLa8xHpLmvvd56UlXM64AgFYHzc6xu2wluadmjOAkZPQ2ZzyiSjZKFusiVIH1N5BVDbVBoddoxIz",
-	"xy5Ko4IMNsYduoCfNsotWXftYlyZwbVtXfvCENNaIKF8lRqDXrcywF4XMywsIZW3oeKeriygX53MYbe6",
-	"HXZ07jylfujKe+BO5nr6Dr+wfdPW5n+LXipANLfqqHFbq9k1qnoIo7foBt84HPeSPt1n7Wf06ai9n3aT",
-	"9vPxAWv3R3vJfnrADsdPu+ttcgf9LjQy9xaunx2aqxldVWa6Wzxh+3rwmTIzAzd0d93WvqOHYJcYy9Oa",
-	"SfRqJ3F7AtqEIW8fQNMPlOvRqmSnfVsfwE5FCciDSlDyuzUYgaWeSDHOODbo/VNajPwZPncAPQY92lrE",
-	"O7jNt7QSeaAeHoUG6rRX8s4ldtV09uDKOoKpICPmvRYDgAuyilxEfNqQs/dDJ75tIWcbbhSNO2p6dqCK",
-	"6oqYLQ5tbeUTjn8fyQ7S75a8c2ce4PtIfB0hstYA466iwDM5d2B3WOImNmcfSL8xN9vhokMf8LdSnyDZ",
-	"/Z/Elb7nn3yCD2DR7sSTBFt+FY50znTAkR4p5xbZ4KezHlTn5wK/J9ee6SypallYNNfXpsZJCMBnzqjo",
-	"kGP7LNjgYbwxoUJIRNCFDQCmZ+0rb15iCN58ZMK0xYMrfa6eeQm2/Nasa00Nv8VFF2z5NTnZNl2u9y0V",
-	"X3vOjdtuzWYOCOP9hwH+hRjgy8/Qd9u2vtrA/mwD2c6KYhFhbSbDia//jFw9EbNeR5ogctsVIzFUsMYD",
-	"LP0Cr5urt4uqdaARVnZiqBj8GoaPrBVZ3VjquSHi/m7OxPH709vVp7gtuGUdpf0WSWWymDGh/1NFecsq",
-	"yv+UG/6n3PCvUW54YajL3eMIaruBRcF/lCu4l1SR0YJnGv3upXB+UFAF6tqNtYdI1q7wEBDpzVdsSd4A",
-	"6HmtrhCr3xTi7togLTbq0ABWyNIOOejukXhRSIgg+o21dMWtJU3o54HaoWAsdUYp1rVIgTV1SvMMW/eT",
-	"GaMCmji1Sp1VcpbIT9DrfOXKmn1WkxnCNVLzlZGgWW5g5Gewf/dVuwK1xwx3C6UHHl/n+x/tzH00tPPg",
-	"YM9FcSaU89WTlwuabcaGOfZxHYyoQY1GydQoQSYZTmRLIiA6zi28C2h3Q9GsBOuefClc9tZ6ilulSD+S",
-	"k8N0WAsTDsWIi1QFuRcQmh4EzhvD0IWEyFqRFhDZ0h74JM18cSOObO0YhS1Xt4UCzV+hrPbxY1YJanYI",
-	"AEzZSNdQFGFGW/kYFBf5+CbX2N01Wx1BtgG+gv0zUfdH5F1714ci5SxtEdcGZUa0lD6lg+f1AUBD7SuI",
-	"eVlnJVJiusgNVaEyhnPEUDzmUE/g/LEjomC+4xJUyF5cvHYbpTBbwNc42tPEaLY5iyKW3HULVI5cIFBv",
-	"u1cSxfRQxG+Of748f3l+fvru7fnl+5dnl8cnJ+8+vL2IbYzLEQNkM19iIzWWxp6n2MAp8DjsAjUUzV7/",
-	"GfSCah05ZclsPhx6RLhQc5Yg/iDGecMj39y9MUThu6OpWg1G3a53t53A1+xwfkOk4uCXGtvxAE3HB4jN",
-	"7bodfiO29aZFiHaP3JdxcWVLyrFiosYnXLr6mIBm3SfatQNdow0crqCN0DP0pbwrf3Nn0zHq2f96Evxo",
-	"lrAZTTOYUVF1DOESPc3lYjKtxV6dMP0Q0/I+r/LEfnKgOH52RoCszwJev/88rv9qjgO7JDDHX1qu9H+S",
-	"9wDbgtEi58a10LaqhLCNtDSZuRJaRdSU5qGnwesnZXWlpDZsu7PH5V7pRsyDACsL3YBKBy6Py1bMAztk",
-	"CoWbedXmwk0k5khWctCw3tc1S3dRo2OXNmilyfYsnrUb8qLCQW7Gg6wyBc+evkET7gcLmv779FrAttx1",
-	"cqFexasn8GgjcNt68DBIP8OYYZE2WE4VIzvS2PehLPh6PmqnIuxa4No7uEP9QpiwsKE4MwO3R2fEoQHN",
-	"jRW7fyGdZnt9hNdn/nPBH/KCH++mYm2617cLBtqtOn3x3vzNlmZsMZhvH25c+8KmoOMb+amMj+zjjs7G",
-	"NDJu7NgcsLyAz0VFdBLswp1ClBCavENTfXJcZy4HwUnnhTB2Yy1fhMRhb74ai3giBTuygLe+hVVBCEGM",
-	"c7bZC3VWVnC/JnPtd/9N7K8/J9z3vz2fApsrVLlFukEFidAc26BqV3Ftv4N+BscLPXWgtvatL/X5epFz",
-	"pTg9CHu7oVsFPUudopQQlYG6bo04owHWv+1mPECaAuQb2NRBz59p4YJrGn5Scte1rHvTYVrXFw7g9Xb9",
-	"Q92Grc/8u6D/g7Ud6pvuBbsAvbjq+5wu2ShABXciSM1olpEfz9+9BShW8ArSCRYcI9AUVqLNJYdiO4pA",
-	"W0Phhwq0RddaXGGHzKB/ru2C0UKgXlrqbXHky0iGImiqUfTUIDRTEqMBZSlSadeBNeOqQDkdCots2iHv",
-	"xuPIOX6xqzHkwXnI5zgKvYeumTlVhLolYJCM8LR0fgWocg2UkfNBHr8/jchkQfOU+cbC8c9taLzf/omt",
-	"YoIRtCMix2MPRXf84s3p28ufXv7TocuF5wz99WvKoAHFD2vGy7CVeOBBZCkYDXz5179d//8BAAD//w==",
+	"7L3rchs3tj/6KijuqTLp3aRJSvKFql2nFFtOlPg2kjzOTJitBrtBEqMmwDRA0dw+qjpPcx7sPMkprAWg",
+	"0c0mRV3sJPufmg8TU92N21oL6/pbXxqJnM2lYEKrxuBLY05zOmOa5fCvoySRC6FPXn2gemp+SJlKcj7X",
+	"XIrGoHE+ZYTiI48U4WmnETW4+cPcPB41BJ2xxqBhH7ngaSNq5Oy3Bc9Z2hjofMGihkqmbEbNt/+Ws3Fj",
+	"0PiPJ8WMnuBf1RM/kcb1ddR4eXb6+lxeMlE/JcWU4lI8UiROVD6+0ObRmIxzOSPx98fn5ElK1XQkaZ4+",
+	"sc/GfupTRlOWF5P/uW1Ga+Nw26Y/o5/fMDEx+9TrP48aejU37yudczHBaS9yJfP1OX+aspwRPWVkTieM",
+	"KE1zrQbwQyzYZ32RwIsxkePiqREby5xFhCrCNUnojHXI+xnXhOuhGMscnhzzXGl4vkNwdEVozoic098W",
+	"jFCRkhHLpJgQLeGFjCtN9JRqMqMpzGl2SOhQzGg2lvmMpUQKFhGZm//HHaVC6inL4dWITJhWZL/bJTEX",
+	"VzTjqZt8h3ygEy4mhCsyWg2FG+2RIkrmmlyyVUSE1GS0InI8VkwPCBWEazbDCbHPXGlF0oXZT5jscioz",
+	"2A0uJkPBFXyPpYR9ponOVkSKhEWEXTFBllOeMQITxR2gaWoWk5OczeQVSztD4SjgtwXLVwUB4PwbG476",
+	"oNePGjMu/NHXHfwbPuO6nlZnUmlYpIIdhaOdyixVpJmyMV1kmvS63YiYEzGP9rrdbuuQyIU21JBTMWE1",
+	"e56ZAQuarqwI/lpakB2qMTBjNcxJU90YNLjQe/1GZNbLZ4sZ/LkLy7X/9IvlQrMJy3G1Mrl8ByPVLTiT",
+	"yeUjRcxUyJLrKRdwlgnNMpY/Uk6ebBAl8H93FSJ+YmaWZ8j4RrTldHaTIOFpZOXHh/dn58SJDRVvmKf9",
+	"+31Enp9g49rMN2dqLoVioVw+BpYwPyRSaCaAxuh8nvGEmmU8medylLHZf/5bSZCVu438Ad/Cccu7ciTc",
+	"AcHhIWfCWVr2pFnOaLoizdhJffxD3Oo0riM38XdSv5YLkX7Lqb+TfupTqnDmPA0mKqS+GJtZxS2QcIYs",
+	"aTrjghx9ODFiS47H5nHz00XKFR1lLPXrgiN+KcU444m+xbrYZzqbZ3ishjeQdy/Y54SxlMEOXdFswfCT",
+	"KfBvzWNmtZryDCiXq2KpIEt63S6hieZXyH8qIlwbcTnjwGiGQJmCC3rQ6PZ++NfPez8+/3v/0/7x09Pn",
+	"591/9j/unzx9/9yIDE31QjUG+90XUUNznZn5GL7Cj5FgPlYyLHIxkImWSsucDezqB3VLMEc2o58vzJRZ",
+	"ri5mXM2oTqZ1W1D7XGkPvKRJFnnO7E6A9J/kDO4xf3MFHzskiokUjl4ZqoZxH2CLgiFIMN+te1S7RrNJ",
+	"Trhs26C1Z6oEgl+29KHtdhE9zeViMvVbYz9DmjInQgrWeoC9sIJt531YWwow973lASqvwLYkoQJUDyPy",
+	"8yuWGq2KqkuWdsg7ae6oCUmm5q41ekJcQ7wxqmtlrjM8Zq9OIhazEcvNnR3yofla3THbz1kKdoRjDgH4",
+	"ViaX7ZRldAVyCllZsJYl7aEIaDv8fGyGq+4mDFXQQxOUZdAM5VKwvFWlECvgI0cqQ1GlFUsqhyRnGaOK",
+	"Gf0UFFGYrdtye31YPouLC9PMEkSqkbOvrJj9lhfFeZ3cH7GELhRq6UAjOdwiQpL46NXbk3cXPx3/M954",
+	"O5gfPwq60FOZ8//5tst5y5UyBCxzssyNqh//3IYJtX9iKzPlRTAxO+HvaPqBTtjtr7FAApX1/6pwxl/N",
+	"7hrGM6ovUCHYH1MqQDlf6EM0hgidUC6AZIziS+3bd5VF3UIWneAkiZ/kVklUWdJDSaHY2XfcyAtvaOXW",
+	"NlPGOAutLNKsGleosMSo9oMpZHbVmE+ol6Pu2jMfMip88AF8pVUn5ywhnOIOPwgtgOS0OrwnB1AfzI9m",
+	"9TqZkv/+5aj9L9r+n277Raf965de1Os/v/4byCRjupmldcx6O50HpIDMzWJXIijW8lB0YFeyTgY5o5eK",
+	"UJLKZDFjwti4iRRK55SLkBr8lOJoKPyvWmdxVNiGdpTNZ/5a5iOepuhd+WaGBUlyqVRbce03Au8Loyes",
+	"CbDCJ2Mk2NjNOFjUUJRX9T3XPyxGHwW9ojwzwvlbrg4HJ4lcZCmxmkbOaDLFA6ZCLVnOUrwUqSAsz2VO",
+	"mvGE6+lidLEoZm0F9Btzsb6T+iUqt/diTrikwfqxqvKaIo23OAoVFNNl1RoeODT3/IyuyJReGXNwbkze",
+	"h7AuYHQzdDG97bbF2noeikErG8Fq92FAFuJSyKWI3CZEThNKkaJRlA+FfbsZr814M3N+oKtM0vRcyjc0",
+	"n7BvrRc5ETWS6cpsRGYmYUxlKkLViCYJm2uztDnO90JLeQEPWwI+pZqBW+xWylBoLOdUM7y+6q3k0t83",
+	"mcdGuzMTNjq0W5t50drG5JTpfEXoWDP0B2g+Y4QL/L19ZH5fI/F//XDwzzfPnp23eyFJ9wOSPvUj3Gwp",
+	"l5ZhDsXs5IyK1cWScuenr6597Zlw/VIS8zdi/mYIzE5ekebIUKT5ySrpCu7cpbmUmWoNCidk/zmZ4zHD",
+	"Lpqnet3+vtkZmmU7bRuwgtPozFQuFEukSNXm/exv2s+NS7ppc9f26SFNS9wbZQTDTOas2OcKtzxSZjPb",
+	"7oWC/IaiGZ8enR9fvDl5e3J+cfrhLG6Z/ZVLZXYvImPwX9uvur20Cm3OUiY0p5mK0MGacSb0UNA0zZlS",
+	"OCWYSfzyzcnxu/OLylB2JNKMQxKMDwm7YvnKjTsUMGtlZNy/WaIxQmBUVtnqkKPqiZBmHJ51jG4YbxQa",
+	"6TgUQHAtZEwz9ZFcGHN0vE6xXJBxxidTHYX0aPbt7dHPF5+OTs6PT88uPhyfXhy9fPn+47vzuAUWM5Ap",
+	"KT1ldGgjGNxVTDXED2BbhyKuUkpcK6AjGz4CpgyIfd29fIYbYDRy80UbziG5eYeLSWer23jN6R44tEGo",
+	"HgfewzvrBc4k39XTSNHP6FzjoY+RvGIZ04woOYNDzhjcnzN7Q6J74AFdS7dzRm5Y6ENLgind5BJyW0aa",
+	"cf1c6vSBRnHmd3Cnbz5u7wavqoHOv8PVmoZjzjSFI0475GXOjAijRLCle+muZ7u/frZG93Lz2+lYiwU9",
+	"1Ilu2YnI7UOg6RUxciOZ1qa1WdmzS/69PEfvJPGBcrdm63EMD35JFVF8ItBlU+9QOuMTcSJeU57dVyjx",
+	"ieDiYoxfqsoi89c2N/wvLoHfKtNcKCPZ0YPZIWeBb4lq8sTM+gmaXA/gWDizc/FT3U6spXU9GKHaORT+",
+	"7TEXXBmzsxmXhoxb6HI2SwETx1rdkafwofAkHm4junutXTjK5VIZjeYQPrZQzMiFJOMCIy5oBx+ad/A/",
+	"hyJnY/gc6CgyZWu8UPYBUk3i8KCctxgJzFjEUoz5ZJE/DJ2BTVZ8MaA3a9K7HbZGYfGsWS7siTWJmkKS",
+	"70/Of/j43YXVt05etR5CLNoJlEffkdwqy3sIslvflxvc59VNiUFI1s0vbtnDBsfPwyk6EPK4rZqT8StG",
+	"4M2ypnPKruQlw/SYB9JqYLm31Glq1/TtNJpgd0gzrpuMvRhgbQ+iv+AgG7SXygEKGcwwyGTg6QNwJB7X",
+	"zmpKdd5f45A2r9efTjX7QZTSJYbi4fIlkIfvqNSsn3uobYSHfsZESqg1h21UU5Ej+yx8fUC+YzRnORku",
+	"ut29BB6C/7xzyL9XkMHH8ry20kBpDQ9BAG/d7V0KJNirnIxw1bgp6/payYr99OlT22waE9qcSU1W11G2",
+	"pCtFYtxLyIhaM1V9Mtw1Hv0dnPCh7y/l6rLO7xU4yqvWS0o1HVHFSCqZDY+Bk5Isc67hlyVpmu+S8SLL",
+	"ImKUm7YUGSg4RkfiYtI6NC+CcmK0Saesk/PiVstZIq9YrshoZUQjy8aHaNRbb9g2x+FONHbQ3QttovyK",
+	"J4yU130TqflHwdk1XehULsUtt9Mu1+g304UGr4z5inP9qanMdbb6Iyzx4Yy+2hX7FIwdCMxoNqVYDurc",
+	"QHVcbSE8L1/9IGOeMUOERoGeZzQpJbOShUit7yxfCGGmirMvlOuAfg2p6sK33xmKYLlKG95ezMHHu07c",
+	"ZDlloliE8/vbJYPKfmimWDBAHHBA/Hv7zD4KtZjPZa5Z+palnJ7DQ79vSMVQThyOakbDPA0/2YuZme2F",
+	"WRPoUZ7Gw+xQSOfP5ZzlmqPYDBLxd863jxqf2zJPzXn0rqMGZi9BpBk+uZ4r7JKDu2vJwcGn9q+jRgJ+",
+	"ovSC6ptmc85nTGk6m4ef2LuOGjY+mskJ31ALYM0ReMLlz4NZupxKFRjIOJdSEleTKvsGz4cio0q7x62G",
+	"tMgycMHTIinWZs1jEl1JIep4i9c+i3nol2yFHIh/faSMEs1ynuAseRoRwQwjIpPyHHIUBm5WkHrLFbGR",
+	"4jYqMjxFLSbGtJDav9l/FiRhX0GOrniuyJSmVgWEEdGyAeb1ClnDCOKE6kbUMDuDtztyYVkJCM7w4Npl",
+	"TO9Eju8wPcO/3sfEaMfyv5QrTWwyR0BmFfKt0M+vfqJy9G+W6CBf+eRVSfc041zsXf724urZ5/5sf/4/",
+	"jagxp1qz3JDdf5u//oL5K79+6fWv/9ZYKwrwX37D1WZGhf+G4oAdN8h82I5E85yuqtwbVJPc9MV37LN+",
+	"6bKibtxxtW33XDFAsX8JL+9YkPBzARk/T/c37RoMHeQk0TTlht9p9iHYwjHNFIsquwrpMZA36eJPu1QM",
+	"vDIv2KunUU5Rvun1t/TzD/ZJ8yLT1NzfN77lnruOGpCDedML7+GhIDH4ZvkeFBdEDa2zXTfk/PxNsBVh",
+	"KO+mNz9Rrv2rFSIKJ1BPR/bUFRSpVOV8jIpjTDTLMkxVlQudyBnrkNiGFtN4QFZyAdmsPnXjkNjUC55C",
+	"xtSYiYSLiS0Yi0iMHk91QXUMClCcM8GWF6DJXMxUDCJcMd0h8ZRlZgwlZ0wKRlim2FAYVfCQxEguMEr5",
+	"m02NqZBF9sgjRZhIW240na/Kow2FYuZqIorN6Hwqc/ZIDdzFZnN4fWptJpdGs7DLQnuv1SGfoBjKbQKk",
+	"C14aRXW0IrSUXIyL8p66YhmHJPZarNucoSgtTdFVoBya75mFKbw0KtIu+NSdVIHn1+YecmPf6RPmJiod",
+	"/01feY0Pu7rAklriN+qmj6B0KGtZRjVyVHmjfDLPlV/vA2+FVHrTR07N06Byv1Xhl57Cl0IKvPlLOl/V",
+	"fOnZdWHcfWkwYdRDc3VYCWAsgCwNOH9dUehVRYb9XOnc60QHBiPtRXS3a+O2Cgrk6IBLbYcX0f/pitLC",
+	"FcLbm5dkJfjdlnRHiX9LsY0ThRV+vZ0vb+CGOaRf0yS6lwJraeWm2mos5A39dh1yNpVLAUkqncYW1tn3",
+	"9HjzGmEzyyvc20XH9t93y6kjh1culmxJ98EPw4heekU1zS8WeVbjP6Az1pY5N6bgx9M3oTn4SBF8c+tW",
+	"mkuiqCivc1AIKB2qJCjDfVxE0sM8MG2dMKA3gGdm6wSe3v+ie1aYzWbhdq/rYnh1tuhyypNpyUoG5QFt",
+	"WDP10B/wdL+xzQdgiH9Xy92Z4kWMf+s+oa2z3O0mP1FqwdK1i/z5/fhmv8o3uNS1zY/KDBVwUkDKJbK7",
+	"8c4rqSbrRKpzDuXxYe4u5vRhQIDDfjjvGtcRoZCb77KYlU124TY/NGeIWNAJvQH7/Rpa8HXkL7rdZ70X",
+	"L/oH+8/2uy9e9LbXlENJQsJOcfjCCigLj5L2puppqqQJO+8OKt6WHZlIWRoRLuxmwGlCkfcuZnhp57fY",
+	"4ns7Xhu+Yn2bCW5lcGX9dYTxA6MZ4niUt25dN5OXN6hjRqGTua0R22pp4mNnmurty/Aanftw7QqcwlwD",
+	"oiErpYoDbxP5I3eV/DIzphH43eInYGPHhbFirSiF6bKCxPhAh7yUQlMuwBhSLMnZmgtMy8uL5+M92kte",
+	"pH32bPRkKfNLlref1fkyQrnzNfSSLYrFJkXiMEzQuGRsrghEIrhW5OyHo3b/4KmxBqdbhe/e/QTndqfe",
+	"TpqGM4vW1n4COdFjI7mMkT7JqQAcDTR7O+QnxuaEa6IlARsKYypFeQsEf3CzspXDTEF6KUm/xtNxL+nT",
+	"fdZ+Tp+N2vtpN2m/GB+wdn+0l+ynB+zp+Fk3vC0XC57W0ciaA2ptSW+8vU6aL6eL0Wj1SLUGjpq5skUr",
+	"jx/bS+PxYx+xcmmM9i+QxMmZioZCSBeNgC1iKTwPcSZiATugXg5xZqAgSEwioiShjn1AmmYS4GTYUOAs",
+	"XI66kJqDIG5SMqeQ/zXPZcKUioj5JddgIrQQqYHPmNlrpeXc3kqGL1fOzWIBczrkyJ2V+YhLwwyqkqkg",
+	"hsWolkbfG5s7pW3fGAr0suOnCNcd0kXvjIVGaZEZo8D6glW4vrcVMuVpd2tMxJ4xyrX1030vWAXAICDX",
+	"NUfKPVXDvYfygfTv6wPp3cVduk35KmZTXeKN2pQ5nnovParuNTx5ROY5G/PPWDrzyEVaVWQuHHNd76xQ",
+	"mMHP8GLcok5ANE0aaqzLz3gNVZThjAYEzO3iyrMSX0hgZEhjmLHZiOXKaobI7YguoLhI0H0Yc5GyzzFc",
+	"lYcktquMzd+EvYzx9SnLbIVtEZnGCSEv2YWNpMwYFVWTC0apufGNWRXjZ2IscoEnMT6srZ1i1w0F0E1X",
+	"NEPxgcg8msgZIyOaXIJ0atUaMbsorlvjnXtg69iY6QOe/NcJ6uBMNzFDPbYTFpf3n5OMac1yFZGUT7hW",
+	"EYk71nnejiPIX5xj8SSWfPu/djqxsy/Bzz2nekoUm8zMCqBkB4z2JhYyoemBdKtIYsgGK0osMhbipJnz",
+	"JOdT/JpmOeSjxvX15bG/nTSEhvVSVtW72aqtMB0FaaKE91YGAQuCW83/a1AM2P61PHg36vWfXf/fw2Fn",
+	"+zNP4ZnSY27uT69bf9ukO5x5zb4SMjG8HCMICUlonq9QpYmxepz4kIqNQ1xxRMkjRwUvP1JDUQ5t3Bw/",
+	"cUIdIydGqcAPPFKkSYeiFNTYOaLhIywqBnwEK3WGAn+N7NABEApRdGWGXmLZINcQp0cdAsQUxENgR0Yr",
+	"QrFU12pZhoIwLgKzKgdGsGASBFMpQPJVwh697v3dQU8f6s4/eIi4RxBXLdPrMVwjZU0IbtMSJdzqWrUq",
+	"1xbh+uLO0d6KG+k+qsyze7gKeiDXkXdvjt3Y5yq31rpvAII1UcNIkK1Ogk2OCm/o+6nV3TTBbq5Rww+O",
+	"cVOuNBdJAe5VwBQBP/sqzjBg2jokjCZThE00D8mlcAaKYd8ySREkPSuIsB6a61APJ7OF0nW4YUPR3O++",
+	"IPUITwhGueSKtTrklYN6BPMno1yghl++f/a22hn7NznR3gZUWNVX1YxmGc6aQDJlGshcvzNo+2qJ8tXY",
+	"X9YYtCZ6RNTCXN8KRCZk9T1SxFYcd8iRx7Ds7xuVOKeJBlyrj4InMsX6HzKXHOqJqSI/nr1/R86AQF2d",
+	"Mewm3rNxCy1O+9V98hP/zkzo4/nr9vNDp8nCmpQ5bLLf7QawKA4HBVZmvfA2u7d67/e6HfO/Z4Pn3efd",
+	"ytXf7e/X3L2BorW22x+oAsxWqgrkHy1hhqAWsc8OsvVoBNXj0lrc1GK5Dgi15dxgZQ8FnwhpDHhuyJCp",
+	"CvQr3GPVJbHVj/nJvyUfff/i33TvLX/z8scp/PvnS530/7FKZ9m//3X244s6xeK9S0qpciWwCCaIydxZ",
+	"9M6zqqaAPCtcFUKTkqk5N/M8kL1M8d15tgACyqlI5YyoxXjMP7dsljWdVaoY7G/gozN3s/8FOW5ActbG",
+	"SDOAwuRML3IRPAbU3SGfHLaUsJ8KqtK5KtwacuxEBtANeA3MV9sOMqFDPuRcaHOvk6OzlycnXq1Uc5ow",
+	"VT2IwEO4s0b5y3D4ud9rD4efnx17/bXupFzq6TrHC3L6+iV5sX/wjNisVo8uZFFoiMJFzGgy5YK1c0ZT",
+	"+CE2bBqvex8waXw93FD/FYS4gYo/sx/2bqkwJ4CrrkNHBchGwb88hlcJ26oRVStE6vBu6iE1N6BM1lVK",
+	"byyWrwFiLCOjBj+EHyyXzTSiRvjHGdNTmcLzFF3ZkE9XgVqBpdflDJu7t4yOUgMYUk64N/dILqjZ702l",
+	"kdXS3HXwIjStLbhUVFOxVVu19usNEVlXl/Bleww8rEP4sjkP24YIaKaku93in9s2f6F9ksbEIfESzFu/",
+	"MWBbaFBrt/d2h4EtgfiyTcVy31i/0j+enhh56sCyHZebxw9JXF85gTnBhiltNvANUdZqQgjSFs47UPRA",
+	"MpROoE7jO2U0Xe0SnIK643Wy2BBQqh/KhhLvlEZ6y+SsNe+Ke3/rzHYIct4nRe2eGWZ1h4IQV3dM4/Lz",
+	"qZqj9ZsUZKzVwekLH8GBUO6MZxm3mUroCYRqLzpCNEk95XnqnEbn52+sXokfoFkpCIGlLDY2XmjHzAIX",
+	"+Xu93+1WodTRk7g1FAAL+0ZUGT1QFlhwcjclhNnl1ZP2PR0Z+w+ZwPmHyL882MBngi0fns1KjqS1FdQf",
+	"ZpDsuYEJoS7LIjdwRZYy11NoxbCZLTvl0NqdmKjweFTCvyLJMddjOWUY8PMOgyLWWcD1EZm74KgPmjpf",
+	"jsOXVKRp5YQiqUQYBjQmuW51SGjs2WiJD0+4Lh1g8eFL1dDiswcLRoQtD2o9AKVeB9b2avb6z8mIa9WK",
+	"SDKViglXLGjrCUumjGLqYn/8IumPnrEe7ab7z5Onoz12MH5GXyS9tM/2xvvlug/zxi/d9gvaHv/6ZW9D",
+	"pYzPdP0qcmPvwfh1/44VGNW0jTtJ5a2ZNWEzivDzt2d6O+sirPDgZ+GjZBvgN5WFg7PJFx6WaLQqIHwf",
+	"OLx68BeJbCCRaEuosJT4VXc/QIFhqai5XD687mEwwrtOrn+arnzJMRQEA6RQhPHtlE1ymiIU7VZDCuLa",
+	"m26yKfpFsfNSQmes9F0vo1OqWdvoijclSKn6bYndV+OBXxEgEpKD7h4pFY+ThdA8K2qvXXF26E6Rl1C3",
+	"j5+8vcpQn4MXkNR6NhJowxl4rcwVb8koIjNGFcAile6PR4rMpJBaCp6QxCW1+Bvl6dbMmr2nNzUjihqF",
+	"mFmb6unrl2Rvb+9FRD6ev4xCZYTMc5ZwB1tX3G/9bv9pu9tv9/rn3d6g2x10u//a7fAd0E21jrSaL1i+",
+	"Hc1fb6wjxe+Ksay71AvQlw55xxzQrc1dXHfg3b8gO6NKXxjmsx+pEeJUaUIDQBGfEO88ulw5D7E7orUT",
+	"UlCBPRRQgg1cjtqcGblDPrBcYScwFxuAGBAlMy4WmgFUKG4KaFu157dzCfN+EJ+rW+2IZWTCrxhAl8EO",
+	"OxQ9M0TnNkP175dYue6uKXIp62qlS2dZKwgQhqsuNapIwt7pHi6IuHoN185ZbZ5OfXLKkT0IzP2Bb0Q2",
+	"mmV9fNpibCndIW9qMlgiEl/4NJayWBgZuhSTNnry71jYHJbH1sY7sUtfkasFSOuumNVxkJwz4VFym13y",
+	"X+72sHHQVmnme/dKXARVJlnkXK8gRGc7k6UzLn5iq3p2CNIvod9f6SYIG6koBggrTmqhYmD78pSzlzf3",
+	"bfRNTor9pnNu/n0dNRCs6GhR19YyaHIGYwxIXA8bJRN98f/9P/9vAXkE5AB/K8acaj0PVOeXUl7yDdKi",
+	"Bm1TMY1Z6gHm4ZOEZtmIJpfxgPyg9fy9yFYROTOHwaKhOKMzdsY1+6839HOHeMsOJK8iz0hKV5g9xYzd",
+	"raSEcBeCs5wdn52dvH93cfLqzfHF+cnb4/cfz+OhKHoR9sm05SNaC8UOQ/QLzBh3QhfQle0HyyDM4Qe7",
+	"LSQDmaWGgpmAbH0EmCAlIBoIcdanoxfNGxPcXk8GFxc/SKXb3tV9YXdjnSauIdOw7h59A6RFWMYS8wvs",
+	"XcoN744Whig9arohTpsg1hmKoTjyrgVKHj8G8+Xx44FNJF/JRa6sEmcWdH7+huQLoTCDrQIQDrpRRBYi",
+	"YwpeHQpMUHe9lVyeAqa0JzTH8hzy+HEpneHxYwv8pojaWAc0FPWFQIdkbr0Z1vjKmZKLPGFQWT/PpWYJ",
+	"gsEjvjPVxROIDj4UVqmFlDPYM0w9KIoRzu30ltiE9BJWgU5WRcfgg10YU0G5LGiz0UELGVB5NjSVHED4",
+	"2VFrQp3aoBiLUJjKnIwwf8Q1aShqMLFjF0SKuQjIPirSUFxuIuIH2RwKSDaBr0H6HMQToeje3kQ24O0L",
+	"TQZI5LSqF5Wi348f0zDfREjRZrO5Xg2F/crjxzXRcNKkgvCUzeZSM6GL2DhrdciRKDXnstFw+znC1VBs",
+	"jYJj8x4wWAijecZZTmw2vpJEL2WQEKCmFLq4SsEcsbHPSbZIWbBb2LmVj4lg3DYYMwLLReg75IyOmV7Z",
+	"0VM2hz9LAZ8YCjsamdIraDtr5wuj2TZ/wfJcNoLMK4kIvjBzKBaC/7ZgLUOChjAhFmC4rNhQx4Vnr34i",
+	"U5YZRTOVEPMfimSRZ8ToCIpQPBiHaAeaCOEaUx7x/miXVWTIhMHbE4DCc0ZTQocCyjSUD9rHMEg7jUnz",
+	"JUJYtc9Xc1bGk/rcXi6XbXPxtxd5xkQiAY7T9WMgQg5F6W2biXNojwXiyBBHtGk1vYMOgbaowQQdBRX9",
+	"pIGV2ByICkgVEa9kTuIv1zFs0XdSTx10B1TnFUkYUYDkgWoY5GBGYPD/cH7+gfS7XZy/4XFULLFl1FD4",
+	"bNaUG7k+48IoIR1ynOeuI3K8CecrRjPkxf7Bs1Y5M2IoNqRGEMeavqFTilKKz7hWg1Kvq03JyIdwH3BF",
+	"ep2OMXSdJV26bzHFnuqhcL2BS90F3XWhA80rRCgueooBcq036hQmYHvrC3KqXuLi681k8rpcWAnJvago",
+	"KuhitiT9/z7Yw3s64wkTihUF/o23J+eNIt7deJ9oeWYu60bUuDK2HNzC3U6v0wVMnDkTdM4bg8Zep9vZ",
+	"Q4V7CtrnE8iaeBLCJ01YjSFqa+ZU5NQOzJZqjlbeRIOIX4SlDDxtYV3ShBnthmI0sGn2G7d4KGzvNUws",
+	"DlP7wH0EzTaw6jCq9PQGhGg98FcrNR9zfyxFCCAnDHbQ89lJatQTrrRbEGxG0cH9l3qzq3jkyUvXyu7G",
+	"J7GJ9fWvlVbE/W53C2JeDWxrcTi/lMsc61C1ynBze2XQuJJDpls4ZMqocMa8Lpp5c1jq2rDPpsu+OEie",
+	"573f0rVhu5uG3dsybAiHhmNbGLaD53v9vV7j+tfrWza/B0u7tnUaZvmNnVyokDXgLO/jMdUN44/ziWv7",
+	"CM/3bn5+va8lvLm/45u+ued11Djo7t381scqdqm1P4GUCsvzl18NlarFbEbzlWUQvzdG8acTBYWl5o2G",
+	"OYe5RCdGmbFK2DFF/sp3EtNUdif5kPh2PPNa3JrrsjdE5wt2vcaOvTux40YOLObuK4oNaV9UXZcXn2Yv",
+	"rv4+e736++z1048//2P/48//6LHjd1fJLM1O936cpp8+d0/7r1fJ958PwkLeGi/oLXfJo7tsQNg0dlLY",
+	"qsqogijwS54gRFK5Ba/4Y/n27LLffbHDW6Uu8eat3g5MVu0wB+8d7MKcNViqX5mzXasZse18azj+Oqqq",
+	"Ck++FIxwjQpDfTUldjJSJQwUc01PpEwj52cblAA1wFrCcoP9bo+U8baHAjIfzOdmcoY53dwo+JCnfOgb",
+	"PrvQls1MCDFGXQrShBtzqon92nKjVzCrhlo7rAJ/cQnV7pgTgejWZrBqk62hWO8LF/mmcDAr3zRrfXlu",
+	"R/DbDgIV+rOAG6Xq8cJl+l5C57ZOEOCRc8YwlyTyGrb7oMXwAT2pjOmqbCMie1Z1ChQeaSjnSwJ1fxMR",
+	"pH9UaWHBplxXha/MhLa3V+gQMWftemNY4hXFEddfwbdSWz3oxQeqp6hLbWPoJzCJJ18MKV0/sfwAUYvy",
+	"qNsguLA3BKh2xt4orsYSPsVmAOrdMDyud9HEXamXOQenulTq5YSvvS7BS3rIG5lckibNMl85BeVMRY0U",
+	"ms5iVSp9lALhgBQUoDAqnGgZoNvG13ICH1YRNJwEfGGspbWOpwVPw8s2Dz1Em3iEbe5BQBSwFE7AREOB",
+	"3gu2jJxLsyzvOuQIZYhzytoe2VCJMKhUryr0eIH5B96KDjkHZ6SQ4Ldwnp7E7CEAYEwm0FXJ4WIU2BJp",
+	"HHkXnvcnRsUxgHxzi6+IaIAjOrQuLucH5WmrToyFIEmN+1hpNt8wrfRVrQIs/bLf/9UzQVAabUQHFAdu",
+	"fXnDqzurfjWQUNu69obwTn8esX1Xhe1rivtjaKtS1/m4adQBV3DpHE6t26tfT4roca33piyXS42YQrt3",
+	"AJmMEPi1qUAO5R2qOM0PkIwASQND8c7ng2J+hEv4hAATicNoOHhtdE6TSyOCBJmxmYQKehc/qc9vgGFz",
+	"rjXmp5dTn7ZnKgxFEwSyJq5fh01Sh7AdJUlO1dQ14B4xspibEfx3ZJZa/37RE8i7DSFOd/7+p+NKlM73",
+	"bypidV0cFUQXx071kI3nup+uO6bO8Sjv6zTyYuPLTh6gchrKpsQdK3/W4vfbTdPtMzionUHog8L/rozR",
+	"G/WTvXSfHYyf0tu4hooUjO1doB45fewvlbXwCIm13fkKmulGDc0oTC7O6qNTNr7GAadMr4DblBEqNHOR",
+	"ZVDVSnFMDDZa/SeInznv8VoIEyDgLMCXnGOByaA+LjMUEAUugpU+NIiS9ZDEX4ZA2cPGYFjhpWHjOsbH",
+	"wLXdDDNuXNzPyJFWjXAi22VTqcGcFVBDYSQURKlt+BlWjxkwHFRPUt+Lrk56BejFD+D7qwiZW3q4ShjK",
+	"19YN+DW9flVPXyifLnbx8DlvYOMGUbfrPoRgiVvcfH8ah16NrreLS6+m8+X/Rr8enLaPT6KgKHfaubNW",
+	"+eSLo8etbj5s46mC3EBnZ2JpMCpeXJNcamoBElk2Jk34N5fCJkP594eCp60B2ebs2+IlRMVyOWU5cy7O",
+	"oVhrh7/mi7Nz7pA34IThLmTMUJfEhkLn528OrccNDN4g+c2b7gCt5b8GMU3MYir2p3zTOMdc0QfW8G9k",
+	"fRJrbj/nl3BD20yPwCFgPxTcR57fN/v0Cul9k0cPz/uPahqWu6R+ZeYLOth6//VWxrunihTV2XcFXO8G",
+	"r1uQvHw3n5vLkL4OvYcjmlwu5hstzzOdMzoD95cUkGMuNDn7+xuubUc+S8bLqcxcL+1mEZXF7TQGJaCs",
+	"LoR35ztg7dAFNOWTaXtJNaRW5ZetyBuPmOvzj6OXHz++JSfvzt/HZOl6ugxFCb4XlEYx6ZBTBvmPhm1H",
+	"K8BSnfNSRnFEsJOg+7XUatDan9Bf0GVTxe0lzVxOtJrOYnhSoesQgFTxSdsGsOLasoycWklq0wlhiqiW",
+	"bcUkR2xW98VxJmVe6xP7nunv8EhvZYHKRDPdVnDa5UZ/Pl96xIVhl3UQglrdxNJIaU8rjVZdytUrruZS",
+	"cV1bwRpTrWkynQHgpvmI4Yb/GjZ8fqtt66b5zEI4dNLRsBHv1Bux1KT1f1MCwFHIromcrxyfuvOIiKYg",
+	"6UTGBdukWxQZ2BsFxClLec4SjRejbYdvLlLfUsHvFWZtNF3/8++Ozo4vPp6+eQL5I08kjOYfjlvWvMM2",
+	"+T6Fi32miSZxboe9WOQ8jggl45ypKVFcTDLWXiiGgI4sJs3+wVNX3Tvi2ogh7JBs1Kte1zqMLBNT8uGn",
+	"l8fkzLwDqW0XyZRmGRMTFpeSs1HWuN64c5b7i39gS+eoxmQq/OIVy/mYWzw1AG4FhQ9BFnJ6xTJvJcZr",
+	"GdywNTHBTG/SXMuAJ2ECfCsiitHM4pkNxdHxWbt/8LT9/cu3FouWkktm0S/D7vRGT/LOLneQCYQ8KOQJ",
+	"Y8H2UAhzUUKIt0PeSaISOYdwpdXKWIpbMF+MMp6QeS7houCK0CwjPtUNPqvqRNiZkaRIPmd8Ik7W9Jm9",
+	"br/GR7qR5Cpi541EmbelC0jx/sfTN7eTJFHjjOn2ppqHTWdriQbPDW9RQygl0okqFHsXCbeDnMItfyf1",
+	"ywLqqCJ5SqIGTosgFNLEEDFwLW5lKFcWetr4NWp8blvSgo6/NqWnImx8ucdGqWNbpWB+dEivxl6w7h78",
+	"5ZEiNzEUoBmO2BDoGjuu2AoMOI+ILCzyQRoRm15KRXAQhE5kVCDDW8GD4T0htdFPmEDA5ZVtZQcnjKnR",
+	"mCsAXnCs4UWBBzPjCPQL4IRTqp2/fihsyjC4kVYogwAY3gy/3+2SEjJVHDk1wm6bYUV16bINAIOQq6Fg",
+	"n11/ZC94DQEORUGBRQYCdshpxoiDCyLc/EfRwiVuoUygKZiAQ+Hk/tGHExD75gN2lwrGSyCD3XsJIRqZ",
+	"5nI+Z74vLKI1Qn7xebktD4BquXrbYJpBXx+emv3HFjtGtlnkiiktSixdzAQ2oZJZc0iE9CNCGNN8RGmw",
+	"UNEiXNIVaSpmBHmYHxmbv8ffH5+Tisket0r0ivYwrTEYLU1AtQnFxP+hiJ/4Bz2YtJrKZSUJxPl70Zyt",
+	"C6VywdW0InRvzhUIi8SQkDyJGfXVWzK/LRioji63DuGxCmkVAAEe9Po1OFd1oyMXQS2A1zfWSsfiTXNQ",
+	"tj/LPSZxhqVqbslCabgpxy4r3qPNA6+kLDG6VoqiwromSYwkf5EywVm6cbYQsr/fbD2Tsc/zjAo8MzNZ",
+	"+Pb2kS/CT22YRb+7//w208CUKECk2mkKi5zfc+izmtLC+DC8ep3SuHb5dnYut4O75TYnZe7EiWzb7wF6",
+	"hFUf1lLPaxUfw64QlT00bBAKhJ0Vn+pLX0/dscIsvkmLjWzZZstnyQwF8rsVg/ZeRFl2WzWou6sa9Bqh",
+	"He+lOxlLr3/zu8gXJXvv/jZiSVNDGf9QqlrQbOlmh7JR6LwnxGeP3uAcRndIWBM4FJsdxpHPhF3zEm9L",
+	"5xyKnX3I5kEhtU9JBcmxWnMtg+coLPyOXx2/OT4/Jtt89bHvNVfyPNtyGlh3yfdM3a1TdTeXndI12aaA",
+	"2i3lIXq+S/mjNY7mSg5YjeaAx3xXv3NvJ/Iue1v6O4SNTqlmbyzY6535qOogLlXY+tLKNc6p8MgTDJhA",
+	"8mVtYPwk3HabiuMi2WXGQTUT3BfUpWTLLHUvOcIditKpbQh0gxlgYQY6qEvjKOjbMJzkovKkGTvvs8Ug",
+	"z8qsoTRdlQpkKYR/aspuC9siWO0mjOpSkBNsFLVT57aiRL5Cq3ASG2i1+3UDyr976chtAsr34M67RmZ/",
+	"D67G/m4ltt7C0l6YbnRLvBeM/HD+9o31dBpSfHl2BgzxI72iZ/Ao4eBzjQx7yoVWPGVQid2yTiBQ54w4",
+	"NlZDNBSBOLbxWCh6jiE3WEU2HluV/KWy2JyBe5SlkEUSoa/SDN4hVnuUC0hiJ3I8ZrkiQ9AqKyrCsLEh",
+	"4OD7HN/MVJp91k+mepaVgww7hRSKy6zGq+eCCWdW+Wl/kBlPVtt7IhuBASb9OAfc6D+IS219sREKurRQ",
+	"mIpojCXUgjq3qW7+qSfoqdlIyq+Z0Y/sgIVtHUbPlMvoDGfq0gI0zS4NNwGVQ1KDofGhKNw9ABQACpVi",
+	"EEAEMB9sRegbZ5C3/LubqO4IV3Ij7fEZnbAnjx8kvIW7R+CTVUqkyZS1DT3msqYn94ecXwG/2vSOqVzk",
+	"XylYZQF47hSu+sOZMl+qeELVmNf5mvD0WRn2uO7BLR6kc2N+NuotkGaprKMPXoojr8wViLOuNgs0HGCb",
+	"ucwgZ7BTm1TsaR1MkrvpLrtpCb75Y13ddXCn7K4hfBUq/Ka0VH+r3oOaHCTTVnrywwee7MiamWHxp1WO",
+	"06Ke6OXZ6WuXoyQt8Isairom/dXsJGdtB536A0SYDjnlk6l2SfhFshM+bh3npf5Ise9KH3uQJqMXhZBm",
+	"A+I+AfA4vt2EBPfQiCV0gRlZt1T3w0vizKNgfV21P+hhP6i5bkt97QeN/j+mvdl+8q/Rc9X95297P16+",
+	"+Hn5Jj84F88+sKcfae/7tPua93+Q+2f/LgPTBmn4L+owGVyz/QGCL0SNdZCGBzEq1vZ3w31pKf52V2Us",
+	"ZBvchvGf6YL8yqLp01QChIrz+t5HDBnulQu92TUR1n77xMVSB13oJZYxmiNbo3e2Q84LWBwoOhyPWaIx",
+	"IFQJ9vOJeL/Qt4dxOTt9bW3ZX3dxOxV2ToUGt/mvA8q1K4u84/kbU+QOVPXadxq6Jw3/fkV4N9D+sb3g",
+	"1tyaD8AE7SLh+GZ+uCGpd011gO4P+JKdUAS+bsw54AKQ4OwNbrkJXOFFEsNNjFWXR4OsdVys69sxWZC+",
+	"/Re//an5bbf89Xsw4G5OcnTdbki/JxOpMdrONVlS5VTRCNMFsxXJ+CUbihhA+9Z987HzSlMPgFtxrUNY",
+	"CkD2qzGroQiDVus+a9Rt4YlArd3snfYalXNTPyDLPpyZeDtn8p9D6fuL5StO8WrykKf8NHD43pLtZbIF",
+	"pFAE3nPXazxnY5YzkQAQLhWrks+8Q06ANyf/w+dtsxc5U4qlPvPGGJOuyWF8BMGu9rFIZMrFJCbQSRJf",
+	"Js3gbUjGmzPf0DWCq3aOfU/hc5gtXIAOK51LMSHx8TmdxIchki101o9Pxu13UrD2W+yEjHiYNpY9FHvd",
+	"fb9cG2aNS1wysMm0ZiLtxPzFZozaTsMO28NiRxrBB/3c4FEyo6uhAOgj7bxNo4UmVF0qLJ5FcEdKzDwS",
+	"CXVVZMyWZLoQKXaw8AnSQW4Z5AXCVUARVNuhvFrLgCuymNuOIRuMc0MMXzVkcPThJCCg+a2dtXHNviOI",
+	"lI5gE3PmorG2RqVy0n5/b5tW4+IZjlpr5mboNkgy86ALDjre/P2QUNtS2SF0dkq5Sa5vinm2vsHknQMr",
+	"a7nkNjKA96gq8fKY6WQK6u9QxGNzmbWpSKA6RpFHRkl+FA+KUALQ8IyuIG7DCNe3TQOKGoZTa7uCISfb",
+	"U5U56jlwfRvxwIQtdoRyHJAcRoOfUl/R3rrtSf8DBO/a6Val1e1vw706FR0yfgG0G4yK+SoCaQRpsxXi",
+	"jSD/GPFODr1suif/AJiSFKTf7XYe5MjMgorTChkB1vUHOY0t0b6yjGqeJTSjeWuHiN+MaWpD01NGM2zs",
+	"UHuxAlJ02ADQQYVj3hOgD9AsI82MXzHBlGp1SGy7P1mE32XRvmooNvSvIkIuD70e7sJ7EYmxjZX/0spc",
+	"NuNFlkG+dc5oCmoCdHUyQoCcPHmPIFURZEIHJWS2ZA87FUJxHkttWQsc/UIIQC7HO6jVIaeMptwsCaIw",
+	"dp7cRWigsW684Xr6ATf13sBSvh1VCA/l+lxixyq712HLr8Ykl4s5SeRsxjXBTP5BsRkyxyZYXOFONnt7",
+	"rYZv6VUHANPpoofYNuIqpgXUKS93m557W15aKbObvWD3cqN3uNAYOltD428sgZJkypLLKOgUAMmhzv9i",
+	"51vLKzeH8hYCPe2uSnVTd4WIQKMhFJ6+q38JM3soAtBs8iCY2ZAMSBXZipk9FI8ff8jZmH+GmOTjxwOr",
+	"n8zhxzgq6r8wRQQVVShpgEpW5eofIrjgmND5aiiMUgwQbkHwyCG4CBJbaD1oLuCR9cB8kK3Iurm4mNgh",
+	"L9lcD8VoZcG1LORe02PXO8B7Id2XL7DaxFs3gEylmLYlFCjNhsLp5bb/qMMmtbUehbTAvTBqypgC9VHA",
+	"wEL4dq475AOdsHQoMm6T/+YZ5bZnUmmLIZm0Zo9dA1SoGF5Srl2XwTgq3VQu/42qoXCatFGPYKvX5uuq",
+	"dAD1xQ3RXOvlGg0dGUelPq7ufSh3KdRHMz3s6hzsJUhKHCFC0Q8tWMwPQVfXXM7QdRnbiKHf8voFIK3l",
+	"tmstdgYZySvcY7cgo2pFIWOt96hNgTRxzz3RjHPG4qFAXEIANcTcx1aHvJTQHB4qsbzgcOOt5ALcSLa1",
+	"B4e2HbToUlt0RURhJSR0qGJwDbHZyFyjwaLNNFIC4hga3xQHxW3bIEzABUC2Xjfqdrv2HZh3KyKxEaMZ",
+	"0wzWAC2wy5vsoC2KQQ3DDEV1vwcFLZlFXoJjxjadMVYjd9AWZvwOObLHilnKQwHF7Ep7IglTqx8hGpoi",
+	"zf0+QA3JixkVqwsLZhm3NqGkuTyGr4zdH61n6GWr7RIPlP1mASzniOcdgM+AsLVHualcBXd9UwlIr/98",
+	"U8O09q+Pa1qlrS/iUyhlaoULChSHrbeDGIFVw7I2rQr+WFrUQ/VpXl+gb/9GvcgAkjSrVLannZXmHquv",
+	"G3kMrafd1qZVhPvU2FV5CVvVXd+vHwR2rrcdBL22ZVWSX75sCPFX2m+Wm77v96OGvx7rW2yu446aNbim",
+	"4b1nRdv1hhEhjWvQlCwdhxNFIhj096J7zrm7fc5PEDWs3Wu4577BUIYObxjgoG6A3m4D9MEjP6OfL/yK",
+	"9vzR/FuOVGcuZVY6mX5v7WSiL41Q/ambZQ+2odi26qi9yqi54cS8PPBePUkAG5Yowl5GcDo3fnU/+CoA",
+	"5podcdecM6Mdje0XNPbrLSyNWyawbePdsCtSJQ0IKliNDAPXg9XTofWwpjxzfhb41V2zvrockgSnVKQY",
+	"Kj3E6wdBYwK0QXy7U0DxIXl1ez/86+e9H5//vf9p//jp6fPz7j/7H/dPnr5/3ih2d7/bLboLnVjACz9J",
+	"K4AXuRj4yryBXeygsqSd9/0Dvl/fr2VGM3NbsLSwWppxeaTYqDzWPir+hj+gqmqvXcQFgbJRdwXChTCi",
+	"aY3qbd4rXY7Bx+2+opbyJypHOq+xRSvJibBhGjQcB/qBW4NKP9ym7qfATLbNzQs72SLIbw7ZoHIB6uSS",
+	"Kqs9A7ZMBD+EWvuUKq+5G8MCVHVrSX1CEwqr88WkPZeZg0QhSq8QaeqlFGqRPVLEF/SZ650z1bLtpBBA",
+	"xUkcVOpBw1Z0CTZzYJDRCmGg3bNukkFsYyhscMPCQLshIPgEwWbbT9JbS7W2FbiNRQCO7qEl0IHR8uo3",
+	"fk8T7AxXNllgRcUMcHWw80NRMVwGhAf4924sLsiI6SUzh+QcG8WKLSZzMUmHeQ1T3OAsM2L3JsiA00Ar",
+	"DfYyOK/qbhp5+YdSSMHo5bqsg8I5O9IyS4Du139GzXQNxf4GzfH52oV+HaG+EH7k6yi1zp/RGDR63Y75",
+	"37PB8+7z7l303dupF2f48ib0faRqHOGrwiv+Aa4i3AoH0Iw9e/0Fw3XN1XJbmz/o/VG9lZ7YmtKavib3",
+	"byjyfU6FLmS+D2u4vjzN0lXnnW6Bdwoj5l6sYswc0UVtW80SQGCpLTEVqzIEoPURKzlj4I/NFLP+H66j",
+	"oXCjoM+0uCqsc9bj/0NzJds9KVWHZCTNRIKOonAdn7pyXWxY7F1HNIOACXYOblab80Kr5Y3teQEOqCgJ",
+	"HlSKfWGK5f0wVx/cfEVlA+zsaihm8orZ6rIl+U8Sa50VCh7ceOjeyuAqaVISO2kRB81juXbhJOUQJqT1",
+	"KsJFjO1u03Jb4lKHYPNajthKio5ZXUvhoSi/UdNSGBpk39RSGHoDgw1BAVy3pkeyzfqwzUphyDbEHdyU",
+	"oOWNoRA8UkBSQIoJu3e79lM9s8G9/nNzzeU0MYxzWJSSw1PN2DKkY0U85v1udygKHV4mlxfmcafrfVeB",
+	"Yyg852VNHfEcSbfkK0cfELjhBbPdxOHwXJMb1ylHSyhozWs1MIiXGHUhsxvQ6pBPtgOPYQcMvg4FYj8Z",
+	"SowsDhT+ZVA4pD3HrxBGqhAZtuVF0N5nKBC2MFtF3tJb0kuHQAohIYU6INdOBUy5SqQQALKYMXplsyCx",
+	"NZBIwX+O1OOXbmeAa4KvO0AAmJgco0/6t4XUFDpBU5G25Xjs+QGd03NzacqFCttal/LCMPvSF3JOcrm0",
+	"sRiYXcavfPTMxWQfKds9xKum1qGeM3TDRusAHti6OvXdxg1jrjpAsGYY1xXY1ox2+/uum1IIjU/9dx07",
+	"uOi3FZoFfIIh0uP5lM2gDYHZsoJEbf7rBU/joBed6wuCZ061T5O1UGCYeOpAOOIWsDxuD1XW11kqs4iw",
+	"m1SBWIufgx+tzEe8E6TqZRGdUM4usT3lihtJdaqS0iKs8Ykwgm8omrZL+ApTKgiocIeV4kXs258xhV0M",
+	"FuJSyKUIR97v7g+F3ykh9QVAszn+f+OjfWZbIVBzAf8MjPRup/O02wowxW1URc4w4GEkIQY+qTa8bzbQ",
+	"4upyd8U9tst+TJq2tY2bo/1Dy2HKua4ylqU7Q/FqkXtcYIhLFp25Q7np8/a2RSibS8BwKb5ljgy1gxhI",
+	"+QLGv5gpyB2sotWgyLN7d+bCqrB1gV8vJu9Is9fpPN1vkcxMEDvivCt69bvGZ3B7uy0dCg/zDrlqHvXO",
+	"HOmGmxkJ4t1/9vS0tBdNmSNGu6GM4zA4DBCLQFv+xnpHmtCeIljCxYwruADr40ZHuB3W0rxTfwowchI6",
+	"m1M+ESUbZYs1EbBMY9A7iMqm2uBp16jEzImL0lfhDjbGHbqAnxnDzsuPxsD842J//CLpj56xHu2m+8+T",
+	"p6M9djB+Rl8kvbTP9sb76zMw45mze2WIaS2QUGalxqDXrXxgr4sZFpaQyttQcU9XFtCvTuZpt7od9uvc",
+	"eUr9pyvvgTuZ6+l7HGH7pq3N/xatpIFobtVQ+LZWs+vT/xBGL/YJBOJ4Ou4lfbrP2s/ps1F7P+0m7Rfj",
+	"A9buj/aS/fSAPR0/6wIjCLb0EqQx6He73W5g4frZobma0VVlprvFE7avB58pCzNwQ3fXbe07egh2ibE8",
+	"q5lEr3YStyegTR337ANo+oFyPVqV7LRv6wPYqSgBZdCtm7HYpb6UYpzxRP9unVh+D587IPODHm0t4h3c",
+	"5lsarz5Qx9NCA/Wode9dYldNH1SurCOYCjIqmisPAK/LKnIR8WlDzt4PnfiYge3akxZtTms6nKKK6lAE",
+	"LFh6PYYcvHyfmx1uv1vKzp1lgO+6+XUukbV2oXe9CryQcwd2hyVuEnP2gfQbS7MdGP2Nmdc7qV8i2f2f",
+	"JJW+51c+wQcA03eSSYItv4pEOmM6kEiPlHOLbPDTWQ+q83OB35NrL3SWVLUsLqHrAlzjJATkQWdUdMgR",
+	"ce2bqC7FGxMqhESYd9gAEHrWvvLmJYbgzSATpi0gY2m4euEl2PJbi641NfwWjC7Y8mtKsm26XO9bKr72",
+	"nBu33ZrNEhC+95cA/AMJwOPPmmF7ZtsEvE78yTkTdM47K4pFhLWZDC99/Wfk6ols42QoXEqhhJzEUMEa",
+	"D7D0C7xurt4uqtaBRljZiaFi8GsYObJWZHVjqeeGiPv7ORNHH05uV5/ituCWdZR2LJLKZDFjQv9VRXnL",
+	"Ksq/yg3/Kjf8Y5QbnhvqcnwcQW03iCj4j3IF95IqMlrwTKPfvRTODwqqQF27sfYQydoVHkLbFDOKLckb",
+	"AD2v1RVi9Rs2xuQ2SIvdpDSghbK0Qw66ewAF726IIPqNtXQF15ImNJ1C7VAwljqjFOtapMCaOqV5lkF7",
+	"HjJjVECnwVap/VfOEnnFcmXI2JY1+6wm84mhqFRGgma5QZCfwv7dV+0K1B7zuVsoPfD4utz/ZGfuo6Gd",
+	"B+9IUBRnQjlfPXm5oNlmbJgjH9fBiBrUaJRMjRJmmZFEtiQCouPcwruAdjcUzUqw7smXwmVvrae4VYr0",
+	"Izk5TIe1MOFQjLhIVZB7AaHpQeC8MQJdSIisFWkBke+AINiSZr64Eb9s7RiIBZKtoUDzK5TVPn7MKkHN",
+	"DgFEKxvpGooizGgrH4PiIh/f5BpAmQA7mfpRYBOs7o/Q15bXhyLlLG0R16trRrSUPqWD5/UBQEPtK4h5",
+	"nbnOBYYS00VuqAqVMZwjhuIxh3oC548d4QXzbQGhQvb8/E1UtBK2NUAY7drYjb3X7RadEyy5QKDedncg",
+	"iumhgJ7tZ8dnZyfvq13bMcbliKHShN3LFBs4BRmHrQqHotnrP4eGha1Dpyxhf2LBlhHhQs1ZggCgGOcN",
+	"j3xzd/cQBvOOpmo1GHW7xu52ArcyQHsPZ4B2B72Df9XYjgdoOj5AbG7X7fAbscncPPc9Ejx0ZsbFpdrW",
+	"c8UB5DmSwgQ06z7RylU+VGkDP1fQRugZ+lLelb+5s+kY9ew/ngR/NEvYDGcbzKioOoZwiZ7mcjGZ1oIf",
+	"T5h+iGl5n1d5Yj85UBw/O3OBrM8CXr//PK7/aI4Du6Q/Rnv93yd7NdfFHRY5PwKxqoSw3R41mbkSWkXU",
+	"lOahp8HrJ2V1paQ2bOPZI7xNi3SyMV5g5Us3oNKBy+OyFfMgDpnCy828anPhJhJzJCs5aFjvq2z+mIsa",
+	"Hbm0QXubbM/i2dB9fiPI8v7NQsGLJ6MofHMv2x2Dpn+eZifH4CWruxfqVbx6Ao82AretBw+D9DOMGRZp",
+	"g+VUMbIjjX0f3gVfz0ftVIRdC1x7B3eoXwgTFjYUZ2bg9uiMOHSAurFi9w+k02yvj/D6zF8M/pAMfrSb",
+	"irWJr28XDLRbdfLqg/nNlmZsMZhvH25cG2FT0PGtvCoDlPu4o7MxzR03dmIORF4g56IiOgl24U4hSghN",
+	"kh2brDlfEEvxll0zl4PgpPNCGLuxVi5C4rA3X41FPJGCHVrAW99DriCEIMY52+yFOi0ruF9TuPa7fxL7",
+	"6/cJ9/2vl1Ngc4Uqt8eYrqogEZpjG1TtKq7td9BQ5Gihpw7U1r71pT5fL3KuFKcHYXNFdKugZ6lTlBKi",
+	"MlDXUhhnNMD6t92MB0hTgHwDmzro5TMtXHBNI09K7rqWdW86TOv6wgFkb9fk2m3Y+sy/CxqwWNuhvjNs",
+	"sAvQDK++GfeSjQKQcHcFqRnNMvLj2ft3AMUKXkE6wYJjBJrCSrS55FBsRxFoayj8pwJt0Xb+bSps4xw0",
+	"ebdtaFoI1EtLzWUOfRnJUARdbYqmNoRmSmI0oHyLVPrlYM24KlBOh8Iim3bI+/E4co5fbL0PeXAe8jmO",
+	"Qu+hDSKAo9EtAYNkhKel8ytAlWugjJwP8ujDSUQmC5qnzHe/j39uH6UzLto/sVVMMIJ2SOR47KHojl69",
+	"PXl38dPxPx26XHjO5tWaIRHFD2vGy7CVeOBBZCn4Gvjyr3+9/v8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

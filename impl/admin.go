@@ -12,7 +12,7 @@ import (
 
 // CreateAccount creates an account and its first token.
 func (s *Server) CreateAccount(ctx context.Context, req gen.CreateAccountRequestObject) (gen.CreateAccountResponseObject, error) {
-	acc, issued, err := s.auth.CreateAccount(ctx, req.Body.Name)
+	acc, issued, err := s.auth.CreateAccount(ctx, req.Body.Name, deref(req.Body.TokenName))
 	if err != nil {
 		return nil, err
 	}
@@ -58,14 +58,93 @@ func (s *Server) ListAccounts(ctx context.Context, req gen.ListAccountsRequestOb
 	return out, nil
 }
 
-// CreateToken issues another token for an account.
+// CreateToken issues another token for an account, labelled when the body names it.
 func (s *Server) CreateToken(ctx context.Context, req gen.CreateTokenRequestObject) (gen.CreateTokenResponseObject, error) {
-	issued, err := s.auth.IssueToken(ctx, req.AccountId)
+	var name string
+	if req.Body != nil {
+		name = deref(req.Body.Name)
+	}
+	issued, err := s.auth.IssueToken(ctx, req.AccountId, name)
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("token issued", "account_id", issued.AccountID, "token_id", issued.TokenID)
 	return gen.CreateToken201JSONResponse{AccountId: issued.AccountID, TokenId: issued.TokenID, Token: issued.Token}, nil
+}
+
+// ListTokens lists an account's live tokens, never their secrets.
+func (s *Server) ListTokens(ctx context.Context, req gen.ListTokensRequestObject) (gen.ListTokensResponseObject, error) {
+	tokens, err := s.auth.Tokens(ctx, req.AccountId)
+	if err != nil {
+		return nil, err
+	}
+	out := gen.ListTokens200JSONResponse{Tokens: make([]gen.TokenInfo, len(tokens))}
+	for i, t := range tokens {
+		out.Tokens[i] = gen.TokenInfo{TokenId: t.ID, CreatedAt: timestamp(t.CreatedAt)}
+		if t.Name != "" {
+			out.Tokens[i].Name = &t.Name
+		}
+		if !t.LastUsed.IsZero() {
+			used := timestamp(t.LastUsed)
+			out.Tokens[i].LastUsedAt = &used
+		}
+	}
+	return out, nil
+}
+
+// DeleteToken revokes one token of an account at once.
+func (s *Server) DeleteToken(ctx context.Context, req gen.DeleteTokenRequestObject) (gen.DeleteTokenResponseObject, error) {
+	if err := s.revoke(ctx, req.AccountId, req.TokenId); err != nil {
+		return nil, err
+	}
+	s.log.Info("token revoked", "account_id", req.AccountId, "token_id", req.TokenId, "by", "admin")
+	return gen.DeleteToken204Response{}, nil
+}
+
+// DeleteAccount deletes an account: its tokens die, its locks are released through the
+// engine and its waiting requests are answered 401.
+func (s *Server) DeleteAccount(ctx context.Context, req gen.DeleteAccountRequestObject) (gen.DeleteAccountResponseObject, error) {
+	if err := s.auth.DeleteAccount(ctx, req.AccountId); err != nil {
+		return nil, err
+	}
+	// The account's lease rows went with it; the engine now ends its live leases and
+	// waiters as releases, so watchers and the commit path see them.
+	s.mu.Lock()
+	res, err := s.applyLocked(lease.DropAccount{Account: req.AccountId})
+	s.announceRevocationLocked()
+	s.mu.Unlock()
+	if err == nil {
+		err = s.commits.WaitDurable(ctx, res.Rev)
+	}
+	if err != nil {
+		// The rows are gone from the database already, so a rebuild after the storage
+		// recovers restores none of these leases; the answer stays 204.
+		s.log.Warn("release of a deleted account's locks not committed", "account_id", req.AccountId, "err", err)
+	}
+	s.log.Info("account deleted", "account_id", req.AccountId, "locks_released", countKind(res.Changes, lease.DeleteLease))
+	return gen.DeleteAccount204Response{}, nil
+}
+
+func countKind(changes []lease.Change, kind lease.ChangeKind) int {
+	n := 0
+	for _, c := range changes {
+		if c.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// revoke revokes a token and wakes the waiting requests so that its own answer 401.
+func (s *Server) revoke(ctx context.Context, accountID, tokenID string) error {
+	if err := s.auth.Revoke(ctx, accountID, tokenID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.refuseWaitersLocked(tokenID)
+	s.announceRevocationLocked()
+	s.mu.Unlock()
+	return nil
 }
 
 // GetBackup streams a consistent copy of the database, taken while the server runs. The
@@ -117,8 +196,8 @@ func (s *Server) githubLogins(ctx context.Context, accounts []auth.Account) (map
 // account, and of its lock-delay: holders' renewals get lease_not_current and the next
 // waiters are granted the lock. Every call leaves an audit line (no lease id in it).
 func (s *Server) ForceRelease(ctx context.Context, req gen.ForceReleaseRequestObject) (gen.ForceReleaseResponseObject, error) {
-	if !s.auth.HasAccount(req.AccountId) {
-		return nil, auth.ErrAccountNotFound
+	if _, err := s.store.Account(ctx, req.AccountId); err != nil {
+		return nil, err
 	}
 	res, err := s.apply(ctx, lease.ForceRelease{Key: lease.Key{Account: req.AccountId, Name: req.Name}})
 	if err != nil {

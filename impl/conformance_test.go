@@ -128,7 +128,9 @@ func (c *conformance) call(o specOp, path string, body []byte, contentType strin
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, ExcludeResponseBody: !strings.HasSuffix(mt, "json")}
 	if opts.ExcludeResponseBody { // HTML and YAML: check the media type is the documented one
-		if r := o.op.Responses.Status(out.status); r == nil || (len(raw) > 0 || len(r.Value.Content) > 0) && r.Value.Content.Get(mt) == nil {
+		r := o.op.Responses.Status(out.status)
+		noContent := r != nil && len(r.Value.Content) == 0 && len(raw) == 0 && mt == ""
+		if !noContent && (r == nil || r.Value.Content.Get(mt) == nil) {
 			c.t.Errorf("%s %s: %d with undocumented content type %q", o.method, path, out.status, mt)
 		}
 	}
@@ -173,7 +175,9 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			// The lock is held by the holder "conformance", so an acquire through the
 			// operation with that owner is its idempotent re-acquire.
 			lease := ts.acquire(token, name, 60, "conformance").str("lease_id")
-			values := map[string]string{"name": name, "account_id": account,
+			// A second token of the account, for the operations that revoke one by id.
+			spare := ts.do("POST", "/admin/accounts/"+account+"/tokens", "", nil, admin...)
+			values := map[string]string{"name": name, "account_id": account, "token_id": spare.str("token_id"),
 				"session_id": ts.do("POST", "/sessions", token, map[string]any{"ttl_seconds": 60}).str("session_id")}
 			path := pathParam.ReplaceAllStringFunc(o.path, func(m string) string { return values[m[1:len(m)-1]] })
 			var creds []string
@@ -208,9 +212,17 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			if r.status < 200 || r.status > 299 {
 				t.Fatalf("valid request: %d %s", r.status, r.raw)
 			}
-			if strings.EqualFold(o.op.OperationID, "rotateToken") {
+			switch strings.ToLower(o.op.OperationID) {
+			case "rotatetoken":
 				token = r.str("token")
 				creds[1] = "Bearer " + token
+			case "revoketoken": // the caller's token is dead: go on with another
+				token = ts.do("POST", "/admin/accounts/"+account+"/tokens", "", nil, admin...).str("token")
+				creds[1] = "Bearer " + token
+			case "deleteaccount": // the account is gone: go on with another
+				token, account = ts.newAccountWithID(fmt.Sprintf("conformance-%d-again", i))
+				values["account_id"] = account
+				path = pathParam.ReplaceAllStringFunc(o.path, func(m string) string { return values[m[1:len(m)-1]] })
 			}
 
 			// Invalid requests are refused with a documented 4xx and change nothing.
@@ -263,7 +275,9 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 				reject("malformed JSON", c.call(o, path, []byte(`{"`), ctype, creds...), 400)
 				reject("JSON array", c.call(o, path, []byte(`[]`), ctype, creds...), 400)
 				reject("JSON null", c.call(o, path, []byte(`null`), ctype, creds...), 400)
-				reject("empty object", c.call(o, path, []byte(`{}`), ctype, creds...), 400)
+				if o.op.RequestBody.Value.Required {
+					reject("empty object", c.call(o, path, []byte(`{}`), ctype, creds...), 400)
+				}
 				var m map[string]any
 				json.Unmarshal(body, &m)
 				m["unexpected_field"] = 1

@@ -133,3 +133,12 @@ func (s *Server) SignOut(ctx context.Context, _ gen.SignOutRequestObject) (gen.S
 	}
 	return gen.SignOut204Response{Headers: gen.SignOut204ResponseHeaders{SetCookie: cookie(sessionCookie, "", -1).String()}}, nil
 }
+
+// SignOutEverywhere ends every dashboard session of the signed-in account and clears this
+// browser's cookie.
+func (s *Server) SignOutEverywhere(ctx context.Context, _ gen.SignOutEverywhereRequestObject) (gen.SignOutEverywhereResponseObject, error) {
+	if err := s.signin.sessions.SignOutEverywhere(ctx, session(ctx)); err != nil {
+		return nil, err
+	}
+	return gen.SignOutEverywhere204Response{Headers: gen.SignOutEverywhere204ResponseHeaders{SetCookie: cookie(sessionCookie, "", -1).String()}}, nil
+}

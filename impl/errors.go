@@ -67,6 +67,8 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeSigninFailed:         "Sign-in failed",
 	gen.ProblemCodeGithubUnavailable:    "GitHub unavailable",
 	gen.ProblemCodeForbidden:            "Forbidden",
+	gen.ProblemCodeTokenNotFound:        "Token not found",
+	gen.ProblemCodeTokenLimitExceeded:   "Token limit exceeded",
 }
 
 // Errors raised while authenticating, before any handler runs.
@@ -128,12 +130,19 @@ func (s *Server) problemFor(err error) problem {
 			fmt.Sprintf("metadata is limited to %d characters.", lease.MaxMetadataChars)}
 	case errors.Is(err, lease.ErrInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request is not valid."}
-	case errors.Is(err, auth.ErrUnauthorized):
+	case errors.Is(err, auth.ErrUnauthorized), errors.Is(err, lease.ErrAccountDropped):
 		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send a valid token as Authorization: Bearer <token>."}
 	case errors.Is(err, auth.ErrAccountExists):
 		return problem{http.StatusConflict, gen.ProblemCodeAccountExists, "An account with that name exists already."}
 	case errors.Is(err, auth.ErrAccountNotFound):
 		return problem{http.StatusNotFound, gen.ProblemCodeAccountNotFound, "No account has that id."}
+	case errors.Is(err, auth.ErrTokenNotFound):
+		return problem{http.StatusNotFound, gen.ProblemCodeTokenNotFound, "This account has no live token with that id."}
+	case errors.Is(err, auth.ErrTokenLimit):
+		return problem{http.StatusConflict, gen.ProblemCodeTokenLimitExceeded,
+			fmt.Sprintf("This account has %d live tokens, its limit (MAX_TOKENS_PER_ACCOUNT). Revoke one first.", s.auth.MaxTokensPerAccount())}
+	case errors.Is(err, auth.ErrInvalidTokenName):
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "name: must match ^[A-Za-z0-9._-]{1,64}$"}
 	case errors.Is(err, errSignInOff):
 		return problemSignInOff
 	case errors.Is(err, auth.ErrStateInvalid):
@@ -416,8 +425,8 @@ func decodeProblem(err error) problem {
 
 // maxSessions is the per-account session limit in force.
 func (s *Server) maxSessions() int {
-	if s.cfg.MaxSessionsPerAccount > 0 {
-		return s.cfg.MaxSessionsPerAccount
+	if s.cfg.MaxLockSessionsPerAccount > 0 {
+		return s.cfg.MaxLockSessionsPerAccount
 	}
 	return lease.DefaultMaxSessions
 }

@@ -53,7 +53,7 @@ func newFuzzServerWith(f *testing.F, adminKey string) *fuzzServer {
 		f.Fatal(err)
 	}
 	if adminKey != "" {
-		_, issued, err = srv.auth.CreateAccount(ctx, "fuzz")
+		_, issued, err = srv.auth.CreateAccount(ctx, "fuzz", "")
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/lease"
 )
 
@@ -205,6 +207,174 @@ func TestHardeningHeaders(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bearerRoute is one operation of the spec that takes a bearer token.
+type bearerRoute struct {
+	id, method, path string
+	body             any // nil when the operation takes no body
+}
+
+// bearerRoutes lists every operation of the embedded spec whose security names
+// BearerAuth (its own, or the document's default), with lock names filled in, so a new
+// route is covered without editing a list.
+func bearerRoutes(t *testing.T) []bearerRoute {
+	t.Helper()
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []bearerRoute
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			sec := spec.Security
+			if op.Security != nil {
+				sec = *op.Security
+			}
+			bearer := false
+			for _, req := range sec {
+				_, ok := req["BearerAuth"]
+				bearer = bearer || ok
+			}
+			if !bearer {
+				continue
+			}
+			r := bearerRoute{id: op.OperationID, method: method, path: strings.ReplaceAll(path, "{name}", "job")}
+			if op.RequestBody != nil {
+				r.body = map[string]any{"ttl_seconds": 30, "owner": "revoked", "lease_id": "6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70"}
+				switch strings.ToLower(op.OperationID) {
+				case "acquirelock":
+					r.body = map[string]any{"ttl_seconds": 30, "owner": "revoked"}
+				case "releaselock":
+					r.body = map[string]any{"lease_id": "6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70"}
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b bearerRoute) int { return strings.Compare(a.method+a.path, b.method+b.path) })
+	return out
+}
+
+// credentialChanging are the bearer operations that change the calling token itself:
+// the probe before revocation leaves them out (rotating would replace the secret under
+// test); after it they are probed like every other route.
+var credentialChanging = map[string]bool{"rotatetoken": true, "revoketoken": true}
+
+// probeRevoked sends every bearer route with token and fails unless each answers 401
+// unauthorized with WWW-Authenticate at the first request. It returns how many routes
+// it tried.
+func probeRevoked(t *testing.T, ts *testServer, token, why string) int {
+	t.Helper()
+	routes := bearerRoutes(t)
+	for _, r := range routes {
+		res := ts.do(r.method, r.path, token, r.body)
+		if res.status != 401 || res.str("code") != "unauthorized" || !strings.HasPrefix(res.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Fatalf("%s: %s %s with a token %s answered %d %s at the first request", why, r.method, r.path, why, res.status, res.raw)
+		}
+	}
+	return len(routes)
+}
+
+// Finding 5: a revoked token gets 401 on every bearer route of the spec at its very
+// first request after the revocation, and its waiting requests (a blocking acquire and a
+// watch that nothing else would end: the test clock never moves) are answered 401 at
+// once. A stolen token that rotated itself, locking its owner out, is still killed by
+// the operator: by revoking its id (rotation keeps it), or by deleting the account.
+func TestHostileRevokedTokensAreRefusedEverywhereAtOnce(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	admin := func(method, path string, body any) response {
+		t.Helper()
+		return ts.do(method, path, "", body, "X-Admin-Key", testAdminKey)
+	}
+	victim, acc := ts.newAccountWithID("victim")
+	keeper := admin("POST", "/admin/accounts/"+acc+"/tokens", map[string]any{"name": "keeper"}).str("token")
+	routes := bearerRoutes(t)
+	if len(routes) < 7 {
+		t.Fatalf("only %d bearer routes found in the spec", len(routes))
+	}
+	// Before: the token is accepted on every route that does not change it.
+	for _, r := range routes {
+		if credentialChanging[strings.ToLower(r.id)] {
+			continue
+		}
+		if res := ts.do(r.method, r.path, victim, r.body); res.status == 401 {
+			t.Fatalf("%s %s refused the live token: %s", r.method, r.path, res.raw)
+		}
+	}
+	// Waiting requests of the token: a watch and a blocking acquire of a lock the keeper
+	// holds. The fake clock never advances, so only the revocation can end them.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ts.acquire(keeper, "held", 30, "keeper")
+	rev := ts.do("GET", "/locks/held", victim, nil).num("revision")
+	watch := ts.send(ctx, "GET", fmt.Sprintf("/locks/held?index=%d&wait_seconds=60", rev), victim, nil)
+	k := ts.key(victim, "held")
+	eventually(t, "the watch waits", func() bool { return ts.watchersOf(k) == 1 })
+	waiter := ts.queue(ctx, victim, "held", "victim-waiter", 60)
+
+	p, _ := ts.srv.auth.Authenticate(victim)
+	t0 := time.Now()
+	if r := admin("DELETE", "/admin/accounts/"+acc+"/tokens/"+p.TokenID, nil); r.status != 204 {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	// The revoked waiter left the line before the DELETE returned: a release now cannot
+	// hand the lock to a dead token.
+	if n := ts.waitersOf(k); n != 0 {
+		t.Fatalf("%d waiters still in line when the revocation returned", n)
+	}
+	wantProblem(t, receive(t, watch), 401, "unauthorized")
+	wantProblem(t, receive(t, waiter), 401, "unauthorized")
+	answered := time.Since(t0)
+	n := probeRevoked(t, ts, victim, "revoked by the operator")
+	if ts.waitersOf(k) != 0 || ts.watchersOf(k) != 0 {
+		t.Fatalf("%d waiters and %d watchers left", ts.waitersOf(k), ts.watchersOf(k))
+	}
+	if r := ts.do("GET", "/locks", keeper, nil); r.status != 200 {
+		t.Fatalf("the account's other token: %d", r.status)
+	}
+	t.Logf("FIGURE revocation: 0 requests accepted after DELETE token; all %d bearer routes answered 401 at their first request; a waiting watch and blocking acquire answered 401 %s after the revocation (their wait was 60 s on a clock that never moved)", n, answered.Round(time.Millisecond))
+
+	// A stolen token rotates itself: the owner's copy is dead, the thief's works.
+	stolen := admin("POST", "/admin/accounts/"+acc+"/tokens", map[string]any{"name": "ci"}).str("token")
+	stolenID, _ := ts.srv.auth.Authenticate(stolen)
+	thief := ts.do("POST", "/auth/token/rotate", stolen, nil).str("token")
+	wantProblem(t, ts.do("GET", "/locks", stolen, nil), 401, "unauthorized")
+	if ts.do("GET", "/locks", thief, nil).status != 200 {
+		t.Fatal("the rotated token does not work")
+	}
+	// The operator finds it in the list by id and label, and revokes it.
+	list := admin("GET", "/admin/accounts/"+acc+"/tokens", nil)
+	if !strings.Contains(string(list.raw), stolenID.TokenID) || !strings.Contains(string(list.raw), `"ci"`) || strings.Contains(string(list.raw), "oct_") {
+		t.Fatalf("token list: %s", list.raw)
+	}
+	if r := admin("DELETE", "/admin/accounts/"+acc+"/tokens/"+stolenID.TokenID, nil); r.status != 204 {
+		t.Fatalf("revoke the rotated token: %d %s", r.status, r.raw)
+	}
+	probeRevoked(t, ts, thief, "rotated by a thief, then revoked")
+
+	// Another thief rotates and takes a lock; deleting the account kills the token and
+	// releases the lock.
+	stolen = admin("POST", "/admin/accounts/"+acc+"/tokens", nil).str("token")
+	thief = ts.do("POST", "/auth/token/rotate", stolen, nil).str("token")
+	if r := ts.acquire(thief, "loot", 3600, "thief"); r.str("status") != "acquired" {
+		t.Fatalf("thief's acquire: %s", r.raw)
+	}
+	if r := admin("DELETE", "/admin/accounts/"+acc, nil); r.status != 204 {
+		t.Fatalf("delete account: %d %s", r.status, r.raw)
+	}
+	probeRevoked(t, ts, thief, "of a deleted account")
+	probeRevoked(t, ts, keeper, "of a deleted account")
+	if n := ts.srv.engine.Count(acc); n != 0 {
+		t.Fatalf("the deleted account still holds %d locks", n)
+	}
+
+	// A token that revokes itself.
+	self := ts.newAccount("self")
+	if r := ts.do("DELETE", "/auth/token", self, nil); r.status != 204 {
+		t.Fatalf("DELETE /auth/token: %d %s", r.status, r.raw)
+	}
+	probeRevoked(t, ts, self, "revoked by itself")
 }
 
 // rawRequest writes one HTTP/1.1 request over its own loopback connection, byte for byte

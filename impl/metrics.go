@@ -105,6 +105,9 @@ func (m *Metrics) applied(cmd lease.Command, res lease.Result) {
 		m.grants.Inc()
 	}
 	rel, isRelease := cmd.(lease.Release)
+	if _, dropped := cmd.(lease.DropAccount); dropped {
+		return // releases by the operator, not expiries
+	}
 	for _, ch := range res.Changes {
 		if ch.Kind == lease.DeleteLease && !(isRelease && ch.Lease.ID == rel.LeaseID) {
 			m.expiries.Inc()

@@ -101,7 +101,7 @@ func TestSessionEndpoints(t *testing.T) {
 }
 
 func TestSessionLimitIsASetting(t *testing.T) {
-	ts := newTestServer(t, Config{AdminKey: testAdminKey, MaxSessionsPerAccount: 2})
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, MaxLockSessionsPerAccount: 2})
 	token := ts.newAccount("limited")
 	ts.session(token, 10)
 	ts.session(token, 10)

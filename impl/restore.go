@@ -7,5 +7,5 @@ import "github.com/octostore/octostore/impl/lease"
 // length, and the fencing counter continues from floor.
 func restoreEngine(cfg Config, st lease.State, floor int64, now lease.Instant) *lease.Engine {
 	st.Reserved = floor
-	return lease.RestoreState(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount, MaxSessionsPerAccount: cfg.MaxSessionsPerAccount}, st, now)
+	return lease.RestoreState(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount, MaxSessionsPerAccount: cfg.MaxLockSessionsPerAccount}, st, now)
 }

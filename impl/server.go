@@ -48,8 +48,9 @@ func (c *SystemClock) Now() lease.Instant {
 type Config struct {
 	// MaxLocksPerAccount caps an account's active locks (default 100).
 	MaxLocksPerAccount int
-	// MaxSessionsPerAccount caps an account's sessions (default lease.DefaultMaxSessions).
-	MaxSessionsPerAccount int
+	// MaxLockSessionsPerAccount caps an account's lock sessions (POST /sessions; default
+	// lease.DefaultMaxSessions).
+	MaxLockSessionsPerAccount int
 	// AdminKey enables the admin API when non-empty.
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
@@ -78,6 +79,12 @@ type Config struct {
 	GitHub auth.GitHubConfig
 	// Metrics, when set, are fed by the server (see NewMetrics).
 	Metrics *Metrics
+	// MaxTokensPerAccount bounds an account's live tokens (default
+	// auth.DefaultMaxTokensPerAccount); past it, token creation answers 409
+	// token_limit_exceeded.
+	MaxTokensPerAccount int
+	// Sessions bounds dashboard sessions: idle timeout and sessions per account.
+	Sessions auth.SessionConfig
 	// RecoveryInterval is how often a server whose storage refuses writes checks whether
 	// it accepts them again (default 1 s).
 	RecoveryInterval time.Duration
@@ -135,11 +142,11 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := auth.NewService(ctx, st, func() time.Time { return cfg.Clock.Now().Wall })
+	svc, err := auth.NewService(ctx, st, func() time.Time { return cfg.Clock.Now().Wall }, cfg.MaxTokensPerAccount)
 	if err != nil {
 		return nil, err
 	}
-	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.Clock)
+	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.Clock, cfg.Sessions)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +180,10 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error { return s.store.Run(gctx) })
 	g.Go(func() error { s.sweep(gctx); return nil })
 	g.Go(func() error { s.recoverStorage(gctx); return nil })
+	g.Go(func() error {
+		s.auth.Run(gctx, func(err error) { s.log.Warn("record tokens' last use", "err", err) })
+		return nil
+	})
 	g.Go(func() error { <-gctx.Done(); s.Drain(); return nil })
 	return g.Wait()
 }
@@ -236,7 +247,7 @@ func (s *Server) Bootstrap(ctx context.Context) (auth.Issued, bool, error) {
 	if err != nil || len(accounts) > 0 {
 		return auth.Issued{}, false, err
 	}
-	_, issued, err := s.auth.CreateAccount(ctx, "local")
+	_, issued, err := s.auth.CreateAccount(ctx, "local", "")
 	if err != nil {
 		return auth.Issued{}, false, fmt.Errorf("create local account: %w", err)
 	}
@@ -265,6 +276,11 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 // applyLocked runs cmd on the engine, queues its changes for the group commit, and hands
 // its grants to waiting requests (which answer once the grant is durable). s.mu is held.
 func (s *Server) applyLocked(cmd lease.Command) (lease.Result, error) {
+	// A request authenticated just before its token was revoked (or its account deleted)
+	// takes no lock after the revocation: the revoker's DropAccount runs under s.mu too.
+	if a, ok := cmd.(lease.Acquire); ok && !s.auth.Active(a.Holder.TokenID) {
+		return lease.Result{}, auth.ErrUnauthorized
+	}
 	res, err := s.engine.Apply(cmd, s.cfg.Clock.Now())
 	if s.cfg.Metrics != nil {
 		s.cfg.Metrics.applied(cmd, res)

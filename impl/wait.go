@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
 	"github.com/octostore/octostore/impl/store"
 )
@@ -26,6 +27,9 @@ type coordination struct {
 	rearm    chan struct{} // tells the sweeper an earlier deadline exists
 	drain    chan struct{} // closed when waiting requests must end (shutdown)
 	once     sync.Once
+	// revoked is closed, and replaced, whenever a token is revoked or an account
+	// deleted: waiting requests then check that their token is still live.
+	revoked chan struct{}
 }
 
 func (c *coordination) init() {
@@ -34,6 +38,38 @@ func (c *coordination) init() {
 	c.armed = math.MaxInt64
 	c.rearm = make(chan struct{}, 1)
 	c.drain = make(chan struct{})
+	c.revoked = make(chan struct{})
+}
+
+// revocation returns the channel the next revocation closes.
+func (s *Server) revocation() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.co.revoked
+}
+
+// announceRevocationLocked wakes every waiting request to check its token, after a
+// token was revoked or an account deleted. s.mu is held.
+func (s *Server) announceRevocationLocked() {
+	close(s.co.revoked)
+	s.co.revoked = make(chan struct{})
+}
+
+// refuseWaitersLocked takes the waiters of a revoked token out of their lines and answers
+// them 401, in the same critical section as the revocation, so that no release can hand
+// a lock to a token that is already dead. s.mu is held.
+func (s *Server) refuseWaitersLocked(tokenID string) {
+	for id, w := range s.co.waiters {
+		if w.tokenID != tokenID {
+			continue
+		}
+		if _, err := s.applyLocked(lease.CancelWait{Key: w.key, LeaseID: id}); err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) {
+			s.log.Error("leave a lock's line", "lock", w.key.Name, "err", err)
+		}
+		delete(s.co.waiters, id)
+		w.res = lease.Handoff{Waiter: id, Err: auth.ErrUnauthorized}
+		close(w.granted)
+	}
 }
 
 // waitEntry is one waiter in the engine's line and the requests waiting on it: a holder
@@ -41,6 +77,7 @@ func (c *coordination) init() {
 type waitEntry struct {
 	key     lease.Key
 	id      string
+	tokenID string        // the waiting holder's token
 	refs    int           // requests waiting on it
 	granted chan struct{} // closed when the engine granted (or refused) the lock
 	res     lease.Handoff // set before granted is closed
@@ -128,19 +165,31 @@ func (s *Server) acquire(ctx context.Context, cmd lease.Acquire, wait time.Durat
 	ended := make(chan struct{})
 	stop := s.afterFunc(wait, func() { close(ended) })
 	defer stop()
+	// Taken before the caller is in line: a revocation after it closes this channel, one
+	// before it makes the enqueue itself refuse the token.
+	revoked := s.revocation()
 	w, res, err := s.enqueue(ctx, cmd)
 	if w == nil {
 		return res, err
 	}
-	select {
-	case <-w.granted:
-		return s.claim(ctx, w)
-	case <-ended:
-	case <-s.co.drain:
-	case <-ctx.Done():
-		return s.leave(ctx, w)
+	for {
+		select {
+		case <-w.granted:
+			return s.claim(ctx, w)
+		case <-ended:
+		case <-s.co.drain:
+		case <-ctx.Done():
+			return s.leave(ctx, w)
+		case <-revoked:
+			revoked = s.revocation()
+			if s.auth.Active(cmd.Holder.TokenID) {
+				continue // another token was revoked
+			}
+			s.leave(ctx, w)
+			return lease.Result{}, auth.ErrUnauthorized
+		}
+		return s.endWait(ctx, cmd, w)
 	}
-	return s.endWait(ctx, cmd, w)
 }
 
 // enqueue runs cmd as a waiting acquire. When the caller is in line it returns the
@@ -152,7 +201,7 @@ func (s *Server) enqueue(ctx context.Context, cmd lease.Acquire) (*waitEntry, le
 	if err == nil && res.Outcome == lease.Queued {
 		w := s.co.waiters[res.Waiting]
 		if w == nil {
-			w = &waitEntry{key: cmd.Key, id: res.Waiting, granted: make(chan struct{})}
+			w = &waitEntry{key: cmd.Key, id: res.Waiting, tokenID: cmd.Holder.TokenID, granted: make(chan struct{})}
 			s.co.waiters[w.id] = w
 		}
 		w.refs++
@@ -283,8 +332,15 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		stop := s.afterFunc(wait, func() { close(ended) })
 		defer stop()
 	}
+	tokenID := principal(ctx).TokenID
 	for {
 		s.mu.Lock()
+		revoked := s.co.revoked
+		if ended != nil && !s.auth.Active(tokenID) {
+			// The watcher's token was revoked or its account deleted while it waited.
+			s.mu.Unlock()
+			return lockState{}, auth.ErrUnauthorized
+		}
 		if err := s.sweepLocked(lease.Sweep{Key: &k}); err != nil {
 			s.mu.Unlock()
 			return lockState{}, err
@@ -310,6 +366,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		case <-ws.ch:
 		case <-ended:
 		case <-s.co.drain:
+		case <-revoked:
 		case <-ctx.Done():
 			err = ctx.Err()
 		}

@@ -25,7 +25,7 @@ type config struct {
 	DatabaseURL        string
 	AdminKey           string
 	MaxLocksPerAccount int
-	MaxSessions        int
+	MaxLockSessions    int
 	MaxBodyBytes       int64
 	RateLimitRPS       float64
 	ClientRateLimitRPS float64
@@ -33,6 +33,9 @@ type config struct {
 	MaxWaiters         int
 	MaxConns           int
 	MaxConnsPerClient  int
+	MaxTokensPerAcct   int
+	SessionIdleTimeout time.Duration
+	MaxSessionsPerAcct int
 	LogLevel           slog.Level
 	LogFormat          string
 	ShutdownTimeout    time.Duration
@@ -53,7 +56,7 @@ var settings = []setting{
 	{"database-url", "DATABASE_URL", "path of the SQLite database file"},
 	{"admin-key", "ADMIN_KEY", "enables the admin API (X-Admin-Key header); prefer the environment variable, flags show in ps"},
 	{"max-locks-per-account", "MAX_LOCKS_PER_ACCOUNT", "active locks an account may hold"},
-	{"max-sessions-per-account", "MAX_SESSIONS_PER_ACCOUNT", "sessions (POST /sessions) an account may have at a time; beyond it 409 session_limit_exceeded"},
+	{"max-lock-sessions-per-account", "MAX_LOCK_SESSIONS_PER_ACCOUNT", "lock sessions (POST /sessions) an account may have at a time; beyond it 409 session_limit_exceeded"},
 	{"max-body-bytes", "MAX_BODY_BYTES", "largest accepted request body in bytes"},
 	{"rate-limit-rps", "RATE_LIMIT_RPS", "requests per second per account, bursts of twice that; 0 = unlimited"},
 	{"max-waiters-per-account", "MAX_WAITERS_PER_ACCOUNT", "waiting requests (blocking acquires, watches) one account may have in flight; beyond it 429 too_many_waiters; -1 = unbounded"},
@@ -61,6 +64,9 @@ var settings = []setting{
 	{"max-connections", "MAX_CONNECTIONS", "connections open at once in all; beyond it a new one is answered 429 and closed; 0 = unbounded"},
 	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
+	{"max-tokens-per-account", "MAX_TOKENS_PER_ACCOUNT", "live tokens an account may have; beyond it token creation answers 409 token_limit_exceeded"},
+	{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a dashboard session unused for this long ends (sessions last 7 days at most)"},
+	{"max-sessions-per-account", "MAX_SESSIONS_PER_ACCOUNT", "live dashboard sessions per account; a new sign-in ends the oldest beyond it"},
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
@@ -92,13 +98,16 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.AdminKey, "admin-key", "", "")
 	flags.IntVar(&maxLocks, "max-locks-per-account", 100, "")
 	flags.Int64Var(&maxBody, "max-body-bytes", 16384, "")
-	flags.IntVar(&c.MaxSessions, "max-sessions-per-account", lease.DefaultMaxSessions, "")
+	flags.IntVar(&c.MaxLockSessions, "max-lock-sessions-per-account", lease.DefaultMaxSessions, "")
 	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 1000, "")
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
 	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
 	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
 	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
 	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
+	flags.IntVar(&c.MaxTokensPerAcct, "max-tokens-per-account", auth.DefaultMaxTokensPerAccount, "")
+	flags.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", auth.DefaultSessionIdleTimeout, "")
+	flags.IntVar(&c.MaxSessionsPerAcct, "max-sessions-per-account", auth.DefaultMaxSessionsPerAccount, "")
 	flags.StringVar(&logLevel, "log-level", "info", "")
 	flags.StringVar(&c.LogFormat, "log-format", "text", "")
 	flags.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "")
@@ -158,8 +167,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	switch {
 	case maxLocks < 1:
 		return config{}, fmt.Errorf("max locks per account %d: want at least 1", maxLocks)
-	case c.MaxSessions < 1:
-		return config{}, fmt.Errorf("max sessions per account %d: want at least 1", c.MaxSessions)
+	case c.MaxLockSessions < 1:
+		return config{}, fmt.Errorf("max lock sessions per account %d: want at least 1", c.MaxLockSessions)
 	case maxBody < 256:
 		return config{}, fmt.Errorf("max body bytes %d: want at least 256", maxBody)
 	case c.RateLimitRPS < 0 || math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0):
@@ -170,6 +179,10 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max connections %d, %d per client: want 0 (unbounded) or a positive number", c.MaxConns, c.MaxConnsPerClient)
 	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
+	case c.MaxTokensPerAcct < 1 || c.MaxSessionsPerAcct < 1:
+		return config{}, fmt.Errorf("max tokens %d, max sessions %d per account: want at least 1", c.MaxTokensPerAcct, c.MaxSessionsPerAcct)
+	case c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > auth.SessionLifetime:
+		return config{}, fmt.Errorf("session idle timeout %s: want from 1m to %s", c.SessionIdleTimeout, auth.SessionLifetime)
 	case shutdown < 0:
 		return config{}, fmt.Errorf("shutdown timeout %s: want a positive duration", shutdown)
 	case c.LogFormat != "text" && c.LogFormat != "json":

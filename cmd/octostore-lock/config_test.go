@@ -18,7 +18,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BindAddr != "127.0.0.1:3000" || c.DatabaseURL != "./octostore.db" || c.AdminKey != "" || c.MaxLocksPerAccount != 100 || c.ShutdownTimeout != 30*time.Second {
+	if c.BindAddr != "127.0.0.1:3000" || c.DatabaseURL != "./octostore.db" || c.AdminKey != "" || c.MaxLocksPerAccount != 100 || c.ShutdownTimeout != 30*time.Second ||
+		c.MaxTokensPerAcct != 100 || c.SessionIdleTimeout != 12*time.Hour || c.MaxSessionsPerAcct != 10 {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -44,6 +45,10 @@ func TestBadValuesAreRefused(t *testing.T) {
 		{"LOG_FORMAT": "xml"},
 		{"SHUTDOWN_TIMEOUT": "soon"},
 		{"DATABASE_URL": " "},
+		{"MAX_TOKENS_PER_ACCOUNT": "0"},
+		{"MAX_SESSIONS_PER_ACCOUNT": "0"},
+		{"SESSION_IDLE_TIMEOUT": "30s"},
+		{"SESSION_IDLE_TIMEOUT": "200h"},
 	} {
 		if _, err := parseConfig(nil, env(e), io.Discard); err == nil {
 			t.Errorf("%v accepted", e)

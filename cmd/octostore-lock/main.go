@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/octostore/octostore/impl"
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/store"
 )
 
@@ -78,17 +79,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	defer st.Close()
 
 	srv, err := impl.New(ctx, st, impl.Config{
-		MaxLocksPerAccount:    cfg.MaxLocksPerAccount,
-		MaxSessionsPerAccount: cfg.MaxSessions,
-		AdminKey:              cfg.AdminKey,
-		MaxBodyBytes:          cfg.MaxBodyBytes,
-		RateLimitRPS:          cfg.RateLimitRPS,
-		ClientRateLimitRPS:    cfg.ClientRateLimitRPS,
-		MaxWaitersPerAccount:  cfg.MaxWaitersPerAcct,
-		MaxWaiters:            cfg.MaxWaiters,
-		Logger:                log,
-		GitHub:                cfg.GitHub,
-		Metrics:               metrics,
+		MaxLocksPerAccount:        cfg.MaxLocksPerAccount,
+		AdminKey:                  cfg.AdminKey,
+		MaxBodyBytes:              cfg.MaxBodyBytes,
+		RateLimitRPS:              cfg.RateLimitRPS,
+		ClientRateLimitRPS:        cfg.ClientRateLimitRPS,
+		MaxWaitersPerAccount:      cfg.MaxWaitersPerAcct,
+		MaxWaiters:                cfg.MaxWaiters,
+		MaxTokensPerAccount:       cfg.MaxTokensPerAcct,
+		MaxLockSessionsPerAccount: cfg.MaxLockSessions,
+		Sessions:                  auth.SessionConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxPerAccount: cfg.MaxSessionsPerAcct},
+		Logger:                    log,
+		GitHub:                    cfg.GitHub,
+		Metrics:                   metrics,
 	})
 	if err != nil {
 		return err

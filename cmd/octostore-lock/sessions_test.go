@@ -9,10 +9,10 @@ import (
 
 // TestSIGKILLKeepsSessionsAndTheirLocks: a session and the ephemeral lock bound to it are
 // durable like leases; after kill -9 the session renews, still holds the lock, and
-// deleting it frees the lock. MAX_SESSIONS_PER_ACCOUNT bounds an account's sessions.
+// deleting it frees the lock. MAX_LOCK_SESSIONS_PER_ACCOUNT bounds an account's sessions.
 func TestSIGKILLKeepsSessionsAndTheirLocks(t *testing.T) {
 	dir := t.TempDir()
-	p := start(t, dir, true, "MAX_SESSIONS_PER_ACCOUNT=2")
+	p := start(t, dir, true, "MAX_LOCK_SESSIONS_PER_ACCOUNT=2")
 	tok := p.token
 	s := p.call(t, "POST", "/sessions", tok, map[string]any{"ttl_seconds": 3600})
 	id, _ := s["session_id"].(string)
@@ -29,7 +29,7 @@ func TestSIGKILLKeepsSessionsAndTheirLocks(t *testing.T) {
 	}
 
 	p.kill(syscall.SIGKILL)
-	p = start(t, dir, false, "MAX_SESSIONS_PER_ACCOUNT=2")
+	p = start(t, dir, false, "MAX_LOCK_SESSIONS_PER_ACCOUNT=2")
 	if r := p.call(t, "POST", "/sessions/"+id+"/renew", tok, nil); r["http_status"] != float64(200) {
 		t.Fatalf("renew after SIGKILL: %v", r)
 	}
@@ -50,16 +50,16 @@ func TestSIGKILLKeepsSessionsAndTheirLocks(t *testing.T) {
 
 func TestMaxSessionsSetting(t *testing.T) {
 	t.Chdir(t.TempDir())
-	c, err := parseConfig([]string{"--max-sessions-per-account", "7"}, env(nil), io.Discard)
-	if err != nil || c.MaxSessions != 7 {
+	c, err := parseConfig([]string{"--max-lock-sessions-per-account", "7"}, env(nil), io.Discard)
+	if err != nil || c.MaxLockSessions != 7 {
 		t.Fatalf("%+v %v", c, err)
 	}
-	if c, _ := parseConfig(nil, env(nil), io.Discard); c.MaxSessions != 100 {
-		t.Fatalf("default %d", c.MaxSessions)
+	if c, _ := parseConfig(nil, env(nil), io.Discard); c.MaxLockSessions != 100 {
+		t.Fatalf("default %d", c.MaxLockSessions)
 	}
 	for _, v := range []string{"0", "-1", "many"} {
-		if _, err := parseConfig(nil, env(map[string]string{"MAX_SESSIONS_PER_ACCOUNT": v}), io.Discard); err == nil {
-			t.Errorf("MAX_SESSIONS_PER_ACCOUNT=%s accepted", v)
+		if _, err := parseConfig(nil, env(map[string]string{"MAX_LOCK_SESSIONS_PER_ACCOUNT": v}), io.Discard); err == nil {
+			t.Errorf("MAX_LOCK_SESSIONS_PER_ACCOUNT=%s accepted", v)
 		}
 	}
 }

@@ -17,6 +17,15 @@ var ErrNotLinked = errors.New("github user has no account")
 const (
 	// SessionLifetime is how long a dashboard session lasts after sign-in.
 	SessionLifetime = 7 * 24 * time.Hour
+	// DefaultSessionIdleTimeout ends a session that has not been used for that long.
+	DefaultSessionIdleTimeout = 12 * time.Hour
+	// DefaultMaxSessionsPerAccount bounds an account's live sessions; a new sign-in ends
+	// the oldest beyond it.
+	DefaultMaxSessionsPerAccount = 10
+	// sessionTouchInterval is how stale a session's stored last use may be: a lookup
+	// writes it only when it is older (or older than a tenth of the idle timeout), so a
+	// polling page does not cost a write per request.
+	sessionTouchInterval = time.Minute
 	// revealWindow is how long a new account's token waits in memory to be shown once.
 	revealWindow = 10 * time.Minute
 )
@@ -38,6 +47,8 @@ type Session struct {
 	GitHubID  int64
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeen is the session's last use as stored (at most sessionTouchInterval old).
+	LastSeen time.Time
 	// Link is the signed-in user's account, filled in by the store on lookup.
 	Link GitHubLink
 	// CSRF is the token the session's state-changing requests must carry; derived from
@@ -56,12 +67,28 @@ type SessionStore interface {
 	CreateGitHubAccount(ctx context.Context, a Account, t TokenRecord, l GitHubLink) error
 	// UpdateGitHubProfile records the user's current login and avatar.
 	UpdateGitHubProfile(ctx context.Context, githubID int64, login, avatarURL string) error
-	// CreateSession stores a session and deletes the sessions expired before now.
-	CreateSession(ctx context.Context, s Session, now time.Time) error
+	// CreateSession stores a session, deletes the sessions expired at now or idle since
+	// idleSince, and then the oldest of the same GitHub user beyond maxSessions.
+	CreateSession(ctx context.Context, s Session, now, idleSince time.Time, maxSessions int) error
 	// Session returns the session with that hash and its link, or ErrUnauthorized.
 	Session(ctx context.Context, hash []byte) (Session, error)
+	// TouchSession records a session's last use.
+	TouchSession(ctx context.Context, hash []byte, at time.Time) error
 	// DeleteSession removes a session; removing a missing one is not an error.
 	DeleteSession(ctx context.Context, hash []byte) error
+	// DeleteSessions removes every session of a GitHub user.
+	DeleteSessions(ctx context.Context, githubID int64) error
+	// RelinkGitHub stores a new token for a GitHub user's account and makes the link
+	// name it, in one transaction; the revoked token it replaces is deleted.
+	RelinkGitHub(ctx context.Context, githubID int64, t TokenRecord) error
+}
+
+// SessionConfig bounds dashboard sessions. Zero values mean defaults.
+type SessionConfig struct {
+	// IdleTimeout ends a session unused for that long (default 12 h).
+	IdleTimeout time.Duration
+	// MaxPerAccount bounds an account's live sessions, the oldest ending first (default 10).
+	MaxPerAccount int
 }
 
 // Sessions signs GitHub users in to their accounts and keeps their dashboard sessions.
@@ -69,6 +96,7 @@ type Sessions struct {
 	accounts *Service
 	store    SessionStore
 	now      func() time.Time
+	cfg      SessionConfig
 
 	mu     sync.Mutex
 	reveal map[string]revealed // new tokens to show once, by session hash
@@ -80,9 +108,18 @@ type revealed struct {
 }
 
 // NewSessions returns the session keeper. accounts must use the same database as store.
-func NewSessions(accounts *Service, store SessionStore, now func() time.Time) *Sessions {
-	return &Sessions{accounts: accounts, store: store, now: now, reveal: make(map[string]revealed)}
+func NewSessions(accounts *Service, store SessionStore, now func() time.Time, cfg SessionConfig) *Sessions {
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultSessionIdleTimeout
+	}
+	if cfg.MaxPerAccount <= 0 {
+		cfg.MaxPerAccount = DefaultMaxSessionsPerAccount
+	}
+	return &Sessions{accounts: accounts, store: store, now: now, cfg: cfg, reveal: make(map[string]revealed)}
 }
+
+// Config returns the session bounds in effect.
+func (m *Sessions) Config() SessionConfig { return m.cfg }
 
 // SignIn finds the account of GitHub user u, creating it with its first token on the
 // first sign-in, and starts a session. It returns the session id for the browser's
@@ -94,8 +131,8 @@ func (m *Sessions) SignIn(ctx context.Context, u GitHubUser) (string, Session, e
 	}
 	now := m.now().UTC()
 	id := randomString(32)
-	s := Session{Hash: Hash(id), GitHubID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), Link: link, CSRF: csrfToken(id)}
-	if err := m.store.CreateSession(ctx, s, now); err != nil {
+	s := Session{Hash: Hash(id), GitHubID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), LastSeen: now, Link: link, CSRF: csrfToken(id)}
+	if err := m.store.CreateSession(ctx, s, now, now.Add(-m.cfg.IdleTimeout), m.cfg.MaxPerAccount); err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
 	if issued != nil {
@@ -121,6 +158,11 @@ func (m *Sessions) findOrCreate(ctx context.Context, u GitHubUser) (GitHubLink, 
 				return GitHubLink{}, nil, fmt.Errorf("update github profile: %w", err)
 			}
 			link.Login, link.AvatarURL = u.Login, u.AvatarURL
+		}
+		if !m.accounts.Active(link.TokenID) {
+			// The token the link names was revoked: this sign-in issues the account a new
+			// one, shown once like a new account's.
+			return m.relink(ctx, link)
 		}
 		return link, nil, nil
 	}
@@ -156,7 +198,32 @@ func (m *Sessions) findOrCreate(ctx context.Context, u GitHubUser) (GitHubLink, 
 	return link, &Issued{AccountID: acc.ID, TokenID: tokID, Token: token}, nil
 }
 
-// Lookup returns the unexpired session with id sid, or ErrUnauthorized.
+// relink issues a new token for link's account after the one it named was revoked.
+func (m *Sessions) relink(ctx context.Context, link GitHubLink) (GitHubLink, *Issued, error) {
+	a := m.accounts
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.Active(link.TokenID) {
+		return link, nil, nil // a concurrent sign-in relinked it
+	}
+	if a.count(link.AccountID) >= a.maxTokens {
+		return GitHubLink{}, nil, ErrTokenLimit
+	}
+	tokID := NewTokenID()
+	token, hash := Mint(tokID)
+	rec := TokenRecord{ID: tokID, AccountID: link.AccountID, Hash: hash, CreatedAt: a.now().UTC()}
+	if err := m.store.RelinkGitHub(ctx, link.GitHubID, rec); err != nil {
+		return GitHubLink{}, nil, fmt.Errorf("relink github account: %w", err)
+	}
+	a.put(rec)
+	link.TokenID = tokID
+	return link, &Issued{AccountID: link.AccountID, TokenID: tokID, Token: token}, nil
+}
+
+// Lookup returns the session with id sid when it has neither expired nor been idle for
+// the idle timeout and its account's sign-in token is live; otherwise ErrUnauthorized.
+// A session found idle is deleted. Its last use is written at most once a
+// sessionTouchInterval (or a tenth of the idle timeout, when shorter).
 func (m *Sessions) Lookup(ctx context.Context, sid string) (Session, error) {
 	if sid == "" || len(sid) > 128 {
 		return Session{}, ErrUnauthorized
@@ -165,8 +232,21 @@ func (m *Sessions) Lookup(ctx context.Context, sid string) (Session, error) {
 	if err != nil {
 		return Session{}, err
 	}
-	if !m.now().Before(s.ExpiresAt) {
+	now := m.now()
+	if !now.Before(s.ExpiresAt) || !now.Before(s.LastSeen.Add(m.cfg.IdleTimeout)) {
+		if err := m.store.DeleteSession(ctx, s.Hash); err != nil {
+			return Session{}, err
+		}
 		return Session{}, ErrUnauthorized
+	}
+	if !m.accounts.Active(s.Link.TokenID) {
+		return Session{}, ErrUnauthorized
+	}
+	if now.Sub(s.LastSeen) >= min(sessionTouchInterval, m.cfg.IdleTimeout/10) {
+		if err := m.store.TouchSession(ctx, s.Hash, now); err != nil {
+			return Session{}, err
+		}
+		s.LastSeen = now
 	}
 	s.CSRF = csrfToken(sid)
 	return s, nil
@@ -201,6 +281,21 @@ func (m *Sessions) SignOut(ctx context.Context, s Session) error {
 	delete(m.reveal, string(s.Hash))
 	m.mu.Unlock()
 	return m.store.DeleteSession(ctx, s.Hash)
+}
+
+// SignOutEverywhere ends every session of s's GitHub user, s included.
+func (m *Sessions) SignOutEverywhere(ctx context.Context, s Session) error {
+	if err := m.store.DeleteSessions(ctx, s.GitHubID); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	for k, r := range m.reveal {
+		if r.issued.AccountID == s.Link.AccountID {
+			delete(m.reveal, k)
+		}
+	}
+	m.mu.Unlock()
+	return nil
 }
 
 // csrfToken derives a session's CSRF token from its id. It is not the stored hash (a

@@ -164,6 +164,13 @@
     signedOut();
   });
 
+  $("sign-out-everywhere").addEventListener("click", async () => {
+    if (!confirm("Sign out in every browser? Your token keeps working.")) return;
+    try { await api("POST", "/dashboard/sign-out-everywhere"); } catch (_) { /* signed out either way */ }
+    csrf = "";
+    signedOut();
+  });
+
   for (const btn of document.querySelectorAll("[data-copy]")) {
     btn.addEventListener("click", async () => {
       const text = $(btn.dataset.copy).textContent;

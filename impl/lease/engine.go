@@ -58,6 +58,8 @@ var (
 	// ErrSessionMismatch means the holder already holds the lock, but bound to another
 	// session (or to none) than the acquire names.
 	ErrSessionMismatch = errors.New("lock is held by this holder through another session")
+	// ErrAccountDropped is the Handoff error of a waiter whose account DropAccount ended.
+	ErrAccountDropped = errors.New("account deleted")
 )
 
 // MaxMetadataChars is the longest metadata value a lease carries, in characters (Unicode
@@ -142,7 +144,7 @@ type Lease struct {
 }
 
 // Command is a mutation of the engine: Acquire, Renew, Release, CancelWait, Sweep,
-// CreateSession, RenewSession, CloseSession or ForceRelease.
+// CreateSession, RenewSession, CloseSession, ForceRelease or DropAccount.
 type Command interface{ isCommand() }
 
 // Acquire grants Key to Holder for TTL when the lock is free, or reports who holds it.
@@ -222,6 +224,17 @@ type Sweep struct {
 	Account string
 }
 
+// DropAccount ends everything an account has in the engine at once, as an operator's
+// force-release of each of its locks would: its sessions (and the leases bound to them),
+// its other leases and its lock-delays. Each lock's revision moves, so watchers see it;
+// fencing tokens go on from where they were. Every waiter of the account leaves its line
+// first and is reported in Result.Handoffs with ErrAccountDropped, so nothing is granted
+// to anyone: only the account waits for its own locks.
+type DropAccount struct {
+	Account string
+}
+
+func (DropAccount) isCommand()  {}
 func (Acquire) isCommand()      {}
 func (Renew) isCommand()        {}
 func (Release) isCommand()      {}
@@ -246,6 +259,7 @@ const (
 	SessionCreated // Result.Session is new
 	SessionRenewed // Result.Session was extended
 	SessionClosed  // Result.Session ended, and with it the leases in Result.Leases
+	Dropped        // DropAccount ended an account's sessions, leases, lock-delays and waiters
 )
 
 // ChangeKind says what a Change does to durable state.
@@ -525,6 +539,9 @@ func (e *Engine) Apply(cmd Command, now Instant) (Result, error) {
 		res, changes, err = e.renewSession(c, now, changes)
 	case CloseSession:
 		res, changes, err = e.closeSession(c, now, changes)
+	case DropAccount:
+		changes = e.dropAccount(c.Account, now, changes)
+		res.Outcome = Dropped
 	case Sweep:
 		if c.Key != nil {
 			changes = e.expireKey(*c.Key, now, changes)
@@ -813,6 +830,43 @@ func (e *Engine) forceRelease(c ForceRelease, now Instant, changes []Change) (Re
 		res.Lease = res.Leases[0]
 	}
 	return res, changes
+}
+
+// dropAccount ends an account's waiters, sessions, leases and lock-delays, in name
+// (and session id) order.
+func (e *Engine) dropAccount(acct string, now Instant, changes []Change) []Change {
+	a := e.accounts[acct]
+	if acct == "" || a == nil {
+		return changes
+	}
+	names := make([]string, 0, len(a.locks))
+	for n := range a.locks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		k := Key{Account: acct, Name: n}
+		if q := e.lines[k]; q != nil {
+			for _, w := range q.waiters {
+				e.handoffs = append(e.handoffs, Handoff{Waiter: w.leaseID, Err: ErrAccountDropped})
+			}
+			delete(e.lines, k)
+		}
+	}
+	ids := make([]string, 0, len(a.sessions))
+	for id := range a.sessions {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if s := e.sessions[id]; s != nil && !s.dead {
+			changes = e.endSession(s, now, changes, false)
+		}
+	}
+	for _, n := range names {
+		_, changes = e.forceRelease(ForceRelease{Key: Key{Account: acct, Name: n}}, now, changes)
+	}
+	return changes
 }
 
 // end removes a released or expired lease, starts its lock-delay when it expired, and

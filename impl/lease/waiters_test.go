@@ -338,3 +338,77 @@ func TestAWaiterLeavingAsTheHolderExpiresIsNeverGranted(t *testing.T) {
 		t.Fatalf("%d still in line", n)
 	}
 }
+
+func TestDropAccountEndsItsLeasesAndWaitersAndGrantsNothing(t *testing.T) {
+	h := newHarness(t, Config{})
+	other := Key{Account: "acc_b", Name: "a"}
+	h.acquire(lockA, alice, time.Minute)
+	lockB := Key{Account: acct, Name: "b"}
+	last := h.acquire(lockB, alice, time.Minute).Lease.Token
+	kept := h.acquire(other, bob, time.Minute)
+	h.wait(lockA, bob, time.Minute, "w1")
+	h.wait(lockA, Holder{TokenID: "tok_carol", Owner: "c"}, time.Minute, "w2")
+	revA := h.e.Revision(lockA)
+
+	res, err := h.apply(DropAccount{Account: acct})
+	if err != nil || res.Outcome != Dropped {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := kindsOf(res.Changes); len(res.Changes) < 2 || res.Rev == 0 {
+		t.Fatalf("changes %v at rev %d: want the two deletions, durable at a new revision", got, res.Rev)
+	}
+	deleted := 0
+	for _, c := range res.Changes {
+		if c.Kind == DeleteLease {
+			deleted++
+		}
+		if c.Kind == PutLease {
+			t.Fatalf("dropping an account granted %v", c.Lease)
+		}
+	}
+	if deleted != 2 || h.e.Count(acct) != 0 || h.e.Waiters(lockA) != 0 {
+		t.Fatalf("%d deletions, %d leases and %d waiters left", deleted, h.e.Count(acct), h.e.Waiters(lockA))
+	}
+	if len(res.Handoffs) != 2 || !errors.Is(res.Handoffs[0].Err, ErrAccountDropped) || res.Handoffs[0].Waiter != "w1" || res.Handoffs[1].Waiter != "w2" {
+		t.Fatalf("waiters answered: %+v", res.Handoffs)
+	}
+	if h.e.Revision(lockA) <= revA {
+		t.Fatalf("revision %d after the drop, %d before: a watcher would miss it", h.e.Revision(lockA), revA)
+	}
+	if l, ok, _ := h.e.Get(other); !ok || l.ID != kept.Lease.ID {
+		t.Fatal("another account's lease was touched")
+	}
+	if got := h.acquire(lockA, alice, time.Minute).Lease.Token; got <= last {
+		t.Fatalf("fencing token %d after the drop, %d before", got, last)
+	}
+}
+
+func TestDropAccountEndsItsSessionsBoundLeasesAndLockDelays(t *testing.T) {
+	h := newHarness(t, Config{})
+	bound, delayed := Key{Account: acct, Name: "bound"}, Key{Account: acct, Name: "delayed"}
+	if _, err := h.apply(CreateSession{ID: "s1", Account: acct, Holder: alice, TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.apply(Acquire{Key: bound, Holder: alice, TTL: time.Minute, SessionID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	// A lease that expires with a lock-delay leaves its lock taken by nobody for a minute.
+	if _, err := h.apply(Acquire{Key: delayed, Holder: bob, TTL: time.Second, LockDelay: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	h.c.advance(2 * time.Second)
+	h.apply(Sweep{})
+	if len(h.e.Delays(delayed)) != 1 || h.e.Sessions(acct) != 1 || h.e.Count(acct) != 1 {
+		t.Fatalf("setup: %d delays, %d sessions, %d leases", len(h.e.Delays(delayed)), h.e.Sessions(acct), h.e.Count(acct))
+	}
+	res, err := h.apply(DropAccount{Account: acct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.e.Count(acct) != 0 || h.e.Sessions(acct) != 0 || len(h.e.Delays(delayed)) != 0 {
+		t.Fatalf("left: %d leases, %d sessions, %d delays; changes %v", h.e.Count(acct), h.e.Sessions(acct), len(h.e.Delays(delayed)), kindsOf(res.Changes))
+	}
+	if r := h.acquire(delayed, alice, time.Minute); r.Outcome != Acquired {
+		t.Fatalf("the lock-delayed lock after the drop: %+v", r)
+	}
+}

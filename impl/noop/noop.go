@@ -60,6 +60,26 @@ func (server) CreateToken(context.Context, gen.CreateTokenRequestObject) (gen.Cr
 	return gen.CreateToken201JSONResponse{AccountId: account, TokenId: tokenID, Token: newToken}, nil
 }
 
+func (server) ListTokens(context.Context, gen.ListTokensRequestObject) (gen.ListTokensResponseObject, error) {
+	return gen.ListTokens200JSONResponse{Tokens: []gen.TokenInfo{}}, nil
+}
+
+func (server) DeleteToken(context.Context, gen.DeleteTokenRequestObject) (gen.DeleteTokenResponseObject, error) {
+	return gen.DeleteToken204Response{}, nil
+}
+
+func (server) DeleteAccount(context.Context, gen.DeleteAccountRequestObject) (gen.DeleteAccountResponseObject, error) {
+	return gen.DeleteAccount204Response{}, nil
+}
+
+func (server) RevokeToken(context.Context, gen.RevokeTokenRequestObject) (gen.RevokeTokenResponseObject, error) {
+	return gen.RevokeToken204Response{}, nil
+}
+
+func (server) SignOutEverywhere(context.Context, gen.SignOutEverywhereRequestObject) (gen.SignOutEverywhereResponseObject, error) {
+	return gen.SignOutEverywhere204Response{}, nil
+}
+
 func (server) RotateToken(context.Context, gen.RotateTokenRequestObject) (gen.RotateTokenResponseObject, error) {
 	return gen.RotateToken200JSONResponse{AccountId: account, TokenId: tokenID, Token: newToken}, nil
 }

@@ -27,10 +27,11 @@ type githubUserRow struct {
 type sessionRow struct {
 	bun.BaseModel `bun:"table:sessions"`
 
-	IDHash    []byte `bun:"id_hash,pk"`
-	GitHubID  int64  `bun:"github_id"`
-	CreatedMs int64  `bun:"created_ms"`
-	ExpiresMs int64  `bun:"expires_ms"`
+	IDHash     []byte `bun:"id_hash,pk"`
+	GitHubID   int64  `bun:"github_id"`
+	CreatedMs  int64  `bun:"created_ms"`
+	ExpiresMs  int64  `bun:"expires_ms"`
+	LastSeenMs int64  `bun:"last_seen_ms"`
 }
 
 func (r githubUserRow) link() auth.GitHubLink {
@@ -69,7 +70,7 @@ func (s *Store) CreateGitHubAccount(ctx context.Context, a auth.Account, t auth.
 			}
 			return err
 		}
-		tok := tokenRow{ID: t.ID, AccountID: t.AccountID, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
+		tok := toTokenRow(t)
 		if _, err := tx.NewInsert().Model(&tok).Exec(ctx); err != nil {
 			return err
 		}
@@ -94,14 +95,58 @@ func (s *Store) UpdateGitHubProfile(ctx context.Context, githubID int64, login, 
 	return translate(err)
 }
 
-// CreateSession stores a dashboard session and deletes those expired before now.
-func (s *Store) CreateSession(ctx context.Context, sess auth.Session, now time.Time) error {
+// CreateSession stores a dashboard session, deletes those expired at now or idle since
+// idleSince, and then the oldest sessions of the same GitHub user beyond maxSessions.
+func (s *Store) CreateSession(ctx context.Context, sess auth.Session, now, idleSince time.Time, maxSessions int) error {
 	return translate(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("expires_ms <= ?", now.UnixMilli()).Exec(ctx); err != nil {
+		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).
+			Where("expires_ms <= ? OR last_seen_ms <= ?", now.UnixMilli(), idleSince.UnixMilli()).Exec(ctx); err != nil {
 			return err
 		}
-		row := sessionRow{IDHash: sess.Hash, GitHubID: sess.GitHubID, CreatedMs: sess.CreatedAt.UnixMilli(), ExpiresMs: sess.ExpiresAt.UnixMilli()}
-		_, err := tx.NewInsert().Model(&row).Exec(ctx)
+		row := sessionRow{IDHash: sess.Hash, GitHubID: sess.GitHubID, CreatedMs: sess.CreatedAt.UnixMilli(),
+			ExpiresMs: sess.ExpiresAt.UnixMilli(), LastSeenMs: sess.LastSeen.UnixMilli()}
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			return err
+		}
+		keep := tx.NewSelect().Model((*sessionRow)(nil)).Column("id_hash").Where("github_id = ?", sess.GitHubID).
+			OrderExpr("created_ms DESC, id_hash DESC").Limit(int64(maxSessions))
+		_, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("github_id = ?", sess.GitHubID).
+			Where("id_hash NOT IN (?)", keep).Exec(ctx)
+		return err
+	}))
+}
+
+// TouchSession records a dashboard session's last use.
+func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
+	_, err := s.db.NewUpdate().Model((*sessionRow)(nil)).Set("last_seen_ms = ?", at.UnixMilli()).Where("id_hash = ?", hash).Exec(ctx)
+	return translate(err)
+}
+
+// DeleteSessions removes every dashboard session of a GitHub user.
+func (s *Store) DeleteSessions(ctx context.Context, githubID int64) error {
+	_, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("github_id = ?", githubID).Exec(ctx)
+	return translate(err)
+}
+
+// RelinkGitHub stores token t for a GitHub user's account and makes the link name it;
+// the revoked token the link named before is deleted.
+func (s *Store) RelinkGitHub(ctx context.Context, githubID int64, t auth.TokenRecord) error {
+	if err := s.Writable(); err != nil {
+		return err
+	}
+	return translate(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var gh githubUserRow
+		if err := tx.NewSelect().Model(&gh).Where("github_id = ?", githubID).Scan(ctx); err != nil {
+			return err
+		}
+		tok := toTokenRow(t)
+		if _, err := tx.NewInsert().Model(&tok).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*githubUserRow)(nil)).Set("token_id = ?", t.ID).Where("github_id = ?", githubID).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewDelete().Model((*tokenRow)(nil)).Where("id = ?", gh.TokenID).Where("revoked_ms IS NOT NULL").Exec(ctx)
 		return err
 	}))
 }
@@ -125,6 +170,7 @@ func (s *Store) Session(ctx context.Context, hash []byte) (auth.Session, error) 
 		GitHubID:  row.GitHubID,
 		CreatedAt: time.UnixMilli(row.CreatedMs).UTC(),
 		ExpiresAt: time.UnixMilli(row.ExpiresMs).UTC(),
+		LastSeen:  time.UnixMilli(row.LastSeenMs).UTC(),
 		Link:      gh.link(),
 	}, nil
 }

@@ -26,6 +26,12 @@ type tokenRow struct {
 	AccountID string `bun:"account_id"`
 	Hash      []byte `bun:"hash"`
 	CreatedMs int64  `bun:"created_ms"`
+	// Name is the token's label, NULL when none.
+	Name string `bun:"name,nullzero"`
+	// LastUsedMs is the last use as persisted (coarsely), NULL when never used.
+	LastUsedMs int64 `bun:"last_used_ms,nullzero"`
+	// RevokedMs marks a revoked token a GitHub link still names; NULL when live.
+	RevokedMs int64 `bun:"revoked_ms,nullzero"`
 }
 
 type leaseRow struct {
@@ -164,5 +170,13 @@ func (r accountRow) account() auth.Account {
 }
 
 func (r tokenRow) record() auth.TokenRecord {
-	return auth.TokenRecord{ID: r.ID, AccountID: r.AccountID, Hash: r.Hash, CreatedAt: time.UnixMilli(r.CreatedMs).UTC()}
+	rec := auth.TokenRecord{ID: r.ID, AccountID: r.AccountID, Name: r.Name, Hash: r.Hash, CreatedAt: time.UnixMilli(r.CreatedMs).UTC()}
+	if r.LastUsedMs > 0 {
+		rec.LastUsed = time.UnixMilli(r.LastUsedMs).UTC()
+	}
+	return rec
+}
+
+func toTokenRow(t auth.TokenRecord) tokenRow {
+	return tokenRow{ID: t.ID, AccountID: t.AccountID, Name: t.Name, Hash: t.Hash, CreatedMs: t.CreatedAt.UnixMilli()}
 }

@@ -96,6 +96,8 @@ const (
 	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
+	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
+	ProblemCodeTokenNotFound        ProblemCode = "token_not_found"
 	ProblemCodeTooManyWaiters       ProblemCode = "too_many_waiters"
 	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
 	ProblemCodeUnavailable          ProblemCode = "unavailable"
@@ -150,6 +152,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSigninFailed:
 		return true
 	case ProblemCodeSigninNotConfigured:
+		return true
+	case ProblemCodeTokenLimitExceeded:
+		return true
+	case ProblemCodeTokenNotFound:
 		return true
 	case ProblemCodeTooManyWaiters:
 		return true
@@ -378,6 +384,11 @@ type AcquireResultStatus string
 type CreateAccountRequest struct {
 	// Name Example: ci
 	Name AccountName `json:"name"`
+
+	// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	TokenName *TokenName `json:"token_name,omitempty"`
 }
 
 // CreateSessionRequest defines model for CreateSessionRequest.
@@ -386,6 +397,14 @@ type CreateSessionRequest struct {
 	//
 	// Example: 60
 	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+}
+
+// CreateTokenRequest defines model for CreateTokenRequest.
+type CreateTokenRequest struct {
+	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+	//
+	// Example: billing-worker
+	Name *TokenName `json:"name,omitempty"`
 }
 
 // CreatedAccount defines model for CreatedAccount.
@@ -838,10 +857,41 @@ type Timestamp = time.Time
 // TokenID Example: tok_8f3a1c9d2e7b
 type TokenID = string
 
+// TokenInfo A live token. Never its secret.
+type TokenInfo struct {
+	// TokenId Example: tok_8f3a1c9d2e7b
+	TokenId TokenID `json:"token_id"`
+
+	// Name The label given at creation, or null.
+	Name *string `json:"name"`
+
+	// CreatedAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	CreatedAt Timestamp `json:"created_at"`
+
+	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+	// null when never used. Persisted at most once a minute per token.
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// TokenList defines model for TokenList.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+}
+
+// TokenName A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+//
+// Example: billing-worker
+type TokenName = string
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
 type WaitSeconds = int32
+
+// AccountIDPath Example: acc_3kq9v7x2m4pz
+type AccountIDPath = AccountID
 
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
@@ -908,6 +958,12 @@ type SignInFailed = Problem
 // SignInNotConfigured An RFC 9457 problem document with a stable machine-readable `code`.
 type SignInNotConfigured = Problem
 
+// TokenLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenLimitExceeded = Problem
+
+// TokenNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type TokenNotFound = Problem
+
 // Unauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type Unauthorized = Problem
 
@@ -957,6 +1013,12 @@ type SignOutParams struct {
 	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
+// SignOutEverywhereParams defines parameters for SignOutEverywhere.
+type SignOutEverywhereParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
 // RotateDashboardTokenParams defines parameters for RotateDashboardToken.
 type RotateDashboardTokenParams struct {
 	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
@@ -996,6 +1058,9 @@ type GetLockParams struct {
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
+
+// CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
+type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
@@ -1106,6 +1171,18 @@ type ClientInterface interface {
 	// Corresponds with POST /admin/accounts (the `CreateAccount` operationId).
 	CreateAccount(ctx context.Context, body CreateAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteAccount Delete an account, its tokens, locks and sessions
+	//
+	// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+	// from the moment this returns; its locks are released through the lease engine
+	// (watchers see the release, fencing tokens keep increasing); its waiting requests
+	// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+	// link and dashboard sessions are deleted. The name is free again, and the GitHub
+	// user's next sign-in creates a new account.
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+	DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ForceRelease End a lock's current lease(s) at once (operator)
 	//
 	// Ends every current lease of the lock (all holders of a semaphore) and any
@@ -1118,14 +1195,54 @@ type ClientInterface interface {
 	// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
 	ForceRelease(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListTokens List an account's tokens
+	//
+	// The account's live tokens, oldest first: id, label, when created and when last used.
+	// Never the secret or its hash. `last_used_at` is tracked in memory on every
+	// authenticated request and written to the database at most once a minute per token
+	// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+	// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+	ListTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTokenWithBody Issue another token for an account
+	//
+	// Each token is its own holder identity, so several services of one account contend
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+	CreateTokenWithBody(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateToken Issue another token for an account
 	//
 	// Each token is its own holder identity, so several services of one account contend
-	// with each other for the account's locks. Takes no body: an empty body or `{}` is
-	// accepted.
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-	CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateToken(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteToken Revoke one token of an account
+	//
+	// Revokes the token at once, also after it rotated itself (rotation keeps the token
+	// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+	// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+	// the account to release them at once. When it is the token the account's GitHub
+	// sign-in issued, every dashboard session of the account ends and the next sign-in
+	// issues a new token.
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+	DeleteToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetBackup A consistent copy of the database, taken online
 	//
@@ -1168,6 +1285,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
 	FinishGitHubSignIn(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeToken Revoke the caller's own token
+	//
+	// Revokes the calling token for good: from the moment this returns every request with
+	// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+	// are answered 401 at once. Locks it holds are not released; they end at their TTL
+	// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+	// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+	// the next sign-in issues a new token. Takes no body.
+	//
+	// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+	RevokeToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RotateToken Replace the caller's token
 	//
@@ -1220,6 +1349,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
 	SignOut(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignOutEverywhere End every dashboard session of the account
+	//
+	// Deletes every dashboard session of the signed-in account, in every browser, this
+	// one included, and clears this browser's cookie. Tokens are not affected.
+	//
+	// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+	SignOutEverywhere(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RotateDashboardToken Replace the account's token from the dashboard
 	//
@@ -1563,6 +1700,28 @@ func (c *RawClient) CreateAccount(ctx context.Context, body CreateAccountJSONReq
 	return c.Client.Do(req)
 }
 
+// DeleteAccount Delete an account, its tokens, locks and sessions
+//
+// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+// from the moment this returns; its locks are released through the lease engine
+// (watchers see the release, fencing tokens keep increasing); its waiting requests
+// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+// link and dashboard sessions are deleted. The name is free again, and the GitHub
+// user's next sign-in creates a new account.
+//
+// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+func (c *RawClient) DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteAccountRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ForceRelease End a lock's current lease(s) at once (operator)
 //
 // Ends every current lease of the lock (all holders of a semaphore) and any
@@ -1585,15 +1744,85 @@ func (c *RawClient) ForceRelease(ctx context.Context, accountId AccountID, name 
 	return c.Client.Do(req)
 }
 
+// ListTokens List an account's tokens
+//
+// The account's live tokens, oldest first: id, label, when created and when last used.
+// Never the secret or its hash. `last_used_at` is tracked in memory on every
+// authenticated request and written to the database at most once a minute per token
+// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+//
+// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+func (c *RawClient) ListTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTokensRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTokenWithBody Issue another token for an account
+//
+// Each token is its own holder identity, so several services of one account contend
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+func (c *RawClient) CreateTokenWithBody(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateToken Issue another token for an account
 //
 // Each token is its own holder identity, so several services of one account contend
-// with each other for the account's locks. Takes no body: an empty body or `{}` is
-// accepted.
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-func (c *RawClient) CreateToken(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTokenRequest(c.Server, accountId)
+func (c *RawClient) CreateToken(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTokenRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteToken Revoke one token of an account
+//
+// Revokes the token at once, also after it rotated itself (rotation keeps the token
+// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+// the account to release them at once. When it is the token the account's GitHub
+// sign-in issued, every dashboard session of the account ends and the next sign-in
+// issues a new token.
+//
+// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+func (c *RawClient) DeleteToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTokenRequest(c.Server, accountId, tokenId)
 	if err != nil {
 		return nil, err
 	}
@@ -1666,6 +1895,28 @@ func (c *RawClient) StartGitHubSignIn(ctx context.Context, reqEditors ...Request
 // Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
 func (c *RawClient) FinishGitHubSignIn(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFinishGitHubSignInRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeToken Revoke the caller's own token
+//
+// Revokes the calling token for good: from the moment this returns every request with
+// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+// are answered 401 at once. Locks it holds are not released; they end at their TTL
+// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+// the next sign-in issues a new token. Takes no body.
+//
+// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+func (c *RawClient) RevokeToken(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeTokenRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -1778,6 +2029,24 @@ func (c *RawClient) GetDashboardSession(ctx context.Context, reqEditors ...Reque
 // Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
 func (c *RawClient) SignOut(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSignOutRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignOutEverywhere End every dashboard session of the account
+//
+// Deletes every dashboard session of the signed-in account, in every browser, this
+// one included, and clears this browser's cookie. Tokens are not affected.
+//
+// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+func (c *RawClient) SignOutEverywhere(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignOutEverywhereRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2362,6 +2631,40 @@ func NewCreateAccountRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewDeleteAccountRequest constructs an http.Request for the DeleteAccount method
+func NewDeleteAccountRequest(server string, accountId AccountIDPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewForceReleaseRequest constructs an http.Request for the ForceRelease method
 func NewForceReleaseRequest(server string, accountId AccountID, name LockName) (*http.Request, error) {
 	var err error
@@ -2403,8 +2706,8 @@ func NewForceReleaseRequest(server string, accountId AccountID, name LockName) (
 	return req, nil
 }
 
-// NewCreateTokenRequest constructs an http.Request for the CreateToken method
-func NewCreateTokenRequest(server string, accountId AccountID) (*http.Request, error) {
+// NewListTokensRequest constructs an http.Request for the ListTokens method
+func NewListTokensRequest(server string, accountId AccountIDPath) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2429,7 +2732,95 @@ func NewCreateTokenRequest(server string, accountId AccountID) (*http.Request, e
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTokenRequest calls the generic CreateToken builder with application/json body
+func NewCreateTokenRequest(server string, accountId AccountIDPath, body CreateTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTokenRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewCreateTokenRequestWithBody constructs an http.Request for the CreateToken method, with any body, and a specified content type
+func NewCreateTokenRequestWithBody(server string, accountId AccountIDPath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTokenRequest constructs an http.Request for the DeleteToken method
+func NewDeleteTokenRequest(server string, accountId AccountIDPath, tokenId TokenID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/tokens/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2610,6 +3001,33 @@ func NewFinishGitHubSignInRequest(server string, params *FinishGitHubSignInParam
 	return req, nil
 }
 
+// NewRevokeTokenRequest constructs an http.Request for the RevokeToken method
+func NewRevokeTokenRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/token")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRotateTokenRequest constructs an http.Request for the RotateToken method
 func NewRotateTokenRequest(server string) (*http.Request, error) {
 	var err error
@@ -2755,6 +3173,46 @@ func NewSignOutRequest(server string, params *SignOutParams) (*http.Request, err
 	}
 
 	operationPath := fmt.Sprintf("/dashboard/sign-out")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewSignOutEverywhereRequest constructs an http.Request for the SignOutEverywhere method
+func NewSignOutEverywhereRequest(server string, params *SignOutEverywhereParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/sign-out-everywhere")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3460,6 +3918,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /admin/accounts (the `CreateAccount` operationId).
 	CreateAccountWithResponse(ctx context.Context, body CreateAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateAccountResponse, error)
 
+	// DeleteAccountWithResponse Delete an account, its tokens, locks and sessions
+	//
+	// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+	// from the moment this returns; its locks are released through the lease engine
+	// (watchers see the release, fencing tokens keep increasing); its waiting requests
+	// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+	// link and dashboard sessions are deleted. The name is free again, and the GitHub
+	// user's next sign-in creates a new account.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+	DeleteAccountWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error)
+
 	// ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
 	//
 	// Ends every current lease of the lock (all holders of a semaphore) and any
@@ -3474,16 +3946,58 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
 	ForceReleaseWithResponse(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*ForceReleaseResponse, error)
 
-	// CreateTokenWithResponse Issue another token for an account
+	// ListTokensWithResponse List an account's tokens
 	//
-	// Each token is its own holder identity, so several services of one account contend
-	// with each other for the account's locks. Takes no body: an empty body or `{}` is
-	// accepted.
+	// The account's live tokens, oldest first: id, label, when created and when last used.
+	// Never the secret or its hash. `last_used_at` is tracked in memory on every
+	// authenticated request and written to the database at most once a minute per token
+	// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+	// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
+	// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+	ListTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListTokensResponse, error)
+
+	// CreateTokenWithBodyWithResponse Issue another token for an account
+	//
+	// Each token is its own holder identity, so several services of one account contend
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
 	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-	CreateTokenWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+	CreateTokenWithBodyWithResponse(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// CreateTokenWithResponse Issue another token for an account
+	//
+	// Each token is its own holder identity, so several services of one account contend
+	// with each other for the account's locks. The body is optional: an empty body or `{}`
+	// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+	// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+	// 100); past that the answer is 409 `token_limit_exceeded`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+	CreateTokenWithResponse(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
+
+	// DeleteTokenWithResponse Revoke one token of an account
+	//
+	// Revokes the token at once, also after it rotated itself (rotation keeps the token
+	// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+	// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+	// the account to release them at once. When it is the token the account's GitHub
+	// sign-in issued, every dashboard session of the account ends and the next sign-in
+	// issues a new token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+	DeleteTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*DeleteTokenResponse, error)
 
 	// GetBackupWithResponse A consistent copy of the database, taken online
 	//
@@ -3532,6 +4046,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /auth/github/callback (the `FinishGitHubSignIn` operationId).
 	FinishGitHubSignInWithResponse(ctx context.Context, params *FinishGitHubSignInParams, reqEditors ...RequestEditorFn) (*FinishGitHubSignInResponse, error)
+
+	// RevokeTokenWithResponse Revoke the caller's own token
+	//
+	// Revokes the calling token for good: from the moment this returns every request with
+	// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+	// are answered 401 at once. Locks it holds are not released; they end at their TTL
+	// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+	// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+	// the next sign-in issues a new token. Takes no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+	RevokeTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 
 	// RotateTokenWithResponse Replace the caller's token
 	//
@@ -3596,6 +4124,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /dashboard/sign-out (the `SignOut` operationId).
 	SignOutWithResponse(ctx context.Context, params *SignOutParams, reqEditors ...RequestEditorFn) (*SignOutResponse, error)
+
+	// SignOutEverywhereWithResponse End every dashboard session of the account
+	//
+	// Deletes every dashboard session of the signed-in account, in every browser, this
+	// one included, and clears this browser's cookie. Tokens are not affected.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+	SignOutEverywhereWithResponse(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*SignOutEverywhereResponse, error)
 
 	// RotateDashboardTokenWithResponse Replace the account's token from the dashboard
 	//
@@ -4079,6 +4617,75 @@ func (r CreateAccountResponse) ContentType() string {
 	return ""
 }
 
+// DeleteAccountResponse503Headers the declared response headers of an HTTP 503 response for DeleteAccount
+type DeleteAccountResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteAccountResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteAccountResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ForceReleaseResponse503Headers the declared response headers of an HTTP 503 response for ForceRelease
 type ForceReleaseResponse503Headers struct {
 	RetryAfter int
@@ -4162,6 +4769,82 @@ func (r ForceReleaseResponse) ContentType() string {
 	return ""
 }
 
+// ListTokensResponse503Headers the declared response headers of an HTTP 503 response for ListTokens
+type ListTokensResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTokensResponse) GetJSON200() *TokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateTokenResponse503Headers the declared response headers of an HTTP 503 response for CreateToken
 type CreateTokenResponse503Headers struct {
 	RetryAfter int
@@ -4178,6 +4861,12 @@ type CreateTokenResponse struct {
 	ApplicationproblemJSON401 *AdminUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *TokenLimitExceeded
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4202,6 +4891,21 @@ func (r CreateTokenResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r CreateTokenResponse) GetApplicationproblemJSON404() *AccountNotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON409() *TokenLimitExceeded {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4232,6 +4936,75 @@ func (r CreateTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteTokenResponse503Headers the declared response headers of an HTTP 503 response for DeleteToken
+type DeleteTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *TokenNotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON404() *TokenNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4427,6 +5200,82 @@ func (r FinishGitHubSignInResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r FinishGitHubSignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeTokenResponse401Headers the declared response headers of an HTTP 401 response for RevokeToken
+type RevokeTokenResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RevokeTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeToken
+type RevokeTokenResponse429Headers struct {
+	RetryAfter int
+}
+
+// RevokeTokenResponse503Headers the declared response headers of an HTTP 503 response for RevokeToken
+type RevokeTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeTokenResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeTokenResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4869,6 +5718,89 @@ func (r SignOutResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SignOutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SignOutEverywhereResponse204Headers the declared response headers of an HTTP 204 response for SignOutEverywhere
+type SignOutEverywhereResponse204Headers struct {
+	SetCookie string
+}
+
+// SignOutEverywhereResponse503Headers the declared response headers of an HTTP 503 response for SignOutEverywhere
+type SignOutEverywhereResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignOutEverywhereResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SignInNotConfigured
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignOutEverywhereResponse204Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignOutEverywhereResponse503Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignOutEverywhereResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SignOutEverywhereResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignOutEverywhereResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignOutEverywhereResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignOutEverywhereResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6154,6 +7086,26 @@ func (c *ClientWithResponses) CreateAccountWithResponse(ctx context.Context, bod
 	return ParseCreateAccountResponse(rsp)
 }
 
+// DeleteAccountWithResponse Delete an account, its tokens, locks and sessions
+//
+// Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+// from the moment this returns; its locks are released through the lease engine
+// (watchers see the release, fencing tokens keep increasing); its waiting requests
+// (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+// link and dashboard sessions are deleted. The name is free again, and the GitHub
+// user's next sign-in creates a new account.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
+func (c *ClientWithResponses) DeleteAccountWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error) {
+	rsp, err := c.DeleteAccount(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteAccountResponse(rsp)
+}
+
 // ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
 //
 // Ends every current lease of the lock (all holders of a semaphore) and any
@@ -6174,21 +7126,81 @@ func (c *ClientWithResponses) ForceReleaseWithResponse(ctx context.Context, acco
 	return ParseForceReleaseResponse(rsp)
 }
 
-// CreateTokenWithResponse Issue another token for an account
+// ListTokensWithResponse List an account's tokens
 //
-// Each token is its own holder identity, so several services of one account contend
-// with each other for the account's locks. Takes no body: an empty body or `{}` is
-// accepted.
+// The account's live tokens, oldest first: id, label, when created and when last used.
+// Never the secret or its hash. `last_used_at` is tracked in memory on every
+// authenticated request and written to the database at most once a minute per token
+// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+// most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
 //
 // Returns a wrapper object for the known response body format(s).
 //
+// Corresponds with GET /admin/accounts/{account_id}/tokens (the `ListTokens` operationId).
+func (c *ClientWithResponses) ListTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListTokensResponse, error) {
+	rsp, err := c.ListTokens(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTokensResponse(rsp)
+}
+
+// CreateTokenWithBodyWithResponse Issue another token for an account
+//
+// Each token is its own holder identity, so several services of one account contend
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
 // Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
-func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
-	rsp, err := c.CreateToken(ctx, accountId, reqEditors...)
+func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, accountId AccountIDPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateTokenWithBody(ctx, accountId, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseCreateTokenResponse(rsp)
+}
+
+// CreateTokenWithResponse Issue another token for an account
+//
+// Each token is its own holder identity, so several services of one account contend
+// with each other for the account's locks. The body is optional: an empty body or `{}`
+// issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+// token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+// 100); past that the answer is 409 `token_limit_exceeded`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/accounts/{account_id}/tokens (the `CreateToken` operationId).
+func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, accountId AccountIDPath, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
+	rsp, err := c.CreateToken(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTokenResponse(rsp)
+}
+
+// DeleteTokenWithResponse Revoke one token of an account
+//
+// Revokes the token at once, also after it rotated itself (rotation keeps the token
+// id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+// the account to release them at once. When it is the token the account's GitHub
+// sign-in issued, every dashboard session of the account ends and the next sign-in
+// issues a new token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/accounts/{account_id}/tokens/{token_id} (the `DeleteToken` operationId).
+func (c *ClientWithResponses) DeleteTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, reqEditors ...RequestEditorFn) (*DeleteTokenResponse, error) {
+	rsp, err := c.DeleteToken(ctx, accountId, tokenId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTokenResponse(rsp)
 }
 
 // GetBackupWithResponse A consistent copy of the database, taken online
@@ -6255,6 +7267,26 @@ func (c *ClientWithResponses) FinishGitHubSignInWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseFinishGitHubSignInResponse(rsp)
+}
+
+// RevokeTokenWithResponse Revoke the caller's own token
+//
+// Revokes the calling token for good: from the moment this returns every request with
+// it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+// are answered 401 at once. Locks it holds are not released; they end at their TTL
+// (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+// the next sign-in issues a new token. Takes no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /auth/token (the `RevokeToken` operationId).
+func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
+	rsp, err := c.RevokeToken(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeTokenResponse(rsp)
 }
 
 // RotateTokenWithResponse Replace the caller's token
@@ -6355,6 +7387,22 @@ func (c *ClientWithResponses) SignOutWithResponse(ctx context.Context, params *S
 		return nil, err
 	}
 	return ParseSignOutResponse(rsp)
+}
+
+// SignOutEverywhereWithResponse End every dashboard session of the account
+//
+// Deletes every dashboard session of the signed-in account, in every browser, this
+// one included, and clears this browser's cookie. Tokens are not affected.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-out-everywhere (the `SignOutEverywhere` operationId).
+func (c *ClientWithResponses) SignOutEverywhereWithResponse(ctx context.Context, params *SignOutEverywhereParams, reqEditors ...RequestEditorFn) (*SignOutEverywhereResponse, error) {
+	rsp, err := c.SignOutEverywhere(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignOutEverywhereResponse(rsp)
 }
 
 // RotateDashboardTokenWithResponse Replace the account's token from the dashboard
@@ -6928,6 +7976,69 @@ func ParseCreateAccountResponse(rsp *http.Response) (*CreateAccountResponse, err
 	return response, nil
 }
 
+// ParseDeleteAccountResponse parses an HTTP response from a DeleteAccountWithResponse call
+func ParseDeleteAccountResponse(rsp *http.Response) (*DeleteAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseForceReleaseResponse parses an HTTP response from a ForceReleaseWithResponse call
 func ParseForceReleaseResponse(rsp *http.Response) (*ForceReleaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7002,6 +8113,73 @@ func ParseForceReleaseResponse(rsp *http.Response) (*ForceReleaseResponse, error
 	return response, nil
 }
 
+// ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
+func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateTokenResponse parses an HTTP response from a CreateTokenWithResponse call
 func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -7044,6 +8222,27 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest TokenLimitExceeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7056,6 +8255,69 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 	switch {
 	case rsp.StatusCode == 503:
 		var headers CreateTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTokenResponse parses an HTTP response from a DeleteTokenWithResponse call
+func ParseDeleteTokenResponse(rsp *http.Response) (*DeleteTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest TokenNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers DeleteTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -7248,6 +8510,82 @@ func ParseFinishGitHubSignInResponse(rsp *http.Response) (*FinishGitHubSignInRes
 		response.Headers302 = &headers
 	case rsp.StatusCode == 503:
 		var headers FinishGitHubSignInResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeTokenResponse parses an HTTP response from a RevokeTokenWithResponse call
+func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RevokeTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeTokenResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -7654,6 +8992,86 @@ func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 		response.Headers204 = &headers
 	case rsp.StatusCode == 503:
 		var headers SignOutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSignOutEverywhereResponse parses an HTTP response from a SignOutEverywhereWithResponse call
+func ParseSignOutEverywhereResponse(rsp *http.Response) (*SignOutEverywhereResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignOutEverywhereResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SignInNotConfigured
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignOutEverywhereResponse204Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignOutEverywhereResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

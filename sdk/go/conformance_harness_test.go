@@ -230,7 +230,7 @@ func (s *confServer) createAccount(ctx context.Context, label string) (*octostor
 
 // createToken issues another token (another holder) in the account.
 func (s *confServer) createToken(ctx context.Context, accountID string) (*octostore.IssuedToken, error) {
-	res, err := s.admin.CreateTokenWithResponse(ctx, accountID)
+	res, err := s.admin.CreateTokenWithResponse(ctx, accountID, octostore.CreateTokenJSONRequestBody{})
 	if err != nil {
 		return nil, fmt.Errorf("create token: %w", err)
 	}

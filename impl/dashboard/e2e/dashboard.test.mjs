@@ -122,11 +122,36 @@ test("sign in with GitHub, lock with the token, see it live, rotate, sign out", 
   await row.waitFor({ state: "detached" });
 
   // Sign out ends the session: a reload stays signed out.
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
   await signIn.waitFor();
   await page.reload();
   await signIn.waitFor();
   assert.equal(await page.evaluate(async () => (await fetch("/dashboard/session")).status), 401);
+
+  // Sign out everywhere: a second browser's session ends too, the token keeps working.
+  await signIn.click();
+  await page.waitForURL(base + "/dashboard");
+  await page.locator("#login").waitFor();
+  const other = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+  });
+  try {
+    const otherPage = await (await other.newContext()).newPage();
+    await otherPage.goto(base + "/dashboard");
+    await otherPage.getByRole("link", { name: "Sign in with GitHub" }).click();
+    await otherPage.waitForURL(base + "/dashboard");
+    await otherPage.locator("#login").waitFor();
+    assert.equal(await otherPage.evaluate(async () => (await fetch("/dashboard/session")).status), 200);
+    page.once("dialog", (d) => d.accept());
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await signIn.waitFor();
+    assert.equal(await otherPage.evaluate(async () => (await fetch("/dashboard/session")).status), 401);
+  } finally {
+    await other.close();
+  }
+  assert.equal((await api("GET", "/locks", rotated)).status, 200);
 
   assert.deepEqual(elsewhere, [], "the dashboard talked to another host");
   assert.deepEqual(consoleErrors.filter((e) => !/status of 40[13]/.test(e)), [], "console errors");

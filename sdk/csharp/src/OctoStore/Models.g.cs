@@ -180,6 +180,10 @@ namespace OctoStore
         /// <summary>The <c>name</c> member.</summary>
         [DataMember(Name = "name")]
         public string Name { get; set; }
+
+        /// <summary>A label for a token, shown in the token list. Letters, digits, <c>.</c>, <c>_</c> and <c>-</c>.</summary>
+        [DataMember(Name = "token_name", EmitDefaultValue = false)]
+        public string TokenName { get; set; }
     }
 
     /// <summary>The CreateSessionRequest schema.</summary>
@@ -189,6 +193,15 @@ namespace OctoStore
         /// <summary>Lease length in seconds, measured by the server's monotonic clock.</summary>
         [DataMember(Name = "ttl_seconds")]
         public int TtlSeconds { get; set; }
+    }
+
+    /// <summary>The CreateTokenRequest schema.</summary>
+    [DataContract]
+    public partial class CreateTokenRequest
+    {
+        /// <summary>A label for a token, shown in the token list. Letters, digits, <c>.</c>, <c>_</c> and <c>-</c>.</summary>
+        [DataMember(Name = "name", EmitDefaultValue = false)]
+        public string Name { get; set; }
     }
 
     /// <summary>The CreatedAccount schema.</summary>
@@ -639,6 +652,51 @@ namespace OctoStore
         }
     }
 
+    /// <summary>A live token. Never its secret.</summary>
+    [DataContract]
+    public partial class TokenInfo
+    {
+        /// <summary>The <c>token_id</c> member.</summary>
+        [DataMember(Name = "token_id")]
+        public string TokenId { get; set; }
+
+        /// <summary>The label given at creation, or null.</summary>
+        [DataMember(Name = "name")]
+        public string Name { get; set; }
+
+        [DataMember(Name = "created_at")]
+        private string createdAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset CreatedAt
+        {
+            get { return Wire.ParseTimestamp(createdAtWire) ?? default(DateTimeOffset); }
+            set { createdAtWire = Wire.FormatTimestamp(value); }
+        }
+
+        [DataMember(Name = "last_used_at")]
+        private string lastUsedAtWire;
+
+        /// <summary>
+        /// The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+        /// null when never used. Persisted at most once a minute per token.
+        /// </summary>
+        public DateTimeOffset LastUsedAt
+        {
+            get { return Wire.ParseTimestamp(lastUsedAtWire) ?? default(DateTimeOffset); }
+            set { lastUsedAtWire = Wire.FormatTimestamp(value); }
+        }
+    }
+
+    /// <summary>The TokenList schema.</summary>
+    [DataContract]
+    public partial class TokenList
+    {
+        /// <summary>The <c>tokens</c> member.</summary>
+        [DataMember(Name = "tokens")]
+        public List<TokenInfo> Tokens { get; set; }
+    }
+
     /// <summary>The values of <c>AcquireResult.Status</c>.</summary>
     public static class AcquireResultStatus
     {
@@ -721,6 +779,10 @@ namespace OctoStore
         public const string GithubUnavailable = "github_unavailable";
         /// <summary><c>forbidden</c></summary>
         public const string Forbidden = "forbidden";
+        /// <summary><c>token_not_found</c></summary>
+        public const string TokenNotFound = "token_not_found";
+        /// <summary><c>token_limit_exceeded</c></summary>
+        public const string TokenLimitExceeded = "token_limit_exceeded";
     }
 
     /// <summary>The values of <c>Ready.Status</c>.</summary>

@@ -190,13 +190,16 @@ namespace OctoStore
         /// <summary>Issue another token for an account</summary>
         /// <remarks>
         /// Each token is its own holder identity, so several services of one account contend
-        /// with each other for the account's locks. Takes no body: an empty body or <c>{}</c> is
-        /// accepted.
+        /// with each other for the account's locks. The body is optional: an empty body or <c>{}</c>
+        /// issues a token without a label; <c>{"name":"billing-worker"}</c> labels it (shown in the
+        /// token list). An account has at most <c>MAX_TOKENS_PER_ACCOUNT</c> live tokens (default
+        /// 100); past that the answer is 409 <c>token_limit_exceeded</c>.
         /// </remarks>
         /// <param name="accountId">The account's id.</param>
+        /// <param name="body">A CreateTokenRequest.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<IssuedToken> CreateTokenAsync(string accountId, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<IssuedToken> CreateTokenAsync(string accountId, CreateTokenRequest body, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (accountId == null) throw new ArgumentNullException("accountId");
             var path = new StringBuilder();
@@ -206,9 +209,37 @@ namespace OctoStore
             using (var request = NewRequest(HttpMethod.Post, path.ToString(), "application/json, application/problem+json"))
             {
                 if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                if (body != null) request.Content = JsonContent(body);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<IssuedToken>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Delete an account, its tokens, locks and sessions</summary>
+        /// <remarks>
+        /// Deletes the account for good, at once: every token of it gets 401 <c>unauthorized</c>
+        /// from the moment this returns; its locks are released through the lease engine
+        /// (watchers see the release, fencing tokens keep increasing); its waiting requests
+        /// (blocking acquires, watches) are answered 401 <c>unauthorized</c> at once; its GitHub
+        /// link and dashboard sessions are deleted. The name is free again, and the GitHub
+        /// user's next sign-in creates a new account.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task DeleteAccountAsync(string accountId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
                 }
             }
         }
@@ -231,6 +262,37 @@ namespace OctoStore
             using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
             {
                 if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                }
+            }
+        }
+
+        /// <summary>Revoke one token of an account</summary>
+        /// <remarks>
+        /// Revokes the token at once, also after it rotated itself (rotation keeps the token
+        /// id): from the moment this returns it gets 401 <c>unauthorized</c> everywhere and its
+        /// waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+        /// the account to release them at once. When it is the token the account's GitHub
+        /// sign-in issued, every dashboard session of the account ends and the next sign-in
+        /// issues a new token.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="tokenId">The token's id.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task DeleteTokenAsync(string accountId, string tokenId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            if (tokenId == null) throw new ArgumentNullException("tokenId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            path.Append("/tokens/");
+            path.Append(Uri.EscapeDataString(tokenId));
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                 }
@@ -564,6 +626,34 @@ namespace OctoStore
             }
         }
 
+        /// <summary>List an account's tokens</summary>
+        /// <remarks>
+        /// The account's live tokens, oldest first: id, label, when created and when last used.
+        /// Never the secret or its hash. <c>last_used_at</c> is tracked in memory on every
+        /// authenticated request and written to the database at most once a minute per token
+        /// (and at shutdown), so after a crash it may be up to a minute old. An account has at
+        /// most <c>MAX_TOKENS_PER_ACCOUNT</c> tokens (default 100), so the list is bounded.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<TokenList> ListTokensAsync(string accountId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            path.Append("/tokens");
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<TokenList>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
         /// <summary>Give a lock back</summary>
         /// <remarks>
         /// Ends the lease at once. Only the current lease of this lock can be released: an
@@ -645,6 +735,30 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<SessionResult>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Revoke the caller's own token</summary>
+        /// <remarks>
+        /// Revokes the calling token for good: from the moment this returns every request with
+        /// it gets 401 <c>unauthorized</c>, and its waiting requests (blocking acquires, watches)
+        /// are answered 401 at once. Locks it holds are not released; they end at their TTL
+        /// (an operator's <c>DELETE /admin/accounts/{account_id}</c> releases them at once). When
+        /// it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+        /// the next sign-in issues a new token. Takes no body.
+        /// </remarks>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task RevokeTokenAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var path = new StringBuilder();
+            path.Append("/auth/token");
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
                 }
             }
         }

@@ -78,6 +78,12 @@ class AdminApi
         'createToken' => [
             'application/json',
         ],
+        'deleteAccount' => [
+            'application/json',
+        ],
+        'deleteToken' => [
+            'application/json',
+        ],
         'forceRelease' => [
             'application/json',
         ],
@@ -85,6 +91,9 @@ class AdminApi
             'application/json',
         ],
         'listAccounts' => [
+            'application/json',
+        ],
+        'listTokens' => [
             'application/json',
         ],
     ];
@@ -528,6 +537,7 @@ class AdminApi
      * Issue another token for an account
      *
      * @param  string $account_id The account&#39;s id. (required)
+     * @param  \OctoStore\Generated\Model\CreateTokenRequest|null $create_token_request create_token_request (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['createToken'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -536,10 +546,11 @@ class AdminApi
      */
     public function createToken(
         string $account_id,
+        ?\OctoStore\Generated\Model\CreateTokenRequest $create_token_request = null,
         string $contentType = self::contentTypes['createToken'][0]
     ): \OctoStore\Generated\Model\IssuedToken|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->createTokenWithHttpInfo($account_id, $contentType);
+        list($response) = $this->createTokenWithHttpInfo($account_id, $create_token_request, $contentType);
         return $response;
     }
 
@@ -549,6 +560,7 @@ class AdminApi
      * Issue another token for an account
      *
      * @param  string $account_id The account&#39;s id. (required)
+     * @param  \OctoStore\Generated\Model\CreateTokenRequest|null $create_token_request (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['createToken'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -557,10 +569,11 @@ class AdminApi
      */
     public function createTokenWithHttpInfo(
         string $account_id,
+        ?\OctoStore\Generated\Model\CreateTokenRequest $create_token_request = null,
         string $contentType = self::contentTypes['createToken'][0]
     ): array
     {
-        $request = $this->createTokenRequest($account_id, $contentType);
+        $request = $this->createTokenRequest($account_id, $create_token_request, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -604,6 +617,24 @@ class AdminApi
                         $response,
                     );
                 case 404:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 409:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 413:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 415:
                     return $this->handleResponseWithDataType(
                         '\OctoStore\Generated\Model\Problem',
                         $request,
@@ -669,6 +700,30 @@ class AdminApi
                     );
                     $e->setResponseObject($data);
                     throw $e;
+                case 409:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 413:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 415:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
                 case 503:
                     $data = ObjectSerializer::deserialize(
                         $e->getResponseBody(),
@@ -689,6 +744,7 @@ class AdminApi
      * Issue another token for an account
      *
      * @param  string $account_id The account&#39;s id. (required)
+     * @param  \OctoStore\Generated\Model\CreateTokenRequest|null $create_token_request (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['createToken'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -696,10 +752,11 @@ class AdminApi
      */
     public function createTokenAsync(
         string $account_id,
+        ?\OctoStore\Generated\Model\CreateTokenRequest $create_token_request = null,
         string $contentType = self::contentTypes['createToken'][0]
     ): PromiseInterface
     {
-        return $this->createTokenAsyncWithHttpInfo($account_id, $contentType)
+        return $this->createTokenAsyncWithHttpInfo($account_id, $create_token_request, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -713,6 +770,7 @@ class AdminApi
      * Issue another token for an account
      *
      * @param  string $account_id The account&#39;s id. (required)
+     * @param  \OctoStore\Generated\Model\CreateTokenRequest|null $create_token_request (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['createToken'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -720,11 +778,12 @@ class AdminApi
      */
     public function createTokenAsyncWithHttpInfo(
         string $account_id,
+        ?\OctoStore\Generated\Model\CreateTokenRequest $create_token_request = null,
         string $contentType = self::contentTypes['createToken'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\IssuedToken';
-        $request = $this->createTokenRequest($account_id, $contentType);
+        $request = $this->createTokenRequest($account_id, $create_token_request, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -766,6 +825,7 @@ class AdminApi
      * Create request for operation 'createToken'
      *
      * @param  string $account_id The account&#39;s id. (required)
+     * @param  \OctoStore\Generated\Model\CreateTokenRequest|null $create_token_request (optional)
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['createToken'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -773,6 +833,7 @@ class AdminApi
      */
     public function createTokenRequest(
         string $account_id,
+        ?\OctoStore\Generated\Model\CreateTokenRequest $create_token_request = null,
         string $contentType = self::contentTypes['createToken'][0]
     ): Request
     {
@@ -784,6 +845,7 @@ class AdminApi
         }
 
         $resourcePath = '/admin/accounts/{account_id}/tokens';
+        $formParams = [];
         $queryParams = [];
         $headerParams = [];
         $httpBody = '';
@@ -803,6 +865,288 @@ class AdminApi
 
         $headers = $this->headerSelector->selectHeaders(
             ['application/json', 'application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+        // for model (json/xml)
+        if (isset($create_token_request)) {
+            if (stripos($headers['Content-Type'], 'application/json') !== false) {
+                # if Content-Type contains "application/json", json_encode the body
+                try {
+                    $httpBody = json_encode(ObjectSerializer::sanitizeForSerialization($create_token_request), JSON_THROW_ON_ERROR);
+                } catch (\JsonException $e) {
+                    throw new \InvalidArgumentException('json_encode error: ' . $e->getMessage(), 0, $e);
+                }
+            } else {
+                $httpBody = $create_token_request;
+            }
+        } elseif (count($formParams) > 0) {
+            if ($multipart) {
+                $multipartContents = [];
+                foreach ($formParams as $formParamName => $formParamValue) {
+                    $formParamValueItems = is_array($formParamValue) ? $formParamValue : [$formParamValue];
+                    foreach ($formParamValueItems as $formParamValueItem) {
+                        $multipartContents[] = [
+                            'name' => $formParamName,
+                            'contents' => $formParamValueItem
+                        ];
+                    }
+                }
+                // for HTTP post (form)
+                $httpBody = new \GuzzleHttp\Psr7\MultipartStream($multipartContents);
+
+            } elseif (stripos($headers['Content-Type'], 'application/json') !== false) {
+                # if Content-Type contains "application/json", json_encode the form parameters
+                try {
+                    $httpBody = json_encode($formParams, JSON_THROW_ON_ERROR);
+                } catch (\JsonException $e) {
+                    throw new \InvalidArgumentException('json_encode error: ' . $e->getMessage(), 0, $e);
+                }
+            } else {
+                // for HTTP post (form)
+                $httpBody = ObjectSerializer::buildQuery($formParams);
+            }
+        }
+
+        // this endpoint requires API key authentication
+        $apiKey = $this->config->getApiKeyWithPrefix('X-Admin-Key');
+        if ($apiKey !== null) {
+            $headers['X-Admin-Key'] = $apiKey;
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'POST',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
+    }
+
+    /**
+     * Operation deleteAccount
+     *
+     * Delete an account, its tokens, locks and sessions
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteAccount'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\Problem|null
+     */
+    public function deleteAccount(
+        string $account_id,
+        string $contentType = self::contentTypes['deleteAccount'][0]
+    ): ?\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->deleteAccountWithHttpInfo($account_id, $contentType);
+        return $response;
+    }
+
+    /**
+     * Operation deleteAccountWithHttpInfo
+     *
+     * Delete an account, its tokens, locks and sessions
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteAccount'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: null, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function deleteAccountWithHttpInfo(
+        string $account_id,
+        string $contentType = self::contentTypes['deleteAccount'][0]
+    ): array
+    {
+        $request = $this->deleteAccountRequest($account_id, $contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+
+            return [null, $statusCode, $response->getHeaders()];
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 400:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation deleteAccountAsync
+     *
+     * Delete an account, its tokens, locks and sessions
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteAccount'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function deleteAccountAsync(
+        string $account_id,
+        string $contentType = self::contentTypes['deleteAccount'][0]
+    ): PromiseInterface
+    {
+        return $this->deleteAccountAsyncWithHttpInfo($account_id, $contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation deleteAccountAsyncWithHttpInfo
+     *
+     * Delete an account, its tokens, locks and sessions
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteAccount'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function deleteAccountAsyncWithHttpInfo(
+        string $account_id,
+        string $contentType = self::contentTypes['deleteAccount'][0]
+    ): PromiseInterface
+    {
+        $returnType = '';
+        $request = $this->deleteAccountRequest($account_id, $contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    return [null, $response->getStatusCode(), $response->getHeaders()];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'deleteAccount'
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteAccount'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function deleteAccountRequest(
+        string $account_id,
+        string $contentType = self::contentTypes['deleteAccount'][0]
+    ): Request
+    {
+        // verify the required parameter 'account_id' is set
+        if ($account_id === null || (is_array($account_id) && count($account_id) === 0)) {
+            throw new InvalidArgumentException(
+                'Missing the required parameter $account_id when calling deleteAccount'
+            );
+        }
+
+        $resourcePath = '/admin/accounts/{account_id}';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+        // path params
+        if ($account_id !== null) {
+            $resourcePath = str_replace(
+                '{account_id}',
+                ObjectSerializer::toPathValue($account_id),
+                $resourcePath
+            );
+        }
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/problem+json', ],
             $contentType,
             $multipart
         );
@@ -828,7 +1172,274 @@ class AdminApi
         $operationHost = $this->config->getHost();
         $query = ObjectSerializer::buildQuery($queryParams);
         return new Request(
-            'POST',
+            'DELETE',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
+    }
+
+    /**
+     * Operation deleteToken
+     *
+     * Revoke one token of an account
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $token_id The token&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteToken'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\Problem|null
+     */
+    public function deleteToken(
+        string $account_id,
+        string $token_id,
+        string $contentType = self::contentTypes['deleteToken'][0]
+    ): ?\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->deleteTokenWithHttpInfo($account_id, $token_id, $contentType);
+        return $response;
+    }
+
+    /**
+     * Operation deleteTokenWithHttpInfo
+     *
+     * Revoke one token of an account
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $token_id The token&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteToken'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: null, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function deleteTokenWithHttpInfo(
+        string $account_id,
+        string $token_id,
+        string $contentType = self::contentTypes['deleteToken'][0]
+    ): array
+    {
+        $request = $this->deleteTokenRequest($account_id, $token_id, $contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+
+            return [null, $statusCode, $response->getHeaders()];
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 400:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation deleteTokenAsync
+     *
+     * Revoke one token of an account
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $token_id The token&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteToken'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function deleteTokenAsync(
+        string $account_id,
+        string $token_id,
+        string $contentType = self::contentTypes['deleteToken'][0]
+    ): PromiseInterface
+    {
+        return $this->deleteTokenAsyncWithHttpInfo($account_id, $token_id, $contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation deleteTokenAsyncWithHttpInfo
+     *
+     * Revoke one token of an account
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $token_id The token&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteToken'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function deleteTokenAsyncWithHttpInfo(
+        string $account_id,
+        string $token_id,
+        string $contentType = self::contentTypes['deleteToken'][0]
+    ): PromiseInterface
+    {
+        $returnType = '';
+        $request = $this->deleteTokenRequest($account_id, $token_id, $contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    return [null, $response->getStatusCode(), $response->getHeaders()];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'deleteToken'
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $token_id The token&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['deleteToken'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function deleteTokenRequest(
+        string $account_id,
+        string $token_id,
+        string $contentType = self::contentTypes['deleteToken'][0]
+    ): Request
+    {
+        // verify the required parameter 'account_id' is set
+        if ($account_id === null || (is_array($account_id) && count($account_id) === 0)) {
+            throw new InvalidArgumentException(
+                'Missing the required parameter $account_id when calling deleteToken'
+            );
+        }
+        // verify the required parameter 'token_id' is set
+        if ($token_id === null || (is_array($token_id) && count($token_id) === 0)) {
+            throw new InvalidArgumentException(
+                'Missing the required parameter $token_id when calling deleteToken'
+            );
+        }
+
+        $resourcePath = '/admin/accounts/{account_id}/tokens/{token_id}';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+        // path params
+        if ($account_id !== null) {
+            $resourcePath = str_replace(
+                '{account_id}',
+                ObjectSerializer::toPathValue($account_id),
+                $resourcePath
+            );
+        }
+        // path params
+        if ($token_id !== null) {
+            $resourcePath = str_replace(
+                '{token_id}',
+                ObjectSerializer::toPathValue($token_id),
+                $resourcePath
+            );
+        }
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+
+        // this endpoint requires API key authentication
+        $apiKey = $this->config->getApiKeyWithPrefix('X-Admin-Key');
+        if ($apiKey !== null) {
+            $headers['X-Admin-Key'] = $apiKey;
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'DELETE',
             $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
             $headers,
             $httpBody
@@ -1764,6 +2375,319 @@ class AdminApi
         ) ?? []);
 
 
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/json', 'application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+
+        // this endpoint requires API key authentication
+        $apiKey = $this->config->getApiKeyWithPrefix('X-Admin-Key');
+        if ($apiKey !== null) {
+            $headers['X-Admin-Key'] = $apiKey;
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'GET',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
+    }
+
+    /**
+     * Operation listTokens
+     *
+     * List an account&#39;s tokens
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listTokens'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\TokenList|\OctoStore\Generated\Model\Problem
+     */
+    public function listTokens(
+        string $account_id,
+        string $contentType = self::contentTypes['listTokens'][0]
+    ): \OctoStore\Generated\Model\TokenList|\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->listTokensWithHttpInfo($account_id, $contentType);
+        return $response;
+    }
+
+    /**
+     * Operation listTokensWithHttpInfo
+     *
+     * List an account&#39;s tokens
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listTokens'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: \OctoStore\Generated\Model\TokenList|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function listTokensWithHttpInfo(
+        string $account_id,
+        string $contentType = self::contentTypes['listTokens'][0]
+    ): array
+    {
+        $request = $this->listTokensRequest($account_id, $contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+            switch($statusCode) {
+                case 200:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\TokenList',
+                        $request,
+                        $response,
+                    );
+                case 400:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 401:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 404:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 503:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+            }
+
+            if ($statusCode < 200 || $statusCode > 299) {
+                throw new ApiException(
+                    sprintf(
+                        '[%d] Error connecting to the API (%s)',
+                        $statusCode,
+                        (string) $request->getUri()
+                    ),
+                    $statusCode,
+                    $response->getHeaders(),
+                    (string) $response->getBody()
+                );
+            }
+
+            return $this->handleResponseWithDataType(
+                '\OctoStore\Generated\Model\TokenList',
+                $request,
+                $response,
+            );
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 200:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\TokenList',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 400:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation listTokensAsync
+     *
+     * List an account&#39;s tokens
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listTokens'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function listTokensAsync(
+        string $account_id,
+        string $contentType = self::contentTypes['listTokens'][0]
+    ): PromiseInterface
+    {
+        return $this->listTokensAsyncWithHttpInfo($account_id, $contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation listTokensAsyncWithHttpInfo
+     *
+     * List an account&#39;s tokens
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listTokens'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function listTokensAsyncWithHttpInfo(
+        string $account_id,
+        string $contentType = self::contentTypes['listTokens'][0]
+    ): PromiseInterface
+    {
+        $returnType = '\OctoStore\Generated\Model\TokenList';
+        $request = $this->listTokensRequest($account_id, $contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    if (in_array($returnType, ['\SplFileObject', '\Psr\Http\Message\StreamInterface'])) {
+                        $content = $response->getBody(); //stream goes to serializer
+                    } else {
+                        $content = (string) $response->getBody();
+                        if ($returnType !== 'string') {
+                            $content = json_decode($content);
+                        }
+                    }
+
+                    return [
+                        ObjectSerializer::deserialize($content, $returnType, []),
+                        $response->getStatusCode(),
+                        $response->getHeaders()
+                    ];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'listTokens'
+     *
+     * @param  string $account_id The account&#39;s id. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listTokens'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function listTokensRequest(
+        string $account_id,
+        string $contentType = self::contentTypes['listTokens'][0]
+    ): Request
+    {
+        // verify the required parameter 'account_id' is set
+        if ($account_id === null || (is_array($account_id) && count($account_id) === 0)) {
+            throw new InvalidArgumentException(
+                'Missing the required parameter $account_id when calling listTokens'
+            );
+        }
+
+        $resourcePath = '/admin/accounts/{account_id}/tokens';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+        // path params
+        if ($account_id !== null) {
+            $resourcePath = str_replace(
+                '{account_id}',
+                ObjectSerializer::toPathValue($account_id),
+                $resourcePath
+            );
+        }
 
 
         $headers = $this->headerSelector->selectHeaders(

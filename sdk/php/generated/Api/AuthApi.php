@@ -72,6 +72,9 @@ class AuthApi
 
     /** @var array<string,string[]> $contentTypes **/
     public const contentTypes = [
+        'revokeToken' => [
+            'application/json',
+        ],
         'rotateToken' => [
             'application/json',
         ],
@@ -121,6 +124,216 @@ class AuthApi
     public function getConfig(): Configuration
     {
         return $this->config;
+    }
+
+    /**
+     * Operation revokeToken
+     *
+     * Revoke the caller&#39;s own token
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['revokeToken'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\Problem|null
+     */
+    public function revokeToken(
+        string $contentType = self::contentTypes['revokeToken'][0]
+    ): ?\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->revokeTokenWithHttpInfo($contentType);
+        return $response;
+    }
+
+    /**
+     * Operation revokeTokenWithHttpInfo
+     *
+     * Revoke the caller&#39;s own token
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['revokeToken'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: null, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function revokeTokenWithHttpInfo(
+        string $contentType = self::contentTypes['revokeToken'][0]
+    ): array
+    {
+        $request = $this->revokeTokenRequest($contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+
+            return [null, $statusCode, $response->getHeaders()];
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 429:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation revokeTokenAsync
+     *
+     * Revoke the caller&#39;s own token
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['revokeToken'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function revokeTokenAsync(
+        string $contentType = self::contentTypes['revokeToken'][0]
+    ): PromiseInterface
+    {
+        return $this->revokeTokenAsyncWithHttpInfo($contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation revokeTokenAsyncWithHttpInfo
+     *
+     * Revoke the caller&#39;s own token
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['revokeToken'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function revokeTokenAsyncWithHttpInfo(
+        string $contentType = self::contentTypes['revokeToken'][0]
+    ): PromiseInterface
+    {
+        $returnType = '';
+        $request = $this->revokeTokenRequest($contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    return [null, $response->getStatusCode(), $response->getHeaders()];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'revokeToken'
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['revokeToken'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function revokeTokenRequest(
+        string $contentType = self::contentTypes['revokeToken'][0]
+    ): Request
+    {
+
+        $resourcePath = '/auth/token';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+
+        // this endpoint requires Bearer authentication (access token)
+        if (!empty($this->config->getAccessToken())) {
+            $headers['Authorization'] = 'Bearer ' . $this->config->getAccessToken();
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'DELETE',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
     }
 
     /**

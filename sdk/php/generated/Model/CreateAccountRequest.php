@@ -58,7 +58,8 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
      * @var array<string, string>
      */
     protected static array $openAPITypes = [
-        'name' => 'string'
+        'name' => 'string',
+        'token_name' => 'string'
     ];
 
     /**
@@ -67,7 +68,8 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
      * @var array<string, string|null>
      */
     protected static array $openAPIFormats = [
-        'name' => null
+        'name' => null,
+        'token_name' => null
     ];
 
     /**
@@ -76,7 +78,8 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
      * @var array<string, bool>
      */
     protected static array $openAPINullables = [
-        'name' => false
+        'name' => false,
+        'token_name' => false
     ];
 
     /**
@@ -155,7 +158,8 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
      * @var array<string, string>
      */
     protected static array $attributeMap = [
-        'name' => 'name'
+        'name' => 'name',
+        'token_name' => 'token_name'
     ];
 
     /**
@@ -164,7 +168,8 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
      * @var array<string, string>
      */
     protected static array $setters = [
-        'name' => 'setName'
+        'name' => 'setName',
+        'token_name' => 'setTokenName'
     ];
 
     /**
@@ -173,7 +178,8 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
      * @var array<string, string>
      */
     protected static array $getters = [
-        'name' => 'getName'
+        'name' => 'getName',
+        'token_name' => 'getTokenName'
     ];
 
     /**
@@ -224,6 +230,7 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
     public function __construct(?array $data = null)
     {
         $this->setIfExists('name', $data ?? [], null);
+        $this->setIfExists('token_name', $data ?? [], null);
     }
 
     /**
@@ -256,6 +263,10 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
         }
         if (!preg_match("/^[A-Za-z0-9._-]{1,64}$/", $this->container['name'])) {
             $invalidProperties[] = "invalid value for 'name', must be conform to the pattern /^[A-Za-z0-9._-]{1,64}$/.";
+        }
+
+        if (!is_null($this->container['token_name']) && !preg_match("/^[A-Za-z0-9._-]{1,64}$/", $this->container['token_name'])) {
+            $invalidProperties[] = "invalid value for 'token_name', must be conform to the pattern /^[A-Za-z0-9._-]{1,64}$/.";
         }
 
         return $invalidProperties;
@@ -298,6 +309,38 @@ class CreateAccountRequest implements ModelInterface, ArrayAccess, JsonSerializa
         }
 
         $this->container['name'] = $name;
+
+        return $this;
+    }
+
+    /**
+     * Gets token_name
+     *
+     * @return string|null
+     */
+    public function getTokenName(): ?string
+    {
+        return $this->container['token_name'];
+    }
+
+    /**
+     * Sets token_name
+     *
+     * @param string|null $token_name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+     *
+     * @return $this
+     */
+    public function setTokenName(?string $token_name): static
+    {
+        if (is_null($token_name)) {
+            throw new InvalidArgumentException('non-nullable token_name cannot be null');
+        }
+
+        if ((!preg_match("/^[A-Za-z0-9._-]{1,64}$/", ObjectSerializer::toString($token_name)))) {
+            throw new InvalidArgumentException("invalid value for \$token_name when calling CreateAccountRequest., must conform to the pattern /^[A-Za-z0-9._-]{1,64}$/.");
+        }
+
+        $this->container['token_name'] = $token_name;
 
         return $this;
     }

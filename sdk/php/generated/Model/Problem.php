@@ -266,6 +266,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_SIGNIN_FAILED = 'signin_failed';
     public const CODE_GITHUB_UNAVAILABLE = 'github_unavailable';
     public const CODE_FORBIDDEN = 'forbidden';
+    public const CODE_TOKEN_NOT_FOUND = 'token_not_found';
+    public const CODE_TOKEN_LIMIT_EXCEEDED = 'token_limit_exceeded';
 
     /**
      * Gets allowable values of the enum
@@ -302,6 +304,8 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_SIGNIN_FAILED,
             self::CODE_GITHUB_UNAVAILABLE,
             self::CODE_FORBIDDEN,
+            self::CODE_TOKEN_NOT_FOUND,
+            self::CODE_TOKEN_LIMIT_EXCEEDED,
         ];
     }
 

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -62,6 +62,23 @@ export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<
  *
  */
 export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+
+/**
+ * Revoke the caller's own token
+ *
+ * Revokes the calling token for good: from the moment this returns every request with
+ * it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+ * are answered 401 at once. Locks it holds are not released; they end at their TTL
+ * (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+ * it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+ * the next sign-in issues a new token. Takes no body.
+ *
+ */
+export const revokeToken = <ThrowOnError extends boolean = false>(options?: Options<RevokeTokenData, ThrowOnError>) => (options?.client ?? client).delete<RevokeTokenResponses, RevokeTokenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/auth/token',
+    ...options
+});
 
 /**
  * Replace the caller's token
@@ -203,6 +220,23 @@ export const signOut = <ThrowOnError extends boolean = false>(options: Options<S
             type: 'apiKey'
         }],
     url: '/dashboard/sign-out',
+    ...options
+});
+
+/**
+ * End every dashboard session of the account
+ *
+ * Deletes every dashboard session of the signed-in account, in every browser, this
+ * one included, and clears this browser's cookie. Tokens are not affected.
+ *
+ */
+export const signOutEverywhere = <ThrowOnError extends boolean = false>(options: Options<SignOutEverywhereData, ThrowOnError>) => (options.client ?? client).post<SignOutEverywhereResponses, SignOutEverywhereErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_session',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/sign-out-everywhere',
     ...options
 });
 
@@ -455,16 +489,72 @@ export const getBackup = <ThrowOnError extends boolean = false>(options?: Option
 });
 
 /**
+ * Delete an account, its tokens, locks and sessions
+ *
+ * Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+ * from the moment this returns; its locks are released through the lease engine
+ * (watchers see the release, fencing tokens keep increasing); its waiting requests
+ * (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+ * link and dashboard sessions are deleted. The name is free again, and the GitHub
+ * user's next sign-in creates a new account.
+ *
+ */
+export const deleteAccount = <ThrowOnError extends boolean = false>(options: Options<DeleteAccountData, ThrowOnError>) => (options.client ?? client).delete<DeleteAccountResponses, DeleteAccountErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}',
+    ...options
+});
+
+/**
+ * List an account's tokens
+ *
+ * The account's live tokens, oldest first: id, label, when created and when last used.
+ * Never the secret or its hash. `last_used_at` is tracked in memory on every
+ * authenticated request and written to the database at most once a minute per token
+ * (and at shutdown), so after a crash it may be up to a minute old. An account has at
+ * most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+ *
+ */
+export const listTokens = <ThrowOnError extends boolean = false>(options: Options<ListTokensData, ThrowOnError>) => (options.client ?? client).get<ListTokensResponses, ListTokensErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/tokens',
+    ...options
+});
+
+/**
  * Issue another token for an account
  *
  * Each token is its own holder identity, so several services of one account contend
- * with each other for the account's locks. Takes no body: an empty body or `{}` is
- * accepted.
+ * with each other for the account's locks. The body is optional: an empty body or `{}`
+ * issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+ * token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+ * 100); past that the answer is 409 `token_limit_exceeded`.
  *
  */
 export const createToken = <ThrowOnError extends boolean = false>(options: Options<CreateTokenData, ThrowOnError>) => (options.client ?? client).post<CreateTokenResponses, CreateTokenErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/accounts/{account_id}/tokens',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke one token of an account
+ *
+ * Revokes the token at once, also after it rotated itself (rotation keeps the token
+ * id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+ * waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+ * the account to release them at once. When it is the token the account's GitHub
+ * sign-in issued, every dashboard session of the account ends and the next sign-in
+ * issues a new token.
+ *
+ */
+export const deleteToken = <ThrowOnError extends boolean = false>(options: Options<DeleteTokenData, ThrowOnError>) => (options.client ?? client).delete<DeleteTokenResponses, DeleteTokenErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/tokens/{token_id}',
     ...options
 });
 

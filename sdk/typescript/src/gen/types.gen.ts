@@ -262,6 +262,38 @@ export type AccountName = string;
 
 export type CreateAccountRequest = {
     name: AccountName;
+    token_name?: TokenName;
+};
+
+/**
+ * A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+ */
+export type TokenName = string;
+
+export type CreateTokenRequest = {
+    name?: TokenName;
+};
+
+/**
+ * A live token. Never its secret.
+ */
+export type TokenInfo = {
+    token_id: TokenId;
+    /**
+     * The label given at creation, or null.
+     */
+    name: string | null;
+    created_at: Timestamp;
+    /**
+     * The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
+     * null when never used. Persisted at most once a minute per token.
+     *
+     */
+    last_used_at: string | null;
+};
+
+export type TokenList = {
+    tokens: Array<TokenInfo>;
 };
 
 export type CreatedAccount = {
@@ -359,12 +391,17 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'max_holders_mismatch' | 'session_not_found' | 'session_limit_exceeded' | 'session_mismatch' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'max_holders_mismatch' | 'session_not_found' | 'session_limit_exceeded' | 'session_mismatch' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
     request_id: string;
 };
+
+/**
+ * The account's id.
+ */
+export type AccountIdPath = AccountId;
 
 /**
  * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
@@ -473,6 +510,51 @@ export type GetOpenApiResponses = {
 };
 
 export type GetOpenApiResponse = GetOpenApiResponses[keyof GetOpenApiResponses];
+
+export type RevokeTokenData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/auth/token';
+};
+
+export type RevokeTokenErrors = {
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type RevokeTokenError = RevokeTokenErrors[keyof RevokeTokenErrors];
+
+export type RevokeTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type RevokeTokenResponse = RevokeTokenResponses[keyof RevokeTokenResponses];
 
 export type RotateTokenData = {
     body?: never;
@@ -862,6 +944,62 @@ export type SignOutResponses = {
 };
 
 export type SignOutResponse = SignOutResponses[keyof SignOutResponses];
+
+export type SignOutEverywhereData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path?: never;
+    query?: never;
+    url: '/dashboard/sign-out-everywhere';
+};
+
+export type SignOutEverywhereErrors = {
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
+     * (`signin_not_configured`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`).
+     */
+    413: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type SignOutEverywhereError = SignOutEverywhereErrors[keyof SignOutEverywhereErrors];
+
+export type SignOutEverywhereResponses = {
+    /**
+     * Signed out everywhere.
+     */
+    204: void;
+};
+
+export type SignOutEverywhereResponse = SignOutEverywhereResponses[keyof SignOutEverywhereResponses];
 
 export type ListLocksData = {
     body?: never;
@@ -1638,8 +1776,106 @@ export type GetBackupResponses = {
 
 export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
 
-export type CreateTokenData = {
+export type DeleteAccountData = {
     body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}';
+};
+
+export type DeleteAccountErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type DeleteAccountError = DeleteAccountErrors[keyof DeleteAccountErrors];
+
+export type DeleteAccountResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type DeleteAccountResponse = DeleteAccountResponses[keyof DeleteAccountResponses];
+
+export type ListTokensData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens';
+};
+
+export type ListTokensErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type ListTokensError = ListTokensErrors[keyof ListTokensErrors];
+
+export type ListTokensResponses = {
+    /**
+     * The account's tokens.
+     */
+    200: TokenList;
+};
+
+export type ListTokensResponse = ListTokensResponses[keyof ListTokensResponses];
+
+export type CreateTokenData = {
+    body?: CreateTokenRequest;
     path: {
         /**
          * The account's id.
@@ -1666,6 +1902,18 @@ export type CreateTokenErrors = {
      */
     404: Problem;
     /**
+     * The account has its maximum number of live tokens (`token_limit_exceeded`).
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`).
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
      * The server is shutting down, or its database does not accept writes now
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
@@ -1686,6 +1934,61 @@ export type CreateTokenResponses = {
 };
 
 export type CreateTokenResponse = CreateTokenResponses[keyof CreateTokenResponses];
+
+export type DeleteTokenData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+        /**
+         * The token's id.
+         */
+        token_id: TokenId;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/tokens/{token_id}';
+};
+
+export type DeleteTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The account has no live token with that id (`token_not_found`), or no account has
+     * that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`.
+     *
+     */
+    503: Problem;
+};
+
+export type DeleteTokenError = DeleteTokenErrors[keyof DeleteTokenErrors];
+
+export type DeleteTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type DeleteTokenResponse = DeleteTokenResponses[keyof DeleteTokenResponses];
 
 export type ForceReleaseData = {
     body?: never;

@@ -7,6 +7,7 @@ from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
 from .create_account_request import CreateAccountRequest
 from .create_session_request import CreateSessionRequest
+from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
 from .dashboard_session import DashboardSession
 from .force_release_result import ForceReleaseResult
@@ -31,6 +32,8 @@ from .session_result import SessionResult
 from .session_status import SessionStatus
 from .storage_state import StorageState
 from .storage_state_state import StorageStateState
+from .token_info import TokenInfo
+from .token_list import TokenList
 
 __all__ = (
     "Account",
@@ -40,6 +43,7 @@ __all__ = (
     "AcquireResultStatus",
     "CreateAccountRequest",
     "CreateSessionRequest",
+    "CreateTokenRequest",
     "CreatedAccount",
     "DashboardSession",
     "ForceReleaseResult",
@@ -64,4 +68,6 @@ __all__ = (
     "SessionStatus",
     "StorageState",
     "StorageStateState",
+    "TokenInfo",
+    "TokenList",
 )

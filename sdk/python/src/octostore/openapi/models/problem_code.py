@@ -25,6 +25,8 @@ class ProblemCode(StrEnum):
     SESSION_NOT_FOUND = "session_not_found"
     SIGNIN_FAILED = "signin_failed"
     SIGNIN_NOT_CONFIGURED = "signin_not_configured"
+    TOKEN_LIMIT_EXCEEDED = "token_limit_exceeded"
+    TOKEN_NOT_FOUND = "token_not_found"
     TOO_MANY_WAITERS = "too_many_waiters"
     UNAUTHORIZED = "unauthorized"
     UNAVAILABLE = "unavailable"

@@ -86,9 +86,10 @@ module OctoStore
     end
 
     # Issue another token for an account
-    # Each token is its own holder identity, so several services of one account contend with each other for the account's locks. Takes no body: an empty body or `{}` is accepted. 
+    # Each token is its own holder identity, so several services of one account contend with each other for the account's locks. The body is optional: an empty body or `{}` issues a token without a label; `{\"name\":\"billing-worker\"}` labels it (shown in the token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default 100); past that the answer is 409 `token_limit_exceeded`. 
     # @param account_id [String] The account&#39;s id.
     # @param [Hash] opts the optional parameters
+    # @option opts [CreateTokenRequest] :create_token_request 
     # @return [IssuedToken]
     def create_token(account_id, opts = {})
       data, _status_code, _headers = create_token_with_http_info(account_id, opts)
@@ -96,9 +97,10 @@ module OctoStore
     end
 
     # Issue another token for an account
-    # Each token is its own holder identity, so several services of one account contend with each other for the account&#39;s locks. Takes no body: an empty body or &#x60;{}&#x60; is accepted. 
+    # Each token is its own holder identity, so several services of one account contend with each other for the account&#39;s locks. The body is optional: an empty body or &#x60;{}&#x60; issues a token without a label; &#x60;{\&quot;name\&quot;:\&quot;billing-worker\&quot;}&#x60; labels it (shown in the token list). An account has at most &#x60;MAX_TOKENS_PER_ACCOUNT&#x60; live tokens (default 100); past that the answer is 409 &#x60;token_limit_exceeded&#x60;. 
     # @param account_id [String] The account&#39;s id.
     # @param [Hash] opts the optional parameters
+    # @option opts [CreateTokenRequest] :create_token_request 
     # @return [Array<(IssuedToken, Integer, Hash)>] IssuedToken data, response status code and response headers
     def create_token_with_http_info(account_id, opts = {})
       if @api_client.config.debugging
@@ -123,12 +125,17 @@ module OctoStore
       header_params = opts[:header_params] || {}
       # HTTP header 'Accept' (if needed)
       header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+      # HTTP header 'Content-Type'
+      content_type = @api_client.select_header_content_type(['application/json'])
+      if !content_type.nil?
+          header_params['Content-Type'] = content_type
+      end
 
       # form parameters
       form_params = opts[:form_params] || {}
 
       # http body (model)
-      post_body = opts[:debug_body]
+      post_body = opts[:debug_body] || @api_client.object_to_http_body(opts[:'create_token_request'])
 
       # return_type
       return_type = opts[:debug_return_type] || 'IssuedToken'
@@ -149,6 +156,153 @@ module OctoStore
       data, status_code, headers = @api_client.call_api(:POST, local_var_path, new_options)
       if @api_client.config.debugging
         @api_client.config.logger.debug "API called: AdminApi#create_token\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
+    # Delete an account, its tokens, locks and sessions
+    # Deletes the account for good, at once: every token of it gets 401 `unauthorized` from the moment this returns; its locks are released through the lease engine (watchers see the release, fencing tokens keep increasing); its waiting requests (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub link and dashboard sessions are deleted. The name is free again, and the GitHub user's next sign-in creates a new account. 
+    # @param account_id [String] The account&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @return [nil]
+    def delete_account(account_id, opts = {})
+      delete_account_with_http_info(account_id, opts)
+      nil
+    end
+
+    # Delete an account, its tokens, locks and sessions
+    # Deletes the account for good, at once: every token of it gets 401 &#x60;unauthorized&#x60; from the moment this returns; its locks are released through the lease engine (watchers see the release, fencing tokens keep increasing); its waiting requests (blocking acquires, watches) are answered 401 &#x60;unauthorized&#x60; at once; its GitHub link and dashboard sessions are deleted. The name is free again, and the GitHub user&#39;s next sign-in creates a new account. 
+    # @param account_id [String] The account&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(nil, Integer, Hash)>] nil, response status code and response headers
+    def delete_account_with_http_info(account_id, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.delete_account ...'
+      end
+      # verify the required parameter 'account_id' is set
+      if @api_client.config.client_side_validation && account_id.nil?
+        fail ArgumentError, "Missing the required parameter 'account_id' when calling AdminApi.delete_account"
+      end
+      pattern = Regexp.new(/^acc_[a-z0-9]{12}$/)
+      if @api_client.config.client_side_validation && account_id !~ pattern
+        fail ArgumentError, "invalid value for 'account_id' when calling AdminApi.delete_account, must conform to the pattern #{pattern}."
+      end
+
+      # resource path
+      local_var_path = '/admin/accounts/{account_id}'.sub('{account_id}', CGI.escape(account_id.to_s))
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type]
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.delete_account",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:DELETE, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#delete_account\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
+    # Revoke one token of an account
+    # Revokes the token at once, also after it rotated itself (rotation keeps the token id): from the moment this returns it gets 401 `unauthorized` everywhere and its waiting requests are answered 401 at once. Locks it holds end at their TTL; delete the account to release them at once. When it is the token the account's GitHub sign-in issued, every dashboard session of the account ends and the next sign-in issues a new token. 
+    # @param account_id [String] The account&#39;s id.
+    # @param token_id [String] The token&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @return [nil]
+    def delete_token(account_id, token_id, opts = {})
+      delete_token_with_http_info(account_id, token_id, opts)
+      nil
+    end
+
+    # Revoke one token of an account
+    # Revokes the token at once, also after it rotated itself (rotation keeps the token id): from the moment this returns it gets 401 &#x60;unauthorized&#x60; everywhere and its waiting requests are answered 401 at once. Locks it holds end at their TTL; delete the account to release them at once. When it is the token the account&#39;s GitHub sign-in issued, every dashboard session of the account ends and the next sign-in issues a new token. 
+    # @param account_id [String] The account&#39;s id.
+    # @param token_id [String] The token&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(nil, Integer, Hash)>] nil, response status code and response headers
+    def delete_token_with_http_info(account_id, token_id, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.delete_token ...'
+      end
+      # verify the required parameter 'account_id' is set
+      if @api_client.config.client_side_validation && account_id.nil?
+        fail ArgumentError, "Missing the required parameter 'account_id' when calling AdminApi.delete_token"
+      end
+      pattern = Regexp.new(/^acc_[a-z0-9]{12}$/)
+      if @api_client.config.client_side_validation && account_id !~ pattern
+        fail ArgumentError, "invalid value for 'account_id' when calling AdminApi.delete_token, must conform to the pattern #{pattern}."
+      end
+
+      # verify the required parameter 'token_id' is set
+      if @api_client.config.client_side_validation && token_id.nil?
+        fail ArgumentError, "Missing the required parameter 'token_id' when calling AdminApi.delete_token"
+      end
+      pattern = Regexp.new(/^tok_[a-z0-9]{12}$/)
+      if @api_client.config.client_side_validation && token_id !~ pattern
+        fail ArgumentError, "invalid value for 'token_id' when calling AdminApi.delete_token, must conform to the pattern #{pattern}."
+      end
+
+      # resource path
+      local_var_path = '/admin/accounts/{account_id}/tokens/{token_id}'.sub('{account_id}', CGI.escape(account_id.to_s)).sub('{token_id}', CGI.escape(token_id.to_s))
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type]
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.delete_token",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:DELETE, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#delete_token\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
       end
       return data, status_code, headers
     end
@@ -372,6 +526,74 @@ module OctoStore
       data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
       if @api_client.config.debugging
         @api_client.config.logger.debug "API called: AdminApi#list_accounts\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
+    # List an account's tokens
+    # The account's live tokens, oldest first: id, label, when created and when last used. Never the secret or its hash. `last_used_at` is tracked in memory on every authenticated request and written to the database at most once a minute per token (and at shutdown), so after a crash it may be up to a minute old. An account has at most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded. 
+    # @param account_id [String] The account&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @return [TokenList]
+    def list_tokens(account_id, opts = {})
+      data, _status_code, _headers = list_tokens_with_http_info(account_id, opts)
+      data
+    end
+
+    # List an account&#39;s tokens
+    # The account&#39;s live tokens, oldest first: id, label, when created and when last used. Never the secret or its hash. &#x60;last_used_at&#x60; is tracked in memory on every authenticated request and written to the database at most once a minute per token (and at shutdown), so after a crash it may be up to a minute old. An account has at most &#x60;MAX_TOKENS_PER_ACCOUNT&#x60; tokens (default 100), so the list is bounded. 
+    # @param account_id [String] The account&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(TokenList, Integer, Hash)>] TokenList data, response status code and response headers
+    def list_tokens_with_http_info(account_id, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.list_tokens ...'
+      end
+      # verify the required parameter 'account_id' is set
+      if @api_client.config.client_side_validation && account_id.nil?
+        fail ArgumentError, "Missing the required parameter 'account_id' when calling AdminApi.list_tokens"
+      end
+      pattern = Regexp.new(/^acc_[a-z0-9]{12}$/)
+      if @api_client.config.client_side_validation && account_id !~ pattern
+        fail ArgumentError, "invalid value for 'account_id' when calling AdminApi.list_tokens, must conform to the pattern #{pattern}."
+      end
+
+      # resource path
+      local_var_path = '/admin/accounts/{account_id}/tokens'.sub('{account_id}', CGI.escape(account_id.to_s))
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'TokenList'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.list_tokens",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#list_tokens\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
       end
       return data, status_code, headers
     end

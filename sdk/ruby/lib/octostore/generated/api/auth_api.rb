@@ -19,6 +19,63 @@ module OctoStore
     def initialize(api_client = ApiClient.default)
       @api_client = api_client
     end
+    # Revoke the caller's own token
+    # Revokes the calling token for good: from the moment this returns every request with it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches) are answered 401 at once. Locks it holds are not released; they end at their TTL (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When it is the token a GitHub sign-in issued, the account's dashboard sessions end too; the next sign-in issues a new token. Takes no body. 
+    # @param [Hash] opts the optional parameters
+    # @return [nil]
+    def revoke_token(opts = {})
+      revoke_token_with_http_info(opts)
+      nil
+    end
+
+    # Revoke the caller&#39;s own token
+    # Revokes the calling token for good: from the moment this returns every request with it gets 401 &#x60;unauthorized&#x60;, and its waiting requests (blocking acquires, watches) are answered 401 at once. Locks it holds are not released; they end at their TTL (an operator&#39;s &#x60;DELETE /admin/accounts/{account_id}&#x60; releases them at once). When it is the token a GitHub sign-in issued, the account&#39;s dashboard sessions end too; the next sign-in issues a new token. Takes no body. 
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(nil, Integer, Hash)>] nil, response status code and response headers
+    def revoke_token_with_http_info(opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AuthApi.revoke_token ...'
+      end
+      # resource path
+      local_var_path = '/auth/token'
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type]
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['BearerAuth']
+
+      new_options = opts.merge(
+        :operation => :"AuthApi.revoke_token",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:DELETE, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AuthApi#revoke_token\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
     # Replace the caller's token
     # Issues a new secret for the calling token and invalidates the old secret at once. Takes no body: an empty body or `{}` is accepted. The token keeps its identity (`token_id`), so locks it holds stay its own and an idempotent re-acquire with the new secret returns the same lease. The new token is shown once; the server keeps only its hash. 
     # @param [Hash] opts the optional parameters

@@ -17,10 +17,14 @@ module OctoStore
   class CreateAccountRequest < ApiModelBase
     attr_accessor :name
 
+    # A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
+    attr_accessor :token_name
+
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
-        :'name' => :'name'
+        :'name' => :'name',
+        :'token_name' => :'token_name'
       }
     end
 
@@ -37,7 +41,8 @@ module OctoStore
     # Attribute type mapping.
     def self.openapi_types
       {
-        :'name' => :'String'
+        :'name' => :'String',
+        :'token_name' => :'String'
       }
     end
 
@@ -68,6 +73,10 @@ module OctoStore
       else
         self.name = nil
       end
+
+      if attributes.key?(:'token_name')
+        self.token_name = attributes[:'token_name']
+      end
     end
 
     # Show invalid properties with the reasons. Usually used together with valid?
@@ -84,6 +93,11 @@ module OctoStore
         invalid_properties.push("invalid value for \"name\", must conform to the pattern #{pattern}.")
       end
 
+      pattern = Regexp.new(/^[A-Za-z0-9._-]{1,64}$/)
+      if !@token_name.nil? && @token_name !~ pattern
+        invalid_properties.push("invalid value for \"token_name\", must conform to the pattern #{pattern}.")
+      end
+
       invalid_properties
     end
 
@@ -93,6 +107,7 @@ module OctoStore
       warn '[DEPRECATED] the `valid?` method is obsolete'
       return false if @name.nil?
       return false if @name !~ Regexp.new(/^[A-Za-z0-9._-]{1,64}$/)
+      return false if !@token_name.nil? && @token_name !~ Regexp.new(/^[A-Za-z0-9._-]{1,64}$/)
       true
     end
 
@@ -111,12 +126,28 @@ module OctoStore
       @name = name
     end
 
+    # Custom attribute writer method with validation
+    # @param [Object] token_name Value to be assigned
+    def token_name=(token_name)
+      if token_name.nil?
+        fail ArgumentError, 'token_name cannot be nil'
+      end
+
+      pattern = Regexp.new(/^[A-Za-z0-9._-]{1,64}$/)
+      if token_name !~ pattern
+        fail ArgumentError, "invalid value for \"token_name\", must conform to the pattern #{pattern}."
+      end
+
+      @token_name = token_name
+    end
+
     # Checks equality by comparing each attribute.
     # @param [Object] Object to be compared
     def ==(o)
       return true if self.equal?(o)
       self.class == o.class &&
-          name == o.name
+          name == o.name &&
+          token_name == o.token_name
     end
 
     # @see the `==` method
@@ -128,7 +159,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [name].hash
+      [name, token_name].hash
     end
 
     # Builds the object from hash

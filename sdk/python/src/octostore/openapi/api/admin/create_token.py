@@ -6,14 +6,18 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.create_token_request import CreateTokenRequest
 from ...models.issued_token import IssuedToken
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     account_id: str,
+    *,
+    body: CreateTokenRequest | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -22,6 +26,12 @@ def _get_kwargs(
         ),
     }
 
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -47,6 +57,21 @@ def _parse_response(
         response_404 = Problem.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -74,15 +99,19 @@ def sync_detailed(
     account_id: str,
     *,
     client: AuthenticatedClient,
+    body: CreateTokenRequest | Unset = UNSET,
 ) -> Response[IssuedToken | Problem]:
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks. Takes no body: an empty body or `{}` is
-    accepted.
+    with each other for the account's locks. The body is optional: an empty body or `{}`
+    issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+    token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+    100); past that the answer is 409 `token_limit_exceeded`.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
+        body (CreateTokenRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -94,6 +123,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         account_id=account_id,
+        body=body,
     )
 
     response = client.get_httpx_client().request(
@@ -107,15 +137,19 @@ def sync(
     account_id: str,
     *,
     client: AuthenticatedClient,
+    body: CreateTokenRequest | Unset = UNSET,
 ) -> IssuedToken | Problem | None:
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks. Takes no body: an empty body or `{}` is
-    accepted.
+    with each other for the account's locks. The body is optional: an empty body or `{}`
+    issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+    token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+    100); past that the answer is 409 `token_limit_exceeded`.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
+        body (CreateTokenRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,6 +162,7 @@ def sync(
     return sync_detailed(
         account_id=account_id,
         client=client,
+        body=body,
     ).parsed
 
 
@@ -135,15 +170,19 @@ async def asyncio_detailed(
     account_id: str,
     *,
     client: AuthenticatedClient,
+    body: CreateTokenRequest | Unset = UNSET,
 ) -> Response[IssuedToken | Problem]:
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks. Takes no body: an empty body or `{}` is
-    accepted.
+    with each other for the account's locks. The body is optional: an empty body or `{}`
+    issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+    token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+    100); past that the answer is 409 `token_limit_exceeded`.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
+        body (CreateTokenRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -155,6 +194,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         account_id=account_id,
+        body=body,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -166,15 +206,19 @@ async def asyncio(
     account_id: str,
     *,
     client: AuthenticatedClient,
+    body: CreateTokenRequest | Unset = UNSET,
 ) -> IssuedToken | Problem | None:
     """Issue another token for an account
 
      Each token is its own holder identity, so several services of one account contend
-    with each other for the account's locks. Takes no body: an empty body or `{}` is
-    accepted.
+    with each other for the account's locks. The body is optional: an empty body or `{}`
+    issues a token without a label; `{"name":"billing-worker"}` labels it (shown in the
+    token list). An account has at most `MAX_TOKENS_PER_ACCOUNT` live tokens (default
+    100); past that the answer is 409 `token_limit_exceeded`.
 
     Args:
         account_id (str):  Example: acc_3kq9v7x2m4pz.
+        body (CreateTokenRequest | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,5 +232,6 @@ async def asyncio(
         await asyncio_detailed(
             account_id=account_id,
             client=client,
+            body=body,
         )
     ).parsed

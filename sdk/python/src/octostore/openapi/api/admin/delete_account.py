@@ -1,0 +1,202 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    account_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/admin/accounts/{account_id}".format(
+            account_id=quote(str(account_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | Problem | None:
+    if response.status_code == 204:
+        response_204 = cast(Any, None)
+        return response_204
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Any | Problem]:
+    """Delete an account, its tokens, locks and sessions
+
+     Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+    from the moment this returns; its locks are released through the lease engine
+    (watchers see the release, fencing tokens keep increasing); its waiting requests
+    (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+    link and dashboard sessions are deleted. The name is free again, and the GitHub
+    user's next sign-in creates a new account.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Any | Problem | None:
+    """Delete an account, its tokens, locks and sessions
+
+     Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+    from the moment this returns; its locks are released through the lease engine
+    (watchers see the release, fencing tokens keep increasing); its waiting requests
+    (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+    link and dashboard sessions are deleted. The name is free again, and the GitHub
+    user's next sign-in creates a new account.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return sync_detailed(
+        account_id=account_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Any | Problem]:
+    """Delete an account, its tokens, locks and sessions
+
+     Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+    from the moment this returns; its locks are released through the lease engine
+    (watchers see the release, fencing tokens keep increasing); its waiting requests
+    (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+    link and dashboard sessions are deleted. The name is free again, and the GitHub
+    user's next sign-in creates a new account.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Any | Problem | None:
+    """Delete an account, its tokens, locks and sessions
+
+     Deletes the account for good, at once: every token of it gets 401 `unauthorized`
+    from the moment this returns; its locks are released through the lease engine
+    (watchers see the release, fencing tokens keep increasing); its waiting requests
+    (blocking acquires, watches) are answered 401 `unauthorized` at once; its GitHub
+    link and dashboard sessions are deleted. The name is free again, and the GitHub
+    user's next sign-in creates a new account.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            account_id=account_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,216 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    account_id: str,
+    token_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/admin/accounts/{account_id}/tokens/{token_id}".format(
+            account_id=quote(str(account_id), safe=""),
+            token_id=quote(str(token_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | Problem | None:
+    if response.status_code == 204:
+        response_204 = cast(Any, None)
+        return response_204
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: str,
+    token_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Any | Problem]:
+    """Revoke one token of an account
+
+     Revokes the token at once, also after it rotated itself (rotation keeps the token
+    id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+    waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+    the account to release them at once. When it is the token the account's GitHub
+    sign-in issued, every dashboard session of the account ends and the next sign-in
+    issues a new token.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+        token_id (str):  Example: tok_8f3a1c9d2e7b.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+        token_id=token_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    account_id: str,
+    token_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Any | Problem | None:
+    """Revoke one token of an account
+
+     Revokes the token at once, also after it rotated itself (rotation keeps the token
+    id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+    waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+    the account to release them at once. When it is the token the account's GitHub
+    sign-in issued, every dashboard session of the account ends and the next sign-in
+    issues a new token.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+        token_id (str):  Example: tok_8f3a1c9d2e7b.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return sync_detailed(
+        account_id=account_id,
+        token_id=token_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    account_id: str,
+    token_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Any | Problem]:
+    """Revoke one token of an account
+
+     Revokes the token at once, also after it rotated itself (rotation keeps the token
+    id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+    waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+    the account to release them at once. When it is the token the account's GitHub
+    sign-in issued, every dashboard session of the account ends and the next sign-in
+    issues a new token.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+        token_id (str):  Example: tok_8f3a1c9d2e7b.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+        token_id=token_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    account_id: str,
+    token_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Any | Problem | None:
+    """Revoke one token of an account
+
+     Revokes the token at once, also after it rotated itself (rotation keeps the token
+    id): from the moment this returns it gets 401 `unauthorized` everywhere and its
+    waiting requests are answered 401 at once. Locks it holds end at their TTL; delete
+    the account to release them at once. When it is the token the account's GitHub
+    sign-in issued, every dashboard session of the account ends and the next sign-in
+    issues a new token.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+        token_id (str):  Example: tok_8f3a1c9d2e7b.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            account_id=account_id,
+            token_id=token_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,200 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.token_list import TokenList
+from ...types import Response
+
+
+def _get_kwargs(
+    account_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/admin/accounts/{account_id}/tokens".format(
+            account_id=quote(str(account_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | TokenList | None:
+    if response.status_code == 200:
+        response_200 = TokenList.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | TokenList]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | TokenList]:
+    """List an account's tokens
+
+     The account's live tokens, oldest first: id, label, when created and when last used.
+    Never the secret or its hash. `last_used_at` is tracked in memory on every
+    authenticated request and written to the database at most once a minute per token
+    (and at shutdown), so after a crash it may be up to a minute old. An account has at
+    most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | TokenList]
+    """
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | TokenList | None:
+    """List an account's tokens
+
+     The account's live tokens, oldest first: id, label, when created and when last used.
+    Never the secret or its hash. `last_used_at` is tracked in memory on every
+    authenticated request and written to the database at most once a minute per token
+    (and at shutdown), so after a crash it may be up to a minute old. An account has at
+    most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | TokenList
+    """
+
+    return sync_detailed(
+        account_id=account_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Problem | TokenList]:
+    """List an account's tokens
+
+     The account's live tokens, oldest first: id, label, when created and when last used.
+    Never the secret or its hash. `last_used_at` is tracked in memory on every
+    authenticated request and written to the database at most once a minute per token
+    (and at shutdown), so after a crash it may be up to a minute old. An account has at
+    most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | TokenList]
+    """
+
+    kwargs = _get_kwargs(
+        account_id=account_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    account_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Problem | TokenList | None:
+    """List an account's tokens
+
+     The account's live tokens, oldest first: id, label, when created and when last used.
+    Never the secret or its hash. `last_used_at` is tracked in memory on every
+    authenticated request and written to the database at most once a minute per token
+    (and at shutdown), so after a crash it may be up to a minute old. An account has at
+    most `MAX_TOKENS_PER_ACCOUNT` tokens (default 100), so the list is bounded.
+
+    Args:
+        account_id (str):  Example: acc_3kq9v7x2m4pz.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | TokenList
+    """
+
+    return (
+        await asyncio_detailed(
+            account_id=account_id,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,170 @@
+from http import HTTPStatus
+from typing import Any, cast
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs() -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "delete",
+        "url": "/auth/token",
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | Problem | None:
+    if response.status_code == 204:
+        response_204 = cast(Any, None)
+        return response_204
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Any | Problem]:
+    """Revoke the caller's own token
+
+     Revokes the calling token for good: from the moment this returns every request with
+    it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+    are answered 401 at once. Locks it holds are not released; they end at their TTL
+    (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+    it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+    the next sign-in issues a new token. Takes no body.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs()
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Any | Problem | None:
+    """Revoke the caller's own token
+
+     Revokes the calling token for good: from the moment this returns every request with
+    it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+    are answered 401 at once. Locks it holds are not released; they end at their TTL
+    (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+    it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+    the next sign-in issues a new token. Takes no body.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return sync_detailed(
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Response[Any | Problem]:
+    """Revoke the caller's own token
+
+     Revokes the calling token for good: from the moment this returns every request with
+    it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+    are answered 401 at once. Locks it holds are not released; they end at their TTL
+    (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+    it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+    the next sign-in issues a new token. Takes no body.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+    """
+
+    kwargs = _get_kwargs()
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+) -> Any | Problem | None:
+    """Revoke the caller's own token
+
+     Revokes the calling token for good: from the moment this returns every request with
+    it gets 401 `unauthorized`, and its waiting requests (blocking acquires, watches)
+    are answered 401 at once. Locks it holds are not released; they end at their TTL
+    (an operator's `DELETE /admin/accounts/{account_id}` releases them at once). When
+    it is the token a GitHub sign-in issued, the account's dashboard sessions end too;
+    the next sign-in issues a new token. Takes no body.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+        )
+    ).parsed
