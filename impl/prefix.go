@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/octostore/octostore/gen"
+	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
 )
 
@@ -145,8 +146,15 @@ func (s *Server) watchPrefix(ctx context.Context, acct, prefix string, index int
 		stop := s.afterFunc(wait, func() { close(ended) })
 		defer stop()
 	}
+	tokenID := principal(ctx).TokenID
 	for {
 		s.mu.Lock()
+		revoked := s.co.revoked
+		if ended != nil && !s.auth.Active(tokenID) {
+			// The watcher's token was revoked or its account deleted while it waited.
+			s.mu.Unlock()
+			return nil, 0, false, auth.ErrUnauthorized
+		}
 		if err := s.sweepLocked(lease.Sweep{Account: acct}); err != nil {
 			s.mu.Unlock()
 			return nil, 0, false, err
@@ -164,6 +172,7 @@ func (s *Server) watchPrefix(ctx context.Context, acct, prefix string, index int
 		case <-w.ch:
 		case <-ended:
 		case <-s.co.drain:
+		case <-revoked:
 		case <-ctx.Done():
 			err = ctx.Err()
 		}

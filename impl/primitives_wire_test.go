@@ -544,3 +544,87 @@ func TestRestartKeepsSessionsAndLockDelaysWithAFreshLength(t *testing.T) {
 		t.Fatalf("the bound lock outlived its session: %s", r.raw)
 	}
 }
+
+// One account opens 500 prefix watches: all but its bound are refused at once, and
+// another account's requests, a prefix watch among them, stay served. Every change
+// wakes only the watches whose prefix it falls under, so the cost of a change grows
+// with the account's own watches (at most its bound), not with other accounts'.
+func TestHostilePrefixWatchFlood(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	attacker, victim := ts.newAccount("attacker"), ts.newAccount("victim")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const flood = 500
+	index := ts.do("GET", "/locks?prefix=", attacker, nil).num("index")
+	calls := make([]<-chan call, flood)
+	for i := range calls {
+		calls[i] = ts.send(ctx, "GET", fmt.Sprintf("/locks?prefix=p%d.&index=%d&wait_seconds=60", i, index), attacker, nil)
+	}
+	refused, answers := 0, firstOf(calls)
+	t0 := time.Now()
+	for refused < flood-DefaultMaxWaitersPerAccount {
+		select {
+		case c := <-answers:
+			if c.err == nil && c.res.str("code") == "too_many_waiters" {
+				refused++
+			} else if c.err == nil {
+				t.Fatalf("a watch answered: %d %s", c.res.status, c.res.raw)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d watches refused", refused, flood-DefaultMaxWaitersPerAccount)
+		}
+	}
+	took := time.Since(t0)
+	eventually(t, "the open watches wait", func() bool { return countWatches(ts) == DefaultMaxWaitersPerAccount })
+	var victimSlowest time.Duration
+	for _, path := range []string{"/locks?prefix=", "/health", fmt.Sprintf("/locks?prefix=&index=%d", index)} {
+		t1 := time.Now()
+		if r := ts.do("GET", path, victim, nil); r.status != 200 {
+			t.Fatalf("victim %s: %d %s", path, r.status, r.raw)
+		}
+		victimSlowest = max(victimSlowest, time.Since(t1))
+	}
+	// A change under one of the open prefixes wakes that watch only.
+	t2 := time.Now()
+	ts.acquireWith(attacker, "p0.job", map[string]any{})
+	eventually(t, "one watch woken", func() bool { return countWatches(ts) == DefaultMaxWaitersPerAccount-1 })
+	wake := time.Since(t2)
+	t.Logf("FIGURE prefix watch flood: %d watches, %d open (bound %d), %d refused within %s; victim's slowest request %s; a change woke 1 of %d in %s",
+		flood, countWatches(ts)+1, DefaultMaxWaitersPerAccount, refused, took, victimSlowest, DefaultMaxWaitersPerAccount, wake)
+	if victimSlowest > time.Second {
+		t.Fatalf("victim %s over the bound of 1 s", victimSlowest)
+	}
+}
+
+// A prefix list of a large account is paged: its cost is one pass over the account's
+// locks plus the page, like the plain list's.
+func TestPrefixListOfALargeAccount(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, MaxLocksPerAccount: 10000})
+	token := ts.newAccount("large")
+	ts.fill(token, 10000)
+	t0 := time.Now()
+	r := ts.do("GET", "/locks?prefix=", token, nil)
+	took := time.Since(t0)
+	locks, _ := r.body["locks"].([]any)
+	if r.status != 200 || len(locks) != 100 || r.str("next_cursor") == "" {
+		t.Fatalf("%d, %d locks", r.status, len(locks))
+	}
+	t.Logf("FIGURE prefix list of 10,000 locks: a default page of %d bytes in %s", len(r.raw), took)
+	if took > 2*time.Second {
+		t.Fatalf("%s over the bound of 2 s", took)
+	}
+}
+
+// A prefix watch of a token that is revoked while it waits is answered 401 at once (the
+// test clock never moves, so nothing else would end it).
+func TestPrefixWatchOfARevokedTokenEndsAtOnce(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	token, account := ts.newAccountWithID("revoked")
+	index := ts.do("GET", "/locks?prefix=jobs.", token, nil).num("index")
+	ch := ts.watch(token, "jobs.", index, 60)
+	eventually(t, "the watch waits", func() bool { return countWatches(ts) == 1 })
+	if r := ts.do("DELETE", "/admin/accounts/"+account+"/tokens/"+tokenIDOf(token), "", nil, "X-Admin-Key", testAdminKey); r.status != 204 {
+		t.Fatalf("revoke: %d %s", r.status, r.raw)
+	}
+	wantProblem(t, receive(t, ch), 401, "unauthorized")
+}
