@@ -15,7 +15,7 @@ GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen 
 	sdk/ruby/lib/octostore/generated sdk/ruby/lib/octostore/generated.rb sdk/php/generated \
 	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
-.PHONY: faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak test-sdk-java test-sdk-rust package-sdk-rust \
+.PHONY: release image test-release test-image test-deploy check-release-version goreleaser faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak test-sdk-java test-sdk-rust package-sdk-rust \
 	bench-go profile bench-compare bench-soak
 
 all: build
@@ -77,6 +77,7 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 	cd sdk/go && $(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 test-go:
 	$(GO) test -race -count=1 ./...
@@ -149,7 +150,68 @@ e2e-deps:
 	fi
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
-test: check-generated fmt-check vet test-go test-model test-sdk-go test-sdks fuzz test-e2e faults
+test: check-generated fmt-check vet test-go test-model test-sdk-go test-sdks fuzz test-e2e faults test-deploy
+
+# --- Releases (README, "Install from a release") ---------------------------------------
+# The release version is openapi.yaml's info.version (the newest entry of CHANGELOG.md;
+# impl's TestSpecVersionIsTheNewestChangelogRelease keeps the two in step).
+VERSION     := $(shell awk '/^info:/ { i = 1 } i && /^  version:/ { print $$2; exit }' openapi.yaml)
+COMMIT       = $(shell git rev-parse HEAD)
+COMMIT_DATE  = $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ)
+SOURCE_DATE_EPOCH = $(shell git log -1 --format=%ct)
+GORELEASER_VERSION := v2.15.1
+GORELEASER := $(CURDIR)/.tools/goreleaser-$(GORELEASER_VERSION)/goreleaser
+
+# GoReleaser from the Go module proxy, pinned, built once per checkout.
+goreleaser: $(GORELEASER)
+$(GORELEASER):
+	GOBIN=$(dir $@) GOFLAGS= $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+
+# A tag on HEAD must name the version the binaries and the spec report.
+check-release-version:
+	@test -n "$(VERSION)" || { echo "no info.version in openapi.yaml"; exit 1; }
+	@tag=$$(git tag --points-at HEAD 'v*' | head -n 1); \
+	if [ -n "$$tag" ] && [ "$$tag" != "v$(VERSION)" ]; then echo "HEAD is tagged $$tag but openapi.yaml says $(VERSION)"; exit 1; fi
+
+# dist/: octostore-lock, octostore and octostore-bench for linux/darwin x amd64/arm64 and
+# windows/amd64 in reproducible archives, SHA256SUMS, install.sh. Publishing (from a
+# tag, goreleaser release without --snapshot) is a maintainer's step.
+release: check-release-version $(GORELEASER)
+	OCTOSTORE_VERSION=$(VERSION) $(GORELEASER) release --snapshot --clean
+	cp install.sh dist/install.sh
+	cd dist && sha256sum -c --quiet SHA256SUMS && cat SHA256SUMS
+
+# The container image without a container engine (deploy/image): linux/amd64 and arm64
+# built as the release builds them, an OCI layout tarball in dist/.
+IMAGE_BIN := .tools/image
+IMAGE     := dist/octostore_$(VERSION)_oci.tar
+IMAGE_LDFLAGS = -s -w -buildid= -X github.com/octostore/octostore/impl/version.version=$(VERSION) \
+	-X github.com/octostore/octostore/impl/version.commit=$(COMMIT) -X github.com/octostore/octostore/impl/version.date=$(COMMIT_DATE)
+image: check-release-version
+	mkdir -p $(IMAGE_BIN) dist
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -buildvcs=false -ldflags "$(IMAGE_LDFLAGS)" \
+	    -o $(IMAGE_BIN)/octostore-lock.$$arch ./cmd/octostore-lock || exit 1; \
+	done
+	cd deploy && $(GO) run ./image --bin-amd64 ../$(IMAGE_BIN)/octostore-lock.amd64 --bin-arm64 ../$(IMAGE_BIN)/octostore-lock.arm64 \
+	  --version $(VERSION) --commit $(COMMIT) --epoch $(SOURCE_DATE_EPOCH) --out ../$(IMAGE)
+	@sha256sum $(IMAGE)
+
+# Two releases of HEAD for this platform (from two fresh checkouts) must give the same
+# SHA256SUMS; install.sh against a loopback server of that release, a tampered archive,
+# a platform it lacks; shellcheck; the systemd unit. make release builds every platform.
+test-release: $(GORELEASER)
+	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; } || \
+	  { echo "shellcheck is missing: apt-get install -y shellcheck (as root)"; exit 1; }
+	cd deploy && OCTOSTORE_GORELEASER=$(GORELEASER) $(GO) test -count=1 -timeout 45m -v .
+
+# The image's unit tests, then make image and its config checked (user, entrypoint,
+# port, volume, labels, health check). Running the image needs a container engine:
+# not here (README, "Container image").
+test-image: image
+	cd deploy && OCTOSTORE_IMAGE=$(CURDIR)/$(IMAGE) OCTOSTORE_IMAGE_VERSION=$(VERSION) $(GO) test -count=1 -v ./image/
+
+test-deploy: test-release test-image
 
 # Storage faults under the real binary (README, "What happens when the disk fails"): a
 # full tmpfs, files removed under the running server, the WAL lost after kill -9, a
@@ -173,7 +235,7 @@ soak:
 	exit $$status
 
 clean:
-	rm -rf bin .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test sdk/csharp/build sdk/java/target sdk/rust/target
+	rm -rf bin dist .tools sdk/typescript/node_modules sdk/typescript/dist sdk/typescript/build-test sdk/csharp/build sdk/java/target sdk/rust/target
 
 # --- Benchmarks (none of this is part of `make test`) ---------------------------------
 BENCH_SCENARIO    ?= cycle

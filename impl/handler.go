@@ -273,6 +273,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Server", s.serverHeader)
 		if noStore(r.URL.Path) {
 			h.Set("Cache-Control", "no-store") // a handler may set its own (the avatar)
 		}

@@ -12,7 +12,7 @@ import (
 // GetHealth reports that the server is up (liveness) and whether its storage accepts
 // writes.
 func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
-	out := gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}}
+	out := gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}, Version: &s.cfg.Version}
 	if h := s.store.Health(); h.Degraded != nil {
 		since := timestamp(h.Since)
 		out.Storage = gen.StorageState{State: gen.StorageStateStateDegraded, Reason: &h.Reason, Since: &since}

@@ -2,6 +2,7 @@ package impl
 
 import (
 	"bytes"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,10 +11,46 @@ import (
 )
 
 func TestHealth(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{Version: "0.2.0"})
 	r := ts.do("GET", "/health", "", nil)
-	if r.status != 200 || string(bytes.TrimSpace(r.raw)) != `{"status":"ok","storage":{"state":"ok"}}` {
+	if r.status != 200 || string(bytes.TrimSpace(r.raw)) != `{"status":"ok","storage":{"state":"ok"},"version":"0.2.0"}` {
 		t.Fatalf("%d %s", r.status, r.raw)
+	}
+}
+
+func TestEveryAnswerNamesTheServerVersion(t *testing.T) {
+	ts := newTestServer(t, Config{Version: "0.2.0"})
+	for _, path := range []string{"/health", "/locks", "/no-such-route"} {
+		if r := ts.do("GET", path, "", nil); r.header.Get("Server") != "octostore/0.2.0" {
+			t.Errorf("GET %s: %d, Server %q", path, r.status, r.header.Get("Server"))
+		}
+	}
+	// A build that is not a release: "(devel)" is not an HTTP token, the header says devel.
+	dev := newTestServer(t, Config{})
+	r := dev.do("GET", "/health", "", nil)
+	if r.header.Get("Server") != "octostore/devel" || !bytes.Contains(r.raw, []byte(`"version":"(devel)"`)) {
+		t.Fatalf("devel build: Server %q, body %s", r.header.Get("Server"), r.raw)
+	}
+}
+
+// The release version lives in openapi.yaml's info.version; the newest release in
+// CHANGELOG.md must be that version, so a release cannot ship a spec or a changelog
+// that names another one (make release also refuses a tag that differs).
+func TestSpecVersionIsTheNewestChangelogRelease(t *testing.T) {
+	spec, err := gen.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile("../CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^## \[(\d+\.\d+\.\d+[^\]]*)\]`).FindSubmatch(log)
+	if m == nil {
+		t.Fatal("CHANGELOG.md names no release (## [x.y.z] ...)")
+	}
+	if string(m[1]) != spec.Info.Version {
+		t.Fatalf("openapi.yaml info.version is %s, the newest release in CHANGELOG.md is %s", spec.Info.Version, m[1])
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
 	"github.com/octostore/octostore/impl/store"
+	"github.com/octostore/octostore/impl/version"
 )
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -88,6 +90,9 @@ type Config struct {
 	// RecoveryInterval is how often a server whose storage refuses writes checks whether
 	// it accepts them again (default 1 s).
 	RecoveryInterval time.Duration
+	// Version is the release version reported by /health and in the Server header
+	// (default: the running binary's, see package version).
+	Version string
 }
 
 // Server serves the OctoStore API.
@@ -108,6 +113,8 @@ type Server struct {
 	signin signIn
 
 	routes *http.ServeMux // the API's routes, to label metrics; set by Handler
+	// serverHeader is the Server header of every answer, octostore/<version>.
+	serverHeader string
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -138,6 +145,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.RecoveryInterval <= 0 {
 		cfg.RecoveryInterval = time.Second
 	}
+	if cfg.Version == "" {
+		cfg.Version = version.Get().Version
+	}
 	state, err := st.State(ctx)
 	if err != nil {
 		return nil, err
@@ -154,7 +164,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	engine := restoreEngine(cfg, state, fencingFloor(state.Reserved, now), now)
 	cfg.Logger.Info("state restored", "leases", len(state.Leases), "sessions", len(state.Sessions), "lock_delays", len(state.Delays),
 		"fencing_from", engine.LastToken(), "stored_high_water_mark", state.Reserved)
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{}), serverHeader: serverHeader(cfg.Version)}
 	s.co.init()
 	if cfg.Metrics != nil {
 		cfg.Metrics.watchEngine(s)
@@ -321,4 +331,15 @@ func (s *Server) sweepLocked(sw lease.Sweep) error {
 		return nil
 	}
 	return err
+}
+
+// serverHeader is octostore/<version>. A version that is not an HTTP token (the
+// "(devel)" of a build that is not a release) becomes "devel".
+func serverHeader(v string) string {
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return "octostore/devel"
+		}
+	}
+	return "octostore/" + v
 }

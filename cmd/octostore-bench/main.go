@@ -28,6 +28,7 @@ import (
 
 	"github.com/octostore/octostore/cmd/octostore-bench/bench"
 	"github.com/octostore/octostore/impl/noop"
+	"github.com/octostore/octostore/impl/version"
 )
 
 func main() {
@@ -43,7 +44,7 @@ type options struct {
 	duration, warmup     time.Duration
 	ttl, wait            time.Duration
 	scenarios            []string
-	json, quiet          bool
+	json, quiet, version bool
 }
 
 // seconds is a duration flag that also takes a plain number of seconds ("30").
@@ -94,6 +95,7 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	fs.StringVar(&scenario, "scenario", "cycle", "scenario, a comma-separated list, or all")
 	fs.BoolVar(&o.json, "json", false, "print the results as JSON (an array) instead of a table")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress line on stderr")
+	fs.BoolVar(&o.version, "version", false, "print the version, commit and build date, and exit")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprint(w, "Usage: octostore-bench [flags]\n       octostore-bench serve-noop [--addr 127.0.0.1:3099]\n\n"+
@@ -112,6 +114,9 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if o.version {
+		return o, nil
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -165,6 +170,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		fmt.Fprintf(stderr, "octostore-bench: %v\n", err)
 		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, version.Get().Line("octostore-bench"))
+		return 0
 	}
 	sys := &bench.OctoStore{URL: o.url, Token: o.token, AdminKey: o.adminKey, TTL: o.ttl}
 	var progress io.Writer

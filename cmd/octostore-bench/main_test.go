@@ -55,3 +55,10 @@ func TestUsageListsEveryScenario(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionNeedsNoToken(t *testing.T) {
+	var out strings.Builder
+	if code := run(t.Context(), []string{"--version"}, noEnv, &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "octostore-bench (devel) (commit ") {
+		t.Fatalf("exit %d, %q", code, out.String())
+	}
+}

@@ -44,6 +44,10 @@ type config struct {
 	MetricsAddr        string
 	Pprof              bool
 	AllowNewDatabase   bool
+	TLSCertFile        string
+	TLSKeyFile         string
+	// ShowVersion is --version: print the version and exit, nothing else is read.
+	ShowVersion bool
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -80,6 +84,8 @@ var settings = []setting{
 	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
 	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
 	{"allow-new-database", "ALLOW_NEW_DATABASE", "start a new, empty database although the marker beside DATABASE_URL says one existed (see README, Backups and restore)"},
+	{"tls-cert-file", "TLS_CERT_FILE", "PEM certificate chain: serve HTTPS (TLS 1.2 or later) on the bind address; reloaded on SIGHUP; needs TLS_KEY_FILE"},
+	{"tls-key-file", "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE; reloaded with it on SIGHUP"},
 }
 
 // parseConfig reads flags, then the environment, then the env file, then defaults.
@@ -121,12 +127,15 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.MetricsAddr, "metrics-addr", "", "")
 	flags.BoolVar(&c.Pprof, "pprof", false, "")
 	flags.BoolVar(&c.AllowNewDatabase, "allow-new-database", false, "")
+	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
+	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
+	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
 	}
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\n\n")
+		fmt.Fprintf(flags.Output(), "Usage: octostore-lock [flags]\n       octostore-lock healthcheck [--url URL] [--ready] [--timeout 5s]\n\nOctoStore lock server. Every flag falls back to the environment variable named\nbeside it, then to a .env file in the working directory, then to its default.\nhealthcheck asks a running server's /health (or /ready) and exits 0 when it answers\n200, 1 otherwise (for container HEALTHCHECKs; see --help after it).\n\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -134,6 +143,9 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	}
 	if flags.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected argument %q", flags.Arg(0))
+	}
+	if c.ShowVersion {
+		return c, nil
 	}
 	set := map[string]bool{}
 	flags.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -195,6 +207,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, errors.New("pprof needs a metrics address (METRICS_ADDR)")
 	case c.MetricsAddr != "" && c.MetricsAddr == c.BindAddr && !strings.HasSuffix(c.BindAddr, ":0"):
 		return config{}, errors.New("metrics address must differ from the bind address: /metrics is not part of the API")
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return config{}, errors.New("TLS needs both TLS_CERT_FILE and TLS_KEY_FILE")
 	}
 	if c.GitHub.ClientID != "" {
 		// Checks the settings only; the server reads its state key from the database.

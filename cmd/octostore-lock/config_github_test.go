@@ -80,7 +80,7 @@ func TestEnvExampleDocumentsTheGitHubSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range settings {
-		if strings.HasPrefix(s.env, "GITHUB_") && !strings.Contains(string(example), s.env+"=") {
+		if (strings.HasPrefix(s.env, "GITHUB_") || strings.HasPrefix(s.env, "TLS_")) && !strings.Contains(string(example), s.env+"=") {
 			t.Errorf(".env.example lacks %s", s.env)
 		}
 	}

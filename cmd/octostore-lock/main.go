@@ -25,6 +25,8 @@ import (
 	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/store"
+	"github.com/octostore/octostore/impl/tlscert"
+	"github.com/octostore/octostore/impl/version"
 )
 
 func main() {
@@ -36,6 +38,9 @@ func main() {
 // run starts the server and blocks until ctx ends (a signal) or it fails. It returns the
 // process exit code: 0 after a clean shutdown, 1 on failure, 2 for bad configuration.
 func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], lookupEnv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, lookupEnv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -43,6 +48,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		fmt.Fprintf(stderr, "octostore-lock: %v\n", err)
 		return 2
+	}
+	if cfg.ShowVersion {
+		fmt.Fprintln(stdout, version.Get().Line("octostore-lock"))
+		return 0
 	}
 	log := newLogger(cfg, stdout)
 	tuneGC()
@@ -72,6 +81,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		storeOpts.Hooks = metrics.StoreHooks()
 	}
 	storeOpts.AllowNew = cfg.AllowNewDatabase
+	// A bad certificate is refused before the database is touched.
+	var certs *tlscert.Reloader
+	if cfg.TLSCertFile != "" {
+		var err error
+		if certs, err = tlscert.Load(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return err
+		}
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, storeOpts)
 	if err != nil {
 		return err
@@ -92,6 +109,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		Logger:                    log,
 		GitHub:                    cfg.GitHub,
 		Metrics:                   metrics,
+		Version:                   version.Get().Version,
 	})
 	if err != nil {
 		return err
@@ -147,8 +165,17 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	// their wait.
 	httpServer.RegisterOnShutdown(srv.Drain)
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- httpServer.Serve(impl.LimitConnections(ln, cfg.MaxConns, cfg.MaxConnsPerClient)) }()
-	log.Info("listening", "addr", ln.Addr().String(), "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "")
+	limited := impl.LimitConnections(ln, cfg.MaxConns, cfg.MaxConnsPerClient)
+	if certs != nil {
+		httpServer.TLSConfig = certs.Config()
+		go func() { serveDone <- httpServer.ServeTLS(limited, "", "") }()
+	} else {
+		go func() { serveDone <- httpServer.Serve(limited) }()
+	}
+	stopReload := reloadOnSIGHUP(certs, log)
+	defer stopReload()
+	info := version.Get()
+	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "", "version", info.Version, "commit", info.Commit)
 	if metricsLn != nil {
 		metricsServer := &http.Server{
 			Handler:           metricsHandler(metrics, cfg.Pprof),

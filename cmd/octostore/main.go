@@ -31,6 +31,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/octostore/octostore/impl/version"
 	octostore "github.com/octostore/octostore/sdk/go"
 )
 
@@ -56,6 +57,7 @@ Commands:
   watch <prefix> [--index N]         print every change under a prefix as JSON lines
   backup --out FILE                  save a consistent copy of the server's database
                                      (operator: OCTOSTORE_ADMIN_KEY, no token needed)
+  version                            print the version, commit and build date (or --version)
 
 Environment: OCTOSTORE_URL (default http://127.0.0.1:3000), OCTOSTORE_TOKEN or
 OCTOSTORE_TOKEN_FILE.
@@ -83,11 +85,16 @@ func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, 
 	flags.Usage = func() { fmt.Fprint(stderr, usage) }
 	url := flags.String("url", getenv(lookupEnv, "OCTOSTORE_URL", "http://127.0.0.1:3000"), "server URL (env OCTOSTORE_URL)")
 	tokenFile := flags.String("token-file", getenv(lookupEnv, "OCTOSTORE_TOKEN_FILE", ""), "file holding the token (env OCTOSTORE_TOKEN_FILE)")
+	showVersion := flags.Bool("version", false, "print the version, commit and build date")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
+	}
+	if *showVersion || flags.Arg(0) == "version" {
+		fmt.Fprintln(stdout, version.Get().Line("octostore"))
+		return exitOK
 	}
 	if flags.NArg() == 0 {
 		fmt.Fprint(stderr, usage)

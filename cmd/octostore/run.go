@@ -107,8 +107,6 @@ func (e env) run(args []string) int {
 		}
 		return exitCannotExec
 	}
-	group := -cmd.Process.Pid
-
 	for {
 		select {
 		case err := <-exited:
@@ -117,15 +115,15 @@ func (e env) run(args []string) int {
 			}
 			return exitCode(cmd, err)
 		case s := <-sigs:
-			syscall.Kill(group, s.(syscall.Signal))
+			signalCommand(cmd.Process, s.(syscall.Signal))
 		case <-m.Done():
 			fmt.Fprintf(e.stderr, "octostore: lock %s lost; stopping the command\n", name)
-			syscall.Kill(group, syscall.SIGTERM)
+			signalCommand(cmd.Process, syscall.SIGTERM)
 			t := time.NewTimer(*grace)
 			select {
 			case <-exited:
 			case <-t.C:
-				syscall.Kill(group, syscall.SIGKILL)
+				signalCommand(cmd.Process, syscall.SIGKILL)
 				<-exited
 			}
 			t.Stop()

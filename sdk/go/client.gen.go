@@ -474,6 +474,13 @@ type Health struct {
 
 	// Storage Whether the database accepts writes.
 	Storage StorageState `json:"storage"`
+
+	// Version The server's release version, e.g. `0.2.0`; `(devel)` for a build that is not a
+	// release. Sent by every server since 0.2.0 (absent from older ones).
+	//
+	//
+	// Example: 0.2.0
+	Version *string `json:"version,omitempty"`
 }
 
 // HealthStatus defines model for Health.Status.
@@ -1385,7 +1392,9 @@ type ClientInterface interface {
 	// 200 whenever the process answers at all (liveness). `storage` says whether the
 	// database accepts writes now; when it does not, `reason` says why (a full or
 	// read-only disk, an I/O error, a database file replaced or removed under the running
-	// server). Readiness for writes is `GET /ready`.
+	// server). `version` is the server's release version (`(devel)` for a build that is
+	// not a release); every answer also carries it in `Server: octostore/<version>`.
+	// Readiness for writes is `GET /ready`.
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2104,7 +2113,9 @@ func (c *RawClient) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) 
 // 200 whenever the process answers at all (liveness). `storage` says whether the
 // database accepts writes now; when it does not, `reason` says why (a full or
 // read-only disk, an I/O error, a database file replaced or removed under the running
-// server). Readiness for writes is `GET /ready`.
+// server). `version` is the server's release version (`(devel)` for a build that is
+// not a release); every answer also carries it in `Server: octostore/<version>`.
+// Readiness for writes is `GET /ready`.
 //
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4166,7 +4177,9 @@ type ClientWithResponsesInterface interface {
 	// 200 whenever the process answers at all (liveness). `storage` says whether the
 	// database accepts writes now; when it does not, `reason` says why (a full or
 	// read-only disk, an I/O error, a database file replaced or removed under the running
-	// server). Readiness for writes is `GET /ready`.
+	// server). `version` is the server's release version (`(devel)` for a build that is
+	// not a release); every answer also carries it in `Server: octostore/<version>`.
+	// Readiness for writes is `GET /ready`.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -7448,7 +7461,9 @@ func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditor
 // 200 whenever the process answers at all (liveness). `storage` says whether the
 // database accepts writes now; when it does not, `reason` says why (a full or
 // read-only disk, an I/O error, a database file replaced or removed under the running
-// server). Readiness for writes is `GET /ready`.
+// server). `version` is the server's release version (`(devel)` for a build that is
+// not a release); every answer also carries it in `Server: octostore/<version>`.
+// Readiness for writes is `GET /ready`.
 //
 // Returns a wrapper object for the known response body format(s).
 //

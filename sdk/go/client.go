@@ -3,6 +3,8 @@ package octostore
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,6 +64,35 @@ func WithRequestTimeout(d time.Duration) ClientOption {
 			return errors.New("octostore: WithRequestTimeout needs the client's own transport (no WithHTTPClient before it)")
 		}
 		eps.timeout = d
+		return nil
+	}
+}
+
+// WithRootCAs makes the client trust the certificate authorities in pool, instead of
+// the system's, when it connects to an https URL: for a server whose certificate comes
+// from a private CA (TLS_CERT_FILE). It keeps the client's timeouts and endpoints, and
+// must come after WithHTTPClient, if any.
+//
+//	pem, _ := os.ReadFile("ca.pem")
+//	pool := x509.NewCertPool()
+//	pool.AppendCertsFromPEM(pem)
+//	c, err := octostore.New("https://locks.internal:3000", token, octostore.WithRootCAs(pool))
+func WithRootCAs(pool *x509.CertPool) ClientOption {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return WithTransport(t)
+}
+
+// WithTransport sets the http.RoundTripper the client's requests go through (a custom
+// TLS configuration, a proxy, client certificates), keeping its timeouts and endpoints.
+// It must come after WithHTTPClient, if any.
+func WithTransport(rt http.RoundTripper) ClientOption {
+	return func(c *RawClient) error {
+		eps, ok := c.Client.(*endpoints)
+		if !ok {
+			return errors.New("octostore: WithTransport needs the client's own transport (no WithHTTPClient before it)")
+		}
+		eps.client = &http.Client{Transport: rt}
 		return nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -56,14 +57,21 @@ var (
 	tokenLine = regexp.MustCompile(`^export OCTOSTORE_TOKEN=(\S+)$`)
 )
 
-// startServer runs octostore-lock with its data in dir and waits until it listens.
-func startServer(dir string) (*server, error) {
+// startServer runs octostore-lock with its data in dir and the extra environment env,
+// and waits until it listens.
+func startServer(dir string, env ...string) (*server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(serverBinary, "--bind-addr", "127.0.0.1:0")
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+	scheme := "http://"
+	for _, e := range env {
+		if strings.HasPrefix(e, "TLS_CERT_FILE=") {
+			scheme = "https://"
+		}
+	}
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -93,7 +101,7 @@ func startServer(dir string) (*server, error) {
 	for s.url == "" || s.token == "" {
 		select {
 		case a := <-addr:
-			s.url = "http://" + a
+			s.url = scheme + a
 		case s.token = <-token:
 		case <-s.exited:
 			return nil, fmt.Errorf("octostore-lock exited before listening")

@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
@@ -25,7 +26,7 @@ LISTENING = re.compile(r"msg=listening addr=(\S+)")
 class Server:
     """One octostore-lock process on 127.0.0.1 with a fresh database in a temp dir."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, ca_file: str | None = None) -> None:
         binary = os.environ.get("OCTOSTORE_BIN", "")
         if not binary or not os.access(binary, os.X_OK):
             raise RuntimeError("set OCTOSTORE_BIN to an octostore-lock binary (make build: bin/octostore-lock)")
@@ -51,8 +52,12 @@ class Server:
             stdout=self._out,
             stderr=self._err,
         )
-        self.url = "http://" + self._wait_listening()
-        self._admin = OpenClient(base_url=self.url, headers={"X-Admin-Key": self.admin_key}, timeout=None)
+        scheme = "https://" if "TLS_CERT_FILE" in full_env else "http://"
+        self.url = scheme + self._wait_listening()
+        verify: bool | ssl.SSLContext = ssl.create_default_context(cafile=ca_file) if ca_file else True
+        self._admin = OpenClient(
+            base_url=self.url, headers={"X-Admin-Key": self.admin_key}, timeout=None, verify_ssl=verify
+        )
 
     def _wait_listening(self) -> str:
         deadline = time.monotonic() + 15

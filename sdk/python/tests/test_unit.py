@@ -272,13 +272,16 @@ def test_renewal_failing_until_the_lease_ends_marks_it_lost() -> None:
                     "lease_id": LEASE,
                     "fencing_token": 3,
                     "expires_at": EXPIRES,
-                    "renew_after_ms": 50,
+                    "renew_after_ms": 1000,
                 },
             )
         return problem("unavailable", 503)
 
-    lease = mocked(handler).try_lock("job", ttl=1)
-    assert lease.lost.wait(10), "lease not marked lost"
+    # The lease has 3 s (3 × renew_after_ms) and the first renewal comes after 1 s: room for
+    # a loaded machine to wake the renew thread late. With 150 ms the lease could run out
+    # before the first attempt, and the reason was then "ran out", not the server's 503.
+    lease = mocked(handler).try_lock("job", ttl=3)
+    assert lease.lost.wait(20), "lease not marked lost"
     assert isinstance(lease.lost_reason, octostore.Unavailable)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import ssl
 import time
 import uuid
 import weakref
@@ -60,6 +61,7 @@ class AsyncClient:
         owner: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         httpx_args: dict[str, Any] | None = None,
+        verify: bool | ssl.SSLContext = True,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
@@ -69,7 +71,9 @@ class AsyncClient:
         self.owner: str = owner if owner is not None else _core.default_owner()
         self.timeout = timeout
         self._apis = [
-            AuthenticatedClient(base_url=u, token=token, timeout=httpx.Timeout(timeout), httpx_args=args)
+            AuthenticatedClient(
+                base_url=u, token=token, timeout=httpx.Timeout(timeout), verify_ssl=verify, httpx_args=args
+            )
             for u in self.base_urls
         ]
         self._current = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import signal
+import ssl
 import threading
 import time
 import uuid
@@ -64,6 +65,10 @@ class Client:
     their wait on top, and a lease's renewals are also bounded by what is left of the
     lease. The client is thread-safe; close it (or use it as a context manager) to free
     its connections.
+
+    `verify` checks the server's TLS certificate (default True: the system's CAs). For a
+    server whose certificate comes from a private CA, pass
+    `ssl.create_default_context(cafile="ca.pem")`. `httpx_args` go to the httpx client.
     """
 
     def __init__(
@@ -74,6 +79,7 @@ class Client:
         owner: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         httpx_args: dict[str, Any] | None = None,
+        verify: bool | ssl.SSLContext = True,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
@@ -83,7 +89,9 @@ class Client:
         self.owner: str = owner if owner is not None else _core.default_owner()
         self.timeout = timeout
         self._apis = [
-            AuthenticatedClient(base_url=u, token=token, timeout=httpx.Timeout(timeout), httpx_args=args)
+            AuthenticatedClient(
+                base_url=u, token=token, timeout=httpx.Timeout(timeout), verify_ssl=verify, httpx_args=args
+            )
             for u in self.base_urls
         ]
         self._current = 0

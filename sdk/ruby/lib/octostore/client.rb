@@ -42,13 +42,16 @@ module OctoStore
     # @param token [String] the bearer token
     # @param owner [String, nil] this client's holder name (default: a unique one)
     # @param timeout [Numeric] seconds for ordinary requests
-    def initialize(base_url, token:, owner: nil, timeout: DEFAULT_TIMEOUT)
+    # @param ssl_ca_cert [String, nil] path of a PEM file of the CAs to trust for https
+    #   (a server whose certificate comes from a private CA); default: the system's
+    def initialize(base_url, token:, owner: nil, timeout: DEFAULT_TIMEOUT, ssl_ca_cert: nil)
       @base_urls = Array(base_url).map(&:to_s)
       raise ArgumentError, 'at least one base URL' if @base_urls.empty?
 
       @token = token
       @owner = owner.nil? || owner.to_s.empty? ? self.class.default_owner : owner.to_s
       @timeout = timeout
+      @ssl_ca_cert = ssl_ca_cert
       @apis = {}
       @apis_mutex = Mutex.new
       @leases = []
@@ -248,6 +251,7 @@ module OctoStore
       config.base_path = uri.path.to_s.chomp('/')
       config.access_token = @token
       config.timeout = timeout
+      config.ssl_ca_cert = @ssl_ca_cert unless @ssl_ca_cert.nil?
       # The server is the authority on names, TTLs and sizes.
       config.client_side_validation = false
       config

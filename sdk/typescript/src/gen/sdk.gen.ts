@@ -24,7 +24,9 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * 200 whenever the process answers at all (liveness). `storage` says whether the
  * database accepts writes now; when it does not, `reason` says why (a full or
  * read-only disk, an I/O error, a database file replaced or removed under the running
- * server). Readiness for writes is `GET /ready`.
+ * server). `version` is the server's release version (`(devel)` for a build that is
+ * not a release); every answer also carries it in `Server: octostore/<version>`.
+ * Readiness for writes is `GET /ready`.
  *
  */
 export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, unknown, ThrowOnError>({ url: '/health', ...options });

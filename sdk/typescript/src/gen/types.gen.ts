@@ -353,6 +353,12 @@ export type DashboardSession = {
 export type Health = {
     status: 'ok';
     storage: StorageState;
+    /**
+     * The server's release version, e.g. `0.2.0`; `(devel)` for a build that is not a
+     * release. Sent by every server since 0.2.0 (absent from older ones).
+     *
+     */
+    version?: string;
 };
 
 /**

@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_status import HealthStatus
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.storage_state import StorageState
@@ -21,16 +22,22 @@ class Health:
     Attributes:
         status (HealthStatus):
         storage (StorageState): Whether the database accepts writes.
+        version (str | Unset): The server's release version, e.g. `0.2.0`; `(devel)` for a build that is not a
+            release. Sent by every server since 0.2.0 (absent from older ones).
+             Example: 0.2.0.
     """
 
     status: HealthStatus
     storage: StorageState
+    version: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         status = self.status.value
 
         storage = self.storage.to_dict()
+
+        version = self.version
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -40,6 +47,8 @@ class Health:
                 "storage": storage,
             }
         )
+        if version is not UNSET:
+            field_dict["version"] = version
 
         return field_dict
 
@@ -52,9 +61,12 @@ class Health:
 
         storage = StorageState.from_dict(d.pop("storage"))
 
+        version = d.pop("version", UNSET)
+
         health = cls(
             status=status,
             storage=storage,
+            version=version,
         )
 
         health.additional_properties = d

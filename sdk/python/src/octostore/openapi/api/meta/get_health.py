@@ -53,7 +53,9 @@ def sync_detailed(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -81,7 +83,9 @@ def sync(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,7 +109,9 @@ async def asyncio_detailed(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +137,9 @@ async def asyncio(
      200 whenever the process answers at all (liveness). `storage` says whether the
     database accepts writes now; when it does not, `reason` says why (a full or
     read-only disk, an I/O error, a database file replaced or removed under the running
-    server). Readiness for writes is `GET /ready`.
+    server). `version` is the server's release version (`(devel)` for a build that is
+    not a release); every answer also carries it in `Server: octostore/<version>`.
+    Readiness for writes is `GET /ready`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
