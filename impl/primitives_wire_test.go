@@ -637,3 +637,25 @@ func TestPrefixWatchOfARevokedTokenEndsAtOnce(t *testing.T) {
 	}
 	wantProblem(t, receive(t, ch), 401, "unauthorized")
 }
+
+// A session that expires starts the lock-delays of its locks; a deleted one (a clean
+// release) starts none.
+func TestLockDelayFollowsASessionExpiryNotItsDelete(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey})
+	token := ts.newAccount("session-delay")
+	dies := ts.session(token, 5)
+	closes := ts.session(token, 5)
+	ts.acquireWith(token, "died", map[string]any{"owner": "a", "session_id": dies, "lock_delay_seconds": 20})
+	ts.acquireWith(token, "closed", map[string]any{"owner": "a", "session_id": closes, "lock_delay_seconds": 20})
+	if r := ts.do("DELETE", "/sessions/"+closes, token, nil); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	if r := ts.acquireWith(token, "closed", map[string]any{"owner": "b"}); r.str("status") != "acquired" {
+		t.Fatalf("a deleted session started a lock-delay: %s", r.raw)
+	}
+	ts.clock.Advance(6 * time.Second) // the other session expired at 5 s: delayed until 25 s
+	r := ts.acquireWith(token, "died", map[string]any{"owner": "b"})
+	if r.str("status") != "held" || r.body["holder_id"] != nil || r.str("available_at") != "2026-02-12T00:00:25Z" {
+		t.Fatalf("after the session's expiry: %s", r.raw)
+	}
+}
