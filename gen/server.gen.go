@@ -43,6 +43,51 @@ func (e AcquireResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeSuffrage.
+const (
+	ClusterNodeNonvoter ClusterNodeSuffrage = "nonvoter"
+	ClusterNodeVoter    ClusterNodeSuffrage = "voter"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeSuffrage enum.
+func (e ClusterNodeSuffrage) Valid() bool {
+	switch e {
+	case ClusterNodeNonvoter:
+		return true
+	case ClusterNodeVoter:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClusterNodeState.
+const (
+	ClusterNodeCandidate ClusterNodeState = "candidate"
+	ClusterNodeFollower  ClusterNodeState = "follower"
+	ClusterNodeLeader    ClusterNodeState = "leader"
+	ClusterNodeShutdown  ClusterNodeState = "shutdown"
+	ClusterNodeUnknown   ClusterNodeState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case ClusterNodeCandidate:
+		return true
+	case ClusterNodeFollower:
+		return true
+	case ClusterNodeLeader:
+		return true
+	case ClusterNodeShutdown:
+		return true
+	case ClusterNodeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -93,6 +138,7 @@ const (
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
 	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
+	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
@@ -141,6 +187,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMaxHoldersMismatch:
 		return true
 	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNoLeader:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -384,6 +432,45 @@ type AcquireResult struct {
 
 // AcquireResultStatus defines model for AcquireResult.Status.
 type AcquireResultStatus string
+
+// AddClusterNodeRequest defines model for AddClusterNodeRequest.
+type AddClusterNodeRequest struct {
+	// Id A cluster node's id (`CLUSTER_NODE_ID`).
+	Id NodeID `json:"id"`
+
+	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+	RaftAddr string `json:"raft_addr"`
+}
+
+// ClusterInfo defines model for ClusterInfo.
+type ClusterInfo struct {
+	// Leader The leader's id; empty when none is known.
+	Leader string `json:"leader"`
+
+	// Term The raft term this node is in.
+	Term  int64         `json:"term"`
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	Id       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+
+	// HttpUrl The client URL the node recorded when it last led; empty before.
+	HttpUrl  string              `json:"http_url"`
+	Suffrage ClusterNodeSuffrage `json:"suffrage"`
+	State    ClusterNodeState    `json:"state"`
+
+	// LastIndex The node's last raft log index; known for the node that answers only (0 for the others).
+	LastIndex int64 `json:"last_index"`
+}
+
+// ClusterNodeSuffrage defines model for ClusterNode.Suffrage.
+type ClusterNodeSuffrage string
+
+// ClusterNodeState defines model for ClusterNode.State.
+type ClusterNodeState string
 
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
@@ -670,6 +757,9 @@ type Metadata = string
 // Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 type NextCursor = string
 
+// NodeID A cluster node's id (`CLUSTER_NODE_ID`).
+type NodeID = string
+
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
 // returns the same lease. Without an owner an acquire is a holder of its own and never
@@ -949,6 +1039,9 @@ type GitHubUnavailable = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
+// NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
+type NotACluster = Problem
+
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
@@ -1074,6 +1167,9 @@ type CreateAccountJSONRequestBody = CreateAccountRequest
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
 
+// AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
+type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -1112,6 +1208,15 @@ type ServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(w http.ResponseWriter, r *http.Request)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(w http.ResponseWriter, r *http.Request)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(w http.ResponseWriter, r *http.Request)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(w http.ResponseWriter, r *http.Request)
@@ -1408,6 +1513,60 @@ func (siw *ServerInterfaceWrapper) GetBackup(w http.ResponseWriter, r *http.Requ
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetBackup(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// AddClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddClusterNode(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveClusterNode operation middleware
+func (siw *ServerInterfaceWrapper) RemoveClusterNode(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "node_id" -------------
+	var nodeId NodeID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "node_id", r.PathValue("node_id"), &nodeId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "node_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveClusterNode(w, r, nodeId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2263,6 +2422,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/cluster", wrapper.GetCluster)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
@@ -2291,6 +2453,8 @@ type ForbiddenApplicationProblemPlusJSONResponse Problem
 type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
+
+type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -3119,6 +3283,265 @@ type GetBackup503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterRequestObject struct {
+}
+
+type GetClusterResponseObject interface {
+	VisitGetClusterResponse(w http.ResponseWriter) error
+}
+
+type GetCluster200JSONResponse ClusterInfo
+
+func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster401ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodeRequestObject struct {
+	Body *AddClusterNodeJSONRequestBody
+}
+
+type AddClusterNodeResponseObject interface {
+	VisitAddClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type AddClusterNode200JSONResponse ClusterInfo
+
+func (response AddClusterNode200JSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode400ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode401ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode404ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode413ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode415ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode503ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodeRequestObject struct {
+	NodeId NodeID `json:"node_id"`
+}
+
+type RemoveClusterNodeResponseObject interface {
+	VisitRemoveClusterNodeResponse(w http.ResponseWriter) error
+}
+
+type RemoveClusterNode200JSONResponse ClusterInfo
+
+func (response RemoveClusterNode200JSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode400ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode401ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode404ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode503ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5354,6 +5777,15 @@ type StrictServerInterface interface {
 	// GetBackup A consistent copy of the database, taken online
 	// (GET /admin/backup)
 	GetBackup(ctx context.Context, request GetBackupRequestObject) (GetBackupResponseObject, error)
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	// (GET /admin/cluster)
+	GetCluster(ctx context.Context, request GetClusterRequestObject) (GetClusterResponseObject, error)
+	// AddClusterNode Add a voter
+	// (POST /admin/cluster/nodes)
+	AddClusterNode(ctx context.Context, request AddClusterNodeRequestObject) (AddClusterNodeResponseObject, error)
+	// RemoveClusterNode Remove a node
+	// (DELETE /admin/cluster/nodes/{node_id})
+	RemoveClusterNode(ctx context.Context, request RemoveClusterNodeRequestObject) (RemoveClusterNodeResponseObject, error)
 	// StartGitHubSignIn Start signing in with GitHub
 	// (GET /auth/github)
 	StartGitHubSignIn(ctx context.Context, request StartGitHubSignInRequestObject) (StartGitHubSignInResponseObject, error)
@@ -5683,6 +6115,87 @@ func (sh *strictHandler) GetBackup(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetBackupResponseObject); ok {
 		if err := validResponse.VisitGetBackupResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetCluster operation middleware
+func (sh *strictHandler) GetCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCluster(ctx, request.(GetClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetClusterResponseObject); ok {
+		if err := validResponse.VisitGetClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// AddClusterNode operation middleware
+func (sh *strictHandler) AddClusterNode(w http.ResponseWriter, r *http.Request) {
+	var request AddClusterNodeRequestObject
+
+	var body AddClusterNodeJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddClusterNode(ctx, request.(AddClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddClusterNodeResponseObject); ok {
+		if err := validResponse.VisitAddClusterNodeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveClusterNode operation middleware
+func (sh *strictHandler) RemoveClusterNode(w http.ResponseWriter, r *http.Request, nodeId NodeID) {
+	var request RemoveClusterNodeRequestObject
+
+	request.NodeId = nodeId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveClusterNode(ctx, request.(RemoveClusterNodeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveClusterNode")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveClusterNodeResponseObject); ok {
+		if err := validResponse.VisitRemoveClusterNodeResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6324,296 +6837,323 @@ func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs3tj/6Kij+p8qkd5MmKckXqnadUmw5UeLbSPI4M2G2GuwGSYyaANMARXP7qOo8zXmw8ySnsBaA",
-	"RjebFHWxk+ydmg8TU92N21oL6/pbXxqJnM2lYEKrxuBLY05zOmOa5fCvoySRC6FPXn2gemp+SJlKcj7X",
-	"XIrGoHE+ZYTiI48U4WmnETW4+cPcPB41BJ2xxqBhH7ngaSNq5Oy3Bc9Z2hjofMGihkqmbEbNt/+Ws3Fj",
-	"0Pg/T4oZPcG/qid+Io3r66jx8uz09bm8ZKJ+SoopxaV4pEicqHx8oc2jMRnnckbi74/PyZOUqulI0jx9",
-	"Yp+N/dSnjKYsLyb/c9uM1sbhtk1/Rj+/YWJi9qnXfx419Gpu3lc652KC017kSubrc/40ZTkjesrInE4Y",
-	"UZrmWg3gh1iwz/oigRdjIsfFUyM2ljmLCFWEa5LQGeuQ9zOuCddDMZY5PDnmudLwfIfg6IrQnBE5p78t",
-	"GKEiJSOWSTEhWsILGVea6CnVZEZTmNPskNChmNFsLPMZS4kULCIyN/+PO0qF1FOWw6sRmTCtyH63S2Iu",
-	"rmjGUzf5DvlAJ1xMCFdktBoKN9ojRZTMNblkq4gIqcloReR4rJgeECoI12yGE2KfudKKpAuznzDZ5VRm",
-	"sBtcTIaCK/geSwn7TBOdrYgUCYsIu2KCLKc8YwQmijtA09QsJic5m8krlnaGwlHAbwuWrwoCwPk3Nhz1",
-	"Qa8fNWZc+KOvO/g3fMZ1Pa3OpNKwSAU7Ckc7lVmqSDNlY7rINOl1uxExJ2Ie7XW73dYhkQttqCGnYsJq",
-	"9jwzAxY0XVkR/LW0IDtUY2DGapiTproxaHCh9/qNyKyXzxYz+HMXlmv/6RfLhWYTluNqZXL5DkaqW3Am",
-	"k8tHipipkCXXUy7gLBOaZSx/pJw82SBK4P/uKkT8xMwsz5DxjWjL6ewmQcLTyMqPD+/PzokTGyreME/7",
-	"9/uIPD/BxrWZb87UXArFQrl8DCxhfkik0EwAjdH5POMJNct4Ms/lKGOz//i3kiArdxv5A76F45Z35Ui4",
-	"A4LDQ86Es7TsSbOc0XRFmrGT+viHuNVpXEdu4u+kfi0XIv2WU38n/dSnVOHMeRpMVEh9MTazilsg4QxZ",
-	"0nTGBTn6cGLElhyPzePmp4uUKzrKWOrXBUf8UopxxhN9i3Wxz3Q2z/BYDW8g716wzwljKYMduqLZguEn",
-	"U+DfmsfMajXlGVAuV8VSQZb0ul1CE82vkP9URLg24nLGgdEMgTIFF/Sg0e398K+f9358/vf+p/3jp6fP",
-	"z7v/7H/cP3n6/rkRGZrqhWoM9rsvoobmOjPzMXyFHyPBfKxkWORiIBMtlZY5G9jVD+qWYI5sRj9fmCmz",
-	"XF3MuJpRnUzrtqD2udIeeEmTLPKc2Z0A6T/JGdxj/uYKPnZIFBMpHL0yVA3jPsAWBUOQYL5b96h2jWaT",
-	"nHDZtkFrz1QJBL9s6UPb7SJ6msvFZOq3xn6GNGVOhBSs9QB7YQXbzvuwthRg7nvLA1RegW1JQgWoHkbk",
-	"51csNVoVVZcs7ZB30txRE5JMzV1r9IS4hnhjVNfKXGd4zF6dRCxmI5abOzvkQ/O1umO2n7MU7AjHHALw",
-	"rUwu2ynL6ArkFLKyYC1L2kMR0Hb4+dgMV91NGKqghyYoy6AZyqVgeatKIVbAR45UhqJKK5ZUDknOMkYV",
-	"M/opKKIwW7fl9vqwfBYXF6aZJYhUI2dfWTH7LS+K8zq5P2IJXSjU0oFGcrhFhCTx0au3J+8ufjr+Z7zx",
-	"djA/fhR0oacy5//9bZfzlitlCFjmZJkbVT/+uQ0Tav/EVmbKi2BidsLf0fQDnbDbX2OBBCrr/1XhjL+a",
-	"3TWMZ1RfoEKwP6ZUgHK+0IdoDBE6oVwAyRjFl9q37yqLuoUsOsFJEj/JrZKosqSHkkKxs++4kRfe0Mqt",
-	"baaMcRZaWaRZNa5QYYlR7QdTyOyqMZ9QL0fdtWc+ZFT44AP4SqtOzllCOMUdfhBaAMlpdXhPDqA+mB/N",
-	"6nUyJf/1y1H7X7T93932i0771y+9qNd/fv03kEnGdDNL65j1djoPSAGZm8WuRFCs5aHowK5knQxyRi8V",
-	"oSSVyWLGhLFxEymUzikXITX4KcXRUPhftc7iqLAN7Sibz/y1zEc8TdG78s0MC5LkUqm24tpvBN4XRk9Y",
-	"E2CFT8ZIsLGbcbCooSiv6nuuf1iMPgp6RXlmhPO3XB0OThK5yFJiNY2c0WSKB0yFWrKcpXgpUkFYnsuc",
-	"NOMJ19PF6GJRzNoK6DfmYn0n9UtUbu/FnHBJg/VjVeU1RRpvcRQqKKbLqjU8cGju+RldkSm9Mubg3Ji8",
-	"D2FdwOhm6GJ6222LtfU8FINWNoLV7sOALMSlkEsRuU2InCaUIkWjKB8K+3YzXpvxZub8QFeZpOm5lG9o",
-	"PmHfWi9yImok05XZiMxMwpjKVISqEU0SNtdmaXOc74WW8gIetgR8SjUDt9itlKHQWM6pZnh91VvJpb9v",
-	"Mo+NdmcmbHRotzbzorWNySnT+YrQsWboD9B8xggX+Hv7yPy+RuL/+uHgn2+ePTtv90KS7gckfepHuNlS",
-	"Li3DHIrZyRkVq4sl5c5PX1372jPh+qUk5m/E/M0QmJ28Is2RoUjzk1XSFdy5S3MpM9UaFE7I/nMyx2OG",
-	"XTRP9br9fbMzNMt22jZgBafRmalcKJZIkarN+9nftJ8bl3TT5q7t00Oalrg3ygiGmcxZsc8VbnmkzGa2",
-	"3QsF+Q1FMz49Oj++eHPy9uT84vTDWdwy+yuXyuxeRMbgv7ZfdXtpFdqcpUxoTjMVoYM140zooaBpmjOl",
-	"cEowk/jlm5Pjd+cXlaHsSKQZhyQYHxJ2xfKVG3coYNbKyLh/s0RjhMCorLLVIUfVEyHNODzrGN0w3ig0",
-	"0nEogOBayJhm6iO5MOboeJ1iuSDjjE+mOgrp0ezb26OfLz4dnZwfn55dfDg+vTh6+fL9x3fncQssZiBT",
-	"UnrK6NBGMLirmGqIH8C2DkVcpZS4VkBHNnwETBkQ+7p7+Qw3wGjk5os2nENy8w4Xk85Wt/Ga0z1waINQ",
-	"PQ68h3fWC5xJvqunkaKf0bnGQx8jecUyphlRcgaHnDG4P2f2hkT3wAO6lm7njNyw0IeWBFO6ySXktow0",
-	"4/q51OkDjeLM7+BO33zc3g1eVQOdf4erNQ3HnGkKR5x2yMucGRFGiWBL99Jdz3Z//WyN7uXmt9OxFgt6",
-	"qBPdshOR24dA0yti5EYyrU1rs7Jnl/x7eY7eSeID5W7N1uMYHvySKqL4RKDLpt6hdMYn4kS8pjy7r1Di",
-	"E8HFxRi/VJVF5q9tbvhfXAK/Vaa5UEayowezQ84C3xLV5ImZ9RM0uR7AsXBm5+Knup1YS+t6MEK1cyj8",
-	"22MuuDJmZzMuDRm30OVslgImjrW6I0/hQ+FJPNxGdPdau3CUy6UyGs0hfGyhmJELScYFRlzQDj407+B/",
-	"DkXOxvA50FFkytZ4oewDpJrE4UE5bzESmLGIpRjzySJ/GDoDm6z4YkBv1qR3O2yNwuJZs1zYE2sSNYUk",
-	"35+c//Dxuwurb528aj2EWLQTKI++I7lVlvcQZLe+Lze4z6ubEoOQrJtf3LKHDY6fh1N0IORxWzUn41eM",
-	"wJtlTeeUXclLhukxD6TVwHJvqdPUrunbaTTB7pBmXDcZezHA2h5Ef8FBNmgvlQMUMphhkMnA0wfgSDyu",
-	"ndWU6ry/xiFtXq8/nWr2gyilSwzFw+VLIA/fUalZP/dQ2wgP/YyJlFBrDtuopiJH9ln4+oB8x2jOcjJc",
-	"dLt7CTwE/3nnkH+vIIOP5XltpYHSGh6CAN6627sUSLBXORnhqnFT1vW1khX76dOnttk0JrQ5k5qsrqNs",
-	"SVeKxLiXkBG1Zqr6ZLhrPPo7OOFD31/K1WWd3ytwlFetl5RqOqKKkVQyGx4DJyVZ5lzDL0vSNN8l40WW",
-	"RcQoN20pMlBwjI7ExaR1aF4E5cRok05ZJ+fFrZazRF6xXJHRyohGlo0P0ai33rBtjsOdaOyguxfaRPkV",
-	"Txgpr/smUvOPgrNrutCpXIpbbqddrtFvpgsNXhnzFef6U1OZ62z1R1jiwxl9tSv2KRg7EJjRbEqxHNS5",
-	"geq42kJ4Xr76QcY8Y4YIjQI9z2hSSmYlC5Fa31m+EMJMFWdfKNcB/RpS1YVvvzMUwXKVNry9mIOPd524",
-	"yXLKRLEI5/e3SwaV/dBMsWCAOOCA+Pf2mX0UajGfy1yz9C1LOT2Hh37fkIqhnDgc1YyGeRp+shczM9sL",
-	"sybQozyNh9mhkM6fyznLNUexGSTi75xvHzU+t2WemvPoXUcNzF6CSDN8cj1X2CUHd9eSg4NP7V9HjQT8",
-	"ROkF1TfN5pzPmNJ0Ng8/sXcdNWx8NJMTvqEWwJoj8ITLnwezdDmVKjCQcS6lJK4mVfYNng9FRpV2j1sN",
-	"aZFl4IKnRVKszZrHJLqSQtTxFq99FvPQL9kKORD/+kgZJZrlPMFZ8jQighlGRCblOeQoDNysIPWWK2Ij",
-	"xW1UZHiKWkyMaSG1f7P/LEjCvoIcXfFckSlNrQoII6JlA8zrFbKGEcQJ1Y2oYXYGb3fkwrISEJzhwbXL",
-	"mN6JHN9heoZ/vY+J0Y7lfylXmthkjoDMKuRboZ9f/UTl6N8s0UG+8smrku5pxrnYu/ztxdWzz/3Z/vy/",
-	"G1FjTrVmuSG7/zJ//QXzV3790utf/62xVhTgv/yGq82MCv8NxQE7bpD5sB2J5jldVbk3qCa56Yvv2Gf9",
-	"0mVF3bjjatvuuWKAYv8SXt6xIOHnAjJ+nu5v2jUYOshJomnKDb/T7EOwhWOaKRZVdhXSYyBv0sWfdqkY",
-	"eGVesFdPo5yifNPrb+nnH+yT5kWmqbm/b3zLPXcdNSAH86YX3sNDQWLwzfI9KC6IGlpnu27I+fmbYCvC",
-	"UN5Nb36iXPtXK0QUTqCejuypKyhSqcr5GBXHmGiWZZiqKhc6kTPWIbENLabxgKzkArJZferGIbGpFzyF",
-	"jKkxEwkXE1swFpEYPZ7qguoYFKA4Z4ItL0CTuZipGES4YrpD4inLzBhKzpgUjLBMsaEwquAhiZFcYJTy",
-	"N5saUyGL7JFHijCRttxoOl+VRxsKxczVRBSb0flU5uyRGriLzebw+tTaTC6NZmGXhfZeq0M+QTGU2wRI",
-	"F7w0iupoRWgpuRgX5T11xTIOSey1WLc5Q1FamqKrQDk03zMLU3hpVKRd8Kk7qQLPr8095Ma+0yfMTVQ6",
-	"/pu+8hofdnWBJbXEb9RNH0HpUNayjGrkqPJG+WSeK7/eB94KqfSmj5yap0HlfqvCLz2FL4UUePOXdL6q",
-	"+dKz68K4+9JgwqiH5uqwEsBYAFkacP66otCrigz7udK514kODEbai+hu18ZtFRTI0QGX2g4vov/TFaWF",
-	"K4S3Ny/JSvC7LemOEv+WYhsnCiv8ejtf3sANc0i/pkl0LwXW0spNtdVYyBv67TrkbCqXApJUOo0trLPv",
-	"6fHmNcJmlle4t4uO7b/vllNHDq9cLNmS7oMfhhG99Ipqml8s8qzGf0BnrC1zbkzBj6dvQnPwkSL45tat",
-	"NJdEUVFe56AQUDpUSVCG+7iIpId5YNo6YUBvAM/M1gk8vf9F96wwm83C7V7XxfDqbNHllCfTkpUMygPa",
-	"sGbqoT/g6X5jmw/AEP+ulrszxYsY/9Z9QltnudtNfqLUgqVrF/nz+/HNfpVvcKlrmx+VGSrgpICUS2R3",
-	"451XUk3WiVTnHMrjw9xdzOnDgACH/XDeNa4jQiE332UxK5vswm1+aM4QsaATegP2+zW04OvIX3S7z3ov",
-	"XvQP9p/td1+86G2vKYeShISd4vCFFVAWHiXtTdXTVEkTdt4dVLwtOzKRsjQiXNjNgNOEIu9dzPDSzm+x",
-	"xfd2vDZ8xfo2E9zK4Mr66wjjB0YzxPEob926biYvb1DHjEInc1sjttXSxMfONNVrV98Vy91FsMnf/siT",
-	"HbFPR4R1Jh0Sdzv9TtdYIs2UXbGsFaMvjowWHEw8qp03lQ6F/UaHnBlLa7SyBO+c3FwkjMAHSZOOIGUX",
-	"KqbQnpKCqVbV2wVPb5NBextVVrdztUfkLIIalBBZqcUceKPP07SDKpCZsf3AsRg/ASdCXFhj1kxUmA8s",
-	"SIwPdMhLKTTlAqw9xZKcrfn4tLy8eD7eo73kRdpnz0ZPljK/ZHn7WZ2zJhSsX0Px2qI5bdKUDsMMlEvG",
-	"5opAqIVrRc5+OGr3D54ac3fa2X6y97oZtnstd1KlnN23tvYTSPoeG9EsBSOTnAoACkG7vkN+YmxOuCZa",
-	"EjASMWhU1O9AdAs3K1s5UBikl5J4bzwd95I+3Wft5/TZqL2fdpP2i/EBa/dHe8l+esCejp91Q3VgseBp",
-	"HY2sedjWlvTGOyRI8+V0MRqtHqnWwFEzV7Yq5/Fjeys+fuxDci5P0/4FslQ5U9FQCOnCLbBFLIXnIZBG",
-	"LCIJFAQikA5UPIlJRJQk1LEPSJhMAl4OGwqchUvCF1JzuGmalMwpJLjNc5kwpSJifsk12EAthKLgM2b2",
-	"Wmk5t9eu4cuV8yNZRKAOOXJnZT7i8kyDsmsqiGExqqWRm2NzabbtG0OBYQT8FOG6Q7rofrLYLy0yYxRY",
-	"X7AK1/e2YsI87W4N+tgzRrm2frrvBasgNATkuuYpuqfuu/dQTp7+fZ08vbv4g7dpl8Vsqku8UV00x1Mf",
-	"hkDbpIYnj8g8Z2P+GWuDHrlQsorMhWP0kZ01JjP4GV6MW/QlCBdKQ411CSiv4d4PZzQg4E8orjwr8YUE",
-	"RoY8jRmbjViurCaA3I7wCagOAPwWFyn7HMNVeUhiu8rY/E3Yyxhfn7LMlhAXoXecEPKSXdhIyoxRUbUp",
-	"YZSaG9/YjTF+JsYqHngSA+DaGmJ23aCvNF1VEMUHIvNoImeMjGhyCdKpVWul7aKZbw3o7oExZ4PCD3jy",
-	"XydqhTPdxAz14FVYPd9/TjKmNctVRFI+4VpFJO7Y6EA7jiBBc47VoVjT7v/a6cTOgAZH/pzqKVFsMjMr",
-	"gJok8Eo0sVILbSukW0USQzZYMmOhvxAIzpwnOZ/i1zTLIeE2ri+gj/3tpCH2rZeyqt7NVm2F+TZIEyVA",
-	"uzLKWRC9a/5fg2LA9q/lwbtRr//s+v8eDjvbn3kKz5Qec3N/et362ybd4cybLpWYkOHlGFFWSELzfIUq",
-	"TYzl8cTHjGyg5YojDCA5Knj5kRqKcuzm5gCRE+oYGjJKBX7gkSJNOhSlqM3OIRsfQlIxAEBYqTMU+Gtk",
-	"hw6QXoiiKzP0EusiuYZEBNQhQExBwAd2ZLQyBlIR9gEKwsAPzKoc+cGKUBBMpQjQV4nr9Lr393c9fag7",
-	"/+AhAjtB4LhMr8dwjZQ1IbhNS5Rwq2vVqlxbhOuLO4ezK36y+6gyz+7hC+mBXEfevTk4ZZ+r3Frrzg+I",
-	"RkUNI0G2ekE2eWK8oe+nVnfTBLu5Rg0/OMZNudJcJAV6WYHDBPzsy1TDiHDrkDCaTBEX0jwkl8IZKIZ9",
-	"yyRFkPSsIMKCb65DPZzMFkrXAaMNRXO/+4LUQ1gh2uaSK9bqkFcOyxLMn4xygRp++f7Z22pn7N/kJXwb",
-	"UGFVX1UzmmU4awLZomkgc/3OoO2rJcpXY39ZY9Ca6BFRC3N9KxCZkLb4SBFbUt0hRx6ks79vVOKcJhqA",
-	"uz4KnsgUC5zIXHIomKaK/Hj2/h05AwJ1hdSwm3jPxi20OO1X98lP/DszoY/nr9vPD50mC2tS5rDJfrcb",
-	"4L44oBdYmQ0z2PTl6r3f63bM/54NnnefdytXf7e/X3P3BorW2m5/oApAaakqoI20hBmCWsQ+O0zaI/S1",
-	"SWtxUwtWOyDU1quDlT0UfCKkMeC5IUOmKti2cI9Vl8RWP+Yn/5Z89P2Lf9O9t/zNyx+n8O+fL3XS/8cq",
-	"nWX//tfZjy/qFIv3LuumypXAIpgBJ3Nn0TvXsZoCtK5wZRZNSqbm3MzzQPYyxXfn2QIIKKcilTOiFuMx",
-	"/9yyaeR0VinTsL+Bj87czf4X5LgByVkbQ+mAepMzvchF8Jh1fH5y4FnCfioou+eqcGvIsRMZQDfgNTBf",
-	"bTtMiA75kHOhzb1Ojs5enpx4tVLNacJU9SACD+HOGuUvw+Hnfq89HH5+duz117qTcrm16xwvyOnrl+TF",
-	"/sEzYtN2PXyShdkhChcxo8mUC9bOGU3hh9iwabzufcCs+PV4Sv1XEMMHShrNfti7pcKcgB67jo0VQDcF",
-	"//IgZSXwrkZULYGpA/SpxwzdAKNZVwq+EQ2gBmmyDP0a/BB+sFwX1Iga4R9nTE9lCs9TdGVDwmAFSwaW",
-	"XpcUbe7eMvxLDSJKuaLA3CO5oGa/N9V+VmuP19GZ0LS26FlRTUlabVnerzeEnF3hxZftQf6w0OLL5kRz",
-	"GyKgmZLudot/btsEjfZJGhMHNUwwMf/GiHShQa3d3tsdBrbG48s2Fct9Y/1K/3h6YuSpQwN3XG4ePyRx",
-	"fWkIJj0bprTpzjeEkasZL0hbOO9A0QPJUDqBOo3vlNF0tUv0DQqr18liQ0CpfigbK71Tnuwts8/WvCvu",
-	"/a0z2yGKe58cvHum0NUdCmJ43TFPzc+nao7Wb1KQklfXL0D4CA7Eqmc8y7hNxUJPIJSz0RHCZeopz1Pn",
-	"NDo/f2P1SvwAzUpBCKzVscH/QjtmFpnJ3+v9breKFY+exK2hAFjYN6LK6IHS3IKTuynjzS6vnrTv6cjY",
-	"f8gM1T9EgunBBj4TbPnwbFZyJK2toP4wg2zWDUwIhWcWmoIrspS5nkKvic1s2SmH1u7ERIXHoxL+FUmO",
-	"ySzLKcOAn3cYFLHOAo+QyNwFR33Q1PlyHICmIk0rJxRJJeJMoDHJdatDQmPPRkt8eMK1IQGLD1+qhhaf",
-	"PVgwIuzpUOsBKDVzsLZXs9d/TkZcq1ZEkqlUTLhqSFswWTJlFFMX++MXSX/0jPVoN91/njwd7bGD8TP6",
-	"IumlfbY33i8Xtpg3fum2X9D2+NcvextKgXwq71eRG3sPxq/7dywxqaZt3Ekqb/O7lbpthJ+/PdPbWRdh",
-	"hQc/Cx8l24AvqizenU2+8LhLo1WBUfzA4dWDv0hkA4lEW0KFpcy2uvsBKihLVdvl+uh1D4MR3nVy/dN0",
-	"5WuqoeIZMJMijG+nbJLTFLF2txpSENfedJNN0S+KraUSOmOl73oZnVLN2kZXvClBStVvS+y+Gg/8igBy",
-	"kRx090ipOp4shOZZUVzuqs9Dd4q8BGAC/OTtVYb6HLyApNazkUAbzsBrZa54S0YRmTGqAPepdH88UmQm",
-	"hdRS8IQkLqnF3yhPt2bW7D29qdtS1CjEzNpUT1+/JHt7ey8i8vH8ZRQqI2Ses4Q7XL7ifut3+0/b3X67",
-	"1z/v9gbd7qDb/dduh++QfKqFstV8wfLtaP56Y6EsfleMZd2lXqDadMg75pB8be7iugPv/hXnGVX6wjCf",
-	"/UiNEKdKExogpviMf+fR5cp5iN0RrZ2QghLzoYAac+By1ObMyB3ygeUKW5252ADEgCiZcbHQDLBQcVNA",
-	"26o9v51rtPeD+FzdakcsIxN+xQCbDXbYwQSaITq3Gap/v8TKdXdNkUtZVwxeOstaQYA4Y3WpUUWW+U73",
-	"cEHE1Wu4ds5q83Tqk1OO7EFg7g98I7LRLOvj0xZETOkOeVOTwRKR+MKnsZTFwsjQpZi00ZN/x8rtsP63",
-	"Nt6JbQiLXC2AknfVuo6D5JwJDwPc7JL/dLeHjYO2SjPfu1fiIqgyySLnegUhOtt6LZ1x8RNb1bNDkH4J",
-	"DQ1LN0HYKUYxgJBxUgsVA9t4qJy9vLkxpe/iUuw3nXPz7+uogWhMR4u6vp1BFzcYY0DielwsmeiL/+//",
-	"+X8LTCcgB/hbMeZU63mgOr+U8pJvkBY1cKKKacxSD0AdnyQ0y0Y0uYwH5Aet5+9FtorImTkMFg3FGZ2x",
-	"M67Zf76hnzvEW3YgeRV5RlK6wuwpZuxuJSWEuxB95uz47Ozk/buLk1dvji/OT94ev/94Hg9F0WyxT6Yt",
-	"H9FaKHYYwntgxrgTugAfbT9YRpkOP9htIRnILDUUzARk6yOCBikh7UCIsz4dvehOmeD2ejK4uPhBKt32",
-	"ru4LuxvrNHENmYZ19+gbIC3CMpaYX2DvUm54d7QwROlh4Q1x2gSxzlAMxZF3LVDy+DGYL48fD2wi+Uou",
-	"cmWVOLOg8/M3JF8IhRlsFQR00I0ishAZU/DqUGCCumse5fIUMKU9oTnWH5HHj0vpDI8f+9IPtbHQaSjq",
-	"K50Oydx6M6zxlTMlF3nCADpgnkvNEkS7RwBrqosnEP58KKxSCylnsGeYelAUI5zb6S2xy+olrAKdrIqO",
-	"wQe7MKaCclnQZqODHjmg8mzomjmA8LOj1oQ6tUExFqEwlTkZYf6I60JRFJliSzKIFHMRkH1UpKG43EQE",
-	"SLI5FJBsAl+D9DmIJwKqgL2JbMDbF5oMkMhpVS8qRb8fP6ZhvomQos1mc70aCvuVx49rouGkSQXhKZvN",
-	"pWZCF7Fx1uqQI1HqPmaj4fZzhKuh2BoFx+5EYLAQRvOMs5zYbHwliV7KICFATSm0qZWCOWJjn5NskbJg",
-	"t7A1LR8TwbjtoGYElovQd8gZHTO9sqOnbA5/lgI+MRR2NDKlV9BX184XRrN9DIPluWwEmVcSEXzl6VAs",
-	"BP9twVqGBA1hQizAcFmxoY4Lz179RKYsM4pmKiHmPxTJIs+I0REUoXgwDrIPNBHCNaY84v3RLqvIkAmD",
-	"tycgoeeMpoQOBZRpKB+0j2GQdhqT5kvE6Gqfr+asDJj1ub1cLtvm4m8v8oyJRALeqGs4QYQcitLbNhPn",
-	"0B4LxJEhjmjTanoHHQJ9X4MJOgoqGmYDK7E5EBWQKkJ6yZzEX65j2KLvpJ46bBIoPyySMKIAqgTVMMjB",
-	"jMDg/+H8/APpd7s4f8PjqFhiT6yh8NmsKTdyfcaFUUI65DjPXcvneBOQWYxmyIv9g2etcmbEUGxIjSCO",
-	"NX3HqhSlFJ9xrQalZl6bkpEP4T7givQ6HWPoOku6dN9iij3VQ+GaH5faJ7rrQgeaVwjBXDRNA2heb9Qp",
-	"TMD21hfkVL3ExdebyeR1uXIUkntRUVTQpm1J+v91sIf3dMYTJhQrEAwab0/OG0W8u/E+0fLMXNaNoAbS",
-	"VhReRw2j5NI5bwwae51uZw8V7ilon08ga+JJiA81YTWGqK2ZU5FTOzBbqjlaeRMNIn4RljLwtIV1SRNm",
-	"tBuK0cCm2W/c4qGwzeUwsThM7QP3EXQTwarDqNK0HCCw9cBfrdR8zP2xFCGAnDDYQc9nJ6lRT7jSbkGw",
-	"GUWL+l/qza7ikScvXa++G5/ELt3Xv1Z6Lfe73S2QgDW4tMXh/FIuc6yDDSvj6e2VUfFKDplu4ZApw94Z",
-	"87roVs5hqWvDPpsu++IgeZ73fkvXhu1uGnZvy7Ah3huObXHmDp7v9fd6jetfr2/Z3R8s7drecJjlN3Zy",
-	"oULWACS9j8dUN4w/zieuryU837v5+fXGnfDm/o5v+u6l11HjoLt381sfq+Cs1v4EUiosz19+NVSqFrMZ",
-	"zVeWQfzeGMWfThQUlpo3GuYc5hKdGGXGKoHjFPkr30lMU9md5EPi2/HMa4F5rsveEJ0v2PUaO/buxI4b",
-	"ObCYu68oNqR9UXVdXnyavbj6++z16u+z108//vyP/Y8//6PHjt9dJbM0O937cZp++tw97b9eJd9/PggL",
-	"eWu8oLfcJQ9fswFC1NhJYS8uowqiwC95ghAq5ha84o/l27PLfvfFDm+V2uCbt3o7MFm1hR68d7ALc9aA",
-	"xX5lzna9dMS2863h+Ouoqio8+VIwwjUqDPXVlNiqSZVAXsw1PZEyjZyfbVBCDAFrCcsN9rs9UgYUHwrI",
-	"fDCfm8kZ5nRzo+BDnvKh72jtQls2MyEEUXUpSBNuzKkmNqTLjV7BrBpq7bAKvsclVLtjTgTCd5vBql3E",
-	"hmK98V3ku97BrHxXsPXluR3BbzuMV2hAA26UqscLl+mbJZ3bOkHAf84Zw1ySyGvY7oMWpAj0pDJorbKd",
-	"luxZ1SlQeKShnC8J1P1NRJD+UaWFRdNybSO+MhPa5mWhQ8SctWv+YYlXFEdcfwXfSm31oBcfqJ6iLrWN",
-	"oZ/AJJ58MaR0/cTyA0QtyqNuwxjD5heg2hl7o7gaS/gUmxG2d8PwuN5FE3elXuYcnOpSqZcTvva6hJ/p",
-	"MX1kckmaNMt85RSUMxU1Umg6i1Wp9FEKxDtSUIDCqHCiZYBuG1/LCXxYRdBwEvCFsZbWWroWPA0v2zz0",
-	"EG3iEfbxBwFRwFI4ARMNBXov2DJyLs2yvOuQI5Qhzilrm4BDJcKgUr2q0OMF5h94KzrkHJyRQoLfwnl6",
-	"ErOHAIAxmUDbKIeLUWBLpHHkXXjenxgVxwDyzS2+IqIBb+nQuricH5SnrToxFqJANe5jpdl8w7TSOLaK",
-	"IPXLfv9XzwRBabQRHVAcuPXlDa/urPrVYF5ta0sc4lf9ecT2XRW2rynuj6FvTF1r56ZRB1zBpXM4tW6v",
-	"fj0pose13puyXC51mgrt3gFkMkLg16YCORh7qOI0P0AyAiQNDMU7nw+K+REu4RMCTCQOo+HgtdE5TS6N",
-	"CBJkxmYSKuhd/KQ+vwGGzbnWmJ9eTn3anqkwFE0QyJq4hiQ2SR3CdpQkOVVT12F8xMhibkbw35FZav37",
-	"RdMj7zaEON35+5+OK1E636CqiNV1cVQQXRxb8UM2nmvvuu6YOsejvK/TyIuNLzt5gMppKJsSd6z8WYvf",
-	"bzdNt8/goHYGoQ8K/7syRm/UT/bSfXYwfkpv4xoqUjC2t7l65PSxv1TWwiMk1nbnK2imGzU0ozC5OKuP",
-	"Ttn4GgecMr0CblNGqNDMRZZBVSvFMTHYaPWfIH7mvMdrIUyAgLMAX3KOBSaD+rjMUEAUuAhW+tAgStZD",
-	"En8ZAmUPG4NhhZeGjesYHwPXdjPMuHFxPyNHWjXCiWyXTaUOelZADYWRUBCltuFnWD1mwHBQPUl9s706",
-	"6RXAMz+A768iZG7p4SqBRF9bN+DX9PpVPX2hfLrYxcPnvIGNG0TdrvsQgiVucfP9aRx6NbreLi69mtae",
-	"/xP9enDaPj6JgqLcSujOWuWTL44et7r5sE+pCnIDnZ2JpcGoeHFNcqmpBUhk2Zg04d9cCpsM5d8fCp62",
-	"BmSbs2+LlxAVy+WU5cy5OIdird//mi/OzrlD3oAThruQMUNdEjsmnZ+/ObQeNzB4g+Q3b7oDtJb/GsQ0",
-	"MYup2J/yTeMcc0WjW8O/kfVJrLn9nF/CDW0zPQKHgP1QcB95ft/s0yuk900ePTzvP6ppWG4D+5WZL2jR",
-	"6/3XWxnvnipSVGffFXC9G7xuQfLy3XxuLkP6OvQejmhyuZhvtDzPdM7oDNxfUkCOudDk7O9vuLYtBy0Z",
-	"L6cyc83Cm0VUFrfTGJSAsroQ3p3vkMNDF9CUT6btJdWQWpVftiJvPGKuzz+OXn78+JacvDt/H5Ola1oz",
-	"FCX4XlAaxaRDThnkPxq2Ha0AS3XOSxnFEcFWie7XUi9Fa39CA0WXTRW3lzRzOdFqOovhSYWuQwBSxSdt",
-	"n8OKa8sycmolqU0nhCmiWrYVdB2xWd0Xx5mUea1P7Humv8MjvZUFKhPNdFvBaZc7Gfp86REXhl3WQQhq",
-	"dRNLI6U9rXSSdSlXr7iaS8V1bQVrTLWmyXQGgJvmI4Yb/nPY8Pmttm+d5jML4dBJR8NGvFPzx1IX2v9J",
-	"CQBHIbsmcr5yfOrOIyKagqQTGRdsk25RZGBvFBCnLOU5SzRejLbfv7lIfc8Iv1eYtdF0Dd6/Ozo7vvh4",
-	"+uYJ5I88kTCafzhuWfMO0lqLFC72mSaaxLkd9mKR8zgilIxzpqZEcTHJWHuhGAI6spg0+wdPXXXviGsj",
-	"hrAFtFGvel3rMLJMTMmHn14ekzPzDqS2XSRTmmVMTFhcSs5GWeOa/85Z7i/+gS2doxqTqfCLVyznY27x",
-	"1AC4FRQ+BFnI6RXLvJUYr2Vww9bEBDO9SXMtA56ECfCtiChGM4tnNhRHx2ft/sHT9vcv31osWkoumUW/",
-	"DNvvGz3JO7vcQSYQ8qCQJ4wF20MhzEUJId4OeSeJSuQcwpVWK2MpbsF8Mcp4Qua5hIuCK0KzjPhUN/is",
-	"qhNhZ0aSIvmc8Yk4WdNn9rr9Gh/pRpKriJ03EmXeljYnxfsfT9/cTpJEjTOm25tqHjadrSUaPDe8RQ2h",
-	"lEgnqlDsXSTcDnIKt/yd1C8LqKOK5CmJGjgtglBIE0PEwLW4laFcWehp49eo8bltSQtaGtuUnoqw8eUe",
-	"G6WO7QWD+dEhvRp7wbp78JdHitzEUIBmOGJDoGtsKWMrMOA8IrKwyAdpRGx6KRXBQRA6kVGBDG8FD4b3",
-	"hNRGP2ECAZdXtlcfnDCmRmOuAHjBsYYXBR7MjCPQL4ATTql2/vqhsCnD4EZaoQwCYHgz/H63S0rIVHHk",
-	"1Ai7bYYV1aXLNgAMQq6Ggn12DaC94DUEOBQFBRYZCNgCqBkjDi6IcPMfRY+auIUygaZgAg6Fk/tHH05A",
-	"7JsP2F0qGC+BDHbvJYRoZJrL+Zz5xreI1gj5xeflvkMAquXqbYNpBo2LeGr2H3sIGdlmkSumtCixdDET",
-	"2IRKZs0hEdKPCGFM8xGlwUJFi3BJV6SpmBHkYX5kbP4ef398Tiome9wq0Svaw7TGYLQ0AdUmFBP/hyJ+",
-	"4h/0YNJqKpeVJBDn70Vzti6UygVX04rQvTlXICwSQ0LyJGbUV2/J/LZgoDq63DqExyqkVQAEeNDr1+Bc",
-	"1TaEAS6CWgCvb6yVjsWb5qBsA5p7TOIMS9XckoXScFOOXVa8R5sHXklZYnStFEWFdU2SGEn+ImWCs3Tj",
-	"bCFkf7/ZeiZjn+cZFXhmZrLw7e0jX4Sf2jCLfnf/+W2mgSlRgEi10xQWOb/n0Gc1pYXxYXj1OqVx7fLt",
-	"7FxuB3fLbU7K3IkT2bbfA/QIqz6spZ7XKj6GXSEqe2jYIBQIOys+1Ze+nrpjhVl8kxYb2bLNls+SGQrk",
-	"dysG7b2Isuy2alB3VzXoNUI73kt3MpZe/+Z3kS9K9t79bcSSpoYy/qFUtaDZ0s0OZaPQeU+Izx69wTmM",
-	"7pCwJnAoNjuMI58Ju+Yl3pbOORQ7+5DNg0Jqn5IKkmO15loGz1FY+B2/On5zfH5MtvnqY99Mr+R5tuU0",
-	"sO6S75m6W6fqbi47pWuyTQG1W8pD9HyX8kdrHM2VHLAazQGP+a5+595O5F32tvR3CBudUs3eWLDXO/NR",
-	"1UFcqrD1pZVrnFPhkScYMIHky9rA+Em47TYVx0Wyy4yDaia4L6hLyZZZ6l5yhDsUpVPbEOgGM8DCDHRQ",
-	"l8ZR0LdhOMlF5Ukzdt5ni0GelVlDaboqFchSCP/UlN0WtkWw2k0Y1aUgJ9goaqfObUWJfIVW4SQ20Gr3",
-	"6waUf/fSkdsElO/BnXeNzP4eXI393UpsvYWlvTDd6JZ4Lxj54fztG+vpNKT48uwMGOJHekXP4FHCweca",
-	"GfaUC614yqASu2WdQKDOGXFsrIZoKAJxbOOxUPQcQ26wimw8tir5S2WxOQP3KEshiyRCX6UZvEOs9igX",
-	"kMRO5HjMckWGoFVWVIRhY0PAwTdyvpmpNPusn0z1LCsHGXYKKRSXWY1XzwUTzqzy0/4gM56stjd9NgID",
-	"TPpxDrjRfxCX2vpiIxR0aaEwFdEYS6gFdW5T3fxTT9BTs5GUXzOjH9kBC9s6jJ4pl9EZztSlBWiaXRpu",
-	"AiqHpAZD40NRuHsAKAAUKsUggAhgPtiK0DfOIG/5dzdR3RGu5Eba4zM6YU8eP0h4C3ePwCerlEiTKWsb",
-	"esxlTdPxDzm/An616R1Tuci/UrDKAvDcKVz1hzNlvlTxhKoxr/M14emzMuxx3YNbPEjnxvxs1FsgzVJZ",
-	"Rx+8FEdemSsQZ11tFmg4wDZzmUHOYKc2qdjTOpgkd9NddtMSfPPHurrr4E7ZXUP4KlT4TWmp/la9BzU5",
-	"SKat9OSHDzzZkTUzw+JPqxynRT3Ry7PT1y5HSVrgFzUU8c9t85c2qIC2mVs1O8lZ25BM6vCePSJMh5zy",
-	"yVS7JPwi2Qkft47zUn+k2Lfdjz1Ik9GLQkizAXGfAHgc325CgntoxBK6wIysW6r74SVx5lGwvq7aHzTp",
-	"H9Rct6XG/YNG/x/T3mw/+dfouer+87e9Hy9f/Lx8kx+ci2cf2NOPtPd92n3N+z/I/bN/l4FpgzT8F3WY",
-	"DIZYYI4IvhA11kEaHsSoWNvfDfelpfjbXZWxkG1wG8Z/pgvyK4umT1MJECrO63sfMWS4Vy70ZtdEWPvt",
-	"ExdLHXShl1jGaI5sjd7ZDjkvYHGg6HA8ZonGgFAl2M8n4v1C3x7G5ez0tbVlf93F7VTYORUa3Oa/DijX",
-	"rizyjudvTJE7UNVr32nonjT8+xXh3UD7x/aCW3NrPgATtIuE45v54Yak3jXVAbo/4Et2QhH4ujHngAtA",
-	"grM3uOUmcIUXSQw3MVZdHg2y1nGxrm/HZEH69l/89qfmt93y1+/BgLs5ydF1uyH9nkykxmg712RJlVNF",
-	"I0wXzFYk45dsKGIA7Vv3zcfOK009AG7FtQ5hKQDZr8ashiIMWq37rFG3hScCtXazd9prVM5N/YAs+3Bm",
-	"4u2cyX8Ope8vlq84xavJQ57y08Dhe0u2l8kWkEIReM9dr/GcjVnORAJAuFSsSj7zDjkB3pz8N5+3zV7k",
-	"TCmW+swbY0y6JofxEQS72scikSkXk5hAJ0l8mTSDtyEZb858Q9cIrto59j2Fz2G2cAE6rHQuxYTEx+d0",
-	"Eh+GSLbQWT8+GbffScHab7ETMuJh2lj2UOx19/1ybZg1LnHJwCbTmom0E/MXmzFqOw07bA+LHWkEH/Rz",
-	"g0fJjK6GAqCPtPM2jRaaUHWpsHgWwR0pMfNIJNRVkTFbkulCpNjBwidIB7llkBcIVwFFUG2H8motA67I",
-	"Ym47hmwwzg0xfNWQwdGHk4CA5rd21sY1+44gUjqCTcyZi8baGpXKSfv9vW1ajYtnOGqtmZuh2yDJzIMu",
-	"OOh48/dDQm1LZYfQ2SnlJrm+KebZ+gaTdw6srOWS28gA3qOqxMtjppMpqL9DEY/NZdamIoHqGEUeGSX5",
-	"UTwoQglAwzO6grgNI1zfNg0oahhOre0KhpxsT1XmqOfA9W3EAxO22BHKcUByGA1+Sn1Fe+u2J/0PELxr",
-	"p1uVVre/DffqVHTI+AXQbjAq5qsIpBGkzVaIN4L8Y8Q7OfSy6Z78A2BKUpB+t9t5kCMzCypOK2QEWNcf",
-	"5DS2RPvKMqp5ltCM5q0dIn4zpqkNTU8ZzbCxQ+3FCkjRYQNABxWOeU+APkCzjDQzfsUEU6rVIbHt/mQR",
-	"fpdF+6qh2NC/igi5PPR6uAvvRSTGNlb+Sytz2YwXWQb51jmjKagJ0NXJCAFy8uQ9glRFkAkdlJDZkj3s",
-	"VAjFeSy1ZS1w9AshALkc7yCzDHtJxR4c3nUYcJW+7hZrxs2UXbGsFduuKaMFh24jAM8/FGBuu7dah9Yw",
-	"cu1GMiUD/zYke5/BSAPisx+fYKmaHdA1HB6KU0ZTbrYdBrZ7yV0UCZr/xhuu0B/w4O8NfuVbZoUQVq4X",
-	"J3bVsvQQtiVrTHK5mJNEzmZcE6w2GBQHJnNs1MUVnnazt9dq+LZjdSA1nS56sW2zsGJa1zXA2NeRmdhO",
-	"E3bfk5f1X9rZ3233e6OXu9B8OltD/G8so5FkypLLKOh4AEmuzo9kV1DL8zeHJBcCIwau2nZTl4iIQMMk",
-	"vASM1FzH/h6KAPybPAj2NyQ1UkW2Yn8PxePHH3I25p8htvr48cDqWXP4MY6KOjZMdUGFG0ozoCJXuTqO",
-	"CC5qJnS+Ggqj3AMUXRAEc0g0gsQWIhCaJHiEQDCDZCuy7jouJnbISzbXQzFaWZAwCx3Y9Bj8DrhfSPfl",
-	"C6ya8VYaIGwppm0pCMqUoXDyxPZRdRirtmalkHq4F0bdGlOgPgpYXghDz3WHfKATlg5Fxm0S4zyj3PZ+",
-	"Km0xJMXW7LFr5AqVz0vKteuWGEelG9fl8VE1FM4iMGoebPXafF21EaDXuCGaaz1po6Ej46jUj9a9D2U7",
-	"hRpspofdqYO9BGmKI0R4hUErGfND0J02lzN0wcY28um3vH4BSGu57b6LHU5G8gr32C3IqIxRyFjrvXZT",
-	"IE3cc08045yxeCgQXxHAGTGHs9UhLyU0uYeKMi843HgruQB3mG1RwqH9CC267RbdHVFYCQmdthhcp2w2",
-	"MupAsGgzjZSAyIYGPsVBcdv+CBOJAViu14263a59B+bdikhsxGjGNIM1QCvv8iY7iI5iUMMwQ1Hd70FB",
-	"S2aRl+Bgss1zzOXMHUSHGb9DjuyxYrb1UEBRvtKeSMIU8UeI6qZIc78PkEnyYkbF6sKCcsatTWhvLh/j",
-	"K/cgiNYzDbPVdokHRkuzAMhzxPMOQHRA2Nqj3FR2g7u+qZSl13++qfFb+9fHNS3f1hfxKZQytcIFBYrD",
-	"CNxBjMCqYVmbVgV/LC3qofpNry/Qt7GjXmQASZpVKqtlWmnuMQe7kccCe9ptbVpFuE+NXZWXsOXe9f36",
-	"WmAHftsJ0etfViX55cuGVIVKG9Fy8/r9ftTw12N9q9B1/FSzBtf8vPesaB/fMCKkcQ2akqXjcKJIBIP+",
-	"XnTPOXe3z/kJop+1ew333DcYytDhDQMc1A3Q222APkQWZvTzhV/Rnj+af8uR6sylzEon0++tnUz0pRGq",
-	"P3Wz7ME2FNtWHbVXGTU3nJiXB96rJwlgwxJF2MsITufGr+4HXwXgX7Mj7ppz7gBHY/sFjf16C0vjlol4",
-	"23g37O5USWeCSlwjw8CFYvV0aKGsKc+cvwh+ddesr5KHZMcpFSmGfA/x+kHwmwA1Ed/uFJCCSF7d3g//",
-	"+nnvx+d/73/aP356+vy8+8/+x/2Tp++fN4rd3e92iy5JJxa4w0/SCuBFLgbexh7YxQ4qS9p53z/g+/V9",
-	"Z2Y0M7cFSwurpRmXR4qNymPto+Jv+AOqqvbaRXwTKH91VyC6HWhao3qb90qXY/Bxu6+opfyJyqrOa2zR",
-	"SpIlbJgGDceBl+DWoNIPt6n7KTCTbZP2wk62SPibQ0+oXIA6uaTKas+AkRPBD6HWPqXKa+7GsABV3VpS",
-	"n9CEQpQBMWnPZeagXYjSK0TMeimFWmSPFPGFieZ650y1bFssBIJxEgeVetCwFV2CzRwYZLRCGGj3rJtk",
-	"EKMZChuksXDWbggIokHQ3PbF9NZSrW0F7m8RgLx7iAx0YLS8+o3f0wQ73JVNFlhRMQNcHez8UFQMlwHh",
-	"AY6/G4sLMmJ6ycwhOcdGsWKLLV1M0mF3wxQ3ONSM2L0J+uA00EqDvQzOq7qbRl7+oRRSMHq5LuugcM6O",
-	"tMwSoIv3n1EzXUPjv0FzfL52oV9HqC+EH/k6Sq3zZzQGjV63Y/73bPC8+7x7F333durFGb68qYsAUjWO",
-	"8FVhIv8AVxFuhQOaxt7D/oLhuuZqua3NH/Qwqd5KT2xtbE1/lvs3Rvk+p0IXMt+HZ1x/oWbpqvNOt8A7",
-	"hZF/L1Yx9o+xE9setAR0WGqvTMWqDGVofcRKzhj4YzPFrP+H62go3CjoMy2uCuuc9X0MoEmU7QKVqkMy",
-	"kmYiQWdUuI5PXdkxNl72riOaQVAFOyA3q02GoWX0xjbDAGtUlDYPKkXLMMXyfpirD26+okIDdnY1FDN5",
-	"xWyV3JL8B4m1zgoFD248dG9lcJU0KYmdtIiDJrhcu7CYckgZ0noV4SLGtr1pub1yqdOxeS1HjChFx6yu",
-	"NfJQlN+oaY0Mjb5vao0MPY7BhqAAElzT69lmr9imqzBkG+IObkrQusdQCB4pIEIgxYRdyF0brZ7Z4F7/",
-	"ubnmcpoYxjksSuLhqWZsGdKxIh7zfrc7FIUOL5PLC/O40/W+q8BKFJ7zsqaOkT7SLfnK0QcEbnjBbFd0",
-	"ODzXrMd1/NESCnPzWg0M4iVGXcjsBrQ65JPtJGTYAYPIQ4EYVoYSI4tnhX8ZFA5pz/ErhMMqRIZt3RG0",
-	"KRoKhF/MVpG39Jb00iGpQkhIoQ7ItVMBU64SKQSARWaMXtlsTmxxJFLwnyP1+KXbGeCa4OsO2AAmJsfo",
-	"k/5tITWFjtZUpG05Hnt+QOf03FyacqHC9tyl/DbMIvUFqZNcLm0sBmaX8SsfPXOx5UfKdkHxqql1qOcM",
-	"3bDROhAJtuBOfdd0w5irDhCsGcZ1N7a1r93+vusKFUL8U/9dxw4uim+FZgEDYYj0eD5lM2inYLasIFGb",
-	"x3vB0zjoqef6m+CZU+3TfS2kGSbQOjCRuAUsj9tDlfV1lspFIuyKVSDv4ufgRyvzEbcFqXpZRCeUs0ts",
-	"b7ziRlKdqqS0SHF8IozgG4qm7Xa+wtQQAircYaUI8/z8DckXGVPYjWEhLoVcinDk/e7+UPidElJfAMSc",
-	"4/83PtpnthUCNRfwz8BI73Y6T7utABvdRlXkDAMeRhJi4JNqw/tmAy0+MHdX3GO77MekaVv0uDnaP7Qc",
-	"Np7rjmNZujMUrxa5xzeGuGTRYTyUmz7/cFuEsrkELJriW+bIUDuIgZQvYPyLmYIcyCrqDoo8u3dnLqwK",
-	"Wxf49WLyjjR7nc7T/RbJzASxs887Iz40F4n2Ddzg9nZbOhQerh5y7jx6nznSDTczEsS7/+jpaWkvmjJH",
-	"rHlDGcdhcBigIoG2/I31jjShzUawhIsZV3AB1seNjnA7rKV5pz4bYOQkdDanfCJKNsoWayJgmcagdxCV",
-	"TbXB065RiZkTF6Wvwh1sjDt0AT8zhp2XH42B+cfF/vhF0h89Yz3aTfefJ09He+xg/Iy+SHppn+2N99dn",
-	"YMYzZ/fKENNaIKHMSo1Br1v5wF4XMywsIZW3oeKeriygX53M0251O+zXufOU+k9X3gN3MtfT9zjC9k1b",
-	"m/8tWmID0dyqMfJtrWbLpw9i9GK/QyCOp+Ne0qf7rP2cPhu199Nu0n4xPmDt/mgv2U8P2NPxsy4wgmBL",
-	"L0Eag3632+0GFq6fHZqrGV1VZrpbPGH7evCZsjADN3R33da+o4dglxjLs5pJ9GoncXsC2tQ50D6Aph8o",
-	"16NVyU77tj6AnYorUAbduqmMXepLKcYZT/Tv1lHm9/C5Q4cB0KOtRbyD23xLA9kH6txaaKAefe+9S+yq",
-	"6efKlXUEU0FGRZPoAeCOWUUuIj5tyNn7oRMfM8ldm9WiXWtNp1ZUUR0aggV9r8fCg5fvc7PD7XdL2bmz",
-	"DPDdQ7/OJbLW9vSuV4EXcu7A7rDETWLOPpB+Y2m2A6O/MfN6J/VLJLv/TVLpe37lE3wA+H0nmSTY8qtI",
-	"pDOmA4n0SDm3yAY/nfWgOj8X+D259kJnSVXL4iu6bsY1TkJAUHRGRYccEdeGiupSvDGhkIg+gtI2wZYg",
-	"9Kx95c1LDMGbQSZMW2DJ0nD1wkuw5bcWXWtq+C0YXbDl15Rk23S53rdUfO05N267NZslIHzvLwH4BxKA",
-	"x581wzbTtpl5nfiTcybonHdWFIshazMZXvo61sjVRdkG0FCAlUIpPImhEjceYAkbeN1c3WBUrWeNsEIV",
-	"Q8Xg1zByZK1Y7MaS1Q0R9/dzJo4+nNyuhsVtwS3rQe1YJJXJYsaE/qsa9JbVoH+VTf5VNvnHKJs8N9Tl",
-	"+DiCGnUQUfAf5Ur0JVVQzKfR714K5wcFVaCu3VhDiWTtCiih/YsZxZbtDYCe1+ojsUIOG3xyG6TFrlga",
-	"UE9Z2iEH3T2AtHc3RBD9xnq7gmtJE5pnoXYoGEudUYp1LVJg3Z3SPMugzRCZMSqgY2Kr1MYsZ4m8Yrky",
-	"ZGzLs31Wk/nEUFQqPEGz3CDIT2H/7qt2BWqP+dwtlB54fF3uf7Iz99HQzoN3VigKOKGcr568XNBsM8bN",
-	"kY/rYEQNajRKpkYJe81IIlsSAdFxbmFqQLsbimYlWPfkS+Gyt9ZT3CpF+pGcHDbFWphwKEZcpCrIvYDQ",
-	"9CBw3hiBLiRE1oq0gMh3chBsSTNf3IhftnYMxALJ1lCg+RXKgx8/ZpWgZocAMpeNdA1FEWa0lY9BcZGP",
-	"b3IN4FKAAU39KLAJVvdHCG/L60ORcpa2iOs5NiNaSp/SwfP6AKCh9hXEvM5cBwZDiekiN1SFyhjOEUPx",
-	"mEM9gfPHzvaC+faGUEV7fv4mKloi2xogjHZt7Crf63aLDhCWXCBQb7tUEMX0UEDv+bPjs7OT99Xu8xjj",
-	"csRQaSbvZYoNnIKMw5aLQ9Hs9Z9D48XWoVOWsM+yYMuIcKHmLEEgU4zzhke+uUt9COd5R1O1Goy6XYN6",
-	"O4FbGaC9hzNAu4Pewb9qbMcDNB0fIDa363b4jdhkbp77Xg8eAjTj4lJt6x3jgP4cSWECmnWfaOUqH6q0",
-	"gZ8raCP0DH0p78rf3Nl0jHr2f54EfzRL2AzLG8yoqDqGcIme5nIxmdaCOE+YfohpeZ9XeWI/OXAfPztz",
-	"gazPAl6//zyu/2iOA7skMMePrVT63+Q9wB6ctMi5oS5YgqqEsF0rNZm5ElpF1JTmoafB6ydldaWkNmzj",
-	"2SO8TYt0sjFeYOVLN6DSgcvjshXzIA6ZwsvNvGpz4SYScyQrOWhY76ts/piLGh25tEF7m2zP4tnQRX8j",
-	"WPT+zULBiyejKHxzL9sdg6Z/nqYtx+Alq7sX6lW8egKPNgLQrQcPg/QzjBkWaYPlVDGyI419H94FX89H",
-	"7VSEXQtcewd3qF8IExY2FGdm4PbojDh0srqxYvcPpNNsr4/w+sxfDP6QDH60m4q1ia9vFwy0W3Xy6oP5",
-	"zZZmbDGYbx9uXBthU9DxrbwqA637uKOzMc0dN3ZiDkReIOeiIjoJduFOIUoITZIdm8U5XxBL8ZZdM5eD",
-	"4KTzQhi7sVYuQuKwN1+NRTyRgh1a4F7fC68ghCDGOdvshTotK7hfU7j2u38S++v3Cff9j5dTYHOFKrfH",
-	"yq6qIBGaYxtU7So+73fQGOVooacOnNe+9aU+Xy9yrhSnB2GTSHSroGepU5QSojJQ1xoZZzTA+rfdjAdI",
-	"U4B8A5s66OUzLVxwTSNPSu66lnVvOmzu+sIBZG/XrNtt2PrMvwsayVjbob7DbbAL0NSvvqn4ko0CsHN3",
-	"BakZzTLy49n7dwApC15BOsGCYwSawkq0ueRQbEcRaGso/KcCbdF2MG4qbEcdNKu37XRaCDhMS01yDn0Z",
-	"yVAE3XmK5jyIQQjRgPItUun7gzXjqkBrHQqL0Noh78fjyDl+YRMxD85DV8dR6D20QQRwNLolYJCM8LR0",
-	"fgU4dA2UkfNBHn04ichkQfOU+S7+8c/to3TGRfsntooJRtAOiRyPPRTd0au3J+8ufjr+p0OXC8/ZvFoz",
-	"JKL4Yc14GX4TDzyILAVfA1/+9a/X/38AAAD//w==",
+	"7L3rchs3tj/6Kij+p8qkd5MiKckXqnadUmw5UWLLHkkeZybMVoPdIImoCXAaoGRuH1WdpzkPdp7kFNYC",
+	"0Ohmk6IudpK9U/NhYqq7cVtrYV1/60sjkbO5FExo1Rh8acxpTmdMsxz+dZgkciH08esPVE/NDylTSc7n",
+	"mkvRGDTOp4xQfOSJIjztNKIGN3+Ym8ejhqAz1hg07CMXPG1EjZz9e8FzljYGOl+wqKGSKZtR8+2/5Wzc",
+	"GDT+z04xox38q9rxE2nc3ESNV2enb87lJRP1U1JMKS7FE0XiROXjC20ejck4lzMSf390TnZSqqYjSfN0",
+	"xz4b+6lPGU1ZXkz+57YZrY3DbZr+jH5+y8TE7FOv/yJq6OXcvK90zsUEp73IlcxX5/xpynJG9JSROZ0w",
+	"ojTNtRrAD7Fgn/VFAi/GRI6Lp0ZsLHMWEaoI1yShM9Yh72dcE66HYixzeHLMc6Xh+Q7B0RWhOSNyTv+9",
+	"YISKlIxYJsWEaAkvZFxpoqdUkxlNYU6zA0KHYkazscxnLCVSsIjI3Pw/7igVUk9ZDq9GZMK0InvdLom5",
+	"uKIZT93kO+QDnXAxIVyR0XIo3GhPFFEy1+SSLSMipCajJZHjsWJ6QKggXLMZToh95korki7MfsJkr6cy",
+	"g93gYjIUXMH3WErYZ5robEmkSFhE2BUT5HrKM0ZgorgDNE3NYnKSs5m8YmlnKBwF/HvB8mVBADj/xpqj",
+	"3u/1o8aMC3/0dQf/ls+4rqfVmVQaFqlgR+FopzJLFWmmbEwXmSa9bjci5kTMo71ut9s6IHKhDTXkVExY",
+	"zZ5nZsCCpisrgr+WFmSHagzMWA1z0lQ3Bg0u9G6/EZn18tliBn/uwnLtP/1iudBswnJcrUwuT2CkugVn",
+	"Mrl8ooiZCrnmesoFnGVCs4zlT5STJ2tECfzffYWIn5iZ5RkyvhFtOZ3dJkh4Gln58eH92TlxYkPFa+Zp",
+	"//4Qkecn2Lgx882ZmkuhWCiXj4AlzA+JFJoJoDE6n2c8oWYZO/NcjjI2+4/flARZud3IH/AtHLe8K4fC",
+	"HRAcHnImnKVlT5rljKZL0oyd1Mc/xK1O4yZyEz+R+o1ciPRbTv1E+qlPqcKZ8zSYqJD6YmxmFbdAwhmy",
+	"pOmMC3L44diILTkem8fNTxcpV3SUsdSvC474lRTjjCf6Dutin+lsnuGxGt5A3r1gnxPGUgY7dEWzBcNP",
+	"psC/NY+Z1WrKM6BcroqlgizpdbuEJppfIf+piHBtxOWMA6MZAmUKLuhBo9v74V8/7/744u/9T3tHz05f",
+	"nHf/2f+4d/zs/QsjMjTVC9UY7HVfRg3NdWbmY/gKP0aC+VjJsMjFQCZaKi1zNrCrH9QtwRzZjH6+MFNm",
+	"ubqYcTWjOpnWbUHtc6U98JImWeQ5szsB0n+SM7jH/M0VfOyAKCZSOHplqBrGfYQtCoYgwXw37lHtGs0m",
+	"OeGyaYNWnqkSCH7Z0oe220X0NJeLydRvjf0MacqcCClY6xH2wgq2rfdhZSnA3A+WB6i8AtuShApQPYzI",
+	"z69YarQqqi5Z2iEn0txRE5JMzV1r9IS4hnhjVNfKXGd4zF6dRCxmI5abOzvkQ/O1umO2n7MU7AjHHALw",
+	"rUwu2ynL6BLkFLKyYC1L2kMR0Hb4+dgMV91NGKqghyYoy6AZymvB8laVQqyAjxypDEWVViypHJCcZYwq",
+	"ZvRTUERhtm7L7fVh+SwuLkwzSxCpRs6+tmL2W14U53Vyf8QSulCopQON5HCLCEniw9fvjk8ufjr6Z7z2",
+	"djA/fhR0oacy5//9bZfzjitlCFjm5Do3qn78cxsm1P6JLc2UF8HE7IS/o+kHOmF3v8YCCVTW/6vCGX81",
+	"u2sYz6i+QIVgf0ypAOV8oQ/QGCJ0QrkAkjGKL7Vv31cWdQtZdIyTJH6SGyVRZUmPJYViZ99xIy+8oZVb",
+	"20wZ4yy0skizalyhwhKj2g+mkNlVYz6hXo66a898yKjwwQfwlVadnLOEcIo7/Ci0AJLT6vCeHEB9MD+a",
+	"1etkSv7rl8P2v2j7v7vtl532r196Ua//4uZvIJOM6WaW1jHr7XQekQIyN4ttiaBYy2PRgV3JKhnkjF4q",
+	"Qkkqk8WMCWPjJlIonVMuQmrwU4qjofC/ap3FUWEb2lHWn/kbmY94mqJ35ZsZFiTJpVJtxbXfCLwvjJ6w",
+	"IsAKn4yRYGM342BRQ1Fe1fdc/7AYfRT0ivLMCOdvuTocnCRykaXEaho5o8kUD5gKdc1yluKlSAVheS5z",
+	"0ownXE8Xo4tFMWsroN+ai/VE6leo3D6IOeGSBuvHqsorijTe4ihUUEyXVWt44MDc8zO6JFN6ZczBuTF5",
+	"H8O6gNHN0MX0NtsWK+t5LAatbASr3YcBWYhLIa9F5DYhcppQihSNonwo7NvNeGXG65nzROrDV9lCaZZ/",
+	"W52IK6f3GOuSGI7MzLGkDN12lCQ4LfsbaIHw36G5PRTNOLCzD+5iZ+MGfKDLTNL0XMq3NJ+wb60YOhk9",
+	"kunSzDUzkzBroCLUDWmSsLk2ZzvH+V5oKS/gYcvBp1Qz8AveSRsMvQU51Qzv73o3Qenv6/wDZrvhULXy",
+	"azMvWucAOWU6XxI61gwPSvMZI1zg7+1D8/sKj//rh/1/vn3+/LzdC3m6H/D0qR/hdldBaRnmUMxOzqhY",
+	"XlxT7gIV1bWvPBOuX0pi/kbM3wyH2ckr0hwZljQ/WStFgdJxbbQSplqDwgvbf0HmeMywi+apXre/Z3aG",
+	"ZtlW2wYs4lRaM5ULxRIpUrV+P/vr9nPtkm7b3JV9ekzbGvdGGck4kzkr9rnCLU+U2cy2e6EgPyMtTg/P",
+	"jy7eHr87Pr84/XAWt8z+ymtldi8iY3Dg26+6vbQafc5SJjSnmYrQw5xxJvRQ0DTNmVI4JZhJ/Ort8dHJ",
+	"+UVlKDsSacYhCcYHhF2xfOnGHQqYtTJC/jeWaAyRGJ1dtjrksHoipBmHZx2jH8pbxeZ6GAoguBYyppn6",
+	"yEhLIserFMsFGWd8MtVRSI9m394d/nzx6fD4/Oj07OLD0enF4atX7z+enMctcBkAmZLSU8aIMILB6SJU",
+	"QwAFtnUo4iqlxLU3VGTjZ8CUAbGv+tfPcAOMSWK+aONZJDfvcDHpbPSbr0QdAo8+CNWjwH16b8XI+SS2",
+	"dbVSdLS62EDoZCWvWcY0I0rO4JAzBgrEzKoI6B95RN/a3byxaxb62JJgStf5xNyWkWZcP5c6hahRnPk9",
+	"4gnrj9vrJ1U92Dm4uFpR8cyZpnDEaYe8ypkRYZQIdu1euu/Z7q2erdG23Py2OtZiQY91oht2InL7EKi6",
+	"RZKAkUwr01qv7dol/16usxNJfKaAW7N1uYYHf00VUXwi0GdV71E74xNxLN5Qnj1UKPGJ4OJijF+qyiLz",
+	"1zY3/C8ugd8q01woI9nRhdshZ4FzjWqyY2a9gzbnI3hWzuxc/FQ3E2tpXY9GqHYOhYN/zAVXxu5uxqUh",
+	"4xb63M1SwMazbofIU/hQeBIPtxEtHWsYj3J5rYxGcwAfWyhm5EKScYEhJ3QEgNmD/zkUORvD50BHkSlb",
+	"4YWyE5RqEocH5dzlSGAnUr+SYswni/xx6AyM0uKLAb1Zn4bbYWsVF8+a5erAbGwKSb4/Pv/h43cXVt86",
+	"ft16DLFoJ1AefUtyqyzvMchudV9uiR9UNyUGIVk3P28Eg+fr8RQdiPncVc3J+BUj8GZZ0zllV/KSYX7Q",
+	"I2k1sNw76jS1a/p2Gk2wO6QZ103GXgywtkfRX3CQNdpL5QCFDGYYpHLw9BE4Eo9razWlOu+vcUjr1+tP",
+	"p5r+IUr5IkPxeAkjyMP3VGpWzz3UNsJDP2MiJdSawzasq8ihfRa+PiDfMZqznAwX3e5uAg/Bf94756FX",
+	"kMHH8rw20kBpDY9BAO/c7V2KpNirnIxw1bgpq/payYr99OlT22waE9qcSU1a22F2TZeKxLiXkBK2Yqr6",
+	"bMAbPPp7RCFC31/K1WWd3yuIFFStl5RqOqKKkVQyGx8EJyW5zrmGX65J03yXjBdZFhGj3LSlyEDBMToS",
+	"F5PWgXkRlBOjTTplnZwXt1rOEnnFckVGSyMaWTY+QKPeesM2OQ63orH97m5oE+VXPGGkvO7bSM0/ag5D",
+	"yIsMc35r9rP4Y1Waht5uYqgKhQw8jHtJBWEZS7Q3lMxfrn3ShvktgTTOsU2kJTP6m8y5XqLjyBwLSqmJ",
+	"Uy/ROQNRFon/Z84RAi4jxgRJ5GzGtTY6I+55OcuiktvxVU7kxG3CbedQbC24HKcLncprcUeiLkIS5gPg",
+	"GzNfcQ5YNZW5zpZ/BEJ7PNO7dsU+E2gLNjf6ZSmkiJYP8D5XG9jf33J+kDHPmBEFxoyZZzQp5VRbkjcv",
+	"5AshzFRx9oWJE0gRIzB0EWHpDEWwXKWNhF3MgXhXRQy5njJRLMJFX+ySwXA6MFMsxFAcUH3cIceiCGBF",
+	"JPa0GQ8CruaK4PXRpGIo1vM2sCrIhQ0sjgaiXOgEXIJj8PuWWR5lhHewQP6D5Wu7V8DVNnPLUAQds9/b",
+	"C/tRqMV8LnPN0ncs5fQcHvp9g3SGC+JwVDMapj75yV7MzGwvzJpAM/f8GiZcQ4VMLucs1xwv4qC2ZesS",
+	"lqjxuS1zuHF6N1EDEwIheQM+uZp+7/Ltuyv59sGn9m6iRgKex/SC6ttmc85nTGk6m4ef2L2JGjblIJMT",
+	"vqa8xhq48IQrSQFHx/VUqsDlgnMp5UU2qbJv8HwoMqq0e9zq3Issg6AOLfLMbSEK5qWWVOyO96HYZ7G0",
+	"45ItUZrgX58oY5axnCc4S55GRDAjVJCJeA5pPwM3K8hm54rY5Is2qsY8Rb04xkyr2r/ZfxYkYV9B6VTx",
+	"hZIpTa1RASOirQzM61X8hrlUEqobUcPsDOqLyIVltTI4w/0bV4SwFTmeYMaTf72PtQaO5X8pF2/Z/KiA",
+	"zCrkW6GfX/1E5eg3luigBOD4dcmaMeNc7F7+++XV88/92d78vxtRY061Zrkhu/8yf/0FU8J+/dLr3/yt",
+	"sVJn47/8lqv1jAr/DfU2W26Q+bAdieY5XVa5NyjQuu2LJ+yzfuUSDW/dcbVp91x9TbF/CS/vWJBDdwFJ",
+	"dM/21u0aDB2k+dE05YbfafYh2MIxzRSLKrsKGWeQiuwimtsU4bw2L9irp1HO+r/t9Xf08w/2SfMi09To",
+	"Ire+5Z67iRqg+t72wnt4KMi1v12+B/U6UUPrbNsNOT9/G2xFGBy+7c1PlGv/aoWIwgnU05E9dQV1X1U5",
+	"H6MSHBPNskyFqkqHxDZYncYDspQL0D98NtQBsdlMPIUkxDETCRcTW4MZkRh96OqC6hg0mjhngl1fgFZ2",
+	"MVMxiHDFdIfEU5aZMZScMSkYYZliQ2HU2gMSI7nAKOVvNjVmFxcJWU8UYSJtudF0viyPNhSKmauJKDaj",
+	"86nM2RM1cBebVa68HZXJa6NZ2GWhRdXqkE9QX+g2ATJwL43SPVoSWsrXx0V532+xjAMSe43cbc5QlJam",
+	"6DJQdM33zMIUXhoVaRd86l6qwIsbcw+5se/1CXMTlY7/tq+8wYddqW1JLfEbddtHUDqUtSyjGjmqvFU+",
+	"mefKr/eBt0Iqve0jp+ZpULnfqfBLz+BLIQXe/iWdL2u+9PymMFS/NJgw6qG5OqwEMBZAlgacv6oo9Koi",
+	"w36udO61oiNNbQbiiUzveW/cfg7m2yhLczrWFzRN83p11BhaTxQxTxGb22PYTCo9MJq9UfNfvf14dn50",
+	"enF6+Ob84vD161N08gVlvP39/VIZ7275Lv2v4VDt/Pofg19Q/4j2667SynZi6aefe91O2m08FmO5qrAU",
+	"TqnaRNQU8qZ4ekDYbK6tYBBGTjoztdPYePpRw+zc9vpQcOabdCLDrJrlaypq4ZTMn8tGMofJhobPs73G",
+	"JmNnRWkqfE5mbLe2DZsO61jZ9KnW84tFntXPHlPIyMfTtyCCYfY5S8ycUjwArglYNRnzB4Mm9cbDMHuG",
+	"HLHxvMyXL7hI2eeNnAATgI3O5ITA8wfWceFwAWDmYHugR1ER8PQ0u/4JLJVv3fFYnlXZde16+lZ+sVB8",
+	"+UMcy8xctOY/EypSnpoHAydh1LBekXoJZ77XvqI5FJWYDwdn/taNEfz2phgu+PVVMHLw81kxieDXj8V8",
+	"ShegWozHuS2lcsu8khoRJqTA/7zzIv5hvxD8dBJ8LLj4NgulqCD4YKruZEoUV8tKYAdak+R+F8FdTVXI",
+	"/4Vw3RYvYmzVVfyH+wBvr1+S1eXvt6R76v53VOBxorDCr7fz5Q1cM4f0azrHHuTKsLRyG3ANoqSEMcEO",
+	"OZsaeSlFslly73l6vH2NsJnlFe5u423x33fLqSOH1y5PzZLuox+GuaPoFdU0r78fz+iMtWXOJ1zABRk4",
+	"Bp8ogm9u3EojLQu4njpXtYC67Er1F1hmRZZemGOubWgBLEiIN2ycwLOHmzzPCweqWbjd67r8oDqv5PWU",
+	"J9OSvxTMSPRm3llBihrb+nCdU7bIH7xddWTX29l0x0otWLpi0r14GN+s3Gu41JXNj8oMFXBSQMolsrvV",
+	"+ikZqatEqnMO2ENhXRDWC2DwlcN+uDgL1xGhUPjoSsSUTaTltvYkZwgH1Qn9wnv9GlrwID0vu93nvZcv",
+	"+/t7z/e6L1/2NgP2QL1nwk5x+MIfVBYeJTte1dNUySfi/PzogrHsyETK0ohwYTcDThMQdLYxQEo7f4sF",
+	"ss214eGANtkVVgZX1l9HGD8wmiFIWnnrVq10eXmLYW4UMOm0xo0+R3zszKprJe6/Yrm7CNZFkZ94siP2",
+	"6YiwzqRD4m6n3+nGByRupuyKZa0YozJktODg7KPaxdXoUNhvdMiZsY5GS0vwLnTLRcIIfJA06QjKgSAY",
+	"ip41KZhqVeMe8PRmi2md88LtXO0ROd9QDQSbrABdDLz7z9O0w4FCawFCTPEOuJPjwi9nHYYKa40EifGB",
+	"DnklhaZcgN9PsSRnK9EeLS8vXox3aS95mfbZ89HOtcwvWd5+Xue2DwXr11C8NmhO6zSlgzC79ZKxuTUr",
+	"uVbk7IfDdn//GZlSNb3VFn7AzbA5frWVKuU8gCtrP4aCsrERzVIwMsmpABQ29PB2yE+MzQnXREsC7kJM",
+	"hSiKoyFnAzcrWzrEPaSXknhvPBv3kj7dY+0X9PmovZd2k/bL8T5r90e7yV66z56Nn3dDdWCx4GkdjazE",
+	"WlaW9Na7pknz1XQxGi2fqNbAUTNXtuT56VN7Kz596hNNXA2I/QtUwHCmoqEQ0gXeYYtYCs9DegixcG+A",
+	"tjB2uRKZFJOIKEmoYx+QMJkEMEI2FDgLV+AnpOZw0zQpmVNInp/nMgHHn/kl12ADtbDwmEPiE1Fazu21",
+	"a/hy6SIKFm6xQw7dWZmPuBqWANOGCmJYjGpp5ObYXJpt+8ZQYEAZP0W47pAuBiIssF6LzBgF1heswvW9",
+	"jYB7z7obw//2jFGurZ7ue8Eq8FcBua7EDB6o++4+lru//1B3f+8+kcFN2mUxm+oSb1UXzfHUB6TRNqnh",
+	"yUMyz9mYf8a64ycuQUpF5sIx+sjWGpMZ/Awvxg36EiSOSEONdcmtb+DeD2c0IOBPKK48K/GFBEaGHNAZ",
+	"m41YrqwmgNyO2FSoDgC2KTiWYrgqD0hsVxmbvwl7GePrU5ZZfJYioQwnhLxkFzaSMmNUVG3KNQ7TT8Zu",
+	"jPEzMVYIw5OYCqWtIWbXDfpK01UcU3wgMo9C9taIJpcgner9pdto5htTe3bBmLPpQY948l8nfwFnuo4Z",
+	"6pFBEZqo/4JkTGuWq4ikfMK1ikjcsXHidhxB8cccoTcQMMj/tdOJnQENId051VOi2GRmVgD1zuCVaKIL",
+	"H20rpFtFEkM2WI5rcVURZdecJzmf4tc0yyHVL65HJ4r97aQhC0pfy6p6N1u2FWaRlmNPgBZchpANYk/N",
+	"/2tQDNj+tTx4N+r1n9/838NhZ/Mzz+CZ0mNu7s9uWn9bpzucedOlkh1geDlGCDuS0DxfokoTI/YQ8dkD",
+	"NuR+xRFjmRwWvPxEDUU5in97qoAT6pgkYJQK/MATRZp0KErx+62D9z6ZQMWArmWlzlDgr5EdOoDRI4ou",
+	"zdDXiLnANaSkoQ4BYgpC/7Ajo6UxkIoEAKAgTAGAWZVzABBtAgRTKRfgq0T4e92H+7uePdadv/8YIf4g",
+	"hahMr0dwjZQ1IbhNS5Rwp2vVqlwbhOvLeyc2VfxkD1Flnj/AF9IDuY68e3uagn2ucmutOj8gLyFqGAmy",
+	"0QuyzhPjDX0/tbqbJtjNFWr4wTFuypXmIimgYQuQS+BnD4ER5ga1DgijyRRBt81D8lo4A8Wwb5mkCJKe",
+	"FUQIJsN1qIeT2ULpOtTZoWjudV+SenxQjM9ec8VaHfLaAYWD+ZNRLlDDL98/uxvtjL3bvITvAiqs6qtq",
+	"RrMMZ02gBiINZK7fGbR9tUT5CpkKIvR2R0QtzPWtQGS6DAeb0tEhhx4Bvb9nVOKcJhpQUT8KnsgUi6fJ",
+	"XHIAY6GK/Hj2/oScAYE6kBbYTbxn4xZanPare+Qn/p2Z0MfzN+0XB06ThTUpc9hkr9sNQPUcih6szIYZ",
+	"bGlU9d7vdTvmf88HL7ovupWrv9vfq7l7A0VrZbc/UAWI/1QVuJFawgxBLWKfHeD/IfrapLW4qe0EMIBK",
+	"B0hkMFb2UPCJkMaA54YMmao0DoB7rLoktvwxP/5N8tH3L3+ju+/421c/TuHfP1/qpP+PZTrLfvvX2Y8v",
+	"6xQLm9hTQ0ZhSRX42oLUnZP3r48ujl9j4s590lzfu7TPqjAAzsQUbJk7R4LzWKsptEsQrnaqScnUkIt5",
+	"HrhNpvjuPFsA3eZUpHJG1GI85p9btjKuqL0q12NhFRZX1VqOAclZG3O5AMkwZ3qRi+Ax62/95ABRhSvo",
+	"KpCEAKWtMPqtpAJyBWeF+WrbwVx1yIecC23UCXJ49ur42Guzak4TpqrnHzgmt1ZkfxkOP/d77eHw8/Mj",
+	"rzbXnZQr7lilEEFO37wiL/f2nxNbN+IhMS10IlG4iBlNplywds5oCj/ERjrEq06PxKYBVcM49V9BXEZA",
+	"aTD7Ya+0ikyAjgCreKcBHGfwLw88WwJkhQSXUvVsHUhjPQ78Gmj0OnSbtQBHNejhZTj/4Ifwg+VSZ0hx",
+	"Kf44Y3oqU3ieogcdWLkCjwdLr6vKgcSVEqJdDchbuTzPXF+5oJDcsgbOogqnsoq4iRa9RUSNaqrs16An",
+	"FPWNv94S9XYVjV825xmEFYxf1lc92SgFzZR0F2z8c9vmiLSP05i4VhIEq8RuDYoXStyKArHZZ2GLJ29J",
+	"A9O2Qqx6HXw8PTay1XV7cRxvHj8gcX3NJVbgGAa1tTe3RLKrSTdIZzjvQNcEKVE6gTql85TRdLlNABBw",
+	"Y1bJYk1Mq34oG669V9HGHVOha3It8f2NM9sikPyQhPAH5nPXHQpitN4zadrPp2oR129SkB9e1w9K+CAS",
+	"hMtnPMu4zQZDZyRWmI8QDl1PeZ46v9X5+Vur2uIHaFaKg9j6Ucw/KBR0ZoEn/R3f73arvYDQmbkxGgEL",
+	"+0ZUGT1Spl1wcrcl3dnl1ZP2A30pe49ZLvGHqHbYX8Nngl0/PpuVfFkrK6g/zKC0Yg0TQhW0Rd7iilzL",
+	"XE+hl9h6tuyUo3v3YqLC6VKJQIskx3ya6ynDmKP3WRTh1gJvmsjcxWd93Na5kxxAuiJNKycUSSXCaKE9",
+	"y3WrQ0J70wZsfITEp5MboxNfqkY3nz9aPCTs2VXrhCg167J2WLPXf0FGXKtWRJKpVEz40nlEIiiZNYqp",
+	"i73xy6Q/es56tJvuvUiejXbZ/vg5fZn00j7bHe+VzU/zxi/d9kvaHv/6ZXdNXarPJv4qcmP30fh17571",
+	"jtXMkXtJ5U2uv1I3tfDzd2d6O+sisvHoZ+EDdWvw45WF87X5Hx5WcrQselA8coR3/y8SWUMi0YZoZSm5",
+	"ru5+gHL+EhxKGXhk1dtghHedXP80XXqwEoDfAEjICEPsKZvkNMVeCpvrabhI2LqbbIquWWwdmtAZK33X",
+	"y+iUatY2uuJtOVqqflti99V44FeEoEX73V1Sgp0hC6F5VqC2OFiX0LUiLwHxBz95d5WhPg0wIKnVhCjQ",
+	"hjPwYJkr3pJRRGaMKoC1LN0fTxSZSSG1FDwhicur8TfKs43JPbvPbuumGTUKMbMy1dM3r8ju7u7LiHw8",
+	"fxWFygiZ5yzhDna4uN/63f6zdrff7vXPu71Btzvodv+13eE7oMIqakM1ZbF8O5q/3oragN+1JZDVS70A",
+	"7euQE+YaFdj0yVVn3sPhT6DiyTCf/UiNEKdKExoAwvmiA+fd5cp5i90RrZyQAryToQDAEyzdhNWZkTvk",
+	"A8sVtrJ14QkIQ1Ey42KhGUC946aAtlV7flsDhuwFIcK61Y5YRib8igH0LOywQ0E2Q3TuMlT/Ybmdq+6a",
+	"Ip2zDpmkdJa1ggBhVOuys4pE963u4YKIq9dw7ZzV+unU58cc2oPA9CP4RmQDatbHpy1GqtId8rYmiSYi",
+	"8YXPpCmLhZGhSzFpo1f/nvGVEIyiNuSKbaaLdDFoFeSgIxwHyTkTvstBs0v+090eNhTbKs1890G5k6DK",
+	"JIuc6yVECW1r3XTGxU9sWc8OQQYoNKwu3QRhJ0DFAJvNSS1UDGxjyXIC9frG475LX7HfdM7Nv2+iBoJN",
+	"Hi7q+rIHXXphjAGJ62E/ZaIv/r//5/8tICuBHOBvxZhTreeB6vxKyku+RlrUoKUrpjFRPsCs3klolo1o",
+	"chkPyA9az9+LbBmRM3MYLBqKMzpjZ1yz/3xLP3eIt+xA8irynKR0iQlczNjdSsoCyzA+Ozo7O35/cnH8",
+	"+u3Rxfnxu6P3H8/joSiaaffJtOWjWwvFDkKsKUxad0IXumPYD5abaIQf7LaQDGSWGgpmAgoGEM6JlCDs",
+	"IMpanxFfdB9PcHs9GVxc/CCVbntX94XdjVWauIFkx7p7FGueCzRKs3cpN7w7Whii9F1voLMT5qh1hmIo",
+	"Dr1rgZKnT8F8efp0YHPZl3KRK6vEmQWdn78l+UIoTKKrNHgB3SgiC5ExBa8OBebIu+agLlUCs+oTmmMJ",
+	"FHn6tJRR8fSprz5Ra2uthqK+2OqAzK03wxpfOVNykScMcGzmudQswWY+2J+D6uIJ7O5iMfps1hvsGWY/",
+	"FPUQ53Z619hF/xJWgU5WRcfgg10YU0G5RGyz0UEPRFB51nRFH0Ao2lFrQp3aoBiLUJjKnIwwhcV1GSvq",
+	"XLHlLESNuQjIPioyYVx6JKL12TQOyHeBr0EGH8QWAeLG3kQ2+O1rXQZI5LSqF5Ui4U+f0jDlRUjRBryE",
+	"obBfefq0JjIOqKo8ZbO51EzoIk7OWh1yKErdZW1k3H6OcDUUGyPi2H0SDBbCaJ5xlhNbEKAk0dcySA5Q",
+	"U5pDT0LBHLGxz0m2SFmwW4YYBeFjIhi3HXKNwHLR+g45o2Oml3b0lM3hz1LAJ4bCjkam9MoM5eYLo9k+",
+	"1cHyXGaCzCtJCb74dSgWgv97wVqGBA1hQizAcFmxoY4Lz17/RKYsM4pmKiH+PxTJIs+I0REUoXgwDpEY",
+	"NBHCNWZd4v3RLqvIkIyDtyc0eskZTQkdCqgUUT6AH8Mg7TQmzVcIGNk+X85ZGb3xc/v6+rptLv72Is+Y",
+	"SCTAqbt+WkTIoSi9bZOBDuyxQEwZ4og2s6e33yHQ1z+YoKOgOc3pjBl1CliJzYGoLLSHxPYP8ZebGLbo",
+	"O6mnDigLKiCLhIwowM1CNQzSQCMw+H84P/9A+t0uzt/wOCqWiPk5FD6hNuVGrs+4MEpIhxzluczRZxCv",
+	"Q9WM0Qx5ubf/vFXOkhiKNWkSxLGm70iaopTiM67VoNSsdV0+9AHcB1yRXqdjDF1nSZfuW8zyp3oobGpX",
+	"uU29uy50oHmFHSaKprjQecAbdQpzwL31BWldr3Dx9WYyeVMuXoX8YlQUFbThvSb9/9rfxXs64wkTihUg",
+	"Co13x+eNIt7deJ9oeWYu60ZQhmmLGm+ihlFy6Zw3Bo3dTreziwr3FLTPHcig2AnBCiesxhC1ZXsqcmoH",
+	"Jmw1R0tvokHEL8JqCp62sDRqwox2QzEa2DT7jVs8FLZ5MOY2h9mF4D6CZmlY+BiROKgZgKbFiumBv1qp",
+	"+Zj7YylCAGlpsIOez45To55wpd2CYDMcxzUGv9SbXcUjO69cL+ZbnwTqbdz8auwxTICA/e13uxvwaWtg",
+	"94vD+aVcaVmHYVkGd90tQ7SWHDLdwiFTxmA15rVXBxMOS10Z9vn0ui/2kxd579/pyrDddcPubhg2BB/F",
+	"sS3o6f6L3f5ur3Hz69aQ1iEwZ23vX0w0HDu5UCFr6JOxh8dUN4w/zh3Xtxye793+/Gpjdnhzb8s3fXf6",
+	"m6ix3929/a2PFex5Z38CKRWW5y+/GipVi9mM5kvLIH5vjOJPJ4AIBMKiYc5hLtGJUWasEj5Pkb/yncQ0",
+	"le1JPiS+Lc+8FhvopuwN0fmC3aywY+9e7LiWA4u5+6JmQ9oXVdflxafZy6u/z94s/z578+zjz//Y+/jz",
+	"P3rs6OQqmaXZ6e6P0/TT5+5p/80y+f7zflhLXOMFveMueQSdNXjWxk4KW40aVRAFfskThGg1d+AVfyzf",
+	"nl32ui+3eAvXfIQph+at3hZMVu0QDO/tb8OcNcjlX5mzXatAsel8azj+JqqqCjtfCka4QYWhvqATO1Gq",
+	"Es6MuaYnUqaR87MNSqAlYC1hxcNet0fK/VKGAjIfzOdmcoZp5dwo+JCzfICtoUCbw9CWzUwIEb1dCtKE",
+	"G3Oqif12c6NXMKuGWjusAjFyCQX3mBOB3UnMYNUmqUOx2tc38k19YVa+6enq8tyO4Lcd4Dj01wM3StXj",
+	"hcv0vSDPbakiNFbIGcNckshr2O6DFicJ9KQygrqyjSTtWdUpUHikoZwvCdS9dUSQ/lGlhQX0cl2xvjIT",
+	"2t6soUPEnLXrbWaJVxRHXH8F30lt9bgbH6ieoi61iaF3YBI7Xwwp3exYfoCoRXnUTTBn2NsLVDtjbxRX",
+	"YwkiY327h+1gRG620cRdtZk5B6e6VEr2hC//LoE5e1ghmVySJs0yX7wFFVVFmRaazmJZqr6UAiGXFNTA",
+	"MCqcaBmg28aXkwIfVkE8nAR8aayllZb9BU/DyzYnPQS8eKJIxgUDAVEgYzgBEw0Fei/YdeRcmmV51yGH",
+	"KEOcUxbwdwRWJQwqBbQKPV5g/oG3okPOwRkpJPgtnKcnMXsIGByTCXTFdNAcBbxFGkfehef9iVFxDCDf",
+	"3OIrIhognw6si8v5QXnaqhNjIRBV4yFWms03TCt98asgVr/s9X/1TBBUZxvRAfWJG19e8+rWql8N7NYa",
+	"9W8FQuvPI7bvq7B9TXF/BH10LEOWhEvTqAOu5tM5nFp3V792iuhxrfemLJdLjTRDu3cAmYwQ+LWpQK6n",
+	"ChSSmh8gGQGSBobixOeDYn6ES/iEABOJw2g4eG10TpNLI4IEmbGZhCJ+Fz+pz2+AYXOuNeanl1OfNmcq",
+	"DEUTBLImDsTXJqlD2I6SJKdqaqThjC7JiJHF3IzgvyOz1Pr3i56O3m0Icbrz9z8dVaJ0vv9mEavr4qgg",
+	"uoxRzW02nutev+qYOsejfKjTyIuNL1t5gMppKOsSd6z8WYnfbzZNN89gv3YGoQ8K/7syRm/UT3bTPbY/",
+	"fkbv4hoqUjA2d/F84vSxv1TWwiMkVnbnK2imazU0ozC5OKuPTrlmZACVppfAbcoIFZq5yDKoaqU4JgYb",
+	"rf4TxM+c93glhAkodBZjTM6xwGRQH5cZCogCF8FKHxpEyXpA4i9DoOxhYzCs8NKwcRPjY+DaboYZNy7u",
+	"Z+RIq0Y4kc2yqdQg2AqooTASCqLUNvwMq8cMGA6qJ6nvJVwnvQKE6Efw/VWEzB09XCWc6hvrBvyaXr+q",
+	"py+UTxfbePicN7Bxi6jbdh9CvMYNbr4/jUOvRtfbxqVX07n8f6JfD07bxydRUJT72t1bq9z54uhxo5sP",
+	"27CrIDfQ2ZlYGoyKF9ckl5pajEaWjUkT/s2lsMlQ/v2h4GlrQDY5+zZ4CVGxvJ6ynDkX51BUPXWrvjg7",
+	"5w55C04Y7kLGDHVJbN93fv72wHrcwOANkt+86Q7oXv5rn2yvDh7uT/mmcY65oo+/4d/I+iRW3H7OL+GG",
+	"tpkegUPAfii4jzy/r/fpFdL7No8envcf1TQsd7n/ysyHWxGgdrhEjHWM90AVKaqz7wrE4DVetyB5+X4+",
+	"N5chfRN6D0c0uVzM11qeZzpndAbuLykgx1xocvb3t1zbXr6WjK+nMgNoVM1Is4jK4nYagxKAXhfCu/Md",
+	"eHnoApryybR9TTWkVuWXrcgbj5jr84/DVx8/viPHJ+fvY3LtOqgNRQlBGJRGMemQUwb5j4ZtR0uAc53z",
+	"UkZxRLAHsfu11KTY2p/QmdhlU8Xta5q5nGg1ncXwpELXIWC54pO2gXDFtWUZObWS1KYTwhRRLduI+47w",
+	"sO6L40zKvNYn9j3T3+GR3skClYlmuq3gtMttdX2+9IgLwy6rIAS1uomlkdKeVhrlu5Sr11zNpeK6toI1",
+	"plrTZDoDzE/zEcMN/zls+PxW20RV85mFcOiko2Ej3qoTcanJ/v+kBIDDkF0TOV86PnXnERFNQdKJjAu2",
+	"UbewKEvrU4s8DlNTT3PGoP+3MVagpZYbGHIykYQiH6c7PTp8/e7oiSLDxqlt+E2Hwn5u2Gj5blPIGT7p",
+	"37VIMCMMzMXo21P5JuYZo6nRoK5pnhrW8ym8iLHivNnWVoJYQKlDv0sojn9u++ys9gkkuzVB6BRjgjQx",
+	"GoptGRm+gZnUtsukawuuySU47YtGbOZzgrUOCHVzBqcdVjIY7at2Ov/g1CLRFpPxr5s1uz6Tqy3Jo0KH",
+	"mjCNtXZFE3Mrb8OW54P6fuMzCoaz+T+z61N6xciIMUESOZsZ2Z0WYY4gLRcaCeh8ORTNIMUXdg/TU1tB",
+	"e/KhOJ+C3W7lHKSXO6XPVtfBBlB1CUWQ1mC3WwGXASRE2kTFuOhShcCg7DNN9FCsbXZ2EBCOuTNkrlXQ",
+	"9AxK3V0HsjiCM8R/DKHJV5HDb/Rltxv2c83YdiYrct/MrdDqkNi12oqd2onJ1kPx8fStI3rfTc6HjSbl",
+	"xnK2dtONFraYgzWaS2Svu2dO3yIUxYa/KFFcTDLcjDX3jG0m9mBXp2tc2BA934jPiLeitx7852BnxyLj",
+	"9Qa73W63gT3w8K2w1V2vu9cvtZVr+Peed7s9365sUPSPK7qu2WZrRkdbO36/PH6/Mn63dvB+dfCgZ91t",
+	"w/uhdrcaavdOQ/3q+i/ubu+jCfpQrrn/rTDtfANb4UTqQ0eLd7gjg1k+UfaywlIOijC+Kug56YAOZ9tc",
+	"lTu+UWa9J/QwNbYegf1311IxE5evjLKuKXOymKeQ12F00LBtKRQSQVYMmrHuajszqqg1JK9x/pgdBGLd",
+	"eV5XoBJtB+HV5qdY8iCLNz4cHZ2exdCjIrE1EIs5WvqUKEHnaiq1k3RDkclJhxymKVhYKKldTnGHHNor",
+	"PtgEs/VobIOqDFd4nQwqN5Z9iM8SuWuvUctOe8hO22ev1va73SqVcRvJ+dgsWlTbGGoBovyDOgVKjP4/",
+	"0AloWMSKhe3FzM4X83+3e/dm8gqdSCAOnFOuJGyiapIdSJNTZwIXPw4F1qlxTZRmc5K6uqhAKYLiQeu0",
+	"koIZqSTnVr8xc0mtJDAcbsSXV+rUgYMVyhjomDn7TXIRCK8sBTumTiTgOqtS4Y/BYwj2b1WqPwWHfV2n",
+	"mzkpS5Db+NjW9i9eucjWONAsn9zbf+Y6jFv3WVGevNY0PmUpz1lirYVRLq8V3vi+p6M/IyxpaMbfH5//",
+	"8PG7i+8Oz44uPp6+3YHiih0Jo/mH45aNfYYszFI0ZEic22EvFjlHeyRnamo1+vZCMW8ONfv7zxz01Yhr",
+	"FQ0RVRZskV7XZlNYDxclH356dUTOzDtQ93WRTGmWMTFhcalyGR1xFt2azA1/W2f2wOLKUI2VRvjFK5bz",
+	"Mbd459BYBaIhiECY0yuW+RBqvFLeDFsTEyyDJs2V8nASVoe3IqIYzSze+FAcHp21+/vP2t+/emd7xVBy",
+	"yWx3igB7AIIIPhPEHWQC+YAUimgRzQzteMx/7pATSVQi55DLa1UTluIWzBejjCdknkvwohrhl2XEm/bw",
+	"2VqdB3Q7JJ8zPhHHK87+3W6/JoFoLclVfHJvJUrCDW1Ii/c/nr69m5stapwx3V4HCLDubC3R4Lmhi9kQ",
+	"Sol0ogrF3sf9t4V8xC0/kfpVgQlckXklIYeaOGIGT4i7xHArQ5m30FPsw21Jq20I0CqJFWHjsRDWSh3b",
+	"qxWLh0N6nbKc2VwI/MUIz1sYCroNjNgQ6Bpbvlp4AjiPiCwsLGAaEVt7SUVwEIROZFR0brOCJ7ImhR4K",
+	"xZjAhkhLpqFzApww1g1jIj2kiCHAFQo8mBnHRjzQPGBKtUtmGwpbTws5FkuUQdC4zQy/1+2SEoRzHDlv",
+	"iN02w4rq0qXiQ48AroaCfbbLLNRlQ4BDUVBgkZ6PLXqbMfapARFu/qPoIYv+LZAdRhUbCif3Dz8cg9g3",
+	"H7C7VDBeAuXdPoUGUnXTXM7nZmdcRzmZs9Q6zUp9gcG349xlwTSDxsI8NfuPPX6NbLOwjlNa4A+5hEKv",
+	"jAVlJwfGRnQjQo6v+YjSEL5F99Q1XZKmYkaQh8WDsfl7/P3ROanEs+NWiV4xWExroqmWJsB+p1gVPxTx",
+	"jn/QN3tSU3ldqZBwyVAY663LM+aCq2lF6N6eSB8iqCAheRJTC1aE+f69YBBXcYVnqA8V0ipAzN/v9WtA",
+	"oGsbtgIXQaG81zdWcFXidXNw/fwfMIkzxHFxSxZKw005diXjvhsc8ErKkowLlqKosJY5iZHkL1ImOEvX",
+	"zhby2R82W89k7PM8owLPzEwWvr155IvwU2tm0e/uvbjLNLBeCOCat5rCIucPHPqsBncnPgiv3tCHXrp8",
+	"O1tj0cDdcpeTMnfiRLbt9wBa0aoPK3XZtYqPYVfwjh8YNggFwtaKT/Wlr6fuWGEW36bFRhbTqBUVPjbk",
+	"dysG7b2IsuyualB3WzXoDfZAeJDuZGzM/u3vIl+ULM2HW6clTQ1l/GOpakEz5NuzrYxC59MEfGnlLZlT",
+	"5YgoWjPrs6kiXya6kkK1qdZxKLZOsDIPCql9vSZIjuVK3hWkVYSoaPHro7dH50dkUyJb7Jvdl9KyLNYE",
+	"rLuUmEXdrVPNxSpnbNWUYkJXLSkP0J9eKq6sycKqFEjVuqPMMd83Kau3FXmXvTz9LXIqT6lmb21XlHvz",
+	"UTV7qgQ/5XGHVjinwiM7mE24PlZyHG67rVNxgdIy46CaCe4L6uqVZZa6lxzhDkXp1NZkgYMZYDH4OqhL",
+	"4yjo2zCc5FLWSTN2qVm2R1hWZg2l6bKEHkUhN7IGk6rsircTX9fMqZQBDDaK2qqzeoEfV6FVOIk1tNr9",
+	"utnWvzuuwl2yrR/AnfeNWPweXI3910tsvYGlvTBd65Z4Lxj54fzdW+vpNKT46uwMGOJHekXP4FHCISEp",
+	"MuwpF1rxlAFMWcs6gUCdM+LYWA3RUATi2CYrAyJYDIWzKrLJylXJX8KMyhm4R1kKJRYR+irN4B1itUe5",
+	"gApvIsdjlisyBK2yoiIMG2uyJF77jbmVqTT7rHemepaVQxBb5dsVl1mNV89l2p1Z5af9QWY8qYEsNVpm",
+	"W+Z8wiE1bAkm/TiHpkp/EJfa6mIjl4HlFaYiVdESakGdm1Q3/9QOemrWkvIbZvQjO2BhW4eppcqVO4Yz",
+	"dTlAmmaXhpuAyiHj39D4UBTuniKRTTHIrgWkWwVuZd/Ykrzj391GdYe4kltpj8/ohO08fZTcT9w9Ap+s",
+	"UiJNpqxt6DGXWU2zypxfAb/a2oepXORfKZPTotPeK0z2hzNlvlTBduuSXcrC05cs2ON6ALf4DhZri5dR",
+	"b4EaRGUdffBSHHllrmjH4oBLQMMBtpnLDArqOrUVt57WwST5mgFfM8BaULLgTtleQ/gqVPhNaan+Vn0A",
+	"NTm84o305IcPPNmRNTNDZCSrHAdZqK/OTt+4Ah5pUVHVUMQ/t81f2qAC2gTYaumOs7YhN9Q1Q/JwqR1y",
+	"yidT7SrUi0ogfNw6zkv9i2PBrm37ep/ha/SiEO97QNwnADvW92KU4B4asYQusFzpjup+eEmceYjor6v2",
+	"FwGQxqDmuo0aicrHrplZo/+PaW+2l/xr9EJ1//nv3R8vX/58/TbfPxfPP7BnH2nv+7T7hvd/kHtnv5W7",
+	"tgQ16i/rAAsNscAcEZkwaqwiGD6KUbGyv2vuS0vxd7sqYyHb4DaM/0wX5FcWTZ+mEhLHndf3IWLIcK9c",
+	"6PWuiRAYzVf1hTDm2Os7YzRHtkbvbIecF5ixgMgzHrNEY0CoEuznE/F+oe+OcXp2+sbasr9u43Yq7JwK",
+	"DW7yXweUa1cWecfzN6bILajqjW/J+0Aa/v0Qam6h/SN7wa24NR+BCdpFNe7t/HBLxeuK6gCtEfElO6EI",
+	"fN2Yc8AFwKTbG9xyE7jCiySG2xirLo8GWeuoWNe3Y7KgtvkvfvtT89t2xd0PYMDtnOToul1Tmw6lWq4m",
+	"6Joqp4pGmC6YLUnGL9lQxIBov+qbj51XmvruMBXXOoSloANdNWZlE3utC3vVZ426LTwRqLXrvdNeo3Ju",
+	"6kdk2cczE+/mTP5zKH1/sXzFKV5NHvKUnwYO3zuyvUw2IPiLwHtu21YYtmM5Ewl0iaFiWfKZd8gx8Obk",
+	"v/m8bfYiZ0qx1GfeGGMSDFpoRQXBrvaRSGTKxSQmNMvkNb5MmsHbkIw3Z7lrbhLBVQtJvvZzmC1cdORR",
+	"OpdiQuKjczqJD8I2L1OpGImPx+0TKVj7HdXJNLbNImwseyh2u3t+uTbMGpe4ZGCTac1E2on5i80YtVVS",
+	"DvjSNlYwgg+ancOjZEaXQwG4wNp5m0YLTai6VIgshZ0PKDHzSCSAjpAxuybThUixANUnSAe5ZZAXCFcB",
+	"xY5TrgWKtQy4Iou5bae5xjg3xPBVQwaHH44DAprf2Vkb1+w7IizrCDYxZy4aawuKKyft9/euaTUunuGo",
+	"tWZuhm6DJDOPSOj6qpm/HxA6ggw5376iU8pNck1FzbOrvUTDidw5sLKSS24jA3iPqhIvj5lOppGtzhub",
+	"y6xNRQLQEYo8MUryk3hQhBKAhmd0CXEbRri+axpQ1DCcWtsyGznZnqrMUc+B69uIByYsEhBUu4PkMBr8",
+	"lHq4t9ZdT/ofIHhXTrcqre5+G+7WqejnvsgajIr5MgJpBGmzFeKNIP8YwUAPvGx6IP9A0akUpN/tdh7l",
+	"yMyCitMKGQHW9Qc5jQ3RvrKMap4lNKN5a4uI34xpakPTU0Yz7HpYe7FCG6WwO77ro+XAJ6iG4oxmxq+Y",
+	"YEq1AE4AWiPb9jfXRW/noVjT3JkIeX3g9XAX3otIjD2e/ZeW5rIZL7IM8q1zRlNQE6DlsREC5HjnPSI4",
+	"R5AJHeCrWDwbbOPvquywrAWOHiE2HF6OWYa9pDzCgG+/52Cw3C3WjJspu2JZK7YtRUcLDq04oXfdUIC5",
+	"7d5qHVjDqA7BgmtI9j6DkQbEZz/uII6LHRChXOLOUJwymnKz7TCw3Uvuokhmf5bxmiv0Bzz4ByND+37S",
+	"Ib6zsh3hseW0pYewZ3djksvF3AJhEKw2GBQHJnPsYs0Vnnazt9tq+J7cdQiunS56sV1Vv5/WTU3XqJvI",
+	"TGyrCbvvycv6L23t77b7vdbLXWg+nY0h/reW0UgyZcllFLQDhCRX50eyK6jl+dtDkguBEQMHRbWuhWJE",
+	"oJswXgJGaq42xhqKoDMWeZTGWJDUSBXZ2BhrKJ4+/ZCzMf8MsdWnTwdWz5rDj3FU1LFhqgsq3FCaAXBV",
+	"ytVxRHBRMwGQLEa5B5z2IAjmYFoFiS1+PnQQ9PD5YAbJVmTddVxM7JCXbK6HYrS0CNoWV7/pG9S5rnZC",
+	"ui9fYNWMt9IAfloxbUtBUKYMhUfEQSAX14DE1qwUUg/3wqhbYwrURwHoGnu0cd0hH+iEpUORcZvEOM8o",
+	"t42RS1sMSbE1exw7JBmRkviacn1hO9dZbB5347o8PqqGwlkERs2DrV6Zr6s2AmhXN0TTdgGIfJptNHRk",
+	"jD0oDAsYEePeh7KdQg020wOowXAvQZriCBFeYdBn1fxgzEpYN9y06IKNbeTTb3n9ApDWcnYFDfOw/edI",
+	"XuEeuwUZlTEKGcvjw0EVCPKnIU3cc08045yxeCiw+QB0LsAczlaHvJIzQ31QUeYFhxtvKRfgDrP9Ozn0",
+	"5nSb1RmKT26jrLASEtpQA+zPjM1GBRYVdj3IGUsJiGzoblscFLe9gS0wB4VmhVG327XvwLxbEYmNGM2Y",
+	"ZrCGMc0UK2+yw68sBjUMMxTV/R4UtGQWeQkOJttZ1lzO3OFXmvE75NAeK2ZbDwUg1intiSRMEX+CkOeK",
+	"NPf6gCcsL2ZULC9sx4q4tQ4K3eVjfOUGfdFqpmG23CzxwGhpFujxjnhOAGEWhK09ynVlN7jr60pZev0X",
+	"67qit399WtMPfXURn0IpUytcUKA4AP0txAisGpa1blUIKxTVpYBxoZ/the3SX3a7z3svX/b3957vdV++",
+	"7N3WPH1tj3fqRQaQpFmlslqmleYekL8beaDsZ93WulWE+9TYVnkJ+9HfPKzpI7xhLpCS/mVVkl++rElV",
+	"KEP1l9qHNAZ7/ajhr8e6pIS65iJmDSh+G4Pe86jQAI0IadyApmTpOJyoxZbq70YPnHN385x3EBq83Wu4",
+	"577BUIYObxlgv26A3nYD9CGyMKOfL/yKdv3R/CZHqjOXMiudTL+3cjLRl0ao/tTNsgfbUGxbddReZdTc",
+	"cGJeHni3niSADUsUYS8jOJ1bv7oXfBW64pgdcdeccwc4GtsraOzXO1gad0zE28S7YevjSjoTVOIaGQYu",
+	"FKunN8x4mvLM+YvgV3fN+ip5SHacUpFiyPcArx9Ehg1aCuDbnQK7Csmr2/vhXz/v/vji7/1Pe0fPTl+c",
+	"d//Z/7h3/Oz9i0axu3vdbtFC+NgCd/hJWgG8yMXA29gDu9hBZUlb7/sHfL++KeuMZua2YGlhtTTj8kix",
+	"UXmsfVT8DX9AVdVeu4hvAuWv7gpEtwNNa1Rv817pcgw+bvcVtZQ/UVnVeY0tWkmyhA3ToOE48BLcGlT6",
+	"4TZ1PwVmMjJcYCfbNnEbEF5BuQB18poqqz0DgGwEP4Ra+5Qqr7kbwwJUdWtJfUITClEGxKQ9l5mDdiFK",
+	"LxFO+pUUapE9UcQXJprrnTPVsj2jEQjGSRxU6kHDVvQabObAIKMVwkC7Z9UkgxjNUNggje315IaAIBoE",
+	"zXOEt/DWUq1tBe5vEXRA8xAZ6MBoefUbv6cJtn8vmyywomIGuDrY+aGoGC4DwoMmd24sLsiI6WvGROQd",
+	"G8WKbeOlYpKusRVMcY1DzYjd26APTgOtNNjL4Lyqu2nk5R9KIQWjl+uyDgrn7EjLLIFfMfGn1ExXWtXd",
+	"ojm+WLnQbyLUF8KPfB2l1vkzCjTG54MX3Rfd++i7d1MvzvDldS32kKpxhK8K5vYHuIpwK1wXJrP04ILh",
+	"uuZquavNHzT4rN5KO7Y2tqZ56cO7hn6fU6ELme/DM675brN01XmnW+Cdwsi/F6sY+8fYCchWWu4C4Bp1",
+	"guCjYlnG+bc+YiVnDPyxmWLW/8N1NBRuFPSZFleFdc76Jn/QQdm2SE7VARlJM5GckR/Ozz9AcNFcx6eu",
+	"7Bhq/wvXEc0gqAJfJSE899OnVKRPnxaFyEKKNnhOhiKE7S5KmweVomWYYnk/zNUHN19RoQE7uxwKRKyE",
+	"Krlr8h8k1jorFDy48dC9lcFV0qQkdtICHYvOue3CYsohZUjrVYSLOGc650HPQjw14YDIbWQsR4woQCTH",
+	"1l1FwbZcQOle+AZ1ZwJIcBD6HpiZWL+jxcylgjCaZ5zlxParZldQx8qQ4gKQv+IYbPYKbgSBIdsQd3BT",
+	"Aix7QyF4pIAIgRQDx34Y9GDlivTMBvf6L8w1l9NEA/6mL4mHp5qxZUjHinjMe93uUBQ6vEwuL8zjTtf7",
+	"rgIrUXjOy5o6RvpIt+QrRx8QuOGFUW41zxyUMHayde1wtYTC3LxWA0OwzXxGM7sBrQ75ZNvsGnbAIPJQ",
+	"IIaVocTI4lnhXwaFQ9pz/BLhsAqRYfGbgx6+Q4Hwi9mywKK/ppcOQhXxUVEH5NqpgClXiRQCwCIzRq9s",
+	"Nif2/xUp+M+RevzS7QxwTfB1B2wAE5Nj9En/eyE1NexhJt6W47HnB3ROz82lKRfK0aBNTClMDswi9QWp",
+	"k1xe21gMzC7jVz565mLLT5RtEepVU+tQzxm6YaNVIBKoxIIUb24kOTYI6ADBmmEszIirfe3291zL5LD/",
+	"HfXfdezgovhWaBYwEIZIj+ZTNoNeg2bLChK1ebwXPI2DhvOu+SeeOXR+wHRfC2mGCbQOTCRuAcvj9lBl",
+	"fZ2lcpEIW0YXbWnwc/CjlfmI24JUfV1EJ5SzS2zj+OJGUp2qpLRIcXwijOAbiiYWvYklpoYQUOEOKkWY",
+	"5+dvSb7ImMJWhbZJQTjyXndvKPxOFe0D7Na+9dE+s60QqLmAfwZGerfTedZtBY3DbFRFzjDgYSQhBj6p",
+	"NrxvNtA2z+Huintql/0UoNKN2HBztH9oOWw81zrWsnRnKF4vct/8B+KStJDsgdz0+YebIpRN7ONRfMsc",
+	"me0IAqR8AeNfzBTkQFZRd1Dk2b07c2FV2LrArxeTE9LsdTrP9lokMxPEtrcnRnxoLhLtu5vD7e22dCh8",
+	"LzfIuSvhwK+5mZEgTv6jp6elvWjKHBuxGco4CoPDABUJtOVvrBPShB6UwRIuZlzBBVgfNzrE7bCW5r0A",
+	"3cHISehsTvlElGyUDdZEwDKNQW8/Kptqg2ddoxIzJy5KX4U72Bh36AJ+bgw7Lz8aA/OPi73xy6Q/es56",
+	"tJvuvUiejXbZ/vg5fZn00j7bHe+tzsCMZ87utSGmlUBCmZUag1638oHdLmZYWEIqb0PFPV1ZQL86mWfd",
+	"6nbYr3PnKfWfrrwH7mSup+9xhM2btjL/7RH3kWgeHWo/JCjLp49i9ALLIXE8G/eSPt1j7Rf0+ai9l3aT",
+	"9svxPmv3R7vJXrrPno2fd4ERBLv2EqQx6He73W5g4frZobma0WVlptvFEzavB58pCzNwQ3dXbe17egi2",
+	"ibE8r5lEr3YSdyegdW317QNo+oFyPVqW7LRv6wPYqrgCZdCdO67apb6SYpzxRP9unRZ+D587tN8DPdpa",
+	"xFu4zXesPvFVHBRH3tZgtmk+ou+9d4ldzm1rrRSbj42OYCrIiHmvxQBwx6wiFxGfNuTs/dCJj5nk1smF",
+	"n0YdACWXUfbswDGqqA4NwYK+12PhwcsPudltt6g7yc6tZYCd39e6RMDz+hhXgRdy7sDuscR1Ys4+kH5j",
+	"abYFo7818zqR+hWS3f8mqfQ9v/IJPgD8vpVMEuz6q0ikM6YDifREObfIGj+d9aA6Pxf4Pbn2QueaqpbF",
+	"V7Q2dlrjJAQERWdUdMghcT2aqS7FGxMKiegjKG0T7BqEnrWvvHmJIXgzyIS5BjWl4eqFl2DX31p0rajh",
+	"d2B0wa6/piTbpMv1vqXia8+5cdetWS8B4Xt/CcA/kAA8+qzBY4Vsv0b8yTkTdM47S4rFkLWZDK98HWvk",
+	"6qKY9TrSBCEgLxmJoRI3HmAJG3jdXN1gVK1njbBCFUPF4NcwcmSlWOzWktU1Eff3cyYOPxzfrYbFbcEd",
+	"60HtWCSVyWLGhP6rGvSO1aB/lU3+VTb5xyibhIbJjo8jqFEHEQX/Ua5Ev6YKivk0+t1L4fygoArUtVtr",
+	"KJGsXQEltH8xo9iyvQHQ80p9JFbIYfNVboO02BVLA+opSzvYoHpR3BBB9Bvr7QquJU1onoXaoWDQaBCM",
+	"UqxrkQLr7pTmWQZthsiMUXE95RlrldqY5SyRVyxXhoxtebbPajKfGIpKhSdolmsE+Sns30PVrkDtMZ+7",
+	"g9IDj6/K/U925j4a2nn0zgpFASeU89WTlwuabWia6+M6GFGDGo2SqVHCXjOSyJZEQHScW5ga0O6GolkJ",
+	"1u18KVz21nqKW6VIP5KTw6ZYCRMOxYiLVAW5FxCaHgTOGyPQhYTIWpEWEPlODoJd08wXN+KXrR0DsUCy",
+	"MRRofoXy4KdPWSWo2SGAzGUjXUNRhBlt5WNQXOTjm1wDuBRgQFM/CmyC1f0Rwtvy+lCknKUt4nqOzYiW",
+	"0qd08Lw+AGiofQkxrzPXgcFQYrrIDVWhMoZzxFA85lBP4PxBXTD3pGtvCFW05+dvfa8LzBbwNY72NDGa",
+	"bc6iiCV3iw4QllwgUG+7VBDF9FDE7w5/vjg7Ojs7fn9ydvHh6PTi8NWr9x9PzmMb43LEANnMF+xzArVE",
+	"sZcpNnAKMg5bLg5Fs9d/AY0XWwdOWTKbD4ceES7UHJqoitTGecMjrxM0ryCvMoTzvKepWg1Gbd0ZPJzA",
+	"nQzQ3uMZoN1Bb/9fNbbjPpqOjxCb23Y7/EasMzfPfa8HDwGacXGpNvWOcUB/jqQwAc26T7RylQ9V2sDP",
+	"FbQReoa+lHflb+5sOkY9+z87wR/NEtbD8gYzKqqOIVziOgvXgThPmH6MaXmfV3liPzlwHz87c4GszgJe",
+	"f/g8bv5ojgO7JDDHj6xU+t/kPcAenLTIuaEuWIKqhLBdKzWZuRJaRdSU5qGnwesnZXWlpDZs4tlDvE2L",
+	"dLIxXmDlSzeg0oHL47IV8yAOmcLLzbxqc+EmEnMkKzloWO+rbP6YixodurRBe5tszuJZ4ZDXFQlyO+Zl",
+	"VSh48WQUhW/uZbtn0PTP07TlCLxkdfdCvYpXT+DRWgC61eBhkH6GMcMibbCcKka2pLHvw7vg6/monYqw",
+	"bYFrb/8e9QthwsKa4kzbZH/EoZPVrRW7fyCdZnN9hNdn/mLwx2Tww+1UrHV8fbdgoN2q49cfzG+2NGOD",
+	"wXz3cOPKCOuCju/kVRlo3ccdnY1p7rixE3Mg8gI5FxXRSbALtwpRQmiSbNkszvmCWIq37Iq5HAQnnRfC",
+	"2I21chESh735aiziiRTswAL3+l54BSEEMc7Zei/UaVnB/ZrCtd/9k9hfv0+473+8nAKbK1S5PVZ2VQWJ",
+	"0Bxbo2pX8Xm/g8Yohws9deC89q0v9fl6kXOlOD0Im0SiWwU9S52ilBCVgbrWyDijAda/bWc8QJoC5BvY",
+	"1EEvn2nhgmsaeVJy17Wse9Nhc9cXDiB7u2bdbsNWZ/5d0EjG2g71HW6DXYCmfvVNxa/ZKAA7d1eQmtEs",
+	"Iz+evT8BSFnwCtIJFhwj0BRWos0lh2I7ikBbQ+E/FWiLtoNxU2E76qBZvW2n00LAYVpqknPgy0iGIujO",
+	"UzTnQQxCiAaUb5FK3x+sGVcFWutQWITWDnk/HkfO8QubiHlwHro6jkLvoQ0igKPRLQGDZISnpfMrwKFr",
+	"oIycD/Lww3FEJguap8x38Y9/bh+mMy7aP7FlTDCCdkDkeOyh6A5fvzs+ufjp6J8OXS48Z/NqzZCI4oc1",
+	"42X4TTzwILIUfA18+Te/3vz/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -155,7 +155,8 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 // no 5xx, only documented statuses, every response valid against its schema, every
 // invalid request rejected without changing state.
 func TestEveryOperationConformsToTheSpec(t *testing.T) {
-	ts := newTestServer(t, Config{AdminKey: testAdminKey, MaxBodyBytes: 1024})
+	// The cluster operations need a cluster: a fake one node that leads itself.
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, MaxBodyBytes: 1024, Cluster: soloCluster{}})
 	spec, ops := specOps(t)
 	router, err := gorillamux.NewRouter(spec)
 	if err != nil {
@@ -177,7 +178,7 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			lease := ts.acquire(token, name, 60, "conformance").str("lease_id")
 			// A second token of the account, for the operations that revoke one by id.
 			spare := ts.do("POST", "/admin/accounts/"+account+"/tokens", "", nil, admin...)
-			values := map[string]string{"name": name, "account_id": account, "token_id": spare.str("token_id"),
+			values := map[string]string{"name": name, "account_id": account, "token_id": spare.str("token_id"), "node_id": "n2",
 				"session_id": ts.do("POST", "/sessions", token, map[string]any{"ttl_seconds": 60}).str("session_id")}
 			path := pathParam.ReplaceAllStringFunc(o.path, func(m string) string { return values[m[1:len(m)-1]] })
 			var creds []string
@@ -416,4 +417,18 @@ func TestServedRoutesEqualTheSpec(t *testing.T) {
 		}
 	}
 	t.Logf("%d probes: %d routes served, %d in the spec", probes, len(served), len(want))
+}
+
+// soloCluster is a cluster of one node that leads, for the cluster operations' shapes.
+type soloCluster struct{}
+
+func (soloCluster) ID() string                                     { return "n1" }
+func (soloCluster) LeaderURL() (id, url string)                    { return "n1", "http://127.0.0.1:1" }
+func (soloCluster) AddVoter(context.Context, string, string) error { return nil }
+func (soloCluster) RemoveServer(context.Context, string) error     { return nil }
+func (soloCluster) Info(context.Context) (ClusterInfo, error) {
+	return ClusterInfo{Leader: "n1", Term: 2, Nodes: []ClusterMember{
+		{ID: "n1", RaftAddr: "127.0.0.1:7001", HTTPURL: "http://127.0.0.1:3000", Suffrage: "voter", State: "leader", LastIndex: 9},
+		{ID: "n2", RaftAddr: "127.0.0.1:7002", Suffrage: "voter", State: "follower"},
+	}}, nil
 }

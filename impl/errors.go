@@ -67,6 +67,7 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeSigninFailed:         "Sign-in failed",
 	gen.ProblemCodeGithubUnavailable:    "GitHub unavailable",
 	gen.ProblemCodeForbidden:            "Forbidden",
+	gen.ProblemCodeNoLeader:             "No leader",
 	gen.ProblemCodeTokenNotFound:        "Token not found",
 	gen.ProblemCodeTokenLimitExceeded:   "Token limit exceeded",
 }
@@ -154,10 +155,17 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed, "GitHub refused the sign-in code. Start again at /auth/github."}
 	case errors.Is(err, auth.ErrGitHubUnavailable):
 		return problem{http.StatusBadGateway, gen.ProblemCodeGithubUnavailable, "GitHub could not be reached or answered unexpectedly. Try again shortly."}
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, ErrNoLeader):
+		return problem{http.StatusServiceUnavailable, gen.ProblemCodeNoLeader,
+			"This cluster node knows no leader now (an election is under way, or it is cut off from a majority). A write that got this answer may or may not have been committed; retry with the same token and owner after Retry-After."}
+	case errors.Is(err, errNotACluster):
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "This server is a single node, not a cluster node."}
+	case errors.Is(err, ErrUnknownNode):
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "No node of the cluster has that id."}
+	case errors.Is(err, ErrUnavailable), errors.Is(err, store.ErrUnavailable):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable,
 			"The database does not accept writes now (disk full, read-only or failing, or its file was replaced); nothing was changed. The server recovers by itself; retry after Retry-After."}
-	case errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrClosed), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "The server is shutting down or cannot write to its database. Retry shortly."}
 	case errors.Is(err, lease.ErrTokensExhausted):
 		return problem{http.StatusServiceUnavailable, gen.ProblemCodeUnavailable, "Fencing tokens are exhausted."}

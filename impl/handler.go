@@ -132,7 +132,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		SilenceServersWarning: true,
 	})
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(validate(api))))))), nil
+	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(validate(api)))))))), nil
 }
 
 // authenticate is the validator's AuthenticationFunc: it checks the credentials an

@@ -3,6 +3,7 @@ package impl
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/octostore/octostore/gen"
@@ -13,7 +14,7 @@ import (
 // writes.
 func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.GetHealthResponseObject, error) {
 	out := gen.GetHealth200JSONResponse{Status: gen.HealthStatusOk, Storage: gen.StorageState{State: gen.StorageStateStateOk}, Version: &s.cfg.Version}
-	if h := s.store.Health(); h.Degraded != nil {
+	if h := s.commits.Health(); h.Degraded != nil {
 		since := timestamp(h.Since)
 		out.Storage = gen.StorageState{State: gen.StorageStateStateDegraded, Reason: &h.Reason, Since: &since}
 	}
@@ -24,16 +25,22 @@ func (s *Server) GetHealth(context.Context, gen.GetHealthRequestObject) (gen.Get
 // storage refuses them (or it is shutting down).
 func (s *Server) GetReady(ctx context.Context, _ gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
 	if err := s.commits.Writable(); err != nil {
-		detail := "The server is shutting down."
-		if h := s.store.Health(); h.Degraded != nil {
+		detail, code := "The server is shutting down.", gen.ProblemCodeUnavailable
+		if c := s.cfg.Cluster; c != nil && errors.Is(err, ErrNoLeader) {
+			// A follower serves writes by forwarding them to the leader it knows.
+			if id, u := c.LeaderURL(); id != "" && id != c.ID() && u != "" {
+				return gen.GetReady200JSONResponse{Status: gen.ReadyStatusReady}, nil
+			}
+			detail, code = "This cluster node knows no leader now (an election is under way, or it is cut off from a majority).", gen.ProblemCodeNoLeader
+		} else if h := s.commits.Health(); h.Degraded != nil {
 			detail = "The database does not accept writes: " + h.Reason + ". Reads of durable state are served; the server recovers by itself when the disk accepts writes again."
 		}
 		return gen.GetReady503ApplicationProblemPlusJSONResponse{UnavailableApplicationProblemPlusJSONResponse: gen.UnavailableApplicationProblemPlusJSONResponse{
 			Body: gen.Problem{
-				Type:      "urn:octostore:problem:" + string(gen.ProblemCodeUnavailable),
-				Title:     titles[gen.ProblemCodeUnavailable],
+				Type:      "urn:octostore:problem:" + string(code),
+				Title:     titles[code],
 				Status:    http.StatusServiceUnavailable,
-				Code:      gen.ProblemCodeUnavailable,
+				Code:      code,
 				Detail:    &detail,
 				RequestId: requestID(ctx),
 			},

@@ -162,7 +162,7 @@ func (s *Server) watchPrefix(ctx context.Context, acct, prefix string, index int
 		changes, next, complete, dep := s.engine.ChangesSince(acct, prefix, index)
 		if len(changes) > 0 || !complete || wait <= 0 || closed(ended) || s.draining() {
 			s.mu.Unlock()
-			return changes, next, complete, s.commits.WaitDurable(ctx, dep)
+			return changes, next, complete, s.durableRead(ctx, dep)
 		}
 		w := &prefixWatch{prefix: prefix, ch: make(chan struct{})}
 		s.prefix.add(acct, w)

@@ -2,14 +2,14 @@ package impl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/octostore/octostore/impl/lease"
-	"github.com/octostore/octostore/impl/store"
 )
 
 // Surviving the disk. When a commit fails (a full, read-only or failing disk) or the
-// database file is found replaced, the store refuses writes (store.ErrUnavailable, 503)
+// database file is found replaced, the store refuses writes (ErrUnavailable, 503)
 // and this file waits for it to accept them again: then it rebuilds the engine from the
 // durable state in-process, exactly as a restart would, and resumes.
 
@@ -28,7 +28,26 @@ func fencingFloor(reserved int64, now lease.Instant) int64 {
 
 // errRebuilt answers the requests that waited in a lock's line when the engine was
 // rebuilt: the lines lived in memory only, as across a restart.
-var errRebuilt = fmt.Errorf("%w: the server rebuilt its state after a storage failure; retry", store.ErrUnavailable)
+var errRebuilt = fmt.Errorf("%w: the server rebuilt its state after a storage failure; retry", ErrUnavailable)
+
+// errNotLeading answers the requests that waited in a lock's line on a cluster node that
+// stopped leading.
+var errNotLeading = fmt.Errorf("%w: the lock's line was on a leader whose term ended; retry", ErrNoLeader)
+
+// endWaitsLocked answers every waiting acquire with err and wakes every watcher, which
+// looks again. s.mu is held.
+func (s *Server) endWaitsLocked(err error) {
+	for id, w := range s.co.waiters {
+		delete(s.co.waiters, id)
+		w.res = lease.Handoff{Waiter: id, Err: err}
+		close(w.granted)
+	}
+	for k, ws := range s.co.watchers {
+		close(ws.ch)
+		delete(s.co.watchers, k)
+	}
+	s.wakeAllPrefixWatchers()
+}
 
 // recovered returns a channel closed at the next rebuild of the engine.
 func (s *Server) recovered() <-chan struct{} {
@@ -47,7 +66,16 @@ func (s *Server) recoverStorage(ctx context.Context) {
 			return
 		case <-s.commits.Failed():
 		}
-		s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", s.store.Health().Degraded)
+		if err := s.commits.Writable(); errors.Is(err, ErrNoLeader) {
+			// A cluster node that does not lead: the normal state of a follower. The
+			// requests waiting here are answered now: their lines end with this term.
+			s.log.Info("not serving writes: this node does not lead the cluster", "reason", err)
+			s.mu.Lock()
+			s.endWaitsLocked(errNotLeading)
+			s.mu.Unlock()
+		} else {
+			s.log.Error("storage refuses writes: writes answer 503 until it recovers", "err", err)
+		}
 		var last string
 		for {
 			tick := make(chan struct{})
@@ -65,7 +93,7 @@ func (s *Server) recoverStorage(ctx context.Context) {
 			if err == nil {
 				break
 			}
-			if msg := err.Error(); msg != last {
+			if msg := err.Error(); msg != last && !errors.Is(err, ErrNoLeader) {
 				s.log.Error("storage still refuses writes", "err", err)
 				last = msg
 			}
@@ -90,16 +118,7 @@ func (s *Server) rebuild(ctx context.Context) error {
 	e.Resume(old.Rev())
 	s.engine = e
 	s.commits.Resume(old.Rev())
-	for id, w := range s.co.waiters {
-		delete(s.co.waiters, id)
-		w.res = lease.Handoff{Waiter: id, Err: errRebuilt}
-		close(w.granted)
-	}
-	for k, ws := range s.co.watchers {
-		close(ws.ch)
-		delete(s.co.watchers, k)
-	}
-	s.wakeAllPrefixWatchers()
+	s.endWaitsLocked(errRebuilt)
 	if d, ok := e.NextDeadline(); ok && d < s.co.armed {
 		s.co.armed = d
 		select {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/failpoint"
 	"github.com/octostore/octostore/impl/lease"
 	"github.com/octostore/octostore/impl/store"
 	"github.com/octostore/octostore/impl/version"
@@ -90,6 +91,16 @@ type Config struct {
 	// RecoveryInterval is how often a server whose storage refuses writes checks whether
 	// it accepts them again (default 1 s).
 	RecoveryInterval time.Duration
+	// Commits is where lease changes become durable (default: the store's own group
+	// committer, NewSQLiteCommits). A cluster passes its raft log here.
+	Commits Commits
+	// AuthStore and SessionStore keep accounts, tokens, GitHub links and sessions
+	// (default: the store itself). A cluster passes its replicated ones.
+	AuthStore    auth.Store
+	SessionStore auth.SessionStore
+	// Cluster, when set, makes this server a cluster node: it forwards requests to the
+	// leader while it does not lead, and serves the /admin/cluster routes.
+	Cluster Cluster
 	// Version is the release version reported by /health and in the Server header
 	// (default: the running binary's, see package version).
 	Version string
@@ -100,7 +111,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	store   *store.Store
-	commits Commits // the commit path; the store itself, which also keeps accounts
+	commits Commits // the commit path of lease changes (Config.Commits)
 	auth    *auth.Service
 	limiter *accountLimiter // nil when unlimited
 	// ipLimiter throttles requests without valid credentials per client address; nil
@@ -148,15 +159,24 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = version.Get().Version
 	}
-	state, err := st.State(ctx)
+	if cfg.Commits == nil {
+		cfg.Commits = NewSQLiteCommits(st)
+	}
+	state, err := cfg.Commits.State(ctx)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := auth.NewService(ctx, st, func() time.Time { return cfg.Clock.Now().Wall }, cfg.MaxTokensPerAccount)
+	if cfg.AuthStore == nil {
+		cfg.AuthStore = st
+	}
+	if cfg.SessionStore == nil {
+		cfg.SessionStore = st
+	}
+	svc, err := auth.NewService(ctx, cfg.AuthStore, func() time.Time { return cfg.Clock.Now().Wall }, cfg.MaxTokensPerAccount)
 	if err != nil {
 		return nil, err
 	}
-	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.Clock, cfg.Sessions)
+	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.SessionStore, cfg.Clock, cfg.Sessions)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +184,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	engine := restoreEngine(cfg, state, fencingFloor(state.Reserved, now), now)
 	cfg.Logger.Info("state restored", "leases", len(state.Leases), "sessions", len(state.Sessions), "lock_delays", len(state.Delays),
 		"fencing_from", engine.LastToken(), "stored_high_water_mark", state.Reserved)
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: st, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{}), serverHeader: serverHeader(cfg.Version)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: cfg.Commits, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{}), serverHeader: serverHeader(cfg.Version)}
 	s.co.init()
 	if cfg.Metrics != nil {
 		cfg.Metrics.watchEngine(s)
@@ -187,7 +207,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 // before cancelling ctx.
 func (s *Server) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return s.store.Run(gctx) })
+	g.Go(func() error { return s.commits.Run(gctx) })
 	g.Go(func() error { s.sweep(gctx); return nil })
 	g.Go(func() error { s.recoverStorage(gctx); return nil })
 	g.Go(func() error {
@@ -229,9 +249,9 @@ func (s *Server) sweep(ctx context.Context) {
 		}
 		res, err := s.apply(ctx, lease.Sweep{})
 		if err == nil && len(res.Changes) > 0 {
-			store.Failpoint("sweep/committed")
+			failpoint.Hit("sweep/committed")
 		}
-		if errors.Is(err, store.ErrUnavailable) {
+		if errors.Is(err, ErrUnavailable) {
 			// Expiries wait for the storage (recoverStorage rebuilds the engine).
 			select {
 			case <-ctx.Done():
@@ -240,11 +260,15 @@ func (s *Server) sweep(ctx context.Context) {
 			}
 			continue
 		}
-		if err != nil && !errors.Is(err, store.ErrClosed) && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, ErrClosed) && ctx.Err() == nil {
 			s.log.Error("expiry sweep", "err", err)
 		}
 	}
 }
+
+// ReloadTokens reloads the tokens the server authenticates from its store: a cluster
+// node calls it after another node's token change reached its store.
+func (s *Server) ReloadTokens(ctx context.Context) error { return s.auth.Reload(ctx) }
 
 // Bootstrap gives a newcomer a working token: when neither the admin API nor GitHub
 // sign-in is on and no account exists, it creates the account "local" and returns its
@@ -272,14 +296,21 @@ func (s *Server) apply(ctx context.Context, cmd lease.Command) (lease.Result, er
 	s.mu.Lock()
 	res, err := s.applyLocked(cmd)
 	s.mu.Unlock()
-	if errors.Is(err, store.ErrClosed) {
+	return s.settle(ctx, res, err)
+}
+
+// settle finishes what applyLocked started, after s.mu was released: it waits until the
+// revision res was decided on is durable, then returns applyLocked's answer. Every
+// answer of a command goes through here, so none is reported before it is durable.
+func (s *Server) settle(ctx context.Context, res lease.Result, err error) (lease.Result, error) {
+	if errors.Is(err, ErrClosed) || errors.Is(err, ErrUnavailable) {
 		return lease.Result{}, err
 	}
-	store.Failpoint("apply/submitted")
+	failpoint.Hit("apply/submitted")
 	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
 		return lease.Result{}, werr
 	}
-	store.Failpoint("apply/durable")
+	failpoint.Hit("apply/durable")
 	return res, err
 }
 
@@ -316,7 +347,17 @@ func (s *Server) read(ctx context.Context, fn func(*lease.Engine) uint64) error 
 	}
 	rev := fn(s.engine)
 	s.mu.Unlock()
-	return s.commits.WaitDurable(ctx, rev)
+	return s.durableRead(ctx, rev)
+}
+
+// durableRead waits until the revision a read's answer depends on is durable and, in a
+// cluster, until this node has confirmed it still leads: a deposed leader answers no
+// read from state a newer leader may have changed.
+func (s *Server) durableRead(ctx context.Context, rev uint64) error {
+	if err := s.commits.WaitDurable(ctx, rev); err != nil {
+		return err
+	}
+	return s.commits.Verify(ctx)
 }
 
 // sweepLocked expires what is due before a read. While the storage refuses writes the
@@ -327,7 +368,7 @@ func (s *Server) sweepLocked(sw lease.Sweep) error {
 		return nil
 	}
 	_, err := s.applyLocked(sw)
-	if errors.Is(err, store.ErrUnavailable) {
+	if errors.Is(err, ErrUnavailable) {
 		return nil
 	}
 	return err

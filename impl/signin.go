@@ -32,7 +32,7 @@ type signIn struct {
 func (si signIn) configured() bool { return si.github != nil }
 
 // newSignIn wires GitHub sign-in when cfg names a client id.
-func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, clock Clock, sessions auth.SessionConfig) (signIn, error) {
+func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, sessStore auth.SessionStore, clock Clock, sessions auth.SessionConfig) (signIn, error) {
 	if cfg.ClientID == "" {
 		return signIn{}, nil
 	}
@@ -55,7 +55,7 @@ func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st
 	}
 	return signIn{
 		github:      gh,
-		sessions:    auth.NewSessions(svc, st, func() time.Time { return clock.Now().Wall }, sessions),
+		sessions:    auth.NewSessions(svc, sessStore, func() time.Time { return clock.Now().Wall }, sessions),
 		crossOrigin: cop,
 	}, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/lease"
-	"github.com/octostore/octostore/impl/store"
 )
 
 // Blocking acquires and watches. The engine keeps each lock's line of waiters and hands
@@ -63,7 +62,7 @@ func (s *Server) refuseWaitersLocked(tokenID string) {
 		if w.tokenID != tokenID {
 			continue
 		}
-		if _, err := s.applyLocked(lease.CancelWait{Key: w.key, LeaseID: id}); err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) {
+		if _, err := s.applyLocked(lease.CancelWait{Key: w.key, LeaseID: id}); err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, ErrClosed) {
 			s.log.Error("leave a lock's line", "lock", w.key.Name, "err", err)
 		}
 		delete(s.co.waiters, id)
@@ -209,12 +208,7 @@ func (s *Server) enqueue(ctx context.Context, cmd lease.Acquire) (*waitEntry, le
 		return w, res, nil
 	}
 	s.mu.Unlock()
-	if errors.Is(err, store.ErrClosed) {
-		return nil, lease.Result{}, err
-	}
-	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
-		return nil, lease.Result{}, werr
-	}
+	res, err = s.settle(ctx, res, err)
 	return nil, res, err
 }
 
@@ -232,13 +226,7 @@ func (s *Server) endWait(ctx context.Context, cmd lease.Acquire, w *waitEntry) (
 	cmd.Wait = false
 	res, err := s.applyLocked(cmd)
 	s.mu.Unlock()
-	if errors.Is(err, store.ErrClosed) {
-		return lease.Result{}, err
-	}
-	if werr := s.commits.WaitDurable(ctx, res.Rev); werr != nil {
-		return lease.Result{}, werr
-	}
-	return res, err
+	return s.settle(ctx, res, err)
 }
 
 // claim answers a request whose waiter was granted the lock, once the grant is durable.
@@ -292,7 +280,7 @@ func (s *Server) abandon(ctx context.Context, w *waitEntry) {
 		return
 	}
 	_, err := s.apply(context.WithoutCancel(ctx), lease.Release{Key: w.key, LeaseID: w.res.Lease.ID})
-	if err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) && !errors.Is(err, store.ErrUnavailable) {
+	if err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrUnavailable) {
 		s.log.Error("release of an undelivered grant", "lock", w.key.Name, "err", err)
 	}
 }
@@ -305,7 +293,7 @@ func (s *Server) dropLocked(w *waitEntry) {
 		return
 	}
 	delete(s.co.waiters, w.id)
-	if _, err := s.applyLocked(lease.CancelWait{Key: w.key, LeaseID: w.id}); err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, store.ErrClosed) {
+	if _, err := s.applyLocked(lease.CancelWait{Key: w.key, LeaseID: w.id}); err != nil && !errors.Is(err, lease.ErrNotCurrent) && !errors.Is(err, ErrClosed) {
 		s.log.Error("leave a lock's line", "lock", w.key.Name, "err", err)
 	}
 }
@@ -352,7 +340,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		st.full, _ = s.engine.Status(k)
 		if index == nil || st.revision > *index || wait <= 0 || closed(ended) || s.draining() {
 			s.mu.Unlock()
-			return st, s.commits.WaitDurable(ctx, dep)
+			return st, s.durableRead(ctx, dep)
 		}
 		ws := s.co.watchers[k]
 		if ws == nil {

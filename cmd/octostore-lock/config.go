@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/cluster"
 	"github.com/octostore/octostore/impl/lease"
 )
 
@@ -48,6 +52,14 @@ type config struct {
 	TLSKeyFile         string
 	// ShowVersion is --version: print the version and exit, nothing else is read.
 	ShowVersion bool
+	Cluster     clusterConfig
+}
+
+// clusterConfig makes the server one node of a raft cluster; empty NodeID means a
+// single node (the default).
+type clusterConfig struct {
+	NodeID, RaftAddr, AdvertiseHTTP string
+	Peers                           []cluster.Peer
 }
 
 // setting describes one flag and the environment variable behind it.
@@ -83,6 +95,10 @@ var settings = []setting{
 	{"env-file", "ENV_FILE", "file of KEY=value lines read when present; real environment variables win"},
 	{"metrics-addr", "METRICS_ADDR", "address for Prometheus /metrics, a listener apart from the API's; empty means off"},
 	{"pprof", "PPROF", "also serve Go profiles at /debug/pprof/ on the metrics address"},
+	{"cluster-node-id", "CLUSTER_NODE_ID", "this node's id in a cluster (e.g. n1); empty = a single node, no cluster"},
+	{"cluster-raft-addr", "CLUSTER_RAFT_ADDR", "the address raft listens on and the other nodes reach, host:port (e.g. 10.0.0.1:7001)"},
+	{"cluster-peers", "CLUSTER_PEERS", "the initial voters, id=host:port,… (e.g. n1=10.0.0.1:7001,n2=10.0.0.2:7001,n3=10.0.0.3:7001); bootstraps the cluster on a node's first start, ignored afterwards"},
+	{"cluster-advertise-http", "CLUSTER_ADVERTISE_HTTP", "this node's client URL, where the others forward requests while it leads (default http://<bind-addr>)"},
 	{"allow-new-database", "ALLOW_NEW_DATABASE", "start a new, empty database although the marker beside DATABASE_URL says one existed (see README, Backups and restore)"},
 	{"tls-cert-file", "TLS_CERT_FILE", "PEM certificate chain: serve HTTPS (TLS 1.2 or later) on the bind address; reloaded on SIGHUP; needs TLS_KEY_FILE"},
 	{"tls-key-file", "TLS_KEY_FILE", "PEM private key of TLS_CERT_FILE; reloaded with it on SIGHUP"},
@@ -130,6 +146,11 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.StringVar(&c.TLSCertFile, "tls-cert-file", "", "")
 	flags.StringVar(&c.TLSKeyFile, "tls-key-file", "", "")
 	flags.BoolVar(&c.ShowVersion, "version", false, "print the version, commit and build date, and exit")
+	var peers string
+	flags.StringVar(&c.Cluster.NodeID, "cluster-node-id", "", "")
+	flags.StringVar(&c.Cluster.RaftAddr, "cluster-raft-addr", "", "")
+	flags.StringVar(&peers, "cluster-peers", "", "")
+	flags.StringVar(&c.Cluster.AdvertiseHTTP, "cluster-advertise-http", "", "")
 	for _, s := range settings {
 		f := flags.Lookup(s.flag)
 		f.Usage = fmt.Sprintf("%s (env %s)", s.usage, s.env)
@@ -220,6 +241,66 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	} else if c.GitHub.ClientSecret != "" || c.GitHub.RedirectURL != "" {
 		return config{}, errors.New("github client secret or redirect uri set without GITHUB_CLIENT_ID")
 	}
+	if err := c.Cluster.parse(peers, c.BindAddr, c.TLSCertFile != ""); err != nil {
+		return config{}, err
+	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
 	return c, nil
+}
+
+var nodeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// parse checks the cluster settings and fills in the defaults.
+func (cc *clusterConfig) parse(peers, bindAddr string, tls bool) error {
+	if cc.NodeID == "" {
+		if cc.RaftAddr != "" || peers != "" || cc.AdvertiseHTTP != "" {
+			return errors.New("cluster settings without CLUSTER_NODE_ID: set it, or none of them for a single node")
+		}
+		return nil
+	}
+	if !nodeIDPattern.MatchString(cc.NodeID) {
+		return fmt.Errorf("cluster node id %q: want 1-64 of A-Z a-z 0-9 . _ -", cc.NodeID)
+	}
+	if _, _, err := net.SplitHostPort(cc.RaftAddr); err != nil {
+		return fmt.Errorf("cluster raft address %q: want host:port", cc.RaftAddr)
+	}
+	seen := map[string]bool{}
+	for _, p := range strings.Split(peers, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		id, addr, ok := strings.Cut(p, "=")
+		if !ok || !nodeIDPattern.MatchString(id) {
+			return fmt.Errorf("cluster peer %q: want id=host:port", p)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("cluster peer %q: want id=host:port", p)
+		}
+		if seen[id] {
+			return fmt.Errorf("cluster peers: %s appears twice", id)
+		}
+		seen[id] = true
+		cc.Peers = append(cc.Peers, cluster.Peer{ID: id, RaftAddr: addr})
+	}
+	if len(cc.Peers) > 0 && !seen[cc.NodeID] {
+		return fmt.Errorf("cluster peers do not include this node (%s)", cc.NodeID)
+	}
+	if cc.AdvertiseHTTP == "" {
+		host, _, err := net.SplitHostPort(bindAddr)
+		if err != nil || host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			return fmt.Errorf("bind address %q listens on every interface: set CLUSTER_ADVERTISE_HTTP to the URL the other nodes reach this one at", bindAddr)
+		}
+		if _, port, _ := net.SplitHostPort(bindAddr); port == "0" {
+			return fmt.Errorf("bind address %q has no fixed port: set CLUSTER_ADVERTISE_HTTP, or a port", bindAddr)
+		}
+		cc.AdvertiseHTTP = "http://" + bindAddr
+		if tls {
+			cc.AdvertiseHTTP = "https://" + bindAddr
+		}
+	}
+	u, err := url.Parse(cc.AdvertiseHTTP)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("cluster advertise http %q: want an http(s) URL", cc.AdvertiseHTTP)
+	}
+	return nil
 }

@@ -75,3 +75,37 @@ func TestMetricsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterSettings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := parseConfig(nil, env(nil), io.Discard)
+	if err != nil || c.Cluster.NodeID != "" || c.Cluster.Peers != nil {
+		t.Fatalf("a single node by default: %+v %v", c.Cluster, err)
+	}
+	c, err = parseConfig([]string{"--cluster-node-id", "n2"}, env(map[string]string{
+		"BIND_ADDR":         "127.0.0.1:3002",
+		"CLUSTER_RAFT_ADDR": "127.0.0.1:7002",
+		"CLUSTER_PEERS":     "n1=127.0.0.1:7001, n2=127.0.0.1:7002,n3=127.0.0.1:7003",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Cluster.NodeID != "n2" || len(c.Cluster.Peers) != 3 || c.Cluster.Peers[1].RaftAddr != "127.0.0.1:7002" || c.Cluster.AdvertiseHTTP != "http://127.0.0.1:3002" {
+		t.Fatalf("%+v", c.Cluster)
+	}
+	for _, e := range []map[string]string{
+		{"CLUSTER_RAFT_ADDR": "127.0.0.1:7001"},                                                                                                                 // no node id
+		{"CLUSTER_NODE_ID": "n1", "BIND_ADDR": "127.0.0.1:3000"},                                                                                                // no raft address
+		{"CLUSTER_NODE_ID": "bad id", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "BIND_ADDR": "127.0.0.1:3000"},                                                     // bad id
+		{"CLUSTER_NODE_ID": "n1", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "BIND_ADDR": "127.0.0.1:3000", "CLUSTER_PEERS": "n2=127.0.0.1:7002"},                   // peers without this node
+		{"CLUSTER_NODE_ID": "n1", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "BIND_ADDR": "127.0.0.1:3000", "CLUSTER_PEERS": "n1=127.0.0.1:7001,n1=127.0.0.1:7002"}, // twice
+		{"CLUSTER_NODE_ID": "n1", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "BIND_ADDR": "127.0.0.1:3000", "CLUSTER_PEERS": "n1"},                                  // no address
+		{"CLUSTER_NODE_ID": "n1", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "BIND_ADDR": "0.0.0.0:3000"},                                                           // advertise needed
+		{"CLUSTER_NODE_ID": "n1", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "BIND_ADDR": "127.0.0.1:0"},                                                            // no fixed port
+		{"CLUSTER_NODE_ID": "n1", "CLUSTER_RAFT_ADDR": "127.0.0.1:7001", "CLUSTER_ADVERTISE_HTTP": "ftp://x"},                                                   // not http
+	} {
+		if _, err := parseConfig(nil, env(e), io.Discard); err == nil {
+			t.Errorf("%v accepted", e)
+		}
+	}
+}

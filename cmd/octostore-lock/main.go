@@ -24,6 +24,7 @@ import (
 
 	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
+	"github.com/octostore/octostore/impl/cluster"
 	"github.com/octostore/octostore/impl/store"
 	"github.com/octostore/octostore/impl/tlscert"
 	"github.com/octostore/octostore/impl/version"
@@ -95,7 +96,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	}
 	defer st.Close()
 
-	srv, err := impl.New(ctx, st, impl.Config{
+	icfg := impl.Config{
 		MaxLocksPerAccount:        cfg.MaxLocksPerAccount,
 		AdminKey:                  cfg.AdminKey,
 		MaxBodyBytes:              cfg.MaxBodyBytes,
@@ -110,9 +111,40 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		GitHub:                    cfg.GitHub,
 		Metrics:                   metrics,
 		Version:                   version.Get().Version,
-	})
+	}
+	var node *cluster.Node
+	if cfg.Cluster.NodeID != "" {
+		node, err = cluster.Open(ctx, st, cluster.Config{
+			NodeID:   cfg.Cluster.NodeID,
+			RaftAddr: cfg.Cluster.RaftAddr,
+			HTTPURL:  cfg.Cluster.AdvertiseHTTP,
+			Dir:      st.Path() + ".raft",
+			Peers:    cfg.Cluster.Peers,
+			Logger:   log,
+			RaftLog:  stderr,
+		})
+		if err != nil {
+			return err
+		}
+		defer node.Close() // after Run returned, before the store closes
+		icfg.Commits, icfg.Cluster = node, node
+		icfg.AuthStore, icfg.SessionStore = node.AuthStore(), node.AuthStore()
+		// A node that wins an election serves as soon as it rebuilt its engine.
+		icfg.RecoveryInterval = 10 * time.Millisecond
+	}
+	srv, err := impl.New(ctx, st, icfg)
 	if err != nil {
 		return err
+	}
+	if node != nil {
+		node.OnTokensChanged(func() {
+			if err := srv.ReloadTokens(context.WithoutCancel(ctx)); err != nil {
+				log.Error("reload tokens", "err", err)
+			}
+		})
+		if err := srv.ReloadTokens(ctx); err != nil {
+			return err
+		}
 	}
 	handler, err := srv.Handler()
 	if err != nil {
@@ -129,16 +161,18 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 	}
-	issued, created, err := srv.Bootstrap(ctx)
-	if err != nil {
-		ln.Close()
-		if metricsLn != nil {
-			metricsLn.Close()
+	if node == nil {
+		issued, created, err := srv.Bootstrap(ctx)
+		if err != nil {
+			ln.Close()
+			if metricsLn != nil {
+				metricsLn.Close()
+			}
+			return err
 		}
-		return err
-	}
-	if created {
-		fmt.Fprintf(stderr, "export OCTOSTORE_TOKEN=%s\n", issued.Token)
+		if created {
+			fmt.Fprintf(stderr, "export OCTOSTORE_TOKEN=%s\n", issued.Token)
+		}
 	}
 
 	// The committer and sweeper outlive the HTTP server: in-flight requests wait for
@@ -147,6 +181,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	defer stopBackground()
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- srv.Run(bgCtx) }()
+	if node != nil {
+		go bootstrapCluster(bgCtx, srv, node, log, stderr)
+	}
 
 	httpServer := &http.Server{
 		Handler:           handler,
@@ -175,7 +212,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	stopReload := reloadOnSIGHUP(certs, log)
 	defer stopReload()
 	info := version.Get()
-	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "", "version", info.Version, "commit", info.Commit)
+	log.Info("listening", "addr", ln.Addr().String(), "tls", certs != nil, "database", st.Path(), "admin_api", cfg.AdminKey != "", "github_signin", cfg.GitHub.ClientID != "", "cluster_node", cfg.Cluster.NodeID, "version", info.Version, "commit", info.Commit)
 	if metricsLn != nil {
 		metricsServer := &http.Server{
 			Handler:           metricsHandler(metrics, cfg.Pprof),
@@ -211,6 +248,35 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		log.Info("stopped cleanly")
 	}
 	return runErr
+}
+
+// bootstrapCluster prints the zero-config token once per cluster: on the node that leads
+// while no account exists (the first leader). It ends when that is decided.
+func bootstrapCluster(ctx context.Context, srv *impl.Server, node *cluster.Node, log *slog.Logger, stderr io.Writer) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if accounts, err := node.AuthStore().Accounts(ctx); err == nil && len(accounts) > 0 {
+			return // created already, here or on another node, or never needed
+		}
+		if node.Writable() != nil {
+			continue
+		}
+		issued, created, err := srv.Bootstrap(ctx)
+		if err != nil {
+			log.Warn("create the local account", "err", err)
+			continue
+		}
+		if created {
+			fmt.Fprintf(stderr, "export OCTOSTORE_TOKEN=%s\n", issued.Token)
+		}
+		return
+	}
 }
 
 // metricsHandler serves /metrics and, when asked, the Go profiles; it runs on its own

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -135,6 +136,40 @@ func NewService(ctx context.Context, store Store, now func() time.Time, maxToken
 		s.put(r)
 	}
 	return s, nil
+}
+
+// Reload replaces the in-memory tokens by the stored ones: in a cluster, after another
+// node's change was applied to this node's store. A token that stays keeps its last use.
+func (s *Service) Reload(ctx context.Context) error {
+	recs, err := s.store.Tokens(ctx)
+	if err != nil {
+		return fmt.Errorf("load tokens: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tokens := make(map[string]*token, len(recs))
+	byAccount := make(map[string]map[string]struct{})
+	for _, rec := range recs {
+		t := s.tokens[rec.ID]
+		if t == nil || !bytes.Equal(t.rec.Hash, rec.Hash) || t.rec.AccountID != rec.AccountID {
+			t = &token{rec: rec}
+			if !rec.LastUsed.IsZero() {
+				t.lastUsed.Store(rec.LastUsed.UnixMilli())
+				t.persisted.Store(rec.LastUsed.UnixMilli())
+			}
+		} else {
+			t.rec.Name = rec.Name
+		}
+		tokens[rec.ID] = t
+		ids := byAccount[rec.AccountID]
+		if ids == nil {
+			ids = make(map[string]struct{})
+			byAccount[rec.AccountID] = ids
+		}
+		ids[rec.ID] = struct{}{}
+	}
+	s.tokens, s.byAccount = tokens, byAccount
+	return nil
 }
 
 // MaxTokensPerAccount is the bound on an account's live tokens.

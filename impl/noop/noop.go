@@ -60,6 +60,18 @@ func (server) CreateToken(context.Context, gen.CreateTokenRequestObject) (gen.Cr
 	return gen.CreateToken201JSONResponse{AccountId: account, TokenId: tokenID, Token: newToken}, nil
 }
 
+func (server) GetCluster(context.Context, gen.GetClusterRequestObject) (gen.GetClusterResponseObject, error) {
+	return gen.GetCluster200JSONResponse{Nodes: []gen.ClusterNode{}}, nil
+}
+
+func (server) AddClusterNode(context.Context, gen.AddClusterNodeRequestObject) (gen.AddClusterNodeResponseObject, error) {
+	return gen.AddClusterNode200JSONResponse{Nodes: []gen.ClusterNode{}}, nil
+}
+
+func (server) RemoveClusterNode(context.Context, gen.RemoveClusterNodeRequestObject) (gen.RemoveClusterNodeResponseObject, error) {
+	return gen.RemoveClusterNode200JSONResponse{Nodes: []gen.ClusterNode{}}, nil
+}
+
 func (server) ListTokens(context.Context, gen.ListTokensRequestObject) (gen.ListTokensResponseObject, error) {
 	return gen.ListTokens200JSONResponse{Tokens: []gen.TokenInfo{}}, nil
 }

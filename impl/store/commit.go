@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/octostore/octostore/impl/failpoint"
 	"github.com/octostore/octostore/impl/lease"
 )
 
@@ -273,7 +274,7 @@ func (s *Store) flush(ctx context.Context) {
 			return
 		}
 		start := time.Now()
-		Failpoint("commit/before")
+		failpoint.Hit("commit/before")
 		changes, err := s.write(ctx, batch)
 		if err == nil {
 			// A commit into a file that is no longer the database is not durable.
@@ -287,7 +288,7 @@ func (s *Store) flush(ctx context.Context) {
 			c.mu.Unlock()
 			return
 		}
-		Failpoint("commit/after")
+		failpoint.Hit("commit/after")
 		if h := s.opts.Hooks; h != nil && h.Committed != nil {
 			h.Committed(n, changes, time.Since(start))
 		}
@@ -356,59 +357,86 @@ func (st *statements) close() {
 // write applies a batch in one transaction and returns how many changes it held. The
 // fencing reservations of the batch collapse into one update of the highest.
 func (s *Store) write(ctx context.Context, batch []pending) (int, error) {
-	n := 0
 	tx, err := s.db.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	var (
-		upsert  = tx.StmtContext(ctx, s.stmts.upsert)
-		del     = tx.StmtContext(ctx, s.stmts.delete)
-		reserve int64
-	)
+	w := s.changeWriter(ctx, tx)
 	for _, p := range batch {
-		for _, ch := range p.changes {
-			n++
-			switch ch.Kind {
-			case lease.PutLease:
-				r := toLeaseRow(ch.Lease)
-				_, err = upsert.ExecContext(ctx, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
-					r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision,
-					r.SessionID, r.LockDelayMs, r.MaxHolders)
-				Failpoint("commit/lease-written")
-			case lease.DeleteLease:
-				_, err = del.ExecContext(ctx, ch.Lease.Account, ch.Lease.Name, ch.Lease.ID)
-				Failpoint("commit/delete-written")
-			case lease.ReserveToken:
-				reserve = max(reserve, ch.Reserve)
-			case lease.PutSession:
-				r := toLockSessionRow(*ch.Session)
-				_, err = tx.StmtContext(ctx, s.stmts.upsertSession).ExecContext(ctx, r.ID, r.AccountID, r.TokenID, r.Owner,
-					r.TTLMs, r.CreatedMs, r.ExpiresMs)
-			case lease.DeleteSession:
-				_, err = tx.StmtContext(ctx, s.stmts.deleteSession).ExecContext(ctx, ch.Session.ID)
-			case lease.PutDelay:
-				r := toLockDelayRow(*ch.Delay)
-				_, err = tx.StmtContext(ctx, s.stmts.upsertDelay).ExecContext(ctx, r.AccountID, r.Name, r.LeaseID,
-					r.DelayMs, r.UntilMs, r.MaxHolders)
-			case lease.DeleteDelay:
-				_, err = tx.StmtContext(ctx, s.stmts.deleteDelay).ExecContext(ctx, ch.Delay.Account, ch.Delay.Name, ch.Delay.LeaseID)
-			default:
-				err = fmt.Errorf("unknown change kind %d", ch.Kind)
-			}
-			if err != nil {
-				return n, err
-			}
+		if err := w.write(p.changes); err != nil {
+			return w.n, err
 		}
 	}
-	if reserve > 0 {
-		if _, err := tx.StmtContext(ctx, s.stmts.reserve).ExecContext(ctx, reserve, reserve); err != nil {
-			return n, err
-		}
-		Failpoint("commit/reserve-written")
+	if err := w.finish(0); err != nil {
+		return w.n, err
 	}
-	return n, tx.Commit()
+	return w.n, tx.Commit()
+}
+
+// changeWriter writes lease changes into one transaction with the prepared statements.
+type changeWriter struct {
+	ctx         context.Context
+	tx          *sql.Tx
+	st          *statements
+	upsert, del *sql.Stmt
+	reserve     int64 // the highest reservation seen
+	n           int   // changes written
+}
+
+func (s *Store) changeWriter(ctx context.Context, tx *sql.Tx) *changeWriter {
+	return &changeWriter{ctx: ctx, tx: tx, st: &s.stmts, upsert: tx.StmtContext(ctx, s.stmts.upsert), del: tx.StmtContext(ctx, s.stmts.delete)}
+}
+
+func (w *changeWriter) write(changes []lease.Change) error {
+	var err error
+	for _, ch := range changes {
+		w.n++
+		switch ch.Kind {
+		case lease.PutLease:
+			r := toLeaseRow(ch.Lease)
+			_, err = w.upsert.ExecContext(w.ctx, r.AccountID, r.Name, r.LeaseID, r.TokenID, r.Owner,
+				r.FencingToken, r.TTLMs, r.AcquiredMs, r.ExpiresMs, r.Metadata, r.Revision,
+				r.SessionID, r.LockDelayMs, r.MaxHolders)
+			failpoint.Hit("commit/lease-written")
+		case lease.DeleteLease:
+			_, err = w.del.ExecContext(w.ctx, ch.Lease.Account, ch.Lease.Name, ch.Lease.ID)
+			failpoint.Hit("commit/delete-written")
+		case lease.ReserveToken:
+			w.reserve = max(w.reserve, ch.Reserve)
+		case lease.PutSession:
+			r := toLockSessionRow(*ch.Session)
+			_, err = w.tx.StmtContext(w.ctx, w.st.upsertSession).ExecContext(w.ctx, r.ID, r.AccountID, r.TokenID, r.Owner,
+				r.TTLMs, r.CreatedMs, r.ExpiresMs)
+		case lease.DeleteSession:
+			_, err = w.tx.StmtContext(w.ctx, w.st.deleteSession).ExecContext(w.ctx, ch.Session.ID)
+		case lease.PutDelay:
+			r := toLockDelayRow(*ch.Delay)
+			_, err = w.tx.StmtContext(w.ctx, w.st.upsertDelay).ExecContext(w.ctx, r.AccountID, r.Name, r.LeaseID,
+				r.DelayMs, r.UntilMs, r.MaxHolders)
+		case lease.DeleteDelay:
+			_, err = w.tx.StmtContext(w.ctx, w.st.deleteDelay).ExecContext(w.ctx, ch.Delay.Account, ch.Delay.Name, ch.Delay.LeaseID)
+		default:
+			err = fmt.Errorf("unknown change kind %d", ch.Kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish raises the stored fencing reservation to the highest seen, and to floor.
+func (w *changeWriter) finish(floor int64) error {
+	reserve := max(w.reserve, floor)
+	if reserve <= 0 {
+		return nil
+	}
+	if _, err := w.tx.StmtContext(w.ctx, w.st.reserve).ExecContext(w.ctx, reserve, reserve); err != nil {
+		return err
+	}
+	failpoint.Hit("commit/reserve-written")
+	return nil
 }
 
 // degradeNow degrades the store between commits (Run's goroutine): what is queued is lost.

@@ -38,6 +38,51 @@ func (e AcquireResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for ClusterNodeSuffrage.
+const (
+	ClusterNodeNonvoter ClusterNodeSuffrage = "nonvoter"
+	ClusterNodeVoter    ClusterNodeSuffrage = "voter"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeSuffrage enum.
+func (e ClusterNodeSuffrage) Valid() bool {
+	switch e {
+	case ClusterNodeNonvoter:
+		return true
+	case ClusterNodeVoter:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClusterNodeState.
+const (
+	ClusterNodeCandidate ClusterNodeState = "candidate"
+	ClusterNodeFollower  ClusterNodeState = "follower"
+	ClusterNodeLeader    ClusterNodeState = "leader"
+	ClusterNodeShutdown  ClusterNodeState = "shutdown"
+	ClusterNodeUnknown   ClusterNodeState = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the ClusterNodeState enum.
+func (e ClusterNodeState) Valid() bool {
+	switch e {
+	case ClusterNodeCandidate:
+		return true
+	case ClusterNodeFollower:
+		return true
+	case ClusterNodeLeader:
+		return true
+	case ClusterNodeShutdown:
+		return true
+	case ClusterNodeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -88,6 +133,7 @@ const (
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
 	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
+	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
@@ -136,6 +182,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMaxHoldersMismatch:
 		return true
 	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNoLeader:
 		return true
 	case ProblemCodeNotFound:
 		return true
@@ -379,6 +427,45 @@ type AcquireResult struct {
 
 // AcquireResultStatus defines model for AcquireResult.Status.
 type AcquireResultStatus string
+
+// AddClusterNodeRequest defines model for AddClusterNodeRequest.
+type AddClusterNodeRequest struct {
+	// Id A cluster node's id (`CLUSTER_NODE_ID`).
+	Id NodeID `json:"id"`
+
+	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+	RaftAddr string `json:"raft_addr"`
+}
+
+// ClusterInfo defines model for ClusterInfo.
+type ClusterInfo struct {
+	// Leader The leader's id; empty when none is known.
+	Leader string `json:"leader"`
+
+	// Term The raft term this node is in.
+	Term  int64         `json:"term"`
+	Nodes []ClusterNode `json:"nodes"`
+}
+
+// ClusterNode defines model for ClusterNode.
+type ClusterNode struct {
+	Id       string `json:"id"`
+	RaftAddr string `json:"raft_addr"`
+
+	// HttpUrl The client URL the node recorded when it last led; empty before.
+	HttpUrl  string              `json:"http_url"`
+	Suffrage ClusterNodeSuffrage `json:"suffrage"`
+	State    ClusterNodeState    `json:"state"`
+
+	// LastIndex The node's last raft log index; known for the node that answers only (0 for the others).
+	LastIndex int64 `json:"last_index"`
+}
+
+// ClusterNodeSuffrage defines model for ClusterNode.Suffrage.
+type ClusterNodeSuffrage string
+
+// ClusterNodeState defines model for ClusterNode.State.
+type ClusterNodeState string
 
 // CreateAccountRequest defines model for CreateAccountRequest.
 type CreateAccountRequest struct {
@@ -665,6 +752,9 @@ type Metadata = string
 // Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 type NextCursor = string
 
+// NodeID A cluster node's id (`CLUSTER_NODE_ID`).
+type NodeID = string
+
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
 // returns the same lease. Without an owner an acquire is a holder of its own and never
@@ -944,6 +1034,9 @@ type GitHubUnavailable = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
+// NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
+type NotACluster = Problem
+
 // PayloadTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
 type PayloadTooLarge = Problem
 
@@ -1068,6 +1161,9 @@ type CreateAccountJSONRequestBody = CreateAccountRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
+
+// AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
+type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
 
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
@@ -1261,6 +1357,59 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /admin/backup (the `GetBackup` operationId).
 	GetBackup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCluster The cluster's nodes and leader, as this node sees them
+	//
+	// A cluster (three or five nodes of the same binary, see the README's "Running a
+	// cluster") answers every request on every node: a node that does not lead forwards
+	// it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the
+	// node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when
+	// none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded
+	// it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a
+	// write that got it may or may not have been committed, and the same holder's retry
+	// (same token and `owner`) is safe.
+	//
+	// This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact
+	// for the node that answers; the leader reports the others as `follower`, a follower
+	// knows only itself and the leader (`unknown` for the rest). `http_url` is the client
+	// URL a node recorded in the log when it last became leader (empty before that).
+	// 404 `not_found` on a single node.
+	//
+	// Corresponds with GET /admin/cluster (the `GetCluster` operationId).
+	GetCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddClusterNodeWithBody Add a voter
+	//
+	// Adds a voter to the cluster's configuration (or updates its raft address), through
+	// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+	// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+	// log. Add one node at a time. Answers the cluster as it is afterwards.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+	AddClusterNodeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddClusterNode Add a voter
+	//
+	// Adds a voter to the cluster's configuration (or updates its raft address), through
+	// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+	// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+	// log. Add one node at a time. Answers the cluster as it is afterwards.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+	AddClusterNode(ctx context.Context, body AddClusterNodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveClusterNode Remove a node
+	//
+	// Removes a node from the configuration, through the leader. Removing the leader
+	// makes it step down and the others elect a new one. Stop the removed node after
+	// this answers; do not let it rejoin with its old data.
+	//
+	// Corresponds with DELETE /admin/cluster/nodes/{node_id} (the `RemoveClusterNode` operationId).
+	RemoveClusterNode(ctx context.Context, nodeId NodeID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartGitHubSignIn Start signing in with GitHub
 	//
@@ -1853,6 +2002,99 @@ func (c *RawClient) DeleteToken(ctx context.Context, accountId AccountIDPath, to
 // Corresponds with GET /admin/backup (the `GetBackup` operationId).
 func (c *RawClient) GetBackup(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetBackupRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCluster The cluster's nodes and leader, as this node sees them
+//
+// A cluster (three or five nodes of the same binary, see the README's "Running a
+// cluster") answers every request on every node: a node that does not lead forwards
+// it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the
+// node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when
+// none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded
+// it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a
+// write that got it may or may not have been committed, and the same holder's retry
+// (same token and `owner`) is safe.
+//
+// This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact
+// for the node that answers; the leader reports the others as `follower`, a follower
+// knows only itself and the leader (`unknown` for the rest). `http_url` is the client
+// URL a node recorded in the log when it last became leader (empty before that).
+// 404 `not_found` on a single node.
+//
+// Corresponds with GET /admin/cluster (the `GetCluster` operationId).
+func (c *RawClient) GetCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetClusterRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddClusterNodeWithBody Add a voter
+//
+// Adds a voter to the cluster's configuration (or updates its raft address), through
+// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+// log. Add one node at a time. Answers the cluster as it is afterwards.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+func (c *RawClient) AddClusterNodeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddClusterNodeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddClusterNode Add a voter
+//
+// Adds a voter to the cluster's configuration (or updates its raft address), through
+// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+// log. Add one node at a time. Answers the cluster as it is afterwards.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+func (c *RawClient) AddClusterNode(ctx context.Context, body AddClusterNodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddClusterNodeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveClusterNode Remove a node
+//
+// Removes a node from the configuration, through the leader. Removing the leader
+// makes it step down and the others elect a new one. Stop the removed node after
+// this answers; do not let it rejoin with its old data.
+//
+// Corresponds with DELETE /admin/cluster/nodes/{node_id} (the `RemoveClusterNode` operationId).
+func (c *RawClient) RemoveClusterNode(ctx context.Context, nodeId NodeID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveClusterNodeRequest(c.Server, nodeId)
 	if err != nil {
 		return nil, err
 	}
@@ -2859,6 +3101,107 @@ func NewGetBackupRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetClusterRequest constructs an http.Request for the GetCluster method
+func NewGetClusterRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/cluster")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAddClusterNodeRequest calls the generic AddClusterNode builder with application/json body
+func NewAddClusterNodeRequest(server string, body AddClusterNodeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddClusterNodeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAddClusterNodeRequestWithBody constructs an http.Request for the AddClusterNode method, with any body, and a specified content type
+func NewAddClusterNodeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/cluster/nodes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoveClusterNodeRequest constructs an http.Request for the RemoveClusterNode method
+func NewRemoveClusterNodeRequest(server string, nodeId NodeID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "node_id", nodeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/cluster/nodes/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4023,6 +4366,63 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /admin/backup (the `GetBackup` operationId).
 	GetBackupWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetBackupResponse, error)
 
+	// GetClusterWithResponse The cluster's nodes and leader, as this node sees them
+	//
+	// A cluster (three or five nodes of the same binary, see the README's "Running a
+	// cluster") answers every request on every node: a node that does not lead forwards
+	// it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the
+	// node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when
+	// none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded
+	// it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a
+	// write that got it may or may not have been committed, and the same holder's retry
+	// (same token and `owner`) is safe.
+	//
+	// This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact
+	// for the node that answers; the leader reports the others as `follower`, a follower
+	// knows only itself and the leader (`unknown` for the rest). `http_url` is the client
+	// URL a node recorded in the log when it last became leader (empty before that).
+	// 404 `not_found` on a single node.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/cluster (the `GetCluster` operationId).
+	GetClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetClusterResponse, error)
+
+	// AddClusterNodeWithBodyWithResponse Add a voter
+	//
+	// Adds a voter to the cluster's configuration (or updates its raft address), through
+	// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+	// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+	// log. Add one node at a time. Answers the cluster as it is afterwards.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+	AddClusterNodeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddClusterNodeResponse, error)
+
+	// AddClusterNodeWithResponse Add a voter
+	//
+	// Adds a voter to the cluster's configuration (or updates its raft address), through
+	// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+	// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+	// log. Add one node at a time. Answers the cluster as it is afterwards.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+	AddClusterNodeWithResponse(ctx context.Context, body AddClusterNodeJSONRequestBody, reqEditors ...RequestEditorFn) (*AddClusterNodeResponse, error)
+
+	// RemoveClusterNodeWithResponse Remove a node
+	//
+	// Removes a node from the configuration, through the leader. Removing the leader
+	// makes it step down and the others elect a new one. Stop the removed node after
+	// this answers; do not let it rejoin with its old data.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /admin/cluster/nodes/{node_id} (the `RemoveClusterNode` operationId).
+	RemoveClusterNodeWithResponse(ctx context.Context, nodeId NodeID, reqEditors ...RequestEditorFn) (*RemoveClusterNodeResponse, error)
+
 	// StartGitHubSignInWithResponse Start signing in with GitHub
 	//
 	// Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
@@ -5087,6 +5487,227 @@ func (r GetBackupResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetBackupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetClusterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotACluster
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetClusterResponse) GetJSON200() *ClusterInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetClusterResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetClusterResponse) GetApplicationproblemJSON404() *NotACluster {
+	return r.ApplicationproblemJSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetClusterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetClusterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetClusterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetClusterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddClusterNodeResponse503Headers the declared response headers of an HTTP 503 response for AddClusterNode
+type AddClusterNodeResponse503Headers struct {
+	RetryAfter int
+}
+
+type AddClusterNodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotACluster
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AddClusterNodeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddClusterNodeResponse) GetJSON200() *ClusterInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddClusterNodeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddClusterNodeResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddClusterNodeResponse) GetApplicationproblemJSON404() *NotACluster {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddClusterNodeResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddClusterNodeResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AddClusterNodeResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AddClusterNodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddClusterNodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddClusterNodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddClusterNodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveClusterNodeResponse503Headers the declared response headers of an HTTP 503 response for RemoveClusterNode
+type RemoveClusterNodeResponse503Headers struct {
+	RetryAfter int
+}
+
+type RemoveClusterNodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotACluster
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RemoveClusterNodeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveClusterNodeResponse) GetJSON200() *ClusterInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemoveClusterNodeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveClusterNodeResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveClusterNodeResponse) GetApplicationproblemJSON404() *NotACluster {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RemoveClusterNodeResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveClusterNodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveClusterNodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveClusterNodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveClusterNodeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7235,6 +7856,87 @@ func (c *ClientWithResponses) GetBackupWithResponse(ctx context.Context, reqEdit
 	return ParseGetBackupResponse(rsp)
 }
 
+// GetClusterWithResponse The cluster's nodes and leader, as this node sees them
+//
+// A cluster (three or five nodes of the same binary, see the README's "Running a
+// cluster") answers every request on every node: a node that does not lead forwards
+// it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the
+// node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when
+// none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded
+// it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a
+// write that got it may or may not have been committed, and the same holder's retry
+// (same token and `owner`) is safe.
+//
+// This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact
+// for the node that answers; the leader reports the others as `follower`, a follower
+// knows only itself and the leader (`unknown` for the rest). `http_url` is the client
+// URL a node recorded in the log when it last became leader (empty before that).
+// 404 `not_found` on a single node.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/cluster (the `GetCluster` operationId).
+func (c *ClientWithResponses) GetClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetClusterResponse, error) {
+	rsp, err := c.GetCluster(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetClusterResponse(rsp)
+}
+
+// AddClusterNodeWithBodyWithResponse Add a voter
+//
+// Adds a voter to the cluster's configuration (or updates its raft address), through
+// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+// log. Add one node at a time. Answers the cluster as it is afterwards.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+func (c *ClientWithResponses) AddClusterNodeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddClusterNodeResponse, error) {
+	rsp, err := c.AddClusterNodeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddClusterNodeResponse(rsp)
+}
+
+// AddClusterNodeWithResponse Add a voter
+//
+// Adds a voter to the cluster's configuration (or updates its raft address), through
+// the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+// `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+// log. Add one node at a time. Answers the cluster as it is afterwards.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/cluster/nodes (the `AddClusterNode` operationId).
+func (c *ClientWithResponses) AddClusterNodeWithResponse(ctx context.Context, body AddClusterNodeJSONRequestBody, reqEditors ...RequestEditorFn) (*AddClusterNodeResponse, error) {
+	rsp, err := c.AddClusterNode(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddClusterNodeResponse(rsp)
+}
+
+// RemoveClusterNodeWithResponse Remove a node
+//
+// Removes a node from the configuration, through the leader. Removing the leader
+// makes it step down and the others elect a new one. Stop the removed node after
+// this answers; do not let it rejoin with its old data.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /admin/cluster/nodes/{node_id} (the `RemoveClusterNode` operationId).
+func (c *ClientWithResponses) RemoveClusterNodeWithResponse(ctx context.Context, nodeId NodeID, reqEditors ...RequestEditorFn) (*RemoveClusterNodeResponse, error) {
+	rsp, err := c.RemoveClusterNode(ctx, nodeId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveClusterNodeResponse(rsp)
+}
+
 // StartGitHubSignInWithResponse Start signing in with GitHub
 //
 // Redirects the browser to GitHub's authorize page (`GITHUB_BASE_URL/login/oauth/authorize`)
@@ -8396,6 +9098,194 @@ func ParseGetBackupResponse(rsp *http.Response) (*GetBackupResponse, error) {
 		response.Headers200 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetBackupResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetClusterResponse parses an HTTP response from a GetClusterWithResponse call
+func ParseGetClusterResponse(rsp *http.Response) (*GetClusterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetClusterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotACluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAddClusterNodeResponse parses an HTTP response from a AddClusterNodeWithResponse call
+func ParseAddClusterNodeResponse(rsp *http.Response) (*AddClusterNodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddClusterNodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotACluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers AddClusterNodeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveClusterNodeResponse parses an HTTP response from a RemoveClusterNodeWithResponse call
+func ParseRemoveClusterNodeResponse(rsp *http.Response) (*RemoveClusterNodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveClusterNodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotACluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RemoveClusterNodeResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

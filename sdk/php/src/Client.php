@@ -73,6 +73,7 @@ final class Client
         'unsupported_media_type' => UnsupportedMediaTypeException::class,
         'rate_limited' => RateLimitedException::class,
         'unavailable' => UnavailableException::class,
+        'no_leader' => UnavailableException::class,
     ];
 
     /** Default TTL of a lock and of an election's leadership, and the request timeout, in seconds. */

@@ -88,6 +88,7 @@ const byCode: Record<string, new (p: ProblemFields, retryAfter?: number) => Prob
   unsupported_media_type: UnsupportedMediaTypeError,
   rate_limited: RateLimitedError,
   unavailable: UnavailableError,
+  no_leader: UnavailableError,
   internal: ServerError,
 };
 

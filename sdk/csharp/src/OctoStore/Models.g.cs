@@ -173,6 +173,65 @@ namespace OctoStore
         }
     }
 
+    /// <summary>The AddClusterNodeRequest schema.</summary>
+    [DataContract]
+    public partial class AddClusterNodeRequest
+    {
+        /// <summary>A cluster node's id (<c>CLUSTER_NODE_ID</c>).</summary>
+        [DataMember(Name = "id")]
+        public string Id { get; set; }
+
+        /// <summary>The node's raft address, <c>host:port</c> (<c>CLUSTER_RAFT_ADDR</c>).</summary>
+        [DataMember(Name = "raft_addr")]
+        public string RaftAddr { get; set; }
+    }
+
+    /// <summary>The ClusterInfo schema.</summary>
+    [DataContract]
+    public partial class ClusterInfo
+    {
+        /// <summary>The leader's id; empty when none is known.</summary>
+        [DataMember(Name = "leader")]
+        public string Leader { get; set; }
+
+        /// <summary>The raft term this node is in.</summary>
+        [DataMember(Name = "term")]
+        public long Term { get; set; }
+
+        /// <summary>The <c>nodes</c> member.</summary>
+        [DataMember(Name = "nodes")]
+        public List<ClusterNode> Nodes { get; set; }
+    }
+
+    /// <summary>The ClusterNode schema.</summary>
+    [DataContract]
+    public partial class ClusterNode
+    {
+        /// <summary>The <c>id</c> member.</summary>
+        [DataMember(Name = "id")]
+        public string Id { get; set; }
+
+        /// <summary>The <c>raft_addr</c> member.</summary>
+        [DataMember(Name = "raft_addr")]
+        public string RaftAddr { get; set; }
+
+        /// <summary>The client URL the node recorded when it last led; empty before.</summary>
+        [DataMember(Name = "http_url")]
+        public string HttpUrl { get; set; }
+
+        /// <summary>The <c>suffrage</c> member.</summary>
+        [DataMember(Name = "suffrage")]
+        public string Suffrage { get; set; }
+
+        /// <summary>The <c>state</c> member.</summary>
+        [DataMember(Name = "state")]
+        public string State { get; set; }
+
+        /// <summary>The node's last raft log index; known for the node that answers only (0 for the others).</summary>
+        [DataMember(Name = "last_index")]
+        public long LastIndex { get; set; }
+    }
+
     /// <summary>The CreateAccountRequest schema.</summary>
     [DataContract]
     public partial class CreateAccountRequest
@@ -713,6 +772,30 @@ namespace OctoStore
         public const string Held = "held";
     }
 
+    /// <summary>The values of <c>ClusterNode.Suffrage</c>.</summary>
+    public static class ClusterNodeSuffrage
+    {
+        /// <summary><c>voter</c></summary>
+        public const string Voter = "voter";
+        /// <summary><c>nonvoter</c></summary>
+        public const string Nonvoter = "nonvoter";
+    }
+
+    /// <summary>The values of <c>ClusterNode.State</c>.</summary>
+    public static class ClusterNodeState
+    {
+        /// <summary><c>leader</c></summary>
+        public const string Leader = "leader";
+        /// <summary><c>follower</c></summary>
+        public const string Follower = "follower";
+        /// <summary><c>candidate</c></summary>
+        public const string Candidate = "candidate";
+        /// <summary><c>shutdown</c></summary>
+        public const string Shutdown = "shutdown";
+        /// <summary><c>unknown</c></summary>
+        public const string Unknown = "unknown";
+    }
+
     /// <summary>The values of <c>Health.Status</c>.</summary>
     public static class HealthStatus
     {
@@ -790,6 +873,8 @@ namespace OctoStore
         public const string TokenNotFound = "token_not_found";
         /// <summary><c>token_limit_exceeded</c></summary>
         public const string TokenLimitExceeded = "token_limit_exceeded";
+        /// <summary><c>no_leader</c></summary>
+        public const string NoLeader = "no_leader";
     }
 
     /// <summary>The values of <c>Ready.Status</c>.</summary>

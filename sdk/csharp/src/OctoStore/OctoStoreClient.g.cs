@@ -134,6 +134,32 @@ namespace OctoStore
             }
         }
 
+        /// <summary>Add a voter</summary>
+        /// <remarks>
+        /// Adds a voter to the cluster's configuration (or updates its raft address), through
+        /// the leader. Start the new node first with its own <c>CLUSTER_NODE_ID</c> and
+        /// <c>CLUSTER_RAFT_ADDR</c> and no <c>CLUSTER_PEERS</c>; it catches up from a snapshot and the
+        /// log. Add one node at a time. Answers the cluster as it is afterwards.
+        /// </remarks>
+        /// <param name="body">A AddClusterNodeRequest.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<ClusterInfo> AddClusterNodeAsync(AddClusterNodeRequest body, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (body == null) throw new ArgumentNullException("body");
+            var path = new StringBuilder();
+            path.Append("/admin/cluster/nodes");
+            using (var request = NewRequest(HttpMethod.Post, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                request.Content = JsonContent(body);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<ClusterInfo>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
         /// <summary>Create an account and its first token</summary>
         /// <param name="body">A CreateAccountRequest.</param>
         /// <param name="cancellationToken">Cancels the request.</param>
@@ -352,6 +378,39 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>The cluster's nodes and leader, as this node sees them</summary>
+        /// <remarks>
+        /// A cluster (three or five nodes of the same binary, see the README's "Running a
+        /// cluster") answers every request on every node: a node that does not lead forwards
+        /// it to the leader. Every answer of a cluster node carries <c>X-OctoStore-Node</c> (the
+        /// node that served it) and <c>X-OctoStore-Leader</c> (the leader it knew, empty when
+        /// none); a forwarded answer also carries <c>X-OctoStore-Via</c>, the node that forwarded
+        /// it. While no leader is known, requests get 503 <c>no_leader</c> with <c>Retry-After</c>: a
+        /// write that got it may or may not have been committed, and the same holder's retry
+        /// (same token and <c>owner</c>) is safe.
+        /// <para/>
+        /// This operation is answered by the node asked, without forwarding. <c>state</c> and <c>last_index</c> are exact
+        /// for the node that answers; the leader reports the others as <c>follower</c>, a follower
+        /// knows only itself and the leader (<c>unknown</c> for the rest). <c>http_url</c> is the client
+        /// URL a node recorded in the log when it last became leader (empty before that).
+        /// 404 <c>not_found</c> on a single node.
+        /// </remarks>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<ClusterInfo> GetClusterAsync(CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var path = new StringBuilder();
+            path.Append("/admin/cluster");
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<ClusterInfo>(response).ConfigureAwait(false);
                 }
             }
         }
@@ -681,6 +740,31 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<ReleaseResult>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Remove a node</summary>
+        /// <remarks>
+        /// Removes a node from the configuration, through the leader. Removing the leader
+        /// makes it step down and the others elect a new one. Stop the removed node after
+        /// this answers; do not let it rejoin with its old data.
+        /// </remarks>
+        /// <param name="nodeId">The node's <c>CLUSTER_NODE_ID</c>.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<ClusterInfo> RemoveClusterNodeAsync(string nodeId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (nodeId == null) throw new ArgumentNullException("nodeId");
+            var path = new StringBuilder();
+            path.Append("/admin/cluster/nodes/");
+            path.Append(Uri.EscapeDataString(nodeId));
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<ClusterInfo>(response).ConfigureAwait(false);
                 }
             }
         }

@@ -72,6 +72,9 @@ class AdminApi
 
     /** @var array<string,string[]> $contentTypes **/
     public const contentTypes = [
+        'addClusterNode' => [
+            'application/json',
+        ],
         'createAccount' => [
             'application/json',
         ],
@@ -90,10 +93,16 @@ class AdminApi
         'getBackup' => [
             'application/json',
         ],
+        'getCluster' => [
+            'application/json',
+        ],
         'listAccounts' => [
             'application/json',
         ],
         'listTokens' => [
+            'application/json',
+        ],
+        'removeClusterNode' => [
             'application/json',
         ],
     ];
@@ -142,6 +151,379 @@ class AdminApi
     public function getConfig(): Configuration
     {
         return $this->config;
+    }
+
+    /**
+     * Operation addClusterNode
+     *
+     * Add a voter
+     *
+     * @param  \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request add_cluster_node_request (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['addClusterNode'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem
+     */
+    public function addClusterNode(
+        \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request,
+        string $contentType = self::contentTypes['addClusterNode'][0]
+    ): \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->addClusterNodeWithHttpInfo($add_cluster_node_request, $contentType);
+        return $response;
+    }
+
+    /**
+     * Operation addClusterNodeWithHttpInfo
+     *
+     * Add a voter
+     *
+     * @param  \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['addClusterNode'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function addClusterNodeWithHttpInfo(
+        \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request,
+        string $contentType = self::contentTypes['addClusterNode'][0]
+    ): array
+    {
+        $request = $this->addClusterNodeRequest($add_cluster_node_request, $contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+            switch($statusCode) {
+                case 200:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\ClusterInfo',
+                        $request,
+                        $response,
+                    );
+                case 400:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 401:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 404:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 413:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 415:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 503:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+            }
+
+            if ($statusCode < 200 || $statusCode > 299) {
+                throw new ApiException(
+                    sprintf(
+                        '[%d] Error connecting to the API (%s)',
+                        $statusCode,
+                        (string) $request->getUri()
+                    ),
+                    $statusCode,
+                    $response->getHeaders(),
+                    (string) $response->getBody()
+                );
+            }
+
+            return $this->handleResponseWithDataType(
+                '\OctoStore\Generated\Model\ClusterInfo',
+                $request,
+                $response,
+            );
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 200:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\ClusterInfo',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 400:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 413:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 415:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation addClusterNodeAsync
+     *
+     * Add a voter
+     *
+     * @param  \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['addClusterNode'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function addClusterNodeAsync(
+        \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request,
+        string $contentType = self::contentTypes['addClusterNode'][0]
+    ): PromiseInterface
+    {
+        return $this->addClusterNodeAsyncWithHttpInfo($add_cluster_node_request, $contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation addClusterNodeAsyncWithHttpInfo
+     *
+     * Add a voter
+     *
+     * @param  \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['addClusterNode'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function addClusterNodeAsyncWithHttpInfo(
+        \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request,
+        string $contentType = self::contentTypes['addClusterNode'][0]
+    ): PromiseInterface
+    {
+        $returnType = '\OctoStore\Generated\Model\ClusterInfo';
+        $request = $this->addClusterNodeRequest($add_cluster_node_request, $contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    if (in_array($returnType, ['\SplFileObject', '\Psr\Http\Message\StreamInterface'])) {
+                        $content = $response->getBody(); //stream goes to serializer
+                    } else {
+                        $content = (string) $response->getBody();
+                        if ($returnType !== 'string') {
+                            $content = json_decode($content);
+                        }
+                    }
+
+                    return [
+                        ObjectSerializer::deserialize($content, $returnType, []),
+                        $response->getStatusCode(),
+                        $response->getHeaders()
+                    ];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'addClusterNode'
+     *
+     * @param  \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['addClusterNode'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function addClusterNodeRequest(
+        \OctoStore\Generated\Model\AddClusterNodeRequest $add_cluster_node_request,
+        string $contentType = self::contentTypes['addClusterNode'][0]
+    ): Request
+    {
+        // verify the required parameter 'add_cluster_node_request' is set
+        if ($add_cluster_node_request === null || (is_array($add_cluster_node_request) && count($add_cluster_node_request) === 0)) {
+            throw new InvalidArgumentException(
+                'Missing the required parameter $add_cluster_node_request when calling addClusterNode'
+            );
+        }
+
+        $resourcePath = '/admin/cluster/nodes';
+        $formParams = [];
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/json', 'application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+        // for model (json/xml)
+        if (isset($add_cluster_node_request)) {
+            if (stripos($headers['Content-Type'], 'application/json') !== false) {
+                # if Content-Type contains "application/json", json_encode the body
+                try {
+                    $httpBody = json_encode(ObjectSerializer::sanitizeForSerialization($add_cluster_node_request), JSON_THROW_ON_ERROR);
+                } catch (\JsonException $e) {
+                    throw new \InvalidArgumentException('json_encode error: ' . $e->getMessage(), 0, $e);
+                }
+            } else {
+                $httpBody = $add_cluster_node_request;
+            }
+        } elseif (count($formParams) > 0) {
+            if ($multipart) {
+                $multipartContents = [];
+                foreach ($formParams as $formParamName => $formParamValue) {
+                    $formParamValueItems = is_array($formParamValue) ? $formParamValue : [$formParamValue];
+                    foreach ($formParamValueItems as $formParamValueItem) {
+                        $multipartContents[] = [
+                            'name' => $formParamName,
+                            'contents' => $formParamValueItem
+                        ];
+                    }
+                }
+                // for HTTP post (form)
+                $httpBody = new \GuzzleHttp\Psr7\MultipartStream($multipartContents);
+
+            } elseif (stripos($headers['Content-Type'], 'application/json') !== false) {
+                # if Content-Type contains "application/json", json_encode the form parameters
+                try {
+                    $httpBody = json_encode($formParams, JSON_THROW_ON_ERROR);
+                } catch (\JsonException $e) {
+                    throw new \InvalidArgumentException('json_encode error: ' . $e->getMessage(), 0, $e);
+                }
+            } else {
+                // for HTTP post (form)
+                $httpBody = ObjectSerializer::buildQuery($formParams);
+            }
+        }
+
+        // this endpoint requires API key authentication
+        $apiKey = $this->config->getApiKeyWithPrefix('X-Admin-Key');
+        if ($apiKey !== null) {
+            $headers['X-Admin-Key'] = $apiKey;
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'POST',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
     }
 
     /**
@@ -2073,6 +2455,267 @@ class AdminApi
     }
 
     /**
+     * Operation getCluster
+     *
+     * The cluster&#39;s nodes and leader, as this node sees them
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getCluster'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem
+     */
+    public function getCluster(
+        string $contentType = self::contentTypes['getCluster'][0]
+    ): \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->getClusterWithHttpInfo($contentType);
+        return $response;
+    }
+
+    /**
+     * Operation getClusterWithHttpInfo
+     *
+     * The cluster&#39;s nodes and leader, as this node sees them
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getCluster'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function getClusterWithHttpInfo(
+        string $contentType = self::contentTypes['getCluster'][0]
+    ): array
+    {
+        $request = $this->getClusterRequest($contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+            switch($statusCode) {
+                case 200:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\ClusterInfo',
+                        $request,
+                        $response,
+                    );
+                case 401:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 404:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+            }
+
+            if ($statusCode < 200 || $statusCode > 299) {
+                throw new ApiException(
+                    sprintf(
+                        '[%d] Error connecting to the API (%s)',
+                        $statusCode,
+                        (string) $request->getUri()
+                    ),
+                    $statusCode,
+                    $response->getHeaders(),
+                    (string) $response->getBody()
+                );
+            }
+
+            return $this->handleResponseWithDataType(
+                '\OctoStore\Generated\Model\ClusterInfo',
+                $request,
+                $response,
+            );
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 200:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\ClusterInfo',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation getClusterAsync
+     *
+     * The cluster&#39;s nodes and leader, as this node sees them
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getCluster'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function getClusterAsync(
+        string $contentType = self::contentTypes['getCluster'][0]
+    ): PromiseInterface
+    {
+        return $this->getClusterAsyncWithHttpInfo($contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation getClusterAsyncWithHttpInfo
+     *
+     * The cluster&#39;s nodes and leader, as this node sees them
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getCluster'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function getClusterAsyncWithHttpInfo(
+        string $contentType = self::contentTypes['getCluster'][0]
+    ): PromiseInterface
+    {
+        $returnType = '\OctoStore\Generated\Model\ClusterInfo';
+        $request = $this->getClusterRequest($contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    if (in_array($returnType, ['\SplFileObject', '\Psr\Http\Message\StreamInterface'])) {
+                        $content = $response->getBody(); //stream goes to serializer
+                    } else {
+                        $content = (string) $response->getBody();
+                        if ($returnType !== 'string') {
+                            $content = json_decode($content);
+                        }
+                    }
+
+                    return [
+                        ObjectSerializer::deserialize($content, $returnType, []),
+                        $response->getStatusCode(),
+                        $response->getHeaders()
+                    ];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'getCluster'
+     *
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getCluster'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function getClusterRequest(
+        string $contentType = self::contentTypes['getCluster'][0]
+    ): Request
+    {
+
+        $resourcePath = '/admin/cluster';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/json', 'application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+
+        // this endpoint requires API key authentication
+        $apiKey = $this->config->getApiKeyWithPrefix('X-Admin-Key');
+        if ($apiKey !== null) {
+            $headers['X-Admin-Key'] = $apiKey;
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'GET',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
+    }
+
+    /**
      * Operation listAccounts
      *
      * List accounts
@@ -2718,6 +3361,319 @@ class AdminApi
         $query = ObjectSerializer::buildQuery($queryParams);
         return new Request(
             'GET',
+            $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
+            $headers,
+            $httpBody
+        );
+    }
+
+    /**
+     * Operation removeClusterNode
+     *
+     * Remove a node
+     *
+     * @param  string $node_id The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['removeClusterNode'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem
+     */
+    public function removeClusterNode(
+        string $node_id,
+        string $contentType = self::contentTypes['removeClusterNode'][0]
+    ): \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem
+    {
+        list($response) = $this->removeClusterNodeWithHttpInfo($node_id, $contentType);
+        return $response;
+    }
+
+    /**
+     * Operation removeClusterNodeWithHttpInfo
+     *
+     * Remove a node
+     *
+     * @param  string $node_id The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['removeClusterNode'] to see the possible values for this operation
+     *
+     * @throws ApiException on non-2xx response or if the response body is not in the expected format
+     * @throws InvalidArgumentException
+     * @return array{0: \OctoStore\Generated\Model\ClusterInfo|\OctoStore\Generated\Model\Problem, 1: int, 2: array<string, string[]>} [response data, HTTP status code, HTTP response headers]
+     */
+    public function removeClusterNodeWithHttpInfo(
+        string $node_id,
+        string $contentType = self::contentTypes['removeClusterNode'][0]
+    ): array
+    {
+        $request = $this->removeClusterNodeRequest($node_id, $contentType);
+
+        try {
+            $options = $this->createHttpClientOption();
+            try {
+                $response = $this->client->send($request, $options);
+            } catch (RequestException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    $e->getResponse() ? $e->getResponse()->getHeaders() : null,
+                    $e->getResponse() ? (string) $e->getResponse()->getBody() : null
+                );
+            } catch (ConnectException $e) {
+                throw new ApiException(
+                    "[{$e->getCode()}] {$e->getMessage()}",
+                    (int) $e->getCode(),
+                    null,
+                    null
+                );
+            }
+
+            $statusCode = $response->getStatusCode();
+
+            switch($statusCode) {
+                case 200:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\ClusterInfo',
+                        $request,
+                        $response,
+                    );
+                case 400:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 401:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 404:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+                case 503:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
+            }
+
+            if ($statusCode < 200 || $statusCode > 299) {
+                throw new ApiException(
+                    sprintf(
+                        '[%d] Error connecting to the API (%s)',
+                        $statusCode,
+                        (string) $request->getUri()
+                    ),
+                    $statusCode,
+                    $response->getHeaders(),
+                    (string) $response->getBody()
+                );
+            }
+
+            return $this->handleResponseWithDataType(
+                '\OctoStore\Generated\Model\ClusterInfo',
+                $request,
+                $response,
+            );
+        } catch (ApiException $e) {
+            switch ($e->getCode()) {
+                case 200:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\ClusterInfo',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 400:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 503:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+            }
+        
+            throw $e;
+        }
+    }
+
+    /**
+     * Operation removeClusterNodeAsync
+     *
+     * Remove a node
+     *
+     * @param  string $node_id The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['removeClusterNode'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function removeClusterNodeAsync(
+        string $node_id,
+        string $contentType = self::contentTypes['removeClusterNode'][0]
+    ): PromiseInterface
+    {
+        return $this->removeClusterNodeAsyncWithHttpInfo($node_id, $contentType)
+            ->then(
+                function ($response) {
+                    return $response[0];
+                }
+            );
+    }
+
+    /**
+     * Operation removeClusterNodeAsyncWithHttpInfo
+     *
+     * Remove a node
+     *
+     * @param  string $node_id The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['removeClusterNode'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return PromiseInterface
+     */
+    public function removeClusterNodeAsyncWithHttpInfo(
+        string $node_id,
+        string $contentType = self::contentTypes['removeClusterNode'][0]
+    ): PromiseInterface
+    {
+        $returnType = '\OctoStore\Generated\Model\ClusterInfo';
+        $request = $this->removeClusterNodeRequest($node_id, $contentType);
+
+        return $this->client
+            ->sendAsync($request, $this->createHttpClientOption())
+            ->then(
+                function ($response) use ($returnType) {
+                    if (in_array($returnType, ['\SplFileObject', '\Psr\Http\Message\StreamInterface'])) {
+                        $content = $response->getBody(); //stream goes to serializer
+                    } else {
+                        $content = (string) $response->getBody();
+                        if ($returnType !== 'string') {
+                            $content = json_decode($content);
+                        }
+                    }
+
+                    return [
+                        ObjectSerializer::deserialize($content, $returnType, []),
+                        $response->getStatusCode(),
+                        $response->getHeaders()
+                    ];
+                },
+                function ($exception) {
+                    $response = $exception->getResponse();
+                    $statusCode = $response->getStatusCode();
+                    throw new ApiException(
+                        sprintf(
+                            '[%d] Error connecting to the API (%s)',
+                            $statusCode,
+                            $exception->getRequest()->getUri()
+                        ),
+                        $statusCode,
+                        $response->getHeaders(),
+                        (string) $response->getBody()
+                    );
+                }
+            );
+    }
+
+    /**
+     * Create request for operation 'removeClusterNode'
+     *
+     * @param  string $node_id The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;. (required)
+     * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['removeClusterNode'] to see the possible values for this operation
+     *
+     * @throws InvalidArgumentException
+     * @return \GuzzleHttp\Psr7\Request
+     */
+    public function removeClusterNodeRequest(
+        string $node_id,
+        string $contentType = self::contentTypes['removeClusterNode'][0]
+    ): Request
+    {
+        // verify the required parameter 'node_id' is set
+        if ($node_id === null || (is_array($node_id) && count($node_id) === 0)) {
+            throw new InvalidArgumentException(
+                'Missing the required parameter $node_id when calling removeClusterNode'
+            );
+        }
+
+        $resourcePath = '/admin/cluster/nodes/{node_id}';
+        $queryParams = [];
+        $headerParams = [];
+        $httpBody = '';
+        $multipart = false;
+
+
+
+        // path params
+        if ($node_id !== null) {
+            $resourcePath = str_replace(
+                '{node_id}',
+                ObjectSerializer::toPathValue($node_id),
+                $resourcePath
+            );
+        }
+
+
+        $headers = $this->headerSelector->selectHeaders(
+            ['application/json', 'application/problem+json', ],
+            $contentType,
+            $multipart
+        );
+
+
+        // this endpoint requires API key authentication
+        $apiKey = $this->config->getApiKeyWithPrefix('X-Admin-Key');
+        if ($apiKey !== null) {
+            $headers['X-Admin-Key'] = $apiKey;
+        }
+
+        $defaultHeaders = [];
+        if ($this->config->getUserAgent()) {
+            $defaultHeaders['User-Agent'] = $this->config->getUserAgent();
+        }
+
+        $headers = array_merge(
+            $defaultHeaders,
+            $headerParams,
+            $headers
+        );
+
+        $operationHost = $this->config->getHost();
+        $query = ObjectSerializer::buildQuery($queryParams);
+        return new Request(
+            'DELETE',
             $operationHost . $resourcePath . ($query ? "?{$query}" : ''),
             $headers,
             $httpBody

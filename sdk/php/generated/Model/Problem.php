@@ -268,6 +268,7 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_FORBIDDEN = 'forbidden';
     public const CODE_TOKEN_NOT_FOUND = 'token_not_found';
     public const CODE_TOKEN_LIMIT_EXCEEDED = 'token_limit_exceeded';
+    public const CODE_NO_LEADER = 'no_leader';
 
     /**
      * Gets allowable values of the enum
@@ -306,6 +307,7 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_FORBIDDEN,
             self::CODE_TOKEN_NOT_FOUND,
             self::CODE_TOKEN_LIMIT_EXCEEDED,
+            self::CODE_NO_LEADER,
         ];
     }
 

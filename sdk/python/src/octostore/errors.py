@@ -98,7 +98,8 @@ class RateLimited(ProblemError):
 
 
 class Unavailable(ProblemError):
-    """503 `unavailable`: shutting down or cannot write; see `retry_after`."""
+    """503 `unavailable` or `no_leader` (a cluster without a leader): shutting down or
+    cannot write; see `retry_after`."""
 
 
 class ServerError(ProblemError):
@@ -121,6 +122,7 @@ _BY_CODE: dict[str, type[ProblemError]] = {
     "unsupported_media_type": UnsupportedMediaType,
     "rate_limited": RateLimited,
     "unavailable": Unavailable,
+    "no_leader": Unavailable,
     "internal": ServerError,
 }
 

@@ -153,7 +153,7 @@ module OctoStore
       'lease_not_current' => LeaseNotCurrent, 'lock_limit_exceeded' => LockLimitExceeded,
       'account_exists' => Conflict, 'payload_too_large' => PayloadTooLarge,
       'unsupported_media_type' => UnsupportedMediaType, 'rate_limited' => RateLimited,
-      'unavailable' => Unavailable
+      'unavailable' => Unavailable, 'no_leader' => Unavailable
     }.freeze
 
     module_function

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -487,6 +487,64 @@ export const createAccount = <ThrowOnError extends boolean = false>(options: Opt
 export const getBackup = <ThrowOnError extends boolean = false>(options?: Options<GetBackupData, ThrowOnError>) => (options?.client ?? client).get<GetBackupResponses, GetBackupErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/backup',
+    ...options
+});
+
+/**
+ * The cluster's nodes and leader, as this node sees them
+ *
+ * A cluster (three or five nodes of the same binary, see the README's "Running a
+ * cluster") answers every request on every node: a node that does not lead forwards
+ * it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the
+ * node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when
+ * none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded
+ * it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a
+ * write that got it may or may not have been committed, and the same holder's retry
+ * (same token and `owner`) is safe.
+ *
+ * This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact
+ * for the node that answers; the leader reports the others as `follower`, a follower
+ * knows only itself and the leader (`unknown` for the rest). `http_url` is the client
+ * URL a node recorded in the log when it last became leader (empty before that).
+ * 404 `not_found` on a single node.
+ *
+ */
+export const getCluster = <ThrowOnError extends boolean = false>(options?: Options<GetClusterData, ThrowOnError>) => (options?.client ?? client).get<GetClusterResponses, GetClusterErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/cluster',
+    ...options
+});
+
+/**
+ * Add a voter
+ *
+ * Adds a voter to the cluster's configuration (or updates its raft address), through
+ * the leader. Start the new node first with its own `CLUSTER_NODE_ID` and
+ * `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the
+ * log. Add one node at a time. Answers the cluster as it is afterwards.
+ *
+ */
+export const addClusterNode = <ThrowOnError extends boolean = false>(options: Options<AddClusterNodeData, ThrowOnError>) => (options.client ?? client).post<AddClusterNodeResponses, AddClusterNodeErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/cluster/nodes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Remove a node
+ *
+ * Removes a node from the configuration, through the leader. Removing the leader
+ * makes it step down and the others elect a new one. Stop the removed node after
+ * this answers; do not let it rejoin with its old data.
+ *
+ */
+export const removeClusterNode = <ThrowOnError extends boolean = false>(options: Options<RemoveClusterNodeData, ThrowOnError>) => (options.client ?? client).delete<RemoveClusterNodeResponses, RemoveClusterNodeErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/cluster/nodes/{node_id}',
     ...options
 });
 

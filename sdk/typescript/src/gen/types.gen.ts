@@ -260,6 +260,46 @@ export type IssuedToken = {
 
 export type AccountName = string;
 
+/**
+ * A cluster node's id (`CLUSTER_NODE_ID`).
+ */
+export type NodeId = string;
+
+export type AddClusterNodeRequest = {
+    id: NodeId;
+    /**
+     * The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
+     */
+    raft_addr: string;
+};
+
+export type ClusterInfo = {
+    /**
+     * The leader's id; empty when none is known.
+     */
+    leader: string;
+    /**
+     * The raft term this node is in.
+     */
+    term: number;
+    nodes: Array<ClusterNode>;
+};
+
+export type ClusterNode = {
+    id: string;
+    raft_addr: string;
+    /**
+     * The client URL the node recorded when it last led; empty before.
+     */
+    http_url: string;
+    suffrage: 'voter' | 'nonvoter';
+    state: 'leader' | 'follower' | 'candidate' | 'shutdown' | 'unknown';
+    /**
+     * The node's last raft log index; known for the node that answers only (0 for the others).
+     */
+    last_index: number;
+};
+
 export type CreateAccountRequest = {
     name: AccountName;
     token_name?: TokenName;
@@ -397,7 +437,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'max_holders_mismatch' | 'session_not_found' | 'session_limit_exceeded' | 'session_mismatch' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'max_holders_mismatch' | 'session_not_found' | 'session_limit_exceeded' | 'session_mismatch' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -468,7 +508,9 @@ export type GetReadyErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -545,7 +587,9 @@ export type RevokeTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -594,7 +638,9 @@ export type RotateTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -680,7 +726,9 @@ export type FinishGitHubSignInErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -738,7 +786,9 @@ export type GetDashboardSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -782,7 +832,9 @@ export type GetDashboardAvatarErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -822,7 +874,9 @@ export type ListDashboardLocksErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -878,7 +932,9 @@ export type RotateDashboardTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -934,7 +990,9 @@ export type SignOutErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -990,7 +1048,9 @@ export type SignOutEverywhereErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1067,7 +1127,9 @@ export type ListLocksErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1132,7 +1194,9 @@ export type GetLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1212,7 +1276,9 @@ export type AcquireLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1282,7 +1348,9 @@ export type ReleaseLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1352,7 +1420,9 @@ export type RenewLockErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1415,7 +1485,9 @@ export type CreateSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1481,7 +1553,9 @@ export type DeleteSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1547,7 +1621,9 @@ export type GetSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1613,7 +1689,9 @@ export type RenewSessionErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1671,7 +1749,9 @@ export type ListAccountsErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1727,7 +1807,9 @@ export type CreateAccountErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1765,7 +1847,9 @@ export type GetBackupErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1781,6 +1865,146 @@ export type GetBackupResponses = {
 };
 
 export type GetBackupResponse = GetBackupResponses[keyof GetBackupResponses];
+
+export type GetClusterData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster';
+};
+
+export type GetClusterErrors = {
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+};
+
+export type GetClusterError = GetClusterErrors[keyof GetClusterErrors];
+
+export type GetClusterResponses = {
+    /**
+     * The cluster.
+     */
+    200: ClusterInfo;
+};
+
+export type GetClusterResponse = GetClusterResponses[keyof GetClusterResponses];
+
+export type AddClusterNodeData = {
+    body: AddClusterNodeRequest;
+    path?: never;
+    query?: never;
+    url: '/admin/cluster/nodes';
+};
+
+export type AddClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`).
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type AddClusterNodeError = AddClusterNodeErrors[keyof AddClusterNodeErrors];
+
+export type AddClusterNodeResponses = {
+    /**
+     * The cluster with the new voter.
+     */
+    200: ClusterInfo;
+};
+
+export type AddClusterNodeResponse = AddClusterNodeResponses[keyof AddClusterNodeResponses];
+
+export type RemoveClusterNodeData = {
+    body?: never;
+    path: {
+        /**
+         * The node's `CLUSTER_NODE_ID`.
+         */
+        node_id: NodeId;
+    };
+    query?: never;
+    url: '/admin/cluster/nodes/{node_id}';
+};
+
+export type RemoveClusterNodeErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+};
+
+export type RemoveClusterNodeError = RemoveClusterNodeErrors[keyof RemoveClusterNodeErrors];
+
+export type RemoveClusterNodeResponses = {
+    /**
+     * The cluster without the node.
+     */
+    200: ClusterInfo;
+};
+
+export type RemoveClusterNodeResponse = RemoveClusterNodeResponses[keyof RemoveClusterNodeResponses];
 
 export type DeleteAccountData = {
     body?: never;
@@ -1814,7 +2038,9 @@ export type DeleteAccountErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1863,7 +2089,9 @@ export type ListTokensErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1924,7 +2152,9 @@ export type CreateTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -1979,7 +2209,9 @@ export type DeleteTokenErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;
@@ -2036,7 +2268,9 @@ export type ForceReleaseErrors = {
      * (`unavailable`): the disk is full, read-only or failing, or the database file was
      * replaced or removed under the running server. Nothing was changed by the request.
      * The server stays up and recovers by itself when the disk accepts writes again;
-     * retry after `Retry-After`.
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
      *
      */
     503: Problem;

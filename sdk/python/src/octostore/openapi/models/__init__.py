@@ -5,6 +5,11 @@ from .account_list import AccountList
 from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
+from .add_cluster_node_request import AddClusterNodeRequest
+from .cluster_info import ClusterInfo
+from .cluster_node import ClusterNode
+from .cluster_node_state import ClusterNodeState
+from .cluster_node_suffrage import ClusterNodeSuffrage
 from .create_account_request import CreateAccountRequest
 from .create_session_request import CreateSessionRequest
 from .create_token_request import CreateTokenRequest
@@ -41,6 +46,11 @@ __all__ = (
     "AcquireRequest",
     "AcquireResult",
     "AcquireResultStatus",
+    "AddClusterNodeRequest",
+    "ClusterInfo",
+    "ClusterNode",
+    "ClusterNodeState",
+    "ClusterNodeSuffrage",
     "CreateAccountRequest",
     "CreateSessionRequest",
     "CreateTokenRequest",

@@ -18,6 +18,7 @@ class ProblemCode(StrEnum):
     MAX_HOLDERS_MISMATCH = "max_holders_mismatch"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
+    NO_LEADER = "no_leader"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     RATE_LIMITED = "rate_limited"
     SESSION_LIMIT_EXCEEDED = "session_limit_exceeded"

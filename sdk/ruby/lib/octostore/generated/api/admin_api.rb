@@ -19,6 +19,74 @@ module OctoStore
     def initialize(api_client = ApiClient.default)
       @api_client = api_client
     end
+    # Add a voter
+    # Adds a voter to the cluster's configuration (or updates its raft address), through the leader. Start the new node first with its own `CLUSTER_NODE_ID` and `CLUSTER_RAFT_ADDR` and no `CLUSTER_PEERS`; it catches up from a snapshot and the log. Add one node at a time. Answers the cluster as it is afterwards. 
+    # @param add_cluster_node_request [AddClusterNodeRequest] 
+    # @param [Hash] opts the optional parameters
+    # @return [ClusterInfo]
+    def add_cluster_node(add_cluster_node_request, opts = {})
+      data, _status_code, _headers = add_cluster_node_with_http_info(add_cluster_node_request, opts)
+      data
+    end
+
+    # Add a voter
+    # Adds a voter to the cluster&#39;s configuration (or updates its raft address), through the leader. Start the new node first with its own &#x60;CLUSTER_NODE_ID&#x60; and &#x60;CLUSTER_RAFT_ADDR&#x60; and no &#x60;CLUSTER_PEERS&#x60;; it catches up from a snapshot and the log. Add one node at a time. Answers the cluster as it is afterwards. 
+    # @param add_cluster_node_request [AddClusterNodeRequest] 
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(ClusterInfo, Integer, Hash)>] ClusterInfo data, response status code and response headers
+    def add_cluster_node_with_http_info(add_cluster_node_request, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.add_cluster_node ...'
+      end
+      # verify the required parameter 'add_cluster_node_request' is set
+      if @api_client.config.client_side_validation && add_cluster_node_request.nil?
+        fail ArgumentError, "Missing the required parameter 'add_cluster_node_request' when calling AdminApi.add_cluster_node"
+      end
+      # resource path
+      local_var_path = '/admin/cluster/nodes'
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+      # HTTP header 'Content-Type'
+      content_type = @api_client.select_header_content_type(['application/json'])
+      if !content_type.nil?
+          header_params['Content-Type'] = content_type
+      end
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body] || @api_client.object_to_http_body(add_cluster_node_request)
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'ClusterInfo'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.add_cluster_node",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:POST, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#add_cluster_node\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
     # Create an account and its first token
     # @param create_account_request [CreateAccountRequest] 
     # @param [Hash] opts the optional parameters
@@ -451,6 +519,63 @@ module OctoStore
       return data, status_code, headers
     end
 
+    # The cluster's nodes and leader, as this node sees them
+    # A cluster (three or five nodes of the same binary, see the README's \"Running a cluster\") answers every request on every node: a node that does not lead forwards it to the leader. Every answer of a cluster node carries `X-OctoStore-Node` (the node that served it) and `X-OctoStore-Leader` (the leader it knew, empty when none); a forwarded answer also carries `X-OctoStore-Via`, the node that forwarded it. While no leader is known, requests get 503 `no_leader` with `Retry-After`: a write that got it may or may not have been committed, and the same holder's retry (same token and `owner`) is safe.  This operation is answered by the node asked, without forwarding. `state` and `last_index` are exact for the node that answers; the leader reports the others as `follower`, a follower knows only itself and the leader (`unknown` for the rest). `http_url` is the client URL a node recorded in the log when it last became leader (empty before that). 404 `not_found` on a single node. 
+    # @param [Hash] opts the optional parameters
+    # @return [ClusterInfo]
+    def get_cluster(opts = {})
+      data, _status_code, _headers = get_cluster_with_http_info(opts)
+      data
+    end
+
+    # The cluster&#39;s nodes and leader, as this node sees them
+    # A cluster (three or five nodes of the same binary, see the README&#39;s \&quot;Running a cluster\&quot;) answers every request on every node: a node that does not lead forwards it to the leader. Every answer of a cluster node carries &#x60;X-OctoStore-Node&#x60; (the node that served it) and &#x60;X-OctoStore-Leader&#x60; (the leader it knew, empty when none); a forwarded answer also carries &#x60;X-OctoStore-Via&#x60;, the node that forwarded it. While no leader is known, requests get 503 &#x60;no_leader&#x60; with &#x60;Retry-After&#x60;: a write that got it may or may not have been committed, and the same holder&#39;s retry (same token and &#x60;owner&#x60;) is safe.  This operation is answered by the node asked, without forwarding. &#x60;state&#x60; and &#x60;last_index&#x60; are exact for the node that answers; the leader reports the others as &#x60;follower&#x60;, a follower knows only itself and the leader (&#x60;unknown&#x60; for the rest). &#x60;http_url&#x60; is the client URL a node recorded in the log when it last became leader (empty before that). 404 &#x60;not_found&#x60; on a single node. 
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(ClusterInfo, Integer, Hash)>] ClusterInfo data, response status code and response headers
+    def get_cluster_with_http_info(opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.get_cluster ...'
+      end
+      # resource path
+      local_var_path = '/admin/cluster'
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'ClusterInfo'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.get_cluster",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#get_cluster\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
     # List accounts
     # Accounts, oldest first (by creation time, then id), a page at a time (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass it as `cursor` for the next page. 
     # @param [Hash] opts the optional parameters
@@ -594,6 +719,74 @@ module OctoStore
       data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
       if @api_client.config.debugging
         @api_client.config.logger.debug "API called: AdminApi#list_tokens\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
+    # Remove a node
+    # Removes a node from the configuration, through the leader. Removing the leader makes it step down and the others elect a new one. Stop the removed node after this answers; do not let it rejoin with its old data. 
+    # @param node_id [String] The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;.
+    # @param [Hash] opts the optional parameters
+    # @return [ClusterInfo]
+    def remove_cluster_node(node_id, opts = {})
+      data, _status_code, _headers = remove_cluster_node_with_http_info(node_id, opts)
+      data
+    end
+
+    # Remove a node
+    # Removes a node from the configuration, through the leader. Removing the leader makes it step down and the others elect a new one. Stop the removed node after this answers; do not let it rejoin with its old data. 
+    # @param node_id [String] The node&#39;s &#x60;CLUSTER_NODE_ID&#x60;.
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(ClusterInfo, Integer, Hash)>] ClusterInfo data, response status code and response headers
+    def remove_cluster_node_with_http_info(node_id, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.remove_cluster_node ...'
+      end
+      # verify the required parameter 'node_id' is set
+      if @api_client.config.client_side_validation && node_id.nil?
+        fail ArgumentError, "Missing the required parameter 'node_id' when calling AdminApi.remove_cluster_node"
+      end
+      pattern = Regexp.new(/^[A-Za-z0-9._-]{1,64}$/)
+      if @api_client.config.client_side_validation && node_id !~ pattern
+        fail ArgumentError, "invalid value for 'node_id' when calling AdminApi.remove_cluster_node, must conform to the pattern #{pattern}."
+      end
+
+      # resource path
+      local_var_path = '/admin/cluster/nodes/{node_id}'.sub('{node_id}', CGI.escape(node_id.to_s))
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'ClusterInfo'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.remove_cluster_node",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:DELETE, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#remove_cluster_node\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
       end
       return data, status_code, headers
     end

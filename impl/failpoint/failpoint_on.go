@@ -1,6 +1,6 @@
 //go:build failpoints
 
-package store
+package failpoint
 
 import (
 	"fmt"
@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 )
 
-// FailpointsEnv names the failpoints to arm: "name=N[,name=N…]" crashes the process
+// Env names the failpoints to arm: "name=N[,name=N…]" crashes the process
 // (SIGKILL, no clean-up of any kind) the Nth time it reaches the named boundary.
-const FailpointsEnv = "OCTOSTORE_FAILPOINTS"
+const Env = "OCTOSTORE_FAILPOINTS"
 
 type armed struct {
 	at   int64
@@ -22,7 +22,7 @@ type armed struct {
 
 var failpoints = sync.OnceValue(func() map[string]*armed {
 	out := map[string]*armed{}
-	for _, spec := range strings.Split(os.Getenv(FailpointsEnv), ",") {
+	for _, spec := range strings.Split(os.Getenv(Env), ",") {
 		name, n, ok := strings.Cut(strings.TrimSpace(spec), "=")
 		at, err := strconv.ParseInt(n, 10, 64)
 		if ok && err == nil && at > 0 {
@@ -32,8 +32,8 @@ var failpoints = sync.OnceValue(func() map[string]*armed {
 	return out
 })
 
-// Failpoint crashes the process when name is armed and reached for the Nth time.
-func Failpoint(name string) {
+// Hit crashes the process when name is armed and reached for the Nth time.
+func Hit(name string) {
 	fp := failpoints()[name]
 	if fp == nil || fp.hits.Add(1) != fp.at {
 		return
