@@ -15,8 +15,8 @@ GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen 
 	sdk/ruby/lib/octostore/generated sdk/ruby/lib/octostore/generated.rb sdk/php/generated \
 	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
-.PHONY: release image test-release test-image test-deploy check-release-version goreleaser faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e e2e-deps test-model soak test-sdk-java test-sdk-rust package-sdk-rust \
-	bench-go profile bench-compare bench-soak
+.PHONY: release image test-release test-image test-deploy check-release-version goreleaser faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e test-contract e2e-deps test-model soak soak-cluster test-cluster test-sdk-java test-sdk-rust package-sdk-rust \
+	bench-go profile bench-compare bench-compare-cluster bench-soak
 
 all: build
 
@@ -79,8 +79,19 @@ vet:
 	cd sdk/go && $(GO) vet ./...
 	cd deploy && $(GO) vet ./...
 
+# The cluster tests run once, in test-cluster, not again here under -race.
+CLUSTER_TESTS = ^TestCluster(LeaderKillLoop|StalledLeader|NodeCutOff|FollowersAnswer|Smoke)
 test-go:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -skip '$(CLUSTER_TESTS)' ./...
+
+# Three real processes as one raft cluster (README, "Running a cluster"): the leader
+# killed with SIGKILL ten times and restarted, stopped with SIGSTOP, and (as root, where
+# network namespaces work) a node cut off by a veth link set down, under a workload
+# through all three nodes; the history checked with the fenced lease model. A few
+# minutes; a binary without cluster mode skips them. The long version is soak-cluster.
+test-cluster:
+	@status=0; $(GO) test -count=1 -timeout 20m -v -run '$(CLUSTER_TESTS)' ./cmd/octostore-lock/ > cluster.log 2>&1 || status=$$?; \
+	grep -E '^(--- |ok|FAIL|panic)|SUMMARY|failover time|skipping' cluster.log; exit $$status
 
 # The model-based test at its full CI size: SQLite under -race is too slow for
 # thousands of cases, so test-go runs a sample and this runs them all.
@@ -132,6 +143,25 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzAuthorizationHeader$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzLeaseID$$' -fuzztime=$(FUZZTIME) ./impl/
 	$(GO) test -run='^$$' -fuzz='^FuzzCreateAccountBody$$' -fuzztime=$(FUZZTIME) ./impl/
+	$(GO) test -run='^$$' -fuzz='^FuzzBodyDepthAndSize$$' -fuzztime=$(FUZZTIME) ./impl/
+
+# The contract fuzzed by an independent tool: Schemathesis (pinned with its dependencies in
+# impl/contract/requirements.txt) runs all its phases and every check against every
+# operation of openapi.yaml, on the real binary with a temporary database, an admin key,
+# a stand-in GitHub (so the dashboard is served, with a real session) and a generous rate
+# limit; it fails on any finding but the false positives listed, with their reasons, in
+# impl/contract/contract_test.go. About two minutes on two cores.
+CONTRACT_VENV  := .tools/contract
+CONTRACT_STAMP := $(CONTRACT_VENV)/.installed
+CONTRACT_MAX_EXAMPLES ?= 40
+test-contract: server-bin $(CONTRACT_STAMP)
+	SCHEMATHESIS="$(CURDIR)/$(CONTRACT_VENV)/bin/schemathesis" OCTOSTORE_BIN="$(OCTOSTORE_BIN)" CONTRACT_MAX_EXAMPLES=$(CONTRACT_MAX_EXAMPLES) \
+		$(GO) test -count=1 -v -timeout 6m -run '^TestSchemathesis$$' ./impl/contract/
+
+$(CONTRACT_STAMP): impl/contract/requirements.txt
+	$(PYTHON) -m venv $(CONTRACT_VENV)
+	$(CONTRACT_VENV)/bin/pip install -q --disable-pip-version-check -r impl/contract/requirements.txt
+	touch $@
 
 E2E_DIR := impl/dashboard/e2e
 
@@ -150,7 +180,7 @@ e2e-deps:
 	fi
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
-test: check-generated fmt-check vet test-go test-model test-sdk-go test-sdks fuzz test-e2e faults test-deploy
+test: check-generated fmt-check vet test-go test-cluster test-model test-sdk-go test-sdks fuzz test-contract test-e2e faults test-deploy
 
 # --- Releases (README, "Install from a release") ---------------------------------------
 # The release version is openapi.yaml's info.version (the newest entry of CHANGELOG.md;
@@ -225,13 +255,22 @@ faults:
 # SIGKILL crash loop, crash points, SIGSTOP stalls and the model-based test. Prints a
 # summary table; the full log is in soak.log.
 SOAK_TESTS = TestLinearizable|TestCheckerCatches|TestCrashLoop|TestCrashPoints|TestStalled|TestEngineAndStoreMatch
+SOAK_TABLE = awk '/ SUMMARY / { for (i = 1; i <= NF; i++) if ($$i == "SUMMARY") { n++; ops += substr($$(i+2), 5); rs += substr($$(i+3), 10); vs += substr($$(i+4), 12); \
+		rows[n] = sprintf("%-36s %12s %9s %11s", $$(i+1), substr($$(i+2), 5), substr($$(i+3), 10), substr($$(i+4), 12)) } } \
+		END { printf "\n%-36s %12s %9s %11s\n", "test", "operations", "restarts", "violations"; for (j = 1; j <= n; j++) print rows[j]; \
+		printf "%-36s %12d %9d %11d\n", "total", ops, rs, vs }'
 soak:
 	@status=0; OCTOSTORE_SOAK=1 $(GO) test -count=1 -timeout 3h -v -run '$(SOAK_TESTS)' ./cmd/octostore-lock/ ./impl/store/ > soak.log 2>&1 || status=$$?; \
 	grep -E '^(---|ok|FAIL)' soak.log | grep -v '^--- PASS' || true; \
-	awk '/ SUMMARY / { for (i = 1; i <= NF; i++) if ($$i == "SUMMARY") { n++; ops += substr($$(i+2), 5); rs += substr($$(i+3), 10); vs += substr($$(i+4), 12); \
-		rows[n] = sprintf("%-36s %12s %9s %11s", $$(i+1), substr($$(i+2), 5), substr($$(i+3), 10), substr($$(i+4), 12)) } } \
-		END { printf "\n%-36s %12s %9s %11s\n", "test", "operations", "restarts", "violations"; for (j = 1; j <= n; j++) print rows[j]; \
-		printf "%-36s %12d %9d %11d\n", "total", ops, rs, vs }' soak.log; \
+	$(SOAK_TABLE) soak.log; \
+	exit $$status
+
+# The long sizes of the cluster tests: 200 leader kills, 30 stalls, 20 cuts. The
+# "restarts" column counts leader changes. The full log is in soak-cluster.log.
+soak-cluster:
+	@status=0; OCTOSTORE_SOAK=1 $(GO) test -count=1 -timeout 4h -v -run '$(CLUSTER_TESTS)' ./cmd/octostore-lock/ > soak-cluster.log 2>&1 || status=$$?; \
+	grep -E '^(---|ok|FAIL)|failover time|skipping' soak-cluster.log | grep -v '^--- PASS' || true; \
+	$(SOAK_TABLE) soak-cluster.log; \
 	exit $$status
 
 clean:
@@ -276,6 +315,10 @@ COMPARE_CLIENTS   ?= 1,16,64
 COMPARE_REPEATS   ?= 3
 COMPARE_DURATION  ?= 5s
 COMPARE_SCENARIOS ?= cycle,contended,renew,status,tryheld,handoff
+COMPARE_SYSTEMS   ?= octostore,etcd,redis-always,redis-none,ceiling
+# COMPARE_NODES=3 runs OctoStore and etcd as three-node clusters (bench-compare-cluster).
+COMPARE_NODES     ?= 1
+COMPARE_JSON      ?= bin/compare.json
 bench-compare: build
 	@if ! command -v etcd >/dev/null || ! command -v redis-server >/dev/null; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server redis-server || exit 1; \
@@ -283,7 +326,15 @@ bench-compare: build
 	fi
 	cd cmd/octostore-bench/compare && $(GO) build -o ../../../bin/octostore-compare .
 	./bin/octostore-compare --clients $(COMPARE_CLIENTS) --repeats $(COMPARE_REPEATS) \
-	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --json bin/compare.json
+	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --systems $(COMPARE_SYSTEMS) \
+	  --nodes $(COMPARE_NODES) --json $(COMPARE_JSON)
+
+# Three-node OctoStore (raft) next to a three-member etcd cluster, every process on
+# loopback with its own data directory: cycle, status and handoff, the clients spread
+# over the nodes (BENCHMARKS.md, "Three-node clusters").
+bench-compare-cluster:
+	$(MAKE) bench-compare COMPARE_NODES=3 COMPARE_SYSTEMS=octostore,etcd COMPARE_SCENARIOS=cycle,status,handoff \
+	  COMPARE_JSON=bin/compare-cluster.json
 
 # Memory over a long mixed run: a fresh server on loopback, octostore-bench --scenario
 # mixed for SOAK_DURATION, the server's resident memory (VmRSS) printed every

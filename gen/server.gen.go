@@ -128,6 +128,7 @@ const (
 	ProblemCodeAdminDisabled        ProblemCode = "admin_disabled"
 	ProblemCodeForbidden            ProblemCode = "forbidden"
 	ProblemCodeGithubUnavailable    ProblemCode = "github_unavailable"
+	ProblemCodeHeadersTooLarge      ProblemCode = "headers_too_large"
 	ProblemCodeInternal             ProblemCode = "internal"
 	ProblemCodeInvalidCursor        ProblemCode = "invalid_cursor"
 	ProblemCodeInvalidLimit         ProblemCode = "invalid_limit"
@@ -167,6 +168,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeForbidden:
 		return true
 	case ProblemCodeGithubUnavailable:
+		return true
+	case ProblemCodeHeadersTooLarge:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -1030,11 +1033,17 @@ type BadPage = Problem
 // BadRequest An RFC 9457 problem document with a stable machine-readable `code`.
 type BadRequest = Problem
 
+// Error An RFC 9457 problem document with a stable machine-readable `code`.
+type Error = Problem
+
 // Forbidden An RFC 9457 problem document with a stable machine-readable `code`.
 type Forbidden = Problem
 
 // GitHubUnavailable An RFC 9457 problem document with a stable machine-readable `code`.
 type GitHubUnavailable = Problem
+
+// HeadersTooLarge An RFC 9457 problem document with a stable machine-readable `code`.
+type HeadersTooLarge = Problem
 
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
@@ -2448,9 +2457,13 @@ type BadPageApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
+type ErrorApplicationProblemPlusJSONResponse Problem
+
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
 type GitHubUnavailableApplicationProblemPlusJSONResponse Problem
+
+type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
@@ -2571,6 +2584,55 @@ func (response ListAccounts404ApplicationProblemPlusJSONResponse) VisitListAccou
 	return err
 }
 
+type ListAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts413ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts429ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccounts431ApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAccounts503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2584,6 +2646,23 @@ func (response ListAccounts503ApplicationProblemPlusJSONResponse) VisitListAccou
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountsdefaultApplicationProblemPlusJSONResponse) VisitListAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2706,6 +2785,39 @@ func (response CreateAccount415ApplicationProblemPlusJSONResponse) VisitCreateAc
 	return err
 }
 
+type CreateAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount429ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAccount431ApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2719,6 +2831,23 @@ func (response CreateAccount503ApplicationProblemPlusJSONResponse) VisitCreateAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateAccountdefaultApplicationProblemPlusJSONResponse) VisitCreateAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2787,6 +2916,55 @@ func (response DeleteAccount404ApplicationProblemPlusJSONResponse) VisitDeleteAc
 	return err
 }
 
+type DeleteAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount413ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount429ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteAccount431ApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteAccount503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2800,6 +2978,23 @@ func (response DeleteAccount503ApplicationProblemPlusJSONResponse) VisitDeleteAc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2891,6 +3086,39 @@ func (response ForceRelease413ApplicationProblemPlusJSONResponse) VisitForceRele
 	return err
 }
 
+type ForceRelease429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease429ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease431ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ForceRelease503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2904,6 +3132,23 @@ func (response ForceRelease503ApplicationProblemPlusJSONResponse) VisitForceRele
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ForceReleasedefaultApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2978,6 +3223,55 @@ func (response ListTokens404ApplicationProblemPlusJSONResponse) VisitListTokensR
 	return err
 }
 
+type ListTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens413ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens429ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListTokens431ApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTokens503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2991,6 +3285,23 @@ func (response ListTokens503ApplicationProblemPlusJSONResponse) VisitListTokensR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListTokensdefaultApplicationProblemPlusJSONResponse) VisitListTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3114,6 +3425,39 @@ func (response CreateToken415ApplicationProblemPlusJSONResponse) VisitCreateToke
 	return err
 }
 
+type CreateToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken429ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateToken431ApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3127,6 +3471,23 @@ func (response CreateToken503ApplicationProblemPlusJSONResponse) VisitCreateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateTokendefaultApplicationProblemPlusJSONResponse) VisitCreateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3196,6 +3557,55 @@ func (response DeleteToken404ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	return err
 }
 
+type DeleteToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken413ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken429ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteToken431ApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3209,6 +3619,23 @@ func (response DeleteToken503ApplicationProblemPlusJSONResponse) VisitDeleteToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteTokendefaultApplicationProblemPlusJSONResponse) VisitDeleteTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3246,6 +3673,22 @@ func (response GetBackup200ApplicationoctetStreamResponse) VisitGetBackupRespons
 	return err
 }
 
+type GetBackup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup400ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup401ApplicationProblemPlusJSONResponse struct {
 	AdminUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3278,6 +3721,55 @@ func (response GetBackup404ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	return err
 }
 
+type GetBackup413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup413ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup429ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackup431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetBackup431ApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetBackup503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3291,6 +3783,23 @@ func (response GetBackup503ApplicationProblemPlusJSONResponse) VisitGetBackupRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBackupdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetBackupdefaultApplicationProblemPlusJSONResponse) VisitGetBackupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3312,6 +3821,22 @@ func (response GetCluster200JSONResponse) VisitGetClusterResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster400ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3344,6 +3869,72 @@ func (response GetCluster404ApplicationProblemPlusJSONResponse) VisitGetClusterR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster413ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster429ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetCluster431ApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetClusterdefaultApplicationProblemPlusJSONResponse) VisitGetClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3450,6 +4041,39 @@ func (response AddClusterNode415ApplicationProblemPlusJSONResponse) VisitAddClus
 	return err
 }
 
+type AddClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode429ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddClusterNode431ApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AddClusterNode503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3463,6 +4087,23 @@ func (response AddClusterNode503ApplicationProblemPlusJSONResponse) VisitAddClus
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AddClusterNodedefaultApplicationProblemPlusJSONResponse) VisitAddClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3537,6 +4178,55 @@ func (response RemoveClusterNode404ApplicationProblemPlusJSONResponse) VisitRemo
 	return err
 }
 
+type RemoveClusterNode413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode413ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode429ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNode431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveClusterNode431ApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveClusterNode503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3550,6 +4240,23 @@ func (response RemoveClusterNode503ApplicationProblemPlusJSONResponse) VisitRemo
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveClusterNodedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RemoveClusterNodedefaultApplicationProblemPlusJSONResponse) VisitRemoveClusterNodeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3577,6 +4284,22 @@ func (response StartGitHubSignIn302Response) VisitStartGitHubSignInResponse(w ht
 	return nil
 }
 
+type StartGitHubSignIn400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn400ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StartGitHubSignIn404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -3589,6 +4312,72 @@ func (response StartGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitStar
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response StartGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitStartGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3649,6 +4438,55 @@ func (response FinishGitHubSignIn404ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn413ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn429ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FinishGitHubSignIn431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response FinishGitHubSignIn431ApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type FinishGitHubSignIn502ApplicationProblemPlusJSONResponse struct {
 	GitHubUnavailableApplicationProblemPlusJSONResponse
 }
@@ -3682,6 +4520,23 @@ func (response FinishGitHubSignIn503ApplicationProblemPlusJSONResponse) VisitFin
 	return err
 }
 
+type FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response FinishGitHubSignIndefaultApplicationProblemPlusJSONResponse) VisitFinishGitHubSignInResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeTokenRequestObject struct {
 }
 
@@ -3695,6 +4550,22 @@ type RevokeToken204Response struct {
 func (response RevokeToken204Response) VisitRevokeTokenResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RevokeToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken400ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RevokeToken401ApplicationProblemPlusJSONResponse struct {
@@ -3716,6 +4587,22 @@ func (response RevokeToken401ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	return err
 }
 
+type RevokeToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken413ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeToken429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -3729,6 +4616,22 @@ func (response RevokeToken429ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeToken431ApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3750,6 +4653,23 @@ func (response RevokeToken503ApplicationProblemPlusJSONResponse) VisitRevokeToke
 	return err
 }
 
+type RevokeTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateTokenRequestObject struct {
 }
 
@@ -3767,6 +4687,22 @@ func (response RotateToken200JSONResponse) VisitRotateTokenResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken400ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3823,6 +4759,22 @@ func (response RotateToken429ApplicationProblemPlusJSONResponse) VisitRotateToke
 	return err
 }
 
+type RotateToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateToken431ApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -3836,6 +4788,23 @@ func (response RotateToken503ApplicationProblemPlusJSONResponse) VisitRotateToke
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateTokendefaultApplicationProblemPlusJSONResponse) VisitRotateTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3873,6 +4842,22 @@ func (response GetDashboard200TexthtmlResponse) VisitGetDashboardResponse(w http
 	return err
 }
 
+type GetDashboard400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboard404ApplicationProblemPlusJSONResponse struct {
 	SignInNotConfiguredApplicationProblemPlusJSONResponse
 }
@@ -3885,6 +4870,72 @@ func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard413ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard429ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboard431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboard431ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3923,6 +4974,22 @@ func (response GetDashboardAvatar200ImageResponse) VisitGetDashboardAvatarRespon
 	return err
 }
 
+type GetDashboardAvatar400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar400ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardAvatar401ApplicationProblemPlusJSONResponse struct {
 	SessionUnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3951,6 +5018,55 @@ func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar413ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar429ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardAvatar431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardAvatar431ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3988,6 +5104,23 @@ func (response GetDashboardAvatar503ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
+type GetDashboardAvatardefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardAvatardefaultApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocksRequestObject struct {
 }
 
@@ -4005,6 +5138,22 @@ func (response ListDashboardLocks200JSONResponse) VisitListDashboardLocksRespons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks400ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4041,6 +5190,55 @@ func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks413ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks429ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListDashboardLocks431ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDashboardLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4054,6 +5252,23 @@ func (response ListDashboardLocks503ApplicationProblemPlusJSONResponse) VisitLis
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDashboardLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4083,6 +5298,22 @@ func (response GetDashboardSession200JSONResponse) VisitGetDashboardSessionRespo
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession400ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4119,6 +5350,55 @@ func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type GetDashboardSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession413ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession429ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardSession431ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4132,6 +5412,23 @@ func (response GetDashboardSession503ApplicationProblemPlusJSONResponse) VisitGe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4156,6 +5453,22 @@ func (response SignOut204Response) VisitSignOutResponse(w http.ResponseWriter) e
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOut400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut400ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOut401ApplicationProblemPlusJSONResponse struct {
@@ -4222,6 +5535,39 @@ func (response SignOut413ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	return err
 }
 
+type SignOut429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut429ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOut431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOut431ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOut503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4235,6 +5581,23 @@ func (response SignOut503ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutdefaultApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4259,6 +5622,22 @@ func (response SignOutEverywhere204Response) VisitSignOutEverywhereResponse(w ht
 	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
 	w.WriteHeader(204)
 	return nil
+}
+
+type SignOutEverywhere400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere400ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type SignOutEverywhere401ApplicationProblemPlusJSONResponse struct {
@@ -4325,6 +5704,39 @@ func (response SignOutEverywhere413ApplicationProblemPlusJSONResponse) VisitSign
 	return err
 }
 
+type SignOutEverywhere429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere429ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywhere431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutEverywhere431ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutEverywhere503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4338,6 +5750,23 @@ func (response SignOutEverywhere503ApplicationProblemPlusJSONResponse) VisitSign
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutEverywheredefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutEverywheredefaultApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4368,6 +5797,22 @@ func (response RotateDashboardToken200JSONResponse) VisitRotateDashboardTokenRes
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken400ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4436,6 +5881,39 @@ func (response RotateDashboardToken413ApplicationProblemPlusJSONResponse) VisitR
 	return err
 }
 
+type RotateDashboardToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken429ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RotateDashboardToken431ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateDashboardToken503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4449,6 +5927,23 @@ func (response RotateDashboardToken503ApplicationProblemPlusJSONResponse) VisitR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateDashboardTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RotateDashboardTokendefaultApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4514,6 +6009,88 @@ func (response GetDocs304Response) VisitGetDocsResponse(w http.ResponseWriter) e
 	return nil
 }
 
+type GetDocs400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs400ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs413ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs429ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocs431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDocs431ApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDocsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDocsdefaultApplicationProblemPlusJSONResponse) VisitGetDocsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -4531,6 +6108,88 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth413ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth429ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth431ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealthdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetHealthdefaultApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4590,6 +6249,22 @@ func (response ListLocks401ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks413ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -4607,6 +6282,22 @@ func (response ListLocks429ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	return err
 }
 
+type ListLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListLocks431ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLocks503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4620,6 +6311,23 @@ func (response ListLocks503ApplicationProblemPlusJSONResponse) VisitListLocksRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListLocksdefaultApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4682,6 +6390,22 @@ func (response GetLock401ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock413ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock429ApplicationProblemPlusJSONResponse struct {
 	RateLimitedApplicationProblemPlusJSONResponse
 }
@@ -4699,6 +6423,22 @@ func (response GetLock429ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	return err
 }
 
+type GetLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetLock431ApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4712,6 +6452,23 @@ func (response GetLock503ApplicationProblemPlusJSONResponse) VisitGetLockRespons
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetLockdefaultApplicationProblemPlusJSONResponse) VisitGetLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4855,6 +6612,22 @@ func (response AcquireLock429ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock431ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4868,6 +6641,23 @@ func (response AcquireLock503ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcquireLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response AcquireLockdefaultApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4995,6 +6785,22 @@ func (response ReleaseLock429ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	return err
 }
 
+type ReleaseLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseLock431ApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReleaseLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5008,6 +6814,23 @@ func (response ReleaseLock503ApplicationProblemPlusJSONResponse) VisitReleaseLoc
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5135,6 +6958,22 @@ func (response RenewLock429ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	return err
 }
 
+type RenewLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewLock431ApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenewLock503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5148,6 +6987,23 @@ func (response RenewLock503ApplicationProblemPlusJSONResponse) VisitRenewLockRes
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewLockdefaultApplicationProblemPlusJSONResponse) VisitRenewLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5211,6 +7067,88 @@ func (response GetOpenAPI304Response) VisitGetOpenAPIResponse(w http.ResponseWri
 	return nil
 }
 
+type GetOpenAPI400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI400ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI413ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI429ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPI431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOpenAPI431ApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOpenAPIdefaultApplicationProblemPlusJSONResponse) VisitGetOpenAPIResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadyRequestObject struct {
 }
 
@@ -5232,6 +7170,71 @@ func (response GetReady200JSONResponse) VisitGetReadyResponse(w http.ResponseWri
 	return err
 }
 
+type GetReady400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady400ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady413ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady429ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReady431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetReady431ApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReady503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5245,6 +7248,23 @@ func (response GetReady503ApplicationProblemPlusJSONResponse) VisitGetReadyRespo
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadydefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5371,6 +7391,22 @@ func (response CreateSession429ApplicationProblemPlusJSONResponse) VisitCreateSe
 	return err
 }
 
+type CreateSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession431ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5384,6 +7420,23 @@ func (response CreateSession503ApplicationProblemPlusJSONResponse) VisitCreateSe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateSessiondefaultApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5488,6 +7541,22 @@ func (response DeleteSession429ApplicationProblemPlusJSONResponse) VisitDeleteSe
 	return err
 }
 
+type DeleteSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession431ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5501,6 +7570,23 @@ func (response DeleteSession503ApplicationProblemPlusJSONResponse) VisitDeleteSe
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteSessiondefaultApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5611,6 +7697,22 @@ func (response GetSession429ApplicationProblemPlusJSONResponse) VisitGetSessionR
 	return err
 }
 
+type GetSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession431ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5624,6 +7726,23 @@ func (response GetSession503ApplicationProblemPlusJSONResponse) VisitGetSessionR
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessiondefaultApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5734,6 +7853,22 @@ func (response RenewSession429ApplicationProblemPlusJSONResponse) VisitRenewSess
 	return err
 }
 
+type RenewSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession431ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RenewSession503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5747,6 +7882,23 @@ func (response RenewSession503ApplicationProblemPlusJSONResponse) VisitRenewSess
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewSessiondefaultApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6837,323 +8989,353 @@ func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs3tj/6Kij+p8qkd5MiKckXqnadUmw5UWLLHkkeZybMVoPdIImoCXAaoGRuH1WdpzkPdp7kFNYC",
-	"0Ohmk6IudpK9U/NhYqq7cVtrYV1/60sjkbO5FExo1Rh8acxpTmdMsxz+dZgkciH08esPVE/NDylTSc7n",
-	"mkvRGDTOp4xQfOSJIjztNKIGN3+Ym8ejhqAz1hg07CMXPG1EjZz9e8FzljYGOl+wqKGSKZtR8+2/5Wzc",
-	"GDT+z04xox38q9rxE2nc3ESNV2enb87lJRP1U1JMKS7FE0XiROXjC20ejck4lzMSf390TnZSqqYjSfN0",
-	"xz4b+6lPGU1ZXkz+57YZrY3DbZr+jH5+y8TE7FOv/yJq6OXcvK90zsUEp73IlcxX5/xpynJG9JSROZ0w",
-	"ojTNtRrAD7Fgn/VFAi/GRI6Lp0ZsLHMWEaoI1yShM9Yh72dcE66HYixzeHLMc6Xh+Q7B0RWhOSNyTv+9",
-	"YISKlIxYJsWEaAkvZFxpoqdUkxlNYU6zA0KHYkazscxnLCVSsIjI3Pw/7igVUk9ZDq9GZMK0InvdLom5",
-	"uKIZT93kO+QDnXAxIVyR0XIo3GhPFFEy1+SSLSMipCajJZHjsWJ6QKggXLMZToh95korki7MfsJkr6cy",
-	"g93gYjIUXMH3WErYZ5robEmkSFhE2BUT5HrKM0ZgorgDNE3NYnKSs5m8YmlnKBwF/HvB8mVBADj/xpqj",
-	"3u/1o8aMC3/0dQf/ls+4rqfVmVQaFqlgR+FopzJLFWmmbEwXmSa9bjci5kTMo71ut9s6IHKhDTXkVExY",
-	"zZ5nZsCCpisrgr+WFmSHagzMWA1z0lQ3Bg0u9G6/EZn18tliBn/uwnLtP/1iudBswnJcrUwuT2CkugVn",
-	"Mrl8ooiZCrnmesoFnGVCs4zlT5STJ2tECfzffYWIn5iZ5RkyvhFtOZ3dJkh4Gln58eH92TlxYkPFa+Zp",
-	"//4Qkecn2Lgx882ZmkuhWCiXj4AlzA+JFJoJoDE6n2c8oWYZO/NcjjI2+4/flARZud3IH/AtHLe8K4fC",
-	"HRAcHnImnKVlT5rljKZL0oyd1Mc/xK1O4yZyEz+R+o1ciPRbTv1E+qlPqcKZ8zSYqJD6YmxmFbdAwhmy",
-	"pOmMC3L44diILTkem8fNTxcpV3SUsdSvC474lRTjjCf6Dutin+lsnuGxGt5A3r1gnxPGUgY7dEWzBcNP",
-	"psC/NY+Z1WrKM6BcroqlgizpdbuEJppfIf+piHBtxOWMA6MZAmUKLuhBo9v74V8/7/744u/9T3tHz05f",
-	"nHf/2f+4d/zs/QsjMjTVC9UY7HVfRg3NdWbmY/gKP0aC+VjJsMjFQCZaKi1zNrCrH9QtwRzZjH6+MFNm",
-	"ubqYcTWjOpnWbUHtc6U98JImWeQ5szsB0n+SM7jH/M0VfOyAKCZSOHplqBrGfYQtCoYgwXw37lHtGs0m",
-	"OeGyaYNWnqkSCH7Z0oe220X0NJeLydRvjf0MacqcCClY6xH2wgq2rfdhZSnA3A+WB6i8AtuShApQPYzI",
-	"z69YarQqqi5Z2iEn0txRE5JMzV1r9IS4hnhjVNfKXGd4zF6dRCxmI5abOzvkQ/O1umO2n7MU7AjHHALw",
-	"rUwu2ynL6BLkFLKyYC1L2kMR0Hb4+dgMV91NGKqghyYoy6AZymvB8laVQqyAjxypDEWVViypHJCcZYwq",
-	"ZvRTUERhtm7L7fVh+SwuLkwzSxCpRs6+tmL2W14U53Vyf8QSulCopQON5HCLCEniw9fvjk8ufjr6Z7z2",
-	"djA/fhR0oacy5//9bZfzjitlCFjm5Do3qn78cxsm1P6JLc2UF8HE7IS/o+kHOmF3v8YCCVTW/6vCGX81",
-	"u2sYz6i+QIVgf0ypAOV8oQ/QGCJ0QrkAkjGKL7Vv31cWdQtZdIyTJH6SGyVRZUmPJYViZ99xIy+8oZVb",
-	"20wZ4yy0skizalyhwhKj2g+mkNlVYz6hXo66a898yKjwwQfwlVadnLOEcIo7/Ci0AJLT6vCeHEB9MD+a",
-	"1etkSv7rl8P2v2j7v7vtl532r196Ua//4uZvIJOM6WaW1jHr7XQekQIyN4ttiaBYy2PRgV3JKhnkjF4q",
-	"Qkkqk8WMCWPjJlIonVMuQmrwU4qjofC/ap3FUWEb2lHWn/kbmY94mqJ35ZsZFiTJpVJtxbXfCLwvjJ6w",
-	"IsAKn4yRYGM342BRQ1Fe1fdc/7AYfRT0ivLMCOdvuTocnCRykaXEaho5o8kUD5gKdc1yluKlSAVheS5z",
-	"0ownXE8Xo4tFMWsroN+ai/VE6leo3D6IOeGSBuvHqsorijTe4ihUUEyXVWt44MDc8zO6JFN6ZczBuTF5",
-	"H8O6gNHN0MX0NtsWK+t5LAatbASr3YcBWYhLIa9F5DYhcppQihSNonwo7NvNeGXG65nzROrDV9lCaZZ/",
-	"W52IK6f3GOuSGI7MzLGkDN12lCQ4LfsbaIHw36G5PRTNOLCzD+5iZ+MGfKDLTNL0XMq3NJ+wb60YOhk9",
-	"kunSzDUzkzBroCLUDWmSsLk2ZzvH+V5oKS/gYcvBp1Qz8AveSRsMvQU51Qzv73o3Qenv6/wDZrvhULXy",
-	"azMvWucAOWU6XxI61gwPSvMZI1zg7+1D8/sKj//rh/1/vn3+/LzdC3m6H/D0qR/hdldBaRnmUMxOzqhY",
-	"XlxT7gIV1bWvPBOuX0pi/kbM3wyH2ckr0hwZljQ/WStFgdJxbbQSplqDwgvbf0HmeMywi+apXre/Z3aG",
-	"ZtlW2wYs4lRaM5ULxRIpUrV+P/vr9nPtkm7b3JV9ekzbGvdGGck4kzkr9rnCLU+U2cy2e6EgPyMtTg/P",
-	"jy7eHr87Pr84/XAWt8z+ymtldi8iY3Dg26+6vbQafc5SJjSnmYrQw5xxJvRQ0DTNmVI4JZhJ/Ort8dHJ",
-	"+UVlKDsSacYhCcYHhF2xfOnGHQqYtTJC/jeWaAyRGJ1dtjrksHoipBmHZx2jH8pbxeZ6GAoguBYyppn6",
-	"yEhLIserFMsFGWd8MtVRSI9m394d/nzx6fD4/Oj07OLD0enF4atX7z+enMctcBkAmZLSU8aIMILB6SJU",
-	"QwAFtnUo4iqlxLU3VGTjZ8CUAbGv+tfPcAOMSWK+aONZJDfvcDHpbPSbr0QdAo8+CNWjwH16b8XI+SS2",
-	"dbVSdLS62EDoZCWvWcY0I0rO4JAzBgrEzKoI6B95RN/a3byxaxb62JJgStf5xNyWkWZcP5c6hahRnPk9",
-	"4gnrj9vrJ1U92Dm4uFpR8cyZpnDEaYe8ypkRYZQIdu1euu/Z7q2erdG23Py2OtZiQY91oht2InL7EKi6",
-	"RZKAkUwr01qv7dol/16usxNJfKaAW7N1uYYHf00VUXwi0GdV71E74xNxLN5Qnj1UKPGJ4OJijF+qyiLz",
-	"1zY3/C8ugd8q01woI9nRhdshZ4FzjWqyY2a9gzbnI3hWzuxc/FQ3E2tpXY9GqHYOhYN/zAVXxu5uxqUh",
-	"4xb63M1SwMazbofIU/hQeBIPtxEtHWsYj3J5rYxGcwAfWyhm5EKScYEhJ3QEgNmD/zkUORvD50BHkSlb",
-	"4YWyE5RqEocH5dzlSGAnUr+SYswni/xx6AyM0uKLAb1Zn4bbYWsVF8+a5erAbGwKSb4/Pv/h43cXVt86",
-	"ft16DLFoJ1AefUtyqyzvMchudV9uiR9UNyUGIVk3P28Eg+fr8RQdiPncVc3J+BUj8GZZ0zllV/KSYX7Q",
-	"I2k1sNw76jS1a/p2Gk2wO6QZ103GXgywtkfRX3CQNdpL5QCFDGYYpHLw9BE4Eo9razWlOu+vcUjr1+tP",
-	"p5r+IUr5IkPxeAkjyMP3VGpWzz3UNsJDP2MiJdSawzasq8ihfRa+PiDfMZqznAwX3e5uAg/Bf94756FX",
-	"kMHH8rw20kBpDY9BAO/c7V2KpNirnIxw1bgpq/payYr99OlT22waE9qcSU1a22F2TZeKxLiXkBK2Yqr6",
-	"bMAbPPp7RCFC31/K1WWd3yuIFFStl5RqOqKKkVQyGx8EJyW5zrmGX65J03yXjBdZFhGj3LSlyEDBMToS",
-	"F5PWgXkRlBOjTTplnZwXt1rOEnnFckVGSyMaWTY+QKPeesM2OQ63orH97m5oE+VXPGGkvO7bSM0/ag5D",
-	"yIsMc35r9rP4Y1Waht5uYqgKhQw8jHtJBWEZS7Q3lMxfrn3ShvktgTTOsU2kJTP6m8y5XqLjyBwLSqmJ",
-	"Uy/ROQNRFon/Z84RAi4jxgRJ5GzGtTY6I+55OcuiktvxVU7kxG3CbedQbC24HKcLncprcUeiLkIS5gPg",
-	"GzNfcQ5YNZW5zpZ/BEJ7PNO7dsU+E2gLNjf6ZSmkiJYP8D5XG9jf33J+kDHPmBEFxoyZZzQp5VRbkjcv",
-	"5AshzFRx9oWJE0gRIzB0EWHpDEWwXKWNhF3MgXhXRQy5njJRLMJFX+ySwXA6MFMsxFAcUH3cIceiCGBF",
-	"JPa0GQ8CruaK4PXRpGIo1vM2sCrIhQ0sjgaiXOgEXIJj8PuWWR5lhHewQP6D5Wu7V8DVNnPLUAQds9/b",
-	"C/tRqMV8LnPN0ncs5fQcHvp9g3SGC+JwVDMapj75yV7MzGwvzJpAM/f8GiZcQ4VMLucs1xwv4qC2ZesS",
-	"lqjxuS1zuHF6N1EDEwIheQM+uZp+7/Ltuyv59sGn9m6iRgKex/SC6ttmc85nTGk6m4ef2L2JGjblIJMT",
-	"vqa8xhq48IQrSQFHx/VUqsDlgnMp5UU2qbJv8HwoMqq0e9zq3Issg6AOLfLMbSEK5qWWVOyO96HYZ7G0",
-	"45ItUZrgX58oY5axnCc4S55GRDAjVJCJeA5pPwM3K8hm54rY5Is2qsY8Rb04xkyr2r/ZfxYkYV9B6VTx",
-	"hZIpTa1RASOirQzM61X8hrlUEqobUcPsDOqLyIVltTI4w/0bV4SwFTmeYMaTf72PtQaO5X8pF2/Z/KiA",
-	"zCrkW6GfX/1E5eg3luigBOD4dcmaMeNc7F7+++XV88/92d78vxtRY061Zrkhu/8yf/0FU8J+/dLr3/yt",
-	"sVJn47/8lqv1jAr/DfU2W26Q+bAdieY5XVa5NyjQuu2LJ+yzfuUSDW/dcbVp91x9TbF/CS/vWJBDdwFJ",
-	"dM/21u0aDB2k+dE05YbfafYh2MIxzRSLKrsKGWeQiuwimtsU4bw2L9irp1HO+r/t9Xf08w/2SfMi09To",
-	"Ire+5Z67iRqg+t72wnt4KMi1v12+B/U6UUPrbNsNOT9/G2xFGBy+7c1PlGv/aoWIwgnU05E9dQV1X1U5",
-	"H6MSHBPNskyFqkqHxDZYncYDspQL0D98NtQBsdlMPIUkxDETCRcTW4MZkRh96OqC6hg0mjhngl1fgFZ2",
-	"MVMxiHDFdIfEU5aZMZScMSkYYZliQ2HU2gMSI7nAKOVvNjVmFxcJWU8UYSJtudF0viyPNhSKmauJKDaj",
-	"86nM2RM1cBebVa68HZXJa6NZ2GWhRdXqkE9QX+g2ATJwL43SPVoSWsrXx0V532+xjAMSe43cbc5QlJam",
-	"6DJQdM33zMIUXhoVaRd86l6qwIsbcw+5se/1CXMTlY7/tq+8wYddqW1JLfEbddtHUDqUtSyjGjmqvFU+",
-	"mefKr/eBt0Iqve0jp+ZpULnfqfBLz+BLIQXe/iWdL2u+9PymMFS/NJgw6qG5OqwEMBZAlgacv6oo9Koi",
-	"w36udO61oiNNbQbiiUzveW/cfg7m2yhLczrWFzRN83p11BhaTxQxTxGb22PYTCo9MJq9UfNfvf14dn50",
-	"enF6+Ob84vD161N08gVlvP39/VIZ7275Lv2v4VDt/Pofg19Q/4j2667SynZi6aefe91O2m08FmO5qrAU",
-	"TqnaRNQU8qZ4ekDYbK6tYBBGTjoztdPYePpRw+zc9vpQcOabdCLDrJrlaypq4ZTMn8tGMofJhobPs73G",
-	"JmNnRWkqfE5mbLe2DZsO61jZ9KnW84tFntXPHlPIyMfTtyCCYfY5S8ycUjwArglYNRnzB4Mm9cbDMHuG",
-	"HLHxvMyXL7hI2eeNnAATgI3O5ITA8wfWceFwAWDmYHugR1ER8PQ0u/4JLJVv3fFYnlXZde16+lZ+sVB8",
-	"+UMcy8xctOY/EypSnpoHAydh1LBekXoJZ77XvqI5FJWYDwdn/taNEfz2phgu+PVVMHLw81kxieDXj8V8",
-	"ShegWozHuS2lcsu8khoRJqTA/7zzIv5hvxD8dBJ8LLj4NgulqCD4YKruZEoUV8tKYAdak+R+F8FdTVXI",
-	"/4Vw3RYvYmzVVfyH+wBvr1+S1eXvt6R76v53VOBxorDCr7fz5Q1cM4f0azrHHuTKsLRyG3ANoqSEMcEO",
-	"OZsaeSlFslly73l6vH2NsJnlFe5u423x33fLqSOH1y5PzZLuox+GuaPoFdU0r78fz+iMtWXOJ1zABRk4",
-	"Bp8ogm9u3EojLQu4njpXtYC67Er1F1hmRZZemGOubWgBLEiIN2ycwLOHmzzPCweqWbjd67r8oDqv5PWU",
-	"J9OSvxTMSPRm3llBihrb+nCdU7bIH7xddWTX29l0x0otWLpi0r14GN+s3Gu41JXNj8oMFXBSQMolsrvV",
-	"+ikZqatEqnMO2ENhXRDWC2DwlcN+uDgL1xGhUPjoSsSUTaTltvYkZwgH1Qn9wnv9GlrwID0vu93nvZcv",
-	"+/t7z/e6L1/2NgP2QL1nwk5x+MIfVBYeJTte1dNUySfi/PzogrHsyETK0ohwYTcDThMQdLYxQEo7f4sF",
-	"ss214eGANtkVVgZX1l9HGD8wmiFIWnnrVq10eXmLYW4UMOm0xo0+R3zszKprJe6/Yrm7CNZFkZ94siP2",
-	"6YiwzqRD4m6n3+nGByRupuyKZa0YozJktODg7KPaxdXoUNhvdMiZsY5GS0vwLnTLRcIIfJA06QjKgSAY",
-	"ip41KZhqVeMe8PRmi2md88LtXO0ROd9QDQSbrABdDLz7z9O0w4FCawFCTPEOuJPjwi9nHYYKa40EifGB",
-	"DnklhaZcgN9PsSRnK9EeLS8vXox3aS95mfbZ89HOtcwvWd5+Xue2DwXr11C8NmhO6zSlgzC79ZKxuTUr",
-	"uVbk7IfDdn//GZlSNb3VFn7AzbA5frWVKuU8gCtrP4aCsrERzVIwMsmpABQ29PB2yE+MzQnXREsC7kJM",
-	"hSiKoyFnAzcrWzrEPaSXknhvPBv3kj7dY+0X9PmovZd2k/bL8T5r90e7yV66z56Nn3dDdWCx4GkdjazE",
-	"WlaW9Na7pknz1XQxGi2fqNbAUTNXtuT56VN7Kz596hNNXA2I/QtUwHCmoqEQ0gXeYYtYCs9DegixcG+A",
-	"tjB2uRKZFJOIKEmoYx+QMJkEMEI2FDgLV+AnpOZw0zQpmVNInp/nMgHHn/kl12ADtbDwmEPiE1Fazu21",
-	"a/hy6SIKFm6xQw7dWZmPuBqWANOGCmJYjGpp5ObYXJpt+8ZQYEAZP0W47pAuBiIssF6LzBgF1heswvW9",
-	"jYB7z7obw//2jFGurZ7ue8Eq8FcBua7EDB6o++4+lru//1B3f+8+kcFN2mUxm+oSb1UXzfHUB6TRNqnh",
-	"yUMyz9mYf8a64ycuQUpF5sIx+sjWGpMZ/Awvxg36EiSOSEONdcmtb+DeD2c0IOBPKK48K/GFBEaGHNAZ",
-	"m41YrqwmgNyO2FSoDgC2KTiWYrgqD0hsVxmbvwl7GePrU5ZZfJYioQwnhLxkFzaSMmNUVG3KNQ7TT8Zu",
-	"jPEzMVYIw5OYCqWtIWbXDfpK01UcU3wgMo9C9taIJpcgner9pdto5htTe3bBmLPpQY948l8nfwFnuo4Z",
-	"6pFBEZqo/4JkTGuWq4ikfMK1ikjcsXHidhxB8cccoTcQMMj/tdOJnQENId051VOi2GRmVgD1zuCVaKIL",
-	"H20rpFtFEkM2WI5rcVURZdecJzmf4tc0yyHVL65HJ4r97aQhC0pfy6p6N1u2FWaRlmNPgBZchpANYk/N",
-	"/2tQDNj+tTx4N+r1n9/838NhZ/Mzz+CZ0mNu7s9uWn9bpzucedOlkh1geDlGCDuS0DxfokoTI/YQ8dkD",
-	"NuR+xRFjmRwWvPxEDUU5in97qoAT6pgkYJQK/MATRZp0KErx+62D9z6ZQMWArmWlzlDgr5EdOoDRI4ou",
-	"zdDXiLnANaSkoQ4BYgpC/7Ajo6UxkIoEAKAgTAGAWZVzABBtAgRTKRfgq0T4e92H+7uePdadv/8YIf4g",
-	"hahMr0dwjZQ1IbhNS5Rwp2vVqlwbhOvLeyc2VfxkD1Flnj/AF9IDuY68e3uagn2ucmutOj8gLyFqGAmy",
-	"0QuyzhPjDX0/tbqbJtjNFWr4wTFuypXmIimgYQuQS+BnD4ER5ga1DgijyRRBt81D8lo4A8Wwb5mkCJKe",
-	"FUQIJsN1qIeT2ULpOtTZoWjudV+SenxQjM9ec8VaHfLaAYWD+ZNRLlDDL98/uxvtjL3bvITvAiqs6qtq",
-	"RrMMZ02gBiINZK7fGbR9tUT5CpkKIvR2R0QtzPWtQGS6DAeb0tEhhx4Bvb9nVOKcJhpQUT8KnsgUi6fJ",
-	"XHIAY6GK/Hj2/oScAYE6kBbYTbxn4xZanPare+Qn/p2Z0MfzN+0XB06ThTUpc9hkr9sNQPUcih6szIYZ",
-	"bGlU9d7vdTvmf88HL7ovupWrv9vfq7l7A0VrZbc/UAWI/1QVuJFawgxBLWKfHeD/IfrapLW4qe0EMIBK",
-	"B0hkMFb2UPCJkMaA54YMmao0DoB7rLoktvwxP/5N8tH3L3+ju+/421c/TuHfP1/qpP+PZTrLfvvX2Y8v",
-	"6xQLm9hTQ0ZhSRX42oLUnZP3r48ujl9j4s590lzfu7TPqjAAzsQUbJk7R4LzWKsptEsQrnaqScnUkIt5",
-	"HrhNpvjuPFsA3eZUpHJG1GI85p9btjKuqL0q12NhFRZX1VqOAclZG3O5AMkwZ3qRi+Ax62/95ABRhSvo",
-	"KpCEAKWtMPqtpAJyBWeF+WrbwVx1yIecC23UCXJ49ur42Guzak4TpqrnHzgmt1ZkfxkOP/d77eHw8/Mj",
-	"rzbXnZQr7lilEEFO37wiL/f2nxNbN+IhMS10IlG4iBlNplywds5oCj/ERjrEq06PxKYBVcM49V9BXEZA",
-	"aTD7Ya+0ikyAjgCreKcBHGfwLw88WwJkhQSXUvVsHUhjPQ78Gmj0OnSbtQBHNejhZTj/4Ifwg+VSZ0hx",
-	"Kf44Y3oqU3ieogcdWLkCjwdLr6vKgcSVEqJdDchbuTzPXF+5oJDcsgbOogqnsoq4iRa9RUSNaqrs16An",
-	"FPWNv94S9XYVjV825xmEFYxf1lc92SgFzZR0F2z8c9vmiLSP05i4VhIEq8RuDYoXStyKArHZZ2GLJ29J",
-	"A9O2Qqx6HXw8PTay1XV7cRxvHj8gcX3NJVbgGAa1tTe3RLKrSTdIZzjvQNcEKVE6gTql85TRdLlNABBw",
-	"Y1bJYk1Mq34oG669V9HGHVOha3It8f2NM9sikPyQhPAH5nPXHQpitN4zadrPp2oR129SkB9e1w9K+CAS",
-	"hMtnPMu4zQZDZyRWmI8QDl1PeZ46v9X5+Vur2uIHaFaKg9j6Ucw/KBR0ZoEn/R3f73arvYDQmbkxGgEL",
-	"+0ZUGT1Spl1wcrcl3dnl1ZP2A30pe49ZLvGHqHbYX8Nngl0/PpuVfFkrK6g/zKC0Yg0TQhW0Rd7iilzL",
-	"XE+hl9h6tuyUo3v3YqLC6VKJQIskx3ya6ynDmKP3WRTh1gJvmsjcxWd93Na5kxxAuiJNKycUSSXCaKE9",
-	"y3WrQ0J70wZsfITEp5MboxNfqkY3nz9aPCTs2VXrhCg167J2WLPXf0FGXKtWRJKpVEz40nlEIiiZNYqp",
-	"i73xy6Q/es56tJvuvUiejXbZ/vg5fZn00j7bHe+VzU/zxi/d9kvaHv/6ZXdNXarPJv4qcmP30fh17571",
-	"jtXMkXtJ5U2uv1I3tfDzd2d6O+sisvHoZ+EDdWvw45WF87X5Hx5WcrQselA8coR3/y8SWUMi0YZoZSm5",
-	"ru5+gHL+EhxKGXhk1dtghHedXP80XXqwEoDfAEjICEPsKZvkNMVeCpvrabhI2LqbbIquWWwdmtAZK33X",
-	"y+iUatY2uuJtOVqqflti99V44FeEoEX73V1Sgp0hC6F5VqC2OFiX0LUiLwHxBz95d5WhPg0wIKnVhCjQ",
-	"hjPwYJkr3pJRRGaMKoC1LN0fTxSZSSG1FDwhicur8TfKs43JPbvPbuumGTUKMbMy1dM3r8ju7u7LiHw8",
-	"fxWFygiZ5yzhDna4uN/63f6zdrff7vXPu71Btzvodv+13eE7oMIqakM1ZbF8O5q/3oragN+1JZDVS70A",
-	"7euQE+YaFdj0yVVn3sPhT6DiyTCf/UiNEKdKExoAwvmiA+fd5cp5i90RrZyQAryToQDAEyzdhNWZkTvk",
-	"A8sVtrJ14QkIQ1Ey42KhGUC946aAtlV7flsDhuwFIcK61Y5YRib8igH0LOywQ0E2Q3TuMlT/Ybmdq+6a",
-	"Ip2zDpmkdJa1ggBhVOuys4pE963u4YKIq9dw7ZzV+unU58cc2oPA9CP4RmQDatbHpy1GqtId8rYmiSYi",
-	"8YXPpCmLhZGhSzFpo1f/nvGVEIyiNuSKbaaLdDFoFeSgIxwHyTkTvstBs0v+090eNhTbKs1890G5k6DK",
-	"JIuc6yVECW1r3XTGxU9sWc8OQQYoNKwu3QRhJ0DFAJvNSS1UDGxjyXIC9frG475LX7HfdM7Nv2+iBoJN",
-	"Hi7q+rIHXXphjAGJ62E/ZaIv/r//5/8tICuBHOBvxZhTreeB6vxKyku+RlrUoKUrpjFRPsCs3klolo1o",
-	"chkPyA9az9+LbBmRM3MYLBqKMzpjZ1yz/3xLP3eIt+xA8irynKR0iQlczNjdSsoCyzA+Ozo7O35/cnH8",
-	"+u3Rxfnxu6P3H8/joSiaaffJtOWjWwvFDkKsKUxad0IXumPYD5abaIQf7LaQDGSWGgpmAgoGEM6JlCDs",
-	"IMpanxFfdB9PcHs9GVxc/CCVbntX94XdjVWauIFkx7p7FGueCzRKs3cpN7w7Whii9F1voLMT5qh1hmIo",
-	"Dr1rgZKnT8F8efp0YHPZl3KRK6vEmQWdn78l+UIoTKKrNHgB3SgiC5ExBa8OBebIu+agLlUCs+oTmmMJ",
-	"FHn6tJRR8fSprz5Ra2uthqK+2OqAzK03wxpfOVNykScMcGzmudQswWY+2J+D6uIJ7O5iMfps1hvsGWY/",
-	"FPUQ53Z619hF/xJWgU5WRcfgg10YU0G5RGyz0UEPRFB51nRFH0Ao2lFrQp3aoBiLUJjKnIwwhcV1GSvq",
-	"XLHlLESNuQjIPioyYVx6JKL12TQOyHeBr0EGH8QWAeLG3kQ2+O1rXQZI5LSqF5Ui4U+f0jDlRUjRBryE",
-	"obBfefq0JjIOqKo8ZbO51EzoIk7OWh1yKErdZW1k3H6OcDUUGyPi2H0SDBbCaJ5xlhNbEKAk0dcySA5Q",
-	"U5pDT0LBHLGxz0m2SFmwW4YYBeFjIhi3HXKNwHLR+g45o2Oml3b0lM3hz1LAJ4bCjkam9MoM5eYLo9k+",
-	"1cHyXGaCzCtJCb74dSgWgv97wVqGBA1hQizAcFmxoY4Lz17/RKYsM4pmKiH+PxTJIs+I0REUoXgwDpEY",
-	"NBHCNWZd4v3RLqvIkIyDtyc0eskZTQkdCqgUUT6AH8Mg7TQmzVcIGNk+X85ZGb3xc/v6+rptLv72Is+Y",
-	"SCTAqbt+WkTIoSi9bZOBDuyxQEwZ4og2s6e33yHQ1z+YoKOgOc3pjBl1CliJzYGoLLSHxPYP8ZebGLbo",
-	"O6mnDigLKiCLhIwowM1CNQzSQCMw+H84P/9A+t0uzt/wOCqWiPk5FD6hNuVGrs+4MEpIhxzluczRZxCv",
-	"Q9WM0Qx5ubf/vFXOkhiKNWkSxLGm70iaopTiM67VoNSsdV0+9AHcB1yRXqdjDF1nSZfuW8zyp3oobGpX",
-	"uU29uy50oHmFHSaKprjQecAbdQpzwL31BWldr3Dx9WYyeVMuXoX8YlQUFbThvSb9/9rfxXs64wkTihUg",
-	"Co13x+eNIt7deJ9oeWYu60ZQhmmLGm+ihlFy6Zw3Bo3dTreziwr3FLTPHcig2AnBCiesxhC1ZXsqcmoH",
-	"Jmw1R0tvokHEL8JqCp62sDRqwox2QzEa2DT7jVs8FLZ5MOY2h9mF4D6CZmlY+BiROKgZgKbFiumBv1qp",
-	"+Zj7YylCAGlpsIOez45To55wpd2CYDMcxzUGv9SbXcUjO69cL+ZbnwTqbdz8auwxTICA/e13uxvwaWtg",
-	"94vD+aVcaVmHYVkGd90tQ7SWHDLdwiFTxmA15rVXBxMOS10Z9vn0ui/2kxd579/pyrDddcPubhg2BB/F",
-	"sS3o6f6L3f5ur3Hz69aQ1iEwZ23vX0w0HDu5UCFr6JOxh8dUN4w/zh3Xtxye793+/Gpjdnhzb8s3fXf6",
-	"m6ix3929/a2PFex5Z38CKRWW5y+/GipVi9mM5kvLIH5vjOJPJ4AIBMKiYc5hLtGJUWasEj5Pkb/yncQ0",
-	"le1JPiS+Lc+8FhvopuwN0fmC3aywY+9e7LiWA4u5+6JmQ9oXVdflxafZy6u/z94s/z578+zjz//Y+/jz",
-	"P3rs6OQqmaXZ6e6P0/TT5+5p/80y+f7zflhLXOMFveMueQSdNXjWxk4KW40aVRAFfskThGg1d+AVfyzf",
-	"nl32ui+3eAvXfIQph+at3hZMVu0QDO/tb8OcNcjlX5mzXatAsel8azj+JqqqCjtfCka4QYWhvqATO1Gq",
-	"Es6MuaYnUqaR87MNSqAlYC1hxcNet0fK/VKGAjIfzOdmcoZp5dwo+JCzfICtoUCbw9CWzUwIEb1dCtKE",
-	"G3Oqif12c6NXMKuGWjusAjFyCQX3mBOB3UnMYNUmqUOx2tc38k19YVa+6enq8tyO4Lcd4Dj01wM3StXj",
-	"hcv0vSDPbakiNFbIGcNckshr2O6DFicJ9KQygrqyjSTtWdUpUHikoZwvCdS9dUSQ/lGlhQX0cl2xvjIT",
-	"2t6soUPEnLXrbWaJVxRHXH8F30lt9bgbH6ieoi61iaF3YBI7Xwwp3exYfoCoRXnUTTBn2NsLVDtjbxRX",
-	"YwkiY327h+1gRG620cRdtZk5B6e6VEr2hC//LoE5e1ghmVySJs0yX7wFFVVFmRaazmJZqr6UAiGXFNTA",
-	"MCqcaBmg28aXkwIfVkE8nAR8aayllZb9BU/DyzYnPQS8eKJIxgUDAVEgYzgBEw0Fei/YdeRcmmV51yGH",
-	"KEOcUxbwdwRWJQwqBbQKPV5g/oG3okPOwRkpJPgtnKcnMXsIGByTCXTFdNAcBbxFGkfehef9iVFxDCDf",
-	"3OIrIhognw6si8v5QXnaqhNjIRBV4yFWms03TCt98asgVr/s9X/1TBBUZxvRAfWJG19e8+rWql8N7NYa",
-	"9W8FQuvPI7bvq7B9TXF/BH10LEOWhEvTqAOu5tM5nFp3V792iuhxrfemLJdLjTRDu3cAmYwQ+LWpQK6n",
-	"ChSSmh8gGQGSBobixOeDYn6ES/iEABOJw2g4eG10TpNLI4IEmbGZhCJ+Fz+pz2+AYXOuNeanl1OfNmcq",
-	"DEUTBLImDsTXJqlD2I6SJKdqaqThjC7JiJHF3IzgvyOz1Pr3i56O3m0Icbrz9z8dVaJ0vv9mEavr4qgg",
-	"uoxRzW02nutev+qYOsejfKjTyIuNL1t5gMppKOsSd6z8WYnfbzZNN89gv3YGoQ8K/7syRm/UT3bTPbY/",
-	"fkbv4hoqUjA2d/F84vSxv1TWwiMkVnbnK2imazU0ozC5OKuPTrlmZACVppfAbcoIFZq5yDKoaqU4JgYb",
-	"rf4TxM+c93glhAkodBZjTM6xwGRQH5cZCogCF8FKHxpEyXpA4i9DoOxhYzCs8NKwcRPjY+DaboYZNy7u",
-	"Z+RIq0Y4kc2yqdQg2AqooTASCqLUNvwMq8cMGA6qJ6nvJVwnvQKE6Efw/VWEzB09XCWc6hvrBvyaXr+q",
-	"py+UTxfbePicN7Bxi6jbdh9CvMYNbr4/jUOvRtfbxqVX07n8f6JfD07bxydRUJT72t1bq9z54uhxo5sP",
-	"27CrIDfQ2ZlYGoyKF9ckl5pajEaWjUkT/s2lsMlQ/v2h4GlrQDY5+zZ4CVGxvJ6ynDkX51BUPXWrvjg7",
-	"5w55C04Y7kLGDHVJbN93fv72wHrcwOANkt+86Q7oXv5rn2yvDh7uT/mmcY65oo+/4d/I+iRW3H7OL+GG",
-	"tpkegUPAfii4jzy/r/fpFdL7No8envcf1TQsd7n/ysyHWxGgdrhEjHWM90AVKaqz7wrE4DVetyB5+X4+",
-	"N5chfRN6D0c0uVzM11qeZzpndAbuLykgx1xocvb3t1zbXr6WjK+nMgNoVM1Is4jK4nYagxKAXhfCu/Md",
-	"eHnoApryybR9TTWkVuWXrcgbj5jr84/DVx8/viPHJ+fvY3LtOqgNRQlBGJRGMemQUwb5j4ZtR0uAc53z",
-	"UkZxRLAHsfu11KTY2p/QmdhlU8Xta5q5nGg1ncXwpELXIWC54pO2gXDFtWUZObWS1KYTwhRRLduI+47w",
-	"sO6L40zKvNYn9j3T3+GR3skClYlmuq3gtMttdX2+9IgLwy6rIAS1uomlkdKeVhrlu5Sr11zNpeK6toI1",
-	"plrTZDoDzE/zEcMN/zls+PxW20RV85mFcOiko2Ej3qoTcanJ/v+kBIDDkF0TOV86PnXnERFNQdKJjAu2",
-	"UbewKEvrU4s8DlNTT3PGoP+3MVagpZYbGHIykYQiH6c7PTp8/e7oiSLDxqlt+E2Hwn5u2Gj5blPIGT7p",
-	"37VIMCMMzMXo21P5JuYZo6nRoK5pnhrW8ym8iLHivNnWVoJYQKlDv0sojn9u++ys9gkkuzVB6BRjgjQx",
-	"GoptGRm+gZnUtsukawuuySU47YtGbOZzgrUOCHVzBqcdVjIY7at2Ov/g1CLRFpPxr5s1uz6Tqy3Jo0KH",
-	"mjCNtXZFE3Mrb8OW54P6fuMzCoaz+T+z61N6xciIMUESOZsZ2Z0WYY4gLRcaCeh8ORTNIMUXdg/TU1tB",
-	"e/KhOJ+C3W7lHKSXO6XPVtfBBlB1CUWQ1mC3WwGXASRE2kTFuOhShcCg7DNN9FCsbXZ2EBCOuTNkrlXQ",
-	"9AxK3V0HsjiCM8R/DKHJV5HDb/Rltxv2c83YdiYrct/MrdDqkNi12oqd2onJ1kPx8fStI3rfTc6HjSbl",
-	"xnK2dtONFraYgzWaS2Svu2dO3yIUxYa/KFFcTDLcjDX3jG0m9mBXp2tc2BA934jPiLeitx7852BnxyLj",
-	"9Qa73W63gT3w8K2w1V2vu9cvtZVr+Peed7s9365sUPSPK7qu2WZrRkdbO36/PH6/Mn63dvB+dfCgZ91t",
-	"w/uhdrcaavdOQ/3q+i/ubu+jCfpQrrn/rTDtfANb4UTqQ0eLd7gjg1k+UfaywlIOijC+Kug56YAOZ9tc",
-	"lTu+UWa9J/QwNbYegf1311IxE5evjLKuKXOymKeQ12F00LBtKRQSQVYMmrHuajszqqg1JK9x/pgdBGLd",
-	"eV5XoBJtB+HV5qdY8iCLNz4cHZ2exdCjIrE1EIs5WvqUKEHnaiq1k3RDkclJhxymKVhYKKldTnGHHNor",
-	"PtgEs/VobIOqDFd4nQwqN5Z9iM8SuWuvUctOe8hO22ev1va73SqVcRvJ+dgsWlTbGGoBovyDOgVKjP4/",
-	"0AloWMSKhe3FzM4X83+3e/dm8gqdSCAOnFOuJGyiapIdSJNTZwIXPw4F1qlxTZRmc5K6uqhAKYLiQeu0",
-	"koIZqSTnVr8xc0mtJDAcbsSXV+rUgYMVyhjomDn7TXIRCK8sBTumTiTgOqtS4Y/BYwj2b1WqPwWHfV2n",
-	"mzkpS5Db+NjW9i9eucjWONAsn9zbf+Y6jFv3WVGevNY0PmUpz1lirYVRLq8V3vi+p6M/IyxpaMbfH5//",
-	"8PG7i+8Oz44uPp6+3YHiih0Jo/mH45aNfYYszFI0ZEic22EvFjlHeyRnamo1+vZCMW8ONfv7zxz01Yhr",
-	"FQ0RVRZskV7XZlNYDxclH356dUTOzDtQ93WRTGmWMTFhcalyGR1xFt2azA1/W2f2wOLKUI2VRvjFK5bz",
-	"Mbd459BYBaIhiECY0yuW+RBqvFLeDFsTEyyDJs2V8nASVoe3IqIYzSze+FAcHp21+/vP2t+/emd7xVBy",
-	"yWx3igB7AIIIPhPEHWQC+YAUimgRzQzteMx/7pATSVQi55DLa1UTluIWzBejjCdknkvwohrhl2XEm/bw",
-	"2VqdB3Q7JJ8zPhHHK87+3W6/JoFoLclVfHJvJUrCDW1Ii/c/nr69m5stapwx3V4HCLDubC3R4Lmhi9kQ",
-	"Sol0ogrF3sf9t4V8xC0/kfpVgQlckXklIYeaOGIGT4i7xHArQ5m30FPsw21Jq20I0CqJFWHjsRDWSh3b",
-	"qxWLh0N6nbKc2VwI/MUIz1sYCroNjNgQ6Bpbvlp4AjiPiCwsLGAaEVt7SUVwEIROZFR0brOCJ7ImhR4K",
-	"xZjAhkhLpqFzApww1g1jIj2kiCHAFQo8mBnHRjzQPGBKtUtmGwpbTws5FkuUQdC4zQy/1+2SEoRzHDlv",
-	"iN02w4rq0qXiQ48AroaCfbbLLNRlQ4BDUVBgkZ6PLXqbMfapARFu/qPoIYv+LZAdRhUbCif3Dz8cg9g3",
-	"H7C7VDBeAuXdPoUGUnXTXM7nZmdcRzmZs9Q6zUp9gcG349xlwTSDxsI8NfuPPX6NbLOwjlNa4A+5hEKv",
-	"jAVlJwfGRnQjQo6v+YjSEL5F99Q1XZKmYkaQh8WDsfl7/P3ROanEs+NWiV4xWExroqmWJsB+p1gVPxTx",
-	"jn/QN3tSU3ldqZBwyVAY663LM+aCq2lF6N6eSB8iqCAheRJTC1aE+f69YBBXcYVnqA8V0ipAzN/v9WtA",
-	"oGsbtgIXQaG81zdWcFXidXNw/fwfMIkzxHFxSxZKw005diXjvhsc8ErKkowLlqKosJY5iZHkL1ImOEvX",
-	"zhby2R82W89k7PM8owLPzEwWvr155IvwU2tm0e/uvbjLNLBeCOCat5rCIucPHPqsBncnPgiv3tCHXrp8",
-	"O1tj0cDdcpeTMnfiRLbt9wBa0aoPK3XZtYqPYVfwjh8YNggFwtaKT/Wlr6fuWGEW36bFRhbTqBUVPjbk",
-	"dysG7b2IsuyualB3WzXoDfZAeJDuZGzM/u3vIl+ULM2HW6clTQ1l/GOpakEz5NuzrYxC59MEfGnlLZlT",
-	"5YgoWjPrs6kiXya6kkK1qdZxKLZOsDIPCql9vSZIjuVK3hWkVYSoaPHro7dH50dkUyJb7Jvdl9KyLNYE",
-	"rLuUmEXdrVPNxSpnbNWUYkJXLSkP0J9eKq6sycKqFEjVuqPMMd83Kau3FXmXvTz9LXIqT6lmb21XlHvz",
-	"UTV7qgQ/5XGHVjinwiM7mE24PlZyHG67rVNxgdIy46CaCe4L6uqVZZa6lxzhDkXp1NZkgYMZYDH4OqhL",
-	"4yjo2zCc5FLWSTN2qVm2R1hWZg2l6bKEHkUhN7IGk6rsircTX9fMqZQBDDaK2qqzeoEfV6FVOIk1tNr9",
-	"utnWvzuuwl2yrR/AnfeNWPweXI3910tsvYGlvTBd65Z4Lxj54fzdW+vpNKT46uwMGOJHekXP4FHCISEp",
-	"MuwpF1rxlAFMWcs6gUCdM+LYWA3RUATi2CYrAyJYDIWzKrLJylXJX8KMyhm4R1kKJRYR+irN4B1itUe5",
-	"gApvIsdjlisyBK2yoiIMG2uyJF77jbmVqTT7rHemepaVQxBb5dsVl1mNV89l2p1Z5af9QWY8qYEsNVpm",
-	"W+Z8wiE1bAkm/TiHpkp/EJfa6mIjl4HlFaYiVdESakGdm1Q3/9QOemrWkvIbZvQjO2BhW4eppcqVO4Yz",
-	"dTlAmmaXhpuAyiHj39D4UBTuniKRTTHIrgWkWwVuZd/Ykrzj391GdYe4kltpj8/ohO08fZTcT9w9Ap+s",
-	"UiJNpqxt6DGXWU2zypxfAb/a2oepXORfKZPTotPeK0z2hzNlvlTBduuSXcrC05cs2ON6ALf4DhZri5dR",
-	"b4EaRGUdffBSHHllrmjH4oBLQMMBtpnLDArqOrUVt57WwST5mgFfM8BaULLgTtleQ/gqVPhNaan+Vn0A",
-	"NTm84o305IcPPNmRNTNDZCSrHAdZqK/OTt+4Ah5pUVHVUMQ/t81f2qAC2gTYaumOs7YhN9Q1Q/JwqR1y",
-	"yidT7SrUi0ogfNw6zkv9i2PBrm37ep/ha/SiEO97QNwnADvW92KU4B4asYQusFzpjup+eEmceYjor6v2",
-	"FwGQxqDmuo0aicrHrplZo/+PaW+2l/xr9EJ1//nv3R8vX/58/TbfPxfPP7BnH2nv+7T7hvd/kHtnv5W7",
-	"tgQ16i/rAAsNscAcEZkwaqwiGD6KUbGyv2vuS0vxd7sqYyHb4DaM/0wX5FcWTZ+mEhLHndf3IWLIcK9c",
-	"6PWuiRAYzVf1hTDm2Os7YzRHtkbvbIecF5ixgMgzHrNEY0CoEuznE/F+oe+OcXp2+sbasr9u43Yq7JwK",
-	"DW7yXweUa1cWecfzN6bILajqjW/J+0Aa/v0Qam6h/SN7wa24NR+BCdpFNe7t/HBLxeuK6gCtEfElO6EI",
-	"fN2Yc8AFwKTbG9xyE7jCiySG2xirLo8GWeuoWNe3Y7KgtvkvfvtT89t2xd0PYMDtnOToul1Tmw6lWq4m",
-	"6Joqp4pGmC6YLUnGL9lQxIBov+qbj51XmvruMBXXOoSloANdNWZlE3utC3vVZ426LTwRqLXrvdNeo3Ju",
-	"6kdk2cczE+/mTP5zKH1/sXzFKV5NHvKUnwYO3zuyvUw2IPiLwHtu21YYtmM5Ewl0iaFiWfKZd8gx8Obk",
-	"v/m8bfYiZ0qx1GfeGGMSDFpoRQXBrvaRSGTKxSQmNMvkNb5MmsHbkIw3Z7lrbhLBVQtJvvZzmC1cdORR",
-	"OpdiQuKjczqJD8I2L1OpGImPx+0TKVj7HdXJNLbNImwseyh2u3t+uTbMGpe4ZGCTac1E2on5i80YtVVS",
-	"DvjSNlYwgg+ancOjZEaXQwG4wNp5m0YLTai6VIgshZ0PKDHzSCSAjpAxuybThUixANUnSAe5ZZAXCFcB",
-	"xY5TrgWKtQy4Iou5bae5xjg3xPBVQwaHH44DAprf2Vkb1+w7IizrCDYxZy4aawuKKyft9/euaTUunuGo",
-	"tWZuhm6DJDOPSOj6qpm/HxA6ggw5376iU8pNck1FzbOrvUTDidw5sLKSS24jA3iPqhIvj5lOppGtzhub",
-	"y6xNRQLQEYo8MUryk3hQhBKAhmd0CXEbRri+axpQ1DCcWtsyGznZnqrMUc+B69uIByYsEhBUu4PkMBr8",
-	"lHq4t9ZdT/ofIHhXTrcqre5+G+7WqejnvsgajIr5MgJpBGmzFeKNIP8YwUAPvGx6IP9A0akUpN/tdh7l",
-	"yMyCitMKGQHW9Qc5jQ3RvrKMap4lNKN5a4uI34xpakPTU0Yz7HpYe7FCG6WwO77ro+XAJ6iG4oxmxq+Y",
-	"YEq1AE4AWiPb9jfXRW/noVjT3JkIeX3g9XAX3otIjD2e/ZeW5rIZL7IM8q1zRlNQE6DlsREC5HjnPSI4",
-	"R5AJHeCrWDwbbOPvquywrAWOHiE2HF6OWYa9pDzCgG+/52Cw3C3WjJspu2JZK7YtRUcLDq04oXfdUIC5",
-	"7d5qHVjDqA7BgmtI9j6DkQbEZz/uII6LHRChXOLOUJwymnKz7TCw3Uvuokhmf5bxmiv0Bzz4ByND+37S",
-	"Ib6zsh3hseW0pYewZ3djksvF3AJhEKw2GBQHJnPsYs0Vnnazt9tq+J7cdQiunS56sV1Vv5/WTU3XqJvI",
-	"TGyrCbvvycv6L23t77b7vdbLXWg+nY0h/reW0UgyZcllFLQDhCRX50eyK6jl+dtDkguBEQMHRbWuhWJE",
-	"oJswXgJGaq42xhqKoDMWeZTGWJDUSBXZ2BhrKJ4+/ZCzMf8MsdWnTwdWz5rDj3FU1LFhqgsq3FCaAXBV",
-	"ytVxRHBRMwGQLEa5B5z2IAjmYFoFiS1+PnQQ9PD5YAbJVmTddVxM7JCXbK6HYrS0CNoWV7/pG9S5rnZC",
-	"ui9fYNWMt9IAfloxbUtBUKYMhUfEQSAX14DE1qwUUg/3wqhbYwrURwHoGnu0cd0hH+iEpUORcZvEOM8o",
-	"t42RS1sMSbE1exw7JBmRkviacn1hO9dZbB5347o8PqqGwlkERs2DrV6Zr6s2AmhXN0TTdgGIfJptNHRk",
-	"jD0oDAsYEePeh7KdQg020wOowXAvQZriCBFeYdBn1fxgzEpYN9y06IKNbeTTb3n9ApDWcnYFDfOw/edI",
-	"XuEeuwUZlTEKGcvjw0EVCPKnIU3cc08045yxeCiw+QB0LsAczlaHvJIzQ31QUeYFhxtvKRfgDrP9Ozn0",
-	"5nSb1RmKT26jrLASEtpQA+zPjM1GBRYVdj3IGUsJiGzoblscFLe9gS0wB4VmhVG327XvwLxbEYmNGM2Y",
-	"ZrCGMc0UK2+yw68sBjUMMxTV/R4UtGQWeQkOJttZ1lzO3OFXmvE75NAeK2ZbDwUg1intiSRMEX+CkOeK",
-	"NPf6gCcsL2ZULC9sx4q4tQ4K3eVjfOUGfdFqpmG23CzxwGhpFujxjnhOAGEWhK09ynVlN7jr60pZev0X",
-	"67qit399WtMPfXURn0IpUytcUKA4AP0txAisGpa1blUIKxTVpYBxoZ/the3SX3a7z3svX/b3957vdV++",
-	"7N3WPH1tj3fqRQaQpFmlslqmleYekL8beaDsZ93WulWE+9TYVnkJ+9HfPKzpI7xhLpCS/mVVkl++rElV",
-	"KEP1l9qHNAZ7/ajhr8e6pIS65iJmDSh+G4Pe86jQAI0IadyApmTpOJyoxZbq70YPnHN385x3EBq83Wu4",
-	"577BUIYObxlgv26A3nYD9CGyMKOfL/yKdv3R/CZHqjOXMiudTL+3cjLRl0ao/tTNsgfbUGxbddReZdTc",
-	"cGJeHni3niSADUsUYS8jOJ1bv7oXfBW64pgdcdeccwc4GtsraOzXO1gad0zE28S7YevjSjoTVOIaGQYu",
-	"FKunN8x4mvLM+YvgV3fN+ip5SHacUpFiyPcArx9Ehg1aCuDbnQK7Csmr2/vhXz/v/vji7/1Pe0fPTl+c",
-	"d//Z/7h3/Oz9i0axu3vdbtFC+NgCd/hJWgG8yMXA29gDu9hBZUlb7/sHfL++KeuMZua2YGlhtTTj8kix",
-	"UXmsfVT8DX9AVdVeu4hvAuWv7gpEtwNNa1Rv817pcgw+bvcVtZQ/UVnVeY0tWkmyhA3ToOE48BLcGlT6",
-	"4TZ1PwVmMjJcYCfbNnEbEF5BuQB18poqqz0DgGwEP4Ra+5Qqr7kbwwJUdWtJfUITClEGxKQ9l5mDdiFK",
-	"LxFO+pUUapE9UcQXJprrnTPVsj2jEQjGSRxU6kHDVvQabObAIKMVwkC7Z9UkgxjNUNggje315IaAIBoE",
-	"zXOEt/DWUq1tBe5vEXRA8xAZ6MBoefUbv6cJtn8vmyywomIGuDrY+aGoGC4DwoMmd24sLsiI6WvGROQd",
-	"G8WKbeOlYpKusRVMcY1DzYjd26APTgOtNNjL4Lyqu2nk5R9KIQWjl+uyDgrn7EjLLIFfMfGn1ExXWtXd",
-	"ojm+WLnQbyLUF8KPfB2l1vkzCjTG54MX3Rfd++i7d1MvzvDldS32kKpxhK8K5vYHuIpwK1wXJrP04ILh",
-	"uuZquavNHzT4rN5KO7Y2tqZ56cO7hn6fU6ELme/DM675brN01XmnW+Cdwsi/F6sY+8fYCchWWu4C4Bp1",
-	"guCjYlnG+bc+YiVnDPyxmWLW/8N1NBRuFPSZFleFdc76Jn/QQdm2SE7VARlJM5GckR/Ozz9AcNFcx6eu",
-	"7Bhq/wvXEc0gqAJfJSE899OnVKRPnxaFyEKKNnhOhiKE7S5KmweVomWYYnk/zNUHN19RoQE7uxwKRKyE",
-	"Krlr8h8k1jorFDy48dC9lcFV0qQkdtICHYvOue3CYsohZUjrVYSLOGc650HPQjw14YDIbWQsR4woQCTH",
-	"1l1FwbZcQOle+AZ1ZwJIcBD6HpiZWL+jxcylgjCaZ5zlxParZldQx8qQ4gKQv+IYbPYKbgSBIdsQd3BT",
-	"Aix7QyF4pIAIgRQDx34Y9GDlivTMBvf6L8w1l9NEA/6mL4mHp5qxZUjHinjMe93uUBQ6vEwuL8zjTtf7",
-	"rgIrUXjOy5o6RvpIt+QrRx8QuOGFUW41zxyUMHayde1wtYTC3LxWA0OwzXxGM7sBrQ75ZNvsGnbAIPJQ",
-	"IIaVocTI4lnhXwaFQ9pz/BLhsAqRYfGbgx6+Q4Hwi9mywKK/ppcOQhXxUVEH5NqpgClXiRQCwCIzRq9s",
-	"Nif2/xUp+M+RevzS7QxwTfB1B2wAE5Nj9En/eyE1NexhJt6W47HnB3ROz82lKRfK0aBNTClMDswi9QWp",
-	"k1xe21gMzC7jVz565mLLT5RtEepVU+tQzxm6YaNVIBKoxIIUb24kOTYI6ADBmmEszIirfe3291zL5LD/",
-	"HfXfdezgovhWaBYwEIZIj+ZTNoNeg2bLChK1ebwXPI2DhvOu+SeeOXR+wHRfC2mGCbQOTCRuAcvj9lBl",
-	"fZ2lcpEIW0YXbWnwc/CjlfmI24JUfV1EJ5SzS2zj+OJGUp2qpLRIcXwijOAbiiYWvYklpoYQUOEOKkWY",
-	"5+dvSb7ImMJWhbZJQTjyXndvKPxOFe0D7Na+9dE+s60QqLmAfwZGerfTedZtBY3DbFRFzjDgYSQhBj6p",
-	"NrxvNtA2z+Huintql/0UoNKN2HBztH9oOWw81zrWsnRnKF4vct/8B+KStJDsgdz0+YebIpRN7ONRfMsc",
-	"me0IAqR8AeNfzBTkQFZRd1Dk2b07c2FV2LrArxeTE9LsdTrP9lokMxPEtrcnRnxoLhLtu5vD7e22dCh8",
-	"LzfIuSvhwK+5mZEgTv6jp6elvWjKHBuxGco4CoPDABUJtOVvrBPShB6UwRIuZlzBBVgfNzrE7bCW5r0A",
-	"3cHISehsTvlElGyUDdZEwDKNQW8/Kptqg2ddoxIzJy5KX4U72Bh36AJ+bgw7Lz8aA/OPi73xy6Q/es56",
-	"tJvuvUiejXbZ/vg5fZn00j7bHe+tzsCMZ87utSGmlUBCmZUag1638oHdLmZYWEIqb0PFPV1ZQL86mWfd",
-	"6nbYr3PnKfWfrrwH7mSup+9xhM2btjL/7RH3kWgeHWo/JCjLp49i9ALLIXE8G/eSPt1j7Rf0+ai9l3aT",
-	"9svxPmv3R7vJXrrPno2fd4ERBLv2EqQx6He73W5g4frZobma0WVlptvFEzavB58pCzNwQ3dXbe17egi2",
-	"ibE8r5lEr3YSdyegdW317QNo+oFyPVqW7LRv6wPYqrgCZdCdO67apb6SYpzxRP9unRZ+D587tN8DPdpa",
-	"xFu4zXesPvFVHBRH3tZgtmk+ou+9d4ldzm1rrRSbj42OYCrIiHmvxQBwx6wiFxGfNuTs/dCJj5nk1smF",
-	"n0YdACWXUfbswDGqqA4NwYK+12PhwcsPudltt6g7yc6tZYCd39e6RMDz+hhXgRdy7sDuscR1Ys4+kH5j",
-	"abYFo7818zqR+hWS3f8mqfQ9v/IJPgD8vpVMEuz6q0ikM6YDifREObfIGj+d9aA6Pxf4Pbn2QueaqpbF",
-	"V7Q2dlrjJAQERWdUdMghcT2aqS7FGxMKiegjKG0T7BqEnrWvvHmJIXgzyIS5BjWl4eqFl2DX31p0rajh",
-	"d2B0wa6/piTbpMv1vqXia8+5cdetWS8B4Xt/CcA/kAA8+qzBY4Vsv0b8yTkTdM47S4rFkLWZDK98HWvk",
-	"6qKY9TrSBCEgLxmJoRI3HmAJG3jdXN1gVK1njbBCFUPF4NcwcmSlWOzWktU1Eff3cyYOPxzfrYbFbcEd",
-	"60HtWCSVyWLGhP6rGvSO1aB/lU3+VTb5xyibhIbJjo8jqFEHEQX/Ua5Ev6YKivk0+t1L4fygoArUtVtr",
-	"KJGsXQEltH8xo9iyvQHQ80p9JFbIYfNVboO02BVLA+opSzvYoHpR3BBB9Bvr7QquJU1onoXaoWDQaBCM",
-	"UqxrkQLr7pTmWQZthsiMUXE95RlrldqY5SyRVyxXhoxtebbPajKfGIpKhSdolmsE+Sns30PVrkDtMZ+7",
-	"g9IDj6/K/U925j4a2nn0zgpFASeU89WTlwuabWia6+M6GFGDGo2SqVHCXjOSyJZEQHScW5ga0O6GolkJ",
-	"1u18KVz21nqKW6VIP5KTw6ZYCRMOxYiLVAW5FxCaHgTOGyPQhYTIWpEWEPlODoJd08wXN+KXrR0DsUCy",
-	"MRRofoXy4KdPWSWo2SGAzGUjXUNRhBlt5WNQXOTjm1wDuBRgQFM/CmyC1f0Rwtvy+lCknKUt4nqOzYiW",
-	"0qd08Lw+AGiofQkxrzPXgcFQYrrIDVWhMoZzxFA85lBP4PxBXTD3pGtvCFW05+dvfa8LzBbwNY72NDGa",
-	"bc6iiCV3iw4QllwgUG+7VBDF9FDE7w5/vjg7Ojs7fn9ydvHh6PTi8NWr9x9PzmMb43LEANnMF+xzArVE",
-	"sZcpNnAKMg5bLg5Fs9d/AY0XWwdOWTKbD4ceES7UHJqoitTGecMjrxM0ryCvMoTzvKepWg1Gbd0ZPJzA",
-	"nQzQ3uMZoN1Bb/9fNbbjPpqOjxCb23Y7/EasMzfPfa8HDwGacXGpNvWOcUB/jqQwAc26T7RylQ9V2sDP",
-	"FbQReoa+lHflb+5sOkY9+z87wR/NEtbD8gYzKqqOIVziOgvXgThPmH6MaXmfV3liPzlwHz87c4GszgJe",
-	"f/g8bv5ojgO7JDDHj6xU+t/kPcAenLTIuaEuWIKqhLBdKzWZuRJaRdSU5qGnwesnZXWlpDZs4tlDvE2L",
-	"dLIxXmDlSzeg0oHL47IV8yAOmcLLzbxqc+EmEnMkKzloWO+rbP6YixodurRBe5tszuJZ4ZDXFQlyO+Zl",
-	"VSh48WQUhW/uZbtn0PTP07TlCLxkdfdCvYpXT+DRWgC61eBhkH6GMcMibbCcKka2pLHvw7vg6/monYqw",
-	"bYFrb/8e9QthwsKa4kzbZH/EoZPVrRW7fyCdZnN9hNdn/mLwx2Tww+1UrHV8fbdgoN2q49cfzG+2NGOD",
-	"wXz3cOPKCOuCju/kVRlo3ccdnY1p7rixE3Mg8gI5FxXRSbALtwpRQmiSbNkszvmCWIq37Iq5HAQnnRfC",
-	"2I21chESh735aiziiRTswAL3+l54BSEEMc7Zei/UaVnB/ZrCtd/9k9hfv0+473+8nAKbK1S5PVZ2VQWJ",
-	"0Bxbo2pX8Xm/g8Yohws9deC89q0v9fl6kXOlOD0Im0SiWwU9S52ilBCVgbrWyDijAda/bWc8QJoC5BvY",
-	"1EEvn2nhgmsaeVJy17Wse9Nhc9cXDiB7u2bdbsNWZ/5d0EjG2g71HW6DXYCmfvVNxa/ZKAA7d1eQmtEs",
-	"Iz+evT8BSFnwCtIJFhwj0BRWos0lh2I7ikBbQ+E/FWiLtoNxU2E76qBZvW2n00LAYVpqknPgy0iGIujO",
-	"UzTnQQxCiAaUb5FK3x+sGVcFWutQWITWDnk/HkfO8QubiHlwHro6jkLvoQ0igKPRLQGDZISnpfMrwKFr",
-	"oIycD/Lww3FEJguap8x38Y9/bh+mMy7aP7FlTDCCdkDkeOyh6A5fvzs+ufjp6J8OXS48Z/NqzZCI4oc1",
-	"42X4TTzwILIUfA18+Te/3vz/AQAA//8=",
+	"7L3rchu5tT/6Kij+U2XSu0mRlOQLVbtOaWx5rIwte0tyPMlwthrsBkmMmgDTACUzPqo6T3Me7DzJKawF",
+	"oNHNJkVdPJkkrnzIWOxu3BbWff3W10YiZ3MpmNCqMfjamNOczphmOfzrMEnkQujj1x+pnpo/pEwlOZ9r",
+	"LkVj0DifMkLxkSeK8LTTiBrc/DA3j0cNQWesMWjYRy542ogaOfv7gucsbQx0vmBRQyVTNqPm23/K2bgx",
+	"aPyfnWJGO/ir2vETadzcRI1XZ6dvzuUlE/VTUkwpLsUTReJE5eMLbR6NyTiXMxL/eHROdlKqpiNJ83TH",
+	"Phv7qU8ZTVleTP7nthmtjcNtmv6MfnnHxMTsU6//Imro5dy8r3TOxQSnvciVzFfn/HnKckb0lJE5nTCi",
+	"NM21GsAfYsG+6IsEXoyJHBdPjdhY5iwiVBGuSUJnrEM+zLgmXA/FWObw5JjnSsPzHYKjK0JzRuSc/n3B",
+	"CBUpGbFMignREl7IuNJET6kmM5rCnGYHhA7FjGZjmc9YSqRgEZG5+X/cUSqknrIcXo3IhGlF9rpdEnNx",
+	"RTOeusl3yEc64WJCuCKj5VC40Z4oomSuySVbRkRITUZLIsdjxfSAUEG4ZjOcEPvClVYkXZj9hMleT2UG",
+	"u8HFZCi4gu+xlLAvNNHZkkiRsIiwKybI9ZRnjMBEcQdomprF5CRnM3nF0s5QOAr4+4Lly4IAcP6NNUe9",
+	"3+tHjRkX/ujrDv4dn3FdT6szqTQsUsGOwtFOZZYq0kzZmC4yTXrdbkTMiZhHe91ut3VA5EIbasipmLCa",
+	"Pc/MgAVNV1YEv5YWZIdqDMxYDXPSVDcGDS70br8RmfXy2WIGP3dhufaffrFcaDZhOa5WJpcnMFLdgjOZ",
+	"XD5RxEyFXHM95QLOMqFZxvInyvGTNawE/u++TMRPzMzyDC++YW05nd3GSHgaWf7x8cPZOXFsQ8Vr5ml/",
+	"fwjL8xNs3Jj55kzNpVAs5MtHcCXMHxIpNBNAY3Q+z3hCzTJ25rkcZWz2X78pCbySfaGzecbwjTTkzXi7",
+	"GlEjZZryrDFoHAp3FnBOeAnh2OxNpFnOaLrs2BUyBRx+0Oj23v7t590/v/if/ue9o2enL867f+1/2jt+",
+	"9uGFoTlN9UI1Bnvdl1FDc20m45ZD/CQsVS1yMZCJlkrLnA3sYgaVKd9su6Ef8X3czvJhb7tW0ozLo8et",
+	"jpmAXcCJ1G/kQqSPciJC6osxfC04lBPpJzqlCueJcvc+R7C3egSGA7tRtzqFYpqPcRD16wu23Q8Xt0AM",
+	"Gd5B0xkX5PDjsZEtcjw2j5s/XaRc0VHGUn9KcA9fSTHOeKLvfkpw1QwDQwZ7wb4kjKUMzvuKZovwGOse",
+	"Cw7yfMpVsVRg+L1ul9BE8ytkkioiXBuZNuP6Ee6YYX74MRLMZ+MR1y3BHNmMfrkwU2a5uphxNaM6mdZt",
+	"Qe1zpT3w4iBZ5DmzOwEiepIzUDa8ehF87IAoJlI4emXuKIz7CFsUDEGC+W7co9o1mk1yEmDTBq08UyUQ",
+	"/LKlD223i+hpLheTqd8a+xnSlDkRUrDWI+yFlT5b78PKUuByP5gfoIUB15YkVIB+aORyfsVSo/pSdcnS",
+	"DjmRRpGYkGRqFCKjzMU1xBujTl2+deaOWf2GiMVsxHKjWIX30Hyt7pjt5ywFO8IxhwD3ViaX7ZRldAl8",
+	"Cq+yYC1L2kMR0Hb4+dgMV91NGKqghyZYNKC+y2vB8laVQqy4ihypDEWVViypHJCcZYwqZowIsBZgtm7L",
+	"rTC09ywutBozS2Cphs++tmz2YWKvxLGrbKLK4nHrgQ5ykBRCksPX749PLn46+utjiEM/XjCjzfKwPP9H",
+	"I/6qbBuxhC4Uq1l/7DcgXisBzR8/CbrQU5nzfzzwyBbhh4IDO3PcWc5ZTrU0av0lWxKr6v/chmm0f2JL",
+	"gtb2fQ+sVxzYp/JcNh5Vad6PcVDvuVKG/cicXOfGmo6DNZrDCEe0R/EDTT/SCbunEjKS6RJ0IZpl8rpe",
+	"A3HGoN3ZFeHCRDqXXGii6SUDCrJPEvP1+55JtziTY5wAKSaw8Viq8zX7XHYibFqlN9NLfAP/au6OER3G",
+	"wgY+Cm6OKRXgA1joA/S5EDqhXADTM/Y1tW8/4k74SW61Efbpx5OksXMkcSPzvEcnt04gRbQsuXNIs+rF",
+	"QaU7Rv8C+FzMvlJBrAMAjeSe+VCv2+0GH8BX8H0KFEauqTKanAZmrthQIL8wdjXQJEio4BP2EOJWncC3",
+	"d+rUEs/3a7XNtQIlSVhfzbqFFg8FSwVzwvzRUJJOpuR/fzls/422/9Ftv+y0f/3ai3r9Fzd/Ah2F5gzI",
+	"pGPOvtN5xC3I3Cy23YRiLeE2aJ1t2gDzc7B0rbMLxRIpUkVmCwUaae0N2H3W7T7iYs/P3227TDNjs0At",
+	"5UXK2PyOdPznsw8nIdVyQ8fmv50XcrdPaJ7TpQJP8Og3lmhFzEB/BPJ+LG7pNmCFWeaMXipCSSqTxYwJ",
+	"zVKSSKF0Ts21D1ieI7Y4Goo4OJs4IqtMbUAo8dEX5+A1ZsNILkSqIsc10SeihmAM4VbBeTmfv2eioOMz",
+	"ZU+GmV+pMEeXsSuWqZATGy5MtDRmQvA+jOS4mOHE7IrlS/Lj0fkBjPTxw9m5CsRlyOeMlcXm2pg52dJc",
+	"Dzab6yX+ZCTI15v1bPwoz1HW31szNXcxFzSrqgNWYR5TnrHUXFGjA2SoTNvZHxhLyGjUI8YEyeTEzOte",
+	"VL1fpmqckZsCgzXeStt2GY/j41xiAATHhsgRJXYoT8to8lGjEI0yozHIlMUDstfdI3HhewNio0Mxp3pq",
+	"SFXx1GpW7jsR2evuk3jG9FSmoUiNcYT40PwzJk3FYPuHIn4Pz55IfeiedD7vVkT2MbyB+2HHL45zkWnS",
+	"xLPyNutQ+AuctixlvZH5iKcpBg7vTV1j/5WAvF67kKIlZsMxWWomSWesLXM+4cLfkITm+dKFsYooQxhr",
+	"vC8n3S1o7k0wz410VizoUQiNJLlUqq249rfKMptZjaFULNlYSn4qAXsYijJ/+JHrt4vRJ0GvKM8MmT7o",
+	"NCdcTxeji0XwueBYcSySyEWWEut+yhlNpigLqFDXLGcpWQj2Zc4SzdJs2SHn+dIaE2oqc50t78tB+sVp",
+	"2pmU57nxWGtW9hjnu+2WICcRyG5IM16djjWF34ITQJ1L+Y7mk4edJjoU1IXRfDL4WnCY1jiwXgcy5ixL",
+	"MRwM1gmKhN6z3Rd7ZLTUTBEuCM2ye17F3cA9UR7ZGFqSuOltPMPV9TyyevNE1W2HGckqDL1n5Cf+g90K",
+	"0oxXZhQb7lqV5OTQM7uMC0w1cIsfsaUUKXn2Aj6s5YSBWDID52y8UCz1GQJvz88/kowuWW4THggVSyu1",
+	"c5IvBORJUG2pzuhqe7tG+ZYRGS00iTX7onfmGeXCKGHUOqYSKQRLQMnhiiSZVJ65vGNUsROpX2FE4kHE",
+	"CJ5VEH42vrES/UDXK1rR6Jkox0PgAVBJZtSs+4oR9mXOc5Y+RkgIRjdDF9PbHBBaWc9jEWNlI1jtPgzI",
+	"QlwKeS0itwmRc1+nKGDQdzEU9u1mvDLj9VqnUTxeZQul2cN0z9q4LXgGrLrCjd5lxGBmNj9lmPZCSYKD",
+	"P4L3+mTbIO7jBm/vsEj7N4hCwH+H4d6haAa6ZuvgLnFePMuPdJlJmj6KRJnjtzZLFGskrxcl9zzVXqDO",
+	"2UVtLztWZ/7YpjGYc4ZrBfIiCEygDWju4cpUjL2LkmUoFiJjSpUiBkQxTeL3hz9f/PDh9V8vfvjr+dFZ",
+	"3CFgw3j7FHm+IkqS6ykTQxG/wkNuYzZWTBRd4nfdRP3eRYE8QW7AMuRAOaPpWtXzlGr2Dg/4ni7GnGp2",
+	"kRWfqLplSr+vSxgw9A+3TCt/FuZFmy1ATpk2GuhYM7w5ms+YkeDw9/bhuI7N/O3t/l/fPX9+3u6FBNgP",
+	"5MWpH+H2GEtpGc4VNaNieXFNuUsvra595Zlw/VIS8xsxv5nzspNXpDky7N78yYYtFWgb11QnU6ZagyJ3",
+	"rv+CzJEsYRfNU71uf8+pedtsG/As5/IwU3GuwPX72V+3n2uXdNvmruzTYwbbcW/AIzSTOSv2uXK7nyiz",
+	"mW33QkF+hn2fHp4fXbw7fn98fnH68SxuEbD+wecUgfHuv+r20gZIcpYyoTnNVISaWsaZ0ENB0zQ3TAKm",
+	"BDOJX707Pjo5v6gMZUcizTgkwfiAoPPKjjsUMGtlFIjfwGwjUjDgDy2ju1ZOhDTj8KxjTEzxYXJ0hgDB",
+	"tfBiIs9ZiJTI8SrFckHGGZ9MdRTSo9k3w/E+Hx6fH52eXXw8Or04fPXqw6eT87gFOQROBQ+eilsRyFpn",
+	"dFENaa+wrUMRVyklrtV+Imc2GeIJiH01K/LM+r21hFU5Jpqbd7iYdDZmO67kigZ5mMBUj4J8qnvLa5ek",
+	"sG3uFcXMK5fRGWZdkdcsY5oRJWdwyBkD5XRm1U9MmHjEZJu7pWetWehjc4IpXZck47aMNOP6udQp243i",
+	"zB8lXdKNvEbt9u41c0uq5oM50xSOOO2QVzkzLIwSwa7dS4+gi7uz3TqxcnVBj3WiG3YicvsQmFFFaYfh",
+	"TCvTWm9J2SV/8zwTY+YoPhEsJVz4bFC3SiZSc6xnfCKAc2qyYz6zg26of/WUkxNJfBGLW7JNNAupG0Ls",
+	"uEVGyNZmopgdOhZvICbysKvIJ4KLC4yurFq/fCLa3DA5cQlMpTJN8Pu4nHJyFiRkPNLRBdGYMzsXP9XN",
+	"N7K0rke7jXYORVrjmAuupiw1/DQc0thKQNnaMCiunBs98td4KPw9DrcR7WvrWRrl8loZtQ2DdwvFDPNL",
+	"Mi4w0RbdumBs438OhfPGocssZSsXvpw4QzWJw4NySYJIYCdSv5JizCeL/HHoDLw6xRdXnfZuh61bqXiW",
+	"QHCzcFY0hSQ/Hp+//fTDhVUqj1+3HoP32wmUR9+S3CrLe0TPfbAvt2QUVjclBklQNz/veoFIzuNpc5Dp",
+	"elddLuNXjMCbZXXulF3JS4ala4+kusFy76i41a7p91Pbgt0hzbhuMlYwwNoeRUnDQdZ7RsNJCxnMMCjH",
+	"eZQyFzyurXWx6ry/xSGtX68/nWrRiyhVyQzF45XJ4B3+fTKEqbX5bTK7Iof2Wfj6gPzAaM5yMlx0u7sJ",
+	"PAT/yf5NsoWjclaRFeVkhKvGTVnV10qm+ufPn9tm05jQ5kxqKi4Ps2u6VCTGvYRqxRV73Beq3uDR3z+q",
+	"DpNKubqsc+6tCbCb65BSTUdUMZJKZjNKwXNMrnOu4S/XpGm+S8aLLIvARduGxCKJyTxcTFoH5kVQTow2",
+	"6eOQQdpPzhJ5BQHIpWGNLBsfoOfCuvw2eUe3jNfvhoZffsUTdpeAfSlSfxM1hLzIsBy9Zj+LH6vcNIyx",
+	"EENVyGQwygt7SQVhWREAXQjzy7UvVYGgKCSgjW2NN5nR32TO9RK9Y+ZYkEtNnHppA7AzCodi/s+cI0Qs",
+	"IZMqkbMZ19rojLjn5dqSSkXLNzmRE7cJt4fF3NaCX3W60Km8Fnck6iIQZj4ADkDzFedlfmBiyGMS2uP5",
+	"F2pX7OuftrjmRr8sJYig5QN3n6sN199LOT/ImGfMsAJjxswzmpTK/S3JQ97fQggzVZx9YeIEXMQwjCBF",
+	"sDMUwXKVNhx2MQfiXWUxEJoqFuFCYnbJYDgdmCkWbCgOqD7ukGNRhE0jEnvajAfBreaKoPhoUjEU6+82",
+	"XFXgCxuuOBqIcqET8HuOwbldvvLII7wXCbK87b22ewW32tarGYqgY/bPdjV/Emoxn8tcs/Q9Szk9h4ce",
+	"pN74D17MzBcvYNy6Uqhybqwi4UBmgPvGh/dDpcbPhsBsiJ3NLaygdg3fKlJsbn1cXTyWSNXNAywRP5cQ",
+	"+wDAanI5Z7nmqHgEMDNbo8lEjS9tmYOE7d1EDSz7hMRt+OQqEoaDvuiuQF8En9q7iRoJuJPTC6pvm805",
+	"nzGl6WwefmL3JnKZiZmc8DVIN9aghyccOgw4dq6nUgUuJpxLqfq1SZV9g+dDkVGl3ePWxlhkGabZFtgI",
+	"FhMGq49LJkXH+4zss5gLccmWyD3x1yfKmKEs5wnOkqcREcwwUWQaPIdijoGbFSAwcEVs6mAbTQGeoh0Q",
+	"Yy1S7W/2nwVJ2FeQG1cc3GRKU2tEwYjoGwBm5e98w9ychOpG1DA7g/oxcp2yGh2c4f6NwwPZihxPsI7F",
+	"v95H2A/H4n4p4yjZqpeAzCrkW6GfX/1EsV4jgK04fl1ib2aci93Lv7+8ev6lP9ub/6MRNeZUa5Ybsvtf",
+	"8+svWOjz69de/+ZPjRXIG//ld1ytv6jw3wB9s+UGmQ/bkaD6pHp7A6yk2754wr7oV64Y79YdV5t2z0Hd",
+	"FPuX8PKOBZVRF1Aa9Wxv3a7B0EENG01Tbu47zT4GWzimmWJRZVeh2gQKzl2Yehs8nNfmBStqG2Vsh9te",
+	"f0+/vLVPmheZpkb3uvUt99xN1ABV/7YXPsBDAaLC7fw9gM6JwnKtWznx+btgK8KI/21vfqZc+1crRBRO",
+	"oJ6O7KkrgGCq8vkYhX1MNMsyFapmHRLbDIQ0HpClXIC+5dMnD4hNf+QpFCCNmUi4mFg4tIjEGDNQF1TH",
+	"oMHFORPs+gK00IuZioGFK6Y7JJ6yzIyh5IxJwSBXaiiMGn9AYiQXGKX8zabGCtwig/MJlEe23Gg6X5ZH",
+	"GwrFjGgiis3ofCpz9kQNnGCzyqS3GzN5bTQLuyy0IFsd8hmgvtwmQI3qpTEyRktCS6gMuCjv6y6WcUBi",
+	"b4G4zRmK0tIUXQaKvfmeWZhCoVHhdsGn7qUKvLgxcsiNfa9PGElUOv7bvvIGH3aodyW1xG/UbR9B7lDW",
+	"soxq5KjyVv5kniu/3oe7FVLpbR85NU+DifFehV96Bl8KKfD2L+l8WfOl5zeFQv61wYRRD43osBzAWDxZ",
+	"Gtz8VUWhV2UZ9nOlc69lHWlqU5ZPZHpPuXH7OZhvIy/N6Vhf0DTN69VRY1g+UcQ8RWzClrlmUumB0eyN",
+	"mv/q3aez86PTi9PDN+cXh69fn6JTM0DU6+/vlxD1dsuy9H+HQ7Xz638NfkH9I9qvE6WV7UQUNj/3up20",
+	"23gsxnJVYSmccLWZ6ykkw/H0wBY5AmOAiklnlncaG08/apid214fCs58k05kLqtm+RpwOzgl83PZKcBh",
+	"sqHh82yvscnYWVGaCh+bGdutbcOmwzpWNn2q9fxikWf1s8e8QPLp9B2wYJh9zhIzpxQPgGsCVk3G/MGg",
+	"C2HjYZg9wxux8bzMly+4SNmXjTcBJgAbnckJgecPrKPGlevCzIMSFkXAs9XsFgW9gFrZuuOxPKte17Xr",
+	"6Vv+xUL25Q9xLKEa0/xnQkXKU/Ng4BSNGtYLVM/hzPfaVzQHqADz4eDM37kxgr+9KYYL/voqGDn481kx",
+	"ieCvn4r5lASgWozHuYVcccu8khrBXqXA/7zzIv5ivxD86ST4WCD4NjOlqCD4YKruZEoUV3uVwA60Jsn9",
+	"BMFdTVVI6obw5BYvYizZAS+E+wBvr1+S1eXvt6R76v53VOBxorDCb7fz5Q1cM4f0WzrHHuTKsLRyG4Y0",
+	"AhaHMdAOOZsafilFsplz73l6vH2NsJnlFe5u423x33fLqSMHXwluSffRD8PIKHpFNc3r5eNZUHFuBGTg",
+	"GHyiCL65cSsNtyyQs+tc8wLQ9yrV22CZFVmJYeGAtqEUsCAhvrJxAs8ebvI8LxyoZuF2r+vyoeq8ktdT",
+	"nkxL/lIwI9GbeWcFKWps68N1TtkiX/J21ZFdb2fTHSu1YOmKSffiYfdmRa7hUlc2PypfqOAmBaRcIrtb",
+	"rZ+SkbpKpDrnAAMeFqdhEQgGmznsh4srcR0RCsAFrqZU2exobguKcobI7J3QL7zXr6EFj5f9stt93nv5",
+	"sr+/93yv+/JlbzN2NuBTJOwUhy/8QWXmUbLjVT1NlXwizs+PLhh7HSE7OgJIPtgMOE0As97GACnt/C0W",
+	"yDZiwyNzb7IrLA+urL+OMN4ymmG/gvLWrVrp8vIWw9woYNJpjRt9jvjYmVXXSrf/iuVOEKyLmj/xZEfs",
+	"0xFhnUmHxN1Ov9OND0jcTNkVy1oO/GS04ODsAzQgjKYPhf1Gh5wZ62i0tATvQtVcJIzAB0mTjqDGC4K/",
+	"6FmTgqlWNe4BT2+2mNY5L9zO1R6R8w3VdEOQFTjTgXf/eZp2kOxoLUCIKd4Bd3Jc+OWsw1BhAZkgMT7Q",
+	"Ia+k0JQL8PspluRsJdqj5eXFi/Eu7SUv0z57Ptq5lvkly9vP69z2IWP9ForXBs1pnaZ0EGbzXjI2t2Yl",
+	"14qcvT1s9/efkSlV01tt4QdIhs3xq61UKecBXFn7MVQJjg1rloKRSU4F4GWhh7dDfmJsTrgmWhJwF2Lq",
+	"R4GmADkquFnZ0jW/QHopsffGs3Ev6dM91n5Bn4/ae2k3ab8c77N2f7Sb7KX77Nn4eTdUBxYLntbRyEqs",
+	"ZWVJ77xrmjRfTRej0fKJag0cNXNlMRKePrVS8elTn1jjS17wFyhr4kxFQyGkC7zDFrEUnod0GAfHChh6",
+	"Y5cbkkkxiYiShLrrAxwmk9AXhA0FzsJVbQqpOUiaJiVzCsUC81wm4PgDODMNNlALy/s5JHoRpeXcil1z",
+	"L5cuomA7nyB2CIxjPuIKkwLkYo9SBtCyYyM02/aNocCAMn6KcN0hXQxE2B4XLTJjVCCiWeXW9zb2vnjW",
+	"3Rj+t2eMfG31dD8IVgE5D8h1JWbwQN1397Hc/f2Huvt794kMbtIui9lUl3irumiOpz4gbRG7atJnyTxn",
+	"Y/4Fi8mfuIQwFRmBY/SRrTUmM/gZCsYN+hIkjkhDjXXJvG9A7oczGhDwJxQiz3J8IeEiQ87rjM1GLFdW",
+	"E8DbjgjkqA5AmyFwLMUgKg9IbFcZm9+EFcb4+pRlFnWzSKDDCeFdsgsbSZkxKqo25RqH6WcAhMPPxFj2",
+	"DU9i6pe2hphdN+grTVdGTvGByDwK2WojmlwCd6r3l26jmW9M7dkFY86mBz3iyX+b/AWc6brLUN+kB8F7",
+	"+y9IxrRmuYpIyidcq4jEHRsnbscRFLvMEasHYWD9r51O7AxoCOkCSKBik5lZAZRigleiiS58tK2QbhVJ",
+	"DNlgjbVFwMSGV+Y8yfkUv6ZZDqmNcT3mbOylk4YsKH0tq+rdbNlWmDVbjj1B465yN6cg9tT8vwbFgO1f",
+	"y4N3o17/+c3/PRx2Nj/zDJ4pPebm/uym9ad1usOZN10q2QHmLsfYqABhBVGliRF3lPjsARtyv+LY7owc",
+	"Fnf5iRqKchT/9lQBx9QxScAoFfiBJ4o06VCU4vdbB+99MoGKAX/acp2hwL9GduigWQIivEzlNQJpcA0p",
+	"aahDAJuC0D/syGhpDKQiAQAoCFMAYFblHACEEAHGVMoF+CYR/l734f6uZ48l8/cfI8QfpBCV6fUIxEhZ",
+	"EwJpWqKEO4lVq3JtYK4v753YVPGTPUSVef4AX0gP+Dre3dvTFOxzFam16vyAvISoYTjIRi/IOk+MN/T9",
+	"1OokTbCbK9Tw1l3clCvNRVI0ACpamcB99rgmYW5Q64Awmkyx/515SF4LZ6CY61smKYKkZxkRIgRxHerh",
+	"iOZd01toKJp73ZekvgsMxmevuWKtDnntevaB+ZNRLlDDL8uf3Y12xt5tXsL3ARVW9VU1o1mGsyaQ6J0G",
+	"PNfvDNq+WiJ/hUwFEXq7I6IWRnwrYJkuw8GmdHTIoW9G2N8zKnFOEw29bz4JnsgUi8UJoOArwBkGgOoz",
+	"IFCHvAO7aXG6Wmhx2q/uObzJT+dv2i8OnCYLa1LmsMletxsAajsEbViZDTPYUrCq3O91O+Z/zwcvui+6",
+	"FdHf7e/VyN5A0VrZ7Y9UQfNNqorOClrCDEEtYl9c781D9LVJa3FT25RzAJUdkMhgrOyh4BMhjQHPDRky",
+	"VenhCXKsuiS2/HN+/Jvkox9f/kZ33/N3r/48hX//fKmT/l+W6Sz77W9nf35Zp1jYxJ4aMgpLyMDXFqTu",
+	"nHx4fXRx/BoTd+6T5vrBpX1WmQHcTEzBlrlzJDiPtZpC51LhasWalEwNuZjn4bbJFN+dZwug25yKVM6I",
+	"WozH/EvLVgIWtWbl+jOsOuOqWrsyIDlrYy4XwMHlTC9yETxm/a2fHQq6cAVsBTwUYCEWRr/lVECu4Kww",
+	"X2077LIO+Zhzgejbh2evjo+9NqvmNGGqev6BY3JrRfaX4fBLv9ceDr88P/Jqc91JueKOVQoR5PTNK/Jy",
+	"b//5bRDiM5pMuWDtnNE0wBRfdXokNg2oGsap/wqiCgMqhdkPK9JWmxrUdbEoN3ZY6SBTalkCCS6lauE6",
+	"VNf6bn9rGuDVQRatRa2q6RG30rOzrmXkSj+t8MdVWHa4yqtAl3VwymurnirQhTVofuUSxQClfx2kRxVS",
+	"phasO8RjX0UaWIMgUdR4/npLJNwVc33dnHsQVm993Yi3zNOI0ExJJ3Tjn9s2b6R9HKDeB82xNgbKC8Vu",
+	"RanY7MewhWO3pIZpWyVXFRGfTo8Nv3Uo9o4LmMcPSFxfbIZVOebS2nqcW6Lb1UQcW88G8w70T+AcpROo",
+	"U0RPGU2X2wQFATtnlSzWxLnqh7Ih3HsVctwxPbom/xLf3zizLYLLD0kSf2COd92hINDzPROp/XyqVnL9",
+	"JgU543Xt2oUPLEEIfcazjLuWQOCgxCr7EfZF0VOep86XdX7+zqq7+AGalWIjtoYWcxIKpZ1ZhFEv9/vd",
+	"brVVNzo4N0YoYGG/E1VGj5R9F5zcbYl4dnn1pP1A/8reY5ZQ/CEqIPbX3DPBrh//mpX8WysrqD/MoNxi",
+	"zSXEJiqIPsYVuZa5nkKr//XXslOO+N3rEhWOmEpUWiQ55thcTxnGIb0fowjBFqD1ROYuZutjuc7F5JCn",
+	"FWlaPqFIKhFKDG1crlsdEtqgNojjoyY+xdwYovhSNeL5/NFiJGFL/VrHRKmXvrXNmr3+CzLiWrUikkyl",
+	"YsLDByAaQ8nUUUxd7I1fJv3Rc9aj3XTvRfJstMv2x8/py6SX9tnueK9skpo3fum2X9L2+Nevu2tqVX2G",
+	"8TfhG7uPdl/37lkDWc0muRdX3uQODCZV/vzdL72ddRHtePSz8MG7NU0obL81lxPioTVHy6Lb4CNHffe/",
+	"k8gaEok2RDBLCXd18gFK/EuQMGXwlVUPhGHedXz983TpAVuKJjURht1TNslpig1ZNtfYcJGwdZJsiu5a",
+	"OmGAxzhjpe96Hp1SzdpGV7wtb0vVb0vsvhoP/IoQuGm/u0tK0DtkITTPCuQaB20TulvkJYCd4CfvrjLU",
+	"pwYGJLWaJAXacAZeLSPiLRlFZMaoAmjPkvx4oshMCqml4AlJXK6NlyjPNib87D7rdm9zxRdsZmWqp29e",
+	"kd3d3ZcR+XT+KgqVETLPWcIdvnQh3/rd/rN2t9/u9c+7vUG3O+h2/7bd4TuwxiqSQzWNsSwdza+3Ijng",
+	"d21ZZFWoF8CFHXLCXEcKm1K56uB7OCQKVEGZy2c/UsPEqdKEBqB4vhDBeXyhDQh4kN0RrZyQAgyUoQAQ",
+	"FCznhNWZkTvkI8sVVxrR9iFkAaEpSmZcLDQDTH/cFNC2as9vaxCRvSBsWLfaEcvIhF8xgN+FHXZI0GaI",
+	"zl2G6j8s33PVXVOkeNahlZTOspYRIJRsXcZWkfy+lRwuiLgqhmvnrNZPpz5n5tAeBKYkwTciG2SzPj5t",
+	"cWKV7pB3NYk1EYkvfHZNmS2MDF2KSRs9/feMuYQAFbVh2Ez6dpSQQgb9xhychLtBcs6Eb2fR7JL/dtLD",
+	"hmdbpZnvPiifElSZZJFzvYTIIR48tNX/iS3rr0OQFXrJllFZEsSHr98fn1z8dPTXmCgG+HSOa6FiwFLs",
+	"iVpKqgY/tW8s6Eh50Ag6/Bf7Tefc/PsmaiDg5uECyxBWgieuqgjGGJC4HvpUJvri//t//t8CthPIAX4r",
+	"xpxqPQ9U51dSXvI13KIGMV4xjcnzAW73TkKzbESTy3hA3mo9/yCyZUTOzGGwaCjO6Iydcc3++x390iHe",
+	"sgPOq8hzktIlJnUxY3crKQs8x/js6Ozs+MPJxfHrd0cX58fvjz58Oo+Hopm6uHmfTFs+4rVQ7CDEn8JE",
+	"dsd0oQ2K/WC5W0r4wW4LyUBmqaFgJqCIACGeSAnGDyKv9VnywMeBDBLcXk8GFxdvpdJt7+q+sLuxShPY",
+	"cLxOjmIddIHIafYu5ebujhaGKH17I2V73vLEGPJDcehdC5Q8fQrmy9OnA5vfvpSLXFklzizo/PwdNEzE",
+	"xLpKJx/QjSJiO3Et5WIoMG+ea7dXmD6BmfYJzbEsijx9WsqyePrUV6SotfVXQ1FfgHVA5tabYY2vnCm5",
+	"yBMG2DbzXGqWYNcmbMRCdfEEtvGxOIWqaLBLMSOiqJE4t9O7Nv8/g+bW1DpZFR2DD3ZhTAXlkrPNRgfd",
+	"7kHlsUw9gS8/8fjVAwhPO2pNqFMbFGMRMlOZkxGmtbhWhUXtK5g6GEnmIiD7qMiOcSmTiFhoUzsgBwa+",
+	"Bll9EG8E2BsriWxA3Ne/DJDIaVUvKkXHnz6lYRqMkKINGApDYb/y9GlNtByQZXnKZnOpmdBF7Jy1OuSw",
+	"iIhfF9Fy+znoaL4xSk5m2NALWsrSPOMsJ7ZIQEmir2WQMKCmNIc+w4I5YmNfkmyRsmC3DDEKwsdEMA7/",
+	"VsCwXAS/Q87omOmlHT1lc/hZCvjEUNjRyJRemaHcfGG0A8wiCpbnshVkXklU8AWxQ7EQ/O8L1jIkaAgT",
+	"YgHmlhUb6m7h2eufyJRlRtFMJeQEDEWyyDNidARFKB6MQ2UGTYRwjZmYKD/aZRUZEnR8Zz1sgkfoUBTd",
+	"4TEXEgZppzFpulZ758s5KyM6fmlfX1+3jeBvL/KMiUQCpLxrnEaEHIrS2zZB6MAeS4FdabN9evsd6DUf",
+	"TtBRkO+Yr+AqsbmubzYPW/SDxHbliTQ3WY6DJI0owNJCNQxSQyMw+KELbb/bxfmbO46KJeKeDoVPsk25",
+	"4eszLowS0iHQyB59BvE6ZNEYzZCXe/vPW+XMiaFYkzpBaAVUlKewPKSNoj8iptC6ziELhYlFhi2h1nZA",
+	"YismY2Jhay3X1aS5193bpsv7frcLkNDwDFWXvu8zwRwDM6KH+wU0aAtzMhSbG8Sbu2N7xKPq5Tq4/Xh0",
+	"HvaAzJT0yClvjw5fd4biUCyDTuvCEtEuaSJBmNuMrSdbEXQLbpYbIIcPwFbv9V8ORbNocKciextCoN7W",
+	"gdEc/XXRsqhS4iBtqSYaxI1DBqrPYkN5A8MMrMgBxrc22/0AJDtXpNfp7D6DTmag5pc0J6zhoHoobOJe",
+	"lyBYpM0cr2vBGfRLcYCZto+GN88VZvh7OxqS9l7h7tQ7PMibcmkyZI+jyq/IiGXymvT/d38XNa6MJ0wo",
+	"VkBkNN4fnzeKzIXGh0TLM6N2NYIiW1uyehM1jLlC57wxaOx2up1dNJ2mYEfsQH7MTghFOWE1LgVblKki",
+	"p0BiOl5ztPTGNsRuI6yV4WkLC98mzOipFOO6TbPfuMVDEcMm2sz1MHcUHIHQ3xDLWiMSBxUhMehUTA+8",
+	"kkTNx9yPpVgPJB3CDnoCPE6NosmVdguCzXC8szH4pd6ALh7ZsVmQN9GtTwL1Nm5+NZY1prLA/va73Q1o",
+	"yzUoy8Xh/FKuo61DKC1D9+6WAXhLrrVu4VorI+yKRZZ5xT7hsNSVYZ9Pr/tiP3mR9/6ergzbXTfs7oZh",
+	"Q2hZHNtC2u6/2O3v9ho3v24NxhzCrtYAMh/aNNKx4wsVsu7AnRMYHzGU9NEWvtcAXDk6s17wOlLtrBBg",
+	"tp4AvzZc5ZNZIZJNx/DT/7MT1kUhkvceklLdVniS2/mBpjB/eL53+/Ngz3+qdPvY6+5t+eZrl2pn3urt",
+	"3v5WtUm1ea//8vb3wh7E5p3dLdb2FvP4wrH2u1vMMWwHAuQE6sLt74HmU/LhwCUuvDe//Gr4g1rMZjRf",
+	"WtbkqdIYz3QCSFvAphvmBswlOgLLFFXCvSpywH6QmOq1PbMJr/2Wt60Wc+um7FHU+YLdrDDC3r0Y4Vre",
+	"V8zdgwUYpnJRdf9ffJ69vPqf2Zvl/8zePPv081/2Pv38lx47OrlKZml2uvvnafr5S/e0/2aZ/PhlP6zR",
+	"r4kk3HGXPDLVGpx4wa5LfZmNOYWituRNdShQnkslBfZWTT6GUgvmlRe0AwtB6Qdc5VPhV6tsqnQYVVYV",
+	"/IjrzFhBnSvzs+1lb51O+TMPmZBhwOcbgGOCaTyxYRJVz8btV+4/mbvwcX+5/gmsvLsFS7ZHc4QJ2Q8R",
+	"AL39bZhyTR+L/2jp4Xr3ik08pEaq3ERVQ2Dna0GkN3hH6ovx8e6qEkaY4S0TKdPIxUMGJcAp8Gphtdpe",
+	"t0fKvb2GAjLUzOdmcoYlQVwRW29ygG0MwVbDFASbQRZ2Y3CpohMu2FA0sQF+blQxZg176y+rwENdAlgK",
+	"5q5hJy0zWLVr+VCsNtqPfJd9mJXvQr66PLcj+G3XLAJ6wYK7uxqZwGX65szntswcmgDljGHOX+Q9Ie6D",
+	"FuMOtNNy9wtlOzs7JltjHr2usNmK0N5bRwTY1PoPyMssGKPr4PhdMb0Ha7EyOnTHGwp23UXtlRQF4dYr",
+	"r3cytT0S1Eeqp2j/bWJTOzCJna/mgtzs2FsOMfPyqJuAN7G7JpijczOoVypLoE3rGy5tB2x1s433wNU/",
+	"m3NwSn+liFx4QJJSewEPdCeTS9KkWebLiaHGtygcRsetWJbwAKRAEEAFVZmMCscwBxg08AAHwF2qsFKO",
+	"r78cinilQiwuOBW8bCuiQgimJ4pkXDBgewVWk2Ob0VCg75xdRy6gVubiHXKInNGFBAERTmCd3KAC6aAw",
+	"3gIuK/CVd8i59U2CD9PFGRKzh4AKNZlAX2oHFlUALqVx5ANIPpoVFccAXNstviJ4AITwwAZYXBSOp606",
+	"5hxCIzYe4lmy2e62MbFv6FeFVfxlr/+rvwQBXohhHVAxv/HlNa9ubTTVAEGuMZxWQB2/C6N/X2F0BH32",
+	"LLsosb6mUcEcRoJz4bfurvLuFJlVtf7wstQoNdoOPYkDyPKHpCjrIHQ9yAB4wfwBEvUgoW4oTnytBOYO",
+	"umIISL4gcZgpBs5FndPk0jBIQWZsJgH0xuUW1Of+wbA51xprt8ppwZuz+IaiCeJCEwd6bwu4IKWFkiSn",
+	"amp49YwuyYiRxRyiP+47Mktt7Lvo+ewDMZDDcv7hp6NKBovvz13ksXRxVGCsXEEOA2SqwwbWuvq9if4w",
+	"N7xnal+38qmXUzTXJbVa7riS27bZ5bR5Bvu1Mwi9+vjflTF6o36ym+6x/fEzehdne5GeuLnLd+BI+c6Z",
+	"/73912LlzL+BNbBWKzZKqsus8vkorgUrAKbqJfAQZVglzVwuGajHpcwlTC+yOmeQMeOcpytJS4BFa5FG",
+	"5RxLSgf1mRhDAXlfRXqSTwZCeXFA4q9DuK/DxmBY4RDDxk2Mj0EItBnm2LpMH8MdWzUsl2zmuIEs82x3",
+	"KAzfhbw0m3AGq8ecVwjhvyRxHcBAXMeTX5W8yg+NVFRY5x398aVuFTc2aPEtYxTVuETIdS+2iUe42EXj",
+	"Fga+7T6EqM0bghKbww/ooFoTfjhlV/KSBenfvy1Abptx1zn5t4s5YBtqY6h36kGVV33v/qc/rOe9Rgxt",
+	"43u3YnjG9ZFD9/jugP+9xd+6SFshEe9tiux8daS70R+Pl00Ft825TmyOGGjrXJNcamqBsFk2Jk34N5fC",
+	"Zpf794eCp60B2eSV3+DOR2vkespy5mIRQ1F1qa86ze2cO+Qd+BW5y9xiaIBgj+Tz83cH1jUOPpygmsB7",
+	"owBC1X/ts22IxsP9KQty50F3XnNkU5F1s634552rzQ1tU2cDH5f9UCDuPTtd73wvhONtrnc87z+qtwNr",
+	"hb5r1A9gKVZ6FoBvLl93HTt5oF4d1bk6imYTa9zjQY3b/ZzjrpDuJnTzj2hyuZivdcKc6ZzRGfippYBS",
+	"RKHJ2f+845qRMc+8H/x6KjNM/mWkWaR84XZOqZpCj4CF8NFE1/cm9NVO+WTavqYaMvDzy1bk/SiYBPuX",
+	"w1efPr0nxyfnH2Jy7ZrvDkWp+QRYGmLSIacMymQMMxotoRPAnJcKzyKSs3lGE/dX76UxC7OumJzNpE+6",
+	"j9vXNHOlc2o6i+FJhT5+aAOAT2LI8KDig7bsKbXyweU/mymiLr+xZRB2FnBfHGdS5rXO6x+Z/gGP9E7O",
+	"GJloptsKThugqjxF+bK6ERfmuqxiVdUqtJZGSnvaKWDezJddZv5rruZScV0LdBJTrWkynQFcvPmIuQ3/",
+	"PWz4Mijbf1/zmUX66qSjYQMK2dZfk5Ul/ItkiHxn7Xdk7Ych30rkfOkYliPMCFLloTsLF2yj6miRStcn",
+	"cHss06ae5owRmZOxMfWhLa0bGGqY8C5FPl/i9Ojw9fujJ4oMG6cLISDxYSjs54aNlq87QBbhi2RdmzEz",
+	"wsDoPb7Fq6+EyBhNjYJ8TfPU8CBf8oaYhC7+Zj0NEL0MIVl9AV78c9vnwLdPoDikCdy3GBPYqlFAbdv1",
+	"8A2sPLSd2nFow9UuIcxYNDM2nxMMKhzsnMGRj5W/Rrmunc5fOLXdHIrJ+NfNml2vdiH92LZfclSoyBOm",
+	"EZvCAzbGNdUXA3MyUPuH40ykdh55ibXMvv5kxJggiZzNjBBLi8BsUMYGzbh0vhyKZlASB7uH5VwtyHCm",
+	"YyzDPJ+C18uVenBV6PQWjQI2AKpjIu/uslsBUhEKiGxhT1x0ekVwffaFJnoo1jYMPggIxwhPmduqH2wc",
+	"DNBQrotvHMEZ4j+G0Ci3qHk15pDbDfu5Zmy7+xYVBkY8tjokdu1qY2dVYHHiUHw6feeI3ndk9oHuSbk5",
+	"s8U6caOFbZphjUaa7nX3zOlbRM/Y3C9KFBeTDDdjjcC1DXkfHP5wzb8bouebWRv2VvSnhv8c7OxYdOne",
+	"YLfb7TawjzS+FbaL7nX3+qXWzA3/3vNut+db/g6KHsxF52LbsNgoq2vH75fH71fG79YO3q8OHvR9vm14",
+	"P9TuVkPt3mmoX10P893tPZxBL/c1ipBlpn9Q6/FE6kNHvv8iCsa3UxaC43qirNTGGnCKPUFU0MDeoabP",
+	"ttEZdnzX/fqAymGaGhsLCNHJ52ImrjwOmX5T5mQxTyHR0Fgl0PTdAuYDAgGkaaK7xsn4M2Oc+OxvmD+m",
+	"q4J8cwGcFdx1s/qh8H8+PXxzfnH4+vUpig8hizc+Hh2dnsUHWPWJxdOLOXq0KFGCztVUasfyhyKTkw45",
+	"TFOwuVFkuRK2Djm0uk6wCWbr0akExhPoMnXM+DBNw07/Dwh9IJvZa9TylT3kK9sXS5Wmdaf6jW1EyGPz",
+	"qqJM31ALEOW/Ofv67oq/l3GVpo5pbc8Ed76a/7vdxz6TV+jKBWblXOMlVhhVc9KB1506l03xx6FA+A2u",
+	"idJsTlIH9xDoroCJYl3HUjDDM+XcqqFmLqnlU4b/GObqdW914NBSMwamQM5+k1wErDVLwdysY1i4zirP",
+	"+mNwAOxrZjXf7+rLv6nr29CfvWbbeLprQtfYuGVFeVjjxra3/95ebNtJxjmxCyyptX6ZU5bynCXWVB3l",
+	"8lqhluWb8nvKw6rlZvzj8fnbTz9c/HB4dnTx6fTdDtRP70gYzT8ct2zaSsiYWIpWNIlzO+zFIudoDOdM",
+	"Ta052V4o5m3xZn//mcMpHnGtoiEiNYAh3Ova9D7rZ6bk40+vjsiZeQdAOi6SKc0yJiYsLsFMoTvctici",
+	"c8O1bKBs4JE6EEwAv3jFcj7mtmEVdMaESCvCxef0imU++yVewaKCrYkJYlaR5gqWFwmhvFoRUYxmFsBj",
+	"KA6Pztr9/WftH1+9t80+Kblktr1gABQHAUqfmugOMoH0eQqIRwg9jU4kLILqkBNJVCLnUNBj1UGW4hbM",
+	"F6OMJ2SeS4hlGJaeZcT7leCztXom6NNIPmd8Io5XAom73X5NRutakqt4xt9J5O+rn6h5/9Ppu7s5u6PG",
+	"GdPtdeht687WEg2eGwZ6DKGUSCeqUOzv5ITfQlDgKZ1I/aro+fIfYe+WuD2agdjpZkKcjoI0FTL/hZ42",
+	"fo0aX9r2jrXNTbQWSoXregS/tewXP28hr8KLO2U5s/l8+BcjRW7hLNA3b8SGcMFBCXOgekCYEVlYMPs0",
+	"IhZnhoqAIgmdyKjoQW45cGTtWT0UijGBrX2XTEMPQCB1RLvCskJI3kZYZuT8MDOOLWWhDd6UapdmPhQW",
+	"BQryBJfIjKEFuRl+r9slpcZDceR8knbbDE9Sl64wEbrdcTUU7ItdZmGrmZs4FMVVLIoVzWRz0oyx4yrI",
+	"MvMf9IpqmoNjtYXMkaagaQ+FE4CHH49B/pkP2F0qOFACoGQ+DRRKfNJczudmZ1xvdJmz1LquixQOrgh4",
+	"WJ3TOpjmE0XEYsZynkArOEpgusDkbTOCKS1Qc12qv9e1gyLcAyKkHxFqg8xHlIYcGXQSX9MlaSpmJFoI",
+	"lBKb3+Mfj85JJWkobpXoFTNyaE3KiqUJcB5RxHIbinjHP+jbFqupvK7Ui7qEXkyoqatP4oKraUX63F6A",
+	"F+J+IiF5EnNpgqCu/X3BIMzroB5QMSzYdtD7bb/Xr2ldVDc63iKHV2UHrqKBxuvmgO7bB03iDNFH3ZKF",
+	"0qAyjB3Qme9rDnclZUnGhaHjMTTOALcQiZHkL1ImOEvXzhbq4B42W3/J2Jd5RgWemZksfHvzyBfhp9bM",
+	"ot/de3GXaWD1NDQZ2moKi5w/cOizGrTY+CDUQcJIVkkL6WyNoAqy5S4nZWTiRLbt96AhgNWjVjCoajVA",
+	"c10hRnVgrkHIELbWAKsvfTu9zzKz+DZ1PrJIvK2ocPDifbds0MpF5GXfQB9EJvgGO/f9B2iE+0ham9/D",
+	"u1txJPz+zoeS/omS67EUUF3kwt+eqGvUVJ+L5eEzbkm6LWdboLG6PhE38lAgK9m3m/AshmLr3FzzoJDa",
+	"Y3IAP1yupOxC7lqIUB6/Pnp3dH5ENuVAx+6rqpTRa9ECYd2lnF7qZGk1jbec7FsDtwFdr6U8wBBVCUCj",
+	"JoG3Ui5e60M1x/zHyudd8WZ+90x65lDNuy3hW3tg4xV2ULn4O5hdvz6mehzSki32dZklZW6AFgG43KgD",
+	"2pFZ6l5yt3EoSqS4pugMLDYL8t9BswdHQX+cYQ+uQo40Y5fUaxuTZ+X7rjRdluCpKdQK1IBel0N2duLr",
+	"OkiXCo7AnCxqjg5ChxtO2QPVFwD1lQsIJ7HmAna/bXHXPx107i7FXd9Zzj+f5cwzmlR4zgZ+48XXWvfW",
+	"B8HI2/P372zowNyTV2dncFv/TK/oGTxKOKSXRoZ3OHjrqVS6Zb2qYBYYAWisz2goAgFoK4sADz0G4BYV",
+	"2cqiqqwt4SznDOINLIVy0wid/2bwDrFWiFwAwhCR4zHLFRmCdVJRyoaNNTlvr/3G3HrjNfuid6Z6lpUj",
+	"lVulkRfqQ42b3CWQn1l1s/1RZjypadhirJW2zPmEQ6LvElxD4xxaSn/3Uf+xfNSrpx65xGKvqxelCPbG",
+	"Ftd0k9Xgn9pB1+faO/2GGdXcDlg4q8LSEeWQPcKZutRWTbNLw1bgukOdornsQ1H4T4v8bMWgegYaHikI",
+	"WB3a+vEeec9/uO36HeJKbr2EfEYnbOfpo9R24O4R+GT1StJkytrmYuYyW93Yjzm/AsZlKzancpH/cSo1",
+	"bF+je2UifHcn/E65DJXmU3U5nGVx6itOLd0+gG34jq5rAYtQzQaEDmVDCPBSHHnbo2hP7AAiQSEH/jGX",
+	"GcBNdGpRdvylB7fAw9PNcTW/lJvdru0NWe5IvtePGljCsEaBroMlMzN2Ha17z4ue4I0py9K7AOKYDVgL",
+	"PR9oQd9U4f6PZRd/8EtfrxA/4Nq7RmsbL74fPghmRtYnF0IFW6M7KAd6dXb6xhXKS9vOSQ1F/HPb/NIG",
+	"09JWIlVL5J1rEop0XBd33+epQ075ZKodfFhRcY+P29hpYENAH5BrvOKxL7UyJk3YqHBA3Ceg6ZU7PNCs",
+	"I6izWSAswB3dCKFac+Z7231bd0IRA28MahTEqJGofOx4XqP/l2lvtpf8bfRCdf/6990/X778+fpdvn8u",
+	"nn9kzz7R3o9p9w3vv5V7Z7+V200HXPVlXX8OQywwR2zEETVWG3Y8irNiZX/XaHiW4u+m3MVCtiFyFH9X",
+	"6b7z6CqP/jyVUMroIqAP4ceGjcmFXu/7DSHTPYxI2IgSmC/EJZG/YaSyQ86LXlGAajses0TXYSgZ4viw",
+	"0HfvbXR2+sY6C3/dJlhR+Goql3FTLDe4wnZlkQ/C/vGv5hak+0bmI56mZhe/X+Z/wmU+sqrLSnTvEW51",
+	"u8Azuv2C34IZtKIURkZ3wZfshCII+WJCIRfQudPqZpY9QES4yFC8jVPUZQsjrzgq1vX7cY0AHeo7A/nO",
+	"QP5IDGQ7vK8HcJTt4sQYvVwDVwbwDg5H4JoqZzVFWOWRLUnGL9lQxNA1djU8HbvALPUd2CvRZUg3GS9U",
+	"6N/GXBRbZWajuKthWzTD4InAAlsfoPXKfx3y4wN50O8Z5X0YhOfvEeX9t7WavnPWPzxnDSPc1Yxyz2DS",
+	"IHp7R+4qkw0tbEUQCrcduA13YzkTCcNOxctSALxDjoEFTv7B522zCzlTiqU+HXsorIvriSLxIaTVtI9E",
+	"IlMuJjGBPs74MmkGb0OFxpzlrk97BCoalMDZz2EtnfNwUaJ0LsWExEfndBIfhB3rp1IxEh+P2ydSsPZ7",
+	"qpNpbLsl21TAodjt7vnl2iy1uHTtB7bUzEyknZhfbD2VxW1wXVRsZ2EjX5QklMCjZEaXQwGts7QLFIwW",
+	"mlB1qRAyG1v/UmLmkUiA+yRjdk2mC5EiNpAvHwwKDqBYBCQuVURJ/P/AROaKLOaTnK7B/f+R6deGGL5p",
+	"/P/w43FAQPM7Bxzjmn3HJmQ6gk3Mmcv7slhPlZP2+3vXXGuXnOCotWZuhm6DygPfQMJmjwFdHxA6grIJ",
+	"37+5U0pYZ2IxM7fXPGsu7vqJ3DlLYqXS0ka3UV1Rpbs8ZjqZRhYvZGx0hjYVCcAbKvLEGFdP4kERDgca",
+	"ntElJGEwwvVdc8OjhrmpdRhs9ibbU5U5qpOgJRn2wITF4AUgMuAcxvKbUo9j37rrSf8FGO/K6Va51d3F",
+	"+26daXfu8a/AGJ0vI+BGUEtVId4IitKwd8uB500PvD8AgyMF6Xe7nUc5MrOg4rTCiwDr+sOcxn2Urf+s",
+	"1J0ys26eJTSjeWuL9J0Z09Qm3E0ZzfR0rYbR73aBYfouPlbCe4BEqqGGu5nxKyaYUi2AvJM5nTDbCP96",
+	"yhA63GgXRWceoA8FiLOQmXN94O0+l6sTkThnVEnhv7Q0Une8yDKoRswZTUFfIilXl4YbkuOdD9gXLYI6",
+	"wQAM1YLPshQ7uyHECFa/wx1AGEgHbmuWYaW1R8HDXwBBEJG4nThvxs2UXbGshVB6lIwWPEvRCOVqKMBf",
+	"5d5qHVhDvA5lkWsohTyDkQbE1wbtIOiqHRBxV+POUJwymnKz7TCw3UvuMiHM/izjNbrEWzz4B/dbSxmq",
+	"LKWuaT7RQF4CGpzMbbt5PM/GoDHJ5WJuwRoJ1uIOigOTORwpFK6a0272dlvmQ1wkrD5lotPFAJ9DnvPT",
+	"uokadtsag0a30+904U7Jy+0m7L4nL+u/tLVFa/d7bQCwUAHvnUTxn8X93lmOQ5IpSy6LVoW29tV5pO1R",
+	"1jK/2/OLFgKjyg5A21Uy+1xm7+eWeepwQY0cNfwHtC4PtDYUzV63SxYC6uRj6CpjGZvXNW31D5nJnFkw",
+	"T8gR+AL9JpXMgRkppgdkThXCy1IFycrwY9EC/YtG7X0ohuLp0485G/MvkCj19OnAat5z+GMcFbgfmMmM",
+	"JhhUcAPItnLl3hGobkwAfqox96ANZJAo4ToSCRLb9pwxlPS77pxgGMtWZB3/XEzskJdsroditLQt8Gzb",
+	"zmaM1zIm8ZRlaQzp3LHPgrI19WjpQ/84xbStGEfmOhQevhZRV13XZlvaXrB/3AujgI8pXEMKnepGLJPX",
+	"kCT6kU5YOhQZtwU084xybEhU3mKoMqvZ49jBvoqUxNeU6wvFEilSZYF0nQ7makioGgpnIxrFH7Z6Zb4O",
+	"lAC6GLkhmrbJaOTr1qKhI2NscWuugOG17n2o7i8MIzM9aPsQ7iWIFRwhQlku2DWBPxAtcd2gcmAwJ7bZ",
+	"MX7L6xeAtOay1IbC7PxIXuEeuwUZIyIKL5ZHtYdicbyfhjRxzz3RjHPG4qHA3qbQGBXrh1od8krODPUB",
+	"8IRnHG68pVyAHxq1nhlXYH3ZzeoMxWe3UZZrC0kyKSaA0Ttjs1EBHI1NVXPGUgKyy3w6Lw6Ka8zVseCR",
+	"5hB73ajb7dp3YN6tiMSGRWZMM1jDmGaKlTfZ9RIpBjUXZiiq+z0oaMks8hJ8qKimgD+Eu14iZvwOObTH",
+	"iuWLQwE4+0p7IglrLp9gz0JFmnt9aJ0lL2ZULC9sQ9y4ta6XoUuuvKN3HDheY5uuw4bR1jSB+GC43kaO",
+	"B2Zss2j/6IjnBHoRAbO1R7muOh93fV3Fe6//wixba5abd//3l8P232j7H932y07716d/amxRtv855DK1",
+	"zAUZiuuAuQUbgVXDstatCjGAo7rEdi70s71GZFbJZ4tZY/Cy233ee/myv7/3fK/78mUvasy4wJ+6fn1c",
+	"aDZhed0C38pruFxGnAYcFshPWXXbcnPfUbMb+Z5wz7qtdasI96mxrRb3mXJ9Zt+5eVhcBt4wAqSkiP4B",
+	"k4RvIkfH4UQtEHR/N3rgnLub57yDXfDavYZ77ncYytDhLQPs1w3Q226APoT0ZvTLhV/Rrj+a3+RIdeZS",
+	"ZqWT6fdWTib62gjVn7pZ9mAbim2rjtqrjJqbm5iXB96tJwm4hiWKsMIITufWr+4FX4Wm22ZHnJhzDiJH",
+	"Y3sFjf16B5Nr+6z1oO+fUZ0/WuOvLuhoFWvb+7hON19NXsvWiLmvDXyzpqlf8N2yP2wNc5nncpSx2X/V",
+	"BH8BUcgwWfD6uY+aDdGUZ87FCX91eoBH+4LSiikVKWa3HKB8xIY7QXtPfLtTAEAj/Xd7b//28+6fX/xP",
+	"//Pe0bPTF+fdv/Y/7R0/+/CiURz/XtcIAq7NZBvHFonRT9JKiEUuBt4bMrCLHVSWtDVhfMT3a+mCzGhm",
+	"xBlLC7OqGZdHio1OZg244jf8A+rSVi9AwEqA8XEyGh1ENK2xDcx7JekdfNzuK6pR30uUH7FE+bzGnK/U",
+	"MsCRalASHV4mHh7aTaCQuD8FngbkWYGrYeer4Ys3GzragH4GGvk1VdYAgYY5EfwhNHymVHnjx9hmYO1Y",
+	"Y/QzWqGI5yYm7bnMHJooUXqJfcReSaEW2RNFPFiK0ZA4Uy30LljsUce00S4CI0XRa3A7BDYtrZAumo6r",
+	"Vi0EPofCRj5tv3s3BESmIeEnRyBBb3DWmqcQUxLefjPmjtNkwQfU8hYMfk+TRM6Yqlh9sKJiBrg62Pmh",
+	"qNh+A8LHft5ea+aCjJi+ZkxE3jdUrNg2ny8m6Zr7wxTXOGeNsLgNZO40UOyDvQzOq7qbhqP/oXR68Btw",
+	"XVbjUa5a0jJL4FdM/Esq96DXhBrSLcr3ixWd6CZClSv8yLexC5xLqGi68Hzwovuiex+T4W4a2hm+vMYx",
+	"bqkaR/iO5/HPFpZ4WK6rvDmcQARyXSP87urYMSRxYigOAcdDubljwXcgt/S+H13XY//HnApdSCUfjLTO",
+	"MNIsCWPvWQ1ckJjw4xk/pvxgpBC4Py03qCSZOUXLmqlYlltQ2kCAkjMGTvdMMevk4zoaCjcKOsYLYWY9",
+	"8GYidgEKIxcgMA/ISJqJ5Iy8PT//CDkFRmE4dbhGgJhW+AdpBiFE+CoJG6Y9fUpF+vRpgXQkpGiDe2wo",
+	"wkZqBXbSoIKKBFMs74cRziCbi1JN2NnlUGBzCgB4uCb/RWKts0JJBpmMPswMhF2TktjxM/QeuwiGCwIr",
+	"h5ooresYVIWc6ZyztARAR4wWgiuyceAc8YKhRxw5FCREhJILQJ0I36DuTAAeHTJeBmYm1rlsm/dQQRjN",
+	"M85y3B7ozizQDqPQsroIb/ljsElruBEEhmxDcMlNCboLGgrBIwUcPaQYOHarboLfkyvSMxvc678wgjin",
+	"iYZWGx5zC55qxvZCuquIx7zX7Q5FYQfJ5PLCPO600R8qYHxFeKRs7WBcm3RLARF09EGsRRj1W/PM9TRK",
+	"LlHFgWiHmTzXxAbAqjoi9tXIZzSzG9DqkM/omYbrgCkTQ4F4xoYSI4ttjL8MiqiDv/FLhEYuWIZtJAU+",
+	"AnR7DwX2JMiWRXfAa3rpuqVgKxTUUrl2SmrKVSKFgA4KGaNXNlce1g8JX9xZBn7pdga4Jvi6Q06Dickx",
+	"Bh7+vpCamuthJt6W47G/DxiBmBuxLhfK0aDNRyuMIszR91gqk1xe24AbzC7jVz5E6jIpnigyYzOZL73y",
+	"bKMmOUNfe7QK3wgl2VARxA0nx5aNHSBYM4wFZ3SwLd3+nt0/deBc2BB1dd9118HlrFimWeDMGSI9mk/Z",
+	"jOU0gy0rSNRWSVzwNHYdbhBMHMIdeObQixOLKSy8NZYnOAjGuAVXHreHKuvQLpVLGpEi2HXRMRk/B3+0",
+	"PB/RLpGqr4sQlHKWE8JyBkEx1alySosazifCML6haGL1u1hiRhgBJfOgAptxfv6O5IuMKYBUJ7ZtZDjy",
+	"XndvKPxOFQ0d7da+8yFds60QjbuAfwaOjm6n86zbCjr129CZnGFUy3BCjG5Tbe6+2UDb15k7EffULvsp",
+	"9GwzbMPN0f7QcjjptkLfXenOULxe5L4vNQSfacHZA77p0443haGb2Fm1+JY5MtujFUj5Asa/mClIfa5i",
+	"lSLLs3t35mLnsHWB8zYmJ6TZ63Se7bVIZia4mBtiPDHsQ3ORaCt3FEpvt6VDYck+wlTbUkO6NZIZCeLk",
+	"v3p6WtqLpsyHAibbcm1trayDtgFAW15inZDmXvdlaQkXM65AANYHBw9xO6wtfK/OcuhjpbM55RNRsqI2",
+	"2DvBlWkMevtR2ZgcPOsalZg5dlH6KshgY36in/+5MT09/2gMzD8u9sYvk/7oOevRbrr3Ink22mX74+f0",
+	"ZdJL+2x3vLc6AzOeObvXhphWokXlq9QY9LqVD+x2MY3GElJ5GyoxiMoC+tXJPOtWt8N+nTtvs/905T2I",
+	"GXA9/YAjbN60lflv3/oPiebRe/6FBGXv6aOY5XDlkDiejXtJn+6x9gv6fNTeS7tJ++V4n7X7o91kL91n",
+	"z8bPu3ARBLv2HKQx6He73W5gg/vZoUGd0WVlptsFjTavB58pMzNw5XdXvQH39GFsE0h7XjOJXu0k7k5A",
+	"yhjJtZEj3F8w/UC5Hi1LdlopnGQlTB0qMnLbQqf4bQHFCPh1FCJFMgtXJHa/xa3VEJMdp8Zx6N1Of7Is",
+	"tDOnetqBP96s8NWAHqshKf8T3inBrutWhSklj7Qmwa5/lxVFddzKkdC6/hoL32MedBVcqrrEzJDV1Uxq",
+	"3bob1/JNiw7vh9GC0uxE6jdGw8P3tvB32UvzSopxxhP9vXnoN4lk5UuwR+ilS/XZIhi1E3CoR3eqHXn7",
+	"GDVLh7P/wWWcumCItaxt6RCGV6ggI+Y9bQMA47bGR0R8PqPzUYWhMSx6sq5j/DTqrXjhjYFiB47RrHJQ",
+	"XrZ7Xz3qfchg793n+K7yfmu5Zef3rRQfiGc8hvriBbM7sHsscZ1otg/8zq0GtuF/78y8TqR+hWT3nf99",
+	"C/73I7/yOY7QIm8r7mf1mEfnfWdMB7zviXJOwzVebBtfcF5giApw7dnbNVUt297AeqDSGhc6NDBwJneH",
+	"HBKnY1JdyhdIKBQljaDeW7BrYK/W++AVGkzyMYNMmOvUXBqunk0WOtvvxiRX1bftWYpg19+SZ26ydHq/",
+	"p1loz7lx161Zz2vhe99Z7X8kqz36osFzjAxmDaOVcybonHeWFLEIanOeXnkYiciVJTPr/acJtlO4ZCQG",
+	"IIx4gBXkYEa6sv2oCicRIUAEJpWAf9FwrJVa7VsRI9bk5nyYM3H48fhulZNuC+4Ix2DHIqlMFjMm9Hcw",
+	"hjuCMXxHLfiOWvAdteAP1nCEK8/QIsDKAV4N/1FGxLmmCmrpNQYCS/lFQRkvaMi3Qhjg/Xb4BdCb2Ixi",
+	"q+YHcLFX4AmwQF1hyzKbNYK96zV0EGFph+x3d6EzoROuQToOlrsX7Is0ocU9KuSCsdR5HLCaUgose1ea",
+	"Zxn0wCYzRsX1lGfMxtl98DyRVyxX5j5bmBifCGo+MRQVgAVQ5tdItFPYv4dquoGmaT53Bz0THl8VgJ/t",
+	"zH16xr9zYfw/uVNoASQB1fT198ylM6zHdjz0EXfMdYASyZKZW0KFNrLJViRC3hK38IxgWQxFs5JGsfO1",
+	"CKZayz1ulXKw8F45sLCVBI6hGHGRqiArDpKGBoGL0oh4ISHnoUjYinxnUsGuaeaxBfDL1oaGLA2yMUnD",
+	"/BVgSp4+ZZV0kw4BiF2bgzAURQKIBR4Iant95gnXgBILHbaoHwU2wdqd2CDNMr2hSDlLWzg5aDqqpfTJ",
+	"djyvT80w134J2QhnrqOouZLpIjd0iOo5zhGTpLBCaALnDwqk0Zwoge5oiOZxfv7O927FPC4PMWBPE/OM",
+	"zFkUWT7doqOpJRdIobJdV4lieiji94c/X5wdnZ0dfzg5u/h4dHpx+OrVh08n57HNPnDEALU6F+xLAqW8",
+	"sWeuNqUFmH1ORSpnQ9Hs9V+QEdeqdeDUZ7P5cOgR4ULNWYK9JjADJzzyOo77CnLyw44L93STVNMEtuW4",
+	"pQncyfnRezznR3fQ2/9bjd9iH90Wj5A1se12+I1Y5+o4920+fZcGH99d1wvZIXY7ksLUYOu606ooPCzT",
+	"Bn6uoI1yqLC0K9VgZvCjWcL6zinBjArQDwhk62kuF5NpbUOkCdOPMa01ceOfHNqin50RIGtCwg+fx80f",
+	"zWlllwSKxJHlSt89V9+ogiHXhbSMnA+LWKVFoGQxcsdhZSiipjQPvVxeEyorRiUFZRN3OES5XaQUj1FU",
+	"lsV7cB8GLpfXQuMA42UKxah51eZDTyTmyVfykBHYQ9kcYheFPXSp41Zubc7kXLmLryu86naY/Cr78YzQ",
+	"qCS/uy/5nukO342JGncw+ILrZF292lp/laK1KMerYf8g2Rmj/UWSejkxmWxJzT+G8u3bxXyc2rMtZkZv",
+	"/x71fGF63Bq8hwyopjPi0Jj9VhCQP5Cetrle0Oto31nJvyYrOdxOQV3HQe4WxreHcvz6o/mbLTnc4G64",
+	"e6LAygjr0gXey6tyAy2fMeAsdCO3x46hAnMNOGpU5BWAVb1VcgEkFZBzVytkFOVBUfFl/gmYFF9vYsAx",
+	"dbEZ1BxWnA1BWoHz4Riru5YDQ0GMN/5pzshECnZg233YZIOQEILshNl6Z+Zp2Tz4lmy83/0XsV7/OYH6",
+	"7xzx0Tgi2MahweJ7+VTVqgjN5jWGSrWxxQ/QY/Rwoae+qwV4ZevAJoLQgy13y5FdBbEcY63bxp7A5+wc",
+	"vtbnz0fOgeY0RTAIrDMN/YmdAnwA1aVVKAnnkhxgPfp2hhwkRkGGk0tMd3KFFo7XpuGDJSdtyzq1XSei",
+	"+kI+ZEt22n77V2f+Q9Dh1dpxik8EFxNioZVsZ9tgF8wlq/mUOZxrNgpaOznRqWY0y8ifzz6cQGcH8AXT",
+	"CUKUILonVobPJYfid4ropkPhPxXo09iYjDQV0647v+29a/vctrDvBy11rz3wZZ1DEbTNLbrmIgI2BMPK",
+	"0q/SkBdRZlTRNGEobKOEDvkwHkfO3Q+biDm+vr9NHIU+Y0vI4F52S8BgOeFp6fyKHi01+JHO83z48Tgi",
+	"kwXNU4yvA5Toz+3DdMZF+ye2jAlG0g+IHI89/u/h6/fHJxc/Hf01hA1z52xerRkSMaQRZaYM/o4HXrmM",
+	"DriDaWpUm/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -3,6 +3,7 @@ package impl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -22,6 +23,8 @@ type Cluster interface {
 	ID() string
 	// LeaderURL is the leader's id and client URL ("" when unknown).
 	LeaderURL() (id, url string)
+	// LeaderMoved is closed at the next change of the leader this node knows of.
+	LeaderMoved() <-chan struct{}
 	// Info is the cluster as this node sees it.
 	Info(ctx context.Context) (ClusterInfo, error)
 	// AddVoter and RemoveServer change the configuration; only the leader can.
@@ -48,6 +51,7 @@ var (
 	// ErrUnknownNode means no node of the cluster has that id.
 	ErrUnknownNode = errors.New("no node of the cluster has that id")
 	errNotACluster = errors.New("this server is not a cluster node")
+	errLeaderMoved = errors.New("the leader changed")
 )
 
 // Headers of a cluster node's answers.
@@ -110,8 +114,29 @@ func (s *Server) forward(next http.Handler) http.Handler {
 			s.writeError(w, r, ErrNoLeader)
 			return
 		}
+		// A leader that stalls or is cut off keeps the forwarded request's connection
+		// open but never answers; once this node learns of another leader (or of an
+		// election), the request is given up and answered 503 no_leader, which clients
+		// retry. Its outcome on the old leader is unknown, as after a transport error.
+		moved := c.LeaderMoved()
+		if cur, _ := c.LeaderURL(); cur != id {
+			w.Header().Set(headerNode, self)
+			s.writeError(w, r, ErrNoLeader)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), forwardTimeout)
 		defer cancel()
+		ctx, abandon := context.WithCancelCause(ctx)
+		defer abandon(nil)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			select {
+			case <-moved:
+				abandon(errLeaderMoved)
+			case <-stop:
+			}
+		}()
 		p.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -141,6 +166,10 @@ func (f *forwarder) proxy(s *Server, self, target string) *httputil.ReverseProxy
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set(headerNode, self)
+			if errors.Is(context.Cause(r.Context()), errLeaderMoved) {
+				s.writeError(w, r, fmt.Errorf("%w: the leader changed while the request was forwarded to it; retry", ErrNoLeader))
+				return
+			}
 			if r.Context().Err() != nil {
 				return // the client went away
 			}

@@ -58,6 +58,7 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeNotFound:             "Not found",
 	gen.ProblemCodeMethodNotAllowed:     "Method not allowed",
 	gen.ProblemCodePayloadTooLarge:      "Payload too large",
+	gen.ProblemCodeHeadersTooLarge:      "Request headers too large",
 	gen.ProblemCodeUnsupportedMediaType: "Unsupported media type",
 	gen.ProblemCodeRateLimited:          "Rate limited",
 	gen.ProblemCodeTooManyWaiters:       "Too many waiting requests",
@@ -211,10 +212,20 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, p problem)
 	})
 }
 
+// problemTooLarge is the 413 for a body over limit bytes.
+func problemTooLarge(limit int64) problem {
+	return problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
+		fmt.Sprintf("Request bodies are limited to %d bytes.", limit)}
+}
+
 // validationError is the request validator's error handler: it turns kin-openapi's
-// findings into problems.
+// findings into problems. A 405 names the path's methods in Allow (RFC 9110).
 func (s *Server) validationError(_ context.Context, err error, w http.ResponseWriter, r *http.Request, opts middleware.ErrorHandlerOpts) {
-	s.writeProblem(w, r, validationProblem(err, opts))
+	p := validationProblem(err, opts)
+	if p.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", s.allowedMethods(r))
+	}
+	s.writeProblem(w, r, p)
 }
 
 func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
@@ -228,8 +239,7 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 	// authentication.
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
-			fmt.Sprintf("Request bodies are limited to %d bytes.", tooLarge.Limit)}
+		return problemTooLarge(tooLarge.Limit)
 	}
 	var secErr *openapi3filter.SecurityRequirementsError
 	if errors.As(err, &secErr) {

@@ -23,8 +23,9 @@ import (
 // fuzzServer is one real handler stack shared by a fuzz target's iterations, called
 // in-process for speed.
 type fuzzServer struct {
-	h     http.Handler
-	token string
+	h         http.Handler
+	token     string
+	accountID string // the token's account
 }
 
 func newFuzzServer(f *testing.F) *fuzzServer {
@@ -67,7 +68,7 @@ func newFuzzServerWith(f *testing.F, adminKey string) *fuzzServer {
 		<-done
 		st.Close()
 	})
-	return &fuzzServer{h: h, token: issued.Token}
+	return &fuzzServer{h: h, token: issued.Token, accountID: issued.AccountID}
 }
 
 // instantWaits is a fake clock on which every wait ends at once, so that a fuzzed

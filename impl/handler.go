@@ -20,6 +20,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
 	middleware "github.com/oapi-codegen/nethttp-middleware"
 
 	"github.com/octostore/octostore/gen"
@@ -131,8 +132,47 @@ func (s *Server) Handler() (http.Handler, error) {
 		DoNotValidateServers:  true,
 		SilenceServersWarning: true,
 	})
+	if s.specRouter, err = gorillamux.NewRouter(spec); err != nil {
+		return nil, fmt.Errorf("route the embedded spec: %w", err)
+	}
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(validate(api)))))))), nil
+	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(headAsGet(validate(api))))))))), nil
+}
+
+// headAsGet serves HEAD on every GET operation (RFC 9110 §9.3.2): the request is
+// validated and handled as the GET it stands for, with the same status and headers;
+// net/http sends no body for a HEAD request whatever the handler writes.
+func headAsGet(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			r = get
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowedMethods lists the methods the spec defines for r's path, for the Allow header
+// of a 405 (RFC 9110 §15.5.6): HEAD goes with GET. It asks the spec's router once per
+// method, so its cost is bounded.
+func (s *Server) allowedMethods(r *http.Request) string {
+	if s.specRouter == nil {
+		return ""
+	}
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := m
+		if m == http.MethodHead {
+			probe = http.MethodGet
+		}
+		req := r.Clone(r.Context())
+		req.Method = probe
+		if _, _, err := s.specRouter.FindRoute(req); err == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return strings.Join(allowed, ", ")
 }
 
 // authenticate is the validator's AuthenticationFunc: it checks the credentials an
@@ -325,16 +365,67 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses bodies over MaxBodyBytes: at once when Content-Length says so, and
-// while reading otherwise.
+// DefaultMaxHeaderBytes is the default bound on a request's header fields.
+const DefaultMaxHeaderBytes = 16 << 10
+
+// HeaderReadLimit is what the http.Server in front of Handler should set as its
+// MaxHeaderBytes: more than the server's own bound, so that requests with headers a
+// little over it reach limitBody and get a 431 problem+json, and URLs longer than that
+// bound reach the validator. Beyond this (plus the 4 KiB
+// net/http adds), net/http itself answers 431 in text/plain and closes the connection
+// before any handler runs; that cannot be changed without parsing HTTP ourselves.
+const HeaderReadLimit = 64 << 10
+
+// headerBytes is the size of r's header fields as sent, which is what MaxHeaderBytes
+// bounds. The request line is not counted: a long query is the validator's to judge (400
+// for a parameter over its maxLength), and net/http bounds the whole at HeaderReadLimit.
+func headerBytes(r *http.Request) int {
+	n := 0
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + 2
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + 2 + len(v) + 2
+		}
+	}
+	return n
+}
+
+// limitBody bounds what a request may send: headers over MaxHeaderBytes get 431, bodies
+// over MaxBodyBytes 413 (at once when Content-Length says so, while reading otherwise).
+// A body of unknown length (chunked) is read here, within the bound, so that the
+// validator sees its length: a body sent to an operation that takes none is then refused
+// with 400 whatever its framing.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if headerBytes(r) > s.cfg.MaxHeaderBytes {
+			s.writeProblem(w, r, problem{http.StatusRequestHeaderFieldsTooLarge, gen.ProblemCodeHeadersTooLarge,
+				fmt.Sprintf("Request header fields are limited to %d bytes in all.", s.cfg.MaxHeaderBytes)})
+			return
+		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {
-			s.writeProblem(w, r, problem{http.StatusRequestEntityTooLarge, gen.ProblemCodePayloadTooLarge,
-				fmt.Sprintf("Request bodies are limited to %d bytes.", s.cfg.MaxBodyBytes)})
+			s.writeProblem(w, r, problemTooLarge(s.cfg.MaxBodyBytes))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		if r.ContentLength < 0 {
+			body, err := io.ReadAll(r.Body)
+			r.Body.Close()
+			if err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					s.writeProblem(w, r, problemTooLarge(s.cfg.MaxBodyBytes))
+					return
+				}
+				s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be read."})
+				return
+			}
+			r.Body, r.ContentLength = http.NoBody, 0
+			if len(body) > 0 {
+				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -25,7 +25,7 @@ func (s *Server) AcquireLock(ctx context.Context, req gen.AcquireLockRequestObje
 		LockDelay:  seconds(deref(req.Body.LockDelaySeconds)),
 		MaxHolders: int(deref(req.Body.MaxHolders)),
 	}
-	res, err := s.acquire(ctx, cmd, seconds(deref(req.Body.WaitSeconds)))
+	res, err := s.acquire(ctx, cmd, s.waitFor(req.Body.WaitSeconds))
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Server) ReleaseLock(ctx context.Context, req gen.ReleaseLockRequestObje
 // watch that returns once the lock's revision passes index.
 func (s *Server) GetLock(ctx context.Context, req gen.GetLockRequestObject) (gen.GetLockResponseObject, error) {
 	p := principal(ctx)
-	st, err := s.status(ctx, lease.Key{Account: p.AccountID, Name: req.Name}, req.Params.Index, seconds(deref(req.Params.WaitSeconds)))
+	st, err := s.status(ctx, lease.Key{Account: p.AccountID, Name: req.Name}, req.Params.Index, s.waitFor(req.Params.WaitSeconds))
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +194,12 @@ func retryAfter(l lease.Lease, now lease.Instant) int64 {
 func timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
 
 func seconds(n int32) time.Duration { return time.Duration(n) * time.Second }
+
+// maxWait is the spec's bound on wait_seconds.
+const maxWait = 60 * time.Second
+
+// waitFor is how long a request asking to wait n seconds waits: at most MaxWait.
+func (s *Server) waitFor(n *int32) time.Duration { return min(seconds(deref(n)), s.cfg.MaxWait) }
 
 func deref[T any](p *T) T {
 	var zero T

@@ -93,7 +93,7 @@ func (s *Server) listPrefix(ctx context.Context, params gen.ListLocksParams) (ge
 	}
 	acct, prefix := principal(ctx).AccountID, *params.Prefix
 	if params.Index != nil {
-		changes, next, complete, err := s.watchPrefix(ctx, acct, prefix, *params.Index, seconds(deref(params.WaitSeconds)))
+		changes, next, complete, err := s.watchPrefix(ctx, acct, prefix, *params.Index, s.waitFor(params.WaitSeconds))
 		if err != nil {
 			return nil, err
 		}

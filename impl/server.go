@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -58,6 +59,10 @@ type Config struct {
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
 	MaxBodyBytes int64
+	// MaxHeaderBytes caps a request's header fields (default DefaultMaxHeaderBytes);
+	// larger ones get 431 payload_too_large as problem+json. The http.Server in front must
+	// read at least this much: see HeaderReadLimit.
+	MaxHeaderBytes int
 	// SweepInterval is the longest the expiry sweeper sleeps (default 250 ms). It wakes
 	// at the next lease's deadline anyway, so an expiry hands a lock to its next waiter
 	// at once.
@@ -77,6 +82,9 @@ type Config struct {
 	// and watches) in flight per account and in total; over a bound one is answered at
 	// once with 429 too_many_waiters. Zero means the defaults; negative means no bound.
 	MaxWaitersPerAccount, MaxWaiters int
+	// MaxWait caps how long a blocking acquire or a watch waits, whatever its
+	// wait_seconds (Consul's max_query_time); default and at most 60 s.
+	MaxWait time.Duration
 	// GitHub configures sign-in with GitHub and the dashboard; both are off when its
 	// ClientID is empty.
 	GitHub auth.GitHubConfig
@@ -124,6 +132,9 @@ type Server struct {
 	signin signIn
 
 	routes *http.ServeMux // the API's routes, to label metrics; set by Handler
+	// specRouter finds the spec's operations, to name the allowed methods in a 405's
+	// Allow header; set by Handler.
+	specRouter routers.Router
 	// serverHeader is the Server header of every answer, octostore/<version>.
 	serverHeader string
 
@@ -143,6 +154,12 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 16 << 10
+	}
+	if cfg.MaxWait <= 0 || cfg.MaxWait > maxWait {
+		cfg.MaxWait = maxWait
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = 250 * time.Millisecond

@@ -489,6 +489,27 @@ func TestMetadataAndRevisionsSurviveARestart(t *testing.T) {
 	}
 }
 
+func TestMaxWaitShortensWatchesAndBlockingAcquires(t *testing.T) {
+	ts := newTestServer(t, Config{MaxWait: 2 * time.Second})
+	k := ts.key(ts.token, "capped")
+	cur := ts.do("GET", "/locks/capped", ts.token, nil)
+	ch := ts.send(context.Background(), "GET", fmt.Sprintf("/locks/capped?index=%d&wait_seconds=60", cur.num("revision")), ts.token, nil)
+	eventually(t, "the watch waits", func() bool { return ts.watchersOf(k) == 1 })
+	ts.clock.Advance(time.Second)
+	pending(ch)
+	ts.clock.Advance(time.Second)
+	if got := receive(t, ch); string(got.raw) != string(cur.raw) {
+		t.Fatalf("%s, want %s", got.raw, cur.raw)
+	}
+	ts.acquire(ts.token, "capped", 60, "holder")
+	ch = ts.send(context.Background(), "POST", "/locks/capped/acquire", ts.token, map[string]any{"ttl_seconds": 60, "owner": "waiter", "wait_seconds": 60})
+	eventually(t, "the acquire waits", func() bool { return ts.waitersOf(k) == 1 })
+	ts.clock.Advance(2 * time.Second)
+	if got := receive(t, ch); got.str("status") != "held" {
+		t.Fatalf("capped blocking acquire: %s", got.raw)
+	}
+}
+
 // skip moves the clock on without firing its timers: the sweeper is late, as on a loaded
 // machine, and has not noticed an expiry that is due.
 func (c *fakeClock) skip(d time.Duration) {

@@ -84,7 +84,7 @@ func parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	fs := flag.NewFlagSet("octostore-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var scenario string
-	fs.StringVar(&o.url, "url", env(lookup, "OCTOSTORE_URL"), "server base URL (env OCTOSTORE_URL; default http://127.0.0.1:3000)")
+	fs.StringVar(&o.url, "url", env(lookup, "OCTOSTORE_URL"), "server base URL (env OCTOSTORE_URL; default http://127.0.0.1:3000); a cluster's nodes as a comma-separated list spread the clients over them")
 	fs.StringVar(&o.token, "token", "", "bearer token every client uses, told apart by owner (env OCTOSTORE_TOKEN)")
 	fs.StringVar(&o.adminKey, "admin-key", "", "admin key: create fresh accounts and a token per client, so the per-account lock limit never caps a run (env ADMIN_KEY)")
 	fs.IntVar(&o.concurrency, "concurrency", 16, "concurrent clients, each with one request in flight")

@@ -35,6 +35,7 @@ type config struct {
 	ClientRateLimitRPS float64
 	MaxWaitersPerAcct  int
 	MaxWaiters         int
+	MaxWait            time.Duration
 	MaxConns           int
 	MaxConnsPerClient  int
 	MaxTokensPerAcct   int
@@ -79,6 +80,7 @@ var settings = []setting{
 	{"max-waiters", "MAX_WAITERS", "waiting requests the server holds in flight in all; -1 = unbounded"},
 	{"max-connections", "MAX_CONNECTIONS", "connections open at once in all; beyond it a new one is answered 429 and closed; 0 = unbounded"},
 	{"max-connections-per-client", "MAX_CONNECTIONS_PER_CLIENT", "connections open at once from one client IP (IPv6 per /64); 0 = unbounded"},
+	{"max-wait-seconds", "MAX_WAIT_SECONDS", "longest a blocking acquire or watch waits, 1..60; a longer wait_seconds is shortened to it"},
 	{"client-rate-limit-rps", "CLIENT_RATE_LIMIT_RPS", "requests per second per client IP (IPv6 per /64) without valid credentials (no token, a wrong token or admin key), bursts of twice that; 0 = unlimited"},
 	{"max-tokens-per-account", "MAX_TOKENS_PER_ACCOUNT", "live tokens an account may have; beyond it token creation answers 409 token_limit_exceeded"},
 	{"session-idle-timeout", "SESSION_IDLE_TIMEOUT", "a dashboard session unused for this long ends (sessions last 7 days at most)"},
@@ -114,6 +116,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		maxLocks int
 		maxBody  int64
 		shutdown time.Duration
+		// maxWaitSeconds caps wait_seconds.
+		maxWaitSeconds int
 	)
 	flags.StringVar(&c.BindAddr, "bind-addr", "127.0.0.1:3000", "")
 	flags.StringVar(&c.DatabaseURL, "database-url", "./octostore.db", "")
@@ -125,6 +129,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
 	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
 	flags.IntVar(&c.MaxWaiters, "max-waiters", impl.DefaultMaxWaiters, "")
+	flags.IntVar(&maxWaitSeconds, "max-wait-seconds", 60, "")
 	flags.IntVar(&c.MaxConns, "max-connections", impl.DefaultMaxConnections, "")
 	flags.IntVar(&c.MaxConnsPerClient, "max-connections-per-client", impl.DefaultMaxConnectionsPerClient, "")
 	flags.IntVar(&c.MaxTokensPerAcct, "max-tokens-per-account", auth.DefaultMaxTokensPerAccount, "")
@@ -212,6 +217,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, fmt.Errorf("max connections %d, %d per client: want 0 (unbounded) or a positive number", c.MaxConns, c.MaxConnsPerClient)
 	case c.ClientRateLimitRPS < 0 || math.IsNaN(c.ClientRateLimitRPS) || math.IsInf(c.ClientRateLimitRPS, 0):
 		return config{}, fmt.Errorf("client rate limit %v: want 0 (unlimited) or a positive number", c.ClientRateLimitRPS)
+	case maxWaitSeconds < 1 || maxWaitSeconds > 60:
+		return config{}, fmt.Errorf("max wait seconds %d: want 1 to 60", maxWaitSeconds)
 	case c.MaxTokensPerAcct < 1 || c.MaxSessionsPerAcct < 1:
 		return config{}, fmt.Errorf("max tokens %d, max sessions %d per account: want at least 1", c.MaxTokensPerAcct, c.MaxSessionsPerAcct)
 	case c.SessionIdleTimeout < time.Minute || c.SessionIdleTimeout > auth.SessionLifetime:
@@ -245,6 +252,7 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 		return config{}, err
 	}
 	c.MaxLocksPerAccount, c.MaxBodyBytes, c.ShutdownTimeout = maxLocks, maxBody, shutdown
+	c.MaxWait = time.Duration(maxWaitSeconds) * time.Second
 	return c, nil
 }
 

@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		ClientRateLimitRPS:        cfg.ClientRateLimitRPS,
 		MaxWaitersPerAccount:      cfg.MaxWaitersPerAcct,
 		MaxWaiters:                cfg.MaxWaiters,
+		MaxWait:                   cfg.MaxWait,
 		MaxTokensPerAccount:       cfg.MaxTokensPerAcct,
 		MaxLockSessionsPerAccount: cfg.MaxLockSessions,
 		Sessions:                  auth.SessionConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxPerAccount: cfg.MaxSessionsPerAcct},
@@ -194,8 +195,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 		WriteTimeout: 90 * time.Second,
 		// Short, so idle keep-alive connections do not pile up against the connection
 		// bounds.
-		IdleTimeout:    30 * time.Second,
-		MaxHeaderBytes: 16 << 10,
+		IdleTimeout: 30 * time.Second,
+		// Above the handler's own bound (impl.DefaultMaxHeaderBytes), so headers a little
+		// over it get a 431 problem+json from the handler rather than net/http's text/plain.
+		MaxHeaderBytes: impl.HeaderReadLimit,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	// Shutdown waits for active requests: end the long-polls at once instead of after

@@ -90,7 +90,31 @@ func start(t *testing.T, dir string, wantToken bool, env ...string) *proc {
 // startBinary runs bin in dir on addr with env and waits until it listens.
 func startBinary(t *testing.T, bin, dir, bindAddr string, wantToken bool, env ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "--bind-addr", bindAddr)
+	s := spawnBinary(t, bin, dir, bindAddr, env...)
+	if err := s.await(30*time.Second, wantToken); err != nil {
+		t.Fatal(err)
+	}
+	return s.p
+}
+
+// spawned is a process started by spawnBinary that may not listen yet.
+type spawned struct {
+	p     *proc
+	addr  chan string
+	token chan string
+}
+
+// spawnBinary starts bin in dir on addr with env without waiting for it; the process is
+// killed (by its PID) when the test ends. Call await from the test's goroutine.
+func spawnBinary(t *testing.T, bin, dir, bindAddr string, env ...string) *spawned {
+	t.Helper()
+	return spawnArgs(t, dir, env, []string{bin, "--bind-addr", bindAddr})
+}
+
+// spawnArgs starts the command line argv (which runs the server) in dir with env.
+func spawnArgs(t *testing.T, dir string, env, argv []string) *spawned {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	// The workloads here send far more than an honest client's 1,000 requests a second
 	// from one account: the per-account limit is off unless a test sets it.
@@ -128,24 +152,30 @@ func startBinary(t *testing.T, bin, dir, bindAddr string, wantToken bool, env ..
 		p.waitErr = cmd.Wait()
 		close(p.exited)
 	}()
+	return &spawned{p: p, addr: addr, token: token}
+}
+
+// await waits until the process listens (and, with wantToken, printed its token).
+func (s *spawned) await(timeout time.Duration, wantToken bool) error {
+	p := s.p
 	select {
-	case a := <-addr:
+	case a := <-s.addr:
 		p.url = "http://" + a
 	case <-p.exited:
-		t.Fatalf("server exited: %v %s %s", p.waitErr, p.stdout, p.stderr)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start: %s %s", p.stdout, p.stderr)
+		return fmt.Errorf("server exited: %v %s %s", p.waitErr, p.stdout, p.stderr)
+	case <-time.After(timeout):
+		return fmt.Errorf("server did not start: %s %s", p.stdout, p.stderr)
 	}
 	// A first start prints the token before it listens; the line may still be in the
 	// pipe.
 	if wantToken {
 		select {
-		case p.token = <-token:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no token line: %s", p.stderr)
+		case p.token = <-s.token:
+		case <-time.After(timeout):
+			return fmt.Errorf("no token line: %s", p.stderr)
 		}
 	}
-	return p
+	return nil
 }
 
 func (p *proc) call(t *testing.T, method, path, token string, body any) map[string]any {

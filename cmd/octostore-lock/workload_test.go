@@ -51,6 +51,23 @@ type workload struct {
 	fresh   float64       // chance that an acquire is of a new name, then abandoned (expiry work)
 	timeout time.Duration // client-side timeout: the outcome is unknown, forever
 
+	// A cluster: the nodes' base URLs. Client c sends to a home node, starting with
+	// nodes[c%len(nodes)], and after a 503, a refused connection or a transport error
+	// records the attempt (unknown) and retries on the next node, which becomes its home.
+	nodes   []string
+	homes   []atomic.Int32
+	retries int // attempts after the first, in a cluster
+	// unknownNever: an unknown outcome may still take effect at any later time. In a
+	// cluster an entry a dead or deposed leader wrote to a follower's log can be
+	// committed by its successor after the client saw the error.
+	unknownNever bool
+	servedMu     sync.Mutex
+	served       map[string]int64 // answers by node URL, and by X-OctoStore-Via and X-OctoStore-Node
+
+	// epoch, when above 0, gives the workload's names a suffix: a test moves it on to
+	// start a fresh set of names (a smaller model partition each).
+	epoch atomic.Int64
+
 	http    *http.Client
 	count   atomic.Int64 // operations recorded
 	refused atomic.Int64 // refused connections (server down): never sent, not recorded
@@ -75,9 +92,50 @@ func newWorkload(rec *recorder, url func() string, token string, clients, names 
 
 func (w *workload) holder(owner string) string { return tokenID(w.token) + "/" + owner }
 
+// onNodes makes w a cluster workload over nodes (base URLs).
+func (w *workload) onNodes(nodes []string, retries int) {
+	w.nodes, w.retries, w.unknownNever = nodes, retries, true
+	w.homes = make([]atomic.Int32, w.clients+16)
+	for c := range w.homes {
+		w.homes[c].Store(int32(c % len(nodes)))
+	}
+	w.served = map[string]int64{}
+}
+
 // do sends one operation and records it. It reports false when the request was never
-// sent (the server is down), so nothing was recorded.
+// sent (the server is down), so nothing was recorded. In a cluster it retries on the
+// other nodes (each attempt recorded) and reports the last attempt.
 func (w *workload) do(client int, in lockInput, body any) (lockOutput, bool) {
+	if len(w.nodes) == 0 {
+		return w.once(client, w.url(), in, body)
+	}
+	home := &w.homes[client%len(w.homes)]
+	for attempt := 0; ; attempt++ {
+		node := int(home.Load())
+		out, sent := w.once(client, w.nodes[node], in, body)
+		if (sent && out.Result != outUnknown) || attempt >= w.retries {
+			return out, sent
+		}
+		home.CompareAndSwap(int32(node), int32((node+1)%len(w.nodes)))
+		// Each failed write attempt stays open in the history forever (it may still be
+		// committed): back off, so that a failover leaves few of them.
+		pause(context.Background(), time.Duration(min(attempt, 5)+1)*50*time.Millisecond)
+	}
+}
+
+// once sends one operation to the server at base and records it.
+func (w *workload) once(client int, base string, in lockInput, body any) (lockOutput, bool) {
+	return w.onceWithin(client, base, in, body, 0)
+}
+
+// onceWithin is once with a shorter client-side timeout than the workload's (0: none).
+func (w *workload) onceWithin(client int, base string, in lockInput, body any, timeout time.Duration) (lockOutput, bool) {
+	ctx := context.Background()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	var path, method = "/locks/" + in.Name, "GET"
 	if in.Kind != opGet {
 		path, method = path+"/"+in.Kind.String(), "POST"
@@ -87,7 +145,7 @@ func (w *workload) do(client int, in lockInput, body any) (lockOutput, bool) {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, w.url()+path, rd)
+	req, _ := http.NewRequestWithContext(ctx, method, base+path, rd)
 	req.Header.Set("Authorization", "Bearer "+w.token)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -107,6 +165,12 @@ func (w *workload) do(client int, in lockInput, body any) (lockOutput, bool) {
 		res.Body.Close()
 		out.Return = w.rec.now()
 		out.Status = res.StatusCode
+		if w.served != nil {
+			w.servedMu.Lock()
+			w.served[base]++
+			w.served["via "+res.Header.Get("X-OctoStore-Via")+" node "+res.Header.Get("X-OctoStore-Node")]++
+			w.servedMu.Unlock()
+		}
 		if rerr != nil {
 			err = rerr
 		} else {
@@ -128,6 +192,14 @@ func (w *workload) do(client int, in lockInput, body any) (lockOutput, bool) {
 			w.failed.Add(1)
 			out = lockOutput{Result: outUnknown, Return: w.rec.now()}
 		}
+	}
+	if out.Result == outUnknown && w.unknownNever {
+		if in.Kind == opGet {
+			// A read whose answer never came constrains nothing: leave it out, which
+			// keeps the cluster histories, with their many failed attempts, small.
+			return out, true
+		}
+		out.Return = never
 	}
 	if out.Result == outRenewed || out.Result == outReleased {
 		out.Lease = in.Lease
@@ -195,6 +267,9 @@ func (w *workload) client(ctx context.Context, c int, rnd *rand.Rand) {
 	think := func() time.Duration { return time.Duration(rnd.IntN(3000)) * time.Microsecond }
 	for !w.done(ctx) {
 		name := w.names[rnd.IntN(len(w.names))]
+		if e := w.epoch.Load(); e > 0 {
+			name = fmt.Sprintf("%s-e%d", name, e)
+		}
 		fresh := rnd.Float64() < w.fresh
 		if fresh {
 			name = fmt.Sprintf("fresh-%s-%d", owner, w.freshN.Add(1))

@@ -5,9 +5,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,5 +155,36 @@ func TestABrokenLockServiceFailsTheSafetyCheck(t *testing.T) {
 	}
 	if res.Safety.OK || res.Safety.FencingRegressions == 0 {
 		t.Fatalf("broken service passed: %+v", res.Safety)
+	}
+}
+
+// TestSeveralURLsSpreadTheClientsAndMoveOffADeadNode: with a comma-separated URL the
+// clients start on different nodes, and a client whose node refuses connections moves
+// to the next one after one error instead of failing for the whole run.
+func TestSeveralURLsSpreadTheClientsAndMoveOffADeadNode(t *testing.T) {
+	target, _ := url.Parse(startServer(t))
+	var counts [2]atomic.Int64
+	var fronts []string
+	for i := range counts {
+		rp := httputil.NewSingleHostReverseProxy(target)
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			counts[i].Add(1)
+			rp.ServeHTTP(w, r)
+		}))
+		t.Cleanup(hs.Close)
+		fronts = append(fronts, hs.URL)
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there any more
+	sys := &OctoStore{URL: strings.Join([]string{fronts[0], fronts[1], dead.URL}, ","), AdminKey: "bench-test-admin-key"}
+	res, err := Run(context.Background(), sys, Config{Scenario: "cycle", Concurrency: 3, Duration: 300 * time.Millisecond, Warmup: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[0].Load() == 0 || counts[1].Load() == 0 {
+		t.Fatalf("requests per node: %d, %d", counts[0].Load(), counts[1].Load())
+	}
+	if res.ErrorCount() > 1 || res.Ops == 0 || !res.Safety.OK {
+		t.Fatalf("ops %d, errors %v, safety %+v", res.Ops, res.Errors, res.Safety)
 	}
 }

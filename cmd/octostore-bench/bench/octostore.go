@@ -20,7 +20,10 @@ import (
 // OctoStore is a System that speaks OctoStore's HTTP API with plain net/http, one kept-
 // alive connection per client.
 type OctoStore struct {
-	// URL is the server's base URL, e.g. http://127.0.0.1:3000.
+	// URL is the server's base URL, e.g. http://127.0.0.1:3000. For a cluster it may be
+	// a comma-separated list of the nodes' URLs: client i starts on node i modulo their
+	// number and moves to the next node after a transport error or a 503, so the load
+	// spreads over every node as behind a load balancer.
 	URL string
 	// Token is every client's bearer token when AdminKey is empty; the clients then tell
 	// themselves apart with distinct owner values.
@@ -48,9 +51,13 @@ func (o *OctoStore) Name() string {
 // Clients returns n clients. With an admin key each gets its own token: in a fresh
 // account of its own, or, when shared, all in one fresh account.
 func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, error) {
-	base, err := url.Parse(strings.TrimRight(o.URL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("server url %q: want http://host:port", o.URL)
+	var bases []string
+	for _, u := range strings.Split(o.URL, ",") {
+		base, err := url.Parse(strings.TrimRight(strings.TrimSpace(u), "/"))
+		if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+			return nil, fmt.Errorf("server url %q: want http://host:port (or several, comma-separated)", u)
+		}
+		bases = append(bases, base.String())
 	}
 	ttl := o.TTL
 	if ttl <= 0 {
@@ -77,20 +84,20 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 			owners[i] = "bench-" + run + "-" + strconv.Itoa(i)
 		}
 	case shared:
-		acc, tok, err := o.createAccount(ctx, hc, base.String(), "bench-"+run)
+		acc, tok, err := o.createAccount(ctx, hc, bases, "bench-"+run)
 		if err != nil {
 			return nil, err
 		}
 		tokens[0] = tok
 		for i := 1; i < n; i++ {
-			if tokens[i], err = o.createToken(ctx, hc, base.String(), acc); err != nil {
+			if tokens[i], err = o.createToken(ctx, hc, bases, acc); err != nil {
 				return nil, err
 			}
 		}
 	default:
 		for i := range tokens {
 			var err error
-			if _, tokens[i], err = o.createAccount(ctx, hc, base.String(), "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
+			if _, tokens[i], err = o.createAccount(ctx, hc, bases, "bench-"+run+"-"+strconv.Itoa(i)); err != nil {
 				return nil, err
 			}
 		}
@@ -98,39 +105,58 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 	clients := make([]Client, n)
 	secs := int(math.Ceil(ttl.Seconds()))
 	for i := range clients {
-		c := &octoClient{hc: hc, base: base.String(), auth: "Bearer " + tokens[i], ttl: secs, owner: owners[i]}
+		c := &octoClient{hc: hc, bases: bases, cur: i % len(bases), auth: "Bearer " + tokens[i], ttl: secs, owner: owners[i]}
 		c.acquireBody = c.body(-1)
 		clients[i] = c
 	}
 	return clients, nil
 }
 
-func (o *OctoStore) createAccount(ctx context.Context, hc *http.Client, base, name string) (account, token string, err error) {
+func (o *OctoStore) createAccount(ctx context.Context, hc *http.Client, bases []string, name string) (account, token string, err error) {
 	var out struct {
 		AccountID string `json:"account_id"`
 		Token     string `json:"token"`
 	}
 	body, _ := json.Marshal(map[string]string{"name": name})
-	if err := o.admin(ctx, hc, base+"/admin/accounts", body, &out); err != nil {
+	if err := o.admin(ctx, hc, bases, "/admin/accounts", body, &out); err != nil {
 		return "", "", fmt.Errorf("create account: %w", err)
 	}
 	return out.AccountID, out.Token, nil
 }
 
-func (o *OctoStore) createToken(ctx context.Context, hc *http.Client, base, account string) (string, error) {
+func (o *OctoStore) createToken(ctx context.Context, hc *http.Client, bases []string, account string) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
-	if err := o.admin(ctx, hc, base+"/admin/accounts/"+url.PathEscape(account)+"/tokens", nil, &out); err != nil {
+	if err := o.admin(ctx, hc, bases, "/admin/accounts/"+url.PathEscape(account)+"/tokens", nil, &out); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
 	return out.Token, nil
 }
 
-func (o *OctoStore) admin(ctx context.Context, hc *http.Client, url string, body []byte, out any) error {
+// admin POSTs an admin request. A cluster may be between leaders for a moment (503) or
+// lose a node: it tries the next node, for at most about ten seconds. The calls it makes
+// create accounts and tokens, so a retried one at worst leaves an unused extra.
+func (o *OctoStore) admin(ctx context.Context, hc *http.Client, bases []string, path string, body []byte, out any) error {
+	var err error
+	for attempt := 0; attempt < 40; attempt++ {
+		var retry bool
+		if retry, err = o.adminOnce(ctx, hc, bases[attempt%len(bases)]+path, body, out); !retry {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (o *OctoStore) adminOnce(ctx context.Context, hc *http.Client, url string, body []byte, out any) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("X-Admin-Key", o.AdminKey)
 	if body != nil {
@@ -138,23 +164,24 @@ func (o *OctoStore) admin(ctx context.Context, hc *http.Client, url string, body
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		return ctx.Err() == nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return err
+		return ctx.Err() == nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return problemError(resp.StatusCode, data)
+		return resp.StatusCode == http.StatusServiceUnavailable, problemError(resp.StatusCode, data)
 	}
-	return json.Unmarshal(data, out)
+	return false, json.Unmarshal(data, out)
 }
 
 // octoClient is one holder: a token (and owner) with its own kept-alive connection.
 type octoClient struct {
 	hc          *http.Client
-	base        string
+	bases       []string // the nodes; cur is the one this client sends to
+	cur         int
 	auth        string
 	owner       string
 	ttl         int
@@ -188,7 +215,7 @@ func (c *octoClient) do(ctx context.Context, method, path string, body []byte, o
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.bases[c.cur]+path, rd)
 	if err != nil {
 		return err
 	}
@@ -198,7 +225,11 @@ func (c *octoClient) do(ctx context.Context, method, path string, body []byte, o
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		c.next()
 		return err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		c.next()
 	}
 	c.buf.Reset()
 	_, err = c.buf.ReadFrom(resp.Body)
@@ -213,6 +244,13 @@ func (c *octoClient) do(ctx context.Context, method, path string, body []byte, o
 		return nil
 	}
 	return json.Unmarshal(c.buf.Bytes(), out)
+}
+
+// next moves the client to the next node (a cluster: this one failed or has no leader).
+func (c *octoClient) next() {
+	if len(c.bases) > 1 {
+		c.cur = (c.cur + 1) % len(c.bases)
+	}
 }
 
 func problemError(status int, body []byte) error {

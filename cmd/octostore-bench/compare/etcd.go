@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,17 +20,18 @@ import (
 // (a lease kept alive) per client and a Mutex per lock. The fencing token is the lock
 // key's revision, which etcd documents for exactly that use.
 type etcdSystem struct {
-	endpoint string
-	ttl      time.Duration
+	endpoints []string // a cluster's members: client i lists them starting at i modulo their number
+	ttl       time.Duration
 }
 
 func (e *etcdSystem) Name() string { return "etcd" }
 
 func (e *etcdSystem) Clients(ctx context.Context, n int, _ bool) ([]bench.Client, error) {
 	out := make([]bench.Client, 0, n)
-	for range n {
+	for i := range n {
+		eps := append(slices.Clone(e.endpoints[i%len(e.endpoints):]), e.endpoints[:i%len(e.endpoints)]...)
 		cli, err := clientv3.New(clientv3.Config{
-			Endpoints:   []string{e.endpoint},
+			Endpoints:   eps,
 			DialTimeout: 5 * time.Second,
 			Logger:      zap.NewNop(),
 		})

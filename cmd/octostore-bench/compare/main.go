@@ -56,6 +56,7 @@ type options struct {
 	scenarios, systems                   []string
 	jsonOut                              string
 	quiet                                bool
+	nodes                                int // 1, or 3: octostore and etcd run as three-node clusters
 }
 
 var allSystems = []string{"octostore", "etcd", "redis-always", "redis-none", "ceiling"}
@@ -81,6 +82,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&systems, "systems", strings.Join(allSystems, ","), "systems")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every run's result to this file")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress lines")
+	fs.IntVar(&o.nodes, "nodes", 1, "1, or 3: run octostore (raft) and etcd as three-node clusters on loopback, the clients spread over the nodes")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -106,6 +108,17 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if o.repeats < 1 || o.repeats > 20 || o.duration <= 0 || o.duration > 5*time.Minute {
 		return o, errors.New("want 1..20 repeats of 0s..5m")
 	}
+	switch o.nodes {
+	case 1:
+	case 3:
+		for _, s := range o.systems {
+			if s != "octostore" && s != "etcd" {
+				return o, fmt.Errorf("--nodes 3: only octostore and etcd run as clusters, not %s", s)
+			}
+		}
+	default:
+		return o, errors.New("--nodes: want 1 or 3")
+	}
 	return o, nil
 }
 
@@ -121,9 +134,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 
 	systems, procs, err := startAll(ctx, o, dir, stderr)
-	pids := map[string]int{}
+	pids := map[string][]int{} // a cluster's CPU is its members' together
 	for _, p := range procs {
-		pids[p.name] = p.cmd.Process.Pid
+		pids[p.system()] = append(pids[p.system()], p.cmd.Process.Pid)
 	}
 	defer func() {
 		for _, p := range procs {
@@ -158,12 +171,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
-					before, cpuOK := cpuTime(pids[name])
+					before, cpuOK := cpuTimes(pids[name])
 					res, err := bench.Run(ctx, sys, bench.Config{Scenario: sc, Concurrency: n, Duration: o.duration, Warmup: o.warmup})
 					if err != nil {
 						return fmt.Errorf("%s %s c=%d: %w", name, sc, n, err)
 					}
-					after, _ := cpuTime(pids[name])
+					after, _ := cpuTimes(pids[name])
 					perOp := -1.0
 					if cpuOK && res.Ops > 0 {
 						// The server's CPU over warm-up, run and set-up, per measured op: an
@@ -199,6 +212,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// cpuTimes is cpuTime summed over a system's processes.
+func cpuTimes(pids []int) (time.Duration, bool) {
+	var sum time.Duration
+	for _, pid := range pids {
+		d, ok := cpuTime(pid)
+		if !ok {
+			return 0, false
+		}
+		sum += d
+	}
+	return sum, len(pids) > 0
+}
+
 func unsupported(r bench.Result) string {
 	if r.Unsupported != "" {
 		return "  (unsupported: " + r.Unsupported + ")"
@@ -212,6 +238,22 @@ func startAll(ctx context.Context, o options, dir string, stderr io.Writer) (map
 	var procs []*proc
 	ttl := time.Minute
 	for _, name := range o.systems {
+		if o.nodes == 3 {
+			var ps []*proc
+			var err error
+			switch name {
+			case "octostore":
+				systems[name], ps, err = startOctoStoreCluster(ctx, o, dir, ttl)
+			case "etcd":
+				systems[name], ps, err = startEtcdCluster(ctx, o, dir, ttl)
+			}
+			procs = append(procs, ps...)
+			if err != nil {
+				return systems, procs, err
+			}
+			fmt.Fprintf(stderr, "started %s as a three-node cluster\n", name)
+			continue
+		}
 		port, err := freePort()
 		if err != nil {
 			return systems, procs, err
@@ -244,7 +286,7 @@ func startAll(ctx context.Context, o options, dir string, stderr io.Writer) (map
 				"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
 				"--initial-cluster", "bench=" + peerURL, "--log-level", "error", "--logger", "zap",
 			}, nil, httpReady("http://"+addr+"/health"))
-			systems[name] = &etcdSystem{endpoint: addr, ttl: ttl}
+			systems[name] = &etcdSystem{endpoints: []string{addr}, ttl: ttl}
 		case "redis-always", "redis-none":
 			persist := []string{"--appendonly", "yes", "--appendfsync", "always", "--save", ""}
 			if name == "redis-none" {

@@ -17,6 +17,7 @@ import (
 // proc is a server process this program started and must stop.
 type proc struct {
 	name string
+	sys  string // the system it belongs to, when not name (a cluster member)
 	cmd  *exec.Cmd
 	done chan error
 	log  string
@@ -73,6 +74,14 @@ func start(ctx context.Context, dir, name, bin string, args []string, env []stri
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// system names the system p serves.
+func (p *proc) system() string {
+	if p.sys != "" {
+		return p.sys
+	}
+	return p.name
 }
 
 // stop sends SIGTERM, waits up to 10 s, then kills.

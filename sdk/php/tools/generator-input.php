@@ -6,7 +6,9 @@
 // like the Ruby generator's client_side_validation), so a bad lock name would become a
 // client-side InvalidArgumentException instead of the server's documented 400
 // invalid_lock_name problem with its request id. The server enforces every constraint of
-// the spec; the PHP SDK lets it, like the SDKs in the other languages. Nothing else in the
+// the spec; the PHP SDK lets it, like the SDKs in the other languages. Response `links`
+// are dropped as well: they generate no client code, and openapi-generator's validator
+// refuses a link's object `requestBody`, which OpenAPI 3.0 allows. Nothing else in the
 // document is changed. Needs the yaml extension (Debian: php-yaml).
 
 declare(strict_types=1);
@@ -57,6 +59,17 @@ foreach ($spec['paths'] as $path => $item) {
 foreach ($spec['components']['securitySchemes'] ?? [] as $name => $scheme) {
     if (($scheme['in'] ?? '') === 'cookie') {
         unset($spec['components']['securitySchemes'][$name]);
+    }
+}
+
+foreach ($spec['paths'] as $path => $item) {
+    foreach ($item as $method => $op) {
+        if (!is_array($op) || !isset($op['responses'])) {
+            continue;
+        }
+        foreach ($op['responses'] as $code => $response) {
+            unset($spec['paths'][$path][$method]['responses'][$code]['links']);
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 # without the operations marked x-browser-only (GitHub sign-in and the dashboard: pages
 # and calls authenticated by a browser session cookie, not part of an API client) and
 # without the session-cookie security scheme only they use. openapi-generator's ruby
-# template emits broken Ruby for a cookie API key. Nothing else is changed.
+# template emits broken Ruby for a cookie API key. Response `links` are dropped too: they
+# generate no client code, and openapi-generator's validator refuses a link's object
+# `requestBody`, which OpenAPI 3.0 allows. Nothing else is changed.
 require "json"
 require "yaml"
 
@@ -23,4 +25,10 @@ spec["paths"].each do |path, item|
   end
 end
 cookie_schemes.each { |k| spec["components"]["securitySchemes"].delete(k) }
+spec["paths"].each_value do |item|
+  item.each_value do |op|
+    next unless op.is_a?(Hash)
+    (op["responses"] || {}).each_value { |r| r.delete("links") if r.is_a?(Hash) }
+  end
+end
 puts JSON.pretty_generate(spec)

@@ -851,6 +851,8 @@ namespace OctoStore
         public const string MethodNotAllowed = "method_not_allowed";
         /// <summary><c>payload_too_large</c></summary>
         public const string PayloadTooLarge = "payload_too_large";
+        /// <summary><c>headers_too_large</c></summary>
+        public const string HeadersTooLarge = "headers_too_large";
         /// <summary><c>unsupported_media_type</c></summary>
         public const string UnsupportedMediaType = "unsupported_media_type";
         /// <summary><c>rate_limited</c></summary>

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsResponses, GetHealthData, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -29,7 +29,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * Readiness for writes is `GET /ready`.
  *
  */
-export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, unknown, ThrowOnError>({ url: '/health', ...options });
+export const getHealth = <ThrowOnError extends boolean = false>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/health', ...options });
 
 /**
  * Readiness check
@@ -54,7 +54,7 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
  * version as soon as the server is upgraded.
  *
  */
-export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, unknown, ThrowOnError>({ url: '/docs', ...options });
+export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<GetDocsData, ThrowOnError>) => (options?.client ?? client).get<GetDocsResponses, GetDocsErrors, ThrowOnError>({ url: '/docs', ...options });
 
 /**
  * This document, byte for byte as the server was built from it
@@ -63,7 +63,7 @@ export const getDocs = <ThrowOnError extends boolean = false>(options?: Options<
  * 304 for a matching `If-None-Match`, `Cache-Control: public, no-cache`.
  *
  */
-export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+export const getOpenApi = <ThrowOnError extends boolean = false>(options?: Options<GetOpenApiData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiResponses, GetOpenApiErrors, ThrowOnError>({ url: '/openapi.yaml', ...options });
 
 /**
  * Revoke the caller's own token
@@ -110,7 +110,7 @@ export const rotateToken = <ThrowOnError extends boolean = false>(options?: Opti
  * none of it. No scope is requested: the public profile is all OctoStore reads.
  *
  */
-export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
+export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<StartGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<StartGitHubSignInResponses, StartGitHubSignInErrors, ThrowOnError>({ url: '/auth/github', ...options });
 
 /**
  * Finish signing in with GitHub
@@ -129,7 +129,7 @@ export const startGitHubSignIn = <ThrowOnError extends boolean = false>(options?
  * `/dashboard`, which shows a new account's token once.
  *
  */
-export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<FinishGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<unknown, FinishGitHubSignInErrors, ThrowOnError>({ url: '/auth/github/callback', ...options });
+export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options?: Options<FinishGitHubSignInData, ThrowOnError>) => (options?.client ?? client).get<FinishGitHubSignInResponses, FinishGitHubSignInErrors, ThrowOnError>({ url: '/auth/github/callback', ...options });
 
 /**
  * The dashboard page, served from the binary

@@ -7,6 +7,7 @@ class ProblemCode(StrEnum):
     ADMIN_DISABLED = "admin_disabled"
     FORBIDDEN = "forbidden"
     GITHUB_UNAVAILABLE = "github_unavailable"
+    HEADERS_TOO_LARGE = "headers_too_large"
     INTERNAL = "internal"
     INVALID_CURSOR = "invalid_cursor"
     INVALID_LIMIT = "invalid_limit"

@@ -1,7 +1,7 @@
 =begin
 #OctoStore
 
-#Leader election and distributed locking as a service.  A lock is a **lease**: it is yours until its TTL runs out on the server's clock, unless you renew it first. Every grant carries a **fencing token** that is strictly larger than every token issued before it; pass it to the resource you protect and let that resource reject writes carrying a smaller token. That is what makes a lease safe to use as a lock.  Lock names live in the caller's account: one account can never see, hold or block another account's locks. Within an account, distinct clients contend with each other. A holder is a token plus an `owner`: only a request with the same token **and the same non-empty `owner`** is the same holder (an idempotent re-acquire). An acquire without an `owner` is a holder of its own and never matches an earlier lease, so two processes sharing one token exclude each other even if neither sends an owner. Safety never depends on each process having its own token; send an `owner` (a host or pod name plus something unique) to make retries idempotent. Every SDK helper does.  curl works as the examples show it: the bearer-authenticated JSON operations read a body sent with `curl -d` (Content-Type `application/x-www-form-urlencoded`) or with no Content-Type as JSON; other media types get 415. POST operations without parameters accept an empty body or `{}`.  Both outcomes of an acquire, `acquired` and `held`, are HTTP 200 with one schema and a `status` discriminator. Errors are `application/problem+json` (RFC 9457) with a stable machine-readable `code` and the request id.  Limits: names match `^[A-Za-z0-9.-]{1,128}$`; TTL is 1..3600 seconds; an account holds at most 100 active locks unless the operator configured another limit. Timestamps are RFC 3339 in UTC with millisecond precision. Fencing tokens are integers below 2^53. 
+#Leader election and distributed locking as a service.  A lock is a **lease**: it is yours until its TTL runs out on the server's clock, unless you renew it first. Every grant carries a **fencing token** that is strictly larger than every token issued before it; pass it to the resource you protect and let that resource reject writes carrying a smaller token. That is what makes a lease safe to use as a lock.  Lock names live in the caller's account: one account can never see, hold or block another account's locks. Within an account, distinct clients contend with each other. A holder is a token plus an `owner`: only a request with the same token **and the same non-empty `owner`** is the same holder (an idempotent re-acquire). An acquire without an `owner` is a holder of its own and never matches an earlier lease, so two processes sharing one token exclude each other even if neither sends an owner. Safety never depends on each process having its own token; send an `owner` (a host or pod name plus something unique) to make retries idempotent. Every SDK helper does.  curl works as the examples show it: the bearer-authenticated JSON operations read a body sent with `curl -d` (Content-Type `application/x-www-form-urlencoded`) or with no Content-Type as JSON; other media types get 415. POST operations without parameters accept an empty body or `{}`.  Both outcomes of an acquire, `acquired` and `held`, are HTTP 200 with one schema and a `status` discriminator. Errors are `application/problem+json` (RFC 9457) with a stable machine-readable `code` and the request id.  Every operation lists the statuses it can answer; `default` covers the rest (404 for a path outside this document, 500). A path asked with a method it does not have answers 405 `method_not_allowed` with an `Allow` header; every GET operation also answers HEAD. Any request can get 413 (body over 16 KiB), 431 (header fields over 16 KiB) and 429 (rate limits, with `Retry-After`); a body sent to an operation that takes none is 400 `invalid_request`.  Limits: names match `^[A-Za-z0-9.-]{1,128}$`; TTL is 1..3600 seconds; an account holds at most 100 active locks unless the operator configured another limit. Timestamps are RFC 3339 in UTC with millisecond precision. Fencing tokens are integers below 2^53. 
 
 The version of the OpenAPI document: 0.2.0
 
@@ -45,7 +45,7 @@ module OctoStore
       # header parameters
       header_params = opts[:header_params] || {}
       # HTTP header 'Accept' (if needed)
-      header_params['Accept'] = @api_client.select_header_accept(['text/html']) unless header_params['Accept']
+      header_params['Accept'] = @api_client.select_header_accept(['text/html', 'application/problem+json']) unless header_params['Accept']
 
       # form parameters
       form_params = opts[:form_params] || {}
@@ -102,7 +102,7 @@ module OctoStore
       # header parameters
       header_params = opts[:header_params] || {}
       # HTTP header 'Accept' (if needed)
-      header_params['Accept'] = @api_client.select_header_accept(['application/json']) unless header_params['Accept']
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
 
       # form parameters
       form_params = opts[:form_params] || {}
@@ -159,7 +159,7 @@ module OctoStore
       # header parameters
       header_params = opts[:header_params] || {}
       # HTTP header 'Accept' (if needed)
-      header_params['Accept'] = @api_client.select_header_accept(['application/yaml']) unless header_params['Accept']
+      header_params['Accept'] = @api_client.select_header_accept(['application/yaml', 'application/problem+json']) unless header_params['Accept']
 
       # form parameters
       form_params = opts[:form_params] || {}

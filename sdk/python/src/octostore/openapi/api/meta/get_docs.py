@@ -3,8 +3,8 @@ from typing import Any, cast
 
 import httpx
 
-from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
 from ...types import Response
 
 
@@ -20,7 +20,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | str | None:
+) -> Any | Problem | str:
     if response.status_code == 200:
         response_200 = response.text
         return response_200
@@ -29,15 +29,34 @@ def _parse_response(
         response_304 = cast(Any, None)
         return response_304
 
-    if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 431:
+        response_431 = Problem.from_dict(response.json())
+
+        return response_431
+
+    response_default = Problem.from_dict(response.json())
+
+    return response_default
 
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | str]:
+) -> Response[Any | Problem | str]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -49,7 +68,7 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Any | str]:
+) -> Response[Any | Problem | str]:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
@@ -65,7 +84,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | str]
+        Response[Any | Problem | str]
     """
 
     kwargs = _get_kwargs()
@@ -80,7 +99,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-) -> Any | str | None:
+) -> Any | Problem | str | None:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
@@ -96,7 +115,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | str
+        Any | Problem | str
     """
 
     return sync_detailed(
@@ -107,7 +126,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[Any | str]:
+) -> Response[Any | Problem | str]:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
@@ -123,7 +142,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | str]
+        Response[Any | Problem | str]
     """
 
     kwargs = _get_kwargs()
@@ -136,7 +155,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-) -> Any | str | None:
+) -> Any | Problem | str | None:
     """API reference (Scalar), served from the binary
 
      An HTML page with no reference to any outside host. It is gzip-compressed when the
@@ -152,7 +171,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | str
+        Any | Problem | str
     """
 
     return (
