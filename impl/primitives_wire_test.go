@@ -659,3 +659,16 @@ func TestLockDelayFollowsASessionExpiryNotItsDelete(t *testing.T) {
 		t.Fatalf("after the session's expiry: %s", r.raw)
 	}
 }
+
+// MAX_WAIT_SECONDS shortens a prefix watch's wait as it does every other.
+func TestPrefixWatchIsShortenedToMaxWait(t *testing.T) {
+	ts := newTestServer(t, Config{AdminKey: testAdminKey, MaxWait: 2 * time.Second})
+	token := ts.newAccount("short")
+	index := ts.do("GET", "/locks?prefix=jobs.", token, nil).num("index")
+	ch := ts.watch(token, "jobs.", index, 60)
+	eventually(t, "the watch waits", func() bool { return countWatches(ts) == 1 })
+	ts.clock.Advance(2 * time.Second)
+	if a := answerOf(t, receive(t, ch)); len(a.changes) != 0 {
+		t.Fatalf("%+v", a)
+	}
+}
