@@ -88,6 +88,24 @@ func (e ClusterNodeState) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSessionMethod.
+const (
+	Github DashboardSessionMethod = "github"
+	Token  DashboardSessionMethod = "token"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSessionMethod enum.
+func (e DashboardSessionMethod) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -445,6 +463,12 @@ type AddClusterNodeRequest struct {
 	RaftAddr string `json:"raft_addr"`
 }
 
+// AdminSignIn defines model for AdminSignIn.
+type AdminSignIn struct {
+	// AdminKey The server's `ADMIN_KEY`.
+	AdminKey string `json:"admin_key"`
+}
+
 // ClusterInfo defines model for ClusterInfo.
 type ClusterInfo struct {
 	// Leader The leader's id; empty when none is known.
@@ -517,6 +541,18 @@ type CreatedAccount struct {
 	Token string `json:"token"`
 }
 
+// DashboardMethods defines model for DashboardMethods.
+type DashboardMethods struct {
+	// Github GitHub sign-in is configured.
+	Github bool `json:"github"`
+
+	// Token Signing in by pasting an account token is offered (always).
+	Token bool `json:"token"`
+
+	// Admin The operator view is on (`ADMIN_KEY` is set).
+	Admin bool `json:"admin"`
+}
+
 // DashboardSession defines model for DashboardSession.
 type DashboardSession struct {
 	// Login The GitHub login as of this sign-in.
@@ -542,7 +578,15 @@ type DashboardSession struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp    `json:"expires_at"`
 	NewToken  *IssuedToken `json:"new_token,omitempty"`
+
+	// Method How this session signed in. A token session has an empty `login` and `avatar_url`
+	// and `github_user_id` 0; its `token_id` is the pasted token's.
+	Method *DashboardSessionMethod `json:"method,omitempty"`
 }
+
+// DashboardSessionMethod How this session signed in. A token session has an empty `login` and `avatar_url`
+// and `github_user_id` 0; its `token_id` is the pasted token's.
+type DashboardSessionMethod string
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 //
@@ -762,6 +806,17 @@ type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	// CsrfToken Send as `X-CSRF-Token` with operator requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+}
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -990,6 +1045,12 @@ type TokenList struct {
 // Example: billing-worker
 type TokenName = string
 
+// TokenSignIn defines model for TokenSignIn.
+type TokenSignIn struct {
+	// Token An account token, `oct_…`.
+	Token string `json:"token"`
+}
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
@@ -1100,6 +1161,19 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListAccountLocksParams defines parameters for ListAccountLocks.
+type ListAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -1119,6 +1193,56 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// ListOperatorAccountsParams defines parameters for ListOperatorAccounts.
+type ListOperatorAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteOperatorAccountParams defines parameters for DeleteOperatorAccount.
+type DeleteOperatorAccountParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListOperatorAccountLocksParams defines parameters for ListOperatorAccountLocks.
+type ListOperatorAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RevokeOperatorTokenParams defines parameters for RevokeOperatorToken.
+type RevokeOperatorTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// SignOutOperatorParams defines parameters for SignOutOperator.
+type SignOutOperatorParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ReleaseDashboardLockParams defines parameters for ReleaseDashboardLock.
+type ReleaseDashboardLockParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -1179,6 +1303,12 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
 
+// SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
+type SignInAsOperatorJSONRequestBody = AdminSignIn
+
+// SignInWithTokenJSONRequestBody defines body for SignInWithToken for application/json ContentType.
+type SignInWithTokenJSONRequestBody = TokenSignIn
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -1202,6 +1332,9 @@ type ServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
 	// ForceRelease End a lock's current lease(s) at once (operator)
 	// (POST /admin/accounts/{account_id}/locks/{name}/release)
 	ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName)
@@ -1241,15 +1374,51 @@ type ServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(w http.ResponseWriter, r *http.Request)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(w http.ResponseWriter, r *http.Request)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(w http.ResponseWriter, r *http.Request)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(w http.ResponseWriter, r *http.Request)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(w http.ResponseWriter, r *http.Request)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(w http.ResponseWriter, r *http.Request)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(w http.ResponseWriter, r *http.Request)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(w http.ResponseWriter, r *http.Request)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
@@ -1386,6 +1555,61 @@ func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAccountLocks(w, r, accountId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1741,6 +1965,337 @@ func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListOperatorAccounts operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccounts(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccounts(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteOperatorAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteOperatorAccountParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteOperatorAccount(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeOperatorToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeOperatorToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeOperatorTokenParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeOperatorToken(w, r, accountId, tokenId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOperatorCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOperatorSession operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInAsOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInAsOperator(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignOutOperator(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutOperatorParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutOperator(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardAvatar operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 
@@ -1769,11 +2324,93 @@ func (siw *ServerInterfaceWrapper) ListDashboardLocks(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ReleaseDashboardLock operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReleaseDashboardLockParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseDashboardLock(w, r, name, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardMethods operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardMethods(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardSession operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetDashboardSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInWithToken operation middleware
+func (siw *ServerInterfaceWrapper) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInWithToken(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2419,6 +3056,18 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/methods", wrapper.GetDashboardMethods)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-in", wrapper.SignInWithToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/locks/{name}/release", wrapper.ReleaseDashboardLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-in", wrapper.SignInAsOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/session", wrapper.GetOperatorSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-out", wrapper.SignOutOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts", wrapper.ListOperatorAccounts)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}", wrapper.DeleteOperatorAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens", wrapper.ListOperatorTokens)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens/{token_id}", wrapper.RevokeOperatorToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/locks", wrapper.ListOperatorAccountLocks)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/cluster", wrapper.GetOperatorCluster)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
@@ -2435,6 +3084,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/locks", wrapper.ListAccountLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
@@ -2988,6 +3638,160 @@ type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListAccountLocksParams
+}
+
+type ListAccountLocksResponseObject interface {
+	VisitListAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListAccountLocks200JSONResponse LockList
+
+func (response ListAccountLocks200JSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks400ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks401ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks404ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks413ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks429ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks431ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks503ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4858,22 +5662,6 @@ func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	return err
 }
 
-type GetDashboard404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetDashboard413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -4929,6 +5717,1463 @@ type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsRequestObject struct {
+	Params ListOperatorAccountsParams
+}
+
+type ListOperatorAccountsResponseObject interface {
+	VisitListOperatorAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccounts200JSONResponse AccountList
+
+func (response ListOperatorAccounts200JSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    DeleteOperatorAccountParams
+}
+
+type DeleteOperatorAccountResponseObject interface {
+	VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteOperatorAccount204Response struct {
+}
+
+func (response DeleteOperatorAccount204Response) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteOperatorAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount400ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount401ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount403ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount404ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount413ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount429ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount431ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount503ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListOperatorAccountLocksParams
+}
+
+type ListOperatorAccountLocksResponseObject interface {
+	VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccountLocks200JSONResponse LockList
+
+func (response ListOperatorAccountLocks200JSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListOperatorTokensResponseObject interface {
+	VisitListOperatorTokensResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorTokens200JSONResponse TokenList
+
+func (response ListOperatorTokens200JSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens400ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens401ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens404ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens413ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens429ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens431ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens503ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorTokensdefaultApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+	Params    RevokeOperatorTokenParams
+}
+
+type RevokeOperatorTokenResponseObject interface {
+	VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeOperatorToken204Response struct {
+}
+
+func (response RevokeOperatorToken204Response) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeOperatorToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken400ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken401ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken403ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken404ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken413ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken429ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken431ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken503ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterRequestObject struct {
+}
+
+type GetOperatorClusterResponseObject interface {
+	VisitGetOperatorClusterResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorCluster200JSONResponse ClusterInfo
+
+func (response GetOperatorCluster200JSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster400ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster401ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster404ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster413ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster429ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster431ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster503ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorClusterdefaultApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessionRequestObject struct {
+}
+
+type GetOperatorSessionResponseObject interface {
+	VisitGetOperatorSessionResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorSession200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetOperatorSession200JSONResponse struct {
+	Body    OperatorSession
+	Headers GetOperatorSession200ResponseHeaders
+}
+
+func (response GetOperatorSession200JSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession400ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession401ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession404ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession413ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession429ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession431ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession503ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorSessiondefaultApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatorRequestObject struct {
+	Body *SignInAsOperatorJSONRequestBody
+}
+
+type SignInAsOperatorResponseObject interface {
+	VisitSignInAsOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignInAsOperator204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInAsOperator204Response struct {
+	Headers SignInAsOperator204ResponseHeaders
+}
+
+func (response SignInAsOperator204Response) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInAsOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator400ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator401ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator403ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator404ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator413ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator415ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator429ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator431ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator503ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInAsOperatordefaultApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatorRequestObject struct {
+	Params SignOutOperatorParams
+}
+
+type SignOutOperatorResponseObject interface {
+	VisitSignOutOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignOutOperator204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutOperator204Response struct {
+	Headers SignOutOperator204ResponseHeaders
+}
+
+func (response SignOutOperator204Response) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator400ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator401ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator403ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator404ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator413ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator429ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator431ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator503ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutOperatordefaultApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5006,9 +7251,7 @@ func (response GetDashboardAvatar401ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
-type GetDashboardAvatar404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
+type GetDashboardAvatar404ApplicationProblemPlusJSONResponse Problem
 
 func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
 
@@ -5174,22 +7417,6 @@ func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
-type ListDashboardLocks404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -5273,6 +7500,296 @@ func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type ReleaseDashboardLockRequestObject struct {
+	Name   LockName `json:"name"`
+	Params ReleaseDashboardLockParams
+}
+
+type ReleaseDashboardLockResponseObject interface {
+	VisitReleaseDashboardLockResponse(w http.ResponseWriter) error
+}
+
+type ReleaseDashboardLock200JSONResponse ReleaseResult
+
+func (response ReleaseDashboardLock200JSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock400ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock401ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock403ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock409ApplicationProblemPlusJSONResponse struct {
+	LeaseNotCurrentApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock409ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock413ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock429ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock431ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock503ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsRequestObject struct {
+}
+
+type GetDashboardMethodsResponseObject interface {
+	VisitGetDashboardMethodsResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardMethods200JSONResponse DashboardMethods
+
+func (response GetDashboardMethods200JSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods400ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods413ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods429ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods431ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods503ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSessionRequestObject struct {
 }
 
@@ -5330,22 +7847,6 @@ func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetDashboardSession404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5433,6 +7934,177 @@ func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type SignInWithTokenRequestObject struct {
+	Body *SignInWithTokenJSONRequestBody
+}
+
+type SignInWithTokenResponseObject interface {
+	VisitSignInWithTokenResponse(w http.ResponseWriter) error
+}
+
+type SignInWithToken204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInWithToken204Response struct {
+	Headers SignInWithToken204ResponseHeaders
+}
+
+func (response SignInWithToken204Response) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInWithToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken400ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken401ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken403ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken413ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken415ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken429ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken431ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken503ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInWithTokendefaultApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutRequestObject struct {
 	Params SignOutParams
 }
@@ -5499,22 +8171,6 @@ func (response SignOut403ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOut404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOut404ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5668,22 +8324,6 @@ func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSign
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5845,22 +8485,6 @@ func (response RotateDashboardToken403ApplicationProblemPlusJSONResponse) VisitR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateDashboardToken404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response RotateDashboardToken404ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7914,6 +10538,9 @@ type StrictServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(ctx context.Context, request ListAccountLocksRequestObject) (ListAccountLocksResponseObject, error)
 	// ForceRelease End a lock's current lease(s) at once (operator)
 	// (POST /admin/accounts/{account_id}/locks/{name}/release)
 	ForceRelease(ctx context.Context, request ForceReleaseRequestObject) (ForceReleaseResponseObject, error)
@@ -7953,15 +10580,51 @@ type StrictServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(ctx context.Context, request ListOperatorAccountsRequestObject) (ListOperatorAccountsResponseObject, error)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(ctx context.Context, request DeleteOperatorAccountRequestObject) (DeleteOperatorAccountResponseObject, error)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(ctx context.Context, request ListOperatorAccountLocksRequestObject) (ListOperatorAccountLocksResponseObject, error)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(ctx context.Context, request ListOperatorTokensRequestObject) (ListOperatorTokensResponseObject, error)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(ctx context.Context, request RevokeOperatorTokenRequestObject) (RevokeOperatorTokenResponseObject, error)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(ctx context.Context, request GetOperatorClusterRequestObject) (GetOperatorClusterResponseObject, error)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(ctx context.Context, request GetOperatorSessionRequestObject) (GetOperatorSessionResponseObject, error)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(ctx context.Context, request SignInAsOperatorRequestObject) (SignInAsOperatorResponseObject, error)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(ctx context.Context, request SignOutOperatorRequestObject) (SignOutOperatorResponseObject, error)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(ctx context.Context, request GetDashboardAvatarRequestObject) (GetDashboardAvatarResponseObject, error)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(ctx context.Context, request ListDashboardLocksRequestObject) (ListDashboardLocksResponseObject, error)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(ctx context.Context, request ReleaseDashboardLockRequestObject) (ReleaseDashboardLockResponseObject, error)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(ctx context.Context, request GetDashboardMethodsRequestObject) (GetDashboardMethodsResponseObject, error)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(ctx context.Context, request GetDashboardSessionRequestObject) (GetDashboardSessionResponseObject, error)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(ctx context.Context, request SignInWithTokenRequestObject) (SignInWithTokenResponseObject, error)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
@@ -8127,6 +10790,33 @@ func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, a
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
 		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAccountLocks operation middleware
+func (sh *strictHandler) ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams) {
+	var request ListAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccountLocks(ctx, request.(ListAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListAccountLocksResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -8477,6 +11167,245 @@ func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListOperatorAccounts operation middleware
+func (sh *strictHandler) ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams) {
+	var request ListOperatorAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccounts(ctx, request.(ListOperatorAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccounts")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountsResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteOperatorAccount operation middleware
+func (sh *strictHandler) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams) {
+	var request DeleteOperatorAccountRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteOperatorAccount(ctx, request.(DeleteOperatorAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteOperatorAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteOperatorAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteOperatorAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorAccountLocks operation middleware
+func (sh *strictHandler) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams) {
+	var request ListOperatorAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccountLocks(ctx, request.(ListOperatorAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorTokens operation middleware
+func (sh *strictHandler) ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListOperatorTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorTokens(ctx, request.(ListOperatorTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorTokensResponseObject); ok {
+		if err := validResponse.VisitListOperatorTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeOperatorToken operation middleware
+func (sh *strictHandler) RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams) {
+	var request RevokeOperatorTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeOperatorToken(ctx, request.(RevokeOperatorTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeOperatorToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeOperatorTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeOperatorTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOperatorCluster operation middleware
+func (sh *strictHandler) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorCluster(ctx, request.(GetOperatorClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorClusterResponseObject); ok {
+		if err := validResponse.VisitGetOperatorClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOperatorSession operation middleware
+func (sh *strictHandler) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorSessionRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorSession(ctx, request.(GetOperatorSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorSessionResponseObject); ok {
+		if err := validResponse.VisitGetOperatorSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInAsOperator operation middleware
+func (sh *strictHandler) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+	var request SignInAsOperatorRequestObject
+
+	var body SignInAsOperatorJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInAsOperator(ctx, request.(SignInAsOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInAsOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInAsOperatorResponseObject); ok {
+		if err := validResponse.VisitSignInAsOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutOperator operation middleware
+func (sh *strictHandler) SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams) {
+	var request SignOutOperatorRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutOperator(ctx, request.(SignOutOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutOperatorResponseObject); ok {
+		if err := validResponse.VisitSignOutOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardAvatar operation middleware
 func (sh *strictHandler) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardAvatarRequestObject
@@ -8525,6 +11454,57 @@ func (sh *strictHandler) ListDashboardLocks(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ReleaseDashboardLock operation middleware
+func (sh *strictHandler) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams) {
+	var request ReleaseDashboardLockRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseDashboardLock(ctx, request.(ReleaseDashboardLockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseDashboardLock")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseDashboardLockResponseObject); ok {
+		if err := validResponse.VisitReleaseDashboardLockResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardMethods operation middleware
+func (sh *strictHandler) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardMethodsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardMethods(ctx, request.(GetDashboardMethodsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardMethods")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardMethodsResponseObject); ok {
+		if err := validResponse.VisitGetDashboardMethodsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardSession operation middleware
 func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardSessionRequestObject
@@ -8542,6 +11522,37 @@ func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetDashboardSessionResponseObject); ok {
 		if err := validResponse.VisitGetDashboardSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInWithToken operation middleware
+func (sh *strictHandler) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+	var request SignInWithTokenRequestObject
+
+	var body SignInWithTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInWithToken(ctx, request.(SignInWithTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInWithToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInWithTokenResponseObject); ok {
+		if err := validResponse.VisitSignInWithTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -8989,353 +12000,385 @@ func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, se
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5tT/6Kij+U2XSu0mRlOQLVbtOaWx5rIwte0tyPMlwthrsBkmMmgDTACUzPqo6T3Me7DzJKawF",
-	"oNHNJkVdPJkkrnzIWOxu3BbWff3W10YiZ3MpmNCqMfjamNOczphmOfzrMEnkQujj1x+pnpo/pEwlOZ9r",
-	"LkVj0DifMkLxkSeK8LTTiBrc/DA3j0cNQWesMWjYRy542ogaOfv7gucsbQx0vmBRQyVTNqPm23/K2bgx",
-	"aPyfnWJGO/ir2vETadzcRI1XZ6dvzuUlE/VTUkwpLsUTReJE5eMLbR6NyTiXMxL/eHROdlKqpiNJ83TH",
-	"Phv7qU8ZTVleTP7nthmtjcNtmv6MfnnHxMTsU6//Imro5dy8r3TOxQSnvciVzFfn/HnKckb0lJE5nTCi",
-	"NM21GsAfYsG+6IsEXoyJHBdPjdhY5iwiVBGuSUJnrEM+zLgmXA/FWObw5JjnSsPzHYKjK0JzRuSc/n3B",
-	"CBUpGbFMignREl7IuNJET6kmM5rCnGYHhA7FjGZjmc9YSqRgEZG5+X/cUSqknrIcXo3IhGlF9rpdEnNx",
-	"RTOeusl3yEc64WJCuCKj5VC40Z4oomSuySVbRkRITUZLIsdjxfSAUEG4ZjOcEPvClVYkXZj9hMleT2UG",
-	"u8HFZCi4gu+xlLAvNNHZkkiRsIiwKybI9ZRnjMBEcQdomprF5CRnM3nF0s5QOAr4+4Lly4IAcP6NNUe9",
-	"3+tHjRkX/ujrDv4dn3FdT6szqTQsUsGOwtFOZZYq0kzZmC4yTXrdbkTMiZhHe91ut3VA5EIbasipmLCa",
-	"Pc/MgAVNV1YEv5YWZIdqDMxYDXPSVDcGDS70br8RmfXy2WIGP3dhufaffrFcaDZhOa5WJpcnMFLdgjOZ",
-	"XD5RxEyFXHM95QLOMqFZxvInyvGTNawE/u++TMRPzMzyDC++YW05nd3GSHgaWf7x8cPZOXFsQ8Vr5ml/",
-	"fwjL8xNs3Jj55kzNpVAs5MtHcCXMHxIpNBNAY3Q+z3hCzTJ25rkcZWz2X78pCbySfaGzecbwjTTkzXi7",
-	"GlEjZZryrDFoHAp3FnBOeAnh2OxNpFnOaLrs2BUyBRx+0Oj23v7t590/v/if/ue9o2enL867f+1/2jt+",
-	"9uGFoTlN9UI1Bnvdl1FDc20m45ZD/CQsVS1yMZCJlkrLnA3sYgaVKd9su6Ef8X3czvJhb7tW0ozLo8et",
-	"jpmAXcCJ1G/kQqSPciJC6osxfC04lBPpJzqlCueJcvc+R7C3egSGA7tRtzqFYpqPcRD16wu23Q8Xt0AM",
-	"Gd5B0xkX5PDjsZEtcjw2j5s/XaRc0VHGUn9KcA9fSTHOeKLvfkpw1QwDQwZ7wb4kjKUMzvuKZovwGOse",
-	"Cw7yfMpVsVRg+L1ul9BE8ytkkioiXBuZNuP6Ee6YYX74MRLMZ+MR1y3BHNmMfrkwU2a5uphxNaM6mdZt",
-	"Qe1zpT3w4iBZ5DmzOwEiepIzUDa8ehF87IAoJlI4emXuKIz7CFsUDEGC+W7co9o1mk1yEmDTBq08UyUQ",
-	"/LKlD223i+hpLheTqd8a+xnSlDkRUrDWI+yFlT5b78PKUuByP5gfoIUB15YkVIB+aORyfsVSo/pSdcnS",
-	"DjmRRpGYkGRqFCKjzMU1xBujTl2+deaOWf2GiMVsxHKjWIX30Hyt7pjt5ywFO8IxhwD3ViaX7ZRldAl8",
-	"Cq+yYC1L2kMR0Hb4+dgMV91NGKqghyZYNKC+y2vB8laVQqy4ihypDEWVViypHJCcZYwqZowIsBZgtm7L",
-	"rTC09ywutBozS2Cphs++tmz2YWKvxLGrbKLK4nHrgQ5ykBRCksPX749PLn46+utjiEM/XjCjzfKwPP9H",
-	"I/6qbBuxhC4Uq1l/7DcgXisBzR8/CbrQU5nzfzzwyBbhh4IDO3PcWc5ZTrU0av0lWxKr6v/chmm0f2JL",
-	"gtb2fQ+sVxzYp/JcNh5Vad6PcVDvuVKG/cicXOfGmo6DNZrDCEe0R/EDTT/SCbunEjKS6RJ0IZpl8rpe",
-	"A3HGoN3ZFeHCRDqXXGii6SUDCrJPEvP1+55JtziTY5wAKSaw8Viq8zX7XHYibFqlN9NLfAP/au6OER3G",
-	"wgY+Cm6OKRXgA1joA/S5EDqhXADTM/Y1tW8/4k74SW61Efbpx5OksXMkcSPzvEcnt04gRbQsuXNIs+rF",
-	"QaU7Rv8C+FzMvlJBrAMAjeSe+VCv2+0GH8BX8H0KFEauqTKanAZmrthQIL8wdjXQJEio4BP2EOJWncC3",
-	"d+rUEs/3a7XNtQIlSVhfzbqFFg8FSwVzwvzRUJJOpuR/fzls/422/9Ftv+y0f/3ai3r9Fzd/Ah2F5gzI",
-	"pGPOvtN5xC3I3Cy23YRiLeE2aJ1t2gDzc7B0rbMLxRIpUkVmCwUaae0N2H3W7T7iYs/P3227TDNjs0At",
-	"5UXK2PyOdPznsw8nIdVyQ8fmv50XcrdPaJ7TpQJP8Og3lmhFzEB/BPJ+LG7pNmCFWeaMXipCSSqTxYwJ",
-	"zVKSSKF0Ts21D1ieI7Y4Goo4OJs4IqtMbUAo8dEX5+A1ZsNILkSqIsc10SeihmAM4VbBeTmfv2eioOMz",
-	"ZU+GmV+pMEeXsSuWqZATGy5MtDRmQvA+jOS4mOHE7IrlS/Lj0fkBjPTxw9m5CsRlyOeMlcXm2pg52dJc",
-	"Dzab6yX+ZCTI15v1bPwoz1HW31szNXcxFzSrqgNWYR5TnrHUXFGjA2SoTNvZHxhLyGjUI8YEyeTEzOte",
-	"VL1fpmqckZsCgzXeStt2GY/j41xiAATHhsgRJXYoT8to8lGjEI0yozHIlMUDstfdI3HhewNio0Mxp3pq",
-	"SFXx1GpW7jsR2evuk3jG9FSmoUiNcYT40PwzJk3FYPuHIn4Pz55IfeiedD7vVkT2MbyB+2HHL45zkWnS",
-	"xLPyNutQ+AuctixlvZH5iKcpBg7vTV1j/5WAvF67kKIlZsMxWWomSWesLXM+4cLfkITm+dKFsYooQxhr",
-	"vC8n3S1o7k0wz410VizoUQiNJLlUqq249rfKMptZjaFULNlYSn4qAXsYijJ/+JHrt4vRJ0GvKM8MmT7o",
-	"NCdcTxeji0XwueBYcSySyEWWEut+yhlNpigLqFDXLGcpWQj2Zc4SzdJs2SHn+dIaE2oqc50t78tB+sVp",
-	"2pmU57nxWGtW9hjnu+2WICcRyG5IM16djjWF34ITQJ1L+Y7mk4edJjoU1IXRfDL4WnCY1jiwXgcy5ixL",
-	"MRwM1gmKhN6z3Rd7ZLTUTBEuCM2ye17F3cA9UR7ZGFqSuOltPMPV9TyyevNE1W2HGckqDL1n5Cf+g90K",
-	"0oxXZhQb7lqV5OTQM7uMC0w1cIsfsaUUKXn2Aj6s5YSBWDID52y8UCz1GQJvz88/kowuWW4THggVSyu1",
-	"c5IvBORJUG2pzuhqe7tG+ZYRGS00iTX7onfmGeXCKGHUOqYSKQRLQMnhiiSZVJ65vGNUsROpX2FE4kHE",
-	"CJ5VEH42vrES/UDXK1rR6Jkox0PgAVBJZtSs+4oR9mXOc5Y+RkgIRjdDF9PbHBBaWc9jEWNlI1jtPgzI",
-	"QlwKeS0itwmRc1+nKGDQdzEU9u1mvDLj9VqnUTxeZQul2cN0z9q4LXgGrLrCjd5lxGBmNj9lmPZCSYKD",
-	"P4L3+mTbIO7jBm/vsEj7N4hCwH+H4d6haAa6ZuvgLnFePMuPdJlJmj6KRJnjtzZLFGskrxcl9zzVXqDO",
-	"2UVtLztWZ/7YpjGYc4ZrBfIiCEygDWju4cpUjL2LkmUoFiJjSpUiBkQxTeL3hz9f/PDh9V8vfvjr+dFZ",
-	"3CFgw3j7FHm+IkqS6ykTQxG/wkNuYzZWTBRd4nfdRP3eRYE8QW7AMuRAOaPpWtXzlGr2Dg/4ni7GnGp2",
-	"kRWfqLplSr+vSxgw9A+3TCt/FuZFmy1ATpk2GuhYM7w5ms+YkeDw9/bhuI7N/O3t/l/fPX9+3u6FBNgP",
-	"5MWpH+H2GEtpGc4VNaNieXFNuUsvra595Zlw/VIS8xsxv5nzspNXpDky7N78yYYtFWgb11QnU6ZagyJ3",
-	"rv+CzJEsYRfNU71uf8+pedtsG/As5/IwU3GuwPX72V+3n2uXdNvmruzTYwbbcW/AIzSTOSv2uXK7nyiz",
-	"mW33QkF+hn2fHp4fXbw7fn98fnH68SxuEbD+wecUgfHuv+r20gZIcpYyoTnNVISaWsaZ0ENB0zQ3TAKm",
-	"BDOJX707Pjo5v6gMZUcizTgkwfiAoPPKjjsUMGtlFIjfwGwjUjDgDy2ju1ZOhDTj8KxjTEzxYXJ0hgDB",
-	"tfBiIs9ZiJTI8SrFckHGGZ9MdRTSo9k3w/E+Hx6fH52eXXw8Or04fPXqw6eT87gFOQROBQ+eilsRyFpn",
-	"dFENaa+wrUMRVyklrtV+Imc2GeIJiH01K/LM+r21hFU5Jpqbd7iYdDZmO67kigZ5mMBUj4J8qnvLa5ek",
-	"sG3uFcXMK5fRGWZdkdcsY5oRJWdwyBkD5XRm1U9MmHjEZJu7pWetWehjc4IpXZck47aMNOP6udQp243i",
-	"zB8lXdKNvEbt9u41c0uq5oM50xSOOO2QVzkzLIwSwa7dS4+gi7uz3TqxcnVBj3WiG3YicvsQmFFFaYfh",
-	"TCvTWm9J2SV/8zwTY+YoPhEsJVz4bFC3SiZSc6xnfCKAc2qyYz6zg26of/WUkxNJfBGLW7JNNAupG0Ls",
-	"uEVGyNZmopgdOhZvICbysKvIJ4KLC4yurFq/fCLa3DA5cQlMpTJN8Pu4nHJyFiRkPNLRBdGYMzsXP9XN",
-	"N7K0rke7jXYORVrjmAuupiw1/DQc0thKQNnaMCiunBs98td4KPw9DrcR7WvrWRrl8loZtQ2DdwvFDPNL",
-	"Mi4w0RbdumBs438OhfPGocssZSsXvpw4QzWJw4NySYJIYCdSv5JizCeL/HHoDLw6xRdXnfZuh61bqXiW",
-	"QHCzcFY0hSQ/Hp+//fTDhVUqj1+3HoP32wmUR9+S3CrLe0TPfbAvt2QUVjclBklQNz/veoFIzuNpc5Dp",
-	"elddLuNXjMCbZXXulF3JS4ala4+kusFy76i41a7p91Pbgt0hzbhuMlYwwNoeRUnDQdZ7RsNJCxnMMCjH",
-	"eZQyFzyurXWx6ry/xSGtX68/nWrRiyhVyQzF45XJ4B3+fTKEqbX5bTK7Iof2Wfj6gPzAaM5yMlx0u7sJ",
-	"PAT/yf5NsoWjclaRFeVkhKvGTVnV10qm+ufPn9tm05jQ5kxqKi4Ps2u6VCTGvYRqxRV73Beq3uDR3z+q",
-	"DpNKubqsc+6tCbCb65BSTUdUMZJKZjNKwXNMrnOu4S/XpGm+S8aLLIvARduGxCKJyTxcTFoH5kVQTow2",
-	"6eOQQdpPzhJ5BQHIpWGNLBsfoOfCuvw2eUe3jNfvhoZffsUTdpeAfSlSfxM1hLzIsBy9Zj+LH6vcNIyx",
-	"EENVyGQwygt7SQVhWREAXQjzy7UvVYGgKCSgjW2NN5nR32TO9RK9Y+ZYkEtNnHppA7AzCodi/s+cI0Qs",
-	"IZMqkbMZ19rojLjn5dqSSkXLNzmRE7cJt4fF3NaCX3W60Km8Fnck6iIQZj4ADkDzFedlfmBiyGMS2uP5",
-	"F2pX7OuftrjmRr8sJYig5QN3n6sN199LOT/ImGfMsAJjxswzmpTK/S3JQ97fQggzVZx9YeIEXMQwjCBF",
-	"sDMUwXKVNhx2MQfiXWUxEJoqFuFCYnbJYDgdmCkWbCgOqD7ukGNRhE0jEnvajAfBreaKoPhoUjEU6+82",
-	"XFXgCxuuOBqIcqET8HuOwbldvvLII7wXCbK87b22ewW32tarGYqgY/bPdjV/Emoxn8tcs/Q9Szk9h4ce",
-	"pN74D17MzBcvYNy6Uqhybqwi4UBmgPvGh/dDpcbPhsBsiJ3NLaygdg3fKlJsbn1cXTyWSNXNAywRP5cQ",
-	"+wDAanI5Z7nmqHgEMDNbo8lEjS9tmYOE7d1EDSz7hMRt+OQqEoaDvuiuQF8En9q7iRoJuJPTC6pvm805",
-	"nzGl6WwefmL3JnKZiZmc8DVIN9aghyccOgw4dq6nUgUuJpxLqfq1SZV9g+dDkVGl3ePWxlhkGabZFtgI",
-	"FhMGq49LJkXH+4zss5gLccmWyD3x1yfKmKEs5wnOkqcREcwwUWQaPIdijoGbFSAwcEVs6mAbTQGeoh0Q",
-	"Yy1S7W/2nwVJ2FeQG1cc3GRKU2tEwYjoGwBm5e98w9ychOpG1DA7g/oxcp2yGh2c4f6NwwPZihxPsI7F",
-	"v95H2A/H4n4p4yjZqpeAzCrkW6GfX/1EsV4jgK04fl1ib2aci93Lv7+8ev6lP9ub/6MRNeZUa5Ybsvtf",
-	"8+svWOjz69de/+ZPjRXIG//ld1ytv6jw3wB9s+UGmQ/bkaD6pHp7A6yk2754wr7oV64Y79YdV5t2z0Hd",
-	"FPuX8PKOBZVRF1Aa9Wxv3a7B0EENG01Tbu47zT4GWzimmWJRZVeh2gQKzl2Yehs8nNfmBStqG2Vsh9te",
-	"f0+/vLVPmheZpkb3uvUt99xN1ABV/7YXPsBDAaLC7fw9gM6JwnKtWznx+btgK8KI/21vfqZc+1crRBRO",
-	"oJ6O7KkrgGCq8vkYhX1MNMsyFapmHRLbDIQ0HpClXIC+5dMnD4hNf+QpFCCNmUi4mFg4tIjEGDNQF1TH",
-	"oMHFORPs+gK00IuZioGFK6Y7JJ6yzIyh5IxJwSBXaiiMGn9AYiQXGKX8zabGCtwig/MJlEe23Gg6X5ZH",
-	"GwrFjGgiis3ofCpz9kQNnGCzyqS3GzN5bTQLuyy0IFsd8hmgvtwmQI3qpTEyRktCS6gMuCjv6y6WcUBi",
-	"b4G4zRmK0tIUXQaKvfmeWZhCoVHhdsGn7qUKvLgxcsiNfa9PGElUOv7bvvIGH3aodyW1xG/UbR9B7lDW",
-	"soxq5KjyVv5kniu/3oe7FVLpbR85NU+DifFehV96Bl8KKfD2L+l8WfOl5zeFQv61wYRRD43osBzAWDxZ",
-	"Gtz8VUWhV2UZ9nOlc69lHWlqU5ZPZHpPuXH7OZhvIy/N6Vhf0DTN69VRY1g+UcQ8RWzClrlmUumB0eyN",
-	"mv/q3aez86PTi9PDN+cXh69fn6JTM0DU6+/vlxD1dsuy9H+HQ7Xz638NfkH9I9qvE6WV7UQUNj/3up20",
-	"23gsxnJVYSmccLWZ6ykkw/H0wBY5AmOAiklnlncaG08/apid214fCs58k05kLqtm+RpwOzgl83PZKcBh",
-	"sqHh82yvscnYWVGaCh+bGdutbcOmwzpWNn2q9fxikWf1s8e8QPLp9B2wYJh9zhIzpxQPgGsCVk3G/MGg",
-	"C2HjYZg9wxux8bzMly+4SNmXjTcBJgAbnckJgecPrKPGlevCzIMSFkXAs9XsFgW9gFrZuuOxPKte17Xr",
-	"6Vv+xUL25Q9xLKEa0/xnQkXKU/Ng4BSNGtYLVM/hzPfaVzQHqADz4eDM37kxgr+9KYYL/voqGDn481kx",
-	"ieCvn4r5lASgWozHuYVcccu8khrBXqXA/7zzIv5ivxD86ST4WCD4NjOlqCD4YKruZEoUV3uVwA60Jsn9",
-	"BMFdTVVI6obw5BYvYizZAS+E+wBvr1+S1eXvt6R76v53VOBxorDCb7fz5Q1cM4f0WzrHHuTKsLRyG4Y0",
-	"AhaHMdAOOZsafilFsplz73l6vH2NsJnlFe5u423x33fLqSMHXwluSffRD8PIKHpFNc3r5eNZUHFuBGTg",
-	"GHyiCL65cSsNtyyQs+tc8wLQ9yrV22CZFVmJYeGAtqEUsCAhvrJxAs8ebvI8LxyoZuF2r+vyoeq8ktdT",
-	"nkxL/lIwI9GbeWcFKWps68N1TtkiX/J21ZFdb2fTHSu1YOmKSffiYfdmRa7hUlc2PypfqOAmBaRcIrtb",
-	"rZ+SkbpKpDrnAAMeFqdhEQgGmznsh4srcR0RCsAFrqZU2exobguKcobI7J3QL7zXr6EFj5f9stt93nv5",
-	"sr+/93yv+/JlbzN2NuBTJOwUhy/8QWXmUbLjVT1NlXwizs+PLhh7HSE7OgJIPtgMOE0As97GACnt/C0W",
-	"yDZiwyNzb7IrLA+urL+OMN4ymmG/gvLWrVrp8vIWw9woYNJpjRt9jvjYmVXXSrf/iuVOEKyLmj/xZEfs",
-	"0xFhnUmHxN1Ov9OND0jcTNkVy1oO/GS04ODsAzQgjKYPhf1Gh5wZ62i0tATvQtVcJIzAB0mTjqDGC4K/",
-	"6FmTgqlWNe4BT2+2mNY5L9zO1R6R8w3VdEOQFTjTgXf/eZp2kOxoLUCIKd4Bd3Jc+OWsw1BhAZkgMT7Q",
-	"Ia+k0JQL8PspluRsJdqj5eXFi/Eu7SUv0z57Ptq5lvkly9vP69z2IWP9ForXBs1pnaZ0EGbzXjI2t2Yl",
-	"14qcvT1s9/efkSlV01tt4QdIhs3xq61UKecBXFn7MVQJjg1rloKRSU4F4GWhh7dDfmJsTrgmWhJwF2Lq",
-	"R4GmADkquFnZ0jW/QHopsffGs3Ev6dM91n5Bn4/ae2k3ab8c77N2f7Sb7KX77Nn4eTdUBxYLntbRyEqs",
-	"ZWVJ77xrmjRfTRej0fKJag0cNXNlMRKePrVS8elTn1jjS17wFyhr4kxFQyGkC7zDFrEUnod0GAfHChh6",
-	"Y5cbkkkxiYiShLrrAxwmk9AXhA0FzsJVbQqpOUiaJiVzCsUC81wm4PgDODMNNlALy/s5JHoRpeXcil1z",
-	"L5cuomA7nyB2CIxjPuIKkwLkYo9SBtCyYyM02/aNocCAMn6KcN0hXQxE2B4XLTJjVCCiWeXW9zb2vnjW",
-	"3Rj+t2eMfG31dD8IVgE5D8h1JWbwQN1397Hc/f2Huvt794kMbtIui9lUl3irumiOpz4gbRG7atJnyTxn",
-	"Y/4Fi8mfuIQwFRmBY/SRrTUmM/gZCsYN+hIkjkhDjXXJvG9A7oczGhDwJxQiz3J8IeEiQ87rjM1GLFdW",
-	"E8DbjgjkqA5AmyFwLMUgKg9IbFcZm9+EFcb4+pRlFnWzSKDDCeFdsgsbSZkxKqo25RqH6WcAhMPPxFj2",
-	"DU9i6pe2hphdN+grTVdGTvGByDwK2WojmlwCd6r3l26jmW9M7dkFY86mBz3iyX+b/AWc6brLUN+kB8F7",
-	"+y9IxrRmuYpIyidcq4jEHRsnbscRFLvMEasHYWD9r51O7AxoCOkCSKBik5lZAZRigleiiS58tK2QbhVJ",
-	"DNlgjbVFwMSGV+Y8yfkUv6ZZDqmNcT3mbOylk4YsKH0tq+rdbNlWmDVbjj1B465yN6cg9tT8vwbFgO1f",
-	"y4N3o17/+c3/PRx2Nj/zDJ4pPebm/uym9ad1usOZN10q2QHmLsfYqABhBVGliRF3lPjsARtyv+LY7owc",
-	"Fnf5iRqKchT/9lQBx9QxScAoFfiBJ4o06VCU4vdbB+99MoGKAX/acp2hwL9GduigWQIivEzlNQJpcA0p",
-	"aahDAJuC0D/syGhpDKQiAQAoCFMAYFblHACEEAHGVMoF+CYR/l734f6uZ48l8/cfI8QfpBCV6fUIxEhZ",
-	"EwJpWqKEO4lVq3JtYK4v753YVPGTPUSVef4AX0gP+Dre3dvTFOxzFam16vyAvISoYTjIRi/IOk+MN/T9",
-	"1OokTbCbK9Tw1l3clCvNRVI0ACpamcB99rgmYW5Q64Awmkyx/515SF4LZ6CY61smKYKkZxkRIgRxHerh",
-	"iOZd01toKJp73ZekvgsMxmevuWKtDnntevaB+ZNRLlDDL8uf3Y12xt5tXsL3ARVW9VU1o1mGsyaQ6J0G",
-	"PNfvDNq+WiJ/hUwFEXq7I6IWRnwrYJkuw8GmdHTIoW9G2N8zKnFOEw29bz4JnsgUi8UJoOArwBkGgOoz",
-	"IFCHvAO7aXG6Wmhx2q/uObzJT+dv2i8OnCYLa1LmsMletxsAajsEbViZDTPYUrCq3O91O+Z/zwcvui+6",
-	"FdHf7e/VyN5A0VrZ7Y9UQfNNqorOClrCDEEtYl9c781D9LVJa3FT25RzAJUdkMhgrOyh4BMhjQHPDRky",
-	"VenhCXKsuiS2/HN+/Jvkox9f/kZ33/N3r/48hX//fKmT/l+W6Sz77W9nf35Zp1jYxJ4aMgpLyMDXFqTu",
-	"nHx4fXRx/BoTd+6T5vrBpX1WmQHcTEzBlrlzJDiPtZpC51LhasWalEwNuZjn4bbJFN+dZwug25yKVM6I",
-	"WozH/EvLVgIWtWbl+jOsOuOqWrsyIDlrYy4XwMHlTC9yETxm/a2fHQq6cAVsBTwUYCEWRr/lVECu4Kww",
-	"X2077LIO+Zhzgejbh2evjo+9NqvmNGGqev6BY3JrRfaX4fBLv9ceDr88P/Jqc91JueKOVQoR5PTNK/Jy",
-	"b//5bRDiM5pMuWDtnNE0wBRfdXokNg2oGsap/wqiCgMqhdkPK9JWmxrUdbEoN3ZY6SBTalkCCS6lauE6",
-	"VNf6bn9rGuDVQRatRa2q6RG30rOzrmXkSj+t8MdVWHa4yqtAl3VwymurnirQhTVofuUSxQClfx2kRxVS",
-	"phasO8RjX0UaWIMgUdR4/npLJNwVc33dnHsQVm993Yi3zNOI0ExJJ3Tjn9s2b6R9HKDeB82xNgbKC8Vu",
-	"RanY7MewhWO3pIZpWyVXFRGfTo8Nv3Uo9o4LmMcPSFxfbIZVOebS2nqcW6Lb1UQcW88G8w70T+AcpROo",
-	"U0RPGU2X2wQFATtnlSzWxLnqh7Ih3HsVctwxPbom/xLf3zizLYLLD0kSf2COd92hINDzPROp/XyqVnL9",
-	"JgU543Xt2oUPLEEIfcazjLuWQOCgxCr7EfZF0VOep86XdX7+zqq7+AGalWIjtoYWcxIKpZ1ZhFEv9/vd",
-	"brVVNzo4N0YoYGG/E1VGj5R9F5zcbYl4dnn1pP1A/8reY5ZQ/CEqIPbX3DPBrh//mpX8WysrqD/MoNxi",
-	"zSXEJiqIPsYVuZa5nkKr//XXslOO+N3rEhWOmEpUWiQ55thcTxnGIb0fowjBFqD1ROYuZutjuc7F5JCn",
-	"FWlaPqFIKhFKDG1crlsdEtqgNojjoyY+xdwYovhSNeL5/NFiJGFL/VrHRKmXvrXNmr3+CzLiWrUikkyl",
-	"YsLDByAaQ8nUUUxd7I1fJv3Rc9aj3XTvRfJstMv2x8/py6SX9tnueK9skpo3fum2X9L2+Nevu2tqVX2G",
-	"8TfhG7uPdl/37lkDWc0muRdX3uQODCZV/vzdL72ddRHtePSz8MG7NU0obL81lxPioTVHy6Lb4CNHffe/",
-	"k8gaEok2RDBLCXd18gFK/EuQMGXwlVUPhGHedXz983TpAVuKJjURht1TNslpig1ZNtfYcJGwdZJsiu5a",
-	"OmGAxzhjpe96Hp1SzdpGV7wtb0vVb0vsvhoP/IoQuGm/u0tK0DtkITTPCuQaB20TulvkJYCd4CfvrjLU",
-	"pwYGJLWaJAXacAZeLSPiLRlFZMaoAmjPkvx4oshMCqml4AlJXK6NlyjPNib87D7rdm9zxRdsZmWqp29e",
-	"kd3d3ZcR+XT+KgqVETLPWcIdvnQh3/rd/rN2t9/u9c+7vUG3O+h2/7bd4TuwxiqSQzWNsSwdza+3Ijng",
-	"d21ZZFWoF8CFHXLCXEcKm1K56uB7OCQKVEGZy2c/UsPEqdKEBqB4vhDBeXyhDQh4kN0RrZyQAgyUoQAQ",
-	"FCznhNWZkTvkI8sVVxrR9iFkAaEpSmZcLDQDTH/cFNC2as9vaxCRvSBsWLfaEcvIhF8xgN+FHXZI0GaI",
-	"zl2G6j8s33PVXVOkeNahlZTOspYRIJRsXcZWkfy+lRwuiLgqhmvnrNZPpz5n5tAeBKYkwTciG2SzPj5t",
-	"cWKV7pB3NYk1EYkvfHZNmS2MDF2KSRs9/feMuYQAFbVh2Ez6dpSQQgb9xhychLtBcs6Eb2fR7JL/dtLD",
-	"hmdbpZnvPiifElSZZJFzvYTIIR48tNX/iS3rr0OQFXrJllFZEsSHr98fn1z8dPTXmCgG+HSOa6FiwFLs",
-	"iVpKqgY/tW8s6Eh50Ag6/Bf7Tefc/PsmaiDg5uECyxBWgieuqgjGGJC4HvpUJvri//t//t8CthPIAX4r",
-	"xpxqPQ9U51dSXvI13KIGMV4xjcnzAW73TkKzbESTy3hA3mo9/yCyZUTOzGGwaCjO6Iydcc3++x390iHe",
-	"sgPOq8hzktIlJnUxY3crKQs8x/js6Ozs+MPJxfHrd0cX58fvjz58Oo+Hopm6uHmfTFs+4rVQ7CDEn8JE",
-	"dsd0oQ2K/WC5W0r4wW4LyUBmqaFgJqCIACGeSAnGDyKv9VnywMeBDBLcXk8GFxdvpdJt7+q+sLuxShPY",
-	"cLxOjmIddIHIafYu5ebujhaGKH17I2V73vLEGPJDcehdC5Q8fQrmy9OnA5vfvpSLXFklzizo/PwdNEzE",
-	"xLpKJx/QjSJiO3Et5WIoMG+ea7dXmD6BmfYJzbEsijx9WsqyePrUV6SotfVXQ1FfgHVA5tabYY2vnCm5",
-	"yBMG2DbzXGqWYNcmbMRCdfEEtvGxOIWqaLBLMSOiqJE4t9O7Nv8/g+bW1DpZFR2DD3ZhTAXlkrPNRgfd",
-	"7kHlsUw9gS8/8fjVAwhPO2pNqFMbFGMRMlOZkxGmtbhWhUXtK5g6GEnmIiD7qMiOcSmTiFhoUzsgBwa+",
-	"Bll9EG8E2BsriWxA3Ne/DJDIaVUvKkXHnz6lYRqMkKINGApDYb/y9GlNtByQZXnKZnOpmdBF7Jy1OuSw",
-	"iIhfF9Fy+znoaL4xSk5m2NALWsrSPOMsJ7ZIQEmir2WQMKCmNIc+w4I5YmNfkmyRsmC3DDEKwsdEMA7/",
-	"VsCwXAS/Q87omOmlHT1lc/hZCvjEUNjRyJRemaHcfGG0A8wiCpbnshVkXklU8AWxQ7EQ/O8L1jIkaAgT",
-	"YgHmlhUb6m7h2eufyJRlRtFMJeQEDEWyyDNidARFKB6MQ2UGTYRwjZmYKD/aZRUZEnR8Zz1sgkfoUBTd",
-	"4TEXEgZppzFpulZ758s5KyM6fmlfX1+3jeBvL/KMiUQCpLxrnEaEHIrS2zZB6MAeS4FdabN9evsd6DUf",
-	"TtBRkO+Yr+AqsbmubzYPW/SDxHbliTQ3WY6DJI0owNJCNQxSQyMw+KELbb/bxfmbO46KJeKeDoVPsk25",
-	"4eszLowS0iHQyB59BvE6ZNEYzZCXe/vPW+XMiaFYkzpBaAVUlKewPKSNoj8iptC6ziELhYlFhi2h1nZA",
-	"YismY2Jhay3X1aS5193bpsv7frcLkNDwDFWXvu8zwRwDM6KH+wU0aAtzMhSbG8Sbu2N7xKPq5Tq4/Xh0",
-	"HvaAzJT0yClvjw5fd4biUCyDTuvCEtEuaSJBmNuMrSdbEXQLbpYbIIcPwFbv9V8ORbNocKciextCoN7W",
-	"gdEc/XXRsqhS4iBtqSYaxI1DBqrPYkN5A8MMrMgBxrc22/0AJDtXpNfp7D6DTmag5pc0J6zhoHoobOJe",
-	"lyBYpM0cr2vBGfRLcYCZto+GN88VZvh7OxqS9l7h7tQ7PMibcmkyZI+jyq/IiGXymvT/d38XNa6MJ0wo",
-	"VkBkNN4fnzeKzIXGh0TLM6N2NYIiW1uyehM1jLlC57wxaOx2up1dNJ2mYEfsQH7MTghFOWE1LgVblKki",
-	"p0BiOl5ztPTGNsRuI6yV4WkLC98mzOipFOO6TbPfuMVDEcMm2sz1MHcUHIHQ3xDLWiMSBxUhMehUTA+8",
-	"kkTNx9yPpVgPJB3CDnoCPE6NosmVdguCzXC8szH4pd6ALh7ZsVmQN9GtTwL1Nm5+NZY1prLA/va73Q1o",
-	"yzUoy8Xh/FKuo61DKC1D9+6WAXhLrrVu4VorI+yKRZZ5xT7hsNSVYZ9Pr/tiP3mR9/6ergzbXTfs7oZh",
-	"Q2hZHNtC2u6/2O3v9ho3v24NxhzCrtYAMh/aNNKx4wsVsu7AnRMYHzGU9NEWvtcAXDk6s17wOlLtrBBg",
-	"tp4AvzZc5ZNZIZJNx/DT/7MT1kUhkvceklLdVniS2/mBpjB/eL53+/Ngz3+qdPvY6+5t+eZrl2pn3urt",
-	"3v5WtUm1ea//8vb3wh7E5p3dLdb2FvP4wrH2u1vMMWwHAuQE6sLt74HmU/LhwCUuvDe//Gr4g1rMZjRf",
-	"WtbkqdIYz3QCSFvAphvmBswlOgLLFFXCvSpywH6QmOq1PbMJr/2Wt60Wc+um7FHU+YLdrDDC3r0Y4Vre",
-	"V8zdgwUYpnJRdf9ffJ69vPqf2Zvl/8zePPv081/2Pv38lx47OrlKZml2uvvnafr5S/e0/2aZ/PhlP6zR",
-	"r4kk3HGXPDLVGpx4wa5LfZmNOYWituRNdShQnkslBfZWTT6GUgvmlRe0AwtB6Qdc5VPhV6tsqnQYVVYV",
-	"/IjrzFhBnSvzs+1lb51O+TMPmZBhwOcbgGOCaTyxYRJVz8btV+4/mbvwcX+5/gmsvLsFS7ZHc4QJ2Q8R",
-	"AL39bZhyTR+L/2jp4Xr3ik08pEaq3ERVQ2Dna0GkN3hH6ovx8e6qEkaY4S0TKdPIxUMGJcAp8Gphtdpe",
-	"t0fKvb2GAjLUzOdmcoYlQVwRW29ygG0MwVbDFASbQRZ2Y3CpohMu2FA0sQF+blQxZg176y+rwENdAlgK",
-	"5q5hJy0zWLVr+VCsNtqPfJd9mJXvQr66PLcj+G3XLAJ6wYK7uxqZwGX65szntswcmgDljGHOX+Q9Ie6D",
-	"FuMOtNNy9wtlOzs7JltjHr2usNmK0N5bRwTY1PoPyMssGKPr4PhdMb0Ha7EyOnTHGwp23UXtlRQF4dYr",
-	"r3cytT0S1Eeqp2j/bWJTOzCJna/mgtzs2FsOMfPyqJuAN7G7JpijczOoVypLoE3rGy5tB2x1s433wNU/",
-	"m3NwSn+liFx4QJJSewEPdCeTS9KkWebLiaHGtygcRsetWJbwAKRAEEAFVZmMCscwBxg08AAHwF2qsFKO",
-	"r78cinilQiwuOBW8bCuiQgimJ4pkXDBgewVWk2Ob0VCg75xdRy6gVubiHXKInNGFBAERTmCd3KAC6aAw",
-	"3gIuK/CVd8i59U2CD9PFGRKzh4AKNZlAX2oHFlUALqVx5ANIPpoVFccAXNstviJ4AITwwAZYXBSOp606",
-	"5hxCIzYe4lmy2e62MbFv6FeFVfxlr/+rvwQBXohhHVAxv/HlNa9ubTTVAEGuMZxWQB2/C6N/X2F0BH32",
-	"LLsosb6mUcEcRoJz4bfurvLuFJlVtf7wstQoNdoOPYkDyPKHpCjrIHQ9yAB4wfwBEvUgoW4oTnytBOYO",
-	"umIISL4gcZgpBs5FndPk0jBIQWZsJgH0xuUW1Of+wbA51xprt8ppwZuz+IaiCeJCEwd6bwu4IKWFkiSn",
-	"amp49YwuyYiRxRyiP+47Mktt7Lvo+ewDMZDDcv7hp6NKBovvz13ksXRxVGCsXEEOA2SqwwbWuvq9if4w",
-	"N7xnal+38qmXUzTXJbVa7riS27bZ5bR5Bvu1Mwi9+vjflTF6o36ym+6x/fEzehdne5GeuLnLd+BI+c6Z",
-	"/73912LlzL+BNbBWKzZKqsus8vkorgUrAKbqJfAQZVglzVwuGajHpcwlTC+yOmeQMeOcpytJS4BFa5FG",
-	"5RxLSgf1mRhDAXlfRXqSTwZCeXFA4q9DuK/DxmBY4RDDxk2Mj0EItBnm2LpMH8MdWzUsl2zmuIEs82x3",
-	"KAzfhbw0m3AGq8ecVwjhvyRxHcBAXMeTX5W8yg+NVFRY5x398aVuFTc2aPEtYxTVuETIdS+2iUe42EXj",
-	"Fga+7T6EqM0bghKbww/ooFoTfjhlV/KSBenfvy1Abptx1zn5t4s5YBtqY6h36kGVV33v/qc/rOe9Rgxt",
-	"43u3YnjG9ZFD9/jugP+9xd+6SFshEe9tiux8daS70R+Pl00Ft825TmyOGGjrXJNcamqBsFk2Jk34N5fC",
-	"Zpf794eCp60B2eSV3+DOR2vkespy5mIRQ1F1qa86ze2cO+Qd+BW5y9xiaIBgj+Tz83cH1jUOPpygmsB7",
-	"owBC1X/ts22IxsP9KQty50F3XnNkU5F1s634552rzQ1tU2cDH5f9UCDuPTtd73wvhONtrnc87z+qtwNr",
-	"hb5r1A9gKVZ6FoBvLl93HTt5oF4d1bk6imYTa9zjQY3b/ZzjrpDuJnTzj2hyuZivdcKc6ZzRGfippYBS",
-	"RKHJ2f+845qRMc+8H/x6KjNM/mWkWaR84XZOqZpCj4CF8NFE1/cm9NVO+WTavqYaMvDzy1bk/SiYBPuX",
-	"w1efPr0nxyfnH2Jy7ZrvDkWp+QRYGmLSIacMymQMMxotoRPAnJcKzyKSs3lGE/dX76UxC7OumJzNpE+6",
-	"j9vXNHOlc2o6i+FJhT5+aAOAT2LI8KDig7bsKbXyweU/mymiLr+xZRB2FnBfHGdS5rXO6x+Z/gGP9E7O",
-	"GJloptsKThugqjxF+bK6ERfmuqxiVdUqtJZGSnvaKWDezJddZv5rruZScV0LdBJTrWkynQFcvPmIuQ3/",
-	"PWz4Mijbf1/zmUX66qSjYQMK2dZfk5Ul/ItkiHxn7Xdk7Ych30rkfOkYliPMCFLloTsLF2yj6miRStcn",
-	"cHss06ae5owRmZOxMfWhLa0bGGqY8C5FPl/i9Ojw9fujJ4oMG6cLISDxYSjs54aNlq87QBbhi2RdmzEz",
-	"wsDoPb7Fq6+EyBhNjYJ8TfPU8CBf8oaYhC7+Zj0NEL0MIVl9AV78c9vnwLdPoDikCdy3GBPYqlFAbdv1",
-	"8A2sPLSd2nFow9UuIcxYNDM2nxMMKhzsnMGRj5W/Rrmunc5fOLXdHIrJ+NfNml2vdiH92LZfclSoyBOm",
-	"EZvCAzbGNdUXA3MyUPuH40ykdh55ibXMvv5kxJggiZzNjBBLi8BsUMYGzbh0vhyKZlASB7uH5VwtyHCm",
-	"YyzDPJ+C18uVenBV6PQWjQI2AKpjIu/uslsBUhEKiGxhT1x0ekVwffaFJnoo1jYMPggIxwhPmduqH2wc",
-	"DNBQrotvHMEZ4j+G0Ci3qHk15pDbDfu5Zmy7+xYVBkY8tjokdu1qY2dVYHHiUHw6feeI3ndk9oHuSbk5",
-	"s8U6caOFbZphjUaa7nX3zOlbRM/Y3C9KFBeTDDdjjcC1DXkfHP5wzb8bouebWRv2VvSnhv8c7OxYdOne",
-	"YLfb7TawjzS+FbaL7nX3+qXWzA3/3vNut+db/g6KHsxF52LbsNgoq2vH75fH71fG79YO3q8OHvR9vm14",
-	"P9TuVkPt3mmoX10P893tPZxBL/c1ipBlpn9Q6/FE6kNHvv8iCsa3UxaC43qirNTGGnCKPUFU0MDeoabP",
-	"ttEZdnzX/fqAymGaGhsLCNHJ52ImrjwOmX5T5mQxTyHR0Fgl0PTdAuYDAgGkaaK7xsn4M2Oc+OxvmD+m",
-	"q4J8cwGcFdx1s/qh8H8+PXxzfnH4+vUpig8hizc+Hh2dnsUHWPWJxdOLOXq0KFGCztVUasfyhyKTkw45",
-	"TFOwuVFkuRK2Djm0uk6wCWbr0akExhPoMnXM+DBNw07/Dwh9IJvZa9TylT3kK9sXS5Wmdaf6jW1EyGPz",
-	"qqJM31ALEOW/Ofv67oq/l3GVpo5pbc8Ed76a/7vdxz6TV+jKBWblXOMlVhhVc9KB1506l03xx6FA+A2u",
-	"idJsTlIH9xDoroCJYl3HUjDDM+XcqqFmLqnlU4b/GObqdW914NBSMwamQM5+k1wErDVLwdysY1i4zirP",
-	"+mNwAOxrZjXf7+rLv6nr29CfvWbbeLprQtfYuGVFeVjjxra3/95ebNtJxjmxCyyptX6ZU5bynCXWVB3l",
-	"8lqhluWb8nvKw6rlZvzj8fnbTz9c/HB4dnTx6fTdDtRP70gYzT8ct2zaSsiYWIpWNIlzO+zFIudoDOdM",
-	"Ta052V4o5m3xZn//mcMpHnGtoiEiNYAh3Ova9D7rZ6bk40+vjsiZeQdAOi6SKc0yJiYsLsFMoTvctici",
-	"c8O1bKBs4JE6EEwAv3jFcj7mtmEVdMaESCvCxef0imU++yVewaKCrYkJYlaR5gqWFwmhvFoRUYxmFsBj",
-	"KA6Pztr9/WftH1+9t80+Kblktr1gABQHAUqfmugOMoH0eQqIRwg9jU4kLILqkBNJVCLnUNBj1UGW4hbM",
-	"F6OMJ2SeS4hlGJaeZcT7leCztXom6NNIPmd8Io5XAom73X5NRutakqt4xt9J5O+rn6h5/9Ppu7s5u6PG",
-	"GdPtdeht687WEg2eGwZ6DKGUSCeqUOzv5ITfQlDgKZ1I/aro+fIfYe+WuD2agdjpZkKcjoI0FTL/hZ42",
-	"fo0aX9r2jrXNTbQWSoXregS/tewXP28hr8KLO2U5s/l8+BcjRW7hLNA3b8SGcMFBCXOgekCYEVlYMPs0",
-	"IhZnhoqAIgmdyKjoQW45cGTtWT0UijGBrX2XTEMPQCB1RLvCskJI3kZYZuT8MDOOLWWhDd6UapdmPhQW",
-	"BQryBJfIjKEFuRl+r9slpcZDceR8knbbDE9Sl64wEbrdcTUU7ItdZmGrmZs4FMVVLIoVzWRz0oyx4yrI",
-	"MvMf9IpqmoNjtYXMkaagaQ+FE4CHH49B/pkP2F0qOFACoGQ+DRRKfNJczudmZ1xvdJmz1LquixQOrgh4",
-	"WJ3TOpjmE0XEYsZynkArOEpgusDkbTOCKS1Qc12qv9e1gyLcAyKkHxFqg8xHlIYcGXQSX9MlaSpmJFoI",
-	"lBKb3+Mfj85JJWkobpXoFTNyaE3KiqUJcB5RxHIbinjHP+jbFqupvK7Ui7qEXkyoqatP4oKraUX63F6A",
-	"F+J+IiF5EnNpgqCu/X3BIMzroB5QMSzYdtD7bb/Xr2ldVDc63iKHV2UHrqKBxuvmgO7bB03iDNFH3ZKF",
-	"0qAyjB3Qme9rDnclZUnGhaHjMTTOALcQiZHkL1ImOEvXzhbq4B42W3/J2Jd5RgWemZksfHvzyBfhp9bM",
-	"ot/de3GXaWD1NDQZ2moKi5w/cOizGrTY+CDUQcJIVkkL6WyNoAqy5S4nZWTiRLbt96AhgNWjVjCoajVA",
-	"c10hRnVgrkHIELbWAKsvfTu9zzKz+DZ1PrJIvK2ocPDifbds0MpF5GXfQB9EJvgGO/f9B2iE+0ham9/D",
-	"u1txJPz+zoeS/omS67EUUF3kwt+eqGvUVJ+L5eEzbkm6LWdboLG6PhE38lAgK9m3m/AshmLr3FzzoJDa",
-	"Y3IAP1yupOxC7lqIUB6/Pnp3dH5ENuVAx+6rqpTRa9ECYd2lnF7qZGk1jbec7FsDtwFdr6U8wBBVCUCj",
-	"JoG3Ui5e60M1x/zHyudd8WZ+90x65lDNuy3hW3tg4xV2ULn4O5hdvz6mehzSki32dZklZW6AFgG43KgD",
-	"2pFZ6l5yt3EoSqS4pugMLDYL8t9BswdHQX+cYQ+uQo40Y5fUaxuTZ+X7rjRdluCpKdQK1IBel0N2duLr",
-	"OkiXCo7AnCxqjg5ChxtO2QPVFwD1lQsIJ7HmAna/bXHXPx107i7FXd9Zzj+f5cwzmlR4zgZ+48XXWvfW",
-	"B8HI2/P372zowNyTV2dncFv/TK/oGTxKOKSXRoZ3OHjrqVS6Zb2qYBYYAWisz2goAgFoK4sADz0G4BYV",
-	"2cqiqqwt4SznDOINLIVy0wid/2bwDrFWiFwAwhCR4zHLFRmCdVJRyoaNNTlvr/3G3HrjNfuid6Z6lpUj",
-	"lVulkRfqQ42b3CWQn1l1s/1RZjypadhirJW2zPmEQ6LvElxD4xxaSn/3Uf+xfNSrpx65xGKvqxelCPbG",
-	"Ftd0k9Xgn9pB1+faO/2GGdXcDlg4q8LSEeWQPcKZutRWTbNLw1bgukOdornsQ1H4T4v8bMWgegYaHikI",
-	"WB3a+vEeec9/uO36HeJKbr2EfEYnbOfpo9R24O4R+GT1StJkytrmYuYyW93Yjzm/AsZlKzancpH/cSo1",
-	"bF+je2UifHcn/E65DJXmU3U5nGVx6itOLd0+gG34jq5rAYtQzQaEDmVDCPBSHHnbo2hP7AAiQSEH/jGX",
-	"GcBNdGpRdvylB7fAw9PNcTW/lJvdru0NWe5IvtePGljCsEaBroMlMzN2Ha17z4ue4I0py9K7AOKYDVgL",
-	"PR9oQd9U4f6PZRd/8EtfrxA/4Nq7RmsbL74fPghmRtYnF0IFW6M7KAd6dXb6xhXKS9vOSQ1F/HPb/NIG",
-	"09JWIlVL5J1rEop0XBd33+epQ075ZKodfFhRcY+P29hpYENAH5BrvOKxL7UyJk3YqHBA3Ceg6ZU7PNCs",
-	"I6izWSAswB3dCKFac+Z7231bd0IRA28MahTEqJGofOx4XqP/l2lvtpf8bfRCdf/6990/X778+fpdvn8u",
-	"nn9kzz7R3o9p9w3vv5V7Z7+V200HXPVlXX8OQywwR2zEETVWG3Y8irNiZX/XaHiW4u+m3MVCtiFyFH9X",
-	"6b7z6CqP/jyVUMroIqAP4ceGjcmFXu/7DSHTPYxI2IgSmC/EJZG/YaSyQ86LXlGAajses0TXYSgZ4viw",
-	"0HfvbXR2+sY6C3/dJlhR+Goql3FTLDe4wnZlkQ/C/vGv5hak+0bmI56mZhe/X+Z/wmU+sqrLSnTvEW51",
-	"u8Azuv2C34IZtKIURkZ3wZfshCII+WJCIRfQudPqZpY9QES4yFC8jVPUZQsjrzgq1vX7cY0AHeo7A/nO",
-	"QP5IDGQ7vK8HcJTt4sQYvVwDVwbwDg5H4JoqZzVFWOWRLUnGL9lQxNA1djU8HbvALPUd2CvRZUg3GS9U",
-	"6N/GXBRbZWajuKthWzTD4InAAlsfoPXKfx3y4wN50O8Z5X0YhOfvEeX9t7WavnPWPzxnDSPc1Yxyz2DS",
-	"IHp7R+4qkw0tbEUQCrcduA13YzkTCcNOxctSALxDjoEFTv7B522zCzlTiqU+HXsorIvriSLxIaTVtI9E",
-	"IlMuJjGBPs74MmkGb0OFxpzlrk97BCoalMDZz2EtnfNwUaJ0LsWExEfndBIfhB3rp1IxEh+P2ydSsPZ7",
-	"qpNpbLsl21TAodjt7vnl2iy1uHTtB7bUzEyknZhfbD2VxW1wXVRsZ2EjX5QklMCjZEaXQwGts7QLFIwW",
-	"mlB1qRAyG1v/UmLmkUiA+yRjdk2mC5EiNpAvHwwKDqBYBCQuVURJ/P/AROaKLOaTnK7B/f+R6deGGL5p",
-	"/P/w43FAQPM7Bxzjmn3HJmQ6gk3Mmcv7slhPlZP2+3vXXGuXnOCotWZuhm6DygPfQMJmjwFdHxA6grIJ",
-	"37+5U0pYZ2IxM7fXPGsu7vqJ3DlLYqXS0ka3UV1Rpbs8ZjqZRhYvZGx0hjYVCcAbKvLEGFdP4kERDgca",
-	"ntElJGEwwvVdc8OjhrmpdRhs9ibbU5U5qpOgJRn2wITF4AUgMuAcxvKbUo9j37rrSf8FGO/K6Va51d3F",
-	"+26daXfu8a/AGJ0vI+BGUEtVId4IitKwd8uB500PvD8AgyMF6Xe7nUc5MrOg4rTCiwDr+sOcxn2Urf+s",
-	"1J0ys26eJTSjeWuL9J0Z09Qm3E0ZzfR0rYbR73aBYfouPlbCe4BEqqGGu5nxKyaYUi2AvJM5nTDbCP96",
-	"yhA63GgXRWceoA8FiLOQmXN94O0+l6sTkThnVEnhv7Q0Une8yDKoRswZTUFfIilXl4YbkuOdD9gXLYI6",
-	"wQAM1YLPshQ7uyHECFa/wx1AGEgHbmuWYaW1R8HDXwBBEJG4nThvxs2UXbGshVB6lIwWPEvRCOVqKMBf",
-	"5d5qHVhDvA5lkWsohTyDkQbE1wbtIOiqHRBxV+POUJwymnKz7TCw3UvuMiHM/izjNbrEWzz4B/dbSxmq",
-	"LKWuaT7RQF4CGpzMbbt5PM/GoDHJ5WJuwRoJ1uIOigOTORwpFK6a0272dlvmQ1wkrD5lotPFAJ9DnvPT",
-	"uokadtsag0a30+904U7Jy+0m7L4nL+u/tLVFa/d7bQCwUAHvnUTxn8X93lmOQ5IpSy6LVoW29tV5pO1R",
-	"1jK/2/OLFgKjyg5A21Uy+1xm7+eWeepwQY0cNfwHtC4PtDYUzV63SxYC6uRj6CpjGZvXNW31D5nJnFkw",
-	"T8gR+AL9JpXMgRkppgdkThXCy1IFycrwY9EC/YtG7X0ohuLp0485G/MvkCj19OnAat5z+GMcFbgfmMmM",
-	"JhhUcAPItnLl3hGobkwAfqox96ANZJAo4ToSCRLb9pwxlPS77pxgGMtWZB3/XEzskJdsroditLQt8Gzb",
-	"zmaM1zIm8ZRlaQzp3LHPgrI19WjpQ/84xbStGEfmOhQevhZRV13XZlvaXrB/3AujgI8pXEMKnepGLJPX",
-	"kCT6kU5YOhQZtwU084xybEhU3mKoMqvZ49jBvoqUxNeU6wvFEilSZYF0nQ7makioGgpnIxrFH7Z6Zb4O",
-	"lAC6GLkhmrbJaOTr1qKhI2NscWuugOG17n2o7i8MIzM9aPsQ7iWIFRwhQlku2DWBPxAtcd2gcmAwJ7bZ",
-	"MX7L6xeAtOay1IbC7PxIXuEeuwUZIyIKL5ZHtYdicbyfhjRxzz3RjHPG4qHA3qbQGBXrh1od8krODPUB",
-	"8IRnHG68pVyAHxq1nhlXYH3ZzeoMxWe3UZZrC0kyKSaA0Ttjs1EBHI1NVXPGUgKyy3w6Lw6Ka8zVseCR",
-	"5hB73ajb7dp3YN6tiMSGRWZMM1jDmGaKlTfZ9RIpBjUXZiiq+z0oaMks8hJ8qKimgD+Eu14iZvwOObTH",
-	"iuWLQwE4+0p7IglrLp9gz0JFmnt9aJ0lL2ZULC9sQ9y4ta6XoUuuvKN3HDheY5uuw4bR1jSB+GC43kaO",
-	"B2Zss2j/6IjnBHoRAbO1R7muOh93fV3Fe6//wixba5abd//3l8P232j7H932y07716d/amxRtv855DK1",
-	"zAUZiuuAuQUbgVXDstatCjGAo7rEdi70s71GZFbJZ4tZY/Cy233ee/myv7/3fK/78mUvasy4wJ+6fn1c",
-	"aDZhed0C38pruFxGnAYcFshPWXXbcnPfUbMb+Z5wz7qtdasI96mxrRb3mXJ9Zt+5eVhcBt4wAqSkiP4B",
-	"k4RvIkfH4UQtEHR/N3rgnLub57yDXfDavYZ77ncYytDhLQPs1w3Q226APoT0ZvTLhV/Rrj+a3+RIdeZS",
-	"ZqWT6fdWTib62gjVn7pZ9mAbim2rjtqrjJqbm5iXB96tJwm4hiWKsMIITufWr+4FX4Wm22ZHnJhzDiJH",
-	"Y3sFjf16B5Nr+6z1oO+fUZ0/WuOvLuhoFWvb+7hON19NXsvWiLmvDXyzpqlf8N2yP2wNc5nncpSx2X/V",
-	"BH8BUcgwWfD6uY+aDdGUZ87FCX91eoBH+4LSiikVKWa3HKB8xIY7QXtPfLtTAEAj/Xd7b//28+6fX/xP",
-	"//Pe0bPTF+fdv/Y/7R0/+/CiURz/XtcIAq7NZBvHFonRT9JKiEUuBt4bMrCLHVSWtDVhfMT3a+mCzGhm",
-	"xBlLC7OqGZdHio1OZg244jf8A+rSVi9AwEqA8XEyGh1ENK2xDcx7JekdfNzuK6pR30uUH7FE+bzGnK/U",
-	"MsCRalASHV4mHh7aTaCQuD8FngbkWYGrYeer4Ys3GzragH4GGvk1VdYAgYY5EfwhNHymVHnjx9hmYO1Y",
-	"Y/QzWqGI5yYm7bnMHJooUXqJfcReSaEW2RNFPFiK0ZA4Uy30LljsUce00S4CI0XRa3A7BDYtrZAumo6r",
-	"Vi0EPofCRj5tv3s3BESmIeEnRyBBb3DWmqcQUxLefjPmjtNkwQfU8hYMfk+TRM6Yqlh9sKJiBrg62Pmh",
-	"qNh+A8LHft5ea+aCjJi+ZkxE3jdUrNg2ny8m6Zr7wxTXOGeNsLgNZO40UOyDvQzOq7qbhqP/oXR68Btw",
-	"XVbjUa5a0jJL4FdM/Esq96DXhBrSLcr3ixWd6CZClSv8yLexC5xLqGi68Hzwovuiex+T4W4a2hm+vMYx",
-	"bqkaR/iO5/HPFpZ4WK6rvDmcQARyXSP87urYMSRxYigOAcdDubljwXcgt/S+H13XY//HnApdSCUfjLTO",
-	"MNIsCWPvWQ1ckJjw4xk/pvxgpBC4Py03qCSZOUXLmqlYlltQ2kCAkjMGTvdMMevk4zoaCjcKOsYLYWY9",
-	"8GYidgEKIxcgMA/ISJqJ5Iy8PT//CDkFRmE4dbhGgJhW+AdpBiFE+CoJG6Y9fUpF+vRpgXQkpGiDe2wo",
-	"wkZqBXbSoIKKBFMs74cRziCbi1JN2NnlUGBzCgB4uCb/RWKts0JJBpmMPswMhF2TktjxM/QeuwiGCwIr",
-	"h5ooresYVIWc6ZyztARAR4wWgiuyceAc8YKhRxw5FCREhJILQJ0I36DuTAAeHTJeBmYm1rlsm/dQQRjN",
-	"M85y3B7ozizQDqPQsroIb/ljsElruBEEhmxDcMlNCboLGgrBIwUcPaQYOHarboLfkyvSMxvc678wgjin",
-	"iYZWGx5zC55qxvZCuquIx7zX7Q5FYQfJ5PLCPO600R8qYHxFeKRs7WBcm3RLARF09EGsRRj1W/PM9TRK",
-	"LlHFgWiHmTzXxAbAqjoi9tXIZzSzG9DqkM/omYbrgCkTQ4F4xoYSI4ttjL8MiqiDv/FLhEYuWIZtJAU+",
-	"AnR7DwX2JMiWRXfAa3rpuqVgKxTUUrl2SmrKVSKFgA4KGaNXNlce1g8JX9xZBn7pdga4Jvi6Q06Dickx",
-	"Bh7+vpCamuthJt6W47G/DxiBmBuxLhfK0aDNRyuMIszR91gqk1xe24AbzC7jVz5E6jIpnigyYzOZL73y",
-	"bKMmOUNfe7QK3wgl2VARxA0nx5aNHSBYM4wFZ3SwLd3+nt0/deBc2BB1dd9118HlrFimWeDMGSI9mk/Z",
-	"jOU0gy0rSNRWSVzwNHYdbhBMHMIdeObQixOLKSy8NZYnOAjGuAVXHreHKuvQLpVLGpEi2HXRMRk/B3+0",
-	"PB/RLpGqr4sQlHKWE8JyBkEx1alySosazifCML6haGL1u1hiRhgBJfOgAptxfv6O5IuMKYBUJ7ZtZDjy",
-	"XndvKPxOFQ0d7da+8yFds60QjbuAfwaOjm6n86zbCjr129CZnGFUy3BCjG5Tbe6+2UDb15k7EffULvsp",
-	"9GwzbMPN0f7QcjjptkLfXenOULxe5L4vNQSfacHZA77p0443haGb2Fm1+JY5MtujFUj5Asa/mClIfa5i",
-	"lSLLs3t35mLnsHWB8zYmJ6TZ63Se7bVIZia4mBtiPDHsQ3ORaCt3FEpvt6VDYck+wlTbUkO6NZIZCeLk",
-	"v3p6WtqLpsyHAibbcm1trayDtgFAW15inZDmXvdlaQkXM65AANYHBw9xO6wtfK/OcuhjpbM55RNRsqI2",
-	"2DvBlWkMevtR2ZgcPOsalZg5dlH6KshgY36in/+5MT09/2gMzD8u9sYvk/7oOevRbrr3Ink22mX74+f0",
-	"ZdJL+2x3vLc6AzOeObvXhphWokXlq9QY9LqVD+x2MY3GElJ5GyoxiMoC+tXJPOtWt8N+nTtvs/905T2I",
-	"GXA9/YAjbN60lflv3/oPiebRe/6FBGXv6aOY5XDlkDiejXtJn+6x9gv6fNTeS7tJ++V4n7X7o91kL91n",
-	"z8bPu3ARBLv2HKQx6He73W5gg/vZoUGd0WVlptsFjTavB58pMzNw5XdXvQH39GFsE0h7XjOJXu0k7k5A",
-	"yhjJtZEj3F8w/UC5Hi1LdlopnGQlTB0qMnLbQqf4bQHFCPh1FCJFMgtXJHa/xa3VEJMdp8Zx6N1Of7Is",
-	"tDOnetqBP96s8NWAHqshKf8T3inBrutWhSklj7Qmwa5/lxVFddzKkdC6/hoL32MedBVcqrrEzJDV1Uxq",
-	"3bob1/JNiw7vh9GC0uxE6jdGw8P3tvB32UvzSopxxhP9vXnoN4lk5UuwR+ilS/XZIhi1E3CoR3eqHXn7",
-	"GDVLh7P/wWWcumCItaxt6RCGV6ggI+Y9bQMA47bGR0R8PqPzUYWhMSx6sq5j/DTqrXjhjYFiB47RrHJQ",
-	"XrZ7Xz3qfchg793n+K7yfmu5Zef3rRQfiGc8hvriBbM7sHsscZ1otg/8zq0GtuF/78y8TqR+hWT3nf99",
-	"C/73I7/yOY7QIm8r7mf1mEfnfWdMB7zviXJOwzVebBtfcF5giApw7dnbNVUt297AeqDSGhc6NDBwJneH",
-	"HBKnY1JdyhdIKBQljaDeW7BrYK/W++AVGkzyMYNMmOvUXBqunk0WOtvvxiRX1bftWYpg19+SZ26ydHq/",
-	"p1loz7lx161Zz2vhe99Z7X8kqz36osFzjAxmDaOVcybonHeWFLEIanOeXnkYiciVJTPr/acJtlO4ZCQG",
-	"IIx4gBXkYEa6sv2oCicRIUAEJpWAf9FwrJVa7VsRI9bk5nyYM3H48fhulZNuC+4Ix2DHIqlMFjMm9Hcw",
-	"hjuCMXxHLfiOWvAdteAP1nCEK8/QIsDKAV4N/1FGxLmmCmrpNQYCS/lFQRkvaMi3Qhjg/Xb4BdCb2Ixi",
-	"q+YHcLFX4AmwQF1hyzKbNYK96zV0EGFph+x3d6EzoROuQToOlrsX7Is0ocU9KuSCsdR5HLCaUgose1ea",
-	"Zxn0wCYzRsX1lGfMxtl98DyRVyxX5j5bmBifCGo+MRQVgAVQ5tdItFPYv4dquoGmaT53Bz0THl8VgJ/t",
-	"zH16xr9zYfw/uVNoASQB1fT198ylM6zHdjz0EXfMdYASyZKZW0KFNrLJViRC3hK38IxgWQxFs5JGsfO1",
-	"CKZayz1ulXKw8F45sLCVBI6hGHGRqiArDpKGBoGL0oh4ISHnoUjYinxnUsGuaeaxBfDL1oaGLA2yMUnD",
-	"/BVgSp4+ZZV0kw4BiF2bgzAURQKIBR4Iant95gnXgBILHbaoHwU2wdqd2CDNMr2hSDlLWzg5aDqqpfTJ",
-	"djyvT80w134J2QhnrqOouZLpIjd0iOo5zhGTpLBCaALnDwqk0Zwoge5oiOZxfv7O927FPC4PMWBPE/OM",
-	"zFkUWT7doqOpJRdIobJdV4lieiji94c/X5wdnZ0dfzg5u/h4dHpx+OrVh08n57HNPnDEALU6F+xLAqW8",
-	"sWeuNqUFmH1ORSpnQ9Hs9V+QEdeqdeDUZ7P5cOgR4ULNWYK9JjADJzzyOo77CnLyw44L93STVNMEtuW4",
-	"pQncyfnRezznR3fQ2/9bjd9iH90Wj5A1se12+I1Y5+o4920+fZcGH99d1wvZIXY7ksLUYOu606ooPCzT",
-	"Bn6uoI1yqLC0K9VgZvCjWcL6zinBjArQDwhk62kuF5NpbUOkCdOPMa01ceOfHNqin50RIGtCwg+fx80f",
-	"zWlllwSKxJHlSt89V9+ogiHXhbSMnA+LWKVFoGQxcsdhZSiipjQPvVxeEyorRiUFZRN3OES5XaQUj1FU",
-	"lsV7cB8GLpfXQuMA42UKxah51eZDTyTmyVfykBHYQ9kcYheFPXSp41Zubc7kXLmLryu86naY/Cr78YzQ",
-	"qCS/uy/5nukO342JGncw+ILrZF292lp/laK1KMerYf8g2Rmj/UWSejkxmWxJzT+G8u3bxXyc2rMtZkZv",
-	"/x71fGF63Bq8hwyopjPi0Jj9VhCQP5Cetrle0Oto31nJvyYrOdxOQV3HQe4WxreHcvz6o/mbLTnc4G64",
-	"e6LAygjr0gXey6tyAy2fMeAsdCO3x46hAnMNOGpU5BWAVb1VcgEkFZBzVytkFOVBUfFl/gmYFF9vYsAx",
-	"dbEZ1BxWnA1BWoHz4Riru5YDQ0GMN/5pzshECnZg233YZIOQEILshNl6Z+Zp2Tz4lmy83/0XsV7/OYH6",
-	"7xzx0Tgi2MahweJ7+VTVqgjN5jWGSrWxxQ/QY/Rwoae+qwV4ZevAJoLQgy13y5FdBbEcY63bxp7A5+wc",
-	"vtbnz0fOgeY0RTAIrDMN/YmdAnwA1aVVKAnnkhxgPfp2hhwkRkGGk0tMd3KFFo7XpuGDJSdtyzq1XSei",
-	"+kI+ZEt22n77V2f+Q9Dh1dpxik8EFxNioZVsZ9tgF8wlq/mUOZxrNgpaOznRqWY0y8ifzz6cQGcH8AXT",
-	"CUKUILonVobPJYfid4ropkPhPxXo09iYjDQV0647v+29a/vctrDvBy11rz3wZZ1DEbTNLbrmIgI2BMPK",
-	"0q/SkBdRZlTRNGEobKOEDvkwHkfO3Q+biDm+vr9NHIU+Y0vI4F52S8BgOeFp6fyKHi01+JHO83z48Tgi",
-	"kwXNU4yvA5Toz+3DdMZF+ye2jAlG0g+IHI89/u/h6/fHJxc/Hf01hA1z52xerRkSMaQRZaYM/o4HXrmM",
-	"DriDaWpUm/8/AAD//w==",
+	"7P37cts4tjYO3wpKe6oiZVOKJNs5yLXrK3fidNztONm2M+mZVo8JkZDENgVoCMiKJl+q3qt5L+y9kl9h",
+	"LQAEKepgW0mnZ1zzx3QskjgvrMOznvW5FonJVHDGlaz1PtemNKMTplgG/zqKIjHj6uTVe6rG+g8xk1GW",
+	"TFUieK1XuxwzQvGRR5IkcasW1BL9w1Q/HtQ4nbBar2YeuUriWlDL2D9nScbiWk9lMxbUZDRmE6q//ZeM",
+	"DWu92n89yXv0BH+VT1xHal++BLWXF+evL8U149VdkkzKRPBHkoSRzIZXSj8akmEmJiT88fiSPImpHA8E",
+	"zeIn5tnQdX3MaMyyvPO/NHVrTWxuXfcn9NMp4yM9T53u86CmFlP9vlRZwkfY7VkmRbbc549jljGixoxM",
+	"6YgRqWimZA/+EHL2SV1F8GJIxDB/asCGImMBoZIkikR0wlrk3SRRJFF9PhQZPDlMMqng+RbB1iWhGSNi",
+	"Sv85Y4TymAxYKviIKAEvpIlURI2pIhMaQ58mh4T2+YSmQ5FNWEwEZwERmf5/nFHKhRqzDF4NyIgpSfbb",
+	"bRIm/IamSWw73yLv6SjhI5JIMlj0uW3tkSRSZIpcs0VAuFBksCBiOJRM9QjlJFFsgh1inxKpJIlnej6h",
+	"s/OxSGE2Ej7q80TC91hM2CcaqXRBBI9YQNgN42Q+TlJGoKM4AzSO9WAykrGJuGFxq8/tDvjnjGWLfANg",
+	"/2srlvqg0w1qk4S7pa9a+NNkkqjqvToRUsEgJcwoLO1YpLEk9ZgN6SxVpNNuB0SviH600263G4dEzJTe",
+	"DRnlI1Yx56luMN/TpRHBr4UBmaZqPd1WTa80VbVeLeFqr1sL9HiTyWwCP7dhuOafbrAJV2zEMhytiK7P",
+	"oKWqAaciun4kie4KmSdqnHBYy4imKcseSStPVogS+L+7ChHXMd3LCzz4WrRldLJJkCRxYOTH+3cXl8SK",
+	"DRmu6Kf5/T4iz3Ww9kX3N2NyKrhkvlw+hiOh/xAJrhiHPUan0zSJqB7Gk2kmBimb/PfvUoCsZJ/oZJoy",
+	"fCP2ZTOerlpQi5miSVrr1Y64XQtYJzyEsGzmJNI0YzRetMwImQQJ36u1O2/+/sveT8//t/tx//jp+fPL",
+	"9t+6H/ZPnr57rvecomoma7399ougphKlO2OHQ1wnzK6aZbwnIiWkEhnrmcH0Sl3+su2Evsf3cTqLi73t",
+	"WEk9LLYeNlq6A2YAZ0K9FjMe72RFuFBXQ/iatyhnwnV0TCX2E+/duyzB/vISaAlsW91qFfJu7mIhqsfn",
+	"TbtrLmzANaRlB40nCSdH70/03SKGQ/24/tNVnEg6SFnsVgnO4UvBh2kSqduvEhw1LcBQwF6xTxFjMYP1",
+	"vqHpzF/Gqse8hbwcJzIfKgj8TrtNaKSSGxSSMiCJ0nfaJFE7OGNa+OHHiNeftUtcNQS9ZBP66Up3mWXy",
+	"apLICVXRuGoKKp8rzIG7DqJZljEzE3BFjzIGyoZTL7yPHRLJeAxLL/UZhXZ3MEVeE8Tr79o5qhyjniR7",
+	"A6yboKVnyhsEv2z2hzLTRdQ4E7PR2E2N+Qypi4xwwVljB3Nhbp+t52FpKHC47y0P0MKAY0siykE/1Pdy",
+	"dsNirfpSec3iFjkTWpEYkWisFSKtzIUVmzdEnbp46vQZM/oN4bPJgGVasfLPof5a1TKbz5kdbDeOXgQ4",
+	"tyK6bsYspQuQU3iUOWuYrd3n3t72Px/q5sqzCU3l+6EOFg2o72LOWdYo7xBzXQV2q/R5ea+YrXJIMpYy",
+	"Kpk2IsBagN7aKTeXoTlnYa7V6F6CSNVy9pURs/e79goSuywmyiIepx72QQY3BRfk6NXbk7Orn4//tovr",
+	"0LXn9Wj9fVjs/842f/luG7CIziSrGH/oJiBceQPqP37gdKbGIkv+dc8lm/kf8hbswkpnMWUZVUKr9dds",
+	"QYyq/0sTutH8mS0IWtt3XbBOvmAfin1Zu1SFfu9iod4mUmrxIzIyz7Q1HXpj1Ivht2iW4gcav6cjdkcl",
+	"ZCDiBehCNE3FvFoDscagmdmly4XxeCoSroii1wx2kHmS6K/fdU3a+ZqcYAdI3oG1y1Lur57nohNh3Sid",
+	"mV6QG/hXfXb01aEtbJCj4OYYUw4+gJk6RJ8LoSOacBB62r6m5u0dzoTr5FYTYZ7e3U0aWkdSou8859HJ",
+	"jBNIEiUK7hxSL3txUOkO0b8APhc9r5QT4wBAI7mjP9Rpt9veB/AVfJ/CDiNzKrUmp0CYS9bnKC+0XQ17",
+	"Em4o7xNmEcJG1YVvztS52TwPx2qbYwVKEje+mlUDzR/yhgrmhP6j3kkqGpN//HrU/Dtt/qvdfNFq/va5",
+	"E3S6z7/8BXQUmjHYJi299q3WDqcgtb3YdhLysfjToFS6bgL0z97QlUqvJIsEjyWZzCRopJUnYO9pu73D",
+	"wV5enm47TN1jPUAlxFXM2PSW+/ini3dn/q5N9D7W/229kHtdQrOMLiR4gge/s0hJohv6Hrb3rqSlnYAl",
+	"YZkxei0JJbGIZhPGFYtJJLhUGdXH3hN5drOFQZ+H3tqEAVkWaj1CiYu+WAevNhsGYsZjGVipiT4R2Qdj",
+	"CKcK1sv6/J0QBR2fSbMyTP9KuV66lN2wVPqSWEthooQ2E7z3oSUrxbQkZjcsW5Afjy8PoaX37y4upXdd",
+	"+nJOW1lsqrSZky708WCTqVrgT/oG+fxltRg/zjK86++smeqzmHGaltUBozAPaZKyWB9RrQOkqEyb3h9q",
+	"S0hr1APGOEnFSPfrTrv6oLirsUe2CwzGuHFvm2Hsxse5wAAItg2RI0pMU24vo8lHtUI0SLXGIGIW9sh+",
+	"e5+Eue8NNhvt8ylVY71VZRIbzcp+JyD77QMSTpgai9i/UkNsITzS/wxJXTKY/j4P38KzZ0Id2Setz7sR",
+	"kAMMb+B8mPbz5ZylitRxrZzN2ufuAMcNs7Nei2yQxDEGDu+8u4buK972emVDimYza4nJYt1JOmFNkSWj",
+	"hLsTEtEsW9gwVh5l8GONd5Wke/mee+31c+0+ywe0k41GokxI2ZSJcqfKCJtJhaGUD1lbSq4rnnjo86J8",
+	"+DFRb2aDD5ze0CTV2/ReqzlK1Hg2uJp5n/OWFdsikZilMTHup4zRaIx3AeVyzjIWkxlnn6YsUixOFy1y",
+	"mS2MMSHHIlPp4q4SpJuvpulJsZ9rl7ViZLtY322nBCUJR3FD6uFyd4wp/AacAPJSiFOaje63muhQkFda",
+	"80nha95iGuPAeB3IMGFpjOFgsE7wSug83Xu+TwYLxSRJOKFpesejuOe5J4ota0NLENu9tWu4PJ4dqzeP",
+	"ZNV06JaMwtB5Sn5OfjBTQerhUo9CLV3LNzk5csIuTThCDezgB2wheEyePocPKzFicC3phjM2nEkWO4TA",
+	"m8vL9ySlC5YZwAOhfGFu7YxkMw44CarMrtO62v6eVr5FQAYzRULFPqkn05QmXCth1DimIsE5i0DJSSSJ",
+	"UiGdcDllVLIzoV5iROJemxE8q3D5mfjGUvQDXa9oRaNnohgPgQdAJZlQPe4bRtinaZKxeBchIWhdN513",
+	"b31AaGk8u9qMpYlglfPQIzN+zcWcB3YSAuu+jvGCQd9Fn5u36+FSj1drnVrxeJnOpGL30z0r47bgGTDq",
+	"SqL1Ln0NpnryY4awF0oibHwH3uuzbYO4uw3e3mKQ5m8QhYD/9sO9fV73dM3G4W3ivLiW7+kiFTTeyY0y",
+	"xW+tv1GMkbz6KrnjqnY8dc4Mavu7Y7nnuzaNwZzTUsu7L7zABNqA+hwudUXbu3iz9PmMp0zKQsSASKZI",
+	"+Pbol6sf3r3629UPf7s8vghbBGwYZ5+izJdECjIfM97n4Utc5CaisUIi6QK/azvq5i7w7hOUBixFCZQx",
+	"Gq9UPc+pYqe4wHd0MWZUsas0/0TZLVP4fRVgQO9/OGVKurXQLxq0ADlnSmugQ8Xw5KhkwvQNDn9vHg2r",
+	"xMzf3xz87fTZs8tmx9+AXe++OHctbI6xFIZhXVETyhdXc5pYeGl57EvP+OMXgujfiP5Nr5fpvCT1gRb3",
+	"+k8mbClB25hTFY2ZbPRy7Fz3OZnitoRZ1E912t19q+ZtM20gs6zLQ3fFugJXz2d31XyuHNKmyV2ap10G",
+	"23FuwCM0ERnL57l0uh9JPZlN+0K+/bT4Pj+6PL46PXl7cnl1/v4ibBCw/sHnFIDx7r5q59IESDIWM64S",
+	"msoANbU0YVz1OY3jTAsJ6BL0JHx5enJ8dnlVasq0ROqhvwXDQ4LOK9Nun0OvpVYgfgezjQjOQD40tO5a",
+	"WhFSD/21DhGY4sLk6AyBDdfAg4kyZ8ZjIobLOzbhZJgmo7EK/P2o501LvI9HJ5fH5xdX74/Pr45evnz3",
+	"4ewybACGwKrg3lNhI4C71hpdVAHsFaa1z8PyTgkrtZ/Amk1683ibfRkVeWH83krAqKwQzfQ7CR+11qId",
+	"l7CiHg4ThOqxh6e6831tQQrbYq8oIq8sotNHXZFXLGWKESkmsMgpA+V0YtRPBEzsEGxzO3jWioHuWhKM",
+	"6SqQjJ0yUg+r+1KlbNfyNd8JXNK2vELtdu41fUrK5oNe0xiWOG6RlxnTIowSzub2pR3o4nZttwZWLg9o",
+	"Vyu6ZiYCOw+eGZWndmjJtNSt1ZaUGfJXx5loM0cmI85iknCHBrWjZDzWy3qRjDhITkWe6M88QTfUnx1y",
+	"ciaIS2KxQzZAM393Q4gdp0hfspVIFD1DJ/w1xETudxSTEU/4FUZXlq3fZMSbiRZy/BqESqmb4PexmHJy",
+	"4QEydrR0XjTmwvTFdXX9iSyMa2en0fQhhzUOE57IMYu1PPWb1LYS7GylBVQirRs9cMe4z9059qcR7Wvj",
+	"WRpkYi612obBu5lkWvhFacIRaItuXTC28T/73Hrj0GUWs6UDXwTOUEVCf6EsSBA32JlQLwUfJqNZtpt9",
+	"Bl6d/IvLTns7w8atlD9LILiZOyvqXJAfTy7ffPjhyiiVJ68au5D9pgPF1rfcbqXh7dBz783LBkRheVJC",
+	"uAmq+udcLxDJ2Z02B0jX2+pyaXLDCLxZVOfO2Y24Zpi6tiPVDYZ7S8WtckzfTm3zZofUw6rOmIsBxrYT",
+	"JQ0bWe0Z9TvNhddDLx1nJ2kuuFxb62Llfn+NRVo9Xrc65aQXXsiS6fPdpcngGf42CGFqbH4DZpfkyDwL",
+	"X++RHxjNWEb6s3Z7L4KH4D/ZvwlaOCiiisxVTgY4apyUZX2tYKp//PixqSeNcaXXpCLj8iid04UkIc4l",
+	"ZCsu2eMuUfULLv3do+rQqTiR11XOvRUBdn0cYqrogEpGYsEMohQ8x2SeJQr+Mid1/V0ynKVpAC7aJgCL",
+	"BIJ5Ej5qHOoXQTnR2qSLQ3qwn4xF4gYCkAstGlk6PETPhXH5rfOObhmv3/MNv+wmidhtAvaFSP2XoMbF",
+	"VYrp6BXzmf9YlqZ+jIXoXYVCBqO8MJeUE5bmAdAZ17/MXaoKBEUBgDY0Od5kQn8XWaIW6B3Ty4JSamTV",
+	"SxOAnVBYFP1/eh0hYglIqkhMJolSWmfEOS/mlpQyWr7KipzZSdgcFrNTC37V8UzFYs5vuanzQJj+ADgA",
+	"9Vesl/mewJBdbrTd+RcqR+zyn7Y45lq/LABE0PKBs5/INcff3XKukWGSMi0KtBkzTWlUSPc3Wx5wfzPO",
+	"dVex97mJ40kRLTA8iGCrz73hSqUl7GwKm3dZxEBoKh+EDYmZIYPhdKi7mIuh0Nv1YYuc8DxsGpDQ7c2w",
+	"553qRBK8PuqU9/nqsw1HFeTCmiOOBqKYqQj8nkNwbhePPMoI50UClLc512au4FSbfDW9I+iQ/dGu5g9c",
+	"zqZTkSkWv2VxQi/hoXupN+6DVxP9xStotyoVqoiNlcRvSDdw1/jwga/UuN4Q6A0xvdkgCirH8LUixfrU",
+	"h+XBY4pUVT/AEnF98bkPgKwmE1OWqQQVD49mZms2maD2qSkyuGE7X4Iapn0CcBs+ucyEYakv2kvUF96n",
+	"9r8EtQjcyfEVVZt6c5lMmFR0MvU/sfclsMjEVIySFUw3xqCHJyw7DDh25mMhPRcT9qWQ/Vqn0ryRZH2e",
+	"Uqns48bGmKUpwmxzbgTDCYPZxwWTouV8RuZZxEJcswVKT/z1kdRmKMuSCHuZxAHhTAtRFBpJBskcPdsr",
+	"YGBIJDHQwSaaAkmMdkCIuUiVv5l/5lvCvILSuOTgJmMaGyMKWkTfAAgrd+Zr+uREVNWCmp4Z1I9R6hTV",
+	"aG8ND75YPpCttuMZ5rG417tI+2FF3K9FHiWT9eJts9L2Le2f31xHMV/Do604eVUQb7qdq73rf764efap",
+	"O9mf/qsW1KZUKZbpbfcP/euvmOjz2+dO98tfakuUN+7Lp4lcfVDhv4H6ZssJ0h82LUH2Sfn0elxJm754",
+	"xj6plzYZb+OMy3WzZ6lu8vmLkuKMeZlRV5Aa9XR/1axB014OG43jRJ93mr73pnBIU8mC0qxCtgkknNsw",
+	"9TZ8OK/0C+aqrRW5HTa9/pZ+emOe1C8yRbXutfEt+9yXoAaq/qYX3sFDHqPCZvnuUecEfrrWRkl8eepN",
+	"hR/x3/TmR5oo92ppE/kdqN5HZtUlUDCV5XyIl31IFEtT6atmLRIaBEIc9shCzEDfcvDJQ2Lgj0kMCUhD",
+	"xqOEjwwdWkBCjBnIK6pC0ODCjHE2vwIt9GoiQxDhkqkWCccs1W1IMWGCM8BK9blW4w9JiNsFWil+s64w",
+	"AzdHcD6C9MiGbU1li2JrfS6ZvpqIZBM6HYuMPZI9e7EZZdLZjamYa83CDAstyEaLfASqLzsJkKN6rY2M",
+	"wYLQAisDDsr5uvNhHJLQWSB2cvq8MDRJF55ir7+nBybx0ihJO+9Td1IFnn/R95Bt+06f0DdRYfk3feU1",
+	"PmxZ7wpqiZuoTR9B6VDUsrRqZHflRvmknyu+3oWz5e/STR8510+DifFW+l96Cl/yd+DmL6lsUfGlZ19y",
+	"hfxzjXGtHuqrw0gAbfGksXfylxWFTllkmM8V1r1SdMSxgSyfifiO98bmddDfRlma0aG6onGcVauj2rB8",
+	"JIl+ihjAlj5mQqqe1uy1mv/y9MPF5fH51fnR68uro1evztGp6THqdQ8OCox6e8W79B/9vnzy23/3fkX9",
+	"IzioukpL04ksbK7v1TM5STgGKm85f+hDv2aLVRxyBizn0XOURtxpd/c3kwgW9BLXZtVYzJY44UOxrHzl",
+	"DsVKFH4MfU3iQ5OwCUIOsj+ti6FVW7uTg5reBdvrdt7+XaffacGjWLaCqA92nP656OBIoLO+Efd0v7bO",
+	"cFtSAHN/oW7bjm3NpMM4liZ9rNT0apal1b1HjCP5cH4K1wn0PmOR7lOMC5AoAhZaytzCoDtk7WLoOcPT",
+	"vXa99JevEh6zT2tPNXQAJjoVIwLPHxqnk009hp576TiSgJeu3s6Tk4GBs3HLZXlaFj0rx9M1spj5otgt",
+	"4lBAZqn+z4jyOIn1g56DN6gZj1a1tNbfa97QDGgP9Ie9NT+1bXh/e5035/31pdey9+eLvBPeXz/k/Slc",
+	"5nI2HGaGPsYO80YoJK4VHP/z1oP4q/mC96cz72PeJb5ewAb5hve6alemsOMqjxLYtMa8utuldluzGwDq",
+	"EGrd4kWMi1sSCX8e4O3VQzJ2yd2GdEc75pbGCHYURvj1Zr44gSv6EH9NR9+93DJmr2ziw0byZT+e2yIX",
+	"Yy0vBY/WS+59tx83jxEmszjCvW08R+77djhV28FltWNyvqxYDK2KVE+FS+a5SdgcQAec1H2WMkBgqYY3",
+	"FQMhUkZ5tSd0uZVlQFOOSFr/1c7qVbwAfJO+4rTNOKUSIlmeGxRjlQiiANB9nUKYfcNAlpQLMyrbkcDM",
+	"5dp1MCJk54dCzzK9oYpm1XrKhcdioBUVz9n8SBJ8c+2W1rdWzsZeFe7hwOhYYgQAaz9HuvrJKMqE58Ar",
+	"ATG7tR14en8z+lnulNcDN3NdtSWrPN3zcRKNCz54cE2gh/zWimpQ2zYuYB39OQZ3owqPtB3L334j5hY4",
+	"iSBrB79ukSNzLuxPYypz3pcQumLcTPk+CzElOyxOakjahxAwDq2MAlGB1PcScyuvGX9k3C1W/ykdp3UG",
+	"9wvwFs+384WcSDlj8ZIr5Pn9ZPSSDoXLubTBgqLw9qS2d1wLR2uj16Dg3Fk+iCpLgD7fT+rE5Ckr+PR8",
+	"2HhsogJCgfDD5mJLk1WQmES8jGFFg5YfT9nvVux3xzP/ot1+1nnxonuw/2y//eJFZz3nPPC6ROwcm8/9",
+	"qEUBWfB/yepzU/Al2vgYui6NyIGsggCoLGEyYDWBBH4bY7cw8xus3W1UFMdov+6aMfd9afxVG+MNoynW",
+	"+ShO3bJ3S1xvcGhpZV9YC2Wtrx4fuzCmQUHC3bDMXnZrHCuWwdY8HRDWGrVI2G51W+3wkIT1mN2wtGFJ",
+	"gwazBJzkwKKFKJQ+N99okQttiQ8WZsNbiEfCI0bgg6ROB5AbCaAJ9EgLzmSjHC+Ep9db56ucfnbmKpfI",
+	"+lQrqoiIEg1wz7nN3Z62pQzQMoXQbPgEwjBh7s82jnaJiZechPhAi7wUXNGEg79csihjS1FSJa6vng/3",
+	"aCd6EXfZs8GTuciuWdZ8VhXu8gXr11Dy12jpq7TyQx8Ff83Y1Lgw9G108eao2T14qi+28Ua/yz1uhvVx",
+	"363Udus5Xxr7CWTXDrVoFpyRUUY58MxhZKRFfmZsShKt4hJwsyNkKmchAWwXTla6sEVjcL8UxHvt6bAT",
+	"dek+az6nzwbN/bgdNV8MD1izO9iL9uMD9nT4rO2rPLNZElftkaUY5dKQTl1Ih9RfjmeDweKRbPTsbk6k",
+	"4RZ5/Njcio8fO0CaSxXDXyAdMGEy6HMuLGAFpkirOEoSgJFZGmPgnhxaTFUq+CggUhBqjw9ImFRAPR3W",
+	"59gLm+3MhUrgpqlTMqWQZDPNRAQOc6ABVGBvN5AWIwGAJJFKTM21q8/lwkbiTMUg5NyBdvRHbEKfx/jt",
+	"2P2AknmoL82meaPPEYiBnyKJapE2BvBMbZgGmTDKkQmwdOo7a2vGPG2vhc2YNUa5try67zgrFQfwtutS",
+	"rO2e+v3ersJk3fuGyTp3iaiv0y7z3pSHuFFd1MtTDeQwTHcVsHMyzdgw+YQkDI8skFIG+sLR+sjWGpNu",
+	"/AIvxjX6EgCuhN6NVSD413Dv+z3qEfBd5VeekfhcwEEGrPiETQYsk0YTwNOOzP2oDkB5LnBihnBVHpLQ",
+	"jDLUv3FzGePrY5YattoceIodwrO02mtwADy1lc75j0CkiJ8JkS4BnkTIpDLGphk36Ct1S79A8YFAPwoo",
+	"zwGNrkE6Vfvmt9HM10Li9sBgNbC6Ha7818H9YE9XHYbq4lZIet19TlKmFMtkQOJklCgZkLBlDN9mGECS",
+	"2BQ5rpA+2f3aaoXWSQBQCCDXlGw00SOAFGbwvNQxXIS2Fe5bSSK9bZCbwDDHorWs15NcjvFrimXgtgqr",
+	"uZpDdzspQA+quSird5NFUyLavBTB7D4vBzC9mG39/9fLG2z+Vmy8HXS6z778//v91vpnnsIzhcds359+",
+	"afxlle5w4UyXEqpGn+UQC3wgHSeqNCHy9RKHujFQlZsEywSSo/wsP5J9XkS/bIbYWKGO4BqtVOAHHklS",
+	"p31ewL1sDXpxIBwZAm+7kTp9jn8NTNNekRFkRhqLORLQJAqgnKhDgJgCyAzMyGChDaQcOAM7CKEz0Ksi",
+	"dgapd0AwFTA0XwUZ02nf36f3dFd3/sEuoDEe9K64X4/hGilqQnCbFnbCra5Vo3KtEa4v7gwILPnJ7qPK",
+	"PLuHL6QDch3P7mZ4j3mudGstOz8AzxPUtARZ6wVZ5Ylxhr7rWtVN481mpR8WDm6cSJXwKC+clZcAgvPs",
+	"+IB8TF3jkDAajbFupH5IzLk1UPTxLW4pglvPCCJk1kqUr4cjC35FTa4+r++3X5Dq6kmIBZgnkjVa5JWt",
+	"dQnmT0oTjhp+8f7ZW2tn7G/yEr71dmFZX5UTmqbYawIJErEnc93MoO2rBMpXQMVw36MfEDnT17cEkWnR",
+	"NAYK1SJHrohnd1+rxBmNFNSM+sCTSMRIskCgeoQEfm4gdr+ADWoZq2A2Db9dAy1O89V9y9P64fJ18/mh",
+	"1WRhTFIvNtlvtz0iess8DyMzoRSTQlm+9zvtlv7fs97z9vN2FXhp6e71FK2l2X5PJRStpTKvSKIE9BDU",
+	"IvbJ1qw9Ql+bMBY3NcVse5ARBaAZbWX3eTLiQhvwid6GTJZq38I9Vh4SW/yUnfwuksGPL36ne2+T05c/",
+	"jeHfv1yrqPvXRTxJf//7xU8vqhQLA4ir2EZ+6iX42jzI29m7V8dXJ68Q8HYXePg7Y7uvjAHeNb7mArX3",
+	"CK917n8VL8nL2wQ13lkseVlSgtjCvA6RWS+LdefLMZRD5jYBtU7JWJ8l/TyIIhHju9N0Boc6ozwWEyJn",
+	"w2HyqWHSi/ME1mJSK6aymtCVlxDXIxlrIkAUOCYzpmYZ9x4zzuiPtrQCt1mxOeccEKzmHhEjxuEsgydH",
+	"f7VpCRFb5H2WcKT0P7p4eXLiVH05pRGT5cPheW231vJ/7fc/dTvNfv/Ts2NnU1RtY5sxtnx8ODl//ZK8",
+	"2D94tqkuwYRG44SzZsZo7BUqWPYIRQaPV45xVX8FqcqB6sYLLC5XSqkqjVOsFrNUlqpQBwmQZgUKgiqq",
+	"6OoSoiuqalbxoK2kwqsoPLlUCLiqDu1SkT7/x+VaDyDnltlzqzjaV6ZSlvhQKyhCi3nPXumPVTxBZZ6q",
+	"ygoAfpGHZfqSFbQ0eeL4bxugEDZD9PN6EJCfEvp5LYl7EgeEplJYjST8pWkAXM0Tr5SGV3FvLVIi13qX",
+	"NK71Th6TjboBo6lM6m35/vxwfqLlrS2NYaWAfvyQhNUZrJjqpw+tSfLbcE+VEXEmSRb67SnnIDkKK1B1",
+	"7ZwzGi+2iZgCIdfytlgRBKxuysS375QddsuciwogNL6/tmdbRN7vk3lyz8SRqkVB9vg7Zme4/pRdCNWT",
+	"5CWiVERvGXdRN8AXTJI0TWydMfDeInXHAIstqXGSxdbRd3l5amwB/ABNC4Ejk5iPgI3comGGttjd+912",
+	"u1z/H72/a8M3MLBvtCuDHcFgvZXbhIg1w6ve2vfUePd3mZf1XaRVHaw4Z5zNd3/MCkbB0giqF9PL4Vpx",
+	"CLEyE1IaJpLMRabG83GSstXHslUMh97pEOVeqlLInkcZApDmY4ZBWufkyePTeSUMIjIb0HaBbut/s3T2",
+	"ktSNnJAkFshPiMZeohot4hvoJsLlQkou10Nb6fhSORz8bGcBpJxMttrczktnafXH2Gb1Tvc5GSRKNgIS",
+	"jYVk3HGSIMVLwdSRTF7tD19E3cEz1qHteP959HSwxw6Gz+iLqBN32d5wv2iv6zd+bTdf0Obwt897KxLg",
+	"HdT/q8iNvZ2d1/07JlaXoTZ3ksrrbH+vU8XP3/7Qm17noaCdr4WLbK6obGOKOFrAjOPrHSzyEqY7Dokf",
+	"PGyRFVskWBPeLaARq+4H4A0p8EwVGZ2WPRBaeFfJ9Y/jhWOByitfBYhJiNkoo3EhiWFFslvCI7bqJhuj",
+	"L5uOGJC8Tljhu05Gx1SxptYVN4HaZPW0hParYc+NCNngDtp7pMDnRWZcJWlOh2X5snx3i7gGBiX85O1V",
+	"hmrcpLellhFkoA2n4NXSV7zZRgGZMCqBL7hwfzySZCK4UIInEYksEMndKE/XoqH2nrbbm+IUuZhZ6ur5",
+	"65dkb2/vRUA+XL4MfGWETDMWJZa0Pr/fuu3u02a72+x0L9udXrvda7f/vt3iWwbYMj1MGeNZvB31rxvp",
+	"YfC7Jj+5fKnnbKgtcsZsmRuDN1128N2fZwnSEfXhMx+pEOJUKkI9pk2XiWI9vlBbCDzIdomWVkgCsVKf",
+	"A7MS5lXD6HTLLfKeZTKB5AYbz4G4HSWThM8Ug0IhOCmgbVWu39bMRPteTLVqtAOWklFyw4DTG2bY0svr",
+	"Jlq3aap7PzDssrsmx79WUSAV1rJSECA/dRWcLc8M2Ooezjdx+Rqu7LNc3Z1qQNGRWQjEa8E3AhOBND4+",
+	"ZcinpWqR0wrUUUDCKwc9KoqFgd6XfNRET/8dA1LQ+TuRJqwIUh2VkuwCEopIXf2///N/wyWWiKe3o0xY",
+	"7ZjxuXsqI+2pcJV6ASUIpRgt046VA2LKuKv0U2+T/7F3oInANwrzv3cvyCwoZNEsS9QCgsM4p0Bh8fMq",
+	"HgoP+HvNFkHxPvOTMiUD6k4re1G9YTGWiy7g5sHb7mqu2gPZq/3ShK40dV/ykzFN9L8d1UYew9yQOPpI",
+	"5vqyZJCcEb5/d3FJnri0wCcQl3histtCfTzYJ2PQDrXIzbnqrtmiR94oNX3H00VALvQ0soBc0Am7SBT7",
+	"H8x+CkjnwAheGXhYKJiDMZVaTcCv5ioBm4hsQerU5juBew3taVAnm9ChQh0o4NODCyRRUC66zyHtrRii",
+	"RXLNijLSeBPAEkRCXCcsX4KrqzdCqqZzll9hamnFaiAz9NEM837WH8ceCas5uv1DCuIRRAz8lrc5Vmrq",
+	"mWMvscuVG6CitIlder/AxJOIpumARtchMAGWd4XdDxUL3uduxU/ppxZxrgS46iV5RmK6QIglLKMUImcl",
+	"Di+OLy5O3p1dnbw6Pb66PHl7/O7DZdjn9diiWLpk3HAh1plkh376MKaV2FseinmZDxZrfvkfbDfwxIo0",
+	"1sKGcUjpQaJCUiCjBRxEdc7KLbaLmY3lDfMF4MhVihsyYOS80nru4kRL48FMyw9XpE+ayu1JxFp93udH",
+	"zpdFyePHYC8/ftwz2SYLMcuksRr0gC4vT6HsL8JcS/XoQBkPiKknuRCzPscslkTZuUIwE+a9RDTDJEXy",
+	"+HEB8/T4scsPkyuzIfu8Oh3ykEyN+8xY+xmTYpZFDBjapplQLMLag1hOjKr8CSxGZ9h2ZV4mniI+Kc9Y",
+	"ujTdm+v/n9BrGAV69SUdgtN/pm1TaVMl9ESfWleDRB3baBERfPmRq8LQAzyE3a0RtXqqZCzAe09kZIAg",
+	"M1twN2c9ANsaoQsJ97Z9kGPVLIAZeXcN0AoQafA1wNhCgBvI24zqYxAYLhutZyRyWREvwDEeP6Y+KI0L",
+	"3oR85D43X3n8uAKeAfzoScwmU6EYVzlYgzVa5CiHYMxzeIb5HElkn6+FZZAJlqWE1GiapQnLiEnZkYKo",
+	"ufAQKnJMM6iWz5ndbOxTlM5i5s2W3oycJEPCWQL/liCwLGSkRS7okKmFaT1mU/hZcPhEn5vWyJjeAOeB",
+	"6S+0doiYPm94Fh4jshIyxmGE+nzGk3/OWENvQb0xIfikT1k+ofYUXrz6mYxZqi2bWAAIpc+jWZYSrZRK",
+	"QnFhbG0BUH1JohAXjZdLs2iTAVzO1YfFUq6E9jnkckmHIgmhkWYckrotGHu5mLIiL/Gn5nw+b2odrTnL",
+	"UsYjAYVRbPlPwkWfF942cL1Dsyw5A7PB3nUOWgRuKK+DdgdNaUYnTOvvcJS0vuFS56Hz+nr7/CWEKfpB",
+	"qLGlgIQc5RwVFHiMkKj3A1A7AA8T1FLvttsG88UZQUsGFYw+d5D3ONFyfZJwrYO1yHGWiQydVOEqfuwQ",
+	"7d4X+wfPGkWoTp+vwOoQWqLGTmIYHu6NvMovAtpt/auZRJifFkuoYB+S0FyTITHk60bqKlLfb++j/WTS",
+	"KcRMyQRIqhLpsEUBOWi3obABPEPltUV/UoKgFt2iI62HmgaG4KrP99sHgOovQV8Msk6fnSP9l9AAL2wd",
+	"0h+PL/1KxqkUjjPrzfHRq1afH3FXrRRGi5toj9RxQ+jTjAWUGwHUvK8Xy/j7D8BU73df9Hk9L9MqA3Ma",
+	"fLr5xqFW8t1xUSLPGUzgtqWKKLhuLCdcNaYU7xtopmeuHBB8K3NPDuFmTyTptFp7T6EeJ1hkBc0JM6qo",
+	"6nMDo20TpDw2eRxVhaS9ql+W9tlUg3L+IIn5Ns5xAxDalzg71R428rpIFAC5HGidSTJgqZiT7j8O9lDj",
+	"SpOIcclycqTa25PLWg6Vqb2LlLjQalfNS3k3CeRfgpq2LOk0qfVqe612aw9t9TGYfMbw8QmVR6zCh2VS",
+	"pGVgFUgEx9YHC+fdAbBAgJlrSdzANNQR03oqRSBBXc83TnGfhzCJJo/ER3KD5xmq9GKSeUBCLz/Lcv70",
+	"nJJE9cfsj4XgIkCAYQbdBjyJtaKZSGUHBJNhZWet92u1xyZ/5InBJH8JNj4Ju7f25begZrFTML/ddntN",
+	"zYCKWgH54vxazGqv4tkuEtDvFWnkC77cdu7LLfLE81maOsU+SmCoS80+G8+7/CB6nnX+GS81217V7N6a",
+	"Zn2CdGzbELMfPN/r7nVqX37buqSATx5eUVbgyIC6h1YulLZ1C84cx4Cc3knvDQ1FBbWh3Wcm7FK1VVtL",
+	"GzBdvQE/12weoh4hbpuWlqf/9cTPUsR6FPu4laqmwm25Jz/QGPoPz3c2Pw/elQ+lmlX77f0t33xlsZ36",
+	"rc7e5rfeI8DzUohTgHLq97ovNr/nV9LX7+xtMbY3CBz12zpob9FHv6gVbCdQFza/B5pPwd0Ghzh3tP36",
+	"m5YPcjaZ0GxhRJPbldp4piPp+Fpr+gRMBXqeizuqwHiYgw5/EIgt3F7Y+Md+y9NWybb4peg+VdmMfVkS",
+	"hJ07CcKVsi/vu6Pu0ELlqhxvuvo4eXHzv5PXi/+dvH764Ze/7n/45a8ddnx2E03i9Hzvp3H88VP7vPt6",
+	"Ef346cBnzKgIXd1ylhwn4YpqJ5zNnbKidS5tTuFVW3DfW/4/J6WinHWxAgAk5Yw55QXtwPyidA0uyyn/",
+	"q2UxVViMsqjyfsRxpizfnUv9M0XSN3an+Jn7dEgL4Ms1NE5eNx6ZuJysFuPmK3fvzG3kuDtcf4Aob28h",
+	"ks3SHGMGwH0ugM7BNkK5ohrTf/TtYSvQ83UypOJW+RKUDYEnn/NN+gXPSDU1Bp5dWWAl1LJlJEQc2NBV",
+	"r0D/Bl4tzB3db3dIsUJlnwMkUn9uIiaYoJdIYhKckNUPbTXEvBjIol9TyGKTRwlnfV4H1KE2qyRjxrA3",
+	"/rISWds1UBchWBLrQerGbETOxlz6vD5wnmiTHRUgtJHJBvQK7XAWVwzPzgh+25Y8gorm4O4uhy1wmIaJ",
+	"Bx31tqbRMGMMQaaB84TYDxpWTdBOizWcJKEFIVthHr0qidnSpb2/ahPErdr3KcsMDa+tQ/ygmN5BtJg7",
+	"2nfH6x1sa2SbI8nzjVutvN7K1Ha8bO+pGqP9t05MPXEgykoXRpFbeWYL3hNLOQl4EYRqueTN2/svIOs6",
+	"/PH4kmB3QtDYJDKrmHiOY2+F+o6GXsUd/UeyxHvsf8CIOWygHL5eMyvhBj/Iqan49V36QrZTsB3LVJXF",
+	"7zn5biWlvpXl/CCidmU7c++Q+77dP0oePfmspcmXJ0brANBYsdV1Ygpr1oN7bKobdUZugdJxdRnT7Wgv",
+	"v2xzgi07ip5064QoUcxwR1dWKNrlaHBFdE3qNE0d2QgwgOS0IhhI4osCW5DgSBEsgbOBUW4VuB4GMR39",
+	"EWg7ZdJJq2e+0BK7nCId5poTvGxSgn2CxkeSpAlnoIblTI5WjQv6HGN5bB7YAH9Rq2yRI9TULEQB+GI5",
+	"Jor3SoRPEuO/4EKH2F2LXJpYCcRUbNwz0nMInJGjEYtJPbRUkjkdYxwGLqDtoutBvgygRdrBlxRhoCg+",
+	"NAFfiwpI4kbVHeITJ9fu4+k26V4xiwtlssuky7/ud39zh8BjE9NyAvh01r684tWtnTgVNNErHDlLlM8P",
+	"yvG/781zDAA7Iy4Koq+uTULLoGTVusbtTfAnObR4C+U2B8CXIhs9SHMDVLAJWNjKvkDLpP8ASHVAlPf5",
+	"mUsWRPC8zQYEMBgJfag0EuxnNLoGNn+LZhQO61QNfodms0QpTF4u5sWsh7H3eR2uC0Vs+SWTwQwQO0qi",
+	"DGCWCtC2A0ZmU4hG2++INDZYHFvC1wsMA6bu8t3PxyVEnZWQHq6uja2CYNUKSGJStWACK1Vu5zK8X1jQ",
+	"CbXPW8X4ijkKq7I6jHRcAnevd4Gv78FBZQ/8KCP+d6mNzqAb7cX77GD4lN4m+Jfj81eI5mXH7oNk/s+x",
+	"CZQ9fbu2BlZqxVpJdRV/LD7OIPwSoFNXC5AhUotKmlpsK6jHBSQlwh2Nzukh+GwwZwlECUz1hodcTDG1",
+	"oleNDOtzwKHmcEkHTsT74pCEn/twXvu1Xr8kIfq1LyE+BpCMup9kYpGHWjo2KkQuWS9xvbvMid0+13IX",
+	"cLIGAAujx3QJgBS9sKVfigw7lW6Ql4Uo130jpyXRecv4YKFu2hcTRP2aMdNynNSXulfbxEdtLLW2QYBv",
+	"Ow9+TYc1QdL14VB0mK8Ih56zG3HNvPyn32dwb+t2VwUdt4uBYlKFNtRb1SUXlmOB7qfvNhJYcQ1tEws0",
+	"1/AkUceW3uohIPitr79Vkf/8RryzKfLks926a+ODeNikd9qs68RgVkFbTxTJhKKmTAZLh6QO/04EN9ku",
+	"7v0+T+JGj6yLEq4JL6I1Mh+zjNnYaJ+XQ3zLQTzT5xYBP7n+vuHmRwNEjVmSkcvL00MTqjMJYy71yXmj",
+	"wIvvvvbRlOZN/PkpXuQ2opdXKNRiKjButqV4oXW12aYNlN/zcZkPede9E6erg4H55bgpFIjr/b16OzBZ",
+	"9kGjvodIMbdnznhq8wdWiZN76tVBlasjL0W1wj3uJXnfzTluM8m/+G7+AY2uZ9OVTpgLlTE6AT+14JCL",
+	"zxW5+N/TRDEyTFLnB5+PRYrJCIzUcwgqTueYyjFUEJpxh26wIUrfVztORuPmnCrICMquG4HzoyAo/69H",
+	"Lz98eEtOzi7fhQTYp1AZL5SmAkuDj1rknEHanhZGgwXUCZomhZzlgGRsmtLI/tV5afTAjCsmYxPhkoDC",
+	"5pymNndcjichPCnRxw/5rfgkQhgOSz5oI55icz/YfAzdRdTl1xYUxLpD9ovDVIis0nn9I1M/4JLeyhkj",
+	"IsVUU8JqF+OTLiN7kHB9XJZzyisVWrNHCnPaynlO9ZdtptCrRE6FTFRl6nNIlaLReALFZPRH9Gn4n37N",
+	"pWU2kepSJRNDddmKB/0aZN2uPiZLQ/iTINYeRPstRfuRL7ciMV1YgWU3ZgCpO1C7LeFsrepoeMxXJ5Q4",
+	"pvO6GmeMEZGRoTb1uYiZK5wJOZV4lgKH3zo/Pnr19viRJP3a+YxDpWXa5+Zz/VrD5UGhiHD8CrYIqW6h",
+	"p/UeAXlc1MvMShmNtYI8p1msZZBLwUVSXht/M54GiF76hO0uITj8pelycppnkKxWB+mbtwliVSugKBEL",
+	"b2AmNL5jmtZS7RrCjOi6mY+1KswFZ5BxZfoMjnwkjdDKdWV3/ppQU+sp74x7XY9Z66X6uuDCtS3JNRdz",
+	"HuQq8ogpJGdyjMVhRTZYT68M5CJjOyOhrEdeIA2Gy4cbMMZJJCYTfYnFeWDWS6uFUp0qW/R53UvRhdnD",
+	"9NIGZFzQIaaFX44T6aWeJTLX6Q0dE0wAZOsFzt1lpgJuRUhoNImGGO0wZIYU7iEaqT53QGo3mWb7HXob",
+	"R1+eIjNZiGCMQXZqaMpoZmEAa4j/6HM92XkOvjaH7GyYz9XDGTzE84wnfT02WiQcKzWFysjWqsBk6T7/",
+	"cH5qN33GIgGbxQW6Rxj8SRTGfwzZl23NeAst/StV+jbdb+/r1TeU1qE+X5TIhI9SnIwVF+5LIxjuG/4w",
+	"NNm9Gu8Ab3bMULu04zd8Eb0nT0ztiU5vr91ua3Uxtm/lS1rrddr73aCW0aG6onGc5TUrOr1n7Xan5sjL",
+	"bMtacg6HWKG2diMUQyDUyva7xfa7pfbblY13y43bTbJF866pva2a2rtVU78FNcWyiaF1287DiSuPhEfV",
+	"ipARpt+p9Xgm1JHdvn8SBePrKQvecj2S5tZGTgqKFcMk+mRA4NiaKpNtdIYn5jB/XhFQOYpjbWPBRrT3",
+	"c94Tm66LQr8uMjKbxgB81laJ3ve2nA4wogCeEt019o6/APIdm40C/Uf4vCHawQDOUlUWPfo+d38+P3p9",
+	"eXX06tU5Xh9c5G+8Pz4+vwgPMQsdyRxmU/RoUSI5ncqxUFbk93kqRi1yFMdgc+OVZSGpLXJkdB1vEvTU",
+	"o1MJjCfQZaqE8VEcm918VmCqv33oA8XMfq1SruyjXNk+ebPQrVvlk+0OTLq9rMppQ/RugU35by6+Hlzx",
+	"dzKu4tgKre2F4JPP+v82+9gn4gZduSCsrGu8IAqDco4MyLpz67LJ/9jnSAeUKCIVm5LY0s94uitwNBnX",
+	"seBMy0wxNWqo7kts5JSWP1q4Ot1bHlq68JSBKZCx30XCPdGaxmBuVgksHGdZZn0fEgCrnhrN90F9+Td1",
+	"fev9Z47ZNp7uitA1lnVbUh5WuLHN6b+zF9vUmbNO7Jz4bqVf5pzFScYiY6oOMjGXqGVhIOqRJG7nYXpM",
+	"Pfzx5PLNhx+ufji6OL76cH76BPgcnghozT0cNgxsxRdMLEYrmoSZafZqliVoDGdMjo052ZxJ5mzxevfg",
+	"qSXqHyRKBn1kjgFDuNO2pIsGS07e//zymFzod4A06Coa0zRlfMTCAu0dusNN8UIy1VLLBMp6jjkIyU3w",
+	"izcsS4aJKWcJdbMh0or1UjJ6w1KHfgmXuPFgakKCHHqkvoZM8pR+agREMpoaQqE+Pzq+aHYPnjZ/fPnW",
+	"lAKn5JqZ4sMexygEKB000S5kBPB5CgxsyG+JTiRMymyRM0FkJKaQYGjUQRbjFExngzSJyDQTEMvQIj1N",
+	"ifMrwWcr9UzQp3H7GKrXktjea3crEK0rt1zJM34qUL4vf6Li/Q/np7dzdge1C6aaq6gmV62t2TS4bhjo",
+	"0RulsHWC0o79Rk74LS4KXKUzoV7mRc/+I+zdgrRHMxBLvY2I1VFwT/nCf6bGtd+C2qemOWNNfRKNhVKS",
+	"uo5udKX4xc8bCj7/4I5ZxgyeD/+ib5ENkgWq6g5YHw44KGGW5BM2ZkBmpppLHBDDe0W5tyMJHYnAOBgT",
+	"aSVwYOxZ1eeSMY6F/xdMQYVg2OrIvodpzgDexroEKPmhZwkWnIciuWOqLMy8zw0rHeAEFyiMWSrhhXC/",
+	"3SaFynthYH2SZtq0TJLXNlEaauEmss8tla9XkVefxD7Pj2KePK07m5F6iPXY4S7T/0FvqKIZOFYbKBxp",
+	"DJp2n9sL8Oj9Cdx/+gNmlnIJFAFJooOBQopPnInpVM+MoceEqsHGde1liUoCHlbrtPa6+UgSPpuwLImg",
+	"UCwl0F0Q8oa8eExz2ngL9Xe6tkcKcEi4cC1CbpD+iFSAkUEn8ZwuSF0yfaP5xE1Aloz5qEXQUNgo7FdE",
+	"5NAKyIrZE+A8osgt2edhnt0aBmQ+TqKxSYSlVewcCKipyk9KeCLHpdtncwKeT1KMG8ltMQsTBHXtnzMG",
+	"YV5LPYOKYS62PcLxg063gmK8qnU8RZY/zzRcpi4OV/UB3bf36sQFUiXbIXOpQGUYWuLFuS0OAmclZlGa",
+	"cL2Ph1A5CtxCJMQtfxUznrB4ZW8hD+5+vXWHjH2appTjmunOwrfXt3zlf2pFL7rt/ee36QayOUCVva26",
+	"MMuSezZ9UUFtHR76OogfySpoIa2tGZ3hbrnNSuk7cSSa5ntAYW70qKU88EoNUB9XiFEd6mPgC4StNcDy",
+	"S19P7zPCLNykzgeGGbwR5A5ePO9GDJp7EWXZV9AHUQi+xtK1/wEa4QFurfXv4dktORK+vfOhoH/izbUr",
+	"BdSrl7EZqKvVVIfFcnQ+G0C3RbQFGqurgbiBoyZaQt+u49fp862xufpBLpTjCAJ5uFiC7AJ2zS9uEb46",
+	"Pj2+PCbrMNCh/aosIHoNeymMu4DppfYuLcN4i2DfCvofBkXfxCGGqAqEPhUA3lK6eKUPVS/z94XnXfJm",
+	"PngmnXAo424LfPuOaH1JHJQO/hNE16+OqZ74e8kk+1pkSVEaoEUALjdqib9EGtuX7Gns88JWXJF0Bhab",
+	"qQ/TQrMHW0F/nBYPNkOO1EML6g0x5TYtnnep6KJAl08hV6CChL8YsjMdt2LMYY7gfBvKLXvAwJzMc44O",
+	"fYcbdtkVzsgLZpQOIKzEigPY/rrJXX84CeZtkrseRM4fL3KmKY1KMmeNvHHX10r31jvOyJvLt6cmdKDP",
+	"ycuLCzitP9EbegGPkgTgpYGWHZZufyykahivKpgF+gLU1mfQ594FaDKLoD5DCMQtMjCZReW7tsD7njGI",
+	"N7AY0k0DdP7rxlvEWCFiBoxnRAyHLJOkD9ZJSSnr19AyXrrr+7xAIh8HhKZzupCBr90NFpDPCnpPqWzS",
+	"oYFW5kW2+lwyZVKoVLngFanrD+G6uaJVqwDwr9yibZRGin1ST8ZqkhajqFtB3HPVpsKFb8HtF0YVbr4X",
+	"aRJV1CG78GpYaUkLbqthRicJH30b//l/lg98eeUCC1x2tkCe6mAkQi4G1lklq8jrVsqOSh9jUCqqaXyk",
+	"7jhYH6Pvw/Kqy4WtSoaOd+b1771IwDdiw/9afHmmjttDusdXhzO4YolVKM5yscQK+vn7HemtyYS3Mr23",
+	"PfLWv/Dy4vx1Xm+yKru1dNxvf9ovzl8bnfa374Uud+XZ2mIHvhbZIIljPZ4Hrppvex6XaHbze7ZwTG91",
+	"NnfBc3kLrtlb3eBVXLVbnnC0zeHymooUmGe2us4fuG7/6Lv7QVrsRlocrSK7DWzQ/s8gNDZQG26WGoY7",
+	"dVuxsVZG3Iec78/IT/dwjr+3c2x5O/90J3hLRqBtlPzlL+5U7cdYSuHIf3Wl/1sE0r6t0v9AprOTw28C",
+	"e5Z28Y/X978Pxp2y5NlEKOGrCebZbWXGIanKZe9zL5kdqRjA1gDoJkIRuXA5QBHNYqgAbLOmHY0EsW8+",
+	"kn1uQQ4BYiegBC6HitxxUOSasKDHnP5sSZGpduhbsXavRPs/VUb3fXSYh6SoHXkRzULvQG+pOv3SNr3i",
+	"9H+0iNQlfYDxWOZsIrlWoE8bVqcHfhT9QxNEUGiwS4hnAmxeE9DUHkiJTGjMLJB6wzm0s/YVz2G5qRVn",
+	"scoS8qNwNBqz5kvBVSbSCgHLRROwjt8RXdRDBOH7iiBIt9fvedwxdL4ar3RsUjpkMcgdQAgdQMPmMsUS",
+	"XlCXjCuUTcDQHy8MVsAU95dMK0SqQoDYNL1lzC80G/bIEuK3zx3k90JlSaQC0jmwWTUBuWZThUAhKGoz",
+	"hjoF3MMSPZKmfgIWNNBqAzDmIZ1nohotshwJp2SeCT6CZMCVoEtXNKbP0wS0TnypEBRFG0pCwrhSKYuh",
+	"6ALyCFnyjMpEP0AJH0krjm5NKbEtQYTej5jLsRUtxP4abDnylOTL/m1k4np0edWRMtvwu2fq+zrhpZ2J",
+	"6gfuiq1wH++mrEKLy3GTTuDuRtKLmfJF/bJUeTdTnlD5uo6aHPBVkgV3PLKBS+n4/tWm7/z0/kcrWseW",
+	"gmWHyhYkta40ql4zFY0t1CtPQ/RJgaWt2eRjxCxpoaLptdR2FhemUMlYSNXneWZszrwpGfAi69EBgXuL",
+	"HJnKIB3yNvlhE3jxCEey0cZKJnTEnjzeCWsvzh6BT95ObXifJTcASTVc/GMxy/4sRtUKFW6aiUHKJv9d",
+	"gVKHpNhezbnXanoyFU1SmEfISkd5KZ1SBhcNdUU+BKD8KTjczMbByW/lKiZC0/d++NvZ6Q9v3zQ7/zJM",
+	"hjNZ6+2394OaSpTuT+1MKGL7YaZ1lvGeU+t7Zii9vMNb49vf46urdszdB0rqnnuy0XpIvvsa8tdsfHvH",
+	"V1m6RfC5q89gVukeonhz7WpMSoF6VsUK04HL1DH7K8fwbQ2RcYLUgmPuSc6Ko/lV/3GaZEyuLTpXKNNZ",
+	"6+13gxoS/q5IN6kq4ql7fJPgzdl5lh/92pil8W3Kx30VaM2uRPCD4nT/g7uxPPSdju7mMs/3r6987uWc",
+	"YhVfQ9qcFx21ZeVkSR6gy7tO+YIAVXYjIGlyzfo8fP/uwkqS0hhCa+9RlRNw22LANjzlfGyGw4Qx2erz",
+	"I+yePntaYywWICqWqAmIyJAFnKVxsL5cs2WeAV4Y4wCsTnKFdwtCbbd24+589xurCZsH/jTIgS1Ezake",
+	"0JlQL3FdH0TbnUWb2Rym+nDloYfs2HuItwlTYxHLNaE34OYxyW7m6QLdFObMOWMRxAUG0IExNBmNFRnM",
+	"lBJc9vrcaFQg2iy10svTk+OzS2BZhs+qgFDr6i9kyrnEOkeuUfJgwVfzPDrzuU3m5VszB/dO2AWmSGPd",
+	"WSbGIU0lc8m6xoW9nfBY6uAKw8OuChDjDO8Rjn84pZtcp2/EvOQSiSgnA+YZfUrc4zhuioQXlR2PLCww",
+	"nBf2vMAJwaT2eEOAvM8rIuRLJehsbBwUBhuek0LvPawxBQfdlOfOK9rh44abrKAYhJzN0SgIXSkTrewM",
+	"GM2sNtEj9hOCMwiUwUpBTCyAOhYzLLt3yzR9//TfK4J/i3T9nGOu1qtw0wW1SGZDayXVun8ddyb70d8H",
+	"z2X7b//c++n6xS/z0+zgkj97z55+oJ0f4/brpPtG7F/8XgtW2GEvCiXCDa2b3izQx4Pne929TlADnjek",
+	"ERARVbsiA1ia3/Vek39ftMKDUL2L6vNxLOD2tmL1PjJ1e7hBOTX/bogDZPNZSYVYdyQkFlrguD4duWeR",
+	"ZAD4AGSBjwR2vyfpLt4cNbsHT0HilagZPf5Jj7XIELK4FGrvp0eyRzJ2I64tdTzeGAaeYCgXTH0/C2jt",
+	"83y8lt6lCsewDnUARitePA5L6ejXo4wBVwxNJamHRmU8P7o8vjo9eXtyeXX+/iIEiCZCHrDLFinR56VC",
+	"saZoxxqsJUIQPiZqfLfa4beAxe4K7fC9oBtW7fx/xxDpA1Thq+rblodFlSORGFopiev7XhIlpEJVXnfB",
+	"9aYtLk8ma6ECaABUZM2mJ5h05hjr6HDIIlVVjN5gIb5fDMR/EPThQWu7i9ZmUQxLN8AOTmYzL+6++ZBu",
+	"KKC+FC8AYDu+ZDqEORzIrp4ncXhHHBU/R9e+6bSvUDHezdRxPq5vd/K9UvkPQuBBCOxaCGw4f8v15G8r",
+	"FbYjvkQ6Rp+r1Wsd6tXawqhzKq2bKsCyNemiGERb4tv0I2jGW1WiywT+3OFM+oRaSK5rymYZWsplHkpn",
+	"WRZcXqsZJ5235Suku35L2spt6CotteUfQ1v5b5tU8yAdv1FML6fdLJe5cEIi9mgbbykhRbQ6mHfEPX5O",
+	"EF5caAnFMsZ1lwQBCIHHytkiJyDGRv9Kpk09CxmTEuq6MFMAy3hFHkkSHgHXb/OYRyJO+CgkNE3FHF8m",
+	"de9tKBszZRmZZiJiUgagKkFdLvM5LPBlwwKUSIWJLMeXdBQeEpozkY+FZCQ8GTbPBGfNt1RF4xBqnAB5",
+	"8Igp2ed77X03XEOdHRaObs/Uv9IdaUb6F1PkyXqmEsSx3rBMr62+I6QglMCjZEIXfX7N2DT3EA5milB5",
+	"LQmj0RgLh9Up0f2IhIRKKUM2J+MZj7Fguatp5lVBgQo2yHogiRTCZbMYczORZDYdZTSu1i5/ZOqV3gxf",
+	"lfjz6P2Jt4Gmt8bKhhXzDjOZqAAmMWOWjNqwpJZW2s3vbZ1YlpXU7taKvul965VDsVvOUlrDvj4kdACu",
+	"YMDAzBMJHckbZnw20adXP6sP7uqO3Joedan8mwFmo8ohC2d5yFQ0DkwR46G+95uUR0xfTpI80kbOo7CX",
+	"I7lhD0/oAthXmcuCvc386pNaIYHsSTarKjJUCUHT0eKBcWVqO+uRgeTQFtiYSsv+3bjtSv8VBO/S6pal",
+	"1e2v6L0qE+vSFeUHo3C6CEAaAVKqtHkhYc+gnw6dbLrn+YHa3IKTbrvd2smS6QHlq+UfBBjXd7MaD3y/",
+	"m5ypRWFdv4hoSrPGFpy/E6aoYQEfM5qq8UoNo9tug8C0Nd/sDW8LBENx8zQl9TS5YZxJ2WiRUEshOmIh",
+	"kXQh9esIJ8SgkqIDgEDB/pBkniUKkkrmh852s2kmAQkzRqXg7ksLfesOZ2kKJdIyRmPQl0icyGstDcnJ",
+	"k3cE6jQFULzMNAYlMDNU1KCYpq17jCU54QzMOE/4qM/xMtbDMLd1mOMzTbavQVxa7YHUw3rMbljaCDFF",
+	"hAxmSRqjIZnIPge/kX2rcWiMaZxBJAXP8RJQn+0CWuoRl+XwpD9rt/ci0yD8g4WtPj9nNE70tEPDZi4T",
+	"CzjX87MIV+gSb3Dh72MdStwvqLLo/76h6QxsRofnFteQ2AH7Qf+A61nr1UaZmE1JJCaTRBEsENjLF0xk",
+	"sKRQTU+vdr2z19AfSnjEqpHprTaiIrCeWi/v1pegZqat1qu1W91WG86UuN6uw/Z74rr6S1tbpWa+V6Im",
+	"chXw3xnutUPpd2okDonGLLoO8nRXLNBlPcNmKSuF3+Y0jhlHKE5MDJjbZP67AgseLjpmqPvDPYqQxxED",
+	"AQkKbZ/XO+02mXEo3hmmejKNYHO6pilJRCYiY4abCIBVnwBVLUVmIZA9MqVSQukiKqGCAvxoU0ug8hBo",
+	"733e548fv8/YMPkE+SiPH/eM5j2FP4ZBXowYyyugCQZlJYHHQFrqlABUN8ZVtuhzbe4hqj1Hl1k8Oych",
+	"/qcMoc4om9DpWGQMDGPRCIwDPuEj0+Q1m6o+HywMMrYZs5QuSD3EYxmScMzSOIQaE6FLNjGFPtHSv6J6",
+	"MpkyWAkUrn1uBWuY8Jh9Cnumo6beZi7+cS60Aj6kcAyp0kJowFIxB+TDe5rTMMALKU04TGhxiqH0VcUc",
+	"mw6ATRjOaaKuJIsEj2UYFHQwW9iGyj63NqJW/GGql/prK6VOqVSuifoooxz8nraYVtC32zgArVsfAS1r",
+	"7ftQcjQ3jHT3AB3izyVcK9hCgHc5Z3MCfyBK4LhB5cCgSmggOG7KqweAe80mA/W5nvmBuME5tgPSRkTg",
+	"Hyw7LgIVLPF86q2Jc+42zTBjLOzzeoiZV3oEUNSo0SIvxUTvPqiG6wSHbW8hZuBLRq1nkkiwvsxktfrc",
+	"0RcZqc0FSQUfMdAr2GSg9SJv0LobMYG7S386yxcqUYitQYBRqhex0w7a7bZ5B/rdCEioRWTKFIMxAAK5",
+	"OMmmqJLXqD4wfV6e716+l/Qgr8EPimoK+EMS0L90GxljAL6BZUXOxz6nI5pwwIyypUJwj8hAzHgsSX2/",
+	"+4KESoirCeWLK/2cFgSVFU1OE/mtCJ6D5eo26WK9xAMzVi+StpwHzG2eM8ZihiXszVKuKhmKs76qDGen",
+	"+1wPWymW6Xf/8etR8++0+a9280Wr+dvjv9S2qCX60ZcylcIFBQq66Og2YgRGDcNaNSr4sTAol5OdcPV0",
+	"vxboUSaT2aTWe9FuP+u8eNE92H+2337xohPUJgnHn9pufAlXbMSyqgG+EXM4XPo69SQsbD9p1G0jzetG",
+	"uSDtQItvSEd/2m6sGoU/T7VttbiPNFEX5p0v94utwBv6Aikoot9hLuaXwO5jv6O4CXrdveCefW6v7/OT",
+	"uciuWdbs1Oxz36ApvQ83NHBQ1UBnuwa6EJab0E9XbkR7bml+FwPZmgqRFlam21lameBzzVd/qnrZgWnI",
+	"p63caqfUaqZPYlZseK96S8AxLOwIcxnB6mz86r73VX3ZwIzYa846iOwe28/32G+3MLm2Tw4OamnC0RTQ",
+	"qvN7Y/xVBQ6NYh2Y5KQK3XwZCJauuOY+1/DNWk+PAwVJayDixX898b5b9IfdmdHBlIG0Hy3QOjCCf7V6",
+	"gFam4B6ADPYx5TGiTA7xfiSgCDgoLzVvL/E7tDtv/v7L3k/P/7f7cf/46fnzy/bfuh/2T56+e16ge2jn",
+	"dA8n2EniOrmW86E0pF0QPxyRCU31dcbi3Kyqh8WWQq2TGQMu/w3/gLq00Qv63M6Ru6PRQUTjCttAv1e4",
+	"vb2Pm3lFNeqhbuIO6yZeVpjzSwUawK7WSiLqTlYZQbsJFBL7J8/TgDLLczWYlO3V8VybF0oRwGLcrhQy",
+	"F/QffMNnTKUzfrRtBtaOMUY/ohWqjW+tPDWnIk0daaFapOAeeSm4nKWPJHEVnLWGlDDZQO8CWnmhFdpo",
+	"F4GRIukc3A6eTUtLWxdNx2WrFgKffU7ztHhwqGITEJkG0I6ebspzg7PSPIWYEnf2mzZ3rCYLPqCGs2Dw",
+	"e4pEYsJkyeqDEeU9wNHBzPd5yfbrkWSYp/PbthJOBkzNmV4k6xvKR4wVdr1O2uR/6OIK52x1Cnw50zxX",
+	"7L259NarPJtaon9XOj34DRJVVOPxXjVbSw8huWH8T6ncg17ja0gblO/nSzrRlwBVLv8jX8cusC6hWq/W",
+	"abf0/571nreft+9iMtxOQ7vAl1c4xs2uxhYeigz/0ZclLpa+PbSKqBfHuwITVXH5BXdnVinfm09MRfCv",
+	"QtfyY0a5WiZrsc4wUi9cxs6z6rkgEfDjBD9CfjBSaIjDzLE06LBUr6IRzZQvSAK4RTJgQ5ExEwiQYsLA",
+	"6Z5KZpx8iQr63LaCjvH8MjMeeN0RxzaDXdAX5iEZCN2RjJE3l5fvAVOgFYZzW2wdyhnn/kGaQggRvkrq",
+	"kOKIXX/8mPL48eO8/DoXvAnusT4PgbImbADq1RV075VKtUMXi/OhL2e4m/P8dpjZRZ9PxA0z3IRz8t8k",
+	"VCrNlWS4k9GHmcJlV6cktPIMvcc2gmGDwEa3AWsCXMegKmRMZQnLU+NtTpIZkYkDZ7A+RNIhaxGoBZSX",
+	"qRczIEz036B2TcTQIl56uifGuQzaCSSqMpqlCctwegLCbqBANsMdh4ZEPoc5BR0lOBHIFNSE4JLtkhjq",
+	"5lmKnmTMnsQdA8tu1E3weyaSdPQEd7rP9UWc0UgfnEPomF5XfKoemgNpjyIu83673ee5HSSi6yv9uNVG",
+	"f7D6pXkpD48UrR2Ma5N2ISCCjj6ItXCtfqskxcWDvoOKA9EO3flEERMAK+uIEBTTCk1qJqDRIh/RMw3H",
+	"ASETfQ41dGEnBlhP1/zSy6MO7sQvwDD2RIZJagMfAbq9+zxOMhapdBE4a3lOXR4uxP0kaqmJskpqnMhI",
+	"cM4iPLs3lkJKjx8AX4m1DNzQTQ9wTPB1eg0YCuyYGGLg4Z8zoag+HrrjTTEcuvOAEYipvtbFTNo9aPBo",
+	"uVGEOHtHAzrKxNwE3KB3aXLjQqQWSeHY0Z3ybKImhiVdBkuhBAI8FpCZk2hJDgdzgURVuhmUg1YL7LS7",
+	"+2b+5KF1YUPU1X7XHgeLWTFC06jmZpMeT8dswjKawpTlW9RkOlwlcWjrvUg4LhDuwDWnyiVE1CXLUwzM",
+	"H2XYgCOP00OlcWgXUg/1lcLZ3O4M+zn4o5H5WCsLd/U8D0G5fG8s4eUFxWSrLCkl1sNJRlwLvj6vI2UI",
+	"XyAijICSeVgiJrq8PCXZLGWyAfJuxq+5mHO/5f32fp+7mcqpL83UnrqQrp5WiMZdwT89R0e71Xrabnj1",
+	"c0zoTEwwqqUlIUa3qdJnX0/gEI9MYq+4x2bYj0ldAHoyLyuCPzQCc3AMrYk90q0+fzXL7Nxj8Jnmkt2T",
+	"mw52vC4MXderY0gD4Ft6yVA7CGErX0H7VxMJ0OdBSTyiyDNzd2Fj5zB1nvM2JGek3mm1nu43SKo7OJvq",
+	"zXimxYdKeGRZ4CTe3nZK+9xs+wChtuZihHtp1c2MG+LsvztqXJiLusj6HDrbaJFjHwEwmYHkNLc43Fhn",
+	"pL7fflEYwtUkkXABVgcHj3A6jC18u2x93wyL6GRKkxEvWFFr7B3vyNR6nYOgaEz2nra1SsysuCh8Fe5g",
+	"bX6in/+ZNj2d/Kj19D+u9ocvou7gGevQdrz/PHo62GMHw2f0RdSJu2xvuL/cA92eXrtXejMtRYuKR6nW",
+	"67RLH9hrI4zGbKTiNJRiEKUBdMudedouT4f5emK9ze7TpfcgZpCo8TtsYf2kLfV/a4vSbBpn/G3DwXBb",
+	"u96c052Y5UibCJvj6bATdek+az6nzwbN/bgdNV8MD1izO9iL9uMD9nT4rA0HgbO5kyC1Xrfdbrc9G9z1",
+	"Dg3qlC5KPd0uaLR+PPhMUZiBK7+97A24ow9jm0Das4pOdCo7cfsNtIrh0TyApp/lzPTttEI4yWMYrSSK",
+	"9HSK32eQjIBfx0skB7MkkoT2t7CxHGIy7VQ4Dp3b6S9GhLamVI1b8McvS3LV24/lkJT7Cc8UZ/OqUSGk",
+	"ZEdj4mz+TUYUVEkru4Uqk6adH8TpKjhUeY3IkOXRjCrdumvH8lUTB+9UhsskwxXqiG7DIWoOzUvBh2kS",
+	"qQeqla8SycoWYI/Qawv12SIY9VU5kI+dfYyapbG4yDuLOLXBEGNZm9QhDK8gEaP1tPUI5X1ujI+AODyj",
+	"9VH5oTFMejKuY/w06q3LJMVoVlm+MMNWvIal+D7aaEkabXXfb31vOWbir6P4QDxjF+qLu5jtgt1hiH8o",
+	"+fKy3PzGHMoP8m+F/PsxuXEYxwHdVvoZPWbnsu+CKU/2PZLWabjCi23iC9YLDFGBRDnxNqeyYSj+LKl7",
+	"hQtdKrpwJneLHBGrY1JVwAtEFJKSBpDvzdkcxKvxPjiFBkE+upERUxjPKDZXLSZzne2bCcll9W17kcLZ",
+	"/GvKzHWWTudbmoVmnWu3nZrVsha+9yBq/yNF7fEnBZ5jFDArBK2YMk6nSWtBkYugEvP00tFIBDYtmRnv",
+	"P4V6ZpByEwIRRtjDDHIwI23aflCmkwiQIAJBJeBf1BJrKVd7I2PE6krR/Oj9ye0yJ+0U3JKOwbRFYhHN",
+	"JoyrBzKGW5IxPLAWPLAWPLAWfFd5u1BE0Aq0ALhyQFbDfxQZceZUQi69oaUu4Iu8NF7QkDdSGOD5tvwF",
+	"EeXYisma78HBXqInwAR1mdfYZn0ObAKJguKXLG6Rg/YeVO62l6sHx8F091x8kbruq0SFnDPm6iNhNqXg",
+	"mPYuVZKmZC6yazJhlM/HScpMnN0FzyNxwzKpz7OhiXFAUP2JPi8RLIAyv+JGO4f5u6+m62ma+nO30DPh",
+	"8eUL8KPpuYNnPNRB+Wq8zDmRBGTTV58zC2dYzc945CLuiHWAFMmCmStKlfMjk5EIuKXEUCyCZdHn9RKM",
+	"4snnPJhqLPewUcBg4bmyZGFLAI4+HyRIem/dggAa6nkuSlPO8/Ly1ANsBSazFpqkqeMWwC8bGxq59NeC",
+	"NPRfgabk8WNWgpu0CFDdGgxCn+cAEEM84OX2OuRJooCtFYj4qWsFJsHYnaSuh2CEXp/HCYsb2Dk1ZhOi",
+	"hHBguySrhmboY78ANIJx/uORjGeZ3oeonmMfESSFGUIjWH9QILXmRMkwY3KMbB6Xl6d2oiTiuBzFgFlN",
+	"xBnptchRPm07QGm3S6m+surz8O3RL1cXxxcXJ+/OLq7eH59fHb18+e7D2WVo0Ad2M0CuzhX7FEEqb+iE",
+	"q4G0gLDPKI/FpM/rne5zMkiUbBxa9VlPPix6QBIupyzCAj2IwPGXvErivgRMvl+m5o5ukjJMYFuJW+jA",
+	"rZwfnd05P9q9zsHfK/wWB+i22AFqYtvpcBOxytVhGUO90jYuvotLXhn5KBx9hAYb152SeeJhcW/g5/K9",
+	"UQwVFmalHMz0ftRDWF1uyutRTvoBgWw1zsRsNK6sOztiahfdWhE3/tmyLbre6QtkRUj4/v348r05rcyQ",
+	"QJE4NlLpwXP1lTIYMpXfloH1YRGjtHC8WfS9Y7kyJJFjmvleLqcJFRWjgoKyTjoc4b2dQ4qHeFUWr3fv",
+	"PPQsltdQ44DgZaZyon7V4KFHAnHyJRwyEntIgyG2UdgjCx0399Z6JOfSWXxVklWb6erL4scJQq2SfHNf",
+	"8h3hDg/GRIU7GHzBVXddtdpafZSClSzHy2F/D+yM0f4cpF4EJpMtd/OP/v329WI+Vu3ZljOjc3CHfD4f",
+	"HreC7yGFXdMaJGma8NFGEpDvSE9bny/odLQHUfLnFCVH2ymoqyTI7cL4ZlFOXr3XfzMph2vcDbcHCiy1",
+	"sAou8FbcsHIdeEQMWAtd39tDK1BBuHoSNchxBWBVbwUuAFABubS5QlpR7uUZX1gEMSPh5y8h8Jja2Axq",
+	"DkvOBg9WYH042uqulMCQEOOMf5oxMhKcHZqSHQZs4G8ED50wWe3MPC+aB19TjHfbfxLr9Y8J1D9IxJ1J",
+	"RLCNfYPF1eMpq1UBms0rDJVyYYsfoDDz0UyNXVUL8MpWkU14oQeT7pahuPJiOdpaN9WQQc6ZPnyuxs8H",
+	"1oFmNUUwCIwzDf2JrZx8ANWlZSoJ65LsYT76doYcAKMA4WSB6fZeobnjta7lYMFJ2zBObVtNqDqRD8WS",
+	"6bab/uWe/+CVxTZ2nExGHMqwGk4TLBrrzYI+ZBWf0oszZwOvPJO9OuWEpin56eLdGVR2AF8wHSFFCbJ7",
+	"Ymb4VCSQ/E6R3dQr/urp07bcrWSKDBalkrbAlrogxmO/VKzXMCEBKa7EbN1rxpErCYIEfgHteJLwJ//v",
+	"//zfsOzhreqHS7Ysf8C2nEfj4O/kmi0aWKCEFmqTH7r80z73iqLnNdGRqhuidsVrulRuHelwZF7doc9N",
+	"RYcWOUrnQPjLD5fmj6cLyxNgfjLVdJO4sKfyujEVnJZ2ro7enwRkNKNZjDF/oDf9pXmkZ6D5M1uEBKP7",
+	"h0QMh46T+OjV25Ozq5+P/+ZTmdm9p1+taBJ5rZH5pkhIj5uwJCAsmQhTVKtb/18AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -81,6 +81,12 @@ var (
 	errSignInOff      = errors.New("github sign-in not configured")
 	errNoSession      = errors.New("no dashboard session")
 	errCrossSite      = errors.New("cross-site request or wrong csrf token")
+	// errNoOperatorSession: no operator session cookie, or it ended.
+	errNoOperatorSession = errors.New("no operator session")
+	// errWrongToken: a token pasted into the dashboard's sign-in is not a live one.
+	errWrongToken = errors.New("wrong token for dashboard sign-in")
+	// errNoAvatar: the session has no GitHub user, so no avatar.
+	errNoAvatar = errors.New("session has no avatar")
 )
 
 var (
@@ -147,6 +153,17 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "name: must match ^[A-Za-z0-9._-]{1,64}$"}
 	case errors.Is(err, errSignInOff):
 		return problemSignInOff
+	case errors.Is(err, errWrongToken):
+		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized,
+			"That token is not valid: it is mistyped, revoked, or its account was deleted. No session was started."}
+	case errors.Is(err, errAdminDisabled):
+		return problem{http.StatusNotFound, gen.ProblemCodeAdminDisabled, "The admin API is off: the server has no ADMIN_KEY."}
+	case errors.Is(err, errAdminForbidden):
+		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "That is not the server's admin key. No session was started."}
+	case errors.Is(err, errCrossSite):
+		return problem{http.StatusForbidden, gen.ProblemCodeForbidden, "Dashboard sign-in and changes need a same-origin request."}
+	case errors.Is(err, errNoAvatar):
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "This session signed in with a token, so it has no GitHub avatar."}
 	case errors.Is(err, auth.ErrStateInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed,
 			"This sign-in is not valid for this browser, took longer than 10 minutes, or was used already. Start again at /auth/github."}
@@ -253,7 +270,7 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 			case errors.Is(e, errSignInOff):
 				return problemSignInOff
 			case errors.Is(e, errNoSession):
-				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Not signed in, or the session ended. Sign in at /auth/github."}
+				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Not signed in, or the session ended. Sign in again at /dashboard."}
 			case errors.Is(e, errCrossSite):
 				return problem{http.StatusForbidden, gen.ProblemCodeForbidden,
 					"Dashboard changes need a same-origin request carrying the session's X-CSRF-Token."}
@@ -262,6 +279,9 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 		for _, e := range secErr.Errors {
 			if errors.Is(e, errAdminForbidden) {
 				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send the operator's key in the X-Admin-Key header."}
+			}
+			if errors.Is(e, errNoOperatorSession) {
+				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "No operator session, or it ended (after 15 minutes). Paste the admin key again at /dashboard."}
 			}
 		}
 		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send a valid token as Authorization: Bearer <token>."}

@@ -193,7 +193,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.SessionStore, cfg.Clock, cfg.Sessions)
+	signin, err := newSignIn(ctx, cfg.GitHub, svc, st, cfg.SessionStore, cfg.Clock, cfg.Sessions, cfg.AdminKey)
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,7 @@ var settings = []setting{
 	{"log-level", "LOG_LEVEL", "debug, info, warn or error (debug logs every request)"},
 	{"log-format", "LOG_FORMAT", "text or json"},
 	{"shutdown-timeout", "SHUTDOWN_TIMEOUT", "how long in-flight requests may take to finish on SIGTERM"},
-	{"github-client-id", "GITHUB_CLIENT_ID", "GitHub OAuth app's client id; enables sign-in with GitHub and /dashboard"},
+	{"github-client-id", "GITHUB_CLIENT_ID", "GitHub OAuth app's client id; enables sign-in with GitHub (/dashboard works without it, by pasted token)"},
 	{"github-client-secret", "GITHUB_CLIENT_SECRET", "GitHub OAuth app's client secret; prefer the environment variable, flags show in ps"},
 	{"github-redirect-uri", "GITHUB_REDIRECT_URI", "the OAuth app's exact callback URL, https://<your host>/auth/github/callback"},
 	{"github-base-url", "GITHUB_BASE_URL", "GitHub's web root, serving /login/oauth/ (GitHub Enterprise: https://<host>)"},

@@ -83,6 +83,24 @@ func (e ClusterNodeState) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSessionMethod.
+const (
+	Github DashboardSessionMethod = "github"
+	Token  DashboardSessionMethod = "token"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSessionMethod enum.
+func (e DashboardSessionMethod) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -440,6 +458,12 @@ type AddClusterNodeRequest struct {
 	RaftAddr string `json:"raft_addr"`
 }
 
+// AdminSignIn defines model for AdminSignIn.
+type AdminSignIn struct {
+	// AdminKey The server's `ADMIN_KEY`.
+	AdminKey string `json:"admin_key"`
+}
+
 // ClusterInfo defines model for ClusterInfo.
 type ClusterInfo struct {
 	// Leader The leader's id; empty when none is known.
@@ -512,6 +536,18 @@ type CreatedAccount struct {
 	Token string `json:"token"`
 }
 
+// DashboardMethods defines model for DashboardMethods.
+type DashboardMethods struct {
+	// Github GitHub sign-in is configured.
+	Github bool `json:"github"`
+
+	// Token Signing in by pasting an account token is offered (always).
+	Token bool `json:"token"`
+
+	// Admin The operator view is on (`ADMIN_KEY` is set).
+	Admin bool `json:"admin"`
+}
+
 // DashboardSession defines model for DashboardSession.
 type DashboardSession struct {
 	// Login The GitHub login as of this sign-in.
@@ -537,7 +573,15 @@ type DashboardSession struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp    `json:"expires_at"`
 	NewToken  *IssuedToken `json:"new_token,omitempty"`
+
+	// Method How this session signed in. A token session has an empty `login` and `avatar_url`
+	// and `github_user_id` 0; its `token_id` is the pasted token's.
+	Method *DashboardSessionMethod `json:"method,omitempty"`
 }
+
+// DashboardSessionMethod How this session signed in. A token session has an empty `login` and `avatar_url`
+// and `github_user_id` 0; its `token_id` is the pasted token's.
+type DashboardSessionMethod string
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 //
@@ -757,6 +801,17 @@ type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	// CsrfToken Send as `X-CSRF-Token` with operator requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+}
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -985,6 +1040,12 @@ type TokenList struct {
 // Example: billing-worker
 type TokenName = string
 
+// TokenSignIn defines model for TokenSignIn.
+type TokenSignIn struct {
+	// Token An account token, `oct_…`.
+	Token string `json:"token"`
+}
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
@@ -1095,6 +1156,19 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListAccountLocksParams defines parameters for ListAccountLocks.
+type ListAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -1114,6 +1188,56 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// ListOperatorAccountsParams defines parameters for ListOperatorAccounts.
+type ListOperatorAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteOperatorAccountParams defines parameters for DeleteOperatorAccount.
+type DeleteOperatorAccountParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListOperatorAccountLocksParams defines parameters for ListOperatorAccountLocks.
+type ListOperatorAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RevokeOperatorTokenParams defines parameters for RevokeOperatorToken.
+type RevokeOperatorTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// SignOutOperatorParams defines parameters for SignOutOperator.
+type SignOutOperatorParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ReleaseDashboardLockParams defines parameters for ReleaseDashboardLock.
+type ReleaseDashboardLockParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -1173,6 +1297,12 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
+
+// SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
+type SignInAsOperatorJSONRequestBody = AdminSignIn
+
+// SignInWithTokenJSONRequestBody defines body for SignInWithToken for application/json ContentType.
+type SignInWithTokenJSONRequestBody = TokenSignIn
 
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
@@ -1294,6 +1424,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
 	DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountLocks List an account's active locks
+	//
+	// The account's unexpired leases, ordered by name, a page at a time (100 unless
+	// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+	// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+	ListAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ForceRelease End a lock's current lease(s) at once (operator)
 	//
@@ -1478,10 +1617,95 @@ type ClientInterface interface {
 	//
 	// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 	// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-	// sign out. Signed out, it offers "Sign in with GitHub".
+	// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+	// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+	// set, also the operator view (paste the admin key).
 	//
 	// Corresponds with GET /dashboard (the `GetDashboard` operationId).
 	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOperatorAccounts The operator view's accounts
+	//
+	// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+	//
+	// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+	ListOperatorAccounts(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteOperatorAccount Delete an account from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+	DeleteOperatorAccount(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+	ListOperatorAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOperatorTokens An account's tokens, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+	ListOperatorTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeOperatorToken Revoke a token from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+	RevokeOperatorToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOperatorCluster The cluster, in the operator view
+	//
+	// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+	// single node (the page then shows no cluster card). A follower forwards the page's
+	// requests, this one included, to the leader, which keeps the operator session.
+	//
+	// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+	GetOperatorCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOperatorSession The operator session
+	//
+	// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+	// every state-changing request made with it.
+	//
+	// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+	GetOperatorSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInAsOperatorWithBody Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperatorWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInAsOperator Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperator(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignOutOperator End the operator session
+	//
+	// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+	SignOutOperator(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	//
@@ -1498,6 +1722,25 @@ type ClientInterface interface {
 	// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
 	ListDashboardLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReleaseDashboardLock Release a lock the session's token holds
+	//
+	// Releases the lock when its current holder is the session's token (any owner), like
+	// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+	// A lock held by another token of the account, or not held, gets 409
+	// `lease_not_current` and nothing changes.
+	//
+	// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+	ReleaseDashboardLock(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboardMethods How the dashboard can be signed in to
+	//
+	// Which sign-in methods this server offers, so the page shows the right buttons:
+	// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+	// operator view when `ADMIN_KEY` is set.
+	//
+	// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+	GetDashboardMethods(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDashboardSession Who is signed in
 	//
 	// The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -1507,6 +1750,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
 	GetDashboardSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInWithTokenWithBody Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInWithToken Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithToken(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignOut End the dashboard session
 	//
@@ -1889,6 +2162,25 @@ func (c *RawClient) DeleteAccount(ctx context.Context, accountId AccountIDPath, 
 	return c.Client.Do(req)
 }
 
+// ListAccountLocks List an account's active locks
+//
+// The account's unexpired leases, ordered by name, a page at a time (100 unless
+// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+//
+// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+func (c *RawClient) ListAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountLocksRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ForceRelease End a lock's current lease(s) at once (operator)
 //
 // Ends every current lease of the lock (all holders of a semaphore) and any
@@ -2212,11 +2504,196 @@ func (c *RawClient) RotateToken(ctx context.Context, reqEditors ...RequestEditor
 //
 // One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 // a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-// sign out. Signed out, it offers "Sign in with GitHub".
+// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+// set, also the operator view (paste the admin key).
 //
 // Corresponds with GET /dashboard (the `GetDashboard` operationId).
 func (c *RawClient) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDashboardRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperatorAccounts The operator view's accounts
+//
+// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+//
+// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+func (c *RawClient) ListOperatorAccounts(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperatorAccountsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteOperatorAccount Delete an account from the operator view
+//
+// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+func (c *RawClient) DeleteOperatorAccount(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOperatorAccountRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperatorAccountLocks An account's active locks, in the operator view
+//
+// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+func (c *RawClient) ListOperatorAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperatorAccountLocksRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperatorTokens An account's tokens, in the operator view
+//
+// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+func (c *RawClient) ListOperatorTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperatorTokensRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeOperatorToken Revoke a token from the operator view
+//
+// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+func (c *RawClient) RevokeOperatorToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeOperatorTokenRequest(c.Server, accountId, tokenId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOperatorCluster The cluster, in the operator view
+//
+// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+// single node (the page then shows no cluster card). A follower forwards the page's
+// requests, this one included, to the leader, which keeps the operator session.
+//
+// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+func (c *RawClient) GetOperatorCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOperatorClusterRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOperatorSession The operator session
+//
+// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+// every state-changing request made with it.
+//
+// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+func (c *RawClient) GetOperatorSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOperatorSessionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInAsOperatorWithBody Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *RawClient) SignInAsOperatorWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInAsOperatorRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInAsOperator Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *RawClient) SignInAsOperator(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInAsOperatorRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignOutOperator End the operator session
+//
+// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+func (c *RawClient) SignOutOperator(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignOutOperatorRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2262,6 +2739,45 @@ func (c *RawClient) ListDashboardLocks(ctx context.Context, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// ReleaseDashboardLock Release a lock the session's token holds
+//
+// Releases the lock when its current holder is the session's token (any owner), like
+// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+// A lock held by another token of the account, or not held, gets 409
+// `lease_not_current` and nothing changes.
+//
+// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+func (c *RawClient) ReleaseDashboardLock(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseDashboardLockRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboardMethods How the dashboard can be signed in to
+//
+// Which sign-in methods this server offers, so the page shows the right buttons:
+// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+// operator view when `ADMIN_KEY` is set.
+//
+// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+func (c *RawClient) GetDashboardMethods(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardMethodsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDashboardSession Who is signed in
 //
 // The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -2272,6 +2788,56 @@ func (c *RawClient) ListDashboardLocks(ctx context.Context, reqEditors ...Reques
 // Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
 func (c *RawClient) GetDashboardSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDashboardSessionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInWithTokenWithBody Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *RawClient) SignInWithTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInWithTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInWithToken Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *RawClient) SignInWithToken(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInWithTokenRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2927,6 +3493,79 @@ func NewDeleteAccountRequest(server string, accountId AccountIDPath) (*http.Requ
 	return req, nil
 }
 
+// NewListAccountLocksRequest constructs an http.Request for the ListAccountLocks method
+func NewListAccountLocksRequest(server string, accountId AccountIDPath, params *ListAccountLocksParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/locks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewForceReleaseRequest constructs an http.Request for the ForceRelease method
 func NewForceReleaseRequest(server string, accountId AccountID, name LockName) (*http.Request, error) {
 	var err error
@@ -3445,6 +4084,414 @@ func NewGetDashboardRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListOperatorAccountsRequest constructs an http.Request for the ListOperatorAccounts method
+func NewListOperatorAccountsRequest(server string, params *ListOperatorAccountsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteOperatorAccountRequest constructs an http.Request for the DeleteOperatorAccount method
+func NewDeleteOperatorAccountRequest(server string, accountId AccountIDPath, params *DeleteOperatorAccountParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewListOperatorAccountLocksRequest constructs an http.Request for the ListOperatorAccountLocks method
+func NewListOperatorAccountLocksRequest(server string, accountId AccountIDPath, params *ListOperatorAccountLocksParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s/locks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListOperatorTokensRequest constructs an http.Request for the ListOperatorTokens method
+func NewListOperatorTokensRequest(server string, accountId AccountIDPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeOperatorTokenRequest constructs an http.Request for the RevokeOperatorToken method
+func NewRevokeOperatorTokenRequest(server string, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s/tokens/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetOperatorClusterRequest constructs an http.Request for the GetOperatorCluster method
+func NewGetOperatorClusterRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/cluster")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOperatorSessionRequest constructs an http.Request for the GetOperatorSession method
+func NewGetOperatorSessionRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/session")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSignInAsOperatorRequest calls the generic SignInAsOperator builder with application/json body
+func NewSignInAsOperatorRequest(server string, body SignInAsOperatorJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSignInAsOperatorRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSignInAsOperatorRequestWithBody constructs an http.Request for the SignInAsOperator method, with any body, and a specified content type
+func NewSignInAsOperatorRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/sign-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSignOutOperatorRequest constructs an http.Request for the SignOutOperator method
+func NewSignOutOperatorRequest(server string, params *SignOutOperatorParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/sign-out")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewGetDashboardAvatarRequest constructs an http.Request for the GetDashboardAvatar method
 func NewGetDashboardAvatarRequest(server string) (*http.Request, error) {
 	var err error
@@ -3499,6 +4546,80 @@ func NewListDashboardLocksRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewReleaseDashboardLockRequest constructs an http.Request for the ReleaseDashboardLock method
+func NewReleaseDashboardLockRequest(server string, name LockName, params *ReleaseDashboardLockParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/locks/%s/release", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetDashboardMethodsRequest constructs an http.Request for the GetDashboardMethods method
+func NewGetDashboardMethodsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/methods")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetDashboardSessionRequest constructs an http.Request for the GetDashboardSession method
 func NewGetDashboardSessionRequest(server string) (*http.Request, error) {
 	var err error
@@ -3522,6 +4643,46 @@ func NewGetDashboardSessionRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSignInWithTokenRequest calls the generic SignInWithToken builder with application/json body
+func NewSignInWithTokenRequest(server string, body SignInWithTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSignInWithTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSignInWithTokenRequestWithBody constructs an http.Request for the SignInWithToken method, with any body, and a specified content type
+func NewSignInWithTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/sign-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4295,6 +5456,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
 	DeleteAccountWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error)
 
+	// ListAccountLocksWithResponse List an account's active locks
+	//
+	// The account's unexpired leases, ordered by name, a page at a time (100 unless
+	// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+	// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+	ListAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*ListAccountLocksResponse, error)
+
 	// ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
 	//
 	// Ends every current lease of the lock (all holders of a semaphore) and any
@@ -4498,12 +5670,113 @@ type ClientWithResponsesInterface interface {
 	//
 	// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 	// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-	// sign out. Signed out, it offers "Sign in with GitHub".
+	// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+	// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+	// set, also the operator view (paste the admin key).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /dashboard (the `GetDashboard` operationId).
 	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
+
+	// ListOperatorAccountsWithResponse The operator view's accounts
+	//
+	// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+	ListOperatorAccountsWithResponse(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountsResponse, error)
+
+	// DeleteOperatorAccountWithResponse Delete an account from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+	DeleteOperatorAccountWithResponse(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*DeleteOperatorAccountResponse, error)
+
+	// ListOperatorAccountLocksWithResponse An account's active locks, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+	ListOperatorAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountLocksResponse, error)
+
+	// ListOperatorTokensWithResponse An account's tokens, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+	ListOperatorTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListOperatorTokensResponse, error)
+
+	// RevokeOperatorTokenWithResponse Revoke a token from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+	RevokeOperatorTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*RevokeOperatorTokenResponse, error)
+
+	// GetOperatorClusterWithResponse The cluster, in the operator view
+	//
+	// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+	// single node (the page then shows no cluster card). A follower forwards the page's
+	// requests, this one included, to the leader, which keeps the operator session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+	GetOperatorClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorClusterResponse, error)
+
+	// GetOperatorSessionWithResponse The operator session
+	//
+	// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+	// every state-changing request made with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+	GetOperatorSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorSessionResponse, error)
+
+	// SignInAsOperatorWithBodyWithResponse Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperatorWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error)
+
+	// SignInAsOperatorWithResponse Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperatorWithResponse(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error)
+
+	// SignOutOperatorWithResponse End the operator session
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+	SignOutOperatorWithResponse(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*SignOutOperatorResponse, error)
 
 	// GetDashboardAvatarWithResponse The signed-in user's GitHub avatar
 	//
@@ -4524,6 +5797,29 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
 	ListDashboardLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDashboardLocksResponse, error)
 
+	// ReleaseDashboardLockWithResponse Release a lock the session's token holds
+	//
+	// Releases the lock when its current holder is the session's token (any owner), like
+	// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+	// A lock held by another token of the account, or not held, gets 409
+	// `lease_not_current` and nothing changes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+	ReleaseDashboardLockWithResponse(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*ReleaseDashboardLockResponse, error)
+
+	// GetDashboardMethodsWithResponse How the dashboard can be signed in to
+	//
+	// Which sign-in methods this server offers, so the page shows the right buttons:
+	// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+	// operator view when `ADMIN_KEY` is set.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+	GetDashboardMethodsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardMethodsResponse, error)
+
 	// GetDashboardSessionWithResponse Who is signed in
 	//
 	// The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -4535,6 +5831,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
 	GetDashboardSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardSessionResponse, error)
+
+	// SignInWithTokenWithBodyWithResponse Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error)
+
+	// SignInWithTokenWithResponse Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithTokenWithResponse(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error)
 
 	// SignOutWithResponse End the dashboard session
 	//
@@ -5200,6 +6526,117 @@ func (r DeleteAccountResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccountLocksResponse429Headers the declared response headers of an HTTP 429 response for ListAccountLocks
+type ListAccountLocksResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListAccountLocksResponse503Headers the declared response headers of an HTTP 503 response for ListAccountLocks
+type ListAccountLocksResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListAccountLocksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LockList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAccountLocksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAccountLocksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccountLocksResponse) GetJSON200() *LockList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountLocksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountLocksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountLocksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountLocksResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6527,8 +7964,6 @@ type GetDashboardResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6546,11 +7981,6 @@ type GetDashboardResponse struct {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetDashboardResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetDashboardResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6602,6 +8032,1034 @@ func (r GetDashboardResponse) ContentType() string {
 	return ""
 }
 
+// ListOperatorAccountsResponse429Headers the declared response headers of an HTTP 429 response for ListOperatorAccounts
+type ListOperatorAccountsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListOperatorAccountsResponse503Headers the declared response headers of an HTTP 503 response for ListOperatorAccounts
+type ListOperatorAccountsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListOperatorAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOperatorAccountsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOperatorAccountsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperatorAccountsResponse) GetJSON200() *AccountList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperatorAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperatorAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperatorAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperatorAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteOperatorAccountResponse429Headers the declared response headers of an HTTP 429 response for DeleteOperatorAccount
+type DeleteOperatorAccountResponse429Headers struct {
+	RetryAfter int
+}
+
+// DeleteOperatorAccountResponse503Headers the declared response headers of an HTTP 503 response for DeleteOperatorAccount
+type DeleteOperatorAccountResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteOperatorAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteOperatorAccountResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteOperatorAccountResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteOperatorAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteOperatorAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteOperatorAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteOperatorAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOperatorAccountLocksResponse429Headers the declared response headers of an HTTP 429 response for ListOperatorAccountLocks
+type ListOperatorAccountLocksResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListOperatorAccountLocksResponse503Headers the declared response headers of an HTTP 503 response for ListOperatorAccountLocks
+type ListOperatorAccountLocksResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListOperatorAccountLocksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LockList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOperatorAccountLocksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOperatorAccountLocksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperatorAccountLocksResponse) GetJSON200() *LockList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperatorAccountLocksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperatorAccountLocksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperatorAccountLocksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperatorAccountLocksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOperatorTokensResponse429Headers the declared response headers of an HTTP 429 response for ListOperatorTokens
+type ListOperatorTokensResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListOperatorTokensResponse503Headers the declared response headers of an HTTP 503 response for ListOperatorTokens
+type ListOperatorTokensResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListOperatorTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOperatorTokensResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOperatorTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperatorTokensResponse) GetJSON200() *TokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperatorTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperatorTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperatorTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperatorTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeOperatorTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeOperatorToken
+type RevokeOperatorTokenResponse429Headers struct {
+	RetryAfter int
+}
+
+// RevokeOperatorTokenResponse503Headers the declared response headers of an HTTP 503 response for RevokeOperatorToken
+type RevokeOperatorTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeOperatorTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *TokenNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeOperatorTokenResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeOperatorTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON404() *TokenNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeOperatorTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeOperatorTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeOperatorTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeOperatorTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOperatorClusterResponse429Headers the declared response headers of an HTTP 429 response for GetOperatorCluster
+type GetOperatorClusterResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetOperatorClusterResponse503Headers the declared response headers of an HTTP 503 response for GetOperatorCluster
+type GetOperatorClusterResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetOperatorClusterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotACluster
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOperatorClusterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOperatorClusterResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOperatorClusterResponse) GetJSON200() *ClusterInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON404() *NotACluster {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOperatorClusterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOperatorClusterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOperatorClusterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOperatorClusterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOperatorSessionResponse200Headers the declared response headers of an HTTP 200 response for GetOperatorSession
+type GetOperatorSessionResponse200Headers struct {
+	CacheControl string
+}
+
+// GetOperatorSessionResponse429Headers the declared response headers of an HTTP 429 response for GetOperatorSession
+type GetOperatorSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetOperatorSessionResponse503Headers the declared response headers of an HTTP 503 response for GetOperatorSession
+type GetOperatorSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetOperatorSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OperatorSession
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOperatorSessionResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOperatorSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOperatorSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOperatorSessionResponse) GetJSON200() *OperatorSession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOperatorSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOperatorSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOperatorSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOperatorSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SignInAsOperatorResponse204Headers the declared response headers of an HTTP 204 response for SignInAsOperator
+type SignInAsOperatorResponse204Headers struct {
+	CacheControl string
+	SetCookie    string
+}
+
+// SignInAsOperatorResponse429Headers the declared response headers of an HTTP 429 response for SignInAsOperator
+type SignInAsOperatorResponse429Headers struct {
+	RetryAfter int
+}
+
+// SignInAsOperatorResponse503Headers the declared response headers of an HTTP 503 response for SignInAsOperator
+type SignInAsOperatorResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignInAsOperatorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignInAsOperatorResponse204Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignInAsOperatorResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignInAsOperatorResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignInAsOperatorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignInAsOperatorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignInAsOperatorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignInAsOperatorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SignOutOperatorResponse204Headers the declared response headers of an HTTP 204 response for SignOutOperator
+type SignOutOperatorResponse204Headers struct {
+	SetCookie string
+}
+
+// SignOutOperatorResponse429Headers the declared response headers of an HTTP 429 response for SignOutOperator
+type SignOutOperatorResponse429Headers struct {
+	RetryAfter int
+}
+
+// SignOutOperatorResponse503Headers the declared response headers of an HTTP 503 response for SignOutOperator
+type SignOutOperatorResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignOutOperatorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignOutOperatorResponse204Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignOutOperatorResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignOutOperatorResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignOutOperatorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignOutOperatorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignOutOperatorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignOutOperatorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDashboardAvatarResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardAvatar
 type GetDashboardAvatarResponse200Headers struct {
 	CacheControl string
@@ -6625,7 +9083,7 @@ type GetDashboardAvatarResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
+	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6657,7 +9115,7 @@ func (r GetDashboardAvatarResponse) GetApplicationproblemJSON401() *SessionUnaut
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetDashboardAvatarResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+func (r GetDashboardAvatarResponse) GetApplicationproblemJSON404() *Problem {
 	return r.ApplicationproblemJSON404
 }
 
@@ -6739,8 +9197,6 @@ type ListDashboardLocksResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SessionUnauthorized
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6770,11 +9226,6 @@ func (r ListDashboardLocksResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListDashboardLocksResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
 	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListDashboardLocksResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6831,6 +9282,221 @@ func (r ListDashboardLocksResponse) ContentType() string {
 	return ""
 }
 
+// ReleaseDashboardLockResponse429Headers the declared response headers of an HTTP 429 response for ReleaseDashboardLock
+type ReleaseDashboardLockResponse429Headers struct {
+	RetryAfter int
+}
+
+// ReleaseDashboardLockResponse503Headers the declared response headers of an HTTP 503 response for ReleaseDashboardLock
+type ReleaseDashboardLockResponse503Headers struct {
+	RetryAfter int
+}
+
+type ReleaseDashboardLockResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReleaseResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *LeaseNotCurrent
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReleaseDashboardLockResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReleaseDashboardLockResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseDashboardLockResponse) GetJSON200() *ReleaseResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON409() *LeaseNotCurrent {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseDashboardLockResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseDashboardLockResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseDashboardLockResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseDashboardLockResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDashboardMethodsResponse429Headers the declared response headers of an HTTP 429 response for GetDashboardMethods
+type GetDashboardMethodsResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetDashboardMethodsResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardMethods
+type GetDashboardMethodsResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetDashboardMethodsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DashboardMethods
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetDashboardMethodsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDashboardMethodsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDashboardMethodsResponse) GetJSON200() *DashboardMethods {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardMethodsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardMethodsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardMethodsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardMethodsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDashboardSessionResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardSession
 type GetDashboardSessionResponse200Headers struct {
 	CacheControl string
@@ -6855,8 +9521,6 @@ type GetDashboardSessionResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SessionUnauthorized
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6888,11 +9552,6 @@ func (r GetDashboardSessionResponse) GetApplicationproblemJSON400() *BadRequest 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetDashboardSessionResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
 	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetDashboardSessionResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6949,6 +9608,125 @@ func (r GetDashboardSessionResponse) ContentType() string {
 	return ""
 }
 
+// SignInWithTokenResponse204Headers the declared response headers of an HTTP 204 response for SignInWithToken
+type SignInWithTokenResponse204Headers struct {
+	CacheControl string
+	SetCookie    string
+}
+
+// SignInWithTokenResponse429Headers the declared response headers of an HTTP 429 response for SignInWithToken
+type SignInWithTokenResponse429Headers struct {
+	RetryAfter int
+}
+
+// SignInWithTokenResponse503Headers the declared response headers of an HTTP 503 response for SignInWithToken
+type SignInWithTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignInWithTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignInWithTokenResponse204Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignInWithTokenResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignInWithTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignInWithTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignInWithTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignInWithTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignInWithTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignOutResponse204Headers the declared response headers of an HTTP 204 response for SignOut
 type SignOutResponse204Headers struct {
 	SetCookie string
@@ -6973,8 +9751,6 @@ type SignOutResponse struct {
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -7006,11 +9782,6 @@ func (r SignOutResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r SignOutResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r SignOutResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -7091,8 +9862,6 @@ type SignOutEverywhereResponse struct {
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -7124,11 +9893,6 @@ func (r SignOutEverywhereResponse) GetApplicationproblemJSON401() *SessionUnauth
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r SignOutEverywhereResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r SignOutEverywhereResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -7211,8 +9975,6 @@ type RotateDashboardTokenResponse struct {
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -7249,11 +10011,6 @@ func (r RotateDashboardTokenResponse) GetApplicationproblemJSON401() *SessionUna
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r RotateDashboardTokenResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r RotateDashboardTokenResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -8827,6 +11584,23 @@ func (c *ClientWithResponses) DeleteAccountWithResponse(ctx context.Context, acc
 	return ParseDeleteAccountResponse(rsp)
 }
 
+// ListAccountLocksWithResponse List an account's active locks
+//
+// The account's unexpired leases, ordered by name, a page at a time (100 unless
+// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+func (c *ClientWithResponses) ListAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*ListAccountLocksResponse, error) {
+	rsp, err := c.ListAccountLocks(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountLocksResponse(rsp)
+}
+
 // ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
 //
 // Ends every current lease of the lock (all holders of a semaphore) and any
@@ -9114,7 +11888,9 @@ func (c *ClientWithResponses) RotateTokenWithResponse(ctx context.Context, reqEd
 //
 // One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 // a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-// sign out. Signed out, it offers "Sign in with GitHub".
+// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+// set, also the operator view (paste the admin key).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -9125,6 +11901,165 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetDashboardResponse(rsp)
+}
+
+// ListOperatorAccountsWithResponse The operator view's accounts
+//
+// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+func (c *ClientWithResponses) ListOperatorAccountsWithResponse(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountsResponse, error) {
+	rsp, err := c.ListOperatorAccounts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperatorAccountsResponse(rsp)
+}
+
+// DeleteOperatorAccountWithResponse Delete an account from the operator view
+//
+// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+func (c *ClientWithResponses) DeleteOperatorAccountWithResponse(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*DeleteOperatorAccountResponse, error) {
+	rsp, err := c.DeleteOperatorAccount(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteOperatorAccountResponse(rsp)
+}
+
+// ListOperatorAccountLocksWithResponse An account's active locks, in the operator view
+//
+// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+func (c *ClientWithResponses) ListOperatorAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountLocksResponse, error) {
+	rsp, err := c.ListOperatorAccountLocks(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperatorAccountLocksResponse(rsp)
+}
+
+// ListOperatorTokensWithResponse An account's tokens, in the operator view
+//
+// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+func (c *ClientWithResponses) ListOperatorTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListOperatorTokensResponse, error) {
+	rsp, err := c.ListOperatorTokens(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperatorTokensResponse(rsp)
+}
+
+// RevokeOperatorTokenWithResponse Revoke a token from the operator view
+//
+// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+func (c *ClientWithResponses) RevokeOperatorTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*RevokeOperatorTokenResponse, error) {
+	rsp, err := c.RevokeOperatorToken(ctx, accountId, tokenId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeOperatorTokenResponse(rsp)
+}
+
+// GetOperatorClusterWithResponse The cluster, in the operator view
+//
+// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+// single node (the page then shows no cluster card). A follower forwards the page's
+// requests, this one included, to the leader, which keeps the operator session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+func (c *ClientWithResponses) GetOperatorClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorClusterResponse, error) {
+	rsp, err := c.GetOperatorCluster(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOperatorClusterResponse(rsp)
+}
+
+// GetOperatorSessionWithResponse The operator session
+//
+// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+// every state-changing request made with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+func (c *ClientWithResponses) GetOperatorSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorSessionResponse, error) {
+	rsp, err := c.GetOperatorSession(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOperatorSessionResponse(rsp)
+}
+
+// SignInAsOperatorWithBodyWithResponse Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *ClientWithResponses) SignInAsOperatorWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error) {
+	rsp, err := c.SignInAsOperatorWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInAsOperatorResponse(rsp)
+}
+
+// SignInAsOperatorWithResponse Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *ClientWithResponses) SignInAsOperatorWithResponse(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error) {
+	rsp, err := c.SignInAsOperator(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInAsOperatorResponse(rsp)
+}
+
+// SignOutOperatorWithResponse End the operator session
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+func (c *ClientWithResponses) SignOutOperatorWithResponse(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*SignOutOperatorResponse, error) {
+	rsp, err := c.SignOutOperator(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignOutOperatorResponse(rsp)
 }
 
 // GetDashboardAvatarWithResponse The signed-in user's GitHub avatar
@@ -9158,6 +12093,41 @@ func (c *ClientWithResponses) ListDashboardLocksWithResponse(ctx context.Context
 	return ParseListDashboardLocksResponse(rsp)
 }
 
+// ReleaseDashboardLockWithResponse Release a lock the session's token holds
+//
+// Releases the lock when its current holder is the session's token (any owner), like
+// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+// A lock held by another token of the account, or not held, gets 409
+// `lease_not_current` and nothing changes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+func (c *ClientWithResponses) ReleaseDashboardLockWithResponse(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*ReleaseDashboardLockResponse, error) {
+	rsp, err := c.ReleaseDashboardLock(ctx, name, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseDashboardLockResponse(rsp)
+}
+
+// GetDashboardMethodsWithResponse How the dashboard can be signed in to
+//
+// Which sign-in methods this server offers, so the page shows the right buttons:
+// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+// operator view when `ADMIN_KEY` is set.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+func (c *ClientWithResponses) GetDashboardMethodsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardMethodsResponse, error) {
+	rsp, err := c.GetDashboardMethods(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardMethodsResponse(rsp)
+}
+
 // GetDashboardSessionWithResponse Who is signed in
 //
 // The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -9174,6 +12144,48 @@ func (c *ClientWithResponses) GetDashboardSessionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetDashboardSessionResponse(rsp)
+}
+
+// SignInWithTokenWithBodyWithResponse Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *ClientWithResponses) SignInWithTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error) {
+	rsp, err := c.SignInWithTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInWithTokenResponse(rsp)
+}
+
+// SignInWithTokenWithResponse Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *ClientWithResponses) SignInWithTokenWithResponse(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error) {
+	rsp, err := c.SignInWithToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInWithTokenResponse(rsp)
 }
 
 // SignOutWithResponse End the dashboard session
@@ -9937,6 +12949,111 @@ func ParseDeleteAccountResponse(rsp *http.Response) (*DeleteAccountResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccountLocksResponse parses an HTTP response from a ListAccountLocksWithResponse call
+func ParseListAccountLocksResponse(rsp *http.Response) (*ListAccountLocksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountLocksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LockList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListAccountLocksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAccountLocksResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -11238,13 +14355,6 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 		}
 		response.ApplicationproblemJSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11301,6 +14411,1007 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 	return response, nil
 }
 
+// ParseListOperatorAccountsResponse parses an HTTP response from a ListOperatorAccountsWithResponse call
+func ParseListOperatorAccountsResponse(rsp *http.Response) (*ListOperatorAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperatorAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOperatorAccountsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOperatorAccountsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteOperatorAccountResponse parses an HTTP response from a DeleteOperatorAccountWithResponse call
+func ParseDeleteOperatorAccountResponse(rsp *http.Response) (*DeleteOperatorAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteOperatorAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteOperatorAccountResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteOperatorAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOperatorAccountLocksResponse parses an HTTP response from a ListOperatorAccountLocksWithResponse call
+func ParseListOperatorAccountLocksResponse(rsp *http.Response) (*ListOperatorAccountLocksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperatorAccountLocksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LockList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOperatorAccountLocksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOperatorAccountLocksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOperatorTokensResponse parses an HTTP response from a ListOperatorTokensWithResponse call
+func ParseListOperatorTokensResponse(rsp *http.Response) (*ListOperatorTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperatorTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOperatorTokensResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOperatorTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeOperatorTokenResponse parses an HTTP response from a RevokeOperatorTokenWithResponse call
+func ParseRevokeOperatorTokenResponse(rsp *http.Response) (*RevokeOperatorTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeOperatorTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest TokenNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RevokeOperatorTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeOperatorTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOperatorClusterResponse parses an HTTP response from a GetOperatorClusterWithResponse call
+func ParseGetOperatorClusterResponse(rsp *http.Response) (*GetOperatorClusterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOperatorClusterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotACluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetOperatorClusterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOperatorClusterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOperatorSessionResponse parses an HTTP response from a GetOperatorSessionWithResponse call
+func ParseGetOperatorSessionResponse(rsp *http.Response) (*GetOperatorSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOperatorSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OperatorSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOperatorSessionResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOperatorSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOperatorSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSignInAsOperatorResponse parses an HTTP response from a SignInAsOperatorWithResponse call
+func ParseSignInAsOperatorResponse(rsp *http.Response) (*SignInAsOperatorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignInAsOperatorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignInAsOperatorResponse204Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignInAsOperatorResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignInAsOperatorResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSignOutOperatorResponse parses an HTTP response from a SignOutOperatorWithResponse call
+func ParseSignOutOperatorResponse(rsp *http.Response) (*SignOutOperatorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignOutOperatorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignOutOperatorResponse204Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignOutOperatorResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignOutOperatorResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDashboardAvatarResponse parses an HTTP response from a GetDashboardAvatarWithResponse call
 func ParseGetDashboardAvatarResponse(rsp *http.Response) (*GetDashboardAvatarResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11330,7 +15441,7 @@ func ParseGetDashboardAvatarResponse(rsp *http.Response) (*GetDashboardAvatarRes
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11451,13 +15562,6 @@ func ParseListDashboardLocksResponse(rsp *http.Response) (*ListDashboardLocksRes
 		}
 		response.ApplicationproblemJSON401 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -11521,6 +15625,209 @@ func ParseListDashboardLocksResponse(rsp *http.Response) (*ListDashboardLocksRes
 	return response, nil
 }
 
+// ParseReleaseDashboardLockResponse parses an HTTP response from a ReleaseDashboardLockWithResponse call
+func ParseReleaseDashboardLockResponse(rsp *http.Response) (*ReleaseDashboardLockResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseDashboardLockResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReleaseResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest LeaseNotCurrent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReleaseDashboardLockResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReleaseDashboardLockResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardMethodsResponse parses an HTTP response from a GetDashboardMethodsWithResponse call
+func ParseGetDashboardMethodsResponse(rsp *http.Response) (*GetDashboardMethodsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardMethodsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DashboardMethods
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetDashboardMethodsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetDashboardMethodsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDashboardSessionResponse parses an HTTP response from a GetDashboardSessionWithResponse call
 func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11555,13 +15862,6 @@ func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionR
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -11636,6 +15936,131 @@ func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionR
 	return response, nil
 }
 
+// ParseSignInWithTokenResponse parses an HTTP response from a SignInWithTokenWithResponse call
+func ParseSignInWithTokenResponse(rsp *http.Response) (*SignInWithTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignInWithTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignInWithTokenResponse204Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignInWithTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignInWithTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSignOutResponse parses an HTTP response from a SignOutWithResponse call
 func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11673,13 +16098,6 @@ func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -11791,13 +16209,6 @@ func ParseSignOutEverywhereResponse(rsp *http.Response) (*SignOutEverywhereRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -11913,13 +16324,6 @@ func ParseRotateDashboardTokenResponse(rsp *http.Response) (*RotateDashboardToke
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge

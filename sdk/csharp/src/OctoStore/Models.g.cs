@@ -186,6 +186,15 @@ namespace OctoStore
         public string RaftAddr { get; set; }
     }
 
+    /// <summary>The AdminSignIn schema.</summary>
+    [DataContract]
+    public partial class AdminSignIn
+    {
+        /// <summary>The server's <c>ADMIN_KEY</c>.</summary>
+        [DataMember(Name = "admin_key")]
+        public string AdminKey { get; set; }
+    }
+
     /// <summary>The ClusterInfo schema.</summary>
     [DataContract]
     public partial class ClusterInfo
@@ -284,6 +293,23 @@ namespace OctoStore
         public string Token { get; set; }
     }
 
+    /// <summary>The DashboardMethods schema.</summary>
+    [DataContract]
+    public partial class DashboardMethods
+    {
+        /// <summary>GitHub sign-in is configured.</summary>
+        [DataMember(Name = "github")]
+        public bool Github { get; set; }
+
+        /// <summary>Signing in by pasting an account token is offered (always).</summary>
+        [DataMember(Name = "token")]
+        public bool Token { get; set; }
+
+        /// <summary>The operator view is on (<c>ADMIN_KEY</c> is set).</summary>
+        [DataMember(Name = "admin")]
+        public bool Admin { get; set; }
+    }
+
     /// <summary>The DashboardSession schema.</summary>
     [DataContract]
     public partial class DashboardSession
@@ -325,6 +351,13 @@ namespace OctoStore
         /// <summary>The <c>new_token</c> member.</summary>
         [DataMember(Name = "new_token", EmitDefaultValue = false)]
         public IssuedToken NewToken { get; set; }
+
+        /// <summary>
+        /// How this session signed in. A token session has an empty <c>login</c> and <c>avatar_url</c>
+        /// and <c>github_user_id</c> 0; its <c>token_id</c> is the pasted token's.
+        /// </summary>
+        [DataMember(Name = "method", EmitDefaultValue = false)]
+        public string Method { get; set; }
     }
 
     /// <summary>The ForceReleaseResult schema.</summary>
@@ -526,6 +559,25 @@ namespace OctoStore
         {
             get { return Wire.ParseTimestamp(availableAtWire); }
             set { availableAtWire = Wire.FormatTimestamp(value); }
+        }
+    }
+
+    /// <summary>The OperatorSession schema.</summary>
+    [DataContract]
+    public partial class OperatorSession
+    {
+        /// <summary>Send as <c>X-CSRF-Token</c> with operator requests that change something.</summary>
+        [DataMember(Name = "csrf_token")]
+        public string CsrfToken { get; set; }
+
+        [DataMember(Name = "expires_at")]
+        private string expiresAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset ExpiresAt
+        {
+            get { return Wire.ParseTimestamp(expiresAtWire) ?? default(DateTimeOffset); }
+            set { expiresAtWire = Wire.FormatTimestamp(value); }
         }
     }
 
@@ -763,6 +815,15 @@ namespace OctoStore
         public List<TokenInfo> Tokens { get; set; }
     }
 
+    /// <summary>The TokenSignIn schema.</summary>
+    [DataContract]
+    public partial class TokenSignIn
+    {
+        /// <summary>An account token, <c>oct_…</c>.</summary>
+        [DataMember(Name = "token")]
+        public string Token { get; set; }
+    }
+
     /// <summary>The values of <c>AcquireResult.Status</c>.</summary>
     public static class AcquireResultStatus
     {
@@ -794,6 +855,15 @@ namespace OctoStore
         public const string Shutdown = "shutdown";
         /// <summary><c>unknown</c></summary>
         public const string Unknown = "unknown";
+    }
+
+    /// <summary>The values of <c>DashboardSession.Method</c>.</summary>
+    public static class DashboardSessionMethod
+    {
+        /// <summary><c>github</c></summary>
+        public const string Github = "github";
+        /// <summary><c>token</c></summary>
+        public const string Token = "token";
     }
 
     /// <summary>The values of <c>Health.Status</c>.</summary>

@@ -570,6 +570,51 @@ namespace OctoStore
             }
         }
 
+        /// <summary>List an account's active locks</summary>
+        /// <remarks>
+        /// The account's unexpired leases, ordered by name, a page at a time (100 unless
+        /// <c>limit</c> says otherwise), as <c>GET /locks</c> shows them to the account itself. The
+        /// dashboard's operator view shows them through <c>GET /dashboard/admin/accounts/{account_id}/locks</c>.
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="cursor">
+        /// Where the page starts: the <c>next_cursor</c> of the page before, as it came. Omit it
+        /// for the first page. Cursors are opaque and belong to the list that made them; a
+        /// malformed one, or one from another list, gets 400 <c>invalid_cursor</c>. Paging is by
+        /// the list's sort key, not by offset: an item that exists during the whole paging
+        /// is listed exactly once, even while others are added or removed.
+        /// </param>
+        /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<LockList> ListAccountLocksAsync(string accountId, string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            path.Append("/locks");
+            var separator = '?';
+            if (cursor != null)
+            {
+                path.Append(separator).Append("cursor").Append('=').Append(Uri.EscapeDataString(cursor));
+                separator = '&';
+            }
+            if (limit != null)
+            {
+                path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<LockList>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
         /// <summary>List accounts</summary>
         /// <remarks>
         /// Accounts, oldest first (by creation time, then id), a page at a time (100 unless

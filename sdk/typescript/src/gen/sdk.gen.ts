@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteOperatorAccountData, DeleteOperatorAccountErrors, DeleteOperatorAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardMethodsData, GetDashboardMethodsErrors, GetDashboardMethodsResponses, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetOperatorClusterData, GetOperatorClusterErrors, GetOperatorClusterResponses, GetOperatorSessionData, GetOperatorSessionErrors, GetOperatorSessionResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountLocksData, ListAccountLocksErrors, ListAccountLocksResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListOperatorAccountLocksData, ListOperatorAccountLocksErrors, ListOperatorAccountLocksResponses, ListOperatorAccountsData, ListOperatorAccountsErrors, ListOperatorAccountsResponses, ListOperatorTokensData, ListOperatorTokensErrors, ListOperatorTokensResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseDashboardLockData, ReleaseDashboardLockErrors, ReleaseDashboardLockResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeOperatorTokenData, RevokeOperatorTokenErrors, RevokeOperatorTokenResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignInAsOperatorData, SignInAsOperatorErrors, SignInAsOperatorResponses, SignInWithTokenData, SignInWithTokenErrors, SignInWithTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutOperatorData, SignOutOperatorErrors, SignOutOperatorResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -136,7 +136,9 @@ export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options
  *
  * One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
  * a new token once, `curl` lines, rotate, the account's active locks refreshed live,
- * sign out. Signed out, it offers "Sign in with GitHub".
+ * sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+ * configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+ * set, also the operator view (paste the admin key).
  *
  */
 export const getDashboard = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardData, ThrowOnError>) => (options?.client ?? client).get<GetDashboardResponses, GetDashboardErrors, ThrowOnError>({ url: '/dashboard', ...options });
@@ -239,6 +241,198 @@ export const signOutEverywhere = <ThrowOnError extends boolean = false>(options:
             type: 'apiKey'
         }],
     url: '/dashboard/sign-out-everywhere',
+    ...options
+});
+
+/**
+ * How the dashboard can be signed in to
+ *
+ * Which sign-in methods this server offers, so the page shows the right buttons:
+ * GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+ * operator view when `ADMIN_KEY` is set.
+ *
+ */
+export const getDashboardMethods = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardMethodsData, ThrowOnError>) => (options?.client ?? client).get<GetDashboardMethodsResponses, GetDashboardMethodsErrors, ThrowOnError>({ url: '/dashboard/methods', ...options });
+
+/**
+ * Sign in to the dashboard with an account token
+ *
+ * Exchanges an account token, pasted into the page and sent in this body once, for
+ * the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+ * sets; the server stores only its SHA-256 hash). The browser never stores the token.
+ * The session is the token's: revoking the token ends it, rotating it from the
+ * dashboard keeps it. Same-origin only; throttled per client address like every
+ * request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+ * `unauthorized` and no session.
+ *
+ */
+export const signInWithToken = <ThrowOnError extends boolean = false>(options: Options<SignInWithTokenData, ThrowOnError>) => (options.client ?? client).post<SignInWithTokenResponses, SignInWithTokenErrors, ThrowOnError>({
+    url: '/dashboard/sign-in',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Release a lock the session's token holds
+ *
+ * Releases the lock when its current holder is the session's token (any owner), like
+ * `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+ * A lock held by another token of the account, or not held, gets 409
+ * `lease_not_current` and nothing changes.
+ *
+ */
+export const releaseDashboardLock = <ThrowOnError extends boolean = false>(options: Options<ReleaseDashboardLockData, ThrowOnError>) => (options.client ?? client).post<ReleaseDashboardLockResponses, ReleaseDashboardLockErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_session',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/locks/{name}/release',
+    ...options
+});
+
+/**
+ * Open the operator view with the admin key
+ *
+ * Exchanges the admin key, pasted into the page and sent in this body once, for a
+ * separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+ * SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+ * restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+ * like a wrong `X-Admin-Key` and is throttled per client address.
+ *
+ */
+export const signInAsOperator = <ThrowOnError extends boolean = false>(options: Options<SignInAsOperatorData, ThrowOnError>) => (options.client ?? client).post<SignInAsOperatorResponses, SignInAsOperatorErrors, ThrowOnError>({
+    url: '/dashboard/admin/sign-in',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The operator session
+ *
+ * When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+ * every state-changing request made with it.
+ *
+ */
+export const getOperatorSession = <ThrowOnError extends boolean = false>(options?: Options<GetOperatorSessionData, ThrowOnError>) => (options?.client ?? client).get<GetOperatorSessionResponses, GetOperatorSessionErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/session',
+    ...options
+});
+
+/**
+ * End the operator session
+ */
+export const signOutOperator = <ThrowOnError extends boolean = false>(options: Options<SignOutOperatorData, ThrowOnError>) => (options.client ?? client).post<SignOutOperatorResponses, SignOutOperatorErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/sign-out',
+    ...options
+});
+
+/**
+ * The operator view's accounts
+ *
+ * `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+ */
+export const listOperatorAccounts = <ThrowOnError extends boolean = false>(options?: Options<ListOperatorAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListOperatorAccountsResponses, ListOperatorAccountsErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts',
+    ...options
+});
+
+/**
+ * Delete an account from the operator view
+ *
+ * `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+ */
+export const deleteOperatorAccount = <ThrowOnError extends boolean = false>(options: Options<DeleteOperatorAccountData, ThrowOnError>) => (options.client ?? client).delete<DeleteOperatorAccountResponses, DeleteOperatorAccountErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}',
+    ...options
+});
+
+/**
+ * An account's tokens, in the operator view
+ *
+ * `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+ */
+export const listOperatorTokens = <ThrowOnError extends boolean = false>(options: Options<ListOperatorTokensData, ThrowOnError>) => (options.client ?? client).get<ListOperatorTokensResponses, ListOperatorTokensErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}/tokens',
+    ...options
+});
+
+/**
+ * Revoke a token from the operator view
+ *
+ * `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+ */
+export const revokeOperatorToken = <ThrowOnError extends boolean = false>(options: Options<RevokeOperatorTokenData, ThrowOnError>) => (options.client ?? client).delete<RevokeOperatorTokenResponses, RevokeOperatorTokenErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}/tokens/{token_id}',
+    ...options
+});
+
+/**
+ * An account's active locks, in the operator view
+ *
+ * `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+ */
+export const listOperatorAccountLocks = <ThrowOnError extends boolean = false>(options: Options<ListOperatorAccountLocksData, ThrowOnError>) => (options.client ?? client).get<ListOperatorAccountLocksResponses, ListOperatorAccountLocksErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}/locks',
+    ...options
+});
+
+/**
+ * The cluster, in the operator view
+ *
+ * `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+ * single node (the page then shows no cluster card). A follower forwards the page's
+ * requests, this one included, to the leader, which keeps the operator session.
+ *
+ */
+export const getOperatorCluster = <ThrowOnError extends boolean = false>(options?: Options<GetOperatorClusterData, ThrowOnError>) => (options?.client ?? client).get<GetOperatorClusterResponses, GetOperatorClusterErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/cluster',
     ...options
 });
 
@@ -562,6 +756,20 @@ export const removeClusterNode = <ThrowOnError extends boolean = false>(options:
 export const deleteAccount = <ThrowOnError extends boolean = false>(options: Options<DeleteAccountData, ThrowOnError>) => (options.client ?? client).delete<DeleteAccountResponses, DeleteAccountErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/accounts/{account_id}',
+    ...options
+});
+
+/**
+ * List an account's active locks
+ *
+ * The account's unexpired leases, ordered by name, a page at a time (100 unless
+ * `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+ * dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+ *
+ */
+export const listAccountLocks = <ThrowOnError extends boolean = false>(options: Options<ListAccountLocksData, ThrowOnError>) => (options.client ?? client).get<ListAccountLocksResponses, ListAccountLocksErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/locks',
     ...options
 });
 

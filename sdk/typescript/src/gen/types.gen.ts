@@ -367,6 +367,43 @@ export type AccountList = {
     next_cursor?: NextCursor;
 };
 
+export type DashboardMethods = {
+    /**
+     * GitHub sign-in is configured.
+     */
+    github: boolean;
+    /**
+     * Signing in by pasting an account token is offered (always).
+     */
+    token: boolean;
+    /**
+     * The operator view is on (`ADMIN_KEY` is set).
+     */
+    admin: boolean;
+};
+
+export type TokenSignIn = {
+    /**
+     * An account token, `oct_…`.
+     */
+    token: string;
+};
+
+export type AdminSignIn = {
+    /**
+     * The server's `ADMIN_KEY`.
+     */
+    admin_key: string;
+};
+
+export type OperatorSession = {
+    /**
+     * Send as `X-CSRF-Token` with operator requests that change something.
+     */
+    csrf_token: string;
+    expires_at: Timestamp;
+};
+
 export type DashboardSession = {
     /**
      * The GitHub login as of this sign-in.
@@ -388,6 +425,12 @@ export type DashboardSession = {
     csrf_token: string;
     expires_at: Timestamp;
     new_token?: IssuedToken;
+    /**
+     * How this session signed in. A token session has an empty `login` and `avatar_url`
+     * and `github_user_id` 0; its `token_id` is the pasted token's.
+     *
+     */
+    method?: 'github' | 'token';
 };
 
 export type Health = {
@@ -1112,12 +1155,6 @@ export type GetDashboardErrors = {
      */
     400: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
-    /**
      * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
      * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
      * `Content-Length` says the body is too large, before anything else is read. Nothing
@@ -1186,12 +1223,6 @@ export type GetDashboardSessionErrors = {
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
-    /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
     /**
      * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
      * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
@@ -1273,9 +1304,7 @@ export type GetDashboardAvatarErrors = {
      */
     401: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
+     * The session signed in with a token, so it has no GitHub avatar (`not_found`).
      */
     404: Problem;
     /**
@@ -1362,12 +1391,6 @@ export type ListDashboardLocksErrors = {
      * No dashboard session, or it expired or was signed out (`unauthorized`).
      */
     401: Problem;
-    /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
     /**
      * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
      * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
@@ -1461,12 +1484,6 @@ export type RotateDashboardTokenErrors = {
      */
     403: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
-    /**
      * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
      * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
      * `Content-Length` says the body is too large, before anything else is read. Nothing
@@ -1558,12 +1575,6 @@ export type SignOutErrors = {
      *
      */
     403: Problem;
-    /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
     /**
      * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
      * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
@@ -1657,12 +1668,6 @@ export type SignOutEverywhereErrors = {
      */
     403: Problem;
     /**
-     * GitHub sign-in is off because the server has no `GITHUB_CLIENT_ID`
-     * (`signin_not_configured`).
-     *
-     */
-    404: Problem;
-    /**
      * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
      * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
      * `Content-Length` says the body is too large, before anything else is read. Nothing
@@ -1720,6 +1725,1129 @@ export type SignOutEverywhereResponses = {
 };
 
 export type SignOutEverywhereResponse = SignOutEverywhereResponses[keyof SignOutEverywhereResponses];
+
+export type GetDashboardMethodsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/dashboard/methods';
+};
+
+export type GetDashboardMethodsErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetDashboardMethodsError = GetDashboardMethodsErrors[keyof GetDashboardMethodsErrors];
+
+export type GetDashboardMethodsResponses = {
+    /**
+     * The methods on offer.
+     */
+    200: DashboardMethods;
+};
+
+export type GetDashboardMethodsResponse = GetDashboardMethodsResponses[keyof GetDashboardMethodsResponses];
+
+export type SignInWithTokenData = {
+    body: TokenSignIn;
+    path?: never;
+    query?: never;
+    url: '/dashboard/sign-in';
+};
+
+export type SignInWithTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type SignInWithTokenError = SignInWithTokenErrors[keyof SignInWithTokenErrors];
+
+export type SignInWithTokenResponses = {
+    /**
+     * Signed in.
+     */
+    204: void;
+};
+
+export type SignInWithTokenResponse = SignInWithTokenResponses[keyof SignInWithTokenResponses];
+
+export type ReleaseDashboardLockData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path: {
+        /**
+         * The lock's name within the caller's account.
+         */
+        name: LockName;
+    };
+    query?: never;
+    url: '/dashboard/locks/{name}/release';
+};
+
+export type ReleaseDashboardLockErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * The lease is not the lock's current lease: unknown, expired, released, or another
+     * lock's (`lease_not_current`). Nothing changed.
+     *
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ReleaseDashboardLockError = ReleaseDashboardLockErrors[keyof ReleaseDashboardLockErrors];
+
+export type ReleaseDashboardLockResponses = {
+    /**
+     * Released.
+     */
+    200: ReleaseResult;
+};
+
+export type ReleaseDashboardLockResponse = ReleaseDashboardLockResponses[keyof ReleaseDashboardLockResponses];
+
+export type SignInAsOperatorData = {
+    body: AdminSignIn;
+    path?: never;
+    query?: never;
+    url: '/dashboard/admin/sign-in';
+};
+
+export type SignInAsOperatorErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type SignInAsOperatorError = SignInAsOperatorErrors[keyof SignInAsOperatorErrors];
+
+export type SignInAsOperatorResponses = {
+    /**
+     * Signed in as the operator.
+     */
+    204: void;
+};
+
+export type SignInAsOperatorResponse = SignInAsOperatorResponses[keyof SignInAsOperatorResponses];
+
+export type GetOperatorSessionData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/dashboard/admin/session';
+};
+
+export type GetOperatorSessionErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetOperatorSessionError = GetOperatorSessionErrors[keyof GetOperatorSessionErrors];
+
+export type GetOperatorSessionResponses = {
+    /**
+     * The operator session.
+     */
+    200: OperatorSession;
+};
+
+export type GetOperatorSessionResponse = GetOperatorSessionResponses[keyof GetOperatorSessionResponses];
+
+export type SignOutOperatorData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path?: never;
+    query?: never;
+    url: '/dashboard/admin/sign-out';
+};
+
+export type SignOutOperatorErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type SignOutOperatorError = SignOutOperatorErrors[keyof SignOutOperatorErrors];
+
+export type SignOutOperatorResponses = {
+    /**
+     * Signed out.
+     */
+    204: void;
+};
+
+export type SignOutOperatorResponse = SignOutOperatorResponses[keyof SignOutOperatorResponses];
+
+export type ListOperatorAccountsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
+    url: '/dashboard/admin/accounts';
+};
+
+export type ListOperatorAccountsErrors = {
+    /**
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The admin API is off because the server has no `ADMIN_KEY` (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ListOperatorAccountsError = ListOperatorAccountsErrors[keyof ListOperatorAccountsErrors];
+
+export type ListOperatorAccountsResponses = {
+    /**
+     * A page of accounts, oldest first.
+     */
+    200: AccountList;
+};
+
+export type ListOperatorAccountsResponse = ListOperatorAccountsResponses[keyof ListOperatorAccountsResponses];
+
+export type DeleteOperatorAccountData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/dashboard/admin/accounts/{account_id}';
+};
+
+export type DeleteOperatorAccountErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type DeleteOperatorAccountError = DeleteOperatorAccountErrors[keyof DeleteOperatorAccountErrors];
+
+export type DeleteOperatorAccountResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type DeleteOperatorAccountResponse = DeleteOperatorAccountResponses[keyof DeleteOperatorAccountResponses];
+
+export type ListOperatorTokensData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: never;
+    url: '/dashboard/admin/accounts/{account_id}/tokens';
+};
+
+export type ListOperatorTokensErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ListOperatorTokensError = ListOperatorTokensErrors[keyof ListOperatorTokensErrors];
+
+export type ListOperatorTokensResponses = {
+    /**
+     * The account's tokens.
+     */
+    200: TokenList;
+};
+
+export type ListOperatorTokensResponse = ListOperatorTokensResponses[keyof ListOperatorTokensResponses];
+
+export type RevokeOperatorTokenData = {
+    body?: never;
+    headers: {
+        /**
+         * The session's `csrf_token` from `GET /dashboard/session`.
+         */
+        'X-CSRF-Token': string;
+    };
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+        /**
+         * The token's id.
+         */
+        token_id: TokenId;
+    };
+    query?: never;
+    url: '/dashboard/admin/accounts/{account_id}/tokens/{token_id}';
+};
+
+export type RevokeOperatorTokenErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * A cross-site request, or a missing or wrong `X-CSRF-Token` (`forbidden`). Nothing
+     * changed.
+     *
+     */
+    403: Problem;
+    /**
+     * The account has no live token with that id (`token_not_found`), or no account has
+     * that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type RevokeOperatorTokenError = RevokeOperatorTokenErrors[keyof RevokeOperatorTokenErrors];
+
+export type RevokeOperatorTokenResponses = {
+    /**
+     * Revoked.
+     */
+    204: void;
+};
+
+export type RevokeOperatorTokenResponse = RevokeOperatorTokenResponses[keyof RevokeOperatorTokenResponses];
+
+export type ListOperatorAccountLocksData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
+    url: '/dashboard/admin/accounts/{account_id}/locks';
+};
+
+export type ListOperatorAccountLocksErrors = {
+    /**
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ListOperatorAccountLocksError = ListOperatorAccountLocksErrors[keyof ListOperatorAccountLocksErrors];
+
+export type ListOperatorAccountLocksResponses = {
+    /**
+     * Active locks.
+     */
+    200: LockList;
+};
+
+export type ListOperatorAccountLocksResponse = ListOperatorAccountLocksResponses[keyof ListOperatorAccountLocksResponses];
+
+export type GetOperatorClusterData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/dashboard/admin/cluster';
+};
+
+export type GetOperatorClusterErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * No dashboard session, or it expired or was signed out (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * This server is a single node, not a cluster node, or no node has that id
+     * (`not_found`); or the admin API is off (`admin_disabled`).
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetOperatorClusterError = GetOperatorClusterErrors[keyof GetOperatorClusterErrors];
+
+export type GetOperatorClusterResponses = {
+    /**
+     * The cluster.
+     */
+    200: ClusterInfo;
+};
+
+export type GetOperatorClusterResponse = GetOperatorClusterResponses[keyof GetOperatorClusterResponses];
 
 export type ListLocksData = {
     body?: never;
@@ -3190,6 +4318,107 @@ export type DeleteAccountResponses = {
 };
 
 export type DeleteAccountResponse = DeleteAccountResponses[keyof DeleteAccountResponses];
+
+export type ListAccountLocksData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+    };
+    query?: {
+        /**
+         * Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+         * for the first page. Cursors are opaque and belong to the list that made them; a
+         * malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+         * the list's sort key, not by offset: an item that exists during the whole paging
+         * is listed exactly once, even while others are added or removed.
+         *
+         */
+        cursor?: string;
+        /**
+         * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+         */
+        limit?: number;
+    };
+    url: '/admin/accounts/{account_id}/locks';
+};
+
+export type ListAccountLocksErrors = {
+    /**
+     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
+     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
+     * operations take none (`invalid_request`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ListAccountLocksError = ListAccountLocksErrors[keyof ListAccountLocksErrors];
+
+export type ListAccountLocksResponses = {
+    /**
+     * Active locks.
+     */
+    200: LockList;
+};
+
+export type ListAccountLocksResponse = ListAccountLocksResponses[keyof ListAccountLocksResponses];
 
 export type ListTokensData = {
     body?: never;

@@ -6,6 +6,7 @@ from .acquire_request import AcquireRequest
 from .acquire_result import AcquireResult
 from .acquire_result_status import AcquireResultStatus
 from .add_cluster_node_request import AddClusterNodeRequest
+from .admin_sign_in import AdminSignIn
 from .cluster_info import ClusterInfo
 from .cluster_node import ClusterNode
 from .cluster_node_state import ClusterNodeState
@@ -14,7 +15,9 @@ from .create_account_request import CreateAccountRequest
 from .create_session_request import CreateSessionRequest
 from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
+from .dashboard_methods import DashboardMethods
 from .dashboard_session import DashboardSession
+from .dashboard_session_method import DashboardSessionMethod
 from .force_release_result import ForceReleaseResult
 from .health import Health
 from .health_status import HealthStatus
@@ -23,6 +26,7 @@ from .lock_holder import LockHolder
 from .lock_list import LockList
 from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
+from .operator_session import OperatorSession
 from .problem import Problem
 from .problem_code import ProblemCode
 from .ready import Ready
@@ -39,6 +43,7 @@ from .storage_state import StorageState
 from .storage_state_state import StorageStateState
 from .token_info import TokenInfo
 from .token_list import TokenList
+from .token_sign_in import TokenSignIn
 
 __all__ = (
     "Account",
@@ -47,6 +52,7 @@ __all__ = (
     "AcquireResult",
     "AcquireResultStatus",
     "AddClusterNodeRequest",
+    "AdminSignIn",
     "ClusterInfo",
     "ClusterNode",
     "ClusterNodeState",
@@ -55,7 +61,9 @@ __all__ = (
     "CreateSessionRequest",
     "CreateTokenRequest",
     "CreatedAccount",
+    "DashboardMethods",
     "DashboardSession",
+    "DashboardSessionMethod",
     "ForceReleaseResult",
     "Health",
     "HealthStatus",
@@ -64,6 +72,7 @@ __all__ = (
     "LockList",
     "LockStatus",
     "LockStatusStatus",
+    "OperatorSession",
     "Problem",
     "ProblemCode",
     "Ready",
@@ -80,4 +89,5 @@ __all__ = (
     "StorageStateState",
     "TokenInfo",
     "TokenList",
+    "TokenSignIn",
 )

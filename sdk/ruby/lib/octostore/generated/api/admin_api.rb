@@ -576,6 +576,96 @@ module OctoStore
       return data, status_code, headers
     end
 
+    # List an account's active locks
+    # The account's unexpired leases, ordered by name, a page at a time (100 unless `limit` says otherwise), as `GET /locks` shows them to the account itself. The dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`. 
+    # @param account_id [String] The account&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
+    # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
+    # @return [LockList]
+    def list_account_locks(account_id, opts = {})
+      data, _status_code, _headers = list_account_locks_with_http_info(account_id, opts)
+      data
+    end
+
+    # List an account&#39;s active locks
+    # The account&#39;s unexpired leases, ordered by name, a page at a time (100 unless &#x60;limit&#x60; says otherwise), as &#x60;GET /locks&#x60; shows them to the account itself. The dashboard&#39;s operator view shows them through &#x60;GET /dashboard/admin/accounts/{account_id}/locks&#x60;. 
+    # @param account_id [String] The account&#39;s id.
+    # @param [Hash] opts the optional parameters
+    # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
+    # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
+    # @return [Array<(LockList, Integer, Hash)>] LockList data, response status code and response headers
+    def list_account_locks_with_http_info(account_id, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.list_account_locks ...'
+      end
+      # verify the required parameter 'account_id' is set
+      if @api_client.config.client_side_validation && account_id.nil?
+        fail ArgumentError, "Missing the required parameter 'account_id' when calling AdminApi.list_account_locks"
+      end
+      pattern = Regexp.new(/^acc_[a-z0-9]{12}$/)
+      if @api_client.config.client_side_validation && account_id !~ pattern
+        fail ArgumentError, "invalid value for 'account_id' when calling AdminApi.list_account_locks, must conform to the pattern #{pattern}."
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'cursor'].nil? && opts[:'cursor'].to_s.length > 512
+        fail ArgumentError, 'invalid value for "opts[:"cursor"]" when calling AdminApi.list_account_locks, the character length must be smaller than or equal to 512.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'cursor'].nil? && opts[:'cursor'].to_s.length < 1
+        fail ArgumentError, 'invalid value for "opts[:"cursor"]" when calling AdminApi.list_account_locks, the character length must be greater than or equal to 1.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'limit'].nil? && opts[:'limit'] > 1000
+        fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling AdminApi.list_account_locks, must be smaller than or equal to 1000.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'limit'].nil? && opts[:'limit'] < 1
+        fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling AdminApi.list_account_locks, must be greater than or equal to 1.'
+      end
+
+      # resource path
+      local_var_path = '/admin/accounts/{account_id}/locks'.sub('{account_id}', CGI.escape(account_id.to_s))
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+      query_params[:'cursor'] = opts[:'cursor'] if !opts[:'cursor'].nil?
+      query_params[:'limit'] = opts[:'limit'] if !opts[:'limit'].nil?
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'LockList'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.list_account_locks",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:GET, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#list_account_locks\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
     # List accounts
     # Accounts, oldest first (by creation time, then id), a page at a time (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass it as `cursor` for the next page. 
     # @param [Hash] opts the optional parameters
