@@ -155,11 +155,15 @@ const (
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
+	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSessionLimitExceeded ProblemCode = "session_limit_exceeded"
+	ProblemCodeSessionMismatch      ProblemCode = "session_mismatch"
+	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
@@ -201,6 +205,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLockLimitExceeded:
 		return true
+	case ProblemCodeMaxHoldersMismatch:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNoLeader:
@@ -210,6 +216,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSessionLimitExceeded:
+		return true
+	case ProblemCodeSessionMismatch:
+		return true
+	case ProblemCodeSessionNotFound:
 		return true
 	case ProblemCodeSigninFailed:
 		return true
@@ -340,6 +352,24 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+	// nobody is granted its place in the lock for this long, so a holder that lost the
+	// lease without noticing (a paused process, a partition) has time to stop before
+	// anyone else starts. A release, a deleted session or an operator's force-release
+	// never starts it. 0 (the default) means none.
+	//
+	//
+	// Example: 10
+	LockDelaySeconds *LockDelaySeconds `json:"lock_delay_seconds,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
 	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
 	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
 	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
@@ -358,6 +388,11 @@ type AcquireRequest struct {
 	// Example: worker-7
 	Owner *Owner `json:"owner,omitempty"`
 
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId *SessionID `json:"session_id,omitempty"`
+
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
@@ -372,7 +407,9 @@ type AcquireRequest struct {
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-// set.
+// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -407,6 +444,11 @@ type AcquireResult struct {
 	//
 	// Example: 1000
 	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -466,6 +508,14 @@ type CreateAccountRequest struct {
 	//
 	// Example: billing-worker
 	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -543,6 +593,20 @@ type DashboardSessionMethod string
 // Example: 42
 type FencingToken = int64
 
+// ForceReleaseResult defines model for ForceReleaseResult.
+type ForceReleaseResult struct {
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
+	Name LockName `json:"name"`
+
+	// FencingTokens The fencing tokens of the leases that ended, in token order.
+	FencingTokens []FencingToken `json:"fencing_tokens"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -584,6 +648,44 @@ type IssuedToken struct {
 // Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
 type LeaseID = openapi_types.UUID
 
+// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+// nobody is granted its place in the lock for this long, so a holder that lost the
+// lease without noticing (a paused process, a partition) has time to stop before
+// anyone else starts. A release, a deleted session or an operator's force-release
+// never starts it. 0 (the default) means none.
+//
+// Example: 10
+type LockDelaySeconds = int32
+
+// LockHolder One current holder of a lock.
+type LockHolder struct {
+	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+	// an `owner`. Contains no secret.
+	//
+	//
+	// Example: tok_8f3a1c9d2e7b/worker-7
+	HolderId HolderID `json:"holder_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
@@ -594,6 +696,16 @@ type LockList struct {
 	//
 	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+	Index *int64 `json:"index,omitempty"`
+
+	// Changes A prefix watch's changes, by name.
+	Changes *[]LockStatus `json:"changes,omitempty"`
+
+	// Complete For a prefix watch: false when the server no longer remembers every lock freed
+	// since the `index` sent; `changes` then holds every held lock under the prefix.
+	Complete *bool `json:"complete,omitempty"`
 }
 
 // LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -603,7 +715,11 @@ type LockList struct {
 // Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name`, `status` and `revision`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`. A held lock's
+// `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+// semaphore's: the holder with the lowest fencing token); `holders` lists every
+// holder, and `max_holders` says how many it admits. A lock kept only by a
+// lock-delay is `held` with no `holder_id` and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -646,10 +762,33 @@ type LockStatus struct {
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
+	// Holders Every current holder, by fencing token.
+	Holders *[]LockHolder `json:"holders,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+// lease and fencing token. Every holder and waiter of a lock must send the same value
+// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+//
+// Example: 3
+type MaxHolders = int32
 
 // Metadata A small value stored with the lease and shown to everyone in the account, such as a
 // leader's address. At most 1024 characters (Unicode code points, as JSON Schema
@@ -796,6 +935,60 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionResult defines model for SessionResult.
+type SessionResult struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+}
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+
+	// Locks The leases bound to the session, by lock name.
+	Locks []LockStatus `json:"locks"`
+}
+
 // StorageState Whether the database accepts writes.
 type StorageState struct {
 	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
@@ -875,11 +1068,19 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int32
 
+// SessionIDParam A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionIDParam = SessionID
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
 // AccountNotFound An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountNotFound = Problem
+
+// AcquireConflict An RFC 9457 problem document with a stable machine-readable `code`.
+type AcquireConflict = Problem
 
 // AdminDisabled An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminDisabled = Problem
@@ -908,9 +1109,6 @@ type HeadersTooLarge = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
-// LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
-type LockLimitExceeded = Problem
-
 // NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
 type NotACluster = Problem
 
@@ -919,6 +1117,12 @@ type PayloadTooLarge = Problem
 
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
+
+// SessionLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionLimitExceeded = Problem
+
+// SessionNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionNotFound = Problem
 
 // SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type SessionUnauthorized = Problem
@@ -1070,6 +1274,15 @@ type ListLocksParams struct {
 
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Prefix Only locks whose name starts with this (it may be empty). Needed for `index`.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Index With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
 }
 
 // GetLockParams defines parameters for GetLock.
@@ -1105,6 +1318,9 @@ type ReleaseLockJSONRequestBody = ReleaseRequest
 // RenewLockJSONRequestBody defines body for RenewLock for application/json ContentType.
 type RenewLockJSONRequestBody = RenewRequest
 
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListAccounts List accounts
@@ -1119,6 +1335,9 @@ type ServerInterface interface {
 	// ListAccountLocks List an account's active locks
 	// (GET /admin/accounts/{account_id}/locks)
 	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
@@ -1215,7 +1434,7 @@ type ServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
@@ -1236,6 +1455,18 @@ type ServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(w http.ResponseWriter, r *http.Request)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -1379,6 +1610,41 @@ func (siw *ServerInterfaceWrapper) ListAccountLocks(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ForceRelease operation middleware
+func (siw *ServerInterfaceWrapper) ForceRelease(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ForceRelease(w, r, accountId, name)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2352,6 +2618,45 @@ func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Requ
 		return
 	}
 
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", r.URL.Query(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "prefix"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "prefix", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "index" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "index", r.URL.Query(), &params.Index, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "index"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "index", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait_seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait_seconds", r.URL.Query(), &params.WaitSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListLocks(w, r, params)
 	}))
@@ -2524,6 +2829,98 @@ func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// CreateSession operation middleware
+func (siw *ServerInterfaceWrapper) CreateSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSession operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSession operation middleware
+func (siw *ServerInterfaceWrapper) GetSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RenewSession operation middleware
+func (siw *ServerInterfaceWrapper) RenewSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RenewSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -2676,6 +3073,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/release", wrapper.ReleaseLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/renew", wrapper.RenewLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions", wrapper.CreateSession)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sessions/{session_id}", wrapper.DeleteSession)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sessions/{session_id}", wrapper.GetSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions/{session_id}/renew", wrapper.RenewSession)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
@@ -2687,6 +3088,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/locks/{name}/release", wrapper.ForceRelease)
 
 	return m
 }
@@ -2694,6 +3096,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 type AccountExistsApplicationProblemPlusJSONResponse Problem
 
 type AccountNotFoundApplicationProblemPlusJSONResponse Problem
+
+type AcquireConflictApplicationProblemPlusJSONResponse Problem
 
 type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
@@ -2713,8 +3117,6 @@ type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
-type LockLimitExceededApplicationProblemPlusJSONResponse Problem
-
 type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
@@ -2727,6 +3129,10 @@ type RateLimitedApplicationProblemPlusJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type SessionLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type SessionNotFoundApplicationProblemPlusJSONResponse Problem
 
 type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 
@@ -3386,6 +3792,160 @@ type ListAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleaseRequestObject struct {
+	AccountId AccountID `json:"account_id"`
+	Name      LockName  `json:"name"`
+}
+
+type ForceReleaseResponseObject interface {
+	VisitForceReleaseResponse(w http.ResponseWriter) error
+}
+
+type ForceRelease200JSONResponse ForceReleaseResult
+
+func (response ForceRelease200JSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease400ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease401ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease404ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease413ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease429ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease431ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease503ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ForceReleasedefaultApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8280,9 +8840,7 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	return err
 }
 
-type ListLocks400ApplicationProblemPlusJSONResponse struct {
-	BadPageApplicationProblemPlusJSONResponse
-}
+type ListLocks400ApplicationProblemPlusJSONResponse Problem
 
 func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
 
@@ -8597,8 +9155,24 @@ func (response AcquireLock401ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock404ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock409ApplicationProblemPlusJSONResponse struct {
-	LockLimitExceededApplicationProblemPlusJSONResponse
+	AcquireConflictApplicationProblemPlusJSONResponse
 }
 
 func (response AcquireLock409ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
@@ -9319,6 +9893,640 @@ func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyR
 	return err
 }
 
+type CreateSessionRequestObject struct {
+	Body *CreateSessionJSONRequestBody
+}
+
+type CreateSessionResponseObject interface {
+	VisitCreateSessionResponse(w http.ResponseWriter) error
+}
+
+type CreateSession201JSONResponse SessionResult
+
+func (response CreateSession201JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession400ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession401ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession409ApplicationProblemPlusJSONResponse struct {
+	SessionLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession409ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession413ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession415ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession429ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession431ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession503ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateSessiondefaultApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type DeleteSessionResponseObject interface {
+	VisitDeleteSessionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSession204Response struct {
+}
+
+func (response DeleteSession204Response) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession400ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession401ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession404ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession413ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession429ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession431ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession503ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteSessiondefaultApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type GetSessionResponseObject interface {
+	VisitGetSessionResponse(w http.ResponseWriter) error
+}
+
+type GetSession200JSONResponse SessionStatus
+
+func (response GetSession200JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession400ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession401ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession404ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession413ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession429ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession431ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession503ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessiondefaultApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type RenewSessionResponseObject interface {
+	VisitRenewSessionResponse(w http.ResponseWriter) error
+}
+
+type RenewSession200JSONResponse SessionResult
+
+func (response RenewSession200JSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession400ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession401ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession404ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession413ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession429ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession431ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession503ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewSessiondefaultApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAccounts List accounts
@@ -9333,6 +10541,9 @@ type StrictServerInterface interface {
 	// ListAccountLocks List an account's active locks
 	// (GET /admin/accounts/{account_id}/locks)
 	ListAccountLocks(ctx context.Context, request ListAccountLocksRequestObject) (ListAccountLocksResponseObject, error)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(ctx context.Context, request ForceReleaseRequestObject) (ForceReleaseResponseObject, error)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -9429,7 +10640,7 @@ type StrictServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(ctx context.Context, request ListLocksRequestObject) (ListLocksResponseObject, error)
 	// GetLock Status of one lock, or watch it
@@ -9450,6 +10661,18 @@ type StrictServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(ctx context.Context, request CreateSessionRequestObject) (CreateSessionResponseObject, error)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(ctx context.Context, request DeleteSessionRequestObject) (DeleteSessionResponseObject, error)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(ctx context.Context, request RenewSessionRequestObject) (RenewSessionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -9594,6 +10817,33 @@ func (sh *strictHandler) ListAccountLocks(w http.ResponseWriter, r *http.Request
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ListAccountLocksResponseObject); ok {
 		if err := validResponse.VisitListAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ForceRelease operation middleware
+func (sh *strictHandler) ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName) {
+	var request ForceReleaseRequestObject
+
+	request.AccountId = accountId
+	request.Name = name
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ForceRelease(ctx, request.(ForceReleaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ForceRelease")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ForceReleaseResponseObject); ok {
+		if err := validResponse.VisitForceReleaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -10636,324 +11886,499 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// CreateSession operation middleware
+func (sh *strictHandler) CreateSession(w http.ResponseWriter, r *http.Request) {
+	var request CreateSessionRequestObject
+
+	var body CreateSessionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSession(ctx, request.(CreateSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSessionResponseObject); ok {
+		if err := validResponse.VisitCreateSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSession operation middleware
+func (sh *strictHandler) DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request DeleteSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSession(ctx, request.(DeleteSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSessionResponseObject); ok {
+		if err := validResponse.VisitDeleteSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSession operation middleware
+func (sh *strictHandler) GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request GetSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSession(ctx, request.(GetSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
+		if err := validResponse.VisitGetSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RenewSession operation middleware
+func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request RenewSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RenewSession(ctx, request.(RenewSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenewSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RenewSessionResponseObject); ok {
+		if err := validResponse.VisitRenewSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ti/8KijtqYqcTcmybOci166v3InT8Yxz2bYz6ZlWbxMmIQltClATkBVNf646T3MebD/JKawF",
-	"gCBFXXxJOjPjmj8mbZEgrgvr8lu/9XsjkeOJFExo1ej93pjQnI6ZZjn812GSyKnQx68/Uj0yf0iZSnI+",
-	"0VyKRq9xPmKE4iNPFOFpuxE1uPlhYh6PGoKOWaPXsI9c8LQRNXL225TnLG30dD5lUUMlIzampu0/5WzQ",
-	"6DX+Y7vo0Tb+qrZ9Rxo3N1Hj1dnpm3N5xUR9lxRTikvxRJE4UfngQptHYzLI5ZjEPx6dk+2UqtGlpHm6",
-	"bZ+NfddHjKYsLzr/U8t8rYWfW9X9Mf1ywsTQzNNO90XU0POJeV/pnIshdnuaK5kv9vnziOWM6BEjEzpk",
-	"RGmaa9WDP8SCfdEXCbwYEzkonrpkA5mziFBFuCYJHbM2+TDmmnDdFwOZw5MDnisNz7cJfl0RmjMiJ/S3",
-	"KSNUpOSSZVIMiZbwQsaVJnpENRnTFPo0PiC0L8Y0G8h8zFIiBYuIzM3/44xSIfWI5fBqRIZMK7LX6ZCY",
-	"i2ua8dR1vk0+0iEXQ8IVuZz3hfvaE0WUzDW5YvOICKnJ5ZzIwUAx3SNUEK7ZGDvEvnClFUmnZj6hs7OR",
-	"zGA2uBj2BVfQHksJ+0ITnc2JFAmLCLtmgsxGPGMEOoozQNPUDCYnORvLa5a2+8LtgN+mLJ8XGwD731iy",
-	"1Ps73agx5sIvfd3Cn/Ax1/V7dSyVhkEqmFFY2pHMUkWaKRvQaabJTqcTEbMi5tGdTqezdUDkVJvdkFMx",
-	"ZDVznpkPFnu6MiL4tTQg+6lGz3yrYVaa6kavwYXe7TYiM14+no7h5w4M1/6nHywXmg1ZjqOVydV7+FLd",
-	"gDOZXD1RxHSFzLgecQFrmdAsY/kT5eTJElEC/3dXIeI7dmO6mTM1kUKxUNAdwR4zf0ik0EzAotHJJOMJ",
-	"NWPYnuTyMmPj//xVSRA+7AsdTzKGb6ShsMPt2ogaKdOUZ41e41C4wcHAcVfDPNitTbOc0XTetgNkCkRm",
-	"r9HZefv3n3b//OK/u5/3jp6dvjjv/K37ae/42YcXZhE11VPV6O11XkYNzbXpjBsO8Z2wyzTNRU8mWiot",
-	"c9azg+lVunyz6Xx+xPdxOssrvelYSTMufz3eapsO2AG8l/qNnIr0QVZESH0xgNaCRXkvfUdHVGE/8SK7",
-	"yxLsLS6BEWnuqxutQtHNh1iI+vEF0+4/F2+BXDeHkaZjLsjhx2MjrOVgYB43f7pIuaKXGUvdKpk/vrZ/",
-	"u98alZoPF+i8pj94NyqWX7MchiUkOXz97vj9xV+O/vYQa+e/F/Ro9eKV+/8QK1c3cHLJEjpVrGb8sZ+A",
-	"eOVyfRJ0qkcy5/+455JNw4aCBTtjIoX+yQnLqZZGqF+xObGC/qcWdKP1FzYnqGvddcF2igX7VO7LyqUq",
-	"9fshFuodV8qoJDIns9zoUnEwRrMY4RftUvxA0490yG6/AHA5Xcp0DgeXZpmc4Tpe02waLo9TBezMlo8U",
-	"V4SJdCK50ETTKwY7yD5JTOt3XZNOsSbH2AFSdGDlslT7a+a5rEKuGqVX0kpyA/9qzo6Rwka/0iOrJpIR",
-	"FaABTvUBatyEDikXcF0Z7Yratx9wJnwnN5oI+zRsuAcRJrEzI7gigT6fWxNAGRsgVOZJs6rD4w0Ro3YJ",
-	"GreZV6Olo/qHBsGOachoikED+Aq+T2GHkRlVRDGhQZgr1hcoL7gUCvYkEWbBiibsIsRbbfJeGr1xSJKR",
-	"0X9Bd8czdWo3z+Ox2uRYGVX8QlhNfdlAi4eCoRpNGtQ5s5N0MiL/8/Nh6++09Y9O62W79cvvO9FO98XN",
-	"n8DANNaW2SZts/bt9gNOQeZ6sekkFGMJp0HrbNUEmJ+DoWudXSiWSJEqMp6adWX1J2D3WafzgIM9Pz/Z",
-	"dJimx2aAWsqLlLHJLffxn88+vA93LTf72Pzb2aC7XULznM4V+AEuf2WJscsZm3wP2/uhpKWbgAVhmTN6",
-	"pQglqUymYyY0S0kihdI5Ncc+EHlus8VRX8TB2sQRWRRqPUKJ9705855rRS6Nbq4iJzVRgVd9YY4UThWs",
-	"l/P4eCFq+mpWDVeGmV+pMEuXsWuWqVASGylMtOwLKoL34UtOihlJzK5ZPic/Hp0fwJc+fjg7V8F1Gco5",
-	"Y3Owie4LKbK5OR5sPNFz/MncIL/fLBfjR3mOd/2dNVNzFnNBs6o6YBXmAeUZS80RNTpAhsq07f0B4Wgo",
-	"XTImSCaHpl932tX75V2NPXJdYDDGtXvbDuNhDPI5ur/w2+A3pMR+yu9lNNapUYguM6MxyJTFPbLX2SNx",
-	"YSjCZqN9MaF6ZLaq4qnVrFw7Ednr7JN4zPRIpuGVGuMX4kPznzFpKgbT3xfxO3j2vdSH7knnoNmKyD46",
-	"t3A+7PeL5ZxmmjRxrZy3gfWFP8Dplt1Zb2R+ydMU3cZ33l0D30qwvV47h7LdzEZistR0ko5ZS+Z8yIU/",
-	"IQnN87lzYhbO6tDTfFdJulvsuTdBP1fus2JAD7LRSJJLpVqKa3+qrLAZ1xhKxZCNpeS7EoiHvijLhx+5",
-	"fju9/CToNeWZ2ab3Ws0h16Pp5cU0aC5YVvwWSeQ0S9E5bcZEkxHeBVSoGctZSqaCfZmwRLM0m7fJeT63",
-	"xoQayVxn87tKkG6xmrYn5X6uXNaakT3E+m46JShJBIob0owXu2NN4bfgBFDnUp7QfHi/1USHgrowmk8G",
-	"rQWLaY0D63UgA86yFIMBYJ3glbDzbPfFHrmca6YIF4Rm2R2P4m7gnih/2RhakrjurVzDxfE8sHrzRNVN",
-	"h/mSVRh2npG/8B/sVJBmvNCj2EjX6k1ODr2wy7jAQJMb/CWbS5GSZy+gYS2HDK4l8+GcDaaKpT4+9Pb8",
-	"/CPJ6JzlNtxFqJjbWzsn+VRAlIxqu+uMrra3a5RvGZHLqSaxZl/09iSjXBgljFrHVCKFYAkoOVyRJJPK",
-	"C5cTRhV7L/WraZ7bHXjnzZiZtuDyS2xrFX0EHnDeCfRMYHDEPo8PgEoypmbc14ywLxOes/QBYgQwVPh0",
-	"0b2Vm3FxPA+1GSsTwWrnoUem4krImYjcJEQkZ/BTihcM+i76wr7djBd6vFzrNBYthOmOviSMpff0jYLu",
-	"D1Llgrn2qp4C75aHaN9Op0Noovk1Dl5FoPxDEw+x1sZShsZI0J/Vq10zhAdza5eGbgZqI4xETMeXxv4Z",
-	"lCbDLOVid+z9YVTGV9lUaXY/q6E2PAQrZRVNs2bEKDCZOTYpw3A1JQl+/AHiDu83jRU9bIzoFoO0fzO2",
-	"pYR/h1GlvmgGVsLWwW3CSXgKP9J5Jmn6ILrABNtarQtY98ZyJeCOq7oTKOJ2UJvf+os9f2inBhji5r4J",
-	"bvogpITWuzl2C12Jt3pWJ+iLqciYUqVYD1FMk/jd4U8XP3x4/beLH/52fnQWtwlYn96zgLe1IkqS2YiJ",
-	"vohf4SK3EEURE0Xn2K7rqJ+7KNAEUI6zDO+OnNF0qdFwSjU7wQW+o3M4p5pdZEUTVYda6fdlst7sfzhl",
-	"Wvm1MC9aQU9OmTa2w0AzPDmaj5nRveDvrcNBnZj5+9v9v508f37e2gk3YDeQ/qf+C+vFfmkYzok4pmJ+",
-	"MaPcwcKqY194Jhy/lMT8RsxvZr1s5xVpXhqhbv5EE4BzKNATZ1QnI6a2egXmpfuCTHBbwiyap3Y63T2n",
-	"oG8ybSCznLPKdMU5cZfPZ3fZfC4d0rrJXZinh3NXurkBX95Y5qyY58rpfqLMZLbcC8X2M+L79PD86OLk",
-	"+N3x+cXpx7N4i4DfBryFEbhdfKtuLm1oK2cpE5rTTEWoY2ecCd0XNE1zIySgS9CT+NXJ8dH784vKp+yX",
-	"SDMOt2B8QNDtaL/bF9BrZVS/X8HgJlIwkA9bxuqorAhpxuFaxwSkj9tvBN1YsOG28GCizJmK1KggCzuW",
-	"CzLI+HCko3A/mnkzEu/z4fH50enZxcej04vDV68+fHp/Hm+Zb3jjKXgq3orgrnXmMtUAV4Np7Yu4ulPi",
-	"Wr01cgav2TzBZl9EXp3ZiIWWMConRHPzDhfD9kpM1QLGy2zBM/RbfXU4gdGJFB8KlhIuPELFes0IE6kx",
-	"N8/4UMA0a7JtmtlGb8M/O7LgvSQeqeqGDFMAejzYQCDWqHJTZE5kLeDAzNCxeAOu73utk/kQFxfoRF9U",
-	"lflQtLgwVv8VqIaVboJ573Bu5CyIuz/Q0gVO9zPbF9/VlYtXHtdDiWU3HwkV1lc24IKrEUtJMy590ihW",
-	"sLO1EchcOW9p5M3evvB2bziNqIxbB8JlLmfKyHiM0UwVy0nKkozD5hAEvXegmeM/+8I5XdAzkrIFSVPG",
-	"R1BN4nChYqth4QZ7L/UrKQZ8OM0fZp+B8V60uOibdTNsvQfFswRiWIVl0xSS/Hh8/vbTDxf2Bjp+vfUA",
-	"RpvbZuWvb7jdKsN7QAdtMC9rgGPVSYnNhVbbP2+ngcP+4dwlANDf2F9C0VuS8WtG4M2Ss4Scsmt5xRCf",
-	"znP1EO4TGO4t/Se1Y3pwBwpd5j4JZoc047rO2IsBxvYgOFv8yHI3SthpIYMeBhDhB4He4nJtDLyt9vtr",
-	"LNLy8frVqQJxRQm52xcPB93FM/xtgKDUGgg4cKrIoX0WWu+RHxjNWU76005nN4GH4J/sXwQUGpXBI/Yq",
-	"J5c4apyURX2tpNd//vy5ZSbNmFcJ1TVpFYfZjM4ViXEuIe1jQXn32Sg3uPR3D55Cp1Kuruo8AUviqOY4",
-	"pFTTS6oYSSWzwEFwM5FZzjX8ZUaapl0ymGZZBP6cFuBHJGI2uBhuHZgXQTkx2qQPNwXojpwlxpJT5HJu",
-	"RCPLBgdo5lj/wCpXyoZh2cC3d8bya56w28RlSwHZm6gh5EWGOWc181n8WJWmoUOWmF2FQgaDeTCXVBCW",
-	"FXGuqTC/zOjcWRCmEcAZDWwiFxnTX2XO9RxNabMsKKWGTr20cbYxhUUx/2fWEQJTAJhJ5HjMtTY6I865",
-	"g2MADsIJAWNdz4QxoL/Cirx3k7Deh+6mFpwwo6lO5UzcclMXXnPTAHgLTCvOJXXP+P9DbrQHs2jqR2w3",
-	"ldrkmBv9soQDQMsHzj5XK46/v+X8RwY8Y0YUGDNmktGklNNntzzAu6ZCmK5i7wsTJ5AiRmAESLB2XwTD",
-	"VdpI2OkENu+iiAE/djEI5z+3QwbD6cB0sRBDcbDr4zY5FkWMJSKx35txLzjVXBG8PppU9MXysw1HFeTC",
-	"iiOOBqKc6kSOGQTc+qJy5FFG+KgrgHntubZzBad6JDPbO0UH7I/2S30SajqZyFyz9B1LOT2Hh+6l3vgG",
-	"L8amxQv4bl3GSxkCqUj4IfOBuwaT9kOlxveGQG+I7c0aUVA7hq8VVjKnPq4OHjNh6voBlojvS5iPCRnp",
-	"uZywXHNUPIJc8o1TxqPGl5bM4YbduYkaGFkGfC40uZju6vJbOwv5rUFTezdRI8kZNWOhel1vzvmYKU3H",
-	"k7CJ3ZvIAdAyOeRL0tmtQQ9PuBRwcOzMRlIFLibsC1oB1nBoUmXf4HlfZFRp97i1MaZZhmjKIl/TJn7n",
-	"cjoclU2KtvcZ2WcxcHrF5ig98dcnypihLOcJ9pKnERHMCFEUGjwHzH7P9QqyQrkiFiHWQlOAp2gHxJhy",
-	"Uvub/c9iS9hXUBq7VJbCiEqtEQVfRN8ACCt/5hvm5CRUN6KGmRnUj1HqlNXoYA33b1xy8kbb8T2mK/jX",
-	"u5iK7ETcz2WyBJvcEGyzyvat7J9ffEcRlh+k0h6/Lok3852L3avfXl4//9Id703+0YgaE6o1y822+x/z",
-	"68+Yz/HL7zvdmz81FvLafcsnXC0/qPBvyG/fcIJMw/ZLkGRQPb0BIcK6Ft+zL/qVy7laO+Nq1ey5fPZi",
-	"/hJenrEgAeYCMmCe7S2bNfh0kKpE05Sb806zj8EUDmimWFSZ1THT1Cg/64b+zj13EzVA1173wgd4yMx9",
-	"kd+yVqadn9j727wYBtrWvfmZcu1frSxH2IH6FbHzp4CxoCoxY7w2Y6JZlqlQyWmT2Ab+0rhH5nIKmovH",
-	"mx0QixfjKWRsDJhIuBha9pCIxOh9VxdUx6ALxTkTbHYB+tzFWMUgDBXTbRKPWGa+oeSYScEAotAXRiE+",
-	"IDGqS/CVcptNjSmLBeTtCeSTbbmv6Xxe/lpfmM+BDCtvk6LZO91LRqaVhr+ulTf4sCNJKV1wfrzrGnkL",
-	"D5bva3PJulVZS+9gniu/3oW9Fa7SukZOzdOgrL5TYUvPoKVwBda3pPN5TUvPbwrV7vcGE0bRMELIngCj",
-	"O2dpsPMXr5yd6pGxzUXhutcenTS1SLn3Mr2jBFq/Dqbt49fmezkd6Auapnm9YmNMlCeKmKeIxQlE5nwo",
-	"3TM6olEYX518Ojs/Or04PXxzfnH4+vUpuscCApbu/n6JgGW3LJX/p99X27/8Z+9nvMmi/TqhXJlO5Cny",
-	"fa+fyTEXGPK65fyhN/aKzZdxF1mMRpDPXxnxTqe7t55zpnTD+W/WjcVuiWMxkIvXeOGaqoXtptBXnh7Y",
-	"DC/QvCBdzBmr7cbKnRw1zC7YXEsI9u8qTcEIHs3ycX3HYceZn8umMofOhubAs73GKhNgQZUoPE/m225s",
-	"KyYdxrEw6SOtJxfTPKvvPUJryKfTE7i7oPc5S0yfUlwArgno+hnzC4OG9crFMHOGp3vlepmWL7hI2ZeV",
-	"pxo6ABOdySGB5w+s+8LlKkLPA/y+IuDvaXaKbEYgbNq65bI8q4qepePpWlnMQlHsF3EgIRXN/DOhIuWp",
-	"eTBwFUYN6xupl9amvdY1zSFP2jQcrPmJ+0bwtzfF54K/vgq+HPz5rOhE8NdPRX9Kl7maDga55Ztww7yW",
-	"GnnOpMB/3noQf7UtBH96HzQWXOKrBWxUbPigq25lSjuu9iiBdWQV9btdarc14AAXCUG7DV7ECKvLOg/n",
-	"Ad5ePiR48esNqNyvJX1Iv6Yn5l52s12CdayESIEXBtza5GxkxJAUyWqBuOeXef0YYTLLI9zdxLT37bvh",
-	"1G0Hn12KSbKqZjHMDV8/FR6afc3ZDKLCgjRDtiCAyOitYCoupcwYFfWuqsWvLCJOCsjI6lZ3lq/iGQBQ",
-	"zM1BLudkQhWEGgI/FQaTMMoNEMomhTjomoEs3Nl2VK4jkZ3LletgwY8PfijMLNNrqmlef/2fBdnE5v4P",
-	"vIFPFME3V25pcxkUnJh1/niREqqqmbkQxiugiCG0WNv4CRi7EFRZ2QFzN9/TOn1eeE3NwO1c123JOlfk",
-	"bMSTUclJypV3Yd5a/4samzpunSe2AEmu1YwxfX6x7bdy5pBtiIL1+Ng2ObTnwv00oqrgX4ihK9Z7Ueyz",
-	"GFMj4/KkxqRzABG92MkoEBVIQKowU+aKiSfKOlGtWlE5Tqvs2Jfgzptt5mI4VmrK0gUPw4v7yegF1QSX",
-	"c2GDRWXhHUjt4LiWjtZaY7zkM1k8iDrnQGIapuggFN4JPjMfLmDGdUQoJN67nEhl0yS5TavIGfLKtkOH",
-	"9163Zr97ts+Xnc7znZcvu/t7z/c6L1/urGb+hEzuDGmCy0Jx0dshr9Y4OIzyJ53GumpNz/CxM6sqlo7m",
-	"NcudlF5haNv5IvbpiLD2sE3iTrvb7sQHJG6m7JplW4514nLKwWkINCwY3+4L20abnBnL7HJuV8oFj7lI",
-	"GIEGSZNeQooGhGMxcCoFU1vVSAQ8vdpaW+YEcjNXt+m8j62GhFjafEznEMWovPkbcFXgYQcZag0jCPrE",
-	"2+BfjosQuI0HK8z/ECTGB9rklRSacgFAFcWSnC3EX7S8ungx2KU7ycu0y55fbs9kfsXy1vM6R3ooEb6G",
-	"drpCvVymTh6E+NorxibWpDVi9OztYau7/8xI5NFaO/weIm11RGkjfdN5UhfGfgxJPgMjU6RgZJhTAURF",
-	"FDZMm/yFsQnhRjcj4HZFMEaRxg6oEZysbO44p3G/lORS49lgJ+nSPdZ6QZ9ftvbSTtJ6Odhnre7lbrKX",
-	"7rNng+ed8K6eTnlat0cwrbsuPuXDvxu5nUw7Z3jAvnl8Cntau05LmZaRg6/7gmRMa5ariKR8yLWKSNy2",
-	"938rjgDMPMGUe2Rz87+227HTlSDQAFw/ig3HZgSQagMKaBOdUXjF4L5XJDE6N3CHOyIrVBr0aAugetCa",
-	"Zjlo73E9dVzsE8w0RLn1TFaFxXjeUoiKqvhHuy+q7tHAI9z8/3rFB1u/lD/eiXa6z2/+/36/vfqZZ/BM",
-	"6THX92c3W39athPP/EVYiVkNcsZim+sO7EB4QGKkDyM+pmUDQdfcc9Y/aNzn2UPFffYfIu5z61hnxUbY",
-	"xLvgT1DlFLs5Xh/ksc9V5PeiygNRnahhVnql7tOtdRJFxfXuu1YnEd4Fc1blZVJjmmUEwI0E4EEFW5Zl",
-	"4IBDDPJZS1RhwJMvQnMpImpqhIIyeo+PANjwTZscep767p6xDHOaGPlDmp8ET2SKKUYEKDIVkJABe90Z",
-	"TKdL7iSxP83xVkSU9JnAe46M5tP5m9aLA5JJYZRjGJMiQ6bJXqcTsO05ej0YmbVTLYC4Kk12Om3zv+e9",
-	"F50XnbqAy8KJDsT3wmx/pArqMhhT2tGuagk9BGHLvriyDIeoD0qcZPCamx96gAcER7/RNfuCD4XMGTSq",
-	"GFOV8g4gL6pDYvM/58e/Sn7548tf6e47fvLqzyP475+udNL96zwdZ7/+/ezPL+vElQ3i1WyjEHgM+mAQ",
-	"pnv/4fXRxfFrDNLdBRzxwTqrljpY7uq88F6we/gudu7vu1g43bexGD84IEfVHQD6NqKaZE4muUyYUswO",
-	"UY2g4odw8OsmJSNzlszzEaFkIlN8d5JN4VDnVKRyTNR0MOBftiy4voBvlyHdCOS2foEADtojOWthUBvo",
-	"GHKmp7kIHrMG02fHHykcJrxIzwYuEmtNWDZMI5vMWQZAmWm15bgD2uRjzgXyFh6evTo+9gqEmtCEqerh",
-	"CCyLjXWHn/v9L92dVr//5fmR11TqtrHDSy4eH0FO37wiL/f2n68jXxzTZMQFa+WMpgEb4+Kln9gYYtWB",
-	"UN8K8rFBomfgtVmkg63j/y1T4i5wb5fIniE6VkrAqePDqidKWqihUVfCYaFkQPjjIvMkCKRFRpg6xril",
-	"iN8Kx0cN7UUZnh8QkS5LZ62mU9fyEYaUk4tZdkuyJ4v8hl/WOIQdkPn31aGQELn8+0pKOZ5GhGZKOtUh",
-	"/qllw1it44DYM+D/X+kvLpSpBajuct8sWNEIml4TANYWIV696D6dHhvB6Ig63XE1jx+QuB5ojYhUc7os",
-	"FnXNhVLFvlksN/Q70PngiJdWoO5+OGU0nW/ifoO88cVtscSjVP8pOM13C07eFtBVg7LA91f2zMEDy99+",
-	"MFjbPVFpdYuCXHZ3hH75/lRNuPpJClBudfXIhHfhROYQj3mWccd6Dq5LzDC7ROpnPeJ56uz88/MTq7Rj",
-	"AzRDjjAOGoTLH0G3dWF6MEvF4y/obqdTrUWF3unl4Hw3sG+0K++MlV22naO12Fc7vPqtfU/VdO8hQZ/f",
-	"BWZzf8k5E2z28MespL0vjKB+MQOA6JJDiDzRyLzBFZnJXI+glt3yY1k6RTt3O0SF86Pi/xVJDsEl8PYz",
-	"x5gEhRi4Qn9wyMtJZG4ZYJRPEHRuHUfRpkjTyglFUok0GmiVcb3VJqElDRigGJPFdDIqgGTGnMaXKmr+",
-	"zvM7BrhqJ6YUbKpbMUg4KSUollMBF5V3M511M/15NPfpgwUzboRRlpQNc5qWwBVLsG1cJGzZ3hqhGwiL",
-	"SSbGJgvb9bOWUs1aRnqvi1mo+mmJXatxz48I04j3O7uklAhKpkLzrMijdImWoaUiryD1Dpu8/SGuD4sF",
-	"0nmh/8iTm4FBaA6dPW8RGTOqgGjGJUO6iOJYCqml4AlJICwSbshnK+sr7j5bV18xahTCe6GrxrTc3d19",
-	"GZFP56+iUDyQSc4SONTlOEu3033W6nRbO93zzk6v0+l1On/fbPEddUg1r6gawis7gsyva/OKsF0LR65q",
-	"5QWNRpu8Z45M0YYTF23j+yfoAfrQHD7bSA0OmipNaEDR4BEyzlkCDJbgfHFLtLBCCjLy+gJS8hBGDaMz",
-	"X26TjyxXWNzUuUKBLY6SMRdTzYCODicF5F/t+m2c0rYXOM/rRnvJMjLk1wzIoGCGHS+Z+UT7Np/q3i/W",
-	"uWhAFeHNuty50lrWCgIkNqoLGCKZzsYRw2ITVwOGtX1Wy7tTH+E7tAuBqARoI7LOe2t1a8tapHSbnNSE",
-	"ASMSX/hYYFksXJp9KYYtdJLd0ZcLnb9TjsQS/+5hBfwXkVgm+uJ//8//jReSQp7dLkNiuakUpqrVIrGw",
-	"fHIR9geqdpdY5uSAnDDh+SSbHfJf7g60vI9bpfnfXXlJPOus1lPMVcySac71HOIqtsJtOubiL8vSTsq1",
-	"GqPyfRaCRRUDzgcne1G9YSmWkynBIpYX1PbFEYtdQyfc/LfPrCnc/2sArU9UQYyoGGBv4o8fzko1vsFT",
-	"uG1Rd7E5HuyLVTEHRuQWSc5XbN4jb7WefBDZPCJnZhpZRM7omJ1xzf4LUVkR2dm3gldF5IpNNIZrYQ5G",
-	"VBk1AVstVAI2lvmcNKnDYYHBixouqJMt6FCJbRQSseEC4RrKyfQFwPHK0Q1kZagpMxNUtE6kvOKsWIKL",
-	"i7dS6ZZ3X10g5LVmNZBS6HBaV/29ehx7JK4ndwoPKYhHEDHwW/HNkdaTRsEr+gq7XLsBajgx3dKHzITb",
-	"Cc2yS5pcxZBCXt0Vbj/ULHhf+BU/oV/a5NDDKc0FoshzktI5Yh5gGZWUBZ1NfHZ0dnb84f3F8euTo4vz",
-	"43dHHz6dx31R1PPuktGWj05MFTsIYc2IGnK3PFDG2gbLzLJhg50tPLEyS42wYQIQW5jhTkosJhBCrIck",
-	"3WK72NlY3DBYVq9OccOEl4KQyMxdyo00vpwa+eGpoJWt7MQTY8v1xaG3Lil5+hTMyqdPexZMNJfTXFmr",
-	"wQzo/PwEyoIg7qTCegzKeEQsa/lcTvsCQUpcu7k6AtgewpoSmiN4kjx9ak193OdPn3r4n1qK0uyLepjm",
-	"AZlYg9ain3Km5DRPGCQkT3KpWYIM1xmzlfj9E0h5bGlaVFFGimJovwCkndvuzbCQ/xWMAv1sig7ADTc1",
-	"tqlywC0z0UFNR9CxlxRm70Eo0e3WhDo9VTEW4b0ncwLM3kVBjiIbAyAuGPXjItj2EWwGLhJNHKIICVss",
-	"RoHRZITZYOY0YkwQCpBa1ccGLz3YsGclclURL0Uynz51FWHgj0KKFuCk+8K28vRpTWQTiLV4ysYTqZnQ",
-	"RZyTbbXJYRG9nBWRTdsc1O1bGdHEapoMIds0zzjLcd3AoapnMgjuqhHNoZqWYG6zsS9JNk1ZMFtmMwrC",
-	"B0QwDv+tQGC5aGubnNEB03P79ZRN4GcpoIm+sF8jI3oNuRi2v/C1A2grHJ6LLMu8ElT24fW+mAr+25Rt",
-	"mS1oNia4g80pKybUncKz138hI5YZyyaVEL/ti2SaZ8QopYpQXBhHSgeqL+FYTdYqIq2yTQZIk6DIbM5o",
-	"SmhfFDUQsTYdfKSVxqTpyhKczyesTGjzpTWbzVpGR2tN84yJRAKjpiOZJ0L2Relti3Q5sMtSUPdY2MrO",
-	"fhsqKoYddDvI14VUcJSMvlFbUhGm6AeJRfkSaU6yHAQB9SggQEC9H3gKIvAwQa2lbqdj4RKCEbRkUMHo",
-	"C49BS7mR62MujA7WJlCuEZ1U8TJipRjt3pd7+8+3ylHuvlgS5ia0wqnEUxge7o2iloQxb5QnTp4qRMgY",
-	"sYQK9gGJ7TUZE8vaZaWuJs29zt4mtQz3Ox1gxINnqLry1c0IhpnNFz3bGZDh2XzWvlhdBtGcHVsJEbVk",
-	"x3b/49F5WC8jU9KnyL49Onzd7otDMQ/qCQq7iXZJEzeEOc1YpmMrgppYzXKZr/ABmOq97su+aBbFAFRk",
-	"T0PIU7Z1UCkZSlZWDOVqCRwL7xv4TK9URngZGPQAbnauyE67vfus03FOuJLmhOh1qvvCItDKFZVIXbmS",
-	"gC66KH0NNMLeH6QQAOsdN4A+e4WzU+9hI29CdQHPhrXOFBTbnpHu/+zvosaV8YQJxYqkzca74/NGEbxu",
-	"fEi0PDNqVyPIaLD5ATdRw1iWdMIbvcZuu9PeRVt9BCafNXxCJp4hq/FhWQS8ipwCibiy5uXce3cgfAdK",
-	"prn7tgA3RIfM6KkUQ3tNM984xX1hS4RjHReY1hlX5n4EzzPUgsAcgojEAWDa5SL2vJJETWPux5K7H9Bz",
-	"MIN+Ax6nRtHkSrsBwWQ42dno/VzvsSke2bZwvpto7ZOwexs3v0QNh2aA+e12OivI5mpI5orF+bmctFBH",
-	"0FRmLtst84+VfLmdwpdbJhgT0yzzin3CYagLn30+mnXFfvIi3/ktXfhsZ9lnd1d8NmTWwm9bRq/9F7vd",
-	"3Z3GzS8bc9GFrFO19UcRDzlwcqGyrdtw5gRi/81O+mizjGqYDNw+s2GXuq3aXtiA2fIN+HvDJQaYEeK2",
-	"aRt5+h/bYdoAEhnu4Vaqmwq/5bZ/oCn0H57fWf88eFc+VciO9zp7G7752qGtzFs7u+vfqhb0Mu91X65/",
-	"L6zXZN7Z3WBs1UKiN1Fjv7NBHz+VK6RadWH9e1ioOnS3wSEuHG0//2Lkg5qOxzSfW9Hkd6UxnulQeXqW",
-	"hjkBE4me5/KOKhEcFDCgHySifTYXNuGx3/C01ZIr3JTdpzqfspsFQbhzJ0G4VPYVffeZWUaoXFTjTRef",
-	"xy+v/3v8Zv7f4zfPPv30171PP/11hx29v07GaXa6++dR+vlL57T7Zp78+GU/TIiqCV3dcpY8V8ISmkzB",
-	"ZqUaVsacwqu25L53vAReSiUFG0RNSF6pKfPKC9qBxUXpP7gop8JWq2KqtBhVURX8iOPMWLE7F/r3Gn5e",
-	"351yM/fpkBHA5z5Ys3IZnti4nKoX47aVu3fmNnLcH64/QJR3NhDJdmmOEJN7nwtgZ38ToVxD4/tvfXug",
-	"jAkNnhoZUnOr3ERVQ2D792KT3uAZMWdv2dlVJbYEI1uGUqaRC131Smnp4NUy1qix/XZIubRBXwBIyTQ3",
-	"lmPMbYHKjZAbgGwDaKsh5sWCiEIyWocWHHLB+qKJxQJzo4oxa9hbf9mgbINdQWYqwpewkID5WLXCW18s",
-	"FiWMfEVC6JWv2LY4PDcj2LbjyoVSWODuroYtcJg4+baIgSPDHeSMIewr8p4Q16Bl+wDttEz+qwgtCdka",
-	"8+h1RcxWLu29ZZsgbTe+T1lm6YFcAZtHxfQOosXe0aE73uxgV1zJHklRbNx65fVWprZPu/9I9Qjtv1Vi",
-	"atvna9e6MMqcT1NXKY04KgzAiyBUy+c93d5/AQmL8Y9H5wS7E4PGpjDV2cZzPKsMFAaw+c7+6D9RFT6m",
-	"sAEr5vAD1fD1ilmJ1/hBTixV9HfpC9lMwfZ5/HUWf+Dku5WU+laW86OIeijbWQSHPPTt/gHyqICDbSCQ",
-	"SrXqQm9UD3KlAMllnUyOxh9KIZs/ALoQUIB98d5DrhHw6DDVEMAncQhvQ7KmnCZXwAzlECjSx6frAYvw",
-	"2ZxrjSkgZSzzauhhXzQhVqSJY8i0eSAAi6AkyQEaowEhdcnIdAIRBNeOzFIbPy3KpnlnPuAgzj/85aiC",
-	"gvAl7gosRAe/Csqi2TRcYUVfVzJ3UUx6M+9+rly3I37+fSO/bBlXugyJa90eC4C81W6L1T3Yr+1B6BnG",
-	"f1e+sXPZTXbTPbY/eEZv47AtMJWrC+UFxvijqvnvI8e1O30PLcELd2p5yx3RZFSwRzpMg6tiBAxHeg4y",
-	"RBlRSTOHR4Jwegn9ghCVvqhgVLwDbgH4AuRRtkqOnCActlcfze8LwA4VEBcPKMH74oDEv/fhvPYbvX5F",
-	"QvQbNzE+BmG0ZggMdmgRIx23akQuWS1xS5VF7UbpCyN3AdtkQUsweoS4Qhj4JakvQlonk1+VPJP39XZX",
-	"ROctfbolDt4b6/j+mn7uqm87lLoXm/i0nf+7sUaAbzoPIc3aCsf2ahc2OjmWuLBtxd4Cs/7rFO5t891l",
-	"juLN/NYIhJ1QPWrXs6At+m/9T9+t97bmGtrEf1tTs/nRifutr79l0ZriRry9B9eaItu/u6270qeLh00F",
-	"p816LS1lA2rrXJNcarAMbIXDJvw3l8IilP37fcHTrR5Z5dld4RJGa2Q2Yjlz/uy+qLplFx2vts9tAr4N",
-	"0z6ifxgaIFhm7Pz85MC6Vy3I38PVPesneF58a59t9QQezk/5Inde2ILt2oipyDrBF3y8LivefdrCL9MC",
-	"yGIbCq57L06XO3CLy3Gd+xbX+3t135arjz9q1HcQKUG9ex+CWSlO7qlXR3WujoId1uf9mFu3MGCDxLzl",
-	"BT03yf67CV0zlzS5mk6WOmHOdM7o2BypRArInxSanP33Cde2cqw9nLORzBBAykizgA3hdI6oGjEV9cVU",
-	"+IiUcysDCZsNNI34cNSaUQ0o7vxqK/J+FARS/vXw1adP78jx+/MPMYEcflTGS2yxYGmIYZucMki1MMLo",
-	"ck6UlpMJL+WZRQQr3rq/lkriWlcM1MF1wO24NaOZy/dTo3EMTyqEf0JOEj5py9VWAmhWPKX2fnAYWtNF",
-	"1OVXklNjbTPX4iCTMt+qE24/Mv0DLumtnDEy0Uy3FKx22afss+guuTDHZTEPsFahtXukNKeVsuwO3f2a",
-	"q4lUXNemq8VUa5qMzIV4AI2Y0/Bf/YZPpbElLDUfW8KgdnrZb8Qb1b0tlXT/Z0AZPIr2W4r2w1BuJXIy",
-	"dwLLbcwI4NZAp8wFW6k6WtrG5SBgT+zY1KOcMSi7bUx9qGHlPgx5MHiWIh9zPz06fP3u6Iki/caprbNN",
-	"+8I2129seew6igifE+sI7c0Xekbv8fWgPJo+YzQ1CvKM5qmRQT5tCqnNXK6I9TQAE3WpML5L4op/ankc",
-	"des9JBg0QfoW3wSxahRQW28xfAOz12yJRleNW5Mr4EcqKp+Z5gQDlLztMzjyMdHXKNe13fkrp3FUKYjl",
-	"XzdjNnqpuS4WK4FHhYo8ZBoJNYra4TUI/l59me/1Bf0LGEKQCgXs+Tqf90WzUt/fpgRtBVXB++J8xFWQ",
-	"LsBVodNbCg2YAMiwiLy7y04F3IqQhGKTQ+KiLBSW3mRfaKL7Yml1sYNg45jLU+Y2cwSrjEFs15X8iiNY",
-	"Q/yPPlTVKvImjTnkZsM214xtKbACpW6ux602iV1tK189AxPc+uLT6Ynb9L58m026y+SwXMnNErS4r4U1",
-	"3WCM5jbd6+yZ1bfEgLE5X5QoLoYZTsaSC9dW77p3+MNVCmyIHV/5zoi3opgd/LO3vW2pdnd6u51Op4FF",
-	"5/CtsLbcTmevW6rj1vDvPe90dnx9sF5RsK0oc2armxllden3u+Xvdyvf79R+vFv9eFAkbt3n/ad2N/rU",
-	"7q0+9YsreLi7uYczKPy4RBGywvQ7tR7fS33otu8/iYLx9ZSFYLmeKHtrYx6x6USECZOu2qWjkB5vojNs",
-	"+xKd9QGVwzQ1NhZsRHc/Fz1xKVYo9JsyJ9NJCmA1Y5WExV8hix0wMOiucXf8GRAmOAQx9B8hj5YcAQM4",
-	"CyTUZvR9UVNCFvNtZfHGx6Oj07P4ADMHMQF3OkGPFiVK0IkaSe1Efl9kctgmh2kKNjdeWQ5G1CaHVtcJ",
-	"JsFMPTqVwHgCXaZOGJfL894n9IFiZq9RK1f2UK5snnBTWzV4oxyAhwMAbS6rilRvs1tgU/6Li69HV/yd",
-	"jKs0dUJrcyG4/bv5v/U+9rG8RlcuCCvnGi+JwqiKawZZd+pcNsUf+wIpHLgmSrMJSR1lQKC7Aq+GdR1L",
-	"wYzMlBOrhpq+pFZOGfljhKvXvdWBI13MGJgCOftVchGI1iwFc7NOYOE4qzLr+5AAWDrGar6P6su/qOvb",
-	"7D97zDbxdC+tVr2gPCxxY9vTf2cvtquNb53YBVnRUr/MKUt5zhJrql7mcqZQy/IlLv3OQ0hzM/7x+Pzt",
-	"px8ufjg8O7r4dHqyDTm42xK+5h+OtyxsJRRMLEUrmsS5/ezFNOdoDOdMjaw52Zoq5m3xZnf/GbE1Iy65",
-	"VlEfs/3BEN7pOKKsLctU9fEvr47ImXkHiB4ukhHNMiaGLC5RFaE73NZqIRMjtWygrOfZHjAhHVu8Zjkf",
-	"cKgfgYIRXNCWdTqn1yzz6Jd4gc8IpiYmyHtEmisIwE7ol62IKEYzSwLRF4dHZ63u/rPWj6/ekalIAep4",
-	"xWwFp4AXDgKUHproFjKhAolIZG4ZbNGJhIk0bfJeEpXICSSFWHWQpTgFk+llxhMyySXEMoxIzzLi/UrQ",
-	"bK2eCfo0bh9Lz1cR27udbg2idemWq3jGTyTK9xVVWYv3P52e3M7ZHTXOmG4towdbtrZ20+C6YaDHbJTS",
-	"1okqO/YbOeE3uChwld5L/aooHfFvYe+WpD2agaqoCw3iC/dUKPyneoTl5+0Za5mTaC2UitT1FHFLxa+r",
-	"bQ1x+/DgjljOLJ4P/2JukTWSZTwFV14fDrit4IvEbLAxIzK1nNhpRCxXCRXBjiR0KCPrYOTKSeDI2rO6",
-	"LxRjgpjxkDnTpEntVkfGJExNA/A2ckmj5IeecazaBzXBRlQ7mHlfWCYhwAnOURizTMEL8V6nQ0r1S+LI",
-	"+STttBmZpK5cchuU/uKqLxz9YlCAzJzEviiOYpHwhqWbmzE3zdsKxlGpfPEWCkeagqbdF+4CPPx4DPef",
-	"acDOUiGBEiC28jBQYDZJczmZmJmxlGZQJM26rkv1osHD6pzWQTeDgtM8NfOPtZ+NkLeEkyNaUP06qL/X",
-	"tYNEzgMipP8iZAWaRpQGjAw6iWd0TpqKmRstJNsAgkvMISqDhuKt0n5FRA6tgazYPQHOI4p8YH0RFxlJ",
-	"vjIkJi/RuoxqBNTUXD5vuOBqVLl91qppNCSWxI3kt5iDCYK69tuUQZjX0QWgYliI7YAkdn+nW0MLW1sr",
-	"GE6R4zyyH67STcbL+qBsbeJ7dOIM6S3dkIXSoDIMHFmWr70LZyVlScYFS1FUWLcQiXHLX6RMcJYu7S3U",
-	"h7pfb/0hY18mGRW4Zqaz0PbqL1+ETS3pRbez9+I23cAMXKhVslEXpjm/56fPauhI44NQBwkjWSUtpL0x",
-	"CyfcLbdZKXMnDmXLtge0s1aPWsjdq9UAz1yZ+QNzDEKBsLEGWH3p6+l9VpjF69T5yLK5bkWFgxfPuxWD",
-	"9l5EWfYV9EEUgm+wANi/gUa4j1tr9Xt4diuOhG/vfCjpn3hzPZQCGnCcrwfqGjXVY7E8BcMa0G0ZbYHG",
-	"6nIgbuTpJBbQt6s4EfpiY2yueVBI7XkdQB7OFyC7gF0LCcnj10cnR+dHZBUGOnatqhKi1zLOwbhLmF7q",
-	"7tIqjLcM9q2hbDDd1VIeYIiqRMJQA+Al55YOEVJ76n2oZpm/Lzzvgjfz0TPphUMVd1viSPbkuAvioHLw",
-	"txFdvzymehzuJZvs65AlZWmAFgG43Kgja5FZ6l5yp7EvSltxSdIZWGyW07+NZg9+Bf1xRjy4DDnSjB2o",
-	"11ZpzsrnXWk6L1EcU8gVqCFOLofsbMeXVYwtJRyBOVnkHB2EDjfssic7L0jOKwcQVmLJAex83eSuP5y4",
-	"7DbJXY8i548XOZOMJhWZs0Le+OtrqXvrg2Dk7fm7Exs6MOfk1dkZnNY/02t6Bo8SDvDSyMgOR5E8kkpv",
-	"Wa8qmAXmAjTWZ9QXwQVoM4uAUzs2hpjRHVD2Ve/aEldvziDewFJIN43Q+W8+3ibWCpFTYKkhcjBguSJ9",
-	"sE4qSlm/gZbxwl3fFyXiXyhXO6NzFYXa3eUc8llB76mUujiw0MqiMEpfKKZtCpWuFikhTdMQrpsvNLIM",
-	"AP/aL9paaaTZF7090uOsHEXdCOJeqDY1LnwHbj+zqnDro8x4UlM75iyoO2IkLbitBjlUzf02/vN/Lx/4",
-	"4spFDrjsbYEi1cFKhEIMrLJKlhEOLZUdtT7GqFIIzfpI/XFwPsbQhxVUBIrbtQwdH+zr3zux8zdiMP5a",
-	"HEe29s5jusdXhzP4Ald1KM5qgasayuD7HemNCSA3Mr03PfLOv/Dq7PRNUSOsLru1ctxvf9rPTt9YnfaX",
-	"74XicOnZ2mAHvvH1/x+5ar7xeVygRizu2dIxvdXZfAhuslvwA97qBq/jF9zwhKNtDpfXRGbAPLPRdf7I",
-	"T/hH392P0uJhpMXhMoLCyAXt/xmExhpqw/VSAxvYWGyslBH3Ief7Z+SnezzH39s5dryd/3QneENGoE2U",
-	"/MUWH1Ttx1hK6ch/daX/WwTSvq3S/0im8yCH3wb2HO3iH6/vfx+MO1XJs45QIlQT7LObyowDUpfL3hdB",
-	"MjtSMYCtAdBNhCIK6XOAEpqnULXRZU17Ggni3nyi+sKBHCLETkDZQgFVVNOozDXhQI8F/dmCIlPv0Hdi",
-	"7V6J9v9UGd330WEek6IeyItoF/oB9Ja606+KCv21p/+zQ6Qu6ANMpKpgEym0AnPasKLwQo17xC4hnknV",
-	"VssvFctfcw7PfPXyr3YOq59achbrLKEwCkeTEWu9kkLnMqsRsEK2AOv4HdFFPUYQvq8IQlCp/37HHUPn",
-	"y/FKRzalQ5WD3BGE0AE0bC9TLLsCtWSERtkEDP3p3GIFbEFmxYxCpGsEiEvTW8T8wmfjHllA/PaFh/ye",
-	"Qcn+iOzsu6yaiFyxibYF4xWhgBRyUhOxRE+UrZ+ABQ2M2gCMeUjnyfVWmyxGwimZ5VIMIRlwKeiSK5LJ",
-	"4ZClfZFx0DrxpVJQFG0oBQnjWmcshaILyCPkyDNqE/0AJXyonDi6NaXEpgQRZj9iLsdGtBB7K7DlrrC7",
-	"W/ZvIxNXo8vrjpTdht89U9/XCS89mKh+5K7YCPfxYcJqtLgCN+kF7sNIejnVoahflCofpjoQKl/XUVMA",
-	"viqy4I5HNvIpHd+/2vSdn95/a0XryFGwPKCyBUmtS42qN0wnIwf1KtIQQ1Jg5Wo2hRgxR1qoaXaljJ0l",
-	"pC1UMpJK90WRGVswbyoGvMhmdEDg3iaHtjLIDnnHf1gHXjzEkay1sfiYDtn20wdh7cXZI9Dk7dSGjzm/",
-	"Bkiq5eIfyWn+z2JULVHhJrm8zNj4P2tQ6pAU22t491rDTKamPIN5hKx0lJfKK2Vw0VBf5EMCyp+Cw81u",
-	"HJz8dqFiIjR994e/vT/54d3b1s4/LJPhVDV6e529qKG5Nv1pvJeauH7YaZ3moufV+p4dSq/o8Mb49o/4",
-	"6rIdc/eBkmbgntxqPybffQ35aze+u+PrLN0y+NzXZ7CrdA9RvL7eKCalQD2rclXQyGfq2P1VYPg2hsh4",
-	"QerAMfckZ8XR/Gz+OOE5UyuLzlmi9gubrrLXjRpI+Lsk3cTHHMbzlq2VBT2+5nhz7jwvjn5jxLL0NuXj",
-	"vgq05qFE8KPidP+Du7ak552O7vbvZk/ebNu8UDBnbmWmmH333mzr5ZXkToOcU+i1I21WJJnmORPal5VT",
-	"FXmALu8mFXMCVNlbEcn4FeuL+OOHMydJKmOInb1HdUHAjWVseOrCU97HZjlMGFPtvjjE7pmzZzTGcgGi",
-	"comaiMgcWcBZlkbOc/WyL2L41IW59uzoHJMq8sJYB2B9kiu8WxJqD2s3Ppzv3vb1lClzAmqEjn3gnwY5",
-	"sIGoOTEDei/1K1zXR9F2Z9FmNweheODqDj1kx95DvI2ZHslUrQi9ATePTXazT5fopjBnzhuLIC58IXKS",
-	"8+FIk8up1lKoXl9YjQpEm6NWenVyfPT+HFiWoVmNFdXB1V/KlPOJdZ5co+LBglaLPDrb3Drz8p2dg3sn",
-	"7AJTpLXuHBPjgGaK+WRd68LeTHgsdHCJ4eFWBYhxBvcIxz+e0nWu07dyVnGJJFSQSxYYfVre4ziui4SX",
-	"lZ2ALCyynBfuvMAJwaT2dE2AvC9qIuQLJehcbBwUBheeU9LsPawxBQfdlucuKtrh45abrKQYxILN0CiI",
-	"fSkTo+xcMpo7baJHXBNSMAiUwUpBTCyCOhZTLLt3yzT98PTfK4J/i3T9gmOu0atx00WNROUDZyU1un8d",
-	"7Yz3kr9fvlCdv/22++erlz/NTvL9c/H8I3v2ie78mHbe8O5buXf2ayNaYoe9LJUIt7RuZrNAH/df7HZ3",
-	"d6IG8LwhjYBMqH4oMoCF+V3tNfnXRSs8CtW7qD6fRxJubydW7yNTN4cbVFPz74Y4QDafpVSITU9C4qAF",
-	"nuvTk3uWSQaAD0CV+Ehg9weS7uztYau7/wwkXoWaMeCfDFiLLCGLT6EOfnqieiRn1/LKUcfjjWHhCZZy",
-	"wdb3c4DWvijG6+hd6nAMq1AHYLTixeOxlJ5+PckZcMXQTJFmbFXG08Pzo4uT43fH5xenH89igGgi5AG7",
-	"7JASfVEpFGuLdqzAWiIE4TPXo7vVDr8FLPah0A7fC7ph2c7/VwyRPkIVvqq+7XhYdDUSiaGViri+7yVR",
-	"QSrU5XWXXG/G4gpkshEqgAZARdZueoJJZ56xjg4GLNF1xegtFuL7xUD8G0EfHrW2u2htDsWwcAM8wMls",
-	"FcXd1x/SNQXUF+IFAGzHl2yHMIcD2dWLJI7giKPi5+na1532JSrGh6k+Ksb17U5+UCr/UQg8CoGHFgJr",
-	"zt9iPfnbSoXNiC+RjjHkag2+DvVqXWHUGVXOTRVh2ZpsXg6iLfBthhE0662q0GUCf+5gqkJCLSTXtWWz",
-	"LC3lIg+ltyxLLq/ljJPe2/IV0l2/JW3lJnSVjtryj6Gt/JdNqnmUjt8oplfQblbLXHghkQa0jbeUkDJZ",
-	"Hsw7FAE/JwgvIY2EYjkTpkuSAIQgYOVsk2MQY8N/8EnLzELOlIK6LswWwLJekSeKxIfA9ds6EolMuRjG",
-	"hGaZnOHLpBm8DWVjJiwnk1wmTKkIVCWoy2WbwwJfLixAidKYyHJ0TofxAaEFE/lIKkbi40HrvRSs9Y7q",
-	"ZBRDjRMgDx4yrfpit7Pnh2ups+PS0e3Z+lemI63E/GKLPDnPFEcc6zXLzdqaO0JJQgk8SsZ03hdXjE0K",
-	"D+HlVBOqrhRhNBlh4bAmJaYfiVRQKWXAZmQ0FSkWLPc1zYIqKFDBBlkPFFFS+mwWa25yRaaTYU7Teu3y",
-	"R6Zfm83wVYk/Dz8eBxtocmusbFwz7zCTXEcwiTlzZNSWJbWy0n5+b+vEcqykbrfW9M3s26AcittyjtIa",
-	"9vUBoZfgCgYMzIwr6EjxYSamY3N6zbPm4C7vyK3pURfKv1lgNqocqnSWB0wno8gWMR6Ye79FRcLM5aTI",
-	"E2PkPIl7BZIb9vCYzoF9lfks2NvMrzmpNRLInWS7qjJHlRA0HSMemNC2trMZGUgOY4GNqHLs31u3Xem/",
-	"guBdWN2qtLr9Fb1bZ2Kd+6L8YBRO5hFII0BKVTYvJOxZ9NOBl033PD9Qm1sK0u102g+yZGZAxWqFBwHG",
-	"9d2sxiPf7zpnallYN88SmtF8awPO3zHT1LKAjxjN9GiphtHtdEBguppv7oZ3BYKhuHmWkWbGr5lgSm21",
-	"SWykEB2ymCg6V+Z1hBNiUEnTS4BAwf5QZJZzDUklswNvu7k0k4jEOaNKCt/S3Ny6g2mWQYm0nNEU9CWS",
-	"cnVlpCE53v5AoE5TBMXL7MegBGaOihoU03R1j7EkJ5yBqRBcDPsCL2MzDHtbxwU+02b7WsSl0x5IM26m",
-	"7JplWzGmiJDLKc9SNCS56gvwG7m3tg6sMY0ziKTgBV4C6rOdwZd6xGc5bPennc5uYj8I/8Hidl+cMppy",
-	"M+3wYTuX3AHOzfzM4yW6xFtc+PtYhwr3C6os5t/XNJuCzejx3PIKEjtgP5gfcD0bvcYwl9MJSeR4zDXB",
-	"AoG9YsFkDksK1fTMajd3drdMQ1wkrB6Z3u4gKgLrqfWKbt1EDTttjV6j0+62O3Cm5NVmHXbtyav6lja2",
-	"Su18L0VNFCrgvzLc6wGl34mVOCQZseQqKtJdsUCX8wzbpawVfuvTOKYCoTgpsWBum/nvCywEuOiUoe4P",
-	"9yhCHocMBCQotH3R3Ol0yFRA8c44M5NpBZvXNW1JIjKWObPcRACs+gKoaiVzB4HskQlVCkoXUQUVFOBH",
-	"l1oClYdAe685/Cdcfd+sqv9uqSlRI+MCN6JZuI9W9NS5reyyRhYaW7MzFsOQ2ZL1/r2BbzZ6Zhy4Sm2j",
-	"sv7HdtDuLbWxW9HSPmKrNqjrcl4jbpanw+B/B+LNpoks9yE5LDpFp7lV9SigpcwfXEU2cykbs80JRKNm",
-	"DHIGekhfPH362dhAT59iYVsxbE1klnmiFD3PQCS/kkJNsyeK+Kpxv02ZUX22UKLZIuzuCMZkLqcko0oT",
-	"RWcg6rhI2ZfY1ouPZ5TrC8USKVJla8Q7a8aViLLOlr6gRSoOKHH4CfCGQaAgx4rK9guQ6eJ9BeY7CJhq",
-	"AqOcu2z6wldlxnsHIUtQ/y63YFk5ZgrrLvsrCkZU9ABHBzPfF2OuwNq3oNwe4YMihch9iwtyyfSMmUVy",
-	"91ExYqzqFXTSJRxBF5cohPVpN9XsFvMFbD2Yy2C9qrOpR1wtK6gKE13yrvjcbi70s71G1BjTL3w8HTd6",
-	"Lzud5zsvX3b3957vdV6+3IkaYy7wp473wnCh2ZDldUVX38oZbEuiJS4mauq28DJKU7u1zBCMbkGa9tyS",
-	"TmTmFPLbn3W2lg0n3IuNTW+Jz5TrM/vOzf3uS3jDnMiSZrvmhnsR3HDwrpEccNWFjXydy9doYkblb/Qa",
-	"O522+d/z3ovOi85d7uWbW93LZ/jyEmXc7mr8wmNhsz/6AsTFMreHFLg4KJuNkCVc11x+0d2zOav35rat",
-	"QvhVUkR/zKnQiwmiYPbmjJFm6TJ2FzGM3t7CGGTwgh/DDOidsGQF9ljaiFRmVtGKZirmtrKpLcxvjQ8l",
-	"x8zMNJTyx2qNXEd94b4SmxMXF5eZzWI1HfEZrtgFc2EekEtpOpIz8vb8/CP4MY3CcOoKPEIJNRy/uexp",
-	"Bm4LaJU0AVaNXX/6lIr06dOi5KOQogVFKvsihjRZrPVfFJHsVcpDQhfL82EuZ7ibi5wamNl5X4zlNbN8",
-	"KDPynyTWOvOaBt7J4N4hGVx2TUpiJ89iBJNbwknneFKufLTMIWSGqkLOdM5ZWqrES4wWgiOyvqcc1oco",
-	"OmBtAvzjRWlMOQWSlvAN6tZEDpyXvWd6gttpjNV5ocYnzTPOcpyeiLBrKMrHcMf1RWFS+2WwgTKcCMxO",
-	"boFB67okB+bzLEtxSQGxjTsGlt2qmwLCEIrsmAne6b4wF3FOE3NwDorio/BUM7YH0h1FXOa9TqcvYlvb",
-	"9MI8cWEed9roD5WqxE+f9mzAqaQyEvSlkU7JEW4eAVM/44KRqdA8w8WDvoOKQwUkQAEFiDW6qzoiGOJG",
-	"ocnsBBjrnnINbtPc+nzSvoC6XbATI6zhZX/pFU5Df+LnZERFGogMC6QFy3AGjfdFynOW6GweebD9jHrs",
-	"P/gaFGqpXDslNeUqkUKwBM/utUtbN+OHIBN3loEfuu0BjgladyVkoWNyYI5zTn6bSk3N8TAdb8nBwJ8H",
-	"TKuYmGtdTpXbgzYGVhg6iO3x1EPDXM5sQgT0LuPX3i3jvLeekdErz9a/ZpkZoUR1pY415M4BGpAbSQ4H",
-	"c47J8eYztkq1YznqdPfs/KkDyCnBaaS+XXccnJ/cCs2i4O6CCn6Ib1g1/HbJCaEGmNDxhPKhKClwK1St",
-	"QK41ejv7UVmP7T3rwG3MnUfGN1l6D58y2+2DEQmlByX+pTGT+RXLW8+r39zt3EJ7s7PkFa1Ncixuq0Pb",
-	"tXsQFRhpEUADfjbYSbp0j7Ve0OeXrb20k7ReDvZZq3u5m+yl++zZ4HkHVl6w2QUkXl6MVaPX7XQ6nUDf",
-	"9b27s6a+Si3fDlYJjkDQk51yR26rePulW8adYB9ABcexUYTaSMlVFnB31FIwOHZ2xcivUwjzY+ukidYe",
-	"jgPuy9j9Fm8tus/sd2rMY29c/cme1vaE6lEb/nizcISDnVB1t/mfcDcLNqsbFYDWHmpMgs2+yYiiOjnh",
-	"tlAtHNlr+/6Ow6GqK5Yaq31xNMNa58XKsXxVSN4iFm8Tlg1wF4+5PvqSMJY+Mqd+JW9qPgediV45Go4N",
-	"nKdflSfoyOtzaKNYDYFAIin49qzzzmqCFl6D7kAkK3CWYQ+q6E/FlZAzETkbMfI2VejKRWCQdXVg06ir",
-	"LxL5IAeky6m1jD4rmHzuo8JU5MpGd+bGN5Bn7/k6ygP43x5CBfBXrFuwOwzxDyUoupsEfECeoUf5t0T+",
-	"/civPf/QJd1U+lmN5MFl3xnTgex7opyRu8TrYv1hzmsBXiyuvXibUbVl0+Ad8VmNy0dpOvdODWMHO22R",
-	"6lJ8K6EA3LkETLRgMxCv1qrzqgkdUo5VzIZMo/+t/Ll6MVloX99MSC4qYpuLFMFmX1NmrrJZdr6laWXX",
-	"uXHbqVkua6G9R1H7bylqj75ocCqhgFkiaOWECTrh7TlFvH5tjP6VT7WIHHSXWW8VBc5vINqIIVkk7iHK",
-	"GgxCB22PqikXESZRYBAUHMJGYi3gmddmVSyvpiQOPx7fDl3opuCWKQv2WySVyXTMhH5MWLhlwsIjsv8R",
-	"2f+I7P+usK1AtO8EWgT5ZCCr4R/lrLEZVYA3t9RNpXh4AHUFDXktzB/Pt8P4J1TgVyyyvAcHewHCjyBu",
-	"VdShYn0BiHuuoUAES9tkv7ML1a3c5RqEjxESXogv0jR9VaiQC8Y8h3BfGO1aCoSGK82zjMxkfkXGjIrZ",
-	"iGfMxoV8sCeR1yxX5jzbVCoPXDJN9EUlCQGU+SU32inM33013UDTNM3dQs+ExxcvwM+25z6c+MgV+tW4",
-	"i4pkC0Cc15yzaurwD0B9eTjVI583DFuzDloXbFzY+fBvy0oSqjaWbxKMavv93+vjKBEBe8YDR/CACjVh",
-	"iXUmAjLPeslRKV0Ezv0Q0Hdapl7FhwLo4iwOEsntgraMRbKkMvGMXQY0Eg5zocY0y8ifzz68hwxUI00A",
-	"PJ/QLEM2BUSTTCQHwAy9YhWSuidqgZZPMW2Ofpl6j4AUJZYDYoFUMLagB89XDOPegoiUEcDxQkms//0/",
-	"/zeur2Va7ofnnVhSPTGuqde1hYnUtMSheuBj1n0RkLcW3K2YUgSSs8wwXaGFRQitKrJQ+8JmnrbJIRAz",
-	"EykOFuZPZHOHLbI/WdY/btOW7SYo8tsXd4IrD2ZWOyLDKc3TouBzubohalgHRA4GPndikRE62HtA2lwD",
-	"AIX8G0TLlhPncBNWjpkDIJqTffPLzf8LAAD//w==",
+	"7P37cts4tjYO3wpKe6oiZVOKJNs5yLXrK3fidNztONm2M+mZVo8JkZDENgVoCMiKJl+q3qt5L+y9kl9h",
+	"LQAEKepgW0mnZ1zzx3QskjgvrMOznvW5FonJVHDGlaz1PtemNKMTplgG/zqKIjHj6uTVe6rG+g8xk1GW",
+	"TFUieK1XuxwzQvGRR5IkcasW1BL9w1Q/HtQ4nbBar2YeuUriWlDL2D9nScbiWk9lMxbUZDRmE6q//ZeM",
+	"DWu92n89yXv0BH+VT1xHal++BLWXF+evL8U149VdkkzKRPBHkoSRzIZXSj8akmEmJiT88fiSPImpHA8E",
+	"zeIn5tnQdX3MaMyyvPO/NHVrTWxuXfcn9NMp4yM9T53u86CmFlP9vlRZwkfY7VkmRbbc549jljGixoxM",
+	"6YgRqWimZA/+EHL2SV1F8GJIxDB/asCGImMBoZIkikR0wlrk3SRRJFF9PhQZPDlMMqng+RbB1iWhGSNi",
+	"Sv85Y4TymAxYKviIKAEvpIlURI2pIhMaQ58mh4T2+YSmQ5FNWEwEZwERmf5/nFHKhRqzDF4NyIgpSfbb",
+	"bRIm/IamSWw73yLv6SjhI5JIMlj0uW3tkSRSZIpcs0VAuFBksCBiOJRM9QjlJFFsgh1inxKpJIlnej6h",
+	"s/OxSGE2Ej7q80TC91hM2CcaqXRBBI9YQNgN42Q+TlJGoKM4AzSO9WAykrGJuGFxq8/tDvjnjGWLfANg",
+	"/2srlvqg0w1qk4S7pa9a+NNkkqjqvToRUsEgJcwoLO1YpLEk9ZgN6SxVpNNuB0SviH600263G4dEzJTe",
+	"DRnlI1Yx56luMN/TpRHBr4UBmaZqPd1WTa80VbVeLeFqr1sL9HiTyWwCP7dhuOafbrAJV2zEMhytiK7P",
+	"oKWqAaciun4kie4KmSdqnHBYy4imKcseSStPVogS+L+7ChHXMd3LCzz4WrRldLJJkCRxYOTH+3cXl8SK",
+	"DRmu6Kf5/T4iz3Ww9kX3N2NyKrhkvlw+hiOh/xAJrhiHPUan0zSJqB7Gk2kmBimb/PfvUoCsZJ/oZJoy",
+	"fCP2ZTOerlpQi5miSVrr1Y64XQtYJzyEsGzmJNI0YzRetMwImQQJ36u1O2/+/sveT8//t/tx//jp+fPL",
+	"9t+6H/ZPnr57rvecomoma7399ougphKlO2OHQ1wnzK6aZbwnIiWkEhnrmcH0Sl3+su2Evsf3cTqLi73t",
+	"WEk9LLYeNlq6A2YAZ0K9FjMe72RFuFBXQ/iatyhnwnV0TCX2E+/duyzB/vISaAlsW91qFfJu7mIhqsfn",
+	"TbtrLmzANaRlB40nCSdH70/03SKGQ/24/tNVnEg6SFnsVgnO4UvBh2kSqduvEhw1LcBQwF6xTxFjMYP1",
+	"vqHpzF/Gqse8hbwcJzIfKgj8TrtNaKSSGxSSMiCJ0nfaJFE7OGNa+OHHiNeftUtcNQS9ZBP66Up3mWXy",
+	"apLICVXRuGoKKp8rzIG7DqJZljEzE3BFjzIGyoZTL7yPHRLJeAxLL/UZhXZ3MEVeE8Tr79o5qhyjniR7",
+	"A6yboKVnyhsEv2z2hzLTRdQ4E7PR2E2N+Qypi4xwwVljB3Nhbp+t52FpKHC47y0P0MKAY0siykE/1Pdy",
+	"dsNirfpSec3iFjkTWpEYkWisFSKtzIUVmzdEnbp46vQZM/oN4bPJgGVasfLPof5a1TKbz5kdbDeOXgQ4",
+	"tyK6bsYspQuQU3iUOWuYrd3n3t72Px/q5sqzCU3l+6EOFg2o72LOWdYo7xBzXQV2q/R5ea+YrXJIMpYy",
+	"Kpk2IsBagN7aKTeXoTlnYa7V6F6CSNVy9pURs/e79goSuywmyiIepx72QQY3BRfk6NXbk7Orn4//tovr",
+	"0LXn9Wj9fVjs/842f/luG7CIziSrGH/oJiBceQPqP37gdKbGIkv+dc8lm/kf8hbswkpnMWUZVUKr9dds",
+	"QYyq/0sTutH8mS0IWtt3XbBOvmAfin1Zu1SFfu9iod4mUmrxIzIyz7Q1HXpj1Ivht2iW4gcav6cjdkcl",
+	"ZCDiBehCNE3FvFoDscagmdmly4XxeCoSroii1wx2kHmS6K/fdU3a+ZqcYAdI3oG1y1Lur57nohNh3Sid",
+	"mV6QG/hXfXb01aEtbJCj4OYYUw4+gJk6RJ8LoSOacBB62r6m5u0dzoTr5FYTYZ7e3U0aWkdSou8859HJ",
+	"jBNIEiUK7hxSL3txUOkO0b8APhc9r5QT4wBAI7mjP9Rpt9veB/AVfJ/CDiNzKrUmp0CYS9bnKC+0XQ17",
+	"Em4o7xNmEcJG1YVvztS52TwPx2qbYwVKEje+mlUDzR/yhgrmhP6j3kkqGpN//HrU/Dtt/qvdfNFq/va5",
+	"E3S6z7/8BXQUmjHYJi299q3WDqcgtb3YdhLysfjToFS6bgL0z97QlUqvJIsEjyWZzCRopJUnYO9pu73D",
+	"wV5enm47TN1jPUAlxFXM2PSW+/ini3dn/q5N9D7W/229kHtdQrOMLiR4gge/s0hJohv6Hrb3rqSlnYAl",
+	"YZkxei0JJbGIZhPGFYtJJLhUGdXH3hN5drOFQZ+H3tqEAVkWaj1CiYu+WAevNhsGYsZjGVipiT4R2Qdj",
+	"CKcK1sv6/J0QBR2fSbMyTP9KuV66lN2wVPqSWEthooQ2E7z3oSUrxbQkZjcsW5Afjy8PoaX37y4upXdd",
+	"+nJOW1lsqrSZky708WCTqVrgT/oG+fxltRg/zjK86++smeqzmHGaltUBozAPaZKyWB9RrQOkqEyb3h9q",
+	"S0hr1APGOEnFSPfrTrv6oLirsUe2CwzGuHFvm2Hsxse5wAAItg2RI0pMU24vo8lHtUI0SLXGIGIW9sh+",
+	"e5+Eue8NNhvt8ylVY71VZRIbzcp+JyD77QMSTpgai9i/UkNsITzS/wxJXTKY/j4P38KzZ0Id2Setz7sR",
+	"kAMMb+B8mPbz5ZylitRxrZzN2ufuAMcNs7Nei2yQxDEGDu+8u4buK972emVDimYza4nJYt1JOmFNkSWj",
+	"hLsTEtEsW9gwVh5l8GONd5Wke/mee+31c+0+ywe0k41GokxI2ZSJcqfKCJtJhaGUD1lbSq4rnnjo86J8",
+	"+DFRb2aDD5ze0CTV2/ReqzlK1Hg2uJp5n/OWFdsikZilMTHup4zRaIx3AeVyzjIWkxlnn6YsUixOFy1y",
+	"mS2MMSHHIlPp4q4SpJuvpulJsZ9rl7ViZLtY322nBCUJR3FD6uFyd4wp/AacAPJSiFOaje63muhQkFda",
+	"80nha95iGuPAeB3IMGFpjOFgsE7wSug83Xu+TwYLxSRJOKFpesejuOe5J4ota0NLENu9tWu4PJ4dqzeP",
+	"ZNV06JaMwtB5Sn5OfjBTQerhUo9CLV3LNzk5csIuTThCDezgB2wheEyePocPKzFicC3phjM2nEkWO4TA",
+	"m8vL9ySlC5YZwAOhfGFu7YxkMw44CarMrtO62v6eVr5FQAYzRULFPqkn05QmXCth1DimIsE5i0DJSSSJ",
+	"UiGdcDllVLIzoV5iROJemxE8q3D5mfjGUvQDXa9oRaNnohgPgQdAJZlQPe4bRtinaZKxeBchIWhdN513",
+	"b31AaGk8u9qMpYlglfPQIzN+zcWcB3YSAuu+jvGCQd9Fn5u36+FSj1drnVrxeJnOpGL30z0r47bgGTDq",
+	"SqL1Ln0NpnryY4awF0oibHwH3uuzbYO4uw3e3mKQ5m8QhYD/9sO9fV73dM3G4W3ivLiW7+kiFTTeyY0y",
+	"xW+tv1GMkbz6KrnjqnY8dc4Mavu7Y7nnuzaNwZzTUsu7L7zABNqA+hwudUXbu3iz9PmMp0zKQsSASKZI",
+	"+Pbol6sf3r3629UPf7s8vghbBGwYZ5+izJdECjIfM97n4Utc5CaisUIi6QK/azvq5i7w7hOUBixFCZQx",
+	"Gq9UPc+pYqe4wHd0MWZUsas0/0TZLVP4fRVgQO9/OGVKurXQLxq0ADlnSmugQ8Xw5KhkwvQNDn9vHg2r",
+	"xMzf3xz87fTZs8tmx9+AXe++OHctbI6xFIZhXVETyhdXc5pYeGl57EvP+OMXgujfiP5Nr5fpvCT1gRb3",
+	"+k8mbClB25hTFY2ZbPRy7Fz3OZnitoRZ1E912t19q+ZtM20gs6zLQ3fFugJXz2d31XyuHNKmyV2ap10G",
+	"23FuwCM0ERnL57l0uh9JPZlN+0K+/bT4Pj+6PL46PXl7cnl1/v4ibBCw/sHnFIDx7r5q59IESDIWM64S",
+	"msoANbU0YVz1OY3jTAsJ6BL0JHx5enJ8dnlVasq0ROqhvwXDQ4LOK9Nun0OvpVYgfgezjQjOQD40tO5a",
+	"WhFSD/21DhGY4sLk6AyBDdfAg4kyZ8ZjIobLOzbhZJgmo7EK/P2o501LvI9HJ5fH5xdX74/Pr45evnz3",
+	"4ewybACGwKrg3lNhI4C71hpdVAHsFaa1z8PyTgkrtZ/Amk1683ibfRkVeWH83krAqKwQzfQ7CR+11qId",
+	"l7CiHg4ThOqxh6e6831tQQrbYq8oIq8sotNHXZFXLGWKESkmsMgpA+V0YtRPBEzsEGxzO3jWioHuWhKM",
+	"6SqQjJ0yUg+r+1KlbNfyNd8JXNK2vELtdu41fUrK5oNe0xiWOG6RlxnTIowSzub2pR3o4nZttwZWLg9o",
+	"Vyu6ZiYCOw+eGZWndmjJtNSt1ZaUGfJXx5loM0cmI85iknCHBrWjZDzWy3qRjDhITkWe6M88QTfUnx1y",
+	"ciaIS2KxQzZAM393Q4gdp0hfspVIFD1DJ/w1xETudxSTEU/4FUZXlq3fZMSbiRZy/BqESqmb4PexmHJy",
+	"4QEydrR0XjTmwvTFdXX9iSyMa2en0fQhhzUOE57IMYu1PPWb1LYS7GylBVQirRs9cMe4z9059qcR7Wvj",
+	"WRpkYi612obBu5lkWvhFacIRaItuXTC28T/73Hrj0GUWs6UDXwTOUEVCf6EsSBA32JlQLwUfJqNZtpt9",
+	"Bl6d/IvLTns7w8atlD9LILiZOyvqXJAfTy7ffPjhyiiVJ68au5D9pgPF1rfcbqXh7dBz783LBkRheVJC",
+	"uAmq+udcLxDJ2Z02B0jX2+pyaXLDCLxZVOfO2Y24Zpi6tiPVDYZ7S8WtckzfTm3zZofUw6rOmIsBxrYT",
+	"JQ0bWe0Z9TvNhddDLx1nJ2kuuFxb62Llfn+NRVo9Xrc65aQXXsiS6fPdpcngGf42CGFqbH4DZpfkyDwL",
+	"X++RHxjNWEb6s3Z7L4KH4D/ZvwlaOCiiisxVTgY4apyUZX2tYKp//PixqSeNcaXXpCLj8iid04UkIc4l",
+	"ZCsu2eMuUfULLv3do+rQqTiR11XOvRUBdn0cYqrogEpGYsEMohQ8x2SeJQr+Mid1/V0ynKVpAC7aJgCL",
+	"BIJ5Ej5qHOoXQTnR2qSLQ3qwn4xF4gYCkAstGlk6PETPhXH5rfOObhmv3/MNv+wmidhtAvaFSP2XoMbF",
+	"VYrp6BXzmf9YlqZ+jIXoXYVCBqO8MJeUE5bmAdAZ17/MXaoKBEUBgDY0Od5kQn8XWaIW6B3Ty4JSamTV",
+	"SxOAnVBYFP1/eh0hYglIqkhMJolSWmfEOS/mlpQyWr7KipzZSdgcFrNTC37V8UzFYs5vuanzQJj+ADgA",
+	"9Vesl/mewJBdbrTd+RcqR+zyn7Y45lq/LABE0PKBs5/INcff3XKukWGSMi0KtBkzTWlUSPc3Wx5wfzPO",
+	"dVex97mJ40kRLTA8iGCrz73hSqUl7GwKm3dZxEBoKh+EDYmZIYPhdKi7mIuh0Nv1YYuc8DxsGpDQ7c2w",
+	"553qRBK8PuqU9/nqsw1HFeTCmiOOBqKYqQj8nkNwbhePPMoI50UClLc512au4FSbfDW9I+iQ/dGu5g9c",
+	"zqZTkSkWv2VxQi/hoXupN+6DVxP9xStotyoVqoiNlcRvSDdw1/jwga/UuN4Q6A0xvdkgCirH8LUixfrU",
+	"h+XBY4pUVT/AEnF98bkPgKwmE1OWqQQVD49mZms2maD2qSkyuGE7X4Iapn0CcBs+ucyEYakv2kvUF96n",
+	"9r8EtQjcyfEVVZt6c5lMmFR0MvU/sfclsMjEVIySFUw3xqCHJyw7DDh25mMhPRcT9qWQ/Vqn0ryRZH2e",
+	"Uqns48bGmKUpwmxzbgTDCYPZxwWTouV8RuZZxEJcswVKT/z1kdRmKMuSCHuZxAHhTAtRFBpJBskcPdsr",
+	"YGBIJDHQwSaaAkmMdkCIuUiVv5l/5lvCvILSuOTgJmMaGyMKWkTfAAgrd+Zr+uREVNWCmp4Z1I9R6hTV",
+	"aG8ND75YPpCttuMZ5rG417tI+2FF3K9FHiWT9eJts9L2Le2f31xHMV/Do604eVUQb7qdq73rf764efap",
+	"O9mf/qsW1KZUKZbpbfcP/euvmOjz2+dO98tfakuUN+7Lp4lcfVDhv4H6ZssJ0h82LUH2Sfn0elxJm754",
+	"xj6plzYZb+OMy3WzZ6lu8vmLkuKMeZlRV5Aa9XR/1axB014OG43jRJ93mr73pnBIU8mC0qxCtgkknNsw",
+	"9TZ8OK/0C+aqrRW5HTa9/pZ+emOe1C8yRbXutfEt+9yXoAaq/qYX3sFDHqPCZvnuUecEfrrWRkl8eepN",
+	"hR/x3/TmR5oo92ppE/kdqN5HZtUlUDCV5XyIl31IFEtT6atmLRIaBEIc9shCzEDfcvDJQ2Lgj0kMCUhD",
+	"xqOEjwwdWkBCjBnIK6pC0ODCjHE2vwIt9GoiQxDhkqkWCccs1W1IMWGCM8BK9blW4w9JiNsFWil+s64w",
+	"AzdHcD6C9MiGbU1li2JrfS6ZvpqIZBM6HYuMPZI9e7EZZdLZjamYa83CDAstyEaLfASqLzsJkKN6rY2M",
+	"wYLQAisDDsr5uvNhHJLQWSB2cvq8MDRJF55ir7+nBybx0ihJO+9Td1IFnn/R95Bt+06f0DdRYfk3feU1",
+	"PmxZ7wpqiZuoTR9B6VDUsrRqZHflRvmknyu+3oWz5e/STR8510+DifFW+l96Cl/yd+DmL6lsUfGlZ19y",
+	"hfxzjXGtHuqrw0gAbfGksXfylxWFTllkmM8V1r1SdMSxgSyfifiO98bmddDfRlma0aG6onGcVauj2rB8",
+	"JIl+ihjAlj5mQqqe1uy1mv/y9MPF5fH51fnR68uro1evztGp6THqdQ8OCox6e8W79B/9vnzy23/3fkX9",
+	"IzioukpL04ksbK7v1TM5STgGKm85f+hDv2aLVRxyBizn0XOURtxpd/c3kwgW9BLXZtVYzJY44UOxrHzl",
+	"DsVKFH4MfU3iQ5OwCUIOsj+ti6FVW7uTg5reBdvrdt7+XaffacGjWLaCqA92nP656OBIoLO+Efd0v7bO",
+	"cFtSAHN/oW7bjm3NpMM4liZ9rNT0apal1b1HjCP5cH4K1wn0PmOR7lOMC5AoAhZaytzCoDtk7WLoOcPT",
+	"vXa99JevEh6zT2tPNXQAJjoVIwLPHxqnk009hp576TiSgJeu3s6Tk4GBs3HLZXlaFj0rx9M1spj5otgt",
+	"4lBAZqn+z4jyOIn1g56DN6gZj1a1tNbfa97QDGgP9Ie9NT+1bXh/e5035/31pdey9+eLvBPeXz/k/Slc",
+	"5nI2HGaGPsYO80YoJK4VHP/z1oP4q/mC96cz72PeJb5ewAb5hve6alemsOMqjxLYtMa8utuldluzGwDq",
+	"EGrd4kWMi1sSCX8e4O3VQzJ2yd2GdEc75pbGCHYURvj1Zr44gSv6EH9NR9+93DJmr2ziw0byZT+e2yIX",
+	"Yy0vBY/WS+59tx83jxEmszjCvW08R+77djhV28FltWNyvqxYDK2KVE+FS+a5SdgcQAec1H2WMkBgqYY3",
+	"FQMhUkZ5tSd0uZVlQFOOSFr/1c7qVbwAfJO+4rTNOKUSIlmeGxRjlQiiANB9nUKYfcNAlpQLMyrbkcDM",
+	"5dp1MCJk54dCzzK9oYpm1XrKhcdioBUVz9n8SBJ8c+2W1rdWzsZeFe7hwOhYYgQAaz9HuvrJKMqE58Ar",
+	"ATG7tR14en8z+lnulNcDN3NdtSWrPN3zcRKNCz54cE2gh/zWimpQ2zYuYB39OQZ3owqPtB3L334j5hY4",
+	"iSBrB79ukSNzLuxPYypz3pcQumLcTPk+CzElOyxOakjahxAwDq2MAlGB1PcScyuvGX9k3C1W/ykdp3UG",
+	"9wvwFs+384WcSDlj8ZIr5Pn9ZPSSDoXLubTBgqLw9qS2d1wLR2uj16Dg3Fk+iCpLgD7fT+rE5Ckr+PR8",
+	"2HhsogJCgfDD5mJLk1WQmES8jGFFg5YfT9nvVux3xzP/ot1+1nnxonuw/2y//eJFZz3nPPC6ROwcm8/9",
+	"qEUBWfB/yepzU/Al2vgYui6NyIGsggCoLGEyYDWBBH4bY7cw8xus3W1UFMdov+6aMfd9afxVG+MNoynW",
+	"+ShO3bJ3S1xvcGhpZV9YC2Wtrx4fuzCmQUHC3bDMXnZrHCuWwdY8HRDWGrVI2G51W+3wkIT1mN2wtGFJ",
+	"gwazBJzkwKKFKJQ+N99okQttiQ8WZsNbiEfCI0bgg6ROB5AbCaAJ9EgLzmSjHC+Ep9db56ucfnbmKpfI",
+	"+lQrqoiIEg1wz7nN3Z62pQzQMoXQbPgEwjBh7s82jnaJiZechPhAi7wUXNGEg79csihjS1FSJa6vng/3",
+	"aCd6EXfZs8GTuciuWdZ8VhXu8gXr11Dy12jpq7TyQx8Ff83Y1Lgw9G108eao2T14qi+28Ua/yz1uhvVx",
+	"363Udus5Xxr7CWTXDrVoFpyRUUY58MxhZKRFfmZsShKt4hJwsyNkKmchAWwXTla6sEVjcL8UxHvt6bAT",
+	"dek+az6nzwbN/bgdNV8MD1izO9iL9uMD9nT4rO2rPLNZElftkaUY5dKQTl1Ih9RfjmeDweKRbPTsbk6k",
+	"4RZ5/Njcio8fO0CaSxXDXyAdMGEy6HMuLGAFpkirOEoSgJFZGmPgnhxaTFUq+CggUhBqjw9ImFRAPR3W",
+	"59gLm+3MhUrgpqlTMqWQZDPNRAQOc6ABVGBvN5AWIwGAJJFKTM21q8/lwkbiTMUg5NyBdvRHbEKfx/jt",
+	"2P2AknmoL82meaPPEYiBnyKJapE2BvBMbZgGmTDKkQmwdOo7a2vGPG2vhc2YNUa5try67zgrFQfwtutS",
+	"rO2e+v3ersJk3fuGyTp3iaiv0y7z3pSHuFFd1MtTDeQwTHcVsHMyzdgw+YQkDI8skFIG+sLR+sjWGpNu",
+	"/AIvxjX6EgCuhN6NVSD413Dv+z3qEfBd5VeekfhcwEEGrPiETQYsk0YTwNOOzP2oDkB5LnBihnBVHpLQ",
+	"jDLUv3FzGePrY5YattoceIodwrO02mtwADy1lc75j0CkiJ8JkS4BnkTIpDLGphk36Ct1S79A8YFAPwoo",
+	"zwGNrkE6Vfvmt9HM10Li9sBgNbC6Ha7818H9YE9XHYbq4lZIet19TlKmFMtkQOJklCgZkLBlDN9mGECS",
+	"2BQ5rpA+2f3aaoXWSQBQCCDXlGw00SOAFGbwvNQxXIS2Fe5bSSK9bZCbwDDHorWs15NcjvFrimXgtgqr",
+	"uZpDdzspQA+quSird5NFUyLavBTB7D4vBzC9mG39/9fLG2z+Vmy8HXS6z778//v91vpnnsIzhcds359+",
+	"afxlle5w4UyXEqpGn+UQC3wgHSeqNCHy9RKHujFQlZsEywSSo/wsP5J9XkS/bIbYWKGO4BqtVOAHHklS",
+	"p31ewL1sDXpxIBwZAm+7kTp9jn8NTNNekRFkRhqLORLQJAqgnKhDgJgCyAzMyGChDaQcOAM7CKEz0Ksi",
+	"dgapd0AwFTA0XwUZ02nf36f3dFd3/sEuoDEe9K64X4/hGilqQnCbFnbCra5Vo3KtEa4v7gwILPnJ7qPK",
+	"PLuHL6QDch3P7mZ4j3mudGstOz8AzxPUtARZ6wVZ5Ylxhr7rWtVN481mpR8WDm6cSJXwKC+clZcAgvPs",
+	"+IB8TF3jkDAajbFupH5IzLk1UPTxLW4pglvPCCJk1kqUr4cjC35FTa4+r++3X5Dq6kmIBZgnkjVa5JWt",
+	"dQnmT0oTjhp+8f7ZW2tn7G/yEr71dmFZX5UTmqbYawIJErEnc93MoO2rBMpXQMVw36MfEDnT17cEkWnR",
+	"NAYK1SJHrohnd1+rxBmNFNSM+sCTSMRIskCgeoQEfm4gdr+ADWoZq2A2Db9dAy1O89V9y9P64fJ18/mh",
+	"1WRhTFIvNtlvtz0iess8DyMzoRSTQlm+9zvtlv7fs97z9vN2FXhp6e71FK2l2X5PJRStpTKvSKIE9BDU",
+	"IvbJ1qw9Ql+bMBY3NcVse5ARBaAZbWX3eTLiQhvwid6GTJZq38I9Vh4SW/yUnfwuksGPL36ne2+T05c/",
+	"jeHfv1yrqPvXRTxJf//7xU8vqhQLA4ir2EZ+6iX42jzI29m7V8dXJ68Q8HYXePg7Y7uvjAHeNb7mArX3",
+	"CK917n8VL8nL2wQ13lkseVlSgtjCvA6RWS+LdefLMZRD5jYBtU7JWJ8l/TyIIhHju9N0Boc6ozwWEyJn",
+	"w2HyqWHSi/ME1mJSK6aymtCVlxDXIxlrIkAUOCYzpmYZ9x4zzuiPtrQCt1mxOeccEKzmHhEjxuEsgydH",
+	"f7VpCRFb5H2WcKT0P7p4eXLiVH05pRGT5cPheW231vJ/7fc/dTvNfv/Ts2NnU1RtY5sxtnx8ODl//ZK8",
+	"2D94tqkuwYRG44SzZsZo7BUqWPYIRQaPV45xVX8FqcqB6sYLLC5XSqkqjVOsFrNUlqpQBwmQZgUKgiqq",
+	"6OoSoiuqalbxoK2kwqsoPLlUCLiqDu1SkT7/x+VaDyDnltlzqzjaV6ZSlvhQKyhCi3nPXumPVTxBZZ6q",
+	"ygoAfpGHZfqSFbQ0eeL4bxugEDZD9PN6EJCfEvp5LYl7EgeEplJYjST8pWkAXM0Tr5SGV3FvLVIi13qX",
+	"NK71Th6TjboBo6lM6m35/vxwfqLlrS2NYaWAfvyQhNUZrJjqpw+tSfLbcE+VEXEmSRb67SnnIDkKK1B1",
+	"7ZwzGi+2iZgCIdfytlgRBKxuysS375QddsuciwogNL6/tmdbRN7vk3lyz8SRqkVB9vg7Zme4/pRdCNWT",
+	"5CWiVERvGXdRN8AXTJI0TWydMfDeInXHAIstqXGSxdbRd3l5amwB/ABNC4Ejk5iPgI3comGGttjd+912",
+	"u1z/H72/a8M3MLBvtCuDHcFgvZXbhIg1w6ve2vfUePd3mZf1XaRVHaw4Z5zNd3/MCkbB0giqF9PL4Vpx",
+	"CLEyE1IaJpLMRabG83GSstXHslUMh97pEOVeqlLInkcZApDmY4ZBWufkyePTeSUMIjIb0HaBbut/s3T2",
+	"ktSNnJAkFshPiMZeohot4hvoJsLlQkou10Nb6fhSORz8bGcBpJxMttrczktnafXH2Gb1Tvc5GSRKNgIS",
+	"jYVk3HGSIMVLwdSRTF7tD19E3cEz1qHteP959HSwxw6Gz+iLqBN32d5wv2iv6zd+bTdf0Obwt897KxLg",
+	"HdT/q8iNvZ2d1/07JlaXoTZ3ksrrbH+vU8XP3/7Qm17noaCdr4WLbK6obGOKOFrAjOPrHSzyEqY7Dokf",
+	"PGyRFVskWBPeLaARq+4H4A0p8EwVGZ2WPRBaeFfJ9Y/jhWOByitfBYhJiNkoo3EhiWFFslvCI7bqJhuj",
+	"L5uOGJC8Tljhu05Gx1SxptYVN4HaZPW0hParYc+NCNngDtp7pMDnRWZcJWlOh2X5snx3i7gGBiX85O1V",
+	"hmrcpLellhFkoA2n4NXSV7zZRgGZMCqBL7hwfzySZCK4UIInEYksEMndKE/XoqH2nrbbm+IUuZhZ6ur5",
+	"65dkb2/vRUA+XL4MfGWETDMWJZa0Pr/fuu3u02a72+x0L9udXrvda7f/vt3iWwbYMj1MGeNZvB31rxvp",
+	"YfC7Jj+5fKnnbKgtcsZsmRuDN1128N2fZwnSEfXhMx+pEOJUKkI9pk2XiWI9vlBbCDzIdomWVkgCsVKf",
+	"A7MS5lXD6HTLLfKeZTKB5AYbz4G4HSWThM8Ug0IhOCmgbVWu39bMRPteTLVqtAOWklFyw4DTG2bY0svr",
+	"Jlq3aap7PzDssrsmx79WUSAV1rJSECA/dRWcLc8M2Ooezjdx+Rqu7LNc3Z1qQNGRWQjEa8E3AhOBND4+",
+	"ZcinpWqR0wrUUUDCKwc9KoqFgd6XfNRET/8dA1LQ+TuRJqwIUh2VkuwCEopIXf2///N/wyWWiKe3o0xY",
+	"7ZjxuXsqI+2pcJV6ASUIpRgt046VA2LKuKv0U2+T/7F3oInANwrzv3cvyCwoZNEsS9QCgsM4p0Bh8fMq",
+	"HgoP+HvNFkHxPvOTMiUD6k4re1G9YTGWiy7g5sHb7mqu2gPZq/3ShK40dV/ykzFN9L8d1UYew9yQOPpI",
+	"5vqyZJCcEb5/d3FJnri0wCcQl3histtCfTzYJ2PQDrXIzbnqrtmiR94oNX3H00VALvQ0soBc0Am7SBT7",
+	"H8x+CkjnwAheGXhYKJiDMZVaTcCv5ioBm4hsQerU5juBew3taVAnm9ChQh0o4NODCyRRUC66zyHtrRii",
+	"RXLNijLSeBPAEkRCXCcsX4KrqzdCqqZzll9hamnFaiAz9NEM837WH8ceCas5uv1DCuIRRAz8lrc5Vmrq",
+	"mWMvscuVG6CitIlder/AxJOIpumARtchMAGWd4XdDxUL3uduxU/ppxZxrgS46iV5RmK6QIglLKMUImcl",
+	"Di+OLy5O3p1dnbw6Pb66PHl7/O7DZdjn9diiWLpk3HAh1plkh376MKaV2FseinmZDxZrfvkfbDfwxIo0",
+	"1sKGcUjpQaJCUiCjBRxEdc7KLbaLmY3lDfMF4MhVihsyYOS80nru4kRL48FMyw9XpE+ayu1JxFp93udH",
+	"zpdFyePHYC8/ftwz2SYLMcuksRr0gC4vT6HsL8JcS/XoQBkPiKknuRCzPscslkTZuUIwE+a9RDTDJEXy",
+	"+HEB8/T4scsPkyuzIfu8Oh3ykEyN+8xY+xmTYpZFDBjapplQLMLag1hOjKr8CSxGZ9h2ZV4mniI+Kc9Y",
+	"ujTdm+v/n9BrGAV69SUdgtN/pm1TaVMl9ESfWleDRB3baBERfPmRq8LQAzyE3a0RtXqqZCzAe09kZIAg",
+	"M1twN2c9ANsaoQsJ97Z9kGPVLIAZeXcN0AoQafA1wNhCgBvI24zqYxAYLhutZyRyWREvwDEeP6Y+KI0L",
+	"3oR85D43X3n8uAKeAfzoScwmU6EYVzlYgzVa5CiHYMxzeIb5HElkn6+FZZAJlqWE1GiapQnLiEnZkYKo",
+	"ufAQKnJMM6iWz5ndbOxTlM5i5s2W3oycJEPCWQL/liCwLGSkRS7okKmFaT1mU/hZcPhEn5vWyJjeAOeB",
+	"6S+0doiYPm94Fh4jshIyxmGE+nzGk3/OWENvQb0xIfikT1k+ofYUXrz6mYxZqi2bWAAIpc+jWZYSrZRK",
+	"QnFhbG0BUH1JohAXjZdLs2iTAVzO1YfFUq6E9jnkckmHIgmhkWYckrotGHu5mLIiL/Gn5nw+b2odrTnL",
+	"UsYjAYVRbPlPwkWfF942cL1Dsyw5A7PB3nUOWgRuKK+DdgdNaUYnTOvvcJS0vuFS56Hz+nr7/CWEKfpB",
+	"qLGlgIQc5RwVFHiMkKj3A1A7AA8T1FLvttsG88UZQUsGFYw+d5D3ONFyfZJwrYO1yHGWiQydVOEqfuwQ",
+	"7d4X+wfPGkWoTp+vwOoQWqLGTmIYHu6NvMovAtpt/auZRJifFkuoYB+S0FyTITHk60bqKlLfb++j/WTS",
+	"KcRMyQRIqhLpsEUBOWi3obABPEPltUV/UoKgFt2iI62HmgaG4KrP99sHgOovQV8Msk6fnSP9l9AAL2wd",
+	"0h+PL/1KxqkUjjPrzfHRq1afH3FXrRRGi5toj9RxQ+jTjAWUGwHUvK8Xy/j7D8BU73df9Hk9L9MqA3Ma",
+	"fLr5xqFW8t1xUSLPGUzgtqWKKLhuLCdcNaYU7xtopmeuHBB8K3NPDuFmTyTptFp7T6EeJ1hkBc0JM6qo",
+	"6nMDo20TpDw2eRxVhaS9ql+W9tlUg3L+IIn5Ns5xAxDalzg71R428rpIFAC5HGidSTJgqZiT7j8O9lDj",
+	"SpOIcclycqTa25PLWg6Vqb2LlLjQalfNS3k3CeRfgpq2LOk0qfVqe612aw9t9TGYfMbw8QmVR6zCh2VS",
+	"pGVgFUgEx9YHC+fdAbBAgJlrSdzANNQR03oqRSBBXc83TnGfhzCJJo/ER3KD5xmq9GKSeUBCLz/Lcv70",
+	"nJJE9cfsj4XgIkCAYQbdBjyJtaKZSGUHBJNhZWet92u1xyZ/5InBJH8JNj4Ju7f25begZrFTML/ddntN",
+	"zYCKWgH54vxazGqv4tkuEtDvFWnkC77cdu7LLfLE81maOsU+SmCoS80+G8+7/CB6nnX+GS81217V7N6a",
+	"Zn2CdGzbELMfPN/r7nVqX37buqSATx5eUVbgyIC6h1YulLZ1C84cx4Cc3knvDQ1FBbWh3Wcm7FK1VVtL",
+	"GzBdvQE/12weoh4hbpuWlqf/9cTPUsR6FPu4laqmwm25Jz/QGPoPz3c2Pw/elQ+lmlX77f0t33xlsZ36",
+	"rc7e5rfeI8DzUohTgHLq97ovNr/nV9LX7+xtMbY3CBz12zpob9FHv6gVbCdQFza/B5pPwd0Ghzh3tP36",
+	"m5YPcjaZ0GxhRJPbldp4piPp+Fpr+gRMBXqeizuqwHiYgw5/EIgt3F7Y+Md+y9NWybb4peg+VdmMfVkS",
+	"hJ07CcKVsi/vu6Pu0ELlqhxvuvo4eXHzv5PXi/+dvH764Ze/7n/45a8ddnx2E03i9Hzvp3H88VP7vPt6",
+	"Ef346cBnzKgIXd1ylhwn4YpqJ5zNnbKidS5tTuFVW3DfW/4/J6WinHWxAgAk5Yw55QXtwPyidA0uyyn/",
+	"q2UxVViMsqjyfsRxpizfnUv9M0XSN3an+Jn7dEgL4Ms1NE5eNx6ZuJysFuPmK3fvzG3kuDtcf4Aob28h",
+	"ks3SHGMGwH0ugM7BNkK5ohrTf/TtYSvQ83UypOJW+RKUDYEnn/NN+gXPSDU1Bp5dWWAl1LJlJEQc2NBV",
+	"r0D/Bl4tzB3db3dIsUJlnwMkUn9uIiaYoJdIYhKckNUPbTXEvBjIol9TyGKTRwlnfV4H1KE2qyRjxrA3",
+	"/rISWds1UBchWBLrQerGbETOxlz6vD5wnmiTHRUgtJHJBvQK7XAWVwzPzgh+25Y8gorm4O4uhy1wmIaJ",
+	"Bx31tqbRMGMMQaaB84TYDxpWTdBOizWcJKEFIVthHr0qidnSpb2/ahPErdr3KcsMDa+tQ/ygmN5BtJg7",
+	"2nfH6x1sa2SbI8nzjVutvN7K1Ha8bO+pGqP9t05MPXEgykoXRpFbeWYL3hNLOQl4EYRqueTN2/svIOs6",
+	"/PH4kmB3QtDYJDKrmHiOY2+F+o6GXsUd/UeyxHvsf8CIOWygHL5eMyvhBj/Iqan49V36QrZTsB3LVJXF",
+	"7zn5biWlvpXl/CCidmU7c++Q+77dP0oePfmspcmXJ0brANBYsdV1Ygpr1oN7bKobdUZugdJxdRnT7Wgv",
+	"v2xzgi07ip5064QoUcxwR1dWKNrlaHBFdE3qNE0d2QgwgOS0IhhI4osCW5DgSBEsgbOBUW4VuB4GMR39",
+	"EWg7ZdJJq2e+0BK7nCId5poTvGxSgn2CxkeSpAlnoIblTI5WjQv6HGN5bB7YAH9Rq2yRI9TULEQB+GI5",
+	"Jor3SoRPEuO/4EKH2F2LXJpYCcRUbNwz0nMInJGjEYtJPbRUkjkdYxwGLqDtoutBvgygRdrBlxRhoCg+",
+	"NAFfiwpI4kbVHeITJ9fu4+k26V4xiwtlssuky7/ud39zh8BjE9NyAvh01r684tWtnTgVNNErHDlLlM8P",
+	"yvG/781zDAA7Iy4Koq+uTULLoGTVusbtTfAnObR4C+U2B8CXIhs9SHMDVLAJWNjKvkDLpP8ASHVAlPf5",
+	"mUsWRPC8zQYEMBgJfag0EuxnNLoGNn+LZhQO61QNfodms0QpTF4u5sWsh7H3eR2uC0Vs+SWTwQwQO0qi",
+	"DGCWCtC2A0ZmU4hG2++INDZYHFvC1wsMA6bu8t3PxyVEnZWQHq6uja2CYNUKSGJStWACK1Vu5zK8X1jQ",
+	"CbXPW8X4ijkKq7I6jHRcAnevd4Gv78FBZQ/8KCP+d6mNzqAb7cX77GD4lN4m+Jfj81eI5mXH7oNk/s+x",
+	"CZQ9fbu2BlZqxVpJdRV/LD7OIPwSoFNXC5AhUotKmlpsK6jHBSQlwh2Nzukh+GwwZwlECUz1hodcTDG1",
+	"oleNDOtzwKHmcEkHTsT74pCEn/twXvu1Xr8kIfq1LyE+BpCMup9kYpGHWjo2KkQuWS9xvbvMid0+13IX",
+	"cLIGAAujx3QJgBS9sKVfigw7lW6Ql4Uo130jpyXRecv4YKFu2hcTRP2aMdNynNSXulfbxEdtLLW2QYBv",
+	"Ow9+TYc1QdL14VB0mK8Ih56zG3HNvPyn32dwb+t2VwUdt4uBYlKFNtRb1SUXlmOB7qfvNhJYcQ1tEws0",
+	"1/AkUceW3uohIPitr79Vkf/8RryzKfLks926a+ODeNikd9qs68RgVkFbTxTJhKKmTAZLh6QO/04EN9ku",
+	"7v0+T+JGj6yLEq4JL6I1Mh+zjNnYaJ+XQ3zLQTzT5xYBP7n+vuHmRwNEjVmSkcvL00MTqjMJYy71yXmj",
+	"wIvvvvbRlOZN/PkpXuQ2opdXKNRiKjButqV4oXW12aYNlN/zcZkPede9E6erg4H55bgpFIjr/b16OzBZ",
+	"9kGjvodIMbdnznhq8wdWiZN76tVBlasjL0W1wj3uJXnfzTluM8m/+G7+AY2uZ9OVTpgLlTE6AT+14JCL",
+	"zxW5+N/TRDEyTFLnB5+PRYrJCIzUcwgqTueYyjFUEJpxh26wIUrfVztORuPmnCrICMquG4HzoyAo/69H",
+	"Lz98eEtOzi7fhQTYp1AZL5SmAkuDj1rknEHanhZGgwXUCZomhZzlgGRsmtLI/tV5afTAjCsmYxPhkoDC",
+	"5pymNndcjichPCnRxw/5rfgkQhgOSz5oI55icz/YfAzdRdTl1xYUxLpD9ovDVIis0nn9I1M/4JLeyhkj",
+	"IsVUU8JqF+OTLiN7kHB9XJZzyisVWrNHCnPaynlO9ZdtptCrRE6FTFRl6nNIlaLReALFZPRH9Gn4n37N",
+	"pWU2kepSJRNDddmKB/0aZN2uPiZLQ/iTINYeRPstRfuRL7ciMV1YgWU3ZgCpO1C7LeFsrepoeMxXJ5Q4",
+	"pvO6GmeMEZGRoTb1uYiZK5wJOZV4lgKH3zo/Pnr19viRJP3a+YxDpWXa5+Zz/VrD5UGhiHD8CrYIqW6h",
+	"p/UeAXlc1MvMShmNtYI8p1msZZBLwUVSXht/M54GiF76hO0uITj8pelycppnkKxWB+mbtwliVSugKBEL",
+	"b2AmNL5jmtZS7RrCjOi6mY+1KswFZ5BxZfoMjnwkjdDKdWV3/ppQU+sp74x7XY9Z66X6uuDCtS3JNRdz",
+	"HuQq8ogpJGdyjMVhRTZYT68M5CJjOyOhrEdeIA2Gy4cbMMZJJCYTfYnFeWDWS6uFUp0qW/R53UvRhdnD",
+	"9NIGZFzQIaaFX44T6aWeJTLX6Q0dE0wAZOsFzt1lpgJuRUhoNImGGO0wZIYU7iEaqT53QGo3mWb7HXob",
+	"R1+eIjNZiGCMQXZqaMpoZmEAa4j/6HM92XkOvjaH7GyYz9XDGTzE84wnfT02WiQcKzWFysjWqsBk6T7/",
+	"cH5qN33GIgGbxQW6Rxj8SRTGfwzZl23NeAst/StV+jbdb+/r1TeU1qE+X5TIhI9SnIwVF+5LIxjuG/4w",
+	"NNm9Gu8Ab3bMULu04zd8Eb0nT0ztiU5vr91ua3Uxtm/lS1rrddr73aCW0aG6onGc5TUrOr1n7Xan5sjL",
+	"bMtacg6HWKG2diMUQyDUyva7xfa7pfbblY13y43bTbJF866pva2a2rtVU78FNcWyiaF1287DiSuPhEfV",
+	"ipARpt+p9Xgm1JHdvn8SBePrKQvecj2S5tZGTgqKFcMk+mRA4NiaKpNtdIYn5jB/XhFQOYpjbWPBRrT3",
+	"c94Tm66LQr8uMjKbxgB81laJ3ve2nA4wogCeEt019o6/APIdm40C/Uf4vCHawQDOUlUWPfo+d38+P3p9",
+	"eXX06tU5Xh9c5G+8Pz4+vwgPMQsdyRxmU/RoUSI5ncqxUFbk93kqRi1yFMdgc+OVZSGpLXJkdB1vEvTU",
+	"o1MJjCfQZaqE8VEcm918VmCqv33oA8XMfq1SruyjXNk+ebPQrVvlk+0OTLq9rMppQ/RugU35by6+Hlzx",
+	"dzKu4tgKre2F4JPP+v82+9gn4gZduSCsrGu8IAqDco4MyLpz67LJ/9jnSAeUKCIVm5LY0s94uitwNBnX",
+	"seBMy0wxNWqo7kts5JSWP1q4Ot1bHlq68JSBKZCx30XCPdGaxmBuVgksHGdZZn0fEgCrnhrN90F9+Td1",
+	"fev9Z47ZNp7uitA1lnVbUh5WuLHN6b+zF9vUmbNO7Jz4bqVf5pzFScYiY6oOMjGXqGVhIOqRJG7nYXpM",
+	"Pfzx5PLNhx+ufji6OL76cH76BPgcnghozT0cNgxsxRdMLEYrmoSZafZqliVoDGdMjo052ZxJ5mzxevfg",
+	"qSXqHyRKBn1kjgFDuNO2pIsGS07e//zymFzod4A06Coa0zRlfMTCAu0dusNN8UIy1VLLBMp6jjkIyU3w",
+	"izcsS4aJKWcJdbMh0or1UjJ6w1KHfgmXuPFgakKCHHqkvoZM8pR+agREMpoaQqE+Pzq+aHYPnjZ/fPnW",
+	"lAKn5JqZ4sMexygEKB000S5kBPB5CgxsyG+JTiRMymyRM0FkJKaQYGjUQRbjFExngzSJyDQTEMvQIj1N",
+	"ifMrwWcr9UzQp3H7GKrXktjea3crEK0rt1zJM34qUL4vf6Li/Q/np7dzdge1C6aaq6gmV62t2TS4bhjo",
+	"0RulsHWC0o79Rk74LS4KXKUzoV7mRc/+I+zdgrRHMxBLvY2I1VFwT/nCf6bGtd+C2qemOWNNfRKNhVKS",
+	"uo5udKX4xc8bCj7/4I5ZxgyeD/+ib5ENkgWq6g5YHw44KGGW5BM2ZkBmpppLHBDDe0W5tyMJHYnAOBgT",
+	"aSVwYOxZ1eeSMY6F/xdMQYVg2OrIvodpzgDexroEKPmhZwkWnIciuWOqLMy8zw0rHeAEFyiMWSrhhXC/",
+	"3SaFynthYH2SZtq0TJLXNlEaauEmss8tla9XkVefxD7Pj2KePK07m5F6iPXY4S7T/0FvqKIZOFYbKBxp",
+	"DJp2n9sL8Oj9Cdx/+gNmlnIJFAFJooOBQopPnInpVM+MoceEqsHGde1liUoCHlbrtPa6+UgSPpuwLImg",
+	"UCwl0F0Q8oa8eExz2ngL9Xe6tkcKcEi4cC1CbpD+iFSAkUEn8ZwuSF0yfaP5xE1Aloz5qEXQUNgo7FdE",
+	"5NAKyIrZE+A8osgt2edhnt0aBmQ+TqKxSYSlVewcCKipyk9KeCLHpdtncwKeT1KMG8ltMQsTBHXtnzMG",
+	"YV5LPYOKYS62PcLxg063gmK8qnU8RZY/zzRcpi4OV/UB3bf36sQFUiXbIXOpQGUYWuLFuS0OAmclZlGa",
+	"cL2Ph1A5CtxCJMQtfxUznrB4ZW8hD+5+vXWHjH2appTjmunOwrfXt3zlf2pFL7rt/ee36QayOUCVva26",
+	"MMuSezZ9UUFtHR76OogfySpoIa2tGZ3hbrnNSuk7cSSa5ntAYW70qKU88EoNUB9XiFEd6mPgC4StNcDy",
+	"S19P7zPCLNykzgeGGbwR5A5ePO9GDJp7EWXZV9AHUQi+xtK1/wEa4QFurfXv4dktORK+vfOhoH/izbUr",
+	"BdSrl7EZqKvVVIfFcnQ+G0C3RbQFGqurgbiBoyZaQt+u49fp862xufpBLpTjCAJ5uFiC7AJ2zS9uEb46",
+	"Pj2+PCbrMNCh/aosIHoNeymMu4DppfYuLcN4i2DfCvofBkXfxCGGqAqEPhUA3lK6eKUPVS/z94XnXfJm",
+	"PngmnXAo424LfPuOaH1JHJQO/hNE16+OqZ74e8kk+1pkSVEaoEUALjdqib9EGtuX7Gns88JWXJF0Bhab",
+	"qQ/TQrMHW0F/nBYPNkOO1EML6g0x5TYtnnep6KJAl08hV6CChL8YsjMdt2LMYY7gfBvKLXvAwJzMc44O",
+	"fYcbdtkVzsgLZpQOIKzEigPY/rrJXX84CeZtkrseRM4fL3KmKY1KMmeNvHHX10r31jvOyJvLt6cmdKDP",
+	"ycuLCzitP9EbegGPkgTgpYGWHZZufyykahivKpgF+gLU1mfQ594FaDKLoD5DCMQtMjCZReW7tsD7njGI",
+	"N7AY0k0DdP7rxlvEWCFiBoxnRAyHLJOkD9ZJSSnr19AyXrrr+7xAIh8HhKZzupCBr90NFpDPCnpPqWzS",
+	"oYFW5kW2+lwyZVKoVLngFanrD+G6uaJVqwDwr9yibZRGin1ST8ZqkhajqFtB3HPVpsKFb8HtF0YVbr4X",
+	"aRJV1CG78GpYaUkLbqthRicJH30b//l/lg98eeUCC1x2tkCe6mAkQi4G1lklq8jrVsqOSh9jUCqqaXyk",
+	"7jhYH6Pvw/Kqy4WtSoaOd+b1771IwDdiw/9afHmmjttDusdXhzO4YolVKM5yscQK+vn7HemtyYS3Mr23",
+	"PfLWv/Dy4vx1Xm+yKru1dNxvf9ovzl8bnfa374Uud+XZ2mIHvhbZIIljPZ4Hrppvex6XaHbze7ZwTG91",
+	"NnfBc3kLrtlb3eBVXLVbnnC0zeHymooUmGe2us4fuG7/6Lv7QVrsRlocrSK7DWzQ/s8gNDZQG26WGoY7",
+	"dVuxsVZG3Iec78/IT/dwjr+3c2x5O/90J3hLRqBtlPzlL+5U7cdYSuHIf3Wl/1sE0r6t0v9AprOTw28C",
+	"e5Z28Y/X978Pxp2y5NlEKOGrCebZbWXGIanKZe9zL5kdqRjA1gDoJkIRuXA5QBHNYqgAbLOmHY0EsW8+",
+	"kn1uQQ4BYiegBC6HitxxUOSasKDHnP5sSZGpduhbsXavRPs/VUb3fXSYh6SoHXkRzULvQG+pOv3SNr3i",
+	"9H+0iNQlfYDxWOZsIrlWoE8bVqcHfhT9QxNEUGiwS4hnAmxeE9DUHkiJTGjMLJB6wzm0s/YVz2G5qRVn",
+	"scoS8qNwNBqz5kvBVSbSCgHLRROwjt8RXdRDBOH7iiBIt9fvedwxdL4ar3RsUjpkMcgdQAgdQMPmMsUS",
+	"XlCXjCuUTcDQHy8MVsAU95dMK0SqQoDYNL1lzC80G/bIEuK3zx3k90JlSaQC0jmwWTUBuWZThUAhKGoz",
+	"hjoF3MMSPZKmfgIWNNBqAzDmIZ1nohotshwJp2SeCT6CZMCVoEtXNKbP0wS0TnypEBRFG0pCwrhSKYuh",
+	"6ALyCFnyjMpEP0AJH0krjm5NKbEtQYTej5jLsRUtxP4abDnylOTL/m1k4np0edWRMtvwu2fq+zrhpZ2J",
+	"6gfuiq1wH++mrEKLy3GTTuDuRtKLmfJF/bJUeTdTnlD5uo6aHPBVkgV3PLKBS+n4/tWm7/z0/kcrWseW",
+	"gmWHyhYkta40ql4zFY0t1CtPQ/RJgaWt2eRjxCxpoaLptdR2FhemUMlYSNXneWZszrwpGfAi69EBgXuL",
+	"HJnKIB3yNvlhE3jxCEey0cZKJnTEnjzeCWsvzh6BT95ObXifJTcASTVc/GMxy/4sRtUKFW6aiUHKJv9d",
+	"gVKHpNhezbnXanoyFU1SmEfISkd5KZ1SBhcNdUU+BKD8KTjczMbByW/lKiZC0/d++NvZ6Q9v3zQ7/zJM",
+	"hjNZ6+2394OaSpTuT+1MKGL7YaZ1lvGeU+t7Zii9vMNb49vf46urdszdB0rqnnuy0XpIvvsa8tdsfHvH",
+	"V1m6RfC5q89gVukeonhz7WpMSoF6VsUK04HL1DH7K8fwbQ2RcYLUgmPuSc6Ko/lV/3GaZEyuLTpXKNNZ",
+	"6+13gxoS/q5IN6kq4ql7fJPgzdl5lh/92pil8W3Kx30VaM2uRPCD4nT/g7uxPPSdju7mMs/3r6987uWc",
+	"YhVfQ9qcFx21ZeVkSR6gy7tO+YIAVXYjIGlyzfo8fP/uwkqS0hhCa+9RlRNw22LANjzlfGyGw4Qx2erz",
+	"I+yePntaYywWICqWqAmIyJAFnKVxsL5cs2WeAV4Y4wCsTnKFdwtCbbd24+589xurCZsH/jTIgS1Ezake",
+	"0JlQL3FdH0TbnUWb2Rym+nDloYfs2HuItwlTYxHLNaE34OYxyW7m6QLdFObMOWMRxAUG0IExNBmNFRnM",
+	"lBJc9vrcaFQg2iy10svTk+OzS2BZhs+qgFDr6i9kyrnEOkeuUfJgwVfzPDrzuU3m5VszB/dO2AWmSGPd",
+	"WSbGIU0lc8m6xoW9nfBY6uAKw8OuChDjDO8Rjn84pZtcp2/EvOQSiSgnA+YZfUrc4zhuioQXlR2PLCww",
+	"nBf2vMAJwaT2eEOAvM8rIuRLJehsbBwUBhuek0LvPawxBQfdlOfOK9rh44abrKAYhJzN0SgIXSkTrewM",
+	"GM2sNtEj9hOCMwiUwUpBTCyAOhYzLLt3yzR9//TfK4J/i3T9nGOu1qtw0wW1SGZDayXVun8ddyb70d8H",
+	"z2X7b//c++n6xS/z0+zgkj97z55+oJ0f4/brpPtG7F/8XgtW2GEvCiXCDa2b3izQx4Pne929TlADnjek",
+	"ERARVbsiA1ia3/Vek39ftMKDUL2L6vNxLOD2tmL1PjJ1e7hBOTX/bogDZPNZSYVYdyQkFlrguD4duWeR",
+	"ZAD4AGSBjwR2vyfpLt4cNbsHT0HilagZPf5Jj7XIELK4FGrvp0eyRzJ2I64tdTzeGAaeYCgXTH0/C2jt",
+	"83y8lt6lCsewDnUARitePA5L6ejXo4wBVwxNJamHRmU8P7o8vjo9eXtyeXX+/iIEiCZCHrDLFinR56VC",
+	"saZoxxqsJUIQPiZqfLfa4beAxe4K7fC9oBtW7fx/xxDpA1Thq+rblodFlSORGFopiev7XhIlpEJVXnfB",
+	"9aYtLk8ma6ECaABUZM2mJ5h05hjr6HDIIlVVjN5gIb5fDMR/EPThQWu7i9ZmUQxLN8AOTmYzL+6++ZBu",
+	"KKC+FC8AYDu+ZDqEORzIrp4ncXhHHBU/R9e+6bSvUDHezdRxPq5vd/K9UvkPQuBBCOxaCGw4f8v15G8r",
+	"FbYjvkQ6Rp+r1Wsd6tXawqhzKq2bKsCyNemiGERb4tv0I2jGW1WiywT+3OFM+oRaSK5rymYZWsplHkpn",
+	"WRZcXqsZJ5235Suku35L2spt6CotteUfQ1v5b5tU8yAdv1FML6fdLJe5cEIi9mgbbykhRbQ6mHfEPX5O",
+	"EF5caAnFMsZ1lwQBCIHHytkiJyDGRv9Kpk09CxmTEuq6MFMAy3hFHkkSHgHXb/OYRyJO+CgkNE3FHF8m",
+	"de9tKBszZRmZZiJiUgagKkFdLvM5LPBlwwKUSIWJLMeXdBQeEpozkY+FZCQ8GTbPBGfNt1RF4xBqnAB5",
+	"8Igp2ed77X03XEOdHRaObs/Uv9IdaUb6F1PkyXqmEsSx3rBMr62+I6QglMCjZEIXfX7N2DT3EA5milB5",
+	"LQmj0RgLh9Up0f2IhIRKKUM2J+MZj7Fguatp5lVBgQo2yHogiRTCZbMYczORZDYdZTSu1i5/ZOqV3gxf",
+	"lfjz6P2Jt4Gmt8bKhhXzDjOZqAAmMWOWjNqwpJZW2s3vbZ1YlpXU7taKvul965VDsVvOUlrDvj4kdACu",
+	"YMDAzBMJHckbZnw20adXP6sP7uqO3Joedan8mwFmo8ohC2d5yFQ0DkwR46G+95uUR0xfTpI80kbOo7CX",
+	"I7lhD0/oAthXmcuCvc386pNaIYHsSTarKjJUCUHT0eKBcWVqO+uRgeTQFtiYSsv+3bjtSv8VBO/S6pal",
+	"1e2v6L0qE+vSFeUHo3C6CEAaAVKqtHkhYc+gnw6dbLrn+YHa3IKTbrvd2smS6QHlq+UfBBjXd7MaD3y/",
+	"m5ypRWFdv4hoSrPGFpy/E6aoYQEfM5qq8UoNo9tug8C0Nd/sDW8LBENx8zQl9TS5YZxJ2WiRUEshOmIh",
+	"kXQh9esIJ8SgkqIDgEDB/pBkniUKkkrmh852s2kmAQkzRqXg7ksLfesOZ2kKJdIyRmPQl0icyGstDcnJ",
+	"k3cE6jQFULzMNAYlMDNU1KCYpq17jCU54QzMOE/4qM/xMtbDMLd1mOMzTbavQVxa7YHUw3rMbljaCDFF",
+	"hAxmSRqjIZnIPge/kX2rcWiMaZxBJAXP8RJQn+0CWuoRl+XwpD9rt/ci0yD8g4WtPj9nNE70tEPDZi4T",
+	"CzjX87MIV+gSb3Dh72MdStwvqLLo/76h6QxsRofnFteQ2AH7Qf+A61nr1UaZmE1JJCaTRBEsENjLF0xk",
+	"sKRQTU+vdr2z19AfSnjEqpHprTaiIrCeWi/v1pegZqat1qu1W91WG86UuN6uw/Z74rr6S1tbpWa+V6Im",
+	"chXw3xnutUPpd2okDonGLLoO8nRXLNBlPcNmKSuF3+Y0jhlHKE5MDJjbZP67AgseLjpmqPvDPYqQxxED",
+	"AQkKbZ/XO+02mXEo3hmmejKNYHO6pilJRCYiY4abCIBVnwBVLUVmIZA9MqVSQukiKqGCAvxoU0ug8hBo",
+	"733e548fv8/YMPkE+SiPH/eM5j2FP4ZBXowYyyugCQZlJYHHQFrqlABUN8ZVtuhzbe4hqj1Hl1k8Oych",
+	"/qcMoc4om9DpWGQMDGPRCIwDPuEj0+Q1m6o+HywMMrYZs5QuSD3EYxmScMzSOIQaE6FLNjGFPtHSv6J6",
+	"MpkyWAkUrn1uBWuY8Jh9Cnumo6beZi7+cS60Aj6kcAyp0kJowFIxB+TDe5rTMMALKU04TGhxiqH0VcUc",
+	"mw6ATRjOaaKuJIsEj2UYFHQwW9iGyj63NqJW/GGql/prK6VOqVSuifoooxz8nraYVtC32zgArVsfAS1r",
+	"7ftQcjQ3jHT3AB3izyVcK9hCgHc5Z3MCfyBK4LhB5cCgSmggOG7KqweAe80mA/W5nvmBuME5tgPSRkTg",
+	"Hyw7LgIVLPF86q2Jc+42zTBjLOzzeoiZV3oEUNSo0SIvxUTvPqiG6wSHbW8hZuBLRq1nkkiwvsxktfrc",
+	"0RcZqc0FSQUfMdAr2GSg9SJv0LobMYG7S386yxcqUYitQYBRqhex0w7a7bZ5B/rdCEioRWTKFIMxAAK5",
+	"OMmmqJLXqD4wfV6e716+l/Qgr8EPimoK+EMS0L90GxljAL6BZUXOxz6nI5pwwIyypUJwj8hAzHgsSX2/",
+	"+4KESoirCeWLK/2cFgSVFU1OE/mtCJ6D5eo26WK9xAMzVi+StpwHzG2eM8ZihiXszVKuKhmKs76qDGen",
+	"+1wPWymW6Xf/8etR8++0+a9280Wr+dvjv9S2qCX60ZcylcIFBQq66Og2YgRGDcNaNSr4sTAol5OdcPV0",
+	"vxboUSaT2aTWe9FuP+u8eNE92H+2337xohPUJgnHn9pufAlXbMSyqgG+EXM4XPo69SQsbD9p1G0jzetG",
+	"uSDtQItvSEd/2m6sGoU/T7VttbiPNFEX5p0v94utwBv6Aikoot9hLuaXwO5jv6O4CXrdveCefW6v7/OT",
+	"uciuWdbs1Oxz36ApvQ83NHBQ1UBnuwa6EJab0E9XbkR7bml+FwPZmgqRFlam21lameBzzVd/qnrZgWnI",
+	"p63caqfUaqZPYlZseK96S8AxLOwIcxnB6mz86r73VX3ZwIzYa846iOwe28/32G+3MLm2Tw4OamnC0RTQ",
+	"qvN7Y/xVBQ6NYh2Y5KQK3XwZCJauuOY+1/DNWk+PAwVJayDixX898b5b9IfdmdHBlIG0Hy3QOjCCf7V6",
+	"gFam4B6ADPYx5TGiTA7xfiSgCDgoLzVvL/E7tDtv/v7L3k/P/7f7cf/46fnzy/bfuh/2T56+e16ge2jn",
+	"dA8n2EniOrmW86E0pF0QPxyRCU31dcbi3Kyqh8WWQq2TGQMu/w3/gLq00Qv63M6Ru6PRQUTjCttAv1e4",
+	"vb2Pm3lFNeqhbuIO6yZeVpjzSwUawK7WSiLqTlYZQbsJFBL7J8/TgDLLczWYlO3V8VybF0oRwGLcrhQy",
+	"F/QffMNnTKUzfrRtBtaOMUY/ohWqjW+tPDWnIk0daaFapOAeeSm4nKWPJHEVnLWGlDDZQO8CWnmhFdpo",
+	"F4GRIukc3A6eTUtLWxdNx2WrFgKffU7ztHhwqGITEJkG0I6ebspzg7PSPIWYEnf2mzZ3rCYLPqCGs2Dw",
+	"e4pEYsJkyeqDEeU9wNHBzPd5yfbrkWSYp/PbthJOBkzNmV4k6xvKR4wVdr1O2uR/6OIK52x1Cnw50zxX",
+	"7L259NarPJtaon9XOj34DRJVVOPxXjVbSw8huWH8T6ncg17ja0gblO/nSzrRlwBVLv8jX8cusC6hWq/W",
+	"abf0/571nreft+9iMtxOQ7vAl1c4xs2uxhYeigz/0ZclLpa+PbSKqBfHuwITVXH5BXdnVinfm09MRfCv",
+	"QtfyY0a5WiZrsc4wUi9cxs6z6rkgEfDjBD9CfjBSaIjDzLE06LBUr6IRzZQvSAK4RTJgQ5ExEwiQYsLA",
+	"6Z5KZpx8iQr63LaCjvH8MjMeeN0RxzaDXdAX5iEZCN2RjJE3l5fvAVOgFYZzW2wdyhnn/kGaQggRvkrq",
+	"kOKIXX/8mPL48eO8/DoXvAnusT4PgbImbADq1RV075VKtUMXi/OhL2e4m/P8dpjZRZ9PxA0z3IRz8t8k",
+	"VCrNlWS4k9GHmcJlV6cktPIMvcc2gmGDwEa3AWsCXMegKmRMZQnLU+NtTpIZkYkDZ7A+RNIhaxGoBZSX",
+	"qRczIEz036B2TcTQIl56uifGuQzaCSSqMpqlCctwegLCbqBANsMdh4ZEPoc5BR0lOBHIFNSE4JLtkhjq",
+	"5lmKnmTMnsQdA8tu1E3weyaSdPQEd7rP9UWc0UgfnEPomF5XfKoemgNpjyIu83673ee5HSSi6yv9uNVG",
+	"f7D6pXkpD48UrR2Ma5N2ISCCjj6ItXCtfqskxcWDvoOKA9EO3flEERMAK+uIEBTTCk1qJqDRIh/RMw3H",
+	"ASETfQ41dGEnBlhP1/zSy6MO7sQvwDD2RIZJagMfAbq9+zxOMhapdBE4a3lOXR4uxP0kaqmJskpqnMhI",
+	"cM4iPLs3lkJKjx8AX4m1DNzQTQ9wTPB1eg0YCuyYGGLg4Z8zoag+HrrjTTEcuvOAEYipvtbFTNo9aPBo",
+	"uVGEOHtHAzrKxNwE3KB3aXLjQqQWSeHY0Z3ybKImhiVdBkuhBAI8FpCZk2hJDgdzgURVuhmUg1YL7LS7",
+	"+2b+5KF1YUPU1X7XHgeLWTFC06jmZpMeT8dswjKawpTlW9RkOlwlcWjrvUg4LhDuwDWnyiVE1CXLUwzM",
+	"H2XYgCOP00OlcWgXUg/1lcLZ3O4M+zn4o5H5WCsLd/U8D0G5fG8s4eUFxWSrLCkl1sNJRlwLvj6vI2UI",
+	"XyAijICSeVgiJrq8PCXZLGWyAfJuxq+5mHO/5f32fp+7mcqpL83UnrqQrp5WiMZdwT89R0e71Xrabnj1",
+	"c0zoTEwwqqUlIUa3qdJnX0/gEI9MYq+4x2bYj0ldAHoyLyuCPzQCc3AMrYk90q0+fzXL7Nxj8Jnmkt2T",
+	"mw52vC4MXderY0gD4Ft6yVA7CGErX0H7VxMJ0OdBSTyiyDNzd2Fj5zB1nvM2JGek3mm1nu43SKo7OJvq",
+	"zXimxYdKeGRZ4CTe3nZK+9xs+wChtuZihHtp1c2MG+LsvztqXJiLusj6HDrbaJFjHwEwmYHkNLc43Fhn",
+	"pL7fflEYwtUkkXABVgcHj3A6jC18u2x93wyL6GRKkxEvWFFr7B3vyNR6nYOgaEz2nra1SsysuCh8Fe5g",
+	"bX6in/+ZNj2d/Kj19D+u9ocvou7gGevQdrz/PHo62GMHw2f0RdSJu2xvuL/cA92eXrtXejMtRYuKR6nW",
+	"67RLH9hrI4zGbKTiNJRiEKUBdMudedouT4f5emK9ze7TpfcgZpCo8TtsYf2kLfV/a4vSbBpn/G3DwXBb",
+	"u96c052Y5UibCJvj6bATdek+az6nzwbN/bgdNV8MD1izO9iL9uMD9nT4rA0HgbO5kyC1Xrfdbrc9G9z1",
+	"Dg3qlC5KPd0uaLR+PPhMUZiBK7+97A24ow9jm0Das4pOdCo7cfsNtIrh0TyApp/lzPTttEI4yWMYrSSK",
+	"9HSK32eQjIBfx0skB7MkkoT2t7CxHGIy7VQ4Dp3b6S9GhLamVI1b8McvS3LV24/lkJT7Cc8UZ/OqUSGk",
+	"ZEdj4mz+TUYUVEkru4Uqk6adH8TpKjhUeY3IkOXRjCrdumvH8lUTB+9UhsskwxXqiG7DIWoOzUvBh2kS",
+	"qQeqla8SycoWYI/Qawv12SIY9VU5kI+dfYyapbG4yDuLOLXBEGNZm9QhDK8gEaP1tPUI5X1ujI+AODyj",
+	"9VH5oTFMejKuY/w06q3LJMVoVlm+MMNWvIal+D7aaEkabXXfb31vOWbir6P4QDxjF+qLu5jtgt1hiH8o",
+	"+fKy3PzGHMoP8m+F/PsxuXEYxwHdVvoZPWbnsu+CKU/2PZLWabjCi23iC9YLDFGBRDnxNqeyYSj+LKl7",
+	"hQtdKrpwJneLHBGrY1JVwAtEFJKSBpDvzdkcxKvxPjiFBkE+upERUxjPKDZXLSZzne2bCcll9W17kcLZ",
+	"/GvKzHWWTudbmoVmnWu3nZrVsha+9yBq/yNF7fEnBZ5jFDArBK2YMk6nSWtBkYugEvP00tFIBDYtmRnv",
+	"P4V6ZpByEwIRRtjDDHIwI23aflCmkwiQIAJBJeBf1BJrKVd7I2PE6krR/Oj9ye0yJ+0U3JKOwbRFYhHN",
+	"JoyrBzKGW5IxPLAWPLAWPLAWfFd5u1BE0Aq0ALhyQFbDfxQZceZUQi69oaUu4Iu8NF7QkDdSGOD5tvwF",
+	"EeXYisma78HBXqInwAR1mdfYZn0ObAKJguKXLG6Rg/YeVO62l6sHx8F091x8kbruq0SFnDPm6iNhNqXg",
+	"mPYuVZKmZC6yazJhlM/HScpMnN0FzyNxwzKpz7OhiXFAUP2JPi8RLIAyv+JGO4f5u6+m62ma+nO30DPh",
+	"8eUL8KPpuYNnPNRB+Wq8zDmRBGTTV58zC2dYzc945CLuiHWAFMmCmStKlfMjk5EIuKXEUCyCZdHn9RKM",
+	"4snnPJhqLPewUcBg4bmyZGFLAI4+HyRIem/dggAa6nkuSlPO8/Ly1ANsBSazFpqkqeMWwC8bGxq59NeC",
+	"NPRfgabk8WNWgpu0CFDdGgxCn+cAEEM84OX2OuRJooCtFYj4qWsFJsHYnaSuh2CEXp/HCYsb2Dk1ZhOi",
+	"hHBguySrhmboY78ANIJx/uORjGeZ3oeonmMfESSFGUIjWH9QILXmRMkwY3KMbB6Xl6d2oiTiuBzFgFlN",
+	"xBnptchRPm07QGm3S6m+surz8O3RL1cXxxcXJ+/OLq7eH59fHb18+e7D2WVo0Ad2M0CuzhX7FEEqb+iE",
+	"q4G0gLDPKI/FpM/rne5zMkiUbBxa9VlPPix6QBIupyzCAj2IwPGXvErivgRMvl+m5o5ukjJMYFuJW+jA",
+	"rZwfnd05P9q9zsHfK/wWB+i22AFqYtvpcBOxytVhGUO90jYuvotLXhn5KBx9hAYb152SeeJhcW/g5/K9",
+	"UQwVFmalHMz0ftRDWF1uyutRTvoBgWw1zsRsNK6sOztiahfdWhE3/tmyLbre6QtkRUj4/v348r05rcyQ",
+	"QJE4NlLpwXP1lTIYMpXfloH1YRGjtHC8WfS9Y7kyJJFjmvleLqcJFRWjgoKyTjoc4b2dQ4qHeFUWr3fv",
+	"PPQsltdQ44DgZaZyon7V4KFHAnHyJRwyEntIgyG2UdgjCx0399Z6JOfSWXxVklWb6erL4scJQq2SfHNf",
+	"8h3hDg/GRIU7GHzBVXddtdpafZSClSzHy2F/D+yM0f4cpF4EJpMtd/OP/v329WI+Vu3ZljOjc3CHfD4f",
+	"HreC7yGFXdMaJGma8NFGEpDvSE9bny/odLQHUfLnFCVH2ymoqyTI7cL4ZlFOXr3XfzMph2vcDbcHCiy1",
+	"sAou8FbcsHIdeEQMWAtd39tDK1BBuHoSNchxBWBVbwUuAFABubS5QlpR7uUZX1gEMSPh5y8h8Jja2Axq",
+	"DkvOBg9WYH042uqulMCQEOOMf5oxMhKcHZqSHQZs4G8ED50wWe3MPC+aB19TjHfbfxLr9Y8J1D9IxJ1J",
+	"RLCNfYPF1eMpq1UBms0rDJVyYYsfoDDz0UyNXVUL8MpWkU14oQeT7pahuPJiOdpaN9WQQc6ZPnyuxs8H",
+	"1oFmNUUwCIwzDf2JrZx8ANWlZSoJ65LsYT76doYcAKMA4WSB6fZeobnjta7lYMFJ2zBObVtNqDqRD8WS",
+	"6bab/uWe/+CVxTZ2nExGHMqwGk4TLBrrzYI+ZBWf0oszZwOvPJO9OuWEpin56eLdGVR2AF8wHSFFCbJ7",
+	"Ymb4VCSQ/E6R3dQr/urp07bcrWSKDBalkrbAlrogxmO/VKzXMCEBKa7EbN1rxpErCYIEfgHteJLwJ//v",
+	"//zfsOzhreqHS7Ysf8C2nEfj4O/kmi0aWKCEFmqTH7r80z73iqLnNdGRqhuidsVrulRuHelwZF7doc9N",
+	"RYcWOUrnQPjLD5fmj6cLyxNgfjLVdJO4sKfyujEVnJZ2ro7enwRkNKNZjDF/oDf9pXmkZ6D5M1uEBKP7",
+	"h0QMh46T+OjV25Ozq5+P/+ZTmdm9p1+taBJ5rZH5pkhIj5uwJCAsmQhTVKtb/18AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,14 +12,17 @@ from .cluster_node import ClusterNode
 from .cluster_node_state import ClusterNodeState
 from .cluster_node_suffrage import ClusterNodeSuffrage
 from .create_account_request import CreateAccountRequest
+from .create_session_request import CreateSessionRequest
 from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
 from .dashboard_methods import DashboardMethods
 from .dashboard_session import DashboardSession
 from .dashboard_session_method import DashboardSessionMethod
+from .force_release_result import ForceReleaseResult
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
+from .lock_holder import LockHolder
 from .lock_list import LockList
 from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
@@ -34,6 +37,8 @@ from .release_result_status import ReleaseResultStatus
 from .renew_request import RenewRequest
 from .renew_result import RenewResult
 from .renew_result_status import RenewResultStatus
+from .session_result import SessionResult
+from .session_status import SessionStatus
 from .storage_state import StorageState
 from .storage_state_state import StorageStateState
 from .token_info import TokenInfo
@@ -53,14 +58,17 @@ __all__ = (
     "ClusterNodeState",
     "ClusterNodeSuffrage",
     "CreateAccountRequest",
+    "CreateSessionRequest",
     "CreateTokenRequest",
     "CreatedAccount",
     "DashboardMethods",
     "DashboardSession",
     "DashboardSessionMethod",
+    "ForceReleaseResult",
     "Health",
     "HealthStatus",
     "IssuedToken",
+    "LockHolder",
     "LockList",
     "LockStatus",
     "LockStatusStatus",
@@ -75,6 +83,8 @@ __all__ = (
     "RenewRequest",
     "RenewResult",
     "RenewResultStatus",
+    "SessionResult",
+    "SessionStatus",
     "StorageState",
     "StorageStateState",
     "TokenInfo",
