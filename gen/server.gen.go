@@ -277,6 +277,60 @@ func (e StorageStateState) Valid() bool {
 	}
 }
 
+// Defines values for Consistency.
+const (
+	ConsistencyLinearizable Consistency = "linearizable"
+	ConsistencyStale        Consistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the Consistency enum.
+func (e Consistency) Valid() bool {
+	switch e {
+	case ConsistencyLinearizable:
+		return true
+	case ConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListLocksParamsConsistency.
+const (
+	ListLocksParamsConsistencyLinearizable ListLocksParamsConsistency = "linearizable"
+	ListLocksParamsConsistencyStale        ListLocksParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the ListLocksParamsConsistency enum.
+func (e ListLocksParamsConsistency) Valid() bool {
+	switch e {
+	case ListLocksParamsConsistencyLinearizable:
+		return true
+	case ListLocksParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLockParamsConsistency.
+const (
+	GetLockParamsConsistencyLinearizable GetLockParamsConsistency = "linearizable"
+	GetLockParamsConsistencyStale        GetLockParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the GetLockParamsConsistency enum.
+func (e GetLockParamsConsistency) Valid() bool {
+	switch e {
+	case GetLockParamsConsistencyLinearizable:
+		return true
+	case GetLockParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
@@ -808,6 +862,9 @@ type AccountIDPath = AccountID
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Consistency defines model for Consistency.
+type Consistency string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -946,7 +1003,23 @@ type ListLocksParams struct {
 
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch (`wait_seconds`) is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *ListLocksParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// ListLocksParamsConsistency defines parameters for ListLocks.
+type ListLocksParamsConsistency string
 
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
@@ -955,7 +1028,23 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch (`wait_seconds`) is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *GetLockParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// GetLockParamsConsistency defines parameters for GetLock.
+type GetLockParamsConsistency string
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -1715,6 +1804,19 @@ func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Requ
 		return
 	}
 
+	// ------------- Optional query parameter "consistency" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistency", r.URL.Query(), &params.Consistency, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "consistency"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "consistency", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListLocks(w, r, params)
 	}))
@@ -1766,6 +1868,19 @@ func (siw *ServerInterfaceWrapper) GetLock(w http.ResponseWriter, r *http.Reques
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "consistency" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistency", r.URL.Query(), &params.Consistency, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "consistency"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "consistency", Err: err})
 		}
 		return
 	}
@@ -7630,285 +7745,291 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1tc9u2tj/6VTD6n5nIOZQsy3Ye5Dlzx02cxm3i5NjObvcue0yYhCTUFKASkBXtXs/cT3M/2P0kd7AW",
-	"AIIUJcsP6c7ZzfRFHZHE48LCevytP1qpnEylYEKr1uCP1pQWdMI0K+Bfh2kqZ0Ifv/5I9dj8kDGVFnyq",
-	"uRStQet8zAjFV54owrNuK2px82BqXo9agk5Ya9Cyr1zwrBW1Cvb7jBcsaw10MWNRS6VjNqGm7f8o2LA1",
-	"aP2f7XJE2/hUbfuBtG5uotars9M35/KKieYhKaYUl+KJIkmqiuGFNq8mZFjICUm+Pzon2xlV40tJi2zb",
-	"vpv4oY8ZzVhRDv7njumtg92tG/6Efn7HxMis007/RdTSi6n5XumCixEOe1YoWSyP+acxKxjRY0amdMSI",
-	"0rTQagA/JIJ91hcpfJgQOSzfumRDWbCIUEW4JimdsC75MOGacB2LoSzgzSEvlIb3uwR7V4QWjMgp/X3G",
-	"CBUZuWS5FCOiJXyQc6WJHlNNJjSDMU0OCI3FhOZDWUxYRqRgEZGF+T+uKBVSj1kBn0ZkxLQie70eSbi4",
-	"pjnP3OC75CMdcTEiXJHLRSxcb08UUbLQ5IotIiKkJpcLIodDxfSAUEG4ZhMcEPvMlVYkm5n1hMHOxzKH",
-	"1eBiFAuuoD2WEfaZpjpfEClSFhF2zQSZj3nOCAwUV4BmmZlMQQo2kdcs68bCUcDvM1YsSgLA8bdWbPX+",
-	"Tj9qTbjwW9+08e/4hOtmWp1IpWGSClYUtnYs80yRdsaGdJZrstPrRcTsiHl1p9frbR0QOdOGGgoqRqxh",
-	"zXPTYUnTtRnB08qEbFetgemrZXaa6tagxYXe7bciM18+mU3gcQ+ma//pJ8uFZiNW4GxlenUCPTVNOJfp",
-	"1RNFzFDInOsxF7CXKc1zVjxRjp+sYCXwv/syET+wGzPMgqmpFIqFjO4IaMz8kEqhmYBNo9NpzlNq5rA9",
-	"LeRlzib/+ZuSwHzYZzqZ5gy/yEJmh+TailoZ05TnrUHrULjJwcSRqmEdLGnTvGA0W3TtBJkCljlo9Xbe",
-	"/uPn3R9e/Hf/p72jZ6cvznt/73/aO3724YXZRE31TLUGe72XUUtzbQbjpkP8IOw2zQoxkKmWSsuCDexk",
-	"BrUh32y6nh/xe1zO6k5vOlfSTqq9J1tdMwA7gROp38iZyB5lR4TUF0NoLdiUE+kHOqYKx4kX2X22YG95",
-	"CwxLc71utAvlMB9jI5rnFyy77y7ZAr5uDiPNJlyQw4/HhlnL4dC8bn66yLiilznL3C6ZH1/b3x62R5Xm",
-	"ww06bxgP3o2KFdesgGkJSQ5fvz8+ufjx6O+PsXe+v2BE6zevOv7H2LmmiZNLltKZYg3zT/wCJGu365Og",
-	"Mz2WBf/nA7dsFjYUbNgZExmMT05ZQbU0TP2KLYhl9D93YBidH9mCoKx13w3bKTfsU3Usa7eqMu7H2Kj3",
-	"XCkjksiCzAsjSyXBHM1mhD3arfiOZh/piN19A+ByupTZAg4uzXM5x328pvks3B4nCtiVrR4prggT2VRy",
-	"oYmmVwwoyL5JTOv33ZNeuSfHOABSDmDtttTHa9a5KkKum6UX0ip8A381Z8dwYSNf6bEVE8mYCpAAZ/oA",
-	"JW5CR5QLuK6MdEXt14+4En6QGy2EfRsI7lGYSeLUCK5IIM8XVgVQRgcIhXnSrsvweEMkKF2CxG3W1Ujp",
-	"KP6hQrBjGjKSYtAAfoLfU6AwMqeKKCY0MHPFYoH8gkuhgCaJMBtWNmE3IdnqkhNp5MYRScdG/gXZHc/U",
-	"qSWeb8dqk2NlRPELYSX1VRMtXwqmaiRpEOcMJel0TP7nl8POP2jnn73Oy27n1z92op3+i5v/AAXTaFuG",
-	"TLpm77vdR1yC3I1i00Uo5xIug9b5ugUwj4Opa51fKJZKkSkymZl9Zc0nYPdZr/eIkz0/f7fpNM2IzQS1",
-	"lBcZY9M70vEPZx9OQqrlho7N304H3e0TWhR0ocAOcPkbS41eztj0ayDvx+KWbgGWmGXB6JUilGQynU2Y",
-	"0CwjqRRKF9Qc+4DlOWJLolgkwd4kEVlmagNCibe9OfWea0UujWyuIsc1UYBXsTBHCpcK9stZfDwTNWM1",
-	"u4Y7w8xTKszW5eya5SrkxIYLEy1jQUXwPfTkuJjhxOyaFQvy/dH5AfT08cPZuQquy5DPGZ2DTXUspMgX",
-	"5niwyVQv8JG5Qf64Wc3Gj4oC7/p7S6bmLBaC5nVxwArMQ8pzlpkjamSAHIVpO/oDwlFRumRMkFyOzLju",
-	"RdX7VarGEbkhMJjjrbRtp/E4CvkCzV/YN9gNKbFdeVpGZZ0agegyNxKDzFgyIHu9PZKUiiIQG43FlOqx",
-	"IVXFMytZuXYistfbJ8mE6bHMwis1wR6SQ/PPhLQVg+WPRfIe3j2R+tC96Qw0WxHZR+MWroftv9zOWa5J",
-	"G/fKWRtYLPwBzrYsZb2RxSXPMjQb35u6hr6VgLxeO4OyJWbDMVlmBkknrCMLPuLCn5CUFsXCGTFLY3Vo",
-	"ab4vJ90tae5NMM61dFZO6FEIjaSFVKqjuPanyjKbSYOiVE7ZaEp+KAF7iEWVP3zP9dvZ5SdBrynPDZk+",
-	"aDdHXI9nlxezoLlgW7EvkspZnqFx2syJpmO8C6hQc1awjMwE+zxlqWZZvuiS82JhlQk1loXOF/flIP1y",
-	"N+1IquNcu60NM3uM/d10SZCTCGQ3pJ0sD8eqwm/BCKDOpXxHi9HDdhMNCurCSD45tBZsplUOrNWBDDnL",
-	"M3QGgHaCV8LOs90Xe+RyoZkiXBCa5/c8iruBeaLas1G0JHHDW7uHy/N5ZPHmiWpaDtOTFRh2npEf+Xd2",
-	"KUg7WRpRYrhr/SYnh57Z5Vygo8lN/pItpMjIsxfQsJYjBteS6bhgw5limfcPvT0//0hyumCFdXcRKhb2",
-	"1i5IMRPgJaPaUp2R1fZ2jfAtI3I50yTR7LPenuaUCyOEUWuYSqUQLAUhhyuS5lJ55vKOUcVOpH41KwpL",
-	"gfcmxty0BZdfalurySPwgrNOoGUCnSP2fXwBRJIJNfO+ZoR9nvKCZY/gI4CpQtfl8NYS4/J8HosYawvB",
-	"GtdhQGbiSsi5iNwiRKRg8CjDCwZtF7GwX7eTpRGvljqNRgtuuqPPKWPZA22jIPsDV7lgrr26pcCb5cHb",
-	"t9PrEZpqfo2TVxEI/9DEY+y10ZShMRKMZ/1uN0zh0czalambiVoPIxGzyaXRf4aVxTBbuTwce38YkfFV",
-	"PlOaPUxraHQPwU5ZQdPsGTECTG6OTcbQXU1Jip0/gt/hZFNf0eP6iO4wSfub0S0l/B16lWLRDrSErYO7",
-	"uJPwFH6ki1zS7FFkgSm2tV4WsOaN1ULAPXd1JxDE7aQ2v/WXR/7YRg1QxM19E9z0gUsJtXdz7JaGkmwN",
-	"rEwQi5nImVIVXw9RTJPk/eHPF999eP33i+/+fn50lnQJaJ/esoC3tSJKkvmYiVgkr3CTOxhFkRBFF9iu",
-	"G6hfuyiQBJCPsxzvjoLRbKXScEo1e4cbfE/jcEE1u8jLJuoGtcrzVbze0D+cMq38XpgPLaMnp0wb3WGo",
-	"GZ4czSfMyF7we+dw2MRm/vF2/+/vnj8/7+yEBNgPuP+p7+F2tl+ZhjMiTqhYXMwpd2Fh9bkvvRPOX0pi",
-	"nhHzzOyXHbwi7UvD1M1PNIVwDgVy4pzqdMzU1qCMeem/IFMkS1hF89ZOr7/nBPRNlg14ljNWmaE4I+7q",
-	"9eyvWs+VU7ptcZfW6fHMlW5twJY3kQUr17l2up8os5gd90FJfoZ9nx6eH128O35/fH5x+vEs2SJgtwFr",
-	"YQRmF9+qW0vr2ipYxoTmNFcRytg5Z0LHgmZZYZgEDAlGkrx6d3x0cn5R68r2RNpJSILJAUGzo+03FjBq",
-	"ZUS/30DhJlIw4A9bRuuo7QhpJ+FeJwS4j6M3gmYsILgtPJjIc2YiMyLIEsVyQYY5H411FNKjWTfD8X46",
-	"PD4/Oj27+Hh0enH46tWHTyfnyZbpwytPwVvJVgR3rVOXqYZwNVjWWCR1Skka5dbIKbyGeAJiX468OrMe",
-	"Cy1hVo6JFuYbLkbdtTFVSzFehgTP0G71xcMJjEyk+EiwjHDhI1Ss1YwwkRl184yPBCyzJtummW20Nvxv",
-	"jyw4kcRHqropwxKAHA86ELA1qtwSmRPZGHBgVuhYvAHT94P2yXTExQUa0ZdFZT4SHS6M1n8FomFtmKDe",
-	"uzg3chb43R9p6wKj+5kdix/q2s2rzuux2LJbj5QKaysbcsHVmGWknVS6NIIVULY2DJkrZy2NvNobC6/3",
-	"hsuIwrg1IFwWcq4Mj0cfzUyxgmQszTkQhyBovQPJHP+MhTO6oGUkY0ucphofQTVJwo1KrISFBHYi9Ssp",
-	"hnw0Kx6HzkB5L1tcts26FbbWg/JdAj6sUrNpC0m+Pz5/++m7C3sDHb/eegSlzZFZtfcNya02vUc00Abr",
-	"ckvgWH1REnOhNY7P62lgsH88cwkE6G9sL6FoLcn5NSPwZcVYQk7ZtbxiGJ/OC/UY5hOY7h3tJ41zenQD",
-	"Cl1lPglWh7STpsHYiwHm9ihxttjJajNKOGghgxEGIcKPEnqL27Vx4G193F9ik1bP1+9OPRBXVCJ3Y/F4",
-	"obt4hv+cQFBqFQScOFXk0L4LrQ/Id4wWrCDxrNfbTeEl+JP9mwSFRtXgEXuVk0ucNS7KsrxWket/+umn",
-	"jlk0o16lVDekVRzmc7pQJMG1hLSPJeHdZ6Pc4Nbf33kKg8q4umqyBKzwo5rjkFFNL6liJJPMBg6CmYnM",
-	"C67hlzlpm3bJcJbnEdhzOhA/IjFmg4vR1oH5EIQTI016d1MQ3VGw1GhyilwuDGtk+fAA1RxrH1hnStnQ",
-	"LRvY9s5Ycc1Tdhe/bMUhexO1hLzIMeesYT3Lh3VuGhpkiaEqZDLozIO1pIKwvPRzzYR5MqcLp0GYRiDO",
-	"aGgTuciE/iYLrheoSpttQS41cuKl9bNNKGyK+Z/ZR3BMQcBMKicTrrWRGXHNXTgGxEE4JmC067kwCvQX",
-	"2JETtwi329Dd0oIRZjzTmZyLOxJ1aTU3DYC1wLTiTFIP9P8/JqE9mkbTPGNLVGqTY27ky0ocAGo+cPa5",
-	"WnP8/S3nOxnynBlWYNSYaU7TSk6fJXkI75oJYYaKoy9VnICLGIYRRIJ1YxFMV2nDYWdTIN5lFgN27HIS",
-	"zn5upwyK04EZYsmGkoDqky45FqWPJSKJp81kEJxqrgheH20qYrH6bMNRBb6w5oijgihnOpUTBg63WNSO",
-	"PPII73WFYF57ru1awakey9yOTtEh+1fbpT4JNZtOZaFZ9p5lnJ7DSw8Sb3yDFxPT4gX025TxUg2BVCTs",
-	"yHRwX2fSfijU+NEQGA2xo7mFFTTO4Uu5lcypT+qTx0yYpnGAJuLHEuZjQkZ6Iaes0BwFjyCXfOOU8aj1",
-	"uSMLuGF3bqIWepYhPheaXE53dfmtvaX81qCpvZuolRaMmrlQfdtozvmEKU0n07CJ3ZvIBaDlcsRXpLNb",
-	"hR7ecCngYNiZj6UKTEw4FtQCrOLQpsp+wYtY5FRp97rVMWZ5jtGUZb6mTfwu5Gw0rqoUXW8zsu+i4/SK",
-	"LZB74tMnyqihrOApjpJnERHMMFFkGryAmP2BGxVkhXJFbIRYB1UBnqEekGDKSeMz+8+SJOwnyI1dKkup",
-	"RGVWiYIe0TYAzMqf+ZY5OSnVrahlVgblY+Q6VTE62MP9G5ecvBE5nmC6gv+8j6nIjsX9UgVLsMkNAZnV",
-	"yLdGP7/6gWJYfpBKe/y6wt5MPxe7V7+/vH7+uT/Zm/6zFbWmVGtWGLL7H/P0F8zn+PWPnf7Nf7SW8tp9",
-	"y++4Wn1Q4W/Ib99wgUzDtidIMqif3gAQ4bYWT9hn/crlXN264mrd6rl89nL9Ul5dsSAB5gIyYJ7trVo1",
-	"6DpIVaJZxs15p/nHYAmHNFcsqq3qhGlqhJ/bpv7evXcTtUDWvu2DD/CSWfsyv+VWnnb+zt7f5sPQ0Xbb",
-	"lz9Rrv2nte0IB9C8I3b9FCAW1DlmgtdmQjTLcxUKOV2SWMdflgzIQs5AcvHxZgfExovxDDI2hkykXIws",
-	"ekhEErS+qwuqE5CFkoIJNr8Aee5iohJghorpLknGLDd9KDlhUjAIUYiFEYgPSILiEvRSbbOtMWWxDHl7",
-	"AvlkW643XSyqvcXCdAc8rEomZbP3upcMT6tM/7ZW3uDLDiSlcsH5+d7WyFt4sXpfm0vW7cqt8A7mvern",
-	"faCtcJdua+TUvA3C6nsVtvQMWgp34PaWdLFoaOn5TSna/dFiwggahgnZE2Bk5zwLKH/5ytmpHxnbXBTu",
-	"e+PRyTIbKXcis3tyoNv3wbR9/Nr0V9ChvqBZVjQLNkZFeaKIeYvYOIHInA+lB0ZGNALjq3efzs6PTi9O",
-	"D9+cXxy+fn2K5rEAgKW/v18BYNmtcuX/iWO1/et/Dn7Bmyzab2LKteVEnCI/9qaVtMt4LIZy+eorzTmN",
-	"oa4ZxGDw7MBmRYG0AilWTsHrttbuftQyK7f5zRrs+brb1RxWzYpJ88Bhl8zjqnrJYbChCP1sr7VObF66",
-	"fktrjenbzW3NosM8lhZ9rPX0YlbkzaPHcBTy6fQd8HsYvVHji4xluAFcE5CPc+Y3BpXRtZth1gxPxNr9",
-	"Mi1fcJGxz2tPAgwAFjqXIwLvH1iV3+X3wciDmHdFwEbS7pUZgABytHXHbXlWP64r59O3/IuF7Mtv4lBC",
-	"+pb5M6Ui45l5MTCvRS1rT2jmcKa9zjUtILfYNBzs+TvXR/Dbm7K74NdXQc/Bz2flIIJfP5XjqVyAajYc",
-	"FhajwU3zWmrEBpMC/7zzJP5mWwh+OgkaCy6+9UwpKgk+GKrbmQrFNR4l0CiscHu/i+CuSg/EEoKja4MP",
-	"0SvpMrXDdYCvV08JPvxyE6qOa8UYsi9pvXiQrmm34DYkP4SNC51UXXI2NmxIinQ9Q9zz23z7HGExqzPc",
-	"3UQd9u276TSRg8/ItIFqj74ZhvXTa6pp0XztnAWZn+beCSw3TxTBL9cupWFCJX5hk+1UZISqehYluFzK",
-	"sLEwDFRbWzcoJmAAXzsAcyc8UJN4Xlq4zMTtWjcFrDSZjeZjno4rBi2uvLnpznJH1NrUyOasZmVA2+0S",
-	"GZtvpiodKzVj2ZKm9OJh52bpusCpLi1+VD1QwUkKSLlCdrcqFRXdb5lIdcEBjDFMNcCQXvQGclgPZ/jn",
-	"OiIUEohdbpey6V7chocXDPExu6Hhbq/fQAsetfBlr/d85+XL/v7e873ey5c76xEMISM1R7jTKsNY1trk",
-	"1S2KmrmQpZMi1u3pGb52Zq/vCtles8JxsFX+uCd+vYh9OyKsO+qSpNftd3vJAUnaGbtm+ZbLnr+ccTB+",
-	"AJwE+uliYdvokjMjLV8u7E45JxgXKSPQIGnTSwg1B7cSOoCkYGqrblGFt9dL0KuUWbdyTUTnbQUNYKrS",
-	"5pU5ww56F81vkHNvqA70r4hYYRWM18k22MmS0pVn/VoK49gFSfCFLnklhaZcgMNdsbRgS3ZkLa8uXgx3",
-	"6U76Muuz55fbc1lcsaLzvMkgGHKELyExrLnyV13xB2Gc4BVjU6tmcK3I2dvDTn//GRlTNb5VN3oAS1tv",
-	"Gd9IBnAWoaW5H0OywtDwFKN3jwoqAHCFAsF0yY+MTY1GqCUB8xE6lct0XPB+42LlC4edi/RS4UutZ8Od",
-	"tE/3WOcFfX7Z2ct6aeflcJ91+pe76V62z54Nn/fCe2w241kTjWB6apOd3buxNjIFmHbO8ID96XZ2HGnj",
-	"Pq1EjEUssf4LkjOtWaEikvER1yoiSddaYTtJBEGZU0wdRlQq/7TbTZwcAQZTwCxRbDQxM4CUARDO2mgg",
-	"wCsG6V6RNGeYOTNxgDyIvqzHWxByBK1pVoALPmmGwEp8oowGb52eyzqzmCw6CqM7qpYtQJGuQgsHlq32",
-	"/zUoO+z8Wu28F+30n9/833HcXf/OM3in8pob+7Obrf9YRYln/iKs2d6HBWOJzdkFlBM8IAnCIBFvm7cG",
-	"7Wvusbcf1X797LHs1/uPYb++s8+mJj9vovH5E1Q7xW6NbzdW2/dq/HtZ5AHrdNQyO71W9uk3Ku5Reb37",
-	"oTVxhPfBmtXxZdSE5jmBIC0CYQ4l6o9FEoBDDPxZSxRhwLoqQlUiImpmmIIyco+3ylozdJccerzt/p7R",
-	"mgqaGv5D2p8ET2WGqRIEoP4UgCkBCtcZLKdLUiOJP83JVkSU9BmNew5U49P5m86LA5JLYYRjmJMiI6bJ",
-	"Xq8XoIY5mDCYmdXhbCBknZvs9Lrmv+eDF70XvRpD6fX3Gk50wL6XVvsjVYAvb9RMBx+pJYwQmC377ODl",
-	"D1EelLjIYMk0DwYQ1wTGVyNrxoKPhCwYNKoYUzWYeuAX9SmxxQ/F8W+SX37/8je6+56/e/XDGP7985VO",
-	"+39bZJP8t3+c/fCyiV1ZZ0QDGYUBlCAPBu6Gkw+vjy6OX6Oz4T5O3g/O51rtFVmEDUCQBZkWMmVKMaud",
-	"qzGA8wsXKdmmZGzIxbwfEUqmMsNvp/kM6LagIpMTombDIf+8ZeNgy0jLavQlxlxyVY/cGpCCddD/BJnT",
-	"BdOzQgSvWZ3gJwf1Jlz4ZplJCbABVmC2wHXm+BlyhdgP02rHpfl2yceCC4QYOzx7dXzs70g1pSlT9f0P",
-	"hOeNr8df4vhzf6cTx5+fH/nLuGmnXGjTMoUIcvrmFXm5t//8Npy0CU3HXLBOwWgWAKct32updV3UdeTm",
-	"VhA6CXKyzHpYBryM3NgE1VlFr1yCya3gsoJRvhIr3wRd04xpsgR334S2voTuHT5cBomDM7cM3tAE7rQy",
-	"OK+Wjt+QoV6NpA0wA1dlntUzHxuhw0J0uOWEmBWJTmUo8q+32ANdzOEf6y2wYZDhH2vRn4waTHMl3e2Y",
-	"/Nyx1vPOcYDBF0B1rzUXlvLCUlTdatMcKIoY33iL30nbYM46L/90emwYo8PUc8fVvH5AkuaYSAweM6fL",
-	"ho3dYuOrh6nYsEsYdyDWwBGv7ECTfHPKaLbYxMIEKZ7LZLHCaNLcFZzm+/lE7hp70eDcxe/XjsxF8lT7",
-	"frQIlAcGkDRtCsJO3TNKw4+nrqU0L1IQkNJUOkh4K0VkDvGE5zl3AMVgncNkkEtEadVjXmROlT0/f2fl",
-	"UmyA5gjnw0GCcKHeaJktpWtmUTP8Bd3v9eplY9AAuzqO1k3sT6LKe4e1rSLn6NYwNTu9ZtJ+oH6795jx",
-	"WV9FeNX+inMm2Pzxj1nFpbE0g+bNDGK5VhxChHTFJHmuyFwWegxlp1Yfy8op2rnfISr1+5qJU6QF+E/A",
-	"oM0cuAlgpnOFJs8QQo/IwoI1KJ/L4ywXDk1JkbblE4pkEjPeURnleqtLQmURQg8SzOvQ6biMXzEaI35U",
-	"E/N3nt/Th9O4MBV/StOOQWx4JZeomrWzLLyb5Wxa6Z/GC5/pU4JYRuhIyNiooBkCNq4PqeEiZatoa4yW",
-	"Dqz7lhqdLGzXr1pGNesY7n2bWV41L0viWk0GfkaY8bff2yWVnC0yE5rnZcqTy4kKNRV5BVky2OTdD3Gz",
-	"5yfgzkvjR0jLHBRCc+jseYvIhFEFmBAub8k5zSZSSC0FT0kKlv+QIJ+tLYW2++y2UmhRq2TeS0M1quXu",
-	"7u7LiHw6fxWF7IFMC5bCoa66Evq9/rNOr9/Z6Z/3dga93qDX+8dmm++y/OspAHUvVdXWYZ7emgKA7doo",
-	"yLpUXma8d8kJc7hn1mO2rBs/PJcGgp7M4bONNIRfUqUJDbKpfYCEM5YA2BwYX9wWLe2QguSZWED2DEZv",
-	"wuxMz13ykRUK6xA6ax8AO1Ey4WKmGSBH4aIA/2vcv42zT/YC+3DTbC9ZTkb8mgFuC6ywgxAyXXTv0lX/",
-	"Ye68ZQWq9OA1pblU9rKRESAGSZNPDHEvNnaKlURc94k1jlmtHk6zE+vQbgQ63qGNyNqnrdatLcCI0l3y",
-	"rsHTFZHkwru7qmzh0tClGHXQSHZPc2WYj9FgtJwTrBFa+oQBj9hlT7gTJKdMeNC0do/8l7s9LLjZVmXk",
-	"u2vZ67Pe+hveXGIsnRVcL8Dobss4ZhMufmSL5uNQLUgWVW+CsH6aYpDY7LgWCgYsw5oJFZ/56qqxvgJY",
-	"ud50ys2/b6IWIjUczpqK6galE6GPAUmaMTNkqi/+v//n/y3xHoAc4FnZ51jraauEa3sl5RVfwS0aoMYU",
-	"0xgbEQA+bac0zy9pepUMyFutpx9EvojImdkMFsXijE7YGdfsv97Rz11y6JHazHlW5DnJ6AK9rEaNJErK",
-	"EgggOTs6Ozv+cHJx/Prd0cX58fujD5/Ok1iUlVD7ZLzljcUzxQ7CxEWMU3BMF8D2bINVTL6wwd4WkoHM",
-	"M0PBTECMCOYGkkr+NzgtmoMgytKxKS6vJ4OLi7dS6Y43Pl3Y1VimCSxI1HSPYthzCeVg1i7j5uxezgxR",
-	"ehBNZWti8NSI1rE49MI+JU+fgpT/9OnAhi8s5KxQVogzEzo/fweA6ujpruFFgmwUEYv3upCzWGBYBNdu",
-	"rY4gUAgDKVJaYLgWefrUal5Iyk+f+oAjtTIuLBbNgWEHZGr1CxtvUTAlZ0XKIJVrWkjNUsQGzZmtYezf",
-	"QLBIm+CuygIcFJ2JZQjMuR3eHEsgX8Es0Oyh6BCsIjOjKigXKmIWOqiGBSLPipK2A/DsOGpNqRMbFGMR",
-	"MlNZEMBELaHMy5hccKqjE4aLgOwjIAYuUk1cDAOmuluvKKPpGHMCzGlEFw2UbrM3kfUl+fCmARI5rctF",
-	"FcfS06cOSx9+FFJ0IGUiFraVp08bHE0AScIzNplKzYQu3U5sq0sOS2fSvHQ02eag4tFaBxPWIQOFhTBa",
-	"5JwVuG9g39JzGfja1JhCDWkpmCM29jnNZxkLVgvrRvMhEYzDvxUwLOf86pIzOmR6YXvP2BQeSwFNxML2",
-	"Rsb0Gope2/FCbwfQVjg95+iTRc3H5wN1YzET/PcZ2zIkaAgTrHPmlJUL6k7h2esfyZjlRtDMJLjTYpHO",
-	"ipwYGUERihvj4HxAEiEc6/DZ261TFZHBtx2U5ysYzQiNRVk9Cqv6QCedLCFtB+h8vpiyKhTA5858Pu+Y",
-	"i78zK3ImUglYZA6elwgZi8rX1rd+YLelBD2wjvKd/S7UogoH6CiorGYPR4lNdXMxKlii7ySWM0qlOcly",
-	"GPg3oyB1FMUwyPCMQOGHKhX9Xg/Hb844CpYImBELH/WSccPXJ1wYIaRLoNAV2gySVZAUCaohL/f2n29V",
-	"nY6xWOF1JLSGRsEzmB7SRonCnXOMCkfIyZlitpC8w+c+IIm9JhNi8U4s19Wkvdfb26QK1H6vB1hC8A5V",
-	"V74uDEGvn+nR48QAjJDNaorF+gJS5uzYGlIoejmc4O+PzkOk8VxJnyj19ujwdTcWh2IRVGISloh2SRsJ",
-	"wpxmBDjfiqCaSLtaICV8AZZ6r/8yFu0SRllF9jSECC9bB7Via2RtrTWuVgSA4H0D3QwqBRhXhZ8dwM3O",
-	"Fdnpdnef9XrOJlKRnDBelupYuBrz1fILTUDvAdBmWTQUABi9eq4w5M7r0RDv8gpXp9ngQd6E4gKeDSvy",
-	"KyhTOif9/9nfRYkr5ykTipWpO633x+et0pfY+pBqeWbErlYQQ20jkm+illFX6JS3Bq3dbq+7i6rTGPSI",
-	"bfBYb4cYBiPWYFKwMbcqcgIkRrK0Lxde2QZvCgiZ5u7bgjAOOmJGTqXoaWmb9cYljoUtrooI+LCsc67M",
-	"/QiGQEDRxqjliCRBiCYUdVVMD7yQRE1j7mHF+grxOrCCngCPMyNocqXdhGAxHO9sDX5pVqDLV7ZtANFN",
-	"dOubQL2tm19rFfj7vd4amJ4GeJ5yc36phkk3QVtUMV92q8gtFdNarzStVaFZxCzPvWCfcpjqUrfPx/O+",
-	"2E9fFDu/Z0vd9lZ1u7um2xCTBPu2WCj7L3b7uzutm183RvEJ8ToaK7dhBNbQ8YUaWXfhzAmMNjaU5CpY",
-	"N+SzOjqzVvAmUu0uEWC+mgD/aLlQZDNDJJuu4af/ZzsMVEYIqD0kpaal8CS37Spww/s7t7+/XDwdvtzb",
-	"8MvXQWn4vZ3d27+ql0Ix3/Vf3v5dWOnCfLO7wdzqJdhuotZ+b4MxfqrWlrPiwu3fYYnP0IYDh7i03vzy",
-	"q+EPajaZ0GJhWZOnSqM80xEk1gKbbpkTMJVoCKxSVCXNtYzK+E5i8MXmzCY89huetsYU25uqRVEXM3az",
-	"xAh37sUIV/K+cuw+F8QwlYu6+f/ip8nL6/+evFn89+TNs08//23v089/22FHJ9fpJMtPd38YZz997p32",
-	"3yzS7z/vhykYDZ6EO66Sz5hdATAm2LxS/cOoU3jVVqypLjvVc6m0zAlu8JAqNWNeeEE9sLwofYfLfCps",
-	"tc6mKptRZ1XBQ5xnzkrqXBrfa3h8+3CqzTxkQIYBn3vb+dpteGLdJKqZjdtW7j+Yu/Bxf7j+Bay8twFL",
-	"tltzhCGSD7kAdvY3YcoNAIh/6dsDeUyo8DTwkIZb5SaqKwLbf5REeoNnxJy9VWdXVXKXDW8ZSZlFzh8y",
-	"qCTCglXLaKNG99shVVDoWEDMiGluIicYTQ81ryBU+wDx70FXwxAEG9MRwvi54K0RFywWbSyzVBhRzFXA",
-	"tvayYVUHu4JcOIwmQQhm01m9Nk4slss5Rb6WE4zK17pZnp5bEWzboQxCEREwd9c9EzhNXHwL/+xgBIcF",
-	"YxiFE3lLiGvQ5t6DdFqFTVSEVphsg3r0usZma5f23ioiyLqtr5OXWZAIB/3/TTC9B2uxd3RojjcU7MpS",
-	"2CMpSsJtFl7vpGr7RN+PVI9R/1vHprZLb3ijDaMK/VGpqhFqfwMIFQdHtlXqHOAoFG0zP0BwxQyL6Z74",
-	"iDOM93AhZeAwI0no3QeFUBc0vYIaT2TCJhIyB50/qDleA7otuNYYAVsN5VofeRGLNthmNXG4RDYMFtyQ",
-	"lKQFVWNXdveSkdkULHauHZln1l9RFnjwxjPwO55/+PGo5nX0xThK32MPewXmbBQcrrD2mCvutWye8WLV",
-	"w0wnjiJ++WMjO0g1rGZVIJJVM5biEdarCetHsN84gtASg3/X+ti57Ke72R7bHz6jdzGQlCEl60t6BMLv",
-	"N9b+721zEEt7/gU4eGm+qJLcEU3HHibF+xAd3jpgGOgF8BBlWCXNnf8f3FcVbzO6hGNR8wl7hXfJ0Xwe",
-	"VF+VUwzMHzR7z2IBvvrSpewduHhfHJDkjxjOa9waxDUOEbduEnwNzNbtMC7KeWcNd9xqYLlkPcet1ECy",
-	"hBILw3chlsAGCcDsy/rxvZekuVxSE09+VbEEPNS6VGOdd7ShVJDPbqyh6Uvaleq2pJDrXmxiQ3L2ptYt",
-	"DHzTdQiBVNYYktabjFCpWGEysrXFypC932Zwb5t+VxlmNrMTYc2JKdXjbjPOybK9xD/6aq0lDdfQJvaS",
-	"hupy34wmf/b1t8o6Wt6Id7eYWFVk+w9HumttKHjYVHDarJXAZqyitM41KaQGzcDWYmnDv7kUNiLQfx8L",
-	"nm0NyDpLyhoTDGoj8zErmLMfxWKpRPCSocOOuUvegS7InbedoQKCBRHOz98dWHNGLEKbEWThoeUGcGh8",
-	"az9ZzFoerk/1IndWj7ISpGFTkTU6LdlUXFKg69qGO2Wl49g2FFz3np2uNpiUl+Nt5hLc76/VXFKtk/hN",
-	"or4HSwkqc3qT51p28kC5OmoydZT4bz5429y6pQIb5CWsLj20SfLDTWiauaTp1Wy60ghzpgtGJ+ZIpVJA",
-	"+ojQ5Oy/33Fta1zZwzkfy9zVCG6XbnpczjFVY6aiWMyEtwA7DEWAWbGG3TEfjTtzqiFqsrjairwdBQOX",
-	"/nb46tOn9+T45PxDQiCFEYXxCh4caBpi1CWnDEKbDTO6XBCl5XTKK8kCEcHaXO7XSvEua4qBil0uUDLp",
-	"zGnu0h3UeJLAmwrDrQD9Ed+0hbVqBmvLnjJ7P7iYNTNElOXXwk9iFQbX4jCXsthqYm7fM/0dbumdjDEy",
-	"1Ux3FOw2JPx7ivKpEJdcmOOynPHfKNBaGqmsaa2ApIumfM3VVCquG9NFE6o1TcfmQjyARsxp+K+45UPX",
-	"bbEdzScWL6GbXcatZKMKXZXik/8bvHrfWPsdWfthyLdSOV04huUIM4LwRgBM5IKtFR0tMNPqoDsP3dTW",
-	"44IxKBBoVH2oHOA6hrhzPEuR93GdHh2+fn/0RJG4dWorAtJY2Obi1paPFUUW4RObHGSt6WFg5B6Pwu+j",
-	"V3NGMyMgz2mRGR7k0xQQ2cXFZltLA2BNVkp4uqSJ5OeOj1vsnEBAbxu4b9knsFUjgNrKMOEXmC1ii8m4",
-	"uoGaXAE8RFlvwjQnGESl2jGDIR+ztYxw3Ticv3GaRLUyBP5zM2cjl5rrYrlmYVSKyCOmMZ+4rHLYEDE7",
-	"aC5IeHvp0dLtF6QeAD6uLhaxaNcqkdoQ/K2gfmEsoMJqGZ7rK5+WGcSwABDRHHlzl10KuBUh6NsGYycl",
-	"GD8WCWKfaapjsbKmw0FAOObylIWN1MbaDpBg7wotJBHsIf4jFlgJ1uUpGXXIrYZtrp3YAgxlVKi5Hre6",
-	"JHEVBRKnVWBCSSw+nb5zRO+LZtgkl1yOqvUzbH666y2spAFzNLfpXm/P7L6rXm3OFyWKi1GOi7HiwrU1",
-	"Ex7s/nD1WVpix9cbMeytLCECfw62ty2Y3s5gt9frtbDUB34VVvTY6e31K9UzWv67573ejq/KMCjLZJTF",
-	"JWxNCSOsruy/X+2/X+u/19h5v955UJrjtu59V7sbdbV7p65+dWVmdje3cAbldlYIQpaZfqXa44nUh458",
-	"/5cIGF9OWAi264mytzbm7ZlBRJig5GoMOZDIySYyw7YvjNTsUDnMMqNjASG6+7kciUtpQKbflgWZTTMI",
-	"DjFaSVimCrJGIbQGzTXujj8zyomP2IPxY4gR3G/OgbMEM2lmH4uGYleY3ybLLz4eHZ2eJQeYqYMJb7Op",
-	"q+2rBJ2qsdSO5ccil6MuOcwy0LnxynJpB11yaGWdYBHM0qNRCZQnkGWamHG1kNhDXB/IZvZajXxlD/nK",
-	"5gHujfXNNoq53eQKeWxeVaZWGmoBovw3Z1/fTPH3Uq6yzDGtzZng9h/mf7fb2CfyGk25wKycabzCCqN6",
-	"HCHwulNnsil/jAWmTHNNlGZTKAzv5U8ru0IeuzUdS8EMz5RTK4Zi1XbkU4b/GObqZW914DCncgaqQMF+",
-	"k1wErDXPQN1sYlg4zzrP+jo4AILDW8n3m/jyb2r6NvRnj9kmlu6VNQKXhIcVZmx7+u9txXZVPK0Ru8T/",
-	"WGmXOWUZL1hqVdXLQs4VSlm+wJOnPMw0ayffH5+//fTdxXeHZ0cXn07fbUPO27aE3vzLyZYNWwkZE8tQ",
-	"iyZJYbu9mBUcleGCqbFVJzszxbwu3u7vPyMWMvuSaxXFmF0LivBOz4b3WTszJR9/fHVEzsw3kFh9kY5p",
-	"njMxYkkFGgTN4RaNnUwN17KOsoHPrsYEUGzxmhV8yAE+GxkjmKAt6GZBr1nuo1+SJfwQWJqEIM4IaS/h",
-	"r5AQfmUrIorR3CZdx+Lw6KzT33/W+f7VezITGYQ6XjFboyEA9wEHpQ9NdBuZUoGJ/7KwAH5oRMLA9S45",
-	"kUSlcgpB2FYcZBkuwXR2mfOUTAsJvgzD0vOceLsSNNsoZ4I8jeRzxkfieMmRuNvrN0S0riS5mmX8nUT+",
-	"vqYmWfn9p9N3dzN2R60zpjurEHdW7a0lGtw3dPQYQqmQTlSj2D/JCL/BRYG7dCL1qxI5+y+h71a4PaqB",
-	"iBc+Ik5GQZoKmf9Mj7Hopz1jHXMSrYZS47oedWkl+7UV7BCmJDy4Y1YwG8+Hv5hb5BbOMpmBKS+GA46F",
-	"8CwQEhBmRGYWEjSLiMUGoCKgSEJHMrIGRq4cB46sPqtjoRgTxMyHLJgmbWpJHRFKMBUEgrcRShM5P4yM",
-	"Y10eqPoxptqFmcfCIndAnOACmTHLFXyQ7PV6pALfnkTOJmmXzfAkdeWSSVKsbhwL9tlOs9TVzEmMRXkU",
-	"ywQTLFzYTrC0O9xl5o+ysh5amYGJGkk7Fu4CPPx4DPefacCuUsmBUgCS8WGggCSQFXI6NStjIYSgDIo1",
-	"XVeqJYKF1Rmtg2EG5RZ5ZtYfKx8aJm8hXce0RDp0of5e1g4Spw6IkL5HyMIxjSgNMTJoJJ7TBWkrZm60",
-	"MLk9Mc+T74/OSS1oKNmq0CtG5NCGkBVLE2A8ooi/E4tk27/oaz+psZzXcnxcQC8G1DRcPm+44Gpcu31u",
-	"FdNoiNWGhORJzIUJgrj2+4yBm9el56JgWLLtoNTF/k6/AQC+sRognCKHMWI7riO4JavG4IoHP2AQZ4gY",
-	"56YslAaRYejAaXx1PTgrGUtzLliGrMKahUiCJH+RMcFZtnK0UB7jYaP1h4x9nuZU4J6ZwULb63u+CJta",
-	"MYp+b+/FXYaBGW8A1b7REGYFf2DXZw0If8lBKIOEnqyKFNLdGPUO7pa77JS5E0eyY9sDEGcrRy3hhjRK",
-	"gOa4go/qwByDkCFsLAHWP/pycp9lZslt4nxk0RO3otLAi+fdskF7LyIv+wLyIDLBN1j/5C8gEe4jaa3/",
-	"Ds9uzZDw5xsfKvIn3lyPJYAG9UNvD9Q1YqqPxfIpz7cE3VajLVBZXR2IG/n07aXo23U5yLHYODbXvCik",
-	"9nnUwA8XSyG7ELsWosomr4/eHZ0fkXUx0IkvbFyJ6LUITzDvSkwvdXdpPYy3GuzbkCJthqulPEAXVSXp",
-	"uSGAl5xb+DFI7Wm2oZpt/rrieZesmd8sk5451ONuK5ikHoxyiR3UDv42Rtev9qkeh7Rkk31dZEmVG6BG",
-	"ACY36sARZJ65j9xpjEWFFFcknYHGZoGZu6j2YC9ojzPswWXIkXbignptHca8et6VposKpCiFXIEGoNKq",
-	"y84OfFXBvErCEaiTaqMKyyWocO0Awk6sOIC9L5vc9S8HCrpLctc3lvOvZznTnKY1nrOG3/jra6V564Ng",
-	"5O35+3fWdWDOyauzMzitP9BregavEg7hpZHhHQ6SdCyV3rJWVVALzAVotM8oFsEFaDOLAMM2MYqYkR2Q",
-	"99Xv2go2ZsHA38AySDeN0PhvOu8Sq4XIGaBCEDkcskKRGLSTmlAWt1bEvL32C3Pridfss94e60le9VRu",
-	"FEZeig8NZnIXQH5mxc3OR5nztAFk32grHVnwEcfK6GAaGhZQmO+bjfrrslEv73rkAou9rF6mItgTWx7T",
-	"dVqDf2sbTZ8rz/QbZkRz22FprApTR5RD9ghH6kJbNc2vDFuB4w55iuawx6K0n5bx2YpB9gwUqVDgsPIl",
-	"nsl7/t1tx+8QZ3LrIeQTOmLbTx8ltwNXj0CT9SNJ0zHrmINZyLyhbHPBr4Fx2YzNsZwVX0+mhq1Fca9I",
-	"hG/mhD8plqFWMKQphrN6nfqMU0u3D2AbFi93DWARitmA0KGsCwE+SiKve1g9uKy/gAI58I+pzAFuotuI",
-	"suMPPZgFHh5ujrP5pVr2cWU9r2pdx71+1MIUhhUCtLe6ThYdi/4RFteHsnqusiIW778DII5ZgJVwwYEU",
-	"9EUF7r8su/jKD32zQPyAY++K46w9+L77wJkZWZtcCO9ole4gHejV2ekblygvbQkOFYvk54550gHV0mYi",
-	"1VPknWkSknRcLUxfm6NLTvlorB18WJlxj69b32mgQwB2+xyPeOJTrYxKExaXGhDXBBQq8aW4JXgILllK",
-	"ZwgLcEczQijWnPl6RF/WnFD6wFuDBgExaqWqGDqe1+r/bbwz2Uv/cflC9f7+++4PVy9/nr8r9s/F84/s",
-	"2Se6833We8P7b+Xe2W/VYq4BV33ZhKluiAXGiODpUWsZZP1RjBVL67tCwrMUfzfhLhGyA56j5JtI941H",
-	"13n0T2MJqYzOA/oQfmzYmJzp1bbfEObWw4iExcOA+YJfEvkbeiq75Lys72GUMzocslQ3YSgZ4vgw03ev",
-	"R3F2+sYaC3/dxFlR2mpqh3GdLzc4wnZmkXfCfv1HcwPSfSOLS55lZhW/HeZ/wWE+sqLLknfvEU51p8Qz",
-	"uv2A34IZtCQUQs1z/MgOKAKXLwYUcgHV1qxsZtkDeITLCMXbOEVTtDDyiqNyXn8e1wjQob4xkG8M5Gti",
-	"IJvhfT2Ao2zmJ0bv5Qq4MoB3cDgCc6qc1hRhlke+IDm/YrFIoNLfsns6cY5Z6qvm1rzLEG4ClfnrsSg2",
-	"y8x6cZfdtqiGwRuBBrbaQeuF/ybkxwfyoD/Ty/swCM8/w8v7b6s1feOsXz1nDT3c9Yhyz2CywHt7R+4q",
-	"0zVlB0XgCrdVUw13YwUTKcPqkouKA7xLjoEFjv7Jpx2zCgVTimU+HDsW1sQFldAhrKZzJFKZcTFKCNTe",
-	"xI9JO/gaMjSmrHC1dSMQ0SAFzjaHuXRlQWilCylGJDk6p6PkIKwyPJaKkeR42DmRgnXeU52OE1vh0oYC",
-	"xmK3t+ena6PUksqxH9hUMzOQTmqe2Hwqi9tAODoDbTVIc78oSSiBV8mELmIB5U60cxRczjSh6kohZDaW",
-	"a6TEjCOVAPdJhmxOxjORITaQTx8MEg4gWQRuXIoFz10FXqsic0Vm01FBV+D+f8/0a0MMX9T/f/jxOCCg",
-	"6Z0djknDumPhGB3BIhbMxX1ZrKfaTvv1vWustQtOcNTaMDZDt0HmgS8g4cr6m+cHhF5C2oSvudmtBKwz",
-	"MZuY02veNQd39UDuHCWxlGlpvdsorqjKWR4ynY4jixcyNDJDh4oU4A0VeWKUqyfJoHSHAw1P6AKCMBjh",
-	"+q6x4VHLnNQmDDZ7ku2uygLFSZCSDHtgwmLwAhAZcA6j+Y2px7HfuutO/w0Y79Lu1rnV3a/33SbV7tzj",
-	"X4EyOl1EwI0gl6pGvBEkpc2KAsATHW964PkBGBwpSL/X6z7KlpkJlbsVHgSY11ezG/cRtv5aoTtVZt0+",
-	"S2lOi60NwncmTFMbcDdmNNfjlRIGlDMfM+Gr+Lh69g4gkWrI4W7n/JoJptQWQN7Jgo6YLV48HzOEDjfS",
-	"RVmZB+hDAeIsRObMD7ze52J1IpIUjEL1c9vSwty6w1meQzZiwWgG8hLJuLoy3JAcb38gkBIVQZ5gAIZq",
-	"wWcZ5K07iBHMfoczgDCQDtzWTMPe1h4FD58AgiAicbvrvJ20M3bN8i2E0qPkcsbzDJVQrmIB9ir31Zar",
-	"UN6Essg1pEKeQU8D4nODthF01XaIuKtJNxanjGbcLDt0bNeSu0gIsz6LZIUs8RY3/iGapa2TgCKL+fua",
-	"5jPQN32ggbwCNDhZ2BLBuJ+tQWtUyNnUgjUSzMUdlBsmC9hSSFw1u93e2d0yDXGRsuaQiW4PHXwOec4P",
-	"66ah5vdNZAa20YBde/KquaWNNVq73isdgKUIeO8gir8W93tnOQ5Jxyy9isqIfMyFcxZpu5WNzO/2+KKZ",
-	"QK+yA9B2mcw+ltnbuWWROVxQc48u13ePRVDgnTxKfXfIEqKK3L2+u4to+tqLu/8lYqb+hHLqTfv9r6+l",
-	"/i2FYoMUivMGdrM61gr/HbC37T8Mjd+sQdE2r6GwMqfKAkkASHcEP/gSArIAtc0xRCNmDAsGckgsnj79",
-	"yehAT58ihoQYdaYydwhGROkF1i54JYWa5U8U8Qmav8+YEX22kKNZvCN3BBOykDPEE1Z0DqzOwScDNFMy",
-	"p1xfKJZKkSkLx+S0GZeNZY0tsbDWFtMxCHHYBVjDwMlQIHiJ7cFw9NJWYPrBSihtwN1wl00sPAAK3jtb",
-	"XXJoU00LG/clJ0whxIm/omBG5QhwdrDysZhwBdq+jS8bED704yauLy7IJdNzxkTk76NyxrbgZTlIq5Ti",
-	"EFcIhIZF3AZscQo9YOvBWgb7VV9NPeZqFXYBYglHTQHyXOhne62oNaGf+WQ2aQ1e9nrPd16+7O/vPd/r",
-	"vXy5E7UmXOCjnrfCcKHZiBVN+AZv5RzIkmiJm4mSusU4QW5qSctMwcgWZYnOXuSLzD3rba2aTkiLrU1v",
-	"iZ8o12f2m5uH3ZfwhTmRFcn2lhvuRXDDwbeGc8BVFzbyZS5fI4kZkb8Een0+eNF70bvPvXxzp3v5DD9e",
-	"IYxbqsYevuUQ/qsvQNwsV8nSbA7yZsNkCdcNl99d5VpDEieG4hDkMLw3t23CL/iz79voqrqe3xdU6PJW",
-	"8gYQV768XbmM3UUMs7e3MDoZPONHNwNaJ4D702pRHJKbXbSsmYpFteyNVT6UnDCz0oCahYnRXEexcL0k",
-	"5sQl5WVm65D68s9Qg94Wmc/UAbmUZiAFI2/Pzz+CHdMIDKculxpQGnD+5rKnOZgtoFUSFml4+pSK7OnT",
-	"MrtaSNGBfPBYhMUbynztQS0TG4ZYXQ9zOcPdXIaHw8ouYoGAuJBUNif/SRKtcy9p4J0M5h2Sw2XXpiRx",
-	"/CxB4CULkuUMT8ohtcgCXGYoKhRMFzyoZo27Jlw5Cmt7KhCjDOpSYPnTMgtdziDTLfyCuj0BSEawsg/M",
-	"SJCcJhYwnArCaJFzVhBb8Z9dQ/4rQ4oL0DbLbbCOMlwIAl12QKF1Q4KKJoZCcEsBuwMpBrbdipuuSv+O",
-	"WeCd/gtzERc01QDv6/P84a12Yg+kO4q4zXu9XiwSCyNwYd64MK87afS7GgDI06cD63CqiIwEbWmkVzGE",
-	"m1dA1c+5YGQmNM8djnp6hSIOFRDLLyGht2iUERHLt5jQ3C6A0e4p12A2LazNJ4sFYqgZSowsnho+GZRG",
-	"Q3/iFwjHVrIMC14PmuEcGo8F4qDmi7IiyZxeOYRmhF9GKZVrJ6RmXKVSCEBtzRm9tvE5MH9wMnGnGfip",
-	"2xHgnKB1h9YAA5NDc5wL8vtMamqOhxl4Rw6H/jwgHsnUXOtyphwNWh9YqehgXJDP3xwVcm5h4WB0Ob/2",
-	"ZhlnvX2ibPF4Lzxb+1rBoGwYoMHUIGMgDQSiELnh5FgmpgsEa7qxgDAuVbTX37Prp8IawtS3646Ds5Nb",
-	"plliWyxj6eMXVgy/F5A+KvV0MqV8JCoC3BpRK+BrrcHOflSVYwfPenAbc2eR8U1WvsO3DLl9MCyh8qLE",
-	"X1pYzrjzvN7nbu8O0ptdpUfH9A9X0O7do4jAQNUoAT8b7qR9usc6L+jzy85e1ks7L4f7rNO/3E33sn32",
-	"bPi8Bzsv2PwCcoguJqo16Pd6vV4g7/rR3VtSXyeWbwe7BEcgGMlOdSB3Fbz91ikjCjZaxXBmIODAFXK5",
-	"qEgjFVOZZY1NeEO+UKq996E6s1s30kZtD+cB92XiniVby+Yz20+DeuyVq2rdZvjxZukIB5RQN7f5R0jN",
-	"gs2bZgUBb481J8Hmf8qMoiY+4UhoFXLlzFdvg6sEp6quGCB0L89m1Gi8WDuXLxrOtxzHt4F2hubib7Wu",
-	"v7Q1FSp+gqxitY4NjKfbAa95dCXwyMtzqKM4LLoPDo3dGe+sJGjDa9AcSAW5ZF4zHABgla3rFjkdMfI6",
-	"VWjKxcAga+rAplFWx6MrJDgATMcJAmm4dFeLcN+MDBeyynvXArrrnbnxDWTH96WEB7C/PYYI4K9Yt2H3",
-	"mOKqS9a+8CfD8W3EAc24TqR+hWT3jf99Cf73Pb92jA/sHptxPyuRPDrvO2M64H1PlFNyV1hdrD3MWS3A",
-	"isW1Z29zqrYsBCAyNJ41mHwA5M8ZNYwe7KRFqiv+rZRC4M4lxEQLNgf2arU6L5pA5WnoZMRcNaNKd81s",
-	"spS+/jQmuSyIbc5SBJt/SZ65TmfZ+TNVK7vPrbsuzWpeC+19Y7V/SVZ79FmDUQkZzApGK6dM0CnvLijG",
-	"6zf66F/5VIvIhe4ya62iKUIOXjGSQLJIMsAoa1AIXWh7VE+5iDCJAp2gYBA2HGspnvnWrIoVvuQPUyYO",
-	"Px7fLbrQLcEdUxZsXyST6WzChP6WsHDHhIVvkf3fIvu/RfZ/ZaCcXHmGFkE+GfBq+KOaNTanCuLNNcb7",
-	"V/zhQagrSMi3hvnj+XYx/lC/x/RiI8sHcLCXQvgxiBtLN3Pr5cT6bhpQNlnWxTr/s/JyDdzHGBJesi/S",
-	"hjJwKJALBoVAweIQC6wViqHhSvM8hzpRZMKomI95zrYqBfkKlsprVihznm0qlQ9cMk3EopaEAML8ihvt",
-	"FNbvoZJuIGma5u4gZ8LryxfgT3bk3p347xw8/i+uplEmW0DEecM5q6cOfwcoboczPfZ5w0Caq2pGWcIF",
-	"yoe/LRpKKNpY6DQsn4/9/9HsR4kI6DM+cMTi7qspS60xESLzrJUchdLlwLnvAiQ6hVESzfVEgrYA0Lu5",
-	"MNWcXQYQFC7mQk1onpMfzj6cQAaq4SYQPJ/SPEckBowmmUoOATMUyxjEwjf1RNWLgbUVljQKCp5ZPL4t",
-	"zE+mFZS9A+8KjkUA71ei+2GmDjCkKqxoDTgQI1NVmdwZC5vQ2SUfhkObqJDYMnRgZ/V5+Enk8gPCMpxU",
-	"ldU/UGAh3KYI2wUvc8mXV/2DrUtiVjYioxktMuYrwSU/d6BYbedHtkgISjMHRA6HPk/h8PX745OLH4/+",
-	"HgaYu32GqrUNwZaQ64KRqdUkNdzwGkm7YD9zim5+vfn/AwAA//8=",
+	"7L3rchs3tj/6Kij+d5Up7yZFUZIvVO06pdhyrMSWPZI8yUw6o4a6QRJRE2AaoGhOjqrO05wHO09yCmsB",
+	"aHSzSVEXZ7xnXPkQi92N68LCuv7WH61UTqZSMKFVa/BHa0oLOmGaFfDXYZrKmdDHrz9SPTY/ZEylBZ9q",
+	"LkVr0DofM0LxlSeK8KzbilrcPJia16OWoBPWGrTsKxc8a0Wtgv0+4wXLWgNdzFjUUumYTahp+78KNmwN",
+	"Wv9nuxzRNj5V234grZubqPXq7PTNubxionlIiinFpXiiSJKqYnihzasJGRZyQpLvj87JdkbV+FLSItu2",
+	"7yZ+6GNGM1aUg/+5Y3rrYHfrhj+hn98xMTLrtNN/EbX0Ymq+V7rgYoTDlkJxpZlIF8sDT3IuGC34P+ll",
+	"zhLS1mNGMjaks1xvDYj5iwo1ZwUp2DBnqVaEXbNiQeYF12YXroSc5ywbsYxcsqEsWCzMR2a8TOkDwgWh",
+	"JM1nSrOCUDKUeS5Nc0NZzGmRKYJv04xoCf/OYSEiMh/zdByLVIohLyaKzLkeE0p+n8liNiF6TDXhmijN",
+	"8xy+UaS939sliZAX2ERC5mMmTJsFI1wRIQXb6sYiFonSNGcJTk/IjGFzBUsZv2ZuSDABO3tl+oKN5FoR",
+	"ORdkQjUrOM25YlkslKaakbZ5ePaXd2ZlhjxnWxERZrXcZLkYEa675Fib8aRjRqdmUUTme5mPeY4r6Mbs",
+	"1+NyBhOe0AXJ6ShYKnK5gL9gR8wnmiyYJnQ6zTnLiBSmPaphogeEmq8UI/OxVIwoLQuWkYR9nvKCqQuq",
+	"EzKmikypUiwzIyjYVBbavDMsGEsiHG4szF8kl+mVIfeCXXMgZxjeJSM90p4JQxpiq0sOyZzqdEzayZxy",
+	"faFYKkWmki3TPM3ndKFiEVJhl3wwRKO4GOV2fy6l2fyCwUQVnZh3zCKRa5rPmCIjpslerxeLhItrmvPs",
+	"wu5f0o2FO2K/z1ixKE9YGhyL8EBZ6m8NWuGgWlGLidmkNfil/jMQU+vXxpM3K5Qslg/dT7C/Zi5TOjK7",
+	"QAutkBwTwT7rixQ+TIgclm/h8YoIBWJMcREm3FBFLIaygDeHvFAa3u8S7F3Buskp/X3GYPMuWS7FyB83",
+	"rjSS/4TCQWCTA7O/E5oPZTEBAmIRkYX5Px4BKiSsvfk0MkuvzNoTv/R28F3ykY6A5BW5XCBbMJ88UUTJ",
+	"QpMrtoiAWi8XRA6HiukBoYJwzezxZp+50opkM7OeSOJjmcNqcDGKBVfQHssI+0xTnS+IFCmLDIMSeJII",
+	"DBRXgGaZmYxhZBN5zbI1hIG7toLJ7u/0o9aEC890mzb+HZ9w3XxLTKTSMEkFKwpbO5a54V+W8shOrxcR",
+	"syPm1Z1er7d1QORMG2ooqBixhjXPTYflbVKbETxtJnLTV8vsNDUUz4Xe7bciM18+MdRueofp2j/9ZLnQ",
+	"bMQKnK1Mr06gp6YJWyZhhgJMnANPJinNc1Y8Ue4mX3GJw//ue337gd2YYRZMTaVQLBQxjoDGzA+pFJoJ",
+	"2DRgnSk1c9ieFvIyZ5P//k1JuPbZZzqZ5gy/yEIxA8m1FbUypinPW4PWoXCTw9sL2bBZB0vaNDc336Jr",
+	"J8gUCCuDVm/n7d9/3v3hxV/6P+0dPTt9cd77W//T3vGzDy+Q3+iZag32ei+jlubaDMZNh/hB2G2aFWIg",
+	"Uy2B0Q/sZAa1Id9sup4f8XtczupObzpX0k6qvSdbXTMAO4ETqd/ImcgeZUeE1BdDaC3YlBPpB2puOhQk",
+	"svtuwd7yFhiW5nrdaBfKYT7GRjTPL1h2312yBXwdZLxswgU5/HhsmLUcDs3r5qeLjCtzzWVul8yPr+1v",
+	"D9ujSvPhBp03jAfvRsUKI02ZaQlJDl+/Pz65+PHob4+xd76/YETrN686/sfYuaaJk0uW0pliDfNP/AIk",
+	"a7frk6AzPZYF/+cDt2wWNhRs2BkTGYxPTllBtTRM/YotiGX0P3dgGJ0f2YKglnPfDdspN+xTdSxrt6oy",
+	"7sfYqPdcGeHUHJ55YWSpJJij2YywR7sV39HsIx2xu28AXE6XMlvAwaWgPsE+gugbbE9N8q0eKa4IE9lU",
+	"cqGJplegJ3gdx7R+3z3plXtyjAMg5QDWbkt9vGadqyLkull6Ia3CN/BX1Jw0yFd6bMVEMqYCJMCZPkCJ",
+	"m9AR5QKuKyNdUfv1I66EH+RGC2HfBoJ7FGaSODWCKxLI84VVAZTRAUJhnrTrMjzeEAlKlyBxm3U1UjqK",
+	"f6gQ7JiGjKQYNICf4PcUKIzMqSKKCQ3MXLFYIL/gUiigSdDQgyacCrfVJSfSyI0jko6N/AuyO56pU0s8",
+	"347VJsfKiOIXwkrqqyZavhRM1UjSIM4ZSjLK/D9+Oez8nXb+2eu87HZ+/WMn2um/uPkvtA4UDMika/a+",
+	"233EJcjdKDZdhHIu4TJona9bAPM4mLrWubNZkMnM7CtrPgG7z3q9R5zs+fm7TadpRmwmqKW8yBib3pGO",
+	"fzj7cBJSLTd0DMYvq4Pu9gktCrpQYAe4/A3sgKajr4G8H4tbugVYYpYFo1eKUJLJdDZhQrOMpFIoXVBz",
+	"7AOW54gtiQJDlNZ5EpFlpjYglHirt1PvuVbk0sjmKnJcEwV4FQtzpHCpYL+cxcczUTNWs2u4M8w8pcJs",
+	"Xc6uWa5CTmy4MNEyFlQE30NPjosZToyW3u+Pzg+gp48fzs5VcF2GfM7oHGyqYyFFvjDHg02meoGPzA3y",
+	"x81qNn5UFHjX31syNWexEDSviwNWYB5SnjMwMBsZIGekaqFGRemSMUFyOTLjuhdV71epGkfkhsBgjrfS",
+	"tp3G4yjkCzR/Yd9gN6TEduVp2ZnVlTZ6A0nMgiYDstfbI0mpKAKx0VhMqR4bUlU8s5KVaycie719kkyY",
+	"HsssvFIT7CE5NH8mpK0YLH8skvfw7onUh+5NZ6DZisg+GrdwPWz/5XbOck3auFfO2sBi4Q9wtmUp640s",
+	"LnmWocPm3tQ19K0E5PXauXIsMRuOyTIzSDphHVnwERf+hKS0KBbOiFm6iUIfz3056W5Jc2+Cca6ls3JC",
+	"j0JoJC2kUh3FtT9VltlMGhSlcspGU/JDCdhDLKr84Xuu384uPwl6TXkORveH7OaI6/Hs8mIWNBdsK/ZF",
+	"UjnLMzROg3cqHeNdgH4alpGZYJ+nLNUsyxddcl4srDKhxrLQ+eK+HKRf7qYdSXWca7e1YWaPsb+bLgly",
+	"EoHshrST5eFYVfgtGAHUuZTvaDF62G6iQUFdGMknh9aCzbTKgbU6kCFneYbOANBO8ErYebb7Yo9cLjRT",
+	"4KzM83sexd3APFHt2Shakrjhrd3D5fk8snjzRDUth+nJCgw7z8iP/Du7FKSdLI0oMdy1fpOTQ8/sci7Q",
+	"0eQmf8kWUmTk2QtoWMsRg2vJdFyw4UyxzPuH3p6ffyQ5XbDCursIFQt7axekmAnwklHnljWy2t6uEb4l",
+	"OkgTzT7r7WlOuTBCGLWGqVQKwVIQcrgiaS6VZy7vGFXsROpXs6KwFHhvYgTPKlx+qW2tJo+g69Vq0WiZ",
+	"QOeIfR9fOHB+3jG9ZgRds9kj+AhgqtB1Oby1xLg8n8cixtpCsMZ1GBDrQ47cIkSkYPAowwsGbRexsF+3",
+	"k6URr5Y6jUYLbrqjzylj2QNtoyD7A1e5YK69uqXAm+XB27fT6xGaan6Nk1cRCP/QxGPstdGUoTESjGf9",
+	"bjdM4dHM2pWpm4laDyMRs8ml0X+GlcUwW7k8HHt/GJHxFUaUPGjPGt1DsFNW0DR7FoYhoLvah7M8gt/h",
+	"ZFNf0eP6iO4wSfub0S0lxmIEXqVYtAMtYevgLu4kPIUf6SKXNHsUWWCKba2XBax5Y7UQcM9d3QkEcTup",
+	"zW/95ZE/tlEDFHFz3wQ3feBSQu3dHLuloSRbAysTxGImcqZUxddDFNMkeX/488V3H17/7eK7v50fnSVd",
+	"Atqntyy48CYlISYrFskr3OQORlEkRNEFtusG6tcuCiQB5OMsx7ujYDRbqTScUs3e4Qbf0zhcUM0u8rKJ",
+	"ukGt8nwVrzf0D6dMK78X5kPL6Mkp00Z3GGqGJ0fzCTOyF/zeORw2sZm/v93/27vnz887OyEB9gPuf+p7",
+	"uJ3tV6bhjIgTKhYXc8pdQGZ97kvvhPOXkphnxDwz+2UHr0j70jB18xNNIZxDgZwI0WFMbQ3KmJf+CzJF",
+	"soRVNG/t9Pp7TkDfZNmAZzljVRh4tno9+6vWc+WUblvcpXV6PHOlWxuw5U1kwcp1rp3uJ8osZsd9UJKf",
+	"Yd+nh+dHF++O3x+fX5x+PEu2CNhtwFoYgdnFt+rW0rq2CpYxoTnNVYQyds6Z0LGgWVYYJgFDgpEkr94d",
+	"H52cX9S6sj2RdhKSYHJgA0xtv7GAUSsj+v0GCjeRggF/sKGFlR2pBxkS4D6O3giasYDgtvBgIs+ZicyI",
+	"IEsUywUZ5nw01lFIj2bdDMf76fD4/Oj07OLj0enF4atXHz6dnCdbpg+vPAVvJVsR3LVOXaYawtVgWWOR",
+	"1CklaZRbI6fwGuIJiH058urMeiy0hFk5JlqYb7gYddfGVC3FeBkSPEO71RcPJzAykeIjwTLChY9QsVYz",
+	"wkRm1M0zPhKwzJpsm2a20drwvz2y4EQSHyPupgxLAHI86EDA1qhyS2ROZGPAgVmhY/EGTN8P2ifTERcX",
+	"aERfFpX5SHS4MFr/FYiGtWGCeu/i3MhZ4Hd/pK0LjO5ndix+qGs3rzqvx2LLbj1SKqytbMgFV2OWkXZS",
+	"6TKx8fUYO86Vs5ZGXu2Nhdd7w2VEYdwaEC4LOVeGx6OPZqZYQTKW5hyIQxC03oFkjv+MhTO6oGUkY0uc",
+	"phofQTVJwo1KrISFBHYi9Ssphnw0Kx6HzkB5L1tcts26FbbWg/JdAj6sUrNpC0m+Pz5/++m7C3sDHb/e",
+	"egSlzZFZtfcNya02vUc00AbrckvgWH1REnOhNY7P62lgsH88cwmkxmxsL6FoLcn5NSPwZcVYQk7Ztbxi",
+	"GJ/OC/UY5hOY7h3tJ41zenQDCl1lPglWh7STpsHYiwHm9ihxttjJajNKOGghgxEGIcKPEnqL27Vx4G19",
+	"3F9ik1bP1+9OPRBXVCJ3bdbOo4Tu4hn+cwJBqVUQcOJUkUP7LrQ+IN8xWrCCxLNebzeFl+Cf7N8kKDSq",
+	"Bo/Yq5xc4qxxUZbltYpc/9NPP3XMohn1KqW6Ia3iELKmSIJrCWkfS8K7z0a5wa2/v/MUBpVxddVkCVjh",
+	"RzXHIaOaXlLFSCZtXhqamcpMtTlpm3bJcJbnEdhzOhA/IjFmg4vR1oH5EIQTI016d1MQ3VGw1Ghyilwu",
+	"DGtk+fAA1RxrH1hnStnQLRvY9s5Ycc1Tdhe/bMUhexO1fIZi03qWD+vcNDTIEkNVQXogriUVhOWln2sm",
+	"zJM5XTgNwjQCcUZDm8hFJvQ3WXC9QFUaUjqB64yceGn9bBMKm2L+Z/YRHFMQMJPKyYRrbWRGXHMXjgFx",
+	"EI4JGO16LowC/QV25MQtwu02dLe0YIQZz3Qm5+KORF1azU0DYC0wrTiT1AP9/49JaI+m0TTP2BKV2uSY",
+	"G/myEgeAmg+cfa7WHH9/y/lOhjxnhhUYNWaa07SS02dJHsK7ZkKYoeLoSxUn4CIucdZuVDcWwXSVNhx2",
+	"NgXiXWYxPrcYJ+Hs53bKoDgdmCGWbCgJqD7pkuMgLzoKs5YHwanmiuD10aYiFqvPNhxV4AtrjjgqiHKm",
+	"Uzlh4HCLRe3II4/wXlcI5rXn2q4VnOqxzO3oFB2yf7Vd6pNQsykmKb9nGafn8NKDxBvf4MXEtHgB/TZl",
+	"vFRDIBUJOzId3NeZtB8KNX40BEZD7GhuYQWNc/hSbiVz6pP65DETpmkcoIn4sYT5mIAFUcgpKzRHwSNA",
+	"cdgYrCFqfe7IAm7YnZuohZ5liM+FJpfTXV1+a28pvzVoau8maqUFo2YuVN82mnM+YUrTyTRsYvcmcgFo",
+	"uRzxFUASVqGHN1wKOBh2bNK+MzHhWFALsIpDmyr7BS9ikVOl3etWx5jlOUZTlvmaNvG7kLPRuKpSdL3N",
+	"yL6LjtMrtkDuiU+fKKOGsoKnOEqeOdwDZBq8gJj9gRsVZIVyRWyEWAdVAZ6hHpBgyknjM/tnSRL2E+TG",
+	"LpWlVKIyB31gekTbADArf+Zb5uSkVLeillkZlI+R61TF6GAP929ccvJG5HiC6Qr+8z6mIjsW90sVpsQm",
+	"NwRkViPfGv2UsAMYlh+k0h6/rrA308/F7tXvL6+ff+5P9qb/bEWtKdWaFYbs/mGe/oL5HL/+sdO/+a/W",
+	"Ul67b/kdV6sPKvwb8ts3XCDTsO0JkgzqpzcARLitxRP2Wb9yOVe3rrhat3oun71cv5RXVyxIgLmADJhn",
+	"e6tWDboOUpVolnFz3mn+MVjCIc0Vi2qrOmGaGuHntqm/d+/dRC2QtW/74AO8ZNa+zG+5laedv7P3t/kw",
+	"dLTd9uVPlGv/aW07wgE074hdPwWIBUsINnhtJkSzPFehkNMliXX8ZcmALOQMJBcfb3ZAbLwYzyBjY8hE",
+	"ysXI4vZEVVQUIwslBRNsfgHy3MVEJcAMFdNdkoxZbvpQcsKkYBCiEAsjEB+QBMUl6KXaJoDtVELenkA+",
+	"2ZbrTReLam+xMN0BD6uSSdnsve4lw9Mq07+tlTf4soMnqlxwfr63NfIWXqze1+aSdbtyK7yDea/6eR9o",
+	"K9yl2xo5NW+DsPpehS09g5bCHbi9JV0sGlp6flOKdn94FBlHmSA759kygEyFDdaOjG0uCve98ehkmY2U",
+	"O5HZPTnQ7ftg2j5+bfor6FBf0CwrmgUbo6I8UcS8RWycQGTOh9IDIyMagfHVu09n50enF6eHb84vDl+/",
+	"PkXzWADA0t/frwCw7Fa58j/iWG3/+t+DX/Ami/abmHJtOREhzI+9aSXtMh6LoVy++kpzTmOoawYxGDw7",
+	"sFlRIK1AipVT8LqttbsftczKbX6zBnu+7nY1h1WzYtI8cNgl87iqXnIYbChCP9trrRObl67f0lpj+nZz",
+	"W7PoMI+lRR9rPb2YFXnz6DEchXw6fVeifBk1vshYhhvANQH5OGd+Y1AZXbsZZs3wRKzdL9PyBRcZ+7z2",
+	"JMAAYKFzOSLw/oFV+V1+X4lP5qLowEbS7pUZgABytHXHbXlWP64r59O3/IuF7MtvokN0M1IrFRnPzIuB",
+	"eS1qWXtCM4cz7XWuaQG5xabhYM/fuT6C396U3QW/vgp6Dn4+KwcR/PqpHE/lAlSz4bCwGA1umtdSIyqf",
+	"FPjPO0/ir7aF4KeToLHg4lvPlKKS4IOhup2pUFzjUQKNwgq397sI7qr0QCwhOLo2+BC9ki5TO1wH+Hr1",
+	"lODDLzeh6rhWjCH7ktaLB+madgtuw9BE2LjQSdUlZ2PDhqRI1zPEPb/Nt88RFrM6w91N1GHfvptOEzn4",
+	"jEwbqPbom2FYP72mmhbN185ZkPlp7p3AcvNEEfxy7VIaJlQihzbZTkVGqKpnUYLLpQwbC8NAtbV1g2IC",
+	"BvC1AzB3wgM1ieelhctM3K51U8BKk9kIQD8rBi2uvLnpznJH1NrUyOasZmVA2+0SGZtvpiodKzVj2ZKm",
+	"9OJh52bpusCpLi1+VD1QwUkKSLlCdrcqFRXdb5lIdcEBjDFMNcCQXvQGclgPZ/jnOiIUEohdbpey6V7c",
+	"hocXDPExu6Hhbq/fQAsetfBlr/d85+XL/v7e873ey5c76xEMISM1R6DhKsNY1trk1S2KmrmQpZMi1u3p",
+	"Gb52Zq/vCtles8JxsFX+uCd+vYh9OyKsO+qSpNftd3vJAUnaGbtm+ZbLnr+ccTB+AJwE+uliYdvokjMj",
+	"LV8u7E45JxgXKSPQIGnTSwg1B7cSOoCkYGqrblGFt9dL0KuUWbdyTUTnbQUNYKrS5pU5ww56F81vkHNv",
+	"qA70r8jBD4PxOtkGO1kJE+z8Wgrj2AVJ8IUueSWFplyAw12xtGBLdmQtry5eDHfpTvoy67Pnl9tzWVyx",
+	"ovO8ySAYcoQvITGsufJXXfEHYZzgFWNTq2YAovHbw05//xkZUzW+VTd6AEtbbxnfSAZwFqGluR9DssLQ",
+	"8BSjd48KKgBwhQLBdMmPjE2NRqglAfMROpXLdFzwfuNi5QuHnYv0UuFLrWfDnbRP91jnBX1+2dnLemnn",
+	"5XCfdfqXu+lets+eDZ/3wntsNuNZE41gemqTnd27sTYyBZh2zvCA/el2dhxp4z6tRIxFLLH+C5IzrVmh",
+	"IpLxEdcqIknXWmE7SQRBmVNMHUZUKv+0202cHAEGU8AsUWw0MTNAOHIjnLXRQIBXDNK9ImnOMHNm4gB5",
+	"EH1Zj7cg5Aha06wAF3zSDIGV+EQZDd46PZd1ZjFZdBRGd1QtW4DfXoUWDixb7f9rUHbY+bXaeS/a6T+/",
+	"+b/juLv+nWfwTuU1N/ZnN1v/tYoSz/xFWLO9Ayi4zdkFlBM8IAnCIBFvm7cGbQsT3n1s+/Wzx7Jf7z+G",
+	"/frOPpua/LyJxudPUO0UuzW+3Vht36vx72WRB6zTUcvs9FrZp9+ouEfl9e6H1sQR3gdrVseXUROa5wj1",
+	"7hDrfZgZikBwiIE/a4kiDFhXRahKRETNDFNQRu7xVllrhu6SQ4+33d8zWlNBU8N/SPuT4KnMMFWCANSf",
+	"AjAlQOE6g+V0SWok8ac52YqIkj6jcc+Banw6f9N5cUByKUabwNfDzKwOZwMh69xkp9c1/z0fvOi96NUY",
+	"Sq+/13CiA/a9tNofqQJ8eaNmOvhILWGEwGzZZwcvf4jyoMRFBkumeTCAuCYwvhpZMxZ8JGTBoFHFbHWF",
+	"EqYe+EV9SmzxQ3H8m+SX37/8je6+5+9e/TCGv3++0mn/r4tskv/297MfXjaxK+uMaCCjMIAS5MHA3XDy",
+	"4fXRxfFrdDbcx8n7wflcq70ii7ABCLIg00KmTClmtXM1BnB+4SIl25SMDbmY9yNCyVRm+O00nwHdFlRk",
+	"ckLUbDjkn7dsHGwZaVmNvsSYS67qkVsDUrAO+p8gc7pgelaI4DWrE/zkoN6EC98sMykBNsAKzBa4zhw/",
+	"Q64Q+2Fa7bg03y75WHCBEGOHZ6+Oj/0dqaY0Zaq+/4HwvPH1+Escf+7vdOL48/Mjfxk37ZQLbVqmEEFO",
+	"37wiL/f2n9+Gkzah6ZgL1ikYzQLgtOV7LbWui7qO3NwKQidBTlZQb2IZubEJqrOKXrkEk1vBZQWjfCVW",
+	"vgm6phnTZAnuvgltfQndO3y4DBIHZ24ZvKEJ3GllcF4tHb8hQ70aSRtgBq7KPKtnPjZCh4XocMsJMSsS",
+	"ncpQ5F9vsQe6mMM/1ltgwyDDP9aiPxk1mOZKutsx+bljreed4wCDL4DqXmsuLOWFpai61aY5UBQxvvEW",
+	"v5O2wZx1Xv7p9NgwRoep546ref2AJM0xkRg8Zk6XDRu7xcZXD1OxYZcw7kCsgSNe2YEm+eaU0WyxiYUJ",
+	"Ujyby8k0GE2au4LTfD+fyF1jLxqcu/j92pG5SJ5q348WgfLAAJKmTUHYqXtGafjx1LWU5kUKAlKaSgcJ",
+	"b6WIzCGe8DznDqAYrHOYDHKJKK16zIvMqbLn5++sXIoN0BzhfDhIEC7UGy2zpXTNLGqGv6D7vV69bAwa",
+	"YFfH0bqJ/UlUee+wtlXkHN0apman10zaD9Rv9x4zPuurCK/aX3HOBJs//jGruDSWZtC8mUEs14pDiJCu",
+	"mCTPFZnLQo+h7NTqY1k5RTv3O0Slfl8zcYq0AP8JGLSZAzcBzHSu0OQZQugRWViwBuVzeZzlwqEpKdK2",
+	"fEKRTGLGOyqjXG91SagsQuhBgnkdOh2X8StGY8SPamL+zvN7+nAaF6biT2naMYgNr+QSVbN2loV3s5xN",
+	"K/3TeOEzfUoQywgdCRkbFTRDwMb1ITVcpGwVbY3R0oF131Kjk4Xt+lXLqGYdw71vM8ur5mVJXKvJwM8I",
+	"M/6glmKYs0VmQvO8THlyOVGhpiKvIEsGm7z7IW72/ATceWn8CGmZg0JoDp09bxGZMKoAE8LlLTmn2UQK",
+	"qaXgKUnB8h8S5LO1pdB2n91WCi1qlcx7aahGtdzd3X0ZkU/nr6KQPZBpwVI41FVXQr/Xf9bp9Ts7/fPe",
+	"zqDXG/R6f99s812Wfz0FoO6lqto6zNNbUwCwXRsFWZfKy4z3LjlhDvfMesyWdeOH59JA0JM5fLaRhvBL",
+	"qjShQTa1D5BwxhIAmwPji9uipR1SkDwTC8iewehNmJ3puUs+skJhHUJn7QNgJ0omXMw0A+QoXBTgf437",
+	"t3H2yV5gH26a7SXLyYhfM8BtgRV2EEKmi+5duuo/zJ23rECVHrymNJfKXjYyAsQgafKJIe7Fxk6xkojr",
+	"PrHGMavVw2l2Yh3ajUDHO7QRWfu01bq1BRhRukveNXi6IpJceHdXlS1cGroUow4aye5prgzzMRqMlnOC",
+	"NUJLnzDgEbvsCXeC5JQJD5rW7pH/cbeHBTfbqox8dy17fdZbf8ObS4yls4LrBRjdbRnHbMLFj2zRfByq",
+	"Bcmi6k0Q1k9TDBKbHddCwYBlWDOh4jNfXa/ZVwAr15tOufn7JmohUsPhrKmcdVA6EfoYkKQZM0Om+uL/",
+	"+3/+3xLvAcgBnpV9jrWetkq4tldSXvEV3KIBakwxjbERAeDTdkrz/JKmV8mAvNV6+kHki4icmc1gUSzO",
+	"6ISdcc3+5x393CWHHqnNnGdFnpOMLtDLatRIoqQsgQCSs6Ozs+MPJxfHr98dXZwfvz/68Ok8iUVZCbVP",
+	"xlveWDxT7CBMXMQ4Bcd0AWzPNljF5Asb7G0hGcg8MxTMBMSIYG4gqeR/g9OiOQiiLB2b4vJ6Mri4eCuV",
+	"7njj04VdjWWawIJETfcohj2XUA5m7TJuzu7lzBClB9FUtiYGTxnUtT70wj4lT5+ClP/06cCGLyzkrFBW",
+	"iDMTOj9/B4Dq6Omu4UWCbBQRi/e6kLNYYFgE126tjiBQCAMpUlpguBZ5+tRqXkjKT5/6gCO1Mi4sFs2B",
+	"YQdQhtpGZSDbUXJWpAxSuaaF1CxFbNCcaVfC276BYJE2wV2VBTgoOhPLEJhzO7w5lkC+glmg2UPRIVhF",
+	"ZkZVUC5UxCx0UA0LRJ4VJW0H4Nlx1JpSJzYoxiJkprIggIlaQpmXMbngVEcnDBcB2UdADFykmrgYBkx1",
+	"t15RRtMx5gSY04guGijdZm8i60vy4U0DJHJal4sqjqWnTx2WPvwopOhAykQsbCtPnzY4mgCShGdsMpWa",
+	"CV26ndhWlxyWzqR56WiyzUHFo7UOJqxDBgoLYbTIOStw38C+pecy8LWpMYUa0lIwR2zsc5rPMhasFtaN",
+	"5kMiGIe/FTAs5/zqkjM6ZHphe8/YFB5LAU3EwvZGxvQa67zjeKG3A2grnJ5z9Mmi5uPzgbqxmAn++4xt",
+	"GRI0hAnWOXPKygV1p/Ds9Y9kzHIjaGYS3GmxSGdFToyMoAjFjXFwPiCJEI51+Ozt1qmKyODbDsrzQYF+",
+	"GouyehRW9YFOOllC2g7Q+XwxZVUogM+d+XzeMRd/Z1bkTKQSsMgcPC8RMhaVr61v/cBuSwl6YB3lO/td",
+	"qEUVDtBRkK+opeAosaluLkYFS/SdxHJGqTQnWQ4D/2YUpI6iGAYZnhEo/FClot/r4fjNGUfB0tXG91Ev",
+	"GTd8fcKFEUK6BApdoc0gWQVJkaAa8nJv//lW1ekYixVeR0JraBQ8g+khbZQo3DnHqHCEnJwpZgvJO3zu",
+	"A5LYazIhFu/Ecl1N2nu9vU2qQO33eoAlBO9QdeXrwhD0+pkePU4MwAjZrKZYrC8gZc6OrSGFopfDCf7+",
+	"6DxEGs+V9IlSb48OX3djcSgWQSUmYYlol7SRIMxpRoDzrQiqibSrBVLCF2Cp9/ovY9EuYZRVZE9DiPCy",
+	"dVArtkbW1lrjakUACN430M2gUoBxVfjZAdzsXJGdbnf3Wa/nbCIVyQnjZamOhasxXy2/0AT0HgBtlkVD",
+	"AYDRq+cKQ+68Hg3xLq9wdZoNHuRNKC7g2bAiv4IypXPS/8f+LkpcOU+ZUKxM3Wm9Pz5vlb7E1odUyzMj",
+	"drWCGGobkXwTtYy6Qqe8NWjtdnvdXVSdxqBHbIPHejvEMBixBpOCjblVkRMgMZKlfbnwyjZ4U0DINHff",
+	"FoRx0BEzcipFT0vbrDcucSxscVVEwIdlnXNl7kcwBAKKNkYtRyQJQjShqKtieuCFJGoacw8r1leI14EV",
+	"9AR4nBlBkyvtJgSL4Xhna/BLswJdvrJtA4huolvfBOpt3fxaq8Df7/XWwPQ0wPOUm/NLNUy6Cdqiivmy",
+	"W0VuqZjWeqVprQrNImZ57gX7lMNUl7p9Pp73xX76otj5PVvqtreq29013YaYJNi3xULZf7Hb391p3fy6",
+	"MYpPiNfRWLkNI7CGji/UyLoLZ05gtLGhJFfBuiGf1dGZtYI3kWp3iQDz1QT4R8uFIpsZItl0DT/9P9th",
+	"oDJCQO0hKTUthSe5bVeBG97fuf395eLp8OXehl++DkrD7+3s3v5VvRSK+a7/8vbvwkoX5pvdDeZWL8F2",
+	"E7X2exuM8VO1tpwVF27/Dkt8hjYcOMSl9eaXXw1/ULPJhBYLy5o8VRrlmY4gsRbYdMucgKlEQ2CVoipp",
+	"rmVUxncSgy82Zzbhsd/wtDWm2N5ULYq6mLGbJUa4cy9GuJL3lWP3uSCGqVzUzf8XP01eXv9l8mbxl8mb",
+	"Z59+/uvep5//usOOTq7TSZaf7v4wzn763Dvtv1mk33/eD1MwGjwJd1wlnzG7AmBMsHml+odRp/CqrVhT",
+	"XXaq51JpmRPc4CFVasa88IJ6YHlR+g6X+VTYap1NVTajzqqChzjPnJXUuTS+1/D49uFUm3nIgAwDPve2",
+	"87Xb8MS6SVQzG7et3H8wd+Hj/nD9C1h5bwOWbLfmCEMkH3IB7OxvwpQbABD/o28P5DGhwtPAQxpulZuo",
+	"rghs/1ES6Q2eEXP2Vp1dVcldNrxlJGUWOX/IoJIIC1Yto40a3W+HVEGhYwExI6a5iZxgND3UvIJQ7QPE",
+	"vwddDUMQbExHCOPngrdGXLBYtLHMUmFEMVcB29rLhlUd7Apy4TCaBCGYTWf12jixWC7nFPlaTjAqX+tm",
+	"eXpuRbBthzIIRUTA3F33TOA0cfEt/LODERwWjGEUTuQtIa5Bm3sP0mkVNlERWmGyDerR6xqbrV3ae6uI",
+	"IOu2vk5eZkEiHPT/N8H0HqzF3tGhOd5QsCtLYY+kKAm3WXi9k6rtE30/Uj1G/W8dm9ouveGNNowq9Eel",
+	"qkao/Q0gVBwc2Vapc4CjULTN/ADBFTMspnviI84w3sOFlIHDjCShdx8UQl3Q9ApqPJEJm0jIHHT+oOZ4",
+	"Dei24FpjBGw1lGt95EUs2mCb1cThEtkwWHBDUpIWVI1d2d1LRmZTsNi5dmSeWX9FWeDBG8/A73j+4cej",
+	"mtfRF+MofY897BWYs1FwuMLaY66417J5xotVDzOdOIr45Y+N7CDVsJpVgUhWzViKR1ivJqwfwX7jCEJL",
+	"DP671sfOZT/dzfbY/vAZvYuBpAwpWV/SIxB+v7H2f2+bg1ja8y/AwUvzRZXkjmg69jAp3ofo8NYBw0Av",
+	"gIcowypp7vz/4L6qeJvRJRyLmk/YK7xLjubzoPqqnGJg/qDZexYL8NWXLmXvwMX74oAkf8RwXuPWIK5x",
+	"iLh1k+BrYLZuh3FRzjtruONWA8sl6zlupQaSJZRYGL4LsQQ2SABmX9aP770kzeWSmnjyq4ol4KHWpRrr",
+	"vKMNpYJ8dmMNTV/SrlS3JYVc92ITG5KzN7VuYeCbrkMIpLLGkLTeZIRKxQqTka0tVobs/TaDe9v0u8ow",
+	"s5mdCGtOTKked5txTpbtJf7RV2stabiGNrGXNFSX+2Y0+bOvv1XW0fJGvLvFxKoi23840l1rQ8HDpoLT",
+	"Zq0ENmMVpXWuSSE1aAa2Fksb/uZS2IhA/30seLY1IOssKWtMMKiNzMesYM5+FIulEsFLhg475i55B7og",
+	"d952hgoIFkQ4P393YM0ZsQhtRpCFh5YbwKHxrf1kMWt5uD7Vi9xZPcpKkIZNRdbotGRTcUmBrmsb7pSV",
+	"jmPbUHDde3a62mBSXo63mUtwv79Wc0m1TuI3ifoeLCWozOlNnmvZyQPl6qjJ1FHiv/ngbXPrlgpskJew",
+	"uvTQJskPN6Fp5pKmV7PpSiPMmS4YnZgjlUoB6SNCk7O/vOPa1riyh3M+lrmrEdwu3fS4nGOqxkxFsZgJ",
+	"bwF2GIoAs2INu2M+GnfmVEPUZHG1FXk7CgYu/fXw1adP78nxyfmHhEAKIwrjFTw40DTEqEtOGYQ2G2Z0",
+	"uSBKy+mUV5IFIoK1udyvleJd1hQDFbtcoGTSmdPcpTuo8SSBNxWGWwH6I75pC2vVDNaWPWX2fnAxa2aI",
+	"KMuvhZ/EKgyuxWEuZbHVxNy+Z/o73NI7GWNkqpnuKNhtSPj3FOVTIS65MMdlOeO/UaC1NFJZ01oBSRdN",
+	"+ZqrqVRcN6aLJlRrmo7NhXgAjZjT8D9xy4eu22I7mk8sXkI3u4xbyUYVuirFJ/83ePW+sfY7svbDkG+l",
+	"crpwDMsRZgThjQCYyAVbKzpaYKbVQXceuqmtxwVjUCDQqPpQOcB1DHHneJYi7+M6PTp8/f7oiSJx69RW",
+	"BKSxsM3FrS0fK4oswic2Ocha08PAyD0ehd9Hr+aMZkZAntMiMzzIpykgsouLzbaWBsCarJTwdEkTyc8d",
+	"H7fYOYGA3jZw37JPYKtGALWVYcIvMFvEFpNxdQM1uQJ4iLLehGlOMIhKtWMGQz5maxnhunE4f+U0iWpl",
+	"CPznZs5GLjXXxXLNwqgUkUdMYz5xWeWwIWJ20FyQ8PbSo6XbL0g9AHxcXSxi0a5VIrUh+FtB/cJYQIXV",
+	"MjzXVz4tM4hhASCiOfLmLrsUcCtC0LcNxk5KMH4sEsQ+01THYmVNh4OAcMzlKQsbqY21HSDB3hVaSCLY",
+	"Q/wjFlgJ1uUpGXXIrYZtrp3YAgxlVKi5Hre6JHEVBRKnVWBCSSw+nb5zRO+LZtgkl1yOqvUzbH666y2s",
+	"pAFzNLfpXm/P7L6rXm3OFyWKi1GOi7HiwrU1Ex7s/nD1WVpix9cbMeytLCEC/xxsb1swvZ3Bbq/Xa2Gp",
+	"D/wqrOix09vrV6pntPx3z3u9HV+VYVCWySiLS9iaEkZYXdl/v9p/v9Z/r7Hzfr3zoDTHbd37rnY36mr3",
+	"Tl396srM7G5u4QzK7awQhCwz/Uq1xxOpDx35/i8RML6csBBs1xNlb23M2zODiDBBydUYciCRk01khm1f",
+	"GKnZoXKYZUbHAkJ093M5EpfSgEy/LQsym2YQHGK0krBMFWSNQmgNmmvcHX9mlBMfsQfjxxAjuN+cA2cJ",
+	"ZtLMPhYNxa4wv02WX3w8Ojo9Sw4wUwcT3mZTV9tXCTpVY6kdy49FLkddcphloHPjleXSDrrk0Mo6wSKY",
+	"pUejEihPIMs0MeNqIbGHuD6Qzey1GvnKHvKVzQPcG+ubbRRzu8kV8ti8qkytNNQCRPlvzr6+meLvpVxl",
+	"mWNamzPB7T/M/263sU/kNZpygVk503iFFUb1OELgdafOZFP+GAtMmeaaKM2mUBjey59WdoU8dms6loIZ",
+	"nimnVgzFqu3Ipwz/MczVy97qwGFO5QxUgYL9JrkIWGuegbrZxLBwnnWe9XVwAASHt5LvN/Hl39T0bejP",
+	"HrNNLN0rawQuCQ8rzNj29N/biu2qeFojdon/sdIuc8oyXrDUqqqXhZwrlLJ8gSdPeZhp1k6+Pz5/++m7",
+	"i+8Oz44uPp2+24act20JvfmXky0bthIyJpahFk2SwnZ7MSs4KsMFU2OrTnZminldvN3ff0YsZPYl1yqK",
+	"MbsWFOGdng3vs3ZmSj7++OqInJlvILH6Ih3TPGdixJIKNAiawy0aO5karmUdZQOfXY0JoNjiNSv4kAN8",
+	"NjJGMEFb0M2CXrPcR78kS/ghsDQJQZwR0l7CXyEh/MpWRBSjuU26jsXh0Vmnv/+s8/2r92QmMgh1vGK2",
+	"RkMA7gMOSh+a6DYypQIT/2VhAfzQiISB611yIolK5RSCsK04yDJcgunsMucpmRYSfBmGpec58XYlaLZR",
+	"zgR5GsnnjI/E8ZIjcbfXb4hoXUlyNcv4O4n8fU1NsvL7T6fv7mbsjlpnTHdWIe6s2ltLNLhv6OgxhFIh",
+	"nahGsX+SEX6DiwJ36UTqVyVy9n+Evlvh9qgGIl74iDgZBWkqZP4zPcain/aMdcxJtBpKjet61KWV7NdW",
+	"sEOYkvDgjlnBbDwf/mJukVs4y2QGprwYDjgWwrNASECYEZlZSNAsIhYbgIqAIgkdycgaGLlyHDiy+qyO",
+	"hWJMEDMfsmCatKkldUQowVQQCN5GKE3k/DAyjnV5oOrHmGoXZh4Li9wBcYILZMYsV/BBstfrkQp8exI5",
+	"m6RdNsOT1JVLJkmxunEs2Gc7zVJXMycxFuVRLBNMsHBhO8HS7nCXmX+UlfXQygxM1EjasXAX4OHHY7j/",
+	"TAN2lUoOlAKQjA8DBSSBrJDTqVkZCyEEZVCs6bpSLREsrM5oHQwzKLfIM7P+WPnQMHkL6TqmJdKhC/X3",
+	"snaQOHVAhPQ9QhaOaURpiJFBI/GcLkhbMXOjhcntiXmefH90TmpBQ8lWhV4xIoc2hKxYmgDjEUX8nVgk",
+	"2/5FX/tJjeW8luPjAnoxoKbh8nnDBVfj2u1zq5hGQ6w2JCRPYi5MEMS132cM3LwuPRcFw5JtB6Uu9nf6",
+	"DQDwjdUA4RQ5jBHbcR3BLVk1Blc8+AGDOEPEODdloTSIDEMHTuOr68FZyViac8EyZBXWLEQSJPmLjAnO",
+	"spWjhfIYDxutP2Ts8zSnAvfMDBbaXt/zRdjUilH0e3sv7jIMzHgDqPaNhjAr+AO7PmtA+EsOQhkk9GRV",
+	"pJDuxqh3cLfcZafMnTiSHdsegDhbOWoJN6RRAjTHFXxUB+YYhAxhYwmw/tGXk/ssM0tuE+cji564FZUG",
+	"Xjzvlg3aexF52ReQB5EJvsH6J/8BEuE+ktb67/Ds1gwJf77xoSJ/4s31WAJoUD/09kBdI6b6WCyf8nxL",
+	"0G012gKV1dWBuJFP316Kvl2XgxyLjWNzzYtCap9HDfxwsRSyC7FrIaps8vro3dH5EVkXA534wsaViF6L",
+	"8ATzrsT0UneX1sN4q8G+DSnSZrhaygN0UVWSnhsCeMm5hR+D1J5mG6rZ5q8rnnfJmvnNMumZQz3utoJJ",
+	"6sEol9hB7eBvY3T9ap/qcUhLNtnXRZZUuQFqBGByow4cQeaZ+8idxlhUSHFF0hlobBaYuYtqD/aC9jjD",
+	"HlyGHGknLqjX1mHMq+ddabqoQIpSyBVoACqtuuzswFcVzKskHIE6qTaqsFyCCtcOIOzEigPY+7LJXf9y",
+	"oKC7JHd9Yzn/epYzzWla4zlr+I2/vlaatz4IRt6ev39nXQfmnLw6O4PT+gO9pmfwKuEQXhoZ3uEgScdS",
+	"6S1rVQW1wFyARvuMYhFcgDazCDBsE6OIGdkBeV/9rq1gYxYM/A0sg3TTCI3/pvMusVqInAEqBJHDISsU",
+	"iUE7qQllcWtFzNtrvzC3nnjNPuvtsZ7kVU/lRmHkpfjQYCZ3AeRnVtzsfJQ5TxtA9o220pEFH3GsjA6m",
+	"oWEBhfm+2ai/Lhv18q5HLrDYy+plKoI9seUxXac1+Le20fS58ky/YUY0tx2WxqowdUQ5ZI9wpC60VdP8",
+	"yrAVOO6Qp2gOeyxK+2kZn60YZM9AkQoFDitf4pm859/ddvwOcSa3HkI+oSO2/fRRcjtw9Qg0WT+SNB2z",
+	"jjmYhcwbyjYX/BoYl83YHMtZ8fVkathaFPeKRPhmTviTYhlqBUOaYjir16nPOLV0+wC2YfFy1wAWoZgN",
+	"CB3KuhDgoyTyuofVg8v6CyiQA/+YyhzgJrqNKDv+0INZ4OHh5jibX6plH1fW86rWddzrRy1MYVghQHur",
+	"62TRsegfYXF9KKvnKiti8f47AOKYBVgJFxxIQV9U4P6PZRdf+aFvFogfcOxdcZy1B993HzgzI2uTC+Ed",
+	"rdIdpAO9Ojt94xLlpS3BoWKR/NwxTzqgWtpMpHqKvDNNQpKOq4Xpa3N0ySkfjbWDDysz7vF16zsNdAjA",
+	"bp/jEU98qpVRacLiUgPimoBCJb4UtwQPwSVL6QxhAe5oRgjFmjNfj+jLmhNKH3hr0CAgRq1UFUPH81r9",
+	"v453Jnvp3y9fqN7fft/94erlz/N3xf65eP6RPftEd77Pem94/63cO/utWsw14KovmzDVDbHAGBE8PWot",
+	"g6w/irFiaX1XSHiW4u8m3CVCdsBzlHwT6b7x6DqP/mksIZXReUAfwo8NG5Mzvdr2G8LcehiRsHgYMF/w",
+	"SyJ/Q09ll5yX9T2MckaHQ5bqJgwlQxwfZvru9SjOTt9YY+GvmzgrSltN7TCu8+UGR9jOLPJO2K//aG5A",
+	"um9kccmzzKzit8P8LzjMR1Z0WfLuPcKp7pR4Rrcf8Fswg5aEQqh5jh/ZAUXg8sWAQi6g2pqVzSx7AI9w",
+	"GaF4G6doihZGXnFUzuvP4xoBOtQ3BvKNgXxNDGQzvK8HcJTN/MTovVwBVwbwDg5HYE6V05oizPLIFyTn",
+	"VywWCVT6W3ZPJ84xS33V3Jp3GcJNoDJ/PRbFZplZL+6y2xbVMHgj0MBWO2i98N+E/PhAHvRnenkfBuH5",
+	"Z3h5/221pm+c9avnrKGHux5R7hlMFnhv78hdZbqm7KAIXOG2aqrhbqxgImVYXXJRcYB3yTGwwNE/+bRj",
+	"VqFgSrHMh2PHwpq4oBI6hNV0jkQqMy5GCYHam/gxaQdfQ4bGlBWutm4EIhqkwNnmMJeuLAitdCHFiCRH",
+	"53SUHIRVhsdSMZIcDzsnUrDOe6rTcWIrXNpQwFjs9vb8dG2UWlI59gObamYG0knNE5tPZXEbCEdnoK0G",
+	"ae4XJQkl8CqZ0EUsoNyJdo6Cy5kmVF0phMzGco2UmHGkEuA+yZDNyXgmMsQG8umDQcIBJIvAjUux4Lmr",
+	"wGtVZK7IbDoq6Arc/++Zfm2I4Yv6/w8/HgcENL2zwzFpWHcsHKMjWMSCubgvi/VU22m/vneNtXbBCY5a",
+	"G8Zm6DbIPPAFJFxZf/P8gNBLSJvwNTe7lYB1JmYTc3rNu+bgrh7InaMkljItrXcbxRVVOctDptNxZPFC",
+	"hkZm6FCRAryhIk+McvUkGZTucKDhCV1AEAYjXN81NjxqmZPahMFmT7LdVVmgOAlSkmEPTFgMXgAiA85h",
+	"NL8x9Tj2W3fd6b8C413a3Tq3uvv1vtuk2p17/CtQRqeLCLgR5FLViDeCpLRZUQB4ouNNDzw/AIMjBen3",
+	"et1H2TIzoXK3woMA8/pqduM+wtZ/VuhOlVm3z1Ka02Jrg/CdCdPUBtyNGc31eKWEAeXMx0z4Kj6unr0D",
+	"SKQacrjbOb9mgim1BZB3sqAjZosXz8cMocONdFFW5gH6UIA4C5E58wOv97lYnYgkBaNQ/dy2tDC37nCW",
+	"55CNWDCagbxEMq6uDDckx9sfCKRERZAnGIChWvBZBnnrDmIEs9/hDCAMpAO3NdOwt7VHwcMngCCISNzu",
+	"Om8n7Yxds3wLofQouZzxPEMllKtYgL3KfbXlKpQ3oSxyDamQZ9DTgPjcoG0EXbUdIu5q0o3FKaMZN8sO",
+	"Hdu15C4SwqzPIlkhS7zFjX+IZmnrJKDIYv59TfMZ6Js+0EBeARqcLGyJYNzP1qA1KuRsasEaCebiDsoN",
+	"kwVsKSSumt1u7+xumYa4SFlzyES3hw4+hzznh3XTUPP7JjID22jArj151dzSxhqtXe+VDsBSBLx3EMV/",
+	"Fvd7ZzkOSccsvYrKiHzMhXMWabuVjczv9viimUCvsgPQdpnMPpbZ27llkTlcUHOPLtd3j0VQ4J08Sn13",
+	"yBKiity9vruLaPrCxd1vf/GVgwtOF49g5/qPCLH6E6qvN5HHv770+reMiw0yLs4buNPq0Cz8O+CG238Y",
+	"Gr9ZA7ptXkPZZk6VxZ0ATO8IfvAVB2QBWp7jn0YqGRYMxJZYPH36k1GZnj5FyAkx6kxl7gCPiNILLHVg",
+	"uMMsf6KIz+f8fcaMpLSFDNDCI7kjmJCFnCH8sKJz4IwObRmQnJI55fpCsVSKTFn0Jqf8uOQta5uJhTXO",
+	"mI5B5sMuwHgGPokCsU5sD+YCKE0Lph8snNIGmA53N8XC46XgNbXVJYc2M7WwYWJywhQiovgbDWZUjgBn",
+	"BysfiwlXYByw4WgDwod+3MT1xQW5ZHrOmIj89VXO2NbHLAdpdVgc4gr50bCI23AwTqEHbD1Yy2C/6qup",
+	"x1ytgjpA6OGoKZ6eC/1srxW1JvQzn8wmrcHLXu/5zsuX/f2953u9ly93otaEC3zU80YbLjQbsaIJDuGt",
+	"nANZEi1xM1Gwt5AoyE0taZkpGFGkrOjZi3xNume9rVXTCWmxtekt8RPl+sx+c/OnXq/whTnAFbn5lgvx",
+	"RXAhwreG0cDNGDbyZe5qI+cZhaKEkX0+eNF70bvPNX5zp2v8DD9eIerbQ4A9fMtQ/Fffl7hZrk6m2Rxk",
+	"5YYnE64b7sq7Ss2GJE4MxSGEYnjNbtt0YvCW37fRVVVDvy+o0OUl5s0rrjh6u3J3u3sbZm8vbXRh+HsC",
+	"nRho+4DLglZL7pDc7KLl5FQsqkV1rGqj5ISZlQZMLky75jqKheslMScuKe8+W+XUF5eGCve2hH2mDsil",
+	"NAMpGHl7fv4RrKRGvjh1mdqAAYHzN7IBzcEoAq2SsATE06dUZE+flrnbQooOZJvHIiwNUWaDD2p53jDE",
+	"6nqYuxyu8jL4HFZ2EQuE24WUtTn5b5JonXvBBK9wMB6RHO7GNiWJ42cJwjpZCC5n1lIOB0YW4JBDyaJg",
+	"uuBBrWzcNeGKXVjLVoEIaFD1AourljnucgZ5dOEX1O0JAD6CDX9gRoLkNLFw5FQQRoucswKXB+rNCSz6",
+	"RaEIX6mw+22wbjhcCAJddkBddkOCeimGQnBLARkEKQa23UqngD7GFdkxC7zTf2Hu7YKmGsCDPYoAvNVO",
+	"7IF0RxG3ea/Xi0ViQQouzBsX5nUnvH5Xgxd5+nRg3VkVCZOgpY70KmZ28woYEnIuGJkJzXOH0p5eoURE",
+	"BWQKSEgXLhpFSkQKLiY0twuw1SVGOgCjbGEtSlksEKHNUGJk0drwyaA0SfoTv0Cwt5JlWGh8UCTn0Hgs",
+	"EGU1X5T1Tub0yuE/I7gzCrVcO5k24yqVQgAmbM7otY3+gfmDC4s7RcJP3Y4A5wStOywIGJgcmuNckN9n",
+	"UlNzPMzAO3I49OcB0U6m5lqXM+Vo0HrYSr0Io458duiokHMLOgejy/m1N/o42/ATZUvTe1nbWu8KBkXJ",
+	"AGumBkgDSSYQ48gNJ8ciNF0gWNONhZtxiai9/p5dPxVWKKa+XXccnBXeMs0SOWMZqR+/sFL7vWD60QZA",
+	"J1PKR6IiwK0RtQK+1hrs7EdVsXfwrAe3MXcGHN9k5Tt8y5DbB8MSKi9K/KWFxZI7z+t97vbuIL3ZVXr0",
+	"igHhCtq9exQRGKgaJeBnw520T/dY5wV9ftnZy3pp5+Vwn3X6l7vpXrbPng2f92DnBZtfQIbSxUS1Bv1e",
+	"r9cL5F0/untL6uvE8u1gl+AIBCPZqQ7kroK33zplRMFGIxrODAQcuEIuFxVppGJZs6yxCc3Il2G19z7U",
+	"fnbrRtqoHOI84L5M3LNka9naZvtp0Ka9clWtCg0/3iwd4YAS6tY5/wipWbB506wgnO6x5iTY/E+ZUdTE",
+	"JxwJrcLFnPnacHCV4FTVFQP87+XZjBptHWvn8kWDBZejBDfQztC6/K2S9pc2vkI9UZBVrNaxga11O+A1",
+	"j64EHnl5DnUUh3T3wWG9O1uflQRt8A5aD6kgl8xrhgOAw7JV4yKnI0Zepwotvxh2ZE0d2DTK6nh0hQR/",
+	"gek4QZgOl0xr8fObcedCVnnvSkN3vTM3voHs+L6U8AD2t8cQAfwV6zbsHlNcdcnaF/5ksL+NOKAZ14nU",
+	"r5DsvvG/L8H/vufXjvGB3WMz7mclkkfnfWdMB7zviXJK7gqri7WHOasFWLG49uxtTtWWBRhEhsazBpMP",
+	"QAg6o4bRg520SHXFHZZSCAu6hIhrwebAXq1W50UTqGsNnYyYq5VU6a6ZTZbS15/GJJcFsc1ZimDzL8kz",
+	"1+ksO3+mamX3uXXXpVnNa6G9b6z2P5LVHn3WYFRCBrOC0copE3TKuwuK2QCNLv1XPpEjcoHBzFqraIqA",
+	"hleMJJCKkgwwhhsUQhc4H9UTOiJM0UCfKRiEDcdaipa+NWdjhev5w5SJw4/Hd4tddEtwx4QI2xfJZDqb",
+	"MKG/pUPcMR3iW97At7yBb3kDXxnkJ1eeoUWQrQa8Gv5RzUmbUwXR7BqzCSr+8CCQFiTkW5MI8Hy7DAKo",
+	"DmR6sXHrAzjYSwkCGCKOhaG59XJi9TgNGJ4s65L93i7UBnCXa+A+xoDzkn2RNhSZQ4FcMCgzChaHWGAl",
+	"Ugw8V5rnOVShIhNGxXzMc7ZVKfdXsFRes0KZ82wTtXyck2kiFrUUBxDmV9xop7B+D5V0A0nTNHcHORNe",
+	"X74Af7Ij9+7Ef+fQ9H9xrY4ylQPi2RvOWT0x+TvAiDuc6bHPSgbSXFWRyhIuUD7822KthKKNBWbD4vzY",
+	"/x/NfpSIgD7jA0csqr+astQaEyGQz1rJUShdjrP7LsC5Uxgl0VytJGgL4MKby17N2WUAcOFiLtSE5jn5",
+	"4ezDCeS3Gm4CofkpzXPEecBokqnkEDBDsUhCLHxTT1S91FhbYcGkoJyaRfvbwuxnWsHwO/Cu4FgE4IEl",
+	"diDmAQFDqoKW1mAJMZBVlamjsbDpol3yYTi0aRCJLXIHdlaf5Z9ELvsgLPJJVVlbBAUWwm0Csl3wMlN9",
+	"edU/2KonZmUjMprRImO+zlzycwdK4XZ+ZIuEoDRzQORw6LMgDl+/Pz65+PHob2E8uttnqInbEJsJmTQY",
+	"yFpNgcMNr5G0C/Yzp+jm15v/PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -373,9 +373,22 @@ namespace OctoStore
         /// <param name="name">The lock's name within the caller's account.</param>
         /// <param name="index">Return once the lock's <c>revision</c> is greater than this.</param>
         /// <param name="waitSeconds">How long to wait for a change when <c>index</c> is given (default 0, at most 60).</param>
+        /// <param name="consistency">
+        /// <c>linearizable</c> (the default): the answer reflects every write acknowledged before
+        /// the request; in a cluster a follower forwards the read to the leader, which
+        /// confirms with a quorum that it still leads (503 <c>no_leader</c> when there is none).
+        /// <para/>
+        /// <c>stale</c>: the node that receives the request answers it from its own materialised
+        /// state (its SQLite file), never forwarding it. It is cheaper and answers while
+        /// there is no leader, but it may lag the leader by the writes not yet applied on
+        /// that node; a lease whose stored <c>expires_at</c> has passed is reported <c>free</c>, and a
+        /// free lock's <c>revision</c> may be 0 (unknown). A watch (<c>wait_seconds</c>) is always
+        /// linearizable. On a single node both are the same. Other values get 400
+        /// <c>invalid_request</c>.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockStatus> GetLockAsync(string name, long? index = null, int? waitSeconds = null, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockStatus> GetLockAsync(string name, long? index = null, int? waitSeconds = null, string consistency = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (name == null) throw new ArgumentNullException("name");
             var path = new StringBuilder();
@@ -390,6 +403,11 @@ namespace OctoStore
             if (waitSeconds != null)
             {
                 path.Append(separator).Append("wait_seconds").Append('=').Append(Uri.EscapeDataString(waitSeconds.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (consistency != null)
+            {
+                path.Append(separator).Append("consistency").Append('=').Append(Uri.EscapeDataString(consistency));
                 separator = '&';
             }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
@@ -499,9 +517,22 @@ namespace OctoStore
         /// is listed exactly once, even while others are added or removed.
         /// </param>
         /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
+        /// <param name="consistency">
+        /// <c>linearizable</c> (the default): the answer reflects every write acknowledged before
+        /// the request; in a cluster a follower forwards the read to the leader, which
+        /// confirms with a quorum that it still leads (503 <c>no_leader</c> when there is none).
+        /// <para/>
+        /// <c>stale</c>: the node that receives the request answers it from its own materialised
+        /// state (its SQLite file), never forwarding it. It is cheaper and answers while
+        /// there is no leader, but it may lag the leader by the writes not yet applied on
+        /// that node; a lease whose stored <c>expires_at</c> has passed is reported <c>free</c>, and a
+        /// free lock's <c>revision</c> may be 0 (unknown). A watch (<c>wait_seconds</c>) is always
+        /// linearizable. On a single node both are the same. Other values get 400
+        /// <c>invalid_request</c>.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, string consistency = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/locks");
@@ -514,6 +545,11 @@ namespace OctoStore
             if (limit != null)
             {
                 path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (consistency != null)
+            {
+                path.Append(separator).Append("consistency").Append('=').Append(Uri.EscapeDataString(consistency));
                 separator = '&';
             }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))

@@ -14,9 +14,11 @@ from .create_account_request import CreateAccountRequest
 from .create_token_request import CreateTokenRequest
 from .created_account import CreatedAccount
 from .dashboard_session import DashboardSession
+from .get_lock_consistency import GetLockConsistency
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
+from .list_locks_consistency import ListLocksConsistency
 from .lock_list import LockList
 from .lock_status import LockStatus
 from .lock_status_status import LockStatusStatus
@@ -50,9 +52,11 @@ __all__ = (
     "CreateTokenRequest",
     "CreatedAccount",
     "DashboardSession",
+    "GetLockConsistency",
     "Health",
     "HealthStatus",
     "IssuedToken",
+    "ListLocksConsistency",
     "LockList",
     "LockStatus",
     "LockStatusStatus",

@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from ...client import AuthenticatedClient, Client
+from ...models.list_locks_consistency import ListLocksConsistency
 from ...models.lock_list import LockList
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -13,6 +14,7 @@ def _get_kwargs(
     *,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -20,6 +22,12 @@ def _get_kwargs(
     params["cursor"] = cursor
 
     params["limit"] = limit
+
+    json_consistency: str | Unset = UNSET
+    if not isinstance(consistency, Unset):
+        json_consistency = consistency.value
+
+    params["consistency"] = json_consistency
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -91,6 +99,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
     """The caller's account's active locks
 
@@ -101,6 +110,7 @@ def sync_detailed(
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,6 +123,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         cursor=cursor,
         limit=limit,
+        consistency=consistency,
     )
 
     response = client.get_httpx_client().request(
@@ -127,6 +138,7 @@ def sync(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
     """The caller's account's active locks
 
@@ -137,6 +149,7 @@ def sync(
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,6 +163,7 @@ def sync(
         client=client,
         cursor=cursor,
         limit=limit,
+        consistency=consistency,
     ).parsed
 
 
@@ -158,6 +172,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
     """The caller's account's active locks
 
@@ -168,6 +183,7 @@ async def asyncio_detailed(
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,6 +196,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         cursor=cursor,
         limit=limit,
+        consistency=consistency,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -192,6 +209,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
     """The caller's account's active locks
 
@@ -202,6 +220,7 @@ async def asyncio(
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,5 +235,6 @@ async def asyncio(
             client=client,
             cursor=cursor,
             limit=limit,
+            consistency=consistency,
         )
     ).parsed
