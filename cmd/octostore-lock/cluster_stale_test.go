@@ -87,9 +87,9 @@ func TestClusterStaleReadOnAFollowerWithoutALeader(t *testing.T) {
 	}
 
 	// Never taken: free on the follower.
-	if code, b := staleGet(t, hc, follower, token, "/locks/stale-a?consistency=stale"); code != 200 || b["status"] != "free" {
-		t.Fatalf("stale read of a lock never taken: HTTP %d %v", code, b)
-	}
+	// (The account's token reaches the follower through the log too: until then, 401.)
+	awaitStale(t, hc, follower, token, "/locks/stale-a?consistency=stale", "stale read of a lock never taken",
+		func(code int, b map[string]any) bool { return code == 200 && b["status"] == "free" })
 	// A write through the leader reaches the follower's stale read.
 	ta := acquire("stale-a", 300)
 	awaitStale(t, hc, follower, token, "/locks/stale-a?consistency=stale", "stale read after the write", held(ta))
