@@ -88,6 +88,24 @@ func (e ClusterNodeState) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSessionMethod.
+const (
+	Github DashboardSessionMethod = "github"
+	Token  DashboardSessionMethod = "token"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSessionMethod enum.
+func (e DashboardSessionMethod) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -137,11 +155,15 @@ const (
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
+	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSessionLimitExceeded ProblemCode = "session_limit_exceeded"
+	ProblemCodeSessionMismatch      ProblemCode = "session_mismatch"
+	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
@@ -183,6 +205,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLockLimitExceeded:
 		return true
+	case ProblemCodeMaxHoldersMismatch:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNoLeader:
@@ -192,6 +216,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSessionLimitExceeded:
+		return true
+	case ProblemCodeSessionMismatch:
+		return true
+	case ProblemCodeSessionNotFound:
 		return true
 	case ProblemCodeSigninFailed:
 		return true
@@ -376,6 +406,24 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+	// nobody is granted its place in the lock for this long, so a holder that lost the
+	// lease without noticing (a paused process, a partition) has time to stop before
+	// anyone else starts. A release, a deleted session or an operator's force-release
+	// never starts it. 0 (the default) means none.
+	//
+	//
+	// Example: 10
+	LockDelaySeconds *LockDelaySeconds `json:"lock_delay_seconds,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
 	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
 	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
 	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
@@ -394,6 +442,11 @@ type AcquireRequest struct {
 	// Example: worker-7
 	Owner *Owner `json:"owner,omitempty"`
 
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId *SessionID `json:"session_id,omitempty"`
+
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
@@ -408,7 +461,9 @@ type AcquireRequest struct {
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-// set.
+// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -443,6 +498,11 @@ type AcquireResult struct {
 	//
 	// Example: 1000
 	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -455,6 +515,12 @@ type AddClusterNodeRequest struct {
 
 	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
 	RaftAddr string `json:"raft_addr"`
+}
+
+// AdminSignIn defines model for AdminSignIn.
+type AdminSignIn struct {
+	// AdminKey The server's `ADMIN_KEY`.
+	AdminKey string `json:"admin_key"`
 }
 
 // ClusterInfo defines model for ClusterInfo.
@@ -498,6 +564,14 @@ type CreateAccountRequest struct {
 	TokenName *TokenName `json:"token_name,omitempty"`
 }
 
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+}
+
 // CreateTokenRequest defines model for CreateTokenRequest.
 type CreateTokenRequest struct {
 	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
@@ -519,6 +593,18 @@ type CreatedAccount struct {
 
 	// Token The account's first bearer token. Shown once.
 	Token string `json:"token"`
+}
+
+// DashboardMethods defines model for DashboardMethods.
+type DashboardMethods struct {
+	// Github GitHub sign-in is configured.
+	Github bool `json:"github"`
+
+	// Token Signing in by pasting an account token is offered (always).
+	Token bool `json:"token"`
+
+	// Admin The operator view is on (`ADMIN_KEY` is set).
+	Admin bool `json:"admin"`
 }
 
 // DashboardSession defines model for DashboardSession.
@@ -546,12 +632,34 @@ type DashboardSession struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp    `json:"expires_at"`
 	NewToken  *IssuedToken `json:"new_token,omitempty"`
+
+	// Method How this session signed in. A token session has an empty `login` and `avatar_url`
+	// and `github_user_id` 0; its `token_id` is the pasted token's.
+	Method *DashboardSessionMethod `json:"method,omitempty"`
 }
+
+// DashboardSessionMethod How this session signed in. A token session has an empty `login` and `avatar_url`
+// and `github_user_id` 0; its `token_id` is the pasted token's.
+type DashboardSessionMethod string
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 //
 // Example: 42
 type FencingToken = int64
+
+// ForceReleaseResult defines model for ForceReleaseResult.
+type ForceReleaseResult struct {
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
+	Name LockName `json:"name"`
+
+	// FencingTokens The fencing tokens of the leases that ended, in token order.
+	FencingTokens []FencingToken `json:"fencing_tokens"`
+}
 
 // Health defines model for Health.
 type Health struct {
@@ -594,6 +702,44 @@ type IssuedToken struct {
 // Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
 type LeaseID = openapi_types.UUID
 
+// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+// nobody is granted its place in the lock for this long, so a holder that lost the
+// lease without noticing (a paused process, a partition) has time to stop before
+// anyone else starts. A release, a deleted session or an operator's force-release
+// never starts it. 0 (the default) means none.
+//
+// Example: 10
+type LockDelaySeconds = int32
+
+// LockHolder One current holder of a lock.
+type LockHolder struct {
+	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+	// an `owner`. Contains no secret.
+	//
+	//
+	// Example: tok_8f3a1c9d2e7b/worker-7
+	HolderId HolderID `json:"holder_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
@@ -604,6 +750,16 @@ type LockList struct {
 	//
 	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+	Index *int64 `json:"index,omitempty"`
+
+	// Changes A prefix watch's changes, by name.
+	Changes *[]LockStatus `json:"changes,omitempty"`
+
+	// Complete For a prefix watch: false when the server no longer remembers every lock freed
+	// since the `index` sent; `changes` then holds every held lock under the prefix.
+	Complete *bool `json:"complete,omitempty"`
 }
 
 // LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -613,7 +769,11 @@ type LockList struct {
 // Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name`, `status` and `revision`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`. A held lock's
+// `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+// semaphore's: the holder with the lowest fencing token); `holders` lists every
+// holder, and `max_holders` says how many it admits. A lock kept only by a
+// lock-delay is `held` with no `holder_id` and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -656,10 +816,33 @@ type LockStatus struct {
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
+	// Holders Every current holder, by fencing token.
+	Holders *[]LockHolder `json:"holders,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+// lease and fencing token. Every holder and waiter of a lock must send the same value
+// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+//
+// Example: 3
+type MaxHolders = int32
 
 // Metadata A small value stored with the lease and shown to everyone in the account, such as a
 // leader's address. At most 1024 characters (Unicode code points, as JSON Schema
@@ -677,6 +860,17 @@ type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	// CsrfToken Send as `X-CSRF-Token` with operator requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+}
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -795,6 +989,60 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionResult defines model for SessionResult.
+type SessionResult struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+}
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+
+	// Locks The leases bound to the session, by lock name.
+	Locks []LockStatus `json:"locks"`
+}
+
 // StorageState Whether the database accepts writes.
 type StorageState struct {
 	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
@@ -851,6 +1099,12 @@ type TokenList struct {
 // Example: billing-worker
 type TokenName = string
 
+// TokenSignIn defines model for TokenSignIn.
+type TokenSignIn struct {
+	// Token An account token, `oct_…`.
+	Token string `json:"token"`
+}
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
@@ -871,11 +1125,19 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int32
 
+// SessionIDParam A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionIDParam = SessionID
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
 // AccountNotFound An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountNotFound = Problem
+
+// AcquireConflict An RFC 9457 problem document with a stable machine-readable `code`.
+type AcquireConflict = Problem
 
 // AdminDisabled An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminDisabled = Problem
@@ -904,9 +1166,6 @@ type HeadersTooLarge = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
-// LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
-type LockLimitExceeded = Problem
-
 // NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
 type NotACluster = Problem
 
@@ -915,6 +1174,12 @@ type PayloadTooLarge = Problem
 
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
+
+// SessionLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionLimitExceeded = Problem
+
+// SessionNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionNotFound = Problem
 
 // SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type SessionUnauthorized = Problem
@@ -953,6 +1218,19 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListAccountLocksParams defines parameters for ListAccountLocks.
+type ListAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -972,6 +1250,56 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// ListOperatorAccountsParams defines parameters for ListOperatorAccounts.
+type ListOperatorAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteOperatorAccountParams defines parameters for DeleteOperatorAccount.
+type DeleteOperatorAccountParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListOperatorAccountLocksParams defines parameters for ListOperatorAccountLocks.
+type ListOperatorAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RevokeOperatorTokenParams defines parameters for RevokeOperatorToken.
+type RevokeOperatorTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// SignOutOperatorParams defines parameters for SignOutOperator.
+type SignOutOperatorParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ReleaseDashboardLockParams defines parameters for ReleaseDashboardLock.
+type ReleaseDashboardLockParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -1004,6 +1332,15 @@ type ListLocksParams struct {
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
+	// Prefix Only locks whose name starts with this (it may be empty). Needed for `index`.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Index With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
 	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
 	// the request; in a cluster a follower forwards the read to the leader, which
 	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
@@ -1012,7 +1349,7 @@ type ListLocksParams struct {
 	// state (its SQLite file), never forwarding it. It is cheaper and answers while
 	// there is no leader, but it may lag the leader by the writes not yet applied on
 	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
-	// free lock's `revision` may be 0 (unknown). A watch (`wait_seconds`) is always
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
 	// linearizable. On a single node both are the same. Other values get 400
 	// `invalid_request`.
 	Consistency *ListLocksParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
@@ -1037,7 +1374,7 @@ type GetLockParams struct {
 	// state (its SQLite file), never forwarding it. It is cheaper and answers while
 	// there is no leader, but it may lag the leader by the writes not yet applied on
 	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
-	// free lock's `revision` may be 0 (unknown). A watch (`wait_seconds`) is always
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
 	// linearizable. On a single node both are the same. Other values get 400
 	// `invalid_request`.
 	Consistency *GetLockParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
@@ -1055,6 +1392,12 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
 
+// SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
+type SignInAsOperatorJSONRequestBody = AdminSignIn
+
+// SignInWithTokenJSONRequestBody defines body for SignInWithToken for application/json ContentType.
+type SignInWithTokenJSONRequestBody = TokenSignIn
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -1063,6 +1406,9 @@ type ReleaseLockJSONRequestBody = ReleaseRequest
 
 // RenewLockJSONRequestBody defines body for RenewLock for application/json ContentType.
 type RenewLockJSONRequestBody = RenewRequest
+
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -1075,6 +1421,12 @@ type ServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
@@ -1111,15 +1463,51 @@ type ServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(w http.ResponseWriter, r *http.Request)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(w http.ResponseWriter, r *http.Request)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(w http.ResponseWriter, r *http.Request)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(w http.ResponseWriter, r *http.Request)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(w http.ResponseWriter, r *http.Request)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(w http.ResponseWriter, r *http.Request)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(w http.ResponseWriter, r *http.Request)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(w http.ResponseWriter, r *http.Request)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(w http.ResponseWriter, r *http.Request)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(w http.ResponseWriter, r *http.Request, params SignOutParams)
@@ -1135,7 +1523,7 @@ type ServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
@@ -1156,6 +1544,18 @@ type ServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(w http.ResponseWriter, r *http.Request)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -1244,6 +1644,96 @@ func (siw *ServerInterfaceWrapper) DeleteAccount(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeleteAccount(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ForceRelease operation middleware
+func (siw *ServerInterfaceWrapper) ForceRelease(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ForceRelease(w, r, accountId, name)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1564,6 +2054,337 @@ func (siw *ServerInterfaceWrapper) GetDashboard(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ListOperatorAccounts operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccounts(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccounts(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteOperatorAccount operation middleware
+func (siw *ServerInterfaceWrapper) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteOperatorAccountParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteOperatorAccount(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorAccountLocks operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListOperatorAccountLocksParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListOperatorTokens operation middleware
+func (siw *ServerInterfaceWrapper) ListOperatorTokens(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListOperatorTokens(w, r, accountId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RevokeOperatorToken operation middleware
+func (siw *ServerInterfaceWrapper) RevokeOperatorToken(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountIDPath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "token_id" -------------
+	var tokenId TokenID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token_id", r.PathValue("token_id"), &tokenId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RevokeOperatorTokenParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RevokeOperatorToken(w, r, accountId, tokenId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOperatorCluster operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorCluster(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOperatorSession operation middleware
+func (siw *ServerInterfaceWrapper) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOperatorSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInAsOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInAsOperator(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignOutOperator operation middleware
+func (siw *ServerInterfaceWrapper) SignOutOperator(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SignOutOperatorParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignOutOperator(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardAvatar operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 
@@ -1592,11 +2413,93 @@ func (siw *ServerInterfaceWrapper) ListDashboardLocks(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ReleaseDashboardLock operation middleware
+func (siw *ServerInterfaceWrapper) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReleaseDashboardLockParams
+
+	headers := r.Header
+
+	// ------------- Required header parameter "X-CSRF-Token" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("X-CSRF-Token")]; found {
+		var XCSRFToken CSRFToken
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "X-CSRF-Token", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "X-CSRF-Token", valueList[0], &XCSRFToken, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "X-CSRF-Token", Err: err})
+			return
+		}
+
+		params.XCSRFToken = XCSRFToken
+
+	} else {
+		err := fmt.Errorf("Header parameter X-CSRF-Token is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "X-CSRF-Token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ReleaseDashboardLock(w, r, name, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDashboardMethods operation middleware
+func (siw *ServerInterfaceWrapper) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDashboardMethods(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetDashboardSession operation middleware
 func (siw *ServerInterfaceWrapper) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetDashboardSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignInWithToken operation middleware
+func (siw *ServerInterfaceWrapper) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignInWithToken(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1804,6 +2707,45 @@ func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Requ
 		return
 	}
 
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", r.URL.Query(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "prefix"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "prefix", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "index" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "index", r.URL.Query(), &params.Index, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "index"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "index", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait_seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait_seconds", r.URL.Query(), &params.WaitSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
 	// ------------- Optional query parameter "consistency" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistency", r.URL.Query(), &params.Consistency, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -2002,6 +2944,98 @@ func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Reque
 	handler.ServeHTTP(w, r)
 }
 
+// CreateSession operation middleware
+func (siw *ServerInterfaceWrapper) CreateSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSession operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSession operation middleware
+func (siw *ServerInterfaceWrapper) GetSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RenewSession operation middleware
+func (siw *ServerInterfaceWrapper) RenewSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RenewSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -2137,11 +3171,27 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/token/rotate", wrapper.RotateDashboardToken)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out", wrapper.SignOut)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-out-everywhere", wrapper.SignOutEverywhere)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/methods", wrapper.GetDashboardMethods)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/sign-in", wrapper.SignInWithToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/locks/{name}/release", wrapper.ReleaseDashboardLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-in", wrapper.SignInAsOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/session", wrapper.GetOperatorSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/dashboard/admin/sign-out", wrapper.SignOutOperator)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts", wrapper.ListOperatorAccounts)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}", wrapper.DeleteOperatorAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens", wrapper.ListOperatorTokens)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/tokens/{token_id}", wrapper.RevokeOperatorToken)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/accounts/{account_id}/locks", wrapper.ListOperatorAccountLocks)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/dashboard/admin/cluster", wrapper.GetOperatorCluster)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks", wrapper.ListLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/locks/{name}", wrapper.GetLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/release", wrapper.ReleaseLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/renew", wrapper.RenewLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions", wrapper.CreateSession)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sessions/{session_id}", wrapper.DeleteSession)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sessions/{session_id}", wrapper.GetSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions/{session_id}/renew", wrapper.RenewSession)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
@@ -2149,9 +3199,11 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/cluster/nodes", wrapper.AddClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/cluster/nodes/{node_id}", wrapper.RemoveClusterNode)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}", wrapper.DeleteAccount)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/locks", wrapper.ListAccountLocks)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/locks/{name}/release", wrapper.ForceRelease)
 
 	return m
 }
@@ -2159,6 +3211,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 type AccountExistsApplicationProblemPlusJSONResponse Problem
 
 type AccountNotFoundApplicationProblemPlusJSONResponse Problem
+
+type AcquireConflictApplicationProblemPlusJSONResponse Problem
 
 type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
@@ -2178,8 +3232,6 @@ type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
-type LockLimitExceededApplicationProblemPlusJSONResponse Problem
-
 type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
@@ -2192,6 +3244,10 @@ type RateLimitedApplicationProblemPlusJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type SessionLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type SessionNotFoundApplicationProblemPlusJSONResponse Problem
 
 type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 
@@ -2697,6 +3753,314 @@ type DeleteAccountdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response DeleteAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListAccountLocksParams
+}
+
+type ListAccountLocksResponseObject interface {
+	VisitListAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListAccountLocks200JSONResponse LockList
+
+func (response ListAccountLocks200JSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks400ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks401ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks404ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks413ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks429ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks431ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAccountLocks503ApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleaseRequestObject struct {
+	AccountId AccountID `json:"account_id"`
+	Name      LockName  `json:"name"`
+}
+
+type ForceReleaseResponseObject interface {
+	VisitForceReleaseResponse(w http.ResponseWriter) error
+}
+
+type ForceRelease200JSONResponse ForceReleaseResult
+
+func (response ForceRelease200JSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease400ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease401ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease404ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease413ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease429ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease431ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease503ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ForceReleasedefaultApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4413,22 +5777,6 @@ func (response GetDashboard400ApplicationProblemPlusJSONResponse) VisitGetDashbo
 	return err
 }
 
-type GetDashboard404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboard404ApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type GetDashboard413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -4484,6 +5832,1463 @@ type GetDashboarddefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetDashboarddefaultApplicationProblemPlusJSONResponse) VisitGetDashboardResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsRequestObject struct {
+	Params ListOperatorAccountsParams
+}
+
+type ListOperatorAccountsResponseObject interface {
+	VisitListOperatorAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccounts200JSONResponse AccountList
+
+func (response ListOperatorAccounts200JSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccounts503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountsdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    DeleteOperatorAccountParams
+}
+
+type DeleteOperatorAccountResponseObject interface {
+	VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteOperatorAccount204Response struct {
+}
+
+func (response DeleteOperatorAccount204Response) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteOperatorAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount400ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount401ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount403ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount404ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount413ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount429ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount431ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteOperatorAccount503ApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteOperatorAccountdefaultApplicationProblemPlusJSONResponse) VisitDeleteOperatorAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	Params    ListOperatorAccountLocksParams
+}
+
+type ListOperatorAccountLocksResponseObject interface {
+	VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorAccountLocks200JSONResponse LockList
+
+func (response ListOperatorAccountLocks200JSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse struct {
+	BadPageApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks400ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks401ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks404ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks413ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks429ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks431ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorAccountLocks503ApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListOperatorAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+}
+
+type ListOperatorTokensResponseObject interface {
+	VisitListOperatorTokensResponse(w http.ResponseWriter) error
+}
+
+type ListOperatorTokens200JSONResponse TokenList
+
+func (response ListOperatorTokens200JSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens400ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens401ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens404ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens413ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens429ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens431ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokens503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListOperatorTokens503ApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOperatorTokensdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ListOperatorTokensdefaultApplicationProblemPlusJSONResponse) VisitListOperatorTokensResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokenRequestObject struct {
+	AccountId AccountIDPath `json:"account_id"`
+	TokenId   TokenID       `json:"token_id"`
+	Params    RevokeOperatorTokenParams
+}
+
+type RevokeOperatorTokenResponseObject interface {
+	VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error
+}
+
+type RevokeOperatorToken204Response struct {
+}
+
+func (response RevokeOperatorToken204Response) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RevokeOperatorToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken400ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken401ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken403ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken404ApplicationProblemPlusJSONResponse struct {
+	TokenNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken404ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken413ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken429ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken431ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeOperatorToken503ApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RevokeOperatorTokendefaultApplicationProblemPlusJSONResponse) VisitRevokeOperatorTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterRequestObject struct {
+}
+
+type GetOperatorClusterResponseObject interface {
+	VisitGetOperatorClusterResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorCluster200JSONResponse ClusterInfo
+
+func (response GetOperatorCluster200JSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster400ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster401ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster404ApplicationProblemPlusJSONResponse struct {
+	NotAClusterApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster404ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster413ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster429ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster431ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorCluster503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorCluster503ApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorClusterdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorClusterdefaultApplicationProblemPlusJSONResponse) VisitGetOperatorClusterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessionRequestObject struct {
+}
+
+type GetOperatorSessionResponseObject interface {
+	VisitGetOperatorSessionResponse(w http.ResponseWriter) error
+}
+
+type GetOperatorSession200ResponseHeaders struct {
+	CacheControl string
+}
+
+type GetOperatorSession200JSONResponse struct {
+	Body    OperatorSession
+	Headers GetOperatorSession200ResponseHeaders
+}
+
+func (response GetOperatorSession200JSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession400ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession401ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession404ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession413ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession429ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession431ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOperatorSession503ApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOperatorSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetOperatorSessiondefaultApplicationProblemPlusJSONResponse) VisitGetOperatorSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatorRequestObject struct {
+	Body *SignInAsOperatorJSONRequestBody
+}
+
+type SignInAsOperatorResponseObject interface {
+	VisitSignInAsOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignInAsOperator204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInAsOperator204Response struct {
+	Headers SignInAsOperator204ResponseHeaders
+}
+
+func (response SignInAsOperator204Response) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInAsOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator400ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator401ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator403ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator404ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator413ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator415ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator429ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator431ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInAsOperator503ApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInAsOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInAsOperatordefaultApplicationProblemPlusJSONResponse) VisitSignInAsOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatorRequestObject struct {
+	Params SignOutOperatorParams
+}
+
+type SignOutOperatorResponseObject interface {
+	VisitSignOutOperatorResponse(w http.ResponseWriter) error
+}
+
+type SignOutOperator204ResponseHeaders struct {
+	SetCookie string
+}
+
+type SignOutOperator204Response struct {
+	Headers SignOutOperator204ResponseHeaders
+}
+
+func (response SignOutOperator204Response) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignOutOperator400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator400ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator401ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator403ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator404ApplicationProblemPlusJSONResponse struct {
+	AdminDisabledApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator404ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator413ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator429ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator431ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperator503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignOutOperator503ApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignOutOperatordefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignOutOperatordefaultApplicationProblemPlusJSONResponse) VisitSignOutOperatorResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4561,9 +7366,7 @@ func (response GetDashboardAvatar401ApplicationProblemPlusJSONResponse) VisitGet
 	return err
 }
 
-type GetDashboardAvatar404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
+type GetDashboardAvatar404ApplicationProblemPlusJSONResponse Problem
 
 func (response GetDashboardAvatar404ApplicationProblemPlusJSONResponse) VisitGetDashboardAvatarResponse(w http.ResponseWriter) error {
 
@@ -4729,22 +7532,6 @@ func (response ListDashboardLocks401ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
-type ListDashboardLocks404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response ListDashboardLocks404ApplicationProblemPlusJSONResponse) VisitListDashboardLocksResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListDashboardLocks413ApplicationProblemPlusJSONResponse struct {
 	PayloadTooLargeApplicationProblemPlusJSONResponse
 }
@@ -4828,6 +7615,296 @@ func (response ListDashboardLocksdefaultApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type ReleaseDashboardLockRequestObject struct {
+	Name   LockName `json:"name"`
+	Params ReleaseDashboardLockParams
+}
+
+type ReleaseDashboardLockResponseObject interface {
+	VisitReleaseDashboardLockResponse(w http.ResponseWriter) error
+}
+
+type ReleaseDashboardLock200JSONResponse ReleaseResult
+
+func (response ReleaseDashboardLock200JSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock400ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock401ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock403ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock409ApplicationProblemPlusJSONResponse struct {
+	LeaseNotCurrentApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock409ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock413ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock429ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock431ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReleaseDashboardLock503ApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ReleaseDashboardLockdefaultApplicationProblemPlusJSONResponse) VisitReleaseDashboardLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsRequestObject struct {
+}
+
+type GetDashboardMethodsResponseObject interface {
+	VisitGetDashboardMethodsResponse(w http.ResponseWriter) error
+}
+
+type GetDashboardMethods200JSONResponse DashboardMethods
+
+func (response GetDashboardMethods200JSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods400ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods413ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods429ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods431ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethods503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDashboardMethods503ApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetDashboardMethodsdefaultApplicationProblemPlusJSONResponse) VisitGetDashboardMethodsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDashboardSessionRequestObject struct {
 }
 
@@ -4885,22 +7962,6 @@ func (response GetDashboardSession401ApplicationProblemPlusJSONResponse) VisitGe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(401)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type GetDashboardSession404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response GetDashboardSession404ApplicationProblemPlusJSONResponse) VisitGetDashboardSessionResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4988,6 +8049,177 @@ func (response GetDashboardSessiondefaultApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type SignInWithTokenRequestObject struct {
+	Body *SignInWithTokenJSONRequestBody
+}
+
+type SignInWithTokenResponseObject interface {
+	VisitSignInWithTokenResponse(w http.ResponseWriter) error
+}
+
+type SignInWithToken204ResponseHeaders struct {
+	CacheControl string
+	SetCookie    string
+}
+
+type SignInWithToken204Response struct {
+	Headers SignInWithToken204ResponseHeaders
+}
+
+func (response SignInWithToken204Response) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+	w.Header().Set("Cache-Control", fmt.Sprint(response.Headers.CacheControl))
+	w.Header().Set("Set-Cookie", fmt.Sprint(response.Headers.SetCookie))
+	w.WriteHeader(204)
+	return nil
+}
+
+type SignInWithToken400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken400ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken401ApplicationProblemPlusJSONResponse struct {
+	SessionUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken401ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken403ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken413ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken415ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken429ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken431ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithToken503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SignInWithToken503ApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignInWithTokendefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response SignInWithTokendefaultApplicationProblemPlusJSONResponse) VisitSignInWithTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignOutRequestObject struct {
 	Params SignOutParams
 }
@@ -5054,22 +8286,6 @@ func (response SignOut403ApplicationProblemPlusJSONResponse) VisitSignOutRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOut404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOut404ApplicationProblemPlusJSONResponse) VisitSignOutResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5223,22 +8439,6 @@ func (response SignOutEverywhere403ApplicationProblemPlusJSONResponse) VisitSign
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type SignOutEverywhere404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response SignOutEverywhere404ApplicationProblemPlusJSONResponse) VisitSignOutEverywhereResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5400,22 +8600,6 @@ func (response RotateDashboardToken403ApplicationProblemPlusJSONResponse) VisitR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
-type RotateDashboardToken404ApplicationProblemPlusJSONResponse struct {
-	SignInNotConfiguredApplicationProblemPlusJSONResponse
-}
-
-func (response RotateDashboardToken404ApplicationProblemPlusJSONResponse) VisitRotateDashboardTokenResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5771,9 +8955,7 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	return err
 }
 
-type ListLocks400ApplicationProblemPlusJSONResponse struct {
-	BadPageApplicationProblemPlusJSONResponse
-}
+type ListLocks400ApplicationProblemPlusJSONResponse Problem
 
 func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
 
@@ -6088,8 +9270,24 @@ func (response AcquireLock401ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock404ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock409ApplicationProblemPlusJSONResponse struct {
-	LockLimitExceededApplicationProblemPlusJSONResponse
+	AcquireConflictApplicationProblemPlusJSONResponse
 }
 
 func (response AcquireLock409ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
@@ -6810,6 +10008,640 @@ func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyR
 	return err
 }
 
+type CreateSessionRequestObject struct {
+	Body *CreateSessionJSONRequestBody
+}
+
+type CreateSessionResponseObject interface {
+	VisitCreateSessionResponse(w http.ResponseWriter) error
+}
+
+type CreateSession201JSONResponse SessionResult
+
+func (response CreateSession201JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession400ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession401ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession409ApplicationProblemPlusJSONResponse struct {
+	SessionLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession409ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession413ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession415ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession429ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession431ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession503ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateSessiondefaultApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type DeleteSessionResponseObject interface {
+	VisitDeleteSessionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSession204Response struct {
+}
+
+func (response DeleteSession204Response) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession400ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession401ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession404ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession413ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession429ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession431ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession503ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteSessiondefaultApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type GetSessionResponseObject interface {
+	VisitGetSessionResponse(w http.ResponseWriter) error
+}
+
+type GetSession200JSONResponse SessionStatus
+
+func (response GetSession200JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession400ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession401ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession404ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession413ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession429ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession431ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession503ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessiondefaultApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type RenewSessionResponseObject interface {
+	VisitRenewSessionResponse(w http.ResponseWriter) error
+}
+
+type RenewSession200JSONResponse SessionResult
+
+func (response RenewSession200JSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession400ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession401ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession404ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession413ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession429ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession431ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession503ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewSessiondefaultApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAccounts List accounts
@@ -6821,6 +10653,12 @@ type StrictServerInterface interface {
 	// DeleteAccount Delete an account, its tokens, locks and sessions
 	// (DELETE /admin/accounts/{account_id})
 	DeleteAccount(ctx context.Context, request DeleteAccountRequestObject) (DeleteAccountResponseObject, error)
+	// ListAccountLocks List an account's active locks
+	// (GET /admin/accounts/{account_id}/locks)
+	ListAccountLocks(ctx context.Context, request ListAccountLocksRequestObject) (ListAccountLocksResponseObject, error)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(ctx context.Context, request ForceReleaseRequestObject) (ForceReleaseResponseObject, error)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -6857,15 +10695,51 @@ type StrictServerInterface interface {
 	// GetDashboard The dashboard page, served from the binary
 	// (GET /dashboard)
 	GetDashboard(ctx context.Context, request GetDashboardRequestObject) (GetDashboardResponseObject, error)
+	// ListOperatorAccounts The operator view's accounts
+	// (GET /dashboard/admin/accounts)
+	ListOperatorAccounts(ctx context.Context, request ListOperatorAccountsRequestObject) (ListOperatorAccountsResponseObject, error)
+	// DeleteOperatorAccount Delete an account from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id})
+	DeleteOperatorAccount(ctx context.Context, request DeleteOperatorAccountRequestObject) (DeleteOperatorAccountResponseObject, error)
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/locks)
+	ListOperatorAccountLocks(ctx context.Context, request ListOperatorAccountLocksRequestObject) (ListOperatorAccountLocksResponseObject, error)
+	// ListOperatorTokens An account's tokens, in the operator view
+	// (GET /dashboard/admin/accounts/{account_id}/tokens)
+	ListOperatorTokens(ctx context.Context, request ListOperatorTokensRequestObject) (ListOperatorTokensResponseObject, error)
+	// RevokeOperatorToken Revoke a token from the operator view
+	// (DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id})
+	RevokeOperatorToken(ctx context.Context, request RevokeOperatorTokenRequestObject) (RevokeOperatorTokenResponseObject, error)
+	// GetOperatorCluster The cluster, in the operator view
+	// (GET /dashboard/admin/cluster)
+	GetOperatorCluster(ctx context.Context, request GetOperatorClusterRequestObject) (GetOperatorClusterResponseObject, error)
+	// GetOperatorSession The operator session
+	// (GET /dashboard/admin/session)
+	GetOperatorSession(ctx context.Context, request GetOperatorSessionRequestObject) (GetOperatorSessionResponseObject, error)
+	// SignInAsOperator Open the operator view with the admin key
+	// (POST /dashboard/admin/sign-in)
+	SignInAsOperator(ctx context.Context, request SignInAsOperatorRequestObject) (SignInAsOperatorResponseObject, error)
+	// SignOutOperator End the operator session
+	// (POST /dashboard/admin/sign-out)
+	SignOutOperator(ctx context.Context, request SignOutOperatorRequestObject) (SignOutOperatorResponseObject, error)
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	// (GET /dashboard/avatar)
 	GetDashboardAvatar(ctx context.Context, request GetDashboardAvatarRequestObject) (GetDashboardAvatarResponseObject, error)
 	// ListDashboardLocks The signed-in account's active locks
 	// (GET /dashboard/locks)
 	ListDashboardLocks(ctx context.Context, request ListDashboardLocksRequestObject) (ListDashboardLocksResponseObject, error)
+	// ReleaseDashboardLock Release a lock the session's token holds
+	// (POST /dashboard/locks/{name}/release)
+	ReleaseDashboardLock(ctx context.Context, request ReleaseDashboardLockRequestObject) (ReleaseDashboardLockResponseObject, error)
+	// GetDashboardMethods How the dashboard can be signed in to
+	// (GET /dashboard/methods)
+	GetDashboardMethods(ctx context.Context, request GetDashboardMethodsRequestObject) (GetDashboardMethodsResponseObject, error)
 	// GetDashboardSession Who is signed in
 	// (GET /dashboard/session)
 	GetDashboardSession(ctx context.Context, request GetDashboardSessionRequestObject) (GetDashboardSessionResponseObject, error)
+	// SignInWithToken Sign in to the dashboard with an account token
+	// (POST /dashboard/sign-in)
+	SignInWithToken(ctx context.Context, request SignInWithTokenRequestObject) (SignInWithTokenResponseObject, error)
 	// SignOut End the dashboard session
 	// (POST /dashboard/sign-out)
 	SignOut(ctx context.Context, request SignOutRequestObject) (SignOutResponseObject, error)
@@ -6881,7 +10755,7 @@ type StrictServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(ctx context.Context, request ListLocksRequestObject) (ListLocksResponseObject, error)
 	// GetLock Status of one lock, or watch it
@@ -6902,6 +10776,18 @@ type StrictServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(ctx context.Context, request CreateSessionRequestObject) (CreateSessionResponseObject, error)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(ctx context.Context, request DeleteSessionRequestObject) (DeleteSessionResponseObject, error)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(ctx context.Context, request RenewSessionRequestObject) (RenewSessionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -7019,6 +10905,60 @@ func (sh *strictHandler) DeleteAccount(w http.ResponseWriter, r *http.Request, a
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeleteAccountResponseObject); ok {
 		if err := validResponse.VisitDeleteAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListAccountLocks operation middleware
+func (sh *strictHandler) ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams) {
+	var request ListAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAccountLocks(ctx, request.(ListAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ForceRelease operation middleware
+func (sh *strictHandler) ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName) {
+	var request ForceReleaseRequestObject
+
+	request.AccountId = accountId
+	request.Name = name
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ForceRelease(ctx, request.(ForceReleaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ForceRelease")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ForceReleaseResponseObject); ok {
+		if err := validResponse.VisitForceReleaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7342,6 +11282,245 @@ func (sh *strictHandler) GetDashboard(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListOperatorAccounts operation middleware
+func (sh *strictHandler) ListOperatorAccounts(w http.ResponseWriter, r *http.Request, params ListOperatorAccountsParams) {
+	var request ListOperatorAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccounts(ctx, request.(ListOperatorAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccounts")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountsResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteOperatorAccount operation middleware
+func (sh *strictHandler) DeleteOperatorAccount(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params DeleteOperatorAccountParams) {
+	var request DeleteOperatorAccountRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteOperatorAccount(ctx, request.(DeleteOperatorAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteOperatorAccount")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteOperatorAccountResponseObject); ok {
+		if err := validResponse.VisitDeleteOperatorAccountResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorAccountLocks operation middleware
+func (sh *strictHandler) ListOperatorAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListOperatorAccountLocksParams) {
+	var request ListOperatorAccountLocksRequestObject
+
+	request.AccountId = accountId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorAccountLocks(ctx, request.(ListOperatorAccountLocksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorAccountLocks")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorAccountLocksResponseObject); ok {
+		if err := validResponse.VisitListOperatorAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListOperatorTokens operation middleware
+func (sh *strictHandler) ListOperatorTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath) {
+	var request ListOperatorTokensRequestObject
+
+	request.AccountId = accountId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOperatorTokens(ctx, request.(ListOperatorTokensRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOperatorTokens")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListOperatorTokensResponseObject); ok {
+		if err := validResponse.VisitListOperatorTokensResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RevokeOperatorToken operation middleware
+func (sh *strictHandler) RevokeOperatorToken(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, tokenId TokenID, params RevokeOperatorTokenParams) {
+	var request RevokeOperatorTokenRequestObject
+
+	request.AccountId = accountId
+	request.TokenId = tokenId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RevokeOperatorToken(ctx, request.(RevokeOperatorTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RevokeOperatorToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RevokeOperatorTokenResponseObject); ok {
+		if err := validResponse.VisitRevokeOperatorTokenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOperatorCluster operation middleware
+func (sh *strictHandler) GetOperatorCluster(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorClusterRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorCluster(ctx, request.(GetOperatorClusterRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorCluster")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorClusterResponseObject); ok {
+		if err := validResponse.VisitGetOperatorClusterResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetOperatorSession operation middleware
+func (sh *strictHandler) GetOperatorSession(w http.ResponseWriter, r *http.Request) {
+	var request GetOperatorSessionRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOperatorSession(ctx, request.(GetOperatorSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOperatorSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOperatorSessionResponseObject); ok {
+		if err := validResponse.VisitGetOperatorSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInAsOperator operation middleware
+func (sh *strictHandler) SignInAsOperator(w http.ResponseWriter, r *http.Request) {
+	var request SignInAsOperatorRequestObject
+
+	var body SignInAsOperatorJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInAsOperator(ctx, request.(SignInAsOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInAsOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInAsOperatorResponseObject); ok {
+		if err := validResponse.VisitSignInAsOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignOutOperator operation middleware
+func (sh *strictHandler) SignOutOperator(w http.ResponseWriter, r *http.Request, params SignOutOperatorParams) {
+	var request SignOutOperatorRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignOutOperator(ctx, request.(SignOutOperatorRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignOutOperator")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignOutOperatorResponseObject); ok {
+		if err := validResponse.VisitSignOutOperatorResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardAvatar operation middleware
 func (sh *strictHandler) GetDashboardAvatar(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardAvatarRequestObject
@@ -7390,6 +11569,57 @@ func (sh *strictHandler) ListDashboardLocks(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ReleaseDashboardLock operation middleware
+func (sh *strictHandler) ReleaseDashboardLock(w http.ResponseWriter, r *http.Request, name LockName, params ReleaseDashboardLockParams) {
+	var request ReleaseDashboardLockRequestObject
+
+	request.Name = name
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ReleaseDashboardLock(ctx, request.(ReleaseDashboardLockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReleaseDashboardLock")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ReleaseDashboardLockResponseObject); ok {
+		if err := validResponse.VisitReleaseDashboardLockResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDashboardMethods operation middleware
+func (sh *strictHandler) GetDashboardMethods(w http.ResponseWriter, r *http.Request) {
+	var request GetDashboardMethodsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDashboardMethods(ctx, request.(GetDashboardMethodsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDashboardMethods")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDashboardMethodsResponseObject); ok {
+		if err := validResponse.VisitGetDashboardMethodsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetDashboardSession operation middleware
 func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Request) {
 	var request GetDashboardSessionRequestObject
@@ -7407,6 +11637,37 @@ func (sh *strictHandler) GetDashboardSession(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetDashboardSessionResponseObject); ok {
 		if err := validResponse.VisitGetDashboardSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignInWithToken operation middleware
+func (sh *strictHandler) SignInWithToken(w http.ResponseWriter, r *http.Request) {
+	var request SignInWithTokenRequestObject
+
+	var body SignInWithTokenJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignInWithToken(ctx, request.(SignInWithTokenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignInWithToken")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignInWithTokenResponseObject); ok {
+		if err := validResponse.VisitSignInWithTokenResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7740,296 +12001,505 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// CreateSession operation middleware
+func (sh *strictHandler) CreateSession(w http.ResponseWriter, r *http.Request) {
+	var request CreateSessionRequestObject
+
+	var body CreateSessionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSession(ctx, request.(CreateSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSessionResponseObject); ok {
+		if err := validResponse.VisitCreateSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSession operation middleware
+func (sh *strictHandler) DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request DeleteSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSession(ctx, request.(DeleteSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSessionResponseObject); ok {
+		if err := validResponse.VisitDeleteSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSession operation middleware
+func (sh *strictHandler) GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request GetSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSession(ctx, request.(GetSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
+		if err := validResponse.VisitGetSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RenewSession operation middleware
+func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request RenewSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RenewSession(ctx, request.(RenewSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenewSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RenewSessionResponseObject); ok {
+		if err := validResponse.VisitRenewSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs3tj/6Kij+d5Up7yZFUZIvVO06pdhyrMSWPZI8yUw6o4a6QRJRE2AaoGhOjqrO05wHO09yCmsB",
-	"aHSzSVEXZ7xnXPkQi92N68LCuv7WH61UTqZSMKFVa/BHa0oLOmGaFfDXYZrKmdDHrz9SPTY/ZEylBZ9q",
-	"LkVr0DofM0LxlSeK8KzbilrcPJia16OWoBPWGrTsKxc8a0Wtgv0+4wXLWgNdzFjUUumYTahp+78KNmwN",
-	"Wv9nuxzRNj5V234grZubqPXq7PTNubxionlIiinFpXiiSJKqYnihzasJGRZyQpLvj87JdkbV+FLSItu2",
-	"7yZ+6GNGM1aUg/+5Y3rrYHfrhj+hn98xMTLrtNN/EbX0Ymq+V7rgYoTDlkJxpZlIF8sDT3IuGC34P+ll",
-	"zhLS1mNGMjaks1xvDYj5iwo1ZwUp2DBnqVaEXbNiQeYF12YXroSc5ywbsYxcsqEsWCzMR2a8TOkDwgWh",
-	"JM1nSrOCUDKUeS5Nc0NZzGmRKYJv04xoCf/OYSEiMh/zdByLVIohLyaKzLkeE0p+n8liNiF6TDXhmijN",
-	"8xy+UaS939sliZAX2ERC5mMmTJsFI1wRIQXb6sYiFonSNGcJTk/IjGFzBUsZv2ZuSDABO3tl+oKN5FoR",
-	"ORdkQjUrOM25YlkslKaakbZ5ePaXd2ZlhjxnWxERZrXcZLkYEa675Fib8aRjRqdmUUTme5mPeY4r6Mbs",
-	"1+NyBhOe0AXJ6ShYKnK5gL9gR8wnmiyYJnQ6zTnLiBSmPaphogeEmq8UI/OxVIwoLQuWkYR9nvKCqQuq",
-	"EzKmikypUiwzIyjYVBbavDMsGEsiHG4szF8kl+mVIfeCXXMgZxjeJSM90p4JQxpiq0sOyZzqdEzayZxy",
-	"faFYKkWmki3TPM3ndKFiEVJhl3wwRKO4GOV2fy6l2fyCwUQVnZh3zCKRa5rPmCIjpslerxeLhItrmvPs",
-	"wu5f0o2FO2K/z1ixKE9YGhyL8EBZ6m8NWuGgWlGLidmkNfil/jMQU+vXxpM3K5Qslg/dT7C/Zi5TOjK7",
-	"QAutkBwTwT7rixQ+TIgclm/h8YoIBWJMcREm3FBFLIaygDeHvFAa3u8S7F3Buskp/X3GYPMuWS7FyB83",
-	"rjSS/4TCQWCTA7O/E5oPZTEBAmIRkYX5Px4BKiSsvfk0MkuvzNoTv/R28F3ykY6A5BW5XCBbMJ88UUTJ",
-	"QpMrtoiAWi8XRA6HiukBoYJwzezxZp+50opkM7OeSOJjmcNqcDGKBVfQHssI+0xTnS+IFCmLDIMSeJII",
-	"DBRXgGaZmYxhZBN5zbI1hIG7toLJ7u/0o9aEC890mzb+HZ9w3XxLTKTSMEkFKwpbO5a54V+W8shOrxcR",
-	"syPm1Z1er7d1QORMG2ooqBixhjXPTYflbVKbETxtJnLTV8vsNDUUz4Xe7bciM18+MdRueofp2j/9ZLnQ",
-	"bMQKnK1Mr06gp6YJWyZhhgJMnANPJinNc1Y8Ue4mX3GJw//ue337gd2YYRZMTaVQLBQxjoDGzA+pFJoJ",
-	"2DRgnSk1c9ieFvIyZ5P//k1JuPbZZzqZ5gy/yEIxA8m1FbUypinPW4PWoXCTw9sL2bBZB0vaNDc336Jr",
-	"J8gUCCuDVm/n7d9/3v3hxV/6P+0dPTt9cd77W//T3vGzDy+Q3+iZag32ei+jlubaDMZNh/hB2G2aFWIg",
-	"Uy2B0Q/sZAa1Id9sup4f8XtczupObzpX0k6qvSdbXTMAO4ETqd/ImcgeZUeE1BdDaC3YlBPpB2puOhQk",
-	"svtuwd7yFhiW5nrdaBfKYT7GRjTPL1h2312yBXwdZLxswgU5/HhsmLUcDs3r5qeLjCtzzWVul8yPr+1v",
-	"D9ujSvPhBp03jAfvRsUKI02ZaQlJDl+/Pz65+PHob4+xd76/YETrN686/sfYuaaJk0uW0pliDfNP/AIk",
-	"a7frk6AzPZYF/+cDt2wWNhRs2BkTGYxPTllBtTRM/YotiGX0P3dgGJ0f2YKglnPfDdspN+xTdSxrt6oy",
-	"7sfYqPdcGeHUHJ55YWSpJJij2YywR7sV39HsIx2xu28AXE6XMlvAwaWgPsE+gugbbE9N8q0eKa4IE9lU",
-	"cqGJplegJ3gdx7R+3z3plXtyjAMg5QDWbkt9vGadqyLkull6Ia3CN/BX1Jw0yFd6bMVEMqYCJMCZPkCJ",
-	"m9AR5QKuKyNdUfv1I66EH+RGC2HfBoJ7FGaSODWCKxLI84VVAZTRAUJhnrTrMjzeEAlKlyBxm3U1UjqK",
-	"f6gQ7JiGjKQYNICf4PcUKIzMqSKKCQ3MXLFYIL/gUiigSdDQgyacCrfVJSfSyI0jko6N/AuyO56pU0s8",
-	"347VJsfKiOIXwkrqqyZavhRM1UjSIM4ZSjLK/D9+Oez8nXb+2eu87HZ+/WMn2um/uPkvtA4UDMika/a+",
-	"233EJcjdKDZdhHIu4TJona9bAPM4mLrWubNZkMnM7CtrPgG7z3q9R5zs+fm7TadpRmwmqKW8yBib3pGO",
-	"fzj7cBJSLTd0DMYvq4Pu9gktCrpQYAe4/A3sgKajr4G8H4tbugVYYpYFo1eKUJLJdDZhQrOMpFIoXVBz",
-	"7AOW54gtiQJDlNZ5EpFlpjYglHirt1PvuVbk0sjmKnJcEwV4FQtzpHCpYL+cxcczUTNWs2u4M8w8pcJs",
-	"Xc6uWa5CTmy4MNEyFlQE30NPjosZToyW3u+Pzg+gp48fzs5VcF2GfM7oHGyqYyFFvjDHg02meoGPzA3y",
-	"x81qNn5UFHjX31syNWexEDSviwNWYB5SnjMwMBsZIGekaqFGRemSMUFyOTLjuhdV71epGkfkhsBgjrfS",
-	"tp3G4yjkCzR/Yd9gN6TEduVp2ZnVlTZ6A0nMgiYDstfbI0mpKAKx0VhMqR4bUlU8s5KVaycie719kkyY",
-	"HsssvFIT7CE5NH8mpK0YLH8skvfw7onUh+5NZ6DZisg+GrdwPWz/5XbOck3auFfO2sBi4Q9wtmUp640s",
-	"LnmWocPm3tQ19K0E5PXauXIsMRuOyTIzSDphHVnwERf+hKS0KBbOiFm6iUIfz3056W5Jc2+Cca6ls3JC",
-	"j0JoJC2kUh3FtT9VltlMGhSlcspGU/JDCdhDLKr84Xuu384uPwl6TXkORveH7OaI6/Hs8mIWNBdsK/ZF",
-	"UjnLMzROg3cqHeNdgH4alpGZYJ+nLNUsyxddcl4srDKhxrLQ+eK+HKRf7qYdSXWca7e1YWaPsb+bLgly",
-	"EoHshrST5eFYVfgtGAHUuZTvaDF62G6iQUFdGMknh9aCzbTKgbU6kCFneYbOANBO8ErYebb7Yo9cLjRT",
-	"4KzM83sexd3APFHt2Shakrjhrd3D5fk8snjzRDUth+nJCgw7z8iP/Du7FKSdLI0oMdy1fpOTQ8/sci7Q",
-	"0eQmf8kWUmTk2QtoWMsRg2vJdFyw4UyxzPuH3p6ffyQ5XbDCursIFQt7axekmAnwklHnljWy2t6uEb4l",
-	"OkgTzT7r7WlOuTBCGLWGqVQKwVIQcrgiaS6VZy7vGFXsROpXs6KwFHhvYgTPKlx+qW2tJo+g69Vq0WiZ",
-	"QOeIfR9fOHB+3jG9ZgRds9kj+AhgqtB1Oby1xLg8n8cixtpCsMZ1GBDrQ47cIkSkYPAowwsGbRexsF+3",
-	"k6URr5Y6jUYLbrqjzylj2QNtoyD7A1e5YK69uqXAm+XB27fT6xGaan6Nk1cRCP/QxGPstdGUoTESjGf9",
-	"bjdM4dHM2pWpm4laDyMRs8ml0X+GlcUwW7k8HHt/GJHxFUaUPGjPGt1DsFNW0DR7FoYhoLvah7M8gt/h",
-	"ZFNf0eP6iO4wSfub0S0lxmIEXqVYtAMtYevgLu4kPIUf6SKXNHsUWWCKba2XBax5Y7UQcM9d3QkEcTup",
-	"zW/95ZE/tlEDFHFz3wQ3feBSQu3dHLuloSRbAysTxGImcqZUxddDFNMkeX/488V3H17/7eK7v50fnSVd",
-	"Atqntyy48CYlISYrFskr3OQORlEkRNEFtusG6tcuCiQB5OMsx7ujYDRbqTScUs3e4Qbf0zhcUM0u8rKJ",
-	"ukGt8nwVrzf0D6dMK78X5kPL6Mkp00Z3GGqGJ0fzCTOyF/zeORw2sZm/v93/27vnz887OyEB9gPuf+p7",
-	"uJ3tV6bhjIgTKhYXc8pdQGZ97kvvhPOXkphnxDwz+2UHr0j70jB18xNNIZxDgZwI0WFMbQ3KmJf+CzJF",
-	"soRVNG/t9Pp7TkDfZNmAZzljVRh4tno9+6vWc+WUblvcpXV6PHOlWxuw5U1kwcp1rp3uJ8osZsd9UJKf",
-	"Yd+nh+dHF++O3x+fX5x+PEu2CNhtwFoYgdnFt+rW0rq2CpYxoTnNVYQyds6Z0LGgWVYYJgFDgpEkr94d",
-	"H52cX9S6sj2RdhKSYHJgA0xtv7GAUSsj+v0GCjeRggF/sKGFlR2pBxkS4D6O3giasYDgtvBgIs+ZicyI",
-	"IEsUywUZ5nw01lFIj2bdDMf76fD4/Oj07OLj0enF4atXHz6dnCdbpg+vPAVvJVsR3LVOXaYawtVgWWOR",
-	"1CklaZRbI6fwGuIJiH058urMeiy0hFk5JlqYb7gYddfGVC3FeBkSPEO71RcPJzAykeIjwTLChY9QsVYz",
-	"wkRm1M0zPhKwzJpsm2a20drwvz2y4EQSHyPupgxLAHI86EDA1qhyS2ROZGPAgVmhY/EGTN8P2ifTERcX",
-	"aERfFpX5SHS4MFr/FYiGtWGCeu/i3MhZ4Hd/pK0LjO5ndix+qGs3rzqvx2LLbj1SKqytbMgFV2OWkXZS",
-	"6TKx8fUYO86Vs5ZGXu2Nhdd7w2VEYdwaEC4LOVeGx6OPZqZYQTKW5hyIQxC03oFkjv+MhTO6oGUkY0uc",
-	"phofQTVJwo1KrISFBHYi9Ssphnw0Kx6HzkB5L1tcts26FbbWg/JdAj6sUrNpC0m+Pz5/++m7C3sDHb/e",
-	"egSlzZFZtfcNya02vUc00AbrckvgWH1REnOhNY7P62lgsH88cwmkxmxsL6FoLcn5NSPwZcVYQk7Ztbxi",
-	"GJ/OC/UY5hOY7h3tJ41zenQDCl1lPglWh7STpsHYiwHm9ihxttjJajNKOGghgxEGIcKPEnqL27Vx4G19",
-	"3F9ik1bP1+9OPRBXVCJ3bdbOo4Tu4hn+cwJBqVUQcOJUkUP7LrQ+IN8xWrCCxLNebzeFl+Cf7N8kKDSq",
-	"Bo/Yq5xc4qxxUZbltYpc/9NPP3XMohn1KqW6Ia3iELKmSIJrCWkfS8K7z0a5wa2/v/MUBpVxddVkCVjh",
-	"RzXHIaOaXlLFSCZtXhqamcpMtTlpm3bJcJbnEdhzOhA/IjFmg4vR1oH5EIQTI016d1MQ3VGw1Ghyilwu",
-	"DGtk+fAA1RxrH1hnStnQLRvY9s5Ycc1Tdhe/bMUhexO1fIZi03qWD+vcNDTIEkNVQXogriUVhOWln2sm",
-	"zJM5XTgNwjQCcUZDm8hFJvQ3WXC9QFUaUjqB64yceGn9bBMKm2L+Z/YRHFMQMJPKyYRrbWRGXHMXjgFx",
-	"EI4JGO16LowC/QV25MQtwu02dLe0YIQZz3Qm5+KORF1azU0DYC0wrTiT1AP9/49JaI+m0TTP2BKV2uSY",
-	"G/myEgeAmg+cfa7WHH9/y/lOhjxnhhUYNWaa07SS02dJHsK7ZkKYoeLoSxUn4CIucdZuVDcWwXSVNhx2",
-	"NgXiXWYxPrcYJ+Hs53bKoDgdmCGWbCgJqD7pkuMgLzoKs5YHwanmiuD10aYiFqvPNhxV4AtrjjgqiHKm",
-	"Uzlh4HCLRe3II4/wXlcI5rXn2q4VnOqxzO3oFB2yf7Vd6pNQsykmKb9nGafn8NKDxBvf4MXEtHgB/TZl",
-	"vFRDIBUJOzId3NeZtB8KNX40BEZD7GhuYQWNc/hSbiVz6pP65DETpmkcoIn4sYT5mIAFUcgpKzRHwSNA",
-	"cdgYrCFqfe7IAm7YnZuohZ5liM+FJpfTXV1+a28pvzVoau8maqUFo2YuVN82mnM+YUrTyTRsYvcmcgFo",
-	"uRzxFUASVqGHN1wKOBh2bNK+MzHhWFALsIpDmyr7BS9ikVOl3etWx5jlOUZTlvmaNvG7kLPRuKpSdL3N",
-	"yL6LjtMrtkDuiU+fKKOGsoKnOEqeOdwDZBq8gJj9gRsVZIVyRWyEWAdVAZ6hHpBgyknjM/tnSRL2E+TG",
-	"LpWlVKIyB31gekTbADArf+Zb5uSkVLeillkZlI+R61TF6GAP929ccvJG5HiC6Qr+8z6mIjsW90sVpsQm",
-	"NwRkViPfGv2UsAMYlh+k0h6/rrA308/F7tXvL6+ff+5P9qb/bEWtKdWaFYbs/mGe/oL5HL/+sdO/+a/W",
-	"Ul67b/kdV6sPKvwb8ts3XCDTsO0JkgzqpzcARLitxRP2Wb9yOVe3rrhat3oun71cv5RXVyxIgLmADJhn",
-	"e6tWDboOUpVolnFz3mn+MVjCIc0Vi2qrOmGaGuHntqm/d+/dRC2QtW/74AO8ZNa+zG+5laedv7P3t/kw",
-	"dLTd9uVPlGv/aW07wgE074hdPwWIBUsINnhtJkSzPFehkNMliXX8ZcmALOQMJBcfb3ZAbLwYzyBjY8hE",
-	"ysXI4vZEVVQUIwslBRNsfgHy3MVEJcAMFdNdkoxZbvpQcsKkYBCiEAsjEB+QBMUl6KXaJoDtVELenkA+",
-	"2ZbrTReLam+xMN0BD6uSSdnsve4lw9Mq07+tlTf4soMnqlxwfr63NfIWXqze1+aSdbtyK7yDea/6eR9o",
-	"K9yl2xo5NW+DsPpehS09g5bCHbi9JV0sGlp6flOKdn94FBlHmSA759kygEyFDdaOjG0uCve98ehkmY2U",
-	"O5HZPTnQ7ftg2j5+bfor6FBf0CwrmgUbo6I8UcS8RWycQGTOh9IDIyMagfHVu09n50enF6eHb84vDl+/",
-	"PkXzWADA0t/frwCw7Fa58j/iWG3/+t+DX/Ami/abmHJtOREhzI+9aSXtMh6LoVy++kpzTmOoawYxGDw7",
-	"sFlRIK1AipVT8LqttbsftczKbX6zBnu+7nY1h1WzYtI8cNgl87iqXnIYbChCP9trrRObl67f0lpj+nZz",
-	"W7PoMI+lRR9rPb2YFXnz6DEchXw6fVeifBk1vshYhhvANQH5OGd+Y1AZXbsZZs3wRKzdL9PyBRcZ+7z2",
-	"JMAAYKFzOSLw/oFV+V1+X4lP5qLowEbS7pUZgABytHXHbXlWP64r59O3/IuF7MtvokN0M1IrFRnPzIuB",
-	"eS1qWXtCM4cz7XWuaQG5xabhYM/fuT6C396U3QW/vgp6Dn4+KwcR/PqpHE/lAlSz4bCwGA1umtdSIyqf",
-	"FPjPO0/ir7aF4KeToLHg4lvPlKKS4IOhup2pUFzjUQKNwgq397sI7qr0QCwhOLo2+BC9ki5TO1wH+Hr1",
-	"lODDLzeh6rhWjCH7ktaLB+madgtuw9BE2LjQSdUlZ2PDhqRI1zPEPb/Nt88RFrM6w91N1GHfvptOEzn4",
-	"jEwbqPbom2FYP72mmhbN185ZkPlp7p3AcvNEEfxy7VIaJlQihzbZTkVGqKpnUYLLpQwbC8NAtbV1g2IC",
-	"BvC1AzB3wgM1ieelhctM3K51U8BKk9kIQD8rBi2uvLnpznJH1NrUyOasZmVA2+0SGZtvpiodKzVj2ZKm",
-	"9OJh52bpusCpLi1+VD1QwUkKSLlCdrcqFRXdb5lIdcEBjDFMNcCQXvQGclgPZ/jnOiIUEohdbpey6V7c",
-	"hocXDPExu6Hhbq/fQAsetfBlr/d85+XL/v7e873ey5c76xEMISM1R6DhKsNY1trk1S2KmrmQpZMi1u3p",
-	"Gb52Zq/vCtles8JxsFX+uCd+vYh9OyKsO+qSpNftd3vJAUnaGbtm+ZbLnr+ccTB+AJwE+uliYdvokjMj",
-	"LV8u7E45JxgXKSPQIGnTSwg1B7cSOoCkYGqrblGFt9dL0KuUWbdyTUTnbQUNYKrS5pU5ww56F81vkHNv",
-	"qA70r8jBD4PxOtkGO1kJE+z8Wgrj2AVJ8IUueSWFplyAw12xtGBLdmQtry5eDHfpTvoy67Pnl9tzWVyx",
-	"ovO8ySAYcoQvITGsufJXXfEHYZzgFWNTq2YAovHbw05//xkZUzW+VTd6AEtbbxnfSAZwFqGluR9DssLQ",
-	"8BSjd48KKgBwhQLBdMmPjE2NRqglAfMROpXLdFzwfuNi5QuHnYv0UuFLrWfDnbRP91jnBX1+2dnLemnn",
-	"5XCfdfqXu+lets+eDZ/3wntsNuNZE41gemqTnd27sTYyBZh2zvCA/el2dhxp4z6tRIxFLLH+C5IzrVmh",
-	"IpLxEdcqIknXWmE7SQRBmVNMHUZUKv+0202cHAEGU8AsUWw0MTNAOHIjnLXRQIBXDNK9ImnOMHNm4gB5",
-	"EH1Zj7cg5Aha06wAF3zSDIGV+EQZDd46PZd1ZjFZdBRGd1QtW4DfXoUWDixb7f9rUHbY+bXaeS/a6T+/",
-	"+b/juLv+nWfwTuU1N/ZnN1v/tYoSz/xFWLO9Ayi4zdkFlBM8IAnCIBFvm7cGbQsT3n1s+/Wzx7Jf7z+G",
-	"/frOPpua/LyJxudPUO0UuzW+3Vht36vx72WRB6zTUcvs9FrZp9+ouEfl9e6H1sQR3gdrVseXUROa5wj1",
-	"7hDrfZgZikBwiIE/a4kiDFhXRahKRETNDFNQRu7xVllrhu6SQ4+33d8zWlNBU8N/SPuT4KnMMFWCANSf",
-	"AjAlQOE6g+V0SWok8ac52YqIkj6jcc+Banw6f9N5cUByKUabwNfDzKwOZwMh69xkp9c1/z0fvOi96NUY",
-	"Sq+/13CiA/a9tNofqQJ8eaNmOvhILWGEwGzZZwcvf4jyoMRFBkumeTCAuCYwvhpZMxZ8JGTBoFHFbHWF",
-	"EqYe+EV9SmzxQ3H8m+SX37/8je6+5+9e/TCGv3++0mn/r4tskv/297MfXjaxK+uMaCCjMIAS5MHA3XDy",
-	"4fXRxfFrdDbcx8n7wflcq70ii7ABCLIg00KmTClmtXM1BnB+4SIl25SMDbmY9yNCyVRm+O00nwHdFlRk",
-	"ckLUbDjkn7dsHGwZaVmNvsSYS67qkVsDUrAO+p8gc7pgelaI4DWrE/zkoN6EC98sMykBNsAKzBa4zhw/",
-	"Q64Q+2Fa7bg03y75WHCBEGOHZ6+Oj/0dqaY0Zaq+/4HwvPH1+Escf+7vdOL48/Mjfxk37ZQLbVqmEEFO",
-	"37wiL/f2n9+Gkzah6ZgL1ikYzQLgtOV7LbWui7qO3NwKQidBTlZQb2IZubEJqrOKXrkEk1vBZQWjfCVW",
-	"vgm6phnTZAnuvgltfQndO3y4DBIHZ24ZvKEJ3GllcF4tHb8hQ70aSRtgBq7KPKtnPjZCh4XocMsJMSsS",
-	"ncpQ5F9vsQe6mMM/1ltgwyDDP9aiPxk1mOZKutsx+bljreed4wCDL4DqXmsuLOWFpai61aY5UBQxvvEW",
-	"v5O2wZx1Xv7p9NgwRoep546ref2AJM0xkRg8Zk6XDRu7xcZXD1OxYZcw7kCsgSNe2YEm+eaU0WyxiYUJ",
-	"Ujyby8k0GE2au4LTfD+fyF1jLxqcu/j92pG5SJ5q348WgfLAAJKmTUHYqXtGafjx1LWU5kUKAlKaSgcJ",
-	"b6WIzCGe8DznDqAYrHOYDHKJKK16zIvMqbLn5++sXIoN0BzhfDhIEC7UGy2zpXTNLGqGv6D7vV69bAwa",
-	"YFfH0bqJ/UlUee+wtlXkHN0apman10zaD9Rv9x4zPuurCK/aX3HOBJs//jGruDSWZtC8mUEs14pDiJCu",
-	"mCTPFZnLQo+h7NTqY1k5RTv3O0Slfl8zcYq0AP8JGLSZAzcBzHSu0OQZQugRWViwBuVzeZzlwqEpKdK2",
-	"fEKRTGLGOyqjXG91SagsQuhBgnkdOh2X8StGY8SPamL+zvN7+nAaF6biT2naMYgNr+QSVbN2loV3s5xN",
-	"K/3TeOEzfUoQywgdCRkbFTRDwMb1ITVcpGwVbY3R0oF131Kjk4Xt+lXLqGYdw71vM8ur5mVJXKvJwM8I",
-	"M/6glmKYs0VmQvO8THlyOVGhpiKvIEsGm7z7IW72/ATceWn8CGmZg0JoDp09bxGZMKoAE8LlLTmn2UQK",
-	"qaXgKUnB8h8S5LO1pdB2n91WCi1qlcx7aahGtdzd3X0ZkU/nr6KQPZBpwVI41FVXQr/Xf9bp9Ts7/fPe",
-	"zqDXG/R6f99s812Wfz0FoO6lqto6zNNbUwCwXRsFWZfKy4z3LjlhDvfMesyWdeOH59JA0JM5fLaRhvBL",
-	"qjShQTa1D5BwxhIAmwPji9uipR1SkDwTC8iewehNmJ3puUs+skJhHUJn7QNgJ0omXMw0A+QoXBTgf437",
-	"t3H2yV5gH26a7SXLyYhfM8BtgRV2EEKmi+5duuo/zJ23rECVHrymNJfKXjYyAsQgafKJIe7Fxk6xkojr",
-	"PrHGMavVw2l2Yh3ajUDHO7QRWfu01bq1BRhRukveNXi6IpJceHdXlS1cGroUow4aye5prgzzMRqMlnOC",
-	"NUJLnzDgEbvsCXeC5JQJD5rW7pH/cbeHBTfbqox8dy17fdZbf8ObS4yls4LrBRjdbRnHbMLFj2zRfByq",
-	"Bcmi6k0Q1k9TDBKbHddCwYBlWDOh4jNfXa/ZVwAr15tOufn7JmohUsPhrKmcdVA6EfoYkKQZM0Om+uL/",
-	"+3/+3xLvAcgBnpV9jrWetkq4tldSXvEV3KIBakwxjbERAeDTdkrz/JKmV8mAvNV6+kHki4icmc1gUSzO",
-	"6ISdcc3+5x393CWHHqnNnGdFnpOMLtDLatRIoqQsgQCSs6Ozs+MPJxfHr98dXZwfvz/68Ok8iUVZCbVP",
-	"xlveWDxT7CBMXMQ4Bcd0AWzPNljF5Asb7G0hGcg8MxTMBMSIYG4gqeR/g9OiOQiiLB2b4vJ6Mri4eCuV",
-	"7njj04VdjWWawIJETfcohj2XUA5m7TJuzu7lzBClB9FUtiYGTxnUtT70wj4lT5+ClP/06cCGLyzkrFBW",
-	"iDMTOj9/B4Dq6Omu4UWCbBQRi/e6kLNYYFgE126tjiBQCAMpUlpguBZ5+tRqXkjKT5/6gCO1Mi4sFs2B",
-	"YQdQhtpGZSDbUXJWpAxSuaaF1CxFbNCcaVfC276BYJE2wV2VBTgoOhPLEJhzO7w5lkC+glmg2UPRIVhF",
-	"ZkZVUC5UxCx0UA0LRJ4VJW0H4Nlx1JpSJzYoxiJkprIggIlaQpmXMbngVEcnDBcB2UdADFykmrgYBkx1",
-	"t15RRtMx5gSY04guGijdZm8i60vy4U0DJHJal4sqjqWnTx2WPvwopOhAykQsbCtPnzY4mgCShGdsMpWa",
-	"CV26ndhWlxyWzqR56WiyzUHFo7UOJqxDBgoLYbTIOStw38C+pecy8LWpMYUa0lIwR2zsc5rPMhasFtaN",
-	"5kMiGIe/FTAs5/zqkjM6ZHphe8/YFB5LAU3EwvZGxvQa67zjeKG3A2grnJ5z9Mmi5uPzgbqxmAn++4xt",
-	"GRI0hAnWOXPKygV1p/Ds9Y9kzHIjaGYS3GmxSGdFToyMoAjFjXFwPiCJEI51+Ozt1qmKyODbDsrzQYF+",
-	"GouyehRW9YFOOllC2g7Q+XwxZVUogM+d+XzeMRd/Z1bkTKQSsMgcPC8RMhaVr61v/cBuSwl6YB3lO/td",
-	"qEUVDtBRkK+opeAosaluLkYFS/SdxHJGqTQnWQ4D/2YUpI6iGAYZnhEo/FClot/r4fjNGUfB0tXG91Ev",
-	"GTd8fcKFEUK6BApdoc0gWQVJkaAa8nJv//lW1ekYixVeR0JraBQ8g+khbZQo3DnHqHCEnJwpZgvJO3zu",
-	"A5LYazIhFu/Ecl1N2nu9vU2qQO33eoAlBO9QdeXrwhD0+pkePU4MwAjZrKZYrC8gZc6OrSGFopfDCf7+",
-	"6DxEGs+V9IlSb48OX3djcSgWQSUmYYlol7SRIMxpRoDzrQiqibSrBVLCF2Cp9/ovY9EuYZRVZE9DiPCy",
-	"dVArtkbW1lrjakUACN430M2gUoBxVfjZAdzsXJGdbnf3Wa/nbCIVyQnjZamOhasxXy2/0AT0HgBtlkVD",
-	"AYDRq+cKQ+68Hg3xLq9wdZoNHuRNKC7g2bAiv4IypXPS/8f+LkpcOU+ZUKxM3Wm9Pz5vlb7E1odUyzMj",
-	"drWCGGobkXwTtYy6Qqe8NWjtdnvdXVSdxqBHbIPHejvEMBixBpOCjblVkRMgMZKlfbnwyjZ4U0DINHff",
-	"FoRx0BEzcipFT0vbrDcucSxscVVEwIdlnXNl7kcwBAKKNkYtRyQJQjShqKtieuCFJGoacw8r1leI14EV",
-	"9AR4nBlBkyvtJgSL4Xhna/BLswJdvrJtA4huolvfBOpt3fxaq8Df7/XWwPQ0wPOUm/NLNUy6Cdqiivmy",
-	"W0VuqZjWeqVprQrNImZ57gX7lMNUl7p9Pp73xX76otj5PVvqtreq29013YaYJNi3xULZf7Hb391p3fy6",
-	"MYpPiNfRWLkNI7CGji/UyLoLZ05gtLGhJFfBuiGf1dGZtYI3kWp3iQDz1QT4R8uFIpsZItl0DT/9P9th",
-	"oDJCQO0hKTUthSe5bVeBG97fuf395eLp8OXehl++DkrD7+3s3v5VvRSK+a7/8vbvwkoX5pvdDeZWL8F2",
-	"E7X2exuM8VO1tpwVF27/Dkt8hjYcOMSl9eaXXw1/ULPJhBYLy5o8VRrlmY4gsRbYdMucgKlEQ2CVoipp",
-	"rmVUxncSgy82Zzbhsd/wtDWm2N5ULYq6mLGbJUa4cy9GuJL3lWP3uSCGqVzUzf8XP01eXv9l8mbxl8mb",
-	"Z59+/uvep5//usOOTq7TSZaf7v4wzn763Dvtv1mk33/eD1MwGjwJd1wlnzG7AmBMsHml+odRp/CqrVhT",
-	"XXaq51JpmRPc4CFVasa88IJ6YHlR+g6X+VTYap1NVTajzqqChzjPnJXUuTS+1/D49uFUm3nIgAwDPve2",
-	"87Xb8MS6SVQzG7et3H8wd+Hj/nD9C1h5bwOWbLfmCEMkH3IB7OxvwpQbABD/o28P5DGhwtPAQxpulZuo",
-	"rghs/1ES6Q2eEXP2Vp1dVcldNrxlJGUWOX/IoJIIC1Yto40a3W+HVEGhYwExI6a5iZxgND3UvIJQ7QPE",
-	"vwddDUMQbExHCOPngrdGXLBYtLHMUmFEMVcB29rLhlUd7Apy4TCaBCGYTWf12jixWC7nFPlaTjAqX+tm",
-	"eXpuRbBthzIIRUTA3F33TOA0cfEt/LODERwWjGEUTuQtIa5Bm3sP0mkVNlERWmGyDerR6xqbrV3ae6uI",
-	"IOu2vk5eZkEiHPT/N8H0HqzF3tGhOd5QsCtLYY+kKAm3WXi9k6rtE30/Uj1G/W8dm9ouveGNNowq9Eel",
-	"qkao/Q0gVBwc2Vapc4CjULTN/ADBFTMspnviI84w3sOFlIHDjCShdx8UQl3Q9ApqPJEJm0jIHHT+oOZ4",
-	"Dei24FpjBGw1lGt95EUs2mCb1cThEtkwWHBDUpIWVI1d2d1LRmZTsNi5dmSeWX9FWeDBG8/A73j+4cej",
-	"mtfRF+MofY897BWYs1FwuMLaY66417J5xotVDzOdOIr45Y+N7CDVsJpVgUhWzViKR1ivJqwfwX7jCEJL",
-	"DP671sfOZT/dzfbY/vAZvYuBpAwpWV/SIxB+v7H2f2+bg1ja8y/AwUvzRZXkjmg69jAp3ofo8NYBw0Av",
-	"gIcowypp7vz/4L6qeJvRJRyLmk/YK7xLjubzoPqqnGJg/qDZexYL8NWXLmXvwMX74oAkf8RwXuPWIK5x",
-	"iLh1k+BrYLZuh3FRzjtruONWA8sl6zlupQaSJZRYGL4LsQQ2SABmX9aP770kzeWSmnjyq4ol4KHWpRrr",
-	"vKMNpYJ8dmMNTV/SrlS3JYVc92ITG5KzN7VuYeCbrkMIpLLGkLTeZIRKxQqTka0tVobs/TaDe9v0u8ow",
-	"s5mdCGtOTKked5txTpbtJf7RV2stabiGNrGXNFSX+2Y0+bOvv1XW0fJGvLvFxKoi23840l1rQ8HDpoLT",
-	"Zq0ENmMVpXWuSSE1aAa2Fksb/uZS2IhA/30seLY1IOssKWtMMKiNzMesYM5+FIulEsFLhg475i55B7og",
-	"d952hgoIFkQ4P393YM0ZsQhtRpCFh5YbwKHxrf1kMWt5uD7Vi9xZPcpKkIZNRdbotGRTcUmBrmsb7pSV",
-	"jmPbUHDde3a62mBSXo63mUtwv79Wc0m1TuI3ifoeLCWozOlNnmvZyQPl6qjJ1FHiv/ngbXPrlgpskJew",
-	"uvTQJskPN6Fp5pKmV7PpSiPMmS4YnZgjlUoB6SNCk7O/vOPa1riyh3M+lrmrEdwu3fS4nGOqxkxFsZgJ",
-	"bwF2GIoAs2INu2M+GnfmVEPUZHG1FXk7CgYu/fXw1adP78nxyfmHhEAKIwrjFTw40DTEqEtOGYQ2G2Z0",
-	"uSBKy+mUV5IFIoK1udyvleJd1hQDFbtcoGTSmdPcpTuo8SSBNxWGWwH6I75pC2vVDNaWPWX2fnAxa2aI",
-	"KMuvhZ/EKgyuxWEuZbHVxNy+Z/o73NI7GWNkqpnuKNhtSPj3FOVTIS65MMdlOeO/UaC1NFJZ01oBSRdN",
-	"+ZqrqVRcN6aLJlRrmo7NhXgAjZjT8D9xy4eu22I7mk8sXkI3u4xbyUYVuirFJ/83ePW+sfY7svbDkG+l",
-	"crpwDMsRZgThjQCYyAVbKzpaYKbVQXceuqmtxwVjUCDQqPpQOcB1DHHneJYi7+M6PTp8/f7oiSJx69RW",
-	"BKSxsM3FrS0fK4oswic2Ocha08PAyD0ehd9Hr+aMZkZAntMiMzzIpykgsouLzbaWBsCarJTwdEkTyc8d",
-	"H7fYOYGA3jZw37JPYKtGALWVYcIvMFvEFpNxdQM1uQJ4iLLehGlOMIhKtWMGQz5maxnhunE4f+U0iWpl",
-	"CPznZs5GLjXXxXLNwqgUkUdMYz5xWeWwIWJ20FyQ8PbSo6XbL0g9AHxcXSxi0a5VIrUh+FtB/cJYQIXV",
-	"MjzXVz4tM4hhASCiOfLmLrsUcCtC0LcNxk5KMH4sEsQ+01THYmVNh4OAcMzlKQsbqY21HSDB3hVaSCLY",
-	"Q/wjFlgJ1uUpGXXIrYZtrp3YAgxlVKi5Hre6JHEVBRKnVWBCSSw+nb5zRO+LZtgkl1yOqvUzbH666y2s",
-	"pAFzNLfpXm/P7L6rXm3OFyWKi1GOi7HiwrU1Ex7s/nD1WVpix9cbMeytLCEC/xxsb1swvZ3Bbq/Xa2Gp",
-	"D/wqrOix09vrV6pntPx3z3u9HV+VYVCWySiLS9iaEkZYXdl/v9p/v9Z/r7Hzfr3zoDTHbd37rnY36mr3",
-	"Tl396srM7G5u4QzK7awQhCwz/Uq1xxOpDx35/i8RML6csBBs1xNlb23M2zODiDBBydUYciCRk01khm1f",
-	"GKnZoXKYZUbHAkJ093M5EpfSgEy/LQsym2YQHGK0krBMFWSNQmgNmmvcHX9mlBMfsQfjxxAjuN+cA2cJ",
-	"ZtLMPhYNxa4wv02WX3w8Ojo9Sw4wUwcT3mZTV9tXCTpVY6kdy49FLkddcphloHPjleXSDrrk0Mo6wSKY",
-	"pUejEihPIMs0MeNqIbGHuD6Qzey1GvnKHvKVzQPcG+ubbRRzu8kV8ti8qkytNNQCRPlvzr6+meLvpVxl",
-	"mWNamzPB7T/M/263sU/kNZpygVk503iFFUb1OELgdafOZFP+GAtMmeaaKM2mUBjey59WdoU8dms6loIZ",
-	"nimnVgzFqu3Ipwz/MczVy97qwGFO5QxUgYL9JrkIWGuegbrZxLBwnnWe9XVwAASHt5LvN/Hl39T0bejP",
-	"HrNNLN0rawQuCQ8rzNj29N/biu2qeFojdon/sdIuc8oyXrDUqqqXhZwrlLJ8gSdPeZhp1k6+Pz5/++m7",
-	"i+8Oz44uPp2+24act20JvfmXky0bthIyJpahFk2SwnZ7MSs4KsMFU2OrTnZminldvN3ff0YsZPYl1yqK",
-	"MbsWFOGdng3vs3ZmSj7++OqInJlvILH6Ih3TPGdixJIKNAiawy0aO5karmUdZQOfXY0JoNjiNSv4kAN8",
-	"NjJGMEFb0M2CXrPcR78kS/ghsDQJQZwR0l7CXyEh/MpWRBSjuU26jsXh0Vmnv/+s8/2r92QmMgh1vGK2",
-	"RkMA7gMOSh+a6DYypQIT/2VhAfzQiISB611yIolK5RSCsK04yDJcgunsMucpmRYSfBmGpec58XYlaLZR",
-	"zgR5GsnnjI/E8ZIjcbfXb4hoXUlyNcv4O4n8fU1NsvL7T6fv7mbsjlpnTHdWIe6s2ltLNLhv6OgxhFIh",
-	"nahGsX+SEX6DiwJ36UTqVyVy9n+Evlvh9qgGIl74iDgZBWkqZP4zPcain/aMdcxJtBpKjet61KWV7NdW",
-	"sEOYkvDgjlnBbDwf/mJukVs4y2QGprwYDjgWwrNASECYEZlZSNAsIhYbgIqAIgkdycgaGLlyHDiy+qyO",
-	"hWJMEDMfsmCatKkldUQowVQQCN5GKE3k/DAyjnV5oOrHmGoXZh4Li9wBcYILZMYsV/BBstfrkQp8exI5",
-	"m6RdNsOT1JVLJkmxunEs2Gc7zVJXMycxFuVRLBNMsHBhO8HS7nCXmX+UlfXQygxM1EjasXAX4OHHY7j/",
-	"TAN2lUoOlAKQjA8DBSSBrJDTqVkZCyEEZVCs6bpSLREsrM5oHQwzKLfIM7P+WPnQMHkL6TqmJdKhC/X3",
-	"snaQOHVAhPQ9QhaOaURpiJFBI/GcLkhbMXOjhcntiXmefH90TmpBQ8lWhV4xIoc2hKxYmgDjEUX8nVgk",
-	"2/5FX/tJjeW8luPjAnoxoKbh8nnDBVfj2u1zq5hGQ6w2JCRPYi5MEMS132cM3LwuPRcFw5JtB6Uu9nf6",
-	"DQDwjdUA4RQ5jBHbcR3BLVk1Blc8+AGDOEPEODdloTSIDEMHTuOr68FZyViac8EyZBXWLEQSJPmLjAnO",
-	"spWjhfIYDxutP2Ts8zSnAvfMDBbaXt/zRdjUilH0e3sv7jIMzHgDqPaNhjAr+AO7PmtA+EsOQhkk9GRV",
-	"pJDuxqh3cLfcZafMnTiSHdsegDhbOWoJN6RRAjTHFXxUB+YYhAxhYwmw/tGXk/ssM0tuE+cji564FZUG",
-	"Xjzvlg3aexF52ReQB5EJvsH6J/8BEuE+ktb67/Ds1gwJf77xoSJ/4s31WAJoUD/09kBdI6b6WCyf8nxL",
-	"0G012gKV1dWBuJFP316Kvl2XgxyLjWNzzYtCap9HDfxwsRSyC7FrIaps8vro3dH5EVkXA534wsaViF6L",
-	"8ATzrsT0UneX1sN4q8G+DSnSZrhaygN0UVWSnhsCeMm5hR+D1J5mG6rZ5q8rnnfJmvnNMumZQz3utoJJ",
-	"6sEol9hB7eBvY3T9ap/qcUhLNtnXRZZUuQFqBGByow4cQeaZ+8idxlhUSHFF0hlobBaYuYtqD/aC9jjD",
-	"HlyGHGknLqjX1mHMq+ddabqoQIpSyBVoACqtuuzswFcVzKskHIE6qTaqsFyCCtcOIOzEigPY+7LJXf9y",
-	"oKC7JHd9Yzn/epYzzWla4zlr+I2/vlaatz4IRt6ev39nXQfmnLw6O4PT+gO9pmfwKuEQXhoZ3uEgScdS",
-	"6S1rVQW1wFyARvuMYhFcgDazCDBsE6OIGdkBeV/9rq1gYxYM/A0sg3TTCI3/pvMusVqInAEqBJHDISsU",
-	"iUE7qQllcWtFzNtrvzC3nnjNPuvtsZ7kVU/lRmHkpfjQYCZ3AeRnVtzsfJQ5TxtA9o220pEFH3GsjA6m",
-	"oWEBhfm+2ai/Lhv18q5HLrDYy+plKoI9seUxXac1+Le20fS58ky/YUY0tx2WxqowdUQ5ZI9wpC60VdP8",
-	"yrAVOO6Qp2gOeyxK+2kZn60YZM9AkQoFDitf4pm859/ddvwOcSa3HkI+oSO2/fRRcjtw9Qg0WT+SNB2z",
-	"jjmYhcwbyjYX/BoYl83YHMtZ8fVkathaFPeKRPhmTviTYhlqBUOaYjir16nPOLV0+wC2YfFy1wAWoZgN",
-	"CB3KuhDgoyTyuofVg8v6CyiQA/+YyhzgJrqNKDv+0INZ4OHh5jibX6plH1fW86rWddzrRy1MYVghQHur",
-	"62TRsegfYXF9KKvnKiti8f47AOKYBVgJFxxIQV9U4P6PZRdf+aFvFogfcOxdcZy1B993HzgzI2uTC+Ed",
-	"rdIdpAO9Ojt94xLlpS3BoWKR/NwxTzqgWtpMpHqKvDNNQpKOq4Xpa3N0ySkfjbWDDysz7vF16zsNdAjA",
-	"bp/jEU98qpVRacLiUgPimoBCJb4UtwQPwSVL6QxhAe5oRgjFmjNfj+jLmhNKH3hr0CAgRq1UFUPH81r9",
-	"v453Jnvp3y9fqN7fft/94erlz/N3xf65eP6RPftEd77Pem94/63cO/utWsw14KovmzDVDbHAGBE8PWot",
-	"g6w/irFiaX1XSHiW4u8m3CVCdsBzlHwT6b7x6DqP/mksIZXReUAfwo8NG5Mzvdr2G8LcehiRsHgYMF/w",
-	"SyJ/Q09ll5yX9T2MckaHQ5bqJgwlQxwfZvru9SjOTt9YY+GvmzgrSltN7TCu8+UGR9jOLPJO2K//aG5A",
-	"um9kccmzzKzit8P8LzjMR1Z0WfLuPcKp7pR4Rrcf8Fswg5aEQqh5jh/ZAUXg8sWAQi6g2pqVzSx7AI9w",
-	"GaF4G6doihZGXnFUzuvP4xoBOtQ3BvKNgXxNDGQzvK8HcJTN/MTovVwBVwbwDg5HYE6V05oizPLIFyTn",
-	"VywWCVT6W3ZPJ84xS33V3Jp3GcJNoDJ/PRbFZplZL+6y2xbVMHgj0MBWO2i98N+E/PhAHvRnenkfBuH5",
-	"Z3h5/221pm+c9avnrKGHux5R7hlMFnhv78hdZbqm7KAIXOG2aqrhbqxgImVYXXJRcYB3yTGwwNE/+bRj",
-	"VqFgSrHMh2PHwpq4oBI6hNV0jkQqMy5GCYHam/gxaQdfQ4bGlBWutm4EIhqkwNnmMJeuLAitdCHFiCRH",
-	"53SUHIRVhsdSMZIcDzsnUrDOe6rTcWIrXNpQwFjs9vb8dG2UWlI59gObamYG0knNE5tPZXEbCEdnoK0G",
-	"ae4XJQkl8CqZ0EUsoNyJdo6Cy5kmVF0phMzGco2UmHGkEuA+yZDNyXgmMsQG8umDQcIBJIvAjUux4Lmr",
-	"wGtVZK7IbDoq6Arc/++Zfm2I4Yv6/w8/HgcENL2zwzFpWHcsHKMjWMSCubgvi/VU22m/vneNtXbBCY5a",
-	"G8Zm6DbIPPAFJFxZf/P8gNBLSJvwNTe7lYB1JmYTc3rNu+bgrh7InaMkljItrXcbxRVVOctDptNxZPFC",
-	"hkZm6FCRAryhIk+McvUkGZTucKDhCV1AEAYjXN81NjxqmZPahMFmT7LdVVmgOAlSkmEPTFgMXgAiA85h",
-	"NL8x9Tj2W3fd6b8C413a3Tq3uvv1vtuk2p17/CtQRqeLCLgR5FLViDeCpLRZUQB4ouNNDzw/AIMjBen3",
-	"et1H2TIzoXK3woMA8/pqduM+wtZ/VuhOlVm3z1Ka02Jrg/CdCdPUBtyNGc31eKWEAeXMx0z4Kj6unr0D",
-	"SKQacrjbOb9mgim1BZB3sqAjZosXz8cMocONdFFW5gH6UIA4C5E58wOv97lYnYgkBaNQ/dy2tDC37nCW",
-	"55CNWDCagbxEMq6uDDckx9sfCKRERZAnGIChWvBZBnnrDmIEs9/hDCAMpAO3NdOwt7VHwcMngCCISNzu",
-	"Om8n7Yxds3wLofQouZzxPEMllKtYgL3KfbXlKpQ3oSxyDamQZ9DTgPjcoG0EXbUdIu5q0o3FKaMZN8sO",
-	"Hdu15C4SwqzPIlkhS7zFjX+IZmnrJKDIYv59TfMZ6Js+0EBeARqcLGyJYNzP1qA1KuRsasEaCebiDsoN",
-	"kwVsKSSumt1u7+xumYa4SFlzyES3hw4+hzznh3XTUPP7JjID22jArj151dzSxhqtXe+VDsBSBLx3EMV/",
-	"Fvd7ZzkOSccsvYrKiHzMhXMWabuVjczv9viimUCvsgPQdpnMPpbZ27llkTlcUHOPLtd3j0VQ4J08Sn13",
-	"yBKiity9vruLaPrCxd1vf/GVgwtOF49g5/qPCLH6E6qvN5HHv770+reMiw0yLs4buNPq0Cz8O+CG238Y",
-	"Gr9ZA7ptXkPZZk6VxZ0ATO8IfvAVB2QBWp7jn0YqGRYMxJZYPH36k1GZnj5FyAkx6kxl7gCPiNILLHVg",
-	"uMMsf6KIz+f8fcaMpLSFDNDCI7kjmJCFnCH8sKJz4IwObRmQnJI55fpCsVSKTFn0Jqf8uOQta5uJhTXO",
-	"mI5B5sMuwHgGPokCsU5sD+YCKE0Lph8snNIGmA53N8XC46XgNbXVJYc2M7WwYWJywhQiovgbDWZUjgBn",
-	"BysfiwlXYByw4WgDwod+3MT1xQW5ZHrOmIj89VXO2NbHLAdpdVgc4gr50bCI23AwTqEHbD1Yy2C/6qup",
-	"x1ytgjpA6OGoKZ6eC/1srxW1JvQzn8wmrcHLXu/5zsuX/f2953u9ly93otaEC3zU80YbLjQbsaIJDuGt",
-	"nANZEi1xM1Gwt5AoyE0taZkpGFGkrOjZi3xNume9rVXTCWmxtekt8RPl+sx+c/OnXq/whTnAFbn5lgvx",
-	"RXAhwreG0cDNGDbyZe5qI+cZhaKEkX0+eNF70bvPNX5zp2v8DD9eIerbQ4A9fMtQ/Fffl7hZrk6m2Rxk",
-	"5YYnE64b7sq7Ss2GJE4MxSGEYnjNbtt0YvCW37fRVVVDvy+o0OUl5s0rrjh6u3J3u3sbZm8vbXRh+HsC",
-	"nRho+4DLglZL7pDc7KLl5FQsqkV1rGqj5ISZlQZMLky75jqKheslMScuKe8+W+XUF5eGCve2hH2mDsil",
-	"NAMpGHl7fv4RrKRGvjh1mdqAAYHzN7IBzcEoAq2SsATE06dUZE+flrnbQooOZJvHIiwNUWaDD2p53jDE",
-	"6nqYuxyu8jL4HFZ2EQuE24WUtTn5b5JonXvBBK9wMB6RHO7GNiWJ42cJwjpZCC5n1lIOB0YW4JBDyaJg",
-	"uuBBrWzcNeGKXVjLVoEIaFD1AourljnucgZ5dOEX1O0JAD6CDX9gRoLkNLFw5FQQRoucswKXB+rNCSz6",
-	"RaEIX6mw+22wbjhcCAJddkBddkOCeimGQnBLARkEKQa23UqngD7GFdkxC7zTf2Hu7YKmGsCDPYoAvNVO",
-	"7IF0RxG3ea/Xi0ViQQouzBsX5nUnvH5Xgxd5+nRg3VkVCZOgpY70KmZ28woYEnIuGJkJzXOH0p5eoURE",
-	"BWQKSEgXLhpFSkQKLiY0twuw1SVGOgCjbGEtSlksEKHNUGJk0drwyaA0SfoTv0Cwt5JlWGh8UCTn0Hgs",
-	"EGU1X5T1Tub0yuE/I7gzCrVcO5k24yqVQgAmbM7otY3+gfmDC4s7RcJP3Y4A5wStOywIGJgcmuNckN9n",
-	"UlNzPMzAO3I49OcB0U6m5lqXM+Vo0HrYSr0Io458duiokHMLOgejy/m1N/o42/ATZUvTe1nbWu8KBkXJ",
-	"AGumBkgDSSYQ48gNJ8ciNF0gWNONhZtxiai9/p5dPxVWKKa+XXccnBXeMs0SOWMZqR+/sFL7vWD60QZA",
-	"J1PKR6IiwK0RtQK+1hrs7EdVsXfwrAe3MXcGHN9k5Tt8y5DbB8MSKi9K/KWFxZI7z+t97vbuIL3ZVXr0",
-	"igHhCtq9exQRGKgaJeBnw520T/dY5wV9ftnZy3pp5+Vwn3X6l7vpXrbPng2f92DnBZtfQIbSxUS1Bv1e",
-	"r9cL5F0/untL6uvE8u1gl+AIBCPZqQ7kroK33zplRMFGIxrODAQcuEIuFxVppGJZs6yxCc3Il2G19z7U",
-	"fnbrRtqoHOI84L5M3LNka9naZvtp0Ka9clWtCg0/3iwd4YAS6tY5/wipWbB506wgnO6x5iTY/E+ZUdTE",
-	"JxwJrcLFnPnacHCV4FTVFQP87+XZjBptHWvn8kWDBZejBDfQztC6/K2S9pc2vkI9UZBVrNaxga11O+A1",
-	"j64EHnl5DnUUh3T3wWG9O1uflQRt8A5aD6kgl8xrhgOAw7JV4yKnI0Zepwotvxh2ZE0d2DTK6nh0hQR/",
-	"gek4QZgOl0xr8fObcedCVnnvSkN3vTM3voHs+L6U8AD2t8cQAfwV6zbsHlNcdcnaF/5ksL+NOKAZ14nU",
-	"r5DsvvG/L8H/vufXjvGB3WMz7mclkkfnfWdMB7zviXJK7gqri7WHOasFWLG49uxtTtWWBRhEhsazBpMP",
-	"QAg6o4bRg520SHXFHZZSCAu6hIhrwebAXq1W50UTqGsNnYyYq5VU6a6ZTZbS15/GJJcFsc1ZimDzL8kz",
-	"1+ksO3+mamX3uXXXpVnNa6G9b6z2P5LVHn3WYFRCBrOC0copE3TKuwuK2QCNLv1XPpEjcoHBzFqraIqA",
-	"hleMJJCKkgwwhhsUQhc4H9UTOiJM0UCfKRiEDcdaipa+NWdjhev5w5SJw4/Hd4tddEtwx4QI2xfJZDqb",
-	"MKG/pUPcMR3iW97At7yBb3kDXxnkJ1eeoUWQrQa8Gv5RzUmbUwXR7BqzCSr+8CCQFiTkW5MI8Hy7DAKo",
-	"DmR6sXHrAzjYSwkCGCKOhaG59XJi9TgNGJ4s65L93i7UBnCXa+A+xoDzkn2RNhSZQ4FcMCgzChaHWGAl",
-	"Ugw8V5rnOVShIhNGxXzMc7ZVKfdXsFRes0KZ82wTtXyck2kiFrUUBxDmV9xop7B+D5V0A0nTNHcHORNe",
-	"X74Af7Ij9+7Ef+fQ9H9xrY4ylQPi2RvOWT0x+TvAiDuc6bHPSgbSXFWRyhIuUD7822KthKKNBWbD4vzY",
-	"/x/NfpSIgD7jA0csqr+astQaEyGQz1rJUShdjrP7LsC5Uxgl0VytJGgL4MKby17N2WUAcOFiLtSE5jn5",
-	"4ezDCeS3Gm4CofkpzXPEecBokqnkEDBDsUhCLHxTT1S91FhbYcGkoJyaRfvbwuxnWsHwO/Cu4FgE4IEl",
-	"diDmAQFDqoKW1mAJMZBVlamjsbDpol3yYTi0aRCJLXIHdlaf5Z9ELvsgLPJJVVlbBAUWwm0Csl3wMlN9",
-	"edU/2KonZmUjMprRImO+zlzycwdK4XZ+ZIuEoDRzQORw6LMgDl+/Pz65+PHob2E8uttnqInbEJsJmTQY",
-	"yFpNgcMNr5G0C/Yzp+jm15v/PwAA//8=",
+	"7P37ctvItTYO30oXd6pMeoM0SUk+ULXrK40tj5XIh0hyPMlgttAEmiRGYDeDbopm/LnqvZr3wt4r+VWv",
+	"1d1ogOBBBztOosofGYsA+rx6HZ71rC+NWExngjOuZGPwpTGjOZ0yxXL411EcizlXJ68+UDXRf0iYjPN0",
+	"plLBG4PGxYQRio88kiRNOo2gkeofZvrxoMHplDUGDfPIZZo0gkbO/j5Pc5Y0Biqfs6Ah4wmbUv3tP+Rs",
+	"1Bg0/utJ0aMn+Kt84jrS+Po1aLw8P3t9Ia4Yr++SZFKmgj+SJIplPrpU+tGIjHIxJdHPxxfkSULlZCho",
+	"njwxz0au6xNGE5YXnf+lrVtrY3Obuj+ln08ZH+t56vWfBw21nOn3pcpTPsZuCy5TqRiPl6sdj7KUM5qn",
+	"/6DDjEWkqSaMJGxE55lqDYj+F+VywXKSs1HGYiUJu2b5kizyVOlVuOJikbFkzBIyZCORs5Drl3R/mVSH",
+	"JOWEkjibS8VyQslIZJnQnxuJfEHzRBJ8miZECfjvDCYiIItJGk9CHgs+SvOpJItUTQglf5+LfD4lakIV",
+	"SRWRKs0yeEeS5kF3j0RcXOInIrKYMK6/mTOSSsIFZ61OyEMeSUUzFuHwuEgYfi5nMUuvme0SDMCMXuq2",
+	"YCFTJYlYcDKliuUpzVLJkpBLRRUjTf3j+Z9P9cyM0oy1AsL1bNnBpnxMUtUhJ0r3J54wOtOTwhPXymKS",
+	"ZjiDts9uPoZzGPCULklGx95UkeES/gUrol9RZMkUobNZlrKECK6/RxUM9JBQ/ZZkZDERkhGpRM4SErHP",
+	"szRn8pKqiEyoJDMqJUt0D3I2E7nSz4xyxqIAuxty/S+SifhKb/ecXaewnaF7Q0a6pDnnemvwVocckQVV",
+	"8YQIvQFmORuln0mWSpgEmi3oUobc34Ud8l5vGpnycWbWZyj04ucMBirpVD+jJ4lc02zOJBkzRfa73ZBH",
+	"Kb+mWZpcmvWLOiG3R+zvc5YvixMWe8fCP1Bm9zcGDb9TjaDB+HzaGPxa/TNspsZvtSdvnkuRrx66T7C+",
+	"eiwzOtarQHMlcTtGnH1WlzG8GBExKp7C4xUQCpsxxkmYpnpXhHwkcnhylOZSwfMdgq1LmDcxo3+fM1i8",
+	"IcsEH7vjphcC9seUwkFg00O9vlOajUQ+hQ3EAr12gjM8ApQLmHv9aqCnXuq5J27qTec75AMdw5aXZLhE",
+	"saBfeSSJFLkiV2wZwG4dLokYjSRTA0I5SRUzx5t9TqWSJJnr+cQtPhEZzEbKxyFPJXyPJYR9prHKlkTw",
+	"mAVaQHE8SQQ6ijNAk0QPRguyqbhmyYaNgau2Rsge9PpBY5pyJ3TrFv40naaq/paYCr3zFZtKmFFY2onI",
+	"tPwyO4/0ut2A6BXRj/a63W7rkIi50rshp3zMauY80w0Wt0llRPBr/SbXbTX0SlO941Ou9vqNQI83nerd",
+	"rluH4Zp/usGmXLExy3G0Ir56By3VDdgICd0VEOIpyGQS0yxj+SNpb/I1lzj8322vb9cx3ctzvHK1UpHT",
+	"6bYrPE0Cc3N/eH9+QeyFLaM1/TS/30XZcB1sfNX9zZmcCS6ZrxEdw5HQf4gFV4zDHgNJH1M9jCezXAwz",
+	"Nv3v36UALYV9ptNZxvCNxNeK8HQ1gkbCFE2zxqBxxO1a4GWLt4ZeNnMSaaYv6mXHjJBJ0K0GjW7vzd9+",
+	"2fvj8z/3P+0fPz17ftH9a//j/snT989RPKq5bAz2uy+ChkqV7owdDnGdMLtqnvOBiJWAe2lgBjOodPnr",
+	"rhP6Ad/H6Swv9q5jJc2o3HrU6ugOmAG8E+q1mPPkXlaEC3U5gq95i/JOuI7qixn1nuS2S7C/ugRaAttW",
+	"d1qFopv3sRD14/Om3TUXteAaApU0maacHH040XeLGI304/pPl0kq9a2cuFWCc/hS8FGWxurmqwRHTQsw",
+	"FLCX7HPMWMJgvUH18Jax7jFvIS8mqSyGCgK/1+0SGqv0GoWkDEC7hE/cwxnTwg8/Rrz+bFziuiHoJZvS",
+	"z5e6yyyXl9NUTrU6VzcFtc+V5sBdB/E8z5mZCbiixzkDZcOpF97HDolkPHHKH2p99zBFXhPE6+/GOaod",
+	"o54kewNsmqCVZ6obBL9s9ocy00XUJBfz8cRNjfkMaYrcmDV3nwtz++w8DytDgcN9Z3mAtj0cWxJTDvqh",
+	"vpfza5Zo1ZfKK5Z0yDuhFYkxiSdaIdLKXFSzeY2JVz51+owZ/Ybw+XTIcq1Y+edQf61umc3nzA62G0cv",
+	"ApxbEV+1E5bRJcgpPMqctczWDrm3t/3PaxMlqs4mNFXshyb4EkB9FwvO8lZ1h5jrKrBbJeTVvWK2yiHJ",
+	"GVqA2qLV1gL01k65uQzNOYsKrQYMKS1StZx9ZcTs3a69ksSuiomqiMeph32Qw03BBTl69fbk3eWfjv96",
+	"H9eha8/r0eb7sNz/e9v81bttyGI6l6xm/JGbgGjtDaj/+JHTuZqIPP3HHZds7n/IW7BzK53FjOVUCa3W",
+	"X7ElMar+L23oRvtPbEnQz3XbBesVC/ax3JeNS1Xq930s1NtUSi1+RE4WubamI2+MejH8Fs1S/ESTD3TM",
+	"bqmEDEWyBF2IggOtVgOp+D5WLhfGk5lIuSKKXoGnyHm59NdvuybdYk1OsAOk6MDGZan2V89z2YmwaZTO",
+	"TC/JDfwr+s4UWNggR8HNMaEcfABzdYg+F0LHNOUg9LR9Tc3b9zgTrpM7TYR5+v5u0sg6klJ95zmPTm6c",
+	"QJIoUXLnkGbVi4NKd4T+BfC56HmlnBgHABrJPf2hXrfb9T6Ar+D7FHYYWVCpNTkFwlyykKO80HY17Em4",
+	"obxPWCdeq+7CN2fqzGyeh2O1y7ECJYkbX826gRYPeUMFc0L/Ue8kFU/I//561P4bbf+j237Raf/2pRf0",
+	"+s+//gH9wzmDbdLRa9/p3OMUZLYXu05CMRZ/GpTKNk2A/tkbulLZpWSx4Ikk07kEjbT2BOw97XbvcbAX",
+	"F6e7DlP3WA9QCXGZMDa74T7+4/n7d/6uTfU+hvCH8ULu9QnNc7qU4Ake/g6RIN3Qj7C970ta2glYEZY5",
+	"o1eSUJKIeD5lXLGExIJLlVN97D2RZzdbFHihCKWyKCCrQm1AKHFxT+vg1WbDUMx5IgMrNdEnIkMwhnCq",
+	"YL2sz98JUdDxmTQrw/SvlOuly9g1y6QvibUUJkpoM8F7H1qyUkxLYoz1/Xx8cQgtfXh/fiG969KXc9rK",
+	"YjOlzZxsqY8Hm87UEn/SN8iXr+vF+HGe411/a81Un8Wc06yqDhiFeUTTjEGIUesAGSPlGCX6noaMcZKJ",
+	"se7XrXb1QXlXY49sFxiMceveNsO4Hx/nEgMg2DZEjigxTbm9bAOrUmm7gUR6QqMB2e/uk6jwvcFmoyGf",
+	"UTXRW1WmidGs7HcCst89INGUqYlI/Cs1whaiI/3PiDQlg+kPefQWnn0n1JF90vq8WwE5wPAGzodpv1jO",
+	"eaZIE9fK2awhdwc4aZmd9VrkwzRJMGR/6901cl/xttcrG8w3m1lLTJboTtIpa4s8HafcnZCY5vnShrGK",
+	"KIMf5b+tJN0r9txrr58b91kxoHvZaCTOhZRtmSp3qoywmdYYSsWQtaXkuuKJh5CX5cPPqXozH37k9Jqm",
+	"GYRd77Ka41RN5sPLufc5b1mxLRKLeZYQ437KGY0neBdgpJ4lZM7Z5xmLFUuyZYdc5EtjTMiJyFW2vK0E",
+	"6ReraXpS7ufGZa0Z2X2s765TgpKEo7ghzWi1O8YUfgNOAHkhxCnNx3dbTXQoyEut+WTwNW8xjXFgvA5k",
+	"lLIswXAwWCd4JfSe7j3fJ8OlYhLgKll2y6O457knyi1rQ0sQ272Na7g6nntWbx7JuunQLRmFofeU/Cn9",
+	"yUwFaUYrPYq0dK3e5OTICbss5Qg1sIMfsqXgCXn6HD6sxJjBtaQbztloLlniEAJvLi4+kIwuWW4AD4Ty",
+	"pbm1c5LPOeAkqAXmaF1tf08r3wIhMpFin9WTWUZTrpUwahxTseCcxaDkpJLEmZBOuJwyKtk7oV5iROJO",
+	"mxE8q3D5mfjGSvQDXa9oRaNnohwPgQcOLdJnQq8ZQXBOch8hIWhdN110b3NAaGU897UZKxPBaudhQAyK",
+	"KLCTEFj3dYIXDPouQm7ebkYrPV6vdWrF4yUi0+606LVxW/AMGHUllWU4E8JeHCzuHrzX73YN4t5v8PYG",
+	"gzR/gygEYrq8cG/Im56u2Tq8SZwX1/IDXWaCJvdyo8zwW5tvFGMkr79KbrmqPU+dM4Pa/e5Y7fl9m8Zg",
+	"zmmp5d0XXmACbUB9Dle6ou1dvFlCPucZk7IUMSCSKRK9Pfrl8qf3r/56+dNfL47Pow4BG8bZpxYmKQVg",
+	"O0MevcRFbiMaKyKSLvG7tqNu7gLvPkFpwDKUQDmjyVrV84wqdooLfEsXY04Vu8yKT1TdMqXf1wEG9P6H",
+	"U6akWwv9okELkDOmtAY6UgxPjkqnTN/g8Pf20ahOzPztzcFfT589u2j3/A3Y9+6LM9fC9hhLaRjWFTWl",
+	"fHm5oKkFdlfHvvKMP34hiP6N6N/0epnOS9IcanGv/2TClhK0DUCZMtkaFNi5/nMyw20Js6if6nX7+1bN",
+	"22XaQGZZl4fuinUFrp/P/rr5XDukbZO7Mk/3GWzHuQGP0FTkrJjnyul+JPVktu0LxfbT4vvs6OL48vTk",
+	"7cnF5dmH86hFwPoHn1MAxrv7qp1LEyDJWcK4SmkmA9TUspRxFXKaJLkWEtAl6En08vTk+N3FZaUp0xJp",
+	"Rv4WjA4NUN20G3LotdQKxO9gthHBGcgHA1EurQhpRv5aRwhMcWFydIbAhmvhwUSZM+cJEaPVHZtyMsrS",
+	"8UQF/n7U86Yl3qejk4vjs/PLD8dnl0cvX77/+O4iagGGwKrg3lNRK4C71hpdVAHsFaY15FF1p0S12k9g",
+	"zSa9ebzNvoqKPDd+byVgVFaI5vqdlI87G9GOK1hRD4cJQvXYw1Pd+r62IIVdsVcUkVcW0emjrsgrljHF",
+	"iBRTWOSMgXI6NeonAibuEWxzM3jWmoHetySY0HUgGTtlpBnV96VO2W4Ua34vcEnb8hq127nX9Cmpmg96",
+	"TRNY4qRDXuZMizBKOFvYl+5BF7druzOwcnVA97WiG2YisPPgmVFFUpWWTCvdWm9JmSF/c5yJNnNkOuYs",
+	"ISl3aFA7SsYTvazn6ZiD5FTkif7ME3RD/atDTt4J4tLH7JAN0Mzf3RBixynSl2wtEkXP0Al/DTGRux3F",
+	"dMxTfonRlVXrNx3zdqqFHL8CoVLpJvh9LKacnHuAjHtaOi8ac2764rq6+USWxnVvp9H0oYA1jlKeyglL",
+	"tDz1m4xM6h2mlaXSutEDd4xD7s6xP41oXxvP0jAXC6nVNgzezSXTwi/OUo5AW3TrgrGN/xly641Dl1nC",
+	"Vg58GThDFYn8hbIgQdxg74R6KfgoHc/z+9ln4NUpvrjqtLczbNxKxbMEgpuFs6LJBfn55OLNx58ujVJ5",
+	"8qp1H7LfdKDc+o7brTK8e/Tce/OyBVFYnZQIboK6/jnXC0Ry7k+bA6TrTXW5LL1mBN4sq3Nn7FpcMUxd",
+	"uyfVDYZ7Q8WtdkzfT23zZoc0o7rOmIsBxnYvSho2st4z6neaC6+HXjrOvaS54HLtrItV+/0tFmn9eN3q",
+	"VJNeeClLxiT03kuaDJ7h74MQpsbmN2B2SY7Ms/D1AfmJ0ZzlJJx3u3sxPAT/yf5N0MJBGVVkrnIyxFHj",
+	"pKzqayVT/dOnT209aYwrvSY1GZdHkFBNIpxLyFZcscddoupXXPrbR9WhU0kqr+qce2sC7Po4JFTRIZWM",
+	"JMKkrKPnuEhiX5Cm/i4ZzbMsABdtG4BFAsE8KR+3DvWLoJxobdLFIT3YT85icQ0ByKUWjSwbHaLnwrj8",
+	"NnlHd4zX7/mGX36dxuwmAftSpP5r0HDkBXXzWfxYlaZ+jIXoXeUxB+BcUk5YVgRA51z/snCpKhAUBQDa",
+	"yOR4kyn9XeSpWqJ3DNgeQOqMrXppArBTCoui/0+vI0QsAUkVi+k0VUrrjDjn5dySSkbLN1mRd3YStofF",
+	"7NSCX3UyV4lY8Btu6iIQpj8ADkD9FetlviMw5D432v35F2pH7PKfdjjmWr8sAUTQ8oGzn8oNx9/dcq6R",
+	"UZoxLQq0GTPLaFxK9zdbHnB/c851V7H3hYnjSRHLqWEWqhNyb7hSaQk7n8HmXRUxjnYEB2FDYmbIYDgd",
+	"6i4WYijydn3UISceZUrgE5oMvFOdSoLXR5PykK8/23BUQS5sOOJoIIq5isHvOQLndvnIo4xwXiRAeZtz",
+	"beYKTrXJV9M7go7YP9vV/JHL+Qz5S96yJKUX8NCd1Bv3wcup/uIltFuXClXGxkriN6QbuG18+MBXalxv",
+	"CPSGmN5sEQW1Y/hWkWJ96qPq4DFFqq4fYIm4vvjcB0ATlYsZy1WKiodH8LQzj1PQ+NwWOdywva9BA9M+",
+	"AbgNn1xlwrDUF90V6gvvU/tfg0YM7uTkkqptvblIp0wqOp35n9j7GlhkYibG6RqOKWPQwxOWHQYcO4bP",
+	"x7qYsC+l7NcmleaNNA95RqWyjxsbY55lCLMtuBEMJwxmH5dMio7zGZlnEQtxxZYoPfHXR1KboSxPY+xl",
+	"mlhKJBQaaQ7JHAPbK2BgSCUx0ME2mgJpgnZAhLlItb+ZfxZbwryC0rji4CYTmlhWJN0i+gZAWLkz39An",
+	"J6aqETT0zKB+jFKnrEZ7a3jw1fKB7LQd32Eei3u9j7QfVsT9WmYwM1kv3jarbN/K/ikYiTBfw6OtOHlV",
+	"Em+6ncu9q7+/uH72uT/dn/2jETRmVCmW6233v/rXXzHR57cvvf7XPzRWKG/cl09Tuf6gwn8D9c2OE6Q/",
+	"bFqC7JPq6fW4krZ98R37rF7aZLytMy43zZ6luinmL07LM+ZlRl1CatTT/XWzBk17OWw0SVJ93mn2wZvC",
+	"Ec0kCyqzCtkmkHBuw9S78OG80i+Yq7ZR5nbY9vpb+vmNeVK/yBTVutfWt+xzX4MGqPrbXngPD3mMCtvl",
+	"u0edE/jpWlsl8cWpNxV+xH/bm59oqtyrlU3kd6B+H5lVl0DBtELJh5d9RBTLMumrZh0SGQRCEg3IUsxB",
+	"33LwyUNi4I9pAglII8bjlI8NEWFQpnnTGlyUM84Wl6CFXk5lBCJcMtUh0YRlug0ppkxwBlipkGs1/pBE",
+	"uF2glfI3gT2whOB8BOmRLduaypfl1kIumb6aiGRTOpuInD2SA3uxGWXS2Y2ZWGjNwgwLLchWh3wCqi87",
+	"CZCjeqWNjOGS0BIrAw7K+bqLYRySyFkgdnJCXhqapEtPsdff0wOTeGlUpJ33qVupAs+/6nvItn2rT+ib",
+	"qLT8277yGh+2fJMltcRN1LaPoHQoa1laNbK7cqt80s+VX+/D2fJ36baPnOmnwcR4K/0vPYUv+Ttw+5dU",
+	"vqz50rOvhUL+xdEC2pMJFk+WrDICli6visgwnyute63oSBIDWX4nklveG9vXQX8bZWlOR+qSJkler45q",
+	"w/KRJPopYgBb+pgJqQZas9dq/svTj+cXx2eXZ0evLy6PXr06Q6emx6jXPzgoMertle/S/w1D+eS3/x78",
+	"ivpHcFB3lVamE1nYXN/rZ3KacgxU3nD+0Id+xZbrOOQMWM6j56iMuNft728nESzpJa7NurGYLXHCR2JV",
+	"+SocirUo/AT6miaHJmEThBxkf1oXQ6excScHDb0LdtftvP27Sb/TgkexfA1RH+w4/XPZwZFCZ30j7ul+",
+	"Y5PhtqIAFv5C3bYd24ZJh3GsTPpEqdnlPM/qe48YR/Lx7LSgoM1ZrPuU4AKkioCFljG3MOgO2bgYes7w",
+	"dG9cL/3ly5Qn7PPGUw0dgInOxJjA84fG6WRTjwvyXAvNBi9ds1skJwMDZ+uGy/K0KnrWjqdvZDHzRbFb",
+	"REs3rO0mypM00Q96Dt6gYTxa9dJaf699TXOgPdAf9tb81Lbh/e110Zz315dey96fz4tOeH/9WPSndJnL",
+	"+WiUG/oYO8xroZAyWnD8zxsP4i/mC96f3nkf8y7xzQI2KDa811W7MqUdV3uUwKY15tXtLrWbmt0AUIdQ",
+	"6w4vYlzckkj48wBvrx+SsUtuN6Rb2jE3NEawozDCbzfz5Qlc04fkWzr67uSWMXtlGxM9ki/78dwOOZ9o",
+	"eSl4vFly77v9uH2MMJnlEe7t4jly37fDqdsOLqsdk/NlzWJoVaR+Klwyz3XKFgA64KTps5QBAku1vKkY",
+	"CpExyus9oautrAKaCkTS5q/21q/iOeCb9BWnbcYZlRDJ8tygGKtEEAWA7pvIW75lICvKhRmV7Uhg5nLj",
+	"OhgRcu+HQs8yvaaK5vV6yrnHYqAVFc/Z/EgSfHPjlta3VlEHoS7cw4HRscIIANZ+gXT1k1GUCc+BVwJi",
+	"dhs78PTuZvSzwimvB27mum5L1nm6oYRByQcPrgn0kN9YUQ0au8YFrKO/wOBuVeGRtmP122/EwgInEWTt",
+	"4NcdcmTOhf1pQmXB+xJBV4ybqdhnEaZkR+VJjUj3EALGkZVRICqQ+l5ibuUV44+Mu8XqP5XjtMngfgHe",
+	"4sVuvpATKecsWXGFPL+bjF7RoXA5VzZYUBbentT2jmvpaG31GpScO6sHUeUp0Of7SZ2YPGUFn54PG49N",
+	"VUAoEH7YXGxpsgpSk4iXM6xo0PHjKfv9mv3ueOZfdLvPei9e9A/2n+13X7zobeacB16XmJ1h84UftSwg",
+	"S/4vWX9uSr5EGx9D16UROZBVEACVJUwGrCaQwO9i7JZmfou1u4uK4hjtN10z5r6vjL9uY7xhNMMKO+Wp",
+	"W/VuiastDi2t7AtroWz01eNj58Y0KEm4a5bby26DY8Uy2JqnA8I64w6Jup1+pxsdkqiZsGuWtSxp0HCe",
+	"gpMcWLQQhRJy840OOdeW+HBpNryFeKQ8ZgQ+SJp0CLmRAJpAj7TgTLaq8UJ4erN1vs7pZ2eudomsT7Wm",
+	"ioio0AAPnNvc7WlbygAtUwjNRk8gDFPUx7GOdomJl5xE+ECHvBRc0ZSDv1yyOGcrUVIlri6fj/ZoL36R",
+	"9Nmz4ZOFyK9Y3n5WF+7yBeu3UPI3aOnrtPJDHwV/xdjMuDCglM+bo3b/4Km+2CZb/S53uBk2x313Utut",
+	"53xl7CeQXTvSollwRsY55cAzh5GRDvkTYzOSahWXgJsdIVMFCwlgu3CysqUtGoP7pSTeG09HvbhP91n7",
+	"OX02bO8n3bj9YnTA2v3hXryfHLCno2ddX+WZz9Okbo+sxChXhnTqQjqk+XIyHw6Xj2RrYHdzKg23yOPH",
+	"5lZ8/NgB0lyqGP4C6YApk0HIubCAFZgireIoSQBGZmmMgXtyZDFVmeDjgEhBqD0+IGEyAfV0WMhNnSWT",
+	"7cyFSuGmaVIyo5BkM8tFDA5zoAFUYG+3kBYjBYAkkUrMXFktypc2EmcqBiHnDrSjP2IT+jzGb8fuB5TM",
+	"I31pts0bIUcgBn4K6lJ1y+W/yJRRjkyAlVPf21gz5ml3I2zGrDHKtdXVfc9ZpTiAt11XYm131O/37itM",
+	"1r9rmKx3m4j6Ju2y6E11iFvVRb089UAOw3RXAzu3hb0gJ/6RBVLKQF84Wh/ZWWPSjZ/jxbhBXwLAldC7",
+	"sQ4E/9ovNQY9GhDwXRVXnpH4XMBBBqz4lE2HLLcF7vC0I3M/qgNQngucmBFclYckMqOM9G/cXMb4+oRl",
+	"hq22AJ5ih/AsrfcaHABPba1z/hMQKeJnIqRLgCcRMqmMsWnGDfpK09IvUHwg0I8CynNI4yuQTvW++V00",
+	"842QuD0wWA2s7h5X/tvgfrCn6w5DfXErJL3uPycZU4rlMiBJOk6VDEjUMYZvOwogSWyGHFdIn+x+7XQi",
+	"6yQAKASQa0o2nuoRYOXEj2enpInhIrStcN9KEuttg9wEhjkWrWW9nuRigl9TLAe3VVTP1Ry520kBelAt",
+	"RFW9my7bEtHmlQhm/3k1gOnFbJv/v0HRYPu3cuPdoNd/9vX/H4adzc88hWdKj9m+P/3a+sM63eHcmS4V",
+	"VA3UL8QCH0jHiSpNhHy9xKFuDFTFVDTUd6w7y49kyMvol+0QGyvUEVyjlQr8wCNJmjTkJdzLzqAXB8KR",
+	"EfC2G6kTcvxrYJr2iowgM9JELJCAJlUA5UQdAsQUQGZgRoZLbSAVwBnYQQidgV6VsTNIvQOCqYSh+SbI",
+	"mF737j69p/d15x/cBzTGg96V9+sxXCNlTQhu09JOuNG1alSuDcL1xa0BgRU/2V1UmWd38IX0QK7j2d0O",
+	"7zHPVW6tVecH4HmChpYgG70g6zwxztB3Xau7abzZrPXDwsFNUqlSHheFs4oSQHCeHR+Qj6lrHRJG4wnW",
+	"jTQVbK2Boo9veUsR3HpGECGzVqp8PRxZ8GtqcoW8ud99QeqrJyEWYJFK1uqQV7bWJZg/GU05avjl+2dv",
+	"o52xv81L+NbbhVV9VU5plmGvbRncQua6mUHbVwmUr4CK4b5HPyByrq9vCSLTomkMFKpDjlwRz/6+Volz",
+	"GiuoGfWRp7FIkGSBQPUICfzcQOx+DhvUMlbBbBp+uxZanOar+5an9ePF6/bzQ6vJbq2JCyMzoRSTQlm9",
+	"93vdjv7fs8Hz7vNuHXhp5e71FK2V2f5AJRStpbKoSKIE9BDUIvbZ1qw9Ql+bMBY3NcVsB5ARBaAZbWWH",
+	"PB1zoQ34VG9DU7K5qH0L91h1SGz5x/zkd5EOf37xO917m56+/OME/v3LlYr7f1km0+z3v53/8UWdYmEA",
+	"cTXbyE+9BF+bB3l79/7V8eXJKwS83QYe/t7Y7mtjgLeNr7lA7R3Ca727X8Ur8vImQY33FktelZQgtjCv",
+	"Q+TWy2Ld+XIC5ZC5TUBtUjLRZ0k/D6JIJPjuLJvDoc4pT8SUyPlolH5umfTiIoG1nNSKqawmdOUlxA1I",
+	"ztoIEAWOyZypec69x4wz+pMtrcBtVmzBOQcEq4VHxBYi12cZPDn6q21LiNghH/KUI6X/0fnLkxOn6ssZ",
+	"jZmsHg7Pa7uzlv9rGH7u99ph+PnZsbMp6raxzRhbPT6cnL1+SV7sHzzbVpdgSuNJylk7ZzTxChWseoRi",
+	"g8erxrjqv4JU5UB14wUWVyul1JXGKVeLWSlLVaqDBEizEgVBHVV0fQnRNVU163jQ1lLh1RSeXCkEXFeH",
+	"dqVIn//jaq0HkHOr7Ll1HO1rUykrfKg1FKHlvGev9Mc6nqAqT1VtBQC/yMMqfckaWpoicfy3LVAImyH6",
+	"ZTMIyE8J/bKRxD1NAkIzKaxGEv3SNgCu9olXSsOruLcRKVFovSsa12Ynj8lG3YLRVCb1tnp/fjw70fLW",
+	"lsawUkA/fkii+gxWTPXTh9Yk+W25p6qIOJMkC/32lHOQHKUVqLt2zhhNlrtETIGQa3VbrAkC1jdl4tu3",
+	"yg67Yc5FDRAa39/Ysx0i73fJPLlj4kjdoiB7/C2zM1x/qi6E+knyElFqoreMu6gb4AumaZalts4YeG+R",
+	"umOIxZbUJM0T6+i7uDg1tgB+gGalwJFJzEfARmHRMENb7O79frdbrf+P3t+N4RsY2HfalcE9wWC9lduG",
+	"iDXDq9/ad9R49+8zL+uHSKs6WHPOOFvc/zErGQUrI6hfTC+Ha80hxMpMSGmYSrIQuZosJmnG1h/LTjkc",
+	"eqtDVHipKiF7HucIQFpMGAZpnZOniE8XlTCIyG1A2wW6rf/N0tlL0jRyQpJEID8hGnupanWIb6CbCJcL",
+	"KblcD22l40vVcPCzewsgFWSy9eZ2UTpLqz/GNmv2+s/JMFWyFZB4IiTjjpMEKV5Kpo5k8nJ/9CLuD5+x",
+	"Hu0m+8/jp8M9djB6Rl/EvaTP9kb7ZXtdv/Frt/2Ctke/fdlbkwDvoP7fRG7s3dt53b9lYnUVanMrqbzJ",
+	"9vc6Vf78zQ+96XURCrr3tXCRzTWVbUwRRwuYcXy9w2VRwvSeQ+IHD1tkzRYJNoR3S2jEuvsBeENKPFNl",
+	"RqdVD4QW3nVy/dNk6VigispXAWISEjbOaVJKYliT7JbymK27ySboy6ZjBiSvU1b6rpPRCVWsrXXFbaA2",
+	"WT8tkf1qNHAjQja4g+4eKfF5kTlXaVbQYVm+LN/dIq6AQQk/eXOVoR436W2pVQQZaMMZeLX0FW+2UUCm",
+	"jErgCy7dH48kmQoulOBpTGILRHI3ytONaKi9p93utjhFIWZWunr2+iXZ29t7EZCPFy8DXxkhs5zFqSWt",
+	"L+63frf/tN3tt3v9i25v0O0Out2/7bb4lgG2Sg9TxXiWb0f961Z6GPyuyU+uXuoFG2qHvGO2zI3Bm646",
+	"+O7OswTpiPrwmY/UCHEqFaEe06bLRLEeX6gtBB5ku0QrKySBWCnkwKyEedUwOt1yh3xguUwhucHGcyBu",
+	"R8k05XPFoFAITgpoW7XrtzMz0b4XU60b7ZBlZJxeM+D0hhm29PK6ic5NmurfDQy76q4p8K91FEiltawV",
+	"BMhPXQdnKzIDdrqHi01cvYZr+yzXd6ceUHRkFgLxWvCNwEQgjY9PGfJpqTrktAZ1FJDo0kGPymJhqPcl",
+	"H7fR03/LgBR0/lakCWuCVEeVJLuARCJWl//v//zfaIUl4unNKBPWO2Z87p7aSHsmXKVeQAlCKUbLtGPl",
+	"gJgx7ir9NLvkf+wdaCLwrdL8790JMgsKWTzPU7WE4DDOKVBY/GkdD4UH/L1iy6B8n/lJmZIBdaeVvaje",
+	"sATLRZdw8+BtdzVX7YEcNH5pQ1faui/FyZil+t+OaqOIYW5JHH0kC31ZMkjOiD68P78gT1xa4BOISzwx",
+	"2W2RPh7sszFoR1rkFlx1V2w5IG+Umr3n2TIg53oaWUDO6ZSdp4r9D2Y/BaR3YASvDDwsFMzBhEqtJuBX",
+	"C5WATUW+JE1q853AvYb2NKiTbehQqQ4U8OnBBZIqKBcdckh7K4dokVyzpow03gSwBLEQVykrluDy8o2Q",
+	"qu2c5ZeYWlqzGsgMfTTHvJ/Nx3FAonqObv+QgngEEQO/FW1OlJp55thL7HLtBqgpbWKX3i8w8SSmWTak",
+	"8VUETIDVXWH3Q82Ch9yt+Cn93CHOlQBXvSTPSEKXCLGEZZRCFKzE0fnx+fnJ+3eXJ69Ojy8vTt4ev/94",
+	"EYW8mVgUS59MWi7EOpfs0E8fxrQSe8tDMS/zwXLNL/+D3RaeWJElWtgwDik9SFRISmS0gIOoz1m5wXYx",
+	"s7G6Yb4CHLlOcUMGjIJXWs9dkmppPJxr+eGK9ElTuT2NWSfkIT9yvixKHj8Ge/nx44HJNlmKeS6N1aAH",
+	"dHFxCmV/EeZaqUcHynhATD3JpZiHHLNYUmXnCsFMmPcS0xyTFMnjxyXM0+PHLj9Mrs2GDHl9OuQhmRn3",
+	"mbH2cybFPI8ZMLTNcqFYjLUHsZwYVcUTWIzOsO3Kokw8RXxSkbF0Ybq30P8/pVcwCvTqSzoCp/9c26bS",
+	"pkroiT61rgaJOrbRImL48iNXhWEAeAi7W2Nq9VTJWID3nsjJEEFmtuBuwXoAtjVCF1LubfugwKpZADPy",
+	"7hqgFSDS4GuAsYUAN5C3GdXHIDBcNtrASOSqIl6CYzx+TH1QGhe8DfnIITdfefy4Bp4B/OhpwqYzoRhX",
+	"BViDtTrkqIBgLAp4hvkcSWXIN8IyyBTLUkJqNM2zlOXEpOxIQdRCeAgVOaE5VMvnzG429jnO5gnzZktv",
+	"Rk7SEeEshX9LEFgWMtIh53TE1NK0nrAZ/Cw4fCLkpjUyodfAeWD6C60dIqbPG56Fx4i8goxxGKGQz3n6",
+	"9zlr6S2oNyYEn/QpKybUnsLzV38iE5ZpyyYRAEIJeTzPM6KVUkkoLoytLQCqL0kV4qLxcmmXbTKAy7n6",
+	"sFjKldCQQy6XdCiSCBppJxFp2oKxF8sZK/MSf24vFou21tHa8zxjPBZQGMWW/yRchLz0toHrHZplKRiY",
+	"Dfaud9AhcEN5HbQ7aEZzOmVaf4ejpPUNlzoPndfX25evEUzRT0JNLAUk5CgXqKDAY4REvR+A2gF4mKCW",
+	"er/bNZgvzghaMqhghNxB3pNUy/VpyrUO1iHHeS5ydFJF6/ixI7R7X+wfPGuVoTohX4PVIbRCjZ0mMDzc",
+	"G0WVXwS02/pXc4kwPy2WUME+JJG5JiNiyNeN1FWkud/dR/vJpFOIuZIpkFSl0mGLAnLQ7UJhA3iGyiuL",
+	"/qQEQS26RUdaDzUNDMFVyPe7B4Dqr0BfDLJOn50j/ZfIAC9sHdKfjy/8SsaZFI4z683x0atOyI+4q1YK",
+	"o8VNtEeauCH0acYCyq0Aat43y2X8/Qdgqvf7L0LeLMq0ysCcBp9uvnWolXx3XJQocgZTuG2pIgquG8sJ",
+	"V48pxfsGmhmYKwcE39rck0O42VNJep3O3lOoxwkWWUlzwowqqkJuYLRdgpTHJo+jrpC0V/XL0j6balDO",
+	"HyQx38Y5bgBC+xJnp97DRl6XiQIglwOtM0mGLBML0v/fgz3UuLI0Zlyyghyp8fbkolFAZRrvYyXOtdrV",
+	"8FLeTQL516ChLUs6SxuDxl6n29lDW30CJp8xfHxC5TGr8WGZFGkZWAUSwbHN4dJ5dwAsEGDmWpq0MA11",
+	"zLSeShFI0NTzjVMc8ggm0eSR+Ehu8DxDlV5MMg9I5OVnWc6fgVOSqP6Y/bEUXAQIMMyg24AniVY0U6ns",
+	"gGAyrOxsDH6t99gUjzwxmOSvwdYnYfc2vv4WNCx2Cua33+1uqBlQUyugWJxfy1ntdTzbZQL6vTKNfMmX",
+	"2y18uWWeeD7PMqfYxykMdaXZZ5NFnx/Ez/Pe35OVZrvrmt3b0KxPkI5tG2L2g+d7/b1e4+tvO5cU8MnD",
+	"a8oKHBlQ98jKhcq27sCZ4xiQ0zvpg6GhqKE2tPvMhF3qtmpnZQNm6zfgl4bNQ9QjxG3T0fL0v574WYpY",
+	"j2Ift1LdVLgt9+QnmkD/4fne9ufBu/KxUrNqv7u/45uvLLZTv9Xb2/7WBwR4XghxClBO/V7/xfb3/Er6",
+	"+p29Hcb2BoGjflsH3R366Be1gu0E6sL290DzKbnb4BAXjrZff9PyQc6nU5ovjWhyu1Ibz3QsHV9rQ5+A",
+	"mUDPc3lHlRgPC9DhTwKxhbsLG//Y73jaatkWv5bdpyqfs68rgrB3K0G4VvYVfXfUHVqoXFbjTZefpi+u",
+	"/zx9vfzz9PXTj7/8Zf/jL3/pseN31/E0yc72/jhJPn3unvVfL+OfPx/4jBk1oasbzpLjJFxT7YSzhVNW",
+	"tM6lzSm8akvue8v/56RUXLAu1gCApJwzp7ygHVhclK7BVTnlf7UqpkqLURVV3o84zowVu3Olf6ZI+tbu",
+	"lD9zlw5pAXyxgcbJ68YjE5eT9WLcfOX2nbmJHHeH658gyrs7iGSzNMeYAXCXC6B3sItQrqnG9B99e9gK",
+	"9HyTDKm5Vb4GVUPgyZdik37FM1JPjYFnV5ZYCbVsGQuRBDZ0NSjRv4FXC3NH97s9Uq5QGXKAROrPTcUU",
+	"E/RSSUyCE7L6oa2GmBcDWfRrClls8jjlLORNQB1qs0oyZgx74y+rkLVdAXURgiWxHqRuzEbkbMwl5M2h",
+	"80Sb7KgAoY1MtqBXaIezpGZ4dkbw27bkEVQ0B3d3NWyBwzRMPOiotzWNRjljCDINnCfEftCwaoJ2Wq7h",
+	"JAktCdka8+hVRcxWLu39dZsg6TR+TFlmaHhtHeIHxfQWosXc0b47Xu9gWyPbHElebNx65fVGprbjZftA",
+	"1QTtv01i6okDUda6MMrcynNb8J5YyknAiyBUyyVv3tx/AVnX0c/HFwS7E4HGJpFZxcRzHHsr1Hc09Cru",
+	"6D+SFd5j/wNGzGED1fD1hlmJtvhBTk3Frx/SF7Kbgu1Ypuosfs/JdyMp9b0s5wcRdV+2M/cOue/b/WfJ",
+	"oydftDT5+sRoHQAaK7e6SUxhzXpwj810o87ILVE6ri9juhvt5dddTrBlR9GTbp0QFYoZ7ujKSkW7HA2u",
+	"iK9Ik2aZIxsBBpCCVgQDSXxZYgsSHCmCJXA2MMqtAjfAIKajPwJtp0o6afXMF1piV1Oko0JzgpdNSrBP",
+	"0PhIkizlDNSwgsnRqnFByDGWxxaBDfCXtcoOOUJNzUIUgC+WY6L4oEL4JDH+Cy50iN11yIWJlUBMxcY9",
+	"Yz2HwBk5HrOENCNLJVnQMSZR4ALaLroeFMsAWqQdfEURBoriQxPwtaiANGnV3SE+cXLjLp5uk+6VsKRU",
+	"JrtKuvzrfv83dwg8NjEtJ4BPZ+PLa17d2YlTQxO9xpGzQvn8oBz/+948xwCwM+KiJPqa2iS0DEpWrWvd",
+	"3AR/UkCLd1BuCwB8JbIxgDQ3QAWbgIWt7Au0TPoPgFQHRHnI37lkQQTP22xAAIORyIdKI8F+TuMrYPO3",
+	"aEbhsE714HdoNk+VwuTlcl7MZhh7yJtwXShiyy+ZDGaA2FES5wCzVIC2HTIyn0E02n5HZInB4tgSvl5g",
+	"GDB1F+//dFxB1FkJ6eHqutgqCFatgKQmVQsmsFbldi7Du4UFnVD7slOMr5yjsC6rw0jHFXD3Zhf45h4c",
+	"1PbAjzLif1fa6A378V6yzw5GT+lNgn8FPn+NaF517D5I5v8cm0DZ03ff1sBarVgrqa7ij8XHGYRfCnTq",
+	"agkyRGpRSTOLbQX1uISkRLij0Tk9BJ8N5qyAKIGp3vCQixmmVgzqkWEhBxxqAZd04ES8Lw5J9CWE8xo2",
+	"BmFFQoSNrxE+BpCMpp9kYpGHWjq2akQu2SxxvbvMid2Qa7kLOFkDgIXRY7oEQIpe2NIvZYadWjfIy1KU",
+	"666R04rovGF8sFQ37asJon7LmGk1TupL3ctd4qM2ltrYIsB3nQe/psOGIOnmcCg6zNeEQ8/YtbhiXv7T",
+	"73O4t3W764KOu8VAMalCG+qd+pILq7FA99MPGwmsuYZ2iQWaa3iaqmNLb/UQEPze19+6yH9xI97aFHny",
+	"xW7djfFBPGzSO23WdWIwq6Ctp4rkQlFTJoNlI9KEf6eCm2wX937I06Q1IJuihBvCi2iNLCYsZzY2GvJq",
+	"iG81iGf63CHgJ9ffN9z8aICoCUtzcnFxemhCdSZhzKU+OW8UePHd1z6Z0rypPz/li9xG9IoKhVpMBcbN",
+	"thIvtK4227SB8ns+LvMh77p34nR9MLC4HLeFAnG9f1RvBybLPmjUdxAp5vYsGE9t/sA6cXJHvTqoc3UU",
+	"pajWuMe9JO/bOcdtJvlX380/pPHVfLbWCXOuckan4KcWHHLxuSLnfz5NFSOjNHN+8MVEZJiMwEizgKDi",
+	"dE6onEAFoTl36AYbovR9tZN0PGkvqIKMoPyqFTg/CoLy/3L08uPHt+Tk3cX7iAD7FCrjpdJUYGnwcYec",
+	"MUjb08JouIQ6QbO0lLMckJzNMhrbvzovjR6YccXkbCpcElDUXtDM5o7LyTSCJyX6+CG/FZ9ECMNhxQdt",
+	"xFNi7gebj6G7iLr8xoKCWHfIfnGUCZHXOq9/ZuonXNIbOWNErJhqS1jtcnzSZWQPU66Py2pOea1Ca/ZI",
+	"aU47Bc+p/rLNFHqVypmQqapNfY6oUjSeTKGYjP6IPg3/EzZcWmYbqS5VOjVUl51kGDYg63b9MVkZwr8I",
+	"Yu1BtN9QtB/5cisWs6UVWHZjBpC6A7XbUs42qo6Gx3x9QoljOm+qSc4YETkZaVOfi4S5wpmQU4lnKXD4",
+	"rbPjo1dvjx9JEjbO5hwqLdOQm8+FjZbLg0IR4fgVbBFS3cJA6z0C8riol5mVMZpoBXlB80TLIJeCi6S8",
+	"Nv5mPA0QvfQJ211CcPRL2+XktN9BsloTpG/RJohVrYCiRCy9gZnQ+I5pWku1KwgzoutmMdGqMBecQcaV",
+	"6TM48pE0QivXtd35S0pNraeiM+51PWatl+rrggvXtiRXXCx4UKjIY6aQnMkxFkc12WADvTKQi4ztjIWy",
+	"HnmBNBguH27IGCexmE71JZYUgVkvrRZKdap8GfKml6ILs4fppS3IuKAjTAu/mKTSSz1LZaHTGzommADI",
+	"1gucu8tMBdyKkNBoEg0x2mHIDCncQzRWIXdAajeZZvsdehtHX54iN1mIYIxBdmpkymjmUQBriP8IuZ7s",
+	"Igdfm0N2NsznmtEcHuJFxpO+HlsdEk2UmkFlZGtVYLJ0yD+endpNn7NYwGZxge4xBn9ShfEfQ/ZlWzPe",
+	"Qkv/SpW+Tfe7+3r1DaV1pM8XJTLl4wwnY82F+9IIhruGPwxN9qDBe8CbnTDULu34DV/E4MkTU3uiN9jr",
+	"drtaXUzsW8WSNga97n4/aOR0pC5pkuRFzYre4Fm322s48jLbspacoxFWqG1cC8UQCLW2/X65/X6l/W5t",
+	"4/1q43aT7NC8a2pvp6b2btTUb0FDsXxqaN1283DiyiPhUb0iZITpD2o9vhPqyG7ffxEF49spC95yPZLm",
+	"1kZOCooVwyT6ZEDg2Joq0110hifmMH9ZE1A5ShJtY8FGtPdz0RObrotCvylyMp8lAHzWVone97acDjCi",
+	"AJ4S3TX2jj8H8h2bjQL9R/i8IdrBAM5KVRY9+pC7P58dvb64PHr16gyvDy6KNz4cH5+dR4eYhY5kDvMZ",
+	"erQokZzO5EQoK/JDnolxhxwlCdjceGVZSGqHHBldx5sEPfXoVALjCXSZOmF8lCRmN78rMdXfPPSBYma/",
+	"UStX9lGu7J68WerWjfLJ7g9MurusKmhD9G6BTflvLr4eXPG3Mq6SxAqt3YXgky/6/7b72KfiGl25IKys",
+	"a7wkCoNqjgzIujPrsin+GHKkA0oVkYrNSGLpZzzdFTiajOtYcKZlppgZNVT3JTFySssfLVyd7i0PLV14",
+	"xsAUyNnvIuWeaM0SMDfrBBaOsyqzfgwJgFVPjeb7oL78m7q+9f4zx2wXT3dN6BrLuq0oD2vc2Ob039qL",
+	"berMWSd2QXy31i9zxpI0Z7ExVYe5WEjUsjAQ9UgSt/MwPaYZ/Xxy8ebjT5c/HZ0fX348O30CfA5PBLTm",
+	"Ho5aBrbiCyaWoBVNotw0eznPUzSGcyYnxpxszyVztnizf/DUEvUPUyWDEJljwBDudS3posGSkw9/enlM",
+	"zvU7QBp0GU9oljE+ZlGJ9g7d4aZ4IZlpqWUCZQPHHITkJvjFa5ano9SUs4S62RBpxXopOb1mmUO/RCvc",
+	"eDA1EUEOPdLcQCZ5Sj+3AiIZzQyhUMiPjs/b/YOn7Z9fvjWlwCm5Yqb4sMcxCgFKB020CxkDfJ4CAxvy",
+	"W6ITCZMyO+SdIDIWM0gwNOogS3AKZvNhlsZklguIZWiRnmXE+ZXgs7V6JujTuH0M1WtFbO91+zWI1rVb",
+	"ruIZPxUo31c/UfP+x7PTmzm7g8Y5U+11VJPr1tZsGlw3DPTojVLaOkFlx34nJ/wOFwWu0juhXhZFz/4j",
+	"7N2StEczEEu9jYnVUXBP+cJ/riaN34LG57Y5Y219Eo2FUpG6jm50rfjFzxsKPv/gTljODJ4P/6JvkS2S",
+	"BarqDlkIBxyUMEvyCRszIHNTzSUJiOG9otzbkYSORWAcjKm0Ejgw9qwKuWSMY+H/JVNQIRi2OrLvYZoz",
+	"gLexLgFKfuhZigXnoUjuhCoLMw+5YaUDnOAShTHLJLwQ7Xe7pFR5LwqsT9JMm5ZJ8somSkMt3FSG3FL5",
+	"ehV59UkMeXEUi+Rp3dmcNCOsxw53mf4Pek0VzcGx2kLhSBPQtENuL8CjDydw/+kPmFkqJFAMJIkOBgop",
+	"PkkuZjM9M4YeE6oGG9e1lyUqCXhYrdPa6+YjSfh8yvI0hkKxlEB3Qcgb8uIJLWjjLdTf6doeKcAh4cK1",
+	"CLlB+iNSAUYGncQLuiRNyfSN5hM3AVky5qOWQUNRq7RfEZFDayArZk+A84git2TIoyK7NQrIYpLGE5MI",
+	"S+vYORBQU5eflPJUTiq3z/YEPJ+kGDeS22IWJgjq2t/nDMK8lnoGFcNCbHuE4we9fg3FeF3reIosf55p",
+	"uEpdHK3rA7pv79SJc6RKtkPmUoHKMLLEiwtbHATOSsLiLOV6H4+gchS4hUiEW/4yYTxlydreQh7c3Xrr",
+	"Dhn7PMsoxzXTnYVvb2750v/Uml70u/vPb9INZHOAKns7dWGep3ds+ryG2jo69HUQP5JV0kI6OzM6w91y",
+	"k5XSd+JYtM33gMLc6FEreeC1GqA+rhCjOtTHwBcIO2uA1Ze+nd5nhFm0TZ0PDDN4KygcvHjejRg09yLK",
+	"sm+gD6IQfI2la/8DNMID3Fqb38OzW3EkfH/nQ0n/xJvrvhRQr17GdqCuVlMdFsvR+WwB3ZbRFmisrgfi",
+	"Bo6aaAV9u4lfJ+Q7Y3P1g1woxxEE8nC5AtkF7Jpf3CJ6dXx6fHFMNmGgI/tVWUL0GvZSGHcJ00vtXVqF",
+	"8ZbBvjX0PwyKvolDDFGVCH1qALyVdPFaH6pe5h8Lz7vizXzwTDrhUMXdlvj2HdH6ijioHPwniK5fH1M9",
+	"8feSSfa1yJKyNECLAFxu1BJ/iSyxL9nTGPLSVlyTdAYWm6kP00GzB1tBf5wWDzZDjjQjC+qNMOU2K593",
+	"qeiyRJdPIVeghoS/HLIzHbdizGGO4Hwbyi17wMCcLHKODn2HG3bZFc4oCmZUDiCsxJoD2P22yV3/dBLM",
+	"myR3PYicf77ImWU0rsicDfLGXV9r3VvvOSNvLt6emtCBPicvz8/htP6RXtNzeJSkAC8NtOywdPsTIVXL",
+	"eFXBLNAXoLY+g5B7F6DJLIL6DBEQt8jAZBZV79oS73vOIN7AEkg3DdD5rxvvEGOFiDkwnhExGrFckhCs",
+	"k4pSFjbQMl6560NeIpFPAkKzBV3KwNfuhkvIZwW9p1I26dBAK4siWyGXTJkUKlUteEWa+kO4bq5o1ToA",
+	"/Cu3aFulkWKf1ZOJmmblKOpOEPdCtalx4Vtw+7lRhdsfRJbGNXXIzr0aVlrSgttqlNNpysffx3/+n+UD",
+	"X125wAKXnS1QpDoYiVCIgU1WyTryurWyo9bHGFSKahofqTsO1sfo+7C86nJRp5ah4715/UcvEvCd2PC/",
+	"FV+eqeP2kO7xzeEMrlhiHYqzWiyxhn7+bkd6ZzLhnUzvXY+89S+8PD97XdSbrMturRz3m5/287PXRqf9",
+	"7Uehy117tnbYga9FPkyTRI/ngavm+57HFZrd4p4tHdMbnc374Lm8AdfsjW7wOq7aHU842uZwec1EBswz",
+	"O13nD1y3/+y7+0Fa3I+0OFpHdhvYoP2/gtDYQm24XWoY7tRdxcZGGXEXcr5/RX66h3P8o51jy9v5L3eC",
+	"d2QE2kXJX/3ivar9GEspHflvrvR/j0Da91X6H8h07uXwm8CepV385+v7PwbjTlXybCOU8NUE8+yuMuOQ",
+	"1OWyh9xLZkcqBrA1ALqJUEQuXA5QTPMEKgDbrGlHI0Hsm49kyC3IIUDsBJTA5VCROwnKXBMW9FjQn60o",
+	"MvUOfSvW7pRo/y+V0X0XHeYhKeqevIhmoe9Bb6k7/dI2veb0f7KI1BV9gPFEFmwihVagTxtWpwd+FP1D",
+	"G0RQZLBLiGcCbF4b0NQeSIlMacIskHrLObSz9g3PYbWpNWexzhLyo3A0nrD2S8FVLrIaActFG7COPxBd",
+	"1EME4ceKIEi31+943DF0vh6vdGxSOmQ5yB1ACB1Aw+YyxRJeUJeMK5RNwNCfLA1WwBT3l0wrRKpGgNg0",
+	"vVXMLzQbDcgK4jfkDvJ7rvI0VgHpHdismoBcsZlCoBAUtZlAnQLuYYkeSVM/AQsaaLUBGPOQzjNVrQ5Z",
+	"jYRTssgFH0My4FrQpSsaE/IsBa0TXyoFRdGGkpAwrlTGEii6gDxCljyjNtEPUMJH0oqjG1NK7EoQofcj",
+	"5nLsRAuxvwFbjjwlxbJ/H5m4GV1ed6TMNvzhmfq+TXjp3kT1A3fFTriP9zNWo8UVuEkncO9H0ou58kX9",
+	"qlR5P1eeUPm2jpoC8FWRBbc8soFL6fjx1aYf/PT+Rytax5aC5R6VLUhqXWtUvWYqnlioV5GG6JMCS1uz",
+	"yceIWdJCRbMrqe0sLkyhkomQKuRFZmzBvCkZ8CLr0QGBe4ccmcogPfI2/WkbePEIR7LVxkqndMyePL4X",
+	"1l6cPQKfvJna8CFPrwGSarj4J2Ke/6sYVWtUuFkuhhmb/ncNSh2SYgcN515r6MlUNM1gHiErHeWldEoZ",
+	"XDTUFfkQgPKn4HAzGwcnv1OomAhN3/vpr+9Of3r7pt37h2EynMvGYL+7HzRUqnR/Gu+EIrYfZlrnOR84",
+	"tX5ghjIoOrwzvv0Dvrpux9x+oKTpuSdbnYfku28hf83Gt3d8naVbBp+7+gxmle4girfXrsakFKhnVa4w",
+	"HbhMHbO/CgzfzhAZJ0gtOOaO5Kw4ml/1H2dpzuTGonOlMp2NwX4/aCDh75p0k7oinrrH1ynenL1nxdFv",
+	"TFiW3KR83DeB1tyXCH5QnO5+cLeWh77V0d1e5vnu9ZXPvJxTrOJrSJuLoqO2rJysyAN0eTcpXxKgym4F",
+	"JEuvWMijD+/PrSSpjCGy9h5VBQG3LQZsw1POx2Y4TBiTnZAfYff02dMaY7kAUblETUBEjizgLEuCzeWa",
+	"LfMM8MIYB2B9kiu8WxJq92s33p/vfms1YfPAvwxyYAdRc6oH9E6ol7iuD6Lt1qLNbA5Tfbj20EN27B3E",
+	"25SpiUjkhtAbcPOYZDfzdIluCnPmnLEI4gID6MAYmo4nigznSgkuByE3GhWINkut9PL05PjdBbAsw2dV",
+	"QKh19Zcy5VxinSPXqHiw4KtFHp353Dbz8q2Zgzsn7AJTpLHuLBPjiGaSuWRd48LeTXisdHCN4WFXBYhx",
+	"RncIxz+c0m2u0zdiUXGJxJSTIfOMPiXucBy3RcLLyo5HFhYYzgt7XuCEYFJ7siVAHvKaCPlKCTobGweF",
+	"wYbnpNB7D2tMwUE35bmLinb4uOEmKykGEWcLNAoiV8pEKztDRnOrTQyI/YTgDAJlsFIQEwugjsUcy+7d",
+	"ME3fP/13iuDfIF2/4JhrDGrcdEEjlvnIWkmN/l8mvel+/Lfhc9n969/3/nj14pfFaX5wwZ99YE8/0t7P",
+	"Sfd12n8j9s9/bwRr7LAXpRLhhtZNbxbo48Hzvf5eL2gAzxvSCIiYqvsiA1iZ381ek39ftMKDUL2N6vNp",
+	"IuD2tmL1LjJ1d7hBNTX/dogDZPNZS4XYdCQkFlrguD4duWeZZAD4AGSJjwR2vyfpzt8ctfsHT0HiVagZ",
+	"Pf5Jj7XIELK4FGrvp0dyQHJ2La4sdTzeGAaeYCgXTH0/C2gNeTFeS+9Sh2PYhDoAoxUvHoeldPTrcc6A",
+	"K4ZmkjQjozKeHV0cX56evD25uDz7cB4BRBMhD9hli5QIeaVQrCnasQFriRCET6ma3K52+A1gsfeFdvhR",
+	"0A3rdv6/Y4j0AarwTfVty8OiqpFIDK1UxPVdL4kKUqEur7vketMWlyeTtVABNAAqsmbTE0w6c4x1dDRi",
+	"saorRm+wED8uBuI/CPrwoLXdRmuzKIaVG+AeTma7KO6+/ZBuKaC+Ei8AYDu+ZDqEORzIrl4kcXhHHBU/",
+	"R9e+7bSvUTHez9VxMa7vd/K9UvkPQuBBCNy3ENhy/lbryd9UKuxGfIl0jD5Xq9c61Ku1hVEXVFo3VYBl",
+	"a7JlOYi2wrfpR9CMt6pClwn8uaO59Am1kFzXlM0ytJSrPJTOsiy5vNYzTjpvyzdId/2etJW70FVaast/",
+	"Dm3lv21SzYN0/E4xvYJ2s1rmwgmJxKNtvKGEFPH6YN4R9/g5QXhxoSUUyxnXXRIEIAQeK2eHnIAYG/8j",
+	"nbX1LORMSqjrwkwBLOMVeSRJdARcv+1jHosk5eOI0CwTC3yZNL23oWzMjOVklouYSRmAqgR1ucznsMCX",
+	"DQtQIhUmshxf0HF0SGjBRD4RkpHoZNR+Jzhrv6UqnkRQ4wTIg8dMyZDvdffdcA11dlQ6ugNT/0p3pB3r",
+	"X0yRJ+uZShHHes1yvbb6jpCCUAKPkildhvyKsVnhIRzOFaHyShJG4wkWDmtSovsRCwmVUkZsQSZznmDB",
+	"clfTzKuCAhVskPVAEimEy2Yx5mYqyXw2zmlSr13+zNQrvRm+KfHn0YcTbwPNboyVjWrmHWYyVQFMYs4s",
+	"GbVhSa2stJvfmzqxLCup3a01fdP71iuHYrecpbSGfX1I6BBcwYCBWaQSOlI0zPh8qk+vflYf3PUduTE9",
+	"6kr5NwPMRpVDls7yiKl4EpgixiN977cpj5m+nCR5pI2cR9GgQHLDHp7SJbCvMpcFe5P51Se1RgLZk2xW",
+	"VeSoEoKmo8UD48rUdtYjA8mhLbAJlZb9u3XTlf4LCN6V1a1Kq5tf0Xt1JtaFK8oPRuFsGYA0AqRUZfNC",
+	"wp5BPx062XTH8wO1uQUn/W63cy9LpgdUrJZ/EGBcP8xqPPD9bnOmloV18zymGc1bO3D+TpmihgV8wmim",
+	"Jms1jH63CwLT1nyzN7wtEAzFzbOMNLP0mnEmZatDIi2F6JhFRNKl1K8jnBCDSooOAQIF+0OSRZ4qSCpZ",
+	"HDrbzaaZBCTKGZWCuy8t9a07mmcZlEjLGU1AXyJJKq+0NCQnT94TqNMUQPEy0xiUwMxRUYNimrbuMZbk",
+	"hDMw5zzl45DjZayHYW7rqMBnmmxfg7i02gNpRs2EXbOsFWGKCBnO0yxBQzKVIQe/kX2rdWiMaZxBJAUv",
+	"8BJQn+0cWhoQl+XwJJx3u3uxaRD+waJOyM8YTVI97dCwmcvUAs71/CyjNbrEG1z4u1iHEvcLqiz6v69p",
+	"Ngeb0eG5xRUkdsB+0D/gejYGjXEu5jMSi+k0VQQLBA6KBRM5LClU09Or3ezttfSHUh6zemR6p4uoCKyn",
+	"Nii69TVomGlrDBrdTr/ThTMlrnbrsP2euKr/0s5WqZnvtaiJQgX8d4Z73aP0OzUSh8QTFl8FRborFuiy",
+	"nmGzlLXCb3sax5wjFCchBsxtMv9dgQUPF50w1P3hHkXI45iBgASFNuTNXrdL5hyKd0aZnkwj2JyuaUoS",
+	"kanImeEmAmDVZ0BVS5FbCOSAzKiUULqISqigAD/a1BKoPATae8hD/vjxh5yN0s+Qj/L48cBo3jP4YxQU",
+	"xYixvAKaYFBWEngMpKVOCUB1Y1zly5Brcw9R7QW6zOLZOYnwP2UEdUbZlM4mImdgGItWYBzwKR+bJq/Y",
+	"TIV8uDTI2HbCMrokzQiPZUSiCcuSCGpMRC7ZxBT6REv/kurJZMpgJVC4htwK1ijlCfscDUxHTb3NQvzj",
+	"XGgFfEThGFKlhdCQZWIByIcPtKBhgBcymnKY0PIUQ+mrmjk2HQCbMFrQVF1KFgueyCgo6WC2sA2VIbc2",
+	"olb8YapX+msrpc6oVK6J5jinHPyetphWENptHIDWrY+AlrX2fSg5WhhGunuADvHnEq4VbCHAu5yzBYE/",
+	"ECVw3KByYFAlMhAcN+X1A8C9ZpOBQq5nfiiucY7tgLQREfgHy46LQAVLPJ96a+Kcu00zyhmLQt6MMPNK",
+	"jwCKGrU65KWY6t0H1XCd4LDtLcUcfMmo9UxTCdaXmaxOyB19kZHaXJBM8DEDvYJNh1ov8gatu5EQuLv0",
+	"p/NioVKF2BoEGGV6EXvdoNvtmneg362ARFpEZkwxGAMgkMuTbIoqeY3qAxPy6nwPir2kB3kFflBUU8Af",
+	"koL+pdvIGQPwDSwrcj6GnI5pygEzylYKwT0iQzHniSTN/f4LEikhLqeULy/1c1oQ1FY0OU3l9yJ4Dlar",
+	"22TLzRIPzFi9SNpyHjK3ed4xljAsYW+Wcl3JUJz1dWU4e/3nethKsVy/+7+/HrX/Rtv/6LZfdNq/Pf5D",
+	"Y4daop98KVMrXFCgoIuO7iJGYNQwrHWjgh9Lg3I52SlXT/cbgR5lOp1PG4MX3e6z3osX/YP9Z/vdFy96",
+	"QWOacvyp68aXcsXGLK8b4BuxgMOlr1NPwsL2k0bdNtK8aZQL0g20+IZ09Kfd1rpR+PPU2FWL+0RTdW7e",
+	"+brD5nspuEylYjxe3jEUA2/o+6akt/6AqZtfA7vt/Y7inhn094I79rm7uc9PFiK/Ynm717DPfYem9EbY",
+	"0sBBXQO93Rrow9aZ0s+XbkR7bml+F0PZmQmRlVam31tZmeBLw9eW6nrZg2kopq3aaq/Saq4Pbl5ueK9+",
+	"S8CpLe0Ic3fB6mz96r73VX03wYzYW9H6k+we2y/22G83sNB2zyUOGlnK0XLQmvYHYyvWxRmNHh6YXKYa",
+	"VX4VN5atuRW/NPDNxkCPAwVJZyiS5X898b5bdp/dmgDCVI20Hy2xQDCCf7Vqg9a94NqAhPcJ5QmCUg7x",
+	"OiWgNzjkLzVvr9BBdHtv/vbL3h+f/7n/af/46dnzi+5f+x/3T56+f15ih+gW7BAn2EniOrmRIqIypPvg",
+	"iTgiU5rp248lhRXWjMotRVqFM/Ze8Rv+AVVvo0aE3M6Ru9LRn0STGlNCv1e67L2Pm3lFreuhzOI9llm8",
+	"qLH+V+o5gBmudUpUtazugmYW6C/2T55jAmWW55kwGd7rw782jZQi3sV4aSkkOug/+HbShEpnK2lTDowj",
+	"Y7t+QqNV2+pa12rPRJY5jkO1zMCbolWZefZIElfwWStUKZMtdEagURhZoY1mFNg0ki7AS+GZwLSyddHS",
+	"XDWCIU4aclpk0YP/FZuAQDZgfPR0U17Yp7XWLISguDP3tHVkFV9wGbWcwYPfUyQWUyYrRiKMqOgBjg5m",
+	"PuQVU3FA0lGR/W/bSjkZMrVgepGsK6kYMRbk9TppuQKgi2t8ufUZ89XE9MIO8ObSW6/qbGqJ/kOZAOBm",
+	"SFVZ68d71WwtPYT0mvH/BFsA1CBfodqiqz9fUaG+Bqih+R/5NmaEdTg1Bo1et6P/92zwvPu8exsL42YK",
+	"3Tm+vMbtbg4BtvBQwviffbfiYunLRmuUenG8GzNVNXdlcHveluo1+8TUG/8mZDA/55SrVSoY62ojzdLd",
+	"7fy2noMT4UTunkBAEcYhDS2ZOZYGe5bpVTSSnPIlSQEVSYZsJHJmwgxSTBm49DPJjAsxVUHIbSvodi/u",
+	"PuPf1x1xXDbYBX2/HpKh0B3JGXlzcfEBEAtavzizpdyhWHLhfaQZBCjhq6QJCZTY9cePKU8ePy6Ku3PB",
+	"2+B8C3kEhDhRCzC1rlz8oFIIHrpYng99l8NVXmTPw8wuQz4V18wwHy7If5NIqazQqeEKRw9pBndjk5LI",
+	"yjP0Tdv4iA0xG1UIjA9wTINmkTOVp6xIvLcZT2ZEJsqcw/oQSUesQ6DSUFEEX8yBjtF/g9o1ESOLpxno",
+	"nhjXNSgzkAbLaJ6lLMfpCQi7hvLbDHcc2h3FHBYEd5TgRCAPURtCV7ZLYqSbZxn6qTE3E3cMLLvRTsGr",
+	"mkrS0xPc6z/X93ZOY31wDqFjel3xqWZkDqQ9irjM+91uyAuzScRXl/pxq7z+ZNVR81IRfCkbRxg1J91S",
+	"uAXdiBDJ4VpbV2mGiwd9B40IYim686kiJrxWVSkh5Kb1n8xMQKtDPqHfG44DAjJCDhV6YScGWK3X/DIo",
+	"YhruxC/BjvZEhkmZA5cCOtVDnqQ5i1W2DJxxvaAuyxeiihKV2lRZnTZJZSw4ZzGe3WtLUKXHD3Cy1BoS",
+	"buimBzgm+Dq9AoQGdkyMMKzx97lQVB8P3fG2GI3cecD4xkxf62Iu7R40aLfChkIUvyMZHediYcJ50Lss",
+	"vXYBWIvTcNzrTtc2MRnDwS6DlUAFAZYMyPtJtSSHg7lEGizdDMpBqzT2uv19M3/y0DrIIaZrv2uPg0XE",
+	"GKFpNHmzSY9nEzZlOc1gyootavIoLtMkstVkJBwXCKbgmlPl0i2akhUJDOaPMmrBkcfpodK4y0uJjfpK",
+	"4Wxhd4b9HPzRyHysxIW7elEEuFw2ORYI80JuslOVlBKr7aRjrgVfyJtISMKXiDcjoGQeVmiPLi5OST7P",
+	"mGyBvJvzKy4W3G95v7sfcjdTBbGmmdpTFzDW0wqxvkv4p+cX6XY6T7strzqPCcyJKcbMtCTE2DlV+uzr",
+	"CRzhkUntFffYDPsxaQrAZhZFS/CHVmAOjiFNsUe6E/JX89zOPYa2aSHZPbnpQM2bgtxNvTqGkgC+pZcM",
+	"tYMItvIltH85lQCsHlbEI4o8M3fnNjIPU+f5eiPyjjR7nc7T/RbJdAfnM70Z32nxoVIeW445ibe3ndKQ",
+	"m20fIJDXXIxwL627mXFDvPvvnpqU5qIp8pBDZ1sdcuzjC6ZzkJzmFocb6x1p7ndflIZwOU0lXID1occj",
+	"nA5jOt+MC8A3w2I6ndF0zEtW1AZ7xzsyjUHvICjbnoOnXa0SMysuSl+FO1hbqxgWeKYtVSc/GgP9j8v9",
+	"0Yu4P3zGerSb7D+Pnw732MHoGX0R95I+2xvtr/ZAt6fX7pXeTCvBpfJRagx63coH9roI0jEbqTwNlZBF",
+	"ZQD9ameedqvTYb6eWue0+3TlPQgxpGryHlvYPGkr/d/ZojSbxhl/uzA83NSuN+f0XsxyJGWEzfF01Iv7",
+	"dJ+1n9Nnw/Z+0o3bL0YHrN0f7sX7yQF7OnrWhYPA2cJJkMag3+12u54N7nqHBnVGl5We7hZj2jwefKYs",
+	"zMDz3131BtzSh7FL3O1ZTSd6tZ24+QZaxx9pHkDTzzJy+nZaKfrk8ZfW0lB6OsXvc0h1wK/jJVJAZVJJ",
+	"Ivtb1FqNSJl2avyMzu30ByNCOzOqJh3449cVuertx2oEy/2EZ4qzRd2oELByT2PibPFdRhTUSSu7hWpT",
+	"sp0fxOkqOFR5hbiT1dGMa73AG8fyTdMSb1Xky6TalaqU7sJQag7NS8FHWRqrByKXbxL4ypdgj9ArCyTa",
+	"IXb1TRmWj519jJqlsbjIe4tntbETY1mbxCSMxiDNo/W0DQjlITfGR0AcWtL6qPxIGqZUGdcxfhr11lUK",
+	"ZDSrLBuZ4ULewIF8F220Io12uu93vrcc7/G3UXwgnnEf6ou7mO2C3WKI/1Rq51W5+Z0Zmh/k3xr593N6",
+	"7RCUQ7qr9DN6zL3LvnOmPNn3SFqn4RovtokvWC8wRAVS5cTbgsqWIRC0lPE1LnSp6NKZ3B1yRKyOSVUJ",
+	"XhBTSHkaQjY5ZwsQr8b74BQaxATpRsZMYTyj3Fy9mCx0tu8mJFfVt91FCmeLbykzN1k6ve9pFpp1btx0",
+	"atbLWvjeg6j9jxS1x58VeI5RwKwRtGLGOJ2lnSVFpoNaiNRLR1IR2KRnZrz/FKqlQUJPBDQb0QDz08GM",
+	"tKQAQZWsIkD6CcSggH9RS6yVTPCtfBTr61Dzow8nN8vLtFNwQ7IH0xZJRDyfMq4eqB5uSPXwwInwwInw",
+	"wInwQ2UFQ4lCK9ACYOIBWQ3/UebbWVAJmfqG9LqEL/KShEFD3kqQgOfbsiPElGMrJid/AAd7hfwA099l",
+	"UcGbhRy4ClIFpTVZ0iEH3T2oC24vVw+Og8n0hfgiTd1XiQo5Z8xVX8JcTcExqV6qNMvIQuRXZMooX0zS",
+	"jJk4uwuex+Ka5VKfZ0NC43Cj+hMhr9A3gDK/5kY7g/m7q6braZr6czfQM+Hx1Qvwk+m5g2c8VFn5ZqzP",
+	"BU0F5OrXnzMLZ1jP/njkIu6IdYAEzJKZKyp1+WOT7wi4pdQQOIJlEfJmBUbx5EsRTDWWe9QqYbDwXFkq",
+	"shUAR8iHKVLqW7cggIYGnovSFAu9uDj1AFuByduFJmnmmAvwy8aGRqb+jSAN/VcgQXn8mFXgJh0CRLoG",
+	"gxDyAgBiaA28zGGHPEkVcMECzT91rcAkGLuTNPUQjNALeZKypIWdUxM2JUoIB7ZL83pohj72S0AjGOc/",
+	"Hslknut9iOo59hFBUphQNIb1BwVSa06UjHImJ8gVcnFxaidKIo7LERiY1USckV6LAuXTtQOUdrtUqjer",
+	"kEdvj365PD8+Pz95/+788sPx2eXRy5fvP767iAz6wG4GSO25ZJ9jSBSOnHA1kBYQ9jnliZiGvNnrPyfD",
+	"VMnWoVWf9eTDogck5XLGYiz/gwgcf8nrJO5LgPD7RXBu6SapwgR2lbilDtzI+dG7P+dHd9A7+FuN3+IA",
+	"3Rb3gJrYdTrcRKxzdVg+Uq9wjovv4pLXRj5KRx+hwcZ1p2SRp1jeG/i5Ym+UQ4WlWakGM70f9RDWF7Py",
+	"elRQikAgW01yMR9Paqvajpm6j26tiRv/yXI5ut7pC2RNSPju/fj6ozmtzJBAkTg2UunBc/WNMhhyVdyW",
+	"gfVhEaO0cLxZ9L1jmTgkkROa+14upwmVFaOSgrJJOhzhvV1Aikd4VZavd+88DCyW1xDvgOBlpi6jftXg",
+	"occCcfIVHDLShkiDIbZR2CMLHTf31mYk58pZfFWRVdvJ8KvixwlCrZJ8d1/yLeEOD8ZEjTsYfMF1d129",
+	"2lp/lIK1HMqrYX8P7IzR/gKkXgYmkx1388/+/fbtYj5W7dmVYqN3cIt8Ph8et4YeIoNd0xmmWZby8VbO",
+	"kB9IT9ucL+h0tAdR8q8pSo52U1DXSZCbhfHNopy8+qD/ZlION7gbbg4UWGlhHVzgrbhm1SrziBiwFrq+",
+	"t0dWoIJw9SRqUOAKwKreCVwAoAJyYXOFtKI8KDK+sMRiTqIvXyNgSbWxGdQcVpwNHqzA+nC01V0rgSEh",
+	"xhn/NGdkLDg7NAVBDNjA3wgeOmG63pl5VjYPvqUY73f/RazXf06g/kEi3ptEBNvYN1hctZ+qWhWg2bzG",
+	"UKmWzfgJyj4fzdXE1cwAr2wdN4UXejDpbjmKKy+Wo611U2sZ5Jzpw5d6/HxgHWhWUwSDwDjT0J/YKcgH",
+	"UF1aZZ6wLskB5qPvZsgBMAoQThaYbu8VWjhem1oOlpy0LePUtrWK6hP5UCyZbrvpX+35T17RbWPHyXTM",
+	"ociroUDBkrTeLOhDVvMpvTgLNvSKP9mrU05plpE/nr9/B3UjwBdMx8hogtyhmBk+Eykkv1PkTvVKy3r6",
+	"tC2mK5kiw2WlYC5wsS6J8divlAI2xElAuSsxW/eKcaRWgiCBX547mab8yf/7P/83qnp46/rhki2rH7At",
+	"F9E4+Du5YssWlj+hpcrnhy7/NOReyfWi4joSgUPUrnxNV4q5I3uOLGpHhNzUi+iQo2wBdML8cGX+eLa0",
+	"PAHmJ1OrN01Ke6qoSlPDmGnn6ujDSUDGc5onGPMH8tRf2kd6Btp/YsuIYHT/kIjRyDEeH716e/Lu8k/H",
+	"f/WZz+ze06/WNIms2UiUU6a7x01YERCWTIQpqtWt/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

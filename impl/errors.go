@@ -48,6 +48,10 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeUnauthorized:         "Unauthorized",
 	gen.ProblemCodeLeaseNotCurrent:      "Lease not current",
 	gen.ProblemCodeLockLimitExceeded:    "Lock limit exceeded",
+	gen.ProblemCodeMaxHoldersMismatch:   "max_holders mismatch",
+	gen.ProblemCodeSessionNotFound:      "Session not found",
+	gen.ProblemCodeSessionLimitExceeded: "Session limit exceeded",
+	gen.ProblemCodeSessionMismatch:      "Session mismatch",
 	gen.ProblemCodeAccountExists:        "Account exists",
 	gen.ProblemCodeAccountNotFound:      "Account not found",
 	gen.ProblemCodeAdminDisabled:        "Admin API disabled",
@@ -77,6 +81,12 @@ var (
 	errSignInOff      = errors.New("github sign-in not configured")
 	errNoSession      = errors.New("no dashboard session")
 	errCrossSite      = errors.New("cross-site request or wrong csrf token")
+	// errNoOperatorSession: no operator session cookie, or it ended.
+	errNoOperatorSession = errors.New("no operator session")
+	// errWrongToken: a token pasted into the dashboard's sign-in is not a live one.
+	errWrongToken = errors.New("wrong token for dashboard sign-in")
+	// errNoAvatar: the session has no GitHub user, so no avatar.
+	errNoAvatar = errors.New("session has no avatar")
 )
 
 var (
@@ -109,6 +119,20 @@ func (s *Server) problemFor(err error) problem {
 	case errors.Is(err, lease.ErrLimitExceeded):
 		return problem{http.StatusConflict, gen.ProblemCodeLockLimitExceeded,
 			fmt.Sprintf("This account holds %d active locks, its limit. Release or let some expire first.", s.cfg.MaxLocksPerAccount)}
+	case errors.Is(err, lease.ErrMaxHoldersMismatch):
+		return problem{http.StatusConflict, gen.ProblemCodeMaxHoldersMismatch,
+			"The lock's current holders (or its lock-delay, or its line) agreed on another max_holders; send the same value."}
+	case errors.Is(err, lease.ErrSessionNotFound):
+		return problem{http.StatusNotFound, gen.ProblemCodeSessionNotFound,
+			"The session is unknown, expired or deleted (or another account's). Create a new session."}
+	case errors.Is(err, lease.ErrSessionLimitExceeded):
+		return problem{http.StatusConflict, gen.ProblemCodeSessionLimitExceeded,
+			fmt.Sprintf("This account has %d sessions, its limit. Delete some or let them expire first.", s.maxSessions())}
+	case errors.Is(err, lease.ErrSessionMismatch):
+		return problem{http.StatusConflict, gen.ProblemCodeSessionMismatch,
+			"This holder holds the lock already through another session (or none). Release it first, or acquire with the same session_id."}
+	case errors.Is(err, errIndexWithoutPrefix):
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "index and wait_seconds on GET /locks watch a prefix: send prefix too."}
 	case errors.Is(err, lease.ErrMetadataTooLarge):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
 			fmt.Sprintf("metadata is limited to %d characters.", lease.MaxMetadataChars)}
@@ -129,6 +153,17 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "name: must match ^[A-Za-z0-9._-]{1,64}$"}
 	case errors.Is(err, errSignInOff):
 		return problemSignInOff
+	case errors.Is(err, errWrongToken):
+		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized,
+			"That token is not valid: it is mistyped, revoked, or its account was deleted. No session was started."}
+	case errors.Is(err, errAdminDisabled):
+		return problem{http.StatusNotFound, gen.ProblemCodeAdminDisabled, "The admin API is off: the server has no ADMIN_KEY."}
+	case errors.Is(err, errAdminForbidden):
+		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "That is not the server's admin key. No session was started."}
+	case errors.Is(err, errCrossSite):
+		return problem{http.StatusForbidden, gen.ProblemCodeForbidden, "Dashboard sign-in and changes need a same-origin request."}
+	case errors.Is(err, errNoAvatar):
+		return problem{http.StatusNotFound, gen.ProblemCodeNotFound, "This session signed in with a token, so it has no GitHub avatar."}
 	case errors.Is(err, auth.ErrStateInvalid):
 		return problem{http.StatusBadRequest, gen.ProblemCodeSigninFailed,
 			"This sign-in is not valid for this browser, took longer than 10 minutes, or was used already. Start again at /auth/github."}
@@ -235,7 +270,7 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 			case errors.Is(e, errSignInOff):
 				return problemSignInOff
 			case errors.Is(e, errNoSession):
-				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Not signed in, or the session ended. Sign in at /auth/github."}
+				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Not signed in, or the session ended. Sign in again at /dashboard."}
 			case errors.Is(e, errCrossSite):
 				return problem{http.StatusForbidden, gen.ProblemCodeForbidden,
 					"Dashboard changes need a same-origin request carrying the session's X-CSRF-Token."}
@@ -244,6 +279,9 @@ func validationProblem(err error, opts middleware.ErrorHandlerOpts) problem {
 		for _, e := range secErr.Errors {
 			if errors.Is(e, errAdminForbidden) {
 				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send the operator's key in the X-Admin-Key header."}
+			}
+			if errors.Is(e, errNoOperatorSession) {
+				return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "No operator session, or it ended (after 15 minutes). Paste the admin key again at /dashboard."}
 			}
 		}
 		return problem{http.StatusUnauthorized, gen.ProblemCodeUnauthorized, "Send a valid token as Authorization: Bearer <token>."}
@@ -421,4 +459,12 @@ func decodeProblem(err error) problem {
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, field + ": " + expect}
 	}
 	return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be decoded."}
+}
+
+// maxSessions is the per-account session limit in force.
+func (s *Server) maxSessions() int {
+	if s.cfg.MaxLockSessionsPerAccount > 0 {
+		return s.cfg.MaxLockSessionsPerAccount
+	}
+	return lease.DefaultMaxSessions
 }

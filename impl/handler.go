@@ -136,7 +136,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("route the embedded spec: %w", err)
 	}
 	s.routes = mux
-	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.limitBody(s.acceptCurl(headAsGet(validate(api))))))))), nil
+	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.sameOriginSignIn(s.limitBody(s.acceptCurl(headAsGet(validate(api)))))))))), nil
 }
 
 // headAsGet serves HEAD on every GET operation (RFC 9110 §9.3.2): the request is
@@ -201,6 +201,15 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 			return errAdminForbidden
 		}
 		return nil
+	case "AdminSession":
+		sid, op, err := s.authenticateOperator(r)
+		if err != nil {
+			return err
+		}
+		if info := infoFrom(r.Context()); info != nil {
+			info.operator, info.operatorID = op, sid
+		}
+		return nil
 	case "SessionCookie":
 		sess, err := s.authenticateSession(r)
 		if err != nil {
@@ -222,6 +231,11 @@ type requestInfo struct {
 	session   auth.Session // dashboard requests only
 	stateUsed bool         // the sign-in callback used the browser's state (signin.go)
 	header    http.Header  // the request's headers, for content negotiation (asset.go)
+	request   *http.Request
+	// operator is the operator session of a request made with its cookie, and
+	// operatorID the cookie's value (for sign-out).
+	operator   auth.OperatorSession
+	operatorID string
 }
 
 type infoKey struct{}
@@ -305,7 +319,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = requestPrefix + "-" + strconv.FormatUint(requestCounter.Add(1), 36)
 		}
-		info := &requestInfo{id: id, header: r.Header}
+		info := &requestInfo{id: id, header: r.Header, request: r}
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		// Every answer: no MIME sniffing, no framing (the API reference and the

@@ -18,23 +18,35 @@ import (
 // over plain http only on loopback hosts, which is why auth.CheckRedirectURL wants https
 // elsewhere.
 const (
-	stateCookie   = "__Host-octostore_oauth"
-	sessionCookie = "__Host-octostore_session"
+	stateCookie    = "__Host-octostore_oauth"
+	sessionCookie  = "__Host-octostore_session"
+	operatorCookie = "__Host-octostore_admin"
 )
 
-// signIn is GitHub sign-in and the dashboard; the zero value means not configured.
+// signIn is the dashboard's sign-in: by pasted token always, with GitHub when
+// configured, and the operator view's sessions when the admin key is set.
 type signIn struct {
-	github      *auth.GitHub
+	github      *auth.GitHub // nil: GitHub sign-in not configured
 	sessions    *auth.Sessions
+	operators   *auth.OperatorSessions // nil: no ADMIN_KEY
 	crossOrigin *http.CrossOriginProtection
 }
 
+// configured reports whether GitHub sign-in is on.
 func (si signIn) configured() bool { return si.github != nil }
 
-// newSignIn wires GitHub sign-in when cfg names a client id.
-func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, sessStore auth.SessionStore, clock Clock, sessions auth.SessionConfig) (signIn, error) {
+// newSignIn wires the dashboard's sessions, and GitHub sign-in when cfg names a client id.
+func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st *store.Store, sessStore auth.SessionStore, clock Clock, sessions auth.SessionConfig, adminKey string) (signIn, error) {
+	now := func() time.Time { return clock.Now().Wall }
+	si := signIn{
+		sessions:    auth.NewSessions(svc, sessStore, now, sessions),
+		crossOrigin: http.NewCrossOriginProtection(),
+	}
+	if adminKey != "" {
+		si.operators = auth.NewOperatorSessions(now)
+	}
 	if cfg.ClientID == "" {
-		return signIn{}, nil
+		return si, nil
 	}
 	if cfg.StateKey == nil {
 		key, err := st.Secret(ctx, "signin_state", auth.StateKeySize)
@@ -48,16 +60,12 @@ func newSignIn(ctx context.Context, cfg auth.GitHubConfig, svc *auth.Service, st
 		return signIn{}, err
 	}
 	// The public origin (behind a proxy, Host may differ) is trusted besides Host itself.
-	cop := http.NewCrossOriginProtection()
 	u, _ := url.Parse(cfg.RedirectURL)
-	if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+	if err := si.crossOrigin.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
 		return signIn{}, fmt.Errorf("github redirect uri: %w", err)
 	}
-	return signIn{
-		github:      gh,
-		sessions:    auth.NewSessions(svc, sessStore, func() time.Time { return clock.Now().Wall }, sessions),
-		crossOrigin: cop,
-	}, nil
+	si.github = gh
+	return si, nil
 }
 
 func cookie(name, value string, maxAge int) *http.Cookie {

@@ -64,10 +64,20 @@ var noRedirects = &http.Client{
 // browser's cookies and extra headers, and keeps the cookies the answer sets.
 func (b *browser) do(method, rawURL string, headers ...string) response {
 	b.ts.t.Helper()
+	return b.doBody(method, rawURL, "", headers...)
+}
+
+// doBody is do with a request body (none when body is "").
+func (b *browser) doBody(method, rawURL, body string, headers ...string) response {
+	b.ts.t.Helper()
 	if strings.HasPrefix(rawURL, "/") {
 		rawURL = b.ts.http.URL + rawURL
 	}
-	req, err := http.NewRequest(method, rawURL, nil)
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, rawURL, rd)
 	if err != nil {
 		b.ts.t.Fatal(err)
 	}
@@ -548,21 +558,28 @@ func TestDashboardPageAndAvatar(t *testing.T) {
 	}
 }
 
-func TestSignInIsOffWithoutAClientID(t *testing.T) {
+func TestGitHubSignInIsOffWithoutAClientID(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	b := newBrowser(ts)
 	for _, r := range []response{
 		b.do("GET", "/auth/github"),
 		b.do("GET", "/auth/github/callback?code=x&state=y"),
-		b.do("GET", "/dashboard"),
-		b.do("GET", "/dashboard/session"),
-		b.do("GET", "/dashboard/locks"),
-		b.do("POST", "/dashboard/sign-out", "X-CSRF-Token", "x"),
 	} {
 		wantProblem(t, r, 404, "signin_not_configured")
 		if !strings.Contains(r.str("detail"), "GITHUB_CLIENT_ID") {
 			t.Fatalf("detail: %s", r.raw)
 		}
+	}
+	// The dashboard itself is there, signed out (token sign-in, dashboard_token_test.go).
+	if page := b.do("GET", "/dashboard"); page.status != 200 {
+		t.Fatalf("dashboard page: %d", page.status)
+	}
+	for _, r := range []response{
+		b.do("GET", "/dashboard/session"),
+		b.do("GET", "/dashboard/locks"),
+		b.do("POST", "/dashboard/sign-out", "X-CSRF-Token", "x"),
+	} {
+		wantProblem(t, r, 401, "unauthorized")
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 const consistencyStale = "stale"
 
 // staleRead reports whether r is a lock read that this node answers itself: GET /locks
-// or GET /locks/{name} with a consistency other than linearizable, and no watch. A value
+// or GET /locks/{name} with a consistency other than linearizable, and no watch or prefix. A value
 // outside the spec's enum is answered here too, by the validator's 400, so a bad request
 // gets the same answer with or without a leader.
 func staleRead(r *http.Request) bool {
@@ -33,7 +33,7 @@ func staleRead(r *http.Request) bool {
 	}
 	q := r.URL.Query()
 	c := q.Get("consistency")
-	return c != "" && c != "linearizable" && !q.Has("wait_seconds")
+	return c != "" && c != "linearizable" && !q.Has("wait_seconds") && !q.Has("prefix") && !q.Has("index")
 }
 
 // serveStale reports whether a read asking for consistency c is answered from the

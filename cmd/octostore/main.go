@@ -1,11 +1,12 @@
 // Command octostore is the OctoStore command-line client: run a command only while
 // holding a lock, and look at or release locks.
 //
-//	octostore run <lock> [--ttl 30s] [--wait 1m] [--grace 10s] [--owner o] [--metadata m] -- <command…>
+//	octostore run <lock> [--ttl 30s] [--wait 1m] [--grace 10s] [--owner o] [--metadata m] [--max-holders N] [--lock-delay 10s] -- <command…>
 //	octostore acquire <lock> [--ttl 30s] [--wait 0s] [--owner o] [--metadata m]
 //	octostore release <lock> <lease-id>
 //	octostore status <lock>
 //	octostore list
+//	octostore watch <prefix> [--index N]
 //	octostore backup --out FILE    (operator: OCTOSTORE_ADMIN_KEY)
 //
 // The server is OCTOSTORE_URL (default http://127.0.0.1:3000), or a comma-separated list
@@ -54,6 +55,7 @@ Commands:
   release <lock> <lease-id>          release a lease
   status <lock>                      show one lock (JSON)
   list                               show the account's active locks (JSON)
+  watch <prefix> [--index N]         print every change under a prefix as JSON lines
   backup --out FILE                  save a consistent copy of the server's database
                                      (operator: OCTOSTORE_ADMIN_KEY, no token needed)
   version                            print the version, commit and build date (or --version)
@@ -134,6 +136,8 @@ func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, 
 		return e.status(ctx, rest)
 	case "list":
 		return e.list(ctx, rest)
+	case "watch":
+		return e.watch(ctx, rest)
 	}
 	fmt.Fprintf(stderr, "octostore: unknown command %q\n\n%s", sub, usage)
 	return exitUsage

@@ -81,6 +81,12 @@ type SessionStore interface {
 	// RelinkGitHub stores a new token for a GitHub user's account and makes the link
 	// name it, in one transaction; the revoked token it replaces is deleted.
 	RelinkGitHub(ctx context.Context, githubID int64, t TokenRecord) error
+	// CreateTokenSession stores a session of a pasted token (its Link names the account
+	// and token, GitHubID is 0), deletes the token sessions expired at now or idle since
+	// idleSince, and then the oldest of the same account beyond maxSessions.
+	CreateTokenSession(ctx context.Context, s Session, now, idleSince time.Time, maxSessions int) error
+	// DeleteAccountSessions removes every session of an account, of either kind.
+	DeleteAccountSessions(ctx context.Context, accountID string) error
 }
 
 // SessionConfig bounds dashboard sessions. Zero values mean defaults.
@@ -144,6 +150,25 @@ func (m *Sessions) SignIn(ctx context.Context, u GitHubUser) (string, Session, e
 		}
 		m.reveal[string(s.Hash)] = revealed{issued: *issued, until: now.Add(revealWindow)}
 		m.mu.Unlock()
+	}
+	return id, s, nil
+}
+
+// SignInWithToken starts a dashboard session for the account of a pasted token:
+// ErrUnauthorized when the token is not a live one. The session is the token's: it ends
+// when the token is revoked, and survives its rotation (which keeps the token id). It
+// returns the session id for the browser's cookie; the token itself is not kept.
+func (m *Sessions) SignInWithToken(ctx context.Context, token string) (string, Session, error) {
+	p, err := m.accounts.Authenticate(token)
+	if err != nil {
+		return "", Session{}, ErrUnauthorized
+	}
+	now := m.now().UTC()
+	id := randomString(32)
+	s := Session{Hash: Hash(id), CreatedAt: now, ExpiresAt: now.Add(SessionLifetime), LastSeen: now,
+		Link: GitHubLink{AccountID: p.AccountID, TokenID: p.TokenID}, CSRF: csrfToken(id)}
+	if err := m.store.CreateTokenSession(ctx, s, now, now.Add(-m.cfg.IdleTimeout), m.cfg.MaxPerAccount); err != nil {
+		return "", Session{}, fmt.Errorf("create token session: %w", err)
 	}
 	return id, s, nil
 }
@@ -283,9 +308,10 @@ func (m *Sessions) SignOut(ctx context.Context, s Session) error {
 	return m.store.DeleteSession(ctx, s.Hash)
 }
 
-// SignOutEverywhere ends every session of s's GitHub user, s included.
+// SignOutEverywhere ends every session of s's account (GitHub and pasted-token
+// sessions alike), s included.
 func (m *Sessions) SignOutEverywhere(ctx context.Context, s Session) error {
-	if err := m.store.DeleteSessions(ctx, s.GitHubID); err != nil {
+	if err := m.store.DeleteAccountSessions(ctx, s.Link.AccountID); err != nil {
 		return err
 	}
 	m.mu.Lock()

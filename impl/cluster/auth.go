@@ -36,6 +36,9 @@ const (
 	opTouchSession        = "touch_session"
 	opDeleteSessions      = "delete_sessions"
 	opRelinkGitHub        = "relink_github"
+	// Dashboard sessions of pasted tokens, and sign-out everywhere of both kinds.
+	opCreateTokenSession    = "create_token_session"
+	opDeleteAccountSessions = "delete_account_sessions"
 )
 
 // authArgs are the arguments of every auth operation; each uses some.
@@ -86,6 +89,10 @@ func applyAuth(ctx context.Context, st *store.Store, op string, a authArgs) (tok
 		return false, st.DeleteSessions(ctx, a.GitHubID)
 	case opRelinkGitHub:
 		return true, st.RelinkGitHub(ctx, a.GitHubID, *a.Token)
+	case opCreateTokenSession:
+		return false, st.CreateTokenSession(ctx, *a.Session, a.Now, a.IdleSince, a.Max)
+	case opDeleteAccountSessions:
+		return false, st.DeleteAccountSessions(ctx, a.AccountID)
 	}
 	return false, fmt.Errorf("unknown auth operation %q", op)
 }
@@ -172,6 +179,16 @@ func (s AuthStore) UpdateGitHubProfile(_ context.Context, githubID int64, login,
 // surplus ones).
 func (s AuthStore) CreateSession(_ context.Context, sess auth.Session, now, idleSince time.Time, maxSessions int) error {
 	return s.propose(opCreateSession, authArgs{Session: &sess, Now: now, IdleSince: idleSince, Max: maxSessions})
+}
+
+// CreateTokenSession stores a pasted token's dashboard session on every node.
+func (s AuthStore) CreateTokenSession(_ context.Context, sess auth.Session, now, idleSince time.Time, maxSessions int) error {
+	return s.propose(opCreateTokenSession, authArgs{Session: &sess, Now: now, IdleSince: idleSince, Max: maxSessions})
+}
+
+// DeleteAccountSessions ends every dashboard session of an account on every node.
+func (s AuthStore) DeleteAccountSessions(_ context.Context, accountID string) error {
+	return s.propose(opDeleteAccountSessions, authArgs{AccountID: accountID})
 }
 
 // Account reads one account from this node's file.

@@ -143,27 +143,27 @@ func (server) FinishGitHubSignIn(context.Context, gen.FinishGitHubSignInRequestO
 }
 
 func (server) GetDashboard(context.Context, gen.GetDashboardRequestObject) (gen.GetDashboardResponseObject, error) {
-	return gen.GetDashboard404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.GetDashboard200TexthtmlResponse{Body: strings.NewReader(""), ContentLength: 0}, nil
 }
 
 func (server) GetDashboardAvatar(context.Context, gen.GetDashboardAvatarRequestObject) (gen.GetDashboardAvatarResponseObject, error) {
-	return gen.GetDashboardAvatar404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.GetDashboardAvatar200ImageResponse{Body: strings.NewReader(""), ContentType: "image/png"}, nil
 }
 
 func (server) ListDashboardLocks(context.Context, gen.ListDashboardLocksRequestObject) (gen.ListDashboardLocksResponseObject, error) {
-	return gen.ListDashboardLocks404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.ListDashboardLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
 }
 
 func (server) GetDashboardSession(context.Context, gen.GetDashboardSessionRequestObject) (gen.GetDashboardSessionResponseObject, error) {
-	return gen.GetDashboardSession404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.GetDashboardSession200JSONResponse{Body: gen.DashboardSession{AccountId: account, TokenId: tokenID, ExpiresAt: expires}}, nil
 }
 
 func (server) SignOut(context.Context, gen.SignOutRequestObject) (gen.SignOutResponseObject, error) {
-	return gen.SignOut404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.SignOut204Response{}, nil
 }
 
 func (server) RotateDashboardToken(context.Context, gen.RotateDashboardTokenRequestObject) (gen.RotateDashboardTokenResponseObject, error) {
-	return gen.RotateDashboardToken404ApplicationProblemPlusJSONResponse{SignInNotConfiguredApplicationProblemPlusJSONResponse: notConfigured}, nil
+	return gen.RotateDashboardToken200JSONResponse{Body: gen.IssuedToken{AccountId: account, TokenId: tokenID, Token: newToken}}, nil
 }
 
 func (server) GetReady(context.Context, gen.GetReadyRequestObject) (gen.GetReadyResponseObject, error) {
@@ -172,4 +172,78 @@ func (server) GetReady(context.Context, gen.GetReadyRequestObject) (gen.GetReady
 
 func (server) GetBackup(context.Context, gen.GetBackupRequestObject) (gen.GetBackupResponseObject, error) {
 	return gen.GetBackup200ApplicationoctetStreamResponse{Body: strings.NewReader(""), Headers: gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="noop.db"`}}, nil
+}
+
+var sessionID = "ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4"
+
+func (server) CreateSession(context.Context, gen.CreateSessionRequestObject) (gen.CreateSessionResponseObject, error) {
+	return gen.CreateSession201JSONResponse{SessionId: sessionID, TtlSeconds: 15, ExpiresAt: expires, RenewAfterMs: 5000}, nil
+}
+
+func (server) GetSession(context.Context, gen.GetSessionRequestObject) (gen.GetSessionResponseObject, error) {
+	return gen.GetSession200JSONResponse{SessionId: sessionID, TtlSeconds: 15, ExpiresAt: expires, RenewAfterMs: 5000, Locks: []gen.LockStatus{}}, nil
+}
+
+func (server) RenewSession(context.Context, gen.RenewSessionRequestObject) (gen.RenewSessionResponseObject, error) {
+	return gen.RenewSession200JSONResponse{SessionId: sessionID, TtlSeconds: 15, ExpiresAt: expires, RenewAfterMs: 5000}, nil
+}
+
+func (server) DeleteSession(context.Context, gen.DeleteSessionRequestObject) (gen.DeleteSessionResponseObject, error) {
+	return gen.DeleteSession204Response{}, nil
+}
+
+func (server) ForceRelease(_ context.Context, req gen.ForceReleaseRequestObject) (gen.ForceReleaseResponseObject, error) {
+	return gen.ForceRelease200JSONResponse{Name: req.Name, FencingTokens: []int64{}}, nil
+}
+
+func (server) GetDashboardMethods(context.Context, gen.GetDashboardMethodsRequestObject) (gen.GetDashboardMethodsResponseObject, error) {
+	return gen.GetDashboardMethods200JSONResponse{Token: true}, nil
+}
+
+func (server) SignInWithToken(context.Context, gen.SignInWithTokenRequestObject) (gen.SignInWithTokenResponseObject, error) {
+	return gen.SignInWithToken204Response{}, nil
+}
+
+func (server) ReleaseDashboardLock(context.Context, gen.ReleaseDashboardLockRequestObject) (gen.ReleaseDashboardLockResponseObject, error) {
+	return gen.ReleaseDashboardLock200JSONResponse{Status: gen.Released, LeaseId: leaseID, FencingToken: token}, nil
+}
+
+func (server) SignInAsOperator(context.Context, gen.SignInAsOperatorRequestObject) (gen.SignInAsOperatorResponseObject, error) {
+	return gen.SignInAsOperator204Response{}, nil
+}
+
+func (server) GetOperatorSession(context.Context, gen.GetOperatorSessionRequestObject) (gen.GetOperatorSessionResponseObject, error) {
+	return gen.GetOperatorSession200JSONResponse{Body: gen.OperatorSession{ExpiresAt: expires}}, nil
+}
+
+func (server) SignOutOperator(context.Context, gen.SignOutOperatorRequestObject) (gen.SignOutOperatorResponseObject, error) {
+	return gen.SignOutOperator204Response{}, nil
+}
+
+func (server) ListAccountLocks(context.Context, gen.ListAccountLocksRequestObject) (gen.ListAccountLocksResponseObject, error) {
+	return gen.ListAccountLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
+}
+
+func (server) ListOperatorAccounts(context.Context, gen.ListOperatorAccountsRequestObject) (gen.ListOperatorAccountsResponseObject, error) {
+	return gen.ListOperatorAccounts200JSONResponse{Accounts: []gen.Account{}}, nil
+}
+
+func (server) DeleteOperatorAccount(context.Context, gen.DeleteOperatorAccountRequestObject) (gen.DeleteOperatorAccountResponseObject, error) {
+	return gen.DeleteOperatorAccount204Response{}, nil
+}
+
+func (server) ListOperatorTokens(context.Context, gen.ListOperatorTokensRequestObject) (gen.ListOperatorTokensResponseObject, error) {
+	return gen.ListOperatorTokens200JSONResponse{Tokens: []gen.TokenInfo{}}, nil
+}
+
+func (server) RevokeOperatorToken(context.Context, gen.RevokeOperatorTokenRequestObject) (gen.RevokeOperatorTokenResponseObject, error) {
+	return gen.RevokeOperatorToken204Response{}, nil
+}
+
+func (server) ListOperatorAccountLocks(context.Context, gen.ListOperatorAccountLocksRequestObject) (gen.ListOperatorAccountLocksResponseObject, error) {
+	return gen.ListOperatorAccountLocks200JSONResponse{Locks: []gen.LockStatus{}}, nil
+}
+
+func (server) GetOperatorCluster(context.Context, gen.GetOperatorClusterRequestObject) (gen.GetOperatorClusterResponseObject, error) {
+	return gen.GetOperatorCluster200JSONResponse{Nodes: []gen.ClusterNode{}}, nil
 }

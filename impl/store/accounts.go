@@ -135,6 +135,9 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string, now time.Time) 
 		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("github_id IN (?)", linked).Exec(ctx); err != nil {
 			return err
 		}
+		if _, err := tx.NewDelete().Model((*tokenSessionRow)(nil)).Where("token_id = ?", tokenID).Exec(ctx); err != nil {
+			return err
+		}
 		n, err := tx.NewSelect().Model((*githubUserRow)(nil)).Where("token_id = ?", tokenID).Count(ctx)
 		if err != nil {
 			return err
@@ -169,6 +172,9 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID string) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		linked := tx.NewSelect().Model((*githubUserRow)(nil)).Column("github_id").Where("account_id = ?", accountID)
 		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("github_id IN (?)", linked).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*tokenSessionRow)(nil)).Where("account_id = ?", accountID).Exec(ctx); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*githubUserRow)(nil)).Where("account_id = ?", accountID).Exec(ctx); err != nil {

@@ -118,8 +118,13 @@ func (s *Store) CreateSession(ctx context.Context, sess auth.Session, now, idleS
 
 // TouchSession records a dashboard session's last use.
 func (s *Store) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
-	_, err := s.db.NewUpdate().Model((*sessionRow)(nil)).Set("last_seen_ms = ?", at.UnixMilli()).Where("id_hash = ?", hash).Exec(ctx)
-	return translate(err)
+	return translate(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model((*sessionRow)(nil)).Set("last_seen_ms = ?", at.UnixMilli()).Where("id_hash = ?", hash).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewUpdate().Model((*tokenSessionRow)(nil)).Set("last_seen_ms = ?", at.UnixMilli()).Where("id_hash = ?", hash).Exec(ctx)
+		return err
+	}))
 }
 
 // DeleteSessions removes every dashboard session of a GitHub user.
@@ -151,12 +156,13 @@ func (s *Store) RelinkGitHub(ctx context.Context, githubID int64, t auth.TokenRe
 	}))
 }
 
-// Session returns a dashboard session by the hash of its id, with its GitHub link.
+// Session returns a dashboard session by the hash of its id, with its GitHub link; a
+// session of a pasted token (CreateTokenSession) has a link without a GitHub user.
 func (s *Store) Session(ctx context.Context, hash []byte) (auth.Session, error) {
 	var row sessionRow
 	err := translate(s.db.NewSelect().Model(&row).Where("id_hash = ?", hash).Scan(ctx))
 	if errors.Is(err, ErrNotFound) {
-		return auth.Session{}, auth.ErrUnauthorized
+		return s.tokenSession(ctx, hash)
 	}
 	if err != nil {
 		return auth.Session{}, err
@@ -177,8 +183,13 @@ func (s *Store) Session(ctx context.Context, hash []byte) (auth.Session, error) 
 
 // DeleteSession removes a dashboard session.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
-	_, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("id_hash = ?", hash).Exec(ctx)
-	return translate(err)
+	return translate(s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("id_hash = ?", hash).Exec(ctx); err != nil {
+			return err
+		}
+		_, err := tx.NewDelete().Model((*tokenSessionRow)(nil)).Where("id_hash = ?", hash).Exec(ctx)
+		return err
+	}))
 }
 
 // GitHubLogins returns the GitHub login of each of the accounts that GitHub sign-in

@@ -83,6 +83,24 @@ func (e ClusterNodeState) Valid() bool {
 	}
 }
 
+// Defines values for DashboardSessionMethod.
+const (
+	Github DashboardSessionMethod = "github"
+	Token  DashboardSessionMethod = "token"
+)
+
+// Valid indicates whether the value is a known member of the DashboardSessionMethod enum.
+func (e DashboardSessionMethod) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Token:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatus.
 const (
 	HealthStatusOk HealthStatus = "ok"
@@ -132,11 +150,15 @@ const (
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
+	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSessionLimitExceeded ProblemCode = "session_limit_exceeded"
+	ProblemCodeSessionMismatch      ProblemCode = "session_mismatch"
+	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
@@ -178,6 +200,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLockLimitExceeded:
 		return true
+	case ProblemCodeMaxHoldersMismatch:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNoLeader:
@@ -187,6 +211,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSessionLimitExceeded:
+		return true
+	case ProblemCodeSessionMismatch:
+		return true
+	case ProblemCodeSessionNotFound:
 		return true
 	case ProblemCodeSigninFailed:
 		return true
@@ -371,6 +401,24 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+	// nobody is granted its place in the lock for this long, so a holder that lost the
+	// lease without noticing (a paused process, a partition) has time to stop before
+	// anyone else starts. A release, a deleted session or an operator's force-release
+	// never starts it. 0 (the default) means none.
+	//
+	//
+	// Example: 10
+	LockDelaySeconds *LockDelaySeconds `json:"lock_delay_seconds,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
 	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
 	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
 	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
@@ -389,6 +437,11 @@ type AcquireRequest struct {
 	// Example: worker-7
 	Owner *Owner `json:"owner,omitempty"`
 
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId *SessionID `json:"session_id,omitempty"`
+
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
@@ -403,7 +456,9 @@ type AcquireRequest struct {
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-// set.
+// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -438,6 +493,11 @@ type AcquireResult struct {
 	//
 	// Example: 1000
 	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -450,6 +510,12 @@ type AddClusterNodeRequest struct {
 
 	// RaftAddr The node's raft address, `host:port` (`CLUSTER_RAFT_ADDR`).
 	RaftAddr string `json:"raft_addr"`
+}
+
+// AdminSignIn defines model for AdminSignIn.
+type AdminSignIn struct {
+	// AdminKey The server's `ADMIN_KEY`.
+	AdminKey string `json:"admin_key"`
 }
 
 // ClusterInfo defines model for ClusterInfo.
@@ -493,6 +559,14 @@ type CreateAccountRequest struct {
 	TokenName *TokenName `json:"token_name,omitempty"`
 }
 
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+}
+
 // CreateTokenRequest defines model for CreateTokenRequest.
 type CreateTokenRequest struct {
 	// Name A label for a token, shown in the token list. Letters, digits, `.`, `_` and `-`.
@@ -514,6 +588,18 @@ type CreatedAccount struct {
 
 	// Token The account's first bearer token. Shown once.
 	Token string `json:"token"`
+}
+
+// DashboardMethods defines model for DashboardMethods.
+type DashboardMethods struct {
+	// Github GitHub sign-in is configured.
+	Github bool `json:"github"`
+
+	// Token Signing in by pasting an account token is offered (always).
+	Token bool `json:"token"`
+
+	// Admin The operator view is on (`ADMIN_KEY` is set).
+	Admin bool `json:"admin"`
 }
 
 // DashboardSession defines model for DashboardSession.
@@ -541,12 +627,34 @@ type DashboardSession struct {
 	// Example: 2026-02-12T01:00:00Z
 	ExpiresAt Timestamp    `json:"expires_at"`
 	NewToken  *IssuedToken `json:"new_token,omitempty"`
+
+	// Method How this session signed in. A token session has an empty `login` and `avatar_url`
+	// and `github_user_id` 0; its `token_id` is the pasted token's.
+	Method *DashboardSessionMethod `json:"method,omitempty"`
 }
+
+// DashboardSessionMethod How this session signed in. A token session has an empty `login` and `avatar_url`
+// and `github_user_id` 0; its `token_id` is the pasted token's.
+type DashboardSessionMethod string
 
 // FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 //
 // Example: 42
 type FencingToken = int64
+
+// ForceReleaseResult defines model for ForceReleaseResult.
+type ForceReleaseResult struct {
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
+	Name LockName `json:"name"`
+
+	// FencingTokens The fencing tokens of the leases that ended, in token order.
+	FencingTokens []FencingToken `json:"fencing_tokens"`
+}
 
 // Health defines model for Health.
 type Health struct {
@@ -589,6 +697,44 @@ type IssuedToken struct {
 // Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
 type LeaseID = openapi_types.UUID
 
+// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+// nobody is granted its place in the lock for this long, so a holder that lost the
+// lease without noticing (a paused process, a partition) has time to stop before
+// anyone else starts. A release, a deleted session or an operator's force-release
+// never starts it. 0 (the default) means none.
+//
+// Example: 10
+type LockDelaySeconds = int32
+
+// LockHolder One current holder of a lock.
+type LockHolder struct {
+	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+	// an `owner`. Contains no secret.
+	//
+	//
+	// Example: tok_8f3a1c9d2e7b/worker-7
+	HolderId HolderID `json:"holder_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
@@ -599,6 +745,16 @@ type LockList struct {
 	//
 	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+	Index *int64 `json:"index,omitempty"`
+
+	// Changes A prefix watch's changes, by name.
+	Changes *[]LockStatus `json:"changes,omitempty"`
+
+	// Complete For a prefix watch: false when the server no longer remembers every lock freed
+	// since the `index` sent; `changes` then holds every held lock under the prefix.
+	Complete *bool `json:"complete,omitempty"`
 }
 
 // LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -608,7 +764,11 @@ type LockList struct {
 // Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name`, `status` and `revision`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`. A held lock's
+// `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+// semaphore's: the holder with the lowest fencing token); `holders` lists every
+// holder, and `max_holders` says how many it admits. A lock kept only by a
+// lock-delay is `held` with no `holder_id` and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -651,10 +811,33 @@ type LockStatus struct {
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
+	// Holders Every current holder, by fencing token.
+	Holders *[]LockHolder `json:"holders,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+// lease and fencing token. Every holder and waiter of a lock must send the same value
+// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+//
+// Example: 3
+type MaxHolders = int32
 
 // Metadata A small value stored with the lease and shown to everyone in the account, such as a
 // leader's address. At most 1024 characters (Unicode code points, as JSON Schema
@@ -672,6 +855,17 @@ type NextCursor = string
 
 // NodeID A cluster node's id (`CLUSTER_NODE_ID`).
 type NodeID = string
+
+// OperatorSession defines model for OperatorSession.
+type OperatorSession struct {
+	// CsrfToken Send as `X-CSRF-Token` with operator requests that change something.
+	CsrfToken string `json:"csrf_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+}
 
 // Owner Holder name for processes that share one token (a host name, a pod name plus a
 // random suffix). The same token with the same owner is the same holder: re-acquiring
@@ -790,6 +984,60 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionResult defines model for SessionResult.
+type SessionResult struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+}
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+
+	// Locks The leases bound to the session, by lock name.
+	Locks []LockStatus `json:"locks"`
+}
+
 // StorageState Whether the database accepts writes.
 type StorageState struct {
 	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
@@ -846,6 +1094,12 @@ type TokenList struct {
 // Example: billing-worker
 type TokenName = string
 
+// TokenSignIn defines model for TokenSignIn.
+type TokenSignIn struct {
+	// Token An account token, `oct_…`.
+	Token string `json:"token"`
+}
+
 // WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 //
 // Example: 30
@@ -866,11 +1120,19 @@ type Cursor = string
 // Limit defines model for Limit.
 type Limit = int32
 
+// SessionIDParam A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionIDParam = SessionID
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
 // AccountNotFound An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountNotFound = Problem
+
+// AcquireConflict An RFC 9457 problem document with a stable machine-readable `code`.
+type AcquireConflict = Problem
 
 // AdminDisabled An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminDisabled = Problem
@@ -899,9 +1161,6 @@ type HeadersTooLarge = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
-// LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
-type LockLimitExceeded = Problem
-
 // NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
 type NotACluster = Problem
 
@@ -910,6 +1169,12 @@ type PayloadTooLarge = Problem
 
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
+
+// SessionLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionLimitExceeded = Problem
+
+// SessionNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionNotFound = Problem
 
 // SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type SessionUnauthorized = Problem
@@ -948,6 +1213,19 @@ type ListAccountsParams struct {
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListAccountLocksParams defines parameters for ListAccountLocks.
+type ListAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // FinishGitHubSignInParams defines parameters for FinishGitHubSignIn.
 type FinishGitHubSignInParams struct {
 	// Code The authorization code GitHub issued.
@@ -967,6 +1245,56 @@ type FinishGitHubSignInParams struct {
 
 	// StateCookie Set by `/auth/github`; the sealed `state` and PKCE verifier.
 	StateCookie *string `form:"__Host-octostore_oauth,omitempty" json:"__Host-octostore_oauth,omitempty"`
+}
+
+// ListOperatorAccountsParams defines parameters for ListOperatorAccounts.
+type ListOperatorAccountsParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteOperatorAccountParams defines parameters for DeleteOperatorAccount.
+type DeleteOperatorAccountParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ListOperatorAccountLocksParams defines parameters for ListOperatorAccountLocks.
+type ListOperatorAccountLocksParams struct {
+	// Cursor Where the page starts: the `next_cursor` of the page before, as it came. Omit it
+	// for the first page. Cursors are opaque and belong to the list that made them; a
+	// malformed one, or one from another list, gets 400 `invalid_cursor`. Paging is by
+	// the list's sort key, not by offset: an item that exists during the whole paging
+	// is listed exactly once, even while others are added or removed.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// RevokeOperatorTokenParams defines parameters for RevokeOperatorToken.
+type RevokeOperatorTokenParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// SignOutOperatorParams defines parameters for SignOutOperator.
+type SignOutOperatorParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
+}
+
+// ReleaseDashboardLockParams defines parameters for ReleaseDashboardLock.
+type ReleaseDashboardLockParams struct {
+	// XCSRFToken The session's `csrf_token` from `GET /dashboard/session`.
+	XCSRFToken CSRFToken `json:"X-CSRF-Token"`
 }
 
 // SignOutParams defines parameters for SignOut.
@@ -999,6 +1327,15 @@ type ListLocksParams struct {
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
+	// Prefix Only locks whose name starts with this (it may be empty). Needed for `index`.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Index With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
 	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
 	// the request; in a cluster a follower forwards the read to the leader, which
 	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
@@ -1007,7 +1344,7 @@ type ListLocksParams struct {
 	// state (its SQLite file), never forwarding it. It is cheaper and answers while
 	// there is no leader, but it may lag the leader by the writes not yet applied on
 	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
-	// free lock's `revision` may be 0 (unknown). A watch (`wait_seconds`) is always
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
 	// linearizable. On a single node both are the same. Other values get 400
 	// `invalid_request`.
 	Consistency *ListLocksParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
@@ -1032,7 +1369,7 @@ type GetLockParams struct {
 	// state (its SQLite file), never forwarding it. It is cheaper and answers while
 	// there is no leader, but it may lag the leader by the writes not yet applied on
 	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
-	// free lock's `revision` may be 0 (unknown). A watch (`wait_seconds`) is always
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
 	// linearizable. On a single node both are the same. Other values get 400
 	// `invalid_request`.
 	Consistency *GetLockParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
@@ -1050,6 +1387,12 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 // AddClusterNodeJSONRequestBody defines body for AddClusterNode for application/json ContentType.
 type AddClusterNodeJSONRequestBody = AddClusterNodeRequest
 
+// SignInAsOperatorJSONRequestBody defines body for SignInAsOperator for application/json ContentType.
+type SignInAsOperatorJSONRequestBody = AdminSignIn
+
+// SignInWithTokenJSONRequestBody defines body for SignInWithToken for application/json ContentType.
+type SignInWithTokenJSONRequestBody = TokenSignIn
+
 // AcquireLockJSONRequestBody defines body for AcquireLock for application/json ContentType.
 type AcquireLockJSONRequestBody = AcquireRequest
 
@@ -1058,6 +1401,9 @@ type ReleaseLockJSONRequestBody = ReleaseRequest
 
 // RenewLockJSONRequestBody defines body for RenewLock for application/json ContentType.
 type RenewLockJSONRequestBody = RenewRequest
+
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1167,6 +1513,27 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
 	DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountLocks List an account's active locks
+	//
+	// The account's unexpired leases, ordered by name, a page at a time (100 unless
+	// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+	// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+	ListAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	//
+	// Ends every current lease of the lock (all holders of a semaphore) and any
+	// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+	// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+	// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+	// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+	// account, the lock name and the fencing tokens ended; never a lease id).
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+	ForceRelease(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens List an account's tokens
 	//
@@ -1339,10 +1706,95 @@ type ClientInterface interface {
 	//
 	// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 	// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-	// sign out. Signed out, it offers "Sign in with GitHub".
+	// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+	// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+	// set, also the operator view (paste the admin key).
 	//
 	// Corresponds with GET /dashboard (the `GetDashboard` operationId).
 	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOperatorAccounts The operator view's accounts
+	//
+	// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+	//
+	// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+	ListOperatorAccounts(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteOperatorAccount Delete an account from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+	DeleteOperatorAccount(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOperatorAccountLocks An account's active locks, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+	ListOperatorAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOperatorTokens An account's tokens, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+	ListOperatorTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeOperatorToken Revoke a token from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+	RevokeOperatorToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOperatorCluster The cluster, in the operator view
+	//
+	// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+	// single node (the page then shows no cluster card). A follower forwards the page's
+	// requests, this one included, to the leader, which keeps the operator session.
+	//
+	// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+	GetOperatorCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOperatorSession The operator session
+	//
+	// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+	// every state-changing request made with it.
+	//
+	// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+	GetOperatorSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInAsOperatorWithBody Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperatorWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInAsOperator Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperator(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignOutOperator End the operator session
+	//
+	// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+	SignOutOperator(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDashboardAvatar The signed-in user's GitHub avatar
 	//
@@ -1359,6 +1811,25 @@ type ClientInterface interface {
 	// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
 	ListDashboardLocks(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReleaseDashboardLock Release a lock the session's token holds
+	//
+	// Releases the lock when its current holder is the session's token (any owner), like
+	// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+	// A lock held by another token of the account, or not held, gets 409
+	// `lease_not_current` and nothing changes.
+	//
+	// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+	ReleaseDashboardLock(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboardMethods How the dashboard can be signed in to
+	//
+	// Which sign-in methods this server offers, so the page shows the right buttons:
+	// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+	// operator view when `ADMIN_KEY` is set.
+	//
+	// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+	GetDashboardMethods(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDashboardSession Who is signed in
 	//
 	// The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -1368,6 +1839,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
 	GetDashboardSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInWithTokenWithBody Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SignInWithToken Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithToken(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignOut End the dashboard session
 	//
@@ -1418,11 +1919,28 @@ type ClientInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	//
 	// The unexpired leases in the caller's account, ordered by name, a page at a time
 	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 	// it as `cursor` for the next page.
+	//
+	// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+	// per lock with every holder in `holders` (a semaphore's too), including locks kept
+	// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+	// carries `index`: every change under the prefix so far is at or below it. Paged
+	// like the plain list.
+	//
+	// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+	// soon as any lock under the prefix changed past `index` (granted, released,
+	// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+	// new index to watch from, and `changes`: every lock under the prefix whose revision
+	// is above the `index` sent, by name, a released or expired one with `status` `free`
+	// (`locks` is empty). Coming back with the `index` you got never misses a change.
+	// When the server no longer remembers every lock freed since your `index` (it keeps
+	// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+	// under the prefix: any lock you knew that is not in it is free. A watch counts
+	// against the waiting requests' bounds (429 `too_many_waiters`).
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
 	ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1466,6 +1984,21 @@ type ClientInterface interface {
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -1495,6 +2028,21 @@ type ClientInterface interface {
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1562,6 +2110,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSessionWithBody Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSessionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSession Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSession(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSession End a session and release every lock bound to it
+	//
+	// A clean release of each lock bound to the session: no lock-delay applies, and each
+	// lock goes to the next waiter in its line at once. A second delete is 404
+	// `session_not_found`.
+	//
+	// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+	DeleteSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSession A session and the locks held through it
+	//
+	// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+	//
+	// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+	GetSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenewSession Keep a session, and every lock bound to it, alive
+	//
+	// Moves the session's expiry, and that of every lease bound to it, to now + its
+	// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+	// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+	// locks are gone; create a new session and acquire them again.
+	//
+	// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+	RenewSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAccounts List accounts
@@ -1629,6 +2241,47 @@ func (c *RawClient) CreateAccount(ctx context.Context, body CreateAccountJSONReq
 // Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
 func (c *RawClient) DeleteAccount(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteAccountRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccountLocks List an account's active locks
+//
+// The account's unexpired leases, ordered by name, a page at a time (100 unless
+// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+//
+// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+func (c *RawClient) ListAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountLocksRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForceRelease End a lock's current lease(s) at once (operator)
+//
+// Ends every current lease of the lock (all holders of a semaphore) and any
+// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+// account, the lock name and the fencing tokens ended; never a lease id).
+//
+// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+func (c *RawClient) ForceRelease(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForceReleaseRequest(c.Server, accountId, name)
 	if err != nil {
 		return nil, err
 	}
@@ -1940,11 +2593,196 @@ func (c *RawClient) RotateToken(ctx context.Context, reqEditors ...RequestEditor
 //
 // One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 // a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-// sign out. Signed out, it offers "Sign in with GitHub".
+// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+// set, also the operator view (paste the admin key).
 //
 // Corresponds with GET /dashboard (the `GetDashboard` operationId).
 func (c *RawClient) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDashboardRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperatorAccounts The operator view's accounts
+//
+// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+//
+// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+func (c *RawClient) ListOperatorAccounts(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperatorAccountsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteOperatorAccount Delete an account from the operator view
+//
+// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+func (c *RawClient) DeleteOperatorAccount(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOperatorAccountRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperatorAccountLocks An account's active locks, in the operator view
+//
+// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+func (c *RawClient) ListOperatorAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperatorAccountLocksRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOperatorTokens An account's tokens, in the operator view
+//
+// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+func (c *RawClient) ListOperatorTokens(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOperatorTokensRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeOperatorToken Revoke a token from the operator view
+//
+// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+func (c *RawClient) RevokeOperatorToken(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeOperatorTokenRequest(c.Server, accountId, tokenId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOperatorCluster The cluster, in the operator view
+//
+// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+// single node (the page then shows no cluster card). A follower forwards the page's
+// requests, this one included, to the leader, which keeps the operator session.
+//
+// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+func (c *RawClient) GetOperatorCluster(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOperatorClusterRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOperatorSession The operator session
+//
+// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+// every state-changing request made with it.
+//
+// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+func (c *RawClient) GetOperatorSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOperatorSessionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInAsOperatorWithBody Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *RawClient) SignInAsOperatorWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInAsOperatorRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInAsOperator Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *RawClient) SignInAsOperator(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInAsOperatorRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignOutOperator End the operator session
+//
+// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+func (c *RawClient) SignOutOperator(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignOutOperatorRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1990,6 +2828,45 @@ func (c *RawClient) ListDashboardLocks(ctx context.Context, reqEditors ...Reques
 	return c.Client.Do(req)
 }
 
+// ReleaseDashboardLock Release a lock the session's token holds
+//
+// Releases the lock when its current holder is the session's token (any owner), like
+// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+// A lock held by another token of the account, or not held, gets 409
+// `lease_not_current` and nothing changes.
+//
+// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+func (c *RawClient) ReleaseDashboardLock(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseDashboardLockRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboardMethods How the dashboard can be signed in to
+//
+// Which sign-in methods this server offers, so the page shows the right buttons:
+// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+// operator view when `ADMIN_KEY` is set.
+//
+// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+func (c *RawClient) GetDashboardMethods(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardMethodsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDashboardSession Who is signed in
 //
 // The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -2000,6 +2877,56 @@ func (c *RawClient) ListDashboardLocks(ctx context.Context, reqEditors ...Reques
 // Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
 func (c *RawClient) GetDashboardSession(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetDashboardSessionRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInWithTokenWithBody Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *RawClient) SignInWithTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInWithTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SignInWithToken Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *RawClient) SignInWithToken(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSignInWithTokenRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2109,11 +3036,28 @@ func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// ListLocks The caller's account's active locks
+// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 //
 // The unexpired leases in the caller's account, ordered by name, a page at a time
 // (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 // it as `cursor` for the next page.
+//
+// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+// per lock with every holder in `holders` (a semaphore's too), including locks kept
+// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+// carries `index`: every change under the prefix so far is at or below it. Paged
+// like the plain list.
+//
+// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+// soon as any lock under the prefix changed past `index` (granted, released,
+// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+// new index to watch from, and `changes`: every lock under the prefix whose revision
+// is above the `index` sent, by name, a released or expired one with `status` `free`
+// (`locks` is empty). Coming back with the `index` you got never misses a change.
+// When the server no longer remembers every lock freed since your `index` (it keeps
+// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+// under the prefix: any lock you knew that is not in it is free. A watch counts
+// against the waiting requests' bounds (429 `too_many_waiters`).
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
 func (c *RawClient) ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2177,6 +3121,21 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockP
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -2216,6 +3175,21 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+//
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2344,6 +3318,120 @@ func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorF
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *RawClient) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSessionWithBody Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *RawClient) CreateSessionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSessionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSession Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *RawClient) CreateSession(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSessionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSession End a session and release every lock bound to it
+//
+// A clean release of each lock bound to the session: no lock-delay applies, and each
+// lock goes to the next waiter in its line at once. A second delete is 404
+// `session_not_found`.
+//
+// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+func (c *RawClient) DeleteSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSessionRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSession A session and the locks held through it
+//
+// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+//
+// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+func (c *RawClient) GetSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSessionRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenewSession Keep a session, and every lock bound to it, alive
+//
+// Moves the session's expiry, and that of every lease bound to it, to now + its
+// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+// locks are gone; create a new session and acquire them again.
+//
+// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+func (c *RawClient) RenewSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewSessionRequest(c.Server, sessionId)
 	if err != nil {
 		return nil, err
 	}
@@ -2487,6 +3575,120 @@ func NewDeleteAccountRequest(server string, accountId AccountIDPath) (*http.Requ
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAccountLocksRequest constructs an http.Request for the ListAccountLocks method
+func NewListAccountLocksRequest(server string, accountId AccountIDPath, params *ListAccountLocksParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/locks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewForceReleaseRequest constructs an http.Request for the ForceRelease method
+func NewForceReleaseRequest(server string, accountId AccountID, name LockName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/locks/%s/release", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2971,6 +4173,414 @@ func NewGetDashboardRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListOperatorAccountsRequest constructs an http.Request for the ListOperatorAccounts method
+func NewListOperatorAccountsRequest(server string, params *ListOperatorAccountsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteOperatorAccountRequest constructs an http.Request for the DeleteOperatorAccount method
+func NewDeleteOperatorAccountRequest(server string, accountId AccountIDPath, params *DeleteOperatorAccountParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewListOperatorAccountLocksRequest constructs an http.Request for the ListOperatorAccountLocks method
+func NewListOperatorAccountLocksRequest(server string, accountId AccountIDPath, params *ListOperatorAccountLocksParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s/locks", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListOperatorTokensRequest constructs an http.Request for the ListOperatorTokens method
+func NewListOperatorTokensRequest(server string, accountId AccountIDPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s/tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRevokeOperatorTokenRequest constructs an http.Request for the RevokeOperatorToken method
+func NewRevokeOperatorTokenRequest(server string, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "token_id", tokenId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/accounts/%s/tokens/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetOperatorClusterRequest constructs an http.Request for the GetOperatorCluster method
+func NewGetOperatorClusterRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/cluster")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOperatorSessionRequest constructs an http.Request for the GetOperatorSession method
+func NewGetOperatorSessionRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/session")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSignInAsOperatorRequest calls the generic SignInAsOperator builder with application/json body
+func NewSignInAsOperatorRequest(server string, body SignInAsOperatorJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSignInAsOperatorRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSignInAsOperatorRequestWithBody constructs an http.Request for the SignInAsOperator method, with any body, and a specified content type
+func NewSignInAsOperatorRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/sign-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSignOutOperatorRequest constructs an http.Request for the SignOutOperator method
+func NewSignOutOperatorRequest(server string, params *SignOutOperatorParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/admin/sign-out")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
 // NewGetDashboardAvatarRequest constructs an http.Request for the GetDashboardAvatar method
 func NewGetDashboardAvatarRequest(server string) (*http.Request, error) {
 	var err error
@@ -3025,6 +4635,80 @@ func NewListDashboardLocksRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewReleaseDashboardLockRequest constructs an http.Request for the ReleaseDashboardLock method
+func NewReleaseDashboardLockRequest(server string, name LockName, params *ReleaseDashboardLockParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/locks/%s/release", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-CSRF-Token", params.XCSRFToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("X-CSRF-Token", headerParam0)
+
+	}
+
+	return req, nil
+}
+
+// NewGetDashboardMethodsRequest constructs an http.Request for the GetDashboardMethods method
+func NewGetDashboardMethodsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/methods")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetDashboardSessionRequest constructs an http.Request for the GetDashboardSession method
 func NewGetDashboardSessionRequest(server string) (*http.Request, error) {
 	var err error
@@ -3048,6 +4732,46 @@ func NewGetDashboardSessionRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewSignInWithTokenRequest calls the generic SignInWithToken builder with application/json body
+func NewSignInWithTokenRequest(server string, body SignInWithTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSignInWithTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSignInWithTokenRequestWithBody constructs an http.Request for the SignInWithToken method, with any body, and a specified content type
+func NewSignInWithTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/dashboard/sign-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -3269,6 +4993,42 @@ func NewListLocksRequest(server string, params *ListLocksParams) (*http.Request,
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Prefix != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "prefix", *params.Prefix, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Index != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "index", *params.Index, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WaitSeconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait_seconds", *params.WaitSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3584,6 +5344,148 @@ func NewGetReadyRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreateSessionRequest calls the generic CreateSession builder with application/json body
+func NewCreateSessionRequest(server string, body CreateSessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSessionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSessionRequestWithBody constructs an http.Request for the CreateSession method, with any body, and a specified content type
+func NewCreateSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSessionRequest constructs an http.Request for the DeleteSession method
+func NewDeleteSessionRequest(server string, sessionId SessionIDParam) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSessionRequest constructs an http.Request for the GetSession method
+func NewGetSessionRequest(server string, sessionId SessionIDParam) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenewSessionRequest constructs an http.Request for the RenewSession method
+func NewRenewSessionRequest(server string, sessionId SessionIDParam) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/renew", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *RawClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -3666,6 +5568,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /admin/accounts/{account_id} (the `DeleteAccount` operationId).
 	DeleteAccountWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*DeleteAccountResponse, error)
+
+	// ListAccountLocksWithResponse List an account's active locks
+	//
+	// The account's unexpired leases, ordered by name, a page at a time (100 unless
+	// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+	// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+	ListAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*ListAccountLocksResponse, error)
+
+	// ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
+	//
+	// Ends every current lease of the lock (all holders of a semaphore) and any
+	// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+	// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+	// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+	// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+	// account, the lock name and the fencing tokens ended; never a lease id).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+	ForceReleaseWithResponse(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*ForceReleaseResponse, error)
 
 	// ListTokensWithResponse List an account's tokens
 	//
@@ -3856,12 +5783,113 @@ type ClientWithResponsesInterface interface {
 	//
 	// One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 	// a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-	// sign out. Signed out, it offers "Sign in with GitHub".
+	// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+	// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+	// set, also the operator view (paste the admin key).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /dashboard (the `GetDashboard` operationId).
 	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
+
+	// ListOperatorAccountsWithResponse The operator view's accounts
+	//
+	// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+	ListOperatorAccountsWithResponse(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountsResponse, error)
+
+	// DeleteOperatorAccountWithResponse Delete an account from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+	DeleteOperatorAccountWithResponse(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*DeleteOperatorAccountResponse, error)
+
+	// ListOperatorAccountLocksWithResponse An account's active locks, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+	ListOperatorAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountLocksResponse, error)
+
+	// ListOperatorTokensWithResponse An account's tokens, in the operator view
+	//
+	// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+	ListOperatorTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListOperatorTokensResponse, error)
+
+	// RevokeOperatorTokenWithResponse Revoke a token from the operator view
+	//
+	// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+	RevokeOperatorTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*RevokeOperatorTokenResponse, error)
+
+	// GetOperatorClusterWithResponse The cluster, in the operator view
+	//
+	// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+	// single node (the page then shows no cluster card). A follower forwards the page's
+	// requests, this one included, to the leader, which keeps the operator session.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+	GetOperatorClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorClusterResponse, error)
+
+	// GetOperatorSessionWithResponse The operator session
+	//
+	// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+	// every state-changing request made with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+	GetOperatorSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorSessionResponse, error)
+
+	// SignInAsOperatorWithBodyWithResponse Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperatorWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error)
+
+	// SignInAsOperatorWithResponse Open the operator view with the admin key
+	//
+	// Exchanges the admin key, pasted into the page and sent in this body once, for a
+	// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+	// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+	// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+	// like a wrong `X-Admin-Key` and is throttled per client address.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+	SignInAsOperatorWithResponse(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error)
+
+	// SignOutOperatorWithResponse End the operator session
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+	SignOutOperatorWithResponse(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*SignOutOperatorResponse, error)
 
 	// GetDashboardAvatarWithResponse The signed-in user's GitHub avatar
 	//
@@ -3882,6 +5910,29 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /dashboard/locks (the `ListDashboardLocks` operationId).
 	ListDashboardLocksWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListDashboardLocksResponse, error)
 
+	// ReleaseDashboardLockWithResponse Release a lock the session's token holds
+	//
+	// Releases the lock when its current holder is the session's token (any owner), like
+	// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+	// A lock held by another token of the account, or not held, gets 409
+	// `lease_not_current` and nothing changes.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+	ReleaseDashboardLockWithResponse(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*ReleaseDashboardLockResponse, error)
+
+	// GetDashboardMethodsWithResponse How the dashboard can be signed in to
+	//
+	// Which sign-in methods this server offers, so the page shows the right buttons:
+	// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+	// operator view when `ADMIN_KEY` is set.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+	GetDashboardMethodsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardMethodsResponse, error)
+
 	// GetDashboardSessionWithResponse Who is signed in
 	//
 	// The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -3893,6 +5944,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /dashboard/session (the `GetDashboardSession` operationId).
 	GetDashboardSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardSessionResponse, error)
+
+	// SignInWithTokenWithBodyWithResponse Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error)
+
+	// SignInWithTokenWithResponse Sign in to the dashboard with an account token
+	//
+	// Exchanges an account token, pasted into the page and sent in this body once, for
+	// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+	// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+	// The session is the token's: revoking the token ends it, rotating it from the
+	// dashboard keeps it. Same-origin only; throttled per client address like every
+	// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+	// `unauthorized` and no session.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+	SignInWithTokenWithResponse(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error)
 
 	// SignOutWithResponse End the dashboard session
 	//
@@ -3953,11 +6034,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
-	// ListLocksWithResponse The caller's account's active locks
+	// ListLocksWithResponse The caller's account's active locks, or those under a prefix, or watch a prefix
 	//
 	// The unexpired leases in the caller's account, ordered by name, a page at a time
 	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 	// it as `cursor` for the next page.
+	//
+	// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+	// per lock with every holder in `holders` (a semaphore's too), including locks kept
+	// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+	// carries `index`: every change under the prefix so far is at or below it. Paged
+	// like the plain list.
+	//
+	// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+	// soon as any lock under the prefix changed past `index` (granted, released,
+	// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+	// new index to watch from, and `changes`: every lock under the prefix whose revision
+	// is above the `index` sent, by name, a released or expired one with `status` `free`
+	// (`locks` is empty). Coming back with the `index` you got never misses a change.
+	// When the server no longer remembers every lock freed since your `index` (it keeps
+	// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+	// under the prefix: any lock you knew that is not in it is free. A watch counts
+	// against the waiting requests' bounds (429 `too_many_waiters`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4005,6 +6103,21 @@ type ClientWithResponsesInterface interface {
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -4034,6 +6147,21 @@ type ClientWithResponsesInterface interface {
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4105,6 +6233,76 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
+
+	// CreateSessionWithBodyWithResponse Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSessionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error)
+
+	// CreateSessionWithResponse Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSessionWithResponse(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error)
+
+	// DeleteSessionWithResponse End a session and release every lock bound to it
+	//
+	// A clean release of each lock bound to the session: no lock-delay applies, and each
+	// lock goes to the next waiter in its line at once. A second delete is 404
+	// `session_not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+	DeleteSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*DeleteSessionResponse, error)
+
+	// GetSessionWithResponse A session and the locks held through it
+	//
+	// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+	GetSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*GetSessionResponse, error)
+
+	// RenewSessionWithResponse Keep a session, and every lock bound to it, alive
+	//
+	// Moves the session's expiry, and that of every lease bound to it, to now + its
+	// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+	// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+	// locks are gone; create a new session and acquire them again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+	RenewSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*RenewSessionResponse, error)
 }
 
 // ListAccountsResponse429Headers the declared response headers of an HTTP 429 response for ListAccounts
@@ -4441,6 +6639,228 @@ func (r DeleteAccountResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccountLocksResponse429Headers the declared response headers of an HTTP 429 response for ListAccountLocks
+type ListAccountLocksResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListAccountLocksResponse503Headers the declared response headers of an HTTP 503 response for ListAccountLocks
+type ListAccountLocksResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListAccountLocksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LockList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAccountLocksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListAccountLocksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccountLocksResponse) GetJSON200() *LockList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAccountLocksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountLocksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountLocksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountLocksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountLocksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ForceReleaseResponse429Headers the declared response headers of an HTTP 429 response for ForceRelease
+type ForceReleaseResponse429Headers struct {
+	RetryAfter int
+}
+
+// ForceReleaseResponse503Headers the declared response headers of an HTTP 503 response for ForceRelease
+type ForceReleaseResponse503Headers struct {
+	RetryAfter int
+}
+
+type ForceReleaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ForceReleaseResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ForceReleaseResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ForceReleaseResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForceReleaseResponse) GetJSON200() *ForceReleaseResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ForceReleaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForceReleaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForceReleaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForceReleaseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5657,8 +8077,6 @@ type GetDashboardResponse struct {
 	HTTPResponse *http.Response
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationproblemJSON400 *BadRequest
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -5676,11 +8094,6 @@ type GetDashboardResponse struct {
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
 func (r GetDashboardResponse) GetApplicationproblemJSON400() *BadRequest {
 	return r.ApplicationproblemJSON400
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetDashboardResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -5732,6 +8145,1034 @@ func (r GetDashboardResponse) ContentType() string {
 	return ""
 }
 
+// ListOperatorAccountsResponse429Headers the declared response headers of an HTTP 429 response for ListOperatorAccounts
+type ListOperatorAccountsResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListOperatorAccountsResponse503Headers the declared response headers of an HTTP 503 response for ListOperatorAccounts
+type ListOperatorAccountsResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListOperatorAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AccountList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOperatorAccountsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOperatorAccountsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperatorAccountsResponse) GetJSON200() *AccountList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOperatorAccountsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperatorAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperatorAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperatorAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperatorAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteOperatorAccountResponse429Headers the declared response headers of an HTTP 429 response for DeleteOperatorAccount
+type DeleteOperatorAccountResponse429Headers struct {
+	RetryAfter int
+}
+
+// DeleteOperatorAccountResponse503Headers the declared response headers of an HTTP 503 response for DeleteOperatorAccount
+type DeleteOperatorAccountResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteOperatorAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteOperatorAccountResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteOperatorAccountResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteOperatorAccountResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteOperatorAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteOperatorAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteOperatorAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteOperatorAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOperatorAccountLocksResponse429Headers the declared response headers of an HTTP 429 response for ListOperatorAccountLocks
+type ListOperatorAccountLocksResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListOperatorAccountLocksResponse503Headers the declared response headers of an HTTP 503 response for ListOperatorAccountLocks
+type ListOperatorAccountLocksResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListOperatorAccountLocksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LockList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadPage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOperatorAccountLocksResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOperatorAccountLocksResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperatorAccountLocksResponse) GetJSON200() *LockList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON400() *BadPage {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOperatorAccountLocksResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperatorAccountLocksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperatorAccountLocksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperatorAccountLocksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperatorAccountLocksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOperatorTokensResponse429Headers the declared response headers of an HTTP 429 response for ListOperatorTokens
+type ListOperatorTokensResponse429Headers struct {
+	RetryAfter int
+}
+
+// ListOperatorTokensResponse503Headers the declared response headers of an HTTP 503 response for ListOperatorTokens
+type ListOperatorTokensResponse503Headers struct {
+	RetryAfter int
+}
+
+type ListOperatorTokensResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TokenList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListOperatorTokensResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListOperatorTokensResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOperatorTokensResponse) GetJSON200() *TokenList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListOperatorTokensResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOperatorTokensResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOperatorTokensResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOperatorTokensResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOperatorTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeOperatorTokenResponse429Headers the declared response headers of an HTTP 429 response for RevokeOperatorToken
+type RevokeOperatorTokenResponse429Headers struct {
+	RetryAfter int
+}
+
+// RevokeOperatorTokenResponse503Headers the declared response headers of an HTTP 503 response for RevokeOperatorToken
+type RevokeOperatorTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type RevokeOperatorTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *TokenNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeOperatorTokenResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RevokeOperatorTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON404() *TokenNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RevokeOperatorTokenResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeOperatorTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeOperatorTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeOperatorTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeOperatorTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOperatorClusterResponse429Headers the declared response headers of an HTTP 429 response for GetOperatorCluster
+type GetOperatorClusterResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetOperatorClusterResponse503Headers the declared response headers of an HTTP 503 response for GetOperatorCluster
+type GetOperatorClusterResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetOperatorClusterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClusterInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotACluster
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOperatorClusterResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOperatorClusterResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOperatorClusterResponse) GetJSON200() *ClusterInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON404() *NotACluster {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetOperatorClusterResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOperatorClusterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOperatorClusterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOperatorClusterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOperatorClusterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetOperatorSessionResponse200Headers the declared response headers of an HTTP 200 response for GetOperatorSession
+type GetOperatorSessionResponse200Headers struct {
+	CacheControl string
+}
+
+// GetOperatorSessionResponse429Headers the declared response headers of an HTTP 429 response for GetOperatorSession
+type GetOperatorSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetOperatorSessionResponse503Headers the declared response headers of an HTTP 503 response for GetOperatorSession
+type GetOperatorSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetOperatorSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OperatorSession
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetOperatorSessionResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetOperatorSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetOperatorSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOperatorSessionResponse) GetJSON200() *OperatorSession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetOperatorSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOperatorSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOperatorSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOperatorSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOperatorSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SignInAsOperatorResponse204Headers the declared response headers of an HTTP 204 response for SignInAsOperator
+type SignInAsOperatorResponse204Headers struct {
+	CacheControl string
+	SetCookie    string
+}
+
+// SignInAsOperatorResponse429Headers the declared response headers of an HTTP 429 response for SignInAsOperator
+type SignInAsOperatorResponse429Headers struct {
+	RetryAfter int
+}
+
+// SignInAsOperatorResponse503Headers the declared response headers of an HTTP 503 response for SignInAsOperator
+type SignInAsOperatorResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignInAsOperatorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignInAsOperatorResponse204Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignInAsOperatorResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignInAsOperatorResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignInAsOperatorResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignInAsOperatorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignInAsOperatorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignInAsOperatorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignInAsOperatorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SignOutOperatorResponse204Headers the declared response headers of an HTTP 204 response for SignOutOperator
+type SignOutOperatorResponse204Headers struct {
+	SetCookie string
+}
+
+// SignOutOperatorResponse429Headers the declared response headers of an HTTP 429 response for SignOutOperator
+type SignOutOperatorResponse429Headers struct {
+	RetryAfter int
+}
+
+// SignOutOperatorResponse503Headers the declared response headers of an HTTP 503 response for SignOutOperator
+type SignOutOperatorResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignOutOperatorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AdminDisabled
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignOutOperatorResponse204Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignOutOperatorResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignOutOperatorResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON404() *AdminDisabled {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignOutOperatorResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignOutOperatorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignOutOperatorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignOutOperatorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignOutOperatorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDashboardAvatarResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardAvatar
 type GetDashboardAvatarResponse200Headers struct {
 	CacheControl string
@@ -5755,7 +9196,7 @@ type GetDashboardAvatarResponse struct {
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
+	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -5787,7 +9228,7 @@ func (r GetDashboardAvatarResponse) GetApplicationproblemJSON401() *SessionUnaut
 }
 
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetDashboardAvatarResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
+func (r GetDashboardAvatarResponse) GetApplicationproblemJSON404() *Problem {
 	return r.ApplicationproblemJSON404
 }
 
@@ -5869,8 +9310,6 @@ type ListDashboardLocksResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SessionUnauthorized
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -5900,11 +9339,6 @@ func (r ListDashboardLocksResponse) GetApplicationproblemJSON400() *BadRequest {
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r ListDashboardLocksResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
 	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r ListDashboardLocksResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -5961,6 +9395,221 @@ func (r ListDashboardLocksResponse) ContentType() string {
 	return ""
 }
 
+// ReleaseDashboardLockResponse429Headers the declared response headers of an HTTP 429 response for ReleaseDashboardLock
+type ReleaseDashboardLockResponse429Headers struct {
+	RetryAfter int
+}
+
+// ReleaseDashboardLockResponse503Headers the declared response headers of an HTTP 503 response for ReleaseDashboardLock
+type ReleaseDashboardLockResponse503Headers struct {
+	RetryAfter int
+}
+
+type ReleaseDashboardLockResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReleaseResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *LeaseNotCurrent
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReleaseDashboardLockResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ReleaseDashboardLockResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseDashboardLockResponse) GetJSON200() *ReleaseResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON409() *LeaseNotCurrent {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReleaseDashboardLockResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseDashboardLockResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseDashboardLockResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseDashboardLockResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseDashboardLockResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDashboardMethodsResponse429Headers the declared response headers of an HTTP 429 response for GetDashboardMethods
+type GetDashboardMethodsResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetDashboardMethodsResponse503Headers the declared response headers of an HTTP 503 response for GetDashboardMethods
+type GetDashboardMethodsResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetDashboardMethodsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DashboardMethods
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetDashboardMethodsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetDashboardMethodsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDashboardMethodsResponse) GetJSON200() *DashboardMethods {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDashboardMethodsResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardMethodsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardMethodsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardMethodsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardMethodsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDashboardSessionResponse200Headers the declared response headers of an HTTP 200 response for GetDashboardSession
 type GetDashboardSessionResponse200Headers struct {
 	CacheControl string
@@ -5985,8 +9634,6 @@ type GetDashboardSessionResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *SessionUnauthorized
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6018,11 +9665,6 @@ func (r GetDashboardSessionResponse) GetApplicationproblemJSON400() *BadRequest 
 // GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
 func (r GetDashboardSessionResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
 	return r.ApplicationproblemJSON401
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r GetDashboardSessionResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6079,6 +9721,125 @@ func (r GetDashboardSessionResponse) ContentType() string {
 	return ""
 }
 
+// SignInWithTokenResponse204Headers the declared response headers of an HTTP 204 response for SignInWithToken
+type SignInWithTokenResponse204Headers struct {
+	CacheControl string
+	SetCookie    string
+}
+
+// SignInWithTokenResponse429Headers the declared response headers of an HTTP 429 response for SignInWithToken
+type SignInWithTokenResponse429Headers struct {
+	RetryAfter int
+}
+
+// SignInWithTokenResponse503Headers the declared response headers of an HTTP 503 response for SignInWithToken
+type SignInWithTokenResponse503Headers struct {
+	RetryAfter int
+}
+
+type SignInWithTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *SessionUnauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *SignInWithTokenResponse204Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SignInWithTokenResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SignInWithTokenResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SignInWithTokenResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SignInWithTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SignInWithTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SignInWithTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SignInWithTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignOutResponse204Headers the declared response headers of an HTTP 204 response for SignOut
 type SignOutResponse204Headers struct {
 	SetCookie string
@@ -6103,8 +9864,6 @@ type SignOutResponse struct {
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6136,11 +9895,6 @@ func (r SignOutResponse) GetApplicationproblemJSON401() *SessionUnauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r SignOutResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r SignOutResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6221,8 +9975,6 @@ type SignOutEverywhereResponse struct {
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6254,11 +10006,6 @@ func (r SignOutEverywhereResponse) GetApplicationproblemJSON401() *SessionUnauth
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r SignOutEverywhereResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r SignOutEverywhereResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6341,8 +10088,6 @@ type RotateDashboardTokenResponse struct {
 	ApplicationproblemJSON401 *SessionUnauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
-	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
-	ApplicationproblemJSON404 *SignInNotConfigured
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6379,11 +10124,6 @@ func (r RotateDashboardTokenResponse) GetApplicationproblemJSON401() *SessionUna
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r RotateDashboardTokenResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
-}
-
-// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
-func (r RotateDashboardTokenResponse) GetApplicationproblemJSON404() *SignInNotConfigured {
-	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -6640,7 +10380,7 @@ type ListLocksResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *LockList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadPage
+	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -6667,7 +10407,7 @@ func (r ListLocksResponse) GetJSON200() *LockList {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListLocksResponse) GetApplicationproblemJSON400() *BadPage {
+func (r ListLocksResponse) GetApplicationproblemJSON400() *Problem {
 	return r.ApplicationproblemJSON400
 }
 
@@ -6865,8 +10605,10 @@ type AcquireLockResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *LockLimitExceeded
+	ApplicationproblemJSON409 *AcquireConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -6902,8 +10644,13 @@ func (r AcquireLockResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcquireLockResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r AcquireLockResponse) GetApplicationproblemJSON409() *LockLimitExceeded {
+func (r AcquireLockResponse) GetApplicationproblemJSON409() *AcquireConflict {
 	return r.ApplicationproblemJSON409
 }
 
@@ -7415,6 +11162,478 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// CreateSessionResponse401Headers the declared response headers of an HTTP 401 response for CreateSession
+type CreateSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateSessionResponse429Headers the declared response headers of an HTTP 429 response for CreateSession
+type CreateSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateSessionResponse503Headers the declared response headers of an HTTP 503 response for CreateSession
+type CreateSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SessionResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *SessionLimitExceeded
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSessionResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSessionResponse) GetJSON201() *SessionResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON409() *SessionLimitExceeded {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteSessionResponse401Headers the declared response headers of an HTTP 401 response for DeleteSession
+type DeleteSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteSessionResponse429Headers the declared response headers of an HTTP 429 response for DeleteSession
+type DeleteSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// DeleteSessionResponse503Headers the declared response headers of an HTTP 503 response for DeleteSession
+type DeleteSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteSessionResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSessionResponse401Headers the declared response headers of an HTTP 401 response for GetSession
+type GetSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetSessionResponse429Headers the declared response headers of an HTTP 429 response for GetSession
+type GetSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetSessionResponse503Headers the declared response headers of an HTTP 503 response for GetSession
+type GetSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSessionResponse) GetJSON200() *SessionStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RenewSessionResponse401Headers the declared response headers of an HTTP 401 response for RenewSession
+type RenewSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RenewSessionResponse429Headers the declared response headers of an HTTP 429 response for RenewSession
+type RenewSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// RenewSessionResponse503Headers the declared response headers of an HTTP 503 response for RenewSession
+type RenewSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type RenewSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RenewSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RenewSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RenewSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenewSessionResponse) GetJSON200() *SessionResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenewSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenewSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenewSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenewSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAccountsWithResponse List accounts
 //
 // Accounts, oldest first (by creation time, then id), a page at a time (100 unless
@@ -7476,6 +11695,43 @@ func (c *ClientWithResponses) DeleteAccountWithResponse(ctx context.Context, acc
 		return nil, err
 	}
 	return ParseDeleteAccountResponse(rsp)
+}
+
+// ListAccountLocksWithResponse List an account's active locks
+//
+// The account's unexpired leases, ordered by name, a page at a time (100 unless
+// `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+// dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
+func (c *ClientWithResponses) ListAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*ListAccountLocksResponse, error) {
+	rsp, err := c.ListAccountLocks(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountLocksResponse(rsp)
+}
+
+// ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
+//
+// Ends every current lease of the lock (all holders of a semaphore) and any
+// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+// account, the lock name and the fencing tokens ended; never a lease id).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+func (c *ClientWithResponses) ForceReleaseWithResponse(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*ForceReleaseResponse, error) {
+	rsp, err := c.ForceRelease(ctx, accountId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForceReleaseResponse(rsp)
 }
 
 // ListTokensWithResponse List an account's tokens
@@ -7745,7 +12001,9 @@ func (c *ClientWithResponses) RotateTokenWithResponse(ctx context.Context, reqEd
 //
 // One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
 // a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-// sign out. Signed out, it offers "Sign in with GitHub".
+// sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+// configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+// set, also the operator view (paste the admin key).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7756,6 +12014,165 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseGetDashboardResponse(rsp)
+}
+
+// ListOperatorAccountsWithResponse The operator view's accounts
+//
+// `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/accounts (the `ListOperatorAccounts` operationId).
+func (c *ClientWithResponses) ListOperatorAccountsWithResponse(ctx context.Context, params *ListOperatorAccountsParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountsResponse, error) {
+	rsp, err := c.ListOperatorAccounts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperatorAccountsResponse(rsp)
+}
+
+// DeleteOperatorAccountWithResponse Delete an account from the operator view
+//
+// `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id} (the `DeleteOperatorAccount` operationId).
+func (c *ClientWithResponses) DeleteOperatorAccountWithResponse(ctx context.Context, accountId AccountIDPath, params *DeleteOperatorAccountParams, reqEditors ...RequestEditorFn) (*DeleteOperatorAccountResponse, error) {
+	rsp, err := c.DeleteOperatorAccount(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteOperatorAccountResponse(rsp)
+}
+
+// ListOperatorAccountLocksWithResponse An account's active locks, in the operator view
+//
+// `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/locks (the `ListOperatorAccountLocks` operationId).
+func (c *ClientWithResponses) ListOperatorAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListOperatorAccountLocksParams, reqEditors ...RequestEditorFn) (*ListOperatorAccountLocksResponse, error) {
+	rsp, err := c.ListOperatorAccountLocks(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperatorAccountLocksResponse(rsp)
+}
+
+// ListOperatorTokensWithResponse An account's tokens, in the operator view
+//
+// `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/accounts/{account_id}/tokens (the `ListOperatorTokens` operationId).
+func (c *ClientWithResponses) ListOperatorTokensWithResponse(ctx context.Context, accountId AccountIDPath, reqEditors ...RequestEditorFn) (*ListOperatorTokensResponse, error) {
+	rsp, err := c.ListOperatorTokens(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOperatorTokensResponse(rsp)
+}
+
+// RevokeOperatorTokenWithResponse Revoke a token from the operator view
+//
+// `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /dashboard/admin/accounts/{account_id}/tokens/{token_id} (the `RevokeOperatorToken` operationId).
+func (c *ClientWithResponses) RevokeOperatorTokenWithResponse(ctx context.Context, accountId AccountIDPath, tokenId TokenID, params *RevokeOperatorTokenParams, reqEditors ...RequestEditorFn) (*RevokeOperatorTokenResponse, error) {
+	rsp, err := c.RevokeOperatorToken(ctx, accountId, tokenId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeOperatorTokenResponse(rsp)
+}
+
+// GetOperatorClusterWithResponse The cluster, in the operator view
+//
+// `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+// single node (the page then shows no cluster card). A follower forwards the page's
+// requests, this one included, to the leader, which keeps the operator session.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/cluster (the `GetOperatorCluster` operationId).
+func (c *ClientWithResponses) GetOperatorClusterWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorClusterResponse, error) {
+	rsp, err := c.GetOperatorCluster(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOperatorClusterResponse(rsp)
+}
+
+// GetOperatorSessionWithResponse The operator session
+//
+// When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+// every state-changing request made with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/admin/session (the `GetOperatorSession` operationId).
+func (c *ClientWithResponses) GetOperatorSessionWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOperatorSessionResponse, error) {
+	rsp, err := c.GetOperatorSession(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOperatorSessionResponse(rsp)
+}
+
+// SignInAsOperatorWithBodyWithResponse Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *ClientWithResponses) SignInAsOperatorWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error) {
+	rsp, err := c.SignInAsOperatorWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInAsOperatorResponse(rsp)
+}
+
+// SignInAsOperatorWithResponse Open the operator view with the admin key
+//
+// Exchanges the admin key, pasted into the page and sent in this body once, for a
+// separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+// SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+// restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+// like a wrong `X-Admin-Key` and is throttled per client address.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/admin/sign-in (the `SignInAsOperator` operationId).
+func (c *ClientWithResponses) SignInAsOperatorWithResponse(ctx context.Context, body SignInAsOperatorJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInAsOperatorResponse, error) {
+	rsp, err := c.SignInAsOperator(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInAsOperatorResponse(rsp)
+}
+
+// SignOutOperatorWithResponse End the operator session
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/admin/sign-out (the `SignOutOperator` operationId).
+func (c *ClientWithResponses) SignOutOperatorWithResponse(ctx context.Context, params *SignOutOperatorParams, reqEditors ...RequestEditorFn) (*SignOutOperatorResponse, error) {
+	rsp, err := c.SignOutOperator(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignOutOperatorResponse(rsp)
 }
 
 // GetDashboardAvatarWithResponse The signed-in user's GitHub avatar
@@ -7789,6 +12206,41 @@ func (c *ClientWithResponses) ListDashboardLocksWithResponse(ctx context.Context
 	return ParseListDashboardLocksResponse(rsp)
 }
 
+// ReleaseDashboardLockWithResponse Release a lock the session's token holds
+//
+// Releases the lock when its current holder is the session's token (any owner), like
+// `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+// A lock held by another token of the account, or not held, gets 409
+// `lease_not_current` and nothing changes.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/locks/{name}/release (the `ReleaseDashboardLock` operationId).
+func (c *ClientWithResponses) ReleaseDashboardLockWithResponse(ctx context.Context, name LockName, params *ReleaseDashboardLockParams, reqEditors ...RequestEditorFn) (*ReleaseDashboardLockResponse, error) {
+	rsp, err := c.ReleaseDashboardLock(ctx, name, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseDashboardLockResponse(rsp)
+}
+
+// GetDashboardMethodsWithResponse How the dashboard can be signed in to
+//
+// Which sign-in methods this server offers, so the page shows the right buttons:
+// GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+// operator view when `ADMIN_KEY` is set.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /dashboard/methods (the `GetDashboardMethods` operationId).
+func (c *ClientWithResponses) GetDashboardMethodsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardMethodsResponse, error) {
+	rsp, err := c.GetDashboardMethods(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardMethodsResponse(rsp)
+}
+
 // GetDashboardSessionWithResponse Who is signed in
 //
 // The signed-in GitHub user, their account and token id, and the CSRF token to send as
@@ -7805,6 +12257,48 @@ func (c *ClientWithResponses) GetDashboardSessionWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseGetDashboardSessionResponse(rsp)
+}
+
+// SignInWithTokenWithBodyWithResponse Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *ClientWithResponses) SignInWithTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error) {
+	rsp, err := c.SignInWithTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInWithTokenResponse(rsp)
+}
+
+// SignInWithTokenWithResponse Sign in to the dashboard with an account token
+//
+// Exchanges an account token, pasted into the page and sent in this body once, for
+// the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+// sets; the server stores only its SHA-256 hash). The browser never stores the token.
+// The session is the token's: revoking the token ends it, rotating it from the
+// dashboard keeps it. Same-origin only; throttled per client address like every
+// request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+// `unauthorized` and no session.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /dashboard/sign-in (the `SignInWithToken` operationId).
+func (c *ClientWithResponses) SignInWithTokenWithResponse(ctx context.Context, body SignInWithTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInWithTokenResponse, error) {
+	rsp, err := c.SignInWithToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSignInWithTokenResponse(rsp)
 }
 
 // SignOutWithResponse End the dashboard session
@@ -7896,11 +12390,28 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
-// ListLocksWithResponse The caller's account's active locks
+// ListLocksWithResponse The caller's account's active locks, or those under a prefix, or watch a prefix
 //
 // The unexpired leases in the caller's account, ordered by name, a page at a time
 // (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 // it as `cursor` for the next page.
+//
+// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+// per lock with every holder in `holders` (a semaphore's too), including locks kept
+// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+// carries `index`: every change under the prefix so far is at or below it. Paged
+// like the plain list.
+//
+// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+// soon as any lock under the prefix changed past `index` (granted, released,
+// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+// new index to watch from, and `changes`: every lock under the prefix whose revision
+// is above the `index` sent, by name, a released or expired one with `status` `free`
+// (`locks` is empty). Coming back with the `index` you got never misses a change.
+// When the server no longer remembers every lock freed since your `index` (it keeps
+// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+// under the prefix: any lock you knew that is not in it is free. A watch counts
+// against the waiting requests' bounds (429 `too_many_waiters`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -7960,6 +12471,21 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -7995,6 +12521,21 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+//
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8107,6 +12648,106 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetReadyResponse(rsp)
+}
+
+// CreateSessionWithBodyWithResponse Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error) {
+	rsp, err := c.CreateSessionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSessionResponse(rsp)
+}
+
+// CreateSessionWithResponse Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *ClientWithResponses) CreateSessionWithResponse(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error) {
+	rsp, err := c.CreateSession(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSessionResponse(rsp)
+}
+
+// DeleteSessionWithResponse End a session and release every lock bound to it
+//
+// A clean release of each lock bound to the session: no lock-delay applies, and each
+// lock goes to the next waiter in its line at once. A second delete is 404
+// `session_not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+func (c *ClientWithResponses) DeleteSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*DeleteSessionResponse, error) {
+	rsp, err := c.DeleteSession(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSessionResponse(rsp)
+}
+
+// GetSessionWithResponse A session and the locks held through it
+//
+// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*GetSessionResponse, error) {
+	rsp, err := c.GetSession(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSessionResponse(rsp)
+}
+
+// RenewSessionWithResponse Keep a session, and every lock bound to it, alive
+//
+// Moves the session's expiry, and that of every lease bound to it, to now + its
+// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+// locks are gone; create a new session and acquire them again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+func (c *ClientWithResponses) RenewSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*RenewSessionResponse, error) {
+	rsp, err := c.RenewSession(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenewSessionResponse(rsp)
 }
 
 // ParseListAccountsResponse parses an HTTP response from a ListAccountsWithResponse call
@@ -8421,6 +13062,216 @@ func ParseDeleteAccountResponse(rsp *http.Response) (*DeleteAccountResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers DeleteAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccountLocksResponse parses an HTTP response from a ListAccountLocksWithResponse call
+func ParseListAccountLocksResponse(rsp *http.Response) (*ListAccountLocksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountLocksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LockList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListAccountLocksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListAccountLocksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseForceReleaseResponse parses an HTTP response from a ForceReleaseWithResponse call
+func ParseForceReleaseResponse(rsp *http.Response) (*ForceReleaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForceReleaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ForceReleaseResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ForceReleaseResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ForceReleaseResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -9617,13 +14468,6 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 		}
 		response.ApplicationproblemJSON400 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9680,6 +14524,1007 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 	return response, nil
 }
 
+// ParseListOperatorAccountsResponse parses an HTTP response from a ListOperatorAccountsWithResponse call
+func ParseListOperatorAccountsResponse(rsp *http.Response) (*ListOperatorAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperatorAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOperatorAccountsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOperatorAccountsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteOperatorAccountResponse parses an HTTP response from a DeleteOperatorAccountWithResponse call
+func ParseDeleteOperatorAccountResponse(rsp *http.Response) (*DeleteOperatorAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteOperatorAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteOperatorAccountResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteOperatorAccountResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOperatorAccountLocksResponse parses an HTTP response from a ListOperatorAccountLocksWithResponse call
+func ParseListOperatorAccountLocksResponse(rsp *http.Response) (*ListOperatorAccountLocksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperatorAccountLocksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LockList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOperatorAccountLocksResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOperatorAccountLocksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOperatorTokensResponse parses an HTTP response from a ListOperatorTokensWithResponse call
+func ParseListOperatorTokensResponse(rsp *http.Response) (*ListOperatorTokensResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOperatorTokensResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TokenList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListOperatorTokensResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListOperatorTokensResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeOperatorTokenResponse parses an HTTP response from a RevokeOperatorTokenWithResponse call
+func ParseRevokeOperatorTokenResponse(rsp *http.Response) (*RevokeOperatorTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeOperatorTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest TokenNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RevokeOperatorTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RevokeOperatorTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOperatorClusterResponse parses an HTTP response from a GetOperatorClusterWithResponse call
+func ParseGetOperatorClusterResponse(rsp *http.Response) (*GetOperatorClusterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOperatorClusterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClusterInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotACluster
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetOperatorClusterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOperatorClusterResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetOperatorSessionResponse parses an HTTP response from a GetOperatorSessionWithResponse call
+func ParseGetOperatorSessionResponse(rsp *http.Response) (*GetOperatorSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOperatorSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OperatorSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetOperatorSessionResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetOperatorSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetOperatorSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSignInAsOperatorResponse parses an HTTP response from a SignInAsOperatorWithResponse call
+func ParseSignInAsOperatorResponse(rsp *http.Response) (*SignInAsOperatorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignInAsOperatorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignInAsOperatorResponse204Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignInAsOperatorResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignInAsOperatorResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSignOutOperatorResponse parses an HTTP response from a SignOutOperatorWithResponse call
+func ParseSignOutOperatorResponse(rsp *http.Response) (*SignOutOperatorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignOutOperatorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AdminDisabled
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignOutOperatorResponse204Headers
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignOutOperatorResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignOutOperatorResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDashboardAvatarResponse parses an HTTP response from a GetDashboardAvatarWithResponse call
 func ParseGetDashboardAvatarResponse(rsp *http.Response) (*GetDashboardAvatarResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9709,7 +15554,7 @@ func ParseGetDashboardAvatarResponse(rsp *http.Response) (*GetDashboardAvatarRes
 		response.ApplicationproblemJSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -9830,13 +15675,6 @@ func ParseListDashboardLocksResponse(rsp *http.Response) (*ListDashboardLocksRes
 		}
 		response.ApplicationproblemJSON401 = &dest
 
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
-
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9900,6 +15738,209 @@ func ParseListDashboardLocksResponse(rsp *http.Response) (*ListDashboardLocksRes
 	return response, nil
 }
 
+// ParseReleaseDashboardLockResponse parses an HTTP response from a ReleaseDashboardLockWithResponse call
+func ParseReleaseDashboardLockResponse(rsp *http.Response) (*ReleaseDashboardLockResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseDashboardLockResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReleaseResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest LeaseNotCurrent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReleaseDashboardLockResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ReleaseDashboardLockResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardMethodsResponse parses an HTTP response from a GetDashboardMethodsWithResponse call
+func ParseGetDashboardMethodsResponse(rsp *http.Response) (*GetDashboardMethodsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardMethodsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DashboardMethods
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetDashboardMethodsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetDashboardMethodsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDashboardSessionResponse parses an HTTP response from a GetDashboardSessionWithResponse call
 func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9934,13 +15975,6 @@ func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionR
 			return nil, err
 		}
 		response.ApplicationproblemJSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -10015,6 +16049,131 @@ func ParseGetDashboardSessionResponse(rsp *http.Response) (*GetDashboardSessionR
 	return response, nil
 }
 
+// ParseSignInWithTokenResponse parses an HTTP response from a SignInWithTokenWithResponse call
+func ParseSignInWithTokenResponse(rsp *http.Response) (*SignInWithTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SignInWithTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest SessionUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers SignInWithTokenResponse204Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Set-Cookie"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Set-Cookie", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.SetCookie = value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 429:
+		var headers SignInWithTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers SignInWithTokenResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSignOutResponse parses an HTTP response from a SignOutWithResponse call
 func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10052,13 +16211,6 @@ func ParseSignOutResponse(rsp *http.Response) (*SignOutResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -10170,13 +16322,6 @@ func ParseSignOutEverywhereResponse(rsp *http.Response) (*SignOutEverywhereRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -10292,13 +16437,6 @@ func ParseRotateDashboardTokenResponse(rsp *http.Response) (*RotateDashboardToke
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest SignInNotConfigured
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PayloadTooLarge
@@ -10601,7 +16739,7 @@ func ParseListLocksResponse(rsp *http.Response) (*ListLocksResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadPage
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -10830,8 +16968,15 @@ func ParseAcquireLockResponse(rsp *http.Response) (*AcquireLockResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest LockLimitExceeded
+		var dest AcquireConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11371,6 +17516,469 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetReadyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSessionResponse parses an HTTP response from a CreateSessionWithResponse call
+func ParseCreateSessionResponse(rsp *http.Response) (*CreateSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SessionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest SessionLimitExceeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSessionResponse parses an HTTP response from a DeleteSessionWithResponse call
+func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSessionResponse parses an HTTP response from a GetSessionWithResponse call
+func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRenewSessionResponse parses an HTTP response from a RenewSessionWithResponse call
+func ParseRenewSessionResponse(rsp *http.Response) (*RenewSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenewSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RenewSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RenewSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RenewSessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -11,7 +11,9 @@ import { chromium } from "playwright-core";
 const base = process.env.OCTOSTORE_URL;
 const github = process.env.GITHUB_URL;
 const shots = process.env.SCREENSHOT_DIR;
-const desktop = { width: 1280, height: 860 };
+const plain = process.env.OCTOSTORE_PLAIN_URL; // no GitHub, ADMIN_KEY set
+const adminKey = process.env.ADMIN_KEY;
+const desktop = { width: 1280, height: 800 };
 const phone = { width: 390, height: 844 };
 
 let context;
@@ -155,4 +157,159 @@ test("sign in with GitHub, lock with the token, see it live, rotate, sign out", 
 
   assert.deepEqual(elsewhere, [], "the dashboard talked to another host");
   assert.deepEqual(consoleErrors.filter((e) => !/status of 40[13]/.test(e)), [], "console errors");
+});
+
+// admin calls the plain server's admin API with the key, as an operator's script would.
+async function admin(method, p, body) {
+  const headers = { "X-Admin-Key": adminKey };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(plain + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: res.status === 204 ? null : await res.json() };
+}
+
+async function plainApi(method, p, token, body) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(plain + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+test("without GitHub: paste a token, see locks live, release, rotate; then the operator view", async () => {
+  assert.ok(plain && adminKey, "OCTOSTORE_PLAIN_URL and ADMIN_KEY must be set");
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+  });
+  try {
+    const ctx = await browser.newContext({ viewport: desktop });
+    ctx.setDefaultTimeout(15_000);
+    const page = await ctx.newPage();
+    const elsewhere = [];
+    page.on("request", (r) => { if (new URL(r.url()).origin !== plain) elsewhere.push(r.url()); });
+    const consoleErrors = [];
+    page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+
+    const created = await admin("POST", "/admin/accounts", { name: "e2e-team" });
+    assert.equal(created.status, 201);
+    const token = created.body.token;
+    const accountId = created.body.account_id;
+    const worker = await admin("POST", `/admin/accounts/${accountId}/tokens`, { name: "worker" });
+    assert.equal(worker.status, 201);
+
+    // Signed out: no GitHub button, a token form and the operator form.
+    await page.goto(plain + "/dashboard");
+    const tokenInput = page.locator("#token-input");
+    await tokenInput.waitFor();
+    assert.equal(await page.getByRole("link", { name: "Sign in with GitHub" }).isVisible(), false);
+    await page.locator("#admin-key").waitFor();
+    await screenshot(page, "token-signed-out");
+
+    // A wrong token: a clear error, no session.
+    await tokenInput.fill("oct_tok_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.locator("#token-error").waitFor();
+    assert.match(await page.locator("#token-error").textContent(), /not valid/);
+    assert.deepEqual((await ctx.cookies()).map((c) => c.name), []);
+
+    // The right token: signed in; the browser keeps a session cookie, never the token.
+    await tokenInput.fill(token);
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.locator("#signed-in").waitFor();
+    assert.equal(await page.locator("#login").textContent(), accountId);
+    assert.equal(await tokenInput.inputValue(), "");
+    const cookies = await ctx.cookies();
+    assert.deepEqual(cookies.map((c) => c.name), ["__Host-octostore_session"]);
+    assert.ok(cookies[0].httpOnly && cookies[0].secure);
+    assert.ok(!cookies.some((c) => c.value.includes(token)), "a cookie carries the token");
+    const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+    assert.equal(stored, '[{},{},""]');
+
+    // Locks taken with plain HTTP show up live, with holder, fencing token, expiry and metadata.
+    const mine = await plainApi("POST", "/locks/deploy.prod/acquire", token, { ttl_seconds: 300, owner: "ci", metadata: "leader at 10.0.0.7" });
+    assert.equal(mine.body.status, "acquired");
+    const theirs = await plainApi("POST", "/locks/nightly-report/acquire", worker.body.token, { ttl_seconds: 600, owner: "cron" });
+    assert.equal(theirs.body.status, "acquired");
+    const row = page.locator('#lock-rows tr[data-name="deploy.prod"]');
+    await row.waitFor();
+    const text = await row.textContent();
+    assert.match(text, new RegExp(String(mine.body.fencing_token)));
+    assert.match(text, /leader at 10\.0\.0\.7/);
+    assert.match(text, /\/ci/);
+    assert.match(await row.locator("td.expiry").textContent(), /min/);
+    const other = page.locator('#lock-rows tr[data-name="nightly-report"]');
+    await other.waitFor();
+    assert.equal(await other.getByRole("button", { name: "Release" }).count(), 0, "another token's lock offers Release");
+    await screenshot(page, "token-dashboard");
+
+    // Without the CSRF token the release is refused; with the button it goes through.
+    const forged = await page.evaluate(async () => (await fetch("/dashboard/locks/deploy.prod/release", { method: "POST", headers: { "X-CSRF-Token": "forged" } })).status);
+    assert.equal(forged, 403);
+    assert.equal((await plainApi("GET", "/locks/deploy.prod", token)).body.status, "held");
+    await row.getByRole("button", { name: "Release" }).click();
+    await row.waitFor({ state: "detached" });
+    assert.equal((await plainApi("GET", "/locks/deploy.prod", token)).body.status, "free");
+
+    // Rotate: a new token is shown once, the old one is refused, the session stays.
+    page.once("dialog", (d) => d.accept());
+    await page.getByRole("button", { name: "Rotate token" }).click();
+    const tokenEl = page.getByTestId("token");
+    await page.waitForFunction(() => document.querySelector('[data-testid="token"]').textContent !== "");
+    const rotated = (await tokenEl.textContent()).trim();
+    assert.notEqual(rotated, token);
+    assert.equal((await plainApi("GET", "/locks", token)).status, 401);
+    assert.equal((await plainApi("GET", "/locks", rotated)).status, 200);
+    assert.equal(await page.evaluate(async () => (await fetch("/dashboard/session")).status), 200);
+
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
+    await tokenInput.waitFor();
+    assert.equal(await page.evaluate(async () => (await fetch("/dashboard/session")).status), 401);
+
+    // The operator view: a wrong key is refused; the right one opens it.
+    const keyInput = page.locator("#admin-key");
+    await keyInput.fill("not-the-key");
+    await page.getByRole("button", { name: "Open operator view" }).click();
+    await page.locator("#admin-error").waitFor();
+    assert.match(await page.locator("#admin-error").textContent(), /not the server's admin key/);
+    await keyInput.fill(adminKey);
+    await page.getByRole("button", { name: "Open operator view" }).click();
+    await page.locator("#operator").waitFor();
+    assert.equal(await keyInput.inputValue(), "");
+    const opCookie = (await ctx.cookies()).find((c) => c.name === "__Host-octostore_admin");
+    assert.ok(opCookie && opCookie.httpOnly && opCookie.sameSite === "Strict" && !opCookie.value.includes(adminKey));
+    const accountRow = page.locator(`tr[data-testid="account-row"][data-id="${accountId}"]`);
+    await accountRow.waitFor();
+    assert.equal(await page.locator("#op-cluster").isVisible(), false, "a single node shows a cluster card");
+    await accountRow.getByRole("button", { name: "Open" }).click();
+    await page.locator('#token-rows tr[data-testid="token-row"]').nth(1).waitFor();
+    await page.locator('#op-lock-rows tr[data-name="nightly-report"]').waitFor();
+    await screenshot(page, "operator");
+
+    // Changes need the operator session's CSRF token.
+    const forgedRevoke = await page.evaluate(async (p) => (await fetch(p, { method: "DELETE", headers: { "X-CSRF-Token": "forged" } })).status,
+      `/dashboard/admin/accounts/${accountId}/tokens/${worker.body.token_id}`);
+    assert.equal(forgedRevoke, 403);
+    assert.equal((await plainApi("GET", "/locks", worker.body.token)).status, 200);
+
+    // Revoke the worker's token, then delete the account.
+    page.once("dialog", (d) => d.accept());
+    await page.locator(`#token-rows tr[data-id="${worker.body.token_id}"]`).getByRole("button", { name: "Revoke" }).click();
+    await page.locator(`#token-rows tr[data-id="${worker.body.token_id}"]`).waitFor({ state: "detached" });
+    assert.equal((await plainApi("GET", "/locks", worker.body.token)).status, 401);
+    page.once("dialog", (d) => d.accept());
+    await page.getByRole("button", { name: "Delete account" }).click();
+    await accountRow.waitFor({ state: "detached" });
+    assert.equal((await plainApi("GET", "/locks", rotated)).status, 401);
+    assert.equal((await admin("GET", `/admin/accounts/${accountId}/tokens`)).status, 404);
+
+    await page.getByRole("button", { name: "Leave operator view" }).click();
+    await keyInput.waitFor();
+    assert.equal(await page.evaluate(async () => (await fetch("/dashboard/admin/session")).status), 401);
+
+    assert.deepEqual(elsewhere, [], "the dashboard talked to another host");
+    // 404: the cluster card's request on a single node.
+    assert.deepEqual(consoleErrors.filter((e) => !/status of 40[134]/.test(e)), [], "console errors");
+  } finally {
+    await browser.close();
+  }
 });

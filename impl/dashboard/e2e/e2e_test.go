@@ -48,43 +48,19 @@ func TestDashboardInChromium(t *testing.T) {
 	base := "http://" + addr
 	gh := githubtest.NewServer(base + "/auth/github/callback")
 	defer gh.Close()
-
-	server := exec.Command(bin)
-	server.Dir = dir
-	server.Env = []string{
-		"BIND_ADDR=" + addr,
-		"DATABASE_URL=" + filepath.Join(dir, "octostore.db"),
-		"GITHUB_CLIENT_ID=" + gh.ClientID,
-		"GITHUB_CLIENT_SECRET=" + gh.ClientSecret,
-		"GITHUB_REDIRECT_URI=" + base + "/auth/github/callback",
-		"GITHUB_BASE_URL=" + gh.URL,
-		"GITHUB_API_URL=" + gh.APIURL(),
-		"GITHUB_AVATAR_URL=" + gh.AvatarURL(),
-	}
-	logs := &strings.Builder{}
-	server.Stdout, server.Stderr = logs, logs
-	if err := server.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- server.Wait() }()
-	defer func() {
-		server.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("server exit: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			server.Process.Kill()
-			<-exited
-			t.Error("server did not stop on SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("server log:\n%s", logs.String())
-		}
-	}()
-	waitHealthy(t, base, exited)
+	startServer(t, bin, filepath.Join(dir, "github"), addr,
+		"GITHUB_CLIENT_ID="+gh.ClientID,
+		"GITHUB_CLIENT_SECRET="+gh.ClientSecret,
+		"GITHUB_REDIRECT_URI="+base+"/auth/github/callback",
+		"GITHUB_BASE_URL="+gh.URL,
+		"GITHUB_API_URL="+gh.APIURL(),
+		"GITHUB_AVATAR_URL="+gh.AvatarURL(),
+	)
+	// A second server as a self-hoster without GitHub runs it: token sign-in and the
+	// operator view.
+	const adminKey = "e2e-admin-key-0123456789abcdef"
+	plainAddr := freeLoopbackAddr(t)
+	startServer(t, bin, filepath.Join(dir, "plain"), plainAddr, "ADMIN_KEY="+adminKey)
 
 	shots, err := filepath.Abs("screenshots")
 	if err != nil {
@@ -93,6 +69,8 @@ func TestDashboardInChromium(t *testing.T) {
 	node := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "dashboard.test.mjs")
 	node.Env = append(os.Environ(),
 		"OCTOSTORE_URL="+base,
+		"OCTOSTORE_PLAIN_URL=http://"+plainAddr,
+		"ADMIN_KEY="+adminKey,
 		"GITHUB_URL="+gh.URL,
 		"SCREENSHOT_DIR="+shots,
 		"CHROMIUM="+chromium,
@@ -113,12 +91,51 @@ func TestDashboardInChromium(t *testing.T) {
 	if err := node.Wait(); err != nil {
 		t.Fatalf("node --test: %v", err)
 	}
-	for _, name := range []string{"dashboard-desktop.png", "dashboard-phone.png", "signed-out-desktop.png", "signed-out-phone.png"} {
-		if fi, err := os.Stat(filepath.Join(shots, name)); err != nil || fi.Size() == 0 {
-			t.Errorf("screenshot %s: %v", name, err)
+	for _, name := range []string{"dashboard", "signed-out", "token-signed-out", "token-dashboard", "operator"} {
+		for _, size := range []string{"desktop", "phone"} {
+			if fi, err := os.Stat(filepath.Join(shots, name+"-"+size+".png")); err != nil || fi.Size() == 0 {
+				t.Errorf("screenshot %s-%s: %v", name, size, err)
+			}
 		}
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// startServer runs the octostore-lock binary on addr with its data in dir and the given
+// settings, waits until it is healthy, and stops it (SIGTERM, by its PID) when the test
+// ends.
+func startServer(t *testing.T, bin, dir, addr string, env ...string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	server := exec.Command(bin)
+	server.Dir = dir
+	server.Env = append([]string{"BIND_ADDR=" + addr, "DATABASE_URL=" + filepath.Join(dir, "octostore.db")}, env...)
+	logs := &strings.Builder{}
+	server.Stdout, server.Stderr = logs, logs
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- server.Wait() }()
+	t.Cleanup(func() {
+		server.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("server exit: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			server.Process.Kill()
+			<-exited
+			t.Error("server did not stop on SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("server %s log:\n%s", addr, logs.String())
+		}
+	})
+	waitHealthy(t, "http://"+addr, exited)
 }
 
 // freeLoopbackAddr returns a loopback address with a port that was free a moment ago.

@@ -65,7 +65,8 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         'avatar_url' => 'string',
         'csrf_token' => 'string',
         'expires_at' => '\DateTime',
-        'new_token' => '\OctoStore\Generated\Model\IssuedToken'
+        'new_token' => '\OctoStore\Generated\Model\IssuedToken',
+        'method' => 'string'
     ];
 
     /**
@@ -81,7 +82,8 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         'avatar_url' => null,
         'csrf_token' => null,
         'expires_at' => 'date-time',
-        'new_token' => null
+        'new_token' => null,
+        'method' => null
     ];
 
     /**
@@ -97,7 +99,8 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         'avatar_url' => false,
         'csrf_token' => false,
         'expires_at' => false,
-        'new_token' => false
+        'new_token' => false,
+        'method' => false
     ];
 
     /**
@@ -183,7 +186,8 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         'avatar_url' => 'avatar_url',
         'csrf_token' => 'csrf_token',
         'expires_at' => 'expires_at',
-        'new_token' => 'new_token'
+        'new_token' => 'new_token',
+        'method' => 'method'
     ];
 
     /**
@@ -199,7 +203,8 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         'avatar_url' => 'setAvatarUrl',
         'csrf_token' => 'setCsrfToken',
         'expires_at' => 'setExpiresAt',
-        'new_token' => 'setNewToken'
+        'new_token' => 'setNewToken',
+        'method' => 'setMethod'
     ];
 
     /**
@@ -215,7 +220,8 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         'avatar_url' => 'getAvatarUrl',
         'csrf_token' => 'getCsrfToken',
         'expires_at' => 'getExpiresAt',
-        'new_token' => 'getNewToken'
+        'new_token' => 'getNewToken',
+        'method' => 'getMethod'
     ];
 
     /**
@@ -250,6 +256,21 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         return self::$openAPIModelName;
     }
 
+    public const METHOD_GITHUB = 'github';
+    public const METHOD_TOKEN = 'token';
+
+    /**
+     * Gets allowable values of the enum
+     *
+     * @return string[]
+     */
+    public static function getMethodAllowableValues()
+    {
+        return [
+            self::METHOD_GITHUB,
+            self::METHOD_TOKEN,
+        ];
+    }
 
     /**
      * Associative array for storing property values
@@ -273,6 +294,7 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         $this->setIfExists('csrf_token', $data ?? [], null);
         $this->setIfExists('expires_at', $data ?? [], null);
         $this->setIfExists('new_token', $data ?? [], null);
+        $this->setIfExists('method', $data ?? [], null);
     }
 
     /**
@@ -329,6 +351,15 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
         if ($this->container['expires_at'] === null) {
             $invalidProperties[] = "'expires_at' can't be null";
         }
+        $allowedValues = self::getMethodAllowableValues();
+        if (!is_null($this->container['method']) && !in_array($this->container['method'], $allowedValues, true)) {
+            $invalidProperties[] = sprintf(
+                "invalid value '%s' for 'method', must be one of '%s'",
+                $this->container['method'],
+                implode("', '", $allowedValues)
+            );
+        }
+
         return $invalidProperties;
     }
 
@@ -563,6 +594,43 @@ class DashboardSession implements ModelInterface, ArrayAccess, JsonSerializable
             throw new InvalidArgumentException('non-nullable new_token cannot be null');
         }
         $this->container['new_token'] = $new_token;
+
+        return $this;
+    }
+
+    /**
+     * Gets method
+     *
+     * @return string|null
+     */
+    public function getMethod(): ?string
+    {
+        return $this->container['method'];
+    }
+
+    /**
+     * Sets method
+     *
+     * @param string|null $method How this session signed in. A token session has an empty `login` and `avatar_url` and `github_user_id` 0; its `token_id` is the pasted token's.
+     *
+     * @return $this
+     */
+    public function setMethod(?string $method): static
+    {
+        if (is_null($method)) {
+            throw new InvalidArgumentException('non-nullable method cannot be null');
+        }
+        $allowedValues = self::getMethodAllowableValues();
+        if (!in_array($method, $allowedValues, true)) {
+            throw new InvalidArgumentException(
+                sprintf(
+                    "Invalid value '%s' for 'method', must be one of '%s'",
+                    $method,
+                    implode("', '", $allowedValues)
+                )
+            );
+        }
+        $this->container['method'] = $method;
 
         return $this;
     }

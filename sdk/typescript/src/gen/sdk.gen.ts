@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteOperatorAccountData, DeleteOperatorAccountErrors, DeleteOperatorAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardMethodsData, GetDashboardMethodsErrors, GetDashboardMethodsResponses, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetOperatorClusterData, GetOperatorClusterErrors, GetOperatorClusterResponses, GetOperatorSessionData, GetOperatorSessionErrors, GetOperatorSessionResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountLocksData, ListAccountLocksErrors, ListAccountLocksResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListOperatorAccountLocksData, ListOperatorAccountLocksErrors, ListOperatorAccountLocksResponses, ListOperatorAccountsData, ListOperatorAccountsErrors, ListOperatorAccountsResponses, ListOperatorTokensData, ListOperatorTokensErrors, ListOperatorTokensResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseDashboardLockData, ReleaseDashboardLockErrors, ReleaseDashboardLockResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeOperatorTokenData, RevokeOperatorTokenErrors, RevokeOperatorTokenResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignInAsOperatorData, SignInAsOperatorErrors, SignInAsOperatorResponses, SignInWithTokenData, SignInWithTokenErrors, SignInWithTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutOperatorData, SignOutOperatorErrors, SignOutOperatorResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -136,7 +136,9 @@ export const finishGitHubSignIn = <ThrowOnError extends boolean = false>(options
  *
  * One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
  * a new token once, `curl` lines, rotate, the account's active locks refreshed live,
- * sign out. Signed out, it offers "Sign in with GitHub".
+ * sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+ * configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+ * set, also the operator view (paste the admin key).
  *
  */
 export const getDashboard = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardData, ThrowOnError>) => (options?.client ?? client).get<GetDashboardResponses, GetDashboardErrors, ThrowOnError>({ url: '/dashboard', ...options });
@@ -243,11 +245,220 @@ export const signOutEverywhere = <ThrowOnError extends boolean = false>(options:
 });
 
 /**
- * The caller's account's active locks
+ * How the dashboard can be signed in to
+ *
+ * Which sign-in methods this server offers, so the page shows the right buttons:
+ * GitHub when `GITHUB_CLIENT_ID` is set, a pasted account token always, and the
+ * operator view when `ADMIN_KEY` is set.
+ *
+ */
+export const getDashboardMethods = <ThrowOnError extends boolean = false>(options?: Options<GetDashboardMethodsData, ThrowOnError>) => (options?.client ?? client).get<GetDashboardMethodsResponses, GetDashboardMethodsErrors, ThrowOnError>({ url: '/dashboard/methods', ...options });
+
+/**
+ * Sign in to the dashboard with an account token
+ *
+ * Exchanges an account token, pasted into the page and sent in this body once, for
+ * the dashboard session cookie (the same HttpOnly `__Host-` cookie GitHub sign-in
+ * sets; the server stores only its SHA-256 hash). The browser never stores the token.
+ * The session is the token's: revoking the token ends it, rotating it from the
+ * dashboard keeps it. Same-origin only; throttled per client address like every
+ * request without credentials (`CLIENT_RATE_LIMIT_RPS`). A wrong token gets 401
+ * `unauthorized` and no session.
+ *
+ */
+export const signInWithToken = <ThrowOnError extends boolean = false>(options: Options<SignInWithTokenData, ThrowOnError>) => (options.client ?? client).post<SignInWithTokenResponses, SignInWithTokenErrors, ThrowOnError>({
+    url: '/dashboard/sign-in',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Release a lock the session's token holds
+ *
+ * Releases the lock when its current holder is the session's token (any owner), like
+ * `POST /locks/{name}/release` with that holder's lease id, which the page never sees.
+ * A lock held by another token of the account, or not held, gets 409
+ * `lease_not_current` and nothing changes.
+ *
+ */
+export const releaseDashboardLock = <ThrowOnError extends boolean = false>(options: Options<ReleaseDashboardLockData, ThrowOnError>) => (options.client ?? client).post<ReleaseDashboardLockResponses, ReleaseDashboardLockErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_session',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/locks/{name}/release',
+    ...options
+});
+
+/**
+ * Open the operator view with the admin key
+ *
+ * Exchanges the admin key, pasted into the page and sent in this body once, for a
+ * separate operator session cookie (`__Host-octostore_admin`: HttpOnly, Secure,
+ * SameSite=Strict, 15 minutes, kept only as a hash in the server's memory, so a
+ * restart ends it). Same-origin only; a wrong key gets 401 `unauthorized`, is logged
+ * like a wrong `X-Admin-Key` and is throttled per client address.
+ *
+ */
+export const signInAsOperator = <ThrowOnError extends boolean = false>(options: Options<SignInAsOperatorData, ThrowOnError>) => (options.client ?? client).post<SignInAsOperatorResponses, SignInAsOperatorErrors, ThrowOnError>({
+    url: '/dashboard/admin/sign-in',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The operator session
+ *
+ * When the operator session ends, and the CSRF token to send as `X-CSRF-Token` with
+ * every state-changing request made with it.
+ *
+ */
+export const getOperatorSession = <ThrowOnError extends boolean = false>(options?: Options<GetOperatorSessionData, ThrowOnError>) => (options?.client ?? client).get<GetOperatorSessionResponses, GetOperatorSessionErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/session',
+    ...options
+});
+
+/**
+ * End the operator session
+ */
+export const signOutOperator = <ThrowOnError extends boolean = false>(options: Options<SignOutOperatorData, ThrowOnError>) => (options.client ?? client).post<SignOutOperatorResponses, SignOutOperatorErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/sign-out',
+    ...options
+});
+
+/**
+ * The operator view's accounts
+ *
+ * `GET /admin/accounts`, authenticated by the operator session instead of `X-Admin-Key`.
+ */
+export const listOperatorAccounts = <ThrowOnError extends boolean = false>(options?: Options<ListOperatorAccountsData, ThrowOnError>) => (options?.client ?? client).get<ListOperatorAccountsResponses, ListOperatorAccountsErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts',
+    ...options
+});
+
+/**
+ * Delete an account from the operator view
+ *
+ * `DELETE /admin/accounts/{account_id}`, authenticated by the operator session and its CSRF token.
+ */
+export const deleteOperatorAccount = <ThrowOnError extends boolean = false>(options: Options<DeleteOperatorAccountData, ThrowOnError>) => (options.client ?? client).delete<DeleteOperatorAccountResponses, DeleteOperatorAccountErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}',
+    ...options
+});
+
+/**
+ * An account's tokens, in the operator view
+ *
+ * `GET /admin/accounts/{account_id}/tokens`, authenticated by the operator session.
+ */
+export const listOperatorTokens = <ThrowOnError extends boolean = false>(options: Options<ListOperatorTokensData, ThrowOnError>) => (options.client ?? client).get<ListOperatorTokensResponses, ListOperatorTokensErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}/tokens',
+    ...options
+});
+
+/**
+ * Revoke a token from the operator view
+ *
+ * `DELETE /admin/accounts/{account_id}/tokens/{token_id}`, authenticated by the operator session and its CSRF token.
+ */
+export const revokeOperatorToken = <ThrowOnError extends boolean = false>(options: Options<RevokeOperatorTokenData, ThrowOnError>) => (options.client ?? client).delete<RevokeOperatorTokenResponses, RevokeOperatorTokenErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}/tokens/{token_id}',
+    ...options
+});
+
+/**
+ * An account's active locks, in the operator view
+ *
+ * `GET /admin/accounts/{account_id}/locks`, authenticated by the operator session. The page polls it.
+ */
+export const listOperatorAccountLocks = <ThrowOnError extends boolean = false>(options: Options<ListOperatorAccountLocksData, ThrowOnError>) => (options.client ?? client).get<ListOperatorAccountLocksResponses, ListOperatorAccountLocksErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/accounts/{account_id}/locks',
+    ...options
+});
+
+/**
+ * The cluster, in the operator view
+ *
+ * `GET /admin/cluster`, authenticated by the operator session; 404 `not_found` on a
+ * single node (the page then shows no cluster card). A follower forwards the page's
+ * requests, this one included, to the leader, which keeps the operator session.
+ *
+ */
+export const getOperatorCluster = <ThrowOnError extends boolean = false>(options?: Options<GetOperatorClusterData, ThrowOnError>) => (options?.client ?? client).get<GetOperatorClusterResponses, GetOperatorClusterErrors, ThrowOnError>({
+    security: [{
+            in: 'cookie',
+            name: '__Host-octostore_admin',
+            type: 'apiKey'
+        }],
+    url: '/dashboard/admin/cluster',
+    ...options
+});
+
+/**
+ * The caller's account's active locks, or those under a prefix, or watch a prefix
  *
  * The unexpired leases in the caller's account, ordered by name, a page at a time
  * (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
  * it as `cursor` for the next page.
+ *
+ * **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+ * per lock with every holder in `holders` (a semaphore's too), including locks kept
+ * by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+ * carries `index`: every change under the prefix so far is at or below it. Paged
+ * like the plain list.
+ *
+ * **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+ * soon as any lock under the prefix changed past `index` (granted, released,
+ * expired, its metadata changed), or when the wait ends. The answer is `index`, the
+ * new index to watch from, and `changes`: every lock under the prefix whose revision
+ * is above the `index` sent, by name, a released or expired one with `status` `free`
+ * (`locks` is empty). Coming back with the `index` you got never misses a change.
+ * When the server no longer remembers every lock freed since your `index` (it keeps
+ * the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+ * under the prefix: any lock you knew that is not in it is free. A watch counts
+ * against the waiting requests' bounds (429 `too_many_waiters`).
  *
  */
 export const listLocks = <ThrowOnError extends boolean = false>(options?: Options<ListLocksData, ThrowOnError>) => (options?.client ?? client).get<ListLocksResponses, ListLocksErrors, ThrowOnError>({
@@ -301,6 +512,21 @@ export const getLock = <ThrowOnError extends boolean = false>(options: Options<G
  * server's memory: if the server restarts, waiting requests end and clients retry.
  * A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
  *
+ * **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+ * `POST /sessions`): it lives as long as the session, renewing the session renews it,
+ * and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+ * (send any valid value; the session's TTL rules). An unknown session is 404
+ * `session_not_found`.
+ *
+ * **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+ * long after this lease *expires* (or its session expires), never after a release.
+ * During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+ * the delay ends) and `retry_after_ms`; a blocking acquire waits.
+ *
+ * **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+ * at once, each with its own lease and fencing token; the N+1th gets `held` (or
+ * waits). Every holder must send the same N (409 `max_holders_mismatch`).
+ *
  */
 export const acquireLock = <ThrowOnError extends boolean = false>(options: Options<AcquireLockData, ThrowOnError>) => (options.client ?? client).post<AcquireLockResponses, AcquireLockErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -346,6 +572,73 @@ export const renewLock = <ThrowOnError extends boolean = false>(options: Options
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Start a session, a lease on liveness that many locks share
+ *
+ * A session lives for `ttl_seconds` on the server's clock unless it is renewed
+ * (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+ * binds its lease to it: the lease has no TTL of its own, every renewal of the session
+ * renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+ * session releases every lock bound to it cleanly; a session that expires (its process
+ * died) ends them too, and their `lock_delay_seconds` apply.
+ *
+ * Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+ * locks with it. An account has at most 100 sessions unless the operator set
+ * `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+ * (128 bits); keep it to renew, inspect and delete the session.
+ *
+ */
+export const createSession = <ThrowOnError extends boolean = false>(options: Options<CreateSessionData, ThrowOnError>) => (options.client ?? client).post<CreateSessionResponses, CreateSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * End a session and release every lock bound to it
+ *
+ * A clean release of each lock bound to the session: no lock-delay applies, and each
+ * lock goes to the next waiter in its line at once. A second delete is 404
+ * `session_not_found`.
+ *
+ */
+export const deleteSession = <ThrowOnError extends boolean = false>(options: Options<DeleteSessionData, ThrowOnError>) => (options.client ?? client).delete<DeleteSessionResponses, DeleteSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions/{session_id}',
+    ...options
+});
+
+/**
+ * A session and the locks held through it
+ *
+ * An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+ *
+ */
+export const getSession = <ThrowOnError extends boolean = false>(options: Options<GetSessionData, ThrowOnError>) => (options.client ?? client).get<GetSessionResponses, GetSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions/{session_id}',
+    ...options
+});
+
+/**
+ * Keep a session, and every lock bound to it, alive
+ *
+ * Moves the session's expiry, and that of every lease bound to it, to now + its
+ * `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+ * accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+ * locks are gone; create a new session and acquire them again.
+ *
+ */
+export const renewSession = <ThrowOnError extends boolean = false>(options: Options<RenewSessionData, ThrowOnError>) => (options.client ?? client).post<RenewSessionResponses, RenewSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions/{session_id}/renew',
+    ...options
 });
 
 /**
@@ -467,6 +760,20 @@ export const deleteAccount = <ThrowOnError extends boolean = false>(options: Opt
 });
 
 /**
+ * List an account's active locks
+ *
+ * The account's unexpired leases, ordered by name, a page at a time (100 unless
+ * `limit` says otherwise), as `GET /locks` shows them to the account itself. The
+ * dashboard's operator view shows them through `GET /dashboard/admin/accounts/{account_id}/locks`.
+ *
+ */
+export const listAccountLocks = <ThrowOnError extends boolean = false>(options: Options<ListAccountLocksData, ThrowOnError>) => (options.client ?? client).get<ListAccountLocksResponses, ListAccountLocksErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/locks',
+    ...options
+});
+
+/**
  * List an account's tokens
  *
  * The account's live tokens, oldest first: id, label, when created and when last used.
@@ -516,5 +823,22 @@ export const createToken = <ThrowOnError extends boolean = false>(options: Optio
 export const deleteToken = <ThrowOnError extends boolean = false>(options: Options<DeleteTokenData, ThrowOnError>) => (options.client ?? client).delete<DeleteTokenResponses, DeleteTokenErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/accounts/{account_id}/tokens/{token_id}',
+    ...options
+});
+
+/**
+ * End a lock's current lease(s) at once (operator)
+ *
+ * Ends every current lease of the lock (all holders of a semaphore) and any
+ * lock-delay on it, as a clean release: each holder's next renew or release gets 409
+ * `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+ * with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+ * then empty. Takes no body. Every call is logged (`lock force-released`, with the
+ * account, the lock name and the fencing tokens ended; never a lease id).
+ *
+ */
+export const forceRelease = <ThrowOnError extends boolean = false>(options: Options<ForceReleaseData, ThrowOnError>) => (options.client ?? client).post<ForceReleaseResponses, ForceReleaseErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/locks/{name}/release',
     ...options
 });

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.dashboard_session_method import DashboardSessionMethod
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ class DashboardSession:
         csrf_token (str): Send as `X-CSRF-Token` with dashboard requests that change something.
         expires_at (datetime.datetime): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
         new_token (IssuedToken | Unset):
+        method (DashboardSessionMethod | Unset): How this session signed in. A token session has an empty `login` and
+            `avatar_url`
+            and `github_user_id` 0; its `token_id` is the pasted token's.
     """
 
     login: str
@@ -38,6 +42,7 @@ class DashboardSession:
     csrf_token: str
     expires_at: datetime.datetime
     new_token: IssuedToken | Unset = UNSET
+    method: DashboardSessionMethod | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +64,10 @@ class DashboardSession:
         if not isinstance(self.new_token, Unset):
             new_token = self.new_token.to_dict()
 
+        method: str | Unset = UNSET
+        if not isinstance(self.method, Unset):
+            method = self.method.value
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -74,6 +83,8 @@ class DashboardSession:
         )
         if new_token is not UNSET:
             field_dict["new_token"] = new_token
+        if method is not UNSET:
+            field_dict["method"] = method
 
         return field_dict
 
@@ -103,6 +114,13 @@ class DashboardSession:
         else:
             new_token = IssuedToken.from_dict(_new_token)
 
+        _method = d.pop("method", UNSET)
+        method: DashboardSessionMethod | Unset
+        if isinstance(_method, Unset):
+            method = UNSET
+        else:
+            method = DashboardSessionMethod(_method)
+
         dashboard_session = cls(
             login=login,
             github_user_id=github_user_id,
@@ -112,6 +130,7 @@ class DashboardSession:
             csrf_token=csrf_token,
             expires_at=expires_at,
             new_token=new_token,
+            method=method,
         )
 
         dashboard_session.additional_properties = d

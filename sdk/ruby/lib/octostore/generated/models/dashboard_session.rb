@@ -36,6 +36,31 @@ module OctoStore
 
     attr_accessor :new_token
 
+    # How this session signed in. A token session has an empty `login` and `avatar_url` and `github_user_id` 0; its `token_id` is the pasted token's. 
+    attr_accessor :method
+
+    class EnumAttributeValidator
+      attr_reader :datatype
+      attr_reader :allowable_values
+
+      def initialize(datatype, allowable_values)
+        @allowable_values = allowable_values.map do |value|
+          case datatype.to_s
+          when /Integer/i
+            value.to_i
+          when /Float/i
+            value.to_f
+          else
+            value
+          end
+        end
+      end
+
+      def valid?(value)
+        !value || allowable_values.include?(value)
+      end
+    end
+
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
@@ -46,7 +71,8 @@ module OctoStore
         :'avatar_url' => :'avatar_url',
         :'csrf_token' => :'csrf_token',
         :'expires_at' => :'expires_at',
-        :'new_token' => :'new_token'
+        :'new_token' => :'new_token',
+        :'method' => :'method'
       }
     end
 
@@ -70,7 +96,8 @@ module OctoStore
         :'avatar_url' => :'String',
         :'csrf_token' => :'String',
         :'expires_at' => :'Time',
-        :'new_token' => :'IssuedToken'
+        :'new_token' => :'IssuedToken',
+        :'method' => :'String'
       }
     end
 
@@ -141,6 +168,10 @@ module OctoStore
       if attributes.key?(:'new_token')
         self.new_token = attributes[:'new_token']
       end
+
+      if attributes.key?(:'method')
+        self.method = attributes[:'method']
+      end
     end
 
     # Show invalid properties with the reasons. Usually used together with valid?
@@ -202,6 +233,8 @@ module OctoStore
       return false if @avatar_url.nil?
       return false if @csrf_token.nil?
       return false if @expires_at.nil?
+      method_validator = EnumAttributeValidator.new('String', ["github", "token"])
+      return false unless method_validator.valid?(@method)
       true
     end
 
@@ -285,6 +318,16 @@ module OctoStore
       @expires_at = expires_at
     end
 
+    # Custom attribute writer method checking allowed values (enum).
+    # @param [Object] method Object to be assigned
+    def method=(method)
+      validator = EnumAttributeValidator.new('String', ["github", "token"])
+      unless validator.valid?(method)
+        fail ArgumentError, "invalid value for \"method\", must be one of #{validator.allowable_values}."
+      end
+      @method = method
+    end
+
     # Checks equality by comparing each attribute.
     # @param [Object] Object to be compared
     def ==(o)
@@ -297,7 +340,8 @@ module OctoStore
           avatar_url == o.avatar_url &&
           csrf_token == o.csrf_token &&
           expires_at == o.expires_at &&
-          new_token == o.new_token
+          new_token == o.new_token &&
+          method == o.method
     end
 
     # @see the `==` method
@@ -309,7 +353,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [login, github_user_id, account_id, token_id, avatar_url, csrf_token, expires_at, new_token].hash
+      [login, github_user_id, account_id, token_id, avatar_url, csrf_token, expires_at, new_token, method].hash
     end
 
     # Builds the object from hash

@@ -30,11 +30,6 @@ def _parse_response(
 
         return response_400
 
-    if response.status_code == 404:
-        response_404 = Problem.from_dict(response.json())
-
-        return response_404
-
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
 
@@ -74,7 +69,9 @@ def sync_detailed(
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -101,7 +98,9 @@ def sync(
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,7 +123,9 @@ async def asyncio_detailed(
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,7 +150,9 @@ async def asyncio(
 
      One HTML page (its CSS and JavaScript inline, no outside host): the signed-in user,
     a new token once, `curl` lines, rotate, the account's active locks refreshed live,
-    sign out. Signed out, it offers "Sign in with GitHub".
+    sign out. Signed out, it offers "Sign in with GitHub" when GitHub sign-in is
+    configured and, always, signing in by pasting an account token; with `ADMIN_KEY`
+    set, also the operator view (paste the admin key).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -14,6 +14,9 @@ def _get_kwargs(
     *,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
     consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> dict[str, Any]:
 
@@ -22,6 +25,12 @@ def _get_kwargs(
     params["cursor"] = cursor
 
     params["limit"] = limit
+
+    params["prefix"] = prefix
+
+    params["index"] = index
+
+    params["wait_seconds"] = wait_seconds
 
     json_consistency: str | Unset = UNSET
     if not isinstance(consistency, Unset):
@@ -99,17 +108,41 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
     consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
         consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
@@ -123,6 +156,9 @@ def sync_detailed(
     kwargs = _get_kwargs(
         cursor=cursor,
         limit=limit,
+        prefix=prefix,
+        index=index,
+        wait_seconds=wait_seconds,
         consistency=consistency,
     )
 
@@ -138,17 +174,41 @@ def sync(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
     consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
         consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
@@ -163,6 +223,9 @@ def sync(
         client=client,
         cursor=cursor,
         limit=limit,
+        prefix=prefix,
+        index=index,
+        wait_seconds=wait_seconds,
         consistency=consistency,
     ).parsed
 
@@ -172,17 +235,41 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
     consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
         consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
@@ -196,6 +283,9 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         cursor=cursor,
         limit=limit,
+        prefix=prefix,
+        index=index,
+        wait_seconds=wait_seconds,
         consistency=consistency,
     )
 
@@ -209,17 +299,41 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
     consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
         consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
@@ -235,6 +349,9 @@ async def asyncio(
             client=client,
             cursor=cursor,
             limit=limit,
+            prefix=prefix,
+            index=index,
+            wait_seconds=wait_seconds,
             consistency=consistency,
         )
     ).parsed
