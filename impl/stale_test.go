@@ -33,6 +33,7 @@ func TestStaleReadIsOnlyALockReadWithoutAWatch(t *testing.T) {
 		"/locks/a?consistency=linearizable":                 false,
 		"/locks/a":                                          false,
 		"/locks/a?consistency=stale&index=3&wait_seconds=5": false,
+		"/locks?consistency=stale&prefix=a":                 false,
 		"/locks/a/acquire?consistency=stale":                false,
 		"/locksmith?consistency=stale":                      false,
 		"/admin/accounts?consistency=stale":                 false,
