@@ -69,6 +69,16 @@ func (s *Server) ReleaseLock(ctx context.Context, req gen.ReleaseLockRequestObje
 // watch that returns once the lock's revision passes index.
 func (s *Server) GetLock(ctx context.Context, req gen.GetLockRequestObject) (gen.GetLockResponseObject, error) {
 	p := principal(ctx)
+	if s.serveStale((*string)(req.Params.Consistency)) && req.Params.WaitSeconds == nil {
+		leases, _, err := s.staleLeases(ctx, p.AccountID, req.Name, "", 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(leases) == 0 {
+			return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusFree}, nil
+		}
+		return gen.GetLock200JSONResponse(lockStatus(leases[0])), nil
+	}
 	st, err := s.status(ctx, lease.Key{Account: p.AccountID, Name: req.Name}, req.Params.Index, s.waitFor(req.Params.WaitSeconds))
 	if err != nil {
 		return nil, err
@@ -88,11 +98,15 @@ func (s *Server) ListLocks(ctx context.Context, req gen.ListLocksRequestObject) 
 	}
 	var leases []lease.Lease
 	var more bool
-	err = s.read(ctx, func(e *lease.Engine) uint64 {
-		var rev uint64
-		leases, more, rev = e.ListPage(p.AccountID, pg.after.Name, pg.limit)
-		return rev
-	})
+	if s.serveStale((*string)(req.Params.Consistency)) {
+		leases, more, err = s.staleLeases(ctx, p.AccountID, "", pg.after.Name, pg.limit)
+	} else {
+		err = s.read(ctx, func(e *lease.Engine) uint64 {
+			var rev uint64
+			leases, more, rev = e.ListPage(p.AccountID, pg.after.Name, pg.limit)
+			return rev
+		})
+	}
 	if err != nil {
 		return nil, err
 	}

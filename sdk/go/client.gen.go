@@ -302,6 +302,60 @@ func (e StorageStateState) Valid() bool {
 	}
 }
 
+// Defines values for Consistency.
+const (
+	ConsistencyLinearizable Consistency = "linearizable"
+	ConsistencyStale        Consistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the Consistency enum.
+func (e Consistency) Valid() bool {
+	switch e {
+	case ConsistencyLinearizable:
+		return true
+	case ConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListLocksParamsConsistency.
+const (
+	ListLocksParamsConsistencyLinearizable ListLocksParamsConsistency = "linearizable"
+	ListLocksParamsConsistencyStale        ListLocksParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the ListLocksParamsConsistency enum.
+func (e ListLocksParamsConsistency) Valid() bool {
+	switch e {
+	case ListLocksParamsConsistencyLinearizable:
+		return true
+	case ListLocksParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLockParamsConsistency.
+const (
+	GetLockParamsConsistencyLinearizable GetLockParamsConsistency = "linearizable"
+	GetLockParamsConsistencyStale        GetLockParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the GetLockParamsConsistency enum.
+func (e GetLockParamsConsistency) Valid() bool {
+	switch e {
+	case GetLockParamsConsistencyLinearizable:
+		return true
+	case GetLockParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
@@ -1057,6 +1111,9 @@ type AccountIDPath = AccountID
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Consistency defines model for Consistency.
+type Consistency string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -1278,7 +1335,23 @@ type ListLocksParams struct {
 
 	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *ListLocksParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// ListLocksParamsConsistency defines parameters for ListLocks.
+type ListLocksParamsConsistency string
 
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
@@ -1287,7 +1360,23 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *GetLockParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// GetLockParamsConsistency defines parameters for GetLock.
+type GetLockParamsConsistency string
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -4949,6 +5038,18 @@ func NewListLocksRequest(server string, params *ListLocksParams) (*http.Request,
 
 		}
 
+		if params.Consistency != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistency", *params.Consistency, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -5013,6 +5114,18 @@ func NewGetLockRequest(server string, name LockName, params *GetLockParams) (*ht
 		if params.WaitSeconds != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait_seconds", *params.WaitSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Consistency != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistency", *params.Consistency, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

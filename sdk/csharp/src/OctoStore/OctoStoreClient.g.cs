@@ -478,9 +478,22 @@ namespace OctoStore
         /// <param name="name">The lock's name within the caller's account.</param>
         /// <param name="index">Return once the lock's <c>revision</c> is greater than this.</param>
         /// <param name="waitSeconds">How long to wait for a change when <c>index</c> is given (default 0, at most 60).</param>
+        /// <param name="consistency">
+        /// <c>linearizable</c> (the default): the answer reflects every write acknowledged before
+        /// the request; in a cluster a follower forwards the read to the leader, which
+        /// confirms with a quorum that it still leads (503 <c>no_leader</c> when there is none).
+        /// <para/>
+        /// <c>stale</c>: the node that receives the request answers it from its own materialised
+        /// state (its SQLite file), never forwarding it. It is cheaper and answers while
+        /// there is no leader, but it may lag the leader by the writes not yet applied on
+        /// that node; a lease whose stored <c>expires_at</c> has passed is reported <c>free</c>, and a
+        /// free lock's <c>revision</c> may be 0 (unknown). A watch or a prefix list is always
+        /// linearizable. On a single node both are the same. Other values get 400
+        /// <c>invalid_request</c>.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockStatus> GetLockAsync(string name, long? index = null, int? waitSeconds = null, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockStatus> GetLockAsync(string name, long? index = null, int? waitSeconds = null, string consistency = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (name == null) throw new ArgumentNullException("name");
             var path = new StringBuilder();
@@ -495,6 +508,11 @@ namespace OctoStore
             if (waitSeconds != null)
             {
                 path.Append(separator).Append("wait_seconds").Append('=').Append(Uri.EscapeDataString(waitSeconds.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (consistency != null)
+            {
+                path.Append(separator).Append("consistency").Append('=').Append(Uri.EscapeDataString(consistency));
                 separator = '&';
             }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
@@ -690,9 +708,22 @@ namespace OctoStore
         /// <param name="prefix">Only locks whose name starts with this (it may be empty). Needed for <c>index</c>.</param>
         /// <param name="index">With <c>prefix</c> and <c>wait_seconds</c>, return once a lock under the prefix changed past this index.</param>
         /// <param name="waitSeconds">How long a prefix watch waits for a change (default 0, at most 60).</param>
+        /// <param name="consistency">
+        /// <c>linearizable</c> (the default): the answer reflects every write acknowledged before
+        /// the request; in a cluster a follower forwards the read to the leader, which
+        /// confirms with a quorum that it still leads (503 <c>no_leader</c> when there is none).
+        /// <para/>
+        /// <c>stale</c>: the node that receives the request answers it from its own materialised
+        /// state (its SQLite file), never forwarding it. It is cheaper and answers while
+        /// there is no leader, but it may lag the leader by the writes not yet applied on
+        /// that node; a lease whose stored <c>expires_at</c> has passed is reported <c>free</c>, and a
+        /// free lock's <c>revision</c> may be 0 (unknown). A watch or a prefix list is always
+        /// linearizable. On a single node both are the same. Other values get 400
+        /// <c>invalid_request</c>.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, string prefix = null, long? index = null, int? waitSeconds = null, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, string prefix = null, long? index = null, int? waitSeconds = null, string consistency = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/locks");
@@ -720,6 +751,11 @@ namespace OctoStore
             if (waitSeconds != null)
             {
                 path.Append(separator).Append("wait_seconds").Append('=').Append(Uri.EscapeDataString(waitSeconds.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (consistency != null)
+            {
+                path.Append(separator).Append("consistency").Append('=').Append(Uri.EscapeDataString(consistency));
                 separator = '&';
             }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))

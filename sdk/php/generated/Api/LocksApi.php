@@ -595,6 +595,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -605,10 +606,11 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): \OctoStore\Generated\Model\LockStatus|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->getLockWithHttpInfo($name, $index, $wait_seconds, $contentType);
+        list($response) = $this->getLockWithHttpInfo($name, $index, $wait_seconds, $consistency, $contentType);
         return $response;
     }
 
@@ -620,6 +622,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -630,10 +633,11 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): array
     {
-        $request = $this->getLockRequest($name, $index, $wait_seconds, $contentType);
+        $request = $this->getLockRequest($name, $index, $wait_seconds, $consistency, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -806,6 +810,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -815,10 +820,11 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): PromiseInterface
     {
-        return $this->getLockAsyncWithHttpInfo($name, $index, $wait_seconds, $contentType)
+        return $this->getLockAsyncWithHttpInfo($name, $index, $wait_seconds, $consistency, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -834,6 +840,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -843,11 +850,12 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\LockStatus';
-        $request = $this->getLockRequest($name, $index, $wait_seconds, $contentType);
+        $request = $this->getLockRequest($name, $index, $wait_seconds, $consistency, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -891,6 +899,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -900,6 +909,7 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): Request
     {
@@ -942,6 +952,15 @@ class LocksApi
             $wait_seconds,
             'wait_seconds', // param base name
             'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $consistency,
+            'consistency', // param base name
+            'string', // openApiType
             'form', // style
             true, // explode
             false // required
@@ -1001,6 +1020,7 @@ class LocksApi
      * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
      * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
      * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -1013,10 +1033,11 @@ class LocksApi
         ?string $prefix = null,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): \OctoStore\Generated\Model\LockList|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->listLocksWithHttpInfo($cursor, $limit, $prefix, $index, $wait_seconds, $contentType);
+        list($response) = $this->listLocksWithHttpInfo($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType);
         return $response;
     }
 
@@ -1030,6 +1051,7 @@ class LocksApi
      * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
      * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
      * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -1042,10 +1064,11 @@ class LocksApi
         ?string $prefix = null,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): array
     {
-        $request = $this->listLocksRequest($cursor, $limit, $prefix, $index, $wait_seconds, $contentType);
+        $request = $this->listLocksRequest($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -1220,6 +1243,7 @@ class LocksApi
      * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
      * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
      * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -1231,10 +1255,11 @@ class LocksApi
         ?string $prefix = null,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): PromiseInterface
     {
-        return $this->listLocksAsyncWithHttpInfo($cursor, $limit, $prefix, $index, $wait_seconds, $contentType)
+        return $this->listLocksAsyncWithHttpInfo($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -1252,6 +1277,7 @@ class LocksApi
      * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
      * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
      * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -1263,11 +1289,12 @@ class LocksApi
         ?string $prefix = null,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\LockList';
-        $request = $this->listLocksRequest($cursor, $limit, $prefix, $index, $wait_seconds, $contentType);
+        $request = $this->listLocksRequest($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -1313,6 +1340,7 @@ class LocksApi
      * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
      * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
      * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -1324,6 +1352,7 @@ class LocksApi
         ?string $prefix = null,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): Request
     {
@@ -1405,6 +1434,15 @@ class LocksApi
             $wait_seconds,
             'wait_seconds', // param base name
             'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $consistency,
+            'consistency', // param base name
+            'string', // openApiType
             'form', // style
             true, // explode
             false // required

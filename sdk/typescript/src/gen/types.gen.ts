@@ -508,6 +508,22 @@ export type Cursor = string;
 export type Limit = number;
 
 /**
+ * `linearizable` (the default): the answer reflects every write acknowledged before
+ * the request; in a cluster a follower forwards the read to the leader, which
+ * confirms with a quorum that it still leads (503 `no_leader` when there is none).
+ *
+ * `stale`: the node that receives the request answers it from its own materialised
+ * state (its SQLite file), never forwarding it. It is cheaper and answers while
+ * there is no leader, but it may lag the leader by the writes not yet applied on
+ * that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+ * free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+ * linearizable. On a single node both are the same. Other values get 400
+ * `invalid_request`.
+ *
+ */
+export type Consistency = 'linearizable' | 'stale';
+
+/**
  * The lock's name within the caller's account.
  */
 export type LockName2 = LockName;
@@ -2878,6 +2894,21 @@ export type ListLocksData = {
          * How long a prefix watch waits for a change (default 0, at most 60).
          */
         wait_seconds?: WaitSeconds;
+        /**
+         * `linearizable` (the default): the answer reflects every write acknowledged before
+         * the request; in a cluster a follower forwards the read to the leader, which
+         * confirms with a quorum that it still leads (503 `no_leader` when there is none).
+         *
+         * `stale`: the node that receives the request answers it from its own materialised
+         * state (its SQLite file), never forwarding it. It is cheaper and answers while
+         * there is no leader, but it may lag the leader by the writes not yet applied on
+         * that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+         * free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+         * linearizable. On a single node both are the same. Other values get 400
+         * `invalid_request`.
+         *
+         */
+        consistency?: 'linearizable' | 'stale';
     };
     url: '/locks';
 };
@@ -2969,6 +3000,21 @@ export type GetLockData = {
          * How long to wait for a change when `index` is given (default 0, at most 60).
          */
         wait_seconds?: WaitSeconds;
+        /**
+         * `linearizable` (the default): the answer reflects every write acknowledged before
+         * the request; in a cluster a follower forwards the read to the leader, which
+         * confirms with a quorum that it still leads (503 `no_leader` when there is none).
+         *
+         * `stale`: the node that receives the request answers it from its own materialised
+         * state (its SQLite file), never forwarding it. It is cheaper and answers while
+         * there is no leader, but it may lag the leader by the writes not yet applied on
+         * that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+         * free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+         * linearizable. On a single node both are the same. Other values get 400
+         * `invalid_request`.
+         *
+         */
+        consistency?: 'linearizable' | 'stale';
     };
     url: '/locks/{name}';
 };

@@ -19,9 +19,11 @@ from .dashboard_methods import DashboardMethods
 from .dashboard_session import DashboardSession
 from .dashboard_session_method import DashboardSessionMethod
 from .force_release_result import ForceReleaseResult
+from .get_lock_consistency import GetLockConsistency
 from .health import Health
 from .health_status import HealthStatus
 from .issued_token import IssuedToken
+from .list_locks_consistency import ListLocksConsistency
 from .lock_holder import LockHolder
 from .lock_list import LockList
 from .lock_status import LockStatus
@@ -65,9 +67,11 @@ __all__ = (
     "DashboardSession",
     "DashboardSessionMethod",
     "ForceReleaseResult",
+    "GetLockConsistency",
     "Health",
     "HealthStatus",
     "IssuedToken",
+    "ListLocksConsistency",
     "LockHolder",
     "LockList",
     "LockStatus",

@@ -112,6 +112,7 @@ module OctoStore
     # @param [Hash] opts the optional parameters
     # @option opts [Integer] :index Return once the lock&#39;s &#x60;revision&#x60; is greater than this.
     # @option opts [Integer] :wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [LockStatus]
     def get_lock(name, opts = {})
       data, _status_code, _headers = get_lock_with_http_info(name, opts)
@@ -124,6 +125,7 @@ module OctoStore
     # @param [Hash] opts the optional parameters
     # @option opts [Integer] :index Return once the lock&#39;s &#x60;revision&#x60; is greater than this.
     # @option opts [Integer] :wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [Array<(LockStatus, Integer, Hash)>] LockStatus data, response status code and response headers
     def get_lock_with_http_info(name, opts = {})
       if @api_client.config.debugging
@@ -162,6 +164,10 @@ module OctoStore
         fail ArgumentError, 'invalid value for "opts[:"wait_seconds"]" when calling LocksApi.get_lock, must be greater than or equal to 0.'
       end
 
+      allowable_values = ["linearizable", "stale"]
+      if @api_client.config.client_side_validation && opts[:'consistency'] && !allowable_values.include?(opts[:'consistency'])
+        fail ArgumentError, "invalid value for \"consistency\", must be one of #{allowable_values}"
+      end
       # resource path
       local_var_path = '/locks/{name}'.sub('{name}', CGI.escape(name.to_s))
 
@@ -169,6 +175,7 @@ module OctoStore
       query_params = opts[:query_params] || {}
       query_params[:'index'] = opts[:'index'] if !opts[:'index'].nil?
       query_params[:'wait_seconds'] = opts[:'wait_seconds'] if !opts[:'wait_seconds'].nil?
+      query_params[:'consistency'] = opts[:'consistency'] if !opts[:'consistency'].nil?
 
       # header parameters
       header_params = opts[:header_params] || {}
@@ -212,6 +219,7 @@ module OctoStore
     # @option opts [String] :prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;.
     # @option opts [Integer] :index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index.
     # @option opts [Integer] :wait_seconds How long a prefix watch waits for a change (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [LockList]
     def list_locks(opts = {})
       data, _status_code, _headers = list_locks_with_http_info(opts)
@@ -226,6 +234,7 @@ module OctoStore
     # @option opts [String] :prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;.
     # @option opts [Integer] :index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index.
     # @option opts [Integer] :wait_seconds How long a prefix watch waits for a change (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [Array<(LockList, Integer, Hash)>] LockList data, response status code and response headers
     def list_locks_with_http_info(opts = {})
       if @api_client.config.debugging
@@ -272,6 +281,10 @@ module OctoStore
         fail ArgumentError, 'invalid value for "opts[:"wait_seconds"]" when calling LocksApi.list_locks, must be greater than or equal to 0.'
       end
 
+      allowable_values = ["linearizable", "stale"]
+      if @api_client.config.client_side_validation && opts[:'consistency'] && !allowable_values.include?(opts[:'consistency'])
+        fail ArgumentError, "invalid value for \"consistency\", must be one of #{allowable_values}"
+      end
       # resource path
       local_var_path = '/locks'
 
@@ -282,6 +295,7 @@ module OctoStore
       query_params[:'prefix'] = opts[:'prefix'] if !opts[:'prefix'].nil?
       query_params[:'index'] = opts[:'index'] if !opts[:'index'].nil?
       query_params[:'wait_seconds'] = opts[:'wait_seconds'] if !opts[:'wait_seconds'].nil?
+      query_params[:'consistency'] = opts[:'consistency'] if !opts[:'consistency'].nil?
 
       # header parameters
       header_params = opts[:header_params] || {}

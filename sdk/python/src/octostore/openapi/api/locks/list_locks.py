@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from ...client import AuthenticatedClient, Client
+from ...models.list_locks_consistency import ListLocksConsistency
 from ...models.lock_list import LockList
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -16,6 +17,7 @@ def _get_kwargs(
     prefix: str | Unset = UNSET,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -29,6 +31,12 @@ def _get_kwargs(
     params["index"] = index
 
     params["wait_seconds"] = wait_seconds
+
+    json_consistency: str | Unset = UNSET
+    if not isinstance(consistency, Unset):
+        json_consistency = consistency.value
+
+    params["consistency"] = json_consistency
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -103,6 +111,7 @@ def sync_detailed(
     prefix: str | Unset = UNSET,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
     """The caller's account's active locks, or those under a prefix, or watch a prefix
 
@@ -134,6 +143,7 @@ def sync_detailed(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,6 +159,7 @@ def sync_detailed(
         prefix=prefix,
         index=index,
         wait_seconds=wait_seconds,
+        consistency=consistency,
     )
 
     response = client.get_httpx_client().request(
@@ -166,6 +177,7 @@ def sync(
     prefix: str | Unset = UNSET,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
     """The caller's account's active locks, or those under a prefix, or watch a prefix
 
@@ -197,6 +209,7 @@ def sync(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -213,6 +226,7 @@ def sync(
         prefix=prefix,
         index=index,
         wait_seconds=wait_seconds,
+        consistency=consistency,
     ).parsed
 
 
@@ -224,6 +238,7 @@ async def asyncio_detailed(
     prefix: str | Unset = UNSET,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
     """The caller's account's active locks, or those under a prefix, or watch a prefix
 
@@ -255,6 +270,7 @@ async def asyncio_detailed(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -270,6 +286,7 @@ async def asyncio_detailed(
         prefix=prefix,
         index=index,
         wait_seconds=wait_seconds,
+        consistency=consistency,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -285,6 +302,7 @@ async def asyncio(
     prefix: str | Unset = UNSET,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
     """The caller's account's active locks, or those under a prefix, or watch a prefix
 
@@ -316,6 +334,7 @@ async def asyncio(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -333,5 +352,6 @@ async def asyncio(
             prefix=prefix,
             index=index,
             wait_seconds=wait_seconds,
+            consistency=consistency,
         )
     ).parsed
