@@ -155,11 +155,15 @@ const (
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
+	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSessionLimitExceeded ProblemCode = "session_limit_exceeded"
+	ProblemCodeSessionMismatch      ProblemCode = "session_mismatch"
+	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
@@ -201,6 +205,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLockLimitExceeded:
 		return true
+	case ProblemCodeMaxHoldersMismatch:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNoLeader:
@@ -210,6 +216,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSessionLimitExceeded:
+		return true
+	case ProblemCodeSessionMismatch:
+		return true
+	case ProblemCodeSessionNotFound:
 		return true
 	case ProblemCodeSigninFailed:
 		return true
@@ -295,6 +307,60 @@ func (e StorageStateState) Valid() bool {
 	}
 }
 
+// Defines values for Consistency.
+const (
+	ConsistencyLinearizable Consistency = "linearizable"
+	ConsistencyStale        Consistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the Consistency enum.
+func (e Consistency) Valid() bool {
+	switch e {
+	case ConsistencyLinearizable:
+		return true
+	case ConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListLocksParamsConsistency.
+const (
+	ListLocksParamsConsistencyLinearizable ListLocksParamsConsistency = "linearizable"
+	ListLocksParamsConsistencyStale        ListLocksParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the ListLocksParamsConsistency enum.
+func (e ListLocksParamsConsistency) Valid() bool {
+	switch e {
+	case ListLocksParamsConsistencyLinearizable:
+		return true
+	case ListLocksParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLockParamsConsistency.
+const (
+	GetLockParamsConsistencyLinearizable GetLockParamsConsistency = "linearizable"
+	GetLockParamsConsistencyStale        GetLockParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the GetLockParamsConsistency enum.
+func (e GetLockParamsConsistency) Valid() bool {
+	switch e {
+	case GetLockParamsConsistencyLinearizable:
+		return true
+	case GetLockParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
@@ -340,6 +406,24 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+	// nobody is granted its place in the lock for this long, so a holder that lost the
+	// lease without noticing (a paused process, a partition) has time to stop before
+	// anyone else starts. A release, a deleted session or an operator's force-release
+	// never starts it. 0 (the default) means none.
+	//
+	//
+	// Example: 10
+	LockDelaySeconds *LockDelaySeconds `json:"lock_delay_seconds,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
 	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
 	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
 	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
@@ -358,6 +442,11 @@ type AcquireRequest struct {
 	// Example: worker-7
 	Owner *Owner `json:"owner,omitempty"`
 
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId *SessionID `json:"session_id,omitempty"`
+
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
@@ -372,7 +461,9 @@ type AcquireRequest struct {
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-// set.
+// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -407,6 +498,11 @@ type AcquireResult struct {
 	//
 	// Example: 1000
 	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -466,6 +562,14 @@ type CreateAccountRequest struct {
 	//
 	// Example: billing-worker
 	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -543,6 +647,20 @@ type DashboardSessionMethod string
 // Example: 42
 type FencingToken = int64
 
+// ForceReleaseResult defines model for ForceReleaseResult.
+type ForceReleaseResult struct {
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
+	Name LockName `json:"name"`
+
+	// FencingTokens The fencing tokens of the leases that ended, in token order.
+	FencingTokens []FencingToken `json:"fencing_tokens"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -584,6 +702,44 @@ type IssuedToken struct {
 // Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
 type LeaseID = openapi_types.UUID
 
+// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+// nobody is granted its place in the lock for this long, so a holder that lost the
+// lease without noticing (a paused process, a partition) has time to stop before
+// anyone else starts. A release, a deleted session or an operator's force-release
+// never starts it. 0 (the default) means none.
+//
+// Example: 10
+type LockDelaySeconds = int32
+
+// LockHolder One current holder of a lock.
+type LockHolder struct {
+	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+	// an `owner`. Contains no secret.
+	//
+	//
+	// Example: tok_8f3a1c9d2e7b/worker-7
+	HolderId HolderID `json:"holder_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
@@ -594,6 +750,16 @@ type LockList struct {
 	//
 	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+	Index *int64 `json:"index,omitempty"`
+
+	// Changes A prefix watch's changes, by name.
+	Changes *[]LockStatus `json:"changes,omitempty"`
+
+	// Complete For a prefix watch: false when the server no longer remembers every lock freed
+	// since the `index` sent; `changes` then holds every held lock under the prefix.
+	Complete *bool `json:"complete,omitempty"`
 }
 
 // LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -603,7 +769,11 @@ type LockList struct {
 // Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name`, `status` and `revision`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`. A held lock's
+// `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+// semaphore's: the holder with the lowest fencing token); `holders` lists every
+// holder, and `max_holders` says how many it admits. A lock kept only by a
+// lock-delay is `held` with no `holder_id` and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -646,10 +816,33 @@ type LockStatus struct {
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
+	// Holders Every current holder, by fencing token.
+	Holders *[]LockHolder `json:"holders,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+// lease and fencing token. Every holder and waiter of a lock must send the same value
+// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+//
+// Example: 3
+type MaxHolders = int32
 
 // Metadata A small value stored with the lease and shown to everyone in the account, such as a
 // leader's address. At most 1024 characters (Unicode code points, as JSON Schema
@@ -796,6 +989,60 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionResult defines model for SessionResult.
+type SessionResult struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+}
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+
+	// Locks The leases bound to the session, by lock name.
+	Locks []LockStatus `json:"locks"`
+}
+
 // StorageState Whether the database accepts writes.
 type StorageState struct {
 	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
@@ -869,17 +1116,28 @@ type AccountIDPath = AccountID
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Consistency defines model for Consistency.
+type Consistency string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
 // Limit defines model for Limit.
 type Limit = int32
 
+// SessionIDParam A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionIDParam = SessionID
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
 // AccountNotFound An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountNotFound = Problem
+
+// AcquireConflict An RFC 9457 problem document with a stable machine-readable `code`.
+type AcquireConflict = Problem
 
 // AdminDisabled An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminDisabled = Problem
@@ -908,9 +1166,6 @@ type HeadersTooLarge = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
-// LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
-type LockLimitExceeded = Problem
-
 // NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
 type NotACluster = Problem
 
@@ -919,6 +1174,12 @@ type PayloadTooLarge = Problem
 
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
+
+// SessionLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionLimitExceeded = Problem
+
+// SessionNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionNotFound = Problem
 
 // SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type SessionUnauthorized = Problem
@@ -1070,7 +1331,32 @@ type ListLocksParams struct {
 
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Prefix Only locks whose name starts with this (it may be empty). Needed for `index`.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Index With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *ListLocksParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// ListLocksParamsConsistency defines parameters for ListLocks.
+type ListLocksParamsConsistency string
 
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
@@ -1079,7 +1365,23 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *GetLockParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// GetLockParamsConsistency defines parameters for GetLock.
+type GetLockParamsConsistency string
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -1105,6 +1407,9 @@ type ReleaseLockJSONRequestBody = ReleaseRequest
 // RenewLockJSONRequestBody defines body for RenewLock for application/json ContentType.
 type RenewLockJSONRequestBody = RenewRequest
 
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// ListAccounts List accounts
@@ -1119,6 +1424,9 @@ type ServerInterface interface {
 	// ListAccountLocks List an account's active locks
 	// (GET /admin/accounts/{account_id}/locks)
 	ListAccountLocks(w http.ResponseWriter, r *http.Request, accountId AccountIDPath, params ListAccountLocksParams)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(w http.ResponseWriter, r *http.Request, accountId AccountIDPath)
@@ -1215,7 +1523,7 @@ type ServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(w http.ResponseWriter, r *http.Request)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(w http.ResponseWriter, r *http.Request, params ListLocksParams)
 	// GetLock Status of one lock, or watch it
@@ -1236,6 +1544,18 @@ type ServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(w http.ResponseWriter, r *http.Request)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(w http.ResponseWriter, r *http.Request)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -1379,6 +1699,41 @@ func (siw *ServerInterfaceWrapper) ListAccountLocks(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListAccountLocks(w, r, accountId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ForceRelease operation middleware
+func (siw *ServerInterfaceWrapper) ForceRelease(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name LockName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ForceRelease(w, r, accountId, name)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2352,6 +2707,58 @@ func (siw *ServerInterfaceWrapper) ListLocks(w http.ResponseWriter, r *http.Requ
 		return
 	}
 
+	// ------------- Optional query parameter "prefix" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "prefix", r.URL.Query(), &params.Prefix, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "prefix"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "prefix", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "index" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "index", r.URL.Query(), &params.Index, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "index"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "index", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "wait_seconds" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait_seconds", r.URL.Query(), &params.WaitSeconds, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "consistency" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistency", r.URL.Query(), &params.Consistency, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "consistency"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "consistency", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ListLocks(w, r, params)
 	}))
@@ -2403,6 +2810,19 @@ func (siw *ServerInterfaceWrapper) GetLock(w http.ResponseWriter, r *http.Reques
 			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "wait_seconds"})
 		} else {
 			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "wait_seconds", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "consistency" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "consistency", r.URL.Query(), &params.Consistency, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "consistency"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "consistency", Err: err})
 		}
 		return
 	}
@@ -2515,6 +2935,98 @@ func (siw *ServerInterfaceWrapper) GetReady(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetReady(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateSession operation middleware
+func (siw *ServerInterfaceWrapper) CreateSession(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSession(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSession operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSession operation middleware
+func (siw *ServerInterfaceWrapper) GetSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSession(w, r, sessionId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RenewSession operation middleware
+func (siw *ServerInterfaceWrapper) RenewSession(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "session_id" -------------
+	var sessionId SessionIDParam
+
+	err = runtime.BindStyledParameterWithOptions("simple", "session_id", r.PathValue("session_id"), &sessionId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RenewSession(w, r, sessionId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2676,6 +3188,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/acquire", wrapper.AcquireLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/release", wrapper.ReleaseLock)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/locks/{name}/renew", wrapper.RenewLock)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions", wrapper.CreateSession)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/sessions/{session_id}", wrapper.DeleteSession)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/sessions/{session_id}", wrapper.GetSession)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/sessions/{session_id}/renew", wrapper.RenewSession)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts", wrapper.ListAccounts)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts", wrapper.CreateAccount)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/backup", wrapper.GetBackup)
@@ -2687,6 +3203,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/admin/accounts/{account_id}/tokens/{token_id}", wrapper.DeleteToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/admin/accounts/{account_id}/locks/{name}/release", wrapper.ForceRelease)
 
 	return m
 }
@@ -2694,6 +3211,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 type AccountExistsApplicationProblemPlusJSONResponse Problem
 
 type AccountNotFoundApplicationProblemPlusJSONResponse Problem
+
+type AcquireConflictApplicationProblemPlusJSONResponse Problem
 
 type AdminDisabledApplicationProblemPlusJSONResponse Problem
 
@@ -2713,8 +3232,6 @@ type HeadersTooLargeApplicationProblemPlusJSONResponse Problem
 
 type LeaseNotCurrentApplicationProblemPlusJSONResponse Problem
 
-type LockLimitExceededApplicationProblemPlusJSONResponse Problem
-
 type NotAClusterApplicationProblemPlusJSONResponse Problem
 
 type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
@@ -2727,6 +3244,10 @@ type RateLimitedApplicationProblemPlusJSONResponse struct {
 
 	Headers RateLimitedResponseHeaders
 }
+
+type SessionLimitExceededApplicationProblemPlusJSONResponse Problem
+
+type SessionNotFoundApplicationProblemPlusJSONResponse Problem
 
 type SessionUnauthorizedApplicationProblemPlusJSONResponse Problem
 
@@ -3386,6 +3907,160 @@ type ListAccountLocksdefaultApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListAccountLocksdefaultApplicationProblemPlusJSONResponse) VisitListAccountLocksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleaseRequestObject struct {
+	AccountId AccountID `json:"account_id"`
+	Name      LockName  `json:"name"`
+}
+
+type ForceReleaseResponseObject interface {
+	VisitForceReleaseResponse(w http.ResponseWriter) error
+}
+
+type ForceRelease200JSONResponse ForceReleaseResult
+
+func (response ForceRelease200JSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease400ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease401ApplicationProblemPlusJSONResponse struct {
+	AdminUnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease401ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease404ApplicationProblemPlusJSONResponse struct {
+	AccountNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease404ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease413ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease429ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease431ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceRelease503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ForceRelease503ApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ForceReleasedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ForceReleasedefaultApplicationProblemPlusJSONResponse) VisitForceReleaseResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -8280,9 +8955,7 @@ func (response ListLocks200JSONResponse) VisitListLocksResponse(w http.ResponseW
 	return err
 }
 
-type ListLocks400ApplicationProblemPlusJSONResponse struct {
-	BadPageApplicationProblemPlusJSONResponse
-}
+type ListLocks400ApplicationProblemPlusJSONResponse Problem
 
 func (response ListLocks400ApplicationProblemPlusJSONResponse) VisitListLocksResponse(w http.ResponseWriter) error {
 
@@ -8597,8 +9270,24 @@ func (response AcquireLock401ApplicationProblemPlusJSONResponse) VisitAcquireLoc
 	return err
 }
 
+type AcquireLock404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AcquireLock404ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcquireLock409ApplicationProblemPlusJSONResponse struct {
-	LockLimitExceededApplicationProblemPlusJSONResponse
+	AcquireConflictApplicationProblemPlusJSONResponse
 }
 
 func (response AcquireLock409ApplicationProblemPlusJSONResponse) VisitAcquireLockResponse(w http.ResponseWriter) error {
@@ -9319,6 +10008,640 @@ func (response GetReadydefaultApplicationProblemPlusJSONResponse) VisitGetReadyR
 	return err
 }
 
+type CreateSessionRequestObject struct {
+	Body *CreateSessionJSONRequestBody
+}
+
+type CreateSessionResponseObject interface {
+	VisitCreateSessionResponse(w http.ResponseWriter) error
+}
+
+type CreateSession201JSONResponse SessionResult
+
+func (response CreateSession201JSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession400ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession401ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession409ApplicationProblemPlusJSONResponse struct {
+	SessionLimitExceededApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession409ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession413ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession415ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession429ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession431ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSession503ApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response CreateSessiondefaultApplicationProblemPlusJSONResponse) VisitCreateSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type DeleteSessionResponseObject interface {
+	VisitDeleteSessionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSession204Response struct {
+}
+
+func (response DeleteSession204Response) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession400ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession401ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession404ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession413ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession429ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession431ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSession503ApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response DeleteSessiondefaultApplicationProblemPlusJSONResponse) VisitDeleteSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type GetSessionResponseObject interface {
+	VisitGetSessionResponse(w http.ResponseWriter) error
+}
+
+type GetSession200JSONResponse SessionStatus
+
+func (response GetSession200JSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession400ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession401ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession404ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession413ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession429ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession431ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSession503ApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response GetSessiondefaultApplicationProblemPlusJSONResponse) VisitGetSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessionRequestObject struct {
+	SessionId SessionIDParam `json:"session_id"`
+}
+
+type RenewSessionResponseObject interface {
+	VisitRenewSessionResponse(w http.ResponseWriter) error
+}
+
+type RenewSession200JSONResponse SessionResult
+
+func (response RenewSession200JSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession400ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession401ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession404ApplicationProblemPlusJSONResponse struct {
+	SessionNotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession404ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession413ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession429ApplicationProblemPlusJSONResponse struct {
+	RateLimitedApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession429ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession431ApplicationProblemPlusJSONResponse struct {
+	HeadersTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession431ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(431)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RenewSession503ApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RenewSessiondefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response RenewSessiondefaultApplicationProblemPlusJSONResponse) VisitRenewSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAccounts List accounts
@@ -9333,6 +10656,9 @@ type StrictServerInterface interface {
 	// ListAccountLocks List an account's active locks
 	// (GET /admin/accounts/{account_id}/locks)
 	ListAccountLocks(ctx context.Context, request ListAccountLocksRequestObject) (ListAccountLocksResponseObject, error)
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	// (POST /admin/accounts/{account_id}/locks/{name}/release)
+	ForceRelease(ctx context.Context, request ForceReleaseRequestObject) (ForceReleaseResponseObject, error)
 	// ListTokens List an account's tokens
 	// (GET /admin/accounts/{account_id}/tokens)
 	ListTokens(ctx context.Context, request ListTokensRequestObject) (ListTokensResponseObject, error)
@@ -9429,7 +10755,7 @@ type StrictServerInterface interface {
 	// GetHealth Liveness check, with the state of the storage
 	// (GET /health)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	// (GET /locks)
 	ListLocks(ctx context.Context, request ListLocksRequestObject) (ListLocksResponseObject, error)
 	// GetLock Status of one lock, or watch it
@@ -9450,6 +10776,18 @@ type StrictServerInterface interface {
 	// GetReady Readiness check
 	// (GET /ready)
 	GetReady(ctx context.Context, request GetReadyRequestObject) (GetReadyResponseObject, error)
+	// CreateSession Start a session, a lease on liveness that many locks share
+	// (POST /sessions)
+	CreateSession(ctx context.Context, request CreateSessionRequestObject) (CreateSessionResponseObject, error)
+	// DeleteSession End a session and release every lock bound to it
+	// (DELETE /sessions/{session_id})
+	DeleteSession(ctx context.Context, request DeleteSessionRequestObject) (DeleteSessionResponseObject, error)
+	// GetSession A session and the locks held through it
+	// (GET /sessions/{session_id})
+	GetSession(ctx context.Context, request GetSessionRequestObject) (GetSessionResponseObject, error)
+	// RenewSession Keep a session, and every lock bound to it, alive
+	// (POST /sessions/{session_id}/renew)
+	RenewSession(ctx context.Context, request RenewSessionRequestObject) (RenewSessionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -9594,6 +10932,33 @@ func (sh *strictHandler) ListAccountLocks(w http.ResponseWriter, r *http.Request
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ListAccountLocksResponseObject); ok {
 		if err := validResponse.VisitListAccountLocksResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ForceRelease operation middleware
+func (sh *strictHandler) ForceRelease(w http.ResponseWriter, r *http.Request, accountId AccountID, name LockName) {
+	var request ForceReleaseRequestObject
+
+	request.AccountId = accountId
+	request.Name = name
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ForceRelease(ctx, request.(ForceReleaseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ForceRelease")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ForceReleaseResponseObject); ok {
+		if err := validResponse.VisitForceReleaseResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -10636,324 +12001,505 @@ func (sh *strictHandler) GetReady(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// CreateSession operation middleware
+func (sh *strictHandler) CreateSession(w http.ResponseWriter, r *http.Request) {
+	var request CreateSessionRequestObject
+
+	var body CreateSessionJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSession(ctx, request.(CreateSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSessionResponseObject); ok {
+		if err := validResponse.VisitCreateSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSession operation middleware
+func (sh *strictHandler) DeleteSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request DeleteSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSession(ctx, request.(DeleteSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSessionResponseObject); ok {
+		if err := validResponse.VisitDeleteSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSession operation middleware
+func (sh *strictHandler) GetSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request GetSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSession(ctx, request.(GetSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSessionResponseObject); ok {
+		if err := validResponse.VisitGetSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RenewSession operation middleware
+func (sh *strictHandler) RenewSession(w http.ResponseWriter, r *http.Request, sessionId SessionIDParam) {
+	var request RenewSessionRequestObject
+
+	request.SessionId = sessionId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RenewSession(ctx, request.(RenewSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RenewSession")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RenewSessionResponseObject); ok {
+		if err := validResponse.VisitRenewSessionResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ti/8KijtqYqcTcmybOci166v3InT8Yxz2bYz6ZlWbxMmIQltClATkBVNf646T3MebD/JKawF",
-	"gCBFXXxJOjPjmj8mbZEgrgvr8lu/9XsjkeOJFExo1ej93pjQnI6ZZjn812GSyKnQx68/Uj0yf0iZSnI+",
-	"0VyKRq9xPmKE4iNPFOFpuxE1uPlhYh6PGoKOWaPXsI9c8LQRNXL225TnLG30dD5lUUMlIzampu0/5WzQ",
-	"6DX+Y7vo0Tb+qrZ9Rxo3N1Hj1dnpm3N5xUR9lxRTikvxRJE4UfngQptHYzLI5ZjEPx6dk+2UqtGlpHm6",
-	"bZ+NfddHjKYsLzr/U8t8rYWfW9X9Mf1ywsTQzNNO90XU0POJeV/pnIshdnuaK5kv9vnziOWM6BEjEzpk",
-	"RGmaa9WDP8SCfdEXCbwYEzkonrpkA5mziFBFuCYJHbM2+TDmmnDdFwOZw5MDnisNz7cJfl0RmjMiJ/S3",
-	"KSNUpOSSZVIMiZbwQsaVJnpENRnTFPo0PiC0L8Y0G8h8zFIiBYuIzM3/44xSIfWI5fBqRIZMK7LX6ZCY",
-	"i2ua8dR1vk0+0iEXQ8IVuZz3hfvaE0WUzDW5YvOICKnJ5ZzIwUAx3SNUEK7ZGDvEvnClFUmnZj6hs7OR",
-	"zGA2uBj2BVfQHksJ+0ITnc2JFAmLCLtmgsxGPGMEOoozQNPUDCYnORvLa5a2+8LtgN+mLJ8XGwD731iy",
-	"1Ps73agx5sIvfd3Cn/Ax1/V7dSyVhkEqmFFY2pHMUkWaKRvQaabJTqcTEbMi5tGdTqezdUDkVJvdkFMx",
-	"ZDVznpkPFnu6MiL4tTQg+6lGz3yrYVaa6kavwYXe7TYiM14+no7h5w4M1/6nHywXmg1ZjqOVydV7+FLd",
-	"gDOZXD1RxHSFzLgecQFrmdAsY/kT5eTJElEC/3dXIeI7dmO6mTM1kUKxUNAdwR4zf0ik0EzAotHJJOMJ",
-	"NWPYnuTyMmPj//xVSRA+7AsdTzKGb6ShsMPt2ogaKdOUZ41e41C4wcHAcVfDPNitTbOc0XTetgNkCkRm",
-	"r9HZefv3n3b//OK/u5/3jp6dvjjv/K37ae/42YcXZhE11VPV6O11XkYNzbXpjBsO8Z2wyzTNRU8mWiot",
-	"c9azg+lVunyz6Xx+xPdxOssrvelYSTMufz3eapsO2AG8l/qNnIr0QVZESH0xgNaCRXkvfUdHVGE/8SK7",
-	"yxLsLS6BEWnuqxutQtHNh1iI+vEF0+4/F2+BXDeHkaZjLsjhx2MjrOVgYB43f7pIuaKXGUvdKpk/vrZ/",
-	"u98alZoPF+i8pj94NyqWX7MchiUkOXz97vj9xV+O/vYQa+e/F/Ro9eKV+/8QK1c3cHLJEjpVrGb8sZ+A",
-	"eOVyfRJ0qkcy5/+455JNw4aCBTtjIoX+yQnLqZZGqF+xObGC/qcWdKP1FzYnqGvddcF2igX7VO7LyqUq",
-	"9fshFuodV8qoJDIns9zoUnEwRrMY4RftUvxA0490yG6/AHA5Xcp0DgeXZpmc4Tpe02waLo9TBezMlo8U",
-	"V4SJdCK50ETTKwY7yD5JTOt3XZNOsSbH2AFSdGDlslT7a+a5rEKuGqVX0kpyA/9qzo6Rwka/0iOrJpIR",
-	"FaABTvUBatyEDikXcF0Z7Yratx9wJnwnN5oI+zRsuAcRJrEzI7gigT6fWxNAGRsgVOZJs6rD4w0Ro3YJ",
-	"GreZV6Olo/qHBsGOachoikED+Aq+T2GHkRlVRDGhQZgr1hcoL7gUCvYkEWbBiibsIsRbbfJeGr1xSJKR",
-	"0X9Bd8czdWo3z+Ox2uRYGVX8QlhNfdlAi4eCoRpNGtQ5s5N0MiL/8/Nh6++09Y9O62W79cvvO9FO98XN",
-	"n8DANNaW2SZts/bt9gNOQeZ6sekkFGMJp0HrbNUEmJ+DoWudXSiWSJEqMp6adWX1J2D3WafzgIM9Pz/Z",
-	"dJimx2aAWsqLlLHJLffxn88+vA93LTf72Pzb2aC7XULznM4V+AEuf2WJscsZm3wP2/uhpKWbgAVhmTN6",
-	"pQglqUymYyY0S0kihdI5Ncc+EHlus8VRX8TB2sQRWRRqPUKJ9705855rRS6Nbq4iJzVRgVd9YY4UThWs",
-	"l/P4eCFq+mpWDVeGmV+pMEuXsWuWqVASGylMtOwLKoL34UtOihlJzK5ZPic/Hp0fwJc+fjg7V8F1Gco5",
-	"Y3Owie4LKbK5OR5sPNFz/MncIL/fLBfjR3mOd/2dNVNzFnNBs6o6YBXmAeUZS80RNTpAhsq07f0B4Wgo",
-	"XTImSCaHpl932tX75V2NPXJdYDDGtXvbDuNhDPI5ur/w2+A3pMR+yu9lNNapUYguM6MxyJTFPbLX2SNx",
-	"YSjCZqN9MaF6ZLaq4qnVrFw7Ednr7JN4zPRIpuGVGuMX4kPznzFpKgbT3xfxO3j2vdSH7knnoNmKyD46",
-	"t3A+7PeL5ZxmmjRxrZy3gfWFP8Dplt1Zb2R+ydMU3cZ33l0D30qwvV47h7LdzEZistR0ko5ZS+Z8yIU/",
-	"IQnN87lzYhbO6tDTfFdJulvsuTdBP1fus2JAD7LRSJJLpVqKa3+qrLAZ1xhKxZCNpeS7EoiHvijLhx+5",
-	"fju9/CToNeWZ2ab3Ws0h16Pp5cU0aC5YVvwWSeQ0S9E5bcZEkxHeBVSoGctZSqaCfZmwRLM0m7fJeT63",
-	"xoQayVxn87tKkG6xmrYn5X6uXNaakT3E+m46JShJBIob0owXu2NN4bfgBFDnUp7QfHi/1USHgrowmk8G",
-	"rQWLaY0D63UgA86yFIMBYJ3glbDzbPfFHrmca6YIF4Rm2R2P4m7gnih/2RhakrjurVzDxfE8sHrzRNVN",
-	"h/mSVRh2npG/8B/sVJBmvNCj2EjX6k1ODr2wy7jAQJMb/CWbS5GSZy+gYS2HDK4l8+GcDaaKpT4+9Pb8",
-	"/CPJ6JzlNtxFqJjbWzsn+VRAlIxqu+uMrra3a5RvGZHLqSaxZl/09iSjXBgljFrHVCKFYAkoOVyRJJPK",
-	"C5cTRhV7L/WraZ7bHXjnzZiZtuDyS2xrFX0EHnDeCfRMYHDEPo8PgEoypmbc14ywLxOes/QBYgQwVPh0",
-	"0b2Vm3FxPA+1GSsTwWrnoUem4krImYjcJEQkZ/BTihcM+i76wr7djBd6vFzrNBYthOmOviSMpff0jYLu",
-	"D1Llgrn2qp4C75aHaN9Op0Noovk1Dl5FoPxDEw+x1sZShsZI0J/Vq10zhAdza5eGbgZqI4xETMeXxv4Z",
-	"lCbDLOVid+z9YVTGV9lUaXY/q6E2PAQrZRVNs2bEKDCZOTYpw3A1JQl+/AHiDu83jRU9bIzoFoO0fzO2",
-	"pYR/h1GlvmgGVsLWwW3CSXgKP9J5Jmn6ILrABNtarQtY98ZyJeCOq7oTKOJ2UJvf+os9f2inBhji5r4J",
-	"bvogpITWuzl2C12Jt3pWJ+iLqciYUqVYD1FMk/jd4U8XP3x4/beLH/52fnQWtwlYn96zgLe1IkqS2YiJ",
-	"vohf4SK3EEURE0Xn2K7rqJ+7KNAEUI6zDO+OnNF0qdFwSjU7wQW+o3M4p5pdZEUTVYda6fdlst7sfzhl",
-	"Wvm1MC9aQU9OmTa2w0AzPDmaj5nRveDvrcNBnZj5+9v9v508f37e2gk3YDeQ/qf+C+vFfmkYzok4pmJ+",
-	"MaPcwcKqY194Jhy/lMT8RsxvZr1s5xVpXhqhbv5EE4BzKNATZ1QnI6a2egXmpfuCTHBbwiyap3Y63T2n",
-	"oG8ybSCznLPKdMU5cZfPZ3fZfC4d0rrJXZinh3NXurkBX95Y5qyY58rpfqLMZLbcC8X2M+L79PD86OLk",
-	"+N3x+cXpx7N4i4DfBryFEbhdfKtuLm1oK2cpE5rTTEWoY2ecCd0XNE1zIySgS9CT+NXJ8dH784vKp+yX",
-	"SDMOt2B8QNDtaL/bF9BrZVS/X8HgJlIwkA9bxuqorAhpxuFaxwSkj9tvBN1YsOG28GCizJmK1KggCzuW",
-	"CzLI+HCko3A/mnkzEu/z4fH50enZxcej04vDV68+fHp/Hm+Zb3jjKXgq3orgrnXmMtUAV4Np7Yu4ulPi",
-	"Wr01cgav2TzBZl9EXp3ZiIWWMConRHPzDhfD9kpM1QLGy2zBM/RbfXU4gdGJFB8KlhIuPELFes0IE6kx",
-	"N8/4UMA0a7JtmtlGb8M/O7LgvSQeqeqGDFMAejzYQCDWqHJTZE5kLeDAzNCxeAOu73utk/kQFxfoRF9U",
-	"lflQtLgwVv8VqIaVboJ573Bu5CyIuz/Q0gVO9zPbF9/VlYtXHtdDiWU3HwkV1lc24IKrEUtJMy590ihW",
-	"sLO1EchcOW9p5M3evvB2bziNqIxbB8JlLmfKyHiM0UwVy0nKkozD5hAEvXegmeM/+8I5XdAzkrIFSVPG",
-	"R1BN4nChYqth4QZ7L/UrKQZ8OM0fZp+B8V60uOibdTNsvQfFswRiWIVl0xSS/Hh8/vbTDxf2Bjp+vfUA",
-	"RpvbZuWvb7jdKsN7QAdtMC9rgGPVSYnNhVbbP2+ngcP+4dwlANDf2F9C0VuS8WtG4M2Ss4Scsmt5xRCf",
-	"znP1EO4TGO4t/Se1Y3pwBwpd5j4JZoc047rO2IsBxvYgOFv8yHI3SthpIYMeBhDhB4He4nJtDLyt9vtr",
-	"LNLy8frVqQJxRQm52xcPB93FM/xtgKDUGgg4cKrIoX0WWu+RHxjNWU76005nN4GH4J/sXwQUGpXBI/Yq",
-	"J5c4apyURX2tpNd//vy5ZSbNmFcJ1TVpFYfZjM4ViXEuIe1jQXn32Sg3uPR3D55Cp1Kuruo8AUviqOY4",
-	"pFTTS6oYSSWzwEFwM5FZzjX8ZUaapl0ymGZZBP6cFuBHJGI2uBhuHZgXQTkx2qQPNwXojpwlxpJT5HJu",
-	"RCPLBgdo5lj/wCpXyoZh2cC3d8bya56w28RlSwHZm6gh5EWGOWc181n8WJWmoUOWmF2FQgaDeTCXVBCW",
-	"FXGuqTC/zOjcWRCmEcAZDWwiFxnTX2XO9RxNabMsKKWGTr20cbYxhUUx/2fWEQJTAJhJ5HjMtTY6I865",
-	"g2MADsIJAWNdz4QxoL/Cirx3k7Deh+6mFpwwo6lO5UzcclMXXnPTAHgLTCvOJXXP+P9DbrQHs2jqR2w3",
-	"ldrkmBv9soQDQMsHzj5XK46/v+X8RwY8Y0YUGDNmktGklNNntzzAu6ZCmK5i7wsTJ5AiRmAESLB2XwTD",
-	"VdpI2OkENu+iiAE/djEI5z+3QwbD6cB0sRBDcbDr4zY5FkWMJSKx35txLzjVXBG8PppU9MXysw1HFeTC",
-	"iiOOBqKc6kSOGQTc+qJy5FFG+KgrgHntubZzBad6JDPbO0UH7I/2S30SajqZyFyz9B1LOT2Hh+6l3vgG",
-	"L8amxQv4bl3GSxkCqUj4IfOBuwaT9kOlxveGQG+I7c0aUVA7hq8VVjKnPq4OHjNh6voBlojvS5iPCRnp",
-	"uZywXHNUPIJc8o1TxqPGl5bM4YbduYkaGFkGfC40uZju6vJbOwv5rUFTezdRI8kZNWOhel1vzvmYKU3H",
-	"k7CJ3ZvIAdAyOeRL0tmtQQ9PuBRwcOzMRlIFLibsC1oB1nBoUmXf4HlfZFRp97i1MaZZhmjKIl/TJn7n",
-	"cjoclU2KtvcZ2WcxcHrF5ig98dcnypihLOcJ9pKnERHMCFEUGjwHzH7P9QqyQrkiFiHWQlOAp2gHxJhy",
-	"Uvub/c9iS9hXUBq7VJbCiEqtEQVfRN8ACCt/5hvm5CRUN6KGmRnUj1HqlNXoYA33b1xy8kbb8T2mK/jX",
-	"u5iK7ETcz2WyBJvcEGyzyvat7J9ffEcRlh+k0h6/Lok3852L3avfXl4//9Id703+0YgaE6o1y822+x/z",
-	"68+Yz/HL7zvdmz81FvLafcsnXC0/qPBvyG/fcIJMw/ZLkGRQPb0BIcK6Ft+zL/qVy7laO+Nq1ey5fPZi",
-	"/hJenrEgAeYCMmCe7S2bNfh0kKpE05Sb806zj8EUDmimWFSZ1THT1Cg/64b+zj13EzVA1173wgd4yMx9",
-	"kd+yVqadn9j727wYBtrWvfmZcu1frSxH2IH6FbHzp4CxoCoxY7w2Y6JZlqlQyWmT2Ab+0rhH5nIKmovH",
-	"mx0QixfjKWRsDJhIuBha9pCIxOh9VxdUx6ALxTkTbHYB+tzFWMUgDBXTbRKPWGa+oeSYScEAotAXRiE+",
-	"IDGqS/CVcptNjSmLBeTtCeSTbbmv6Xxe/lpfmM+BDCtvk6LZO91LRqaVhr+ulTf4sCNJKV1wfrzrGnkL",
-	"D5bva3PJulVZS+9gniu/3oW9Fa7SukZOzdOgrL5TYUvPoKVwBda3pPN5TUvPbwrV7vcGE0bRMELIngCj",
-	"O2dpsPMXr5yd6pGxzUXhutcenTS1SLn3Mr2jBFq/Dqbt49fmezkd6Auapnm9YmNMlCeKmKeIxQlE5nwo",
-	"3TM6olEYX518Ojs/Or04PXxzfnH4+vUpuscCApbu/n6JgGW3LJX/p99X27/8Z+9nvMmi/TqhXJlO5Cny",
-	"fa+fyTEXGPK65fyhN/aKzZdxF1mMRpDPXxnxTqe7t55zpnTD+W/WjcVuiWMxkIvXeOGaqoXtptBXnh7Y",
-	"DC/QvCBdzBmr7cbKnRw1zC7YXEsI9u8qTcEIHs3ycX3HYceZn8umMofOhubAs73GKhNgQZUoPE/m225s",
-	"KyYdxrEw6SOtJxfTPKvvPUJryKfTE7i7oPc5S0yfUlwArgno+hnzC4OG9crFMHOGp3vlepmWL7hI2ZeV",
-	"pxo6ABOdySGB5w+s+8LlKkLPA/y+IuDvaXaKbEYgbNq65bI8q4qepePpWlnMQlHsF3EgIRXN/DOhIuWp",
-	"eTBwFUYN6xupl9amvdY1zSFP2jQcrPmJ+0bwtzfF54K/vgq+HPz5rOhE8NdPRX9Kl7maDga55Ztww7yW",
-	"GnnOpMB/3noQf7UtBH96HzQWXOKrBWxUbPigq25lSjuu9iiBdWQV9btdarc14AAXCUG7DV7ECKvLOg/n",
-	"Ad5ePiR48esNqNyvJX1Iv6Yn5l52s12CdayESIEXBtza5GxkxJAUyWqBuOeXef0YYTLLI9zdxLT37bvh",
-	"1G0Hn12KSbKqZjHMDV8/FR6afc3ZDKLCgjRDtiCAyOitYCoupcwYFfWuqsWvLCJOCsjI6lZ3lq/iGQBQ",
-	"zM1BLudkQhWEGgI/FQaTMMoNEMomhTjomoEs3Nl2VK4jkZ3LletgwY8PfijMLNNrqmlef/2fBdnE5v4P",
-	"vIFPFME3V25pcxkUnJh1/niREqqqmbkQxiugiCG0WNv4CRi7EFRZ2QFzN9/TOn1eeE3NwO1c123JOlfk",
-	"bMSTUclJypV3Yd5a/4samzpunSe2AEmu1YwxfX6x7bdy5pBtiIL1+Ng2ObTnwv00oqrgX4ihK9Z7Ueyz",
-	"GFMj4/KkxqRzABG92MkoEBVIQKowU+aKiSfKOlGtWlE5Tqvs2Jfgzptt5mI4VmrK0gUPw4v7yegF1QSX",
-	"c2GDRWXhHUjt4LiWjtZaY7zkM1k8iDrnQGIapuggFN4JPjMfLmDGdUQoJN67nEhl0yS5TavIGfLKtkOH",
-	"9163Zr97ts+Xnc7znZcvu/t7z/c6L1/urGb+hEzuDGmCy0Jx0dshr9Y4OIzyJ53GumpNz/CxM6sqlo7m",
-	"NcudlF5haNv5IvbpiLD2sE3iTrvb7sQHJG6m7JplW4514nLKwWkINCwY3+4L20abnBnL7HJuV8oFj7lI",
-	"GIEGSZNeQooGhGMxcCoFU1vVSAQ8vdpaW+YEcjNXt+m8j62GhFjafEznEMWovPkbcFXgYQcZag0jCPrE",
-	"2+BfjosQuI0HK8z/ECTGB9rklRSacgFAFcWSnC3EX7S8ungx2KU7ycu0y55fbs9kfsXy1vM6R3ooEb6G",
-	"drpCvVymTh6E+NorxibWpDVi9OztYau7/8xI5NFaO/weIm11RGkjfdN5UhfGfgxJPgMjU6RgZJhTAURF",
-	"FDZMm/yFsQnhRjcj4HZFMEaRxg6oEZysbO44p3G/lORS49lgJ+nSPdZ6QZ9ftvbSTtJ6Odhnre7lbrKX",
-	"7rNng+ed8K6eTnlat0cwrbsuPuXDvxu5nUw7Z3jAvnl8Cntau05LmZaRg6/7gmRMa5ariKR8yLWKSNy2",
-	"938rjgDMPMGUe2Rz87+227HTlSDQAFw/ig3HZgSQagMKaBOdUXjF4L5XJDE6N3CHOyIrVBr0aAugetCa",
-	"Zjlo73E9dVzsE8w0RLn1TFaFxXjeUoiKqvhHuy+q7tHAI9z8/3rFB1u/lD/eiXa6z2/+/36/vfqZZ/BM",
-	"6THX92c3W39athPP/EVYiVkNcsZim+sO7EB4QGKkDyM+pmUDQdfcc9Y/aNzn2UPFffYfIu5z61hnxUbY",
-	"xLvgT1DlFLs5Xh/ksc9V5PeiygNRnahhVnql7tOtdRJFxfXuu1YnEd4Fc1blZVJjmmUEwI0E4EEFW5Zl",
-	"4IBDDPJZS1RhwJMvQnMpImpqhIIyeo+PANjwTZscep767p6xDHOaGPlDmp8ET2SKKUYEKDIVkJABe90Z",
-	"TKdL7iSxP83xVkSU9JnAe46M5tP5m9aLA5JJYZRjGJMiQ6bJXqcTsO05ej0YmbVTLYC4Kk12Om3zv+e9",
-	"F50XnbqAy8KJDsT3wmx/pArqMhhT2tGuagk9BGHLvriyDIeoD0qcZPCamx96gAcER7/RNfuCD4XMGTSq",
-	"GFOV8g4gL6pDYvM/58e/Sn7548tf6e47fvLqzyP475+udNL96zwdZ7/+/ezPL+vElQ3i1WyjEHgM+mAQ",
-	"pnv/4fXRxfFrDNLdBRzxwTqrljpY7uq88F6we/gudu7vu1g43bexGD84IEfVHQD6NqKaZE4muUyYUswO",
-	"UY2g4odw8OsmJSNzlszzEaFkIlN8d5JN4VDnVKRyTNR0MOBftiy4voBvlyHdCOS2foEADtojOWthUBvo",
-	"GHKmp7kIHrMG02fHHykcJrxIzwYuEmtNWDZMI5vMWQZAmWm15bgD2uRjzgXyFh6evTo+9gqEmtCEqerh",
-	"CCyLjXWHn/v9L92dVr//5fmR11TqtrHDSy4eH0FO37wiL/f2n68jXxzTZMQFa+WMpgEb4+Kln9gYYtWB",
-	"UN8K8rFBomfgtVmkg63j/y1T4i5wb5fIniE6VkrAqePDqidKWqihUVfCYaFkQPjjIvMkCKRFRpg6xril",
-	"iN8Kx0cN7UUZnh8QkS5LZ62mU9fyEYaUk4tZdkuyJ4v8hl/WOIQdkPn31aGQELn8+0pKOZ5GhGZKOtUh",
-	"/qllw1it44DYM+D/X+kvLpSpBajuct8sWNEIml4TANYWIV696D6dHhvB6Ig63XE1jx+QuB5ojYhUc7os",
-	"FnXNhVLFvlksN/Q70PngiJdWoO5+OGU0nW/ifoO88cVtscSjVP8pOM13C07eFtBVg7LA91f2zMEDy99+",
-	"MFjbPVFpdYuCXHZ3hH75/lRNuPpJClBudfXIhHfhROYQj3mWccd6Dq5LzDC7ROpnPeJ56uz88/MTq7Rj",
-	"AzRDjjAOGoTLH0G3dWF6MEvF4y/obqdTrUWF3unl4Hw3sG+0K++MlV22naO12Fc7vPqtfU/VdO8hQZ/f",
-	"BWZzf8k5E2z28MespL0vjKB+MQOA6JJDiDzRyLzBFZnJXI+glt3yY1k6RTt3O0SF86Pi/xVJDsEl8PYz",
-	"x5gEhRi4Qn9wyMtJZG4ZYJRPEHRuHUfRpkjTyglFUok0GmiVcb3VJqElDRigGJPFdDIqgGTGnMaXKmr+",
-	"zvM7BrhqJ6YUbKpbMUg4KSUollMBF5V3M511M/15NPfpgwUzboRRlpQNc5qWwBVLsG1cJGzZ3hqhGwiL",
-	"SSbGJgvb9bOWUs1aRnqvi1mo+mmJXatxz48I04j3O7uklAhKpkLzrMijdImWoaUiryD1Dpu8/SGuD4sF",
-	"0nmh/8iTm4FBaA6dPW8RGTOqgGjGJUO6iOJYCqml4AlJICwSbshnK+sr7j5bV18xahTCe6GrxrTc3d19",
-	"GZFP56+iUDyQSc4SONTlOEu3033W6nRbO93zzk6v0+l1On/fbPEddUg1r6gawis7gsyva/OKsF0LR65q",
-	"5QWNRpu8Z45M0YYTF23j+yfoAfrQHD7bSA0OmipNaEDR4BEyzlkCDJbgfHFLtLBCCjLy+gJS8hBGDaMz",
-	"X26TjyxXWNzUuUKBLY6SMRdTzYCODicF5F/t+m2c0rYXOM/rRnvJMjLk1wzIoGCGHS+Z+UT7Np/q3i/W",
-	"uWhAFeHNuty50lrWCgIkNqoLGCKZzsYRw2ITVwOGtX1Wy7tTH+E7tAuBqARoI7LOe2t1a8tapHSbnNSE",
-	"ASMSX/hYYFksXJp9KYYtdJLd0ZcLnb9TjsQS/+5hBfwXkVgm+uJ//8//jReSQp7dLkNiuakUpqrVIrGw",
-	"fHIR9geqdpdY5uSAnDDh+SSbHfJf7g60vI9bpfnfXXlJPOus1lPMVcySac71HOIqtsJtOubiL8vSTsq1",
-	"GqPyfRaCRRUDzgcne1G9YSmWkynBIpYX1PbFEYtdQyfc/LfPrCnc/2sArU9UQYyoGGBv4o8fzko1vsFT",
-	"uG1Rd7E5HuyLVTEHRuQWSc5XbN4jb7WefBDZPCJnZhpZRM7omJ1xzf4LUVkR2dm3gldF5IpNNIZrYQ5G",
-	"VBk1AVstVAI2lvmcNKnDYYHBixouqJMt6FCJbRQSseEC4RrKyfQFwPHK0Q1kZagpMxNUtE6kvOKsWIKL",
-	"i7dS6ZZ3X10g5LVmNZBS6HBaV/29ehx7JK4ndwoPKYhHEDHwW/HNkdaTRsEr+gq7XLsBajgx3dKHzITb",
-	"Cc2yS5pcxZBCXt0Vbj/ULHhf+BU/oV/a5NDDKc0FoshzktI5Yh5gGZWUBZ1NfHZ0dnb84f3F8euTo4vz",
-	"43dHHz6dx31R1PPuktGWj05MFTsIYc2IGnK3PFDG2gbLzLJhg50tPLEyS42wYQIQW5jhTkosJhBCrIck",
-	"3WK72NlY3DBYVq9OccOEl4KQyMxdyo00vpwa+eGpoJWt7MQTY8v1xaG3Lil5+hTMyqdPexZMNJfTXFmr",
-	"wQzo/PwEyoIg7qTCegzKeEQsa/lcTvsCQUpcu7k6AtgewpoSmiN4kjx9ak193OdPn3r4n1qK0uyLepjm",
-	"AZlYg9ain3Km5DRPGCQkT3KpWYIM1xmzlfj9E0h5bGlaVFFGimJovwCkndvuzbCQ/xWMAv1sig7ADTc1",
-	"tqlywC0z0UFNR9CxlxRm70Eo0e3WhDo9VTEW4b0ncwLM3kVBjiIbAyAuGPXjItj2EWwGLhJNHKIICVss",
-	"RoHRZITZYOY0YkwQCpBa1ccGLz3YsGclclURL0Uynz51FWHgj0KKFuCk+8K28vRpTWQTiLV4ysYTqZnQ",
-	"RZyTbbXJYRG9nBWRTdsc1O1bGdHEapoMIds0zzjLcd3AoapnMgjuqhHNoZqWYG6zsS9JNk1ZMFtmMwrC",
-	"B0QwDv+tQGC5aGubnNEB03P79ZRN4GcpoIm+sF8jI3oNuRi2v/C1A2grHJ6LLMu8ElT24fW+mAr+25Rt",
-	"mS1oNia4g80pKybUncKz138hI5YZyyaVEL/ti2SaZ8QopYpQXBhHSgeqL+FYTdYqIq2yTQZIk6DIbM5o",
-	"SmhfFDUQsTYdfKSVxqTpyhKczyesTGjzpTWbzVpGR2tN84yJRAKjpiOZJ0L2Relti3Q5sMtSUPdY2MrO",
-	"fhsqKoYddDvI14VUcJSMvlFbUhGm6AeJRfkSaU6yHAQB9SggQEC9H3gKIvAwQa2lbqdj4RKCEbRkUMHo",
-	"C49BS7mR62MujA7WJlCuEZ1U8TJipRjt3pd7+8+3ylHuvlgS5ia0wqnEUxge7o2iloQxb5QnTp4qRMgY",
-	"sYQK9gGJ7TUZE8vaZaWuJs29zt4mtQz3Ox1gxINnqLry1c0IhpnNFz3bGZDh2XzWvlhdBtGcHVsJEbVk",
-	"x3b/49F5WC8jU9KnyL49Onzd7otDMQ/qCQq7iXZJEzeEOc1YpmMrgppYzXKZr/ABmOq97su+aBbFAFRk",
-	"T0PIU7Z1UCkZSlZWDOVqCRwL7xv4TK9URngZGPQAbnauyE67vfus03FOuJLmhOh1qvvCItDKFZVIXbmS",
-	"gC66KH0NNMLeH6QQAOsdN4A+e4WzU+9hI29CdQHPhrXOFBTbnpHu/+zvosaV8YQJxYqkzca74/NGEbxu",
-	"fEi0PDNqVyPIaLD5ATdRw1iWdMIbvcZuu9PeRVt9BCafNXxCJp4hq/FhWQS8ipwCibiy5uXce3cgfAdK",
-	"prn7tgA3RIfM6KkUQ3tNM984xX1hS4RjHReY1hlX5n4EzzPUgsAcgojEAWDa5SL2vJJETWPux5K7H9Bz",
-	"MIN+Ax6nRtHkSrsBwWQ42dno/VzvsSke2bZwvpto7ZOwexs3v0QNh2aA+e12OivI5mpI5orF+bmctFBH",
-	"0FRmLtst84+VfLmdwpdbJhgT0yzzin3CYagLn30+mnXFfvIi3/ktXfhsZ9lnd1d8NmTWwm9bRq/9F7vd",
-	"3Z3GzS8bc9GFrFO19UcRDzlwcqGyrdtw5gRi/81O+mizjGqYDNw+s2GXuq3aXtiA2fIN+HvDJQaYEeK2",
-	"aRt5+h/bYdoAEhnu4Vaqmwq/5bZ/oCn0H57fWf88eFc+VciO9zp7G7752qGtzFs7u+vfqhb0Mu91X65/",
-	"L6zXZN7Z3WBs1UKiN1Fjv7NBHz+VK6RadWH9e1ioOnS3wSEuHG0//2Lkg5qOxzSfW9Hkd6UxnulQeXqW",
-	"hjkBE4me5/KOKhEcFDCgHySifTYXNuGx3/C01ZIr3JTdpzqfspsFQbhzJ0G4VPYVffeZWUaoXFTjTRef",
-	"xy+v/3v8Zv7f4zfPPv30171PP/11hx29v07GaXa6++dR+vlL57T7Zp78+GU/TIiqCV3dcpY8V8ISmkzB",
-	"ZqUaVsacwqu25L53vAReSiUFG0RNSF6pKfPKC9qBxUXpP7gop8JWq2KqtBhVURX8iOPMWLE7F/r3Gn5e",
-	"351yM/fpkBHA5z5Ys3IZnti4nKoX47aVu3fmNnLcH64/QJR3NhDJdmmOEJN7nwtgZ38ToVxD4/tvfXug",
-	"jAkNnhoZUnOr3ERVQ2D792KT3uAZMWdv2dlVJbYEI1uGUqaRC131Smnp4NUy1qix/XZIubRBXwBIyTQ3",
-	"lmPMbYHKjZAbgGwDaKsh5sWCiEIyWocWHHLB+qKJxQJzo4oxa9hbf9mgbINdQWYqwpewkID5WLXCW18s",
-	"FiWMfEVC6JWv2LY4PDcj2LbjyoVSWODuroYtcJg4+baIgSPDHeSMIewr8p4Q16Bl+wDttEz+qwgtCdka",
-	"8+h1RcxWLu29ZZsgbTe+T1lm6YFcAZtHxfQOosXe0aE73uxgV1zJHklRbNx65fVWprZPu/9I9Qjtv1Vi",
-	"atvna9e6MMqcT1NXKY04KgzAiyBUy+c93d5/AQmL8Y9H5wS7E4PGpjDV2cZzPKsMFAaw+c7+6D9RFT6m",
-	"sAEr5vAD1fD1ilmJ1/hBTixV9HfpC9lMwfZ5/HUWf+Dku5WU+laW86OIeijbWQSHPPTt/gHyqICDbSCQ",
-	"SrXqQm9UD3KlAMllnUyOxh9KIZs/ALoQUIB98d5DrhHw6DDVEMAncQhvQ7KmnCZXwAzlECjSx6frAYvw",
-	"2ZxrjSkgZSzzauhhXzQhVqSJY8i0eSAAi6AkyQEaowEhdcnIdAIRBNeOzFIbPy3KpnlnPuAgzj/85aiC",
-	"gvAl7gosRAe/Csqi2TRcYUVfVzJ3UUx6M+9+rly3I37+fSO/bBlXugyJa90eC4C81W6L1T3Yr+1B6BnG",
-	"f1e+sXPZTXbTPbY/eEZv47AtMJWrC+UFxvijqvnvI8e1O30PLcELd2p5yx3RZFSwRzpMg6tiBAxHeg4y",
-	"RBlRSTOHR4Jwegn9ghCVvqhgVLwDbgH4AuRRtkqOnCActlcfze8LwA4VEBcPKMH74oDEv/fhvPYbvX5F",
-	"QvQbNzE+BmG0ZggMdmgRIx23akQuWS1xS5VF7UbpCyN3AdtkQUsweoS4Qhj4JakvQlonk1+VPJP39XZX",
-	"ROctfbolDt4b6/j+mn7uqm87lLoXm/i0nf+7sUaAbzoPIc3aCsf2ahc2OjmWuLBtxd4Cs/7rFO5t891l",
-	"juLN/NYIhJ1QPWrXs6At+m/9T9+t97bmGtrEf1tTs/nRifutr79l0ZriRry9B9eaItu/u6270qeLh00F",
-	"p816LS1lA2rrXJNcarAMbIXDJvw3l8IilP37fcHTrR5Z5dld4RJGa2Q2Yjlz/uy+qLplFx2vts9tAr4N",
-	"0z6ifxgaIFhm7Pz85MC6Vy3I38PVPesneF58a59t9QQezk/5Inde2ILt2oipyDrBF3y8LivefdrCL9MC",
-	"yGIbCq57L06XO3CLy3Gd+xbX+3t135arjz9q1HcQKUG9ex+CWSlO7qlXR3WujoId1uf9mFu3MGCDxLzl",
-	"BT03yf67CV0zlzS5mk6WOmHOdM7o2BypRArInxSanP33Cde2cqw9nLORzBBAykizgA3hdI6oGjEV9cVU",
-	"+IiUcysDCZsNNI34cNSaUQ0o7vxqK/J+FARS/vXw1adP78jx+/MPMYEcflTGS2yxYGmIYZucMki1MMLo",
-	"ck6UlpMJL+WZRQQr3rq/lkriWlcM1MF1wO24NaOZy/dTo3EMTyqEf0JOEj5py9VWAmhWPKX2fnAYWtNF",
-	"1OVXklNjbTPX4iCTMt+qE24/Mv0DLumtnDEy0Uy3FKx22afss+guuTDHZTEPsFahtXukNKeVsuwO3f2a",
-	"q4lUXNemq8VUa5qMzIV4AI2Y0/Bf/YZPpbElLDUfW8KgdnrZb8Qb1b0tlXT/Z0AZPIr2W4r2w1BuJXIy",
-	"dwLLbcwI4NZAp8wFW6k6WtrG5SBgT+zY1KOcMSi7bUx9qGHlPgx5MHiWIh9zPz06fP3u6Iki/caprbNN",
-	"+8I2129seew6igifE+sI7c0Xekbv8fWgPJo+YzQ1CvKM5qmRQT5tCqnNXK6I9TQAE3WpML5L4op/ankc",
-	"des9JBg0QfoW3wSxahRQW28xfAOz12yJRleNW5Mr4EcqKp+Z5gQDlLztMzjyMdHXKNe13fkrp3FUKYjl",
-	"XzdjNnqpuS4WK4FHhYo8ZBoJNYra4TUI/l59me/1Bf0LGEKQCgXs+Tqf90WzUt/fpgRtBVXB++J8xFWQ",
-	"LsBVodNbCg2YAMiwiLy7y04F3IqQhGKTQ+KiLBSW3mRfaKL7Yml1sYNg45jLU+Y2cwSrjEFs15X8iiNY",
-	"Q/yPPlTVKvImjTnkZsM214xtKbACpW6ux602iV1tK189AxPc+uLT6Ynb9L58m026y+SwXMnNErS4r4U1",
-	"3WCM5jbd6+yZ1bfEgLE5X5QoLoYZTsaSC9dW77p3+MNVCmyIHV/5zoi3opgd/LO3vW2pdnd6u51Op4FF",
-	"5/CtsLbcTmevW6rj1vDvPe90dnx9sF5RsK0oc2armxllden3u+Xvdyvf79R+vFv9eFAkbt3n/ad2N/rU",
-	"7q0+9YsreLi7uYczKPy4RBGywvQ7tR7fS33otu8/iYLx9ZSFYLmeKHtrYx6x6USECZOu2qWjkB5vojNs",
-	"+xKd9QGVwzQ1NhZsRHc/Fz1xKVYo9JsyJ9NJCmA1Y5WExV8hix0wMOiucXf8GRAmOAQx9B8hj5YcAQM4",
-	"CyTUZvR9UVNCFvNtZfHGx6Oj07P4ADMHMQF3OkGPFiVK0IkaSe1Efl9kctgmh2kKNjdeWQ5G1CaHVtcJ",
-	"JsFMPTqVwHgCXaZOGJfL894n9IFiZq9RK1f2UK5snnBTWzV4oxyAhwMAbS6rilRvs1tgU/6Li69HV/yd",
-	"jKs0dUJrcyG4/bv5v/U+9rG8RlcuCCvnGi+JwqiKawZZd+pcNsUf+wIpHLgmSrMJSR1lQKC7Aq+GdR1L",
-	"wYzMlBOrhpq+pFZOGfljhKvXvdWBI13MGJgCOftVchGI1iwFc7NOYOE4qzLr+5AAWDrGar6P6su/qOvb",
-	"7D97zDbxdC+tVr2gPCxxY9vTf2cvtquNb53YBVnRUr/MKUt5zhJrql7mcqZQy/IlLv3OQ0hzM/7x+Pzt",
-	"px8ufjg8O7r4dHqyDTm42xK+5h+OtyxsJRRMLEUrmsS5/ezFNOdoDOdMjaw52Zoq5m3xZnf/GbE1Iy65",
-	"VlEfs/3BEN7pOKKsLctU9fEvr47ImXkHiB4ukhHNMiaGLC5RFaE73NZqIRMjtWygrOfZHjAhHVu8Zjkf",
-	"cKgfgYIRXNCWdTqn1yzz6Jd4gc8IpiYmyHtEmisIwE7ol62IKEYzSwLRF4dHZ63u/rPWj6/ekalIAep4",
-	"xWwFp4AXDgKUHproFjKhAolIZG4ZbNGJhIk0bfJeEpXICSSFWHWQpTgFk+llxhMyySXEMoxIzzLi/UrQ",
-	"bK2eCfo0bh9Lz1cR27udbg2idemWq3jGTyTK9xVVWYv3P52e3M7ZHTXOmG4towdbtrZ20+C6YaDHbJTS",
-	"1okqO/YbOeE3uChwld5L/aooHfFvYe+WpD2agaqoCw3iC/dUKPyneoTl5+0Za5mTaC2UitT1FHFLxa+r",
-	"bQ1x+/DgjljOLJ4P/2JukTWSZTwFV14fDrit4IvEbLAxIzK1nNhpRCxXCRXBjiR0KCPrYOTKSeDI2rO6",
-	"LxRjgpjxkDnTpEntVkfGJExNA/A2ckmj5IeecazaBzXBRlQ7mHlfWCYhwAnOURizTMEL8V6nQ0r1S+LI",
-	"+STttBmZpK5cchuU/uKqLxz9YlCAzJzEviiOYpHwhqWbmzE3zdsKxlGpfPEWCkeagqbdF+4CPPx4DPef",
-	"acDOUiGBEiC28jBQYDZJczmZmJmxlGZQJM26rkv1osHD6pzWQTeDgtM8NfOPtZ+NkLeEkyNaUP06qL/X",
-	"tYNEzgMipP8iZAWaRpQGjAw6iWd0TpqKmRstJNsAgkvMISqDhuKt0n5FRA6tgazYPQHOI4p8YH0RFxlJ",
-	"vjIkJi/RuoxqBNTUXD5vuOBqVLl91qppNCSWxI3kt5iDCYK69tuUQZjX0QWgYliI7YAkdn+nW0MLW1sr",
-	"GE6R4zyyH67STcbL+qBsbeJ7dOIM6S3dkIXSoDIMHFmWr70LZyVlScYFS1FUWLcQiXHLX6RMcJYu7S3U",
-	"h7pfb/0hY18mGRW4Zqaz0PbqL1+ETS3pRbez9+I23cAMXKhVslEXpjm/56fPauhI44NQBwkjWSUtpL0x",
-	"CyfcLbdZKXMnDmXLtge0s1aPWsjdq9UAz1yZ+QNzDEKBsLEGWH3p6+l9VpjF69T5yLK5bkWFgxfPuxWD",
-	"9l5EWfYV9EEUgm+wANi/gUa4j1tr9Xt4diuOhG/vfCjpn3hzPZQCGnCcrwfqGjXVY7E8BcMa0G0ZbYHG",
-	"6nIgbuTpJBbQt6s4EfpiY2yueVBI7XkdQB7OFyC7gF0LCcnj10cnR+dHZBUGOnatqhKi1zLOwbhLmF7q",
-	"7tIqjLcM9q2hbDDd1VIeYIiqRMJQA+Al55YOEVJ76n2oZpm/Lzzvgjfz0TPphUMVd1viSPbkuAvioHLw",
-	"txFdvzymehzuJZvs65AlZWmAFgG43Kgja5FZ6l5yp7EvSltxSdIZWGyW07+NZg9+Bf1xRjy4DDnSjB2o",
-	"11ZpzsrnXWk6L1EcU8gVqCFOLofsbMeXVYwtJRyBOVnkHB2EDjfssic7L0jOKwcQVmLJAex83eSuP5y4",
-	"7DbJXY8i548XOZOMJhWZs0Le+OtrqXvrg2Dk7fm7Exs6MOfk1dkZnNY/02t6Bo8SDvDSyMgOR5E8kkpv",
-	"Wa8qmAXmAjTWZ9QXwQVoM4uAUzs2hpjRHVD2Ve/aEldvziDewFJIN43Q+W8+3ibWCpFTYKkhcjBguSJ9",
-	"sE4qSlm/gZbxwl3fFyXiXyhXO6NzFYXa3eUc8llB76mUujiw0MqiMEpfKKZtCpWuFikhTdMQrpsvNLIM",
-	"AP/aL9paaaTZF7090uOsHEXdCOJeqDY1LnwHbj+zqnDro8x4UlM75iyoO2IkLbitBjlUzf02/vN/Lx/4",
-	"4spFDrjsbYEi1cFKhEIMrLJKlhEOLZUdtT7GqFIIzfpI/XFwPsbQhxVUBIrbtQwdH+zr3zux8zdiMP5a",
-	"HEe29s5jusdXhzP4Ald1KM5qgasayuD7HemNCSA3Mr03PfLOv/Dq7PRNUSOsLru1ctxvf9rPTt9YnfaX",
-	"74XicOnZ2mAHvvH1/x+5ar7xeVygRizu2dIxvdXZfAhuslvwA97qBq/jF9zwhKNtDpfXRGbAPLPRdf7I",
-	"T/hH392P0uJhpMXhMoLCyAXt/xmExhpqw/VSAxvYWGyslBH3Ief7Z+SnezzH39s5dryd/3QneENGoE2U",
-	"/MUWH1Ttx1hK6ch/daX/WwTSvq3S/0im8yCH3wb2HO3iH6/vfx+MO1XJs45QIlQT7LObyowDUpfL3hdB",
-	"MjtSMYCtAdBNhCIK6XOAEpqnULXRZU17Ggni3nyi+sKBHCLETkDZQgFVVNOozDXhQI8F/dmCIlPv0Hdi",
-	"7V6J9v9UGd330WEek6IeyItoF/oB9Ja606+KCv21p/+zQ6Qu6ANMpKpgEym0AnPasKLwQo17xC4hnknV",
-	"VssvFctfcw7PfPXyr3YOq59achbrLKEwCkeTEWu9kkLnMqsRsEK2AOv4HdFFPUYQvq8IQlCp/37HHUPn",
-	"y/FKRzalQ5WD3BGE0AE0bC9TLLsCtWSERtkEDP3p3GIFbEFmxYxCpGsEiEvTW8T8wmfjHllA/PaFh/ye",
-	"Qcn+iOzsu6yaiFyxibYF4xWhgBRyUhOxRE+UrZ+ABQ2M2gCMeUjnyfVWmyxGwimZ5VIMIRlwKeiSK5LJ",
-	"4ZClfZFx0DrxpVJQFG0oBQnjWmcshaILyCPkyDNqE/0AJXyonDi6NaXEpgQRZj9iLsdGtBB7K7DlrrC7",
-	"W/ZvIxNXo8vrjpTdht89U9/XCS89mKh+5K7YCPfxYcJqtLgCN+kF7sNIejnVoahflCofpjoQKl/XUVMA",
-	"viqy4I5HNvIpHd+/2vSdn95/a0XryFGwPKCyBUmtS42qN0wnIwf1KtIQQ1Jg5Wo2hRgxR1qoaXaljJ0l",
-	"pC1UMpJK90WRGVswbyoGvMhmdEDg3iaHtjLIDnnHf1gHXjzEkay1sfiYDtn20wdh7cXZI9Dk7dSGjzm/",
-	"Bkiq5eIfyWn+z2JULVHhJrm8zNj4P2tQ6pAU22t491rDTKamPIN5hKx0lJfKK2Vw0VBf5EMCyp+Cw81u",
-	"HJz8dqFiIjR994e/vT/54d3b1s4/LJPhVDV6e529qKG5Nv1pvJeauH7YaZ3moufV+p4dSq/o8Mb49o/4",
-	"6rIdc/eBkmbgntxqPybffQ35aze+u+PrLN0y+NzXZ7CrdA9RvL7eKCalQD2rclXQyGfq2P1VYPg2hsh4",
-	"QerAMfckZ8XR/Gz+OOE5UyuLzlmi9gubrrLXjRpI+Lsk3cTHHMbzlq2VBT2+5nhz7jwvjn5jxLL0NuXj",
-	"vgq05qFE8KPidP+Du7ak552O7vbvZk/ebNu8UDBnbmWmmH333mzr5ZXkToOcU+i1I21WJJnmORPal5VT",
-	"FXmALu8mFXMCVNlbEcn4FeuL+OOHMydJKmOInb1HdUHAjWVseOrCU97HZjlMGFPtvjjE7pmzZzTGcgGi",
-	"comaiMgcWcBZlkbOc/WyL2L41IW59uzoHJMq8sJYB2B9kiu8WxJqD2s3Ppzv3vb1lClzAmqEjn3gnwY5",
-	"sIGoOTEDei/1K1zXR9F2Z9FmNweheODqDj1kx95DvI2ZHslUrQi9ATePTXazT5fopjBnzhuLIC58IXKS",
-	"8+FIk8up1lKoXl9YjQpEm6NWenVyfPT+HFiWoVmNFdXB1V/KlPOJdZ5co+LBglaLPDrb3Drz8p2dg3sn",
-	"7AJTpLXuHBPjgGaK+WRd68LeTHgsdHCJ4eFWBYhxBvcIxz+e0nWu07dyVnGJJFSQSxYYfVre4ziui4SX",
-	"lZ2ALCyynBfuvMAJwaT2dE2AvC9qIuQLJehcbBwUBheeU9LsPawxBQfdlucuKtrh45abrKQYxILN0CiI",
-	"fSkTo+xcMpo7baJHXBNSMAiUwUpBTCyCOhZTLLt3yzT98PTfK4J/i3T9gmOu0atx00WNROUDZyU1un8d",
-	"7Yz3kr9fvlCdv/22++erlz/NTvL9c/H8I3v2ie78mHbe8O5buXf2ayNaYoe9LJUIt7RuZrNAH/df7HZ3",
-	"d6IG8LwhjYBMqH4oMoCF+V3tNfnXRSs8CtW7qD6fRxJubydW7yNTN4cbVFPz74Y4QDafpVSITU9C4qAF",
-	"nuvTk3uWSQaAD0CV+Ehg9weS7uztYau7/wwkXoWaMeCfDFiLLCGLT6EOfnqieiRn1/LKUcfjjWHhCZZy",
-	"wdb3c4DWvijG6+hd6nAMq1AHYLTixeOxlJ5+PckZcMXQTJFmbFXG08Pzo4uT43fH5xenH89igGgi5AG7",
-	"7JASfVEpFGuLdqzAWiIE4TPXo7vVDr8FLPah0A7fC7ph2c7/VwyRPkIVvqq+7XhYdDUSiaGViri+7yVR",
-	"QSrU5XWXXG/G4gpkshEqgAZARdZueoJJZ56xjg4GLNF1xegtFuL7xUD8G0EfHrW2u2htDsWwcAM8wMls",
-	"FcXd1x/SNQXUF+IFAGzHl2yHMIcD2dWLJI7giKPi5+na1532JSrGh6k+Ksb17U5+UCr/UQg8CoGHFgJr",
-	"zt9iPfnbSoXNiC+RjjHkag2+DvVqXWHUGVXOTRVh2ZpsXg6iLfBthhE0662q0GUCf+5gqkJCLSTXtWWz",
-	"LC3lIg+ltyxLLq/ljJPe2/IV0l2/JW3lJnSVjtryj6Gt/JdNqnmUjt8oplfQblbLXHghkQa0jbeUkDJZ",
-	"Hsw7FAE/JwgvIY2EYjkTpkuSAIQgYOVsk2MQY8N/8EnLzELOlIK6LswWwLJekSeKxIfA9ds6EolMuRjG",
-	"hGaZnOHLpBm8DWVjJiwnk1wmTKkIVCWoy2WbwwJfLixAidKYyHJ0TofxAaEFE/lIKkbi40HrvRSs9Y7q",
-	"ZBRDjRMgDx4yrfpit7Pnh2ups+PS0e3Z+lemI63E/GKLPDnPFEcc6zXLzdqaO0JJQgk8SsZ03hdXjE0K",
-	"D+HlVBOqrhRhNBlh4bAmJaYfiVRQKWXAZmQ0FSkWLPc1zYIqKFDBBlkPFFFS+mwWa25yRaaTYU7Teu3y",
-	"R6Zfm83wVYk/Dz8eBxtocmusbFwz7zCTXEcwiTlzZNSWJbWy0n5+b+vEcqykbrfW9M3s26AcittyjtIa",
-	"9vUBoZfgCgYMzIwr6EjxYSamY3N6zbPm4C7vyK3pURfKv1lgNqocqnSWB0wno8gWMR6Ye79FRcLM5aTI",
-	"E2PkPIl7BZIb9vCYzoF9lfks2NvMrzmpNRLInWS7qjJHlRA0HSMemNC2trMZGUgOY4GNqHLs31u3Xem/",
-	"guBdWN2qtLr9Fb1bZ2Kd+6L8YBRO5hFII0BKVTYvJOxZ9NOBl033PD9Qm1sK0u102g+yZGZAxWqFBwHG",
-	"9d2sxiPf7zpnallYN88SmtF8awPO3zHT1LKAjxjN9GiphtHtdEBguppv7oZ3BYKhuHmWkWbGr5lgSm21",
-	"SWykEB2ymCg6V+Z1hBNiUEnTS4BAwf5QZJZzDUklswNvu7k0k4jEOaNKCt/S3Ny6g2mWQYm0nNEU9CWS",
-	"cnVlpCE53v5AoE5TBMXL7MegBGaOihoU03R1j7EkJ5yBqRBcDPsCL2MzDHtbxwU+02b7WsSl0x5IM26m",
-	"7JplWzGmiJDLKc9SNCS56gvwG7m3tg6sMY0ziKTgBV4C6rOdwZd6xGc5bPennc5uYj8I/8Hidl+cMppy",
-	"M+3wYTuX3AHOzfzM4yW6xFtc+PtYhwr3C6os5t/XNJuCzejx3PIKEjtgP5gfcD0bvcYwl9MJSeR4zDXB",
-	"AoG9YsFkDksK1fTMajd3drdMQ1wkrB6Z3u4gKgLrqfWKbt1EDTttjV6j0+62O3Cm5NVmHXbtyav6lja2",
-	"Su18L0VNFCrgvzLc6wGl34mVOCQZseQqKtJdsUCX8wzbpawVfuvTOKYCoTgpsWBum/nvCywEuOiUoe4P",
-	"9yhCHocMBCQotH3R3Ol0yFRA8c44M5NpBZvXNW1JIjKWObPcRACs+gKoaiVzB4HskQlVCkoXUQUVFOBH",
-	"l1oClYdAe685/Cdcfd+sqv9uqSlRI+MCN6JZuI9W9NS5reyyRhYaW7MzFsOQ2ZL1/r2BbzZ6Zhy4Sm2j",
-	"sv7HdtDuLbWxW9HSPmKrNqjrcl4jbpanw+B/B+LNpoks9yE5LDpFp7lV9SigpcwfXEU2cykbs80JRKNm",
-	"DHIGekhfPH362dhAT59iYVsxbE1klnmiFD3PQCS/kkJNsyeK+Kpxv02ZUX22UKLZIuzuCMZkLqcko0oT",
-	"RWcg6rhI2ZfY1ouPZ5TrC8USKVJla8Q7a8aViLLOlr6gRSoOKHH4CfCGQaAgx4rK9guQ6eJ9BeY7CJhq",
-	"AqOcu2z6wldlxnsHIUtQ/y63YFk5ZgrrLvsrCkZU9ABHBzPfF2OuwNq3oNwe4YMihch9iwtyyfSMmUVy",
-	"91ExYqzqFXTSJRxBF5cohPVpN9XsFvMFbD2Yy2C9qrOpR1wtK6gKE13yrvjcbi70s71G1BjTL3w8HTd6",
-	"Lzud5zsvX3b3957vdV6+3IkaYy7wp473wnCh2ZDldUVX38oZbEuiJS4mauq28DJKU7u1zBCMbkGa9tyS",
-	"TmTmFPLbn3W2lg0n3IuNTW+Jz5TrM/vOzf3uS3jDnMiSZrvmhnsR3HDwrpEccNWFjXydy9doYkblb/Qa",
-	"O522+d/z3ovOi85d7uWbW93LZ/jyEmXc7mr8wmNhsz/6AsTFMreHFLg4KJuNkCVc11x+0d2zOav35rat",
-	"QvhVUkR/zKnQiwmiYPbmjJFm6TJ2FzGM3t7CGGTwgh/DDOidsGQF9ljaiFRmVtGKZirmtrKpLcxvjQ8l",
-	"x8zMNJTyx2qNXEd94b4SmxMXF5eZzWI1HfEZrtgFc2EekEtpOpIz8vb8/CP4MY3CcOoKPEIJNRy/uexp",
-	"Bm4LaJU0AVaNXX/6lIr06dOi5KOQogVFKvsihjRZrPVfFJHsVcpDQhfL82EuZ7ibi5wamNl5X4zlNbN8",
-	"KDPynyTWOvOaBt7J4N4hGVx2TUpiJ89iBJNbwknneFKufLTMIWSGqkLOdM5ZWqrES4wWgiOyvqcc1oco",
-	"OmBtAvzjRWlMOQWSlvAN6tZEDpyXvWd6gttpjNV5ocYnzTPOcpyeiLBrKMrHcMf1RWFS+2WwgTKcCMxO",
-	"boFB67okB+bzLEtxSQGxjTsGlt2qmwLCEIrsmAne6b4wF3FOE3NwDorio/BUM7YH0h1FXOa9TqcvYlvb",
-	"9MI8cWEed9roD5WqxE+f9mzAqaQyEvSlkU7JEW4eAVM/44KRqdA8w8WDvoOKQwUkQAEFiDW6qzoiGOJG",
-	"ocnsBBjrnnINbtPc+nzSvoC6XbATI6zhZX/pFU5Df+LnZERFGogMC6QFy3AGjfdFynOW6GweebD9jHrs",
-	"P/gaFGqpXDslNeUqkUKwBM/utUtbN+OHIBN3loEfuu0BjgladyVkoWNyYI5zTn6bSk3N8TAdb8nBwJ8H",
-	"TKuYmGtdTpXbgzYGVhg6iO3x1EPDXM5sQgT0LuPX3i3jvLeekdErz9a/ZpkZoUR1pY415M4BGpAbSQ4H",
-	"c47J8eYztkq1YznqdPfs/KkDyCnBaaS+XXccnJ/cCs2i4O6CCn6Ib1g1/HbJCaEGmNDxhPKhKClwK1St",
-	"QK41ejv7UVmP7T3rwG3MnUfGN1l6D58y2+2DEQmlByX+pTGT+RXLW8+r39zt3EJ7s7PkFa1Ncixuq0Pb",
-	"tXsQFRhpEUADfjbYSbp0j7Ve0OeXrb20k7ReDvZZq3u5m+yl++zZ4HkHVl6w2QUkXl6MVaPX7XQ6nUDf",
-	"9b27s6a+Si3fDlYJjkDQk51yR26rePulW8adYB9ABcexUYTaSMlVFnB31FIwOHZ2xcivUwjzY+ukidYe",
-	"jgPuy9j9Fm8tus/sd2rMY29c/cme1vaE6lEb/nizcISDnVB1t/mfcDcLNqsbFYDWHmpMgs2+yYiiOjnh",
-	"tlAtHNlr+/6Ow6GqK5Yaq31xNMNa58XKsXxVSN4iFm8Tlg1wF4+5PvqSMJY+Mqd+JW9qPgediV45Go4N",
-	"nKdflSfoyOtzaKNYDYFAIin49qzzzmqCFl6D7kAkK3CWYQ+q6E/FlZAzETkbMfI2VejKRWCQdXVg06ir",
-	"LxL5IAeky6m1jD4rmHzuo8JU5MpGd+bGN5Bn7/k6ygP43x5CBfBXrFuwOwzxDyUoupsEfECeoUf5t0T+",
-	"/civPf/QJd1U+lmN5MFl3xnTgex7opyRu8TrYv1hzmsBXiyuvXibUbVl0+Ad8VmNy0dpOvdODWMHO22R",
-	"6lJ8K6EA3LkETLRgMxCv1qrzqgkdUo5VzIZMo/+t/Ll6MVloX99MSC4qYpuLFMFmX1NmrrJZdr6laWXX",
-	"uXHbqVkua6G9R1H7bylqj75ocCqhgFkiaOWECTrh7TlFvH5tjP6VT7WIHHSXWW8VBc5vINqIIVkk7iHK",
-	"GgxCB22PqikXESZRYBAUHMJGYi3gmddmVSyvpiQOPx7fDl3opuCWKQv2WySVyXTMhH5MWLhlwsIjsv8R",
-	"2f+I7P+usK1AtO8EWgT5ZCCr4R/lrLEZVYA3t9RNpXh4AHUFDXktzB/Pt8P4J1TgVyyyvAcHewHCjyBu",
-	"VdShYn0BiHuuoUAES9tkv7ML1a3c5RqEjxESXogv0jR9VaiQC8Y8h3BfGO1aCoSGK82zjMxkfkXGjIrZ",
-	"iGfMxoV8sCeR1yxX5jzbVCoPXDJN9EUlCQGU+SU32inM33013UDTNM3dQs+ExxcvwM+25z6c+MgV+tW4",
-	"i4pkC0Cc15yzaurwD0B9eTjVI583DFuzDloXbFzY+fBvy0oSqjaWbxKMavv93+vjKBEBe8YDR/CACjVh",
-	"iXUmAjLPeslRKV0Ezv0Q0Hdapl7FhwLo4iwOEsntgraMRbKkMvGMXQY0Eg5zocY0y8ifzz68hwxUI00A",
-	"PJ/QLEM2BUSTTCQHwAy9YhWSuidqgZZPMW2Ofpl6j4AUJZYDYoFUMLagB89XDOPegoiUEcDxQkms//0/",
-	"/zeur2Va7ofnnVhSPTGuqde1hYnUtMSheuBj1n0RkLcW3K2YUgSSs8wwXaGFRQitKrJQ+8JmnrbJIRAz",
-	"EykOFuZPZHOHLbI/WdY/btOW7SYo8tsXd4IrD2ZWOyLDKc3TouBzubohalgHRA4GPndikRE62HtA2lwD",
-	"AIX8G0TLlhPncBNWjpkDIJqTffPLzf8LAAD//w==",
+	"7P37ctvItTYO30oXd6pMeoM0SUk+ULXrK40tj5XIh0hyPMlgttAEmiRGYDeDbopm/LnqvZr3wt4r+VWv",
+	"1d1ogOBBBztOosofGYsA+rx6HZ71rC+NWExngjOuZGPwpTGjOZ0yxXL411EcizlXJ68+UDXRf0iYjPN0",
+	"plLBG4PGxYQRio88kiRNOo2gkeofZvrxoMHplDUGDfPIZZo0gkbO/j5Pc5Y0Biqfs6Ah4wmbUv3tP+Rs",
+	"1Bg0/utJ0aMn+Kt84jrS+Po1aLw8P3t9Ia4Yr++SZFKmgj+SJIplPrpU+tGIjHIxJdHPxxfkSULlZCho",
+	"njwxz0au6xNGE5YXnf+lrVtrY3Obuj+ln08ZH+t56vWfBw21nOn3pcpTPsZuCy5TqRiPl6sdj7KUM5qn",
+	"/6DDjEWkqSaMJGxE55lqDYj+F+VywXKSs1HGYiUJu2b5kizyVOlVuOJikbFkzBIyZCORs5Drl3R/mVSH",
+	"JOWEkjibS8VyQslIZJnQnxuJfEHzRBJ8miZECfjvDCYiIItJGk9CHgs+SvOpJItUTQglf5+LfD4lakIV",
+	"SRWRKs0yeEeS5kF3j0RcXOInIrKYMK6/mTOSSsIFZ61OyEMeSUUzFuHwuEgYfi5nMUuvme0SDMCMXuq2",
+	"YCFTJYlYcDKliuUpzVLJkpBLRRUjTf3j+Z9P9cyM0oy1AsL1bNnBpnxMUtUhJ0r3J54wOtOTwhPXymKS",
+	"ZjiDts9uPoZzGPCULklGx95UkeES/gUrol9RZMkUobNZlrKECK6/RxUM9JBQ/ZZkZDERkhGpRM4SErHP",
+	"szRn8pKqiEyoJDMqJUt0D3I2E7nSz4xyxqIAuxty/S+SifhKb/ecXaewnaF7Q0a6pDnnemvwVocckQVV",
+	"8YQIvQFmORuln0mWSpgEmi3oUobc34Ud8l5vGpnycWbWZyj04ucMBirpVD+jJ4lc02zOJBkzRfa73ZBH",
+	"Kb+mWZpcmvWLOiG3R+zvc5YvixMWe8fCP1Bm9zcGDb9TjaDB+HzaGPxa/TNspsZvtSdvnkuRrx66T7C+",
+	"eiwzOtarQHMlcTtGnH1WlzG8GBExKp7C4xUQCpsxxkmYpnpXhHwkcnhylOZSwfMdgq1LmDcxo3+fM1i8",
+	"IcsEH7vjphcC9seUwkFg00O9vlOajUQ+hQ3EAr12gjM8ApQLmHv9aqCnXuq5J27qTec75AMdw5aXZLhE",
+	"saBfeSSJFLkiV2wZwG4dLokYjSRTA0I5SRUzx5t9TqWSJJnr+cQtPhEZzEbKxyFPJXyPJYR9prHKlkTw",
+	"mAVaQHE8SQQ6ijNAk0QPRguyqbhmyYaNgau2Rsge9PpBY5pyJ3TrFv40naaq/paYCr3zFZtKmFFY2onI",
+	"tPwyO4/0ut2A6BXRj/a63W7rkIi50rshp3zMauY80w0Wt0llRPBr/SbXbTX0SlO941Ou9vqNQI83nerd",
+	"rluH4Zp/usGmXLExy3G0Ir56By3VDdgICd0VEOIpyGQS0yxj+SNpb/I1lzj8322vb9cx3ctzvHK1UpHT",
+	"6bYrPE0Cc3N/eH9+QeyFLaM1/TS/30XZcB1sfNX9zZmcCS6ZrxEdw5HQf4gFV4zDHgNJH1M9jCezXAwz",
+	"Nv3v36UALYV9ptNZxvCNxNeK8HQ1gkbCFE2zxqBxxO1a4GWLt4ZeNnMSaaYv6mXHjJBJ0K0GjW7vzd9+",
+	"2fvj8z/3P+0fPz17ftH9a//j/snT989RPKq5bAz2uy+ChkqV7owdDnGdMLtqnvOBiJWAe2lgBjOodPnr",
+	"rhP6Ad/H6Swv9q5jJc2o3HrU6ugOmAG8E+q1mPPkXlaEC3U5gq95i/JOuI7qixn1nuS2S7C/ugRaAttW",
+	"d1qFopv3sRD14/Om3TUXteAaApU0maacHH040XeLGI304/pPl0kq9a2cuFWCc/hS8FGWxurmqwRHTQsw",
+	"FLCX7HPMWMJgvUH18Jax7jFvIS8mqSyGCgK/1+0SGqv0GoWkDEC7hE/cwxnTwg8/Rrz+bFziuiHoJZvS",
+	"z5e6yyyXl9NUTrU6VzcFtc+V5sBdB/E8z5mZCbiixzkDZcOpF97HDolkPHHKH2p99zBFXhPE6+/GOaod",
+	"o54kewNsmqCVZ6obBL9s9ocy00XUJBfz8cRNjfkMaYrcmDV3nwtz++w8DytDgcN9Z3mAtj0cWxJTDvqh",
+	"vpfza5Zo1ZfKK5Z0yDuhFYkxiSdaIdLKXFSzeY2JVz51+owZ/Ybw+XTIcq1Y+edQf61umc3nzA62G0cv",
+	"ApxbEV+1E5bRJcgpPMqctczWDrm3t/3PaxMlqs4mNFXshyb4EkB9FwvO8lZ1h5jrKrBbJeTVvWK2yiHJ",
+	"GVqA2qLV1gL01k65uQzNOYsKrQYMKS1StZx9ZcTs3a69ksSuiomqiMeph32Qw03BBTl69fbk3eWfjv96",
+	"H9eha8/r0eb7sNz/e9v81bttyGI6l6xm/JGbgGjtDaj/+JHTuZqIPP3HHZds7n/IW7BzK53FjOVUCa3W",
+	"X7ElMar+L23oRvtPbEnQz3XbBesVC/ax3JeNS1Xq930s1NtUSi1+RE4WubamI2+MejH8Fs1S/ESTD3TM",
+	"bqmEDEWyBF2IggOtVgOp+D5WLhfGk5lIuSKKXoGnyHm59NdvuybdYk1OsAOk6MDGZan2V89z2YmwaZTO",
+	"TC/JDfwr+s4UWNggR8HNMaEcfABzdYg+F0LHNOUg9LR9Tc3b9zgTrpM7TYR5+v5u0sg6klJ95zmPTm6c",
+	"QJIoUXLnkGbVi4NKd4T+BfC56HmlnBgHABrJPf2hXrfb9T6Ar+D7FHYYWVCpNTkFwlyykKO80HY17Em4",
+	"obxPWCdeq+7CN2fqzGyeh2O1y7ECJYkbX826gRYPeUMFc0L/Ue8kFU/I//561P4bbf+j237Raf/2pRf0",
+	"+s+//gH9wzmDbdLRa9/p3OMUZLYXu05CMRZ/GpTKNk2A/tkbulLZpWSx4Ikk07kEjbT2BOw97XbvcbAX",
+	"F6e7DlP3WA9QCXGZMDa74T7+4/n7d/6uTfU+hvCH8ULu9QnNc7qU4Ake/g6RIN3Qj7C970ta2glYEZY5",
+	"o1eSUJKIeD5lXLGExIJLlVN97D2RZzdbFHihCKWyKCCrQm1AKHFxT+vg1WbDUMx5IgMrNdEnIkMwhnCq",
+	"YL2sz98JUdDxmTQrw/SvlOuly9g1y6QvibUUJkpoM8F7H1qyUkxLYoz1/Xx8cQgtfXh/fiG969KXc9rK",
+	"YjOlzZxsqY8Hm87UEn/SN8iXr+vF+HGe411/a81Un8Wc06yqDhiFeUTTjEGIUesAGSPlGCX6noaMcZKJ",
+	"se7XrXb1QXlXY49sFxiMceveNsO4Hx/nEgMg2DZEjigxTbm9bAOrUmm7gUR6QqMB2e/uk6jwvcFmoyGf",
+	"UTXRW1WmidGs7HcCst89INGUqYlI/Cs1whaiI/3PiDQlg+kPefQWnn0n1JF90vq8WwE5wPAGzodpv1jO",
+	"eaZIE9fK2awhdwc4aZmd9VrkwzRJMGR/6901cl/xttcrG8w3m1lLTJboTtIpa4s8HafcnZCY5vnShrGK",
+	"KIMf5b+tJN0r9txrr58b91kxoHvZaCTOhZRtmSp3qoywmdYYSsWQtaXkuuKJh5CX5cPPqXozH37k9Jqm",
+	"GYRd77Ka41RN5sPLufc5b1mxLRKLeZYQ437KGY0neBdgpJ4lZM7Z5xmLFUuyZYdc5EtjTMiJyFW2vK0E",
+	"6ReraXpS7ufGZa0Z2X2s765TgpKEo7ghzWi1O8YUfgNOAHkhxCnNx3dbTXQoyEut+WTwNW8xjXFgvA5k",
+	"lLIswXAwWCd4JfSe7j3fJ8OlYhLgKll2y6O457knyi1rQ0sQ272Na7g6nntWbx7JuunQLRmFofeU/Cn9",
+	"yUwFaUYrPYq0dK3e5OTICbss5Qg1sIMfsqXgCXn6HD6sxJjBtaQbztloLlniEAJvLi4+kIwuWW4AD4Ty",
+	"pbm1c5LPOeAkqAXmaF1tf08r3wIhMpFin9WTWUZTrpUwahxTseCcxaDkpJLEmZBOuJwyKtk7oV5iROJO",
+	"mxE8q3D5mfjGSvQDXa9oRaNnohwPgQcOLdJnQq8ZQXBOch8hIWhdN110b3NAaGU897UZKxPBaudhQAyK",
+	"KLCTEFj3dYIXDPouQm7ebkYrPV6vdWrF4yUi0+606LVxW/AMGHUllWU4E8JeHCzuHrzX73YN4t5v8PYG",
+	"gzR/gygEYrq8cG/Im56u2Tq8SZwX1/IDXWaCJvdyo8zwW5tvFGMkr79KbrmqPU+dM4Pa/e5Y7fl9m8Zg",
+	"zmmp5d0XXmACbUB9Dle6ou1dvFlCPucZk7IUMSCSKRK9Pfrl8qf3r/56+dNfL47Pow4BG8bZpxYmKQVg",
+	"O0MevcRFbiMaKyKSLvG7tqNu7gLvPkFpwDKUQDmjyVrV84wqdooLfEsXY04Vu8yKT1TdMqXf1wEG9P6H",
+	"U6akWwv9okELkDOmtAY6UgxPjkqnTN/g8Pf20ahOzPztzcFfT589u2j3/A3Y9+6LM9fC9hhLaRjWFTWl",
+	"fHm5oKkFdlfHvvKMP34hiP6N6N/0epnOS9IcanGv/2TClhK0DUCZMtkaFNi5/nMyw20Js6if6nX7+1bN",
+	"22XaQGZZl4fuinUFrp/P/rr5XDukbZO7Mk/3GWzHuQGP0FTkrJjnyul+JPVktu0LxfbT4vvs6OL48vTk",
+	"7cnF5dmH86hFwPoHn1MAxrv7qp1LEyDJWcK4SmkmA9TUspRxFXKaJLkWEtAl6En08vTk+N3FZaUp0xJp",
+	"Rv4WjA4NUN20G3LotdQKxO9gthHBGcgHA1EurQhpRv5aRwhMcWFydIbAhmvhwUSZM+cJEaPVHZtyMsrS",
+	"8UQF/n7U86Yl3qejk4vjs/PLD8dnl0cvX77/+O4iagGGwKrg3lNRK4C71hpdVAHsFaY15FF1p0S12k9g",
+	"zSa9ebzNvoqKPDd+byVgVFaI5vqdlI87G9GOK1hRD4cJQvXYw1Pd+r62IIVdsVcUkVcW0emjrsgrljHF",
+	"iBRTWOSMgXI6NeonAibuEWxzM3jWmoHetySY0HUgGTtlpBnV96VO2W4Ua34vcEnb8hq127nX9Cmpmg96",
+	"TRNY4qRDXuZMizBKOFvYl+5BF7druzOwcnVA97WiG2YisPPgmVFFUpWWTCvdWm9JmSF/c5yJNnNkOuYs",
+	"ISl3aFA7SsYTvazn6ZiD5FTkif7ME3RD/atDTt4J4tLH7JAN0Mzf3RBixynSl2wtEkXP0Al/DTGRux3F",
+	"dMxTfonRlVXrNx3zdqqFHL8CoVLpJvh9LKacnHuAjHtaOi8ac2764rq6+USWxnVvp9H0oYA1jlKeyglL",
+	"tDz1m4xM6h2mlaXSutEDd4xD7s6xP41oXxvP0jAXC6nVNgzezSXTwi/OUo5AW3TrgrGN/xly641Dl1nC",
+	"Vg58GThDFYn8hbIgQdxg74R6KfgoHc/z+9ln4NUpvrjqtLczbNxKxbMEgpuFs6LJBfn55OLNx58ujVJ5",
+	"8qp1H7LfdKDc+o7brTK8e/Tce/OyBVFYnZQIboK6/jnXC0Ry7k+bA6TrTXW5LL1mBN4sq3Nn7FpcMUxd",
+	"uyfVDYZ7Q8WtdkzfT23zZoc0o7rOmIsBxnYvSho2st4z6neaC6+HXjrOvaS54HLtrItV+/0tFmn9eN3q",
+	"VJNeeClLxiT03kuaDJ7h74MQpsbmN2B2SY7Ms/D1AfmJ0ZzlJJx3u3sxPAT/yf5N0MJBGVVkrnIyxFHj",
+	"pKzqayVT/dOnT209aYwrvSY1GZdHkFBNIpxLyFZcscddoupXXPrbR9WhU0kqr+qce2sC7Po4JFTRIZWM",
+	"JMKkrKPnuEhiX5Cm/i4ZzbMsABdtG4BFAsE8KR+3DvWLoJxobdLFIT3YT85icQ0ByKUWjSwbHaLnwrj8",
+	"NnlHd4zX7/mGX36dxuwmAftSpP5r0HDkBXXzWfxYlaZ+jIXoXeUxB+BcUk5YVgRA51z/snCpKhAUBQDa",
+	"yOR4kyn9XeSpWqJ3DNgeQOqMrXppArBTCoui/0+vI0QsAUkVi+k0VUrrjDjn5dySSkbLN1mRd3YStofF",
+	"7NSCX3UyV4lY8Btu6iIQpj8ADkD9FetlviMw5D432v35F2pH7PKfdjjmWr8sAUTQ8oGzn8oNx9/dcq6R",
+	"UZoxLQq0GTPLaFxK9zdbHnB/c851V7H3hYnjSRHLqWEWqhNyb7hSaQk7n8HmXRUxjnYEB2FDYmbIYDgd",
+	"6i4WYijydn3UISceZUrgE5oMvFOdSoLXR5PykK8/23BUQS5sOOJoIIq5isHvOQLndvnIo4xwXiRAeZtz",
+	"beYKTrXJV9M7go7YP9vV/JHL+Qz5S96yJKUX8NCd1Bv3wcup/uIltFuXClXGxkriN6QbuG18+MBXalxv",
+	"CPSGmN5sEQW1Y/hWkWJ96qPq4DFFqq4fYIm4vvjcB0ATlYsZy1WKiodH8LQzj1PQ+NwWOdywva9BA9M+",
+	"AbgNn1xlwrDUF90V6gvvU/tfg0YM7uTkkqptvblIp0wqOp35n9j7GlhkYibG6RqOKWPQwxOWHQYcO4bP",
+	"x7qYsC+l7NcmleaNNA95RqWyjxsbY55lCLMtuBEMJwxmH5dMio7zGZlnEQtxxZYoPfHXR1KboSxPY+xl",
+	"mlhKJBQaaQ7JHAPbK2BgSCUx0ME2mgJpgnZAhLlItb+ZfxZbwryC0rji4CYTmlhWJN0i+gZAWLkz39An",
+	"J6aqETT0zKB+jFKnrEZ7a3jw1fKB7LQd32Eei3u9j7QfVsT9WmYwM1kv3jarbN/K/ikYiTBfw6OtOHlV",
+	"Em+6ncu9q7+/uH72uT/dn/2jETRmVCmW6233v/rXXzHR57cvvf7XPzRWKG/cl09Tuf6gwn8D9c2OE6Q/",
+	"bFqC7JPq6fW4krZ98R37rF7aZLytMy43zZ6luinmL07LM+ZlRl1CatTT/XWzBk17OWw0SVJ93mn2wZvC",
+	"Ec0kCyqzCtkmkHBuw9S78OG80i+Yq7ZR5nbY9vpb+vmNeVK/yBTVutfWt+xzX4MGqPrbXngPD3mMCtvl",
+	"u0edE/jpWlsl8cWpNxV+xH/bm59oqtyrlU3kd6B+H5lVl0DBtELJh5d9RBTLMumrZh0SGQRCEg3IUsxB",
+	"33LwyUNi4I9pAglII8bjlI8NEWFQpnnTGlyUM84Wl6CFXk5lBCJcMtUh0YRlug0ppkxwBlipkGs1/pBE",
+	"uF2glfI3gT2whOB8BOmRLduaypfl1kIumb6aiGRTOpuInD2SA3uxGWXS2Y2ZWGjNwgwLLchWh3wCqi87",
+	"CZCjeqWNjOGS0BIrAw7K+bqLYRySyFkgdnJCXhqapEtPsdff0wOTeGlUpJ33qVupAs+/6nvItn2rT+ib",
+	"qLT8277yGh+2fJMltcRN1LaPoHQoa1laNbK7cqt80s+VX+/D2fJ36baPnOmnwcR4K/0vPYUv+Ttw+5dU",
+	"vqz50rOvhUL+xdEC2pMJFk+WrDICli6visgwnyute63oSBIDWX4nklveG9vXQX8bZWlOR+qSJkler45q",
+	"w/KRJPopYgBb+pgJqQZas9dq/svTj+cXx2eXZ0evLy6PXr06Q6emx6jXPzgoMertle/S/w1D+eS3/x78",
+	"ivpHcFB3lVamE1nYXN/rZ3KacgxU3nD+0Id+xZbrOOQMWM6j56iMuNft728nESzpJa7NurGYLXHCR2JV",
+	"+SocirUo/AT6miaHJmEThBxkf1oXQ6excScHDb0LdtftvP27Sb/TgkexfA1RH+w4/XPZwZFCZ30j7ul+",
+	"Y5PhtqIAFv5C3bYd24ZJh3GsTPpEqdnlPM/qe48YR/Lx7LSgoM1ZrPuU4AKkioCFljG3MOgO2bgYes7w",
+	"dG9cL/3ly5Qn7PPGUw0dgInOxJjA84fG6WRTjwvyXAvNBi9ds1skJwMDZ+uGy/K0KnrWjqdvZDHzRbFb",
+	"REs3rO0mypM00Q96Dt6gYTxa9dJaf699TXOgPdAf9tb81Lbh/e110Zz315dey96fz4tOeH/9WPSndJnL",
+	"+WiUG/oYO8xroZAyWnD8zxsP4i/mC96f3nkf8y7xzQI2KDa811W7MqUdV3uUwKY15tXtLrWbmt0AUIdQ",
+	"6w4vYlzckkj48wBvrx+SsUtuN6Rb2jE3NEawozDCbzfz5Qlc04fkWzr67uSWMXtlGxM9ki/78dwOOZ9o",
+	"eSl4vFly77v9uH2MMJnlEe7t4jly37fDqdsOLqsdk/NlzWJoVaR+Klwyz3XKFgA64KTps5QBAku1vKkY",
+	"CpExyus9oautrAKaCkTS5q/21q/iOeCb9BWnbcYZlRDJ8tygGKtEEAWA7pvIW75lICvKhRmV7Uhg5nLj",
+	"OhgRcu+HQs8yvaaK5vV6yrnHYqAVFc/Z/EgSfHPjlta3VlEHoS7cw4HRscIIANZ+gXT1k1GUCc+BVwJi",
+	"dhs78PTuZvSzwimvB27mum5L1nm6oYRByQcPrgn0kN9YUQ0au8YFrKO/wOBuVeGRtmP122/EwgInEWTt",
+	"4NcdcmTOhf1pQmXB+xJBV4ybqdhnEaZkR+VJjUj3EALGkZVRICqQ+l5ibuUV44+Mu8XqP5XjtMngfgHe",
+	"4sVuvpATKecsWXGFPL+bjF7RoXA5VzZYUBbentT2jmvpaG31GpScO6sHUeUp0Of7SZ2YPGUFn54PG49N",
+	"VUAoEH7YXGxpsgpSk4iXM6xo0PHjKfv9mv3ueOZfdLvPei9e9A/2n+13X7zobeacB16XmJ1h84UftSwg",
+	"S/4vWX9uSr5EGx9D16UROZBVEACVJUwGrCaQwO9i7JZmfou1u4uK4hjtN10z5r6vjL9uY7xhNMMKO+Wp",
+	"W/VuiastDi2t7AtroWz01eNj58Y0KEm4a5bby26DY8Uy2JqnA8I64w6Jup1+pxsdkqiZsGuWtSxp0HCe",
+	"gpMcWLQQhRJy840OOdeW+HBpNryFeKQ8ZgQ+SJp0CLmRAJpAj7TgTLaq8UJ4erN1vs7pZ2eudomsT7Wm",
+	"ioio0AAPnNvc7WlbygAtUwjNRk8gDFPUx7GOdomJl5xE+ECHvBRc0ZSDv1yyOGcrUVIlri6fj/ZoL36R",
+	"9Nmz4ZOFyK9Y3n5WF+7yBeu3UPI3aOnrtPJDHwV/xdjMuDCglM+bo3b/4Km+2CZb/S53uBk2x313Utut",
+	"53xl7CeQXTvSollwRsY55cAzh5GRDvkTYzOSahWXgJsdIVMFCwlgu3CysqUtGoP7pSTeG09HvbhP91n7",
+	"OX02bO8n3bj9YnTA2v3hXryfHLCno2ddX+WZz9Okbo+sxChXhnTqQjqk+XIyHw6Xj2RrYHdzKg23yOPH",
+	"5lZ8/NgB0lyqGP4C6YApk0HIubCAFZgireIoSQBGZmmMgXtyZDFVmeDjgEhBqD0+IGEyAfV0WMhNnSWT",
+	"7cyFSuGmaVIyo5BkM8tFDA5zoAFUYG+3kBYjBYAkkUrMXFktypc2EmcqBiHnDrSjP2IT+jzGb8fuB5TM",
+	"I31pts0bIUcgBn4K6lJ1y+W/yJRRjkyAlVPf21gz5ml3I2zGrDHKtdXVfc9ZpTiAt11XYm131O/37itM",
+	"1r9rmKx3m4j6Ju2y6E11iFvVRb089UAOw3RXAzu3hb0gJ/6RBVLKQF84Wh/ZWWPSjZ/jxbhBXwLAldC7",
+	"sQ4E/9ovNQY9GhDwXRVXnpH4XMBBBqz4lE2HLLcF7vC0I3M/qgNQngucmBFclYckMqOM9G/cXMb4+oRl",
+	"hq22AJ5ih/AsrfcaHABPba1z/hMQKeJnIqRLgCcRMqmMsWnGDfpK09IvUHwg0I8CynNI4yuQTvW++V00",
+	"842QuD0wWA2s7h5X/tvgfrCn6w5DfXErJL3uPycZU4rlMiBJOk6VDEjUMYZvOwogSWyGHFdIn+x+7XQi",
+	"6yQAKASQa0o2nuoRYOXEj2enpInhIrStcN9KEuttg9wEhjkWrWW9nuRigl9TLAe3VVTP1Ry520kBelAt",
+	"RFW9my7bEtHmlQhm/3k1gOnFbJv/v0HRYPu3cuPdoNd/9vX/H4adzc88hWdKj9m+P/3a+sM63eHcmS4V",
+	"VA3UL8QCH0jHiSpNhHy9xKFuDFTFVDTUd6w7y49kyMvol+0QGyvUEVyjlQr8wCNJmjTkJdzLzqAXB8KR",
+	"EfC2G6kTcvxrYJr2iowgM9JELJCAJlUA5UQdAsQUQGZgRoZLbSAVwBnYQQidgV6VsTNIvQOCqYSh+SbI",
+	"mF737j69p/d15x/cBzTGg96V9+sxXCNlTQhu09JOuNG1alSuDcL1xa0BgRU/2V1UmWd38IX0QK7j2d0O",
+	"7zHPVW6tVecH4HmChpYgG70g6zwxztB3Xau7abzZrPXDwsFNUqlSHheFs4oSQHCeHR+Qj6lrHRJG4wnW",
+	"jTQVbK2Boo9veUsR3HpGECGzVqp8PRxZ8GtqcoW8ud99QeqrJyEWYJFK1uqQV7bWJZg/GU05avjl+2dv",
+	"o52xv81L+NbbhVV9VU5plmGvbRncQua6mUHbVwmUr4CK4b5HPyByrq9vCSLTomkMFKpDjlwRz/6+Volz",
+	"GiuoGfWRp7FIkGSBQPUICfzcQOx+DhvUMlbBbBp+uxZanOar+5an9ePF6/bzQ6vJbq2JCyMzoRSTQlm9",
+	"93vdjv7fs8Hz7vNuHXhp5e71FK2V2f5AJRStpbKoSKIE9BDUIvbZ1qw9Ql+bMBY3NcVsB5ARBaAZbWWH",
+	"PB1zoQ34VG9DU7K5qH0L91h1SGz5x/zkd5EOf37xO917m56+/OME/v3LlYr7f1km0+z3v53/8UWdYmEA",
+	"cTXbyE+9BF+bB3l79/7V8eXJKwS83QYe/t7Y7mtjgLeNr7lA7R3Ca727X8Ur8vImQY33FktelZQgtjCv",
+	"Q+TWy2Ld+XIC5ZC5TUBtUjLRZ0k/D6JIJPjuLJvDoc4pT8SUyPlolH5umfTiIoG1nNSKqawmdOUlxA1I",
+	"ztoIEAWOyZypec69x4wz+pMtrcBtVmzBOQcEq4VHxBYi12cZPDn6q21LiNghH/KUI6X/0fnLkxOn6ssZ",
+	"jZmsHg7Pa7uzlv9rGH7u99ph+PnZsbMp6raxzRhbPT6cnL1+SV7sHzzbVpdgSuNJylk7ZzTxChWseoRi",
+	"g8erxrjqv4JU5UB14wUWVyul1JXGKVeLWSlLVaqDBEizEgVBHVV0fQnRNVU163jQ1lLh1RSeXCkEXFeH",
+	"dqVIn//jaq0HkHOr7Ll1HO1rUykrfKg1FKHlvGev9Mc6nqAqT1VtBQC/yMMqfckaWpoicfy3LVAImyH6",
+	"ZTMIyE8J/bKRxD1NAkIzKaxGEv3SNgCu9olXSsOruLcRKVFovSsa12Ynj8lG3YLRVCb1tnp/fjw70fLW",
+	"lsawUkA/fkii+gxWTPXTh9Yk+W25p6qIOJMkC/32lHOQHKUVqLt2zhhNlrtETIGQa3VbrAkC1jdl4tu3",
+	"yg67Yc5FDRAa39/Ysx0i73fJPLlj4kjdoiB7/C2zM1x/qi6E+knyElFqoreMu6gb4AumaZalts4YeG+R",
+	"umOIxZbUJM0T6+i7uDg1tgB+gGalwJFJzEfARmHRMENb7O79frdbrf+P3t+N4RsY2HfalcE9wWC9lduG",
+	"iDXDq9/ad9R49+8zL+uHSKs6WHPOOFvc/zErGQUrI6hfTC+Ha80hxMpMSGmYSrIQuZosJmnG1h/LTjkc",
+	"eqtDVHipKiF7HucIQFpMGAZpnZOniE8XlTCIyG1A2wW6rf/N0tlL0jRyQpJEID8hGnupanWIb6CbCJcL",
+	"KblcD22l40vVcPCzewsgFWSy9eZ2UTpLqz/GNmv2+s/JMFWyFZB4IiTjjpMEKV5Kpo5k8nJ/9CLuD5+x",
+	"Hu0m+8/jp8M9djB6Rl/EvaTP9kb7ZXtdv/Frt/2Ctke/fdlbkwDvoP7fRG7s3dt53b9lYnUVanMrqbzJ",
+	"9vc6Vf78zQ+96XURCrr3tXCRzTWVbUwRRwuYcXy9w2VRwvSeQ+IHD1tkzRYJNoR3S2jEuvsBeENKPFNl",
+	"RqdVD4QW3nVy/dNk6VigispXAWISEjbOaVJKYliT7JbymK27ySboy6ZjBiSvU1b6rpPRCVWsrXXFbaA2",
+	"WT8tkf1qNHAjQja4g+4eKfF5kTlXaVbQYVm+LN/dIq6AQQk/eXOVoR436W2pVQQZaMMZeLX0FW+2UUCm",
+	"jErgCy7dH48kmQoulOBpTGILRHI3ytONaKi9p93utjhFIWZWunr2+iXZ29t7EZCPFy8DXxkhs5zFqSWt",
+	"L+63frf/tN3tt3v9i25v0O0Out2/7bb4lgG2Sg9TxXiWb0f961Z6GPyuyU+uXuoFG2qHvGO2zI3Bm646",
+	"+O7OswTpiPrwmY/UCHEqFaEe06bLRLEeX6gtBB5ku0QrKySBWCnkwKyEedUwOt1yh3xguUwhucHGcyBu",
+	"R8k05XPFoFAITgpoW7XrtzMz0b4XU60b7ZBlZJxeM+D0hhm29PK6ic5NmurfDQy76q4p8K91FEiltawV",
+	"BMhPXQdnKzIDdrqHi01cvYZr+yzXd6ceUHRkFgLxWvCNwEQgjY9PGfJpqTrktAZ1FJDo0kGPymJhqPcl",
+	"H7fR03/LgBR0/lakCWuCVEeVJLuARCJWl//v//zfaIUl4unNKBPWO2Z87p7aSHsmXKVeQAlCKUbLtGPl",
+	"gJgx7ir9NLvkf+wdaCLwrdL8790JMgsKWTzPU7WE4DDOKVBY/GkdD4UH/L1iy6B8n/lJmZIBdaeVvaje",
+	"sATLRZdw8+BtdzVX7YEcNH5pQ1faui/FyZil+t+OaqOIYW5JHH0kC31ZMkjOiD68P78gT1xa4BOISzwx",
+	"2W2RPh7sszFoR1rkFlx1V2w5IG+Umr3n2TIg53oaWUDO6ZSdp4r9D2Y/BaR3YASvDDwsFMzBhEqtJuBX",
+	"C5WATUW+JE1q853AvYb2NKiTbehQqQ4U8OnBBZIqKBcdckh7K4dokVyzpow03gSwBLEQVykrluDy8o2Q",
+	"qu2c5ZeYWlqzGsgMfTTHvJ/Nx3FAonqObv+QgngEEQO/FW1OlJp55thL7HLtBqgpbWKX3i8w8SSmWTak",
+	"8VUETIDVXWH3Q82Ch9yt+Cn93CHOlQBXvSTPSEKXCLGEZZRCFKzE0fnx+fnJ+3eXJ69Ojy8vTt4ev/94",
+	"EYW8mVgUS59MWi7EOpfs0E8fxrQSe8tDMS/zwXLNL/+D3RaeWJElWtgwDik9SFRISmS0gIOoz1m5wXYx",
+	"s7G6Yb4CHLlOcUMGjIJXWs9dkmppPJxr+eGK9ElTuT2NWSfkIT9yvixKHj8Ge/nx44HJNlmKeS6N1aAH",
+	"dHFxCmV/EeZaqUcHynhATD3JpZiHHLNYUmXnCsFMmPcS0xyTFMnjxyXM0+PHLj9Mrs2GDHl9OuQhmRn3",
+	"mbH2cybFPI8ZMLTNcqFYjLUHsZwYVcUTWIzOsO3Kokw8RXxSkbF0Ybq30P8/pVcwCvTqSzoCp/9c26bS",
+	"pkroiT61rgaJOrbRImL48iNXhWEAeAi7W2Nq9VTJWID3nsjJEEFmtuBuwXoAtjVCF1LubfugwKpZADPy",
+	"7hqgFSDS4GuAsYUAN5C3GdXHIDBcNtrASOSqIl6CYzx+TH1QGhe8DfnIITdfefy4Bp4B/OhpwqYzoRhX",
+	"BViDtTrkqIBgLAp4hvkcSWXIN8IyyBTLUkJqNM2zlOXEpOxIQdRCeAgVOaE5VMvnzG429jnO5gnzZktv",
+	"Rk7SEeEshX9LEFgWMtIh53TE1NK0nrAZ/Cw4fCLkpjUyodfAeWD6C60dIqbPG56Fx4i8goxxGKGQz3n6",
+	"9zlr6S2oNyYEn/QpKybUnsLzV38iE5ZpyyYRAEIJeTzPM6KVUkkoLoytLQCqL0kV4qLxcmmXbTKAy7n6",
+	"sFjKldCQQy6XdCiSCBppJxFp2oKxF8sZK/MSf24vFou21tHa8zxjPBZQGMWW/yRchLz0toHrHZplKRiY",
+	"Dfaud9AhcEN5HbQ7aEZzOmVaf4ejpPUNlzoPndfX25evEUzRT0JNLAUk5CgXqKDAY4REvR+A2gF4mKCW",
+	"er/bNZgvzghaMqhghNxB3pNUy/VpyrUO1iHHeS5ydFJF6/ixI7R7X+wfPGuVoTohX4PVIbRCjZ0mMDzc",
+	"G0WVXwS02/pXc4kwPy2WUME+JJG5JiNiyNeN1FWkud/dR/vJpFOIuZIpkFSl0mGLAnLQ7UJhA3iGyiuL",
+	"/qQEQS26RUdaDzUNDMFVyPe7B4Dqr0BfDLJOn50j/ZfIAC9sHdKfjy/8SsaZFI4z683x0atOyI+4q1YK",
+	"o8VNtEeauCH0acYCyq0Aat43y2X8/Qdgqvf7L0LeLMq0ysCcBp9uvnWolXx3XJQocgZTuG2pIgquG8sJ",
+	"V48pxfsGmhmYKwcE39rck0O42VNJep3O3lOoxwkWWUlzwowqqkJuYLRdgpTHJo+jrpC0V/XL0j6balDO",
+	"HyQx38Y5bgBC+xJnp97DRl6XiQIglwOtM0mGLBML0v/fgz3UuLI0Zlyyghyp8fbkolFAZRrvYyXOtdrV",
+	"8FLeTQL516ChLUs6SxuDxl6n29lDW30CJp8xfHxC5TGr8WGZFGkZWAUSwbHN4dJ5dwAsEGDmWpq0MA11",
+	"zLSeShFI0NTzjVMc8ggm0eSR+Ehu8DxDlV5MMg9I5OVnWc6fgVOSqP6Y/bEUXAQIMMyg24AniVY0U6ns",
+	"gGAyrOxsDH6t99gUjzwxmOSvwdYnYfc2vv4WNCx2Cua33+1uqBlQUyugWJxfy1ntdTzbZQL6vTKNfMmX",
+	"2y18uWWeeD7PMqfYxykMdaXZZ5NFnx/Ez/Pe35OVZrvrmt3b0KxPkI5tG2L2g+d7/b1e4+tvO5cU8MnD",
+	"a8oKHBlQ98jKhcq27sCZ4xiQ0zvpg6GhqKE2tPvMhF3qtmpnZQNm6zfgl4bNQ9QjxG3T0fL0v574WYpY",
+	"j2Ift1LdVLgt9+QnmkD/4fne9ufBu/KxUrNqv7u/45uvLLZTv9Xb2/7WBwR4XghxClBO/V7/xfb3/Er6",
+	"+p29Hcb2BoGjflsH3R366Be1gu0E6sL290DzKbnb4BAXjrZff9PyQc6nU5ovjWhyu1Ibz3QsHV9rQ5+A",
+	"mUDPc3lHlRgPC9DhTwKxhbsLG//Y73jaatkWv5bdpyqfs68rgrB3K0G4VvYVfXfUHVqoXFbjTZefpi+u",
+	"/zx9vfzz9PXTj7/8Zf/jL3/pseN31/E0yc72/jhJPn3unvVfL+OfPx/4jBk1oasbzpLjJFxT7YSzhVNW",
+	"tM6lzSm8akvue8v/56RUXLAu1gCApJwzp7ygHVhclK7BVTnlf7UqpkqLURVV3o84zowVu3Olf6ZI+tbu",
+	"lD9zlw5pAXyxgcbJ68YjE5eT9WLcfOX2nbmJHHeH658gyrs7iGSzNMeYAXCXC6B3sItQrqnG9B99e9gK",
+	"9HyTDKm5Vb4GVUPgyZdik37FM1JPjYFnV5ZYCbVsGQuRBDZ0NSjRv4FXC3NH97s9Uq5QGXKAROrPTcUU",
+	"E/RSSUyCE7L6oa2GmBcDWfRrClls8jjlLORNQB1qs0oyZgx74y+rkLVdAXURgiWxHqRuzEbkbMwl5M2h",
+	"80Sb7KgAoY1MtqBXaIezpGZ4dkbw27bkEVQ0B3d3NWyBwzRMPOiotzWNRjljCDINnCfEftCwaoJ2Wq7h",
+	"JAktCdka8+hVRcxWLu39dZsg6TR+TFlmaHhtHeIHxfQWosXc0b47Xu9gWyPbHElebNx65fVGprbjZftA",
+	"1QTtv01i6okDUda6MMrcynNb8J5YyknAiyBUyyVv3tx/AVnX0c/HFwS7E4HGJpFZxcRzHHsr1Hc09Cru",
+	"6D+SFd5j/wNGzGED1fD1hlmJtvhBTk3Frx/SF7Kbgu1Ypuosfs/JdyMp9b0s5wcRdV+2M/cOue/b/WfJ",
+	"oydftDT5+sRoHQAaK7e6SUxhzXpwj810o87ILVE6ri9juhvt5dddTrBlR9GTbp0QFYoZ7ujKSkW7HA2u",
+	"iK9Ik2aZIxsBBpCCVgQDSXxZYgsSHCmCJXA2MMqtAjfAIKajPwJtp0o6afXMF1piV1Oko0JzgpdNSrBP",
+	"0PhIkizlDNSwgsnRqnFByDGWxxaBDfCXtcoOOUJNzUIUgC+WY6L4oEL4JDH+Cy50iN11yIWJlUBMxcY9",
+	"Yz2HwBk5HrOENCNLJVnQMSZR4ALaLroeFMsAWqQdfEURBoriQxPwtaiANGnV3SE+cXLjLp5uk+6VsKRU",
+	"JrtKuvzrfv83dwg8NjEtJ4BPZ+PLa17d2YlTQxO9xpGzQvn8oBz/+948xwCwM+KiJPqa2iS0DEpWrWvd",
+	"3AR/UkCLd1BuCwB8JbIxgDQ3QAWbgIWt7Au0TPoPgFQHRHnI37lkQQTP22xAAIORyIdKI8F+TuMrYPO3",
+	"aEbhsE714HdoNk+VwuTlcl7MZhh7yJtwXShiyy+ZDGaA2FES5wCzVIC2HTIyn0E02n5HZInB4tgSvl5g",
+	"GDB1F+//dFxB1FkJ6eHqutgqCFatgKQmVQsmsFbldi7Du4UFnVD7slOMr5yjsC6rw0jHFXD3Zhf45h4c",
+	"1PbAjzLif1fa6A378V6yzw5GT+lNgn8FPn+NaF517D5I5v8cm0DZ03ff1sBarVgrqa7ij8XHGYRfCnTq",
+	"agkyRGpRSTOLbQX1uISkRLij0Tk9BJ8N5qyAKIGp3vCQixmmVgzqkWEhBxxqAZd04ES8Lw5J9CWE8xo2",
+	"BmFFQoSNrxE+BpCMpp9kYpGHWjq2akQu2SxxvbvMid2Qa7kLOFkDgIXRY7oEQIpe2NIvZYadWjfIy1KU",
+	"666R04rovGF8sFQ37asJon7LmGk1TupL3ctd4qM2ltrYIsB3nQe/psOGIOnmcCg6zNeEQ8/YtbhiXv7T",
+	"73O4t3W764KOu8VAMalCG+qd+pILq7FA99MPGwmsuYZ2iQWaa3iaqmNLb/UQEPze19+6yH9xI97aFHny",
+	"xW7djfFBPGzSO23WdWIwq6Ctp4rkQlFTJoNlI9KEf6eCm2wX937I06Q1IJuihBvCi2iNLCYsZzY2GvJq",
+	"iG81iGf63CHgJ9ffN9z8aICoCUtzcnFxemhCdSZhzKU+OW8UePHd1z6Z0rypPz/li9xG9IoKhVpMBcbN",
+	"thIvtK4227SB8ns+LvMh77p34nR9MLC4HLeFAnG9f1RvBybLPmjUdxAp5vYsGE9t/sA6cXJHvTqoc3UU",
+	"pajWuMe9JO/bOcdtJvlX380/pPHVfLbWCXOuckan4KcWHHLxuSLnfz5NFSOjNHN+8MVEZJiMwEizgKDi",
+	"dE6onEAFoTl36AYbovR9tZN0PGkvqIKMoPyqFTg/CoLy/3L08uPHt+Tk3cX7iAD7FCrjpdJUYGnwcYec",
+	"MUjb08JouIQ6QbO0lLMckJzNMhrbvzovjR6YccXkbCpcElDUXtDM5o7LyTSCJyX6+CG/FZ9ECMNhxQdt",
+	"xFNi7gebj6G7iLr8xoKCWHfIfnGUCZHXOq9/ZuonXNIbOWNErJhqS1jtcnzSZWQPU66Py2pOea1Ca/ZI",
+	"aU47Bc+p/rLNFHqVypmQqapNfY6oUjSeTKGYjP6IPg3/EzZcWmYbqS5VOjVUl51kGDYg63b9MVkZwr8I",
+	"Yu1BtN9QtB/5cisWs6UVWHZjBpC6A7XbUs42qo6Gx3x9QoljOm+qSc4YETkZaVOfi4S5wpmQU4lnKXD4",
+	"rbPjo1dvjx9JEjbO5hwqLdOQm8+FjZbLg0IR4fgVbBFS3cJA6z0C8riol5mVMZpoBXlB80TLIJeCi6S8",
+	"Nv5mPA0QvfQJ211CcPRL2+XktN9BsloTpG/RJohVrYCiRCy9gZnQ+I5pWku1KwgzoutmMdGqMBecQcaV",
+	"6TM48pE0QivXtd35S0pNraeiM+51PWatl+rrggvXtiRXXCx4UKjIY6aQnMkxFkc12WADvTKQi4ztjIWy",
+	"HnmBNBguH27IGCexmE71JZYUgVkvrRZKdap8GfKml6ILs4fppS3IuKAjTAu/mKTSSz1LZaHTGzommADI",
+	"1gucu8tMBdyKkNBoEg0x2mHIDCncQzRWIXdAajeZZvsdehtHX54iN1mIYIxBdmpkymjmUQBriP8IuZ7s",
+	"Igdfm0N2NsznmtEcHuJFxpO+HlsdEk2UmkFlZGtVYLJ0yD+endpNn7NYwGZxge4xBn9ShfEfQ/ZlWzPe",
+	"Qkv/SpW+Tfe7+3r1DaV1pM8XJTLl4wwnY82F+9IIhruGPwxN9qDBe8CbnTDULu34DV/E4MkTU3uiN9jr",
+	"drtaXUzsW8WSNga97n4/aOR0pC5pkuRFzYre4Fm322s48jLbspacoxFWqG1cC8UQCLW2/X65/X6l/W5t",
+	"4/1q43aT7NC8a2pvp6b2btTUb0FDsXxqaN1283DiyiPhUb0iZITpD2o9vhPqyG7ffxEF49spC95yPZLm",
+	"1kZOCooVwyT6ZEDg2Joq0110hifmMH9ZE1A5ShJtY8FGtPdz0RObrotCvylyMp8lAHzWVone97acDjCi",
+	"AJ4S3TX2jj8H8h2bjQL9R/i8IdrBAM5KVRY9+pC7P58dvb64PHr16gyvDy6KNz4cH5+dR4eYhY5kDvMZ",
+	"erQokZzO5EQoK/JDnolxhxwlCdjceGVZSGqHHBldx5sEPfXoVALjCXSZOmF8lCRmN78rMdXfPPSBYma/",
+	"UStX9lGu7J68WerWjfLJ7g9MurusKmhD9G6BTflvLr4eXPG3Mq6SxAqt3YXgky/6/7b72KfiGl25IKys",
+	"a7wkCoNqjgzIujPrsin+GHKkA0oVkYrNSGLpZzzdFTiajOtYcKZlppgZNVT3JTFySssfLVyd7i0PLV14",
+	"xsAUyNnvIuWeaM0SMDfrBBaOsyqzfgwJgFVPjeb7oL78m7q+9f4zx2wXT3dN6BrLuq0oD2vc2Ob039qL",
+	"berMWSd2QXy31i9zxpI0Z7ExVYe5WEjUsjAQ9UgSt/MwPaYZ/Xxy8ebjT5c/HZ0fX348O30CfA5PBLTm",
+	"Ho5aBrbiCyaWoBVNotw0eznPUzSGcyYnxpxszyVztnizf/DUEvUPUyWDEJljwBDudS3posGSkw9/enlM",
+	"zvU7QBp0GU9oljE+ZlGJ9g7d4aZ4IZlpqWUCZQPHHITkJvjFa5ano9SUs4S62RBpxXopOb1mmUO/RCvc",
+	"eDA1EUEOPdLcQCZ5Sj+3AiIZzQyhUMiPjs/b/YOn7Z9fvjWlwCm5Yqb4sMcxCgFKB020CxkDfJ4CAxvy",
+	"W6ITCZMyO+SdIDIWM0gwNOogS3AKZvNhlsZklguIZWiRnmXE+ZXgs7V6JujTuH0M1WtFbO91+zWI1rVb",
+	"ruIZPxUo31c/UfP+x7PTmzm7g8Y5U+11VJPr1tZsGlw3DPTojVLaOkFlx34nJ/wOFwWu0juhXhZFz/4j",
+	"7N2StEczEEu9jYnVUXBP+cJ/riaN34LG57Y5Y219Eo2FUpG6jm50rfjFzxsKPv/gTljODJ4P/6JvkS2S",
+	"BarqDlkIBxyUMEvyCRszIHNTzSUJiOG9otzbkYSORWAcjKm0Ejgw9qwKuWSMY+H/JVNQIRi2OrLvYZoz",
+	"gLexLgFKfuhZigXnoUjuhCoLMw+5YaUDnOAShTHLJLwQ7Xe7pFR5LwqsT9JMm5ZJ8somSkMt3FSG3FL5",
+	"ehV59UkMeXEUi+Rp3dmcNCOsxw53mf4Pek0VzcGx2kLhSBPQtENuL8CjDydw/+kPmFkqJFAMJIkOBgop",
+	"PkkuZjM9M4YeE6oGG9e1lyUqCXhYrdPa6+YjSfh8yvI0hkKxlEB3Qcgb8uIJLWjjLdTf6doeKcAh4cK1",
+	"CLlB+iNSAUYGncQLuiRNyfSN5hM3AVky5qOWQUNRq7RfEZFDayArZk+A84git2TIoyK7NQrIYpLGE5MI",
+	"S+vYORBQU5eflPJUTiq3z/YEPJ+kGDeS22IWJgjq2t/nDMK8lnoGFcNCbHuE4we9fg3FeF3reIosf55p",
+	"uEpdHK3rA7pv79SJc6RKtkPmUoHKMLLEiwtbHATOSsLiLOV6H4+gchS4hUiEW/4yYTxlydreQh7c3Xrr",
+	"Dhn7PMsoxzXTnYVvb2750v/Uml70u/vPb9INZHOAKns7dWGep3ds+ryG2jo69HUQP5JV0kI6OzM6w91y",
+	"k5XSd+JYtM33gMLc6FEreeC1GqA+rhCjOtTHwBcIO2uA1Ze+nd5nhFm0TZ0PDDN4KygcvHjejRg09yLK",
+	"sm+gD6IQfI2la/8DNMID3Fqb38OzW3EkfH/nQ0n/xJvrvhRQr17GdqCuVlMdFsvR+WwB3ZbRFmisrgfi",
+	"Bo6aaAV9u4lfJ+Q7Y3P1g1woxxEE8nC5AtkF7Jpf3CJ6dXx6fHFMNmGgI/tVWUL0GvZSGHcJ00vtXVqF",
+	"8ZbBvjX0PwyKvolDDFGVCH1qALyVdPFaH6pe5h8Lz7vizXzwTDrhUMXdlvj2HdH6ijioHPwniK5fH1M9",
+	"8feSSfa1yJKyNECLAFxu1BJ/iSyxL9nTGPLSVlyTdAYWm6kP00GzB1tBf5wWDzZDjjQjC+qNMOU2K593",
+	"qeiyRJdPIVeghoS/HLIzHbdizGGO4Hwbyi17wMCcLHKODn2HG3bZFc4oCmZUDiCsxJoD2P22yV3/dBLM",
+	"myR3PYicf77ImWU0rsicDfLGXV9r3VvvOSNvLt6emtCBPicvz8/htP6RXtNzeJSkAC8NtOywdPsTIVXL",
+	"eFXBLNAXoLY+g5B7F6DJLIL6DBEQt8jAZBZV79oS73vOIN7AEkg3DdD5rxvvEGOFiDkwnhExGrFckhCs",
+	"k4pSFjbQMl6560NeIpFPAkKzBV3KwNfuhkvIZwW9p1I26dBAK4siWyGXTJkUKlUteEWa+kO4bq5o1ToA",
+	"/Cu3aFulkWKf1ZOJmmblKOpOEPdCtalx4Vtw+7lRhdsfRJbGNXXIzr0aVlrSgttqlNNpysffx3/+n+UD",
+	"X125wAKXnS1QpDoYiVCIgU1WyTryurWyo9bHGFSKahofqTsO1sfo+7C86nJRp5ah4715/UcvEvCd2PC/",
+	"FV+eqeP2kO7xzeEMrlhiHYqzWiyxhn7+bkd6ZzLhnUzvXY+89S+8PD97XdSbrMturRz3m5/287PXRqf9",
+	"7Uehy117tnbYga9FPkyTRI/ngavm+57HFZrd4p4tHdMbnc374Lm8AdfsjW7wOq7aHU842uZwec1EBswz",
+	"O13nD1y3/+y7+0Fa3I+0OFpHdhvYoP2/gtDYQm24XWoY7tRdxcZGGXEXcr5/RX66h3P8o51jy9v5L3eC",
+	"d2QE2kXJX/3ivar9GEspHflvrvR/j0Da91X6H8h07uXwm8CepV385+v7PwbjTlXybCOU8NUE8+yuMuOQ",
+	"1OWyh9xLZkcqBrA1ALqJUEQuXA5QTPMEKgDbrGlHI0Hsm49kyC3IIUDsBJTA5VCROwnKXBMW9FjQn60o",
+	"MvUOfSvW7pRo/y+V0X0XHeYhKeqevIhmoe9Bb6k7/dI2veb0f7KI1BV9gPFEFmwihVagTxtWpwd+FP1D",
+	"G0RQZLBLiGcCbF4b0NQeSIlMacIskHrLObSz9g3PYbWpNWexzhLyo3A0nrD2S8FVLrIaActFG7COPxBd",
+	"1EME4ceKIEi31+943DF0vh6vdGxSOmQ5yB1ACB1Aw+YyxRJeUJeMK5RNwNCfLA1WwBT3l0wrRKpGgNg0",
+	"vVXMLzQbDcgK4jfkDvJ7rvI0VgHpHdismoBcsZlCoBAUtZlAnQLuYYkeSVM/AQsaaLUBGPOQzjNVrQ5Z",
+	"jYRTssgFH0My4FrQpSsaE/IsBa0TXyoFRdGGkpAwrlTGEii6gDxCljyjNtEPUMJH0oqjG1NK7EoQofcj",
+	"5nLsRAuxvwFbjjwlxbJ/H5m4GV1ed6TMNvzhmfq+TXjp3kT1A3fFTriP9zNWo8UVuEkncO9H0ou58kX9",
+	"qlR5P1eeUPm2jpoC8FWRBbc8soFL6fjx1aYf/PT+Rytax5aC5R6VLUhqXWtUvWYqnlioV5GG6JMCS1uz",
+	"yceIWdJCRbMrqe0sLkyhkomQKuRFZmzBvCkZ8CLr0QGBe4ccmcogPfI2/WkbePEIR7LVxkqndMyePL4X",
+	"1l6cPQKfvJna8CFPrwGSarj4J2Ke/6sYVWtUuFkuhhmb/ncNSh2SYgcN515r6MlUNM1gHiErHeWldEoZ",
+	"XDTUFfkQgPKn4HAzGwcnv1OomAhN3/vpr+9Of3r7pt37h2EynMvGYL+7HzRUqnR/Gu+EIrYfZlrnOR84",
+	"tX5ghjIoOrwzvv0Dvrpux9x+oKTpuSdbnYfku28hf83Gt3d8naVbBp+7+gxmle4girfXrsakFKhnVa4w",
+	"HbhMHbO/CgzfzhAZJ0gtOOaO5Kw4ml/1H2dpzuTGonOlMp2NwX4/aCDh75p0k7oinrrH1ynenL1nxdFv",
+	"TFiW3KR83DeB1tyXCH5QnO5+cLeWh77V0d1e5vnu9ZXPvJxTrOJrSJuLoqO2rJysyAN0eTcpXxKgym4F",
+	"JEuvWMijD+/PrSSpjCGy9h5VBQG3LQZsw1POx2Y4TBiTnZAfYff02dMaY7kAUblETUBEjizgLEuCzeWa",
+	"LfMM8MIYB2B9kiu8WxJq92s33p/vfms1YfPAvwxyYAdRc6oH9E6ol7iuD6Lt1qLNbA5Tfbj20EN27B3E",
+	"25SpiUjkhtAbcPOYZDfzdIluCnPmnLEI4gID6MAYmo4nigznSgkuByE3GhWINkut9PL05PjdBbAsw2dV",
+	"QKh19Zcy5VxinSPXqHiw4KtFHp353Dbz8q2Zgzsn7AJTpLHuLBPjiGaSuWRd48LeTXisdHCN4WFXBYhx",
+	"RncIxz+c0m2u0zdiUXGJxJSTIfOMPiXucBy3RcLLyo5HFhYYzgt7XuCEYFJ7siVAHvKaCPlKCTobGweF",
+	"wYbnpNB7D2tMwUE35bmLinb4uOEmKykGEWcLNAoiV8pEKztDRnOrTQyI/YTgDAJlsFIQEwugjsUcy+7d",
+	"ME3fP/13iuDfIF2/4JhrDGrcdEEjlvnIWkmN/l8mvel+/Lfhc9n969/3/nj14pfFaX5wwZ99YE8/0t7P",
+	"Sfd12n8j9s9/bwRr7LAXpRLhhtZNbxbo48Hzvf5eL2gAzxvSCIiYqvsiA1iZ381ek39ftMKDUL2N6vNp",
+	"IuD2tmL1LjJ1d7hBNTX/dogDZPNZS4XYdCQkFlrguD4duWeZZAD4AGSJjwR2vyfpzt8ctfsHT0HiVagZ",
+	"Pf5Jj7XIELK4FGrvp0dyQHJ2La4sdTzeGAaeYCgXTH0/C2gNeTFeS+9Sh2PYhDoAoxUvHoeldPTrcc6A",
+	"K4ZmkjQjozKeHV0cX56evD25uDz7cB4BRBMhD9hli5QIeaVQrCnasQFriRCET6ma3K52+A1gsfeFdvhR",
+	"0A3rdv6/Y4j0AarwTfVty8OiqpFIDK1UxPVdL4kKUqEur7vketMWlyeTtVABNAAqsmbTE0w6c4x1dDRi",
+	"saorRm+wED8uBuI/CPrwoLXdRmuzKIaVG+AeTma7KO6+/ZBuKaC+Ei8AYDu+ZDqEORzIrl4kcXhHHBU/",
+	"R9e+7bSvUTHez9VxMa7vd/K9UvkPQuBBCNy3ENhy/lbryd9UKuxGfIl0jD5Xq9c61Ku1hVEXVFo3VYBl",
+	"a7JlOYi2wrfpR9CMt6pClwn8uaO59Am1kFzXlM0ytJSrPJTOsiy5vNYzTjpvyzdId/2etJW70FVaast/",
+	"Dm3lv21SzYN0/E4xvYJ2s1rmwgmJxKNtvKGEFPH6YN4R9/g5QXhxoSUUyxnXXRIEIAQeK2eHnIAYG/8j",
+	"nbX1LORMSqjrwkwBLOMVeSRJdARcv+1jHosk5eOI0CwTC3yZNL23oWzMjOVklouYSRmAqgR1ucznsMCX",
+	"DQtQIhUmshxf0HF0SGjBRD4RkpHoZNR+Jzhrv6UqnkRQ4wTIg8dMyZDvdffdcA11dlQ6ugNT/0p3pB3r",
+	"X0yRJ+uZShHHes1yvbb6jpCCUAKPkildhvyKsVnhIRzOFaHyShJG4wkWDmtSovsRCwmVUkZsQSZznmDB",
+	"clfTzKuCAhVskPVAEimEy2Yx5mYqyXw2zmlSr13+zNQrvRm+KfHn0YcTbwPNboyVjWrmHWYyVQFMYs4s",
+	"GbVhSa2stJvfmzqxLCup3a01fdP71iuHYrecpbSGfX1I6BBcwYCBWaQSOlI0zPh8qk+vflYf3PUduTE9",
+	"6kr5NwPMRpVDls7yiKl4EpgixiN977cpj5m+nCR5pI2cR9GgQHLDHp7SJbCvMpcFe5P51Se1RgLZk2xW",
+	"VeSoEoKmo8UD48rUdtYjA8mhLbAJlZb9u3XTlf4LCN6V1a1Kq5tf0Xt1JtaFK8oPRuFsGYA0AqRUZfNC",
+	"wp5BPx062XTH8wO1uQUn/W63cy9LpgdUrJZ/EGBcP8xqPPD9bnOmloV18zymGc1bO3D+TpmihgV8wmim",
+	"Jms1jH63CwLT1nyzN7wtEAzFzbOMNLP0mnEmZatDIi2F6JhFRNKl1K8jnBCDSooOAQIF+0OSRZ4qSCpZ",
+	"HDrbzaaZBCTKGZWCuy8t9a07mmcZlEjLGU1AXyJJKq+0NCQnT94TqNMUQPEy0xiUwMxRUYNimrbuMZbk",
+	"hDMw5zzl45DjZayHYW7rqMBnmmxfg7i02gNpRs2EXbOsFWGKCBnO0yxBQzKVIQe/kX2rdWiMaZxBJAUv",
+	"8BJQn+0cWhoQl+XwJJx3u3uxaRD+waJOyM8YTVI97dCwmcvUAs71/CyjNbrEG1z4u1iHEvcLqiz6v69p",
+	"Ngeb0eG5xRUkdsB+0D/gejYGjXEu5jMSi+k0VQQLBA6KBRM5LClU09Or3ezttfSHUh6zemR6p4uoCKyn",
+	"Nii69TVomGlrDBrdTr/ThTMlrnbrsP2euKr/0s5WqZnvtaiJQgX8d4Z73aP0OzUSh8QTFl8FRborFuiy",
+	"nmGzlLXCb3sax5wjFCchBsxtMv9dgQUPF50w1P3hHkXI45iBgASFNuTNXrdL5hyKd0aZnkwj2JyuaUoS",
+	"kanImeEmAmDVZ0BVS5FbCOSAzKiUULqISqigAD/a1BKoPATae8hD/vjxh5yN0s+Qj/L48cBo3jP4YxQU",
+	"xYixvAKaYFBWEngMpKVOCUB1Y1zly5Brcw9R7QW6zOLZOYnwP2UEdUbZlM4mImdgGItWYBzwKR+bJq/Y",
+	"TIV8uDTI2HbCMrokzQiPZUSiCcuSCGpMRC7ZxBT6REv/kurJZMpgJVC4htwK1ijlCfscDUxHTb3NQvzj",
+	"XGgFfEThGFKlhdCQZWIByIcPtKBhgBcymnKY0PIUQ+mrmjk2HQCbMFrQVF1KFgueyCgo6WC2sA2VIbc2",
+	"olb8YapX+msrpc6oVK6J5jinHPyetphWENptHIDWrY+AlrX2fSg5WhhGunuADvHnEq4VbCHAu5yzBYE/",
+	"ECVw3KByYFAlMhAcN+X1A8C9ZpOBQq5nfiiucY7tgLQREfgHy46LQAVLPJ96a+Kcu00zyhmLQt6MMPNK",
+	"jwCKGrU65KWY6t0H1XCd4LDtLcUcfMmo9UxTCdaXmaxOyB19kZHaXJBM8DEDvYJNh1ov8gatu5EQuLv0",
+	"p/NioVKF2BoEGGV6EXvdoNvtmneg362ARFpEZkwxGAMgkMuTbIoqeY3qAxPy6nwPir2kB3kFflBUU8Af",
+	"koL+pdvIGQPwDSwrcj6GnI5pygEzylYKwT0iQzHniSTN/f4LEikhLqeULy/1c1oQ1FY0OU3l9yJ4Dlar",
+	"22TLzRIPzFi9SNpyHjK3ed4xljAsYW+Wcl3JUJz1dWU4e/3nethKsVy/+7+/HrX/Rtv/6LZfdNq/Pf5D",
+	"Y4daop98KVMrXFCgoIuO7iJGYNQwrHWjgh9Lg3I52SlXT/cbgR5lOp1PG4MX3e6z3osX/YP9Z/vdFy96",
+	"QWOacvyp68aXcsXGLK8b4BuxgMOlr1NPwsL2k0bdNtK8aZQL0g20+IZ09Kfd1rpR+PPU2FWL+0RTdW7e",
+	"+brD5nspuEylYjxe3jEUA2/o+6akt/6AqZtfA7vt/Y7inhn094I79rm7uc9PFiK/Ynm717DPfYem9EbY",
+	"0sBBXQO93Rrow9aZ0s+XbkR7bml+F0PZmQmRlVam31tZmeBLw9eW6nrZg2kopq3aaq/Saq4Pbl5ueK9+",
+	"S8CpLe0Ic3fB6mz96r73VX03wYzYW9H6k+we2y/22G83sNB2zyUOGlnK0XLQmvYHYyvWxRmNHh6YXKYa",
+	"VX4VN5atuRW/NPDNxkCPAwVJZyiS5X898b5bdp/dmgDCVI20Hy2xQDCCf7Vqg9a94NqAhPcJ5QmCUg7x",
+	"OiWgNzjkLzVvr9BBdHtv/vbL3h+f/7n/af/46dnzi+5f+x/3T56+f15ih+gW7BAn2EniOrmRIqIypPvg",
+	"iTgiU5rp248lhRXWjMotRVqFM/Ze8Rv+AVVvo0aE3M6Ru9LRn0STGlNCv1e67L2Pm3lFreuhzOI9llm8",
+	"qLH+V+o5gBmudUpUtazugmYW6C/2T55jAmWW55kwGd7rw782jZQi3sV4aSkkOug/+HbShEpnK2lTDowj",
+	"Y7t+QqNV2+pa12rPRJY5jkO1zMCbolWZefZIElfwWStUKZMtdEagURhZoY1mFNg0ki7AS+GZwLSyddHS",
+	"XDWCIU4aclpk0YP/FZuAQDZgfPR0U17Yp7XWLISguDP3tHVkFV9wGbWcwYPfUyQWUyYrRiKMqOgBjg5m",
+	"PuQVU3FA0lGR/W/bSjkZMrVgepGsK6kYMRbk9TppuQKgi2t8ufUZ89XE9MIO8ObSW6/qbGqJ/kOZAOBm",
+	"SFVZ68d71WwtPYT0mvH/BFsA1CBfodqiqz9fUaG+Bqih+R/5NmaEdTg1Bo1et6P/92zwvPu8exsL42YK",
+	"3Tm+vMbtbg4BtvBQwviffbfiYunLRmuUenG8GzNVNXdlcHveluo1+8TUG/8mZDA/55SrVSoY62ojzdLd",
+	"7fy2noMT4UTunkBAEcYhDS2ZOZYGe5bpVTSSnPIlSQEVSYZsJHJmwgxSTBm49DPJjAsxVUHIbSvodi/u",
+	"PuPf1x1xXDbYBX2/HpKh0B3JGXlzcfEBEAtavzizpdyhWHLhfaQZBCjhq6QJCZTY9cePKU8ePy6Ku3PB",
+	"2+B8C3kEhDhRCzC1rlz8oFIIHrpYng99l8NVXmTPw8wuQz4V18wwHy7If5NIqazQqeEKRw9pBndjk5LI",
+	"yjP0Tdv4iA0xG1UIjA9wTINmkTOVp6xIvLcZT2ZEJsqcw/oQSUesQ6DSUFEEX8yBjtF/g9o1ESOLpxno",
+	"nhjXNSgzkAbLaJ6lLMfpCQi7hvLbDHcc2h3FHBYEd5TgRCAPURtCV7ZLYqSbZxn6qTE3E3cMLLvRTsGr",
+	"mkrS0xPc6z/X93ZOY31wDqFjel3xqWZkDqQ9irjM+91uyAuzScRXl/pxq7z+ZNVR81IRfCkbRxg1J91S",
+	"uAXdiBDJ4VpbV2mGiwd9B40IYim686kiJrxWVSkh5Kb1n8xMQKtDPqHfG44DAjJCDhV6YScGWK3X/DIo",
+	"YhruxC/BjvZEhkmZA5cCOtVDnqQ5i1W2DJxxvaAuyxeiihKV2lRZnTZJZSw4ZzGe3WtLUKXHD3Cy1BoS",
+	"buimBzgm+Dq9AoQGdkyMMKzx97lQVB8P3fG2GI3cecD4xkxf62Iu7R40aLfChkIUvyMZHediYcJ50Lss",
+	"vXYBWIvTcNzrTtc2MRnDwS6DlUAFAZYMyPtJtSSHg7lEGizdDMpBqzT2uv19M3/y0DrIIaZrv2uPg0XE",
+	"GKFpNHmzSY9nEzZlOc1gyootavIoLtMkstVkJBwXCKbgmlPl0i2akhUJDOaPMmrBkcfpodK4y0uJjfpK",
+	"4Wxhd4b9HPzRyHysxIW7elEEuFw2ORYI80JuslOVlBKr7aRjrgVfyJtISMKXiDcjoGQeVmiPLi5OST7P",
+	"mGyBvJvzKy4W3G95v7sfcjdTBbGmmdpTFzDW0wqxvkv4p+cX6XY6T7strzqPCcyJKcbMtCTE2DlV+uzr",
+	"CRzhkUntFffYDPsxaQrAZhZFS/CHVmAOjiFNsUe6E/JX89zOPYa2aSHZPbnpQM2bgtxNvTqGkgC+pZcM",
+	"tYMItvIltH85lQCsHlbEI4o8M3fnNjIPU+f5eiPyjjR7nc7T/RbJdAfnM70Z32nxoVIeW445ibe3ndKQ",
+	"m20fIJDXXIxwL627mXFDvPvvnpqU5qIp8pBDZ1sdcuzjC6ZzkJzmFocb6x1p7ndflIZwOU0lXID1occj",
+	"nA5jOt+MC8A3w2I6ndF0zEtW1AZ7xzsyjUHvICjbnoOnXa0SMysuSl+FO1hbqxgWeKYtVSc/GgP9j8v9",
+	"0Yu4P3zGerSb7D+Pnw732MHoGX0R95I+2xvtr/ZAt6fX7pXeTCvBpfJRagx63coH9roI0jEbqTwNlZBF",
+	"ZQD9ameedqvTYb6eWue0+3TlPQgxpGryHlvYPGkr/d/ZojSbxhl/uzA83NSuN+f0XsxyJGWEzfF01Iv7",
+	"dJ+1n9Nnw/Z+0o3bL0YHrN0f7sX7yQF7OnrWhYPA2cJJkMag3+12u54N7nqHBnVGl5We7hZj2jwefKYs",
+	"zMDz3131BtzSh7FL3O1ZTSd6tZ24+QZaxx9pHkDTzzJy+nZaKfrk8ZfW0lB6OsXvc0h1wK/jJVJAZVJJ",
+	"Ivtb1FqNSJl2avyMzu30ByNCOzOqJh3449cVuertx2oEy/2EZ4qzRd2oELByT2PibPFdRhTUSSu7hWpT",
+	"sp0fxOkqOFR5hbiT1dGMa73AG8fyTdMSb1Xky6TalaqU7sJQag7NS8FHWRqrByKXbxL4ypdgj9ArCyTa",
+	"IXb1TRmWj519jJqlsbjIe4tntbETY1mbxCSMxiDNo/W0DQjlITfGR0AcWtL6qPxIGqZUGdcxfhr11lUK",
+	"ZDSrLBuZ4ULewIF8F220Io12uu93vrcc7/G3UXwgnnEf6ou7mO2C3WKI/1Rq51W5+Z0Zmh/k3xr593N6",
+	"7RCUQ7qr9DN6zL3LvnOmPNn3SFqn4RovtokvWC8wRAVS5cTbgsqWIRC0lPE1LnSp6NKZ3B1yRKyOSVUJ",
+	"XhBTSHkaQjY5ZwsQr8b74BQaxATpRsZMYTyj3Fy9mCx0tu8mJFfVt91FCmeLbykzN1k6ve9pFpp1btx0",
+	"atbLWvjeg6j9jxS1x58VeI5RwKwRtGLGOJ2lnSVFpoNaiNRLR1IR2KRnZrz/FKqlQUJPBDQb0QDz08GM",
+	"tKQAQZWsIkD6CcSggH9RS6yVTPCtfBTr61Dzow8nN8vLtFNwQ7IH0xZJRDyfMq4eqB5uSPXwwInwwInw",
+	"wInwQ2UFQ4lCK9ACYOIBWQ3/UebbWVAJmfqG9LqEL/KShEFD3kqQgOfbsiPElGMrJid/AAd7hfwA099l",
+	"UcGbhRy4ClIFpTVZ0iEH3T2oC24vVw+Og8n0hfgiTd1XiQo5Z8xVX8JcTcExqV6qNMvIQuRXZMooX0zS",
+	"jJk4uwuex+Ka5VKfZ0NC43Cj+hMhr9A3gDK/5kY7g/m7q6braZr6czfQM+Hx1Qvwk+m5g2c8VFn5ZqzP",
+	"BU0F5OrXnzMLZ1jP/njkIu6IdYAEzJKZKyp1+WOT7wi4pdQQOIJlEfJmBUbx5EsRTDWWe9QqYbDwXFkq",
+	"shUAR8iHKVLqW7cggIYGnovSFAu9uDj1AFuByduFJmnmmAvwy8aGRqb+jSAN/VcgQXn8mFXgJh0CRLoG",
+	"gxDyAgBiaA28zGGHPEkVcMECzT91rcAkGLuTNPUQjNALeZKypIWdUxM2JUoIB7ZL83pohj72S0AjGOc/",
+	"Hslknut9iOo59hFBUphQNIb1BwVSa06UjHImJ8gVcnFxaidKIo7LERiY1USckV6LAuXTtQOUdrtUqjer",
+	"kEdvj365PD8+Pz95/+788sPx2eXRy5fvP767iAz6wG4GSO25ZJ9jSBSOnHA1kBYQ9jnliZiGvNnrPyfD",
+	"VMnWoVWf9eTDogck5XLGYiz/gwgcf8nrJO5LgPD7RXBu6SapwgR2lbilDtzI+dG7P+dHd9A7+FuN3+IA",
+	"3Rb3gJrYdTrcRKxzdVg+Uq9wjovv4pLXRj5KRx+hwcZ1p2SRp1jeG/i5Ym+UQ4WlWakGM70f9RDWF7Py",
+	"elRQikAgW01yMR9Paqvajpm6j26tiRv/yXI5ut7pC2RNSPju/fj6ozmtzJBAkTg2UunBc/WNMhhyVdyW",
+	"gfVhEaO0cLxZ9L1jmTgkkROa+14upwmVFaOSgrJJOhzhvV1Aikd4VZavd+88DCyW1xDvgOBlpi6jftXg",
+	"occCcfIVHDLShkiDIbZR2CMLHTf31mYk58pZfFWRVdvJ8KvixwlCrZJ8d1/yLeEOD8ZEjTsYfMF1d129",
+	"2lp/lIK1HMqrYX8P7IzR/gKkXgYmkx1388/+/fbtYj5W7dmVYqN3cIt8Ph8et4YeIoNd0xmmWZby8VbO",
+	"kB9IT9ucL+h0tAdR8q8pSo52U1DXSZCbhfHNopy8+qD/ZlION7gbbg4UWGlhHVzgrbhm1SrziBiwFrq+",
+	"t0dWoIJw9SRqUOAKwKreCVwAoAJyYXOFtKI8KDK+sMRiTqIvXyNgSbWxGdQcVpwNHqzA+nC01V0rgSEh",
+	"xhn/NGdkLDg7NAVBDNjA3wgeOmG63pl5VjYPvqUY73f/RazXf06g/kEi3ptEBNvYN1hctZ+qWhWg2bzG",
+	"UKmWzfgJyj4fzdXE1cwAr2wdN4UXejDpbjmKKy+Wo611U2sZ5Jzpw5d6/HxgHWhWUwSDwDjT0J/YKcgH",
+	"UF1aZZ6wLskB5qPvZsgBMAoQThaYbu8VWjhem1oOlpy0LePUtrWK6hP5UCyZbrvpX+35T17RbWPHyXTM",
+	"ociroUDBkrTeLOhDVvMpvTgLNvSKP9mrU05plpE/nr9/B3UjwBdMx8hogtyhmBk+Eykkv1PkTvVKy3r6",
+	"tC2mK5kiw2WlYC5wsS6J8divlAI2xElAuSsxW/eKcaRWgiCBX547mab8yf/7P/83qnp46/rhki2rH7At",
+	"F9E4+Du5YssWlj+hpcrnhy7/NOReyfWi4joSgUPUrnxNV4q5I3uOLGpHhNzUi+iQo2wBdML8cGX+eLa0",
+	"PAHmJ1OrN01Ke6qoSlPDmGnn6ujDSUDGc5onGPMH8tRf2kd6Btp/YsuIYHT/kIjRyDEeH716e/Lu8k/H",
+	"f/WZz+ze06/WNIms2UiUU6a7x01YERCWTIQpqtWt/y8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -101,7 +101,7 @@ func (s *Server) forward(next http.Handler) http.Handler {
 	}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, leaderURL := c.LeaderURL()
-		if nodeLocal(r) || id == "" || id == self || r.Header.Get(headerForwarded) != "" || s.commits.Writable() == nil {
+		if nodeLocal(r) || staleRead(r) || id == "" || id == self || r.Header.Get(headerForwarded) != "" || s.commits.Writable() == nil {
 			w.Header().Set(headerNode, self)
 			w.Header().Set(headerLeader, id)
 			next.ServeHTTP(w, r)

@@ -49,9 +49,11 @@ type Commits interface {
 	Failed() <-chan struct{}
 	// Probe reports whether writes would be accepted again.
 	Probe(ctx context.Context) error
-	// Leases is the durable state to rebuild the engine from: every unreleased lease and
-	// the fencing high-water mark.
+	// Leases is the durable leases and the fencing high-water mark.
 	Leases(ctx context.Context) ([]lease.Lease, int64, error)
+	// State is the durable state to rebuild the engine from: every unreleased lease,
+	// session and lock-delay, and the fencing high-water mark.
+	State(ctx context.Context) (lease.State, error)
 	// Resume accepts writes again after the engine was rebuilt; the revisions up to last
 	// that are not durable stay lost, and the next one submitted is above last.
 	Resume(last uint64)
@@ -120,6 +122,12 @@ func (c SQLiteCommits) Probe(ctx context.Context) error { return seamErr(c.st.Pr
 func (c SQLiteCommits) Leases(ctx context.Context) ([]lease.Lease, int64, error) {
 	l, r, err := c.st.Leases(ctx)
 	return l, r, seamErr(err)
+}
+
+// State reads the durable leases, sessions, lock-delays and fencing mark.
+func (c SQLiteCommits) State(ctx context.Context) (lease.State, error) {
+	st, err := c.st.State(ctx)
+	return st, seamErr(err)
 }
 
 // Resume accepts writes again.

@@ -178,7 +178,8 @@ func TestEveryOperationConformsToTheSpec(t *testing.T) {
 			lease := ts.acquire(token, name, 60, "conformance").str("lease_id")
 			// A second token of the account, for the operations that revoke one by id.
 			spare := ts.do("POST", "/admin/accounts/"+account+"/tokens", "", nil, admin...)
-			values := map[string]string{"name": name, "account_id": account, "token_id": spare.str("token_id"), "node_id": "n2"}
+			values := map[string]string{"name": name, "account_id": account, "token_id": spare.str("token_id"), "node_id": "n2",
+				"session_id": ts.do("POST", "/sessions", token, map[string]any{"ttl_seconds": 60}).str("session_id")}
 			path := pathParam.ReplaceAllStringFunc(o.path, func(m string) string { return values[m[1:len(m)-1]] })
 			var creds []string
 			switch scheme := o.security(spec); scheme {

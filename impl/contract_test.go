@@ -82,7 +82,8 @@ func TestHeadAnswersEveryGETOperation(t *testing.T) {
 			continue
 		}
 		n++
-		path := strings.NewReplacer("{name}", "my-lock", "{account_id}", accountID, "{token_id}", "tok_aaaaaaaaaaaa", "{node_id}", "n1").Replace(o.path)
+		path := strings.NewReplacer("{name}", "my-lock", "{account_id}", accountID, "{token_id}", "tok_aaaaaaaaaaaa", "{node_id}", "n1",
+			"{session_id}", "ses_00000000000000000000000000000000").Replace(o.path)
 		get := ts.do("GET", path, ts.token, nil, "X-Admin-Key", testAdminKey, "Accept-Encoding", "gzip")
 		head := ts.head(path, ts.token, "X-Admin-Key", testAdminKey)
 		if head.status != get.status || head.status == http.StatusMethodNotAllowed {
@@ -133,7 +134,8 @@ func TestBodiesSentToBodylessOperationsAre400(t *testing.T) {
 			continue
 		}
 		n++
-		path := strings.NewReplacer("{name}", "my-lock", "{account_id}", accountID, "{token_id}", "tok_aaaaaaaaaaaa", "{node_id}", "n1").Replace(o.path)
+		path := strings.NewReplacer("{name}", "my-lock", "{account_id}", accountID, "{token_id}", "tok_aaaaaaaaaaaa", "{node_id}", "n1",
+			"{session_id}", "ses_00000000000000000000000000000000").Replace(o.path)
 		for _, chunked := range []bool{false, true} {
 			var body io.Reader = strings.NewReader(`{"x":1}`)
 			if chunked {

@@ -26,7 +26,7 @@ import (
 // lenientMediaType reports whether path belongs to an operation that reads a missing or
 // form-encoded Content-Type as JSON.
 func lenientMediaType(path string) bool {
-	return path == "/locks" || strings.HasPrefix(path, "/locks/") ||
+	return path == "/locks" || strings.HasPrefix(path, "/locks/") || path == "/sessions" || strings.HasPrefix(path, "/sessions/") ||
 		strings.HasPrefix(path, "/auth/token/") || strings.HasPrefix(path, "/admin/")
 }
 
@@ -36,9 +36,17 @@ func bodylessPOST(path string) bool {
 	if path == "/auth/token/rotate" {
 		return true
 	}
+	if rest, ok := strings.CutPrefix(path, "/sessions/"); ok {
+		id, ok := strings.CutSuffix(rest, "/renew")
+		return ok && id != "" && !strings.Contains(id, "/")
+	}
 	rest, ok := strings.CutPrefix(path, "/admin/accounts/")
 	if !ok {
 		return false
+	}
+	if id, lock, ok := strings.Cut(rest, "/locks/"); ok {
+		name, ok := strings.CutSuffix(lock, "/release")
+		return ok && id != "" && !strings.Contains(id, "/") && name != "" && !strings.Contains(name, "/")
 	}
 	id, ok := strings.CutSuffix(rest, "/tokens")
 	return ok && id != "" && !strings.Contains(id, "/")

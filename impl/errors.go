@@ -48,6 +48,10 @@ var titles = map[gen.ProblemCode]string{
 	gen.ProblemCodeUnauthorized:         "Unauthorized",
 	gen.ProblemCodeLeaseNotCurrent:      "Lease not current",
 	gen.ProblemCodeLockLimitExceeded:    "Lock limit exceeded",
+	gen.ProblemCodeMaxHoldersMismatch:   "max_holders mismatch",
+	gen.ProblemCodeSessionNotFound:      "Session not found",
+	gen.ProblemCodeSessionLimitExceeded: "Session limit exceeded",
+	gen.ProblemCodeSessionMismatch:      "Session mismatch",
 	gen.ProblemCodeAccountExists:        "Account exists",
 	gen.ProblemCodeAccountNotFound:      "Account not found",
 	gen.ProblemCodeAdminDisabled:        "Admin API disabled",
@@ -115,6 +119,20 @@ func (s *Server) problemFor(err error) problem {
 	case errors.Is(err, lease.ErrLimitExceeded):
 		return problem{http.StatusConflict, gen.ProblemCodeLockLimitExceeded,
 			fmt.Sprintf("This account holds %d active locks, its limit. Release or let some expire first.", s.cfg.MaxLocksPerAccount)}
+	case errors.Is(err, lease.ErrMaxHoldersMismatch):
+		return problem{http.StatusConflict, gen.ProblemCodeMaxHoldersMismatch,
+			"The lock's current holders (or its lock-delay, or its line) agreed on another max_holders; send the same value."}
+	case errors.Is(err, lease.ErrSessionNotFound):
+		return problem{http.StatusNotFound, gen.ProblemCodeSessionNotFound,
+			"The session is unknown, expired or deleted (or another account's). Create a new session."}
+	case errors.Is(err, lease.ErrSessionLimitExceeded):
+		return problem{http.StatusConflict, gen.ProblemCodeSessionLimitExceeded,
+			fmt.Sprintf("This account has %d sessions, its limit. Delete some or let them expire first.", s.maxSessions())}
+	case errors.Is(err, lease.ErrSessionMismatch):
+		return problem{http.StatusConflict, gen.ProblemCodeSessionMismatch,
+			"This holder holds the lock already through another session (or none). Release it first, or acquire with the same session_id."}
+	case errors.Is(err, errIndexWithoutPrefix):
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "index and wait_seconds on GET /locks watch a prefix: send prefix too."}
 	case errors.Is(err, lease.ErrMetadataTooLarge):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest,
 			fmt.Sprintf("metadata is limited to %d characters.", lease.MaxMetadataChars)}
@@ -441,4 +459,12 @@ func decodeProblem(err error) problem {
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, field + ": " + expect}
 	}
 	return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "The request body could not be decoded."}
+}
+
+// maxSessions is the per-account session limit in force.
+func (s *Server) maxSessions() int {
+	if s.cfg.MaxLockSessionsPerAccount > 0 {
+		return s.cfg.MaxLockSessionsPerAccount
+	}
+	return lease.DefaultMaxSessions
 }

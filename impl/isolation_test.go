@@ -35,7 +35,9 @@ func TestEveryRouteRejectsForeignCredentials(t *testing.T) {
 		"POST /locks/{name}/renew":   map[string]any{"lease_id": lease, "ttl_seconds": 60},
 		"POST /locks/{name}/release": map[string]any{"lease_id": lease},
 		"POST /admin/accounts":       map[string]any{"name": "intruder"},
+		"POST /sessions":             map[string]any{"ttl_seconds": 60},
 	}
+	sessionA := ts.do("POST", "/sessions", a, map[string]any{"ttl_seconds": 3600}).str("session_id")
 	type cred struct {
 		name    string
 		headers []string
@@ -66,7 +68,7 @@ func TestEveryRouteRejectsForeignCredentials(t *testing.T) {
 		case "AdminKey":
 			creds = adminCreds
 		}
-		path := strings.NewReplacer("{name}", "secret-lock", "{account_id}", accountA, "{token_id}", tokenIDOf(a)).Replace(o.path)
+		path := strings.NewReplacer("{name}", "secret-lock", "{account_id}", accountA, "{token_id}", tokenIDOf(a), "{session_id}", sessionA).Replace(o.path)
 		for _, c := range creds {
 			requests++
 			r := ts.do(o.method, path, "", bodies[o.String()], c.headers...)
@@ -83,7 +85,9 @@ func TestEveryRouteRejectsForeignCredentials(t *testing.T) {
 				}
 				if o.path == "/locks/{name}/renew" || o.path == "/locks/{name}/release" {
 					wantProblem(t, r, 409, "lease_not_current")
-				} else if r.status != 200 && r.status != 204 {
+				} else if strings.HasPrefix(o.path, "/sessions/") { // A's session does not exist for B
+					wantProblem(t, r, 404, "session_not_found")
+				} else if r.status != 200 && r.status != 201 && r.status != 204 {
 					t.Errorf("%s with %s: %d %s", o, c.name, r.status, r.raw)
 				}
 			default:

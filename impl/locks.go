@@ -20,6 +20,10 @@ func (s *Server) AcquireLock(ctx context.Context, req gen.AcquireLockRequestObje
 		TTL:      seconds(req.Body.TtlSeconds),
 		LeaseID:  uuid.NewString(),
 		Metadata: req.Body.Metadata,
+		// The session, lock-delay and semaphore fields (zero: none, none, a plain lock).
+		SessionID:  deref(req.Body.SessionId),
+		LockDelay:  seconds(deref(req.Body.LockDelaySeconds)),
+		MaxHolders: int(deref(req.Body.MaxHolders)),
 	}
 	res, err := s.acquire(ctx, cmd, s.waitFor(req.Body.WaitSeconds))
 	if err != nil {
@@ -27,8 +31,7 @@ func (s *Server) AcquireLock(ctx context.Context, req gen.AcquireLockRequestObje
 	}
 	l, now := res.Lease, s.cfg.Clock.Now()
 	if res.Outcome == lease.Held {
-		holder, retry := l.Holder.String(), retryAfter(l, now)
-		return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusHeld, HolderId: &holder, ExpiresAt: timestamp(l.ExpiresAt), RetryAfterMs: &retry}, nil
+		return gen.AcquireLock200JSONResponse(heldResult(res, now)), nil
 	}
 	id, renew := uuid.MustParse(l.ID), renewAfter(l, now)
 	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusAcquired, LeaseId: &id, FencingToken: &l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: &renew}, nil
@@ -66,18 +69,28 @@ func (s *Server) ReleaseLock(ctx context.Context, req gen.ReleaseLockRequestObje
 // watch that returns once the lock's revision passes index.
 func (s *Server) GetLock(ctx context.Context, req gen.GetLockRequestObject) (gen.GetLockResponseObject, error) {
 	p := principal(ctx)
+	if s.serveStale((*string)(req.Params.Consistency)) && req.Params.WaitSeconds == nil {
+		leases, _, err := s.staleLeases(ctx, p.AccountID, req.Name, "", 1)
+		if err != nil {
+			return nil, err
+		}
+		if len(leases) == 0 {
+			return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusFree}, nil
+		}
+		return gen.GetLock200JSONResponse(lockStatus(leases[0])), nil
+	}
 	st, err := s.status(ctx, lease.Key{Account: p.AccountID, Name: req.Name}, req.Params.Index, s.waitFor(req.Params.WaitSeconds))
 	if err != nil {
 		return nil, err
 	}
-	if !st.held {
-		return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusFree, Revision: st.revision}, nil
-	}
-	return gen.GetLock200JSONResponse(lockStatus(st.lease)), nil
+	return gen.GetLock200JSONResponse(statusOf(st.full)), nil
 }
 
 // ListLocks reports a page of the active locks of the caller's account, by name.
 func (s *Server) ListLocks(ctx context.Context, req gen.ListLocksRequestObject) (gen.ListLocksResponseObject, error) {
+	if req.Params.Prefix != nil || req.Params.Index != nil || req.Params.WaitSeconds != nil {
+		return s.listPrefix(ctx, req.Params)
+	}
 	p := principal(ctx)
 	pg, err := openPage(req.Params.Cursor, req.Params.Limit, listLocks, p.AccountID)
 	if err != nil {
@@ -85,11 +98,15 @@ func (s *Server) ListLocks(ctx context.Context, req gen.ListLocksRequestObject) 
 	}
 	var leases []lease.Lease
 	var more bool
-	err = s.read(ctx, func(e *lease.Engine) uint64 {
-		var rev uint64
-		leases, more, rev = e.ListPage(p.AccountID, pg.after.Name, pg.limit)
-		return rev
-	})
+	if s.serveStale((*string)(req.Params.Consistency)) {
+		leases, more, err = s.staleLeases(ctx, p.AccountID, "", pg.after.Name, pg.limit)
+	} else {
+		err = s.read(ctx, func(e *lease.Engine) uint64 {
+			var rev uint64
+			leases, more, rev = e.ListPage(p.AccountID, pg.after.Name, pg.limit)
+			return rev
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +118,56 @@ func (s *Server) ListLocks(ctx context.Context, req gen.ListLocksRequestObject) 
 		out.NextCursor = encodeCursor(cursor{List: listLocks, Scope: scopeOf(p.AccountID), Name: leases[len(leases)-1].Name})
 	}
 	return out, nil
+}
+
+// heldResult answers an acquire of a full lock: its holder (a semaphore's with the lowest
+// token), or, while a lock-delay keeps it, no holder and when the delay ends.
+func heldResult(res lease.Result, now lease.Instant) gen.AcquireResult {
+	out := gen.AcquireResult{Status: gen.AcquireResultStatusHeld, ExpiresAt: timestamp(now.Wall)}
+	retry := maxRetryAfter.Milliseconds()
+	if l := res.Lease; l.ID != "" {
+		holder := l.Holder.String()
+		out.HolderId, out.ExpiresAt, retry = &holder, timestamp(l.ExpiresAt), retryAfter(l, now)
+	}
+	if !res.AvailableAt.IsZero() {
+		at, delay := timestamp(res.AvailableAt), (res.RetryAfter + time.Millisecond - 1).Milliseconds()
+		out.AvailableAt = &at
+		if out.HolderId == nil {
+			out.ExpiresAt, retry = at, delay
+		} else {
+			retry = min(retry, delay)
+		}
+	}
+	out.RetryAfterMs = &retry
+	return out
+}
+
+// statusOf renders a lock with every holder, as status, the prefix list and the prefix
+// watch report it. The single-holder fields are the lowest token's.
+func statusOf(st lease.Status) gen.LockStatus {
+	if st.Free() {
+		return gen.LockStatus{Name: st.Name, Status: gen.LockStatusStatusFree, Revision: st.Revision}
+	}
+	out := gen.LockStatus{Name: st.Name, Status: gen.LockStatusStatusHeld}
+	if len(st.Holders) > 0 {
+		out = lockStatus(st.Holders[0])
+	}
+	out.Revision = st.Revision
+	n := int32(max(st.MaxHolders, 1))
+	out.MaxHolders = &n
+	holders := make([]gen.LockHolder, len(st.Holders))
+	for i, l := range st.Holders {
+		holders[i] = gen.LockHolder{HolderId: l.Holder.String(), FencingToken: l.Token, ExpiresAt: timestamp(l.ExpiresAt)}
+		if l.Metadata != "" {
+			holders[i].Metadata = &l.Metadata
+		}
+	}
+	out.Holders = &holders
+	if !st.AvailableAt.IsZero() {
+		at := timestamp(st.AvailableAt)
+		out.AvailableAt = &at
+	}
+	return out
 }
 
 func lockStatus(l lease.Lease) gen.LockStatus {

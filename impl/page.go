@@ -101,7 +101,7 @@ func decodeCursor(s string) (cursor, error) {
 // valid reports whether the cursor's key could be one of its list's.
 func (c cursor) valid() bool {
 	switch c.List {
-	case listLocks:
+	case listLocks, listPrefix:
 		return c.Name != "" && len(c.Name) <= 128 && c.Ms == 0 && c.ID == ""
 	case listAccounts:
 		return c.ID != "" && len(c.ID) <= 64 && c.Name == ""

@@ -46,6 +46,7 @@ func (s *Server) endWaitsLocked(err error) {
 		close(ws.ch)
 		delete(s.co.watchers, k)
 	}
+	s.wakeAllPrefixWatchers()
 }
 
 // recovered returns a channel closed at the next rebuild of the engine.
@@ -107,13 +108,13 @@ func (s *Server) recoverStorage(ctx context.Context) {
 func (s *Server) rebuild(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	leases, reserved, err := s.commits.Leases(ctx)
+	state, err := s.commits.State(ctx)
 	if err != nil {
 		return err
 	}
 	old, now := s.engine, s.cfg.Clock.Now()
-	floor := max(fencingFloor(reserved, now), old.LastToken())
-	e := lease.Restore(lease.Config{MaxLocksPerAccount: s.cfg.MaxLocksPerAccount}, leases, floor, now)
+	floor := max(fencingFloor(state.Reserved, now), old.LastToken())
+	e := restoreEngine(s.cfg, state, floor, now)
 	e.Resume(old.Rev())
 	s.engine = e
 	s.commits.Resume(old.Rev())
@@ -127,6 +128,6 @@ func (s *Server) rebuild(ctx context.Context) error {
 	}
 	close(s.rebuilt)
 	s.rebuilt = make(chan struct{})
-	s.log.Info("storage recovered: state rebuilt from the database", "leases", len(leases), "fencing_from", e.LastToken())
+	s.log.Info("storage recovered: state rebuilt from the database", "leases", len(state.Leases), "sessions", len(state.Sessions), "fencing_from", e.LastToken())
 	return nil
 }

@@ -52,6 +52,9 @@ func (c *SystemClock) Now() lease.Instant {
 type Config struct {
 	// MaxLocksPerAccount caps an account's active locks (default 100).
 	MaxLocksPerAccount int
+	// MaxLockSessionsPerAccount caps an account's lock sessions (POST /sessions; default
+	// lease.DefaultMaxSessions).
+	MaxLockSessionsPerAccount int
 	// AdminKey enables the admin API when non-empty.
 	AdminKey string
 	// MaxBodyBytes caps request bodies (default 16 KiB).
@@ -137,7 +140,8 @@ type Server struct {
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
-	co     coordination // waiting acquires and watches; guarded by mu
+	co     coordination   // waiting acquires and watches; guarded by mu
+	prefix prefixWatchers // prefix watches (prefix.go); guarded by mu
 	// rebuilt is closed, and replaced, whenever the engine is rebuilt after a storage
 	// failure (recovery.go); guarded by mu.
 	rebuilt chan struct{}
@@ -175,7 +179,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	if cfg.Commits == nil {
 		cfg.Commits = NewSQLiteCommits(st)
 	}
-	leases, reserved, err := cfg.Commits.Leases(ctx)
+	state, err := cfg.Commits.State(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +198,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	now := cfg.Clock.Now()
-	engine := lease.Restore(lease.Config{MaxLocksPerAccount: cfg.MaxLocksPerAccount}, leases, fencingFloor(reserved, now), now)
-	cfg.Logger.Info("state restored", "leases", len(leases), "fencing_from", engine.LastToken(), "stored_high_water_mark", reserved)
+	engine := restoreEngine(cfg, state, fencingFloor(state.Reserved, now), now)
+	cfg.Logger.Info("state restored", "leases", len(state.Leases), "sessions", len(state.Sessions), "lock_delays", len(state.Delays),
+		"fencing_from", engine.LastToken(), "stored_high_water_mark", state.Reserved)
 	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: cfg.Commits, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{}), serverHeader: serverHeader(cfg.Version)}
 	s.co.init()
 	if cfg.Metrics != nil {

@@ -126,6 +126,7 @@ func (s *Server) dispatch(res lease.Result) {
 		w.res, w.rev = h, res.Rev
 		close(w.granted)
 	}
+	s.wakePrefixWatchers(res.Changes)
 	if len(s.co.watchers) > 0 {
 		for _, c := range res.Changes {
 			if c.Kind == lease.ReserveToken {
@@ -302,6 +303,7 @@ type lockState struct {
 	lease    lease.Lease
 	held     bool
 	revision int64
+	full     lease.Status // every holder and lock-delay
 }
 
 // status reports lock k. With an index it first waits, up to wait, for the lock's
@@ -335,6 +337,7 @@ func (s *Server) status(ctx context.Context, k lease.Key, index *int64, wait tim
 		var dep uint64
 		st.lease, st.held, dep = s.engine.Get(k)
 		st.revision = s.engine.Revision(k)
+		st.full, _ = s.engine.Status(k)
 		if index == nil || st.revision > *index || wait <= 0 || closed(ended) || s.draining() {
 			s.mu.Unlock()
 			return st, s.durableRead(ctx, dep)

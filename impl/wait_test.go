@@ -405,7 +405,7 @@ func TestMetadataIsShownInStatusAndList(t *testing.T) {
 	}
 	// Keys in the documented order.
 	s := ts.do("GET", "/locks/leader", ts.token, nil)
-	want := `^\{"name":"leader","status":"held","revision":\d+,"holder_id":"[^"]+","fencing_token":` + fmt.Sprint(ts.floor+1) + `,"expires_at":"[^"]+","metadata":"http://10.0.0.7:8080"\}$`
+	want := `^\{"name":"leader","status":"held","revision":\d+,"holder_id":"[^"]+","fencing_token":` + fmt.Sprint(ts.floor+1) + `,"expires_at":"[^"]+","metadata":"http://10.0.0.7:8080","max_holders":1,"holders":\[\{"holder_id":"[^"]+","fencing_token":\d+,"expires_at":"[^"]+","metadata":"http://10.0.0.7:8080"\}\]\}$`
 	if !regexpMatch(want, s.raw) {
 		t.Fatalf("%s", s.raw)
 	}

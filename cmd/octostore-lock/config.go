@@ -19,6 +19,7 @@ import (
 	"github.com/octostore/octostore/impl"
 	"github.com/octostore/octostore/impl/auth"
 	"github.com/octostore/octostore/impl/cluster"
+	"github.com/octostore/octostore/impl/lease"
 )
 
 // config is every setting of octostore-lock. Each is a flag with an environment
@@ -28,6 +29,7 @@ type config struct {
 	DatabaseURL        string
 	AdminKey           string
 	MaxLocksPerAccount int
+	MaxLockSessions    int
 	MaxBodyBytes       int64
 	RateLimitRPS       float64
 	ClientRateLimitRPS float64
@@ -71,6 +73,7 @@ var settings = []setting{
 	{"database-url", "DATABASE_URL", "path of the SQLite database file"},
 	{"admin-key", "ADMIN_KEY", "enables the admin API (X-Admin-Key header); prefer the environment variable, flags show in ps"},
 	{"max-locks-per-account", "MAX_LOCKS_PER_ACCOUNT", "active locks an account may hold"},
+	{"max-lock-sessions-per-account", "MAX_LOCK_SESSIONS_PER_ACCOUNT", "lock sessions (POST /sessions) an account may have at a time; beyond it 409 session_limit_exceeded"},
 	{"max-body-bytes", "MAX_BODY_BYTES", "largest accepted request body in bytes"},
 	{"rate-limit-rps", "RATE_LIMIT_RPS", "requests per second per account, bursts of twice that; 0 = unlimited"},
 	{"max-waiters-per-account", "MAX_WAITERS_PER_ACCOUNT", "waiting requests (blocking acquires, watches) one account may have in flight; beyond it 429 too_many_waiters; -1 = unbounded"},
@@ -129,6 +132,7 @@ func newFlagSet(stderr io.Writer) (*flag.FlagSet, *config, *rawFlags) {
 	flags.StringVar(&c.AdminKey, "admin-key", "", "")
 	flags.IntVar(&r.maxLocks, "max-locks-per-account", 100, "")
 	flags.Int64Var(&r.maxBody, "max-body-bytes", 16384, "")
+	flags.IntVar(&c.MaxLockSessions, "max-lock-sessions-per-account", lease.DefaultMaxSessions, "")
 	flags.Float64Var(&c.RateLimitRPS, "rate-limit-rps", 1000, "")
 	flags.Float64Var(&c.ClientRateLimitRPS, "client-rate-limit-rps", 100, "")
 	flags.IntVar(&c.MaxWaitersPerAcct, "max-waiters-per-account", impl.DefaultMaxWaitersPerAccount, "")
@@ -214,6 +218,8 @@ func parseConfig(args []string, lookupEnv func(string) (string, bool), stderr io
 	switch {
 	case r.maxLocks < 1:
 		return config{}, fmt.Errorf("max locks per account %d: want at least 1", r.maxLocks)
+	case c.MaxLockSessions < 1:
+		return config{}, fmt.Errorf("max lock sessions per account %d: want at least 1", c.MaxLockSessions)
 	case r.maxBody < 256:
 		return config{}, fmt.Errorf("max body bytes %d: want at least 256", r.maxBody)
 	case c.RateLimitRPS < 0 || math.IsNaN(c.RateLimitRPS) || math.IsInf(c.RateLimitRPS, 0):

@@ -104,20 +104,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) 
 	defer st.Close()
 
 	icfg := impl.Config{
-		MaxLocksPerAccount:   cfg.MaxLocksPerAccount,
-		AdminKey:             cfg.AdminKey,
-		MaxBodyBytes:         cfg.MaxBodyBytes,
-		RateLimitRPS:         cfg.RateLimitRPS,
-		ClientRateLimitRPS:   cfg.ClientRateLimitRPS,
-		MaxWaitersPerAccount: cfg.MaxWaitersPerAcct,
-		MaxWaiters:           cfg.MaxWaiters,
-		MaxWait:              cfg.MaxWait,
-		MaxTokensPerAccount:  cfg.MaxTokensPerAcct,
-		Sessions:             auth.SessionConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxPerAccount: cfg.MaxSessionsPerAcct},
-		Logger:               log,
-		GitHub:               cfg.GitHub,
-		Metrics:              metrics,
-		Version:              version.Get().Version,
+		MaxLocksPerAccount:        cfg.MaxLocksPerAccount,
+		AdminKey:                  cfg.AdminKey,
+		MaxBodyBytes:              cfg.MaxBodyBytes,
+		RateLimitRPS:              cfg.RateLimitRPS,
+		ClientRateLimitRPS:        cfg.ClientRateLimitRPS,
+		MaxWaitersPerAccount:      cfg.MaxWaitersPerAcct,
+		MaxWaiters:                cfg.MaxWaiters,
+		MaxWait:                   cfg.MaxWait,
+		MaxTokensPerAccount:       cfg.MaxTokensPerAcct,
+		MaxLockSessionsPerAccount: cfg.MaxLockSessions,
+		Sessions:                  auth.SessionConfig{IdleTimeout: cfg.SessionIdleTimeout, MaxPerAccount: cfg.MaxSessionsPerAcct},
+		Logger:                    log,
+		GitHub:                    cfg.GitHub,
+		Metrics:                   metrics,
+		Version:                   version.Get().Version,
 	}
 	var node *cluster.Node
 	if cfg.Cluster.NodeID != "" {

@@ -1,14 +1,16 @@
 // Command octostore is the OctoStore command-line client: run a command only while
 // holding a lock, and look at or release locks.
 //
-//	octostore run <lock> [--ttl 30s] [--wait 1m] [--grace 10s] [--owner o] [--metadata m] -- <command…>
+//	octostore run <lock> [--ttl 30s] [--wait 1m] [--grace 10s] [--owner o] [--metadata m] [--max-holders N] [--lock-delay 10s] -- <command…>
 //	octostore acquire <lock> [--ttl 30s] [--wait 0s] [--owner o] [--metadata m]
 //	octostore release <lock> <lease-id>
 //	octostore status <lock>
 //	octostore list
+//	octostore watch <prefix> [--index N]
 //	octostore backup --out FILE    (operator: OCTOSTORE_ADMIN_KEY)
 //
-// The server is OCTOSTORE_URL (default http://127.0.0.1:3000); the token is
+// The server is OCTOSTORE_URL (default http://127.0.0.1:3000), or a comma-separated list
+// of the URLs of a cluster's nodes, tried in turn on a transport error or a 503; the token is
 // OCTOSTORE_TOKEN, or the first line of the file named by OCTOSTORE_TOKEN_FILE. Both can
 // be given as flags (--url, --token-file) before the subcommand.
 //
@@ -53,12 +55,13 @@ Commands:
   release <lock> <lease-id>          release a lease
   status <lock>                      show one lock (JSON)
   list                               show the account's active locks (JSON)
+  watch <prefix> [--index N]         print every change under a prefix as JSON lines
   backup --out FILE                  save a consistent copy of the server's database
                                      (operator: OCTOSTORE_ADMIN_KEY, no token needed)
   version                            print the version, commit and build date (or --version)
 
-Environment: OCTOSTORE_URL (default http://127.0.0.1:3000), OCTOSTORE_TOKEN or
-OCTOSTORE_TOKEN_FILE.
+Environment: OCTOSTORE_URL (default http://127.0.0.1:3000; a cluster's nodes as a
+comma-separated list), OCTOSTORE_TOKEN or OCTOSTORE_TOKEN_FILE.
 
 Exit codes: 0 ok, 1 error, 2 usage, 75 lock not acquired, 76 lock lost (run stopped
 the command); run otherwise exits with the command's own code (128+N for signal N).
@@ -81,7 +84,7 @@ func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, 
 	flags := flag.NewFlagSet("octostore", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() { fmt.Fprint(stderr, usage) }
-	url := flags.String("url", getenv(lookupEnv, "OCTOSTORE_URL", "http://127.0.0.1:3000"), "server URL (env OCTOSTORE_URL)")
+	url := flags.String("url", getenv(lookupEnv, "OCTOSTORE_URL", "http://127.0.0.1:3000"), "server URL, or a cluster's node URLs separated by commas (env OCTOSTORE_URL)")
 	tokenFile := flags.String("token-file", getenv(lookupEnv, "OCTOSTORE_TOKEN_FILE", ""), "file holding the token (env OCTOSTORE_TOKEN_FILE)")
 	showVersion := flags.Bool("version", false, "print the version, commit and build date")
 	if err := flags.Parse(args); err != nil {
@@ -105,14 +108,14 @@ func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, 
 	if flags.Arg(0) == "backup" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		return backup(ctx, *url, lookupEnv, flags.Args()[1:], stdout, stderr)
+		return backup(ctx, baseURLs(*url)[0], lookupEnv, flags.Args()[1:], stdout, stderr)
 	}
 	token, err := readToken(lookupEnv, *tokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "octostore: %v\n", err)
 		return exitUsage
 	}
-	c, err := octostore.New(*url, token)
+	c, err := octostore.NewWithEndpoints(baseURLs(*url), token)
 	if err != nil {
 		fmt.Fprintf(stderr, "octostore: %v\n", err)
 		return exitUsage
@@ -133,6 +136,8 @@ func cli(args []string, lookupEnv func(string) (string, bool), stdin io.Reader, 
 		return e.status(ctx, rest)
 	case "list":
 		return e.list(ctx, rest)
+	case "watch":
+		return e.watch(ctx, rest)
 	}
 	fmt.Fprintf(stderr, "octostore: unknown command %q\n\n%s", sub, usage)
 	return exitUsage
@@ -162,4 +167,19 @@ func readToken(lookupEnv func(string) (string, bool), file string) (string, erro
 		return t, nil
 	}
 	return "", fmt.Errorf("token file %s is empty", file)
+}
+
+// baseURLs splits a --url value into the node URLs it lists (a single server is a list of
+// one); empty items are dropped.
+func baseURLs(v string) []string {
+	var out []string
+	for _, u := range strings.Split(v, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		return []string{v}
+	}
+	return out
 }

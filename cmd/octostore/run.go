@@ -34,6 +34,8 @@ func (e env) run(args []string) int {
 	grace := fs.Duration("grace", 0, "time between SIGTERM and SIGKILL when the command must stop (default and maximum: a third of the TTL)")
 	owner := fs.String("owner", "", "holder name (default: host, pid and a random suffix)")
 	metadata := fs.String("metadata", "", "a small public value stored with the lease")
+	maxHolders := fs.Int("max-holders", 1, "run while holding one of N places of the lock (a semaphore, like consul lock -n); every holder must use the same N")
+	lockDelay := fs.Duration("lock-delay", 0, "after the lease expires (this process died or stalled), nobody gets the lock for this long (whole seconds, at most 60s)")
 	pos, err := subFlags(fs, args)
 	if err != nil || len(pos) < 3 || pos[1] != "--" {
 		fs.Usage()
@@ -47,6 +49,10 @@ func (e env) run(args []string) int {
 		fmt.Fprintln(e.stderr, "octostore: --ttl is whole seconds from 1s to 1h, --wait must not be negative, and --grace must be positive and at most a third of --ttl")
 		return exitUsage
 	}
+	if *maxHolders < 1 || *maxHolders > 64 || *lockDelay < 0 || *lockDelay > time.Minute || *lockDelay%time.Second != 0 {
+		fmt.Fprintln(e.stderr, "octostore: --max-holders is 1 to 64, --lock-delay whole seconds from 0 to 60s")
+		return exitUsage
+	}
 	opts := []octostore.Option{octostore.WithTTL(*ttl)}
 	if *owner != "" {
 		opts = append(opts, octostore.WithOwner(*owner))
@@ -54,7 +60,15 @@ func (e env) run(args []string) int {
 	if *metadata != "" {
 		opts = append(opts, octostore.WithMetadata(*metadata))
 	}
-	m, err := octostore.NewMutex(e.client, name, opts...)
+	if *lockDelay > 0 {
+		opts = append(opts, octostore.WithLockDelay(*lockDelay))
+	}
+	var m locker
+	if *maxHolders > 1 {
+		m, err = newSemaphoreLocker(e.client, name, *maxHolders, opts...)
+	} else {
+		m, err = octostore.NewMutex(e.client, name, opts...)
+	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitUsage
@@ -120,7 +134,7 @@ func (e env) run(args []string) int {
 
 // lock takes m, waiting up to wait, and gives up on a signal. It returns false and the
 // exit code when the command must not run.
-func (e env) lock(m *octostore.Mutex, wait time.Duration, sigs <-chan os.Signal) (int, bool) {
+func (e env) lock(m locker, wait time.Duration, sigs <-chan os.Signal) (int, bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if wait > 0 {
@@ -166,3 +180,28 @@ func exitCode(cmd *exec.Cmd, err error) int {
 	}
 	return cmd.ProcessState.ExitCode()
 }
+
+// locker is what run needs of a Mutex, or of a Semaphore with --max-holders.
+type locker interface {
+	Lock(ctx context.Context) error
+	TryLock(ctx context.Context) error
+	Unlock(ctx context.Context) error
+	Token() int64
+	Done() <-chan struct{}
+	Name() string
+}
+
+// semaphoreLocker lets a Semaphore stand where run uses a Mutex.
+type semaphoreLocker struct{ *octostore.Semaphore }
+
+func newSemaphoreLocker(c *octostore.ClientWithResponses, name string, n int, opts ...octostore.Option) (locker, error) {
+	s, err := octostore.NewSemaphore(c, name, n, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return semaphoreLocker{s}, nil
+}
+
+func (s semaphoreLocker) Lock(ctx context.Context) error    { return s.Acquire(ctx) }
+func (s semaphoreLocker) TryLock(ctx context.Context) error { return s.TryAcquire(ctx) }
+func (s semaphoreLocker) Unlock(ctx context.Context) error  { return s.Release(ctx) }

@@ -838,3 +838,34 @@ func (tc *testCluster) tokenAccount(nd *node) string {
 	tc.t.Fatalf("no test account: %s", list.raw)
 	return ""
 }
+
+// A lock session and the ephemeral lock bound to it go through the log: after a
+// failover the next leader renews the session, still holds the lock through it, and
+// deleting the session there releases the lock.
+func TestLockSessionsSurviveAFailover(t *testing.T) {
+	tc := newCluster(t, 3, options{servers: true})
+	first := tc.leader()
+	s := first.do("POST", "/sessions", tc.token, map[string]any{"ttl_seconds": 60})
+	id := s.str("session_id")
+	if s.status != http.StatusCreated || id == "" {
+		t.Fatalf("create session: %d %s", s.status, s.raw)
+	}
+	held := first.do("POST", "/locks/ephemeral/acquire", tc.token, map[string]any{"ttl_seconds": 60, "owner": "x", "session_id": id})
+	if held.str("status") != "acquired" {
+		t.Fatalf("acquire through the session: %s", held.raw)
+	}
+	tc.isolate(first)
+	second := tc.leader(first)
+	if r := second.do("POST", "/sessions/"+id+"/renew", tc.token, nil); r.status != http.StatusOK {
+		t.Fatalf("renew on the next leader: %d %s", r.status, r.raw)
+	}
+	if r := second.do("GET", "/locks/ephemeral", tc.token, nil); r.str("status") != "held" || r.num("fencing_token") != held.num("fencing_token") {
+		t.Fatalf("the ephemeral lock on the next leader: %s", r.raw)
+	}
+	if r := second.do("DELETE", "/sessions/"+id, tc.token, nil); r.status != http.StatusNoContent {
+		t.Fatalf("delete on the next leader: %d %s", r.status, r.raw)
+	}
+	if r := second.do("GET", "/locks/ephemeral", tc.token, nil); r.str("status") != "free" {
+		t.Fatalf("after the delete: %s", r.raw)
+	}
+}

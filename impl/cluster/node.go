@@ -641,6 +641,9 @@ func (n *Node) noLeader() error {
 // Leases returns the materialised leases and fencing mark.
 func (n *Node) Leases(ctx context.Context) ([]lease.Lease, int64, error) { return n.st.Leases(ctx) }
 
+// State returns the materialised leases, sessions, lock-delays and fencing mark.
+func (n *Node) State(ctx context.Context) (lease.State, error) { return n.st.State(ctx) }
+
 // Resume starts serving in the term the last Probe prepared. The revisions up to last
 // that are not durable stay lost.
 func (n *Node) Resume(last uint64) {

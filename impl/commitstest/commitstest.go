@@ -95,6 +95,47 @@ func Run(t *testing.T, open func(t *testing.T) Seam) {
 		}
 	})
 
+	t.Run("sessions and lock-delays restore through State", func(t *testing.T) {
+		s, _, _ := start(t)
+		sess := lease.Session{ID: "ses_1", Account: "acc", Holder: lease.Holder{TokenID: "tok"}, TTL: 15 * time.Second}
+		gone := lease.Session{ID: "ses_2", Account: "acc", Holder: lease.Holder{TokenID: "tok"}, TTL: 15 * time.Second}
+		bound := put(2, "bound")
+		bound.Lease.SessionID = sess.ID
+		delay := lease.Delay{Key: lease.Key{Account: "acc", Name: "delayed"}, LeaseID: "lease-9", Length: 10 * time.Second}
+		changes := []lease.Change{
+			{Kind: lease.ReserveToken, Reserve: 1000},
+			{Kind: lease.PutSession, Session: &sess},
+			{Kind: lease.PutSession, Session: &gone},
+			bound,
+			{Kind: lease.PutDelay, Lease: lease.Lease{Key: delay.Key, ID: delay.LeaseID}, Delay: &delay},
+		}
+		if err := s.Submit(1, changes); err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+		if err := s.Submit(2, []lease.Change{{Kind: lease.DeleteSession, Session: &gone}}); err != nil {
+			t.Fatalf("submit: %v", err)
+		}
+		if err := s.WaitDurable(ctx, 2); err != nil {
+			t.Fatalf("wait: %v", err)
+		}
+		st, err := s.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Sessions) != 1 || st.Sessions[0].ID != sess.ID || st.Sessions[0].TTL != sess.TTL {
+			t.Fatalf("sessions %+v", st.Sessions)
+		}
+		if len(st.Leases) != 1 || st.Leases[0].SessionID != sess.ID {
+			t.Fatalf("leases %+v", st.Leases)
+		}
+		if len(st.Delays) != 1 || st.Delays[0].Key != delay.Key || st.Delays[0].Length != delay.Length {
+			t.Fatalf("lock-delays %+v", st.Delays)
+		}
+		if st.Reserved < 1000 {
+			t.Fatalf("reserved %d", st.Reserved)
+		}
+	})
+
 	t.Run("a revision not submitted is not durable", func(t *testing.T) {
 		s, _, _ := start(t)
 		wctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)

@@ -174,6 +174,28 @@ func (server) GetBackup(context.Context, gen.GetBackupRequestObject) (gen.GetBac
 	return gen.GetBackup200ApplicationoctetStreamResponse{Body: strings.NewReader(""), Headers: gen.GetBackup200ResponseHeaders{ContentDisposition: `attachment; filename="noop.db"`}}, nil
 }
 
+var sessionID = "ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4"
+
+func (server) CreateSession(context.Context, gen.CreateSessionRequestObject) (gen.CreateSessionResponseObject, error) {
+	return gen.CreateSession201JSONResponse{SessionId: sessionID, TtlSeconds: 15, ExpiresAt: expires, RenewAfterMs: 5000}, nil
+}
+
+func (server) GetSession(context.Context, gen.GetSessionRequestObject) (gen.GetSessionResponseObject, error) {
+	return gen.GetSession200JSONResponse{SessionId: sessionID, TtlSeconds: 15, ExpiresAt: expires, RenewAfterMs: 5000, Locks: []gen.LockStatus{}}, nil
+}
+
+func (server) RenewSession(context.Context, gen.RenewSessionRequestObject) (gen.RenewSessionResponseObject, error) {
+	return gen.RenewSession200JSONResponse{SessionId: sessionID, TtlSeconds: 15, ExpiresAt: expires, RenewAfterMs: 5000}, nil
+}
+
+func (server) DeleteSession(context.Context, gen.DeleteSessionRequestObject) (gen.DeleteSessionResponseObject, error) {
+	return gen.DeleteSession204Response{}, nil
+}
+
+func (server) ForceRelease(_ context.Context, req gen.ForceReleaseRequestObject) (gen.ForceReleaseResponseObject, error) {
+	return gen.ForceRelease200JSONResponse{Name: req.Name, FencingTokens: []int64{}}, nil
+}
+
 func (server) GetDashboardMethods(context.Context, gen.GetDashboardMethodsRequestObject) (gen.GetDashboardMethodsResponseObject, error) {
 	return gen.GetDashboardMethods200JSONResponse{Token: true}, nil
 }

@@ -150,11 +150,15 @@ const (
 	ProblemCodeInvalidTtl           ProblemCode = "invalid_ttl"
 	ProblemCodeLeaseNotCurrent      ProblemCode = "lease_not_current"
 	ProblemCodeLockLimitExceeded    ProblemCode = "lock_limit_exceeded"
+	ProblemCodeMaxHoldersMismatch   ProblemCode = "max_holders_mismatch"
 	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
 	ProblemCodeNoLeader             ProblemCode = "no_leader"
 	ProblemCodeNotFound             ProblemCode = "not_found"
 	ProblemCodePayloadTooLarge      ProblemCode = "payload_too_large"
 	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeSessionLimitExceeded ProblemCode = "session_limit_exceeded"
+	ProblemCodeSessionMismatch      ProblemCode = "session_mismatch"
+	ProblemCodeSessionNotFound      ProblemCode = "session_not_found"
 	ProblemCodeSigninFailed         ProblemCode = "signin_failed"
 	ProblemCodeSigninNotConfigured  ProblemCode = "signin_not_configured"
 	ProblemCodeTokenLimitExceeded   ProblemCode = "token_limit_exceeded"
@@ -196,6 +200,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeLockLimitExceeded:
 		return true
+	case ProblemCodeMaxHoldersMismatch:
+		return true
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNoLeader:
@@ -205,6 +211,12 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodePayloadTooLarge:
 		return true
 	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeSessionLimitExceeded:
+		return true
+	case ProblemCodeSessionMismatch:
+		return true
+	case ProblemCodeSessionNotFound:
 		return true
 	case ProblemCodeSigninFailed:
 		return true
@@ -290,6 +302,60 @@ func (e StorageStateState) Valid() bool {
 	}
 }
 
+// Defines values for Consistency.
+const (
+	ConsistencyLinearizable Consistency = "linearizable"
+	ConsistencyStale        Consistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the Consistency enum.
+func (e Consistency) Valid() bool {
+	switch e {
+	case ConsistencyLinearizable:
+		return true
+	case ConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListLocksParamsConsistency.
+const (
+	ListLocksParamsConsistencyLinearizable ListLocksParamsConsistency = "linearizable"
+	ListLocksParamsConsistencyStale        ListLocksParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the ListLocksParamsConsistency enum.
+func (e ListLocksParamsConsistency) Valid() bool {
+	switch e {
+	case ListLocksParamsConsistencyLinearizable:
+		return true
+	case ListLocksParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLockParamsConsistency.
+const (
+	GetLockParamsConsistencyLinearizable GetLockParamsConsistency = "linearizable"
+	GetLockParamsConsistencyStale        GetLockParamsConsistency = "stale"
+)
+
+// Valid indicates whether the value is a known member of the GetLockParamsConsistency enum.
+func (e GetLockParamsConsistency) Valid() bool {
+	switch e {
+	case GetLockParamsConsistencyLinearizable:
+		return true
+	case GetLockParamsConsistencyStale:
+		return true
+	default:
+		return false
+	}
+}
+
 // Account defines model for Account.
 type Account struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
@@ -335,6 +401,24 @@ type AccountName = string
 
 // AcquireRequest defines model for AcquireRequest.
 type AcquireRequest struct {
+	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+	// nobody is granted its place in the lock for this long, so a holder that lost the
+	// lease without noticing (a paused process, a partition) has time to stop before
+	// anyone else starts. A release, a deleted session or an operator's force-release
+	// never starts it. 0 (the default) means none.
+	//
+	//
+	// Example: 10
+	LockDelaySeconds *LockDelaySeconds `json:"lock_delay_seconds,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
 	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
 	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
 	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
@@ -353,6 +437,11 @@ type AcquireRequest struct {
 	// Example: worker-7
 	Owner *Owner `json:"owner,omitempty"`
 
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId *SessionID `json:"session_id,omitempty"`
+
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
@@ -367,7 +456,9 @@ type AcquireRequest struct {
 // AcquireResult `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-// set.
+// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
 
@@ -402,6 +493,11 @@ type AcquireResult struct {
 	//
 	// Example: 1000
 	RetryAfterMs *RetryAfterMs `json:"retry_after_ms,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // AcquireResultStatus defines model for AcquireResult.Status.
@@ -461,6 +557,14 @@ type CreateAccountRequest struct {
 	//
 	// Example: billing-worker
 	TokenName *TokenName `json:"token_name,omitempty"`
+}
+
+// CreateSessionRequest defines model for CreateSessionRequest.
+type CreateSessionRequest struct {
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -538,6 +642,20 @@ type DashboardSessionMethod string
 // Example: 42
 type FencingToken = int64
 
+// ForceReleaseResult defines model for ForceReleaseResult.
+type ForceReleaseResult struct {
+	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+	// path segments in a URL (clients and servers clean them out of the path). The
+	// pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+	//
+	//
+	// Example: my-service
+	Name LockName `json:"name"`
+
+	// FencingTokens The fencing tokens of the leases that ended, in token order.
+	FencingTokens []FencingToken `json:"fencing_tokens"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status HealthStatus `json:"status"`
@@ -579,6 +697,44 @@ type IssuedToken struct {
 // Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70
 type LeaseID = openapi_types.UUID
 
+// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+// nobody is granted its place in the lock for this long, so a holder that lost the
+// lease without noticing (a paused process, a partition) has time to stop before
+// anyone else starts. A release, a deleted session or an operator's force-release
+// never starts it. 0 (the default) means none.
+//
+// Example: 10
+type LockDelaySeconds = int32
+
+// LockHolder One current holder of a lock.
+type LockHolder struct {
+	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+	// an `owner`. Contains no secret.
+	//
+	//
+	// Example: tok_8f3a1c9d2e7b/worker-7
+	HolderId HolderID `json:"holder_id"`
+
+	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
+	//
+	// Example: 42
+	FencingToken FencingToken `json:"fencing_token"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// Metadata A small value stored with the lease and shown to everyone in the account, such as a
+	// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+	// counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+	// `invalid_request` and change nothing.
+	//
+	//
+	// Example: 10.0.0.7:8080
+	Metadata *Metadata `json:"metadata,omitempty"`
+}
+
 // LockList defines model for LockList.
 type LockList struct {
 	Locks []LockStatus `json:"locks"`
@@ -589,6 +745,16 @@ type LockList struct {
 	//
 	// Example: eyJrIjoibG9ja3MiLCJhIjoibXktc2VydmljZSJ9
 	NextCursor *NextCursor `json:"next_cursor,omitempty"`
+
+	// Index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+	Index *int64 `json:"index,omitempty"`
+
+	// Changes A prefix watch's changes, by name.
+	Changes *[]LockStatus `json:"changes,omitempty"`
+
+	// Complete For a prefix watch: false when the server no longer remembers every lock freed
+	// since the `index` sent; `changes` then holds every held lock under the prefix.
+	Complete *bool `json:"complete,omitempty"`
 }
 
 // LockName 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -598,7 +764,11 @@ type LockList struct {
 // Example: my-service
 type LockName = string
 
-// LockStatus `free` locks carry only `name`, `status` and `revision`.
+// LockStatus `free` locks carry only `name`, `status` and `revision`. A held lock's
+// `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+// semaphore's: the holder with the lowest fencing token); `holders` lists every
+// holder, and `max_holders` says how many it admits. A lock kept only by a
+// lock-delay is `held` with no `holder_id` and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -641,10 +811,33 @@ type LockStatus struct {
 	//
 	// Example: 10.0.0.7:8080
 	Metadata *Metadata `json:"metadata,omitempty"`
+
+	// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+	// lease and fencing token. Every holder and waiter of a lock must send the same value
+	// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+	//
+	//
+	// Example: 3
+	MaxHolders *MaxHolders `json:"max_holders,omitempty"`
+
+	// Holders Every current holder, by fencing token.
+	Holders *[]LockHolder `json:"holders,omitempty"`
+
+	// AvailableAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	AvailableAt *Timestamp `json:"available_at,omitempty"`
 }
 
 // LockStatusStatus defines model for LockStatus.Status.
 type LockStatusStatus string
+
+// MaxHolders How many distinct holders the lock admits at once (a semaphore); each gets its own
+// lease and fencing token. Every holder and waiter of a lock must send the same value
+// (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+//
+// Example: 3
+type MaxHolders = int32
 
 // Metadata A small value stored with the lease and shown to everyone in the account, such as a
 // leader's address. At most 1024 characters (Unicode code points, as JSON Schema
@@ -791,6 +984,60 @@ type RetryAfterMs = int64
 // Example: 17
 type Revision = int64
 
+// SessionID A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionID = string
+
+// SessionResult defines model for SessionResult.
+type SessionResult struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+}
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus struct {
+	// SessionId A session's id, random (128 bits), chosen by the server.
+	//
+	// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+	SessionId SessionID `json:"session_id"`
+
+	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
+	//
+	// Example: 60
+	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+
+	// ExpiresAt RFC 3339, UTC, millisecond precision.
+	//
+	// Example: 2026-02-12T01:00:00Z
+	ExpiresAt Timestamp `json:"expires_at"`
+
+	// RenewAfterMs When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.
+	//
+	// Example: 20000
+	RenewAfterMs RenewAfterMs `json:"renew_after_ms"`
+
+	// Locks The leases bound to the session, by lock name.
+	Locks []LockStatus `json:"locks"`
+}
+
 // StorageState Whether the database accepts writes.
 type StorageState struct {
 	// State `degraded`: writes answer 503 `unavailable` until the disk recovers.
@@ -864,17 +1111,28 @@ type AccountIDPath = AccountID
 // CSRFToken defines model for CSRFToken.
 type CSRFToken = string
 
+// Consistency defines model for Consistency.
+type Consistency string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
 // Limit defines model for Limit.
 type Limit = int32
 
+// SessionIDParam A session's id, random (128 bits), chosen by the server.
+//
+// Example: ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4
+type SessionIDParam = SessionID
+
 // AccountExists An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountExists = Problem
 
 // AccountNotFound An RFC 9457 problem document with a stable machine-readable `code`.
 type AccountNotFound = Problem
+
+// AcquireConflict An RFC 9457 problem document with a stable machine-readable `code`.
+type AcquireConflict = Problem
 
 // AdminDisabled An RFC 9457 problem document with a stable machine-readable `code`.
 type AdminDisabled = Problem
@@ -903,9 +1161,6 @@ type HeadersTooLarge = Problem
 // LeaseNotCurrent An RFC 9457 problem document with a stable machine-readable `code`.
 type LeaseNotCurrent = Problem
 
-// LockLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
-type LockLimitExceeded = Problem
-
 // NotACluster An RFC 9457 problem document with a stable machine-readable `code`.
 type NotACluster = Problem
 
@@ -914,6 +1169,12 @@ type PayloadTooLarge = Problem
 
 // RateLimited An RFC 9457 problem document with a stable machine-readable `code`.
 type RateLimited = Problem
+
+// SessionLimitExceeded An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionLimitExceeded = Problem
+
+// SessionNotFound An RFC 9457 problem document with a stable machine-readable `code`.
+type SessionNotFound = Problem
 
 // SessionUnauthorized An RFC 9457 problem document with a stable machine-readable `code`.
 type SessionUnauthorized = Problem
@@ -1065,7 +1326,32 @@ type ListLocksParams struct {
 
 	// Limit The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Prefix Only locks whose name starts with this (it may be empty). Needed for `index`.
+	Prefix *string `form:"prefix,omitempty" json:"prefix,omitempty"`
+
+	// Index With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+	Index *int64 `form:"index,omitempty" json:"index,omitempty"`
+
+	// WaitSeconds How long a prefix watch waits for a change (default 0, at most 60).
+	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *ListLocksParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// ListLocksParamsConsistency defines parameters for ListLocks.
+type ListLocksParamsConsistency string
 
 // GetLockParams defines parameters for GetLock.
 type GetLockParams struct {
@@ -1074,7 +1360,23 @@ type GetLockParams struct {
 
 	// WaitSeconds How long to wait for a change when `index` is given (default 0, at most 60).
 	WaitSeconds *WaitSeconds `form:"wait_seconds,omitempty" json:"wait_seconds,omitempty"`
+
+	// Consistency `linearizable` (the default): the answer reflects every write acknowledged before
+	// the request; in a cluster a follower forwards the read to the leader, which
+	// confirms with a quorum that it still leads (503 `no_leader` when there is none).
+	//
+	// `stale`: the node that receives the request answers it from its own materialised
+	// state (its SQLite file), never forwarding it. It is cheaper and answers while
+	// there is no leader, but it may lag the leader by the writes not yet applied on
+	// that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+	// free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+	// linearizable. On a single node both are the same. Other values get 400
+	// `invalid_request`.
+	Consistency *GetLockParamsConsistency `form:"consistency,omitempty" json:"consistency,omitempty"`
 }
+
+// GetLockParamsConsistency defines parameters for GetLock.
+type GetLockParamsConsistency string
 
 // CreateAccountJSONRequestBody defines body for CreateAccount for application/json ContentType.
 type CreateAccountJSONRequestBody = CreateAccountRequest
@@ -1099,6 +1401,9 @@ type ReleaseLockJSONRequestBody = ReleaseRequest
 
 // RenewLockJSONRequestBody defines body for RenewLock for application/json ContentType.
 type RenewLockJSONRequestBody = RenewRequest
+
+// CreateSessionJSONRequestBody defines body for CreateSession for application/json ContentType.
+type CreateSessionJSONRequestBody = CreateSessionRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1217,6 +1522,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
 	ListAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForceRelease End a lock's current lease(s) at once (operator)
+	//
+	// Ends every current lease of the lock (all holders of a semaphore) and any
+	// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+	// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+	// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+	// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+	// account, the lock name and the fencing tokens ended; never a lease id).
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+	ForceRelease(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens List an account's tokens
 	//
@@ -1602,11 +1919,28 @@ type ClientInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListLocks The caller's account's active locks
+	// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 	//
 	// The unexpired leases in the caller's account, ordered by name, a page at a time
 	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 	// it as `cursor` for the next page.
+	//
+	// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+	// per lock with every holder in `holders` (a semaphore's too), including locks kept
+	// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+	// carries `index`: every change under the prefix so far is at or below it. Paged
+	// like the plain list.
+	//
+	// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+	// soon as any lock under the prefix changed past `index` (granted, released,
+	// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+	// new index to watch from, and `changes`: every lock under the prefix whose revision
+	// is above the `index` sent, by name, a released or expired one with `status` `free`
+	// (`locks` is empty). Coming back with the `index` you got never misses a change.
+	// When the server no longer remembers every lock freed since your `index` (it keeps
+	// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+	// under the prefix: any lock you knew that is not in it is free. A watch counts
+	// against the waiting requests' bounds (429 `too_many_waiters`).
 	//
 	// Corresponds with GET /locks (the `ListLocks` operationId).
 	ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1650,6 +1984,21 @@ type ClientInterface interface {
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -1679,6 +2028,21 @@ type ClientInterface interface {
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1746,6 +2110,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSessionWithBody Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSessionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSession Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSession(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSession End a session and release every lock bound to it
+	//
+	// A clean release of each lock bound to the session: no lock-delay applies, and each
+	// lock goes to the next waiter in its line at once. A second delete is 404
+	// `session_not_found`.
+	//
+	// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+	DeleteSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSession A session and the locks held through it
+	//
+	// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+	//
+	// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+	GetSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenewSession Keep a session, and every lock bound to it, alive
+	//
+	// Moves the session's expiry, and that of every lease bound to it, to now + its
+	// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+	// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+	// locks are gone; create a new session and acquire them again.
+	//
+	// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+	RenewSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListAccounts List accounts
@@ -1832,6 +2260,28 @@ func (c *RawClient) DeleteAccount(ctx context.Context, accountId AccountIDPath, 
 // Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
 func (c *RawClient) ListAccountLocks(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAccountLocksRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForceRelease End a lock's current lease(s) at once (operator)
+//
+// Ends every current lease of the lock (all holders of a semaphore) and any
+// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+// account, the lock name and the fencing tokens ended; never a lease id).
+//
+// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+func (c *RawClient) ForceRelease(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForceReleaseRequest(c.Server, accountId, name)
 	if err != nil {
 		return nil, err
 	}
@@ -2586,11 +3036,28 @@ func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
-// ListLocks The caller's account's active locks
+// ListLocks The caller's account's active locks, or those under a prefix, or watch a prefix
 //
 // The unexpired leases in the caller's account, ordered by name, a page at a time
 // (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 // it as `cursor` for the next page.
+//
+// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+// per lock with every holder in `holders` (a semaphore's too), including locks kept
+// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+// carries `index`: every change under the prefix so far is at or below it. Paged
+// like the plain list.
+//
+// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+// soon as any lock under the prefix changed past `index` (granted, released,
+// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+// new index to watch from, and `changes`: every lock under the prefix whose revision
+// is above the `index` sent, by name, a released or expired one with `status` `free`
+// (`locks` is empty). Coming back with the `index` you got never misses a change.
+// When the server no longer remembers every lock freed since your `index` (it keeps
+// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+// under the prefix: any lock you knew that is not in it is free. A watch counts
+// against the waiting requests' bounds (429 `too_many_waiters`).
 //
 // Corresponds with GET /locks (the `ListLocks` operationId).
 func (c *RawClient) ListLocks(ctx context.Context, params *ListLocksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2654,6 +3121,21 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockP
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -2693,6 +3175,21 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+//
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2821,6 +3318,120 @@ func (c *RawClient) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorF
 // Corresponds with GET /ready (the `GetReady` operationId).
 func (c *RawClient) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReadyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSessionWithBody Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *RawClient) CreateSessionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSessionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSession Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *RawClient) CreateSession(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSessionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSession End a session and release every lock bound to it
+//
+// A clean release of each lock bound to the session: no lock-delay applies, and each
+// lock goes to the next waiter in its line at once. A second delete is 404
+// `session_not_found`.
+//
+// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+func (c *RawClient) DeleteSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSessionRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSession A session and the locks held through it
+//
+// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+//
+// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+func (c *RawClient) GetSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSessionRequest(c.Server, sessionId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenewSession Keep a session, and every lock bound to it, alive
+//
+// Moves the session's expiry, and that of every lease bound to it, to now + its
+// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+// locks are gone; create a new session and acquire them again.
+//
+// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+func (c *RawClient) RenewSession(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewSessionRequest(c.Server, sessionId)
 	if err != nil {
 		return nil, err
 	}
@@ -3037,6 +3648,47 @@ func NewListAccountLocksRequest(server string, accountId AccountIDPath, params *
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewForceReleaseRequest constructs an http.Request for the ForceRelease method
+func NewForceReleaseRequest(server string, accountId AccountID, name LockName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/admin/accounts/%s/locks/%s/release", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -4350,6 +5002,54 @@ func NewListLocksRequest(server string, params *ListLocksParams) (*http.Request,
 
 		}
 
+		if params.Prefix != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "prefix", *params.Prefix, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Index != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "index", *params.Index, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WaitSeconds != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait_seconds", *params.WaitSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Consistency != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistency", *params.Consistency, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -4414,6 +5114,18 @@ func NewGetLockRequest(server string, name LockName, params *GetLockParams) (*ht
 		if params.WaitSeconds != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait_seconds", *params.WaitSeconds, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Consistency != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "consistency", *params.Consistency, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -4632,6 +5344,148 @@ func NewGetReadyRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewCreateSessionRequest calls the generic CreateSession builder with application/json body
+func NewCreateSessionRequest(server string, body CreateSessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSessionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateSessionRequestWithBody constructs an http.Request for the CreateSession method, with any body, and a specified content type
+func NewCreateSessionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSessionRequest constructs an http.Request for the DeleteSession method
+func NewDeleteSessionRequest(server string, sessionId SessionIDParam) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSessionRequest constructs an http.Request for the GetSession method
+func NewGetSessionRequest(server string, sessionId SessionIDParam) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRenewSessionRequest constructs an http.Request for the RenewSession method
+func NewRenewSessionRequest(server string, sessionId SessionIDParam) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "session_id", sessionId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/sessions/%s/renew", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *RawClient) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -4725,6 +5579,20 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /admin/accounts/{account_id}/locks (the `ListAccountLocks` operationId).
 	ListAccountLocksWithResponse(ctx context.Context, accountId AccountIDPath, params *ListAccountLocksParams, reqEditors ...RequestEditorFn) (*ListAccountLocksResponse, error)
+
+	// ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
+	//
+	// Ends every current lease of the lock (all holders of a semaphore) and any
+	// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+	// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+	// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+	// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+	// account, the lock name and the fencing tokens ended; never a lease id).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+	ForceReleaseWithResponse(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*ForceReleaseResponse, error)
 
 	// ListTokensWithResponse List an account's tokens
 	//
@@ -5166,11 +6034,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
 
-	// ListLocksWithResponse The caller's account's active locks
+	// ListLocksWithResponse The caller's account's active locks, or those under a prefix, or watch a prefix
 	//
 	// The unexpired leases in the caller's account, ordered by name, a page at a time
 	// (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 	// it as `cursor` for the next page.
+	//
+	// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+	// per lock with every holder in `holders` (a semaphore's too), including locks kept
+	// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+	// carries `index`: every change under the prefix so far is at or below it. Paged
+	// like the plain list.
+	//
+	// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+	// soon as any lock under the prefix changed past `index` (granted, released,
+	// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+	// new index to watch from, and `changes`: every lock under the prefix whose revision
+	// is above the `index` sent, by name, a released or expired one with `status` `free`
+	// (`locks` is empty). Coming back with the `index` you got never misses a change.
+	// When the server no longer remembers every lock freed since your `index` (it keeps
+	// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+	// under the prefix: any lock you knew that is not in it is free. A watch counts
+	// against the waiting requests' bounds (429 `too_many_waiters`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5218,6 +6103,21 @@ type ClientWithResponsesInterface interface {
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -5247,6 +6147,21 @@ type ClientWithResponsesInterface interface {
 	// the previous lease, so the account's count does not grow). The line lives in the
 	// server's memory: if the server restarts, waiting requests end and clients retry.
 	// A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+	//
+	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+	// (send any valid value; the session's TTL rules). An unknown session is 404
+	// `session_not_found`.
+	//
+	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+	// long after this lease *expires* (or its session expires), never after a release.
+	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+	//
+	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+	// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+	// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5318,6 +6233,76 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /ready (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
+
+	// CreateSessionWithBodyWithResponse Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSessionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error)
+
+	// CreateSessionWithResponse Start a session, a lease on liveness that many locks share
+	//
+	// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+	// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+	// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+	// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+	// session releases every lock bound to it cleanly; a session that expires (its process
+	// died) ends them too, and their `lock_delay_seconds` apply.
+	//
+	// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+	// locks with it. An account has at most 100 sessions unless the operator set
+	// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+	// (128 bits); keep it to renew, inspect and delete the session.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions (the `CreateSession` operationId).
+	CreateSessionWithResponse(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error)
+
+	// DeleteSessionWithResponse End a session and release every lock bound to it
+	//
+	// A clean release of each lock bound to the session: no lock-delay applies, and each
+	// lock goes to the next waiter in its line at once. A second delete is 404
+	// `session_not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+	DeleteSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*DeleteSessionResponse, error)
+
+	// GetSessionWithResponse A session and the locks held through it
+	//
+	// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+	GetSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*GetSessionResponse, error)
+
+	// RenewSessionWithResponse Keep a session, and every lock bound to it, alive
+	//
+	// Moves the session's expiry, and that of every lease bound to it, to now + its
+	// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+	// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+	// locks are gone; create a new session and acquire them again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+	RenewSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*RenewSessionResponse, error)
 }
 
 // ListAccountsResponse429Headers the declared response headers of an HTTP 429 response for ListAccounts
@@ -5765,6 +6750,117 @@ func (r ListAccountLocksResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListAccountLocksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ForceReleaseResponse429Headers the declared response headers of an HTTP 429 response for ForceRelease
+type ForceReleaseResponse429Headers struct {
+	RetryAfter int
+}
+
+// ForceReleaseResponse503Headers the declared response headers of an HTTP 503 response for ForceRelease
+type ForceReleaseResponse503Headers struct {
+	RetryAfter int
+}
+
+type ForceReleaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ForceReleaseResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *AdminUnauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *AccountNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ForceReleaseResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ForceReleaseResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForceReleaseResponse) GetJSON200() *ForceReleaseResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON401() *AdminUnauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON404() *AccountNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ForceReleaseResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ForceReleaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForceReleaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForceReleaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForceReleaseResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9284,7 +10380,7 @@ type ListLocksResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *LockList
 	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
-	ApplicationproblemJSON400 *BadPage
+	ApplicationproblemJSON400 *Problem
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -9311,7 +10407,7 @@ func (r ListLocksResponse) GetJSON200() *LockList {
 }
 
 // GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
-func (r ListLocksResponse) GetApplicationproblemJSON400() *BadPage {
+func (r ListLocksResponse) GetApplicationproblemJSON400() *Problem {
 	return r.ApplicationproblemJSON400
 }
 
@@ -9509,8 +10605,10 @@ type AcquireLockResponse struct {
 	ApplicationproblemJSON400 *BadRequest
 	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
 	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
-	ApplicationproblemJSON409 *LockLimitExceeded
+	ApplicationproblemJSON409 *AcquireConflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -9546,8 +10644,13 @@ func (r AcquireLockResponse) GetApplicationproblemJSON401() *Unauthorized {
 	return r.ApplicationproblemJSON401
 }
 
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcquireLockResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
-func (r AcquireLockResponse) GetApplicationproblemJSON409() *LockLimitExceeded {
+func (r AcquireLockResponse) GetApplicationproblemJSON409() *AcquireConflict {
 	return r.ApplicationproblemJSON409
 }
 
@@ -10059,6 +11162,478 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// CreateSessionResponse401Headers the declared response headers of an HTTP 401 response for CreateSession
+type CreateSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateSessionResponse429Headers the declared response headers of an HTTP 429 response for CreateSession
+type CreateSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateSessionResponse503Headers the declared response headers of an HTTP 503 response for CreateSession
+type CreateSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SessionResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *SessionLimitExceeded
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSessionResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSessionResponse) GetJSON201() *SessionResult {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON409() *SessionLimitExceeded {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreateSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteSessionResponse401Headers the declared response headers of an HTTP 401 response for DeleteSession
+type DeleteSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteSessionResponse429Headers the declared response headers of an HTTP 429 response for DeleteSession
+type DeleteSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// DeleteSessionResponse503Headers the declared response headers of an HTTP 503 response for DeleteSession
+type DeleteSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type DeleteSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteSessionResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSessionResponse401Headers the declared response headers of an HTTP 401 response for GetSession
+type GetSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetSessionResponse429Headers the declared response headers of an HTTP 429 response for GetSession
+type GetSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// GetSessionResponse503Headers the declared response headers of an HTTP 503 response for GetSession
+type GetSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type GetSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionStatus
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSessionResponse) GetJSON200() *SessionStatus {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RenewSessionResponse401Headers the declared response headers of an HTTP 401 response for RenewSession
+type RenewSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RenewSessionResponse429Headers the declared response headers of an HTTP 429 response for RenewSession
+type RenewSessionResponse429Headers struct {
+	RetryAfter int
+}
+
+// RenewSessionResponse503Headers the declared response headers of an HTTP 503 response for RenewSession
+type RenewSessionResponse503Headers struct {
+	RetryAfter int
+}
+
+type RenewSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *SessionNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *RateLimited
+	// ApplicationproblemJSON431 the response for an HTTP 431 `application/problem+json` response
+	ApplicationproblemJSON431 *HeadersTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Error
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RenewSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RenewSessionResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RenewSessionResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenewSessionResponse) GetJSON200() *SessionResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON404() *SessionNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON429() *RateLimited {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON431 returns the response for an HTTP 431 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON431() *HeadersTooLarge {
+	return r.ApplicationproblemJSON431
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RenewSessionResponse) GetApplicationproblemJSONDefault() *Error {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenewSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenewSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenewSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenewSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListAccountsWithResponse List accounts
 //
 // Accounts, oldest first (by creation time, then id), a page at a time (100 unless
@@ -10137,6 +11712,26 @@ func (c *ClientWithResponses) ListAccountLocksWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseListAccountLocksResponse(rsp)
+}
+
+// ForceReleaseWithResponse End a lock's current lease(s) at once (operator)
+//
+// Ends every current lease of the lock (all holders of a semaphore) and any
+// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+// `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+// with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+// then empty. Takes no body. Every call is logged (`lock force-released`, with the
+// account, the lock name and the fencing tokens ended; never a lease id).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /admin/accounts/{account_id}/locks/{name}/release (the `ForceRelease` operationId).
+func (c *ClientWithResponses) ForceReleaseWithResponse(ctx context.Context, accountId AccountID, name LockName, reqEditors ...RequestEditorFn) (*ForceReleaseResponse, error) {
+	rsp, err := c.ForceRelease(ctx, accountId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForceReleaseResponse(rsp)
 }
 
 // ListTokensWithResponse List an account's tokens
@@ -10795,11 +12390,28 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 	return ParseGetHealthResponse(rsp)
 }
 
-// ListLocksWithResponse The caller's account's active locks
+// ListLocksWithResponse The caller's account's active locks, or those under a prefix, or watch a prefix
 //
 // The unexpired leases in the caller's account, ordered by name, a page at a time
 // (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
 // it as `cursor` for the next page.
+//
+// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+// per lock with every holder in `holders` (a semaphore's too), including locks kept
+// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+// carries `index`: every change under the prefix so far is at or below it. Paged
+// like the plain list.
+//
+// **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+// soon as any lock under the prefix changed past `index` (granted, released,
+// expired, its metadata changed), or when the wait ends. The answer is `index`, the
+// new index to watch from, and `changes`: every lock under the prefix whose revision
+// is above the `index` sent, by name, a released or expired one with `status` `free`
+// (`locks` is empty). Coming back with the `index` you got never misses a change.
+// When the server no longer remembers every lock freed since your `index` (it keeps
+// the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+// under the prefix: any lock you knew that is not in it is free. A watch counts
+// against the waiting requests' bounds (429 `too_many_waiters`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10859,6 +12471,21 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 //
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /locks/{name}/acquire (the `AcquireLock` operationId).
@@ -10894,6 +12521,21 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 // the previous lease, so the account's count does not grow). The line lives in the
 // server's memory: if the server restarts, waiting requests end and clients retry.
 // A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+//
+// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+// `POST /sessions`): it lives as long as the session, renewing the session renews it,
+// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+// (send any valid value; the session's TTL rules). An unknown session is 404
+// `session_not_found`.
+//
+// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+// long after this lease *expires* (or its session expires), never after a release.
+// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// the delay ends) and `retry_after_ms`; a blocking acquire waits.
+//
+// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+// at once, each with its own lease and fencing token; the N+1th gets `held` (or
+// waits). Every holder must send the same N (409 `max_holders_mismatch`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -11006,6 +12648,106 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 		return nil, err
 	}
 	return ParseGetReadyResponse(rsp)
+}
+
+// CreateSessionWithBodyWithResponse Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *ClientWithResponses) CreateSessionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error) {
+	rsp, err := c.CreateSessionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSessionResponse(rsp)
+}
+
+// CreateSessionWithResponse Start a session, a lease on liveness that many locks share
+//
+// A session lives for `ttl_seconds` on the server's clock unless it is renewed
+// (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+// renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+// session releases every lock bound to it cleanly; a session that expires (its process
+// died) ends them too, and their `lock_delay_seconds` apply.
+//
+// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+// locks with it. An account has at most 100 sessions unless the operator set
+// `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+// (128 bits); keep it to renew, inspect and delete the session.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions (the `CreateSession` operationId).
+func (c *ClientWithResponses) CreateSessionWithResponse(ctx context.Context, body CreateSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSessionResponse, error) {
+	rsp, err := c.CreateSession(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSessionResponse(rsp)
+}
+
+// DeleteSessionWithResponse End a session and release every lock bound to it
+//
+// A clean release of each lock bound to the session: no lock-delay applies, and each
+// lock goes to the next waiter in its line at once. A second delete is 404
+// `session_not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /sessions/{session_id} (the `DeleteSession` operationId).
+func (c *ClientWithResponses) DeleteSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*DeleteSessionResponse, error) {
+	rsp, err := c.DeleteSession(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSessionResponse(rsp)
+}
+
+// GetSessionWithResponse A session and the locks held through it
+//
+// An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /sessions/{session_id} (the `GetSession` operationId).
+func (c *ClientWithResponses) GetSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*GetSessionResponse, error) {
+	rsp, err := c.GetSession(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSessionResponse(rsp)
+}
+
+// RenewSessionWithResponse Keep a session, and every lock bound to it, alive
+//
+// Moves the session's expiry, and that of every lease bound to it, to now + its
+// `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+// accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+// locks are gone; create a new session and acquire them again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /sessions/{session_id}/renew (the `RenewSession` operationId).
+func (c *ClientWithResponses) RenewSessionWithResponse(ctx context.Context, sessionId SessionIDParam, reqEditors ...RequestEditorFn) (*RenewSessionResponse, error) {
+	rsp, err := c.RenewSession(ctx, sessionId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenewSessionResponse(rsp)
 }
 
 // ParseListAccountsResponse parses an HTTP response from a ListAccountsWithResponse call
@@ -11425,6 +13167,111 @@ func ParseListAccountLocksResponse(rsp *http.Response) (*ListAccountLocksRespons
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers ListAccountLocksResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseForceReleaseResponse parses an HTTP response from a ForceReleaseWithResponse call
+func ParseForceReleaseResponse(rsp *http.Response) (*ForceReleaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForceReleaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ForceReleaseResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest AdminUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest AccountNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ForceReleaseResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ForceReleaseResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
@@ -14892,7 +16739,7 @@ func ParseListLocksResponse(rsp *http.Response) (*ListLocksResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
-		var dest BadPage
+		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15121,8 +16968,15 @@ func ParseAcquireLockResponse(rsp *http.Response) (*AcquireLockResponse, error) 
 		}
 		response.ApplicationproblemJSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest LockLimitExceeded
+		var dest AcquireConflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -15662,6 +17516,469 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetReadyResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSessionResponse parses an HTTP response from a CreateSessionWithResponse call
+func ParseCreateSessionResponse(rsp *http.Response) (*CreateSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SessionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest SessionLimitExceeded
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSessionResponse parses an HTTP response from a DeleteSessionWithResponse call
+func ParseDeleteSessionResponse(rsp *http.Response) (*DeleteSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSessionResponse parses an HTTP response from a GetSessionWithResponse call
+func ParseGetSessionResponse(rsp *http.Response) (*GetSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSessionResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRenewSessionResponse parses an HTTP response from a RenewSessionWithResponse call
+func ParseRenewSessionResponse(rsp *http.Response) (*RenewSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenewSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest SessionNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RenewSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RenewSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RenewSessionResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

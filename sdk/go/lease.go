@@ -25,6 +25,18 @@ type options struct {
 	noOwner  bool
 	metadata *string
 	manual   bool
+	// Set by Semaphore, Session and WithLockDelay: the acquire's max_holders (0: a plain
+	// lock), session and lock_delay_seconds.
+	maxHolders int32
+	session    *Session
+	lockDelay  int32
+}
+
+// WithLockDelay sets the lock's lock-delay (whole seconds, 0 to 60 s): when the lease
+// expires, or its session dies, nobody is granted the lock for that long, so that a
+// holder that lost it without noticing has time to stop. A release never starts it.
+func WithLockDelay(d time.Duration) Option {
+	return func(o *options) { o.lockDelay = int32(d / time.Second) }
 }
 
 // WithTTL sets the lease length in whole seconds (default 15 s). The server accepts 1 s
@@ -163,9 +175,20 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			}
 		}
 		sent := time.Now()
-		res, err := h.c.AcquireLockWithResponse(ctx, h.name, AcquireRequest{
-			TtlSeconds: ttl, Owner: h.opts.ownerParam(), WaitSeconds: &waitSeconds, Metadata: metadata,
-		})
+		req := AcquireRequest{TtlSeconds: ttl, Owner: h.opts.ownerParam(), WaitSeconds: &waitSeconds, Metadata: metadata}
+		if h.opts.maxHolders > 0 {
+			req.MaxHolders = &h.opts.maxHolders
+		}
+		if h.opts.lockDelay > 0 {
+			req.LockDelaySeconds = &h.opts.lockDelay
+		}
+		if s := h.opts.session; s != nil {
+			if err := s.Err(); err != nil {
+				return err
+			}
+			req.SessionId = &s.id
+		}
+		res, err := h.c.AcquireLockWithResponse(ctx, h.name, req)
 		if err == nil && res.JSON200 == nil {
 			err = problemFrom(res.HTTPResponse, res.Body)
 		}
@@ -196,8 +219,12 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			remaining := 3 * renewAfter
 			k := newKeeper(h.c, h.name, *r.LeaseId, *r.FencingToken, h.opts.ttl, sent.Add(remaining))
 			k.auto = !h.opts.manual
+			if s := h.opts.session; s != nil {
+				// The session keeps the lease alive; the lease ends when the session does.
+				k.auto, k.session = false, s
+			}
 			k.expiresAt, k.renewAfter = r.ExpiresAt, renewAfter
-			if time.Since(sent) > h.opts.ttl/3 {
+			if time.Since(sent) > h.opts.ttl/3 && k.session == nil {
 				// A long wait leaves the estimate short: renew now to know the real one.
 				// The lease has about `remaining` left from now.
 				if err := k.renewOnce(ctx, time.Now().Add(remaining)); errors.Is(err, ErrLost) {
@@ -210,12 +237,13 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			h.mu.Unlock()
 			return nil
 		}
-		if r.HolderId == nil || r.RetryAfterMs == nil {
-			return errors.New("octostore: held answer without holder_id or retry_after_ms")
+		if r.RetryAfterMs == nil {
+			return errors.New("octostore: held answer without retry_after_ms")
 		}
 		retry := time.Duration(*r.RetryAfterMs) * time.Millisecond
 		if !wait {
-			return &LockedError{HolderID: *r.HolderId, ExpiresAt: r.ExpiresAt, RetryAfter: retry}
+			// No holder_id: the lock is kept by a lock-delay until AvailableAt.
+			return &LockedError{HolderID: deref(r.HolderId), ExpiresAt: r.ExpiresAt, RetryAfter: retry}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -340,6 +368,9 @@ type keeper struct {
 	token int64
 	ttl   time.Duration
 	auto  bool // renew in the background
+	// session, when set, keeps the lease alive: the lease has no deadline of its own and
+	// ends when the session does.
+	session *Session
 
 	done    chan struct{} // closed when the lease ends (lost or released)
 	stopped chan struct{} // closed when the goroutine has returned
@@ -482,6 +513,15 @@ func (k *keeper) run() {
 	k.mu.Lock()
 	next := max(k.renewAfter, 10*time.Millisecond)
 	k.mu.Unlock()
+	if k.session != nil {
+		select {
+		case <-k.ctx.Done():
+		case <-k.done:
+		case <-k.session.Done():
+			k.end(fmt.Errorf("%w: its session ended: %w", ErrLost, k.session.Err()))
+		}
+		return
+	}
 	for {
 		untilDeadline := time.Until(k.currentDeadline())
 		if untilDeadline <= 0 {
@@ -540,4 +580,12 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p != nil {
+		zero = *p
+	}
+	return zero
 }

@@ -519,7 +519,7 @@ impl Client {
 
     /// The account's active locks, ordered by name.
     pub async fn list(&self) -> Result<Vec<types::LockStatus>, Error> {
-        let list = call!(self, self.inner.request_timeout, api => api.list_locks(None, None))?;
+        let list = call!(self, self.inner.request_timeout, api => api.list_locks(None, None, None, None, None))?;
         Ok(list.locks)
     }
 
@@ -544,6 +544,9 @@ impl Client {
             ),
             metadata: options.metadata.clone(),
             wait_seconds: (wait_secs > 0).then_some(wait_secs),
+            session_id: None,
+            lock_delay_seconds: None,
+            max_holders: None,
         };
         check_name(name)?;
         let name = name.to_owned();

@@ -66,6 +66,24 @@ namespace OctoStore
     public partial class AcquireRequest
     {
         /// <summary>
+        /// Lock-delay (Chubby's): when this lease expires, or its session expires or dies,
+        /// nobody is granted its place in the lock for this long, so a holder that lost the
+        /// lease without noticing (a paused process, a partition) has time to stop before
+        /// anyone else starts. A release, a deleted session or an operator's force-release
+        /// never starts it. 0 (the default) means none.
+        /// </summary>
+        [DataMember(Name = "lock_delay_seconds", EmitDefaultValue = false)]
+        public int? LockDelaySeconds { get; set; }
+
+        /// <summary>
+        /// How many distinct holders the lock admits at once (a semaphore); each gets its own
+        /// lease and fencing token. Every holder and waiter of a lock must send the same value
+        /// (409 <c>max_holders_mismatch</c> otherwise). Default 1, a plain lock.
+        /// </summary>
+        [DataMember(Name = "max_holders", EmitDefaultValue = false)]
+        public int? MaxHolders { get; set; }
+
+        /// <summary>
         /// A small value stored with the lease and shown to everyone in the account, such as a
         /// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
         /// counts <c>maxLength</c>), so at most 4 KiB in UTF-8; longer values get 400
@@ -83,6 +101,10 @@ namespace OctoStore
         [DataMember(Name = "owner", EmitDefaultValue = false)]
         public string Owner { get; set; }
 
+        /// <summary>A session's id, random (128 bits), chosen by the server.</summary>
+        [DataMember(Name = "session_id", EmitDefaultValue = false)]
+        public string SessionId { get; set; }
+
         /// <summary>Lease length in seconds, measured by the server's monotonic clock.</summary>
         [DataMember(Name = "ttl_seconds")]
         public int TtlSeconds { get; set; }
@@ -96,7 +118,9 @@ namespace OctoStore
     /// <c>status</c> tells the outcome. <c>acquired</c>: you hold the lock; <c>lease_id</c>,
     /// <c>fencing_token</c>, <c>expires_at</c> and <c>renew_after_ms</c> are set. <c>held</c>: someone else
     /// does; <c>holder_id</c>, <c>expires_at</c> (the current lease's end) and <c>retry_after_ms</c> are
-    /// set.
+    /// set (a semaphore's: of the holder with the lowest fencing token). While the lock
+    /// is kept by a lock-delay, <c>held</c> has no <c>holder_id</c>; <c>available_at</c> and
+    /// <c>expires_at</c> say when the delay ends.
     /// </summary>
     [DataContract]
     public partial class AcquireResult
@@ -137,6 +161,16 @@ namespace OctoStore
         /// <summary>When trying again is worthwhile, in milliseconds from now.</summary>
         [DataMember(Name = "retry_after_ms", EmitDefaultValue = false)]
         public long? RetryAfterMs { get; set; }
+
+        [DataMember(Name = "available_at", EmitDefaultValue = false)]
+        private string availableAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset? AvailableAt
+        {
+            get { return Wire.ParseTimestamp(availableAtWire); }
+            set { availableAtWire = Wire.FormatTimestamp(value); }
+        }
     }
 
     /// <summary>The AddClusterNodeRequest schema.</summary>
@@ -218,6 +252,15 @@ namespace OctoStore
         /// <summary>A label for a token, shown in the token list. Letters, digits, <c>.</c>, <c>_</c> and <c>-</c>.</summary>
         [DataMember(Name = "token_name", EmitDefaultValue = false)]
         public string TokenName { get; set; }
+    }
+
+    /// <summary>The CreateSessionRequest schema.</summary>
+    [DataContract]
+    public partial class CreateSessionRequest
+    {
+        /// <summary>Lease length in seconds, measured by the server's monotonic clock.</summary>
+        [DataMember(Name = "ttl_seconds")]
+        public int TtlSeconds { get; set; }
     }
 
     /// <summary>The CreateTokenRequest schema.</summary>
@@ -317,6 +360,23 @@ namespace OctoStore
         public string Method { get; set; }
     }
 
+    /// <summary>The ForceReleaseResult schema.</summary>
+    [DataContract]
+    public partial class ForceReleaseResult
+    {
+        /// <summary>
+        /// 1 to 128 letters, digits, <c>.</c> and <c>-</c>, except the names <c>.</c> and <c>..</c>, which are
+        /// path segments in a URL (clients and servers clean them out of the path). The
+        /// pattern is <c>^[A-Za-z0-9.-]{1,128}$</c> without those two.
+        /// </summary>
+        [DataMember(Name = "name")]
+        public string Name { get; set; }
+
+        /// <summary>The fencing tokens of the leases that ended, in token order.</summary>
+        [DataMember(Name = "fencing_tokens")]
+        public List<long> FencingTokens { get; set; }
+    }
+
     /// <summary>The Health schema.</summary>
     [DataContract]
     public partial class Health
@@ -354,6 +414,41 @@ namespace OctoStore
         public string Token { get; set; }
     }
 
+    /// <summary>One current holder of a lock.</summary>
+    [DataContract]
+    public partial class LockHolder
+    {
+        /// <summary>
+        /// Who holds the lock: the holding token's id, followed by <c>/owner</c> when the holder sent
+        /// an <c>owner</c>. Contains no secret.
+        /// </summary>
+        [DataMember(Name = "holder_id")]
+        public string HolderId { get; set; }
+
+        /// <summary>Strictly larger than every token issued before it, across releases, expiries and restarts.</summary>
+        [DataMember(Name = "fencing_token")]
+        public long FencingToken { get; set; }
+
+        [DataMember(Name = "expires_at")]
+        private string expiresAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset ExpiresAt
+        {
+            get { return Wire.ParseTimestamp(expiresAtWire) ?? default(DateTimeOffset); }
+            set { expiresAtWire = Wire.FormatTimestamp(value); }
+        }
+
+        /// <summary>
+        /// A small value stored with the lease and shown to everyone in the account, such as a
+        /// leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+        /// counts <c>maxLength</c>), so at most 4 KiB in UTF-8; longer values get 400
+        /// <c>invalid_request</c> and change nothing.
+        /// </summary>
+        [DataMember(Name = "metadata", EmitDefaultValue = false)]
+        public string Metadata { get; set; }
+    }
+
     /// <summary>The LockList schema.</summary>
     [DataContract]
     public partial class LockList
@@ -368,9 +463,30 @@ namespace OctoStore
         /// </summary>
         [DataMember(Name = "next_cursor", EmitDefaultValue = false)]
         public string NextCursor { get; set; }
+
+        /// <summary>With <c>prefix</c>, the index to watch the prefix from (or, for a watch, to come back with).</summary>
+        [DataMember(Name = "index", EmitDefaultValue = false)]
+        public long? Index { get; set; }
+
+        /// <summary>A prefix watch's changes, by name.</summary>
+        [DataMember(Name = "changes", EmitDefaultValue = false)]
+        public List<LockStatus> Changes { get; set; }
+
+        /// <summary>
+        /// For a prefix watch: false when the server no longer remembers every lock freed
+        /// since the <c>index</c> sent; <c>changes</c> then holds every held lock under the prefix.
+        /// </summary>
+        [DataMember(Name = "complete", EmitDefaultValue = false)]
+        public bool? Complete { get; set; }
     }
 
-    /// <summary><c>free</c> locks carry only <c>name</c>, <c>status</c> and <c>revision</c>.</summary>
+    /// <summary>
+    /// <c>free</c> locks carry only <c>name</c>, <c>status</c> and <c>revision</c>. A held lock's
+    /// <c>holder_id</c>, <c>fencing_token</c>, <c>expires_at</c> and <c>metadata</c> are its holder's (a
+    /// semaphore's: the holder with the lowest fencing token); <c>holders</c> lists every
+    /// holder, and <c>max_holders</c> says how many it admits. A lock kept only by a
+    /// lock-delay is <c>held</c> with no <c>holder_id</c> and with <c>available_at</c>.
+    /// </summary>
     [DataContract]
     public partial class LockStatus
     {
@@ -422,6 +538,28 @@ namespace OctoStore
         /// </summary>
         [DataMember(Name = "metadata", EmitDefaultValue = false)]
         public string Metadata { get; set; }
+
+        /// <summary>
+        /// How many distinct holders the lock admits at once (a semaphore); each gets its own
+        /// lease and fencing token. Every holder and waiter of a lock must send the same value
+        /// (409 <c>max_holders_mismatch</c> otherwise). Default 1, a plain lock.
+        /// </summary>
+        [DataMember(Name = "max_holders", EmitDefaultValue = false)]
+        public int? MaxHolders { get; set; }
+
+        /// <summary>Every current holder, by fencing token.</summary>
+        [DataMember(Name = "holders", EmitDefaultValue = false)]
+        public List<LockHolder> Holders { get; set; }
+
+        [DataMember(Name = "available_at", EmitDefaultValue = false)]
+        private string availableAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset? AvailableAt
+        {
+            get { return Wire.ParseTimestamp(availableAtWire); }
+            set { availableAtWire = Wire.FormatTimestamp(value); }
+        }
     }
 
     /// <summary>The OperatorSession schema.</summary>
@@ -549,6 +687,64 @@ namespace OctoStore
         /// <summary>When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.</summary>
         [DataMember(Name = "renew_after_ms")]
         public long RenewAfterMs { get; set; }
+    }
+
+    /// <summary>The SessionResult schema.</summary>
+    [DataContract]
+    public partial class SessionResult
+    {
+        /// <summary>A session's id, random (128 bits), chosen by the server.</summary>
+        [DataMember(Name = "session_id")]
+        public string SessionId { get; set; }
+
+        /// <summary>Lease length in seconds, measured by the server's monotonic clock.</summary>
+        [DataMember(Name = "ttl_seconds")]
+        public int TtlSeconds { get; set; }
+
+        [DataMember(Name = "expires_at")]
+        private string expiresAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset ExpiresAt
+        {
+            get { return Wire.ParseTimestamp(expiresAtWire) ?? default(DateTimeOffset); }
+            set { expiresAtWire = Wire.FormatTimestamp(value); }
+        }
+
+        /// <summary>When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.</summary>
+        [DataMember(Name = "renew_after_ms")]
+        public long RenewAfterMs { get; set; }
+    }
+
+    /// <summary>The SessionStatus schema.</summary>
+    [DataContract]
+    public partial class SessionStatus
+    {
+        /// <summary>A session's id, random (128 bits), chosen by the server.</summary>
+        [DataMember(Name = "session_id")]
+        public string SessionId { get; set; }
+
+        /// <summary>Lease length in seconds, measured by the server's monotonic clock.</summary>
+        [DataMember(Name = "ttl_seconds")]
+        public int TtlSeconds { get; set; }
+
+        [DataMember(Name = "expires_at")]
+        private string expiresAtWire;
+
+        /// <summary>RFC 3339, UTC, millisecond precision.</summary>
+        public DateTimeOffset ExpiresAt
+        {
+            get { return Wire.ParseTimestamp(expiresAtWire) ?? default(DateTimeOffset); }
+            set { expiresAtWire = Wire.FormatTimestamp(value); }
+        }
+
+        /// <summary>When to renew, in milliseconds from now (about a third of the TTL), so a renewal has time to retry before the lease ends.</summary>
+        [DataMember(Name = "renew_after_ms")]
+        public long RenewAfterMs { get; set; }
+
+        /// <summary>The leases bound to the session, by lock name.</summary>
+        [DataMember(Name = "locks")]
+        public List<LockStatus> Locks { get; set; }
     }
 
     /// <summary>Whether the database accepts writes.</summary>
@@ -705,6 +901,14 @@ namespace OctoStore
         public const string LeaseNotCurrent = "lease_not_current";
         /// <summary><c>lock_limit_exceeded</c></summary>
         public const string LockLimitExceeded = "lock_limit_exceeded";
+        /// <summary><c>max_holders_mismatch</c></summary>
+        public const string MaxHoldersMismatch = "max_holders_mismatch";
+        /// <summary><c>session_not_found</c></summary>
+        public const string SessionNotFound = "session_not_found";
+        /// <summary><c>session_limit_exceeded</c></summary>
+        public const string SessionLimitExceeded = "session_limit_exceeded";
+        /// <summary><c>session_mismatch</c></summary>
+        public const string SessionMismatch = "session_mismatch";
         /// <summary><c>account_exists</c></summary>
         public const string AccountExists = "account_exists";
         /// <summary><c>account_not_found</c></summary>

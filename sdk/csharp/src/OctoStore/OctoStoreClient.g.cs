@@ -95,6 +95,21 @@ namespace OctoStore
         /// the previous lease, so the account's count does not grow). The line lives in the
         /// server's memory: if the server restarts, waiting requests end and clients retry.
         /// A line holds at most 1024 waiters; past that a waiting acquire answers <c>held</c> at once.
+        /// <para/>
+        /// Ephemeral lock: with <c>session_id</c> the lease is bound to that session (see
+        /// <c>POST /sessions</c>): it lives as long as the session, renewing the session renews it,
+        /// and it ends when the session is deleted or expires. <c>ttl_seconds</c> is then ignored
+        /// (send any valid value; the session's TTL rules). An unknown session is 404
+        /// <c>session_not_found</c>.
+        /// <para/>
+        /// Lock-delay: <c>lock_delay_seconds</c> (0..60) keeps the lock from everyone for that
+        /// long after this lease *expires* (or its session expires), never after a release.
+        /// During the delay an acquire gets <c>held</c> with no <c>holder_id</c>, <c>available_at</c> (when
+        /// the delay ends) and <c>retry_after_ms</c>; a blocking acquire waits.
+        /// <para/>
+        /// Semaphore: <c>max_holders</c> N (1..64) lets up to N distinct holders hold the lock
+        /// at once, each with its own lease and fencing token; the N+1th gets <c>held</c> (or
+        /// waits). Every holder must send the same N (409 <c>max_holders_mismatch</c>).
         /// </remarks>
         /// <param name="name">The lock's name within the caller's account.</param>
         /// <param name="body">A AcquireRequest.</param>
@@ -165,6 +180,39 @@ namespace OctoStore
             }
         }
 
+        /// <summary>Start a session, a lease on liveness that many locks share</summary>
+        /// <remarks>
+        /// A session lives for <c>ttl_seconds</c> on the server's clock unless it is renewed
+        /// (<c>POST /sessions/{session_id}/renew</c>). An acquire that names it with <c>session_id</c>
+        /// binds its lease to it: the lease has no TTL of its own, every renewal of the session
+        /// renews it, and it ends when the session ends, an ephemeral lock. Deleting the
+        /// session releases every lock bound to it cleanly; a session that expires (its process
+        /// died) ends them too, and their <c>lock_delay_seconds</c> apply.
+        /// <para/>
+        /// Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+        /// locks with it. An account has at most 100 sessions unless the operator set
+        /// <c>MAX_SESSIONS_PER_ACCOUNT</c> (409 <c>session_limit_exceeded</c>). The session id is random
+        /// (128 bits); keep it to renew, inspect and delete the session.
+        /// </remarks>
+        /// <param name="body">A CreateSessionRequest.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<SessionResult> CreateSessionAsync(CreateSessionRequest body, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (body == null) throw new ArgumentNullException("body");
+            var path = new StringBuilder();
+            path.Append("/sessions");
+            using (var request = NewRequest(HttpMethod.Post, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                request.Content = JsonContent(body);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<SessionResult>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
         /// <summary>Issue another token for an account</summary>
         /// <remarks>
         /// Each token is its own holder identity, so several services of one account contend
@@ -222,6 +270,30 @@ namespace OctoStore
             }
         }
 
+        /// <summary>End a session and release every lock bound to it</summary>
+        /// <remarks>
+        /// A clean release of each lock bound to the session: no lock-delay applies, and each
+        /// lock goes to the next waiter in its line at once. A second delete is 404
+        /// <c>session_not_found</c>.
+        /// </remarks>
+        /// <param name="sessionId">The session's id, from <c>POST /sessions</c>.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (sessionId == null) throw new ArgumentNullException("sessionId");
+            var path = new StringBuilder();
+            path.Append("/sessions/");
+            path.Append(Uri.EscapeDataString(sessionId));
+            using (var request = NewRequest(HttpMethod.Delete, path.ToString(), "application/problem+json"))
+            {
+                if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                }
+            }
+        }
+
         /// <summary>Revoke one token of an account</summary>
         /// <remarks>
         /// Revokes the token at once, also after it rotated itself (rotation keeps the token
@@ -249,6 +321,39 @@ namespace OctoStore
                 if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
+                }
+            }
+        }
+
+        /// <summary>End a lock's current lease(s) at once (operator)</summary>
+        /// <remarks>
+        /// Ends every current lease of the lock (all holders of a semaphore) and any
+        /// lock-delay on it, as a clean release: each holder's next renew or release gets 409
+        /// <c>lease_not_current</c>, and the next waiters in the lock's line are granted it at once,
+        /// with new, larger fencing tokens. A free lock is not an error: <c>fencing_tokens</c> is
+        /// then empty. Takes no body. Every call is logged (<c>lock force-released</c>, with the
+        /// account, the lock name and the fencing tokens ended; never a lease id).
+        /// </remarks>
+        /// <param name="accountId">The account's id.</param>
+        /// <param name="name">The lock's name within the caller's account.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<ForceReleaseResult> ForceReleaseAsync(string accountId, string name, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (accountId == null) throw new ArgumentNullException("accountId");
+            if (name == null) throw new ArgumentNullException("name");
+            var path = new StringBuilder();
+            path.Append("/admin/accounts/");
+            path.Append(Uri.EscapeDataString(accountId));
+            path.Append("/locks/");
+            path.Append(Uri.EscapeDataString(name));
+            path.Append("/release");
+            using (var request = NewRequest(HttpMethod.Post, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (AdminKey != null) request.Headers.TryAddWithoutValidation("X-Admin-Key", AdminKey);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<ForceReleaseResult>(response).ConfigureAwait(false);
                 }
             }
         }
@@ -373,9 +478,22 @@ namespace OctoStore
         /// <param name="name">The lock's name within the caller's account.</param>
         /// <param name="index">Return once the lock's <c>revision</c> is greater than this.</param>
         /// <param name="waitSeconds">How long to wait for a change when <c>index</c> is given (default 0, at most 60).</param>
+        /// <param name="consistency">
+        /// <c>linearizable</c> (the default): the answer reflects every write acknowledged before
+        /// the request; in a cluster a follower forwards the read to the leader, which
+        /// confirms with a quorum that it still leads (503 <c>no_leader</c> when there is none).
+        /// <para/>
+        /// <c>stale</c>: the node that receives the request answers it from its own materialised
+        /// state (its SQLite file), never forwarding it. It is cheaper and answers while
+        /// there is no leader, but it may lag the leader by the writes not yet applied on
+        /// that node; a lease whose stored <c>expires_at</c> has passed is reported <c>free</c>, and a
+        /// free lock's <c>revision</c> may be 0 (unknown). A watch or a prefix list is always
+        /// linearizable. On a single node both are the same. Other values get 400
+        /// <c>invalid_request</c>.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockStatus> GetLockAsync(string name, long? index = null, int? waitSeconds = null, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockStatus> GetLockAsync(string name, long? index = null, int? waitSeconds = null, string consistency = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (name == null) throw new ArgumentNullException("name");
             var path = new StringBuilder();
@@ -390,6 +508,11 @@ namespace OctoStore
             if (waitSeconds != null)
             {
                 path.Append(separator).Append("wait_seconds").Append('=').Append(Uri.EscapeDataString(waitSeconds.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (consistency != null)
+            {
+                path.Append(separator).Append("consistency").Append('=').Append(Uri.EscapeDataString(consistency));
                 separator = '&';
             }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
@@ -440,6 +563,27 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<Ready>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>A session and the locks held through it</summary>
+        /// <remarks>An unknown, expired, deleted or other account's session is 404 <c>session_not_found</c>.</remarks>
+        /// <param name="sessionId">The session's id, from <c>POST /sessions</c>.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<SessionStatus> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (sessionId == null) throw new ArgumentNullException("sessionId");
+            var path = new StringBuilder();
+            path.Append("/sessions/");
+            path.Append(Uri.EscapeDataString(sessionId));
+            using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<SessionStatus>(response).ConfigureAwait(false);
                 }
             }
         }
@@ -530,11 +674,28 @@ namespace OctoStore
             }
         }
 
-        /// <summary>The caller's account's active locks</summary>
+        /// <summary>The caller's account's active locks, or those under a prefix, or watch a prefix</summary>
         /// <remarks>
         /// The unexpired leases in the caller's account, ordered by name, a page at a time
         /// (100 unless <c>limit</c> says otherwise). When more follow, <c>next_cursor</c> is set: pass
         /// it as <c>cursor</c> for the next page.
+        /// <para/>
+        /// Prefix list: with <c>prefix</c>, only the locks whose name starts with it, one entry
+        /// per lock with every holder in <c>holders</c> (a semaphore's too), including locks kept
+        /// by a lock-delay (<c>status</c> <c>held</c>, no <c>holder_id</c>, <c>available_at</c> set). The answer
+        /// carries <c>index</c>: every change under the prefix so far is at or below it. Paged
+        /// like the plain list.
+        /// <para/>
+        /// Prefix watch: with <c>prefix</c>, <c>index</c> and <c>wait_seconds</c>, the request returns as
+        /// soon as any lock under the prefix changed past <c>index</c> (granted, released,
+        /// expired, its metadata changed), or when the wait ends. The answer is <c>index</c>, the
+        /// new index to watch from, and <c>changes</c>: every lock under the prefix whose revision
+        /// is above the <c>index</c> sent, by name, a released or expired one with <c>status</c> <c>free</c>
+        /// (<c>locks</c> is empty). Coming back with the <c>index</c> you got never misses a change.
+        /// When the server no longer remembers every lock freed since your <c>index</c> (it keeps
+        /// the last 10,000 freed locks), <c>complete</c> is false and <c>changes</c> holds every lock held
+        /// under the prefix: any lock you knew that is not in it is free. A watch counts
+        /// against the waiting requests' bounds (429 <c>too_many_waiters</c>).
         /// </remarks>
         /// <param name="cursor">
         /// Where the page starts: the <c>next_cursor</c> of the page before, as it came. Omit it
@@ -544,9 +705,25 @@ namespace OctoStore
         /// is listed exactly once, even while others are added or removed.
         /// </param>
         /// <param name="limit">The most items one page holds (default 100, at most 1000); out of range gets 400 <c>invalid_limit</c>.</param>
+        /// <param name="prefix">Only locks whose name starts with this (it may be empty). Needed for <c>index</c>.</param>
+        /// <param name="index">With <c>prefix</c> and <c>wait_seconds</c>, return once a lock under the prefix changed past this index.</param>
+        /// <param name="waitSeconds">How long a prefix watch waits for a change (default 0, at most 60).</param>
+        /// <param name="consistency">
+        /// <c>linearizable</c> (the default): the answer reflects every write acknowledged before
+        /// the request; in a cluster a follower forwards the read to the leader, which
+        /// confirms with a quorum that it still leads (503 <c>no_leader</c> when there is none).
+        /// <para/>
+        /// <c>stale</c>: the node that receives the request answers it from its own materialised
+        /// state (its SQLite file), never forwarding it. It is cheaper and answers while
+        /// there is no leader, but it may lag the leader by the writes not yet applied on
+        /// that node; a lease whose stored <c>expires_at</c> has passed is reported <c>free</c>, and a
+        /// free lock's <c>revision</c> may be 0 (unknown). A watch or a prefix list is always
+        /// linearizable. On a single node both are the same. Other values get 400
+        /// <c>invalid_request</c>.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
-        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, CancellationToken cancellationToken = default(CancellationToken))
+        public async Task<LockList> ListLocksAsync(string cursor = null, int? limit = null, string prefix = null, long? index = null, int? waitSeconds = null, string consistency = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             var path = new StringBuilder();
             path.Append("/locks");
@@ -559,6 +736,26 @@ namespace OctoStore
             if (limit != null)
             {
                 path.Append(separator).Append("limit").Append('=').Append(Uri.EscapeDataString(limit.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (prefix != null)
+            {
+                path.Append(separator).Append("prefix").Append('=').Append(Uri.EscapeDataString(prefix));
+                separator = '&';
+            }
+            if (index != null)
+            {
+                path.Append(separator).Append("index").Append('=').Append(Uri.EscapeDataString(index.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (waitSeconds != null)
+            {
+                path.Append(separator).Append("wait_seconds").Append('=').Append(Uri.EscapeDataString(waitSeconds.Value.ToString(CultureInfo.InvariantCulture)));
+                separator = '&';
+            }
+            if (consistency != null)
+            {
+                path.Append(separator).Append("consistency").Append('=').Append(Uri.EscapeDataString(consistency));
                 separator = '&';
             }
             using (var request = NewRequest(HttpMethod.Get, path.ToString(), "application/json, application/problem+json"))
@@ -678,6 +875,33 @@ namespace OctoStore
                 using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {
                     return await ReadJsonAsync<RenewResult>(response).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Keep a session, and every lock bound to it, alive</summary>
+        /// <remarks>
+        /// Moves the session's expiry, and that of every lease bound to it, to now + its
+        /// <c>ttl_seconds</c> (never earlier than it was). Takes no body: an empty body or <c>{}</c> is
+        /// accepted. A session that expired cannot be renewed (404 <c>session_not_found</c>): its
+        /// locks are gone; create a new session and acquire them again.
+        /// </remarks>
+        /// <param name="sessionId">The session's id, from <c>POST /sessions</c>.</param>
+        /// <param name="cancellationToken">Cancels the request.</param>
+        /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
+        public async Task<SessionResult> RenewSessionAsync(string sessionId, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (sessionId == null) throw new ArgumentNullException("sessionId");
+            var path = new StringBuilder();
+            path.Append("/sessions/");
+            path.Append(Uri.EscapeDataString(sessionId));
+            path.Append("/renew");
+            using (var request = NewRequest(HttpMethod.Post, path.ToString(), "application/json, application/problem+json"))
+            {
+                if (Token != null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+                using (var response = await SendAsync(request, cancellationToken).ConfigureAwait(false))
+                {
+                    return await ReadJsonAsync<SessionResult>(response).ConfigureAwait(false);
                 }
             }
         }

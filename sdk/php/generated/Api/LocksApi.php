@@ -220,6 +220,12 @@ class LocksApi
                         $request,
                         $response,
                     );
+                case 404:
+                    return $this->handleResponseWithDataType(
+                        '\OctoStore\Generated\Model\Problem',
+                        $request,
+                        $response,
+                    );
                 case 409:
                     return $this->handleResponseWithDataType(
                         '\OctoStore\Generated\Model\Problem',
@@ -301,6 +307,14 @@ class LocksApi
                     $e->setResponseObject($data);
                     throw $e;
                 case 401:
+                    $data = ObjectSerializer::deserialize(
+                        $e->getResponseBody(),
+                        '\OctoStore\Generated\Model\Problem',
+                        $e->getResponseHeaders()
+                    );
+                    $e->setResponseObject($data);
+                    throw $e;
+                case 404:
                     $data = ObjectSerializer::deserialize(
                         $e->getResponseBody(),
                         '\OctoStore\Generated\Model\Problem',
@@ -581,6 +595,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -591,10 +606,11 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): \OctoStore\Generated\Model\LockStatus|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->getLockWithHttpInfo($name, $index, $wait_seconds, $contentType);
+        list($response) = $this->getLockWithHttpInfo($name, $index, $wait_seconds, $consistency, $contentType);
         return $response;
     }
 
@@ -606,6 +622,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -616,10 +633,11 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): array
     {
-        $request = $this->getLockRequest($name, $index, $wait_seconds, $contentType);
+        $request = $this->getLockRequest($name, $index, $wait_seconds, $consistency, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -792,6 +810,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -801,10 +820,11 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): PromiseInterface
     {
-        return $this->getLockAsyncWithHttpInfo($name, $index, $wait_seconds, $contentType)
+        return $this->getLockAsyncWithHttpInfo($name, $index, $wait_seconds, $consistency, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -820,6 +840,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -829,11 +850,12 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\LockStatus';
-        $request = $this->getLockRequest($name, $index, $wait_seconds, $contentType);
+        $request = $this->getLockRequest($name, $index, $wait_seconds, $consistency, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -877,6 +899,7 @@ class LocksApi
      * @param  string $name The lock&#39;s name within the caller&#39;s account. (required)
      * @param  int|null $index Return once the lock&#39;s &#x60;revision&#x60; is greater than this. (optional)
      * @param  int|null $wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['getLock'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -886,6 +909,7 @@ class LocksApi
         string $name,
         ?int $index = null,
         ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['getLock'][0]
     ): Request
     {
@@ -928,6 +952,15 @@ class LocksApi
             $wait_seconds,
             'wait_seconds', // param base name
             'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $consistency,
+            'consistency', // param base name
+            'string', // openApiType
             'form', // style
             true, // explode
             false // required
@@ -980,10 +1013,14 @@ class LocksApi
     /**
      * Operation listLocks
      *
-     * The caller&#39;s account&#39;s active locks
+     * The caller&#39;s account&#39;s active locks, or those under a prefix, or watch a prefix
      *
      * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
      * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
+     * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
+     * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
+     * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -993,20 +1030,28 @@ class LocksApi
     public function listLocks(
         ?string $cursor = null,
         ?int $limit = 100,
+        ?string $prefix = null,
+        ?int $index = null,
+        ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): \OctoStore\Generated\Model\LockList|\OctoStore\Generated\Model\Problem
     {
-        list($response) = $this->listLocksWithHttpInfo($cursor, $limit, $contentType);
+        list($response) = $this->listLocksWithHttpInfo($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType);
         return $response;
     }
 
     /**
      * Operation listLocksWithHttpInfo
      *
-     * The caller&#39;s account&#39;s active locks
+     * The caller&#39;s account&#39;s active locks, or those under a prefix, or watch a prefix
      *
      * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
      * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
+     * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
+     * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
+     * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws ApiException on non-2xx response or if the response body is not in the expected format
@@ -1016,10 +1061,14 @@ class LocksApi
     public function listLocksWithHttpInfo(
         ?string $cursor = null,
         ?int $limit = 100,
+        ?string $prefix = null,
+        ?int $index = null,
+        ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): array
     {
-        $request = $this->listLocksRequest($cursor, $limit, $contentType);
+        $request = $this->listLocksRequest($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType);
 
         try {
             $options = $this->createHttpClientOption();
@@ -1187,10 +1236,14 @@ class LocksApi
     /**
      * Operation listLocksAsync
      *
-     * The caller&#39;s account&#39;s active locks
+     * The caller&#39;s account&#39;s active locks, or those under a prefix, or watch a prefix
      *
      * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
      * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
+     * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
+     * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
+     * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -1199,10 +1252,14 @@ class LocksApi
     public function listLocksAsync(
         ?string $cursor = null,
         ?int $limit = 100,
+        ?string $prefix = null,
+        ?int $index = null,
+        ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): PromiseInterface
     {
-        return $this->listLocksAsyncWithHttpInfo($cursor, $limit, $contentType)
+        return $this->listLocksAsyncWithHttpInfo($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType)
             ->then(
                 function ($response) {
                     return $response[0];
@@ -1213,10 +1270,14 @@ class LocksApi
     /**
      * Operation listLocksAsyncWithHttpInfo
      *
-     * The caller&#39;s account&#39;s active locks
+     * The caller&#39;s account&#39;s active locks, or those under a prefix, or watch a prefix
      *
      * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
      * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
+     * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
+     * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
+     * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -1225,11 +1286,15 @@ class LocksApi
     public function listLocksAsyncWithHttpInfo(
         ?string $cursor = null,
         ?int $limit = 100,
+        ?string $prefix = null,
+        ?int $index = null,
+        ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): PromiseInterface
     {
         $returnType = '\OctoStore\Generated\Model\LockList';
-        $request = $this->listLocksRequest($cursor, $limit, $contentType);
+        $request = $this->listLocksRequest($cursor, $limit, $prefix, $index, $wait_seconds, $consistency, $contentType);
 
         return $this->client
             ->sendAsync($request, $this->createHttpClientOption())
@@ -1272,6 +1337,10 @@ class LocksApi
      *
      * @param  string|null $cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. (optional)
      * @param  int|null $limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (optional, default to 100)
+     * @param  string|null $prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;. (optional)
+     * @param  int|null $index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index. (optional)
+     * @param  int|null $wait_seconds How long a prefix watch waits for a change (default 0, at most 60). (optional)
+     * @param  string|null $consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;. (optional, default to 'linearizable')
      * @param  string $contentType The value for the Content-Type header. Check self::contentTypes['listLocks'] to see the possible values for this operation
      *
      * @throws InvalidArgumentException
@@ -1280,6 +1349,10 @@ class LocksApi
     public function listLocksRequest(
         ?string $cursor = null,
         ?int $limit = 100,
+        ?string $prefix = null,
+        ?int $index = null,
+        ?int $wait_seconds = null,
+        ?string $consistency = 'linearizable',
         string $contentType = self::contentTypes['listLocks'][0]
     ): Request
     {
@@ -1294,6 +1367,24 @@ class LocksApi
         }
         if ($limit !== null && $limit < 1) {
             throw new InvalidArgumentException('invalid value for "$limit" when calling LocksApi.listLocks, must be bigger than or equal to 1.');
+        }
+        if ($prefix !== null && strlen($prefix) > 128) {
+            throw new InvalidArgumentException('invalid length for "$prefix" when calling LocksApi.listLocks, must be smaller than or equal to 128.');
+        }
+        if ($prefix !== null && !preg_match("/^[A-Za-z0-9.-]*$/", $prefix)) {
+            throw new InvalidArgumentException("invalid value for \"prefix\" when calling LocksApi.listLocks, must conform to the pattern /^[A-Za-z0-9.-]*$/.");
+        }
+        if ($index !== null && $index > 9007199254740991) {
+            throw new InvalidArgumentException('invalid value for "$index" when calling LocksApi.listLocks, must be smaller than or equal to 9007199254740991.');
+        }
+        if ($index !== null && $index < 0) {
+            throw new InvalidArgumentException('invalid value for "$index" when calling LocksApi.listLocks, must be bigger than or equal to 0.');
+        }
+        if ($wait_seconds !== null && $wait_seconds > 60) {
+            throw new InvalidArgumentException('invalid value for "$wait_seconds" when calling LocksApi.listLocks, must be smaller than or equal to 60.');
+        }
+        if ($wait_seconds !== null && $wait_seconds < 0) {
+            throw new InvalidArgumentException('invalid value for "$wait_seconds" when calling LocksApi.listLocks, must be bigger than or equal to 0.');
         }
 
         $resourcePath = '/locks';
@@ -1316,6 +1407,42 @@ class LocksApi
             $limit,
             'limit', // param base name
             'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $prefix,
+            'prefix', // param base name
+            'string', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $index,
+            'index', // param base name
+            'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $wait_seconds,
+            'wait_seconds', // param base name
+            'integer', // openApiType
+            'form', // style
+            true, // explode
+            false // required
+        ) ?? []);
+        // query params
+        $queryParams = array_merge($queryParams, ObjectSerializer::toQueryValue(
+            $consistency,
+            'consistency', // param base name
+            'string', // openApiType
             'form', // style
             true, // explode
             false // required

@@ -61,7 +61,10 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         'ttl_seconds' => 'int',
         'owner' => 'string',
         'wait_seconds' => 'int',
-        'metadata' => 'string'
+        'metadata' => 'string',
+        'session_id' => 'string',
+        'lock_delay_seconds' => 'int',
+        'max_holders' => 'int'
     ];
 
     /**
@@ -73,7 +76,10 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         'ttl_seconds' => 'int32',
         'owner' => null,
         'wait_seconds' => 'int32',
-        'metadata' => null
+        'metadata' => null,
+        'session_id' => null,
+        'lock_delay_seconds' => 'int32',
+        'max_holders' => 'int32'
     ];
 
     /**
@@ -85,7 +91,10 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         'ttl_seconds' => false,
         'owner' => false,
         'wait_seconds' => false,
-        'metadata' => false
+        'metadata' => false,
+        'session_id' => false,
+        'lock_delay_seconds' => false,
+        'max_holders' => false
     ];
 
     /**
@@ -167,7 +176,10 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         'ttl_seconds' => 'ttl_seconds',
         'owner' => 'owner',
         'wait_seconds' => 'wait_seconds',
-        'metadata' => 'metadata'
+        'metadata' => 'metadata',
+        'session_id' => 'session_id',
+        'lock_delay_seconds' => 'lock_delay_seconds',
+        'max_holders' => 'max_holders'
     ];
 
     /**
@@ -179,7 +191,10 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         'ttl_seconds' => 'setTtlSeconds',
         'owner' => 'setOwner',
         'wait_seconds' => 'setWaitSeconds',
-        'metadata' => 'setMetadata'
+        'metadata' => 'setMetadata',
+        'session_id' => 'setSessionId',
+        'lock_delay_seconds' => 'setLockDelaySeconds',
+        'max_holders' => 'setMaxHolders'
     ];
 
     /**
@@ -191,7 +206,10 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         'ttl_seconds' => 'getTtlSeconds',
         'owner' => 'getOwner',
         'wait_seconds' => 'getWaitSeconds',
-        'metadata' => 'getMetadata'
+        'metadata' => 'getMetadata',
+        'session_id' => 'getSessionId',
+        'lock_delay_seconds' => 'getLockDelaySeconds',
+        'max_holders' => 'getMaxHolders'
     ];
 
     /**
@@ -245,6 +263,9 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         $this->setIfExists('owner', $data ?? [], null);
         $this->setIfExists('wait_seconds', $data ?? [], null);
         $this->setIfExists('metadata', $data ?? [], null);
+        $this->setIfExists('session_id', $data ?? [], null);
+        $this->setIfExists('lock_delay_seconds', $data ?? [], null);
+        $this->setIfExists('max_holders', $data ?? [], null);
     }
 
     /**
@@ -305,6 +326,26 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
 
         if (!is_null($this->container['metadata']) && (mb_strlen($this->container['metadata']) > 1024)) {
             $invalidProperties[] = "invalid value for 'metadata', the character length must be smaller than or equal to 1024.";
+        }
+
+        if (!is_null($this->container['session_id']) && !preg_match("/^ses_[0-9a-f]{32}$/", $this->container['session_id'])) {
+            $invalidProperties[] = "invalid value for 'session_id', must be conform to the pattern /^ses_[0-9a-f]{32}$/.";
+        }
+
+        if (!is_null($this->container['lock_delay_seconds']) && ($this->container['lock_delay_seconds'] > 60)) {
+            $invalidProperties[] = "invalid value for 'lock_delay_seconds', must be smaller than or equal to 60.";
+        }
+
+        if (!is_null($this->container['lock_delay_seconds']) && ($this->container['lock_delay_seconds'] < 0)) {
+            $invalidProperties[] = "invalid value for 'lock_delay_seconds', must be bigger than or equal to 0.";
+        }
+
+        if (!is_null($this->container['max_holders']) && ($this->container['max_holders'] > 64)) {
+            $invalidProperties[] = "invalid value for 'max_holders', must be smaller than or equal to 64.";
+        }
+
+        if (!is_null($this->container['max_holders']) && ($this->container['max_holders'] < 1)) {
+            $invalidProperties[] = "invalid value for 'max_holders', must be bigger than or equal to 1.";
         }
 
         return $invalidProperties;
@@ -451,6 +492,106 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
         }
 
         $this->container['metadata'] = $metadata;
+
+        return $this;
+    }
+
+    /**
+     * Gets session_id
+     *
+     * @return string|null
+     */
+    public function getSessionId(): ?string
+    {
+        return $this->container['session_id'];
+    }
+
+    /**
+     * Sets session_id
+     *
+     * @param string|null $session_id A session's id, random (128 bits), chosen by the server.
+     *
+     * @return $this
+     */
+    public function setSessionId(?string $session_id): static
+    {
+        if (is_null($session_id)) {
+            throw new InvalidArgumentException('non-nullable session_id cannot be null');
+        }
+
+        if ((!preg_match("/^ses_[0-9a-f]{32}$/", ObjectSerializer::toString($session_id)))) {
+            throw new InvalidArgumentException("invalid value for \$session_id when calling AcquireRequest., must conform to the pattern /^ses_[0-9a-f]{32}$/.");
+        }
+
+        $this->container['session_id'] = $session_id;
+
+        return $this;
+    }
+
+    /**
+     * Gets lock_delay_seconds
+     *
+     * @return int|null
+     */
+    public function getLockDelaySeconds(): ?int
+    {
+        return $this->container['lock_delay_seconds'];
+    }
+
+    /**
+     * Sets lock_delay_seconds
+     *
+     * @param int|null $lock_delay_seconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies, nobody is granted its place in the lock for this long, so a holder that lost the lease without noticing (a paused process, a partition) has time to stop before anyone else starts. A release, a deleted session or an operator's force-release never starts it. 0 (the default) means none.
+     *
+     * @return $this
+     */
+    public function setLockDelaySeconds(?int $lock_delay_seconds): static
+    {
+        if (is_null($lock_delay_seconds)) {
+            throw new InvalidArgumentException('non-nullable lock_delay_seconds cannot be null');
+        }
+        if (($lock_delay_seconds > 60)) {
+            throw new InvalidArgumentException('invalid value for $lock_delay_seconds when calling AcquireRequest., must be smaller than or equal to 60.');
+        }
+        if (($lock_delay_seconds < 0)) {
+            throw new InvalidArgumentException('invalid value for $lock_delay_seconds when calling AcquireRequest., must be bigger than or equal to 0.');
+        }
+
+        $this->container['lock_delay_seconds'] = $lock_delay_seconds;
+
+        return $this;
+    }
+
+    /**
+     * Gets max_holders
+     *
+     * @return int|null
+     */
+    public function getMaxHolders(): ?int
+    {
+        return $this->container['max_holders'];
+    }
+
+    /**
+     * Sets max_holders
+     *
+     * @param int|null $max_holders How many distinct holders the lock admits at once (a semaphore); each gets its own lease and fencing token. Every holder and waiter of a lock must send the same value (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+     *
+     * @return $this
+     */
+    public function setMaxHolders(?int $max_holders): static
+    {
+        if (is_null($max_holders)) {
+            throw new InvalidArgumentException('non-nullable max_holders cannot be null');
+        }
+        if (($max_holders > 64)) {
+            throw new InvalidArgumentException('invalid value for $max_holders when calling AcquireRequest., must be smaller than or equal to 64.');
+        }
+        if (($max_holders < 1)) {
+            throw new InvalidArgumentException('invalid value for $max_holders when calling AcquireRequest., must be bigger than or equal to 1.');
+        }
+
+        $this->container['max_holders'] = $max_holders;
 
         return $this;
     }

@@ -36,7 +36,7 @@ use OctoStore\Generated\ObjectSerializer;
 /**
  * AcquireResult Class Doc Comment
  *
- * @description &#x60;status&#x60; tells the outcome. &#x60;acquired&#x60;: you hold the lock; &#x60;lease_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;renew_after_ms&#x60; are set. &#x60;held&#x60;: someone else does; &#x60;holder_id&#x60;, &#x60;expires_at&#x60; (the current lease&#39;s end) and &#x60;retry_after_ms&#x60; are set.
+ * @description &#x60;status&#x60; tells the outcome. &#x60;acquired&#x60;: you hold the lock; &#x60;lease_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;renew_after_ms&#x60; are set. &#x60;held&#x60;: someone else does; &#x60;holder_id&#x60;, &#x60;expires_at&#x60; (the current lease&#39;s end) and &#x60;retry_after_ms&#x60; are set (a semaphore&#39;s: of the holder with the lowest fencing token). While the lock is kept by a lock-delay, &#x60;held&#x60; has no &#x60;holder_id&#x60;; &#x60;available_at&#x60; and &#x60;expires_at&#x60; say when the delay ends.
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech
@@ -65,7 +65,8 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'string',
         'expires_at' => '\DateTime',
         'renew_after_ms' => 'int',
-        'retry_after_ms' => 'int'
+        'retry_after_ms' => 'int',
+        'available_at' => '\DateTime'
     ];
 
     /**
@@ -80,7 +81,8 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => null,
         'expires_at' => 'date-time',
         'renew_after_ms' => 'int64',
-        'retry_after_ms' => 'int64'
+        'retry_after_ms' => 'int64',
+        'available_at' => 'date-time'
     ];
 
     /**
@@ -95,7 +97,8 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => false,
         'expires_at' => false,
         'renew_after_ms' => false,
-        'retry_after_ms' => false
+        'retry_after_ms' => false,
+        'available_at' => false
     ];
 
     /**
@@ -180,7 +183,8 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'holder_id',
         'expires_at' => 'expires_at',
         'renew_after_ms' => 'renew_after_ms',
-        'retry_after_ms' => 'retry_after_ms'
+        'retry_after_ms' => 'retry_after_ms',
+        'available_at' => 'available_at'
     ];
 
     /**
@@ -195,7 +199,8 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'setHolderId',
         'expires_at' => 'setExpiresAt',
         'renew_after_ms' => 'setRenewAfterMs',
-        'retry_after_ms' => 'setRetryAfterMs'
+        'retry_after_ms' => 'setRetryAfterMs',
+        'available_at' => 'setAvailableAt'
     ];
 
     /**
@@ -210,7 +215,8 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'getHolderId',
         'expires_at' => 'getExpiresAt',
         'renew_after_ms' => 'getRenewAfterMs',
-        'retry_after_ms' => 'getRetryAfterMs'
+        'retry_after_ms' => 'getRetryAfterMs',
+        'available_at' => 'getAvailableAt'
     ];
 
     /**
@@ -282,6 +288,7 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         $this->setIfExists('expires_at', $data ?? [], null);
         $this->setIfExists('renew_after_ms', $data ?? [], null);
         $this->setIfExists('retry_after_ms', $data ?? [], null);
+        $this->setIfExists('available_at', $data ?? [], null);
     }
 
     /**
@@ -562,6 +569,33 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         }
 
         $this->container['retry_after_ms'] = $retry_after_ms;
+
+        return $this;
+    }
+
+    /**
+     * Gets available_at
+     *
+     * @return \DateTime|null
+     */
+    public function getAvailableAt(): ?\DateTime
+    {
+        return $this->container['available_at'];
+    }
+
+    /**
+     * Sets available_at
+     *
+     * @param \DateTime|null $available_at RFC 3339, UTC, millisecond precision.
+     *
+     * @return $this
+     */
+    public function setAvailableAt(?\DateTime $available_at): static
+    {
+        if (is_null($available_at)) {
+            throw new InvalidArgumentException('non-nullable available_at cannot be null');
+        }
+        $this->container['available_at'] = $available_at;
 
         return $this;
     }

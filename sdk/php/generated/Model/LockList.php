@@ -59,7 +59,10 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      */
     protected static array $openAPITypes = [
         'locks' => '\OctoStore\Generated\Model\LockStatus[]',
-        'next_cursor' => 'string'
+        'next_cursor' => 'string',
+        'index' => 'int',
+        'changes' => '\OctoStore\Generated\Model\LockStatus[]',
+        'complete' => 'bool'
     ];
 
     /**
@@ -69,7 +72,10 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      */
     protected static array $openAPIFormats = [
         'locks' => null,
-        'next_cursor' => null
+        'next_cursor' => null,
+        'index' => 'int64',
+        'changes' => null,
+        'complete' => null
     ];
 
     /**
@@ -79,7 +85,10 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      */
     protected static array $openAPINullables = [
         'locks' => false,
-        'next_cursor' => false
+        'next_cursor' => false,
+        'index' => false,
+        'changes' => false,
+        'complete' => false
     ];
 
     /**
@@ -159,7 +168,10 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      */
     protected static array $attributeMap = [
         'locks' => 'locks',
-        'next_cursor' => 'next_cursor'
+        'next_cursor' => 'next_cursor',
+        'index' => 'index',
+        'changes' => 'changes',
+        'complete' => 'complete'
     ];
 
     /**
@@ -169,7 +181,10 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      */
     protected static array $setters = [
         'locks' => 'setLocks',
-        'next_cursor' => 'setNextCursor'
+        'next_cursor' => 'setNextCursor',
+        'index' => 'setIndex',
+        'changes' => 'setChanges',
+        'complete' => 'setComplete'
     ];
 
     /**
@@ -179,7 +194,10 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
      */
     protected static array $getters = [
         'locks' => 'getLocks',
-        'next_cursor' => 'getNextCursor'
+        'next_cursor' => 'getNextCursor',
+        'index' => 'getIndex',
+        'changes' => 'getChanges',
+        'complete' => 'getComplete'
     ];
 
     /**
@@ -231,6 +249,9 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
     {
         $this->setIfExists('locks', $data ?? [], null);
         $this->setIfExists('next_cursor', $data ?? [], null);
+        $this->setIfExists('index', $data ?? [], null);
+        $this->setIfExists('changes', $data ?? [], null);
+        $this->setIfExists('complete', $data ?? [], null);
     }
 
     /**
@@ -261,6 +282,14 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
         if ($this->container['locks'] === null) {
             $invalidProperties[] = "'locks' can't be null";
         }
+        if (!is_null($this->container['index']) && ($this->container['index'] > 9007199254740991)) {
+            $invalidProperties[] = "invalid value for 'index', must be smaller than or equal to 9007199254740991.";
+        }
+
+        if (!is_null($this->container['index']) && ($this->container['index'] < 0)) {
+            $invalidProperties[] = "invalid value for 'index', must be bigger than or equal to 0.";
+        }
+
         return $invalidProperties;
     }
 
@@ -323,6 +352,94 @@ class LockList implements ModelInterface, ArrayAccess, JsonSerializable
             throw new InvalidArgumentException('non-nullable next_cursor cannot be null');
         }
         $this->container['next_cursor'] = $next_cursor;
+
+        return $this;
+    }
+
+    /**
+     * Gets index
+     *
+     * @return int|null
+     */
+    public function getIndex(): ?int
+    {
+        return $this->container['index'];
+    }
+
+    /**
+     * Sets index
+     *
+     * @param int|null $index With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+     *
+     * @return $this
+     */
+    public function setIndex(?int $index): static
+    {
+        if (is_null($index)) {
+            throw new InvalidArgumentException('non-nullable index cannot be null');
+        }
+        if (($index > 9007199254740991)) {
+            throw new InvalidArgumentException('invalid value for $index when calling LockList., must be smaller than or equal to 9007199254740991.');
+        }
+        if (($index < 0)) {
+            throw new InvalidArgumentException('invalid value for $index when calling LockList., must be bigger than or equal to 0.');
+        }
+
+        $this->container['index'] = $index;
+
+        return $this;
+    }
+
+    /**
+     * Gets changes
+     *
+     * @return \OctoStore\Generated\Model\LockStatus[]|null
+     */
+    public function getChanges(): ?array
+    {
+        return $this->container['changes'];
+    }
+
+    /**
+     * Sets changes
+     *
+     * @param \OctoStore\Generated\Model\LockStatus[]|null $changes A prefix watch's changes, by name.
+     *
+     * @return $this
+     */
+    public function setChanges(?array $changes): static
+    {
+        if (is_null($changes)) {
+            throw new InvalidArgumentException('non-nullable changes cannot be null');
+        }
+        $this->container['changes'] = $changes;
+
+        return $this;
+    }
+
+    /**
+     * Gets complete
+     *
+     * @return bool|null
+     */
+    public function getComplete(): ?bool
+    {
+        return $this->container['complete'];
+    }
+
+    /**
+     * Sets complete
+     *
+     * @param bool|null $complete For a prefix watch: false when the server no longer remembers every lock freed since the `index` sent; `changes` then holds every held lock under the prefix.
+     *
+     * @return $this
+     */
+    public function setComplete(?bool $complete): static
+    {
+        if (is_null($complete)) {
+            throw new InvalidArgumentException('non-nullable complete cannot be null');
+        }
+        $this->container['complete'] = $complete;
 
         return $this;
     }

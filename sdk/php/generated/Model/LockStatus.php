@@ -36,7 +36,7 @@ use OctoStore\Generated\ObjectSerializer;
 /**
  * LockStatus Class Doc Comment
  *
- * @description &#x60;free&#x60; locks carry only &#x60;name&#x60;, &#x60;status&#x60; and &#x60;revision&#x60;.
+ * @description &#x60;free&#x60; locks carry only &#x60;name&#x60;, &#x60;status&#x60; and &#x60;revision&#x60;. A held lock&#39;s &#x60;holder_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;metadata&#x60; are its holder&#39;s (a semaphore&#39;s: the holder with the lowest fencing token); &#x60;holders&#x60; lists every holder, and &#x60;max_holders&#x60; says how many it admits. A lock kept only by a lock-delay is &#x60;held&#x60; with no &#x60;holder_id&#x60; and with &#x60;available_at&#x60;.
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech
@@ -65,7 +65,10 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'string',
         'fencing_token' => 'int',
         'expires_at' => '\DateTime',
-        'metadata' => 'string'
+        'metadata' => 'string',
+        'max_holders' => 'int',
+        'holders' => '\OctoStore\Generated\Model\LockHolder[]',
+        'available_at' => '\DateTime'
     ];
 
     /**
@@ -80,7 +83,10 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => null,
         'fencing_token' => 'int64',
         'expires_at' => 'date-time',
-        'metadata' => null
+        'metadata' => null,
+        'max_holders' => 'int32',
+        'holders' => null,
+        'available_at' => 'date-time'
     ];
 
     /**
@@ -95,7 +101,10 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => false,
         'fencing_token' => false,
         'expires_at' => false,
-        'metadata' => false
+        'metadata' => false,
+        'max_holders' => false,
+        'holders' => false,
+        'available_at' => false
     ];
 
     /**
@@ -180,7 +189,10 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'holder_id',
         'fencing_token' => 'fencing_token',
         'expires_at' => 'expires_at',
-        'metadata' => 'metadata'
+        'metadata' => 'metadata',
+        'max_holders' => 'max_holders',
+        'holders' => 'holders',
+        'available_at' => 'available_at'
     ];
 
     /**
@@ -195,7 +207,10 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'setHolderId',
         'fencing_token' => 'setFencingToken',
         'expires_at' => 'setExpiresAt',
-        'metadata' => 'setMetadata'
+        'metadata' => 'setMetadata',
+        'max_holders' => 'setMaxHolders',
+        'holders' => 'setHolders',
+        'available_at' => 'setAvailableAt'
     ];
 
     /**
@@ -210,7 +225,10 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'holder_id' => 'getHolderId',
         'fencing_token' => 'getFencingToken',
         'expires_at' => 'getExpiresAt',
-        'metadata' => 'getMetadata'
+        'metadata' => 'getMetadata',
+        'max_holders' => 'getMaxHolders',
+        'holders' => 'getHolders',
+        'available_at' => 'getAvailableAt'
     ];
 
     /**
@@ -282,6 +300,9 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         $this->setIfExists('fencing_token', $data ?? [], null);
         $this->setIfExists('expires_at', $data ?? [], null);
         $this->setIfExists('metadata', $data ?? [], null);
+        $this->setIfExists('max_holders', $data ?? [], null);
+        $this->setIfExists('holders', $data ?? [], null);
+        $this->setIfExists('available_at', $data ?? [], null);
     }
 
     /**
@@ -357,6 +378,14 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
 
         if (!is_null($this->container['metadata']) && (mb_strlen($this->container['metadata']) > 1024)) {
             $invalidProperties[] = "invalid value for 'metadata', the character length must be smaller than or equal to 1024.";
+        }
+
+        if (!is_null($this->container['max_holders']) && ($this->container['max_holders'] > 64)) {
+            $invalidProperties[] = "invalid value for 'max_holders', must be smaller than or equal to 64.";
+        }
+
+        if (!is_null($this->container['max_holders']) && ($this->container['max_holders'] < 1)) {
+            $invalidProperties[] = "invalid value for 'max_holders', must be bigger than or equal to 1.";
         }
 
         return $invalidProperties;
@@ -594,6 +623,94 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         }
 
         $this->container['metadata'] = $metadata;
+
+        return $this;
+    }
+
+    /**
+     * Gets max_holders
+     *
+     * @return int|null
+     */
+    public function getMaxHolders(): ?int
+    {
+        return $this->container['max_holders'];
+    }
+
+    /**
+     * Sets max_holders
+     *
+     * @param int|null $max_holders How many distinct holders the lock admits at once (a semaphore); each gets its own lease and fencing token. Every holder and waiter of a lock must send the same value (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+     *
+     * @return $this
+     */
+    public function setMaxHolders(?int $max_holders): static
+    {
+        if (is_null($max_holders)) {
+            throw new InvalidArgumentException('non-nullable max_holders cannot be null');
+        }
+        if (($max_holders > 64)) {
+            throw new InvalidArgumentException('invalid value for $max_holders when calling LockStatus., must be smaller than or equal to 64.');
+        }
+        if (($max_holders < 1)) {
+            throw new InvalidArgumentException('invalid value for $max_holders when calling LockStatus., must be bigger than or equal to 1.');
+        }
+
+        $this->container['max_holders'] = $max_holders;
+
+        return $this;
+    }
+
+    /**
+     * Gets holders
+     *
+     * @return \OctoStore\Generated\Model\LockHolder[]|null
+     */
+    public function getHolders(): ?array
+    {
+        return $this->container['holders'];
+    }
+
+    /**
+     * Sets holders
+     *
+     * @param \OctoStore\Generated\Model\LockHolder[]|null $holders Every current holder, by fencing token.
+     *
+     * @return $this
+     */
+    public function setHolders(?array $holders): static
+    {
+        if (is_null($holders)) {
+            throw new InvalidArgumentException('non-nullable holders cannot be null');
+        }
+        $this->container['holders'] = $holders;
+
+        return $this;
+    }
+
+    /**
+     * Gets available_at
+     *
+     * @return \DateTime|null
+     */
+    public function getAvailableAt(): ?\DateTime
+    {
+        return $this->container['available_at'];
+    }
+
+    /**
+     * Sets available_at
+     *
+     * @param \DateTime|null $available_at RFC 3339, UTC, millisecond precision.
+     *
+     * @return $this
+     */
+    public function setAvailableAt(?\DateTime $available_at): static
+    {
+        if (is_null($available_at)) {
+            throw new InvalidArgumentException('non-nullable available_at cannot be null');
+        }
+        $this->container['available_at'] = $available_at;
 
         return $this;
     }

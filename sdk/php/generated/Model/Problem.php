@@ -247,6 +247,10 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
     public const CODE_UNAUTHORIZED = 'unauthorized';
     public const CODE_LEASE_NOT_CURRENT = 'lease_not_current';
     public const CODE_LOCK_LIMIT_EXCEEDED = 'lock_limit_exceeded';
+    public const CODE_MAX_HOLDERS_MISMATCH = 'max_holders_mismatch';
+    public const CODE_SESSION_NOT_FOUND = 'session_not_found';
+    public const CODE_SESSION_LIMIT_EXCEEDED = 'session_limit_exceeded';
+    public const CODE_SESSION_MISMATCH = 'session_mismatch';
     public const CODE_ACCOUNT_EXISTS = 'account_exists';
     public const CODE_ACCOUNT_NOT_FOUND = 'account_not_found';
     public const CODE_ADMIN_DISABLED = 'admin_disabled';
@@ -283,6 +287,10 @@ class Problem implements ModelInterface, ArrayAccess, JsonSerializable
             self::CODE_UNAUTHORIZED,
             self::CODE_LEASE_NOT_CURRENT,
             self::CODE_LOCK_LIMIT_EXCEEDED,
+            self::CODE_MAX_HOLDERS_MISMATCH,
+            self::CODE_SESSION_NOT_FOUND,
+            self::CODE_SESSION_LIMIT_EXCEEDED,
+            self::CODE_SESSION_MISMATCH,
             self::CODE_ACCOUNT_EXISTS,
             self::CODE_ACCOUNT_NOT_FOUND,
             self::CODE_ADMIN_DISABLED,

@@ -153,6 +153,7 @@ impl Server {
             name: name
                 .try_into()
                 .map_err(|e| format!("account name {name}: {e}"))?,
+            token_name: None,
         };
         let r = self
             .admin()
@@ -170,7 +171,7 @@ impl Server {
     ) -> Result<types::IssuedToken, String> {
         let r = self
             .admin()
-            .create_token(account_id)
+            .create_token(account_id, &types::CreateTokenRequest { name: None })
             .await
             .map_err(|e| format!("create token: {e}"))?;
         Ok(r.into_inner())

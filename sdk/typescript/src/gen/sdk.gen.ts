@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteOperatorAccountData, DeleteOperatorAccountErrors, DeleteOperatorAccountResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardMethodsData, GetDashboardMethodsErrors, GetDashboardMethodsResponses, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetOperatorClusterData, GetOperatorClusterErrors, GetOperatorClusterResponses, GetOperatorSessionData, GetOperatorSessionErrors, GetOperatorSessionResponses, GetReadyData, GetReadyErrors, GetReadyResponses, ListAccountLocksData, ListAccountLocksErrors, ListAccountLocksResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListOperatorAccountLocksData, ListOperatorAccountLocksErrors, ListOperatorAccountLocksResponses, ListOperatorAccountsData, ListOperatorAccountsErrors, ListOperatorAccountsResponses, ListOperatorTokensData, ListOperatorTokensErrors, ListOperatorTokensResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseDashboardLockData, ReleaseDashboardLockErrors, ReleaseDashboardLockResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RevokeOperatorTokenData, RevokeOperatorTokenErrors, RevokeOperatorTokenResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignInAsOperatorData, SignInAsOperatorErrors, SignInAsOperatorResponses, SignInWithTokenData, SignInWithTokenErrors, SignInWithTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutOperatorData, SignOutOperatorErrors, SignOutOperatorResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
+import type { AcquireLockData, AcquireLockErrors, AcquireLockResponses, AddClusterNodeData, AddClusterNodeErrors, AddClusterNodeResponses, CreateAccountData, CreateAccountErrors, CreateAccountResponses, CreateSessionData, CreateSessionErrors, CreateSessionResponses, CreateTokenData, CreateTokenErrors, CreateTokenResponses, DeleteAccountData, DeleteAccountErrors, DeleteAccountResponses, DeleteOperatorAccountData, DeleteOperatorAccountErrors, DeleteOperatorAccountResponses, DeleteSessionData, DeleteSessionErrors, DeleteSessionResponses, DeleteTokenData, DeleteTokenErrors, DeleteTokenResponses, FinishGitHubSignInData, FinishGitHubSignInErrors, FinishGitHubSignInResponses, ForceReleaseData, ForceReleaseErrors, ForceReleaseResponses, GetBackupData, GetBackupErrors, GetBackupResponses, GetClusterData, GetClusterErrors, GetClusterResponses, GetDashboardAvatarData, GetDashboardAvatarErrors, GetDashboardAvatarResponses, GetDashboardData, GetDashboardErrors, GetDashboardMethodsData, GetDashboardMethodsErrors, GetDashboardMethodsResponses, GetDashboardResponses, GetDashboardSessionData, GetDashboardSessionErrors, GetDashboardSessionResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetLockData, GetLockErrors, GetLockResponses, GetOpenApiData, GetOpenApiErrors, GetOpenApiResponses, GetOperatorClusterData, GetOperatorClusterErrors, GetOperatorClusterResponses, GetOperatorSessionData, GetOperatorSessionErrors, GetOperatorSessionResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSessionData, GetSessionErrors, GetSessionResponses, ListAccountLocksData, ListAccountLocksErrors, ListAccountLocksResponses, ListAccountsData, ListAccountsErrors, ListAccountsResponses, ListDashboardLocksData, ListDashboardLocksErrors, ListDashboardLocksResponses, ListLocksData, ListLocksErrors, ListLocksResponses, ListOperatorAccountLocksData, ListOperatorAccountLocksErrors, ListOperatorAccountLocksResponses, ListOperatorAccountsData, ListOperatorAccountsErrors, ListOperatorAccountsResponses, ListOperatorTokensData, ListOperatorTokensErrors, ListOperatorTokensResponses, ListTokensData, ListTokensErrors, ListTokensResponses, ReleaseDashboardLockData, ReleaseDashboardLockErrors, ReleaseDashboardLockResponses, ReleaseLockData, ReleaseLockErrors, ReleaseLockResponses, RemoveClusterNodeData, RemoveClusterNodeErrors, RemoveClusterNodeResponses, RenewLockData, RenewLockErrors, RenewLockResponses, RenewSessionData, RenewSessionErrors, RenewSessionResponses, RevokeOperatorTokenData, RevokeOperatorTokenErrors, RevokeOperatorTokenResponses, RevokeTokenData, RevokeTokenErrors, RevokeTokenResponses, RotateDashboardTokenData, RotateDashboardTokenErrors, RotateDashboardTokenResponses, RotateTokenData, RotateTokenErrors, RotateTokenResponses, SignInAsOperatorData, SignInAsOperatorErrors, SignInAsOperatorResponses, SignInWithTokenData, SignInWithTokenErrors, SignInWithTokenResponses, SignOutData, SignOutErrors, SignOutEverywhereData, SignOutEverywhereErrors, SignOutEverywhereResponses, SignOutOperatorData, SignOutOperatorErrors, SignOutOperatorResponses, SignOutResponses, StartGitHubSignInData, StartGitHubSignInErrors, StartGitHubSignInResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -437,11 +437,28 @@ export const getOperatorCluster = <ThrowOnError extends boolean = false>(options
 });
 
 /**
- * The caller's account's active locks
+ * The caller's account's active locks, or those under a prefix, or watch a prefix
  *
  * The unexpired leases in the caller's account, ordered by name, a page at a time
  * (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
  * it as `cursor` for the next page.
+ *
+ * **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+ * per lock with every holder in `holders` (a semaphore's too), including locks kept
+ * by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+ * carries `index`: every change under the prefix so far is at or below it. Paged
+ * like the plain list.
+ *
+ * **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+ * soon as any lock under the prefix changed past `index` (granted, released,
+ * expired, its metadata changed), or when the wait ends. The answer is `index`, the
+ * new index to watch from, and `changes`: every lock under the prefix whose revision
+ * is above the `index` sent, by name, a released or expired one with `status` `free`
+ * (`locks` is empty). Coming back with the `index` you got never misses a change.
+ * When the server no longer remembers every lock freed since your `index` (it keeps
+ * the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+ * under the prefix: any lock you knew that is not in it is free. A watch counts
+ * against the waiting requests' bounds (429 `too_many_waiters`).
  *
  */
 export const listLocks = <ThrowOnError extends boolean = false>(options?: Options<ListLocksData, ThrowOnError>) => (options?.client ?? client).get<ListLocksResponses, ListLocksErrors, ThrowOnError>({
@@ -495,6 +512,21 @@ export const getLock = <ThrowOnError extends boolean = false>(options: Options<G
  * server's memory: if the server restarts, waiting requests end and clients retry.
  * A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
  *
+ * **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+ * `POST /sessions`): it lives as long as the session, renewing the session renews it,
+ * and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+ * (send any valid value; the session's TTL rules). An unknown session is 404
+ * `session_not_found`.
+ *
+ * **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+ * long after this lease *expires* (or its session expires), never after a release.
+ * During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+ * the delay ends) and `retry_after_ms`; a blocking acquire waits.
+ *
+ * **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+ * at once, each with its own lease and fencing token; the N+1th gets `held` (or
+ * waits). Every holder must send the same N (409 `max_holders_mismatch`).
+ *
  */
 export const acquireLock = <ThrowOnError extends boolean = false>(options: Options<AcquireLockData, ThrowOnError>) => (options.client ?? client).post<AcquireLockResponses, AcquireLockErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -540,6 +572,73 @@ export const renewLock = <ThrowOnError extends boolean = false>(options: Options
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Start a session, a lease on liveness that many locks share
+ *
+ * A session lives for `ttl_seconds` on the server's clock unless it is renewed
+ * (`POST /sessions/{session_id}/renew`). An acquire that names it with `session_id`
+ * binds its lease to it: the lease has no TTL of its own, every renewal of the session
+ * renews it, and it ends when the session ends, an **ephemeral lock**. Deleting the
+ * session releases every lock bound to it cleanly; a session that expires (its process
+ * died) ends them too, and their `lock_delay_seconds` apply.
+ *
+ * Sessions are durable like leases: a restart gives each one a fresh full TTL, and its
+ * locks with it. An account has at most 100 sessions unless the operator set
+ * `MAX_SESSIONS_PER_ACCOUNT` (409 `session_limit_exceeded`). The session id is random
+ * (128 bits); keep it to renew, inspect and delete the session.
+ *
+ */
+export const createSession = <ThrowOnError extends boolean = false>(options: Options<CreateSessionData, ThrowOnError>) => (options.client ?? client).post<CreateSessionResponses, CreateSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * End a session and release every lock bound to it
+ *
+ * A clean release of each lock bound to the session: no lock-delay applies, and each
+ * lock goes to the next waiter in its line at once. A second delete is 404
+ * `session_not_found`.
+ *
+ */
+export const deleteSession = <ThrowOnError extends boolean = false>(options: Options<DeleteSessionData, ThrowOnError>) => (options.client ?? client).delete<DeleteSessionResponses, DeleteSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions/{session_id}',
+    ...options
+});
+
+/**
+ * A session and the locks held through it
+ *
+ * An unknown, expired, deleted or other account's session is 404 `session_not_found`.
+ *
+ */
+export const getSession = <ThrowOnError extends boolean = false>(options: Options<GetSessionData, ThrowOnError>) => (options.client ?? client).get<GetSessionResponses, GetSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions/{session_id}',
+    ...options
+});
+
+/**
+ * Keep a session, and every lock bound to it, alive
+ *
+ * Moves the session's expiry, and that of every lease bound to it, to now + its
+ * `ttl_seconds` (never earlier than it was). Takes no body: an empty body or `{}` is
+ * accepted. A session that expired cannot be renewed (404 `session_not_found`): its
+ * locks are gone; create a new session and acquire them again.
+ *
+ */
+export const renewSession = <ThrowOnError extends boolean = false>(options: Options<RenewSessionData, ThrowOnError>) => (options.client ?? client).post<RenewSessionResponses, RenewSessionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/sessions/{session_id}/renew',
+    ...options
 });
 
 /**
@@ -724,5 +823,22 @@ export const createToken = <ThrowOnError extends boolean = false>(options: Optio
 export const deleteToken = <ThrowOnError extends boolean = false>(options: Options<DeleteTokenData, ThrowOnError>) => (options.client ?? client).delete<DeleteTokenResponses, DeleteTokenErrors, ThrowOnError>({
     security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
     url: '/admin/accounts/{account_id}/tokens/{token_id}',
+    ...options
+});
+
+/**
+ * End a lock's current lease(s) at once (operator)
+ *
+ * Ends every current lease of the lock (all holders of a semaphore) and any
+ * lock-delay on it, as a clean release: each holder's next renew or release gets 409
+ * `lease_not_current`, and the next waiters in the lock's line are granted it at once,
+ * with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is
+ * then empty. Takes no body. Every call is logged (`lock force-released`, with the
+ * account, the lock name and the fencing tokens ended; never a lease id).
+ *
+ */
+export const forceRelease = <ThrowOnError extends boolean = false>(options: Options<ForceReleaseData, ThrowOnError>) => (options.client ?? client).post<ForceReleaseResponses, ForceReleaseErrors, ThrowOnError>({
+    security: [{ name: 'X-Admin-Key', type: 'apiKey' }],
+    url: '/admin/accounts/{account_id}/locks/{name}/release',
     ...options
 });

@@ -83,18 +83,86 @@ export type AccountId = string;
 
 export type TokenId = string;
 
+/**
+ * A session's id, random (128 bits), chosen by the server.
+ */
+export type SessionId = string;
+
+/**
+ * Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
+ * nobody is granted its place in the lock for this long, so a holder that lost the
+ * lease without noticing (a paused process, a partition) has time to stop before
+ * anyone else starts. A release, a deleted session or an operator's force-release
+ * never starts it. 0 (the default) means none.
+ *
+ */
+export type LockDelaySeconds = number;
+
+/**
+ * How many distinct holders the lock admits at once (a semaphore); each gets its own
+ * lease and fencing token. Every holder and waiter of a lock must send the same value
+ * (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+ *
+ */
+export type MaxHolders = number;
+
+export type CreateSessionRequest = {
+    ttl_seconds: TtlSeconds;
+};
+
+export type SessionResult = {
+    session_id: SessionId;
+    ttl_seconds: TtlSeconds;
+    expires_at: Timestamp;
+    renew_after_ms: RenewAfterMs;
+};
+
+export type SessionStatus = {
+    session_id: SessionId;
+    ttl_seconds: TtlSeconds;
+    expires_at: Timestamp;
+    renew_after_ms: RenewAfterMs;
+    /**
+     * The leases bound to the session, by lock name.
+     */
+    locks: Array<LockStatus>;
+};
+
+/**
+ * One current holder of a lock.
+ */
+export type LockHolder = {
+    holder_id: HolderId;
+    fencing_token: FencingToken;
+    expires_at: Timestamp;
+    metadata?: Metadata;
+};
+
+export type ForceReleaseResult = {
+    name: LockName;
+    /**
+     * The fencing tokens of the leases that ended, in token order.
+     */
+    fencing_tokens: Array<FencingToken>;
+};
+
 export type AcquireRequest = {
     ttl_seconds: TtlSeconds;
     owner?: Owner;
     wait_seconds?: WaitSeconds;
     metadata?: Metadata;
+    session_id?: SessionId;
+    lock_delay_seconds?: LockDelaySeconds;
+    max_holders?: MaxHolders;
 };
 
 /**
  * `status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
  * `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
  * does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
- * set.
+ * set (a semaphore's: of the holder with the lowest fencing token). While the lock
+ * is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+ * `expires_at` say when the delay ends.
  *
  */
 export type AcquireResult = {
@@ -105,6 +173,7 @@ export type AcquireResult = {
     expires_at: Timestamp;
     renew_after_ms?: RenewAfterMs;
     retry_after_ms?: RetryAfterMs;
+    available_at?: Timestamp;
 };
 
 export type ReleaseRequest = {
@@ -131,7 +200,12 @@ export type RenewResult = {
 };
 
 /**
- * `free` locks carry only `name`, `status` and `revision`.
+ * `free` locks carry only `name`, `status` and `revision`. A held lock's
+ * `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+ * semaphore's: the holder with the lowest fencing token); `holders` lists every
+ * holder, and `max_holders` says how many it admits. A lock kept only by a
+ * lock-delay is `held` with no `holder_id` and with `available_at`.
+ *
  */
 export type LockStatus = {
     name: LockName;
@@ -141,11 +215,31 @@ export type LockStatus = {
     fencing_token?: FencingToken;
     expires_at?: Timestamp;
     metadata?: Metadata;
+    max_holders?: MaxHolders;
+    /**
+     * Every current holder, by fencing token.
+     */
+    holders?: Array<LockHolder>;
+    available_at?: Timestamp;
 };
 
 export type LockList = {
     locks: Array<LockStatus>;
     next_cursor?: NextCursor;
+    /**
+     * With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+     */
+    index?: number;
+    /**
+     * A prefix watch's changes, by name.
+     */
+    changes?: Array<LockStatus>;
+    /**
+     * For a prefix watch: false when the server no longer remembers every lock freed
+     * since the `index` sent; `changes` then holds every held lock under the prefix.
+     *
+     */
+    complete?: boolean;
 };
 
 /**
@@ -386,7 +480,7 @@ export type Problem = {
     /**
      * Stable machine-readable error code.
      */
-    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
+    code: 'invalid_request' | 'invalid_lock_name' | 'invalid_ttl' | 'invalid_cursor' | 'invalid_limit' | 'unauthorized' | 'lease_not_current' | 'lock_limit_exceeded' | 'max_holders_mismatch' | 'session_not_found' | 'session_limit_exceeded' | 'session_mismatch' | 'account_exists' | 'account_not_found' | 'admin_disabled' | 'not_found' | 'method_not_allowed' | 'payload_too_large' | 'headers_too_large' | 'unsupported_media_type' | 'rate_limited' | 'too_many_waiters' | 'unavailable' | 'internal' | 'signin_not_configured' | 'signin_failed' | 'github_unavailable' | 'forbidden' | 'token_not_found' | 'token_limit_exceeded' | 'no_leader';
     /**
      * The request's id, also in the `X-Request-Id` response header.
      */
@@ -414,9 +508,30 @@ export type Cursor = string;
 export type Limit = number;
 
 /**
+ * `linearizable` (the default): the answer reflects every write acknowledged before
+ * the request; in a cluster a follower forwards the read to the leader, which
+ * confirms with a quorum that it still leads (503 `no_leader` when there is none).
+ *
+ * `stale`: the node that receives the request answers it from its own materialised
+ * state (its SQLite file), never forwarding it. It is cheaper and answers while
+ * there is no leader, but it may lag the leader by the writes not yet applied on
+ * that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+ * free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+ * linearizable. On a single node both are the same. Other values get 400
+ * `invalid_request`.
+ *
+ */
+export type Consistency = 'linearizable' | 'stale';
+
+/**
  * The lock's name within the caller's account.
  */
 export type LockName2 = LockName;
+
+/**
+ * The session's id, from `POST /sessions`.
+ */
+export type SessionIdParam = SessionId;
 
 /**
  * The session's `csrf_token` from `GET /dashboard/session`.
@@ -2767,15 +2882,41 @@ export type ListLocksData = {
          * The most items one page holds (default 100, at most 1000); out of range gets 400 `invalid_limit`.
          */
         limit?: number;
+        /**
+         * Only locks whose name starts with this (it may be empty). Needed for `index`.
+         */
+        prefix?: string;
+        /**
+         * With `prefix` and `wait_seconds`, return once a lock under the prefix changed past this index.
+         */
+        index?: number;
+        /**
+         * How long a prefix watch waits for a change (default 0, at most 60).
+         */
+        wait_seconds?: WaitSeconds;
+        /**
+         * `linearizable` (the default): the answer reflects every write acknowledged before
+         * the request; in a cluster a follower forwards the read to the leader, which
+         * confirms with a quorum that it still leads (503 `no_leader` when there is none).
+         *
+         * `stale`: the node that receives the request answers it from its own materialised
+         * state (its SQLite file), never forwarding it. It is cheaper and answers while
+         * there is no leader, but it may lag the leader by the writes not yet applied on
+         * that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+         * free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+         * linearizable. On a single node both are the same. Other values get 400
+         * `invalid_request`.
+         *
+         */
+        consistency?: 'linearizable' | 'stale';
     };
     url: '/locks';
 };
 
 export type ListLocksErrors = {
     /**
-     * The `cursor` is malformed or belongs to another list (`invalid_cursor`), or `limit`
-     * is not an integer from 1 to 1000 (`invalid_limit`), or a body was sent: these
-     * operations take none (`invalid_request`). Nothing changed.
+     * A malformed `cursor` (`invalid_cursor`), `limit` (`invalid_limit`), or `index`
+     * without `prefix` or a bad `prefix`, `index` or `wait_seconds` (`invalid_request`).
      *
      */
     400: Problem;
@@ -2859,6 +3000,21 @@ export type GetLockData = {
          * How long to wait for a change when `index` is given (default 0, at most 60).
          */
         wait_seconds?: WaitSeconds;
+        /**
+         * `linearizable` (the default): the answer reflects every write acknowledged before
+         * the request; in a cluster a follower forwards the read to the leader, which
+         * confirms with a quorum that it still leads (503 `no_leader` when there is none).
+         *
+         * `stale`: the node that receives the request answers it from its own materialised
+         * state (its SQLite file), never forwarding it. It is cheaper and answers while
+         * there is no leader, but it may lag the leader by the writes not yet applied on
+         * that node; a lease whose stored `expires_at` has passed is reported `free`, and a
+         * free lock's `revision` may be 0 (unknown). A watch or a prefix list is always
+         * linearizable. On a single node both are the same. Other values get 400
+         * `invalid_request`.
+         *
+         */
+        consistency?: 'linearizable' | 'stale';
     };
     url: '/locks/{name}';
 };
@@ -2963,7 +3119,19 @@ export type AcquireLockErrors = {
      */
     401: Problem;
     /**
-     * The account holds its maximum number of active locks (`lock_limit_exceeded`).
+     * The session is unknown, expired, deleted or another account's
+     * (`session_not_found`). Nothing changed.
+     *
+     */
+    404: Problem;
+    /**
+     * The acquire cannot be served as asked. Nothing changed.
+     * `lock_limit_exceeded`: the account holds its maximum number of active locks.
+     * `max_holders_mismatch`: the lock's holders (or its lock-delay, or its line) agreed
+     * on another `max_holders`.
+     * `session_mismatch`: this holder (token and owner) holds the lock already, through
+     * another session or none; release it first, or acquire with the same `session_id`.
+     *
      */
     409: Problem;
     /**
@@ -3218,6 +3386,367 @@ export type RenewLockResponses = {
 };
 
 export type RenewLockResponse = RenewLockResponses[keyof RenewLockResponses];
+
+export type CreateSessionData = {
+    body: CreateSessionRequest;
+    path?: never;
+    query?: never;
+    url: '/sessions';
+};
+
+export type CreateSessionErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The account has its maximum number of sessions (`session_limit_exceeded`). Nothing changed.
+     */
+    409: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The request body is not `application/json` (`unsupported_media_type`).
+     */
+    415: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type CreateSessionError = CreateSessionErrors[keyof CreateSessionErrors];
+
+export type CreateSessionResponses = {
+    /**
+     * The new session.
+     */
+    201: SessionResult;
+};
+
+export type CreateSessionResponse = CreateSessionResponses[keyof CreateSessionResponses];
+
+export type DeleteSessionData = {
+    body?: never;
+    path: {
+        /**
+         * The session's id, from `POST /sessions`.
+         */
+        session_id: SessionId;
+    };
+    query?: never;
+    url: '/sessions/{session_id}';
+};
+
+export type DeleteSessionErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The session is unknown, expired, deleted or another account's
+     * (`session_not_found`). Nothing changed.
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type DeleteSessionError = DeleteSessionErrors[keyof DeleteSessionErrors];
+
+export type DeleteSessionResponses = {
+    /**
+     * The session and its locks ended.
+     */
+    204: void;
+};
+
+export type DeleteSessionResponse = DeleteSessionResponses[keyof DeleteSessionResponses];
+
+export type GetSessionData = {
+    body?: never;
+    path: {
+        /**
+         * The session's id, from `POST /sessions`.
+         */
+        session_id: SessionId;
+    };
+    query?: never;
+    url: '/sessions/{session_id}';
+};
+
+export type GetSessionErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The session is unknown, expired, deleted or another account's
+     * (`session_not_found`). Nothing changed.
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type GetSessionError = GetSessionErrors[keyof GetSessionErrors];
+
+export type GetSessionResponses = {
+    /**
+     * The session.
+     */
+    200: SessionStatus;
+};
+
+export type GetSessionResponse = GetSessionResponses[keyof GetSessionResponses];
+
+export type RenewSessionData = {
+    body?: never;
+    path: {
+        /**
+         * The session's id, from `POST /sessions`.
+         */
+        session_id: SessionId;
+    };
+    query?: never;
+    url: '/sessions/{session_id}/renew';
+};
+
+export type RenewSessionErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing, malformed or unknown bearer token (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * The session is unknown, expired, deleted or another account's
+     * (`session_not_found`). Nothing changed.
+     *
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type RenewSessionError = RenewSessionErrors[keyof RenewSessionErrors];
+
+export type RenewSessionResponses = {
+    /**
+     * Renewed.
+     */
+    200: SessionResult;
+};
+
+export type RenewSessionResponse = RenewSessionResponses[keyof RenewSessionResponses];
 
 export type ListAccountsData = {
     body?: never;
@@ -4217,3 +4746,96 @@ export type DeleteTokenResponses = {
 };
 
 export type DeleteTokenResponse = DeleteTokenResponses[keyof DeleteTokenResponses];
+
+export type ForceReleaseData = {
+    body?: never;
+    path: {
+        /**
+         * The account's id.
+         */
+        account_id: AccountId;
+        /**
+         * The lock's name within the caller's account.
+         */
+        name: LockName;
+    };
+    query?: never;
+    url: '/admin/accounts/{account_id}/locks/{name}/release';
+};
+
+export type ForceReleaseErrors = {
+    /**
+     * The request is malformed or breaks a documented constraint (`invalid_lock_name`,
+     * `invalid_ttl`, `invalid_request`): a parameter out of its bounds, a body that is
+     * not valid JSON for the operation or nests deeper than 32 levels, or a body sent to
+     * an operation that takes none (every GET; the POSTs without a request body accept
+     * only an empty body or `{}`). Nothing changed.
+     *
+     */
+    400: Problem;
+    /**
+     * Missing or wrong `X-Admin-Key` (`unauthorized`).
+     */
+    401: Problem;
+    /**
+     * No account has that id (`account_not_found`), or the admin API is off (`admin_disabled`).
+     */
+    404: Problem;
+    /**
+     * The request body is larger than the server accepts (`payload_too_large`): 16 KiB
+     * unless the operator set `MAX_BODY_BYTES`. Any operation answers so when
+     * `Content-Length` says the body is too large, before anything else is read. Nothing
+     * changed.
+     *
+     */
+    413: Problem;
+    /**
+     * The account sent more requests than the server's per-account rate limit
+     * (`RATE_LIMIT_RPS`) allows, or, for requests without valid credentials, the client
+     * address more than `CLIENT_RATE_LIMIT_RPS` allows (`rate_limited`; every request
+     * counts, rejected ones too). A waiting request (`wait_seconds` on an acquire or a
+     * watch) over the bound of waiting requests in flight, per account
+     * (`MAX_WAITERS_PER_ACCOUNT`) or in all (`MAX_WAITERS`), is answered at once with
+     * `too_many_waiters`. Nothing changed.
+     *
+     */
+    429: Problem;
+    /**
+     * The request's header fields are larger than 16 KiB in all (`headers_too_large`).
+     * Nothing changed. A request line and headers beyond 68 KiB together are refused by
+     * the HTTP layer before any handler runs: that answer is 431 too, but `text/plain`,
+     * and the connection is closed.
+     *
+     */
+    431: Problem;
+    /**
+     * The server is shutting down, or its database does not accept writes now
+     * (`unavailable`): the disk is full, read-only or failing, or the database file was
+     * replaced or removed under the running server. Nothing was changed by the request.
+     * The server stays up and recovers by itself when the disk accepts writes again;
+     * retry after `Retry-After`. In a cluster, `no_leader`: no leader is known (an
+     * election is under way, or this node is cut off from a majority); the outcome of a
+     * write that got it is unknown, and a retry by the same holder is safe.
+     *
+     */
+    503: Problem;
+    /**
+     * Any other error, as a problem document with a stable `code`: 404 `not_found` for a
+     * path outside this document, 405 `method_not_allowed` with `Allow` (see the
+     * `MethodNotAllowed` response), 500 `internal` for a server fault (logged with the
+     * request id).
+     *
+     */
+    default: Problem;
+};
+
+export type ForceReleaseError = ForceReleaseErrors[keyof ForceReleaseErrors];
+
+export type ForceReleaseResponses = {
+    /**
+     * The leases that ended.
+     */
+    200: ForceReleaseResult;
+};
+
+export type ForceReleaseResponse = ForceReleaseResponses[keyof ForceReleaseResponses];

@@ -27,12 +27,28 @@ class AcquireRequest:
             counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
             `invalid_request` and change nothing.
              Example: 10.0.0.7:8080.
+        session_id (str | Unset): A session's id, random (128 bits), chosen by the server. Example:
+            ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4.
+        lock_delay_seconds (int | Unset): Lock-delay (Chubby's): when this lease **expires**, or its session expires or
+            dies,
+            nobody is granted its place in the lock for this long, so a holder that lost the
+            lease without noticing (a paused process, a partition) has time to stop before
+            anyone else starts. A release, a deleted session or an operator's force-release
+            never starts it. 0 (the default) means none.
+             Example: 10.
+        max_holders (int | Unset): How many distinct holders the lock admits at once (a semaphore); each gets its own
+            lease and fencing token. Every holder and waiter of a lock must send the same value
+            (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+             Example: 3.
     """
 
     ttl_seconds: int
     owner: str | Unset = UNSET
     wait_seconds: int | Unset = UNSET
     metadata: str | Unset = UNSET
+    session_id: str | Unset = UNSET
+    lock_delay_seconds: int | Unset = UNSET
+    max_holders: int | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         ttl_seconds = self.ttl_seconds
@@ -42,6 +58,12 @@ class AcquireRequest:
         wait_seconds = self.wait_seconds
 
         metadata = self.metadata
+
+        session_id = self.session_id
+
+        lock_delay_seconds = self.lock_delay_seconds
+
+        max_holders = self.max_holders
 
         field_dict: dict[str, Any] = {}
 
@@ -56,6 +78,12 @@ class AcquireRequest:
             field_dict["wait_seconds"] = wait_seconds
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if session_id is not UNSET:
+            field_dict["session_id"] = session_id
+        if lock_delay_seconds is not UNSET:
+            field_dict["lock_delay_seconds"] = lock_delay_seconds
+        if max_holders is not UNSET:
+            field_dict["max_holders"] = max_holders
 
         return field_dict
 
@@ -70,11 +98,20 @@ class AcquireRequest:
 
         metadata = d.pop("metadata", UNSET)
 
+        session_id = d.pop("session_id", UNSET)
+
+        lock_delay_seconds = d.pop("lock_delay_seconds", UNSET)
+
+        max_holders = d.pop("max_holders", UNSET)
+
         acquire_request = cls(
             ttl_seconds=ttl_seconds,
             owner=owner,
             wait_seconds=wait_seconds,
             metadata=metadata,
+            session_id=session_id,
+            lock_delay_seconds=lock_delay_seconds,
+            max_holders=max_holders,
         )
 
         return acquire_request

@@ -19,7 +19,9 @@ class AcquireResult:
     """`status` tells the outcome. `acquired`: you hold the lock; `lease_id`,
     `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
     does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
-    set.
+    set (a semaphore's: of the holder with the lowest fencing token). While the lock
+    is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+    `expires_at` say when the delay ends.
 
         Attributes:
             status (AcquireResultStatus):
@@ -34,6 +36,7 @@ class AcquireResult:
             renew_after_ms (int | Unset): When to renew, in milliseconds from now (about a third of the TTL), so a renewal
                 has time to retry before the lease ends. Example: 20000.
             retry_after_ms (int | Unset): When trying again is worthwhile, in milliseconds from now. Example: 1000.
+            available_at (datetime.datetime | Unset): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
     """
 
     status: AcquireResultStatus
@@ -43,6 +46,7 @@ class AcquireResult:
     holder_id: str | Unset = UNSET
     renew_after_ms: int | Unset = UNSET
     retry_after_ms: int | Unset = UNSET
+    available_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +66,10 @@ class AcquireResult:
 
         retry_after_ms = self.retry_after_ms
 
+        available_at: str | Unset = UNSET
+        if not isinstance(self.available_at, Unset):
+            available_at = self.available_at.isoformat()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -80,6 +88,8 @@ class AcquireResult:
             field_dict["renew_after_ms"] = renew_after_ms
         if retry_after_ms is not UNSET:
             field_dict["retry_after_ms"] = retry_after_ms
+        if available_at is not UNSET:
+            field_dict["available_at"] = available_at
 
         return field_dict
 
@@ -105,6 +115,13 @@ class AcquireResult:
 
         retry_after_ms = d.pop("retry_after_ms", UNSET)
 
+        _available_at = d.pop("available_at", UNSET)
+        available_at: datetime.datetime | Unset
+        if isinstance(_available_at, Unset):
+            available_at = UNSET
+        else:
+            available_at = datetime.datetime.fromisoformat(_available_at)
+
         acquire_result = cls(
             status=status,
             expires_at=expires_at,
@@ -113,6 +130,7 @@ class AcquireResult:
             holder_id=holder_id,
             renew_after_ms=renew_after_ms,
             retry_after_ms=retry_after_ms,
+            available_at=available_at,
         )
 
         acquire_result.additional_properties = d

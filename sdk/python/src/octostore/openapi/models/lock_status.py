@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -10,33 +10,47 @@ from attrs import field as _attrs_field
 from ..models.lock_status_status import LockStatusStatus
 from ..types import UNSET, Unset
 
+if TYPE_CHECKING:
+    from ..models.lock_holder import LockHolder
+
+
 T = TypeVar("T", bound="LockStatus")
 
 
 @_attrs_define
 class LockStatus:
-    """`free` locks carry only `name`, `status` and `revision`.
+    """`free` locks carry only `name`, `status` and `revision`. A held lock's
+    `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
+    semaphore's: the holder with the lowest fencing token); `holders` lists every
+    holder, and `max_holders` says how many it admits. A lock kept only by a
+    lock-delay is `held` with no `holder_id` and with `available_at`.
 
-    Attributes:
-        name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
-            path segments in a URL (clients and servers clean them out of the path). The
-            pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
-             Example: my-service.
-        status (LockStatusStatus):
-        revision (int): Increases whenever the lock is granted, released or expires, or its metadata
-            changes (renewals do not change it). Pass it as `index` to watch for the next change.
-             Example: 17.
-        holder_id (str | Unset): Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
-            an `owner`. Contains no secret.
-             Example: tok_8f3a1c9d2e7b/worker-7.
-        fencing_token (int | Unset): Strictly larger than every token issued before it, across releases, expiries and
-            restarts. Example: 42.
-        expires_at (datetime.datetime | Unset): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
-        metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
-            leader's address. At most 1024 characters (Unicode code points, as JSON Schema
-            counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
-            `invalid_request` and change nothing.
-             Example: 10.0.0.7:8080.
+        Attributes:
+            name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
+                path segments in a URL (clients and servers clean them out of the path). The
+                pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
+                 Example: my-service.
+            status (LockStatusStatus):
+            revision (int): Increases whenever the lock is granted, released or expires, or its metadata
+                changes (renewals do not change it). Pass it as `index` to watch for the next change.
+                 Example: 17.
+            holder_id (str | Unset): Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
+                an `owner`. Contains no secret.
+                 Example: tok_8f3a1c9d2e7b/worker-7.
+            fencing_token (int | Unset): Strictly larger than every token issued before it, across releases, expiries and
+                restarts. Example: 42.
+            expires_at (datetime.datetime | Unset): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
+            metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
+                leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+                counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+                `invalid_request` and change nothing.
+                 Example: 10.0.0.7:8080.
+            max_holders (int | Unset): How many distinct holders the lock admits at once (a semaphore); each gets its own
+                lease and fencing token. Every holder and waiter of a lock must send the same value
+                (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+                 Example: 3.
+            holders (list[LockHolder] | Unset): Every current holder, by fencing token.
+            available_at (datetime.datetime | Unset): RFC 3339, UTC, millisecond precision. Example: 2026-02-12T01:00:00Z.
     """
 
     name: str
@@ -46,6 +60,9 @@ class LockStatus:
     fencing_token: int | Unset = UNSET
     expires_at: datetime.datetime | Unset = UNSET
     metadata: str | Unset = UNSET
+    max_holders: int | Unset = UNSET
+    holders: list[LockHolder] | Unset = UNSET
+    available_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,6 +82,19 @@ class LockStatus:
 
         metadata = self.metadata
 
+        max_holders = self.max_holders
+
+        holders: list[dict[str, Any]] | Unset = UNSET
+        if not isinstance(self.holders, Unset):
+            holders = []
+            for holders_item_data in self.holders:
+                holders_item = holders_item_data.to_dict()
+                holders.append(holders_item)
+
+        available_at: str | Unset = UNSET
+        if not isinstance(self.available_at, Unset):
+            available_at = self.available_at.isoformat()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -82,11 +112,19 @@ class LockStatus:
             field_dict["expires_at"] = expires_at
         if metadata is not UNSET:
             field_dict["metadata"] = metadata
+        if max_holders is not UNSET:
+            field_dict["max_holders"] = max_holders
+        if holders is not UNSET:
+            field_dict["holders"] = holders
+        if available_at is not UNSET:
+            field_dict["available_at"] = available_at
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.lock_holder import LockHolder
+
         d = dict(src_dict)
         name = d.pop("name")
 
@@ -107,6 +145,24 @@ class LockStatus:
 
         metadata = d.pop("metadata", UNSET)
 
+        max_holders = d.pop("max_holders", UNSET)
+
+        _holders = d.pop("holders", UNSET)
+        holders: list[LockHolder] | Unset = UNSET
+        if _holders is not UNSET:
+            holders = []
+            for holders_item_data in _holders:
+                holders_item = LockHolder.from_dict(holders_item_data)
+
+                holders.append(holders_item)
+
+        _available_at = d.pop("available_at", UNSET)
+        available_at: datetime.datetime | Unset
+        if isinstance(_available_at, Unset):
+            available_at = UNSET
+        else:
+            available_at = datetime.datetime.fromisoformat(_available_at)
+
         lock_status = cls(
             name=name,
             status=status,
@@ -115,6 +171,9 @@ class LockStatus:
             fencing_token=fencing_token,
             expires_at=expires_at,
             metadata=metadata,
+            max_holders=max_holders,
+            holders=holders,
+            available_at=available_at,
         )
 
         lock_status.additional_properties = d

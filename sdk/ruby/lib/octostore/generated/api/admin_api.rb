@@ -375,6 +375,93 @@ module OctoStore
       return data, status_code, headers
     end
 
+    # End a lock's current lease(s) at once (operator)
+    # Ends every current lease of the lock (all holders of a semaphore) and any lock-delay on it, as a clean release: each holder's next renew or release gets 409 `lease_not_current`, and the next waiters in the lock's line are granted it at once, with new, larger fencing tokens. A free lock is not an error: `fencing_tokens` is then empty. Takes no body. Every call is logged (`lock force-released`, with the account, the lock name and the fencing tokens ended; never a lease id). 
+    # @param account_id [String] The account&#39;s id.
+    # @param name [String] The lock&#39;s name within the caller&#39;s account.
+    # @param [Hash] opts the optional parameters
+    # @return [ForceReleaseResult]
+    def force_release(account_id, name, opts = {})
+      data, _status_code, _headers = force_release_with_http_info(account_id, name, opts)
+      data
+    end
+
+    # End a lock&#39;s current lease(s) at once (operator)
+    # Ends every current lease of the lock (all holders of a semaphore) and any lock-delay on it, as a clean release: each holder&#39;s next renew or release gets 409 &#x60;lease_not_current&#x60;, and the next waiters in the lock&#39;s line are granted it at once, with new, larger fencing tokens. A free lock is not an error: &#x60;fencing_tokens&#x60; is then empty. Takes no body. Every call is logged (&#x60;lock force-released&#x60;, with the account, the lock name and the fencing tokens ended; never a lease id). 
+    # @param account_id [String] The account&#39;s id.
+    # @param name [String] The lock&#39;s name within the caller&#39;s account.
+    # @param [Hash] opts the optional parameters
+    # @return [Array<(ForceReleaseResult, Integer, Hash)>] ForceReleaseResult data, response status code and response headers
+    def force_release_with_http_info(account_id, name, opts = {})
+      if @api_client.config.debugging
+        @api_client.config.logger.debug 'Calling API: AdminApi.force_release ...'
+      end
+      # verify the required parameter 'account_id' is set
+      if @api_client.config.client_side_validation && account_id.nil?
+        fail ArgumentError, "Missing the required parameter 'account_id' when calling AdminApi.force_release"
+      end
+      pattern = Regexp.new(/^acc_[a-z0-9]{12}$/)
+      if @api_client.config.client_side_validation && account_id !~ pattern
+        fail ArgumentError, "invalid value for 'account_id' when calling AdminApi.force_release, must conform to the pattern #{pattern}."
+      end
+
+      # verify the required parameter 'name' is set
+      if @api_client.config.client_side_validation && name.nil?
+        fail ArgumentError, "Missing the required parameter 'name' when calling AdminApi.force_release"
+      end
+      if @api_client.config.client_side_validation && name.to_s.length > 128
+        fail ArgumentError, 'invalid value for "name" when calling AdminApi.force_release, the character length must be smaller than or equal to 128.'
+      end
+
+      if @api_client.config.client_side_validation && name.to_s.length < 1
+        fail ArgumentError, 'invalid value for "name" when calling AdminApi.force_release, the character length must be greater than or equal to 1.'
+      end
+
+      pattern = Regexp.new(/^(?:[A-Za-z0-9-][A-Za-z0-9.-]{0,127}|\.[A-Za-z0-9-][A-Za-z0-9.-]{0,126}|\.\.[A-Za-z0-9.-]{1,126})$/)
+      if @api_client.config.client_side_validation && name !~ pattern
+        fail ArgumentError, "invalid value for 'name' when calling AdminApi.force_release, must conform to the pattern #{pattern}."
+      end
+
+      # resource path
+      local_var_path = '/admin/accounts/{account_id}/locks/{name}/release'.sub('{account_id}', CGI.escape(account_id.to_s)).sub('{name}', CGI.escape(name.to_s))
+
+      # query parameters
+      query_params = opts[:query_params] || {}
+
+      # header parameters
+      header_params = opts[:header_params] || {}
+      # HTTP header 'Accept' (if needed)
+      header_params['Accept'] = @api_client.select_header_accept(['application/json', 'application/problem+json']) unless header_params['Accept']
+
+      # form parameters
+      form_params = opts[:form_params] || {}
+
+      # http body (model)
+      post_body = opts[:debug_body]
+
+      # return_type
+      return_type = opts[:debug_return_type] || 'ForceReleaseResult'
+
+      # auth_names
+      auth_names = opts[:debug_auth_names] || ['AdminKey']
+
+      new_options = opts.merge(
+        :operation => :"AdminApi.force_release",
+        :header_params => header_params,
+        :query_params => query_params,
+        :form_params => form_params,
+        :body => post_body,
+        :auth_names => auth_names,
+        :return_type => return_type
+      )
+
+      data, status_code, headers = @api_client.call_api(:POST, local_var_path, new_options)
+      if @api_client.config.debugging
+        @api_client.config.logger.debug "API called: AdminApi#force_release\nData: #{data.inspect}\nStatus code: #{status_code}\nHeaders: #{headers}"
+      end
+      return data, status_code, headers
+    end
+
     # A consistent copy of the database, taken online
     # Streams a consistent SQLite file of the whole state (accounts, token hashes, unreleased leases, the fencing high-water mark), written with `VACUUM INTO` while the server keeps serving. Restore it by stopping the server, replacing the database file (and removing its `-wal` and `-shm` files) and starting it again; fencing tokens issued after the restore exceed every token issued before it (the fencing floor). 
     # @param [Hash] opts the optional parameters

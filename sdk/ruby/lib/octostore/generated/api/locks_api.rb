@@ -20,7 +20,7 @@ module OctoStore
       @api_client = api_client
     end
     # Try to take a lock
-    # Grants the lock when it is free (never taken, released, or expired) and returns a new lease with a fencing token larger than any issued before. When someone else holds it, returns `held` with the holder and when its lease ends; both are HTTP 200.  Re-acquiring a lock you already hold (same token **and** the same non-empty `owner`) is idempotent: the same lease and fencing token come back, and the expiry moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the stored one). A retried request with an `owner` is therefore safe. An acquire without an `owner` is a holder of its own: it never matches an earlier lease, even one taken with the same token, so a second owner-less acquire of a held lock gets `held`.  A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400 `invalid_lock_name`.  **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the lock is granted to it or the wait ends (then the normal `held`). Waiters are served first come, first served: a release or expiry hands the lock to the next waiter directly, without waking the others. A waiter that disconnects leaves the line and is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces the previous lease, so the account's count does not grow). The line lives in the server's memory: if the server restarts, waiting requests end and clients retry. A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once. 
+    # Grants the lock when it is free (never taken, released, or expired) and returns a new lease with a fencing token larger than any issued before. When someone else holds it, returns `held` with the holder and when its lease ends; both are HTTP 200.  Re-acquiring a lock you already hold (same token **and** the same non-empty `owner`) is idempotent: the same lease and fencing token come back, and the expiry moves to now + `ttl_seconds` if that is later (a `metadata` sent with it replaces the stored one). A retried request with an `owner` is therefore safe. An acquire without an `owner` is a holder of its own: it never matches an earlier lease, even one taken with the same token, so a second owner-less acquire of a held lock gets `held`.  A lock name is 1 to 128 characters; an empty name (`/locks//acquire`) is 400 `invalid_lock_name`.  **Blocking acquire**: with `wait_seconds` > 0 the request waits in line until the lock is granted to it or the wait ends (then the normal `held`). Waiters are served first come, first served: a release or expiry hands the lock to the next waiter directly, without waking the others. A waiter that disconnects leaves the line and is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces the previous lease, so the account's count does not grow). The line lives in the server's memory: if the server restarts, waiting requests end and clients retry. A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.  **Ephemeral lock**: with `session_id` the lease is bound to that session (see `POST /sessions`): it lives as long as the session, renewing the session renews it, and it ends when the session is deleted or expires. `ttl_seconds` is then ignored (send any valid value; the session's TTL rules). An unknown session is 404 `session_not_found`.  **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that long after this lease *expires* (or its session expires), never after a release. During the delay an acquire gets `held` with no `holder_id`, `available_at` (when the delay ends) and `retry_after_ms`; a blocking acquire waits.  **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock at once, each with its own lease and fencing token; the N+1th gets `held` (or waits). Every holder must send the same N (409 `max_holders_mismatch`). 
     # @param name [String] The lock&#39;s name within the caller&#39;s account.
     # @param acquire_request [AcquireRequest] 
     # @param [Hash] opts the optional parameters
@@ -31,7 +31,7 @@ module OctoStore
     end
 
     # Try to take a lock
-    # Grants the lock when it is free (never taken, released, or expired) and returns a new lease with a fencing token larger than any issued before. When someone else holds it, returns &#x60;held&#x60; with the holder and when its lease ends; both are HTTP 200.  Re-acquiring a lock you already hold (same token **and** the same non-empty &#x60;owner&#x60;) is idempotent: the same lease and fencing token come back, and the expiry moves to now + &#x60;ttl_seconds&#x60; if that is later (a &#x60;metadata&#x60; sent with it replaces the stored one). A retried request with an &#x60;owner&#x60; is therefore safe. An acquire without an &#x60;owner&#x60; is a holder of its own: it never matches an earlier lease, even one taken with the same token, so a second owner-less acquire of a held lock gets &#x60;held&#x60;.  A lock name is 1 to 128 characters; an empty name (&#x60;/locks//acquire&#x60;) is 400 &#x60;invalid_lock_name&#x60;.  **Blocking acquire**: with &#x60;wait_seconds&#x60; &gt; 0 the request waits in line until the lock is granted to it or the wait ends (then the normal &#x60;held&#x60;). Waiters are served first come, first served: a release or expiry hands the lock to the next waiter directly, without waking the others. A waiter that disconnects leaves the line and is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces the previous lease, so the account&#39;s count does not grow). The line lives in the server&#39;s memory: if the server restarts, waiting requests end and clients retry. A line holds at most 1024 waiters; past that a waiting acquire answers &#x60;held&#x60; at once. 
+    # Grants the lock when it is free (never taken, released, or expired) and returns a new lease with a fencing token larger than any issued before. When someone else holds it, returns &#x60;held&#x60; with the holder and when its lease ends; both are HTTP 200.  Re-acquiring a lock you already hold (same token **and** the same non-empty &#x60;owner&#x60;) is idempotent: the same lease and fencing token come back, and the expiry moves to now + &#x60;ttl_seconds&#x60; if that is later (a &#x60;metadata&#x60; sent with it replaces the stored one). A retried request with an &#x60;owner&#x60; is therefore safe. An acquire without an &#x60;owner&#x60; is a holder of its own: it never matches an earlier lease, even one taken with the same token, so a second owner-less acquire of a held lock gets &#x60;held&#x60;.  A lock name is 1 to 128 characters; an empty name (&#x60;/locks//acquire&#x60;) is 400 &#x60;invalid_lock_name&#x60;.  **Blocking acquire**: with &#x60;wait_seconds&#x60; &gt; 0 the request waits in line until the lock is granted to it or the wait ends (then the normal &#x60;held&#x60;). Waiters are served first come, first served: a release or expiry hands the lock to the next waiter directly, without waking the others. A waiter that disconnects leaves the line and is never granted the lock. Waiting takes no lock of your quota (a hand-off replaces the previous lease, so the account&#39;s count does not grow). The line lives in the server&#39;s memory: if the server restarts, waiting requests end and clients retry. A line holds at most 1024 waiters; past that a waiting acquire answers &#x60;held&#x60; at once.  **Ephemeral lock**: with &#x60;session_id&#x60; the lease is bound to that session (see &#x60;POST /sessions&#x60;): it lives as long as the session, renewing the session renews it, and it ends when the session is deleted or expires. &#x60;ttl_seconds&#x60; is then ignored (send any valid value; the session&#39;s TTL rules). An unknown session is 404 &#x60;session_not_found&#x60;.  **Lock-delay**: &#x60;lock_delay_seconds&#x60; (0..60) keeps the lock from everyone for that long after this lease *expires* (or its session expires), never after a release. During the delay an acquire gets &#x60;held&#x60; with no &#x60;holder_id&#x60;, &#x60;available_at&#x60; (when the delay ends) and &#x60;retry_after_ms&#x60;; a blocking acquire waits.  **Semaphore**: &#x60;max_holders&#x60; N (1..64) lets up to N distinct holders hold the lock at once, each with its own lease and fencing token; the N+1th gets &#x60;held&#x60; (or waits). Every holder must send the same N (409 &#x60;max_holders_mismatch&#x60;). 
     # @param name [String] The lock&#39;s name within the caller&#39;s account.
     # @param acquire_request [AcquireRequest] 
     # @param [Hash] opts the optional parameters
@@ -112,6 +112,7 @@ module OctoStore
     # @param [Hash] opts the optional parameters
     # @option opts [Integer] :index Return once the lock&#39;s &#x60;revision&#x60; is greater than this.
     # @option opts [Integer] :wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [LockStatus]
     def get_lock(name, opts = {})
       data, _status_code, _headers = get_lock_with_http_info(name, opts)
@@ -124,6 +125,7 @@ module OctoStore
     # @param [Hash] opts the optional parameters
     # @option opts [Integer] :index Return once the lock&#39;s &#x60;revision&#x60; is greater than this.
     # @option opts [Integer] :wait_seconds How long to wait for a change when &#x60;index&#x60; is given (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [Array<(LockStatus, Integer, Hash)>] LockStatus data, response status code and response headers
     def get_lock_with_http_info(name, opts = {})
       if @api_client.config.debugging
@@ -162,6 +164,10 @@ module OctoStore
         fail ArgumentError, 'invalid value for "opts[:"wait_seconds"]" when calling LocksApi.get_lock, must be greater than or equal to 0.'
       end
 
+      allowable_values = ["linearizable", "stale"]
+      if @api_client.config.client_side_validation && opts[:'consistency'] && !allowable_values.include?(opts[:'consistency'])
+        fail ArgumentError, "invalid value for \"consistency\", must be one of #{allowable_values}"
+      end
       # resource path
       local_var_path = '/locks/{name}'.sub('{name}', CGI.escape(name.to_s))
 
@@ -169,6 +175,7 @@ module OctoStore
       query_params = opts[:query_params] || {}
       query_params[:'index'] = opts[:'index'] if !opts[:'index'].nil?
       query_params[:'wait_seconds'] = opts[:'wait_seconds'] if !opts[:'wait_seconds'].nil?
+      query_params[:'consistency'] = opts[:'consistency'] if !opts[:'consistency'].nil?
 
       # header parameters
       header_params = opts[:header_params] || {}
@@ -204,22 +211,30 @@ module OctoStore
       return data, status_code, headers
     end
 
-    # The caller's account's active locks
-    # The unexpired leases in the caller's account, ordered by name, a page at a time (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass it as `cursor` for the next page. 
+    # The caller's account's active locks, or those under a prefix, or watch a prefix
+    # The unexpired leases in the caller's account, ordered by name, a page at a time (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass it as `cursor` for the next page.  **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry per lock with every holder in `holders` (a semaphore's too), including locks kept by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer carries `index`: every change under the prefix so far is at or below it. Paged like the plain list.  **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as soon as any lock under the prefix changed past `index` (granted, released, expired, its metadata changed), or when the wait ends. The answer is `index`, the new index to watch from, and `changes`: every lock under the prefix whose revision is above the `index` sent, by name, a released or expired one with `status` `free` (`locks` is empty). Coming back with the `index` you got never misses a change. When the server no longer remembers every lock freed since your `index` (it keeps the last 10,000 freed locks), `complete` is false and `changes` holds every lock held under the prefix: any lock you knew that is not in it is free. A watch counts against the waiting requests' bounds (429 `too_many_waiters`). 
     # @param [Hash] opts the optional parameters
     # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
     # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
+    # @option opts [String] :prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;.
+    # @option opts [Integer] :index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index.
+    # @option opts [Integer] :wait_seconds How long a prefix watch waits for a change (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [LockList]
     def list_locks(opts = {})
       data, _status_code, _headers = list_locks_with_http_info(opts)
       data
     end
 
-    # The caller&#39;s account&#39;s active locks
-    # The unexpired leases in the caller&#39;s account, ordered by name, a page at a time (100 unless &#x60;limit&#x60; says otherwise). When more follow, &#x60;next_cursor&#x60; is set: pass it as &#x60;cursor&#x60; for the next page. 
+    # The caller&#39;s account&#39;s active locks, or those under a prefix, or watch a prefix
+    # The unexpired leases in the caller&#39;s account, ordered by name, a page at a time (100 unless &#x60;limit&#x60; says otherwise). When more follow, &#x60;next_cursor&#x60; is set: pass it as &#x60;cursor&#x60; for the next page.  **Prefix list**: with &#x60;prefix&#x60;, only the locks whose name starts with it, one entry per lock with every holder in &#x60;holders&#x60; (a semaphore&#39;s too), including locks kept by a lock-delay (&#x60;status&#x60; &#x60;held&#x60;, no &#x60;holder_id&#x60;, &#x60;available_at&#x60; set). The answer carries &#x60;index&#x60;: every change under the prefix so far is at or below it. Paged like the plain list.  **Prefix watch**: with &#x60;prefix&#x60;, &#x60;index&#x60; and &#x60;wait_seconds&#x60;, the request returns as soon as any lock under the prefix changed past &#x60;index&#x60; (granted, released, expired, its metadata changed), or when the wait ends. The answer is &#x60;index&#x60;, the new index to watch from, and &#x60;changes&#x60;: every lock under the prefix whose revision is above the &#x60;index&#x60; sent, by name, a released or expired one with &#x60;status&#x60; &#x60;free&#x60; (&#x60;locks&#x60; is empty). Coming back with the &#x60;index&#x60; you got never misses a change. When the server no longer remembers every lock freed since your &#x60;index&#x60; (it keeps the last 10,000 freed locks), &#x60;complete&#x60; is false and &#x60;changes&#x60; holds every lock held under the prefix: any lock you knew that is not in it is free. A watch counts against the waiting requests&#39; bounds (429 &#x60;too_many_waiters&#x60;). 
     # @param [Hash] opts the optional parameters
     # @option opts [String] :cursor Where the page starts: the &#x60;next_cursor&#x60; of the page before, as it came. Omit it for the first page. Cursors are opaque and belong to the list that made them; a malformed one, or one from another list, gets 400 &#x60;invalid_cursor&#x60;. Paging is by the list&#39;s sort key, not by offset: an item that exists during the whole paging is listed exactly once, even while others are added or removed. 
     # @option opts [Integer] :limit The most items one page holds (default 100, at most 1000); out of range gets 400 &#x60;invalid_limit&#x60;. (default to 100)
+    # @option opts [String] :prefix Only locks whose name starts with this (it may be empty). Needed for &#x60;index&#x60;.
+    # @option opts [Integer] :index With &#x60;prefix&#x60; and &#x60;wait_seconds&#x60;, return once a lock under the prefix changed past this index.
+    # @option opts [Integer] :wait_seconds How long a prefix watch waits for a change (default 0, at most 60).
+    # @option opts [String] :consistency &#x60;linearizable&#x60; (the default): the answer reflects every write acknowledged before the request; in a cluster a follower forwards the read to the leader, which confirms with a quorum that it still leads (503 &#x60;no_leader&#x60; when there is none).  &#x60;stale&#x60;: the node that receives the request answers it from its own materialised state (its SQLite file), never forwarding it. It is cheaper and answers while there is no leader, but it may lag the leader by the writes not yet applied on that node; a lease whose stored &#x60;expires_at&#x60; has passed is reported &#x60;free&#x60;, and a free lock&#39;s &#x60;revision&#x60; may be 0 (unknown). A watch or a prefix list is always linearizable. On a single node both are the same. Other values get 400 &#x60;invalid_request&#x60;.  (default to 'linearizable')
     # @return [Array<(LockList, Integer, Hash)>] LockList data, response status code and response headers
     def list_locks_with_http_info(opts = {})
       if @api_client.config.debugging
@@ -241,6 +256,35 @@ module OctoStore
         fail ArgumentError, 'invalid value for "opts[:"limit"]" when calling LocksApi.list_locks, must be greater than or equal to 1.'
       end
 
+      if @api_client.config.client_side_validation && !opts[:'prefix'].nil? && opts[:'prefix'].to_s.length > 128
+        fail ArgumentError, 'invalid value for "opts[:"prefix"]" when calling LocksApi.list_locks, the character length must be smaller than or equal to 128.'
+      end
+
+      pattern = Regexp.new(/^[A-Za-z0-9.-]*$/)
+      if @api_client.config.client_side_validation && !opts[:'prefix'].nil? && opts[:'prefix'] !~ pattern
+        fail ArgumentError, "invalid value for 'opts[:\"prefix\"]' when calling LocksApi.list_locks, must conform to the pattern #{pattern}."
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'index'].nil? && opts[:'index'] > 9007199254740991
+        fail ArgumentError, 'invalid value for "opts[:"index"]" when calling LocksApi.list_locks, must be smaller than or equal to 9007199254740991.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'index'].nil? && opts[:'index'] < 0
+        fail ArgumentError, 'invalid value for "opts[:"index"]" when calling LocksApi.list_locks, must be greater than or equal to 0.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'wait_seconds'].nil? && opts[:'wait_seconds'] > 60
+        fail ArgumentError, 'invalid value for "opts[:"wait_seconds"]" when calling LocksApi.list_locks, must be smaller than or equal to 60.'
+      end
+
+      if @api_client.config.client_side_validation && !opts[:'wait_seconds'].nil? && opts[:'wait_seconds'] < 0
+        fail ArgumentError, 'invalid value for "opts[:"wait_seconds"]" when calling LocksApi.list_locks, must be greater than or equal to 0.'
+      end
+
+      allowable_values = ["linearizable", "stale"]
+      if @api_client.config.client_side_validation && opts[:'consistency'] && !allowable_values.include?(opts[:'consistency'])
+        fail ArgumentError, "invalid value for \"consistency\", must be one of #{allowable_values}"
+      end
       # resource path
       local_var_path = '/locks'
 
@@ -248,6 +292,10 @@ module OctoStore
       query_params = opts[:query_params] || {}
       query_params[:'cursor'] = opts[:'cursor'] if !opts[:'cursor'].nil?
       query_params[:'limit'] = opts[:'limit'] if !opts[:'limit'].nil?
+      query_params[:'prefix'] = opts[:'prefix'] if !opts[:'prefix'].nil?
+      query_params[:'index'] = opts[:'index'] if !opts[:'index'].nil?
+      query_params[:'wait_seconds'] = opts[:'wait_seconds'] if !opts[:'wait_seconds'].nil?
+      query_params[:'consistency'] = opts[:'consistency'] if !opts[:'consistency'].nil?
 
       # header parameters
       header_params = opts[:header_params] || {}

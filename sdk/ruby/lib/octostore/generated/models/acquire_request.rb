@@ -27,13 +27,25 @@ module OctoStore
     # A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 characters (Unicode code points, as JSON Schema counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400 `invalid_request` and change nothing. 
     attr_accessor :metadata
 
+    # A session's id, random (128 bits), chosen by the server.
+    attr_accessor :session_id
+
+    # Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies, nobody is granted its place in the lock for this long, so a holder that lost the lease without noticing (a paused process, a partition) has time to stop before anyone else starts. A release, a deleted session or an operator's force-release never starts it. 0 (the default) means none. 
+    attr_accessor :lock_delay_seconds
+
+    # How many distinct holders the lock admits at once (a semaphore); each gets its own lease and fencing token. Every holder and waiter of a lock must send the same value (409 `max_holders_mismatch` otherwise). Default 1, a plain lock. 
+    attr_accessor :max_holders
+
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
         :'ttl_seconds' => :'ttl_seconds',
         :'owner' => :'owner',
         :'wait_seconds' => :'wait_seconds',
-        :'metadata' => :'metadata'
+        :'metadata' => :'metadata',
+        :'session_id' => :'session_id',
+        :'lock_delay_seconds' => :'lock_delay_seconds',
+        :'max_holders' => :'max_holders'
       }
     end
 
@@ -53,7 +65,10 @@ module OctoStore
         :'ttl_seconds' => :'Integer',
         :'owner' => :'String',
         :'wait_seconds' => :'Integer',
-        :'metadata' => :'String'
+        :'metadata' => :'String',
+        :'session_id' => :'String',
+        :'lock_delay_seconds' => :'Integer',
+        :'max_holders' => :'Integer'
       }
     end
 
@@ -95,6 +110,18 @@ module OctoStore
 
       if attributes.key?(:'metadata')
         self.metadata = attributes[:'metadata']
+      end
+
+      if attributes.key?(:'session_id')
+        self.session_id = attributes[:'session_id']
+      end
+
+      if attributes.key?(:'lock_delay_seconds')
+        self.lock_delay_seconds = attributes[:'lock_delay_seconds']
+      end
+
+      if attributes.key?(:'max_holders')
+        self.max_holders = attributes[:'max_holders']
       end
     end
 
@@ -140,6 +167,27 @@ module OctoStore
         invalid_properties.push('invalid value for "metadata", the character length must be smaller than or equal to 1024.')
       end
 
+      pattern = Regexp.new(/^ses_[0-9a-f]{32}$/)
+      if !@session_id.nil? && @session_id !~ pattern
+        invalid_properties.push("invalid value for \"session_id\", must conform to the pattern #{pattern}.")
+      end
+
+      if !@lock_delay_seconds.nil? && @lock_delay_seconds > 60
+        invalid_properties.push('invalid value for "lock_delay_seconds", must be smaller than or equal to 60.')
+      end
+
+      if !@lock_delay_seconds.nil? && @lock_delay_seconds < 0
+        invalid_properties.push('invalid value for "lock_delay_seconds", must be greater than or equal to 0.')
+      end
+
+      if !@max_holders.nil? && @max_holders > 64
+        invalid_properties.push('invalid value for "max_holders", must be smaller than or equal to 64.')
+      end
+
+      if !@max_holders.nil? && @max_holders < 1
+        invalid_properties.push('invalid value for "max_holders", must be greater than or equal to 1.')
+      end
+
       invalid_properties
     end
 
@@ -156,6 +204,11 @@ module OctoStore
       return false if !@wait_seconds.nil? && @wait_seconds > 60
       return false if !@wait_seconds.nil? && @wait_seconds < 0
       return false if !@metadata.nil? && @metadata.to_s.length > 1024
+      return false if !@session_id.nil? && @session_id !~ Regexp.new(/^ses_[0-9a-f]{32}$/)
+      return false if !@lock_delay_seconds.nil? && @lock_delay_seconds > 60
+      return false if !@lock_delay_seconds.nil? && @lock_delay_seconds < 0
+      return false if !@max_holders.nil? && @max_holders > 64
+      return false if !@max_holders.nil? && @max_holders < 1
       true
     end
 
@@ -232,6 +285,57 @@ module OctoStore
       @metadata = metadata
     end
 
+    # Custom attribute writer method with validation
+    # @param [Object] session_id Value to be assigned
+    def session_id=(session_id)
+      if session_id.nil?
+        fail ArgumentError, 'session_id cannot be nil'
+      end
+
+      pattern = Regexp.new(/^ses_[0-9a-f]{32}$/)
+      if session_id !~ pattern
+        fail ArgumentError, "invalid value for \"session_id\", must conform to the pattern #{pattern}."
+      end
+
+      @session_id = session_id
+    end
+
+    # Custom attribute writer method with validation
+    # @param [Object] lock_delay_seconds Value to be assigned
+    def lock_delay_seconds=(lock_delay_seconds)
+      if lock_delay_seconds.nil?
+        fail ArgumentError, 'lock_delay_seconds cannot be nil'
+      end
+
+      if lock_delay_seconds > 60
+        fail ArgumentError, 'invalid value for "lock_delay_seconds", must be smaller than or equal to 60.'
+      end
+
+      if lock_delay_seconds < 0
+        fail ArgumentError, 'invalid value for "lock_delay_seconds", must be greater than or equal to 0.'
+      end
+
+      @lock_delay_seconds = lock_delay_seconds
+    end
+
+    # Custom attribute writer method with validation
+    # @param [Object] max_holders Value to be assigned
+    def max_holders=(max_holders)
+      if max_holders.nil?
+        fail ArgumentError, 'max_holders cannot be nil'
+      end
+
+      if max_holders > 64
+        fail ArgumentError, 'invalid value for "max_holders", must be smaller than or equal to 64.'
+      end
+
+      if max_holders < 1
+        fail ArgumentError, 'invalid value for "max_holders", must be greater than or equal to 1.'
+      end
+
+      @max_holders = max_holders
+    end
+
     # Checks equality by comparing each attribute.
     # @param [Object] Object to be compared
     def ==(o)
@@ -240,7 +344,10 @@ module OctoStore
           ttl_seconds == o.ttl_seconds &&
           owner == o.owner &&
           wait_seconds == o.wait_seconds &&
-          metadata == o.metadata
+          metadata == o.metadata &&
+          session_id == o.session_id &&
+          lock_delay_seconds == o.lock_delay_seconds &&
+          max_holders == o.max_holders
     end
 
     # @see the `==` method
@@ -252,7 +359,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [ttl_seconds, owner, wait_seconds, metadata].hash
+      [ttl_seconds, owner, wait_seconds, metadata, session_id, lock_delay_seconds, max_holders].hash
     end
 
     # Builds the object from hash

@@ -14,7 +14,7 @@ require 'date'
 require 'time'
 
 module OctoStore
-  # `status` tells the outcome. `acquired`: you hold the lock; `lease_id`, `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are set. 
+  # `status` tells the outcome. `acquired`: you hold the lock; `lease_id`, `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are set (a semaphore's: of the holder with the lowest fencing token). While the lock is kept by a lock-delay, `held` has no `holder_id`; `available_at` and `expires_at` say when the delay ends. 
   class AcquireResult < ApiModelBase
     attr_accessor :status
 
@@ -35,6 +35,9 @@ module OctoStore
 
     # When trying again is worthwhile, in milliseconds from now.
     attr_accessor :retry_after_ms
+
+    # RFC 3339, UTC, millisecond precision.
+    attr_accessor :available_at
 
     class EnumAttributeValidator
       attr_reader :datatype
@@ -67,7 +70,8 @@ module OctoStore
         :'holder_id' => :'holder_id',
         :'expires_at' => :'expires_at',
         :'renew_after_ms' => :'renew_after_ms',
-        :'retry_after_ms' => :'retry_after_ms'
+        :'retry_after_ms' => :'retry_after_ms',
+        :'available_at' => :'available_at'
       }
     end
 
@@ -90,7 +94,8 @@ module OctoStore
         :'holder_id' => :'String',
         :'expires_at' => :'Time',
         :'renew_after_ms' => :'Integer',
-        :'retry_after_ms' => :'Integer'
+        :'retry_after_ms' => :'Integer',
+        :'available_at' => :'Time'
       }
     end
 
@@ -146,6 +151,10 @@ module OctoStore
 
       if attributes.key?(:'retry_after_ms')
         self.retry_after_ms = attributes[:'retry_after_ms']
+      end
+
+      if attributes.key?(:'available_at')
+        self.available_at = attributes[:'available_at']
       end
     end
 
@@ -273,7 +282,8 @@ module OctoStore
           holder_id == o.holder_id &&
           expires_at == o.expires_at &&
           renew_after_ms == o.renew_after_ms &&
-          retry_after_ms == o.retry_after_ms
+          retry_after_ms == o.retry_after_ms &&
+          available_at == o.available_at
     end
 
     # @see the `==` method
@@ -285,7 +295,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [status, lease_id, fencing_token, holder_id, expires_at, renew_after_ms, retry_after_ms].hash
+      [status, lease_id, fencing_token, holder_id, expires_at, renew_after_ms, retry_after_ms, available_at].hash
     end
 
     # Builds the object from hash

@@ -20,11 +20,23 @@ module OctoStore
     # Pass it as `cursor` to get the next page. Absent on the last page: a client that ignores it sees the first page only. 
     attr_accessor :next_cursor
 
+    # With `prefix`, the index to watch the prefix from (or, for a watch, to come back with).
+    attr_accessor :index
+
+    # A prefix watch's changes, by name.
+    attr_accessor :changes
+
+    # For a prefix watch: false when the server no longer remembers every lock freed since the `index` sent; `changes` then holds every held lock under the prefix. 
+    attr_accessor :complete
+
     # Attribute mapping from ruby-style variable name to JSON key.
     def self.attribute_map
       {
         :'locks' => :'locks',
-        :'next_cursor' => :'next_cursor'
+        :'next_cursor' => :'next_cursor',
+        :'index' => :'index',
+        :'changes' => :'changes',
+        :'complete' => :'complete'
       }
     end
 
@@ -42,7 +54,10 @@ module OctoStore
     def self.openapi_types
       {
         :'locks' => :'Array<LockStatus>',
-        :'next_cursor' => :'String'
+        :'next_cursor' => :'String',
+        :'index' => :'Integer',
+        :'changes' => :'Array<LockStatus>',
+        :'complete' => :'Boolean'
       }
     end
 
@@ -79,6 +94,20 @@ module OctoStore
       if attributes.key?(:'next_cursor')
         self.next_cursor = attributes[:'next_cursor']
       end
+
+      if attributes.key?(:'index')
+        self.index = attributes[:'index']
+      end
+
+      if attributes.key?(:'changes')
+        if (value = attributes[:'changes']).is_a?(Array)
+          self.changes = value
+        end
+      end
+
+      if attributes.key?(:'complete')
+        self.complete = attributes[:'complete']
+      end
     end
 
     # Show invalid properties with the reasons. Usually used together with valid?
@@ -90,6 +119,14 @@ module OctoStore
         invalid_properties.push('invalid value for "locks", locks cannot be nil.')
       end
 
+      if !@index.nil? && @index > 9007199254740991
+        invalid_properties.push('invalid value for "index", must be smaller than or equal to 9007199254740991.')
+      end
+
+      if !@index.nil? && @index < 0
+        invalid_properties.push('invalid value for "index", must be greater than or equal to 0.')
+      end
+
       invalid_properties
     end
 
@@ -98,6 +135,8 @@ module OctoStore
     def valid?
       warn '[DEPRECATED] the `valid?` method is obsolete'
       return false if @locks.nil?
+      return false if !@index.nil? && @index > 9007199254740991
+      return false if !@index.nil? && @index < 0
       true
     end
 
@@ -111,13 +150,34 @@ module OctoStore
       @locks = locks
     end
 
+    # Custom attribute writer method with validation
+    # @param [Object] index Value to be assigned
+    def index=(index)
+      if index.nil?
+        fail ArgumentError, 'index cannot be nil'
+      end
+
+      if index > 9007199254740991
+        fail ArgumentError, 'invalid value for "index", must be smaller than or equal to 9007199254740991.'
+      end
+
+      if index < 0
+        fail ArgumentError, 'invalid value for "index", must be greater than or equal to 0.'
+      end
+
+      @index = index
+    end
+
     # Checks equality by comparing each attribute.
     # @param [Object] Object to be compared
     def ==(o)
       return true if self.equal?(o)
       self.class == o.class &&
           locks == o.locks &&
-          next_cursor == o.next_cursor
+          next_cursor == o.next_cursor &&
+          index == o.index &&
+          changes == o.changes &&
+          complete == o.complete
     end
 
     # @see the `==` method
@@ -129,7 +189,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [locks, next_cursor].hash
+      [locks, next_cursor, index, changes, complete].hash
     end
 
     # Builds the object from hash

@@ -14,7 +14,7 @@ require 'date'
 require 'time'
 
 module OctoStore
-  # `free` locks carry only `name`, `status` and `revision`.
+  # `free` locks carry only `name`, `status` and `revision`. A held lock's `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a semaphore's: the holder with the lowest fencing token); `holders` lists every holder, and `max_holders` says how many it admits. A lock kept only by a lock-delay is `held` with no `holder_id` and with `available_at`. 
   class LockStatus < ApiModelBase
     # 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are path segments in a URL (clients and servers clean them out of the path). The pattern is `^[A-Za-z0-9.-]{1,128}$` without those two. 
     attr_accessor :name
@@ -35,6 +35,15 @@ module OctoStore
 
     # A small value stored with the lease and shown to everyone in the account, such as a leader's address. At most 1024 characters (Unicode code points, as JSON Schema counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400 `invalid_request` and change nothing. 
     attr_accessor :metadata
+
+    # How many distinct holders the lock admits at once (a semaphore); each gets its own lease and fencing token. Every holder and waiter of a lock must send the same value (409 `max_holders_mismatch` otherwise). Default 1, a plain lock. 
+    attr_accessor :max_holders
+
+    # Every current holder, by fencing token.
+    attr_accessor :holders
+
+    # RFC 3339, UTC, millisecond precision.
+    attr_accessor :available_at
 
     class EnumAttributeValidator
       attr_reader :datatype
@@ -67,7 +76,10 @@ module OctoStore
         :'holder_id' => :'holder_id',
         :'fencing_token' => :'fencing_token',
         :'expires_at' => :'expires_at',
-        :'metadata' => :'metadata'
+        :'metadata' => :'metadata',
+        :'max_holders' => :'max_holders',
+        :'holders' => :'holders',
+        :'available_at' => :'available_at'
       }
     end
 
@@ -90,7 +102,10 @@ module OctoStore
         :'holder_id' => :'String',
         :'fencing_token' => :'Integer',
         :'expires_at' => :'Time',
-        :'metadata' => :'String'
+        :'metadata' => :'String',
+        :'max_holders' => :'Integer',
+        :'holders' => :'Array<LockHolder>',
+        :'available_at' => :'Time'
       }
     end
 
@@ -149,6 +164,20 @@ module OctoStore
       if attributes.key?(:'metadata')
         self.metadata = attributes[:'metadata']
       end
+
+      if attributes.key?(:'max_holders')
+        self.max_holders = attributes[:'max_holders']
+      end
+
+      if attributes.key?(:'holders')
+        if (value = attributes[:'holders']).is_a?(Array)
+          self.holders = value
+        end
+      end
+
+      if attributes.key?(:'available_at')
+        self.available_at = attributes[:'available_at']
+      end
     end
 
     # Show invalid properties with the reasons. Usually used together with valid?
@@ -201,6 +230,14 @@ module OctoStore
         invalid_properties.push('invalid value for "metadata", the character length must be smaller than or equal to 1024.')
       end
 
+      if !@max_holders.nil? && @max_holders > 64
+        invalid_properties.push('invalid value for "max_holders", must be smaller than or equal to 64.')
+      end
+
+      if !@max_holders.nil? && @max_holders < 1
+        invalid_properties.push('invalid value for "max_holders", must be greater than or equal to 1.')
+      end
+
       invalid_properties
     end
 
@@ -221,6 +258,8 @@ module OctoStore
       return false if !@fencing_token.nil? && @fencing_token > 9007199254740991
       return false if !@fencing_token.nil? && @fencing_token < 1
       return false if !@metadata.nil? && @metadata.to_s.length > 1024
+      return false if !@max_holders.nil? && @max_holders > 64
+      return false if !@max_holders.nil? && @max_holders < 1
       true
     end
 
@@ -307,6 +346,24 @@ module OctoStore
       @metadata = metadata
     end
 
+    # Custom attribute writer method with validation
+    # @param [Object] max_holders Value to be assigned
+    def max_holders=(max_holders)
+      if max_holders.nil?
+        fail ArgumentError, 'max_holders cannot be nil'
+      end
+
+      if max_holders > 64
+        fail ArgumentError, 'invalid value for "max_holders", must be smaller than or equal to 64.'
+      end
+
+      if max_holders < 1
+        fail ArgumentError, 'invalid value for "max_holders", must be greater than or equal to 1.'
+      end
+
+      @max_holders = max_holders
+    end
+
     # Checks equality by comparing each attribute.
     # @param [Object] Object to be compared
     def ==(o)
@@ -318,7 +375,10 @@ module OctoStore
           holder_id == o.holder_id &&
           fencing_token == o.fencing_token &&
           expires_at == o.expires_at &&
-          metadata == o.metadata
+          metadata == o.metadata &&
+          max_holders == o.max_holders &&
+          holders == o.holders &&
+          available_at == o.available_at
     end
 
     # @see the `==` method
@@ -330,7 +390,7 @@ module OctoStore
     # Calculates hash code according to all attributes.
     # @return [Integer] Hash code
     def hash
-      [name, status, revision, holder_id, fencing_token, expires_at, metadata].hash
+      [name, status, revision, holder_id, fencing_token, expires_at, metadata, max_holders, holders, available_at].hash
     end
 
     # Builds the object from hash

@@ -180,7 +180,7 @@ module OctoStore
       return false if @title.nil?
       return false if @status.nil?
       return false if @code.nil?
-      code_validator = EnumAttributeValidator.new('String', ["invalid_request", "invalid_lock_name", "invalid_ttl", "invalid_cursor", "invalid_limit", "unauthorized", "lease_not_current", "lock_limit_exceeded", "account_exists", "account_not_found", "admin_disabled", "not_found", "method_not_allowed", "payload_too_large", "headers_too_large", "unsupported_media_type", "rate_limited", "too_many_waiters", "unavailable", "internal", "signin_not_configured", "signin_failed", "github_unavailable", "forbidden", "token_not_found", "token_limit_exceeded", "no_leader"])
+      code_validator = EnumAttributeValidator.new('String', ["invalid_request", "invalid_lock_name", "invalid_ttl", "invalid_cursor", "invalid_limit", "unauthorized", "lease_not_current", "lock_limit_exceeded", "max_holders_mismatch", "session_not_found", "session_limit_exceeded", "session_mismatch", "account_exists", "account_not_found", "admin_disabled", "not_found", "method_not_allowed", "payload_too_large", "headers_too_large", "unsupported_media_type", "rate_limited", "too_many_waiters", "unavailable", "internal", "signin_not_configured", "signin_failed", "github_unavailable", "forbidden", "token_not_found", "token_limit_exceeded", "no_leader"])
       return false unless code_validator.valid?(@code)
       return false if @request_id.nil?
       true
@@ -219,7 +219,7 @@ module OctoStore
     # Custom attribute writer method checking allowed values (enum).
     # @param [Object] code Object to be assigned
     def code=(code)
-      validator = EnumAttributeValidator.new('String', ["invalid_request", "invalid_lock_name", "invalid_ttl", "invalid_cursor", "invalid_limit", "unauthorized", "lease_not_current", "lock_limit_exceeded", "account_exists", "account_not_found", "admin_disabled", "not_found", "method_not_allowed", "payload_too_large", "headers_too_large", "unsupported_media_type", "rate_limited", "too_many_waiters", "unavailable", "internal", "signin_not_configured", "signin_failed", "github_unavailable", "forbidden", "token_not_found", "token_limit_exceeded", "no_leader"])
+      validator = EnumAttributeValidator.new('String', ["invalid_request", "invalid_lock_name", "invalid_ttl", "invalid_cursor", "invalid_limit", "unauthorized", "lease_not_current", "lock_limit_exceeded", "max_holders_mismatch", "session_not_found", "session_limit_exceeded", "session_mismatch", "account_exists", "account_not_found", "admin_disabled", "not_found", "method_not_allowed", "payload_too_large", "headers_too_large", "unsupported_media_type", "rate_limited", "too_many_waiters", "unavailable", "internal", "signin_not_configured", "signin_failed", "github_unavailable", "forbidden", "token_not_found", "token_limit_exceeded", "no_leader"])
       unless validator.valid?(code)
         fail ArgumentError, "invalid value for \"code\", must be one of #{validator.allowable_values}."
       end

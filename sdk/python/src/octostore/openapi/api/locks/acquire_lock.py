@@ -51,6 +51,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
     if response.status_code == 409:
         response_409 = Problem.from_dict(response.json())
 
@@ -128,6 +133,21 @@ def sync_detailed(
     server's memory: if the server restarts, waiting requests end and clients retry.
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 
+    **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+    `POST /sessions`): it lives as long as the session, renewing the session renews it,
+    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+    (send any valid value; the session's TTL rules). An unknown session is 404
+    `session_not_found`.
+
+    **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+    long after this lease *expires* (or its session expires), never after a release.
+    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    the delay ends) and `retry_after_ms`; a blocking acquire waits.
+
+    **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+    at once, each with its own lease and fencing token; the N+1th gets `held` (or
+    waits). Every holder must send the same N (409 `max_holders_mismatch`).
+
     Args:
         name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
             are
@@ -187,6 +207,21 @@ def sync(
     server's memory: if the server restarts, waiting requests end and clients retry.
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
 
+    **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+    `POST /sessions`): it lives as long as the session, renewing the session renews it,
+    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+    (send any valid value; the session's TTL rules). An unknown session is 404
+    `session_not_found`.
+
+    **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+    long after this lease *expires* (or its session expires), never after a release.
+    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    the delay ends) and `retry_after_ms`; a blocking acquire waits.
+
+    **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+    at once, each with its own lease and fencing token; the N+1th gets `held` (or
+    waits). Every holder must send the same N (409 `max_holders_mismatch`).
+
     Args:
         name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
             are
@@ -240,6 +275,21 @@ async def asyncio_detailed(
     the previous lease, so the account's count does not grow). The line lives in the
     server's memory: if the server restarts, waiting requests end and clients retry.
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+
+    **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+    `POST /sessions`): it lives as long as the session, renewing the session renews it,
+    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+    (send any valid value; the session's TTL rules). An unknown session is 404
+    `session_not_found`.
+
+    **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+    long after this lease *expires* (or its session expires), never after a release.
+    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    the delay ends) and `retry_after_ms`; a blocking acquire waits.
+
+    **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+    at once, each with its own lease and fencing token; the N+1th gets `held` (or
+    waits). Every holder must send the same N (409 `max_holders_mismatch`).
 
     Args:
         name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which
@@ -297,6 +347,21 @@ async def asyncio(
     the previous lease, so the account's count does not grow). The line lives in the
     server's memory: if the server restarts, waiting requests end and clients retry.
     A line holds at most 1024 waiters; past that a waiting acquire answers `held` at once.
+
+    **Ephemeral lock**: with `session_id` the lease is bound to that session (see
+    `POST /sessions`): it lives as long as the session, renewing the session renews it,
+    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
+    (send any valid value; the session's TTL rules). An unknown session is 404
+    `session_not_found`.
+
+    **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
+    long after this lease *expires* (or its session expires), never after a release.
+    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    the delay ends) and `retry_after_ms`; a blocking acquire waits.
+
+    **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
+    at once, each with its own lease and fencing token; the N+1th gets `held` (or
+    waits). Every holder must send the same N (409 `max_holders_mismatch`).
 
     Args:
         name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which

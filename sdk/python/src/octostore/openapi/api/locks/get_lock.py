@@ -5,6 +5,7 @@ from urllib.parse import quote
 import httpx
 
 from ...client import AuthenticatedClient, Client
+from ...models.get_lock_consistency import GetLockConsistency
 from ...models.lock_status import LockStatus
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -15,6 +16,7 @@ def _get_kwargs(
     *,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: GetLockConsistency | Unset = GetLockConsistency.LINEARIZABLE,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -22,6 +24,12 @@ def _get_kwargs(
     params["index"] = index
 
     params["wait_seconds"] = wait_seconds
+
+    json_consistency: str | Unset = UNSET
+    if not isinstance(consistency, Unset):
+        json_consistency = consistency.value
+
+    params["consistency"] = json_consistency
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -96,6 +104,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: GetLockConsistency | Unset = GetLockConsistency.LINEARIZABLE,
 ) -> Response[LockStatus | Problem]:
     """Status of one lock, or watch it
 
@@ -117,6 +126,7 @@ def sync_detailed(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (GetLockConsistency | Unset):  Default: GetLockConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,6 +140,7 @@ def sync_detailed(
         name=name,
         index=index,
         wait_seconds=wait_seconds,
+        consistency=consistency,
     )
 
     response = client.get_httpx_client().request(
@@ -145,6 +156,7 @@ def sync(
     client: AuthenticatedClient | Client,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: GetLockConsistency | Unset = GetLockConsistency.LINEARIZABLE,
 ) -> LockStatus | Problem | None:
     """Status of one lock, or watch it
 
@@ -166,6 +178,7 @@ def sync(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (GetLockConsistency | Unset):  Default: GetLockConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,6 +193,7 @@ def sync(
         client=client,
         index=index,
         wait_seconds=wait_seconds,
+        consistency=consistency,
     ).parsed
 
 
@@ -189,6 +203,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: GetLockConsistency | Unset = GetLockConsistency.LINEARIZABLE,
 ) -> Response[LockStatus | Problem]:
     """Status of one lock, or watch it
 
@@ -210,6 +225,7 @@ async def asyncio_detailed(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (GetLockConsistency | Unset):  Default: GetLockConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -223,6 +239,7 @@ async def asyncio_detailed(
         name=name,
         index=index,
         wait_seconds=wait_seconds,
+        consistency=consistency,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -236,6 +253,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     index: int | Unset = UNSET,
     wait_seconds: int | Unset = UNSET,
+    consistency: GetLockConsistency | Unset = GetLockConsistency.LINEARIZABLE,
 ) -> LockStatus | Problem | None:
     """Status of one lock, or watch it
 
@@ -257,6 +275,7 @@ async def asyncio(
         index (int | Unset):
         wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
             answer at once). Example: 30.
+        consistency (GetLockConsistency | Unset):  Default: GetLockConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -272,5 +291,6 @@ async def asyncio(
             client=client,
             index=index,
             wait_seconds=wait_seconds,
+            consistency=consistency,
         )
     ).parsed

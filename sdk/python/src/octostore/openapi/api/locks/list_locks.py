@@ -4,6 +4,7 @@ from typing import Any
 import httpx
 
 from ...client import AuthenticatedClient, Client
+from ...models.list_locks_consistency import ListLocksConsistency
 from ...models.lock_list import LockList
 from ...models.problem import Problem
 from ...types import UNSET, Response, Unset
@@ -13,6 +14,10 @@ def _get_kwargs(
     *,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -20,6 +25,18 @@ def _get_kwargs(
     params["cursor"] = cursor
 
     params["limit"] = limit
+
+    params["prefix"] = prefix
+
+    params["index"] = index
+
+    params["wait_seconds"] = wait_seconds
+
+    json_consistency: str | Unset = UNSET
+    if not isinstance(consistency, Unset):
+        json_consistency = consistency.value
+
+    params["consistency"] = json_consistency
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -91,16 +108,42 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -113,6 +156,10 @@ def sync_detailed(
     kwargs = _get_kwargs(
         cursor=cursor,
         limit=limit,
+        prefix=prefix,
+        index=index,
+        wait_seconds=wait_seconds,
+        consistency=consistency,
     )
 
     response = client.get_httpx_client().request(
@@ -127,16 +174,42 @@ def sync(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,6 +223,10 @@ def sync(
         client=client,
         cursor=cursor,
         limit=limit,
+        prefix=prefix,
+        index=index,
+        wait_seconds=wait_seconds,
+        consistency=consistency,
     ).parsed
 
 
@@ -158,16 +235,42 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> Response[LockList | Problem]:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -180,6 +283,10 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         cursor=cursor,
         limit=limit,
+        prefix=prefix,
+        index=index,
+        wait_seconds=wait_seconds,
+        consistency=consistency,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -192,16 +299,42 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     cursor: str | Unset = UNSET,
     limit: int | Unset = 100,
+    prefix: str | Unset = UNSET,
+    index: int | Unset = UNSET,
+    wait_seconds: int | Unset = UNSET,
+    consistency: ListLocksConsistency | Unset = ListLocksConsistency.LINEARIZABLE,
 ) -> LockList | Problem | None:
-    """The caller's account's active locks
+    """The caller's account's active locks, or those under a prefix, or watch a prefix
 
      The unexpired leases in the caller's account, ordered by name, a page at a time
     (100 unless `limit` says otherwise). When more follow, `next_cursor` is set: pass
     it as `cursor` for the next page.
 
+    **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
+    per lock with every holder in `holders` (a semaphore's too), including locks kept
+    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    carries `index`: every change under the prefix so far is at or below it. Paged
+    like the plain list.
+
+    **Prefix watch**: with `prefix`, `index` and `wait_seconds`, the request returns as
+    soon as any lock under the prefix changed past `index` (granted, released,
+    expired, its metadata changed), or when the wait ends. The answer is `index`, the
+    new index to watch from, and `changes`: every lock under the prefix whose revision
+    is above the `index` sent, by name, a released or expired one with `status` `free`
+    (`locks` is empty). Coming back with the `index` you got never misses a change.
+    When the server no longer remembers every lock freed since your `index` (it keeps
+    the last 10,000 freed locks), `complete` is false and `changes` holds every lock held
+    under the prefix: any lock you knew that is not in it is free. A watch counts
+    against the waiting requests' bounds (429 `too_many_waiters`).
+
     Args:
         cursor (str | Unset):
         limit (int | Unset):  Default: 100.
+        prefix (str | Unset):
+        index (int | Unset):
+        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 =
+            answer at once). Example: 30.
+        consistency (ListLocksConsistency | Unset):  Default: ListLocksConsistency.LINEARIZABLE.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,5 +349,9 @@ async def asyncio(
             client=client,
             cursor=cursor,
             limit=limit,
+            prefix=prefix,
+            index=index,
+            wait_seconds=wait_seconds,
+            consistency=consistency,
         )
     ).parsed

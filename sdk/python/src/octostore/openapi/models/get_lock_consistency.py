@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class GetLockConsistency(StrEnum):
+    LINEARIZABLE = "linearizable"
+    STALE = "stale"
+
+    def __str__(self) -> str:
+        return str(self.value)
