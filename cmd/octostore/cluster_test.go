@@ -1,157 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/octostore/octostore/sdk/go/octostoretest"
 )
-
-// The three-process cluster of the Go SDK's cluster test, for the CLI.
-
-// clusterProc is one node of a three-process cluster on loopback.
-type clusterProc struct {
-	id, url string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-}
-
-// kill ends the node with SIGKILL, by its PID, and waits for it.
-func (p *clusterProc) kill() {
-	select {
-	case <-p.exited:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-}
-
-func loopbackPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startCluster starts three octostore-lock processes as one cluster (the README's
-// "Running a cluster"), returns them and an account token once one of them leads, and
-// skips the test when the binary has no cluster mode.
-func startCluster(t *testing.T) ([]*clusterProc, string) {
-	t.Helper()
-	const adminKey = "cli-cluster-admin-0123456789"
-	var httpAddrs, raftAddrs, peers []string
-	for i := 0; i < 3; i++ {
-		httpAddrs, raftAddrs = append(httpAddrs, loopbackPort(t)), append(raftAddrs, loopbackPort(t))
-		peers = append(peers, fmt.Sprintf("n%d=%s", i+1, raftAddrs[i]))
-	}
-	root := t.TempDir()
-	var nodes []*clusterProc
-	for i := range httpAddrs {
-		dir := filepath.Join(root, fmt.Sprintf("n%d", i+1))
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		p := &clusterProc{id: fmt.Sprintf("n%d", i+1), url: "http://" + httpAddrs[i], exited: make(chan struct{})}
-		p.cmd = exec.Command(serverBinary, "--bind-addr", httpAddrs[i])
-		p.cmd.Dir = dir
-		p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "ADMIN_KEY=" + adminKey,
-			"CLUSTER_NODE_ID=" + p.id, "CLUSTER_RAFT_ADDR=" + raftAddrs[i], "CLUSTER_PEERS=" + strings.Join(peers, ","),
-			"CLUSTER_ADVERTISE_HTTP=" + p.url, "DATABASE_URL=" + filepath.Join(dir, "octostore.db")}
-		if err := p.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { p.cmd.Wait(); close(p.exited) }()
-		t.Cleanup(p.kill)
-		nodes = append(nodes, p)
-	}
-	hc := &http.Client{Timeout: 5 * time.Second}
-	admin := func(method string, p *clusterProc, path string, body any) (int, map[string]any) {
-		var b []byte
-		if body != nil {
-			b, _ = json.Marshal(body)
-		}
-		req, _ := http.NewRequest(method, p.url+path, bytes.NewReader(b))
-		req.Header.Set("X-Admin-Key", adminKey)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		res, err := hc.Do(req)
-		if err != nil {
-			return 0, nil
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		json.NewDecoder(res.Body).Decode(&out)
-		return res.StatusCode, out
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		code, out := admin("GET", nodes[0], "/admin/cluster", nil)
-		if code == http.StatusNotFound {
-			t.Skip("skipping: this octostore-lock has no cluster mode (GET /admin/cluster answered 404)")
-		}
-		if code == http.StatusOK && out["leader"] != "" && out["leader"] != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no leader after 60 s: HTTP %d %v", code, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	for {
-		for _, p := range nodes {
-			if code, out := admin("POST", p, "/admin/accounts", map[string]string{"name": "cli-cluster"}); code/100 == 2 {
-				if tok, _ := out["token"].(string); tok != "" {
-					return nodes, tok
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("could not create an account on the cluster")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// clusterLeader returns the node that says it leads, among the running ones.
-func clusterLeader(t *testing.T, nodes []*clusterProc) *clusterProc {
-	t.Helper()
-	hc := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		for _, p := range nodes {
-			req, _ := http.NewRequest("GET", p.url+"/admin/cluster", nil)
-			req.Header.Set("X-Admin-Key", "cli-cluster-admin-0123456789")
-			res, err := hc.Do(req)
-			if err != nil {
-				continue
-			}
-			var out struct{ Leader string }
-			json.NewDecoder(res.Body).Decode(&out)
-			res.Body.Close()
-			if out.Leader == p.id {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no leader after 60 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // TestRunAcrossALeaderKill: `octostore run` with --url listing the three nodes (the
 // leader first) holds the lock while its command runs and the leader is SIGKILLed; the
@@ -159,13 +19,13 @@ func clusterLeader(t *testing.T, nodes []*clusterProc) *clusterProc {
 // reports the loss (exit 76, the command stopped). Then `octostore acquire` with the same
 // list gets the lock through the survivors with a larger fencing token.
 func TestRunAcrossALeaderKill(t *testing.T) {
-	nodes, token := startCluster(t)
-	leader := clusterLeader(t, nodes)
-	urls := []string{leader.url}
-	var survivors []*clusterProc
+	nodes, token := octostoretest.StartCluster(t, serverBinary, "cli-cluster")
+	leader := octostoretest.Leader(t, nodes)
+	urls := []string{leader.URL}
+	var survivors []*octostoretest.Node
 	for _, p := range nodes {
 		if p != leader {
-			urls, survivors = append(urls, p.url), append(survivors, p)
+			urls, survivors = append(urls, p.URL), append(survivors, p)
 		}
 	}
 	cluster := &server{url: strings.Join(urls, ","), token: token}
@@ -191,9 +51,9 @@ func TestRunAcrossALeaderKill(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	leader.kill()
-	newLeader := clusterLeader(t, survivors)
-	t.Logf("leader %s killed while run held token %d; %s leads", leader.id, first, newLeader.id)
+	leader.Kill()
+	newLeader := octostoretest.Leader(t, survivors)
+	t.Logf("leader %s killed while run held token %d; %s leads", leader.ID, first, newLeader.ID)
 	// Two TTLs after the new leader: renewals had to go through the survivors by now.
 	time.Sleep(12 * time.Second)
 	if err := os.WriteFile(goOn, nil, 0o600); err != nil {

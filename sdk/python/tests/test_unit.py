@@ -162,6 +162,9 @@ def test_list_follows_every_page() -> None:
         return httpx.Response(200, json={"locks": [lock("c")]})
 
     assert [s.name for s in mocked(handler).list()] == ["a", "b", "c"]
+    # The generated client also sends the spec's default consistency=linearizable.
+    for q in queries:
+        assert q.pop("consistency", "linearizable") == "linearizable"
     assert queries == [{"limit": "1000"}, {"limit": "1000", "cursor": "c1"}]
 
 
