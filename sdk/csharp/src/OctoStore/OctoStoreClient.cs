@@ -259,13 +259,13 @@ namespace OctoStore
         public Task<LockStatus> WatchAsync(string name, long index, int waitSeconds = 30,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return CallAsync(ct => GetLockAsync(name, index, waitSeconds, ct), RequestTimeout + TimeSpan.FromSeconds(Math.Max(0, waitSeconds)), cancellationToken);
+            return CallAsync(ct => GetLockAsync(name, index, waitSeconds, null, ct), RequestTimeout + TimeSpan.FromSeconds(Math.Max(0, waitSeconds)), cancellationToken);
         }
 
         /// <summary>The lock's current state (one request, bounded by <see cref="RequestTimeout"/>).</summary>
         public Task<LockStatus> StatusAsync(string name, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return CallAsync(ct => GetLockAsync(name, null, null, ct), RequestTimeout, cancellationToken);
+            return CallAsync(ct => GetLockAsync(name, null, null, null, ct), RequestTimeout, cancellationToken);
         }
 
         /// <summary>An election on the lock <paramref name="name"/>; the leader holds it with a <paramref name="ttlSeconds"/> lease.</summary>
