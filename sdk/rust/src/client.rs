@@ -497,7 +497,7 @@ impl Client {
     pub async fn status(&self, name: &str) -> Result<types::LockStatus, Error> {
         check_name(name)?;
         let name = name.to_owned();
-        call!(self, self.inner.request_timeout, api => api.get_lock(&name, None, None))
+        call!(self, self.inner.request_timeout, api => api.get_lock(&name, None, None, None))
     }
 
     /// Waits until the lock's revision is greater than `index`, or `wait` (at most 60 s)
@@ -514,12 +514,12 @@ impl Client {
         let wait_secs = wait.min(MAX_WAIT).as_secs() as u32;
         let index = i64::try_from(index).unwrap_or(i64::MAX);
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
-        call!(self, timeout, api => api.get_lock(&name, Some(index), Some(&wait_secs)))
+        call!(self, timeout, api => api.get_lock(&name, None, Some(index), Some(&wait_secs)))
     }
 
     /// The account's active locks, ordered by name.
     pub async fn list(&self) -> Result<Vec<types::LockStatus>, Error> {
-        let list = call!(self, self.inner.request_timeout, api => api.list_locks(None, None, None, None, None))?;
+        let list = call!(self, self.inner.request_timeout, api => api.list_locks(None, None, None, None, None, None))?;
         Ok(list.locks)
     }
 

@@ -310,7 +310,7 @@ public final class OctoStore implements AutoCloseable {
   /** The lock's state: {@code held} (holder, fencing token, expiry, metadata) or {@code free}. */
   public LockStatus status(String name) {
     checkName(name);
-    return call(requestTimeout, l -> l.getLock(name, null, null));
+    return call(requestTimeout, l -> l.getLock(name, null, null, null));
   }
 
   /**
@@ -321,7 +321,7 @@ public final class OctoStore implements AutoCloseable {
   public LockStatus watch(String name, long index, Duration wait) {
     int seconds = (int) Math.min(MAX_WAIT_SECONDS, Math.max(0, wait.toSeconds()));
     checkName(name);
-    return call(requestTimeout.plusSeconds(seconds), l -> l.getLock(name, index, seconds));
+    return call(requestTimeout.plusSeconds(seconds), l -> l.getLock(name, index, seconds, null));
   }
 
   /**
@@ -333,7 +333,7 @@ public final class OctoStore implements AutoCloseable {
     String cursor = null;
     for (int page = 0; page < 1000; page++) {
       String after = cursor;
-      LockList res = call(requestTimeout, l -> l.listLocks(after, 1000));
+      LockList res = call(requestTimeout, l -> l.listLocks(after, 1000, null, null, null, null));
       all.addAll(res.getLocks());
       cursor = res.getNextCursor();
       if (cursor == null) {
