@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
+
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/auth"
@@ -43,7 +46,7 @@ func (s *Server) ListAccounts(ctx context.Context, req gen.ListAccountsRequestOb
 				Name:        a.Name,
 				CreatedAt:   timestamp(a.CreatedAt),
 				ActiveLocks: int32(e.Count(a.ID)),
-				GithubLogin: logins[a.ID],
+				GithubLogin: orNull(logins[a.ID]),
 			}
 		}
 		return e.Rev()
@@ -80,13 +83,12 @@ func (s *Server) ListTokens(ctx context.Context, req gen.ListTokensRequestObject
 	}
 	out := gen.ListTokens200JSONResponse{Tokens: make([]gen.TokenInfo, len(tokens))}
 	for i, t := range tokens {
-		out.Tokens[i] = gen.TokenInfo{TokenId: t.ID, CreatedAt: timestamp(t.CreatedAt)}
+		out.Tokens[i] = gen.TokenInfo{TokenId: t.ID, CreatedAt: timestamp(t.CreatedAt), Name: nullable.NewNullNullable[string](), LastUsedAt: nullable.NewNullNullable[time.Time]()}
 		if t.Name != "" {
-			out.Tokens[i].Name = &t.Name
+			out.Tokens[i].Name.Set(t.Name)
 		}
 		if !t.LastUsed.IsZero() {
-			used := timestamp(t.LastUsed)
-			out.Tokens[i].LastUsedAt = &used
+			out.Tokens[i].LastUsedAt.Set(timestamp(t.LastUsed))
 		}
 	}
 	return out, nil

@@ -2,22 +2,30 @@ package impl
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/lease"
 )
 
+// errTTLNeeded: an acquire without a session has to say how long its lease lasts.
+var errTTLNeeded = errors.New("ttl_seconds needed without session_id")
+
 // AcquireLock grants a lock or reports its holder; both are 200. With wait_seconds it
 // waits in the lock's line first.
 func (s *Server) AcquireLock(ctx context.Context, req gen.AcquireLockRequestObject) (gen.AcquireLockResponseObject, error) {
+	if req.Body.TtlSeconds == nil && req.Body.SessionId == nil {
+		return nil, errTTLNeeded
+	}
 	p := principal(ctx)
 	cmd := lease.Acquire{
 		Key:      lease.Key{Account: p.AccountID, Name: req.Name},
 		Holder:   lease.Holder{TokenID: p.TokenID, Owner: deref(req.Body.Owner)},
-		TTL:      seconds(req.Body.TtlSeconds),
+		TTL:      seconds(deref(req.Body.TtlSeconds)),
 		LeaseID:  uuid.NewString(),
 		Metadata: req.Body.Metadata,
 		// The session, lock-delay and semaphore fields (zero: none, none, a plain lock).
@@ -123,16 +131,17 @@ func (s *Server) ListLocks(ctx context.Context, req gen.ListLocksRequestObject) 
 // heldResult answers an acquire of a full lock: its holder (a semaphore's with the lowest
 // token), or, while a lock-delay keeps it, no holder and when the delay ends.
 func heldResult(res lease.Result, now lease.Instant) gen.AcquireResult {
-	out := gen.AcquireResult{Status: gen.AcquireResultStatusHeld, ExpiresAt: timestamp(now.Wall)}
+	out := gen.AcquireResult{Status: gen.AcquireResultStatusHeld, ExpiresAt: timestamp(now.Wall), HolderId: nullable.NewNullNullable[string]()}
 	retry := maxRetryAfter.Milliseconds()
-	if l := res.Lease; l.ID != "" {
-		holder := l.Holder.String()
-		out.HolderId, out.ExpiresAt, retry = &holder, timestamp(l.ExpiresAt), retryAfter(l, now)
+	l := res.Lease
+	if l.ID != "" {
+		out.HolderId.Set(l.Holder.String())
+		out.ExpiresAt, retry = timestamp(l.ExpiresAt), retryAfter(l, now)
 	}
 	if !res.AvailableAt.IsZero() {
 		at, delay := timestamp(res.AvailableAt), (res.RetryAfter + time.Millisecond - 1).Milliseconds()
 		out.AvailableAt = &at
-		if out.HolderId == nil {
+		if l.ID == "" {
 			out.ExpiresAt, retry = at, delay
 		} else {
 			retry = min(retry, delay)
@@ -148,7 +157,8 @@ func statusOf(st lease.Status) gen.LockStatus {
 	if st.Free() {
 		return gen.LockStatus{Name: st.Name, Status: gen.LockStatusStatusFree, Revision: st.Revision}
 	}
-	out := gen.LockStatus{Name: st.Name, Status: gen.LockStatusStatusHeld}
+	// Held with no holder: only a lock-delay keeps it.
+	out := gen.LockStatus{Name: st.Name, Status: gen.LockStatusStatusHeld, HolderId: nullable.NewNullNullable[string]()}
 	if len(st.Holders) > 0 {
 		out = lockStatus(st.Holders[0])
 	}
@@ -177,7 +187,7 @@ func lockStatus(l lease.Lease) gen.LockStatus {
 		Name:         l.Name,
 		Status:       gen.LockStatusStatusHeld,
 		Revision:     l.Revision,
-		HolderId:     &holder,
+		HolderId:     nullable.NewNullableWithValue(holder),
 		FencingToken: &l.Token,
 		ExpiresAt:    &expires,
 	}
@@ -214,6 +224,14 @@ const maxWait = 60 * time.Second
 
 // waitFor is how long a request asking to wait n seconds waits: at most MaxWait.
 func (s *Server) waitFor(n *int32) time.Duration { return min(seconds(deref(n)), s.cfg.MaxWait) }
+
+// orNull is p's value, or JSON null when p is nil (a nullable field the spec requires).
+func orNull[T any](p *T) nullable.Nullable[T] {
+	if p == nil {
+		return nullable.NewNullNullable[T]()
+	}
+	return nullable.NewNullableWithValue(*p)
+}
 
 func deref[T any](p *T) T {
 	var zero T

@@ -36,6 +36,12 @@ func (ts *testServer) acquireWith(token, name string, body map[string]any) respo
 	return ts.do("POST", "/locks/"+name+"/acquire", token, body)
 }
 
+// nullField says whether the answer has field, as JSON null (not merely absent).
+func nullField(r response, field string) bool {
+	v, ok := r.body[field]
+	return ok && v == nil
+}
+
 func holders(r response) []map[string]any {
 	list, _ := r.body["holders"].([]any)
 	out := make([]map[string]any, len(list))
@@ -120,9 +126,18 @@ func TestEphemeralLockLivesExactlyAsLongAsItsSession(t *testing.T) {
 	ts := newTestServer(t, Config{AdminKey: testAdminKey})
 	token := ts.newAccount("ephemeral")
 	id := ts.session(token, 10)
-	r := ts.acquireWith(token, "leader", map[string]any{"session_id": id, "owner": "a", "ttl_seconds": 3600})
+	// No ttl_seconds: the session's TTL rules (one sent is ignored).
+	r := ts.do("POST", "/locks/leader/acquire", token, map[string]any{"session_id": id, "owner": "a"})
 	if r.str("status") != "acquired" || r.str("expires_at") != "2026-02-12T00:00:10Z" {
 		t.Fatalf("acquire through the session: %s", r.raw)
+	}
+	if r := ts.acquireWith(token, "leader", map[string]any{"session_id": id, "owner": "a", "ttl_seconds": 3600}); r.str("status") != "acquired" || r.str("expires_at") != "2026-02-12T00:00:10Z" {
+		t.Fatalf("re-acquire through the session with a ttl_seconds: %s", r.raw)
+	}
+	// Without a session, ttl_seconds is required.
+	wantProblem(t, ts.do("POST", "/locks/other/acquire", token, map[string]any{"owner": "a"}), 400, "invalid_request")
+	if r := ts.do("GET", "/locks/other", token, nil); r.str("status") != "free" {
+		t.Fatalf("an acquire without ttl_seconds changed the lock: %s", r.raw)
 	}
 	// Renewing the session renews the lock; the lock's own renew renews the session.
 	for range 3 {
@@ -211,12 +226,12 @@ func TestLockDelayOverHTTP(t *testing.T) {
 	}
 	ts.clock.Advance(6 * time.Second) // expired at 5 s; the delay runs until 15 s
 	r := ts.acquireWith(token, "printer", map[string]any{"owner": "b"})
-	if r.status != 200 || r.str("status") != "held" || r.body["holder_id"] != nil || r.str("available_at") != "2026-02-12T00:00:15Z" ||
+	if r.status != 200 || r.str("status") != "held" || !nullField(r, "holder_id") || r.str("available_at") != "2026-02-12T00:00:15Z" ||
 		r.str("expires_at") != "2026-02-12T00:00:15Z" || r.num("retry_after_ms") != 9000 {
 		t.Fatalf("acquire during the delay: %d %s", r.status, r.raw)
 	}
 	r = ts.do("GET", "/locks/printer", token, nil)
-	if r.str("status") != "held" || r.body["holder_id"] != nil || r.str("available_at") != "2026-02-12T00:00:15Z" || len(holders(r)) != 0 {
+	if r.str("status") != "held" || !nullField(r, "holder_id") || r.str("available_at") != "2026-02-12T00:00:15Z" || len(holders(r)) != 0 {
 		t.Fatalf("status during the delay: %s", r.raw)
 	}
 	// A blocking acquirer waits for the delay's end.
@@ -655,7 +670,7 @@ func TestLockDelayFollowsASessionExpiryNotItsDelete(t *testing.T) {
 	}
 	ts.clock.Advance(6 * time.Second) // the other session expired at 5 s: delayed until 25 s
 	r := ts.acquireWith(token, "died", map[string]any{"owner": "b"})
-	if r.str("status") != "held" || r.body["holder_id"] != nil || r.str("available_at") != "2026-02-12T00:00:25Z" {
+	if r.str("status") != "held" || !nullField(r, "holder_id") || r.str("available_at") != "2026-02-12T00:00:25Z" {
 		t.Fatalf("after the session's expiry: %s", r.raw)
 	}
 }

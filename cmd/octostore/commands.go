@@ -80,7 +80,8 @@ func (e env) acquire(ctx context.Context, args []string) int {
 		fmt.Fprintln(e.stderr, "octostore: --ttl is whole seconds from 1s to 1h, --wait from 0 to 60s")
 		return exitUsage
 	}
-	body := octostore.AcquireRequest{TtlSeconds: int32(*ttl / time.Second)}
+	secs := int32(*ttl / time.Second)
+	body := octostore.AcquireRequest{TtlSeconds: &secs}
 	if *owner != "" {
 		body.Owner = owner
 	}

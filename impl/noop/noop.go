@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 
 	"github.com/octostore/octostore/gen"
 )
@@ -109,11 +110,11 @@ func (server) ListLocks(context.Context, gen.ListLocksRequestObject) (gen.ListLo
 }
 
 func (server) GetLock(_ context.Context, req gen.GetLockRequestObject) (gen.GetLockResponseObject, error) {
-	return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusHeld, HolderId: &holder, FencingToken: &token, ExpiresAt: &expires}, nil
+	return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusHeld, HolderId: nullable.NewNullableWithValue(holder), FencingToken: &token, ExpiresAt: &expires}, nil
 }
 
 func (server) AcquireLock(context.Context, gen.AcquireLockRequestObject) (gen.AcquireLockResponseObject, error) {
-	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusHeld, HolderId: &holder, ExpiresAt: expires}, nil
+	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusHeld, HolderId: nullable.NewNullableWithValue(holder), ExpiresAt: expires}, nil
 }
 
 func (server) ReleaseLock(context.Context, gen.ReleaseLockRequestObject) (gen.ReleaseLockResponseObject, error) {

@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oapi-codegen/nullable"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -378,7 +379,7 @@ type Account struct {
 	//
 	//
 	// Example: octocat
-	GithubLogin *string `json:"github_login"`
+	GithubLogin nullable.Nullable[string] `json:"github_login"`
 }
 
 // AccountID Example: acc_3kq9v7x2m4pz
@@ -399,7 +400,9 @@ type AccountList struct {
 // AccountName Example: ci
 type AccountName = string
 
-// AcquireRequest defines model for AcquireRequest.
+// AcquireRequest `ttl_seconds` is required unless `session_id` is given (400 `invalid_request`
+// otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+// is ignored.
 type AcquireRequest struct {
 	// LockDelaySeconds Lock-delay (Chubby's): when this lease **expires**, or its session expires or dies,
 	// nobody is granted its place in the lock for this long, so a holder that lost the
@@ -445,7 +448,7 @@ type AcquireRequest struct {
 	// TtlSeconds Lease length in seconds, measured by the server's monotonic clock.
 	//
 	// Example: 60
-	TtlSeconds TTLSeconds `json:"ttl_seconds"`
+	TtlSeconds *TTLSeconds `json:"ttl_seconds,omitempty"`
 
 	// WaitSeconds How long the server may hold the request open waiting (0 = answer at once).
 	//
@@ -457,7 +460,7 @@ type AcquireRequest struct {
 // `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
 // does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
 // set (a semaphore's: of the holder with the lowest fencing token). While the lock
-// is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+// is kept by a lock-delay, `held` has `holder_id` null; `available_at` and
 // `expires_at` say when the delay ends.
 type AcquireResult struct {
 	Status AcquireResultStatus `json:"status"`
@@ -472,12 +475,12 @@ type AcquireResult struct {
 	// Example: 42
 	FencingToken *FencingToken `json:"fencing_token,omitempty"`
 
-	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
-	// an `owner`. Contains no secret.
+	// HolderId Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock
+	// (nobody holds it, nobody may take it until `available_at`).
 	//
 	//
 	// Example: tok_8f3a1c9d2e7b/worker-7
-	HolderId *HolderID `json:"holder_id,omitempty"`
+	HolderId nullable.Nullable[HolderIDOrNull] `json:"holder_id,omitempty"`
 
 	// ExpiresAt RFC 3339, UTC, millisecond precision.
 	//
@@ -680,6 +683,12 @@ type HealthStatus string
 // Example: tok_8f3a1c9d2e7b/worker-7
 type HolderID = string
 
+// HolderIDOrNull Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock
+// (nobody holds it, nobody may take it until `available_at`).
+//
+// Example: tok_8f3a1c9d2e7b/worker-7
+type HolderIDOrNull = string
+
 // IssuedToken defines model for IssuedToken.
 type IssuedToken struct {
 	// AccountId Example: acc_3kq9v7x2m4pz
@@ -768,7 +777,7 @@ type LockName = string
 // `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
 // semaphore's: the holder with the lowest fencing token); `holders` lists every
 // holder, and `max_holders` says how many it admits. A lock kept only by a
-// lock-delay is `held` with no `holder_id` and with `available_at`.
+// lock-delay is `held` with `holder_id` null and with `available_at`.
 type LockStatus struct {
 	// Name 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
 	// path segments in a URL (clients and servers clean them out of the path). The
@@ -786,12 +795,12 @@ type LockStatus struct {
 	// Example: 17
 	Revision Revision `json:"revision"`
 
-	// HolderId Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
-	// an `owner`. Contains no secret.
+	// HolderId Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock
+	// (nobody holds it, nobody may take it until `available_at`).
 	//
 	//
 	// Example: tok_8f3a1c9d2e7b/worker-7
-	HolderId *HolderID `json:"holder_id,omitempty"`
+	HolderId nullable.Nullable[HolderIDOrNull] `json:"holder_id,omitempty"`
 
 	// FencingToken Strictly larger than every token issued before it, across releases, expiries and restarts.
 	//
@@ -1072,7 +1081,7 @@ type TokenInfo struct {
 	TokenId TokenID `json:"token_id"`
 
 	// Name The label given at creation, or null.
-	Name *string `json:"name"`
+	Name nullable.Nullable[string] `json:"name"`
 
 	// CreatedAt RFC 3339, UTC, millisecond precision.
 	//
@@ -1081,7 +1090,7 @@ type TokenInfo struct {
 
 	// LastUsedAt The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
 	// null when never used. Persisted at most once a minute per token.
-	LastUsedAt *time.Time `json:"last_used_at"`
+	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at"`
 }
 
 // TokenList defines model for TokenList.
@@ -1927,7 +1936,7 @@ type ClientInterface interface {
 	//
 	// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
 	// per lock with every holder in `holders` (a semaphore's too), including locks kept
-	// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+	// by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
 	// carries `index`: every change under the prefix so far is at or below it. Paged
 	// like the plain list.
 	//
@@ -1986,13 +1995,13 @@ type ClientInterface interface {
 	//
 	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
-	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-	// (send any valid value; the session's TTL rules). An unknown session is 404
-	// `session_not_found`.
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+	// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+	// is required. An unknown session is 404 `session_not_found`.
 	//
 	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 	// long after this lease *expires* (or its session expires), never after a release.
-	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
 	//
 	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -2031,13 +2040,13 @@ type ClientInterface interface {
 	//
 	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
-	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-	// (send any valid value; the session's TTL rules). An unknown session is 404
-	// `session_not_found`.
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+	// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+	// is required. An unknown session is 404 `session_not_found`.
 	//
 	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 	// long after this lease *expires* (or its session expires), never after a release.
-	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
 	//
 	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -3044,7 +3053,7 @@ func (c *RawClient) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn
 //
 // **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
 // per lock with every holder in `holders` (a semaphore's too), including locks kept
-// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+// by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
 // carries `index`: every change under the prefix so far is at or below it. Paged
 // like the plain list.
 //
@@ -3123,13 +3132,13 @@ func (c *RawClient) GetLock(ctx context.Context, name LockName, params *GetLockP
 //
 // **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 // `POST /sessions`): it lives as long as the session, renewing the session renews it,
-// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-// (send any valid value; the session's TTL rules). An unknown session is 404
-// `session_not_found`.
+// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+// is required. An unknown session is 404 `session_not_found`.
 //
 // **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 // long after this lease *expires* (or its session expires), never after a release.
-// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 // the delay ends) and `retry_after_ms`; a blocking acquire waits.
 //
 // **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -3178,13 +3187,13 @@ func (c *RawClient) AcquireLockWithBody(ctx context.Context, name LockName, cont
 //
 // **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 // `POST /sessions`): it lives as long as the session, renewing the session renews it,
-// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-// (send any valid value; the session's TTL rules). An unknown session is 404
-// `session_not_found`.
+// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+// is required. An unknown session is 404 `session_not_found`.
 //
 // **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 // long after this lease *expires* (or its session expires), never after a release.
-// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 // the delay ends) and `retry_after_ms`; a blocking acquire waits.
 //
 // **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -6042,7 +6051,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
 	// per lock with every holder in `holders` (a semaphore's too), including locks kept
-	// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+	// by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
 	// carries `index`: every change under the prefix so far is at or below it. Paged
 	// like the plain list.
 	//
@@ -6105,13 +6114,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
-	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-	// (send any valid value; the session's TTL rules). An unknown session is 404
-	// `session_not_found`.
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+	// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+	// is required. An unknown session is 404 `session_not_found`.
 	//
 	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 	// long after this lease *expires* (or its session expires), never after a release.
-	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
 	//
 	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -6150,13 +6159,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 	// `POST /sessions`): it lives as long as the session, renewing the session renews it,
-	// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-	// (send any valid value; the session's TTL rules). An unknown session is 404
-	// `session_not_found`.
+	// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+	// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+	// is required. An unknown session is 404 `session_not_found`.
 	//
 	// **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 	// long after this lease *expires* (or its session expires), never after a release.
-	// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+	// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 	// the delay ends) and `retry_after_ms`; a blocking acquire waits.
 	//
 	// **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -12398,7 +12407,7 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 //
 // **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
 // per lock with every holder in `holders` (a semaphore's too), including locks kept
-// by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+// by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
 // carries `index`: every change under the prefix so far is at or below it. Paged
 // like the plain list.
 //
@@ -12473,13 +12482,13 @@ func (c *ClientWithResponses) GetLockWithResponse(ctx context.Context, name Lock
 //
 // **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 // `POST /sessions`): it lives as long as the session, renewing the session renews it,
-// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-// (send any valid value; the session's TTL rules). An unknown session is 404
-// `session_not_found`.
+// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+// is required. An unknown session is 404 `session_not_found`.
 //
 // **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 // long after this lease *expires* (or its session expires), never after a release.
-// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 // the delay ends) and `retry_after_ms`; a blocking acquire waits.
 //
 // **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -12524,13 +12533,13 @@ func (c *ClientWithResponses) AcquireLockWithBodyWithResponse(ctx context.Contex
 //
 // **Ephemeral lock**: with `session_id` the lease is bound to that session (see
 // `POST /sessions`): it lives as long as the session, renewing the session renews it,
-// and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-// (send any valid value; the session's TTL rules). An unknown session is 404
-// `session_not_found`.
+// and it ends when the session is deleted or expires. `ttl_seconds` is then not
+// needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+// is required. An unknown session is 404 `session_not_found`.
 //
 // **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
 // long after this lease *expires* (or its session expires), never after a release.
-// During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+// During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
 // the delay ends) and `retry_after_ms`; a blocking acquire waits.
 //
 // **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock

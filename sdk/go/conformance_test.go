@@ -948,8 +948,8 @@ func lockStatus(res *octostore.GetLockResponse, err error) (result, error) {
 	st := res.JSON200
 	out := result{"name": st.Name, "status": string(st.Status), "revision": st.Revision,
 		"holder_id": nil, "fencing_token": nil, "expires_at": nil, "metadata": nil}
-	if st.HolderId != nil {
-		out["holder_id"] = *st.HolderId
+	if h, err := st.HolderId.Get(); err == nil {
+		out["holder_id"] = h
 	}
 	if st.FencingToken != nil {
 		out["fencing_token"] = *st.FencingToken

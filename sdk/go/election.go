@@ -144,10 +144,10 @@ func (e *Election) status(ctx context.Context, index *int64, wait int32) (Leader
 		return Leader{}, 0, err
 	}
 	st := res.JSON200
-	if st.Status != LockStatusStatusHeld || st.HolderId == nil || st.FencingToken == nil {
+	if st.Status != LockStatusStatusHeld || st.HolderId.GetOrEmpty() == "" || st.FencingToken == nil {
 		return Leader{}, st.Revision, ErrNoLeader
 	}
-	l := Leader{HolderID: *st.HolderId, FencingToken: *st.FencingToken, Revision: st.Revision}
+	l := Leader{HolderID: st.HolderId.GetOrEmpty(), FencingToken: *st.FencingToken, Revision: st.Revision}
 	if st.Metadata != nil {
 		l.Value = *st.Metadata
 	}

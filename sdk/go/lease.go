@@ -175,7 +175,7 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			}
 		}
 		sent := time.Now()
-		req := AcquireRequest{TtlSeconds: ttl, Owner: h.opts.ownerParam(), WaitSeconds: &waitSeconds, Metadata: metadata}
+		req := AcquireRequest{TtlSeconds: &ttl, Owner: h.opts.ownerParam(), WaitSeconds: &waitSeconds, Metadata: metadata}
 		if h.opts.maxHolders > 0 {
 			req.MaxHolders = &h.opts.maxHolders
 		}
@@ -187,6 +187,7 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 				return err
 			}
 			req.SessionId = &s.id
+			req.TtlSeconds = nil // the session's TTL rules
 		}
 		res, err := h.c.AcquireLockWithResponse(ctx, h.name, req)
 		if err == nil && res.JSON200 == nil {
@@ -243,7 +244,7 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 		retry := time.Duration(*r.RetryAfterMs) * time.Millisecond
 		if !wait {
 			// No holder_id: the lock is kept by a lock-delay until AvailableAt.
-			return &LockedError{HolderID: deref(r.HolderId), ExpiresAt: r.ExpiresAt, RetryAfter: retry}
+			return &LockedError{HolderID: r.HolderId.GetOrEmpty(), ExpiresAt: r.ExpiresAt, RetryAfter: retry}
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

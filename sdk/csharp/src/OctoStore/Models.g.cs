@@ -61,7 +61,11 @@ namespace OctoStore
         public string NextCursor { get; set; }
     }
 
-    /// <summary>The AcquireRequest schema.</summary>
+    /// <summary>
+    /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_request</c>
+    /// otherwise); with <c>session_id</c> the session's TTL rules and <c>ttl_seconds</c>, if sent,
+    /// is ignored.
+    /// </summary>
     [DataContract]
     public partial class AcquireRequest
     {
@@ -106,8 +110,8 @@ namespace OctoStore
         public string SessionId { get; set; }
 
         /// <summary>Lease length in seconds, measured by the server's monotonic clock.</summary>
-        [DataMember(Name = "ttl_seconds")]
-        public int TtlSeconds { get; set; }
+        [DataMember(Name = "ttl_seconds", EmitDefaultValue = false)]
+        public int? TtlSeconds { get; set; }
 
         /// <summary>How long the server may hold the request open waiting (0 = answer at once).</summary>
         [DataMember(Name = "wait_seconds", EmitDefaultValue = false)]
@@ -119,7 +123,7 @@ namespace OctoStore
     /// <c>fencing_token</c>, <c>expires_at</c> and <c>renew_after_ms</c> are set. <c>held</c>: someone else
     /// does; <c>holder_id</c>, <c>expires_at</c> (the current lease's end) and <c>retry_after_ms</c> are
     /// set (a semaphore's: of the holder with the lowest fencing token). While the lock
-    /// is kept by a lock-delay, <c>held</c> has no <c>holder_id</c>; <c>available_at</c> and
+    /// is kept by a lock-delay, <c>held</c> has <c>holder_id</c> null; <c>available_at</c> and
     /// <c>expires_at</c> say when the delay ends.
     /// </summary>
     [DataContract]
@@ -138,8 +142,8 @@ namespace OctoStore
         public long? FencingToken { get; set; }
 
         /// <summary>
-        /// Who holds the lock: the holding token's id, followed by <c>/owner</c> when the holder sent
-        /// an <c>owner</c>. Contains no secret.
+        /// Who holds the lock, as <c>HolderID</c>; <c>null</c> while only a lock-delay keeps the lock
+        /// (nobody holds it, nobody may take it until <c>available_at</c>).
         /// </summary>
         [DataMember(Name = "holder_id", EmitDefaultValue = false)]
         public string HolderId { get; set; }
@@ -485,7 +489,7 @@ namespace OctoStore
     /// <c>holder_id</c>, <c>fencing_token</c>, <c>expires_at</c> and <c>metadata</c> are its holder's (a
     /// semaphore's: the holder with the lowest fencing token); <c>holders</c> lists every
     /// holder, and <c>max_holders</c> says how many it admits. A lock kept only by a
-    /// lock-delay is <c>held</c> with no <c>holder_id</c> and with <c>available_at</c>.
+    /// lock-delay is <c>held</c> with <c>holder_id</c> null and with <c>available_at</c>.
     /// </summary>
     [DataContract]
     public partial class LockStatus
@@ -510,8 +514,8 @@ namespace OctoStore
         public long Revision { get; set; }
 
         /// <summary>
-        /// Who holds the lock: the holding token's id, followed by <c>/owner</c> when the holder sent
-        /// an <c>owner</c>. Contains no secret.
+        /// Who holds the lock, as <c>HolderID</c>; <c>null</c> while only a lock-delay keeps the lock
+        /// (nobody holds it, nobody may take it until <c>available_at</c>).
         /// </summary>
         [DataMember(Name = "holder_id", EmitDefaultValue = false)]
         public string HolderId { get; set; }

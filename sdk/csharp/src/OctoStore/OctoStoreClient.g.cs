@@ -98,13 +98,13 @@ namespace OctoStore
         /// <para/>
         /// Ephemeral lock: with <c>session_id</c> the lease is bound to that session (see
         /// <c>POST /sessions</c>): it lives as long as the session, renewing the session renews it,
-        /// and it ends when the session is deleted or expires. <c>ttl_seconds</c> is then ignored
-        /// (send any valid value; the session's TTL rules). An unknown session is 404
-        /// <c>session_not_found</c>.
+        /// and it ends when the session is deleted or expires. <c>ttl_seconds</c> is then not
+        /// needed (if sent, it is ignored: the session's TTL rules); without <c>session_id</c> it
+        /// is required. An unknown session is 404 <c>session_not_found</c>.
         /// <para/>
         /// Lock-delay: <c>lock_delay_seconds</c> (0..60) keeps the lock from everyone for that
         /// long after this lease *expires* (or its session expires), never after a release.
-        /// During the delay an acquire gets <c>held</c> with no <c>holder_id</c>, <c>available_at</c> (when
+        /// During the delay an acquire gets <c>held</c> with <c>holder_id</c> null, <c>available_at</c> (when
         /// the delay ends) and <c>retry_after_ms</c>; a blocking acquire waits.
         /// <para/>
         /// Semaphore: <c>max_holders</c> N (1..64) lets up to N distinct holders hold the lock
@@ -112,7 +112,11 @@ namespace OctoStore
         /// waits). Every holder must send the same N (409 <c>max_holders_mismatch</c>).
         /// </remarks>
         /// <param name="name">The lock's name within the caller's account.</param>
-        /// <param name="body">A AcquireRequest.</param>
+        /// <param name="body">
+        /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_request</c>
+        /// otherwise); with <c>session_id</c> the session's TTL rules and <c>ttl_seconds</c>, if sent,
+        /// is ignored.
+        /// </param>
         /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server answered with a status other than 2xx.</exception>
         public async Task<AcquireResult> AcquireLockAsync(string name, AcquireRequest body, CancellationToken cancellationToken = default(CancellationToken))
@@ -682,7 +686,7 @@ namespace OctoStore
         /// <para/>
         /// Prefix list: with <c>prefix</c>, only the locks whose name starts with it, one entry
         /// per lock with every holder in <c>holders</c> (a semaphore's too), including locks kept
-        /// by a lock-delay (<c>status</c> <c>held</c>, no <c>holder_id</c>, <c>available_at</c> set). The answer
+        /// by a lock-delay (<c>status</c> <c>held</c>, <c>holder_id</c> null, <c>available_at</c> set). The answer
         /// carries <c>index</c>: every change under the prefix so far is at or below it. Paged
         /// like the plain list.
         /// <para/>

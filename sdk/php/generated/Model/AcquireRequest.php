@@ -36,6 +36,7 @@ use OctoStore\Generated\ObjectSerializer;
 /**
  * AcquireRequest Class Doc Comment
  *
+ * @description &#x60;ttl_seconds&#x60; is required unless &#x60;session_id&#x60; is given (400 &#x60;invalid_request&#x60; otherwise); with &#x60;session_id&#x60; the session&#39;s TTL rules and &#x60;ttl_seconds&#x60;, if sent, is ignored.
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech
@@ -293,14 +294,11 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
     {
         $invalidProperties = [];
 
-        if ($this->container['ttl_seconds'] === null) {
-            $invalidProperties[] = "'ttl_seconds' can't be null";
-        }
-        if (($this->container['ttl_seconds'] > 3600)) {
+        if (!is_null($this->container['ttl_seconds']) && ($this->container['ttl_seconds'] > 3600)) {
             $invalidProperties[] = "invalid value for 'ttl_seconds', must be smaller than or equal to 3600.";
         }
 
-        if (($this->container['ttl_seconds'] < 1)) {
+        if (!is_null($this->container['ttl_seconds']) && ($this->container['ttl_seconds'] < 1)) {
             $invalidProperties[] = "invalid value for 'ttl_seconds', must be bigger than or equal to 1.";
         }
 
@@ -363,9 +361,9 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Gets ttl_seconds
      *
-     * @return int
+     * @return int|null
      */
-    public function getTtlSeconds(): int
+    public function getTtlSeconds(): ?int
     {
         return $this->container['ttl_seconds'];
     }
@@ -373,11 +371,11 @@ class AcquireRequest implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Sets ttl_seconds
      *
-     * @param int $ttl_seconds Lease length in seconds, measured by the server's monotonic clock.
+     * @param int|null $ttl_seconds Lease length in seconds, measured by the server's monotonic clock.
      *
      * @return $this
      */
-    public function setTtlSeconds(int $ttl_seconds): static
+    public function setTtlSeconds(?int $ttl_seconds): static
     {
         if (is_null($ttl_seconds)) {
             throw new InvalidArgumentException('non-nullable ttl_seconds cannot be null');

@@ -36,7 +36,7 @@ use OctoStore\Generated\ObjectSerializer;
 /**
  * AcquireResult Class Doc Comment
  *
- * @description &#x60;status&#x60; tells the outcome. &#x60;acquired&#x60;: you hold the lock; &#x60;lease_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;renew_after_ms&#x60; are set. &#x60;held&#x60;: someone else does; &#x60;holder_id&#x60;, &#x60;expires_at&#x60; (the current lease&#39;s end) and &#x60;retry_after_ms&#x60; are set (a semaphore&#39;s: of the holder with the lowest fencing token). While the lock is kept by a lock-delay, &#x60;held&#x60; has no &#x60;holder_id&#x60;; &#x60;available_at&#x60; and &#x60;expires_at&#x60; say when the delay ends.
+ * @description &#x60;status&#x60; tells the outcome. &#x60;acquired&#x60;: you hold the lock; &#x60;lease_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;renew_after_ms&#x60; are set. &#x60;held&#x60;: someone else does; &#x60;holder_id&#x60;, &#x60;expires_at&#x60; (the current lease&#39;s end) and &#x60;retry_after_ms&#x60; are set (a semaphore&#39;s: of the holder with the lowest fencing token). While the lock is kept by a lock-delay, &#x60;held&#x60; has &#x60;holder_id&#x60; null; &#x60;available_at&#x60; and &#x60;expires_at&#x60; say when the delay ends.
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech
@@ -94,7 +94,7 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
         'status' => false,
         'lease_id' => false,
         'fencing_token' => false,
-        'holder_id' => false,
+        'holder_id' => true,
         'expires_at' => false,
         'renew_after_ms' => false,
         'retry_after_ms' => false,
@@ -470,14 +470,21 @@ class AcquireResult implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Sets holder_id
      *
-     * @param string|null $holder_id Who holds the lock: the holding token's id, followed by `/owner` when the holder sent an `owner`. Contains no secret.
+     * @param string|null $holder_id Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock (nobody holds it, nobody may take it until `available_at`).
      *
      * @return $this
      */
     public function setHolderId(?string $holder_id): static
     {
         if (is_null($holder_id)) {
-            throw new InvalidArgumentException('non-nullable holder_id cannot be null');
+            array_push($this->openAPINullablesSetToNull, 'holder_id');
+        } else {
+            $nullablesSetToNull = $this->getOpenAPINullablesSetToNull();
+            $index = array_search('holder_id', $nullablesSetToNull);
+            if ($index !== FALSE) {
+                unset($nullablesSetToNull[$index]);
+                $this->setOpenAPINullablesSetToNull($nullablesSetToNull);
+            }
         }
         $this->container['holder_id'] = $holder_id;
 

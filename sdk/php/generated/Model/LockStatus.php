@@ -36,7 +36,7 @@ use OctoStore\Generated\ObjectSerializer;
 /**
  * LockStatus Class Doc Comment
  *
- * @description &#x60;free&#x60; locks carry only &#x60;name&#x60;, &#x60;status&#x60; and &#x60;revision&#x60;. A held lock&#39;s &#x60;holder_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;metadata&#x60; are its holder&#39;s (a semaphore&#39;s: the holder with the lowest fencing token); &#x60;holders&#x60; lists every holder, and &#x60;max_holders&#x60; says how many it admits. A lock kept only by a lock-delay is &#x60;held&#x60; with no &#x60;holder_id&#x60; and with &#x60;available_at&#x60;.
+ * @description &#x60;free&#x60; locks carry only &#x60;name&#x60;, &#x60;status&#x60; and &#x60;revision&#x60;. A held lock&#39;s &#x60;holder_id&#x60;, &#x60;fencing_token&#x60;, &#x60;expires_at&#x60; and &#x60;metadata&#x60; are its holder&#39;s (a semaphore&#39;s: the holder with the lowest fencing token); &#x60;holders&#x60; lists every holder, and &#x60;max_holders&#x60; says how many it admits. A lock kept only by a lock-delay is &#x60;held&#x60; with &#x60;holder_id&#x60; null and with &#x60;available_at&#x60;.
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech
@@ -98,7 +98,7 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
         'name' => false,
         'status' => false,
         'revision' => false,
-        'holder_id' => false,
+        'holder_id' => true,
         'fencing_token' => false,
         'expires_at' => false,
         'metadata' => false,
@@ -521,14 +521,21 @@ class LockStatus implements ModelInterface, ArrayAccess, JsonSerializable
     /**
      * Sets holder_id
      *
-     * @param string|null $holder_id Who holds the lock: the holding token's id, followed by `/owner` when the holder sent an `owner`. Contains no secret.
+     * @param string|null $holder_id Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock (nobody holds it, nobody may take it until `available_at`).
      *
      * @return $this
      */
     public function setHolderId(?string $holder_id): static
     {
         if (is_null($holder_id)) {
-            throw new InvalidArgumentException('non-nullable holder_id cannot be null');
+            array_push($this->openAPINullablesSetToNull, 'holder_id');
+        } else {
+            $nullablesSetToNull = $this->getOpenAPINullablesSetToNull();
+            $index = array_search('holder_id', $nullablesSetToNull);
+            if ($index !== FALSE) {
+                unset($nullablesSetToNull[$index]);
+                $this->setOpenAPINullablesSetToNull($nullablesSetToNull);
+            }
         }
         $this->container['holder_id'] = $holder_id;
 

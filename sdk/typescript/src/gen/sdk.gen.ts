@@ -445,7 +445,7 @@ export const getOperatorCluster = <ThrowOnError extends boolean = false>(options
  *
  * **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
  * per lock with every holder in `holders` (a semaphore's too), including locks kept
- * by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+ * by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
  * carries `index`: every change under the prefix so far is at or below it. Paged
  * like the plain list.
  *
@@ -514,13 +514,13 @@ export const getLock = <ThrowOnError extends boolean = false>(options: Options<G
  *
  * **Ephemeral lock**: with `session_id` the lease is bound to that session (see
  * `POST /sessions`): it lives as long as the session, renewing the session renews it,
- * and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
- * (send any valid value; the session's TTL rules). An unknown session is 404
- * `session_not_found`.
+ * and it ends when the session is deleted or expires. `ttl_seconds` is then not
+ * needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+ * is required. An unknown session is 404 `session_not_found`.
  *
  * **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
  * long after this lease *expires* (or its session expires), never after a release.
- * During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+ * During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
  * the delay ends) and `retry_after_ms`; a blocking acquire waits.
  *
  * **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock

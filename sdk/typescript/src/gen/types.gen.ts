@@ -71,6 +71,13 @@ export type Timestamp = string;
 export type HolderId = string;
 
 /**
+ * Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock
+ * (nobody holds it, nobody may take it until `available_at`).
+ *
+ */
+export type HolderIdOrNull = string | null;
+
+/**
  * Holder name for processes that share one token (a host name, a pod name plus a
  * random suffix). The same token with the same owner is the same holder: re-acquiring
  * returns the same lease. Without an owner an acquire is a holder of its own and never
@@ -146,8 +153,14 @@ export type ForceReleaseResult = {
     fencing_tokens: Array<FencingToken>;
 };
 
+/**
+ * `ttl_seconds` is required unless `session_id` is given (400 `invalid_request`
+ * otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+ * is ignored.
+ *
+ */
 export type AcquireRequest = {
-    ttl_seconds: TtlSeconds;
+    ttl_seconds?: TtlSeconds;
     owner?: Owner;
     wait_seconds?: WaitSeconds;
     metadata?: Metadata;
@@ -161,7 +174,7 @@ export type AcquireRequest = {
  * `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
  * does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
  * set (a semaphore's: of the holder with the lowest fencing token). While the lock
- * is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+ * is kept by a lock-delay, `held` has `holder_id` null; `available_at` and
  * `expires_at` say when the delay ends.
  *
  */
@@ -169,7 +182,7 @@ export type AcquireResult = {
     status: 'acquired' | 'held';
     lease_id?: LeaseId;
     fencing_token?: FencingToken;
-    holder_id?: HolderId;
+    holder_id?: HolderIdOrNull;
     expires_at: Timestamp;
     renew_after_ms?: RenewAfterMs;
     retry_after_ms?: RetryAfterMs;
@@ -204,14 +217,14 @@ export type RenewResult = {
  * `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
  * semaphore's: the holder with the lowest fencing token); `holders` lists every
  * holder, and `max_holders` says how many it admits. A lock kept only by a
- * lock-delay is `held` with no `holder_id` and with `available_at`.
+ * lock-delay is `held` with `holder_id` null and with `available_at`.
  *
  */
 export type LockStatus = {
     name: LockName;
     status: 'held' | 'free';
     revision: Revision;
-    holder_id?: HolderId;
+    holder_id?: HolderIdOrNull;
     fencing_token?: FencingToken;
     expires_at?: Timestamp;
     metadata?: Metadata;

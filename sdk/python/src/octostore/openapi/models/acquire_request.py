@@ -12,37 +12,40 @@ T = TypeVar("T", bound="AcquireRequest")
 
 @_attrs_define
 class AcquireRequest:
-    """
-    Attributes:
-        ttl_seconds (int): Lease length in seconds, measured by the server's monotonic clock. Example: 60.
-        owner (str | Unset): Holder name for processes that share one token (a host name, a pod name plus a
-            random suffix). The same token with the same owner is the same holder: re-acquiring
-            returns the same lease. Without an owner an acquire is a holder of its own and never
-            re-acquires. Printable ASCII without spaces.
-             Example: worker-7.
-        wait_seconds (int | Unset): How long the server may hold the request open waiting (0 = answer at once). Example:
-            30.
-        metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
-            leader's address. At most 1024 characters (Unicode code points, as JSON Schema
-            counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
-            `invalid_request` and change nothing.
-             Example: 10.0.0.7:8080.
-        session_id (str | Unset): A session's id, random (128 bits), chosen by the server. Example:
-            ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4.
-        lock_delay_seconds (int | Unset): Lock-delay (Chubby's): when this lease **expires**, or its session expires or
-            dies,
-            nobody is granted its place in the lock for this long, so a holder that lost the
-            lease without noticing (a paused process, a partition) has time to stop before
-            anyone else starts. A release, a deleted session or an operator's force-release
-            never starts it. 0 (the default) means none.
-             Example: 10.
-        max_holders (int | Unset): How many distinct holders the lock admits at once (a semaphore); each gets its own
-            lease and fencing token. Every holder and waiter of a lock must send the same value
-            (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
-             Example: 3.
+    """`ttl_seconds` is required unless `session_id` is given (400 `invalid_request`
+    otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+    is ignored.
+
+        Attributes:
+            ttl_seconds (int | Unset): Lease length in seconds, measured by the server's monotonic clock. Example: 60.
+            owner (str | Unset): Holder name for processes that share one token (a host name, a pod name plus a
+                random suffix). The same token with the same owner is the same holder: re-acquiring
+                returns the same lease. Without an owner an acquire is a holder of its own and never
+                re-acquires. Printable ASCII without spaces.
+                 Example: worker-7.
+            wait_seconds (int | Unset): How long the server may hold the request open waiting (0 = answer at once). Example:
+                30.
+            metadata (str | Unset): A small value stored with the lease and shown to everyone in the account, such as a
+                leader's address. At most 1024 characters (Unicode code points, as JSON Schema
+                counts `maxLength`), so at most 4 KiB in UTF-8; longer values get 400
+                `invalid_request` and change nothing.
+                 Example: 10.0.0.7:8080.
+            session_id (str | Unset): A session's id, random (128 bits), chosen by the server. Example:
+                ses_4f9c2b7e1a0d48c6b3e5f7a9c1d2e3f4.
+            lock_delay_seconds (int | Unset): Lock-delay (Chubby's): when this lease **expires**, or its session expires or
+                dies,
+                nobody is granted its place in the lock for this long, so a holder that lost the
+                lease without noticing (a paused process, a partition) has time to stop before
+                anyone else starts. A release, a deleted session or an operator's force-release
+                never starts it. 0 (the default) means none.
+                 Example: 10.
+            max_holders (int | Unset): How many distinct holders the lock admits at once (a semaphore); each gets its own
+                lease and fencing token. Every holder and waiter of a lock must send the same value
+                (409 `max_holders_mismatch` otherwise). Default 1, a plain lock.
+                 Example: 3.
     """
 
-    ttl_seconds: int
+    ttl_seconds: int | Unset = UNSET
     owner: str | Unset = UNSET
     wait_seconds: int | Unset = UNSET
     metadata: str | Unset = UNSET
@@ -67,11 +70,9 @@ class AcquireRequest:
 
         field_dict: dict[str, Any] = {}
 
-        field_dict.update(
-            {
-                "ttl_seconds": ttl_seconds,
-            }
-        )
+        field_dict.update({})
+        if ttl_seconds is not UNSET:
+            field_dict["ttl_seconds"] = ttl_seconds
         if owner is not UNSET:
             field_dict["owner"] = owner
         if wait_seconds is not UNSET:
@@ -90,7 +91,7 @@ class AcquireRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        ttl_seconds = d.pop("ttl_seconds")
+        ttl_seconds = d.pop("ttl_seconds", UNSET)
 
         owner = d.pop("owner", UNSET)
 

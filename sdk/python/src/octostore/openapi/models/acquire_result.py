@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -20,7 +20,7 @@ class AcquireResult:
     `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else
     does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are
     set (a semaphore's: of the holder with the lowest fencing token). While the lock
-    is kept by a lock-delay, `held` has no `holder_id`; `available_at` and
+    is kept by a lock-delay, `held` has `holder_id` null; `available_at` and
     `expires_at` say when the delay ends.
 
         Attributes:
@@ -30,8 +30,8 @@ class AcquireResult:
                 holder. Example: 6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70.
             fencing_token (int | Unset): Strictly larger than every token issued before it, across releases, expiries and
                 restarts. Example: 42.
-            holder_id (str | Unset): Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
-                an `owner`. Contains no secret.
+            holder_id (None | str | Unset): Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock
+                (nobody holds it, nobody may take it until `available_at`).
                  Example: tok_8f3a1c9d2e7b/worker-7.
             renew_after_ms (int | Unset): When to renew, in milliseconds from now (about a third of the TTL), so a renewal
                 has time to retry before the lease ends. Example: 20000.
@@ -43,7 +43,7 @@ class AcquireResult:
     expires_at: datetime.datetime
     lease_id: UUID | Unset = UNSET
     fencing_token: int | Unset = UNSET
-    holder_id: str | Unset = UNSET
+    holder_id: None | str | Unset = UNSET
     renew_after_ms: int | Unset = UNSET
     retry_after_ms: int | Unset = UNSET
     available_at: datetime.datetime | Unset = UNSET
@@ -60,7 +60,11 @@ class AcquireResult:
 
         fencing_token = self.fencing_token
 
-        holder_id = self.holder_id
+        holder_id: None | str | Unset
+        if isinstance(self.holder_id, Unset):
+            holder_id = UNSET
+        else:
+            holder_id = self.holder_id
 
         renew_after_ms = self.renew_after_ms
 
@@ -109,7 +113,14 @@ class AcquireResult:
 
         fencing_token = d.pop("fencing_token", UNSET)
 
-        holder_id = d.pop("holder_id", UNSET)
+        def _parse_holder_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        holder_id = _parse_holder_id(d.pop("holder_id", UNSET))
 
         renew_after_ms = d.pop("renew_after_ms", UNSET)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -23,7 +23,7 @@ class LockStatus:
     `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a
     semaphore's: the holder with the lowest fencing token); `holders` lists every
     holder, and `max_holders` says how many it admits. A lock kept only by a
-    lock-delay is `held` with no `holder_id` and with `available_at`.
+    lock-delay is `held` with `holder_id` null and with `available_at`.
 
         Attributes:
             name (str): 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are
@@ -34,8 +34,8 @@ class LockStatus:
             revision (int): Increases whenever the lock is granted, released or expires, or its metadata
                 changes (renewals do not change it). Pass it as `index` to watch for the next change.
                  Example: 17.
-            holder_id (str | Unset): Who holds the lock: the holding token's id, followed by `/owner` when the holder sent
-                an `owner`. Contains no secret.
+            holder_id (None | str | Unset): Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock
+                (nobody holds it, nobody may take it until `available_at`).
                  Example: tok_8f3a1c9d2e7b/worker-7.
             fencing_token (int | Unset): Strictly larger than every token issued before it, across releases, expiries and
                 restarts. Example: 42.
@@ -56,7 +56,7 @@ class LockStatus:
     name: str
     status: LockStatusStatus
     revision: int
-    holder_id: str | Unset = UNSET
+    holder_id: None | str | Unset = UNSET
     fencing_token: int | Unset = UNSET
     expires_at: datetime.datetime | Unset = UNSET
     metadata: str | Unset = UNSET
@@ -72,7 +72,11 @@ class LockStatus:
 
         revision = self.revision
 
-        holder_id = self.holder_id
+        holder_id: None | str | Unset
+        if isinstance(self.holder_id, Unset):
+            holder_id = UNSET
+        else:
+            holder_id = self.holder_id
 
         fencing_token = self.fencing_token
 
@@ -132,7 +136,14 @@ class LockStatus:
 
         revision = d.pop("revision")
 
-        holder_id = d.pop("holder_id", UNSET)
+        def _parse_holder_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        holder_id = _parse_holder_id(d.pop("holder_id", UNSET))
 
         fencing_token = d.pop("fencing_token", UNSET)
 

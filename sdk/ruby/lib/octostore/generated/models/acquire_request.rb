@@ -14,6 +14,7 @@ require 'date'
 require 'time'
 
 module OctoStore
+  # `ttl_seconds` is required unless `session_id` is given (400 `invalid_request` otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent, is ignored. 
   class AcquireRequest < ApiModelBase
     # Lease length in seconds, measured by the server's monotonic clock.
     attr_accessor :ttl_seconds
@@ -96,8 +97,6 @@ module OctoStore
 
       if attributes.key?(:'ttl_seconds')
         self.ttl_seconds = attributes[:'ttl_seconds']
-      else
-        self.ttl_seconds = nil
       end
 
       if attributes.key?(:'owner')
@@ -130,15 +129,11 @@ module OctoStore
     def list_invalid_properties
       warn '[DEPRECATED] the `list_invalid_properties` method is obsolete'
       invalid_properties = Array.new
-      if @ttl_seconds.nil?
-        invalid_properties.push('invalid value for "ttl_seconds", ttl_seconds cannot be nil.')
-      end
-
-      if @ttl_seconds > 3600
+      if !@ttl_seconds.nil? && @ttl_seconds > 3600
         invalid_properties.push('invalid value for "ttl_seconds", must be smaller than or equal to 3600.')
       end
 
-      if @ttl_seconds < 1
+      if !@ttl_seconds.nil? && @ttl_seconds < 1
         invalid_properties.push('invalid value for "ttl_seconds", must be greater than or equal to 1.')
       end
 
@@ -195,9 +190,8 @@ module OctoStore
     # @return true if the model is valid
     def valid?
       warn '[DEPRECATED] the `valid?` method is obsolete'
-      return false if @ttl_seconds.nil?
-      return false if @ttl_seconds > 3600
-      return false if @ttl_seconds < 1
+      return false if !@ttl_seconds.nil? && @ttl_seconds > 3600
+      return false if !@ttl_seconds.nil? && @ttl_seconds < 1
       return false if !@owner.nil? && @owner.to_s.length > 128
       return false if !@owner.nil? && @owner.to_s.length < 1
       return false if !@owner.nil? && @owner !~ Regexp.new(/^[\x21-\x7E]{1,128}$/)

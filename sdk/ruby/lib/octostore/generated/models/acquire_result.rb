@@ -14,7 +14,7 @@ require 'date'
 require 'time'
 
 module OctoStore
-  # `status` tells the outcome. `acquired`: you hold the lock; `lease_id`, `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are set (a semaphore's: of the holder with the lowest fencing token). While the lock is kept by a lock-delay, `held` has no `holder_id`; `available_at` and `expires_at` say when the delay ends. 
+  # `status` tells the outcome. `acquired`: you hold the lock; `lease_id`, `fencing_token`, `expires_at` and `renew_after_ms` are set. `held`: someone else does; `holder_id`, `expires_at` (the current lease's end) and `retry_after_ms` are set (a semaphore's: of the holder with the lowest fencing token). While the lock is kept by a lock-delay, `held` has `holder_id` null; `available_at` and `expires_at` say when the delay ends. 
   class AcquireResult < ApiModelBase
     attr_accessor :status
 
@@ -24,7 +24,7 @@ module OctoStore
     # Strictly larger than every token issued before it, across releases, expiries and restarts.
     attr_accessor :fencing_token
 
-    # Who holds the lock: the holding token's id, followed by `/owner` when the holder sent an `owner`. Contains no secret. 
+    # Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock (nobody holds it, nobody may take it until `available_at`). 
     attr_accessor :holder_id
 
     # RFC 3339, UTC, millisecond precision.
@@ -102,6 +102,7 @@ module OctoStore
     # List of attributes with nullable: true
     def self.openapi_nullable
       Set.new([
+        :'holder_id',
       ])
     end
 

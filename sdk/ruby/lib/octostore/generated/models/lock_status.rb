@@ -14,7 +14,7 @@ require 'date'
 require 'time'
 
 module OctoStore
-  # `free` locks carry only `name`, `status` and `revision`. A held lock's `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a semaphore's: the holder with the lowest fencing token); `holders` lists every holder, and `max_holders` says how many it admits. A lock kept only by a lock-delay is `held` with no `holder_id` and with `available_at`. 
+  # `free` locks carry only `name`, `status` and `revision`. A held lock's `holder_id`, `fencing_token`, `expires_at` and `metadata` are its holder's (a semaphore's: the holder with the lowest fencing token); `holders` lists every holder, and `max_holders` says how many it admits. A lock kept only by a lock-delay is `held` with `holder_id` null and with `available_at`. 
   class LockStatus < ApiModelBase
     # 1 to 128 letters, digits, `.` and `-`, except the names `.` and `..`, which are path segments in a URL (clients and servers clean them out of the path). The pattern is `^[A-Za-z0-9.-]{1,128}$` without those two. 
     attr_accessor :name
@@ -24,7 +24,7 @@ module OctoStore
     # Increases whenever the lock is granted, released or expires, or its metadata changes (renewals do not change it). Pass it as `index` to watch for the next change. 
     attr_accessor :revision
 
-    # Who holds the lock: the holding token's id, followed by `/owner` when the holder sent an `owner`. Contains no secret. 
+    # Who holds the lock, as `HolderID`; `null` while only a lock-delay keeps the lock (nobody holds it, nobody may take it until `available_at`). 
     attr_accessor :holder_id
 
     # Strictly larger than every token issued before it, across releases, expiries and restarts.
@@ -112,6 +112,7 @@ module OctoStore
     # List of attributes with nullable: true
     def self.openapi_nullable
       Set.new([
+        :'holder_id',
       ])
     end
 

@@ -135,13 +135,13 @@ def sync_detailed(
 
     **Ephemeral lock**: with `session_id` the lease is bound to that session (see
     `POST /sessions`): it lives as long as the session, renewing the session renews it,
-    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-    (send any valid value; the session's TTL rules). An unknown session is 404
-    `session_not_found`.
+    and it ends when the session is deleted or expires. `ttl_seconds` is then not
+    needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+    is required. An unknown session is 404 `session_not_found`.
 
     **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
     long after this lease *expires* (or its session expires), never after a release.
-    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
     the delay ends) and `retry_after_ms`; a blocking acquire waits.
 
     **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -154,7 +154,10 @@ def sync_detailed(
             path segments in a URL (clients and servers clean them out of the path). The
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
-        body (AcquireRequest):
+        body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
+            `invalid_request`
+            otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+            is ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -209,13 +212,13 @@ def sync(
 
     **Ephemeral lock**: with `session_id` the lease is bound to that session (see
     `POST /sessions`): it lives as long as the session, renewing the session renews it,
-    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-    (send any valid value; the session's TTL rules). An unknown session is 404
-    `session_not_found`.
+    and it ends when the session is deleted or expires. `ttl_seconds` is then not
+    needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+    is required. An unknown session is 404 `session_not_found`.
 
     **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
     long after this lease *expires* (or its session expires), never after a release.
-    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
     the delay ends) and `retry_after_ms`; a blocking acquire waits.
 
     **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -228,7 +231,10 @@ def sync(
             path segments in a URL (clients and servers clean them out of the path). The
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
-        body (AcquireRequest):
+        body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
+            `invalid_request`
+            otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+            is ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -278,13 +284,13 @@ async def asyncio_detailed(
 
     **Ephemeral lock**: with `session_id` the lease is bound to that session (see
     `POST /sessions`): it lives as long as the session, renewing the session renews it,
-    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-    (send any valid value; the session's TTL rules). An unknown session is 404
-    `session_not_found`.
+    and it ends when the session is deleted or expires. `ttl_seconds` is then not
+    needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+    is required. An unknown session is 404 `session_not_found`.
 
     **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
     long after this lease *expires* (or its session expires), never after a release.
-    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
     the delay ends) and `retry_after_ms`; a blocking acquire waits.
 
     **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -297,7 +303,10 @@ async def asyncio_detailed(
             path segments in a URL (clients and servers clean them out of the path). The
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
-        body (AcquireRequest):
+        body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
+            `invalid_request`
+            otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+            is ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -350,13 +359,13 @@ async def asyncio(
 
     **Ephemeral lock**: with `session_id` the lease is bound to that session (see
     `POST /sessions`): it lives as long as the session, renewing the session renews it,
-    and it ends when the session is deleted or expires. `ttl_seconds` is then ignored
-    (send any valid value; the session's TTL rules). An unknown session is 404
-    `session_not_found`.
+    and it ends when the session is deleted or expires. `ttl_seconds` is then not
+    needed (if sent, it is ignored: the session's TTL rules); without `session_id` it
+    is required. An unknown session is 404 `session_not_found`.
 
     **Lock-delay**: `lock_delay_seconds` (0..60) keeps the lock from everyone for that
     long after this lease *expires* (or its session expires), never after a release.
-    During the delay an acquire gets `held` with no `holder_id`, `available_at` (when
+    During the delay an acquire gets `held` with `holder_id` null, `available_at` (when
     the delay ends) and `retry_after_ms`; a blocking acquire waits.
 
     **Semaphore**: `max_holders` N (1..64) lets up to N distinct holders hold the lock
@@ -369,7 +378,10 @@ async def asyncio(
             path segments in a URL (clients and servers clean them out of the path). The
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
-        body (AcquireRequest):
+        body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
+            `invalid_request`
+            otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
+            is ignored.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

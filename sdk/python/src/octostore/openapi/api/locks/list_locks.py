@@ -121,7 +121,7 @@ def sync_detailed(
 
     **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
     per lock with every holder in `holders` (a semaphore's too), including locks kept
-    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
     carries `index`: every change under the prefix so far is at or below it. Paged
     like the plain list.
 
@@ -187,7 +187,7 @@ def sync(
 
     **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
     per lock with every holder in `holders` (a semaphore's too), including locks kept
-    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
     carries `index`: every change under the prefix so far is at or below it. Paged
     like the plain list.
 
@@ -248,7 +248,7 @@ async def asyncio_detailed(
 
     **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
     per lock with every holder in `holders` (a semaphore's too), including locks kept
-    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
     carries `index`: every change under the prefix so far is at or below it. Paged
     like the plain list.
 
@@ -312,7 +312,7 @@ async def asyncio(
 
     **Prefix list**: with `prefix`, only the locks whose name starts with it, one entry
     per lock with every holder in `holders` (a semaphore's too), including locks kept
-    by a lock-delay (`status` `held`, no `holder_id`, `available_at` set). The answer
+    by a lock-delay (`status` `held`, `holder_id` null, `available_at` set). The answer
     carries `index`: every change under the prefix so far is at or below it. Paged
     like the plain list.
 
