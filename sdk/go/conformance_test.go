@@ -217,6 +217,10 @@ type step struct {
 	Body       json.RawMessage `json:"body"`
 	BodyText   *string         `json:"body_text"`
 	CType      *string         `json:"content_type"`
+	Session    string          `json:"session"`
+	LockDelay  *int64          `json:"lock_delay"`
+	MaxHolders *int            `json:"max_holders"`
+	Prefix     *string         `json:"prefix"`
 }
 
 func (s *step) timeout() time.Duration { return time.Duration(s.TimeoutMS) * time.Millisecond }
@@ -232,12 +236,31 @@ type actor struct {
 	values result
 }
 
-// lease is a saved try_lock or lock: the Mutex that holds it and the TTL it was taken
-// with (a renew without ttl uses it).
+// lease is a saved try_lock or lock: the Mutex (or Semaphore) that holds it and the TTL
+// it was taken with (a renew without ttl uses it).
 type lease struct {
-	m   *octostore.Mutex
+	m   lockable
 	ttl time.Duration
 }
+
+// lockable is what the suite does with a Mutex and a Semaphore alike.
+type lockable interface {
+	Lock(ctx context.Context) error
+	TryLock(ctx context.Context) error
+	Unlock(ctx context.Context) error
+	Renew(ctx context.Context, ttl time.Duration) (octostore.Lease, error)
+	Lease() (octostore.Lease, bool)
+	Token() int64
+	Done() <-chan struct{}
+	Err() error
+}
+
+// semaphore gives a Semaphore the Mutex's names: Acquire is Lock, Release is Unlock.
+type semaphore struct{ *octostore.Semaphore }
+
+func (s semaphore) Lock(ctx context.Context) error    { return s.Acquire(ctx) }
+func (s semaphore) TryLock(ctx context.Context) error { return s.TryAcquire(ctx) }
+func (s semaphore) Unlock(ctx context.Context) error  { return s.Release(ctx) }
 
 // task is a background step.
 type task struct {
@@ -259,6 +282,8 @@ type run struct {
 
 	mu        sync.Mutex // guards what background tasks add: the handles
 	leases    map[string]*lease
+	sessions  map[string]*octostore.Session
+	allSess   []*octostore.Session
 	elections map[string]*octostore.Election
 	allLeases []*lease
 	allElecs  []*octostore.Election
@@ -274,6 +299,7 @@ func runScenario(t *testing.T, sc *scenario, srv *confServer) {
 		name: sc.Name, srv: srv, ctx: ctx, http: &http.Client{},
 		actors: map[string]*actor{}, saved: map[string]result{}, tasks: map[string]*task{},
 		leases: map[string]*lease{}, elections: map[string]*octostore.Election{},
+		sessions: map[string]*octostore.Session{},
 	}
 	t.Cleanup(func() { r.close(cancel) })
 	if err := r.makeActors(sc.Actors); err != nil {
@@ -370,6 +396,9 @@ func (r *run) close(cancel context.CancelFunc) {
 		if e.Token() != 0 {
 			e.Resign(ctx)
 		}
+	}
+	for _, sess := range r.allSess {
+		sess.Close(ctx)
 	}
 	r.http.CloseIdleConnections()
 }
@@ -528,27 +557,34 @@ func deadURL() string {
 // do executes one operation; key names the handle it makes (the save or task name).
 func (r *run) do(ctx context.Context, s *step, key string) (result, error) {
 	switch s.Op {
-	case "try_lock": // Mutex.TryLock; a held lock is a *LockedError
-		m, ttl, err := r.newMutex(s)
+	case "try_lock": // Mutex.TryLock (Semaphore.TryAcquire); a held lock is a *LockedError
+		m, ttl, err := r.newLock(s)
 		if err != nil {
 			return nil, err
 		}
 		err = m.TryLock(ctx)
 		var held *octostore.LockedError
 		if errors.As(err, &held) {
-			return result{
-				"acquired": false, "holder_id": held.HolderID, "expires_at": held.ExpiresAt,
-				"retry_after_ms": held.RetryAfter.Milliseconds(),
-				"lease_id":       nil, "fencing_token": nil, "renew_after_ms": nil,
-			}, nil
+			out := result{
+				"acquired": false, "holder_id": nil, "expires_at": held.ExpiresAt,
+				"retry_after_ms": held.RetryAfter.Milliseconds(), "available_at": nil,
+				"lease_id": nil, "fencing_token": nil, "renew_after_ms": nil,
+			}
+			if held.HolderID != "" {
+				out["holder_id"] = held.HolderID
+			}
+			if !held.AvailableAt.IsZero() {
+				out["available_at"] = held.AvailableAt
+			}
+			return out, nil
 		}
 		if err != nil {
 			return nil, err
 		}
 		return r.keepLease(key, m, ttl), nil
 
-	case "lock": // Mutex.Lock with a context that ends after wait; wait 0 is TryLock
-		m, ttl, err := r.newMutex(s)
+	case "lock": // Mutex.Lock (Semaphore.Acquire) with a context that ends after wait; wait 0 is TryLock
+		m, ttl, err := r.newLock(s)
 		if err != nil {
 			return nil, err
 		}
@@ -601,7 +637,26 @@ func (r *run) do(ctx context.Context, s *step, key string) (result, error) {
 		got, _ := l.m.Lease()
 		return result{"lost": errors.Is(l.m.Err(), octostore.ErrLost), "lease_id": got.ID, "fencing_token": got.FencingToken, "expires_at": got.ExpiresAt}, nil
 
-	case "wait_lost": // Mutex.Done, then Mutex.Err
+	case "wait_lost": // Mutex.Done, then Mutex.Err (Session.Done, then Session.Err)
+		if s.Session != "" {
+			sess, err := r.session(s.Session)
+			if err != nil {
+				return nil, err
+			}
+			timer := time.NewTimer(s.timeout())
+			defer timer.Stop()
+			select {
+			case <-sess.Done():
+			case <-timer.C:
+				return nil, fmt.Errorf("%w: the session was not lost in %v", errTimeout, s.timeout())
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if err := sess.Err(); !errors.Is(err, octostore.ErrLost) {
+				return nil, fmt.Errorf("Done was closed, but not by a loss (Err %v)", err)
+			}
+			return result{"lost": true}, nil
+		}
 		l, err := r.lease(s.Lease)
 		if err != nil {
 			return nil, err
@@ -773,6 +828,89 @@ func (r *run) do(ctx context.Context, s *step, key string) (result, error) {
 			return nil, fmt.Errorf("%w: Unlock did not return in %v", errTimeout, s.timeout())
 		}
 
+	case "session_open": // NewSession: created, then kept alive in the background
+		c, err := r.client(s.Actor)
+		if err != nil {
+			return nil, err
+		}
+		if s.TTL == nil {
+			return nil, errors.New("no ttl")
+		}
+		sess, err := octostore.NewSession(ctx, c, time.Duration(*s.TTL)*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		r.allSess = append(r.allSess, sess)
+		if key != "" {
+			r.sessions[key] = sess
+		}
+		r.mu.Unlock()
+		return result{"session_id": sess.ID(), "expires_at": sess.ExpiresAt()}, nil
+
+	case "session_state": // Session.Err, no request
+		sess, err := r.session(s.Session)
+		if err != nil {
+			return nil, err
+		}
+		return result{"lost": errors.Is(sess.Err(), octostore.ErrLost), "session_id": sess.ID()}, nil
+
+	case "session_close": // Session.Close
+		sess, err := r.session(s.Session)
+		if err != nil {
+			return nil, err
+		}
+		return result{}, sess.Close(ctx)
+
+	case "session_orphan": // Session.Orphan: the keep-alive stops, the session stays
+		sess, err := r.session(s.Session)
+		if err != nil {
+			return nil, err
+		}
+		sess.Orphan()
+		return result{}, nil
+
+	case "prefix_index": // PrefixIndex
+		c, err := r.client(s.Actor)
+		if err != nil {
+			return nil, err
+		}
+		index, err := octostore.PrefixIndex(ctx, c, deref(s.Prefix))
+		if err != nil {
+			return nil, err
+		}
+		return result{"index": index}, nil
+
+	case "watch_prefix": // WatchPrefix until its first answer with changes, or wait
+		c, err := r.client(s.Actor)
+		if err != nil {
+			return nil, err
+		}
+		index, err := s.Index.Int64()
+		if err != nil {
+			return nil, fmt.Errorf("index %q: %w", s.Index, err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Duration(s.Wait)*time.Second)
+		defer cancel()
+		var got *octostore.PrefixChanges
+		stop := errors.New("first answer")
+		err = octostore.WatchPrefix(wctx, c, deref(s.Prefix), index, func(pc octostore.PrefixChanges) error {
+			got = &pc
+			return stop
+		})
+		switch {
+		case errors.Is(err, stop):
+		case ctx.Err() == nil && wctx.Err() != nil:
+			return result{"index": index, "changes": []any{}, "count": int64(0), "complete": true}, nil
+		default:
+			return nil, err
+		}
+		changes := make([]any, len(got.Changes))
+		for i, st := range got.Changes {
+			changes[i] = st.Name + ":" + string(st.Status)
+		}
+		return result{"index": got.Index, "changes": changes, "count": int64(len(changes)), "complete": got.Complete}, nil
+
 	case "server_pause": // SIGSTOP the scenario's own server
 		return result{}, r.srv.cmd.Process.Signal(syscall.SIGSTOP)
 
@@ -873,6 +1011,66 @@ func (r *run) client(name string) (*octostore.ClientWithResponses, error) {
 	return a.client, nil
 }
 
+// newLock is the actor's Mutex, or Semaphore with max_holders, for a try_lock or lock
+// step; with session, taken through that session (Session.Mutex, Session.Semaphore).
+func (r *run) newLock(s *step) (lockable, time.Duration, error) {
+	c, err := r.client(s.Actor)
+	if err != nil {
+		return nil, 0, err
+	}
+	if s.TTL == nil {
+		return nil, 0, errors.New("no ttl")
+	}
+	ttl := time.Duration(*s.TTL) * time.Second
+	opts := []octostore.Option{r.actors[s.Actor].owner}
+	if s.Metadata != nil {
+		opts = append(opts, octostore.WithMetadata(*s.Metadata))
+	}
+	if s.LockDelay != nil {
+		opts = append(opts, octostore.WithLockDelay(time.Duration(*s.LockDelay)*time.Second))
+	}
+	if s.Session != "" {
+		sess, err := r.session(s.Session)
+		if err != nil {
+			return nil, 0, err
+		}
+		if s.MaxHolders != nil {
+			sem, err := sess.Semaphore(s.Lock, *s.MaxHolders, opts...)
+			return semaphore{sem}, ttl, err
+		}
+		m, err := sess.Mutex(s.Lock, opts...)
+		return m, ttl, err
+	}
+	opts = append(opts, octostore.WithTTL(ttl))
+	if s.AutoRenew != nil && !*s.AutoRenew {
+		opts = append(opts, octostore.WithoutAutoRenew())
+	}
+	if s.MaxHolders != nil {
+		sem, err := octostore.NewSemaphore(c, s.Lock, *s.MaxHolders, opts...)
+		return semaphore{sem}, ttl, err
+	}
+	m, err := octostore.NewMutex(c, s.Lock, opts...)
+	return m, ttl, err
+}
+
+func (r *run) session(name string) (*octostore.Session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sess, ok := r.sessions[name]
+	if !ok {
+		return nil, fmt.Errorf("no saved session %s", name)
+	}
+	return sess, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
 // newMutex is the actor's Mutex for a try_lock or lock step.
 func (r *run) newMutex(s *step) (*octostore.Mutex, time.Duration, error) {
 	c, err := r.client(s.Actor)
@@ -912,7 +1110,7 @@ func (r *run) newElection(s *step, candidate bool) (*octostore.Election, error) 
 
 // keepLease records a granted Mutex for later steps and for cleanup, and returns the
 // acquired result.
-func (r *run) keepLease(key string, m *octostore.Mutex, ttl time.Duration) result {
+func (r *run) keepLease(key string, m lockable, ttl time.Duration) result {
 	l := &lease{m: m, ttl: ttl}
 	r.mu.Lock()
 	r.allLeases = append(r.allLeases, l)
@@ -959,6 +1157,16 @@ func lockStatus(res *octostore.GetLockResponse, err error) (result, error) {
 	}
 	if st.Metadata != nil {
 		out["metadata"] = *st.Metadata
+	}
+	out["max_holders"], out["holder_count"], out["available_at"] = nil, int64(0), nil
+	if st.MaxHolders != nil {
+		out["max_holders"] = int64(*st.MaxHolders)
+	}
+	if st.Holders != nil {
+		out["holder_count"] = int64(len(*st.Holders))
+	}
+	if st.AvailableAt != nil {
+		out["available_at"] = *st.AvailableAt
 	}
 	return out, nil
 }

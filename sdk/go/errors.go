@@ -26,12 +26,16 @@ var (
 // LockedError is the error of a TryLock that found the lock held by someone else;
 // errors.Is(err, ErrLocked) holds for it.
 type LockedError struct {
-	// HolderID identifies the holder: its token id, and /owner when it sent one.
+	// HolderID identifies the holder: its token id, and /owner when it sent one. It is
+	// empty while a lock-delay keeps the lock and nobody holds it.
 	HolderID string
 	// ExpiresAt is when the holder's lease ends unless it is renewed.
 	ExpiresAt time.Time
 	// RetryAfter is the server's hint for when trying again is worthwhile.
 	RetryAfter time.Duration
+	// AvailableAt is, while a lock-delay keeps the lock, when the delay ends (zero
+	// otherwise).
+	AvailableAt time.Time
 }
 
 func (e *LockedError) Error() string { return fmt.Sprintf("%v (holder %s)", ErrLocked, e.HolderID) }

@@ -244,7 +244,11 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 		retry := time.Duration(*r.RetryAfterMs) * time.Millisecond
 		if !wait {
 			// No holder_id: the lock is kept by a lock-delay until AvailableAt.
-			return &LockedError{HolderID: r.HolderId.GetOrEmpty(), ExpiresAt: r.ExpiresAt, RetryAfter: retry}
+			held := &LockedError{HolderID: r.HolderId.GetOrEmpty(), ExpiresAt: r.ExpiresAt, RetryAfter: retry}
+			if r.AvailableAt != nil {
+				held.AvailableAt = *r.AvailableAt
+			}
+			return held
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -3,6 +3,7 @@ package octostore
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Semaphore is a lock that up to N distinct holders hold at once (Consul's semaphore,
@@ -41,6 +42,11 @@ func (s *Semaphore) TryAcquire(ctx context.Context) error {
 
 // Release gives the place back; the next waiter gets it at once. Errors as Mutex.Unlock.
 func (s *Semaphore) Release(ctx context.Context) error { return s.h.release(ctx) }
+
+// Renew renews this holder's lease now for ttl, as Mutex.Renew does.
+func (s *Semaphore) Renew(ctx context.Context, ttl time.Duration) (Lease, error) {
+	return s.h.renew(ctx, ttl)
+}
 
 // Token returns the fencing token of this holder's lease, or 0 when it holds no place.
 func (s *Semaphore) Token() int64 {

@@ -116,11 +116,12 @@ func (s *Session) Semaphore(name string, n int, opts ...Option) (*Semaphore, err
 
 // Close stops the renewals and deletes the session on the server, which releases every
 // lock bound to it at once (no lock-delay). Closing a session that was lost returns its
-// loss; closing twice returns nil.
+// loss; closing twice, or after Orphan, returns nil (an orphaned session is left to
+// expire).
 func (s *Session) Close(ctx context.Context) error {
 	s.cancel()
 	<-s.stopped
-	if err := s.Err(); err != nil && !errors.Is(err, ErrSessionClosed) {
+	if err := s.Err(); err != nil && !errors.Is(err, ErrSessionClosed) && !errors.Is(err, ErrSessionOrphaned) {
 		return err
 	} else if err != nil {
 		return nil
@@ -134,6 +135,20 @@ func (s *Session) Close(ctx context.Context) error {
 	}
 	s.end(ErrSessionClosed)
 	return nil
+}
+
+// ErrSessionOrphaned is Session.Err after Orphan.
+var ErrSessionOrphaned = errors.New("octostore: session orphaned")
+
+// Orphan stops the renewals without deleting the session, as etcd's Session.Orphan does:
+// the server ends the session, and every lock bound to it, one TTL after its last
+// renewal, and their lock-delays apply then. It is what a process that dies does; use it
+// to hand the session's end to the server (a process that is about to exit, or whose
+// connection to the server is in doubt). Done is closed and Err is ErrSessionOrphaned.
+func (s *Session) Orphan() {
+	s.cancel()
+	<-s.stopped
+	s.end(ErrSessionOrphaned)
 }
 
 func (s *Session) end(why error) {
