@@ -116,7 +116,8 @@ export interface LockState {
   name: string;
   status: 'held' | 'free';
   revision: number;
-  holderId?: string;
+  /** The holder (`<token id>/<owner>`); `null` while a lock-delay keeps the lock. */
+  holderId?: string | null;
   fencingToken?: number;
   expiresAt?: string;
   metadata?: string;
@@ -158,7 +159,8 @@ function toState(s: LockStatus): LockState {
 }
 
 function toLeader(s: LockState): Leader | null {
-  if (s.status !== 'held') return null;
+  // A lock kept only by a lock-delay (no holder) has no leader.
+  if (s.status !== 'held' || s.holderId === null) return null;
   return { value: s.metadata, holderId: s.holderId, fencingToken: s.fencingToken, revision: s.revision };
 }
 

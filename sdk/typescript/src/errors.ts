@@ -162,7 +162,7 @@ export class ProtocolError extends OctoStoreError {
 export class LockHeldError extends OctoStoreError {
   constructor(
     readonly lock: string,
-    readonly holderId: string | undefined,
+    readonly holderId: string | null | undefined,
     readonly expiresAt: string,
     readonly retryAfterMs: number | undefined,
   ) {
