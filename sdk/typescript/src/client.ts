@@ -52,9 +52,9 @@ export function defaultOwner(): string {
  * it throws a {@link TransportError} naming the last URL and the cause, or returns the
  * last 503.
  */
-function failoverFetch(bases: string[], inner: typeof fetch): typeof fetch {
+function failoverFetch(bases: string[], inner: typeof fetch): { fetch: typeof fetch; current(): string } {
   let current = 0;
-  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+  const fetchOne = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     const url = request.url;
     const first = bases.find((b) => url === b || url.startsWith(b + '/') || url.startsWith(b + '?'));
@@ -91,6 +91,7 @@ function failoverFetch(bases: string[], inner: typeof fetch): typeof fetch {
     if (last503 !== undefined && lastError === undefined) return last503;
     throw lastError;
   }) as typeof fetch;
+  return { fetch: fetchOne, current: () => bases[current]! };
 }
 
 /** Options of {@link OctoStore}. */
@@ -204,7 +205,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-interface Outcome<T> {
+/** @internal What a generated call resolves to. */
+export interface Outcome<T> {
   data?: T;
   error?: unknown;
   response?: Response;
@@ -238,6 +240,7 @@ export class OctoStore {
   readonly baseUrls: readonly string[];
   /** @internal leases and elections this client holds, for {@link OctoStore.releaseOnSignals}. */
   readonly held = new Set<Lease>();
+  readonly #currentUrl: () => string;
 
   constructor(options: OctoStoreOptions) {
     this.owner = options.owner ?? defaultOwner();
@@ -246,13 +249,9 @@ export class OctoStore {
     if (bases.length === 0) throw new TypeError('OctoStore: baseUrl is empty');
     this.baseUrls = bases;
     const inner = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-    this.raw = createClient(
-      createConfig({
-        baseUrl: bases[0]!,
-        auth: options.token,
-        fetch: failoverFetch(bases, inner as typeof fetch),
-      }),
-    );
+    const failover = failoverFetch(bases, inner as typeof fetch);
+    this.#currentUrl = failover.current;
+    this.raw = createClient(createConfig({ baseUrl: bases[0]!, auth: options.token, fetch: failover.fetch }));
   }
 
   /**
@@ -371,7 +370,7 @@ export class OctoStore {
 
   /** The lock's current state. */
   async status(name: string): Promise<LockState> {
-    return toState(await unwrap(getLock({ client: this.raw, path: { name }, signal: AbortSignal.timeout(this.timeoutMs) })));
+    return toState(await this.call((signal) => getLock({ client: this.raw, path: { name }, signal })));
   }
 
   /**
@@ -380,20 +379,17 @@ export class OctoStore {
    * you saw and no change is ever missed.
    */
   async watch(name: string, index: number, waitSeconds = 30, signal?: AbortSignal): Promise<LockState> {
-    const s = await unwrap(
-      getLock({
-        client: this.raw,
-        path: { name },
-        query: { index, wait_seconds: waitSeconds },
-        signal: this.signal(waitSeconds, signal),
-      }),
+    const s = await this.call(
+      (signal) => getLock({ client: this.raw, path: { name }, query: { index, wait_seconds: waitSeconds }, signal }),
+      this.waitBound(waitSeconds),
+      signal,
     );
     return toState(s);
   }
 
   /** The account's active locks, by name. */
   async list(): Promise<LockState[]> {
-    const res = await unwrap(listLocks({ client: this.raw, signal: AbortSignal.timeout(this.timeoutMs) }));
+    const res = await this.call((signal) => listLocks({ client: this.raw, signal }));
     return res.locks.map(toState);
   }
 
@@ -402,10 +398,44 @@ export class OctoStore {
     return new Election(this, name, options.ttl ?? DEFAULT_TTL);
   }
 
-  /** @internal */
-  signal(waitSeconds: number, user?: AbortSignal): AbortSignal {
-    const t = AbortSignal.timeout(this.timeoutMs + (waitSeconds > 0 ? waitSeconds * 1000 + POLL_SLACK_MS : 0));
-    return user ? AbortSignal.any([t, user]) : t;
+  /** @internal The bound on a request that may wait `waitSeconds` on the server. */
+  waitBound(waitSeconds: number): number {
+    return this.timeoutMs + (waitSeconds > 0 ? waitSeconds * 1000 + POLL_SLACK_MS : 0);
+  }
+
+  /**
+   * @internal One generated call, as its data or a typed error, ended after `ms` (a
+   * {@link TransportError}, "timed out") or when `user` aborts.
+   *
+   * Not `AbortSignal.timeout`: Node.js may garbage-collect such a signal, and its timer
+   * with it, while a fetch still waits on it, and a request to a stalled server then
+   * never ends (a renewal would hang past the lease's end). Here the timer holds the
+   * controller, and the race ends the call at the deadline whatever the fetch does.
+   */
+  async call<T>(make: (signal: AbortSignal) => Promise<Outcome<T>>, ms: number = this.timeoutMs, user?: AbortSignal): Promise<T> {
+    const ac = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const ended = new Promise<never>((_, reject) => {
+      const end = (cause: unknown) => {
+        ac.abort(cause);
+        reject(new TransportError(cause, this.#currentUrl()));
+      };
+      timer = setTimeout(() => end(new DOMException('The operation timed out.', 'TimeoutError')), ms);
+      // An in-flight request keeps the process alive by its socket; the timer need not.
+      (timer as { unref?: () => void }).unref?.();
+      if (user !== undefined) {
+        onAbort = () => end(user.reason);
+        if (user.aborted) onAbort();
+        else user.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    try {
+      return await Promise.race([unwrap(make(ac.signal)), ended]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort !== undefined) user?.removeEventListener('abort', onAbort);
+    }
   }
 
   private async acquire(
@@ -422,7 +452,7 @@ export class OctoStore {
     const body: AcquireRequest = { ttl_seconds: ttl, owner: this.owner };
     if (wait > 0) body.wait_seconds = wait;
     if (metadata !== undefined) body.metadata = metadata;
-    const res: AcquireResult = await unwrap(acquireLock({ client: this.raw, path: { name }, body, signal: this.signal(wait, signal) }));
+    const res: AcquireResult = await this.call((s) => acquireLock({ client: this.raw, path: { name }, body, signal: s }), this.waitBound(wait), signal);
     if (res.status === 'acquired') {
       if (res.lease_id === undefined || res.fencing_token === undefined) throw new ProtocolError('acquired without lease_id or fencing_token');
       return new Lease(this, name, ttl, res, metadata, autoRenew);
@@ -514,14 +544,7 @@ export class Lease implements AsyncDisposable {
   async release(): Promise<void> {
     this.#stop();
     this.#client.held.delete(this);
-    await unwrap(
-      releaseLock({
-        client: this.#client.raw,
-        path: { name: this.name },
-        body: { lease_id: this.leaseId },
-        signal: AbortSignal.timeout(this.#client.timeoutMs),
-      }),
-    );
+    await this.#client.call((signal) => releaseLock({ client: this.#client.raw, path: { name: this.name }, body: { lease_id: this.leaseId }, signal }));
   }
 
   /** Stops renewing; the lease is left to expire on the server. */
@@ -553,13 +576,9 @@ export class Lease implements AsyncDisposable {
     // server must not delay the loss signal past the lease's end.
     const left = this.#deadline - Date.now();
     const timeout = bounded ? Math.max(1, Math.min(this.#client.timeoutMs, left)) : this.#client.timeoutMs;
-    const res = await unwrap(
-      renewLock({
-        client: this.#client.raw,
-        path: { name: this.name },
-        body: { lease_id: this.leaseId, ttl_seconds: ttl },
-        signal: AbortSignal.timeout(timeout),
-      }),
+    const res = await this.#client.call(
+      (signal) => renewLock({ client: this.#client.raw, path: { name: this.name }, body: { lease_id: this.leaseId, ttl_seconds: ttl }, signal }),
+      timeout,
     );
     if (Date.parse(res.expires_at) > Date.parse(this.expiresAt)) this.expiresAt = res.expires_at;
     this.renewAfterMs = res.renew_after_ms;
