@@ -26,23 +26,9 @@ import {
   problemError,
 } from '../src/index.js';
 import { Server } from './harness.js';
+import { EXPIRES, LEASE, acquired, held, json, problem, stubbed as stub } from './stubs.js';
 
-const LEASE = '6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70';
-const EXPIRES = '2026-02-12T01:00:00Z';
-
-function json(status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': type, ...headers } });
-}
-const problem = (code: string, status: number, headers: Record<string, string> = {}) =>
-  json(status, { type: `urn:octostore:problem:${code}`, title: code, status, code, request_id: 'r-1' }, 'application/problem+json', headers);
-const acquired = (token = 7, renewAfterMs = 10_000) =>
-  json(200, { status: 'acquired', lease_id: LEASE, fencing_token: token, expires_at: EXPIRES, renew_after_ms: renewAfterMs });
-const held = (retryAfterMs = 50) => json(200, { status: 'held', holder_id: 'tok_aaaaaaaaaaaa', expires_at: EXPIRES, retry_after_ms: retryAfterMs });
-
-function stubbed(handler: (req: Request) => Response | Promise<Response>, owner?: string): OctoStore {
-  const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => handler(new Request(input, init))) as typeof fetch;
-  return new OctoStore({ baseUrl: 'http://octostore.invalid', token: 'tok', fetch: fetchStub, ...(owner ? { owner } : {}) });
-}
+const stubbed = (handler: (req: Request) => Response | Promise<Response>, owner?: string): OctoStore => stub(handler, owner ? { owner } : {});
 
 describe('errors', () => {
   const cases: [string, number][] = [
