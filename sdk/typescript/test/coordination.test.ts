@@ -415,6 +415,20 @@ describe('against a live server', () => {
     await next.release();
   });
 
+  test('a lease through a session is released on its own; the session lives on', async () => {
+    await using s = await a.session({ ttl: 5 });
+    const lease = await s.lock('one-of-many', { wait: 0 });
+    const other = await s.lock('two-of-many', { wait: 0 });
+    await lease.release();
+    assert.equal((await b.status('one-of-many')).status, 'free');
+    assert.equal(lease.lost, false);
+    assert.equal(s.ended, false);
+    assert.equal((await b.status('two-of-many')).fencingToken, other.fencingToken);
+    await s.close();
+    assert.equal((await b.status('two-of-many')).status, 'free');
+    assert.equal(lease.lost, false, 'a released lease is not ended again by its session');
+  });
+
   test('a semaphore of 2: two holders, the third gets null, a mismatched n is refused', async () => {
     const one = await a.semaphore('pool', 2).tryLock({ ttl: 10 });
     const two = await b.semaphore('pool', 2).tryLock({ ttl: 10 });
