@@ -125,7 +125,8 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.specRouter = router
 	validate := validator(router, &openapi3filter.Options{
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+			openapi3.WithStringFormatValidator("uuid", uuidFormat{}),
+			openapi3.SetSchemaRegexCompiler(compilePattern),
 		},
 		AuthenticationFunc:                s.authenticate,
 		RejectWhenRequestBodyNotSpecified: true,
