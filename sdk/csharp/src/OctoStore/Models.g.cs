@@ -62,7 +62,7 @@ namespace OctoStore
     }
 
     /// <summary>
-    /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_request</c>
+    /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_ttl</c>
     /// otherwise); with <c>session_id</c> the session's TTL rules and <c>ttl_seconds</c>, if sent,
     /// is ignored.
     /// </summary>
