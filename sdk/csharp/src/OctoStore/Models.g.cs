@@ -803,9 +803,9 @@ namespace OctoStore
         /// The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
         /// null when never used. Persisted at most once a minute per token.
         /// </summary>
-        public DateTimeOffset LastUsedAt
+        public DateTimeOffset? LastUsedAt
         {
-            get { return Wire.ParseTimestamp(lastUsedAtWire) ?? default(DateTimeOffset); }
+            get { return Wire.ParseTimestamp(lastUsedAtWire); }
             set { lastUsedAtWire = Wire.FormatTimestamp(value); }
         }
     }
