@@ -249,8 +249,9 @@ impl Attempt {
 /// Who holds a lock that was not granted, and until when.
 #[derive(Clone, Debug)]
 pub struct Held {
-    /// The holder's id: its token id, then `/owner` if it sent one.
-    pub holder_id: String,
+    /// The holder's id: its token id, then `/owner` if it sent one. `None` while a
+    /// lock-delay keeps the lock from everyone (nobody holds it).
+    pub holder_id: Option<String>,
     /// When the holder's lease ends unless renewed.
     pub expires_at: DateTime<Utc>,
     /// When trying again is worthwhile, when the server said.
@@ -387,7 +388,7 @@ impl Client {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 return Err(Error::Timeout {
-                    holder_id: r.holder_id.map(|h| h.0),
+                    holder_id: r.holder_id.and_then(|h| h.0),
                 });
             }
             // The server answered before the wait it was given ran out (it cannot hold
@@ -429,7 +430,7 @@ impl Client {
             )?));
         }
         Ok(Attempt::Held(Held {
-            holder_id: r.holder_id.map(|h| h.0).unwrap_or_default(),
+            holder_id: r.holder_id.and_then(|h| h.0),
             expires_at: r.expires_at.0,
             retry_after: r
                 .retry_after_ms
@@ -535,7 +536,7 @@ impl Client {
         wait_secs: u32,
     ) -> Result<types::AcquireResult, Error> {
         let body = types::AcquireRequest {
-            ttl_seconds: options.ttl_secs(),
+            ttl_seconds: Some(options.ttl_secs()),
             owner: Some(
                 options
                     .owner

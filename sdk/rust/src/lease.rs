@@ -227,7 +227,7 @@ impl Lease {
         let deadline = sent + Duration::from_secs(ttl_secs.into());
         let shared = Arc::new(Shared {
             name: name.to_owned(),
-            holder_id: r.holder_id.as_ref().map(|h| h.0.clone()),
+            holder_id: r.holder_id.as_ref().and_then(|h| h.0.clone()),
             id: id.0,
             fencing_token: token.0.get(),
             metadata: options.metadata_value().map(str::to_owned),

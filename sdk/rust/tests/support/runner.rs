@@ -611,7 +611,7 @@ fn status(st: &types::LockStatus) -> Map<String, Value> {
     r.insert("revision".into(), json!(st.revision.0));
     r.insert(
         "holder_id".into(),
-        json!(st.holder_id.as_ref().map(|h| h.0.clone())),
+        json!(st.holder_id.as_ref().and_then(|h| h.0.clone())),
     );
     r.insert(
         "fencing_token".into(),
