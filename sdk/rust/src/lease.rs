@@ -102,6 +102,43 @@ impl Shared {
         self.changed.notify_one();
     }
 
+    /// Takes in the state of the session the lease is bound to; false once the lease has
+    /// ended (with the session, or before).
+    fn follow(&self, session: &session::State) -> bool {
+        let mut s = self.state();
+        if s.phase != Phase::Held {
+            return false;
+        }
+        match session.phase {
+            session::Phase::Alive => {
+                s.deadline = s.deadline.max(session.deadline);
+                s.expires_at = s.expires_at.max(session.expires_at);
+                true
+            }
+            session::Phase::Closed => {
+                // Deleting the session released the lock.
+                s.phase = Phase::Released;
+                drop(s);
+                self.changed.notify_one();
+                false
+            }
+            session::Phase::Lost(_) | session::Phase::Orphaned => {
+                drop(s);
+                self.mark_lost(LossReason::SessionEnded);
+                false
+            }
+        }
+    }
+
+    /// Brings a session-bound lease up to date with its session now, without waiting for
+    /// the task that follows it: a lease reads as ended as soon as its session has.
+    fn settle(&self) {
+        if let Some(session) = &self.session {
+            let st = session.subscribe().borrow().clone();
+            self.follow(&st);
+        }
+    }
+
     /// Marks the lease lost once and tells everyone waiting on [`Lease::lost`].
     fn mark_lost(&self, reason: LossReason) {
         let mut s = self.state();
@@ -177,11 +214,13 @@ impl LeaseView {
 
     /// Whether the lease is still believed held.
     pub fn is_held(&self) -> bool {
+        self.shared.settle();
         self.shared.state().phase == Phase::Held
     }
 
     /// Why the lease was lost, if it was.
     pub fn loss_reason(&self) -> Option<LossReason> {
+        self.shared.settle();
         *self.shared.lost.borrow()
     }
 
@@ -336,13 +375,16 @@ impl Lease {
         Duration::from_secs(self.shared.state().ttl_secs.into())
     }
 
-    /// Whether the lease is still believed held: not released, not lost.
+    /// Whether the lease is still believed held: not released, not lost (nor ended with
+    /// its session).
     pub fn is_held(&self) -> bool {
+        self.shared.settle();
         self.shared.state().phase == Phase::Held
     }
 
     /// Why the lease was lost, if it was.
     pub fn loss_reason(&self) -> Option<LossReason> {
+        self.shared.settle();
         *self.shared.lost.borrow()
     }
 
@@ -439,6 +481,7 @@ impl Lease {
         {
             r.abort();
         }
+        self.shared.settle();
         let deadline = {
             let mut s = self.shared.state();
             if s.phase != Phase::Held {
@@ -565,28 +608,8 @@ async fn follow_session(shared: Arc<Shared>, session: Binding) {
     let mut rx = session.subscribe();
     loop {
         let st = rx.borrow_and_update().clone();
-        {
-            let mut s = shared.state();
-            if s.phase != Phase::Held {
-                return;
-            }
-            match st.phase {
-                session::Phase::Alive => {
-                    s.deadline = s.deadline.max(st.deadline);
-                    s.expires_at = s.expires_at.max(st.expires_at);
-                }
-                session::Phase::Closed => {
-                    s.phase = Phase::Released;
-                    drop(s);
-                    shared.changed.notify_one();
-                    return;
-                }
-                session::Phase::Lost(_) | session::Phase::Orphaned => {
-                    drop(s);
-                    shared.mark_lost(LossReason::SessionEnded);
-                    return;
-                }
-            }
+        if !shared.follow(&st) {
+            return;
         }
         tokio::select! {
             changed = rx.changed() => {
