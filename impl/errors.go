@@ -132,7 +132,7 @@ func (s *Server) problemFor(err error) problem {
 		return problem{http.StatusConflict, gen.ProblemCodeSessionMismatch,
 			"This holder holds the lock already through another session (or none). Release it first, or acquire with the same session_id."}
 	case errors.Is(err, errTTLNeeded):
-		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "ttl_seconds is required unless the acquire names a session_id."}
+		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidTtl, "ttl_seconds is required unless the acquire names a session_id."}
 	case errors.Is(err, errIndexWithoutPrefix):
 		return problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "index and wait_seconds on GET /locks watch a prefix: send prefix too."}
 	case errors.Is(err, lease.ErrMetadataTooLarge):

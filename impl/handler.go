@@ -20,8 +20,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
-	middleware "github.com/oapi-codegen/nethttp-middleware"
 
 	"github.com/octostore/octostore/gen"
 	"github.com/octostore/octostore/impl/auth"
@@ -120,21 +118,20 @@ func (s *Server) Handler() (http.Handler, error) {
 			s.writeProblem(w, r, problem{http.StatusBadRequest, gen.ProblemCodeInvalidRequest, "A path or query parameter is not valid."})
 		},
 	})
-	validate := middleware.OapiRequestValidatorWithOptions(spec, &middleware.Options{
-		Options: openapi3filter.Options{
-			SchemaValidationOptions: []openapi3.SchemaValidationOption{
-				openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
-			},
-			AuthenticationFunc:                s.authenticate,
-			RejectWhenRequestBodyNotSpecified: true,
-		},
-		ErrorHandlerWithOpts:  s.validationError,
-		DoNotValidateServers:  true,
-		SilenceServersWarning: true,
-	})
-	if s.specRouter, err = gorillamux.NewRouter(spec); err != nil {
-		return nil, fmt.Errorf("route the embedded spec: %w", err)
+	router, err := newSpecRouter(spec)
+	if err != nil {
+		return nil, err
 	}
+	s.specRouter = router
+	validate := validator(router, &openapi3filter.Options{
+		SchemaValidationOptions: []openapi3.SchemaValidationOption{
+			openapi3.WithStringFormatValidator("uuid", uuidFormat{}),
+			openapi3.SetSchemaRegexCompiler(compilePattern),
+		},
+		AuthenticationFunc:                s.authenticate,
+		RejectWhenRequestBodyNotSpecified: true,
+		KeepValidatedValue:                true, // as nethttp-middleware sets it
+	}, s.validationError)
 	s.routes = mux
 	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.sameOriginSignIn(s.limitBody(s.acceptCurl(headAsGet(validate(api)))))))))), nil
 }

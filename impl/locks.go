@@ -39,10 +39,10 @@ func (s *Server) AcquireLock(ctx context.Context, req gen.AcquireLockRequestObje
 	}
 	l, now := res.Lease, s.cfg.Clock.Now()
 	if res.Outcome == lease.Held {
-		return gen.AcquireLock200JSONResponse(heldResult(res, now)), nil
+		return acquireAnswer(heldResult(res, now)), nil
 	}
 	id, renew := uuid.MustParse(l.ID), renewAfter(l, now)
-	return gen.AcquireLock200JSONResponse{Status: gen.AcquireResultStatusAcquired, LeaseId: &id, FencingToken: &l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: &renew}, nil
+	return acquireAnswer{Status: gen.AcquireResultStatusAcquired, LeaseId: &id, FencingToken: &l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: &renew}, nil
 }
 
 // RenewLock extends the caller's current lease.
@@ -57,7 +57,7 @@ func (s *Server) RenewLock(ctx context.Context, req gen.RenewLockRequestObject) 
 		return nil, err
 	}
 	l := res.Lease
-	return gen.RenewLock200JSONResponse{Status: gen.Renewed, LeaseId: req.Body.LeaseId, FencingToken: l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: renewAfter(l, s.cfg.Clock.Now())}, nil
+	return renewAnswer{Status: gen.Renewed, LeaseId: req.Body.LeaseId, FencingToken: l.Token, ExpiresAt: timestamp(l.ExpiresAt), RenewAfterMs: renewAfter(l, s.cfg.Clock.Now())}, nil
 }
 
 // ReleaseLock ends the caller's current lease.
@@ -70,7 +70,7 @@ func (s *Server) ReleaseLock(ctx context.Context, req gen.ReleaseLockRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return gen.ReleaseLock200JSONResponse{Status: gen.Released, LeaseId: req.Body.LeaseId, FencingToken: res.Lease.Token}, nil
+	return releaseAnswer{Status: gen.Released, LeaseId: req.Body.LeaseId, FencingToken: res.Lease.Token}, nil
 }
 
 // GetLock reports one lock of the caller's account; with index and wait_seconds it is a
@@ -83,15 +83,15 @@ func (s *Server) GetLock(ctx context.Context, req gen.GetLockRequestObject) (gen
 			return nil, err
 		}
 		if len(leases) == 0 {
-			return gen.GetLock200JSONResponse{Name: req.Name, Status: gen.LockStatusStatusFree}, nil
+			return statusAnswer{Name: req.Name, Status: gen.LockStatusStatusFree}, nil
 		}
-		return gen.GetLock200JSONResponse(lockStatus(leases[0])), nil
+		return statusAnswer(lockStatus(leases[0])), nil
 	}
 	st, err := s.status(ctx, lease.Key{Account: p.AccountID, Name: req.Name}, req.Params.Index, s.waitFor(req.Params.WaitSeconds))
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetLock200JSONResponse(statusOf(st.full)), nil
+	return statusAnswer(statusOf(st.full)), nil
 }
 
 // ListLocks reports a page of the active locks of the caller's account, by name.

@@ -135,7 +135,7 @@ func TestEphemeralLockLivesExactlyAsLongAsItsSession(t *testing.T) {
 		t.Fatalf("re-acquire through the session with a ttl_seconds: %s", r.raw)
 	}
 	// Without a session, ttl_seconds is required.
-	wantProblem(t, ts.do("POST", "/locks/other/acquire", token, map[string]any{"owner": "a"}), 400, "invalid_request")
+	wantProblem(t, ts.do("POST", "/locks/other/acquire", token, map[string]any{"owner": "a"}), 400, "invalid_ttl")
 	if r := ts.do("GET", "/locks/other", token, nil); r.str("status") != "free" {
 		t.Fatalf("an acquire without ttl_seconds changed the lock: %s", r.raw)
 	}

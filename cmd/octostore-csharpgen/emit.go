@@ -153,8 +153,11 @@ func emitModel(w *writer, m Model) {
 		if !p.Required {
 			emitDefault = ", EmitDefaultValue = false"
 		}
+		// A required member that may be null (nullable: true) is present but has no value:
+		// a value type must be able to say so.
+		optional := !p.Required || p.Nullable
 		typ := p.Type.Name
-		if !p.Required {
+		if optional {
 			typ = p.Type.Optional()
 		}
 		if p.Type.Timestamp {
@@ -165,7 +168,7 @@ func emitModel(w *writer, m Model) {
 			w.doc("summary", firstNonEmpty(p.Doc, "The `"+p.JSONName+"` member."))
 			w.line("public %s %s", typ, p.Name)
 			w.line("{")
-			if p.Required {
+			if !optional {
 				w.line("get { return Wire.ParseTimestamp(%s) ?? default(DateTimeOffset); }", strings.TrimPrefix(field, "@"))
 			} else {
 				w.line("get { return Wire.ParseTimestamp(%s); }", strings.TrimPrefix(field, "@"))

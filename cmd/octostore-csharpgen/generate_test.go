@@ -105,7 +105,7 @@ func TestTheRepositorySpecGeneratesEveryOperationAndSchema(t *testing.T) {
 func TestTypesAndOptionality(t *testing.T) {
 	code := emitted(t, header+`    Thing:
       type: object
-      required: [id, count, when]
+      required: [id, count, when, seen, size]
       properties:
         id: {type: string, format: uuid}
         count: {type: integer, format: int32}
@@ -118,6 +118,8 @@ func TestTypesAndOptionality(t *testing.T) {
         tags: {type: array, items: {type: string}}
         child: {$ref: "#/components/schemas/Problem"}
         kind: {type: string, enum: [a-b, c_d]}
+        seen: {type: string, format: date-time, nullable: true}
+        size: {type: integer, format: int32, nullable: true}
 `+errorPath)
 	for _, want := range []string{
 		"[DataMember(Name = \"id\")]\n        public string Id { get; set; }",
@@ -129,6 +131,10 @@ func TestTypesAndOptionality(t *testing.T) {
 		"private string whenWire;",
 		"public DateTimeOffset When\n",
 		"public DateTimeOffset? Later\n",
+		// Required but nullable: always sent, and null is a value the type can hold.
+		"[DataMember(Name = \"seen\")]\n        private string seenWire;",
+		"public DateTimeOffset? Seen\n        {\n            get { return Wire.ParseTimestamp(seenWire); }",
+		"[DataMember(Name = \"size\")]\n        public int? Size { get; set; }",
 		"public List<string> Tags { get; set; }",
 		"public Problem Child { get; set; }",
 		"public static class ThingKind",

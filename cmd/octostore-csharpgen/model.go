@@ -47,7 +47,8 @@ type Prop struct {
 	Name     string
 	Doc      string
 	Type     csType
-	Required bool
+	Required bool // always sent (and always present in an answer)
+	Nullable bool // its value may be JSON null: a value type is then Nullable<T>
 }
 
 // ConstantSet is a static class holding the values of a string enum.
@@ -223,7 +224,7 @@ func (b *builder) models() error {
 			if err != nil {
 				return fmt.Errorf("schema %s, property %s: %w", name, pname, err)
 			}
-			p := Prop{JSONName: pname, Name: pascal(pname), Doc: describe(pref), Type: t, Required: slices.Contains(s.Required, pname)}
+			p := Prop{JSONName: pname, Name: pascal(pname), Doc: describe(pref), Type: t, Required: slices.Contains(s.Required, pname), Nullable: pref.Value.Nullable}
 			if p.Name == m.Name {
 				p.Name += "Value" // C# forbids a member named like its class
 			}

@@ -400,7 +400,7 @@ type AccountList struct {
 // AccountName Example: ci
 type AccountName = string
 
-// AcquireRequest `ttl_seconds` is required unless `session_id` is given (400 `invalid_request`
+// AcquireRequest `ttl_seconds` is required unless `session_id` is given (400 `invalid_ttl`
 // otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
 // is ignored.
 type AcquireRequest struct {

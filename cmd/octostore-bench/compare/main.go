@@ -50,6 +50,7 @@ func main() {
 
 type options struct {
 	lockBin, benchBin, etcdBin, redisBin string
+	baseBin                              string // the baseline system's octostore-lock
 	clients                              []int
 	repeats                              int
 	duration, warmup                     time.Duration
@@ -59,11 +60,13 @@ type options struct {
 	nodes                                int // 1, or 3: octostore and etcd run as three-node clusters
 }
 
-var allSystems = []string{"octostore", "etcd", "redis-always", "redis-none", "ceiling"}
+var allSystems = []string{"octostore", "etcd", "redis-always", "redis-none", "ceiling", "baseline"}
 
 // ceilingScenarios are the requests that change nothing, the ones measured against the
 // no-op server.
-var ceilingScenarios = []string{"status", "tryheld"}
+// The ceiling grants every acquire at once (but of the lock the scenarios hold), so it
+// bounds cycle too: what this machine's HTTP stack and load generator reach at all.
+var ceilingScenarios = []string{"cycle", "status", "tryheld"}
 
 func parse(args []string, stderr io.Writer) (options, error) {
 	o := options{}
@@ -72,6 +75,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var clients, scenarios, systems string
 	fs.StringVar(&o.lockBin, "octostore-lock", "bin/octostore-lock", "the octostore-lock binary")
 	fs.StringVar(&o.benchBin, "octostore-bench", "bin/octostore-bench", "the octostore-bench binary (serves the no-op ceiling)")
+	fs.StringVar(&o.baseBin, "baseline", "", "an older octostore-lock binary, run as system \"baseline\" with the same settings, to measure a change side by side")
 	fs.StringVar(&o.etcdBin, "etcd", "etcd", "the etcd server binary")
 	fs.StringVar(&o.redisBin, "redis-server", "redis-server", "the redis-server binary")
 	fs.StringVar(&clients, "clients", "1,16,64", "client counts")
@@ -103,7 +107,13 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		if !slices.Contains(allSystems, s) {
 			return o, fmt.Errorf("unknown system %q (want %s)", s, strings.Join(allSystems, ", "))
 		}
+		if s == "baseline" && o.baseBin == "" {
+			return o, errors.New("system baseline needs --baseline BIN")
+		}
 		o.systems = append(o.systems, s)
+	}
+	if o.baseBin != "" && !slices.Contains(o.systems, "baseline") {
+		o.systems = append(o.systems, "baseline")
 	}
 	if o.repeats < 1 || o.repeats > 20 || o.duration <= 0 || o.duration > 5*time.Minute {
 		return o, errors.New("want 1..20 repeats of 0s..5m")
@@ -265,12 +275,15 @@ func startAll(ctx context.Context, o options, dir string, stderr io.Writer) (map
 		}
 		var p *proc
 		switch name {
-		case "octostore":
-			key := randomKey()
-			p, err = start(ctx, sdir, name, absBin(o.lockBin),
+		case "octostore", "baseline":
+			key, bin := randomKey(), o.lockBin
+			if name == "baseline" {
+				bin = o.baseBin
+			}
+			p, err = start(ctx, sdir, name, absBin(bin),
 				[]string{"--bind-addr", addr, "--database-url", filepath.Join(sdir, "octostore.db"), "--log-level", "warn", "--rate-limit-rps", "0", "--max-waiters-per-account", "-1", "--max-waiters", "-1", "--max-connections", "0", "--max-connections-per-client", "0"},
 				[]string{"ADMIN_KEY=" + key}, httpReady("http://"+addr+"/health"))
-			systems[name] = &bench.OctoStore{URL: "http://" + addr, AdminKey: key, TTL: ttl}
+			systems[name] = &bench.OctoStore{URL: "http://" + addr, AdminKey: key, TTL: ttl, Label: name}
 		case "ceiling":
 			p, err = start(ctx, sdir, name, absBin(o.benchBin), []string{"serve-noop", "--addr", addr}, nil, httpReady("http://"+addr+"/health"))
 			systems[name] = &bench.OctoStore{URL: "http://" + addr, Token: "none", TTL: ttl, Label: "ceiling"}

@@ -28,11 +28,11 @@ export class ProblemError extends OctoStoreError {
   readonly detail: string;
   readonly requestId: string;
   readonly retryAfter: number | undefined;
-  constructor(p: ProblemFields, retryAfter?: number) {
+  constructor(p: ProblemFields, retryAfter?: number, options?: ErrorOptions) {
     let text = `${p.status} ${p.code}`;
     if (p.detail) text += `: ${p.detail}`;
     if (p.request_id) text += ` (request ${p.request_id})`;
-    super(p.code, text);
+    super(p.code, text, options);
     this.status = p.status;
     this.title = p.title ?? '';
     this.detail = p.detail ?? '';
@@ -51,6 +51,10 @@ export class InvalidTtlError extends InvalidRequestError {}
 export class UnauthorizedError extends ProblemError {}
 /** 404 `not_found`, `account_not_found`, `admin_disabled`. */
 export class NotFoundError extends ProblemError {}
+/** 404 `session_not_found`: the session is unknown, expired or deleted (its locks are
+ * gone). Also what acquiring through a {@link Session} that has ended throws, without
+ * asking the server; `cause` says how it ended. */
+export class SessionNotFoundError extends NotFoundError {}
 /** 405 `method_not_allowed`. */
 export class MethodNotAllowedError extends ProblemError {}
 /** 409: conflicts with the lock's or account's state. */
@@ -59,6 +63,12 @@ export class ConflictError extends ProblemError {}
 export class LeaseNotCurrentError extends ConflictError {}
 /** 409 `lock_limit_exceeded`: the account holds its maximum of active locks. */
 export class LockLimitExceededError extends ConflictError {}
+/** 409 `max_holders_mismatch`: the lock's holders (or its lock-delay, or its line) agreed on another `max_holders`. */
+export class MaxHoldersMismatchError extends ConflictError {}
+/** 409 `session_mismatch`: this holder holds the lock already, through another session or none. */
+export class SessionMismatchError extends ConflictError {}
+/** 409 `session_limit_exceeded`: the account has its maximum number of sessions. */
+export class SessionLimitExceededError extends ConflictError {}
 /** 409 `account_exists` (admin API). */
 export class AccountExistsError extends ConflictError {}
 /** 413 `payload_too_large`. */
@@ -67,6 +77,8 @@ export class PayloadTooLargeError extends ProblemError {}
 export class UnsupportedMediaTypeError extends ProblemError {}
 /** 429 `rate_limited`; see `retryAfter`. */
 export class RateLimitedError extends ProblemError {}
+/** 429 `too_many_waiters`: too many blocking acquires and watches in flight; see `retryAfter`. */
+export class TooManyWaitersError extends RateLimitedError {}
 /** 503 `unavailable`; see `retryAfter`. */
 export class UnavailableError extends ProblemError {}
 /** 500 `internal`, or an error answer that is not a problem document. */
@@ -80,13 +92,18 @@ const byCode: Record<string, new (p: ProblemFields, retryAfter?: number) => Prob
   not_found: NotFoundError,
   account_not_found: NotFoundError,
   admin_disabled: NotFoundError,
+  session_not_found: SessionNotFoundError,
   method_not_allowed: MethodNotAllowedError,
   lease_not_current: LeaseNotCurrentError,
   lock_limit_exceeded: LockLimitExceededError,
+  max_holders_mismatch: MaxHoldersMismatchError,
+  session_mismatch: SessionMismatchError,
+  session_limit_exceeded: SessionLimitExceededError,
   account_exists: AccountExistsError,
   payload_too_large: PayloadTooLargeError,
   unsupported_media_type: UnsupportedMediaTypeError,
   rate_limited: RateLimitedError,
+  too_many_waiters: TooManyWaitersError,
   unavailable: UnavailableError,
   no_leader: UnavailableError,
   internal: ServerError,
@@ -158,15 +175,26 @@ export class ProtocolError extends OctoStoreError {
   }
 }
 
-/** The lock is held by someone else: what {@link OctoStore.tryAcquire} reports (never thrown by `tryLock`, which returns null). */
+/**
+ * The lock is held by someone else: what {@link OctoStore.tryAcquire} reports (never
+ * thrown by `tryLock`, which returns null). `holderId` is the holder (a semaphore's:
+ * the one with the lowest fencing token); it is `null` while a lock-delay keeps the
+ * lock from everyone, and `availableAt` then says when the delay ends.
+ */
 export class LockHeldError extends OctoStoreError {
   constructor(
     readonly lock: string,
-    readonly holderId: string | undefined,
+    readonly holderId: string | null | undefined,
     readonly expiresAt: string,
     readonly retryAfterMs: number | undefined,
+    readonly availableAt?: string,
   ) {
-    super('held', `lock ${JSON.stringify(lock)} is held by ${holderId} until ${expiresAt}`);
+    super(
+      'held',
+      holderId === null
+        ? `lock ${JSON.stringify(lock)} is kept by a lock-delay until ${availableAt ?? expiresAt}`
+        : `lock ${JSON.stringify(lock)} is held by ${holderId} until ${expiresAt}`,
+    );
   }
 }
 

@@ -13,8 +13,21 @@
  */
 import './dispose.js';
 
-export { DEFAULT_TIMEOUT_MS, DEFAULT_TTL, Election, Lease, OctoStore, defaultOwner } from './client.js';
-export type { Leader, LockOptions, LockState, OctoStoreOptions, TryLockOptions } from './client.js';
+export { DEFAULT_TIMEOUT_MS, DEFAULT_TTL, Election, Lease, OctoStore, Semaphore, Session, defaultOwner } from './client.js';
+export type {
+  Leader,
+  LockHolderState,
+  LockOptions,
+  LockState,
+  OctoStoreOptions,
+  PrefixChanges,
+  SessionLockOptions,
+  SessionOptions,
+  SessionTryLockOptions,
+  TryLockOptions,
+  WaitOptions,
+  WatchPrefixOptions,
+} from './client.js';
 export * from './errors.js';
 export * as api from './gen/index.js';
 export { VERSION } from './version.js';

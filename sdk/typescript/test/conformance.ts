@@ -7,7 +7,19 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { Election, Lease, LockHeldError, LockTimeoutError, OctoStore, OctoStoreError, type Leader, type LockState } from '../src/index.js';
+import {
+  Election,
+  Lease,
+  LockHeldError,
+  LockTimeoutError,
+  OctoStore,
+  OctoStoreError,
+  Session,
+  type Leader,
+  type LockOptions,
+  type LockState,
+  type PrefixChanges,
+} from '../src/index.js';
 import { Server, type Servers } from './harness.js';
 
 // build-test/test/conformance.js → sdk/conformance
@@ -63,11 +75,34 @@ function flatLease(l: Lease): Result {
 }
 
 function flatHeld(e: LockHeldError): Result {
-  return { acquired: false, holder_id: e.holderId, expires_at: e.expiresAt, retry_after_ms: e.retryAfterMs };
+  return { acquired: false, holder_id: e.holderId, expires_at: e.expiresAt, retry_after_ms: e.retryAfterMs, available_at: e.availableAt };
 }
 
 function flatState(s: LockState): Result {
-  return { name: s.name, status: s.status, revision: s.revision, holder_id: s.holderId, fencing_token: s.fencingToken, expires_at: s.expiresAt, metadata: s.metadata };
+  return {
+    name: s.name,
+    status: s.status,
+    revision: s.revision,
+    holder_id: s.holderId,
+    fencing_token: s.fencingToken,
+    expires_at: s.expiresAt,
+    metadata: s.metadata,
+    max_holders: s.maxHolders,
+    holder_count: s.holders?.length ?? 0,
+    available_at: s.availableAt,
+  };
+}
+
+function flatPrefix(a: PrefixChanges): Result {
+  const changes = a.changes.map((c) => `${c.name}:${c.status}`);
+  return { index: a.index, changes, count: changes.length, complete: a.complete };
+}
+
+/** The helper a try_lock or lock step goes through: the client's lock forms, or a
+ * semaphore's (max_holders), either of them through a saved session (session). */
+interface LockForms {
+  tryAcquire(options: LockOptions): Promise<Lease | LockHeldError>;
+  lock(options: LockOptions): Promise<Lease>;
 }
 
 function flatLeader(l: Leader | null): Result {
@@ -132,7 +167,9 @@ export class Runner {
   saved = new Map<string, Result>();
   leases = new Map<string, Lease>();
   elections = new Map<string, Election>();
+  sessions = new Map<string, Session>();
   allLeases: Lease[] = [];
+  allSessions: Session[] = [];
   tasks = new Map<string, Promise<Result>>();
   aborts = new AbortController();
 
@@ -199,6 +236,7 @@ export class Runner {
     for (const e of this.elections.values()) await e.resign().catch(() => undefined);
     for (const l of this.allLeases) if (!l.lost) await l.release().catch(() => undefined);
     for (const l of this.allLeases) l.stop();
+    for (const s of this.allSessions) await s.close().catch(() => undefined);
     await this.dedicated?.stop();
   }
 
@@ -287,16 +325,43 @@ export class Runner {
     if (key) this.leases.set(key, lease);
   }
 
-  /** Waits for the lease's loss signal; `timeout` at the deadline. */
-  async waitLost(l: Lease, timeoutMs: number): Promise<void> {
-    if (l.lost) return;
+  /** Waits for a lease's or session's loss signal; `timeout` at the deadline. */
+  async waitLost(l: Lease | Session, timeoutMs: number): Promise<void> {
+    if (l.signal.aborted) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const lost = await Promise.race([
       new Promise<boolean>((r) => l.signal.addEventListener('abort', () => r(true), { once: true })),
       new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
     ]);
     clearTimeout(timer);
-    if (!lost) throw new SuiteError('timeout', `lease not lost within ${timeoutMs} ms`);
+    if (!lost) throw new SuiteError('timeout', `${l instanceof Session ? 'session' : 'lease'} not lost within ${timeoutMs} ms`);
+  }
+
+  session(step: Step): Session {
+    const s = this.sessions.get(step.session);
+    if (!s) throw new StepFailed(`no session ${step.session}`);
+    return s;
+  }
+
+  /** client.tryAcquire/lock, client.semaphore(name, n), session.tryAcquire/lock or session.semaphore(name, n). */
+  forms(s: Step): LockForms {
+    const name: string = s.lock;
+    if (s.session !== undefined) {
+      const session = this.session(s);
+      if (s.max_holders !== undefined) return session.semaphore(name, s.max_holders);
+      return { tryAcquire: (o) => session.tryAcquire(name, o), lock: (o) => session.lock(name, o) };
+    }
+    const client = this.client(s);
+    if (s.max_holders !== undefined) return client.semaphore(name, s.max_holders);
+    return { tryAcquire: (o) => client.tryAcquire(name, o), lock: (o) => client.lock(name, o) };
+  }
+
+  /** The lock options of a try_lock or lock step (ttl and auto_renew do not apply through a session). */
+  lockOptions(s: Step): LockOptions {
+    const o: LockOptions = { ttl: s.ttl, autoRenew: s.auto_renew ?? true };
+    if (s.metadata !== undefined) o.metadata = s.metadata;
+    if (s.lock_delay !== undefined) o.lockDelay = s.lock_delay;
+    return o;
   }
 
   /** Releases a lease with a plain HTTP request, behind the helper's back. */
@@ -321,15 +386,48 @@ export class Runner {
   ops: Record<string, (step: Step) => Promise<Result>> = {
     try_lock: async (s) => {
       // tryAcquire is tryLock with the holder's details instead of null when held.
-      const got = await this.client(s).tryAcquire(s.lock, { ttl: s.ttl, metadata: s.metadata, autoRenew: s.auto_renew ?? true });
+      const got = await this.forms(s).tryAcquire(this.lockOptions(s));
       if (got instanceof LockHeldError) return flatHeld(got);
       this.keep(s, got);
       return flatLease(got);
     },
     lock: async (s) => {
-      const lease = await this.client(s).lock(s.lock, { ttl: s.ttl, wait: s.wait, metadata: s.metadata, autoRenew: s.auto_renew ?? true, signal: this.aborts.signal });
+      const lease = await this.forms(s).lock({ ...this.lockOptions(s), wait: s.wait, signal: this.aborts.signal });
       this.keep(s, lease);
       return flatLease(lease);
+    },
+    session_open: async (s) => {
+      const session = await this.client(s).session({ ttl: s.ttl });
+      this.allSessions.push(session);
+      if (s.save) this.sessions.set(s.save, session);
+      return { session_id: session.id, expires_at: session.expiresAt };
+    },
+    session_state: async (s) => {
+      const session = this.session(s);
+      return { lost: session.lost, session_id: session.id };
+    },
+    session_close: async (s) => {
+      await this.session(s).close();
+      return {};
+    },
+    session_orphan: async (s) => {
+      this.session(s).orphan();
+      return {};
+    },
+    prefix_index: async (s) => ({ index: await this.client(s).prefixIndex(s.prefix) }),
+    watch_prefix: async (s) => {
+      // Follow the watch until its first answer, for at most `wait` seconds.
+      const stop = new AbortController();
+      const timer = setTimeout(() => stop.abort(), s.wait * 1000);
+      const onClose = () => stop.abort();
+      this.aborts.signal.addEventListener('abort', onClose, { once: true });
+      try {
+        for await (const answer of this.client(s).watchPrefix(s.prefix, Number(s.index), { signal: stop.signal })) return flatPrefix(answer);
+        return { index: Number(s.index), changes: [], count: 0, complete: true };
+      } finally {
+        clearTimeout(timer);
+        this.aborts.signal.removeEventListener('abort', onClose);
+      }
     },
     with_lock: async (s) => {
       let held: Lease | undefined;
@@ -390,7 +488,7 @@ export class Runner {
       return { lost: l.lost, lease_id: l.leaseId, fencing_token: l.fencingToken, expires_at: l.expiresAt };
     },
     wait_lost: async (s) => {
-      await this.waitLost(this.lease(s), s.timeout_ms);
+      await this.waitLost(s.session !== undefined ? this.session(s) : this.lease(s), s.timeout_ms);
       return { lost: true };
     },
     status: async (s) => flatState(await this.client(s).status(s.lock)),

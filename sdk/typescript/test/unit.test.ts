@@ -2,6 +2,9 @@
 // `await using`, loss signalling and elections against a live server.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -23,23 +26,9 @@ import {
   problemError,
 } from '../src/index.js';
 import { Server } from './harness.js';
+import { EXPIRES, LEASE, acquired, held, json, problem, stubbed as stub } from './stubs.js';
 
-const LEASE = '6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70';
-const EXPIRES = '2026-02-12T01:00:00Z';
-
-function json(status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': type, ...headers } });
-}
-const problem = (code: string, status: number, headers: Record<string, string> = {}) =>
-  json(status, { type: `urn:octostore:problem:${code}`, title: code, status, code, request_id: 'r-1' }, 'application/problem+json', headers);
-const acquired = (token = 7, renewAfterMs = 10_000) =>
-  json(200, { status: 'acquired', lease_id: LEASE, fencing_token: token, expires_at: EXPIRES, renew_after_ms: renewAfterMs });
-const held = (retryAfterMs = 50) => json(200, { status: 'held', holder_id: 'tok_aaaaaaaaaaaa', expires_at: EXPIRES, retry_after_ms: retryAfterMs });
-
-function stubbed(handler: (req: Request) => Response | Promise<Response>, owner?: string): OctoStore {
-  const fetchStub = (async (input: RequestInfo | URL, init?: RequestInit) => handler(new Request(input, init))) as typeof fetch;
-  return new OctoStore({ baseUrl: 'http://octostore.invalid', token: 'tok', fetch: fetchStub, ...(owner ? { owner } : {}) });
-}
+const stubbed = (handler: (req: Request) => Response | Promise<Response>, owner?: string): OctoStore => stub(handler, owner ? { owner } : {});
 
 describe('errors', () => {
   const cases: [string, number][] = [
@@ -203,6 +192,43 @@ describe('lease deadline', () => {
     const took = Date.now() - started;
     assert.ok(took < 1_600, `lost after ${took} ms; the lease had 600 ms`);
     assert.ok(lease.signal.reason instanceof TransportError);
+  });
+
+  test('a renewal to a server that stopped answering ends at the lease end, also when the garbage collector runs', async () => {
+    // A real socket (the fetch holds its abort signal only weakly): the server grants,
+    // then accepts every further request and never answers.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let stalled = false;
+    const server = createServer((req, res) => {
+      if (stalled) return;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: 'acquired', lease_id: LEASE, fencing_token: 5, expires_at: EXPIRES, renew_after_ms: 200 }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const collect = setInterval(gc, 20);
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const client = new OctoStore({ baseUrl: url, token: 't', timeoutMs: 10_000 });
+      const started = Date.now();
+      const lease = (await client.tryLock('job', { ttl: 1 }))!;
+      stalled = true;
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('lease not lost within 5 s')), 5_000);
+        lease.signal.addEventListener('abort', () => resolve(clearTimeout(t)), { once: true });
+      });
+      const took = Date.now() - started;
+      assert.ok(took < 1_600, `lost after ${took} ms; the lease had 600 ms`);
+      assert.ok(lease.signal.reason instanceof TransportError);
+      assert.match(lease.signal.reason.message, /timed out/);
+    } finally {
+      clearInterval(collect);
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   test('the deadline counts from the grant, not from when a blocking acquire was sent', async () => {

@@ -28,10 +28,10 @@ namespace OctoStore
         /// <summary>The lock's revision when this was read.</summary>
         public long Revision { get; private set; }
 
-        /// <summary>The election's view of a lock state: null when nobody leads.</summary>
+        /// <summary>The election's view of a lock state: null when nobody leads (free, or kept only by a lock-delay, with no holder).</summary>
         public static Leader From(LockStatus status)
         {
-            if (status.Status != LockStatusStatus.Held) return null;
+            if (status.Status != LockStatusStatus.Held || status.HolderId == null || !status.FencingToken.HasValue) return null;
             return new Leader(status.Metadata, status.HolderId, status.FencingToken, status.Revision);
         }
     }
@@ -69,7 +69,7 @@ namespace OctoStore
         /// <exception cref="LockTimeoutException">The wait ended first.</exception>
         public async Task<Lease> CampaignAsync(string value, TimeSpan? wait = null, CancellationToken cancellationToken = default(CancellationToken))
         {
-            var lease = await client.LockAsync(Name, TtlSeconds, wait, value, true, cancellationToken).ConfigureAwait(false);
+            var lease = await client.LockAsync(Name, TtlSeconds, wait, value, true, null, cancellationToken).ConfigureAwait(false);
             Lease = lease;
             return lease;
         }
@@ -129,6 +129,8 @@ namespace OctoStore
 
         private static string Key(LockStatus s)
         {
+            // Free and kept only by a lock-delay are both "nobody leads": one change, not two.
+            if (Leader.From(s) == null) return "none";
             return s.Status + "|" + (s.FencingToken.HasValue ? s.FencingToken.Value.ToString() : "") + "|" + (s.Metadata == null ? "\u0000" : s.Metadata);
         }
     }

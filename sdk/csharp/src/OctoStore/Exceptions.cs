@@ -34,7 +34,7 @@ namespace OctoStore
         }
     }
 
-    /// <summary>Base class of the helpers' own outcomes: <see cref="LockTimeoutException"/>, <see cref="LockLostException"/> (and the legacy <see cref="LockHeldException"/>). Server errors are <see cref="ApiException"/>; unreachable servers <see cref="TransportException"/>.</summary>
+    /// <summary>Base class of the helpers' own outcomes: <see cref="LockTimeoutException"/>, <see cref="LockLostException"/>, <see cref="SessionLostException"/> (and the legacy <see cref="LockHeldException"/>). Server errors are <see cref="ApiException"/>; unreachable servers <see cref="TransportException"/>.</summary>
     public abstract class OctoStoreException : Exception
     {
         /// <summary>Creates the exception.</summary>
@@ -42,7 +42,7 @@ namespace OctoStore
         {
         }
 
-        /// <summary>A machine-readable code: <c>held</c>, <c>timeout</c> or <c>lock_lost</c>.</summary>
+        /// <summary>A machine-readable code: <c>held</c>, <c>timeout</c>, <c>lock_lost</c>, or a <see cref="SessionLostException"/>'s.</summary>
         public abstract string Code { get; }
     }
 
@@ -131,6 +131,49 @@ namespace OctoStore
         public override string Code
         {
             get { return "lock_lost"; }
+        }
+    }
+
+    /// <summary>
+    /// A lock was asked for through a <see cref="Session"/> that is lost: the server no longer
+    /// knows it, or no renewal got through before it would have expired. Its locks are gone;
+    /// open a new session. <see cref="Code"/> is the server's problem code when the server said
+    /// so (<c>session_not_found</c>, with <see cref="StatusCode"/> 404), else <c>session_lost</c>.
+    /// </summary>
+    public sealed class SessionLostException : OctoStoreException
+    {
+        /// <summary>Creates the exception.</summary>
+        public SessionLostException(string sessionId, Exception reason)
+            : base("session '" + sessionId + "' is lost" + (reason == null ? "" : ": " + reason.Message))
+        {
+            SessionId = sessionId;
+            Reason = reason;
+        }
+
+        /// <summary>The session's id.</summary>
+        public string SessionId { get; private set; }
+
+        /// <summary>Why the session was lost: the server's refusal (an <see cref="ApiException"/>), or the last failed renewal.</summary>
+        public Exception Reason { get; private set; }
+
+        /// <summary><c>session_not_found</c> (or the server's other code) when the server ended it; <c>session_lost</c> when no renewal got through in time.</summary>
+        public override string Code
+        {
+            get
+            {
+                var api = Reason as ApiException;
+                return api != null && api.Code != null ? api.Code : "session_lost";
+            }
+        }
+
+        /// <summary>The HTTP status of the server's refusal (404), or null when the session ran out without one.</summary>
+        public int? StatusCode
+        {
+            get
+            {
+                var api = Reason as ApiException;
+                return api == null ? (int?)null : api.StatusCode;
+            }
         }
     }
 

@@ -7,9 +7,10 @@ using System.Threading.Tasks;
 namespace OctoStore
 {
     /// <summary>
-    /// A held lock. Unless created with autoRenew false it renews itself in the background at
-    /// the server's <c>renew_after_ms</c> (a third of the TTL when the server sends none).
-    /// Dispose it to stop renewing and release the lock.
+    /// A held lock (or one place of a semaphore). Unless created with autoRenew false it renews
+    /// itself in the background at the server's <c>renew_after_ms</c> (a third of the TTL when the
+    /// server sends none); one taken through a <see cref="OctoStore.Session"/> is kept alive by
+    /// the session instead and ends with it. Dispose it to stop renewing and release the lock.
     /// </summary>
     /// <remarks>
     /// A lease is not a guarantee: a process can stall past its TTL and still believe it holds
@@ -18,7 +19,7 @@ namespace OctoStore
     /// <see cref="Lost"/> is cancelled when the lease ends without a release (a renewal was
     /// refused, or failed until the lease ran out): pass it to the work you do under the lock.
     /// </remarks>
-    public sealed class Lease : IDisposable
+    public sealed class Lease : IDisposable, IAsyncDisposable
     {
         private readonly OctoStoreClient client;
         private readonly object gate = new object();
@@ -31,21 +32,37 @@ namespace OctoStore
         private Exception lostReason;
         private volatile bool isLost;
         private int disposed;
+        private int released; // a release or dispose began: the session's end is no loss then
+        private CancellationTokenRegistration sessionEnded;
 
-        internal Lease(OctoStoreClient client, string name, int ttlSeconds, string metadata, AcquireResult result, bool autoRenew)
+        internal Lease(OctoStoreClient client, AcquireSpec spec, AcquireResult result)
         {
             this.client = client;
-            Name = name;
-            TtlSeconds = ttlSeconds;
-            Metadata = metadata;
+            Name = spec.Name;
+            Session = spec.Session;
+            TtlSeconds = Session != null ? Session.TtlSeconds : spec.TtlSeconds;
+            MaxHolders = spec.MaxHolders;
+            Metadata = spec.Metadata;
             LeaseId = result.LeaseId;
             FencingToken = result.FencingToken.GetValueOrDefault();
             HolderId = result.HolderId;
             Owner = client.Owner;
             expiresAt = result.ExpiresAt;
             renewAfterMs = result.RenewAfterMs;
-            deadline = Remaining(ttlSeconds, result.RenewAfterMs);
-            if (autoRenew) OctoStoreClient.Observe(Task.Run(() => RenewLoopAsync()));
+            deadline = Remaining(TtlSeconds, result.RenewAfterMs);
+            if (Session != null)
+            {
+                // The session keeps the lease alive; the lease ends when the session does.
+                var session = Session;
+                sessionEnded = session.Ended.Register(() =>
+                {
+                    if (Volatile.Read(ref released) == 0) MarkLost(session.EndReason());
+                });
+            }
+            else if (spec.AutoRenew)
+            {
+                OctoStoreClient.Observe(Task.Run(() => RenewLoopAsync()));
+            }
         }
 
         /// <summary>The lock's name.</summary>
@@ -63,8 +80,14 @@ namespace OctoStore
         /// <summary>The owner the acquire was sent with.</summary>
         public string Owner { get; private set; }
 
-        /// <summary>The TTL each renewal asks for.</summary>
+        /// <summary>The TTL each renewal asks for (through a session: the session's TTL, which the server applies).</summary>
         public int TtlSeconds { get; private set; }
+
+        /// <summary>The session the lease is bound to, or null for a lease with a TTL of its own.</summary>
+        public Session Session { get; private set; }
+
+        /// <summary>For a place of a semaphore: how many holders it admits; null for a plain lock.</summary>
+        public int? MaxHolders { get; private set; }
 
         /// <summary>The metadata sent with the acquire, if any.</summary>
         public string Metadata { get; private set; }
@@ -82,8 +105,9 @@ namespace OctoStore
         }
 
         /// <summary>
-        /// Cancelled when the lease is lost (it ended without a release). Its callbacks run on a
-        /// thread pool thread, never inside the renewer, so they may dispose the lease.
+        /// Cancelled when the lease is lost (it ended without a release; through a session: the
+        /// session ended). Its callbacks run on a thread pool thread, never inside the renewer, so
+        /// they may dispose the lease.
         /// </summary>
         public CancellationToken Lost
         {
@@ -125,6 +149,7 @@ namespace OctoStore
         /// <exception cref="ApiException">With code <c>lease_not_current</c> when the lease had already ended.</exception>
         public async Task<ReleaseResult> ReleaseAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
+            Interlocked.Exchange(ref released, 1);
             StopRenewing();
             client.Forget(this);
             return await client.CallAsync(ct => client.ReleaseLockAsync(Name, new ReleaseRequest { LeaseId = LeaseId }, ct),
@@ -140,12 +165,33 @@ namespace OctoStore
         public void Dispose()
         {
             if (Interlocked.Exchange(ref disposed, 1) == 1) return;
+            Interlocked.Exchange(ref released, 1);
             StopRenewing();
             client.Forget(this);
             if (isLost) return;
             var release = Task.Run(() => TryReleaseAsync());
             release.Wait(client.RequestTimeout + TimeSpan.FromSeconds(1));
             OctoStoreClient.Observe(release);
+        }
+
+        /// <summary>
+        /// Stops renewing and releases the lock if it is still held, as <see cref="Dispose"/> does,
+        /// without blocking a thread: never throws, returns at once after a loss. For <c>await using</c>.
+        /// </summary>
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 1) return default(ValueTask);
+            Interlocked.Exchange(ref released, 1);
+            StopRenewing();
+            client.Forget(this);
+            if (isLost) return default(ValueTask);
+            return new ValueTask(ReleaseQuietlyAsync());
+        }
+
+        private async Task ReleaseQuietlyAsync()
+        {
+            var error = await TryReleaseAsync().ConfigureAwait(false);
+            if (error != null) Trace.TraceWarning("OctoStore: releasing lock '{0}': {1}", Name, error.Message);
         }
 
         /// <summary>Releases and returns the error instead of throwing it (null: released, or already lost and nothing to do).</summary>
@@ -174,6 +220,7 @@ namespace OctoStore
             catch (AggregateException)
             {
             }
+            if (Volatile.Read(ref released) == 1) sessionEnded.Dispose();
         }
 
         private static TimeSpan Remaining(int ttlSeconds, long? renewAfterMs)

@@ -62,7 +62,7 @@ namespace OctoStore
     }
 
     /// <summary>
-    /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_request</c>
+    /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_ttl</c>
     /// otherwise); with <c>session_id</c> the session's TTL rules and <c>ttl_seconds</c>, if sent,
     /// is ignored.
     /// </summary>
@@ -803,9 +803,9 @@ namespace OctoStore
         /// The last authenticated request with this token (RFC 3339 UTC, milliseconds), or
         /// null when never used. Persisted at most once a minute per token.
         /// </summary>
-        public DateTimeOffset LastUsedAt
+        public DateTimeOffset? LastUsedAt
         {
-            get { return Wire.ParseTimestamp(lastUsedAtWire) ?? default(DateTimeOffset); }
+            get { return Wire.ParseTimestamp(lastUsedAtWire); }
             set { lastUsedAtWire = Wire.FormatTimestamp(value); }
         }
     }

@@ -15,12 +15,13 @@ namespace OctoStore
     /// <summary>The outcome of one acquire attempt: a lease, or who holds the lock.</summary>
     public sealed class LockAttempt
     {
-        internal LockAttempt(Lease lease, string holderId, DateTimeOffset expiresAt, long? retryAfterMs)
+        internal LockAttempt(Lease lease, string holderId, DateTimeOffset expiresAt, long? retryAfterMs, DateTimeOffset? availableAt)
         {
             Lease = lease;
             HolderId = holderId;
             ExpiresAt = expiresAt;
             RetryAfterMs = retryAfterMs;
+            AvailableAt = availableAt;
         }
 
         /// <summary>Whether the lock was granted.</summary>
@@ -32,14 +33,32 @@ namespace OctoStore
         /// <summary>The lease when granted, else null.</summary>
         public Lease Lease { get; private set; }
 
-        /// <summary>When not granted: who holds the lock.</summary>
+        /// <summary>
+        /// When not granted: who holds the lock (a semaphore's holder with the lowest fencing
+        /// token); null while a lock-delay keeps the lock from everyone (see <see cref="AvailableAt"/>).
+        /// </summary>
         public string HolderId { get; private set; }
 
-        /// <summary>When not granted: when the holder's lease ends unless renewed.</summary>
+        /// <summary>When not granted: when the holder's lease ends unless renewed (during a lock-delay: when the delay ends).</summary>
         public DateTimeOffset ExpiresAt { get; private set; }
 
         /// <summary>When not granted: when trying again is worthwhile, in milliseconds.</summary>
         public long? RetryAfterMs { get; private set; }
+
+        /// <summary>When not granted because a lock-delay keeps the lock (its last lease expired): when the delay ends; else null.</summary>
+        public DateTimeOffset? AvailableAt { get; private set; }
+    }
+
+    /// <summary>What one acquire asks for; every helper form (lock, semaphore, through a session) fills one.</summary>
+    internal sealed class AcquireSpec
+    {
+        public string Name;
+        public int TtlSeconds;
+        public string Metadata;
+        public bool AutoRenew = true;
+        public int? LockDelaySeconds;
+        public int? MaxHolders;
+        public Session Session;
     }
 
     /// <summary>
@@ -68,11 +87,15 @@ namespace OctoStore
         /// <summary>The election TTL the helpers use unless told otherwise, in seconds.</summary>
         public const int DefaultElectionTtlSeconds = 15;
 
+        /// <summary>The session TTL <see cref="OpenSessionAsync"/> uses unless told otherwise, in seconds.</summary>
+        public const int DefaultSessionTtlSeconds = 15;
+
         private static readonly TimeSpan DefaultRetry = TimeSpan.FromMilliseconds(250);
 
         private string owner = NewOwner();
         private TimeSpan requestTimeout = TimeSpan.FromSeconds(10);
         private readonly HashSet<Lease> live = new HashSet<Lease>();
+        private readonly HashSet<Session> sessions = new HashSet<Session>();
         private int shutdownHooked;
 
         /// <summary>
@@ -130,53 +153,173 @@ namespace OctoStore
 
         /// <summary>
         /// Takes the lock if it is free (one attempt) and returns the attempt: its
-        /// <see cref="LockAttempt.Lease"/>, or who holds the lock. Never throws because the lock is held.
+        /// <see cref="LockAttempt.Lease"/>, or who holds the lock (and, during a lock-delay,
+        /// <see cref="LockAttempt.AvailableAt"/>). Never throws because the lock is held.
         /// </summary>
+        /// <param name="name">The lock's name.</param>
+        /// <param name="ttlSeconds">The lease's TTL (1 s to 1 h).</param>
+        /// <param name="metadata">A small value stored with the lease, shown to everyone in the account.</param>
+        /// <param name="autoRenew">Whether the lease renews itself in the background.</param>
+        /// <param name="lockDelay">
+        /// The lock's lock-delay (whole seconds, 0 to 60 s): when this lease expires, nobody is
+        /// granted the lock for that long, so a holder that lost it without noticing has time to
+        /// stop. A release never starts it. Null: none.
+        /// </param>
+        /// <param name="cancellationToken">Cancels the request.</param>
         /// <exception cref="ApiException">The server refused the request.</exception>
         /// <exception cref="TransportException">No server could be reached.</exception>
-        public async Task<LockAttempt> TryAcquireAsync(string name, int ttlSeconds = DefaultLockTtlSeconds, string metadata = null, bool autoRenew = true,
-            CancellationToken cancellationToken = default(CancellationToken))
+        public Task<LockAttempt> TryAcquireAsync(string name, int ttlSeconds = DefaultLockTtlSeconds, string metadata = null, bool autoRenew = true,
+            TimeSpan? lockDelay = null, CancellationToken cancellationToken = default(CancellationToken))
         {
-            var res = await CallAsync(ct => AcquireLockAsync(name, Body(ttlSeconds, 0, metadata), ct), RequestTimeout, cancellationToken).ConfigureAwait(false);
-            if (res.Status == AcquireResultStatus.Acquired) return new LockAttempt(NewLease(name, ttlSeconds, metadata, res, autoRenew), null, res.ExpiresAt, null);
-            return new LockAttempt(null, res.HolderId, res.ExpiresAt, res.RetryAfterMs);
+            return TryAcquireCoreAsync(Spec(name, ttlSeconds, null, metadata, autoRenew, lockDelay), cancellationToken);
         }
 
         /// <summary>
         /// Takes the lock if it is free (one attempt): the lease, or null when someone else holds
         /// it. The lease renews itself in the background unless <paramref name="autoRenew"/> is
         /// false. Taking a lock this client already holds returns the same lease and fencing token.
+        /// <paramref name="lockDelay"/> as for <see cref="TryAcquireAsync"/>.
         /// </summary>
         /// <exception cref="ApiException">The server refused the request.</exception>
         /// <exception cref="TransportException">No server could be reached.</exception>
         public async Task<Lease> TryLockAsync(string name, int ttlSeconds = DefaultLockTtlSeconds, string metadata = null, bool autoRenew = true,
-            CancellationToken cancellationToken = default(CancellationToken))
+            TimeSpan? lockDelay = null, CancellationToken cancellationToken = default(CancellationToken))
         {
-            return (await TryAcquireAsync(name, ttlSeconds, metadata, autoRenew, cancellationToken).ConfigureAwait(false)).Lease;
+            return (await TryAcquireAsync(name, ttlSeconds, metadata, autoRenew, lockDelay, cancellationToken).ConfigureAwait(false)).Lease;
         }
 
         /// <summary>
         /// Waits in line for the lock, at most <paramref name="wait"/> in all (null: for ever;
         /// zero: one attempt), and returns the lease, which renews itself in the background
-        /// until disposed. Dispose it (a <c>using</c> block) to release the lock.
+        /// until disposed. Dispose it (a <c>using</c> block) to release the lock. A lock-delay
+        /// in force is waited out. <paramref name="lockDelay"/> as for <see cref="TryAcquireAsync"/>.
         /// </summary>
         /// <exception cref="LockTimeoutException">The wait ended first.</exception>
         /// <exception cref="ApiException">The server refused the request.</exception>
         /// <exception cref="TransportException">No server could be reached.</exception>
-        public async Task<Lease> LockAsync(string name, int ttlSeconds = DefaultLockTtlSeconds, TimeSpan? wait = null, string metadata = null,
-            bool autoRenew = true, CancellationToken cancellationToken = default(CancellationToken))
+        public Task<Lease> LockAsync(string name, int ttlSeconds = DefaultLockTtlSeconds, TimeSpan? wait = null, string metadata = null,
+            bool autoRenew = true, TimeSpan? lockDelay = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return LockCoreAsync(Spec(name, ttlSeconds, null, metadata, autoRenew, lockDelay), wait, cancellationToken);
+        }
+
+        /// <summary>
+        /// One attempt at one of the <paramref name="maxHolders"/> places of the semaphore
+        /// <paramref name="name"/> (1 to 64; up to that many distinct holders hold it at once, each
+        /// with a lease and fencing token of its own): the attempt, as <see cref="TryAcquireAsync"/>
+        /// returns it; when every place is taken, <see cref="LockAttempt.HolderId"/> is the holder
+        /// with the lowest fencing token. Every holder of a name must ask for the same number
+        /// (409 <c>max_holders_mismatch</c> otherwise).
+        /// </summary>
+        /// <exception cref="ApiException">The server refused the request.</exception>
+        /// <exception cref="TransportException">No server could be reached.</exception>
+        public Task<LockAttempt> TryAcquireSemaphoreAsync(string name, int maxHolders, int ttlSeconds = DefaultLockTtlSeconds, string metadata = null,
+            bool autoRenew = true, TimeSpan? lockDelay = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return TryAcquireCoreAsync(Spec(name, ttlSeconds, maxHolders, metadata, autoRenew, lockDelay), cancellationToken);
+        }
+
+        /// <summary>One attempt at a place of the semaphore: the lease, or null when all <paramref name="maxHolders"/> are taken; see <see cref="TryAcquireSemaphoreAsync"/>.</summary>
+        /// <exception cref="ApiException">The server refused the request.</exception>
+        /// <exception cref="TransportException">No server could be reached.</exception>
+        public async Task<Lease> TrySemaphoreAsync(string name, int maxHolders, int ttlSeconds = DefaultLockTtlSeconds, string metadata = null,
+            bool autoRenew = true, TimeSpan? lockDelay = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return (await TryAcquireSemaphoreAsync(name, maxHolders, ttlSeconds, metadata, autoRenew, lockDelay, cancellationToken).ConfigureAwait(false)).Lease;
+        }
+
+        /// <summary>
+        /// Waits in the semaphore's line for one of its <paramref name="maxHolders"/> places, at
+        /// most <paramref name="wait"/> (as <see cref="LockAsync"/>), and returns the lease, which
+        /// renews itself until disposed.
+        /// </summary>
+        /// <exception cref="LockTimeoutException">The wait ended first.</exception>
+        /// <exception cref="ApiException">The server refused the request.</exception>
+        /// <exception cref="TransportException">No server could be reached.</exception>
+        public Task<Lease> SemaphoreAsync(string name, int maxHolders, int ttlSeconds = DefaultLockTtlSeconds, TimeSpan? wait = null, string metadata = null,
+            bool autoRenew = true, TimeSpan? lockDelay = null, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return LockCoreAsync(Spec(name, ttlSeconds, maxHolders, metadata, autoRenew, lockDelay), wait, cancellationToken);
+        }
+
+        /// <summary>
+        /// Creates a session of <paramref name="ttlSeconds"/> (1 s to 1 h) and keeps it alive in
+        /// the background until it is closed; take locks through it with
+        /// <see cref="Session.LockAsync"/> and <see cref="Session.SemaphoreAsync"/>.
+        /// <paramref name="cancellationToken"/> cancels only the creating request.
+        /// </summary>
+        /// <exception cref="ApiException">The server refused the request (409 <c>session_limit_exceeded</c>, 400 <c>invalid_ttl</c>).</exception>
+        /// <exception cref="TransportException">No server could be reached.</exception>
+        public async Task<Session> OpenSessionAsync(int ttlSeconds = DefaultSessionTtlSeconds, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var session = await Session.OpenAsync(this, ttlSeconds, cancellationToken).ConfigureAwait(false);
+            lock (sessions) sessions.Add(session);
+            return session;
+        }
+
+        /// <summary>
+        /// The index to watch the locks under <paramref name="prefix"/> from: every change under it
+        /// so far is at or below it. Pass it to <see cref="WatchPrefixAsync"/> to see only what
+        /// changes from now on.
+        /// </summary>
+        /// <exception cref="ApiException">The server refused the request.</exception>
+        /// <exception cref="TransportException">No server could be reached.</exception>
+        public async Task<long> PrefixIndexAsync(string prefix, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (prefix == null) throw new ArgumentNullException("prefix");
+            var list = await CallAsync(ct => ListLocksAsync(limit: 1, prefix: prefix, cancellationToken: ct), RequestTimeout, cancellationToken).ConfigureAwait(false);
+            if (!list.Index.HasValue) throw new InvalidOperationException("the server's prefix list has no index");
+            return list.Index.Value;
+        }
+
+        /// <summary>
+        /// Follows every change of the locks under <paramref name="prefix"/> after
+        /// <paramref name="index"/>: a stream of the server's answers that carry changes, in
+        /// order, each with the index it answered (see <see cref="PrefixChanges"/>). Index 0 starts
+        /// with every lock under the prefix; <see cref="PrefixIndexAsync"/> gives the current one.
+        /// Coming back with each answer's index, it misses no change (a lock that changed several
+        /// times between two answers is reported once, as it is now). 429 and 503 answers are
+        /// waited out. The stream never ends by itself: cancel it (this token, or the one given
+        /// to <c>GetAsyncEnumerator</c>), and <c>MoveNextAsync</c> throws OperationCanceledException.
+        /// </summary>
+        /// <example>
+        /// <code>
+        /// // C# 8 or later: await foreach (var answer in client.WatchPrefixAsync("jobs.", index, stop)) { ... }
+        /// var answers = client.WatchPrefixAsync("jobs.", await client.PrefixIndexAsync("jobs."), stop).GetAsyncEnumerator();
+        /// while (await answers.MoveNextAsync())
+        ///     foreach (var lockState in answers.Current.Changes) Console.WriteLine(lockState.Name + " " + lockState.Status);
+        /// </code>
+        /// </example>
+        public IAsyncEnumerable<PrefixChanges> WatchPrefixAsync(string prefix, long index = 0, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (prefix == null) throw new ArgumentNullException("prefix");
+            return new PrefixWatch(this, prefix, index, cancellationToken);
+        }
+
+        /// <summary>One acquire attempt (wait_seconds 0).</summary>
+        internal async Task<LockAttempt> TryAcquireCoreAsync(AcquireSpec spec, CancellationToken cancellationToken)
+        {
+            if (spec.Session != null) spec.Session.EnsureUsable();
+            var res = await CallAsync(ct => AcquireLockAsync(spec.Name, Body(spec, 0), ct), RequestTimeout, cancellationToken).ConfigureAwait(false);
+            if (res.Status == AcquireResultStatus.Acquired) return new LockAttempt(NewLease(spec, res), null, res.ExpiresAt, null, null);
+            return new LockAttempt(null, res.HolderId, res.ExpiresAt, res.RetryAfterMs, res.AvailableAt);
+        }
+
+        /// <summary>The blocking acquire: waits in line, at most <paramref name="wait"/> (null: for ever).</summary>
+        internal async Task<Lease> LockCoreAsync(AcquireSpec spec, TimeSpan? wait, CancellationToken cancellationToken)
         {
             var clock = Stopwatch.StartNew();
             while (true)
             {
+                if (spec.Session != null) spec.Session.EnsureUsable();
                 var remaining = wait.HasValue ? wait.Value - clock.Elapsed : (TimeSpan?)null;
                 var chunk = remaining.HasValue ? (int)Math.Max(0, Math.Min(MaxWaitSeconds, Math.Floor(remaining.Value.TotalSeconds))) : MaxWaitSeconds;
-                var res = await CallAsync(ct => AcquireLockAsync(name, Body(ttlSeconds, chunk, metadata), ct),
+                var res = await CallAsync(ct => AcquireLockAsync(spec.Name, Body(spec, chunk), ct),
                     RequestTimeout + TimeSpan.FromSeconds(chunk), cancellationToken).ConfigureAwait(false);
                 // The lease's deadline counts from now, when the grant arrived, not from the send.
-                if (res.Status == AcquireResultStatus.Acquired) return NewLease(name, ttlSeconds, metadata, res, autoRenew);
+                if (res.Status == AcquireResultStatus.Acquired) return NewLease(spec, res);
                 var left = wait.HasValue ? wait.Value - clock.Elapsed : (TimeSpan?)null;
-                if (left.HasValue && left.Value <= TimeSpan.Zero) throw new LockTimeoutException(name, wait.Value);
+                if (left.HasValue && left.Value <= TimeSpan.Zero) throw new LockTimeoutException(spec.Name, wait.Value);
                 // Held before the wait was over: a server without blocking acquire, or a wait
                 // under a second. Back off as the server suggests and ask again.
                 var delay = res.RetryAfterMs.HasValue
@@ -185,6 +328,38 @@ namespace OctoStore
                 if (left.HasValue && left.Value < delay) delay = left.Value;
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        private static AcquireSpec Spec(string name, int ttlSeconds, int? maxHolders, string metadata, bool autoRenew, TimeSpan? lockDelay)
+        {
+            if (maxHolders.HasValue) CheckMaxHolders(maxHolders.Value);
+            return new AcquireSpec
+            {
+                Name = name,
+                TtlSeconds = ttlSeconds,
+                MaxHolders = maxHolders,
+                Metadata = metadata,
+                AutoRenew = autoRenew,
+                LockDelaySeconds = DelaySeconds(lockDelay),
+            };
+        }
+
+        internal static void CheckMaxHolders(int maxHolders)
+        {
+            // The upper bound (64) is the server's to check, so every SDK reports it alike.
+            if (maxHolders < 1) throw new ArgumentOutOfRangeException("maxHolders", "a semaphore has at least one place");
+        }
+
+        /// <summary>A lock-delay as the API's whole seconds (null: none). Its range is the server's to check.</summary>
+        internal static int? DelaySeconds(TimeSpan? lockDelay)
+        {
+            if (!lockDelay.HasValue || lockDelay.Value == TimeSpan.Zero) return null;
+            var d = lockDelay.Value;
+            if (d < TimeSpan.Zero || d.Ticks % TimeSpan.TicksPerSecond != 0 || d.TotalSeconds > int.MaxValue)
+            {
+                throw new ArgumentOutOfRangeException("lockDelay", "a lock-delay is whole seconds, 0 to 60");
+            }
+            return (int)d.TotalSeconds;
         }
 
         /// <summary>
@@ -213,7 +388,7 @@ namespace OctoStore
             string metadata = null, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (body == null) throw new ArgumentNullException("body");
-            var lease = await LockAsync(name, ttlSeconds, wait ?? TimeSpan.Zero, metadata, true, cancellationToken).ConfigureAwait(false);
+            var lease = await LockAsync(name, ttlSeconds, wait ?? TimeSpan.Zero, metadata, true, null, cancellationToken).ConfigureAwait(false);
             T result;
             try
             {
@@ -331,12 +506,19 @@ namespace OctoStore
             return true;
         }
 
-        /// <summary>Releases every lease this client still holds (each bounded by <see cref="RequestTimeout"/>); never throws.</summary>
+        /// <summary>
+        /// Releases every lease this client still holds and closes every session it opened
+        /// (which releases the locks bound to them), each bounded by <see cref="RequestTimeout"/>;
+        /// never throws.
+        /// </summary>
         public void ReleaseAll()
         {
             List<Lease> all;
             lock (live) all = new List<Lease>(live);
-            Task.WaitAll(all.Select(l => Task.Run(() => l.Dispose())).ToArray(), RequestTimeout);
+            List<Session> open;
+            lock (sessions) open = new List<Session>(sessions);
+            var work = all.Select(l => Task.Run(() => l.Dispose())).Concat(open.Select(s => Task.Run(() => s.Dispose())));
+            Task.WaitAll(work.ToArray(), RequestTimeout + TimeSpan.FromSeconds(1));
         }
 
         internal void Forget(Lease lease)
@@ -344,21 +526,30 @@ namespace OctoStore
             lock (live) live.Remove(lease);
         }
 
-        private Lease NewLease(string name, int ttlSeconds, string metadata, AcquireResult res, bool autoRenew)
+        internal void Forget(Session session)
         {
-            var lease = new Lease(this, name, ttlSeconds, metadata, res, autoRenew);
+            lock (sessions) sessions.Remove(session);
+        }
+
+        private Lease NewLease(AcquireSpec spec, AcquireResult res)
+        {
+            var lease = new Lease(this, spec, res);
             lock (live) live.Add(lease);
             return lease;
         }
 
-        private AcquireRequest Body(int ttlSeconds, int waitSeconds, string metadata)
+        private AcquireRequest Body(AcquireSpec spec, int waitSeconds)
         {
             return new AcquireRequest
             {
-                TtlSeconds = ttlSeconds,
+                // Through a session the session's TTL rules: no ttl_seconds.
+                TtlSeconds = spec.Session == null ? spec.TtlSeconds : (int?)null,
+                SessionId = spec.Session == null ? null : spec.Session.Id,
                 Owner = Owner,
                 WaitSeconds = waitSeconds > 0 ? waitSeconds : (int?)null,
-                Metadata = metadata,
+                Metadata = spec.Metadata,
+                LockDelaySeconds = spec.LockDelaySeconds,
+                MaxHolders = spec.MaxHolders,
             };
         }
 

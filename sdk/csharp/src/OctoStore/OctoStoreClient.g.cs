@@ -113,7 +113,7 @@ namespace OctoStore
         /// </remarks>
         /// <param name="name">The lock's name within the caller's account.</param>
         /// <param name="body">
-        /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_request</c>
+        /// <c>ttl_seconds</c> is required unless <c>session_id</c> is given (400 <c>invalid_ttl</c>
         /// otherwise); with <c>session_id</c> the session's TTL rules and <c>ttl_seconds</c>, if sent,
         /// is ignored.
         /// </param>

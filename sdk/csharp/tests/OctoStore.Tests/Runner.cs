@@ -49,12 +49,18 @@ namespace OctoStore.Tests
         private static readonly string[] Common = { "op", "comment", "save", "expect", "expect_error", "background" };
         private static readonly Dictionary<string, string[]> Fields = new Dictionary<string, string[]>
         {
-            { "try_lock", new[] { "actor", "lock", "ttl", "metadata", "auto_renew" } },
-            { "lock", new[] { "actor", "lock", "ttl", "wait", "metadata", "auto_renew" } },
+            { "try_lock", new[] { "actor", "lock", "ttl", "metadata", "auto_renew", "session", "lock_delay", "max_holders" } },
+            { "lock", new[] { "actor", "lock", "ttl", "wait", "metadata", "auto_renew", "session", "lock_delay", "max_holders" } },
             { "renew", new[] { "lease", "ttl" } },
             { "release", new[] { "lease" } },
             { "lease_state", new[] { "lease" } },
-            { "wait_lost", new[] { "lease", "timeout_ms" } },
+            { "wait_lost", new[] { "lease", "session", "timeout_ms" } },
+            { "session_open", new[] { "actor", "ttl" } },
+            { "session_state", new[] { "session" } },
+            { "session_close", new[] { "session" } },
+            { "session_orphan", new[] { "session" } },
+            { "prefix_index", new[] { "actor", "prefix" } },
+            { "watch_prefix", new[] { "actor", "prefix", "index", "wait" } },
             { "status", new[] { "actor", "lock" } },
             { "wait_until", new[] { "actor", "lock", "until", "timeout_ms" } },
             { "watch", new[] { "actor", "lock", "index", "wait" } },
@@ -81,6 +87,7 @@ namespace OctoStore.Tests
         private readonly Dictionary<string, Outcome> saved = new Dictionary<string, Outcome>();
         private readonly Dictionary<string, Task<Outcome>> tasks = new Dictionary<string, Task<Outcome>>();
         private readonly List<Lease> leases = new List<Lease>();
+        private readonly List<Session> sessions = new List<Session>();
         private readonly CancellationTokenSource cancel = new CancellationTokenSource();
 
         public Runner(JsonObject scenario)
@@ -266,8 +273,9 @@ namespace OctoStore.Tests
             {
                 if (want == null) throw new StepFailure("threw " + outcome.Error.GetType().Name + ": " + outcome.Error.Message);
                 var api = outcome.Error as ApiException;
+                var sessionLost = outcome.Error as SessionLostException;
                 var code = CodeOf(outcome.Error);
-                long? status = api != null ? api.StatusCode : (long?)null;
+                long? status = api != null ? api.StatusCode : sessionLost != null ? sessionLost.StatusCode : (long?)null;
                 if (code != (string)want["code"]) throw new StepFailure("error code " + code + ", want " + want["code"] + " (" + outcome.Error.Message + ")");
                 if (want.Has("status") && status != (long)want["status"]) throw new StepFailure("error status " + status + ", want " + want["status"]);
                 if (want.Has("message_matches") && !Regex.IsMatch(outcome.Error.Message ?? "", (string)want["message_matches"]))
@@ -310,17 +318,42 @@ namespace OctoStore.Tests
             {
                 case "try_lock":
                 {
-                    var attempt = await Client(s).TryAcquireAsync((string)s["lock"], Int(s["ttl"]), s["metadata"] as string, AutoRenew(s), cancel.Token).ConfigureAwait(false);
-                    if (!attempt.Acquired) return Result(null, "acquired", false, "holder_id", attempt.HolderId, "expires_at", attempt.ExpiresAt, "retry_after_ms", attempt.RetryAfterMs);
+                    var attempt = await TryAcquireAsync(s).ConfigureAwait(false);
+                    if (!attempt.Acquired)
+                    {
+                        return Result(null, "acquired", false, "holder_id", attempt.HolderId, "expires_at", attempt.ExpiresAt, "retry_after_ms", attempt.RetryAfterMs,
+                            "available_at", attempt.AvailableAt);
+                    }
                     Track(attempt.Lease);
                     return Acquired(attempt.Lease, ActorOf(s));
                 }
                 case "lock":
                 {
-                    var lease = await Client(s).LockAsync((string)s["lock"], Int(s["ttl"]), TimeSpan.FromSeconds((long)s["wait"]), s["metadata"] as string, AutoRenew(s), cancel.Token).ConfigureAwait(false);
+                    var lease = await LockAsync(s).ConfigureAwait(false);
                     Track(lease);
                     return Acquired(lease, ActorOf(s));
                 }
+                case "session_open":
+                {
+                    var session = await Client(s).OpenSessionAsync(Int(s["ttl"]), cancel.Token).ConfigureAwait(false);
+                    lock (sessions) sessions.Add(session);
+                    return Result(session, "session_id", session.Id, "expires_at", session.ExpiresAt);
+                }
+                case "session_state":
+                {
+                    var session = SessionOf(s);
+                    return Result(null, "lost", session.IsLost, "session_id", session.Id);
+                }
+                case "session_close":
+                    await SessionOf(s).CloseAsync(cancel.Token).ConfigureAwait(false);
+                    return Result(null);
+                case "session_orphan":
+                    SessionOf(s).Orphan();
+                    return Result(null);
+                case "prefix_index":
+                    return Result(null, "index", await Client(s).PrefixIndexAsync((string)s["prefix"], cancel.Token).ConfigureAwait(false));
+                case "watch_prefix":
+                    return await WatchPrefixAsync(s).ConfigureAwait(false);
                 case "renew":
                 {
                     var lease = await LeaseOf(s).RenewAsync(s.Has("ttl") ? Int(s["ttl"]) : (int?)null, cancel.Token).ConfigureAwait(false);
@@ -338,7 +371,7 @@ namespace OctoStore.Tests
                 }
                 case "wait_lost":
                 {
-                    var lost = LeaseOf(s).Lost;
+                    var lost = s.Has("session") ? SessionOf(s).Lost : LeaseOf(s).Lost;
                     try
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds((long)s["timeout_ms"]), lost).ConfigureAwait(false);
@@ -347,7 +380,7 @@ namespace OctoStore.Tests
                     {
                         return Result(null, "lost", true);
                     }
-                    throw new StepTimeout("lease not lost in time");
+                    throw new StepTimeout((s.Has("session") ? "session" : "lease") + " not lost in time");
                 }
                 case "status":
                     return State(await Client(s).StatusAsync((string)s["lock"], cancel.Token).ConfigureAwait(false));
@@ -487,7 +520,78 @@ namespace OctoStore.Tests
         private static Outcome State(LockStatus s)
         {
             return Result(null, "name", s.Name, "status", s.Status, "revision", s.Revision, "holder_id", s.HolderId,
-                "fencing_token", s.FencingToken, "expires_at", s.ExpiresAt, "metadata", s.Metadata);
+                "fencing_token", s.FencingToken, "expires_at", s.ExpiresAt, "metadata", s.Metadata,
+                "max_holders", s.MaxHolders, "holder_count", (long)(s.Holders == null ? 0 : s.Holders.Count), "available_at", s.AvailableAt);
+        }
+
+        /// <summary>try_lock: TryAcquireAsync, or TryAcquireSemaphoreAsync with max_holders; with session, the session's forms.</summary>
+        private Task<LockAttempt> TryAcquireAsync(JsonObject s)
+        {
+            var name = (string)s["lock"];
+            var metadata = s["metadata"] as string;
+            var delay = LockDelay(s);
+            if (s.Has("session"))
+            {
+                var session = SessionOf(s);
+                return s.Has("max_holders")
+                    ? session.TryAcquireSemaphoreAsync(name, Int(s["max_holders"]), metadata, delay, cancel.Token)
+                    : session.TryAcquireAsync(name, metadata, delay, cancel.Token);
+            }
+            var client = Client(s);
+            return s.Has("max_holders")
+                ? client.TryAcquireSemaphoreAsync(name, Int(s["max_holders"]), Int(s["ttl"]), metadata, AutoRenew(s), delay, cancel.Token)
+                : client.TryAcquireAsync(name, Int(s["ttl"]), metadata, AutoRenew(s), delay, cancel.Token);
+        }
+
+        /// <summary>lock: LockAsync, or SemaphoreAsync with max_holders; with session, the session's forms.</summary>
+        private Task<Lease> LockAsync(JsonObject s)
+        {
+            var name = (string)s["lock"];
+            var metadata = s["metadata"] as string;
+            var delay = LockDelay(s);
+            var wait = TimeSpan.FromSeconds((long)s["wait"]);
+            if (s.Has("session"))
+            {
+                var session = SessionOf(s);
+                return s.Has("max_holders")
+                    ? session.SemaphoreAsync(name, Int(s["max_holders"]), wait, metadata, delay, cancel.Token)
+                    : session.LockAsync(name, wait, metadata, delay, cancel.Token);
+            }
+            var client = Client(s);
+            return s.Has("max_holders")
+                ? client.SemaphoreAsync(name, Int(s["max_holders"]), Int(s["ttl"]), wait, metadata, AutoRenew(s), delay, cancel.Token)
+                : client.LockAsync(name, Int(s["ttl"]), wait, metadata, AutoRenew(s), delay, cancel.Token);
+        }
+
+        private static TimeSpan? LockDelay(JsonObject s)
+        {
+            return s.Has("lock_delay") ? TimeSpan.FromSeconds((long)s["lock_delay"]) : (TimeSpan?)null;
+        }
+
+        /// <summary>watch_prefix: WatchPrefixAsync until its first answer, or the step's wait.</summary>
+        private async Task<Outcome> WatchPrefixAsync(JsonObject s)
+        {
+            var index = s["index"] is string ? long.Parse((string)s["index"], CultureInfo.InvariantCulture) : (long)s["index"];
+            using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token))
+            {
+                cts.CancelAfter(TimeSpan.FromSeconds((long)s["wait"]));
+                var answers = Client(s).WatchPrefixAsync((string)s["prefix"], index, cts.Token).GetAsyncEnumerator();
+                try
+                {
+                    await answers.MoveNextAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+                {
+                    return Result(null, "index", index, "changes", new List<object>(), "count", 0L, "complete", true);
+                }
+                finally
+                {
+                    await answers.DisposeAsync().ConfigureAwait(false);
+                }
+                var got = answers.Current;
+                var changes = got.Changes.Select(c => (object)(c.Name + ":" + c.Status)).ToList();
+                return Result(null, "index", got.Index, "changes", changes, "count", (long)changes.Count, "complete", got.Complete);
+            }
         }
 
         private static Outcome LeaderResult(Leader l)
@@ -646,6 +750,13 @@ namespace OctoStore.Tests
             return (Lease)o.Handle;
         }
 
+        private Session SessionOf(JsonObject s)
+        {
+            Outcome o;
+            if (!saved.TryGetValue((string)s["session"], out o) || !(o.Handle is Session)) throw new StepFailure(s["session"] + " is not a saved session");
+            return (Session)o.Handle;
+        }
+
         private static int Int(object v)
         {
             return checked((int)(long)v);
@@ -686,6 +797,9 @@ namespace OctoStore.Tests
                 {
                 }
             }
+            List<Session> open;
+            lock (sessions) open = new List<Session>(sessions);
+            foreach (var session in open) await session.DisposeAsync().ConfigureAwait(false);
             foreach (var a in actors.Values) if (a.Client != null) a.Client.Dispose();
             if (dedicated) server.Stop();
         }

@@ -36,7 +36,7 @@ use OctoStore\Generated\ObjectSerializer;
 /**
  * AcquireRequest Class Doc Comment
  *
- * @description &#x60;ttl_seconds&#x60; is required unless &#x60;session_id&#x60; is given (400 &#x60;invalid_request&#x60; otherwise); with &#x60;session_id&#x60; the session&#39;s TTL rules and &#x60;ttl_seconds&#x60;, if sent, is ignored.
+ * @description &#x60;ttl_seconds&#x60; is required unless &#x60;session_id&#x60; is given (400 &#x60;invalid_ttl&#x60; otherwise); with &#x60;session_id&#x60; the session&#39;s TTL rules and &#x60;ttl_seconds&#x60;, if sent, is ignored.
  * @package  OctoStore\Generated
  * @author   OpenAPI Generator team
  * @link     https://openapi-generator.tech

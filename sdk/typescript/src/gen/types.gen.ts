@@ -154,7 +154,7 @@ export type ForceReleaseResult = {
 };
 
 /**
- * `ttl_seconds` is required unless `session_id` is given (400 `invalid_request`
+ * `ttl_seconds` is required unless `session_id` is given (400 `invalid_ttl`
  * otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
  * is ignored.
  *

@@ -14,7 +14,7 @@ require 'date'
 require 'time'
 
 module OctoStore
-  # `ttl_seconds` is required unless `session_id` is given (400 `invalid_request` otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent, is ignored. 
+  # `ttl_seconds` is required unless `session_id` is given (400 `invalid_ttl` otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent, is ignored. 
   class AcquireRequest < ApiModelBase
     # Lease length in seconds, measured by the server's monotonic clock.
     attr_accessor :ttl_seconds

@@ -155,7 +155,7 @@ def sync_detailed(
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
         body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
-            `invalid_request`
+            `invalid_ttl`
             otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
             is ignored.
 
@@ -232,7 +232,7 @@ def sync(
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
         body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
-            `invalid_request`
+            `invalid_ttl`
             otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
             is ignored.
 
@@ -304,7 +304,7 @@ async def asyncio_detailed(
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
         body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
-            `invalid_request`
+            `invalid_ttl`
             otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
             is ignored.
 
@@ -379,7 +379,7 @@ async def asyncio(
             pattern is `^[A-Za-z0-9.-]{1,128}$` without those two.
              Example: my-service.
         body (AcquireRequest): `ttl_seconds` is required unless `session_id` is given (400
-            `invalid_request`
+            `invalid_ttl`
             otherwise); with `session_id` the session's TTL rules and `ttl_seconds`, if sent,
             is ignored.
 
