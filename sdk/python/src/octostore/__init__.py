@@ -12,10 +12,10 @@ OpenAPI document is `octostore.openapi`. Errors are the typed exceptions in
 `octostore.errors`, re-exported here.
 """
 
-from ._core import Held, Leader, LockState
+from ._core import Held, Holder, Leader, LockState, PrefixChanges
 from ._version import __version__
 from .aio import AsyncClient, AsyncElection, AsyncLease
-from .client import Client, Election, Lease, release_all, release_on_signals
+from .client import Client, Election, Lease, Semaphore, Session, release_all, release_on_signals
 from .errors import (
     AccountExists,
     Conflict,
@@ -27,6 +27,12 @@ from .errors import (
     LockLimitExceeded,
     LockLost,
     LockTimeout,
+    SessionNotFound,
+    SessionMismatch,
+    SessionLost,
+    SessionLimitExceeded,
+    SessionEnded,
+    MaxHoldersMismatch,
     MethodNotAllowed,
     NotFound,
     OctoStoreError,
@@ -50,6 +56,10 @@ __all__ = [
     "Conflict",
     "Election",
     "Held",
+    "Session",
+    "Semaphore",
+    "PrefixChanges",
+    "Holder",
     "InvalidLockName",
     "InvalidRequest",
     "InvalidTTL",
@@ -61,6 +71,12 @@ __all__ = [
     "LockLost",
     "LockState",
     "LockTimeout",
+    "SessionNotFound",
+    "SessionMismatch",
+    "SessionLost",
+    "SessionLimitExceeded",
+    "SessionEnded",
+    "MaxHoldersMismatch",
     "MethodNotAllowed",
     "NotFound",
     "OctoStoreError",
