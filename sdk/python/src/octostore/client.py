@@ -19,7 +19,6 @@ import httpx
 
 from . import _core, errors
 from ._core import Held, Leader, LockState, PrefixChanges
-from .openapi.api.sessions import create_session, delete_session, renew_session
 from .openapi.api.locks import (
     acquire_lock,
     get_lock,
@@ -27,6 +26,7 @@ from .openapi.api.locks import (
     release_lock,
     renew_lock,
 )
+from .openapi.api.sessions import create_session, delete_session, renew_session
 from .openapi.client import AuthenticatedClient
 from .openapi.models.acquire_result import AcquireResult
 from .openapi.models.acquire_result_status import AcquireResultStatus
