@@ -234,6 +234,20 @@ def test_unreachable_server_during_keep_alive_ends_in_loss_at_the_deadline() -> 
     assert srv.seen("DELETE", f"/sessions/{SESSION}") == []
 
 
+def test_session_not_found_on_renewal_is_a_loss_at_once_without_retries() -> None:
+    srv = Recorder(
+        {
+            ("POST", "/sessions"): lambda req: session_answer(renew_after_ms=200),
+            ("POST", f"/sessions/{SESSION}/renew"): lambda req: problem("session_not_found", 404),
+        }
+    )
+    session = mocked(srv).session(ttl=1)
+    assert session.lost.wait(10)
+    assert isinstance(session.lost_reason, errors.SessionNotFound)
+    session._thread.join(10)
+    assert len(srv.seen("POST", "/renew")) == 1, "session_not_found is final: no retry until the deadline"
+
+
 def test_orphan_stops_the_keep_alive_without_deleting_and_is_not_a_loss() -> None:
     srv = Recorder(
         {
