@@ -109,6 +109,19 @@ class Leader:
     revision: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """What one acquire asks for besides the name and the wait (for the sync and the
+    async helpers; `session` is a `Session` or an `AsyncSession`)."""
+
+    ttl: int
+    metadata: str | None = None
+    auto_renew: bool = True
+    lock_delay: int | None = None
+    max_holders: int | None = None
+    session: Any = None
+
+
 def opt(value: Any) -> Any:
     """The generated models' UNSET as None."""
     return None if value is UNSET else value

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import os
 import signal
@@ -137,7 +136,7 @@ class Client:
         this lease *expires* (not after a release), so a holder that stalled past its
         lease has time to notice before anyone else starts; during the delay a `Held`
         answer has `holder_id` None and `available_at` set."""
-        return self._acquire(name, _Spec(ttl, metadata, auto_renew, lock_delay), 0)
+        return self._acquire(name, _core.Spec(ttl, metadata, auto_renew, lock_delay), 0)
 
     def lock(
         self,
@@ -160,7 +159,7 @@ class Client:
         Raises LockTimeout when the wait ends first (`wait=0` is a single attempt). A
         lock-delay (see `acquire`) is waited out like a holder.
         """
-        return self._lock(name, _Spec(ttl, metadata, auto_renew, lock_delay), wait)
+        return self._lock(name, _core.Spec(ttl, metadata, auto_renew, lock_delay), wait)
 
     def semaphore(self, name: str, n: int) -> Semaphore:
         """A semaphore of `n` holders (1 to 64) on the lock `name`: up to `n` distinct
@@ -298,7 +297,7 @@ class Client:
             raise errors.TransportError(f"{self.base_urls[start]}: no time left for the request")
         raise last
 
-    def _acquire(self, name: str, spec: _Spec, wait: int) -> Lease | Held:
+    def _acquire(self, name: str, spec: _core.Spec, wait: int) -> Lease | Held:
         _core.check_name(name)
         session = spec.session
         if session is not None:
@@ -321,7 +320,7 @@ class Client:
             return Lease(self, name, ttl, res, spec.metadata, received, spec.auto_renew, session)
         return _core.to_held(name, res)
 
-    def _lock(self, name: str, spec: _Spec, wait: float | None) -> Lease:
+    def _lock(self, name: str, spec: _core.Spec, wait: float | None) -> Lease:
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -335,18 +334,6 @@ class Client:
             # shorter wait chunk. Back off as the server suggests and ask again.
             delay = _core.retry_delay(got.retry_after_ms)
             time.sleep(delay if left is None else min(delay, left))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Spec:
-    """What one acquire asks for besides the name and the wait."""
-
-    ttl: int
-    metadata: str | None = None
-    auto_renew: bool = True
-    lock_delay: int | None = None
-    max_holders: int | None = None
-    session: Session | None = None
 
 
 class Lease:
@@ -642,11 +629,11 @@ class Semaphore:
         self.n = n
         self._via = via
 
-    def _spec(self, ttl: int, metadata: str | None, auto_renew: bool, lock_delay: int | None) -> tuple[Client, _Spec]:
+    def _spec(self, ttl: int, metadata: str | None, auto_renew: bool, lock_delay: int | None) -> tuple[Client, _core.Spec]:
         if isinstance(self._via, Session):
             sess = self._via
-            return sess.client, _Spec(sess.ttl, metadata, False, lock_delay, self.n, sess)
-        return self._via, _Spec(ttl, metadata, auto_renew, lock_delay, self.n)
+            return sess.client, _core.Spec(sess.ttl, metadata, False, lock_delay, self.n, sess)
+        return self._via, _core.Spec(ttl, metadata, auto_renew, lock_delay, self.n)
 
     def acquire(
         self,
@@ -806,8 +793,8 @@ class Session:
             raise errors.SessionLost(self.id, self.lost_reason) from self.lost_reason
         self.close()
 
-    def _spec(self, metadata: str | None, lock_delay: int | None) -> _Spec:
-        return _Spec(self.ttl, metadata, False, lock_delay, None, self)
+    def _spec(self, metadata: str | None, lock_delay: int | None) -> _core.Spec:
+        return _core.Spec(self.ttl, metadata, False, lock_delay, None, self)
 
     def _check_open(self) -> None:
         # A lost session is still asked about: the server says session_not_found.
