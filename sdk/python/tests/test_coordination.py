@@ -4,6 +4,7 @@ against a live server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -349,3 +350,117 @@ def test_session_with_block_closes_and_releases_and_raises_session_lost_after_a_
         httpx.delete(f"{server.url}/sessions/{lost.id}", headers={"Authorization": f"Bearer {acc.token}"})
         assert lost.lost.wait(10)
     client.close()
+
+
+# ---- asyncio --------------------------------------------------------------------------
+
+
+def amocked(handler: Callable[[httpx.Request], httpx.Response]) -> octostore.AsyncClient:
+    return octostore.AsyncClient(
+        "http://octostore.invalid", "tok", owner="w-1", httpx_args={"transport": httpx.MockTransport(handler)}
+    )
+
+
+def test_async_session_semaphore_lock_delay_and_close() -> None:
+    srv = Recorder(
+        {
+            ("POST", "/sessions"): lambda req: session_answer(),
+            ("POST", "/acquire"): lambda req: acquired(),
+            ("POST", "/release"): lambda req: httpx.Response(200, json={"status": "released", "lease_id": LEASE, "fencing_token": 7}),
+            ("DELETE", f"/sessions/{SESSION}"): lambda req: httpx.Response(204),
+        }
+    )
+
+    async def main() -> None:
+        client = amocked(srv)
+        async with await client.session(ttl=15) as session:
+            lease = await session.try_lock("leader", lock_delay=10)
+            assert lease is not None and lease.session is session
+            async with session.semaphore("pool", 2).lock(wait=1):
+                pass
+        assert not session.lost.is_set()
+        with pytest.raises(errors.SessionEnded):
+            await session.try_lock("leader")
+        await client.semaphore("pool", 3).try_lock(10, auto_renew=False, lock_delay=2)
+        await client.aclose()
+
+    asyncio.run(main())
+    bodies = [json.loads(r.content) for r in srv.seen("POST", "/acquire")]
+    assert bodies[0] == {"owner": "w-1", "session_id": SESSION, "lock_delay_seconds": 10}
+    assert bodies[1] == {"owner": "w-1", "wait_seconds": 1, "session_id": SESSION, "max_holders": 2}
+    assert len(srv.seen("POST", "/release")) == 1  # the semaphore's `async with`
+    assert bodies[2] == {"ttl_seconds": 10, "owner": "w-1", "lock_delay_seconds": 2, "max_holders": 3}
+    assert len(srv.seen("DELETE", f"/sessions/{SESSION}")) == 1
+
+
+def test_async_unreachable_server_during_keep_alive_ends_in_loss_at_the_deadline() -> None:
+    def renew(req: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=req)
+
+    srv = Recorder(
+        {
+            ("POST", "/sessions"): lambda req: session_answer(renew_after_ms=100),
+            ("POST", f"/sessions/{SESSION}/renew"): renew,
+        }
+    )
+
+    async def main() -> None:
+        client = amocked(srv)
+        started = time.monotonic()
+        session = await client.session(ttl=1)
+        await asyncio.wait_for(session.lost.wait(), 10)
+        assert time.monotonic() - started >= 0.3 - 0.01
+        assert isinstance(session.lost_reason, errors.TransportError)
+        await session.close()
+        await client.aclose()
+
+    asyncio.run(main())
+    assert srv.seen("DELETE", f"/sessions/{SESSION}") == []
+
+
+def test_async_watch_prefix_waits_out_503() -> None:
+    answers = iter(
+        [
+            problem("unavailable", 503, **{"retry-after": "0"}),
+            httpx.Response(
+                200,
+                json={"locks": [], "index": 3, "complete": True, "changes": [{"name": "jobs.a", "status": "held", "revision": 3}]},
+            ),
+        ]
+    )
+
+    async def main() -> list[octostore.PrefixChanges]:
+        client = amocked(lambda req: next(answers))
+        out = []
+        async for answer in client.watch_prefix("jobs.", 1, timeout=10):
+            out.append(answer)
+            break
+        await client.aclose()
+        return out
+
+    (got,) = asyncio.run(main())
+    assert got.index == 3 and [c.name for c in got.changes] == ["jobs.a"]
+
+
+def test_async_session_deleted_behind_the_helpers_back_fires_the_loss_signal(server: Server) -> None:
+    acc = server.create_account("unit")
+
+    async def main() -> None:
+        async with octostore.AsyncClient(server.url, acc.token) as client:
+            session = await client.session(ttl=2)
+            lease = await session.try_lock("job")
+            assert lease is not None
+            async with httpx.AsyncClient() as http:
+                r = await http.delete(f"{server.url}/sessions/{session.id}", headers={"Authorization": f"Bearer {acc.token}"})
+            assert r.status_code == 204
+            await asyncio.wait_for(session.lost.wait(), 10)
+            assert isinstance(session.lost_reason, errors.SessionNotFound)
+            assert lease.lost.is_set()
+            with pytest.raises(errors.SessionNotFound):
+                await session.try_lock("job")
+            async with await client.session(ttl=5) as s2:
+                await s2.lock("b", wait=1)
+                assert (await client.status("b")).status == "held"
+            assert (await client.status("b")).status == "free"
+
+    asyncio.run(main())

@@ -14,7 +14,7 @@ OpenAPI document is `octostore.openapi`. Errors are the typed exceptions in
 
 from ._core import Held, Holder, Leader, LockState, PrefixChanges
 from ._version import __version__
-from .aio import AsyncClient, AsyncElection, AsyncLease
+from .aio import AsyncClient, AsyncElection, AsyncLease, AsyncSemaphore, AsyncSession
 from .client import (
     Client,
     Election,
@@ -60,6 +60,8 @@ __all__ = [
     "AsyncClient",
     "AsyncElection",
     "AsyncLease",
+    "AsyncSemaphore",
+    "AsyncSession",
     "Client",
     "Conflict",
     "Election",
