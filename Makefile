@@ -323,6 +323,8 @@ COMPARE_SYSTEMS   ?= octostore,etcd,redis-always,redis-none,ceiling
 # COMPARE_NODES=3 runs OctoStore and etcd as three-node clusters (bench-compare-cluster).
 COMPARE_NODES     ?= 1
 COMPARE_JSON      ?= bin/compare.json
+# Further octostore-compare flags, e.g. --baseline bin/octostore-lock-before.
+COMPARE_FLAGS     ?=
 bench-compare: build
 	@if ! command -v etcd >/dev/null || ! command -v redis-server >/dev/null; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y etcd-server redis-server || exit 1; \
@@ -331,7 +333,7 @@ bench-compare: build
 	cd cmd/octostore-bench/compare && $(GO) build -o ../../../bin/octostore-compare .
 	./bin/octostore-compare --clients $(COMPARE_CLIENTS) --repeats $(COMPARE_REPEATS) \
 	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --systems $(COMPARE_SYSTEMS) \
-	  --nodes $(COMPARE_NODES) --json $(COMPARE_JSON)
+	  --nodes $(COMPARE_NODES) --json $(COMPARE_JSON) $(COMPARE_FLAGS)
 
 # Three-node OctoStore (raft) next to a three-member etcd cluster, every process on
 # loopback with its own data directory: cycle, status and handoff, the clients spread

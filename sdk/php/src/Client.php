@@ -13,6 +13,7 @@ use OctoStore\Exception\InvalidTtlException;
 use OctoStore\Exception\LeaseNotCurrentException;
 use OctoStore\Exception\LockHeldException;
 use OctoStore\Exception\LockLimitExceededException;
+use OctoStore\Exception\MaxHoldersMismatchException;
 use OctoStore\Exception\LockLostException;
 use OctoStore\Exception\OctoStoreException;
 use OctoStore\Exception\LockTimeoutException;
@@ -22,19 +23,27 @@ use OctoStore\Exception\ProblemException;
 use OctoStore\Exception\ProtocolException;
 use OctoStore\Exception\RateLimitedException;
 use OctoStore\Exception\ServerErrorException;
+use OctoStore\Exception\SessionLimitExceededException;
+use OctoStore\Exception\SessionLostException;
+use OctoStore\Exception\SessionMismatchException;
+use OctoStore\Exception\SessionNotFoundException;
+use OctoStore\Exception\TooManyWaitersException;
 use OctoStore\Exception\TransportException;
 use OctoStore\Exception\UnauthorizedException;
 use OctoStore\Exception\UnavailableException;
 use OctoStore\Exception\UnsupportedMediaTypeException;
 use OctoStore\Generated\Api\LocksApi;
+use OctoStore\Generated\Api\SessionsApi;
 use OctoStore\Generated\ApiException;
 use OctoStore\Generated\Configuration;
 use OctoStore\Generated\Model\AcquireRequest;
 use OctoStore\Generated\Model\AcquireResult;
+use OctoStore\Generated\Model\CreateSessionRequest;
 use OctoStore\Generated\Model\ReleaseRequest;
 use OctoStore\Generated\Model\ReleaseResult;
 use OctoStore\Generated\Model\RenewRequest;
 use OctoStore\Generated\Model\RenewResult;
+use OctoStore\Generated\Model\SessionResult;
 
 /**
  * An OctoStore client for one token.
@@ -68,6 +77,11 @@ final class Client
         'admin_disabled' => NotFoundException::class,
         'lease_not_current' => LeaseNotCurrentException::class,
         'lock_limit_exceeded' => LockLimitExceededException::class,
+        'max_holders_mismatch' => MaxHoldersMismatchException::class,
+        'session_not_found' => SessionNotFoundException::class,
+        'session_limit_exceeded' => SessionLimitExceededException::class,
+        'session_mismatch' => SessionMismatchException::class,
+        'too_many_waiters' => TooManyWaitersException::class,
         'account_exists' => ConflictException::class,
         'payload_too_large' => PayloadTooLargeException::class,
         'unsupported_media_type' => UnsupportedMediaTypeException::class,
@@ -86,12 +100,14 @@ final class Client
     /** @var list<string> */
     public readonly array $baseUrls;
     private readonly Configuration $config;
-    /** @var array<string, LocksApi> per base URL and timeout */
+    /** @var array<string, array{locks: LocksApi, sessions: SessionsApi}> per base URL and timeout */
     private array $apis = [];
     /** @var array<int, Lease> leases this client took and has not released (shutdown hook) */
     private array $held = [];
     /** @var array<int, Election> */
     private array $elections = [];
+    /** @var array<int, Session> sessions this client opened that are still open (shutdown hook) */
+    private array $sessions = [];
 
     /**
      * @param string|list<string> $baseUrls one base URL, or several: a request that meets a
@@ -126,52 +142,44 @@ final class Client
     /** The generated locks API on the first base URL, for calls the helpers do not cover. */
     public function locks(): LocksApi
     {
-        return $this->api($this->baseUrls[0], $this->timeout);
+        return $this->api($this->baseUrls[0], $this->timeout)['locks'];
     }
 
     /**
      * Takes the lock if it is free (one attempt) and returns the Lease, or null when
      * someone else holds it (tryAcquire() says who). Taking a lock this holder already
      * holds returns the same lease and fencing token.
+     *
+     * $lockDelay (seconds, 0..60; Chubby's lock-delay) keeps the lock from everyone for that
+     * long after this lease *expires* (never after a release), so a holder that lost it
+     * without noticing has time to stop before anyone else starts.
      */
-    public function tryLock(string $name, int $ttl = self::DEFAULT_TTL, ?string $metadata = null): ?Lease
+    public function tryLock(string $name, int $ttl = self::DEFAULT_TTL, ?string $metadata = null, ?int $lockDelay = null): ?Lease
     {
-        $got = $this->tryAcquire($name, $ttl, $metadata);
+        $got = $this->tryAcquire($name, $ttl, $metadata, $lockDelay);
         return $got instanceof Lease ? $got : null;
     }
 
     /**
      * One acquire attempt: the Lease, or a LockHeldException value (returned, not thrown)
-     * naming the holder, when its lease ends and when trying again is worthwhile.
+     * naming the holder, when its lease ends and when trying again is worthwhile (during a
+     * lock-delay: no holder, and $availableAt).
      */
-    public function tryAcquire(string $name, int $ttl = self::DEFAULT_TTL, ?string $metadata = null): Lease|LockHeldException
+    public function tryAcquire(string $name, int $ttl = self::DEFAULT_TTL, ?string $metadata = null, ?int $lockDelay = null): Lease|LockHeldException
     {
-        return $this->acquire($name, $ttl, 0, $metadata);
+        return $this->acquireWith($name, 0, new Terms($ttl, $metadata, $lockDelay));
     }
 
     /**
      * Waits in line for the lock, at most $wait seconds in all (null: for ever; 0: one
      * attempt), and returns the Lease. Its deadline counts from the grant (the answer),
-     * however long the wait was.
+     * however long the wait was. A lock-delay is waited out like a holder.
      *
      * @throws LockTimeoutException when the wait ends first
      */
-    public function lock(string $name, int $ttl = self::DEFAULT_TTL, ?float $wait = null, ?string $metadata = null): Lease
+    public function lock(string $name, int $ttl = self::DEFAULT_TTL, ?float $wait = null, ?string $metadata = null, ?int $lockDelay = null): Lease
     {
-        $deadline = $wait === null ? null : self::now() + $wait;
-        while (true) {
-            $remaining = $deadline === null ? null : $deadline - self::now();
-            $got = $this->acquire($name, $ttl, self::waitChunk($remaining), $metadata);
-            if ($got instanceof Lease) {
-                return $got;
-            }
-            $left = $deadline === null ? null : $deadline - self::now();
-            if ($left !== null && $left <= 0) {
-                throw new LockTimeoutException($name, (float) $wait);
-            }
-            $delay = self::retryDelay($got->retryAfterMs);
-            usleep((int) (1e6 * ($left === null ? $delay : min($delay, $left))));
-        }
+        return $this->lockWith($name, $wait, new Terms($ttl, $metadata, $lockDelay));
     }
 
     /**
@@ -188,32 +196,58 @@ final class Client
      * steps of long work (it renews when the server's renew_after_ms has passed, and
      * returns false once the lease is lost), and send $lease->fencingToken with every write.
      */
-    public function withLock(string $name, callable $fn, int $ttl = self::DEFAULT_TTL, ?float $wait = null, ?string $metadata = null): mixed
+    public function withLock(string $name, callable $fn, int $ttl = self::DEFAULT_TTL, ?float $wait = null, ?string $metadata = null, ?int $lockDelay = null): mixed
     {
-        $lease = $this->lock($name, $ttl, $wait, $metadata);
+        return $this->withLease($name, $this->lock($name, $ttl, $wait, $metadata, $lockDelay), $fn);
+    }
+
+    /**
+     * A Semaphore on the lock $name that up to $n (1..64) distinct holders hold at once,
+     * each with a lease and fencing token of its own; every holder of the name must ask for
+     * the same $n (else MaxHoldersMismatchException).
+     *
+     *     $pool = $client->semaphore('renderers', 3);
+     *     $pool->withLock(fn (Lease $lease) => render($lease->fencingToken), wait: 30);
+     */
+    public function semaphore(string $name, int $n): Semaphore
+    {
+        return new Semaphore($this, $name, $n);
+    }
+
+    /**
+     * Creates a Session of $ttl seconds on the server. Keep it alive with keepAlive()
+     * between steps (the SDK's own waits do it too); end it with close() or orphan().
+     */
+    public function session(int $ttl = Session::DEFAULT_TTL): Session
+    {
+        $sent = self::now();
+        $body = new CreateSessionRequest(['ttl_seconds' => $ttl]);
+        /** @var SessionResult $res */
+        $res = $this->request($this->timeout, fn (SessionsApi $api) => $api->createSession($body), 'sessions');
+        $session = new Session($this, $ttl, $res, $sent);
+        $this->sessions[spl_object_id($session)] = $session;
+        return $session;
+    }
+
+    /**
+     * Runs $fn($session) with a new session and closes it afterwards (releasing every lock
+     * bound to it); returns what $fn returns. An exception from $fn comes out as it is; if
+     * the session was lost while $fn ran and $fn returned normally, throws
+     * SessionLostException.
+     */
+    public function withSession(callable $fn, int $ttl = Session::DEFAULT_TTL): mixed
+    {
+        $session = $this->session($ttl);
         try {
-            $value = $fn($lease);
+            $value = $fn($session);
         } catch (\Throwable $e) {
-            if (!$lease->isLost()) {
-                try {
-                    $lease->release();
-                } catch (OctoStoreException $re) {
-                    $lease->noteReleaseError($re);
-                    error_log('octostore: release after a failed block also failed: ' . get_class($re) . ': ' . $re->getMessage());
-                }
-            }
-            $lease->close();
+            $session->close();
             throw $e;
         }
-        if ($lease->isLost()) {
-            $lease->close();
-            throw new LockLostException($name, $lease->lostReason());
+        if ($session->isLost()) {
+            throw new SessionLostException($session->id, $session->lostReason());
         }
-        try {
-            $lease->release();
-        } catch (LeaseNotCurrentException $e) {
-            throw new LockLostException($name, $e);
-        }
+        $session->close();
         return $value;
     }
 
@@ -252,12 +286,22 @@ final class Client
             $lease->close();
         }
         $this->held = [];
+        foreach ($this->sessions as $session) {
+            $session->close();
+        }
+        $this->sessions = [];
     }
 
     /** @internal used by Lease */
     public function forget(Lease $lease): void
     {
         unset($this->held[spl_object_id($lease)]);
+    }
+
+    /** @internal used by Session once it is no longer open */
+    public function forgetSession(Session $session): void
+    {
+        unset($this->sessions[spl_object_id($session)]);
     }
 
     /** The lock's current state. */
@@ -289,6 +333,66 @@ final class Client
         return array_map(fn ($s) => LockState::fromModel($s), $res->getLocks());
     }
 
+    /**
+     * The index to watch a prefix from (watchPrefix()): every change of the locks whose
+     * names start with $prefix so far is at or below it.
+     */
+    public function prefixIndex(string $prefix): int
+    {
+        $res = $this->request($this->timeout, fn (LocksApi $api) => $api->listLocks(null, 1, $prefix));
+        if ($res->getIndex() === null) {
+            throw new ProtocolException('prefix list without index');
+        }
+        return (int) $res->getIndex();
+    }
+
+    /**
+     * Follows every change of the locks under $prefix after $index, in order, yielding a
+     * PrefixChanges for each answer that carries changes, until the caller stops iterating
+     * or $timeout seconds pass (null: for ever).
+     *
+     * Index 0 starts with every lock the server knows under the prefix; prefixIndex() gives
+     * the current one, to see only what changes from now on. Coming back with each
+     * answer's index, it misses no change; a lock that changed several times between two
+     * answers is reported once, as it is now. 429 and 503 answers are waited out. While it
+     * waits, the process's open sessions are kept alive.
+     *
+     *     foreach ($client->watchPrefix('jobs.', $client->prefixIndex('jobs.')) as $answer) {
+     *         foreach ($answer->changes as $lock) { echo "{$lock->name}: {$lock->status}\n"; }
+     *     }
+     *
+     * @return \Generator<int, PrefixChanges>
+     */
+    public function watchPrefix(string $prefix, int $index, ?float $timeout = null, int $pollWait = self::MAX_WAIT_SECONDS): \Generator
+    {
+        $deadline = $timeout === null ? null : self::now() + $timeout;
+        while (true) {
+            $next = Session::keepOpenSessionsAlive();
+            $remaining = $deadline === null ? null : $deadline - self::now();
+            if ($remaining !== null && $remaining <= 0) {
+                return;
+            }
+            $bound = self::minOf($remaining, $next);
+            $wait = $bound === null ? $pollWait : max(1, min($pollWait, (int) floor($bound)));
+            try {
+                $res = $this->request($wait + self::POLL_SLACK_SECONDS, fn (LocksApi $api) => $api->listLocks(null, null, $prefix, $index, $wait));
+            } catch (RateLimitedException | UnavailableException $e) {
+                $pause = max($e->retryAfter ?? self::DEFAULT_RETRY_SECONDS, 0.1);
+                usleep((int) (1e6 * ($remaining === null ? $pause : min($pause, $remaining))));
+                continue;
+            }
+            if ($res->getIndex() === null) {
+                throw new ProtocolException('prefix watch answer without index');
+            }
+            $changes = array_values(array_map(fn ($c) => LockState::fromModel($c), $res->getChanges() ?? []));
+            $answer = new PrefixChanges((int) $res->getIndex(), $changes, $res->getComplete() !== false);
+            if ($changes !== [] || !$answer->complete) {
+                yield $answer;
+            }
+            $index = max($index, $answer->index);
+        }
+    }
+
     /** An Election on the lock $name; the leader holds it with a $ttl-second lease. */
     public function election(string $name, int $ttl = self::DEFAULT_ELECTION_TTL): Election
     {
@@ -309,21 +413,43 @@ final class Client
         return $this->request($timeout ?? $this->timeout, fn (LocksApi $api) => $api->releaseLock($name, $body));
     }
 
-    /** @internal monotonic seconds */
-    public static function now(): float
+    /** @internal used by Session */
+    public function renewSession(string $id, ?float $timeout = null): SessionResult
     {
-        return hrtime(true) / 1e9;
+        return $this->request($timeout ?? $this->timeout, fn (SessionsApi $api) => $api->renewSession($id), 'sessions');
     }
 
-    private function acquire(string $name, int $ttl, int $wait, ?string $metadata): Lease|LockHeldException
+    /** @internal used by Session */
+    public function deleteSession(string $id, ?float $timeout = null): void
+    {
+        $this->request($timeout ?? $this->timeout, fn (SessionsApi $api) => $api->deleteSession($id), 'sessions');
+    }
+
+    /**
+     * @internal one acquire attempt ($wait seconds in line) with $terms; used by Semaphore and Session
+     */
+    public function acquireWith(string $name, int $wait, Terms $terms): Lease|LockHeldException
     {
         $name = self::checkName($name);
-        $fields = ['ttl_seconds' => $ttl, 'owner' => $this->owner];
+        $session = $terms->session;
+        $fields = ['owner' => $this->owner];
+        if ($session !== null) {
+            $session->checkOpen();
+            $fields['session_id'] = $session->id;
+        } else {
+            $fields['ttl_seconds'] = $terms->ttl;
+        }
         if ($wait > 0) {
             $fields['wait_seconds'] = $wait;
         }
-        if ($metadata !== null) {
-            $fields['metadata'] = $metadata;
+        if ($terms->metadata !== null) {
+            $fields['metadata'] = $terms->metadata;
+        }
+        if ($terms->lockDelay !== null && $terms->lockDelay > 0) {
+            $fields['lock_delay_seconds'] = $terms->lockDelay;
+        }
+        if ($terms->maxHolders !== null) {
+            $fields['max_holders'] = $terms->maxHolders;
         }
         $timeout = $wait > 0 ? $wait + self::POLL_SLACK_SECONDS : $this->timeout;
         /** @var AcquireResult $res */
@@ -331,7 +457,8 @@ final class Client
         if ($res->getStatus() === 'acquired') {
             // The deadline counts from the grant, i.e. the answer, not from when a blocking
             // request was sent.
-            $lease = Lease::fromAcquire($this, $name, $ttl, $metadata, self::now(), $res);
+            $ttl = $session !== null ? $session->ttl : (int) $terms->ttl;
+            $lease = Lease::fromAcquire($this, $name, $ttl, $terms->metadata, self::now(), $res, $session);
             $this->held[spl_object_id($lease)] = $lease;
             return $lease;
         }
@@ -341,9 +468,69 @@ final class Client
                 $res->getHolderId(),
                 $res->getExpiresAt() === null ? null : \DateTimeImmutable::createFromInterface($res->getExpiresAt()),
                 $res->getRetryAfterMs(),
+                $res->getAvailableAt() === null ? null : \DateTimeImmutable::createFromInterface($res->getAvailableAt()),
             ),
             default => throw new ProtocolException('unknown acquire status ' . var_export($res->getStatus(), true)),
         };
+    }
+
+    /**
+     * @internal lock() with $terms. The process waits here, so it keeps its open sessions
+     * alive, waiting in slices no longer than the next renewal.
+     */
+    public function lockWith(string $name, ?float $wait, Terms $terms): Lease
+    {
+        $deadline = $wait === null ? null : self::now() + $wait;
+        while (true) {
+            $next = Session::keepOpenSessionsAlive();
+            $remaining = $deadline === null ? null : $deadline - self::now();
+            $got = $this->acquireWith($name, self::waitChunk(self::minOf($remaining, $next)), $terms);
+            if ($got instanceof Lease) {
+                return $got;
+            }
+            $left = $deadline === null ? null : $deadline - self::now();
+            if ($left !== null && $left <= 0) {
+                throw new LockTimeoutException($name, (float) $wait);
+            }
+            $next = Session::keepOpenSessionsAlive();
+            $delay = self::minOf(self::retryDelay($got->retryAfterMs), $left, $next === null ? null : max($next, 0.01));
+            usleep((int) (1e6 * $delay));
+        }
+    }
+
+    /** @internal the callback of withLock() around a lease just taken */
+    public function withLease(string $name, Lease $lease, callable $fn): mixed
+    {
+        try {
+            $value = $fn($lease);
+        } catch (\Throwable $e) {
+            if (!$lease->isLost()) {
+                try {
+                    $lease->release();
+                } catch (OctoStoreException $re) {
+                    $lease->noteReleaseError($re);
+                    error_log('octostore: release after a failed block also failed: ' . get_class($re) . ': ' . $re->getMessage());
+                }
+            }
+            $lease->close();
+            throw $e;
+        }
+        if ($lease->isLost()) {
+            $lease->close();
+            throw new LockLostException($name, $lease->lostReason());
+        }
+        try {
+            $lease->release();
+        } catch (LeaseNotCurrentException $e) {
+            throw new LockLostException($name, $e);
+        }
+        return $value;
+    }
+
+    /** @internal monotonic seconds */
+    public static function now(): float
+    {
+        return hrtime(true) / 1e9;
     }
 
     /**
@@ -375,7 +562,8 @@ final class Client
         return $name;
     }
 
-    private function api(string $url, float $timeout): LocksApi
+    /** @return array{locks: LocksApi, sessions: SessionsApi} */
+    private function api(string $url, float $timeout): array
     {
         $key = $url . ' ' . round($timeout, 3);
         if (!isset($this->apis[$key])) {
@@ -384,7 +572,7 @@ final class Client
             }
             $config = (clone $this->config)->setHost($url);
             $http = new HttpClient(['timeout' => $timeout, 'connect_timeout' => min($timeout, $this->timeout)] + $this->guzzleOptions);
-            $this->apis[$key] = new LocksApi($http, $config);
+            $this->apis[$key] = ['locks' => new LocksApi($http, $config), 'sessions' => new SessionsApi($http, $config)];
         }
         return $this->apis[$key];
     }
@@ -395,15 +583,16 @@ final class Client
      * throws into the helpers' exceptions.
      *
      * @template T
-     * @param callable(LocksApi): T $fn
+     * @param callable(LocksApi|SessionsApi): T $fn
+     * @param 'locks'|'sessions' $kind which generated API $fn gets
      * @return T
      */
-    private function request(float $timeout, callable $fn): mixed
+    private function request(float $timeout, callable $fn, string $kind = 'locks'): mixed
     {
         $last = null;
         foreach ($this->baseUrls as $url) {
             try {
-                return $this->call($url, fn () => $fn($this->api($url, $timeout)));
+                return $this->call($url, fn () => $fn($this->api($url, $timeout)[$kind]));
             } catch (TransportException | UnavailableException $e) {
                 $last = $e;
             }
@@ -464,6 +653,13 @@ final class Client
             return self::MAX_WAIT_SECONDS;
         }
         return max(0, min(self::MAX_WAIT_SECONDS, (int) floor($remaining)));
+    }
+
+    /** The smallest of the bounds given, or null when there is none. */
+    private static function minOf(?float ...$bounds): ?float
+    {
+        $set = array_filter($bounds, static fn ($b) => $b !== null);
+        return $set === [] ? null : (float) min($set);
     }
 
     private static function retryDelay(?int $retryAfterMs): float

@@ -15,10 +15,10 @@ final class Leader
     ) {
     }
 
-    /** The election's view of a lock state: null when nobody leads. */
+    /** The election's view of a lock state: null when nobody leads (also while a lock-delay keeps the lock). */
     public static function fromState(LockState $s): ?self
     {
-        if (!$s->isHeld()) {
+        if (!$s->isHeld() || $s->isDelayed()) {
             return null;
         }
         return new self($s->metadata, $s->holderId, $s->fencingToken, $s->revision);

@@ -26,6 +26,10 @@ use OctoStore\Generated\Model\AcquireResult;
  * A lease is not a guarantee: a process can stall past its TTL and still believe it
  * holds the lock. Send $fencingToken with every write to the resource you protect and
  * have the resource refuse tokens smaller than the largest it has seen.
+ *
+ * A lease taken through a Session ($session) has no TTL of its own: keepAlive() and
+ * waitLost() keep the session alive, and the lease is lost when the session ends (lost,
+ * closed or orphaned), with the session's reason.
  */
 final class Lease
 {
@@ -50,6 +54,7 @@ final class Lease
         ?int $renewAfterMs,
         float $granted,
         ?float $deadline = null,
+        public readonly ?Session $session = null,
     ) {
         $this->expiresAt = $expiresAt;
         $this->renewAfterMs = $renewAfterMs;
@@ -64,10 +69,10 @@ final class Lease
     }
 
     /**
-     * @internal leases come from Client::tryLock(), lock() and Election::campaign();
-     * $granted is when the answer arrived (monotonic seconds)
+     * @internal leases come from Client::tryLock(), lock(), Semaphore, Session and
+     * Election::campaign(); $granted is when the answer arrived (monotonic seconds)
      */
-    public static function fromAcquire(Client $client, string $name, int $ttl, ?string $metadata, float $granted, AcquireResult $res): self
+    public static function fromAcquire(Client $client, string $name, int $ttl, ?string $metadata, float $granted, AcquireResult $res, ?Session $session = null): self
     {
         return new self(
             $client,
@@ -79,6 +84,8 @@ final class Lease
             \DateTimeImmutable::createFromInterface($res->getExpiresAt()),
             $res->getRenewAfterMs(),
             $granted,
+            null,
+            $session,
         );
     }
 
@@ -140,7 +147,9 @@ final class Lease
      */
     public function isLost(): bool
     {
-        if ($this->lostReason === null && !$this->released && Client::now() >= $this->deadline) {
+        if ($this->lostReason === null && !$this->released && $this->session !== null) {
+            $this->lostReason = $this->session->endReason();
+        } elseif ($this->lostReason === null && !$this->released && Client::now() >= $this->deadline) {
             $this->lostReason = new LeaseExpiredException("lease of '{$this->name}' ran out before it was renewed");
         }
         return $this->lostReason !== null;
@@ -163,6 +172,10 @@ final class Lease
     {
         if ($this->released || $this->isLost()) {
             return false;
+        }
+        if ($this->session !== null) {
+            $this->session->keepAlive();
+            return !$this->isLost();
         }
         $now = Client::now();
         if ($now < $this->renewDue) {
@@ -194,8 +207,17 @@ final class Lease
      */
     public function waitLost(?float $timeout = null): bool
     {
+        if ($this->session !== null) {
+            if ($this->released) {
+                return false;
+            }
+            $this->session->waitEnded($timeout);
+            return $this->isLost();
+        }
         $end = $timeout === null ? null : Client::now() + $timeout;
         while (true) {
+            // The process waits here: its open sessions are kept alive too.
+            $next = Session::keepOpenSessionsAlive();
             if (!$this->keepAlive()) {
                 return $this->isLost();
             }
@@ -203,7 +225,7 @@ final class Lease
             if ($end !== null && $now >= $end) {
                 return false;
             }
-            $until = min($end === null ? $this->renewDue : min($this->renewDue, $end), $this->deadline);
+            $until = min($end === null ? $this->renewDue : min($this->renewDue, $end), $this->deadline, $now + ($next ?? INF));
             usleep((int) max(1000, 1e6 * ($until - $now)));
         }
     }
@@ -251,7 +273,8 @@ final class Lease
         }
         $this->released = true;
         try {
-            $this->client->releaseLease($this->name, $this->leaseId, max(0.5, min($this->deadline - Client::now(), $this->client->timeout)));
+            $left = $this->session === null ? $this->deadline - Client::now() : $this->session->secondsLeft();
+            $this->client->releaseLease($this->name, $this->leaseId, max(0.5, min($left, $this->client->timeout)));
         } catch (\Throwable) {
         }
     }

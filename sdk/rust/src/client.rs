@@ -12,6 +12,8 @@ use tokio::time::Instant;
 use crate::election::Election;
 use crate::generated::{self, types};
 use crate::lease::{Lease, LeaseView, LossReason};
+use crate::session::{Binding, Session};
+use crate::watch::PrefixWatch;
 use crate::{Error, ScopedError};
 
 /// The default TTL of a lock and of a leadership, in seconds: a crashed holder's lock (or
@@ -152,7 +154,7 @@ impl ClientBuilder {
 }
 
 /// How to take a lock: the lease's TTL, how long to wait in line, a metadata value to
-/// publish with it, and whether to renew it in the background.
+/// publish with it, whether to renew it in the background, and its lock-delay.
 #[derive(Clone, Debug)]
 pub struct LockOptions {
     ttl: Duration,
@@ -160,6 +162,11 @@ pub struct LockOptions {
     metadata: Option<String>,
     owner: Option<String>,
     auto_renew: bool,
+    lock_delay: Option<Duration>,
+    /// Set by the semaphore forms: the acquire's `max_holders`.
+    pub(crate) max_holders: Option<u32>,
+    /// Set by the session forms: the session the lease is bound to.
+    pub(crate) session: Option<Binding>,
 }
 
 impl Default for LockOptions {
@@ -171,6 +178,9 @@ impl Default for LockOptions {
             metadata: None,
             owner: None,
             auto_renew: true,
+            lock_delay: None,
+            max_holders: None,
+            session: None,
         }
     }
 }
@@ -214,6 +224,17 @@ impl LockOptions {
         self
     }
 
+    /// The lock's lock-delay, in whole seconds (0..=60; the server enforces the bounds):
+    /// when this lease *expires* (its holder stopped renewing, or its session died),
+    /// nobody is granted the lock for that long, so a holder that lost it without noticing
+    /// has time to stop. A release, or closing the session, never starts it. Meanwhile a
+    /// try-lock gets [`Attempt::Held`] without a holder and with [`Held::available_at`],
+    /// and a blocking lock waits it out.
+    pub fn lock_delay(mut self, delay: Duration) -> Self {
+        self.lock_delay = Some(delay);
+        self
+    }
+
     pub(crate) fn ttl_secs(&self) -> u32 {
         u32::try_from(self.ttl.as_secs()).unwrap_or(u32::MAX)
     }
@@ -225,9 +246,20 @@ impl LockOptions {
     pub(crate) fn renews(&self) -> bool {
         self.auto_renew
     }
+
+    pub(crate) fn semaphore(mut self, n: u32) -> Self {
+        self.max_holders = Some(n);
+        self
+    }
+
+    pub(crate) fn bound_to(mut self, session: Binding) -> Self {
+        self.session = Some(session);
+        self
+    }
 }
 
-/// The outcome of [`Client::try_lock`]: the lease, or who holds the lock.
+/// The outcome of [`Client::try_lock`] (and of the other try forms): the lease, or who
+/// holds the lock.
 #[derive(Debug)]
 pub enum Attempt {
     /// The lock was free and is now held through this lease.
@@ -246,15 +278,21 @@ impl Attempt {
     }
 }
 
-/// Who holds a lock that was not granted, and until when.
+/// Who holds a lock that was not granted, and until when; for a semaphore, the holder
+/// with the lowest fencing token.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Held {
-    /// The holder's id: its token id, then `/owner` if it sent one.
-    pub holder_id: String,
-    /// When the holder's lease ends unless renewed.
+    /// The holder's id: its token id, then `/owner` if it sent one. `None` while a
+    /// lock-delay keeps the lock from everyone (nobody holds it; see `available_at`).
+    pub holder_id: Option<String>,
+    /// When the holder's lease ends unless renewed (during a lock-delay: when the delay
+    /// ends).
     pub expires_at: DateTime<Utc>,
     /// When trying again is worthwhile, when the server said.
     pub retry_after: Option<Duration>,
+    /// While a lock-delay keeps the lock: when it ends and the lock can be taken again.
+    pub available_at: Option<DateTime<Utc>>,
 }
 
 /// Runs one generated call (`api => api.method(..)`) within `timeout` in all, starting at
@@ -387,7 +425,7 @@ impl Client {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
                 return Err(Error::Timeout {
-                    holder_id: r.holder_id.map(|h| h.0),
+                    holder_id: r.holder_id.and_then(|h| h.0),
                 });
             }
             // The server answered before the wait it was given ran out (it cannot hold
@@ -429,12 +467,78 @@ impl Client {
             )?));
         }
         Ok(Attempt::Held(Held {
-            holder_id: r.holder_id.map(|h| h.0).unwrap_or_default(),
+            holder_id: r.holder_id.and_then(|h| h.0),
             expires_at: r.expires_at.0,
             retry_after: r
                 .retry_after_ms
                 .map(|ms| Duration::from_millis(ms.0.max(0) as u64)),
+            available_at: r.available_at.map(|t| t.0),
         }))
+    }
+
+    /// Takes one of the `n` places of the semaphore `name` (a lock that up to `n` distinct
+    /// holders hold at once, each with a lease and fencing token of its own), waiting in
+    /// line as long as it takes, as a 15-second lease renewed in the background. Every
+    /// holder of a name must use the same `n` (1..=64): another is refused with
+    /// `max_holders_mismatch`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: octostore::Client) -> Result<(), octostore::Error> {
+    /// let slot = client.semaphore("transcoders", 3).await?; // one of three at once
+    /// transcode(slot.fencing_token()).await;
+    /// slot.release().await?;
+    /// # Ok(()) }
+    /// # async fn transcode(_token: u64) {}
+    /// ```
+    pub async fn semaphore(&self, name: &str, n: u32) -> Result<Lease, Error> {
+        self.semaphore_with(name, n, LockOptions::default()).await
+    }
+
+    /// Takes one of the `n` places of the semaphore `name`, waiting in line up to the
+    /// options' `max_wait`, as [`Client::lock_with`] does for a lock.
+    pub async fn semaphore_with(
+        &self,
+        name: &str,
+        n: u32,
+        options: LockOptions,
+    ) -> Result<Lease, Error> {
+        self.lock_with(name, options.semaphore(n)).await
+    }
+
+    /// Takes one of the `n` places of the semaphore `name` if one is free, asking once;
+    /// all `n` taken is an [`Attempt::Held`].
+    pub async fn try_semaphore(&self, name: &str, n: u32) -> Result<Attempt, Error> {
+        self.try_semaphore_with(name, n, LockOptions::default())
+            .await
+    }
+
+    /// Takes one of the `n` places of the semaphore `name` if one is free, asking once.
+    pub async fn try_semaphore_with(
+        &self,
+        name: &str,
+        n: u32,
+        options: LockOptions,
+    ) -> Result<Attempt, Error> {
+        self.try_lock_with(name, options.semaphore(n)).await
+    }
+
+    /// Starts a [`Session`] of the default TTL (15 s), kept alive in the background; see
+    /// [`Client::session_with_ttl`].
+    pub async fn session(&self) -> Result<Session, Error> {
+        self.session_with_ttl(Duration::from_secs(DEFAULT_TTL_SECS))
+            .await
+    }
+
+    /// Starts a [`Session`] of `ttl` (whole seconds, 1..=3600; the server enforces the
+    /// bounds) and renews it in the background until it is closed, orphaned or dropped.
+    /// Locks taken through it are bound to it: they live exactly as long as the session.
+    pub async fn session_with_ttl(&self, ttl: Duration) -> Result<Session, Error> {
+        let body = types::CreateSessionRequest {
+            ttl_seconds: u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX),
+        };
+        let sent = Instant::now();
+        let r = call!(self, self.inner.request_timeout, api => api.create_session(&body))?;
+        Ok(Session::start(self.clone(), r, sent))
     }
 
     /// Runs `block` while holding the lock, and releases it when the block ends, whatever
@@ -523,6 +627,39 @@ impl Client {
         Ok(list.locks)
     }
 
+    /// The index to watch the locks under `prefix` from (see [`Client::watch_prefix`]):
+    /// every change under it so far is at or below this index.
+    pub async fn prefix_index(&self, prefix: &str) -> Result<u64, Error> {
+        let prefix = check_prefix(prefix)?;
+        let limit = std::num::NonZeroU32::MIN;
+        let list = call!(self, self.inner.request_timeout, api => api.list_locks(None, None, None, Some(limit), Some(&prefix), None))?;
+        let index = list
+            .index
+            .ok_or_else(|| Error::transport("a prefix list without index"))?;
+        Ok(index.max(0) as u64)
+    }
+
+    /// Follows every change of the locks under `prefix` after `index`: each
+    /// [`PrefixWatch::next`] waits for the next answer with changes. Index 0 starts with
+    /// every lock the server knows under the prefix; [`Client::prefix_index`] gives the
+    /// current index, to see only what changes from now on.
+    ///
+    /// ```no_run
+    /// # async fn run(client: octostore::Client) -> Result<(), octostore::Error> {
+    /// let index = client.prefix_index("jobs.").await?;
+    /// let mut watch = client.watch_prefix("jobs.", index);
+    /// loop {
+    ///     let answer = watch.next().await?;
+    ///     for lock in &answer.changes {
+    ///         println!("{} is now {}", lock.name, lock.status);
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn watch_prefix(&self, prefix: &str, index: u64) -> PrefixWatch {
+        PrefixWatch::new(self.clone(), prefix, index)
+    }
+
     /// A leader election on the lock `name`.
     pub fn election(&self, name: &str) -> Election {
         Election::new(self.clone(), name)
@@ -534,8 +671,20 @@ impl Client {
         options: &LockOptions,
         wait_secs: u32,
     ) -> Result<types::AcquireResult, Error> {
+        check_name(name)?;
+        let max_holders = match options.max_holders {
+            None => None,
+            Some(n) => Some(types::MaxHolders(std::num::NonZeroU32::new(n).ok_or_else(
+                || Error::invalid_request("a semaphore admits 1 to 64 holders, not 0"),
+            )?)),
+        };
+        let session_id = match &options.session {
+            None => None,
+            Some(session) => Some(session.usable_id()?),
+        };
         let body = types::AcquireRequest {
-            ttl_seconds: options.ttl_secs(),
+            // A session's TTL rules the leases bound to it.
+            ttl_seconds: session_id.is_none().then(|| options.ttl_secs()),
             owner: Some(
                 options
                     .owner
@@ -544,11 +693,12 @@ impl Client {
             ),
             metadata: options.metadata.clone(),
             wait_seconds: (wait_secs > 0).then_some(wait_secs),
-            session_id: None,
-            lock_delay_seconds: None,
-            max_holders: None,
+            session_id,
+            lock_delay_seconds: options
+                .lock_delay
+                .map(|d| types::LockDelaySeconds(i32::try_from(d.as_secs()).unwrap_or(i32::MAX))),
+            max_holders,
         };
-        check_name(name)?;
         let name = name.to_owned();
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
         call!(self, timeout, api => api.acquire_lock(&name, &body))
@@ -580,6 +730,32 @@ impl Client {
         call!(self, self.inner.request_timeout, api => api.release_lock(&name, &body))
     }
 
+    pub(crate) async fn renew_session(
+        &self,
+        id: &types::SessionId,
+    ) -> Result<types::SessionResult, Error> {
+        call!(self, self.inner.request_timeout, api => api.renew_session(id))
+    }
+
+    pub(crate) async fn delete_session(&self, id: &types::SessionId) -> Result<(), Error> {
+        call!(self, self.inner.request_timeout, api => api.delete_session(id))
+    }
+
+    /// One long-poll of a prefix watch: the answer once a lock under `prefix` changed past
+    /// `index`, or when `wait` ends.
+    pub(crate) async fn watch_prefix_once(
+        &self,
+        prefix: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<types::LockList, Error> {
+        let prefix = check_prefix(prefix)?;
+        let wait_secs = wait.min(MAX_WAIT).as_secs() as u32;
+        let index = i64::try_from(index).unwrap_or(i64::MAX);
+        let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
+        call!(self, timeout, api => api.list_locks(None, None, Some(index), None, Some(&prefix), Some(&wait_secs)))
+    }
+
     pub(crate) fn request_timeout(&self) -> Duration {
         self.inner.request_timeout
     }
@@ -604,6 +780,13 @@ fn check_name(name: &str) -> Result<(), Error> {
         return Err(Error::invalid_lock_name("the lock name is empty"));
     }
     Ok(())
+}
+
+/// A prefix as the API takes it (up to 128 of `A-Za-z0-9.-`, possibly empty); another is
+/// refused here with the server's `invalid_request`.
+fn check_prefix(prefix: &str) -> Result<types::ListLocksPrefix, Error> {
+    types::ListLocksPrefix::try_from(prefix)
+        .map_err(|e| Error::invalid_request(&format!("the prefix {prefix:?}: {e}")))
 }
 
 /// `<host>-<pid>-<8 random hex digits>`: unique per client, readable in a holder id.

@@ -131,12 +131,15 @@ impl Observer {
     }
 }
 
+/// The leader in a lock's status: nobody when it is free, or kept only by a lock-delay
+/// (held without a holder).
 fn leader_of(s: types::LockStatus) -> Option<Leader> {
     if s.status != types::LockStatusStatus::Held {
         return None;
     }
+    let holder_id = s.holder_id.and_then(|h| h.0)?;
     Some(Leader {
-        holder_id: s.holder_id.map(|h| h.0).unwrap_or_default(),
+        holder_id,
         value: s.metadata,
         fencing_token: s.fencing_token.map_or(0, |t| t.0.get()),
         expires_at: s.expires_at.map(|t| t.0),

@@ -74,11 +74,33 @@ impl Error {
     }
 
     pub(crate) fn invalid_lock_name(detail: &str) -> Self {
-        let _ = detail;
+        Error::refused(400, types::ProblemCode::InvalidLockName, detail)
+    }
+
+    pub(crate) fn invalid_request(detail: &str) -> Self {
+        Error::refused(400, types::ProblemCode::InvalidRequest, detail)
+    }
+
+    /// An acquire through a session that has ended: what the server answers for it.
+    pub(crate) fn session_ended(detail: &str) -> Self {
+        Error::refused(404, types::ProblemCode::SessionNotFound, detail)
+    }
+
+    /// A request the client refuses without sending, with the status and code the server
+    /// would answer it with, so that callers handle both alike. Its problem document is
+    /// the client's own: `request_id` is empty.
+    fn refused(status: u16, code: types::ProblemCode, detail: &str) -> Self {
         Error::Api {
-            status: 400,
-            code: Some("invalid_lock_name".into()),
-            problem: None,
+            status,
+            code: Some(code.to_string()),
+            problem: Some(Box::new(types::Problem {
+                code,
+                detail: Some(detail.to_owned()),
+                request_id: String::new(),
+                status: status.into(),
+                title: code.to_string(),
+                type_: format!("urn:octostore:problem:{code}"),
+            })),
         }
     }
 
@@ -167,8 +189,6 @@ impl fmt::Display for Error {
                 }
                 if let Some(detail) = problem.as_ref().and_then(|p| p.detail.as_ref()) {
                     write!(f, ": {detail}")?;
-                } else if code.as_deref() == Some("invalid_lock_name") && problem.is_none() {
-                    write!(f, ": the lock name is empty")?;
                 }
                 Ok(())
             }

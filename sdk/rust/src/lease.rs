@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::client::LockOptions;
 use crate::generated::types;
+use crate::session::{self, Binding};
 use crate::{Client, Error};
 
 /// The shortest pause between two renewal attempts after a failure.
@@ -29,6 +30,9 @@ pub enum LossReason {
     /// Renewals failed (no answer, the server unavailable) until the TTL ran out on the
     /// client's clock, or the lease was not renewed at all; it must be assumed gone.
     Expired,
+    /// The lease was bound to a [`Session`](crate::Session) that ended without being
+    /// closed: the session was lost, or orphaned (no longer kept alive).
+    SessionEnded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +62,9 @@ struct Shared {
     id: Uuid,
     fencing_token: u64,
     metadata: Option<String>,
+    /// The session the lease is bound to: it keeps the lease alive, and the lease ends
+    /// with it.
+    session: Option<Binding>,
     state: Mutex<State>,
     lost: watch::Sender<Option<LossReason>>,
     changed: Notify,
@@ -93,6 +100,43 @@ impl Shared {
         s.next_renew = received + after;
         drop(s);
         self.changed.notify_one();
+    }
+
+    /// Takes in the state of the session the lease is bound to; false once the lease has
+    /// ended (with the session, or before).
+    fn follow(&self, session: &session::State) -> bool {
+        let mut s = self.state();
+        if s.phase != Phase::Held {
+            return false;
+        }
+        match session.phase {
+            session::Phase::Alive => {
+                s.deadline = s.deadline.max(session.deadline);
+                s.expires_at = s.expires_at.max(session.expires_at);
+                true
+            }
+            session::Phase::Closed => {
+                // Deleting the session released the lock.
+                s.phase = Phase::Released;
+                drop(s);
+                self.changed.notify_one();
+                false
+            }
+            session::Phase::Lost(_) | session::Phase::Orphaned => {
+                drop(s);
+                self.mark_lost(LossReason::SessionEnded);
+                false
+            }
+        }
+    }
+
+    /// Brings a session-bound lease up to date with its session now, without waiting for
+    /// the task that follows it: a lease reads as ended as soon as its session has.
+    fn settle(&self) {
+        if let Some(session) = &self.session {
+            let st = session.subscribe().borrow().clone();
+            self.follow(&st);
+        }
     }
 
     /// Marks the lease lost once and tells everyone waiting on [`Lease::lost`].
@@ -170,11 +214,13 @@ impl LeaseView {
 
     /// Whether the lease is still believed held.
     pub fn is_held(&self) -> bool {
+        self.shared.settle();
         self.shared.state().phase == Phase::Held
     }
 
     /// Why the lease was lost, if it was.
     pub fn loss_reason(&self) -> Option<LossReason> {
+        self.shared.settle();
         *self.shared.lost.borrow()
     }
 
@@ -223,33 +269,50 @@ impl Lease {
                 "acquired answer without lease_id or fencing_token",
             ));
         };
-        let ttl_secs = options.ttl_secs();
-        let deadline = sent + Duration::from_secs(ttl_secs.into());
+        let session = options.session.clone();
+        let ttl_secs = session
+            .as_ref()
+            .map_or_else(|| options.ttl_secs(), Binding::ttl_secs);
+        let deadline = match &session {
+            Some(session) => session.subscribe().borrow().deadline,
+            None => sent + Duration::from_secs(ttl_secs.into()),
+        };
         let shared = Arc::new(Shared {
             name: name.to_owned(),
-            holder_id: r.holder_id.as_ref().map(|h| h.0.clone()),
+            holder_id: r.holder_id.as_ref().and_then(|h| h.0.clone()),
             id: id.0,
             fencing_token: token.0.get(),
             metadata: options.metadata_value().map(str::to_owned),
+            session: session.clone(),
             state: Mutex::new(State {
                 phase: Phase::Held,
                 auto_renew: options.renews(),
                 ttl_secs,
                 expires_at: r.expires_at.0,
-                renew_after_hint: None,
+                renew_after_hint: session.as_ref().and_then(|_| {
+                    r.renew_after_ms
+                        .as_ref()
+                        .map(|ms| Duration::from_millis(ms.0.max(0) as u64))
+                }),
                 deadline,
                 next_renew: deadline,
             }),
             lost: watch::Sender::new(None),
             changed: Notify::new(),
         });
-        shared.update(
-            r.expires_at.0,
-            r.renew_after_ms.map(|m| m.0),
-            sent,
-            received,
-        );
-        let renewer = tokio::spawn(renew_loop(client.clone(), Arc::clone(&shared)));
+        let renewer = match session {
+            // The session's keep-alive renews the lease; its end is the session's.
+            Some(session) => tokio::spawn(follow_session(Arc::clone(&shared), session)),
+            None => {
+                shared.update(
+                    r.expires_at.0,
+                    r.renew_after_ms.map(|m| m.0),
+                    sent,
+                    received,
+                );
+                tokio::spawn(renew_loop(client.clone(), Arc::clone(&shared)))
+            }
+        };
         register(&shared, &client);
         Ok(Lease {
             client,
@@ -286,6 +349,11 @@ impl Lease {
         self.shared.fencing_token
     }
 
+    /// The id of the [`Session`](crate::Session) the lease is bound to, if it is.
+    pub fn session_id(&self) -> Option<&str> {
+        self.shared.session.as_ref().map(Binding::id)
+    }
+
     /// The metadata published with the lease.
     pub fn metadata(&self) -> Option<&str> {
         self.shared.metadata.as_deref()
@@ -307,13 +375,16 @@ impl Lease {
         Duration::from_secs(self.shared.state().ttl_secs.into())
     }
 
-    /// Whether the lease is still believed held: not released, not lost.
+    /// Whether the lease is still believed held: not released, not lost (nor ended with
+    /// its session).
     pub fn is_held(&self) -> bool {
+        self.shared.settle();
         self.shared.state().phase == Phase::Held
     }
 
     /// Why the lease was lost, if it was.
     pub fn loss_reason(&self) -> Option<LossReason> {
+        self.shared.settle();
         *self.shared.lost.borrow()
     }
 
@@ -410,6 +481,7 @@ impl Lease {
         {
             r.abort();
         }
+        self.shared.settle();
         let deadline = {
             let mut s = self.shared.state();
             if s.phase != Phase::Held {
@@ -526,6 +598,27 @@ impl Drop for Lease {
     /// [`Lease::close`]: stops renewing and releases the lease if it is still held.
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// A lease bound to a session: follows the session's deadline and expiry, which its
+/// keep-alive moves, and ends with it: released when the session is closed (deleting it
+/// released the lock), lost when it is lost or orphaned.
+async fn follow_session(shared: Arc<Shared>, session: Binding) {
+    let mut rx = session.subscribe();
+    loop {
+        let st = rx.borrow_and_update().clone();
+        if !shared.follow(&st) {
+            return;
+        }
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = shared.changed.notified() => {}
+        }
     }
 }
 

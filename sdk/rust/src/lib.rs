@@ -7,6 +7,15 @@
 //!   itself in a task at the server's `renew_after_ms`, releases on drop (or explicitly
 //!   with [`Lease::release`]), exposes the [`Lease::fencing_token`] and resolves
 //!   [`Lease::lost`] when the lock is lost.
+//! - [`Client::semaphore`] / [`Client::try_semaphore`]: the same [`Lease`] for one of N
+//!   places of a lock that N holders share.
+//! - [`Session`] ([`Client::session`]): one keep-alive for many locks; locks taken
+//!   through it ([`Session::lock`], [`Session::semaphore`]) end when it does, and
+//!   [`Session::lost`] resolves when it is lost.
+//! - [`LockOptions::lock_delay`]: after a lease *expires*, nobody gets the lock for a
+//!   while ([`Held::available_at`] says until when).
+//! - [`Client::watch_prefix`]: every change of the locks under a name prefix, from the
+//!   index [`Client::prefix_index`] gives.
 //! - [`Election`]: campaign with a value, read or observe the leader, resign.
 //!
 //! ```no_run
@@ -35,7 +44,9 @@ mod client;
 mod election;
 mod error;
 mod lease;
+mod session;
 mod shutdown;
+mod watch;
 
 pub use client::{
     Attempt, Client, ClientBuilder, Held, LockOptions, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL_SECS,
@@ -44,5 +55,7 @@ pub use election::{Election, Leader, Observer};
 pub use error::{Error, ScopedError};
 pub use generated::types;
 pub use lease::{Lease, LeaseView, LossReason};
+pub use session::Session;
 #[cfg(unix)]
 pub use shutdown::release_on_shutdown;
+pub use watch::{PrefixChanges, PrefixWatch};

@@ -11,6 +11,7 @@ use OctoStore\Exception\OctoStoreException;
 use OctoStore\Leader;
 use OctoStore\Lease;
 use OctoStore\LockState;
+use OctoStore\Session;
 
 /**
  * Runs one scenario through the PHP helpers. The translation table of the suite's
@@ -20,18 +21,25 @@ use OctoStore\LockState;
  * (wait_until, await), it calls keepAlive() on every lease taken with auto_renew, as an
  * application calls it between steps of its work. Background steps run in a forked
  * child with fresh clients (PHP has no threads); a lease or leadership a child took comes
- * back through Lease::toArray()/fromArray().
+ * back through Lease::toArray()/fromArray(). Sessions are kept alive the same way
+ * (keepAlive() between steps; the SDK's own waits keep them alive while a step blocks).
  */
 final class Runner
 {
     private const COMMON = ['op', 'comment', 'save', 'expect', 'expect_error', 'background'];
     private const FIELDS = [
-        'try_lock' => ['actor', 'lock', 'ttl', 'metadata', 'auto_renew'],
-        'lock' => ['actor', 'lock', 'ttl', 'wait', 'metadata', 'auto_renew'],
+        'try_lock' => ['actor', 'lock', 'ttl', 'metadata', 'auto_renew', 'session', 'lock_delay', 'max_holders'],
+        'lock' => ['actor', 'lock', 'ttl', 'wait', 'metadata', 'auto_renew', 'session', 'lock_delay', 'max_holders'],
+        'session_open' => ['actor', 'ttl'],
+        'session_state' => ['session'],
+        'session_close' => ['session'],
+        'session_orphan' => ['session'],
+        'prefix_index' => ['actor', 'prefix'],
+        'watch_prefix' => ['actor', 'prefix', 'index', 'wait'],
         'renew' => ['lease', 'ttl'],
         'release' => ['lease'],
         'lease_state' => ['lease'],
-        'wait_lost' => ['lease', 'timeout_ms'],
+        'wait_lost' => ['lease', 'session', 'timeout_ms'],
         'status' => ['actor', 'lock'],
         'wait_until' => ['actor', 'lock', 'until', 'timeout_ms'],
         'watch' => ['actor', 'lock', 'index', 'wait'],
@@ -61,6 +69,8 @@ final class Runner
     private array $leases = [];
     /** @var list<Lease> the ones the runner keeps alive between steps */
     private array $renewing = [];
+    /** @var list<Session> every session opened, kept alive between steps and closed at the end */
+    private array $sessions = [];
     private bool $inChild = false;
     private bool $dedicated;
 
@@ -223,18 +233,43 @@ final class Runner
     private function execute(array $s): array
     {
         switch ($s['op']) {
-            case 'try_lock':
-                $lease = $this->client($s)->tryAcquire($s['lock'], $s['ttl'], $s['metadata'] ?? null);
+            case 'try_lock': // tryAcquire() on the client, the session, or a semaphore of either
+                $lease = $this->acquire($s, null);
                 if ($lease instanceof LockHeldException) {
                     return ['result' => ['acquired' => false, 'holder_id' => $lease->holderId, 'expires_at' => $lease->expiresAt,
-                        'retry_after_ms' => $lease->retryAfterMs], 'handle' => null];
+                        'retry_after_ms' => $lease->retryAfterMs, 'available_at' => $lease->availableAt], 'handle' => null];
                 }
                 $this->track($lease, $s['auto_renew'] ?? true);
                 return ['result' => $this->acquired($lease, $s), 'handle' => $lease];
             case 'lock':
-                $lease = $this->client($s)->lock($s['lock'], $s['ttl'], (float) $s['wait'], $s['metadata'] ?? null);
+                $lease = $this->acquire($s, (float) $s['wait']);
                 $this->track($lease, $s['auto_renew'] ?? true);
                 return ['result' => $this->acquired($lease, $s), 'handle' => $lease];
+            case 'session_open': // Client::session(), kept alive between steps
+                $session = $this->client($s)->session($s['ttl']);
+                $this->sessions[] = $session;
+                return ['result' => ['session_id' => $session->id, 'expires_at' => $session->expiresAt()], 'handle' => $session];
+            case 'session_state':
+                $session = $this->session($s);
+                return ['result' => ['lost' => $session->isLost(), 'session_id' => $session->id], 'handle' => null];
+            case 'session_close':
+                if (!$this->session($s)->close()) {
+                    throw new Failure('Session::close() did not delete the session');
+                }
+                return ['result' => [], 'handle' => null];
+            case 'session_orphan':
+                $this->session($s)->orphan();
+                return ['result' => [], 'handle' => null];
+            case 'prefix_index':
+                return ['result' => ['index' => $this->client($s)->prefixIndex($s['prefix'])], 'handle' => null];
+            case 'watch_prefix': // watchPrefix() until its first answer, or the wait ends
+                $index = (int) $s['index'];
+                foreach ($this->client($s)->watchPrefix($s['prefix'], $index, (float) $s['wait']) as $answer) {
+                    $changes = array_map(fn (LockState $c) => "{$c->name}:{$c->status}", $answer->changes);
+                    return ['result' => ['index' => $answer->index, 'changes' => $changes, 'count' => count($changes),
+                        'complete' => $answer->complete], 'handle' => null];
+                }
+                return ['result' => ['index' => $index, 'changes' => [], 'count' => 0, 'complete' => true], 'handle' => null];
             case 'renew':
                 $lease = $this->lease($s)->renew($s['ttl'] ?? null);
                 return ['result' => ['lease_id' => $lease->leaseId, 'fencing_token' => $lease->fencingToken,
@@ -249,10 +284,10 @@ final class Runner
                 // waitLost() runs in this process (renewing as it waits): its answer only
                 // counts if it came by the step's deadline.
                 $start = Client::now();
-                $lost = $this->lease($s)->waitLost($s['timeout_ms'] / 1000);
+                $lost = (isset($s['session']) ? $this->session($s) : $this->lease($s))->waitLost($s['timeout_ms'] / 1000);
                 $took = Client::now() - $start;
                 if (!$lost || $took > $s['timeout_ms'] / 1000 + 0.25) {
-                    throw new StepError('timeout', null, sprintf('lease not lost in time (%s after %.2f s)', $lost ? 'lost' : 'not lost', $took));
+                    throw new StepError('timeout', null, sprintf('%s not lost in time (%s after %.2f s)', isset($s['session']) ? 'session' : 'lease', $lost ? 'lost' : 'not lost', $took));
                 }
                 return ['result' => ['lost' => true], 'handle' => null];
             case 'status':
@@ -302,6 +337,27 @@ final class Runner
         throw new Failure("unknown op {$s['op']}");
     }
 
+    /**
+     * A try_lock ($wait null) or lock step through the actor's client, the saved session,
+     * or a semaphore of either (max_holders); $ttl does not apply through a session.
+     */
+    private function acquire(array $s, ?float $wait): Lease|LockHeldException
+    {
+        $metadata = $s['metadata'] ?? null;
+        $delay = $s['lock_delay'] ?? null;
+        $session = isset($s['session']) ? $this->session($s) : null;
+        if (isset($s['max_holders'])) {
+            $sem = ($session ?? $this->client($s))->semaphore($s['lock'], $s['max_holders']);
+            return $wait === null ? $sem->tryAcquire($s['ttl'], $metadata, $delay) : $sem->lock($s['ttl'], $wait, $metadata, $delay);
+        }
+        if ($session !== null) {
+            return $wait === null ? $session->tryAcquire($s['lock'], $metadata, $delay) : $session->lock($s['lock'], $wait, $metadata, $delay);
+        }
+        $client = $this->client($s);
+        return $wait === null ? $client->tryAcquire($s['lock'], $s['ttl'], $metadata, $delay)
+            : $client->lock($s['lock'], $s['ttl'], $wait, $metadata, $delay);
+    }
+
     private function acquired(Lease $l, array $s): array
     {
         $a = $this->actorOf($s);
@@ -348,7 +404,8 @@ final class Runner
     private static function state(LockState $s): array
     {
         return ['name' => $s->name, 'status' => $s->status, 'revision' => $s->revision, 'holder_id' => $s->holderId,
-            'fencing_token' => $s->fencingToken, 'expires_at' => $s->expiresAt, 'metadata' => $s->metadata];
+            'fencing_token' => $s->fencingToken, 'expires_at' => $s->expiresAt, 'metadata' => $s->metadata,
+            'max_holders' => $s->maxHolders, 'holder_count' => $s->holderCount(), 'available_at' => $s->availableAt];
     }
 
     private static function leader(?Leader $l): array
@@ -564,6 +621,15 @@ final class Runner
         return $h;
     }
 
+    private function session(array $s): Session
+    {
+        $h = $this->saved[$s['session']]['handle'] ?? null;
+        if (!$h instanceof Session) {
+            throw new Failure("{$s['session']} is not a saved session");
+        }
+        return $h;
+    }
+
     private function track(Lease $lease, bool $autoRenew): void
     {
         $this->leases[] = $lease;
@@ -575,6 +641,9 @@ final class Runner
     /** Renewal between steps: what an application's loop does with keepAlive(). */
     private function tick(): void
     {
+        foreach ($this->sessions as $session) {
+            $session->keepAlive();
+        }
         foreach ($this->renewing as $lease) {
             $lease->keepAlive();
         }
@@ -590,6 +659,9 @@ final class Runner
         $this->tasks = [];
         foreach ($this->leases as $lease) {
             $lease->close();
+        }
+        foreach ($this->sessions as $session) {
+            $session->close();
         }
     }
 

@@ -50,12 +50,25 @@ module OctoStore
   class LeaseNotCurrent < Conflict; end
   # 409 lock_limit_exceeded: the account holds its maximum of active locks.
   class LockLimitExceeded < Conflict; end
+  # 409 max_holders_mismatch: the lock's holders (or its line, or its lock-delay) agreed on
+  # another number of holders; every holder of a semaphore must ask for the same N.
+  class MaxHoldersMismatch < Conflict; end
+  # 409 session_limit_exceeded: the account has its maximum of sessions.
+  class SessionLimitExceeded < Conflict; end
+  # 409 session_mismatch: this holder holds the lock already, through another session or
+  # none; release it first, or acquire it through the same session.
+  class SessionMismatch < Conflict; end
+  # 404 session_not_found: the session is unknown, expired or deleted; its locks are gone.
+  class SessionNotFound < NotFound; end
   # 413 payload_too_large.
   class PayloadTooLarge < ProblemError; end
   # 415 unsupported_media_type.
   class UnsupportedMediaType < ProblemError; end
   # 429 rate_limited; see #retry_after.
   class RateLimited < ProblemError; end
+  # 429 too_many_waiters: the bound on waiting requests (blocking acquires, watches) is
+  # reached; see #retry_after.
+  class TooManyWaiters < RateLimited; end
   # 503 unavailable: shutting down or cannot write; see #retry_after.
   class Unavailable < ProblemError; end
   # Any other 5xx.
@@ -78,15 +91,28 @@ module OctoStore
   # Client#try_acquire found the lock held by someone else (returned as a value, not
   # raised; Client#try_lock returns nil instead): #holder_id, #expires_at (when that lease
   # ends unless renewed) and #retry_after_ms (when trying again is worthwhile).
+  #
+  # While a lock-delay keeps the lock (its last lease expired, see the lock_delay: option)
+  # nobody holds it: #holder_id is nil and #available_at says when it can be taken again.
   class LockHeld < Error
-    attr_reader :name, :holder_id, :expires_at, :retry_after_ms
+    attr_reader :name, :holder_id, :expires_at, :retry_after_ms, :available_at
 
-    def initialize(name, holder_id, expires_at, retry_after_ms)
+    def initialize(name, holder_id, expires_at, retry_after_ms, available_at: nil)
       @name = name
       @holder_id = holder_id
       @expires_at = expires_at
       @retry_after_ms = retry_after_ms
-      super("lock #{name.inspect} is held by #{holder_id} until #{expires_at}")
+      @available_at = available_at
+      super(if holder_id.nil?
+              "lock #{name.inspect} is kept by a lock-delay until #{available_at || expires_at}"
+            else
+              "lock #{name.inspect} is held by #{holder_id} until #{expires_at}"
+            end)
+    end
+
+    # Whether a lock-delay, not a holder, keeps the lock.
+    def delayed?
+      holder_id.nil?
     end
 
     def code
@@ -129,6 +155,48 @@ module OctoStore
     end
   end
 
+  # A Session ended without Session#close: the server no longer knows it (#reason is its
+  # SessionNotFound), or no renewal succeeded before it would have expired. Every lock
+  # bound to it is gone. Raised by an acquire through the session, and by the block form
+  # of Client#session when the block returned normally; #code and #status are the
+  # server's (session_not_found, 404) when the server said so, else "session_lost".
+  class SessionLost < Error
+    attr_reader :session_id, :reason
+
+    def initialize(session_id, reason = nil)
+      @session_id = session_id
+      @reason = reason
+      super("session #{session_id} was lost#{reason ? ": #{reason.message}" : ''}")
+    end
+
+    def cause
+      @reason || super
+    end
+
+    def code
+      @reason.is_a?(ProblemError) ? @reason.code : 'session_lost'
+    end
+
+    # The HTTP status of the server's answer that ended the session, if one did.
+    def status
+      @reason.is_a?(ProblemError) ? @reason.status : nil
+    end
+  end
+
+  # An acquire through a Session that was closed or orphaned.
+  class SessionClosed < Error
+    attr_reader :session_id
+
+    def initialize(session_id, how = 'closed')
+      @session_id = session_id
+      super("session #{session_id} was #{how}")
+    end
+
+    def code
+      'session_closed'
+    end
+  end
+
   # Attached to an exception that came out of a with_lock block when the release on the
   # way out failed as well: exception.release_error is that failure.
   module ReleaseError
@@ -151,7 +219,10 @@ module OctoStore
       'invalid_ttl' => InvalidTTL, 'unauthorized' => Unauthorized, 'not_found' => NotFound,
       'account_not_found' => NotFound, 'admin_disabled' => NotFound,
       'lease_not_current' => LeaseNotCurrent, 'lock_limit_exceeded' => LockLimitExceeded,
-      'account_exists' => Conflict, 'payload_too_large' => PayloadTooLarge,
+      'max_holders_mismatch' => MaxHoldersMismatch, 'session_not_found' => SessionNotFound,
+      'session_limit_exceeded' => SessionLimitExceeded, 'session_mismatch' => SessionMismatch,
+      'too_many_waiters' => TooManyWaiters, 'account_exists' => Conflict,
+      'payload_too_large' => PayloadTooLarge,
       'unsupported_media_type' => UnsupportedMediaType, 'rate_limited' => RateLimited,
       'unavailable' => Unavailable, 'no_leader' => Unavailable
     }.freeze

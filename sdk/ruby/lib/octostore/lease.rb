@@ -9,15 +9,21 @@ module OctoStore
   # have the resource refuse tokens smaller than the largest it has seen. #lost? turns
   # true when the lease ended without a release (a renewal was refused, or failed until
   # the lease ran out); stop working on the resource then. #on_lost registers a callback.
+  #
+  # A lease taken through a Session (#session) has no TTL and no renewer of its own: the
+  # session's keep-alive keeps it, and it is lost when the session ends (lost, closed or
+  # orphaned), with the session's reason.
   class Lease
     # Errors after which a renewal is retried until the lease's own expiry.
     TRANSIENT = [TransportError, Unavailable, RateLimited, ServerError, ProtocolError].freeze
 
-    attr_reader :name, :ttl, :lease_id, :fencing_token, :metadata, :lost_reason
+    attr_reader :name, :ttl, :lease_id, :fencing_token, :metadata, :lost_reason, :session
 
-    # @api private: leases come from Client#try_lock, #lock and Election#campaign.
-    def initialize(client, name, ttl, result, metadata:, granted:, auto_renew:)
+    # @api private: leases come from Client#try_lock, #lock, Semaphore, Session and
+    # Election#campaign.
+    def initialize(client, name, ttl, result, metadata:, granted:, auto_renew:, session: nil)
       @client = client
+      @session = session
       @name = name
       @ttl = ttl
       @metadata = metadata
@@ -34,7 +40,7 @@ module OctoStore
       @lost = Event.new
       @lost_reason = nil
       @on_lost = []
-      @thread = auto_renew ? Thread.new { renew_loop } : nil
+      @thread = auto_renew && session.nil? ? Thread.new { renew_loop } : nil
       @thread.name = "octostore-renew-#{name}" if @thread
     end
 
@@ -87,6 +93,7 @@ module OctoStore
       @closed = true
       res = @client.release_lease(@name, @lease_id)
       @client.forget(self)
+      @session&.forget(self)
       { lease_id: res.lease_id.to_s, fencing_token: res.fencing_token }
     end
 
@@ -95,6 +102,7 @@ module OctoStore
     def close
       @stop.set
       @client.forget(self)
+      @session&.forget(self)
       return nil if @closed || lost?
 
       @closed = true
@@ -122,10 +130,26 @@ module OctoStore
       nil
     end
 
+    # @api private: the session this lease is bound to ended (reason: its loss, or a
+    # SessionClosed); the lease is lost unless it was released first.
+    def session_ended(reason)
+      mark_lost(reason) unless @closed
+    end
+
+    # @api private: a renewal of the session moved this lease's end too.
+    def session_renewed(expires_at, renew_after_ms)
+      @mutex.synchronize do
+        @expires_at = expires_at if expires_at && (@expires_at.nil? || expires_at > @expires_at)
+        @renew_after_ms = renew_after_ms
+      end
+    end
+
     private
 
-    # Seconds left until the lease's own end.
+    # Seconds left until the lease's own end (through a session: the session's).
     def left
+      return @session.seconds_left unless @session.nil?
+
       @mutex.synchronize { @deadline } - monotonic
     end
 
@@ -143,27 +167,11 @@ module OctoStore
       end
     end
 
-    # One renewal bounded by what is left of the lease: the request gets that as its
-    # timeout, and the renewer stops waiting for it when the lease ends (a stalled server
-    # makes the loss fire on time). Returns :ok, :expired, or raises the request's error.
+    # One renewal bounded by what is left of the lease (Bounded.run). Returns :ok,
+    # :expired, or raises the request's error.
     def renew_bounded
       budget = left
-      return :expired if budget <= 0
-
-      result = Queue.new
-      worker = Thread.new do
-        renew_now(@ttl, timeout: [budget, @client.timeout].min)
-        result << [:ok]
-      rescue StandardError => e
-        result << [:error, e]
-      end
-      worker.report_on_exception = false
-      return :expired unless worker.join([budget, 0.01].max)
-
-      kind, err = result.pop
-      raise err if kind == :error
-
-      :ok
+      Bounded.run(budget) { renew_now(@ttl, timeout: [budget, @client.timeout].min) }
     end
 
     def mark_lost(reason)

@@ -49,15 +49,18 @@ module Conformance
     "http://127.0.0.1:#{port}"
   end
 
-  # Saved step results: the flat result, and the native handle (Lease or Election).
+  # Saved step results: the flat result, and the native handle (Lease, Election or Session).
   Saved = Struct.new(:result, :handle)
 
   COMMON = %w[op comment save expect expect_error background].freeze
   FIELDS = {
-    'try_lock' => %w[actor lock ttl metadata auto_renew],
-    'lock' => %w[actor lock ttl wait metadata auto_renew],
+    'try_lock' => %w[actor lock ttl metadata auto_renew session lock_delay max_holders],
+    'lock' => %w[actor lock ttl wait metadata auto_renew session lock_delay max_holders],
+    'session_open' => %w[actor ttl], 'session_state' => %w[session], 'session_close' => %w[session],
+    'session_orphan' => %w[session], 'prefix_index' => %w[actor prefix],
+    'watch_prefix' => %w[actor prefix index wait],
     'renew' => %w[lease ttl], 'release' => %w[lease], 'lease_state' => %w[lease],
-    'wait_lost' => %w[lease timeout_ms], 'status' => %w[actor lock],
+    'wait_lost' => %w[lease session timeout_ms], 'status' => %w[actor lock],
     'wait_until' => %w[actor lock until timeout_ms], 'watch' => %w[actor lock index wait],
     'list' => %w[actor], 'campaign' => %w[actor election value ttl wait],
     'leader' => %w[actor election], 'observe' => %w[actor election until_value timeout_ms],
@@ -81,6 +84,7 @@ module Conformance
       @tasks = {}
       @leases = []
       @elections = []
+      @sessions = []
       @mutex = Mutex.new
     end
 
@@ -205,20 +209,47 @@ module Conformance
     # The suite's operations, each through the helper (raw: Net::HTTP).
     def execute(step)
       case step['op']
-      when 'try_lock'
-        got = client(step).try_acquire(step['lock'], ttl: step['ttl'], metadata: step['metadata'],
-                                                     auto_renew: step.fetch('auto_renew', true))
+      when 'try_lock' # try_acquire on the client, the session or a semaphore of either
+        got = locker(step).try_acquire(**lock_options(step))
         if got.is_a?(OctoStore::Lease)
           track(got)
           Saved.new(acquired(got, actor_of(step)), got)
         else
           Saved.new({ 'acquired' => false, 'holder_id' => got.holder_id, 'expires_at' => got.expires_at,
-                      'retry_after_ms' => got.retry_after_ms })
+                      'retry_after_ms' => got.retry_after_ms, 'available_at' => got.available_at })
         end
       when 'lock'
-        lease = track(client(step).lock(step['lock'], ttl: step['ttl'], wait: step['wait'], metadata: step['metadata'],
-                                                      auto_renew: step.fetch('auto_renew', true)))
+        lease = track(locker(step).lock(**lock_options(step), wait: step['wait']))
         Saved.new(acquired(lease, actor_of(step)), lease)
+      when 'session_open' # Client#session: created, then kept alive by its thread
+        s = client(step).session(ttl: step['ttl'])
+        @mutex.synchronize { @sessions << s }
+        Saved.new({ 'session_id' => s.id, 'expires_at' => s.expires_at }, s)
+      when 'session_state'
+        s = session(step)
+        Saved.new({ 'lost' => s.lost?, 'session_id' => s.id })
+      when 'session_close'
+        raise Failure, 'Session#close did not delete the session' unless session(step).close
+
+        Saved.new({})
+      when 'session_orphan'
+        session(step).orphan
+        Saved.new({})
+      when 'prefix_index'
+        Saved.new({ 'index' => client(step).prefix_index(step['prefix']) })
+      when 'watch_prefix' # Client#watch_prefix until its first answer, or the wait ends
+        index = Integer(step['index'])
+        got = nil
+        client(step).watch_prefix(step['prefix'], index, timeout: step['wait']) do |answer|
+          got = answer
+          break
+        end
+        if got.nil?
+          Saved.new({ 'index' => index, 'changes' => [], 'count' => 0, 'complete' => true })
+        else
+          changes = got.changes.map { |c| "#{c.name}:#{c.status}" }
+          Saved.new({ 'index' => got.index, 'changes' => changes, 'count' => changes.size, 'complete' => got.complete })
+        end
       when 'renew'
         lease = lease(step).renew(step['ttl'])
         Saved.new({ 'lease_id' => lease.lease_id, 'fencing_token' => lease.fencing_token,
@@ -231,7 +262,8 @@ module Conformance
         Saved.new({ 'lost' => l.lost?, 'lease_id' => l.lease_id, 'fencing_token' => l.fencing_token,
                     'expires_at' => l.expires_at })
       when 'wait_lost'
-        raise Timeout, 'lease not lost in time' unless lease(step).wait_lost(step['timeout_ms'] / 1000.0)
+        handle = step['session'] ? session(step) : lease(step)
+        raise Timeout, "#{step['session'] ? 'session' : 'lease'} not lost in time" unless handle.wait_lost(step['timeout_ms'] / 1000.0)
 
         Saved.new({ 'lost' => true })
       when 'status'
@@ -278,6 +310,28 @@ module Conformance
       end
     end
 
+    # What a try_lock or lock step acquires through: the actor's client, the saved session,
+    # or a semaphore of either (max_holders); the lock name goes with the call except for
+    # a semaphore, which has it.
+    def locker(step)
+      base = step['session'] ? session(step) : client(step)
+      return base.semaphore(step['lock'], step['max_holders']) if step['max_holders']
+
+      name = step['lock']
+      Class.new do
+        define_method(:try_acquire) { |**kw| base.try_acquire(name, **kw) }
+        define_method(:lock) { |**kw| base.lock(name, **kw) }
+      end.new
+    end
+
+    # The keywords of a lock step: ttl and auto_renew do not apply through a session.
+    def lock_options(step)
+      opts = { metadata: step['metadata'], lock_delay: step['lock_delay'] }
+      return opts if step['session']
+
+      opts.merge(ttl: step['ttl'], auto_renew: step.fetch('auto_renew', true))
+    end
+
     def acquired(lease, actor)
       { 'acquired' => true, 'lease_id' => lease.lease_id, 'fencing_token' => lease.fencing_token,
         'expires_at' => lease.expires_at, 'renew_after_ms' => lease.renew_after_ms,
@@ -315,7 +369,8 @@ module Conformance
 
     def state(s)
       { 'name' => s.name, 'status' => s.status, 'revision' => s.revision, 'holder_id' => s.holder_id,
-        'fencing_token' => s.fencing_token, 'expires_at' => s.expires_at, 'metadata' => s.metadata }
+        'fencing_token' => s.fencing_token, 'expires_at' => s.expires_at, 'metadata' => s.metadata,
+        'max_holders' => s.max_holders, 'holder_count' => s.holder_count, 'available_at' => s.available_at }
     end
 
     def leader(l)
@@ -416,6 +471,13 @@ module Conformance
       saved.handle
     end
 
+    def session(step)
+      saved = @saved.fetch(step['session']) { raise Failure, "unknown session #{step['session']}" }
+      raise Failure, "#{step['session']} is not a session" unless saved.handle.is_a?(OctoStore::Session)
+
+      saved.handle
+    end
+
     def track(lease)
       @mutex.synchronize { @leases << lease }
       lease
@@ -429,6 +491,7 @@ module Conformance
       rescue StandardError
         nil
       end
+      @mutex.synchronize { @sessions.dup }.each(&:close)
     end
 
     def describe(value)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use octostore::{types, Attempt, Client, Election, Leader, Lease, LockOptions};
+use octostore::{types, Attempt, Client, Election, Leader, Lease, LockOptions, Session};
 use serde_json::{json, Map, Value};
 use tokio::task::JoinHandle;
 
@@ -124,11 +124,14 @@ impl Outcome {
     }
 }
 
-/// What every op may use: the server, the actors, and the leases to clean up.
+/// What every op may use: the server, the actors, the sessions by save name (background
+/// tasks take locks through them too), and the leases and sessions to clean up.
 struct Env {
     server: Arc<Server>,
     actors: HashMap<String, Actor>,
     leases: Mutex<Vec<Arc<Lease>>>,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    all_sessions: Mutex<Vec<Arc<Session>>>,
     raw: reqwest::Client,
 }
 
@@ -145,6 +148,25 @@ impl Env {
         self.leases.lock().unwrap().push(Arc::clone(&lease));
         lease
     }
+
+    /// The saved session the step's `session` field names.
+    fn session(&self, s: &Map<String, Value>) -> Result<Arc<Session>, String> {
+        let name = str_field(s, "session")?;
+        self.sessions
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("{name} is not a saved session"))
+    }
+
+    /// The saved session of a `try_lock` or `lock` step, if it names one.
+    fn session_of(&self, s: &Map<String, Value>) -> Result<Option<Arc<Session>>, String> {
+        match s.get("session") {
+            None => Ok(None),
+            Some(_) => self.session(s).map(Some),
+        }
+    }
 }
 
 /// Runs `scenario` against `server`; the error names the failing step.
@@ -160,6 +182,8 @@ pub async fn run(scenario: &Value, server: Arc<Server>) -> Result<(), String> {
         server,
         actors,
         leases: Mutex::new(Vec::new()),
+        sessions: Mutex::new(HashMap::new()),
+        all_sessions: Mutex::new(Vec::new()),
         raw: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -168,7 +192,7 @@ pub async fn run(scenario: &Value, server: Arc<Server>) -> Result<(), String> {
     let mut tasks: HashMap<String, JoinHandle<Result<Outcome, String>>> = HashMap::new();
     let result = run_steps(&name, scenario, &env, &mut tasks).await;
 
-    // Cleanup, also after a failure: tasks, leases and leaderships, clients.
+    // Cleanup, also after a failure: tasks, leases and leaderships, sessions, clients.
     for (_, t) in tasks.drain() {
         t.abort();
         let _ = t.await;
@@ -178,6 +202,10 @@ pub async fn run(scenario: &Value, server: Arc<Server>) -> Result<(), String> {
         if l.is_held() {
             let _ = l.release().await;
         }
+    }
+    let sessions: Vec<Arc<Session>> = env.all_sessions.lock().unwrap().drain(..).collect();
+    for session in sessions {
+        let _ = session.close().await;
     }
     result
 }
@@ -325,6 +353,8 @@ async fn execute_handle_op(
             r.insert("lost".into(), json!(l.loss_reason().is_some()));
             Outcome::ok(r)
         }
+        // A session's loss signal is an actor op: sessions live in the Env.
+        "wait_lost" if s.contains_key("session") => return Ok(None),
         "wait_lost" => {
             let l = lease()?;
             let ms = num_field(s, "timeout_ms")?;
@@ -364,11 +394,7 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
     Ok(match op {
         "try_lock" => {
             let a = env.actor(s)?;
-            match a
-                .client
-                .try_lock_with(str_field(s, "lock")?, lock_options(s)?)
-                .await
-            {
+            match try_acquire(env, a, s).await? {
                 Ok(Attempt::Acquired(l)) => {
                     let l = env.track(l);
                     let mut r = grant(&l);
@@ -385,6 +411,10 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
                         "retry_after_ms".into(),
                         json!(h.retry_after.map(|d| d.as_millis() as u64)),
                     );
+                    r.insert(
+                        "available_at".into(),
+                        h.available_at.map_or(Value::Null, time),
+                    );
                     Outcome::ok(r)
                 }
                 Err(e) => Outcome::err(e),
@@ -392,8 +422,7 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
         }
         "lock" => {
             let a = env.actor(s)?;
-            let o = lock_options(s)?.max_wait(Duration::from_secs(num_field(s, "wait")?));
-            match a.client.lock_with(str_field(s, "lock")?, o).await {
+            match acquire(env, a, s).await? {
                 Ok(l) => {
                     let l = env.track(l);
                     Outcome::with(grant(&l), Handle::Lease(l))
@@ -506,6 +535,88 @@ async fn execute_actor_op(env: &Env, op: &str, s: &Map<String, Value>) -> Result
                 Ok(Ok(l)) => Outcome::ok(leader(l.as_ref())),
             }
         }
+        "session_open" => {
+            let a = env.actor(s)?;
+            match a
+                .client
+                .session_with_ttl(Duration::from_secs(num_field(s, "ttl")?))
+                .await
+            {
+                Ok(session) => {
+                    let session = Arc::new(session);
+                    env.all_sessions.lock().unwrap().push(Arc::clone(&session));
+                    if let Some(save) = s.get("save").and_then(Value::as_str) {
+                        env.sessions
+                            .lock()
+                            .unwrap()
+                            .insert(save.to_owned(), Arc::clone(&session));
+                    }
+                    let mut r = Map::new();
+                    r.insert("session_id".into(), json!(session.id()));
+                    r.insert("expires_at".into(), time(session.expires_at()));
+                    Outcome::ok(r)
+                }
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "session_state" => {
+            let session = env.session(s)?;
+            let mut r = Map::new();
+            r.insert("lost".into(), json!(session.loss_reason().is_some()));
+            r.insert("session_id".into(), json!(session.id()));
+            Outcome::ok(r)
+        }
+        "session_close" => match env.session(s)?.close().await {
+            Ok(()) => Outcome::ok(Map::new()),
+            Err(e) => Outcome::err(e),
+        },
+        "session_orphan" => {
+            env.session(s)?.orphan();
+            Outcome::ok(Map::new())
+        }
+        "wait_lost" => {
+            let session = env.session(s)?;
+            let ms = num_field(s, "timeout_ms")?;
+            match tokio::time::timeout(Duration::from_millis(ms), session.lost()).await {
+                Ok(_) => Outcome::ok(obj(json!({"lost": true}))),
+                Err(_) => Outcome::err(timeout(format!("session not lost within {ms} ms"))),
+            }
+        }
+        "prefix_index" => {
+            let a = env.actor(s)?;
+            match a.client.prefix_index(str_field(s, "prefix")?).await {
+                Ok(index) => Outcome::ok(obj(json!({ "index": index }))),
+                Err(e) => Outcome::err(e),
+            }
+        }
+        "watch_prefix" => {
+            let a = env.actor(s)?;
+            let index = s
+                .get("index")
+                .and_then(Value::as_u64)
+                .ok_or("index is an integer")?;
+            let wait = Duration::from_secs(num_field(s, "wait")?);
+            let mut watch = a.client.watch_prefix(str_field(s, "prefix")?, index);
+            match tokio::time::timeout(wait, watch.next()).await {
+                Err(_) => Outcome::ok(obj(
+                    json!({"index": index, "changes": [], "count": 0, "complete": true}),
+                )),
+                Ok(Err(e)) => Outcome::err(e),
+                Ok(Ok(answer)) => {
+                    let changes: Vec<Value> = answer
+                        .changes
+                        .iter()
+                        .map(|st| json!(format!("{}:{}", st.name, st.status)))
+                        .collect();
+                    Outcome::ok(obj(json!({
+                        "index": answer.index,
+                        "count": changes.len(),
+                        "changes": changes,
+                        "complete": answer.complete,
+                    })))
+                }
+            }
+        }
         "raw" => Outcome::ok(raw(env, s).await?),
         "with_lock" => with_lock(env, s).await?,
         "server_pause" => {
@@ -575,6 +686,49 @@ async fn with_lock(env: &Env, s: &Map<String, Value>) -> Result<Outcome, String>
     })
 }
 
+/// `try_lock`: `Client::try_lock_with`, or `try_semaphore_with` with `max_holders`; with
+/// `session`, the same forms of that saved session.
+async fn try_acquire(
+    env: &Env,
+    a: &Actor,
+    s: &Map<String, Value>,
+) -> Result<Result<Attempt, octostore::Error>, String> {
+    let name = str_field(s, "lock")?;
+    let o = lock_options(s)?;
+    Ok(match (env.session_of(s)?, max_holders(s)?) {
+        (Some(session), Some(n)) => session.try_semaphore_with(name, n, o).await,
+        (Some(session), None) => session.try_lock_with(name, o).await,
+        (None, Some(n)) => a.client.try_semaphore_with(name, n, o).await,
+        (None, None) => a.client.try_lock_with(name, o).await,
+    })
+}
+
+/// `lock`: `Client::lock_with` waiting at most `wait`, or `semaphore_with` with
+/// `max_holders`; with `session`, the same forms of that saved session.
+async fn acquire(
+    env: &Env,
+    a: &Actor,
+    s: &Map<String, Value>,
+) -> Result<Result<Lease, octostore::Error>, String> {
+    let name = str_field(s, "lock")?;
+    let o = lock_options(s)?.max_wait(Duration::from_secs(num_field(s, "wait")?));
+    Ok(match (env.session_of(s)?, max_holders(s)?) {
+        (Some(session), Some(n)) => session.semaphore_with(name, n, o).await,
+        (Some(session), None) => session.lock_with(name, o).await,
+        (None, Some(n)) => a.client.semaphore_with(name, n, o).await,
+        (None, None) => a.client.lock_with(name, o).await,
+    })
+}
+
+fn max_holders(s: &Map<String, Value>) -> Result<Option<u32>, String> {
+    match s.get("max_holders") {
+        None => Ok(None),
+        Some(_) => Ok(Some(
+            u32::try_from(num_field(s, "max_holders")?).map_err(|e| e.to_string())?,
+        )),
+    }
+}
+
 fn lock_options(s: &Map<String, Value>) -> Result<LockOptions, String> {
     let mut o = LockOptions::new().ttl(Duration::from_secs(num_field(s, "ttl")?));
     if let Some(m) = s.get("metadata") {
@@ -582,6 +736,9 @@ fn lock_options(s: &Map<String, Value>) -> Result<LockOptions, String> {
     }
     if let Some(r) = s.get("auto_renew") {
         o = o.auto_renew(r.as_bool().ok_or("auto_renew is a boolean")?);
+    }
+    if s.contains_key("lock_delay") {
+        o = o.lock_delay(Duration::from_secs(num_field(s, "lock_delay")?));
     }
     Ok(o)
 }
@@ -611,7 +768,7 @@ fn status(st: &types::LockStatus) -> Map<String, Value> {
     r.insert("revision".into(), json!(st.revision.0));
     r.insert(
         "holder_id".into(),
-        json!(st.holder_id.as_ref().map(|h| h.0.clone())),
+        json!(st.holder_id.as_ref().and_then(|h| h.0.clone())),
     );
     r.insert(
         "fencing_token".into(),
@@ -622,6 +779,15 @@ fn status(st: &types::LockStatus) -> Map<String, Value> {
         st.expires_at.as_ref().map_or(Value::Null, |t| time(t.0)),
     );
     r.insert("metadata".into(), json!(st.metadata));
+    r.insert(
+        "max_holders".into(),
+        json!(st.max_holders.as_ref().map(|n| n.0.get())),
+    );
+    r.insert("holder_count".into(), json!(st.holders.len()));
+    r.insert(
+        "available_at".into(),
+        st.available_at.as_ref().map_or(Value::Null, |t| time(t.0)),
+    );
     r
 }
 
