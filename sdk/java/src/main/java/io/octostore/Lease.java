@@ -33,6 +33,11 @@ import java.util.concurrent.TimeUnit;
  * from the moment the request was sent (or, for a blocking acquire, answered), on the local
  * monotonic clock. Every request made for the lease is bounded by what is left of it, so a
  * stalled server makes the loss signal fire when the lease ends. Thread-safe.
+ *
+ * <p>A lease taken through a {@link Session} has no TTL of its own and is not renewed on
+ * its own: the session's keep-alive keeps it, and it ends with the session. Closing the
+ * session releases it; a session lost or orphaned makes it lost
+ * ({@link LossReason#SESSION_ENDED}).
  */
 public final class Lease implements AutoCloseable {
   /** The shortest pause between two renewal attempts after a failure. */
@@ -48,6 +53,7 @@ public final class Lease implements AutoCloseable {
   private final long fencingToken;
   private final String metadata;
   private final String owner;
+  private final Session session;
   private final List<LossListener> listeners = new CopyOnWriteArrayList<>();
   private final CompletableFuture<LossReason> lost = new CompletableFuture<>();
 
@@ -61,10 +67,12 @@ public final class Lease implements AutoCloseable {
   private Long renewAfterHintMs;
   private ScheduledFuture<?> next;
 
-  Lease(OctoStore client, String name, AcquireResult granted, LockOptions options, long baseNanos, String owner) {
+  Lease(OctoStore client, String name, AcquireResult granted, LockOptions options, long baseNanos, String owner,
+      Session session) {
     this.client = client;
     this.name = name;
     this.owner = owner;
+    this.session = session;
     this.id = granted.getLeaseId();
     this.fencingToken = granted.getFencingToken();
     this.metadata = options.metadata();
@@ -73,9 +81,25 @@ public final class Lease implements AutoCloseable {
     client.track(this, true);
     synchronized (mu) {
       deadlineNanos = baseNanos;
-      update(granted.getExpiresAt(), granted.getRenewAfterMs(), baseNanos);
-      schedule(renewAfterNanos);
+      if (session != null) {
+        // The session's keep-alive renews it; it has no deadline of its own.
+        autoRenew = false;
+        ttlSeconds = Math.toIntExact(session.ttl().toSeconds());
+        expiresAt = granted.getExpiresAt().toInstant();
+        renewAfterHintMs = granted.getRenewAfterMs();
+      } else {
+        update(granted.getExpiresAt(), granted.getRenewAfterMs(), baseNanos);
+        schedule(renewAfterNanos);
+      }
     }
+    if (session != null) {
+      session.bind(this);
+    }
+  }
+
+  /** The session the lease is bound to, when it was taken through one. */
+  public Optional<Session> session() {
+    return Optional.ofNullable(session);
   }
 
   /** The holder name the lease was acquired with (the client's owner unless overridden). */
@@ -108,6 +132,12 @@ public final class Lease implements AutoCloseable {
 
   /** When the lease ends unless renewed, as the server last reported it. */
   public Instant expiresAt() {
+    if (session != null) {
+      Instant s = session.expiresAt();
+      synchronized (mu) {
+        return s.isAfter(expiresAt) ? s : expiresAt;
+      }
+    }
     synchronized (mu) {
       return expiresAt;
     }
@@ -195,6 +225,11 @@ public final class Lease implements AutoCloseable {
    *     (the lease is then lost)
    */
   public Instant renew(Duration ttl) {
+    if (session != null) {
+      // The lease lives as long as its session: renewing it is renewing the session.
+      session.renew();
+      return expiresAt();
+    }
     int seconds = Math.toIntExact(ttl.toSeconds());
     long sent = System.nanoTime();
     RenewResult r;
@@ -255,6 +290,28 @@ public final class Lease implements AutoCloseable {
       state = State.RELEASED;
     }
     client.track(this, false);
+    if (session != null) {
+      session.unbind(this);
+    }
+    lost.cancel(false);
+  }
+
+  /**
+   * Its session ended: closed (the server released the lease with it) or lost or orphaned
+   * (nothing keeps the lease alive any more).
+   */
+  void sessionEnded(boolean closed) {
+    if (!closed) {
+      markLost(LossReason.SESSION_ENDED);
+      return;
+    }
+    synchronized (mu) {
+      if (state != State.HELD) {
+        return;
+      }
+      state = State.RELEASED;
+    }
+    client.track(this, false);
     lost.cancel(false);
   }
 
@@ -273,7 +330,7 @@ public final class Lease implements AutoCloseable {
         return;
       }
     }
-    if (deadlineNanos() - System.nanoTime() <= 0) {
+    if (session == null && deadlineNanos() - System.nanoTime() <= 0) {
       // Its time ran out: lost, whether or not the renewer has noticed yet.
       markLost(LossReason.EXPIRED);
       return;
@@ -299,6 +356,9 @@ public final class Lease implements AutoCloseable {
    * left of the lease when that is less (at least 1 ms).
    */
   private Duration requestTimeout() {
+    if (session != null) {
+      return client.requestTimeout();
+    }
     long left;
     synchronized (mu) {
       left = deadlineNanos - System.nanoTime();
@@ -341,6 +401,9 @@ public final class Lease implements AutoCloseable {
    */
   private void schedule(long delayNanos) {
     cancelNext();
+    if (session != null) {
+      return; // The session keeps it alive and tells it when it ends.
+    }
     long untilDeadline = deadlineNanos - System.nanoTime();
     long delay = Math.max(0, autoRenew ? Math.min(delayNanos, untilDeadline) : untilDeadline);
     try {
@@ -421,6 +484,9 @@ public final class Lease implements AutoCloseable {
       cancelNext();
     }
     client.track(this, false);
+    if (session != null) {
+      session.unbind(this);
+    }
     announce(reason);
   }
 

@@ -22,20 +22,22 @@ public final class LockAttempt {
   private final String holderId;
   private final Instant expiresAt;
   private final Duration retryAfter;
+  private final Instant availableAt;
 
-  private LockAttempt(Lease lease, String holderId, Instant expiresAt, Duration retryAfter) {
+  private LockAttempt(Lease lease, String holderId, Instant expiresAt, Duration retryAfter, Instant availableAt) {
     this.lease = lease;
     this.holderId = holderId;
     this.expiresAt = expiresAt;
     this.retryAfter = retryAfter;
+    this.availableAt = availableAt;
   }
 
   static LockAttempt acquired(Lease lease) {
-    return new LockAttempt(lease, null, lease.expiresAt(), null);
+    return new LockAttempt(lease, null, lease.expiresAt(), null, null);
   }
 
-  static LockAttempt held(String holderId, Instant expiresAt, Duration retryAfter) {
-    return new LockAttempt(null, holderId, expiresAt, retryAfter);
+  static LockAttempt held(String holderId, Instant expiresAt, Duration retryAfter, Instant availableAt) {
+    return new LockAttempt(null, holderId, expiresAt, retryAfter, availableAt);
   }
 
   /** Whether the lock was granted. */
@@ -48,7 +50,11 @@ public final class LockAttempt {
     return Optional.ofNullable(lease);
   }
 
-  /** Who holds the lock, when it was not granted; {@code null} otherwise. */
+  /**
+   * Who holds the lock (a semaphore's: the holder with the lowest fencing token), when it
+   * was not granted; {@code null} otherwise, and also while only a lock-delay keeps the lock
+   * (nobody holds it; see {@link #availableAt()}).
+   */
   public String holderId() {
     return holderId;
   }
@@ -56,6 +62,14 @@ public final class LockAttempt {
   /** When the lease (the new one, or the holder's) ends unless renewed. */
   public Instant expiresAt() {
     return expiresAt;
+  }
+
+  /**
+   * While a lock-delay keeps the lock from everyone (its last lease expired), when the delay
+   * ends and the lock can be taken again; empty otherwise.
+   */
+  public Optional<Instant> availableAt() {
+    return Optional.ofNullable(availableAt);
   }
 
   /** When trying again is worthwhile, when the server said. */

@@ -11,5 +11,11 @@ public enum LossReason {
    * Renewals failed (no answer, or the server unavailable) until the lease's TTL ran out on
    * the client's clock, so it must be assumed gone.
    */
-  EXPIRED
+  EXPIRED,
+  /**
+   * The lease was bound to a {@link Session} that ended without a close: the session was
+   * lost (the server no longer knows it, or no keep-alive got through in time) or orphaned
+   * (nothing keeps it alive, so the server ends it one TTL later).
+   */
+  SESSION_ENDED
 }

@@ -3,6 +3,7 @@ package io.octostore;
 import io.octostore.client.ApiClient;
 import io.octostore.client.ApiException;
 import io.octostore.client.api.LocksApi;
+import io.octostore.client.api.SessionsApi;
 import io.octostore.client.model.AcquireRequest;
 import io.octostore.client.model.AcquireResult;
 import io.octostore.client.model.LockList;
@@ -60,7 +61,10 @@ public final class OctoStore implements AutoCloseable {
   private static final ThreadLocal<Duration> TIMEOUT = new ThreadLocal<>();
 
   /** One base URL with its generated client. */
-  private record Endpoint(String url, ApiClient api, LocksApi locks) {}
+  private record Endpoint(String url, ApiClient api, LocksApi locks, SessionsApi sessions) {}
+
+  /** One acquire as the helpers make it: a lock or a semaphore, alone or through a session. */
+  record Acquire(String name, LockOptions options, Integer maxHolders, Session session) {}
 
   private final List<Endpoint> endpoints;
   private final AtomicInteger preferred = new AtomicInteger();
@@ -75,6 +79,7 @@ public final class OctoStore implements AutoCloseable {
     return t;
   });
   private final Set<Lease> held = ConcurrentHashMap.newKeySet();
+  private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
   private volatile Thread shutdownHook;
 
   private OctoStore(Builder b) {
@@ -84,7 +89,7 @@ public final class OctoStore implements AutoCloseable {
     List<Endpoint> eps = new ArrayList<>();
     for (String url : b.baseUrls) {
       ApiClient c = newApiClient(b, url);
-      eps.add(new Endpoint(c.getBaseUri(), c, new LocksApi(c)));
+      eps.add(new Endpoint(c.getBaseUri(), c, new LocksApi(c), new SessionsApi(c)));
     }
     this.endpoints = List.copyOf(eps);
     this.requestTimeout = b.requestTimeout;
@@ -172,7 +177,11 @@ public final class OctoStore implements AutoCloseable {
   public <T, E extends Exception> T withLock(String name, LockOptions options, LockedBody<T, E> body)
       throws E, InterruptedException {
     Objects.requireNonNull(body, "body");
-    Lease lease = lock(name, options);
+    return runHolding(name, lock(name, options), body);
+  }
+
+  /** Runs {@code body} holding {@code lease} and releases it however the body ends. */
+  static <T, E extends Exception> T runHolding(String name, Lease lease, LockedBody<T, E> body) throws E {
     T result;
     try {
       result = body.run(lease);
@@ -213,8 +222,15 @@ public final class OctoStore implements AutoCloseable {
     return this;
   }
 
-  /** Releases every lease this client still holds, ignoring errors. */
+  /** Releases every lease this client still holds and closes its open sessions, ignoring errors. */
   public void releaseAll() {
+    for (Session s : List.copyOf(sessions)) {
+      try {
+        s.close();
+      } catch (RuntimeException ignored) {
+        // Best effort: a session not deleted ends by its TTL, and its locks with it.
+      }
+    }
     for (Lease l : List.copyOf(held)) {
       try {
         l.close();
@@ -243,7 +259,16 @@ public final class OctoStore implements AutoCloseable {
    * @throws InterruptedException when the calling thread is interrupted while waiting
    */
   public Lease lock(String name, LockOptions options) throws InterruptedException {
-    Objects.requireNonNull(options, "options");
+    return lock(new Acquire(name, Objects.requireNonNull(options, "options"), null, null));
+  }
+
+  /** The blocking acquire behind every lock and semaphore form. */
+  Lease lock(Acquire a) throws InterruptedException {
+    String name = a.name();
+    LockOptions options = a.options();
+    if (a.session() != null) {
+      a.session().ensureUsable();
+    }
     Duration maxWait = options.maxWait();
     long deadline = maxWait == null ? Long.MAX_VALUE : System.nanoTime() + maxWait.toNanos();
     while (true) {
@@ -252,7 +277,7 @@ public final class OctoStore implements AutoCloseable {
       long sent = System.nanoTime();
       AcquireResult r;
       try {
-        r = acquire(name, options, waitSeconds);
+        r = acquire(a, waitSeconds);
       } catch (OctoStoreException e) {
         if (e.getCause() instanceof InterruptedException) {
           Thread.interrupted();
@@ -264,7 +289,7 @@ public final class OctoStore implements AutoCloseable {
       if (r.getStatus() == AcquireResult.StatusEnum.ACQUIRED) {
         // A blocking acquire is granted when the lock frees, any time before the answer:
         // the lease's time counts from the answer, not from when the request was sent.
-        return new Lease(this, name, r, options, waitSeconds > 0 ? now : sent, effectiveOwner(options));
+        return new Lease(this, name, r, options, waitSeconds > 0 ? now : sent, effectiveOwner(options), a.session());
       }
       if (now - deadline >= 0) {
         throw new LockTimeoutException(name, r.getHolderId());
@@ -295,16 +320,71 @@ public final class OctoStore implements AutoCloseable {
    * @throws OctoStoreException when the server refuses (bad name, lock limit, bad token)
    */
   public LockAttempt tryLock(String name, LockOptions options) {
-    Objects.requireNonNull(options, "options");
+    return tryLock(new Acquire(name, Objects.requireNonNull(options, "options"), null, null));
+  }
+
+  /** The single attempt behind every try form of a lock or semaphore. */
+  LockAttempt tryLock(Acquire a) {
+    if (a.session() != null) {
+      a.session().ensureUsable();
+    }
     long sent = System.nanoTime();
-    AcquireResult r = acquire(name, options, 0);
+    AcquireResult r = acquire(a, 0);
     if (r.getStatus() == AcquireResult.StatusEnum.ACQUIRED) {
-      return LockAttempt.acquired(new Lease(this, name, r, options, sent, effectiveOwner(options)));
+      return LockAttempt.acquired(new Lease(this, a.name(), r, a.options(), sent, effectiveOwner(a.options()), a.session()));
     }
     return LockAttempt.held(
         r.getHolderId(),
         r.getExpiresAt() == null ? null : r.getExpiresAt().toInstant(),
-        r.getRetryAfterMs() == null ? null : Duration.ofMillis(r.getRetryAfterMs()));
+        r.getRetryAfterMs() == null ? null : Duration.ofMillis(r.getRetryAfterMs()),
+        r.getAvailableAt() == null ? null : r.getAvailableAt().toInstant());
+  }
+
+  /**
+   * A counting semaphore on the lock {@code name}: up to {@code maxHolders} (1..64) distinct
+   * holders at once, each with its own lease and fencing token, taken with the same
+   * {@code lock}/{@code tryLock}/{@code withLock} forms and defaults as a lock. Every holder
+   * must ask for the same {@code maxHolders} (409 {@code max_holders_mismatch} otherwise).
+   */
+  public Semaphore semaphore(String name, int maxHolders) {
+    return new Semaphore(this, name, maxHolders, null);
+  }
+
+  /** Starts a session with the default 15-second TTL, kept alive in the background. */
+  public Session openSession() {
+    return openSession(Session.DEFAULT_TTL);
+  }
+
+  /**
+   * Starts a session (a lease on this process's liveness that many locks share) with
+   * {@code ttl} (whole seconds, 1..3600), kept alive in the background until
+   * {@link Session#close()}.
+   *
+   * @throws OctoStoreException when the server refuses ({@code session_limit_exceeded}, bad TTL)
+   */
+  public Session openSession(Duration ttl) {
+    Session s = Session.open(this, ttl);
+    return s;
+  }
+
+  /**
+   * The current index of {@code prefix} (may be empty: every lock of the account): every
+   * change under it so far is at or below it. Pass it to {@link #watchPrefix} to follow what
+   * changes from now on.
+   */
+  public long prefixIndex(String prefix) {
+    Objects.requireNonNull(prefix, "prefix");
+    LockList res = call(requestTimeout, l -> l.listLocks(null, 1, prefix, null, null, null));
+    return res.getIndex() == null ? 0 : res.getIndex();
+  }
+
+  /**
+   * Follows every change under {@code prefix} past {@code index} (from {@link #prefixIndex}
+   * or a previous answer): the returned watch hands out one answer per change batch, each
+   * with the index to come back with, and waits out 429 and 503 on its own.
+   */
+  public PrefixWatch watchPrefix(String prefix, long index) {
+    return new PrefixWatch(this, Objects.requireNonNull(prefix, "prefix"), index);
   }
 
   /** The lock's state: {@code held} (holder, fencing token, expiry, metadata) or {@code free}. */
@@ -370,14 +450,35 @@ public final class OctoStore implements AutoCloseable {
     }
   }
 
-  AcquireResult acquire(String name, LockOptions o, int waitSeconds) {
+  AcquireResult acquire(Acquire a, int waitSeconds) {
+    String name = a.name();
+    LockOptions o = a.options();
     checkName(name);
     AcquireRequest req = new AcquireRequest()
-        .ttlSeconds(Math.toIntExact(o.ttl().toSeconds()))
+        // Through a session the session's TTL rules; the lease has none of its own.
+        .ttlSeconds(a.session() == null ? Math.toIntExact(o.ttl().toSeconds()) : null)
+        .sessionId(a.session() == null ? null : a.session().id())
         .owner(effectiveOwner(o))
         .metadata(o.metadata())
+        .lockDelaySeconds(o.lockDelay() == null || o.lockDelay().isZero() ? null : Math.toIntExact(o.lockDelay().toSeconds()))
+        .maxHolders(a.maxHolders())
         .waitSeconds(waitSeconds > 0 ? waitSeconds : null);
-    return call(requestTimeout.plusSeconds(waitSeconds), l -> l.acquireLock(name, req));
+    try {
+      return call(requestTimeout.plusSeconds(waitSeconds), l -> l.acquireLock(name, req));
+    } catch (OctoStoreException e) {
+      if (a.session() != null && e.is("session_not_found")) {
+        a.session().serverForgot(e);
+      }
+      throw e;
+    }
+  }
+
+  void track(Session session, boolean open) {
+    if (open) {
+      sessions.add(session);
+    } else {
+      sessions.remove(session);
+    }
   }
 
   String effectiveOwner(LockOptions o) {
@@ -405,11 +506,32 @@ public final class OctoStore implements AutoCloseable {
     T call(LocksApi locks) throws ApiException;
   }
 
+  /** One generated-client call of the sessions API. */
+  @FunctionalInterface
+  interface SessionCall<T> {
+    T call(SessionsApi sessions) throws ApiException;
+  }
+
+  /** {@link #call} for the sessions API. */
+  <T> T callSessions(Duration timeout, SessionCall<T> f) {
+    return callEndpoint(timeout, ep -> f.call(ep.sessions()));
+  }
+
+  /** An endpoint call. */
+  @FunctionalInterface
+  private interface EndpointCall<T> {
+    T call(Endpoint ep) throws ApiException;
+  }
+
   /**
    * Runs {@code f} against the base URL that answered last, moving on to the next on a
    * transport error or a 503, with {@code timeout} as the whole request's time limit.
    */
   <T> T call(Duration timeout, Call<T> f) {
+    return callEndpoint(timeout, ep -> f.call(ep.locks()));
+  }
+
+  private <T> T callEndpoint(Duration timeout, EndpointCall<T> f) {
     if (timeout.isNegative() || timeout.isZero()) {
       timeout = Duration.ofMillis(1);
     }
@@ -424,7 +546,7 @@ public final class OctoStore implements AutoCloseable {
         int idx = (start + i) % n;
         Endpoint ep = endpoints.get(idx);
         try {
-          T r = f.call(ep.locks());
+          T r = f.call(ep);
           preferred.set(idx);
           return r;
         } catch (ApiException e) {

@@ -23,6 +23,7 @@ public class OctoStoreException extends RuntimeException {
   private final int status;
   private final String code;
   private final transient Problem problem;
+  private final java.time.Duration retryAfter;
 
   /** Creates an exception with an explicit status and code, for client-side failures. */
   protected OctoStoreException(String message, int status, String code, Throwable cause) {
@@ -30,13 +31,16 @@ public class OctoStoreException extends RuntimeException {
     this.status = status;
     this.code = code;
     this.problem = null;
+    this.retryAfter = null;
   }
 
-  private OctoStoreException(String message, int status, String code, Problem problem, Throwable cause) {
+  private OctoStoreException(String message, int status, String code, Problem problem, java.time.Duration retryAfter,
+      Throwable cause) {
     super(message, cause);
     this.status = status;
     this.code = code;
     this.problem = problem;
+    this.retryAfter = retryAfter;
   }
 
   /** The HTTP status of the refusal, or 0 when the server gave no answer. */
@@ -52,6 +56,11 @@ public class OctoStoreException extends RuntimeException {
   /** The server's problem document, when it sent one the client could read. */
   public Optional<Problem> problem() {
     return Optional.ofNullable(problem);
+  }
+
+  /** The server's {@code Retry-After} (on 429 and 503 answers), when it sent one. */
+  public Optional<java.time.Duration> retryAfter() {
+    return Optional.ofNullable(retryAfter);
   }
 
   /** Whether the problem's code is {@code code}. */
@@ -77,7 +86,7 @@ public class OctoStoreException extends RuntimeException {
     if (e.getCode() == 0 || e.getResponseHeaders() == null) {
       Throwable cause = e.getCause() != null ? e.getCause() : e;
       return new OctoStoreException("octostore: no answer from " + (url != null ? url : "the server")
-          + ": " + describe(cause), 0, TRANSPORT, null, cause);
+          + ": " + describe(cause), 0, TRANSPORT, null, null, cause);
     }
     Problem problem = null;
     String code = null;
@@ -99,7 +108,16 @@ public class OctoStoreException extends RuntimeException {
     }
     String message = "octostore: " + (url != null ? url + ": " : "") + "HTTP " + e.getCode() + (code != null ? " " + code : "")
         + (problem != null && problem.getDetail() != null ? ": " + problem.getDetail() : "");
-    return new OctoStoreException(message, e.getCode(), code, problem, e);
+    java.time.Duration retryAfter = null;
+    java.util.List<String> ra = e.getResponseHeaders().allValues("Retry-After");
+    if (!ra.isEmpty()) {
+      try {
+        retryAfter = java.time.Duration.ofSeconds(Math.max(0, Long.parseLong(ra.get(0).trim())));
+      } catch (NumberFormatException httpDate) {
+        retryAfter = null; // An HTTP-date: the caller's own pause applies.
+      }
+    }
+    return new OctoStoreException(message, e.getCode(), code, problem, retryAfter, e);
   }
 
   /** A transport failure in words: "connection refused", "timed out", or the cause's message. */

@@ -10,6 +10,8 @@ import io.octostore.LockOptions;
 import io.octostore.LockTimeoutException;
 import io.octostore.OctoStore;
 import io.octostore.OctoStoreException;
+import io.octostore.PrefixWatch;
+import io.octostore.Session;
 import io.octostore.client.model.LockStatus;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -101,6 +103,7 @@ final class ScenarioRunner implements AutoCloseable {
   private final Map<String, Future<Outcome>> tasks = new LinkedHashMap<>();
   private final List<Lease> leases = new ArrayList<>();
   private final List<Election> elections = new ArrayList<>();
+  private final List<Session> sessions = new ArrayList<>();
   private final ExecutorService background = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "conformance-task");
     t.setDaemon(true);
@@ -199,22 +202,89 @@ final class ScenarioRunner implements AutoCloseable {
   private Outcome execute(String op, Map<String, Object> s) throws Exception {
     switch (op) {
       case "try_lock": {
-        LockAttempt a = actor(s).client.tryLock(str(s, "lock"), lockOptions(s));
+        // client.tryLock, session.tryLock, or semaphore(name, n).tryLock (of either).
+        LockOptions o = lockOptions(s);
+        String lock = str(s, "lock");
+        Session session = s.containsKey("session") ? session(s) : null;
+        LockAttempt a;
+        if (s.containsKey("max_holders")) {
+          int n = (int) number(s, "max_holders");
+          a = (session != null ? session.semaphore(lock, n) : actor(s).client.semaphore(lock, n)).tryLock(o);
+        } else {
+          a = session != null ? session.tryLock(lock, o) : actor(s).client.tryLock(lock, o);
+        }
         if (a.lease().isEmpty()) {
           Map<String, Object> r = new LinkedHashMap<>();
           r.put("acquired", false);
           r.put("holder_id", a.holderId());
           r.put("expires_at", a.expiresAt());
           r.put("retry_after_ms", a.retryAfter().map(Duration::toMillis).orElse(null));
+          r.put("available_at", a.availableAt().orElse(null));
           return Outcome.of(r);
         }
         Lease lease = track(a.lease().get());
         return new Outcome(grant(actor(s), lease), lease, null);
       }
       case "lock": {
+        // client.lock, session.lock, or semaphore(name, n).lock (of either).
         LockOptions o = lockOptions(s).withMaxWait(Duration.ofSeconds(number(s, "wait")));
-        Lease lease = track(actor(s).client.lock(str(s, "lock"), o));
+        String lock = str(s, "lock");
+        Session session = s.containsKey("session") ? session(s) : null;
+        Lease lease;
+        if (s.containsKey("max_holders")) {
+          int n = (int) number(s, "max_holders");
+          lease = (session != null ? session.semaphore(lock, n) : actor(s).client.semaphore(lock, n)).lock(o);
+        } else {
+          lease = session != null ? session.lock(lock, o) : actor(s).client.lock(lock, o);
+        }
+        track(lease);
         return new Outcome(grant(actor(s), lease), lease, null);
+      }
+      case "session_open": {
+        Session session = actor(s).client.openSession(Duration.ofSeconds(number(s, "ttl")));
+        synchronized (sessions) {
+          sessions.add(session);
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("session_id", session.id());
+        r.put("expires_at", session.expiresAt());
+        return new Outcome(r, session, null);
+      }
+      case "session_state": {
+        Session session = session(s);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("lost", session.isLost());
+        r.put("session_id", session.id());
+        return Outcome.of(r);
+      }
+      case "session_close":
+        session(s).close();
+        return Outcome.of(Map.of());
+      case "session_orphan":
+        session(s).orphan();
+        return Outcome.of(Map.of());
+      case "prefix_index":
+        return Outcome.of(Map.of("index", actor(s).client.prefixIndex(str(s, "prefix"))));
+      case "watch_prefix": {
+        long index = ((Number) s.get("index")).longValue();
+        try (PrefixWatch w = actor(s).client.watchPrefix(str(s, "prefix"), index)) {
+          Optional<PrefixWatch.Changes> c = w.poll(Duration.ofSeconds(number(s, "wait")));
+          Map<String, Object> r = new LinkedHashMap<>();
+          if (c.isEmpty()) {
+            r.put("index", index);
+            r.put("changes", List.of());
+            r.put("count", 0);
+            r.put("complete", true);
+            return Outcome.of(r);
+          }
+          List<String> changes = c.get().changes().stream()
+              .map(st -> st.getName() + ":" + st.getStatus().getValue()).toList();
+          r.put("index", c.get().index());
+          r.put("changes", changes);
+          r.put("count", changes.size());
+          r.put("complete", c.get().complete());
+          return Outcome.of(r);
+        }
       }
       case "with_lock": {
         Actor a = actor(s);
@@ -291,13 +361,14 @@ final class ScenarioRunner implements AutoCloseable {
         return Outcome.of(r);
       }
       case "wait_lost": {
-        Lease lease = lease(s);
+        // Lease.lost() or Session.lost(): futures completed by the loss signal.
+        var signal = s.containsKey("session") ? session(s).lost() : lease(s).lost();
         try {
-          lease.lost().get(number(s, "timeout_ms"), TimeUnit.MILLISECONDS);
+          signal.get(number(s, "timeout_ms"), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-          throw new StepTimeout("lease not lost within " + s.get("timeout_ms") + " ms");
+          throw new StepTimeout("not lost within " + s.get("timeout_ms") + " ms");
         } catch (CancellationException e) {
-          throw new IllegalStateException("the lease was released, so it can never be lost");
+          throw new IllegalStateException("it was released or closed, so it can never be lost");
         }
         return Outcome.of(Map.of("lost", true));
       }
@@ -355,6 +426,9 @@ final class ScenarioRunner implements AutoCloseable {
     if (s.containsKey("auto_renew")) {
       o = o.withAutoRenew((Boolean) s.get("auto_renew"));
     }
+    if (s.containsKey("lock_delay")) {
+      o = o.withLockDelay(Duration.ofSeconds(number(s, "lock_delay")));
+    }
     return o;
   }
 
@@ -384,6 +458,9 @@ final class ScenarioRunner implements AutoCloseable {
     r.put("fencing_token", st.getFencingToken());
     r.put("expires_at", st.getExpiresAt() == null ? null : st.getExpiresAt().toInstant());
     r.put("metadata", st.getMetadata());
+    r.put("max_holders", st.getMaxHolders());
+    r.put("holder_count", st.getHolders() == null ? 0 : st.getHolders().size());
+    r.put("available_at", st.getAvailableAt() == null ? null : st.getAvailableAt().toInstant());
     return r;
   }
 
@@ -614,6 +691,14 @@ final class ScenarioRunner implements AutoCloseable {
     return l;
   }
 
+  private Session session(Map<String, Object> s) {
+    Outcome o = saved(s, "session");
+    if (!(o.handle instanceof Session x)) {
+      throw new IllegalArgumentException(s.get("session") + " is not a saved session");
+    }
+    return x;
+  }
+
   private Lease track(Lease lease) {
     synchronized (leases) {
       leases.add(lease);
@@ -683,6 +768,15 @@ final class ScenarioRunner implements AutoCloseable {
       for (Lease l : leases) {
         try {
           l.close();
+        } catch (RuntimeException ignored) {
+          // Cleanup ignores errors.
+        }
+      }
+    }
+    synchronized (sessions) {
+      for (Session x : sessions) {
+        try {
+          x.close();
         } catch (RuntimeException ignored) {
           // Cleanup ignores errors.
         }
