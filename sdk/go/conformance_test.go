@@ -1071,25 +1071,18 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// newMutex is the actor's Mutex for a try_lock or lock step.
+// newMutex is the actor's Mutex for a with_lock step (Mutex.Do): newLock's without a
+// session or max_holders.
 func (r *run) newMutex(s *step) (*octostore.Mutex, time.Duration, error) {
-	c, err := r.client(s.Actor)
+	l, ttl, err := r.newLock(s)
 	if err != nil {
 		return nil, 0, err
 	}
-	if s.TTL == nil {
-		return nil, 0, errors.New("no ttl")
+	m, ok := l.(*octostore.Mutex)
+	if !ok {
+		return nil, 0, errors.New("with_lock through a session or a semaphore: the suite has no such scoped form")
 	}
-	ttl := time.Duration(*s.TTL) * time.Second
-	opts := []octostore.Option{octostore.WithTTL(ttl), r.actors[s.Actor].owner}
-	if s.Metadata != nil {
-		opts = append(opts, octostore.WithMetadata(*s.Metadata))
-	}
-	if s.AutoRenew != nil && !*s.AutoRenew {
-		opts = append(opts, octostore.WithoutAutoRenew())
-	}
-	m, err := octostore.NewMutex(c, s.Lock, opts...)
-	return m, ttl, err
+	return m, ttl, nil
 }
 
 // newElection is the actor's Election; a candidate's leases have the step's TTL.

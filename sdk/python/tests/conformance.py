@@ -67,11 +67,24 @@ def flat_lease(lease: octostore.Lease, holder_id: str | None = None) -> dict[str
 
 
 def flat_held(e: octostore.Held) -> dict[str, Any]:
-    return {"acquired": False, "holder_id": e.holder_id, "expires_at": e.expires_at, "retry_after_ms": e.retry_after_ms}
+    return {
+        "acquired": False,
+        "holder_id": e.holder_id,
+        "expires_at": e.expires_at,
+        "retry_after_ms": e.retry_after_ms,
+        "available_at": e.available_at,
+    }
 
 
 def flat_state(s: octostore.LockState) -> dict[str, Any]:
-    return dataclasses.asdict(s)
+    out = dataclasses.asdict(s)
+    out["holder_count"] = len(out.pop("holders"))
+    return out
+
+
+def flat_changes(answer: octostore.PrefixChanges) -> dict[str, Any]:
+    changes = [f"{c.name}:{c.status}" for c in answer.changes]
+    return {"index": answer.index, "changes": changes, "count": len(changes), "complete": answer.complete}
 
 
 def flat_leader(leader: octostore.Leader | None) -> dict[str, Any]:
@@ -169,6 +182,7 @@ class Runner:
         self.saved: dict[str, dict[str, Any]] = {}
         self.leases: dict[str, octostore.Lease] = {}
         self.elections: dict[str, octostore.Election] = {}
+        self.sessions: dict[str, octostore.Session] = {}
         self.all_leases: list[octostore.Lease] = []
         self.tasks: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="conformance")
@@ -222,6 +236,11 @@ class Runner:
         try:
             if self.dedicated:
                 os.kill(self.server.proc.pid, signal.SIGCONT)
+            for session in self.sessions.values():
+                try:
+                    session.close()
+                except octostore.OctoStoreError:
+                    pass
             for lease in self.all_leases:
                 lease.close()
             for a in self.actors.values():
@@ -328,27 +347,70 @@ class Runner:
     def holder(self, step: dict[str, Any]) -> Any:
         return self.actors[step["actor"]].values["holder_id"]
 
+    def acquire(self, step: dict[str, Any], wait: float | None) -> octostore.Lease | octostore.Held:
+        """try_lock (wait None: one `acquire`) and lock (`lock(wait=...)`): through the
+        saved session with `session`, through `semaphore(name, N)` with `max_holders`."""
+        name, n = step["lock"], step.get("max_holders")
+        kw: dict[str, Any] = {"metadata": step.get("metadata"), "lock_delay": step.get("lock_delay")}
+        if "session" in step:
+            session = self.sessions[step["session"]]
+            if n is not None:
+                sem = session.semaphore(name, n)
+                return sem.acquire(**kw) if wait is None else sem.lock(wait=wait, **kw)
+            return session.acquire(name, **kw) if wait is None else session.lock(name, wait=wait, **kw)
+        client = self.client(step)
+        kw["auto_renew"] = step.get("auto_renew", True)
+        if n is not None:
+            sem = client.semaphore(name, n)
+            return sem.acquire(step["ttl"], **kw) if wait is None else sem.lock(step["ttl"], wait=wait, **kw)
+        if wait is None:
+            return client.acquire(name, step["ttl"], **kw)
+        return client.lock(name, step["ttl"], wait=wait, **kw)
+
     def _op_try_lock(self, step: dict[str, Any]) -> dict[str, Any]:
-        got = self.client(step).acquire(
-            step["lock"], step["ttl"], metadata=step.get("metadata"), auto_renew=step.get("auto_renew", True)
-        )
+        got = self.acquire(step, None)
         if isinstance(got, octostore.Held):
             return flat_held(got)
         self.keep_lease(step, got)
         return flat_lease(got, self.holder(step))
 
     def _op_lock(self, step: dict[str, Any]) -> dict[str, Any]:
-        lease = self.client(step).lock(
-            step["lock"],
-            step["ttl"],
-            wait=step["wait"],
-            metadata=step.get("metadata"),
-            auto_renew=step.get("auto_renew", True),
-        )
+        lease = self.acquire(step, step["wait"])
+        assert isinstance(lease, octostore.Lease)
         self.all_leases.append(lease)
         # A background lock is saved by its await step; remember it by task name too.
         self.leases[step.get("save") or step.get("background") or f"_{len(self.all_leases)}"] = lease
         return flat_lease(lease, self.holder(step))
+
+    def _op_session_open(self, step: dict[str, Any]) -> dict[str, Any]:
+        session = self.client(step).session(step["ttl"])
+        self.sessions[step.get("save") or f"_s{len(self.sessions)}"] = session
+        return {"session_id": session.id, "expires_at": session.expires_at}
+
+    def _op_session_state(self, step: dict[str, Any]) -> dict[str, Any]:
+        session = self.sessions[step["session"]]
+        return {"lost": session.lost.is_set(), "session_id": session.id}
+
+    def _op_session_close(self, step: dict[str, Any]) -> dict[str, Any]:
+        self.sessions[step["session"]].close()
+        return {}
+
+    def _op_session_orphan(self, step: dict[str, Any]) -> dict[str, Any]:
+        self.sessions[step["session"]].orphan()
+        return {}
+
+    def _op_prefix_index(self, step: dict[str, Any]) -> dict[str, Any]:
+        return {"index": self.client(step).prefix_index(step["prefix"])}
+
+    def _op_watch_prefix(self, step: dict[str, Any]) -> dict[str, Any]:
+        index = int(step["index"])
+        answers = self.client(step).watch_prefix(step["prefix"], index, timeout=step["wait"])
+        try:
+            for answer in answers:
+                return flat_changes(answer)
+        finally:
+            answers.close()
+        return {"index": index, "changes": [], "count": 0, "complete": True}
 
     def _op_renew(self, step: dict[str, Any]) -> dict[str, Any]:
         lease = self.lease(step).renew(step.get("ttl"))
@@ -371,8 +433,12 @@ class Runner:
         }
 
     def _op_wait_lost(self, step: dict[str, Any]) -> dict[str, Any]:
-        if not self.lease(step).lost.wait(step["timeout_ms"] / 1000):
-            raise octostore.LockTimeout(step["lease"], step["timeout_ms"] / 1000)
+        if "session" in step:
+            lost, what = self.sessions[step["session"]].lost, step["session"]
+        else:
+            lost, what = self.lease(step).lost, step["lease"]
+        if not lost.wait(step["timeout_ms"] / 1000):
+            raise octostore.LockTimeout(what, step["timeout_ms"] / 1000)
         return {"lost": True}
 
     def _op_status(self, step: dict[str, Any]) -> dict[str, Any]:

@@ -12,10 +12,18 @@ OpenAPI document is `octostore.openapi`. Errors are the typed exceptions in
 `octostore.errors`, re-exported here.
 """
 
-from ._core import Held, Leader, LockState
+from ._core import Held, Holder, Leader, LockState, PrefixChanges
 from ._version import __version__
-from .aio import AsyncClient, AsyncElection, AsyncLease
-from .client import Client, Election, Lease, release_all, release_on_signals
+from .aio import AsyncClient, AsyncElection, AsyncLease, AsyncSemaphore, AsyncSession
+from .client import (
+    Client,
+    Election,
+    Lease,
+    Semaphore,
+    Session,
+    release_all,
+    release_on_signals,
+)
 from .errors import (
     AccountExists,
     Conflict,
@@ -27,6 +35,7 @@ from .errors import (
     LockLimitExceeded,
     LockLost,
     LockTimeout,
+    MaxHoldersMismatch,
     MethodNotAllowed,
     NotFound,
     OctoStoreError,
@@ -35,6 +44,11 @@ from .errors import (
     ProtocolError,
     RateLimited,
     ServerError,
+    SessionEnded,
+    SessionLimitExceeded,
+    SessionLost,
+    SessionMismatch,
+    SessionNotFound,
     TransportError,
     Unauthorized,
     Unavailable,
@@ -46,10 +60,13 @@ __all__ = [
     "AsyncClient",
     "AsyncElection",
     "AsyncLease",
+    "AsyncSemaphore",
+    "AsyncSession",
     "Client",
     "Conflict",
     "Election",
     "Held",
+    "Holder",
     "InvalidLockName",
     "InvalidRequest",
     "InvalidTTL",
@@ -61,14 +78,23 @@ __all__ = [
     "LockLost",
     "LockState",
     "LockTimeout",
+    "MaxHoldersMismatch",
     "MethodNotAllowed",
     "NotFound",
     "OctoStoreError",
     "PayloadTooLarge",
+    "PrefixChanges",
     "ProblemError",
     "ProtocolError",
     "RateLimited",
+    "Semaphore",
     "ServerError",
+    "Session",
+    "SessionEnded",
+    "SessionLimitExceeded",
+    "SessionLost",
+    "SessionMismatch",
+    "SessionNotFound",
     "TransportError",
     "Unauthorized",
     "Unavailable",

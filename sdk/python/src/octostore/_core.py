@@ -36,9 +36,24 @@ DEFAULT_RETRY_SECONDS = 0.25
 
 
 @dataclasses.dataclass(frozen=True)
+class Holder:
+    """One current holder of a lock (a semaphore has up to `max_holders` of them)."""
+
+    holder_id: str
+    fencing_token: int
+    expires_at: datetime.datetime
+    metadata: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class LockState:
-    """A lock as `status`, `watch` and `list` report it. Only `name`, `status` and
-    `revision` are set when the lock is free."""
+    """A lock as `status`, `watch`, `list` and `watch_prefix` report it. Only `name`,
+    `status` and `revision` are set when the lock is free.
+
+    A semaphore's `holder_id`, `fencing_token`, `expires_at` and `metadata` are those of
+    its holder with the lowest fencing token; `holders` lists every holder and
+    `max_holders` its size. A lock kept only by a lock-delay is `held` with `holder_id`
+    None and `available_at` set."""
 
     name: str
     status: str
@@ -47,22 +62,41 @@ class LockState:
     fencing_token: int | None = None
     expires_at: datetime.datetime | None = None
     metadata: str | None = None
+    max_holders: int | None = None
+    holders: tuple[Holder, ...] = ()
+    available_at: datetime.datetime | None = None
 
     @property
     def held(self) -> bool:
-        """Whether someone holds the lock."""
+        """Whether someone holds the lock (or a lock-delay keeps it)."""
         return self.status == "held"
 
 
 @dataclasses.dataclass(frozen=True)
 class Held:
     """An acquire found the lock held by someone else: who (`holder_id`, the token id
-    and its owner), when that lease ends unless renewed, and when to try again."""
+    and its owner), when that lease ends unless renewed, and when to try again. While a
+    lock-delay keeps the lock after an expiry, `holder_id` is None and `available_at`
+    says when it ends."""
 
     name: str
     holder_id: str | None
     expires_at: datetime.datetime | None
     retry_after_ms: int | None
+    available_at: datetime.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PrefixChanges:
+    """One answer of a prefix watch: the locks under the prefix that changed past the
+    index sent, by name (a released or expired one is `free`), and the `index` to watch
+    from next. When `complete` is False the server no longer remembered every lock freed
+    since that index: `changes` then holds every held lock under the prefix, and any
+    other lock the caller knew of is free."""
+
+    index: int
+    changes: tuple[LockState, ...]
+    complete: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +107,19 @@ class Leader:
     holder_id: str | None
     fencing_token: int | None
     revision: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """What one acquire asks for besides the name and the wait (for the sync and the
+    async helpers; `session` is a `Session` or an `AsyncSession`)."""
+
+    ttl: int
+    metadata: str | None = None
+    auto_renew: bool = True
+    lock_delay: int | None = None
+    max_holders: int | None = None
+    session: Any = None
 
 
 def opt(value: Any) -> Any:
@@ -90,7 +137,30 @@ def to_state(s: LockStatus) -> LockState:
         fencing_token=opt(s.fencing_token),
         expires_at=opt(s.expires_at),
         metadata=opt(s.metadata),
+        max_holders=opt(s.max_holders),
+        holders=tuple(
+            Holder(h.holder_id, h.fencing_token, h.expires_at, opt(h.metadata)) for h in (opt(s.holders) or ())
+        ),
+        available_at=opt(s.available_at),
     )
+
+
+def to_changes(page: Any) -> PrefixChanges:
+    """A prefix watch's answer (a generated LockList) as PrefixChanges."""
+    index = opt(page.index)
+    if index is None:
+        raise errors.ProtocolError("prefix watch answer without index")
+    complete = opt(page.complete)
+    return PrefixChanges(
+        index=int(index),
+        changes=tuple(to_state(c) for c in (opt(page.changes) or ())),
+        complete=True if complete is None else bool(complete),
+    )
+
+
+def to_held(name: str, res: Any) -> Held:
+    """A `held` acquire answer (a generated AcquireResult) as Held."""
+    return Held(name, opt(res.holder_id), res.expires_at, opt(res.retry_after_ms), opt(res.available_at))
 
 
 def to_leader(s: LockState) -> Leader | None:
@@ -100,14 +170,39 @@ def to_leader(s: LockState) -> Leader | None:
     return Leader(value=s.metadata, holder_id=s.holder_id, fencing_token=s.fencing_token, revision=s.revision)
 
 
-def acquire_body(ttl: int, owner: str | None, wait: int, metadata: str | None) -> AcquireRequest:
-    """The acquire request; optional fields are left out unless given."""
+def acquire_body(
+    ttl: int | None,
+    owner: str | None,
+    wait: int,
+    metadata: str | None,
+    *,
+    session_id: str | None = None,
+    lock_delay: int | None = None,
+    max_holders: int | None = None,
+) -> AcquireRequest:
+    """The acquire request; optional fields are left out unless given. A lease bound to
+    a session sends its `session_id` and no TTL (the server would ignore it)."""
     return AcquireRequest(
-        ttl_seconds=ttl,
+        ttl_seconds=UNSET if ttl is None or session_id is not None else ttl,
         owner=UNSET if owner is None else owner,
         wait_seconds=UNSET if wait == 0 else wait,
         metadata=UNSET if metadata is None else metadata,
+        session_id=UNSET if session_id is None else session_id,
+        lock_delay_seconds=UNSET if not lock_delay else lock_delay,
+        max_holders=UNSET if max_holders is None else max_holders,
     )
+
+
+def check_holders(n: int) -> None:
+    """A semaphore admits 1 to 64 holders."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
+        raise ValueError(f"a semaphore of {n!r} holders: want 1 to 64")
+
+
+def session_deadline(sent: float, renew_after_ms: int) -> float:
+    """The local end of a session renewed at `sent` (monotonic): three of the server's
+    renew_after_ms after the request was sent, never later than the server's."""
+    return sent + 3 * max(renew_after_ms, 0) / 1000.0
 
 
 def result(response: Response[Any], expected: type[T]) -> T:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import httpx
 
 from . import _core, errors
-from ._core import Held, Leader, LockState
+from ._core import Held, Leader, LockState, PrefixChanges
 from .openapi.api.locks import (
     acquire_lock,
     get_lock,
@@ -29,15 +29,18 @@ from .openapi.api.locks import (
     release_lock,
     renew_lock,
 )
+from .openapi.api.sessions import create_session, delete_session, renew_session
 from .openapi.client import AuthenticatedClient
 from .openapi.models.acquire_result import AcquireResult
 from .openapi.models.acquire_result_status import AcquireResultStatus
+from .openapi.models.create_session_request import CreateSessionRequest
 from .openapi.models.lock_list import LockList
 from .openapi.models.lock_status import LockStatus
 from .openapi.models.release_request import ReleaseRequest
 from .openapi.models.release_result import ReleaseResult
 from .openapi.models.renew_request import RenewRequest
 from .openapi.models.renew_result import RenewResult
+from .openapi.models.session_result import SessionResult
 
 _TRANSIENT = (errors.TransportError, errors.Unavailable, errors.RateLimited, errors.ServerError, errors.ProtocolError)
 
@@ -84,17 +87,30 @@ class AsyncClient:
         return self._apis[self._current]
 
     async def try_lock(
-        self, name: str, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True
+        self,
+        name: str,
+        ttl: int = DEFAULT_TTL,
+        *,
+        metadata: str | None = None,
+        auto_renew: bool = True,
+        lock_delay: int | None = None,
     ) -> AsyncLease | None:
         """One attempt: the lease, or None when someone else holds the lock."""
-        got = await self.acquire(name, ttl, metadata=metadata, auto_renew=auto_renew)
+        got = await self.acquire(name, ttl, metadata=metadata, auto_renew=auto_renew, lock_delay=lock_delay)
         return got if isinstance(got, AsyncLease) else None
 
     async def acquire(
-        self, name: str, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True
+        self,
+        name: str,
+        ttl: int = DEFAULT_TTL,
+        *,
+        metadata: str | None = None,
+        auto_renew: bool = True,
+        lock_delay: int | None = None,
     ) -> AsyncLease | Held:
-        """One attempt: the lease, or a `Held` value naming the holder."""
-        return await self._acquire(name, ttl, 0, metadata, auto_renew)
+        """One attempt: the lease, or a `Held` value naming the holder (None, with
+        `available_at`, while a lock-delay keeps the lock; see `Client.acquire`)."""
+        return await self._acquire(name, _core.Spec(ttl, metadata, auto_renew, lock_delay), 0)
 
     def lock(
         self,
@@ -104,11 +120,62 @@ class AsyncClient:
         wait: float | None = None,
         metadata: str | None = None,
         auto_renew: bool = True,
+        lock_delay: int | None = None,
     ) -> _Acquiring:
         """Waits in line for the lock (at most `wait` seconds; None for ever). Await it for
         the lease, or use it directly as `async with client.lock(...) as lease:`, which
         releases on exit. Raises LockTimeout when the wait ends first."""
-        return _Acquiring(lambda: self._lock(name, ttl, wait, metadata, auto_renew))
+        spec = _core.Spec(ttl, metadata, auto_renew, lock_delay)
+        return _Acquiring(lambda: self._lock(name, spec, wait))
+
+    def semaphore(self, name: str, n: int) -> AsyncSemaphore:
+        """A semaphore of `n` holders (1 to 64) on `name`; see `Client.semaphore`."""
+        return AsyncSemaphore(self, name, n)
+
+    async def session(self, ttl: int = DEFAULT_TTL) -> AsyncSession:
+        """Creates a session and keeps it alive in an asyncio task; see `Client.session`
+        and `AsyncSession`."""
+        s = AsyncSession(self, ttl)
+        await s._open()
+        return s
+
+    async def prefix_index(self, prefix: str) -> int:
+        """The index to watch `prefix` from with `watch_prefix`."""
+        page = await self._call(list_locks, LockList, prefix=prefix, limit=1)
+        index = _core.opt(page.index)
+        if index is None:
+            raise errors.ProtocolError("prefix list without index")
+        return int(index)
+
+    async def watch_prefix(
+        self, prefix: str, index: int, *, timeout: float | None = None, poll_wait: int = _core.MAX_WAIT_SECONDS
+    ) -> AsyncIterator[PrefixChanges]:
+        """Follows every change under `prefix` after `index`, yielding each answer with
+        changes, until `timeout` seconds pass (None: for ever); waits out 429 and 503.
+        See `Client.watch_prefix`::
+
+            async for answer in client.watch_prefix("jobs.", await client.prefix_index("jobs.")):
+                ...
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return
+            wait = min(max(1, poll_wait), _core.wait_chunk(remaining))
+            try:
+                page = await self._call(list_locks, LockList, prefix=prefix, index=index, wait_seconds=wait, extra=wait)
+            except (errors.RateLimited, errors.Unavailable) as e:
+                delay = e.retry_after if e.retry_after is not None else 1.0
+                left = None if deadline is None else deadline - time.monotonic()
+                await asyncio.sleep(max(0.05, delay if left is None else min(delay, left)))
+                continue
+            answer = _core.to_changes(page)
+            if answer.changes or not answer.complete:
+                yield answer
+            elif wait == 0:
+                return
+            index = max(index, answer.index)
 
     async def status(self, name: str) -> LockState:
         """The lock's current state."""
@@ -186,13 +253,11 @@ class AsyncClient:
             raise errors.TransportError(f"{self.base_urls[start]}: no time left for the request")
         raise last
 
-    async def _lock(
-        self, name: str, ttl: int, wait: float | None, metadata: str | None, auto_renew: bool
-    ) -> AsyncLease:
+    async def _lock(self, name: str, spec: _core.Spec, wait: float | None) -> AsyncLease:
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
-            got = await self._acquire(name, ttl, _core.wait_chunk(remaining), metadata, auto_renew)
+            got = await self._acquire(name, spec, _core.wait_chunk(remaining))
             if isinstance(got, AsyncLease):
                 return got
             left = None if deadline is None else deadline - time.monotonic()
@@ -201,18 +266,28 @@ class AsyncClient:
             delay = _core.retry_delay(got.retry_after_ms)
             await asyncio.sleep(delay if left is None else min(delay, left))
 
-    async def _acquire(
-        self, name: str, ttl: int, wait: int, metadata: str | None, auto_renew: bool
-    ) -> AsyncLease | Held:
+    async def _acquire(self, name: str, spec: _core.Spec, wait: int) -> AsyncLease | Held:
         _core.check_name(name)
-        body = _core.acquire_body(ttl, self.owner, wait, metadata)
+        session = spec.session
+        if session is not None:
+            session._check_open()
+        body = _core.acquire_body(
+            spec.ttl,
+            self.owner,
+            wait,
+            spec.metadata,
+            session_id=None if session is None else session.id,
+            lock_delay=spec.lock_delay,
+            max_holders=spec.max_holders,
+        )
         res = await self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
         received = time.monotonic()
         if res.status == AcquireResultStatus.ACQUIRED:
             if _core.opt(res.lease_id) is None or _core.opt(res.fencing_token) is None:
                 raise errors.ProtocolError("acquired without lease_id or fencing_token")
-            return AsyncLease(self, name, ttl, res, metadata, received, auto_renew)
-        return Held(name, _core.opt(res.holder_id), res.expires_at, _core.opt(res.retry_after_ms))
+            ttl = spec.ttl if session is None else session.ttl
+            return AsyncLease(self, name, ttl, res, spec.metadata, received, spec.auto_renew, session)
+        return _core.to_held(name, res)
 
 
 class _Acquiring:
@@ -239,7 +314,9 @@ class AsyncLease:
     rules: deadline from the grant, renewals bounded by the lease, `close` never raises,
     `async with` lets your exception through and raises LockLost after a loss).
 
-    `lost` is an asyncio.Event set when the lease ends without you releasing it.
+    `lost` is an asyncio.Event set when the lease ends without you releasing it. A lease
+    taken through an `AsyncSession` (`session` is set) is kept by the session, not by a
+    task of its own, and is lost when the session is lost or orphaned.
     """
 
     def __init__(
@@ -251,6 +328,7 @@ class AsyncLease:
         metadata: str | None,
         received: float,
         auto_renew: bool,
+        session: AsyncSession | None = None,
     ) -> None:
         self.name = name
         self.ttl = ttl
@@ -265,8 +343,12 @@ class AsyncLease:
         self._deadline = received + _core.lease_left(self.renew_after_ms, ttl)
         self._released = False
         self._task: asyncio.Task[None] | None = None
+        #: The session the lease is bound to, if any.
+        self.session = session
         _LIVE.add(self)
-        if auto_renew:
+        if session is not None:
+            session._bind(self)
+        elif auto_renew:
             self._task = asyncio.get_running_loop().create_task(self._renew_loop(), name=f"octostore-renew-{name}")
 
     async def renew(self, ttl: int | None = None) -> AsyncLease:
@@ -342,6 +424,11 @@ class AsyncLease:
         self.expires_at = max(self.expires_at, res.expires_at)
         self.renew_after_ms = _core.opt(res.renew_after_ms)
         self._deadline = max(self._deadline, received + _core.lease_left(self.renew_after_ms, ttl))
+
+    def _end_with_session(self) -> None:
+        """The session was closed: the server released this lease with it."""
+        self._released = True
+        _LIVE.discard(self)
 
     def _mark_lost(self, reason: BaseException) -> None:
         if not self.lost.is_set():
@@ -430,3 +517,199 @@ class AsyncElection:
         lease, self.lease = self.lease, None
         if lease is not None:
             await lease.release()
+
+
+class AsyncSemaphore:
+    """The asyncio `Semaphore`: up to `n` holders at once, each with its own lease; made
+    by `AsyncClient.semaphore` or `AsyncSession.semaphore`."""
+
+    def __init__(self, via: AsyncClient | AsyncSession, name: str, n: int) -> None:
+        _core.check_holders(n)
+        self.name = name
+        self.n = n
+        self._via = via
+
+    def _spec(
+        self, ttl: int, metadata: str | None, auto_renew: bool, lock_delay: int | None
+    ) -> tuple[AsyncClient, _core.Spec]:
+        if isinstance(self._via, AsyncSession):
+            sess = self._via
+            return sess.client, _core.Spec(sess.ttl, metadata, False, lock_delay, self.n, sess)
+        return self._via, _core.Spec(ttl, metadata, auto_renew, lock_delay, self.n)
+
+    async def acquire(
+        self, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True, lock_delay: int | None = None
+    ) -> AsyncLease | Held:
+        """One attempt: a lease, or a `Held` value when all `n` places are taken."""
+        client, spec = self._spec(ttl, metadata, auto_renew, lock_delay)
+        return await client._acquire(self.name, spec, 0)
+
+    async def try_lock(
+        self, ttl: int = DEFAULT_TTL, *, metadata: str | None = None, auto_renew: bool = True, lock_delay: int | None = None
+    ) -> AsyncLease | None:
+        """One attempt: a lease, or None when all `n` places are taken."""
+        got = await self.acquire(ttl, metadata=metadata, auto_renew=auto_renew, lock_delay=lock_delay)
+        return got if isinstance(got, AsyncLease) else None
+
+    def lock(
+        self,
+        ttl: int = DEFAULT_TTL,
+        *,
+        wait: float | None = None,
+        metadata: str | None = None,
+        auto_renew: bool = True,
+        lock_delay: int | None = None,
+    ) -> _Acquiring:
+        """Waits for a place (at most `wait` seconds); await it or `async with` it."""
+        client, spec = self._spec(ttl, metadata, auto_renew, lock_delay)
+        return _Acquiring(lambda: client._lock(self.name, spec, wait))
+
+
+class AsyncSession:
+    """The asyncio `Session` (see `octostore.Session`: the same keep-alive, deadline and
+    loss rules), made by `await client.session(ttl)` and kept alive in an asyncio task::
+
+        async with await client.session(ttl=10) as session:
+            async with session.lock("leader", wait=30) as lease:
+                ...
+
+    `lost` is an asyncio.Event, set on `session_not_found` or at the local deadline, not
+    on `close` or `orphan`."""
+
+    def __init__(self, client: AsyncClient, ttl: int = DEFAULT_TTL) -> None:
+        self.client = client
+        self.ttl = ttl
+        self.id = ""
+        self.lost = asyncio.Event()
+        self.lost_reason: BaseException | None = None
+        self.expires_at: datetime.datetime | None = None
+        self._ended: str | None = None
+        self._leases: weakref.WeakSet[AsyncLease] = weakref.WeakSet()
+        self._renew_after_ms = 0
+        self._deadline = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _open(self) -> None:
+        sent = time.monotonic()
+        res = await self.client._call(create_session, SessionResult, body=CreateSessionRequest(ttl_seconds=self.ttl))
+        self.id = res.session_id
+        self.expires_at = res.expires_at
+        self._renew_after_ms = res.renew_after_ms
+        self._deadline = _core.session_deadline(sent, res.renew_after_ms)
+        self._task = asyncio.get_running_loop().create_task(self._keep_alive(), name=f"octostore-session-{self.id[:12]}")
+
+    def lock(
+        self, name: str, *, wait: float | None = None, metadata: str | None = None, lock_delay: int | None = None
+    ) -> _Acquiring:
+        """`AsyncClient.lock` through the session: the lease is bound to it."""
+        spec = self._spec(metadata, lock_delay)
+        return _Acquiring(lambda: self.client._lock(name, spec, wait))
+
+    async def try_lock(self, name: str, *, metadata: str | None = None, lock_delay: int | None = None) -> AsyncLease | None:
+        """`AsyncClient.try_lock` through the session."""
+        got = await self.acquire(name, metadata=metadata, lock_delay=lock_delay)
+        return got if isinstance(got, AsyncLease) else None
+
+    async def acquire(self, name: str, *, metadata: str | None = None, lock_delay: int | None = None) -> AsyncLease | Held:
+        """`AsyncClient.acquire` through the session."""
+        return await self.client._acquire(name, self._spec(metadata, lock_delay), 0)
+
+    def semaphore(self, name: str, n: int) -> AsyncSemaphore:
+        """`AsyncClient.semaphore` through the session."""
+        return AsyncSemaphore(self, name, n)
+
+    async def close(self) -> None:
+        """Stops the keep-alive and deletes the session (releasing its locks); at once,
+        without a request, after a loss, an orphan or an earlier close."""
+        await self._halt()
+        if self._ended is not None:
+            return
+        self._ended = "closed"
+        for lease in list(self._leases):
+            lease._end_with_session()
+        with contextlib.suppress(errors.SessionNotFound):
+            await self.client._call(delete_session, type(None), self.id)
+
+    async def orphan(self) -> None:
+        """Stops the keep-alive without deleting the session; its leases are marked lost."""
+        await self._halt()
+        if self._ended is not None:
+            return
+        self._ended = "orphaned"
+        why = errors.SessionEnded(self.id, "orphaned")
+        for lease in list(self._leases):
+            lease._mark_lost(why)
+
+    async def __aenter__(self) -> AsyncSession:
+        return self
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            try:
+                await self.close()
+            except errors.OctoStoreError as e:
+                exc.add_note(f"octostore: closing session {self.id} on exit failed: {e}")
+            return
+        if self.lost.is_set():
+            raise errors.SessionLost(self.id, self.lost_reason) from self.lost_reason
+        await self.close()
+
+    def _spec(self, metadata: str | None, lock_delay: int | None) -> _core.Spec:
+        return _core.Spec(self.ttl, metadata, False, lock_delay, None, self)
+
+    def _check_open(self) -> None:
+        if self._ended in ("closed", "orphaned"):
+            raise errors.SessionEnded(self.id, self._ended)
+
+    def _bind(self, lease: AsyncLease) -> None:
+        if self._ended is None:
+            self._leases.add(lease)
+        elif self._ended == "lost":
+            lease._mark_lost(self.lost_reason or errors.SessionEnded(self.id, "lost"))
+
+    async def _halt(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _lose(self, reason: BaseException) -> None:
+        if self._ended is not None:
+            return
+        self._ended = "lost"
+        self.lost_reason = reason
+        self.lost.set()
+        for lease in list(self._leases):
+            lease._mark_lost(reason)
+
+    async def _keep_alive(self) -> None:
+        delay = max(self._renew_after_ms / 1000.0, 0.01)
+        failed: BaseException | None = None
+        while True:
+            deadline = self._deadline
+            until = deadline - time.monotonic()
+            if until <= 0:
+                self._lose(failed or errors.TransportError(f"session {self.id}: no renewal succeeded in time"))
+                return
+            await asyncio.sleep(min(delay, until))
+            if time.monotonic() >= deadline:
+                continue
+            sent = time.monotonic()
+            try:
+                res = await self.client._call(renew_session, SessionResult, self.id, deadline=deadline)
+            except errors.SessionNotFound as e:
+                self._lose(e)
+                return
+            except errors.OctoStoreError as e:
+                failed = e
+                delay = max(min(1.0, (deadline - time.monotonic()) / 3), 0.01)
+                if isinstance(e, errors.ProblemError) and e.retry_after is not None:
+                    delay = min(delay, max(e.retry_after, 0.01))
+                continue
+            failed = None
+            self._deadline = max(self._deadline, _core.session_deadline(sent, res.renew_after_ms))
+            if self.expires_at is None or res.expires_at > self.expires_at:
+                self.expires_at = res.expires_at
+            self._renew_after_ms = res.renew_after_ms
+            delay = max(res.renew_after_ms / 1000.0, 0.01)

@@ -85,6 +85,25 @@ class AccountExists(Conflict):
     """409 `account_exists` (admin API)."""
 
 
+class MaxHoldersMismatch(Conflict):
+    """409 `max_holders_mismatch`: the lock's holders or waiters use another semaphore
+    size (`max_holders`); every holder of a lock must ask for the same N."""
+
+
+class SessionMismatch(Conflict):
+    """409 `session_mismatch`: this holder already holds the lock through another
+    session (or without one)."""
+
+
+class SessionLimitExceeded(Conflict):
+    """409 `session_limit_exceeded`: the account has its maximum of sessions."""
+
+
+class SessionNotFound(NotFound):
+    """404 `session_not_found`: the session expired, was deleted or is another
+    account's; the locks bound to it are gone."""
+
+
 class PayloadTooLarge(ProblemError):
     """413 `payload_too_large`."""
 
@@ -94,7 +113,7 @@ class UnsupportedMediaType(ProblemError):
 
 
 class RateLimited(ProblemError):
-    """429 `rate_limited`; see `retry_after`."""
+    """429 `rate_limited` (or `too_many_waiters`); see `retry_after`."""
 
 
 class Unavailable(ProblemError):
@@ -118,6 +137,11 @@ _BY_CODE: dict[str, type[ProblemError]] = {
     "lease_not_current": LeaseNotCurrent,
     "lock_limit_exceeded": LockLimitExceeded,
     "account_exists": AccountExists,
+    "max_holders_mismatch": MaxHoldersMismatch,
+    "session_mismatch": SessionMismatch,
+    "session_limit_exceeded": SessionLimitExceeded,
+    "session_not_found": SessionNotFound,
+    "too_many_waiters": RateLimited,
     "payload_too_large": PayloadTooLarge,
     "unsupported_media_type": UnsupportedMediaType,
     "rate_limited": RateLimited,
@@ -173,19 +197,29 @@ class LockHeld(OctoStoreError):
     """`try_lock` found the lock held by someone else (not a failure of the server).
 
     `holder_id`, `expires_at` (when that lease ends unless renewed) and
-    `retry_after_ms` (when trying again is worthwhile) come from the server.
+    `retry_after_ms` (when trying again is worthwhile) come from the server; while a
+    lock-delay keeps the lock, `holder_id` is None and `available_at` says until when.
     """
 
     code = "held"
 
     def __init__(
-        self, name: str, holder_id: str | None, expires_at: datetime.datetime | None, retry_after_ms: int | None
+        self,
+        name: str,
+        holder_id: str | None,
+        expires_at: datetime.datetime | None,
+        retry_after_ms: int | None,
+        available_at: datetime.datetime | None = None,
     ) -> None:
         self.name = name
         self.holder_id = holder_id
         self.expires_at = expires_at
         self.retry_after_ms = retry_after_ms
-        super().__init__(f"lock {name!r} is held by {holder_id} until {expires_at}")
+        self.available_at = available_at
+        if holder_id is None and available_at is not None:
+            super().__init__(f"lock {name!r} is kept by a lock-delay until {available_at}")
+        else:
+            super().__init__(f"lock {name!r} is held by {holder_id} until {expires_at}")
 
 
 class LockTimeout(OctoStoreError, TimeoutError):
@@ -209,3 +243,27 @@ class LockLost(OctoStoreError):
         self.name = name
         self.reason = reason
         super().__init__(f"lock {name!r} was lost while the block ran: {reason}")
+
+
+class SessionEnded(OctoStoreError):
+    """A lock was asked for through a session this helper closed or orphaned: it is no
+    longer kept alive, so nothing can be bound to it."""
+
+    code = "session_ended"
+
+    def __init__(self, session_id: str, how: str) -> None:
+        self.session_id = session_id
+        super().__init__(f"session {session_id} was {how}: nothing can be acquired through it")
+
+
+class SessionLost(OctoStoreError):
+    """A session's `with` block ended normally but the session was lost while it ran
+    (the server no longer knew it, or no renewal succeeded in time): every lock bound
+    to it ended then. `reason` says why."""
+
+    code = "session_lost"
+
+    def __init__(self, session_id: str, reason: BaseException | None) -> None:
+        self.session_id = session_id
+        self.reason = reason
+        super().__init__(f"session {session_id} was lost while the block ran: {reason}")
