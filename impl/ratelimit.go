@@ -114,6 +114,9 @@ func (s *Server) throttle(next http.Handler) http.Handler {
 		if token, ok := auth.ParseBearer(r.Header.Get("Authorization")); ok {
 			if p, err := s.auth.Authenticate(token); err == nil {
 				key, lim = p.AccountID, s.limiter
+				if info := infoFrom(r.Context()); info != nil {
+					info.bearer, info.verified = token, p
+				}
 			}
 		}
 		if adminSent && s.cfg.AdminKey != "" && (len(adminKey) != 1 || !auth.KeyMatches(adminKey[0], s.cfg.AdminKey)) {

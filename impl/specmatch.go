@@ -13,36 +13,59 @@ import (
 // matched against a pattern of the spec; as Go regular expressions these cost about 4 %
 // of the server's CPU in a durable lock cycle. Most of the spec's patterns are one
 // character class repeated between bounds, after a literal prefix (`^ses_[0-9a-f]{32}$`),
-// which a byte table answers exactly. Any other pattern is left to package regexp.
+// or a few such sequences as alternatives (the lock name), which byte tables answer
+// exactly. Any other pattern is left to package regexp.
 
-// classMatcher matches ^prefix[class]{min,max}$ where class holds ASCII bytes only, so a
-// match has as many bytes as characters.
-type classMatcher struct {
-	prefix   string
-	class    [256]bool
+// seqItem is one ASCII character class repeated between bounds.
+type seqItem struct {
+	class    *[256]bool
 	min, max int // max < 0: no bound
 }
 
-func (m *classMatcher) MatchString(s string) bool {
-	if len(s) < len(m.prefix) || s[:len(m.prefix)] != m.prefix {
-		return false
-	}
-	s = s[len(m.prefix):]
-	if len(s) < m.min || (m.max >= 0 && len(s) > m.max) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !m.class[s[i]] {
-			return false
-		}
-	}
-	return true
+// patternMatcher matches ^(alt|alt|...)$ where each alternative is a sequence of ASCII
+// character classes, every one repeated a fixed number of times except the last, which
+// may repeat between bounds. Such a sequence fixes where each class starts, so matching
+// left to right answers exactly what the regular expression answers; and with ASCII
+// classes only, a match has as many bytes as characters.
+type patternMatcher struct {
+	alts [][]seqItem
 }
 
-// compilePattern is the validator's regular expression compiler: a classMatcher when the
-// pattern has that shape, package regexp otherwise (as kin-openapi itself compiles it).
+func (m *patternMatcher) MatchString(s string) bool {
+	for _, alt := range m.alts {
+		if matchSeq(alt, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchSeq(items []seqItem, s string) bool {
+	i := 0
+	for k, it := range items {
+		n := it.min
+		if k == len(items)-1 {
+			n = len(s) - i
+			if n < it.min || (it.max >= 0 && n > it.max) {
+				return false
+			}
+		}
+		if len(s)-i < n {
+			return false
+		}
+		for end := i + n; i < end; i++ {
+			if !it.class[s[i]] {
+				return false
+			}
+		}
+	}
+	return i == len(s)
+}
+
+// compilePattern is the validator's regular expression compiler: a patternMatcher when
+// the pattern has that shape, package regexp otherwise (as kin-openapi itself compiles it).
 func compilePattern(expr string) (openapi3.RegexMatcher, error) {
-	if m, ok := classPattern(expr); ok {
+	if m, ok := seqPattern(expr); ok {
 		return m, nil
 	}
 	// As kin-openapi compiles it: \uXXXX written the way package regexp reads it.
@@ -51,63 +74,118 @@ func compilePattern(expr string) (openapi3.RegexMatcher, error) {
 
 var codepoint = regexp.MustCompile(`\\u(?P<code>[0-9A-F]{4})`)
 
-// classPattern recognises ^literal[class]{m,n}$ (also *, +, ?, {m,}) with an ASCII class.
-func classPattern(expr string) (*classMatcher, bool) {
+// maxAlternatives bounds how many sequences one pattern may expand to.
+const maxAlternatives = 16
+
+// seqPattern recognises ^…$ whose middle is built of ASCII literals and classes, their
+// repetitions (*, +, ?, {m,n}) and alternations, and expands to a patternMatcher when
+// every alternative has the shape it needs.
+func seqPattern(expr string) (*patternMatcher, bool) {
 	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return nil, false
-	}
-	if re.Op != syntax.OpConcat || len(re.Sub) < 3 {
+	if err != nil || re.Op != syntax.OpConcat || len(re.Sub) < 2 {
 		return nil, false
 	}
 	first, last := re.Sub[0], re.Sub[len(re.Sub)-1]
 	if first.Op != syntax.OpBeginText || last.Op != syntax.OpEndText {
 		return nil, false
 	}
-	middle := re.Sub[1 : len(re.Sub)-1]
-	m := &classMatcher{}
-	if len(middle) == 2 {
-		if middle[0].Op != syntax.OpLiteral || middle[0].Flags&syntax.FoldCase != 0 {
+	alts, ok := expand(&syntax.Regexp{Op: syntax.OpConcat, Sub: re.Sub[1 : len(re.Sub)-1]})
+	if !ok {
+		return nil, false
+	}
+	for _, alt := range alts {
+		for k := 0; k < len(alt)-1; k++ {
+			if alt[k].min != alt[k].max {
+				return nil, false
+			}
+		}
+	}
+	return &patternMatcher{alts: alts}, true
+}
+
+// expand writes re as the alternatives of sequences it matches, or reports false for
+// anything but ASCII literals, classes, their repetitions, concatenations and alternations.
+func expand(re *syntax.Regexp) ([][]seqItem, bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch:
+		return [][]seqItem{{}}, true
+	case syntax.OpCapture:
+		return expand(re.Sub[0])
+	case syntax.OpLiteral:
+		if re.Flags&syntax.FoldCase != 0 {
 			return nil, false
 		}
-		for _, r := range middle[0].Rune {
+		seq := []seqItem{}
+		for _, r := range re.Rune {
 			if r > 0x7f {
 				return nil, false
 			}
-			m.prefix += string(r)
+			class := new([256]bool)
+			class[r] = true
+			seq = append(seq, seqItem{class: class, min: 1, max: 1})
 		}
-		middle = middle[1:]
-	}
-	if len(middle) != 1 {
-		return nil, false
-	}
-	rep := middle[0]
-	switch rep.Op {
-	case syntax.OpStar:
-		m.min, m.max = 0, -1
-	case syntax.OpPlus:
-		m.min, m.max = 1, -1
-	case syntax.OpQuest:
-		m.min, m.max = 0, 1
-	case syntax.OpRepeat:
-		m.min, m.max = rep.Min, rep.Max
-	default:
-		return nil, false
-	}
-	if len(rep.Sub) != 1 || rep.Sub[0].Op != syntax.OpCharClass {
-		return nil, false
-	}
-	ranges := rep.Sub[0].Rune
-	for i := 0; i+1 < len(ranges); i += 2 {
-		lo, hi := ranges[i], ranges[i+1]
-		if lo > 0x7f || hi > 0x7f {
-			return nil, false // a class beyond ASCII: characters and bytes differ
+		return [][]seqItem{seq}, true
+	case syntax.OpCharClass:
+		class := new([256]bool)
+		ranges := re.Rune
+		for i := 0; i+1 < len(ranges); i += 2 {
+			lo, hi := ranges[i], ranges[i+1]
+			if lo > 0x7f || hi > 0x7f {
+				return nil, false // a class beyond ASCII: characters and bytes differ
+			}
+			for c := lo; c <= hi; c++ {
+				class[c] = true
+			}
 		}
-		for c := lo; c <= hi; c++ {
-			m.class[c] = true
+		return [][]seqItem{{{class: class, min: 1, max: 1}}}, true
+	case syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat:
+		if re.Flags&syntax.NonGreedy != 0 {
+			return nil, false // the same matches, but keep to what is proven
 		}
+		sub, ok := expand(re.Sub[0])
+		if !ok || len(sub) != 1 || len(sub[0]) != 1 || sub[0][0].min != 1 || sub[0][0].max != 1 {
+			return nil, false
+		}
+		it := sub[0][0]
+		switch re.Op {
+		case syntax.OpStar:
+			it.min, it.max = 0, -1
+		case syntax.OpPlus:
+			it.min, it.max = 1, -1
+		case syntax.OpQuest:
+			it.min, it.max = 0, 1
+		default:
+			it.min, it.max = re.Min, re.Max
+		}
+		return [][]seqItem{{it}}, true
+	case syntax.OpConcat:
+		out := [][]seqItem{{}}
+		for _, s := range re.Sub {
+			sub, ok := expand(s)
+			if !ok || len(out)*len(sub) > maxAlternatives {
+				return nil, false
+			}
+			var next [][]seqItem
+			for _, a := range out {
+				for _, b := range sub {
+					next = append(next, append(append([]seqItem{}, a...), b...))
+				}
+			}
+			out = next
+		}
+		return out, true
+	case syntax.OpAlternate:
+		var out [][]seqItem
+		for _, s := range re.Sub {
+			sub, ok := expand(s)
+			if !ok || len(out)+len(sub) > maxAlternatives {
+				return nil, false
+			}
+			out = append(out, sub...)
+		}
+		return out, true
 	}
-	return m, true
+	return nil, false
 }
 
 // uuidFormat checks the "uuid" format as RFC 9562 writes a UUID (kin-openapi's

@@ -59,7 +59,7 @@ func TestPatternMatchersAgreeWithRegexp(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pattern %q: %v", p, err)
 		}
-		if _, ok := m.(*classMatcher); ok {
+		if _, ok := m.(*patternMatcher); ok {
 			fast++
 		}
 		want := regexp.MustCompile(p)
@@ -82,16 +82,16 @@ func TestPatternMatchersAgreeWithRegexp(t *testing.T) {
 				// and the same length of one class byte, with one byte changed
 				uniform := strings.Repeat(string("aZ09.-_"[rng.IntN(7)]), n)
 				check(uniform)
-				for _, pre := range []string{"ses_", "tok_", "acc_", ""} {
+				for _, pre := range []string{"ses_", "tok_", "acc_", "", ".", "..", "...", ".-"} {
 					check(pre + uniform)
 					check(pre + s)
 				}
 			}
 		}
 	}
-	// The lock name, owner, account, token, session and cluster-node-id patterns are the
-	// simple ones; the lock-name-or-dots alternation and host:port stay regular expressions.
-	if fast < 5 {
+	// The lock name (an alternation of three sequences), owner, account, token, session
+	// and cluster-node-id patterns get byte tables; host:port stays a regular expression.
+	if fast < 6 {
 		t.Fatalf("only %d of the spec's patterns got the byte-table matcher", fast)
 	}
 	t.Logf("%d patterns of the spec, %d matched by byte table", len(specPatterns(t)), fast)
