@@ -52,6 +52,9 @@ func decodeJSONBody(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ open
 	if !utf8.Valid(data) {
 		return nil, &openapi3filter.ParseError{Kind: openapi3filter.KindInvalidFormat, Cause: errInvalidUTF8}
 	}
+	if v, ok := decodeFast(data); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
