@@ -100,18 +100,8 @@ func (d *fastDecoder) object() (any, bool) {
 			return nil, false
 		}
 		m[k.(string)] = v // a repeated key: the last one wins, as in encoding/json
-		d.space()
-		if d.i >= len(d.data) {
-			return nil, false
-		}
-		switch d.data[d.i] {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			return m, true
-		default:
-			return nil, false
+		if more, ok := d.after('}'); !ok || !more {
+			return m, ok
 		}
 	}
 }
@@ -130,20 +120,28 @@ func (d *fastDecoder) array() (any, bool) {
 			return nil, false
 		}
 		a = append(a, v)
-		d.space()
-		if d.i >= len(d.data) {
-			return nil, false
-		}
-		switch d.data[d.i] {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			return a, true
-		default:
-			return nil, false
+		if more, ok := d.after(']'); !ok || !more {
+			return a, ok
 		}
 	}
+}
+
+// after reads what follows a member of an object or array: a comma (more follow) or its
+// closing byte (it ends); anything else is not for decodeFast.
+func (d *fastDecoder) after(closing byte) (more, ok bool) {
+	d.space()
+	if d.i >= len(d.data) {
+		return false, false
+	}
+	switch d.data[d.i] {
+	case ',':
+		d.i++
+		return true, true
+	case closing:
+		d.i++
+		return false, true
+	}
+	return false, false
 }
 
 // str reads a string without escapes or control bytes; its bytes are valid UTF-8
