@@ -90,7 +90,7 @@ func TestPatternMatchersAgreeWithRegexp(t *testing.T) {
 		}
 	}
 	// The lock name (an alternation of three sequences), owner, account, token, session,
-	// cluster-node-id and address-list patterns get byte tables; host:port stays a
+	// cluster-node-id and name-prefix patterns get byte tables; host:port stays a
 	// regular expression.
 	if fast < 7 {
 		t.Fatalf("only %d of the spec's patterns got the byte-table matcher", fast)
