@@ -162,7 +162,14 @@ func (s *spawned) await(timeout time.Duration, wantToken bool) error {
 	case a := <-s.addr:
 		p.url = "http://" + a
 	case <-p.exited:
-		return fmt.Errorf("server exited: %v %s %s", p.waitErr, p.stdout, p.stderr)
+		// A process that listened and then exited at once (a failpoint armed for the
+		// first request) has both ready, and select picks at random: it did start.
+		select {
+		case a := <-s.addr:
+			p.url = "http://" + a
+		default:
+			return fmt.Errorf("server exited: %v %s %s", p.waitErr, p.stdout, p.stderr)
+		}
 	case <-time.After(timeout):
 		return fmt.Errorf("server did not start: %s %s", p.stdout, p.stderr)
 	}
@@ -403,5 +410,23 @@ func TestSIGTERMEndsLongPollsAndShutsDownCleanly(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+// A server that listened and exited at once (armed to crash at its first request, which
+// the running load sends immediately) has started: await must not report it as a server
+// that never came up, whichever of the two it sees first.
+func TestAwaitCountsAListenedServerAsStartedEvenIfItExited(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		p := &proc{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+		s := &spawned{p: p, addr: make(chan string, 1), token: make(chan string, 1)}
+		s.addr <- "127.0.0.1:1"
+		close(p.exited)
+		if err := s.await(time.Second, false); err != nil {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if p.url != "http://127.0.0.1:1" {
+			t.Fatalf("attempt %d: url %q", i, p.url)
+		}
 	}
 }
