@@ -128,7 +128,9 @@ func (s *Server) Handler() (http.Handler, error) {
 	s.specRouter = router
 	validate := validator(router, &openapi3filter.Options{
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
-			openapi3.WithStringFormatValidator("uuid", uuidFormat{}),
+			// One map for every request: WithStringFormatValidator would make a new one
+			// each time kin-openapi applies the options (every parameter and body).
+			openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{"uuid": uuidFormat{}}),
 			openapi3.SetSchemaRegexCompiler(compilePattern),
 		},
 		AuthenticationFunc:                s.authenticate,
@@ -321,6 +323,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // observe gives every request an id (echoed in X-Request-Id and problem bodies) and logs
 // it: server errors at error level, the rest at debug. Bodies and headers are never
 // logged, so neither tokens nor lease ids reach the log.
+// The constant response headers observe sets, as net/http stores them. They are
+// shared between responses and must never be written into.
+var (
+	headerNosniff    = []string{"nosniff"}
+	headerDeny       = []string{"DENY"}
+	headerNoReferrer = []string{"no-referrer"}
+	headerNoStore    = []string{"no-store"}
+)
+
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -332,13 +343,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Request-Id", id)
 		// Every answer: no MIME sniffing, no framing (the API reference and the
-		// dashboard included), no referrer to other sites.
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Server", s.serverHeader)
+		// dashboard included), no referrer to other sites. The values are shared
+		// read-only slices (set under canonical keys), not one allocation each per
+		// request: Set and Add replace or grow a value, never write into it.
+		h["X-Content-Type-Options"] = headerNosniff
+		h["X-Frame-Options"] = headerDeny
+		h["Referrer-Policy"] = headerNoReferrer
+		h["Server"] = s.serverHeaderValue
 		if noStore(r.URL.Path) {
-			h.Set("Cache-Control", "no-store") // a handler may set its own (the avatar)
+			h["Cache-Control"] = headerNoStore // a handler may set its own (the avatar)
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))

@@ -135,8 +135,9 @@ type Server struct {
 	// specRouter finds the spec's operations, to name the allowed methods in a 405's
 	// Allow header; set by Handler.
 	specRouter routers.Router
-	// serverHeader is the Server header of every answer, octostore/<version>.
-	serverHeader string
+	// serverHeaderValue is the Server header of every answer, octostore/<version>, as
+	// the header map holds it (shared by every response, never written into).
+	serverHeaderValue []string
 
 	mu     sync.Mutex // serialises the engine and the order of submitted revisions
 	engine *lease.Engine
@@ -201,7 +202,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Server, error) {
 	engine := restoreEngine(cfg, state, fencingFloor(state.Reserved, now), now)
 	cfg.Logger.Info("state restored", "leases", len(state.Leases), "sessions", len(state.Sessions), "lock_delays", len(state.Delays),
 		"fencing_from", engine.LastToken(), "stored_high_water_mark", state.Reserved)
-	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: cfg.Commits, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{}), serverHeader: serverHeader(cfg.Version)}
+	s := &Server{cfg: cfg, log: cfg.Logger, store: st, commits: cfg.Commits, auth: svc, signin: signin, engine: engine, rebuilt: make(chan struct{}), serverHeaderValue: []string{serverHeader(cfg.Version)}}
 	s.co.init()
 	if cfg.Metrics != nil {
 		cfg.Metrics.watchEngine(s)
