@@ -16,7 +16,7 @@ GENERATED := gen sdk/go sdk/python/src/octostore/openapi sdk/typescript/src/gen 
 	sdk/csharp/src/OctoStore/OctoStoreClient.g.cs sdk/csharp/src/OctoStore/Models.g.cs sdk/csharp/src/OctoStore/Version.g.props
 
 .PHONY: docs release image test-release test-image test-deploy check-release-version goreleaser faults all build run generate generate-go generate-python generate-typescript generate-ruby generate-php generate-csharp check-generated fmt-check vet test test-go test-sdk-go test-sdks test-sdk-python test-sdk-typescript test-sdk-ruby test-sdk-php test-sdk-csharp server-bin debian-deps fuzz clean test-e2e test-contract e2e-deps test-model soak soak-cluster test-cluster test-sdk-java test-sdk-rust package-sdk-rust \
-	bench-go profile bench-compare bench-compare-cluster bench-soak
+	bench-go profile bench-compare bench-compare-cluster bench-upstream-bin bench-soak
 
 all: build
 
@@ -334,6 +334,14 @@ bench-compare: build
 	./bin/octostore-compare --clients $(COMPARE_CLIENTS) --repeats $(COMPARE_REPEATS) \
 	  --duration $(COMPARE_DURATION) --scenarios $(COMPARE_SCENARIOS) --systems $(COMPARE_SYSTEMS) \
 	  --nodes $(COMPARE_NODES) --json $(COMPARE_JSON) $(COMPARE_FLAGS)
+
+# Upstream OctoStore (the Rust server, crate octostore 0.14.4 from crates.io, built with
+# its own Cargo.lock, about ten minutes on two cores) for the comparison table:
+#   make bench-upstream-bin
+#   make bench-compare COMPARE_FLAGS="--upstream bin/upstream/bin/octostore"
+UPSTREAM_VERSION ?= 0.14.4
+bench-upstream-bin:
+	cargo install --locked --version $(UPSTREAM_VERSION) --root bin/upstream --bin octostore octostore
 
 # Three-node OctoStore (raft) next to a three-member etcd cluster, every process on
 # loopback with its own data directory: cycle, status and handoff, the clients spread

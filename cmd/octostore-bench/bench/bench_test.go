@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,5 +187,45 @@ func TestSeveralURLsSpreadTheClientsAndMoveOffADeadNode(t *testing.T) {
 	}
 	if res.ErrorCount() > 1 || res.Ops == 0 || !res.Safety.OK {
 		t.Fatalf("ops %d, errors %v, safety %+v", res.Ops, res.Errors, res.Safety)
+	}
+}
+
+// A server without accounts (upstream OctoStore with static tokens): every client sends
+// its own token, a run cannot have more clients than tokens, and a 409 whose body says
+// "held" is a held lock, while any other 409 stays an error.
+func TestTokensPerClientAndHeldAsConflict(t *testing.T) {
+	var seen sync.Map
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Get("Authorization"), true)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		if strings.Contains(r.URL.Path, "/busy/") {
+			io.WriteString(w, `{"status":"held","holder_id":"6f1c2a4e-8a7b-4d0c-9f5e-2b3c4d5e6f70","retry_after_ms":100}`)
+			return
+		}
+		io.WriteString(w, `{"code":"conflict","message":"ACL already exists"}`)
+	}))
+	defer ts.Close()
+	o := &OctoStore{URL: ts.URL, Tokens: []string{"t0", "t1"}}
+	if _, err := o.Clients(context.Background(), 3, false); err == nil {
+		t.Fatal("3 clients from 2 tokens")
+	}
+	cs, err := o.Clients(context.Background(), 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		g, err := c.Acquire(context.Background(), "busy")
+		if err != nil || g.Acquired {
+			t.Fatalf("held answered as 409: %+v %v", g, err)
+		}
+		if _, err := c.Acquire(context.Background(), "other"); err == nil {
+			t.Fatal("a 409 that is not held was taken as held")
+		}
+	}
+	for _, tok := range []string{"Bearer t0", "Bearer t1"} {
+		if _, ok := seen.Load(tok); !ok {
+			t.Fatalf("no request with %q", tok)
+		}
 	}
 }

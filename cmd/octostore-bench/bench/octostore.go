@@ -25,9 +25,13 @@ type OctoStore struct {
 	// number and moves to the next node after a transport error or a 503, so the load
 	// spreads over every node as behind a load balancer.
 	URL string
-	// Token is every client's bearer token when AdminKey is empty; the clients then tell
-	// themselves apart with distinct owner values.
+	// Token is every client's bearer token when AdminKey and Tokens are empty; the
+	// clients then tell themselves apart with distinct owner values.
 	Token string
+	// Tokens, when set, are the clients' bearer tokens, one holder each: client i uses
+	// Tokens[i], so a run has at most len(Tokens) clients (a server without accounts
+	// or owners, such as upstream OctoStore with static tokens).
+	Tokens []string
 	// AdminKey, when set, is used to create fresh accounts and tokens for each run
 	// (POST /admin/accounts), so that the per-account lock limit never caps a run.
 	AdminKey string
@@ -76,6 +80,11 @@ func (o *OctoStore) Clients(ctx context.Context, n int, shared bool) ([]Client, 
 	tokens := make([]string, n)
 	owners := make([]string, n)
 	switch {
+	case len(o.Tokens) > 0:
+		if n > len(o.Tokens) {
+			return nil, fmt.Errorf("%d clients but %d tokens", n, len(o.Tokens))
+		}
+		copy(tokens, o.Tokens)
 	case o.AdminKey == "" && o.Token == "":
 		return nil, errors.New("give a token (--token) or an admin key (--admin-key)")
 	case o.AdminKey == "":
@@ -272,6 +281,13 @@ type acquireResult struct {
 func (c *octoClient) acquire(ctx context.Context, name string, body []byte) (Grant, error) {
 	var out acquireResult
 	if err := c.do(ctx, http.MethodPost, "/locks/"+name+"/acquire", body, &out); err != nil {
+		// Upstream OctoStore answers a lock held by another with 409 and the same body
+		// (status "held"); this server answers 200.
+		var ce *CodeError
+		if errors.As(err, &ce) && ce.Status == http.StatusConflict &&
+			json.Unmarshal(c.buf.Bytes(), &out) == nil && out.Status == "held" {
+			return Grant{}, nil
+		}
 		return Grant{}, err
 	}
 	switch out.Status {

@@ -51,6 +51,7 @@ func main() {
 type options struct {
 	lockBin, benchBin, etcdBin, redisBin string
 	baseBin                              string // the baseline system's octostore-lock
+	upstreamBin                          string // upstream OctoStore's server (Rust)
 	clients                              []int
 	repeats                              int
 	duration, warmup                     time.Duration
@@ -60,7 +61,7 @@ type options struct {
 	nodes                                int // 1, or 3: octostore and etcd run as three-node clusters
 }
 
-var allSystems = []string{"octostore", "etcd", "redis-always", "redis-none", "ceiling", "baseline"}
+var allSystems = []string{"octostore", "etcd", "redis-always", "redis-none", "ceiling", "baseline", "upstream"}
 
 // ceilingScenarios are the requests that change nothing, the ones measured against the
 // no-op server.
@@ -76,6 +77,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.lockBin, "octostore-lock", "bin/octostore-lock", "the octostore-lock binary")
 	fs.StringVar(&o.benchBin, "octostore-bench", "bin/octostore-bench", "the octostore-bench binary (serves the no-op ceiling)")
 	fs.StringVar(&o.baseBin, "baseline", "", "an older octostore-lock binary, run as system \"baseline\" with the same settings, to measure a change side by side")
+	fs.StringVar(&o.upstreamBin, "upstream", "", "upstream OctoStore's server binary (the Rust octostore 0.14), run as system \"upstream\" on SQLite with one static token per client")
 	fs.StringVar(&o.etcdBin, "etcd", "etcd", "the etcd server binary")
 	fs.StringVar(&o.redisBin, "redis-server", "redis-server", "the redis-server binary")
 	fs.StringVar(&clients, "clients", "1,16,64", "client counts")
@@ -110,10 +112,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		if s == "baseline" && o.baseBin == "" {
 			return o, errors.New("system baseline needs --baseline BIN")
 		}
+		if s == "upstream" && o.upstreamBin == "" {
+			return o, errors.New("system upstream needs --upstream BIN")
+		}
 		o.systems = append(o.systems, s)
 	}
 	if o.baseBin != "" && !slices.Contains(o.systems, "baseline") {
 		o.systems = append(o.systems, "baseline")
+	}
+	if o.upstreamBin != "" && !slices.Contains(o.systems, "upstream") {
+		o.systems = append(o.systems, "upstream")
 	}
 	if o.repeats < 1 || o.repeats > 20 || o.duration <= 0 || o.duration > 5*time.Minute {
 		return o, errors.New("want 1..20 repeats of 0s..5m")
@@ -284,6 +292,20 @@ func startAll(ctx context.Context, o options, dir string, stderr io.Writer) (map
 				[]string{"--bind-addr", addr, "--database-url", filepath.Join(sdir, "octostore.db"), "--log-level", "warn", "--rate-limit-rps", "0", "--max-waiters-per-account", "-1", "--max-waiters", "-1", "--max-connections", "0", "--max-connections-per-client", "0"},
 				[]string{"ADMIN_KEY=" + key}, httpReady("http://"+addr+"/health"))
 			systems[name] = &bench.OctoStore{URL: "http://" + addr, AdminKey: key, TTL: ttl, Label: name}
+		case "upstream":
+			// No accounts to create: every client gets a static token of its own (a
+			// holder of its own), as many as the largest client count.
+			tokens := make([]string, slices.Max(o.clients))
+			entries := make([]string, len(tokens))
+			for i := range tokens {
+				tokens[i] = randomKey()
+				entries[i] = "bench-" + strconv.Itoa(i) + ":" + tokens[i]
+			}
+			p, err = start(ctx, sdir, name, absBin(o.upstreamBin), nil, []string{
+				"BIND_ADDR=" + addr, "DATABASE_URL=" + filepath.Join(sdir, "octostore.db"),
+				"STATIC_TOKENS=" + strings.Join(entries, ","), "RUST_LOG=warn",
+			}, httpReady("http://"+addr+"/health"))
+			systems[name] = &bench.OctoStore{URL: "http://" + addr, Tokens: tokens, TTL: ttl, Label: name}
 		case "ceiling":
 			p, err = start(ctx, sdir, name, absBin(o.benchBin), []string{"serve-noop", "--addr", addr}, nil, httpReady("http://"+addr+"/health"))
 			systems[name] = &bench.OctoStore{URL: "http://" + addr, Token: "none", TTL: ttl, Label: "ceiling"}

@@ -301,6 +301,9 @@ func writeReport(w io.Writer, o options, results []bench.Result, cpu []float64) 
 		}
 		fmt.Fprintln(w)
 	}
+	if oc, uc := get("octostore", "cycle", 64), get("upstream", "cycle", 64); oc != nil && uc != nil && uc.rate() > 0 {
+		fmt.Fprintf(w, "- against upstream OctoStore (Rust), cycle at 64 clients: %.2fx the throughput\n", oc.rate()/uc.rate())
+	}
 	if hc := get("octostore", "handoff", 16); hc != nil {
 		if hc.supported() {
 			target("handoff p99 under 5 ms at 16 waiters", hc.p99() < 5, fmt.Sprintf("p99 %.2f ms", hc.p99()))
