@@ -126,7 +126,14 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, err
 	}
 	s.specRouter = router
-	validate := validator(router, &openapi3filter.Options{
+	validate := validator(router, s.validationOptions(), s.validationError)
+	s.routes = mux
+	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.sameOriginSignIn(s.limitBody(s.acceptCurl(headAsGet(validate(api)))))))))), nil
+}
+
+// validationOptions are kin-openapi's options for checking requests.
+func (s *Server) validationOptions() *openapi3filter.Options {
+	return &openapi3filter.Options{
 		SchemaValidationOptions: []openapi3.SchemaValidationOption{
 			// One map for every request: WithStringFormatValidator would make a new one
 			// each time kin-openapi applies the options (every parameter and body).
@@ -136,9 +143,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		AuthenticationFunc:                s.authenticate,
 		RejectWhenRequestBodyNotSpecified: true,
 		KeepValidatedValue:                true, // as nethttp-middleware sets it
-	}, s.validationError)
-	s.routes = mux
-	return s.observe(s.recoverPanics(s.forward(s.throttle(clearStateCookie(s.sameOriginSignIn(s.limitBody(s.acceptCurl(headAsGet(validate(api)))))))))), nil
+	}
 }
 
 // headAsGet serves HEAD on every GET operation (RFC 9110 §9.3.2): the request is

@@ -29,8 +29,22 @@ type specRouter struct {
 type specRoute struct {
 	path     string
 	item     *openapi3.PathItem
-	segments []string // after the leading "/"; a parameter is "" with its name in params
-	params   []string // the parameter name of each segment, "" for a literal
+	segments []string                 // after the leading "/"; a parameter is "" with its name in params
+	params   []string                 // the parameter name of each segment, "" for a literal
+	methods  map[string]*routedMethod // the path's operations by method, built once
+}
+
+// routedMethod is one operation of a path, built once and only ever read: the route
+// FindRoute answers, and what the validator needs to check its security apart from the
+// rest (see validator).
+type routedMethod struct {
+	route routers.Route
+	// security is what kin-openapi checks for the operation: its own requirements, or
+	// the spec's when it names none.
+	security openapi3.SecurityRequirements
+	// unsecured is route with an operation that is a copy without security
+	// requirements, for kin-openapi to check everything else.
+	unsecured routers.Route
 }
 
 func newSpecRouter(spec *openapi3.T) (*specRouter, error) {
@@ -57,13 +71,34 @@ func newSpecRouter(spec *openapi3.T) (*specRouter, error) {
 			rt.segments = append(rt.segments, seg)
 			rt.params = append(rt.params, name)
 		}
+		rt.methods = map[string]*routedMethod{}
+		for method, op := range rt.item.Operations() {
+			m := &routedMethod{route: routers.Route{Spec: spec, Path: path, PathItem: rt.item, Method: method, Operation: op}, security: spec.Security}
+			if op.Security != nil {
+				m.security = *op.Security
+			}
+			bare := *op
+			bare.Security = &openapi3.SecurityRequirements{}
+			m.unsecured = m.route
+			m.unsecured.Operation = &bare
+			rt.methods[method] = m
+		}
 		r.routes = append(r.routes, rt)
 	}
 	return r, nil
 }
 
-// FindRoute implements routers.Router.
+// FindRoute implements routers.Router. The route it answers is shared by every request
+// and must not be changed.
 func (r *specRouter) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	m, params, err := r.find(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &m.route, params, nil
+}
+
+func (r *specRouter) find(req *http.Request) (*routedMethod, map[string]string, error) {
 	path := req.URL.EscapedPath()
 	if !strings.HasPrefix(path, "/") {
 		return nil, nil, routers.ErrPathNotFound
@@ -78,8 +113,8 @@ func (r *specRouter) FindRoute(req *http.Request) (*routers.Route, map[string]st
 		if !rt.matches(segs[:n]) {
 			continue
 		}
-		op := rt.item.GetOperation(req.Method)
-		if op == nil {
+		m := rt.methods[req.Method]
+		if m == nil {
 			return nil, nil, routers.ErrMethodNotAllowed
 		}
 		vars := make(map[string]string, 2)
@@ -88,7 +123,7 @@ func (r *specRouter) FindRoute(req *http.Request) (*routers.Route, map[string]st
 				vars[name] = segs[j]
 			}
 		}
-		return &routers.Route{Spec: r.spec, Path: rt.path, PathItem: rt.item, Method: req.Method, Operation: op}, vars, nil
+		return m, vars, nil
 	}
 	return nil, nil, routers.ErrPathNotFound
 }
@@ -132,17 +167,14 @@ func (rt *specRoute) matches(segs []string) bool {
 // onError; what passes goes to next. It is nethttp-middleware's
 // OapiRequestValidatorWithOptions with the route found by router instead of a
 // gorillamux router of its own, and the same statuses for onError.
-func validator(router routers.Router, opts *openapi3filter.Options, onError func(context.Context, error, http.ResponseWriter, *http.Request, middleware.ErrorHandlerOpts)) func(http.Handler) http.Handler {
+func validator(router *specRouter, opts *openapi3filter.Options, onError func(context.Context, error, http.ResponseWriter, *http.Request, middleware.ErrorHandlerOpts)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := router.FindRoute(r)
-			if err != nil {
+			route, params, err := validateRequest(router, opts, r)
+			if route == nil {
 				onError(r.Context(), err, w, r, middleware.ErrorHandlerOpts{StatusCode: http.StatusNotFound})
 				return
 			}
-			err = openapi3filter.ValidateRequest(r.Context(), &openapi3filter.RequestValidationInput{
-				Request: r, PathParams: params, Route: route, Options: opts,
-			})
 			if err == nil {
 				next.ServeHTTP(w, r)
 				return
@@ -162,4 +194,26 @@ func validator(router routers.Router, opts *openapi3filter.Options, onError func
 			onError(r.Context(), err, w, r, eo)
 		})
 	}
+}
+
+// validateRequest is openapi3filter.ValidateRequest on the route router finds for r (nil
+// when it finds none, with its error), with one difference in how, not in what: the
+// security requirements are checked first, as ValidateRequest checks them, but without
+// the body. kin-openapi reads the whole body into memory before calling the
+// authentication function, in case it reads the body; none of the server's does. The
+// rest is ValidateRequest's on the route without its security requirements.
+func validateRequest(router *specRouter, opts *openapi3filter.Options, r *http.Request) (*routers.Route, map[string]string, error) {
+	m, params, err := router.find(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	input := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: &m.unsecured, Options: opts}
+	body := r.Body
+	r.Body = http.NoBody
+	err = openapi3filter.ValidateSecurityRequirements(r.Context(), input, m.security)
+	r.Body = body
+	if err == nil {
+		err = openapi3filter.ValidateRequest(r.Context(), input)
+	}
+	return &m.route, params, err
 }
