@@ -294,8 +294,9 @@ func startAll(ctx context.Context, o options, dir string, stderr io.Writer) (map
 			systems[name] = &bench.OctoStore{URL: "http://" + addr, AdminKey: key, TTL: ttl, Label: name}
 		case "upstream":
 			// No accounts to create: every client gets a static token of its own (a
-			// holder of its own), as many as the largest client count.
-			tokens := make([]string, slices.Max(o.clients))
+			// holder of its own), as many as the largest client count and the holders some
+			// scenarios add.
+			tokens := make([]string, slices.Max(o.clients)+16)
 			entries := make([]string, len(tokens))
 			for i := range tokens {
 				tokens[i] = randomKey()
