@@ -77,6 +77,38 @@ class CoordinationLiveTest {
   }
 
   @Test
+  void nobodyLeadsDuringTheLockDelayAfterTheLeadersLeaseExpired() throws Exception {
+    Election watched = bob.election("scheduler");
+    List<Optional<Leader>> seen = new CopyOnWriteArrayList<>();
+    try (Election.Observer o = watched.observe(seen::add)) {
+      Lease leadership = alice.election("scheduler").campaign("alice:8080", LockOptions.defaults()
+          .withTtl(Duration.ofSeconds(1)).withAutoRenew(false).withLockDelay(Duration.ofSeconds(3)));
+      assertEquals("alice:8080", watched.leader().orElseThrow().value());
+      // The lease expires unrenewed: for 3 s the lock is held by nobody (holder_id null).
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      LockStatus st;
+      while ((st = bob.status("scheduler")).getHolderId() != null || st.getAvailableAt() == null) {
+        assertTrue(System.nanoTime() - deadline < 0, "no lock-delay seen: " + st);
+        Thread.sleep(20);
+      }
+      assertEquals(Optional.empty(), watched.leader(), "a lock kept by a lock-delay has no leader");
+      // The observer reported alice, then (at the expiry) no leader, not a leader without a holder.
+      int elected = -1;
+      while (elected < 0 || seen.size() <= elected + 1) {
+        assertTrue(System.nanoTime() - deadline < 0, "the observer saw no change after alice: " + seen);
+        elected = indexOfValue(seen, "alice:8080");
+        Thread.sleep(20);
+      }
+      assertEquals(Optional.empty(), seen.get(elected + 1), "the observer's report after the expiry; saw " + seen);
+      assertEquals(LossReason.EXPIRED, leadership.lost().get(10, TimeUnit.SECONDS));
+    }
+    try (Lease next = bob.election("scheduler").campaign("bob:8080",
+        LockOptions.defaults().withMaxWait(Duration.ofSeconds(10)))) {
+      assertEquals("bob:8080", bob.election("scheduler").leader().orElseThrow().value());
+    }
+  }
+
+  @Test
   void theKeepAliveHoldsTheSessionsLocksPastItsTtlAndCloseReleasesThem() throws Exception {
     Session s = alice.openSession(Duration.ofSeconds(1));
     Instant first = s.expiresAt();
@@ -161,6 +193,15 @@ class CoordinationLiveTest {
       assertEquals(Optional.empty(), w.poll(Duration.ofSeconds(1)), "nothing changed under the prefix");
       assertEquals(at, w.index());
     }
+  }
+
+  private static int indexOfValue(List<Optional<Leader>> seen, String value) {
+    for (int i = 0; i < seen.size(); i++) {
+      if (seen.get(i).map(l -> value.equals(l.value())).orElse(false)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private static List<String> names(PrefixWatch.Changes c) {
