@@ -56,7 +56,10 @@ public final class Election {
     return lease;
   }
 
-  /** The current leader, or empty when nobody leads. */
+  /**
+   * The current leader, or empty when nobody leads: the lock is free, or a lock-delay keeps
+   * it after the leader's lease expired (held by nobody until {@code available_at}).
+   */
   public Optional<Leader> leader() {
     return leaderOf(client.status(name));
   }
@@ -64,7 +67,8 @@ public final class Election {
   /**
    * Calls {@code listener} with the current leader (or empty) and again after every change,
    * from a daemon thread that long-polls the lock, until the returned observer is closed.
-   * Errors are retried after a pause.
+   * Empty means nobody leads: the lock is free, or a lock-delay keeps it after the leader's
+   * lease expired. Errors are retried after a pause.
    */
   public Observer observe(Consumer<Optional<Leader>> listener) {
     Observer o = new Observer(listener);
@@ -81,14 +85,19 @@ public final class Election {
     }
   }
 
+  /**
+   * The leader a lock's state names. A lock kept only by a lock-delay is {@code held} with
+   * no holder and no fencing token: nobody leads it.
+   */
   static Optional<Leader> leaderOf(LockStatus s) {
-    if (s.getStatus() != LockStatus.StatusEnum.HELD) {
+    if (s.getStatus() != LockStatus.StatusEnum.HELD || s.getHolderId() == null || s.getHolderId().isEmpty()
+        || s.getFencingToken() == null) {
       return Optional.empty();
     }
     return Optional.of(new Leader(
         s.getHolderId(),
         s.getMetadata(),
-        s.getFencingToken() == null ? 0 : s.getFencingToken(),
+        s.getFencingToken(),
         s.getExpiresAt() == null ? null : s.getExpiresAt().toInstant(),
         s.getRevision() == null ? 0 : s.getRevision()));
   }

@@ -466,8 +466,10 @@ public final class OctoStore implements AutoCloseable {
     try {
       return call(requestTimeout.plusSeconds(waitSeconds), l -> l.acquireLock(name, req));
     } catch (OctoStoreException e) {
-      if (a.session() != null && e.is("session_not_found")) {
+      if (a.session() != null && e.is(SessionLostException.CODE)) {
+        // The server no longer knows the session: no retry can succeed, the session is lost.
         a.session().serverForgot(e);
+        throw new SessionLostException(a.session().id(), LossReason.NOT_CURRENT, e);
       }
       throw e;
     }

@@ -186,7 +186,8 @@ public final class Session implements AutoCloseable {
    * Takes the lock through the session, waiting in line as long as it takes. The lease is
    * bound to the session: it lives as long as the session and is not renewed on its own.
    *
-   * @throws SessionLostException when the session is lost
+   * @throws SessionLostException when the session is lost, or the server answers that it no
+   *     longer knows it (the session is then lost)
    * @throws IllegalStateException when the session was closed or orphaned
    */
   public Lease lock(String name) throws InterruptedException {
@@ -198,7 +199,8 @@ public final class Session implements AutoCloseable {
    * the options' TTL and auto-renewal do not apply (the session's TTL rules).
    *
    * @throws LockTimeoutException when the wait ends with the lock still held by someone else
-   * @throws SessionLostException when the session is lost
+   * @throws SessionLostException when the session is lost, or the server answers that it no
+   *     longer knows it (the session is then lost)
    * @throws IllegalStateException when the session was closed or orphaned
    */
   public Lease lock(String name, LockOptions options) throws InterruptedException {
@@ -214,7 +216,8 @@ public final class Session implements AutoCloseable {
    * Takes the lock through the session if it is free, asking once; when someone else holds
    * it the attempt says who, nothing is thrown.
    *
-   * @throws SessionLostException when the session is lost
+   * @throws SessionLostException when the session is lost, or the server answers that it no
+   *     longer knows it (the session is then lost)
    * @throws IllegalStateException when the session was closed or orphaned
    */
   public LockAttempt tryLock(String name, LockOptions options) {

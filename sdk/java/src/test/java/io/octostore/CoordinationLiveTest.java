@@ -56,11 +56,7 @@ class CoordinationLiveTest {
     Lease lease = s.tryLock("job").lease().orElseThrow();
     List<LossReason> told = new CopyOnWriteArrayList<>();
     s.onLost((x, why) -> told.add(why));
-    HttpResponse<String> r = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/sessions/" + s.id()))
-            .header("Authorization", "Bearer " + aliceToken).DELETE().build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(204, r.statusCode());
+    deleteBehindTheHelpersBack(s);
     assertEquals(LossReason.NOT_CURRENT, s.lost().get(10, TimeUnit.SECONDS));
     assertTrue(s.isLost());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -74,6 +70,71 @@ class CoordinationLiveTest {
     assertEquals("session_not_found", e.code());
     assertEquals(404, e.status());
     s.close(); // after a loss: no error
+  }
+
+  @Test
+  void anAcquireThroughASessionTheServerForgotThrowsSessionLostException() throws Exception {
+    // A 60-second session is first renewed after 20 s: each acquire below is the first to
+    // hear session_not_found, before the keep-alive does.
+    Session tried = alice.openSession(Duration.ofSeconds(60));
+    deleteBehindTheHelpersBack(tried);
+    SessionLostException e = assertThrows(SessionLostException.class, () -> tried.tryLock("job"));
+    assertEquals("session_not_found", e.code());
+    assertEquals(404, e.status());
+    assertEquals(LossReason.NOT_CURRENT, e.reason());
+    assertTrue(tried.isLost(), "the server's answer to the acquire is the session's loss");
+    assertEquals(LossReason.NOT_CURRENT, tried.lost().getNow(null));
+
+    // A blocking acquire is not retried as if the answer were transient: it ends at once.
+    Session waited = alice.openSession(Duration.ofSeconds(60));
+    deleteBehindTheHelpersBack(waited);
+    long sent = System.nanoTime();
+    e = assertThrows(SessionLostException.class,
+        () -> waited.lock("job", LockOptions.defaults().withMaxWait(Duration.ofSeconds(30))));
+    assertTrue(System.nanoTime() - sent < TimeUnit.SECONDS.toNanos(5), "the acquire was retried");
+    assertEquals(404, e.status());
+    assertTrue(waited.isLost());
+
+    // Renewing a lease bound to a forgotten session renews the session: the same exception.
+    Session renewed = alice.openSession(Duration.ofSeconds(60));
+    Lease bound = renewed.tryLock("other").lease().orElseThrow();
+    deleteBehindTheHelpersBack(renewed);
+    e = assertThrows(SessionLostException.class, bound::renew);
+    assertEquals(404, e.status());
+    assertTrue(renewed.isLost());
+    assertEquals(LossReason.SESSION_ENDED, bound.lossReason().orElseThrow());
+  }
+
+  @Test
+  void nobodyLeadsDuringTheLockDelayAfterTheLeadersLeaseExpired() throws Exception {
+    Election watched = bob.election("scheduler");
+    List<Optional<Leader>> seen = new CopyOnWriteArrayList<>();
+    try (Election.Observer o = watched.observe(seen::add)) {
+      Lease leadership = alice.election("scheduler").campaign("alice:8080", LockOptions.defaults()
+          .withTtl(Duration.ofSeconds(1)).withAutoRenew(false).withLockDelay(Duration.ofSeconds(3)));
+      assertEquals("alice:8080", watched.leader().orElseThrow().value());
+      // The lease expires unrenewed: for 3 s the lock is held by nobody (holder_id null).
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      LockStatus st;
+      while ((st = bob.status("scheduler")).getHolderId() != null || st.getAvailableAt() == null) {
+        assertTrue(System.nanoTime() - deadline < 0, "no lock-delay seen: " + st);
+        Thread.sleep(20);
+      }
+      assertEquals(Optional.empty(), watched.leader(), "a lock kept by a lock-delay has no leader");
+      // The observer reported alice, then (at the expiry) no leader, not a leader without a holder.
+      int elected = -1;
+      while (elected < 0 || seen.size() <= elected + 1) {
+        assertTrue(System.nanoTime() - deadline < 0, "the observer saw no change after alice: " + seen);
+        elected = indexOfValue(seen, "alice:8080");
+        Thread.sleep(20);
+      }
+      assertEquals(Optional.empty(), seen.get(elected + 1), "the observer's report after the expiry; saw " + seen);
+      assertEquals(LossReason.EXPIRED, leadership.lost().get(10, TimeUnit.SECONDS));
+    }
+    try (Lease next = bob.election("scheduler").campaign("bob:8080",
+        LockOptions.defaults().withMaxWait(Duration.ofSeconds(10)))) {
+      assertEquals("bob:8080", bob.election("scheduler").leader().orElseThrow().value());
+    }
   }
 
   @Test
@@ -161,6 +222,24 @@ class CoordinationLiveTest {
       assertEquals(Optional.empty(), w.poll(Duration.ofSeconds(1)), "nothing changed under the prefix");
       assertEquals(at, w.index());
     }
+  }
+
+  /** DELETE /sessions/{id} as plain HTTP with alice's token: the helper does not know of it. */
+  private void deleteBehindTheHelpersBack(Session s) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create(server.baseUrl() + "/sessions/" + s.id()))
+            .header("Authorization", "Bearer " + aliceToken).DELETE().build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(204, r.statusCode());
+  }
+
+  private static int indexOfValue(List<Optional<Leader>> seen, String value) {
+    for (int i = 0; i < seen.size(); i++) {
+      if (seen.get(i).map(l -> value.equals(l.value())).orElse(false)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private static List<String> names(PrefixWatch.Changes c) {
