@@ -211,7 +211,7 @@ check-release-version:
 # windows/amd64 in reproducible archives, SHA256SUMS, install.sh. Publishing (from a
 # tag, goreleaser release without --snapshot) is a maintainer's step.
 release: check-release-version $(GORELEASER)
-	OCTOSTORE_VERSION=$(VERSION) $(GORELEASER) release --snapshot --clean
+	OCTOSTORE_VERSION=$(VERSION) $(GORELEASER) release --snapshot --clean --parallelism 1
 	cp install.sh dist/install.sh
 	cd dist && sha256sum -c --quiet SHA256SUMS && cat SHA256SUMS
 
