@@ -36,7 +36,7 @@ type specRoute struct {
 
 // routedMethod is one operation of a path, built once and only ever read: the route
 // FindRoute answers, and what the validator needs to check its security apart from the
-// rest (see validator).
+// rest (see validateRequest).
 type routedMethod struct {
 	route routers.Route
 	// security is what kin-openapi checks for the operation: its own requirements, or
