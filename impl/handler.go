@@ -240,6 +240,9 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 type requestInfo struct {
 	id        string
 	principal auth.Principal
+	// pattern is the operation the validator routed the request to, as the ServeMux
+	// names it (see Server.route).
+	pattern string
 	// bearer is the bearer token the throttle verified, and verified its principal, so
 	// that the validator's security check does not hash and look it up a second time.
 	bearer    string
@@ -361,7 +364,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 		if m := s.cfg.Metrics; m != nil {
-			m.request(s.route(r), sw.status, time.Since(start))
+			m.request(s.route(r, info), sw.status, time.Since(start))
 		}
 		level, gone := slog.LevelDebug, r.Context().Err() != nil
 		if sw.status >= 500 && !gone {

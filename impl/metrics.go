@@ -122,8 +122,13 @@ func (m *Metrics) request(route string, status int, took time.Duration) {
 }
 
 // route names a request's route for metrics: the pattern it matched ("POST
-// /locks/{name}/acquire"), or "unmatched", so that label values stay few.
-func (s *Server) route(r *http.Request) string {
+// /locks/{name}/acquire"), or "unmatched", so that label values stay few. The validator
+// leaves the pattern of the operation it found in info; a request it did not route is
+// matched against the ServeMux here.
+func (s *Server) route(r *http.Request, info *requestInfo) string {
+	if info != nil && info.pattern != "" {
+		return info.pattern
+	}
 	if s.routes != nil {
 		if _, pattern := s.routes.Handler(r); pattern != "" {
 			return pattern

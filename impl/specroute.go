@@ -45,6 +45,9 @@ type routedMethod struct {
 	// unsecured is route with an operation that is a copy without security
 	// requirements, for kin-openapi to check everything else.
 	unsecured routers.Route
+	// pattern is the route as the ServeMux names it ("POST /locks/{name}/acquire"), the
+	// metrics' label.
+	pattern string
 }
 
 func newSpecRouter(spec *openapi3.T) (*specRouter, error) {
@@ -73,7 +76,8 @@ func newSpecRouter(spec *openapi3.T) (*specRouter, error) {
 		}
 		rt.methods = map[string]*routedMethod{}
 		for method, op := range rt.item.Operations() {
-			m := &routedMethod{route: routers.Route{Spec: spec, Path: path, PathItem: rt.item, Method: method, Operation: op}, security: spec.Security}
+			m := &routedMethod{route: routers.Route{Spec: spec, Path: path, PathItem: rt.item, Method: method, Operation: op},
+				security: spec.Security, pattern: method + " " + path}
 			if op.Security != nil {
 				m.security = *op.Security
 			}
@@ -170,11 +174,15 @@ func (rt *specRoute) matches(segs []string) bool {
 func validator(router *specRouter, opts *openapi3filter.Options, onError func(context.Context, error, http.ResponseWriter, *http.Request, middleware.ErrorHandlerOpts)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			route, params, err := validateRequest(router, opts, r)
-			if route == nil {
+			m, params, err := validateRequest(router, opts, r)
+			if m == nil {
 				onError(r.Context(), err, w, r, middleware.ErrorHandlerOpts{StatusCode: http.StatusNotFound})
 				return
 			}
+			if info := infoFrom(r.Context()); info != nil {
+				info.pattern = m.pattern
+			}
+			route := &m.route
 			if err == nil {
 				next.ServeHTTP(w, r)
 				return
@@ -196,13 +204,13 @@ func validator(router *specRouter, opts *openapi3filter.Options, onError func(co
 	}
 }
 
-// validateRequest is openapi3filter.ValidateRequest on the route router finds for r (nil
-// when it finds none, with its error), with one difference in how, not in what: the
+// validateRequest is openapi3filter.ValidateRequest on the operation router finds for r
+// (nil when it finds none, with its error), with one difference in how, not in what: the
 // security requirements are checked first, as ValidateRequest checks them, but without
 // the body. kin-openapi reads the whole body into memory before calling the
 // authentication function, in case it reads the body; none of the server's does. The
 // rest is ValidateRequest's on the route without its security requirements.
-func validateRequest(router *specRouter, opts *openapi3filter.Options, r *http.Request) (*routers.Route, map[string]string, error) {
+func validateRequest(router *specRouter, opts *openapi3filter.Options, r *http.Request) (*routedMethod, map[string]string, error) {
 	m, params, err := router.find(r)
 	if err != nil {
 		return nil, nil, err
@@ -215,5 +223,5 @@ func validateRequest(router *specRouter, opts *openapi3filter.Options, r *http.R
 	if err == nil {
 		err = openapi3filter.ValidateRequest(r.Context(), input)
 	}
-	return &m.route, params, err
+	return m, params, err
 }

@@ -3,6 +3,7 @@ package impl
 import (
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -119,3 +120,45 @@ func FuzzSpecRouter(f *testing.F) {
 }
 
 func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
+
+// TestValidatorPatternIsTheServeMuxPattern: the metrics label the validator leaves for a
+// request (the operation it routed it to) is the pattern the ServeMux serves it with, for
+// every operation of the spec and path parameters that look like any literal segment of
+// the spec, so that the labels are the ones they were when the ServeMux named them all.
+func TestValidatorPatternIsTheServeMuxPattern(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	router := ts.srv.specRouter.(*specRouter)
+	values := map[string]bool{"x": true}
+	for _, rt := range router.routes {
+		for i, seg := range rt.segments {
+			if rt.params[i] == "" && seg != "" {
+				values[seg] = true
+			}
+		}
+	}
+	checked := 0
+	for _, rt := range router.routes {
+		for method, m := range rt.methods {
+			for v := range values {
+				segs := make([]string, len(rt.segments))
+				for i, seg := range rt.segments {
+					if rt.params[i] != "" {
+						seg = v
+					}
+					segs[i] = seg
+				}
+				req := httptest.NewRequest(method, "/"+strings.Join(segs, "/"), nil)
+				got, _, err := router.find(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", method, req.URL.Path, err)
+				}
+				_, want := ts.srv.routes.Handler(req)
+				if got.pattern != want {
+					t.Fatalf("%s %s: the validator's pattern %q, the ServeMux's %q (route %q)", method, req.URL.Path, got.pattern, want, m.pattern)
+				}
+				checked++
+			}
+		}
+	}
+	t.Logf("%d requests, each labelled as the ServeMux labels it", checked)
+}
