@@ -71,7 +71,7 @@ var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); retur
 func writeJSON(w http.ResponseWriter, fill func([]byte) []byte) error {
 	bp := answerBuffers.Get().(*[]byte)
 	b := append(fill((*bp)[:0]), '\n')
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = headerJSON
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(b)
 	if cap(b) <= 64<<10 { // a status with many holders and long metadata stays out of the pool
