@@ -197,6 +197,13 @@ func (h *holder) acquire(ctx context.Context, metadata *string, wait bool) error
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if s := h.opts.session; s != nil && HasCode(err, ProblemCodeSessionNotFound) {
+				// The server no longer knows the session: it is lost now, not when its
+				// next renewal finds out, and so is every lease bound to it.
+				err = fmt.Errorf("%w: %w", ErrLost, err)
+				s.end(err)
+				return err
+			}
 			if d, ok := retryable(err); ok && wait {
 				if err := sleep(ctx, d); err != nil {
 					return err

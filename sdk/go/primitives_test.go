@@ -250,3 +250,34 @@ func TestWatchPrefixSeesEveryChangeInOrder(t *testing.T) {
 		t.Fatalf("WatchPrefix returned %v", err)
 	}
 }
+
+// An acquire through a session the server has forgotten is the first to hear it: the
+// acquire fails with ErrLost and the server's session_not_found, and the session is lost
+// at once (Done closed), not only when its next renewal would find out.
+func TestAcquireThroughAForgottenSessionLosesTheSession(t *testing.T) {
+	c := sharedClient(t)
+	ctx := ctxFor(t, 30*time.Second)
+	s := newSession(t, c, 60*time.Second) // the first renewal is 20 s away
+	if res, err := c.DeleteSessionWithResponse(ctx, s.ID()); err != nil || res.StatusCode() != 204 {
+		t.Fatalf("delete behind the helper's back: %v %v", err, res)
+	}
+	m, err := s.Mutex("sdk-session-forgotten")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m.TryLock(ctx)
+	if !errors.Is(err, octostore.ErrLost) || !octostore.HasCode(err, octostore.ProblemCodeSessionNotFound) {
+		t.Fatalf("TryLock through a forgotten session: %v", err)
+	}
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("the session is not lost after the server said it does not know it")
+	}
+	if !errors.Is(s.Err(), octostore.ErrLost) || !octostore.HasCode(s.Err(), octostore.ProblemCodeSessionNotFound) {
+		t.Fatalf("session error: %v", s.Err())
+	}
+	if err := m.TryLock(ctx); !errors.Is(err, octostore.ErrLost) {
+		t.Fatalf("TryLock through the lost session: %v", err)
+	}
+}
