@@ -5,6 +5,7 @@ against a live server."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import time
@@ -129,6 +130,32 @@ def test_semaphore_sends_max_holders_in_every_form() -> None:
     assert sem.lock(10, wait=5, auto_renew=False, lock_delay=2).fencing_token == 3
     assert [b["max_holders"] for b in bodies] == [3, 3, 3]
     assert bodies[2] == {"ttl_seconds": 10, "owner": "w-1", "wait_seconds": 5, "lock_delay_seconds": 2, "max_holders": 3}
+
+
+def held_by(revision: int, holder: str, token: int, value: str) -> dict[str, object]:
+    """A status answer of the election lock "leader", held by `holder` with `value`."""
+    h = {"holder_id": holder, "fencing_token": token, "expires_at": EXPIRES, "metadata": value}
+    return {"name": "leader", "status": "held", "revision": revision, **h, "max_holders": 1, "holders": [h]}
+
+
+ALICE = held_by(5, "tok_a/w-1", 3, "alice:8080")
+# After alice's lease expired: a lock-delay keeps the lock, held by nobody.
+DELAYED = {"name": "leader", "status": "held", "revision": 6, "holder_id": None, "max_holders": 1, "holders": [],
+           "available_at": EXPIRES}
+FREED = {"name": "leader", "status": "free", "revision": 7}
+BOB = held_by(8, "tok_b/w-2", 4, "bob:8080")
+
+
+def test_nobody_leads_while_a_lock_delay_keeps_the_election_lock() -> None:
+    answers = iter([ALICE, DELAYED, ALICE, DELAYED, FREED, BOB])
+    election = mocked(lambda req: httpx.Response(200, json=next(answers))).election("leader")
+    alice = octostore.Leader(value="alice:8080", holder_id="tok_a/w-1", fencing_token=3, revision=5)
+    bob = octostore.Leader(value="bob:8080", holder_id="tok_b/w-2", fencing_token=4, revision=8)
+    assert election.leader() == alice
+    assert election.leader() is None, "a lock kept by a lock-delay has no leader"
+    # The observer reports alice, nobody, then bob: nobody only once, since the delay
+    # ending (the lock becomes free) is no change of leader.
+    assert list(itertools.islice(election.observe(poll_wait=1), 3)) == [alice, None, bob]
 
 
 @pytest.mark.parametrize("n", [0, 65, -1])
@@ -359,6 +386,23 @@ def amocked(handler: Callable[[httpx.Request], httpx.Response]) -> octostore.Asy
     return octostore.AsyncClient(
         "http://octostore.invalid", "tok", owner="w-1", httpx_args={"transport": httpx.MockTransport(handler)}
     )
+
+
+def test_async_nobody_leads_while_a_lock_delay_keeps_the_election_lock() -> None:
+    answers = iter([DELAYED, ALICE, DELAYED, FREED, BOB])
+
+    async def main() -> None:
+        async with amocked(lambda req: httpx.Response(200, json=next(answers))) as client:
+            election = client.election("leader")
+            assert await election.leader() is None
+            seen = []
+            async for leader in election.observe(poll_wait=1):
+                seen.append(None if leader is None else leader.value)
+                if len(seen) == 3:
+                    break
+            assert seen == ["alice:8080", None, "bob:8080"]
+
+    asyncio.run(main())
 
 
 def test_async_session_semaphore_lock_delay_and_close() -> None:

@@ -101,11 +101,12 @@ class PrefixChanges:
 
 @dataclasses.dataclass(frozen=True)
 class Leader:
-    """The current leader of an election: its published `value` and its lease's token."""
+    """The current leader of an election: its published `value`, its holder and its
+    lease's fencing token."""
 
     value: str | None
-    holder_id: str | None
-    fencing_token: int | None
+    holder_id: str
+    fencing_token: int
     revision: int
 
 
@@ -164,10 +165,19 @@ def to_held(name: str, res: Any) -> Held:
 
 
 def to_leader(s: LockState) -> Leader | None:
-    """The election's view of a lock state: None when nobody leads."""
-    if not s.held:
+    """The election's view of a lock state: None when nobody leads. A lock kept only by a
+    lock-delay (after the leader's lease expired or its session was lost) is `held` with
+    no holder and no fencing token until `available_at`: nobody leads it."""
+    if not s.held or s.holder_id is None or s.fencing_token is None:
         return None
     return Leader(value=s.metadata, holder_id=s.holder_id, fencing_token=s.fencing_token, revision=s.revision)
+
+
+def leader_key(s: LockState) -> tuple[Any, ...] | None:
+    """What an observer compares to tell a change of leader or value: None when nobody
+    leads (so a lock-delay ending, which frees the lock, is no change)."""
+    leader = to_leader(s)
+    return None if leader is None else (leader.fencing_token, leader.value)
 
 
 def acquire_body(

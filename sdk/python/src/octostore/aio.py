@@ -487,14 +487,15 @@ class AsyncElection:
         return self.lease
 
     async def leader(self) -> Leader | None:
-        """The current leader, or None."""
+        """The current leader, or None when nobody leads (also while a lock-delay keeps
+        the lock); see `octostore.Election.leader`."""
         return _core.to_leader(await self._client.status(self.name))
 
     async def observe(self, *, timeout: float | None = None, poll_wait: int = 30) -> AsyncIterator[Leader | None]:
         """Yields the current leader, then each change, until `timeout` seconds pass."""
         deadline = None if timeout is None else time.monotonic() + timeout
         state = await self._client.status(self.name)
-        last = (state.held, state.fencing_token, state.metadata)
+        last = _core.leader_key(state)
         yield _core.to_leader(state)
         index = state.revision
         while True:
@@ -507,7 +508,7 @@ class AsyncElection:
             if state.revision <= index and time.monotonic() - started < wait * 0.9:
                 await asyncio.sleep(_core.DEFAULT_RETRY_SECONDS)
             index = max(index, state.revision)
-            key = (state.held, state.fencing_token, state.metadata)
+            key = _core.leader_key(state)
             if key != last:
                 last = key
                 yield _core.to_leader(state)

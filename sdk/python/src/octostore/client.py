@@ -575,16 +575,18 @@ class Election:
         return self.lease
 
     def leader(self) -> Leader | None:
-        """The current leader, or None."""
+        """The current leader, or None when nobody leads: the lock is free, or a lock-delay
+        keeps it after the leader's lease expired (held by nobody until `available_at`)."""
         return _core.to_leader(self._client.status(self.name))
 
     def observe(self, *, timeout: float | None = None, poll_wait: int = 30) -> Iterator[Leader | None]:
         """Yields the current leader (or None), then each change of leader or value,
-        until `timeout` seconds pass (None: for ever). Built on watch: no change between
-        two yields is missed, though several may arrive as one."""
+        until `timeout` seconds pass (None: for ever). None means nobody leads, also
+        while a lock-delay keeps the lock. Built on watch: no change between two yields
+        is missed, though several may arrive as one."""
         deadline = None if timeout is None else time.monotonic() + timeout
         state = self._client.status(self.name)
-        last = _key(state)
+        last = _core.leader_key(state)
         yield _core.to_leader(state)
         index = state.revision
         while True:
@@ -597,8 +599,9 @@ class Election:
             if state.revision <= index and time.monotonic() - started < wait * 0.9:
                 time.sleep(_core.DEFAULT_RETRY_SECONDS)  # a server without watch: poll gently
             index = max(index, state.revision)
-            if _key(state) != last:
-                last = _key(state)
+            key = _core.leader_key(state)
+            if key != last:
+                last = key
                 yield _core.to_leader(state)
 
     @property
@@ -611,10 +614,6 @@ class Election:
         lease, self.lease = self.lease, None
         if lease is not None:
             lease.release()
-
-
-def _key(s: LockState) -> tuple[Any, ...]:
-    return (s.held, s.fencing_token, s.metadata)
 
 
 class Semaphore:
