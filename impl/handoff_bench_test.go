@@ -1,22 +1,13 @@
 package impl
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/octostore/octostore/impl/store"
 )
 
 // BenchmarkHandoff measures blocking-acquire hand-off latency on loopback: 16 clients
@@ -29,53 +20,9 @@ import (
 //	go test -run='^$' -bench=Handoff -benchtime=2000x -count=5 ./impl/
 func BenchmarkHandoff(b *testing.B) {
 	const waiters = 16
-	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := New(ctx, st, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
-	defer func() {
-		srv.Drain()
-		cancel()
-		<-done
-		st.Close()
-	}()
-	issued, _, err := srv.Bootstrap(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := srv.Handler()
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(h)
-	defer hs.Close()
-
+	call := loopbackServer(b)
 	post := func(c *http.Client, path string, body any) (map[string]any, error) {
-		buf, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", hs.URL+path, bytes.NewReader(buf))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+issued.Token)
-		res, err := c.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-			return nil, err
-		}
-		if res.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("%d %v", res.StatusCode, out)
-		}
-		return out, nil
+		return call(c, "POST", path, body)
 	}
 
 	var (
