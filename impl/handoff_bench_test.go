@@ -3,7 +3,6 @@ package impl
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,11 +76,5 @@ func BenchmarkHandoff(b *testing.B) {
 	for err := range errs {
 		b.Fatal(err)
 	}
-	slices.Sort(samples)
-	pct := func(p float64) float64 {
-		return float64(samples[int(p*float64(len(samples)-1))]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(0, "ns/op")
+	reportLatencies(b, samples)
 }

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/octostore/octostore/impl/store"
 )
@@ -73,4 +75,16 @@ func loopbackServer(b *testing.B) func(c *http.Client, method, path string, body
 		}
 		return out, nil
 	}
+}
+
+// reportLatencies reports the median and 99th percentile of samples, in milliseconds, in
+// place of ns/op.
+func reportLatencies(b *testing.B, samples []time.Duration) {
+	slices.Sort(samples)
+	pct := func(p float64) float64 {
+		return float64(samples[int(p*float64(len(samples)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
 }
