@@ -453,7 +453,17 @@ final class Client
         }
         $timeout = $wait > 0 ? $wait + self::POLL_SLACK_SECONDS : $this->timeout;
         /** @var AcquireResult $res */
-        $res = $this->request($timeout, fn (LocksApi $api) => $api->acquireLock($name, new AcquireRequest($fields)));
+        try {
+            $res = $this->request($timeout, fn (LocksApi $api) => $api->acquireLock($name, new AcquireRequest($fields)));
+        } catch (SessionNotFoundException $e) {
+            if ($session === null) {
+                throw $e;
+            }
+            // The server no longer knows the session: it is lost now, not when its next
+            // renewal finds out, and so is every lease bound to it.
+            $session->forgotten($e);
+            throw new SessionLostException($session->id, $e);
+        }
         if ($res->getStatus() === 'acquired') {
             // The deadline counts from the grant, i.e. the answer, not from when a blocking
             // request was sent.

@@ -45,7 +45,10 @@ use OctoStore\Generated\Model\SessionResult;
  * isLost() turns true (keepAlive() returns false, waitLost() returns true) when the
  * session ended without close(): the server no longer knows it, or no renewal succeeded
  * before it would have expired. Every lock bound to it is gone then, and those leases
- * report the loss too. Closing or orphaning is not a loss.
+ * report the loss too. Closing or orphaning is not a loss. When an acquire through the
+ * session is the first to hear that the server forgot it, the session is lost at once and
+ * that acquire throws SessionLostException (session_not_found, 404; a blocking lock()
+ * does not retry it), as every later acquire through it does.
  */
 final class Session
 {
@@ -181,7 +184,8 @@ final class Session
      * One acquire attempt through the session: the Lease, or a LockHeldException value.
      * $lockDelay: seconds (0..60) nobody gets the lock after the session *expires*.
      *
-     * @throws SessionLostException|SessionClosedException when the session already ended
+     * @throws SessionLostException|SessionClosedException when the session already ended,
+     *         or (SessionLostException) when the server answers that it no longer knows it
      */
     public function tryAcquire(string $name, ?string $metadata = null, ?int $lockDelay = null): Lease|LockHeldException
     {
@@ -261,6 +265,14 @@ final class Session
         $reason = $this->endReason();
         if ($reason !== null) {
             throw $reason;
+        }
+    }
+
+    /** @internal an acquire through the session was answered session_not_found */
+    public function forgotten(SessionNotFoundException $e): void
+    {
+        if ($this->state === 'open') {
+            $this->end('lost', $e);
         }
     }
 

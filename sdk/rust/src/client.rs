@@ -701,7 +701,13 @@ impl Client {
         };
         let name = name.to_owned();
         let timeout = self.inner.request_timeout + Duration::from_secs(wait_secs.into());
-        call!(self, timeout, api => api.acquire_lock(&name, &body))
+        let result = call!(self, timeout, api => api.acquire_lock(&name, &body));
+        if let (Err(e), Some(session)) = (&result, &options.session) {
+            if e.code() == Some("session_not_found") {
+                session.forgotten();
+            }
+        }
+        result
     }
 
     pub(crate) async fn renew(

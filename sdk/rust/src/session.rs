@@ -122,6 +122,13 @@ impl Binding {
         }
     }
 
+    /// An acquire through the session was answered `session_not_found`: the server no
+    /// longer knows it, so it is lost now (and every lease bound to it), not when the
+    /// next keep-alive finds out.
+    pub(crate) fn forgotten(&self) {
+        self.0.end(Phase::Lost(LossReason::NotCurrent));
+    }
+
     pub(crate) fn id(&self) -> &str {
         self.0.id.as_str()
     }
@@ -148,8 +155,9 @@ impl Binding {
 ///   process does: the server ends the session, and its locks, one TTL later, and their
 ///   lock-delays apply then.
 /// - [`Session::lost`] resolves when the session ended otherwise: the server no longer
-///   knows it, or no renewal succeeded before it would have expired. Every lock bound to
-///   it is lost then too.
+///   knows it (heard by a keep-alive, or by an acquire through the session, which then
+///   fails with `session_not_found`, unretried), or no renewal succeeded before it would
+///   have expired. Every lock bound to it is lost then too.
 ///
 /// ```no_run
 /// # async fn run(client: octostore::Client) -> Result<(), octostore::Error> {

@@ -601,7 +601,15 @@ export class OctoStore {
     if (spec.metadata !== undefined) body.metadata = spec.metadata;
     if (spec.lockDelay !== undefined) body.lock_delay_seconds = spec.lockDelay;
     if (spec.maxHolders !== undefined) body.max_holders = spec.maxHolders;
-    const res: AcquireResult = await this.call((s) => acquireLock({ client: this.raw, path: { name }, body, signal: s }), this.waitBound(wait), signal);
+    let res: AcquireResult;
+    try {
+      res = await this.call((s) => acquireLock({ client: this.raw, path: { name }, body, signal: s }), this.waitBound(wait), signal);
+    } catch (e) {
+      // The server no longer knows the session: it is lost now, not when its next
+      // renewal finds out, and so is every lease bound to it.
+      if (spec.session !== undefined && e instanceof SessionNotFoundError) spec.session.forgotten(e);
+      throw e;
+    }
     if (res.status === 'acquired') {
       if (res.lease_id === undefined || res.fencing_token === undefined) throw new ProtocolError('acquired without lease_id or fencing_token');
       return new Lease(this, name, spec.ttl, res, spec.metadata, spec.autoRenew, spec.session);
@@ -928,7 +936,8 @@ export class Semaphore<Options extends SessionTryLockOptions = TryLockOptions> {
  * have no renewals of their own, and end exactly when it ends.
  *
  * - {@link Session.signal} is the loss signal: it aborts when the session ended without
- *   being closed: the server no longer knows it ({@link SessionNotFoundError}), or no
+ *   being closed: the server no longer knows it ({@link SessionNotFoundError}, heard by
+ *   a renewal or by an acquire through the session, whichever asks first), or no
  *   renewal succeeded before it would have expired (a stalled or unreachable server:
  *   at the session's deadline by the local clock, not after an HTTP timeout). Every
  *   lock bound to it is gone then too.
@@ -999,7 +1008,9 @@ export class Session implements AsyncDisposable {
   }
 
   /** {@link OctoStore.tryAcquire} through the session. Throws {@link SessionNotFoundError}
-   * without asking the server when the session has ended. */
+   * without asking the server when the session has ended; when the server answers that it
+   * no longer knows the session, throws that error and marks the session lost at once
+   * (`signal` aborts). A blocking {@link Session.lock} does not retry it. */
   async tryAcquire(name: string, options: SessionTryLockOptions = {}): Promise<Lease | LockHeldError> {
     return this.#client.acquire(name, specOf(options, this), 0);
   }
@@ -1068,6 +1079,11 @@ export class Session implements AsyncDisposable {
       undefined,
       { cause: this.#why },
     );
+  }
+
+  /** @internal An acquire through the session heard that the server no longer knows it. */
+  forgotten(e: SessionNotFoundError): void {
+    this.#end('lost', e);
   }
 
   /** @internal A lease taken through the session; it ends when the session does. */

@@ -300,9 +300,28 @@ namespace OctoStore
         internal async Task<LockAttempt> TryAcquireCoreAsync(AcquireSpec spec, CancellationToken cancellationToken)
         {
             if (spec.Session != null) spec.Session.EnsureUsable();
-            var res = await CallAsync(ct => AcquireLockAsync(spec.Name, Body(spec, 0), ct), RequestTimeout, cancellationToken).ConfigureAwait(false);
+            var res = await AcquireCallAsync(spec, 0, RequestTimeout, cancellationToken).ConfigureAwait(false);
             if (res.Status == AcquireResultStatus.Acquired) return new LockAttempt(NewLease(spec, res), null, res.ExpiresAt, null, null);
             return new LockAttempt(null, res.HolderId, res.ExpiresAt, res.RetryAfterMs, res.AvailableAt);
+        }
+
+        /// <summary>
+        /// One acquire request. When the server answers that it no longer knows the spec's
+        /// session, the session is lost now, not when its next renewal finds out, and so is every
+        /// lease bound to it: that ends it and throws <see cref="SessionLostException"/>, which
+        /// the blocking acquire does not retry.
+        /// </summary>
+        private async Task<AcquireResult> AcquireCallAsync(AcquireSpec spec, int waitSeconds, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await CallAsync(ct => AcquireLockAsync(spec.Name, Body(spec, waitSeconds), ct), timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ApiException e) when (spec.Session != null && e.Code == ProblemCode.SessionNotFound)
+            {
+                spec.Session.Forgotten(e);
+                throw new SessionLostException(spec.Session.Id, e);
+            }
         }
 
         /// <summary>The blocking acquire: waits in line, at most <paramref name="wait"/> (null: for ever).</summary>
@@ -314,8 +333,7 @@ namespace OctoStore
                 if (spec.Session != null) spec.Session.EnsureUsable();
                 var remaining = wait.HasValue ? wait.Value - clock.Elapsed : (TimeSpan?)null;
                 var chunk = remaining.HasValue ? (int)Math.Max(0, Math.Min(MaxWaitSeconds, Math.Floor(remaining.Value.TotalSeconds))) : MaxWaitSeconds;
-                var res = await CallAsync(ct => AcquireLockAsync(spec.Name, Body(spec, chunk), ct),
-                    RequestTimeout + TimeSpan.FromSeconds(chunk), cancellationToken).ConfigureAwait(false);
+                var res = await AcquireCallAsync(spec, chunk, RequestTimeout + TimeSpan.FromSeconds(chunk), cancellationToken).ConfigureAwait(false);
                 // The lease's deadline counts from now, when the grant arrived, not from the send.
                 if (res.Status == AcquireResultStatus.Acquired) return NewLease(spec, res);
                 var left = wait.HasValue ? wait.Value - clock.Elapsed : (TimeSpan?)null;

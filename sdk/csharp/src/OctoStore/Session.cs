@@ -33,9 +33,10 @@ namespace OctoStore
     /// </summary>
     /// <remarks>
     /// <see cref="Lost"/> is the loss signal, cancelled when the session ends without a close:
-    /// the server no longer knows it, or no renewal succeeded before it would have expired (a
-    /// stalled or unreachable server makes it fire then, not after an HTTP timeout). Closing is
-    /// not a loss. Every lease bound to the session is lost when the session ends in any way.
+    /// the server no longer knows it (heard by a renewal, or by an acquire through the session,
+    /// which then throws <see cref="SessionLostException"/>), or no renewal succeeded before it
+    /// would have expired (a stalled or unreachable server makes it fire then, not after an HTTP
+    /// timeout). Closing is not a loss. Every lease bound to the session is lost when the session ends in any way.
     /// As with any lease, a stalled process learns of the loss only when it runs again: send
     /// the locks' fencing tokens to what they protect.
     /// </remarks>
@@ -129,9 +130,10 @@ namespace OctoStore
         /// Takes the lock through the session if it is free (one attempt) and returns the attempt:
         /// its lease, bound to the session, or who holds the lock. Never throws because the lock is held.
         /// </summary>
-        /// <exception cref="SessionLostException">The session is lost.</exception>
+        /// <exception cref="SessionLostException">The session is lost, or the server answered that it no
+        /// longer knows it (<c>session_not_found</c>, 404: the session is lost from then on).</exception>
         /// <exception cref="ObjectDisposedException">The session was closed or orphaned.</exception>
-        /// <exception cref="ApiException">The server refused the request (404 <c>session_not_found</c> when it no longer knows the session).</exception>
+        /// <exception cref="ApiException">The server refused the request.</exception>
         public Task<LockAttempt> TryAcquireAsync(string name, string metadata = null, TimeSpan? lockDelay = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
@@ -276,6 +278,12 @@ namespace OctoStore
                 case SessionState.Orphaned:
                     throw new ObjectDisposedException("Session", "session '" + Id + "' is orphaned: nothing keeps it alive");
             }
+        }
+
+        /// <summary>An acquire through the session was answered <c>session_not_found</c>.</summary>
+        internal void Forgotten(ApiException e)
+        {
+            End(SessionState.Lost, e);
         }
 
         /// <summary>Why a lease bound to the session ended with it.</summary>

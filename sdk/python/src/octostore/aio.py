@@ -280,7 +280,14 @@ class AsyncClient:
             lock_delay=spec.lock_delay,
             max_holders=spec.max_holders,
         )
-        res = await self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
+        try:
+            res = await self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
+        except errors.SessionNotFound as e:
+            if session is not None:
+                # The server no longer knows the session: it is lost now, not when its
+                # next renewal finds out, and so is every lease bound to it.
+                session._lose(e)
+            raise
         received = time.monotonic()
         if res.status == AcquireResultStatus.ACQUIRED:
             if _core.opt(res.lease_id) is None or _core.opt(res.fencing_token) is None:
@@ -574,8 +581,9 @@ class AsyncSession:
             async with session.lock("leader", wait=30) as lease:
                 ...
 
-    `lost` is an asyncio.Event, set on `session_not_found` or at the local deadline, not
-    on `close` or `orphan`."""
+    `lost` is an asyncio.Event, set on `session_not_found` (from a renewal, or from an
+    acquire through the session, which raises `SessionNotFound`) or at the local
+    deadline, not on `close` or `orphan`."""
 
     def __init__(self, client: AsyncClient, ttl: int = DEFAULT_TTL) -> None:
         self.client = client
@@ -683,6 +691,8 @@ class AsyncSession:
         self.lost.set()
         for lease in list(self._leases):
             lease._mark_lost(reason)
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()  # nothing is left to keep alive
 
     async def _keep_alive(self) -> None:
         delay = max(self._renew_after_ms / 1000.0, 0.01)

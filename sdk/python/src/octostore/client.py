@@ -311,7 +311,14 @@ class Client:
             lock_delay=spec.lock_delay,
             max_holders=spec.max_holders,
         )
-        res = self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
+        try:
+            res = self._call(acquire_lock, AcquireResult, name, body=body, extra=wait)
+        except errors.SessionNotFound as e:
+            if session is not None:
+                # The server no longer knows the session: it is lost now, not when its
+                # next renewal finds out, and so is every lease bound to it.
+                session._lose(e)
+            raise
         received = time.monotonic()
         if res.status == AcquireResultStatus.ACQUIRED:
             if _core.opt(res.lease_id) is None or _core.opt(res.fencing_token) is None:
@@ -689,10 +696,11 @@ class Session:
                 serve(fencing_token=lease.fencing_token)
 
     `lost` (a `threading.Event`) is the loss signal: set when the server no longer knows
-    the session (`session_not_found`), or when no renewal succeeded before three of the
-    server's `renew_after_ms` had passed since the last one was sent (the session would
-    have expired); every lock bound to it is gone then, and `lost_reason` says why. It is
-    not set by `close` or `orphan`. As with any lease, a stalled process learns of the
+    the session (`session_not_found`, heard by a renewal or by an acquire through the
+    session, which then raises `SessionNotFound` unretried), or when no renewal
+    succeeded before three of the server's `renew_after_ms` had passed since the last
+    one was sent (the session would have expired); every lock bound to it is gone then,
+    and `lost_reason` says why. It is not set by `close` or `orphan`. As with any lease, a stalled process learns of the
     loss only when it next runs: pass the locks' fencing tokens to what they protect.
 
     `close()` (also the end of a `with` block) stops the keep-alive and deletes the
@@ -822,6 +830,7 @@ class Session:
             self._ended = "lost"
             self.lost_reason = reason
             leases = list(self._leases)
+        self._stop.set()  # nothing is left to keep alive
         self.lost.set()
         for lease in leases:
             lease._mark_lost(reason)

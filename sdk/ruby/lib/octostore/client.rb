@@ -277,7 +277,16 @@ module OctoStore
       body[:metadata] = terms.metadata unless terms.metadata.nil?
       body[:lock_delay_seconds] = terms.lock_delay if terms.lock_delay&.positive?
       body[:max_holders] = terms.max_holders unless terms.max_holders.nil?
-      res = request(wait.positive? ? wait + POLL_SLACK_SECONDS : @timeout) { |api| api.acquire_lock(name, body) }
+      begin
+        res = request(wait.positive? ? wait + POLL_SLACK_SECONDS : @timeout) { |api| api.acquire_lock(name, body) }
+      rescue SessionNotFound => e
+        raise unless session
+
+        # The server no longer knows the session: it is lost now, not when its next
+        # renewal finds out, and so is every lease bound to it.
+        session.forgotten(e)
+        raise SessionLost.new(session.id, e)
+      end
       case res.status
       when 'acquired'
         # The lease's deadline counts from the answer (the grant), not from when a

@@ -19,7 +19,10 @@ module OctoStore
   # #lost? turns true (and #on_lost callbacks run, #wait_lost returns) when the session
   # ended without #close: the server no longer knows it, or no renewal succeeded before it
   # would have expired. Every lock bound to it is gone then, and those leases report the
-  # loss too. Closing or orphaning is not a loss. As with any lease, a stalled process
+  # loss too. When an acquire through the session is the first to hear that the server
+  # forgot it, the session is lost at once and that acquire raises SessionLost (code
+  # session_not_found, status 404; a blocking #lock does not retry it), as every later
+  # acquire through it does. Closing or orphaning is not a loss. As with any lease, a stalled process
   # learns of the loss only when it next runs: pass the locks' fencing tokens to what they
   # protect.
   class Session
@@ -78,7 +81,8 @@ module OctoStore
     end
 
     # Registers a block called once, with the reason (an Error), when the session is lost;
-    # at once if it already is. It runs on the keep-alive thread: keep it short.
+    # at once if it already is. It runs on the keep-alive thread (or on the thread whose
+    # acquire heard of the loss): keep it short.
     def on_lost(&block)
       call_now = @mutex.synchronize do
         @on_lost << block unless @lost.set?
@@ -161,6 +165,11 @@ module OctoStore
       when :lost then raise SessionLost.new(@id, reason)
       when :closed, :orphaned then raise SessionClosed.new(@id, state.to_s)
       end
+    end
+
+    # @api private: an acquire through the session was answered session_not_found (err).
+    def forgotten(err)
+      mark_lost(err)
     end
 
     # @api private: a lease granted through the session; ends at once if the session did.
