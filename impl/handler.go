@@ -333,9 +333,6 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives every request an id (echoed in X-Request-Id and problem bodies) and logs
-// it: server errors at error level, the rest at debug. Bodies and headers are never
-// logged, so neither tokens nor lease ids reach the log.
 // The constant response headers observe sets, as net/http stores them. They are
 // shared between responses and must never be written into.
 var (
@@ -346,6 +343,9 @@ var (
 	headerJSON       = []string{"application/json"}
 )
 
+// observe gives every request an id (echoed in X-Request-Id and problem bodies) and logs
+// it: server errors at error level, the rest at debug. Bodies and headers are never
+// logged, so neither tokens nor lease ids reach the log.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

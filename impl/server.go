@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/getkin/kin-openapi/routers"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
@@ -134,7 +133,7 @@ type Server struct {
 	routes *http.ServeMux // the API's routes, to label metrics; set by Handler
 	// specRouter finds the spec's operations, to name the allowed methods in a 405's
 	// Allow header; set by Handler.
-	specRouter routers.Router
+	specRouter *specRouter
 	// serverHeaderValue is the Server header of every answer, octostore/<version>, as
 	// the header map holds it (shared by every response, never written into).
 	serverHeaderValue []string

@@ -127,7 +127,7 @@ func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // the spec, so that the labels are the ones they were when the ServeMux named them all.
 func TestValidatorPatternIsTheServeMuxPattern(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	router := ts.srv.specRouter.(*specRouter)
+	router := ts.srv.specRouter
 	values := map[string]bool{"x": true}
 	for _, rt := range router.routes {
 		for i, seg := range rt.segments {
