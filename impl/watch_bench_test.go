@@ -45,7 +45,7 @@ func BenchmarkWatchWakeup(b *testing.B) {
 			}
 			answers <- a
 		}(rev)
-		time.Sleep(2 * time.Millisecond) // the watch is parked on the server by now
+		time.Sleep(2 * time.Millisecond) // most likely parked on the server by now; if not, it returns at once
 		start := time.Now()
 		if lease == "" {
 			out, err := call(changer, "POST", "/locks/watched/acquire", map[string]any{"ttl_seconds": 60})
