@@ -107,7 +107,14 @@ func testCrashPoint(t *testing.T, bin string, cp crashPoint, label string, round
 		p.kill(syscall.SIGKILL)
 		killed := rec.now()
 		hit := 1 + rnd.IntN(cp.maxHit)
-		p = startBinary(t, bin, dir, addr, false, append(env, fmt.Sprintf("OCTOSTORE_FAILPOINTS=%s=%d", cp.name, hit))...)
+		// The load may reach the server as soon as it binds, before it prints that it
+		// listens: an armed server can crash before it says it started. That is the
+		// failpoint reached, not a failed start.
+		armed := spawnBinary(t, bin, dir, addr, append(env, fmt.Sprintf("OCTOSTORE_FAILPOINTS=%s=%d", cp.name, hit))...)
+		if err := armed.await(30*time.Second, false); err != nil && !strings.Contains(armed.p.stderr.String(), "failpoint "+cp.name) {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		p = armed.p
 		rec.add(w.clients+1, lockInput{Kind: opRestart, Call: killed + 1}, lockOutput{Result: outRestarted, Return: rec.now()})
 		select {
 		case <-p.exited:
