@@ -252,6 +252,27 @@ func (tc *testCluster) leader(except ...*node) *node {
 	return found
 }
 
+// follower returns a running node other than lead once it knows the leader (answers
+// /ready): right after an election a follower may not have heard from the leader yet,
+// and a request it would forward gets 503 no_leader until it has.
+func (tc *testCluster) follower(lead *node) *node {
+	tc.t.Helper()
+	var f *node
+	for _, nd := range tc.nodes {
+		if nd != lead && nd.n != nil && nd.cancel != nil && nd.http != nil {
+			f = nd
+			break
+		}
+	}
+	if f == nil {
+		tc.t.Fatal("no running follower")
+	}
+	eventually(tc.t, "the follower knows the leader", func() bool {
+		return f.do("GET", "/ready", "", nil).status == http.StatusOK
+	})
+	return f
+}
+
 type response struct {
 	status int
 	header http.Header
@@ -658,16 +679,7 @@ func (nd *node) doAdmin(method, path string, body any) response {
 func TestFollowersForwardToTheLeader(t *testing.T) {
 	tc := newCluster(t, 3, options{servers: true})
 	lead := tc.leader()
-	var f *node
-	for _, nd := range tc.nodes {
-		if nd != lead {
-			f = nd
-			break
-		}
-	}
-	eventually(t, "the follower knows the leader's URL", func() bool {
-		return f.do("GET", "/ready", "", nil).status == http.StatusOK
-	})
+	f := tc.follower(lead)
 	got := f.acquire(tc.token, "fw", "a", 60)
 	if got.str("status") != "acquired" {
 		t.Fatalf("acquire through a follower: %d %s", got.status, got.raw)

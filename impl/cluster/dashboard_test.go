@@ -40,13 +40,7 @@ func (nd *node) browserDo(method, path, cookie, body string) (response, []*http.
 func TestTokenSessionsAreReplicatedAndTheOperatorViewShowsTheCluster(t *testing.T) {
 	tc := newCluster(t, 3, options{servers: true})
 	lead := tc.leader()
-	var follower *node
-	for _, nd := range tc.nodes {
-		if nd != lead {
-			follower = nd
-			break
-		}
-	}
+	follower := tc.follower(lead)
 	r, cookies := follower.browserDo("POST", "/dashboard/sign-in", "", `{"token":"`+tc.token+`"}`)
 	if r.status != http.StatusNoContent || len(cookies) != 1 {
 		t.Fatalf("token sign-in through a follower: %d %s", r.status, r.raw)
