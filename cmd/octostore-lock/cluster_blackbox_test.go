@@ -147,9 +147,9 @@ func loopbackLayout(t *testing.T, n int) clusterLayout {
 	return l
 }
 
-// startCluster starts the nodes of layout, waits until one of them leads, and skips the
-// test when the binary has no cluster mode. Every process is killed by its PID when the
-// test ends.
+// startCluster starts the nodes of layout, waits until one of them leads and every node
+// knows it, and skips the test when the binary has no cluster mode. Every process is
+// killed by its PID when the test ends.
 func startCluster(t *testing.T, layout clusterLayout, env ...string) *procCluster {
 	t.Helper()
 	c := &procCluster{t: t, key: "cluster-admin-" + strconv.FormatUint(rand.Uint64(), 36), hc: &http.Client{Timeout: 5 * time.Second}}
@@ -179,6 +179,17 @@ func startCluster(t *testing.T, layout clusterLayout, env ...string) *procCluste
 	}
 	c.requireClusterMode()
 	c.waitLeader(60 * time.Second)
+	// Every node knows the leader before the test starts: a follower that has not heard
+	// from it yet answers a forwarded request 503 no_leader.
+	deadline := time.Now().Add(60 * time.Second)
+	for _, n := range c.nodes {
+		for !c.ready(n) {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %s is not ready 60 s after a leader was elected", n.id)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	return c
 }
 

@@ -116,6 +116,16 @@ func TestClusterSmokeKillTheLeader(t *testing.T) {
 			break
 		}
 	}
+	// The follower may not have heard from the leader yet (it answers 503 no_leader then).
+	for {
+		if status, _, _ := clusterCall(procs[follower].url, "GET", "/ready", "", nil); status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("follower %s does not know the leader", follower)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	status, held, h := clusterCall(procs[follower].url, "POST", "/locks/job/acquire", token, map[string]any{"ttl_seconds": 120, "owner": "a"})
 	if status != 200 || held["status"] != "acquired" || h.Get("X-OctoStore-Via") != follower || h.Get("X-OctoStore-Node") != leader {
 		t.Fatalf("acquire through follower %s: %d %v %v", follower, status, held, h)
