@@ -98,9 +98,15 @@ final class Election
         $lease?->releaseQuietly();
     }
 
-    /** @return array{bool, ?int, ?string} */
-    private static function key(LockState $s): array
+    /**
+     * What an observer compares: null while nobody leads, so a lock-delay that ends (the
+     * lock becomes free) is no change and "no leader" is not reported twice.
+     *
+     * @return array{?int, ?string}|null
+     */
+    private static function key(LockState $s): ?array
     {
-        return [$s->isHeld(), $s->fencingToken, $s->metadata];
+        $leader = Leader::fromState($s);
+        return $leader === null ? null : [$leader->fencingToken, $leader->value];
     }
 }

@@ -72,6 +72,38 @@ final class HelpersTest extends TestCase
         self::assertInstanceOf(\OctoStore\Exception\TransportException::class, $seen->releaseError());
     }
 
+    public function testObserveReportsNobodyLeadingOnceWhenALockDelayEnds(): void
+    {
+        // The server's answers in turn: alice leads; her lease ended and a lock-delay
+        // keeps the lock (held, no holder); the delay ends (free); bob leads.
+        $alice = ['name' => 'leader', 'status' => 'held', 'revision' => 1, 'holder_id' => 'tok_a/alice',
+            'fencing_token' => 5, 'expires_at' => '2026-02-12T01:00:00Z', 'metadata' => 'alice:8080'];
+        $states = [
+            $alice,
+            ['name' => 'leader', 'status' => 'held', 'revision' => 2, 'holder_id' => null, 'max_holders' => 1,
+                'holders' => [], 'available_at' => '2026-02-12T01:00:00Z'],
+            ['name' => 'leader', 'status' => 'free', 'revision' => 3],
+            ['revision' => 4, 'holder_id' => 'tok_b/bob', 'fencing_token' => 9, 'metadata' => 'bob:8080'] + $alice,
+        ];
+        $handler = static function () use (&$states) {
+            return \GuzzleHttp\Promise\Create::promiseFor(new \GuzzleHttp\Psr7\Response(
+                200,
+                ['Content-Type' => 'application/json'],
+                json_encode(array_shift($states), JSON_THROW_ON_ERROR),
+            ));
+        };
+        $client = new Client('http://octostore.invalid', 'tok', guzzleOptions: ['handler' => \GuzzleHttp\HandlerStack::create($handler)]);
+        $seen = [];
+        foreach ($client->election('leader')->observe(10, 1) as $leader) {
+            $seen[] = $leader?->value;
+            if ($leader?->value === 'bob:8080') {
+                break;
+            }
+        }
+        self::assertSame(['alice:8080', null, 'bob:8080'], $seen);
+        self::assertSame([], $states, 'every state was read');
+    }
+
     public function testDefaultsOwnerAndEmptyName(): void
     {
         self::assertMatchesRegularExpression('/^.+-' . getmypid() . '-[0-9a-f]{8}$/', $this->client->owner);

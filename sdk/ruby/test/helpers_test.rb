@@ -54,6 +54,30 @@ class HelpersTest < Minitest::Test
     assert_instance_of OctoStore::LeaseNotCurrent, late
   end
 
+  def test_observe_reports_nobody_leading_once_when_a_lock_delay_ends
+    # The server's answers in turn: alice leads; her lease ended and a lock-delay keeps
+    # the lock (held, no holder); the delay ends (free); bob leads.
+    alice = { name: 'leader', status: 'held', revision: 1, holder_id: 'tok_a/alice', fencing_token: 5,
+              metadata: 'alice:8080' }
+    states = [
+      OctoStore::LockState.new(**alice),
+      OctoStore::LockState.new(name: 'leader', status: 'held', revision: 2, holder_id: nil, holders: [],
+                               available_at: Time.now.utc),
+      OctoStore::LockState.new(name: 'leader', status: 'free', revision: 3),
+      OctoStore::LockState.new(**alice, revision: 4, holder_id: 'tok_b/bob', fencing_token: 9, metadata: 'bob:8080')
+    ]
+    scripted = @client
+    scripted.define_singleton_method(:status) { |_name| states.shift }
+    scripted.define_singleton_method(:watch) { |_name, **_opts| states.shift }
+    seen = []
+    scripted.election('leader').observe(timeout: 10, poll_wait: 1) do |leader|
+      seen << leader&.value
+      break if leader&.value == 'bob:8080'
+    end
+    assert_equal ['alice:8080', nil, 'bob:8080'], seen
+    assert_empty states, 'every state was read'
+  end
+
   def test_with_lock_keeps_the_users_exception_when_the_release_fails_too
     failing = @client
     def failing.release_lease(*)

@@ -1204,7 +1204,12 @@ export class Election implements AsyncDisposable {
   async *observe(options: { timeoutMs?: number; signal?: AbortSignal; pollWait?: number } = {}): AsyncGenerator<Leader | null> {
     const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
     let state = await this.#client.status(this.name);
-    const key = (s: LockState) => `${s.status}|${s.fencingToken}|${s.metadata}`;
+    // Nobody leading is one state: a lock-delay that ends (the lock becomes free) is no
+    // change, so "no leader" is not reported twice.
+    const key = (s: LockState) => {
+      const l = toLeader(s);
+      return l === null ? 'none' : `${l.fencingToken}|${l.value}`;
+    };
     let last = key(state);
     yield toLeader(state);
     let index = state.revision;

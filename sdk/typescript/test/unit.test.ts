@@ -174,6 +174,29 @@ describe('requests', () => {
   });
 });
 
+describe('election observe', () => {
+  test('nobody leading is one report: a lock-delay that ends is no change', async () => {
+    // The server's answers in turn: alice leads; her lease ended and a lock-delay keeps
+    // the lock (held, no holder); the delay ends (free); bob leads.
+    const alice = { name: 'leader', status: 'held', revision: 1, holder_id: 'tok_a/alice', fencing_token: 5, expires_at: EXPIRES, metadata: 'alice:8080' };
+    const states = [
+      alice,
+      { name: 'leader', status: 'held', revision: 2, holder_id: null, max_holders: 1, holders: [], available_at: EXPIRES },
+      { name: 'leader', status: 'free', revision: 3 },
+      { ...alice, revision: 4, holder_id: 'tok_b/bob', fencing_token: 9, metadata: 'bob:8080' },
+    ];
+    let asked = 0;
+    const client = stubbed(() => json(200, states[Math.min(asked++, states.length - 1)]));
+    const seen: (string | null)[] = [];
+    for await (const leader of client.election('leader').observe({ timeoutMs: 10_000, pollWait: 1 })) {
+      seen.push(leader === null ? null : leader.value ?? '');
+      if (leader?.value === 'bob:8080') break;
+    }
+    assert.deepEqual(seen, ['alice:8080', null, 'bob:8080']);
+    assert.equal(asked, 4, 'every state was read');
+  });
+});
+
 describe('lease deadline', () => {
   test('a hung renewal is bounded by the lease: the loss fires at its end, not after the request timeout', async () => {
     const hang = (req: Request) =>

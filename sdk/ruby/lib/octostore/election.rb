@@ -73,8 +73,11 @@ module OctoStore
 
     private
 
+    # What an observer compares: nil while nobody leads, so a lock-delay that ends (the
+    # lock becomes free) is no change and "no leader" is not reported twice.
     def key(state)
-      [state.held?, state.fencing_token, state.metadata]
+      leader = Leader.from(state)
+      leader && [leader.fencing_token, leader.value]
     end
 
     def monotonic
