@@ -35,6 +35,19 @@ module Conformance
   # The error a with_lock body raises (body "raise" and "release_behind_then_raise").
   class UserError < StandardError; end
 
+  # The class a user rescues for each code a scenario expects, so that an error carrying the
+  # right code but of a more general class fails. A code missing here fails its step.
+  ERROR_TYPES = {
+    'invalid_lock_name' => OctoStore::InvalidLockName, 'invalid_request' => OctoStore::InvalidRequest,
+    'invalid_ttl' => OctoStore::InvalidTTL, 'lease_not_current' => OctoStore::LeaseNotCurrent,
+    'lock_limit_exceeded' => OctoStore::LockLimitExceeded, 'lock_lost' => OctoStore::LockLost,
+    'max_holders_mismatch' => OctoStore::MaxHoldersMismatch, 'payload_too_large' => OctoStore::PayloadTooLarge,
+    'session_not_found' => OctoStore::SessionLost, # an acquire through a session the server forgot
+    'timeout' => OctoStore::LockTimeout, 'transport' => OctoStore::TransportError,
+    'unauthorized' => OctoStore::Unauthorized,
+    'user_error' => UserError # the block's own error, passed through unwrapped
+  }.freeze
+
   Actor = Struct.new(:client, :token, :token_id, :account_id, :holder_id, :owner, keyword_init: true) do
     def fields
       { 'token_id' => token_id, 'account_id' => account_id, 'holder_id' => holder_id, 'owner' => owner }
@@ -172,6 +185,7 @@ module Conformance
         raise Failure, "raised #{value.class}: #{value.message}" unless want
 
         raise Failure, "error code #{code_of(value).inspect}, want #{want['code'].inspect} (#{value.class}: #{value.message})" if code_of(value) != want['code']
+        check_type(value, want['code'])
         if want['message_matches'] && !Regexp.new(want['message_matches']).match?(value.message)
           raise Failure, "error message #{value.message.inspect} does not match #{want['message_matches'].inspect}"
         end
@@ -189,6 +203,13 @@ module Conformance
         end
       end
       @saved[step['save']] = value if step['save']
+    end
+
+    def check_type(err, code)
+      return if err.instance_of?(Timeout) # the runner's own: the helper returned, it did not raise
+
+      type = ERROR_TYPES.fetch(code) { raise Failure, "no error type for code #{code.inspect}: add it to Conformance::ERROR_TYPES" }
+      raise Failure, "error type #{err.class}, want #{type} (code #{code.inspect})" unless err.is_a?(type)
     end
 
     def start_task(step)
