@@ -1,7 +1,8 @@
 """Executes one sdk/conformance scenario through the Python helpers.
 
 The table in `Runner._op_*` is the mapping from the suite's operations to this SDK's
-helper calls; `flat_*` turn helper results into the suite's flat results.
+helper calls; `flat_*` turn helper results into the suite's flat results; `ERROR_TYPES`
+is the exception class a user catches for each expected error code.
 """
 
 from __future__ import annotations
@@ -42,6 +43,26 @@ class UserError(Exception):
     """The error a `with_lock` body raises (the user's own exception)."""
 
     code = "user_error"
+
+
+# The type a user catches for each suite code of `expect_error`: the suite compares codes,
+# this holds the SDK to raising the documented class for each (a generic error with the
+# right code would slip past a user's `except`). A new code in a scenario needs an entry.
+ERROR_TYPES: dict[str, type[Exception]] = {
+    "invalid_lock_name": octostore.InvalidLockName,
+    "invalid_request": octostore.InvalidRequest,
+    "invalid_ttl": octostore.InvalidTTL,
+    "lease_not_current": octostore.LeaseNotCurrent,
+    "lock_limit_exceeded": octostore.LockLimitExceeded,
+    "lock_lost": octostore.LockLost,
+    "max_holders_mismatch": octostore.MaxHoldersMismatch,
+    "payload_too_large": octostore.PayloadTooLarge,
+    "session_not_found": octostore.SessionNotFound,
+    "timeout": octostore.LockTimeout,
+    "transport": octostore.TransportError,
+    "unauthorized": octostore.Unauthorized,
+    "user_error": UserError,
+}
 
 
 def dead_url() -> str:
@@ -316,6 +337,8 @@ class Runner:
 
     def check(self, step: dict[str, Any], call: Any) -> None:
         want_err = step.get("expect_error")
+        if want_err is not None and want_err["code"] not in ERROR_TYPES:
+            raise StepFailed(f"no error type for code {want_err['code']!r}: add it to ERROR_TYPES in conformance.py")
         try:
             result = call()
         except (octostore.OctoStoreError, UserError) as e:
@@ -324,6 +347,11 @@ class Runner:
             status = getattr(e, "status", None)
             if e.code != want_err["code"] or ("status" in want_err and status != want_err["status"]):
                 raise StepFailed(f"got error code={e.code} status={status} ({e}), want {want_err}") from e
+            want_type = ERROR_TYPES[want_err["code"]]
+            if not isinstance(e, want_type):
+                raise StepFailed(
+                    f"code {e.code} raised as {type(e).__qualname__}, want {want_type.__qualname__} ({e})"
+                ) from e
             if "message_matches" in want_err and not re.search(want_err["message_matches"], str(e)):
                 raise StepFailed(f"error message {str(e)!r} does not match {want_err['message_matches']!r}") from e
             return
