@@ -9,12 +9,23 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import {
   Election,
+  InvalidLockNameError,
+  InvalidRequestError,
+  InvalidTtlError,
   Lease,
+  LeaseNotCurrentError,
   LockHeldError,
+  LockLimitExceededError,
+  LockLostError,
   LockTimeoutError,
+  MaxHoldersMismatchError,
   OctoStore,
   OctoStoreError,
+  PayloadTooLargeError,
   Session,
+  SessionNotFoundError,
+  TransportError,
+  UnauthorizedError,
   type Leader,
   type LockOptions,
   type LockState,
@@ -53,6 +64,27 @@ class SuiteError extends Error {
     super(message);
   }
 }
+
+/**
+ * The type a user catches for each suite error code: the most specific one the SDK
+ * documents. A step's error must be an instance of it, not merely carry its code, so an
+ * SDK that throws a general error with the right code still fails.
+ */
+const ERROR_TYPES: Record<string, new (...args: never[]) => Error> = {
+  invalid_lock_name: InvalidLockNameError,
+  invalid_request: InvalidRequestError,
+  invalid_ttl: InvalidTtlError,
+  lease_not_current: LeaseNotCurrentError,
+  lock_limit_exceeded: LockLimitExceededError,
+  lock_lost: LockLostError,
+  max_holders_mismatch: MaxHoldersMismatchError,
+  payload_too_large: PayloadTooLargeError,
+  session_not_found: SessionNotFoundError,
+  timeout: LockTimeoutError,
+  transport: TransportError,
+  unauthorized: UnauthorizedError,
+  user_error: UserError, // the block's own error: withLock must let it out unchanged
+};
 
 /** A suite regular expression as a JavaScript one (a leading `(?i)` becomes the i flag). */
 function regex(re: string): RegExp {
@@ -307,6 +339,12 @@ export class Runner {
       const status = (e as { status?: number }).status;
       if (code !== wantErr.code || (wantErr.status !== undefined && status !== wantErr.status)) {
         throw new StepFailed(`got error code=${code} status=${status} (${err.message}), want ${JSON.stringify(wantErr)}`);
+      }
+      // A SuiteError is the runner's own deadline (wait_lost, close): no SDK type to check.
+      if (!(e instanceof SuiteError)) {
+        const want = ERROR_TYPES[code];
+        if (want === undefined) throw new StepFailed(`error code ${code} has no type in ERROR_TYPES; add it to the table`);
+        if (!(e instanceof want)) throw new StepFailed(`error code=${code} is a ${err.constructor.name}, want a ${want.name} (${err.message})`);
       }
       if (wantErr.message_matches !== undefined && !regex(wantErr.message_matches).test(err.message)) {
         throw new StepFailed(`error message ${JSON.stringify(err.message)} does not match ${JSON.stringify(wantErr.message_matches)}`);
