@@ -6,8 +6,20 @@ namespace OctoStore\Tests\Conformance;
 
 use OctoStore\Client;
 use OctoStore\Election;
+use OctoStore\Exception\InvalidLockNameException;
+use OctoStore\Exception\InvalidRequestException;
+use OctoStore\Exception\InvalidTtlException;
+use OctoStore\Exception\LeaseNotCurrentException;
 use OctoStore\Exception\LockHeldException;
+use OctoStore\Exception\LockLimitExceededException;
+use OctoStore\Exception\LockLostException;
+use OctoStore\Exception\LockTimeoutException;
+use OctoStore\Exception\MaxHoldersMismatchException;
 use OctoStore\Exception\OctoStoreException;
+use OctoStore\Exception\PayloadTooLargeException;
+use OctoStore\Exception\SessionLostException;
+use OctoStore\Exception\TransportException;
+use OctoStore\Exception\UnauthorizedException;
 use OctoStore\Leader;
 use OctoStore\Lease;
 use OctoStore\LockState;
@@ -54,6 +66,28 @@ final class Runner
         'close' => ['lease', 'timeout_ms'],
         'server_pause' => [],
         'server_resume' => [],
+    ];
+
+    /**
+     * The class a user catches for each expect_error code: the SDK's most specific one, so
+     * an error with the right code but a more general class fails the step.
+     */
+    private const ERROR_TYPES = [
+        'invalid_lock_name' => InvalidLockNameException::class,
+        'invalid_request' => InvalidRequestException::class,
+        'invalid_ttl' => InvalidTtlException::class,
+        'lease_not_current' => LeaseNotCurrentException::class,
+        'lock_limit_exceeded' => LockLimitExceededException::class,
+        'lock_lost' => LockLostException::class,
+        'max_holders_mismatch' => MaxHoldersMismatchException::class,
+        'payload_too_large' => PayloadTooLargeException::class,
+        // An acquire through a session the server forgot; a call outside a session would
+        // throw its SessionNotFoundException.
+        'session_not_found' => SessionLostException::class,
+        'timeout' => LockTimeoutException::class,
+        'transport' => TransportException::class,
+        'unauthorized' => UnauthorizedException::class,
+        'user_error' => UserError::class,
     ];
 
     private Server $server;
@@ -195,16 +229,28 @@ final class Runner
         return $e instanceof UserError ? 'user_error' : $e->getErrorCode();
     }
 
+    /** The class the SDK threw; null for an outcome the runner made itself. */
+    private static function typeOf(\Throwable $e): ?string
+    {
+        return $e instanceof StepError ? $e->type : get_class($e);
+    }
+
     private function check(array $step, array $outcome): void
     {
         [$kind, $value] = $outcome;
         $want = $step['expect_error'] ?? null;
+        $type = $want === null ? null
+            : (self::ERROR_TYPES[$want->code] ?? throw new Failure("no error type for code {$want->code}: add it to Runner::ERROR_TYPES"));
         if ($kind === 'error') {
             if ($want === null) {
                 throw new Failure('threw ' . get_class($value) . ': ' . $value->getMessage());
             }
             if (self::codeOf($value) !== $want->code) {
                 throw new Failure('error code ' . self::codeOf($value) . ", want {$want->code} (" . get_class($value) . ": {$value->getMessage()})");
+            }
+            $actual = self::typeOf($value);
+            if ($actual !== null && !is_a($actual, $type, true)) {
+                throw new Failure("error type {$actual}, want {$type} (code {$want->code}: {$value->getMessage()})");
             }
             if (isset($want->message_matches) && !preg_match('/' . str_replace('/', '\\/', $want->message_matches) . '/', $value->getMessage())) {
                 throw new Failure("error message '{$value->getMessage()}' does not match {$want->message_matches}");
@@ -496,7 +542,7 @@ final class Runner
                     default => null,
                 }];
             } catch (OctoStoreException $e) {
-                $ship = ['error', $e->getErrorCode(), property_exists($e, 'status') ? $e->status : null, $e->getMessage()];
+                $ship = ['error', $e->getErrorCode(), property_exists($e, 'status') ? $e->status : null, $e->getMessage(), self::typeOf($e)];
             } catch (\Throwable $e) {
                 $ship = ['fatal', get_class($e) . ': ' . $e->getMessage()];
             }
@@ -527,7 +573,7 @@ final class Runner
         }
         return match ($ship[0]) {
             'ok' => ['ok', ['result' => $ship[1], 'handle' => $this->adopt($task['step'], $ship[2])]],
-            'error' => ['error', new StepError($ship[1], $ship[2], $ship[3])],
+            'error' => ['error', new StepError($ship[1], $ship[2], $ship[3], $ship[4])],
             default => throw new Failure("task {$s['task']}: {$ship[1]}"),
         };
     }
