@@ -67,8 +67,9 @@ final class Election
     {
         $deadline = $timeout === null ? null : Client::now() + $timeout;
         $state = $this->client->status($this->name);
-        $last = self::key($state);
-        yield Leader::fromState($state);
+        $leader = Leader::fromState($state);
+        $last = self::key($leader);
+        yield $leader;
         $index = $state->revision;
         while (true) {
             $remaining = $deadline === null ? null : $deadline - Client::now();
@@ -83,9 +84,10 @@ final class Election
                 usleep((int) (Client::DEFAULT_RETRY_SECONDS * 1e6));
             }
             $index = max($index, $state->revision);
-            if (self::key($state) !== $last) {
-                $last = self::key($state);
-                yield Leader::fromState($state);
+            $leader = Leader::fromState($state);
+            if (self::key($leader) !== $last) {
+                $last = self::key($leader);
+                yield $leader;
             }
         }
     }
@@ -104,9 +106,8 @@ final class Election
      *
      * @return array{?int, ?string}|null
      */
-    private static function key(LockState $s): ?array
+    private static function key(?Leader $leader): ?array
     {
-        $leader = Leader::fromState($s);
         return $leader === null ? null : [$leader->fencingToken, $leader->value];
     }
 }

@@ -1206,12 +1206,10 @@ export class Election implements AsyncDisposable {
     let state = await this.#client.status(this.name);
     // Nobody leading is one state: a lock-delay that ends (the lock becomes free) is no
     // change, so "no leader" is not reported twice.
-    const key = (s: LockState) => {
-      const l = toLeader(s);
-      return l === null ? 'none' : `${l.fencingToken}|${l.value}`;
-    };
-    let last = key(state);
-    yield toLeader(state);
+    const key = (l: Leader | null) => (l === null ? 'none' : `${l.fencingToken}|${l.value}`);
+    let leader = toLeader(state);
+    let last = key(leader);
+    yield leader;
     let index = state.revision;
     for (;;) {
       if (options.signal?.aborted) return;
@@ -1229,9 +1227,10 @@ export class Election implements AsyncDisposable {
         await sleep(DEFAULT_RETRY_MS); // a server without watch: poll gently
       }
       index = Math.max(index, state.revision);
-      if (key(state) !== last) {
-        last = key(state);
-        yield toLeader(state);
+      leader = toLeader(state);
+      if (key(leader) !== last) {
+        last = key(leader);
+        yield leader;
       }
     }
   }

@@ -43,8 +43,9 @@ module OctoStore
 
       deadline = timeout && (monotonic + timeout)
       state = @client.status(@name)
-      last = key(state)
-      yield Leader.from(state)
+      leader = Leader.from(state)
+      last = key(leader)
+      yield leader
       index = state.revision
       loop do
         remaining = deadline && (deadline - monotonic)
@@ -56,10 +57,11 @@ module OctoStore
         # A server without watch answers at once: poll gently instead of spinning.
         sleep(Client::DEFAULT_RETRY_SECONDS) if state.revision <= index && monotonic - started < wait * 0.9
         index = [index, state.revision].max
-        next if key(state) == last
+        leader = Leader.from(state)
+        next if key(leader) == last
 
-        last = key(state)
-        yield Leader.from(state)
+        last = key(leader)
+        yield leader
       end
     end
 
@@ -75,8 +77,7 @@ module OctoStore
 
     # What an observer compares: nil while nobody leads, so a lock-delay that ends (the
     # lock becomes free) is no change and "no leader" is not reported twice.
-    def key(state)
-      leader = Leader.from(state)
+    def key(leader)
       leader && [leader.fencing_token, leader.value]
     end
 
